@@ -1,0 +1,39 @@
+// Internet checksum (RFC 1071) and incremental update (RFC 1624, eqn. 3:
+// HC' = ~(~HC + ~m + m')). NAT rewrites use the incremental form so a
+// rewrite touches only the changed words; metadata insert/strip changes the
+// L4 length and payload, so those paths recompute the L4 checksum in full.
+// All sums work on 16-bit words in network byte order as stored in memory.
+#pragma once
+
+#include <cstddef>
+#include <cstdint>
+
+namespace wp {
+
+// One's-complement sum of `len` bytes (odd tail padded with zero), folded to 32 bits.
+uint32_t csum_partial(const uint8_t* data, size_t len, uint32_t sum = 0);
+inline uint16_t csum_fold(uint32_t sum) {
+  sum = (sum & 0xffff) + (sum >> 16);
+  sum = (sum & 0xffff) + (sum >> 16);
+  return static_cast<uint16_t>(~sum & 0xffff);
+}
+
+// Checksum field (as a big-endian value) after one 16-bit word changes old -> new.
+inline uint16_t csum_update16(uint16_t check, uint16_t old_word, uint16_t new_word) {
+  uint32_t sum = static_cast<uint16_t>(~check) + static_cast<uint16_t>(~old_word) + uint32_t{new_word};
+  sum = (sum & 0xffff) + (sum >> 16);
+  sum = (sum & 0xffff) + (sum >> 16);
+  return static_cast<uint16_t>(~sum);
+}
+inline uint16_t csum_update32(uint16_t check, uint32_t old_val, uint32_t new_val) {
+  check = csum_update16(check, static_cast<uint16_t>(old_val >> 16), static_cast<uint16_t>(new_val >> 16));
+  return csum_update16(check, static_cast<uint16_t>(old_val), static_cast<uint16_t>(new_val));
+}
+
+// Full IPv4 header checksum (header at `ip`, checksum field treated as zero).
+uint16_t ipv4_header_checksum(const uint8_t* ip);
+// Full TCP/UDP checksum over pseudo-header + L4 bytes (checksum field treated as zero).
+// For UDP a computed 0 is returned as 0xffff (RFC 768).
+uint16_t l4_checksum(const uint8_t* ip, const uint8_t* l4, uint16_t l4_len);
+
+}  // namespace wp

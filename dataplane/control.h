@@ -1,0 +1,74 @@
+// The control thread's packet work (DESIGN.md § Threads: ARP/ICMP for own
+// addresses, neighbor resolution, timers).
+//
+// Workers hand it two kinds of packets over per-worker SPSC rings: local
+// input (ARP, ICMP and anything else addressed to one of our addresses) and
+// packets whose next hop has no ARP entry yet. ARP (RFC 826): we answer
+// requests for our addresses, learn from every ARP we see, and resolve next
+// hops with requests retried every second, three times, queueing at most
+// kPendingPerNeighbor packets per neighbor meanwhile (like Linux's
+// unres_qlen) so a session's first packet is not lost to resolution. ICMP
+// (RFC 792): echo requests to our addresses get echo replies; the rest is
+// dropped with a reason. Control transmits on its own tx queue of each port.
+#pragma once
+
+#include <rte_mbuf.h>
+
+#include <cstdint>
+#include <vector>
+
+#include "dataplane/dataplane.h"
+#include "dataplane/worker.h"
+
+namespace wp {
+
+class Control {
+ public:
+  static constexpr size_t kPendingPerNeighbor = 16;
+  static constexpr uint32_t kArpRetryMs = 1000;
+  static constexpr int kArpTries = 3;
+
+  Control(DataplaneShared& shared, rte_mempool* pool, uint16_t tx_queue);
+  ~Control();
+
+  void set_tx(Worker::TxFn tx, void* ctx) {
+    tx_ = tx;
+    tx_ctx_ = ctx;
+  }
+  // Drains the rings, runs ARP timers. Returns packets handled.
+  uint32_t poll_once(uint32_t now_ms);
+  // Gratuitous ARP for every interface address (on start and takeover).
+  void announce();
+  size_t pending_count() const;
+
+ private:
+  const RouterModel& model() const { return *shared_.model.load(std::memory_order_acquire); }
+  WorkerCounters& counters() { return shared_.control_counters(); }
+  void local_input(rte_mbuf* m);
+  void arp_input(rte_mbuf* m, const ParsedPacket& pp, int iface);
+  void icmp_input(rte_mbuf* m, const ParsedPacket& pp, int iface);
+  void resolve(rte_mbuf* m, uint32_t now_ms);
+  void neighbor_learned(int iface, Ipv4 addr);
+  void send_arp(int iface, uint16_t op, const uint8_t* tha, Ipv4 tpa);
+  void send_l2(rte_mbuf* m, int iface, const uint8_t* dst_mac);
+  void drop(rte_mbuf* m, DropReason why) {
+    counters().drop(why);
+    rte_pktmbuf_free(m);
+  }
+
+  struct Pending {
+    int iface;
+    Ipv4 addr;
+    uint32_t last_request_ms;
+    int tries;
+    std::vector<rte_mbuf*> packets;
+  };
+  DataplaneShared& shared_;
+  rte_mempool* pool_;
+  uint16_t tx_queue_;
+  Worker::TxFn tx_;
+  void* tx_ctx_ = nullptr;
+  std::vector<Pending> pending_;
+};
+
+}  // namespace wp

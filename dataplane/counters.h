@@ -1,0 +1,63 @@
+// Per-worker counters. Each worker owns one cache-aligned block and is its only
+// writer; the stats reader (mgmt thread) sums blocks with relaxed loads, so
+// totals may lag by a burst but never tear a 64-bit value on x86-64.
+#pragma once
+
+#include <array>
+#include <atomic>
+#include <cstdint>
+#include <string_view>
+
+#include "dataplane/drop_reason.h"
+
+namespace wp {
+
+#define WP_COUNTERS(X)  \
+  X(rx_packets)         \
+  X(tx_packets)         \
+  X(handoff_out)        \
+  X(handoff_in)         \
+  X(to_control)         \
+  X(sessions_created)   \
+  X(sessions_expired)   \
+  X(sessions_replaced)  \
+  X(metadata_sent)      \
+  X(metadata_received)  \
+  X(reverse_metadata_sent) \
+  X(handshakes_completed) \
+  X(cookie_false_positive) \
+  X(fast_path_packets)  \
+  X(fast_path_bytes)
+
+enum class Counter : uint8_t {
+#define WP_X(name) name,
+  WP_COUNTERS(WP_X)
+#undef WP_X
+      count
+};
+inline constexpr size_t kCounterCount = static_cast<size_t>(Counter::count);
+inline constexpr std::array<std::string_view, kCounterCount> kCounterNames = {
+#define WP_X(name) #name,
+    WP_COUNTERS(WP_X)
+#undef WP_X
+};
+
+struct alignas(64) WorkerCounters {
+  std::array<std::atomic<uint64_t>, kCounterCount> counters{};
+  std::array<std::atomic<uint64_t>, kDropReasonCount> drops{};
+  std::atomic<uint64_t> sessions_active{0};
+
+  // Single writer: a relaxed load+store is cheaper than a locked add.
+  void add(Counter c, uint64_t n = 1) {
+    auto& v = counters[static_cast<size_t>(c)];
+    v.store(v.load(std::memory_order_relaxed) + n, std::memory_order_relaxed);
+  }
+  void drop(DropReason r, uint64_t n = 1) {
+    auto& v = drops[static_cast<size_t>(r)];
+    v.store(v.load(std::memory_order_relaxed) + n, std::memory_order_relaxed);
+  }
+  uint64_t get(Counter c) const { return counters[static_cast<size_t>(c)].load(std::memory_order_relaxed); }
+  uint64_t get(DropReason r) const { return drops[static_cast<size_t>(r)].load(std::memory_order_relaxed); }
+};
+
+}  // namespace wp

@@ -1,0 +1,43 @@
+// Ring setup for DataplaneShared; see dataplane.h.
+#include "dataplane/dataplane.h"
+
+#include <string>
+
+namespace wp {
+
+bool DataplaneShared::create_rings(uint32_t worker_count, uint32_t ring_size, int socket, std::string& error) {
+  workers = worker_count;
+  counters = std::make_unique<WorkerCounters[]>(worker_count + 1);
+  static std::atomic<uint32_t> instance{0};
+  uint32_t tag = instance.fetch_add(1);
+  auto make = [&](const std::string& name) -> rte_ring* {
+    rte_ring* r = rte_ring_create(name.c_str(), ring_size, socket, RING_F_SP_ENQ | RING_F_SC_DEQ);
+    if (!r) error = "cannot create ring " + name + " (" + std::to_string(ring_size) + " entries)";
+    return r;
+  };
+  for (uint32_t f = 0; f <= worker_count; ++f)
+    for (uint32_t t = 0; t < worker_count; ++t) {
+      handoff.push_back(make("wp" + std::to_string(tag) + "_h" + std::to_string(f) + "_" + std::to_string(t)));
+      if (!handoff.back()) return false;
+    }
+  for (uint32_t w = 0; w <= worker_count; ++w) {
+    to_control.push_back(make("wp" + std::to_string(tag) + "_c" + std::to_string(w)));
+    resolve.push_back(make("wp" + std::to_string(tag) + "_r" + std::to_string(w)));
+    if (!to_control.back() || !resolve.back()) return false;
+  }
+  return true;
+}
+
+void DataplaneShared::free_rings() {
+  for (auto* v : {&handoff, &to_control, &resolve}) {
+    for (rte_ring* r : *v) {
+      if (!r) continue;
+      rte_mbuf* m;
+      while (rte_ring_dequeue(r, reinterpret_cast<void**>(&m)) == 0) rte_pktmbuf_free(m);
+      rte_ring_free(r);
+    }
+    v->clear();
+  }
+}
+
+}  // namespace wp

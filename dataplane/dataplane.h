@@ -1,0 +1,53 @@
+// Process-wide dataplane state shared by workers and the control thread.
+//
+// Only read-mostly data lives here: the committed RouterModel (published as
+// an atomic pointer; the control side keeps the owning shared_ptr alive), the
+// neighbor table (single writer: control), and the bounded rings that are the
+// only way threads hand packets to each other (DESIGN.md § Threads).
+// Ring matrix: handoff[from * workers + to] is single-producer/single-consumer.
+// Producer index `workers` is the control thread's dispatcher, which polls the
+// extra rx queue every port has (af_packet spreads rx over all its qpairs).
+#pragma once
+
+#include <rte_mbuf.h>
+#include <rte_ring.h>
+
+#include <atomic>
+#include <cstdint>
+#include <memory>
+#include <vector>
+
+#include "dataplane/counters.h"
+#include "dataplane/neighbor.h"
+#include "dataplane/router_model.h"
+#include "dataplane/session_table.h"
+
+namespace wp {
+
+struct DataplaneShared {
+  std::atomic<const RouterModel*> model{nullptr};
+  NeighborTable neighbors;
+  uint32_t workers = 1;
+  std::vector<rte_ring*> handoff;     // (workers + 1) x workers, [from * workers + to]
+  std::vector<rte_ring*> to_control;  // per worker + dispatcher: ARP, ICMP, local input
+  std::vector<rte_ring*> resolve;     // per worker + dispatcher: packets waiting for ARP
+  std::unique_ptr<WorkerCounters[]> counters;  // per worker; [workers] = control thread + dispatcher
+  std::atomic<bool> running{true};
+  Timeouts timeouts;
+
+  rte_ring* handoff_ring(uint32_t from, uint32_t to) const { return handoff[from * workers + to]; }
+  WorkerCounters& control_counters() { return counters[workers]; }
+
+  // Creates all rings (sizes: power of two). False with `error` set on failure.
+  bool create_rings(uint32_t worker_count, uint32_t ring_size, int socket, std::string& error);
+  void free_rings();
+};
+
+// Packet handed to the control thread for ARP resolution: which interface
+// and next hop it waits for, kept in the mbuf itself (no side allocation).
+inline void mark_resolve(rte_mbuf* m, int iface, Ipv4 next_hop) {
+  m->hash.usr = next_hop;
+  m->port = static_cast<uint16_t>(iface);
+}
+
+}  // namespace wp

@@ -1,0 +1,59 @@
+// One SVR session as a worker holds it (DESIGN.md § Sessions).
+//
+// A session has two sides. Forward packets (client -> service) arrive on side
+// A and leave on side B; reverse packets the other way. A side is the LAN or a
+// WAN leg to a peer, so one struct covers the ingress router (A = LAN,
+// B = WAN), the last hop (A = WAN, B = LAN) and transit (A = WAN, B = WAN).
+// The tuple a packet carries when it *leaves* a side is stored (`out_fwd`
+// leaves B, `out_rev` leaves A); the tuple it carries when it *arrives* is the
+// reverse of that, so both table keys are derived, not stored.
+// Handshake (SVR.md § Handshake), per WAN leg: `fwd_md_acked` stops forward
+// metadata on leg B once reverse metadata with TLV 18 arrived; `rev_md_pending`
+// keeps reverse metadata on leg A until a forward packet came without it.
+#pragma once
+
+#include <cstdint>
+
+#include "dataplane/metadata.h"
+#include "dataplane/tuple.h"
+
+namespace wp {
+
+enum class Dir : uint8_t { forward = 0, reverse = 1 };
+
+struct SideOut {
+  FiveTuple tuple;    // addresses/ports written on packets leaving this side
+  Ipv4 next_hop = 0;  // resolved with ARP on `iface`
+  int8_t iface = -1;
+  int8_t peer = -1;   // WAN leg: peer index (HMAC key); LAN: -1
+};
+
+enum SessionFlags : uint8_t {
+  kFwdMdAcked = 1 << 0,    // leg B: peer acked our forward metadata (TLV 18)
+  kRevMdPending = 1 << 1,  // leg A: keep sending reverse metadata
+  kReverseSeen = 1 << 2,   // any reverse packet: TCP/UDP "established"
+  kFinFwd = 1 << 3,
+  kFinRev = 1 << 4,
+  kRst = 1 << 5,
+};
+
+struct Session {
+  FiveTuple original;  // client -> service as the client sent it
+  SideOut out_fwd;     // leaving side B
+  SideOut out_rev;     // leaving side A
+  SessionUuid uuid;
+  int16_t tenant = -1, service = -1, security = -1;
+  uint8_t flags = 0;
+  uint8_t in_use = 0;
+  uint32_t created_ms = 0;
+  uint32_t last_ms = 0;
+  uint64_t packets[2] = {0, 0};  // by Dir
+  uint64_t bytes[2] = {0, 0};
+
+  FiveTuple key_a() const { return out_rev.tuple.reversed(); }  // forward packets arrive with this
+  FiveTuple key_b() const { return out_fwd.tuple.reversed(); }  // reverse packets arrive with this
+  bool side_a_wan() const { return out_rev.peer >= 0; }
+  bool side_b_wan() const { return out_fwd.peer >= 0; }
+};
+
+}  // namespace wp

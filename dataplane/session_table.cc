@@ -1,0 +1,165 @@
+// Session table; see session_table.h.
+#include "dataplane/session_table.h"
+
+#include <rte_malloc.h>
+
+#include <cstdlib>
+#include <cstring>
+#include <new>
+
+namespace wp {
+namespace {
+
+void* table_alloc(size_t bytes, int socket, bool dpdk) {
+  if (dpdk) return rte_zmalloc_socket("wp_sessions", bytes, 64, socket);
+  void* p = std::aligned_alloc(64, (bytes + 63) & ~size_t{63});
+  if (p) std::memset(p, 0, bytes);
+  return p;
+}
+
+void table_free(void* p, bool dpdk) {
+  if (dpdk)
+    rte_free(p);
+  else
+    std::free(p);
+}
+
+uint32_t next_pow2(uint64_t v) {
+  uint64_t p = 16;
+  while (p < v) p <<= 1;
+  return static_cast<uint32_t>(p);
+}
+
+}  // namespace
+
+SessionTable::SessionTable(uint32_t capacity, int socket) : capacity_(capacity) {
+  dpdk_ = socket >= -1;
+  int sock = socket == -1 ? SOCKET_ID_ANY : socket;
+  uint32_t slots = next_pow2(uint64_t{capacity} * 4);  // 2 keys per session, load <= 50 %
+  slot_mask_ = slots - 1;
+  sessions_ = static_cast<Session*>(table_alloc(sizeof(Session) * capacity, sock, dpdk_));
+  free_ = static_cast<uint32_t*>(table_alloc(sizeof(uint32_t) * capacity, sock, dpdk_));
+  slots_ = static_cast<Slot*>(table_alloc(sizeof(Slot) * slots, sock, dpdk_));
+  if (!sessions_ || !free_ || !slots_) return;
+  // Hand out low indexes first: they are the warm part of the array.
+  for (uint32_t i = 0; i < capacity; ++i) free_[i] = capacity - 1 - i;
+  free_top_ = capacity;
+}
+
+SessionTable::~SessionTable() {
+  table_free(sessions_, dpdk_);
+  table_free(free_, dpdk_);
+  table_free(slots_, dpdk_);
+}
+
+size_t SessionTable::memory_bytes() const {
+  return sizeof(Session) * capacity_ + sizeof(uint32_t) * capacity_ + sizeof(Slot) * (size_t{slot_mask_} + 1);
+}
+
+uint32_t SessionTable::hash_key(const FiveTuple& k) {
+  uint32_t h = mix32(k.src ^ 0x85ebca6bU);
+  h = mix32(h ^ k.dst);
+  h = mix32(h ^ (uint32_t{k.sport} << 16 | k.dport));
+  h = mix32(h ^ k.proto);
+  return h | 1;
+}
+
+SessionRef SessionTable::lookup(const FiveTuple& key) const {
+  uint32_t sig = hash_key(key);
+  for (uint32_t i = sig & slot_mask_;; i = (i + 1) & slot_mask_) {
+    const Slot& slot = slots_[i];
+    if (slot.sig == 0) return {};
+    if (slot.sig != sig) continue;
+    Session* s = &sessions_[slot.ref >> 1];
+    Dir dir = static_cast<Dir>(slot.ref & 1);
+    if ((dir == Dir::forward ? s->key_a() : s->key_b()) == key) return {s, dir};
+  }
+}
+
+Session* SessionTable::allocate() {
+  if (free_top_ == 0) return nullptr;
+  Session* s = &sessions_[free_[--free_top_]];
+  *s = Session{};
+  s->in_use = 1;
+  return s;
+}
+
+void SessionTable::release(Session* s) {
+  s->in_use = 0;
+  free_[free_top_++] = index_of(s);
+}
+
+bool SessionTable::index_put(const FiveTuple& key, uint32_t ref) {
+  uint32_t sig = hash_key(key);
+  for (uint32_t i = sig & slot_mask_;; i = (i + 1) & slot_mask_) {
+    if (slots_[i].sig == 0) {
+      slots_[i] = {sig, ref};
+      return true;
+    }
+  }
+}
+
+void SessionTable::index_erase(const FiveTuple& key, uint32_t ref) {
+  uint32_t sig = hash_key(key);
+  uint32_t i = sig & slot_mask_;
+  while (slots_[i].sig != 0 && !(slots_[i].sig == sig && slots_[i].ref == ref)) i = (i + 1) & slot_mask_;
+  if (slots_[i].sig == 0) return;
+  // Backward-shift deletion keeps every probe chain unbroken without tombstones.
+  uint32_t hole = i;
+  for (uint32_t j = (i + 1) & slot_mask_; slots_[j].sig != 0; j = (j + 1) & slot_mask_) {
+    uint32_t home = slots_[j].sig & slot_mask_;
+    // Move j into the hole if its home is not cyclically within (hole, j].
+    bool home_in_range = hole <= j ? (home > hole && home <= j) : (home > hole || home <= j);
+    if (!home_in_range) {
+      slots_[hole] = slots_[j];
+      hole = j;
+    }
+  }
+  slots_[hole] = {0, 0};
+}
+
+bool SessionTable::insert(Session* s) {
+  FiveTuple a = s->key_a(), b = s->key_b();
+  if (a == b || lookup(a) || lookup(b)) return false;
+  uint32_t idx = index_of(s);
+  index_put(a, idx << 1 | static_cast<uint32_t>(Dir::forward));
+  index_put(b, idx << 1 | static_cast<uint32_t>(Dir::reverse));
+  ++size_;
+  return true;
+}
+
+void SessionTable::remove(Session* s) {
+  uint32_t idx = index_of(s);
+  index_erase(s->key_a(), idx << 1 | static_cast<uint32_t>(Dir::forward));
+  index_erase(s->key_b(), idx << 1 | static_cast<uint32_t>(Dir::reverse));
+  --size_;
+  release(s);
+}
+
+uint32_t SessionTable::timeout_ms(const Session& s, const Timeouts& t) {
+  if (s.original.proto == 6) {
+    bool closing = (s.flags & kRst) || ((s.flags & kFinFwd) && (s.flags & kFinRev));
+    bool established = (s.flags & kReverseSeen) != 0;
+    return closing || !established ? t.tcp_transitory_ms : t.tcp_established_ms;
+  }
+  return t.udp_ms;
+}
+
+uint32_t SessionTable::expire_some(uint32_t now_ms, uint32_t budget, const Timeouts& t, ExpireFn on_expire,
+                                   void* ctx) {
+  uint32_t expired = 0;
+  if (capacity_ == 0) return 0;
+  for (uint32_t n = 0; n < budget && n < capacity_; ++n) {
+    Session& s = sessions_[hand_];
+    hand_ = hand_ + 1 == capacity_ ? 0 : hand_ + 1;
+    if (!s.in_use) continue;
+    // Signed difference: wrap-safe for 49-day uint32 millisecond clocks.
+    if (static_cast<int32_t>(now_ms - s.last_ms) < static_cast<int32_t>(timeout_ms(s, t))) continue;
+    if (on_expire) on_expire(ctx, s);
+    remove(&s);
+    ++expired;
+  }
+  return expired;
+}
+
+}  // namespace wp

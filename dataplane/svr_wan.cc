@@ -1,0 +1,123 @@
+// WAN input: metadata verification, the handshake, and the first packet at
+// the egress or transit router (SVR.md § First packet, § Handshake, § Security).
+//
+// Every WAN packet that starts with the SVR cookie is a metadata packet: its
+// HMAC-SHA256-128 trailer is verified with the pair key of the sending peer
+// before anything else is believed, then the TLVs are decoded (malformed ->
+// dropped with a counter). With no session, only a verified metadata packet
+// whose tenant -> service this router's own policy allows creates one (zero
+// trust: every hop decides for itself). The last hop restores the original
+// addresses from the forward context; a transit hop binds a new WAN leg
+// toward its next peer with ports of the same affinity class. Metadata is
+// always stripped here; emit() decides what the next leg carries.
+#include <cstring>
+
+#include "dataplane/packet_edit.h"
+#include "dataplane/worker.h"
+
+namespace wp {
+
+void Worker::wan_input(rte_mbuf* m, ParsedPacket& pp, int iface) {
+  const uint8_t* payload = pkt_data(m) + pp.payload;
+  Metadata md;
+  MetadataStatus status = decode_metadata(payload, pp.payload_len(), md);
+  int peer = kNone;
+  if (status == MetadataStatus::malformed) return drop(m, DropReason::bad_metadata);
+  if (status == MetadataStatus::ok) {
+    peer = model().peer_by_waypoint(pp.src);
+    if (peer == kNone) return drop(m, DropReason::unknown_peer);
+    // The trailer sits after the original data: the block must leave room for it.
+    if (md.block_len() + kHmacTagLen > pp.payload_len()) return drop(m, DropReason::bad_metadata);
+    if (!verify_hmac(m, pp, hmac_, model().peers[peer].key)) return drop(m, DropReason::bad_hmac);
+    counters_->add(Counter::metadata_received);
+  }
+
+  SessionRef ref = table_.lookup({pp.src, pp.dst, pp.sport, pp.dport, pp.proto});
+  if (ref && status == MetadataStatus::ok && md.has_uuid && md.uuid != ref.session->uuid) {
+    if (ref.dir == Dir::reverse) return drop(m, DropReason::bad_metadata);
+    // Same ports, new session id: the sender restarted and reused the pair.
+    table_.remove(ref.session);
+    counters_->add(Counter::sessions_replaced);
+    ref = {};
+  }
+  if (!ref) {
+    if (status != MetadataStatus::ok) return drop(m, DropReason::no_session);
+    first_packet_wan(m, pp, iface, md, peer);
+    return;
+  }
+  Session& s = *ref.session;
+  if (ref.dir == Dir::forward) {
+    // A forward packet without metadata ends reverse metadata on this leg.
+    if (status != MetadataStatus::ok) s.flags &= static_cast<uint8_t>(~kRevMdPending);
+  } else if (status == MetadataStatus::ok && md.disable_forward_metadata && !(s.flags & kFwdMdAcked)) {
+    s.flags |= kFwdMdAcked;
+    counters_->add(Counter::handshakes_completed);
+  }
+  if (status == MetadataStatus::ok) {
+    strip_at_payload(m, pp, static_cast<uint16_t>(md.block_len()), kHmacTagLen);
+  } else if (status == MetadataStatus::bare) {
+    strip_at_payload(m, pp, kMetadataHeaderLen, 0);
+    counters_->add(Counter::cookie_false_positive);
+  }
+  emit(m, pp, s, ref.dir);
+}
+
+void Worker::first_packet_wan(rte_mbuf* m, ParsedPacket& pp, int iface, const Metadata& md, int peer) {
+  const RouterModel& rm = model();
+  if (!md.has_forward_context || !md.has_uuid || md.tenant.empty() || md.service.empty())
+    return drop(m, DropReason::metadata_missing);
+  const FiveTuple& orig = md.forward_context;
+  int tenant = rm.tenant_by_name(md.tenant);
+  if (tenant == kNone) return drop(m, DropReason::no_tenant);
+  int service = rm.service_by_name(md.service);
+  if (service == kNone || orig.proto != pp.proto || !rm.service_matches(service, orig.dst, orig.proto, orig.dport))
+    return drop(m, DropReason::no_service);
+  int security = rm.policy(tenant, service);
+  if (security == kNone) return drop(m, DropReason::policy_deny);
+  // The peer must have encoded the session's class in our port, or LAN
+  // packets of this session would reach a different worker than WAN ones.
+  uint32_t cls = affinity_class(orig);
+  if (class_of_port(pp.dport) != cls) return drop(m, DropReason::bad_metadata);
+  auto back = rm.route(pp.src);
+  if (!back) return drop(m, DropReason::no_route);
+
+  Session* s = table_.allocate();
+  if (!s) return drop(m, DropReason::table_full);
+  s->original = orig;
+  s->uuid = md.uuid;
+  s->tenant = static_cast<int16_t>(tenant);
+  s->service = static_cast<int16_t>(service);
+  s->security = static_cast<int16_t>(security);
+  s->created_ms = s->last_ms = now_ms_;
+  s->flags = kRevMdPending;
+  s->out_rev = SideOut{FiveTuple{pp.dst, pp.src, pp.dport, pp.sport, pp.proto}, back->addr,
+                       static_cast<int8_t>(back->iface), static_cast<int8_t>(peer)};
+  const ServiceModel& svc = rm.services[service];
+  DropReason why = DropReason::no_route;
+  bool bound;
+  if (svc.next_peer == kNone) {  // last hop: restore the original addresses
+    auto fwd = rm.route(orig.dst);
+    bound = fwd.has_value();
+    if (bound) s->out_fwd = SideOut{orig, fwd->addr, static_cast<int8_t>(fwd->iface), -1};
+    // A stale session for the same original tuple (its client side is gone)
+    // would shadow this one's LAN key: the new session wins.
+    if (bound) {
+      if (SessionRef old = table_.lookup(orig.reversed()); old) {
+        table_.remove(old.session);
+        counters_->add(Counter::sessions_replaced);
+      }
+    }
+  } else {
+    bound = pick_wan_side(*s, svc.next_peer, cls, why);
+  }
+  if (!bound || !table_.insert(s)) {
+    table_.release(s);
+    return drop(m, bound ? DropReason::ports_exhausted : why);
+  }
+  counters_->add(Counter::sessions_created);
+  counters_->sessions_active.store(table_.size(), std::memory_order_relaxed);
+  strip_at_payload(m, pp, static_cast<uint16_t>(md.block_len()), kHmacTagLen);
+  emit(m, pp, *s, Dir::forward);
+}
+
+}  // namespace wp

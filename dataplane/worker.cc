@@ -1,0 +1,221 @@
+// Worker loop, dispatch, handoff and tx; see worker.h.
+#include "dataplane/worker.h"
+
+#include "dataplane/packet_edit.h"
+
+#include <rte_cycles.h>
+#include <rte_ethdev.h>
+#include <rte_ether.h>
+#include <rte_prefetch.h>
+#include <unistd.h>
+
+#include <cstring>
+
+namespace wp {
+namespace {
+
+uint16_t eth_rx(void*, uint16_t port, uint16_t queue, rte_mbuf** pkts, uint16_t n) {
+  return rte_eth_rx_burst(port, queue, pkts, n);
+}
+uint16_t eth_tx(void*, uint16_t port, uint16_t queue, rte_mbuf** pkts, uint16_t n) {
+  return rte_eth_tx_burst(port, queue, pkts, n);
+}
+
+}  // namespace
+
+Worker::Worker(uint32_t id, DataplaneShared& shared, uint32_t max_sessions, int socket)
+    : id_(id),
+      shared_(shared),
+      counters_(&shared.counters[id]),
+      table_(max_sessions, socket),
+      rng_(std::random_device{}()),
+      rx_(eth_rx),
+      tx_(eth_tx) {
+  uint64_t hz = rte_get_tsc_hz();
+  tsc_per_ms_ = hz >= 1000 ? hz / 1000 : 1;
+  model_ = shared.model.load(std::memory_order_acquire);
+  if (model_) tx_buffers_.resize(model_->interfaces.size());
+}
+
+void Worker::set_ports(std::vector<uint16_t> ports, uint16_t queue, uint16_t burst) {
+  ports_ = std::move(ports);
+  queue_ = queue;
+  burst_ = burst == 0 || burst > kMaxBurst ? 32 : burst;
+}
+
+void Worker::update_clock() { now_ms_ = static_cast<uint32_t>(rte_get_tsc_cycles() / tsc_per_ms_); }
+
+void Worker::run() {
+  uint32_t idle = 0;
+  while (shared_.running.load(std::memory_order_relaxed)) {
+    update_clock();
+    if (poll_once() != 0) {
+      idle = 0;
+      continue;
+    }
+    // Adaptive back-off: spin briefly, then sleep up to 200 us while idle.
+    if (++idle > 64) {
+      expire(1024);
+      usleep(idle > 1024 ? 200 : 20);
+    }
+  }
+  flush();
+}
+
+uint32_t Worker::poll_once() {
+  model_ = shared_.model.load(std::memory_order_acquire);
+  uint32_t handled = 0;
+  rte_mbuf* pkts[kMaxBurst];
+  for (uint16_t port : ports_) {
+    uint16_t n = rx_(io_ctx_, port, queue_, pkts, burst_);
+    if (n == 0) continue;
+    handled += n;
+    receive(pkts, n);
+  }
+  handled += drain_handoff();
+  flush();
+  expire(64);
+  return handled;
+}
+
+void Worker::receive(rte_mbuf** pkts, uint16_t n) {
+  counters_->add(Counter::rx_packets, n);
+  const uint32_t workers = shared_.workers;
+  for (uint16_t i = 0; i < n; ++i) {
+    if (i + 1 < n) rte_prefetch0(rte_pktmbuf_mtod(pkts[i + 1], void*));
+    rte_mbuf* m = pkts[i];
+    if (m->nb_segs != 1 && rte_pktmbuf_linearize(m) != 0) {
+      drop(m, DropReason::parse_error);
+      continue;
+    }
+    ParsedPacket pp = parse_packet(pkt_data(m), m->data_len);
+    int iface = model().iface_by_port(m->port);
+    if (iface == kNone) {
+      drop(m, DropReason::not_for_us);
+      continue;
+    }
+    bool wan = model().interfaces[iface].wan;
+    uint32_t cls;
+    switch (pp.status) {
+      case ParseStatus::arp: to_control(m); continue;
+      case ParseStatus::not_ipv4: drop(m, DropReason::not_ipv4); continue;
+      case ParseStatus::fragment: drop(m, DropReason::ip_fragment); continue;
+      case ParseStatus::malformed: drop(m, DropReason::parse_error); continue;
+      case ParseStatus::ipv4: break;
+    }
+    bool l4_svr = pp.proto == kProtoTcp || pp.proto == kProtoUdp;
+    if (model().own_address_iface(pp.dst) != kNone) {
+      if (!(wan && l4_svr && is_waypoint_port(pp.dport))) {
+        to_control(m);  // ICMP echo, ARP-adjacent local traffic
+        continue;
+      }
+      cls = class_of_port(pp.dport);
+    } else if (!wan) {
+      if (!l4_svr) {
+        drop(m, DropReason::unsupported_proto);
+        continue;
+      }
+      cls = affinity_class({pp.src, pp.dst, pp.sport, pp.dport, pp.proto});
+    } else {
+      drop(m, DropReason::not_for_us);
+      continue;
+    }
+    uint32_t owner = owner_of_class(cls, workers);
+    if (owner == id_) {
+      if (wan)
+        wan_input(m, pp, iface);
+      else
+        lan_input(m, pp, iface);
+    } else if (rte_ring_sp_enqueue(shared_.handoff_ring(id_, owner), m) != 0) {
+      drop(m, DropReason::handoff_full);
+    } else {
+      counters_->add(Counter::handoff_out);
+    }
+  }
+}
+
+uint32_t Worker::drain_handoff() {
+  uint32_t total = 0;
+  if (id_ >= shared_.workers) return 0;  // the control dispatcher only produces
+  rte_mbuf* pkts[kMaxBurst];
+  for (uint32_t from = 0; from <= shared_.workers; ++from) {  // [workers] = control's dispatcher
+    if (from == id_) continue;
+    unsigned n = rte_ring_sc_dequeue_burst(shared_.handoff_ring(from, id_), reinterpret_cast<void**>(pkts), burst_,
+                                           nullptr);
+    total += n;
+    counters_->add(Counter::handoff_in, n);
+    for (unsigned i = 0; i < n; ++i) process(pkts[i]);
+  }
+  return total;
+}
+
+void Worker::process(rte_mbuf* m) {
+  // Handed-off packets were parsed by the sender; parse again here rather than
+  // carry parse state across threads (headers are hot in cache by now).
+  ParsedPacket pp = parse_packet(pkt_data(m), m->data_len);
+  int iface = model().iface_by_port(m->port);
+  if (pp.status != ParseStatus::ipv4 || iface == kNone) {
+    drop(m, DropReason::parse_error);
+    return;
+  }
+  if (model().interfaces[iface].wan)
+    wan_input(m, pp, iface);
+  else
+    lan_input(m, pp, iface);
+}
+
+void Worker::to_control(rte_mbuf* m) {
+  if (rte_ring_sp_enqueue(shared_.to_control[id_], m) != 0) {
+    drop(m, DropReason::control_full);
+    return;
+  }
+  counters_->add(Counter::to_control);
+}
+
+void Worker::transmit(rte_mbuf* m, int iface, Ipv4 next_hop) {
+  const InterfaceModel& out = model().interfaces[iface];
+  auto* eth = rte_pktmbuf_mtod(m, rte_ether_hdr*);
+  if (!shared_.neighbors.lookup(iface, next_hop, eth->dst_addr.addr_bytes)) {
+    mark_resolve(m, iface, next_hop);
+    if (rte_ring_sp_enqueue(shared_.resolve[id_], m) != 0) drop(m, DropReason::control_full);
+    return;
+  }
+  std::memcpy(eth->src_addr.addr_bytes, out.mac, 6);
+  eth->ether_type = rte_cpu_to_be_16(RTE_ETHER_TYPE_IPV4);
+  TxBuffer& buf = tx_buffers_[iface];
+  buf.pkts[buf.count++] = m;
+  if (buf.count == kMaxBurst) flush();
+}
+
+void Worker::flush() {
+  for (size_t i = 0; i < tx_buffers_.size(); ++i) {
+    TxBuffer& buf = tx_buffers_[i];
+    if (buf.count == 0) continue;
+    uint16_t sent = tx_(io_ctx_, model().interfaces[i].port_id, queue_, buf.pkts, buf.count);
+    counters_->add(Counter::tx_packets, sent);
+    for (uint16_t k = sent; k < buf.count; ++k) drop(buf.pkts[k], DropReason::tx_full);
+    buf.count = 0;
+  }
+}
+
+uint32_t Worker::expire(uint32_t budget) {
+  const Timeouts& t = shared_.timeouts;
+  uint32_t n = table_.expire_some(now_ms_, budget, t, nullptr, nullptr);
+  if (n) {
+    counters_->add(Counter::sessions_expired, n);
+    counters_->sessions_active.store(table_.size(), std::memory_order_relaxed);
+  }
+  return n;
+}
+
+SessionUuid Worker::new_uuid() {
+  SessionUuid u;
+  uint64_t a = rng_(), b = rng_();
+  std::memcpy(u.data(), &a, 8);
+  std::memcpy(u.data() + 8, &b, 8);
+  u[6] = static_cast<uint8_t>((u[6] & 0x0f) | 0x40);  // RFC 4122 version 4
+  u[8] = static_cast<uint8_t>((u[8] & 0x3f) | 0x80);  // variant 10
+  return u;
+}
+
+}  // namespace wp

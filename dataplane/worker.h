@@ -1,0 +1,106 @@
+// A dataplane worker: one per lcore, run to completion, shared-nothing
+// (DESIGN.md § Threads of waypointd).
+//
+// Loop: rx burst on every port's queue -> parse -> dispatch to the owning
+// worker (handoff ring when not self; ARP/ICMP/local input to control) ->
+// drain inbound handoff rings -> session lookup -> fast path or first-packet
+// path -> per-port tx buffers flushed once per iteration. Idle workers back off
+// with a short sleep that grows while idle, so 2-core test machines stay
+// responsive. The SVR steps live in svr_lan.cc (LAN input, ingress first
+// packet), svr_wan.cc (WAN input, egress/transit first packet, handshake) and
+// svr_emit.cc (rewrite, metadata insert, L2, tx).
+#pragma once
+
+#include <rte_mbuf.h>
+
+#include <cstdint>
+#include <random>
+#include <vector>
+
+#include "dataplane/dataplane.h"
+#include "dataplane/hmac.h"
+#include "dataplane/metadata.h"
+#include "dataplane/packet.h"
+#include "dataplane/session_table.h"
+
+namespace wp {
+
+inline constexpr uint16_t kMaxBurst = 64;
+
+class Worker {
+ public:
+  using TxFn = uint16_t (*)(void* ctx, uint16_t port, uint16_t queue, rte_mbuf** pkts, uint16_t n);
+  using RxFn = uint16_t (*)(void* ctx, uint16_t port, uint16_t queue, rte_mbuf** pkts, uint16_t n);
+
+  Worker(uint32_t id, DataplaneShared& shared, uint32_t max_sessions, int socket);
+  Worker(const Worker&) = delete;
+  Worker& operator=(const Worker&) = delete;
+
+  bool ok() const { return table_.ok() && hmac_.ok(); }
+  uint32_t id() const { return id_; }
+  SessionTable& table() { return table_; }
+  WorkerCounters& counters() { return *counters_; }
+  HmacEngine& hmac() { return hmac_; }
+
+  // Port I/O: real ethdev by default; tests install capturing functions.
+  void set_io(RxFn rx, TxFn tx, void* ctx) {
+    rx_ = rx;
+    tx_ = tx;
+    io_ctx_ = ctx;
+  }
+  void set_ports(std::vector<uint16_t> ports, uint16_t queue, uint16_t burst);
+
+  void run();  // until shared.running is false
+
+  // One iteration's steps, public for tests and benchmarks.
+  uint32_t poll_once();                       // rx + handoff + aging + flush; returns packets handled
+  void receive(rte_mbuf** pkts, uint16_t n);  // dispatch a burst (m->port = ingress port id)
+  uint32_t drain_handoff();
+  void flush();
+  void set_now_ms(uint32_t ms) { now_ms_ = ms; }
+  uint32_t now_ms() const { return now_ms_; }
+  uint32_t expire(uint32_t budget);
+
+ private:
+  const RouterModel& model() const { return *model_; }
+  void process(rte_mbuf* m);
+  void lan_input(rte_mbuf* m, ParsedPacket& pp, int iface);
+  void wan_input(rte_mbuf* m, ParsedPacket& pp, int iface);
+  void first_packet_lan(rte_mbuf* m, ParsedPacket& pp, int iface);
+  void first_packet_wan(rte_mbuf* m, ParsedPacket& pp, int iface, const Metadata& md, int peer);
+  bool pick_wan_side(Session& s, int peer, uint32_t cls, DropReason& why);
+  void emit(rte_mbuf* m, ParsedPacket& pp, Session& s, Dir dir);
+  bool add_metadata(rte_mbuf* m, ParsedPacket& pp, const Session& s, Dir dir, const SideOut& out);
+  void transmit(rte_mbuf* m, int iface, Ipv4 next_hop);
+  void to_control(rte_mbuf* m);
+  void drop(rte_mbuf* m, DropReason why) {
+    counters_->drop(why);
+    rte_pktmbuf_free(m);
+  }
+  SessionUuid new_uuid();
+  void update_clock();
+
+  uint32_t id_;
+  DataplaneShared& shared_;
+  const RouterModel* model_ = nullptr;
+  WorkerCounters* counters_;
+  SessionTable table_;
+  HmacEngine hmac_;
+  std::mt19937_64 rng_;
+  uint32_t now_ms_ = 0;
+  uint64_t tsc_per_ms_ = 1;
+
+  std::vector<uint16_t> ports_;
+  uint16_t queue_ = 0;
+  uint16_t burst_ = 32;
+  RxFn rx_;
+  TxFn tx_;
+  void* io_ctx_ = nullptr;
+  struct TxBuffer {
+    uint16_t count = 0;
+    rte_mbuf* pkts[kMaxBurst];
+  };
+  std::vector<TxBuffer> tx_buffers_;  // by interface index
+};
+
+}  // namespace wp

@@ -1,0 +1,49 @@
+// Configuration loading: YAML/JSON text -> config::Config, then validation.
+//
+// The YAML document is mapped onto proto/config.proto by protobuf reflection:
+// every mapping key must name a field of the message at that point (unknown
+// keys are errors), scalars must parse as the field's type, sequences map to
+// repeated fields. Validation (config_validate.cc) then checks values and
+// cross-references. Every error carries the path of the offending node in the
+// user's words, e.g. `services[1].prefixes[0]: "10.0.0/33" is not a CIDR`, and
+// all errors are reported at once (parse -> validate -> build snapshot -> commit;
+// STYLE.md house rules).
+#pragma once
+
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "config.pb.h"
+
+// The schema's package is waypoint.config; this header (and its users) spell
+// it config::Config inside namespace wp.
+namespace wp {
+namespace config = ::waypoint::config;
+}  // namespace wp
+
+namespace wp::mgmt {
+
+struct ConfigError {
+  std::string path;     // "services[1].prefixes[0]", "" for document-level errors
+  std::string message;  // "\"10.0.0/33\" is not a CIDR"
+  std::string to_string() const { return path.empty() ? message : path + ": " + message; }
+};
+
+struct ConfigResult {
+  config::Config config;
+  std::vector<ConfigError> errors;
+  bool ok() const { return errors.empty(); }
+  std::string error_text() const;  // one "path: message" per line
+};
+
+// Maps YAML (JSON is YAML) onto the schema, then validates. Never throws.
+ConfigResult load_config_text(std::string_view text);
+// Reads the file (error if unreadable), then load_config_text. key_file
+// references are resolved relative to the file's directory.
+ConfigResult load_config_file(const std::string& path);
+
+// Semantic validation of an already-mapped config (shared by file, REST, Redis).
+std::vector<ConfigError> validate_config(const config::Config& cfg);
+
+}  // namespace wp::mgmt
