@@ -104,10 +104,12 @@ bool append_hmac(rte_mbuf* m, ParsedPacket& pp, HmacEngine& hmac, const HmacKey&
   uint8_t* d = pkt_data(m);
   store_be16(d + pp.l4 + l4_check_offset(pp.proto), 0);
   uint8_t* tag = reinterpret_cast<uint8_t*>(rte_pktmbuf_append(m, kHmacTagLen));
-  d = pkt_data(m);
-  hmac.sign(key, d + pp.l4, pp.end - pp.l4, tag);
+  uint16_t signed_end = pp.end;
+  // Lengths first: the UDP length field is covered and must count the trailer,
+  // exactly as the receiver will see it.
   pp.end = static_cast<uint16_t>(pp.end + kHmacTagLen);
   set_lengths(d, pp);
+  hmac.sign(key, d + pp.l4, signed_end - pp.l4, tag);
   return true;
 }
 

@@ -123,7 +123,7 @@ int main(int argc, char** argv) {
   wp::DataplaneShared shared;
   shared.model.store(model.get());
   shared.timeouts = {model->tcp_established_s * 1000, model->tcp_transitory_s * 1000, model->udp_s * 1000};
-  uint32_t ring_size = cfg.dataplane().ring_size() ? cfg.dataplane().ring_size() : 1024;
+  uint32_t ring_size = cfg.dataplane().ring_size() ? cfg.dataplane().ring_size() : 4096;
   if (!shared.create_rings(workers, ring_size, static_cast<int>(rte_socket_id()), error)) return fail(2, error);
 
   uint32_t max_sessions = cfg.dataplane().max_sessions() ? cfg.dataplane().max_sessions() : 1u << 20;
