@@ -5,24 +5,29 @@
 
 namespace wp {
 
-bool DataplaneShared::create_rings(uint32_t worker_count, uint32_t ring_size, int socket, std::string& error) {
+bool DataplaneShared::create_rings(uint32_t worker_count, uint32_t ring_size, int socket, std::string& error,
+                                   const std::vector<int>* worker_sockets) {
   workers = worker_count;
   counters = std::make_unique<WorkerCounters[]>(worker_count + 1);
   static std::atomic<uint32_t> instance{0};
   uint32_t tag = instance.fetch_add(1);
-  auto make = [&](const std::string& name) -> rte_ring* {
-    rte_ring* r = rte_ring_create(name.c_str(), ring_size, socket, RING_F_SP_ENQ | RING_F_SC_DEQ);
+  auto socket_of = [&](uint32_t consumer) {
+    return worker_sockets && consumer < worker_sockets->size() ? (*worker_sockets)[consumer] : socket;
+  };
+  auto make = [&](const std::string& name, int sock) -> rte_ring* {
+    rte_ring* r = rte_ring_create(name.c_str(), ring_size, sock, RING_F_SP_ENQ | RING_F_SC_DEQ);
     if (!r) error = "cannot create ring " + name + " (" + std::to_string(ring_size) + " entries)";
     return r;
   };
   for (uint32_t f = 0; f <= worker_count; ++f)
     for (uint32_t t = 0; t < worker_count; ++t) {
-      handoff.push_back(make("wp" + std::to_string(tag) + "_h" + std::to_string(f) + "_" + std::to_string(t)));
+      handoff.push_back(make("wp" + std::to_string(tag) + "_h" + std::to_string(f) + "_" + std::to_string(t), socket_of(t)));
       if (!handoff.back()) return false;
     }
   for (uint32_t w = 0; w <= worker_count; ++w) {
-    to_control.push_back(make("wp" + std::to_string(tag) + "_c" + std::to_string(w)));
-    resolve.push_back(make("wp" + std::to_string(tag) + "_r" + std::to_string(w)));
+    // Consumed by the control thread, which runs on the main lcore's socket.
+    to_control.push_back(make("wp" + std::to_string(tag) + "_c" + std::to_string(w), socket));
+    resolve.push_back(make("wp" + std::to_string(tag) + "_r" + std::to_string(w), socket));
     if (!to_control.back() || !resolve.back()) return false;
   }
   return true;

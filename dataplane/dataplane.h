@@ -38,8 +38,11 @@ struct DataplaneShared {
   rte_ring* handoff_ring(uint32_t from, uint32_t to) const { return handoff[from * workers + to]; }
   WorkerCounters& control_counters() { return counters[workers]; }
 
-  // Creates all rings (sizes: power of two). False with `error` set on failure.
-  bool create_rings(uint32_t worker_count, uint32_t ring_size, int socket, std::string& error);
+  // Creates all rings (sizes: power of two). A ring lives on its consumer's
+  // NUMA socket: worker_sockets[w] when given, else `socket`. False with
+  // `error` set on failure.
+  bool create_rings(uint32_t worker_count, uint32_t ring_size, int socket, std::string& error,
+                    const std::vector<int>* worker_sockets = nullptr);
   void free_rings();
 };
 

@@ -108,7 +108,10 @@ int main(int argc, char** argv) {
                        " worker lcore(s); add lcores with -l/--lcores (the main lcore runs control)");
   lcores.resize(workers);
 
-  uint32_t mbufs = cfg.dataplane().mbufs() ? cfg.dataplane().mbufs() : 8191;
+  // Default pool: every rx descriptor filled plus room for packets in flight in
+  // rings, tx queues and ARP pending queues.
+  uint32_t ports_n = 1 + static_cast<uint32_t>(cfg.router().wan_size());
+  uint32_t mbufs = cfg.dataplane().mbufs() ? cfg.dataplane().mbufs() : 16383 + ports_n * (workers + 1) * 1024;
   wp::Ports ports;
   std::string error;
   if (!ports.start(cfg, static_cast<uint16_t>(workers + 1), mbufs, error)) return fail(2, error);
@@ -124,7 +127,10 @@ int main(int argc, char** argv) {
   shared.model.store(model.get());
   shared.timeouts = {model->tcp_established_s * 1000, model->tcp_transitory_s * 1000, model->udp_s * 1000};
   uint32_t ring_size = cfg.dataplane().ring_size() ? cfg.dataplane().ring_size() : 4096;
-  if (!shared.create_rings(workers, ring_size, static_cast<int>(rte_socket_id()), error)) return fail(2, error);
+  std::vector<int> worker_sockets;
+  for (unsigned l : lcores) worker_sockets.push_back(static_cast<int>(rte_lcore_to_socket_id(l)));
+  if (!shared.create_rings(workers, ring_size, static_cast<int>(rte_socket_id()), error, &worker_sockets))
+    return fail(2, error);
 
   uint32_t max_sessions = cfg.dataplane().max_sessions() ? cfg.dataplane().max_sessions() : 1u << 20;
   uint32_t per_worker = (max_sessions + workers - 1) / workers;
@@ -132,7 +138,7 @@ int main(int argc, char** argv) {
   for (const auto& p : ports.ports()) port_ids.push_back(p.port_id);
   std::vector<std::unique_ptr<wp::Worker>> pool;
   for (uint32_t w = 0; w < workers; ++w) {
-    int socket = static_cast<int>(rte_lcore_to_socket_id(lcores[w]));  // table on the worker's own socket
+    int socket = worker_sockets[w];  // the session table lives on the worker's own socket
     pool.push_back(std::make_unique<wp::Worker>(w, shared, per_worker, socket));
     if (!pool.back()->ok())
       return fail(2, "worker " + std::to_string(w) + ": cannot allocate a session table of " +
