@@ -41,6 +41,10 @@ SessionTable::SessionTable(uint32_t capacity, int socket) : capacity_(capacity) 
   free_ = static_cast<uint32_t*>(table_alloc(sizeof(uint32_t) * capacity, sock, dpdk_));
   slots_ = static_cast<Slot*>(table_alloc(sizeof(Slot) * slots, sock, dpdk_));
   if (!sessions_ || !free_ || !slots_) return;
+  // Touch every page now, at start-up, rather than fault them in on the
+  // first-packet path (fresh DPDK memory is assumed zero and not written).
+  std::memset(static_cast<void*>(sessions_), 0, sizeof(Session) * capacity);
+  std::memset(slots_, 0, sizeof(Slot) * slots);
   // Hand out low indexes first: they are the warm part of the array.
   for (uint32_t i = 0; i < capacity; ++i) free_[i] = capacity - 1 - i;
   free_top_ = capacity;
@@ -56,6 +60,10 @@ size_t SessionTable::memory_bytes() const {
   return sizeof(Session) * capacity_ + sizeof(uint32_t) * capacity_ + sizeof(Slot) * (size_t{slot_mask_} + 1);
 }
 
+// Signature = hash | 1 (0 marks an empty slot); the home slot uses the other
+// 31 bits, so every slot can be a home slot.
+static inline uint32_t home_of(uint32_t sig, uint32_t mask) { return (sig >> 1) & mask; }
+
 uint32_t SessionTable::hash_key(const FiveTuple& k) {
   uint32_t h = mix32(k.src ^ 0x85ebca6bU);
   h = mix32(h ^ k.dst);
@@ -66,7 +74,7 @@ uint32_t SessionTable::hash_key(const FiveTuple& k) {
 
 SessionRef SessionTable::lookup(const FiveTuple& key) const {
   uint32_t sig = hash_key(key);
-  for (uint32_t i = sig & slot_mask_;; i = (i + 1) & slot_mask_) {
+  for (uint32_t i = home_of(sig, slot_mask_);; i = (i + 1) & slot_mask_) {
     const Slot& slot = slots_[i];
     if (slot.sig == 0) return {};
     if (slot.sig != sig) continue;
@@ -91,7 +99,7 @@ void SessionTable::release(Session* s) {
 
 bool SessionTable::index_put(const FiveTuple& key, uint32_t ref) {
   uint32_t sig = hash_key(key);
-  for (uint32_t i = sig & slot_mask_;; i = (i + 1) & slot_mask_) {
+  for (uint32_t i = home_of(sig, slot_mask_);; i = (i + 1) & slot_mask_) {
     if (slots_[i].sig == 0) {
       slots_[i] = {sig, ref};
       return true;
@@ -101,13 +109,13 @@ bool SessionTable::index_put(const FiveTuple& key, uint32_t ref) {
 
 void SessionTable::index_erase(const FiveTuple& key, uint32_t ref) {
   uint32_t sig = hash_key(key);
-  uint32_t i = sig & slot_mask_;
+  uint32_t i = home_of(sig, slot_mask_);
   while (slots_[i].sig != 0 && !(slots_[i].sig == sig && slots_[i].ref == ref)) i = (i + 1) & slot_mask_;
   if (slots_[i].sig == 0) return;
   // Backward-shift deletion keeps every probe chain unbroken without tombstones.
   uint32_t hole = i;
   for (uint32_t j = (i + 1) & slot_mask_; slots_[j].sig != 0; j = (j + 1) & slot_mask_) {
-    uint32_t home = slots_[j].sig & slot_mask_;
+    uint32_t home = home_of(slots_[j].sig, slot_mask_);
     // Move j into the hole if its home is not cyclically within (hole, j].
     bool home_in_range = hole <= j ? (home > hole && home <= j) : (home > hole || home <= j);
     if (!home_in_range) {

@@ -55,7 +55,6 @@ void Worker::run() {
     }
     // Adaptive back-off: spin briefly, then sleep up to 200 us while idle.
     if (++idle > 64) {
-      expire(1024);
       usleep(idle > 1024 ? 200 : 20);
     }
   }
@@ -74,7 +73,7 @@ uint32_t Worker::poll_once() {
   }
   handled += drain_handoff();
   flush();
-  expire(64);
+  age();
   return handled;
 }
 
@@ -174,14 +173,16 @@ void Worker::to_control(rte_mbuf* m) {
 
 void Worker::transmit(rte_mbuf* m, int iface, Ipv4 next_hop) {
   const InterfaceModel& out = model().interfaces[iface];
-  auto* eth = rte_pktmbuf_mtod(m, rte_ether_hdr*);
-  if (!shared_.neighbors.lookup(iface, next_hop, eth->dst_addr.addr_bytes)) {
+  // Byte access, not rte_ether_hdr: a metadata block of odd length prepended
+  // through the headroom leaves the frame at an odd address.
+  uint8_t* eth = pkt_data(m);
+  if (!shared_.neighbors.lookup(iface, next_hop, eth)) {
     mark_resolve(m, iface, next_hop);
     if (rte_ring_sp_enqueue(shared_.resolve[id_], m) != 0) drop(m, DropReason::control_full);
     return;
   }
-  std::memcpy(eth->src_addr.addr_bytes, out.mac, 6);
-  eth->ether_type = rte_cpu_to_be_16(RTE_ETHER_TYPE_IPV4);
+  std::memcpy(eth + 6, out.mac, 6);
+  store_be16(eth + 12, kEtherTypeIpv4);
   TxBuffer& buf = tx_buffers_[iface];
   buf.pkts[buf.count++] = m;
   if (buf.count == kMaxBurst) flush();
@@ -196,6 +197,14 @@ void Worker::flush() {
     for (uint16_t k = sent; k < buf.count; ++k) drop(buf.pkts[k], DropReason::tx_full);
     buf.count = 0;
   }
+}
+
+void Worker::age() {
+  uint32_t elapsed = now_ms_ - last_sweep_ms_;
+  if (elapsed == 0) return;
+  last_sweep_ms_ = now_ms_;
+  uint64_t budget = uint64_t{table_.capacity()} * elapsed / kSweepPeriodMs + 1;
+  expire(static_cast<uint32_t>(budget < 16384 ? budget : 16384));
 }
 
 uint32_t Worker::expire(uint32_t budget) {

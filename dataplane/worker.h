@@ -60,6 +60,10 @@ class Worker {
   void set_now_ms(uint32_t ms) { now_ms_ = ms; }
   uint32_t now_ms() const { return now_ms_; }
   uint32_t expire(uint32_t budget);
+  // Aging paced by the clock: a full sweep of the table every kSweepPeriodMs,
+  // spread over the loop iterations in which the millisecond clock advanced.
+  static constexpr uint32_t kSweepPeriodMs = 2000;
+  void age();
 
  private:
   const RouterModel& model() const { return *model_; }
@@ -88,6 +92,7 @@ class Worker {
   HmacEngine hmac_;
   std::mt19937_64 rng_;
   uint32_t now_ms_ = 0;
+  uint32_t last_sweep_ms_ = 0;
   uint64_t tsc_per_ms_ = 1;
 
   std::vector<uint16_t> ports_;
