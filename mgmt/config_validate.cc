@@ -1,0 +1,203 @@
+// Config validation, part 1: the router's own network.
+//
+// Checks what the dataplane needs before it can forward at all: a named
+// router, one LAN and at least one WAN interface, each bound to a distinct
+// DPDK device with a host address inside a connected prefix (not the network
+// or broadcast address, which the kernel-less dataplane could never answer
+// ARP for), connected prefixes that do not overlap (a destination must pick
+// exactly one interface), static routes whose next hop is on-link, and the
+// resource limits the dataplane sizes its tables and rings from. Address
+// text is parsed only with dataplane/ipv4.h so the config and the packet path
+// agree on what an address means. validate_config() is the entry point; the
+// policy half lives in config_validate_policy.cc.
+#include <charconv>
+
+#include "mgmt/config_validator.h"
+
+namespace wp::mgmt {
+namespace detail {
+namespace {
+
+constexpr uint32_t kMaxWorkers = 64;
+constexpr uint32_t kMaxSessions = 64u << 20;
+constexpr uint32_t kMaxBurst = 64;
+constexpr uint32_t kMinMbufs = 1024;
+constexpr uint32_t kMaxTimeout = 86400;  // one day; longer idle state is a leak, not a timeout
+
+bool valid_router_name(const std::string& name) {
+  if (name.empty() || name.size() > 63) return false;
+  for (unsigned char c : name) {
+    if (!std::isalnum(c) && c != '.' && c != '_' && c != '-') return false;
+  }
+  return true;
+}
+
+std::optional<uint32_t> parse_port(std::string_view text) {
+  uint32_t port = 0;
+  auto [end, ec] = std::from_chars(text.data(), text.data() + text.size(), port);
+  if (text.empty() || ec != std::errc() || end != text.data() + text.size() || port < 1 || port > 65535) {
+    return std::nullopt;
+  }
+  return port;
+}
+
+}  // namespace
+
+bool ConfigValidator::required(const std::string& value, const std::string& path) {
+  if (value.empty()) error(path, "required");
+  return !value.empty();
+}
+
+const Link* ConfigValidator::find_link(const std::string& name) const {
+  for (const Link& l : links_) {
+    if (l.name == name) return &l;
+  }
+  return nullptr;
+}
+
+// An interface reference (routes, tenants); errors when it names none.
+const Link* ConfigValidator::link_ref(const std::string& name, const std::string& path) {
+  const Link* l = find_link(name);
+  if (!l) error(path, "unknown interface \"" + name + "\"");
+  return l;
+}
+
+// "A.B.C.D/len"; with exact_network the address must be the network itself,
+// because a prefix with host bits set is almost always a typo.
+std::optional<Ipv4Prefix> ConfigValidator::cidr(const std::string& text, const std::string& path, bool exact_network) {
+  Ipv4 host = 0;
+  auto p = parse_prefix(text, &host);
+  if (!p) {
+    error(path, "\"" + text + "\" is not a CIDR");
+  } else if (exact_network && host != p->addr) {
+    error(path, "\"" + text + "\" has host bits set (did you mean " + format_prefix(*p) + "?)");
+  }
+  return p;
+}
+
+void ConfigValidator::check_router() {
+  const config::Router& r = cfg_.router();
+  if (required(r.name(), "router.name") && !valid_router_name(r.name())) {
+    error("router.name", "\"" + r.name() + "\" must be 1-63 characters of A-Z a-z 0-9 . _ -");
+  }
+  if (r.has_lan()) {
+    check_interface(r.lan(), "router.lan", false);
+  } else {
+    error("router.lan", "required");
+  }
+  if (r.wan_size() == 0) error("router.wan", "at least one WAN interface is required");
+  for (int i = 0; i < r.wan_size(); ++i) check_interface(r.wan(i), "router.wan[" + std::to_string(i) + "]", true);
+  check_links_distinct();
+}
+
+void ConfigValidator::check_interface(const config::Interface& itf, const std::string& path, bool wan) {
+  Link link{itf.name(), path, std::nullopt, wan};
+  if (!wan && link.name.empty()) link.name = "lan";  // the LAN's documented default name
+  if (wan) required(itf.name(), path + ".name");
+  required(itf.device(), path + ".device");
+  if (required(itf.address(), path + ".address")) {
+    Ipv4 host = 0;
+    link.prefix = parse_prefix(itf.address(), &host);
+    const Ipv4Prefix* p = link.prefix ? &*link.prefix : nullptr;
+    if (!p) {
+      error(path + ".address", "\"" + itf.address() + "\" is not a CIDR");
+    } else if (p->len < 31 && (host == p->addr || host == (p->addr | ~p->mask()))) {
+      error(path + ".address", "\"" + itf.address() + "\" is the " + (host == p->addr ? "network" : "broadcast") +
+                                   " address of its prefix, not a host address");
+    }
+  }
+  if (itf.mtu() != 0 && (itf.mtu() < 576 || itf.mtu() > 9216)) {
+    error(path + ".mtu", std::to_string(itf.mtu()) + " is out of range (0 or 576..9216)");
+  }
+  links_.push_back(std::move(link));
+}
+
+// Each later interface is compared with the earlier ones, so every clash is
+// reported once, at the interface that introduced it.
+void ConfigValidator::check_links_distinct() {
+  const config::Router& r = cfg_.router();
+  std::vector<const config::Interface*> itfs;
+  if (r.has_lan()) itfs.push_back(&r.lan());
+  for (const auto& w : r.wan()) itfs.push_back(&w);
+  for (size_t i = 0; i < links_.size(); ++i) {
+    const Link& b = links_[i];
+    for (size_t j = 0; j < i; ++j) {
+      const Link& a = links_[j];
+      if (!b.name.empty() && a.name == b.name) {
+        error(b.path + ".name", "duplicate interface name \"" + b.name + "\" (also " + a.path + ")");
+      }
+      const std::string& dev = itfs[i]->device();
+      if (!dev.empty() && dev == itfs[j]->device()) {
+        error(b.path + ".device", "device \"" + dev + "\" is also used by " + a.path);
+      }
+      if (a.prefix && b.prefix && (a.prefix->contains(b.prefix->addr) || b.prefix->contains(a.prefix->addr))) {
+        error(b.path + ".address",
+              format_prefix(*b.prefix) + " overlaps " + a.path + " (" + format_prefix(*a.prefix) + ")");
+      }
+    }
+  }
+}
+
+void ConfigValidator::check_routes() {
+  for (int i = 0; i < cfg_.routes_size(); ++i) {
+    const config::Route& rt = cfg_.routes(i);
+    const std::string path = "routes[" + std::to_string(i) + "]";
+    if (required(rt.prefix(), path + ".prefix")) cidr(rt.prefix(), path + ".prefix", true);
+    const Link* link =
+        required(rt.interface(), path + ".interface") ? link_ref(rt.interface(), path + ".interface") : nullptr;
+    if (!required(rt.next_hop(), path + ".next_hop")) continue;
+    auto hop = parse_ipv4(rt.next_hop());
+    if (!hop) {
+      error(path + ".next_hop", "\"" + rt.next_hop() + "\" is not an IPv4 address");
+    } else if (link && link->prefix && !link->prefix->contains(*hop)) {
+      error(path + ".next_hop", rt.next_hop() + " is not inside " + format_prefix(*link->prefix) +
+                                    ", the connected prefix of interface \"" + link->name + "\"");
+    }
+  }
+}
+
+void ConfigValidator::check_limits() {
+  const config::Dataplane& d = cfg_.dataplane();
+  auto over = [&](uint32_t v, uint32_t max, const char* path) {
+    if (v > max) error(path, std::to_string(v) + " is more than " + std::to_string(max));
+  };
+  over(d.workers(), kMaxWorkers, "dataplane.workers");
+  over(d.max_sessions(), kMaxSessions, "dataplane.max_sessions");
+  over(d.burst(), kMaxBurst, "dataplane.burst");
+  const uint32_t ring = d.ring_size();
+  if (ring != 0 && (ring < 64 || ring > 65536 || (ring & (ring - 1)) != 0)) {
+    error("dataplane.ring_size", std::to_string(ring) + " must be 0 or a power of two in 64..65536");
+  }
+  if (d.mbufs() != 0 && d.mbufs() < kMinMbufs) {
+    error("dataplane.mbufs", std::to_string(d.mbufs()) + " must be 0 or at least " + std::to_string(kMinMbufs));
+  }
+  const config::Timeouts& t = cfg_.timeouts();
+  over(t.tcp_established(), kMaxTimeout, "timeouts.tcp_established");
+  over(t.tcp_transitory(), kMaxTimeout, "timeouts.tcp_transitory");
+  over(t.udp(), kMaxTimeout, "timeouts.udp");
+  const std::string& listen = cfg_.mgmt().listen();
+  if (listen.empty()) return;
+  const size_t colon = listen.rfind(':');
+  if (colon == std::string::npos || !parse_ipv4(std::string_view(listen).substr(0, colon)) ||
+      !parse_port(std::string_view(listen).substr(colon + 1))) {
+    error("mgmt.listen", "\"" + listen + "\" is not IPv4:port (e.g. 127.0.0.1:9101, port 1..65535)");
+  }
+}
+
+std::vector<ConfigError> ConfigValidator::run() {
+  check_router();
+  check_routes();
+  check_tenants();
+  check_security_policies();
+  check_peers();
+  check_services();
+  check_policies();
+  check_limits();
+  return std::move(errors_);
+}
+
+}  // namespace detail
+
+std::vector<ConfigError> validate_config(const config::Config& cfg) { return detail::ConfigValidator(cfg).run(); }
+
+}  // namespace wp::mgmt

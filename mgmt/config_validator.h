@@ -1,0 +1,85 @@
+// Semantic validation of a mapped config::Config (private to mgmt/).
+//
+// One ConfigValidator walks the whole config and records every problem with
+// the path of the offending field, so the file, the REST API and Redis all get
+// the same complete list (DESIGN.md § Configuration). The work is split by
+// role: config_validate.cc checks the router's own network (interfaces,
+// connected prefixes, routes, limits), config_validate_policy.cc checks who
+// may reach what and through which peer (tenants, services, policies,
+// security policies, peers). Interfaces are resolved once into `links_`
+// because routes, tenants and peer reachability all refer to them.
+#pragma once
+
+#include <optional>
+#include <set>
+#include <string>
+#include <vector>
+
+#include "dataplane/ipv4.h"
+#include "mgmt/config_load.h"
+
+namespace wp::mgmt::detail {
+
+// An interface as the rest of the config sees it: its effective name and,
+// when its address parsed, its connected prefix.
+struct Link {
+  std::string name;
+  std::string path;  // "router.lan", "router.wan[1]"
+  std::optional<Ipv4Prefix> prefix;
+  bool wan = false;
+};
+
+class ConfigValidator {
+ public:
+  explicit ConfigValidator(const config::Config& cfg) : cfg_(cfg) {}
+  std::vector<ConfigError> run();
+
+ private:
+  // config_validate.cc
+  void check_router();
+  void check_interface(const config::Interface& itf, const std::string& path, bool wan);
+  void check_links_distinct();
+  void check_routes();
+  void check_limits();
+  // config_validate_policy.cc
+  void check_tenants();
+  void check_services();
+  void check_policies();
+  void check_security_policies();
+  void check_peers();
+  void check_peer_key(const config::Peer& peer, const std::string& path);
+  void check_waypoint(const std::string& text, const std::string& path);
+
+  // Shared helpers (config_validate.cc).
+  void error(std::string path, std::string message) { errors_.push_back({std::move(path), std::move(message)}); }
+  bool required(const std::string& value, const std::string& path);
+  const Link* find_link(const std::string& name) const;
+  const Link* link_ref(const std::string& name, const std::string& path);
+  std::optional<Ipv4Prefix> cidr(const std::string& text, const std::string& path, bool exact_network);
+  template <typename Entities>
+  std::set<std::string> unique_names(const Entities& list, const std::string& list_path, const char* what);
+
+  const config::Config& cfg_;
+  std::vector<Link> links_;
+  // Names collected by each entity's own check, for references from later
+  // ones (run() orders the checks so these are filled before use).
+  std::set<std::string> tenant_names_, service_names_, security_names_, peer_names_;
+  std::vector<ConfigError> errors_;
+};
+
+// Name of every entity kind must be present and unique within its list; the
+// set of names is returned for reference checks.
+template <typename Entities>
+std::set<std::string> ConfigValidator::unique_names(const Entities& list, const std::string& list_path,
+                                                    const char* what) {
+  std::set<std::string> names;
+  for (int i = 0; i < list.size(); ++i) {
+    const std::string path = list_path + "[" + std::to_string(i) + "].name";
+    const std::string& name = list.Get(i).name();
+    if (!required(name, path)) continue;
+    if (!names.insert(name).second) error(path, std::string("duplicate ") + what + " name \"" + name + "\"");
+  }
+  return names;
+}
+
+}  // namespace wp::mgmt::detail

@@ -1,0 +1,535 @@
+// Tests for mgmt/config_load (YAML -> config::Config) and config_validate.
+//
+// The valid branch-router config tests/data/config/r1.yaml is the baseline:
+// it must load cleanly, and every validation rule is exercised by breaking
+// exactly one thing in a copy of it and asserting the exact path plus a
+// message substring, so a user-facing message can be reworded but never lose
+// its location. Mapping tests feed small YAML snippets; file tests write a
+// config and its key file into a temporary directory to check that key_file
+// is resolved relative to the config. The pair key is a secret, so one test
+// asserts it never appears in any error text.
+#include <gtest/gtest.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <filesystem>
+#include <fstream>
+#include <functional>
+
+#include "mgmt/config_load.h"
+
+namespace wp::mgmt {
+namespace {
+
+namespace fs = std::filesystem;
+
+constexpr const char* kKey = "00112233445566778899aabbccddeeff00112233445566778899aabbccddeeff";
+
+// tests/data, found by walking up from the working directory so the binary
+// runs from the build tree, ctest or the source root alike; then next to this
+// source file (CMake passes absolute paths) for out-of-tree build dirs.
+fs::path data_dir() {
+#ifdef WP_SOURCE_DIR
+  if (fs::exists(fs::path(WP_SOURCE_DIR) / "tests/data")) return fs::path(WP_SOURCE_DIR) / "tests/data";
+#endif
+  for (fs::path dir = fs::current_path(); !dir.empty(); dir = dir.parent_path()) {
+    if (fs::exists(dir / "tests/data/config")) return dir / "tests/data";
+    if (dir == dir.parent_path()) break;
+  }
+  const fs::path beside_source = fs::path(__FILE__).parent_path().parent_path() / "data";
+  if (fs::exists(beside_source / "config")) return beside_source;
+  return "../tests/data";
+}
+
+std::string r1_path() { return (data_dir() / "config/r1.yaml").string(); }
+
+config::Config valid_config() {
+  ConfigResult r = load_config_file(r1_path());
+  EXPECT_TRUE(r.ok()) << r.error_text();
+  return r.config;
+}
+
+// Passes when some error has exactly `path` and contains `text`.
+testing::AssertionResult HasError(const std::vector<ConfigError>& errors, const std::string& path,
+                                  const std::string& text) {
+  for (const auto& e : errors) {
+    if (e.path == path && e.message.find(text) != std::string::npos) return testing::AssertionSuccess();
+  }
+  std::string all;
+  for (const auto& e : errors) all += "\n  " + e.to_string();
+  return testing::AssertionFailure() << "no error at \"" << path << "\" containing \"" << text << "\"; got:" << all;
+}
+
+testing::AssertionResult HasError(const ConfigResult& r, const std::string& path, const std::string& text) {
+  return HasError(r.errors, path, text);
+}
+
+class TempDir {
+ public:
+  TempDir() : path_(fs::temp_directory_path() / ("wp_config_test_" + std::to_string(::getpid()))) {
+    fs::remove_all(path_);
+    fs::create_directories(path_);
+  }
+  ~TempDir() { fs::remove_all(path_); }
+  std::string write(const std::string& name, const std::string& text) const {
+    fs::path p = path_ / name;
+    fs::create_directories(p.parent_path());
+    std::ofstream(p) << text;
+    return p.string();
+  }
+
+ private:
+  fs::path path_;
+};
+
+std::string read_text(const std::string& path) {
+  std::ifstream in(path);
+  return std::string(std::istreambuf_iterator<char>(in), {});
+}
+
+// ---------------------------------------------------------------- loading
+
+TEST(ConfigLoad, ValidFullConfigLoads) {
+  ConfigResult r = load_config_file(r1_path());
+  ASSERT_TRUE(r.ok()) << r.error_text();
+  const config::Config& c = r.config;
+  EXPECT_EQ(c.router().name(), "r1");
+  EXPECT_EQ(c.router().lan().device(), "net_af_packet0");
+  EXPECT_EQ(c.router().lan().address(), "10.1.0.1/24");
+  ASSERT_EQ(c.router().wan_size(), 1);
+  EXPECT_EQ(c.router().wan(0).address(), "172.16.0.1/24");
+  EXPECT_EQ(c.router().wan(0).mtu(), 1500u);
+  ASSERT_EQ(c.services_size(), 2);
+  EXPECT_EQ(c.services(0).ports_size(), 2);
+  EXPECT_EQ(c.services(0).ports(1), "5201");
+  EXPECT_EQ(c.services(1).name(), "iperf-udp");
+  EXPECT_EQ(c.services(1).protocol(), "udp");
+  EXPECT_EQ(c.policies_size(), 2);
+  EXPECT_TRUE(c.security_policies(0).adaptive());
+  EXPECT_FALSE(c.security_policies(1).adaptive());
+  EXPECT_EQ(c.peers(0).waypoints(0), "172.16.0.2");
+  EXPECT_EQ(c.peers(0).key(), kKey);
+  EXPECT_EQ(c.dataplane().ring_size(), 1024u);
+  EXPECT_EQ(c.mgmt().listen(), "127.0.0.1:9101");
+  EXPECT_TRUE(validate_config(c).empty());
+}
+
+TEST(ConfigLoad, TextAndFileGiveTheSameConfig) {
+  ConfigResult text = load_config_text(read_text(r1_path()));
+  ASSERT_TRUE(text.ok()) << text.error_text();
+  EXPECT_EQ(text.config.SerializeAsString(), valid_config().SerializeAsString());
+}
+
+TEST(ConfigLoad, JsonIsAccepted) {
+  config::Config c = valid_config();
+  std::string json = R"({"router": {"name": "r1",
+      "lan": {"device": "net_af_packet0", "address": "10.1.0.1/24"},
+      "wan": [{"name": "wan0", "device": "net_af_packet1", "address": "172.16.0.1/24", "mtu": 9000}]},
+    "security_policies": [{"name": "s", "adaptive": true}]})";
+  ConfigResult r = load_config_text(json);
+  ASSERT_TRUE(r.ok()) << r.error_text();
+  EXPECT_EQ(r.config.router().wan(0).mtu(), 9000u);
+  EXPECT_TRUE(r.config.security_policies(0).adaptive());
+}
+
+TEST(ConfigLoad, UnknownKeySuggestsClosestField) {
+  ConfigResult r = load_config_text(R"(
+router: {name: r1}
+services:
+  - name: web
+    prefixes: [10.2.0.0/24]
+  - name: db
+    prefix: [10.3.0.0/24]
+)");
+  EXPECT_TRUE(HasError(r, "services[1]", "unknown key \"prefix\" (did you mean \"prefixes\"?)"));
+}
+
+TEST(ConfigLoad, UnknownKeyWithoutCloseMatchHasNoSuggestion) {
+  ConfigResult r = load_config_text("router: {name: r1}\nfrobnicate: 1\n");
+  ASSERT_TRUE(HasError(r, "", "unknown key \"frobnicate\""));
+  for (const auto& e : r.errors) EXPECT_EQ(e.message.find("did you mean"), std::string::npos) << e.to_string();
+}
+
+TEST(ConfigLoad, WrongNodeKindsNameThePath) {
+  ConfigResult r = load_config_text(R"(
+router:
+  name: [r1]
+  wan: {name: wan0}
+services:
+  - name: web
+    ports: "80"
+dataplane: 4
+)");
+  EXPECT_TRUE(HasError(r, "router.name", "expected a scalar"));
+  EXPECT_TRUE(HasError(r, "router.wan", "expected a sequence"));
+  EXPECT_TRUE(HasError(r, "services[0].ports", "expected a sequence"));
+  EXPECT_TRUE(HasError(r, "dataplane", "expected a mapping"));
+}
+
+TEST(ConfigLoad, NumbersAreCheckedForRangeAndSyntax) {
+  ConfigResult r = load_config_text(R"(
+router:
+  lan: {mtu: -1}
+  wan: [{mtu: 1500}, {mtu: abc}, {mtu: 4294967296}, {mtu: 0x10}]
+)");
+  EXPECT_TRUE(HasError(r, "router.lan.mtu", "out of range"));
+  EXPECT_TRUE(HasError(r, "router.wan[1].mtu", "\"abc\" is not a number"));
+  EXPECT_TRUE(HasError(r, "router.wan[2].mtu", "out of range (0..4294967295)"));
+  EXPECT_TRUE(HasError(r, "router.wan[3].mtu", "is not a number"));
+  EXPECT_EQ(r.config.router().wan(0).mtu(), 1500u);
+}
+
+TEST(ConfigLoad, BooleansAcceptYamlSpellings) {
+  ConfigResult r = load_config_text(R"(
+security_policies:
+  - {name: a, adaptive: on}
+  - {name: b, adaptive: No}
+  - {name: c, adaptive: TRUE}
+  - {name: d, adaptive: maybe}
+)");
+  EXPECT_TRUE(r.config.security_policies(0).adaptive());
+  EXPECT_FALSE(r.config.security_policies(1).adaptive());
+  EXPECT_TRUE(r.config.security_policies(2).adaptive());
+  EXPECT_TRUE(HasError(r, "security_policies[3].adaptive", "\"maybe\" is not a boolean"));
+}
+
+TEST(ConfigLoad, DuplicateKeyAndEmptyEntry) {
+  ConfigResult r = load_config_text("router:\n  name: a\n  name: b\ntenants:\n  -\n");
+  EXPECT_TRUE(HasError(r, "router.name", "duplicate key"));
+  EXPECT_TRUE(HasError(r, "tenants[0]", "empty entry"));
+}
+
+TEST(ConfigLoad, StringsMustBeUtf8) {
+  ConfigResult r = load_config_text(
+      "router: {name: r\xff"
+      "1}\ntenants: [{name: caf\xc3\xa9, interface: lan}]\n");
+  EXPECT_TRUE(HasError(r, "router.name", "not valid UTF-8"));
+  EXPECT_EQ(r.config.tenants(0).name(), "caf\xc3\xa9");
+}
+
+TEST(ConfigLoad, SyntaxErrorHasLineAndColumn) {
+  ConfigResult r = load_config_text("router:\n  name: r1\n  lan: {device: x\n");
+  ASSERT_EQ(r.errors.size(), 1u) << r.error_text();
+  EXPECT_EQ(r.errors[0].path, "");
+  EXPECT_NE(r.errors[0].message.find("line "), std::string::npos) << r.errors[0].message;
+  EXPECT_NE(r.errors[0].message.find("column "), std::string::npos) << r.errors[0].message;
+}
+
+TEST(ConfigLoad, EmptyOrNonMappingDocumentIsAnError) {
+  for (const char* text : {"", "# only a comment\n", "~\n"}) {
+    ConfigResult r = load_config_text(text);
+    ASSERT_EQ(r.errors.size(), 1u) << text;
+    EXPECT_TRUE(HasError(r, "", "empty document"));
+  }
+  EXPECT_TRUE(HasError(load_config_text("- a\n- b\n"), "", "expected a mapping at the top level"));
+  EXPECT_TRUE(HasError(load_config_text("a: 1\n---\nb: 2\n"), "", "expected one YAML document"));
+}
+
+// yaml-cpp's own LoadAll loops forever on these (found by fuzz_config).
+TEST(ConfigLoad, TokenThatCannotStartANodeIsASyntaxError) {
+  EXPECT_TRUE(HasError(load_config_text(",a: 1\n"), "", "line 1, column 1: unexpected ','"));
+  EXPECT_TRUE(HasError(load_config_text("# r1\n\n  , x\n"), "", "line 3, column 3: unexpected ','"));
+}
+
+TEST(ConfigLoad, ReportsAllErrorsAtOnce) {
+  std::string text = read_text(r1_path());
+  auto replace = [&](const std::string& from, const std::string& to) {
+    size_t at = text.find(from);
+    ASSERT_NE(at, std::string::npos) << from;
+    text.replace(at, from.size(), to);
+  };
+  replace("name: r1", "name: \"r 1\"");
+  replace("prefixes: [10.2.0.0/24]", "prefixes: [10.0.0/33]");
+  replace("workers: 2", "workerz: 2");
+  replace("next_peer: r2", "next_peer: r3");
+  ConfigResult r = load_config_text(text);
+  EXPECT_EQ(r.errors.size(), 4u) << r.error_text();
+  EXPECT_TRUE(HasError(r, "router.name", "\"r 1\""));
+  EXPECT_TRUE(HasError(r, "services[0].prefixes[0]", "\"10.0.0/33\" is not a CIDR"));
+  EXPECT_TRUE(HasError(r, "dataplane", "unknown key \"workerz\" (did you mean \"workers\"?)"));
+  EXPECT_TRUE(HasError(r, "services[0].next_peer", "unknown peer \"r3\""));
+  const std::string all = r.error_text();
+  EXPECT_EQ(std::count(all.begin(), all.end(), '\n'), 4);
+}
+
+TEST(ConfigLoad, UnreadableFileNamesTheFile) {
+  ConfigResult r = load_config_file("/nonexistent/waypoint.yaml");
+  ASSERT_EQ(r.errors.size(), 1u);
+  EXPECT_NE(r.errors[0].message.find("/nonexistent/waypoint.yaml"), std::string::npos);
+  EXPECT_NE(r.errors[0].message.find("No such file or directory"), std::string::npos);
+}
+
+TEST(ConfigLoad, KeyFileIsReadRelativeToTheConfig) {
+  TempDir dir;
+  dir.write("conf/keys/r2.key", std::string("  ") + kKey + "\n\n");
+  std::string text = read_text(r1_path());
+  text.replace(text.find("key: "), 5 + std::string(kKey).size(), "key_file: keys/r2.key");
+  ConfigResult r = load_config_file(dir.write("conf/r1.yaml", text));
+  ASSERT_TRUE(r.ok()) << r.error_text();
+  EXPECT_EQ(r.config.peers(0).key(), kKey);
+  EXPECT_TRUE(r.config.peers(0).key_file().empty());
+}
+
+TEST(ConfigLoad, UnreadableKeyFileIsAnErrorAtKeyFile) {
+  TempDir dir;
+  std::string text = read_text(r1_path());
+  text.replace(text.find("key: "), 5 + std::string(kKey).size(), "key_file: missing.key");
+  ConfigResult r = load_config_file(dir.write("r1.yaml", text));
+  ASSERT_EQ(r.errors.size(), 1u) << r.error_text();
+  EXPECT_TRUE(HasError(r, "peers[0].key_file", "missing.key"));
+  EXPECT_TRUE(HasError(r, "peers[0].key_file", "No such file or directory"));
+}
+
+TEST(ConfigLoad, KeyFileFromTextCannotBeResolved) {
+  std::string text = read_text(r1_path());
+  text.replace(text.find("key: "), 5 + std::string(kKey).size(), "key_file: r2.key");
+  EXPECT_TRUE(HasError(load_config_text(text), "peers[0].key_file", "only resolved when loading a config file"));
+}
+
+TEST(ConfigLoad, KeyNeverAppearsInErrors) {
+  // Almost valid keys (odd length, one non-hex digit) plus every other error
+  // around the peer: none of the messages may quote the secret.
+  const std::string odd = std::string(kKey) + "a";
+  const std::string bad = std::string(kKey).replace(10, 1, "g");
+  for (const std::string& key : {odd, bad}) {
+    std::string text = read_text(r1_path());
+    text.replace(text.find(kKey), std::string(kKey).size(), key);
+    text.replace(text.find("waypoints: [172.16.0.2]"), 23, "waypoints: [172.99.0.2]\n    key_file: x");
+    ConfigResult r = load_config_text(text);
+    EXPECT_FALSE(r.ok());
+    EXPECT_EQ(r.error_text().find(key), std::string::npos) << r.error_text();
+    EXPECT_EQ(r.error_text().find(key.substr(0, 16)), std::string::npos) << r.error_text();
+    // The key mis-indented so that it becomes a mapping key.
+    ConfigResult as_name = load_config_text("peers:\n  - name: r2\n    " + key + ": 1\n");
+    ASSERT_TRUE(HasError(as_name, "peers[0]", "unknown key"));
+    EXPECT_EQ(as_name.error_text().find(key.substr(0, 16)), std::string::npos) << as_name.error_text();
+    config::Config c = valid_config();
+    c.mutable_peers(0)->set_key(key);
+    auto errors = validate_config(c);
+    ASSERT_TRUE(HasError(errors, "peers[0].key", "hex digits"));
+    for (const auto& e : errors) EXPECT_EQ(e.to_string().find(key.substr(0, 16)), std::string::npos);
+  }
+}
+
+// ------------------------------------------------------------- validation
+
+struct Rule {
+  const char* name;
+  std::function<void(config::Config&)> mutate;
+  const char* path;
+  const char* text;
+};
+
+void PrintTo(const Rule& rule, std::ostream* os) { *os << rule.name; }
+
+class ConfigRule : public testing::TestWithParam<Rule> {};
+
+TEST_P(ConfigRule, BreakingOneThingReportsItAtItsPath) {
+  config::Config c = valid_config();
+  GetParam().mutate(c);
+  EXPECT_TRUE(HasError(validate_config(c), GetParam().path, GetParam().text));
+}
+
+using C = config::Config;
+config::Interface* lan(C& c) { return c.mutable_router()->mutable_lan(); }
+config::Interface* wan(C& c, int i = 0) { return c.mutable_router()->mutable_wan(i); }
+config::Interface* add_wan(C& c, const char* name, const char* dev, const char* addr) {
+  config::Interface* w = c.mutable_router()->add_wan();
+  w->set_name(name), w->set_device(dev), w->set_address(addr);
+  return w;
+}
+
+const Rule kRouterRules[] = {
+    {"name_required", [](C& c) { c.mutable_router()->clear_name(); }, "router.name", "required"},
+    {"name_chars", [](C& c) { c.mutable_router()->set_name("r 1"); }, "router.name", "\"r 1\" must be 1-63"},
+    {"name_length", [](C& c) { c.mutable_router()->set_name(std::string(64, 'r')); }, "router.name", "1-63"},
+    {"lan_required", [](C& c) { c.mutable_router()->clear_lan(); }, "router.lan", "required"},
+    {"lan_device", [](C& c) { lan(c)->clear_device(); }, "router.lan.device", "required"},
+    {"lan_address", [](C& c) { lan(c)->clear_address(); }, "router.lan.address", "required"},
+    {"lan_not_cidr", [](C& c) { lan(c)->set_address("10.1.0.1"); }, "router.lan.address", "\"10.1.0.1\" is not a CIDR"},
+    {"lan_network", [](C& c) { lan(c)->set_address("10.1.0.0/24"); }, "router.lan.address", "network address"},
+    {"lan_broadcast", [](C& c) { lan(c)->set_address("10.1.0.255/24"); }, "router.lan.address", "broadcast address"},
+    {"lan_mtu", [](C& c) { lan(c)->set_mtu(575); }, "router.lan.mtu", "575 is out of range"},
+    {"wan_mtu", [](C& c) { wan(c)->set_mtu(9217); }, "router.wan[0].mtu", "9217 is out of range"},
+    {"wan_required", [](C& c) { c.mutable_router()->clear_wan(); }, "router.wan", "at least one"},
+    {"wan_name", [](C& c) { wan(c)->clear_name(); }, "router.wan[0].name", "required"},
+    {"wan_device", [](C& c) { wan(c)->clear_device(); }, "router.wan[0].device", "required"},
+    {"wan_address", [](C& c) { wan(c)->set_address("172.16.0/24"); }, "router.wan[0].address", "not a CIDR"},
+    {"dup_name", [](C& c) { add_wan(c, "wan0", "net_af_packet2", "172.17.0.1/24"); }, "router.wan[1].name",
+     "duplicate interface name \"wan0\""},
+    {"dup_default_lan_name",
+     [](C& c) {
+       lan(c)->clear_name();
+       add_wan(c, "lan", "net_af_packet2", "172.17.0.1/24");
+     },
+     "router.wan[1].name", "duplicate interface name \"lan\""},
+    {"dup_device", [](C& c) { wan(c)->set_device("net_af_packet0"); }, "router.wan[0].device",
+     "\"net_af_packet0\" is also used by router.lan"},
+    {"overlap_inside", [](C& c) { add_wan(c, "wan1", "net_af_packet2", "10.1.0.129/25"); }, "router.wan[1].address",
+     "10.1.0.128/25 overlaps router.lan (10.1.0.0/24)"},
+    {"overlap_covering", [](C& c) { add_wan(c, "wan1", "net_af_packet2", "10.0.0.1/8"); }, "router.wan[1].address",
+     "10.0.0.0/8 overlaps router.lan (10.1.0.0/24)"},
+};
+INSTANTIATE_TEST_SUITE_P(Router, ConfigRule, testing::ValuesIn(kRouterRules),
+                         [](const auto& info) { return std::string(info.param.name); });
+
+config::Route* route(C& c) { return c.mutable_routes(0); }
+
+const Rule kRouteRules[] = {
+    {"host_bits", [](C& c) { route(c)->set_prefix("10.2.0.1/24"); }, "routes[0].prefix",
+     "\"10.2.0.1/24\" has host bits set (did you mean 10.2.0.0/24?)"},
+    {"not_cidr", [](C& c) { route(c)->set_prefix("10.2.0.0"); }, "routes[0].prefix", "not a CIDR"},
+    {"next_hop_syntax", [](C& c) { route(c)->set_next_hop("172.16.0"); }, "routes[0].next_hop",
+     "\"172.16.0\" is not an IPv4 address"},
+    {"next_hop_off_link", [](C& c) { route(c)->set_next_hop("10.1.0.254"); }, "routes[0].next_hop",
+     "10.1.0.254 is not inside 172.16.0.0/24"},
+    {"next_hop_required", [](C& c) { route(c)->clear_next_hop(); }, "routes[0].next_hop", "required"},
+    {"unknown_interface", [](C& c) { route(c)->set_interface("wan9"); }, "routes[0].interface",
+     "unknown interface \"wan9\""},
+};
+INSTANTIATE_TEST_SUITE_P(Routes, ConfigRule, testing::ValuesIn(kRouteRules),
+                         [](const auto& info) { return std::string(info.param.name); });
+
+const Rule kTenantServiceRules[] = {
+    {"tenant_name", [](C& c) { c.mutable_tenants(0)->clear_name(); }, "tenants[0].name", "required"},
+    {"tenant_dup", [](C& c) { c.add_tenants()->CopyFrom(c.tenants(0)); }, "tenants[1].name",
+     "duplicate tenant name \"branch\""},
+    {"tenant_needs_match",
+     [](C& c) {
+       c.mutable_tenants(0)->clear_prefixes();
+       c.mutable_tenants(0)->clear_interface();
+     },
+     "tenants[0]", "needs prefixes, an interface, or both"},
+    {"tenant_prefix", [](C& c) { c.mutable_tenants(0)->add_prefixes("10.9.0.0/33"); }, "tenants[0].prefixes[1]",
+     "\"10.9.0.0/33\" is not a CIDR"},
+    {"tenant_interface", [](C& c) { c.mutable_tenants(0)->set_interface("lan2"); }, "tenants[0].interface",
+     "unknown interface \"lan2\""},
+    {"service_name", [](C& c) { c.mutable_services(1)->clear_name(); }, "services[1].name", "required"},
+    {"service_dup", [](C& c) { c.mutable_services(1)->set_name("web"); }, "services[1].name",
+     "duplicate service name \"web\""},
+    {"service_prefixes", [](C& c) { c.mutable_services(0)->clear_prefixes(); }, "services[0].prefixes",
+     "at least one prefix"},
+    {"service_cidr", [](C& c) { c.mutable_services(1)->set_prefixes(0, "10.0.0/33"); }, "services[1].prefixes[0]",
+     "\"10.0.0/33\" is not a CIDR"},
+    {"protocol", [](C& c) { c.mutable_services(0)->set_protocol("icmp"); }, "services[0].protocol",
+     "\"icmp\" is not one of tcp, udp, any"},
+    {"port_range_order", [](C& c) { c.mutable_services(0)->add_ports("90-80"); }, "services[0].ports[2]",
+     "\"90-80\" is not a port or port range"},
+    {"port_too_big", [](C& c) { c.mutable_services(0)->set_ports(0, "65536"); }, "services[0].ports[0]", "\"65536\""},
+    {"next_peer", [](C& c) { c.mutable_services(0)->set_next_peer("r3"); }, "services[0].next_peer",
+     "unknown peer \"r3\""},
+};
+INSTANTIATE_TEST_SUITE_P(TenantsServices, ConfigRule, testing::ValuesIn(kTenantServiceRules),
+                         [](const auto& info) { return std::string(info.param.name); });
+
+const Rule kPolicyRules[] = {
+    {"unknown_tenant", [](C& c) { c.mutable_policies(0)->set_tenant("hq"); }, "policies[0].tenant",
+     "unknown tenant \"hq\""},
+    {"unknown_service", [](C& c) { c.mutable_policies(1)->set_service("ssh"); }, "policies[1].service",
+     "unknown service \"ssh\""},
+    {"tenant_required", [](C& c) { c.mutable_policies(0)->clear_tenant(); }, "policies[0].tenant", "required"},
+    {"unknown_security", [](C& c) { c.mutable_policies(0)->set_security("paranoid"); }, "policies[0].security",
+     "unknown security policy \"paranoid\""},
+    {"duplicate_pair", [](C& c) { c.mutable_policies(1)->set_service("web"); }, "policies[1]",
+     "duplicate policy for tenant \"branch\" and service \"web\" (also policies[0])"},
+    {"security_name", [](C& c) { c.mutable_security_policies(0)->clear_name(); }, "security_policies[0].name",
+     "required"},
+    {"security_dup", [](C& c) { c.mutable_security_policies(1)->set_name("encrypted"); }, "security_policies[1].name",
+     "duplicate security policy name \"encrypted\""},
+    {"encryption", [](C& c) { c.mutable_security_policies(0)->set_encryption("aes128"); },
+     "security_policies[0].encryption", "\"aes128\" is not one of aes256-cbc, none"},
+    {"hmac", [](C& c) { c.mutable_security_policies(1)->set_hmac("sometimes"); }, "security_policies[1].hmac",
+     "\"sometimes\" is not one of every-packet, metadata-only, none"},
+};
+INSTANTIATE_TEST_SUITE_P(Policies, ConfigRule, testing::ValuesIn(kPolicyRules),
+                         [](const auto& info) { return std::string(info.param.name); });
+
+config::Peer* peer(C& c) { return c.mutable_peers(0); }
+
+const Rule kPeerRules[] = {
+    {"name_required", [](C& c) { peer(c)->clear_name(); }, "peers[0].name", "required"},
+    {"name_dup", [](C& c) { c.add_peers()->CopyFrom(c.peers(0)); }, "peers[1].name", "duplicate peer name \"r2\""},
+    {"own_name", [](C& c) { peer(c)->set_name("r1"); }, "peers[0].name", "this router's own name"},
+    {"waypoints_required", [](C& c) { peer(c)->clear_waypoints(); }, "peers[0].waypoints", "at least one"},
+    {"waypoint_syntax", [](C& c) { peer(c)->set_waypoints(0, "172.16.0.256"); }, "peers[0].waypoints[0]",
+     "\"172.16.0.256\" is not an IPv4 address"},
+    {"unreachable", [](C& c) { peer(c)->set_waypoints(0, "172.99.0.2"); }, "peers[0].waypoints[0]",
+     "172.99.0.2 is not reachable from any WAN interface"},
+    {"lan_is_not_wan", [](C& c) { peer(c)->set_waypoints(0, "10.1.0.9"); }, "peers[0].waypoints[0]", "not reachable"},
+    {"route_via_lan_does_not_count",
+     [](C& c) {
+       route(c)->set_interface("lan");
+       route(c)->set_next_hop("10.1.0.254");
+       peer(c)->set_waypoints(0, "172.20.1.1");
+     },
+     "peers[0].waypoints[0]", "not reachable"},
+    {"key_required", [](C& c) { peer(c)->clear_key(); }, "peers[0].key", "required"},
+    {"key_and_file", [](C& c) { peer(c)->set_key_file("r2.key"); }, "peers[0]", "not both"},
+    {"key_short", [](C& c) { peer(c)->set_key(std::string(62, 'a')); }, "peers[0].key", "at least 64"},
+    {"key_odd", [](C& c) { peer(c)->set_key(std::string(65, 'a')); }, "peers[0].key", "even number"},
+    {"key_not_hex", [](C& c) { peer(c)->set_key(std::string(64, 'z')); }, "peers[0].key", "hex digits"},
+};
+INSTANTIATE_TEST_SUITE_P(Peers, ConfigRule, testing::ValuesIn(kPeerRules),
+                         [](const auto& info) { return std::string(info.param.name); });
+
+const Rule kLimitRules[] = {
+    {"workers", [](C& c) { c.mutable_dataplane()->set_workers(65); }, "dataplane.workers", "65 is more than 64"},
+    {"max_sessions", [](C& c) { c.mutable_dataplane()->set_max_sessions(67108865); }, "dataplane.max_sessions",
+     "more than 67108864"},
+    {"ring_not_pow2", [](C& c) { c.mutable_dataplane()->set_ring_size(1000); }, "dataplane.ring_size", "power of two"},
+    {"ring_too_small", [](C& c) { c.mutable_dataplane()->set_ring_size(32); }, "dataplane.ring_size",
+     "power of two in 64..65536"},
+    {"ring_too_big", [](C& c) { c.mutable_dataplane()->set_ring_size(131072); }, "dataplane.ring_size",
+     "power of two in 64..65536"},
+    {"burst", [](C& c) { c.mutable_dataplane()->set_burst(65); }, "dataplane.burst", "more than 64"},
+    {"mbufs", [](C& c) { c.mutable_dataplane()->set_mbufs(1023); }, "dataplane.mbufs", "at least 1024"},
+    {"listen_no_port", [](C& c) { c.mutable_mgmt()->set_listen("127.0.0.1"); }, "mgmt.listen",
+     "\"127.0.0.1\" is not IPv4:port"},
+    {"listen_port_zero", [](C& c) { c.mutable_mgmt()->set_listen("127.0.0.1:0"); }, "mgmt.listen", "IPv4:port"},
+    {"listen_host", [](C& c) { c.mutable_mgmt()->set_listen("localhost:9101"); }, "mgmt.listen", "IPv4:port"},
+    {"tcp_established", [](C& c) { c.mutable_timeouts()->set_tcp_established(86401); }, "timeouts.tcp_established",
+     "more than 86400"},
+    {"tcp_transitory", [](C& c) { c.mutable_timeouts()->set_tcp_transitory(100000); }, "timeouts.tcp_transitory",
+     "more than 86400"},
+    {"udp", [](C& c) { c.mutable_timeouts()->set_udp(86401); }, "timeouts.udp", "more than 86400"},
+};
+INSTANTIATE_TEST_SUITE_P(Limits, ConfigRule, testing::ValuesIn(kLimitRules),
+                         [](const auto& info) { return std::string(info.param.name); });
+
+TEST(ConfigValidate, BoundaryValuesAreAccepted) {
+  config::Config c = valid_config();
+  lan(c)->set_address("10.1.0.254/24");
+  lan(c)->set_mtu(9216);
+  wan(c)->set_mtu(576);
+  add_wan(c, "wan1", "net_af_packet2", "192.168.0.0/31");  // /31: both addresses are hosts (RFC 3021)
+  c.mutable_services(0)->add_ports("0-65535");
+  c.mutable_services(1)->clear_protocol();
+  c.mutable_policies(0)->clear_security();
+  c.mutable_policies(1)->set_security("default");
+  c.mutable_security_policies(0)->clear_encryption();
+  c.mutable_security_policies(0)->clear_hmac();
+  c.mutable_dataplane()->set_workers(64);
+  c.mutable_dataplane()->set_max_sessions(67108864);
+  c.mutable_dataplane()->set_ring_size(65536);
+  c.mutable_dataplane()->set_burst(64);
+  c.mutable_dataplane()->set_mbufs(1024);
+  c.mutable_timeouts()->set_udp(86400);
+  c.mutable_mgmt()->set_listen("0.0.0.0:65535");
+  peer(c)->add_waypoints("172.20.9.9");  // via routes[0] out of wan0
+  peer(c)->set_key(std::string(128, 'F'));
+  auto errors = validate_config(c);
+  EXPECT_TRUE(errors.empty()) << ConfigResult{c, errors}.error_text();
+}
+
+TEST(ConfigValidate, OptionalSectionsMayBeOmitted) {
+  ConfigResult r = load_config_text(R"(
+router:
+  name: edge-1.example
+  lan: {device: net_af_packet0, address: 10.1.0.1/24}
+  wan: [{name: wan0, device: net_af_packet1, address: 172.16.0.1/24}]
+)");
+  EXPECT_TRUE(r.ok()) << r.error_text();
+}
+
+}  // namespace
+}  // namespace wp::mgmt
