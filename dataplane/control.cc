@@ -159,9 +159,10 @@ void Control::send_arp(int iface, uint16_t op, const uint8_t* tha, Ipv4 tpa) {
 
 void Control::send_l2(rte_mbuf* m, int iface, const uint8_t* dst_mac) {
   const InterfaceModel& out = model().interfaces[iface];
-  auto* eth = rte_pktmbuf_mtod(m, rte_ether_hdr*);
-  std::memcpy(eth->dst_addr.addr_bytes, dst_mac, 6);
-  std::memcpy(eth->src_addr.addr_bytes, out.mac, 6);
+  // Byte access: packets queued for ARP may start at an odd address (see Worker::transmit).
+  uint8_t* eth = pkt_data(m);
+  std::memcpy(eth, dst_mac, 6);
+  std::memcpy(eth + 6, out.mac, 6);
   if (tx_(tx_ctx_, out.port_id, tx_queue_, &m, 1) != 1) return drop(m, DropReason::tx_full);
   counters().add(Counter::tx_packets);
 }

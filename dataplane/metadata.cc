@@ -191,7 +191,8 @@ void MetadataWriter::string_tlv(Tlv type, std::string_view s) {
 
 size_t MetadataWriter::finish() {
   // An empty block would be the 12/0 false-positive marker: never build one by accident.
-  if (overflow_ || header_end_ > 0x0fff || pos_ == kMetadataHeaderLen) return 0;
+  // Both lengths must fit their fields (12 and 16 bits) or the block would lie.
+  if (overflow_ || header_end_ > 0x0fff || pos_ - header_end_ > 0xffff || pos_ == kMetadataHeaderLen) return 0;
   std::memcpy(buf_, kSvrCookieBytes, 8);
   store_be16(buf_ + 8, static_cast<uint16_t>(kMetadataVersion << 12 | header_end_));
   store_be16(buf_ + 10, static_cast<uint16_t>(pos_ - header_end_));

@@ -73,6 +73,8 @@ ParsedPacket parse_packet(const uint8_t* data, uint32_t len) {
   uint32_t ihl = (ip[0] & 0x0f) * 4u;
   uint32_t total = load_be16(ip + 2);
   if (ihl < 20 || total < ihl || total > left) return out;
+  // Offsets are 16-bit: a datagram ending past 65535 cannot be described.
+  if (kEthHdrLen + total > 0xffff) return out;
   out.l3 = kEthHdrLen;
   out.l4 = static_cast<uint16_t>(kEthHdrLen + ihl);
   out.end = static_cast<uint16_t>(kEthHdrLen + total);

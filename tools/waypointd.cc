@@ -146,9 +146,9 @@ int main(int argc, char** argv) {
     pool.back()->set_ports(port_ids, static_cast<uint16_t>(w), static_cast<uint16_t>(cfg.dataplane().burst()));
   }
   // The control thread polls the extra queue through a dispatcher that owns no sessions.
-  wp::Worker dispatcher(workers, shared, 16, static_cast<int>(rte_socket_id()));
-  dispatcher.set_ports(port_ids, static_cast<uint16_t>(workers), 32);
-  wp::Control control(shared, ports.any_pool(), static_cast<uint16_t>(workers));
+  auto dispatcher = std::make_unique<wp::Worker>(workers, shared, 16, static_cast<int>(rte_socket_id()));
+  dispatcher->set_ports(port_ids, static_cast<uint16_t>(workers), 32);
+  auto control = std::make_unique<wp::Control>(shared, ports.any_pool(), static_cast<uint16_t>(workers));
 
   wp::mgmt::StatsServer stats;
   if (!cfg.mgmt().listen().empty() && !stats.start(cfg.mgmt().listen(), shared, model->name, error))
@@ -157,12 +157,12 @@ int main(int argc, char** argv) {
   for (uint32_t w = 0; w < workers; ++w) rte_eal_remote_launch(worker_main, pool[w].get(), lcores[w]);
   std::fprintf(stderr, "waypointd: router %s up: %u worker(s), %zu port(s), %u sessions/worker\n",
                model->name.c_str(), workers, ports.ports().size(), per_worker);
-  control.announce();
+  control->announce();
 
   uint32_t idle = 0;
   while (!g_stop) {
-    dispatcher.set_now_ms(static_cast<uint32_t>(rte_get_tsc_cycles() / (rte_get_tsc_hz() / 1000)));
-    uint32_t n = dispatcher.poll_once() + control.poll_once(dispatcher.now_ms());
+    dispatcher->set_now_ms(static_cast<uint32_t>(rte_get_tsc_cycles() / (rte_get_tsc_hz() / 1000)));
+    uint32_t n = dispatcher->poll_once() + control->poll_once(dispatcher->now_ms());
     if (g_dump) {
       g_dump = 0;
       std::fprintf(stderr, "%s\n", wp::mgmt::stats_json(shared, model->name).c_str());
@@ -175,7 +175,10 @@ int main(int argc, char** argv) {
   rte_eal_mp_wait_lcore();
   stats.stop();
   std::fprintf(stderr, "%s\n", wp::mgmt::stats_json(shared, model->name).c_str());
+  // Everything holding DPDK memory goes before the EAL does.
   pool.clear();
+  dispatcher.reset();
+  control.reset();
   ports.stop();
   shared.free_rings();
   rte_eal_cleanup();

@@ -1,0 +1,436 @@
+# shellcheck shell=bash
+# End-to-end helpers for Waypoint (DESIGN.md § Tests): network namespaces,
+# veths and bridges, real waypointd processes on net_af_packet vdevs, real
+# clients/servers, tshark captures and the stats endpoint.
+#
+# Source it, then call wp_init PREFIX. Every namespace is named PREFIX<name>
+# (namespaces left over by a crashed run with the same prefix are removed
+# first), every background process is tracked by pid and every temp file lives
+# in $WP_TMP; an EXIT trap tears all of it down, printing logs on failure.
+# Traffic only ever goes to addresses inside the namespaces created here.
+
+WP_REPO=${WP_REPO:-$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)}
+WAYPOINTD=${WAYPOINTD:-$WP_REPO/build/tools/waypointd}
+WP_E2E=$WP_REPO/tests/e2e
+WP_PY=${WP_PY:-/usr/bin/python3}   # the Debian python: it has scapy
+WP_EAL_MEM=${WP_EAL_MEM:-256}
+WP_MGMT_PORT=${WP_MGMT_PORT:-9101}
+# shellcheck disable=SC2034  # used by examples/demo.sh
+WP_COOKIE_FILTER='4c:48:db:c6:dd:f6:67:0c'   # SVR cookie, for tshark filters
+
+WP_PREFIX=""
+WP_TMP=""
+WP_NPASS=0
+WP_NFAIL=0
+WP_PIDS=()              # every background process we started (cleanup kills these)
+declare -A WP_ROUTER_PID WP_ROUTER_LOG
+WP_CAP_PIDS=()
+WP_KEEP=${WP_KEEP:-0}   # 1: keep $WP_TMP after the run
+
+wp_log() { echo "[$(date +%H:%M:%S)] $*" >&2; }
+
+wp_pass() { WP_NPASS=$((WP_NPASS + 1)); echo "PASS: $*"; }
+wp_fail() { WP_NFAIL=$((WP_NFAIL + 1)); echo "FAIL: $*"; }
+
+# wp_check DESC CMD...: run CMD, PASS/FAIL by its exit status.
+wp_check() {
+  local desc=$1; shift
+  if "$@"; then wp_pass "$desc"; return 0; fi
+  wp_fail "$desc"; return 1
+}
+
+# wp_expect DESC A OP B: numeric comparison (OP as for test: -gt, -eq, ...).
+wp_expect() {
+  local desc=$1 a=$2 op=$3 b=$4
+  local num='^-?[0-9]+$'
+  if [[ $a =~ $num && $b =~ $num ]] && test "$a" "$op" "$b"; then
+    wp_pass "$desc ($a $op $b)"
+  else
+    wp_fail "$desc (got '$a', want $op $b)"
+  fi
+}
+
+wp_ns() { echo "${WP_PREFIX}$1"; }
+wp_exec() { local ns; ns=$(wp_ns "$1"); shift; ip netns exec "$ns" "$@"; }
+
+# wp_bg NS LOG CMD...: start CMD in namespace NS in the background, output to
+# LOG; WP_BG_PID is its pid (ip netns exec execs CMD, so it is CMD's own pid and
+# a child of this shell: wait gives its exit status).
+WP_BG_PID=""
+wp_bg() {
+  local ns log=$2; ns=$(wp_ns "$1"); shift 2
+  ip netns exec "$ns" "$@" >"$log" 2>&1 &
+  WP_BG_PID=$!
+}
+
+# Alive and not a zombie (a zombie child still answers kill -0).
+wp_alive() {
+  local pid=$1 st
+  [ -r "/proc/$pid/stat" ] || return 1
+  st=$(awk '{print $3}' "/proc/$pid/stat" 2>/dev/null)
+  [ -n "$st" ] && [ "$st" != Z ] && [ "$st" != X ]
+}
+
+# Wait up to $2 seconds (default 10) for pid $1 to exit.
+wp_wait_exit() {
+  local pid=$1 t=${2:-10} i
+  for ((i = 0; i < t * 10; i++)); do
+    wp_alive "$pid" || return 0
+    sleep 0.1
+  done
+  return 1
+}
+
+# Kill a process we started: SIGTERM, then SIGKILL after a grace period.
+wp_kill() {
+  local pid=$1 sig=${2:-TERM}
+  wp_alive "$pid" || { wait "$pid" 2>/dev/null; return 0; }
+  kill -s "$sig" "$pid" 2>/dev/null
+  wp_wait_exit "$pid" 5 || { kill -9 "$pid" 2>/dev/null; wp_wait_exit "$pid" 5; }
+  wait "$pid" 2>/dev/null
+  return 0
+}
+
+# Remove namespaces with our prefix, ending processes still inside them
+# (by pid; they can only be left over from an earlier run of the same test).
+wp_remove_namespaces() {
+  local ns pid
+  for ns in $(ip netns list 2>/dev/null | awk '{print $1}' | grep "^${WP_PREFIX}" || true); do
+    for pid in $(ip netns pids "$ns" 2>/dev/null); do kill -9 "$pid" 2>/dev/null; done
+    ip netns del "$ns" 2>/dev/null
+  done
+}
+
+wp_dump_logs() {
+  local f
+  [ -n "$WP_TMP" ] && [ -d "$WP_TMP" ] || return 0
+  for f in "$WP_TMP"/*.log; do
+    [ -s "$f" ] || continue
+    echo "----- $(basename "$f") (last 60 lines) -----"
+    tail -n 60 "$f"; echo
+  done
+}
+
+wp_cleanup() {
+  local rc=$? pid
+  trap - EXIT INT TERM
+  trap '' PIPE   # a closed stdout (| head) must not cut the teardown short
+  set +e
+  for pid in "${WP_CAP_PIDS[@]}"; do wp_kill "$pid" INT; done
+  for pid in "${WP_ROUTER_PID[@]}"; do wp_kill "$pid" TERM; done
+  for pid in "${WP_PIDS[@]}"; do wp_kill "$pid" TERM; done
+  if [ "$rc" -ne 0 ] || [ "$WP_NFAIL" -gt 0 ]; then wp_dump_logs; fi
+  wp_remove_namespaces
+  rm -rf /var/run/dpdk/wp-*-"$$" 2>/dev/null
+  if [ -n "$WP_TMP" ] && [ -d "$WP_TMP" ]; then
+    if [ "$WP_KEEP" = 1 ]; then echo "kept $WP_TMP"; else rm -rf "$WP_TMP"; fi
+  fi
+  exit "$rc"
+}
+
+# wp_init PREFIX: check privileges, clear stale state, set the cleanup trap.
+wp_init() {
+  WP_PREFIX=$1
+  if [ "$(id -u)" -ne 0 ]; then echo "must run as root" >&2; exit 2; fi
+  wp_remove_namespaces
+  WP_TMP=$(mktemp -d "/tmp/${WP_PREFIX}XXXXXX")
+  chmod 755 "$WP_TMP"
+  trap wp_cleanup EXIT
+  trap 'exit 130' INT TERM
+}
+
+# Finish a test: summary line, exit status (the EXIT trap cleans up).
+wp_finish() {
+  echo "$(basename "$0"): $WP_NPASS passed, $WP_NFAIL failed"
+  [ "$WP_NFAIL" -eq 0 ]
+  exit $?
+}
+
+# ---------------------------------------------------------------- topology
+
+# wp_ns_add NAME...: namespaces with lo up and IPv6 off (clean captures).
+wp_ns_add() {
+  local n ns
+  for n in "$@"; do
+    ns=$(wp_ns "$n")
+    ip netns add "$ns" || return 1
+    ip -n "$ns" link set lo up
+    ip netns exec "$ns" sysctl -qw net.ipv6.conf.all.disable_ipv6=1 net.ipv6.conf.default.disable_ipv6=1 >/dev/null
+  done
+}
+
+wp_offload_off() { wp_exec "$1" ethtool -K "$2" tx off rx off gso off tso off gro off >/dev/null 2>&1 || true; }
+
+# wp_veth NS1 IF1 NS2 IF2: a veth pair between two namespaces, offloads off, up.
+wp_veth() {
+  local a b
+  a=$(wp_ns "$1"); b=$(wp_ns "$3")
+  ip link add "$2" netns "$a" type veth peer name "$4" netns "$b" || return 1
+  ip netns exec "$a" sysctl -qw "net.ipv6.conf.$2.disable_ipv6=1" >/dev/null 2>&1
+  ip netns exec "$b" sysctl -qw "net.ipv6.conf.$4.disable_ipv6=1" >/dev/null 2>&1
+  wp_offload_off "$1" "$2"; wp_offload_off "$3" "$4"
+  ip -n "$a" link set dev "$2" up; ip -n "$b" link set dev "$4" up
+}
+
+# wp_bridge NS BR PORT...: a bridge (no STP, no forward delay) with ports.
+wp_bridge() {
+  local ns br=$2 p; ns=$(wp_ns "$1")
+  ip -n "$ns" link add "$br" type bridge stp_state 0 forward_delay 0 || return 1
+  for p in "${@:3}"; do ip -n "$ns" link set dev "$p" master "$br"; done
+  ip -n "$ns" link set dev "$br" up
+}
+
+wp_addr() { ip -n "$(wp_ns "$1")" addr add "$3" dev "$2"; }
+wp_gw() { ip -n "$(wp_ns "$1")" route add default via "$2"; }
+wp_mac() { wp_exec "$1" cat "/sys/class/net/$2/address"; }
+
+# Canonical topology (DESIGN.md § Tests):
+#   c (10.1.0.10) ─┐
+#                 lan bridge ── r1l [r1] r1w ── wan bridge (capture) ── r2w [r2] r2l ── s (10.2.0.10)
+#   g (10.1.0.200)┘
+# Router namespaces hold only their veths (no addresses: waypointd owns them).
+wp_topo_basic() {
+  wp_ns_add c g lan r1 wan r2 s || return 1
+  wp_veth c c0 lan lc && wp_veth g g0 lan lg && wp_veth r1 r1l lan lr || return 1
+  wp_bridge lan br0 lc lg lr || return 1
+  wp_veth r1 r1w wan w1 && wp_veth r2 r2w wan w2 && wp_bridge wan br0 w1 w2 || return 1
+  wp_veth r2 r2l s s0 || return 1
+  wp_addr c c0 10.1.0.10/24 && wp_gw c 10.1.0.1
+  wp_addr g g0 10.1.0.200/24 && wp_gw g 10.1.0.1
+  wp_addr s s0 10.2.0.10/24 && wp_gw s 10.2.0.1
+}
+
+# ------------------------------------------------------------------ servers
+
+# Wait up to $3 s for a TCP listener on port $2 in namespace $1.
+wp_wait_listen() {
+  local i
+  for ((i = 0; i < ${3:-10} * 10; i++)); do
+    wp_exec "$1" ss -Hltn "sport = :$2" 2>/dev/null | grep -q LISTEN && return 0
+    sleep 0.1
+  done
+  return 1
+}
+
+# http.server on 10.2.0.10:80 serving $WP_TMP/www/file.bin (1 MiB random)
+# and iperf3 -s, both in namespace s. Logs: $WP_TMP/http.log, iperf3.log.
+wp_servers_start() {
+  mkdir -p "$WP_TMP/www"
+  head -c 1048576 /dev/urandom >"$WP_TMP/www/file.bin"
+  wp_bg s "$WP_TMP/http.log" "$WP_PY" -u -m http.server 80 --bind 10.2.0.10 --directory "$WP_TMP/www"
+  WP_PIDS+=("$WP_BG_PID")
+  wp_bg s "$WP_TMP/iperf3.log" iperf3 -s -B 10.2.0.10
+  WP_PIDS+=("$WP_BG_PID")
+  wp_wait_listen s 80 10 && wp_wait_listen s 5201 10
+}
+
+# UDP echo server (udp_echo.py) on 10.2.0.10:$1 in namespace s.
+wp_udp_echo_start() {
+  wp_bg s "$WP_TMP/udp_echo.log" "$WP_PY" -u "$WP_E2E/udp_echo.py" serve 10.2.0.10 "$1"
+  WP_PIDS+=("$WP_BG_PID")
+  sleep 0.3
+}
+
+# ------------------------------------------------------------------ routers
+
+wp_keygen() { "$WP_PY" -c 'import secrets; print(secrets.token_hex(32))'; }
+
+# wp_eal_args NAME WORKERS IFACE...: EAL args for one router whose ethdevs are
+# net_af_packet0..N-1 bound to the given veths, main lcore + WORKERS workers.
+wp_eal_args() {
+  local name=$1 w=$2 i ncpu lc=""; shift 2
+  ncpu=$(nproc)
+  for ((i = 0; i <= w; i++)); do lc+="${lc:+,}$i@$((i % ncpu))"; done
+  echo -n "--no-huge --no-pci -m $WP_EAL_MEM --file-prefix wp-$name-$$ --lcores $lc"
+  for ((i = 1; i <= $#; i++)); do
+    echo -n " --vdev net_af_packet$((i - 1)),iface=${!i},qpairs=$((w + 1))"
+  done
+}
+
+# wp_router_start NAME CONFIG WORKERS IFACE...: waypointd in namespace NAME,
+# in the background, stderr+stdout to $WP_TMP/NAME.log.
+wp_router_start() {
+  local name=$1 cfg=$2 w=$3 eal; shift 3
+  eal=$(wp_eal_args "$name" "$w" "$@")
+  WP_ROUTER_LOG[$name]=$WP_TMP/$name.log
+  wp_log "start $name: waypointd --config $cfg -- $eal"
+  # shellcheck disable=SC2086
+  wp_bg "$name" "${WP_ROUTER_LOG[$name]}" "$WAYPOINTD" --config "$cfg" -- $eal
+  WP_ROUTER_PID[$name]=$WP_BG_PID
+}
+
+# Raw stats JSON of router NAME ("" if it does not answer).
+wp_stats_json() {
+  wp_exec "$1" curl -s --max-time 2 "http://127.0.0.1:$WP_MGMT_PORT/api/v1/stats" 2>/dev/null
+}
+
+# wp_wait_ready NAME [SECONDS]: the stats endpoint answers JSON.
+wp_wait_ready() {
+  local name=$1 t=${2:-10} i pid=${WP_ROUTER_PID[$1]}
+  for ((i = 0; i < t * 5; i++)); do
+    if ! wp_alive "$pid"; then wp_log "$name exited during start"; return 1; fi
+    wp_stats_json "$name" | "$WP_PY" -c 'import json,sys; json.load(sys.stdin)' 2>/dev/null && return 0
+    sleep 0.2
+  done
+  return 1
+}
+
+# wp_stat NAME KEY: one value from the stats JSON by dotted path
+# (e.g. drops.policy_deny); prints -1 if the router or the key is missing.
+wp_stat() {
+  wp_stats_json "$1" | "$WP_PY" -c '
+import json, sys
+try:
+    v = json.load(sys.stdin)
+    for k in sys.argv[1].split("."):
+        v = v[k]
+    print(int(v))
+except Exception:
+    print(-1)' "$2"
+}
+
+# wp_wait_stat NAME KEY MIN [SECONDS]: wait until KEY >= MIN; prints the value.
+wp_wait_stat() {
+  local v i
+  for ((i = 0; i < ${4:-5} * 5; i++)); do
+    v=$(wp_stat "$1" "$2")
+    [ "$v" -ge "$3" ] && break
+    sleep 0.2
+  done
+  echo "$v"
+}
+
+# wp_router_stop NAME: SIGTERM, wait; returns 0 only on a clean exit 0.
+wp_router_stop() {
+  local name=$1 pid=${WP_ROUTER_PID[$1]:-} rc
+  [ -n "$pid" ] || return 1
+  wp_alive "$pid" || wp_log "$name had already exited before SIGTERM (crashed during the test?)"
+  kill -TERM "$pid" 2>/dev/null
+  if wp_wait_exit "$pid" 10; then
+    wait "$pid"; rc=$?
+  else
+    wp_log "$name ignored SIGTERM for 10 s: kill -9"
+    kill -9 "$pid" 2>/dev/null; wp_wait_exit "$pid" 5; wait "$pid" 2>/dev/null; rc=137
+  fi
+  unset "WP_ROUTER_PID[$name]"
+  [ "$rc" -eq 0 ] || wp_log "$name exit status $rc"
+  return "$rc"
+}
+
+# ------------------------------------------------------------------ capture
+
+# wp_cap_start NS IF FILE: tshark on IF (snaplen 256 keeps big transfers
+# small; the cookie and headers fit). Waits until the capture is running.
+# Several captures may run at once; wp_cap_stop stops them all.
+wp_cap_start() {
+  local f=$3 i log pid
+  log=$WP_TMP/tshark-$(basename "$f").log
+  rm -f "$f"
+  wp_bg "$1" "$log" tshark -q -i "$2" -s 256 -F pcap -w "$f"
+  pid=$WP_BG_PID
+  WP_CAP_PIDS+=("$pid")
+  for ((i = 0; i < 100; i++)); do
+    grep -q "^Capturing on" "$log" 2>/dev/null && [ -s "$f" ] && { sleep 0.3; return 0; }
+    wp_alive "$pid" || return 1
+    sleep 0.1
+  done
+  return 1
+}
+
+wp_cap_stop() {
+  local pid
+  [ ${#WP_CAP_PIDS[@]} -gt 0 ] || return 0
+  sleep 0.5   # let the last frames reach the files
+  for pid in "${WP_CAP_PIDS[@]}"; do wp_kill "$pid" INT; done
+  WP_CAP_PIDS=()
+}
+
+# wp_capcheck CAPTURE KEY WAYPOINT...: capcheck.py's checks of a WAN capture
+# (addresses, ports, metadata only on setup) and of the metadata HMAC trailers
+# with the pair KEY of that WAN leg; its PASS/FAIL lines are counted here.
+wp_capcheck() {
+  local cap=$1 key=$2 out rc tag; shift 2
+  out=$WP_TMP/capcheck-$(basename "$cap").out
+  tag=$(basename "$cap" .pcap)
+  { "$WP_PY" "$WP_E2E/capcheck.py" "$cap" "$@"; "$WP_PY" "$WP_E2E/capcheck.py" "$cap" --hmac "$key"; } >"$out" 2>&1
+  rc=$?
+  sed "s/^\\(PASS\\|FAIL\\): /\\1: [$tag] /" "$out"
+  WP_NPASS=$((WP_NPASS + $(grep -c '^PASS' "$out")))
+  WP_NFAIL=$((WP_NFAIL + $(grep -c '^FAIL' "$out")))
+  if [ "$rc" -ne 0 ] && ! grep -q '^FAIL' "$out"; then wp_fail "capcheck.py $cap: exit $rc"; fi
+}
+
+# ------------------------------------------------------------------ clients
+
+# wp_fetch NS URL OUT [SECONDS] [extra curl args]: curl, exit status of curl.
+wp_fetch() {
+  local ns=$1 url=$2 out=$3 t=${4:-20}; shift 4 2>/dev/null || shift $#
+  wp_exec "$ns" curl -sS --connect-timeout "$t" --max-time "$t" -o "$out" "$@" "$url"
+}
+
+wp_sha() { sha256sum "$1" | awk '{print $1}'; }
+
+# wp_iperf NAME ARGS...: iperf3 client in ns c to 10.2.0.10, JSON to
+# $WP_TMP/NAME.json; prints a one-line summary; status of iperf3.
+wp_iperf() {
+  local name=$1 rc; shift
+  timeout 40 ip netns exec "$(wp_ns c)" iperf3 -c 10.2.0.10 -J --connect-timeout 5000 "$@" \
+    >"$WP_TMP/$name.json" 2>"$WP_TMP/$name.err"
+  rc=$?
+  "$WP_PY" "$WP_E2E/iperf_summary.py" "$WP_TMP/$name.json" || rc=1
+  return "$rc"
+}
+
+# ------------------------------------------------------------------ configs
+
+# Tenants, services and policies shared by every router of the basic and
+# transit topologies. $1: next_peer for the services ("" = deliver on LAN).
+wp_conf_common() {
+  local np=${1:+, next_peer: $1}
+  cat <<YAML
+tenants:
+  - {name: branch, prefixes: [10.1.0.0/25]}
+  - {name: guests, prefixes: [10.1.0.128/25]}
+services:
+  - {name: web, prefixes: [10.2.0.0/24], protocol: tcp, ports: ["80", "8000", "5201"]$np}
+  - {name: iperf-udp, prefixes: [10.2.0.0/24], protocol: udp, ports: ["5201"]$np}
+policies:
+  - {tenant: branch, service: web}
+  - {tenant: branch, service: iperf-udp}
+YAML
+}
+
+# wp_conf_router NAME LAN_CIDR WORKERS NEXT_PEER WAN... -- PEER...
+#   WAN  = wanN:CIDR (devices: lan is net_af_packet0, WANs follow in order)
+#   PEER = name:waypoint:key
+wp_conf_router() {
+  local name=$1 lan=$2 w=$3 np=$4 i=1 x pn pw pk; shift 4
+  echo "router:"
+  echo "  name: $name"
+  echo "  lan: {name: lan, device: net_af_packet0, address: $lan}"
+  echo "  wan:"
+  while [ $# -gt 0 ] && [ "$1" != -- ]; do
+    echo "    - {name: ${1%%:*}, device: net_af_packet$i, address: ${1#*:}}"
+    i=$((i + 1)); shift
+  done
+  shift
+  wp_conf_common "$np"
+  echo "peers:"
+  for x in "$@"; do
+    IFS=: read -r pn pw pk <<<"$x"
+    echo "  - {name: $pn, waypoints: [$pw], key: \"$pk\"}"
+  done
+  echo "dataplane: {workers: $w, max_sessions: 65536}"
+  echo "mgmt: {listen: \"127.0.0.1:$WP_MGMT_PORT\"}"
+}
+
+# wp_gen_basic_configs DIR WORKERS KEY: DIR/r1.yaml (branch) and DIR/r2.yaml (headend).
+wp_gen_basic_configs() {
+  wp_conf_router r1 10.1.0.1/24 "$2" r2 wan0:172.16.0.1/24 -- "r2:172.16.0.2:$3" >"$1/r1.yaml"
+  wp_conf_router r2 10.2.0.1/24 "$2" "" wan0:172.16.0.2/24 -- "r1:172.16.0.1:$3" >"$1/r2.yaml"
+}
+
+# wp_check_config FILE: waypointd --check accepts it.
+wp_check_config() {
+  "$WAYPOINTD" --check --config "$1" >"$WP_TMP/check-$(basename "$1").log" 2>&1
+}

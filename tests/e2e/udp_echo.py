@@ -1,0 +1,58 @@
+#!/usr/bin/python3
+"""Tiny UDP echo for e2e tests.
+
+serve ADDR PORT            echo every datagram back; log "from IP:PORT LEN" per datagram
+sink ADDR PORT             log "from IP:PORT LEN" per datagram, answer nothing
+send ADDR PORT MSG [TRIES] [ROUNDS]
+                           ROUNDS times (default 1) on one socket (one session): send MSG#i,
+                           wait for the same bytes back (1 s per try); exit 0 if all echoed.
+                           MSG "hex:..." is sent as those bytes (then "#i" is appended raw)
+"""
+import socket
+import sys
+
+
+def serve(addr, port, echo=True):
+    s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+    s.bind((addr, port))
+    print(f"listening {addr}:{port}", flush=True)
+    while True:
+        data, peer = s.recvfrom(65535)
+        print(f"from {peer[0]}:{peer[1]} {len(data)}", flush=True)
+        if echo:
+            s.sendto(data, peer)
+
+
+def send(addr, port, msg, tries, rounds):
+    s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+    s.settimeout(1.0)
+    s.connect((addr, port))
+    for r in range(rounds):
+        head = bytes.fromhex(msg[4:]) if msg.startswith("hex:") else msg.encode()
+        data = head + f"#{r}".encode()
+        if not exchange(s, data, tries):
+            print(f"no echo for round {r + 1} of {rounds}")
+            return 1
+    print(f"{rounds} echo(es) ok from {addr}:{port} via local port {s.getsockname()[1]}")
+    return 0
+
+
+def exchange(s, data, tries):
+    for _ in range(tries):
+        s.send(data)
+        try:
+            while True:
+                if s.recv(65535) == data:
+                    return True
+        except socket.timeout:
+            continue
+    return False
+
+
+if __name__ == "__main__":
+    if sys.argv[1] in ("serve", "sink"):
+        serve(sys.argv[2], int(sys.argv[3]), echo=(sys.argv[1] == "serve"))
+    else:
+        sys.exit(send(sys.argv[2], int(sys.argv[3]), sys.argv[4],
+                      int(sys.argv[5]) if len(sys.argv) > 5 else 5,
+                      int(sys.argv[6]) if len(sys.argv) > 6 else 1))

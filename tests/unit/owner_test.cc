@@ -1,0 +1,271 @@
+// The owner function (tuple.h, DESIGN.md § Sessions): every packet of a
+// session, in either direction and on either side of the WAN, must reach the
+// same worker, whatever the worker count. LAN packets dispatch on the
+// symmetric hash of their tuple; WAN packets on the class their waypoint
+// ports encode ((port >> 1) & 63), which the ingress router picks to equal
+// the session's class (svr_lan.cc). Checked as pure functions and then with
+// real multi-worker routers, where packets land on worker 0 and are handed
+// off to their owner.
+#include <gtest/gtest.h>
+
+#include <memory>
+#include <random>
+#include <stdexcept>
+#include <string>
+#include <vector>
+
+#include "dataplane/dataplane.h"
+#include "dataplane/tuple.h"
+#include "dataplane/worker.h"
+#include "tests/unit/eal_env.h"
+#include "tests/unit/pkt_builder.h"
+
+namespace wp {
+namespace {
+
+using test::Frame;
+using test::ip;
+using test::Pkt;
+
+FiveTuple random_tuple(std::mt19937& rng) {
+  return {static_cast<Ipv4>(rng()), static_cast<Ipv4>(rng()), static_cast<uint16_t>(rng()),
+          static_cast<uint16_t>(rng()), static_cast<uint8_t>(rng() % 2 ? kProtoTcp : kProtoUdp)};
+}
+
+// Waypoint ports as svr_lan.cc picks them: value v = 8192 + class + 64 k;
+// own port 2v (even), peer port 2v + 1 (odd), both <= 65534.
+uint16_t waypoint_port(uint32_t cls, uint32_t k, bool odd) {
+  return static_cast<uint16_t>((kWaypointPortMin / 2 + cls + kAffinityClasses * k) * 2 + (odd ? 1 : 0));
+}
+
+TEST(Owner, SymmetricHashIgnoresDirection) {
+  std::mt19937 rng(10);
+  for (int i = 0; i < 200000; ++i) {
+    FiveTuple t = random_tuple(rng);
+    ASSERT_EQ(symmetric_hash(t), symmetric_hash(t.reversed()));
+    ASSERT_EQ(affinity_class(t), affinity_class(t.reversed()));
+  }
+  // Equal endpoints, and endpoints that differ only in the port.
+  FiveTuple same{1, 1, 5, 5, 6};
+  EXPECT_EQ(symmetric_hash(same), symmetric_hash(same.reversed()));
+  FiveTuple ports{7, 7, 1, 2, 17};
+  EXPECT_EQ(symmetric_hash(ports), symmetric_hash(ports.reversed()));
+}
+
+TEST(Owner, HashSeparatesProtocolsAndSpreadsClasses) {
+  std::mt19937 rng(11);
+  std::vector<int> per_class(kAffinityClasses, 0);
+  int proto_differs = 0;
+  for (int i = 0; i < 64000; ++i) {
+    FiveTuple t = random_tuple(rng);
+    ++per_class[affinity_class(t)];
+    FiveTuple u = t;
+    u.proto = t.proto == kProtoTcp ? kProtoUdp : kProtoTcp;
+    proto_differs += symmetric_hash(t) != symmetric_hash(u);
+  }
+  EXPECT_GT(proto_differs, 63000);
+  for (int n : per_class) {
+    EXPECT_GT(n, 800);  // 1000 expected per class
+    EXPECT_LT(n, 1200);
+  }
+}
+
+TEST(Owner, WaypointPortsEncodeTheClass) {
+  for (uint32_t cls = 0; cls < kAffinityClasses; ++cls) {
+    for (uint32_t k = 0; k < 383; ++k) {
+      uint16_t own = waypoint_port(cls, k, false), peer = waypoint_port(cls, k, true);
+      ASSERT_TRUE(is_waypoint_port(own));
+      ASSERT_TRUE(is_waypoint_port(peer)) << cls << " " << k;
+      ASSERT_EQ(class_of_port(own), cls);
+      ASSERT_EQ(class_of_port(peer), cls);
+    }
+  }
+  EXPECT_FALSE(is_waypoint_port(16383));
+  EXPECT_FALSE(is_waypoint_port(65535));
+}
+
+TEST(Owner, EveryPacketOfASessionHasOneOwner) {
+  std::mt19937 rng(12);
+  for (uint32_t workers = 1; workers <= 4; ++workers) {
+    for (int i = 0; i < 20000; ++i) {
+      FiveTuple t = random_tuple(rng);
+      uint32_t cls = affinity_class(t);
+      uint32_t owner = owner_of_class(cls, workers);
+      ASSERT_LT(owner, workers);
+      ASSERT_EQ(owner_of_class(affinity_class(t.reversed()), workers), owner);  // LAN reply
+      uint32_t k = rng() % 383;
+      ASSERT_EQ(owner_of_class(class_of_port(waypoint_port(cls, k, false)), workers), owner);  // WAN reverse
+      ASSERT_EQ(owner_of_class(class_of_port(waypoint_port(cls, k, true)), workers), owner);   // WAN forward
+    }
+  }
+  // Class, not hash, modulo the worker count: with 3 workers they disagree.
+  std::mt19937 r2(13);
+  int differ = 0;
+  for (int i = 0; i < 1000; ++i) {
+    FiveTuple t = random_tuple(r2);
+    differ += owner_of_class(affinity_class(t), 3) != symmetric_hash(t) % 3;
+  }
+  EXPECT_GT(differ, 0);
+}
+
+// --- real workers ------------------------------------------------------------
+
+constexpr const char* kKey = "00112233445566778899aabbccddeeff00112233445566778899aabbccddeeff";
+
+config::Config config_for(bool ingress) {
+  config::Config c;
+  c.mutable_router()->set_name(ingress ? "r1" : "r2");
+  auto* lan = c.mutable_router()->mutable_lan();
+  lan->set_name("lan");
+  lan->set_device("lan0");
+  lan->set_address(ingress ? "10.1.0.1/24" : "10.2.0.1/24");
+  auto* wan = c.mutable_router()->add_wan();
+  wan->set_name("wan0");
+  wan->set_device("wan0");
+  wan->set_address(ingress ? "172.16.0.1/24" : "172.16.0.2/24");
+  auto* t = c.add_tenants();
+  t->set_name("branch");
+  t->set_interface("lan");
+  auto* s = c.add_services();
+  s->set_name("any");
+  s->add_prefixes("10.2.0.0/24");
+  if (ingress) s->set_next_peer("r2");
+  auto* p = c.add_policies();
+  p->set_tenant("branch");
+  p->set_service("any");
+  auto* peer = c.add_peers();
+  peer->set_name(ingress ? "r2" : "r1");
+  peer->add_waypoints(ingress ? "172.16.0.2" : "172.16.0.1");
+  peer->set_key(kKey);
+  return c;
+}
+
+uint16_t no_rx(void*, uint16_t, uint16_t, rte_mbuf**, uint16_t) { return 0; }
+
+// A router with N workers sharing one DataplaneShared.
+class MultiWorkerRouter {
+ public:
+  MultiWorkerRouter(const config::Config& cfg, uint32_t workers) {
+    pool_ = test::test_pool();
+    std::string err;
+    if (!shared_.create_rings(workers, 1024, SOCKET_ID_ANY, err)) throw std::runtime_error(err);
+    HmacEngine hmac;
+    model_ = RouterModel::build(cfg, nullptr, nullptr, hmac, err);
+    if (!model_) throw std::runtime_error(err);
+    shared_.model.store(model_.get());
+    const test::Mac mac = {2, 0, 0, 0, 0, 1};
+    for (const char* n : {"10.1.0.5", "10.2.0.10"}) shared_.neighbors.learn(0, ip(n), mac.data());
+    for (const char* n : {"172.16.0.1", "172.16.0.2"}) shared_.neighbors.learn(1, ip(n), mac.data());
+    sinks_.resize(workers);
+    for (uint32_t w = 0; w < workers; ++w) {
+      workers_.push_back(std::make_unique<Worker>(w, shared_, 256, SessionTable::kHeapMemory));
+      sinks_[w].self = this;
+      sinks_[w].worker = w;
+      workers_[w]->set_io(no_rx, capture, &sinks_[w]);
+    }
+  }
+  ~MultiWorkerRouter() {
+    workers_.clear();
+    shared_.free_rings();
+  }
+
+  struct Out {
+    Frame frame;
+    uint32_t worker;
+  };
+  // The frame arrives on worker 0 (as RSS might deliver it); every worker then
+  // runs its handoff and tx steps. Returns what was transmitted, by whom.
+  std::vector<Out> send(uint16_t port, const std::vector<uint8_t>& bytes) {
+    rte_mbuf* m = Pkt::to_mbuf(pool_, bytes, port);
+    workers_[0]->receive(&m, 1);
+    for (auto& w : workers_) {
+      w->drain_handoff();
+      w->flush();
+    }
+    return std::exchange(out_, {});
+  }
+  Worker& worker(uint32_t w) { return *workers_[w]; }
+
+ private:
+  struct Sink {
+    MultiWorkerRouter* self;
+    uint32_t worker;
+  };
+  static uint16_t capture(void* ctx, uint16_t port, uint16_t, rte_mbuf** pkts, uint16_t n) {
+    auto* sink = static_cast<Sink*>(ctx);
+    for (uint16_t i = 0; i < n; ++i) {
+      Frame f = test::frame_of(pkts[i]);
+      f.port = port;
+      sink->self->out_.push_back({std::move(f), sink->worker});
+      rte_pktmbuf_free(pkts[i]);
+    }
+    return n;
+  }
+  rte_mempool* pool_;
+  DataplaneShared shared_;
+  std::shared_ptr<const RouterModel> model_;
+  std::vector<std::unique_ptr<Worker>> workers_;
+  std::vector<Sink> sinks_;
+  std::vector<Out> out_;
+};
+
+TEST(OwnerWorkers, SessionStaysOnItsOwnerAcrossRoutersAndDirections) {
+  std::mt19937 rng(14);
+  for (uint32_t n = 1; n <= 4; ++n) {
+    MultiWorkerRouter r1(config_for(true), n), r2(config_for(false), n);
+    for (int i = 0; i < 40; ++i) {
+      uint16_t sport = static_cast<uint16_t>(1024 + 1000 * i + rng() % 1000);  // distinct sessions
+      uint8_t proto = i % 2 ? kProtoTcp : kProtoUdp;
+      FiveTuple t{ip("10.1.0.5"), ip("10.2.0.10"), sport, 443, proto};
+      const uint32_t owner = owner_of_class(affinity_class(t), n);
+      Pkt fwd;
+      fwd.ipv4(t.src, t.dst);
+      if (proto == kProtoTcp)
+        fwd.tcp(t.sport, t.dport, kTcpSyn);
+      else
+        fwd.udp(t.sport, t.dport).payload("q");
+
+      auto w = r1.send(0, fwd.bytes());
+      ASSERT_EQ(w.size(), 1u) << "n=" << n << " i=" << i;
+      EXPECT_EQ(w[0].worker, owner);
+      const Frame& wan = w[0].frame;
+      // The ports the ingress worker picked satisfy the class rule.
+      EXPECT_EQ(class_of_port(wan.sport()), affinity_class(t));
+      EXPECT_EQ(class_of_port(wan.dport()), affinity_class(t));
+      EXPECT_EQ(wan.sport() % 2, 0);
+      EXPECT_EQ(wan.dport() % 2, 1);
+
+      auto lan = r2.send(1, wan.raw);
+      ASSERT_EQ(lan.size(), 1u);
+      EXPECT_EQ(lan[0].worker, owner) << "egress owner from the WAN ports alone";
+      EXPECT_EQ(lan[0].frame.sport(), sport);
+
+      Pkt rev;
+      rev.ipv4(t.dst, t.src);
+      if (proto == kProtoTcp)
+        rev.tcp(t.dport, t.sport, kTcpSyn | kTcpAck);
+      else
+        rev.udp(t.dport, t.sport).payload("r");
+      auto back = r2.send(0, rev.bytes());
+      ASSERT_EQ(back.size(), 1u);
+      EXPECT_EQ(back[0].worker, owner) << "LAN reply hashes to the same class";
+
+      auto client = r1.send(1, back[0].frame.raw);
+      ASSERT_EQ(client.size(), 1u);
+      EXPECT_EQ(client[0].worker, owner) << "WAN reply dispatches on our own port's class";
+      EXPECT_EQ(client[0].frame.dport(), sport);
+    }
+    // Only the owner ever created the session.
+    size_t total = 0;
+    for (uint32_t w = 0; w < n; ++w) total += r1.worker(w).table().size();
+    EXPECT_EQ(total, 40u);
+    if (n > 1) {
+      EXPECT_GT(r1.worker(0).counters().get(Counter::handoff_out), 0u);
+    } else {
+      EXPECT_EQ(r1.worker(0).counters().get(Counter::handoff_out), 0u);
+    }
+  }
+}
+
+}  // namespace
+}  // namespace wp
