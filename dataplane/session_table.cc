@@ -2,6 +2,7 @@
 #include "dataplane/session_table.h"
 
 #include <rte_malloc.h>
+#include <rte_prefetch.h>
 
 #include <cstdlib>
 #include <cstring>
@@ -81,6 +82,19 @@ SessionRef SessionTable::lookup(const FiveTuple& key) const {
     Session* s = &sessions_[slot.ref >> 1];
     Dir dir = static_cast<Dir>(slot.ref & 1);
     if ((dir == Dir::forward ? s->key_a() : s->key_b()) == key) return {s, dir};
+  }
+}
+
+void SessionTable::prefetch_slot(uint32_t sig) const { rte_prefetch0(&slots_[home_of(sig, slot_mask_)]); }
+
+void SessionTable::prefetch_session(uint32_t sig) const {
+  for (uint32_t i = home_of(sig, slot_mask_);; i = (i + 1) & slot_mask_) {
+    const Slot& slot = slots_[i];
+    if (slot.sig == 0) return;
+    if (slot.sig == sig) {
+      rte_prefetch0(&sessions_[slot.ref >> 1]);
+      return;
+    }
   }
 }
 

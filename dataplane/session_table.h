@@ -46,6 +46,12 @@ class SessionTable {
   size_t memory_bytes() const;
 
   SessionRef lookup(const FiveTuple& key) const;
+  // Burst pipelining (like rte_hash bulk lookup): hash every key of a burst
+  // and prefetch its home slot, then prefetch the matching sessions, then
+  // look up for real with the lines already on their way.
+  static uint32_t signature(const FiveTuple& key) { return hash_key(key); }
+  void prefetch_slot(uint32_t sig) const;
+  void prefetch_session(uint32_t sig) const;
   // Reserves a session (zeroed); nullptr when full. The caller fills it and
   // then calls insert(), or release() to give it back.
   Session* allocate();

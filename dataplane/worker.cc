@@ -77,9 +77,30 @@ uint32_t Worker::poll_once() {
   return handled;
 }
 
+void Worker::stage(Owned& o) {
+  o.sig = SessionTable::signature({o.pp.src, o.pp.dst, o.pp.sport, o.pp.dport, o.pp.proto});
+  table_.prefetch_slot(o.sig);
+}
+
+void Worker::process_owned(Owned* o, uint32_t n) {
+  for (uint32_t i = 0; i < n; ++i) table_.prefetch_session(o[i].sig);
+  for (uint32_t i = 0; i < n; ++i) {
+    if (o[i].wan)
+      wan_input(o[i].m, o[i].pp, o[i].iface);
+    else
+      lan_input(o[i].m, o[i].pp, o[i].iface);
+  }
+}
+
 void Worker::receive(rte_mbuf** pkts, uint16_t n) {
   counters_->add(Counter::rx_packets, n);
   const uint32_t workers = shared_.workers;
+  Owned owned[kMaxBurst];
+  uint32_t n_owned = 0;
+  if (n > kMaxBurst) {  // callers pass at most a burst; keep the arrays bounded anyway
+    receive(pkts + kMaxBurst, static_cast<uint16_t>(n - kMaxBurst));
+    n = kMaxBurst;
+  }
   for (uint16_t i = 0; i < n; ++i) {
     if (i + 1 < n) rte_prefetch0(rte_pktmbuf_mtod(pkts[i + 1], void*));
     rte_mbuf* m = pkts[i];
@@ -121,16 +142,15 @@ void Worker::receive(rte_mbuf** pkts, uint16_t n) {
     }
     uint32_t owner = owner_of_class(cls, workers);
     if (owner == id_) {
-      if (wan)
-        wan_input(m, pp, iface);
-      else
-        lan_input(m, pp, iface);
+      owned[n_owned] = Owned{m, pp, iface, wan, 0};
+      stage(owned[n_owned++]);
     } else if (rte_ring_sp_enqueue(shared_.handoff_ring(id_, owner), m) != 0) {
       drop(m, DropReason::handoff_full);
     } else {
       counters_->add(Counter::handoff_out);
     }
   }
+  process_owned(owned, n_owned);
 }
 
 uint32_t Worker::drain_handoff() {
@@ -143,24 +163,24 @@ uint32_t Worker::drain_handoff() {
                                            nullptr);
     total += n;
     counters_->add(Counter::handoff_in, n);
-    for (unsigned i = 0; i < n; ++i) process(pkts[i]);
+    // Handed-off packets were parsed by the sender; parse again here rather
+    // than carry parse state across threads (headers are hot in cache by now).
+    Owned owned[kMaxBurst];
+    uint32_t n_owned = 0;
+    for (unsigned i = 0; i < n; ++i) {
+      rte_mbuf* m = pkts[i];
+      ParsedPacket pp = parse_packet(pkt_data(m), m->data_len);
+      int iface = model().iface_by_port(m->port);
+      if (pp.status != ParseStatus::ipv4 || iface == kNone) {
+        drop(m, DropReason::parse_error);
+        continue;
+      }
+      owned[n_owned] = Owned{m, pp, iface, model().interfaces[iface].wan, 0};
+      stage(owned[n_owned++]);
+    }
+    process_owned(owned, n_owned);
   }
   return total;
-}
-
-void Worker::process(rte_mbuf* m) {
-  // Handed-off packets were parsed by the sender; parse again here rather than
-  // carry parse state across threads (headers are hot in cache by now).
-  ParsedPacket pp = parse_packet(pkt_data(m), m->data_len);
-  int iface = model().iface_by_port(m->port);
-  if (pp.status != ParseStatus::ipv4 || iface == kNone) {
-    drop(m, DropReason::parse_error);
-    return;
-  }
-  if (model().interfaces[iface].wan)
-    wan_input(m, pp, iface);
-  else
-    lan_input(m, pp, iface);
 }
 
 void Worker::to_control(rte_mbuf* m) {

@@ -67,7 +67,16 @@ class Worker {
 
  private:
   const RouterModel& model() const { return *model_; }
-  void process(rte_mbuf* m);
+  // A packet this worker owns, parsed, waiting for the staged lookup.
+  struct Owned {
+    rte_mbuf* m;
+    ParsedPacket pp;
+    int iface;
+    bool wan;
+    uint32_t sig;
+  };
+  void stage(Owned& o);                  // hash + prefetch the index slot
+  void process_owned(Owned* o, uint32_t n);  // prefetch sessions, then SVR steps
   void lan_input(rte_mbuf* m, ParsedPacket& pp, int iface);
   void wan_input(rte_mbuf* m, ParsedPacket& pp, int iface);
   void first_packet_lan(rte_mbuf* m, ParsedPacket& pp, int iface);
