@@ -25,7 +25,8 @@ namespace wp {
   X(metadata_received)  \
   X(reverse_metadata_sent) \
   X(handshakes_completed) \
-  X(cookie_false_positive) \
+  X(cookie_marker_added)   \
+  X(cookie_marker_stripped) \
   X(fast_path_packets)  \
   X(fast_path_bytes)
 

@@ -36,7 +36,7 @@ void Worker::emit(rte_mbuf* m, ParsedPacket& pp, Session& s, Dir dir) {
       if (!gap) return drop(m, DropReason::no_buffer_room);
       MetadataWriter::write_bare(gap, kMetadataHeaderLen);
       finish_checksums(m, pp);
-      counters_->add(Counter::cookie_false_positive);
+      counters_->add(Counter::cookie_marker_added);
     }
   }
   if (pp.end - pp.l3 > model().interfaces[out.iface].mtu) return drop(m, DropReason::mtu_exceeded);

@@ -59,7 +59,7 @@ void Worker::wan_input(rte_mbuf* m, ParsedPacket& pp, int iface) {
     strip_at_payload(m, pp, static_cast<uint16_t>(md.block_len()), kHmacTagLen);
   } else if (status == MetadataStatus::bare) {
     strip_at_payload(m, pp, kMetadataHeaderLen, 0);
-    counters_->add(Counter::cookie_false_positive);
+    counters_->add(Counter::cookie_marker_stripped);
   }
   emit(m, pp, s, ref.dir);
 }

@@ -97,14 +97,14 @@ wp_check "curl still works at the end" http_ok
 # --- cookie false positive (SVR.md § Metadata block): data that itself begins with the
 # cookie crosses the WAN inside a bare 12-byte block and arrives unchanged, both ways.
 wp_udp_echo_start 5201
-fp_before1=$(wp_stat r1 counters.cookie_false_positive)
-fp_before2=$(wp_stat r2 counters.cookie_false_positive)
+fp_before1=$(wp_stat r1 counters.cookie_marker_stripped)
+fp_before2=$(wp_stat r2 counters.cookie_marker_stripped)
 wp_check "UDP data starting with the SVR cookie echoes back unchanged (3 round trips)" \
   wp_exec c "$WP_PY" "$WP_E2E/udp_echo.py" send 10.2.0.10 5201 hex:4c48dbc6ddf6670c0102030405 5 3
-wp_expect "r2 counters.cookie_false_positive increments (forward)" \
-  "$(wp_wait_stat r2 counters.cookie_false_positive $((fp_before2 + 1)) 3)" -gt "$fp_before2"
-wp_expect "r1 counters.cookie_false_positive increments (reverse)" \
-  "$(wp_wait_stat r1 counters.cookie_false_positive $((fp_before1 + 1)) 3)" -gt "$fp_before1"
+wp_expect "r2 counters.cookie_marker_stripped increments (forward: r1 added the marker)" \
+  "$(wp_wait_stat r2 counters.cookie_marker_stripped $((fp_before2 + 1)) 3)" -gt "$fp_before2"
+wp_expect "r1 counters.cookie_marker_stripped increments (reverse)" \
+  "$(wp_wait_stat r1 counters.cookie_marker_stripped $((fp_before1 + 1)) 3)" -gt "$fp_before1"
 
 # --- counters
 wp_expect "r1 sessions_created > 0" "$(wp_stat r1 counters.sessions_created)" -gt 0

@@ -594,8 +594,10 @@ TEST_F(Svr, DataStartingWithTheCookieGetsTheBareMarker) {
   Frame lan = r2->send_one(kWan, w.raw);
   EXPECT_EQ(lan.payload_string(), data) << "arrives unchanged at the server";
   expect_valid(lan);
-  EXPECT_EQ(r1->count(Counter::cookie_false_positive), 1u);
-  EXPECT_EQ(r2->count(Counter::cookie_false_positive), 1u);
+  EXPECT_EQ(r1->count(Counter::cookie_marker_added), 1u);
+  EXPECT_EQ(r1->count(Counter::cookie_marker_stripped), 0u);
+  EXPECT_EQ(r2->count(Counter::cookie_marker_stripped), 1u);
+  EXPECT_EQ(r2->count(Counter::cookie_marker_added), 0u);
 
   // And the other way.
   Frame b = r2->send_one(kLan, server_udp(cookie_data("reply")));
