@@ -70,6 +70,14 @@ bool Ports::start(const config::Config& cfg, uint16_t queues, uint32_t mbufs, st
   return true;
 }
 
+std::optional<RouterModel::PortInfo> Ports::resolve(const std::string& device, void* ctx) {
+  auto entry = static_cast<const Ports*>(ctx)->find(device);
+  if (!entry) return std::nullopt;
+  RouterModel::PortInfo info{entry->port_id, {}};
+  std::copy(std::begin(entry->mac), std::end(entry->mac), info.mac);
+  return info;
+}
+
 void Ports::stop() {
   for (const auto& p : ports_) {
     rte_eth_dev_stop(p.port_id);

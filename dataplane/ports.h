@@ -15,6 +15,7 @@
 #include <vector>
 
 #include "config.pb.h"
+#include "dataplane/router_model.h"
 
 namespace wp {
 
@@ -36,6 +37,8 @@ class Ports {
   std::optional<PortInfoEntry> find(const std::string& device) const;
   rte_mempool* pool_for_socket(int socket) const;
   rte_mempool* any_pool() const { return pools_.empty() ? nullptr : pools_.begin()->second; }
+  // RouterModel::PortResolver over a started Ports (ctx = the Ports).
+  static std::optional<RouterModel::PortInfo> resolve(const std::string& device, void* ctx);
 
  private:
   rte_mempool* pool(int socket, uint32_t mbufs, std::string& error);

@@ -156,13 +156,6 @@ std::string router_yaml(bool r1) {
   return y;
 }
 
-std::optional<wp::RouterModel::PortInfo> resolve_port(const std::string& device, void* ctx) {
-  auto entry = static_cast<wp::Ports*>(ctx)->find(device);
-  if (!entry) return std::nullopt;
-  wp::RouterModel::PortInfo info{entry->port_id, {}};
-  std::copy(std::begin(entry->mac), std::end(entry->mac), info.mac);
-  return info;
-}
 
 // ---------------------------------------------------------------- frames
 Ipv4 ip4(uint8_t a, uint8_t b, uint8_t c, uint8_t d) { return Ipv4{a} << 24 | Ipv4{b} << 16 | Ipv4{c} << 8 | d; }
@@ -330,7 +323,7 @@ bool make_router(Router& r, bool r1, wp::Ports& ports, wp::HmacEngine& hmac, uin
                  std::string& error) {
   auto loaded = wp::mgmt::load_config_text(router_yaml(r1));
   if (!loaded.ok()) return error = "config: " + loaded.error_text(), false;
-  r.model = wp::RouterModel::build(loaded.config, resolve_port, &ports, hmac, error);
+  r.model = wp::RouterModel::build(loaded.config, wp::Ports::resolve, &ports, hmac, error);
   if (!r.model) return false;
   r.shared.model.store(r.model.get());
   if (!r.shared.create_rings(1, 4096, static_cast<int>(rte_socket_id()), error)) return false;

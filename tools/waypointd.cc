@@ -50,13 +50,6 @@ int worker_main(void* arg) {
   return 0;
 }
 
-std::optional<wp::RouterModel::PortInfo> resolve_port(const std::string& device, void* ctx) {
-  auto entry = static_cast<wp::Ports*>(ctx)->find(device);
-  if (!entry) return std::nullopt;
-  wp::RouterModel::PortInfo info{entry->port_id, {}};
-  std::copy(std::begin(entry->mac), std::end(entry->mac), info.mac);
-  return info;
-}
 
 }  // namespace
 
@@ -120,7 +113,7 @@ int main(int argc, char** argv) {
   if (!control_hmac.ok()) return fail(2, "Intel IPsec-MB manager could not be initialised");
   std::fprintf(stderr, "waypointd: IPsec-MB %s, arch %s\n", imb_get_version_str(),
                std::string(control_hmac.arch()).c_str());
-  auto model = wp::RouterModel::build(cfg, resolve_port, &ports, control_hmac, error);
+  auto model = wp::RouterModel::build(cfg, wp::Ports::resolve, &ports, control_hmac, error);
   if (!model) return fail(1, error);
 
   wp::DataplaneShared shared;
