@@ -77,6 +77,10 @@ http_ok() {
 wp_check "curl 1 MiB through r1->r2 (after the crafted packets), sha256 matches" http_ok
 wp_check "server saw the client address 10.1.0.10" grep -q '^10\.1\.0\.10 .*"GET /file.bin' "$WP_TMP/http.log"
 
+# --- ICMP echo to the routers' own addresses (control thread), ARP included
+wp_check "client pings r1's LAN address 10.1.0.1" wp_exec c ping -c 2 -i 0.2 -W 2 -q 10.1.0.1
+wp_check "server pings r2's LAN address 10.2.0.1" wp_exec s ping -c 2 -i 0.2 -W 2 -q 10.2.0.1
+
 # --- guests have no policy
 guest_denied() { ! wp_fetch g http://10.2.0.10/file.bin "$WP_TMP/guest.bin" 3 2>/dev/null; }
 wp_check "guest (10.1.0.200) curl fails" guest_denied

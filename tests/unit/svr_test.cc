@@ -943,6 +943,60 @@ TEST(SvrArp, FirstPacketWaitsForArpAndLeavesIntact) {
   EXPECT_EQ(control.pending_count(), 0u);
 }
 
+// --- control: ARP responder, ICMP echo -----------------------------------------
+
+TEST(SvrControl, AnswersArpForOwnAddressesOnly) {
+  Router r1(r1_config());
+  ControlTx tx;
+  Control control(r1.shared(), test::test_pool(), /*tx_queue=*/1);
+  control.set_tx(ControlTx::capture, &tx);
+  const Ipv4 r1_lan = ip("10.1.0.1");
+  EXPECT_TRUE(r1.send(kLan, Pkt::arp(1, kClientMac, kClient, {}, r1_lan)).empty());
+  EXPECT_TRUE(r1.send(kLan, Pkt::arp(1, kClientMac, kClient, {}, ip("10.1.0.99"))).empty());
+  control.poll_once(0);
+  ASSERT_EQ(tx.frames.size(), 1u) << "only the request for our own address is answered";
+  const Frame& reply = tx.frames[0];
+  EXPECT_EQ(reply.port, kLan);
+  EXPECT_EQ(0, std::memcmp(reply.dst_mac(), kClientMac.data(), 6));
+  const uint8_t* a = reply.raw.data() + 14;
+  EXPECT_EQ(test::get16(a + 6), 2) << "ARP reply";
+  EXPECT_EQ(test::get32(a + 14), r1_lan);
+  EXPECT_EQ(test::get32(a + 24), kClient);
+  // The requester was learned on the way: a packet to it needs no resolution.
+  uint8_t mac[6];
+  EXPECT_TRUE(r1.shared().neighbors.lookup(kLan, kClient, mac));
+  EXPECT_EQ(0, std::memcmp(mac, kClientMac.data(), 6));
+}
+
+TEST(SvrControl, EchoRequestToOwnAddressGetsAReply) {
+  Router r1(r1_config());
+  ControlTx tx;
+  Control control(r1.shared(), test::test_pool(), /*tx_queue=*/1);
+  control.set_tx(ControlTx::capture, &tx);
+  const Ipv4 r1_lan = ip("10.1.0.1");
+  EXPECT_TRUE(r1.send(kLan, Pkt().eth(kR1Mac, kClientMac).ipv4(kClient, r1_lan).icmp_echo(7, 1).payload("ping!").bytes())
+                  .empty());
+  control.poll_once(0);
+  ASSERT_EQ(tx.frames.size(), 1u);
+  const Frame& f = tx.frames[0];
+  EXPECT_EQ(0, std::memcmp(f.dst_mac(), kClientMac.data(), 6));
+  EXPECT_EQ(f.src(), r1_lan);
+  EXPECT_EQ(f.dst(), kClient);
+  EXPECT_TRUE(f.ip_checksum_ok());
+  const uint8_t* icmp = f.l4();
+  EXPECT_EQ(icmp[0], 0) << "echo reply";
+  EXPECT_EQ(test::get16(icmp + 4), 7) << "identifier kept";
+  EXPECT_EQ(test::ones_fold(test::ones_sum(icmp, f.l4_len())), 0xffff) << "ICMP checksum valid";
+  EXPECT_EQ(std::string(reinterpret_cast<const char*>(icmp + 8), f.l4_len() - 8), "ping!");
+
+  // ICMP that is not an echo request to us is dropped with a reason, never answered.
+  EXPECT_TRUE(r1.send(kLan, Pkt().eth(kR1Mac, kClientMac).ipv4(kClient, r1_lan).icmp_echo(7, 2, /*type=*/0).bytes())
+                  .empty());
+  control.poll_once(1);
+  EXPECT_EQ(tx.frames.size(), 1u);
+  EXPECT_EQ(r1.shared().control_counters().get(DropReason::not_for_us), 1u);
+}
+
 // --- a full table ------------------------------------------------------------
 
 TEST(SvrTableFull, NewSessionsRefusedExistingOnesForward) {
