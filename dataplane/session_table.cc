@@ -141,8 +141,13 @@ void SessionTable::index_erase(const FiveTuple& key, uint32_t ref) {
 }
 
 bool SessionTable::insert(Session* s) {
+  if (lookup(s->key_a()) || lookup(s->key_b())) return false;
+  return insert_unique(s);
+}
+
+bool SessionTable::insert_unique(Session* s) {
   FiveTuple a = s->key_a(), b = s->key_b();
-  if (a == b || lookup(a) || lookup(b)) return false;
+  if (a == b) return false;
   uint32_t idx = index_of(s);
   index_put(a, idx << 1 | static_cast<uint32_t>(Dir::forward));
   index_put(b, idx << 1 | static_cast<uint32_t>(Dir::reverse));

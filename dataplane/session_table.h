@@ -58,6 +58,10 @@ class SessionTable {
   void release(Session* s);
   // Indexes both keys. False (nothing indexed) if either key is present.
   bool insert(Session* s);
+  // The first-packet paths have already looked both keys up and found
+  // neither: index without looking again (saves two probes per new session).
+  // False only when the two keys are the same tuple.
+  bool insert_unique(Session* s);
   void remove(Session* s);  // unindex + release
   uint32_t index_of(const Session* s) const { return static_cast<uint32_t>(s - sessions_); }
   Session* at(uint32_t idx) { return &sessions_[idx]; }

@@ -83,12 +83,14 @@ void Worker::first_packet_lan(rte_mbuf* m, ParsedPacket& pp, int iface) {
   bool bound;
   if (svc.next_peer == kNone) {  // both ends on our LAN side: a plain routed session
     auto fwd = rm.route(t.dst);
-    bound = fwd.has_value();
+    bound = fwd.has_value() && !table_.lookup(t.reversed());
     if (bound) s->out_fwd = SideOut{t, fwd->addr, static_cast<int8_t>(fwd->iface), -1};
   } else {
     bound = pick_wan_side(*s, svc.next_peer, affinity_class(t), why);
   }
-  if (!bound || !table_.insert(s)) {
+  // Both keys were looked up above (the miss in lan_input, then the side B
+  // check), so index without probing again.
+  if (!bound || !table_.insert_unique(s)) {
     table_.release(s);
     return drop(m, bound ? DropReason::ports_exhausted : why);
   }

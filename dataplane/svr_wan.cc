@@ -112,7 +112,9 @@ void Worker::first_packet_wan(rte_mbuf* m, ParsedPacket& pp, int iface, const Me
   } else {
     bound = pick_wan_side(*s, svc.next_peer, cls, why);
   }
-  if (!bound || !table_.insert(s)) {
+  // Side A's key missed in wan_input and side B's was checked (and cleared)
+  // above, so index without probing again.
+  if (!bound || !table_.insert_unique(s)) {
     table_.release(s);
     return drop(m, bound ? DropReason::ports_exhausted : why);
   }
