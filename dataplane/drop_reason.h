@@ -23,6 +23,7 @@ namespace wp {
   X(no_peer, "service names a peer with no reachable waypoint")                        \
   X(no_session, "WAN packet with no session and no metadata")                           \
   X(bad_hmac, "metadata HMAC-SHA256-128 did not verify")                                \
+  X(crypto_error, "IPsec-MB did not complete a job (HMAC signing)")                     \
   X(bad_metadata, "truncated or inconsistent metadata block/TLVs")                      \
   X(metadata_missing, "metadata lacks a required TLV (context, UUID, tenant, service)") \
   X(unknown_peer, "metadata packet from an address that is not a configured peer")     \

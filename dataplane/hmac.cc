@@ -58,9 +58,9 @@ HmacKey HmacEngine::make_key(std::span<const uint8_t> key) {
   return out;
 }
 
-void HmacEngine::sign(const HmacKey& key, const uint8_t* data, size_t len, uint8_t tag[kHmacTagLen]) {
-  std::memset(tag, 0, kHmacTagLen);  // a failed job must not leave a stale tag behind
-  IMB_JOB* job = IMB_GET_NEXT_JOB(mgr_);
+namespace {
+
+void fill_hmac_job(IMB_JOB* job, const HmacKey& key, const uint8_t* data, size_t len, uint8_t* tag) {
   job->cipher_mode = IMB_CIPHER_NULL;
   job->cipher_direction = IMB_DIR_ENCRYPT;
   job->chain_order = IMB_ORDER_HASH_CIPHER;
@@ -76,6 +76,35 @@ void HmacEngine::sign(const HmacKey& key, const uint8_t* data, size_t len, uint8
   job->u.HMAC._hashed_auth_key_xor_ipad = key.ipad_state;
   job->u.HMAC._hashed_auth_key_xor_opad = key.opad_state;
   job->user_data = tag;
+}
+
+}  // namespace
+
+uint32_t HmacEngine::sign_burst(SignRequest* reqs, size_t n) {
+  uint32_t failed = 0;
+  auto check = [&](IMB_JOB* job) {
+    auto* req = static_cast<SignRequest*>(job->user_data);
+    req->ok = job->status == IMB_STATUS_COMPLETED;
+    if (!req->ok) {
+      std::memset(req->tag, 0, kHmacTagLen);
+      ++failed;
+    }
+  };
+  for (size_t i = 0; i < n; ++i) {
+    reqs[i].ok = false;
+    IMB_JOB* job = IMB_GET_NEXT_JOB(mgr_);
+    fill_hmac_job(job, *reqs[i].key, reqs[i].data, reqs[i].len, reqs[i].tag);
+    job->user_data = &reqs[i];
+    if (IMB_JOB* done = IMB_SUBMIT_JOB(mgr_)) check(done);
+  }
+  while (IMB_JOB* done = IMB_FLUSH_JOB(mgr_)) check(done);
+  return failed;
+}
+
+void HmacEngine::sign(const HmacKey& key, const uint8_t* data, size_t len, uint8_t tag[kHmacTagLen]) {
+  std::memset(tag, 0, kHmacTagLen);  // a failed job must not leave a stale tag behind
+  IMB_JOB* job = IMB_GET_NEXT_JOB(mgr_);
+  fill_hmac_job(job, key, data, len, tag);
   IMB_JOB* done = IMB_SUBMIT_JOB(mgr_);
   // One job in flight at a time: drain until ours has come back.
   while (done == nullptr || done->user_data != tag) {

@@ -37,6 +37,18 @@ class HmacEngine {
   HmacKey make_key(std::span<const uint8_t> key);
   // tag = first 16 bytes of HMAC-SHA256(key, data[0..len)).
   void sign(const HmacKey& key, const uint8_t* data, size_t len, uint8_t tag[kHmacTagLen]);
+  // Signs up to kMaxSignBurst messages in one go: all jobs are submitted,
+  // then flushed, so the manager's lanes run full. Returns how many failed
+  // (their tags are left zeroed, which no peer will accept).
+  struct SignRequest {
+    const HmacKey* key;
+    const uint8_t* data;
+    size_t len;
+    uint8_t* tag;
+    bool ok;  // out: the job completed
+  };
+  static constexpr size_t kMaxSignBurst = 64;
+  uint32_t sign_burst(SignRequest* reqs, size_t n);
   // Constant-time compare of the computed tag with `expected`.
   bool verify(const HmacKey& key, const uint8_t* data, size_t len, const uint8_t expected[kHmacTagLen]);
 

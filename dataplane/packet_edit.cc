@@ -98,18 +98,22 @@ void strip_at_payload(rte_mbuf* m, ParsedPacket& pp, uint16_t len, uint16_t trai
   finish_checksums(m, pp);
 }
 
-bool append_hmac(rte_mbuf* m, ParsedPacket& pp, HmacEngine& hmac, const HmacKey& key) {
+uint8_t* reserve_hmac(rte_mbuf* m, ParsedPacket& pp) {
   trim_padding(m, pp);
-  if (rte_pktmbuf_tailroom(m) < kHmacTagLen) return false;
+  if (rte_pktmbuf_tailroom(m) < kHmacTagLen) return nullptr;
   uint8_t* d = pkt_data(m);
   store_be16(d + pp.l4 + l4_check_offset(pp.proto), 0);
   uint8_t* tag = reinterpret_cast<uint8_t*>(rte_pktmbuf_append(m, kHmacTagLen));
-  uint16_t signed_end = pp.end;
-  // Lengths first: the UDP length field is covered and must count the trailer,
-  // exactly as the receiver will see it.
   pp.end = static_cast<uint16_t>(pp.end + kHmacTagLen);
   set_lengths(d, pp);
-  hmac.sign(key, d + pp.l4, signed_end - pp.l4, tag);
+  return tag;
+}
+
+bool append_hmac(rte_mbuf* m, ParsedPacket& pp, HmacEngine& hmac, const HmacKey& key) {
+  uint8_t* tag = reserve_hmac(m, pp);
+  if (!tag) return false;
+  uint8_t* d = pkt_data(m);
+  hmac.sign(key, d + pp.l4, pp.end - kHmacTagLen - pp.l4, tag);
   return true;
 }
 

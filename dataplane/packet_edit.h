@@ -34,8 +34,13 @@ uint8_t* insert_at_payload(rte_mbuf* m, ParsedPacket& pp, uint16_t len);
 // fixes lengths and recomputes checksums.
 void strip_at_payload(rte_mbuf* m, ParsedPacket& pp, uint16_t len, uint16_t trailer);
 
-// Appends HMAC-SHA256-128 over the L4 bytes (checksum zeroed) and fixes
-// lengths; false when there is no tailroom.
+// Appends room for the HMAC trailer and fixes the lengths (the UDP length is
+// covered and must count the trailer, exactly as the receiver sees it), and
+// zeroes the L4 checksum: [l4, end - 16) is then ready to sign, and the
+// trailer is the last 16 bytes. nullptr when there is no tailroom.
+uint8_t* reserve_hmac(rte_mbuf* m, ParsedPacket& pp);
+
+// reserve_hmac + sign now (one packet); false when there is no tailroom.
 bool append_hmac(rte_mbuf* m, ParsedPacket& pp, HmacEngine& hmac, const HmacKey& key);
 
 // Verifies the trailing HMAC over [l4, end - 16) with the checksum zeroed.

@@ -7,7 +7,11 @@
 // metadata (with TLV 18) until a forward packet arrived without metadata.
 // Otherwise it carries only the NAT rewrite (incremental checksums), except
 // that data which itself begins with the cookie gets the bare 12-byte marker
-// so the next hop does not mistake it for metadata.
+// so the next hop does not mistake it for metadata. Metadata packets are
+// signed at the end of the burst, all together (sign_pending), so IPsec-MB's
+// multi-buffer lanes run full instead of flushing one job at a time.
+#include <cstring>
+
 #include "dataplane/packet_edit.h"
 #include "dataplane/worker.h"
 
@@ -27,8 +31,9 @@ void Worker::emit(rte_mbuf* m, ParsedPacket& pp, Session& s, Dir dir) {
   }
 
   rewrite_tuple(m, pp, out.tuple);
+  bool need_md = false;
   if (out.peer >= 0) {
-    bool need_md = dir == Dir::forward ? !(s.flags & kFwdMdAcked) : (s.flags & kRevMdPending) != 0;
+    need_md = dir == Dir::forward ? !(s.flags & kFwdMdAcked) : (s.flags & kRevMdPending) != 0;
     if (need_md) {
       if (!add_metadata(m, pp, s, dir, out)) return drop(m, DropReason::no_buffer_room);
     } else if (has_cookie(pkt_data(m) + pp.payload, pp.payload_len())) {
@@ -42,7 +47,37 @@ void Worker::emit(rte_mbuf* m, ParsedPacket& pp, Session& s, Dir dir) {
   if (pp.end - pp.l3 > model().interfaces[out.iface].mtu) return drop(m, DropReason::mtu_exceeded);
   counters_->add(Counter::fast_path_packets);
   counters_->add(Counter::fast_path_bytes, pp.end - pp.l3);
+  if (need_md) return queue_for_signing(m, pp, model().peers[out.peer].key, out.iface, out.next_hop);
   transmit(m, out.iface, out.next_hop);
+}
+
+void Worker::queue_for_signing(rte_mbuf* m, const ParsedPacket& pp, const HmacKey& key, int iface, Ipv4 next_hop) {
+  if (sign_count_ == HmacEngine::kMaxSignBurst) sign_pending();
+  sign_queue_[sign_count_++] = PendingSign{m, pp, &key, iface, next_hop};
+}
+
+void Worker::sign_pending() {
+  // Take the whole queue first: transmit() may flush, and flush signs.
+  uint32_t n = sign_count_;
+  sign_count_ = 0;
+  if (n == 0) return;
+  HmacEngine::SignRequest reqs[HmacEngine::kMaxSignBurst];
+  for (uint32_t i = 0; i < n; ++i) {
+    const PendingSign& p = sign_queue_[i];
+    uint8_t* d = pkt_data(p.m);
+    reqs[i] = {p.key, d + p.pp.l4, static_cast<size_t>(p.pp.end - kHmacTagLen - p.pp.l4),
+               d + p.pp.end - kHmacTagLen, false};
+  }
+  hmac_.sign_burst(reqs, n);
+  for (uint32_t i = 0; i < n; ++i) {
+    PendingSign& p = sign_queue_[i];
+    if (!reqs[i].ok) {
+      drop(p.m, DropReason::crypto_error);
+      continue;
+    }
+    finish_checksums(p.m, p.pp);
+    transmit(p.m, p.iface, p.next_hop);
+  }
 }
 
 bool Worker::add_metadata(rte_mbuf* m, ParsedPacket& pp, const Session& s, Dir dir, const SideOut& out) {
@@ -68,8 +103,7 @@ bool Worker::add_metadata(rte_mbuf* m, ParsedPacket& pp, const Session& s, Dir d
   uint8_t* gap = insert_at_payload(m, pp, static_cast<uint16_t>(len));
   if (!gap) return false;
   std::memcpy(gap, block, len);
-  if (!append_hmac(m, pp, hmac_, rm.peers[out.peer].key)) return false;
-  finish_checksums(m, pp);
+  if (!reserve_hmac(m, pp)) return false;  // signed with the rest of the burst: sign_pending()
   counters_->add(dir == Dir::forward ? Counter::metadata_sent : Counter::reverse_metadata_sent);
   return true;
 }

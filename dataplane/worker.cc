@@ -209,6 +209,7 @@ void Worker::transmit(rte_mbuf* m, int iface, Ipv4 next_hop) {
 }
 
 void Worker::flush() {
+  sign_pending();
   for (size_t i = 0; i < tx_buffers_.size(); ++i) {
     TxBuffer& buf = tx_buffers_[i];
     if (buf.count == 0) continue;

@@ -85,6 +85,10 @@ class Worker {
   void emit(rte_mbuf* m, ParsedPacket& pp, Session& s, Dir dir);
   bool add_metadata(rte_mbuf* m, ParsedPacket& pp, const Session& s, Dir dir, const SideOut& out);
   void transmit(rte_mbuf* m, int iface, Ipv4 next_hop);
+  // Metadata packets wait here, trailer reserved, until the end of the burst,
+  // when they are signed together (lanes full) and transmitted.
+  void queue_for_signing(rte_mbuf* m, const ParsedPacket& pp, const HmacKey& key, int iface, Ipv4 next_hop);
+  void sign_pending();
   void to_control(rte_mbuf* m);
   void drop(rte_mbuf* m, DropReason why) {
     counters_->drop(why);
@@ -115,6 +119,15 @@ class Worker {
     rte_mbuf* pkts[kMaxBurst];
   };
   std::vector<TxBuffer> tx_buffers_;  // by interface index
+  struct PendingSign {
+    rte_mbuf* m;
+    ParsedPacket pp;
+    const HmacKey* key;
+    int iface;
+    Ipv4 next_hop;
+  };
+  PendingSign sign_queue_[HmacEngine::kMaxSignBurst];
+  uint32_t sign_count_ = 0;
 };
 
 }  // namespace wp
