@@ -1,8 +1,8 @@
 // Control thread packet work; see control.h.
 #include "dataplane/control.h"
 
-#include <rte_ethdev.h>
 #include <rte_arp.h>
+#include <rte_ethdev.h>
 #include <rte_ether.h>
 
 #include <algorithm>
@@ -87,7 +87,8 @@ void Control::arp_input(rte_mbuf* m, const ParsedPacket& pp, int iface) {
     shared_.neighbors.learn(iface, a.spa, a.sha);
     neighbor_learned(iface, a.spa);
   }
-  if (a.op == RTE_ARP_OP_REQUEST && a.tpa == in.addr && a.spa != in.addr) send_arp(iface, RTE_ARP_OP_REPLY, a.sha, a.spa);
+  if (a.op == RTE_ARP_OP_REQUEST && a.tpa == in.addr && a.spa != in.addr)
+    send_arp(iface, RTE_ARP_OP_REPLY, a.sha, a.spa);
   rte_pktmbuf_free(m);
 }
 

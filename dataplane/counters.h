@@ -12,22 +12,22 @@
 
 namespace wp {
 
-#define WP_COUNTERS(X)  \
-  X(rx_packets)         \
-  X(tx_packets)         \
-  X(handoff_out)        \
-  X(handoff_in)         \
-  X(to_control)         \
-  X(sessions_created)   \
-  X(sessions_expired)   \
-  X(sessions_replaced)  \
-  X(metadata_sent)      \
-  X(metadata_received)  \
-  X(reverse_metadata_sent) \
-  X(handshakes_completed) \
-  X(cookie_marker_added)   \
+#define WP_COUNTERS(X)      \
+  X(rx_packets)             \
+  X(tx_packets)             \
+  X(handoff_out)            \
+  X(handoff_in)             \
+  X(to_control)             \
+  X(sessions_created)       \
+  X(sessions_expired)       \
+  X(sessions_replaced)      \
+  X(metadata_sent)          \
+  X(metadata_received)      \
+  X(reverse_metadata_sent)  \
+  X(handshakes_completed)   \
+  X(cookie_marker_added)    \
   X(cookie_marker_stripped) \
-  X(fast_path_packets)  \
+  X(fast_path_packets)      \
   X(fast_path_bytes)
 
 enum class Counter : uint8_t {

@@ -21,7 +21,8 @@ bool DataplaneShared::create_rings(uint32_t worker_count, uint32_t ring_size, in
   };
   for (uint32_t f = 0; f <= worker_count; ++f)
     for (uint32_t t = 0; t < worker_count; ++t) {
-      handoff.push_back(make("wp" + std::to_string(tag) + "_h" + std::to_string(f) + "_" + std::to_string(t), socket_of(t)));
+      handoff.push_back(
+          make("wp" + std::to_string(tag) + "_h" + std::to_string(f) + "_" + std::to_string(t), socket_of(t)));
       if (!handoff.back()) return false;
     }
   for (uint32_t w = 0; w <= worker_count; ++w) {

@@ -28,9 +28,9 @@ struct DataplaneShared {
   std::atomic<const RouterModel*> model{nullptr};
   NeighborTable neighbors;
   uint32_t workers = 1;
-  std::vector<rte_ring*> handoff;     // (workers + 1) x workers, [from * workers + to]
-  std::vector<rte_ring*> to_control;  // per worker + dispatcher: ARP, ICMP, local input
-  std::vector<rte_ring*> resolve;     // per worker + dispatcher: packets waiting for ARP
+  std::vector<rte_ring*> handoff;              // (workers + 1) x workers, [from * workers + to]
+  std::vector<rte_ring*> to_control;           // per worker + dispatcher: ARP, ICMP, local input
+  std::vector<rte_ring*> resolve;              // per worker + dispatcher: packets waiting for ARP
   std::unique_ptr<WorkerCounters[]> counters;  // per worker; [workers] = control thread + dispatcher
   std::atomic<bool> running{true};
   Timeouts timeouts;

@@ -21,11 +21,21 @@ HmacEngine::HmacEngine() {
     init_mb_mgr_auto(mgr_, &arch);
   }
   switch (arch) {
-    case IMB_ARCH_AVX512: arch_ = "avx512"; break;
-    case IMB_ARCH_AVX2: arch_ = "avx2"; break;
-    case IMB_ARCH_AVX: arch_ = "avx"; break;
-    case IMB_ARCH_SSE: arch_ = "sse"; break;
-    default: arch_ = "none"; break;
+    case IMB_ARCH_AVX512:
+      arch_ = "avx512";
+      break;
+    case IMB_ARCH_AVX2:
+      arch_ = "avx2";
+      break;
+    case IMB_ARCH_AVX:
+      arch_ = "avx";
+      break;
+    case IMB_ARCH_SSE:
+      arch_ = "sse";
+      break;
+    default:
+      arch_ = "none";
+      break;
   }
   if (imb_get_errno(mgr_) != 0) {
     free_mb_mgr(mgr_);

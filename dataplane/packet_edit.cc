@@ -134,7 +134,8 @@ void finish_checksums(rte_mbuf* m, const ParsedPacket& pp) {
   uint8_t* ip = d + pp.l3;
   store_be16(ip + 10, ipv4_header_checksum(ip));
   if (pp.proto == kProtoTcp || pp.proto == kProtoUdp)
-    store_be16(d + pp.l4 + l4_check_offset(pp.proto), l4_checksum(ip, d + pp.l4, static_cast<uint16_t>(pp.end - pp.l4)));
+    store_be16(d + pp.l4 + l4_check_offset(pp.proto),
+               l4_checksum(ip, d + pp.l4, static_cast<uint16_t>(pp.end - pp.l4)));
 }
 
 }  // namespace wp

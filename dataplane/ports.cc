@@ -11,8 +11,9 @@ rte_mempool* Ports::pool(int socket, uint32_t mbufs, std::string& error) {
   std::string name = "wp_pool_s" + std::to_string(socket < 0 ? 0 : socket);
   rte_mempool* p = rte_pktmbuf_pool_create(name.c_str(), mbufs, 256, 0, RTE_MBUF_DEFAULT_BUF_SIZE,
                                            socket < 0 ? SOCKET_ID_ANY : socket);
-  if (!p) error = "cannot create mbuf pool of " + std::to_string(mbufs) + " on socket " + std::to_string(socket) +
-                  ": " + rte_strerror(rte_errno) + " (give EAL more memory with -m, or lower dataplane.mbufs)";
+  if (!p)
+    error = "cannot create mbuf pool of " + std::to_string(mbufs) + " on socket " + std::to_string(socket) + ": " +
+            rte_strerror(rte_errno) + " (give EAL more memory with -m, or lower dataplane.mbufs)";
   pools_[socket] = p;
   return p;
 }

@@ -175,8 +175,7 @@ std::shared_ptr<const RouterModel> RouterModel::build(const config::Config& cfg,
     int sec = m->security_by_name(p.security().empty() ? "default" : p.security());
     if (t == kNone || s == kNone || sec == kNone)
       return error = "policy " + p.tenant() + " -> " + p.service() + ": unknown reference", nullptr;
-    m->policy_matrix_[static_cast<size_t>(t) * m->services.size() + static_cast<size_t>(s)] =
-        static_cast<int16_t>(sec);
+    m->policy_matrix_[static_cast<size_t>(t) * m->services.size() + static_cast<size_t>(s)] = static_cast<int16_t>(sec);
   }
   const auto& to = cfg.timeouts();
   if (to.tcp_established()) m->tcp_established_s = to.tcp_established();

@@ -25,7 +25,7 @@ struct SideOut {
   FiveTuple tuple;    // addresses/ports written on packets leaving this side
   Ipv4 next_hop = 0;  // resolved with ARP on `iface`
   int8_t iface = -1;
-  int8_t peer = -1;   // WAN leg: peer index (HMAC key); LAN: -1
+  int8_t peer = -1;  // WAN leg: peer index (HMAC key); LAN: -1
 };
 
 enum SessionFlags : uint8_t {

@@ -172,8 +172,7 @@ uint32_t SessionTable::timeout_ms(const Session& s, const Timeouts& t) {
   return t.udp_ms;
 }
 
-uint32_t SessionTable::expire_some(uint32_t now_ms, uint32_t budget, const Timeouts& t, ExpireFn on_expire,
-                                   void* ctx) {
+uint32_t SessionTable::expire_some(uint32_t now_ms, uint32_t budget, const Timeouts& t, ExpireFn on_expire, void* ctx) {
   uint32_t expired = 0;
   if (capacity_ == 0) return 0;
   for (uint32_t n = 0; n < budget && n < capacity_; ++n) {

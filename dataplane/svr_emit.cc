@@ -65,8 +65,8 @@ void Worker::sign_pending() {
   for (uint32_t i = 0; i < n; ++i) {
     const PendingSign& p = sign_queue_[i];
     uint8_t* d = pkt_data(p.m);
-    reqs[i] = {p.key, d + p.pp.l4, static_cast<size_t>(p.pp.end - kHmacTagLen - p.pp.l4),
-               d + p.pp.end - kHmacTagLen, false};
+    reqs[i] = {p.key, d + p.pp.l4, static_cast<size_t>(p.pp.end - kHmacTagLen - p.pp.l4), d + p.pp.end - kHmacTagLen,
+               false};
   }
   hmac_.sign_burst(reqs, n);
   for (uint32_t i = 0; i < n; ++i) {

@@ -21,8 +21,8 @@ void Worker::wan_input(rte_mbuf* m, ParsedPacket& pp, int iface) {
   const uint8_t* payload = pkt_data(m) + pp.payload;
   // Steady-state packets carry no cookie: skip building a Metadata for them.
   Metadata md;
-  MetadataStatus status = has_cookie(payload, pp.payload_len()) ? decode_metadata(payload, pp.payload_len(), md)
-                                                                : MetadataStatus::absent;
+  MetadataStatus status =
+      has_cookie(payload, pp.payload_len()) ? decode_metadata(payload, pp.payload_len(), md) : MetadataStatus::absent;
   int peer = kNone;
   if (status == MetadataStatus::malformed) return drop(m, DropReason::bad_metadata);
   if (status == MetadataStatus::ok) {

@@ -1,8 +1,6 @@
 // Worker loop, dispatch, handoff and tx; see worker.h.
 #include "dataplane/worker.h"
 
-#include "dataplane/packet_edit.h"
-
 #include <rte_cycles.h>
 #include <rte_ethdev.h>
 #include <rte_ether.h>
@@ -10,6 +8,8 @@
 #include <unistd.h>
 
 #include <cstring>
+
+#include "dataplane/packet_edit.h"
 
 namespace wp {
 namespace {
@@ -117,11 +117,20 @@ void Worker::receive(rte_mbuf** pkts, uint16_t n) {
     bool wan = model().interfaces[iface].wan;
     uint32_t cls;
     switch (pp.status) {
-      case ParseStatus::arp: to_control(m); continue;
-      case ParseStatus::not_ipv4: drop(m, DropReason::not_ipv4); continue;
-      case ParseStatus::fragment: drop(m, DropReason::ip_fragment); continue;
-      case ParseStatus::malformed: drop(m, DropReason::parse_error); continue;
-      case ParseStatus::ipv4: break;
+      case ParseStatus::arp:
+        to_control(m);
+        continue;
+      case ParseStatus::not_ipv4:
+        drop(m, DropReason::not_ipv4);
+        continue;
+      case ParseStatus::fragment:
+        drop(m, DropReason::ip_fragment);
+        continue;
+      case ParseStatus::malformed:
+        drop(m, DropReason::parse_error);
+        continue;
+      case ParseStatus::ipv4:
+        break;
     }
     bool l4_svr = pp.proto == kProtoTcp || pp.proto == kProtoUdp;
     if (model().own_address_iface(pp.dst) != kNone) {
@@ -159,8 +168,8 @@ uint32_t Worker::drain_handoff() {
   rte_mbuf* pkts[kMaxBurst];
   for (uint32_t from = 0; from <= shared_.workers; ++from) {  // [workers] = control's dispatcher
     if (from == id_) continue;
-    unsigned n = rte_ring_sc_dequeue_burst(shared_.handoff_ring(from, id_), reinterpret_cast<void**>(pkts), burst_,
-                                           nullptr);
+    unsigned n =
+        rte_ring_sc_dequeue_burst(shared_.handoff_ring(from, id_), reinterpret_cast<void**>(pkts), burst_, nullptr);
     total += n;
     counters_->add(Counter::handoff_in, n);
     // Handed-off packets were parsed by the sender; parse again here rather

@@ -75,7 +75,7 @@ class Worker {
     bool wan;
     uint32_t sig;
   };
-  void stage(Owned& o);                  // hash + prefetch the index slot
+  void stage(Owned& o);                      // hash + prefetch the index slot
   void process_owned(Owned* o, uint32_t n);  // prefetch sessions, then SVR steps
   void lan_input(rte_mbuf* m, ParsedPacket& pp, int iface);
   void wan_input(rte_mbuf* m, ParsedPacket& pp, int iface);

@@ -27,7 +27,6 @@
 // Output: a human table, then one JSON line (scenario "foundation").
 #include <fcntl.h>
 #include <poll.h>
-#include <sched.h>
 #include <rte_cycles.h>
 #include <rte_eal.h>
 #include <rte_errno.h>
@@ -35,6 +34,7 @@
 #include <rte_ip.h>
 #include <rte_lcore.h>
 #include <rte_mbuf.h>
+#include <sched.h>
 #include <signal.h>
 #include <sys/wait.h>
 #include <time.h>
@@ -78,8 +78,19 @@ struct Options {
   bool no_testpmd = false;
   std::string testpmd_lcores = "0-1";
   std::string commit;
-  std::vector<std::string> eal = {"--no-huge", "--no-pci", "-m", "2048", "-l", "1", "--file-prefix", "wpbench",
-                                  "--log-level=error", "--vdev", "net_null0,copy=1", "--vdev", "net_null1,copy=1"};
+  std::vector<std::string> eal = {"--no-huge",
+                                  "--no-pci",
+                                  "-m",
+                                  "2048",
+                                  "-l",
+                                  "1",
+                                  "--file-prefix",
+                                  "wpbench",
+                                  "--log-level=error",
+                                  "--vdev",
+                                  "net_null0,copy=1",
+                                  "--vdev",
+                                  "net_null1,copy=1"};
 };
 
 void usage() {
@@ -109,18 +120,30 @@ bool parse_options(int argc, char** argv, Options& o) {
       break;
     }
     bool ok = true;
-    if (a == "--sessions") ok = num(o.sessions);
-    else if (a == "--flows") ok = num(o.flows);
-    else if (a == "--batch") ok = num(o.batch);
-    else if (a == "--windows") ok = num(o.windows);
-    else if (a == "--dir-windows") ok = num(o.dir_windows);
-    else if (a == "--testpmd-seconds") ok = num(o.testpmd_seconds);
-    else if (a == "--no-testpmd") o.no_testpmd = true;
-    else if (a == "--testpmd") ok = (next() ? (o.testpmd = argv[i], true) : false);
-    else if (a == "--testpmd-lcores") ok = (next() ? (o.testpmd_lcores = argv[i], true) : false);
-    else if (a == "--commit") ok = (next() ? (o.commit = argv[i], true) : false);
-    else if (a == "-h" || a == "--help") return usage(), false;
-    else ok = false;
+    if (a == "--sessions")
+      ok = num(o.sessions);
+    else if (a == "--flows")
+      ok = num(o.flows);
+    else if (a == "--batch")
+      ok = num(o.batch);
+    else if (a == "--windows")
+      ok = num(o.windows);
+    else if (a == "--dir-windows")
+      ok = num(o.dir_windows);
+    else if (a == "--testpmd-seconds")
+      ok = num(o.testpmd_seconds);
+    else if (a == "--no-testpmd")
+      o.no_testpmd = true;
+    else if (a == "--testpmd")
+      ok = (next() ? (o.testpmd = argv[i], true) : false);
+    else if (a == "--testpmd-lcores")
+      ok = (next() ? (o.testpmd_lcores = argv[i], true) : false);
+    else if (a == "--commit")
+      ok = (next() ? (o.commit = argv[i], true) : false);
+    else if (a == "-h" || a == "--help")
+      return usage(), false;
+    else
+      ok = false;
     if (!ok) {
       std::fprintf(stderr, "bad option %s\n", a.c_str());
       usage();
@@ -151,11 +174,10 @@ std::string router_yaml(bool r1) {
   y += "  - {name: web, prefixes: [10.2.0.0/24], protocol: tcp, ports: [\"80\", \"8000\", \"5201\"]" + peer + "}\n";
   y += "  - {name: iperf-udp, prefixes: [10.2.0.0/24], protocol: udp, ports: [\"5201\"]" + peer + "}\n";
   y += "policies:\n  - {tenant: branch, service: web}\n  - {tenant: branch, service: iperf-udp}\n";
-  y += std::string("peers:\n  - {name: ") + (r1 ? "r2" : "r1") + ", waypoints: [" +
-       (r1 ? "172.16.0.2" : "172.16.0.1") + "], key: \"" + kKey + "\"}\n";
+  y += std::string("peers:\n  - {name: ") + (r1 ? "r2" : "r1") + ", waypoints: [" + (r1 ? "172.16.0.2" : "172.16.0.1") +
+       "], key: \"" + kKey + "\"}\n";
   return y;
 }
-
 
 // ---------------------------------------------------------------- frames
 Ipv4 ip4(uint8_t a, uint8_t b, uint8_t c, uint8_t d) { return Ipv4{a} << 24 | Ipv4{b} << 16 | Ipv4{c} << 8 | d; }
@@ -209,9 +231,8 @@ FiveTuple client_tuple(uint32_t i) {
   uint32_t rest = i / kClientHosts;
   bool udp = (i & 1) == 0;
   return FiveTuple{ip4(10, 1, 0, static_cast<uint8_t>(2 + i % kClientHosts)),
-                   ip4(10, 2, 0, static_cast<uint8_t>(10 + rest / 64000)),
-                   static_cast<uint16_t>(1024 + rest % 64000), static_cast<uint16_t>(udp ? 5201 : 80),
-                   udp ? wp::kProtoUdp : wp::kProtoTcp};
+                   ip4(10, 2, 0, static_cast<uint8_t>(10 + rest / 64000)), static_cast<uint16_t>(1024 + rest % 64000),
+                   static_cast<uint16_t>(udp ? 5201 : 80), udp ? wp::kProtoUdp : wp::kProtoTcp};
 }
 constexpr uint32_t kServerHosts = 10;  // enough for 6.4 M tuples
 
@@ -275,9 +296,7 @@ uint16_t bench_tx(void* ctx, uint16_t port, uint16_t queue, rte_mbuf** pkts, uin
 }
 
 // ---------------------------------------------------------------- helpers
-double now_s() {
-  return std::chrono::duration<double>(std::chrono::steady_clock::now().time_since_epoch()).count();
-}
+double now_s() { return std::chrono::duration<double>(std::chrono::steady_clock::now().time_since_epoch()).count(); }
 
 size_t rss_bytes() {
   FILE* f = std::fopen("/proc/self/statm", "r");
@@ -319,8 +338,7 @@ struct Router {
   BenchIo io;
 };
 
-bool make_router(Router& r, bool r1, wp::Ports& ports, wp::HmacEngine& hmac, uint32_t capacity,
-                 std::string& error) {
+bool make_router(Router& r, bool r1, wp::Ports& ports, wp::HmacEngine& hmac, uint32_t capacity, std::string& error) {
   auto loaded = wp::mgmt::load_config_text(router_yaml(r1));
   if (!loaded.ok()) return error = "config: " + loaded.error_text(), false;
   r.model = wp::RouterModel::build(loaded.config, wp::Ports::resolve, &ports, hmac, error);
@@ -397,7 +415,7 @@ double proc_cpu_s(pid_t pid) {
 
 struct TestpmdResult {
   bool ok = false;
-  std::vector<double> samples;  // Mpps per stats period, Tx-pps summed over ports
+  std::vector<double> samples;    // Mpps per stats period, Tx-pps summed over ports
   double packets = 0, cpu_s = 0;  // over the sampled periods: for Mpps per CPU second
   std::string error;
   std::string cmdline;
@@ -405,10 +423,26 @@ struct TestpmdResult {
 
 TestpmdResult run_testpmd(const Options& o) {
   TestpmdResult res;
-  std::vector<std::string> args = {o.testpmd, "--no-huge", "--no-pci", "-m", "512", "-l", o.testpmd_lcores,
-                                   "--file-prefix", "wpbench_tpm", "--vdev", "net_null0,copy=1", "--vdev",
-                                   "net_null1,copy=1", "--", "--forward-mode=io", "--auto-start",
-                                   "--total-num-mbufs=16384", "--nb-cores=1", "--stats-period", "1"};
+  std::vector<std::string> args = {o.testpmd,
+                                   "--no-huge",
+                                   "--no-pci",
+                                   "-m",
+                                   "512",
+                                   "-l",
+                                   o.testpmd_lcores,
+                                   "--file-prefix",
+                                   "wpbench_tpm",
+                                   "--vdev",
+                                   "net_null0,copy=1",
+                                   "--vdev",
+                                   "net_null1,copy=1",
+                                   "--",
+                                   "--forward-mode=io",
+                                   "--auto-start",
+                                   "--total-num-mbufs=16384",
+                                   "--nb-cores=1",
+                                   "--stats-period",
+                                   "1"};
   for (auto& a : args) res.cmdline += (res.cmdline.empty() ? "" : " ") + a;
   int in_pipe[2], out_pipe[2];
   if (pipe(in_pipe) != 0 || pipe(out_pipe) != 0) return res.error = "pipe failed", res;
@@ -630,8 +664,7 @@ int main(int argc, char** argv) {
     std::vector<rte_mbuf*> v;
     for (uint32_t i = 0; i < o.flows; ++i) {
       FiveTuple t = client_tuple(i);
-      v.push_back(frame_mbuf(setup_pool, t, t.proto == wp::kProtoTcp ? tcp_flags_data : 0, kFrameLen,
-                             r1.io.lan_port));
+      v.push_back(frame_mbuf(setup_pool, t, t.proto == wp::kProtoTcp ? tcp_flags_data : 0, kFrameLen, r1.io.lan_port));
     }
     return v;
   };
@@ -670,7 +703,8 @@ int main(int argc, char** argv) {
   uint64_t handshakes = c1.get(wp::Counter::handshakes_completed);
   if (!fwd_plain || !rev_plain || handshakes != o.flows || wan2.size() != o.flows) {
     std::fprintf(stderr,
-                 "handshake incomplete: r1 handshakes %" PRIu64 "/%u, forward plain %d, reverse plain %d, "
+                 "handshake incomplete: r1 handshakes %" PRIu64
+                 "/%u, forward plain %d, reverse plain %d, "
                  "r2 sent %zu WAN frames; r1 drops: %s; r2 drops: %s\n",
                  handshakes, o.flows, fwd_plain, rev_plain, wan2.size(), drops_text(c1).c_str(),
                  drops_text(c2).c_str());
@@ -729,8 +763,8 @@ int main(int argc, char** argv) {
     r1.io.rx_on[0] = r1.io.rx_on[1] = false;
     return mpps;
   };
-  uint64_t fp_drops0 = drops_total(c1), fp_md0 = c1.get(wp::Counter::metadata_sent) +
-                                                 c1.get(wp::Counter::reverse_metadata_sent);
+  uint64_t fp_drops0 = drops_total(c1),
+           fp_md0 = c1.get(wp::Counter::metadata_sent) + c1.get(wp::Counter::reverse_metadata_sent);
   uint64_t fp_rx0 = c1.get(wp::Counter::rx_packets), fp_tx0 = c1.get(wp::Counter::tx_packets);
   std::vector<double> bidir = measure(true, true, o.windows);
   track_cpu = false;
@@ -774,14 +808,15 @@ int main(int argc, char** argv) {
   };
   std::printf("\nWaypoint foundation benchmark: 1 worker on lcore %u (CPU %u), IPsec-MB %s, TSC %.2f GHz\n",
               rte_lcore_id(), cpu, std::string(r1.worker->hmac().arch()).c_str(), hz / 1e9);
-  std::printf("I/O: rx = bulk mbuf alloc + 64 B copy per packet (what net_null copy=1 rx does); tx = "
-              "rte_eth_tx_burst on net_null copy=1.\n");
+  std::printf(
+      "I/O: rx = bulk mbuf alloc + 64 B copy per packet (what net_null copy=1 rx does); tx = "
+      "rte_eth_tx_burst on net_null copy=1.\n");
   std::printf("%-44s %s\n", "measure", "value");
   std::printf("%-44s %u (UDP 100 B / TCP SYN 74 B, unique 5-tuples)\n", "setup: first packets", o.sessions);
   std::printf("%-44s %" PRIu64 " cold + %" PRIu64 " warm (drops: %s)\n", "setup: sessions created", cold.created,
               created, setup_drop_text.c_str());
-  std::printf("%-44s %.0f /s (%.3f s in poll_once, table memory resident)\n", "setup rate per core (warm)",
-              setup_per_s, setup_s);
+  std::printf("%-44s %.0f /s (%.3f s in poll_once, table memory resident)\n", "setup rate per core (warm)", setup_per_s,
+              setup_s);
   std::printf("%-44s %.0f /s\n", "  warm, per CPU second (descheduling removed)", warm.created / warm.cpu_seconds);
   std::printf("%-44s %.0f /s at %.0f%% fill -> %.0f /s at 100%%\n", "  warm, first batch -> last batch",
               warm.by_fill.front().second, warm.by_fill.front().first * 100, warm.by_fill.back().second);
@@ -805,8 +840,8 @@ int main(int argc, char** argv) {
   if (o.no_testpmd) {
     std::printf("%-44s skipped (--no-testpmd)\n", "testpmd io-fwd");
   } else {
-    std::printf("%-44s %.2f Mpps  [before: %s | after: %s]\n", "testpmd io-fwd, 1 core, both ports",
-                testpmd_mpps, fmt_list(tp1.samples).c_str(), fmt_list(tp2.samples).c_str());
+    std::printf("%-44s %.2f Mpps  [before: %s | after: %s]\n", "testpmd io-fwd, 1 core, both ports", testpmd_mpps,
+                fmt_list(tp1.samples).c_str(), fmt_list(tp2.samples).c_str());
     if (!tp1.ok) std::printf("  testpmd (before) failed: %s\n", tp1.error.c_str());
     if (!tp2.ok) std::printf("  testpmd (after) failed: %s\n", tp2.error.c_str());
     std::printf("%-44s %.2f (%.0f %%); hot set %.2f\n", "ratio vs testpmd", ratio, ratio * 100,
@@ -816,7 +851,10 @@ int main(int argc, char** argv) {
     std::printf("  testpmd: %s\n", tp1.cmdline.c_str());
   }
   std::printf("%-44s setup >= 1000000/s %s, ratio >= 0.60 %s, <= 256 B/session %s\n", "targets",
-              setup_per_s >= 1e6 ? "MET" : "MISSED", !tp_ok ? "n/a" : ratio >= 0.6 ? "MET" : "MISSED",
+              setup_per_s >= 1e6 ? "MET" : "MISSED",
+              !tp_ok         ? "n/a"
+              : ratio >= 0.6 ? "MET"
+                             : "MISSED",
               bytes_per_session <= 256 ? "MET" : "MISSED");
 
   bool huge = std::find(o.eal.begin(), o.eal.end(), "--no-huge") == o.eal.end();
@@ -826,12 +864,16 @@ int main(int argc, char** argv) {
   std::printf(
       "{\"scenario\":\"foundation\",\"workers\":1,\"sessions\":%u,\"setup_per_s\":%.0f,\"mpps\":%.3f,"
       "\"testpmd_mpps\":%s,\"ratio_vs_testpmd\":%s,\"bytes_per_session\":%.1f,\"rss_bytes_per_session\":%.1f,"
-      "\"setup_cold_per_s\":%.0f,\"setup_per_cpu_s\":%.0f,\"fast_path_flows\":%u,\"fwd_mpps\":%.3f,\"rev_mpps\":%.3f,\"mpps_cpu\":%.3f,\"testpmd_mpps_cpu\":%.3f,\"ratio_cpu_vs_testpmd\":%.3f,\"mpps_hot\":%.3f,\"ratio_hot_vs_testpmd\":%s,\"hot_flows\":%u,\"eal_memory\":\"%s\",\"frame_bytes\":%u,"
+      "\"setup_cold_per_s\":%.0f,\"setup_per_cpu_s\":%.0f,\"fast_path_flows\":%u,\"fwd_mpps\":%.3f,\"rev_mpps\":%.3f,"
+      "\"mpps_cpu\":%.3f,\"testpmd_mpps_cpu\":%.3f,\"ratio_cpu_vs_testpmd\":%.3f,\"mpps_hot\":%.3f,\"ratio_hot_vs_"
+      "testpmd\":%s,\"hot_flows\":%u,\"eal_memory\":\"%s\",\"frame_bytes\":%u,"
       "\"io\":\"net_null copy=1 (rx alloc+copy, tx copy+free) for both\",\"setup_drops\":%" PRIu64
       ",\"fast_path_drops\":%" PRIu64 ",\"cpu\":%u,\"commit\":\"%s\",\"date\":\"%s\"}\n",
       o.sessions, setup_per_s, mpps, tp_ok ? std::to_string(testpmd_mpps).c_str() : "null",
-      tp_ok ? std::to_string(ratio).c_str() : "null", bytes_per_session, rss_per_session, cold.per_s, warm.created / warm.cpu_seconds, o.flows, median(fwd_only),
-      median(rev_only), mpps_cpu, testpmd_mpps_cpu, ratio_cpu, median(hot), tp_ok ? std::to_string(median(hot) / testpmd_mpps).c_str() : "null", hot_flows, huge ? "hugepages" : "no-huge 4k pages", kFrameLen, setup_drops, fp_drops, cpu, o.commit.c_str(), date);
+      tp_ok ? std::to_string(ratio).c_str() : "null", bytes_per_session, rss_per_session, cold.per_s,
+      warm.created / warm.cpu_seconds, o.flows, median(fwd_only), median(rev_only), mpps_cpu, testpmd_mpps_cpu,
+      ratio_cpu, median(hot), tp_ok ? std::to_string(median(hot) / testpmd_mpps).c_str() : "null", hot_flows,
+      huge ? "hugepages" : "no-huge 4k pages", kFrameLen, setup_drops, fp_drops, cpu, o.commit.c_str(), date);
   std::fflush(stdout);
 
   r1.worker.reset();

@@ -100,9 +100,18 @@ void BM_ImbHmac(benchmark::State& st) {
   IMB_MGR* mgr = alloc_mb_mgr(0);
   const char* arch = "?";
   switch (st.range(0)) {
-    case 0: init_mb_mgr_sse(mgr); arch = "sse"; break;
-    case 1: init_mb_mgr_avx2(mgr); arch = "avx2"; break;
-    default: init_mb_mgr_avx512(mgr); arch = "avx512"; break;
+    case 0:
+      init_mb_mgr_sse(mgr);
+      arch = "sse";
+      break;
+    case 1:
+      init_mb_mgr_avx2(mgr);
+      arch = "avx2";
+      break;
+    default:
+      init_mb_mgr_avx512(mgr);
+      arch = "avx512";
+      break;
   }
   const int burst = static_cast<int>(st.range(1));
   alignas(16) uint8_t ipad[32] = {1}, opad[32] = {2};
@@ -145,14 +154,16 @@ struct Filled {
     keys.reserve(n);
     for (uint32_t i = 0; i < n; ++i) {
       wp::Session* s = table.allocate();
-      FiveTuple t{0x0a010000u | (i % 100 + 2), 0x0a020000u | (10 + i / 6400000), static_cast<uint16_t>(1024 + i / 100 % 64000),
-                  80, wp::kProtoTcp};
+      FiveTuple t{0x0a010000u | (i % 100 + 2), 0x0a020000u | (10 + i / 6400000),
+                  static_cast<uint16_t>(1024 + i / 100 % 64000), 80, wp::kProtoTcp};
       s->original = t;
       s->out_rev.tuple = t.reversed();
       s->out_fwd.tuple = {0xac100001, 0xac100002, static_cast<uint16_t>(16384 + 2 * (i % 24000)),
                           static_cast<uint16_t>(16385 + 2 * (i / 24000)), wp::kProtoTcp};
-      if (!table.insert(s)) table.release(s);
-      else keys.push_back(t);
+      if (!table.insert(s))
+        table.release(s);
+      else
+        keys.push_back(t);
     }
   }
 };

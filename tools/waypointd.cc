@@ -50,7 +50,6 @@ int worker_main(void* arg) {
   return 0;
 }
 
-
 }  // namespace
 
 int main(int argc, char** argv) {
@@ -148,8 +147,8 @@ int main(int argc, char** argv) {
     return fail(2, error);
 
   for (uint32_t w = 0; w < workers; ++w) rte_eal_remote_launch(worker_main, pool[w].get(), lcores[w]);
-  std::fprintf(stderr, "waypointd: router %s up: %u worker(s), %zu port(s), %u sessions/worker\n",
-               model->name.c_str(), workers, ports.ports().size(), per_worker);
+  std::fprintf(stderr, "waypointd: router %s up: %u worker(s), %zu port(s), %u sessions/worker\n", model->name.c_str(),
+               workers, ports.ports().size(), per_worker);
   control->announce();
 
   uint32_t idle = 0;

@@ -16,7 +16,8 @@ std::vector<uint8_t> bytes(std::string_view s) { return {s.begin(), s.end()}; }
 
 std::vector<uint8_t> unhex(std::string_view h) {
   std::vector<uint8_t> out;
-  for (size_t i = 0; i + 1 < h.size(); i += 2) out.push_back(static_cast<uint8_t>(std::stoi(std::string(h.substr(i, 2)), nullptr, 16)));
+  for (size_t i = 0; i + 1 < h.size(); i += 2)
+    out.push_back(static_cast<uint8_t>(std::stoi(std::string(h.substr(i, 2)), nullptr, 16)));
   return out;
 }
 

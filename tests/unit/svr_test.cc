@@ -974,8 +974,9 @@ TEST(SvrControl, EchoRequestToOwnAddressGetsAReply) {
   Control control(r1.shared(), test::test_pool(), /*tx_queue=*/1);
   control.set_tx(ControlTx::capture, &tx);
   const Ipv4 r1_lan = ip("10.1.0.1");
-  EXPECT_TRUE(r1.send(kLan, Pkt().eth(kR1Mac, kClientMac).ipv4(kClient, r1_lan).icmp_echo(7, 1).payload("ping!").bytes())
-                  .empty());
+  EXPECT_TRUE(
+      r1.send(kLan, Pkt().eth(kR1Mac, kClientMac).ipv4(kClient, r1_lan).icmp_echo(7, 1).payload("ping!").bytes())
+          .empty());
   control.poll_once(0);
   ASSERT_EQ(tx.frames.size(), 1u);
   const Frame& f = tx.frames[0];
@@ -990,8 +991,8 @@ TEST(SvrControl, EchoRequestToOwnAddressGetsAReply) {
   EXPECT_EQ(std::string(reinterpret_cast<const char*>(icmp + 8), f.l4_len() - 8), "ping!");
 
   // ICMP that is not an echo request to us is dropped with a reason, never answered.
-  EXPECT_TRUE(r1.send(kLan, Pkt().eth(kR1Mac, kClientMac).ipv4(kClient, r1_lan).icmp_echo(7, 2, /*type=*/0).bytes())
-                  .empty());
+  EXPECT_TRUE(
+      r1.send(kLan, Pkt().eth(kR1Mac, kClientMac).ipv4(kClient, r1_lan).icmp_echo(7, 2, /*type=*/0).bytes()).empty());
   control.poll_once(1);
   EXPECT_EQ(tx.frames.size(), 1u);
   EXPECT_EQ(r1.shared().control_counters().get(DropReason::not_for_us), 1u);
