@@ -119,6 +119,7 @@ void Control::resolve(rte_mbuf* m, uint32_t now_ms) {
   auto it = std::find_if(pending_.begin(), pending_.end(),
                          [&](const Pending& p) { return p.iface == iface && p.addr == addr; });
   if (it == pending_.end()) {
+    if (pending_.size() >= kMaxPendingNeighbors) return drop(m, DropReason::arp_unresolved);
     pending_.push_back({iface, addr, now_ms, 1, {}});
     it = pending_.end() - 1;
     send_arp(iface, RTE_ARP_OP_REQUEST, kZeroMac, addr);

@@ -7,7 +7,8 @@
 // requests for our addresses, learn from every ARP we see, and resolve next
 // hops with requests retried every second, three times, queueing at most
 // kPendingPerNeighbor packets per neighbor meanwhile (like Linux's
-// unres_qlen) so a session's first packet is not lost to resolution. ICMP
+// unres_qlen, at most kMaxPendingNeighbors neighbors at once) so a session's
+// first packet is not lost to resolution. ICMP
 // (RFC 792): echo requests to our addresses get echo replies; the rest is
 // dropped with a reason. Control transmits on its own tx queue of each port.
 #pragma once
@@ -25,6 +26,9 @@ namespace wp {
 class Control {
  public:
   static constexpr size_t kPendingPerNeighbor = 16;
+  // Neighbors being resolved at once: bounds memory and the linear scans
+  // when something sprays packets at many unresolvable next hops.
+  static constexpr size_t kMaxPendingNeighbors = 256;
   static constexpr uint32_t kArpRetryMs = 1000;
   static constexpr int kArpTries = 3;
 

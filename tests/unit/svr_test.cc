@@ -943,6 +943,25 @@ TEST(SvrArp, FirstPacketWaitsForArpAndLeavesIntact) {
   EXPECT_EQ(control.pending_count(), 0u);
 }
 
+TEST(SvrArp, PendingNeighborsAreBounded) {
+  Router r1(r1_config());
+  ControlTx tx;
+  Control control(r1.shared(), test::test_pool(), /*tx_queue=*/1);
+  control.set_tx(ControlTx::capture, &tx);
+  // Packets for more distinct unresolved next hops than control tracks at once.
+  const size_t n = Control::kMaxPendingNeighbors + 10;
+  for (size_t i = 0; i < n; ++i) {
+    rte_mbuf* m = Pkt().eth(kR1Mac, kClientMac).ipv4(kServer, kClient).udp(80, 40000).mbuf(test::test_pool(), kLan);
+    ASSERT_NE(m, nullptr);
+    mark_resolve(m, kLan, ip("10.1.0.0") + 1000 + static_cast<Ipv4>(i));
+    ASSERT_EQ(rte_ring_sp_enqueue(r1.shared().resolve[0], m), 0);
+  }
+  for (int k = 0; k < 16; ++k) control.poll_once(0);
+  EXPECT_EQ(control.pending_count(), Control::kMaxPendingNeighbors);
+  EXPECT_EQ(r1.shared().control_counters().get(DropReason::arp_unresolved), 10u);
+  EXPECT_EQ(tx.frames.size(), Control::kMaxPendingNeighbors) << "one ARP request per tracked neighbor";
+}
+
 // --- control: ARP responder, ICMP echo -----------------------------------------
 
 TEST(SvrControl, AnswersArpForOwnAddressesOnly) {
