@@ -2,7 +2,8 @@
 # Runs every Waypoint test and closes with one line "N passed, N failed":
 #   1. unit tests (ctest, Release build in build/)
 #   2. end-to-end tests through real waypointd processes in network namespaces
-#   3. unit tests again under AddressSanitizer + UBSan (build-asan/)
+#   3. unit tests again under AddressSanitizer + UBSan (build-asan/), and the
+#      basic end-to-end test through the sanitized waypointd
 #   4. each libFuzzer target for WP_FUZZ_SECONDS (default 30) (build-fuzz/, clang-14)
 # Exit status is non-zero when anything failed. Set WP_SKIP_E2E=1, WP_SKIP_ASAN=1
 # or WP_SKIP_FUZZ=1 to skip a stage while iterating locally (CI runs all).
@@ -71,6 +72,15 @@ if [ "${WP_SKIP_ASAN:-0}" != 1 ]; then
   note "unit tests under ASan + UBSan"
   if build build-asan "" -DCMAKE_BUILD_TYPE=Debug -DWP_SANITIZE=ON -DWP_BENCH=OFF; then
     ASAN_OPTIONS=detect_leaks=0 UBSAN_OPTIONS=print_stacktrace=1 run_ctest asan build-asan
+    if [ "${WP_SKIP_E2E:-0}" != 1 ]; then
+      note "end-to-end basic test with the ASan + UBSan waypointd"
+      if ASAN_OPTIONS=detect_leaks=0 UBSAN_OPTIONS=print_stacktrace=1 \
+        WAYPOINTD="$ROOT/build-asan/tools/waypointd" bash tests/e2e/test_basic.sh 1; then
+        record e2e-asan 1 0
+      else
+        record e2e-asan 0 1
+      fi
+    fi
   else
     record asan-build 0 1
   fi
