@@ -93,14 +93,12 @@ void Worker::process_owned(Owned* o, uint32_t n) {
 }
 
 void Worker::receive(rte_mbuf** pkts, uint16_t n) {
+  // Callers pass at most a burst; longer input is taken in order, a burst at a time.
+  for (; n > kMaxBurst; pkts += kMaxBurst, n = static_cast<uint16_t>(n - kMaxBurst)) receive(pkts, kMaxBurst);
   counters_->add(Counter::rx_packets, n);
   const uint32_t workers = shared_.workers;
   Owned owned[kMaxBurst];
   uint32_t n_owned = 0;
-  if (n > kMaxBurst) {  // callers pass at most a burst; keep the arrays bounded anyway
-    receive(pkts + kMaxBurst, static_cast<uint16_t>(n - kMaxBurst));
-    n = kMaxBurst;
-  }
   for (uint16_t i = 0; i < n; ++i) {
     if (i + 1 < n) rte_prefetch0(rte_pktmbuf_mtod(pkts[i + 1], void*));
     rte_mbuf* m = pkts[i];
@@ -117,20 +115,11 @@ void Worker::receive(rte_mbuf** pkts, uint16_t n) {
     bool wan = model().interfaces[iface].wan;
     uint32_t cls;
     switch (pp.status) {
-      case ParseStatus::arp:
-        to_control(m);
-        continue;
-      case ParseStatus::not_ipv4:
-        drop(m, DropReason::not_ipv4);
-        continue;
-      case ParseStatus::fragment:
-        drop(m, DropReason::ip_fragment);
-        continue;
-      case ParseStatus::malformed:
-        drop(m, DropReason::parse_error);
-        continue;
-      case ParseStatus::ipv4:
-        break;
+      case ParseStatus::arp: to_control(m); continue;
+      case ParseStatus::not_ipv4: drop(m, DropReason::not_ipv4); continue;
+      case ParseStatus::fragment: drop(m, DropReason::ip_fragment); continue;
+      case ParseStatus::malformed: drop(m, DropReason::parse_error); continue;
+      case ParseStatus::ipv4: break;
     }
     bool l4_svr = pp.proto == kProtoTcp || pp.proto == kProtoUdp;
     if (model().own_address_iface(pp.dst) != kNone) {
