@@ -19,67 +19,33 @@ struct TlvRule {
 
 bool rule_for(uint16_t type, TlvRule& rule) {
   switch (static_cast<Tlv>(type)) {
-    case Tlv::fragment:
-      rule = {Section::header, 10};
-      return true;
+    case Tlv::fragment: rule = {Section::header, 10}; return true;
     case Tlv::forward_context_v4:
-    case Tlv::reverse_context_v4:
-      rule = {Section::payload, 13};
-      return true;
+    case Tlv::reverse_context_v4: rule = {Section::payload, 13}; return true;
     case Tlv::forward_context_v6:
-    case Tlv::reverse_context_v6:
-      rule = {Section::payload, 37};
-      return true;
-    case Tlv::session_uuid:
-      rule = {Section::payload, 16};
-      return true;
-    case Tlv::tenant_name:
-      rule = {Section::payload, -2};
-      return true;
-    case Tlv::global_interface_id:
-      rule = {Section::payload, 4};
-      return true;
+    case Tlv::reverse_context_v6: rule = {Section::payload, 37}; return true;
+    case Tlv::session_uuid: rule = {Section::payload, 16}; return true;
+    case Tlv::tenant_name: rule = {Section::payload, -2}; return true;
+    case Tlv::global_interface_id: rule = {Section::payload, 4}; return true;
     case Tlv::service_name:
     case Tlv::source_router_name:
     case Tlv::destination_router_name:
     case Tlv::security_policy_name:
     case Tlv::peer_pathway_id:
-    case Tlv::application_name:
-      rule = {Section::payload, -1};
-      return true;
+    case Tlv::application_name: rule = {Section::payload, -1}; return true;
     case Tlv::session_data_encrypted:
     case Tlv::tcp_syn_packet:
-    case Tlv::disable_forward_metadata:
-      rule = {Section::payload, 0};
-      return true;
-    case Tlv::sessions_in_service:
-      rule = {Section::payload, 8};
-      return true;
-    case Tlv::security_id:
-      rule = {Section::header, 4};
-      return true;
-    case Tlv::icmp_error_location_v4:
-      rule = {Section::header, 4};
-      return true;
-    case Tlv::icmp_error_location_v6:
-      rule = {Section::header, 16};
-      return true;
+    case Tlv::disable_forward_metadata: rule = {Section::payload, 0}; return true;
+    case Tlv::sessions_in_service: rule = {Section::payload, 8}; return true;
+    case Tlv::security_id: rule = {Section::header, 4}; return true;
+    case Tlv::icmp_error_location_v4: rule = {Section::header, 4}; return true;
+    case Tlv::icmp_error_location_v6: rule = {Section::header, 16}; return true;
     case Tlv::control_message:
-    case Tlv::session_health_check:
-      rule = {Section::header, 1};
-      return true;
-    case Tlv::source_nat_v4:
-      rule = {Section::payload, 4};
-      return true;
-    case Tlv::path_metrics:
-      rule = {Section::header, 10};
-      return true;
-    case Tlv::modify_request:
-      rule = {Section::payload, 2};
-      return true;
-    case Tlv::remaining_session_time:
-      rule = {Section::payload, 4};
-      return true;
+    case Tlv::session_health_check: rule = {Section::header, 1}; return true;
+    case Tlv::source_nat_v4: rule = {Section::payload, 4}; return true;
+    case Tlv::path_metrics: rule = {Section::header, 10}; return true;
+    case Tlv::modify_request: rule = {Section::payload, 2}; return true;
+    case Tlv::remaining_session_time: rule = {Section::payload, 4}; return true;
   }
   return false;
 }
@@ -103,33 +69,18 @@ void apply_tlv(uint16_t type, const uint8_t* v, uint16_t len, Metadata& out) {
       out.has_uuid = true;
       std::memcpy(out.uuid.data(), v, 16);
       break;
-    case Tlv::tenant_name:
-      out.tenant = str();
-      break;
-    case Tlv::service_name:
-      out.service = str();
-      break;
-    case Tlv::source_router_name:
-      out.source_router = str();
-      break;
-    case Tlv::destination_router_name:
-      out.destination_router = str();
-      break;
-    case Tlv::security_policy_name:
-      out.security_policy = str();
-      break;
-    case Tlv::disable_forward_metadata:
-      out.disable_forward_metadata = true;
-      break;
-    case Tlv::session_data_encrypted:
-      out.session_data_encrypted = true;
-      break;
+    case Tlv::tenant_name: out.tenant = str(); break;
+    case Tlv::service_name: out.service = str(); break;
+    case Tlv::source_router_name: out.source_router = str(); break;
+    case Tlv::destination_router_name: out.destination_router = str(); break;
+    case Tlv::security_policy_name: out.security_policy = str(); break;
+    case Tlv::disable_forward_metadata: out.disable_forward_metadata = true; break;
+    case Tlv::session_data_encrypted: out.session_data_encrypted = true; break;
     case Tlv::security_id:
       out.has_security_id = true;
       out.security_id = load_be32(v);
       break;
-    default:
-      break;  // understood, nothing we act on yet
+    default: break;  // understood, nothing we act on yet
   }
 }
 

@@ -47,9 +47,7 @@ bool parse_l4(const uint8_t* data, ParsedPacket& out) {
       out.payload = static_cast<uint16_t>(out.l4 + 8);
       return true;
     }
-    default:
-      out.payload = out.l4;
-      return true;
+    default: out.payload = out.l4; return true;
   }
 }
 

@@ -49,14 +49,10 @@ std::string index_path(const std::string& parent, size_t i) { return parent + "[
 
 const char* kind_name(const YAML::Node& n) {
   switch (n.Type()) {
-    case YAML::NodeType::Map:
-      return "a mapping";
-    case YAML::NodeType::Sequence:
-      return "a sequence";
-    case YAML::NodeType::Scalar:
-      return "a scalar";
-    default:
-      return "nothing";
+    case YAML::NodeType::Map: return "a mapping";
+    case YAML::NodeType::Sequence: return "a sequence";
+    case YAML::NodeType::Scalar: return "a scalar";
+    default: return "nothing";
   }
 }
 
@@ -204,8 +200,7 @@ class YamlMapper {
         if (auto* e = f->enum_type()->FindValueByName(text))
           return rep ? r->AddEnum(&msg, f, e) : r->SetEnum(&msg, f, e);
         return error(path, "\"" + text + "\" is not one of the values of " + f->enum_type()->name());
-      default:
-        return error(path, "fields of this type cannot be set from a config file");
+      default: return error(path, "fields of this type cannot be set from a config file");
     }
   }
 

@@ -48,15 +48,10 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
       if (st == wp::MetadataStatus::bare) check(md.block_len() == wp::kMetadataHeaderLen);
       break;
     }
-    case wp::ParseStatus::fragment:
-      check(pp.end <= len && pp.l4 <= pp.end);
-      break;
-    case wp::ParseStatus::arp:
-      check(len >= wp::kEthHdrLen + 28u);
-      break;
+    case wp::ParseStatus::fragment: check(pp.end <= len && pp.l4 <= pp.end); break;
+    case wp::ParseStatus::arp: check(len >= wp::kEthHdrLen + 28u); break;
     case wp::ParseStatus::not_ipv4:
-    case wp::ParseStatus::malformed:
-      break;
+    case wp::ParseStatus::malformed: break;
   }
   return 0;
 }
