@@ -129,8 +129,10 @@ wp_cleanup() {
 }
 
 # wp_init PREFIX: check privileges, clear stale state, set the cleanup trap.
+# WP_NS_TAG (env) is put in front of PREFIX so that runs from two checkouts at
+# once (e.g. two developers' worktrees on one machine) never share a namespace.
 wp_init() {
-  WP_PREFIX=$1
+  WP_PREFIX=${WP_NS_TAG:-}$1
   if [ "$(id -u)" -ne 0 ]; then echo "must run as root" >&2; exit 2; fi
   wp_remove_namespaces
   WP_TMP=$(mktemp -d "/tmp/${WP_PREFIX}XXXXXX")
