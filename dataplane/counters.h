@@ -28,7 +28,10 @@ namespace wp {
   X(cookie_marker_added)    \
   X(cookie_marker_stripped) \
   X(fast_path_packets)      \
-  X(fast_path_bytes)
+  X(fast_path_bytes)        \
+  X(offload_events_dropped) \
+  X(ha_events_dropped)      \
+  X(ipfix_events_dropped)
 
 enum class Counter : uint8_t {
 #define WP_X(name) name,

@@ -35,6 +35,7 @@ enum SessionFlags : uint8_t {
   kFinFwd = 1 << 3,
   kFinRev = 1 << 4,
   kRst = 1 << 5,
+  kEstablished = 1 << 6,  // "established" event posted (session_events.h)
 };
 
 struct Session {

@@ -64,6 +64,9 @@ class Worker {
   // spread over the loop iterations in which the millisecond clock advanced.
   static constexpr uint32_t kSweepPeriodMs = 2000;
   void age();
+  // Copies the session into every enabled consumer's event ring; a full ring
+  // drops the event and counts it (session_events.h).
+  void post_event(SessionEventKind kind, const Session& s, SessionEndReason reason = SessionEndReason::none);
 
  private:
   const RouterModel& model() const { return *model_; }
@@ -89,6 +92,7 @@ class Worker {
   // when they are signed together (lanes full) and transmitted.
   void queue_for_signing(rte_mbuf* m, const ParsedPacket& pp, const HmacKey& key, int iface, Ipv4 next_hop);
   void sign_pending();
+  void note_established(Session& s);  // posts "established" once the handshake is done
   void to_control(rte_mbuf* m);
   void drop(rte_mbuf* m, DropReason why) {
     counters_->drop(why);
