@@ -43,6 +43,7 @@ void print_report(const wp::gen::GenOptions& o, const wp::gen::GenReport& r, con
   std::printf("  %-28s %14s\n", "measure", "value");
   std::printf("  %-28s %14lu\n", "sessions opened", r.opened);
   std::printf("  %-28s %14lu\n", "sessions established", r.established);
+  std::printf("  %-28s %14lu\n", "of which warm-up (untimed)", r.warmup_sessions);
   std::printf("  %-28s %14.0f\n", "setup rate (sessions/s)", r.setup_per_s());
   std::printf("  %-28s %14lu\n", "requests sent", r.requests);
   std::printf("  %-28s %14lu\n", "requests at server", r.server_rx);
@@ -57,7 +58,7 @@ void print_report(const wp::gen::GenOptions& o, const wp::gen::GenReport& r, con
   std::printf(
       "{\"scenario\":\"wpgen\",\"label\":\"%s\",\"sessions\":%u,\"clients\":%u,\"services\":%u,\"size\":\"%s\","
       "\"avg_frame_bytes\":%.1f,\"setup_rate_target\":%.0f,\"window\":%u,\"opened\":%lu,\"established\":%lu,"
-      "\"setup_s\":%.6f,\"setup_per_s\":%.0f,\"requests\":%lu,\"server_rx\":%lu,\"replies\":%lu,\"lost\":%lu,"
+      "\"warmup_sessions\":%lu,\"warmup_established\":%lu,\"setup_s\":%.6f,\"setup_per_s\":%.0f,\"requests\":%lu,\"server_rx\":%lu,\"replies\":%lu,\"lost\":%lu,"
       "\"server_mismatch\":%lu,\"reply_mismatch\":%lu,\"steady_s\":%.3f,\"steady_requests\":%lu,"
       "\"steady_delivered\":%lu,\"mpps\":%.4f,"
       "\"setup_rtt_us\":{\"p50\":%.1f,\"p90\":%.1f,\"p99\":%.1f,\"p999\":%.1f,\"max\":%.1f},"
@@ -66,7 +67,7 @@ void print_report(const wp::gen::GenOptions& o, const wp::gen::GenReport& r, con
       "\"server_port\":{\"rx\":%lu,\"tx\":%lu,\"tx_dropped\":%lu,\"arp_answered\":%lu,\"unexpected\":%lu},"
       "\"stopped\":%s}\n",
       label.c_str(), o.sessions, o.plan.clients, o.plan.services, o.mix.name().c_str(), o.mix.average(), o.setup_rate,
-      o.window, r.opened, r.established, r.setup_s, r.setup_per_s(), r.requests, r.server_rx, r.replies, r.lost(),
+      o.window, r.opened, r.established, r.warmup_sessions, r.warmup_established, r.setup_s, r.setup_per_s(), r.requests, r.server_rx, r.replies, r.lost(),
       r.server_mismatch, r.reply_mismatch, r.steady_s, r.steady_requests, r.steady_delivered, r.steady_pps() / 1e6,
       us(sl.percentile(0.5)), us(sl.percentile(0.9)), us(sl.percentile(0.99)), us(sl.percentile(0.999)), us(sl.max()),
       us(fl.percentile(0.5)), us(fl.percentile(0.9)), us(fl.percentile(0.99)), us(fl.percentile(0.999)), us(fl.max()),
@@ -101,6 +102,11 @@ int main(int argc, char** argv) {
   app.add_option("--duration", o.duration_s, "steady phase seconds over the opened sessions")->capture_default_str();
   app.add_option("--pps", o.pps, "steady-phase requests per second (0: window-limited)")->capture_default_str();
   app.add_option("--size", size, "frame size with FCS: 64..1518 or imix")->capture_default_str();
+  app.add_option("--first-size", o.first_frame, "frame size with FCS of each session's first packet")
+      ->check(CLI::Range(64, 1518))
+      ->capture_default_str();
+  app.add_option("--warmup", o.warmup, "untimed sessions first, 8 in flight (-1: clients x services)")
+      ->capture_default_str();
   app.add_option("--window", o.window, "requests in flight at most")->capture_default_str();
   app.add_option("--queues", o.queues, "queues per port (the peer's count for memif)")->capture_default_str();
   app.add_option("--tx-queues", o.tx_queues, "tx queues the sessions are spread over")->capture_default_str();

@@ -217,10 +217,18 @@ uint32_t Generator::send_requests(uint32_t n, bool first, uint64_t now) {
     if (first) {
       session = static_cast<uint32_t>(report_.opened++);
     } else {
-      session = cursor_;
-      cursor_ = cursor_ + 1 >= report_.opened ? 0 : cursor_ + 1;
+      // Steady traffic goes to established sessions only (the fast path).
+      uint64_t tries = 0;
+      do {
+        session = cursor_;
+        cursor_ = cursor_ + 1 >= report_.opened ? 0 : cursor_ + 1;
+      } while (!is_established(session) && ++tries < report_.opened);
+      if (!is_established(session)) {
+        rte_pktmbuf_free_bulk(pkts + i, n - i);
+        return i;
+      }
     }
-    uint16_t len = static_cast<uint16_t>(opt_.mix.frame(report_.requests) - kFcsBytes);
+    uint16_t len = static_cast<uint16_t>((first ? opt_.first_frame : opt_.mix.frame(report_.requests)) - kFcsBytes);
     Stamp st{session, static_cast<uint32_t>(report_.requests), now};
     build_request(rte_pktmbuf_mtod(pkts[i], uint8_t*), len, mac_[kClient], gw_mac_[kClient],
                   opt_.plan.tuple(session), st);
@@ -231,29 +239,45 @@ uint32_t Generator::send_requests(uint32_t n, bool first, uint64_t now) {
   return n;
 }
 
-GenReport Generator::run(volatile std::sig_atomic_t* stop) {
+void Generator::open_sessions(uint64_t until, uint64_t window, double rate, uint64_t t0,
+                              volatile std::sig_atomic_t* stop) {
   const uint64_t drain = hz_ * opt_.drain_ms / 1000;
-  const uint64_t stall = hz_ / 20;  // no reply for 50 ms with a full window: write the window off
-  uint64_t t0 = rte_get_tsc_cycles();
+  const uint64_t first = report_.opened;
   last_reply_tsc_ = t0;
-  // Setup phase: every session's first packet.
   while (!*stop) {
     uint64_t now = rte_get_tsc_cycles();
     poll(now);
-    if (report_.opened < opt_.sessions) {
-      uint64_t room = opt_.window > inflight() ? opt_.window - inflight() : 0;
-      uint64_t due = opt_.sessions - report_.opened;
-      if (opt_.setup_rate > 0) {
-        double target = static_cast<double>(now - t0) * opt_.setup_rate / static_cast<double>(hz_);
-        due = std::min<uint64_t>(due, target > report_.opened ? static_cast<uint64_t>(target) - report_.opened : 0);
+    if (report_.opened < until) {
+      uint64_t room = window > inflight() ? window - inflight() : 0;
+      uint64_t due = until - report_.opened;
+      if (rate > 0) {
+        double target = static_cast<double>(now - t0) * rate / static_cast<double>(hz_);
+        uint64_t done = report_.opened - first;
+        due = std::min<uint64_t>(due, target > done ? static_cast<uint64_t>(target) - done : 0);
       }
       uint32_t n = static_cast<uint32_t>(std::min<uint64_t>({room, due, kBurst}));
       if (!tx_backlogged()) send_requests(n, true, now);
-      if (room == 0 && now - last_reply_tsc_ > stall) written_off_ = report_.requests - report_.replies;
-    } else if (report_.established == opt_.sessions || now - last_reply_tsc_ > drain) {
+      // A full window with no reply for the drain time: those are lost; go on.
+      if (room == 0 && now - last_reply_tsc_ > drain) written_off_ = report_.requests - report_.replies;
+    } else if (report_.established == until || now - last_reply_tsc_ > drain) {
       break;
     }
   }
+}
+
+GenReport Generator::run(volatile std::sig_atomic_t* stop) {
+  const uint64_t drain = hz_ * opt_.drain_ms / 1000;
+  uint64_t warm = opt_.warmup >= 0 ? static_cast<uint64_t>(opt_.warmup)
+                                   : uint64_t{opt_.plan.clients} * opt_.plan.services;
+  warm = std::min<uint64_t>(warm, opt_.sessions);
+  open_sessions(warm, std::min<uint64_t>(kWarmupWindow, opt_.window), 0, rte_get_tsc_cycles(), stop);
+  report_.warmup_sessions = report_.opened;
+  report_.warmup_established = report_.established;
+  written_off_ = report_.requests - report_.replies;
+  // Setup phase: every other session's first packet, timed.
+  uint64_t t0 = rte_get_tsc_cycles();
+  last_established_tsc_ = t0;
+  open_sessions(opt_.sessions, opt_.window, opt_.setup_rate, t0, stop);
   report_.setup_s = last_established_tsc_ > t0 ? static_cast<double>(last_established_tsc_ - t0) / hz_ : 0;
   // Steady phase: requests over the opened sessions (fast path).
   if (opt_.duration_s > 0 && report_.opened > 0 && !*stop) {
@@ -273,7 +297,7 @@ GenReport Generator::run(volatile std::sig_atomic_t* stop) {
         due = target > sent ? static_cast<uint64_t>(target) - sent : 0;
       }
       if (!tx_backlogged()) send_requests(static_cast<uint32_t>(std::min<uint64_t>({room, due, kBurst})), false, now);
-      if (room == 0 && now - last_reply_tsc_ > stall) written_off_ = report_.requests - report_.replies;
+      if (room == 0 && now - last_reply_tsc_ > drain) written_off_ = report_.requests - report_.replies;
     }
     report_.steady_s = static_cast<double>(now - s0) / hz_;
     report_.steady_requests = report_.requests - req0;
