@@ -107,6 +107,8 @@ int main(int argc, char** argv) {
       ->capture_default_str();
   app.add_option("--warmup", o.warmup, "untimed sessions first, 8 in flight (-1: clients x services)")
       ->capture_default_str();
+  app.add_flag("--no-arp", o.no_arp, "plain forwarder between the ports: no gateway ARP, broadcast MAC");
+  app.add_flag("--server-snat", o.server_snat, "a source-NAT in between: do not check the server end's source");
   app.add_option("--window", o.window, "requests in flight at most")->capture_default_str();
   app.add_option("--queues", o.queues, "queues per port (the peer's count for memif)")->capture_default_str();
   app.add_option("--tx-queues", o.tx_queues, "tx queues the sessions are spread over")->capture_default_str();

@@ -445,6 +445,21 @@ wp_check_config() {
 #     -- r2[memif1 client wan.sock | memif0 client lan2.sock] -- wpgen[memif1 server]
 # Routers run in namespaces r1/r2 only to keep their stats ports apart.
 WPGEN=${WPGEN:-$WP_REPO/build/tools/wpgen}
+# net_memif, or net_af_packet on veths r1l/r1w/r2w/r2l that the caller made
+# (perf/wpbench.sh compares with a kernel NAT over the same veth I/O).
+WP_BENCH_DEV=${WP_BENCH_DEV:-net_memif}
+
+# wp_bench_vdevs ROUTER WORKERS: the router's two --vdev arguments.
+wp_bench_vdevs() {
+  local q=$(($2 + 1))
+  if [ "$WP_BENCH_DEV" = net_af_packet ]; then
+    echo -n "--vdev net_af_packet0,iface=$1l,qpairs=$q --vdev net_af_packet1,iface=$1w,qpairs=$q"
+  elif [ "$1" = r1 ]; then
+    echo -n "$(wp_memif lan1 client 0) $(wp_memif wan server 1)"
+  else
+    echo -n "$(wp_memif lan2 client 0) $(wp_memif wan client 1)"
+  fi
+}
 
 # wp_memif SOCKET ROLE INDEX: one --vdev argument.
 wp_memif() { echo -n "--vdev net_memif$3,role=$2,socket=$WP_TMP/$1.sock,socket-abstract=no"; }
@@ -456,9 +471,9 @@ wp_conf_bench_router() {
   cat <<YAML
 router:
   name: $1
-  lan: {name: lan, device: net_memif0, address: $2}
+  lan: {name: lan, device: ${WP_BENCH_DEV}0, address: $2}
   wan:
-    - {name: wan0, device: net_memif1, address: $3}
+    - {name: wan0, device: ${WP_BENCH_DEV}1, address: $3}
 tenants:
   - {name: bench, prefixes: [10.1.0.0/16]}
 services:
@@ -487,12 +502,12 @@ wp_bench_pair_start() {
   WP_ROUTER_LOG[r2]=$WP_TMP/r2.log
   # shellcheck disable=SC2046
   wp_bg r1 "$WP_TMP/r1.log" "$WAYPOINTD" --config "$WP_TMP/r1.yaml" -- --no-huge --no-pci -m "$mb" \
-    --file-prefix "wp-r1-$$" --lcores "$lc" $(wp_memif lan1 client 0) $(wp_memif wan server 1)
+    --file-prefix "wp-r1-$$" --lcores "$lc" $(wp_bench_vdevs r1 "$w")
   WP_ROUTER_PID[r1]=$WP_BG_PID
   wp_wait_ready r1 20 || return 1
   # shellcheck disable=SC2046
   wp_bg r2 "$WP_TMP/r2.log" "$WAYPOINTD" --config "$WP_TMP/r2.yaml" -- --no-huge --no-pci -m "$mb" \
-    --file-prefix "wp-r2-$$" --lcores "$lc" $(wp_memif lan2 client 0) $(wp_memif wan client 1)
+    --file-prefix "wp-r2-$$" --lcores "$lc" $(wp_bench_vdevs r2 "$w")
   WP_ROUTER_PID[r2]=$WP_BG_PID
   wp_wait_ready r2 20
 }

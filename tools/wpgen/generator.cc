@@ -67,6 +67,22 @@ bool Generator::start(const GenOptions& opt, std::string& error) {
     rte_eth_macaddr_get(p, &mac);
     std::memcpy(mac_[s].b, mac.addr_bytes, 6);
   }
+  // memif links come up when the peer connects: wait, or the first requests
+  // would be counted as sent into a link that is down.
+  uint64_t deadline = rte_get_tsc_cycles() + hz_ * opt_.setup_timeout_s;
+  for (int s = 0; s < 2; ++s) {
+    rte_eth_link link{};
+    while (rte_eth_link_get_nowait(port_[s], &link) == 0 && link.link_status != RTE_ETH_LINK_UP) {
+      if (rte_get_tsc_cycles() > deadline)
+        return error = std::string(names[s]) + " port " + std::to_string(port_[s]) + ": link did not come up", false;
+      usleep(10000);
+    }
+  }
+  if (opt_.no_arp) {
+    std::memset(gw_mac_[kClient].b, 0xff, 6);
+    std::memset(gw_mac_[kServer].b, 0xff, 6);
+    return true;
+  }
   return resolve_gateways(error);
 }
 
@@ -181,7 +197,7 @@ void Generator::handle_server(rte_mbuf* m, const SeenFrame& f, uint16_t queue) {
   ++report_.server_rx;
   // The last router must deliver the client's own addresses to the service.
   auto idx = opt_.plan.index({f.src, f.dst, f.sport, f.dport});
-  if (!idx || *idx != f.stamp.session) ++report_.server_mismatch;
+  if (!opt_.server_snat && (!idx || *idx != f.stamp.session)) ++report_.server_mismatch;
   echo_in_place(rte_pktmbuf_mtod(m, uint8_t*), mac_[kServer]);
   push(kServer, queue, m);
 }

@@ -51,6 +51,12 @@ struct GenOptions {
   // neighbor, so a burst of first packets to a new neighbor would be dropped
   // and measure ARP, not session setup). Default: clients x services.
   int64_t warmup = -1;
+  // No routers to ARP for (a plain forwarder such as testpmd io-fwd between
+  // the two ports): requests go to the broadcast MAC.
+  bool no_arp = false;
+  // A source-NAT box in between (the nftables baseline): the server end sees
+  // a translated source, so only the client end's check applies.
+  bool server_snat = false;
   uint32_t setup_timeout_s = 60;
   uint32_t mbufs = 32767;
 };
