@@ -18,8 +18,11 @@ truncated; scapy's wirelen). Prints a table and one JSON line
 {"scenario":"overhead",...}; saved_pct = 1 - svr / esp.
 """
 import json
+import logging
 import os
 import sys
+
+logging.getLogger("scapy.runtime").setLevel(logging.ERROR)  # no "Mac address ... not found" noise
 
 from scapy.all import IP, TCP, UDP, Raw, rdpcap  # noqa: E402
 from scapy.layers.inet import GRE  # noqa: E402

@@ -62,6 +62,7 @@ d = json.loads(sys.argv[2]); d.setdefault("scenario", sys.argv[1])
 d.update(commit=sys.argv[3], date=sys.argv[4], quick=sys.argv[5] == "1")
 print(json.dumps(d, separators=(",", ":")))' "$1" "$2" "$COMMIT" "$DATE" "$QUICK")
   echo "$line"
+  echo "$line" >>"$WP_TMP/run-$1.json"
   [ "${NO_APPEND:-0}" = 1 ] || echo "$line" >>"$results/$1.json"
 }
 

@@ -22,21 +22,13 @@ E2E_STEADY=5
 WPGEN_LOAD=(--clients 100 --services 10 --window 1024 --size 64)
 
 # svr_pair_run OUT WORKERS [wpgen options]: wpgen -> r1 -> r2 -> wpgen on
-# $WP_BENCH_DEV; wpgen's report in OUT, the routers' drops appended as a line.
+# net_memif; wpgen's report in OUT, the routers' drops printed.
 svr_pair_run() {
   local out=$1 w=$2; shift 2
-  if [ "$WP_BENCH_DEV" = net_memif ]; then
-    wp_wpgen_start "$out" "$w" "$@" || { wp_fail "wpgen start ($out)"; return 1; }
-  else
-    "$WPGEN" --queues 1 --tx-queues 1 "$@" -- --no-huge --no-pci -m 512 --file-prefix "wp-gen-$$" -l 0 \
-      --log-level=error --vdev net_af_packet0,iface=c0 --vdev net_af_packet1,iface=s0 >"$out" 2>&1 &
-    WP_WPGEN_PID=$!
-    WP_PIDS+=("$WP_WPGEN_PID")
-    ip netns exec "$(wp_ns gen)" true  # the wpgen above runs where the veths are: see af_packet_topology
-  fi
-  wp_bench_pair_start "$w" $((E2E_SESSIONS * 2)) || { wp_fail "routers start ($out)"; return 1; }
+  wp_wpgen_start "$out" "$w" "$@" || { wp_fail "wpgen start ($out)"; return 1; }
+  WP_BENCH_DEV=net_memif wp_bench_pair_start "$w" $((E2E_SESSIONS * 2)) || { wp_fail "routers start ($out)"; return 1; }
   wp_wpgen_wait 600 || wp_fail "wpgen exit status ($out)"
-  echo "router drops: r1 $(wp_nonzero_drops r1); r2 $(wp_nonzero_drops r2)" | tee -a "$out.drops"
+  echo "  router drops: r1 $(wp_nonzero_drops r1); r2 $(wp_nonzero_drops r2)"
   wp_bench_pair_stop || wp_fail "routers exit ($out)"
 }
 
@@ -64,8 +56,9 @@ scenario_setup() {
 # ------------------------------------------------------------ 2. baseline
 testpmd_memif_run() {  # OUT: wpgen through dpdk-testpmd io-fwd between its two memif ports
   local out=$1 tp
-  wp_wpgen_start "$out" 0 --queues 1 --tx-queues 1 --no-arp --sessions "$E2E_SESSIONS" --duration "$E2E_STEADY" \
+  wp_wpgen_start "$out" 0 --no-arp --sessions "$E2E_SESSIONS" --duration "$E2E_STEADY" \
     "${WPGEN_LOAD[@]}" --label testpmd-memif || return 1
+  rm -f "$WP_TMP/tp.in"
   mkfifo "$WP_TMP/tp.in"
   exec 4<>"$WP_TMP/tp.in"
   # shellcheck disable=SC2046
@@ -125,28 +118,35 @@ af_packet_wpgen() {  # OUT [wpgen options]: wpgen in ns gen on c0/s0, foreground
 }
 
 scenario_baseline() {
-  local f=$WP_TMP/svr-memif-w1.out tp=$WP_TMP/testpmd-memif.out n nat svr
+  local f tp=$WP_TMP/testpmd-memif.out n nat svr
   [ -s "$WP_TMP/foundation.json" ] || NO_APPEND=1 BUILD_DIR=$build "$here/run_foundation.sh" \
     --sessions "$([ "$QUICK" = 1 ] && echo 200000 || echo 1000000)" >"$WP_TMP/foundation.out" 2>&1
   grep '^{"scenario":"foundation"' "$WP_TMP/foundation.out" >"$WP_TMP/foundation.json"
   emit baseline "$(pick "$WP_TMP/foundation.json" '{"path":"in-process, net_null copy=1","baseline":"dpdk-testpmd io-fwd, net_null copy=1, 1 core"}' \
     workers sessions mpps testpmd_mpps ratio_vs_testpmd mpps_cpu testpmd_mpps_cpu ratio_cpu_vs_testpmd)"
-  if [ ! -s "$f" ]; then
-    WP_BENCH_DEV=net_memif svr_pair_run "$f" 1 --sessions "$E2E_SESSIONS" --duration "$E2E_STEADY" \
-      "${WPGEN_LOAD[@]}" --label svr-memif-w1
-  fi
-  echo "-- wpgen through dpdk-testpmd io-fwd on the same memif links"
-  testpmd_memif_run "$tp"
-  grep -v '^{' "$tp" | sed 's/^/  /'
-  "$WP_PY" - "$f" "$tp" >"$WP_TMP/ratio.json" <<'PY'
+  # testpmd before and after the SVR pair (this VM's load drifts within a run).
+  echo "-- wpgen through dpdk-testpmd io-fwd on the same memif links (before and after the SVR pair)"
+  testpmd_memif_run "$tp.1"
+  f=$WP_TMP/svr-memif-baseline.out
+  svr_pair_run "$f" 1 --sessions "$E2E_SESSIONS" --duration "$E2E_STEADY" "${WPGEN_LOAD[@]}" --label svr-memif-w1
+  testpmd_memif_run "$tp.2"
+  grep -v '^{' "$tp.1" | sed 's/^/  /'
+  "$WP_PY" - "$f" "$tp.1" "$tp.2" >"$WP_TMP/ratio.json" <<'PY'
 import json, sys
 def last(p):
-    return [json.loads(l) for l in open(p) if l.startswith('{"scenario"')][-1]
-s, t = last(sys.argv[1]), last(sys.argv[2])
-print(json.dumps({"workers": 1, "sessions": s["sessions"], "path": "wpgen-r1-r2-wpgen net_memif",
-    "baseline": "dpdk-testpmd io-fwd between the same wpgen memif ports", "mpps": s["mpps"],
-    "testpmd_mpps": t["mpps"], "ratio_vs_testpmd": round(s["mpps"] / t["mpps"], 4) if t["mpps"] else None,
-    "setup_per_s": s["setup_per_s"], "testpmd_setup_per_s": t["setup_per_s"]}, separators=(",", ":")))
+    try:
+        return [json.loads(l) for l in open(p) if l.startswith('{"scenario"')][-1]
+    except (OSError, IndexError):
+        return {}
+s, t1, t2 = last(sys.argv[1]), last(sys.argv[2]), last(sys.argv[3])
+tp = [t["mpps"] for t in (t1, t2) if t.get("mpps")]
+tmean = sum(tp) / len(tp) if tp else None
+print(json.dumps({"workers": 1, "sessions": s.get("sessions"), "path": "wpgen-r1-r2-wpgen net_memif",
+    "baseline": "dpdk-testpmd io-fwd between the same wpgen memif ports (mean of a run before and after)",
+    "mpps": s.get("mpps"), "testpmd_mpps": tmean, "testpmd_mpps_runs": tp,
+    "ratio_vs_testpmd": round(s["mpps"] / tmean, 4) if tmean and s.get("mpps") else None,
+    "setup_per_s": s.get("setup_per_s"), "testpmd_setup_per_s": [t.get("setup_per_s") for t in (t1, t2)]},
+    separators=(",", ":")))
 PY
   emit baseline "$(cat "$WP_TMP/ratio.json")"
 
@@ -221,22 +221,23 @@ scenario_memory() {
 }
 
 plot_scale() {
-  local data=$WP_TMP/scale.dat
-  "$WP_PY" - "$results/memory.json" "$COMMIT" >"$data" <<'PY'
+  local data=$WP_TMP/scale.dat png=$results/scale.png
+  [ "${NO_APPEND:-0}" = 1 ] && png=$WP_TMP/scale.png
+  "$WP_PY" - "$WP_TMP/run-memory.json" >"$data" <<'PY'
 import json, sys
 rows = {}
 for l in open(sys.argv[1]):
     d = json.loads(l)
-    if d.get("commit") == sys.argv[2] and d.get("setup_per_s"):
+    if d.get("setup_per_s"):
         rows[d["sessions"]] = d
 for n in sorted(rows):
     d = rows[n]
     print(n, d["setup_per_s"] / 1e6, d["mpps"], d.get("bytes_per_session") or 0)
 PY
-  [ -s "$data" ] || { echo "plot: no data for $COMMIT"; return 0; }
-  gnuplot <<GP && echo "plot: $results/scale.png"
+  [ -s "$data" ] || { echo "plot: no data"; return 0; }
+  gnuplot <<GP && echo "plot: $png"
 set terminal pngcairo size 900,500 noenhanced
-set output "$results/scale.png"
+set output "$png"
 set title "Waypoint worker (1 core, in-process, net_null) vs sessions in table, commit $COMMIT"
 set logscale x
 set xlabel "sessions in table"
@@ -286,6 +287,8 @@ scenario_overhead() {
   done
   wp_router_stop r1
   wp_router_stop r2
+  for i in "${WP_PIDS[@]}"; do wp_kill "$i" TERM; done  # servers of this scenario (earlier pids are gone)
+  WP_PIDS=()
   wp_remove_ns_list c g lan r1 wan r2 s
 }
 

@@ -58,7 +58,8 @@ void print_report(const wp::gen::GenOptions& o, const wp::gen::GenReport& r, con
   std::printf(
       "{\"scenario\":\"wpgen\",\"label\":\"%s\",\"sessions\":%u,\"clients\":%u,\"services\":%u,\"size\":\"%s\","
       "\"avg_frame_bytes\":%.1f,\"setup_rate_target\":%.0f,\"window\":%u,\"opened\":%lu,\"established\":%lu,"
-      "\"warmup_sessions\":%lu,\"warmup_established\":%lu,\"setup_s\":%.6f,\"setup_per_s\":%.0f,\"requests\":%lu,\"server_rx\":%lu,\"replies\":%lu,\"lost\":%lu,"
+      "\"warmup_sessions\":%lu,\"warmup_established\":%lu,\"setup_s\":%.6f,\"setup_per_s\":%.0f,\"requests\":%lu,"
+      "\"server_rx\":%lu,\"replies\":%lu,\"lost\":%lu,"
       "\"server_mismatch\":%lu,\"reply_mismatch\":%lu,\"steady_s\":%.3f,\"steady_requests\":%lu,"
       "\"steady_delivered\":%lu,\"mpps\":%.4f,"
       "\"setup_rtt_us\":{\"p50\":%.1f,\"p90\":%.1f,\"p99\":%.1f,\"p999\":%.1f,\"max\":%.1f},"
@@ -67,12 +68,13 @@ void print_report(const wp::gen::GenOptions& o, const wp::gen::GenReport& r, con
       "\"server_port\":{\"rx\":%lu,\"tx\":%lu,\"tx_dropped\":%lu,\"arp_answered\":%lu,\"unexpected\":%lu},"
       "\"stopped\":%s}\n",
       label.c_str(), o.sessions, o.plan.clients, o.plan.services, o.mix.name().c_str(), o.mix.average(), o.setup_rate,
-      o.window, r.opened, r.established, r.warmup_sessions, r.warmup_established, r.setup_s, r.setup_per_s(), r.requests, r.server_rx, r.replies, r.lost(),
-      r.server_mismatch, r.reply_mismatch, r.steady_s, r.steady_requests, r.steady_delivered, r.steady_pps() / 1e6,
-      us(sl.percentile(0.5)), us(sl.percentile(0.9)), us(sl.percentile(0.99)), us(sl.percentile(0.999)), us(sl.max()),
-      us(fl.percentile(0.5)), us(fl.percentile(0.9)), us(fl.percentile(0.99)), us(fl.percentile(0.999)), us(fl.max()),
-      r.client.rx, r.client.tx, r.client.tx_dropped, r.client.arp_answered, r.client.unexpected, r.server.rx,
-      r.server.tx, r.server.tx_dropped, r.server.arp_answered, r.server.unexpected, r.stopped ? "true" : "false");
+      o.window, r.opened, r.established, r.warmup_sessions, r.warmup_established, r.setup_s, r.setup_per_s(),
+      r.requests, r.server_rx, r.replies, r.lost(), r.server_mismatch, r.reply_mismatch, r.steady_s, r.steady_requests,
+      r.steady_delivered, r.steady_pps() / 1e6, us(sl.percentile(0.5)), us(sl.percentile(0.9)), us(sl.percentile(0.99)),
+      us(sl.percentile(0.999)), us(sl.max()), us(fl.percentile(0.5)), us(fl.percentile(0.9)), us(fl.percentile(0.99)),
+      us(fl.percentile(0.999)), us(fl.max()), r.client.rx, r.client.tx, r.client.tx_dropped, r.client.arp_answered,
+      r.client.unexpected, r.server.rx, r.server.tx, r.server.tx_dropped, r.server.arp_answered, r.server.unexpected,
+      r.stopped ? "true" : "false");
   std::fflush(stdout);
 }
 

@@ -515,14 +515,17 @@ wp_bench_pair_start() {
 wp_bench_pair_stop() { wp_router_stop r1; local a=$?; wp_router_stop r2 && [ "$a" -eq 0 ]; }
 
 # wp_wpgen_start LOG WORKERS [wpgen options]: wpgen in the background (both
-# memif servers, workers + 1 queues like the routers), output to LOG; waits
-# until its sockets exist. WP_WPGEN_PID is its pid; wp_wpgen_wait its status.
+# memif servers, workers + 1 queues like the routers; WORKERS 0: one queue,
+# for a plain forwarder), output to LOG; waits until its sockets exist.
+# WP_WPGEN_PID is its pid; wp_wpgen_wait its status.
 WP_WPGEN_PID=""
 wp_wpgen_start() {
-  local log=$1 w=$2 i; shift 2
+  local log=$1 w=$2 i q; shift 2
   rm -f "$WP_TMP/lan1.sock" "$WP_TMP/lan2.sock"
+  q=(--queues $((w + 1)) --tx-queues "$w")
+  [ "$w" -eq 0 ] && q=(--queues 1 --tx-queues 1)
   # shellcheck disable=SC2046
-  "$WPGEN" --queues $((w + 1)) --tx-queues "$w" "$@" -- --no-huge --no-pci -m 512 --file-prefix "wp-gen-$$" \
+  "$WPGEN" "${q[@]}" "$@" -- --no-huge --no-pci -m 512 --file-prefix "wp-gen-$$" \
     -l 0 --log-level=error $(wp_memif lan1 server 0) $(wp_memif lan2 server 1) >"$log" 2>&1 &
   WP_WPGEN_PID=$!
   WP_PIDS+=("$WP_WPGEN_PID")

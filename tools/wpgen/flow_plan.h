@@ -34,9 +34,7 @@ struct FlowPlan {
   uint16_t first_sport = 1024;
 
   // How many distinct sessions the plan can name.
-  uint64_t capacity() const {
-    return uint64_t{clients} * services * (uint64_t{65535} - first_sport + 1);
-  }
+  uint64_t capacity() const { return uint64_t{clients} * services * (uint64_t{65535} - first_sport + 1); }
 
   FlowTuple tuple(uint32_t i) const {
     uint32_t per_port = clients * services;

@@ -246,8 +246,8 @@ uint32_t Generator::send_requests(uint32_t n, bool first, uint64_t now) {
     }
     uint16_t len = static_cast<uint16_t>((first ? opt_.first_frame : opt_.mix.frame(report_.requests)) - kFcsBytes);
     Stamp st{session, static_cast<uint32_t>(report_.requests), now};
-    build_request(rte_pktmbuf_mtod(pkts[i], uint8_t*), len, mac_[kClient], gw_mac_[kClient],
-                  opt_.plan.tuple(session), st);
+    build_request(rte_pktmbuf_mtod(pkts[i], uint8_t*), len, mac_[kClient], gw_mac_[kClient], opt_.plan.tuple(session),
+                  st);
     pkts[i]->data_len = pkts[i]->pkt_len = len;
     ++report_.requests;
     push(kClient, static_cast<uint16_t>(session % opt_.tx_queues), pkts[i]);
@@ -283,8 +283,8 @@ void Generator::open_sessions(uint64_t until, uint64_t window, double rate, uint
 
 GenReport Generator::run(volatile std::sig_atomic_t* stop) {
   const uint64_t drain = hz_ * opt_.drain_ms / 1000;
-  uint64_t warm = opt_.warmup >= 0 ? static_cast<uint64_t>(opt_.warmup)
-                                   : uint64_t{opt_.plan.clients} * opt_.plan.services;
+  uint64_t warm =
+      opt_.warmup >= 0 ? static_cast<uint64_t>(opt_.warmup) : uint64_t{opt_.plan.clients} * opt_.plan.services;
   warm = std::min<uint64_t>(warm, opt_.sessions);
   open_sessions(warm, std::min<uint64_t>(kWarmupWindow, opt_.window), 0, rte_get_tsc_cycles(), stop);
   report_.warmup_sessions = report_.opened;

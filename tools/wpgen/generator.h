@@ -31,20 +31,20 @@ namespace wp::gen {
 struct GenOptions {
   FlowPlan plan;
   uint32_t sessions = 1000;
-  double setup_rate = 0;  // new sessions per second; 0 = as fast as the window allows
-  double pps = 0;         // steady-phase requests per second; 0 = window-limited
-  double duration_s = 0;  // steady phase
+  double setup_rate = 0;                // new sessions per second; 0 = as fast as the window allows
+  double pps = 0;                       // steady-phase requests per second; 0 = window-limited
+  double duration_s = 0;                // steady phase
   SizeMix mix = *SizeMix::parse("64");  // steady-phase requests
   // A session's first packet (the router's first-packet path adds ~150 bytes
   // of metadata and HMAC to it, so a 1518-byte opener would exceed the MTU).
   uint16_t first_frame = 64;
   uint32_t window = 4096;  // requests in flight at most
   uint16_t client_port = 0, server_port = 1;
-  uint16_t queues = 1;     // rx/tx queues configured (and rx polled) per port
-  uint16_t tx_queues = 1;  // sessions are spread over this many tx queues (RSS stand-in)
+  uint16_t queues = 1;                    // rx/tx queues configured (and rx polled) per port
+  uint16_t tx_queues = 1;                 // sessions are spread over this many tx queues (RSS stand-in)
   Ipv4 client_gw = 0, server_gw = 0;      // the routers' LAN addresses
   Ipv4 client_self = 0, server_self = 0;  // our source address for ARP requests
-  uint32_t drain_ms = 1000;                // wait for late replies / stalled setup
+  uint32_t drain_ms = 1000;               // wait for late replies / stalled setup
   // Sessions opened before the timed setup phase, at most kWarmupWindow in
   // flight: they make both routers resolve every client, service and peer
   // address by ARP (a router queues only a few packets per unresolved
