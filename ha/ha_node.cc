@@ -4,12 +4,21 @@
 #include <rte_ring_elem.h>
 
 #include <cstdio>
+#include <ctime>
 
 namespace wp::ha {
 namespace {
 
 using C = HaStatus::Counter;
 constexpr unsigned kEventBurst = 256;
+
+// A node's incarnation: its start time in microseconds, so a restarted node's
+// messages always outrank those of its previous life.
+uint64_t incarnation_now() {
+  timespec ts{};
+  clock_gettime(CLOCK_REALTIME, &ts);
+  return uint64_t(ts.tv_sec) * 1000000 + uint64_t(ts.tv_nsec) / 1000;
+}
 
 }  // namespace
 
@@ -18,7 +27,7 @@ HaNode::HaNode(DataplaneShared& shared, HaSettings settings, Connect connect)
       settings_(settings),
       connect_(std::move(connect)),
       clock_(DataplaneClock::now()),
-      stamp_(settings.node_id, clock_.base_epoch_ms * 1000 + (clock_.base_ms % 1000)),
+      stamp_(settings.node_id, incarnation_now()),
       live_(settings.limits),
       chunk_(settings.limits) {
   backlog_.resize(shared.workers);
@@ -353,6 +362,7 @@ void HaNode::on_membership(const std::vector<Member>& members, const std::vector
     shared_.ha.own_held.store(true);
     begin_takeover();
   } else if (!was && peer_now) {
+    resync_in_started_ms_ = now_ms_;
     log("peer node " + std::to_string(peer_node_) + " joined: sending it our state");
     start_resync_out();
   }
