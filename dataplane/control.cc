@@ -153,6 +153,11 @@ void Control::neighbor_learned(int iface, Ipv4 addr) {
 void Control::send_arp(int iface, uint16_t op, const uint8_t* tha, Ipv4 tpa, Ipv4 spa) {
   const InterfaceModel& out = model().interfaces[iface];
   if (spa == 0) spa = out.addr;
+  // #6 HA: while the peer answers for our address, resolve with ARP probes
+  // (sender 0.0.0.0, RFC 5227) so neighbors do not learn our MAC for it.
+  if (op == RTE_ARP_OP_REQUEST && spa == out.addr && shared_.ha.enabled &&
+      !shared_.ha.own_held.load(std::memory_order_relaxed))
+    spa = 0;
   rte_mbuf* m = rte_pktmbuf_alloc(pool_);
   if (!m) return;
   auto* p = reinterpret_cast<uint8_t*>(rte_pktmbuf_append(m, kEthHdrLen + 28));

@@ -12,6 +12,13 @@ namespace {
 using C = HaStatus::Counter;
 constexpr unsigned kEventBurst = 256;
 
+std::string uuid_hex(const std::string& bytes) {
+  static constexpr char kHex[] = "0123456789abcdef";
+  std::string out;
+  for (unsigned char b : bytes) out += {kHex[b >> 4], kHex[b & 15]};
+  return out;
+}
+
 // A node's incarnation: its start time in microseconds, so a restarted node's
 // messages always outrank those of its previous life.
 uint64_t incarnation_now() {
@@ -98,6 +105,7 @@ uint32_t HaNode::drain_events() {
       encode_session(e.session, rm, clock_, settings_.node_id, *op->mutable_session());
       b.added(op);
       if (resync) ++resync_out_sessions_;
+      if (e.kind == SessionEventKind::created) status_.note_uuid(true, uuid_hex(op->session().uuid()));
       if (b.full()) flush_batches(false);
     }
   }
@@ -298,6 +306,7 @@ void HaNode::apply_ops(const google::protobuf::RepeatedPtrField<pb::SessionOp>& 
     }
     p.kind = op.kind() == pb::SessionOp::DELETE ? PeerSessionOpKind::remove : PeerSessionOpKind::upsert;
     status_.add(C::sessions_received);
+    if (p.kind == PeerSessionOpKind::upsert) status_.note_uuid(false, uuid_hex(op.session().uuid()));
     if (backlog_size_ >= settings_.max_backlog_ops) {
       // Workers are far behind: drop and ask for everything again later.
       status_.add(C::inbound_overflow);

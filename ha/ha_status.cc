@@ -32,6 +32,9 @@ std::string HaStatus::json() const {
   for (size_t i = 0; i < static_cast<size_t>(Counter::count); ++i)
     c[std::string(kNames[i])] = counters[i].load(std::memory_order_relaxed);
   j["counters"] = c;
+  std::lock_guard lock(mu_);
+  j["recent_sent"] = recent_sent_;
+  j["recent_received"] = recent_received_;
   return j.dump(2);
 }
 

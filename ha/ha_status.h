@@ -46,6 +46,17 @@ struct HaStatus {
     bool peer_taken = false;
     std::vector<std::pair<std::string, std::string>> roles;  // address -> "own"|"peer (taken over)"|...
   };
+  // The last few session ids sent to / received from the peer, so an
+  // operator (and the e2e test) can see one session on both nodes.
+  static constexpr size_t kRecent = 32;
+  void note_uuid(bool sent, const std::string& uuid_hex) {
+    std::lock_guard lock(mu_);
+    auto& v = sent ? recent_sent_ : recent_received_;
+    for (const auto& u : v)
+      if (u == uuid_hex) return;
+    if (v.size() == kRecent) v.erase(v.begin());
+    v.push_back(uuid_hex);
+  }
   void set_view(View v) {
     std::lock_guard lock(mu_);
     view_ = std::move(v);
@@ -59,6 +70,7 @@ struct HaStatus {
  private:
   mutable std::mutex mu_;
   View view_;
+  std::vector<std::string> recent_sent_, recent_received_;
 };
 
 }  // namespace wp::ha
