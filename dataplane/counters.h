@@ -31,7 +31,13 @@ namespace wp {
   X(fast_path_bytes)        \
   X(offload_events_dropped) \
   X(ha_events_dropped)      \
-  X(ipfix_events_dropped)
+  X(ipfix_events_dropped)   \
+  /* #6 HA: peer sessions applied by this worker */ \
+  X(ha_sessions_applied)    \
+  X(ha_sessions_removed)    \
+  X(ha_stale_ignored)       \
+  X(ha_apply_table_full)    \
+  X(ha_sessions_republished)
 
 enum class Counter : uint8_t {
 #define WP_X(name) name,
