@@ -69,6 +69,7 @@ afp=$(cat "$tmp/afpacket.pps")
 printf '%-16s %12s\n' vdev "rx Mpps (${size} B)"
 printf '%-16s %12.3f\n' net_memif "$(echo "$memif / 1000000" | bc -l)" net_af_packet "$(echo "$afp / 1000000" | bc -l)"
 for x in "net_memif $memif" "net_af_packet $afp"; do
+  # shellcheck disable=SC2086  # split "name pps"
   set -- $x
   echo "{\"scenario\":\"vdev\",\"vdev\":\"$1\",\"frame_bytes\":$size,\"rx_pps\":$2,\"seconds\":$secs,\"date\":\"$(date -u +%FT%TZ)\"}"
 done

@@ -1,4 +1,5 @@
 # shellcheck shell=bash
+# shellcheck disable=SC2154  # build, here, results, root: set by perf/wpbench.sh
 # wpbench scenario functions (sourced by perf/wpbench.sh, which sets $build,
 # $here, $results, $QUICK, emit and the lib.sh environment).
 
