@@ -33,6 +33,14 @@ svr_pair_run() {
   wp_bench_pair_stop || wp_fail "routers exit ($out)"
 }
 
+# ------------------------------------------------------------ 0. vdev
+scenario_vdev() {
+  local l
+  "$here/vdev_compare.sh" 5 64 >"$WP_TMP/vdev.out" 2>&1 || wp_fail "vdev_compare.sh"
+  grep -v '^{' "$WP_TMP/vdev.out" | sed 's/^/  /'
+  while read -r l; do emit vdev "$l"; done < <(grep '^{"scenario":"vdev"' "$WP_TMP/vdev.out")
+}
+
 # ------------------------------------------------------------ 1. setup
 scenario_setup() {
   local n=1000000 w f
