@@ -224,7 +224,7 @@ scenario_memory() {
       --vdev net_null0,copy=1 --vdev net_null1,copy=1 >"$out" 2>&1 || wp_fail "wp_bench_foundation --sessions $n"
     grep -v '^{' "$out" | sed 's/^/  /' | tail -n 12
     emit memory "$(pick "$out" '{"path":"in-process, net_null copy=1"}' workers sessions setup_per_s setup_cold_per_s \
-      mpps fast_path_flows bytes_per_session rss_bytes_per_session)"
+      mpps fast_path_flows bytes_per_session rss_bytes_per_session setup_drops fast_path_drops)"
   done
   plot_scale
 }
