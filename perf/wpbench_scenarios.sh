@@ -76,7 +76,10 @@ testpmd_memif_run() {  # OUT: wpgen through dpdk-testpmd io-fwd between its two 
     --total-num-mbufs=16384 <&4 >"$WP_TMP/testpmd.log" 2>&1 &
   tp=$!
   WP_PIDS+=("$tp")
-  wp_wpgen_wait 300 || wp_fail "wpgen through testpmd"
+  if ! wp_wpgen_wait 300; then
+    wp_fail "wpgen through testpmd ($out)"
+    tail -n 5 "$out" "$WP_TMP/testpmd.log" | sed 's/^/  /'
+  fi
   wp_kill "$tp" INT
   exec 4>&-
   rm -f "$WP_TMP/tp.in"
