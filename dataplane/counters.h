@@ -31,7 +31,11 @@ namespace wp {
   X(fast_path_bytes)        \
   X(offload_events_dropped) \
   X(ha_events_dropped)      \
-  X(ipfix_events_dropped)
+  X(ipfix_events_dropped)   \
+  /* #5 offload */          \
+  X(offload_feedback)       \
+  X(offload_feedback_stale) \
+  X(offload_aged)
 
 enum class Counter : uint8_t {
 #define WP_X(name) name,

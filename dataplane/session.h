@@ -36,6 +36,9 @@ enum SessionFlags : uint8_t {
   kFinRev = 1 << 4,
   kRst = 1 << 5,
   kEstablished = 1 << 6,  // "established" event posted (session_events.h)
+  // #5 offload: adaptive encryption decided this session's data is already
+  // encrypted and skips it, so no per-packet crypto remains (to be set by #4).
+  kOffloadAdaptiveSkip = 1 << 7,
 };
 
 struct Session {
