@@ -140,7 +140,13 @@ void OffloadManager::on_event(const SessionEvent& ev, uint32_t now_ms) {
       break;
     case SessionEventKind::closed: {
       auto it = by_uuid_.find(ev.session.uuid);
-      if (it == by_uuid_.end()) break;
+      if (it == by_uuid_.end()) {
+        if (auto r = retired_.find(ev.session.uuid); r != retired_.end()) {
+          record_closed(r->second, ev);
+          retired_.erase(r);
+        }
+        break;
+      }
       uint32_t idx = it->second;
       read_counters(entries_[idx], now_ms);
       record_closed(entries_[idx], ev);
@@ -264,7 +270,7 @@ bool OffloadManager::post_feedback(Entry& e, OffloadFeedbackKind kind) {
   return true;
 }
 
-void OffloadManager::remove(uint32_t idx, bool final_feedback, uint32_t now_ms) {
+void OffloadManager::remove(uint32_t idx, bool final_feedback, uint32_t now_ms, bool aged) {
   Entry& e = entries_[idx];
   // Packets the NIC forwarded after the last read belong to the session too.
   if (final_feedback) {
@@ -277,6 +283,7 @@ void OffloadManager::remove(uint32_t idx, bool final_feedback, uint32_t now_ms) 
       counters_.rules_removed.fetch_add(1, std::memory_order_relaxed);
   }
   rules_ -= 2;
+  if (final_feedback || aged) retire(e);
   by_uuid_.erase(e.uuid);
   e.in_use = false;
   ++e.gen;  // stale AGE contexts of this slot no longer match
@@ -314,11 +321,39 @@ void OffloadManager::poll_aged(uint32_t now_ms) {
         // ages the session by itself within its sweep.
         post_feedback(e, OffloadFeedbackKind::aged);
         counters_.aged.fetch_add(1, std::memory_order_relaxed);
-        remove(idx, false, now_ms);
+        remove(idx, false, now_ms, true);
       }
       if (n < 64) break;
     }
   }
+}
+
+void OffloadManager::retire(const Entry& e) {
+  Retired r{e.original, {}, {}};
+  for (int d = 0; d < 2; ++d) r.nic_packets[d] = e.nic_packets[d], r.nic_bytes[d] = e.nic_bytes[d];
+  if (retired_.emplace(e.uuid, r).second) retired_order_.push_back(e.uuid);
+  while (retired_order_.size() > kRetiredKept) {
+    retired_.erase(retired_order_.front());
+    retired_order_.pop_front();
+  }
+}
+
+// The session's counters already hold everything the NIC forwarded (posted
+// before its rules went away).
+void OffloadManager::record_closed(const Retired& ret, const SessionEvent& ev) {
+  OffloadedRecord r{};
+  r.uuid = ev.session.uuid;
+  r.original = ret.original;
+  r.reason = ev.reason;
+  for (int d = 0; d < 2; ++d) {
+    r.packets[d] = ev.session.packets[d];
+    r.bytes[d] = ev.session.bytes[d];
+    r.nic_packets[d] = ret.nic_packets[d];
+    r.nic_bytes[d] = ret.nic_bytes[d] - std::min(ret.nic_bytes[d], ret.nic_packets[d] * kEthHeader);
+  }
+  std::lock_guard lock(closed_mu_);
+  closed_.push_back(r);
+  if (closed_.size() > kClosedKept) closed_.pop_front();
 }
 
 void OffloadManager::record_closed(const Entry& e, const SessionEvent& ev) {

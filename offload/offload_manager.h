@@ -111,6 +111,12 @@ class OffloadManager {
     uint64_t posted_packets[2] = {0, 0}, posted_bytes[2] = {0, 0};
     uint32_t active_ms = 0;  // last poll that saw packets (or install)
   };
+  // Sessions whose rules went away before the session did (aged, evicted):
+  // their NIC share, for the record when the closed event comes. Bounded.
+  struct Retired {
+    FiveTuple original;
+    uint64_t nic_packets[2], nic_bytes[2];
+  };
   struct UuidHash {
     size_t operator()(const SessionUuid& u) const;
   };
@@ -120,10 +126,11 @@ class OffloadManager {
   bool make_room(uint32_t now_ms);
   void read_counters(Entry& e, uint32_t now_ms);
   bool post_feedback(Entry& e, ::wp::OffloadFeedbackKind kind);
-  void remove(uint32_t idx, bool final_feedback, uint32_t now_ms);
+  void remove(uint32_t idx, bool final_feedback, uint32_t now_ms, bool aged = false);
   void poll_counters(uint32_t now_ms);
   void poll_aged(uint32_t now_ms);
   void record_closed(const Entry& e, const SessionEvent& ev);
+  void record_closed(const Retired& r, const SessionEvent& ev);
   static void* context_of(uint32_t idx, uint32_t gen) {
     return reinterpret_cast<void*>((uint64_t{gen} << 32 | idx) + 1);
   }
@@ -138,6 +145,10 @@ class OffloadManager {
   std::vector<uint32_t> idle_candidates_;  // least active first, rebuilt every poll
   std::vector<std::pair<uint16_t, rte_flow*>> port_rules_;
   std::vector<uint16_t> rule_ports_;  // ports that hold our rules (aged queries)
+  std::unordered_map<SessionUuid, Retired, UuidHash> retired_;
+  std::deque<SessionUuid> retired_order_;
+  static constexpr size_t kRetiredKept = 4096;
+  void retire(const Entry& e);
   uint32_t rules_ = 0;
   uint32_t last_poll_ms_ = 0;
   OffloadCounters counters_;

@@ -239,13 +239,15 @@ wp_keygen() { "$WP_PY" -c 'import secrets; print(secrets.token_hex(32))'; }
 
 # wp_eal_args NAME WORKERS IFACE...: EAL args for one router whose ethdevs are
 # net_af_packet0..N-1 bound to the given veths, main lcore + WORKERS workers.
+# WP_EXTRA_LCORES (default 0; #5 offload: 1 for the software NIC model) adds
+# that many lcores and queue pairs per port.
 wp_eal_args() {
-  local name=$1 w=$2 i ncpu lc=""; shift 2
+  local name=$1 w=$2 i ncpu lc="" x=${WP_EXTRA_LCORES:-0}; shift 2
   ncpu=$(nproc)
-  for ((i = 0; i <= w; i++)); do lc+="${lc:+,}$i@$((i % ncpu))"; done
+  for ((i = 0; i <= w + x; i++)); do lc+="${lc:+,}$i@$((i % ncpu))"; done
   echo -n "--no-huge --no-pci -m $WP_EAL_MEM --file-prefix wp-$name-$$ --lcores $lc"
   for ((i = 1; i <= $#; i++)); do
-    echo -n " --vdev net_af_packet$((i - 1)),iface=${!i},qpairs=$((w + 1))"
+    echo -n " --vdev net_af_packet$((i - 1)),iface=${!i},qpairs=$((w + 1 + x))"
   done
 }
 
