@@ -202,6 +202,7 @@ void OffloadManager::offload(const Session& s, uint16_t worker, uint32_t now_ms)
   e.key = s.key_a();
   e.worker = worker;
   e.active_ms = now_ms;
+  e.age_ms = age_timeout_s(s, shared_.timeouts) * 1000;
   for (int d = 0; d < 2; ++d) {
     e.rule[d] = f[d];
     e.port[d] = rule[d].ingress_port;
@@ -317,6 +318,12 @@ void OffloadManager::poll_aged(uint32_t now_ms) {
         if (idx >= entries_.size() || !entries_[idx].in_use || entries_[idx].gen != gen) continue;
         Entry& e = entries_[idx];
         read_counters(e, now_ms);
+        // AGE is per rule: one idle direction (a one-way stream) is not an
+        // idle session. The last rule to go idle reports the session; the
+        // worker's own sweep is the backstop for rules aged twice.
+        if (static_cast<int32_t>(now_ms - e.active_ms) + static_cast<int32_t>(opt_.poll_ms) <
+            static_cast<int32_t>(e.age_ms))
+          continue;
         // The worker ends the session (closed event); if the ring is full it
         // ages the session by itself within its sweep.
         post_feedback(e, OffloadFeedbackKind::aged);

@@ -110,6 +110,7 @@ class OffloadManager {
     uint64_t nic_packets[2] = {0, 0}, nic_bytes[2] = {0, 0};  // last COUNT read (frame bytes)
     uint64_t posted_packets[2] = {0, 0}, posted_bytes[2] = {0, 0};
     uint32_t active_ms = 0;  // last poll that saw packets (or install)
+    uint32_t age_ms = 0;     // the rules' AGE timeout
   };
   // Sessions whose rules went away before the session did (aged, evicted):
   // their NIC share, for the record when the closed event comes. Bounded.
