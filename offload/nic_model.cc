@@ -17,6 +17,7 @@ namespace {
 constexpr uint32_t kRemove = 0x80000000u;
 constexpr uint8_t kMaxRaw = 16;
 constexpr uint32_t kAgeStepSlots = 1024;  // slots the age sweep visits per service() call
+constexpr int kCommandRounds = 1;          // x 64 rule commands per service() call
 
 uint32_t pow2_at_least(uint32_t n) {
   uint32_t p = 64;
@@ -437,9 +438,13 @@ void NicModel::unlink(uint32_t slot) {
 }
 
 void NicModel::service(uint32_t now_ms) {
+  // A bounded number of rule commands per call (between two rx bursts), so
+  // rule churn delays insertions instead of stalling forwarding.
   uint64_t cmds[64];
   unsigned n;
-  while ((n = rte_ring_sc_dequeue_burst_elem(commands_, cmds, sizeof(uint64_t), 64, nullptr)) != 0) {
+  for (int round = 0;
+       round < kCommandRounds && (n = rte_ring_sc_dequeue_burst_elem(commands_, cmds, sizeof(uint64_t), 64, nullptr));
+       ++round) {
     for (unsigned i = 0; i < n; ++i) {
       uint32_t slot = static_cast<uint32_t>(cmds[i] & ~uint64_t{kRemove});
       if (cmds[i] & kRemove) {

@@ -75,6 +75,7 @@ class NicModel final : public FlowPort {
   NicModelCounters& counters() { return counters_; }
   uint32_t rules_active() const { return active_.load(std::memory_order_relaxed); }
   uint32_t capacity() const { return capacity_; }
+  uint32_t pending_commands() const { return rte_ring_count(commands_); }
 
   struct Rule;  // compiled rule (nic_model.cc)
 
