@@ -35,7 +35,13 @@ namespace wp {
   /* #5 offload */          \
   X(offload_feedback)       \
   X(offload_feedback_stale) \
-  X(offload_aged)
+  X(offload_aged)           \
+  /* #6 HA: peer sessions applied by this worker */ \
+  X(ha_sessions_applied)    \
+  X(ha_sessions_removed)    \
+  X(ha_stale_ignored)       \
+  X(ha_apply_table_full)    \
+  X(ha_sessions_republished)
 
 enum class Counter : uint8_t {
 #define WP_X(name) name,

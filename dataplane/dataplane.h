@@ -19,6 +19,7 @@
 #include <vector>
 
 #include "dataplane/counters.h"
+#include "dataplane/ha_dataplane.h"  // #6 HA
 #include "dataplane/neighbor.h"
 #include "dataplane/router_model.h"
 #include "dataplane/session_events.h"
@@ -38,6 +39,7 @@ struct DataplaneShared {
   std::array<std::vector<rte_ring*>, kEventConsumers> events;
   std::atomic<bool> running{true};
   Timeouts timeouts;
+  HaDataplane ha;  // #6 HA: inbound peer sessions, address ownership (off unless configured)
 
   rte_ring* handoff_ring(uint32_t from, uint32_t to) const { return handoff[from * workers + to]; }
   WorkerCounters& control_counters() { return counters[workers]; }

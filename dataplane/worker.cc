@@ -73,6 +73,7 @@ uint32_t Worker::poll_once() {
   }
   handled += drain_handoff();
   if (offload_feedback_) drain_offload_feedback();  // #5 offload
+  if (shared_.ha.enabled && id_ < shared_.workers) handled += ha_poll();  // #6 HA
   flush();
   age();
   return handled;
@@ -123,7 +124,7 @@ void Worker::receive(rte_mbuf** pkts, uint16_t n) {
       case ParseStatus::ipv4: break;
     }
     bool l4_svr = pp.proto == kProtoTcp || pp.proto == kProtoUdp;
-    if (model().own_address_iface(pp.dst) != kNone) {
+    if (model().own_address_iface(pp.dst) != kNone || shared_.ha.holds_peer_address(pp.dst)) {  // #6 HA
       if (!(wan && l4_svr && is_waypoint_port(pp.dport))) {
         to_control(m);  // ICMP echo, ARP-adjacent local traffic
         continue;

@@ -6,6 +6,7 @@
 #include <nlohmann/json.hpp>
 
 #include "dataplane/ipv4.h"
+#include "ha/ha_status.h"  // #6 HA
 
 namespace wp::mgmt {
 
@@ -59,6 +60,10 @@ bool StatsServer::start(const std::string& listen, const DataplaneShared& shared
   for (const auto& [path, body] : extra_)  // #5 offload
     server_->Get(path, [&body](const httplib::Request&, httplib::Response& res) {
       res.set_content(body(), "application/json");
+    });
+  if (ha_)  // #6 HA
+    server_->Get("/api/v1/ha", [status = ha_](const httplib::Request&, httplib::Response& res) {
+      res.set_content(status->json(), "application/json");
     });
   if (!server_->bind_to_port(listen.substr(0, colon).c_str(), port)) {
     error = "mgmt.listen: cannot bind " + listen + ": " + std::strerror(errno);

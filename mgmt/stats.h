@@ -12,6 +12,10 @@
 
 #include "dataplane/dataplane.h"
 
+namespace wp::ha {
+struct HaStatus;  // #6 HA
+}
+
 namespace httplib {
 class Server;
 }
@@ -33,11 +37,14 @@ class StatsServer {
   void add_json(std::string path, std::function<std::string()> body) {
     extra_.emplace_back(std::move(path), std::move(body));
   }
+  // #6 HA: serve GET /api/v1/ha from this status (call before start()).
+  void set_ha(const ha::HaStatus* status) { ha_ = status; }
 
  private:
   std::vector<std::pair<std::string, std::function<std::string()>>> extra_;
   std::unique_ptr<httplib::Server> server_;
   std::unique_ptr<std::thread> thread_;
+  const ha::HaStatus* ha_ = nullptr;
 };
 
 }  // namespace wp::mgmt

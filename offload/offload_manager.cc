@@ -94,7 +94,7 @@ bool OffloadManager::eligible(const Session& s) {
     return false;
   }
   const SecurityModel& sec = m.security[s.security];
-  bool crypto_free = !sec.encrypt || (sec.adaptive && (s.flags & kOffloadAdaptiveSkip));
+  bool crypto_free = !sec.encrypt || (sec.adaptive && (s.crypto & kCryptoAdaptiveSkip));
   if (!crypto_free || sec.hmac_every_packet) {
     counters_.ineligible_policy.fetch_add(1, std::memory_order_relaxed);
     return false;

@@ -319,7 +319,7 @@ TEST_F(Offload, PoliciesNeedingPerPacketWorkStayInSoftware) {
   EXPECT_EQ(mgr->counters().ineligible_policy.load(), 2u);
   // Adaptive encryption decided to skip this session's data: no per-packet work left.
   Session s = *r1_session(40005, 5400);
-  s.flags |= kOffloadAdaptiveSkip;
+  s.crypto |= kCryptoAdaptiveSkip;
   r1->worker().post_event(SessionEventKind::established, s);
   tick(1020);
   EXPECT_EQ(mgr->sessions(), 1u);
