@@ -41,6 +41,13 @@ enum SessionFlags : uint8_t {
   kPeerSession = 1 << 7,
 };
 
+// #5 offload reads the adaptive-encryption decision of #4 (crypto), which
+// keeps it in Session::crypto; same name and value as #4's SessionCrypto so
+// the merge keeps one definition.
+enum SessionCrypto : uint8_t {
+  kCryptoAdaptiveSkip = 1 << 2,  // policy encrypts, but the data already was: no per-packet crypto
+};
+
 struct Session {
   FiveTuple original;  // client -> service as the client sent it
   SideOut out_fwd;     // leaving side B
@@ -53,6 +60,7 @@ struct Session {
   uint32_t last_ms = 0;
   uint64_t packets[2] = {0, 0};  // by Dir
   uint64_t bytes[2] = {0, 0};
+  uint8_t crypto = 0;  // #4 crypto: SessionCrypto bits (#5 offload reads kCryptoAdaptiveSkip)
 
   FiveTuple key_a() const { return out_rev.tuple.reversed(); }  // forward packets arrive with this
   FiveTuple key_b() const { return out_fwd.tuple.reversed(); }  // reverse packets arrive with this

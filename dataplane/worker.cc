@@ -72,6 +72,7 @@ uint32_t Worker::poll_once() {
     receive(pkts, n);
   }
   handled += drain_handoff();
+  if (offload_feedback_) drain_offload_feedback();  // #5 offload
   if (shared_.ha.enabled && id_ < shared_.workers) handled += ha_poll();  // #6 HA
   flush();
   age();
