@@ -23,7 +23,8 @@ constexpr uint32_t kMaxSessions = 64u << 20;
 constexpr uint32_t kMaxBurst = 64;
 constexpr uint32_t kMinMbufs = 1024;
 constexpr uint32_t kMaxTimeout = 86400;  // one day; longer idle state is a leak, not a timeout
-constexpr uint32_t kMaxOffloadRules = 16u << 20;  // #5 offload: beyond the largest SmartNIC rule tables
+// #5 offload: beyond the largest SmartNIC rule tables
+constexpr uint32_t kMaxOffloadRules = 16u << 20;
 
 bool valid_router_name(const std::string& name) {
   if (name.empty() || name.size() > 63) return false;

@@ -8,7 +8,7 @@
 
 namespace wp::offload {
 namespace {
-constexpr uint32_t kQueue = 0;           // one flow queue: one offload thread
+constexpr uint32_t kQueue = 0;            // one flow queue: one offload thread
 constexpr int kCompletionSpins = 100000;  // bounded wait for the PMD's completion
 bool same_attr(const rte_flow_attr& a, const rte_flow_attr& b) {
   return a.group == b.group && a.priority == b.priority && a.ingress == b.ingress && a.egress == b.egress &&
@@ -91,7 +91,8 @@ int EthdevFlowPort::validate(uint16_t port, const rte_flow_attr* attr, const rte
 rte_flow* EthdevFlowPort::create(uint16_t port, const rte_flow_attr* attr, const rte_flow_item items[],
                                  const rte_flow_action actions[], rte_flow_error* error) {
   auto it = tables_.find(port);
-  if (it == tables_.end() || !same_attr(*attr, it->second.attr)) return rte_flow_create(port, attr, items, actions, error);
+  if (it == tables_.end() || !same_attr(*attr, it->second.attr))
+    return rte_flow_create(port, attr, items, actions, error);
   rte_flow_op_attr op{};
   rte_flow* f = rte_flow_async_create(port, kQueue, &op, it->second.table, items, 0, actions, 0, nullptr, error);
   if (!f) return nullptr;

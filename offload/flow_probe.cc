@@ -50,8 +50,8 @@ PortProbe probe_port(FlowPort& flows, uint16_t port, const std::string& device, 
     p.results.push_back(try_shape(flows, port, proto == kProtoUdp ? "session-udp" : "session-tcp", true, r.attr,
                                   r.items.data(), r.actions.data()));
     build_cookie_punt_rule(port, proto, r);
-    p.results.push_back(try_shape(flows, port, proto == kProtoUdp ? "cookie-punt-udp" : "cookie-punt-tcp", true,
-                                  r.attr, r.items.data(), r.actions.data()));
+    p.results.push_back(try_shape(flows, port, proto == kProtoUdp ? "cookie-punt-udp" : "cookie-punt-tcp", true, r.attr,
+                                  r.items.data(), r.actions.data()));
   }
   // Diagnostic shapes: a plain ingress rule on the same 5-tuple pattern
   // (items after the port item) with one action each.

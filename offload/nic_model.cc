@@ -17,7 +17,7 @@ namespace {
 constexpr uint32_t kRemove = 0x80000000u;
 constexpr uint8_t kMaxRaw = 16;
 constexpr uint32_t kAgeStepSlots = 1024;  // slots the age sweep visits per service() call
-constexpr int kCommandRounds = 1;          // x 64 rule commands per service() call
+constexpr int kCommandRounds = 1;         // x 64 rule commands per service() call
 
 uint32_t pow2_at_least(uint32_t n) {
   uint32_t p = 64;
@@ -190,7 +190,8 @@ int NicModel::compile(const rte_flow_attr* attr, const rte_flow_item items[], co
           rest.hdr.src_port = rest.hdr.dst_port = 0;
           rest.hdr.tcp_flags = 0;
           if (!all_zero(&rest, sizeof rest))
-            return flow_refuse(e, ENOTSUP, RTE_FLOW_ERROR_TYPE_ITEM_MASK, it, "TCP: only ports and flags can be matched");
+            return flow_refuse(e, ENOTSUP, RTE_FLOW_ERROR_TYPE_ITEM_MASK, it,
+                               "TCP: only ports and flags can be matched");
           sport = sp->hdr.src_port, dport = sp->hdr.dst_port, msport = mk->hdr.src_port, mdport = mk->hdr.dst_port;
           s.tcp_flags_mask = mk->hdr.tcp_flags;
           s.tcp_flags_spec = sp->hdr.tcp_flags & mk->hdr.tcp_flags;
@@ -482,8 +483,7 @@ NicModel::Rule* NicModel::match(uint16_t port, const uint8_t* frame, uint32_t le
     const RuleSpec& s = r.spec;
     if (s.in_port != port || (s.key.proto && s.key.proto != pp.proto)) continue;
     if ((pp.tcp_flags & s.tcp_flags_mask) != s.tcp_flags_spec) continue;
-    if (s.raw_len && (pp.payload_len() < s.raw_len || std::memcmp(frame + pp.payload, s.raw, s.raw_len) != 0))
-      continue;
+    if (s.raw_len && (pp.payload_len() < s.raw_len || std::memcmp(frame + pp.payload, s.raw, s.raw_len) != 0)) continue;
     return &r;
   }
   FiveTuple k{pp.src, pp.dst, pp.sport, pp.dport, pp.proto};
@@ -496,8 +496,8 @@ NicModel::Rule* NicModel::match(uint16_t port, const uint8_t* frame, uint32_t le
   return nullptr;
 }
 
-void NicModel::process(uint16_t port, rte_mbuf** pkts, uint16_t n, uint32_t now_ms, rte_mbuf** fwd,
-                       uint16_t* fwd_port, uint16_t& n_fwd, rte_mbuf** host, uint16_t& n_host) {
+void NicModel::process(uint16_t port, rte_mbuf** pkts, uint16_t n, uint32_t now_ms, rte_mbuf** fwd, uint16_t* fwd_port,
+                       uint16_t& n_fwd, rte_mbuf** host, uint16_t& n_host) {
   n_fwd = n_host = 0;
   counters_.rx.fetch_add(n, std::memory_order_relaxed);
   uint64_t hits = 0, punted = 0;

@@ -80,8 +80,8 @@ class NicModel final : public FlowPort {
   struct Rule;  // compiled rule (nic_model.cc)
 
  private:
-  int compile(const rte_flow_attr* attr, const rte_flow_item items[], const rte_flow_action[],
-              rte_flow_error* error, Rule& out);
+  int compile(const rte_flow_attr* attr, const rte_flow_item items[], const rte_flow_action[], rte_flow_error* error,
+              Rule& out);
   void link(uint32_t slot);
   void unlink(uint32_t slot);
   Rule* match(uint16_t port, const uint8_t* frame, uint32_t len, ParsedPacket& pp);

@@ -53,8 +53,8 @@ bool OffloadManager::init(uint32_t ring_size, int socket, std::string& error) {
   uint32_t id = serial.fetch_add(1);
   for (uint32_t w = 0; w < shared_.workers; ++w) {
     std::string name = "offl_fb" + std::to_string(id) + "_" + std::to_string(w);
-    rte_ring* r = rte_ring_create_elem(name.c_str(), sizeof(OffloadFeedback), ring_size, socket,
-                                       RING_F_SP_ENQ | RING_F_SC_DEQ);
+    rte_ring* r =
+        rte_ring_create_elem(name.c_str(), sizeof(OffloadFeedback), ring_size, socket, RING_F_SP_ENQ | RING_F_SC_DEQ);
     if (!r) return error = "offload: cannot create feedback ring " + name + ": " + rte_strerror(rte_errno), false;
     feedback_.push_back(r);
   }
@@ -170,8 +170,8 @@ void OffloadManager::offload(const Session& s, uint16_t worker, uint32_t now_ms)
   const RouterModel& m = *shared_.model.load(std::memory_order_acquire);
   FlowRule rule[2];
   for (int d = 0; d < 2; ++d) {
-    RuleBuildStatus st = build_flow_rule(s, static_cast<Dir>(d), m, shared_.neighbors, shared_.timeouts,
-                                         context_of(idx, gen), rule[d]);
+    RuleBuildStatus st =
+        build_flow_rule(s, static_cast<Dir>(d), m, shared_.neighbors, shared_.timeouts, context_of(idx, gen), rule[d]);
     if (st != RuleBuildStatus::ok) {
       (st == RuleBuildStatus::neighbor_missing ? counters_.neighbor_missing : counters_.ineligible_state)
           .fetch_add(1, std::memory_order_relaxed);
@@ -298,8 +298,7 @@ void OffloadManager::poll_counters(uint32_t now_ms) {
     if (!e.in_use) continue;
     read_counters(e, now_ms);
     post_feedback(e, OffloadFeedbackKind::counters);
-    if (static_cast<int32_t>(now_ms - e.active_ms) >= static_cast<int32_t>(opt_.poll_ms))
-      idle_candidates_.push_back(i);
+    if (static_cast<int32_t>(now_ms - e.active_ms) >= static_cast<int32_t>(opt_.poll_ms)) idle_candidates_.push_back(i);
   }
   // make_room pops from the back: least recently active last.
   std::sort(idle_candidates_.begin(), idle_candidates_.end(),

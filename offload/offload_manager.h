@@ -45,10 +45,11 @@ struct OffloadOptions {
   uint32_t poll_ms = 100;
 };
 
-#define WP_OFFLOAD_COUNTERS(X)                                                                               \
-  X(events) X(established) X(ineligible_policy) X(ineligible_state) X(neighbor_missing) X(sessions_offloaded) \
-      X(rules_installed) X(rules_refused) X(rules_removed) X(budget_full) X(evicted) X(closed) X(aged)        \
-          X(feedback_posted) X(feedback_deferred) X(query_failed)
+#define WP_OFFLOAD_COUNTERS(X)                                                                                         \
+  X(events)                                                                                                            \
+  X(established) X(ineligible_policy) X(ineligible_state) X(neighbor_missing) X(sessions_offloaded) X(rules_installed) \
+      X(rules_refused) X(rules_removed) X(budget_full) X(evicted) X(closed) X(aged) X(feedback_posted)                 \
+          X(feedback_deferred) X(query_failed)
 
 struct OffloadCounters {
 #define WP_X(name) std::atomic<uint64_t> name{0};

@@ -65,9 +65,12 @@ Session session(uint32_t i) {
   s.out_rev = {s.original.reversed(), kGateway, 0, -1};
   s.out_fwd = {{kOwnWan, kPeerWan, static_cast<uint16_t>(16384 + 2 * (i & 8191)),
                 static_cast<uint16_t>(16385 + 2 * (i >> 13)), kProtoUdp},
-               kPeerWan, 1, 0};
+               kPeerWan,
+               1,
+               0};
   s.security = 0;
-  s.uuid[0] = static_cast<uint8_t>(i), s.uuid[1] = static_cast<uint8_t>(i >> 8), s.uuid[2] = static_cast<uint8_t>(i >> 16);
+  s.uuid[0] = static_cast<uint8_t>(i), s.uuid[1] = static_cast<uint8_t>(i >> 8),
+  s.uuid[2] = static_cast<uint8_t>(i >> 16);
   s.flags = kReverseSeen | kFwdMdAcked | kEstablished;
   return s;
 }
@@ -122,11 +125,16 @@ int main(int argc, char** argv) {
   bool after = false;
   for (int i = 1; i < argc; ++i) {
     std::string a = argv[i];
-    if (after) eal.push_back(argv[i]);
-    else if (a == "--") after = true;
-    else if (a == "--sessions" && i + 1 < argc) sessions = static_cast<uint32_t>(std::stoul(argv[++i]));
-    else if (a == "--seconds" && i + 1 < argc) seconds = std::stod(argv[++i]);
-    else if (a == "--commit" && i + 1 < argc) commit = argv[++i];
+    if (after)
+      eal.push_back(argv[i]);
+    else if (a == "--")
+      after = true;
+    else if (a == "--sessions" && i + 1 < argc)
+      sessions = static_cast<uint32_t>(std::stoul(argv[++i]));
+    else if (a == "--seconds" && i + 1 < argc)
+      seconds = std::stod(argv[++i]);
+    else if (a == "--commit" && i + 1 < argc)
+      commit = argv[++i];
     else {
       std::fprintf(stderr, "usage: wp_bench_offload [--sessions N] [--seconds S] [--commit ID] [-- EAL args]\n");
       return 1;
@@ -214,13 +222,15 @@ int main(int argc, char** argv) {
     sw_samples.push_back(rte_rdtsc() - t0);
   }
   if (w.counters().get(Counter::fast_path_packets) != uint64_t{iters} * kB) {
-    std::fprintf(stderr, "software path forwarded %lu of %u\n", w.counters().get(Counter::fast_path_packets), iters * kB);
+    std::fprintf(stderr, "software path forwarded %lu of %u\n", w.counters().get(Counter::fast_path_packets),
+                 iters * kB);
     return 3;
   }
 
   NicModel nic2(64);
   FlowRule rule[2];
-  for (int d = 0; d < 2; ++d) build_flow_rule(s, static_cast<Dir>(d), *model, shared.neighbors, shared.timeouts, nullptr, rule[d]);
+  for (int d = 0; d < 2; ++d)
+    build_flow_rule(s, static_cast<Dir>(d), *model, shared.neighbors, shared.timeouts, nullptr, rule[d]);
   rte_flow_error fe{};
   for (auto& r : rule) nic2.create(r.ingress_port, &r.attr, r.items.data(), r.actions.data(), &fe);
   nic2.service(now);

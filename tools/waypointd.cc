@@ -160,7 +160,8 @@ int main(int argc, char** argv) {
   auto control = std::make_unique<wp::Control>(shared, ports.any_pool(), static_cast<uint16_t>(workers));
 
   wp::mgmt::StatsServer stats;
-  stats.add_json("/api/v1/offload", [&offload] { return offload.status_json(); });  // #5 offload
+  // #5 offload
+  stats.add_json("/api/v1/offload", [&offload] { return offload.status_json(); });
   stats.set_ha(ha.status());  // #6 HA
   if (!cfg.mgmt().listen().empty() && !stats.start(cfg.mgmt().listen(), shared, model->name, error))
     return fail(2, error);

@@ -2,6 +2,8 @@
 // each session kind, and the software NIC model (nic_model.h) applying those
 // very arrays byte-exactly, counting, aging and refusing what it does not
 // support the way a PMD does.
+#include "offload/nic_model.h"
+
 #include <gtest/gtest.h>
 #include <rte_byteorder.h>
 #include <rte_errno.h>
@@ -13,7 +15,6 @@
 #include "dataplane/packet.h"
 #include "offload/flow_probe.h"
 #include "offload/flow_rule.h"
-#include "offload/nic_model.h"
 #include "tests/unit/eal_env.h"
 #include "tests/unit/pkt_builder.h"
 
@@ -96,9 +97,9 @@ void expect_rule(const FlowRule& r, const Expect& x, uint32_t age_s) {
   EXPECT_EQ(r.attr.transfer, 1u);
   EXPECT_EQ(r.ingress_port, x.in_port);
   bool tcp = x.arrive.proto == kProtoTcp;
-  std::vector<rte_flow_item_type> want = {RTE_FLOW_ITEM_TYPE_REPRESENTED_PORT, RTE_FLOW_ITEM_TYPE_ETH,
-                                          RTE_FLOW_ITEM_TYPE_IPV4, tcp ? RTE_FLOW_ITEM_TYPE_TCP : RTE_FLOW_ITEM_TYPE_UDP,
-                                          RTE_FLOW_ITEM_TYPE_END};
+  std::vector<rte_flow_item_type> want = {
+      RTE_FLOW_ITEM_TYPE_REPRESENTED_PORT, RTE_FLOW_ITEM_TYPE_ETH, RTE_FLOW_ITEM_TYPE_IPV4,
+      tcp ? RTE_FLOW_ITEM_TYPE_TCP : RTE_FLOW_ITEM_TYPE_UDP, RTE_FLOW_ITEM_TYPE_END};
   EXPECT_EQ(item_types(r), want);
   EXPECT_EQ(static_cast<const rte_flow_item_ethdev*>(r.items[0].spec)->port_id, x.in_port);
   const auto* v4 = static_cast<const rte_flow_item_ipv4*>(r.items[2].spec);
@@ -270,8 +271,13 @@ TEST(NicModel, UdpWithoutChecksumStaysWithout) {
   run.install(r);
   run.send(kLan, Pkt().eth().ipv4(kClient, kServer).udp(40000, 5201).no_udp_checksum().payload("x").bytes());
   ASSERT_EQ(run.fwd.size(), 1u);
-  EXPECT_EQ(run.fwd[0], Pkt().eth(kPeerMac, kOwnWanMac).ipv4(kOwnWan, kPeerWan, 63).udp(16512, 16513).no_udp_checksum()
-                            .payload("x").bytes());
+  EXPECT_EQ(run.fwd[0], Pkt()
+                            .eth(kPeerMac, kOwnWanMac)
+                            .ipv4(kOwnWan, kPeerWan, 63)
+                            .udp(16512, 16513)
+                            .no_udp_checksum()
+                            .payload("x")
+                            .bytes());
 }
 
 TEST(NicModel, TcpReverseRuleRestoresAndLeavesControlSegmentsToSoftware) {
@@ -282,14 +288,21 @@ TEST(NicModel, TcpReverseRuleRestoresAndLeavesControlSegmentsToSoftware) {
   ModelRun run;
   run.install(r);
   auto from_peer = [](uint8_t flags) {
-    return Pkt().eth(kOwnWanMac, kPeerMac).ipv4(kPeerWan, kOwnWan, 60).tcp(16513, 16512, flags, 7, 9).payload("data")
+    return Pkt()
+        .eth(kOwnWanMac, kPeerMac)
+        .ipv4(kPeerWan, kOwnWan, 60)
+        .tcp(16513, 16512, flags, 7, 9)
+        .payload("data")
         .bytes();
   };
   run.send(kWan, from_peer(kTcpAck));
   ASSERT_EQ(run.fwd.size(), 1u);
-  EXPECT_EQ(run.fwd[0],
-            Pkt().eth(kClientMac, kOwnLanMac).ipv4(kServer, kClient, 59).tcp(80, 40000, kTcpAck, 7, 9).payload("data")
-                .bytes());
+  EXPECT_EQ(run.fwd[0], Pkt()
+                            .eth(kClientMac, kOwnLanMac)
+                            .ipv4(kServer, kClient, 59)
+                            .tcp(80, 40000, kTcpAck, 7, 9)
+                            .payload("data")
+                            .bytes());
   EXPECT_EQ(run.fwd_ports[0], kLan);
   run.send(kWan, from_peer(kTcpAck | kTcpFin));
   run.send(kWan, from_peer(kTcpRst));
@@ -420,7 +433,10 @@ TEST(NicModel, RefusesWhatItDoesNotSupportLikeAPmd) {
   EXPECT_STREQ(e.message, "action type not supported by the NIC");
   EXPECT_EQ(model.create(kLan, &bad.attr, bad.items.data(), bad.actions.data(), &e), nullptr);
   // An item it cannot match.
-  rte_flow_item items[] = {r.items[0], {RTE_FLOW_ITEM_TYPE_VLAN, nullptr, nullptr, nullptr}, r.items[2], r.items[3],
+  rte_flow_item items[] = {r.items[0],
+                           {RTE_FLOW_ITEM_TYPE_VLAN, nullptr, nullptr, nullptr},
+                           r.items[2],
+                           r.items[3],
                            {RTE_FLOW_ITEM_TYPE_END, nullptr, nullptr, nullptr}};
   EXPECT_EQ(model.validate(kLan, &r.attr, items, r.actions.data(), &e), -ENOTSUP);
   EXPECT_EQ(e.type, RTE_FLOW_ERROR_TYPE_ITEM);

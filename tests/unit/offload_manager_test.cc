@@ -6,6 +6,8 @@
 // the rules; AGE ends an idle session; the rule budget evicts the least active
 // session; policies that need per-packet work stay in software; a real PMD
 // that cannot offload (net_null) fails the probe.
+#include "offload/offload_manager.h"
+
 #include <gtest/gtest.h>
 #include <rte_bus_vdev.h>
 #include <rte_ethdev.h>
@@ -21,7 +23,6 @@
 #include "offload/flow_port_ethdev.h"
 #include "offload/flow_probe.h"
 #include "offload/nic_model.h"
-#include "offload/offload_manager.h"
 #include "tests/unit/eal_env.h"
 #include "tests/unit/pkt_builder.h"
 
@@ -57,7 +58,8 @@ config::Config router_config(const char* name, const char* lan, const char* wan,
   t->add_prefixes("10.1.0.0/24");
   struct {
     const char *svc, *proto, *port, *sec;
-  } services[] = {{"echo", "udp", "5201", "plain"}, {"strict", "udp", "5300", "per-packet"},
+  } services[] = {{"echo", "udp", "5201", "plain"},
+                  {"strict", "udp", "5300", "per-packet"},
                   {"secret", "udp", "5400", "encrypted"}};
   for (auto& s : services) {
     auto* sv = c.add_services();
