@@ -2,7 +2,7 @@
 # #5 offload: both routers of the canonical topology (lib.sh wp_topo_basic)
 # offload established sessions to the software NIC model, which runs on its
 # own lcore between the ports and the workers.
-# Checks: curl 1 MiB and iperf3 TCP byte-exact with sessions offloaded; after
+# Checks: curl 1 MiB and 16 MiB byte-exact with sessions offloaded; iperf3 TCP: after
 # the handshake the NIC forwards (its hits grow, the workers' fast path does
 # not); a steady UDP session longer than twice its idle timeout stays
 # offloaded, is never aged while packets flow, and its totals (worker + NIC)
