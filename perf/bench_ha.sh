@@ -33,9 +33,11 @@ one() {  # MODE N MEM: receiver in h2 (background), sender in h1; prints the rec
   wait "$rpid"
   grep '^{"bench"' "$WP_TMP/recv-$mode.log" | tail -n 1
 }
-RAW=$(one raw "$RAW_N" 256)
-SYNC=$(one sync "$SYNC_N" 1024)
-RESYNC=$(one resync "$RESYNC_N" 2048)
+MODES=${MODES:-raw sync resync}
+RAW=""; SYNC=""; RESYNC=""
+[[ $MODES == *raw* ]] && RAW=$(one raw "$RAW_N" 256)
+[[ $MODES == *sync* && $MODES != resync ]] && SYNC=$(one sync "$SYNC_N" 1024)
+[[ $MODES == *resync* ]] && RESYNC=$(one resync "$RESYNC_N" 2048)
 "$WP_PY" - "$RAW" "$SYNC" "$RESYNC" <<'PY'
 import json, sys, os
 def load(s):
