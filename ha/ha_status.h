@@ -13,12 +13,13 @@
 
 namespace wp::ha {
 
-#define WP_HA_COUNTERS(X)                                                                                         \
-  X(messages_sent)                                                                                                \
-  X(bytes_sent) X(messages_received) X(bytes_received) X(sessions_sent) X(sessions_received) X(sessions_rejected) \
-      X(stale_messages) X(send_retries) X(resyncs_sent) X(resyncs_received) X(resync_requests) X(resync_gaps)     \
-          X(event_drops_seen) X(republish_requests) X(inbound_overflow) X(takeovers) X(handbacks) X(claims)       \
-              X(split_brain_detected) X(transport_lost) X(key_mismatches)
+#define WP_HA_COUNTERS(X)                                                                                             \
+  X(messages_sent)                                                                                                    \
+  X(bytes_sent)                                                                                                       \
+  X(messages_received) X(bytes_received) X(sessions_sent) X(sessions_received) X(sessions_rejected) X(stale_messages) \
+      X(send_retries) X(resyncs_sent) X(resyncs_received) X(resync_requests) X(resync_gaps) X(event_drops_seen)       \
+          X(republish_requests) X(inbound_overflow) X(takeovers) X(handbacks) X(claims) X(split_brain_detected)       \
+              X(transport_lost) X(key_mismatches)
 
 struct HaStatus {
   enum class Counter : uint8_t {

@@ -132,9 +132,10 @@ int run_raw(bool sender, uint32_t count, const std::string& group, size_t msg_by
     std::this_thread::sleep_for(std::chrono::microseconds(50));
   }
   double s = std::chrono::duration<double>(Clock::now() - rc.first).count();
-  std::printf("{\"bench\":\"ha\",\"mode\":\"raw\",\"messages\":%lu,\"bytes\":%lu,\"seconds\":%.3f,\"messages_per_s\":%.0f,"
-              "\"mbytes_per_s\":%.1f}\n",
-              rc.messages, rc.bytes, s, rc.messages / s, rc.bytes / s / 1e6);
+  std::printf(
+      "{\"bench\":\"ha\",\"mode\":\"raw\",\"messages\":%lu,\"bytes\":%lu,\"seconds\":%.3f,\"messages_per_s\":%.0f,"
+      "\"mbytes_per_s\":%.1f}\n",
+      rc.messages, rc.bytes, s, rc.messages / s, rc.bytes / s / 1e6);
   return rc.messages == count ? 0 : 1;
 }
 
@@ -209,11 +210,12 @@ int run_ha(bool sender, bool resync, uint32_t n, const std::string& group, size_
     double s = resync ? node.status().last_resync_ms.load() / 1000.0
                       : std::chrono::duration<double>(Clock::now() - first).count();
     const auto& st = node.status();
-    std::printf("{\"bench\":\"ha\",\"mode\":\"%s\",\"sessions\":%u,\"applied\":%u,\"seconds\":%.3f,"
-                "\"sessions_per_s\":%.0f,\"messages\":%lu,\"bytes\":%lu,\"messages_per_s\":%.0f}\n",
-                resync ? "resync" : "sync", n, worker.table().size(), s, worker.table().size() / s,
-                st.get(ha::HaStatus::Counter::messages_received), st.get(ha::HaStatus::Counter::bytes_received),
-                st.get(ha::HaStatus::Counter::messages_received) / s);
+    std::printf(
+        "{\"bench\":\"ha\",\"mode\":\"%s\",\"sessions\":%u,\"applied\":%u,\"seconds\":%.3f,"
+        "\"sessions_per_s\":%.0f,\"messages\":%lu,\"bytes\":%lu,\"messages_per_s\":%.0f}\n",
+        resync ? "resync" : "sync", n, worker.table().size(), s, worker.table().size() / s,
+        st.get(ha::HaStatus::Counter::messages_received), st.get(ha::HaStatus::Counter::bytes_received),
+        st.get(ha::HaStatus::Counter::messages_received) / s);
     rc = done ? 0 : 1;
   }
   stop = true;
@@ -241,7 +243,8 @@ int main(int argc, char** argv) {
   std::vector<char*> eal{argv[0]};
   for (int i = split + 1; i < argc; ++i) eal.push_back(argv[i]);
   if (rte_eal_init(static_cast<int>(eal.size()), eal.data()) < 0) return 2;
-  int rc = mode == "raw" ? run_raw(role == "sender", n, group, raw_bytes) : run_ha(role == "sender", mode == "resync", n, group, batch_bytes);
+  int rc = mode == "raw" ? run_raw(role == "sender", n, group, raw_bytes)
+                         : run_ha(role == "sender", mode == "resync", n, group, batch_bytes);
   rte_eal_cleanup();
   return rc;
 }
