@@ -46,7 +46,8 @@ uint32_t Control::poll_once(uint32_t now_ms) {
       announce();
       announced_ms_ = now_ms;
       reannounce_step_ = 0;
-    } else if (reannounce_step_ < std::size(kReannounceMs) && now_ms - announced_ms_ >= kReannounceMs[reannounce_step_]) {
+    } else if (reannounce_step_ < std::size(kReannounceMs) &&
+               now_ms - announced_ms_ >= kReannounceMs[reannounce_step_]) {
       ++reannounce_step_;
       announce();
     }
@@ -202,8 +203,7 @@ void Control::announce() {
       send_arp(static_cast<int>(i), RTE_ARP_OP_REQUEST, kZeroMac, rm.interfaces[i].addr);
   // #6 HA: the peer's addresses, from us, while we hold them.
   if (ha.enabled && ha.peer_taken.load(std::memory_order_acquire))
-    for (const HaAddress& p : ha.peer_addresses)
-      send_arp(p.iface, RTE_ARP_OP_REQUEST, kZeroMac, p.addr, p.addr);
+    for (const HaAddress& p : ha.peer_addresses) send_arp(p.iface, RTE_ARP_OP_REQUEST, kZeroMac, p.addr, p.addr);
 }
 
 }  // namespace wp

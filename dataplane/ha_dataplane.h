@@ -46,20 +46,20 @@ struct HaAddress {
 
 struct HaDataplane {
   bool enabled = false;
-  std::vector<HaAddress> peer_addresses;        // fixed before the workers start
-  std::vector<rte_ring*> inbound;               // per worker, PeerSessionOp elements
-  std::atomic<bool> own_held{true};             // we answer ARP for our own addresses
-  std::atomic<bool> peer_taken{false};          // we answer for (and accept packets to) the peer's
-  std::atomic<bool> adopt_peer{false};          // the peer's sessions are ours to age and carry
-  std::atomic<uint32_t> ownership_gen{0};       // bumped by HA when adopt_peer changes
-  std::atomic<uint32_t> announce_gen{0};        // bumped by HA: control sends gratuitous ARP
+  std::vector<HaAddress> peer_addresses;                    // fixed before the workers start
+  std::vector<rte_ring*> inbound;                           // per worker, PeerSessionOp elements
+  std::atomic<bool> own_held{true};                         // we answer ARP for our own addresses
+  std::atomic<bool> peer_taken{false};                      // we answer for (and accept packets to) the peer's
+  std::atomic<bool> adopt_peer{false};                      // the peer's sessions are ours to age and carry
+  std::atomic<uint32_t> ownership_gen{0};                   // bumped by HA when adopt_peer changes
+  std::atomic<uint32_t> announce_gen{0};                    // bumped by HA: control sends gratuitous ARP
   std::unique_ptr<std::atomic<uint32_t>[]> ownership_seen;  // per worker
   // Per worker: HA bumps republish_req[w] to have worker w post every session
   // it owns again (resync, or after that worker's ring dropped an event); the
   // worker copies the value to republish_seen[w] once it has posted them all.
   std::unique_ptr<std::atomic<uint32_t>[]> republish_req;
   std::unique_ptr<std::atomic<uint32_t>[]> republish_seen;
-  std::atomic<uint64_t> split_brain_arps{0};    // peer-address ARP from another MAC while we hold it
+  std::atomic<uint64_t> split_brain_arps{0};  // peer-address ARP from another MAC while we hold it
 
   bool is_peer_address(Ipv4 a) const {
     for (const HaAddress& p : peer_addresses)

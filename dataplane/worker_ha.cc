@@ -124,8 +124,8 @@ uint32_t Worker::republish_some() {
   rte_ring* ring = shared_.event_ring(EventConsumer::ha, id_);
   if (!ring) return 0;
   uint32_t posted = 0;
-  uint32_t end = republish_hand_ + kRepublishStep < table_.capacity() ? republish_hand_ + kRepublishStep
-                                                                       : table_.capacity();
+  uint32_t end =
+      republish_hand_ + kRepublishStep < table_.capacity() ? republish_hand_ + kRepublishStep : table_.capacity();
   for (; republish_hand_ < end; ++republish_hand_) {
     const Session& s = *table_.at(republish_hand_);
     if (!s.in_use || (s.flags & kPeerSession)) continue;

@@ -36,7 +36,9 @@ bool CpgTransport::open(const std::string& group, std::string& error) {
   for (int attempt = 0; attempt < 50; ++attempt) {
     rc = cpg_join(handle_, &group_);
     if (rc != CS_ERR_TRY_AGAIN) break;
-    struct timespec ts{0, 20 * 1000 * 1000};
+    struct timespec ts {
+      0, 20 * 1000 * 1000
+    };
     nanosleep(&ts, nullptr);
   }
   if (rc != CS_OK) {

@@ -212,8 +212,8 @@ void HaNode::step_resync_out() {
   d->set_sessions(resync_out_sessions_);
   send(m);
   resync_out_active_ = false;
-  log("resync " + std::to_string(resync_out_id_) + " sent: " + std::to_string(resync_out_sessions_) +
-      " sessions in " + std::to_string(resync_out_chunks_) + " chunks");
+  log("resync " + std::to_string(resync_out_id_) + " sent: " + std::to_string(resync_out_sessions_) + " sessions in " +
+      std::to_string(resync_out_chunks_) + " chunks");
 }
 
 void HaNode::send_keys() {
@@ -294,9 +294,7 @@ void HaNode::on_message(const Member& from, const void* data, size_t len) {
       claim_pending_ = true;
       break;
     }
-    case pb::HaMessage::kTakeback:
-      release_peer_addresses();
-      break;
+    case pb::HaMessage::kTakeback: release_peer_addresses(); break;
     default: status_.add(C::stale_messages); break;
   }
 }
@@ -412,16 +410,14 @@ void HaNode::begin_takeover() {
 void HaNode::step_takeover() {
   if (!takeover_pending_ || !inbound_idle()) return;
   for (uint32_t w = 0; w < shared_.workers; ++w)
-    if (static_cast<int32_t>(shared_.ha.ownership_seen[w].load(std::memory_order_acquire) - takeover_gen_) < 0)
-      return;
+    if (static_cast<int32_t>(shared_.ha.ownership_seen[w].load(std::memory_order_acquire) - takeover_gen_) < 0) return;
   takeover_pending_ = false;
   shared_.ha.peer_taken.store(true, std::memory_order_release);
   shared_.ha.own_held.store(true, std::memory_order_release);
   shared_.ha.announce_gen.fetch_add(1, std::memory_order_acq_rel);
   status_.add(C::takeovers);
   status_.last_takeover_ms.store(now_ms_ - takeover_started_ms_, std::memory_order_relaxed);
-  log("took over the peer's addresses (" + std::to_string(now_ms_ - takeover_started_ms_) +
-      " ms after the peer left)");
+  log("took over the peer's addresses (" + std::to_string(now_ms_ - takeover_started_ms_) + " ms after the peer left)");
   publish_view();
 }
 

@@ -109,7 +109,7 @@ class HaNode : public TransportHandler {
   size_t outbox_bytes_ = 0;
   std::vector<std::deque<PeerSessionOp>> backlog_;  // per worker
   size_t backlog_size_ = 0;
-  std::vector<uint64_t> drops_seen_;                // per worker ha_events_dropped
+  std::vector<uint64_t> drops_seen_;  // per worker ha_events_dropped
 
   // Our resync to the peer.
   bool resync_out_active_ = false;

@@ -13,12 +13,13 @@
 
 namespace wp::ha {
 
-#define WP_HA_COUNTERS(X)                                                                   \
-  X(messages_sent) X(bytes_sent) X(messages_received) X(bytes_received) X(sessions_sent)    \
-  X(sessions_received) X(sessions_rejected) X(stale_messages) X(send_retries)              \
-  X(resyncs_sent) X(resyncs_received) X(resync_requests) X(resync_gaps) X(event_drops_seen) \
-  X(republish_requests) X(inbound_overflow) X(takeovers) X(handbacks) X(claims)             \
-  X(split_brain_detected) X(transport_lost) X(key_mismatches)
+#define WP_HA_COUNTERS(X)                                                                                             \
+  X(messages_sent)                                                                                                    \
+  X(bytes_sent)                                                                                                       \
+  X(messages_received) X(bytes_received) X(sessions_sent) X(sessions_received) X(sessions_rejected) X(stale_messages) \
+      X(send_retries) X(resyncs_sent) X(resyncs_received) X(resync_requests) X(resync_gaps) X(event_drops_seen)       \
+          X(republish_requests) X(inbound_overflow) X(takeovers) X(handbacks) X(claims) X(split_brain_detected)       \
+              X(transport_lost) X(key_mismatches)
 
 struct HaStatus {
   enum class Counter : uint8_t {
@@ -28,11 +29,11 @@ struct HaStatus {
         count
   };
   std::atomic<uint64_t> counters[static_cast<size_t>(Counter::count)]{};
-  std::atomic<uint64_t> sync_lag_ms{0};      // last: worker posted -> CPG delivered back to us
+  std::atomic<uint64_t> sync_lag_ms{0};  // last: worker posted -> CPG delivered back to us
   std::atomic<uint64_t> sync_lag_max_ms{0};
-  std::atomic<uint64_t> last_resync_ms{0};   // last full resync received: request/join -> done applied
+  std::atomic<uint64_t> last_resync_ms{0};  // last full resync received: request/join -> done applied
   std::atomic<uint64_t> last_resync_sessions{0};
-  std::atomic<uint64_t> last_takeover_ms{0}; // peer left -> its addresses announced
+  std::atomic<uint64_t> last_takeover_ms{0};  // peer left -> its addresses announced
 
   void add(Counter c, uint64_t n = 1) { counters[static_cast<size_t>(c)].fetch_add(n, std::memory_order_relaxed); }
   uint64_t get(Counter c) const { return counters[static_cast<size_t>(c)].load(std::memory_order_relaxed); }

@@ -32,7 +32,7 @@ class MessageStamp {
 class SessionBatcher {
  public:
   struct Limits {
-    size_t max_bytes = 48 * 1024;
+    size_t max_bytes = 8 * 1024;  // bench_ha: 8 KB batches replicate ~5x faster over CPG than 48 KB
     size_t max_ops = 1024;
   };
   explicit SessionBatcher(Limits l) : limits_(l) {}

@@ -478,3 +478,19 @@ TEST_F(HaPair, LosingCorosyncGivesTheAddressesUp) {
 
 }  // namespace
 }  // namespace wp::ha
+
+namespace wp::ha {
+namespace {
+
+TEST_F(HaPair, PeerArpForATakenAddressWhileItIsNoMemberIsASplitBrain) {
+  bus.leave({1, 101});  // the link between the hubs is cut: a is alive but not in b's group
+  run({b.get()}, now, 10);
+  ASSERT_TRUE(b->shared.ha.peer_taken.load());
+  b->shared.ha.split_brain_arps.fetch_add(1);  // control saw hub-a's MAC announce 172.16.0.2
+  run({b.get()}, now, 2);
+  EXPECT_EQ(b->node->status().get(HaStatus::Counter::split_brain_detected), 1u);
+  EXPECT_TRUE(b->shared.ha.peer_taken.load()) << "documented: both keep forwarding until the group heals";
+}
+
+}  // namespace
+}  // namespace wp::ha

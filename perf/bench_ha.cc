@@ -1,0 +1,250 @@
+// #6 HA benchmark: session sync throughput and full resync time between two
+// waypoint HA nodes over a real Corosync CPG group (perf/bench_ha.sh runs two
+// of these in two network namespaces, each beside its own corosync).
+//
+//   wp_bench_ha --mode raw|sync|resync --role sender|receiver --sessions N [-- EAL args]
+//
+// raw:    the baseline, measured in the same run: 48 KB messages (one full
+//         sync batch) multicast as fast as CPG flow control allows.
+// sync:   the sender's worker creates N sessions and posts their events into
+//         its HA ring (waiting for room, so the ring never drops); the HA node
+//         batches them to the peer, whose HA node decodes them and whose
+//         worker inserts them into its own table. The receiver times first to
+//         last session applied.
+// resync: the sender holds N sessions before the receiver joins; the
+//         receiver times join -> every chunk applied (HaStatus last_resync_ms).
+// The receiver prints one JSON line; the script adds the table.
+#include <rte_eal.h>
+#include <rte_ring_elem.h>
+
+#include <CLI/CLI.hpp>
+#include <chrono>
+#include <cstdio>
+#include <thread>
+
+#include "dataplane/router_model.h"
+#include "dataplane/worker.h"
+#include "ha/cpg_transport.h"
+#include "ha/ha_node.h"
+
+namespace {
+
+using namespace wp;
+using Clock = std::chrono::steady_clock;
+constexpr const char* kKey = "00112233445566778899aabbccddeeff00112233445566778899aabbccddeeff";
+
+double since(Clock::time_point t) { return std::chrono::duration<double>(Clock::now() - t).count(); }
+uint64_t epoch_ms() {
+  return static_cast<uint64_t>(
+      std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::system_clock::now().time_since_epoch())
+          .count());
+}
+
+config::Config hub_config(bool a) {
+  config::Config c;
+  c.mutable_router()->set_name(a ? "hub-a" : "hub-b");
+  auto* l = c.mutable_router()->mutable_lan();
+  l->set_name("lan");
+  l->set_device("lan0");
+  l->set_address(a ? "10.2.0.2/24" : "10.2.0.3/24");
+  auto* w = c.mutable_router()->add_wan();
+  w->set_name("wan0");
+  w->set_device("wan0");
+  w->set_address(a ? "172.16.0.2/24" : "172.16.0.3/24");
+  auto* t = c.add_tenants();
+  t->set_name("branch");
+  t->add_prefixes("10.1.0.0/16");
+  auto* s = c.add_services();
+  s->set_name("web");
+  s->add_prefixes("10.2.0.0/24");
+  s->set_protocol("tcp");
+  auto* p = c.add_policies();
+  p->set_tenant("branch");
+  p->set_service("web");
+  auto* peer = c.add_peers();
+  peer->set_name("r1");
+  peer->add_waypoints("172.16.0.1");
+  peer->set_key(kKey);
+  return c;
+}
+
+// Session i as hub-a holds it: distinct client tuple, waypoint ports of its class.
+Session make_session(const RouterModel& rm, uint32_t i, std::vector<uint32_t>& per_class, uint32_t now) {
+  Session s;
+  s.original = {0x0a010000u + (i >> 6), 0x0a02000au, static_cast<uint16_t>(1024 + (i & 63) * 997 % 60000), 80, 6};
+  uint32_t cls = affinity_class(s.original);
+  uint32_t k = per_class[cls]++;
+  auto port = [&](uint32_t v, uint32_t odd) {
+    return static_cast<uint16_t>((kWaypointPortMin / 2 + cls + kAffinityClasses * (v % 384)) * 2 + odd);
+  };
+  s.out_rev = {{0xac100002u, 0xac100001u, port(k / 384, 1), port(k, 0), 6}, 0xac100001u, 1, 0};
+  s.out_fwd = {s.original, s.original.dst, 0, -1};
+  for (int b = 0; b < 4; ++b) s.uuid[b] = static_cast<uint8_t>(i >> (8 * b));
+  s.tenant = 0;
+  s.service = 0;
+  s.security = static_cast<int16_t>(rm.policy(0, 0));
+  s.flags = kReverseSeen;
+  s.created_ms = s.last_ms = now;
+  s.in_use = 1;
+  return s;
+}
+
+class RawCounter : public ha::TransportHandler {
+ public:
+  void on_message(const ha::Member& from, const void*, size_t len) override {
+    if (from.node == self) return;
+    if (messages++ == 0) first = Clock::now();
+    bytes += len;
+  }
+  void on_membership(const std::vector<ha::Member>& m, const std::vector<ha::Member>&,
+                     const std::vector<ha::Member>&) override {
+    members = m.size();
+  }
+  uint32_t self = 0;
+  size_t members = 0;
+  uint64_t messages = 0, bytes = 0;
+  Clock::time_point first;
+};
+
+int run_raw(bool sender, uint32_t count, const std::string& group, size_t msg_bytes) {
+  ha::CpgTransport t;
+  std::string err;
+  if (!t.open(group, err)) return std::fprintf(stderr, "%s\n", err.c_str()), 2;
+  RawCounter rc;
+  rc.self = t.local_node();
+  while (rc.members < 2) t.dispatch(rc), std::this_thread::sleep_for(std::chrono::milliseconds(5));
+  if (sender) {
+    std::string msg(msg_bytes, 'x');
+    for (uint32_t sent = 0; sent < count;) {
+      auto r = t.send(msg);
+      if (r == ha::Transport::SendResult::sent)
+        ++sent;
+      else if (r == ha::Transport::SendResult::failed)
+        return 2;
+      t.dispatch(rc);
+    }
+    std::this_thread::sleep_for(std::chrono::seconds(2));  // let the receiver finish before we leave
+    return 0;
+  }
+  auto start = Clock::now();
+  while (rc.messages < count && since(start) < 60) {
+    if (!t.dispatch(rc)) return 2;
+    std::this_thread::sleep_for(std::chrono::microseconds(50));
+  }
+  double s = std::chrono::duration<double>(Clock::now() - rc.first).count();
+  std::printf(
+      "{\"bench\":\"ha\",\"mode\":\"raw\",\"messages\":%lu,\"bytes\":%lu,\"seconds\":%.3f,\"messages_per_s\":%.0f,"
+      "\"mbytes_per_s\":%.1f}\n",
+      rc.messages, rc.bytes, s, rc.messages / s, rc.bytes / s / 1e6);
+  return rc.messages == count ? 0 : 1;
+}
+
+int run_ha(bool sender, bool resync, uint32_t n, const std::string& group, size_t batch_bytes) {
+  HmacEngine hmac;
+  std::string err;
+  auto model = RouterModel::build(hub_config(sender), nullptr, nullptr, hmac, err);
+  if (!model) return std::fprintf(stderr, "%s\n", err.c_str()), 2;
+  DataplaneShared shared;
+  if (!shared.create_rings(1, 1024, SOCKET_ID_ANY, err)) return std::fprintf(stderr, "%s\n", err.c_str()), 2;
+  shared.model.store(model.get());
+  shared.ha.peer_addresses.push_back({sender ? 0xac100003u : 0xac100002u, 1});
+  if (!shared.enable_events(EventConsumer::ha, 1u << 16, SOCKET_ID_ANY, err) ||
+      !shared.ha.create(1, 1u << 16, SOCKET_ID_ANY, err))
+    return std::fprintf(stderr, "%s\n", err.c_str()), 2;
+  Worker worker(0, shared, n + n / 4 + 1024, SOCKET_ID_ANY);
+  if (!worker.ok()) return std::fprintf(stderr, "session table of %u: give EAL more memory (-m)\n", n), 2;
+  ha::HaSettings hs;
+  hs.node_id = sender ? 1 : 2;
+  hs.limits.max_bytes = batch_bytes;
+  ha::HaNode node(shared, hs, [group](std::string& e) -> std::unique_ptr<ha::Transport> {
+    auto t = std::make_unique<ha::CpgTransport>();
+    if (!t->open(group, e)) return nullptr;
+    return t;
+  });
+  std::vector<uint32_t> per_class(kAffinityClasses, 0);
+  if (sender && resync) {  // the full state exists before the peer arrives
+    for (uint32_t i = 0; i < n; ++i) {
+      Session* p = worker.table().allocate();
+      *p = make_session(*model, i, per_class, 0);
+      if (!worker.table().insert(p)) return std::fprintf(stderr, "duplicate session %u\n", i), 2;
+    }
+  }
+  std::atomic<bool> stop{false};
+  std::thread dataplane([&] {  // the worker: applies inbound sessions, republishes for a resync
+    while (!stop.load(std::memory_order_relaxed)) {
+      worker.set_now_ms(dataplane_now_ms());
+      if (worker.ha_poll() == 0) std::this_thread::sleep_for(std::chrono::microseconds(20));
+    }
+  });
+  auto start = Clock::now();
+  auto until = [&](auto done, double limit_s) {
+    while (!done() && since(start) < limit_s)
+      if (node.poll(epoch_ms()) == 0) std::this_thread::sleep_for(std::chrono::microseconds(50));
+    return done();
+  };
+  int rc = 0;
+  bool peer = until([&] { return node.peer_present() && shared.ha.own_held.load(); }, 30);
+  if (!peer) rc = 1;
+  if (sender && !resync && peer) {
+    // Post creations as a worker would, as fast as the HA ring takes them.
+    rte_ring* ring = shared.event_ring(EventConsumer::ha, 0);
+    uint32_t posted = 0;
+    while (posted < n && since(start) < 120) {
+      for (int k = 0; k < 256 && posted < n && rte_ring_free_count(ring) > 1; ++k, ++posted)
+        worker.post_event(SessionEventKind::created, make_session(*model, posted, per_class, dataplane_now_ms()));
+      node.poll(epoch_ms());
+    }
+  }
+  if (sender) {
+    until([&] { return false; }, since(start) + 15 + (resync ? 30 : 0));  // serve until the receiver is done
+  } else if (peer) {
+    Clock::time_point first{};
+    bool done = until(
+        [&] {
+          if (first == Clock::time_point{} && worker.table().size() > 0) first = Clock::now();
+          // resync: HaNode stamps last_resync_ms once every chunk is applied.
+          return resync ? node.status().last_resync_ms.load() > 0 && worker.table().size() >= n
+                        : worker.table().size() >= n;
+        },
+        120);
+    double s = resync ? node.status().last_resync_ms.load() / 1000.0
+                      : std::chrono::duration<double>(Clock::now() - first).count();
+    const auto& st = node.status();
+    std::printf(
+        "{\"bench\":\"ha\",\"mode\":\"%s\",\"sessions\":%u,\"applied\":%u,\"seconds\":%.3f,"
+        "\"sessions_per_s\":%.0f,\"messages\":%lu,\"bytes\":%lu,\"messages_per_s\":%.0f}\n",
+        resync ? "resync" : "sync", n, worker.table().size(), s, worker.table().size() / s,
+        st.get(ha::HaStatus::Counter::messages_received), st.get(ha::HaStatus::Counter::bytes_received),
+        st.get(ha::HaStatus::Counter::messages_received) / s);
+    rc = done ? 0 : 1;
+  }
+  stop = true;
+  dataplane.join();
+  return rc;
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  int split = argc;
+  for (int i = 1; i < argc; ++i)
+    if (std::string(argv[i]) == "--") split = i;
+  CLI::App app{"HA sync benchmark over Corosync CPG"};
+  std::string mode = "sync", role = "receiver", group = "wp-bench";
+  uint32_t n = 100000;
+  size_t raw_bytes = 8 * 1024, batch_bytes = 8 * 1024;
+  app.add_option("--raw-bytes", raw_bytes, "raw: message size");
+  app.add_option("--batch-bytes", batch_bytes, "sync/resync: HA batch size bound");
+  app.add_option("--mode", mode)->check(CLI::IsMember({"raw", "sync", "resync"}));
+  app.add_option("--role", role)->check(CLI::IsMember({"sender", "receiver"}));
+  app.add_option("--sessions", n, "sessions (raw: 48 KB messages)");
+  app.add_option("--group", group);
+  CLI11_PARSE(app, split, argv);
+  std::vector<char*> eal{argv[0]};
+  for (int i = split + 1; i < argc; ++i) eal.push_back(argv[i]);
+  if (rte_eal_init(static_cast<int>(eal.size()), eal.data()) < 0) return 2;
+  int rc = mode == "raw" ? run_raw(role == "sender", n, group, raw_bytes)
+                         : run_ha(role == "sender", mode == "resync", n, group, batch_bytes);
+  rte_eal_cleanup();
+  return rc;
+}
