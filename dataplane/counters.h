@@ -31,7 +31,8 @@ namespace wp {
   X(fast_path_bytes)        \
   X(offload_events_dropped) \
   X(ha_events_dropped)      \
-  X(ipfix_events_dropped)
+  X(ipfix_events_dropped)   \
+  X(sessions_policy_closed) /* #7: torn down after a config commit denied them */
 
 enum class Counter : uint8_t {
 #define WP_X(name) name,
@@ -50,6 +51,10 @@ struct alignas(64) WorkerCounters {
   std::array<std::atomic<uint64_t>, kCounterCount> counters{};
   std::array<std::atomic<uint64_t>, kDropReasonCount> drops{};
   std::atomic<uint64_t> sessions_active{0};
+  // #7 mgmt: bumped at the end of every loop iteration; an iteration that
+  // ends after a model was published holds no pointer to the one it replaced
+  // (live_commit.h retires old models on this quiescent point).
+  std::atomic<uint64_t> epoch{0};
 
   // Single writer: a relaxed load+store is cheaper than a locked add.
   void add(Counter c, uint64_t n = 1) {

@@ -193,6 +193,8 @@ std::vector<ConfigError> ConfigValidator::run() {
   check_services();
   check_policies();
   check_limits();
+  check_ipfix();
+  check_redis();
   return std::move(errors_);
 }
 

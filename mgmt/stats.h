@@ -1,34 +1,14 @@
-// Stats export until the REST issue lands: counters and drop reasons of all
-// workers summed into one JSON document, served at GET /api/v1/stats on
-// mgmt.listen and printed to stderr on SIGUSR1.
+// Counters and drop reasons of all workers summed into one JSON document,
+// served at GET /api/v1/stats (rest_api.h) and printed to stderr on SIGUSR1.
 #pragma once
 
-#include <memory>
 #include <string>
-#include <thread>
 
 #include "dataplane/dataplane.h"
-
-namespace httplib {
-class Server;
-}
 
 namespace wp::mgmt {
 
 std::string stats_json(const DataplaneShared& shared, const std::string& router_name);
 
-// A small HTTP endpoint on its own thread. Bind errors are reported by start().
-class StatsServer {
- public:
-  StatsServer();
-  ~StatsServer();
-  bool start(const std::string& listen, const DataplaneShared& shared, const std::string& router_name,
-             std::string& error);
-  void stop();
-
- private:
-  std::unique_ptr<httplib::Server> server_;
-  std::unique_ptr<std::thread> thread_;
-};
 
 }  // namespace wp::mgmt

@@ -26,6 +26,10 @@
 #include "dataplane/router_model.h"
 #include "dataplane/worker.h"
 #include "mgmt/config_load.h"
+#include "mgmt/live_commit.h"  // #7 mgmt
+#include "mgmt/ipfix_exporter.h"
+#include "mgmt/rest_api.h"
+#include "mgmt/session_feed.h"
 #include "mgmt/stats.h"
 
 namespace {
@@ -142,9 +146,32 @@ int main(int argc, char** argv) {
   dispatcher->set_ports(port_ids, static_cast<uint16_t>(workers), 32);
   auto control = std::make_unique<wp::Control>(shared, ports.any_pool(), static_cast<uint16_t>(workers));
 
-  wp::mgmt::StatsServer stats;
-  if (!cfg.mgmt().listen().empty() && !stats.start(cfg.mgmt().listen(), shared, model->name, error))
+  // #7 mgmt: session events feed the IPFIX exporter and the REST session
+  // snapshot (one consumer ring per worker, drained by the mgmt feed thread);
+  // workers post `update` events every active_timeout (IPFIX) or 10 s.
+  wp::mgmt::IpfixOptions ipfix_opts;
+  bool ipfix_on = wp::mgmt::IpfixOptions::from_config(cfg.ipfix(), ipfix_opts);
+  bool rest_on = !cfg.mgmt().listen().empty();
+  wp::mgmt::IpfixExporter exporter;
+  if (ipfix_on && !exporter.open(ipfix_opts, error)) return fail(2, error);
+  std::unique_ptr<wp::mgmt::SessionSnapshot> snapshot;
+  if (rest_on) snapshot = std::make_unique<wp::mgmt::SessionSnapshot>(max_sessions);
+  if (ipfix_on || rest_on) {
+    if (!shared.enable_events(wp::EventConsumer::ipfix, ring_size, static_cast<int>(rte_socket_id()), error))
+      return fail(2, error);
+    shared.session_update_ms = ipfix_on ? ipfix_opts.active_timeout_s * 1000 : 10000;
+  }
+  wp::mgmt::SessionFeed feed(shared, snapshot.get(), ipfix_on ? &exporter : nullptr);
+  wp::mgmt::ConfigStore store(shared, cfg, model, wp::Ports::resolve, &ports);
+  store.add_reader(&feed.quiescent);
+  if (ipfix_on || rest_on) feed.start();
+  wp::mgmt::RestServer rest;
+  if (rest_on && !rest.start(cfg.mgmt().listen(),
+                             {&shared, &store, snapshot.get(), ipfix_on ? &exporter : nullptr, cfg.mgmt().token(), {}},
+                             error))
     return fail(2, error);
+  if (ipfix_on)
+    for (const auto& c : ipfix_opts.collector_names) std::fprintf(stderr, "waypointd: IPFIX to %s\n", c.c_str());
 
   for (uint32_t w = 0; w < workers; ++w) rte_eal_remote_launch(worker_main, pool[w].get(), lcores[w]);
   std::fprintf(stderr, "waypointd: router %s up: %u worker(s), %zu port(s), %u sessions/worker\n", model->name.c_str(),
@@ -165,7 +192,8 @@ int main(int argc, char** argv) {
   std::fprintf(stderr, "waypointd: shutting down\n");
   shared.running.store(false);
   rte_eal_mp_wait_lcore();
-  stats.stop();
+  rest.stop();
+  feed.stop();  // after the workers: drains their last events, flushes IPFIX
   std::fprintf(stderr, "%s\n", wp::mgmt::stats_json(shared, model->name).c_str());
   // Everything holding DPDK memory goes before the EAL does.
   pool.clear();
