@@ -1,0 +1,17 @@
+// wpctl's human-readable output (tables) and local config check. Part of the
+// wpctl tool, not a library: kept apart from wpctl.cc so each file has one role.
+#pragma once
+
+#include <nlohmann/json.hpp>
+#include <string>
+
+namespace wp::tools {
+
+void print_sessions(const nlohmann::json& sessions);
+void print_session(const nlohmann::json& s);
+void print_stats(const nlohmann::json& stats);
+void print_peers(const nlohmann::json& peers);
+void print_kv(const nlohmann::json& obj);
+int check_config_file(const std::string& path);  // exit code: 0 valid, 1 invalid
+
+}  // namespace wp::tools
