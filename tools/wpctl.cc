@@ -212,10 +212,10 @@ int main(int argc, char** argv) {
     json res = json::parse(r->body, nullptr, false);
     if (as_json) std::printf("%s\n", res.dump(2).c_str());
     else
-      std::printf("%s: %s, version %llu, %llu session(s) closed by the new policy\n", file.c_str(),
-                  res.value("applied", false) ? "committed" : "valid (dry run)",
-                  static_cast<unsigned long long>(res.value("version", uint64_t{0})),
-                  static_cast<unsigned long long>(res.value("sessions_closed", uint64_t{0})));
+      // uint64 fields arrive as strings (protobuf JSON mapping).
+      std::printf("%s: %s, version %s, %s session(s) closed by the new policy\n", file.c_str(),
+                  res.value("applied", false) ? "committed" : "valid (dry run)", res.value("version", "?").c_str(),
+                  res.value("sessions_closed", "0").c_str());
     return 0;
   }
   if (*flows) {
