@@ -28,6 +28,7 @@
 #include "mgmt/config_load.h"
 #include "mgmt/live_commit.h"  // #7 mgmt
 #include "mgmt/ipfix_exporter.h"
+#include "mgmt/redis_watch.h"
 #include "mgmt/rest_api.h"
 #include "mgmt/session_feed.h"
 #include "mgmt/stats.h"
@@ -67,7 +68,13 @@ int main(int argc, char** argv) {
   CLI::App app{"Waypoint SVR router daemon"};
   std::string config_path;
   bool check = false;
-  app.add_option("--config", config_path, "YAML/JSON configuration file")->required();
+  std::string config_redis, redis_prefix = "waypoint";  // #7 mgmt
+  auto* file_opt = app.add_option("--config", config_path, "YAML/JSON configuration file");
+  auto* redis_opt = app.add_option("--config-redis", config_redis,
+                                   "HOST:PORT: load the configuration from Redis and apply pushed changes live");
+  app.add_option("--redis-prefix", redis_prefix, "Redis key prefix (mgmt/redis_store.h), default waypoint");
+  file_opt->excludes(redis_opt);
+  redis_opt->excludes(file_opt);
   app.add_flag("--check", check, "validate the configuration and exit (0 valid, 1 invalid)");
   try {
     app.parse(split, argv);
@@ -75,7 +82,29 @@ int main(int argc, char** argv) {
     return app.exit(e);
   }
 
-  wp::mgmt::ConfigResult loaded = wp::mgmt::load_config_file(config_path);
+  if (config_path.empty() && config_redis.empty()) return fail(1, "give --config FILE or --config-redis HOST:PORT");
+  wp::mgmt::ConfigResult loaded;
+  wp::mgmt::RedisEndpoint redis_ep;
+  uint64_t redis_version = 0;
+  if (!config_redis.empty()) {
+    // #7 mgmt: the start needs a config, so wait (bounded) for Redis to answer.
+    if (!wp::mgmt::RedisEndpoint::parse(config_redis, redis_ep)) return fail(1, "--config-redis wants IPv4:port");
+    wp::mgmt::RedisStore rs(redis_ep, redis_prefix);
+    wp::mgmt::RedisConfig rc;
+    std::string err;
+    bool ok = false;
+    for (int i = 0; i < 20 && !ok; ++i) {
+      ok = rs.connect(1000, err) && rs.load(rc, err);
+      if (!ok) usleep(500000);
+    }
+    if (!ok) return fail(1, "no configuration from Redis " + config_redis + ": " + err);
+    loaded = std::move(rc.result);
+    redis_version = rc.version;
+    config_path = "redis " + config_redis + " " + redis_prefix + " version " + std::to_string(redis_version);
+    if (loaded.ok()) loaded.config.mutable_mgmt()->set_redis(config_redis);
+  } else {
+    loaded = wp::mgmt::load_config_file(config_path);
+  }
   if (!loaded.ok()) {
     std::fprintf(stderr, "%s: %zu error(s)\n%s", config_path.c_str(), loaded.errors.size(),
                  loaded.error_text().c_str());
@@ -174,6 +203,11 @@ int main(int argc, char** argv) {
     for (const auto& c : ipfix_opts.collector_names) std::fprintf(stderr, "waypointd: IPFIX to %s\n", c.c_str());
 
   for (uint32_t w = 0; w < workers; ++w) rte_eal_remote_launch(worker_main, pool[w].get(), lcores[w]);
+  std::unique_ptr<wp::mgmt::RedisWatch> redis_watch;  // #7 mgmt
+  if (!config_redis.empty()) {
+    redis_watch = std::make_unique<wp::mgmt::RedisWatch>(redis_ep, redis_prefix, store, redis_version);
+    redis_watch->start();
+  }
   std::fprintf(stderr, "waypointd: router %s up: %u worker(s), %zu port(s), %u sessions/worker\n", model->name.c_str(),
                workers, ports.ports().size(), per_worker);
   control->announce();
@@ -190,6 +224,7 @@ int main(int argc, char** argv) {
     if (idle > 16) usleep(idle > 256 ? 1000 : 100);
   }
   std::fprintf(stderr, "waypointd: shutting down\n");
+  if (redis_watch) redis_watch->stop();  // no commit may wait on stopped workers
   shared.running.store(false);
   rte_eal_mp_wait_lcore();
   rest.stop();

@@ -3,7 +3,7 @@
 //
 //   wpctl [--url URL] [--token T] [-o table|json] sessions [--tenant T] [--service S] [--addr A] [--limit N] [--all]
 //   wpctl session UUID | stats | peers | ha | metrics
-//   wpctl config show | config check FILE [--remote] | config push FILE [--dry-run]
+//   wpctl config show | config check FILE [--remote] | config push FILE [--redis HOST:PORT [--prefix P]] [--dry-run]
 //   wpctl flows --listen IP:PORT [--seconds N]     (IPFIX collector; -o json: one record per line)
 //   wpctl flows --join FILE...                     (stitch collectors' JSON lines by global session id)
 //
@@ -120,13 +120,15 @@ int main(int argc, char** argv) {
   config->require_subcommand(1);
   auto* show = config->add_subcommand("show", "the committed configuration");
   auto* check = config->add_subcommand("check", "validate a file (locally, or by the daemon with --remote)");
-  auto* push = config->add_subcommand("push", "validate then commit a file through the REST API");
-  std::string file;
+  auto* push = config->add_subcommand("push", "validate then commit a file (REST, or Redis with --redis)");
+  std::string file, redis, redis_prefix = "waypoint";
   bool remote = false, dry_run = false;
   check->add_option("file", file)->required();
   check->add_flag("--remote", remote, "let the daemon validate it (dry run commit)");
   push->add_option("file", file)->required();
   push->add_flag("--dry-run", dry_run, "validate only");
+  push->add_option("--redis", redis, "HOST:PORT: write to the Redis config store (MULTI/EXEC) instead of REST");
+  push->add_option("--prefix", redis_prefix, "Redis key prefix (default waypoint)");
 
   auto* flows = app.add_subcommand("flows", "IPFIX collector: print and join session records across routers");
   std::string listen;
@@ -207,6 +209,7 @@ int main(int argc, char** argv) {
     return wp::tools::check_config_file(file);
   }
   if (*push) {
+    if (!redis.empty()) return wp::tools::push_config_redis(file, redis, redis_prefix, dry_run);
     auto r = call(c, "PUT", std::string("/api/v1/config") + (dry_run ? "?dry_run=1" : ""), read_file(file));
     if (r->status != 200) refused(*r);
     json res = json::parse(r->body, nullptr, false);

@@ -4,6 +4,7 @@
 #include <cstdio>
 
 #include "mgmt/config_load.h"
+#include "mgmt/redis_store.h"
 
 namespace wp::tools {
 namespace {
@@ -90,6 +91,26 @@ int check_config_file(const std::string& path) {
     return 1;
   }
   std::printf("%s: configuration is valid\n", path.c_str());
+  return 0;
+}
+
+int push_config_redis(const std::string& file, const std::string& redis, const std::string& prefix, bool dry_run) {
+  mgmt::ConfigResult r = mgmt::load_config_file(file);
+  if (!r.ok()) {
+    std::fprintf(stderr, "%s: %zu error(s), nothing written to Redis\n%s", file.c_str(), r.errors.size(),
+                 r.error_text().c_str());
+    return 1;
+  }
+  if (dry_run) return std::printf("%s: valid (dry run, nothing written)\n", file.c_str()), 0;
+  mgmt::RedisEndpoint ep;
+  if (!mgmt::RedisEndpoint::parse(redis, ep)) return std::fprintf(stderr, "wpctl: --redis wants IPv4:port\n"), 1;
+  mgmt::RedisStore store(ep, prefix);
+  std::string err;
+  uint64_t version = 0;
+  if (!store.connect(2000, err) || !store.push(r.config, version, err))
+    return std::fprintf(stderr, "wpctl: %s\n", err.c_str()), 2;
+  std::printf("%s: written to redis %s under %s, version %llu\n", file.c_str(), redis.c_str(), prefix.c_str(),
+              static_cast<unsigned long long>(version));
   return 0;
 }
 
