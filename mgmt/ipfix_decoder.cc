@@ -22,7 +22,8 @@ bool IpfixDecoder::decode(const uint8_t* msg, size_t len, IpfixDecoded& out, std
   if (len < 16) return error = "message shorter than its 16-byte header", false;
   if (get16(msg) != 10) return error = "version " + std::to_string(get16(msg)) + ", expected 10", false;
   size_t mlen = get16(msg + 2);
-  if (mlen != len) return error = "header length " + std::to_string(mlen) + " != datagram " + std::to_string(len), false;
+  if (mlen != len)
+    return error = "header length " + std::to_string(mlen) + " != datagram " + std::to_string(len), false;
   out.export_time = get32(msg + 4);
   out.sequence = get32(msg + 8);
   out.domain = get32(msg + 12);
@@ -31,7 +32,8 @@ bool IpfixDecoder::decode(const uint8_t* msg, size_t len, IpfixDecoded& out, std
     if (len - off < 4) return error = "truncated set header at " + std::to_string(off), false;
     uint16_t id = get16(msg + off);
     size_t slen = get16(msg + off + 2);
-    if (slen < 4 || off + slen > len) return error = "set length " + std::to_string(slen) + " at " + std::to_string(off), false;
+    if (slen < 4 || off + slen > len)
+      return error = "set length " + std::to_string(slen) + " at " + std::to_string(off), false;
     const uint8_t* body = msg + off + 4;
     size_t blen = slen - 4;
     if (id == 2) {

@@ -21,8 +21,8 @@ struct IpfixDecoded {
   uint32_t sequence = 0;
   uint32_t domain = 0;
   uint32_t export_time = 0;
-  uint32_t templates = 0;         // template records in this message
-  uint32_t unknown_sets = 0;      // data sets without a known template
+  uint32_t templates = 0;     // template records in this message
+  uint32_t unknown_sets = 0;  // data sets without a known template
   std::vector<IpfixRecord> records;
 };
 
@@ -38,8 +38,7 @@ class IpfixDecoder {
     uint32_t pen;
   };
   bool parse_template_set(const uint8_t* p, size_t len, uint32_t domain, IpfixDecoded& out, std::string& error);
-  bool parse_data_set(const std::vector<Field>& t, const uint8_t* p, size_t len, IpfixDecoded& out,
-                      std::string& error);
+  bool parse_data_set(const std::vector<Field>& t, const uint8_t* p, size_t len, IpfixDecoded& out, std::string& error);
   std::map<std::pair<uint32_t, uint16_t>, std::vector<Field>> templates_;
 };
 

@@ -3,7 +3,6 @@
 
 #include <google/protobuf/util/json_util.h>
 #include <hiredis/hiredis.h>
-
 #include <poll.h>
 
 #include <memory>
@@ -98,8 +97,10 @@ bool RedisStore::load(RedisConfig& out, std::string& error) {
       disconnect();
       return false;
     }
-    if (i == d->field_count() + 2) exec.reset(r);
-    else freeReplyObject(r);
+    if (i == d->field_count() + 2)
+      exec.reset(r);
+    else
+      freeReplyObject(r);
   }
   if (!exec || exec->type != REDIS_REPLY_ARRAY || exec->elements != static_cast<size_t>(d->field_count() + 1))
     return error = "redis: MULTI/EXEC read failed", false;
@@ -132,8 +133,10 @@ bool RedisStore::push(const config::Config& cfg, uint64_t& version, std::string&
   for (int i = 0; i < d->field_count(); ++i) {
     const std::string key = prefix_ + ":config:" + d->field(i)->name();
     const std::string v = kind_json(cfg, d->field(i));
-    if (v.empty()) redisAppendCommand(ctx_, "DEL %s", key.c_str());
-    else redisAppendCommand(ctx_, "SET %s %b", key.c_str(), v.data(), v.size());
+    if (v.empty())
+      redisAppendCommand(ctx_, "DEL %s", key.c_str());
+    else
+      redisAppendCommand(ctx_, "SET %s %b", key.c_str(), v.data(), v.size());
     ++sent;
   }
   redisAppendCommand(ctx_, "INCR %s", (prefix_ + ":version").c_str());
@@ -147,12 +150,13 @@ bool RedisStore::push(const config::Config& cfg, uint64_t& version, std::string&
       disconnect();
       return false;
     }
-    if (i + 1 == sent) exec.reset(r);
-    else freeReplyObject(r);
+    if (i + 1 == sent)
+      exec.reset(r);
+    else
+      freeReplyObject(r);
   }
   if (!exec || exec->type != REDIS_REPLY_ARRAY || exec->elements == 0 ||
-      exec->element[exec->elements - 1]->type != REDIS_REPLY_INTEGER)
-  {
+      exec->element[exec->elements - 1]->type != REDIS_REPLY_INTEGER) {
     error = "redis: MULTI/EXEC write failed";
     if (exec && exec->type == REDIS_REPLY_ERROR) error.append(": ").append(exec->str);
     return false;

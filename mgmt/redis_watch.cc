@@ -62,7 +62,8 @@ void RedisWatch::run() {
     std::string err;
     if (!rs.connect(1000, err) || !sub.connect(1000, err)) {
       stats_.connected = false;
-      if (!reported_down) std::fprintf(stderr, "waypointd: %s; forwarding with the last config, retrying\n", err.c_str());
+      if (!reported_down)
+        std::fprintf(stderr, "waypointd: %s; forwarding with the last config, retrying\n", err.c_str());
       reported_down = true;
       if (!sleep_ms(backoff)) break;
       backoff = backoff < 8000 ? backoff * 2 : 8000;

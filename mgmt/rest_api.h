@@ -20,8 +20,8 @@
 #include <thread>
 
 #include "dataplane/dataplane.h"
-#include "mgmt/live_commit.h"
 #include "mgmt/ipfix_exporter.h"
+#include "mgmt/live_commit.h"
 #include "mgmt/session_feed.h"
 
 namespace httplib {

@@ -25,7 +25,10 @@ inline std::optional<SessionUuid> parse_session_id(std::string_view s) {
   int hi = -1;
   for (char ch : s) {
     if (ch == '-') continue;
-    int v = ch >= '0' && ch <= '9' ? ch - '0' : ch >= 'a' && ch <= 'f' ? ch - 'a' + 10 : ch >= 'A' && ch <= 'F' ? ch - 'A' + 10 : -1;
+    int v = ch >= '0' && ch <= '9'   ? ch - '0'
+            : ch >= 'a' && ch <= 'f' ? ch - 'a' + 10
+            : ch >= 'A' && ch <= 'F' ? ch - 'A' + 10
+                                     : -1;
     if (v < 0 || n == 16) return std::nullopt;
     if (hi < 0) {
       hi = v;

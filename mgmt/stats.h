@@ -10,5 +10,4 @@ namespace wp::mgmt {
 
 std::string stats_json(const DataplaneShared& shared, const std::string& router_name);
 
-
 }  // namespace wp::mgmt

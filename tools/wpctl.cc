@@ -46,8 +46,9 @@ httplib::Result call(const Ctl& c, const std::string& method, const std::string&
   httplib::Headers h;
   if (!c.token.empty()) h.emplace("Authorization", "Bearer " + c.token);
   httplib::Result r = method == "PUT" ? cli.Put(path, h, body, type.c_str()) : cli.Get(path, h);
-  if (!r) die(2, "cannot reach waypointd at " + c.url + ": " + httplib::to_string(r.error()) +
-                     " (is it running? is mgmt.listen set? try --url)");
+  if (!r)
+    die(2, "cannot reach waypointd at " + c.url + ": " + httplib::to_string(r.error()) +
+               " (is it running? is mgmt.listen set? try --url)");
   if (r->status == 401 || r->status == 403) {
     std::string why = r->status == 401 ? "no token given" : "wrong token";
     die(3, "authentication failed (" + std::to_string(r->status) + ", " + why + "): pass --token or set WPCTL_TOKEN");
@@ -160,32 +161,42 @@ int main(int argc, char** argv) {
         return 0;
       }
     } while (all && !cursor.empty());
-    if (as_json) std::printf("%s\n", json{{"sessions", all_rows}, {"count", all_rows.size()}}.dump(2).c_str());
-    else wp::tools::print_sessions(all_rows);
+    if (as_json)
+      std::printf("%s\n", json{{"sessions", all_rows}, {"count", all_rows.size()}}.dump(2).c_str());
+    else
+      wp::tools::print_sessions(all_rows);
     return 0;
   }
   if (*session) {
     json s = get_json(c, "/api/v1/sessions/" + uuid);
-    if (as_json) std::printf("%s\n", s.dump(2).c_str());
-    else wp::tools::print_session(s);
+    if (as_json)
+      std::printf("%s\n", s.dump(2).c_str());
+    else
+      wp::tools::print_session(s);
     return 0;
   }
   if (*stats) {
     json s = get_json(c, "/api/v1/stats");
-    if (as_json) std::printf("%s\n", s.dump(2).c_str());
-    else wp::tools::print_stats(s);
+    if (as_json)
+      std::printf("%s\n", s.dump(2).c_str());
+    else
+      wp::tools::print_stats(s);
     return 0;
   }
   if (*peers) {
     json p = get_json(c, "/api/v1/peers");
-    if (as_json) std::printf("%s\n", p.dump(2).c_str());
-    else wp::tools::print_peers(p);
+    if (as_json)
+      std::printf("%s\n", p.dump(2).c_str());
+    else
+      wp::tools::print_peers(p);
     return 0;
   }
   if (*ha) {
     json h = get_json(c, "/api/v1/ha");
-    if (as_json) std::printf("%s\n", h.dump(2).c_str());
-    else wp::tools::print_kv(h);
+    if (as_json)
+      std::printf("%s\n", h.dump(2).c_str());
+    else
+      wp::tools::print_kv(h);
     return 0;
   }
   if (*metrics) {
@@ -213,7 +224,8 @@ int main(int argc, char** argv) {
     auto r = call(c, "PUT", std::string("/api/v1/config") + (dry_run ? "?dry_run=1" : ""), read_file(file));
     if (r->status != 200) refused(*r);
     json res = json::parse(r->body, nullptr, false);
-    if (as_json) std::printf("%s\n", res.dump(2).c_str());
+    if (as_json)
+      std::printf("%s\n", res.dump(2).c_str());
     else
       // uint64 fields arrive as strings (protobuf JSON mapping).
       std::printf("%s: %s, version %s, %s session(s) closed by the new policy\n", file.c_str(),

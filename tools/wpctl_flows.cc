@@ -24,7 +24,10 @@ using nlohmann::json;
 volatile std::sig_atomic_t g_stop = 0;
 
 json tuple_json(const FiveTuple& t) {
-  return {{"src", format_ipv4(t.src)}, {"dst", format_ipv4(t.dst)}, {"sport", t.sport}, {"dport", t.dport},
+  return {{"src", format_ipv4(t.src)},
+          {"dst", format_ipv4(t.dst)},
+          {"sport", t.sport},
+          {"dport", t.dport},
           {"proto", t.proto}};
 }
 
@@ -99,8 +102,10 @@ int run_flows(const std::string& listen, double seconds, bool as_json) {
     }
     for (const mgmt::IpfixRecord& r : d.records) {
       json j = record_json(r, exporter, d.domain);
-      if (as_json) std::printf("%s\n", j.dump().c_str());
-      else print_line(j);
+      if (as_json)
+        std::printf("%s\n", j.dump().c_str());
+      else
+        print_line(j);
       ++records;
     }
     std::fflush(stdout);

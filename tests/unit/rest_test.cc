@@ -59,7 +59,9 @@ class Rest : public ::testing::Test {
       s.out_rev = {s.original.reversed(), 0, 0, -1};
       s.out_fwd = {{0xac100001, 0xac100002, static_cast<uint16_t>(16400 + 2 * i), static_cast<uint16_t>(16401 + 2 * i),
                     s.original.proto},
-                   0xac100002, 1, 0};
+                   0xac100002,
+                   1,
+                   0};
       s.tenant = web ? 0 : 1;
       s.service = web ? 0 : 1;
       s.packets[0] = 3;
