@@ -32,7 +32,13 @@ namespace wp {
   X(offload_events_dropped) \
   X(ha_events_dropped)      \
   X(ipfix_events_dropped)   \
-  X(sessions_policy_closed) /* #7: torn down after a config commit denied them */
+  X(sessions_policy_closed) /* #7: torn down after a config commit denied them */ \
+  /* #6 HA: peer sessions applied by this worker */ \
+  X(ha_sessions_applied)    \
+  X(ha_sessions_removed)    \
+  X(ha_stale_ignored)       \
+  X(ha_apply_table_full)    \
+  X(ha_sessions_republished)
 
 enum class Counter : uint8_t {
 #define WP_X(name) name,

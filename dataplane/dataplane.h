@@ -19,6 +19,7 @@
 #include <vector>
 
 #include "dataplane/counters.h"
+#include "dataplane/ha_dataplane.h"  // #6 HA
 #include "dataplane/neighbor.h"
 #include "dataplane/router_model.h"
 #include "dataplane/session_events.h"
@@ -41,6 +42,7 @@ struct DataplaneShared {
   // #7 mgmt: period of `update` events for live sessions (IPFIX active
   // timeout, REST snapshot freshness); 0 = none. Set before workers start.
   uint32_t session_update_ms = 0;
+  HaDataplane ha;  // #6 HA: inbound peer sessions, address ownership (off unless configured)
 
   rte_ring* handoff_ring(uint32_t from, uint32_t to) const { return handoff[from * workers + to]; }
   WorkerCounters& control_counters() { return counters[workers]; }

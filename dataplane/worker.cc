@@ -76,6 +76,7 @@ uint32_t Worker::poll_once() {
     receive(pkts, n);
   }
   handled += drain_handoff();
+  if (shared_.ha.enabled && id_ < shared_.workers) handled += ha_poll();  // #6 HA
   flush();
   age();
   counters_->epoch.store(counters_->epoch.load(std::memory_order_relaxed) + 1, std::memory_order_release);  // #7
@@ -127,7 +128,7 @@ void Worker::receive(rte_mbuf** pkts, uint16_t n) {
       case ParseStatus::ipv4: break;
     }
     bool l4_svr = pp.proto == kProtoTcp || pp.proto == kProtoUdp;
-    if (model().own_address_iface(pp.dst) != kNone) {
+    if (model().own_address_iface(pp.dst) != kNone || shared_.ha.holds_peer_address(pp.dst)) {  // #6 HA
       if (!(wan && l4_svr && is_waypoint_port(pp.dport))) {
         to_control(m);  // ICMP echo, ARP-adjacent local traffic
         continue;

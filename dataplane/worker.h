@@ -68,6 +68,11 @@ class Worker {
   // drops the event and counts it (session_events.h).
   void post_event(SessionEventKind kind, const Session& s, SessionEndReason reason = SessionEndReason::none);
 
+  // #6 HA (worker_ha.cc): apply the HA thread's inbound peer sessions, follow
+  // ownership changes and republish requests (ha_dataplane.h). Returns work done.
+  uint32_t ha_poll();
+  void apply_peer_session(const PeerSessionOp& op);
+
  private:
   const RouterModel& model() const { return *model_; }
   // A packet this worker owns, parsed, waiting for the staged lookup.
@@ -103,6 +108,13 @@ class Worker {
   }
   SessionUuid new_uuid();
   void update_clock();
+  // #6 HA
+  void follow_ownership();
+  uint32_t republish_some();
+  uint32_t ownership_seen_ = 0;
+  uint32_t republish_seen_ = 0;
+  bool republishing_ = false;
+  uint32_t republish_hand_ = 0;
 
   uint32_t id_;
   DataplaneShared& shared_;

@@ -195,6 +195,7 @@ std::vector<ConfigError> ConfigValidator::run() {
   check_limits();
   check_ipfix();
   check_redis();
+  check_ha();  // #6 HA
   return std::move(errors_);
 }
 

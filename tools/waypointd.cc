@@ -17,6 +17,7 @@
 
 #include <CLI/CLI.hpp>
 #include <csignal>
+#include <functional>
 #include <cstdio>
 #include <memory>
 #include <vector>
@@ -25,6 +26,7 @@
 #include "dataplane/ports.h"
 #include "dataplane/router_model.h"
 #include "dataplane/worker.h"
+#include "ha/ha_thread.h"  // #6 HA
 #include "mgmt/config_load.h"
 #include "mgmt/live_commit.h"  // #7 mgmt
 #include "mgmt/ipfix_exporter.h"
@@ -48,6 +50,12 @@ void on_signal(int sig) {
 int fail(int code, const std::string& msg) {
   std::fprintf(stderr, "waypointd: %s\n", msg.c_str());
   return code;
+}
+
+// #6 HA status for the REST API (#7); none when HA is not configured.
+std::function<std::string()> ha_status_json(const wp::ha::HaStatus* status) {
+  if (!status) return {};
+  return [status] { return status->json(); };
 }
 
 int worker_main(void* arg) {
@@ -156,6 +164,9 @@ int main(int argc, char** argv) {
   for (unsigned l : lcores) worker_sockets.push_back(static_cast<int>(rte_lcore_to_socket_id(l)));
   if (!shared.create_rings(workers, ring_size, static_cast<int>(rte_socket_id()), error, &worker_sockets))
     return fail(2, error);
+  // #6 HA: event and inbound rings exist before any worker runs.
+  wp::ha::HaThread ha;
+  if (!ha.prepare(cfg, shared, error)) return fail(2, error);
 
   uint32_t max_sessions = cfg.dataplane().max_sessions() ? cfg.dataplane().max_sessions() : 1u << 20;
   uint32_t per_worker = (max_sessions + workers - 1) / workers;
@@ -196,7 +207,8 @@ int main(int argc, char** argv) {
   if (ipfix_on || rest_on) feed.start();
   wp::mgmt::RestServer rest;
   if (rest_on && !rest.start(cfg.mgmt().listen(),
-                             {&shared, &store, snapshot.get(), ipfix_on ? &exporter : nullptr, cfg.mgmt().token(), {}},
+                             {&shared, &store, snapshot.get(), ipfix_on ? &exporter : nullptr, cfg.mgmt().token(),
+                              ha_status_json(ha.status())},  // #6 HA status on GET /api/v1/ha
                              error))
     return fail(2, error);
   if (ipfix_on)
@@ -211,6 +223,7 @@ int main(int argc, char** argv) {
   std::fprintf(stderr, "waypointd: router %s up: %u worker(s), %zu port(s), %u sessions/worker\n", model->name.c_str(),
                workers, ports.ports().size(), per_worker);
   control->announce();
+  ha.start();  // #6 HA
 
   uint32_t idle = 0;
   while (!g_stop) {
@@ -219,12 +232,14 @@ int main(int argc, char** argv) {
     if (g_dump) {
       g_dump = 0;
       std::fprintf(stderr, "%s\n", wp::mgmt::stats_json(shared, model->name).c_str());
+      if (ha.status()) std::fprintf(stderr, "%s\n", ha.status()->json().c_str());  // #6 HA
     }
     idle = n ? 0 : idle + 1;
     if (idle > 16) usleep(idle > 256 ? 1000 : 100);
   }
   std::fprintf(stderr, "waypointd: shutting down\n");
-  if (redis_watch) redis_watch->stop();  // no commit may wait on stopped workers
+  if (redis_watch) redis_watch->stop();  // #7: no commit may wait on stopped workers
+  ha.stop();  // #6 HA: before the workers, so nothing waits on them
   shared.running.store(false);
   rte_eal_mp_wait_lcore();
   rest.stop();
