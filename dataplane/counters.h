@@ -12,35 +12,37 @@
 
 namespace wp {
 
-#define WP_COUNTERS(X)                              \
-  X(rx_packets)                                     \
-  X(tx_packets)                                     \
-  X(handoff_out)                                    \
-  X(handoff_in)                                     \
-  X(to_control)                                     \
-  X(sessions_created)                               \
-  X(sessions_expired)                               \
-  X(sessions_replaced)                              \
-  X(metadata_sent)                                  \
-  X(metadata_received)                              \
-  X(reverse_metadata_sent)                          \
-  X(handshakes_completed)                           \
-  X(cookie_marker_added)                            \
-  X(cookie_marker_stripped)                         \
-  X(fast_path_packets)                              \
-  X(fast_path_bytes)                                \
-  X(offload_events_dropped)                         \
-  X(ha_events_dropped)                              \
-  X(ipfix_events_dropped)                           \
-  /* #5 offload */                                  \
-  X(offload_feedback)                               \
-  X(offload_feedback_stale)                         \
-  X(offload_aged)                                   \
-  /* #6 HA: peer sessions applied by this worker */ \
-  X(ha_sessions_applied)                            \
-  X(ha_sessions_removed)                            \
-  X(ha_stale_ignored)                               \
-  X(ha_apply_table_full)                            \
+#define WP_COUNTERS(X)                                  \
+  X(rx_packets)                                         \
+  X(tx_packets)                                         \
+  X(handoff_out)                                        \
+  X(handoff_in)                                         \
+  X(to_control)                                         \
+  X(sessions_created)                                   \
+  X(sessions_expired)                                   \
+  X(sessions_replaced)                                  \
+  X(metadata_sent)                                      \
+  X(metadata_received)                                  \
+  X(reverse_metadata_sent)                              \
+  X(handshakes_completed)                               \
+  X(cookie_marker_added)                                \
+  X(cookie_marker_stripped)                             \
+  X(fast_path_packets)                                  \
+  X(fast_path_bytes)                                    \
+  X(offload_events_dropped)                             \
+  X(ha_events_dropped)                                  \
+  X(ipfix_events_dropped)                               \
+  /* #5 offload */                                      \
+  X(offload_feedback)                                   \
+  X(offload_feedback_stale)                             \
+  X(offload_aged)                                       \
+  /* #7: torn down after a config commit denied them */ \
+  X(sessions_policy_closed)                             \
+  /* #6 HA: peer sessions applied by this worker */     \
+  X(ha_sessions_applied)                                \
+  X(ha_sessions_removed)                                \
+  X(ha_stale_ignored)                                   \
+  X(ha_apply_table_full)                                \
   X(ha_sessions_republished)
 
 enum class Counter : uint8_t {
@@ -60,6 +62,10 @@ struct alignas(64) WorkerCounters {
   std::array<std::atomic<uint64_t>, kCounterCount> counters{};
   std::array<std::atomic<uint64_t>, kDropReasonCount> drops{};
   std::atomic<uint64_t> sessions_active{0};
+  // #7 mgmt: bumped at the end of every loop iteration; an iteration that
+  // ends after a model was published holds no pointer to the one it replaced
+  // (live_commit.h retires old models on this quiescent point).
+  std::atomic<uint64_t> epoch{0};
 
   // Single writer: a relaxed load+store is cheaper than a locked add.
   void add(Counter c, uint64_t n = 1) {

@@ -39,6 +39,9 @@ struct DataplaneShared {
   std::array<std::vector<rte_ring*>, kEventConsumers> events;
   std::atomic<bool> running{true};
   Timeouts timeouts;
+  // #7 mgmt: period of `update` events for live sessions (IPFIX active
+  // timeout, REST snapshot freshness); 0 = none. Set before workers start.
+  uint32_t session_update_ms = 0;
   HaDataplane ha;  // #6 HA: inbound peer sessions, address ownership (off unless configured)
 
   rte_ring* handoff_ring(uint32_t from, uint32_t to) const { return handoff[from * workers + to]; }

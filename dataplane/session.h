@@ -61,6 +61,8 @@ struct Session {
   uint64_t packets[2] = {0, 0};  // by Dir
   uint64_t bytes[2] = {0, 0};
   uint8_t crypto = 0;  // #4 crypto: SessionCrypto bits (#5 offload reads kCryptoAdaptiveSkip)
+  // #7 mgmt: worker clock of the last `update` event (0: none yet, count from created_ms).
+  uint32_t updated_ms = 0;
 
   FiveTuple key_a() const { return out_rev.tuple.reversed(); }  // forward packets arrive with this
   FiveTuple key_b() const { return out_fwd.tuple.reversed(); }  // reverse packets arrive with this

@@ -172,7 +172,8 @@ uint32_t SessionTable::timeout_ms(const Session& s, const Timeouts& t) {
   return t.udp_ms;
 }
 
-uint32_t SessionTable::expire_some(uint32_t now_ms, uint32_t budget, const Timeouts& t, ExpireFn on_expire, void* ctx) {
+uint32_t SessionTable::expire_some(uint32_t now_ms, uint32_t budget, const Timeouts& t, ExpireFn on_expire, void* ctx,
+                                   ExpireFn on_live) {
   uint32_t expired = 0;
   if (capacity_ == 0) return 0;
   for (uint32_t n = 0; n < budget && n < capacity_; ++n) {
@@ -180,7 +181,10 @@ uint32_t SessionTable::expire_some(uint32_t now_ms, uint32_t budget, const Timeo
     hand_ = hand_ + 1 == capacity_ ? 0 : hand_ + 1;
     if (!s.in_use || (s.flags & kPeerSession)) continue;  // #6 HA: the peer ages its sessions
     // Signed difference: wrap-safe for 49-day uint32 millisecond clocks.
-    if (static_cast<int32_t>(now_ms - s.last_ms) < static_cast<int32_t>(timeout_ms(s, t))) continue;
+    if (static_cast<int32_t>(now_ms - s.last_ms) < static_cast<int32_t>(timeout_ms(s, t))) {
+      if (on_live) on_live(ctx, s);
+      continue;
+    }
     if (on_expire) on_expire(ctx, s);
     remove(&s);
     ++expired;

@@ -68,8 +68,11 @@ class SessionTable {
 
   // Checks up to `budget` sessions from the sweep hand; expired ones are
   // passed to on_expire(ctx, session) and removed. Returns how many expired.
+  // #7 mgmt: `on_live`, when given, sees every session the hand passes that
+  // stays (periodic update events).
   using ExpireFn = void (*)(void* ctx, Session& s);
-  uint32_t expire_some(uint32_t now_ms, uint32_t budget, const Timeouts& t, ExpireFn on_expire, void* ctx);
+  uint32_t expire_some(uint32_t now_ms, uint32_t budget, const Timeouts& t, ExpireFn on_expire, void* ctx,
+                       ExpireFn on_live = nullptr);
   static uint32_t timeout_ms(const Session& s, const Timeouts& t);
 
  private:

@@ -62,7 +62,11 @@ void Worker::run() {
 }
 
 uint32_t Worker::poll_once() {
-  model_ = shared_.model.load(std::memory_order_acquire);
+  const RouterModel* published = shared_.model.load(std::memory_order_acquire);
+  if (published != model_) {  // #7 mgmt: live config commit
+    if (model_ && published) recheck_sessions(*model_, *published);
+    model_ = published;
+  }
   uint32_t handled = 0;
   rte_mbuf* pkts[kMaxBurst];
   for (uint16_t port : ports_) {
@@ -77,6 +81,7 @@ uint32_t Worker::poll_once() {
   if (shared_.ha.enabled && id_ < shared_.workers) handled += ha_poll();  // #6 HA
   flush();
   age();
+  counters_->epoch.store(counters_->epoch.load(std::memory_order_relaxed) + 1, std::memory_order_release);  // #7
   return handled;
 }
 
@@ -236,7 +241,18 @@ uint32_t Worker::expire(uint32_t budget) {
     static_cast<Worker*>(ctx)->post_event(SessionEventKind::closed, s,
                                           ended ? SessionEndReason::end_of_flow : SessionEndReason::idle_timeout);
   };
-  uint32_t n = table_.expire_some(now_ms_, budget, t, on_expire, this);
+  // #7 mgmt: the sweep passes every session every kSweepPeriodMs; a live one
+  // whose last update is a period old posts `update` (shared by all consumers).
+  auto on_live = [](void* ctx, Session& s) {
+    auto* self = static_cast<Worker*>(ctx);
+    uint32_t period = self->shared_.session_update_ms;
+    uint32_t since = s.updated_ms ? s.updated_ms : s.created_ms;
+    if (period == 0 || self->now_ms_ - since < period) return;
+    s.updated_ms = self->now_ms_;
+    self->post_event(SessionEventKind::update, s);
+  };
+  uint32_t n = table_.expire_some(now_ms_, budget, t, on_expire, this,
+                                  shared_.session_update_ms ? +on_live : nullptr);
   if (n) {
     counters_->add(Counter::sessions_expired, n);
     counters_->sessions_active.store(table_.size(), std::memory_order_relaxed);

@@ -102,6 +102,9 @@ class Worker {
   // when they are signed together (lanes full) and transmitted.
   void queue_for_signing(rte_mbuf* m, const ParsedPacket& pp, const HmacKey& key, int iface, Ipv4 next_hop);
   void sign_pending();
+  // #7 mgmt: a new RouterModel was published; remap each session's entity
+  // indexes by name and tear down those the new policy denies (policy_recheck.cc).
+  void recheck_sessions(const RouterModel& old_model, const RouterModel& new_model);
   void note_established(Session& s);  // posts "established" once the handshake is done
   void to_control(rte_mbuf* m);
   void drop(rte_mbuf* m, DropReason why) {

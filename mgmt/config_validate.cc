@@ -205,6 +205,8 @@ std::vector<ConfigError> ConfigValidator::run() {
   check_services();
   check_policies();
   check_limits();
+  check_ipfix();
+  check_redis();
   check_ha();  // #6 HA
   return std::move(errors_);
 }

@@ -49,6 +49,10 @@ class ConfigValidator {
   void check_peers();
   void check_peer_key(const config::Peer& peer, const std::string& path);
   void check_waypoint(const std::string& text, const std::string& path);
+  // config_validate_mgmt.cc (#7): IPFIX collectors and timers, Redis store.
+  void check_ipfix();
+  void check_redis();
+  void endpoint(const std::string& text, const std::string& path);
   // config_validate_ha.cc (#6 HA)
   void check_ha();
 

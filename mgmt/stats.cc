@@ -1,12 +1,9 @@
 // Stats JSON and the stats endpoint; see stats.h.
 #include "mgmt/stats.h"
 
-#include <httplib.h>
-
 #include <nlohmann/json.hpp>
 
 #include "dataplane/ipv4.h"
-#include "ha/ha_status.h"  // #6 HA
 
 namespace wp::mgmt {
 
@@ -42,43 +39,6 @@ std::string stats_json(const DataplaneShared& shared, const std::string& router_
   j["drops_total"] = total;
   j["per_worker"] = per_worker;
   return j.dump(2);
-}
-
-StatsServer::StatsServer() = default;
-StatsServer::~StatsServer() { stop(); }
-
-bool StatsServer::start(const std::string& listen, const DataplaneShared& shared, const std::string& router_name,
-                        std::string& error) {
-  size_t colon = listen.rfind(':');
-  auto addr = parse_ipv4(listen.substr(0, colon));
-  int port = colon == std::string::npos ? 0 : std::atoi(listen.c_str() + colon + 1);
-  if (!addr || port <= 0 || port > 65535) return error = "mgmt.listen: \"" + listen + "\" is not IPv4:port", false;
-  server_ = std::make_unique<httplib::Server>();
-  server_->Get("/api/v1/stats", [&shared, router_name](const httplib::Request&, httplib::Response& res) {
-    res.set_content(stats_json(shared, router_name), "application/json");
-  });
-  for (const auto& [path, body] : extra_)  // #5 offload
-    server_->Get(path, [&body](const httplib::Request&, httplib::Response& res) {
-      res.set_content(body(), "application/json");
-    });
-  if (ha_)  // #6 HA
-    server_->Get("/api/v1/ha", [status = ha_](const httplib::Request&, httplib::Response& res) {
-      res.set_content(status->json(), "application/json");
-    });
-  if (!server_->bind_to_port(listen.substr(0, colon).c_str(), port)) {
-    error = "mgmt.listen: cannot bind " + listen + ": " + std::strerror(errno);
-    server_.reset();
-    return false;
-  }
-  thread_ = std::make_unique<std::thread>([this] { server_->listen_after_bind(); });
-  return true;
-}
-
-void StatsServer::stop() {
-  if (server_) server_->stop();
-  if (thread_ && thread_->joinable()) thread_->join();
-  thread_.reset();
-  server_.reset();
 }
 
 }  // namespace wp::mgmt

@@ -17,6 +17,7 @@
 
 #include <CLI/CLI.hpp>
 #include <csignal>
+#include <functional>
 #include <cstdio>
 #include <memory>
 #include <vector>
@@ -27,6 +28,11 @@
 #include "dataplane/worker.h"
 #include "ha/ha_thread.h"  // #6 HA
 #include "mgmt/config_load.h"
+#include "mgmt/live_commit.h"  // #7 mgmt
+#include "mgmt/ipfix_exporter.h"
+#include "mgmt/redis_watch.h"
+#include "mgmt/rest_api.h"
+#include "mgmt/session_feed.h"
 #include "mgmt/stats.h"
 #include "offload/offload_runtime.h"  // #5 offload
 
@@ -47,6 +53,12 @@ int fail(int code, const std::string& msg) {
   return code;
 }
 
+// #6 HA status for the REST API (#7); none when HA is not configured.
+std::function<std::string()> ha_status_json(const wp::ha::HaStatus* status) {
+  if (!status) return {};
+  return [status] { return status->json(); };
+}
+
 int worker_main(void* arg) {
   static_cast<wp::Worker*>(arg)->run();
   return 0;
@@ -65,7 +77,13 @@ int main(int argc, char** argv) {
   CLI::App app{"Waypoint SVR router daemon"};
   std::string config_path;
   bool check = false;
-  app.add_option("--config", config_path, "YAML/JSON configuration file")->required();
+  std::string config_redis, redis_prefix = "waypoint";  // #7 mgmt
+  auto* file_opt = app.add_option("--config", config_path, "YAML/JSON configuration file");
+  auto* redis_opt = app.add_option("--config-redis", config_redis,
+                                   "HOST:PORT: load the configuration from Redis and apply pushed changes live");
+  app.add_option("--redis-prefix", redis_prefix, "Redis key prefix (mgmt/redis_store.h), default waypoint");
+  file_opt->excludes(redis_opt);
+  redis_opt->excludes(file_opt);
   app.add_flag("--check", check, "validate the configuration and exit (0 valid, 1 invalid)");
   try {
     app.parse(split, argv);
@@ -73,7 +91,29 @@ int main(int argc, char** argv) {
     return app.exit(e);
   }
 
-  wp::mgmt::ConfigResult loaded = wp::mgmt::load_config_file(config_path);
+  if (config_path.empty() && config_redis.empty()) return fail(1, "give --config FILE or --config-redis HOST:PORT");
+  wp::mgmt::ConfigResult loaded;
+  wp::mgmt::RedisEndpoint redis_ep;
+  uint64_t redis_version = 0;
+  if (!config_redis.empty()) {
+    // #7 mgmt: the start needs a config, so wait (bounded) for Redis to answer.
+    if (!wp::mgmt::RedisEndpoint::parse(config_redis, redis_ep)) return fail(1, "--config-redis wants IPv4:port");
+    wp::mgmt::RedisStore rs(redis_ep, redis_prefix);
+    wp::mgmt::RedisConfig rc;
+    std::string err;
+    bool ok = false;
+    for (int i = 0; i < 20 && !ok; ++i) {
+      ok = rs.connect(1000, err) && rs.load(rc, err);
+      if (!ok) usleep(500000);
+    }
+    if (!ok) return fail(1, "no configuration from Redis " + config_redis + ": " + err);
+    loaded = std::move(rc.result);
+    redis_version = rc.version;
+    config_path = "redis " + config_redis + " " + redis_prefix + " version " + std::to_string(redis_version);
+    if (loaded.ok()) loaded.config.mutable_mgmt()->set_redis(config_redis);
+  } else {
+    loaded = wp::mgmt::load_config_file(config_path);
+  }
   if (!loaded.ok()) {
     std::fprintf(stderr, "%s: %zu error(s)\n%s", config_path.c_str(), loaded.errors.size(),
                  loaded.error_text().c_str());
@@ -159,18 +199,45 @@ int main(int argc, char** argv) {
   offload.attach(*dispatcher, true);  // #5 offload
   auto control = std::make_unique<wp::Control>(shared, ports.any_pool(), static_cast<uint16_t>(workers));
 
-  wp::mgmt::StatsServer stats;
-  // #5 offload
-  stats.add_json("/api/v1/offload", [&offload] { return offload.status_json(); });
-  stats.set_ha(ha.status());  // #6 HA
-  if (!cfg.mgmt().listen().empty() && !stats.start(cfg.mgmt().listen(), shared, model->name, error))
+  // #7 mgmt: session events feed the IPFIX exporter and the REST session
+  // snapshot (one consumer ring per worker, drained by the mgmt feed thread);
+  // workers post `update` events every active_timeout (IPFIX) or 10 s.
+  wp::mgmt::IpfixOptions ipfix_opts;
+  bool ipfix_on = wp::mgmt::IpfixOptions::from_config(cfg.ipfix(), ipfix_opts);
+  bool rest_on = !cfg.mgmt().listen().empty();
+  wp::mgmt::IpfixExporter exporter;
+  if (ipfix_on && !exporter.open(ipfix_opts, error)) return fail(2, error);
+  std::unique_ptr<wp::mgmt::SessionSnapshot> snapshot;
+  if (rest_on) snapshot = std::make_unique<wp::mgmt::SessionSnapshot>(max_sessions);
+  if (ipfix_on || rest_on) {
+    if (!shared.enable_events(wp::EventConsumer::ipfix, ring_size, static_cast<int>(rte_socket_id()), error))
+      return fail(2, error);
+    shared.session_update_ms = ipfix_on ? ipfix_opts.active_timeout_s * 1000 : 10000;
+  }
+  wp::mgmt::SessionFeed feed(shared, snapshot.get(), ipfix_on ? &exporter : nullptr);
+  wp::mgmt::ConfigStore store(shared, cfg, model, wp::Ports::resolve, &ports);
+  store.add_reader(&feed.quiescent);
+  if (ipfix_on || rest_on) feed.start();
+  wp::mgmt::RestServer rest;
+  if (rest_on && !rest.start(cfg.mgmt().listen(),
+                             {&shared, &store, snapshot.get(), ipfix_on ? &exporter : nullptr, cfg.mgmt().token(),
+                              ha_status_json(ha.status()),  // #6 HA status on GET /api/v1/ha
+                              {{"/api/v1/offload", [&offload] { return offload.status_json(); }}}},  // #5 offload
+                             error))
     return fail(2, error);
+  if (ipfix_on)
+    for (const auto& c : ipfix_opts.collector_names) std::fprintf(stderr, "waypointd: IPFIX to %s\n", c.c_str());
 
   for (uint32_t w = 0; w < workers; ++w) rte_eal_remote_launch(worker_main, pool[w].get(), lcores[w]);
   if (!offload.launch(model_lcore, error)) {  // #5 offload
     shared.running.store(false);
     rte_eal_mp_wait_lcore();
     return fail(2, error);
+  }
+  std::unique_ptr<wp::mgmt::RedisWatch> redis_watch;  // #7 mgmt
+  if (!config_redis.empty()) {
+    redis_watch = std::make_unique<wp::mgmt::RedisWatch>(redis_ep, redis_prefix, store, redis_version);
+    redis_watch->start();
   }
   std::fprintf(stderr, "waypointd: router %s up: %u worker(s), %zu port(s), %u sessions/worker\n", model->name.c_str(),
                workers, ports.ports().size(), per_worker);
@@ -190,10 +257,12 @@ int main(int argc, char** argv) {
     if (idle > 16) usleep(idle > 256 ? 1000 : 100);
   }
   std::fprintf(stderr, "waypointd: shutting down\n");
+  if (redis_watch) redis_watch->stop();  // #7: no commit may wait on stopped workers
   ha.stop();  // #6 HA: before the workers, so nothing waits on them
   shared.running.store(false);
   rte_eal_mp_wait_lcore();
-  stats.stop();
+  rest.stop();
+  feed.stop();  // after the workers: drains their last events, flushes IPFIX
   offload.stop();  // #5 offload: manager joined, rules destroyed, model freed
   std::fprintf(stderr, "%s\n", wp::mgmt::stats_json(shared, model->name).c_str());
   // Everything holding DPDK memory goes before the EAL does.

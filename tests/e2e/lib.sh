@@ -265,7 +265,9 @@ wp_router_start() {
 
 # Raw stats JSON of router NAME ("" if it does not answer).
 wp_stats_json() {
-  wp_exec "$1" curl -s --max-time 2 "http://127.0.0.1:$WP_MGMT_PORT/api/v1/stats" 2>/dev/null
+  # shellcheck disable=SC2086  # #7: WP_MGMT_TOKEN when the routers' REST API wants a bearer token
+  wp_exec "$1" curl -s --max-time 2 ${WP_MGMT_TOKEN:+-H "Authorization: Bearer $WP_MGMT_TOKEN"} \
+    "http://127.0.0.1:$WP_MGMT_PORT/api/v1/stats" 2>/dev/null
 }
 
 # wp_wait_ready NAME [SECONDS]: the stats endpoint answers JSON.

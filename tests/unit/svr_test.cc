@@ -28,6 +28,8 @@
 #include "dataplane/packet.h"
 #include "dataplane/router_model.h"
 #include "dataplane/worker.h"
+#include "mgmt/ipfix_decoder.h"  // #7 mgmt
+#include "mgmt/session_feed.h"
 #include "tests/unit/eal_env.h"
 #include "tests/unit/pkt_builder.h"
 
@@ -1142,6 +1144,118 @@ TEST_F(Svr, AFullEventRingDropsAndCountsWithoutStoppingTraffic) {
   EXPECT_EQ(drain_events(*r1, EventConsumer::ha).size(), 3u);
   EXPECT_EQ(r1->count(Counter::ha_events_dropped), 7u);
   EXPECT_EQ(r1->worker().table().size(), 10u);
+}
+
+
+// --- #7 mgmt: live config commit, update events, IPFIX stitching -------------
+
+TEST_F(Svr, ACommitThatDeniesAPolicyTearsDownOnlyThoseSessions) {
+  std::string err;
+  ASSERT_TRUE(r1->shared().enable_events(EventConsumer::ipfix, 64, SOCKET_ID_ANY, err)) << err;
+  r1->send_one(kLan, client_udp("echo"));                    // service echo
+  r1->send_one(kLan, client_tcp(kTcpSyn, 1, 0));           // service web
+  ASSERT_EQ(r1->worker().table().size(), 2u);
+  drain_events(*r1, EventConsumer::ipfix);
+
+  // New config: no echo policy, and the services listed in another order so
+  // every surviving index must be remapped by name.
+  config::Config next = r1_config();
+  next.mutable_policies()->DeleteSubrange(1, 1);  // {echo, ""}
+  std::swap(*next.mutable_services(0), *next.mutable_services(3));
+  auto model = RouterModel::build(next, nullptr, nullptr, test_hmac(), err);
+  ASSERT_TRUE(model) << err;
+  uint64_t epoch = r1->worker().counters().epoch.load();
+  r1->shared().model.store(model.get());
+  r1->worker().poll_once();
+  EXPECT_GT(r1->worker().counters().epoch.load(), epoch) << "the loop marks its quiescent point";
+
+  auto ev = drain_events(*r1, EventConsumer::ipfix);
+  ASSERT_EQ(ev.size(), 1u);
+  EXPECT_EQ(ev[0].kind, SessionEventKind::closed);
+  EXPECT_EQ(ev[0].reason, SessionEndReason::forced_end);
+  EXPECT_EQ(ev[0].session.original.dport, 5201);
+  EXPECT_EQ(r1->count(Counter::sessions_policy_closed), 1u);
+  ASSERT_EQ(r1->worker().table().size(), 1u);
+  // The web session survives with its service index remapped to the new model.
+  Frame w = r1->send_one(kLan, client_tcp(kTcpAck, 2, 1, "GET /"));
+  EXPECT_EQ(w.dst(), kR2Wan);
+  const Session& web = *r1->worker().table().lookup({kClient, kServer, 40001, 80, kProtoTcp}).session;
+  EXPECT_EQ(model->services[static_cast<size_t>(web.service)].name, "web");
+  // New echo sessions are denied now.
+  EXPECT_TRUE(r1->send(kLan, client_udp("again", 40002)).empty());
+  EXPECT_EQ(r1->drop_count(DropReason::policy_deny), 1u);
+  r1->shared().model.store(&r1->model());  // the fixture's model outlives `model`
+  r1->worker().poll_once();
+}
+
+TEST_F(Svr, LiveSessionsPostUpdatesOncePerPeriod) {
+  std::string err;
+  ASSERT_TRUE(r1->shared().enable_events(EventConsumer::ipfix, 64, SOCKET_ID_ANY, err)) << err;
+  r1->shared().session_update_ms = 5000;
+  r1->worker().set_now_ms(1000);
+  r1->send_one(kLan, client_udp("x"));
+  drain_events(*r1, EventConsumer::ipfix);
+  auto updates_at = [&](uint32_t now) {
+    r1->worker().set_now_ms(now);
+    r1->worker().expire(1024);
+    return drain_events(*r1, EventConsumer::ipfix);
+  };
+  EXPECT_TRUE(updates_at(4000).empty());
+  auto ev = updates_at(6100);
+  ASSERT_EQ(ev.size(), 1u);
+  EXPECT_EQ(ev[0].kind, SessionEventKind::update);
+  EXPECT_EQ(ev[0].session.packets[0], 1u);
+  EXPECT_TRUE(updates_at(8000).empty()) << "one update per period";
+  EXPECT_EQ(updates_at(11200).size(), 1u);
+}
+
+TEST_F(Svr, IpfixRecordsOfOneSessionStitchAcrossBothRouters) {
+  std::string err;
+  ASSERT_TRUE(r1->shared().enable_events(EventConsumer::ipfix, 64, SOCKET_ID_ANY, err)) << err;
+  ASSERT_TRUE(r2->shared().enable_events(EventConsumer::ipfix, 64, SOCKET_ID_ANY, err)) << err;
+  r1->worker().set_now_ms(1000);
+  r2->worker().set_now_ms(1000);
+  complete_udp_handshake();
+  r1->worker().set_now_ms(1000 + 61000);
+  r2->worker().set_now_ms(1000 + 61000);
+  r1->worker().expire(1024);
+  r2->worker().expire(1024);
+  auto e1 = drain_events(*r1, EventConsumer::ipfix).back();
+  auto e2 = drain_events(*r2, EventConsumer::ipfix).back();
+  ASSERT_EQ(e1.kind, SessionEventKind::closed);
+  ASSERT_EQ(e2.kind, SessionEventKind::closed);
+  DataplaneClock clock{1000, 1700000000000};
+  // Through the wire format and back, as a collector sees them.
+  uint8_t buf[mgmt::kIpfixMaxMessage];
+  mgmt::IpfixMessage msg;
+  msg.begin(buf, 1700000061, 0, 1);
+  ASSERT_TRUE(msg.add_template());
+  ASSERT_TRUE(msg.add_record(mgmt::ipfix_record(e1, r1->model(), clock)));
+  ASSERT_TRUE(msg.add_record(mgmt::ipfix_record(e2, r2->model(), clock)));
+  mgmt::IpfixDecoder dec;
+  mgmt::IpfixDecoded d;
+  ASSERT_TRUE(dec.decode(buf, msg.finish(), d, err)) << err;
+  ASSERT_EQ(d.records.size(), 2u);
+  const mgmt::IpfixRecord &a = d.records[0], &b = d.records[1];
+  EXPECT_EQ(a.session_id, b.session_id) << "one global session id on both routers";
+  EXPECT_EQ(a.pre.src, kClient);
+  EXPECT_EQ(a.pre.dst, kServer);
+  EXPECT_EQ(a.post.src, kR1Wan) << "r1 sent it from its waypoint";
+  EXPECT_EQ(a.post.dst, kR2Wan);
+  EXPECT_EQ(b.pre.src, kR1Wan) << "r2 saw r1's waypoint tuple";
+  EXPECT_EQ(b.pre.sport, a.post.sport);
+  EXPECT_EQ(b.pre.dport, a.post.dport);
+  EXPECT_EQ(b.post.src, kClient) << "and restored the client's addresses";
+  EXPECT_EQ(b.post.dport, 5201);
+  EXPECT_EQ(a.initiator_packets, 2u);
+  EXPECT_EQ(a.responder_packets, 1u);
+  EXPECT_EQ(a.end_reason, 1) << "idle timeout";
+  EXPECT_EQ(a.nat_event, mgmt::kNatEventSessionDelete);
+  EXPECT_EQ(std::string(a.tenant, a.tenant_len), "branch");
+  EXPECT_EQ(std::string(b.service, b.service_len), "echo");
+  EXPECT_EQ(a.start_ms, 1700000000000u);
+  EXPECT_EQ(a.ingress_if, 1u) << "LAN";
+  EXPECT_EQ(a.egress_if, 2u) << "wan0";
 }
 
 }  // namespace

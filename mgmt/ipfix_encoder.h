@@ -1,0 +1,83 @@
+// IPFIX message encoding (RFC 7011), written by us: message header, one
+// template set, data sets of session records (DESIGN.md § Interfaces, IPFIX).
+//
+// One record per session per router: the addresses the session had when it
+// arrived at this router (sourceIPv4Address..protocolIdentifier) and the ones
+// it left with (postNAT*/postNAPT*, RFC 8158 IEs 225-228), so an operator joins
+// the records of R1 (client -> waypoints) and R2 (waypoints -> client again)
+// by the enterprise-specific global session id: the SVR session UUID that
+// both routers carry in metadata (SVR.md TLV 6).
+//
+// Enterprise elements use PEN 32473, the number IANA reserves for
+// documentation and examples (RFC 5612); a deployment with its own PEN
+// changes kWaypointPen only. Elements: 1 globalSessionId (octetArray, 16),
+// 2 tenantName (string, variable), 3 serviceName (string, variable).
+// Byte and packet counts are totals since the session started (IP packet
+// bytes as the router saw them), per direction: initiatorOctets (231) /
+// responderOctets (232), initiatorPackets (298) / responderPackets (299).
+// natEvent (230, RFC 8158): 4 "NAT44 session create" on active-timeout
+// records of a live session, 5 "NAT44 session delete" on end records.
+#pragma once
+
+#include <array>
+#include <cstddef>
+#include <cstdint>
+#include <string_view>
+
+#include "dataplane/tuple.h"
+
+namespace wp::mgmt {
+
+inline constexpr uint32_t kWaypointPen = 32473;
+inline constexpr uint16_t kSessionTemplateId = 256;
+inline constexpr size_t kIpfixMaxMessage = 1400;  // fits any path MTU we care about
+inline constexpr size_t kIpfixNameMax = 63;
+inline constexpr uint8_t kNatEventSessionCreate = 4;
+inline constexpr uint8_t kNatEventSessionDelete = 5;
+
+struct IpfixRecord {
+  uint64_t start_ms = 0;  // Unix epoch ms
+  uint64_t end_ms = 0;    // last packet seen
+  FiveTuple pre;          // as the session arrived at this router (forward direction)
+  FiveTuple post;         // as it left this router
+  uint64_t initiator_octets = 0, responder_octets = 0;
+  uint64_t initiator_packets = 0, responder_packets = 0;
+  uint8_t nat_event = kNatEventSessionDelete;
+  uint8_t end_reason = 0;  // flowEndReason (136)
+  uint32_t ingress_if = 0, egress_if = 0;
+  std::array<uint8_t, 16> session_id{};
+  // Names copied in (truncated to kIpfixNameMax): records outlive config commits.
+  uint8_t tenant_len = 0, service_len = 0;
+  char tenant[kIpfixNameMax + 1] = {};
+  char service[kIpfixNameMax + 1] = {};
+
+  void set_tenant(std::string_view n);
+  void set_service(std::string_view n);
+};
+
+// Builds one IPFIX message in a caller buffer of kIpfixMaxMessage bytes.
+// begin() writes the header; add_template() and add_record() append (data
+// records are grouped into one data set, opened on demand); finish() patches
+// lengths and returns the message size. add_* return false when the message
+// is full: finish it, send, and begin the next.
+class IpfixMessage {
+ public:
+  void begin(uint8_t* buf, uint32_t export_time_s, uint32_t sequence, uint32_t domain);
+  bool add_template();
+  bool add_record(const IpfixRecord& r);
+  size_t finish();
+  uint32_t records() const { return records_; }
+  size_t size() const { return len_; }
+
+  static size_t record_size(const IpfixRecord& r);
+  static size_t template_set_size();
+
+ private:
+  void close_set();
+  uint8_t* buf_ = nullptr;
+  size_t len_ = 0;
+  size_t set_start_ = 0;  // 0: no data set open
+  uint32_t records_ = 0;
+};
+
+}  // namespace wp::mgmt

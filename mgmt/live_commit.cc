@@ -1,0 +1,95 @@
+// Live configuration commit; see live_commit.h.
+#include "mgmt/live_commit.h"
+
+#include <google/protobuf/util/message_differencer.h>
+#include <unistd.h>
+
+namespace wp::mgmt {
+
+using google::protobuf::util::MessageDifferencer;
+
+ConfigStore::ConfigStore(DataplaneShared& shared, config::Config initial, std::shared_ptr<const RouterModel> model,
+                         RouterModel::PortResolver resolve, void* resolve_ctx)
+    : shared_(shared),
+      config_(std::move(initial)),
+      model_(std::move(model)),
+      resolve_(resolve),
+      resolve_ctx_(resolve_ctx) {}
+
+config::Config ConfigStore::current() const {
+  std::lock_guard lock(mu_);
+  return config_;
+}
+
+std::shared_ptr<const RouterModel> ConfigStore::model() const {
+  std::lock_guard lock(mu_);
+  return model_;
+}
+
+std::vector<ConfigError> ConfigStore::restart_only(const config::Config& next) const {
+  std::vector<ConfigError> errs;
+  auto same = [&](const google::protobuf::Message& a, const google::protobuf::Message& b, const char* path) {
+    if (!MessageDifferencer::Equals(a, b)) errs.push_back({path, "changes here need a restart of waypointd"});
+  };
+  same(config_.router(), next.router(), "router");
+  same(config_.dataplane(), next.dataplane(), "dataplane");
+  same(config_.ipfix(), next.ipfix(), "ipfix");
+  same(config_.ha(), next.ha(), "ha");  // #6: corosync group and address takeover are set up once
+  if (config_.mgmt().listen() != next.mgmt().listen()) errs.push_back({"mgmt.listen", "changes need a restart"});
+  if (config_.mgmt().token() != next.mgmt().token()) errs.push_back({"mgmt.token", "changes need a restart"});
+  return errs;
+}
+
+uint64_t ConfigStore::policy_closed() const {
+  uint64_t n = 0;
+  for (uint32_t w = 0; w < shared_.workers; ++w) n += shared_.counters[w].get(Counter::sessions_policy_closed);
+  return n;
+}
+
+bool ConfigStore::wait_quiescent() {
+  std::vector<const std::atomic<uint64_t>*> all = readers_;
+  for (uint32_t w = 0; w <= shared_.workers; ++w) all.push_back(&shared_.counters[w].epoch);
+  std::vector<uint64_t> start;
+  for (auto* e : all) start.push_back(e->load(std::memory_order_acquire));
+  for (uint32_t waited = 0; waited < kGraceMs; ++waited) {
+    bool done = true;
+    for (size_t i = 0; i < all.size() && done; ++i) done = all[i]->load(std::memory_order_acquire) >= start[i] + 2;
+    if (done) return true;
+    usleep(1000);
+  }
+  return false;
+}
+
+CommitOutcome ConfigStore::commit(const config::Config& next, bool dry_run) {
+  std::lock_guard lock(mu_);
+  CommitOutcome out;
+  out.version = version_.load();
+  out.errors = validate_config(next);
+  if (out.errors.empty()) out.errors = restart_only(next);
+  if (!out.errors.empty()) return out;
+  std::string error;
+  if (!hmac_.ok()) return out.errors.push_back({"", "HMAC engine unavailable"}), out;
+  auto model = RouterModel::build(next, resolve_, resolve_ctx_, hmac_, error);
+  if (!model) return out.errors.push_back({"", error}), out;
+  if (dry_run) {
+    out.notes.push_back("valid; not applied (dry run)");
+    return out;
+  }
+  uint64_t closed_before = policy_closed();
+  std::shared_ptr<const RouterModel> old = model_;
+  shared_.model.store(model.get(), std::memory_order_release);
+  model_ = std::move(model);
+  config_ = next;
+  out.version = version_.fetch_add(1) + 1;
+  out.applied = true;
+  // Two epochs: the iteration that may have started under the old model has
+  // ended, and so has the one that re-checked the sessions against it.
+  if (!wait_quiescent()) {
+    graveyard_.push_back(old);
+    out.notes.push_back("a reader did not reach a quiescent point in time; old model kept alive");
+  }
+  out.sessions_closed = policy_closed() - closed_before;
+  return out;
+}
+
+}  // namespace wp::mgmt

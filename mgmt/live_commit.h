@@ -1,0 +1,69 @@
+// Live configuration commit (DESIGN.md § Configuration: parse -> validate ->
+// build immutable snapshot -> commit), shared by REST PUT and the Redis store.
+//
+// commit(): validate (the one validator: errors with paths) -> refuse changes
+// that need a restart (router interfaces, dataplane sizing, mgmt endpoints,
+// IPFIX collectors: their resources are set up once at start) -> build a new
+// RouterModel -> publish the pointer (DataplaneShared::model) -> wait until
+// every reader passed a quiescent point (each worker's and the dispatcher's
+// counters.epoch advanced twice, the mgmt feed's too) -> drop the old model.
+// Workers re-check their sessions against the new policy on the first loop
+// iteration that sees it (policy_recheck.cc). Commits are serialised. A
+// reader that does not reach its quiescent point within the grace time
+// (a stuck worker) keeps the old model alive forever rather than risk a
+// use-after-free.
+#pragma once
+
+#include <atomic>
+#include <cstdint>
+#include <memory>
+#include <mutex>
+#include <string>
+#include <vector>
+
+#include "dataplane/dataplane.h"
+#include "dataplane/router_model.h"
+#include "mgmt/config_load.h"
+
+namespace wp::mgmt {
+
+struct CommitOutcome {
+  std::vector<ConfigError> errors;  // empty on success
+  bool applied = false;             // false on errors or dry run
+  uint64_t version = 0;             // committed version after this call
+  uint64_t sessions_closed = 0;     // torn down by the new policy (counted by workers)
+  std::vector<std::string> notes;
+};
+
+class ConfigStore {
+ public:
+  ConfigStore(DataplaneShared& shared, config::Config initial, std::shared_ptr<const RouterModel> model,
+              RouterModel::PortResolver resolve, void* resolve_ctx);
+  // Extra readers of shared.model besides workers and dispatcher (mgmt feed).
+  void add_reader(const std::atomic<uint64_t>* epoch) { readers_.push_back(epoch); }
+
+  CommitOutcome commit(const config::Config& next, bool dry_run = false);
+  config::Config current() const;
+  uint64_t version() const { return version_.load(); }
+  std::shared_ptr<const RouterModel> model() const;
+
+  static constexpr uint32_t kGraceMs = 3000;
+
+ private:
+  std::vector<ConfigError> restart_only(const config::Config& next) const;
+  bool wait_quiescent();
+  uint64_t policy_closed() const;
+
+  DataplaneShared& shared_;
+  mutable std::mutex mu_;
+  config::Config config_;
+  std::shared_ptr<const RouterModel> model_;
+  std::vector<std::shared_ptr<const RouterModel>> graveyard_;  // models a stuck reader may still hold
+  RouterModel::PortResolver resolve_;
+  void* resolve_ctx_;
+  HmacEngine hmac_;  // builds peer keys for new models
+  std::vector<const std::atomic<uint64_t>*> readers_;
+  std::atomic<uint64_t> version_{1};
+};
+
+}  // namespace wp::mgmt

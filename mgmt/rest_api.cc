@@ -1,0 +1,247 @@
+// REST API routes; see rest_api.h.
+#include "mgmt/rest_api.h"
+
+#include <google/protobuf/util/json_util.h>
+#include <httplib.h>
+
+#include "api.pb.h"
+#include "mgmt/metrics.h"
+#include "mgmt/session_id.h"
+#include "mgmt/stats.h"
+
+namespace wp::mgmt {
+namespace {
+
+namespace api = ::waypoint::api;
+using google::protobuf::util::JsonPrintOptions;
+using google::protobuf::util::MessageToJsonString;
+
+std::string to_json(const google::protobuf::Message& m) {
+  JsonPrintOptions o;
+  o.add_whitespace = true;
+  o.preserve_proto_field_names = true;
+  o.always_print_primitive_fields = true;
+  std::string s;
+  (void)MessageToJsonString(m, &s, o);
+  return s;
+}
+
+void reply(httplib::Response& res, int status, const google::protobuf::Message& m) {
+  res.status = status;
+  res.set_content(to_json(m), "application/json");
+}
+
+void fail(httplib::Response& res, int status, const std::string& what, const std::vector<ConfigError>& details = {}) {
+  api::Error e;
+  e.set_error(what);
+  for (const ConfigError& d : details) {
+    api::ErrorDetail* x = e.add_details();
+    x->set_path(d.path);
+    x->set_message(d.message);
+  }
+  reply(res, status, e);
+}
+
+std::string proto_name(uint8_t p) {
+  switch (p) {
+    case 6: return "tcp";
+    case 17: return "udp";
+    case 1: return "icmp";
+    default: return std::to_string(p);
+  }
+}
+
+void fill_tuple(api::Tuple* t, const FiveTuple& f) {
+  t->set_src(format_ipv4(f.src));
+  t->set_dst(format_ipv4(f.dst));
+  t->set_sport(f.sport);
+  t->set_dport(f.dport);
+  t->set_protocol(proto_name(f.proto));
+}
+
+std::string iface_name(const RouterModel& m, int idx) {
+  return idx >= 0 && static_cast<size_t>(idx) < m.interfaces.size() ? m.interfaces[static_cast<size_t>(idx)].name
+                                                                    : std::string();
+}
+
+void fill_session(api::SessionInfo* o, const SessionView& v, const RouterModel& m) {
+  const Session& s = v.session;
+  o->set_uuid(format_session_id(s.uuid));
+  o->set_tenant(v.tenant);
+  o->set_service(v.service);
+  o->set_security(v.security);
+  fill_tuple(o->mutable_original(), s.original);
+  fill_tuple(o->mutable_arrived(), s.key_a());
+  fill_tuple(o->mutable_left(), s.out_fwd.tuple);
+  o->set_ingress(iface_name(m, s.out_rev.iface));
+  o->set_egress(iface_name(m, s.out_fwd.iface));
+  o->mutable_forward()->set_packets(s.packets[0]);
+  o->mutable_forward()->set_bytes(s.bytes[0]);
+  o->mutable_reverse()->set_packets(s.packets[1]);
+  o->mutable_reverse()->set_bytes(s.bytes[1]);
+  o->set_established(v.established);
+  o->set_created_ms(v.created_epoch_ms);
+  o->set_last_ms(v.last_epoch_ms);
+  o->set_worker(v.worker);
+}
+
+// Peer keys never leave the router through the API.
+config::Config redacted(config::Config c) {
+  for (auto& p : *c.mutable_peers())
+    if (!p.key().empty()) p.set_key("<redacted>");
+  return c;
+}
+
+}  // namespace
+
+RestServer::RestServer() = default;
+RestServer::~RestServer() { stop(); }
+
+void RestServer::routes() {
+  httplib::Server& s = *server_;
+  RestContext& c = ctx_;
+  s.set_pre_routing_handler([&c](const httplib::Request& req, httplib::Response& res) {
+    if (c.token.empty()) return httplib::Server::HandlerResponse::Unhandled;
+    const std::string auth = req.get_header_value("Authorization");
+    if (auth.rfind("Bearer ", 0) != 0) {
+      res.set_header("WWW-Authenticate", "Bearer");
+      fail(res, 401, "missing bearer token (Authorization: Bearer TOKEN)");
+      return httplib::Server::HandlerResponse::Handled;
+    }
+    if (auth.substr(7) != c.token) {
+      fail(res, 403, "wrong token");
+      return httplib::Server::HandlerResponse::Handled;
+    }
+    return httplib::Server::HandlerResponse::Unhandled;
+  });
+  s.Get("/api/v1/stats", [&c](const httplib::Request&, httplib::Response& res) {
+    res.set_content(stats_json(*c.shared, c.store->model()->name), "application/json");
+  });
+  s.Get("/metrics", [&c](const httplib::Request&, httplib::Response& res) {
+    res.set_content(metrics_text(*c.shared, c.store->model()->name, c.ipfix, c.store->version(),
+                                 c.sessions ? c.sessions->size() : 0),
+                    "text/plain; version=0.0.4");
+  });
+  s.Get("/api/v1/sessions", [&c](const httplib::Request& req, httplib::Response& res) {
+    if (!c.sessions) return fail(res, 503, "session tracking is off");
+    SessionQuery q;
+    q.tenant = req.get_param_value("tenant");
+    q.service = req.get_param_value("service");
+    if (req.has_param("addr")) {
+      q.addr = parse_ipv4(req.get_param_value("addr"));
+      if (!q.addr) return fail(res, 400, "addr: \"" + req.get_param_value("addr") + "\" is not an IPv4 address");
+    }
+    if (req.has_param("limit")) {
+      const std::string l = req.get_param_value("limit");
+      if (l.empty() || l.size() > 6 || l.find_first_not_of("0123456789") != std::string::npos || std::stoul(l) == 0 ||
+          std::stoul(l) > 10000)
+        return fail(res, 400, "limit: \"" + l + "\" must be 1..10000");
+      q.limit = static_cast<uint32_t>(std::stoul(l));
+    }
+    if (req.has_param("after")) {
+      q.after = parse_session_id(req.get_param_value("after"));
+      if (!q.after) return fail(res, 400, "after: \"" + req.get_param_value("after") + "\" is not a session UUID");
+    }
+    bool more = false;
+    std::vector<SessionView> page = c.sessions->page(q, more);
+    auto model = c.store->model();
+    api::SessionList out;
+    for (const SessionView& v : page) fill_session(out.add_sessions(), v, *model);
+    out.set_count(static_cast<uint32_t>(page.size()));
+    if (more && !page.empty()) out.set_next(format_session_id(page.back().session.uuid));
+    reply(res, 200, out);
+  });
+  s.Get(R"(/api/v1/sessions/([^/]+))", [&c](const httplib::Request& req, httplib::Response& res) {
+    if (!c.sessions) return fail(res, 503, "session tracking is off");
+    const std::string text = req.matches[1].str();
+    auto id = parse_session_id(text);
+    if (!id) return fail(res, 400, "\"" + text + "\" is not a session UUID");
+    auto v = c.sessions->find(*id);
+    if (!v) return fail(res, 404, "no session " + text);
+    api::SessionInfo out;
+    fill_session(&out, *v, *c.store->model());
+    reply(res, 200, out);
+  });
+  s.Get("/api/v1/config", [&c](const httplib::Request&, httplib::Response& res) {
+    res.set_header("X-Config-Version", std::to_string(c.store->version()));
+    reply(res, 200, redacted(c.store->current()));
+  });
+  s.Put("/api/v1/config", [&c](const httplib::Request& req, httplib::Response& res) {
+    if (req.body.empty()) return fail(res, 400, "empty body: send the whole config as YAML or JSON");
+    ConfigResult parsed = load_config_text(req.body);
+    if (!parsed.ok()) return fail(res, 422, "invalid config", parsed.errors);
+    bool dry = req.get_param_value("dry_run") == "1" || req.get_param_value("dry_run") == "true";
+    CommitOutcome r = c.store->commit(parsed.config, dry);
+    if (!r.errors.empty()) return fail(res, 422, "config rejected", r.errors);
+    api::CommitResult out;
+    out.set_version(r.version);
+    out.set_applied(r.applied);
+    out.set_sessions_closed(r.sessions_closed);
+    for (const std::string& n : r.notes) out.add_notes(n);
+    reply(res, 200, out);
+  });
+  s.Get("/api/v1/peers", [&c](const httplib::Request&, httplib::Response& res) {
+    auto model = c.store->model();
+    api::PeerList out;
+    std::vector<uint32_t> per_peer(model->peers.size(), 0);
+    if (c.sessions) {
+      SessionQuery q;
+      q.limit = UINT32_MAX;
+      bool more = false;
+      for (const SessionView& v : c.sessions->page(q, more))
+        for (int p : {int{v.session.out_fwd.peer}, int{v.session.out_rev.peer}})
+          if (p >= 0 && static_cast<size_t>(p) < per_peer.size()) ++per_peer[static_cast<size_t>(p)];
+    }
+    for (size_t i = 0; i < model->peers.size(); ++i) {
+      api::PeerInfo* p = out.add_peers();
+      p->set_name(model->peers[i].name);
+      for (Ipv4 w : model->peers[i].waypoints) p->add_waypoints(format_ipv4(w));
+      p->set_sessions(per_peer[i]);
+    }
+    reply(res, 200, out);
+  });
+  s.Get("/api/v1/ha", [&c](const httplib::Request&, httplib::Response& res) {
+    if (c.ha_status) return res.set_content(c.ha_status(), "application/json");
+    api::HaStatus out;
+    out.set_enabled(false);
+    out.set_state("standalone");
+    out.set_detail("no HA pair configured");
+    reply(res, 200, out);
+  });
+  for (const auto& [path, body] : c.documents)
+    s.Get(path, [&body](const httplib::Request&, httplib::Response& res) {
+      res.set_content(body(), "application/json");
+    });
+  s.set_error_handler([](const httplib::Request& req, httplib::Response& res) {
+    if (!res.body.empty()) return;  // a route already wrote an api.Error
+    if (res.status == 404) return fail(res, 404, "no such endpoint: " + req.method + " " + req.path);
+    fail(res, res.status, "HTTP " + std::to_string(res.status));
+  });
+}
+
+bool RestServer::start(const std::string& listen, RestContext ctx, std::string& error) {
+  ctx_ = std::move(ctx);
+  size_t colon = listen.rfind(':');
+  auto addr = parse_ipv4(listen.substr(0, colon));
+  int port = colon == std::string::npos ? 0 : std::atoi(listen.c_str() + colon + 1);
+  if (!addr || port <= 0 || port > 65535) return error = "mgmt.listen: \"" + listen + "\" is not IPv4:port", false;
+  server_ = std::make_unique<httplib::Server>();
+  server_->set_payload_max_length(4 << 20);
+  routes();
+  if (!server_->bind_to_port(listen.substr(0, colon).c_str(), port)) {
+    error = "mgmt.listen: cannot bind " + listen + ": " + std::strerror(errno);
+    server_.reset();
+    return false;
+  }
+  thread_ = std::make_unique<std::thread>([this] { server_->listen_after_bind(); });
+  return true;
+}
+
+void RestServer::stop() {
+  if (server_) server_->stop();
+  if (thread_ && thread_->joinable()) thread_->join();
+  thread_.reset();
+  server_.reset();
+}
+
+}  // namespace wp::mgmt

@@ -1,0 +1,61 @@
+// The REST API (DESIGN.md § Interfaces users touch), cpp-httplib on its own
+// thread, JSON bodies from proto/api.proto (protobuf JSON mapping):
+//   GET  /api/v1/sessions?tenant=&service=&addr=&limit=&after=   paged by UUID cursor
+//   GET  /api/v1/sessions/{uuid}
+//   GET  /api/v1/stats                 counters and every drop reason (stats.h)
+//   GET  /api/v1/config                committed config (peer keys redacted)
+//   PUT  /api/v1/config[?dry_run=1]    YAML or JSON body: validate -> commit
+//   GET  /api/v1/peers, /api/v1/ha
+//   GET  /metrics                      Prometheus text (metrics.h)
+// Auth: when mgmt.token is set every request needs `Authorization: Bearer
+// TOKEN` (401 without one, 403 with a wrong one). Errors are 4xx/5xx with an
+// api.Error JSON body; config errors list every {path, message}.
+// Sessions come from the event-built snapshot (session_feed.h), never from a
+// live worker table.
+#pragma once
+
+#include <functional>
+#include <memory>
+#include <string>
+#include <thread>
+#include <utility>
+#include <vector>
+
+#include "dataplane/dataplane.h"
+#include "mgmt/ipfix_exporter.h"
+#include "mgmt/live_commit.h"
+#include "mgmt/session_feed.h"
+
+namespace httplib {
+class Server;
+}
+
+namespace wp::mgmt {
+
+struct RestContext {
+  DataplaneShared* shared = nullptr;
+  ConfigStore* store = nullptr;
+  const SessionSnapshot* sessions = nullptr;  // null: sessions endpoints answer 503
+  const IpfixExporter* ipfix = nullptr;       // null: IPFIX off
+  std::string token;
+  // HA status JSON (api.HaStatus) from the HA module once it exists; null = standalone.
+  std::function<std::string()> ha_status;
+  // More JSON documents served as they are (#5 offload: GET /api/v1/offload).
+  std::vector<std::pair<std::string, std::function<std::string()>>> documents;
+};
+
+class RestServer {
+ public:
+  RestServer();
+  ~RestServer();
+  bool start(const std::string& listen, RestContext ctx, std::string& error);
+  void stop();
+
+ private:
+  void routes();
+  RestContext ctx_;
+  std::unique_ptr<httplib::Server> server_;
+  std::unique_ptr<std::thread> thread_;
+};
+
+}  // namespace wp::mgmt

@@ -1,0 +1,169 @@
+// Session event feed, snapshot and IPFIX records; see session_feed.h.
+#include "mgmt/session_feed.h"
+
+#include <rte_ring.h>
+#include <unistd.h>
+
+#include <ctime>
+
+namespace wp::mgmt {
+namespace {
+
+std::string name_of(const std::vector<std::string>& names, int idx) {
+  return idx >= 0 && static_cast<size_t>(idx) < names.size() ? names[static_cast<size_t>(idx)] : std::string();
+}
+std::string service_name(const RouterModel& m, int idx) {
+  return idx >= 0 && static_cast<size_t>(idx) < m.services.size() ? m.services[static_cast<size_t>(idx)].name
+                                                                  : std::string();
+}
+std::string security_name(const RouterModel& m, int idx) {
+  return idx >= 0 && static_cast<size_t>(idx) < m.security.size() ? m.security[static_cast<size_t>(idx)].name
+                                                                  : std::string();
+}
+
+bool touches(const Session& s, Ipv4 a) {
+  const FiveTuple* ts[] = {&s.original, &s.out_fwd.tuple, &s.out_rev.tuple};
+  for (const FiveTuple* t : ts)
+    if (t->src == a || t->dst == a) return true;
+  return false;
+}
+
+uint64_t epoch_now_ms() {
+  timespec ts{};
+  clock_gettime(CLOCK_REALTIME, &ts);
+  return uint64_t(ts.tv_sec) * 1000 + uint64_t(ts.tv_nsec) / 1000000;
+}
+
+}  // namespace
+
+void SessionSnapshot::apply(const SessionEvent& ev, const RouterModel& model, const DataplaneClock& clock) {
+  const Session& s = ev.session;
+  std::lock_guard lock(mu_);
+  if (ev.kind == SessionEventKind::closed) {
+    sessions_.erase(s.uuid);
+    return;
+  }
+  auto it = sessions_.find(s.uuid);
+  if (it == sessions_.end()) {
+    if (sessions_.size() >= capacity_) {
+      overflow_.fetch_add(1, std::memory_order_relaxed);
+      return;
+    }
+    it = sessions_.emplace(s.uuid, SessionView{}).first;
+    it->second.tenant = name_of(model.tenants, s.tenant);
+    it->second.service = service_name(model, s.service);
+    it->second.security = security_name(model, s.security);
+  }
+  SessionView& v = it->second;
+  v.session = s;
+  v.worker = ev.worker;
+  v.established = (s.flags & kEstablished) != 0;
+  v.created_epoch_ms = clock.epoch_ms(s.created_ms);
+  v.last_epoch_ms = clock.epoch_ms(s.last_ms);
+}
+
+std::vector<SessionView> SessionSnapshot::page(const SessionQuery& q, bool& more) const {
+  std::vector<SessionView> out;
+  more = false;
+  std::lock_guard lock(mu_);
+  auto it = q.after ? sessions_.upper_bound(*q.after) : sessions_.begin();
+  for (; it != sessions_.end(); ++it) {
+    const SessionView& v = it->second;
+    if (!q.tenant.empty() && v.tenant != q.tenant) continue;
+    if (!q.service.empty() && v.service != q.service) continue;
+    if (q.addr && !touches(v.session, *q.addr)) continue;
+    if (out.size() == q.limit) {
+      more = true;
+      break;
+    }
+    out.push_back(v);
+  }
+  return out;
+}
+
+std::optional<SessionView> SessionSnapshot::find(const SessionUuid& id) const {
+  std::lock_guard lock(mu_);
+  auto it = sessions_.find(id);
+  if (it == sessions_.end()) return std::nullopt;
+  return it->second;
+}
+
+size_t SessionSnapshot::size() const {
+  std::lock_guard lock(mu_);
+  return sessions_.size();
+}
+
+IpfixRecord ipfix_record(const SessionEvent& ev, const RouterModel& model, const DataplaneClock& clock) {
+  const Session& s = ev.session;
+  IpfixRecord r;
+  r.start_ms = clock.epoch_ms(s.created_ms);
+  r.end_ms = clock.epoch_ms(s.last_ms);
+  r.pre = s.key_a();
+  r.post = s.out_fwd.tuple;
+  r.initiator_octets = s.bytes[static_cast<int>(Dir::forward)];
+  r.responder_octets = s.bytes[static_cast<int>(Dir::reverse)];
+  r.initiator_packets = s.packets[static_cast<int>(Dir::forward)];
+  r.responder_packets = s.packets[static_cast<int>(Dir::reverse)];
+  bool live = ev.kind != SessionEventKind::closed;
+  r.nat_event = live ? kNatEventSessionCreate : kNatEventSessionDelete;
+  r.end_reason = live ? static_cast<uint8_t>(SessionEndReason::active_timeout) : static_cast<uint8_t>(ev.reason);
+  // Interfaces as ifIndex-style numbers: config order + 1 (LAN = 1, wan[0] = 2).
+  r.ingress_if = static_cast<uint32_t>(s.out_rev.iface + 1);
+  r.egress_if = static_cast<uint32_t>(s.out_fwd.iface + 1);
+  r.session_id = s.uuid;
+  r.set_tenant(name_of(model.tenants, s.tenant));
+  r.set_service(service_name(model, s.service));
+  return r;
+}
+
+void SessionFeed::handle(const SessionEvent& ev, const RouterModel& model) {
+  if (snapshot_) snapshot_->apply(ev, model, clock_);
+  if (!exporter_) return;
+  // Records on end and, for live sessions, on every update (workers post
+  // updates every active_timeout when IPFIX is on).
+  if (ev.kind == SessionEventKind::closed || ev.kind == SessionEventKind::update)
+    exporter_->enqueue(ipfix_record(ev, model, clock_));
+}
+
+uint32_t SessionFeed::poll_once(uint64_t now_epoch_ms) {
+  constexpr uint32_t kBurst = 64;
+  SessionEvent evs[kBurst];
+  uint32_t total = 0;
+  const RouterModel* model = shared_.model.load(std::memory_order_acquire);
+  for (uint32_t w = 0; w < shared_.workers; ++w) {
+    rte_ring* r = shared_.event_ring(EventConsumer::ipfix, w);
+    if (!r) continue;
+    // Bounded per pass so one busy worker cannot starve the flush.
+    for (int round = 0; round < 64; ++round) {
+      unsigned n = rte_ring_sc_dequeue_burst_elem(r, evs, sizeof(SessionEvent), kBurst, nullptr);
+      for (unsigned i = 0; i < n; ++i) handle(evs[i], *model);
+      total += n;
+      if (n < kBurst) break;
+    }
+  }
+  quiescent.fetch_add(1, std::memory_order_release);
+  events_.fetch_add(total, std::memory_order_relaxed);
+  if (exporter_ && (exporter_->queued() >= kFlushRecords || now_epoch_ms - last_flush_ms_ >= kFlushMs)) {
+    exporter_->flush(now_epoch_ms);
+    last_flush_ms_ = now_epoch_ms;
+  }
+  return total;
+}
+
+void SessionFeed::start() {
+  run_.store(true);
+  thread_ = std::thread([this] {
+    while (run_.load(std::memory_order_relaxed)) {
+      if (poll_once(epoch_now_ms()) == 0) usleep(1000);
+    }
+    poll_once(epoch_now_ms());  // what the workers posted while stopping
+    if (exporter_) exporter_->flush(epoch_now_ms());
+  });
+}
+
+void SessionFeed::stop() {
+  run_.store(false);
+  if (thread_.joinable()) thread_.join();
+}
+
+}  // namespace wp::mgmt

@@ -1,0 +1,75 @@
+#!/usr/bin/env python3
+"""Checks the IPFIX records two collectors (`wpctl flows -o json`) got from R1
+and R2 for one HTTP download: the same global session id on both routers,
+pre-NAT client addresses on R1's ingress and waypoint addresses on R2's,
+byte counts that match the transfer. Prints PASS/FAIL lines; exit 1 on a FAIL.
+usage: ipfix_check.py R1.jsonl R2.jsonl --client IP --server IP --port P
+       --r1-wp IP --r2-wp IP --bytes N"""
+import argparse
+import json
+import sys
+
+ap = argparse.ArgumentParser()
+ap.add_argument("r1")
+ap.add_argument("r2")
+ap.add_argument("--client", required=True)
+ap.add_argument("--server", required=True)
+ap.add_argument("--port", type=int, required=True)
+ap.add_argument("--r1-wp", required=True)
+ap.add_argument("--r2-wp", required=True)
+ap.add_argument("--bytes", type=int, required=True)
+a = ap.parse_args()
+fails = 0
+
+
+def check(ok, what):
+    global fails
+    print(("PASS: " if ok else "FAIL: ") + what)
+    fails += 0 if ok else 1
+
+
+def load(path):
+    out = []
+    with open(path) as f:
+        for line in f:
+            try:
+                out.append(json.loads(line))
+            except ValueError:
+                pass
+    return out
+
+
+r1, r2 = load(a.r1), load(a.r2)
+check(len(r1) > 0 and len(r2) > 0, f"records from both routers (r1 {len(r1)}, r2 {len(r2)})")
+ends1 = [r for r in r1 if r["pre"]["src"] == a.client and r["pre"]["dst"] == a.server
+         and r["pre"]["dport"] == a.port and r["nat_event"] == 5]
+check(len(ends1) == 1, f"r1: one end record for {a.client} -> {a.server}:{a.port} (got {len(ends1)})")
+if ends1:
+    e1 = ends1[0]
+    sid = e1["session_id"]
+    check(e1["post"]["src"] == a.r1_wp and e1["post"]["dst"] == a.r2_wp,
+          f"r1: post-NAT addresses are the waypoints ({e1['post']['src']} -> {e1['post']['dst']})")
+    check(e1["post"]["sport"] >= 16384 and e1["post"]["dport"] >= 16384, "r1: post-NAT ports are waypoint ports")
+    ends2 = [r for r in r2 if r["session_id"] == sid and r["nat_event"] == 5]
+    check(len(ends2) == 1, f"r2: end record with the same session id {sid}")
+    if ends2:
+        e2 = ends2[0]
+        check(e2["pre"]["src"] == a.r1_wp and e2["pre"]["dst"] == a.r2_wp
+              and e2["pre"]["sport"] == e1["post"]["sport"] and e2["pre"]["dport"] == e1["post"]["dport"],
+              "r2: arrived with r1's post-NAT tuple (waypoints and ports)")
+        check(e2["post"]["src"] == a.client and e2["post"]["dst"] == a.server and e2["post"]["dport"] == a.port,
+              "r2: left with the client's original addresses")
+        check(e2["tenant"] == e1["tenant"] == "branch" and e2["service"] == e1["service"] == "web",
+              f"tenant/service names on both ({e1['tenant']}/{e1['service']}, {e2['tenant']}/{e2['service']})")
+    for name, e in (("r1", e1), ("r2", ends2[0] if ends2 else None)):
+        if e is None:
+            continue
+        rb = e["responder_octets"]
+        # IP bytes of the reply: payload + HTTP headers + per-packet IP/TCP headers (< 10 %).
+        check(a.bytes <= rb <= a.bytes * 1.1 + 4096,
+              f"{name}: responder_octets {rb} matches the {a.bytes}-byte download (+ headers)")
+        check(e["initiator_packets"] > 0 and e["responder_packets"] > a.bytes // 1500,
+              f"{name}: packet counts {e['initiator_packets']}/{e['responder_packets']}")
+        check(e["end_reason"] in (1, 3), f"{name}: flowEndReason {e['end_reason']} (idle or end of flow)")
+        check(e["start_ms"] > 1.6e12 and e["start_ms"] <= e["end_ms"], f"{name}: start/end times are epoch ms")
+sys.exit(1 if fails else 0)

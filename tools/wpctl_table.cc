@@ -1,0 +1,117 @@
+// wpctl tables; see wpctl_table.h.
+#include "tools/wpctl_table.h"
+
+#include <cstdio>
+
+#include "mgmt/config_load.h"
+#include "mgmt/redis_store.h"
+
+namespace wp::tools {
+namespace {
+
+using nlohmann::json;
+
+std::string tuple(const json& t) {
+  if (!t.is_object()) return "-";
+  char b[96];
+  std::snprintf(b, sizeof b, "%s:%d > %s:%d %s", t.value("src", "").c_str(), t.value("sport", 0),
+                t.value("dst", "").c_str(), t.value("dport", 0), t.value("protocol", "").c_str());
+  return b;
+}
+
+uint64_t num(const json& j, const char* a, const char* b) {
+  if (!j.contains(a) || !j[a].contains(b)) return 0;
+  const json& v = j[a][b];
+  return v.is_string() ? std::stoull(v.get<std::string>()) : v.get<uint64_t>();  // uint64 is a string in proto JSON
+}
+
+}  // namespace
+
+void print_sessions(const json& sessions) {
+  std::printf("%-36s  %-10s  %-10s  %-44s  %-44s  %8s  %12s  %s\n", "UUID", "TENANT", "SERVICE", "ARRIVED (forward)",
+              "LEFT (forward)", "PACKETS", "BYTES", "EST");
+  for (const json& s : sessions)
+    std::printf("%-36s  %-10s  %-10s  %-44s  %-44s  %8llu  %12llu  %s\n", s.value("uuid", "").c_str(),
+                s.value("tenant", "").c_str(), s.value("service", "").c_str(), tuple(s["arrived"]).c_str(),
+                tuple(s["left"]).c_str(),
+                static_cast<unsigned long long>(num(s, "forward", "packets") + num(s, "reverse", "packets")),
+                static_cast<unsigned long long>(num(s, "forward", "bytes") + num(s, "reverse", "bytes")),
+                s.value("established", false) ? "yes" : "no");
+  std::printf("%zu session(s)\n", sessions.size());
+}
+
+void print_session(const json& s) {
+  std::printf("session   %s\n", s.value("uuid", "").c_str());
+  std::printf("tenant    %s -> service %s (security %s)\n", s.value("tenant", "").c_str(),
+              s.value("service", "").c_str(), s.value("security", "").c_str());
+  std::printf("original  %s\n", tuple(s["original"]).c_str());
+  std::printf("arrived   %s  on %s\n", tuple(s["arrived"]).c_str(), s.value("ingress", "").c_str());
+  std::printf("left      %s  on %s\n", tuple(s["left"]).c_str(), s.value("egress", "").c_str());
+  std::printf("forward   %llu packets, %llu bytes\n", static_cast<unsigned long long>(num(s, "forward", "packets")),
+              static_cast<unsigned long long>(num(s, "forward", "bytes")));
+  std::printf("reverse   %llu packets, %llu bytes\n", static_cast<unsigned long long>(num(s, "reverse", "packets")),
+              static_cast<unsigned long long>(num(s, "reverse", "bytes")));
+  std::printf("state     %s, worker %d\n", s.value("established", false) ? "established" : "setting up",
+              s.value("worker", 0));
+}
+
+void print_stats(const json& st) {
+  std::printf("router %s, %d worker(s)\n", st.value("router", "").c_str(), st.value("workers", 0));
+  if (st.contains("sessions"))
+    for (auto& [k, v] : st["sessions"].items()) std::printf("  sessions.%-28s %s\n", k.c_str(), v.dump().c_str());
+  if (st.contains("counters"))
+    for (auto& [k, v] : st["counters"].items()) std::printf("  %-37s %s\n", k.c_str(), v.dump().c_str());
+  std::printf("drops (total %s)\n", st.contains("drops_total") ? st["drops_total"].dump().c_str() : "0");
+  if (st.contains("drops"))
+    for (auto& [k, v] : st["drops"].items()) std::printf("  %-37s %s\n", k.c_str(), v.dump().c_str());
+}
+
+void print_peers(const json& p) {
+  std::printf("%-16s  %-40s  %s\n", "PEER", "WAYPOINTS", "SESSIONS");
+  if (!p.contains("peers")) return;
+  for (const json& x : p["peers"]) {
+    std::string w;
+    for (const json& a : x["waypoints"]) {
+      if (!w.empty()) w += ',';
+      w += a.get<std::string>();
+    }
+    std::printf("%-16s  %-40s  %d\n", x.value("name", "").c_str(), w.c_str(), x.value("sessions", 0));
+  }
+}
+
+void print_kv(const json& obj) {
+  for (auto& [k, v] : obj.items())
+    std::printf("%-10s %s\n", k.c_str(), v.is_string() ? v.get<std::string>().c_str() : v.dump().c_str());
+}
+
+int check_config_file(const std::string& path) {
+  mgmt::ConfigResult r = mgmt::load_config_file(path);
+  if (!r.ok()) {
+    std::fprintf(stderr, "%s: %zu error(s)\n%s", path.c_str(), r.errors.size(), r.error_text().c_str());
+    return 1;
+  }
+  std::printf("%s: configuration is valid\n", path.c_str());
+  return 0;
+}
+
+int push_config_redis(const std::string& file, const std::string& redis, const std::string& prefix, bool dry_run) {
+  mgmt::ConfigResult r = mgmt::load_config_file(file);
+  if (!r.ok()) {
+    std::fprintf(stderr, "%s: %zu error(s), nothing written to Redis\n%s", file.c_str(), r.errors.size(),
+                 r.error_text().c_str());
+    return 1;
+  }
+  if (dry_run) return std::printf("%s: valid (dry run, nothing written)\n", file.c_str()), 0;
+  mgmt::RedisEndpoint ep;
+  if (!mgmt::RedisEndpoint::parse(redis, ep)) return std::fprintf(stderr, "wpctl: --redis wants IPv4:port\n"), 1;
+  mgmt::RedisStore store(ep, prefix);
+  std::string err;
+  uint64_t version = 0;
+  if (!store.connect(2000, err) || !store.push(r.config, version, err))
+    return std::fprintf(stderr, "wpctl: %s\n", err.c_str()), 2;
+  std::printf("%s: written to redis %s under %s, version %llu\n", file.c_str(), redis.c_str(), prefix.c_str(),
+              static_cast<unsigned long long>(version));
+  return 0;
+}
+
+}  // namespace wp::tools
