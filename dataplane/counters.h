@@ -28,7 +28,15 @@ namespace wp {
   X(cookie_marker_added)    \
   X(cookie_marker_stripped) \
   X(fast_path_packets)      \
-  X(fast_path_bytes)
+  X(fast_path_bytes)        \
+  /* #4 crypto */           \
+  X(sessions_encrypted)     \
+  X(sessions_adaptive_skip) \
+  X(packets_sealed)         \
+  X(packets_encrypted)      \
+  X(packets_opened)         \
+  X(packets_decrypted)      \
+  X(mss_clamped)
 
 enum class Counter : uint8_t {
 #define WP_X(name) name,

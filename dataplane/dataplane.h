@@ -34,6 +34,7 @@ struct DataplaneShared {
   std::unique_ptr<WorkerCounters[]> counters;  // per worker; [workers] = control thread + dispatcher
   std::atomic<bool> running{true};
   Timeouts timeouts;
+  uint32_t key_slots = 0;  // #4 crypto: KeySlab size per worker (sessions that encrypt/HMAC every packet)
 
   rte_ring* handoff_ring(uint32_t from, uint32_t to) const { return handoff[from * workers + to]; }
   WorkerCounters& control_counters() { return counters[workers]; }

@@ -37,6 +37,15 @@ enum SessionFlags : uint8_t {
   kRst = 1 << 5,
 };
 
+// #4 crypto: what the session does to its data on its WAN legs (SVR.md §
+// Security). Keys are in the worker's KeySlab, one slot per WAN side.
+enum SessionCrypto : uint8_t {
+  kCryptoEncrypt = 1 << 0,       // AES-256-CBC on the data of every packet (TLV 11)
+  kCryptoHmacAll = 1 << 1,       // HMAC-SHA256-128 trailer on every packet, session key
+  kCryptoAdaptiveSkip = 1 << 2,  // policy encrypts, but the data already was (TLS, DTLS, ESP, IKE)
+  kCryptoPending = 1 << 3,       // adaptive: no data seen yet to decide on
+};
+
 struct Session {
   FiveTuple original;  // client -> service as the client sent it
   SideOut out_fwd;     // leaving side B
@@ -49,6 +58,8 @@ struct Session {
   uint32_t last_ms = 0;
   uint64_t packets[2] = {0, 0};  // by Dir
   uint64_t bytes[2] = {0, 0};
+  uint32_t key_slot[2] = {UINT32_MAX, UINT32_MAX};  // #4 crypto: KeySlab slot per side (0 = A, 1 = B)
+  uint8_t crypto = 0;                               // #4 crypto: SessionCrypto bits
 
   FiveTuple key_a() const { return out_rev.tuple.reversed(); }  // forward packets arrive with this
   FiveTuple key_b() const { return out_fwd.tuple.reversed(); }  // reverse packets arrive with this

@@ -28,6 +28,7 @@ Worker::Worker(uint32_t id, DataplaneShared& shared, uint32_t max_sessions, int 
       shared_(shared),
       counters_(&shared.counters[id]),
       table_(max_sessions, socket),
+      keys_(id < shared.workers ? shared.key_slots : 0, socket),
       rng_(std::random_device{}()),
       rx_(eth_rx),
       tx_(eth_tx) {
@@ -90,6 +91,7 @@ void Worker::process_owned(Owned* o, uint32_t n) {
     else
       lan_input(o[i].m, o[i].pp, o[i].iface);
   }
+  open_pending();  // #4 crypto: verify + decrypt the burst's sealed WAN packets together
 }
 
 void Worker::receive(rte_mbuf** pkts, uint16_t n) {
@@ -228,7 +230,7 @@ void Worker::age() {
 
 uint32_t Worker::expire(uint32_t budget) {
   const Timeouts& t = shared_.timeouts;
-  uint32_t n = table_.expire_some(now_ms_, budget, t, nullptr, nullptr);
+  uint32_t n = table_.expire_some(now_ms_, budget, t, on_session_expired, this);
   if (n) {
     counters_->add(Counter::sessions_expired, n);
     counters_->sessions_active.store(table_.size(), std::memory_order_relaxed);
