@@ -35,12 +35,12 @@ namespace wp {
   X(control_full, "ring to the control thread was full")                                \
   X(arp_unresolved, "next hop did not answer ARP (pending queue overflow/timeout)")     \
   X(tx_full, "port tx queue did not accept the packet")                                 \
-  X(session_closed, "packet for a session that was reset/closed and reaped")             \
+  X(session_closed, "packet for a session that was reset/closed and reaped")            \
   /* #4 crypto */                                                                       \
   X(bad_packet_hmac, "per-packet HMAC-SHA256-128 (session key) did not verify")         \
   X(bad_padding, "decrypted data has invalid PKCS#7 padding")                           \
   X(crypto_short, "encrypted/HMAC packet too short or ciphertext not whole blocks")     \
-  X(replayed, "per-packet sequence number already seen or older than the window")      \
+  X(replayed, "per-packet sequence number already seen or older than the window")       \
   X(key_slab_full, "no free per-session key slot: new encrypted session refused")
 
 enum class DropReason : uint8_t {

@@ -1,9 +1,9 @@
 // Building and querying the compiled router model; see router_model.h.
 #include "dataplane/router_model.h"
 
-#include "dataplane/crypto_keys.h"
-
 #include <algorithm>
+
+#include "dataplane/crypto_keys.h"
 
 namespace wp {
 namespace {

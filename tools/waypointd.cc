@@ -133,7 +133,8 @@ int main(int argc, char** argv) {
   {
     wp::CryptoEngine probe;
     if (!probe.ok()) return fail(2, "Intel IPsec-MB: no usable architecture for AES-CBC + HMAC bursts");
-    std::fprintf(stderr, "waypointd: session crypto AES-256-CBC + HMAC-SHA256-128, IPsec-MB arch %s, %u key slots/worker\n",
+    std::fprintf(stderr,
+                 "waypointd: session crypto AES-256-CBC + HMAC-SHA256-128, IPsec-MB arch %s, %u key slots/worker\n",
                  std::string(probe.arch()).c_str(), shared.key_slots);
   }
   std::vector<uint16_t> port_ids;
