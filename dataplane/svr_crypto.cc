@@ -101,7 +101,18 @@ void Worker::decide_adaptive(Session& s, const ParsedPacket& pp, const uint8_t* 
 void Worker::clamp_session_mss(rte_mbuf* m, ParsedPacket& pp, const Session& s) {
   const SideOut& wan = s.side_b_wan() ? s.out_fwd : s.out_rev;
   if (wan.peer < 0) return;
-  int mss = model().interfaces[wan.iface].mtu - 20 - 20 - kCryptoOverhead;
+  int extra = kCryptoOverhead;
+  if (s.crypto & kCryptoPending) {
+    // Adaptive: the handshake runs into the first data segments (both ways),
+    // which then carry metadata too. Leave room for the larger, forward,
+    // block: context, UUID, five names, TLV 11 and 18 (add_metadata).
+    const RouterModel& rm = model();
+    size_t names = rm.tenants[s.tenant].size() + rm.services[s.service].name.size() + rm.name.size() +
+                   rm.peers[wan.peer].name.size() + rm.security[s.security].name.size();
+    extra += static_cast<int>(kMetadataHeaderLen + 4 + 13 + 4 + 16 + 5 * 4 + names + 4 + 4);
+    extra += 32;  // the peer's names may be longer than ours
+  }
+  int mss = model().interfaces[wan.iface].mtu - 20 - 20 - extra;
   if (mss < 536) mss = 536;  // RFC 9293 default; an MTU that small is a config problem
   if (clamp_mss(m, pp, static_cast<uint16_t>(mss))) counters_->add(Counter::mss_clamped);
 }
