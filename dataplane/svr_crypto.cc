@@ -85,6 +85,26 @@ void Worker::remove_session(Session* s) {
   table_.remove(s);
 }
 
+void Worker::adopt_peer_crypto(Session& s, const uint32_t kept[2]) {
+  // The derivation is a pure function of (pair key, UUID), so the keys are
+  // the peer's without syncing key material. Sequence numbers are not
+  // synced: start far ahead of the packets the peer had sent (the session's
+  // synced counters), so the far end's replay window accepts them.
+  constexpr uint32_t kTakeoverSeqJump = 1u << 24;
+  for (int side = kSideA; side <= kSideB; ++side) {
+    s.key_slot[side] = kept[side];
+    const SideOut& o = side == kSideA ? s.out_rev : s.out_fwd;
+    if (kept[side] != kNoKeySlot || o.peer < 0 || !(s.crypto & kCryptoHmacAll)) continue;
+    uint32_t slot = keys_.allocate();
+    if (slot == kNoKeySlot) continue;  // packets of this session then leave unsealed and are refused
+    s.key_slot[side] = slot;
+    SessionKeys& k = keys_.at(slot);
+    derive_session_keys(crypto_, model().peers[o.peer].session_prk, s.uuid, k);
+    uint64_t sent = s.packets[side == kSideB ? 0 : 1];  // forward packets leave on B
+    k.tx_seq = static_cast<uint32_t>(sent) + kTakeoverSeqJump;
+  }
+}
+
 void Worker::on_session_expired(void* ctx, Session& s) { static_cast<Worker*>(ctx)->end_session_crypto(s); }
 
 void Worker::decide_adaptive(Session& s, const ParsedPacket& pp, const uint8_t* data, uint16_t len) {

@@ -102,6 +102,7 @@ void Worker::first_packet_lan(rte_mbuf* m, ParsedPacket& pp, int iface) {
   }
   counters_->add(Counter::sessions_created);
   counters_->sessions_active.store(table_.size(), std::memory_order_relaxed);
+  post_event(SessionEventKind::created, *s);
   emit(m, pp, *s, Dir::forward);
 }
 

@@ -38,6 +38,7 @@ void Worker::wan_input(rte_mbuf* m, ParsedPacket& pp, int iface) {
   if (ref && status == MetadataStatus::ok && md.has_uuid && md.uuid != ref.session->uuid) {
     if (ref.dir == Dir::reverse) return drop(m, DropReason::bad_metadata);
     // Same ports, new session id: the sender restarted and reused the pair.
+    post_event(SessionEventKind::closed, *ref.session, SessionEndReason::forced_end);
     remove_session(ref.session);
     counters_->add(Counter::sessions_replaced);
     ref = {};
@@ -109,6 +110,7 @@ void Worker::first_packet_wan(rte_mbuf* m, ParsedPacket& pp, int iface, const Me
     // would shadow this one's LAN key: the new session wins.
     if (bound) {
       if (SessionRef old = table_.lookup(orig.reversed()); old) {
+        post_event(SessionEventKind::closed, *old.session, SessionEndReason::forced_end);
         remove_session(old.session);
         counters_->add(Counter::sessions_replaced);
       }
@@ -131,6 +133,7 @@ void Worker::first_packet_wan(rte_mbuf* m, ParsedPacket& pp, int iface, const Me
   counters_->add(Counter::sessions_created);
   counters_->sessions_active.store(table_.size(), std::memory_order_relaxed);
   int data_len = pp.payload_len() - static_cast<int>(md.block_len()) - static_cast<int>(kHmacTagLen);
+  post_event(SessionEventKind::created, *s);
   strip_at_payload(m, pp, static_cast<uint16_t>(md.block_len()), kHmacTagLen);
   if (md.session_data_encrypted && data_len > 0 && !decrypt_metadata_data(m, pp, *s, Dir::forward)) return;
   emit(m, pp, *s, Dir::forward);

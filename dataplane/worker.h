@@ -70,6 +70,14 @@ class Worker {
   // spread over the loop iterations in which the millisecond clock advanced.
   static constexpr uint32_t kSweepPeriodMs = 2000;
   void age();
+  // Copies the session into every enabled consumer's event ring; a full ring
+  // drops the event and counts it (session_events.h).
+  void post_event(SessionEventKind kind, const Session& s, SessionEndReason reason = SessionEndReason::none);
+
+  // #6 HA (worker_ha.cc): apply the HA thread's inbound peer sessions, follow
+  // ownership changes and republish requests (ha_dataplane.h). Returns work done.
+  uint32_t ha_poll();
+  void apply_peer_session(const PeerSessionOp& op);
 
  private:
   const RouterModel& model() const { return *model_; }
@@ -97,6 +105,7 @@ class Worker {
   void queue_for_signing(rte_mbuf* m, const ParsedPacket& pp, const HmacKey& key, int iface, Ipv4 next_hop,
                          const AesKey* aes = nullptr, const SealLayout& layout = {});
   void sign_pending();
+  void note_established(Session& s);  // posts "established" once the handshake is done
 
   // #4 crypto (svr_crypto.cc): session keys, sealing on the way out,
   // opening on the way in (burst), MSS clamping, adaptive decision.
@@ -104,6 +113,9 @@ class Worker {
   void end_session_crypto(Session& s);
   void remove_session(Session* s);
   static void on_session_expired(void* ctx, Session& s);
+  // #6 HA meets #4: a synced peer session carries the peer's slot numbers;
+  // give it ours (`kept`, or fresh ones derived from pair key + UUID).
+  void adopt_peer_crypto(Session& s, const uint32_t kept[2]);
   SessionKeys* keys_of(Session& s, int side) {
     return s.key_slot[side] == kNoKeySlot ? nullptr : &keys_.at(s.key_slot[side]);
   }
@@ -131,6 +143,13 @@ class Worker {
   }
   SessionUuid new_uuid();
   void update_clock();
+  // #6 HA
+  void follow_ownership();
+  uint32_t republish_some();
+  uint32_t ownership_seen_ = 0;
+  uint32_t republish_seen_ = 0;
+  bool republishing_ = false;
+  uint32_t republish_hand_ = 0;
 
   uint32_t id_;
   DataplaneShared& shared_;

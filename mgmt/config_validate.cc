@@ -193,6 +193,7 @@ std::vector<ConfigError> ConfigValidator::run() {
   check_services();
   check_policies();
   check_limits();
+  check_ha();  // #6 HA
   return std::move(errors_);
 }
 

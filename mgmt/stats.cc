@@ -6,6 +6,7 @@
 #include <nlohmann/json.hpp>
 
 #include "dataplane/ipv4.h"
+#include "ha/ha_status.h"  // #6 HA
 
 namespace wp::mgmt {
 
@@ -56,6 +57,10 @@ bool StatsServer::start(const std::string& listen, const DataplaneShared& shared
   server_->Get("/api/v1/stats", [&shared, router_name](const httplib::Request&, httplib::Response& res) {
     res.set_content(stats_json(shared, router_name), "application/json");
   });
+  if (ha_)  // #6 HA
+    server_->Get("/api/v1/ha", [status = ha_](const httplib::Request&, httplib::Response& res) {
+      res.set_content(status->json(), "application/json");
+    });
   if (!server_->bind_to_port(listen.substr(0, colon).c_str(), port)) {
     error = "mgmt.listen: cannot bind " + listen + ": " + std::strerror(errno);
     server_.reset();
