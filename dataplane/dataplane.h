@@ -39,8 +39,10 @@ struct DataplaneShared {
   std::array<std::vector<rte_ring*>, kEventConsumers> events;
   std::atomic<bool> running{true};
   Timeouts timeouts;
-  HaDataplane ha;          // #6 HA: inbound peer sessions, address ownership (off unless configured)
-  uint32_t key_slots = 0;  // #4 crypto: KeySlab size per worker (sessions that encrypt/HMAC every packet)
+  HaDataplane ha;  // #6 HA: inbound peer sessions, address ownership (off unless configured)
+
+  // #4 crypto: KeySlab size per worker (sessions that encrypt/HMAC every packet).
+  uint32_t key_slots = 0;
 
   rte_ring* handoff_ring(uint32_t from, uint32_t to) const { return handoff[from * workers + to]; }
   WorkerCounters& control_counters() { return counters[workers]; }
