@@ -40,9 +40,16 @@ size_t Control::pending_count() const {
 uint32_t Control::poll_once(uint32_t now_ms) {
   uint32_t handled = 0;
   // #6 HA: the HA thread asks for gratuitous ARP after a takeover or hand-back.
-  if (shared_.ha.enabled && shared_.ha.announce_gen.load(std::memory_order_acquire) != announce_seen_) {
-    announce_seen_ = shared_.ha.announce_gen.load(std::memory_order_acquire);
-    announce();
+  if (shared_.ha.enabled) {
+    if (shared_.ha.announce_gen.load(std::memory_order_acquire) != announce_seen_) {
+      announce_seen_ = shared_.ha.announce_gen.load(std::memory_order_acquire);
+      announce();
+      announced_ms_ = now_ms;
+      reannounce_step_ = 0;
+    } else if (reannounce_step_ < std::size(kReannounceMs) && now_ms - announced_ms_ >= kReannounceMs[reannounce_step_]) {
+      ++reannounce_step_;
+      announce();
+    }
   }
   rte_mbuf* pkts[kMaxBurst];
   for (rte_ring* r : shared_.to_control) {

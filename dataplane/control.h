@@ -75,6 +75,11 @@ class Control {
   void* tx_ctx_ = nullptr;
   std::vector<Pending> pending_;
   uint32_t announce_seen_ = 0;  // #6 HA: last HaDataplane::announce_gen acted on
+  // #6 HA: gratuitous ARP is repeated (a lost or reordered one would leave a
+  // neighbor pointing at the node that just gave an address up).
+  static constexpr uint32_t kReannounceMs[] = {300, 1000, 2500};
+  uint32_t announced_ms_ = 0;
+  uint32_t reannounce_step_ = 3;
 };
 
 }  // namespace wp

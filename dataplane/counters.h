@@ -32,6 +32,10 @@ namespace wp {
   X(offload_events_dropped) \
   X(ha_events_dropped)      \
   X(ipfix_events_dropped)   \
+  /* #5 offload */          \
+  X(offload_feedback)       \
+  X(offload_feedback_stale) \
+  X(offload_aged)           \
   /* #6 HA: peer sessions applied by this worker */ \
   X(ha_sessions_applied)    \
   X(ha_sessions_removed)    \

@@ -43,6 +43,7 @@ enum SessionFlags : uint8_t {
 
 // #4 crypto: what the session does to its data on its WAN legs (SVR.md §
 // Security). Keys are in the worker's KeySlab, one slot per WAN side.
+// #5 offload reads it: a session with kCryptoHmacAll needs software on every packet.
 enum SessionCrypto : uint8_t {
   kCryptoEncrypt = 1 << 0,       // AES-256-CBC on the data of every packet (TLV 11)
   kCryptoHmacAll = 1 << 1,       // HMAC-SHA256-128 trailer on every packet, session key

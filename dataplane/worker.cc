@@ -73,6 +73,8 @@ uint32_t Worker::poll_once() {
     receive(pkts, n);
   }
   handled += drain_handoff();
+  // #5 offload
+  if (offload_feedback_) drain_offload_feedback();
   if (shared_.ha.enabled && id_ < shared_.workers) handled += ha_poll();  // #6 HA
   flush();
   age();

@@ -24,6 +24,7 @@
 #include "dataplane/hmac.h"
 #include "dataplane/iv_source.h"
 #include "dataplane/metadata.h"
+#include "dataplane/offload_feedback.h"
 #include "dataplane/packet.h"
 #include "dataplane/session_table.h"
 
@@ -74,6 +75,10 @@ class Worker {
   // drops the event and counts it (session_events.h).
   void post_event(SessionEventKind kind, const Session& s, SessionEndReason reason = SessionEndReason::none);
 
+  // #5 offload: counters and age verdicts for offloaded sessions
+  // (offload_feedback.h), drained every iteration when set.
+  void set_offload_feedback(rte_ring* r) { offload_feedback_ = r; }
+  uint32_t drain_offload_feedback();
   // #6 HA (worker_ha.cc): apply the HA thread's inbound peer sessions, follow
   // ownership changes and republish requests (ha_dataplane.h). Returns work done.
   uint32_t ha_poll();
@@ -187,6 +192,7 @@ class Worker {
   };
   PendingSign sign_queue_[HmacEngine::kMaxSignBurst];
   uint32_t sign_count_ = 0;
+  rte_ring* offload_feedback_ = nullptr;  // #5 offload
   struct PendingOpen {  // #4 crypto
     rte_mbuf* m;
     ParsedPacket pp;

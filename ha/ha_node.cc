@@ -49,7 +49,14 @@ HaNode::HaNode(DataplaneShared& shared, HaSettings settings, Connect connect)
 
 HaNode::~HaNode() = default;
 
-void HaNode::log(const std::string& line) const { std::fprintf(stderr, "waypointd: ha: %s\n", line.c_str()); }
+void HaNode::log(const std::string& line) const {
+  timespec ts{};
+  clock_gettime(CLOCK_REALTIME, &ts);
+  tm t{};
+  gmtime_r(&ts.tv_sec, &t);
+  std::fprintf(stderr, "waypointd: ha: %02d:%02d:%02d.%03ld %s\n", t.tm_hour, t.tm_min, t.tm_sec, ts.tv_nsec / 1000000,
+               line.c_str());
+}
 
 uint32_t HaNode::poll(uint64_t now_ms) {
   now_ms_ = now_ms;
@@ -350,29 +357,43 @@ void HaNode::on_membership(const std::vector<Member>& members, const std::vector
     }
   bool was = peer_present_;
   peer_present_ = peer_now;
-  if (!joined_) {
-    joined_ = true;
-    if (peer_now) {
-      state_ = State::syncing;
-      resync_in_started_ms_ = now_ms_;
-      log("peer node " + std::to_string(peer_node_) + " present: exchanging state before taking our addresses");
-      start_resync_out();
-    } else {
-      state_ = State::alone;
+  if (joined_ && was == peer_now) {
+    publish_view();
+    return;
+  }
+  if (!peer_now) {
+    // Alone (at start, or the peer left): the peer's sessions become ours,
+    // then its addresses, and we answer for our own whatever state we were in.
+    if (joined_)
+      for (const Member& m : left) log("peer node " + std::to_string(m.node) + " left the group: taking over");
+    else
       log("alone in the group: taking our own and the peer's addresses");
-      shared_.ha.own_held.store(true);
-      begin_takeover();
-    }
-  } else if (was && !peer_now) {
-    for (const Member& m : left) log("peer node " + std::to_string(m.node) + " left the group: taking over");
+    joined_ = true;
     state_ = State::alone;
     resync_in_ = ResyncTracker{};
     claim_pending_ = false;
-    shared_.ha.own_held.store(true);
+    if (!shared_.ha.own_held.exchange(true, std::memory_order_acq_rel))
+      shared_.ha.announce_gen.fetch_add(1, std::memory_order_acq_rel);
     begin_takeover();
-  } else if (!was && peer_now) {
+  } else {
+    // Both in the group (our join, or the peer's): exchange full state; each
+    // side claims its own addresses once it applied the other's. A takeover
+    // not finished yet is called off (membership can flap while corosync
+    // re-forms its ring); a finished one lasts until the peer's Takeback.
+    if (takeover_pending_) {
+      takeover_pending_ = false;
+      if (!shared_.ha.peer_taken.load()) {
+        shared_.ha.adopt_peer.store(false, std::memory_order_release);
+        shared_.ha.ownership_gen.fetch_add(1, std::memory_order_acq_rel);
+      }
+    }
+    log("peer node " + std::to_string(peer_node_) + (joined_ ? " joined" : " present") +
+        ": exchanging full state before claiming our addresses");
+    joined_ = true;
+    state_ = State::syncing;
+    resync_in_ = ResyncTracker{};
+    claim_pending_ = false;
     resync_in_started_ms_ = now_ms_;
-    log("peer node " + std::to_string(peer_node_) + " joined: sending it our state");
     start_resync_out();
   }
   (void)joined;
@@ -418,20 +439,20 @@ void HaNode::step_claim() {
     publish_view();
     return;
   }
-  if (!shared_.ha.own_held.load()) {
-    shared_.ha.own_held.store(true, std::memory_order_release);
-    shared_.ha.announce_gen.fetch_add(1, std::memory_order_acq_rel);
-    status_.add(C::claims);
-    pb::HaMessage m;
-    m.mutable_takeback();
-    send(m);
-    log("answering for our own addresses again");
-  }
+  // Sent even when we already answer for our addresses (we were alone for a
+  // moment while membership flapped): the peer may hold them too.
+  if (!shared_.ha.own_held.exchange(true, std::memory_order_acq_rel)) log("answering for our own addresses again");
+  shared_.ha.announce_gen.fetch_add(1, std::memory_order_acq_rel);
+  status_.add(C::claims);
+  pb::HaMessage m;
+  m.mutable_takeback();
+  send(m);
   state_ = State::active;
   publish_view();
 }
 
 void HaNode::release_peer_addresses() {
+  if (!peer_present_) return;  // a Takeback from before the peer left
   takeover_pending_ = false;
   if (!shared_.ha.peer_taken.load() && !shared_.ha.adopt_peer.load()) return;
   shared_.ha.peer_taken.store(false, std::memory_order_release);

@@ -23,6 +23,8 @@ constexpr uint32_t kMaxSessions = 64u << 20;
 constexpr uint32_t kMaxBurst = 64;
 constexpr uint32_t kMinMbufs = 1024;
 constexpr uint32_t kMaxTimeout = 86400;  // one day; longer idle state is a leak, not a timeout
+// #5 offload: beyond the largest SmartNIC rule tables
+constexpr uint32_t kMaxOffloadRules = 16u << 20;
 
 bool valid_router_name(const std::string& name) {
   if (name.empty() || name.size() > 63) return false;
@@ -175,6 +177,16 @@ void ConfigValidator::check_limits() {
   over(t.tcp_established(), kMaxTimeout, "timeouts.tcp_established");
   over(t.tcp_transitory(), kMaxTimeout, "timeouts.tcp_transitory");
   over(t.udp(), kMaxTimeout, "timeouts.udp");
+  // #5 offload
+  const config::Offload& o = cfg_.offload();
+  over(o.max_rules(), kMaxOffloadRules, "offload.max_rules");
+  if (o.enabled() && o.max_rules() == 1) error("offload.max_rules", "1 cannot hold a session (two rules each)");
+  if (o.poll_ms() != 0 && (o.poll_ms() < 10 || o.poll_ms() > 1000))
+    error("offload.poll_ms", std::to_string(o.poll_ms()) + " must be 0 or in 10..1000");
+  if (const uint32_t r = o.ring_size(); r != 0 && (r < 64 || r > 65536 || (r & (r - 1)) != 0))
+    error("offload.ring_size", std::to_string(r) + " must be 0 or a power of two in 64..65536");
+  if (!o.enabled() && (o.max_rules() || o.nic_model()))
+    error("offload.enabled", "false, but offload settings are given (set enabled: true or remove them)");
   const std::string& listen = cfg_.mgmt().listen();
   if (listen.empty()) return;
   const size_t colon = listen.rfind(':');

@@ -57,6 +57,10 @@ bool StatsServer::start(const std::string& listen, const DataplaneShared& shared
   server_->Get("/api/v1/stats", [&shared, router_name](const httplib::Request&, httplib::Response& res) {
     res.set_content(stats_json(shared, router_name), "application/json");
   });
+  for (const auto& [path, body] : extra_)  // #5 offload
+    server_->Get(path, [&body](const httplib::Request&, httplib::Response& res) {
+      res.set_content(body(), "application/json");
+    });
   if (ha_)  // #6 HA
     server_->Get("/api/v1/ha", [status = ha_](const httplib::Request&, httplib::Response& res) {
       res.set_content(status->json(), "application/json");

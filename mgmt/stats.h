@@ -3,9 +3,12 @@
 // mgmt.listen and printed to stderr on SIGUSR1.
 #pragma once
 
+#include <functional>
 #include <memory>
 #include <string>
 #include <thread>
+#include <utility>
+#include <vector>
 
 #include "dataplane/dataplane.h"
 
@@ -29,10 +32,16 @@ class StatsServer {
   bool start(const std::string& listen, const DataplaneShared& shared, const std::string& router_name,
              std::string& error);
   void stop();
+  // #5 offload: another JSON document (e.g. GET /api/v1/offload) served by
+  // the same endpoint; call before start().
+  void add_json(std::string path, std::function<std::string()> body) {
+    extra_.emplace_back(std::move(path), std::move(body));
+  }
   // #6 HA: serve GET /api/v1/ha from this status (call before start()).
   void set_ha(const ha::HaStatus* status) { ha_ = status; }
 
  private:
+  std::vector<std::pair<std::string, std::function<std::string()>>> extra_;
   std::unique_ptr<httplib::Server> server_;
   std::unique_ptr<std::thread> thread_;
   const ha::HaStatus* ha_ = nullptr;

@@ -35,20 +35,20 @@ run_pair() {
     --stats-period 1 <&3 >"$tmp/$name-rx.log" 2>&1 &
   rx=$!
   pids+=("$rx")
-  sleep 1.5
+  sleep 3
   "${pre[@]}" "$tp" --no-huge --no-pci -m 512 --lcores '0@0,1@0' --file-prefix "$tag-tx-$name" \
     --log-level=error --vdev "$txv" -- --forward-mode=txonly --txpkts="$((size - 4))" --auto-start \
     --total-num-mbufs=16384 --stats-period 1 <&3 >"$tmp/$name-tx.log" 2>&1 &
   tx=$!
   pids+=("$tx")
-  sleep "$((secs + 2))"
+  sleep "$((secs + 4))"  # memif connects in ~1-2 s when the VM is busy
   kill -INT "$tx" "$rx" 2>/dev/null
   wait "$tx" "$rx" 2>/dev/null
   # Per-second Rx-pps of the receiver: periods before traffic started (connect)
   # and the first, partial one dropped.
   grep -o 'Rx-pps: *[0-9]*' "$tmp/$name-rx.log" | awk '{print $2}' | awk 'on {print} $1 > 0 {on = 1}' |
     tee "$tmp/$name.samples" | sort -n |
-    awk '{v[NR]=$1} END {if (NR == 0) print 0; else print v[int((NR + 1) / 2)]}' >"$tmp/$name.pps"
+    awk '{v[NR]=$1} END {if (NR == 0) print "null"; else print v[int((NR + 1) / 2)]}' >"$tmp/$name.pps"
 }
 
 mkfifo "$tmp/stdin"
@@ -67,8 +67,11 @@ echo "per-second samples: memif $(tr '\n' ' ' <"$tmp/memif.samples"); af_packet 
 memif=$(cat "$tmp/memif.pps")
 afp=$(cat "$tmp/afpacket.pps")
 printf '%-16s %12s\n' vdev "rx Mpps (${size} B)"
-printf '%-16s %12.3f\n' net_memif "$(echo "$memif / 1000000" | bc -l)" net_af_packet "$(echo "$afp / 1000000" | bc -l)"
+# null: nothing arrived in the window (the link did not come up in time).
+mpps() { if [ "$1" = null ]; then echo none; else printf '%.3f' "$(echo "$1 / 1000000" | bc -l)"; fi; }
+printf '%-16s %12s\n' net_memif "$(mpps "$memif")" net_af_packet "$(mpps "$afp")"
 for x in "net_memif $memif" "net_af_packet $afp"; do
+  # shellcheck disable=SC2086  # split "name pps"
   set -- $x
   echo "{\"scenario\":\"vdev\",\"vdev\":\"$1\",\"frame_bytes\":$size,\"rx_pps\":$2,\"seconds\":$secs,\"date\":\"$(date -u +%FT%TZ)\"}"
 done

@@ -6,6 +6,7 @@
 #
 #   sudo perf/wpbench.sh [--quick] [SCENARIO...]      (default: all, in order)
 #
+#   vdev      0. which inter-process vdev wpgen should use (perf/vdev_compare.sh)
 #   setup     1. session setup rate and fast-path Mpps per worker:
 #                in-process (perf/run_foundation.sh, 1 worker, net_null) and
 #                end to end: wpgen -> r1 -> r2 -> wpgen, real waypointd
@@ -38,11 +39,11 @@ scenarios=()
 for a in "$@"; do
   case "$a" in
     --quick) QUICK=1 ;;
-    setup | baseline | memory | overhead | extended) scenarios+=("$a") ;;
+    vdev | setup | baseline | memory | overhead | extended) scenarios+=("$a") ;;
     *) echo "wpbench: unknown argument $a" >&2; exit 1 ;;
   esac
 done
-[ ${#scenarios[@]} -gt 0 ] || scenarios=(setup baseline memory overhead extended)
+[ ${#scenarios[@]} -gt 0 ] || scenarios=(vdev setup baseline memory overhead extended)
 
 # shellcheck source=../tests/e2e/lib.sh
 source "$root/tests/e2e/lib.sh"

@@ -1,4 +1,5 @@
 # shellcheck shell=bash
+# shellcheck disable=SC2154  # build, here, results, root: set by perf/wpbench.sh
 # wpbench scenario functions (sourced by perf/wpbench.sh, which sets $build,
 # $here, $results, $QUICK, emit and the lib.sh environment).
 
@@ -30,6 +31,14 @@ svr_pair_run() {
   wp_wpgen_wait 600 || wp_fail "wpgen exit status ($out)"
   echo "  router drops: r1 $(wp_nonzero_drops r1); r2 $(wp_nonzero_drops r2)"
   wp_bench_pair_stop || wp_fail "routers exit ($out)"
+}
+
+# ------------------------------------------------------------ 0. vdev
+scenario_vdev() {
+  local l
+  "$here/vdev_compare.sh" 5 64 >"$WP_TMP/vdev.out" 2>&1 || wp_fail "vdev_compare.sh"
+  grep -v '^{' "$WP_TMP/vdev.out" | sed 's/^/  /'
+  while read -r l; do emit vdev "$l"; done < <(grep '^{"scenario":"vdev"' "$WP_TMP/vdev.out")
 }
 
 # ------------------------------------------------------------ 1. setup
@@ -67,7 +76,10 @@ testpmd_memif_run() {  # OUT: wpgen through dpdk-testpmd io-fwd between its two 
     --total-num-mbufs=16384 <&4 >"$WP_TMP/testpmd.log" 2>&1 &
   tp=$!
   WP_PIDS+=("$tp")
-  wp_wpgen_wait 300 || wp_fail "wpgen through testpmd"
+  if ! wp_wpgen_wait 300; then
+    wp_fail "wpgen through testpmd ($out)"
+    tail -n 5 "$out" "$WP_TMP/testpmd.log" | sed 's/^/  /'
+  fi
   wp_kill "$tp" INT
   exec 4>&-
   rm -f "$WP_TMP/tp.in"
@@ -215,7 +227,7 @@ scenario_memory() {
       --vdev net_null0,copy=1 --vdev net_null1,copy=1 >"$out" 2>&1 || wp_fail "wp_bench_foundation --sessions $n"
     grep -v '^{' "$out" | sed 's/^/  /' | tail -n 12
     emit memory "$(pick "$out" '{"path":"in-process, net_null copy=1"}' workers sessions setup_per_s setup_cold_per_s \
-      mpps fast_path_flows bytes_per_session rss_bytes_per_session)"
+      mpps fast_path_flows bytes_per_session rss_bytes_per_session setup_drops fast_path_drops)"
   done
   plot_scale
 }

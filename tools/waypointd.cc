@@ -29,6 +29,7 @@
 #include "ha/ha_thread.h"  // #6 HA
 #include "mgmt/config_load.h"
 #include "mgmt/stats.h"
+#include "offload/offload_runtime.h"  // #5 offload
 
 namespace {
 
@@ -100,6 +101,12 @@ int main(int argc, char** argv) {
   if (workers == 0 || workers > lcores.size())
     return fail(2, "dataplane.workers=" + std::to_string(workers) + " but EAL gave " + std::to_string(lcores.size()) +
                        " worker lcore(s); add lcores with -l/--lcores (the main lcore runs control)");
+  // #5 offload: the software NIC model runs on the next lcore after the workers.
+  const uint16_t offload_queues = wp::offload::OffloadRuntime::extra_queues(cfg);
+  unsigned model_lcore = offload_queues && lcores.size() > workers ? lcores[workers] : RTE_MAX_LCORE;
+  if (offload_queues && model_lcore == RTE_MAX_LCORE)
+    return fail(2, "offload.nic_model needs one more EAL lcore than dataplane.workers (" + std::to_string(workers) +
+                       "); add one with -l/--lcores");
   lcores.resize(workers);
 
   // Default pool: every rx descriptor filled plus room for packets in flight in
@@ -108,7 +115,8 @@ int main(int argc, char** argv) {
   uint32_t mbufs = cfg.dataplane().mbufs() ? cfg.dataplane().mbufs() : 16383 + ports_n * (workers + 1) * 1024;
   wp::Ports ports;
   std::string error;
-  if (!ports.start(cfg, static_cast<uint16_t>(workers + 1), mbufs, error)) return fail(2, error);
+  const uint16_t queues = static_cast<uint16_t>(workers + 1 + offload_queues);  // #5 offload: + model's queue
+  if (!ports.start(cfg, queues, mbufs, error)) return fail(2, error);
 
   wp::HmacEngine control_hmac;
   if (!control_hmac.ok()) return fail(2, "Intel IPsec-MB manager could not be initialised");
@@ -129,6 +137,11 @@ int main(int argc, char** argv) {
   wp::ha::HaThread ha;
   if (!ha.prepare(cfg, shared, error)) return fail(2, error);
 
+  std::vector<uint16_t> port_ids;
+  for (const auto& p : ports.ports()) port_ids.push_back(p.port_id);
+  wp::offload::OffloadRuntime offload;  // #5 offload
+  if (!offload.start(cfg, shared, port_ids, queues, static_cast<int>(rte_socket_id()), error)) return fail(2, error);
+
   uint32_t max_sessions = cfg.dataplane().max_sessions() ? cfg.dataplane().max_sessions() : 1u << 20;
   uint32_t per_worker = (max_sessions + workers - 1) / workers;
   // #4 crypto: per-worker key slab; a fresh manager tells which arch the workers' bursts use.
@@ -141,8 +154,6 @@ int main(int argc, char** argv) {
                  "waypointd: session crypto AES-256-CBC + HMAC-SHA256-128, IPsec-MB arch %s, %u key slots/worker\n",
                  std::string(probe.arch()).c_str(), shared.key_slots);
   }
-  std::vector<uint16_t> port_ids;
-  for (const auto& p : ports.ports()) port_ids.push_back(p.port_id);
   std::vector<std::unique_ptr<wp::Worker>> pool;
   for (uint32_t w = 0; w < workers; ++w) {
     int socket = worker_sockets[w];  // the session table lives on the worker's own socket
@@ -152,18 +163,27 @@ int main(int argc, char** argv) {
                          std::to_string(per_worker) + " sessions and " + std::to_string(shared.key_slots) +
                          " key slots, or IPsec-MB/IV source failed (give EAL more memory with -m)");
     pool.back()->set_ports(port_ids, static_cast<uint16_t>(w), static_cast<uint16_t>(cfg.dataplane().burst()));
+    offload.attach(*pool.back(), false);  // #5 offload
   }
   // The control thread polls the extra queue through a dispatcher that owns no sessions.
   auto dispatcher = std::make_unique<wp::Worker>(workers, shared, 16, static_cast<int>(rte_socket_id()));
   dispatcher->set_ports(port_ids, static_cast<uint16_t>(workers), 32);
+  offload.attach(*dispatcher, true);  // #5 offload
   auto control = std::make_unique<wp::Control>(shared, ports.any_pool(), static_cast<uint16_t>(workers));
 
   wp::mgmt::StatsServer stats;
+  // #5 offload
+  stats.add_json("/api/v1/offload", [&offload] { return offload.status_json(); });
   stats.set_ha(ha.status());  // #6 HA
   if (!cfg.mgmt().listen().empty() && !stats.start(cfg.mgmt().listen(), shared, model->name, error))
     return fail(2, error);
 
   for (uint32_t w = 0; w < workers; ++w) rte_eal_remote_launch(worker_main, pool[w].get(), lcores[w]);
+  if (!offload.launch(model_lcore, error)) {  // #5 offload
+    shared.running.store(false);
+    rte_eal_mp_wait_lcore();
+    return fail(2, error);
+  }
   std::fprintf(stderr, "waypointd: router %s up: %u worker(s), %zu port(s), %u sessions/worker\n", model->name.c_str(),
                workers, ports.ports().size(), per_worker);
   control->announce();
@@ -186,6 +206,7 @@ int main(int argc, char** argv) {
   shared.running.store(false);
   rte_eal_mp_wait_lcore();
   stats.stop();
+  offload.stop();  // #5 offload: manager joined, rules destroyed, model freed
   std::fprintf(stderr, "%s\n", wp::mgmt::stats_json(shared, model->name).c_str());
   // Everything holding DPDK memory goes before the EAL does.
   pool.clear();

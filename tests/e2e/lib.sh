@@ -239,13 +239,15 @@ wp_keygen() { "$WP_PY" -c 'import secrets; print(secrets.token_hex(32))'; }
 
 # wp_eal_args NAME WORKERS IFACE...: EAL args for one router whose ethdevs are
 # net_af_packet0..N-1 bound to the given veths, main lcore + WORKERS workers.
+# WP_EXTRA_LCORES (default 0; #5 offload: 1 for the software NIC model) adds
+# that many lcores and queue pairs per port.
 wp_eal_args() {
-  local name=$1 w=$2 i ncpu lc=""; shift 2
+  local name=$1 w=$2 i ncpu lc="" x=${WP_EXTRA_LCORES:-0}; shift 2
   ncpu=$(nproc)
-  for ((i = 0; i <= w; i++)); do lc+="${lc:+,}$i@$((i % ncpu))"; done
+  for ((i = 0; i <= w + x; i++)); do lc+="${lc:+,}$i@$((i % ncpu))"; done
   echo -n "--no-huge --no-pci -m $WP_EAL_MEM --file-prefix wp-$name-$$ --lcores $lc"
   for ((i = 1; i <= $#; i++)); do
-    echo -n " --vdev net_af_packet$((i - 1)),iface=${!i},qpairs=$((w + 1))"
+    echo -n " --vdev net_af_packet$((i - 1)),iface=${!i},qpairs=$((w + 1 + x))"
   done
 }
 
@@ -435,6 +437,85 @@ wp_gen_basic_configs() {
 # wp_check_config FILE: waypointd --check accepts it.
 wp_check_config() {
   "$WAYPOINTD" --check --config "$1" >"$WP_TMP/check-$(basename "$1").log" 2>&1
+}
+
+# ------------------------------------------------------------------ #6 HA: corosync pair
+
+# wp_corosync_conf ADDR1 ADDR2: corosync.conf for a two-node pair (knet,
+# votequorum two_node). token 400 / consensus 500 ms: a dead node is seen in
+# ~0.9 s (RECIPES.md); a dead CPG process (waypointd) in milliseconds.
+wp_corosync_conf() {
+  cat <<CONF
+totem {
+    version: 2
+    cluster_name: wp-pair
+    transport: knet
+    crypto_cipher: none
+    crypto_hash: none
+    token: 400
+    consensus: 500
+}
+nodelist {
+    node {
+        ring0_addr: $1
+        nodeid: 1
+        name: n1
+    }
+    node {
+        ring0_addr: $2
+        nodeid: 2
+        name: n2
+    }
+}
+quorum {
+    provider: corosync_votequorum
+    two_node: 1
+}
+logging {
+    to_stderr: yes
+    to_syslog: no
+    timestamp: on
+}
+system {
+    sched_rr: no
+}
+CONF
+}
+
+# wp_corosync_start NAME NS CONF: corosync in namespace NS with its own mount
+# namespace (private /run and /var/lib/corosync under $WP_TMP/NAME);
+# WP_COROSYNC_PID[NAME] is corosync's own pid (unshare and sh exec it).
+declare -A WP_COROSYNC_PID
+wp_corosync_start() {
+  local name=$1 ns=$2 conf=$3 d=$WP_TMP/$1
+  mkdir -p "$d/run" "$d/lib"
+  wp_bg "$ns" "$WP_TMP/$name.log" unshare -m sh -c \
+    "mount --bind $d/run /run && mount --bind $d/lib /var/lib/corosync && exec corosync -f -c $conf"
+  WP_COROSYNC_PID[$name]=$WP_BG_PID
+  WP_PIDS+=("$WP_BG_PID")
+}
+
+# HA status of router NAME (GET /api/v1/ha), and one value by dotted path.
+wp_ha_json() { wp_exec "$1" curl -s --max-time 2 "http://127.0.0.1:$WP_MGMT_PORT/api/v1/ha" 2>/dev/null; }
+wp_ha_get() {
+  wp_ha_json "$1" | "$WP_PY" -c '
+import json, sys
+try:
+    v = json.load(sys.stdin)
+    for k in sys.argv[1].split("."):
+        v = v[k]
+    print(str(v).lower() if isinstance(v, bool) else v)
+except Exception:
+    print("?")' "$2"
+}
+# wp_wait_ha NAME KEY VALUE [SECONDS]: until the HA status shows KEY == VALUE.
+wp_wait_ha() {
+  local i
+  for ((i = 0; i < ${4:-10} * 5; i++)); do
+    [ "$(wp_ha_get "$1" "$2")" = "$3" ] && return 0
+    sleep 0.2
+  done
+  return 1
 }
 
 # ------------------------------------------- #8 perf lab: wpgen over net_memif

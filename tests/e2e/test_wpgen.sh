@@ -23,7 +23,7 @@ wp_check "wpgen starts (memif servers listening)" wp_wpgen_start "$OUT" "$WORKER
   --services 4 --rate 20000 --duration 1 --size imix --window 512 --label e2e || wp_finish
 wp_check "r1 and r2 up on net_memif" wp_bench_pair_start "$WORKERS" 65536 || wp_finish
 wp_check "wpgen run completes (exit 0)" wp_wpgen_wait 120
-cat "$OUT" | grep -v '^{' | sed 's/^/  /'
+grep -v '^{' "$OUT" | sed 's/^/  /'
 f() { wp_json_field "$OUT" "$1"; }
 wp_expect "wpgen opened $N sessions" "$(f opened)" -eq "$N"
 wp_expect "wpgen saw a reply on every session (established)" "$(f established)" -eq "$N"

@@ -1,0 +1,118 @@
+// Session direction -> rte_flow arrays; see flow_rule.h.
+#include "offload/flow_rule.h"
+
+#include <rte_byteorder.h>
+
+#include <cstring>
+
+#include "dataplane/metadata.h"
+#include "dataplane/packet.h"
+
+namespace wp::offload {
+
+uint32_t age_timeout_s(const Session& s, const Timeouts& timeouts) {
+  uint32_t ms = SessionTable::timeout_ms(s, timeouts);
+  uint32_t sec = (ms + 999) / 1000;
+  return sec == 0 ? 1 : sec;
+}
+
+RuleBuildStatus build_flow_rule(const Session& s, Dir dir, const RouterModel& model, const NeighborTable& neighbors,
+                                const Timeouts& timeouts, void* age_context, FlowRule& r) {
+  const FiveTuple& orig = s.original;
+  if (orig.proto != kProtoTcp && orig.proto != kProtoUdp) return RuleBuildStatus::not_ipv4_l4;
+  // Forward packets arrive on side A (where reverse packets leave) and leave on side B.
+  const SideOut& in_side = dir == Dir::forward ? s.out_rev : s.out_fwd;
+  const SideOut& out = dir == Dir::forward ? s.out_fwd : s.out_rev;
+  const FiveTuple arrive = dir == Dir::forward ? s.key_a() : s.key_b();
+  if (in_side.iface < 0 || out.iface < 0 || static_cast<size_t>(out.iface) >= model.interfaces.size() ||
+      static_cast<size_t>(in_side.iface) >= model.interfaces.size())
+    return RuleBuildStatus::no_egress;
+  const InterfaceModel& in_if = model.interfaces[in_side.iface];
+  const InterfaceModel& out_if = model.interfaces[out.iface];
+  uint8_t next_mac[6];
+  if (!neighbors.lookup(out.iface, out.next_hop, next_mac)) return RuleBuildStatus::neighbor_missing;
+
+  std::memset(static_cast<void*>(&r), 0, sizeof r);
+  r.ingress_port = in_if.port_id;
+  r.attr.group = 0;
+  r.attr.priority = 1;  // below the per-port rules that send special packets to software
+  r.attr.transfer = 1;
+
+  r.in_port.port_id = in_if.port_id;
+  r.in_port_mask.port_id = 0xffff;
+  r.ipv4.hdr.src_addr = rte_cpu_to_be_32(arrive.src);
+  r.ipv4.hdr.dst_addr = rte_cpu_to_be_32(arrive.dst);
+  r.ipv4.hdr.next_proto_id = arrive.proto;
+  r.ipv4_mask.hdr.src_addr = 0xffffffff;
+  r.ipv4_mask.hdr.dst_addr = 0xffffffff;
+  r.ipv4_mask.hdr.next_proto_id = 0xff;
+  size_t i = 0;
+  r.items[i++] = {RTE_FLOW_ITEM_TYPE_REPRESENTED_PORT, &r.in_port, nullptr, &r.in_port_mask};
+  r.items[i++] = {RTE_FLOW_ITEM_TYPE_ETH, nullptr, nullptr, nullptr};
+  r.items[i++] = {RTE_FLOW_ITEM_TYPE_IPV4, &r.ipv4, nullptr, &r.ipv4_mask};
+  if (arrive.proto == kProtoTcp) {
+    r.tcp.hdr.src_port = rte_cpu_to_be_16(arrive.sport);
+    r.tcp.hdr.dst_port = rte_cpu_to_be_16(arrive.dport);
+    r.tcp.hdr.tcp_flags = 0;
+    r.tcp_mask.hdr.src_port = 0xffff;
+    r.tcp_mask.hdr.dst_port = 0xffff;
+    r.tcp_mask.hdr.tcp_flags = kTcpControlFlags;
+    r.items[i++] = {RTE_FLOW_ITEM_TYPE_TCP, &r.tcp, nullptr, &r.tcp_mask};
+  } else {
+    r.udp.hdr.src_port = rte_cpu_to_be_16(arrive.sport);
+    r.udp.hdr.dst_port = rte_cpu_to_be_16(arrive.dport);
+    r.udp_mask.hdr.src_port = 0xffff;
+    r.udp_mask.hdr.dst_port = 0xffff;
+    r.items[i++] = {RTE_FLOW_ITEM_TYPE_UDP, &r.udp, nullptr, &r.udp_mask};
+  }
+  r.items[i] = {RTE_FLOW_ITEM_TYPE_END, nullptr, nullptr, nullptr};
+
+  std::memcpy(r.mac_src.mac_addr, out_if.mac, 6);
+  std::memcpy(r.mac_dst.mac_addr, next_mac, 6);
+  r.ip_src.ipv4_addr = rte_cpu_to_be_32(out.tuple.src);
+  r.ip_dst.ipv4_addr = rte_cpu_to_be_32(out.tuple.dst);
+  r.tp_src.port = rte_cpu_to_be_16(out.tuple.sport);
+  r.tp_dst.port = rte_cpu_to_be_16(out.tuple.dport);
+  r.age.timeout = age_timeout_s(s, timeouts) & 0xffffff;
+  r.age.context = age_context;
+  r.out_port.port_id = out_if.port_id;
+  size_t a = 0;
+  r.actions[a++] = {RTE_FLOW_ACTION_TYPE_SET_MAC_SRC, &r.mac_src};
+  r.actions[a++] = {RTE_FLOW_ACTION_TYPE_SET_MAC_DST, &r.mac_dst};
+  r.actions[a++] = {RTE_FLOW_ACTION_TYPE_SET_IPV4_SRC, &r.ip_src};
+  r.actions[a++] = {RTE_FLOW_ACTION_TYPE_SET_IPV4_DST, &r.ip_dst};
+  r.actions[a++] = {RTE_FLOW_ACTION_TYPE_SET_TP_SRC, &r.tp_src};
+  r.actions[a++] = {RTE_FLOW_ACTION_TYPE_SET_TP_DST, &r.tp_dst};
+  r.actions[a++] = {RTE_FLOW_ACTION_TYPE_DEC_TTL, nullptr};
+  r.actions[a++] = {RTE_FLOW_ACTION_TYPE_COUNT, &r.count};
+  r.actions[a++] = {RTE_FLOW_ACTION_TYPE_AGE, &r.age};
+  r.actions[a++] = {RTE_FLOW_ACTION_TYPE_REPRESENTED_PORT, &r.out_port};
+  r.actions[a] = {RTE_FLOW_ACTION_TYPE_END, nullptr};
+  return RuleBuildStatus::ok;
+}
+
+void build_cookie_punt_rule(uint16_t port, uint8_t proto, FlowRule& r) {
+  std::memset(static_cast<void*>(&r), 0, sizeof r);
+  r.ingress_port = port;
+  r.attr.priority = 0;
+  r.attr.transfer = 1;
+  r.in_port.port_id = port;
+  r.in_port_mask.port_id = 0xffff;
+  r.ipv4.hdr.next_proto_id = proto;
+  r.ipv4_mask.hdr.next_proto_id = 0xff;
+  r.raw.relative = 1;
+  r.raw.length = sizeof kSvrCookieBytes;
+  r.raw.pattern = kSvrCookieBytes;
+  size_t i = 0;
+  r.items[i++] = {RTE_FLOW_ITEM_TYPE_REPRESENTED_PORT, &r.in_port, nullptr, &r.in_port_mask};
+  r.items[i++] = {RTE_FLOW_ITEM_TYPE_ETH, nullptr, nullptr, nullptr};
+  r.items[i++] = {RTE_FLOW_ITEM_TYPE_IPV4, &r.ipv4, nullptr, &r.ipv4_mask};
+  r.items[i++] = {proto == kProtoTcp ? RTE_FLOW_ITEM_TYPE_TCP : RTE_FLOW_ITEM_TYPE_UDP, nullptr, nullptr, nullptr};
+  r.items[i++] = {RTE_FLOW_ITEM_TYPE_RAW, &r.raw, nullptr, nullptr};
+  r.items[i] = {RTE_FLOW_ITEM_TYPE_END, nullptr, nullptr, nullptr};
+  r.out_port.port_id = port;
+  r.actions[0] = {RTE_FLOW_ACTION_TYPE_PORT_REPRESENTOR, &r.out_port};
+  r.actions[1] = {RTE_FLOW_ACTION_TYPE_END, nullptr};
+}
+
+}  // namespace wp::offload

@@ -1,0 +1,79 @@
+// One rte_flow rule per session direction (DESIGN.md § Offload, issue #5).
+//
+// A FlowRule owns the specs and action configurations its rte_flow_item[] and
+// rte_flow_action[] arrays point to, so the arrays handed to DPDK (or to the
+// software NIC model, which takes the very same arrays) stay valid for as long
+// as the rule object lives. The shape is what a session direction does in
+// software (svr_emit.cc, steady state): packets that arrive on the ingress
+// port with the arrival 5-tuple leave on the egress port with the side's NAT
+// tuple, next-hop MAC, TTL - 1, counted, aged after the session idle timeout.
+//
+// It is an E-Switch ("transfer") rule: the match names the ingress port and the
+// fate is another port, which is how a SmartNIC forwards between its ports
+// without the host. TCP rules match only packets with SYN, FIN and RST clear,
+// so connection setup and teardown still reach the worker (it keeps the TCP
+// state that picks the idle timeout and ends the session).
+#pragma once
+
+#include <rte_flow.h>
+
+#include <array>
+#include <cstdint>
+
+#include "dataplane/neighbor.h"
+#include "dataplane/router_model.h"
+#include "dataplane/session.h"
+#include "dataplane/session_table.h"
+
+namespace wp::offload {
+
+inline constexpr uint8_t kTcpControlFlags = 0x07;  // FIN | SYN | RST: never matched by a rule
+
+struct FlowRule {
+  rte_flow_attr attr{};
+  std::array<rte_flow_item, 6> items{};
+  std::array<rte_flow_action, 12> actions{};
+  // What the arrays point to.
+  rte_flow_item_ethdev in_port{}, in_port_mask{};
+  rte_flow_item_ipv4 ipv4{}, ipv4_mask{};
+  rte_flow_item_udp udp{}, udp_mask{};
+  rte_flow_item_tcp tcp{}, tcp_mask{};
+  rte_flow_action_set_mac mac_src{}, mac_dst{};
+  rte_flow_action_set_ipv4 ip_src{}, ip_dst{};
+  rte_flow_action_set_tp tp_src{}, tp_dst{};
+  rte_flow_action_count count{};
+  rte_flow_action_age age{};
+  rte_flow_action_ethdev out_port{};
+  rte_flow_item_raw raw{};
+
+  uint16_t ingress_port = 0;  // ethdev id the rule is installed for (transfer proxy)
+  FlowRule() = default;
+  // The arrays point into this object: copying would leave them pointing at the source.
+  FlowRule(const FlowRule&) = delete;
+  FlowRule& operator=(const FlowRule&) = delete;
+};
+
+enum class RuleBuildStatus : uint8_t {
+  ok,
+  not_ipv4_l4,       // protocol other than TCP/UDP
+  no_egress,         // side has no interface
+  neighbor_missing,  // next hop's MAC not (yet) resolved
+};
+
+// Fills `rule` for packets of `s` travelling in `dir`. `age_context` comes
+// back from rte_flow_get_aged_flows when the rule ages out.
+RuleBuildStatus build_flow_rule(const Session& s, Dir dir, const RouterModel& model, const NeighborTable& neighbors,
+                                const Timeouts& timeouts, void* age_context, FlowRule& rule);
+
+// Priority-0 rule for a WAN port: TCP or UDP packets whose data starts with
+// the SVR cookie go up to the host (PORT_REPRESENTOR), never through a session
+// rule. They carry metadata (a handshake still open on the peer's side) or the
+// cookie false-positive marker, and only software can verify and strip those
+// (SVR.md § Handshake, cookie false positive).
+void build_cookie_punt_rule(uint16_t port, uint8_t proto, FlowRule& rule);
+
+// The rule-building idle timeout: the session's own (SessionTable::timeout_ms)
+// in whole seconds, rounded up, at least 1.
+uint32_t age_timeout_s(const Session& s, const Timeouts& timeouts);
+
+}  // namespace wp::offload

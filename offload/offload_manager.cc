@@ -1,0 +1,435 @@
+// Offload manager; see offload_manager.h.
+#include "offload/offload_manager.h"
+
+#include <rte_errno.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <cstdio>
+#include <cstring>
+#include <nlohmann/json.hpp>
+
+namespace wp::offload {
+namespace {
+
+constexpr uint32_t kEventBurst = 64;
+constexpr uint16_t kEthHeader = 14;  // NIC byte counts are frames; sessions count IP bytes
+
+std::string hex(const SessionUuid& u) {
+  static const char* d = "0123456789abcdef";
+  std::string s;
+  for (uint8_t b : u) s += d[b >> 4], s += d[b & 15];
+  return s;
+}
+
+}  // namespace
+
+size_t OffloadManager::UuidHash::operator()(const SessionUuid& u) const {
+  uint64_t a, b;
+  std::memcpy(&a, u.data(), 8);
+  std::memcpy(&b, u.data() + 8, 8);
+  return a ^ (b * 0x9e3779b97f4a7c15ULL);
+}
+
+OffloadManager::OffloadManager(DataplaneShared& shared, FlowPort& port, OffloadOptions options)
+    : shared_(shared), port_(port), opt_(options) {
+  if (opt_.max_rules < 2) opt_.max_rules = 2;
+  if (opt_.poll_ms == 0) opt_.poll_ms = 100;
+  uint32_t sessions = opt_.max_rules / 2;
+  entries_.resize(sessions);
+  free_.reserve(sessions);
+  for (uint32_t i = sessions; i-- > 0;) free_.push_back(i);
+  by_uuid_.reserve(sessions);
+  idle_candidates_.reserve(sessions);
+}
+
+OffloadManager::~OffloadManager() {
+  for (rte_ring* r : feedback_) rte_ring_free(r);
+}
+
+bool OffloadManager::init(uint32_t ring_size, int socket, std::string& error) {
+  if (!shared_.enable_events(EventConsumer::offload, ring_size, socket, error)) return false;
+  static std::atomic<uint32_t> serial{0};
+  uint32_t id = serial.fetch_add(1);
+  for (uint32_t w = 0; w < shared_.workers; ++w) {
+    std::string name = "offl_fb" + std::to_string(id) + "_" + std::to_string(w);
+    rte_ring* r =
+        rte_ring_create_elem(name.c_str(), sizeof(OffloadFeedback), ring_size, socket, RING_F_SP_ENQ | RING_F_SC_DEQ);
+    if (!r) return error = "offload: cannot create feedback ring " + name + ": " + rte_strerror(rte_errno), false;
+    feedback_.push_back(r);
+  }
+  return true;
+}
+
+bool OffloadManager::install_port_rules(std::string& error) {
+  const RouterModel& m = *shared_.model.load(std::memory_order_acquire);
+  for (const InterfaceModel& itf : m.interfaces) {
+    if (std::find(rule_ports_.begin(), rule_ports_.end(), itf.port_id) == rule_ports_.end())
+      rule_ports_.push_back(itf.port_id);
+    if (!itf.wan) continue;
+    for (uint8_t proto : {kProtoUdp, kProtoTcp}) {
+      FlowRule r;
+      build_cookie_punt_rule(itf.port_id, proto, r);
+      rte_flow_error e{};
+      rte_flow* f = port_.create(itf.port_id, &r.attr, r.items.data(), r.actions.data(), &e);
+      if (!f) {
+        error = "offload: " + std::string(port_.name()) + " port " + itf.device + " refuses the SVR cookie rule (" +
+                (proto == kProtoTcp ? "tcp" : "udp") + "): " + flow_error_text(-rte_errno, e);
+        return false;
+      }
+      port_rules_.push_back({itf.port_id, f});
+    }
+  }
+  return true;
+}
+
+bool OffloadManager::eligible(const Session& s) {
+  if ((s.original.proto != kProtoTcp && s.original.proto != kProtoUdp) || (s.flags & (kFinFwd | kFinRev | kRst))) {
+    counters_.ineligible_state.fetch_add(1, std::memory_order_relaxed);
+    return false;
+  }
+  const RouterModel& m = *shared_.model.load(std::memory_order_acquire);
+  if (s.security < 0 || static_cast<size_t>(s.security) >= m.security.size()) {
+    counters_.ineligible_policy.fetch_add(1, std::memory_order_relaxed);
+    return false;
+  }
+  const SecurityModel& sec = m.security[s.security];
+  bool crypto_free = !sec.encrypt || (sec.adaptive && (s.crypto & kCryptoAdaptiveSkip));
+  if (!crypto_free || sec.hmac_every_packet || (s.crypto & kCryptoHmacAll)) {  // #4: trailer + seq on every packet
+    counters_.ineligible_policy.fetch_add(1, std::memory_order_relaxed);
+    return false;
+  }
+  return true;
+}
+
+uint32_t OffloadManager::poll(uint32_t now_ms) {
+  uint32_t handled = 0;
+  SessionEvent evs[kEventBurst];
+  for (uint32_t w = 0; w < shared_.workers; ++w) {
+    rte_ring* r = shared_.event_ring(EventConsumer::offload, w);
+    if (!r) continue;
+    unsigned n = rte_ring_sc_dequeue_burst_elem(r, evs, sizeof(SessionEvent), kEventBurst, nullptr);
+    for (unsigned i = 0; i < n; ++i) on_event(evs[i], now_ms);
+    handled += n;
+  }
+  counters_.events.fetch_add(handled, std::memory_order_relaxed);
+  if (static_cast<int32_t>(now_ms - last_poll_ms_) >= static_cast<int32_t>(opt_.poll_ms)) {
+    last_poll_ms_ = now_ms;
+    poll_counters(now_ms);
+    poll_aged(now_ms);
+  }
+  return handled;
+}
+
+void OffloadManager::run(const std::atomic<bool>& running) {
+  uint32_t idle = 0;
+  while (running.load(std::memory_order_relaxed)) {
+    if (poll(dataplane_now_ms()) != 0) {
+      idle = 0;
+      continue;
+    }
+    if (++idle > 16) usleep(idle > 256 ? 1000 : 100);
+  }
+}
+
+void OffloadManager::on_event(const SessionEvent& ev, uint32_t now_ms) {
+  switch (ev.kind) {
+    case SessionEventKind::established:
+      counters_.established.fetch_add(1, std::memory_order_relaxed);
+      if (eligible(ev.session)) offload(ev.session, ev.worker, now_ms);
+      break;
+    case SessionEventKind::closed: {
+      auto it = by_uuid_.find(ev.session.uuid);
+      if (it == by_uuid_.end()) {
+        if (auto r = retired_.find(ev.session.uuid); r != retired_.end()) {
+          record_closed(r->second, ev);
+          retired_.erase(r);
+        }
+        break;
+      }
+      uint32_t idx = it->second;
+      read_counters(entries_[idx], now_ms);
+      record_closed(entries_[idx], ev);
+      counters_.closed.fetch_add(1, std::memory_order_relaxed);
+      remove(idx, false, now_ms);
+      break;
+    }
+    case SessionEventKind::created:
+    case SessionEventKind::update: break;
+  }
+}
+
+void OffloadManager::offload(const Session& s, uint16_t worker, uint32_t now_ms) {
+  if (by_uuid_.count(s.uuid)) return;
+  if ((free_.empty() || rules_ + 2 > opt_.max_rules) && !make_room(now_ms)) {
+    counters_.budget_full.fetch_add(1, std::memory_order_relaxed);
+    return;
+  }
+  uint32_t idx = free_.back();
+  const uint32_t gen = entries_[idx].gen;
+  const RouterModel& m = *shared_.model.load(std::memory_order_acquire);
+  FlowRule rule[2];
+  for (int d = 0; d < 2; ++d) {
+    RuleBuildStatus st =
+        build_flow_rule(s, static_cast<Dir>(d), m, shared_.neighbors, shared_.timeouts, context_of(idx, gen), rule[d]);
+    if (st != RuleBuildStatus::ok) {
+      (st == RuleBuildStatus::neighbor_missing ? counters_.neighbor_missing : counters_.ineligible_state)
+          .fetch_add(1, std::memory_order_relaxed);
+      return;
+    }
+  }
+  rte_flow* f[2] = {nullptr, nullptr};
+  for (int d = 0; d < 2; ++d) {
+    rte_flow_error err{};
+    f[d] = port_.create(rule[d].ingress_port, &rule[d].attr, rule[d].items.data(), rule[d].actions.data(), &err);
+    if (!f[d]) {
+      counters_.rules_refused.fetch_add(1, std::memory_order_relaxed);
+      if (d == 1) {
+        port_.destroy(rule[0].ingress_port, f[0], &err);
+        counters_.rules_removed.fetch_add(1, std::memory_order_relaxed);
+      }
+      return;  // stays in software
+    }
+    counters_.rules_installed.fetch_add(1, std::memory_order_relaxed);
+  }
+  free_.pop_back();
+  Entry& e = entries_[idx];
+  e = Entry{};
+  e.in_use = true;
+  e.gen = gen;
+  e.uuid = s.uuid;
+  e.original = s.original;
+  e.key = s.key_a();
+  e.worker = worker;
+  e.active_ms = now_ms;
+  e.age_ms = age_timeout_s(s, shared_.timeouts) * 1000;
+  for (int d = 0; d < 2; ++d) {
+    e.rule[d] = f[d];
+    e.port[d] = rule[d].ingress_port;
+  }
+  by_uuid_.emplace(s.uuid, idx);
+  rules_ += 2;
+  counters_.sessions_offloaded.fetch_add(1, std::memory_order_relaxed);
+}
+
+// Frees one session's rules for a newcomer: the least active offloaded
+// session that saw no packet for at least one poll period.
+bool OffloadManager::make_room(uint32_t now_ms) {
+  while (!idle_candidates_.empty()) {
+    uint32_t idx = idle_candidates_.back();
+    idle_candidates_.pop_back();
+    Entry& e = entries_[idx];
+    if (!e.in_use) continue;
+    read_counters(e, now_ms);
+    if (static_cast<int32_t>(now_ms - e.active_ms) < static_cast<int32_t>(opt_.poll_ms)) continue;
+    counters_.evicted.fetch_add(1, std::memory_order_relaxed);
+    remove(idx, true, now_ms);
+    return true;
+  }
+  return false;
+}
+
+// Reads both COUNTs; activity time moves when either grew.
+void OffloadManager::read_counters(Entry& e, uint32_t now_ms) {
+  for (int d = 0; d < 2; ++d) {
+    rte_flow_query_count q{};
+    rte_flow_error err{};
+    if (port_.query_count(e.port[d], e.rule[d], &q, &err) != 0) {
+      counters_.query_failed.fetch_add(1, std::memory_order_relaxed);
+      continue;
+    }
+    if (q.hits > e.nic_packets[d]) e.active_ms = now_ms;
+    e.nic_packets[d] = q.hits;
+    e.nic_bytes[d] = q.bytes;
+  }
+}
+
+// Posts what the worker has not been told yet; false when its ring is full
+// (the growth stays pending for the next poll).
+bool OffloadManager::post_feedback(Entry& e, OffloadFeedbackKind kind) {
+  OffloadFeedback fb{};
+  fb.key = e.key;
+  fb.kind = kind;
+  fb.uuid = e.uuid;
+  bool any = false;
+  for (int d = 0; d < 2; ++d) {
+    fb.packets[d] = e.nic_packets[d] - e.posted_packets[d];
+    uint64_t frame_bytes = e.nic_bytes[d] - e.posted_bytes[d];
+    fb.bytes[d] = frame_bytes - std::min(frame_bytes, fb.packets[d] * kEthHeader);
+    any = any || fb.packets[d];
+  }
+  if (!any && kind == OffloadFeedbackKind::counters) return true;
+  if (rte_ring_sp_enqueue_elem(feedback_[e.worker], &fb, sizeof fb) != 0) {
+    counters_.feedback_deferred.fetch_add(1, std::memory_order_relaxed);
+    return false;
+  }
+  for (int d = 0; d < 2; ++d) {
+    e.posted_packets[d] = e.nic_packets[d];
+    e.posted_bytes[d] = e.nic_bytes[d];
+  }
+  counters_.feedback_posted.fetch_add(1, std::memory_order_relaxed);
+  return true;
+}
+
+void OffloadManager::remove(uint32_t idx, bool final_feedback, uint32_t now_ms, bool aged) {
+  Entry& e = entries_[idx];
+  // Packets the NIC forwarded after the last read belong to the session too.
+  if (final_feedback) {
+    read_counters(e, now_ms);
+    post_feedback(e, OffloadFeedbackKind::counters);
+  }
+  for (int d = 0; d < 2; ++d) {
+    rte_flow_error err{};
+    if (e.rule[d] && port_.destroy(e.port[d], e.rule[d], &err) == 0)
+      counters_.rules_removed.fetch_add(1, std::memory_order_relaxed);
+  }
+  rules_ -= 2;
+  if (final_feedback || aged) retire(e);
+  by_uuid_.erase(e.uuid);
+  e.in_use = false;
+  ++e.gen;  // stale AGE contexts of this slot no longer match
+  free_.push_back(idx);
+}
+
+void OffloadManager::poll_counters(uint32_t now_ms) {
+  idle_candidates_.clear();
+  for (uint32_t i = 0; i < entries_.size(); ++i) {
+    Entry& e = entries_[i];
+    if (!e.in_use) continue;
+    read_counters(e, now_ms);
+    post_feedback(e, OffloadFeedbackKind::counters);
+    if (static_cast<int32_t>(now_ms - e.active_ms) >= static_cast<int32_t>(opt_.poll_ms)) idle_candidates_.push_back(i);
+  }
+  // make_room pops from the back: least recently active last.
+  std::sort(idle_candidates_.begin(), idle_candidates_.end(),
+            [this](uint32_t a, uint32_t b) { return entries_[a].active_ms > entries_[b].active_ms; });
+}
+
+void OffloadManager::poll_aged(uint32_t now_ms) {
+  void* ctx[64];
+  for (uint16_t p : rule_ports_) {
+    rte_flow_error err{};
+    int n;
+    while ((n = port_.get_aged_flows(p, ctx, 64, &err)) > 0) {
+      for (int i = 0; i < n; ++i) {
+        uint64_t v = reinterpret_cast<uintptr_t>(ctx[i]) - 1;
+        uint32_t idx = static_cast<uint32_t>(v), gen = static_cast<uint32_t>(v >> 32);
+        if (idx >= entries_.size() || !entries_[idx].in_use || entries_[idx].gen != gen) continue;
+        Entry& e = entries_[idx];
+        read_counters(e, now_ms);
+        // AGE is per rule: one idle direction (a one-way stream) is not an
+        // idle session. The last rule to go idle reports the session; the
+        // worker's own sweep is the backstop for rules aged twice.
+        if (static_cast<int32_t>(now_ms - e.active_ms) + static_cast<int32_t>(opt_.poll_ms) <
+            static_cast<int32_t>(e.age_ms))
+          continue;
+        // The worker ends the session (closed event); if the ring is full it
+        // ages the session by itself within its sweep.
+        post_feedback(e, OffloadFeedbackKind::aged);
+        counters_.aged.fetch_add(1, std::memory_order_relaxed);
+        remove(idx, false, now_ms, true);
+      }
+      if (n < 64) break;
+    }
+  }
+}
+
+void OffloadManager::retire(const Entry& e) {
+  Retired r{e.original, {}, {}};
+  for (int d = 0; d < 2; ++d) r.nic_packets[d] = e.nic_packets[d], r.nic_bytes[d] = e.nic_bytes[d];
+  if (retired_.emplace(e.uuid, r).second) retired_order_.push_back(e.uuid);
+  while (retired_order_.size() > kRetiredKept) {
+    retired_.erase(retired_order_.front());
+    retired_order_.pop_front();
+  }
+}
+
+// The session's counters already hold everything the NIC forwarded (posted
+// before its rules went away).
+void OffloadManager::record_closed(const Retired& ret, const SessionEvent& ev) {
+  OffloadedRecord r{};
+  r.uuid = ev.session.uuid;
+  r.original = ret.original;
+  r.reason = ev.reason;
+  for (int d = 0; d < 2; ++d) {
+    r.packets[d] = ev.session.packets[d];
+    r.bytes[d] = ev.session.bytes[d];
+    r.nic_packets[d] = ret.nic_packets[d];
+    r.nic_bytes[d] = ret.nic_bytes[d] - std::min(ret.nic_bytes[d], ret.nic_packets[d] * kEthHeader);
+  }
+  std::lock_guard lock(closed_mu_);
+  closed_.push_back(r);
+  if (closed_.size() > kClosedKept) closed_.pop_front();
+}
+
+void OffloadManager::record_closed(const Entry& e, const SessionEvent& ev) {
+  OffloadedRecord r{};
+  r.uuid = e.uuid;
+  r.original = e.original;
+  r.reason = ev.reason;
+  for (int d = 0; d < 2; ++d) {
+    uint64_t late_packets = e.nic_packets[d] - e.posted_packets[d];
+    uint64_t late_frame_bytes = e.nic_bytes[d] - e.posted_bytes[d];
+    r.packets[d] = ev.session.packets[d] + late_packets;
+    r.bytes[d] = ev.session.bytes[d] + late_frame_bytes - std::min(late_frame_bytes, late_packets * kEthHeader);
+    r.nic_packets[d] = e.nic_packets[d];
+    r.nic_bytes[d] = e.nic_bytes[d] - std::min(e.nic_bytes[d], e.nic_packets[d] * kEthHeader);
+  }
+  std::lock_guard lock(closed_mu_);
+  closed_.push_back(r);
+  if (closed_.size() > kClosedKept) closed_.pop_front();
+}
+
+std::vector<OffloadedRecord> OffloadManager::recent_closed() const {
+  std::lock_guard lock(closed_mu_);
+  return {closed_.begin(), closed_.end()};
+}
+
+std::optional<OffloadManager::NicCounts> OffloadManager::nic_counts(const SessionUuid& uuid) const {
+  auto it = by_uuid_.find(uuid);
+  if (it == by_uuid_.end()) return std::nullopt;
+  const Entry& e = entries_[it->second];
+  NicCounts c{};
+  for (int d = 0; d < 2; ++d) c.packets[d] = e.nic_packets[d], c.bytes[d] = e.nic_bytes[d];
+  return c;
+}
+
+void OffloadManager::shutdown() {
+  for (uint32_t i = 0; i < entries_.size(); ++i)
+    if (entries_[i].in_use) remove(i, false, dataplane_now_ms());
+  for (auto& [p, f] : port_rules_) {
+    rte_flow_error err{};
+    port_.destroy(p, f, &err);
+  }
+  port_rules_.clear();
+}
+
+std::string OffloadManager::status_json() const {
+  nlohmann::ordered_json j;
+  j["flow_port"] = port_.name();
+  j["max_rules"] = opt_.max_rules;
+#define WP_X(name) j["counters"][#name] = counters_.name.load(std::memory_order_relaxed);
+  WP_OFFLOAD_COUNTERS(WP_X)
+#undef WP_X
+  const auto& c = counters_;
+  j["rules_active"] = c.rules_installed.load() - c.rules_removed.load();
+  j["sessions_active"] = c.sessions_offloaded.load() - c.closed.load() - c.evicted.load() - c.aged.load();
+  nlohmann::ordered_json closed = nlohmann::ordered_json::array();
+  for (const OffloadedRecord& r : recent_closed()) {
+    closed.push_back({{"uuid", hex(r.uuid)},
+                      {"src", format_ipv4(r.original.src)},
+                      {"dst", format_ipv4(r.original.dst)},
+                      {"sport", r.original.sport},
+                      {"dport", r.original.dport},
+                      {"proto", r.original.proto},
+                      {"reason", static_cast<int>(r.reason)},
+                      {"packets", {r.packets[0], r.packets[1]}},
+                      {"bytes", {r.bytes[0], r.bytes[1]}},
+                      {"nic_packets", {r.nic_packets[0], r.nic_packets[1]}},
+                      {"nic_bytes", {r.nic_bytes[0], r.nic_bytes[1]}}});
+  }
+  j["closed"] = closed;
+  return j.dump();
+}
+
+}  // namespace wp::offload

@@ -1,0 +1,162 @@
+// The offload manager: its own thread, turning "session established" events
+// into rte_flow rules and reading the NIC back (issue #5, DESIGN.md § Offload).
+//
+//   worker --SessionEvent ring--> manager --FlowPort--> NIC (real or model)
+//   worker <--OffloadFeedback ring-- manager <--COUNT/AGE-- NIC
+//
+// A session is offloaded when it is established, TCP or UDP, not closing,
+// and its security policy needs no per-packet software work: no payload
+// encryption (or adaptive encryption skipped it) and no HMAC on every packet.
+// Then one rule per direction (flow_rule.h). Rules go away when the session
+// closes, when the NIC reports them aged (the worker is told to end the
+// session), or when the rule budget (offload.max_rules, two per session) is
+// full and a new session needs room: the least active offloaded session (no
+// packets for the longest time, at least one poll period) is evicted back to
+// software. When nothing is idle, the new session stays in software.
+//
+// Counters: every poll period each rule's COUNT is read, and the growth since
+// the last read is posted to the owning worker (offload_feedback.h), which adds
+// it to the session. So the session itself carries worker + NIC totals and the
+// closed event (IPFIX, HA) reports the whole session. The manager also keeps
+// the last closed offloaded sessions with the NIC's share, for GET /api/v1/offload.
+#pragma once
+
+#include <rte_ring.h>
+
+#include <atomic>
+#include <cstdint>
+#include <deque>
+#include <mutex>
+#include <optional>
+#include <string>
+#include <unordered_map>
+#include <vector>
+
+#include "dataplane/dataplane.h"
+#include "dataplane/offload_feedback.h"
+#include "dataplane/packet.h"
+#include "offload/flow_port.h"
+#include "offload/flow_rule.h"
+
+namespace wp::offload {
+
+struct OffloadOptions {
+  uint32_t max_rules = 65536;
+  uint32_t poll_ms = 100;
+};
+
+#define WP_OFFLOAD_COUNTERS(X)                                                                                         \
+  X(events)                                                                                                            \
+  X(established) X(ineligible_policy) X(ineligible_state) X(neighbor_missing) X(sessions_offloaded) X(rules_installed) \
+      X(rules_refused) X(rules_removed) X(budget_full) X(evicted) X(closed) X(aged) X(feedback_posted)                 \
+          X(feedback_deferred) X(query_failed)
+
+struct OffloadCounters {
+#define WP_X(name) std::atomic<uint64_t> name{0};
+  WP_OFFLOAD_COUNTERS(WP_X)
+#undef WP_X
+};
+
+// A closed session that was offloaded: totals from its closed event plus the
+// NIC counts not yet delivered to the worker, and the NIC's share.
+struct OffloadedRecord {
+  SessionUuid uuid;
+  FiveTuple original;
+  SessionEndReason reason;
+  uint64_t packets[2], bytes[2];          // whole session (worker + NIC)
+  uint64_t nic_packets[2], nic_bytes[2];  // forwarded by the NIC
+};
+
+class OffloadManager {
+ public:
+  OffloadManager(DataplaneShared& shared, FlowPort& port, OffloadOptions options);
+  ~OffloadManager();
+  OffloadManager(const OffloadManager&) = delete;
+  OffloadManager& operator=(const OffloadManager&) = delete;
+
+  // Enables the offload event consumer (after DataplaneShared::create_rings,
+  // before workers start) and creates one feedback ring per worker.
+  bool init(uint32_t ring_size, int socket, std::string& error);
+  rte_ring* feedback_ring(uint32_t worker) const { return feedback_[worker]; }
+  // Installs the cookie punt rules on every WAN port; false with `error` when
+  // the port refuses them (then nothing may be offloaded on it).
+  bool install_port_rules(std::string& error);
+
+  // One pass: drain events; counters, age and eviction candidates when a poll
+  // period passed. Returns the events handled.
+  uint32_t poll(uint32_t now_ms);
+  void run(const std::atomic<bool>& running);  // the thread body
+  void shutdown();                             // destroys every rule
+
+  const OffloadCounters& counters() const { return counters_; }
+  uint32_t sessions() const { return static_cast<uint32_t>(by_uuid_.size()); }
+  uint32_t rules() const { return rules_; }
+  // NIC counts of an offloaded session (tests, benchmarks); nullopt if not offloaded.
+  struct NicCounts {
+    uint64_t packets[2], bytes[2];
+  };
+  std::optional<NicCounts> nic_counts(const SessionUuid& uuid) const;
+  std::vector<OffloadedRecord> recent_closed() const;
+  std::string status_json() const;  // GET /api/v1/offload
+
+ private:
+  struct Entry {
+    bool in_use = false;
+    uint32_t gen = 0;
+    SessionUuid uuid;
+    FiveTuple original, key;
+    uint16_t worker = 0;
+    rte_flow* rule[2] = {nullptr, nullptr};  // by Dir
+    uint16_t port[2] = {0, 0};
+    uint64_t nic_packets[2] = {0, 0}, nic_bytes[2] = {0, 0};  // last COUNT read (frame bytes)
+    uint64_t posted_packets[2] = {0, 0}, posted_bytes[2] = {0, 0};
+    uint32_t active_ms = 0;  // last poll that saw packets (or install)
+    uint32_t age_ms = 0;     // the rules' AGE timeout
+  };
+  // Sessions whose rules went away before the session did (aged, evicted):
+  // their NIC share, for the record when the closed event comes. Bounded.
+  struct Retired {
+    FiveTuple original;
+    uint64_t nic_packets[2], nic_bytes[2];
+  };
+  struct UuidHash {
+    size_t operator()(const SessionUuid& u) const;
+  };
+  void on_event(const SessionEvent& ev, uint32_t now_ms);
+  bool eligible(const Session& s);
+  void offload(const Session& s, uint16_t worker, uint32_t now_ms);
+  bool make_room(uint32_t now_ms);
+  void read_counters(Entry& e, uint32_t now_ms);
+  bool post_feedback(Entry& e, ::wp::OffloadFeedbackKind kind);
+  void remove(uint32_t idx, bool final_feedback, uint32_t now_ms, bool aged = false);
+  void poll_counters(uint32_t now_ms);
+  void poll_aged(uint32_t now_ms);
+  void record_closed(const Entry& e, const SessionEvent& ev);
+  void record_closed(const Retired& r, const SessionEvent& ev);
+  static void* context_of(uint32_t idx, uint32_t gen) {
+    return reinterpret_cast<void*>((uint64_t{gen} << 32 | idx) + 1);
+  }
+
+  DataplaneShared& shared_;
+  FlowPort& port_;
+  OffloadOptions opt_;
+  std::vector<rte_ring*> feedback_;
+  std::vector<Entry> entries_;
+  std::vector<uint32_t> free_;
+  std::unordered_map<SessionUuid, uint32_t, UuidHash> by_uuid_;
+  std::vector<uint32_t> idle_candidates_;  // least active first, rebuilt every poll
+  std::vector<std::pair<uint16_t, rte_flow*>> port_rules_;
+  std::vector<uint16_t> rule_ports_;  // ports that hold our rules (aged queries)
+  std::unordered_map<SessionUuid, Retired, UuidHash> retired_;
+  std::deque<SessionUuid> retired_order_;
+  static constexpr size_t kRetiredKept = 4096;
+  void retire(const Entry& e);
+  uint32_t rules_ = 0;
+  uint32_t last_poll_ms_ = 0;
+  OffloadCounters counters_;
+  mutable std::mutex closed_mu_;
+  std::deque<OffloadedRecord> closed_;
+  static constexpr size_t kClosedKept = 256;
+};
+
+}  // namespace wp::offload

@@ -1,0 +1,156 @@
+#!/bin/bash
+# #5 offload: both routers of the canonical topology (lib.sh wp_topo_basic)
+# offload established sessions to the software NIC model, which runs on its
+# own lcore between the ports and the workers.
+# Checks: curl 1 MiB and iperf3 TCP byte-exact with sessions offloaded; after
+# the handshake the NIC forwards (its hits grow, the workers' fast path does
+# not); a steady UDP session longer than twice its idle timeout stays
+# offloaded, is never aged while packets flow, and its totals (worker + NIC)
+# equal what the client and the server sent; closing (idle timeout) removes
+# both rules; with max_rules 20 and 50 sessions exactly 10 are offloaded and
+# every echo still comes back; routers exit 0 on SIGTERM.
+set -u -o pipefail
+source "$(dirname "$0")/lib.sh"
+
+WORKERS=${1:-1}
+export WP_EXTRA_LCORES=1  # the NIC model's lcore (and its queue pair)
+wp_init "wpe2e-offload-"
+echo "== test_offload: 2 routers, $WORKERS worker(s), NIC model, waypointd=$WAYPOINTD"
+if [ ! -x "$WAYPOINTD" ]; then wp_fail "waypointd not found at $WAYPOINTD"; wp_finish; fi
+
+KEY=$(wp_keygen)
+UDP_TIMEOUT=3
+wp_gen_basic_configs "$WP_TMP" "$WORKERS" "$KEY"
+for r in r1 r2; do
+  echo "offload: {enabled: true, nic_model: true, max_rules: 20, poll_ms: 50}" >>"$WP_TMP/$r.yaml"
+  echo "timeouts: {udp: $UDP_TIMEOUT, tcp_transitory: 2}" >>"$WP_TMP/$r.yaml"
+done
+wp_check "waypointd --check accepts r1.yaml with offload" wp_check_config "$WP_TMP/r1.yaml"
+
+wp_topo_basic || { wp_fail "topology setup"; wp_finish; }
+wp_servers_start || { wp_fail "servers start"; wp_finish; }
+wp_router_start r1 "$WP_TMP/r1.yaml" "$WORKERS" r1l r1w
+wp_router_start r2 "$WP_TMP/r2.yaml" "$WORKERS" r2l r2w
+wp_check "r1 ready" wp_wait_ready r1 10 || wp_finish
+wp_check "r2 ready" wp_wait_ready r2 10 || wp_finish
+wp_check "r1 log: offload on with the NIC model" grep -q "offload on (nic-model)" "${WP_ROUTER_LOG[r1]}"
+
+# /api/v1/offload value by dotted path (-1 when missing).
+off() {
+  wp_exec "$1" curl -s --max-time 2 "http://127.0.0.1:$WP_MGMT_PORT/api/v1/offload" | "$WP_PY" -c '
+import json, sys
+try:
+    v = json.load(sys.stdin)
+    for k in sys.argv[1].split("."):
+        v = v[int(k)] if isinstance(v, list) else v[k]
+    print(int(v))
+except Exception:
+    print(-1)' "$2"
+}
+# The closed-session record of r1 for local UDP port $1, field $2 (e.g. packets.0).
+closed_rec() {
+  wp_exec "$1" curl -s --max-time 2 "http://127.0.0.1:$WP_MGMT_PORT/api/v1/offload" | "$WP_PY" -c '
+import json, sys
+recs = [r for r in json.load(sys.stdin)["closed"] if r["proto"] == 17 and r["sport"] == int(sys.argv[1])]
+v = recs[-1] if recs else None
+for k in sys.argv[2].split("."):
+    v = None if v is None else (v[int(k)] if isinstance(v, list) else v[k])
+print(-1 if v is None else int(v))' "$2" "$3"
+}
+wait_off() {  # NAME KEY OP VALUE SECONDS
+  local i v
+  for ((i = 0; i < $5 * 5; i++)); do
+    v=$(off "$1" "$2")
+    [ "$v" "$3" "$4" ] && break
+    sleep 0.2
+  done
+  echo "$v"
+}
+
+# --- curl 1 MiB, byte-exact, offloaded
+hits0=$(off r1 nic_model.hits)
+http_ok() {
+  wp_fetch c http://10.2.0.10/file.bin "$WP_TMP/got.bin" 20 &&
+    [ "$(wp_sha "$WP_TMP/got.bin")" = "$(wp_sha "$WP_TMP/www/file.bin")" ]
+}
+wp_check "curl 1 MiB through r1->r2 with offload on, sha256 matches" http_ok
+wp_expect "r1 offloaded the HTTP session" "$(off r1 counters.sessions_offloaded)" -ge 1
+wp_expect "r2 offloaded the HTTP session" "$(off r2 counters.sessions_offloaded)" -ge 1
+wp_expect "r1's NIC forwarded most of the transfer (hits > 500)" "$(($(off r1 nic_model.hits) - hits0))" -gt 500
+
+# --- bulk TCP: a 16 MiB curl is byte-exact; during iperf3 TCP the NIC carries
+# the session and the workers do not (iperf3's own byte counts stop at the
+# deadline with data still in flight, so they cannot show exactness).
+head -c 16777216 /dev/urandom >"$WP_TMP/www/big.bin"
+big_ok() {
+  wp_fetch c http://10.2.0.10/big.bin "$WP_TMP/big.bin" 30 &&
+    [ "$(wp_sha "$WP_TMP/big.bin")" = "$(wp_sha "$WP_TMP/www/big.bin")" ]
+}
+wp_check "curl 16 MiB with offload on, sha256 matches" big_ok
+fp0=$(wp_stat r1 counters.fast_path_packets)
+hits0=$(off r1 nic_model.hits)
+wp_check "iperf3 TCP -t 3" wp_iperf iperf-tcp -t 3
+fp=$(($(wp_stat r1 counters.fast_path_packets) - fp0))
+hits=$(($(off r1 nic_model.hits) - hits0))
+wp_log "iperf3 TCP: r1 workers' fast path $fp packets, r1 NIC hits $hits"
+wp_expect "r1 NIC forwarded > 20x what the workers did during iperf3 TCP" "$hits" -gt $((20 * fp))
+
+# --- a steady UDP session for > 2x its idle timeout: stays offloaded, exact totals
+wp_udp_echo_start 5201
+aged0=$(off r1 counters.aged)
+ev0=$(off r1 counters.evicted)
+off0=$(off r1 counters.sessions_offloaded)
+COUNT=$((UDP_TIMEOUT * 2 * 50 + 100))  # 50 per second for > 2x the timeout
+wp_exec c "$WP_PY" "$WP_E2E/udp_steady.py" 10.2.0.10 5201 "$COUNT" 0.02 200 >"$WP_TMP/steady.json"
+cat "$WP_TMP/steady.json"
+PORT=$("$WP_PY" -c 'import json,sys; print(json.load(open(sys.argv[1]))["port"])' "$WP_TMP/steady.json")
+ECHOED=$("$WP_PY" -c 'import json,sys; print(json.load(open(sys.argv[1]))["echoed"])' "$WP_TMP/steady.json")
+wp_expect "steady UDP: every datagram echoed ($ECHOED of $COUNT)" "$ECHOED" -eq "$COUNT"
+wp_expect "steady UDP: offloaded once on r1" "$(($(off r1 counters.sessions_offloaded) - off0))" -eq 1
+wp_expect "steady UDP: never aged while packets flowed" "$(off r1 counters.aged)" -eq "$aged0"
+wp_expect "steady UDP: never evicted" "$(off r1 counters.evicted)" -eq "$ev0"
+# The session ends by idle timeout; its closed record carries the totals.
+wait_closed() {
+  local i
+  for ((i = 0; i < 50; i++)); do [ "$(closed_rec r1 "$PORT" packets.0)" -ge 0 ] && return 0; sleep 0.2; done
+  return 1
+}
+wp_check "steady UDP: r1 closed the session after $UDP_TIMEOUT s idle" wait_closed
+SERVER_GOT=$(grep -c "^from 10.1.0.10:$PORT " "$WP_TMP/udp_echo.log")
+p_fwd=$(closed_rec r1 "$PORT" packets.0); p_rev=$(closed_rec r1 "$PORT" packets.1)
+n_fwd=$(closed_rec r1 "$PORT" nic_packets.0); n_rev=$(closed_rec r1 "$PORT" nic_packets.1)
+b_fwd=$(closed_rec r1 "$PORT" bytes.0)
+wp_log "steady UDP: r1 totals fwd $p_fwd (NIC $n_fwd) rev $p_rev (NIC $n_rev); client sent $COUNT, server got $SERVER_GOT"
+wp_expect "r1 session forward packets (worker + NIC) == client sent" "$p_fwd" -eq "$COUNT"
+wp_expect "r1 session forward bytes == client sent x (200 + 28)" "$b_fwd" -eq $((COUNT * 228))
+wp_expect "r1 session reverse packets == echoes received" "$p_rev" -eq "$ECHOED"
+wp_expect "r1 NIC carried all but the handshake (forward)" "$n_fwd" -ge $((COUNT - 3))
+wp_expect "r1 NIC carried all but the handshake (reverse)" "$n_rev" -ge $((ECHOED - 3))
+wp_expect "r1: the closed session's rules are gone (rules_active 0)" "$(wait_off r1 rules_active -eq 0 5)" -eq 0
+wp_expect "r2: rules_active 0 after every session ended" "$(wait_off r2 rules_active -eq 0 40)" -eq 0
+
+# --- rule budget: max_rules 20 = 10 sessions; 50 concurrent sessions
+bf0=$(off r1 counters.budget_full)
+wp_exec c "$WP_PY" "$WP_E2E/udp_steady.py" many 10.2.0.10 5201 50 15 0.05 >"$WP_TMP/many.json" &
+MANY=$!
+sleep 0.5
+peak=0
+for ((i = 0; i < 10; i++)); do
+  v=$(off r1 rules_active); [ "$v" -gt "$peak" ] && peak=$v
+  sleep 0.05
+done
+wait "$MANY"
+cat "$WP_TMP/many.json"
+ECHOED=$("$WP_PY" -c 'import json,sys; print(json.load(open(sys.argv[1]))["echoed"])' "$WP_TMP/many.json")
+sleep $((UDP_TIMEOUT + 3))
+for r in r1 r2; do wp_exec $r curl -s "http://127.0.0.1:$WP_MGMT_PORT/api/v1/offload" >"$WP_TMP/offload-$r.json"; done
+SERVER_GOT=$(grep -cE "^from 10.1.0.10:[0-9]+ [23]$" "$WP_TMP/udp_echo.log")
+wp_log "50 sessions: server got $SERVER_GOT; r1 NIC $(wp_exec r1 curl -s "http://127.0.0.1:$WP_MGMT_PORT/api/v1/offload" | "$WP_PY" -c 'import json,sys; print(json.load(sys.stdin)["nic_model"])')"
+wp_expect "50 sessions: every datagram echoed (750)" "$ECHOED" -eq 750
+wp_expect "50 sessions: exactly 10 offloaded on r1 (20 rules at the peak)" "$peak" -eq 20
+wp_expect "50 sessions: the other 40 stayed in software (budget_full)" "$(($(off r1 counters.budget_full) - bf0))" -ge 40
+
+# --- shutdown
+wp_check "r1 exits 0 on SIGTERM" wp_router_stop r1
+wp_check "r2 exits 0 on SIGTERM" wp_router_stop r2
+wp_finish

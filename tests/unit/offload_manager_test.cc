@@ -1,0 +1,378 @@
+// Issue #5: the offload manager with real workers in one process. Two
+// routers (r1 branch, r2 headend) as in svr_test.cc; r1 has a software NIC
+// model and an offload manager. Checked: an established session gets one rule
+// per direction and the NIC's output equals the worker's software output byte
+// for byte; NIC counters come back into the worker's session; closing removes
+// the rules; AGE ends an idle session; the rule budget evicts the least active
+// session; policies that need per-packet work stay in software; a real PMD
+// that cannot offload (net_null) fails the probe.
+#include "offload/offload_manager.h"
+
+#include <gtest/gtest.h>
+#include <rte_bus_vdev.h>
+#include <rte_ethdev.h>
+
+#include <memory>
+#include <stdexcept>
+#include <string>
+#include <vector>
+
+#include "dataplane/dataplane.h"
+#include "dataplane/router_model.h"
+#include "dataplane/worker.h"
+#include "offload/flow_port_ethdev.h"
+#include "offload/flow_probe.h"
+#include "offload/nic_model.h"
+#include "tests/unit/eal_env.h"
+#include "tests/unit/pkt_builder.h"
+
+namespace wp::offload {
+namespace {
+
+using test::Frame;
+using test::ip;
+using test::Mac;
+using test::Pkt;
+
+constexpr const char* kKey = "00112233445566778899aabbccddeeff00112233445566778899aabbccddeeff";
+constexpr uint16_t kLan = 0, kWan = 1;
+const Mac kClientMac = {2, 0, 0, 0, 1, 5}, kServerMac = {2, 0, 0, 0, 2, 10};
+const Mac kR1Mac = {2, 0, 0, 0xaa, 0, 1}, kR2Mac = {2, 0, 0, 0xaa, 0, 2};
+const Ipv4 kClient = ip("10.1.0.5"), kServer = ip("10.2.0.10");
+const Ipv4 kR1Wan = ip("172.16.0.1"), kR2Wan = ip("172.16.0.2");
+
+config::Config router_config(const char* name, const char* lan, const char* wan, const char* next_peer,
+                             const char* peer, const char* peer_addr) {
+  config::Config c;
+  c.mutable_router()->set_name(name);
+  auto* l = c.mutable_router()->mutable_lan();
+  l->set_name("lan");
+  l->set_device("lan0");
+  l->set_address(lan);
+  auto* w = c.mutable_router()->add_wan();
+  w->set_name("wan0");
+  w->set_device("wan0");
+  w->set_address(wan);
+  auto* t = c.add_tenants();
+  t->set_name("branch");
+  t->add_prefixes("10.1.0.0/24");
+  struct {
+    const char *svc, *proto, *port, *sec;
+  } services[] = {{"echo", "udp", "5201", "plain"},
+                  {"strict", "udp", "5300", "per-packet"},
+                  {"secret", "udp", "5400", "encrypted"}};
+  for (auto& s : services) {
+    auto* sv = c.add_services();
+    sv->set_name(s.svc);
+    sv->add_prefixes("10.2.0.0/24");
+    sv->set_protocol(s.proto);
+    sv->add_ports(s.port);
+    sv->set_next_peer(next_peer);
+    auto* p = c.add_policies();
+    p->set_tenant("branch");
+    p->set_service(s.svc);
+    p->set_security(s.sec);
+  }
+  auto sec = [&](const char* n, const char* enc, const char* hmac, bool adaptive) {
+    auto* sp = c.add_security_policies();
+    sp->set_name(n);
+    sp->set_encryption(enc);
+    sp->set_hmac(hmac);
+    sp->set_adaptive(adaptive);
+  };
+  sec("plain", "none", "metadata-only", false);
+  sec("per-packet", "none", "every-packet", false);
+  sec("encrypted", "aes256-cbc", "metadata-only", true);
+  auto* p = c.add_peers();
+  p->set_name(peer);
+  p->add_waypoints(peer_addr);
+  p->set_key(kKey);
+  return c;
+}
+
+uint16_t no_rx(void*, uint16_t, uint16_t, rte_mbuf**, uint16_t) { return 0; }
+
+// One router: model + shared state + one worker with captured tx.
+class Router {
+ public:
+  explicit Router(const config::Config& cfg) {
+    pool_ = test::test_pool();
+    std::string err;
+    if (!shared_.create_rings(1, 1024, SOCKET_ID_ANY, err)) throw std::runtime_error(err);
+    model_ = RouterModel::build(cfg, nullptr, nullptr, hmac_, err);
+    if (!model_) throw std::runtime_error(err);
+    shared_.model.store(model_.get());
+    shared_.timeouts.udp_ms = 5000;
+    worker_ = std::make_unique<Worker>(0, shared_, 1024, SessionTable::kHeapMemory);
+    worker_->set_io(no_rx, capture, this);
+  }
+  ~Router() {
+    worker_.reset();
+    shared_.free_rings();
+  }
+  void neighbor(uint16_t iface, Ipv4 a, const Mac& m) { shared_.neighbors.learn(iface, a, m.data()); }
+  std::vector<Frame> send(uint16_t port, const std::vector<uint8_t>& frame) {
+    rte_mbuf* m = Pkt::to_mbuf(pool_, frame, port);
+    worker_->receive(&m, 1);
+    worker_->flush();
+    return std::exchange(out_, {});
+  }
+  Frame send_one(uint16_t port, const std::vector<uint8_t>& frame) {
+    auto out = send(port, frame);
+    if (out.size() != 1) {
+      ADD_FAILURE() << "expected 1 frame out, got " << out.size();
+      return Frame{frame, 0xffff};
+    }
+    return out[0];
+  }
+  Worker& worker() { return *worker_; }
+  DataplaneShared& shared() { return shared_; }
+
+ private:
+  static uint16_t capture(void* ctx, uint16_t port, uint16_t, rte_mbuf** pkts, uint16_t n) {
+    auto* self = static_cast<Router*>(ctx);
+    for (uint16_t i = 0; i < n; ++i) {
+      Frame f = test::frame_of(pkts[i]);
+      f.port = port;
+      self->out_.push_back(std::move(f));
+      rte_pktmbuf_free(pkts[i]);
+    }
+    return n;
+  }
+  rte_mempool* pool_;
+  HmacEngine hmac_;
+  DataplaneShared shared_;
+  std::shared_ptr<const RouterModel> model_;
+  std::unique_ptr<Worker> worker_;
+  std::vector<Frame> out_;
+};
+
+class Offload : public ::testing::Test {
+ protected:
+  void SetUp() override { start(64); }
+  void start(uint32_t max_rules) {
+    r1 = std::make_unique<Router>(router_config("r1", "10.1.0.1/24", "172.16.0.1/24", "r2", "r2", "172.16.0.2"));
+    r2 = std::make_unique<Router>(router_config("r2", "10.2.0.1/24", "172.16.0.2/24", "", "r1", "172.16.0.1"));
+    r1->neighbor(0, kClient, kClientMac);
+    r1->neighbor(1, kR2Wan, kR2Mac);
+    r2->neighbor(0, kServer, kServerMac);
+    r2->neighbor(1, kR1Wan, kR1Mac);
+    nic = std::make_unique<NicModel>(max_rules + 4);
+    mgr = std::make_unique<OffloadManager>(r1->shared(), *nic, OffloadOptions{max_rules, 100});
+    std::string err;
+    ASSERT_TRUE(mgr->init(64, SOCKET_ID_ANY, err)) << err;
+    ASSERT_TRUE(mgr->install_port_rules(err)) << err;
+    r1->worker().set_offload_feedback(mgr->feedback_ring(0));
+    tick(1000);
+  }
+  void TearDown() override {
+    if (mgr) mgr->shutdown();
+    mgr.reset();
+    nic.reset();
+    r1.reset();
+    r2.reset();
+  }
+  // Moves every clock to `ms`, lets the manager and the NIC work, and the
+  // worker take the manager's feedback.
+  void tick(uint32_t ms) {
+    now = ms;
+    r1->worker().set_now_ms(ms);
+    r2->worker().set_now_ms(ms);
+    for (int i = 0; i < 2; ++i) {
+      mgr->poll(ms);
+      nic->service(ms);
+      r1->worker().drain_offload_feedback();
+    }
+  }
+  static std::vector<uint8_t> client_udp(uint16_t sport, uint16_t dport, std::string_view data) {
+    return Pkt().eth(kR1Mac, kClientMac).ipv4(kClient, kServer).udp(sport, dport).payload(data).bytes();
+  }
+  static std::vector<uint8_t> server_udp(uint16_t dport, uint16_t sport, std::string_view data) {
+    return Pkt().eth(kR2Mac, kServerMac).ipv4(kServer, kClient).udp(sport, dport).payload(data).bytes();
+  }
+  // Full UDP handshake through r1 and r2; returns r1's WAN frame of the last
+  // forward packet (to learn the waypoint ports).
+  Frame handshake(uint16_t sport, uint16_t dport = 5201) {
+    Frame w = r1->send_one(kLan, client_udp(sport, dport, "one"));
+    r2->send_one(kWan, w.raw);
+    Frame back = r2->send_one(kLan, server_udp(sport, dport, "two"));
+    r1->send_one(kWan, back.raw);
+    Frame w2 = r1->send_one(kLan, client_udp(sport, dport, "three"));
+    r2->send_one(kWan, w2.raw);
+    return w2;
+  }
+  // Through r1's NIC: the frames it forwarded (port in Frame::port); packets
+  // it sent up to software are handed to r1's worker.
+  std::vector<Frame> nic_send(uint16_t port, const std::vector<uint8_t>& frame) {
+    rte_mbuf* m = Pkt::to_mbuf(test::test_pool(), frame, port);
+    rte_mbuf *f[1], *h[1];
+    uint16_t fp[1], nf, nh;
+    nic->process(port, &m, 1, now, f, fp, nf, h, nh);
+    std::vector<Frame> out;
+    for (uint16_t i = 0; i < nf; ++i) {
+      Frame fr = test::frame_of(f[i]);
+      fr.port = fp[i];
+      out.push_back(fr);
+      rte_pktmbuf_free(f[i]);
+    }
+    for (uint16_t i = 0; i < nh; ++i) {
+      r1->worker().receive(&h[i], 1);
+      r1->worker().flush();
+    }
+    return out;
+  }
+  Session* r1_session(uint16_t sport, uint16_t dport = 5201) {
+    SessionRef ref = r1->worker().table().lookup({kClient, kServer, sport, dport, kProtoUdp});
+    return ref.session;
+  }
+
+  std::unique_ptr<Router> r1, r2;
+  std::unique_ptr<NicModel> nic;
+  std::unique_ptr<OffloadManager> mgr;
+  uint32_t now = 0;
+};
+
+TEST_F(Offload, EstablishedSessionGetsTwoRulesAndTheNicMatchesSoftwareByteForByte) {
+  Frame w = handshake(40000);
+  tick(1010);
+  EXPECT_EQ(mgr->sessions(), 1u);
+  EXPECT_EQ(mgr->rules(), 2u);
+  EXPECT_EQ(nic->rules_active(), 2u + 2u) << "two session rules + the UDP and TCP cookie punt rules of r1's WAN";
+  // Forward: what the NIC emits equals what the worker emits for the same packet.
+  auto pkt = client_udp(40000, 5201, "steady state");
+  auto hw = nic_send(kLan, pkt);
+  ASSERT_EQ(hw.size(), 1u);
+  Frame sw = r1->send_one(kLan, pkt);
+  EXPECT_EQ(hw[0].raw, sw.raw);
+  EXPECT_EQ(hw[0].port, kWan);
+  // Reverse: r2's plain reply (its handshake is done too) through r1's NIC.
+  Frame reply = r2->send_one(kLan, server_udp(40000, 5201, "reply"));
+  auto hw2 = nic_send(kWan, reply.raw);
+  ASSERT_EQ(hw2.size(), 1u);
+  Frame sw2 = r1->send_one(kWan, reply.raw);
+  EXPECT_EQ(hw2[0].raw, sw2.raw);
+  EXPECT_EQ(hw2[0].port, kLan);
+  (void)w;
+}
+
+TEST_F(Offload, NicCountersComeBackIntoTheSessionAndCloseRemovesTheRules) {
+  handshake(40001);
+  tick(1010);
+  Session* s = r1_session(40001);
+  ASSERT_NE(s, nullptr);
+  uint64_t sw_fwd = s->packets[0], sw_rev = s->packets[1];
+  for (int i = 0; i < 7; ++i) ASSERT_EQ(nic_send(kLan, client_udp(40001, 5201, "abcd")).size(), 1u);
+  Frame reply = r2->send_one(kLan, server_udp(40001, 5201, "xy"));
+  for (int i = 0; i < 3; ++i) ASSERT_EQ(nic_send(kWan, reply.raw).size(), 1u);
+  EXPECT_EQ(s->packets[0], sw_fwd) << "not yet read back";
+  tick(1200);  // a poll period later
+  EXPECT_EQ(s->packets[0], sw_fwd + 7);
+  EXPECT_EQ(s->packets[1], sw_rev + 3);
+  EXPECT_EQ(s->last_ms, 1200u) << "NIC traffic keeps the session alive";
+  uint64_t fwd_bytes = s->bytes[0];
+  // Idle past the UDP timeout: the NIC ages the rules first, the worker ends the session.
+  tick(1200 + 5000);
+  tick(1200 + 5100);  // the manager reads AGE reports once per poll period
+  EXPECT_EQ(r1_session(40001), nullptr);
+  EXPECT_EQ(r1->worker().counters().get(Counter::offload_aged), 1u);
+  EXPECT_EQ(mgr->rules(), 0u);
+  EXPECT_EQ(nic->rules_active(), 2u) << "only the punt rules remain";
+  auto recs = mgr->recent_closed();
+  ASSERT_EQ(recs.size(), 1u);
+  EXPECT_EQ(recs[0].packets[0], sw_fwd + 7);
+  EXPECT_EQ(recs[0].nic_packets[0], 7u);
+  EXPECT_EQ(recs[0].nic_packets[1], 3u);
+  EXPECT_EQ(recs[0].bytes[0], fwd_bytes);
+  EXPECT_EQ(recs[0].nic_bytes[0], 7u * (20 + 8 + 4)) << "NIC frame bytes counted as IP bytes";
+  EXPECT_EQ(recs[0].reason, SessionEndReason::idle_timeout);
+}
+
+TEST_F(Offload, SteadyTrafficForTwiceTheTimeoutIsNeverAged) {
+  handshake(40002);
+  tick(1010);
+  for (uint32_t t = 1100; t < 1100 + 3 * 5000; t += 250) {
+    ASSERT_EQ(nic_send(kLan, client_udp(40002, 5201, "x")).size(), 1u)
+        << "at " << t << ": " << mgr->status_json() << " aged " << nic->counters().rules_aged.load();
+    tick(t);
+  }
+  EXPECT_EQ(mgr->counters().aged.load(), 0u);
+  EXPECT_EQ(mgr->sessions(), 1u);
+  ASSERT_NE(r1_session(40002), nullptr);
+  EXPECT_EQ(r1_session(40002)->packets[0], 2u + 60u) << "2 by the worker, 60 by the NIC";
+}
+
+TEST_F(Offload, WorkerExpiryClosesTheSessionAndRemovesBothRules) {
+  handshake(40003);
+  tick(1010);
+  ASSERT_EQ(mgr->rules(), 2u);
+  // The worker's own sweep ends it (e.g. the AGE report was lost).
+  r1->worker().set_now_ms(1010 + 6000);
+  EXPECT_EQ(r1->worker().expire(4096), 1u);
+  mgr->poll(1010 + 6000);
+  EXPECT_EQ(mgr->rules(), 0u);
+  EXPECT_EQ(mgr->counters().closed.load(), 1u);
+}
+
+TEST_F(Offload, PoliciesNeedingPerPacketWorkStayInSoftware) {
+  handshake(40004, 5300);  // hmac every packet
+  handshake(40005, 5400);  // encrypted
+  tick(1010);
+  EXPECT_EQ(mgr->sessions(), 0u);
+  EXPECT_EQ(mgr->counters().ineligible_policy.load(), 2u);
+  // Adaptive encryption decided to skip this session's data: no per-packet work left.
+  Session s = *r1_session(40005, 5400);
+  s.crypto |= kCryptoAdaptiveSkip;
+  r1->worker().post_event(SessionEventKind::established, s);
+  tick(1020);
+  EXPECT_EQ(mgr->sessions(), 1u);
+}
+
+class OffloadBudget : public Offload {
+ protected:
+  void SetUp() override { start(4); }  // two sessions
+};
+
+TEST_F(OffloadBudget, FullBudgetKeepsNewSessionsInSoftwareUntilOneIsIdle) {
+  handshake(41000);
+  handshake(41001);
+  tick(1010);
+  ASSERT_EQ(mgr->sessions(), 2u);
+  handshake(41002);
+  tick(1020);
+  EXPECT_EQ(mgr->sessions(), 2u);
+  EXPECT_EQ(mgr->counters().budget_full.load(), 1u) << "both offloaded sessions were active";
+  // 41002 forwards correctly in software.
+  Frame sw = r1->send_one(kLan, client_udp(41002, 5201, "software"));
+  EXPECT_EQ(sw.port, kWan);
+  // 41000 sends one packet through the NIC, then goes quiet; 41001 keeps sending.
+  ASSERT_EQ(nic_send(kLan, client_udp(41000, 5201, "once")).size(), 1u);
+  for (uint32_t t = 1100; t <= 1400; t += 100) {
+    ASSERT_EQ(nic_send(kLan, client_udp(41001, 5201, "x")).size(), 1u);
+    tick(t);
+  }
+  handshake(41003);
+  tick(1410);
+  EXPECT_EQ(mgr->counters().evicted.load(), 1u);
+  EXPECT_EQ(mgr->sessions(), 2u);
+  EXPECT_TRUE(nic_send(kLan, client_udp(41000, 5201, "x")).empty()) << "evicted: back to software";
+  EXPECT_EQ(nic_send(kLan, client_udp(41001, 5201, "x")).size(), 1u) << "the active one stays";
+  EXPECT_EQ(nic_send(kLan, client_udp(41003, 5201, "x")).size(), 1u) << "the newcomer got the room";
+  // The evicted session's NIC packet is in its totals, and it goes on in software.
+  EXPECT_EQ(r1_session(41000)->packets[0], 2u + 1u + 1u) << "handshake 2 + NIC 1 + software 1";
+}
+
+TEST(OffloadProbe, APmdWithoutFlowSupportCannotOffload) {
+  test::test_pool();
+  ASSERT_EQ(rte_vdev_init("net_null_offload0", nullptr), 0);
+  uint16_t port;
+  ASSERT_EQ(rte_eth_dev_get_port_by_name("net_null_offload0", &port), 0);
+  EthdevFlowPort flows;
+  PortProbe p = probe_port(flows, port, "net_null_offload0", port);
+  EXPECT_FALSE(p.can_offload()) << p.summary();
+  for (const ProbeResult& r : p.results) EXPECT_FALSE(r.accepted) << r.shape;
+  EXPECT_NE(p.summary().find("session-udp ("), std::string::npos) << p.summary();
+  rte_vdev_uninit("net_null_offload0");
+}
+
+}  // namespace
+}  // namespace wp::offload
