@@ -44,6 +44,9 @@ struct DataplaneShared {
   uint32_t session_update_ms = 0;
   HaDataplane ha;  // #6 HA: inbound peer sessions, address ownership (off unless configured)
 
+  // #4 crypto: KeySlab size per worker (sessions that encrypt/HMAC every packet).
+  uint32_t key_slots = 0;
+
   rte_ring* handoff_ring(uint32_t from, uint32_t to) const { return handoff[from * workers + to]; }
   WorkerCounters& control_counters() { return counters[workers]; }
 

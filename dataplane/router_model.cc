@@ -3,6 +3,8 @@
 
 #include <algorithm>
 
+#include "dataplane/crypto_keys.h"
+
 namespace wp {
 namespace {
 
@@ -143,6 +145,10 @@ std::shared_ptr<const RouterModel> RouterModel::build(const config::Config& cfg,
     auto key = hex_bytes(p.key());
     if (key.size() < 32) return error = "peer " + p.name() + ": key must be at least 32 bytes of hex", nullptr;
     pm.key = hmac.make_key(key);
+    // #4 crypto: the per-peer half of the session key derivation.
+    static thread_local CryptoEngine kdf;
+    if (!kdf.ok()) return error = "Intel IPsec-MB manager could not be initialised", nullptr;
+    pm.session_prk = session_prk(kdf, key);
     std::fill(key.begin(), key.end(), 0);
     m->peers.push_back(std::move(pm));
   }

@@ -60,6 +60,7 @@ struct PeerModel {
   std::string name;
   std::vector<Ipv4> waypoints;
   HmacKey key;
+  HmacKey session_prk;  // #4 crypto: HKDF-Extract of the pair key (crypto_keys.h)
 };
 
 struct NextHop {

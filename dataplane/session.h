@@ -41,11 +41,14 @@ enum SessionFlags : uint8_t {
   kPeerSession = 1 << 7,
 };
 
-// #5 offload reads the adaptive-encryption decision of #4 (crypto), which
-// keeps it in Session::crypto; same name and value as #4's SessionCrypto so
-// the merge keeps one definition.
+// #4 crypto: what the session does to its data on its WAN legs (SVR.md §
+// Security). Keys are in the worker's KeySlab, one slot per WAN side.
+// #5 offload reads it: a session with kCryptoHmacAll needs software on every packet.
 enum SessionCrypto : uint8_t {
-  kCryptoAdaptiveSkip = 1 << 2,  // policy encrypts, but the data already was: no per-packet crypto
+  kCryptoEncrypt = 1 << 0,       // AES-256-CBC on the data of every packet (TLV 11)
+  kCryptoHmacAll = 1 << 1,       // HMAC-SHA256-128 trailer on every packet, session key
+  kCryptoAdaptiveSkip = 1 << 2,  // policy encrypts, but the data already was (TLS, DTLS, ESP, IKE)
+  kCryptoPending = 1 << 3,       // adaptive: no data seen yet to decide on
 };
 
 struct Session {
@@ -60,7 +63,8 @@ struct Session {
   uint32_t last_ms = 0;
   uint64_t packets[2] = {0, 0};  // by Dir
   uint64_t bytes[2] = {0, 0};
-  uint8_t crypto = 0;  // #4 crypto: SessionCrypto bits (#5 offload reads kCryptoAdaptiveSkip)
+  uint32_t key_slot[2] = {UINT32_MAX, UINT32_MAX};  // #4 crypto: KeySlab slot per side (0 = A, 1 = B)
+  uint8_t crypto = 0;                               // #4 crypto: SessionCrypto bits
   // #7 mgmt: worker clock of the last `update` event (0: none yet, count from created_ms).
   uint32_t updated_ms = 0;
 

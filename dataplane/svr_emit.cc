@@ -33,29 +33,46 @@ void Worker::emit(rte_mbuf* m, ParsedPacket& pp, Session& s, Dir dir) {
     note_established(s);
 
   rewrite_tuple(m, pp, out.tuple);
+  // #4 crypto: segments must still fit the WAN MTU once encrypted.
+  if (s.crypto && pp.proto == kProtoTcp && (pp.tcp_flags & kTcpSyn)) clamp_session_mss(m, pp, s);
   bool need_md = false;
+  bool encrypt = false;
+  size_t md_len = 0;
   if (out.peer >= 0) {
+    // #4 crypto: the ingress router settles an adaptive session on its first data.
+    if ((s.crypto & kCryptoPending) && dir == Dir::forward && !s.side_a_wan() && pp.payload_len() > 0)
+      decide_adaptive(s, pp, pkt_data(m) + pp.payload, pp.payload_len());
+    encrypt = encrypts_now(s, pp, dir);
     need_md = dir == Dir::forward ? !(s.flags & kFwdMdAcked) : (s.flags & kRevMdPending) != 0;
     if (need_md) {
-      if (!add_metadata(m, pp, s, dir, out)) return drop(m, DropReason::no_buffer_room);
-    } else if (has_cookie(pkt_data(m) + pp.payload, pp.payload_len())) {
+      md_len = add_metadata(m, pp, s, dir, out, encrypt);
+      if (md_len == 0) return drop(m, DropReason::no_buffer_room);
+    } else if (!encrypt && has_cookie(pkt_data(m) + pp.payload, pp.payload_len())) {
+      // Encrypted data starts with the IV, never with the plaintext's cookie.
       uint8_t* gap = insert_at_payload(m, pp, kMetadataHeaderLen);
       if (!gap) return drop(m, DropReason::no_buffer_room);
       MetadataWriter::write_bare(gap, kMetadataHeaderLen);
       finish_checksums(m, pp);
       counters_->add(Counter::cookie_marker_added);
+      md_len = kMetadataHeaderLen;
+    }
+    // #4 crypto: metadata packets (pair key) and, for sessions that HMAC
+    // every packet, all others (session key) are sealed at the end of the burst.
+    if (need_md || ((s.crypto & kCryptoHmacAll) && keys_of(s, dir == Dir::forward ? 1 : 0))) {
+      seal_session_packet(m, pp, s, dir, out, md_len, need_md, encrypt);
+      return;
     }
   }
   if (pp.end - pp.l3 > model().interfaces[out.iface].mtu) return drop(m, DropReason::mtu_exceeded);
   counters_->add(Counter::fast_path_packets);
   counters_->add(Counter::fast_path_bytes, pp.end - pp.l3);
-  if (need_md) return queue_for_signing(m, pp, model().peers[out.peer].key, out.iface, out.next_hop);
   transmit(m, out.iface, out.next_hop);
 }
 
-void Worker::queue_for_signing(rte_mbuf* m, const ParsedPacket& pp, const HmacKey& key, int iface, Ipv4 next_hop) {
+void Worker::queue_for_signing(rte_mbuf* m, const ParsedPacket& pp, const HmacKey& key, int iface, Ipv4 next_hop,
+                               const AesKey* aes, const SealLayout& layout) {
   if (sign_count_ == HmacEngine::kMaxSignBurst) sign_pending();
-  sign_queue_[sign_count_++] = PendingSign{m, pp, &key, iface, next_hop};
+  sign_queue_[sign_count_++] = PendingSign{m, pp, &key, iface, next_hop, aes, layout};
 }
 
 void Worker::sign_pending() {
@@ -63,17 +80,25 @@ void Worker::sign_pending() {
   uint32_t n = sign_count_;
   sign_count_ = 0;
   if (n == 0) return;
-  HmacEngine::SignRequest reqs[HmacEngine::kMaxSignBurst];
+  // #4 crypto: AES-CBC and HMAC chained per job, the whole burst in the lanes.
+  CryptoOp ops[HmacEngine::kMaxSignBurst];
   for (uint32_t i = 0; i < n; ++i) {
     const PendingSign& p = sign_queue_[i];
     uint8_t* d = pkt_data(p.m);
-    reqs[i] = {p.key, d + p.pp.l4, static_cast<size_t>(p.pp.end - kHmacTagLen - p.pp.l4), d + p.pp.end - kHmacTagLen,
-               false};
+    CryptoOp& op = ops[i];
+    op.msg = d + p.pp.l4;
+    op.hash_len = static_cast<uint32_t>(p.pp.end - kHmacTagLen - p.pp.l4);
+    op.mac = p.key;
+    op.tag = d + p.pp.end - kHmacTagLen;
+    op.aes = p.aes;
+    op.cipher_off = p.layout.cipher_off;
+    op.cipher_len = p.layout.cipher_len;
+    op.iv = p.layout.iv;
   }
-  hmac_.sign_burst(reqs, n);
+  crypto_.seal_burst(ops, n);
   for (uint32_t i = 0; i < n; ++i) {
     PendingSign& p = sign_queue_[i];
-    if (!reqs[i].ok) {
+    if (!ops[i].ok) {
       drop(p.m, DropReason::crypto_error);
       continue;
     }
@@ -82,7 +107,8 @@ void Worker::sign_pending() {
   }
 }
 
-bool Worker::add_metadata(rte_mbuf* m, ParsedPacket& pp, const Session& s, Dir dir, const SideOut& out) {
+size_t Worker::add_metadata(rte_mbuf* m, ParsedPacket& pp, const Session& s, Dir dir, const SideOut& out,
+                            bool data_encrypted) {
   const RouterModel& rm = model();
   uint8_t block[kMaxMetadataLen];
   MetadataWriter w(block, sizeof block);
@@ -98,16 +124,19 @@ bool Worker::add_metadata(rte_mbuf* m, ParsedPacket& pp, const Session& s, Dir d
     w.reverse_context(s.original.reversed());
     w.uuid(s.uuid);
     w.source_router(rm.name);
-    w.disable_forward_metadata();
+    // #4 crypto: no ack while the adaptive decision is unknown here (svr_crypto.cc).
+    if (!(s.crypto & kCryptoPending)) w.disable_forward_metadata();
   }
+  // #4 crypto: TLV 11 = this packet's data (and the session's) is encrypted.
+  if (data_encrypted || (s.crypto & kCryptoEncrypt)) w.raw_tlv(Tlv::session_data_encrypted, nullptr, 0, false);
   size_t len = w.finish();
-  if (len == 0) return false;
+  if (len == 0) return 0;
   uint8_t* gap = insert_at_payload(m, pp, static_cast<uint16_t>(len));
-  if (!gap) return false;
+  if (!gap) return 0;
   std::memcpy(gap, block, len);
-  if (!reserve_hmac(m, pp)) return false;  // signed with the rest of the burst: sign_pending()
+  // Sealed (trailer, IV, signing) with the rest of the burst: seal_session_packet().
   counters_->add(dir == Dir::forward ? Counter::metadata_sent : Counter::reverse_metadata_sent);
-  return true;
+  return len;
 }
 
 }  // namespace wp

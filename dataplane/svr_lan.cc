@@ -88,9 +88,15 @@ void Worker::first_packet_lan(rte_mbuf* m, ParsedPacket& pp, int iface) {
   } else {
     bound = pick_wan_side(*s, svc.next_peer, affinity_class(t), why);
   }
+  // #4 crypto: session keys for the WAN side, encryption decision.
+  if (bound && !start_session_crypto(*s, pp, nullptr, why)) {
+    table_.release(s);
+    return drop(m, why);
+  }
   // Both keys were looked up above (the miss in lan_input, then the side B
   // check), so index without probing again.
   if (!bound || !table_.insert_unique(s)) {
+    end_session_crypto(*s);
     table_.release(s);
     return drop(m, bound ? DropReason::ports_exhausted : why);
   }

@@ -39,7 +39,7 @@ void Worker::wan_input(rte_mbuf* m, ParsedPacket& pp, int iface) {
     if (ref.dir == Dir::reverse) return drop(m, DropReason::bad_metadata);
     // Same ports, new session id: the sender restarted and reused the pair.
     post_event(SessionEventKind::closed, *ref.session, SessionEndReason::forced_end);
-    table_.remove(ref.session);
+    remove_session(ref.session);
     counters_->add(Counter::sessions_replaced);
     ref = {};
   }
@@ -49,19 +49,23 @@ void Worker::wan_input(rte_mbuf* m, ParsedPacket& pp, int iface) {
     return;
   }
   Session& s = *ref.session;
+  if (status != MetadataStatus::ok) {
+    // #4 crypto: sessions that HMAC every packet are verified (and
+    // decrypted) with the rest of the burst, then continue_wan().
+    if ((s.crypto & kCryptoHmacAll) && s.key_slot[ref.dir == Dir::forward ? 0 : 1] != kNoKeySlot)
+      return queue_for_opening(m, pp, s, ref.dir, status == MetadataStatus::bare);
+    return continue_wan(m, pp, s, ref.dir, status == MetadataStatus::bare);
+  }
+  int data_len = pp.payload_len() - static_cast<int>(md.block_len()) - static_cast<int>(kHmacTagLen);
   if (ref.dir == Dir::forward) {
-    // A forward packet without metadata ends reverse metadata on this leg.
-    if (status != MetadataStatus::ok) s.flags &= static_cast<uint8_t>(~kRevMdPending);
-  } else if (status == MetadataStatus::ok && md.disable_forward_metadata && !(s.flags & kFwdMdAcked)) {
+    if (s.crypto & kCryptoPending) learn_crypto_decision(s, md, data_len);  // #4 crypto
+  } else if (md.disable_forward_metadata && !(s.flags & kFwdMdAcked)) {
     s.flags |= kFwdMdAcked;
     counters_->add(Counter::handshakes_completed);
   }
-  if (status == MetadataStatus::ok) {
-    strip_at_payload(m, pp, static_cast<uint16_t>(md.block_len()), kHmacTagLen);
-  } else if (status == MetadataStatus::bare) {
-    strip_at_payload(m, pp, kMetadataHeaderLen, 0);
-    counters_->add(Counter::cookie_marker_stripped);
-  }
+  strip_at_payload(m, pp, static_cast<uint16_t>(md.block_len()), kHmacTagLen);
+  // #4 crypto: TLV 11 says this metadata packet's data is encrypted.
+  if (md.session_data_encrypted && data_len > 0 && !decrypt_metadata_data(m, pp, s, ref.dir)) return;
   emit(m, pp, s, ref.dir);
 }
 
@@ -107,23 +111,31 @@ void Worker::first_packet_wan(rte_mbuf* m, ParsedPacket& pp, int iface, const Me
     if (bound) {
       if (SessionRef old = table_.lookup(orig.reversed()); old) {
         post_event(SessionEventKind::closed, *old.session, SessionEndReason::forced_end);
-        table_.remove(old.session);
+        remove_session(old.session);
         counters_->add(Counter::sessions_replaced);
       }
     }
   } else {
     bound = pick_wan_side(*s, svc.next_peer, cls, why);
   }
+  // #4 crypto: keys for each WAN side, and the sender's encryption decision.
+  if (bound && !start_session_crypto(*s, pp, &md, why)) {
+    table_.release(s);
+    return drop(m, why);
+  }
   // Side A's key missed in wan_input and side B's was checked (and cleared)
   // above, so index without probing again.
   if (!bound || !table_.insert_unique(s)) {
+    end_session_crypto(*s);
     table_.release(s);
     return drop(m, bound ? DropReason::ports_exhausted : why);
   }
   counters_->add(Counter::sessions_created);
   counters_->sessions_active.store(table_.size(), std::memory_order_relaxed);
+  int data_len = pp.payload_len() - static_cast<int>(md.block_len()) - static_cast<int>(kHmacTagLen);
   post_event(SessionEventKind::created, *s);
   strip_at_payload(m, pp, static_cast<uint16_t>(md.block_len()), kHmacTagLen);
+  if (md.session_data_encrypted && data_len > 0 && !decrypt_metadata_data(m, pp, *s, Dir::forward)) return;
   emit(m, pp, *s, Dir::forward);
 }
 

@@ -28,6 +28,7 @@ Worker::Worker(uint32_t id, DataplaneShared& shared, uint32_t max_sessions, int 
       shared_(shared),
       counters_(&shared.counters[id]),
       table_(max_sessions, socket),
+      keys_(id < shared.workers ? shared.key_slots : 0, socket),
       rng_(std::random_device{}()),
       rx_(eth_rx),
       tx_(eth_tx) {
@@ -98,6 +99,7 @@ void Worker::process_owned(Owned* o, uint32_t n) {
     else
       lan_input(o[i].m, o[i].pp, o[i].iface);
   }
+  open_pending();  // #4 crypto: verify + decrypt the burst's sealed WAN packets together
 }
 
 void Worker::receive(rte_mbuf** pkts, uint16_t n) {
@@ -240,6 +242,7 @@ uint32_t Worker::expire(uint32_t budget) {
     bool ended = (s.flags & kRst) || ((s.flags & kFinFwd) && (s.flags & kFinRev));
     static_cast<Worker*>(ctx)->post_event(SessionEventKind::closed, s,
                                           ended ? SessionEndReason::end_of_flow : SessionEndReason::idle_timeout);
+    on_session_expired(ctx, s);  // #4 crypto: key slots back to the slab
   };
   // #7 mgmt: the sweep passes every session every kSweepPeriodMs; a live one
   // whose last update is a period old posts `update` (shared by all consumers).

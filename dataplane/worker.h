@@ -17,8 +17,12 @@
 #include <random>
 #include <vector>
 
+#include "dataplane/crypto_edit.h"
+#include "dataplane/crypto_engine.h"
+#include "dataplane/crypto_keys.h"
 #include "dataplane/dataplane.h"
 #include "dataplane/hmac.h"
+#include "dataplane/iv_source.h"
 #include "dataplane/metadata.h"
 #include "dataplane/offload_feedback.h"
 #include "dataplane/packet.h"
@@ -37,11 +41,13 @@ class Worker {
   Worker(const Worker&) = delete;
   Worker& operator=(const Worker&) = delete;
 
-  bool ok() const { return table_.ok() && hmac_.ok(); }
+  bool ok() const { return table_.ok() && hmac_.ok() && crypto_.ok() && ivs_.ok() && keys_.ok(); }
   uint32_t id() const { return id_; }
   SessionTable& table() { return table_; }
   WorkerCounters& counters() { return *counters_; }
   HmacEngine& hmac() { return hmac_; }
+  CryptoEngine& crypto() { return crypto_; }  // #4 crypto
+  const KeySlab& key_slab() const { return keys_; }
 
   // Port I/O: real ethdev by default; tests install capturing functions.
   void set_io(RxFn rx, TxFn tx, void* ctx) {
@@ -96,16 +102,48 @@ class Worker {
   void first_packet_wan(rte_mbuf* m, ParsedPacket& pp, int iface, const Metadata& md, int peer);
   bool pick_wan_side(Session& s, int peer, uint32_t cls, DropReason& why);
   void emit(rte_mbuf* m, ParsedPacket& pp, Session& s, Dir dir);
-  bool add_metadata(rte_mbuf* m, ParsedPacket& pp, const Session& s, Dir dir, const SideOut& out);
+  size_t add_metadata(rte_mbuf* m, ParsedPacket& pp, const Session& s, Dir dir, const SideOut& out,
+                      bool data_encrypted);
   void transmit(rte_mbuf* m, int iface, Ipv4 next_hop);
   // Metadata packets wait here, trailer reserved, until the end of the burst,
   // when they are signed together (lanes full) and transmitted.
-  void queue_for_signing(rte_mbuf* m, const ParsedPacket& pp, const HmacKey& key, int iface, Ipv4 next_hop);
+  void queue_for_signing(rte_mbuf* m, const ParsedPacket& pp, const HmacKey& key, int iface, Ipv4 next_hop,
+                         const AesKey* aes = nullptr, const SealLayout& layout = {});
   void sign_pending();
   // #7 mgmt: a new RouterModel was published; remap each session's entity
   // indexes by name and tear down those the new policy denies (policy_recheck.cc).
   void recheck_sessions(const RouterModel& old_model, const RouterModel& new_model);
   void note_established(Session& s);  // posts "established" once the handshake is done
+
+  // #4 crypto (svr_crypto.cc): session keys, sealing on the way out,
+  // opening on the way in (burst), MSS clamping, adaptive decision.
+  bool start_session_crypto(Session& s, const ParsedPacket& pp, const Metadata* md, DropReason& why);
+  void end_session_crypto(Session& s);
+  void remove_session(Session* s);
+  static void on_session_expired(void* ctx, Session& s);
+  // #6 HA meets #4: a synced peer session carries the peer's slot numbers;
+  // give it ours (`kept`, or fresh ones derived from pair key + UUID).
+  void adopt_peer_crypto(Session& s, const uint32_t kept[2]);
+  SessionKeys* keys_of(Session& s, int side) {
+    return s.key_slot[side] == kNoKeySlot ? nullptr : &keys_.at(s.key_slot[side]);
+  }
+  void decide_adaptive(Session& s, const ParsedPacket& pp, const uint8_t* data, uint16_t len);
+  void clamp_session_mss(rte_mbuf* m, ParsedPacket& pp, const Session& s);
+  // Seals (encrypt + HMAC) a packet about to leave on a WAN leg; false means
+  // dropped (counted). `md_len` bytes of metadata precede the data.
+  bool seal_session_packet(rte_mbuf* m, ParsedPacket& pp, Session& s, Dir dir, const SideOut& out, size_t md_len,
+                           bool need_md, bool encrypt);
+  bool encrypts_now(Session& s, const ParsedPacket& pp, Dir dir);
+  // Egress while pending: forward metadata with data (or TLV 11) settles it.
+  void learn_crypto_decision(Session& s, const Metadata& md, int data_len);
+  // Steady-state WAN packets of sessions with per-packet HMAC wait here for
+  // the burst's open (verify + decrypt) and then continue to emit().
+  void queue_for_opening(rte_mbuf* m, const ParsedPacket& pp, Session& s, Dir dir, bool bare_marker);
+  void open_pending();
+  // Metadata packets (already verified with the pair key) whose data is
+  // encrypted: decrypt now, one packet.
+  bool decrypt_metadata_data(rte_mbuf* m, ParsedPacket& pp, Session& s, Dir dir);
+  void continue_wan(rte_mbuf* m, ParsedPacket& pp, Session& s, Dir dir, bool had_metadata);
   void to_control(rte_mbuf* m);
   void drop(rte_mbuf* m, DropReason why) {
     counters_->drop(why);
@@ -127,6 +165,9 @@ class Worker {
   WorkerCounters* counters_;
   SessionTable table_;
   HmacEngine hmac_;
+  CryptoEngine crypto_;  // #4 crypto: bursts on the best arch
+  IvSource ivs_{crypto_};
+  KeySlab keys_;
   std::mt19937_64 rng_;
   uint32_t now_ms_ = 0;
   uint32_t last_sweep_ms_ = 0;
@@ -149,10 +190,23 @@ class Worker {
     const HmacKey* key;
     int iface;
     Ipv4 next_hop;
+    const AesKey* aes;  // #4 crypto: encrypt `layout` first
+    SealLayout layout;
   };
   PendingSign sign_queue_[HmacEngine::kMaxSignBurst];
   uint32_t sign_count_ = 0;
   rte_ring* offload_feedback_ = nullptr;  // #5 offload
+  struct PendingOpen {  // #4 crypto
+    rte_mbuf* m;
+    ParsedPacket pp;
+    Session* s;
+    SessionUuid uuid;  // the session may be replaced later in the same burst
+    SealLayout layout;
+    Dir dir;
+    bool bare;
+  };
+  PendingOpen open_queue_[kMaxBurst];
+  uint32_t open_count_ = 0;
 };
 
 }  // namespace wp

@@ -42,7 +42,7 @@ void Worker::apply_peer_session(const PeerSessionOp& op) {
   SessionRef ref = table_.lookup(in.key_a());
   if (op.kind == PeerSessionOpKind::remove) {
     if (ref && ref.session->uuid == in.uuid) {
-      table_.remove(ref.session);
+      remove_session(ref.session);  // #4 crypto: frees its key slots
       counters_->add(Counter::ha_sessions_removed);
     }
     return;
@@ -53,14 +53,16 @@ void Worker::apply_peer_session(const PeerSessionOp& op) {
       counters_->add(Counter::ha_stale_ignored);
       return;
     }
-    if (s.key_b() == in.key_b()) {  // same bindings: update in place, keys stay valid
+    if (s.key_b() == in.key_b()) {                         // same bindings: update in place, keys stay valid
+      uint32_t slots[2] = {s.key_slot[0], s.key_slot[1]};  // #4 crypto: ours, not the peer's
       s = in;
       s.in_use = 1;
+      adopt_peer_crypto(s, slots);
       s.flags = static_cast<uint8_t>(shared_.ha.peer_owns(s) ? s.flags | kPeerSession : s.flags & ~kPeerSession);
       counters_->add(Counter::ha_sessions_applied);
       return;
     }
-    table_.remove(&s);
+    remove_session(&s);
     ref = {};
   }
   // Sessions on either key that are not this one: the newer creation wins.
@@ -71,7 +73,7 @@ void Worker::apply_peer_session(const PeerSessionOp& op) {
       counters_->add(Counter::ha_stale_ignored);
       return;
     }
-    table_.remove(other.session);
+    remove_session(other.session);
     counters_->add(Counter::sessions_replaced);
   }
   Session* s = table_.allocate();
@@ -82,7 +84,10 @@ void Worker::apply_peer_session(const PeerSessionOp& op) {
   *s = in;
   s->in_use = 1;
   s->flags = static_cast<uint8_t>(shared_.ha.peer_owns(*s) ? s->flags | kPeerSession : s->flags & ~kPeerSession);
+  const uint32_t none[2] = {kNoKeySlot, kNoKeySlot};
+  adopt_peer_crypto(*s, none);  // #4 crypto
   if (!table_.insert_unique(s)) {
+    end_session_crypto(*s);
     table_.release(s);
     counters_->add(Counter::ha_stale_ignored);
     return;

@@ -59,6 +59,10 @@ void ConfigValidator::check_security_policies() {
     }
     if (!one_of(s.hmac(), {"", "every-packet", "metadata-only", "none"})) {
       error(path + ".hmac", "\"" + s.hmac() + "\" is not one of every-packet, metadata-only, none");
+    } else if (s.encryption() == "aes256-cbc" && (s.hmac() == "metadata-only" || s.hmac() == "none")) {
+      // #4 crypto: CBC without a MAC is malleable; encrypted sessions always
+      // carry the per-packet HMAC, so any other setting would be a lie.
+      error(path + ".hmac", "encryption aes256-cbc authenticates every packet: set every-packet (or leave it empty)");
     }
   }
 }

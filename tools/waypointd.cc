@@ -16,6 +16,7 @@
 #include <unistd.h>
 
 #include <CLI/CLI.hpp>
+#include <algorithm>
 #include <csignal>
 #include <functional>
 #include <cstdio>
@@ -183,13 +184,24 @@ int main(int argc, char** argv) {
 
   uint32_t max_sessions = cfg.dataplane().max_sessions() ? cfg.dataplane().max_sessions() : 1u << 20;
   uint32_t per_worker = (max_sessions + workers - 1) / workers;
+  // #4 crypto: per-worker key slab; a fresh manager tells which arch the workers' bursts use.
+  uint32_t crypto_sessions = cfg.dataplane().crypto_sessions() ? cfg.dataplane().crypto_sessions() : max_sessions / 8;
+  shared.key_slots = std::max<uint32_t>((crypto_sessions + workers - 1) / workers, 1024);
+  {
+    wp::CryptoEngine probe;
+    if (!probe.ok()) return fail(2, "Intel IPsec-MB: no usable architecture for AES-CBC + HMAC bursts");
+    std::fprintf(stderr,
+                 "waypointd: session crypto AES-256-CBC + HMAC-SHA256-128, IPsec-MB arch %s, %u key slots/worker\n",
+                 std::string(probe.arch()).c_str(), shared.key_slots);
+  }
   std::vector<std::unique_ptr<wp::Worker>> pool;
   for (uint32_t w = 0; w < workers; ++w) {
     int socket = worker_sockets[w];  // the session table lives on the worker's own socket
     pool.push_back(std::make_unique<wp::Worker>(w, shared, per_worker, socket));
     if (!pool.back()->ok())
       return fail(2, "worker " + std::to_string(w) + ": cannot allocate a session table of " +
-                         std::to_string(per_worker) + " sessions (give EAL more memory with -m)");
+                         std::to_string(per_worker) + " sessions and " + std::to_string(shared.key_slots) +
+                         " key slots, or IPsec-MB/IV source failed (give EAL more memory with -m)");
     pool.back()->set_ports(port_ids, static_cast<uint16_t>(w), static_cast<uint16_t>(cfg.dataplane().burst()));
     offload.attach(*pool.back(), false);  // #5 offload
   }

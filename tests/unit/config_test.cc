@@ -440,6 +440,9 @@ const Rule kPolicyRules[] = {
      "security_policies[0].encryption", "\"aes128\" is not one of aes256-cbc, none"},
     {"hmac", [](C& c) { c.mutable_security_policies(1)->set_hmac("sometimes"); }, "security_policies[1].hmac",
      "\"sometimes\" is not one of every-packet, metadata-only, none"},
+    // #4 crypto: encryption implies the per-packet HMAC.
+    {"encrypt_without_hmac", [](C& c) { c.mutable_security_policies(0)->set_hmac("metadata-only"); },
+     "security_policies[0].hmac", "encryption aes256-cbc authenticates every packet"},
 };
 INSTANTIATE_TEST_SUITE_P(Policies, ConfigRule, testing::ValuesIn(kPolicyRules),
                          [](const auto& info) { return std::string(info.param.name); });

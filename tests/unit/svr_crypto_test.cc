@@ -1,0 +1,436 @@
+// Session encryption end to end inside one process (issue #4, SVR.md §
+// Security): two real Workers (r1 branch, r2 headend) joined by captured
+// WAN frames. Checks the wire (no plaintext, TLV 11, IV + padding + seq +
+// HMAC trailer, MSS clamp), byte-exact delivery, and that tampered,
+// replayed or truncated packets are dropped with their own counters; the
+// adaptive decision for TLS; per-packet HMAC without encryption; key slots
+// returned when sessions end.
+//
+//   client 10.1.0.5 - [r1] 172.16.0.1 ==WAN== 172.16.0.2 [r2] - server 10.2.0.10
+#include <gtest/gtest.h>
+
+#include <cstring>
+#include <memory>
+#include <stdexcept>
+#include <string>
+#include <utility>
+#include <vector>
+
+#include "dataplane/crypto_edit.h"
+#include "dataplane/dataplane.h"
+#include "dataplane/metadata.h"
+#include "dataplane/router_model.h"
+#include "dataplane/worker.h"
+#include "tests/unit/eal_env.h"
+#include "tests/unit/pkt_builder.h"
+
+namespace wp {
+namespace {
+
+using test::Frame;
+using test::ip;
+using test::Mac;
+using test::Pkt;
+
+constexpr const char* kKey = "00112233445566778899aabbccddeeff00112233445566778899aabbccddeeff";
+constexpr uint16_t kLan = 0, kWan = 1;
+const Mac kClientMac = {2, 0, 0, 0, 1, 5};
+const Mac kServerMac = {2, 0, 0, 0, 2, 10};
+const Mac kR1Mac = {2, 0, 0, 0xaa, 0, 1};
+const Mac kR2Mac = {2, 0, 0, 0xaa, 0, 2};
+const Ipv4 kClient = ip("10.1.0.5");
+const Ipv4 kServer = ip("10.2.0.10");
+const Ipv4 kR1Wan = ip("172.16.0.1");
+const Ipv4 kR2Wan = ip("172.16.0.2");
+constexpr std::string_view kMarker = "WAYPOINT-PLAINTEXT-MARKER-0123456789";
+
+config::Config router_config(bool ingress) {
+  config::Config c;
+  c.mutable_router()->set_name(ingress ? "r1" : "r2");
+  auto* l = c.mutable_router()->mutable_lan();
+  l->set_name("lan");
+  l->set_device("lan0");
+  l->set_address(ingress ? "10.1.0.1/24" : "10.2.0.1/24");
+  auto* w = c.mutable_router()->add_wan();
+  w->set_name("wan0");
+  w->set_device("wan0");
+  w->set_address(ingress ? "172.16.0.1/24" : "172.16.0.2/24");
+  auto* t = c.add_tenants();
+  t->set_name("branch");
+  t->add_prefixes("10.1.0.0/24");
+  struct Svc {
+    const char *name, *proto, *port, *security;
+  };
+  for (Svc s : {Svc{"web", "tcp", "80", "adaptive"}, Svc{"tls", "tcp", "443", "adaptive"},
+                Svc{"echo", "udp", "5201", "encrypt"}, Svc{"sig", "udp", "5300", "hmac-all"}}) {
+    auto* sv = c.add_services();
+    sv->set_name(s.name);
+    sv->add_prefixes("10.2.0.0/24");
+    sv->set_protocol(s.proto);
+    sv->add_ports(s.port);
+    if (ingress) sv->set_next_peer("r2");
+    auto* p = c.add_policies();
+    p->set_tenant("branch");
+    p->set_service(s.name);
+    p->set_security(s.security);
+  }
+  auto sec = [&](const char* name, const char* enc, const char* hmac, bool adaptive) {
+    auto* sp = c.add_security_policies();
+    sp->set_name(name);
+    sp->set_encryption(enc);
+    sp->set_hmac(hmac);
+    sp->set_adaptive(adaptive);
+  };
+  sec("adaptive", "aes256-cbc", "every-packet", true);
+  sec("encrypt", "aes256-cbc", "every-packet", false);
+  sec("hmac-all", "none", "every-packet", false);
+  auto* p = c.add_peers();
+  p->set_name(ingress ? "r2" : "r1");
+  p->add_waypoints(ingress ? "172.16.0.2" : "172.16.0.1");
+  p->set_key(kKey);
+  return c;
+}
+
+uint16_t no_rx(void*, uint16_t, uint16_t, rte_mbuf**, uint16_t) { return 0; }
+
+class Router {
+ public:
+  Router(const config::Config& cfg, uint32_t key_slots) {
+    pool_ = test::test_pool();
+    shared_ = std::make_unique<DataplaneShared>();
+    shared_->key_slots = key_slots;
+    std::string err;
+    if (!shared_->create_rings(1, 1024, SOCKET_ID_ANY, err)) throw std::runtime_error(err);
+    model_ = RouterModel::build(cfg, nullptr, nullptr, hmac_, err);
+    if (!model_) throw std::runtime_error(err);
+    shared_->model.store(model_.get());
+    worker_ = std::make_unique<Worker>(0, *shared_, 1024, SessionTable::kHeapMemory);
+    if (!worker_->ok()) throw std::runtime_error("worker not ok");
+    worker_->set_io(no_rx, capture, this);
+  }
+  ~Router() {
+    worker_.reset();
+    shared_->free_rings();
+  }
+  void neighbor(uint16_t iface, Ipv4 addr, const Mac& mac) { shared_->neighbors.learn(iface, addr, mac.data()); }
+  std::vector<Frame> send(uint16_t port, const std::vector<uint8_t>& frame) {
+    rte_mbuf* m = Pkt::to_mbuf(pool_, frame, port);
+    if (!m) throw std::runtime_error("mbuf pool empty");
+    worker_->receive(&m, 1);
+    worker_->flush();
+    return std::exchange(out_, {});
+  }
+  Frame send_one(uint16_t port, const std::vector<uint8_t>& frame) {
+    auto out = send(port, frame);
+    if (out.size() != 1) {
+      ADD_FAILURE() << model_->name << ": expected 1 frame out, got " << out.size() << "; drops: " << drops();
+      return Frame{frame, 0xffff};
+    }
+    return out[0];
+  }
+  uint64_t drop_count(DropReason r) { return worker_->counters().get(r); }
+  uint64_t count(Counter c) { return worker_->counters().get(c); }
+  std::string drops() {
+    std::string s;
+    for (size_t i = 0; i < kDropReasonCount; ++i)
+      if (uint64_t n = worker_->counters().get(static_cast<DropReason>(i)))
+        s += std::string(kDropReasonNames[i]) + "=" + std::to_string(n) + " ";
+    return s.empty() ? "none" : s;
+  }
+  uint64_t total_drops() {
+    uint64_t n = 0;
+    for (size_t i = 0; i < kDropReasonCount; ++i) n += worker_->counters().get(static_cast<DropReason>(i));
+    return n;
+  }
+  Worker& worker() { return *worker_; }
+
+ private:
+  static uint16_t capture(void* ctx, uint16_t port, uint16_t, rte_mbuf** pkts, uint16_t n) {
+    auto* self = static_cast<Router*>(ctx);
+    for (uint16_t i = 0; i < n; ++i) {
+      Frame f = test::frame_of(pkts[i]);
+      f.port = port;
+      self->out_.push_back(std::move(f));
+      rte_pktmbuf_free(pkts[i]);
+    }
+    return n;
+  }
+  rte_mempool* pool_;
+  HmacEngine hmac_;
+  std::unique_ptr<DataplaneShared> shared_;
+  std::shared_ptr<const RouterModel> model_;
+  std::unique_ptr<Worker> worker_;
+  std::vector<Frame> out_;
+};
+
+bool contains(const Frame& f, std::string_view needle) {
+  std::string_view hay(reinterpret_cast<const char*>(f.raw.data()), f.raw.size());
+  return hay.find(needle) != std::string_view::npos;
+}
+
+void expect_valid(const Frame& f) {
+  EXPECT_TRUE(f.ip_checksum_ok()) << "IPv4 header checksum";
+  EXPECT_TRUE(f.l4_checksum_ok()) << "L4 checksum";
+  EXPECT_TRUE(f.lengths_ok()) << "IP/UDP lengths";
+  EXPECT_EQ(f.raw.size(), 14 + f.ip_total()) << "no stray bytes after the datagram";
+}
+
+void fix_checksums(std::vector<uint8_t>& raw) {
+  Frame f{raw};
+  uint8_t* ip4 = raw.data() + 14;
+  uint8_t* l4 = ip4 + f.ihl();
+  size_t n = f.l4_len(), off = f.proto() == Pkt::kTcp ? 16 : 6;
+  test::put16(l4 + off, 0);
+  uint16_t c = static_cast<uint16_t>(~test::ones_fold(test::pseudo_sum(ip4, f.proto(), n) + test::ones_sum(l4, n)));
+  test::put16(l4 + off, c == 0 && f.proto() == Pkt::kUdp ? 0xffff : c);
+}
+
+class SvrCrypto : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    r1 = std::make_unique<Router>(router_config(true), 64);
+    r2 = std::make_unique<Router>(router_config(false), 64);
+    r1->neighbor(0, kClient, kClientMac);
+    r1->neighbor(1, kR2Wan, kR2Mac);
+    r2->neighbor(0, kServer, kServerMac);
+    r2->neighbor(1, kR1Wan, kR1Mac);
+  }
+  static std::vector<uint8_t> client_udp(std::string_view data, uint16_t dport = 5201) {
+    return Pkt().eth(kR1Mac, kClientMac).ipv4(kClient, kServer).udp(40000, dport).payload(data).bytes();
+  }
+  static std::vector<uint8_t> server_udp(std::string_view data, uint16_t sport = 5201) {
+    return Pkt().eth(kR2Mac, kServerMac).ipv4(kServer, kClient).udp(sport, 40000).payload(data).bytes();
+  }
+  static std::vector<uint8_t> client_tcp(uint16_t dport, uint8_t flags, uint32_t seq, uint32_t ack,
+                                         std::string_view data = "") {
+    return Pkt()
+        .eth(kR1Mac, kClientMac)
+        .ipv4(kClient, kServer)
+        .tcp(40001, dport, flags, seq, ack)
+        .payload(data)
+        .bytes();
+  }
+  static std::vector<uint8_t> server_tcp(uint16_t sport, uint8_t flags, uint32_t seq, uint32_t ack,
+                                         std::string_view data = "") {
+    return Pkt()
+        .eth(kR2Mac, kServerMac)
+        .ipv4(kServer, kClient)
+        .tcp(sport, 40001, flags, seq, ack)
+        .payload(data)
+        .bytes();
+  }
+  // Client data through both routers; returns the WAN frame.
+  Frame through(const std::vector<uint8_t>& lan, std::string_view want) {
+    Frame w = r1->send_one(kLan, lan);
+    expect_valid(w);
+    Frame out = r2->send_one(kWan, w.raw);
+    EXPECT_EQ(out.payload_string(), want);
+    expect_valid(out);
+    return w;
+  }
+  std::unique_ptr<Router> r1, r2;
+};
+
+TEST_F(SvrCrypto, UdpDataIsEncryptedBothWaysAndDeliveredExactly) {
+  std::string first = std::string(kMarker) + " first";
+  Frame w = through(client_udp(first), first);
+  Metadata md;
+  ASSERT_EQ(decode_metadata(w.data(), w.data_len(), md), MetadataStatus::ok);
+  EXPECT_TRUE(md.session_data_encrypted) << "TLV 11 on the metadata packet";
+  EXPECT_FALSE(contains(w, kMarker)) << "first packet data must be ciphertext";
+  size_t ct = w.data_len() - md.block_len() - kHmacTagLen;
+  EXPECT_EQ(ct, 16 + (first.size() / 16 + 1) * 16) << "IV + PKCS#7-padded data, no sequence number";
+
+  Frame back = r2->send_one(kLan, server_udp(std::string(kMarker) + " reply"));
+  EXPECT_FALSE(contains(back, kMarker));
+  Frame c = r1->send_one(kWan, back.raw);
+  EXPECT_EQ(c.payload_string(), std::string(kMarker) + " reply");
+  expect_valid(c);
+
+  // Steady state: no metadata, IV + ciphertext + seq + tag.
+  for (size_t len : {0u, 1u, 15u, 16u, 17u, 1000u}) {
+    std::string data(len, 'x');
+    if (len >= kMarker.size()) data.replace(0, kMarker.size(), kMarker);
+    Frame s = through(client_udp(data), data);
+    EXPECT_EQ(decode_metadata(s.data(), s.data_len(), md), MetadataStatus::absent);
+    EXPECT_FALSE(contains(s, kMarker));
+    size_t want = len == 0 ? kSeqLen + kHmacTagLen : 16 + (len / 16 + 1) * 16 + kSeqLen + kHmacTagLen;
+    EXPECT_EQ(s.data_len(), want) << len;
+  }
+  EXPECT_GE(r1->count(Counter::packets_encrypted), 6u);
+  EXPECT_GE(r2->count(Counter::packets_decrypted), 5u);
+  EXPECT_EQ(r1->count(Counter::sessions_encrypted), 1u);
+  EXPECT_EQ(r2->count(Counter::sessions_encrypted), 1u);
+  EXPECT_EQ(r1->total_drops() + r2->total_drops(), 0u) << r1->drops() << " / " << r2->drops();
+}
+
+class SvrCryptoSteady : public SvrCrypto {
+ protected:
+  // An established encrypted UDP session; returns a steady-state WAN frame.
+  Frame steady() {
+    through(client_udp("hello"), "hello");
+    Frame back = r2->send_one(kLan, server_udp("hi"));
+    r1->send_one(kWan, back.raw);
+    through(client_udp("ack"), "ack");
+    return r1->send_one(kLan, client_udp(std::string(kMarker)));
+  }
+};
+
+TEST_F(SvrCryptoSteady, EveryTamperedByteIsDropped) {
+  Frame s = steady();
+  size_t l4_off = 14 + s.ihl();
+  for (size_t i = l4_off + 8; i < s.raw.size(); ++i) {  // every byte after the UDP header
+    auto bad = s.raw;
+    bad[i] ^= 0x01;
+    fix_checksums(bad);
+    EXPECT_TRUE(r2->send(kWan, bad).empty()) << "byte " << i;
+  }
+  EXPECT_EQ(r2->drop_count(DropReason::bad_packet_hmac), s.raw.size() - l4_off - 8);
+  // The untouched packet still goes through: drops did not disturb the session.
+  Frame out = r2->send_one(kWan, s.raw);
+  EXPECT_EQ(out.payload_string(), kMarker);
+}
+
+TEST_F(SvrCryptoSteady, ReplayedPacketIsDroppedOnceSeen) {
+  Frame s = steady();
+  Frame later = r1->send_one(kLan, client_udp("later"));
+  EXPECT_EQ(r2->send_one(kWan, later.raw).payload_string(), "later");
+  EXPECT_EQ(r2->send_one(kWan, s.raw).payload_string(), kMarker) << "reordered, inside the window";
+  EXPECT_TRUE(r2->send(kWan, s.raw).empty());
+  EXPECT_TRUE(r2->send(kWan, later.raw).empty());
+  EXPECT_EQ(r2->drop_count(DropReason::replayed), 2u);
+  // Older than the window: 70 newer packets later, an unseen old one is refused too.
+  Frame old = r1->send_one(kLan, client_udp("old"));
+  for (int i = 0; i < 70; ++i) r2->send_one(kWan, r1->send_one(kLan, client_udp("n")).raw);
+  EXPECT_TRUE(r2->send(kWan, old.raw).empty());
+  EXPECT_EQ(r2->drop_count(DropReason::replayed), 3u);
+}
+
+TEST_F(SvrCryptoSteady, TruncatedAndMisalignedPacketsAreShort) {
+  Frame s = steady();
+  auto cut = s.raw;
+  cut.resize(14 + 20 + 8 + 10);  // less than seq + tag
+  test::put16(cut.data() + 14 + 2, 20 + 8 + 10);
+  test::put16(cut.data() + 14 + 20 + 4, 8 + 10);
+  test::put16(cut.data() + 14 + 10, 0);
+  test::put16(cut.data() + 14 + 10, static_cast<uint16_t>(~test::ones_fold(test::ones_sum(cut.data() + 14, 20))));
+  fix_checksums(cut);
+  EXPECT_TRUE(r2->send(kWan, cut).empty());
+  EXPECT_EQ(r2->drop_count(DropReason::crypto_short), 1u);
+}
+
+TEST_F(SvrCrypto, HmacEveryPacketWithoutEncryption) {
+  through(client_udp("a", 5300), "a");
+  Frame back = r2->send_one(kLan, server_udp("b", 5300));
+  EXPECT_EQ(r1->send_one(kWan, back.raw).payload_string(), "b");
+  through(client_udp("c", 5300), "c");
+  Frame s = through(client_udp(std::string(kMarker), 5300), std::string(kMarker));
+  EXPECT_TRUE(contains(s, kMarker)) << "not encrypted";
+  EXPECT_EQ(s.data_len(), kMarker.size() + kSeqLen + kHmacTagLen);
+  auto bad = s.raw;
+  bad[14 + 20 + 8] ^= 0x20;
+  fix_checksums(bad);
+  EXPECT_TRUE(r2->send(kWan, bad).empty());
+  EXPECT_EQ(r2->drop_count(DropReason::bad_packet_hmac), 1u);
+  EXPECT_EQ(r1->count(Counter::sessions_encrypted), 0u);
+}
+
+// The TCP handshake for the adaptive policy: metadata stays on both ways
+// until the first client data settled the decision.
+struct TcpRun {
+  Frame syn, synack, ack, data, reply, data2;
+};
+
+TEST_F(SvrCrypto, AdaptiveSkipsTlsButKeepsHmac) {
+  std::string hello("\x16\x03\x01\x00\x40" + std::string(64, 'h'));
+  std::string record("\x17\x03\x03\x00\x20" + std::string(32, 'r'));
+  Metadata md;
+  Frame syn = r1->send_one(kLan, client_tcp(443, kTcpSyn, 1000, 0));
+  r2->send_one(kWan, syn.raw);
+  Frame synack = r2->send_one(kLan, server_tcp(443, kTcpSyn | kTcpAck, 5000, 1001));
+  ASSERT_EQ(decode_metadata(synack.data(), synack.data_len(), md), MetadataStatus::ok);
+  EXPECT_FALSE(md.disable_forward_metadata) << "no ack while the decision is pending";
+  r1->send_one(kWan, synack.raw);
+  Frame ack = r1->send_one(kLan, client_tcp(443, kTcpAck, 1001, 5001));
+  EXPECT_EQ(decode_metadata(ack.data(), ack.data_len(), md), MetadataStatus::ok) << "metadata until acked";
+  r2->send_one(kWan, ack.raw);
+  Frame w = r1->send_one(kLan, client_tcp(443, kTcpAck | 0x08, 1001, 5001, hello));
+  ASSERT_EQ(decode_metadata(w.data(), w.data_len(), md), MetadataStatus::ok);
+  EXPECT_FALSE(md.session_data_encrypted);
+  EXPECT_TRUE(contains(w, std::string(64, 'h'))) << "TLS is not encrypted again";
+  EXPECT_EQ(r2->send_one(kWan, w.raw).payload_string(), hello);
+  Frame rep = r2->send_one(kLan, server_tcp(443, kTcpAck | 0x08, 5001, 1070, record));
+  ASSERT_EQ(decode_metadata(rep.data(), rep.data_len(), md), MetadataStatus::ok);
+  EXPECT_TRUE(md.disable_forward_metadata) << "decision known: ack";
+  EXPECT_EQ(r1->send_one(kWan, rep.raw).payload_string(), record);
+  Frame s = r1->send_one(kLan, client_tcp(443, kTcpAck | 0x08, 1070, 5038, record));
+  EXPECT_EQ(decode_metadata(s.data(), s.data_len(), md), MetadataStatus::absent);
+  EXPECT_EQ(s.data_len(), record.size() + kSeqLen + kHmacTagLen) << "HMAC trailer, no IV/padding";
+  EXPECT_EQ(r2->send_one(kWan, s.raw).payload_string(), record);
+  auto bad = s.raw;
+  bad[bad.size() - 30] ^= 1;
+  fix_checksums(bad);
+  EXPECT_TRUE(r2->send(kWan, bad).empty()) << "HMAC still applies";
+  EXPECT_EQ(r1->count(Counter::sessions_adaptive_skip), 1u);
+  EXPECT_EQ(r2->count(Counter::sessions_adaptive_skip), 1u);
+  EXPECT_EQ(r1->count(Counter::sessions_encrypted), 0u);
+}
+
+TEST_F(SvrCrypto, AdaptiveEncryptsPlainHttpAndClampsTheMss) {
+  auto syn_raw =
+      Pkt().eth(kR1Mac, kClientMac).ipv4(kClient, kServer).tcp(40001, 80, kTcpSyn, 1000, 0).tcp_options(4).bytes();
+  uint8_t* opt = syn_raw.data() + 14 + 20 + 20;
+  opt[0] = 2, opt[1] = 4, opt[2] = 0x05, opt[3] = 0xb4;  // MSS 1460
+  fix_checksums(syn_raw);
+  Frame syn = r1->send_one(kLan, syn_raw);
+  expect_valid(syn);
+  uint16_t mss = test::get16(syn.l4() + 22);
+  // Adaptive: room for the crypto overhead and the metadata the first data segments carry.
+  EXPECT_LT(mss, 1500 - 40 - kCryptoOverhead - 100) << "MSS clamped";
+  EXPECT_GT(mss, 1200);
+  EXPECT_EQ(r1->count(Counter::mss_clamped), 1u);
+  r2->send_one(kWan, syn.raw);
+  r1->send_one(kWan, r2->send_one(kLan, server_tcp(80, kTcpSyn | kTcpAck, 5000, 1001)).raw);
+  r2->send_one(kWan, r1->send_one(kLan, client_tcp(80, kTcpAck, 1001, 5001)).raw);
+  // A full-size first segment carries metadata + IV + padding + HMAC and still fits.
+  std::string get = "GET /" + std::string(kMarker) + " HTTP/1.1\r\n\r\n";
+  get += std::string(mss - get.size(), 'g');
+  Frame w = r1->send_one(kLan, client_tcp(80, kTcpAck | 0x08, 1001, 5001, get));
+  EXPECT_LE(w.ip_total(), 1500u);
+  Metadata md;
+  ASSERT_EQ(decode_metadata(w.data(), w.data_len(), md), MetadataStatus::ok);
+  EXPECT_TRUE(md.session_data_encrypted);
+  EXPECT_FALSE(contains(w, kMarker));
+  EXPECT_EQ(r2->send_one(kWan, w.raw).payload_string(), get);
+  Frame rep = r2->send_one(kLan, server_tcp(80, kTcpAck | 0x08, 5001, 1001 + get.size(), kMarker));
+  EXPECT_FALSE(contains(rep, kMarker));
+  EXPECT_EQ(r1->send_one(kWan, rep.raw).payload_string(), kMarker);
+  Frame s = r1->send_one(kLan, client_tcp(80, kTcpAck | 0x08, 1001 + get.size(), 5001 + kMarker.size(), kMarker));
+  EXPECT_EQ(decode_metadata(s.data(), s.data_len(), md), MetadataStatus::absent);
+  EXPECT_FALSE(contains(s, kMarker));
+  EXPECT_EQ(r2->send_one(kWan, s.raw).payload_string(), kMarker);
+  EXPECT_EQ(r1->count(Counter::sessions_encrypted), 1u);
+  EXPECT_EQ(r2->count(Counter::sessions_encrypted), 1u);
+  EXPECT_EQ(r1->total_drops() + r2->total_drops(), 0u) << r1->drops() << " / " << r2->drops();
+}
+
+TEST_F(SvrCrypto, KeySlotsAreReturnedWhenSessionsEndAndAFullSlabRefuses) {
+  Router small(router_config(true), 2);
+  small.neighbor(0, kClient, kClientMac);
+  small.neighbor(1, kR2Wan, kR2Mac);
+  auto udp = [](uint16_t sport) {
+    return Pkt().eth(kR1Mac, kClientMac).ipv4(kClient, kServer).udp(sport, 5201).payload("x").bytes();
+  };
+  small.send_one(kLan, udp(1000));
+  small.send_one(kLan, udp(1001));
+  EXPECT_EQ(small.worker().key_slab().in_use(), 2u);
+  EXPECT_TRUE(small.send(kLan, udp(1002)).empty());
+  EXPECT_EQ(small.drop_count(DropReason::key_slab_full), 1u);
+  small.worker().set_now_ms(small.worker().now_ms() + 3600 * 1000);
+  EXPECT_EQ(small.worker().expire(4096), 2u);
+  EXPECT_EQ(small.worker().key_slab().in_use(), 0u);
+  small.send_one(kLan, udp(1002));
+}
+
+}  // namespace
+}  // namespace wp
