@@ -311,9 +311,19 @@ scenario_extended() {
   grep -qiE '^\s*(message|enum) .*Encrypt|encrypt' "$root/proto/config.proto" && [ -e "$root/dataplane/crypto.h" ] && enc=true
   [ -e "$root/offload/CMakeLists.txt" ] && off=true
   [ -e "$root/ha/CMakeLists.txt" ] && ha=true
+  # #5 ships its own benchmark (perf/README.md § Offload benchmark): run it here.
+  if [ "$off" = true ] && [ -x "$build/perf/wp_bench_offload" ]; then
+    echo "-- offload: wp_bench_offload --seconds 2"
+    "$build/perf/wp_bench_offload" --seconds 2 --commit "$COMMIT" >"$WP_TMP/offload.out" 2>&1 ||
+      wp_fail "wp_bench_offload"
+    grep -v '^{' "$WP_TMP/offload.out" | sed 's/^/  /' | tail -n 12
+    emit extended "$(pick "$WP_TMP/offload.out" '{"measure":"offload_cycles_per_packet","available":true,"baseline":"offload off, same run"}' \
+      cycles_per_pkt_sw cycles_per_pkt_offload cycles_ratio rule_inserts_per_s)"
+  fi
   for x in "encrypted_throughput:$enc:#4 session data encryption" "offload_cycles_per_packet:$off:#5 rte_flow offload" \
     "ha_sync_rate:$ha:#6 HA pair"; do
     IFS=: read -r name have what <<<"$x"
+    [ "$name" = offload_cycles_per_packet ] && [ "$have" = true ] && [ -x "$build/perf/wp_bench_offload" ] && continue
     if [ "$have" = true ]; then
       echo "  $name: $what is present, but wpbench has no measurement for it yet: not available"
     else
