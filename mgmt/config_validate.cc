@@ -192,6 +192,7 @@ std::vector<ConfigError> ConfigValidator::run() {
   check_peers();
   check_services();
   check_policies();
+  check_paths();  // #9 paths
   check_limits();
   return std::move(errors_);
 }

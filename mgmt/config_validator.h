@@ -49,6 +49,8 @@ class ConfigValidator {
   void check_peers();
   void check_peer_key(const config::Peer& peer, const std::string& path);
   void check_waypoint(const std::string& text, const std::string& path);
+  // config_validate_paths.cc (#9 paths)
+  void check_paths();
 
   // Shared helpers (config_validate.cc).
   void error(std::string path, std::string message) { errors_.push_back({std::move(path), std::move(message)}); }
