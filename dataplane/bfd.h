@@ -21,11 +21,11 @@
 
 namespace wp {
 
-inline constexpr uint16_t kBfdPort = 3784;       // RFC 5881 § 4 single-hop control
+inline constexpr uint16_t kBfdPort = 3784;  // RFC 5881 § 4 single-hop control
 inline constexpr uint16_t kBfdSourcePortMin = 49152;
-inline constexpr uint8_t kBfdTtl = 255;          // RFC 5881 § 5 GTSM
+inline constexpr uint8_t kBfdTtl = 255;  // RFC 5881 § 5 GTSM
 inline constexpr size_t kBfdHeaderLen = 24;
-inline constexpr size_t kBfdSha1AuthLen = 28;    // type, len, key id, reserved, seq, 20-byte digest
+inline constexpr size_t kBfdSha1AuthLen = 28;  // type, len, key id, reserved, seq, 20-byte digest
 inline constexpr size_t kBfdMaxLen = kBfdHeaderLen + kBfdSha1AuthLen;
 
 enum class BfdState : uint8_t { admin_down = 0, down = 1, init = 2, up = 3 };
@@ -116,7 +116,9 @@ class BfdSession {
 
  private:
   void set_state(BfdState s, BfdDiag d);
-  uint32_t desired_tx_now() const { return state_ == BfdState::up ? cfg_.desired_min_tx_us : std::max(cfg_.desired_min_tx_us, kSlowTxUs); }
+  uint32_t desired_tx_now() const {
+    return state_ == BfdState::up ? cfg_.desired_min_tx_us : std::max(cfg_.desired_min_tx_us, kSlowTxUs);
+  }
   void schedule_tx(uint64_t now_us, std::mt19937_64& rng);
   bool digest_ok(const BfdPacket& pkt, const uint8_t* raw, size_t len) const;
 

@@ -23,6 +23,8 @@
 
 namespace wp {
 
+class PathMonitor;  // #9 paths
+
 class Control {
  public:
   static constexpr size_t kPendingPerNeighbor = 16;
@@ -44,6 +46,10 @@ class Control {
   // Gratuitous ARP for every interface address (on start and takeover).
   void announce();
   size_t pending_count() const;
+  // #9 paths: BFD and path probes arrive through local input and leave
+  // through send_ip (neighbor resolution as for any other packet).
+  void set_path_monitor(PathMonitor* pm);
+  void send_ip(rte_mbuf* m, int iface, Ipv4 next_hop);
 
  private:
   const RouterModel& model() const { return *shared_.model.load(std::memory_order_acquire); }
@@ -73,6 +79,10 @@ class Control {
   Worker::TxFn tx_;
   void* tx_ctx_ = nullptr;
   std::vector<Pending> pending_;
+  PathMonitor* paths_ = nullptr;  // #9 paths
+  uint32_t now_ms_ = 0;
+  uint64_t tsc_per_us_ = 1;
+  uint64_t now_us() const;
 };
 
 }  // namespace wp

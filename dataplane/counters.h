@@ -28,7 +28,12 @@ namespace wp {
   X(cookie_marker_added)    \
   X(cookie_marker_stripped) \
   X(fast_path_packets)      \
-  X(fast_path_bytes)
+  X(fast_path_bytes)        \
+  /* #9 paths */            \
+  X(path_migrations)        \
+  X(path_rebinds)           \
+  X(metadata_only_sent)     \
+  X(metadata_only_received)
 
 enum class Counter : uint8_t {
 #define WP_X(name) name,

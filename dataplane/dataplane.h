@@ -19,6 +19,7 @@
 
 #include "dataplane/counters.h"
 #include "dataplane/neighbor.h"
+#include "dataplane/paths.h"
 #include "dataplane/router_model.h"
 #include "dataplane/session_table.h"
 
@@ -34,6 +35,7 @@ struct DataplaneShared {
   std::unique_ptr<WorkerCounters[]> counters;  // per worker; [workers] = control thread + dispatcher
   std::atomic<bool> running{true};
   Timeouts timeouts;
+  PathTable* paths = nullptr;  // #9 paths: null = first reachable waypoint, no monitoring
 
   rte_ring* handoff_ring(uint32_t from, uint32_t to) const { return handoff[from * workers + to]; }
   WorkerCounters& control_counters() { return counters[workers]; }

@@ -35,7 +35,9 @@ namespace wp {
   X(control_full, "ring to the control thread was full")                                \
   X(arp_unresolved, "next hop did not answer ARP (pending queue overflow/timeout)")     \
   X(tx_full, "port tx queue did not accept the packet")                                 \
-  X(session_closed, "packet for a session that was reset/closed and reaped")
+  X(session_closed, "packet for a session that was reset/closed and reaped")            \
+  /* #9 paths */                                                                        \
+  X(no_path, "every path to the service's peer is down (BFD)")
 
 enum class DropReason : uint8_t {
 #define WP_X(name, desc) name,

@@ -80,6 +80,7 @@ void apply_tlv(uint16_t type, const uint8_t* v, uint16_t len, Metadata& out) {
       out.has_security_id = true;
       out.security_id = load_be32(v);
       break;
+    case Tlv::control_message: out.control_message = v[0]; break;  // #9 paths: keep-alive
     default: break;  // understood, nothing we act on yet
   }
 }

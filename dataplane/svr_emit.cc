@@ -34,7 +34,10 @@ void Worker::emit(rte_mbuf* m, ParsedPacket& pp, Session& s, Dir dir) {
   bool need_md = false;
   if (out.peer >= 0) {
     need_md = dir == Dir::forward ? !(s.flags & kFwdMdAcked) : (s.flags & kRevMdPending) != 0;
-    if (need_md) {
+    if (need_md && metadata_only_due(pp, s, out)) {  // #9 paths: no room after a migration
+      send_metadata_only(m->pool, s, dir, out);
+      need_md = false;
+    } else if (need_md) {
       if (!add_metadata(m, pp, s, dir, out)) return drop(m, DropReason::no_buffer_room);
     } else if (has_cookie(pkt_data(m) + pp.payload, pp.payload_len())) {
       uint8_t* gap = insert_at_payload(m, pp, kMetadataHeaderLen);

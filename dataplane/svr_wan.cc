@@ -44,6 +44,8 @@ void Worker::wan_input(rte_mbuf* m, ParsedPacket& pp, int iface) {
   }
   if (!ref) {
     if (status != MetadataStatus::ok) return drop(m, DropReason::no_session);
+    if (rebind_migrated(m, pp, iface, md, peer)) return;  // #9 paths: a session that moved path
+    if (md.control_message == kControlKeepAlive) return drop(m, DropReason::no_session);
     first_packet_wan(m, pp, iface, md, peer);
     return;
   }
@@ -57,6 +59,7 @@ void Worker::wan_input(rte_mbuf* m, ParsedPacket& pp, int iface) {
   }
   if (status == MetadataStatus::ok) {
     strip_at_payload(m, pp, static_cast<uint16_t>(md.block_len()), kHmacTagLen);
+    if (md.control_message == kControlKeepAlive) return consume_metadata_only(m, s, ref.dir);  // #9 paths
   } else if (status == MetadataStatus::bare) {
     strip_at_payload(m, pp, kMetadataHeaderLen, 0);
     counters_->add(Counter::cookie_marker_stripped);

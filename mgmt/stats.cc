@@ -6,6 +6,7 @@
 #include <nlohmann/json.hpp>
 
 #include "dataplane/ipv4.h"
+#include "mgmt/path_stats.h"  // #9 paths
 
 namespace wp::mgmt {
 
@@ -40,6 +41,7 @@ std::string stats_json(const DataplaneShared& shared, const std::string& router_
   }
   j["drops_total"] = total;
   j["per_worker"] = per_worker;
+  if (shared.paths) j["paths"] = paths_json(shared);  // #9 paths
   return j.dump(2);
 }
 
@@ -55,6 +57,9 @@ bool StatsServer::start(const std::string& listen, const DataplaneShared& shared
   server_ = std::make_unique<httplib::Server>();
   server_->Get("/api/v1/stats", [&shared, router_name](const httplib::Request&, httplib::Response& res) {
     res.set_content(stats_json(shared, router_name), "application/json");
+  });
+  server_->Get("/api/v1/paths", [&shared](const httplib::Request&, httplib::Response& res) {  // #9 paths
+    res.set_content(paths_json(shared).dump(2), "application/json");
   });
   if (!server_->bind_to_port(listen.substr(0, colon).c_str(), port)) {
     error = "mgmt.listen: cannot bind " + listen + ": " + std::strerror(errno);

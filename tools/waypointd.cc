@@ -19,9 +19,11 @@
 #include <csignal>
 #include <cstdio>
 #include <memory>
+#include <random>
 #include <vector>
 
 #include "dataplane/control.h"
+#include "dataplane/path_monitor.h"  // #9 paths
 #include "dataplane/ports.h"
 #include "dataplane/router_model.h"
 #include "dataplane/worker.h"
@@ -123,6 +125,14 @@ int main(int argc, char** argv) {
   for (unsigned l : lcores) worker_sockets.push_back(static_cast<int>(rte_lcore_to_socket_id(l)));
   if (!shared.create_rings(workers, ring_size, static_cast<int>(rte_socket_id()), error, &worker_sockets))
     return fail(2, error);
+  // #9 paths: the path table always (it places sessions on paths); BFD and
+  // probes only with path_monitoring configured.
+  auto path_table = std::make_unique<wp::PathTable>(*model, cfg, workers, cfg.has_path_monitoring());
+  shared.paths = path_table.get();
+  std::unique_ptr<wp::PathMonitor> path_monitor;
+  if (cfg.has_path_monitoring())
+    path_monitor = std::make_unique<wp::PathMonitor>(*path_table, wp::PathMonitorConfig::from(cfg.path_monitoring()),
+                                                     ports.any_pool(), std::random_device{}());
 
   uint32_t max_sessions = cfg.dataplane().max_sessions() ? cfg.dataplane().max_sessions() : 1u << 20;
   uint32_t per_worker = (max_sessions + workers - 1) / workers;
@@ -141,6 +151,7 @@ int main(int argc, char** argv) {
   auto dispatcher = std::make_unique<wp::Worker>(workers, shared, 16, static_cast<int>(rte_socket_id()));
   dispatcher->set_ports(port_ids, static_cast<uint16_t>(workers), 32);
   auto control = std::make_unique<wp::Control>(shared, ports.any_pool(), static_cast<uint16_t>(workers));
+  control->set_path_monitor(path_monitor.get());  // #9 paths
 
   wp::mgmt::StatsServer stats;
   if (!cfg.mgmt().listen().empty() && !stats.start(cfg.mgmt().listen(), shared, model->name, error))
