@@ -83,6 +83,9 @@ void BfdSession::set_state(BfdState s, BfdDiag d) {
   bool speed_changes = (s == BfdState::up || state_ == BfdState::up) && cfg_.desired_min_tx_us < kSlowTxUs;
   state_ = s;
   diag_ = d;
+  // Tell the peer now rather than at the next (possibly 1 s slow) tick: it
+  // must learn our new state, and after Up the faster rate it will time us by.
+  next_tx_us_ = 0;
   // DesiredMinTx moves across the 1 s floor: tell the peer with a Poll.
   if (speed_changes && s == BfdState::up) poll_active_ = true;
   if (s != BfdState::up) poll_active_ = false;
@@ -213,7 +216,10 @@ void BfdSession::set_intervals(uint32_t desired_min_tx_us, uint32_t required_min
   bool changed = desired_min_tx_us != cfg_.desired_min_tx_us || required_min_rx_us != cfg_.required_min_rx_us;
   cfg_.desired_min_tx_us = desired_min_tx_us;
   cfg_.required_min_rx_us = required_min_rx_us;
-  if (changed && state_ == BfdState::up) poll_active_ = true;
+  if (changed && state_ == BfdState::up) {
+    poll_active_ = true;
+    next_tx_us_ = 0;
+  }
 }
 
 }  // namespace wp

@@ -113,6 +113,12 @@ class BfdSession {
   // Administrative control (§ 6.8.16) and parameter changes (start a Poll).
   void set_admin_down(bool down);
   void set_intervals(uint32_t desired_min_tx_us, uint32_t required_min_rx_us);
+  // Our own thread did not run for `stalled_us` (scheduler, VM): that time
+  // does not count toward the detection time, or a busy host would declare
+  // every path down at once for packets that are waiting in its rx queues.
+  void excuse(uint64_t stalled_us, uint64_t now_us) {
+    last_rx_us_ = last_rx_us_ + stalled_us < now_us ? last_rx_us_ + stalled_us : now_us;
+  }
 
  private:
   void set_state(BfdState s, BfdDiag d);

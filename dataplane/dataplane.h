@@ -36,6 +36,7 @@ struct DataplaneShared {
   std::atomic<bool> running{true};
   Timeouts timeouts;
   PathTable* paths = nullptr;  // #9 paths: null = first reachable waypoint, no monitoring
+  rte_mempool* control_pool = nullptr;  // #9 paths: mbufs for packets workers originate (keep-alives)
 
   rte_ring* handoff_ring(uint32_t from, uint32_t to) const { return handoff[from * workers + to]; }
   WorkerCounters& control_counters() { return counters[workers]; }

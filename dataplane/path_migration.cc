@@ -30,25 +30,49 @@ bool Worker::bind_path(Session& s, int path, uint32_t cls, DropReason& why) {
   return true;
 }
 
-void Worker::follow_path(Session& s) {
+bool Worker::follow_path(Session& s) {
   PathTable& pt = *shared_.paths;
   int from = pt.find(s.out_fwd.peer, s.out_fwd.iface);
-  if (!pt.should_leave(static_cast<size_t>(s.service), from)) return;
+  if (!pt.should_leave(static_cast<size_t>(s.service), from)) return false;
   int to = pt.pick(static_cast<size_t>(s.service), symmetric_hash(s.original));
-  if (to < 0 || to == from) return;  // nowhere better to go: stay and keep trying
+  if (to < 0 || to == from) return false;  // nowhere better to go: stay and keep trying
   SideOut old = s.out_fwd;
   DropReason why;
   Session moved = s;
   if (!bind_path(moved, to, affinity_class(s.original), why) || !table_.rebind(&s, Dir::forward, moved.out_fwd)) {
     PathWorkerCounters::bump(pt.counters(id_, static_cast<size_t>(from)).migration_failed);
     s.out_fwd = old;
-    return;
+    return false;
   }
   s.flags &= static_cast<uint8_t>(~kFwdMdAcked);  // metadata again until the peer acks on the new path
   s.md_only_ms = static_cast<uint16_t>(now_ms_ - 1000);
   PathWorkerCounters::bump(pt.counters(id_, static_cast<size_t>(from)).migrated_out);
   PathWorkerCounters::bump(pt.counters(id_, static_cast<size_t>(to)).migrated_in);
   counters_->add(Counter::path_migrations);
+  return true;
+}
+
+void Worker::sweep_paths() {
+  // A session whose client is silent (a download waiting for data the old
+  // path lost) sends no forward packet that could move it: when ranks
+  // change, walk the table, move what must move and announce each move at
+  // once with a metadata-only packet. Bounded per loop iteration like aging.
+  uint32_t epoch = shared_.paths->epoch();
+  if (epoch != path_epoch_) {
+    path_epoch_ = epoch;
+    path_sweeping_ = true;
+    path_sweep_hand_ = 0;
+  }
+  if (!path_sweeping_) return;
+  constexpr uint32_t kBudget = 4096;
+  uint32_t end = path_sweep_hand_ + kBudget < table_.capacity() ? path_sweep_hand_ + kBudget : table_.capacity();
+  rte_mempool* pool = shared_.control_pool;
+  for (; path_sweep_hand_ < end; ++path_sweep_hand_) {
+    Session& s = *table_.at(path_sweep_hand_);
+    if (!s.in_use || !s.side_b_wan() || s.side_a_wan()) continue;  // ingress sessions only
+    if (follow_path(s) && pool) send_metadata_only(pool, s, Dir::forward, s.out_fwd);
+  }
+  if (path_sweep_hand_ >= table_.capacity()) path_sweeping_ = false;
 }
 
 bool Worker::rebind_migrated(rte_mbuf* m, ParsedPacket& pp, int iface, const Metadata& md, int peer) {

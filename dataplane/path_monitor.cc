@@ -201,6 +201,13 @@ void PathMonitor::send_probe(size_t path, uint64_t now_us) {
 
 void PathMonitor::poll(uint64_t now_us) {
   bool changed = false;
+  uint64_t gap = last_poll_us_ ? now_us - last_poll_us_ : 0;
+  last_poll_us_ = now_us;
+  if (gap > PathMonitorConfig::kStallUs) {
+    for (Entry& e : entries_) e.bfd.excuse(gap, now_us);
+    std::fprintf(stderr, "waypointd: control thread stalled %llu ms; BFD detection times extended by that\n",
+                 static_cast<unsigned long long>(gap / 1000));
+  }
   for (size_t i = 0; i < entries_.size(); ++i) {
     Entry& e = entries_[i];
     if (e.bfd.tick(now_us, rng_)) send_bfd(i, now_us);

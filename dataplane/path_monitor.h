@@ -33,6 +33,8 @@ struct PathMonitorConfig {
   BfdConfig bfd;
   uint64_t hold_down_us = 2000000;
   uint64_t probe_interval_us = 1000000;
+  // A gap between polls longer than this is our stall, not the path's.
+  static constexpr uint64_t kStallUs = 50000;
   static PathMonitorConfig from(const ::waypoint::config::PathMonitoring& pm);
 };
 
@@ -78,6 +80,7 @@ class PathMonitor {
   rte_mempool* pool_;
   std::mt19937_64 rng_;
   std::vector<Entry> entries_;
+  uint64_t last_poll_us_ = 0;
   SendFn send_ = nullptr;
   void* send_ctx_ = nullptr;
 };

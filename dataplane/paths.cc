@@ -88,6 +88,7 @@ PathTable::PathTable(const RouterModel& rm, const config::Config& cfg, uint32_t 
 
 void PathTable::recompute() {
   const size_t np = paths_.size();
+  bool moved = false;
   for (size_t s = 0; s < service_peer_.size(); ++s) {
     uint8_t best = kRankUnusable;
     const Sla& sla = slas_[s];
@@ -105,11 +106,12 @@ void PathTable::recompute() {
         uint8_t pref = preference_[s * np + p];
         r = static_cast<uint8_t>(within ? 1 + pref : kRankOutOfSla + pref);
       }
-      ranks_[s * np + p].store(r, std::memory_order_relaxed);
+      if (ranks_[s * np + p].exchange(r, std::memory_order_relaxed) != r) moved = true;
       if (r != kRankUnusable && (best == kRankUnusable || r < best)) best = r;
     }
     best_[s].store(best, std::memory_order_relaxed);
   }
+  if (moved) epoch_.fetch_add(1, std::memory_order_release);
 }
 
 int PathTable::pick(size_t service, uint32_t hash) const {

@@ -127,6 +127,8 @@ class PathTable {
     return ranks_[service * paths_.size() + path].load(std::memory_order_relaxed);
   }
   uint8_t best(size_t service) const { return best_[service].load(std::memory_order_relaxed); }
+  // Bumped whenever a rank changed: workers then sweep their sessions.
+  uint32_t epoch() const { return epoch_.load(std::memory_order_acquire); }
 
   // Workers: a best-ranked path for a new session of `service` (ties shared
   // by `hash`), or -1 when none is usable.
@@ -155,6 +157,7 @@ class PathTable {
   std::vector<uint8_t> preference_;  // services x paths: 0 = listed first; unlisted = 126
   std::unique_ptr<std::atomic<uint8_t>[]> ranks_;
   std::unique_ptr<std::atomic<uint8_t>[]> best_;
+  std::atomic<uint32_t> epoch_{0};
 };
 
 }  // namespace wp

@@ -72,6 +72,7 @@ uint32_t Worker::poll_once() {
     receive(pkts, n);
   }
   handled += drain_handoff();
+  if (shared_.paths) sweep_paths();  // #9 paths
   flush();
   age();
   return handled;

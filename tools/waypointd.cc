@@ -129,6 +129,7 @@ int main(int argc, char** argv) {
   // probes only with path_monitoring configured.
   auto path_table = std::make_unique<wp::PathTable>(*model, cfg, workers, cfg.has_path_monitoring());
   shared.paths = path_table.get();
+  shared.control_pool = ports.any_pool();
   std::unique_ptr<wp::PathMonitor> path_monitor;
   if (cfg.has_path_monitoring())
     path_monitor = std::make_unique<wp::PathMonitor>(*path_table, wp::PathMonitorConfig::from(cfg.path_monitoring()),

@@ -141,6 +141,18 @@ TEST(BfdSession, DetectionTimeExpiryDeclaresDown) {
   EXPECT_EQ(decode(a).your_discr, 0u);
 }
 
+TEST(BfdSession, OwnStallDoesNotCountTowardDetection) {
+  BfdSession a(11, fast(), 0), b(22, fast(), 0);
+  bring_up(a, b, 0);
+  ASSERT_EQ(deliver(b, a, 0), BfdDiscard::none);  // 300 ms detection from t=0
+  std::mt19937_64 rng(1);
+  a.excuse(500 * kMs, 600 * kMs);  // we did not run from 100 to 600 ms
+  a.tick(600 * kMs, rng);
+  EXPECT_EQ(a.state(), BfdState::up);
+  a.tick(801 * kMs, rng);  // 300 ms of our own running time without a packet
+  EXPECT_EQ(a.state(), BfdState::down);
+}
+
 TEST(BfdSession, NeighborDownAndAdminDown) {
   BfdSession a(11, fast(), 0), b(22, fast(), 0);
   bring_up(a, b);
@@ -195,6 +207,17 @@ TEST(BfdSession, SlowRateUntilUpThenPollFinal) {
   // Changing intervals while Up starts another Poll.
   a2.set_intervals(200 * kMs, 200 * kMs);
   EXPECT_TRUE(a2.poll_active());
+}
+
+TEST(BfdSession, StateChangeIsSentAtOnceNotAtTheSlowRate) {
+  BfdSession a(11, fast(), 0), b(22, fast(), 0);
+  std::mt19937_64 rng(3);
+  ASSERT_TRUE(a.tick(0, rng));  // first periodic packet, next one ~1 s away (not Up)
+  uint8_t buf[kBfdMaxLen];
+  a.build(buf, 0);
+  EXPECT_FALSE(a.tick(10 * kMs, rng));
+  ASSERT_EQ(deliver(b, a, 10 * kMs), BfdDiscard::none);  // a: Down -> Init
+  EXPECT_TRUE(a.tick(11 * kMs, rng)) << "Init goes out now, not ~1 s later";
 }
 
 TEST(BfdSession, TransmitJitterAndRemoteMinRxZero) {

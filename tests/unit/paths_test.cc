@@ -117,6 +117,7 @@ class Router {
     for (size_t i = 0; i < paths_->size(); ++i) paths_->live(i).usable.store(true);
     paths_->recompute();
     shared_.paths = paths_.get();
+    shared_.control_pool = pool_;
     worker_ = std::make_unique<Worker>(0, shared_, 1024, SessionTable::kHeapMemory);
     worker_->set_io(no_rx, capture, this);
   }
@@ -142,6 +143,11 @@ class Router {
     paths_->recompute();
   }
   uint64_t count(Counter c) { return worker_->counters().get(c); }
+  // One loop iteration without input (sweeps run there).
+  std::vector<Frame> idle() {
+    worker_->poll_once();
+    return std::exchange(out_, {});
+  }
   uint64_t drops(DropReason r) { return worker_->counters().get(r); }
   Worker& worker() { return *worker_; }
   const RouterModel& model() { return *model_; }
@@ -346,6 +352,32 @@ TEST_F(Paths, FullSizeSegmentSendsMetadataAheadInItsOwnPacket) {
   ASSERT_EQ(w.size(), 1u);
   EXPECT_EQ(w[0].payload_string(), big);
   EXPECT_EQ(r1->drops(DropReason::mtu_exceeded), 0u);
+}
+
+TEST_F(Paths, SilentSessionMovesAtOnceWithAKeepAlive) {
+  Frame syn = open(80);
+  r1->idle();  // the sweep for the initial ranks finds nothing to move
+  r1->set_usable("mpls", false);
+  // No forward packet: the worker's sweep moves the session and announces it.
+  auto out = r1->idle();
+  ASSERT_EQ(out.size(), 1u);
+  EXPECT_EQ(out[0].port, kWanB);
+  Metadata md;
+  ASSERT_EQ(decode_metadata(out[0].data(), out[0].data_len(), md), MetadataStatus::ok);
+  EXPECT_EQ(md.control_message, kControlKeepAlive);
+  Metadata first;
+  ASSERT_EQ(decode_metadata(syn.data(), syn.data_len(), first), MetadataStatus::ok);
+  EXPECT_EQ(md.uuid, first.uuid);
+  EXPECT_TRUE(r1->idle().empty()) << "one sweep per change";
+  // r2 re-binds on the keep-alive and answers; its data now takes inet.
+  auto ack = r2->send(kWanB, out[0].raw);
+  ASSERT_EQ(ack.size(), 1u);
+  auto back = r2->send(kLan, server(80, 0x10, 501, "data"));
+  ASSERT_EQ(back.size(), 1u);
+  EXPECT_EQ(back[0].port, kWanB);
+  auto cl = r1->send(kWanB, back[0].raw);
+  ASSERT_EQ(cl.size(), 1u);
+  EXPECT_EQ(cl[0].payload_string(), "data");
 }
 
 TEST_F(Paths, RevertMovesBackOnlyWhenConfigured) {
