@@ -2,8 +2,8 @@
 #include "dataplane/control.h"
 
 #include <rte_arp.h>
-#include <rte_ethdev.h>
 #include <rte_cycles.h>
+#include <rte_ethdev.h>
 #include <rte_ether.h>
 
 #include <algorithm>
@@ -37,8 +37,8 @@ uint64_t Control::now_us() const { return rte_get_tsc_cycles() / tsc_per_us_; }
 void Control::set_path_monitor(PathMonitor* pm) {
   paths_ = pm;
   if (pm)
-    pm->set_sender([](void* ctx, rte_mbuf* m, int iface, Ipv4 nh) { static_cast<Control*>(ctx)->send_ip(m, iface, nh); },
-                   this);
+    pm->set_sender(
+        [](void* ctx, rte_mbuf* m, int iface, Ipv4 nh) { static_cast<Control*>(ctx)->send_ip(m, iface, nh); }, this);
 }
 
 void Control::send_ip(rte_mbuf* m, int iface, Ipv4 next_hop) {

@@ -35,7 +35,7 @@ struct DataplaneShared {
   std::unique_ptr<WorkerCounters[]> counters;  // per worker; [workers] = control thread + dispatcher
   std::atomic<bool> running{true};
   Timeouts timeouts;
-  PathTable* paths = nullptr;  // #9 paths: null = first reachable waypoint, no monitoring
+  PathTable* paths = nullptr;           // #9 paths: null = first reachable waypoint, no monitoring
   rte_mempool* control_pool = nullptr;  // #9 paths: mbufs for packets workers originate (keep-alives)
 
   rte_ring* handoff_ring(uint32_t from, uint32_t to) const { return handoff[from * workers + to]; }

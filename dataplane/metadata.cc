@@ -81,7 +81,7 @@ void apply_tlv(uint16_t type, const uint8_t* v, uint16_t len, Metadata& out) {
       out.security_id = load_be32(v);
       break;
     case Tlv::control_message: out.control_message = v[0]; break;  // #9 paths: keep-alive
-    default: break;  // understood, nothing we act on yet
+    default: break;                                                // understood, nothing we act on yet
   }
 }
 
