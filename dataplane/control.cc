@@ -62,6 +62,19 @@ size_t Control::pending_count() const {
 uint32_t Control::poll_once(uint32_t now_ms) {
   uint32_t handled = 0;
   now_ms_ = now_ms;
+  // #6 HA: the HA thread asks for gratuitous ARP after a takeover or hand-back.
+  if (shared_.ha.enabled) {
+    if (shared_.ha.announce_gen.load(std::memory_order_acquire) != announce_seen_) {
+      announce_seen_ = shared_.ha.announce_gen.load(std::memory_order_acquire);
+      announce();
+      announced_ms_ = now_ms;
+      reannounce_step_ = 0;
+    } else if (reannounce_step_ < std::size(kReannounceMs) &&
+               now_ms - announced_ms_ >= kReannounceMs[reannounce_step_]) {
+      ++reannounce_step_;
+      announce();
+    }
+  }
   rte_mbuf* pkts[kMaxBurst];
   for (rte_ring* r : shared_.to_control) {
     unsigned n = rte_ring_sc_dequeue_burst(r, reinterpret_cast<void**>(pkts), kMaxBurst, nullptr);
@@ -112,15 +125,22 @@ void Control::arp_input(rte_mbuf* m, const ParsedPacket& pp, int iface) {
     shared_.neighbors.learn(iface, a.spa, a.sha);
     neighbor_learned(iface, a.spa);
   }
-  if (a.op == RTE_ARP_OP_REQUEST && a.tpa == in.addr && a.spa != in.addr)
-    send_arp(iface, RTE_ARP_OP_REPLY, a.sha, a.spa);
+  // #6 HA: own addresses only while we hold them, the peer's while taken over.
+  const HaDataplane& ha = shared_.ha;
+  bool own = a.tpa == in.addr && (!ha.enabled || ha.own_held.load(std::memory_order_relaxed));
+  bool taken = ha.holds_peer_address(a.tpa);
+  if (taken && a.spa == a.tpa && std::memcmp(a.sha, in.mac, 6) != 0)
+    shared_.ha.split_brain_arps.fetch_add(1, std::memory_order_relaxed);  // the peer announces what we hold
+  if (a.op == RTE_ARP_OP_REQUEST && (own || taken) && a.spa != a.tpa)
+    send_arp(iface, RTE_ARP_OP_REPLY, a.sha, a.spa, a.tpa);
   rte_pktmbuf_free(m);
 }
 
 void Control::icmp_input(rte_mbuf* m, const ParsedPacket& pp, int iface) {
   uint8_t* d = pkt_data(m);
   uint8_t* icmp = d + pp.l4;
-  if (icmp[0] != 8 || model().own_address_iface(pp.dst) == kNone) return drop(m, DropReason::not_for_us);
+  if (icmp[0] != 8 || (model().own_address_iface(pp.dst) == kNone && !shared_.ha.holds_peer_address(pp.dst)))  // #6 HA
+    return drop(m, DropReason::not_for_us);
   trim_padding(m, pp);
   uint8_t* ip = d + pp.l3;
   store_be32(ip + 12, pp.dst);  // reply from the address that was pinged
@@ -163,8 +183,14 @@ void Control::neighbor_learned(int iface, Ipv4 addr) {
   pending_.erase(it);
 }
 
-void Control::send_arp(int iface, uint16_t op, const uint8_t* tha, Ipv4 tpa) {
+void Control::send_arp(int iface, uint16_t op, const uint8_t* tha, Ipv4 tpa, Ipv4 spa) {
   const InterfaceModel& out = model().interfaces[iface];
+  if (spa == 0) spa = out.addr;
+  // #6 HA: while the peer answers for our address, resolve with ARP probes
+  // (sender 0.0.0.0, RFC 5227) so neighbors do not learn our MAC for it.
+  if (op == RTE_ARP_OP_REQUEST && spa == out.addr && shared_.ha.enabled &&
+      !shared_.ha.own_held.load(std::memory_order_relaxed))
+    spa = 0;
   rte_mbuf* m = rte_pktmbuf_alloc(pool_);
   if (!m) return;
   auto* p = reinterpret_cast<uint8_t*>(rte_pktmbuf_append(m, kEthHdrLen + 28));
@@ -177,7 +203,7 @@ void Control::send_arp(int iface, uint16_t op, const uint8_t* tha, Ipv4 tpa) {
   a[5] = 4;
   store_be16(a + 6, op);
   std::memcpy(a + 8, out.mac, 6);
-  store_be32(a + 14, out.addr);
+  store_be32(a + 14, spa);
   std::memcpy(a + 18, tha, 6);
   store_be32(a + 24, tpa);
   bool unicast = op == RTE_ARP_OP_REPLY;
@@ -196,8 +222,13 @@ void Control::send_l2(rte_mbuf* m, int iface, const uint8_t* dst_mac) {
 
 void Control::announce() {
   const RouterModel& rm = model();
-  for (size_t i = 0; i < rm.interfaces.size(); ++i)
-    send_arp(static_cast<int>(i), RTE_ARP_OP_REQUEST, kZeroMac, rm.interfaces[i].addr);
+  const HaDataplane& ha = shared_.ha;
+  if (!ha.enabled || ha.own_held.load(std::memory_order_acquire))
+    for (size_t i = 0; i < rm.interfaces.size(); ++i)
+      send_arp(static_cast<int>(i), RTE_ARP_OP_REQUEST, kZeroMac, rm.interfaces[i].addr);
+  // #6 HA: the peer's addresses, from us, while we hold them.
+  if (ha.enabled && ha.peer_taken.load(std::memory_order_acquire))
+    for (const HaAddress& p : ha.peer_addresses) send_arp(p.iface, RTE_ARP_OP_REQUEST, kZeroMac, p.addr, p.addr);
 }
 
 }  // namespace wp

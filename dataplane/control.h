@@ -43,7 +43,8 @@ class Control {
   }
   // Drains the rings, runs ARP timers. Returns packets handled.
   uint32_t poll_once(uint32_t now_ms);
-  // Gratuitous ARP for every interface address (on start and takeover).
+  // Gratuitous ARP for every interface address we hold (on start and
+  // takeover; with HA, also the peer's addresses while we hold them).
   void announce();
   size_t pending_count() const;
   // #9 paths: BFD and path probes arrive through local input and leave
@@ -59,7 +60,7 @@ class Control {
   void icmp_input(rte_mbuf* m, const ParsedPacket& pp, int iface);
   void resolve(rte_mbuf* m, uint32_t now_ms);
   void neighbor_learned(int iface, Ipv4 addr);
-  void send_arp(int iface, uint16_t op, const uint8_t* tha, Ipv4 tpa);
+  void send_arp(int iface, uint16_t op, const uint8_t* tha, Ipv4 tpa, Ipv4 spa = 0);  // spa 0: the interface's
   void send_l2(rte_mbuf* m, int iface, const uint8_t* dst_mac);
   void drop(rte_mbuf* m, DropReason why) {
     counters().drop(why);
@@ -83,6 +84,12 @@ class Control {
   uint32_t now_ms_ = 0;
   uint64_t tsc_per_us_ = 1;
   uint64_t now_us() const;
+  uint32_t announce_seen_ = 0;  // #6 HA: last HaDataplane::announce_gen acted on
+  // #6 HA: gratuitous ARP is repeated (a lost or reordered one would leave a
+  // neighbor pointing at the node that just gave an address up).
+  static constexpr uint32_t kReannounceMs[] = {300, 1000, 2500};
+  uint32_t announced_ms_ = 0;
+  uint32_t reannounce_step_ = 3;
 };
 
 }  // namespace wp

@@ -1,6 +1,9 @@
 // Ring setup for DataplaneShared; see dataplane.h.
 #include "dataplane/dataplane.h"
 
+#include <rte_errno.h>
+#include <rte_ring_elem.h>
+
 #include <string>
 
 namespace wp {
@@ -34,7 +37,34 @@ bool DataplaneShared::create_rings(uint32_t worker_count, uint32_t ring_size, in
   return true;
 }
 
+bool DataplaneShared::enable_events(EventConsumer c, uint32_t ring_size, int socket, std::string& error) {
+  auto& rings = events[static_cast<size_t>(c)];
+  if (!rings.empty()) return true;
+  static std::atomic<uint32_t> instance{0};
+  uint32_t tag = instance.fetch_add(1);
+  for (uint32_t w = 0; w < workers; ++w) {
+    std::string name =
+        "wpev" + std::to_string(tag) + "_" + std::to_string(static_cast<int>(c)) + "_" + std::to_string(w);
+    rte_ring* r =
+        rte_ring_create_elem(name.c_str(), sizeof(SessionEvent), ring_size, socket, RING_F_SP_ENQ | RING_F_SC_DEQ);
+    if (!r) {
+      error = "cannot create " + std::string(kEventConsumerNames[static_cast<size_t>(c)]) + " event ring (" +
+              std::to_string(ring_size) + " entries): " + rte_strerror(rte_errno);
+      for (rte_ring* done : rings) rte_ring_free(done);
+      rings.clear();
+      return false;
+    }
+    rings.push_back(r);
+  }
+  return true;
+}
+
 void DataplaneShared::free_rings() {
+  ha.free();  // #6 HA
+  for (auto& rings : events) {
+    for (rte_ring* r : rings) rte_ring_free(r);
+    rings.clear();
+  }
   for (auto* v : {&handoff, &to_control, &resolve}) {
     for (rte_ring* r : *v) {
       if (!r) continue;

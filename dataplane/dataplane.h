@@ -12,15 +12,18 @@
 #include <rte_mbuf.h>
 #include <rte_ring.h>
 
+#include <array>
 #include <atomic>
 #include <cstdint>
 #include <memory>
 #include <vector>
 
 #include "dataplane/counters.h"
+#include "dataplane/ha_dataplane.h"  // #6 HA
 #include "dataplane/neighbor.h"
 #include "dataplane/paths.h"
 #include "dataplane/router_model.h"
+#include "dataplane/session_events.h"
 #include "dataplane/session_table.h"
 
 namespace wp {
@@ -33,10 +36,13 @@ struct DataplaneShared {
   std::vector<rte_ring*> to_control;           // per worker + dispatcher: ARP, ICMP, local input
   std::vector<rte_ring*> resolve;              // per worker + dispatcher: packets waiting for ARP
   std::unique_ptr<WorkerCounters[]> counters;  // per worker; [workers] = control thread + dispatcher
+  // Session event rings, [consumer][worker]; empty while that consumer is off.
+  std::array<std::vector<rte_ring*>, kEventConsumers> events;
   std::atomic<bool> running{true};
   Timeouts timeouts;
   PathTable* paths = nullptr;           // #9 paths: null = first reachable waypoint, no monitoring
   rte_mempool* control_pool = nullptr;  // #9 paths: mbufs for packets workers originate (keep-alives)
+  HaDataplane ha;                       // #6 HA: inbound peer sessions, address ownership (off unless configured)
 
   rte_ring* handoff_ring(uint32_t from, uint32_t to) const { return handoff[from * workers + to]; }
   WorkerCounters& control_counters() { return counters[workers]; }
@@ -46,6 +52,13 @@ struct DataplaneShared {
   // `error` set on failure.
   bool create_rings(uint32_t worker_count, uint32_t ring_size, int socket, std::string& error,
                     const std::vector<int>* worker_sockets = nullptr);
+  // One SPSC SessionEvent ring per worker for consumer `c`, on `socket` (the
+  // consumer's). Call after create_rings and before the workers start.
+  bool enable_events(EventConsumer c, uint32_t ring_size, int socket, std::string& error);
+  rte_ring* event_ring(EventConsumer c, uint32_t worker) const {
+    const auto& v = events[static_cast<size_t>(c)];
+    return v.empty() ? nullptr : v[worker];
+  }
   void free_rings();
 };
 

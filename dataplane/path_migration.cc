@@ -44,11 +44,14 @@ bool Worker::follow_path(Session& s) {
     s.out_fwd = old;
     return false;
   }
-  s.flags &= static_cast<uint8_t>(~kFwdMdAcked);  // metadata again until the peer acks on the new path
+  // Metadata again until the peer acks on the new path; "established" is
+  // announced again then (offload rules match the old tuple).
+  s.flags &= static_cast<uint8_t>(~(kFwdMdAcked | kEstablished));
   s.md_only_ms = static_cast<uint16_t>(now_ms_ - 1000);
   PathWorkerCounters::bump(pt.counters(id_, static_cast<size_t>(from)).migrated_out);
   PathWorkerCounters::bump(pt.counters(id_, static_cast<size_t>(to)).migrated_in);
   counters_->add(Counter::path_migrations);
+  post_event(SessionEventKind::update, s);  // the HA peer re-binds its copy too
   return true;
 }
 
@@ -90,8 +93,10 @@ bool Worker::rebind_migrated(rte_mbuf* m, ParsedPacket& pp, int iface, const Met
              static_cast<int8_t>(peer)};
   if (!table_.rebind(&s, Dir::reverse, to)) return false;
   s.flags |= kRevMdPending;
+  s.flags &= static_cast<uint8_t>(~kEstablished);
   s.md_only_ms = static_cast<uint16_t>(now_ms_ - 1000);
   counters_->add(Counter::path_rebinds);
+  post_event(SessionEventKind::update, s);
   if (PathTable* pt = shared_.paths) {
     int a = pt->find(from.peer, from.iface), b = pt->find(peer, back->iface);
     if (a >= 0) PathWorkerCounters::bump(pt->counters(id_, static_cast<size_t>(a)).migrated_out);

@@ -35,6 +35,10 @@ enum SessionFlags : uint8_t {
   kFinFwd = 1 << 3,
   kFinRev = 1 << 4,
   kRst = 1 << 5,
+  kEstablished = 1 << 6,  // "established" event posted (session_events.h)
+  // #6 HA: synced from the HA peer, which owns and ages it; never expired
+  // here until a takeover makes it ours (dataplane/ha_dataplane.h).
+  kPeerSession = 1 << 7,
 };
 
 struct Session {

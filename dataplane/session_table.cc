@@ -192,7 +192,7 @@ uint32_t SessionTable::expire_some(uint32_t now_ms, uint32_t budget, const Timeo
   for (uint32_t n = 0; n < budget && n < capacity_; ++n) {
     Session& s = sessions_[hand_];
     hand_ = hand_ + 1 == capacity_ ? 0 : hand_ + 1;
-    if (!s.in_use) continue;
+    if (!s.in_use || (s.flags & kPeerSession)) continue;  // #6 HA: the peer ages its sessions
     // Signed difference: wrap-safe for 49-day uint32 millisecond clocks.
     if (static_cast<int32_t>(now_ms - s.last_ms) < static_cast<int32_t>(timeout_ms(s, t))) continue;
     if (on_expire) on_expire(ctx, s);

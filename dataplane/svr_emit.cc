@@ -29,6 +29,8 @@ void Worker::emit(rte_mbuf* m, ParsedPacket& pp, Session& s, Dir dir) {
     if (pp.tcp_flags & kTcpRst) s.flags |= kRst;
     if (pp.tcp_flags & kTcpFin) s.flags |= dir == Dir::forward ? kFinFwd : kFinRev;
   }
+  if (!(s.flags & kEstablished)) [[unlikely]]
+    note_established(s);
 
   rewrite_tuple(m, pp, out.tuple);
   bool need_md = false;

@@ -120,6 +120,7 @@ void Worker::first_packet_lan(rte_mbuf* m, ParsedPacket& pp, int iface) {
     int path = pt->find(s->out_fwd.peer, s->out_fwd.iface);
     if (path >= 0) PathWorkerCounters::bump(pt->counters(id_, static_cast<size_t>(path)).sessions_started);
   }
+  post_event(SessionEventKind::created, *s);
   emit(m, pp, *s, Dir::forward);
 }
 

@@ -38,6 +38,7 @@ void Worker::wan_input(rte_mbuf* m, ParsedPacket& pp, int iface) {
   if (ref && status == MetadataStatus::ok && md.has_uuid && md.uuid != ref.session->uuid) {
     if (ref.dir == Dir::reverse) return drop(m, DropReason::bad_metadata);
     // Same ports, new session id: the sender restarted and reused the pair.
+    post_event(SessionEventKind::closed, *ref.session, SessionEndReason::forced_end);
     table_.remove(ref.session);
     counters_->add(Counter::sessions_replaced);
     ref = {};
@@ -108,6 +109,7 @@ void Worker::first_packet_wan(rte_mbuf* m, ParsedPacket& pp, int iface, const Me
     // would shadow this one's LAN key: the new session wins.
     if (bound) {
       if (SessionRef old = table_.lookup(orig.reversed()); old) {
+        post_event(SessionEventKind::closed, *old.session, SessionEndReason::forced_end);
         table_.remove(old.session);
         counters_->add(Counter::sessions_replaced);
       }
@@ -123,6 +125,7 @@ void Worker::first_packet_wan(rte_mbuf* m, ParsedPacket& pp, int iface, const Me
   }
   counters_->add(Counter::sessions_created);
   counters_->sessions_active.store(table_.size(), std::memory_order_relaxed);
+  post_event(SessionEventKind::created, *s);
   strip_at_payload(m, pp, static_cast<uint16_t>(md.block_len()), kHmacTagLen);
   emit(m, pp, *s, Dir::forward);
 }

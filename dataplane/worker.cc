@@ -72,7 +72,8 @@ uint32_t Worker::poll_once() {
     receive(pkts, n);
   }
   handled += drain_handoff();
-  if (shared_.paths) sweep_paths();  // #9 paths
+  if (shared_.paths) sweep_paths();                                       // #9 paths
+  if (shared_.ha.enabled && id_ < shared_.workers) handled += ha_poll();  // #6 HA
   flush();
   age();
   return handled;
@@ -123,7 +124,7 @@ void Worker::receive(rte_mbuf** pkts, uint16_t n) {
       case ParseStatus::ipv4: break;
     }
     bool l4_svr = pp.proto == kProtoTcp || pp.proto == kProtoUdp;
-    if (model().own_address_iface(pp.dst) != kNone) {
+    if (model().own_address_iface(pp.dst) != kNone || shared_.ha.holds_peer_address(pp.dst)) {  // #6 HA
       if (!(wan && l4_svr && is_waypoint_port(pp.dport))) {
         to_control(m);  // ICMP echo, ARP-adjacent local traffic
         continue;
@@ -229,12 +230,49 @@ void Worker::age() {
 
 uint32_t Worker::expire(uint32_t budget) {
   const Timeouts& t = shared_.timeouts;
-  uint32_t n = table_.expire_some(now_ms_, budget, t, nullptr, nullptr);
+  auto on_expire = [](void* ctx, Session& s) {
+    bool ended = (s.flags & kRst) || ((s.flags & kFinFwd) && (s.flags & kFinRev));
+    static_cast<Worker*>(ctx)->post_event(SessionEventKind::closed, s,
+                                          ended ? SessionEndReason::end_of_flow : SessionEndReason::idle_timeout);
+  };
+  uint32_t n = table_.expire_some(now_ms_, budget, t, on_expire, this);
   if (n) {
     counters_->add(Counter::sessions_expired, n);
     counters_->sessions_active.store(table_.size(), std::memory_order_relaxed);
   }
   return n;
+}
+
+void Worker::post_event(SessionEventKind kind, const Session& s, SessionEndReason reason) {
+  static constexpr Counter kDropped[kEventConsumers] = {Counter::offload_events_dropped, Counter::ha_events_dropped,
+                                                        Counter::ipfix_events_dropped};
+  SessionEvent ev;
+  bool built = false;
+  for (size_t c = 0; c < kEventConsumers; ++c) {
+    const auto& rings = shared_.events[c];
+    if (rings.empty()) continue;
+    if (!built) {
+      ev.kind = kind;
+      ev.reason = reason;
+      ev.worker = static_cast<uint16_t>(id_);
+      ev.now_ms = now_ms_;
+      ev.session = s;
+      built = true;
+    }
+    if (rte_ring_sp_enqueue_elem(rings[id_], &ev, sizeof(ev)) != 0) counters_->add(kDropped[c]);
+  }
+}
+
+// A session is established when every WAN leg finished its handshake (our
+// forward metadata acked on leg B, the peer stopped needing reverse metadata
+// on leg A) and a reverse packet was seen: only then is it steady state that
+// offload may take over.
+void Worker::note_established(Session& s) {
+  bool leg_b_done = !s.side_b_wan() || (s.flags & kFwdMdAcked);
+  bool leg_a_done = !s.side_a_wan() || !(s.flags & kRevMdPending);
+  if (!leg_a_done || !leg_b_done || !(s.flags & kReverseSeen)) return;
+  s.flags |= kEstablished;
+  post_event(SessionEventKind::established, s);
 }
 
 SessionUuid Worker::new_uuid() {

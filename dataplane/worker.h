@@ -64,6 +64,14 @@ class Worker {
   // spread over the loop iterations in which the millisecond clock advanced.
   static constexpr uint32_t kSweepPeriodMs = 2000;
   void age();
+  // Copies the session into every enabled consumer's event ring; a full ring
+  // drops the event and counts it (session_events.h).
+  void post_event(SessionEventKind kind, const Session& s, SessionEndReason reason = SessionEndReason::none);
+
+  // #6 HA (worker_ha.cc): apply the HA thread's inbound peer sessions, follow
+  // ownership changes and republish requests (ha_dataplane.h). Returns work done.
+  uint32_t ha_poll();
+  void apply_peer_session(const PeerSessionOp& op);
 
  private:
   const RouterModel& model() const { return *model_; }
@@ -89,6 +97,7 @@ class Worker {
   // when they are signed together (lanes full) and transmitted.
   void queue_for_signing(rte_mbuf* m, const ParsedPacket& pp, const HmacKey& key, int iface, Ipv4 next_hop);
   void sign_pending();
+  void note_established(Session& s);  // posts "established" once the handshake is done
   void to_control(rte_mbuf* m);
   // #9 paths (svr_lan.cc, path_migration.cc, svr_metadata_only.cc)
   bool pick_port_pair(FiveTuple& out, uint32_t cls);
@@ -108,6 +117,13 @@ class Worker {
   }
   SessionUuid new_uuid();
   void update_clock();
+  // #6 HA
+  void follow_ownership();
+  uint32_t republish_some();
+  uint32_t ownership_seen_ = 0;
+  uint32_t republish_seen_ = 0;
+  bool republishing_ = false;
+  uint32_t republish_hand_ = 0;
 
   uint32_t id_;
   DataplaneShared& shared_;

@@ -194,6 +194,7 @@ std::vector<ConfigError> ConfigValidator::run() {
   check_policies();
   check_paths();  // #9 paths
   check_limits();
+  check_ha();  // #6 HA
   return std::move(errors_);
 }
 

@@ -51,6 +51,8 @@ class ConfigValidator {
   void check_waypoint(const std::string& text, const std::string& path);
   // config_validate_paths.cc (#9 paths)
   void check_paths();
+  // config_validate_ha.cc (#6 HA)
+  void check_ha();
 
   // Shared helpers (config_validate.cc).
   void error(std::string path, std::string message) { errors_.push_back({std::move(path), std::move(message)}); }

@@ -7,6 +7,7 @@
 
 #include "dataplane/ipv4.h"
 #include "mgmt/path_stats.h"  // #9 paths
+#include "ha/ha_status.h"  // #6 HA
 
 namespace wp::mgmt {
 
@@ -61,6 +62,10 @@ bool StatsServer::start(const std::string& listen, const DataplaneShared& shared
   server_->Get("/api/v1/paths", [&shared](const httplib::Request&, httplib::Response& res) {  // #9 paths
     res.set_content(paths_json(shared).dump(2), "application/json");
   });
+  if (ha_)  // #6 HA
+    server_->Get("/api/v1/ha", [status = ha_](const httplib::Request&, httplib::Response& res) {
+      res.set_content(status->json(), "application/json");
+    });
   if (!server_->bind_to_port(listen.substr(0, colon).c_str(), port)) {
     error = "mgmt.listen: cannot bind " + listen + ": " + std::strerror(errno);
     server_.reset();

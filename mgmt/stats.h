@@ -9,6 +9,10 @@
 
 #include "dataplane/dataplane.h"
 
+namespace wp::ha {
+struct HaStatus;  // #6 HA
+}
+
 namespace httplib {
 class Server;
 }
@@ -25,10 +29,13 @@ class StatsServer {
   bool start(const std::string& listen, const DataplaneShared& shared, const std::string& router_name,
              std::string& error);
   void stop();
+  // #6 HA: serve GET /api/v1/ha from this status (call before start()).
+  void set_ha(const ha::HaStatus* status) { ha_ = status; }
 
  private:
   std::unique_ptr<httplib::Server> server_;
   std::unique_ptr<std::thread> thread_;
+  const ha::HaStatus* ha_ = nullptr;
 };
 
 }  // namespace wp::mgmt

@@ -27,6 +27,7 @@
 #include "dataplane/ports.h"
 #include "dataplane/router_model.h"
 #include "dataplane/worker.h"
+#include "ha/ha_thread.h"  // #6 HA
 #include "mgmt/config_load.h"
 #include "mgmt/stats.h"
 
@@ -134,6 +135,9 @@ int main(int argc, char** argv) {
   if (cfg.has_path_monitoring())
     path_monitor = std::make_unique<wp::PathMonitor>(*path_table, wp::PathMonitorConfig::from(cfg.path_monitoring()),
                                                      ports.any_pool(), std::random_device{}());
+  // #6 HA: event and inbound rings exist before any worker runs.
+  wp::ha::HaThread ha;
+  if (!ha.prepare(cfg, shared, error)) return fail(2, error);
 
   uint32_t max_sessions = cfg.dataplane().max_sessions() ? cfg.dataplane().max_sessions() : 1u << 20;
   uint32_t per_worker = (max_sessions + workers - 1) / workers;
@@ -155,6 +159,7 @@ int main(int argc, char** argv) {
   control->set_path_monitor(path_monitor.get());  // #9 paths
 
   wp::mgmt::StatsServer stats;
+  stats.set_ha(ha.status());  // #6 HA
   if (!cfg.mgmt().listen().empty() && !stats.start(cfg.mgmt().listen(), shared, model->name, error))
     return fail(2, error);
 
@@ -162,6 +167,7 @@ int main(int argc, char** argv) {
   std::fprintf(stderr, "waypointd: router %s up: %u worker(s), %zu port(s), %u sessions/worker\n", model->name.c_str(),
                workers, ports.ports().size(), per_worker);
   control->announce();
+  ha.start();  // #6 HA
 
   uint32_t idle = 0;
   while (!g_stop) {
@@ -170,11 +176,13 @@ int main(int argc, char** argv) {
     if (g_dump) {
       g_dump = 0;
       std::fprintf(stderr, "%s\n", wp::mgmt::stats_json(shared, model->name).c_str());
+      if (ha.status()) std::fprintf(stderr, "%s\n", ha.status()->json().c_str());  // #6 HA
     }
     idle = n ? 0 : idle + 1;
     if (idle > 16) usleep(idle > 256 ? 1000 : 100);
   }
   std::fprintf(stderr, "waypointd: shutting down\n");
+  ha.stop();  // #6 HA: before the workers, so nothing waits on them
   shared.running.store(false);
   rte_eal_mp_wait_lcore();
   stats.stop();

@@ -436,3 +436,213 @@ wp_gen_basic_configs() {
 wp_check_config() {
   "$WAYPOINTD" --check --config "$1" >"$WP_TMP/check-$(basename "$1").log" 2>&1
 }
+
+# ------------------------------------------------------------------ #6 HA: corosync pair
+
+# wp_corosync_conf ADDR1 ADDR2: corosync.conf for a two-node pair (knet,
+# votequorum two_node). token 400 / consensus 500 ms: a dead node is seen in
+# ~0.9 s (RECIPES.md); a dead CPG process (waypointd) in milliseconds.
+wp_corosync_conf() {
+  cat <<CONF
+totem {
+    version: 2
+    cluster_name: wp-pair
+    transport: knet
+    crypto_cipher: none
+    crypto_hash: none
+    token: 400
+    consensus: 500
+}
+nodelist {
+    node {
+        ring0_addr: $1
+        nodeid: 1
+        name: n1
+    }
+    node {
+        ring0_addr: $2
+        nodeid: 2
+        name: n2
+    }
+}
+quorum {
+    provider: corosync_votequorum
+    two_node: 1
+}
+logging {
+    to_stderr: yes
+    to_syslog: no
+    timestamp: on
+}
+system {
+    sched_rr: no
+}
+CONF
+}
+
+# wp_corosync_start NAME NS CONF: corosync in namespace NS with its own mount
+# namespace (private /run and /var/lib/corosync under $WP_TMP/NAME);
+# WP_COROSYNC_PID[NAME] is corosync's own pid (unshare and sh exec it).
+declare -A WP_COROSYNC_PID
+wp_corosync_start() {
+  local name=$1 ns=$2 conf=$3 d=$WP_TMP/$1
+  mkdir -p "$d/run" "$d/lib"
+  wp_bg "$ns" "$WP_TMP/$name.log" unshare -m sh -c \
+    "mount --bind $d/run /run && mount --bind $d/lib /var/lib/corosync && exec corosync -f -c $conf"
+  WP_COROSYNC_PID[$name]=$WP_BG_PID
+  WP_PIDS+=("$WP_BG_PID")
+}
+
+# HA status of router NAME (GET /api/v1/ha), and one value by dotted path.
+wp_ha_json() { wp_exec "$1" curl -s --max-time 2 "http://127.0.0.1:$WP_MGMT_PORT/api/v1/ha" 2>/dev/null; }
+wp_ha_get() {
+  wp_ha_json "$1" | "$WP_PY" -c '
+import json, sys
+try:
+    v = json.load(sys.stdin)
+    for k in sys.argv[1].split("."):
+        v = v[k]
+    print(str(v).lower() if isinstance(v, bool) else v)
+except Exception:
+    print("?")' "$2"
+}
+# wp_wait_ha NAME KEY VALUE [SECONDS]: until the HA status shows KEY == VALUE.
+wp_wait_ha() {
+  local i
+  for ((i = 0; i < ${4:-10} * 5; i++)); do
+    [ "$(wp_ha_get "$1" "$2")" = "$3" ] && return 0
+    sleep 0.2
+  done
+  return 1
+}
+
+# ------------------------------------------- #8 perf lab: wpgen over net_memif
+# wpgen (tools/wpgen.cc) plays client and server ends through r1 -> r2. Every
+# link is a net_memif pair (perf/vdev_compare.sh: ~10x net_af_packet on veth
+# here); sockets are files in $WP_TMP, so nothing touches the network:
+#   wpgen[memif0 server lan1.sock] -- r1[memif0 client | memif1 server wan.sock]
+#     -- r2[memif1 client wan.sock | memif0 client lan2.sock] -- wpgen[memif1 server]
+# Routers run in namespaces r1/r2 only to keep their stats ports apart.
+WPGEN=${WPGEN:-$WP_REPO/build/tools/wpgen}
+# net_memif, or net_af_packet on veths r1l/r1w/r2w/r2l that the caller made
+# (perf/wpbench.sh compares with a kernel NAT over the same veth I/O).
+WP_BENCH_DEV=${WP_BENCH_DEV:-net_memif}
+
+# wp_bench_vdevs ROUTER WORKERS: the router's two --vdev arguments.
+wp_bench_vdevs() {
+  local q=$(($2 + 1))
+  if [ "$WP_BENCH_DEV" = net_af_packet ]; then
+    echo -n "--vdev net_af_packet0,iface=$1l,qpairs=$q --vdev net_af_packet1,iface=$1w,qpairs=$q"
+  elif [ "$1" = r1 ]; then
+    echo -n "$(wp_memif lan1 client 0) $(wp_memif wan server 1)"
+  else
+    echo -n "$(wp_memif lan2 client 0) $(wp_memif wan client 1)"
+  fi
+}
+
+# wp_memif SOCKET ROLE INDEX: one --vdev argument.
+wp_memif() { echo -n "--vdev net_memif$3,role=$2,socket=$WP_TMP/$1.sock,socket-abstract=no"; }
+
+# wp_conf_bench_router NAME LAN_CIDR WAN_CIDR PEER PEER_WAYPOINT KEY WORKERS MAX_SESSIONS NEXT_PEER:
+# tenant bench 10.1.0.0/16 -> service bench-udp 10.2.0.0/16 UDP 5201.
+wp_conf_bench_router() {
+  local np=${9:+, next_peer: $9}
+  cat <<YAML
+router:
+  name: $1
+  lan: {name: lan, device: ${WP_BENCH_DEV}0, address: $2}
+  wan:
+    - {name: wan0, device: ${WP_BENCH_DEV}1, address: $3}
+tenants:
+  - {name: bench, prefixes: [10.1.0.0/16]}
+services:
+  - {name: bench-udp, prefixes: [10.2.0.0/16], protocol: udp, ports: ["5201"]$np}
+policies:
+  - {tenant: bench, service: bench-udp}
+peers:
+  - {name: $4, waypoints: [$5], key: "$6"}
+dataplane: {workers: $7, max_sessions: $8}
+mgmt: {listen: "127.0.0.1:$WP_MGMT_PORT"}
+YAML
+}
+
+# wp_bench_pair_start WORKERS MAX_SESSIONS [EAL_MB]: configs, namespaces r1/r2,
+# both routers on memif (main lcore + WORKERS workers each), waits for both.
+# The memif servers must be listening first: wpgen (wp_wpgen_start) for the
+# LAN sockets, then r1 for the WAN socket r2 connects to.
+wp_bench_pair_start() {
+  local w=$1 max=$2 mb=${3:-$WP_EAL_MEM} key i lc=""
+  key=$(wp_keygen)
+  wp_conf_bench_router r1 10.1.0.1/16 172.16.0.1/24 r2 172.16.0.2 "$key" "$w" "$max" r2 >"$WP_TMP/r1.yaml"
+  wp_conf_bench_router r2 10.2.0.1/16 172.16.0.2/24 r1 172.16.0.1 "$key" "$w" "$max" "" >"$WP_TMP/r2.yaml"
+  for i in r1 r2; do [ -e "/run/netns/$(wp_ns $i)" ] || wp_ns_add $i || return 1; done
+  for ((i = 0; i <= w; i++)); do lc+="${lc:+,}$i@$((i % $(nproc)))"; done
+  WP_ROUTER_LOG[r1]=$WP_TMP/r1.log
+  WP_ROUTER_LOG[r2]=$WP_TMP/r2.log
+  # shellcheck disable=SC2046
+  wp_bg r1 "$WP_TMP/r1.log" "$WAYPOINTD" --config "$WP_TMP/r1.yaml" -- --no-huge --no-pci -m "$mb" \
+    --file-prefix "wp-r1-$$" --lcores "$lc" $(wp_bench_vdevs r1 "$w")
+  WP_ROUTER_PID[r1]=$WP_BG_PID
+  wp_wait_ready r1 20 || return 1
+  # shellcheck disable=SC2046
+  wp_bg r2 "$WP_TMP/r2.log" "$WAYPOINTD" --config "$WP_TMP/r2.yaml" -- --no-huge --no-pci -m "$mb" \
+    --file-prefix "wp-r2-$$" --lcores "$lc" $(wp_bench_vdevs r2 "$w")
+  WP_ROUTER_PID[r2]=$WP_BG_PID
+  wp_wait_ready r2 20
+}
+
+wp_bench_pair_stop() { wp_router_stop r1; local a=$?; wp_router_stop r2 && [ "$a" -eq 0 ]; }
+
+# wp_wpgen_start LOG WORKERS [wpgen options]: wpgen in the background (both
+# memif servers, workers + 1 queues like the routers; WORKERS 0: one queue,
+# for a plain forwarder), output to LOG; waits until its sockets exist.
+# WP_WPGEN_PID is its pid; wp_wpgen_wait its status.
+WP_WPGEN_PID=""
+wp_wpgen_start() {
+  local log=$1 w=$2 i q; shift 2
+  rm -f "$WP_TMP/lan1.sock" "$WP_TMP/lan2.sock"
+  q=(--queues $((w + 1)) --tx-queues "$w")
+  [ "$w" -eq 0 ] && q=(--queues 1 --tx-queues 1)
+  # shellcheck disable=SC2046
+  "$WPGEN" "${q[@]}" "$@" -- --no-huge --no-pci -m 512 --file-prefix "wp-gen-$$" \
+    -l 0 --log-level=error $(wp_memif lan1 server 0) $(wp_memif lan2 server 1) >"$log" 2>&1 &
+  WP_WPGEN_PID=$!
+  WP_PIDS+=("$WP_WPGEN_PID")
+  for ((i = 0; i < 100; i++)); do
+    [ -S "$WP_TMP/lan1.sock" ] && [ -S "$WP_TMP/lan2.sock" ] && return 0
+    wp_alive "$WP_WPGEN_PID" || return 1
+    sleep 0.1
+  done
+  return 1
+}
+
+# wp_wpgen_wait [SECONDS]: wait for wpgen to finish (default 120 s); its exit status.
+wp_wpgen_wait() {
+  wp_wait_exit "$WP_WPGEN_PID" "${1:-120}" || { kill -INT "$WP_WPGEN_PID"; wp_wait_exit "$WP_WPGEN_PID" 5; }
+  wait "$WP_WPGEN_PID"
+}
+
+# wp_nonzero_drops NAME: "reason=count ..." of router NAME's non-zero drops.
+wp_nonzero_drops() {
+  wp_stats_json "$1" | "$WP_PY" -c '
+import json, sys
+try:
+    d = json.load(sys.stdin)["drops"]
+    print(" ".join(f"{k}={v}" for k, v in d.items() if v) or "none")
+except Exception:
+    print("unknown")'
+}
+
+# wp_json_field FILE KEY: a value from the last {"scenario":...} line of FILE
+# (dotted KEY); -1 if missing.
+wp_json_field() {
+  grep '^{"scenario"' "$1" | tail -n 1 | "$WP_PY" -c '
+import json, sys
+try:
+    v = json.loads(sys.stdin.read())
+    for k in sys.argv[1].split("."):
+        v = v[k]
+    print(int(v) if isinstance(v, (int, float)) and float(v).is_integer() else v)
+except Exception:
+    print(-1)' "$2"
+}

@@ -1075,5 +1075,74 @@ TEST_F(Svr, IdleSessionsExpireAndTheFlowStartsOver) {
   EXPECT_EQ(r2->send_one(kWan, w.raw).payload_string(), "again");
 }
 
+// --- session events (session_events.h) ---------------------------------------
+
+std::vector<SessionEvent> drain_events(Router& r, EventConsumer c) {
+  std::vector<SessionEvent> out;
+  SessionEvent ev;
+  while (rte_ring_sc_dequeue_elem(r.shared().event_ring(c, 0), &ev, sizeof(ev)) == 0) out.push_back(ev);
+  return out;
+}
+
+TEST_F(Svr, SessionEventsFollowTheLifecycle) {
+  std::string err;
+  ASSERT_TRUE(r1->shared().enable_events(EventConsumer::ipfix, 64, SOCKET_ID_ANY, err)) << err;
+  ASSERT_TRUE(r2->shared().enable_events(EventConsumer::offload, 64, SOCKET_ID_ANY, err)) << err;
+  r1->worker().set_now_ms(1000);
+  r2->worker().set_now_ms(1000);
+
+  Frame w1 = r1->send_one(kLan, client_udp("one"));
+  auto ev = drain_events(*r1, EventConsumer::ipfix);
+  ASSERT_EQ(ev.size(), 1u);
+  EXPECT_EQ(ev[0].kind, SessionEventKind::created);
+  EXPECT_EQ(ev[0].session.original.src, kClient);
+  EXPECT_EQ(ev[0].session.out_fwd.tuple.dst, kR2Wan) << "the NAT binding travels with the event";
+  EXPECT_EQ(r1->shared().event_ring(EventConsumer::offload, 0), nullptr) << "a consumer that is off gets nothing";
+
+  r2->send_one(kWan, w1.raw);
+  auto ev2 = drain_events(*r2, EventConsumer::offload);
+  ASSERT_EQ(ev2.size(), 1u);
+  EXPECT_EQ(ev2[0].session.uuid, ev[0].session.uuid) << "both routers report the same session id";
+
+  // Reverse metadata with the ack: r1's only WAN leg is done and a reply was
+  // seen, so r1 is established; r2 still sends reverse metadata.
+  Frame back = r2->send_one(kLan, server_udp("two"));
+  r1->send_one(kWan, back.raw);
+  ev = drain_events(*r1, EventConsumer::ipfix);
+  ASSERT_EQ(ev.size(), 1u);
+  EXPECT_EQ(ev[0].kind, SessionEventKind::established);
+  EXPECT_EQ(ev[0].session.packets[0], 1u);
+  EXPECT_EQ(ev[0].session.packets[1], 1u);
+  EXPECT_TRUE(drain_events(*r2, EventConsumer::offload).empty()) << "r2 still waits for a plain forward packet";
+
+  Frame w2 = r1->send_one(kLan, client_udp("three"));
+  r2->send_one(kWan, w2.raw);
+  ev2 = drain_events(*r2, EventConsumer::offload);
+  ASSERT_EQ(ev2.size(), 1u);
+  EXPECT_EQ(ev2[0].kind, SessionEventKind::established);
+  r1->send_one(kLan, client_udp("four"));
+  EXPECT_TRUE(drain_events(*r1, EventConsumer::ipfix).empty()) << "established is posted once";
+
+  r1->worker().set_now_ms(1000 + 60000);
+  EXPECT_EQ(r1->worker().expire(1024), 1u);
+  ev = drain_events(*r1, EventConsumer::ipfix);
+  ASSERT_EQ(ev.size(), 1u);
+  EXPECT_EQ(ev[0].kind, SessionEventKind::closed);
+  EXPECT_EQ(ev[0].reason, SessionEndReason::idle_timeout);
+  EXPECT_EQ(ev[0].session.packets[0], 3u);
+  EXPECT_EQ(ev[0].session.bytes[1], 20u + 8u + 3u)
+      << "IP bytes of the one reply as delivered (block and trailer stripped)";
+}
+
+TEST_F(Svr, AFullEventRingDropsAndCountsWithoutStoppingTraffic) {
+  std::string err;
+  ASSERT_TRUE(r1->shared().enable_events(EventConsumer::ha, 4, SOCKET_ID_ANY, err)) << err;
+  // Ring of 4 holds 3; ten new sessions post ten "created" events.
+  for (uint16_t i = 0; i < 10; ++i) r1->send_one(kLan, client_udp("x", static_cast<uint16_t>(41000 + i)));
+  EXPECT_EQ(drain_events(*r1, EventConsumer::ha).size(), 3u);
+  EXPECT_EQ(r1->count(Counter::ha_events_dropped), 7u);
+  EXPECT_EQ(r1->worker().table().size(), 10u);
+}
+
 }  // namespace
 }  // namespace wp

@@ -1,0 +1,76 @@
+// #6 HA: what the HA thread reports (GET /api/v1/ha, the SIGUSR1 dump).
+//
+// Written by the HA thread only; read by the stats endpoint. Counters are
+// relaxed atomics; the membership and role text is swapped under a mutex
+// because it changes a few times a day and is read as a whole.
+#pragma once
+
+#include <atomic>
+#include <cstdint>
+#include <mutex>
+#include <string>
+#include <vector>
+
+namespace wp::ha {
+
+#define WP_HA_COUNTERS(X)                                                                   \
+  X(messages_sent) X(bytes_sent) X(messages_received) X(bytes_received) X(sessions_sent)    \
+  X(sessions_received) X(sessions_rejected) X(stale_messages) X(send_retries)              \
+  X(resyncs_sent) X(resyncs_received) X(resync_requests) X(resync_gaps) X(event_drops_seen) \
+  X(republish_requests) X(inbound_overflow) X(takeovers) X(handbacks) X(claims)             \
+  X(split_brain_detected) X(transport_lost) X(key_mismatches)
+
+struct HaStatus {
+  enum class Counter : uint8_t {
+#define WP_X(n) n,
+    WP_HA_COUNTERS(WP_X)
+#undef WP_X
+        count
+  };
+  std::atomic<uint64_t> counters[static_cast<size_t>(Counter::count)]{};
+  std::atomic<uint64_t> sync_lag_ms{0};      // last: worker posted -> CPG delivered back to us
+  std::atomic<uint64_t> sync_lag_max_ms{0};
+  std::atomic<uint64_t> last_resync_ms{0};   // last full resync received: request/join -> done applied
+  std::atomic<uint64_t> last_resync_sessions{0};
+  std::atomic<uint64_t> last_takeover_ms{0}; // peer left -> its addresses announced
+
+  void add(Counter c, uint64_t n = 1) { counters[static_cast<size_t>(c)].fetch_add(n, std::memory_order_relaxed); }
+  uint64_t get(Counter c) const { return counters[static_cast<size_t>(c)].load(std::memory_order_relaxed); }
+
+  struct View {
+    uint32_t node_id = 0;
+    std::string state;  // "joining", "syncing", "active", "alone", "no-corosync"
+    std::vector<uint32_t> members;
+    bool peer_present = false;
+    bool own_held = false;
+    bool peer_taken = false;
+    std::vector<std::pair<std::string, std::string>> roles;  // address -> "own"|"peer (taken over)"|...
+  };
+  // The last few session ids sent to / received from the peer, so an
+  // operator (and the e2e test) can see one session on both nodes.
+  static constexpr size_t kRecent = 32;
+  void note_uuid(bool sent, const std::string& uuid_hex) {
+    std::lock_guard lock(mu_);
+    auto& v = sent ? recent_sent_ : recent_received_;
+    for (const auto& u : v)
+      if (u == uuid_hex) return;
+    if (v.size() == kRecent) v.erase(v.begin());
+    v.push_back(uuid_hex);
+  }
+  void set_view(View v) {
+    std::lock_guard lock(mu_);
+    view_ = std::move(v);
+  }
+  View view() const {
+    std::lock_guard lock(mu_);
+    return view_;
+  }
+  std::string json() const;
+
+ private:
+  mutable std::mutex mu_;
+  View view_;
+  std::vector<std::string> recent_sent_, recent_received_;
+};
+
+}  // namespace wp::ha

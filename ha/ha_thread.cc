@@ -1,0 +1,78 @@
+// #6 HA: HA thread setup and loop; see ha_thread.h.
+#include "ha/ha_thread.h"
+
+#include <poll.h>
+#include <rte_lcore.h>
+
+#include <ctime>
+
+#include "ha/cpg_transport.h"
+
+namespace wp::ha {
+namespace {
+
+uint64_t epoch_ms() {
+  timespec ts{};
+  clock_gettime(CLOCK_REALTIME, &ts);
+  return uint64_t(ts.tv_sec) * 1000 + uint64_t(ts.tv_nsec) / 1000000;
+}
+
+}  // namespace
+
+HaThread::~HaThread() { stop(); }
+
+bool HaThread::prepare(const config::Config& cfg, DataplaneShared& shared, std::string& error) {
+  if (!cfg.has_ha()) return true;
+  const config::Ha& h = cfg.ha();
+  const RouterModel& rm = *shared.model.load();
+  auto place = [&](const std::string& text, bool wan) {
+    auto a = parse_ipv4(text);
+    for (size_t i = 0; a && i < rm.interfaces.size(); ++i)
+      if (rm.interfaces[i].wan == wan && rm.interfaces[i].subnet.contains(*a)) {
+        shared.ha.peer_addresses.push_back({*a, static_cast<int>(i)});
+        return true;
+      }
+    error = "ha: peer address " + text + " is on none of our " + (wan ? "WAN" : "LAN") + " subnets";
+    return false;
+  };
+  for (const auto& a : h.peer_waypoints())
+    if (!place(a, true)) return false;
+  for (const auto& a : h.peer_lan())
+    if (!place(a, false)) return false;
+  uint32_t ring = h.event_ring() ? h.event_ring() : 65536;
+  int socket = static_cast<int>(rte_socket_id());
+  if (!shared.enable_events(EventConsumer::ha, ring, socket, error)) return false;
+  if (!shared.ha.create(shared.workers, ring, socket, error)) return false;
+  HaSettings s;
+  s.node_id = h.node_id();
+  s.preempt = !h.no_preempt();
+  s.batch_ms = h.batch_ms() ? h.batch_ms() : 1;
+  group_ = h.group();
+  node_ = std::make_unique<HaNode>(shared, s, [group = group_](std::string& err) -> std::unique_ptr<Transport> {
+    auto t = std::make_unique<CpgTransport>();
+    if (!t->open(group, err)) return nullptr;
+    return t;
+  });
+  return true;
+}
+
+void HaThread::start() {
+  if (!node_) return;
+  thread_ = std::thread([this] {
+    while (!stop_.load(std::memory_order_relaxed)) {
+      if (node_->poll(epoch_ms()) != 0) continue;
+      pollfd p{node_->fd(), POLLIN, 0};
+      if (p.fd >= 0)
+        ::poll(&p, 1, 1);
+      else
+        ::poll(nullptr, 0, 1);
+    }
+  });
+}
+
+void HaThread::stop() {
+  stop_.store(true);
+  if (thread_.joinable()) thread_.join();
+}
+
+}  // namespace wp::ha

@@ -1,0 +1,35 @@
+// #6 HA: the HA thread as waypointd runs it (DESIGN.md § Threads).
+//
+// prepare() turns the `ha` config section into dataplane state before the
+// workers start: the peer's addresses placed on our interfaces, the HA
+// session-event rings and the inbound rings. start() runs an HaNode over a
+// Corosync CPG connection on its own thread, waking on the CPG fd or every
+// millisecond for the batch timer.
+#pragma once
+
+#include <atomic>
+#include <memory>
+#include <string>
+#include <thread>
+
+#include "dataplane/dataplane.h"
+#include "ha/ha_node.h"
+
+namespace wp::ha {
+
+class HaThread {
+ public:
+  ~HaThread();
+  bool prepare(const config::Config& cfg, DataplaneShared& shared, std::string& error);
+  void start();
+  void stop();
+  const HaStatus* status() const { return node_ ? &node_->status() : nullptr; }
+
+ private:
+  std::unique_ptr<HaNode> node_;
+  std::string group_;
+  std::atomic<bool> stop_{false};
+  std::thread thread_;
+};
+
+}  // namespace wp::ha

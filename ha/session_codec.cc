@@ -1,0 +1,122 @@
+// #6 HA: session record encode/decode; see session_codec.h.
+#include "ha/session_codec.h"
+
+#include <cstring>
+
+#include "dataplane/packet.h"
+
+namespace wp::ha {
+namespace {
+
+void put_tuple(const FiveTuple& t, pb::Tuple& out) {
+  out.set_src(t.src);
+  out.set_dst(t.dst);
+  out.set_sport(t.sport);
+  out.set_dport(t.dport);
+  out.set_proto(t.proto);
+}
+
+bool get_tuple(const pb::Tuple& in, FiveTuple& out) {
+  if (in.sport() > 0xffff || in.dport() > 0xffff || (in.proto() != kProtoTcp && in.proto() != kProtoUdp)) return false;
+  out = {in.src(), in.dst(), static_cast<uint16_t>(in.sport()), static_cast<uint16_t>(in.dport()),
+         static_cast<uint8_t>(in.proto())};
+  return out.src != 0 && out.dst != 0;
+}
+
+template <typename List>
+const std::string& name_at(const List& list, int idx) {
+  static const std::string kEmpty;
+  return idx >= 0 && static_cast<size_t>(idx) < list.size() ? list[static_cast<size_t>(idx)].name : kEmpty;
+}
+
+int peer_by_name(const RouterModel& rm, const std::string& name) {
+  for (size_t i = 0; i < rm.peers.size(); ++i)
+    if (rm.peers[i].name == name) return static_cast<int>(i);
+  return kNone;
+}
+
+// A leg as the receiver will forward it: its own route to the destination.
+bool get_leg(const pb::Leg& in, const RouterModel& rm, const char* which, SideOut& out, std::string& error) {
+  if (!get_tuple(in.tuple(), out.tuple)) return error = std::string(which) + ": incomplete tuple", false;
+  out.peer = -1;
+  if (!in.peer().empty()) {
+    int p = peer_by_name(rm, in.peer());
+    if (p == kNone) return error = std::string(which) + ": unknown peer \"" + in.peer() + "\"", false;
+    out.peer = static_cast<int8_t>(p);
+  }
+  auto nh = rm.route(out.tuple.dst);
+  if (!nh) return error = std::string(which) + ": no route to " + format_ipv4(out.tuple.dst), false;
+  if (rm.interfaces[nh->iface].wan != (out.peer >= 0))
+    return error = std::string(which) + ": routed out of the wrong kind of interface", false;
+  out.iface = static_cast<int8_t>(nh->iface);
+  out.next_hop = nh->addr;
+  return true;
+}
+
+}  // namespace
+
+uint32_t key_id(const HmacKey& key) {
+  uint32_t h = 2166136261u;  // FNV-1a over the derived pad states
+  for (uint8_t b : key.ipad_state) h = (h ^ b) * 16777619u;
+  for (uint8_t b : key.opad_state) h = (h ^ b) * 16777619u;
+  return h;
+}
+
+void encode_session(const Session& s, const RouterModel& rm, const DataplaneClock& clock, uint32_t node_id,
+                    pb::SessionRecord& out) {
+  out.set_uuid(s.uuid.data(), s.uuid.size());
+  put_tuple(s.original, *out.mutable_original());
+  put_tuple(s.out_fwd.tuple, *out.mutable_out_fwd()->mutable_tuple());
+  put_tuple(s.out_rev.tuple, *out.mutable_out_rev()->mutable_tuple());
+  out.mutable_out_fwd()->set_peer(name_at(rm.peers, s.out_fwd.peer));
+  out.mutable_out_rev()->set_peer(name_at(rm.peers, s.out_rev.peer));
+  if (s.tenant >= 0 && static_cast<size_t>(s.tenant) < rm.tenants.size()) out.set_tenant(rm.tenants[s.tenant]);
+  out.set_service(name_at(rm.services, s.service));
+  out.set_security(name_at(rm.security, s.security));
+  out.set_flags(s.flags & ~kPeerSession);
+  out.set_created_ms(clock.epoch_ms(s.created_ms));
+  out.set_last_ms(clock.epoch_ms(s.last_ms));
+  out.set_version(clock.epoch_ms(s.last_ms));
+  out.set_owner_node(node_id);
+  int peer = s.side_a_wan() ? s.out_rev.peer : s.out_fwd.peer;
+  if (peer >= 0 && static_cast<size_t>(peer) < rm.peers.size()) out.set_key_id(key_id(rm.peers[peer].key));
+  out.set_packets_fwd(s.packets[0]);
+  out.set_packets_rev(s.packets[1]);
+  out.set_bytes_fwd(s.bytes[0]);
+  out.set_bytes_rev(s.bytes[1]);
+}
+
+bool decode_session(const pb::SessionRecord& in, const RouterModel& rm, const DataplaneClock& clock, Session& out,
+                    std::string& error) {
+  out = Session{};
+  if (in.uuid().size() != out.uuid.size()) return error = "uuid: not 16 bytes", false;
+  std::memcpy(out.uuid.data(), in.uuid().data(), out.uuid.size());
+  if (!get_tuple(in.original(), out.original)) return error = "original: incomplete tuple", false;
+  if (!get_leg(in.out_fwd(), rm, "out_fwd", out.out_fwd, error)) return false;
+  if (!get_leg(in.out_rev(), rm, "out_rev", out.out_rev, error)) return false;
+  int tenant = rm.tenant_by_name(in.tenant());
+  if (tenant == kNone) return error = "tenant \"" + in.tenant() + "\" not configured here", false;
+  int service = rm.service_by_name(in.service());
+  if (service == kNone) return error = "service \"" + in.service() + "\" not configured here", false;
+  int security = rm.policy(tenant, service);
+  if (security == kNone) return error = "policy here denies " + in.tenant() + " -> " + in.service(), false;
+  out.tenant = static_cast<int16_t>(tenant);
+  out.service = static_cast<int16_t>(service);
+  out.security = static_cast<int16_t>(security);
+  out.flags = static_cast<uint8_t>(in.flags() & ~uint32_t{kPeerSession});
+  // Epoch back to our worker clock (wrap-safe 32-bit difference).
+  out.created_ms = clock.base_ms + static_cast<uint32_t>(in.created_ms() - clock.base_epoch_ms);
+  out.last_ms = clock.base_ms + static_cast<uint32_t>(in.last_ms() - clock.base_epoch_ms);
+  out.packets[0] = in.packets_fwd();
+  out.packets[1] = in.packets_rev();
+  out.bytes[0] = in.bytes_fwd();
+  out.bytes[1] = in.bytes_rev();
+  out.in_use = 1;
+  return true;
+}
+
+uint32_t owner_worker(const Session& s, uint32_t workers) {
+  return owner_of_class(affinity_class(s.original), workers);
+}
+
+}  // namespace wp::ha

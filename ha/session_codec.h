@@ -1,0 +1,40 @@
+// #6 HA: a worker's Session <-> the SessionRecord the pair exchanges
+// (proto/ha.proto, DESIGN.md § HA).
+//
+// Sessions travel in the pair's common terms: entity names instead of this
+// node's indexes, Unix epoch milliseconds instead of the workers' clock, and
+// no next hops or interface indexes (the receiver routes the NAT bindings
+// with its own table, which is what it will forward with after a takeover).
+// Decoding checks everything a worker will trust without looking again:
+// names must exist here, tuples must be complete, and the policy must still
+// allow tenant -> service (zero trust holds across the pair too).
+#pragma once
+
+#include <string>
+
+#include "dataplane/router_model.h"
+#include "dataplane/session.h"
+#include "dataplane/session_events.h"
+#include "ha.pb.h"
+
+namespace wp::ha {
+
+namespace pb = ::waypoint::ha;
+
+inline constexpr uint32_t kHaProtocol = 1;
+
+// Fingerprint of a pair key (never the key): lets the two nodes notice that
+// they hold different keys for a peer, which would break HMAC on failover.
+uint32_t key_id(const HmacKey& key);
+
+void encode_session(const Session& s, const RouterModel& rm, const DataplaneClock& clock, uint32_t node_id,
+                    pb::SessionRecord& out);
+
+// False with `error` set when the record cannot become a session here.
+bool decode_session(const pb::SessionRecord& in, const RouterModel& rm, const DataplaneClock& clock, Session& out,
+                    std::string& error);
+
+// The worker that owns the session on this node (whatever the peer runs).
+uint32_t owner_worker(const Session& s, uint32_t workers);
+
+}  // namespace wp::ha

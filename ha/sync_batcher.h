@@ -1,0 +1,80 @@
+// #6 HA: session ops into bounded protobuf messages (proto/ha.proto).
+//
+// Every session event becomes one SessionOp; ops are gathered into one
+// message until it reaches max_bytes or max_ops (or the HA thread's batch
+// timer fires), so a burst of new sessions costs a few CPG messages, not one
+// each. The same batcher cuts a resync into chunks numbered from 0, and the
+// receiver's ResyncTracker checks that it saw every chunk before it trusts
+// the resync as complete.
+#pragma once
+
+#include <cstddef>
+#include <cstdint>
+#include <string>
+
+#include "ha/session_codec.h"
+
+namespace wp::ha {
+
+// Stamps the envelope (protocol, node, incarnation, per-sender sequence).
+class MessageStamp {
+ public:
+  MessageStamp(uint32_t node_id, uint64_t incarnation) : node_id_(node_id), incarnation_(incarnation) {}
+  std::string finish(pb::HaMessage& m);
+  uint64_t incarnation() const { return incarnation_; }
+
+ private:
+  uint32_t node_id_;
+  uint64_t incarnation_;
+  uint64_t seq_ = 0;
+};
+
+class SessionBatcher {
+ public:
+  struct Limits {
+    size_t max_bytes = 48 * 1024;
+    size_t max_ops = 1024;
+  };
+  explicit SessionBatcher(Limits l) : limits_(l) {}
+  SessionBatcher() : SessionBatcher(Limits{}) {}
+
+  // A new op to fill in; call added() after filling it.
+  pb::SessionOp* add(pb::SessionOp::Kind kind, uint64_t event_epoch_ms);
+  void added(const pb::SessionOp* op) { bytes_ += op->ByteSizeLong() + 3; }
+  bool full() const { return bytes_ >= limits_.max_bytes || static_cast<size_t>(ops_.size()) >= limits_.max_ops; }
+  bool empty() const { return ops_.empty(); }
+  size_t size() const { return static_cast<size_t>(ops_.size()); }
+  uint64_t oldest_ms() const { return oldest_ms_; }
+
+  // Moves the gathered ops into a live batch or a resync chunk.
+  void take_batch(pb::HaMessage& msg);
+  void take_chunk(pb::HaMessage& msg, uint64_t resync_id, uint32_t chunk_seq);
+
+ private:
+  void reset();
+  Limits limits_;
+  google::protobuf::RepeatedPtrField<pb::SessionOp> ops_;
+  size_t bytes_ = 0;
+  uint64_t oldest_ms_ = 0;
+};
+
+// Receiver side of one resync: chunks must arrive numbered 0, 1, 2, ... and
+// the Done message must count as many chunks as arrived.
+class ResyncTracker {
+ public:
+  enum class Result { ok, gap, unexpected };
+  void begin(uint64_t resync_id);
+  Result chunk(uint64_t resync_id, uint32_t chunk_seq, size_t sessions);
+  Result done(uint64_t resync_id, uint32_t chunks, uint64_t sessions);
+  bool active() const { return active_; }
+  uint64_t sessions() const { return sessions_; }
+
+ private:
+  bool active_ = false;
+  bool broken_ = false;
+  uint64_t id_ = 0;
+  uint32_t next_seq_ = 0;
+  uint64_t sessions_ = 0;
+};
+
+}  // namespace wp::ha

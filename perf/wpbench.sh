@@ -1,0 +1,76 @@
+#!/bin/bash
+# wpbench (issue #8): the perf lab in one command. Runs the scenarios below on
+# this machine, prints a table per scenario plus one JSON line per result,
+# appends the JSON lines to perf/results/<scenario>.json and draws
+# perf/results/scale.png (gnuplot) of setup rate and fast path vs sessions.
+#
+#   sudo perf/wpbench.sh [--quick] [SCENARIO...]      (default: all, in order)
+#
+#   setup     1. session setup rate and fast-path Mpps per worker:
+#                in-process (perf/run_foundation.sh, 1 worker, net_null) and
+#                end to end: wpgen -> r1 -> r2 -> wpgen, real waypointd
+#                processes on net_memif, 1 and 2 workers
+#   baseline  2. the same against baselines measured in this run:
+#                dpdk-testpmd io-fwd between wpgen's two memif ports (ratio of
+#                the SVR pair's Mpps) and Linux nftables conntrack + masquerade
+#                in a namespace vs the SVR pair, both driven by wpgen over
+#                net_af_packet on veth (ratio of setup rates)
+#   memory    3. bytes per session and RSS, setup and fast path at 1k, 100k,
+#                1M and 10M sessions in table (10M only with enough free memory)
+#   overhead  4. WAN bytes of one workload under SVR (captured from real
+#                waypointd) vs ESP tunnel, GRE, VXLAN (perf/wire_overhead.py)
+#   extended  5. encrypted throughput, offload cycles/packet, HA sync rate:
+#                reported "not available" until #4/#5/#6 are in this build
+#
+# Environment: BUILD_DIR (default build), RESULTS_DIR (perf/results),
+# NO_APPEND=1 (print only). Needs root. The machine is a shared 2-core VM:
+# the routers, wpgen and the baselines share the same two CPUs, so end-to-end
+# numbers are for comparison within one run, never absolutes.
+set -u -o pipefail
+here=$(cd "$(dirname "$0")" && pwd)
+root=$(cd "$here/.." && pwd)
+build=${BUILD_DIR:-build}
+case "$build" in /*) ;; *) build="$root/$build" ;; esac
+export WAYPOINTD=$build/tools/waypointd WPGEN=$build/tools/wpgen
+results=${RESULTS_DIR:-$root/perf/results}
+QUICK=0
+scenarios=()
+for a in "$@"; do
+  case "$a" in
+    --quick) QUICK=1 ;;
+    setup | baseline | memory | overhead | extended) scenarios+=("$a") ;;
+    *) echo "wpbench: unknown argument $a" >&2; exit 1 ;;
+  esac
+done
+[ ${#scenarios[@]} -gt 0 ] || scenarios=(setup baseline memory overhead extended)
+
+# shellcheck source=../tests/e2e/lib.sh
+source "$root/tests/e2e/lib.sh"
+WP_EAL_MEM=${WP_EAL_MEM:-1024}
+wp_init "wpbench-"
+mkdir -p "$results"
+COMMIT=$(git -C "$root" rev-parse --short HEAD 2>/dev/null || echo unknown)
+DATE=$(date -u +%FT%TZ)
+echo "wpbench: commit $COMMIT, $DATE, load $(cut -d' ' -f1-3 /proc/loadavg), $(nproc) CPUs (shared VM)"
+
+# emit SCENARIO JSON: stamp, print and append one result line.
+emit() {
+  local line
+  line=$("$WP_PY" -c '
+import json, sys
+d = json.loads(sys.argv[2]); d.setdefault("scenario", sys.argv[1])
+d.update(commit=sys.argv[3], date=sys.argv[4], quick=sys.argv[5] == "1")
+print(json.dumps(d, separators=(",", ":")))' "$1" "$2" "$COMMIT" "$DATE" "$QUICK")
+  echo "$line"
+  echo "$line" >>"$WP_TMP/run-$1.json"
+  [ "${NO_APPEND:-0}" = 1 ] || echo "$line" >>"$results/$1.json"
+}
+
+source "$here/wpbench_scenarios.sh"
+
+for s in "${scenarios[@]}"; do
+  echo
+  echo "=================== scenario $s"
+  "scenario_$s"
+done
+wp_finish

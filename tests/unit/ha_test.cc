@@ -1,0 +1,480 @@
+// #6 HA: session records, batching, resync chunking, stale updates, and a
+// pair of in-process nodes (real Workers, real HaNode logic) joined by a
+// loopback transport with CPG's contract: total order, own messages
+// delivered back, membership changes in the same stream.
+//
+// Topology: r1 172.16.0.1 (branch) ==WAN== hub-a 172.16.0.2 / hub-b 172.16.0.3,
+// both hubs on LAN 10.2.0.0/24 with the server 10.2.0.10; client 10.1.0.5.
+#include <gtest/gtest.h>
+
+#include <deque>
+#include <memory>
+#include <string>
+#include <variant>
+#include <vector>
+
+#include "dataplane/dataplane.h"
+#include "dataplane/router_model.h"
+#include "dataplane/worker.h"
+#include "ha/ha_node.h"
+#include "ha/session_codec.h"
+#include "ha/sync_batcher.h"
+#include "tests/unit/eal_env.h"
+#include "tests/unit/pkt_builder.h"
+
+namespace wp::ha {
+namespace {
+
+using test::ip;
+using test::Pkt;
+
+constexpr const char* kKey = "00112233445566778899aabbccddeeff00112233445566778899aabbccddeeff";
+const Ipv4 kClient = ip("10.1.0.5"), kServer = ip("10.2.0.10");
+const Ipv4 kR1 = ip("172.16.0.1"), kHubA = ip("172.16.0.2"), kHubB = ip("172.16.0.3");
+
+config::Config hub_config(const char* name, const char* lan, const char* wan, bool extra_tenant_first = false) {
+  config::Config c;
+  c.mutable_router()->set_name(name);
+  auto* l = c.mutable_router()->mutable_lan();
+  l->set_name("lan");
+  l->set_device("lan0");
+  l->set_address(lan);
+  auto* w = c.mutable_router()->add_wan();
+  w->set_name("wan0");
+  w->set_device("wan0");
+  w->set_address(wan);
+  // A different entity order on the two hubs: records must carry names.
+  if (extra_tenant_first) c.add_tenants()->set_name("guest"), c.mutable_tenants(0)->add_prefixes("10.9.0.0/24");
+  auto* t = c.add_tenants();
+  t->set_name("branch");
+  t->add_prefixes("10.1.0.0/24");
+  auto* s = c.add_services();
+  s->set_name("web");
+  s->add_prefixes("10.2.0.0/24");
+  s->set_protocol("tcp");
+  auto* p = c.add_policies();
+  p->set_tenant("branch");
+  p->set_service("web");
+  auto* peer = c.add_peers();
+  peer->set_name("r1");
+  peer->add_waypoints("172.16.0.1");
+  peer->set_key(kKey);
+  return c;
+}
+
+// A last-hop session as hub `wp` holds it: WAN leg from r1, LAN leg to the server.
+Session hub_session(const RouterModel& rm, Ipv4 wp, uint16_t client_port, uint32_t now) {
+  Session s;
+  s.original = {kClient, kServer, client_port, 80, 6};
+  uint32_t cls = affinity_class(s.original);
+  uint16_t r1_port = static_cast<uint16_t>((kWaypointPortMin / 2 + cls) * 2);
+  uint16_t hub_port = static_cast<uint16_t>((kWaypointPortMin / 2 + cls + 64 * (client_port % 300)) * 2 + 1);
+  s.out_rev = {{wp, kR1, hub_port, r1_port, 6}, kR1, 1, 0};
+  s.out_fwd = {s.original, kServer, 0, -1};
+  for (int i = 0; i < 16; ++i) s.uuid[i] = static_cast<uint8_t>(client_port + i);
+  s.tenant = static_cast<int16_t>(rm.tenant_by_name("branch"));
+  s.service = static_cast<int16_t>(rm.service_by_name("web"));
+  s.security = static_cast<int16_t>(rm.policy(s.tenant, s.service));
+  s.flags = kRevMdPending | kReverseSeen;
+  s.created_ms = s.last_ms = now;
+  s.in_use = 1;
+  return s;
+}
+
+// --- loopback "CPG" ---------------------------------------------------------------
+
+struct Bus {
+  struct Change {
+    std::vector<Member> members, left, joined;
+  };
+  std::vector<std::variant<std::pair<Member, std::string>, Change>> log;
+  std::vector<Member> members;
+  void join(Member m) {
+    members.push_back(m);
+    log.push_back(Change{members, {}, {m}});
+  }
+  void leave(Member m) {
+    std::erase(members, m);
+    log.push_back(Change{members, {m}, {}});
+  }
+};
+
+class LoopTransport : public Transport {
+ public:
+  LoopTransport(Bus& bus, Member self) : bus_(bus), self_(self), pos_(bus.log.size()) { bus.join(self); }
+  SendResult send(const std::string& bytes) override {
+    if (dead_) return SendResult::failed;
+    bus_.log.push_back(std::make_pair(self_, bytes));
+    return SendResult::sent;
+  }
+  bool dispatch(TransportHandler& h) override {
+    if (dead_) return false;
+    for (; pos_ < bus_.log.size(); ++pos_) {
+      if (auto* m = std::get_if<std::pair<Member, std::string>>(&bus_.log[pos_]))
+        h.on_message(m->first, m->second.data(), m->second.size());
+      else {
+        auto c = std::get<Bus::Change>(bus_.log[pos_]);
+        h.on_membership(c.members, c.left, c.joined);
+      }
+    }
+    return true;
+  }
+  uint32_t local_node() const override { return self_.node; }
+  bool dead_ = false;
+
+ private:
+  Bus& bus_;
+  Member self_;
+  size_t pos_;
+};
+
+uint16_t capture_tx(void* ctx, uint16_t port, uint16_t, rte_mbuf** pkts, uint16_t n);
+
+// One hub: model, shared state with HA rings, N workers, an HaNode on the bus.
+struct Hub {
+  Hub(Bus& bus, config::Config cfg, uint32_t workers, uint32_t node_id, Ipv4 peer_wp) : bus(bus), node_id(node_id) {
+    test::test_pool();  // EAL first: rings live in DPDK memory
+    std::string err;
+    if (!shared.create_rings(workers, 1024, SOCKET_ID_ANY, err)) throw std::runtime_error(err);
+    model = RouterModel::build(cfg, nullptr, nullptr, hmac, err);
+    if (!model) throw std::runtime_error(err);
+    shared.model.store(model.get());
+    shared.ha.peer_addresses.push_back({peer_wp, 1});
+    if (!shared.enable_events(EventConsumer::ha, 4096, SOCKET_ID_ANY, err)) throw std::runtime_error(err);
+    if (!shared.ha.create(workers, 4096, SOCKET_ID_ANY, err)) throw std::runtime_error(err);
+    for (uint32_t w = 0; w < workers; ++w) {
+      pool.push_back(std::make_unique<Worker>(w, shared, 1024, SessionTable::kHeapMemory));
+      pool.back()->set_io(nullptr, capture_tx, this);
+    }
+    shared.neighbors.learn(0, kServer, test::kMacB.data());
+    shared.neighbors.learn(1, kR1, test::kMacA.data());
+    HaSettings s;
+    s.node_id = node_id;
+    s.limits.max_ops = 8;  // small batches so a handful of sessions spans several messages
+    node = std::make_unique<HaNode>(shared, s, [this](std::string&) -> std::unique_ptr<Transport> {
+      auto t = std::make_unique<LoopTransport>(this->bus, Member{this->node_id, 100 + this->node_id});
+      transport = t.get();
+      return t;
+    });
+  }
+  ~Hub() {
+    node.reset();
+    pool.clear();
+    shared.free_rings();
+  }
+  void step(uint64_t now_ms) {
+    for (auto& w : pool) {
+      w->set_now_ms(static_cast<uint32_t>(now_ms));
+      w->ha_poll();
+    }
+    node->poll(now_ms);
+  }
+  // A session created here as the worker would: in its owner's table, event posted.
+  void create(const Session& s) {
+    Worker& w = *pool[owner_worker(s, static_cast<uint32_t>(pool.size()))];
+    Session* p = w.table().allocate();
+    *p = s;
+    ASSERT_TRUE(w.table().insert(p));
+    w.post_event(SessionEventKind::created, *p);
+  }
+  Session* find(const Session& s) {
+    Worker& w = *pool[owner_worker(s, static_cast<uint32_t>(pool.size()))];
+    SessionRef r = w.table().lookup(s.key_a());
+    return r ? r.session : nullptr;
+  }
+  size_t sessions() {
+    size_t n = 0;
+    for (auto& w : pool) n += w->table().size();
+    return n;
+  }
+  Bus& bus;
+  uint32_t node_id;
+  HmacEngine hmac;
+  DataplaneShared shared;
+  std::shared_ptr<const RouterModel> model;
+  std::vector<std::unique_ptr<Worker>> pool;
+  std::unique_ptr<HaNode> node;
+  LoopTransport* transport = nullptr;
+  std::vector<std::vector<uint8_t>> sent;
+};
+
+uint16_t capture_tx(void* ctx, uint16_t, uint16_t, rte_mbuf** pkts, uint16_t n) {
+  auto* hub = static_cast<Hub*>(ctx);
+  for (uint16_t i = 0; i < n; ++i) {
+    hub->sent.push_back(test::frame_of(pkts[i]).raw);
+    rte_pktmbuf_free(pkts[i]);
+  }
+  return n;
+}
+
+void run(std::initializer_list<Hub*> hubs, uint64_t& now, int steps = 20) {
+  for (int i = 0; i < steps; ++i) {
+    now += 2;
+    for (Hub* h : hubs) h->step(now);
+  }
+}
+
+// --- records ------------------------------------------------------------------
+
+TEST(HaCodec, SessionRoundTripsByNameIntoAModelWithAnotherOrder) {
+  HmacEngine hmac;
+  std::string err;
+  auto a = RouterModel::build(hub_config("hub-a", "10.2.0.2/24", "172.16.0.2/24"), nullptr, nullptr, hmac, err);
+  auto b = RouterModel::build(hub_config("hub-b", "10.2.0.3/24", "172.16.0.3/24", true), nullptr, nullptr, hmac, err);
+  ASSERT_TRUE(a && b) << err;
+  DataplaneClock clock = DataplaneClock::now();
+  Session s = hub_session(*a, kHubA, 40000, clock.base_ms - 50);
+  s.packets[0] = 7;
+  s.bytes[1] = 1234;
+  pb::SessionRecord rec;
+  encode_session(s, *a, clock, 1, rec);
+  EXPECT_EQ(rec.tenant(), "branch");
+  EXPECT_EQ(rec.out_rev().peer(), "r1");
+  EXPECT_EQ(rec.key_id(), key_id(a->peers[0].key));
+  pb::SessionRecord wire;
+  ASSERT_TRUE(wire.ParseFromString(rec.SerializeAsString()));
+  Session d;
+  ASSERT_TRUE(decode_session(wire, *b, clock, d, err)) << err;
+  EXPECT_EQ(d.uuid, s.uuid);
+  EXPECT_EQ(d.original, s.original);
+  EXPECT_EQ(d.out_rev.tuple, s.out_rev.tuple) << "NAT binding kept: the survivor sends from the peer's waypoint";
+  EXPECT_EQ(d.out_fwd.tuple, s.out_fwd.tuple);
+  EXPECT_EQ(d.tenant, b->tenant_by_name("branch"));
+  EXPECT_NE(d.tenant, s.tenant) << "indexes differ between the hubs; the name decides";
+  EXPECT_EQ(d.last_ms, s.last_ms);
+  EXPECT_EQ(d.flags, s.flags);
+  EXPECT_EQ(d.packets[0], 7u);
+  EXPECT_EQ(d.bytes[1], 1234u);
+  EXPECT_EQ(d.out_fwd.iface, 0);
+  EXPECT_EQ(d.out_rev.iface, 1);
+}
+
+TEST(HaCodec, DecodeRefusesWhatThisNodeWouldNotAllow) {
+  HmacEngine hmac;
+  std::string err;
+  auto a = RouterModel::build(hub_config("hub-a", "10.2.0.2/24", "172.16.0.2/24"), nullptr, nullptr, hmac, err);
+  config::Config strict = hub_config("hub-b", "10.2.0.3/24", "172.16.0.3/24");
+  strict.clear_policies();
+  auto b = RouterModel::build(strict, nullptr, nullptr, hmac, err);
+  ASSERT_TRUE(a && b) << err;
+  DataplaneClock clock = DataplaneClock::now();
+  pb::SessionRecord rec;
+  encode_session(hub_session(*a, kHubA, 40000, clock.base_ms), *a, clock, 1, rec);
+  Session d;
+  EXPECT_FALSE(decode_session(rec, *b, clock, d, err));
+  EXPECT_NE(err.find("policy"), std::string::npos) << err;
+  rec.set_tenant("nobody");
+  EXPECT_FALSE(decode_session(rec, *a, clock, d, err));
+  rec.set_tenant("branch");
+  rec.mutable_out_rev()->set_peer("r9");
+  EXPECT_FALSE(decode_session(rec, *a, clock, d, err));
+  rec.mutable_out_rev()->set_peer("r1");
+  rec.set_uuid("short");
+  EXPECT_FALSE(decode_session(rec, *a, clock, d, err));
+}
+
+// --- batching and resync chunks ------------------------------------------------
+
+TEST(HaBatcher, CutsMessagesByOpsAndBytesAndNumbersChunks) {
+  SessionBatcher b({/*max_bytes=*/100000, /*max_ops=*/4});
+  MessageStamp stamp(1, 77);
+  std::vector<pb::HaMessage> out;
+  for (int i = 0; i < 10; ++i) {
+    pb::SessionOp* op = b.add(pb::SessionOp::UPSERT, 1000 + i);
+    op->mutable_session()->set_uuid(std::string(16, static_cast<char>(i)));
+    b.added(op);
+    if (b.full()) {
+      pb::HaMessage m;
+      b.take_chunk(m, 5, static_cast<uint32_t>(out.size()));
+      pb::HaMessage parsed;
+      ASSERT_TRUE(parsed.ParseFromString(stamp.finish(m)));
+      out.push_back(parsed);
+    }
+  }
+  ASSERT_EQ(out.size(), 2u);
+  EXPECT_EQ(b.size(), 2u) << "the rest waits for the timer or the next ops";
+  EXPECT_EQ(out[0].resync_chunk().ops_size(), 4);
+  EXPECT_EQ(out[1].resync_chunk().chunk_seq(), 1u);
+  EXPECT_EQ(out[1].oldest_event_ms(), 1004u);
+  EXPECT_EQ(out[1].seq(), out[0].seq() + 1);
+  EXPECT_EQ(out[0].incarnation(), 77u);
+
+  SessionBatcher small({/*max_bytes=*/200, /*max_ops=*/1000});
+  int n = 0;
+  while (!small.full()) {
+    pb::SessionOp* op = small.add(pb::SessionOp::DELETE, 1);
+    op->mutable_session()->set_uuid(std::string(16, 'x'));
+    small.added(op);
+    ++n;
+  }
+  EXPECT_GT(n, 3);
+  EXPECT_LT(n, 15) << "bytes bound the message too";
+}
+
+TEST(HaResync, TrackerAcceptsOnlyAGaplessCompleteSequence) {
+  ResyncTracker t;
+  EXPECT_EQ(t.chunk(9, 0, 100), ResyncTracker::Result::ok);
+  EXPECT_EQ(t.chunk(9, 1, 100), ResyncTracker::Result::ok);
+  EXPECT_EQ(t.done(9, 2, 200), ResyncTracker::Result::ok);
+  EXPECT_EQ(t.chunk(10, 0, 5), ResyncTracker::Result::ok);
+  EXPECT_EQ(t.chunk(10, 2, 5), ResyncTracker::Result::gap) << "chunk 1 lost";
+  EXPECT_EQ(t.done(10, 3, 15), ResyncTracker::Result::gap);
+  EXPECT_EQ(t.done(11, 0, 0), ResyncTracker::Result::ok) << "an empty table resyncs with no chunks";
+  EXPECT_EQ(t.done(12, 4, 40), ResyncTracker::Result::unexpected);
+  EXPECT_EQ(t.chunk(13, 0, 5), ResyncTracker::Result::ok);
+  EXPECT_EQ(t.done(13, 1, 6), ResyncTracker::Result::gap) << "session count must match";
+}
+
+// --- the pair ---------------------------------------------------------------------
+
+class HaPair : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    a = std::make_unique<Hub>(bus, hub_config("hub-a", "10.2.0.2/24", "172.16.0.2/24"), 3, 1, kHubB);
+    b = std::make_unique<Hub>(bus, hub_config("hub-b", "10.2.0.3/24", "172.16.0.3/24", true), 2, 2, kHubA);
+    run({a.get(), b.get()}, now, 30);
+  }
+  Bus bus;
+  uint64_t now = 1'000'000;
+  std::unique_ptr<Hub> a, b;
+};
+
+TEST_F(HaPair, SessionsReachThePeerInItsOwningWorkerWhateverItsWorkerCount) {
+  ASSERT_TRUE(a->node->peer_present());
+  EXPECT_TRUE(a->shared.ha.own_held.load());
+  EXPECT_FALSE(a->shared.ha.peer_taken.load());
+  std::vector<Session> made;
+  for (uint16_t p = 0; p < 20; ++p) {
+    made.push_back(hub_session(*a->model, kHubA, static_cast<uint16_t>(41000 + p), static_cast<uint32_t>(now)));
+    a->create(made.back());
+  }
+  run({a.get(), b.get()}, now);
+  EXPECT_EQ(b->sessions(), 20u);
+  for (const Session& s : made) {
+    Session* got = b->find(s);  // looked up in owner_of_class(class, 2), not in a's owner of 3
+    ASSERT_NE(got, nullptr);
+    EXPECT_EQ(got->uuid, s.uuid);
+    EXPECT_TRUE(got->flags & kPeerSession) << "hub-a ages its own sessions";
+  }
+  EXPECT_GE(a->node->status().get(HaStatus::Counter::messages_sent), 3u) << "20 ops in batches of 8";
+  // Closing on a removes it on b.
+  Worker& owner = *a->pool[owner_worker(made[0], 3)];
+  Session* s0 = a->find(made[0]);
+  owner.post_event(SessionEventKind::closed, *s0, SessionEndReason::end_of_flow);
+  owner.table().remove(s0);
+  run({a.get(), b.get()}, now);
+  EXPECT_EQ(b->sessions(), 19u);
+  EXPECT_EQ(b->find(made[0]), nullptr);
+}
+
+TEST_F(HaPair, StaleUpdatesAreIgnored) {
+  Session s = hub_session(*a->model, kHubA, 42000, static_cast<uint32_t>(now));
+  a->create(s);
+  run({a.get(), b.get()}, now);
+  ASSERT_NE(b->find(s), nullptr);
+  // A newer update, then an older one arriving late (e.g. from a resync).
+  Worker& bw = *b->pool[owner_worker(s, 2)];
+  PeerSessionOp op{};
+  op.kind = PeerSessionOpKind::upsert;
+  op.session = *b->find(s);
+  op.session.last_ms += 500;
+  op.session.packets[0] = 50;
+  bw.apply_peer_session(op);
+  op.session.last_ms -= 100;
+  op.session.packets[0] = 40;
+  bw.apply_peer_session(op);
+  EXPECT_EQ(b->find(s)->packets[0], 50u);
+  EXPECT_EQ(bw.counters().get(Counter::ha_stale_ignored), 1u);
+  // A message from an older incarnation of the peer is ignored as a whole.
+  MessageStamp old_life(1, 1);
+  pb::HaMessage m;
+  pb::SessionOp* del = m.mutable_batch()->add_ops();
+  del->set_kind(pb::SessionOp::DELETE);
+  encode_session(*a->find(s), *a->model, DataplaneClock::now(), 1, *del->mutable_session());
+  std::string bytes = old_life.finish(m);
+  b->node->on_message({1, 101}, bytes.data(), bytes.size());
+  run({b.get()}, now);
+  EXPECT_NE(b->find(s), nullptr);
+  EXPECT_EQ(b->node->status().get(HaStatus::Counter::stale_messages), 1u);
+}
+
+TEST_F(HaPair, SurvivorAdoptsSessionsThenTakesTheAddressesAndForwards) {
+  Session s = hub_session(*a->model, kHubA, 43000, static_cast<uint32_t>(now));
+  a->create(s);
+  run({a.get(), b.get()}, now);
+  ASSERT_NE(b->find(s), nullptr);
+  EXPECT_FALSE(b->shared.ha.holds_peer_address(kHubA));
+  uint32_t announced = b->shared.ha.announce_gen.load();
+
+  // hub-a's process dies: CPG reports it left.
+  bus.leave({1, 101});
+  a.reset();
+  run({b.get()}, now, 10);
+  EXPECT_TRUE(b->shared.ha.holds_peer_address(kHubA));
+  EXPECT_EQ(b->shared.ha.announce_gen.load(), announced + 1) << "one gratuitous ARP round for the takeover";
+  EXPECT_FALSE(b->find(s)->flags & kPeerSession) << "now ours to age";
+  EXPECT_EQ(b->node->status().get(HaStatus::Counter::takeovers), 1u);
+
+  // r1's next packet to hub-a's waypoint is forwarded by hub-b to the server.
+  const FiveTuple in = s.out_rev.tuple.reversed();
+  auto frame = Pkt().eth().ipv4(in.src, in.dst).tcp(in.sport, in.dport).payload("data").bytes();
+  rte_mbuf* m = Pkt::to_mbuf(test::test_pool(), frame, 1);
+  Worker& owner = *b->pool[owner_worker(s, 2)];
+  owner.receive(&m, 1);
+  owner.flush();
+  ASSERT_EQ(b->sent.size(), 1u);
+  test::Frame out{b->sent[0], 0};
+  EXPECT_EQ(out.src(), kClient) << "restored with the synced NAT binding";
+  EXPECT_EQ(out.dst(), kServer);
+}
+
+TEST_F(HaPair, ReturningPeerResyncsThenTakesItsAddressesBack) {
+  Session s1 = hub_session(*a->model, kHubA, 44000, static_cast<uint32_t>(now));
+  a->create(s1);
+  run({a.get(), b.get()}, now);
+  bus.leave({1, 101});
+  a.reset();
+  run({b.get()}, now, 10);
+  ASSERT_TRUE(b->shared.ha.peer_taken.load());
+  // Meanwhile hub-b carries a new session on hub-a's waypoint and one on its own.
+  Session s2 = hub_session(*b->model, kHubA, 44001, static_cast<uint32_t>(now));
+  Session s3 = hub_session(*b->model, kHubB, 44002, static_cast<uint32_t>(now));
+  b->create(s2);
+  b->create(s3);
+  run({b.get()}, now, 5);
+
+  a = std::make_unique<Hub>(bus, hub_config("hub-a", "10.2.0.2/24", "172.16.0.2/24"), 3, 1, kHubB);
+  a->step(now);
+  EXPECT_FALSE(a->shared.ha.own_held.load()) << "not before the resync";
+  run({a.get(), b.get()}, now, 40);
+  EXPECT_EQ(a->node->status().get(HaStatus::Counter::resyncs_received), 1u);
+  for (const Session* s : {&s1, &s2, &s3}) ASSERT_NE(a->find(*s), nullptr);
+  EXPECT_FALSE(a->find(s1)->flags & kPeerSession) << "on hub-a's waypoint: hub-a's again";
+  EXPECT_TRUE(a->find(s3)->flags & kPeerSession);
+  EXPECT_TRUE(a->shared.ha.own_held.load());
+  EXPECT_FALSE(b->shared.ha.peer_taken.load()) << "hub-b handed the addresses back";
+  EXPECT_TRUE(b->find(s1)->flags & kPeerSession);
+  EXPECT_EQ(b->sessions(), 3u) << "nothing dropped on the way back";
+}
+
+TEST_F(HaPair, DroppedEventsTriggerARepublishOfThatWorker) {
+  Session s = hub_session(*a->model, kHubA, 45000, static_cast<uint32_t>(now));
+  Worker& w = *a->pool[owner_worker(s, 3)];
+  Session* p = w.table().allocate();
+  *p = s;
+  ASSERT_TRUE(w.table().insert(p));
+  w.counters().add(Counter::ha_events_dropped);  // its "created" event was lost
+  run({a.get(), b.get()}, now);
+  EXPECT_NE(b->find(s), nullptr);
+  EXPECT_EQ(a->node->status().get(HaStatus::Counter::republish_requests), 1u);
+}
+
+TEST_F(HaPair, LosingCorosyncGivesTheAddressesUp) {
+  a->transport->dead_ = true;
+  run({a.get()}, now, 2);
+  EXPECT_FALSE(a->shared.ha.own_held.load());
+  EXPECT_EQ(a->node->status().get(HaStatus::Counter::transport_lost), 1u);
+}
+
+}  // namespace
+}  // namespace wp::ha
