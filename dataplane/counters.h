@@ -12,36 +12,40 @@
 
 namespace wp {
 
-#define WP_COUNTERS(X)                              \
-  X(rx_packets)                                     \
-  X(tx_packets)                                     \
-  X(handoff_out)                                    \
-  X(handoff_in)                                     \
-  X(to_control)                                     \
-  X(sessions_created)                               \
-  X(sessions_expired)                               \
-  X(sessions_replaced)                              \
-  X(metadata_sent)                                  \
-  X(metadata_received)                              \
-  X(reverse_metadata_sent)                          \
-  X(handshakes_completed)                           \
-  X(cookie_marker_added)                            \
-  X(cookie_marker_stripped)                         \
-  X(fast_path_packets)                              \
-  X(fast_path_bytes)                                \
-  X(offload_events_dropped)                         \
-  X(ha_events_dropped)                              \
-  X(ipfix_events_dropped)                           \
+#define WP_COUNTERS(X)      \
+  X(rx_packets)             \
+  X(tx_packets)             \
+  X(handoff_out)            \
+  X(handoff_in)             \
+  X(to_control)             \
+  X(sessions_created)       \
+  X(sessions_expired)       \
+  X(sessions_replaced)      \
+  X(metadata_sent)          \
+  X(metadata_received)      \
+  X(reverse_metadata_sent)  \
+  X(handshakes_completed)   \
+  X(cookie_marker_added)    \
+  X(cookie_marker_stripped) \
+  X(fast_path_packets)      \
+  X(fast_path_bytes)        \
+  X(offload_events_dropped) \
+  X(ha_events_dropped)      \
+  X(ipfix_events_dropped)   \
+  /* #5 offload */          \
+  X(offload_feedback)       \
+  X(offload_feedback_stale) \
+  X(offload_aged)           \
   /* #6 HA: peer sessions applied by this worker */ \
-  X(ha_sessions_applied)                            \
-  X(ha_sessions_removed)                            \
-  X(ha_stale_ignored)                               \
-  X(ha_apply_table_full)                            \
-  X(ha_sessions_republished)                        \
-  /* #9 paths */                                    \
-  X(path_migrations)                                \
-  X(path_rebinds)                                   \
-  X(metadata_only_sent)                             \
+  X(ha_sessions_applied)    \
+  X(ha_sessions_removed)    \
+  X(ha_stale_ignored)       \
+  X(ha_apply_table_full)    \
+  X(ha_sessions_republished) \
+  /* #9 paths */            \
+  X(path_migrations)        \
+  X(path_rebinds)           \
+  X(metadata_only_sent)     \
   X(metadata_only_received)
 
 enum class Counter : uint8_t {
