@@ -2,6 +2,7 @@
 #include "dataplane/control.h"
 
 #include <rte_arp.h>
+#include <rte_cycles.h>
 #include <rte_ethdev.h>
 #include <rte_ether.h>
 
@@ -10,6 +11,7 @@
 
 #include "dataplane/checksum.h"
 #include "dataplane/packet_edit.h"
+#include "dataplane/path_monitor.h"
 
 namespace wp {
 namespace {
@@ -24,7 +26,27 @@ uint16_t eth_tx(void*, uint16_t port, uint16_t queue, rte_mbuf** pkts, uint16_t 
 }  // namespace
 
 Control::Control(DataplaneShared& shared, rte_mempool* pool, uint16_t tx_queue)
-    : shared_(shared), pool_(pool), tx_queue_(tx_queue), tx_(eth_tx) {}
+    : shared_(shared), pool_(pool), tx_queue_(tx_queue), tx_(eth_tx) {
+  uint64_t hz = rte_get_tsc_hz();
+  tsc_per_us_ = hz >= 1000000 ? hz / 1000000 : 1;
+}
+
+// #9 paths
+uint64_t Control::now_us() const { return rte_get_tsc_cycles() / tsc_per_us_; }
+
+void Control::set_path_monitor(PathMonitor* pm) {
+  paths_ = pm;
+  if (pm)
+    pm->set_sender(
+        [](void* ctx, rte_mbuf* m, int iface, Ipv4 nh) { static_cast<Control*>(ctx)->send_ip(m, iface, nh); }, this);
+}
+
+void Control::send_ip(rte_mbuf* m, int iface, Ipv4 next_hop) {
+  uint8_t mac[6];
+  if (shared_.neighbors.lookup(iface, next_hop, mac)) return send_l2(m, iface, mac);
+  mark_resolve(m, iface, next_hop);
+  resolve(m, now_ms_);
+}
 
 Control::~Control() {
   for (auto& p : pending_)
@@ -39,6 +61,7 @@ size_t Control::pending_count() const {
 
 uint32_t Control::poll_once(uint32_t now_ms) {
   uint32_t handled = 0;
+  now_ms_ = now_ms;
   // #6 HA: the HA thread asks for gratuitous ARP after a takeover or hand-back.
   if (shared_.ha.enabled) {
     if (shared_.ha.announce_gen.load(std::memory_order_acquire) != announce_seen_) {
@@ -79,6 +102,7 @@ uint32_t Control::poll_once(uint32_t now_ms) {
     ++it->tries;
     ++it;
   }
+  if (paths_) paths_->poll(now_us());  // #9 paths
   return handled;
 }
 
@@ -87,6 +111,7 @@ void Control::local_input(rte_mbuf* m) {
   int iface = model().iface_by_port(m->port);
   if (iface == kNone) return drop(m, DropReason::not_for_us);
   if (pp.status == ParseStatus::arp) return arp_input(m, pp, iface);
+  if (paths_ && paths_->input(m, pp, iface, now_us())) return;  // #9 paths: BFD, probes
   if (pp.status == ParseStatus::ipv4 && pp.proto == kProtoIcmp) return icmp_input(m, pp, iface);
   drop(m, DropReason::not_for_us);
 }

@@ -23,6 +23,8 @@
 
 namespace wp {
 
+class PathMonitor;  // #9 paths
+
 class Control {
  public:
   static constexpr size_t kPendingPerNeighbor = 16;
@@ -45,6 +47,10 @@ class Control {
   // takeover; with HA, also the peer's addresses while we hold them).
   void announce();
   size_t pending_count() const;
+  // #9 paths: BFD and path probes arrive through local input and leave
+  // through send_ip (neighbor resolution as for any other packet).
+  void set_path_monitor(PathMonitor* pm);
+  void send_ip(rte_mbuf* m, int iface, Ipv4 next_hop);
 
  private:
   const RouterModel& model() const { return *shared_.model.load(std::memory_order_acquire); }
@@ -74,6 +80,10 @@ class Control {
   Worker::TxFn tx_;
   void* tx_ctx_ = nullptr;
   std::vector<Pending> pending_;
+  PathMonitor* paths_ = nullptr;  // #9 paths
+  uint32_t now_ms_ = 0;
+  uint64_t tsc_per_us_ = 1;
+  uint64_t now_us() const;
   uint32_t announce_seen_ = 0;  // #6 HA: last HaDataplane::announce_gen acted on
   // #6 HA: gratuitous ARP is repeated (a lost or reordered one would leave a
   // neighbor pointing at the node that just gave an address up).

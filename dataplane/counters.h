@@ -51,7 +51,12 @@ namespace wp {
   X(packets_encrypted) \
   X(packets_opened) \
   X(packets_decrypted) \
-  X(mss_clamped)
+  X(mss_clamped) \
+  /* #9 paths */ \
+  X(path_migrations) \
+  X(path_rebinds) \
+  X(metadata_only_sent) \
+  X(metadata_only_received)
 
 enum class Counter : uint8_t {
 #define WP_X(name) name,

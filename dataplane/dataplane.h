@@ -21,6 +21,7 @@
 #include "dataplane/counters.h"
 #include "dataplane/ha_dataplane.h"  // #6 HA
 #include "dataplane/neighbor.h"
+#include "dataplane/paths.h"
 #include "dataplane/router_model.h"
 #include "dataplane/session_events.h"
 #include "dataplane/session_table.h"
@@ -42,7 +43,9 @@ struct DataplaneShared {
   // #7 mgmt: period of `update` events for live sessions (IPFIX active
   // timeout, REST snapshot freshness); 0 = none. Set before workers start.
   uint32_t session_update_ms = 0;
-  HaDataplane ha;  // #6 HA: inbound peer sessions, address ownership (off unless configured)
+  PathTable* paths = nullptr;           // #9 paths: null = first reachable waypoint, no monitoring
+  rte_mempool* control_pool = nullptr;  // #9 paths: mbufs for packets workers originate (keep-alives)
+  HaDataplane ha;                       // #6 HA: inbound peer sessions, address ownership (off unless configured)
 
   // #4 crypto: KeySlab size per worker (sessions that encrypt/HMAC every packet).
   uint32_t key_slots = 0;

@@ -41,7 +41,9 @@ namespace wp {
   X(bad_padding, "decrypted data has invalid PKCS#7 padding") \
   X(crypto_short, "encrypted/HMAC packet too short or ciphertext not whole blocks") \
   X(replayed, "per-packet sequence number already seen or older than the window") \
-  X(key_slab_full, "no free per-session key slot: new encrypted session refused")
+  X(key_slab_full, "no free per-session key slot: new encrypted session refused") \
+  /* #9 paths */ \
+  X(no_path, "every path to the service's peer is down (BFD)")
 
 enum class DropReason : uint8_t {
 #define WP_X(name, desc) name,

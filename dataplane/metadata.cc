@@ -80,7 +80,8 @@ void apply_tlv(uint16_t type, const uint8_t* v, uint16_t len, Metadata& out) {
       out.has_security_id = true;
       out.security_id = load_be32(v);
       break;
-    default: break;  // understood, nothing we act on yet
+    case Tlv::control_message: out.control_message = v[0]; break;  // #9 paths: keep-alive
+    default: break;                                                // understood, nothing we act on yet
   }
 }
 

@@ -59,6 +59,9 @@ enum class Tlv : uint16_t {
 
 using SessionUuid = std::array<uint8_t, 16>;
 
+// TLV 24 values (SVR.md table).
+inline constexpr uint8_t kControlKeepAlive = 1;
+
 // What we understood of a decoded block. Presence flags say which TLVs came.
 struct Metadata {
   uint16_t header_len = 0;
@@ -75,6 +78,7 @@ struct Metadata {
   uint32_t security_id = 0;
   std::string_view tenant, service, source_router, destination_router, security_policy;
   uint16_t unknown_tlvs = 0;
+  uint8_t control_message = 0;  // TLV 24 (#9 paths: keep-alive = metadata-only packet)
 
   uint32_t block_len() const { return uint32_t{header_len} + payload_len; }
 };
@@ -105,6 +109,7 @@ class MetadataWriter {
   void destination_router(std::string_view name) { string_tlv(Tlv::destination_router_name, name); }
   void security_policy(std::string_view name) { string_tlv(Tlv::security_policy_name, name); }
   void disable_forward_metadata() { raw_tlv(Tlv::disable_forward_metadata, nullptr, 0, false); }
+  void control_message(uint8_t kind) { raw_tlv(Tlv::control_message, &kind, 1, true); }  // header section
   // Any TLV, for tests and future types. `header` picks the section.
   void raw_tlv(Tlv type, const uint8_t* value, uint16_t len, bool header);
 

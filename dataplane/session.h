@@ -59,6 +59,7 @@ struct Session {
   int16_t tenant = -1, service = -1, security = -1;
   uint8_t flags = 0;
   uint8_t in_use = 0;
+  uint16_t md_only_ms = 0;  // #9 paths: when metadata last left in a packet of its own (low 16 bits of ms)
   uint32_t created_ms = 0;
   uint32_t last_ms = 0;
   uint64_t packets[2] = {0, 0};  // by Dir

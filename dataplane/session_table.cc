@@ -163,6 +163,20 @@ void SessionTable::remove(Session* s) {
   release(s);
 }
 
+bool SessionTable::rebind(Session* s, Dir side, const SideOut& out) {
+  FiveTuple new_key = out.tuple.reversed();
+  if (lookup(new_key)) return false;
+  uint32_t idx = index_of(s);
+  // Side B's key is indexed as the reverse direction, side A's as forward.
+  Dir arrival = side == Dir::forward ? Dir::reverse : Dir::forward;
+  uint32_t ref = idx << 1 | static_cast<uint32_t>(arrival);
+  SideOut& slot = side == Dir::forward ? s->out_fwd : s->out_rev;
+  index_erase(slot.tuple.reversed(), ref);
+  slot = out;
+  index_put(new_key, ref);
+  return true;
+}
+
 uint32_t SessionTable::timeout_ms(const Session& s, const Timeouts& t) {
   if (s.original.proto == 6) {
     bool closing = (s.flags & kRst) || ((s.flags & kFinFwd) && (s.flags & kFinRev));

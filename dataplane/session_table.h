@@ -63,6 +63,11 @@ class SessionTable {
   // False only when the two keys are the same tuple.
   bool insert_unique(Session* s);
   void remove(Session* s);  // unindex + release
+  // #9 paths: moves one side of a live session onto a new out tuple (path
+  // migration; Dir::forward = side B / out_fwd, Dir::reverse = side A /
+  // out_rev): unindexes that side's arrival key, stores `out`, indexes the new
+  // key. False, and nothing changed, when the new key is already in use.
+  bool rebind(Session* s, Dir side, const SideOut& out);
   uint32_t index_of(const Session* s) const { return static_cast<uint32_t>(s - sessions_); }
   Session* at(uint32_t idx) { return &sessions_[idx]; }
 

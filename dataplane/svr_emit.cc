@@ -44,7 +44,10 @@ void Worker::emit(rte_mbuf* m, ParsedPacket& pp, Session& s, Dir dir) {
       decide_adaptive(s, pp, pkt_data(m) + pp.payload, pp.payload_len());
     encrypt = encrypts_now(s, pp, dir);
     need_md = dir == Dir::forward ? !(s.flags & kFwdMdAcked) : (s.flags & kRevMdPending) != 0;
-    if (need_md) {
+    if (need_md && metadata_only_due(pp, s, out)) {  // #9 paths: no room after a migration
+      send_metadata_only(m->pool, s, dir, out);
+      need_md = false;
+    } else if (need_md) {
       md_len = add_metadata(m, pp, s, dir, out, encrypt);
       if (md_len == 0) return drop(m, DropReason::no_buffer_room);
     } else if (!encrypt && has_cookie(pkt_data(m) + pp.payload, pp.payload_len())) {

@@ -18,10 +18,22 @@ void Worker::lan_input(rte_mbuf* m, ParsedPacket& pp, int iface) {
     first_packet_lan(m, pp, iface);
     return;
   }
+  // #9 paths: a forward packet is where the ingress router moves a session
+  // off a path that went down or left its SLA (one byte read when it stays).
+  if (ref.dir == Dir::forward && ref.session->side_b_wan() && shared_.paths) follow_path(*ref.session);
   emit(m, pp, *ref.session, ref.dir);
 }
 
 bool Worker::pick_wan_side(Session& s, int peer, uint32_t cls, DropReason& why) {
+  // #9 paths: with paths known, the path table ranks them (BFD, SLA, preference).
+  if (const PathTable* pt = shared_.paths; pt && pt->size() != 0) {
+    int path = pt->pick(static_cast<size_t>(s.service), symmetric_hash(s.original));
+    if (path < 0 || pt->path(static_cast<size_t>(path)).peer != peer) {
+      why = DropReason::no_path;
+      return false;
+    }
+    return bind_path(s, path, cls, why);
+  }
   const PeerModel& p = model().peers[peer];
   std::optional<NextHop> nh;
   Ipv4 peer_addr = 0;
@@ -37,7 +49,17 @@ bool Worker::pick_wan_side(Session& s, int peer, uint32_t cls, DropReason& why) 
     why = DropReason::no_peer;
     return false;
   }
-  Ipv4 own = model().interfaces[nh->iface].addr;
+  FiveTuple out{model().interfaces[nh->iface].addr, peer_addr, 0, 0, s.original.proto};
+  if (!pick_port_pair(out, cls)) {
+    why = DropReason::ports_exhausted;
+    return false;
+  }
+  s.out_fwd = SideOut{out, nh->addr, static_cast<int8_t>(nh->iface), static_cast<int8_t>(peer)};
+  return true;
+}
+
+// Fills out's ports for the waypoint pair out.src -> out.dst.
+bool Worker::pick_port_pair(FiveTuple& out, uint32_t cls) {
   // 384 port values per class on each side; pick a random pair and retry on
   // collision with an existing session of the same waypoint pair.
   constexpr uint32_t kValuesPerClass = (kWaypointPortMax + 1 - kWaypointPortMin) / 2 / kAffinityClasses;
@@ -48,12 +70,10 @@ bool Worker::pick_wan_side(Session& s, int peer, uint32_t cls, DropReason& why) 
         kWaypointPortMin / 2 + cls + kAffinityClasses * static_cast<uint32_t>((r >> 20) % kValuesPerClass);
     uint32_t own_port = v_own * 2, peer_port = v_peer * 2 + 1;
     if (peer_port > kWaypointPortMax) continue;
-    FiveTuple out{own, peer_addr, static_cast<uint16_t>(own_port), static_cast<uint16_t>(peer_port), s.original.proto};
-    if (table_.lookup(out.reversed())) continue;
-    s.out_fwd = SideOut{out, nh->addr, static_cast<int8_t>(nh->iface), static_cast<int8_t>(peer)};
-    return true;
+    out.sport = static_cast<uint16_t>(own_port);
+    out.dport = static_cast<uint16_t>(peer_port);
+    if (!table_.lookup(out.reversed())) return true;
   }
-  why = DropReason::ports_exhausted;
   return false;
 }
 
@@ -102,6 +122,10 @@ void Worker::first_packet_lan(rte_mbuf* m, ParsedPacket& pp, int iface) {
   }
   counters_->add(Counter::sessions_created);
   counters_->sessions_active.store(table_.size(), std::memory_order_relaxed);
+  if (PathTable* pt = shared_.paths; pt && s->side_b_wan()) {  // #9 paths
+    int path = pt->find(s->out_fwd.peer, s->out_fwd.iface);
+    if (path >= 0) PathWorkerCounters::bump(pt->counters(id_, static_cast<size_t>(path)).sessions_started);
+  }
   post_event(SessionEventKind::created, *s);
   emit(m, pp, *s, Dir::forward);
 }

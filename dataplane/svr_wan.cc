@@ -45,6 +45,8 @@ void Worker::wan_input(rte_mbuf* m, ParsedPacket& pp, int iface) {
   }
   if (!ref) {
     if (status != MetadataStatus::ok) return drop(m, DropReason::no_session);
+    if (rebind_migrated(m, pp, iface, md, peer)) return;  // #9 paths: a session that moved path
+    if (md.control_message == kControlKeepAlive) return drop(m, DropReason::no_session);
     first_packet_wan(m, pp, iface, md, peer);
     return;
   }
@@ -64,6 +66,7 @@ void Worker::wan_input(rte_mbuf* m, ParsedPacket& pp, int iface) {
     counters_->add(Counter::handshakes_completed);
   }
   strip_at_payload(m, pp, static_cast<uint16_t>(md.block_len()), kHmacTagLen);
+  if (md.control_message == kControlKeepAlive) return consume_metadata_only(m, s, ref.dir);  // #9 paths
   // #4 crypto: TLV 11 says this metadata packet's data is encrypted.
   if (md.session_data_encrypted && data_len > 0 && !decrypt_metadata_data(m, pp, s, ref.dir)) return;
   emit(m, pp, s, ref.dir);

@@ -79,6 +79,7 @@ uint32_t Worker::poll_once() {
   handled += drain_handoff();
   // #5 offload
   if (offload_feedback_) drain_offload_feedback();
+  if (shared_.paths) sweep_paths();                                       // #9 paths
   if (shared_.ha.enabled && id_ < shared_.workers) handled += ha_poll();  // #6 HA
   flush();
   age();

@@ -145,6 +145,18 @@ class Worker {
   bool decrypt_metadata_data(rte_mbuf* m, ParsedPacket& pp, Session& s, Dir dir);
   void continue_wan(rte_mbuf* m, ParsedPacket& pp, Session& s, Dir dir, bool had_metadata);
   void to_control(rte_mbuf* m);
+  // #9 paths (svr_lan.cc, path_migration.cc, svr_metadata_only.cc)
+  bool pick_port_pair(FiveTuple& out, uint32_t cls);
+  bool bind_path(Session& s, int path, uint32_t cls, DropReason& why);
+  bool follow_path(Session& s);
+  bool rebind_migrated(rte_mbuf* m, ParsedPacket& pp, int iface, const Metadata& md, int peer);
+  bool metadata_only_due(const ParsedPacket& pp, const Session& s, const SideOut& out) const;
+  void send_metadata_only(rte_mempool* pool, Session& s, Dir dir, const SideOut& out);
+  void consume_metadata_only(rte_mbuf* m, Session& s, Dir dir);
+  void sweep_paths();  // moves idle sessions too when ranks changed (path_migration.cc)
+  uint32_t path_epoch_ = 0;
+  uint32_t path_sweep_hand_ = 0;
+  bool path_sweeping_ = false;
   void drop(rte_mbuf* m, DropReason why) {
     counters_->drop(why);
     rte_pktmbuf_free(m);

@@ -204,6 +204,7 @@ std::vector<ConfigError> ConfigValidator::run() {
   check_peers();
   check_services();
   check_policies();
+  check_paths();  // #9 paths
   check_limits();
   check_ipfix();
   check_redis();

@@ -53,6 +53,8 @@ class ConfigValidator {
   void check_ipfix();
   void check_redis();
   void endpoint(const std::string& text, const std::string& path);
+  // config_validate_paths.cc (#9 paths)
+  void check_paths();
   // config_validate_ha.cc (#6 HA)
   void check_ha();
 

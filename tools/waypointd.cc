@@ -21,9 +21,11 @@
 #include <functional>
 #include <cstdio>
 #include <memory>
+#include <random>
 #include <vector>
 
 #include "dataplane/control.h"
+#include "dataplane/path_monitor.h"  // #9 paths
 #include "dataplane/ports.h"
 #include "dataplane/router_model.h"
 #include "dataplane/worker.h"
@@ -32,6 +34,7 @@
 #include "mgmt/live_commit.h"  // #7 mgmt
 #include "mgmt/ipfix_exporter.h"
 #include "mgmt/redis_watch.h"
+#include "mgmt/path_stats.h"  // #9 paths
 #include "mgmt/rest_api.h"
 #include "mgmt/session_feed.h"
 #include "mgmt/stats.h"
@@ -173,6 +176,15 @@ int main(int argc, char** argv) {
   for (unsigned l : lcores) worker_sockets.push_back(static_cast<int>(rte_lcore_to_socket_id(l)));
   if (!shared.create_rings(workers, ring_size, static_cast<int>(rte_socket_id()), error, &worker_sockets))
     return fail(2, error);
+  // #9 paths: the path table always (it places sessions on paths); BFD and
+  // probes only with path_monitoring configured.
+  auto path_table = std::make_unique<wp::PathTable>(*model, cfg, workers, cfg.has_path_monitoring());
+  shared.paths = path_table.get();
+  shared.control_pool = ports.any_pool();
+  std::unique_ptr<wp::PathMonitor> path_monitor;
+  if (cfg.has_path_monitoring())
+    path_monitor = std::make_unique<wp::PathMonitor>(*path_table, wp::PathMonitorConfig::from(cfg.path_monitoring()),
+                                                     ports.any_pool(), std::random_device{}());
   // #6 HA: event and inbound rings exist before any worker runs.
   wp::ha::HaThread ha;
   if (!ha.prepare(cfg, shared, error)) return fail(2, error);
@@ -210,6 +222,7 @@ int main(int argc, char** argv) {
   dispatcher->set_ports(port_ids, static_cast<uint16_t>(workers), 32);
   offload.attach(*dispatcher, true);  // #5 offload
   auto control = std::make_unique<wp::Control>(shared, ports.any_pool(), static_cast<uint16_t>(workers));
+  control->set_path_monitor(path_monitor.get());  // #9 paths
 
   // #7 mgmt: session events feed the IPFIX exporter and the REST session
   // snapshot (one consumer ring per worker, drained by the mgmt feed thread);
@@ -234,7 +247,8 @@ int main(int argc, char** argv) {
   if (rest_on && !rest.start(cfg.mgmt().listen(),
                              {&shared, &store, snapshot.get(), ipfix_on ? &exporter : nullptr, cfg.mgmt().token(),
                               ha_status_json(ha.status()),  // #6 HA status on GET /api/v1/ha
-                              {{"/api/v1/offload", [&offload] { return offload.status_json(); }}}},  // #5 offload
+                              {{"/api/v1/offload", [&offload] { return offload.status_json(); }},     // #5 offload
+                               {"/api/v1/paths", [&shared] { return wp::mgmt::paths_json(shared).dump(2); }}}},  // #9 paths
                              error))
     return fail(2, error);
   if (ipfix_on)

@@ -534,5 +534,66 @@ router:
   EXPECT_TRUE(r.ok()) << r.error_text();
 }
 
+// ------------------------------------------------------------- #9 paths
+
+config::PathMonitoring* pm(C& c) { return c.mutable_path_monitoring(); }
+
+const Rule kPathRules[] = {
+    {"tx_interval_small", [](C& c) { pm(c)->set_tx_interval_ms(5); }, "path_monitoring.tx_interval_ms",
+     "5 ms is outside 10..60000 ms"},
+    {"rx_interval_big", [](C& c) { pm(c)->set_rx_interval_ms(60001); }, "path_monitoring.rx_interval_ms", "outside"},
+    {"probe_interval", [](C& c) { pm(c)->set_probe_interval_ms(1); }, "path_monitoring.probe_interval_ms", "outside"},
+    {"multiplier", [](C& c) { pm(c)->set_multiplier(256); }, "path_monitoring.multiplier", "one byte"},
+    {"hold_down", [](C& c) { pm(c)->set_hold_down_ms(600001); }, "path_monitoring.hold_down_ms", "at most"},
+    {"auth_key_hex", [](C& c) { pm(c)->set_auth_key("zz"); }, "path_monitoring.auth_key", "1 to 20 bytes"},
+    {"auth_key_long", [](C& c) { pm(c)->set_auth_key(std::string(42, 'a')); }, "path_monitoring.auth_key",
+     "1 to 20 bytes"},
+    {"auth_key_id_range",
+     [](C& c) {
+       pm(c)->set_auth_key("aabb");
+       pm(c)->set_auth_key_id(256);
+     },
+     "path_monitoring.auth_key_id", "one byte"},
+    {"auth_key_id_alone", [](C& c) { pm(c)->set_auth_key_id(3); }, "path_monitoring.auth_key_id", "without auth_key"},
+    {"path_unknown", [](C& c) { c.mutable_services(0)->add_paths("mpls"); }, "services[0].paths[0]",
+     "\"mpls\" is not a WAN interface name"},
+    {"path_is_lan", [](C& c) { c.mutable_services(0)->add_paths("lan"); }, "services[0].paths[0]",
+     "not a WAN interface"},
+    {"path_twice",
+     [](C& c) {
+       c.mutable_services(0)->add_paths("wan0");
+       c.mutable_services(0)->add_paths("wan0");
+     },
+     "services[0].paths[1]", "listed twice"},
+    {"paths_need_peer",
+     [](C& c) {
+       c.mutable_services(0)->clear_next_peer();
+       c.mutable_services(0)->add_paths("wan0");
+     },
+     "services[0]", "next_peer is empty"},
+    {"sla_loss", [](C& c) { c.mutable_services(1)->mutable_sla()->set_max_loss_permille(1001); },
+     "services[1].sla.max_loss_permille", "at most 1000"},
+    {"sla_latency", [](C& c) { c.mutable_services(1)->mutable_sla()->set_max_latency_ms(60001); },
+     "services[1].sla.max_latency_ms", "at most 60000"},
+};
+INSTANTIATE_TEST_SUITE_P(Paths, ConfigRule, testing::ValuesIn(kPathRules),
+                         [](const auto& info) { return std::string(info.param.name); });
+
+TEST(ConfigValidate, PathMonitoringAndSlaLoadFromYaml) {
+  std::string text = read_text(r1_path());
+  text +=
+      "path_monitoring:\n  tx_interval_ms: 100\n  rx_interval_ms: 100\n  multiplier: 3\n  hold_down_ms: 500\n"
+      "  revert: yes\n  auth_key: 0011223344\n  auth_key_id: 7\n";
+  ConfigResult r = load_config_text(text);
+  ASSERT_TRUE(r.ok()) << r.error_text();
+  EXPECT_TRUE(r.config.has_path_monitoring());
+  EXPECT_EQ(r.config.path_monitoring().tx_interval_ms(), 100u);
+  EXPECT_TRUE(r.config.path_monitoring().revert());
+  config::Config c = r.config;
+  c.mutable_services(0)->add_paths("wan0");
+  c.mutable_services(0)->mutable_sla()->set_max_latency_ms(30);
+  EXPECT_TRUE(validate_config(c).empty());
+}
+
 }  // namespace
 }  // namespace wp::mgmt

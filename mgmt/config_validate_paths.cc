@@ -1,0 +1,70 @@
+// Config validation, part 3 (#9 paths): BFD/path monitoring settings and each
+// service's path preference and SLA.
+//
+// Path names are WAN interface names (a path is one of our WAN interfaces and
+// the peer waypoint routed out of it), so a service's `paths` must name WAN
+// interfaces, each once. BFD limits follow RFC 5880: intervals are carried in
+// microseconds in 32 bits (we accept 10 ms .. 60 s, what a WAN can sensibly
+// use), DetectMult is one non-zero byte, a keyed SHA-1 key is 1..20 bytes and
+// its id one byte (§ 4.4, § 6.7.4).
+#include <set>
+
+#include "mgmt/config_validator.h"
+
+namespace wp::mgmt::detail {
+namespace {
+
+constexpr uint32_t kMinIntervalMs = 10;
+constexpr uint32_t kMaxIntervalMs = 60000;
+
+bool hex_digits(const std::string& s) {
+  for (unsigned char c : s)
+    if (!std::isxdigit(c)) return false;
+  return true;
+}
+
+}  // namespace
+
+void ConfigValidator::check_paths() {
+  if (cfg_.has_path_monitoring()) {
+    const config::PathMonitoring& pm = cfg_.path_monitoring();
+    auto interval = [&](uint32_t v, const char* field) {
+      if (v != 0 && (v < kMinIntervalMs || v > kMaxIntervalMs))
+        error(std::string("path_monitoring.") + field, std::to_string(v) + " ms is outside " +
+                                                           std::to_string(kMinIntervalMs) + ".." +
+                                                           std::to_string(kMaxIntervalMs) + " ms");
+    };
+    interval(pm.tx_interval_ms(), "tx_interval_ms");
+    interval(pm.rx_interval_ms(), "rx_interval_ms");
+    interval(pm.probe_interval_ms(), "probe_interval_ms");
+    if (pm.multiplier() > 255) error("path_monitoring.multiplier", "BFD DetectMult is one byte (1..255)");
+    if (pm.hold_down_ms() > 600000) error("path_monitoring.hold_down_ms", "at most 600000 ms (10 minutes)");
+    const std::string& key = pm.auth_key();
+    if (!key.empty() && (!hex_digits(key) || key.size() % 2 != 0 || key.size() > 40))
+      error("path_monitoring.auth_key", "a keyed SHA-1 key is 1 to 20 bytes as an even number of hex digits");
+    if (pm.auth_key_id() > 255) error("path_monitoring.auth_key_id", "the key id is one byte (0..255)");
+    if (key.empty() && pm.auth_key_id() != 0) error("path_monitoring.auth_key_id", "set without auth_key");
+  }
+  for (int i = 0; i < cfg_.services_size(); ++i) {
+    const config::Service& s = cfg_.services(i);
+    const std::string path = "services[" + std::to_string(i) + "]";
+    std::set<std::string> seen;
+    for (int j = 0; j < s.paths_size(); ++j) {
+      const std::string p = path + ".paths[" + std::to_string(j) + "]";
+      const Link* l = find_link(s.paths(j));
+      if (!l || !l->wan)
+        error(p, "\"" + s.paths(j) + "\" is not a WAN interface name (paths are named after WAN interfaces)");
+      else if (!seen.insert(s.paths(j)).second)
+        error(p, "\"" + s.paths(j) + "\" is listed twice");
+    }
+    if ((s.paths_size() > 0 || s.has_sla()) && s.next_peer().empty())
+      error(path, "paths and sla apply to services routed to a peer (next_peer is empty)");
+    if (s.has_sla()) {
+      if (s.sla().max_loss_permille() > 1000) error(path + ".sla.max_loss_permille", "at most 1000");
+      if (s.sla().max_latency_ms() > 60000) error(path + ".sla.max_latency_ms", "at most 60000 ms");
+      if (s.sla().max_jitter_ms() > 60000) error(path + ".sla.max_jitter_ms", "at most 60000 ms");
+    }
+  }
+}
+
+}  // namespace wp::mgmt::detail

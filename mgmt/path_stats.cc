@@ -1,0 +1,57 @@
+// Path stats JSON; see path_stats.h.
+#include "mgmt/path_stats.h"
+
+#include "dataplane/ipv4.h"
+#include "dataplane/router_model.h"
+
+namespace wp::mgmt {
+
+nlohmann::ordered_json paths_json(const DataplaneShared& shared) {
+  nlohmann::ordered_json out = nlohmann::ordered_json::array();
+  const PathTable* pt = shared.paths;
+  const RouterModel* rm = shared.model.load(std::memory_order_acquire);
+  if (!pt || !rm) return out;
+  for (size_t i = 0; i < pt->size(); ++i) {
+    const PathModel& p = pt->path(i);
+    const PathLive& l = pt->live(i);
+    auto get = [](const std::atomic<uint64_t>& a) { return a.load(std::memory_order_relaxed); };
+    uint64_t started = 0, in = 0, out_n = 0, failed = 0;
+    for (uint32_t w = 0; w < pt->workers(); ++w) {
+      const PathWorkerCounters& c = pt->counters(w, i);
+      started += get(c.sessions_started), in += get(c.migrated_in), out_n += get(c.migrated_out);
+      failed += get(c.migration_failed);
+    }
+    bool measured = l.measured.load(std::memory_order_relaxed);
+    nlohmann::ordered_json metrics = nullptr;
+    if (measured)
+      metrics = {{"rtt_ms", l.rtt_us.load(std::memory_order_relaxed) / 1000.0},
+                 {"jitter_ms", l.jitter_us.load(std::memory_order_relaxed) / 1000.0},
+                 {"loss_permille", l.loss_permille.load(std::memory_order_relaxed)}};
+    out.push_back({
+        {"name", p.name},
+        {"peer", rm->peers[p.peer].name},
+        {"local", format_ipv4(p.local)},
+        {"remote", format_ipv4(p.remote)},
+        {"monitored", pt->monitored()},
+        {"bfd_state", to_string(static_cast<BfdState>(l.bfd_state.load(std::memory_order_relaxed)))},
+        {"usable", l.usable.load(std::memory_order_relaxed)},
+        {"last_change_ms", get(l.last_change_ms)},
+        {"metrics", metrics},
+        {"sessions_started", started},
+        {"migrated_in", in},
+        {"migrated_out", out_n},
+        {"migration_failed", failed},
+        {"bfd",
+         {{"tx", get(l.bfd_tx)},
+          {"rx", get(l.bfd_rx)},
+          {"discarded", get(l.bfd_discards)},
+          {"auth_seq_gaps", get(l.bfd_seq_gaps)},
+          {"went_up", get(l.went_up)},
+          {"went_down", get(l.went_down)}}},
+        {"probes", {{"tx", get(l.probes_tx)}, {"rx", get(l.probes_rx)}}},
+    });
+  }
+  return out;
+}
+
+}  // namespace wp::mgmt

@@ -1,0 +1,15 @@
+// Paths as the stats endpoint shows them (#9 paths): per path its peer,
+// waypoints, BFD state and counters, probe metrics, whether sessions may use
+// it, and the sessions placed on it / migrated to and from it (summed over
+// workers). Served inside GET /api/v1/stats and alone at GET /api/v1/paths.
+#pragma once
+
+#include <nlohmann/json.hpp>
+
+#include "dataplane/dataplane.h"
+
+namespace wp::mgmt {
+
+nlohmann::ordered_json paths_json(const DataplaneShared& shared);
+
+}  // namespace wp::mgmt

@@ -1,0 +1,220 @@
+#!/bin/bash
+# Path monitoring and session migration (#9 paths):
+#   c — r1 ═╦═ path "mpls" (WAN bridge wa, 172.16.0.0/24) ═╦═ r2 — s
+#           ╚═ path "inet" (WAN bridge wb, 172.17.0.0/24) ═╝
+# BFD (100 ms x 3, keyed SHA-1) runs on both paths. An iperf3 TCP upload and a
+# rate-limited 5 MiB curl download run over mpls; mpls is cut (a bridge port
+# goes down) mid-transfer: BFD must declare it down within 3 x 100 ms, both
+# transfers must complete byte-exact with no reset over inet, and the inet
+# capture must show the sessions' original UUIDs in the migration metadata.
+# mpls comes back: BFD up, new sessions prefer it again. Then mpls gets 25 ms
+# of one-way delay (delay_link.py stands in for netem): new sessions of the
+# service with a 30 ms SLA go to inet, a service without SLA stays on mpls.
+# Prints "bfd detection: X ms", "migration gap: X ms", "sessions reset: N".
+set -u -o pipefail
+source "$(dirname "$0")/lib.sh"
+
+wp_init "wpe2e-paths-"
+echo "== test_paths: two WAN paths, BFD, migration, SLA; waypointd=$WAYPOINTD"
+if [ ! -x "$WAYPOINTD" ]; then wp_fail "waypointd not found at $WAYPOINTD"; wp_finish; fi
+
+KEY=$(wp_keygen)
+BFD_KEY=$("$WP_PY" -c 'import secrets; print(secrets.token_hex(16))')
+INTERVAL_MS=100
+
+conf() {  # NAME LAN PEER SIDE(1|2) ROUTED(yes|no)
+  local peer_o=$(( $4 == 1 ? 2 : 1 )) svc="" svc_sla=""
+  if [ "$5" = yes ]; then
+    svc=", next_peer: $3, paths: [mpls, inet]"
+    svc_sla=", next_peer: $3, paths: [mpls, inet], sla: {max_latency_ms: 30}"
+  fi
+  cat <<YAML
+router:
+  name: $1
+  lan: {name: lan, device: net_af_packet0, address: $2}
+  wan:
+    - {name: mpls, device: net_af_packet1, address: 172.16.0.$4/24}
+    - {name: inet, device: net_af_packet2, address: 172.17.0.$4/24}
+tenants:
+  - {name: branch, prefixes: [10.1.0.0/24]}
+services:
+  - {name: web, prefixes: [10.2.0.0/24], protocol: tcp, ports: ["80", "5201"]$svc}
+  - {name: web-sla, prefixes: [10.2.0.0/24], protocol: tcp, ports: ["8000"]$svc_sla}
+policies:
+  - {tenant: branch, service: web}
+  - {tenant: branch, service: web-sla}
+peers:
+  - {name: $3, waypoints: [172.16.0.$peer_o, 172.17.0.$peer_o], key: "$KEY"}
+path_monitoring:
+  tx_interval_ms: $INTERVAL_MS
+  rx_interval_ms: $INTERVAL_MS
+  multiplier: 3
+  hold_down_ms: 1000
+  auth_key: "$BFD_KEY"
+  auth_key_id: 9
+dataplane: {workers: 1, max_sessions: 65536}
+mgmt: {listen: "127.0.0.1:$WP_MGMT_PORT"}
+YAML
+}
+conf r1 10.1.0.1/24 r2 1 yes >"$WP_TMP/r1.yaml"
+conf r2 10.2.0.1/24 r1 2 no >"$WP_TMP/r2.yaml"
+wp_check "waypointd --check accepts r1.yaml" wp_check_config "$WP_TMP/r1.yaml" || wp_finish
+wp_check "waypointd --check accepts r2.yaml" wp_check_config "$WP_TMP/r2.yaml" || wp_finish
+
+topo() {
+  wp_ns_add c r1 wa wb r2 s || return 1
+  wp_veth c c0 r1 r1l || return 1
+  wp_veth r1 r1a wa a1 && wp_veth r2 r2a wa a2 && wp_bridge wa br0 a1 a2 || return 1
+  wp_veth r1 r1b wb b1 && wp_veth r2 r2b wb b2 && wp_bridge wb br0 b1 b2 || return 1
+  wp_veth r2 r2l s s0 || return 1
+  wp_addr c c0 10.1.0.10/24 && wp_gw c 10.1.0.1 && wp_addr s s0 10.2.0.10/24 && wp_gw s 10.2.0.1
+}
+topo || { wp_fail "topology setup"; wp_finish; }
+wp_servers_start || { wp_fail "servers start"; wp_finish; }
+head -c $((5 * 1048576)) /dev/urandom >"$WP_TMP/www/big.bin"
+head -c 65536 /dev/urandom >"$WP_TMP/www/small.bin"
+wp_bg s "$WP_TMP/http8000.log" "$WP_PY" -u -m http.server 8000 --bind 10.2.0.10 --directory "$WP_TMP/www"
+WP_PIDS+=("$WP_BG_PID")
+wp_check "http server on :8000" wp_wait_listen s 8000 10 || wp_finish
+
+wp_router_start r1 "$WP_TMP/r1.yaml" 1 r1l r1a r1b
+wp_router_start r2 "$WP_TMP/r2.yaml" 1 r2l r2a r2b
+wp_check "r1 ready" wp_wait_ready r1 10 || wp_finish
+wp_check "r2 ready" wp_wait_ready r2 10 || wp_finish
+
+# path_stat ROUTER PATH KEY: a field of one path in the stats JSON (dotted, e.g.
+# bfd.went_down, metrics.rtt_ms); booleans as 0/1, missing as -1.
+path_stat() {
+  wp_stats_json "$1" | "$WP_PY" -c '
+import json, sys
+try:
+    for p in json.load(sys.stdin)["paths"]:
+        if p["name"] == sys.argv[1]:
+            v = p
+            for k in sys.argv[2].split("."):
+                v = v[k]
+            print(int(v) if not isinstance(v, float) else int(v))
+            break
+    else:
+        print(-1)
+except Exception:
+    print(-1)' "$2" "$3"
+}
+# wait_path ROUTER PATH KEY VALUE SECONDS: until KEY == VALUE.
+wait_path() {
+  local i
+  for ((i = 0; i < $5 * 10; i++)); do
+    [ "$(path_stat "$1" "$2" "$3")" = "$4" ] && return 0
+    sleep 0.1
+  done
+  return 1
+}
+for r in r1 r2; do
+  for p in mpls inet; do
+    wp_check "$r: BFD brings path $p up (usable)" wait_path "$r" "$p" usable 1 10
+  done
+done
+wp_expect "r1 mpls: BFD packets authenticated and accepted" "$(path_stat r1 mpls bfd.rx)" -gt 5
+wp_expect "r1 mpls: no BFD discards" "$(path_stat r1 mpls bfd.discarded)" -eq 0
+
+# --- transfers over mpls, then cut it
+CAPA=$WP_TMP/wan-a.pcap CAPB=$WP_TMP/wan-b.pcap
+wp_cap_start wa br0 "$CAPA" || { wp_fail "tshark wa"; wp_finish; }
+wp_cap_start wb br0 "$CAPB" || { wp_fail "tshark wb"; wp_finish; }
+started_before=$(path_stat r1 mpls sessions_started)
+timeout 60 ip netns exec "$(wp_ns c)" iperf3 -c 10.2.0.10 -J --connect-timeout 5000 -t 20 -b 20M \
+  >"$WP_TMP/iperf-tcp.json" 2>"$WP_TMP/iperf-tcp.err" &
+IPERF_PID=$!
+WP_PIDS+=("$IPERF_PID")
+wp_exec c curl -sS --max-time 60 --limit-rate 600k -o "$WP_TMP/got-big.bin" http://10.2.0.10/big.bin \
+  2>"$WP_TMP/curl-big.err" &
+CURL_PID=$!
+WP_PIDS+=("$CURL_PID")
+sleep 4
+wp_expect "transfers started on mpls (r1 sessions_started)" "$(path_stat r1 mpls sessions_started)" -ge $((started_before + 3))
+ip -n "$(wp_ns wa)" link set a1 down
+CUT_MS=$(date +%s%3N)  # after the command: on a loaded host it takes a while itself
+wp_check "r1 declares mpls down" wait_path r1 mpls usable 0 5
+# The first BFD Down of mpls at or after the cut (the log has wall-clock ms).
+DOWN_MS=$(grep -o 'path mpls bfd up -> down .* at [0-9]*' "${WP_ROUTER_LOG[r1]}" | awk -v c="$CUT_MS" '$NF >= c {print $NF; exit}')
+DETECT_MS=$((${DOWN_MS:-0} - CUT_MS))
+echo "bfd detection: $DETECT_MS ms (interval $INTERVAL_MS ms x 3)"
+# Detection follows the last packet received by 3 x interval, so at most
+# 3 x interval after the cut, plus scheduling slack on this shared 2-core host.
+wp_expect "BFD detection within 3 x interval (+50 ms scheduling)" "$DETECT_MS" -le $((3 * INTERVAL_MS + 50))
+wp_expect "detection is after the cut (within the command's own time)" "$DETECT_MS" -ge -50
+
+wait "$CURL_PID"; CURL_RC=$?
+wait "$IPERF_PID"; IPERF_RC=$?
+RESETS=0
+curl_ok() { [ "$CURL_RC" -eq 0 ] && [ "$(wp_sha "$WP_TMP/got-big.bin")" = "$(wp_sha "$WP_TMP/www/big.bin")" ]; }
+wp_check "curl 5 MiB (rate-limited) completes byte-exact across the cut" curl_ok || RESETS=$((RESETS + 1))
+iperf_ok() {
+  [ "$IPERF_RC" -eq 0 ] && "$WP_PY" "$WP_E2E/iperf_summary.py" "$WP_TMP/iperf-tcp.json" &&
+    "$WP_PY" -c '
+import json, sys
+e = json.load(open(sys.argv[1]))["end"]
+sent, got = e["sum_sent"]["bytes"], e["sum_received"]["bytes"]
+print(f"  iperf3: sent {sent} B, received {got} B")
+sys.exit(0 if sent == got and got > 0 else 1)' "$WP_TMP/iperf-tcp.json"
+}
+wp_check "iperf3 TCP -t 20 completes, every byte sent was received" iperf_ok || RESETS=$((RESETS + 1))
+echo "sessions reset: $RESETS"
+wp_expect "no session reset" "$RESETS" -eq 0
+wp_cap_stop
+
+wp_expect "r1 counted migrations (curl + iperf3 data)" "$(wp_stat r1 counters.path_migrations)" -ge 2
+wp_expect "r1 mpls migrated_out" "$(path_stat r1 mpls migrated_out)" -ge 2
+wp_expect "r1 inet migrated_in" "$(path_stat r1 inet migrated_in)" -ge 2
+wp_expect "r2 re-bound sessions by UUID" "$(wp_stat r2 counters.path_rebinds)" -ge 2
+wp_expect "r2 created no session for the moved ones" "$(wp_stat r2 counters.sessions_created)" \
+  -eq "$(wp_stat r1 counters.sessions_created)"
+wp_expect "no packet dropped for size after migrating" "$(wp_stat r1 drops.mtu_exceeded)" -eq 0
+
+# UUIDs: sessions opened on mpls carry the same UUID in forward metadata on inet.
+"$WP_PY" "$WP_E2E/svr_uuids.py" "$CAPA" >"$WP_TMP/uuids-a.txt" 2>"$WP_TMP/uuids-a.err"
+"$WP_PY" "$WP_E2E/svr_uuids.py" "$CAPB" >"$WP_TMP/uuids-b.txt" 2>"$WP_TMP/uuids-b.err"
+SAME=$(comm -12 <(awk '$5 ~ /^fwd/ {print $4}' "$WP_TMP/uuids-a.txt" | sort -u) \
+  <(awk '$5 ~ /^fwd/ {print $4}' "$WP_TMP/uuids-b.txt" | sort -u) | wc -l)
+wp_expect "inet capture: forward metadata with UUIDs first seen on mpls" "$SAME" -ge 2
+FIRST_B=$(awk -v d="${DOWN_MS:-0}" '$5 ~ /^fwd/ && $1 * 1000 >= d {print $1; exit}' "$WP_TMP/uuids-b.txt")
+GAP_MS=$("$WP_PY" -c "print(int(round(float('${FIRST_B:-0}') * 1000)) - ${DOWN_MS:-0})")
+echo "migration gap: $GAP_MS ms (BFD down -> first migration metadata on inet)"
+wp_expect "migration gap <= 1000 ms" "$GAP_MS" -le 1000
+wp_expect "migration gap >= 0" "$GAP_MS" -ge 0
+
+# --- mpls comes back: BFD up after the hold-down, new sessions prefer it
+ip -n "$(wp_ns wa)" link set a1 up
+wp_check "r1: mpls usable again (BFD up + 1 s hold-down)" wait_path r1 mpls usable 1 10
+wp_expect "r1 mpls BFD came up again" "$(path_stat r1 mpls bfd.went_up)" -ge 2
+started=$(path_stat r1 mpls sessions_started)
+small_ok() { wp_fetch c "http://10.2.0.10:$1/small.bin" "$WP_TMP/got-small.bin" 10 &&
+  [ "$(wp_sha "$WP_TMP/got-small.bin")" = "$(wp_sha "$WP_TMP/www/small.bin")" ]; }
+wp_check "new curl after recovery" small_ok 80
+wp_expect "the new session went to mpls" "$(path_stat r1 mpls sessions_started)" -eq $((started + 1))
+
+# --- SLA: 25 ms each way on mpls (50 ms RTT > 30 ms SLA of web-sla)
+ip -n "$(wp_ns wa)" link set a1 nomaster
+ip -n "$(wp_ns wa)" link set a2 nomaster
+wp_bg wa "$WP_TMP/delay_link.log" "$WP_PY" -u "$WP_E2E/delay_link.py" a1 a2 --delay-ms 25 --seconds 120
+WP_PIDS+=("$WP_BG_PID")
+rtt_high() {
+  local i
+  for ((i = 0; i < 150; i++)); do
+    [ "$(path_stat r1 mpls usable)" = 1 ] && [ "$(path_stat r1 mpls metrics.rtt_ms)" -gt 40 ] && return 0
+    sleep 0.1
+  done
+  return 1
+}
+wp_check "r1 measures mpls RTT above 40 ms through the delay element" rtt_high
+echo "  mpls rtt: $(path_stat r1 mpls metrics.rtt_ms) ms, inet rtt: $(path_stat r1 inet metrics.rtt_ms) ms"
+s_mpls=$(path_stat r1 mpls sessions_started) s_inet=$(path_stat r1 inet sessions_started)
+wp_check "curl to the SLA service (:8000)" small_ok 8000
+wp_expect "SLA service session went to inet" "$(path_stat r1 inet sessions_started)" -eq $((s_inet + 1))
+wp_check "curl to the service without SLA (:80)" small_ok 80
+wp_expect "service without SLA stayed on mpls" "$(path_stat r1 mpls sessions_started)" -eq $((s_mpls + 1))
+
+wp_stats_json r1 >"$WP_TMP/stats-r1.log"; wp_stats_json r2 >"$WP_TMP/stats-r2.log"
+wp_check "r1 exits 0 on SIGTERM" wp_router_stop r1
+wp_check "r2 exits 0 on SIGTERM" wp_router_stop r2
+wp_finish
