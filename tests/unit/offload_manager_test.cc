@@ -99,6 +99,7 @@ class Router {
     pool_ = test::test_pool();
     std::string err;
     if (!shared_.create_rings(1, 1024, SOCKET_ID_ANY, err)) throw std::runtime_error(err);
+    shared_.key_slots = 64;  // #4 crypto: room for the encrypting/HMAC-every-packet sessions below
     model_ = RouterModel::build(cfg, nullptr, nullptr, hmac_, err);
     if (!model_) throw std::runtime_error(err);
     shared_.model.store(model_.get());
@@ -319,12 +320,14 @@ TEST_F(Offload, PoliciesNeedingPerPacketWorkStayInSoftware) {
   tick(1010);
   EXPECT_EQ(mgr->sessions(), 0u);
   EXPECT_EQ(mgr->counters().ineligible_policy.load(), 2u);
-  // Adaptive encryption decided to skip this session's data: no per-packet work left.
+  // Adaptive encryption skipping this session's data still leaves the
+  // per-packet HMAC trailer and sequence number (#4): still software.
   Session s = *r1_session(40005, 5400);
   s.crypto |= kCryptoAdaptiveSkip;
   r1->worker().post_event(SessionEventKind::established, s);
   tick(1020);
-  EXPECT_EQ(mgr->sessions(), 1u);
+  EXPECT_EQ(mgr->sessions(), 0u);
+  EXPECT_EQ(mgr->counters().ineligible_policy.load(), 3u);
 }
 
 class OffloadBudget : public Offload {
