@@ -208,8 +208,8 @@ void RestServer::routes() {
     out.set_detail("no HA pair configured");
     reply(res, 200, out);
   });
-  for (const auto& [path, body] : c.documents)
-    s.Get(path, [&body](const httplib::Request&, httplib::Response& res) {
+  for (const auto& doc : c.documents)
+    s.Get(doc.first, [&body = doc.second](const httplib::Request&, httplib::Response& res) {
       res.set_content(body(), "application/json");
     });
   s.set_error_handler([](const httplib::Request& req, httplib::Response& res) {
