@@ -56,26 +56,7 @@ void CryptoEngine::expand_aes_key(const uint8_t key[kAesKeyLen], AesKey& out) {
   IMB_AES_KEYEXP_256(mgr_, key, out.enc, out.dec);
 }
 
-HmacKey CryptoEngine::hmac_key(std::span<const uint8_t> key) {
-  HmacKey out;
-  if (!mgr_) return out;
-  constexpr size_t kBlock = 64;
-  alignas(16) uint8_t block[kBlock] = {};
-  if (key.size() > kBlock) {
-    IMB_SHA256(mgr_, key.data(), key.size(), block);  // RFC 2104: long keys are hashed first
-  } else {
-    std::memcpy(block, key.data(), key.size());
-  }
-  alignas(16) uint8_t pad[kBlock];
-  for (size_t i = 0; i < kBlock; ++i) pad[i] = block[i] ^ 0x36;
-  IMB_SHA256_ONE_BLOCK(mgr_, pad, out.ipad_state);
-  for (size_t i = 0; i < kBlock; ++i) pad[i] = block[i] ^ 0x5c;
-  IMB_SHA256_ONE_BLOCK(mgr_, pad, out.opad_state);
-  std::memset(block, 0, sizeof block);
-  std::memset(pad, 0, sizeof pad);
-  out.valid = true;
-  return out;
-}
+HmacKey CryptoEngine::hmac_key(std::span<const uint8_t> key) { return make_hmac_key(mgr_, key); }
 
 template <bool kSeal>
 uint32_t CryptoEngine::run_burst(CryptoOp* ops, size_t n) {

@@ -38,21 +38,23 @@ HmacEngine::~HmacEngine() {
   if (mgr_) free_mb_mgr(mgr_);
 }
 
-HmacKey HmacEngine::make_key(std::span<const uint8_t> key) {
+HmacKey HmacEngine::make_key(std::span<const uint8_t> key) { return make_hmac_key(mgr_, key); }
+
+HmacKey make_hmac_key(IMB_MGR* mgr, std::span<const uint8_t> key) {
   HmacKey out;
-  if (!mgr_) return out;
+  if (!mgr) return out;
   constexpr size_t kBlock = 64;
   alignas(16) uint8_t block[kBlock] = {};
   if (key.size() > kBlock) {
-    IMB_SHA256(mgr_, key.data(), key.size(), block);  // RFC 2104: long keys are hashed first
+    IMB_SHA256(mgr, key.data(), key.size(), block);  // RFC 2104: long keys are hashed first
   } else {
     std::memcpy(block, key.data(), key.size());
   }
   alignas(16) uint8_t pad[kBlock];
   for (size_t i = 0; i < kBlock; ++i) pad[i] = block[i] ^ 0x36;
-  IMB_SHA256_ONE_BLOCK(mgr_, pad, out.ipad_state);
+  IMB_SHA256_ONE_BLOCK(mgr, pad, out.ipad_state);
   for (size_t i = 0; i < kBlock; ++i) pad[i] = block[i] ^ 0x5c;
-  IMB_SHA256_ONE_BLOCK(mgr_, pad, out.opad_state);
+  IMB_SHA256_ONE_BLOCK(mgr, pad, out.opad_state);
   std::memset(block, 0, sizeof block);
   std::memset(pad, 0, sizeof pad);
   out.valid = true;

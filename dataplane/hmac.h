@@ -24,6 +24,10 @@ struct HmacKey {
   bool valid = false;
 };
 
+// RFC 2104 key schedule (ipad/opad states) with `mgr`; invalid key when mgr is null.
+// Shared by the pair-key HmacEngine and the per-session CryptoEngine.
+HmacKey make_hmac_key(IMB_MGR* mgr, std::span<const uint8_t> key);
+
 class HmacEngine {
  public:
   HmacEngine();
