@@ -110,11 +110,8 @@ void Worker::sign_pending() {
   }
 }
 
-size_t Worker::add_metadata(rte_mbuf* m, ParsedPacket& pp, const Session& s, Dir dir, const SideOut& out,
-                            bool data_encrypted) {
+void Worker::write_session_tlvs(MetadataWriter& w, const Session& s, Dir dir, const SideOut& out, bool ack) const {
   const RouterModel& rm = model();
-  uint8_t block[kMaxMetadataLen];
-  MetadataWriter w(block, sizeof block);
   if (dir == Dir::forward) {
     w.forward_context(s.original);
     w.uuid(s.uuid);
@@ -127,9 +124,16 @@ size_t Worker::add_metadata(rte_mbuf* m, ParsedPacket& pp, const Session& s, Dir
     w.reverse_context(s.original.reversed());
     w.uuid(s.uuid);
     w.source_router(rm.name);
-    // #4 crypto: no ack while the adaptive decision is unknown here (svr_crypto.cc).
-    if (!(s.crypto & kCryptoPending)) w.disable_forward_metadata();
+    if (ack) w.disable_forward_metadata();
   }
+}
+
+size_t Worker::add_metadata(rte_mbuf* m, ParsedPacket& pp, const Session& s, Dir dir, const SideOut& out,
+                            bool data_encrypted) {
+  uint8_t block[kMaxMetadataLen];
+  MetadataWriter w(block, sizeof block);
+  // #4 crypto: no ack while the adaptive decision is unknown here (svr_crypto.cc).
+  write_session_tlvs(w, s, dir, out, !(s.crypto & kCryptoPending));
   // #4 crypto: TLV 11 = this packet's data (and the session's) is encrypted.
   if (data_encrypted || (s.crypto & kCryptoEncrypt)) w.raw_tlv(Tlv::session_data_encrypted, nullptr, 0, false);
   size_t len = w.finish();

@@ -43,20 +43,7 @@ void Worker::send_metadata_only(rte_mempool* pool, Session& s, Dir dir, const Si
   uint8_t block[kMaxMetadataLen];
   MetadataWriter w(block, sizeof block);
   w.control_message(kControlKeepAlive);
-  if (dir == Dir::forward) {  // the same TLVs as add_metadata's forward block
-    w.forward_context(s.original);
-    w.uuid(s.uuid);
-    w.tenant(rm.tenants[s.tenant]);
-    w.service(rm.services[s.service].name);
-    w.source_router(rm.name);
-    w.destination_router(rm.peers[out.peer].name);
-    w.security_policy(rm.security[s.security].name);
-  } else {
-    w.reverse_context(s.original.reversed());
-    w.uuid(s.uuid);
-    w.source_router(rm.name);
-    w.disable_forward_metadata();
-  }
+  write_session_tlvs(w, s, dir, out, true);  // the same TLVs as add_metadata's block
   size_t md_len = w.finish();
   rte_mbuf* c = md_len ? rte_pktmbuf_alloc(pool) : nullptr;
   if (!c) return counters_->drop(DropReason::no_buffer_room);

@@ -152,6 +152,9 @@ class Worker {
   bool rebind_migrated(rte_mbuf* m, ParsedPacket& pp, int iface, const Metadata& md, int peer);
   bool metadata_only_due(const ParsedPacket& pp, const Session& s, const SideOut& out) const;
   void send_metadata_only(rte_mempool* pool, Session& s, Dir dir, const SideOut& out);
+  // The session's metadata TLVs for a packet leaving on `out` (forward or reverse block);
+  // `ack` adds TLV 18 to a reverse block.
+  void write_session_tlvs(MetadataWriter& w, const Session& s, Dir dir, const SideOut& out, bool ack) const;
   void consume_metadata_only(rte_mbuf* m, Session& s, Dir dir);
   void sweep_paths();  // moves idle sessions too when ranks changed (path_migration.cc)
   uint32_t path_epoch_ = 0;
@@ -208,7 +211,7 @@ class Worker {
   PendingSign sign_queue_[HmacEngine::kMaxSignBurst];
   uint32_t sign_count_ = 0;
   rte_ring* offload_feedback_ = nullptr;  // #5 offload
-  struct PendingOpen {  // #4 crypto
+  struct PendingOpen {                    // #4 crypto
     rte_mbuf* m;
     ParsedPacket pp;
     Session* s;
