@@ -56,7 +56,9 @@ namespace wp {
   X(path_migrations) \
   X(path_rebinds) \
   X(metadata_only_sent) \
-  X(metadata_only_received)
+  X(metadata_only_received) \
+  /* #8 perf: bursts held back because the owner's handoff ring was full */ \
+  X(handoff_held)
 
 enum class Counter : uint8_t {
 #define WP_X(name) name,

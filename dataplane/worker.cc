@@ -60,6 +60,8 @@ void Worker::run() {
     }
   }
   flush();
+  for (uint32_t i = 0; i < held_n_; ++i) drop(held_[i], DropReason::handoff_full);  // #8 perf: stopping
+  held_n_ = 0;
 }
 
 uint32_t Worker::poll_once() {
@@ -70,7 +72,9 @@ uint32_t Worker::poll_once() {
   }
   uint32_t handled = 0;
   rte_mbuf* pkts[kMaxBurst];
+  if (held_n_) handled += retry_held();  // #8 perf: handoff backpressure
   for (uint16_t port : ports_) {
+    if (held_n_) break;  // #8 perf: leave the rest in the device queues
     uint16_t n = rx_(io_ctx_, port, queue_, pkts, burst_);
     if (n == 0) continue;
     handled += n;
@@ -153,13 +157,50 @@ void Worker::receive(rte_mbuf** pkts, uint16_t n) {
     if (owner == id_) {
       owned[n_owned] = Owned{m, pp, iface, wan, 0};
       stage(owned[n_owned++]);
-    } else if (rte_ring_sp_enqueue(shared_.handoff_ring(id_, owner), m) != 0) {
-      drop(m, DropReason::handoff_full);
     } else {
-      counters_->add(Counter::handoff_out);
+      hand_off(m, owner);
     }
   }
   process_owned(owned, n_owned);
+}
+
+// #8 perf: handoff backpressure (worker.h). Once one packet is held, later
+// ones queue behind it whatever their owner, so no session's packets overtake.
+void Worker::hand_off(rte_mbuf* m, uint32_t owner) {
+  if (held_n_ == 0 && rte_ring_sp_enqueue(shared_.handoff_ring(id_, owner), m) == 0) {
+    counters_->add(Counter::handoff_out);
+    return;
+  }
+  if (held_n_ == kMaxBurst) {  // only when a caller feeds bursts without polling
+    drop(m, DropReason::handoff_full);
+    return;
+  }
+  if (held_n_ == 0) {
+    held_since_ms_ = now_ms_;
+    counters_->add(Counter::handoff_held);
+  }
+  held_[held_n_] = m;
+  held_owner_[held_n_++] = owner;
+}
+
+uint32_t Worker::retry_held() {
+  uint32_t sent = 0;
+  while (sent < held_n_ && rte_ring_sp_enqueue(shared_.handoff_ring(id_, held_owner_[sent]), held_[sent]) == 0) ++sent;
+  counters_->add(Counter::handoff_out, sent);
+  if (sent == held_n_) {
+    held_n_ = 0;
+    return sent;
+  }
+  if (sent) held_since_ms_ = now_ms_;  // a slow owner is still an owner: the limit is on no progress
+  if (now_ms_ - held_since_ms_ >= kHandoffHoldMs) {  // the owner stopped draining: give up, counted
+    for (uint32_t i = sent; i < held_n_; ++i) drop(held_[i], DropReason::handoff_full);
+    held_n_ = 0;
+    return sent;
+  }
+  std::memmove(held_, held_ + sent, (held_n_ - sent) * sizeof(held_[0]));
+  std::memmove(held_owner_, held_owner_ + sent, (held_n_ - sent) * sizeof(held_owner_[0]));
+  held_n_ -= sent;
+  return sent;
 }
 
 uint32_t Worker::drain_handoff() {

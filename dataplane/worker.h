@@ -63,6 +63,15 @@ class Worker {
   uint32_t poll_once();                       // rx + handoff + aging + flush; returns packets handled
   void receive(rte_mbuf** pkts, uint16_t n);  // dispatch a burst (m->port = ingress port id)
   uint32_t drain_handoff();
+  // #8 perf: handoff backpressure. A packet whose owner's handoff ring is full
+  // is held (in order) instead of dropped; while any is held this worker reads
+  // no more rx, so the burst waits in the device queue. Held packets are
+  // retried every iteration and dropped as handoff_full only after
+  // kHandoffHoldMs without progress (an owner that stopped draining) or when
+  // the hold is full.
+  static constexpr uint32_t kHandoffHoldMs = 20;
+  uint32_t retry_held();  // returns packets handed off
+  uint32_t held() const { return held_n_; }
   void flush();
   void set_now_ms(uint32_t ms) { now_ms_ = ms; }
   uint32_t now_ms() const { return now_ms_; }
@@ -222,6 +231,12 @@ class Worker {
   };
   PendingOpen open_queue_[kMaxBurst];
   uint32_t open_count_ = 0;
+  // #8 perf: handoff backpressure (retry_held)
+  void hand_off(rte_mbuf* m, uint32_t owner);
+  rte_mbuf* held_[kMaxBurst];
+  uint32_t held_owner_[kMaxBurst];
+  uint32_t held_n_ = 0;
+  uint32_t held_since_ms_ = 0;
 };
 
 }  // namespace wp
