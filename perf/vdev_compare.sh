@@ -15,14 +15,23 @@ tp=${TESTPMD:-dpdk-testpmd}
 tag=wpvdev-$$
 tmp=$(mktemp -d "/tmp/$tag.XXXXXX")
 pids=()
+# Runs on every exit, also on SIGINT/SIGTERM/SIGHUP (turned into exit below,
+# which bash would otherwise die of without the EXIT trap), so no wpvdev-*
+# namespace, testpmd or memif socket outlives the script.
 cleanup() {
+  trap - EXIT INT TERM HUP
+  local p
   for p in "${pids[@]}"; do kill -INT "$p" 2>/dev/null; done
   sleep 1
   for p in "${pids[@]}"; do kill -9 "$p" 2>/dev/null; done
-  ip netns del "$tag" 2>/dev/null
+  if [ -e "/run/netns/$tag" ]; then
+    for p in $(ip netns pids "$tag" 2>/dev/null); do kill -9 "$p" 2>/dev/null; done  # only ours live there
+    ip netns del "$tag" 2>/dev/null
+  fi
   rm -rf "$tmp" /var/run/dpdk/"$tag"-* 2>/dev/null
 }
 trap cleanup EXIT
+trap 'exit 130' INT TERM HUP
 
 # run_pair NAME NETNS TX_VDEV RX_VDEV: the median Rx-pps of the receiver into $tmp/NAME.pps.
 run_pair() {
