@@ -11,17 +11,22 @@
 #                in-process (perf/run_foundation.sh, 1 worker, net_null) and
 #                end to end: wpgen -> r1 -> r2 -> wpgen, real waypointd
 #                processes on net_memif, 1 and 2 workers
-#   baseline  2. the same against baselines measured in this run:
+#   baseline  2. the same against baselines measured in this run (the
+#                nftables part alone: "nft"):
 #                dpdk-testpmd io-fwd between wpgen's two memif ports (ratio of
 #                the SVR pair's Mpps) and Linux nftables conntrack + masquerade
 #                in a namespace vs the SVR pair, both driven by wpgen over
 #                net_af_packet on veth (ratio of setup rates)
 #   memory    3. bytes per session and RSS, setup and fast path at 1k, 100k,
 #                1M and 10M sessions in table (10M only with enough free memory)
+#   fill      3. end to end: wpgen keeps 7M concurrent sessions open through
+#                r1 -> r2 (perf/wpbench_fill.sh): RSS, bytes/session, setup
+#                rate while filling (FILL_SESSIONS=N; why not 10M: see there)
 #   overhead  4. WAN bytes of one workload under SVR (captured from real
 #                waypointd) vs ESP tunnel, GRE, VXLAN (perf/wire_overhead.py)
-#   extended  5. encrypted throughput, offload cycles/packet, HA sync rate:
-#                reported "not available" until #4/#5/#6 are in this build
+#   extended  5. encrypted throughput (SVR pair, aes256-cbc policy vs default,
+#                64 and 1400 B), offload cycles/packet (wp_bench_offload), HA
+#                sync rate (perf/bench_ha.sh); a missing binary: "not available"
 #
 # Environment: BUILD_DIR (default build), RESULTS_DIR (perf/results),
 # NO_APPEND=1 (print only). Needs root. The machine is a shared 2-core VM:
@@ -39,11 +44,11 @@ scenarios=()
 for a in "$@"; do
   case "$a" in
     --quick) QUICK=1 ;;
-    vdev | setup | baseline | memory | overhead | extended) scenarios+=("$a") ;;
+    vdev | setup | baseline | nft | memory | overhead | extended | fill) scenarios+=("$a") ;;
     *) echo "wpbench: unknown argument $a" >&2; exit 1 ;;
   esac
 done
-[ ${#scenarios[@]} -gt 0 ] || scenarios=(vdev setup baseline memory overhead extended)
+[ ${#scenarios[@]} -gt 0 ] || scenarios=(vdev setup baseline memory fill overhead extended)
 
 # shellcheck source=../tests/e2e/lib.sh
 source "$root/tests/e2e/lib.sh"
@@ -68,6 +73,7 @@ print(json.dumps(d, separators=(",", ":")))' "$1" "$2" "$COMMIT" "$DATE" "$QUICK
 }
 
 source "$here/wpbench_scenarios.sh"
+source "$here/wpbench_fill.sh"
 
 for s in "${scenarios[@]}"; do
   echo

@@ -30,6 +30,7 @@ svr_pair_run() {
   WP_BENCH_DEV=net_memif wp_bench_pair_start "$w" $((E2E_SESSIONS * 2)) || { wp_fail "routers start ($out)"; return 1; }
   wp_wpgen_wait 600 || wp_fail "wpgen exit status ($out)"
   echo "  router drops: r1 $(wp_nonzero_drops r1); r2 $(wp_nonzero_drops r2)"
+  wp_stats_json r1 >"$out.r1.json"
   wp_bench_pair_stop || wp_fail "routers exit ($out)"
 }
 
@@ -126,7 +127,7 @@ wp_remove_ns_list() {
 af_packet_wpgen() {  # OUT [wpgen options]: wpgen in ns gen on c0/s0, foreground
   local out=$1; shift
   wp_exec gen "$WPGEN" --queues 1 --tx-queues 1 "$@" -- --no-huge --no-pci -m 512 --file-prefix "wp-gen-$$" -l 0 \
-    --log-level=error --vdev net_af_packet0,iface=c0 --vdev net_af_packet1,iface=s0 >"$out" 2>&1
+    --log-level=error --vdev "net_af_packet0,iface=c0${WP_AFP_ARGS:-}" --vdev "net_af_packet1,iface=s0${WP_AFP_ARGS:-}" >"$out" 2>&1
 }
 
 scenario_baseline() {
@@ -161,7 +162,24 @@ print(json.dumps({"workers": 1, "sessions": s.get("sessions"), "path": "wpgen-r1
     separators=(",", ":")))
 PY
   emit baseline "$(cat "$WP_TMP/ratio.json")"
+  scenario_nft
+}
 
+# wp_handoff_counters NAME: the router's handoff counters (#8: dispatcher backpressure).
+wp_handoff_counters() {
+  wp_stats_json "$1" | "$WP_PY" -c '
+import json, sys
+try:
+    d = json.load(sys.stdin)
+    c = d.get("counters", d)
+    print(" ".join(f"{k}={c.get(k, 0)}" for k in ("rx_packets", "handoff_out", "handoff_in", "handoff_held")))
+except Exception:
+    print("unknown")'
+}
+
+# 2b. setup rate vs Linux nftables on af_packet veth (also: perf/wpbench.sh nft)
+scenario_nft() {
+  local n nat svr
   n=$((E2E_SESSIONS / 2))
   echo "-- nftables conntrack + masquerade vs the SVR pair, wpgen over net_af_packet on veth, $n sessions"
   nat=$WP_TMP/nft.out
@@ -170,6 +188,7 @@ PY
     af_packet_wpgen "$nat" --server-snat --sessions "$n" --duration 0 "${WPGEN_LOAD[@]}" --label nft-masquerade ||
       wp_fail "wpgen through nftables"
     grep -v '^{' "$nat" | sed 's/^/  /'
+    grep '^{"scenario"' "$nat" | sed 's/^/  /' | cut -c1-2000
     echo "  nat conntrack entries: $(wp_exec nat cat /proc/sys/net/netfilter/nf_conntrack_count 2>/dev/null)"
   else
     wp_fail "nftables topology"
@@ -179,8 +198,10 @@ PY
       af_packet_wpgen "$svr" --sessions "$n" --duration 0 "${WPGEN_LOAD[@]}" --label svr-af-packet ||
       wp_fail "wpgen through the SVR pair on af_packet"
     echo "  router drops: r1 $(wp_nonzero_drops r1); r2 $(wp_nonzero_drops r2)"
+    echo "  handoff: r1 $(wp_handoff_counters r1); r2 $(wp_handoff_counters r2)"
     WP_BENCH_DEV=net_af_packet wp_bench_pair_stop
     grep -v '^{' "$svr" | sed 's/^/  /'
+    grep '^{"scenario"' "$svr" | sed 's/^/  /' | cut -c1-2000  # port counters: where packets were lost
   else
     wp_fail "af_packet SVR topology"
   fi
@@ -305,30 +326,103 @@ scenario_overhead() {
 }
 
 # ------------------------------------------------------------ 5. extended
+# Encrypted throughput (#4) through the real SVR pair, offload cycles per
+# packet (#5's wp_bench_offload) and HA sync rate (#6's perf/bench_ha.sh):
+# each measured by running what its feature ships, a missing binary reported
+# as "not available", never a number.
 scenario_extended() {
-  # Each measure needs its feature in this build; until then say so, never a number.
-  local enc=false off=false ha=false
-  grep -qiE '^\s*(message|enum) .*Encrypt|encrypt' "$root/proto/config.proto" && [ -e "$root/dataplane/crypto.h" ] && enc=true
-  [ -e "$root/offload/CMakeLists.txt" ] && off=true
-  [ -e "$root/ha/CMakeLists.txt" ] && ha=true
-  # #5 ships its own benchmark (perf/README.md § Offload benchmark): run it here.
-  if [ "$off" = true ] && [ -x "$build/perf/wp_bench_offload" ]; then
-    echo "-- offload: wp_bench_offload --seconds 2"
-    "$build/perf/wp_bench_offload" --seconds 2 --commit "$COMMIT" >"$WP_TMP/offload.out" 2>&1 ||
-      wp_fail "wp_bench_offload"
-    grep -v '^{' "$WP_TMP/offload.out" | sed 's/^/  /' | tail -n 12
-    emit extended "$(pick "$WP_TMP/offload.out" '{"measure":"offload_cycles_per_packet","available":true,"baseline":"offload off, same run"}' \
-      cycles_per_pkt_sw cycles_per_pkt_offload cycles_ratio rule_inserts_per_s)"
-  fi
-  for x in "encrypted_throughput:$enc:#4 session data encryption" "offload_cycles_per_packet:$off:#5 rte_flow offload" \
-    "ha_sync_rate:$ha:#6 HA pair"; do
-    IFS=: read -r name have what <<<"$x"
-    [ "$name" = offload_cycles_per_packet ] && [ "$have" = true ] && [ -x "$build/perf/wp_bench_offload" ] && continue
-    if [ "$have" = true ]; then
-      echo "  $name: $what is present, but wpbench has no measurement for it yet: not available"
-    else
-      echo "  $name: not available ($what not in this build)"
-    fi
-    emit extended "{\"measure\":\"$name\",\"available\":false,\"reason\":\"$what: $([ "$have" = true ] && echo 'present; wpbench measurement not written yet' || echo 'not in this build')\"}"
+  extended_crypto
+  extended_offload
+  extended_ha
+}
+
+# Plain (built-in default policy: HMAC on metadata only) vs aes256-cbc + HMAC
+# on every packet, same wpgen load, 1 worker, 64 B and 1400 B frames.
+extended_crypto() {
+  local size sec f n=$E2E_SESSIONS plain enc
+  for size in 64 1400; do
+    for sec in "" aes256-cbc; do
+      f=$WP_TMP/crypto-$size-${sec:-plain}.out
+      echo "-- end to end, net_memif, 1 worker, $n sessions, $size B frames, ${sec:-no encryption}"
+      WP_BENCH_SECURITY=$sec WP_BENCH_DATAPLANE="crypto_sessions: $((n * 4))" svr_pair_run "$f" 1 \
+        --sessions "$n" --duration "$E2E_STEADY" --clients 100 --services 10 --window 1024 --size "$size" \
+        --label "svr-memif-$size-${sec:-plain}"
+      grep -E 'established|steady Mpps|lost' "$f" | sed 's/^/  /'
+    done
+    plain=$WP_TMP/crypto-$size-plain.out
+    enc=$WP_TMP/crypto-$size-aes256-cbc.out
+    emit extended "$("$WP_PY" - "$plain" "$enc" "$size" <<'PY'
+import json, sys
+def last(p):
+    try:
+        return [json.loads(l) for l in open(p) if l.startswith('{"scenario"')][-1]
+    except (OSError, IndexError):
+        return {}
+def counters(p):
+    try:
+        return json.load(open(p + ".r1.json"))["counters"]
+    except (OSError, ValueError, KeyError):
+        return {}
+p, e, size = last(sys.argv[1]), last(sys.argv[2]), int(sys.argv[3])
+pc, ec = counters(sys.argv[1]), counters(sys.argv[2])
+gbps = lambda d: round(d["mpps"] * size * 8 / 1000, 3) if d.get("mpps") else None
+r = {"measure": "encrypted_throughput", "available": bool(e.get("mpps") and p.get("mpps")), "workers": 1,
+     "sessions": e.get("sessions"), "frame_bytes": size,
+     "path": "wpgen-r1-r2-wpgen net_memif, security policy {encryption: aes256-cbc, hmac: every-packet}",
+     "baseline": "the same run with the default policy (no encryption, HMAC on metadata only)",
+     "mpps": e.get("mpps"), "gbps": gbps(e), "baseline_mpps": p.get("mpps"), "baseline_gbps": gbps(p),
+     "setup_per_s": e.get("setup_per_s"), "baseline_setup_per_s": p.get("setup_per_s"),
+     "established": e.get("established"), "lost": e.get("lost"), "baseline_lost": p.get("lost"),
+     "r1_packets_encrypted": ec.get("packets_encrypted"), "r1_sessions_encrypted": ec.get("sessions_encrypted"),
+     "baseline_r1_packets_encrypted": pc.get("packets_encrypted")}
+if r["available"]:
+    r["ratio_vs_plain"] = round(e["mpps"] / p["mpps"], 4)
+    r["setup_ratio_vs_plain"] = round(e["setup_per_s"] / p["setup_per_s"], 4) if p.get("setup_per_s") else None
+if not ec.get("packets_encrypted"):  # a policy that did not encrypt must not pass for a measurement
+    r.update(available=False, reason="r1 counted no encrypted packets")
+print(json.dumps(r, separators=(",", ":")))
+PY
+)"
   done
+}
+
+extended_offload() {
+  if [ ! -x "$build/perf/wp_bench_offload" ]; then
+    emit extended '{"measure":"offload_cycles_per_packet","available":false,"reason":"build/perf/wp_bench_offload not built"}'
+    return
+  fi
+  echo "-- offload: wp_bench_offload --seconds 2 (#5: worker cycles per established packet, offload off vs on)"
+  "$build/perf/wp_bench_offload" --seconds 2 --commit "$COMMIT" >"$WP_TMP/offload.out" 2>&1 || wp_fail "wp_bench_offload"
+  grep -v '^{' "$WP_TMP/offload.out" | sed 's/^/  /' | tail -n 12
+  emit extended "$(pick "$WP_TMP/offload.out" '{"measure":"offload_cycles_per_packet","available":true,"baseline":"offload off, same run"}' \
+    cycles_per_pkt_sw cycles_per_pkt_offload cycles_ratio rule_inserts_per_s)"
+}
+
+extended_ha() {
+  local n=300000
+  [ "$QUICK" = 1 ] && n=50000
+  if [ ! -x "$build/perf/wp_bench_ha" ]; then
+    emit extended '{"measure":"ha_sync_rate","available":false,"reason":"build/perf/wp_bench_ha not built"}'
+    return
+  fi
+  echo "-- HA: perf/bench_ha.sh $n (#6: session sync over corosync CPG vs raw CPG, two netns)"
+  MODES="raw sync" BENCH=$build/perf/wp_bench_ha WP_BENCH_OUT=$WP_TMP/ha.json "$here/bench_ha.sh" "$n" 0 \
+    >"$WP_TMP/ha.out" 2>&1 || wp_fail "perf/bench_ha.sh"
+  grep -v '^{' "$WP_TMP/ha.out" | sed 's/^/  /' | tail -n 6
+  emit extended "$("$WP_PY" - "$WP_TMP/ha.json" <<'PY'
+import json, sys
+try:
+    d = json.loads(open(sys.argv[1]).read())
+except (OSError, ValueError):
+    d = {}
+ok = bool(d.get("sync_sessions_per_s")) and d.get("sync_applied") == d.get("sync_sessions")
+r = {"measure": "ha_sync_rate", "available": ok, "sessions": d.get("sync_sessions"),
+     "sync_sessions_per_s": d.get("sync_sessions_per_s"), "sync_messages_per_s": d.get("sync_messages_per_s"),
+     "sync_applied": d.get("sync_applied"), "baseline": "raw CPG messages of the same size, same run",
+     "raw_cpg_messages_per_s": d.get("raw_cpg_messages_per_s"), "ratio_vs_raw_bytes": d.get("sync_vs_raw_bytes_ratio")}
+if not ok:
+    r["reason"] = "bench_ha.sh gave no complete sync result"
+print(json.dumps(r, separators=(",", ":")))
+PY
+)"
 }

@@ -536,7 +536,8 @@ WP_BENCH_DEV=${WP_BENCH_DEV:-net_memif}
 wp_bench_vdevs() {
   local q=$(($2 + 1))
   if [ "$WP_BENCH_DEV" = net_af_packet ]; then
-    echo -n "--vdev net_af_packet0,iface=$1l,qpairs=$q --vdev net_af_packet1,iface=$1w,qpairs=$q"
+    # WP_AFP_ARGS: extra af_packet devargs (#8 perf: ",framecnt=4096" for rings deeper than wpgen's window)
+    echo -n "--vdev net_af_packet0,iface=$1l,qpairs=$q${WP_AFP_ARGS:-} --vdev net_af_packet1,iface=$1w,qpairs=$q${WP_AFP_ARGS:-}"
   elif [ "$1" = r1 ]; then
     echo -n "$(wp_memif lan1 client 0) $(wp_memif wan server 1)"
   else
@@ -562,12 +563,19 @@ tenants:
 services:
   - {name: bench-udp, prefixes: [10.2.0.0/16], protocol: udp, ports: ["5201"]$np}
 policies:
-  - {tenant: bench, service: bench-udp}
+  - {tenant: bench, service: bench-udp${WP_BENCH_SECURITY:+, security: bench-sec}}
 peers:
   - {name: $4, waypoints: [$5], key: "$6"}
-dataplane: {workers: $7, max_sessions: $8}
-mgmt: {listen: "127.0.0.1:$WP_MGMT_PORT"}
+dataplane: {workers: $7, max_sessions: $8${WP_BENCH_DATAPLANE:+, $WP_BENCH_DATAPLANE}}
 YAML
+  # #8 perf: WP_BENCH_MGMT=off leaves the REST server (and its session snapshot) out.
+  [ "${WP_BENCH_MGMT:-on}" = off ] || echo "mgmt: {listen: \"127.0.0.1:$WP_MGMT_PORT\"}"
+  # #8 perf: WP_BENCH_SECURITY=aes256-cbc encrypts every bench session (HMAC on
+  # every packet); WP_BENCH_DATAPLANE adds dataplane fields ("crypto_sessions: 4096");
+  # WP_BENCH_YAML appends top-level YAML ("timeouts: {udp: 3600}").
+  [ -n "${WP_BENCH_SECURITY:-}" ] &&
+    printf 'security_policies:\n  - {name: bench-sec, encryption: %s, hmac: every-packet, adaptive: off}\n' "$WP_BENCH_SECURITY"
+  [ -z "${WP_BENCH_YAML:-}" ] || echo "$WP_BENCH_YAML"
 }
 
 # wp_bench_pair_start WORKERS MAX_SESSIONS [EAL_MB]: configs, namespaces r1/r2,
@@ -587,12 +595,24 @@ wp_bench_pair_start() {
   wp_bg r1 "$WP_TMP/r1.log" "$WAYPOINTD" --config "$WP_TMP/r1.yaml" -- --no-huge --no-pci -m "$mb" \
     --file-prefix "wp-r1-$$" --lcores "$lc" $(wp_bench_vdevs r1 "$w")
   WP_ROUTER_PID[r1]=$WP_BG_PID
-  wp_wait_ready r1 20 || return 1
+  wp_bench_wait_up r1 || return 1
   # shellcheck disable=SC2046
   wp_bg r2 "$WP_TMP/r2.log" "$WAYPOINTD" --config "$WP_TMP/r2.yaml" -- --no-huge --no-pci -m "$mb" \
     --file-prefix "wp-r2-$$" --lcores "$lc" $(wp_bench_vdevs r2 "$w")
   WP_ROUTER_PID[r2]=$WP_BG_PID
-  wp_wait_ready r2 20
+  wp_bench_wait_up r2
+}
+
+# wp_bench_wait_up NAME: REST answers, or with WP_BENCH_MGMT=off the log says "up:" (#8 perf).
+wp_bench_wait_up() {
+  local i
+  [ "${WP_BENCH_MGMT:-on}" = off ] || { wp_wait_ready "$1" 20; return; }
+  for ((i = 0; i < 200; i++)); do
+    grep -q "router $1 up:" "${WP_ROUTER_LOG[$1]}" 2>/dev/null && return 0
+    wp_alive "${WP_ROUTER_PID[$1]}" || return 1
+    sleep 0.1
+  done
+  return 1
 }
 
 wp_bench_pair_stop() { wp_router_stop r1; local a=$?; wp_router_stop r2 && [ "$a" -eq 0 ]; }
