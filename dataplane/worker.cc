@@ -7,6 +7,7 @@
 #include <rte_prefetch.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cstring>
 
 #include "dataplane/packet_edit.h"
@@ -191,7 +192,8 @@ uint32_t Worker::retry_held() {
     held_n_ = 0;
     return sent;
   }
-  if (sent) held_since_ms_ = now_ms_;  // a slow owner is still an owner: the limit is on no progress
+  // A slow owner is still an owner: the limit is on time without progress.
+  if (sent) held_since_ms_ = now_ms_;
   if (now_ms_ - held_since_ms_ >= kHandoffHoldMs) {  // the owner stopped draining: give up, counted
     for (uint32_t i = sent; i < held_n_; ++i) drop(held_[i], DropReason::handoff_full);
     held_n_ = 0;
@@ -274,8 +276,15 @@ void Worker::age() {
   uint32_t elapsed = now_ms_ - last_sweep_ms_;
   if (elapsed == 0) return;
   last_sweep_ms_ = now_ms_;
-  uint64_t budget = uint64_t{table_.capacity()} * elapsed / kSweepPeriodMs + 1;
+  uint64_t budget =
+      uint64_t{table_.capacity()} * elapsed / sweep_period_ms(shared_.timeouts, shared_.session_update_ms) + 1;
   expire(static_cast<uint32_t>(budget < 16384 ? budget : 16384));
+}
+
+uint32_t Worker::sweep_period_ms(const Timeouts& t, uint32_t update_ms) {  // #8 perf
+  uint32_t p = std::min({t.tcp_established_ms, t.tcp_transitory_ms, t.udp_ms}) / 4;
+  if (update_ms) p = std::min(p, update_ms / 2);
+  return std::clamp(p, kSweepPeriodMs, kMaxSweepPeriodMs);
 }
 
 uint32_t Worker::expire(uint32_t budget) {

@@ -388,5 +388,15 @@ TEST(OwnerWorkers, HeldBurstIsDroppedWhenTheOwnerStopsDraining) {
   EXPECT_EQ(r.dispatcher().held(), 32u);
 }
 
+// #8 perf: how often the aging sweep passes the whole table.
+TEST(OwnerWorkers, SweepPeriodFollowsTheShortestTimeoutAndUpdatePeriod) {
+  Timeouts defaults;  // 1800 s / 30 s / 60 s
+  EXPECT_EQ(Worker::sweep_period_ms(defaults, 0), 7500u) << "a quarter of tcp_transitory";
+  EXPECT_EQ(Worker::sweep_period_ms(defaults, 10000), 5000u) << "REST snapshot updates every 10 s";
+  EXPECT_EQ(Worker::sweep_period_ms(Timeouts{1800000, 2000, 60000}, 0), Worker::kSweepPeriodMs) << "floor";
+  EXPECT_EQ(Worker::sweep_period_ms(Timeouts{86400000, 86400000, 3600000}, 0), Worker::kMaxSweepPeriodMs) << "cap";
+  EXPECT_EQ(Worker::sweep_period_ms(Timeouts{1800000, 30000, 60000}, 2000), Worker::kSweepPeriodMs);
+}
+
 }  // namespace
 }  // namespace wp
