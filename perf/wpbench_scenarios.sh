@@ -181,6 +181,9 @@ except Exception:
 scenario_nft() {
   local n nat svr
   n=$((E2E_SESSIONS / 2))
+  # Rings deeper than wpgen's window of 1024 (the default 512 frames lost
+  # requests at wpgen's own sockets; perf/README.md), for both sides alike.
+  local WP_AFP_ARGS=${WP_AFP_ARGS-,framecnt=4096}
   echo "-- nftables conntrack + masquerade vs the SVR pair, wpgen over net_af_packet on veth, $n sessions"
   nat=$WP_TMP/nft.out
   svr=$WP_TMP/svr-afp.out
