@@ -93,6 +93,10 @@ wp_expect "r1 NIC forwarded > 20x what the workers did during iperf3 TCP" "$hits
 
 # --- a steady UDP session for > 2x its idle timeout: stays offloaded, exact totals
 wp_udp_echo_start 5201
+# The aged counter is per router: let the curl and iperf3 rules age out first,
+# so a count taken during the steady session can only be that session's.
+idle_rules=$(wait_off r1 nic_model.rules_active -eq 0 $((UDP_TIMEOUT * 4)))
+wp_log "r1 rules active before the steady UDP session: $idle_rules"
 aged0=$(off r1 counters.aged)
 ev0=$(off r1 counters.evicted)
 off0=$(off r1 counters.sessions_offloaded)
