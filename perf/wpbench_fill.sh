@@ -47,8 +47,8 @@ scenario_fill() {
   [ "$QUICK" = 1 ] && n=${FILL_SESSIONS:-200000}
   max=$((n + n / 16))
   # Per router: table ~190 B/session (scenario 3, rounded up to 250) + 1 GiB EAL slack; REST snapshot ~400 B/session more.
-  mb=$((max / 1000000 * 250 + 1024))
-  [ "$rest" = 1 ] && mb=$((mb + n / 1000000 * 400))
+  mb=$((max * 250 / 1000000 + 1024))
+  [ "$rest" = 1 ] && mb=$((mb + n * 400 / 1000000))
   need_mb=$((2 * mb + 1024))
   avail_mb=$(($(awk '/MemAvailable/ {print $2}' /proc/meminfo) / 1024))
   echo "-- fill: $n sessions through r1 -> r2 (net_memif, 1 worker each), EAL -m $mb per router, REST $([ "$rest" = 1 ] && echo on || echo off)"
