@@ -87,8 +87,9 @@ def main():
         "saved_pct": round(100.0 * (1 - svr / esp), 2) if esp else None,
         "saved_pct_vs_gre": round(100.0 * (1 - svr / gre), 2) if gre else None,
         "saved_pct_vs_vxlan": round(100.0 * (1 - svr / vxlan), 2) if vxlan else None,
-        "wan_bytes_svr_encrypted": None,
-        "svr_encrypted_note": "not available: session data encryption (#4) not in this build",
+        # WP_SVR_SECURITY: the SVR routers' security policy for this capture
+        # ("none": default policy; "aes256-cbc": data encrypted + HMAC on every packet).
+        "svr_security": os.environ.get("WP_SVR_SECURITY", "none"),
         "esp": "tunnel, AES-256-CBC + HMAC-SHA256-128 (scapy SecurityAssociation)",
     }
     print(json.dumps(res, separators=(",", ":")))

@@ -302,30 +302,57 @@ scenario_overhead() {
   WP_EAL_MEM=256 wp_router_start r1 "$WP_TMP/r1.yaml" 1 r1l r1w
   WP_EAL_MEM=256 wp_router_start r2 "$WP_TMP/r2.yaml" 1 r2l r2w
   wp_wait_ready r1 10 && wp_wait_ready r2 10 || { wp_fail "overhead routers"; return; }
-  wp_exec c ping -c 2 -W 1 10.1.0.1 >/dev/null  # ARP settled before the captures
-  # Short flows: 40 HTTP GETs of 1 KiB (a TCP connection each) and 40 UDP
-  # request/response pairs (a session each). Bulk: one 1 MiB HTTP transfer.
-  wp_cap_start c c0 "$WP_TMP/short-lan.pcap" && wp_cap_start wan br0 "$WP_TMP/short-wan.pcap" || return
-  for ((i = 0; i < 40; i++)); do
-    wp_fetch c http://10.2.0.10/small.bin /dev/null 5 || wp_fail "short flow $i (http)"
-    wp_exec c "$WP_PY" "$WP_E2E/udp_echo.py" send 10.2.0.10 5201 "q$i" 3 1 >/dev/null || wp_fail "short flow $i (udp)"
+  overhead_captures none
+  # The same workloads with every policy encrypting (aes256-cbc, HMAC on every
+  # packet, adaptive off): against ESP, which encrypts too, this is like for like.
+  wp_router_stop r1
+  wp_router_stop r2
+  for i in r1 r2; do
+    sed -i -e 's/service: web}/service: web, security: enc}/' \
+      -e 's/service: iperf-udp}/service: iperf-udp, security: enc}/' "$WP_TMP/$i.yaml"
+    printf 'security_policies:\n  - {name: enc, encryption: aes256-cbc, hmac: every-packet, adaptive: off}\n' \
+      >>"$WP_TMP/$i.yaml"
   done
-  wp_cap_stop
-  wp_cap_start c c0 "$WP_TMP/bulk-lan.pcap" && wp_cap_start wan br0 "$WP_TMP/bulk-wan.pcap" || return
-  wp_fetch c http://10.2.0.10/file.bin /dev/null 20 || wp_fail "bulk transfer"
-  wp_cap_stop
-  for wl in short bulk; do
-    echo "-- $wl"
-    "$WP_PY" "$here/wire_overhead.py" "$wl" "$WP_TMP/$wl-lan.pcap" "$WP_TMP/$wl-wan.pcap" >"$WP_TMP/$wl.out" 2>&1 ||
-      wp_fail "wire_overhead.py $wl (packet counts differ between LAN and WAN?)"
-    grep -v '^{' "$WP_TMP/$wl.out" | sed 's/^/  /'
-    emit overhead "$(grep '^{' "$WP_TMP/$wl.out" | tail -n 1)"
-  done
+  WP_EAL_MEM=256 wp_router_start r1 "$WP_TMP/r1.yaml" 1 r1l r1w
+  WP_EAL_MEM=256 wp_router_start r2 "$WP_TMP/r2.yaml" 1 r2l r2w
+  if wp_wait_ready r1 10 && wp_wait_ready r2 10; then
+    overhead_captures aes256-cbc
+    echo "  r1 packets_encrypted: $(wp_stat r1 counters.packets_encrypted)"
+  else
+    wp_fail "overhead routers (encrypting)"
+  fi
   wp_router_stop r1
   wp_router_stop r2
   for i in "${WP_PIDS[@]}"; do wp_kill "$i" TERM; done  # servers of this scenario (earlier pids are gone)
   WP_PIDS=()
   wp_remove_ns_list c g lan r1 wan r2 s
+}
+
+# overhead_captures SECURITY: short and bulk workloads through the running
+# routers, captured on the client's veth and the WAN bridge, measured by
+# wire_overhead.py; SECURITY ("none" | "aes256-cbc") labels the JSON lines.
+overhead_captures() {
+  local sec=$1 i wl tag
+  tag=$([ "$sec" = none ] || echo "-$sec")
+  wp_exec c ping -c 2 -W 1 10.1.0.1 >/dev/null  # ARP settled before the captures
+  # Short flows: 40 HTTP GETs of 1 KiB (a TCP connection each) and 40 UDP
+  # request/response pairs (a session each). Bulk: one 1 MiB HTTP transfer.
+  wp_cap_start c c0 "$WP_TMP/short$tag-lan.pcap" && wp_cap_start wan br0 "$WP_TMP/short$tag-wan.pcap" || return
+  for ((i = 0; i < 40; i++)); do
+    wp_fetch c http://10.2.0.10/small.bin /dev/null 5 || wp_fail "short flow $i (http, $sec)"
+    wp_exec c "$WP_PY" "$WP_E2E/udp_echo.py" send 10.2.0.10 5201 "q$i" 3 1 >/dev/null || wp_fail "short flow $i (udp, $sec)"
+  done
+  wp_cap_stop
+  wp_cap_start c c0 "$WP_TMP/bulk$tag-lan.pcap" && wp_cap_start wan br0 "$WP_TMP/bulk$tag-wan.pcap" || return
+  wp_fetch c http://10.2.0.10/file.bin /dev/null 20 || wp_fail "bulk transfer ($sec)"
+  wp_cap_stop
+  for wl in short bulk; do
+    echo "-- $wl, SVR security: $sec"
+    WP_SVR_SECURITY=$sec "$WP_PY" "$here/wire_overhead.py" "$wl" "$WP_TMP/$wl$tag-lan.pcap" "$WP_TMP/$wl$tag-wan.pcap" \
+      >"$WP_TMP/$wl$tag.out" 2>&1 || wp_fail "wire_overhead.py $wl $sec (packet counts differ between LAN and WAN?)"
+    grep -v '^{' "$WP_TMP/$wl$tag.out" | sed 's/^/  /'
+    emit overhead "$(grep '^{' "$WP_TMP/$wl$tag.out" | tail -n 1)"
+  done
 }
 
 # ------------------------------------------------------------ 5. extended
