@@ -28,8 +28,14 @@ fill_rss_kb() { awk '/^VmRSS/ {print $2}' "/proc/$1/status" 2>/dev/null || echo 
 
 # fill_active NAME: sessions active in router NAME's last stats dump (SIGUSR1).
 fill_active() {
+  local before i
+  before=$(grep -c '"router"' "${WP_ROUTER_LOG[$1]}" 2>/dev/null)
   kill -USR1 "${WP_ROUTER_PID[$1]}" 2>/dev/null
-  sleep 0.3
+  # Wait for this dump (a busy router may take a while), else an older one would be read.
+  for ((i = 0; i < 30; i++)); do
+    sleep 0.1
+    [ "$(grep -c '"router"' "${WP_ROUTER_LOG[$1]}" 2>/dev/null)" -gt "${before:-0}" ] && break
+  done
   "$WP_PY" - "${WP_ROUTER_LOG[$1]}" <<'PY'
 import json, sys
 text = open(sys.argv[1], errors="replace").read()
