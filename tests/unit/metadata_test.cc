@@ -441,11 +441,17 @@ TEST(MetadataMalformed, VersionOtherThanOne) {
   EXPECT_EQ(decode(Block().version(2).bytes()), MetadataStatus::malformed);
 }
 
-TEST(MetadataMalformed, EncryptedLookingPayload) {
-  // An encrypted payload section starts with an IV: first type 0 or > 50.
-  for (uint16_t first : {0, 51, 0x8000, 0xffff})
-    EXPECT_EQ(decode(Block().payload_tlv(first, zeros(12)).payload_tlv(18, {}).bytes()), MetadataStatus::malformed)
-        << first;
+TEST(MetadataEncrypted, FirstPayloadTypeZeroOrAbove50MeansEncrypted) {
+  // An encrypted payload section starts with an IV: first type 0 or > 50
+  // (SVR.md). #4: decoded as encrypted, its TLVs left unread for the caller
+  // to open (metadata_crypto.h) or drop.
+  for (uint16_t first : {0, 51, 0x8000, 0xffff}) {
+    Metadata md;
+    auto b = Block().payload_tlv(first, zeros(12)).payload_tlv(18, {}).bytes();
+    EXPECT_EQ(decode_metadata(b.data(), b.size(), md), MetadataStatus::ok) << first;
+    EXPECT_TRUE(md.payload_encrypted) << first;
+    EXPECT_FALSE(md.disable_forward_metadata) << first;
+  }
   // A private type > 50 is fine when it does not come first.
   EXPECT_EQ(decode(Block().payload_tlv(18, {}).payload_tlv(51, zeros(2)).bytes()), MetadataStatus::ok);
   EXPECT_EQ(decode(Block().payload_tlv(50, zeros(2)).bytes()), MetadataStatus::ok);
