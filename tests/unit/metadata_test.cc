@@ -119,7 +119,7 @@ const SessionUuid kUuid = {0x10, 0x32, 0x54, 0x76, 0x98, 0xba, 0x4c, 0xde,
 TEST(MetadataWriter, ForwardBlockRoundTrip) {
   uint8_t buf[kMaxMetadataLen];
   MetadataWriter w(buf, sizeof buf);
-  w.security_id(0x01020304);
+  w.fragment({0x01020304, 0x0506, 0x4000, 1500});  // #4: TLV 16 would mean an encrypted payload now
   w.forward_context(kFwd);
   w.uuid(kUuid);
   w.tenant("branch");
@@ -133,9 +133,10 @@ TEST(MetadataWriter, ForwardBlockRoundTrip) {
   Metadata md;
   ASSERT_EQ(decode_metadata(buf, len, md), MetadataStatus::ok);
   EXPECT_EQ(md.block_len(), len);
-  EXPECT_EQ(md.header_len, 12 + 4 + 4);  // security id is the only header TLV
-  EXPECT_TRUE(md.has_security_id);
-  EXPECT_EQ(md.security_id, 0x01020304u);
+  EXPECT_EQ(md.header_len, 12 + 4 + 10);  // TLV 1 is the only header TLV
+  EXPECT_TRUE(md.has_fragment);
+  EXPECT_EQ(md.fragment.extended_id, 0x01020304u);
+  EXPECT_FALSE(md.payload_encrypted);
   EXPECT_TRUE(md.has_forward_context);
   EXPECT_EQ(md.forward_context, kFwd);
   EXPECT_FALSE(md.has_reverse_context);
