@@ -60,6 +60,7 @@ namespace wp {
   X(frag_df_cleared) \
   X(fragment_tlv_sent) \
   X(fragment_tlv_restored) \
+  X(icmp_frag_needed_sent) \
   X(metadata_encrypted) \
   X(metadata_decrypted) \
   /* #9 paths */ \

@@ -31,6 +31,11 @@ void Worker::emit(rte_mbuf* m, ParsedPacket& pp, Session& s, Dir dir) {
   }
   if (!(s.flags & kEstablished)) [[unlikely]]
     note_established(s);
+  // #4: while the original header is intact (it is quoted back to the sender).
+  if (out.peer >= 0 && pp.proto == kProtoTcp &&
+      refuse_oversize_tcp(m, pp, s, dir, out,
+                          dir == Dir::forward ? !(s.flags & kFwdMdAcked) : (s.flags & kRevMdPending) != 0))
+    return;
 
   rewrite_tuple(m, pp, out.tuple);
   // #4 crypto: segments must still fit the WAN MTU once encrypted.

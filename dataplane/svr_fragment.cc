@@ -148,4 +148,46 @@ void Worker::transmit_sized(rte_mbuf* m, const ParsedPacket& pp, int iface, Ipv4
   for (uint32_t i = 0; i < n; ++i) transmit(out[i], iface, next_hop);
 }
 
+// A TCP segment with DF that will not fit the WAN leg once sealed: the
+// sender learns the MTU it may use (ICMP type 3 code 4, RFC 1191: the
+// next-hop MTU less our worst-case per-packet overhead) instead of a silent
+// drop. Only towards a sender on a LAN leg: one behind another waypoint
+// would get it from the wrong addresses, so that case stays a counted drop.
+bool Worker::refuse_oversize_tcp(rte_mbuf* m, const ParsedPacket& pp, const Session& s, Dir dir, const SideOut& out,
+                                 bool need_md) {
+  const uint8_t* ip = pkt_data(m) + pp.l3;
+  if (pp.proto != kProtoTcp || need_md || !(load_be16(ip + 6) & 0x4000) || !(s.crypto & kCryptoHmacAll)) return false;
+  const uint16_t mtu = model().interfaces[out.iface].mtu;
+  const uint16_t extra = (s.crypto & kCryptoEncrypt) ? kCryptoOverhead : kSeqLen + kHmacTagLen;
+  if (pp.end - pp.l3 + extra <= mtu) return false;
+  const SideOut& back = dir == Dir::forward ? s.out_rev : s.out_fwd;
+  rte_mbuf* c = back.peer < 0 ? rte_pktmbuf_alloc(m->pool) : nullptr;
+  const uint16_t quote = static_cast<uint16_t>(pp.l4 - pp.l3 + 8);  // RFC 792: IP header + 64 bits
+  auto* f = c ? reinterpret_cast<uint8_t*>(rte_pktmbuf_append(c, kEthHdrLen + 20 + 8 + quote)) : nullptr;
+  if (f == nullptr) {
+    if (c) rte_pktmbuf_free(c);
+    drop(m, DropReason::mtu_exceeded);
+    return true;
+  }
+  std::memset(f, 0, kEthHdrLen + 20 + 8);
+  uint8_t* rip = f + kEthHdrLen;
+  rip[0] = 0x45;
+  store_be16(rip + 2, static_cast<uint16_t>(20 + 8 + quote));
+  rip[8] = 64;
+  rip[9] = kProtoIcmp;
+  store_be32(rip + 12, model().interfaces[back.iface].addr);
+  store_be32(rip + 16, pp.src);
+  store_be16(rip + 10, ipv4_header_checksum(rip));
+  uint8_t* icmp = rip + 20;
+  icmp[0] = 3;  // destination unreachable
+  icmp[1] = 4;  // fragmentation needed and DF set
+  store_be16(icmp + 6, static_cast<uint16_t>(mtu - extra));
+  std::memcpy(icmp + 8, ip, quote);
+  store_be16(icmp + 2, csum_fold(csum_partial(icmp, 8u + quote)));
+  counters_->add(Counter::icmp_frag_needed_sent);
+  transmit(c, back.iface, back.next_hop);
+  drop(m, DropReason::mtu_exceeded);
+  return true;
+}
+
 }  // namespace wp

@@ -147,6 +147,10 @@ class Worker {
   void restore_fragment_header(rte_mbuf* m, const ParsedPacket& pp, const FragmentInfo& f);
   // transmit(), fragmenting what exceeds the interface MTU (DF policy: svr_fragment.cc).
   void transmit_sized(rte_mbuf* m, const ParsedPacket& pp, int iface, Ipv4 next_hop, bool id_reserved = false);
+  // True when it consumed `m`: a TCP segment with DF too big once sealed
+  // (ICMP frag-needed to a LAN sender, then dropped as mtu_exceeded).
+  bool refuse_oversize_tcp(rte_mbuf* m, const ParsedPacket& pp, const Session& s, Dir dir, const SideOut& out,
+                           bool need_md);
   ReassemblyTable frags_;
   uint32_t frag_seq_ = 0;
   // #4 TLV 16: encrypts a finished block's payload section when the policy
