@@ -25,8 +25,8 @@ inline constexpr uint8_t kSvrCookieBytes[8] = {0x4c, 0x48, 0xdb, 0xc6, 0xdd, 0xf
 inline constexpr uint16_t kMetadataHeaderLen = 12;
 inline constexpr uint16_t kMetadataVersion = 1;
 inline constexpr uint16_t kTlvHeaderLen = 4;
-inline constexpr uint16_t kMaxMetadataLen = 512;
-inline constexpr uint16_t kFragmentTlvLen = 4 + 10;  // #4 TLV 1 on the wire  // what we ever build; decode accepts up to 4095+65535
+inline constexpr uint16_t kMaxMetadataLen = 512;     // what we ever build; decode accepts up to 4095+65535
+inline constexpr uint16_t kFragmentTlvLen = 4 + 10;  // #4 TLV 1 on the wire
 
 enum class Tlv : uint16_t {
   fragment = 1,
@@ -65,10 +65,10 @@ inline constexpr uint8_t kControlKeepAlive = 1;
 
 // TLV 1 value (SVR.md table): 10 bytes.
 struct FragmentInfo {
-  uint32_t extended_id = 0;      // the sender's id of the fragmented datagram (WAN IP id = low 16 bits)
-  uint16_t original_ip_id = 0;   // IP id the host sent
-  uint16_t flags_offset = 0;     // original flags (reserved, DF, MF) + 13-bit offset
-  uint16_t largest_fragment = 0; // largest fragment seen: LAN fragment, or the original length
+  uint32_t extended_id = 0;       // the sender's id of the fragmented datagram (WAN IP id = low 16 bits)
+  uint16_t original_ip_id = 0;    // IP id the host sent
+  uint16_t flags_offset = 0;      // original flags (reserved, DF, MF) + 13-bit offset
+  uint16_t largest_fragment = 0;  // largest fragment seen: LAN fragment, or the original length
 };
 
 // What we understood of a decoded block. Presence flags say which TLVs came.

@@ -44,7 +44,7 @@ void Worker::send_metadata_only(rte_mempool* pool, Session& s, Dir dir, const Si
   uint8_t block[kMaxMetadataLen];
   MetadataWriter w(block, sizeof block);
   w.control_message(kControlKeepAlive);
-  write_session_tlvs(w, s, dir, out, true);  // the same TLVs as add_metadata's block
+  write_session_tlvs(w, s, dir, out, true);                                // the same TLVs as add_metadata's block
   size_t md_len = seal_metadata(block, w.finish(), sizeof block, s, out);  // #4 TLV 16
   rte_mbuf* c = md_len ? rte_pktmbuf_alloc(pool) : nullptr;
   if (!c) return counters_->drop(DropReason::no_buffer_room);

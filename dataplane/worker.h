@@ -24,8 +24,8 @@
 #include "dataplane/hmac.h"
 #include "dataplane/ip_reassembly.h"  // #4
 #include "dataplane/iv_source.h"
-#include "dataplane/metadata_crypto.h"  // #4
 #include "dataplane/metadata.h"
+#include "dataplane/metadata_crypto.h"  // #4
 #include "dataplane/offload_feedback.h"
 #include "dataplane/packet.h"
 #include "dataplane/session_table.h"
@@ -62,8 +62,8 @@ class Worker {
   void run();  // until shared.running is false
 
   // One iteration's steps, public for tests and benchmarks.
-  uint32_t poll_once();                       // rx + handoff + aging + flush; returns packets handled
-  void receive(rte_mbuf** pkts, uint16_t n);  // dispatch a burst (m->port = ingress port id)
+  uint32_t poll_once();                        // rx + handoff + aging + flush; returns packets handled
+  void receive(rte_mbuf** pkts, uint16_t n);   // dispatch a burst (m->port = ingress port id)
   void dispatch(rte_mbuf** pkts, uint16_t n);  // receive() without counting rx (#4: reassembled datagrams)
   uint32_t drain_handoff();
   void flush();
@@ -105,8 +105,8 @@ class Worker {
   void first_packet_wan(rte_mbuf* m, ParsedPacket& pp, int iface, const Metadata& md, int peer);
   bool pick_wan_side(Session& s, int peer, uint32_t cls, DropReason& why);
   void emit(rte_mbuf* m, ParsedPacket& pp, Session& s, Dir dir);
-  size_t add_metadata(rte_mbuf* m, ParsedPacket& pp, const Session& s, Dir dir, const SideOut& out,
-                      bool data_encrypted, bool* fragment_tlv = nullptr);
+  size_t add_metadata(rte_mbuf* m, ParsedPacket& pp, const Session& s, Dir dir, const SideOut& out, bool data_encrypted,
+                      bool* fragment_tlv = nullptr);
   void transmit(rte_mbuf* m, int iface, Ipv4 next_hop);
   // Metadata packets wait here, trailer reserved, until the end of the burst,
   // when they are signed together (lanes full) and transmitted.

@@ -201,7 +201,9 @@ int main(int argc, char** argv) {
     else if (a == "--arch" && i + 1 < argc)  // #4: compare IPsec-MB managers (sse has SHA-NI)
       arch = argv[++i];
     else {
-      std::fprintf(stderr, "usage: %s [--seconds S per round] [--burst N<=64] [--rounds R] [--arch sse|avx|avx2|avx512]\n", argv[0]);
+      std::fprintf(stderr,
+                   "usage: %s [--seconds S per round] [--burst N<=64] [--rounds R] [--arch sse|avx|avx2|avx512]\n",
+                   argv[0]);
       return a == "--help" ? 0 : 2;
     }
   }
