@@ -56,7 +56,10 @@ namespace wp {
   X(path_migrations) \
   X(path_rebinds) \
   X(metadata_only_sent) \
-  X(metadata_only_received)
+  X(metadata_only_received) \
+  X(flow_markers_inline) \
+  X(flow_markers_alone) \
+  X(flow_markers_received)
 
 enum class Counter : uint8_t {
 #define WP_X(name) name,
