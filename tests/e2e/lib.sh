@@ -202,6 +202,12 @@ wp_topo_basic() {
   wp_addr s s0 10.2.0.10/24 && wp_gw s 10.2.0.1
 }
 
+# wp_basic_up: wp_topo_basic and wp_servers_start; the test ends here if either fails.
+wp_basic_up() {
+  wp_topo_basic || { wp_fail "topology setup"; wp_finish; }
+  wp_servers_start || { wp_fail "servers start"; wp_finish; }
+}
+
 # ------------------------------------------------------------------ servers
 
 # Wait up to $3 s for a TCP listener on port $2 in namespace $1.
@@ -261,6 +267,15 @@ wp_router_start() {
   # shellcheck disable=SC2086
   wp_bg "$name" "${WP_ROUTER_LOG[$name]}" "$WAYPOINTD" --config "$cfg" -- $eal
   WP_ROUTER_PID[$name]=$WP_BG_PID
+}
+
+# wp_pair_start WORKERS: r1 and r2 of wp_topo_basic on $WP_TMP/r1.yaml and
+# r2.yaml; the test ends here unless both answer within 10 s.
+wp_pair_start() {
+  wp_router_start r1 "$WP_TMP/r1.yaml" "$1" r1l r1w
+  wp_router_start r2 "$WP_TMP/r2.yaml" "$1" r2l r2w
+  wp_check "r1 ready" wp_wait_ready r1 10 || wp_finish
+  wp_check "r2 ready" wp_wait_ready r2 10 || wp_finish
 }
 
 # Raw stats JSON of router NAME ("" if it does not answer).

@@ -21,13 +21,9 @@ wp_gen_basic_configs "$WP_TMP" "$WORKERS" "$KEY"
 wp_check "waypointd --check accepts r1.yaml" wp_check_config "$WP_TMP/r1.yaml"
 wp_check "waypointd --check accepts r2.yaml" wp_check_config "$WP_TMP/r2.yaml"
 
-wp_topo_basic || { wp_fail "topology setup"; wp_finish; }
-wp_servers_start || { wp_fail "servers start"; wp_finish; }
+wp_basic_up
 
-wp_router_start r1 "$WP_TMP/r1.yaml" "$WORKERS" r1l r1w
-wp_router_start r2 "$WP_TMP/r2.yaml" "$WORKERS" r2l r2w
-wp_check "r1 ready (stats endpoint answers)" wp_wait_ready r1 10 || wp_finish
-wp_check "r2 ready (stats endpoint answers)" wp_wait_ready r2 10 || wp_finish
+wp_pair_start "$WORKERS"
 wp_expect "r1 reports $WORKERS workers" "$(wp_stat r1 workers)" -eq "$WORKERS"
 
 # --- crafted WAN packets to r2's waypoint, sent into the WAN bridge. They go first:

@@ -32,8 +32,7 @@ crypto_conf "$WP_TMP/r2.yaml" ""
 wp_check "waypointd --check accepts r1.yaml" wp_check_config "$WP_TMP/r1.yaml"
 wp_check "waypointd --check accepts r2.yaml" wp_check_config "$WP_TMP/r2.yaml"
 
-wp_topo_basic || { wp_fail "topology setup"; wp_finish; }
-wp_servers_start || { wp_fail "servers start"; wp_finish; }
+wp_basic_up
 # 1 MiB of marker lines (a marker in the first 256 bytes of every frame's data).
 "$WP_PY" -c "
 import sys
@@ -55,10 +54,7 @@ srv.serve_forever()"
 WP_PIDS+=("$WP_BG_PID")
 wp_check "TLS server listens on 10.2.0.10:443" wp_wait_listen s 443 10
 
-wp_router_start r1 "$WP_TMP/r1.yaml" 1 r1l r1w
-wp_router_start r2 "$WP_TMP/r2.yaml" 1 r2l r2w
-wp_check "r1 ready" wp_wait_ready r1 10 || wp_finish
-wp_check "r2 ready" wp_wait_ready r2 10 || wp_finish
+wp_pair_start 1
 wp_check "r1 logs the IPsec-MB arch of its crypto bursts" grep -q "session crypto AES-256-CBC .* arch [a-z0-9]*" "${WP_ROUTER_LOG[r1]}"
 
 CAP=$WP_TMP/wan.pcap SCAP=$WP_TMP/server.pcap

@@ -26,8 +26,7 @@ YAML
 done
 wp_check "waypointd --check accepts the ipfix config" wp_check_config "$WP_TMP/r1.yaml"
 
-wp_topo_basic || { wp_fail "topology setup"; wp_finish; }
-wp_servers_start || { wp_fail "servers start"; wp_finish; }
+wp_basic_up
 for r in r1 r2; do
   wp_cap_start "$r" lo "$WP_TMP/ipfix-$r.pcap" || wp_fail "$r: capture on lo"
   wp_bg "$r" "$WP_TMP/flows-$r.jsonl" "$WPCTL" -o json flows --listen "127.0.0.1:$P_FLOWS"
@@ -38,10 +37,7 @@ wp_bg r1 "$WP_TMP/nfacctd.log" nfacctd -P print -O json -L 127.0.0.1 -l "$P_NF" 
 NF_PID=$WP_BG_PID; WP_PIDS+=("$NF_PID")
 sleep 0.5
 
-wp_router_start r1 "$WP_TMP/r1.yaml" 1 r1l r1w
-wp_router_start r2 "$WP_TMP/r2.yaml" 1 r2l r2w
-wp_check "r1 ready" wp_wait_ready r1 10 || wp_finish
-wp_check "r2 ready" wp_wait_ready r2 10 || wp_finish
+wp_pair_start 1
 
 wp_check "curl downloads 1 MiB through r1 and r2 (a collector is down)" \
   wp_fetch c http://10.2.0.10/file.bin "$WP_TMP/got.bin" 20

@@ -16,8 +16,7 @@ echo "== test_redis: Redis config store, waypointd=$WAYPOINTD"
 KEY=$(wp_keygen)
 wp_gen_basic_configs "$WP_TMP" 1 "$KEY"
 grep -v "tenant: branch, service: web" "$WP_TMP/r1.yaml" >"$WP_TMP/deny.yaml"
-wp_topo_basic || { wp_fail "topology setup"; wp_finish; }
-wp_servers_start || { wp_fail "servers start"; wp_finish; }
+wp_basic_up
 
 redis_start() {
   wp_bg r1 "$WP_TMP/redis.log" redis-server --bind 127.0.0.1 --port $RPORT --save '' --appendonly no --daemonize no

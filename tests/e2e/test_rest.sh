@@ -18,12 +18,8 @@ for r in r1 r2; do
   sed -i "s/^mgmt: {listen: \"\\(.*\\)\"}/mgmt: {listen: \"\\1\", token: \"$WP_MGMT_TOKEN\"}/" "$WP_TMP/$r.yaml"
 done
 grep -q "token: \"$WP_MGMT_TOKEN\"" "$WP_TMP/r1.yaml" || wp_fail "config has the token"
-wp_topo_basic || { wp_fail "topology setup"; wp_finish; }
-wp_servers_start || { wp_fail "servers start"; wp_finish; }
-wp_router_start r1 "$WP_TMP/r1.yaml" 1 r1l r1w
-wp_router_start r2 "$WP_TMP/r2.yaml" 1 r2l r2w
-wp_check "r1 ready" wp_wait_ready r1 10 || wp_finish
-wp_check "r2 ready" wp_wait_ready r2 10 || wp_finish
+wp_basic_up
+wp_pair_start 1
 R1_PID=${WP_ROUTER_PID[r1]}
 URL=http://127.0.0.1:$WP_MGMT_PORT
 ctl() { wp_exec r1 "$WPCTL" --url "$URL" --token "$WP_MGMT_TOKEN" "$@"; }

@@ -19,8 +19,7 @@
 #include "ha/ha_node.h"
 #include "ha/session_codec.h"
 #include "ha/sync_batcher.h"
-#include "tests/unit/eal_env.h"
-#include "tests/unit/pkt_builder.h"
+#include "tests/unit/svr_harness.h"
 
 namespace wp::ha {
 namespace {
@@ -28,37 +27,17 @@ namespace {
 using test::ip;
 using test::Pkt;
 
-constexpr const char* kKey = "00112233445566778899aabbccddeeff00112233445566778899aabbccddeeff";
 const Ipv4 kClient = ip("10.1.0.5"), kServer = ip("10.2.0.10");
 const Ipv4 kR1 = ip("172.16.0.1"), kHubA = ip("172.16.0.2"), kHubB = ip("172.16.0.3");
 
 config::Config hub_config(const char* name, const char* lan, const char* wan, bool extra_tenant_first = false) {
-  config::Config c;
-  c.mutable_router()->set_name(name);
-  auto* l = c.mutable_router()->mutable_lan();
-  l->set_name("lan");
-  l->set_device("lan0");
-  l->set_address(lan);
-  auto* w = c.mutable_router()->add_wan();
-  w->set_name("wan0");
-  w->set_device("wan0");
-  w->set_address(wan);
+  config::Config c = test::router_base(name, lan, {{"wan0", wan}});
   // A different entity order on the two hubs: records must carry names.
-  if (extra_tenant_first) c.add_tenants()->set_name("guest"), c.mutable_tenants(0)->add_prefixes("10.9.0.0/24");
-  auto* t = c.add_tenants();
-  t->set_name("branch");
-  t->add_prefixes("10.1.0.0/24");
-  auto* s = c.add_services();
-  s->set_name("web");
-  s->add_prefixes("10.2.0.0/24");
-  s->set_protocol("tcp");
-  auto* p = c.add_policies();
-  p->set_tenant("branch");
-  p->set_service("web");
-  auto* peer = c.add_peers();
-  peer->set_name("r1");
-  peer->add_waypoints("172.16.0.1");
-  peer->set_key(kKey);
+  if (extra_tenant_first) test::add_tenant(c, "guest", "10.9.0.0/24");
+  test::add_tenant(c, "branch", "10.1.0.0/24");
+  test::add_service(c, {"web", "10.2.0.0/24", "tcp", "", ""});
+  test::add_policy(c, "branch", "web", "");
+  test::add_peer(c, "r1", {"172.16.0.1"}, test::kKey12);
   return c;
 }
 
@@ -128,24 +107,21 @@ class LoopTransport : public Transport {
   size_t pos_;
 };
 
-uint16_t capture_tx(void* ctx, uint16_t port, uint16_t, rte_mbuf** pkts, uint16_t n);
-
-// One hub: model, shared state with HA rings, N workers, an HaNode on the bus.
+// One hub: a harness router with N workers and HA rings, an HaNode on the bus.
 struct Hub {
-  Hub(Bus& bus, config::Config cfg, uint32_t workers, uint32_t node_id, Ipv4 peer_wp) : bus(bus), node_id(node_id) {
-    test::test_pool();  // EAL first: rings live in DPDK memory
-    std::string err;
-    if (!shared.create_rings(workers, 1024, SOCKET_ID_ANY, err)) throw std::runtime_error(err);
-    model = RouterModel::build(cfg, nullptr, nullptr, hmac, err);
-    if (!model) throw std::runtime_error(err);
-    shared.model.store(model.get());
-    shared.ha.peer_addresses.push_back({peer_wp, 1});
-    if (!shared.enable_events(EventConsumer::ha, 4096, SOCKET_ID_ANY, err)) throw std::runtime_error(err);
-    if (!shared.ha.create(workers, 4096, SOCKET_ID_ANY, err)) throw std::runtime_error(err);
-    for (uint32_t w = 0; w < workers; ++w) {
-      pool.push_back(std::make_unique<Worker>(w, shared, 1024, SessionTable::kHeapMemory));
-      pool.back()->set_io(nullptr, capture_tx, this);
-    }
+  Hub(Bus& bus, const config::Config& cfg, uint32_t workers, uint32_t node_id, Ipv4 peer_wp)
+      : bus(bus),
+        node_id(node_id),
+        router(cfg, test::RouterOptions()
+                        .with_workers(workers)
+                        .with_events(EventConsumer::ha, 4096)
+                        .with_prepare([&](DataplaneShared& sh) {
+                          sh.ha.peer_addresses.push_back({peer_wp, 1});
+                          std::string err;
+                          if (!sh.ha.create(workers, 4096, SOCKET_ID_ANY, err)) throw std::runtime_error(err);
+                        })),
+        shared(router.shared()),
+        model(&router.model()) {
     shared.neighbors.learn(0, kServer, test::kMacB.data());
     shared.neighbors.learn(1, kR1, test::kMacA.data());
     HaSettings s;
@@ -157,55 +133,39 @@ struct Hub {
       return t;
     });
   }
-  ~Hub() {
-    node.reset();
-    pool.clear();
-    shared.free_rings();
-  }
   void step(uint64_t now_ms) {
-    for (auto& w : pool) {
-      w->set_now_ms(static_cast<uint32_t>(now_ms));
-      w->ha_poll();
+    for (size_t i = 0; i < router.workers(); ++i) {
+      router.worker(i).set_now_ms(static_cast<uint32_t>(now_ms));
+      router.worker(i).ha_poll();
     }
     node->poll(now_ms);
   }
+  Worker& owner(const Session& s) { return router.worker(owner_worker(s, static_cast<uint32_t>(router.workers()))); }
   // A session created here as the worker would: in its owner's table, event posted.
   void create(const Session& s) {
-    Worker& w = *pool[owner_worker(s, static_cast<uint32_t>(pool.size()))];
+    Worker& w = owner(s);
     Session* p = w.table().allocate();
     *p = s;
     ASSERT_TRUE(w.table().insert(p));
     w.post_event(SessionEventKind::created, *p);
   }
   Session* find(const Session& s) {
-    Worker& w = *pool[owner_worker(s, static_cast<uint32_t>(pool.size()))];
-    SessionRef r = w.table().lookup(s.key_a());
+    SessionRef r = owner(s).table().lookup(s.key_a());
     return r ? r.session : nullptr;
   }
   size_t sessions() {
     size_t n = 0;
-    for (auto& w : pool) n += w->table().size();
+    for (size_t i = 0; i < router.workers(); ++i) n += router.worker(i).table().size();
     return n;
   }
   Bus& bus;
   uint32_t node_id;
-  HmacEngine hmac;
-  DataplaneShared shared;
-  std::shared_ptr<const RouterModel> model;
-  std::vector<std::unique_ptr<Worker>> pool;
+  test::Router router;  // declared before the node: the node goes first
+  DataplaneShared& shared;
+  const RouterModel* model;
   std::unique_ptr<HaNode> node;
   LoopTransport* transport = nullptr;
-  std::vector<std::vector<uint8_t>> sent;
 };
-
-uint16_t capture_tx(void* ctx, uint16_t, uint16_t, rte_mbuf** pkts, uint16_t n) {
-  auto* hub = static_cast<Hub*>(ctx);
-  for (uint16_t i = 0; i < n; ++i) {
-    hub->sent.push_back(test::frame_of(pkts[i]).raw);
-    rte_pktmbuf_free(pkts[i]);
-  }
-  return n;
-}
 
 void run(std::initializer_list<Hub*> hubs, uint64_t& now, int steps = 20) {
   for (int i = 0; i < steps; ++i) {
@@ -360,7 +320,7 @@ TEST_F(HaPair, SessionsReachThePeerInItsOwningWorkerWhateverItsWorkerCount) {
   }
   EXPECT_GE(a->node->status().get(HaStatus::Counter::messages_sent), 3u) << "20 ops in batches of 8";
   // Closing on a removes it on b.
-  Worker& owner = *a->pool[owner_worker(made[0], 3)];
+  Worker& owner = a->router.worker(owner_worker(made[0], 3));
   Session* s0 = a->find(made[0]);
   owner.post_event(SessionEventKind::closed, *s0, SessionEndReason::end_of_flow);
   owner.table().remove(s0);
@@ -375,7 +335,7 @@ TEST_F(HaPair, StaleUpdatesAreIgnored) {
   run({a.get(), b.get()}, now);
   ASSERT_NE(b->find(s), nullptr);
   // A newer update, then an older one arriving late (e.g. from a resync).
-  Worker& bw = *b->pool[owner_worker(s, 2)];
+  Worker& bw = b->router.worker(owner_worker(s, 2));
   PeerSessionOp op{};
   op.kind = PeerSessionOpKind::upsert;
   op.session = *b->find(s);
@@ -421,11 +381,11 @@ TEST_F(HaPair, SurvivorAdoptsSessionsThenTakesTheAddressesAndForwards) {
   const FiveTuple in = s.out_rev.tuple.reversed();
   auto frame = Pkt().eth().ipv4(in.src, in.dst).tcp(in.sport, in.dport).payload("data").bytes();
   rte_mbuf* m = Pkt::to_mbuf(test::test_pool(), frame, 1);
-  Worker& owner = *b->pool[owner_worker(s, 2)];
+  Worker& owner = b->router.worker(owner_worker(s, 2));
   owner.receive(&m, 1);
   owner.flush();
-  ASSERT_EQ(b->sent.size(), 1u);
-  test::Frame out{b->sent[0], 0};
+  ASSERT_EQ(b->router.transmitted().size(), 1u);
+  test::Frame out{b->router.transmitted()[0].raw, 0};
   EXPECT_EQ(out.src(), kClient) << "restored with the synced NAT binding";
   EXPECT_EQ(out.dst(), kServer);
 }
@@ -461,7 +421,7 @@ TEST_F(HaPair, ReturningPeerResyncsThenTakesItsAddressesBack) {
 
 TEST_F(HaPair, DroppedEventsTriggerARepublishOfThatWorker) {
   Session s = hub_session(*a->model, kHubA, 45000, static_cast<uint32_t>(now));
-  Worker& w = *a->pool[owner_worker(s, 3)];
+  Worker& w = a->router.worker(owner_worker(s, 3));
   Session* p = w.table().allocate();
   *p = s;
   ASSERT_TRUE(w.table().insert(p));

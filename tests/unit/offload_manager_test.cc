@@ -23,137 +23,44 @@
 #include "offload/flow_port_ethdev.h"
 #include "offload/flow_probe.h"
 #include "offload/nic_model.h"
-#include "tests/unit/eal_env.h"
-#include "tests/unit/pkt_builder.h"
+#include "tests/unit/svr_harness.h"
 
 namespace wp::offload {
 namespace {
 
-using test::Frame;
-using test::ip;
-using test::Mac;
-using test::Pkt;
-
-constexpr const char* kKey = "00112233445566778899aabbccddeeff00112233445566778899aabbccddeeff";
-constexpr uint16_t kLan = 0, kWan = 1;
-const Mac kClientMac = {2, 0, 0, 0, 1, 5}, kServerMac = {2, 0, 0, 0, 2, 10};
-const Mac kR1Mac = {2, 0, 0, 0xaa, 0, 1}, kR2Mac = {2, 0, 0, 0xaa, 0, 2};
-const Ipv4 kClient = ip("10.1.0.5"), kServer = ip("10.2.0.10");
-const Ipv4 kR1Wan = ip("172.16.0.1"), kR2Wan = ip("172.16.0.2");
+using namespace test;  // the router harness, topology and packet builder
 
 config::Config router_config(const char* name, const char* lan, const char* wan, const char* next_peer,
                              const char* peer, const char* peer_addr) {
-  config::Config c;
-  c.mutable_router()->set_name(name);
-  auto* l = c.mutable_router()->mutable_lan();
-  l->set_name("lan");
-  l->set_device("lan0");
-  l->set_address(lan);
-  auto* w = c.mutable_router()->add_wan();
-  w->set_name("wan0");
-  w->set_device("wan0");
-  w->set_address(wan);
-  auto* t = c.add_tenants();
-  t->set_name("branch");
-  t->add_prefixes("10.1.0.0/24");
+  config::Config c = router_base(name, lan, {{"wan0", wan}});
+  add_tenant(c, "branch", "10.1.0.0/24");
   struct {
     const char *svc, *proto, *port, *sec;
   } services[] = {{"echo", "udp", "5201", "plain"},
                   {"strict", "udp", "5300", "per-packet"},
                   {"secret", "udp", "5400", "encrypted"}};
   for (auto& s : services) {
-    auto* sv = c.add_services();
-    sv->set_name(s.svc);
-    sv->add_prefixes("10.2.0.0/24");
-    sv->set_protocol(s.proto);
-    sv->add_ports(s.port);
-    sv->set_next_peer(next_peer);
-    auto* p = c.add_policies();
-    p->set_tenant("branch");
-    p->set_service(s.svc);
-    p->set_security(s.sec);
+    add_service(c, {s.svc, "10.2.0.0/24", s.proto, s.port, next_peer});
+    add_policy(c, "branch", s.svc, s.sec);
   }
-  auto sec = [&](const char* n, const char* enc, const char* hmac, bool adaptive) {
-    auto* sp = c.add_security_policies();
-    sp->set_name(n);
-    sp->set_encryption(enc);
-    sp->set_hmac(hmac);
-    sp->set_adaptive(adaptive);
-  };
-  sec("plain", "none", "metadata-only", false);
-  sec("per-packet", "none", "every-packet", false);
-  sec("encrypted", "aes256-cbc", "metadata-only", true);
-  auto* p = c.add_peers();
-  p->set_name(peer);
-  p->add_waypoints(peer_addr);
-  p->set_key(kKey);
+  add_security(c, "plain", "none", "metadata-only", false);
+  add_security(c, "per-packet", "none", "every-packet", false);
+  add_security(c, "encrypted", "aes256-cbc", "metadata-only", true);
+  add_peer(c, peer, {peer_addr}, kKey12);
   return c;
 }
 
-uint16_t no_rx(void*, uint16_t, uint16_t, rte_mbuf**, uint16_t) { return 0; }
-
-// One router: model + shared state + one worker with captured tx.
-class Router {
- public:
-  explicit Router(const config::Config& cfg) {
-    pool_ = test::test_pool();
-    std::string err;
-    if (!shared_.create_rings(1, 1024, SOCKET_ID_ANY, err)) throw std::runtime_error(err);
-    shared_.key_slots = 64;  // #4 crypto: room for the encrypting/HMAC-every-packet sessions below
-    model_ = RouterModel::build(cfg, nullptr, nullptr, hmac_, err);
-    if (!model_) throw std::runtime_error(err);
-    shared_.model.store(model_.get());
-    shared_.timeouts.udp_ms = 5000;
-    worker_ = std::make_unique<Worker>(0, shared_, 1024, SessionTable::kHeapMemory);
-    worker_->set_io(no_rx, capture, this);
-  }
-  ~Router() {
-    worker_.reset();
-    shared_.free_rings();
-  }
-  void neighbor(uint16_t iface, Ipv4 a, const Mac& m) { shared_.neighbors.learn(iface, a, m.data()); }
-  std::vector<Frame> send(uint16_t port, const std::vector<uint8_t>& frame) {
-    rte_mbuf* m = Pkt::to_mbuf(pool_, frame, port);
-    worker_->receive(&m, 1);
-    worker_->flush();
-    return std::exchange(out_, {});
-  }
-  Frame send_one(uint16_t port, const std::vector<uint8_t>& frame) {
-    auto out = send(port, frame);
-    if (out.size() != 1) {
-      ADD_FAILURE() << "expected 1 frame out, got " << out.size();
-      return Frame{frame, 0xffff};
-    }
-    return out[0];
-  }
-  Worker& worker() { return *worker_; }
-  DataplaneShared& shared() { return shared_; }
-
- private:
-  static uint16_t capture(void* ctx, uint16_t port, uint16_t, rte_mbuf** pkts, uint16_t n) {
-    auto* self = static_cast<Router*>(ctx);
-    for (uint16_t i = 0; i < n; ++i) {
-      Frame f = test::frame_of(pkts[i]);
-      f.port = port;
-      self->out_.push_back(std::move(f));
-      rte_pktmbuf_free(pkts[i]);
-    }
-    return n;
-  }
-  rte_mempool* pool_;
-  HmacEngine hmac_;
-  DataplaneShared shared_;
-  std::shared_ptr<const RouterModel> model_;
-  std::unique_ptr<Worker> worker_;
-  std::vector<Frame> out_;
-};
+// #4 crypto: key slots for the encrypting/HMAC-every-packet sessions below.
+const RouterOptions kRouterOptions = RouterOptions().with_key_slots(64).with_udp_timeout_ms(5000);
 
 class Offload : public ::testing::Test {
  protected:
   void SetUp() override { start(64); }
   void start(uint32_t max_rules) {
-    r1 = std::make_unique<Router>(router_config("r1", "10.1.0.1/24", "172.16.0.1/24", "r2", "r2", "172.16.0.2"));
-    r2 = std::make_unique<Router>(router_config("r2", "10.2.0.1/24", "172.16.0.2/24", "", "r1", "172.16.0.1"));
+    r1 = std::make_unique<Router>(router_config("r1", "10.1.0.1/24", "172.16.0.1/24", "r2", "r2", "172.16.0.2"),
+                                  kRouterOptions);
+    r2 = std::make_unique<Router>(router_config("r2", "10.2.0.1/24", "172.16.0.2/24", "", "r1", "172.16.0.1"),
+                                  kRouterOptions);
     r1->neighbor(0, kClient, kClientMac);
     r1->neighbor(1, kR2Wan, kR2Mac);
     r2->neighbor(0, kServer, kServerMac);

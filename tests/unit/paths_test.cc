@@ -11,16 +11,12 @@
 
 #include "dataplane/router_model.h"
 #include "dataplane/worker.h"
-#include "eal_env.h"
-#include "pkt_builder.h"
+#include "tests/unit/svr_harness.h"
 
 namespace wp {
 namespace {
 
-using test::Frame;
-using test::ip;
-using test::Mac;
-using test::Pkt;
+using namespace test;  // the router harness, topology and packet builder
 
 // --- metrics -----------------------------------------------------------------
 
@@ -55,27 +51,16 @@ TEST(PathMetrics, SmoothedRttJitterAndLoss) {
 
 // --- two routers, two WAN paths ------------------------------------------------
 
-constexpr const char* kKey = "00112233445566778899aabbccddeeff00112233445566778899aabbccddeeff";
-constexpr uint16_t kLan = 0, kWanA = 1, kWanB = 2;  // port ids = interface indexes
-const Mac kClientMac = {2, 0, 0, 0, 1, 5}, kServerMac = {2, 0, 0, 0, 2, 10};
-const Mac kR1Mac = {2, 0, 0, 0xaa, 0, 1}, kR2Mac = {2, 0, 0, 0xaa, 0, 2};
-const Ipv4 kClient = ip("10.1.0.5"), kServer = ip("10.2.0.10");
+constexpr uint16_t kWanA = kWan, kWanB = 2;  // port ids = interface indexes
 
 // r1/r2: WAN "mpls" 172.16.0.0/24, "internet" 172.17.0.0/24. Services:
 // web (prefers mpls), bulk (no preference), sla (prefers mpls, 30 ms max RTT).
 config::Config two_path_config(bool r1) {
-  config::Config c;
-  c.mutable_router()->set_name(r1 ? "r1" : "r2");
-  auto* l = c.mutable_router()->mutable_lan();
-  l->set_name("lan"), l->set_device("lan0"), l->set_address(r1 ? "10.1.0.1/24" : "10.2.0.1/24");
-  const char* names[] = {"mpls", "internet"};
-  for (int i = 0; i < 2; ++i) {
-    auto* w = c.mutable_router()->add_wan();
-    w->set_name(names[i]), w->set_device(names[i]);
-    w->set_address(std::string("172.1") + char('6' + i) + ".0." + (r1 ? "1" : "2") + "/24");
-  }
-  auto* t = c.add_tenants();
-  t->set_name("branch"), t->add_prefixes("10.1.0.0/24");
+  const char* host = r1 ? "1" : "2";
+  config::Config c = router_base(
+      r1 ? "r1" : "r2", r1 ? "10.1.0.1/24" : "10.2.0.1/24",
+      {{"mpls", std::string("172.16.0.") + host + "/24"}, {"internet", std::string("172.17.0.") + host + "/24"}});
+  add_tenant(c, "branch", "10.1.0.0/24");
   struct S {
     const char* name;
     const char* port;
@@ -83,101 +68,22 @@ config::Config two_path_config(bool r1) {
     uint32_t max_latency_ms;
   } svcs[] = {{"web", "80", true, 0}, {"bulk", "81", false, 0}, {"sla", "82", true, 30}};
   for (const S& s : svcs) {
-    auto* sv = c.add_services();
-    sv->set_name(s.name), sv->add_prefixes("10.2.0.0/24"), sv->set_protocol("tcp"), sv->add_ports(s.port);
+    auto* sv = add_service(c, {s.name, "10.2.0.0/24", "tcp", s.port, r1 ? "r2" : ""});
     if (r1) {
-      sv->set_next_peer("r2");
       if (s.prefer_mpls) sv->add_paths("mpls"), sv->add_paths("internet");
       if (s.max_latency_ms) sv->mutable_sla()->set_max_latency_ms(s.max_latency_ms);
     }
-    auto* p = c.add_policies();
-    p->set_tenant("branch"), p->set_service(s.name);
+    add_policy(c, "branch", s.name, "");
   }
-  auto* p = c.add_peers();
-  p->set_name(r1 ? "r2" : "r1");
-  p->add_waypoints(r1 ? "172.16.0.2" : "172.16.0.1");
-  p->add_waypoints(r1 ? "172.17.0.2" : "172.17.0.1");
-  p->set_key(kKey);
+  add_peer(c, r1 ? "r2" : "r1", {r1 ? "172.16.0.2" : "172.16.0.1", r1 ? "172.17.0.2" : "172.17.0.1"}, kKey12);
   return c;
 }
-
-uint16_t no_rx(void*, uint16_t, uint16_t, rte_mbuf**, uint16_t) { return 0; }
-
-class Router {
- public:
-  explicit Router(bool r1) {
-    pool_ = test::test_pool();
-    cfg_ = two_path_config(r1);
-    std::string err;
-    if (!shared_.create_rings(1, 1024, SOCKET_ID_ANY, err)) throw std::runtime_error(err);
-    model_ = RouterModel::build(cfg_, nullptr, nullptr, hmac_, err);
-    if (!model_) throw std::runtime_error(err);
-    shared_.model.store(model_.get());
-    paths_ = std::make_unique<PathTable>(*model_, cfg_, 1, /*monitored=*/true);
-    for (size_t i = 0; i < paths_->size(); ++i) paths_->live(i).usable.store(true);
-    paths_->recompute();
-    shared_.paths = paths_.get();
-    shared_.control_pool = pool_;
-    worker_ = std::make_unique<Worker>(0, shared_, 1024, SessionTable::kHeapMemory);
-    worker_->set_io(no_rx, capture, this);
-  }
-  ~Router() {
-    worker_.reset();
-    shared_.free_rings();
-  }
-  std::vector<Frame> send(uint16_t port, const std::vector<uint8_t>& frame) {
-    rte_mbuf* m = Pkt::to_mbuf(pool_, frame, port);
-    worker_->receive(&m, 1);
-    worker_->flush();
-    return std::exchange(out_, {});
-  }
-  void neighbor(uint16_t iface, Ipv4 addr, const Mac& mac) { shared_.neighbors.learn(iface, addr, mac.data()); }
-  PathTable& paths() { return *paths_; }
-  int path(const char* name) {
-    for (size_t i = 0; i < paths_->size(); ++i)
-      if (paths_->path(i).name == name) return static_cast<int>(i);
-    return -1;
-  }
-  void set_usable(const char* name, bool up) {
-    paths_->live(static_cast<size_t>(path(name))).usable.store(up);
-    paths_->recompute();
-  }
-  uint64_t count(Counter c) { return worker_->counters().get(c); }
-  // One loop iteration without input (sweeps run there).
-  std::vector<Frame> idle() {
-    worker_->poll_once();
-    return std::exchange(out_, {});
-  }
-  uint64_t drops(DropReason r) { return worker_->counters().get(r); }
-  Worker& worker() { return *worker_; }
-  const RouterModel& model() { return *model_; }
-
- private:
-  static uint16_t capture(void* ctx, uint16_t port, uint16_t, rte_mbuf** pkts, uint16_t n) {
-    auto* self = static_cast<Router*>(ctx);
-    for (uint16_t i = 0; i < n; ++i) {
-      Frame f = test::frame_of(pkts[i]);
-      f.port = port;
-      self->out_.push_back(std::move(f));
-      rte_pktmbuf_free(pkts[i]);
-    }
-    return n;
-  }
-  rte_mempool* pool_;
-  config::Config cfg_;
-  HmacEngine hmac_;
-  DataplaneShared shared_;
-  std::shared_ptr<const RouterModel> model_;
-  std::unique_ptr<PathTable> paths_;
-  std::unique_ptr<Worker> worker_;
-  std::vector<Frame> out_;
-};
 
 class Paths : public ::testing::Test {
  protected:
   void SetUp() override {
-    r1 = std::make_unique<Router>(true);
-    r2 = std::make_unique<Router>(false);
+    r1 = std::make_unique<Router>(two_path_config(true), RouterOptions().with_monitored_paths());
+    r2 = std::make_unique<Router>(two_path_config(false), RouterOptions().with_monitored_paths());
     r1->neighbor(kLan, kClient, kClientMac);
     r2->neighbor(kLan, kServer, kServerMac);
     for (uint16_t w : {kWanA, kWanB}) {
@@ -260,7 +166,7 @@ TEST_F(Paths, NoUsablePathDropsNewSessionsWithReason) {
   r1->set_usable("mpls", false);
   r1->set_usable("internet", false);
   EXPECT_TRUE(r1->send(kLan, client(80, 0x02, 100)).empty());
-  EXPECT_EQ(r1->drops(DropReason::no_path), 1u);
+  EXPECT_EQ(r1->drop_count(DropReason::no_path), 1u);
 }
 
 TEST_F(Paths, SessionMigratesWithSameUuidAndIsReboundAtTheEgress) {
@@ -351,7 +257,7 @@ TEST_F(Paths, FullSizeSegmentSendsMetadataAheadInItsOwnPacket) {
   w = r1->send(kLan, client(80, 0x10, 1561, big));
   ASSERT_EQ(w.size(), 1u);
   EXPECT_EQ(w[0].payload_string(), big);
-  EXPECT_EQ(r1->drops(DropReason::mtu_exceeded), 0u);
+  EXPECT_EQ(r1->drop_count(DropReason::mtu_exceeded), 0u);
 }
 
 TEST_F(Paths, SilentSessionMovesAtOnceWithAKeepAlive) {

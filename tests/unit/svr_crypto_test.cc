@@ -21,175 +21,39 @@
 #include "dataplane/metadata.h"
 #include "dataplane/router_model.h"
 #include "dataplane/worker.h"
-#include "tests/unit/eal_env.h"
-#include "tests/unit/pkt_builder.h"
+#include "tests/unit/svr_harness.h"
 
 namespace wp {
 namespace {
 
-using test::Frame;
-using test::ip;
-using test::Mac;
-using test::Pkt;
+using namespace test;  // the router harness, topology and packet builder
 
-constexpr const char* kKey = "00112233445566778899aabbccddeeff00112233445566778899aabbccddeeff";
-constexpr uint16_t kLan = 0, kWan = 1;
-const Mac kClientMac = {2, 0, 0, 0, 1, 5};
-const Mac kServerMac = {2, 0, 0, 0, 2, 10};
-const Mac kR1Mac = {2, 0, 0, 0xaa, 0, 1};
-const Mac kR2Mac = {2, 0, 0, 0xaa, 0, 2};
-const Ipv4 kClient = ip("10.1.0.5");
-const Ipv4 kServer = ip("10.2.0.10");
-const Ipv4 kR1Wan = ip("172.16.0.1");
-const Ipv4 kR2Wan = ip("172.16.0.2");
 constexpr std::string_view kMarker = "WAYPOINT-PLAINTEXT-MARKER-0123456789";
 
 config::Config router_config(bool ingress) {
-  config::Config c;
-  c.mutable_router()->set_name(ingress ? "r1" : "r2");
-  auto* l = c.mutable_router()->mutable_lan();
-  l->set_name("lan");
-  l->set_device("lan0");
-  l->set_address(ingress ? "10.1.0.1/24" : "10.2.0.1/24");
-  auto* w = c.mutable_router()->add_wan();
-  w->set_name("wan0");
-  w->set_device("wan0");
-  w->set_address(ingress ? "172.16.0.1/24" : "172.16.0.2/24");
-  auto* t = c.add_tenants();
-  t->set_name("branch");
-  t->add_prefixes("10.1.0.0/24");
+  config::Config c = router_base(ingress ? "r1" : "r2", ingress ? "10.1.0.1/24" : "10.2.0.1/24",
+                                 {{"wan0", ingress ? "172.16.0.1/24" : "172.16.0.2/24"}});
+  add_tenant(c, "branch", "10.1.0.0/24");
   struct Svc {
     const char *name, *proto, *port, *security;
   };
   for (Svc s : {Svc{"web", "tcp", "80", "adaptive"}, Svc{"tls", "tcp", "443", "adaptive"},
                 Svc{"echo", "udp", "5201", "encrypt"}, Svc{"sig", "udp", "5300", "hmac-all"}}) {
-    auto* sv = c.add_services();
-    sv->set_name(s.name);
-    sv->add_prefixes("10.2.0.0/24");
-    sv->set_protocol(s.proto);
-    sv->add_ports(s.port);
-    if (ingress) sv->set_next_peer("r2");
-    auto* p = c.add_policies();
-    p->set_tenant("branch");
-    p->set_service(s.name);
-    p->set_security(s.security);
+    add_service(c, {s.name, "10.2.0.0/24", s.proto, s.port, ingress ? "r2" : ""});
+    add_policy(c, "branch", s.name, s.security);
   }
-  auto sec = [&](const char* name, const char* enc, const char* hmac, bool adaptive) {
-    auto* sp = c.add_security_policies();
-    sp->set_name(name);
-    sp->set_encryption(enc);
-    sp->set_hmac(hmac);
-    sp->set_adaptive(adaptive);
-  };
-  sec("adaptive", "aes256-cbc", "every-packet", true);
-  sec("encrypt", "aes256-cbc", "every-packet", false);
-  sec("hmac-all", "none", "every-packet", false);
-  auto* p = c.add_peers();
-  p->set_name(ingress ? "r2" : "r1");
-  p->add_waypoints(ingress ? "172.16.0.2" : "172.16.0.1");
-  p->set_key(kKey);
+  add_security(c, "adaptive", "aes256-cbc", "every-packet", true);
+  add_security(c, "encrypt", "aes256-cbc", "every-packet", false);
+  add_security(c, "hmac-all", "none", "every-packet", false);
+  add_peer(c, ingress ? "r2" : "r1", {ingress ? "172.16.0.2" : "172.16.0.1"}, kKey12);
   return c;
-}
-
-uint16_t no_rx(void*, uint16_t, uint16_t, rte_mbuf**, uint16_t) { return 0; }
-
-class Router {
- public:
-  Router(const config::Config& cfg, uint32_t key_slots) {
-    pool_ = test::test_pool();
-    shared_ = std::make_unique<DataplaneShared>();
-    shared_->key_slots = key_slots;
-    std::string err;
-    if (!shared_->create_rings(1, 1024, SOCKET_ID_ANY, err)) throw std::runtime_error(err);
-    model_ = RouterModel::build(cfg, nullptr, nullptr, hmac_, err);
-    if (!model_) throw std::runtime_error(err);
-    shared_->model.store(model_.get());
-    worker_ = std::make_unique<Worker>(0, *shared_, 1024, SessionTable::kHeapMemory);
-    if (!worker_->ok()) throw std::runtime_error("worker not ok");
-    worker_->set_io(no_rx, capture, this);
-  }
-  ~Router() {
-    worker_.reset();
-    shared_->free_rings();
-  }
-  void neighbor(uint16_t iface, Ipv4 addr, const Mac& mac) { shared_->neighbors.learn(iface, addr, mac.data()); }
-  std::vector<Frame> send(uint16_t port, const std::vector<uint8_t>& frame) {
-    rte_mbuf* m = Pkt::to_mbuf(pool_, frame, port);
-    if (!m) throw std::runtime_error("mbuf pool empty");
-    worker_->receive(&m, 1);
-    worker_->flush();
-    return std::exchange(out_, {});
-  }
-  Frame send_one(uint16_t port, const std::vector<uint8_t>& frame) {
-    auto out = send(port, frame);
-    if (out.size() != 1) {
-      ADD_FAILURE() << model_->name << ": expected 1 frame out, got " << out.size() << "; drops: " << drops();
-      return Frame{frame, 0xffff};
-    }
-    return out[0];
-  }
-  uint64_t drop_count(DropReason r) { return worker_->counters().get(r); }
-  uint64_t count(Counter c) { return worker_->counters().get(c); }
-  std::string drops() {
-    std::string s;
-    for (size_t i = 0; i < kDropReasonCount; ++i)
-      if (uint64_t n = worker_->counters().get(static_cast<DropReason>(i)))
-        s += std::string(kDropReasonNames[i]) + "=" + std::to_string(n) + " ";
-    return s.empty() ? "none" : s;
-  }
-  uint64_t total_drops() {
-    uint64_t n = 0;
-    for (size_t i = 0; i < kDropReasonCount; ++i) n += worker_->counters().get(static_cast<DropReason>(i));
-    return n;
-  }
-  Worker& worker() { return *worker_; }
-
- private:
-  static uint16_t capture(void* ctx, uint16_t port, uint16_t, rte_mbuf** pkts, uint16_t n) {
-    auto* self = static_cast<Router*>(ctx);
-    for (uint16_t i = 0; i < n; ++i) {
-      Frame f = test::frame_of(pkts[i]);
-      f.port = port;
-      self->out_.push_back(std::move(f));
-      rte_pktmbuf_free(pkts[i]);
-    }
-    return n;
-  }
-  rte_mempool* pool_;
-  HmacEngine hmac_;
-  std::unique_ptr<DataplaneShared> shared_;
-  std::shared_ptr<const RouterModel> model_;
-  std::unique_ptr<Worker> worker_;
-  std::vector<Frame> out_;
-};
-
-bool contains(const Frame& f, std::string_view needle) {
-  std::string_view hay(reinterpret_cast<const char*>(f.raw.data()), f.raw.size());
-  return hay.find(needle) != std::string_view::npos;
-}
-
-void expect_valid(const Frame& f) {
-  EXPECT_TRUE(f.ip_checksum_ok()) << "IPv4 header checksum";
-  EXPECT_TRUE(f.l4_checksum_ok()) << "L4 checksum";
-  EXPECT_TRUE(f.lengths_ok()) << "IP/UDP lengths";
-  EXPECT_EQ(f.raw.size(), 14 + f.ip_total()) << "no stray bytes after the datagram";
-}
-
-void fix_checksums(std::vector<uint8_t>& raw) {
-  Frame f{raw};
-  uint8_t* ip4 = raw.data() + 14;
-  uint8_t* l4 = ip4 + f.ihl();
-  size_t n = f.l4_len(), off = f.proto() == Pkt::kTcp ? 16 : 6;
-  test::put16(l4 + off, 0);
-  uint16_t c = static_cast<uint16_t>(~test::ones_fold(test::pseudo_sum(ip4, f.proto(), n) + test::ones_sum(l4, n)));
-  test::put16(l4 + off, c == 0 && f.proto() == Pkt::kUdp ? 0xffff : c);
 }
 
 class SvrCrypto : public ::testing::Test {
  protected:
   void SetUp() override {
-    r1 = std::make_unique<Router>(router_config(true), 64);
-    r2 = std::make_unique<Router>(router_config(false), 64);
+    r1 = std::make_unique<Router>(router_config(true), RouterOptions().with_key_slots(64));
+    r2 = std::make_unique<Router>(router_config(false), RouterOptions().with_key_slots(64));
     r1->neighbor(0, kClient, kClientMac);
     r1->neighbor(1, kR2Wan, kR2Mac);
     r2->neighbor(0, kServer, kServerMac);
@@ -415,7 +279,7 @@ TEST_F(SvrCrypto, AdaptiveEncryptsPlainHttpAndClampsTheMss) {
 }
 
 TEST_F(SvrCrypto, KeySlotsAreReturnedWhenSessionsEndAndAFullSlabRefuses) {
-  Router small(router_config(true), 2);
+  Router small(router_config(true), RouterOptions().with_key_slots(2));
   small.neighbor(0, kClient, kClientMac);
   small.neighbor(1, kR2Wan, kR2Mac);
   auto udp = [](uint16_t sport) {

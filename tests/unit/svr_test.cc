@@ -30,8 +30,7 @@
 #include "dataplane/worker.h"
 #include "mgmt/ipfix_decoder.h"  // #7 mgmt
 #include "mgmt/session_feed.h"
-#include "tests/unit/eal_env.h"
-#include "tests/unit/pkt_builder.h"
+#include "tests/unit/svr_harness.h"
 
 namespace wp {
 
@@ -42,86 +41,19 @@ void PrintTo(MetadataStatus s, std::ostream* os) {
 
 namespace {
 
-using test::Frame;
-using test::ip;
-using test::Mac;
-using test::Pkt;
-
-constexpr const char* kKey12 = "00112233445566778899aabbccddeeff00112233445566778899aabbccddeeff";
-constexpr const char* kKey23 = "ffeeddccbbaa99887766554433221100ffeeddccbbaa99887766554433221100";
-constexpr uint16_t kLan = 0, kWan = 1;  // port ids = interface index without a resolver
-
-const Mac kClientMac = {2, 0, 0, 0, 1, 5};
-const Mac kServerMac = {2, 0, 0, 0, 2, 10};
-const Mac kFarMac = {2, 0, 0, 0, 3, 10};
-const Mac kR1Mac = {2, 0, 0, 0xaa, 0, 1};
-const Mac kR2Mac = {2, 0, 0, 0xaa, 0, 2};
-const Mac kR3Mac = {2, 0, 0, 0xaa, 0, 3};
-
-const Ipv4 kClient = ip("10.1.0.5");
-const Ipv4 kServer = ip("10.2.0.10");
-const Ipv4 kFar = ip("10.3.0.10");
-const Ipv4 kR1Wan = ip("172.16.0.1");
-const Ipv4 kR2Wan = ip("172.16.0.2");
-const Ipv4 kR3Wan = ip("172.16.0.3");
-
-std::vector<uint8_t> unhex(std::string_view h) {
-  std::vector<uint8_t> out;
-  for (size_t i = 0; i + 1 < h.size(); i += 2)
-    out.push_back(static_cast<uint8_t>(std::stoi(std::string(h.substr(i, 2)), nullptr, 16)));
-  return out;
-}
+using namespace test;  // the router harness, topology and packet builder
 
 // --- configs, built in code -------------------------------------------------
-
-struct ServiceSpec {
-  const char* name;
-  const char* prefix;
-  const char* proto;
-  const char* ports;  // "" = all
-  const char* next_peer;
-};
 
 config::Config router_config(const char* name, const char* lan, const char* wan, std::vector<ServiceSpec> services,
                              std::vector<std::pair<const char*, const char*>> policies,
                              std::vector<std::tuple<const char*, const char*, const char*>> peers) {
-  config::Config c;
-  c.mutable_router()->set_name(name);
-  auto* l = c.mutable_router()->mutable_lan();
-  l->set_name("lan");
-  l->set_device("lan0");
-  l->set_address(lan);
-  auto* w = c.mutable_router()->add_wan();
-  w->set_name("wan0");
-  w->set_device("wan0");
-  w->set_address(wan);
-  auto* t = c.add_tenants();
-  t->set_name("branch");
-  t->add_prefixes("10.1.0.0/25");  // 10.1.0.128+ is no tenant's
-  for (const auto& s : services) {
-    auto* sv = c.add_services();
-    sv->set_name(s.name);
-    sv->add_prefixes(s.prefix);
-    sv->set_protocol(s.proto);
-    if (*s.ports) sv->add_ports(s.ports);
-    sv->set_next_peer(s.next_peer);
-  }
-  auto* sp = c.add_security_policies();
-  sp->set_name("hmac-only");
-  sp->set_encryption("none");
-  sp->set_hmac("metadata-only");
-  for (const auto& [svc, sec] : policies) {
-    auto* p = c.add_policies();
-    p->set_tenant("branch");
-    p->set_service(svc);
-    p->set_security(sec);
-  }
-  for (const auto& [pname, addr, key] : peers) {
-    auto* p = c.add_peers();
-    p->set_name(pname);
-    p->add_waypoints(addr);
-    p->set_key(key);
-  }
+  config::Config c = router_base(name, lan, {{"wan0", wan}});
+  add_tenant(c, "branch", "10.1.0.0/25");  // 10.1.0.128+ is no tenant's
+  for (const auto& s : services) add_service(c, s);
+  add_security(c, "hmac-only", "none", "metadata-only", false);
+  for (const auto& [svc, sec] : policies) add_policy(c, "branch", svc, sec);
+  for (const auto& [pname, addr, key] : peers) add_peer(c, pname, {addr}, key);
   return c;
 }
 
@@ -150,120 +82,6 @@ config::Config r3_config() {
                        {{"r2", "172.16.0.2", kKey23}});
 }
 
-// --- one router: model + shared state + worker, with captured tx -------------
-
-uint16_t no_rx(void*, uint16_t, uint16_t, rte_mbuf**, uint16_t) { return 0; }
-
-class Router {
- public:
-  explicit Router(const config::Config& cfg, uint32_t max_sessions = 1024) {
-    pool_ = test::test_pool();
-    shared_ = std::make_unique<DataplaneShared>();
-    std::string err;
-    if (!shared_->create_rings(1, 1024, SOCKET_ID_ANY, err)) throw std::runtime_error(err);
-    model_ = RouterModel::build(cfg, nullptr, nullptr, hmac_, err);
-    if (!model_) throw std::runtime_error(err);
-    shared_->model.store(model_.get());
-    worker_ = std::make_unique<Worker>(0, *shared_, max_sessions, SessionTable::kHeapMemory);
-    if (!worker_->ok()) throw std::runtime_error("worker not ok");
-    worker_->set_io(no_rx, capture, this);
-  }
-  ~Router() {
-    worker_.reset();
-    shared_->free_rings();
-  }
-
-  void neighbor(uint16_t iface, Ipv4 addr, const Mac& mac) { shared_->neighbors.learn(iface, addr, mac.data()); }
-
-  // One frame in on `port`; whatever the worker transmitted comes back.
-  std::vector<Frame> send(uint16_t port, const std::vector<uint8_t>& frame) {
-    rte_mbuf* m = Pkt::to_mbuf(pool_, frame, port);
-    if (!m) throw std::runtime_error("mbuf pool empty");
-    worker_->receive(&m, 1);
-    worker_->flush();
-    return std::exchange(out_, {});
-  }
-  // Exactly one frame out, or a test failure with the drop counters shown.
-  Frame send_one(uint16_t port, const std::vector<uint8_t>& frame) {
-    auto out = send(port, frame);
-    if (out.size() != 1) {
-      ADD_FAILURE() << model_->name << ": expected 1 frame out, got " << out.size() << "; drops: " << drops();
-      return Frame{frame, 0xffff};
-    }
-    return out[0];
-  }
-
-  uint64_t drop_count(DropReason r) { return worker_->counters().get(r); }
-  uint64_t count(Counter c) { return worker_->counters().get(c); }
-  std::string drops() {
-    std::string s;
-    for (size_t i = 0; i < kDropReasonCount; ++i)
-      if (uint64_t n = worker_->counters().get(static_cast<DropReason>(i)))
-        s += std::string(kDropReasonNames[i]) + "=" + std::to_string(n) + " ";
-    return s.empty() ? "none" : s;
-  }
-  uint64_t total_drops() {
-    uint64_t n = 0;
-    for (size_t i = 0; i < kDropReasonCount; ++i) n += worker_->counters().get(static_cast<DropReason>(i));
-    return n;
-  }
-  Worker& worker() { return *worker_; }
-  DataplaneShared& shared() { return *shared_; }
-  const RouterModel& model() const { return *model_; }
-
- private:
-  static uint16_t capture(void* ctx, uint16_t port, uint16_t, rte_mbuf** pkts, uint16_t n) {
-    auto* self = static_cast<Router*>(ctx);
-    for (uint16_t i = 0; i < n; ++i) {
-      Frame f = test::frame_of(pkts[i]);
-      f.port = port;
-      self->out_.push_back(std::move(f));
-      rte_pktmbuf_free(pkts[i]);
-    }
-    return n;
-  }
-  rte_mempool* pool_;
-  HmacEngine hmac_;
-  std::unique_ptr<DataplaneShared> shared_;
-  std::shared_ptr<const RouterModel> model_;
-  std::unique_ptr<Worker> worker_;
-  std::vector<Frame> out_;
-};
-
-// --- checks on WAN frames ----------------------------------------------------
-
-HmacEngine& test_hmac() {
-  static HmacEngine e;
-  return e;
-}
-HmacKey key_of(const char* hex) { return test_hmac().make_key(unhex(hex)); }
-
-// The HMAC trailer: HMAC-SHA256-128 over the L4 header (checksum zeroed),
-// the metadata block and the data (SVR.md § Security).
-bool hmac_ok(const Frame& f, const char* key_hex) {
-  if (f.l4_len() < f.l4_header_len() + kHmacTagLen) return false;
-  std::vector<uint8_t> l4(f.l4(), f.l4() + f.l4_len() - kHmacTagLen);
-  l4[f.proto() == Pkt::kTcp ? 16 : 6] = 0;
-  l4[f.proto() == Pkt::kTcp ? 17 : 7] = 0;
-  uint8_t tag[kHmacTagLen];
-  test_hmac().sign(key_of(key_hex), l4.data(), l4.size(), tag);
-  return std::memcmp(tag, f.l4() + f.l4_len() - kHmacTagLen, kHmacTagLen) == 0;
-}
-
-// Re-signs a WAN frame after a test edited it, and fixes both checksums.
-void resign(Frame& f, const char* key_hex) {
-  uint8_t* ip4 = f.raw.data() + 14;
-  uint8_t* l4 = ip4 + f.ihl();
-  size_t n = f.l4_len();
-  size_t off = f.proto() == Pkt::kTcp ? 16 : 6;
-  test::put16(l4 + off, 0);
-  test_hmac().sign(key_of(key_hex), l4, n - kHmacTagLen, l4 + n - kHmacTagLen);
-  test::put16(ip4 + 10, 0);
-  test::put16(ip4 + 10, static_cast<uint16_t>(~test::ones_fold(test::ones_sum(ip4, f.ihl()))));
-  uint16_t c = static_cast<uint16_t>(~test::ones_fold(test::pseudo_sum(ip4, f.proto(), n) + test::ones_sum(l4, n)));
-  test::put16(l4 + off, c == 0 && f.proto() == Pkt::kUdp ? 0xffff : c);
-}
-
 // Metadata at the start of the L4 data (decoded views point into `f`).
 MetadataStatus metadata_of(const Frame& f, Metadata& md) { return decode_metadata(f.data(), f.data_len(), md); }
 
@@ -280,13 +98,6 @@ std::vector<uint16_t> tlv_types(const Frame& f) {
 std::string data_after_block(const Frame& f, const Metadata& md, bool trailer = true) {
   size_t n = f.data_len() - md.block_len() - (trailer ? kHmacTagLen : 0);
   return {reinterpret_cast<const char*>(f.data()) + md.block_len(), n};
-}
-
-void expect_valid(const Frame& f) {
-  EXPECT_TRUE(f.ip_checksum_ok()) << "IPv4 header checksum";
-  EXPECT_TRUE(f.l4_checksum_ok()) << "L4 checksum";
-  EXPECT_TRUE(f.lengths_ok()) << "IP/UDP lengths";
-  EXPECT_EQ(f.raw.size(), 14 + f.ip_total()) << "no stray bytes after the datagram";
 }
 
 bool is_even_waypoint(uint16_t p) { return is_waypoint_port(p) && p % 2 == 0; }
@@ -1022,7 +833,7 @@ TEST(SvrControl, EchoRequestToOwnAddressGetsAReply) {
 // --- a full table ------------------------------------------------------------
 
 TEST(SvrTableFull, NewSessionsRefusedExistingOnesForward) {
-  Router r1(r1_config(), /*max_sessions=*/4);
+  Router r1(r1_config(), RouterOptions().with_max_sessions(4));
   r1.neighbor(1, kR2Wan, kR2Mac);
   auto pkt = [](uint16_t sport, std::string_view data) {
     return Pkt().eth(kR1Mac, kClientMac).ipv4(kClient, kServer).udp(sport, 5201).payload(data).bytes();
@@ -1043,7 +854,7 @@ TEST(SvrTableFull, NewSessionsRefusedExistingOnesForward) {
 
 TEST(SvrTableFull, EgressTableFull) {
   Router r1(r1_config());
-  Router r2(r2_config(), /*max_sessions=*/1);
+  Router r2(r2_config(), RouterOptions().with_max_sessions(1));
   r1.neighbor(1, kR2Wan, kR2Mac);
   r2.neighbor(0, kServer, kServerMac);
   auto pkt = [](uint16_t sport) {
@@ -1146,14 +957,13 @@ TEST_F(Svr, AFullEventRingDropsAndCountsWithoutStoppingTraffic) {
   EXPECT_EQ(r1->worker().table().size(), 10u);
 }
 
-
 // --- #7 mgmt: live config commit, update events, IPFIX stitching -------------
 
 TEST_F(Svr, ACommitThatDeniesAPolicyTearsDownOnlyThoseSessions) {
   std::string err;
   ASSERT_TRUE(r1->shared().enable_events(EventConsumer::ipfix, 64, SOCKET_ID_ANY, err)) << err;
-  r1->send_one(kLan, client_udp("echo"));                    // service echo
-  r1->send_one(kLan, client_tcp(kTcpSyn, 1, 0));           // service web
+  r1->send_one(kLan, client_udp("echo"));         // service echo
+  r1->send_one(kLan, client_tcp(kTcpSyn, 1, 0));  // service web
   ASSERT_EQ(r1->worker().table().size(), 2u);
   drain_events(*r1, EventConsumer::ipfix);
 
