@@ -3,14 +3,27 @@
 
 #include "dataplane/ipv4.h"
 #include "dataplane/router_model.h"
+#include "mgmt/session_feed.h"
 
 namespace wp::mgmt {
 
-nlohmann::ordered_json paths_json(const DataplaneShared& shared) {
+nlohmann::ordered_json paths_json(const DataplaneShared& shared, const SessionSnapshot* sessions) {
   nlohmann::ordered_json out = nlohmann::ordered_json::array();
   const PathTable* pt = shared.paths;
   const RouterModel* rm = shared.model.load(std::memory_order_acquire);
   if (!pt || !rm) return out;
+  // Live sessions per path, from the snapshot the session feed keeps (never the workers' tables).
+  std::vector<uint64_t> live(pt->size(), 0);
+  if (sessions) {
+    SessionQuery q;
+    q.limit = UINT32_MAX;
+    bool more = false;
+    for (const SessionView& v : sessions->page(q, more))
+      for (const SideOut* side : {&v.session.out_fwd, &v.session.out_rev}) {
+        int p = pt->find(side->peer, side->iface);
+        if (p >= 0) ++live[static_cast<size_t>(p)];
+      }
+  }
   for (size_t i = 0; i < pt->size(); ++i) {
     const PathModel& p = pt->path(i);
     const PathLive& l = pt->live(i);
@@ -26,20 +39,19 @@ nlohmann::ordered_json paths_json(const DataplaneShared& shared) {
     }
     // In-line flow monitoring (TLV 26): the last window's figures, and totals.
     bool flow_measured = l.flow_measured.load(std::memory_order_relaxed);
-    nlohmann::ordered_json flow = {
-        {"enabled", pt->flow_period_ms() != 0},
-        {"period_ms", pt->flow_period_ms()},
-        {"measured", flow_measured},
-        {"loss_permille", l.flow_loss_permille.load(std::memory_order_relaxed)},
-        {"rtt_ms", l.flow_rtt_us.load(std::memory_order_relaxed) / 1000.0},
-        {"jitter_ms", l.flow_jitter_us.load(std::memory_order_relaxed) / 1000.0},
-        {"window_sent", l.flow_window_sent.load(std::memory_order_relaxed)},
-        {"window_received", l.flow_window_received.load(std::memory_order_relaxed)},
-        {"markers_tx", mk_tx},
-        {"markers_rx", mk_rx},
-        {"blocks", blocks},
-        {"packets_sent", sent},
-        {"packets_received", received}};
+    nlohmann::ordered_json flow = {{"enabled", pt->flow_period_ms() != 0},
+                                   {"period_ms", pt->flow_period_ms()},
+                                   {"measured", flow_measured},
+                                   {"loss_permille", l.flow_loss_permille.load(std::memory_order_relaxed)},
+                                   {"rtt_ms", l.flow_rtt_us.load(std::memory_order_relaxed) / 1000.0},
+                                   {"jitter_ms", l.flow_jitter_us.load(std::memory_order_relaxed) / 1000.0},
+                                   {"window_sent", l.flow_window_sent.load(std::memory_order_relaxed)},
+                                   {"window_received", l.flow_window_received.load(std::memory_order_relaxed)},
+                                   {"markers_tx", mk_tx},
+                                   {"markers_rx", mk_rx},
+                                   {"blocks", blocks},
+                                   {"packets_sent", sent},
+                                   {"packets_received", received}};
     // What the SLA check compares: the worse of probe and flow per metric.
     nlohmann::ordered_json sla = nullptr;
     if (l.sla_measured())
@@ -64,6 +76,7 @@ nlohmann::ordered_json paths_json(const DataplaneShared& shared) {
         {"metrics", metrics},
         {"flow", flow},
         {"sla_metrics", sla},
+        {"sessions", sessions ? nlohmann::ordered_json(live[i]) : nlohmann::ordered_json(nullptr)},
         {"sessions_started", started},
         {"migrated_in", in},
         {"migrated_out", out_n},

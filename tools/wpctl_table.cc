@@ -82,8 +82,8 @@ void print_peers(const json& p) {
 
 // #9 paths: one line per path; probe = BFD-side probes, flow = live traffic (TLV 26).
 void print_paths(const json& p) {
-  std::printf("%-8s %-8s %-15s %-6s %-6s %-22s %-28s %8s %8s\n", "PATH", "PEER", "REMOTE", "BFD", "USABLE",
-              "PROBE rtt/jit/loss", "FLOW rtt/jit/loss (blocks)", "STARTED", "IN/OUT");
+  std::printf("%-8s %-8s %-15s %-6s %-6s %-22s %-28s %8s %8s %9s\n", "PATH", "PEER", "REMOTE", "BFD", "USABLE",
+              "PROBE rtt/jit/loss", "FLOW rtt/jit/loss (blocks)", "SESSIONS", "STARTED", "MOVED IN/OUT");
   const json& list = p.is_object() && p.contains("paths") ? p["paths"] : p;
   if (!list.is_array()) return;
   auto ms = [](const json& v, const char* k) { return v.is_object() ? v.value(k, 0.0) : 0.0; };
@@ -97,9 +97,10 @@ void print_paths(const json& p) {
     if (f.is_object() && f.value("measured", false))
       std::snprintf(flow, sizeof flow, "%.0f/%.0f ms/%d‰ (%llu)", ms(f, "rtt_ms"), ms(f, "jitter_ms"),
                     f.value("loss_permille", 0), static_cast<unsigned long long>(f.value("blocks", 0ULL)));
-    std::printf("%-8s %-8s %-15s %-6s %-6s %-22s %-28s %8llu %4llu/%-4llu\n", x.value("name", "").c_str(),
+    std::string live = x.contains("sessions") && x["sessions"].is_number() ? x["sessions"].dump() : "-";
+    std::printf("%-8s %-8s %-15s %-6s %-6s %-22s %-28s %8s %8llu %5llu/%-4llu\n", x.value("name", "").c_str(),
                 x.value("peer", "").c_str(), x.value("remote", "").c_str(), x.value("bfd_state", "").c_str(),
-                x.value("usable", false) ? "yes" : "no", probe, flow,
+                x.value("usable", false) ? "yes" : "no", probe, flow, live.c_str(),
                 static_cast<unsigned long long>(x.value("sessions_started", 0ULL)),
                 static_cast<unsigned long long>(x.value("migrated_in", 0ULL)),
                 static_cast<unsigned long long>(x.value("migrated_out", 0ULL)));

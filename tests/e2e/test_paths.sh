@@ -18,6 +18,7 @@
 # Prints "bfd detection: X ms", "migration gap: X ms", "sessions reset: N".
 set -u -o pipefail
 source "$(dirname "$0")/lib.sh"
+WPCTL=${WPCTL:-$WP_REPO/build/tools/wpctl}
 
 wp_init "wpe2e-paths-"
 echo "== test_paths: two WAN paths, BFD, migration, SLA; waypointd=$WAYPOINTD"
@@ -172,6 +173,15 @@ read -r N2 M2 <<<"$(session_migrations r2)"
 echo "  sessions moved once: r1 $M1 of $N1, r2 $M2 of $N2"
 wp_expect "r1: the moved transfers (curl + iperf3 data) show migrations 1" "$M1" -ge 2
 wp_expect "r2: the re-bound sessions show migrations 1" "$M2" -ge 2
+wp_expect "r1 inet: the moved sessions are live on it (GET /api/v1/paths sessions)" "$(path_stat r1 inet sessions)" -ge 2
+URL="http://127.0.0.1:$WP_MGMT_PORT"
+wp_exec r1 "$WPCTL" --url "$URL" paths >"$WP_TMP/wpctl-paths.txt" 2>&1
+cat "$WP_TMP/wpctl-paths.txt"
+wp_check "wpctl paths shows mpls down and inet up" grep -Eq "^inet +r2 +172.17.0.2 +up +yes" "$WP_TMP/wpctl-paths.txt"
+UUID1=$(wp_exec r1 curl -s --max-time 2 "$URL/api/v1/sessions?service=web&limit=1000" |
+  "$WP_PY" -c 'import json,sys; print(next((x["uuid"] for x in json.load(sys.stdin)["sessions"] if x.get("migrations") == 1), ""))')
+wp_exec r1 "$WPCTL" --url "$URL" session "$UUID1" >"$WP_TMP/wpctl-session.txt" 2>&1
+wp_check "wpctl session shows the migration count" grep -q "paths     1 migration" "$WP_TMP/wpctl-session.txt"
 wait "$CURL_PID"; CURL_RC=$?
 wait "$IPERF_PID"; IPERF_RC=$?
 RESETS=0
