@@ -237,7 +237,7 @@ bool PathMonitor::publish(size_t path, uint64_t now_us) {
     } else if (e.last_state == BfdState::up) {
       l.went_down.fetch_add(1, std::memory_order_relaxed);
       e.metrics.reset();  // stale loss/latency must not judge the path when it returns
-      e.flow.have_loss = e.flow.have_time = false;
+      e.flow.rebase = true;
       l.flow_measured.store(false, std::memory_order_relaxed);
     }
     e.last_state = s;
@@ -272,6 +272,13 @@ bool PathMonitor::publish(size_t path, uint64_t now_us) {
 bool FlowWindow::update(uint64_t now_us, uint64_t window_us, uint64_t sent_now, uint64_t received_now,
                         uint64_t rtt_sum_now, uint64_t rtt_n_now, uint64_t delta_sum_now, uint64_t delta_n_now) {
   if (start_us == 0) start_us = loss_at_us = time_at_us = now_us;
+  if (rebase) {
+    sent = sent_now, received = received_now, rtt_sum = rtt_sum_now, rtt_n = rtt_n_now;
+    delta_sum = delta_sum_now, delta_n = delta_n_now;
+    have_loss = have_time = rebase = false;
+    start_us = now_us;
+    return true;
+  }
   if (now_us - start_us < window_us) return false;
   start_us = now_us;
   bool moved = false;

@@ -47,6 +47,7 @@ struct FlowWindow {
   uint64_t sent = 0, received = 0, rtt_sum = 0, rtt_n = 0, delta_sum = 0, delta_n = 0;  // bases
   uint64_t start_us = 0, loss_at_us = 0, time_at_us = 0;
   bool have_loss = false, have_time = false;
+  bool rebase = false;  // the path went down: what was counted before says nothing now
   uint32_t loss_permille = 0, rtt_us = 0, jitter_us = 0;
   // Sums now -> updates the figures when the window is over; false while it runs.
   bool update(uint64_t now_us, uint64_t window_us, uint64_t sent_now, uint64_t received_now, uint64_t rtt_sum_now,

@@ -91,12 +91,12 @@ void print_paths(const json& p) {
     char probe[64] = "-", flow[64] = "-";
     const json& m = x["metrics"];
     if (m.is_object())
-      std::snprintf(probe, sizeof probe, "%.1f/%.1f ms/%d‰", ms(m, "rtt_ms"), ms(m, "jitter_ms"),
-                    m.value("loss_permille", 0));
+      std::snprintf(probe, sizeof probe, "%.1f/%.1f ms/%.1f%%", ms(m, "rtt_ms"), ms(m, "jitter_ms"),
+                    m.value("loss_permille", 0) / 10.0);
     const json& f = x.contains("flow") ? x["flow"] : json();
     if (f.is_object() && f.value("measured", false))
-      std::snprintf(flow, sizeof flow, "%.0f/%.0f ms/%d‰ (%llu)", ms(f, "rtt_ms"), ms(f, "jitter_ms"),
-                    f.value("loss_permille", 0), static_cast<unsigned long long>(f.value("blocks", 0ULL)));
+      std::snprintf(flow, sizeof flow, "%.0f/%.0f ms/%.1f%% (%llu)", ms(f, "rtt_ms"), ms(f, "jitter_ms"),
+                    f.value("loss_permille", 0) / 10.0, static_cast<unsigned long long>(f.value("blocks", 0ULL)));
     std::string live = x.contains("sessions") && x["sessions"].is_number() ? x["sessions"].dump() : "-";
     std::printf("%-8s %-8s %-15s %-6s %-6s %-22s %-28s %8s %8llu %5llu/%-4llu\n", x.value("name", "").c_str(),
                 x.value("peer", "").c_str(), x.value("remote", "").c_str(), x.value("bfd_state", "").c_str(),

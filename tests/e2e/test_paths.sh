@@ -173,11 +173,14 @@ read -r N2 M2 <<<"$(session_migrations r2)"
 echo "  sessions moved once: r1 $M1 of $N1, r2 $M2 of $N2"
 wp_expect "r1: the moved transfers (curl + iperf3 data) show migrations 1" "$M1" -ge 2
 wp_expect "r2: the re-bound sessions show migrations 1" "$M2" -ge 2
-wp_expect "r1 inet: the moved sessions are live on it (GET /api/v1/paths sessions)" "$(path_stat r1 inet sessions)" -ge 2
 URL="http://127.0.0.1:$WP_MGMT_PORT"
+LIVE_INET=$(wp_exec r1 curl -s --max-time 2 "$URL/api/v1/paths" |
+  "$WP_PY" -c 'import json,sys; print(next((p["sessions"] for p in json.load(sys.stdin) if p["name"] == "inet"), -1))')
+wp_expect "r1 inet: the moved sessions are live on it (GET /api/v1/paths sessions)" "$LIVE_INET" -ge 2
 wp_exec r1 "$WPCTL" --url "$URL" paths >"$WP_TMP/wpctl-paths.txt" 2>&1
 cat "$WP_TMP/wpctl-paths.txt"
 wp_check "wpctl paths shows mpls down and inet up" grep -Eq "^inet +r2 +172.17.0.2 +up +yes" "$WP_TMP/wpctl-paths.txt"
+wp_check "wpctl paths: mpls down, its live-traffic figures lapsed" grep -Eq "^mpls +r2 +172.16.0.2 +down +no +- +- " "$WP_TMP/wpctl-paths.txt"
 UUID1=$(wp_exec r1 curl -s --max-time 2 "$URL/api/v1/sessions?service=web&limit=1000" |
   "$WP_PY" -c 'import json,sys; print(next((x["uuid"] for x in json.load(sys.stdin)["sessions"] if x.get("migrations") == 1), ""))')
 wp_exec r1 "$WPCTL" --url "$URL" session "$UUID1" >"$WP_TMP/wpctl-session.txt" 2>&1

@@ -244,6 +244,19 @@ TEST(FlowWindow, LossNeedsEnoughPacketsAndLapsesWithoutTraffic) {
   EXPECT_FALSE(f.have_time);
 }
 
+TEST(FlowWindow, APathThatWentDownStartsOverFromItsCurrentSums) {
+  FlowWindow f;
+  f.update(0 + 1, 1000000, 0, 0, 0, 0, 0, 0);
+  ASSERT_TRUE(f.update(1000001, 1000000, 1000, 500, 100, 1, 0, 0));
+  EXPECT_EQ(f.loss_permille, 500u);
+  f.rebase = true;  // BFD Down: blocks counted before say nothing about the path now
+  EXPECT_TRUE(f.update(1100000, 1000000, 1600, 600, 100, 1, 0, 0));
+  EXPECT_FALSE(f.have_loss);
+  EXPECT_FALSE(f.have_time);
+  ASSERT_TRUE(f.update(2100000, 1000000, 1700, 700, 100, 1, 0, 0));
+  EXPECT_EQ(f.loss_permille, 0u) << "only the 100 packets since the rebase count";
+}
+
 TEST(PathLive, SlaJudgesTheWorseOfProbeAndFlow) {
   PathLive l;
   EXPECT_FALSE(l.sla_measured());
