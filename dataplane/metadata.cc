@@ -81,11 +81,11 @@ void apply_tlv(uint16_t type, const uint8_t* v, uint16_t len, Metadata& out) {
       out.security_id = load_be32(v);
       break;
     case Tlv::control_message: out.control_message = v[0]; break;  // #9 paths: keep-alive
-    case Tlv::path_metrics:                                         // #9 paths
+    case Tlv::path_metrics:                                        // #9 paths
       out.has_path_metrics = true;
       out.path_metrics = decode_path_metrics(v);
       break;
-    default: break;                                                // understood, nothing we act on yet
+    default: break;  // understood, nothing we act on yet
   }
 }
 
@@ -124,8 +124,14 @@ void encode_path_metrics(const PathMetricsTlv& t, uint8_t out[kPathMetricsLen]) 
 PathMetricsTlv decode_path_metrics(const uint8_t v[kPathMetricsLen]) {
   uint32_t tx = load_be32(v), rx = load_be32(v + 4);
   uint16_t c = load_be16(v + 8);
-  return PathMetricsTlv{static_cast<uint8_t>(tx >> 28), tx & kPathMetricsMsMask, static_cast<uint8_t>(rx >> 28),
-                        rx & kPathMetricsMsMask, (c & 0x8000) != 0, static_cast<uint16_t>(c & kPathMetricsCountMax)};
+  PathMetricsTlv t;
+  t.tx_colour = static_cast<uint8_t>(tx >> 28);
+  t.tx_ms = tx & kPathMetricsMsMask;
+  t.rx_colour = static_cast<uint8_t>(rx >> 28);
+  t.rx_ms = rx & kPathMetricsMsMask;
+  t.drop = (c & 0x8000) != 0;
+  t.prev_count = static_cast<uint16_t>(c & kPathMetricsCountMax);
+  return t;
 }
 
 bool has_cookie(const uint8_t* p, size_t len) { return len >= 8 && std::memcmp(p, kSvrCookieBytes, 8) == 0; }

@@ -96,7 +96,7 @@ struct Metadata {
   uint32_t security_id = 0;
   std::string_view tenant, service, source_router, destination_router, security_policy;
   uint16_t unknown_tlvs = 0;
-  uint8_t control_message = 0;  // TLV 24 (#9 paths: keep-alive = metadata-only packet)
+  uint8_t control_message = 0;    // TLV 24 (#9 paths: keep-alive = metadata-only packet)
   bool has_path_metrics = false;  // #9 paths: TLV 26
   PathMetricsTlv path_metrics{};
 
@@ -130,7 +130,7 @@ class MetadataWriter {
   void security_policy(std::string_view name) { string_tlv(Tlv::security_policy_name, name); }
   void disable_forward_metadata() { raw_tlv(Tlv::disable_forward_metadata, nullptr, 0, false); }
   void control_message(uint8_t kind) { raw_tlv(Tlv::control_message, &kind, 1, true); }  // header section
-  void path_metrics(const PathMetricsTlv& t) {  // #9 paths: header section
+  void path_metrics(const PathMetricsTlv& t) {                                           // #9 paths: header section
     uint8_t v[kPathMetricsLen];
     encode_path_metrics(t, v);
     raw_tlv(Tlv::path_metrics, v, kPathMetricsLen, true);

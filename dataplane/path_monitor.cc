@@ -313,7 +313,7 @@ bool PathMonitor::aggregate_flow(size_t path, uint64_t now_us) {
   uint64_t sums[8] = {};
   for (uint32_t w = 0; w < table_.workers(); ++w) {
     const PathWorkerCounters& c = table_.counters(w, path);
-    const std::atomic<uint64_t>* src[6] = {&c.flow_sent,       &c.flow_received,    &c.flow_rtt_ms_sum,
+    const std::atomic<uint64_t>* src[6] = {&c.flow_sent,        &c.flow_received,     &c.flow_rtt_ms_sum,
                                            &c.flow_rtt_samples, &c.flow_delta_ms_sum, &c.flow_delta_samples};
     for (int k = 0; k < 6; ++k) sums[k] += src[k]->load(std::memory_order_relaxed);
   }

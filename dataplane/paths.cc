@@ -51,7 +51,8 @@ PathTable::PathTable(const RouterModel& rm, const config::Config& cfg, uint32_t 
     : n_ifaces_(rm.interfaces.size()), workers_(workers ? workers : 1), monitored_(monitored) {
   revert_ = cfg.path_monitoring().revert();
   flow_period_ms_ = cfg.path_monitoring().flow_period_ms();
-  flow_sessions_ = flow_period_ms_ ? (cfg.path_monitoring().flow_sessions() ? cfg.path_monitoring().flow_sessions() : 1024) : 0;
+  flow_sessions_ =
+      flow_period_ms_ ? (cfg.path_monitoring().flow_sessions() ? cfg.path_monitoring().flow_sessions() : 1024) : 0;
   by_peer_iface_.assign(rm.peers.size() * n_ifaces_, -1);
   for (size_t p = 0; p < rm.peers.size(); ++p) {
     for (Ipv4 w : rm.peers[p].waypoints) {

@@ -69,7 +69,7 @@ void Worker::wan_input(rte_mbuf* m, ParsedPacket& pp, int iface) {
   }
   if (md.has_path_metrics && flow_period_ms_) flow_marker_in(s, ref.dir, md.path_metrics);  // #9 paths: TLV 26
   strip_at_payload(m, pp, static_cast<uint16_t>(md.block_len()), kHmacTagLen);
-  if (md.control_message == kControlKeepAlive) {  // #9 paths
+  if (md.control_message == kControlKeepAlive) {   // #9 paths
     if (!md.has_uuid) return rte_pktmbuf_free(m);  // a TLV 26 marker alone: nothing to answer
     return consume_metadata_only(m, s, ref.dir);
   }
