@@ -52,6 +52,17 @@ namespace wp {
   X(packets_opened) \
   X(packets_decrypted) \
   X(mss_clamped) \
+  /* #4 fragments */ \
+  X(packets_fragmented) \
+  X(fragments_sent) \
+  X(fragments_received) \
+  X(datagrams_reassembled) \
+  X(frag_df_cleared) \
+  X(fragment_tlv_sent) \
+  X(fragment_tlv_restored) \
+  X(icmp_frag_needed_sent) \
+  X(metadata_encrypted) \
+  X(metadata_decrypted) \
   /* #9 paths */ \
   X(path_migrations) \
   X(path_rebinds) \

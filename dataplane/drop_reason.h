@@ -12,7 +12,6 @@ namespace wp {
 #define WP_DROP_REASONS(X) \
   X(parse_error, "malformed Ethernet/IPv4/L4 header") \
   X(not_ipv4, "ethertype we do not route (IPv6, VLAN, ...)") \
-  X(ip_fragment, "IPv4 fragment (reassembly not supported yet)") \
   X(ttl_expired, "TTL would reach zero") \
   X(unsupported_proto, "L4 protocol SVR does not carry (only TCP/UDP)") \
   X(not_for_us, "WAN packet to an address/port that is not one of our waypoints") \
@@ -42,6 +41,18 @@ namespace wp {
   X(crypto_short, "encrypted/HMAC packet too short or ciphertext not whole blocks") \
   X(replayed, "per-packet sequence number already seen or older than the window") \
   X(key_slab_full, "no free per-session key slot: new encrypted session refused") \
+  /* #4 fragments: reassembly (ip_reassembly.h) and fragmentation */ \
+  X(frag_duplicate, "IPv4 fragment identical to one already held") \
+  X(frag_overlap, "IPv4 fragment overlaps held data or contradicts the datagram end: datagram dropped") \
+  X(frag_too_many, "IPv4 datagram in more fragments than the reassembly table holds: dropped") \
+  X(frag_too_big, "reassembled IPv4 datagram larger than the reassembly buffer / an mbuf: dropped") \
+  X(frag_timeout, "IPv4 datagram not complete within the reassembly timeout: dropped") \
+  X(frag_table_full, "no free reassembly slot for a new fragmented datagram") \
+  X(frag_malformed, "IPv4 fragment empty, or not the last and not a multiple of 8 bytes") \
+  X(frag_no_mbuf, "no mbuf (or too many fragments) to fragment an oversize packet") \
+  /* #4 TLV 16: metadata payload encryption */ \
+  X(unknown_key_version, "encrypted metadata names a key version (TLV 16) we do not hold, or none") \
+  X(bad_metadata_padding, "decrypted metadata payload has invalid PKCS#7 padding") \
   /* #9 paths */ \
   X(no_path, "every path to the service's peer is down (BFD)")
 

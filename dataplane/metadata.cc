@@ -80,6 +80,10 @@ void apply_tlv(uint16_t type, const uint8_t* v, uint16_t len, Metadata& out) {
       out.has_security_id = true;
       out.security_id = load_be32(v);
       break;
+    case Tlv::fragment:  // #4
+      out.has_fragment = true;
+      out.fragment = {load_be32(v), load_be16(v + 4), load_be16(v + 6), load_be16(v + 8)};
+      break;
     case Tlv::control_message: out.control_message = v[0]; break;  // #9 paths: keep-alive
     case Tlv::path_metrics:                                        // #9 paths
       out.has_path_metrics = true;
@@ -147,14 +151,22 @@ MetadataStatus decode_metadata(const uint8_t* p, size_t len, Metadata& out) {
   if (out.header_len < kMetadataHeaderLen || out.block_len() > len) return MetadataStatus::malformed;
   if (out.header_len == kMetadataHeaderLen && out.payload_len == 0) return MetadataStatus::bare;
   if (!walk_section(p, kMetadataHeaderLen, out.header_len, Section::header, out)) return MetadataStatus::malformed;
-  // An encrypted payload section starts with an IV, which reads as a type of
-  // 0 or > 50 (SVR.md); we do not carry encrypted metadata yet.
+  // #4: an encrypted payload section (metadata_crypto.h) is named by TLV 16
+  // in the header. Without it, a first payload type of 0 or > 50 still means
+  // encrypted (SVR.md: what older decoders assume, as an IV reads so); the
+  // caller cannot open that one and drops it. Either way the payload TLVs
+  // are read only after decryption (decode_payload_tlvs).
   if (out.payload_len >= 2) {
     uint16_t first = load_be16(p + out.header_len);
-    if (first == 0 || first > 50) return MetadataStatus::malformed;
+    out.payload_encrypted = out.has_security_id || first == 0 || first > 50;
   }
+  if (out.payload_encrypted) return MetadataStatus::ok;
   if (!walk_section(p, out.header_len, out.block_len(), Section::payload, out)) return MetadataStatus::malformed;
   return MetadataStatus::ok;
+}
+
+bool decode_payload_tlvs(const uint8_t* p, size_t len, Metadata& out) {
+  return walk_section(p, 0, len, Section::payload, out);
 }
 
 MetadataWriter::MetadataWriter(uint8_t* buf, size_t cap) : buf_(buf), cap_(cap) {
@@ -177,6 +189,15 @@ void MetadataWriter::raw_tlv(Tlv type, const uint8_t* value, uint16_t len, bool 
   if (len) std::memcpy(buf_ + pos_ + kTlvHeaderLen, value, len);
   pos_ += kTlvHeaderLen + len;
   if (header) header_end_ = pos_;
+}
+
+void MetadataWriter::fragment(const FragmentInfo& f) {
+  uint8_t v[10];
+  store_be32(v, f.extended_id);
+  store_be16(v + 4, f.original_ip_id);
+  store_be16(v + 6, f.flags_offset);
+  store_be16(v + 8, f.largest_fragment);
+  raw_tlv(Tlv::fragment, v, 10, true);
 }
 
 void MetadataWriter::security_id(uint32_t key_version) {

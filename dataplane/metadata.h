@@ -25,7 +25,8 @@ inline constexpr uint8_t kSvrCookieBytes[8] = {0x4c, 0x48, 0xdb, 0xc6, 0xdd, 0xf
 inline constexpr uint16_t kMetadataHeaderLen = 12;
 inline constexpr uint16_t kMetadataVersion = 1;
 inline constexpr uint16_t kTlvHeaderLen = 4;
-inline constexpr uint16_t kMaxMetadataLen = 512;  // what we ever build; decode accepts up to 4095+65535
+inline constexpr uint16_t kMaxMetadataLen = 512;     // what we ever build; decode accepts up to 4095+65535
+inline constexpr uint16_t kFragmentTlvLen = 4 + 10;  // #4 TLV 1 on the wire
 
 enum class Tlv : uint16_t {
   fragment = 1,
@@ -79,6 +80,13 @@ inline constexpr uint32_t kPathMetricsMsMask = 0x0fffffff;
 inline constexpr uint16_t kPathMetricsCountMax = 0x7fff;
 void encode_path_metrics(const PathMetricsTlv& t, uint8_t out[kPathMetricsLen]);
 PathMetricsTlv decode_path_metrics(const uint8_t v[kPathMetricsLen]);
+// TLV 1 value (SVR.md table): 10 bytes.
+struct FragmentInfo {
+  uint32_t extended_id = 0;       // the sender's id of the fragmented datagram (WAN IP id = low 16 bits)
+  uint16_t original_ip_id = 0;    // IP id the host sent
+  uint16_t flags_offset = 0;      // original flags (reserved, DF, MF) + 13-bit offset
+  uint16_t largest_fragment = 0;  // largest fragment seen: LAN fragment, or the original length
+};
 
 // What we understood of a decoded block. Presence flags say which TLVs came.
 struct Metadata {
@@ -90,6 +98,7 @@ struct Metadata {
   bool disable_forward_metadata = false;  // TLV 18: handshake ack
   bool session_data_encrypted = false;    // TLV 11
   bool has_security_id = false;
+  bool payload_encrypted = false;  // #4 TLV 16 (or a first type of 0 / > 50): payload TLVs not read yet
   FiveTuple forward_context{};
   FiveTuple reverse_context{};
   SessionUuid uuid{};
@@ -99,6 +108,10 @@ struct Metadata {
   uint8_t control_message = 0;    // TLV 24 (#9 paths: keep-alive = metadata-only packet)
   bool has_path_metrics = false;  // #9 paths: TLV 26
   PathMetricsTlv path_metrics{};
+  // #4 TLV 1: the sender fragmented this packet on the WAN (or reassembled it
+  // from LAN fragments); what the original IP header said, for the egress.
+  bool has_fragment = false;
+  FragmentInfo fragment{};
 
   uint32_t block_len() const { return uint32_t{header_len} + payload_len; }
 };
@@ -111,6 +124,10 @@ bool has_cookie(const uint8_t* p, size_t len);
 // Decodes the block at the start of an L4 payload of `len` bytes.
 MetadataStatus decode_metadata(const uint8_t* p, size_t len, Metadata& out);
 
+// #4: walks plaintext payload TLVs (a decrypted payload section) into `out`;
+// false when they do not tile `len` exactly or one is malformed.
+bool decode_payload_tlvs(const uint8_t* p, size_t len, Metadata& out);
+
 // Builds a block into a caller buffer: header TLVs first, then payload TLVs.
 // Any add after overflow is ignored and finish() returns 0.
 class MetadataWriter {
@@ -119,6 +136,7 @@ class MetadataWriter {
 
   // Header-section TLVs (call before any payload TLV).
   void security_id(uint32_t key_version);
+  void fragment(const FragmentInfo& f);  // #4 TLV 1
   // Payload-section TLVs.
   void forward_context(const FiveTuple& t);
   void reverse_context(const FiveTuple& t);

@@ -4,6 +4,7 @@
 #include <algorithm>
 
 #include "dataplane/crypto_keys.h"
+#include "dataplane/metadata_crypto.h"  // #4
 
 namespace wp {
 namespace {
@@ -149,6 +150,7 @@ std::shared_ptr<const RouterModel> RouterModel::build(const config::Config& cfg,
     static thread_local CryptoEngine kdf;
     if (!kdf.ok()) return error = "Intel IPsec-MB manager could not be initialised", nullptr;
     pm.session_prk = session_prk(kdf, key);
+    derive_metadata_key(kdf, pm.session_prk, pm.metadata_key);  // #4 TLV 16
     std::fill(key.begin(), key.end(), 0);
     m->peers.push_back(std::move(pm));
   }
@@ -171,7 +173,8 @@ std::shared_ptr<const RouterModel> RouterModel::build(const config::Config& cfg,
   m->security.push_back({"default", false, false, true});
   m->security_index_["default"] = 0;
   for (const auto& sp : cfg.security_policies()) {
-    SecurityModel sm{sp.name(), sp.encryption() == "aes256-cbc", sp.hmac() == "every-packet", sp.adaptive()};
+    SecurityModel sm{sp.name(), sp.encryption() == "aes256-cbc", sp.hmac() == "every-packet", sp.adaptive(),
+                     sp.metadata_encryption()};
     m->security_index_[sm.name] = static_cast<int>(m->security.size());
     m->security.push_back(std::move(sm));
   }

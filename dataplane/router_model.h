@@ -15,6 +15,7 @@
 #include <vector>
 
 #include "config.pb.h"
+#include "dataplane/crypto_engine.h"  // #4: AesKey
 #include "dataplane/hmac.h"
 #include "dataplane/ipv4.h"
 
@@ -54,6 +55,7 @@ struct SecurityModel {
   bool encrypt = false;
   bool hmac_every_packet = false;
   bool adaptive = true;
+  bool encrypt_metadata = false;  // #4 TLV 16 (metadata_crypto.h)
 };
 
 struct PeerModel {
@@ -61,6 +63,7 @@ struct PeerModel {
   std::vector<Ipv4> waypoints;
   HmacKey key;
   HmacKey session_prk;  // #4 crypto: HKDF-Extract of the pair key (crypto_keys.h)
+  AesKey metadata_key;  // #4 TLV 16: metadata payload key (metadata_crypto.h)
 };
 
 struct NextHop {

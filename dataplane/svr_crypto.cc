@@ -145,7 +145,7 @@ bool Worker::encrypts_now(Session& s, const ParsedPacket& pp, Dir dir) {
 }
 
 bool Worker::seal_session_packet(rte_mbuf* m, ParsedPacket& pp, Session& s, Dir dir, const SideOut& out, size_t md_len,
-                                 bool need_md, bool encrypt) {
+                                 bool need_md, bool encrypt, bool frag_id_reserved) {
   SessionKeys* keys = keys_of(s, leaving_side(dir));
   SealLayout layout;
   uint16_t seq_len = need_md ? 0 : kSeqLen;
@@ -155,16 +155,14 @@ bool Worker::seal_session_packet(rte_mbuf* m, ParsedPacket& pp, Session& s, Dir 
   }
   if (layout.iv) ivs_.next(layout.iv);
   if (layout.seq) store_be32(layout.seq, ++keys->tx_seq);  // keys: seq only without metadata, see emit()
-  if (pp.end - pp.l3 > model().interfaces[out.iface].mtu) {
-    drop(m, DropReason::mtu_exceeded);
-    return false;
-  }
   counters_->add(Counter::fast_path_packets);
   counters_->add(Counter::fast_path_bytes, pp.end - pp.l3);
   counters_->add(Counter::packets_sealed);
   if (layout.cipher_len) counters_->add(Counter::packets_encrypted);
   const HmacKey& mac = need_md ? model().peers[out.peer].key : keys->mac;
-  queue_for_signing(m, pp, mac, out.iface, out.next_hop, layout.cipher_len ? &keys->aes : nullptr, layout);
+  // #4: over the MTU now? Fragmented after signing (transmit_sized).
+  queue_for_signing(m, pp, mac, out.iface, out.next_hop, layout.cipher_len ? &keys->aes : nullptr, layout,
+                    frag_id_reserved);
   return true;
 }
 

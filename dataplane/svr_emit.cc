@@ -32,12 +32,18 @@ void Worker::emit(rte_mbuf* m, ParsedPacket& pp, Session& s, Dir dir) {
   if (!(s.flags & kEstablished)) [[unlikely]]
     note_established(s);
   if (flow_period_ms_) flow_count_rx(s, dir);  // #9 paths: TLV 26 counting
+  // #4: while the original header is intact (it is quoted back to the sender).
+  if (out.peer >= 0 && pp.proto == kProtoTcp &&
+      refuse_oversize_tcp(m, pp, s, dir, out,
+                          dir == Dir::forward ? !(s.flags & kFwdMdAcked) : (s.flags & kRevMdPending) != 0))
+    return;
 
   rewrite_tuple(m, pp, out.tuple);
   // #4 crypto: segments must still fit the WAN MTU once encrypted.
   if (s.crypto && pp.proto == kProtoTcp && (pp.tcp_flags & kTcpSyn)) clamp_session_mss(m, pp, s);
   bool need_md = false;
   bool encrypt = false;
+  bool frag_id_reserved = false;  // #4 TLV 1
   size_t md_len = 0;
   if (out.peer >= 0) {
     // #4 crypto: the ingress router settles an adaptive session on its first data.
@@ -50,7 +56,7 @@ void Worker::emit(rte_mbuf* m, ParsedPacket& pp, Session& s, Dir dir) {
       send_metadata_only(m->pool, s, dir, out);
       need_md = false;
     } else if (need_md) {
-      md_len = add_metadata(m, pp, s, dir, out, encrypt);
+      md_len = add_metadata(m, pp, s, dir, out, encrypt, &frag_id_reserved);
       if (md_len == 0) return drop(m, DropReason::no_buffer_room);
     } else if (marker) {  // #9 paths: signed with the pair key like any metadata packet
       md_len = marker;
@@ -67,20 +73,19 @@ void Worker::emit(rte_mbuf* m, ParsedPacket& pp, Session& s, Dir dir) {
     // #4 crypto: metadata packets (pair key) and, for sessions that HMAC
     // every packet, all others (session key) are sealed at the end of the burst.
     if (need_md || ((s.crypto & kCryptoHmacAll) && keys_of(s, dir == Dir::forward ? 1 : 0))) {
-      seal_session_packet(m, pp, s, dir, out, md_len, need_md, encrypt);
+      seal_session_packet(m, pp, s, dir, out, md_len, need_md, encrypt, frag_id_reserved);
       return;
     }
   }
-  if (pp.end - pp.l3 > model().interfaces[out.iface].mtu) return drop(m, DropReason::mtu_exceeded);
   counters_->add(Counter::fast_path_packets);
   counters_->add(Counter::fast_path_bytes, pp.end - pp.l3);
-  transmit(m, out.iface, out.next_hop);
+  transmit_sized(m, pp, out.iface, out.next_hop);  // #4: fragments what exceeds the MTU
 }
 
 void Worker::queue_for_signing(rte_mbuf* m, const ParsedPacket& pp, const HmacKey& key, int iface, Ipv4 next_hop,
-                               const AesKey* aes, const SealLayout& layout) {
+                               const AesKey* aes, const SealLayout& layout, bool frag_id_reserved) {
   if (sign_count_ == HmacEngine::kMaxSignBurst) sign_pending();
-  sign_queue_[sign_count_++] = PendingSign{m, pp, &key, iface, next_hop, aes, layout};
+  sign_queue_[sign_count_++] = PendingSign{m, pp, &key, iface, next_hop, aes, layout, frag_id_reserved};
 }
 
 void Worker::sign_pending() {
@@ -111,7 +116,7 @@ void Worker::sign_pending() {
       continue;
     }
     finish_checksums(p.m, p.pp);
-    transmit(p.m, p.iface, p.next_hop);
+    transmit_sized(p.m, p.pp, p.iface, p.next_hop, p.frag_id_reserved);  // #4: after sealing
   }
 }
 
@@ -134,15 +139,27 @@ void Worker::write_session_tlvs(MetadataWriter& w, const Session& s, Dir dir, co
 }
 
 size_t Worker::add_metadata(rte_mbuf* m, ParsedPacket& pp, const Session& s, Dir dir, const SideOut& out,
-                            bool data_encrypted) {
+                            bool data_encrypted, bool* fragment_tlv) {
   uint8_t block[kMaxMetadataLen];
-  MetadataWriter w(block, sizeof block);
-  // #4 crypto: no ack while the adaptive decision is unknown here (svr_crypto.cc).
-  write_session_tlvs(w, s, dir, out, !(s.crypto & kCryptoPending));
-  // #4 crypto: TLV 11 = this packet's data (and the session's) is encrypted.
-  if (data_encrypted || (s.crypto & kCryptoEncrypt)) w.raw_tlv(Tlv::session_data_encrypted, nullptr, 0, false);
-  size_t len = w.finish();
+  auto build = [&](const FragmentInfo* frag) {
+    MetadataWriter w(block, sizeof block);
+    if (frag) w.fragment(*frag);  // #4 TLV 1: a header TLV, so first
+    // #4 crypto: no ack while the adaptive decision is unknown here (svr_crypto.cc).
+    write_session_tlvs(w, s, dir, out, !(s.crypto & kCryptoPending));
+    // #4 crypto: TLV 11 = this packet's data (and the session's) is encrypted.
+    if (data_encrypted || (s.crypto & kCryptoEncrypt)) w.raw_tlv(Tlv::session_data_encrypted, nullptr, 0, false);
+    return seal_metadata(block, w.finish(), sizeof block, s, out);  // #4 TLV 16
+  };
+  size_t len = build(nullptr);
   if (len == 0) return 0;
+  // #4: a first packet that will leave in fragments says so (TLV 1), with the
+  // IP id its fragments get and the host's own id and flags.
+  if (fragment_tlv && fragment_tlv_due(pp, out, len, data_encrypted || (s.crypto & kCryptoEncrypt))) {
+    FragmentInfo f = reserve_fragment_id(m, pp);
+    len = build(&f);
+    if (len == 0) return 0;
+    *fragment_tlv = true;
+  }
   uint8_t* gap = insert_at_payload(m, pp, static_cast<uint16_t>(len));
   if (!gap) return 0;
   std::memcpy(gap, block, len);

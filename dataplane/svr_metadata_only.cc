@@ -34,6 +34,7 @@ bool Worker::metadata_only_due(const ParsedPacket& pp, const Session& s, const S
   uint32_t names =
       static_cast<uint32_t>(rm.tenants[s.tenant].size() + rm.services[s.service].name.size() + rm.name.size() +
                             rm.peers[out.peer].name.size() + rm.security[s.security].name.size());
+  if (rm.security[s.security].encrypt_metadata) names += kMetadataCryptoOverhead;  // #4 TLV 16
   return uint32_t{pp.end} - pp.l3 + kMetadataFixedBytes + names > rm.interfaces[out.iface].mtu;
 }
 
@@ -89,8 +90,8 @@ void Worker::send_metadata_only(rte_mempool* pool, Session& s, Dir dir, const Si
   uint8_t block[kMaxMetadataLen];
   MetadataWriter w(block, sizeof block);
   w.control_message(kControlKeepAlive);
-  write_session_tlvs(w, s, dir, out, true);  // the same TLVs as add_metadata's block
-  size_t md_len = w.finish();
+  write_session_tlvs(w, s, dir, out, true);                                // the same TLVs as add_metadata's block
+  size_t md_len = seal_metadata(block, w.finish(), sizeof block, s, out);  // #4 TLV 16
   if (md_len == 0) return counters_->drop(DropReason::no_buffer_room);
   if (!send_control_block(pool, out, block, md_len)) return;
   s.md_only_ms = static_cast<uint16_t>(now_ms_);

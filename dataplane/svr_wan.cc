@@ -32,6 +32,8 @@ void Worker::wan_input(rte_mbuf* m, ParsedPacket& pp, int iface) {
     if (md.block_len() + kHmacTagLen > pp.payload_len()) return drop(m, DropReason::bad_metadata);
     if (!verify_hmac(m, pp, hmac_, model().peers[peer].key)) return drop(m, DropReason::bad_hmac);
     counters_->add(Counter::metadata_received);
+    if (md.payload_encrypted && !open_metadata(m, pp, md, peer)) return;  // #4 TLV 16, counted
+    if (md.has_fragment) restore_fragment_header(m, pp, md.fragment);     // #4 TLV 1
   }
 
   SessionRef ref = table_.lookup({pp.src, pp.dst, pp.sport, pp.dport, pp.proto});

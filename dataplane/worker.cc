@@ -32,6 +32,7 @@ Worker::Worker(uint32_t id, DataplaneShared& shared, uint32_t max_sessions, int 
       rng_(std::random_device{}()),
       rx_(eth_rx),
       tx_(eth_tx) {
+  frag_seq_ = id;  // #4: stepped by the worker count, so workers never share a fragment id
   uint64_t hz = rte_get_tsc_hz();
   tsc_per_ms_ = hz >= 1000 ? hz / 1000 : 1;
   model_ = shared.model.load(std::memory_order_acquire);
@@ -112,6 +113,10 @@ void Worker::receive(rte_mbuf** pkts, uint16_t n) {
   // Callers pass at most a burst; longer input is taken in order, a burst at a time.
   for (; n > kMaxBurst; pkts += kMaxBurst, n = static_cast<uint16_t>(n - kMaxBurst)) receive(pkts, kMaxBurst);
   counters_->add(Counter::rx_packets, n);
+  dispatch(pkts, n);
+}
+
+void Worker::dispatch(rte_mbuf** pkts, uint16_t n) {
   const uint32_t workers = shared_.workers;
   Owned owned[kMaxBurst];
   uint32_t n_owned = 0;
@@ -133,7 +138,9 @@ void Worker::receive(rte_mbuf** pkts, uint16_t n) {
     switch (pp.status) {
       case ParseStatus::arp: to_control(m); continue;
       case ParseStatus::not_ipv4: drop(m, DropReason::not_ipv4); continue;
-      case ParseStatus::fragment: drop(m, DropReason::ip_fragment); continue;
+      case ParseStatus::fragment:  // #4: reassembled on the fragment's worker, then dispatched whole
+        if (!take_fragment(m, pp)) continue;
+        break;
       case ParseStatus::malformed: drop(m, DropReason::parse_error); continue;
       case ParseStatus::ipv4: break;
     }
@@ -181,9 +188,15 @@ uint32_t Worker::drain_handoff() {
     // than carry parse state across threads (headers are hot in cache by now).
     Owned owned[kMaxBurst];
     uint32_t n_owned = 0;
+    rte_mbuf* whole[kMaxBurst];  // #4: datagrams reassembled here, dispatched by the owner rule below
+    uint16_t n_whole = 0;
     for (unsigned i = 0; i < n; ++i) {
       rte_mbuf* m = pkts[i];
       ParsedPacket pp = parse_packet(pkt_data(m), m->data_len);
+      if (pp.status == ParseStatus::fragment) {  // #4
+        if ((m = reassemble(m, pp)) != nullptr) whole[n_whole++] = m;
+        continue;
+      }
       int iface = model().iface_by_port(m->port);
       if (pp.status != ParseStatus::ipv4 || iface == kNone) {
         drop(m, DropReason::parse_error);
@@ -193,6 +206,7 @@ uint32_t Worker::drain_handoff() {
       stage(owned[n_owned++]);
     }
     process_owned(owned, n_owned);
+    if (n_whole) dispatch(whole, n_whole);  // #4
   }
   return total;
 }
@@ -235,6 +249,7 @@ void Worker::flush() {
 }
 
 void Worker::age() {
+  age_fragments();  // #4
   uint32_t elapsed = now_ms_ - last_sweep_ms_;
   if (elapsed == 0) return;
   last_sweep_ms_ = now_ms_;

@@ -23,8 +23,10 @@
 #include "dataplane/dataplane.h"
 #include "dataplane/flow_monitor.h"  // #9 paths
 #include "dataplane/hmac.h"
+#include "dataplane/ip_reassembly.h"  // #4
 #include "dataplane/iv_source.h"
 #include "dataplane/metadata.h"
+#include "dataplane/metadata_crypto.h"  // #4
 #include "dataplane/offload_feedback.h"
 #include "dataplane/packet.h"
 #include "dataplane/session_table.h"
@@ -61,8 +63,9 @@ class Worker {
   void run();  // until shared.running is false
 
   // One iteration's steps, public for tests and benchmarks.
-  uint32_t poll_once();                       // rx + handoff + aging + flush; returns packets handled
-  void receive(rte_mbuf** pkts, uint16_t n);  // dispatch a burst (m->port = ingress port id)
+  uint32_t poll_once();                        // rx + handoff + aging + flush; returns packets handled
+  void receive(rte_mbuf** pkts, uint16_t n);   // dispatch a burst (m->port = ingress port id)
+  void dispatch(rte_mbuf** pkts, uint16_t n);  // receive() without counting rx (#4: reassembled datagrams)
   uint32_t drain_handoff();
   void flush();
   void set_now_ms(uint32_t ms) { now_ms_ = ms; }
@@ -103,13 +106,13 @@ class Worker {
   void first_packet_wan(rte_mbuf* m, ParsedPacket& pp, int iface, const Metadata& md, int peer);
   bool pick_wan_side(Session& s, int peer, uint32_t cls, DropReason& why);
   void emit(rte_mbuf* m, ParsedPacket& pp, Session& s, Dir dir);
-  size_t add_metadata(rte_mbuf* m, ParsedPacket& pp, const Session& s, Dir dir, const SideOut& out,
-                      bool data_encrypted);
+  size_t add_metadata(rte_mbuf* m, ParsedPacket& pp, const Session& s, Dir dir, const SideOut& out, bool data_encrypted,
+                      bool* fragment_tlv = nullptr);
   void transmit(rte_mbuf* m, int iface, Ipv4 next_hop);
   // Metadata packets wait here, trailer reserved, until the end of the burst,
   // when they are signed together (lanes full) and transmitted.
   void queue_for_signing(rte_mbuf* m, const ParsedPacket& pp, const HmacKey& key, int iface, Ipv4 next_hop,
-                         const AesKey* aes = nullptr, const SealLayout& layout = {});
+                         const AesKey* aes = nullptr, const SealLayout& layout = {}, bool frag_id_reserved = false);
   void sign_pending();
   // #7 mgmt: a new RouterModel was published; remap each session's entity
   // indexes by name and tear down those the new policy denies (policy_recheck.cc).
@@ -133,7 +136,30 @@ class Worker {
   // Seals (encrypt + HMAC) a packet about to leave on a WAN leg; false means
   // dropped (counted). `md_len` bytes of metadata precede the data.
   bool seal_session_packet(rte_mbuf* m, ParsedPacket& pp, Session& s, Dir dir, const SideOut& out, size_t md_len,
-                           bool need_md, bool encrypt);
+                           bool need_md, bool encrypt, bool frag_id_reserved = false);
+  // #4 fragments (svr_fragment.cc): reassembly on the way in, fragmentation
+  // and TLV 1 on the way out.
+  bool take_fragment(rte_mbuf*& m, ParsedPacket& pp);  // true: m is now a whole datagram of ours
+  rte_mbuf* reassemble(rte_mbuf* m, ParsedPacket& pp);
+  void age_fragments();
+  uint32_t next_fragment_id();
+  bool fragment_tlv_due(const ParsedPacket& pp, const SideOut& out, size_t block_len, bool encrypt) const;
+  FragmentInfo reserve_fragment_id(rte_mbuf* m, const ParsedPacket& pp);
+  void restore_fragment_header(rte_mbuf* m, const ParsedPacket& pp, const FragmentInfo& f);
+  // transmit(), fragmenting what exceeds the interface MTU (DF policy: svr_fragment.cc).
+  void transmit_sized(rte_mbuf* m, const ParsedPacket& pp, int iface, Ipv4 next_hop, bool id_reserved = false);
+  // True when it consumed `m`: a TCP segment with DF too big once sealed
+  // (ICMP frag-needed to a LAN sender, then dropped as mtu_exceeded).
+  bool refuse_oversize_tcp(rte_mbuf* m, const ParsedPacket& pp, const Session& s, Dir dir, const SideOut& out,
+                           bool need_md);
+  ReassemblyTable frags_;
+  uint32_t frag_seq_ = 0;
+  // #4 TLV 16: encrypts a finished block's payload section when the policy
+  // asks (returns the new length, 0 on overflow); opens a received one into
+  // md_plain_ (false: dropped and counted).
+  size_t seal_metadata(uint8_t* block, size_t len, size_t cap, const Session& s, const SideOut& out);
+  bool open_metadata(rte_mbuf* m, const ParsedPacket& pp, Metadata& md, int peer);
+  uint8_t md_plain_[kMaxPlainMetadata];
   bool encrypts_now(Session& s, const ParsedPacket& pp, Dir dir);
   // Egress while pending: forward metadata with data (or TLV 11) settles it.
   void learn_crypto_decision(Session& s, const Metadata& md, int data_len);
@@ -221,6 +247,7 @@ class Worker {
     Ipv4 next_hop;
     const AesKey* aes;  // #4 crypto: encrypt `layout` first
     SealLayout layout;
+    bool frag_id_reserved;  // #4: TLV 1 named the IP id its fragments get
   };
   PendingSign sign_queue_[HmacEngine::kMaxSignBurst];
   uint32_t sign_count_ = 0;

@@ -189,6 +189,7 @@ int main(int argc, char** argv) {
   double seconds = 0.3;
   size_t burst = 32;
   int rounds = 5;
+  std::string arch;
   for (int i = 1; i < argc; ++i) {
     std::string a = argv[i];
     if (a == "--seconds" && i + 1 < argc)
@@ -197,13 +198,17 @@ int main(int argc, char** argv) {
       burst = std::strtoul(argv[++i], nullptr, 10);
     else if (a == "--rounds" && i + 1 < argc)
       rounds = std::atoi(argv[++i]);
+    else if (a == "--arch" && i + 1 < argc)  // #4: compare IPsec-MB managers (sse has SHA-NI)
+      arch = argv[++i];
     else {
-      std::fprintf(stderr, "usage: %s [--seconds S per round] [--burst N<=64] [--rounds R]\n", argv[0]);
+      std::fprintf(stderr,
+                   "usage: %s [--seconds S per round] [--burst N<=64] [--rounds R] [--arch sse|avx|avx2|avx512]\n",
+                   argv[0]);
       return a == "--help" ? 0 : 2;
     }
   }
   burst = std::clamp<size_t>(burst, 1, wp::CryptoEngine::kMaxBurst);
-  wp::CryptoEngine engine;
+  wp::CryptoEngine engine(arch);
   if (!engine.ok()) return std::fprintf(stderr, "IPsec-MB manager failed\n"), 1;
   wp::IvSource ivs(engine);
   std::mt19937_64 rng(42);

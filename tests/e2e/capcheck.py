@@ -3,6 +3,8 @@
 
 usage: capcheck.py CAPTURE WAYPOINT_ADDR... [--summary]
        capcheck.py CAPTURE --uuids     (print the session UUIDs, TLV 6, of forward metadata)
+       capcheck.py CAPTURE --md-headers (#4: one line per metadata packet, IP datagrams
+                                        reassembled: "SRC TYPES" with its header TLV types)
        capcheck.py CAPTURE --hmac KEY  (verify the HMAC-SHA256-128 trailer of every metadata
                                         packet captured whole, SVR.md § Security)
 
@@ -64,6 +66,19 @@ def uuids(cap):
     return 0
 
 
+def md_headers(cap):
+    """#4: header-section TLV types of every metadata block (TLV 1 fragment, 16 key version)."""
+    rows = tshark(cap, f"tcp.payload[0:8] == {COOKIE} || udp.payload[0:8] == {COOKIE}",
+                  ["ip.src", "tcp.payload", "udp.payload"])
+    for r in rows:
+        r = r + ["", "", ""]
+        block = bytes.fromhex((r[1] or r[2]).replace(":", ""))
+        hl = int.from_bytes(block[8:10], "big") & 0xFFF if len(block) >= 12 else 0
+        types = [t for t, _ in tlvs(block[:hl])]  # the header section only: the payload may be encrypted
+        print(r[0], ",".join(str(t) for t in types) or "-")
+    return 0
+
+
 def verify_hmacs(cap, key_hex):
     """Recompute each metadata packet's trailer: HMAC-SHA256 over the L4 header with its
     checksum zeroed, the metadata block and the data, truncated to 16 bytes."""
@@ -112,6 +127,8 @@ def verify_hmacs(cap, key_hex):
 def main():
     if "--hmac" in sys.argv:
         return verify_hmacs(sys.argv[1], sys.argv[sys.argv.index("--hmac") + 1])
+    if "--md-headers" in sys.argv:
+        return md_headers(sys.argv[1])
     if "--uuids" in sys.argv:
         return uuids(sys.argv[1])
     args = [a for a in sys.argv[1:] if not a.startswith("--")]

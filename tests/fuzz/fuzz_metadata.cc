@@ -33,6 +33,8 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   if (st != wp::MetadataStatus::ok) return 0;
   check(md.block_len() <= size && md.header_len >= wp::kMetadataHeaderLen);
   if (md.has_forward_context || md.has_reverse_context || md.has_uuid) check(md.payload_len > 0);
+  // #4: an encrypted payload section is left unread (TLV 16 or a first type of 0 / > 50).
+  if (md.payload_encrypted) check(!md.has_forward_context && !md.has_uuid && md.tenant.empty() && md.payload_len >= 2);
 
   // Re-encode what we understood.
   std::vector<uint8_t> out(4096);
@@ -43,6 +45,7 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
     write();
     wrote = true;
   };
+  add(md.has_fragment, [&] { w.fragment(md.fragment); });  // #4 TLV 1
   add(md.has_security_id, [&] { w.security_id(md.security_id); });
   add(md.has_forward_context, [&] { w.forward_context(md.forward_context); });
   add(md.has_reverse_context, [&] { w.reverse_context(md.reverse_context); });
@@ -74,6 +77,10 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   check(again.block_len() == len);
   check(again.unknown_tlvs == 0);
   check(again.has_security_id == md.has_security_id && again.security_id == md.security_id);
+  check(again.has_fragment == md.has_fragment && again.fragment.extended_id == md.fragment.extended_id &&
+        again.fragment.original_ip_id == md.fragment.original_ip_id &&
+        again.fragment.flags_offset == md.fragment.flags_offset &&
+        again.fragment.largest_fragment == md.fragment.largest_fragment);
   check(again.has_forward_context == md.has_forward_context && again.forward_context == md.forward_context);
   check(again.has_reverse_context == md.has_reverse_context && again.reverse_context == md.reverse_context);
   check(again.has_uuid == md.has_uuid && again.uuid == md.uuid);

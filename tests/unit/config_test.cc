@@ -193,6 +193,18 @@ security_policies:
   EXPECT_TRUE(HasError(r, "security_policies[3].adaptive", "\"maybe\" is not a boolean"));
 }
 
+TEST(ConfigLoad, MetadataEncryptionIsAPolicyBoolean) {  // #4 TLV 16
+  ConfigResult r = load_config_text(R"(
+security_policies:
+  - {name: a, encryption: aes256-cbc, metadata_encryption: on}
+  - {name: b}
+  - {name: c, metadata_encryption: sometimes}
+)");
+  EXPECT_TRUE(r.config.security_policies(0).metadata_encryption());
+  EXPECT_FALSE(r.config.security_policies(1).metadata_encryption());
+  EXPECT_TRUE(HasError(r, "security_policies[2].metadata_encryption", "\"sometimes\" is not a boolean"));
+}
+
 TEST(ConfigLoad, DuplicateKeyAndEmptyEntry) {
   ConfigResult r = load_config_text("router:\n  name: a\n  name: b\ntenants:\n  -\n");
   EXPECT_TRUE(HasError(r, "router.name", "duplicate key"));

@@ -119,7 +119,7 @@ const SessionUuid kUuid = {0x10, 0x32, 0x54, 0x76, 0x98, 0xba, 0x4c, 0xde,
 TEST(MetadataWriter, ForwardBlockRoundTrip) {
   uint8_t buf[kMaxMetadataLen];
   MetadataWriter w(buf, sizeof buf);
-  w.security_id(0x01020304);
+  w.fragment({0x01020304, 0x0506, 0x4000, 1500});  // #4: TLV 16 would mean an encrypted payload now
   w.forward_context(kFwd);
   w.uuid(kUuid);
   w.tenant("branch");
@@ -133,9 +133,10 @@ TEST(MetadataWriter, ForwardBlockRoundTrip) {
   Metadata md;
   ASSERT_EQ(decode_metadata(buf, len, md), MetadataStatus::ok);
   EXPECT_EQ(md.block_len(), len);
-  EXPECT_EQ(md.header_len, 12 + 4 + 4);  // security id is the only header TLV
-  EXPECT_TRUE(md.has_security_id);
-  EXPECT_EQ(md.security_id, 0x01020304u);
+  EXPECT_EQ(md.header_len, 12 + 4 + 10);  // TLV 1 is the only header TLV
+  EXPECT_TRUE(md.has_fragment);
+  EXPECT_EQ(md.fragment.extended_id, 0x01020304u);
+  EXPECT_FALSE(md.payload_encrypted);
   EXPECT_TRUE(md.has_forward_context);
   EXPECT_EQ(md.forward_context, kFwd);
   EXPECT_FALSE(md.has_reverse_context);
@@ -441,11 +442,17 @@ TEST(MetadataMalformed, VersionOtherThanOne) {
   EXPECT_EQ(decode(Block().version(2).bytes()), MetadataStatus::malformed);
 }
 
-TEST(MetadataMalformed, EncryptedLookingPayload) {
-  // An encrypted payload section starts with an IV: first type 0 or > 50.
-  for (uint16_t first : {0, 51, 0x8000, 0xffff})
-    EXPECT_EQ(decode(Block().payload_tlv(first, zeros(12)).payload_tlv(18, {}).bytes()), MetadataStatus::malformed)
-        << first;
+TEST(MetadataEncrypted, FirstPayloadTypeZeroOrAbove50MeansEncrypted) {
+  // An encrypted payload section starts with an IV: first type 0 or > 50
+  // (SVR.md). #4: decoded as encrypted, its TLVs left unread for the caller
+  // to open (metadata_crypto.h) or drop.
+  for (uint16_t first : {0, 51, 0x8000, 0xffff}) {
+    Metadata md;
+    auto b = Block().payload_tlv(first, zeros(12)).payload_tlv(18, {}).bytes();
+    EXPECT_EQ(decode_metadata(b.data(), b.size(), md), MetadataStatus::ok) << first;
+    EXPECT_TRUE(md.payload_encrypted) << first;
+    EXPECT_FALSE(md.disable_forward_metadata) << first;
+  }
   // A private type > 50 is fine when it does not come first.
   EXPECT_EQ(decode(Block().payload_tlv(18, {}).payload_tlv(51, zeros(2)).bytes()), MetadataStatus::ok);
   EXPECT_EQ(decode(Block().payload_tlv(50, zeros(2)).bytes()), MetadataStatus::ok);
