@@ -68,6 +68,9 @@ namespace wp {
   X(path_rebinds) \
   X(metadata_only_sent) \
   X(metadata_only_received) \
+  X(flow_markers_inline) \
+  X(flow_markers_alone) \
+  X(flow_markers_received) \
   /* #8 perf: bursts held back because the owner's handoff ring was full */ \
   X(handoff_held)
 

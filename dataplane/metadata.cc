@@ -85,7 +85,11 @@ void apply_tlv(uint16_t type, const uint8_t* v, uint16_t len, Metadata& out) {
       out.fragment = {load_be32(v), load_be16(v + 4), load_be16(v + 6), load_be16(v + 8)};
       break;
     case Tlv::control_message: out.control_message = v[0]; break;  // #9 paths: keep-alive
-    default: break;                                                // understood, nothing we act on yet
+    case Tlv::path_metrics:                                        // #9 paths
+      out.has_path_metrics = true;
+      out.path_metrics = decode_path_metrics(v);
+      break;
+    default: break;  // understood, nothing we act on yet
   }
 }
 
@@ -112,6 +116,27 @@ bool walk_section(const uint8_t* p, size_t pos, size_t end, Section section, Met
 }
 
 }  // namespace
+
+// #9 paths: TLV 26, 10 bytes: colour in the top 4 bits above a 28-bit ms time, twice, then
+// the drop bit above a 15-bit count.
+void encode_path_metrics(const PathMetricsTlv& t, uint8_t out[kPathMetricsLen]) {
+  store_be32(out, uint32_t{t.tx_colour} << 28 | (t.tx_ms & kPathMetricsMsMask));
+  store_be32(out + 4, uint32_t{t.rx_colour} << 28 | (t.rx_ms & kPathMetricsMsMask));
+  store_be16(out + 8, static_cast<uint16_t>((t.drop ? 0x8000 : 0) | (t.prev_count & kPathMetricsCountMax)));
+}
+
+PathMetricsTlv decode_path_metrics(const uint8_t v[kPathMetricsLen]) {
+  uint32_t tx = load_be32(v), rx = load_be32(v + 4);
+  uint16_t c = load_be16(v + 8);
+  PathMetricsTlv t;
+  t.tx_colour = static_cast<uint8_t>(tx >> 28);
+  t.tx_ms = tx & kPathMetricsMsMask;
+  t.rx_colour = static_cast<uint8_t>(rx >> 28);
+  t.rx_ms = rx & kPathMetricsMsMask;
+  t.drop = (c & 0x8000) != 0;
+  t.prev_count = static_cast<uint16_t>(c & kPathMetricsCountMax);
+  return t;
+}
 
 bool has_cookie(const uint8_t* p, size_t len) { return len >= 8 && std::memcmp(p, kSvrCookieBytes, 8) == 0; }
 

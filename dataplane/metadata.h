@@ -63,6 +63,23 @@ using SessionUuid = std::array<uint8_t, 16>;
 // TLV 24 values (SVR.md table).
 inline constexpr uint8_t kControlKeepAlive = 1;
 
+// #9 paths: TLV 26 path metrics (SVR.md table; in-line flow monitoring,
+// dataplane/flow_monitor.h). Colours are 4 bits, times are 28-bit ms
+// counters of the sender's clock (they wrap every ~3.1 days; only
+// differences are used), the count is 15 bits.
+struct PathMetricsTlv {
+  uint8_t tx_colour = 0;
+  uint32_t tx_ms = 0;
+  uint8_t rx_colour = 0;
+  uint32_t rx_ms = 0;  // 0 = nothing to echo
+  bool drop = false;   // prev_count carries no usable count
+  uint16_t prev_count = 0;
+};
+inline constexpr uint16_t kPathMetricsLen = 10;
+inline constexpr uint32_t kPathMetricsMsMask = 0x0fffffff;
+inline constexpr uint16_t kPathMetricsCountMax = 0x7fff;
+void encode_path_metrics(const PathMetricsTlv& t, uint8_t out[kPathMetricsLen]);
+PathMetricsTlv decode_path_metrics(const uint8_t v[kPathMetricsLen]);
 // TLV 1 value (SVR.md table): 10 bytes.
 struct FragmentInfo {
   uint32_t extended_id = 0;       // the sender's id of the fragmented datagram (WAN IP id = low 16 bits)
@@ -88,7 +105,9 @@ struct Metadata {
   uint32_t security_id = 0;
   std::string_view tenant, service, source_router, destination_router, security_policy;
   uint16_t unknown_tlvs = 0;
-  uint8_t control_message = 0;  // TLV 24 (#9 paths: keep-alive = metadata-only packet)
+  uint8_t control_message = 0;    // TLV 24 (#9 paths: keep-alive = metadata-only packet)
+  bool has_path_metrics = false;  // #9 paths: TLV 26
+  PathMetricsTlv path_metrics{};
   // #4 TLV 1: the sender fragmented this packet on the WAN (or reassembled it
   // from LAN fragments); what the original IP header said, for the egress.
   bool has_fragment = false;
@@ -129,6 +148,11 @@ class MetadataWriter {
   void security_policy(std::string_view name) { string_tlv(Tlv::security_policy_name, name); }
   void disable_forward_metadata() { raw_tlv(Tlv::disable_forward_metadata, nullptr, 0, false); }
   void control_message(uint8_t kind) { raw_tlv(Tlv::control_message, &kind, 1, true); }  // header section
+  void path_metrics(const PathMetricsTlv& t) {                                           // #9 paths: header section
+    uint8_t v[kPathMetricsLen];
+    encode_path_metrics(t, v);
+    raw_tlv(Tlv::path_metrics, v, kPathMetricsLen, true);
+  }
   // Any TLV, for tests and future types. `header` picks the section.
   void raw_tlv(Tlv type, const uint8_t* value, uint16_t len, bool header);
 

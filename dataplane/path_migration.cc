@@ -13,7 +13,12 @@
 // port pair whose UUID and original tuple name a session we deliver on our
 // LAN, from the same peer, re-binds that session's WAN side instead of
 // creating a new one, and re-arms reverse metadata (the answer the ingress
-// router waits for). Transit routers do not migrate their onward legs yet.
+// router waits for).
+// Transit: a router between two peers (service with next_peer, A and B both
+// WAN legs) moves its onward leg B exactly as an ingress router moves its
+// WAN side; the next router re-binds by UUID the same way.
+// Each move counts on the session (`migrations`, shown per session and
+// synced to the HA peer) and resets the leg's TLV 26 blocks (flow_monitor.h).
 #include "dataplane/packet_edit.h"
 #include "dataplane/worker.h"
 
@@ -48,6 +53,8 @@ bool Worker::follow_path(Session& s) {
   // announced again then (offload rules match the old tuple).
   s.flags &= static_cast<uint8_t>(~(kFwdMdAcked | kEstablished));
   s.md_only_ms = static_cast<uint16_t>(now_ms_ - 1000);
+  if (s.migrations != UINT16_MAX) ++s.migrations;
+  flow_leg_moved(s, 1);  // side B's blocks belong to the old path
   PathWorkerCounters::bump(pt.counters(id_, static_cast<size_t>(from)).migrated_out);
   PathWorkerCounters::bump(pt.counters(id_, static_cast<size_t>(to)).migrated_in);
   counters_->add(Counter::path_migrations);
@@ -72,7 +79,7 @@ void Worker::sweep_paths() {
   rte_mempool* pool = shared_.control_pool;
   for (; path_sweep_hand_ < end; ++path_sweep_hand_) {
     Session& s = *table_.at(path_sweep_hand_);
-    if (!s.in_use || !s.side_b_wan() || s.side_a_wan()) continue;  // ingress sessions only
+    if (!s.in_use || !s.side_b_wan()) continue;  // ingress and transit sessions: leg B is WAN
     if (follow_path(s) && pool) send_metadata_only(pool, s, Dir::forward, s.out_fwd);
   }
   if (path_sweep_hand_ >= table_.capacity()) path_sweeping_ = false;
@@ -95,6 +102,8 @@ bool Worker::rebind_migrated(rte_mbuf* m, ParsedPacket& pp, int iface, const Met
   s.flags |= kRevMdPending;
   s.flags &= static_cast<uint8_t>(~kEstablished);
   s.md_only_ms = static_cast<uint16_t>(now_ms_ - 1000);
+  if (s.migrations != UINT16_MAX) ++s.migrations;
+  flow_leg_moved(s, 0);
   counters_->add(Counter::path_rebinds);
   post_event(SessionEventKind::update, s);
   if (PathTable* pt = shared_.paths) {

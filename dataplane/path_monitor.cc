@@ -77,7 +77,7 @@ PathMonitor::PathMonitor(PathTable& table, const PathMonitorConfig& cfg, rte_mem
       for (const Entry& e : entries_) clash |= e.bfd.local_discr() == discr;
     } while (clash);
     entries_.push_back(
-        Entry{BfdSession(discr, cfg.bfd, static_cast<uint32_t>(rng_())), {}, BfdState::down, false, 0, 0, 0});
+        Entry{BfdSession(discr, cfg.bfd, static_cast<uint32_t>(rng_())), {}, BfdState::down, false, 0, 0, 0, {}});
   }
 }
 
@@ -218,6 +218,7 @@ void PathMonitor::poll(uint64_t now_us) {
     // An answer later than 3 probe periods (at least 1 s) is a lost probe.
     uint64_t timeout = cfg_.probe_interval_us * 3 > 1000000 ? cfg_.probe_interval_us * 3 : 1000000;
     e.metrics.expire(now_us, timeout);
+    changed |= aggregate_flow(i, now_us);
     changed |= publish(i, now_us);
   }
   if (changed) table_.recompute();
@@ -236,6 +237,8 @@ bool PathMonitor::publish(size_t path, uint64_t now_us) {
     } else if (e.last_state == BfdState::up) {
       l.went_down.fetch_add(1, std::memory_order_relaxed);
       e.metrics.reset();  // stale loss/latency must not judge the path when it returns
+      e.flow.rebase = true;
+      l.flow_measured.store(false, std::memory_order_relaxed);
     }
     e.last_state = s;
     l.bfd_state.store(static_cast<uint8_t>(s), std::memory_order_relaxed);
@@ -264,6 +267,72 @@ bool PathMonitor::publish(size_t path, uint64_t now_us) {
   }
   l.bfd_seq_gaps.store(e.bfd.auth_seq_gaps(), std::memory_order_relaxed);
   return changed;
+}
+
+bool FlowWindow::update(uint64_t now_us, uint64_t window_us, uint64_t sent_now, uint64_t received_now,
+                        uint64_t rtt_sum_now, uint64_t rtt_n_now, uint64_t delta_sum_now, uint64_t delta_n_now) {
+  if (start_us == 0) start_us = loss_at_us = time_at_us = now_us;
+  if (rebase) {
+    sent = sent_now, received = received_now, rtt_sum = rtt_sum_now, rtt_n = rtt_n_now;
+    delta_sum = delta_sum_now, delta_n = delta_n_now;
+    have_loss = have_time = rebase = false;
+    start_us = now_us;
+    return true;
+  }
+  if (now_us - start_us < window_us) return false;
+  start_us = now_us;
+  bool moved = false;
+  uint64_t ds = sent_now - sent;
+  if (ds >= kMinPackets) {
+    // Signed over the window: a marker overtaken within a burst moves a few
+    // packets between neighbouring blocks, which cancels in the sum.
+    uint64_t dr = received_now - received;
+    loss_permille = dr >= ds ? 0 : static_cast<uint32_t>((ds - dr) * 1000 / ds);
+    sent = sent_now, received = received_now;
+    have_loss = moved = true;
+    loss_at_us = now_us;
+  } else if (have_loss && now_us - loss_at_us > kStaleUs) {
+    have_loss = false, moved = true;
+  }
+  if (rtt_n_now != rtt_n || delta_n_now != delta_n) {
+    if (rtt_n_now != rtt_n) rtt_us = static_cast<uint32_t>((rtt_sum_now - rtt_sum) * 1000 / (rtt_n_now - rtt_n));
+    if (delta_n_now != delta_n)
+      jitter_us = static_cast<uint32_t>((delta_sum_now - delta_sum) * 1000 / (delta_n_now - delta_n));
+    rtt_sum = rtt_sum_now, rtt_n = rtt_n_now, delta_sum = delta_sum_now, delta_n = delta_n_now;
+    have_time = moved = true;
+    time_at_us = now_us;
+  } else if (have_time && now_us - time_at_us > kStaleUs) {
+    have_time = false, moved = true;
+  }
+  return moved;
+}
+
+bool PathMonitor::aggregate_flow(size_t path, uint64_t now_us) {
+  uint32_t period_ms = table_.flow_period_ms();
+  if (period_ms == 0) return false;
+  uint64_t sums[8] = {};
+  for (uint32_t w = 0; w < table_.workers(); ++w) {
+    const PathWorkerCounters& c = table_.counters(w, path);
+    const std::atomic<uint64_t>* src[6] = {&c.flow_sent,        &c.flow_received,     &c.flow_rtt_ms_sum,
+                                           &c.flow_rtt_samples, &c.flow_delta_ms_sum, &c.flow_delta_samples};
+    for (int k = 0; k < 6; ++k) sums[k] += src[k]->load(std::memory_order_relaxed);
+  }
+  FlowWindow& f = entries_[path].flow;
+  // At least a second, and a few blocks per window.
+  uint64_t window_us = uint64_t{period_ms} * 4000 > 1000000 ? uint64_t{period_ms} * 4000 : 1000000;
+  uint64_t sent_before = f.sent, received_before = f.received;
+  if (!f.update(now_us, window_us, sums[0], sums[1], sums[2], sums[3], sums[4], sums[5])) return false;
+  PathLive& l = table_.live(path);
+  if (f.sent != sent_before) {
+    l.flow_window_sent.store(f.sent - sent_before, std::memory_order_relaxed);
+    l.flow_window_received.store(f.received - received_before, std::memory_order_relaxed);
+  }
+  // Loss and timing lapse together only when both have: one alone still judges the path.
+  l.flow_loss_permille.store(f.have_loss ? f.loss_permille : 0, std::memory_order_relaxed);
+  l.flow_rtt_us.store(f.have_time ? f.rtt_us : 0, std::memory_order_relaxed);
+  l.flow_jitter_us.store(f.have_time ? f.jitter_us : 0, std::memory_order_relaxed);
+  l.flow_measured.store(f.have_loss || f.have_time, std::memory_order_relaxed);
+  return true;
 }
 
 void PathMonitor::log_state(size_t path, BfdState from, BfdState to, BfdDiag diag) {

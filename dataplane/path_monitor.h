@@ -38,6 +38,22 @@ struct PathMonitorConfig {
   static PathMonitorConfig from(const ::waypoint::config::PathMonitoring& pm);
 };
 
+// In-line flow monitoring (TLV 26) of one path over a window: the workers'
+// counters summed, minus the sums at the window's start. Loss needs enough
+// packets to mean something; RTT and delay variation need one sample.
+struct FlowWindow {
+  static constexpr uint64_t kMinPackets = 50;
+  static constexpr uint64_t kStaleUs = 10000000;  // no live traffic measured: the figures lapse
+  uint64_t sent = 0, received = 0, rtt_sum = 0, rtt_n = 0, delta_sum = 0, delta_n = 0;  // bases
+  uint64_t start_us = 0, loss_at_us = 0, time_at_us = 0;
+  bool have_loss = false, have_time = false;
+  bool rebase = false;  // the path went down: what was counted before says nothing now
+  uint32_t loss_permille = 0, rtt_us = 0, jitter_us = 0;
+  // Sums now -> updates the figures when the window is over; false while it runs.
+  bool update(uint64_t now_us, uint64_t window_us, uint64_t sent_now, uint64_t received_now, uint64_t rtt_sum_now,
+              uint64_t rtt_n_now, uint64_t delta_sum_now, uint64_t delta_n_now);
+};
+
 class PathMonitor {
  public:
   // Sends a finished IPv4 frame (Ethernet addresses filled by the sender
@@ -65,7 +81,9 @@ class PathMonitor {
     uint64_t up_since_us = 0;
     uint32_t probe_seq = 0;
     uint64_t next_probe_us = 0;
+    FlowWindow flow;
   };
+  bool aggregate_flow(size_t path, uint64_t now_us);  // true when the figures moved
   void bfd_input(rte_mbuf* m, const ParsedPacket& pp, int iface, uint64_t now_us);
   void probe_input(rte_mbuf* m, const ParsedPacket& pp, int iface, uint64_t now_us);
   void send_bfd(size_t path, uint64_t now_us);

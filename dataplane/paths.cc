@@ -50,6 +50,9 @@ void PathMetrics::reset() { *this = PathMetrics{}; }
 PathTable::PathTable(const RouterModel& rm, const config::Config& cfg, uint32_t workers, bool monitored)
     : n_ifaces_(rm.interfaces.size()), workers_(workers ? workers : 1), monitored_(monitored) {
   revert_ = cfg.path_monitoring().revert();
+  flow_period_ms_ = cfg.path_monitoring().flow_period_ms();
+  flow_sessions_ =
+      flow_period_ms_ ? (cfg.path_monitoring().flow_sessions() ? cfg.path_monitoring().flow_sessions() : 1024) : 0;
   by_peer_iface_.assign(rm.peers.size() * n_ifaces_, -1);
   for (size_t p = 0; p < rm.peers.size(); ++p) {
     for (Ipv4 w : rm.peers[p].waypoints) {
@@ -97,12 +100,11 @@ void PathTable::recompute() {
       uint8_t r = kRankUnusable;
       if (paths_[p].peer == service_peer_[s] && l.usable.load(std::memory_order_relaxed)) {
         // No answer yet is no evidence against the path: it counts as within.
-        bool measured = l.measured.load(std::memory_order_relaxed);
-        bool within =
-            !sla.any() || !measured ||
-            ((!sla.max_latency_us || l.rtt_us.load(std::memory_order_relaxed) <= sla.max_latency_us) &&
-             (!sla.max_jitter_us || l.jitter_us.load(std::memory_order_relaxed) <= sla.max_jitter_us) &&
-             (!sla.max_loss_permille || l.loss_permille.load(std::memory_order_relaxed) <= sla.max_loss_permille));
+        // Probe and live-traffic (TLV 26) figures: the worse of each (PathLive).
+        bool within = !sla.any() || !l.sla_measured() ||
+                      ((!sla.max_latency_us || l.sla_rtt_us() <= sla.max_latency_us) &&
+                       (!sla.max_jitter_us || l.sla_jitter_us() <= sla.max_jitter_us) &&
+                       (!sla.max_loss_permille || l.sla_loss_permille() <= sla.max_loss_permille));
         uint8_t pref = preference_[s * np + p];
         r = static_cast<uint8_t>(within ? 1 + pref : kRankOutOfSla + pref);
       }

@@ -57,6 +57,27 @@ struct PathLive {
   std::atomic<uint64_t> probes_tx{0}, probes_rx{0};
   std::atomic<uint64_t> went_up{0}, went_down{0};
   std::atomic<uint64_t> last_change_ms{0};
+  // In-line flow monitoring (TLV 26, flow_monitor.h) over the last window,
+  // aggregated by the control thread from the workers' counters.
+  std::atomic<bool> flow_measured{false};
+  std::atomic<uint32_t> flow_rtt_us{0}, flow_jitter_us{0}, flow_loss_permille{0};
+  std::atomic<uint64_t> flow_window_sent{0}, flow_window_received{0};
+  // What SLAs judge: the worse of the probe and the live-traffic figure for
+  // each metric (either alone can show a path is bad; neither can vouch
+  // for it against the other).
+  uint32_t sla_rtt_us() const { return worse(rtt_us, flow_rtt_us); }
+  uint32_t sla_jitter_us() const { return worse(jitter_us, flow_jitter_us); }
+  uint32_t sla_loss_permille() const { return worse(loss_permille, flow_loss_permille); }
+  bool sla_measured() const {
+    return measured.load(std::memory_order_relaxed) || flow_measured.load(std::memory_order_relaxed);
+  }
+
+ private:
+  uint32_t worse(const std::atomic<uint32_t>& probe, const std::atomic<uint32_t>& flow) const {
+    uint32_t a = measured.load(std::memory_order_relaxed) ? probe.load(std::memory_order_relaxed) : 0;
+    uint32_t b = flow_measured.load(std::memory_order_relaxed) ? flow.load(std::memory_order_relaxed) : 0;
+    return a > b ? a : b;
+  }
 };
 
 // Per worker and path, single writer.
@@ -64,8 +85,14 @@ struct PathWorkerCounters {
   std::atomic<uint64_t> sessions_started{0};  // new sessions placed on the path
   std::atomic<uint64_t> migrated_in{0}, migrated_out{0};
   std::atomic<uint64_t> migration_failed{0};  // no other path, or no free port pair on it
-  static void bump(std::atomic<uint64_t>& c) {
-    c.store(c.load(std::memory_order_relaxed) + 1, std::memory_order_relaxed);
+  // In-line flow monitoring (TLV 26): markers, blocks of ours the far end
+  // counted (sent vs received), RTT and one-way delay variation samples (ms).
+  std::atomic<uint64_t> flow_markers_tx{0}, flow_markers_rx{0};
+  std::atomic<uint64_t> flow_sent{0}, flow_received{0}, flow_blocks{0};
+  std::atomic<uint64_t> flow_rtt_ms_sum{0}, flow_rtt_samples{0};
+  std::atomic<uint64_t> flow_delta_ms_sum{0}, flow_delta_samples{0};
+  static void bump(std::atomic<uint64_t>& c, uint64_t n = 1) {
+    c.store(c.load(std::memory_order_relaxed) + n, std::memory_order_relaxed);
   }
 };
 
@@ -120,6 +147,10 @@ class PathTable {
     return counters_[worker * paths_.size() + path];
   }
   uint32_t workers() const { return workers_; }
+  // In-line flow monitoring (TLV 26): marker period per session leg (0 = off)
+  // and how many sessions per worker are measured at once.
+  uint32_t flow_period_ms() const { return flow_period_ms_; }
+  uint32_t flow_sessions() const { return flow_sessions_; }
 
   // Control thread: recompute every rank from the live state.
   void recompute();
@@ -151,6 +182,7 @@ class PathTable {
   size_t n_ifaces_ = 0;
   uint32_t workers_ = 1;
   bool monitored_ = false, revert_ = false;
+  uint32_t flow_period_ms_ = 0, flow_sessions_ = 0;
   // Per service: its peer, SLA and preference index per path.
   std::vector<int> service_peer_;
   std::vector<Sla> slas_;

@@ -66,6 +66,7 @@ struct Session {
   uint64_t bytes[2] = {0, 0};
   uint32_t key_slot[2] = {UINT32_MAX, UINT32_MAX};  // #4 crypto: KeySlab slot per side (0 = A, 1 = B)
   uint8_t crypto = 0;                               // #4 crypto: SessionCrypto bits
+  uint16_t migrations = 0;  // #9 paths: times a WAN side moved path (saturates); fits in padding
   // #7 mgmt: worker clock of the last `update` event (0: none yet, count from created_ms).
   uint32_t updated_ms = 0;
 

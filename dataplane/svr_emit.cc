@@ -31,6 +31,7 @@ void Worker::emit(rte_mbuf* m, ParsedPacket& pp, Session& s, Dir dir) {
   }
   if (!(s.flags & kEstablished)) [[unlikely]]
     note_established(s);
+  if (flow_period_ms_) flow_count_rx(s, dir);  // #9 paths: TLV 26 counting
   // #4: while the original header is intact (it is quoted back to the sender).
   if (out.peer >= 0 && pp.proto == kProtoTcp &&
       refuse_oversize_tcp(m, pp, s, dir, out,
@@ -50,12 +51,16 @@ void Worker::emit(rte_mbuf* m, ParsedPacket& pp, Session& s, Dir dir) {
       decide_adaptive(s, pp, pkt_data(m) + pp.payload, pp.payload_len());
     encrypt = encrypts_now(s, pp, dir);
     need_md = dir == Dir::forward ? !(s.flags & kFwdMdAcked) : (s.flags & kRevMdPending) != 0;
+    size_t marker = flow_period_ms_ ? flow_out(m, pp, s, dir, out, !need_md) : 0;  // #9 paths: TLV 26
     if (need_md && metadata_only_due(pp, s, out)) {  // #9 paths: no room after a migration
       send_metadata_only(m->pool, s, dir, out);
       need_md = false;
     } else if (need_md) {
       md_len = add_metadata(m, pp, s, dir, out, encrypt, &frag_id_reserved);
       if (md_len == 0) return drop(m, DropReason::no_buffer_room);
+    } else if (marker) {  // #9 paths: signed with the pair key like any metadata packet
+      md_len = marker;
+      need_md = true;
     } else if (!encrypt && has_cookie(pkt_data(m) + pp.payload, pp.payload_len())) {
       // Encrypted data starts with the IV, never with the plaintext's cookie.
       uint8_t* gap = insert_at_payload(m, pp, kMetadataHeaderLen);

@@ -38,22 +38,20 @@ bool Worker::metadata_only_due(const ParsedPacket& pp, const Session& s, const S
   return uint32_t{pp.end} - pp.l3 + kMetadataFixedBytes + names > rm.interfaces[out.iface].mtu;
 }
 
-void Worker::send_metadata_only(rte_mempool* pool, Session& s, Dir dir, const SideOut& out) {
-  if (static_cast<uint16_t>(static_cast<uint16_t>(now_ms_) - s.md_only_ms) < kMetadataOnlyGapMs) return;
+bool Worker::send_control_block(rte_mempool* pool, const SideOut& out, const uint8_t* block, size_t md_len) {
   const RouterModel& rm = model();
-  uint8_t block[kMaxMetadataLen];
-  MetadataWriter w(block, sizeof block);
-  w.control_message(kControlKeepAlive);
-  write_session_tlvs(w, s, dir, out, true);                                // the same TLVs as add_metadata's block
-  size_t md_len = seal_metadata(block, w.finish(), sizeof block, s, out);  // #4 TLV 16
-  rte_mbuf* c = md_len ? rte_pktmbuf_alloc(pool) : nullptr;
-  if (!c) return counters_->drop(DropReason::no_buffer_room);
+  rte_mbuf* c = pool ? rte_pktmbuf_alloc(pool) : nullptr;
+  if (!c) {
+    counters_->drop(DropReason::no_buffer_room);
+    return false;
+  }
   const bool tcp = out.tuple.proto == kProtoTcp;
   const uint16_t l4_len = tcp ? 20 : 8;
   auto* f = reinterpret_cast<uint8_t*>(rte_pktmbuf_append(c, static_cast<uint16_t>(kEthHdrLen + 20 + l4_len)));
   if (!f) {
     rte_pktmbuf_free(c);
-    return counters_->drop(DropReason::no_buffer_room);
+    counters_->drop(DropReason::no_buffer_room);
+    return false;
   }
   std::memset(f, 0, kEthHdrLen + 20 + l4_len);
   store_be16(f + 12, kEtherTypeIpv4);
@@ -79,13 +77,26 @@ void Worker::send_metadata_only(rte_mempool* pool, Session& s, Dir dir, const Si
   if (gap) std::memcpy(gap, block, md_len);
   if (!gap || !append_hmac(c, cpp, hmac_, rm.peers[out.peer].key)) {
     rte_pktmbuf_free(c);
-    return counters_->drop(DropReason::no_buffer_room);
+    counters_->drop(DropReason::no_buffer_room);
+    return false;
   }
   finish_checksums(c, cpp);
+  transmit(c, out.iface, out.next_hop);
+  return true;
+}
+
+void Worker::send_metadata_only(rte_mempool* pool, Session& s, Dir dir, const SideOut& out) {
+  if (static_cast<uint16_t>(static_cast<uint16_t>(now_ms_) - s.md_only_ms) < kMetadataOnlyGapMs) return;
+  uint8_t block[kMaxMetadataLen];
+  MetadataWriter w(block, sizeof block);
+  w.control_message(kControlKeepAlive);
+  write_session_tlvs(w, s, dir, out, true);                                // the same TLVs as add_metadata's block
+  size_t md_len = seal_metadata(block, w.finish(), sizeof block, s, out);  // #4 TLV 16
+  if (md_len == 0) return counters_->drop(DropReason::no_buffer_room);
+  if (!send_control_block(pool, out, block, md_len)) return;
   s.md_only_ms = static_cast<uint16_t>(now_ms_);
   counters_->add(Counter::metadata_only_sent);
   counters_->add(dir == Dir::forward ? Counter::metadata_sent : Counter::reverse_metadata_sent);
-  transmit(c, out.iface, out.next_hop);
 }
 
 void Worker::consume_metadata_only(rte_mbuf* m, Session& s, Dir dir) {

@@ -53,6 +53,8 @@ void Worker::wan_input(rte_mbuf* m, ParsedPacket& pp, int iface) {
     return;
   }
   Session& s = *ref.session;
+  // #9 paths: a transit router moves its onward leg like an ingress router its WAN side.
+  if (ref.dir == Dir::forward && s.side_b_wan() && shared_.paths) follow_path(s);
   if (status != MetadataStatus::ok) {
     // #4 crypto: sessions that HMAC every packet are verified (and
     // decrypted) with the rest of the burst, then continue_wan().
@@ -67,8 +69,12 @@ void Worker::wan_input(rte_mbuf* m, ParsedPacket& pp, int iface) {
     s.flags |= kFwdMdAcked;
     counters_->add(Counter::handshakes_completed);
   }
+  if (md.has_path_metrics && flow_period_ms_) flow_marker_in(s, ref.dir, md.path_metrics);  // #9 paths: TLV 26
   strip_at_payload(m, pp, static_cast<uint16_t>(md.block_len()), kHmacTagLen);
-  if (md.control_message == kControlKeepAlive) return consume_metadata_only(m, s, ref.dir);  // #9 paths
+  if (md.control_message == kControlKeepAlive) {   // #9 paths
+    if (!md.has_uuid) return rte_pktmbuf_free(m);  // a TLV 26 marker alone: nothing to answer
+    return consume_metadata_only(m, s, ref.dir);
+  }
   // #4 crypto: TLV 11 says this metadata packet's data is encrypted.
   if (md.session_data_encrypted && data_len > 0 && !decrypt_metadata_data(m, pp, s, ref.dir)) return;
   emit(m, pp, s, ref.dir);

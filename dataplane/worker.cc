@@ -38,6 +38,11 @@ Worker::Worker(uint32_t id, DataplaneShared& shared, uint32_t max_sessions, int 
   tsc_per_ms_ = hz >= 1000 ? hz / 1000 : 1;
   model_ = shared.model.load(std::memory_order_acquire);
   if (model_) tx_buffers_.resize(model_->interfaces.size());
+  // #9 paths: in-line flow monitoring state for a sample of sessions.
+  if (shared.paths && shared.paths->flow_period_ms() && id < shared.workers) {
+    flows_.init(shared.paths->flow_sessions());
+    flow_period_ms_ = shared.paths->flow_period_ms();
+  }
 }
 
 void Worker::set_ports(std::vector<uint16_t> ports, uint16_t queue, uint16_t burst) {

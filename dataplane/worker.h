@@ -21,6 +21,7 @@
 #include "dataplane/crypto_engine.h"
 #include "dataplane/crypto_keys.h"
 #include "dataplane/dataplane.h"
+#include "dataplane/flow_monitor.h"  // #9 paths
 #include "dataplane/hmac.h"
 #include "dataplane/ip_reassembly.h"  // #4
 #include "dataplane/iv_source.h"
@@ -201,6 +202,19 @@ class Worker {
   // `ack` adds TLV 18 to a reverse block.
   void write_session_tlvs(MetadataWriter& w, const Session& s, Dir dir, const SideOut& out, bool ack) const;
   void consume_metadata_only(rte_mbuf* m, Session& s, Dir dir);
+  // A metadata block alone in a signed packet of the session's tuple on `out` (L4 header, block, HMAC).
+  bool send_control_block(rte_mempool* pool, const SideOut& out, const uint8_t* block, size_t md_len);
+  // In-line flow monitoring, TLV 26 (svr_flow_monitor.cc, flow_monitor.h).
+  FlowMonitorTable::Slot* flow_slot(const Session& s, bool claim);
+  void flow_count_rx(const Session& s, Dir dir);
+  // A packet leaving on WAN leg `out`: counts it, and opens a new block when
+  // due; returns the length of an inline marker block inserted (to be signed
+  // with the pair key), 0 when none (none due, or sent in a packet of its own).
+  size_t flow_out(rte_mbuf* m, ParsedPacket& pp, Session& s, Dir dir, const SideOut& out, bool may_inline);
+  void flow_marker_in(Session& s, Dir dir, const PathMetricsTlv& t);
+  void flow_leg_moved(const Session& s, int side);
+  FlowMonitorTable flows_;
+  uint32_t flow_period_ms_ = 0;
   void sweep_paths();  // moves idle sessions too when ranks changed (path_migration.cc)
   uint32_t path_epoch_ = 0;
   uint32_t path_sweep_hand_ = 0;

@@ -44,6 +44,14 @@ void ConfigValidator::check_paths() {
       error("path_monitoring.auth_key", "a keyed SHA-1 key is 1 to 20 bytes as an even number of hex digits");
     if (pm.auth_key_id() > 255) error("path_monitoring.auth_key_id", "the key id is one byte (0..255)");
     if (key.empty() && pm.auth_key_id() != 0) error("path_monitoring.auth_key_id", "set without auth_key");
+    // In-line flow monitoring: a period shorter than a few RTTs only adds
+    // markers; one marker per period per session leg is signed, so bound it.
+    if (pm.flow_period_ms() != 0 && (pm.flow_period_ms() < 10 || pm.flow_period_ms() > 600000))
+      error("path_monitoring.flow_period_ms", std::to_string(pm.flow_period_ms()) + " ms is outside 10..600000 ms");
+    if (pm.flow_sessions() > (1u << 20))
+      error("path_monitoring.flow_sessions", "at most 1048576 measured sessions per worker");
+    if (pm.flow_sessions() != 0 && pm.flow_period_ms() == 0)
+      error("path_monitoring.flow_sessions", "set without flow_period_ms (flow monitoring is off)");
   }
   for (int i = 0; i < cfg_.services_size(); ++i) {
     const config::Service& s = cfg_.services(i);

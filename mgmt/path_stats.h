@@ -10,6 +10,10 @@
 
 namespace wp::mgmt {
 
-nlohmann::ordered_json paths_json(const DataplaneShared& shared);
+class SessionSnapshot;
+
+// With `sessions` (the REST session snapshot), each path also shows how many
+// live sessions have a WAN leg on it now ("sessions"; null without it).
+nlohmann::ordered_json paths_json(const DataplaneShared& shared, const SessionSnapshot* sessions = nullptr);
 
 }  // namespace wp::mgmt

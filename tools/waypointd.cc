@@ -248,7 +248,7 @@ int main(int argc, char** argv) {
                              {&shared, &store, snapshot.get(), ipfix_on ? &exporter : nullptr, cfg.mgmt().token(),
                               ha_status_json(ha.status()),  // #6 HA status on GET /api/v1/ha
                               {{"/api/v1/offload", [&offload] { return offload.status_json(); }},     // #5 offload
-                               {"/api/v1/paths", [&shared] { return wp::mgmt::paths_json(shared).dump(2); }}}},  // #9 paths
+                               {"/api/v1/paths", [&shared, snap = snapshot.get()] { return wp::mgmt::paths_json(shared, snap).dump(2); }}}},  // #9 paths
                              error))
     return fail(2, error);
   if (ipfix_on)

@@ -53,6 +53,7 @@ void print_session(const json& s) {
               static_cast<unsigned long long>(num(s, "reverse", "bytes")));
   std::printf("state     %s, worker %d\n", s.value("established", false) ? "established" : "setting up",
               s.value("worker", 0));
+  std::printf("paths     %d migration(s)\n", s.value("migrations", 0));  // #9 paths
 }
 
 void print_stats(const json& st) {
@@ -76,6 +77,33 @@ void print_peers(const json& p) {
       w += a.get<std::string>();
     }
     std::printf("%-16s  %-40s  %d\n", x.value("name", "").c_str(), w.c_str(), x.value("sessions", 0));
+  }
+}
+
+// #9 paths: one line per path; probe = BFD-side probes, flow = live traffic (TLV 26).
+void print_paths(const json& p) {
+  std::printf("%-8s %-8s %-15s %-6s %-6s %-22s %-28s %8s %8s %9s\n", "PATH", "PEER", "REMOTE", "BFD", "USABLE",
+              "PROBE rtt/jit/loss", "FLOW rtt/jit/loss (blocks)", "SESSIONS", "STARTED", "MOVED IN/OUT");
+  const json& list = p.is_object() && p.contains("paths") ? p["paths"] : p;
+  if (!list.is_array()) return;
+  auto ms = [](const json& v, const char* k) { return v.is_object() ? v.value(k, 0.0) : 0.0; };
+  for (const json& x : list) {
+    char probe[64] = "-", flow[64] = "-";
+    const json& m = x["metrics"];
+    if (m.is_object())
+      std::snprintf(probe, sizeof probe, "%.1f/%.1f ms/%.1f%%", ms(m, "rtt_ms"), ms(m, "jitter_ms"),
+                    m.value("loss_permille", 0) / 10.0);
+    const json& f = x.contains("flow") ? x["flow"] : json();
+    if (f.is_object() && f.value("measured", false))
+      std::snprintf(flow, sizeof flow, "%.0f/%.0f ms/%.1f%% (%llu)", ms(f, "rtt_ms"), ms(f, "jitter_ms"),
+                    f.value("loss_permille", 0) / 10.0, static_cast<unsigned long long>(f.value("blocks", 0ULL)));
+    std::string live = x.contains("sessions") && x["sessions"].is_number() ? x["sessions"].dump() : "-";
+    std::printf("%-8s %-8s %-15s %-6s %-6s %-22s %-28s %8s %8llu %5llu/%-4llu\n", x.value("name", "").c_str(),
+                x.value("peer", "").c_str(), x.value("remote", "").c_str(), x.value("bfd_state", "").c_str(),
+                x.value("usable", false) ? "yes" : "no", probe, flow, live.c_str(),
+                static_cast<unsigned long long>(x.value("sessions_started", 0ULL)),
+                static_cast<unsigned long long>(x.value("migrated_in", 0ULL)),
+                static_cast<unsigned long long>(x.value("migrated_out", 0ULL)));
   }
 }
 

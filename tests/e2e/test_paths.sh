@@ -10,9 +10,15 @@
 # mpls comes back: BFD up, new sessions prefer it again. Then mpls gets 25 ms
 # of one-way delay (delay_link.py stands in for netem): new sessions of the
 # service with a 30 ms SLA go to inet, a service without SLA stays on mpls.
+# In-line flow monitoring (TLV 26, a marker per session leg every 100 ms):
+# the mpls capture shows TLV 26 blocks in the live transfers, live-traffic
+# loss on mpls is ~0 before the cut, each moved session reports 1 migration
+# (REST, both routers), and when the delay element also drops 5 % of frames
+# the live-traffic loss of mpls rises on both routers.
 # Prints "bfd detection: X ms", "migration gap: X ms", "sessions reset: N".
 set -u -o pipefail
 source "$(dirname "$0")/lib.sh"
+WPCTL=${WPCTL:-$WP_REPO/build/tools/wpctl}
 
 wp_init "wpe2e-paths-"
 echo "== test_paths: two WAN paths, BFD, migration, SLA; waypointd=$WAYPOINTD"
@@ -52,6 +58,7 @@ path_monitoring:
   hold_down_ms: 1000
   auth_key: "$BFD_KEY"
   auth_key_id: 9
+  flow_period_ms: 100
 dataplane: {workers: 1, max_sessions: 65536}
 mgmt: {listen: "127.0.0.1:$WP_MGMT_PORT"}
 YAML
@@ -132,6 +139,11 @@ CURL_PID=$!
 WP_PIDS+=("$CURL_PID")
 sleep 4
 wp_expect "transfers started on mpls (r1 sessions_started)" "$(path_stat r1 mpls sessions_started)" -ge $((started_before + 3))
+# TLV 26 from live traffic before the cut: measured, and (no impairment yet) no loss.
+wp_expect "r1 mpls: live-traffic metrics measured (TLV 26 blocks reported back)" "$(path_stat r1 mpls flow.measured)" -eq 1
+wp_expect "r1 mpls: live-traffic blocks counted" "$(path_stat r1 mpls flow.blocks)" -gt 10
+echo "  mpls live traffic: loss $(path_stat r1 mpls flow.loss_permille) permille over $(path_stat r1 mpls flow.window_sent) packets, r2 $(path_stat r2 mpls flow.loss_permille) permille"
+wp_expect "r1 mpls: live-traffic loss below 2 % on a clean bridge" "$(path_stat r1 mpls flow.loss_permille)" -lt 20
 ip -n "$(wp_ns wa)" link set a1 down
 CUT_MS=$(date +%s%3N)  # after the command: on a loaded host it takes a while itself
 wp_check "r1 declares mpls down" wait_path r1 mpls usable 0 5
@@ -144,6 +156,35 @@ echo "bfd detection: $DETECT_MS ms (interval $INTERVAL_MS ms x 3)"
 wp_expect "BFD detection within 3 x interval (+50 ms scheduling)" "$DETECT_MS" -le $((3 * INTERVAL_MS + 50))
 wp_expect "detection is after the cut (within the command's own time)" "$DETECT_MS" -ge -50
 
+# session_migrations ROUTER: "N M" = sessions on web, and those of them that moved exactly once.
+session_migrations() {
+  wp_exec "$1" curl -s --max-time 2 "http://127.0.0.1:$WP_MGMT_PORT/api/v1/sessions?service=web&limit=1000" |
+    "$WP_PY" -c '
+import json, sys
+try:
+    s = json.load(sys.stdin)["sessions"]
+    print(len(s), sum(1 for x in s if x.get("migrations", 0) == 1))
+except Exception:
+    print(0, 0)'
+}
+sleep 1  # the moves are announced to the REST snapshot by update events
+read -r N1 M1 <<<"$(session_migrations r1)"
+read -r N2 M2 <<<"$(session_migrations r2)"
+echo "  sessions moved once: r1 $M1 of $N1, r2 $M2 of $N2"
+wp_expect "r1: the moved transfers (curl + iperf3 data) show migrations 1" "$M1" -ge 2
+wp_expect "r2: the re-bound sessions show migrations 1" "$M2" -ge 2
+URL="http://127.0.0.1:$WP_MGMT_PORT"
+LIVE_INET=$(wp_exec r1 curl -s --max-time 2 "$URL/api/v1/paths" |
+  "$WP_PY" -c 'import json,sys; print(next((p["sessions"] for p in json.load(sys.stdin) if p["name"] == "inet"), -1))')
+wp_expect "r1 inet: the moved sessions are live on it (GET /api/v1/paths sessions)" "$LIVE_INET" -ge 2
+wp_exec r1 "$WPCTL" --url "$URL" paths >"$WP_TMP/wpctl-paths.txt" 2>&1
+cat "$WP_TMP/wpctl-paths.txt"
+wp_check "wpctl paths shows mpls down and inet up" grep -Eq "^inet +r2 +172.17.0.2 +up +yes" "$WP_TMP/wpctl-paths.txt"
+wp_check "wpctl paths: mpls down, its live-traffic figures lapsed" grep -Eq "^mpls +r2 +172.16.0.2 +down +no +- +- " "$WP_TMP/wpctl-paths.txt"
+UUID1=$(wp_exec r1 curl -s --max-time 2 "$URL/api/v1/sessions?service=web&limit=1000" |
+  "$WP_PY" -c 'import json,sys; print(next((x["uuid"] for x in json.load(sys.stdin)["sessions"] if x.get("migrations") == 1), ""))')
+wp_exec r1 "$WPCTL" --url "$URL" session "$UUID1" >"$WP_TMP/wpctl-session.txt" 2>&1
+wp_check "wpctl session shows the migration count" grep -q "paths     1 migration" "$WP_TMP/wpctl-session.txt"
 wait "$CURL_PID"; CURL_RC=$?
 wait "$IPERF_PID"; IPERF_RC=$?
 RESETS=0
@@ -162,6 +203,11 @@ wp_check "iperf3 TCP -t 20 completes, every byte sent was received" iperf_ok || 
 echo "sessions reset: $RESETS"
 wp_expect "no session reset" "$RESETS" -eq 0
 wp_cap_stop
+# TLV 26 on the wire: an inline marker is a block whose first header TLV is type 26 (0x001a).
+TLV26=$(tshark -r "$CAPA" -Y 'tcp.payload[0:8] == 4c:48:db:c6:dd:f6:67:0c && tcp.payload[12:2] == 00:1a' 2>/dev/null | wc -l)
+echo "  mpls capture: $TLV26 packets with an inline TLV 26 marker"
+wp_expect "mpls capture shows TLV 26 markers in the live sessions (tshark)" "$TLV26" -ge 10
+# (r2 strips them: a block left in a TCP stream would have broken the byte-exact checks above.)
 
 wp_expect "r1 counted migrations (curl + iperf3 data)" "$(wp_stat r1 counters.path_migrations)" -ge 2
 wp_expect "r1 mpls migrated_out" "$(path_stat r1 mpls migrated_out)" -ge 2
@@ -213,6 +259,29 @@ wp_check "curl to the SLA service (:8000)" small_ok 8000
 wp_expect "SLA service session went to inet" "$(path_stat r1 inet sessions_started)" -eq $((s_inet + 1))
 wp_check "curl to the service without SLA (:80)" small_ok 80
 wp_expect "service without SLA stayed on mpls" "$(path_stat r1 mpls sessions_started)" -eq $((s_mpls + 1))
+
+# --- live-traffic loss: the delay element now also drops 5 % of frames on mpls
+wp_kill "$WP_BG_PID"
+wp_bg wa "$WP_TMP/delay_link-loss.log" "$WP_PY" -u "$WP_E2E/delay_link.py" a1 a2 --delay-ms 25 --loss-percent 5 --seconds 60
+WP_PIDS+=("$WP_BG_PID")
+wp_check "r1: mpls usable through the lossy element" wait_path r1 mpls usable 1 10
+wp_exec c curl -sS --max-time 20 --limit-rate 400k -o /dev/null http://10.2.0.10/big.bin 2>/dev/null &
+LOSSY_PID=$!
+WP_PIDS+=("$LOSSY_PID")
+loss_high() {
+  local i
+  for ((i = 0; i < 100; i++)); do
+    [ "$(path_stat r1 mpls flow.loss_permille)" -ge 20 ] && [ "$(path_stat r2 mpls flow.loss_permille)" -ge 20 ] &&
+      return 0
+    sleep 0.1
+  done
+  return 1
+}
+wp_check "live-traffic loss of mpls rises above 2 % on both routers" loss_high
+echo "  mpls live traffic with 5 % drop: r1 loss $(path_stat r1 mpls flow.loss_permille) permille, r2 loss $(path_stat r2 mpls flow.loss_permille) permille, rtt $(path_stat r1 mpls flow.rtt_ms) ms"
+wp_expect "r1 mpls: live-traffic RTT sees the 2 x 25 ms delay" "$(path_stat r1 mpls flow.rtt_ms)" -ge 45
+wp_expect "inet live traffic stays clean" "$(path_stat r1 inet flow.loss_permille)" -lt 20
+kill "$LOSSY_PID" 2>/dev/null
 
 wp_stats_json r1 >"$WP_TMP/stats-r1.log"; wp_stats_json r2 >"$WP_TMP/stats-r2.log"
 wp_check "r1 exits 0 on SIGTERM" wp_router_stop r1

@@ -186,6 +186,7 @@ TEST(HaCodec, SessionRoundTripsByNameIntoAModelWithAnotherOrder) {
   Session s = hub_session(*a, kHubA, 40000, clock.base_ms - 50);
   s.packets[0] = 7;
   s.bytes[1] = 1234;
+  s.migrations = 3;  // #9 paths
   pb::SessionRecord rec;
   encode_session(s, *a, clock, 1, rec);
   EXPECT_EQ(rec.tenant(), "branch");
@@ -205,6 +206,7 @@ TEST(HaCodec, SessionRoundTripsByNameIntoAModelWithAnotherOrder) {
   EXPECT_EQ(d.flags, s.flags);
   EXPECT_EQ(d.packets[0], 7u);
   EXPECT_EQ(d.bytes[1], 1234u);
+  EXPECT_EQ(d.migrations, 3u) << "#9: the peer sees how often the session moved path";
   EXPECT_EQ(d.out_fwd.iface, 0);
   EXPECT_EQ(d.out_rev.iface, 1);
 }
