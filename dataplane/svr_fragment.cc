@@ -41,10 +41,7 @@ uint32_t Worker::next_fragment_id() {
 bool Worker::take_fragment(rte_mbuf*& m, ParsedPacket& pp) {
   uint32_t owner = owner_of_class(fragment_class(fragment_key(pkt_data(m) + pp.l3)), shared_.workers);
   if (owner != id_) {
-    if (rte_ring_sp_enqueue(shared_.handoff_ring(id_, owner), m) != 0)
-      drop(m, DropReason::handoff_full);
-    else
-      counters_->add(Counter::handoff_out);
+    hand_off(m, owner);  // the same backpressure and order as every other handoff
     return false;
   }
   m = reassemble(m, pp);
