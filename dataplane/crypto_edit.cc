@@ -85,15 +85,8 @@ bool finish_open(rte_mbuf* m, ParsedPacket& pp, uint16_t md_len, uint16_t traile
   trim_padding(m, pp);
   uint16_t pad = 0;
   if (l.cipher_len != 0) {
-    const uint8_t* last = pkt_data(m) + pp.end - trailer - 1;
-    pad = *last;
-    // Check all 16 candidate bytes whatever the pad value: no early exit.
-    uint8_t bad = static_cast<uint8_t>(pad == 0 || pad > kAesBlock);
-    for (uint16_t i = 0; i < kAesBlock; ++i) {
-      uint8_t in_pad = static_cast<uint8_t>(i < pad);
-      bad |= static_cast<uint8_t>(in_pad & (last[-static_cast<int>(i)] != pad));
-    }
-    if (bad) return false;
+    pad = pkcs7_pad_len(pkt_data(m) + pp.end - trailer - 1);
+    if (pad == 0) return false;
   }
   uint16_t cut = static_cast<uint16_t>(trailer + pad);
   if (cut) {

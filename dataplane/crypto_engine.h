@@ -30,6 +30,20 @@ namespace wp {
 inline constexpr size_t kAesBlock = 16;
 inline constexpr size_t kAesKeyLen = 32;
 
+// PKCS#7 padding of a decrypted CBC message whose last byte is `last` (the
+// message is at least one block): the pad length 1..16, or 0 when the
+// padding is bad. All 16 candidate bytes are checked whatever the pad value,
+// with no early exit.
+inline uint8_t pkcs7_pad_len(const uint8_t* last) {
+  const uint8_t pad = *last;
+  uint8_t bad = static_cast<uint8_t>(pad == 0 || pad > kAesBlock);
+  for (size_t i = 0; i < kAesBlock; ++i) {
+    uint8_t in_pad = static_cast<uint8_t>(i < pad);
+    bad |= static_cast<uint8_t>(in_pad & (last[-static_cast<std::ptrdiff_t>(i)] != pad));
+  }
+  return bad ? 0 : pad;
+}
+
 // AES-256 round keys for both directions (IPsec-MB layout: 15 round keys).
 struct AesKey {
   alignas(16) uint8_t enc[15 * 16];

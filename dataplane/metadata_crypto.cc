@@ -57,12 +57,8 @@ MetadataOpen open_metadata_payload(CryptoEngine& engine, const AesKey& key, cons
   op.iv = iv;
   op.aes = &key;
   if (engine.open_burst(&op, 1) != 0) return MetadataOpen::malformed;
-  // PKCS#7: every one of the last `pad` bytes says `pad`; checked without an early exit.
-  const uint8_t pad = plain[n - 1];
-  if (pad == 0 || pad > kAesBlock) return MetadataOpen::bad_padding;
-  uint8_t diff = 0;
-  for (size_t i = n - pad; i < n; ++i) diff |= static_cast<uint8_t>(plain[i] ^ pad);
-  if (diff != 0) return MetadataOpen::bad_padding;
+  const uint8_t pad = pkcs7_pad_len(plain + n - 1);  // n is at least one block
+  if (pad == 0) return MetadataOpen::bad_padding;
   md.payload_encrypted = false;
   if (!decode_payload_tlvs(plain, n - pad, md)) return MetadataOpen::malformed;
   return MetadataOpen::ok;
