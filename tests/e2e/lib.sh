@@ -25,6 +25,7 @@ WP_NFAIL=0
 WP_PIDS=()              # every background process we started (cleanup kills these)
 declare -A WP_ROUTER_PID WP_ROUTER_LOG
 WP_CAP_PIDS=()
+WP_CAP_FILES=()
 WP_KEEP=${WP_KEEP:-0}   # 1: keep $WP_TMP after the run
 
 wp_log() { echo "[$(date +%H:%M:%S)] $*" >&2; }
@@ -71,15 +72,24 @@ wp_alive() {
   [ -n "$st" ] && [ "$st" != Z ] && [ "$st" != X ]
 }
 
-# Wait up to $2 seconds (default 10) for pid $1 to exit.
-wp_wait_exit() {
-  local pid=$1 t=${2:-10} i
-  for ((i = 0; i < t * 10; i++)); do
-    wp_alive "$pid" || return 0
+# wp_until SECONDS CMD...: run CMD every 0.1 s until it succeeds (status 0),
+# or fail (status 1) once SECONDS (whole) of wall-clock time have passed. Every
+# wait in these tests is a condition polled against a deadline, never a fixed
+# sleep: on a loaded host the condition takes longer to come true and each try
+# takes longer to run. Deadlines are generous; they only cost time on failure.
+wp_until() {
+  local end=$((${EPOCHREALTIME//[!0-9]/} + $1 * 1000000)); shift
+  while :; do
+    "$@" && return 0
+    [ "${EPOCHREALTIME//[!0-9]/}" -lt "$end" ] || return 1
     sleep 0.1
   done
-  return 1
 }
+
+wp_dead() { ! wp_alive "$1"; }
+
+# Wait up to $2 seconds (default 10) for pid $1 to exit.
+wp_wait_exit() { wp_until "${2:-10}" wp_dead "$1"; }
 
 # Kill a process we started: SIGTERM, then SIGKILL after a grace period.
 wp_kill() {
@@ -210,33 +220,36 @@ wp_basic_up() {
 
 # ------------------------------------------------------------------ servers
 
-# Wait up to $3 s for a TCP listener on port $2 in namespace $1.
-wp_wait_listen() {
-  local i
-  for ((i = 0; i < ${3:-10} * 10; i++)); do
-    wp_exec "$1" ss -Hltn "sport = :$2" 2>/dev/null | grep -q LISTEN && return 0
-    sleep 0.1
-  done
-  return 1
+# Wait up to $3 s (default 20) for a TCP listener on port $2 in namespace $1.
+wp_listening() { wp_exec "$1" ss -Hltn "sport = :$2" 2>/dev/null | grep -q LISTEN; }
+wp_wait_listen() { wp_until "${3:-20}" wp_listening "$1" "$2"; }
+
+# wp_log_has FILE PATTERN [MIN]: FILE has at least MIN (default 1) lines matching PATTERN.
+wp_log_has() { [ "$(grep -c -- "$2" "$1" 2>/dev/null)" -ge "${3:-1}" ]; }
+
+# wp_http_start NS ADDR PORT LOG [--tls CERT KEY]: http_server.py serving
+# $WP_TMP/www; waits until it listens.
+wp_http_start() {
+  wp_bg "$1" "$4" "$WP_PY" -u "$WP_E2E/http_server.py" "$2" "$3" "$WP_TMP/www" "${@:5}"
+  WP_PIDS+=("$WP_BG_PID")
+  wp_wait_listen "$1" "$3"
 }
 
-# http.server on 10.2.0.10:80 serving $WP_TMP/www/file.bin (1 MiB random)
+# An HTTP server on 10.2.0.10:80 serving $WP_TMP/www/file.bin (1 MiB random)
 # and iperf3 -s, both in namespace s. Logs: $WP_TMP/http.log, iperf3.log.
 wp_servers_start() {
   mkdir -p "$WP_TMP/www"
   head -c 1048576 /dev/urandom >"$WP_TMP/www/file.bin"
-  wp_bg s "$WP_TMP/http.log" "$WP_PY" -u -m http.server 80 --bind 10.2.0.10 --directory "$WP_TMP/www"
-  WP_PIDS+=("$WP_BG_PID")
   wp_bg s "$WP_TMP/iperf3.log" iperf3 -s -B 10.2.0.10
   WP_PIDS+=("$WP_BG_PID")
-  wp_wait_listen s 80 10 && wp_wait_listen s 5201 10
+  wp_http_start s 10.2.0.10 80 "$WP_TMP/http.log" && wp_wait_listen s 5201
 }
 
-# UDP echo server (udp_echo.py) on 10.2.0.10:$1 in namespace s.
+# UDP echo server (udp_echo.py) on 10.2.0.10:$1 in namespace s; waits until it is bound.
 wp_udp_echo_start() {
   wp_bg s "$WP_TMP/udp_echo.log" "$WP_PY" -u "$WP_E2E/udp_echo.py" serve 10.2.0.10 "$1"
   WP_PIDS+=("$WP_BG_PID")
-  sleep 0.3
+  wp_until 20 wp_log_has "$WP_TMP/udp_echo.log" "^listening"
 }
 
 # ------------------------------------------------------------------ routers
@@ -270,12 +283,12 @@ wp_router_start() {
 }
 
 # wp_pair_start WORKERS: r1 and r2 of wp_topo_basic on $WP_TMP/r1.yaml and
-# r2.yaml; the test ends here unless both answer within 10 s.
+# r2.yaml; the test ends here unless both answer.
 wp_pair_start() {
   wp_router_start r1 "$WP_TMP/r1.yaml" "$1" r1l r1w
   wp_router_start r2 "$WP_TMP/r2.yaml" "$1" r2l r2w
-  wp_check "r1 ready" wp_wait_ready r1 10 || wp_finish
-  wp_check "r2 ready" wp_wait_ready r2 10 || wp_finish
+  wp_check "r1 ready" wp_wait_ready r1 || wp_finish
+  wp_check "r2 ready" wp_wait_ready r2 || wp_finish
 }
 
 # Raw stats JSON of router NAME ("" if it does not answer).
@@ -285,15 +298,16 @@ wp_stats_json() {
     "http://127.0.0.1:$WP_MGMT_PORT/api/v1/stats" 2>/dev/null
 }
 
-# wp_wait_ready NAME [SECONDS]: the stats endpoint answers JSON.
+# wp_wait_ready NAME [SECONDS]: the stats endpoint answers JSON (default 30 s:
+# EAL start-up on a busy host takes a while; a router that dies fails at once).
+wp_ready_try() {
+  wp_alive "${WP_ROUTER_PID[$1]}" || { WP_EXITED=1; return 0; }
+  wp_stats_json "$1" | "$WP_PY" -c 'import json,sys; json.load(sys.stdin)' 2>/dev/null
+}
 wp_wait_ready() {
-  local name=$1 t=${2:-10} i pid=${WP_ROUTER_PID[$1]}
-  for ((i = 0; i < t * 5; i++)); do
-    if ! wp_alive "$pid"; then wp_log "$name exited during start"; return 1; fi
-    wp_stats_json "$name" | "$WP_PY" -c 'import json,sys; json.load(sys.stdin)' 2>/dev/null && return 0
-    sleep 0.2
-  done
-  return 1
+  local WP_EXITED=0
+  wp_until "${2:-30}" wp_ready_try "$1" || return 1
+  [ "$WP_EXITED" = 0 ] || { wp_log "$1 exited during start"; return 1; }
 }
 
 # wp_stat NAME KEY: one value from the stats JSON by dotted path
@@ -310,15 +324,12 @@ except Exception:
     print(-1)' "$2"
 }
 
-# wp_wait_stat NAME KEY MIN [SECONDS]: wait until KEY >= MIN; prints the value.
+# wp_wait_stat NAME KEY MIN [SECONDS]: wait (default 10 s) until KEY >= MIN; prints the value.
+wp_stat_ge() { WP_V=$(wp_stat "$1" "$2"); [ "$WP_V" -ge "$3" ]; }
 wp_wait_stat() {
-  local v i
-  for ((i = 0; i < ${4:-5} * 5; i++)); do
-    v=$(wp_stat "$1" "$2")
-    [ "$v" -ge "$3" ] && break
-    sleep 0.2
-  done
-  echo "$v"
+  local WP_V=-1
+  wp_until "${4:-10}" wp_stat_ge "$1" "$2" "$3"
+  echo "$WP_V"
 }
 
 # wp_router_stop NAME: SIGTERM, wait; returns 0 only on a clean exit 0.
@@ -327,10 +338,10 @@ wp_router_stop() {
   [ -n "$pid" ] || return 1
   wp_alive "$pid" || wp_log "$name had already exited before SIGTERM (crashed during the test?)"
   kill -TERM "$pid" 2>/dev/null
-  if wp_wait_exit "$pid" 10; then
+  if wp_wait_exit "$pid" 30; then
     wait "$pid"; rc=$?
   else
-    wp_log "$name ignored SIGTERM for 10 s: kill -9"
+    wp_log "$name ignored SIGTERM for 30 s: kill -9"
     kill -9 "$pid" 2>/dev/null; wp_wait_exit "$pid" 5; wait "$pid" 2>/dev/null; rc=137
   fi
   unset "WP_ROUTER_PID[$name]"
@@ -340,30 +351,39 @@ wp_router_stop() {
 
 # ------------------------------------------------------------------ capture
 
-# wp_cap_start NS IF FILE: tshark on IF (snaplen 256 keeps big transfers
-# small; the cookie and headers fit). Waits until the capture is running.
-# Several captures may run at once; wp_cap_stop stops them all.
+# wp_cap_start NS IF FILE [tshark args]: tshark on IF (snaplen 256 keeps big
+# transfers small; the cookie and headers fit). Waits until the capture is
+# running. Several captures may run at once; wp_cap_stop stops them all.
+wp_cap_running() {  # LOG FILE PID: "Capturing on" and the file header written (or tshark died)
+  wp_alive "$3" || { WP_EXITED=1; return 0; }
+  grep -q "^Capturing on" "$1" 2>/dev/null && [ -s "$2" ]
+}
 wp_cap_start() {
-  local f=$3 i log pid
+  local f=$3 log WP_EXITED=0
   log=$WP_TMP/tshark-$(basename "$f").log
   rm -f "$f"
-  wp_bg "$1" "$log" tshark -q -i "$2" -s 256 -F pcap -w "$f"
-  pid=$WP_BG_PID
-  WP_CAP_PIDS+=("$pid")
-  for ((i = 0; i < 100; i++)); do
-    grep -q "^Capturing on" "$log" 2>/dev/null && [ -s "$f" ] && { sleep 0.3; return 0; }
-    wp_alive "$pid" || return 1
-    sleep 0.1
-  done
-  return 1
+  wp_bg "$1" "$log" tshark -q -i "$2" -s 256 -F pcap -w "$f" "${@:4}"
+  WP_CAP_PIDS+=("$WP_BG_PID")
+  WP_CAP_FILES+=("$f")
+  wp_until 20 wp_cap_running "$log" "$f" "$WP_BG_PID" && [ "$WP_EXITED" = 0 ] || return 1
+  sleep 0.2   # margin: dumpcap reports before its first read of the socket
 }
 
+# Stops every capture once its file stopped growing (what the kernel still
+# holds for it is written first; a stopped tshark loses it).
+wp_cap_sizes() { local f; for f in "${WP_CAP_FILES[@]}"; do stat -c %s "$f" 2>/dev/null || echo 0; done | tr '\n' ' '; }
+wp_cap_settled() {  # the same sizes 3 polls in a row
+  local now; now=$(wp_cap_sizes)
+  if [ "$now" = "$WP_CAP_LAST" ]; then WP_CAP_SAME=$((WP_CAP_SAME + 1)); else WP_CAP_SAME=0; fi
+  WP_CAP_LAST=$now
+  [ "$WP_CAP_SAME" -ge 3 ]
+}
 wp_cap_stop() {
-  local pid
+  local pid WP_CAP_LAST="" WP_CAP_SAME=0
   [ ${#WP_CAP_PIDS[@]} -gt 0 ] || return 0
-  sleep 0.5   # let the last frames reach the files
+  wp_until 10 wp_cap_settled
   for pid in "${WP_CAP_PIDS[@]}"; do wp_kill "$pid" INT; done
-  WP_CAP_PIDS=()
+  WP_CAP_PIDS=() WP_CAP_FILES=()
 }
 
 # wp_capcheck CAPTURE KEY WAYPOINT...: capcheck.py's checks of a WAN capture
@@ -525,15 +545,9 @@ try:
 except Exception:
     print("?")' "$2"
 }
-# wp_wait_ha NAME KEY VALUE [SECONDS]: until the HA status shows KEY == VALUE.
-wp_wait_ha() {
-  local i
-  for ((i = 0; i < ${4:-10} * 5; i++)); do
-    [ "$(wp_ha_get "$1" "$2")" = "$3" ] && return 0
-    sleep 0.2
-  done
-  return 1
-}
+# wp_wait_ha NAME KEY VALUE [SECONDS]: until the HA status shows KEY == VALUE (default 20 s).
+wp_ha_is() { [ "$(wp_ha_get "$1" "$2")" = "$3" ]; }
+wp_wait_ha() { wp_until "${4:-20}" wp_ha_is "$1" "$2" "$3"; }
 
 # ------------------------------------------- #8 perf lab: wpgen over net_memif
 # wpgen (tools/wpgen.cc) plays client and server ends through r1 -> r2. Every
@@ -619,15 +633,14 @@ wp_bench_pair_start() {
 }
 
 # wp_bench_wait_up NAME: REST answers, or with WP_BENCH_MGMT=off the log says "up:" (#8 perf).
+wp_bench_up_try() {
+  wp_alive "${WP_ROUTER_PID[$1]}" || { WP_EXITED=1; return 0; }
+  grep -q "router $1 up:" "${WP_ROUTER_LOG[$1]}" 2>/dev/null
+}
 wp_bench_wait_up() {
-  local i
-  [ "${WP_BENCH_MGMT:-on}" = off ] || { wp_wait_ready "$1" 20; return; }
-  for ((i = 0; i < 200; i++)); do
-    grep -q "router $1 up:" "${WP_ROUTER_LOG[$1]}" 2>/dev/null && return 0
-    wp_alive "${WP_ROUTER_PID[$1]}" || return 1
-    sleep 0.1
-  done
-  return 1
+  local WP_EXITED=0
+  [ "${WP_BENCH_MGMT:-on}" = off ] || { wp_wait_ready "$1"; return; }
+  wp_until 30 wp_bench_up_try "$1" && [ "$WP_EXITED" = 0 ]
 }
 
 wp_bench_pair_stop() { wp_router_stop r1; local a=$?; wp_router_stop r2 && [ "$a" -eq 0 ]; }
@@ -638,7 +651,7 @@ wp_bench_pair_stop() { wp_router_stop r1; local a=$?; wp_router_stop r2 && [ "$a
 # WP_WPGEN_PID is its pid; wp_wpgen_wait its status.
 WP_WPGEN_PID=""
 wp_wpgen_start() {
-  local log=$1 w=$2 i q; shift 2
+  local log=$1 w=$2 q; shift 2
   rm -f "$WP_TMP/lan1.sock" "$WP_TMP/lan2.sock"
   q=(--queues $((w + 1)) --tx-queues "$w")
   [ "$w" -eq 0 ] && q=(--queues 1 --tx-queues 1)
@@ -647,12 +660,11 @@ wp_wpgen_start() {
     -l 0 --log-level=error $(wp_memif lan1 server 0) $(wp_memif lan2 server 1) >"$log" 2>&1 &
   WP_WPGEN_PID=$!
   WP_PIDS+=("$WP_WPGEN_PID")
-  for ((i = 0; i < 100; i++)); do
-    [ -S "$WP_TMP/lan1.sock" ] && [ -S "$WP_TMP/lan2.sock" ] && return 0
-    wp_alive "$WP_WPGEN_PID" || return 1
-    sleep 0.1
-  done
-  return 1
+  wp_until 30 wp_wpgen_listening && wp_alive "$WP_WPGEN_PID"
+}
+wp_wpgen_listening() {
+  wp_alive "$WP_WPGEN_PID" || return 0
+  [ -S "$WP_TMP/lan1.sock" ] && [ -S "$WP_TMP/lan2.sock" ]
 }
 
 # wp_wpgen_wait [SECONDS]: wait for wpgen to finish (default 120 s); its exit status.

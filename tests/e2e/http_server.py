@@ -1,0 +1,39 @@
+#!/usr/bin/python3
+"""Static file server for e2e tests: python's http.server (same handler, same
+request log on stderr) without its start-up reverse DNS lookup.
+
+usage: http_server.py ADDR PORT DIR [--tls CERT KEY]
+
+HTTPServer.server_bind calls socket.getfqdn() on the bound address. In a test
+namespace whose default route leads to a router that is not up yet, the
+resolver's query goes nowhere and python waits for its timeout (~6 s here)
+before it listens, once per server in every test.
+"""
+import argparse
+import functools
+import http.server
+import socketserver
+import ssl
+
+ap = argparse.ArgumentParser()
+ap.add_argument("addr")
+ap.add_argument("port", type=int)
+ap.add_argument("directory")
+ap.add_argument("--tls", nargs=2, metavar=("CERT", "KEY"))
+args = ap.parse_args()
+
+
+class Server(http.server.ThreadingHTTPServer):
+    def server_bind(self):
+        socketserver.TCPServer.server_bind(self)
+        self.server_name, self.server_port = self.server_address[:2]
+
+
+handler = functools.partial(http.server.SimpleHTTPRequestHandler, directory=args.directory)
+srv = Server((args.addr, args.port), handler)
+if args.tls:
+    ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+    ctx.load_cert_chain(*args.tls)
+    srv.socket = ctx.wrap_socket(srv.socket, server_side=True)
+print(f"Serving {'HTTPS' if args.tls else 'HTTP'} on {args.addr} port {args.port}", flush=True)
+srv.serve_forever()
