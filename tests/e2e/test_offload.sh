@@ -53,14 +53,11 @@ for k in sys.argv[2].split("."):
     v = None if v is None else (v[int(k)] if isinstance(v, list) else v[k])
 print(-1 if v is None else int(v))' "$2" "$3"
 }
-wait_off() {  # NAME KEY OP VALUE SECONDS
-  local i v
-  for ((i = 0; i < $5 * 5; i++)); do
-    v=$(off "$1" "$2")
-    [ "$v" "$3" "$4" ] && break
-    sleep 0.2
-  done
-  echo "$v"
+off_is() { WP_V=$(off "$1" "$2"); [ "$WP_V" "$3" "$4" ]; }
+wait_off() {  # NAME KEY OP VALUE SECONDS: prints the last value
+  local WP_V=-1
+  wp_until "$5" off_is "$1" "$2" "$3" "$4"
+  echo "$WP_V"
 }
 
 # --- curl 1 MiB, byte-exact, offloaded
@@ -93,10 +90,12 @@ wp_expect "r1 NIC forwarded > 20x what the workers did during iperf3 TCP" "$hits
 
 # --- a steady UDP session for > 2x its idle timeout: stays offloaded, exact totals
 wp_udp_echo_start 5201
-# The aged counter is per router: let the curl and iperf3 rules age out first,
-# so a count taken during the steady session can only be that session's.
-idle_rules=$(wait_off r1 nic_model.rules_active -eq 0 $((UDP_TIMEOUT * 4)))
-wp_log "r1 rules active before the steady UDP session: $idle_rules"
+# The aged counter is per router: let the curl and iperf3 sessions' rules go
+# first, so a count taken during the steady session can only be that session's.
+# (The manager's rules_active: the NIC model also holds each WAN port's
+# cookie punt rules, which stay.)
+wp_expect "r1: the TCP sessions' rules are gone before the steady UDP session" \
+  "$(wait_off r1 rules_active -eq 0 $((UDP_TIMEOUT * 4 + 10)))" -eq 0
 aged0=$(off r1 counters.aged)
 ev0=$(off r1 counters.evicted)
 off0=$(off r1 counters.sessions_offloaded)
@@ -110,12 +109,8 @@ wp_expect "steady UDP: offloaded once on r1" "$(($(off r1 counters.sessions_offl
 wp_expect "steady UDP: never aged while packets flowed" "$(off r1 counters.aged)" -eq "$aged0"
 wp_expect "steady UDP: never evicted" "$(off r1 counters.evicted)" -eq "$ev0"
 # The session ends by idle timeout; its closed record carries the totals.
-wait_closed() {
-  local i
-  for ((i = 0; i < 50; i++)); do [ "$(closed_rec r1 "$PORT" packets.0)" -ge 0 ] && return 0; sleep 0.2; done
-  return 1
-}
-wp_check "steady UDP: r1 closed the session after $UDP_TIMEOUT s idle" wait_closed
+closed() { [ "$(closed_rec r1 "$PORT" packets.0)" -ge 0 ]; }
+wp_check "steady UDP: r1 closed the session after $UDP_TIMEOUT s idle" wp_until $((UDP_TIMEOUT + 20)) closed
 SERVER_GOT=$(grep -c "^from 10.1.0.10:$PORT " "$WP_TMP/udp_echo.log")
 p_fwd=$(closed_rec r1 "$PORT" packets.0); p_rev=$(closed_rec r1 "$PORT" packets.1)
 n_fwd=$(closed_rec r1 "$PORT" nic_packets.0); n_rev=$(closed_rec r1 "$PORT" nic_packets.1)
@@ -126,23 +121,22 @@ wp_expect "r1 session forward bytes == client sent x (200 + 28)" "$b_fwd" -eq $(
 wp_expect "r1 session reverse packets == echoes received" "$p_rev" -eq "$ECHOED"
 wp_expect "r1 NIC carried all but the handshake (forward)" "$n_fwd" -ge $((COUNT - 3))
 wp_expect "r1 NIC carried all but the handshake (reverse)" "$n_rev" -ge $((ECHOED - 3))
-wp_expect "r1: the closed session's rules are gone (rules_active 0)" "$(wait_off r1 rules_active -eq 0 5)" -eq 0
+wp_expect "r1: the closed session's rules are gone (rules_active 0)" "$(wait_off r1 rules_active -eq 0 10)" -eq 0
 wp_expect "r2: rules_active 0 after every session ended" "$(wait_off r2 rules_active -eq 0 40)" -eq 0
 
 # --- rule budget: max_rules 20 = 10 sessions; 50 concurrent sessions
 bf0=$(off r1 counters.budget_full)
 wp_exec c "$WP_PY" "$WP_E2E/udp_steady.py" many 10.2.0.10 5201 50 15 0.05 >"$WP_TMP/many.json" &
 MANY=$!
-sleep 0.5
+# The peak of rules while the sessions run (and for their idle timeout after:
+# one more look once the client is done).
 peak=0
-for ((i = 0; i < 10; i++)); do
-  v=$(off r1 rules_active); [ "$v" -gt "$peak" ] && peak=$v
-  sleep 0.05
-done
+peak_sample() { local v; v=$(off r1 rules_active); [ "$v" -le "$peak" ] || peak=$v; }
+while wp_alive "$MANY"; do peak_sample; sleep 0.1; done
+peak_sample
 wait "$MANY"
 cat "$WP_TMP/many.json"
 ECHOED=$("$WP_PY" -c 'import json,sys; print(json.load(open(sys.argv[1]))["echoed"])' "$WP_TMP/many.json")
-sleep $((UDP_TIMEOUT + 3))
 for r in r1 r2; do wp_exec $r curl -s "http://127.0.0.1:$WP_MGMT_PORT/api/v1/offload" >"$WP_TMP/offload-$r.json"; done
 SERVER_GOT=$(grep -cE "^from 10.1.0.10:[0-9]+ [23]$" "$WP_TMP/udp_echo.log")
 wp_log "50 sessions: server got $SERVER_GOT; r1 NIC $(wp_exec r1 curl -s "http://127.0.0.1:$WP_MGMT_PORT/api/v1/offload" | "$WP_PY" -c 'import json,sys; print(json.load(sys.stdin)["nic_model"])')"
