@@ -76,25 +76,23 @@ topo || { wp_fail "topology setup"; wp_finish; }
 mkdir -p "$WP_TMP/www"
 head -c 3145728 /dev/urandom >"$WP_TMP/www/big.bin"
 head -c 65536 /dev/urandom >"$WP_TMP/www/small.bin"
-wp_bg s "$WP_TMP/http.log" "$WP_PY" -u -m http.server 80 --bind 0.0.0.0 --directory "$WP_TMP/www"
+wp_bg s "$WP_TMP/iperf3.log" iperf3 -s --forceflush
 WP_PIDS+=("$WP_BG_PID")
-wp_bg s "$WP_TMP/iperf3.log" iperf3 -s
-WP_PIDS+=("$WP_BG_PID")
-wp_wait_listen s 80 10 && wp_wait_listen s 5201 10 || { wp_fail "servers start"; wp_finish; }
+wp_http_start s 0.0.0.0 80 "$WP_TMP/http.log" && wp_wait_listen s 5201 || { wp_fail "servers start"; wp_finish; }
 
 wp_corosync_start csa ra "$WP_TMP/corosync.conf"
 wp_corosync_start csb rb "$WP_TMP/corosync.conf"
 cs_ready() { wp_exec "$1" corosync-quorumtool -s 2>/dev/null | grep -q "Quorate: *Yes"; }
-wait_cs() { local i; for ((i = 0; i < 50; i++)); do cs_ready "$1" && return 0; sleep 0.2; done; return 1; }
+wait_cs() { wp_until 30 cs_ready "$1"; }
 wp_check "corosync on ra is quorate" wait_cs ra
 wp_check "corosync on rb is quorate" wait_cs rb
 
 wp_router_start ra "$WP_TMP/ra.yaml" 2 alan awan
 wp_router_start rb "$WP_TMP/rb.yaml" 1 blan bwan
 wp_router_start r1 "$WP_TMP/r1.yaml" 1 r1l r1w
-for r in ra rb r1; do wp_check "$r ready" wp_wait_ready "$r" 15 || wp_finish; done
-wp_check "ra active, answering for its addresses" wp_wait_ha ra state active 15
-wp_check "rb active, answering for its addresses" wp_wait_ha rb state active 15
+for r in ra rb r1; do wp_check "$r ready" wp_wait_ready "$r" || wp_finish; done
+wp_check "ra active, answering for its addresses" wp_wait_ha ra state active 30
+wp_check "rb active, answering for its addresses" wp_wait_ha rb state active 30
 wp_expect "rb sees two members" "$(wp_ha_json rb | "$WP_PY" -c 'import json,sys; print(len(json.load(sys.stdin)["members"]))')" -eq 2
 
 # ---------------------------------------------------------------- helpers
@@ -113,13 +111,11 @@ sys.exit(0 if common else 1)
 PY
 }
 # Capture what rb forwards to the server for ra's sessions (client -> 10.2.0.10).
-cap_lb_start() {
-  rm -f "$1"
-  wp_bg lanh "$WP_TMP/tshark-lb.log" tshark -q -i plb -s 96 -F pcap -w "$1" -f "src host 10.1.0.10 and dst host 10.2.0.10"
-  WP_CAP_PIDS+=("$WP_BG_PID")
-  local i; for ((i = 0; i < 50; i++)); do grep -q "^Capturing on" "$WP_TMP/tshark-lb.log" 2>/dev/null && break; sleep 0.1; done
-  sleep 0.3
-}
+cap_lb_start() { wp_cap_start lanh plb "$1" -f "src host 10.1.0.10 and dst host 10.2.0.10"; }
+# file_has FILE BYTES: FILE holds at least BYTES (a transfer is under way).
+file_has() { [ "$(stat -c %s "$1" 2>/dev/null || echo 0)" -ge "$2" ]; }
+# iperf3 -s (--forceflush) logs a line per second of data received.
+iperf_seconds() { grep -cE '^\[ *[0-9]+\] +[0-9.]+-[0-9.]+ +sec ' "$WP_TMP/iperf3.log" 2>/dev/null; }
 gap_ms() {  # CAPTURE T_KILL: ms from the kill to rb's first forwarded packet
   tshark -r "$1" -T fields -e frame.time_epoch 2>/dev/null |
     "$WP_PY" -c 'import sys; t=float(sys.argv[1]); v=[float(x) for x in sys.stdin if x.strip() and float(x)>t]; print(int((min(v)-t)*1000) if v else -1)' "$2"
@@ -127,14 +123,19 @@ gap_ms() {  # CAPTURE T_KILL: ms from the kill to rb's first forwarded packet
 LOST_TOTAL=0
 # Load through ra, then FAULT; both flows must finish byte-exact through rb.
 failover() {  # NAME FAULT_CMD...
-  local name=$1 ipid cpid t lost=0 gap; shift
-  cap_lb_start "$WP_TMP/lb-$name.pcap"
+  local name=$1 ipid cpid t lost=0 gap secs; shift
+  cap_lb_start "$WP_TMP/lb-$name.pcap" || wp_fail "[$name] tshark on rb's LAN"
+  secs=$(iperf_seconds)
   timeout 40 ip netns exec "$(wp_ns c)" iperf3 -c 10.2.0.10 -t 8 -b 40M -J --connect-timeout 5000 \
     >"$WP_TMP/iperf-$name.json" 2>&1 &
   ipid=$!
   fetch_ok http://10.2.0.10/big.bin "$WP_TMP/got-$name.bin" --limit-rate 400k &
   cpid=$!
-  sleep 2.5
+  # The fault comes once both flows move data through ra: a second of iperf3
+  # at the server, 400 KB of the download.
+  flowing() { [ "$(iperf_seconds)" -gt "$secs" ] && file_has "$WP_TMP/got-$name.bin" 400000; }
+  wp_until 20 flowing
+  wp_check "[$name] both flows run through ra when the fault comes" eval 'wp_alive "$ipid" && wp_alive "$cpid"'
   t=$(date +%s.%N)
   "$@"
   wait "$ipid" && "$WP_PY" "$WP_E2E/iperf_summary.py" "$WP_TMP/iperf-$name.json" &&
@@ -154,9 +155,8 @@ failover() {  # NAME FAULT_CMD...
 # ---------------------------------------------------------------- (1) active/active
 wp_check "(1) curl through ra (10.2.0.10), byte-exact" fetch_ok http://10.2.0.10/small.bin "$WP_TMP/a1.bin"
 wp_check "(1) curl through rb (10.2.0.11), byte-exact" fetch_ok http://10.2.0.11/small.bin "$WP_TMP/b1.bin"
-sleep 0.5
-wp_expect "(1) rb applied ra's sessions" "$(wp_stat rb counters.ha_sessions_applied)" -gt 0
-wp_expect "(1) ra applied rb's sessions" "$(wp_stat ra counters.ha_sessions_applied)" -gt 0
+wp_expect "(1) rb applied ra's sessions" "$(wp_wait_stat rb counters.ha_sessions_applied 1)" -gt 0
+wp_expect "(1) ra applied rb's sessions" "$(wp_wait_stat ra counters.ha_sessions_applied 1)" -gt 0
 u=$(shared_uuid ra rb); wp_check "(1) a session made on ra is on rb with the same UUID ($u)" test -n "$u"
 u=$(shared_uuid rb ra); wp_check "(1) a session made on rb is on ra with the same UUID ($u)" test -n "$u"
 wp_expect "(1) sessions in rb's tables include ra's" "$(wp_stat rb sessions.active)" -ge 2
@@ -164,8 +164,8 @@ wp_expect "(1) sessions in rb's tables include ra's" "$(wp_stat rb sessions.acti
 # ---------------------------------------------------------------- (2) kill -9 waypointd
 kill_ra() { kill -9 "${WP_ROUTER_PID[ra]}"; }
 failover "2-kill-waypointd" kill_ra
-wp_wait_exit "${WP_ROUTER_PID[ra]}" 5; wait "${WP_ROUTER_PID[ra]}" 2>/dev/null; unset "WP_ROUTER_PID[ra]"
-wp_check "(2) rb holds ra's addresses" wp_wait_ha rb peer_addresses_taken true 5
+wp_wait_exit "${WP_ROUTER_PID[ra]}" 10; wait "${WP_ROUTER_PID[ra]}" 2>/dev/null; unset "WP_ROUTER_PID[ra]"
+wp_check "(2) rb holds ra's addresses" wp_wait_ha rb peer_addresses_taken true
 echo "(2) rb takeover after the peer left: $(wp_ha_get rb last_takeover_ms) ms"
 
 # ---------------------------------------------------------------- (3) ra returns
@@ -173,13 +173,13 @@ echo "(2) rb takeover after the peer left: $(wp_ha_get rb last_takeover_ms) ms"
 # ends after ra took its addresses back.
 fetch_ok http://10.2.0.10/big.bin "$WP_TMP/got-3.bin" --limit-rate 400k &
 CPID=$!
-sleep 1.5
+wp_check "(3) a flow runs through rb on ra's waypoint" wp_until 20 file_has "$WP_TMP/got-3.bin" 200000
 mv "$WP_TMP/ra.log" "$WP_TMP/ra-1.log"
 wp_router_start ra "$WP_TMP/ra.yaml" 2 alan awan
-wp_check "(3) ra ready again" wp_wait_ready ra 15
-wp_check "(3) ra resynced and active again" wp_wait_ha ra state active 15
-wp_check "(3) ra answers for its addresses" wp_wait_ha ra own_addresses_held true 5
-wp_check "(3) rb handed ra's addresses back" wp_wait_ha rb peer_addresses_taken false 5
+wp_check "(3) ra ready again" wp_wait_ready ra
+wp_check "(3) ra resynced and active again" wp_wait_ha ra state active 30
+wp_check "(3) ra answers for its addresses" wp_wait_ha ra own_addresses_held true
+wp_check "(3) rb handed ra's addresses back" wp_wait_ha rb peer_addresses_taken false
 wp_expect "(3) ra received a full resync" "$(wp_ha_get ra counters.resyncs_received)" -ge 1
 echo "(3) resync: $(wp_ha_get ra last_resync_sessions) sessions in $(wp_ha_get ra last_resync_ms) ms"
 u=$(shared_uuid rb ra); wp_check "(3) sessions rb made meanwhile are on ra ($u)" test -n "$u"
@@ -189,11 +189,11 @@ wp_check "(3) the flow rb carried on ra's waypoint finished through ra, byte-exa
 # ---------------------------------------------------------------- (4) kill -9 corosync
 kill_csa() { kill -9 "${WP_COROSYNC_PID[csa]}"; }
 failover "4-kill-corosync" kill_csa
-wp_check "(4) rb holds ra's addresses" wp_wait_ha rb peer_addresses_taken true 5
-wp_check "(4) ra gave its addresses up" wp_wait_ha ra own_addresses_held false 5
+wp_check "(4) rb holds ra's addresses" wp_wait_ha rb peer_addresses_taken true
+wp_check "(4) ra gave its addresses up" wp_wait_ha ra own_addresses_held false
 wp_corosync_start csa ra "$WP_TMP/corosync.conf"
-wp_check "(4) ra rejoined after corosync restart and took its addresses back" wp_wait_ha ra own_addresses_held true 20
-wp_check "(4) rb handed them back" wp_wait_ha rb peer_addresses_taken false 5
+wp_check "(4) ra rejoined after corosync restart and took its addresses back" wp_wait_ha ra own_addresses_held true 40
+wp_check "(4) rb handed them back" wp_wait_ha rb peer_addresses_taken false
 wp_check "(4) curl through ra afterwards, byte-exact" fetch_ok http://10.2.0.10/small.bin "$WP_TMP/a4.bin"
 echo "sessions lost: $LOST_TOTAL"
 wp_expect "sessions lost over all phases" "$LOST_TOTAL" -eq 0
