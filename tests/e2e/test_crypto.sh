@@ -46,19 +46,11 @@ line = b'$MARKER %08d ' + b'x' * 30 + b'\n'
 out = b''.join(line.replace(b'%08d', b'%08d' % i) for i in range(1048576 // len(line) + 1))
 sys.stdout.buffer.write(out[:1048576])" >"$WP_TMP/www/marker.txt"
 
-# TLS server: python http.server behind ssl, self-signed certificate.
+# TLS server: the same file server behind ssl, self-signed certificate.
 openssl req -x509 -newkey rsa:2048 -nodes -keyout "$WP_TMP/tls.key" -out "$WP_TMP/tls.crt" -days 1 \
   -subj /CN=10.2.0.10 >"$WP_TMP/openssl.log" 2>&1
-wp_bg s "$WP_TMP/https.log" "$WP_PY" -u -c "
-import functools, http.server, ssl
-h = functools.partial(http.server.SimpleHTTPRequestHandler, directory='$WP_TMP/www')
-srv = http.server.ThreadingHTTPServer(('10.2.0.10', 443), h)
-ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
-ctx.load_cert_chain('$WP_TMP/tls.crt', '$WP_TMP/tls.key')
-srv.socket = ctx.wrap_socket(srv.socket, server_side=True)
-srv.serve_forever()"
-WP_PIDS+=("$WP_BG_PID")
-wp_check "TLS server listens on 10.2.0.10:443" wp_wait_listen s 443 10
+wp_check "TLS server listens on 10.2.0.10:443" \
+  wp_http_start s 10.2.0.10 443 "$WP_TMP/https.log" --tls "$WP_TMP/tls.crt" "$WP_TMP/tls.key"
 
 wp_pair_start 1
 wp_check "r1 logs the IPsec-MB arch of its crypto bursts" grep -q "session crypto AES-256-CBC .* arch [a-z0-9]*" "${WP_ROUTER_LOG[r1]}"
@@ -141,10 +133,10 @@ done
 inject() { wp_exec wan "$WP_PY" "$WP_E2E/crypto_inject.py" "$CAP" 172.16.0.1 172.16.0.2 "$1" --iface br0 >>"$WP_TMP/inject.log" 2>&1; }
 before=$(wp_stat r2 drops.bad_packet_hmac)
 wp_check "re-inject a captured packet with one ciphertext byte flipped" inject tamper
-wp_expect "r2 drops.bad_packet_hmac increments" "$(wp_wait_stat r2 drops.bad_packet_hmac $((before + 1)) 5)" -gt "$before"
+wp_expect "r2 drops.bad_packet_hmac increments" "$(wp_wait_stat r2 drops.bad_packet_hmac $((before + 1)))" -gt "$before"
 before=$(wp_stat r2 drops.replayed)
 wp_check "replay the captured packet unchanged" inject replay
-wp_expect "r2 drops.replayed increments" "$(wp_wait_stat r2 drops.replayed $((before + 1)) 5)" -gt "$before"
+wp_expect "r2 drops.replayed increments" "$(wp_wait_stat r2 drops.replayed $((before + 1)))" -gt "$before"
 wp_check "UDP echo still works after the attacks" \
   wp_exec c "$WP_PY" "$WP_E2E/udp_echo.py" send 10.2.0.10 5201 "after" 3 2
 

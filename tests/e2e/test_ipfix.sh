@@ -35,7 +35,9 @@ done
 wp_bg r1 "$WP_TMP/nfacctd.log" nfacctd -P print -O json -L 127.0.0.1 -l "$P_NF" -r 1 \
   -c src_host,dst_host,src_port,dst_port,proto -o "$WP_TMP/nfacctd.json"
 NF_PID=$WP_BG_PID; WP_PIDS+=("$NF_PID")
-sleep 0.5
+udp_bound() { wp_exec "$1" ss -Hlun "sport = :$2" 2>/dev/null | grep -q .; }
+for r in r1 r2; do wp_check "$r: wpctl flows collector listening" wp_until 20 udp_bound "$r" "$P_FLOWS"; done
+wp_check "nfacctd listening" wp_until 20 udp_bound r1 "$P_NF"
 
 wp_pair_start 1
 
@@ -46,11 +48,11 @@ wp_check "download is byte-exact" same_file
 
 # FIN both ways: tcp_transitory (2 s) + one sweep (2 s) + export flush (0.1 s).
 have_end() { grep -q '"dport":80,.*"nat_event":5\|"nat_event":5.*"dport":80' "$1"; }
-for ((i = 0; i < 50; i++)); do
-  have_end "$WP_TMP/flows-r1.jsonl" && have_end "$WP_TMP/flows-r2.jsonl" && break
-  sleep 0.2
-done
-sleep 1.5   # nfacctd prints every second
+ended_on_both() { have_end "$WP_TMP/flows-r1.jsonl" && have_end "$WP_TMP/flows-r2.jsonl"; }
+wp_until 30 ended_on_both
+# nfacctd writes its table every second (-r 1).
+nf_has_client() { grep -q '"ip_src": "10.1.0.10".*"port_dst": 80\|"port_dst": 80.*"ip_src": "10.1.0.10"' "$WP_TMP/nfacctd.json" 2>/dev/null; }
+wp_until 20 nf_has_client
 wp_expect "r1 dropped no session events" "$(wp_stat r1 counters.ipfix_events_dropped)" -eq 0
 wp_router_stop r1; wp_router_stop r2
 wp_cap_stop
@@ -73,8 +75,7 @@ for r in r1 r2; do
   wp_expect "$r: tshark sees the data template 256" "$(grep -c 'Template Id: 256' "$WP_TMP/tshark-$r.txt")" -gt 0
   wp_expect "$r: tshark decodes postNAT fields" "$(grep -ci 'Post NAT Source IPv4 Address' "$WP_TMP/tshark-$r.txt")" -gt 0
 done
-wp_expect "nfacctd received the client's session from r1" \
-  "$(grep -c '"ip_src": "10.1.0.10".*"port_dst": 80\|"port_dst": 80.*"ip_src": "10.1.0.10"' "$WP_TMP/nfacctd.json" 2>/dev/null)" -gt 0
+wp_check "nfacctd received the client's session from r1" nf_has_client
 joined=$("$WPCTL" flows --join "$WP_TMP/flows-r1.jsonl" "$WP_TMP/flows-r2.jsonl")
 echo "$joined" | head -12
 wp_expect "wpctl flows --join shows one session with records from both routers" \

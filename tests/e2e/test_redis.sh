@@ -18,22 +18,22 @@ wp_gen_basic_configs "$WP_TMP" 1 "$KEY"
 grep -v "tenant: branch, service: web" "$WP_TMP/r1.yaml" >"$WP_TMP/deny.yaml"
 wp_basic_up
 
+redis_pong() { wp_exec r1 redis-cli -p $RPORT ping 2>/dev/null | grep -q PONG; }
 redis_start() {
   wp_bg r1 "$WP_TMP/redis.log" redis-server --bind 127.0.0.1 --port $RPORT --save '' --appendonly no --daemonize no
   REDIS_PID=$WP_BG_PID; WP_PIDS+=("$REDIS_PID")
-  for ((i = 0; i < 50; i++)); do wp_exec r1 redis-cli -p $RPORT ping 2>/dev/null | grep -q PONG && return 0; sleep 0.1; done
-  return 1
+  wp_until 20 redis_pong
 }
 push() { wp_exec r1 "$WPCTL" config push "$1" --redis 127.0.0.1:$RPORT --prefix $PREFIX; }
-curl_ok() { wp_exec c curl -s -o /dev/null --max-time 4 http://10.2.0.10/file.bin; }
-curl_denied() { ! curl_ok; }
-wait_log() {  # PATTERN [SECONDS] [MIN_COUNT]
-  for ((i = 0; i < ${2:-10} * 5; i++)); do
-    [ "$(grep -c "$1" "${WP_ROUTER_LOG[r1]}")" -ge "${3:-1}" ] && return 0
-    sleep 0.2
-  done
-  return 1
+curl_ok() { wp_exec c curl -s -o /dev/null --max-time 20 http://10.2.0.10/file.bin; }
+# Denied: no answer within 1.5 s, and r1 counted the SYN as policy_deny (that
+# is what makes a short timeout enough, even on a slow host).
+curl_denied() {
+  local before; before=$(wp_stat r1 drops.policy_deny)
+  ! wp_exec c curl -s -o /dev/null --max-time 1.5 http://10.2.0.10/file.bin &&
+    [ "$(wp_wait_stat r1 drops.policy_deny $((before + 1)))" -gt "$before" ]
 }
+wait_log() { wp_until "${2:-20}" wp_log_has "${WP_ROUTER_LOG[r1]}" "$1" "${3:-1}"; }  # PATTERN [SECONDS] [MIN_COUNT]
 
 wp_check "redis-server starts" redis_start || wp_finish
 wp_check "wpctl config push --redis writes the config" push "$WP_TMP/r1.yaml"
@@ -50,8 +50,8 @@ wp_bg r1 "${WP_ROUTER_LOG[r1]}" "$WAYPOINTD" --config-redis 127.0.0.1:$RPORT --r
 WP_ROUTER_PID[r1]=$WP_BG_PID
 R1_PID=$WP_BG_PID
 wp_router_start r2 "$WP_TMP/r2.yaml" 1 r2l r2w
-wp_check "r1 ready (config from Redis)" wp_wait_ready r1 10 || wp_finish
-wp_check "r2 ready" wp_wait_ready r2 10 || wp_finish
+wp_check "r1 ready (config from Redis)" wp_wait_ready r1 || wp_finish
+wp_check "r2 ready" wp_wait_ready r2 || wp_finish
 wp_check "curl works with the config from Redis" curl_ok
 
 wp_check "push: web no longer allowed" push "$WP_TMP/deny.yaml"
@@ -75,9 +75,9 @@ wp_kill "$REDIS_PID" TERM
 wp_check "r1 notices Redis is gone" wait_log "lost redis"
 wp_check "traffic keeps flowing without Redis" curl_ok
 wp_check "redis-server restarts (empty)" redis_start || wp_finish
-wp_check "r1 reconnects" wait_log "redis 127.0.0.1:$RPORT connected" 15 2
+wp_check "r1 reconnects" wait_log "redis 127.0.0.1:$RPORT connected" 30 2
 wp_check "push to the restarted Redis" push "$WP_TMP/deny.yaml"
-wp_check "r1 commits it (version 1 of the new Redis)" wait_log "redis config version 1 committed" 15
+wp_check "r1 commits it (version 1 of the new Redis)" wait_log "redis config version 1 committed" 30
 wp_check "curl is denied again" curl_denied
 wp_check "r1 was never restarted" wp_alive "$R1_PID"
 wp_check "r1 exits 0" wp_router_stop r1

@@ -38,7 +38,7 @@ wp_router_start r1 "$WP_TMP/r1.yaml" "$WORKERS" r1l r1w
 wp_router_start r2 "$WP_TMP/r2.yaml" "$WORKERS" r2l r2a r2b
 wp_router_start r3 "$WP_TMP/r3.yaml" "$WORKERS" r3l r3w
 for r in r1 r2 r3; do
-  wp_check "$r ready (stats endpoint answers)" wp_wait_ready "$r" 10 || wp_finish
+  wp_check "$r ready (stats endpoint answers)" wp_wait_ready "$r" || wp_finish
 done
 
 if ! wp_cap_start wan1 br0 "$WP_TMP/wan1.pcap" || ! wp_cap_start wan2 br0 "$WP_TMP/wan2.pcap"; then
