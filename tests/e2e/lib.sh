@@ -91,12 +91,13 @@ wp_dead() { ! wp_alive "$1"; }
 # Wait up to $2 seconds (default 10) for pid $1 to exit.
 wp_wait_exit() { wp_until "${2:-10}" wp_dead "$1"; }
 
-# Kill a process we started: SIGTERM, then SIGKILL after a grace period.
+# wp_kill PID [SIG] [GRACE]: end a process we started: SIG (default TERM), then
+# SIGKILL after GRACE seconds (default 5).
 wp_kill() {
-  local pid=$1 sig=${2:-TERM}
+  local pid=$1 sig=${2:-TERM} grace=${3:-5}
   wp_alive "$pid" || { wait "$pid" 2>/dev/null; return 0; }
   kill -s "$sig" "$pid" 2>/dev/null
-  wp_wait_exit "$pid" 5 || { kill -9 "$pid" 2>/dev/null; wp_wait_exit "$pid" 5; }
+  wp_wait_exit "$pid" "$grace" || { kill -9 "$pid" 2>/dev/null; wp_wait_exit "$pid" 5; }
   wait "$pid" 2>/dev/null
   return 0
 }
@@ -351,26 +352,28 @@ wp_router_stop() {
 
 # ------------------------------------------------------------------ capture
 
-# wp_cap_start NS IF FILE [tshark args]: tshark on IF (snaplen 256 keeps big
-# transfers small; the cookie and headers fit). Waits until the capture is
-# running. Several captures may run at once; wp_cap_stop stops them all.
-wp_cap_running() {  # LOG FILE PID: "Capturing on" and the file header written (or tshark died)
-  wp_alive "$3" || { WP_EXITED=1; return 0; }
-  grep -q "^Capturing on" "$1" 2>/dev/null && [ -s "$2" ]
+# wp_cap_start NS IF FILE [dumpcap args, e.g. -f FILTER]: a capture of IF in
+# classic pcap format (snaplen 256 keeps big transfers small; the cookie and
+# headers fit). dumpcap is the capture engine tshark itself runs; started
+# directly it skips tshark's dissector set-up (~1 s of CPU per capture).
+# Waits until the capture is running: dumpcap writes the file header only
+# after it opened the interface and set the filter, so every frame from then
+# on is queued for it. Several captures may run at once; wp_cap_stop stops them all.
+wp_cap_running() {  # FILE PID: the file header written (or dumpcap died)
+  wp_alive "$2" || { WP_EXITED=1; return 0; }
+  [ -s "$1" ]
 }
 wp_cap_start() {
-  local f=$3 log WP_EXITED=0
-  log=$WP_TMP/tshark-$(basename "$f").log
+  local f=$3 WP_EXITED=0
   rm -f "$f"
-  wp_bg "$1" "$log" tshark -q -i "$2" -s 256 -F pcap -w "$f" "${@:4}"
+  wp_bg "$1" "$WP_TMP/dumpcap-$(basename "$f").log" dumpcap -q -i "$2" -s 256 -P -w "$f" "${@:4}"
   WP_CAP_PIDS+=("$WP_BG_PID")
   WP_CAP_FILES+=("$f")
-  wp_until 20 wp_cap_running "$log" "$f" "$WP_BG_PID" && [ "$WP_EXITED" = 0 ] || return 1
-  sleep 0.2   # margin: dumpcap reports before its first read of the socket
+  wp_until 20 wp_cap_running "$f" "$WP_BG_PID" && [ "$WP_EXITED" = 0 ]
 }
 
 # Stops every capture once its file stopped growing (what the kernel still
-# holds for it is written first; a stopped tshark loses it).
+# holds for it is written first; a stopped dumpcap loses it).
 wp_cap_sizes() { local f; for f in "${WP_CAP_FILES[@]}"; do stat -c %s "$f" 2>/dev/null || echo 0; done | tr '\n' ' '; }
 wp_cap_settled() {  # the same sizes 3 polls in a row
   local now; now=$(wp_cap_sizes)
@@ -382,7 +385,8 @@ wp_cap_stop() {
   local pid WP_CAP_LAST="" WP_CAP_SAME=0
   [ ${#WP_CAP_PIDS[@]} -gt 0 ] || return 0
   wp_until 10 wp_cap_settled
-  for pid in "${WP_CAP_PIDS[@]}"; do wp_kill "$pid" INT; done
+  # SIGINT: dumpcap writes what it buffered and closes the file (SIGKILL would cut it).
+  for pid in "${WP_CAP_PIDS[@]}"; do wp_kill "$pid" INT 20; done
   WP_CAP_PIDS=() WP_CAP_FILES=()
 }
 
