@@ -25,7 +25,10 @@ import collections
 import subprocess
 import sys
 
+from pcapfile import metadata_packets, tlvs
+
 COOKIE = "4c:48:db:c6:dd:f6:67:0c"
+COOKIE_HEX = COOKIE.replace(":", "")
 
 
 def tshark(cap, dfilter, fields):
@@ -38,27 +41,10 @@ def tshark(cap, dfilter, fields):
     return [line.split("\t") for line in out.splitlines() if line]
 
 
-def tlvs(block):
-    """TLVs of a metadata block as (type, value) pairs; stops at a truncated one."""
-    if len(block) < 12:
-        return []
-    hl = int.from_bytes(block[8:10], "big") & 0xFFF
-    pl = int.from_bytes(block[10:12], "big")
-    out, o, end = [], 12, min(len(block), hl + pl)
-    while o + 4 <= end:
-        t, n = int.from_bytes(block[o:o + 2], "big"), int.from_bytes(block[o + 2:o + 4], "big")
-        out.append((t, block[o + 4:o + 4 + n]))
-        o += 4 + n
-    return out
-
-
 def uuids(cap):
-    rows = tshark(cap, f"tcp.payload[0:8] == {COOKIE} || udp.payload[0:8] == {COOKIE}",
-                  ["tcp.payload", "udp.payload"])
     found = set()
-    for r in rows:
-        payload = bytes.fromhex((r + [""])[0] or (r + ["", ""])[1])
-        t = dict(tlvs(payload))
+    for p in metadata_packets(cap):
+        t = dict(tlvs(p.payload))
         if 2 in t and 6 in t:  # forward context: a forward metadata packet
             found.add(t[6].hex())
     for u in sorted(found):
@@ -79,67 +65,30 @@ def md_headers(cap):
     return 0
 
 
-def ipv4_packets(pcap):
-    """(src, dst, proto, L4 length per the IP header, captured L4 bytes) of each IPv4
-    frame of a classic Ethernet pcap file (what tshark -F pcap writes)."""
-    import socket
-    import struct
-    with open(pcap, "rb") as f:
-        data = f.read()
-    endian = "<" if data[:4] in (b"\xd4\xc3\xb2\xa1", b"\x4d\x3c\xb2\xa1") else ">"  # us / ns magic
-    pos = 24
-    while pos + 16 <= len(data):
-        incl = struct.unpack_from(endian + "I", data, pos + 8)[0]
-        frame = data[pos + 16:pos + 16 + incl]
-        pos += 16 + incl
-        eth = 14
-        while frame[eth - 2:eth] == b"\x81\x00":  # VLAN tags
-            eth += 4
-        if frame[eth - 2:eth] != b"\x08\x00" or len(frame) < eth + 20:
-            continue
-        ip = frame[eth:]
-        ihl = (ip[0] & 0x0F) * 4
-        total = struct.unpack_from("!H", ip, 2)[0]
-        yield socket.inet_ntoa(ip[12:16]), socket.inet_ntoa(ip[16:20]), ip[9], total - ihl, ip[ihl:total]
-
-
 def verify_hmacs(cap, key_hex):
     """Recompute each metadata packet's trailer: HMAC-SHA256 over the L4 header with its
     checksum zeroed, the metadata block and the data, truncated to 16 bytes."""
     import hashlib
     import hmac
-    import os
-    import tempfile
     key = bytes.fromhex(key_hex)
-    fd, sub = tempfile.mkstemp(suffix=".pcap")
-    os.close(fd)
-    try:
-        subprocess.run(["tshark", "-r", cap, "-Y",
-                        f"tcp.payload[0:8] == {COOKIE} || udp.payload[0:8] == {COOKIE}",
-                        "-F", "pcap", "-w", sub], capture_output=True, timeout=300)
-        good = bad = partial = 0
-        for src, dst, proto, want, l4 in ipv4_packets(sub):
-            if len(l4) < want:
-                partial += 1  # cut by the capture's snaplen
-                continue
-            l4 = l4[:want]
-            if proto == 17:
-                hl, ck = 8, 6
-            else:
-                hl, ck = (l4[12] >> 4) * 4, 16
-            hdr = l4[:ck] + b"\0\0" + l4[ck + 2:hl]
-            mac = hmac.new(key, hdr + l4[hl:-16], hashlib.sha256).digest()[:16]
-            if mac == l4[-16:]:
-                good += 1
-            else:
-                bad += 1
-                print(f"  bad trailer: {src} -> {dst} proto {proto}, {want} L4 bytes")
-        ok = good > 0 and bad == 0
-        print(("PASS: " if ok else "FAIL: ") + f"metadata HMAC trailers verify with the pair key "
-              f"({good} good, {bad} bad, {partial} not captured whole)")
-        return 0 if ok else 1
-    finally:
-        os.unlink(sub)
+    good = bad = partial = 0
+    for p in metadata_packets(cap):
+        if not p.whole:
+            partial += 1  # cut by the capture's snaplen, or fragmented
+            continue
+        l4 = p.l4
+        hl, ck = (8, 6) if p.proto == 17 else ((l4[12] >> 4) * 4, 16)
+        hdr = l4[:ck] + b"\0\0" + l4[ck + 2:hl]
+        mac = hmac.new(key, hdr + l4[hl:-16], hashlib.sha256).digest()[:16]
+        if mac == l4[-16:]:
+            good += 1
+        else:
+            bad += 1
+            print(f"  bad trailer: {p}, {p.l4_len} L4 bytes")
+    ok = good > 0 and bad == 0
+    print(("PASS: " if ok else "FAIL: ") + f"metadata HMAC trailers verify with the pair key "
+          f"({good} good, {bad} bad, {partial} not captured whole)")
+    return 0 if ok else 1
 
 
 def main():
@@ -152,12 +101,19 @@ def main():
     args = [a for a in sys.argv[1:] if not a.startswith("--")]
     summary_only = "--summary" in sys.argv
     cap, waypoints = args[0], set(args[1:])
+    # One dissection pass: tshark's sessions (streams, IP datagrams reassembled) and each
+    # packet's payload, whose first 8 bytes tell whether it carries a metadata block.
     fields = ["frame.number", "ip.src", "ip.dst", "ip.proto", "tcp.stream", "udp.stream",
               "tcp.flags.syn", "tcp.flags.ack", "tcp.len", "tcp.srcport", "udp.srcport",
-              "tcp.dstport", "udp.dstport"]
+              "tcp.dstport", "udp.dstport", "tcp.payload", "udp.payload"]
     rows = tshark(cap, "ip", fields)
-    cookie = {int(r[0]) for r in tshark(
-        cap, f"tcp.payload[0:8] == {COOKIE} || udp.payload[0:8] == {COOKIE}", ["frame.number"])}
+    cookie = set()
+    for r in rows:
+        r += [""] * (len(fields) - len(r))
+        if (r[13] or r[14]).replace(":", "").startswith(COOKIE_HEX):
+            cookie.add(int(r[0]))
+        del r[13:]
+    fields = fields[:13]
 
     sessions = collections.OrderedDict()   # ("tcp"|"udp", stream) -> [row dicts]
     foreign = []
