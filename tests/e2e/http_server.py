@@ -1,6 +1,8 @@
 #!/usr/bin/python3
 """Static file server for e2e tests: python's http.server (same handler, same
-request log on stderr) without its start-up reverse DNS lookup.
+request log on stderr) without its start-up reverse DNS lookup. A PUT of any
+path is read to its end and answered with "LENGTH SHA256" of the body (nothing
+is stored): a client proves an upload arrived whole, to the last byte.
 
 usage: http_server.py ADDR PORT DIR [--tls CERT KEY]
 
@@ -11,6 +13,7 @@ before it listens, once per server in every test.
 """
 import argparse
 import functools
+import hashlib
 import http.server
 import socketserver
 import ssl
@@ -29,7 +32,24 @@ class Server(http.server.ThreadingHTTPServer):
         self.server_name, self.server_port = self.server_address[:2]
 
 
-handler = functools.partial(http.server.SimpleHTTPRequestHandler, directory=args.directory)
+class Handler(http.server.SimpleHTTPRequestHandler):
+    def do_PUT(self):
+        left, digest = int(self.headers.get("Content-Length", 0)), hashlib.sha256()
+        got = 0
+        while got < left:
+            chunk = self.rfile.read(min(65536, left - got))
+            if not chunk:
+                break
+            digest.update(chunk)
+            got += len(chunk)
+        body = f"{got} {digest.hexdigest()}\n".encode()
+        self.send_response(200 if got == left else 400)
+        self.send_header("Content-Length", str(len(body)))
+        self.end_headers()
+        self.wfile.write(body)
+
+
+handler = functools.partial(Handler, directory=args.directory)
 srv = Server((args.addr, args.port), handler)
 if args.tls:
     ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
