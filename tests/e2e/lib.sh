@@ -72,17 +72,21 @@ wp_alive() {
   [ -n "$st" ] && [ "$st" != Z ] && [ "$st" != X ]
 }
 
-# wp_until SECONDS CMD...: run CMD every 0.1 s until it succeeds (status 0),
-# or fail (status 1) once SECONDS (whole) of wall-clock time have passed. Every
-# wait in these tests is a condition polled against a deadline, never a fixed
-# sleep: on a loaded host the condition takes longer to come true and each try
-# takes longer to run. Deadlines are generous; they only cost time on failure.
+# wp_until SECONDS CMD...: run CMD until it succeeds (status 0), or fail
+# (status 1) once SECONDS (whole) of wall-clock time have passed. Every wait in
+# these tests is a condition polled against a deadline, never a fixed sleep: on
+# a loaded host the condition takes longer to come true and each try takes
+# longer to run. Deadlines are generous; they only cost time on failure.
+# Tries come every 0.1 s for the first second, then every 0.25 s, then 0.5 s:
+# a try is often a process or two (a stats query is ~60 ms of CPU), and a
+# wait of many seconds polled at 10 Hz would load the 2-core host itself.
 wp_until() {
-  local end=$((${EPOCHREALTIME//[!0-9]/} + $1 * 1000000)); shift
+  local end=$((${EPOCHREALTIME//[!0-9]/} + $1 * 1000000)) tries=0; shift
   while :; do
     "$@" && return 0
     [ "${EPOCHREALTIME//[!0-9]/}" -lt "$end" ] || return 1
-    sleep 0.1
+    tries=$((tries + 1))
+    if [ "$tries" -le 10 ]; then sleep 0.1; elif [ "$tries" -le 30 ]; then sleep 0.25; else sleep 0.5; fi
   done
 }
 
