@@ -174,7 +174,7 @@ int run_ha(bool sender, bool resync, uint32_t n, const std::string& group, size_
   std::thread dataplane([&] {  // the worker: applies inbound sessions, republishes for a resync
     while (!stop.load(std::memory_order_relaxed)) {
       worker.set_now_ms(dataplane_now_ms());
-      if (worker.ha_poll() == 0) std::this_thread::sleep_for(std::chrono::microseconds(20));
+      if (worker.ha().poll() == 0) std::this_thread::sleep_for(std::chrono::microseconds(20));
     }
   });
   auto start = Clock::now();
