@@ -1,4 +1,4 @@
-// libFuzzer target for BFD control packets (bfd.h: parse_bfd, then
+// libFuzzer target for BFD control packets (paths/bfd.h: parse_bfd, then
 // BfdSession::receive with its keyed SHA-1 check; RFC 5880 § 6.8.6).
 //
 // BFD packets arrive from the WAN on UDP 3784, so the parser and the
@@ -23,7 +23,7 @@
 #include <cstring>
 #include <random>
 
-#include "dataplane/bfd.h"
+#include "dataplane/paths/bfd.h"
 #include "tests/fuzz/fuzz_shared.h"
 
 namespace {

@@ -1,4 +1,4 @@
-// libFuzzer target for IPv4 reassembly (ip_reassembly.h, ReassemblyTable).
+// libFuzzer target for IPv4 reassembly (ip/reassembly.h, ReassemblyTable).
 //
 // Fragments reach a worker from the WAN in any order, duplicated,
 // overlapping, late or never; the table must absorb any sequence within its
@@ -32,9 +32,9 @@
 #include <cstring>
 #include <vector>
 
-#include "dataplane/checksum.h"
-#include "dataplane/ip_reassembly.h"
-#include "dataplane/packet.h"
+#include "dataplane/ip/checksum.h"
+#include "dataplane/ip/packet.h"
+#include "dataplane/ip/reassembly.h"
 
 namespace {
 

@@ -25,7 +25,7 @@
 #include <vector>
 
 #include "api.pb.h"
-#include "dataplane/dataplane.h"
+#include "dataplane/worker/shared.h"
 #include "mgmt/config_load.h"
 #include "mgmt/live_commit.h"
 

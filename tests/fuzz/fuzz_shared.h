@@ -6,8 +6,8 @@
 #include <cstdint>
 #include <cstring>
 
-#include "dataplane/bfd.h"
-#include "dataplane/session_events.h"
+#include "dataplane/paths/bfd.h"
+#include "dataplane/session/events.h"
 
 namespace wp::fuzz {
 

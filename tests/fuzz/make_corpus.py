@@ -11,7 +11,7 @@ Where the seeds come from:
                built with scapy (options, fragments, ARP, VLAN, IPv6, runts)
   metadata     cap-*: the L4 payloads of captured frames that carry an SVR
                metadata block (block, data, HMAC trailer); the rest from
-               wp_fuzz_seeds (MetadataWriter, as svr_emit.cc builds blocks)
+               wp_fuzz_seeds (MetadataWriter, as svr/emit.cc builds blocks)
   reassembly   fuzz_reassembly scripts cutting captured datagrams into fragments
                (in order, reversed, duplicated, overlapping, timed out, several
                at once, table full, too many, too big, malformed)

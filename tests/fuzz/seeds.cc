@@ -20,9 +20,9 @@
 #include <string>
 #include <vector>
 
-#include "dataplane/bfd.h"
-#include "dataplane/metadata.h"
-#include "dataplane/packet.h"
+#include "dataplane/ip/packet.h"
+#include "dataplane/paths/bfd.h"
+#include "dataplane/svr/metadata.h"
 #include "ha/session_codec.h"
 #include "mgmt/config_load.h"
 #include "mgmt/ipfix_encoder.h"
@@ -43,7 +43,7 @@ void write(const std::string& target, const std::string& name, const Bytes& b) {
 
 void append(Bytes& b, const uint8_t* p, size_t n) { b.insert(b.end(), p, p + n); }
 
-// --- SVR metadata blocks, as svr_emit.cc / svr_metadata_only.cc build them ----
+// --- SVR metadata blocks, as svr/emit.cc and svr/metadata_only.cc build them
 
 const wp::FiveTuple kClientTuple{0x0a01000a, 0x0a02000a, 40000, 80, wp::kProtoTcp};
 const wp::SessionUuid kUuid{0x5e, 0x55, 0x10, 0x4e, 0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 0xa, 0xb};
