@@ -6,7 +6,7 @@
 // scalars are string/integer/bool/enum fields. Anything the schema does not
 // name is an error with the path of the node (`services[1]: unknown key
 // "prefix" (did you mean "prefixes"?)`), and mapping carries on past an error
-// so the user sees every problem in one run (STYLE.md: parse -> validate, all
+// so the user sees every problem in one run (parse -> validate, all
 // errors at once). yaml-cpp reports syntax errors by exception; they are
 // caught here and turned into a line/column error, because the control path
 // returns errors as values and must never throw into its caller.

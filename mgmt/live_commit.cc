@@ -34,7 +34,7 @@ std::vector<ConfigError> ConfigStore::restart_only(const config::Config& next) c
   same(config_.router(), next.router(), "router");
   same(config_.dataplane(), next.dataplane(), "dataplane");
   same(config_.ipfix(), next.ipfix(), "ipfix");
-  same(config_.ha(), next.ha(), "ha");  // #6: corosync group and address takeover are set up once
+  same(config_.ha(), next.ha(), "ha");  // corosync group and address takeover are set up once
   if (config_.mgmt().listen() != next.mgmt().listen()) errs.push_back({"mgmt.listen", "changes need a restart"});
   if (config_.mgmt().token() != next.mgmt().token()) errs.push_back({"mgmt.token", "changes need a restart"});
   return errs;

@@ -1,4 +1,4 @@
-// Live configuration commit (DESIGN.md § Configuration: parse -> validate ->
+// Live configuration commit (docs/architecture.md § Configuration: parse -> validate ->
 // build immutable snapshot -> commit), shared by REST PUT and the Redis store.
 //
 // commit(): validate (the one validator: errors with paths) -> refuse changes
@@ -21,8 +21,8 @@
 #include <string>
 #include <vector>
 
-#include "dataplane/dataplane.h"
-#include "dataplane/router_model.h"
+#include "dataplane/worker/shared.h"
+#include "dataplane/control/router_model.h"
 #include "mgmt/config_load.h"
 
 namespace wp::mgmt {

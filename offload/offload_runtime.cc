@@ -1,4 +1,4 @@
-// #5 offload wiring; see offload_runtime.h.
+// wiring; see offload_runtime.h.
 #include "offload/offload_runtime.h"
 
 #include <rte_launch.h>

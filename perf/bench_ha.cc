@@ -1,4 +1,4 @@
-// #6 HA benchmark: session sync throughput and full resync time between two
+// benchmark: session sync throughput and full resync time between two
 // waypoint HA nodes over a real Corosync CPG group (perf/bench_ha.sh runs two
 // of these in two network namespaces, each beside its own corosync).
 //
@@ -22,8 +22,9 @@
 #include <cstdio>
 #include <thread>
 
-#include "dataplane/router_model.h"
-#include "dataplane/worker.h"
+#include "dataplane/session/owner.h"
+#include "dataplane/control/router_model.h"
+#include "dataplane/worker/worker.h"
 #include "ha/cpg_transport.h"
 #include "ha/ha_node.h"
 

@@ -1,5 +1,5 @@
 // libFuzzer target for the SVR metadata decoder and encoder (metadata.h,
-// SVR.md § Metadata block).
+// docs/svr-wire-format.md § Metadata block).
 //
 // Metadata arrives from the WAN, so decode_metadata must classify any byte
 // string as absent / ok / bare / malformed without reading outside it. What
@@ -14,7 +14,7 @@
 #include <utility>
 #include <vector>
 
-#include "dataplane/metadata.h"
+#include "dataplane/svr/metadata.h"
 
 namespace {
 

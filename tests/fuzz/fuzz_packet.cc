@@ -12,9 +12,9 @@
 #include <cstring>
 #include <vector>
 
-#include "dataplane/checksum.h"
-#include "dataplane/metadata.h"
-#include "dataplane/packet.h"
+#include "dataplane/ip/checksum.h"
+#include "dataplane/svr/metadata.h"
+#include "dataplane/ip/packet.h"
 
 namespace {
 

@@ -193,7 +193,7 @@ security_policies:
   EXPECT_TRUE(HasError(r, "security_policies[3].adaptive", "\"maybe\" is not a boolean"));
 }
 
-TEST(ConfigLoad, MetadataEncryptionIsAPolicyBoolean) {  // #4 TLV 16
+TEST(ConfigLoad, MetadataEncryptionIsAPolicyBoolean) {
   ConfigResult r = load_config_text(R"(
 security_policies:
   - {name: a, encryption: aes256-cbc, metadata_encryption: on}
@@ -452,7 +452,7 @@ const Rule kPolicyRules[] = {
      "security_policies[0].encryption", "\"aes128\" is not one of aes256-cbc, none"},
     {"hmac", [](C& c) { c.mutable_security_policies(1)->set_hmac("sometimes"); }, "security_policies[1].hmac",
      "\"sometimes\" is not one of every-packet, metadata-only, none"},
-    // #4 crypto: encryption implies the per-packet HMAC.
+    // Encryption implies the per-packet HMAC.
     {"encrypt_without_hmac", [](C& c) { c.mutable_security_policies(0)->set_hmac("metadata-only"); },
      "security_policies[0].hmac", "encryption aes256-cbc authenticates every packet"},
 };
@@ -546,7 +546,7 @@ router:
   EXPECT_TRUE(r.ok()) << r.error_text();
 }
 
-// ------------------------------------------------------------- #9 paths
+// ------------------------------------------------------------- paths
 
 config::PathMonitoring* pm(C& c) { return c.mutable_path_monitoring(); }
 

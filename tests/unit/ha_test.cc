@@ -1,4 +1,4 @@
-// #6 HA: session records, batching, resync chunking, stale updates, and a
+// Session records, batching, resync chunking, stale updates, and a
 // pair of in-process nodes (real Workers, real HaNode logic) joined by a
 // loopback transport with CPG's contract: total order, own messages
 // delivered back, membership changes in the same stream.
@@ -13,9 +13,10 @@
 #include <variant>
 #include <vector>
 
-#include "dataplane/dataplane.h"
-#include "dataplane/router_model.h"
-#include "dataplane/worker.h"
+#include "dataplane/session/owner.h"
+#include "dataplane/worker/shared.h"
+#include "dataplane/control/router_model.h"
+#include "dataplane/worker/worker.h"
 #include "ha/ha_node.h"
 #include "ha/session_codec.h"
 #include "ha/sync_batcher.h"
@@ -186,7 +187,7 @@ TEST(HaCodec, SessionRoundTripsByNameIntoAModelWithAnotherOrder) {
   Session s = hub_session(*a, kHubA, 40000, clock.base_ms - 50);
   s.packets[0] = 7;
   s.bytes[1] = 1234;
-  s.migrations = 3;  // #9 paths
+  s.migrations = 3;
   pb::SessionRecord rec;
   encode_session(s, *a, clock, 1, rec);
   EXPECT_EQ(rec.tenant(), "branch");
@@ -206,7 +207,7 @@ TEST(HaCodec, SessionRoundTripsByNameIntoAModelWithAnotherOrder) {
   EXPECT_EQ(d.flags, s.flags);
   EXPECT_EQ(d.packets[0], 7u);
   EXPECT_EQ(d.bytes[1], 1234u);
-  EXPECT_EQ(d.migrations, 3u) << "#9: the peer sees how often the session moved path";
+  EXPECT_EQ(d.migrations, 3u) << "the peer sees how often the session moved path";
   EXPECT_EQ(d.out_fwd.iface, 0);
   EXPECT_EQ(d.out_rev.iface, 1);
 }

@@ -1,4 +1,4 @@
-// The owner function (tuple.h, DESIGN.md § Sessions): every packet of a
+// The owner function (tuple.h, docs/architecture.md § Sessions): every packet of a
 // session, in either direction and on either side of the WAN, must reach the
 // same worker, whatever the worker count. LAN packets dispatch on the
 // symmetric hash of their tuple; WAN packets on the class their waypoint
@@ -16,9 +16,10 @@
 #include <string>
 #include <vector>
 
-#include "dataplane/dataplane.h"
-#include "dataplane/tuple.h"
-#include "dataplane/worker.h"
+#include "dataplane/session/owner.h"
+#include "dataplane/worker/shared.h"
+#include "dataplane/ip/tuple.h"
+#include "dataplane/worker/worker.h"
 #include "tests/unit/eal_env.h"
 #include "tests/unit/pkt_builder.h"
 
@@ -269,7 +270,7 @@ TEST(OwnerWorkers, SessionStaysOnItsOwnerAcrossRoutersAndDirections) {
   }
 }
 
-// #8 perf: the control thread's dispatcher (worker id == workers, as in
+// The control thread's dispatcher (worker id == workers, as in
 // waypointd) hands first packets to their owner. A burst larger than the free
 // room in the handoff ring is held, in order, and rx stops until it went;
 // nothing is dropped while the owner drains. Without the hold the ring of 8
@@ -388,7 +389,7 @@ TEST(OwnerWorkers, HeldBurstIsDroppedWhenTheOwnerStopsDraining) {
   EXPECT_EQ(r.dispatcher().held(), 32u);
 }
 
-// #8 perf: how often the aging sweep passes the whole table.
+// How often the aging sweep passes the whole table.
 TEST(OwnerWorkers, SweepPeriodFollowsTheShortestTimeoutAndUpdatePeriod) {
   Timeouts defaults;  // 1800 s / 30 s / 60 s
   EXPECT_EQ(Worker::sweep_period_ms(defaults, 0), 7500u) << "a quarter of tcp_transitory";

@@ -1,4 +1,4 @@
-// REST API (#7) through a real HTTP client against RestServer on loopback:
+// REST API through a real HTTP client against RestServer on loopback:
 // bearer auth, sessions (filters, paging by cursor, one by UUID), stats with
 // every drop reason, config GET (keys redacted) and PUT (errors with paths,
 // restart-only fields, dry run, live commit), peers, ha, metrics.

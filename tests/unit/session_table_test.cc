@@ -2,7 +2,7 @@
 // with the right direction, duplicates and a full table are refused, aging
 // follows the per-protocol timeouts, and backward-shift deletion keeps every
 // other key findable (randomised against a std::map model).
-#include "dataplane/session_table.h"
+#include "dataplane/session/table.h"
 
 #include <gtest/gtest.h>
 

@@ -1,4 +1,4 @@
-// SVR end to end inside one process (SVR.md § First packet, § Handshake,
+// SVR end to end inside one process (docs/svr-wire-format.md § First packet, § Handshake,
 // § Security, cookie false positive): real wp::Worker objects, one per
 // router, packet in -> packet out through capturing rx/tx functions.
 //
@@ -22,13 +22,14 @@
 #include <utility>
 #include <vector>
 
-#include "dataplane/control.h"
-#include "dataplane/dataplane.h"
-#include "dataplane/metadata.h"
-#include "dataplane/packet.h"
-#include "dataplane/router_model.h"
-#include "dataplane/worker.h"
-#include "mgmt/ipfix_decoder.h"  // #7 mgmt
+#include "dataplane/session/owner.h"
+#include "dataplane/control/control_thread.h"
+#include "dataplane/worker/shared.h"
+#include "dataplane/svr/metadata.h"
+#include "dataplane/ip/packet.h"
+#include "dataplane/control/router_model.h"
+#include "dataplane/worker/worker.h"
+#include "mgmt/ipfix_decoder.h"
 #include "mgmt/session_feed.h"
 #include "tests/unit/svr_harness.h"
 
@@ -381,7 +382,7 @@ TEST_F(Svr, PaddedMinimumFramesAreHandled) {
 
 TEST_F(Svr, MetadataThatWouldExceedTheMtuIsFragmented) {
   // 1500-byte datagram on the LAN; metadata + HMAC push it over the WAN MTU:
-  // #4 sends it in two IP fragments (svr_fragment_test checks the bytes).
+  // It leaves in two IP fragments (svr_fragment_test checks the bytes).
   auto frags = r1->send(kLan, client_udp(std::string(1500 - 28, 'm')));
   ASSERT_EQ(frags.size(), 2u) << r1->drops();
   EXPECT_EQ(frags[0].ip_total(), 1500u);
@@ -475,7 +476,7 @@ TEST_F(Svr, IngressDropsOtherProtocolsAndExpiringTtl) {
   EXPECT_EQ(r1->drop_count(DropReason::ttl_expired), 1u);
   auto frag = Pkt().eth(kR1Mac, kClientMac).ipv4(kClient, kServer).frag(0x2000).udp(1, 5201).bytes();
   EXPECT_TRUE(r1->send(kLan, frag).empty());
-  EXPECT_EQ(r1->count(Counter::fragments_received), 1u);  // #4: held for reassembly, not forwarded
+  EXPECT_EQ(r1->count(Counter::fragments_received), 1u);  // held for reassembly, not forwarded
   auto bad = client_udp("x");
   bad.resize(30);
   EXPECT_TRUE(r1->send(kLan, bad).empty());
@@ -962,7 +963,7 @@ TEST_F(Svr, AFullEventRingDropsAndCountsWithoutStoppingTraffic) {
   EXPECT_EQ(r1->worker().table().size(), 10u);
 }
 
-// --- #7 mgmt: live config commit, update events, IPFIX stitching -------------
+// --- live config commit, update events, IPFIX stitching -------------
 
 TEST_F(Svr, ACommitThatDeniesAPolicyTearsDownOnlyThoseSessions) {
   std::string err;
