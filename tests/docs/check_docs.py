@@ -8,7 +8,10 @@
                                               there is missing from the code); the
                                               required section headings exist; every
                                               repository path the docs and README.md name
-                                              exists; relative links resolve.
+                                              exists; relative links resolve; every
+                                              "docs/<file>.md § <Section>" that a file in
+                                              the repository points to names a heading of
+                                              that document.
   check_docs.py [--root DIR] no-outside-refs  no file in the repository points at the team
                                               notes that live outside it.
 
@@ -34,6 +37,9 @@ REQUIRED_HEADINGS = {
 # Top-level entries a path in backticks may start with to count as a repository path.
 REPO_DIRS = ("dataplane", "mgmt", "ha", "offload", "proto", "tools", "tests", "perf", "examples", "docs")
 REPO_FILES = ("README.md", "CMakeLists.txt", "setup.sh", "test.sh")
+
+# Files whose comments may point into docs/ with "docs/<file>.md § <Section>".
+POINTER_FILES = (".cc", ".h", ".proto", ".py", ".sh", ".md", ".txt", ".yaml", ".cmake")
 
 # The team's notes outside the repository: pieces joined at run time so this file does
 # not match its own pattern.
@@ -127,16 +133,83 @@ def first_cells(sec):
     return cells
 
 
+def headings(text, level=None):
+    """Heading texts of a markdown document (all levels, or only `level`), outside code blocks."""
+    found, fenced = [], False
+    for line in text.splitlines():
+        if line.startswith("```"):
+            fenced = not fenced
+            continue
+        m = None if fenced else re.match(r"^(#{1,6})\s+(.*?)\s*#*\s*$", line)
+        if m and (level is None or len(m.group(1)) == level):
+            found.append(m.group(2))
+    return found
+
+
 def check_headings(root, problems):
-    for doc, headings in REQUIRED_HEADINGS.items():
+    for doc, required in REQUIRED_HEADINGS.items():
         if not os.path.isfile(os.path.join(root, doc)):
             problems.append(doc + ": missing")
             continue
-        text = read(root, doc)
-        found = re.findall(r"^##\s+(.*?)\s*$", text, re.M)
-        for h in headings:
-            if not any(h in f for f in found):
+        found = headings(read(root, doc), level=2)
+        for h in required:
+            if h not in found:
                 problems.append(doc + ": no '## " + h + "' section")
+
+
+# A pointer into the docs: "docs/<file>.md § <Section>", optionally followed by more
+# sections of the same document ("§ First packet, § Handshake"). Comment markers and line
+# breaks may sit between the pieces; a section name runs up to the first character that
+# cannot be part of a heading (",", ":", ")", ";", ".").
+_GAP = r"(?:\s|//+|#+|\*|;)*"
+_SECTION_NAME = r"([A-Za-z0-9][A-Za-z0-9 /-]*)"
+DOC_POINTER = re.compile(r"\bdocs/([a-z-]+\.md)\)?" + _GAP + r"§" + _GAP + _SECTION_NAME)
+MORE_SECTIONS = re.compile(r"\s*," + _GAP + r"§" + _GAP + _SECTION_NAME)
+
+
+def doc_pointers(text):
+    """(line number, doc, section text) for every pointer into docs/ in `text`."""
+    for m in DOC_POINTER.finditer(text):
+        doc = "docs/" + m.group(1)
+        yield text.count("\n", 0, m.start(2)) + 1, doc, m.group(2)
+        end = m.end()
+        while True:
+            more = MORE_SECTIONS.match(text, end)
+            if not more:
+                break
+            yield text.count("\n", 0, more.start(1)) + 1, doc, more.group(1)
+            end = more.end()
+
+
+def heading_for(name, found):
+    """The longest heading that `name` starts with, at a word boundary ("Sessions for port
+    choice" points to "Sessions"), or None."""
+    name = name.strip(" /-")
+    best = None
+    for h in found:
+        if name == h or (name.startswith(h) and not name[len(h)].isalnum()):
+            if best is None or len(h) > len(best):
+                best = h
+    return best
+
+
+def check_pointers(root, problems):
+    cache = {}
+    for rel in sorted(repo_files(root)):
+        if rel.startswith("tests/docs/") or not rel.endswith(POINTER_FILES):
+            continue
+        text = read(root, rel)
+        if "§" not in text:
+            continue
+        for line, doc, name in doc_pointers(text):
+            if doc not in cache:
+                path = os.path.join(root, doc)
+                cache[doc] = headings(read(root, doc)) if os.path.isfile(path) else None
+            if cache[doc] is None:
+                problems.append(rel + ":" + str(line) + ": points to " + doc + ", which does not exist")
+            elif heading_for(name, cache[doc]) is None:
+                problems.append(rel + ":" + str(line) + ": points to " + doc + " § " + name.strip() +
+                                ", which is not a heading there")
 
 
 def check_tlvs(root, problems):
@@ -224,6 +297,7 @@ def check(root):
     check_names(root, problems, "WP_DROP_REASONS", "Drop reasons")
     check_names(root, problems, "WP_COUNTERS", "Counters")
     check_paths(root, problems)
+    check_pointers(root, problems)
     return problems
 
 
