@@ -35,9 +35,9 @@ enum SessionFlags : uint8_t {
   kFinFwd = 1 << 3,
   kFinRev = 1 << 4,
   kRst = 1 << 5,
-  kEstablished = 1 << 6,  // "established" event posted (session_events.h)
+  kEstablished = 1 << 6,  // "established" event posted (session/events.h)
   // Synced from the HA peer, which owns and ages it; never expired
-  // here until a takeover makes it ours (dataplane/ha_dataplane.h).
+  // here until a takeover makes it ours (worker/ha_dataplane.h).
   kPeerSession = 1 << 7,
 };
 

@@ -3,7 +3,7 @@
 // same worker, whatever the worker count. LAN packets dispatch on the
 // symmetric hash of their tuple; WAN packets on the class their waypoint
 // ports encode ((port >> 1) & 63), which the ingress router picks to equal
-// the session's class (svr_lan.cc). Checked as pure functions and then with
+// the session's class (svr/lan_input.cc). Checked as pure functions and then with
 // real multi-worker routers, where packets land on worker 0 and are handed
 // off to their owner.
 #include "dataplane/session/owner.h"
@@ -36,7 +36,7 @@ FiveTuple random_tuple(std::mt19937& rng) {
           static_cast<uint16_t>(rng()), static_cast<uint8_t>(rng() % 2 ? kProtoTcp : kProtoUdp)};
 }
 
-// Waypoint ports as svr_lan.cc picks them: value v = 8192 + class + 64 k;
+// Waypoint ports as svr/lan_input.cc picks them: value v = 8192 + class + 64 k;
 // own port 2v (even), peer port 2v + 1 (odd), both <= 65534.
 uint16_t waypoint_port(uint32_t cls, uint32_t k, bool odd) {
   return static_cast<uint16_t>((kWaypointPortMin / 2 + cls + kAffinityClasses * k) * 2 + (odd ? 1 : 0));

@@ -894,7 +894,7 @@ TEST_F(Svr, IdleSessionsExpireAndTheFlowStartsOver) {
   EXPECT_EQ(r2->send_one(kWan, w.raw).payload_string(), "again");
 }
 
-// --- session events (session_events.h) ---------------------------------------
+// --- session events (session/events.h) ---------------------------------------
 
 std::vector<SessionEvent> drain_events(Router& r, EventConsumer c) {
   std::vector<SessionEvent> out;
