@@ -1,4 +1,4 @@
-// #6 HA: Corosync CPG transport; see cpg_transport.h.
+// Corosync CPG transport; see cpg_transport.h.
 #include "ha/cpg_transport.h"
 
 #include <sys/uio.h>

@@ -1,4 +1,4 @@
-// #6 HA: Transport over a Corosync CPG group (corosync/cpg.h).
+// Transport over a Corosync CPG group (corosync/cpg.h).
 //
 // Messages go out CPG_TYPE_AGREED (total order, delivered to every member
 // including us). cpg_mcast_joined answers CS_ERR_TRY_AGAIN under flow

@@ -1,4 +1,4 @@
-// #6 HA: the HA thread's logic; see ha_node.h.
+// The HA thread's logic; see ha_node.h.
 #include "ha/ha_node.h"
 
 #include <rte_ring_elem.h>

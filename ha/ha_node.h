@@ -1,4 +1,4 @@
-// #6 HA: the HA thread's logic (DESIGN.md § HA, proto/ha.proto).
+// The HA thread's logic (docs/architecture.md § HA, proto/ha.proto).
 //
 // Sync: session events from every worker's HA ring become SessionOps,
 // batched into messages (sync_batcher.h) and multicast to the pair group.
@@ -27,7 +27,7 @@
 #include <string>
 #include <vector>
 
-#include "dataplane/dataplane.h"
+#include "dataplane/worker/shared.h"
 #include "ha/ha_status.h"
 #include "ha/sync_batcher.h"
 #include "ha/transport.h"

@@ -1,4 +1,4 @@
-// #6 HA: status JSON; see ha_status.h.
+// Status JSON; see ha_status.h.
 #include "ha/ha_status.h"
 
 #include <nlohmann/json.hpp>

@@ -1,4 +1,4 @@
-// #6 HA: what the HA thread reports (GET /api/v1/ha, the SIGUSR1 dump).
+// What the HA thread reports (GET /api/v1/ha, the SIGUSR1 dump).
 //
 // Written by the HA thread only; read by the stats endpoint. Counters are
 // relaxed atomics; the membership and role text is swapped under a mutex

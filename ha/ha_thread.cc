@@ -1,4 +1,4 @@
-// #6 HA: HA thread setup and loop; see ha_thread.h.
+// HA thread setup and loop; see ha_thread.h.
 #include "ha/ha_thread.h"
 
 #include <poll.h>

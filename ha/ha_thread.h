@@ -1,4 +1,4 @@
-// #6 HA: the HA thread as waypointd runs it (DESIGN.md § Threads).
+// The HA thread as waypointd runs it (docs/architecture.md § Threads).
 //
 // prepare() turns the `ha` config section into dataplane state before the
 // workers start: the peer's addresses placed on our interfaces, the HA
@@ -12,7 +12,7 @@
 #include <string>
 #include <thread>
 
-#include "dataplane/dataplane.h"
+#include "dataplane/worker/shared.h"
 #include "ha/ha_node.h"
 
 namespace wp::ha {

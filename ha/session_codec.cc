@@ -1,9 +1,10 @@
-// #6 HA: session record encode/decode; see session_codec.h.
+// Session record encode/decode; see session_codec.h.
 #include "ha/session_codec.h"
 
 #include <cstring>
 
-#include "dataplane/packet.h"
+#include "dataplane/session/owner.h"
+#include "dataplane/ip/packet.h"
 
 namespace wp::ha {
 namespace {
@@ -84,7 +85,7 @@ void encode_session(const Session& s, const RouterModel& rm, const DataplaneCloc
   out.set_packets_rev(s.packets[1]);
   out.set_bytes_fwd(s.bytes[0]);
   out.set_bytes_rev(s.bytes[1]);
-  out.set_migrations(s.migrations);  // #9 paths
+  out.set_migrations(s.migrations);
 }
 
 bool decode_session(const pb::SessionRecord& in, const RouterModel& rm, const DataplaneClock& clock, Session& out,
@@ -112,7 +113,7 @@ bool decode_session(const pb::SessionRecord& in, const RouterModel& rm, const Da
   out.packets[1] = in.packets_rev();
   out.bytes[0] = in.bytes_fwd();
   out.bytes[1] = in.bytes_rev();
-  out.migrations = static_cast<uint16_t>(in.migrations() > UINT16_MAX ? UINT16_MAX : in.migrations());  // #9 paths
+  out.migrations = static_cast<uint16_t>(in.migrations() > UINT16_MAX ? UINT16_MAX : in.migrations());
   out.in_use = 1;
   return true;
 }

@@ -1,5 +1,5 @@
-// #6 HA: a worker's Session <-> the SessionRecord the pair exchanges
-// (proto/ha.proto, DESIGN.md § HA).
+// A worker's Session <-> the SessionRecord the pair exchanges
+// (proto/ha.proto, docs/architecture.md § HA).
 //
 // Sessions travel in the pair's common terms: entity names instead of this
 // node's indexes, Unix epoch milliseconds instead of the workers' clock, and
@@ -12,9 +12,9 @@
 
 #include <string>
 
-#include "dataplane/router_model.h"
-#include "dataplane/session.h"
-#include "dataplane/session_events.h"
+#include "dataplane/control/router_model.h"
+#include "dataplane/session/session.h"
+#include "dataplane/session/events.h"
 #include "ha.pb.h"
 
 namespace wp::ha {

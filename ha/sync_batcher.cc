@@ -1,4 +1,4 @@
-// #6 HA: batching and resync chunk accounting; see sync_batcher.h.
+// Batching and resync chunk accounting; see sync_batcher.h.
 #include "ha/sync_batcher.h"
 
 namespace wp::ha {

@@ -1,4 +1,4 @@
-// #6 HA: session ops into bounded protobuf messages (proto/ha.proto).
+// Session ops into bounded protobuf messages (proto/ha.proto).
 //
 // Every session event becomes one SessionOp; ops are gathered into one
 // message until it reaches max_bytes or max_ops (or the HA thread's batch

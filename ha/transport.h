@@ -1,4 +1,4 @@
-// #6 HA: how the HA thread talks to its pair (DESIGN.md § HA).
+// How the HA thread talks to its pair (docs/architecture.md § HA).
 //
 // Corosync CPG in production (cpg_transport.h): totally ordered multicast to
 // the group, our own messages delivered back to us, membership changes with

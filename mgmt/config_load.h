@@ -7,7 +7,7 @@
 // cross-references. Every error carries the path of the offending node in the
 // user's words, e.g. `services[1].prefixes[0]: "10.0.0/33" is not a CIDR`, and
 // all errors are reported at once (parse -> validate -> build snapshot -> commit;
-// STYLE.md house rules).
+// docs/architecture.md § Configuration).
 #pragma once
 
 #include <string>

@@ -23,7 +23,7 @@ constexpr uint32_t kMaxSessions = 64u << 20;
 constexpr uint32_t kMaxBurst = 64;
 constexpr uint32_t kMinMbufs = 1024;
 constexpr uint32_t kMaxTimeout = 86400;  // one day; longer idle state is a leak, not a timeout
-// #5 offload: beyond the largest SmartNIC rule tables
+// Beyond the largest SmartNIC rule tables
 constexpr uint32_t kMaxOffloadRules = 16u << 20;
 
 bool valid_router_name(const std::string& name) {
@@ -177,7 +177,7 @@ void ConfigValidator::check_limits() {
   over(t.tcp_established(), kMaxTimeout, "timeouts.tcp_established");
   over(t.tcp_transitory(), kMaxTimeout, "timeouts.tcp_transitory");
   over(t.udp(), kMaxTimeout, "timeouts.udp");
-  // #5 offload
+
   const config::Offload& o = cfg_.offload();
   over(o.max_rules(), kMaxOffloadRules, "offload.max_rules");
   if (o.enabled() && o.max_rules() == 1) error("offload.max_rules", "1 cannot hold a session (two rules each)");
@@ -204,11 +204,11 @@ std::vector<ConfigError> ConfigValidator::run() {
   check_peers();
   check_services();
   check_policies();
-  check_paths();  // #9 paths
+  check_paths();
   check_limits();
   check_ipfix();
   check_redis();
-  check_ha();  // #6 HA
+  check_ha();
   return std::move(errors_);
 }
 

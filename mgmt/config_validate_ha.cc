@@ -1,4 +1,4 @@
-// #6 HA: validation of the `ha` section (node id, CPG group, the peer's
+// Validation of the `ha` section (node id, CPG group, the peer's
 // addresses that this node takes over). Each peer address must sit in the
 // connected prefix of one of our interfaces of the right kind, or the
 // takeover could not answer ARP for it there.

@@ -1,4 +1,4 @@
-// Validation of the management-plane settings (#7): IPFIX collectors and
+// Validation of the management-plane settings : IPFIX collectors and
 // timers, the Redis config store. See config_validator.h.
 #include <string>
 

@@ -2,7 +2,7 @@
 //
 // Tenants classify sources, services classify destinations, policies allow a
 // tenant -> service pair with a security policy, and peers are the SVR
-// routers a service may be forwarded to (DESIGN.md § Configuration). Every
+// routers a service may be forwarded to (docs/architecture.md § Configuration). Every
 // reference between them must resolve, since the dataplane builds its lookup
 // tables from names once and cannot report a dangling one per packet. A peer
 // must also be reachable from a WAN interface (on-link or by a static route
@@ -60,7 +60,7 @@ void ConfigValidator::check_security_policies() {
     if (!one_of(s.hmac(), {"", "every-packet", "metadata-only", "none"})) {
       error(path + ".hmac", "\"" + s.hmac() + "\" is not one of every-packet, metadata-only, none");
     } else if (s.encryption() == "aes256-cbc" && (s.hmac() == "metadata-only" || s.hmac() == "none")) {
-      // #4 crypto: CBC without a MAC is malleable; encrypted sessions always
+      // CBC without a MAC is malleable; encrypted sessions always
       // carry the per-packet HMAC, so any other setting would be a lie.
       error(path + ".hmac", "encryption aes256-cbc authenticates every packet: set every-packet (or leave it empty)");
     }

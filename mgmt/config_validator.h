@@ -2,7 +2,7 @@
 //
 // One ConfigValidator walks the whole config and records every problem with
 // the path of the offending field, so the file, the REST API and Redis all get
-// the same complete list (DESIGN.md § Configuration). The work is split by
+// the same complete list (docs/architecture.md § Configuration). The work is split by
 // role: config_validate.cc checks the router's own network (interfaces,
 // connected prefixes, routes, limits), config_validate_policy.cc checks who
 // may reach what and through which peer (tenants, services, policies,
@@ -15,7 +15,7 @@
 #include <string>
 #include <vector>
 
-#include "dataplane/ipv4.h"
+#include "dataplane/ip/ipv4.h"
 #include "mgmt/config_load.h"
 
 namespace wp::mgmt::detail {
@@ -49,13 +49,13 @@ class ConfigValidator {
   void check_peers();
   void check_peer_key(const config::Peer& peer, const std::string& path);
   void check_waypoint(const std::string& text, const std::string& path);
-  // config_validate_mgmt.cc (#7): IPFIX collectors and timers, Redis store.
+  // config_validate_mgmt.cc : IPFIX collectors and timers, Redis store.
   void check_ipfix();
   void check_redis();
   void endpoint(const std::string& text, const std::string& path);
-  // config_validate_paths.cc (#9 paths)
+  // config_validate_paths.cc 
   void check_paths();
-  // config_validate_ha.cc (#6 HA)
+  // config_validate_ha.cc 
   void check_ha();
 
   // Shared helpers (config_validate.cc).

@@ -1,12 +1,12 @@
 // IPFIX message encoding (RFC 7011), written by us: message header, one
-// template set, data sets of session records (DESIGN.md § Interfaces, IPFIX).
+// template set, data sets of session records (docs/operations.md § IPFIX).
 //
 // One record per session per router: the addresses the session had when it
 // arrived at this router (sourceIPv4Address..protocolIdentifier) and the ones
 // it left with (postNAT*/postNAPT*, RFC 8158 IEs 225-228), so an operator joins
 // the records of R1 (client -> waypoints) and R2 (waypoints -> client again)
 // by the enterprise-specific global session id: the SVR session UUID that
-// both routers carry in metadata (SVR.md TLV 6).
+// both routers carry in metadata (docs/svr-wire-format.md TLV 6).
 //
 // Enterprise elements use PEN 32473, the number IANA reserves for
 // documentation and examples (RFC 5612); a deployment with its own PEN
@@ -24,7 +24,7 @@
 #include <cstdint>
 #include <string_view>
 
-#include "dataplane/tuple.h"
+#include "dataplane/ip/tuple.h"
 
 namespace wp::mgmt {
 

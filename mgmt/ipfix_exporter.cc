@@ -8,7 +8,7 @@
 #include <cerrno>
 #include <cstring>
 
-#include "dataplane/ipv4.h"
+#include "dataplane/ip/ipv4.h"
 
 namespace wp::mgmt {
 

@@ -6,7 +6,7 @@
 
 #include <string>
 
-#include "dataplane/dataplane.h"
+#include "dataplane/worker/shared.h"
 #include "mgmt/ipfix_exporter.h"
 
 namespace wp::mgmt {

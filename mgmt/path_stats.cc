@@ -1,8 +1,8 @@
 // Path stats JSON; see path_stats.h.
 #include "mgmt/path_stats.h"
 
-#include "dataplane/ipv4.h"
-#include "dataplane/router_model.h"
+#include "dataplane/ip/ipv4.h"
+#include "dataplane/control/router_model.h"
 #include "mgmt/session_feed.h"
 
 namespace wp::mgmt {

@@ -8,7 +8,7 @@
 #include <memory>
 #include <vector>
 
-#include "dataplane/ipv4.h"
+#include "dataplane/ip/ipv4.h"
 
 namespace wp::mgmt {
 namespace {

@@ -1,4 +1,4 @@
-// Redis config store (DESIGN.md § Configuration, cluster option), the parts
+// Redis config store (docs/architecture.md § Configuration, cluster option), the parts
 // shared by waypointd (load) and `wpctl config push` (write). hiredis 0.14.
 //
 // Key layout under a prefix P (default "waypoint"; one prefix per router):

@@ -83,7 +83,7 @@ void fill_session(api::SessionInfo* o, const SessionView& v, const RouterModel& 
   o->set_created_ms(v.created_epoch_ms);
   o->set_last_ms(v.last_epoch_ms);
   o->set_worker(v.worker);
-  o->set_migrations(s.migrations);  // #9 paths
+  o->set_migrations(s.migrations);
 }
 
 // Peer keys never leave the router through the API.

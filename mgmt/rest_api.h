@@ -1,4 +1,4 @@
-// The REST API (DESIGN.md § Interfaces users touch), cpp-httplib on its own
+// The REST API (docs/operations.md § REST API and wpctl), cpp-httplib on its own
 // thread, JSON bodies from proto/api.proto (protobuf JSON mapping):
 //   GET  /api/v1/sessions?tenant=&service=&addr=&limit=&after=   paged by UUID cursor
 //   GET  /api/v1/sessions/{uuid}
@@ -21,7 +21,7 @@
 #include <utility>
 #include <vector>
 
-#include "dataplane/dataplane.h"
+#include "dataplane/worker/shared.h"
 #include "mgmt/ipfix_exporter.h"
 #include "mgmt/live_commit.h"
 #include "mgmt/session_feed.h"
@@ -40,7 +40,7 @@ struct RestContext {
   std::string token;
   // HA status JSON (api.HaStatus) from the HA module once it exists; null = standalone.
   std::function<std::string()> ha_status;
-  // More JSON documents served as they are (#5 offload: GET /api/v1/offload).
+  // More JSON documents served as they are (GET /api/v1/offload).
   std::vector<std::pair<std::string, std::function<std::string()>>> documents;
 };
 

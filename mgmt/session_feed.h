@@ -1,9 +1,9 @@
 // The mgmt event thread: drains the workers' session event rings
-// (session_events.h, consumer `ipfix`) and feeds the IPFIX exporter and the
+// (session/events.h, consumer `ipfix`) and feeds the IPFIX exporter and the
 // session snapshot the REST API answers from.
 //
 // Why a snapshot built from events (and not workers answering requests): no
-// thread may walk a live worker table (DESIGN.md § Threads), and a request
+// thread may walk a live worker table (docs/architecture.md § Threads), and a request
 // ring would put REST paging work on the workers' loop. Events already carry a
 // full copy of each session on create/established/close and, every
 // `update period` (DataplaneShared::session_update_ms, posted from the aging
@@ -24,7 +24,7 @@
 #include <thread>
 #include <vector>
 
-#include "dataplane/dataplane.h"
+#include "dataplane/worker/shared.h"
 #include "mgmt/ipfix_exporter.h"
 
 namespace wp::mgmt {

@@ -8,7 +8,7 @@
 #include <string>
 #include <string_view>
 
-#include "dataplane/metadata.h"
+#include "dataplane/svr/metadata.h"
 
 namespace wp::mgmt {
 

@@ -3,8 +3,8 @@
 
 #include <nlohmann/json.hpp>
 
-#include "dataplane/ipv4.h"
-#include "mgmt/path_stats.h"  // #9 paths
+#include "dataplane/ip/ipv4.h"
+#include "mgmt/path_stats.h"
 
 namespace wp::mgmt {
 
@@ -39,7 +39,7 @@ std::string stats_json(const DataplaneShared& shared, const std::string& router_
   }
   j["drops_total"] = total;
   j["per_worker"] = per_worker;
-  if (shared.paths) j["paths"] = paths_json(shared);  // #9 paths
+  if (shared.paths) j["paths"] = paths_json(shared);
   return j.dump(2);
 }
 

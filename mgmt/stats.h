@@ -4,7 +4,7 @@
 
 #include <string>
 
-#include "dataplane/dataplane.h"
+#include "dataplane/worker/shared.h"
 
 namespace wp::mgmt {
 

@@ -1,5 +1,5 @@
 // The rte_flow calls the offload manager makes, behind one interface
-// (DESIGN.md § Offload).
+// (docs/architecture.md § Offload).
 //
 // EthdevFlowPort passes them to DPDK (a SmartNIC's PMD; net_tap validates);
 // NicModel (nic_model.h) implements them in software for machines without a

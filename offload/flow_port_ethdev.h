@@ -1,4 +1,4 @@
-// FlowPort over the real DPDK rte_flow API of a port (issue #5).
+// FlowPort over the real DPDK rte_flow API of a port.
 //
 // Two ways in, chosen per port by enable_templates():
 //  - template/async (rte_flow_configure, pattern + actions templates, a

@@ -6,7 +6,7 @@
 
 #include <cstring>
 
-#include "dataplane/packet.h"
+#include "dataplane/ip/packet.h"
 
 namespace wp::offload {
 

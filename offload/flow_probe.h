@@ -1,4 +1,4 @@
-// Capability probe at start (issue #5, DESIGN.md § Offload): validate every
+// Capability probe at start (docs/architecture.md § Offload): validate every
 // rule shape the manager will create, on every port, before any session
 // depends on it. A port that refuses a needed shape cannot offload; the
 // router then forwards in software and says so in one log line.
@@ -13,7 +13,7 @@
 #include <string>
 #include <vector>
 
-#include "dataplane/router_model.h"
+#include "dataplane/control/router_model.h"
 #include "offload/flow_port.h"
 #include "offload/flow_rule.h"
 

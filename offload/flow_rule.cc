@@ -5,8 +5,8 @@
 
 #include <cstring>
 
-#include "dataplane/metadata.h"
-#include "dataplane/packet.h"
+#include "dataplane/svr/metadata.h"
+#include "dataplane/ip/packet.h"
 
 namespace wp::offload {
 

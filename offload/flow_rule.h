@@ -1,10 +1,10 @@
-// One rte_flow rule per session direction (DESIGN.md § Offload, issue #5).
+// One rte_flow rule per session direction (docs/architecture.md § Offload).
 //
 // A FlowRule owns the specs and action configurations its rte_flow_item[] and
 // rte_flow_action[] arrays point to, so the arrays handed to DPDK (or to the
 // software NIC model, which takes the very same arrays) stay valid for as long
 // as the rule object lives. The shape is what a session direction does in
-// software (svr_emit.cc, steady state): packets that arrive on the ingress
+// software (svr/emit.cc, steady state): packets that arrive on the ingress
 // port with the arrival 5-tuple leave on the egress port with the side's NAT
 // tuple, next-hop MAC, TTL - 1, counted, aged after the session idle timeout.
 //
@@ -20,10 +20,10 @@
 #include <array>
 #include <cstdint>
 
-#include "dataplane/neighbor.h"
-#include "dataplane/router_model.h"
-#include "dataplane/session.h"
-#include "dataplane/session_table.h"
+#include "dataplane/control/neighbor.h"
+#include "dataplane/control/router_model.h"
+#include "dataplane/session/session.h"
+#include "dataplane/session/table.h"
 
 namespace wp::offload {
 
@@ -69,7 +69,7 @@ RuleBuildStatus build_flow_rule(const Session& s, Dir dir, const RouterModel& mo
 // the SVR cookie go up to the host (PORT_REPRESENTOR), never through a session
 // rule. They carry metadata (a handshake still open on the peer's side) or the
 // cookie false-positive marker, and only software can verify and strip those
-// (SVR.md § Handshake, cookie false positive).
+// (docs/svr-wire-format.md § Handshake, cookie false positive).
 void build_cookie_punt_rule(uint16_t port, uint8_t proto, FlowRule& rule);
 
 // The rule-building idle timeout: the session's own (SessionTable::timeout_ms)

@@ -8,8 +8,8 @@
 #include <cstring>
 #include <string>
 
-#include "dataplane/checksum.h"
-#include "dataplane/packet.h"
+#include "dataplane/ip/checksum.h"
+#include "dataplane/ip/packet.h"
 
 namespace wp::offload {
 namespace {

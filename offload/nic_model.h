@@ -1,4 +1,4 @@
-// Software model of a SmartNIC's flow engine (issue #5, DESIGN.md § Offload).
+// Software model of a SmartNIC's flow engine (docs/architecture.md § Offload).
 //
 // No NIC on our machines creates rte_flow rules and DPDK's driver headers are
 // not installed, so this model stands in for the PMD behind FlowPort. It
@@ -33,8 +33,8 @@
 #include <cstdint>
 #include <vector>
 
-#include "dataplane/packet.h"
-#include "dataplane/tuple.h"
+#include "dataplane/ip/packet.h"
+#include "dataplane/ip/tuple.h"
 #include "offload/flow_port.h"
 
 namespace wp::offload {

@@ -4,7 +4,7 @@
 #include <rte_ethdev.h>
 #include <unistd.h>
 
-#include "dataplane/session_events.h"
+#include "dataplane/session/events.h"
 
 namespace wp::offload {
 namespace {

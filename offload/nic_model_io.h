@@ -1,5 +1,5 @@
 // The software NIC model's place in the packet path: between the ports and
-// the workers, on its own lcore, as a NIC's flow engine would be (issue #5).
+// the workers, on its own lcore, as a NIC's flow engine would be.
 //
 // The model's lcore polls every rx queue of every port (net_af_packet spreads
 // a port's traffic over all its qpairs), lets the NicModel match and rewrite,

@@ -95,7 +95,7 @@ bool OffloadManager::eligible(const Session& s) {
   }
   const SecurityModel& sec = m.security[s.security];
   bool crypto_free = !sec.encrypt || (sec.adaptive && (s.crypto & kCryptoAdaptiveSkip));
-  if (!crypto_free || sec.hmac_every_packet || (s.crypto & kCryptoHmacAll)) {  // #4: trailer + seq on every packet
+  if (!crypto_free || sec.hmac_every_packet || (s.crypto & kCryptoHmacAll)) {  // trailer + seq on every packet
     counters_.ineligible_policy.fetch_add(1, std::memory_order_relaxed);
     return false;
   }

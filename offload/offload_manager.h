@@ -1,5 +1,5 @@
 // The offload manager: its own thread, turning "session established" events
-// into rte_flow rules and reading the NIC back (issue #5, DESIGN.md § Offload).
+// into rte_flow rules and reading the NIC back (docs/architecture.md § Offload).
 //
 //   worker --SessionEvent ring--> manager --FlowPort--> NIC (real or model)
 //   worker <--OffloadFeedback ring-- manager <--COUNT/AGE-- NIC
@@ -32,9 +32,9 @@
 #include <unordered_map>
 #include <vector>
 
-#include "dataplane/dataplane.h"
-#include "dataplane/offload_feedback.h"
-#include "dataplane/packet.h"
+#include "dataplane/worker/shared.h"
+#include "dataplane/worker/offload_feedback.h"
+#include "dataplane/ip/packet.h"
 #include "offload/flow_port.h"
 #include "offload/flow_rule.h"
 

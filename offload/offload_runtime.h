@@ -1,4 +1,4 @@
-// #5 offload wiring for waypointd: picks the flow port (real rte_flow or the
+// wiring for waypointd: picks the flow port (real rte_flow or the
 // software NIC model), probes it, starts the manager thread and, for the
 // model, its lcore between the ports and the workers. Keeps waypointd's main
 // to a few calls.
@@ -11,8 +11,8 @@
 #include <vector>
 
 #include "config.pb.h"
-#include "dataplane/dataplane.h"
-#include "dataplane/worker.h"
+#include "dataplane/worker/shared.h"
+#include "dataplane/worker/worker.h"
 #include "offload/flow_port_ethdev.h"
 #include "offload/nic_model.h"
 #include "offload/nic_model_io.h"

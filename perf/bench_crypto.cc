@@ -1,4 +1,4 @@
-// Session crypto benchmark (issue #4): our IPsec-MB burst path against
+// Session crypto benchmark: our IPsec-MB burst path against
 // OpenSSL EVP one packet at a time, same packets, same run, one core.
 //
 // For each size (L4 data bytes per packet: 64, 512, 1400, and IMIX 7:4:1 of
@@ -6,7 +6,7 @@
 //   encrypt+hmac   IV from our IvSource (AES-CTR DRBG), PKCS#7-padded data
 //                  AES-256-CBC encrypted, HMAC-SHA256-128 over UDP header +
 //                  IV + ciphertext + seq — the exact op the worker submits
-//                  (crypto_edit.h layout), bursts of --burst packets.
+//                  (crypto/session_data.h layout), bursts of --burst packets.
 //   verify+decrypt the sealed packets opened again (HMAC compare, CBC decrypt);
 //                  every tag must verify or the run aborts.
 // OpenSSL baseline: EVP_aes_256_cbc (key set once, IV per packet) then
@@ -32,9 +32,9 @@
 #include <string>
 #include <vector>
 
-#include "dataplane/crypto_edit.h"
-#include "dataplane/crypto_engine.h"
-#include "dataplane/iv_source.h"
+#include "dataplane/crypto/session_data.h"
+#include "dataplane/crypto/engine.h"
+#include "dataplane/crypto/iv_source.h"
 
 namespace {
 
@@ -198,7 +198,7 @@ int main(int argc, char** argv) {
       burst = std::strtoul(argv[++i], nullptr, 10);
     else if (a == "--rounds" && i + 1 < argc)
       rounds = std::atoi(argv[++i]);
-    else if (a == "--arch" && i + 1 < argc)  // #4: compare IPsec-MB managers (sse has SHA-NI)
+    else if (a == "--arch" && i + 1 < argc)  // compare IPsec-MB managers (sse has SHA-NI)
       arch = argv[++i];
     else {
       std::fprintf(stderr,

@@ -52,10 +52,10 @@
 #include <string>
 #include <vector>
 
-#include "dataplane/dataplane.h"
-#include "dataplane/ports.h"
-#include "dataplane/router_model.h"
-#include "dataplane/worker.h"
+#include "dataplane/worker/shared.h"
+#include "dataplane/control/ports.h"
+#include "dataplane/control/router_model.h"
+#include "dataplane/worker/worker.h"
 #include "mgmt/config_load.h"
 
 namespace {

@@ -1,4 +1,4 @@
-// #6 HA benchmark: session sync throughput and full resync time between two
+// benchmark: session sync throughput and full resync time between two
 // waypoint HA nodes over a real Corosync CPG group (perf/bench_ha.sh runs two
 // of these in two network namespaces, each beside its own corosync).
 //
@@ -22,8 +22,9 @@
 #include <cstdio>
 #include <thread>
 
-#include "dataplane/router_model.h"
-#include "dataplane/worker.h"
+#include "dataplane/session/owner.h"
+#include "dataplane/control/router_model.h"
+#include "dataplane/worker/worker.h"
 #include "ha/cpg_transport.h"
 #include "ha/ha_node.h"
 
@@ -173,7 +174,7 @@ int run_ha(bool sender, bool resync, uint32_t n, const std::string& group, size_
   std::thread dataplane([&] {  // the worker: applies inbound sessions, republishes for a resync
     while (!stop.load(std::memory_order_relaxed)) {
       worker.set_now_ms(dataplane_now_ms());
-      if (worker.ha_poll() == 0) std::this_thread::sleep_for(std::chrono::microseconds(20));
+      if (worker.ha().poll() == 0) std::this_thread::sleep_for(std::chrono::microseconds(20));
     }
   });
   auto start = Clock::now();

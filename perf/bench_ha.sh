@@ -1,5 +1,5 @@
 #!/bin/bash
-# #6 HA benchmark (perf/bench_ha.cc): two wp_bench_ha nodes in two network
+# benchmark (perf/bench_ha.cc): two wp_bench_ha nodes in two network
 # namespaces, each beside its own corosync (token 400 / consensus 500, the
 # settings test_ha.sh and README document), over one veth.
 #   sudo perf/bench_ha.sh [SYNC_SESSIONS] [RESYNC_SESSIONS] [RAW_MESSAGES]

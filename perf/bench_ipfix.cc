@@ -1,4 +1,4 @@
-// IPFIX benchmark (#7): export rate from one thread and the dataplane cost of
+// IPFIX benchmark : export rate from one thread and the dataplane cost of
 // having export on, measured in the same run.
 //
 // 1. Dataplane cost: one Worker (no NIC: frames injected with receive(), tx
@@ -25,7 +25,7 @@
 #include <string>
 #include <vector>
 
-#include "dataplane/worker.h"
+#include "dataplane/worker/worker.h"
 #include "mgmt/config_load.h"
 #include "mgmt/session_feed.h"
 #include "tests/unit/pkt_builder.h"

@@ -1,4 +1,4 @@
-// #5 offload benchmark (perf/README.md § Offload).
+// benchmark (perf/README.md § Offload).
 //
 //   wp_bench_offload [--sessions N] [--seconds S] [--commit ID] [-- EAL args]
 //
@@ -32,10 +32,10 @@
 #include <thread>
 #include <vector>
 
-#include "dataplane/checksum.h"
-#include "dataplane/dataplane.h"
-#include "dataplane/packet.h"
-#include "dataplane/worker.h"
+#include "dataplane/ip/checksum.h"
+#include "dataplane/worker/shared.h"
+#include "dataplane/ip/packet.h"
+#include "dataplane/worker/worker.h"
 #include "mgmt/config_load.h"
 #include "offload/nic_model.h"
 #include "offload/nic_model_io.h"

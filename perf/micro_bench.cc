@@ -11,11 +11,12 @@
 #include <random>
 #include <vector>
 
-#include "dataplane/hmac.h"
-#include "dataplane/metadata.h"
-#include "dataplane/packet.h"
-#include "dataplane/session_table.h"
-#include "dataplane/tuple.h"
+#include "dataplane/session/owner.h"
+#include "dataplane/crypto/hmac.h"
+#include "dataplane/svr/metadata.h"
+#include "dataplane/ip/packet.h"
+#include "dataplane/session/table.h"
+#include "dataplane/ip/tuple.h"
 
 namespace {
 

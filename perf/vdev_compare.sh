@@ -1,6 +1,6 @@
 #!/bin/bash
 # Which inter-process vdev carries the most packets between two DPDK processes
-# on this machine (issue #8: wpgen <-> waypointd)? dpdk-testpmd txonly in one
+# on this machine (wpgen <-> waypointd)? dpdk-testpmd txonly in one
 # process, rxonly in the other, each forwarding lcore pinned to its own CPU,
 # SECONDS (default 5) per pair; prints the median per-second Rx-pps of the
 # receiver, a table and one JSON line per vdev ({"scenario":"vdev",...}).

@@ -1,5 +1,5 @@
 #!/usr/bin/python3
-"""On-wire overhead of one workload under SVR vs tunnels (issue #8, scenario 4).
+"""On-wire overhead of one workload under SVR vs tunnels (scenario 4).
 
 usage: wire_overhead.py WORKLOAD LAN.pcap WAN.pcap
 

@@ -1,5 +1,5 @@
 #!/bin/bash
-# wpbench (issue #8): the perf lab in one command. Runs the scenarios below on
+# wpbench: the perf lab in one command. Runs the scenarios below on
 # this machine, prints a table per scenario plus one JSON line per result,
 # appends the JSON lines to perf/results/<scenario>.json and draws
 # perf/results/scale.png (gnuplot) of setup rate and fast path vs sessions.

@@ -1,6 +1,6 @@
 # shellcheck shell=bash
 # shellcheck disable=SC2154  # build, here, results, QUICK, emit: set by perf/wpbench.sh
-# wpbench "fill" (issue #8, scenario 3 end to end): wpgen establishes N
+# wpbench "fill" (scenario 3 end to end): wpgen establishes N
 # concurrent sessions through two real waypointd (r1 -> r2 on net_memif,
 # 1 worker each) and keeps them all open; reports the routers' RSS and bytes
 # per session, and the setup rate while the table fills, sampled every 10 s

@@ -165,7 +165,7 @@ PY
   scenario_nft
 }
 
-# wp_handoff_counters NAME: the router's handoff counters (#8: dispatcher backpressure).
+# wp_handoff_counters NAME: the router's handoff counters (dispatcher backpressure).
 wp_handoff_counters() {
   wp_stats_json "$1" | "$WP_PY" -c '
 import json, sys
@@ -356,8 +356,8 @@ overhead_captures() {
 }
 
 # ------------------------------------------------------------ 5. extended
-# Encrypted throughput (#4) through the real SVR pair, offload cycles per
-# packet (#5's wp_bench_offload) and HA sync rate (#6's perf/bench_ha.sh):
+# Encrypted throughput through the real SVR pair, offload cycles per
+# packet (wp_bench_offload) and HA sync rate (perf/bench_ha.sh):
 # each measured by running what its feature ships, a missing binary reported
 # as "not available", never a number.
 scenario_extended() {
@@ -421,7 +421,7 @@ extended_offload() {
     emit extended '{"measure":"offload_cycles_per_packet","available":false,"reason":"build/perf/wp_bench_offload not built"}'
     return
   fi
-  echo "-- offload: wp_bench_offload --seconds 2 (#5: worker cycles per established packet, offload off vs on)"
+  echo "-- offload: wp_bench_offload --seconds 2 (worker cycles per established packet, offload off vs on)"
   "$build/perf/wp_bench_offload" --seconds 2 --commit "$COMMIT" >"$WP_TMP/offload.out" 2>&1 || wp_fail "wp_bench_offload"
   grep -v '^{' "$WP_TMP/offload.out" | sed 's/^/  /' | tail -n 12
   emit extended "$(pick "$WP_TMP/offload.out" '{"measure":"offload_cycles_per_packet","available":true,"baseline":"offload off, same run"}' \
@@ -435,7 +435,7 @@ extended_ha() {
     emit extended '{"measure":"ha_sync_rate","available":false,"reason":"build/perf/wp_bench_ha not built"}'
     return
   fi
-  echo "-- HA: perf/bench_ha.sh $n (#6: session sync over corosync CPG vs raw CPG, two netns)"
+  echo "-- HA: perf/bench_ha.sh $n (session sync over corosync CPG vs raw CPG, two netns)"
   MODES="raw sync" BENCH=$build/perf/wp_bench_ha WP_BENCH_OUT=$WP_TMP/ha.json "$here/bench_ha.sh" "$n" 0 \
     >"$WP_TMP/ha.out" 2>&1 || wp_fail "perf/bench_ha.sh"
   grep -v '^{' "$WP_TMP/ha.out" | sed 's/^/  /' | tail -n 6

@@ -24,21 +24,21 @@
 #include <random>
 #include <vector>
 
-#include "dataplane/control.h"
-#include "dataplane/path_monitor.h"  // #9 paths
-#include "dataplane/ports.h"
-#include "dataplane/router_model.h"
-#include "dataplane/worker.h"
-#include "ha/ha_thread.h"  // #6 HA
+#include "dataplane/control/control_thread.h"
+#include "dataplane/paths/path_monitor.h"
+#include "dataplane/control/ports.h"
+#include "dataplane/control/router_model.h"
+#include "dataplane/worker/worker.h"
+#include "ha/ha_thread.h"
 #include "mgmt/config_load.h"
-#include "mgmt/live_commit.h"  // #7 mgmt
+#include "mgmt/live_commit.h"
 #include "mgmt/ipfix_exporter.h"
 #include "mgmt/redis_watch.h"
-#include "mgmt/path_stats.h"  // #9 paths
+#include "mgmt/path_stats.h"
 #include "mgmt/rest_api.h"
 #include "mgmt/session_feed.h"
 #include "mgmt/stats.h"
-#include "offload/offload_runtime.h"  // #5 offload
+#include "offload/offload_runtime.h"
 
 namespace {
 
@@ -57,7 +57,7 @@ int fail(int code, const std::string& msg) {
   return code;
 }
 
-// #6 HA status for the REST API (#7); none when HA is not configured.
+// status for the REST API ; none when HA is not configured.
 std::function<std::string()> ha_status_json(const wp::ha::HaStatus* status) {
   if (!status) return {};
   return [status] { return status->json(); };
@@ -81,7 +81,7 @@ int main(int argc, char** argv) {
   CLI::App app{"Waypoint SVR router daemon"};
   std::string config_path;
   bool check = false;
-  std::string config_redis, redis_prefix = "waypoint";  // #7 mgmt
+  std::string config_redis, redis_prefix = "waypoint";
   auto* file_opt = app.add_option("--config", config_path, "YAML/JSON configuration file");
   auto* redis_opt = app.add_option("--config-redis", config_redis,
                                    "HOST:PORT: load the configuration from Redis and apply pushed changes live");
@@ -100,7 +100,7 @@ int main(int argc, char** argv) {
   wp::mgmt::RedisEndpoint redis_ep;
   uint64_t redis_version = 0;
   if (!config_redis.empty()) {
-    // #7 mgmt: the start needs a config, so wait (bounded) for Redis to answer.
+    // The start needs a config, so wait (bounded) for Redis to answer.
     if (!wp::mgmt::RedisEndpoint::parse(config_redis, redis_ep)) return fail(1, "--config-redis wants IPv4:port");
     wp::mgmt::RedisStore rs(redis_ep, redis_prefix);
     wp::mgmt::RedisConfig rc;
@@ -144,7 +144,7 @@ int main(int argc, char** argv) {
   if (workers == 0 || workers > lcores.size())
     return fail(2, "dataplane.workers=" + std::to_string(workers) + " but EAL gave " + std::to_string(lcores.size()) +
                        " worker lcore(s); add lcores with -l/--lcores (the main lcore runs control)");
-  // #5 offload: the software NIC model runs on the next lcore after the workers.
+  // The software NIC model runs on the next lcore after the workers.
   const uint16_t offload_queues = wp::offload::OffloadRuntime::extra_queues(cfg);
   unsigned model_lcore = offload_queues && lcores.size() > workers ? lcores[workers] : RTE_MAX_LCORE;
   if (offload_queues && model_lcore == RTE_MAX_LCORE)
@@ -158,7 +158,7 @@ int main(int argc, char** argv) {
   uint32_t mbufs = cfg.dataplane().mbufs() ? cfg.dataplane().mbufs() : 16383 + ports_n * (workers + 1) * 1024;
   wp::Ports ports;
   std::string error;
-  const uint16_t queues = static_cast<uint16_t>(workers + 1 + offload_queues);  // #5 offload: + model's queue
+  const uint16_t queues = static_cast<uint16_t>(workers + 1 + offload_queues);  // + model's queue
   if (!ports.start(cfg, queues, mbufs, error)) return fail(2, error);
 
   wp::HmacEngine control_hmac;
@@ -176,7 +176,7 @@ int main(int argc, char** argv) {
   for (unsigned l : lcores) worker_sockets.push_back(static_cast<int>(rte_lcore_to_socket_id(l)));
   if (!shared.create_rings(workers, ring_size, static_cast<int>(rte_socket_id()), error, &worker_sockets))
     return fail(2, error);
-  // #9 paths: the path table always (it places sessions on paths); BFD and
+  // The path table always (it places sessions on paths); BFD and
   // probes only with path_monitoring configured.
   auto path_table = std::make_unique<wp::PathTable>(*model, cfg, workers, cfg.has_path_monitoring());
   shared.paths = path_table.get();
@@ -185,18 +185,18 @@ int main(int argc, char** argv) {
   if (cfg.has_path_monitoring())
     path_monitor = std::make_unique<wp::PathMonitor>(*path_table, wp::PathMonitorConfig::from(cfg.path_monitoring()),
                                                      ports.any_pool(), std::random_device{}());
-  // #6 HA: event and inbound rings exist before any worker runs.
+  // Event and inbound rings exist before any worker runs.
   wp::ha::HaThread ha;
   if (!ha.prepare(cfg, shared, error)) return fail(2, error);
 
   std::vector<uint16_t> port_ids;
   for (const auto& p : ports.ports()) port_ids.push_back(p.port_id);
-  wp::offload::OffloadRuntime offload;  // #5 offload
+  wp::offload::OffloadRuntime offload;
   if (!offload.start(cfg, shared, port_ids, queues, static_cast<int>(rte_socket_id()), error)) return fail(2, error);
 
   uint32_t max_sessions = cfg.dataplane().max_sessions() ? cfg.dataplane().max_sessions() : 1u << 20;
   uint32_t per_worker = (max_sessions + workers - 1) / workers;
-  // #4 crypto: per-worker key slab; a fresh manager tells which arch the workers' bursts use.
+  // Per-worker key slab; a fresh manager tells which arch the workers' bursts use.
   uint32_t crypto_sessions = cfg.dataplane().crypto_sessions() ? cfg.dataplane().crypto_sessions() : max_sessions / 8;
   shared.key_slots = std::max<uint32_t>((crypto_sessions + workers - 1) / workers, 1024);
   {
@@ -215,16 +215,16 @@ int main(int argc, char** argv) {
                          std::to_string(per_worker) + " sessions and " + std::to_string(shared.key_slots) +
                          " key slots, or IPsec-MB/IV source failed (give EAL more memory with -m)");
     pool.back()->set_ports(port_ids, static_cast<uint16_t>(w), static_cast<uint16_t>(cfg.dataplane().burst()));
-    offload.attach(*pool.back(), false);  // #5 offload
+    offload.attach(*pool.back(), false);
   }
   // The control thread polls the extra queue through a dispatcher that owns no sessions.
   auto dispatcher = std::make_unique<wp::Worker>(workers, shared, 16, static_cast<int>(rte_socket_id()));
   dispatcher->set_ports(port_ids, static_cast<uint16_t>(workers), 32);
-  offload.attach(*dispatcher, true);  // #5 offload
+  offload.attach(*dispatcher, true);
   auto control = std::make_unique<wp::Control>(shared, ports.any_pool(), static_cast<uint16_t>(workers));
-  control->set_path_monitor(path_monitor.get());  // #9 paths
+  control->set_path_monitor(path_monitor.get());
 
-  // #7 mgmt: session events feed the IPFIX exporter and the REST session
+  // Session events feed the IPFIX exporter and the REST session
   // snapshot (one consumer ring per worker, drained by the mgmt feed thread);
   // workers post `update` events every active_timeout (IPFIX) or 10 s.
   wp::mgmt::IpfixOptions ipfix_opts;
@@ -246,21 +246,21 @@ int main(int argc, char** argv) {
   wp::mgmt::RestServer rest;
   if (rest_on && !rest.start(cfg.mgmt().listen(),
                              {&shared, &store, snapshot.get(), ipfix_on ? &exporter : nullptr, cfg.mgmt().token(),
-                              ha_status_json(ha.status()),  // #6 HA status on GET /api/v1/ha
-                              {{"/api/v1/offload", [&offload] { return offload.status_json(); }},     // #5 offload
-                               {"/api/v1/paths", [&shared, snap = snapshot.get()] { return wp::mgmt::paths_json(shared, snap).dump(2); }}}},  // #9 paths
+                              ha_status_json(ha.status()),  // status on GET /api/v1/ha
+                              {{"/api/v1/offload", [&offload] { return offload.status_json(); }},
+                               {"/api/v1/paths", [&shared, snap = snapshot.get()] { return wp::mgmt::paths_json(shared, snap).dump(2); }}}},
                              error))
     return fail(2, error);
   if (ipfix_on)
     for (const auto& c : ipfix_opts.collector_names) std::fprintf(stderr, "waypointd: IPFIX to %s\n", c.c_str());
 
   for (uint32_t w = 0; w < workers; ++w) rte_eal_remote_launch(worker_main, pool[w].get(), lcores[w]);
-  if (!offload.launch(model_lcore, error)) {  // #5 offload
+  if (!offload.launch(model_lcore, error)) {
     shared.running.store(false);
     rte_eal_mp_wait_lcore();
     return fail(2, error);
   }
-  std::unique_ptr<wp::mgmt::RedisWatch> redis_watch;  // #7 mgmt
+  std::unique_ptr<wp::mgmt::RedisWatch> redis_watch;
   if (!config_redis.empty()) {
     redis_watch = std::make_unique<wp::mgmt::RedisWatch>(redis_ep, redis_prefix, store, redis_version);
     redis_watch->start();
@@ -268,7 +268,7 @@ int main(int argc, char** argv) {
   std::fprintf(stderr, "waypointd: router %s up: %u worker(s), %zu port(s), %u sessions/worker\n", model->name.c_str(),
                workers, ports.ports().size(), per_worker);
   control->announce();
-  ha.start();  // #6 HA
+  ha.start();
 
   uint32_t idle = 0;
   while (!g_stop) {
@@ -277,19 +277,19 @@ int main(int argc, char** argv) {
     if (g_dump) {
       g_dump = 0;
       std::fprintf(stderr, "%s\n", wp::mgmt::stats_json(shared, model->name).c_str());
-      if (ha.status()) std::fprintf(stderr, "%s\n", ha.status()->json().c_str());  // #6 HA
+      if (ha.status()) std::fprintf(stderr, "%s\n", ha.status()->json().c_str());
     }
     idle = n ? 0 : idle + 1;
     if (idle > 16) usleep(idle > 256 ? 1000 : 100);
   }
   std::fprintf(stderr, "waypointd: shutting down\n");
-  if (redis_watch) redis_watch->stop();  // #7: no commit may wait on stopped workers
-  ha.stop();  // #6 HA: before the workers, so nothing waits on them
+  if (redis_watch) redis_watch->stop();  // no commit may wait on stopped workers
+  ha.stop();  // before the workers, so nothing waits on them
   shared.running.store(false);
   rte_eal_mp_wait_lcore();
   rest.stop();
   feed.stop();  // after the workers: drains their last events, flushes IPFIX
-  offload.stop();  // #5 offload: manager joined, rules destroyed, model freed
+  offload.stop();  // manager joined, rules destroyed, model freed
   std::fprintf(stderr, "%s\n", wp::mgmt::stats_json(shared, model->name).c_str());
   // Everything holding DPDK memory goes before the EAL does.
   pool.clear();

@@ -115,7 +115,7 @@ int main(int argc, char** argv) {
   auto* stats = app.add_subcommand("stats", "counters and drop reasons");
   auto* peers = app.add_subcommand("peers", "peer routers");
   auto* ha = app.add_subcommand("ha", "HA pair status");
-  auto* paths = app.add_subcommand("paths", "WAN paths: BFD state, probe and live-traffic metrics");  // #9 paths
+  auto* paths = app.add_subcommand("paths", "WAN paths: BFD state, probe and live-traffic metrics");
   auto* metrics = app.add_subcommand("metrics", "Prometheus metrics text");
 
   auto* config = app.add_subcommand("config", "show, check or push configuration");
@@ -192,7 +192,7 @@ int main(int argc, char** argv) {
       wp::tools::print_peers(p);
     return 0;
   }
-  if (*paths) {  // #9 paths
+  if (*paths) {
     json p = get_json(c, "/api/v1/paths");
     if (as_json)
       std::printf("%s\n", p.dump(2).c_str());

@@ -13,7 +13,7 @@
 #include <map>
 #include <nlohmann/json.hpp>
 
-#include "dataplane/ipv4.h"
+#include "dataplane/ip/ipv4.h"
 #include "mgmt/ipfix_decoder.h"
 #include "mgmt/session_id.h"
 

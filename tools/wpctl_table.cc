@@ -53,7 +53,7 @@ void print_session(const json& s) {
               static_cast<unsigned long long>(num(s, "reverse", "bytes")));
   std::printf("state     %s, worker %d\n", s.value("established", false) ? "established" : "setting up",
               s.value("worker", 0));
-  std::printf("paths     %d migration(s)\n", s.value("migrations", 0));  // #9 paths
+  std::printf("paths     %d migration(s)\n", s.value("migrations", 0));
 }
 
 void print_stats(const json& st) {
@@ -80,7 +80,7 @@ void print_peers(const json& p) {
   }
 }
 
-// #9 paths: one line per path; probe = BFD-side probes, flow = live traffic (TLV 26).
+// One line per path; probe = BFD-side probes, flow = live traffic (TLV 26).
 void print_paths(const json& p) {
   std::printf("%-8s %-8s %-15s %-6s %-6s %-22s %-28s %8s %8s %9s\n", "PATH", "PEER", "REMOTE", "BFD", "USABLE",
               "PROBE rtt/jit/loss", "FLOW rtt/jit/loss (blocks)", "SESSIONS", "STARTED", "MOVED IN/OUT");

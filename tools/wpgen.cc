@@ -1,4 +1,4 @@
-// wpgen: stateful traffic generator for Waypoint's perf lab (issue #8).
+// wpgen: stateful traffic generator for Waypoint's perf lab.
 //
 //   wpgen [options] -- EAL args with two ports (client side, server side)
 //

@@ -1,12 +1,12 @@
 #!/usr/bin/python3
-"""Check a WAN capture against SVR's promises (SVR.md § First packet, § Handshake).
+"""Check a WAN capture against SVR's promises (docs/svr-wire-format.md § First packet, § Handshake).
 
 usage: capcheck.py CAPTURE WAYPOINT_ADDR... [--summary]
        capcheck.py CAPTURE --uuids     (print the session UUIDs, TLV 6, of forward metadata)
        capcheck.py CAPTURE --md-headers (#4: one line per metadata packet, IP datagrams
                                         reassembled: "SRC TYPES" with its header TLV types)
        capcheck.py CAPTURE --hmac KEY  (verify the HMAC-SHA256-128 trailer of every metadata
-                                        packet captured whole, SVR.md § Security)
+                                        packet captured whole, docs/svr-wire-format.md § Security)
 
 1. Every IPv4 packet on the WAN is between waypoint addresses (client/server addresses
    never appear in the outer header).
@@ -16,7 +16,7 @@ usage: capcheck.py CAPTURE WAYPOINT_ADDR... [--summary]
    TCP: only on SYN / SYN-ACK, plus at most one packet without SYN, which must be the
    first forward packet after the SYN-ACK (its ACK); never on data.
    UDP: only on the first packets (at most 4, all before the 6th packet of the session).
-3. Waypoint ports (SVR.md § First packet, DESIGN.md § Sessions): the first packet of a session
+3. Waypoint ports (docs/svr-wire-format.md § First packet, docs/architecture.md § Sessions): the first packet of a session
    goes from an even port to an odd one, both in 16384..65534, with the same affinity class
    (port >> 1) & 63.
 Prints PASS/FAIL lines; exit 1 on any failure. --summary only prints counts.

@@ -1,5 +1,5 @@
 #!/usr/bin/python3
-"""Craft SVR packets toward a router's WAN waypoint (SVR.md § Metadata block, § Security).
+"""Craft SVR packets toward a router's WAN waypoint (docs/svr-wire-format.md § Metadata block, § Security).
 
 Modes:
   plain    UDP data with no metadata (no session at the receiver -> drops.no_session)
@@ -36,7 +36,7 @@ def mix32(x):
 def affinity_class(src, dst, sport, dport, proto):
     """Class of the original tuple, mirroring dataplane/tuple.h symmetric_hash() & 63.
 
-    DESIGN.md § Sessions: the ingress router picks waypoint ports whose (port >> 1) & 63 is
+    docs/architecture.md § Sessions: the ingress router picks waypoint ports whose (port >> 1) & 63 is
     this class, and the receiver drops a first packet whose port disagrees (bad_metadata).
     A crafted packet meant to fail for another reason must get this right.
     """

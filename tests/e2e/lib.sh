@@ -1,5 +1,5 @@
 # shellcheck shell=bash
-# End-to-end helpers for Waypoint (DESIGN.md § Tests): network namespaces,
+# End-to-end helpers for Waypoint (docs/architecture.md § Tests): network namespaces,
 # veths and bridges, real waypointd processes on net_af_packet vdevs, real
 # clients/servers, tshark captures and the stats endpoint.
 #
@@ -201,7 +201,7 @@ wp_addr() { ip -n "$(wp_ns "$1")" addr add "$3" dev "$2"; }
 wp_gw() { ip -n "$(wp_ns "$1")" route add default via "$2"; }
 wp_mac() { wp_exec "$1" cat "/sys/class/net/$2/address"; }
 
-# Canonical topology (DESIGN.md § Tests):
+# Canonical topology (docs/architecture.md § Tests):
 #   c (10.1.0.10) ─┐
 #                 lan bridge ── r1l [r1] r1w ── wan bridge (capture) ── r2w [r2] r2l ── s (10.2.0.10)
 #   g (10.1.0.200)┘

@@ -3,8 +3,9 @@ in python: the checks that only need the bytes of a few packets skip a tshark pa
 dissects every frame of a bulk transfer's capture (about a second per 25 000 frames here).
 
 metadata_packets(path) yields the IPv4 TCP/UDP packets whose payload starts with the SVR
-cookie (SVR.md § Metadata block). A fragmented datagram is seen in its first fragment, the
-one that holds the L4 header and the block; `whole` tells whether all of it was captured.
+cookie (docs/svr-wire-format.md § Metadata block). A fragmented datagram is seen in its first
+fragment, the one that holds the L4 header and the block; `whole` tells whether all of it was
+captured.
 """
 import socket
 import struct
@@ -73,7 +74,7 @@ def metadata_packets(path):
 
 def tlvs(block):
     """TLVs of a metadata block as (type, value) pairs, header and payload sections
-    (SVR.md § Metadata block); stops at a truncated one."""
+    (docs/svr-wire-format.md § Metadata block); stops at a truncated one."""
     if len(block) < 12:
         return []
     hl = int.from_bytes(block[8:10], "big") & 0xFFF

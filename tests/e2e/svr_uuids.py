@@ -3,7 +3,7 @@
 
 usage: svr_uuids.py CAPTURE
 
-One line per metadata packet with a UUID (SVR.md § Metadata block), in capture order:
+One line per metadata packet with a UUID (docs/svr-wire-format.md § Metadata block), in capture order:
   EPOCH_SECONDS SRC:SPORT DST:DPORT UUID KIND
 KIND is fwd (forward context), rev (reverse context) or other, with
 "+keepalive" when TLV 24 says keep-alive (a metadata-only packet).

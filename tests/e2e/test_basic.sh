@@ -92,7 +92,7 @@ wp_check "iperf3 TCP -t 2" wp_iperf iperf-tcp -t 2
 
 wp_check "curl still works at the end" http_ok
 
-# --- cookie false positive (SVR.md § Metadata block): data that itself begins with the
+# --- cookie false positive (docs/svr-wire-format.md § Metadata block): data that itself begins with the
 # cookie crosses the WAN inside a bare 12-byte block and arrives unchanged, both ways.
 wp_udp_echo_start 5201
 fp_before1=$(wp_stat r1 counters.cookie_marker_stripped)

@@ -1,4 +1,4 @@
-// libFuzzer target for config loading (DESIGN.md § Tests: fuzz config loading).
+// libFuzzer target for config loading (docs/architecture.md § Tests: fuzz config loading).
 //
 // Config text reaches the router from files, the REST API and Redis, so the
 // loader must turn any byte string into either a Config or a list of errors:

@@ -1,13 +1,13 @@
 // BFD (RFC 5880) codec and state machine: the § 6.8.6 reception rules one by
 // one, the three-way handshake, detection time, Poll/Final, the 1 s floor
 // while not Up, transmit jitter, and meticulous keyed SHA-1 (§ 6.7.4).
-#include "dataplane/bfd.h"
+#include "dataplane/paths/bfd.h"
 
 #include <gtest/gtest.h>
 
 #include <cstring>
 
-#include "dataplane/packet.h"
+#include "dataplane/ip/packet.h"
 
 namespace wp {
 namespace {

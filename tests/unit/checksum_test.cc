@@ -1,14 +1,14 @@
 // Internet checksum (RFC 1071) and the incremental update NAT uses (RFC 1624):
 // every incremental result must equal a full recompute, over many random
 // packets and rewrites, for TCP and UDP; UDP "no checksum" (0) stays 0.
-#include "dataplane/checksum.h"
+#include "dataplane/ip/checksum.h"
 
 #include <gtest/gtest.h>
 
 #include <random>
 
-#include "dataplane/packet.h"
-#include "dataplane/packet_edit.h"
+#include "dataplane/ip/packet.h"
+#include "dataplane/ip/packet_edit.h"
 #include "tests/unit/eal_env.h"
 #include "tests/unit/pkt_builder.h"
 

@@ -1,4 +1,4 @@
-// CryptoEngine (issue #4, SVR.md § Security): known answers through our
+// CryptoEngine (docs/svr-wire-format.md § Security): known answers through our
 // IPsec-MB module — HMAC-SHA256 (RFC 4231, truncated to 128 bits), AES-256-CBC
 // (NIST SP 800-38A F.2.5/F.2.6), HKDF-SHA256 (RFC 5869 A.1-A.3) — then 10 000
 // random packets sealed by us and checked against OpenSSL EVP (test-only
@@ -15,10 +15,10 @@
 #include <string>
 #include <vector>
 
-#include "dataplane/crypto_engine.h"
-#include "dataplane/crypto_keys.h"
-#include "dataplane/iv_source.h"
-#include "dataplane/replay_window.h"
+#include "dataplane/crypto/engine.h"
+#include "dataplane/crypto/keys.h"
+#include "dataplane/crypto/iv_source.h"
+#include "dataplane/crypto/replay_window.h"
 
 namespace wp {
 namespace {

@@ -1,4 +1,4 @@
-// #6 HA: session records, batching, resync chunking, stale updates, and a
+// Session records, batching, resync chunking, stale updates, and a
 // pair of in-process nodes (real Workers, real HaNode logic) joined by a
 // loopback transport with CPG's contract: total order, own messages
 // delivered back, membership changes in the same stream.
@@ -13,9 +13,10 @@
 #include <variant>
 #include <vector>
 
-#include "dataplane/dataplane.h"
-#include "dataplane/router_model.h"
-#include "dataplane/worker.h"
+#include "dataplane/control/router_model.h"
+#include "dataplane/session/owner.h"
+#include "dataplane/worker/shared.h"
+#include "dataplane/worker/worker.h"
 #include "ha/ha_node.h"
 #include "ha/session_codec.h"
 #include "ha/sync_batcher.h"
@@ -136,7 +137,7 @@ struct Hub {
   void step(uint64_t now_ms) {
     for (size_t i = 0; i < router.workers(); ++i) {
       router.worker(i).set_now_ms(static_cast<uint32_t>(now_ms));
-      router.worker(i).ha_poll();
+      router.worker(i).ha().poll();
     }
     node->poll(now_ms);
   }
@@ -186,7 +187,7 @@ TEST(HaCodec, SessionRoundTripsByNameIntoAModelWithAnotherOrder) {
   Session s = hub_session(*a, kHubA, 40000, clock.base_ms - 50);
   s.packets[0] = 7;
   s.bytes[1] = 1234;
-  s.migrations = 3;  // #9 paths
+  s.migrations = 3;
   pb::SessionRecord rec;
   encode_session(s, *a, clock, 1, rec);
   EXPECT_EQ(rec.tenant(), "branch");
@@ -206,7 +207,7 @@ TEST(HaCodec, SessionRoundTripsByNameIntoAModelWithAnotherOrder) {
   EXPECT_EQ(d.flags, s.flags);
   EXPECT_EQ(d.packets[0], 7u);
   EXPECT_EQ(d.bytes[1], 1234u);
-  EXPECT_EQ(d.migrations, 3u) << "#9: the peer sees how often the session moved path";
+  EXPECT_EQ(d.migrations, 3u) << "the peer sees how often the session moved path";
   EXPECT_EQ(d.out_fwd.iface, 0);
   EXPECT_EQ(d.out_rev.iface, 1);
 }
@@ -341,10 +342,10 @@ TEST_F(HaPair, StaleUpdatesAreIgnored) {
   op.session = *b->find(s);
   op.session.last_ms += 500;
   op.session.packets[0] = 50;
-  bw.apply_peer_session(op);
+  bw.ha().apply(op);
   op.session.last_ms -= 100;
   op.session.packets[0] = 40;
-  bw.apply_peer_session(op);
+  bw.ha().apply(op);
   EXPECT_EQ(b->find(s)->packets[0], 50u);
   EXPECT_EQ(bw.counters().get(Counter::ha_stale_ignored), 1u);
   // A message from an older incarnation of the peer is ignored as a whole.
@@ -358,6 +359,43 @@ TEST_F(HaPair, StaleUpdatesAreIgnored) {
   run({b.get()}, now);
   EXPECT_NE(b->find(s), nullptr);
   EXPECT_EQ(b->node->status().get(HaStatus::Counter::stale_messages), 1u);
+}
+
+// A takeover re-flags who ages the peer's sessions a slice per loop
+// iteration (HaFollower::kSlice), never the whole table in one, and the
+// worker acknowledges the generation only when the whole table is done.
+TEST(HaFollowerSweep, OwnershipChangeIsFollowedASliceAtATime) {
+  constexpr uint32_t kSlice = HaFollower::kSlice;
+  test::Router r(hub_config("hub-b", "10.2.0.3/24", "172.16.0.3/24"),
+                 test::RouterOptions().with_max_sessions(3 * kSlice).with_prepare([](DataplaneShared& sh) {
+                   sh.ha.peer_addresses.push_back({kHubA, 1});
+                   std::string err;
+                   if (!sh.ha.create(1, 1024, SOCKET_ID_ANY, err)) throw std::runtime_error(err);
+                 }));
+  Worker& w = r.worker();
+  HaDataplane& ha = r.shared().ha;
+  // One of the peer's sessions, in the table's last slice.
+  std::vector<Session*> placeholders;
+  for (uint32_t i = 0; i < 2 * kSlice + 5; ++i) placeholders.push_back(w.table().allocate());
+  PeerSessionOp op{};
+  op.kind = PeerSessionOpKind::upsert;
+  op.session = hub_session(r.model(), kHubA, 45000, 0);
+  w.ha().apply(op);
+  for (Session* p : placeholders) w.table().release(p);
+  Session* s = w.table().lookup(op.session.key_a()).session;
+  ASSERT_NE(s, nullptr);
+  ASSERT_TRUE(s->flags & kPeerSession) << "the peer's to age while it is alive";
+
+  ha.adopt_peer.store(true);
+  uint32_t gen = ha.ownership_gen.fetch_add(1) + 1;
+  w.poll_once();
+  EXPECT_NE(ha.ownership_seen[0].load(), gen) << "one slice of three";
+  EXPECT_TRUE(s->flags & kPeerSession) << "not reached yet";
+  w.poll_once();
+  EXPECT_NE(ha.ownership_seen[0].load(), gen);
+  w.poll_once();
+  EXPECT_EQ(ha.ownership_seen[0].load(), gen) << "acknowledged once the whole table is done";
+  EXPECT_FALSE(s->flags & kPeerSession) << "now ours to age";
 }
 
 TEST_F(HaPair, SurvivorAdoptsSessionsThenTakesTheAddressesAndForwards) {

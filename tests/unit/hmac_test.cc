@@ -1,7 +1,7 @@
-// HmacEngine (IPsec-MB HMAC-SHA256 truncated to 128 bits, SVR.md § Security):
+// HmacEngine (IPsec-MB HMAC-SHA256 truncated to 128 bits, docs/svr-wire-format.md § Security):
 // RFC 4231 known answers, burst signing equal to one-at-a-time signing, and
 // verify() rejecting any single-bit change.
-#include "dataplane/hmac.h"
+#include "dataplane/crypto/hmac.h"
 
 #include <gtest/gtest.h>
 

@@ -1,8 +1,8 @@
-// #4 TLV 16: metadata payload-section encryption. The sealed block is opened
+// Metadata payload-section encryption. The sealed block is opened
 // by an independent implementation (OpenSSL HKDF by hand with HMAC(), and
 // EVP AES-256-CBC), names never appear in it, our own open round-trips, and
 // each failure has its own result.
-#include "dataplane/metadata_crypto.h"
+#include "dataplane/crypto/metadata_crypto.h"
 
 #include <gtest/gtest.h>
 #include <openssl/evp.h>
@@ -13,8 +13,8 @@
 #include <string>
 #include <vector>
 
-#include "dataplane/crypto_keys.h"
-#include "dataplane/packet.h"
+#include "dataplane/crypto/keys.h"
+#include "dataplane/ip/packet.h"
 
 namespace wp {
 namespace {

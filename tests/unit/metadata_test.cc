@@ -1,9 +1,9 @@
-// SVR metadata block encode/decode (SVR.md § Metadata block): round trips of
+// SVR metadata block encode/decode (docs/svr-wire-format.md § Metadata block): round trips of
 // every TLV MetadataWriter emits, the 12/0 false-positive marker, and every
 // malformed-length case the decoder must refuse without reading past the
 // buffer (each malformed input is decoded from an exact-size heap copy so
 // ASan catches any overread).
-#include "dataplane/metadata.h"
+#include "dataplane/svr/metadata.h"
 
 #include <gtest/gtest.h>
 
@@ -13,7 +13,7 @@
 #include <string>
 #include <vector>
 
-#include "dataplane/packet.h"
+#include "dataplane/ip/packet.h"
 
 namespace wp {
 
@@ -119,7 +119,7 @@ const SessionUuid kUuid = {0x10, 0x32, 0x54, 0x76, 0x98, 0xba, 0x4c, 0xde,
 TEST(MetadataWriter, ForwardBlockRoundTrip) {
   uint8_t buf[kMaxMetadataLen];
   MetadataWriter w(buf, sizeof buf);
-  w.fragment({0x01020304, 0x0506, 0x4000, 1500});  // #4: TLV 16 would mean an encrypted payload now
+  w.fragment({0x01020304, 0x0506, 0x4000, 1500});  // TLV 16 would mean an encrypted payload now
   w.forward_context(kFwd);
   w.uuid(kUuid);
   w.tenant("branch");
@@ -444,7 +444,7 @@ TEST(MetadataMalformed, VersionOtherThanOne) {
 
 TEST(MetadataEncrypted, FirstPayloadTypeZeroOrAbove50MeansEncrypted) {
   // An encrypted payload section starts with an IV: first type 0 or > 50
-  // (SVR.md). #4: decoded as encrypted, its TLVs left unread for the caller
+  // (docs/svr-wire-format.md). decoded as encrypted, its TLVs left unread for the caller
   // to open (metadata_crypto.h) or drop.
   for (uint16_t first : {0, 51, 0x8000, 0xffff}) {
     Metadata md;

@@ -1,4 +1,4 @@
-// Management plane (#7): IPFIX encoding against our decoder, the exporter over
+// Management plane : IPFIX encoding against our decoder, the exporter over
 // a real UDP socket (sequence numbers, template refresh, bounded queue), the
 // session snapshot's filters and paging, mgmt config validation, and the REST
 // API through a real HTTP client (auth, every endpoint, config errors with

@@ -1,4 +1,4 @@
-// Issue #5: rte_flow rule building (flow_rule.h) checked item by item for
+// Issue rte_flow rule building (flow_rule.h) checked item by item for
 // each session kind, and the software NIC model (nic_model.h) applying those
 // very arrays byte-exactly, counting, aging and refusing what it does not
 // support the way a PMD does.
@@ -11,8 +11,8 @@
 #include <cstring>
 #include <vector>
 
-#include "dataplane/metadata.h"
-#include "dataplane/packet.h"
+#include "dataplane/svr/metadata.h"
+#include "dataplane/ip/packet.h"
 #include "offload/flow_probe.h"
 #include "offload/flow_rule.h"
 #include "tests/unit/eal_env.h"

@@ -1,4 +1,4 @@
-// Issue #5: the offload manager with real workers in one process. Two
+// Issue the offload manager with real workers in one process. Two
 // routers (r1 branch, r2 headend) as in svr_test.cc; r1 has a software NIC
 // model and an offload manager. Checked: an established session gets one rule
 // per direction and the NIC's output equals the worker's software output byte
@@ -17,9 +17,9 @@
 #include <string>
 #include <vector>
 
-#include "dataplane/dataplane.h"
-#include "dataplane/router_model.h"
-#include "dataplane/worker.h"
+#include "dataplane/worker/shared.h"
+#include "dataplane/control/router_model.h"
+#include "dataplane/worker/worker.h"
 #include "offload/flow_port_ethdev.h"
 #include "offload/flow_probe.h"
 #include "offload/nic_model.h"
@@ -50,7 +50,7 @@ config::Config router_config(const char* name, const char* lan, const char* wan,
   return c;
 }
 
-// #4 crypto: key slots for the encrypting/HMAC-every-packet sessions below.
+// Key slots for the encrypting/HMAC-every-packet sessions below.
 const RouterOptions kRouterOptions = RouterOptions().with_key_slots(64).with_udp_timeout_ms(5000);
 
 class Offload : public ::testing::Test {
@@ -70,7 +70,7 @@ class Offload : public ::testing::Test {
     std::string err;
     ASSERT_TRUE(mgr->init(64, SOCKET_ID_ANY, err)) << err;
     ASSERT_TRUE(mgr->install_port_rules(err)) << err;
-    r1->worker().set_offload_feedback(mgr->feedback_ring(0));
+    r1->worker().offload().set_ring(mgr->feedback_ring(0));
     tick(1000);
   }
   void TearDown() override {
@@ -89,7 +89,7 @@ class Offload : public ::testing::Test {
     for (int i = 0; i < 2; ++i) {
       mgr->poll(ms);
       nic->service(ms);
-      r1->worker().drain_offload_feedback();
+      r1->worker().offload().drain();
     }
   }
   static std::vector<uint8_t> client_udp(uint16_t sport, uint16_t dport, std::string_view data) {
@@ -228,7 +228,7 @@ TEST_F(Offload, PoliciesNeedingPerPacketWorkStayInSoftware) {
   EXPECT_EQ(mgr->sessions(), 0u);
   EXPECT_EQ(mgr->counters().ineligible_policy.load(), 2u);
   // Adaptive encryption skipping this session's data still leaves the
-  // per-packet HMAC trailer and sequence number (#4): still software.
+  // per-packet HMAC trailer and sequence number : still software.
   Session s = *r1_session(40005, 5400);
   s.crypto |= kCryptoAdaptiveSkip;
   r1->worker().post_event(SessionEventKind::established, s);

@@ -1,7 +1,8 @@
 // In-place packet edits (packet_edit.h) on real single-segment mbufs:
 // metadata insert through headroom and through tailroom, strip, the HMAC
 // trailer, Ethernet padding, and lengths/checksums after each edit.
-#include "dataplane/packet_edit.h"
+#include "dataplane/crypto/packet_hmac.h"
+#include "dataplane/ip/packet_edit.h"
 
 #include <gtest/gtest.h>
 
@@ -9,7 +10,7 @@
 #include <random>
 #include <string>
 
-#include "dataplane/checksum.h"
+#include "dataplane/ip/checksum.h"
 #include "tests/unit/eal_env.h"
 #include "tests/unit/pkt_builder.h"
 

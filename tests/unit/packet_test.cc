@@ -1,7 +1,7 @@
 // Header parsing (packet.h): valid Ethernet/ARP/IPv4/TCP/UDP/ICMP, and every
 // way a frame can lie about its lengths. Each truncation is parsed from an
 // exact-size heap copy, so a read past `len` is an ASan error, not luck.
-#include "dataplane/packet.h"
+#include "dataplane/ip/packet.h"
 
 #include <gtest/gtest.h>
 

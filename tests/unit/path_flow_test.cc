@@ -1,4 +1,4 @@
-// Paths (#9) through in-process routers (tests/unit/svr_harness.h): TLV 26
+// Paths through in-process routers (tests/unit/svr_harness.h): TLV 26
 // markers on live sessions (inline and alone, signed, stripped, loss and RTT
 // reported back into the path counters), the per-session migration count,
 // and a transit router that moves its onward leg (r1 -> r2 -> r3).
@@ -6,7 +6,7 @@
 
 #include <string>
 
-#include "dataplane/metadata.h"
+#include "dataplane/svr/metadata.h"
 #include "tests/unit/svr_harness.h"
 
 namespace wp {

@@ -1,4 +1,4 @@
-// In-line flow performance monitoring (#9 paths, TLV 26): the TLV codec, the
+// In-line flow performance monitoring (TLV 26): the TLV codec, the
 // alternate-marking maths of a leg (colour counting, loss, RTT from echoed
 // timestamps, one-way delay variation), the control thread's window, and
 // how the result combines with probe metrics for SLAs.
@@ -7,10 +7,10 @@
 #include <cstring>
 #include <vector>
 
-#include "dataplane/flow_monitor.h"
-#include "dataplane/metadata.h"
-#include "dataplane/path_monitor.h"
-#include "dataplane/paths.h"
+#include "dataplane/paths/flow_monitor.h"
+#include "dataplane/svr/metadata.h"
+#include "dataplane/paths/path_monitor.h"
+#include "dataplane/paths/path_table.h"
 
 namespace wp {
 namespace {

@@ -1,16 +1,17 @@
-// Paths (#9): metrics maths, ranks and path choice with preferences and SLAs,
+// Paths : metrics maths, ranks and path choice with preferences and SLAs,
 // and session migration between two in-process routers joined by two WAN
 // paths (ingress re-bind on the new path with the same UUID, egress re-bind
 // on UUID match, metadata-only packets for full-size segments, TLV 18 ack).
-#include "dataplane/paths.h"
+#include "dataplane/session/owner.h"
+#include "dataplane/paths/path_table.h"
 
 #include <gtest/gtest.h>
 
 #include <cstring>
 #include <memory>
 
-#include "dataplane/router_model.h"
-#include "dataplane/worker.h"
+#include "dataplane/control/router_model.h"
+#include "dataplane/worker/worker.h"
 #include "tests/unit/svr_harness.h"
 
 namespace wp {

@@ -1,4 +1,4 @@
-// Readable packet fixtures for unit tests (STYLE.md § FastClick: a packet in,
+// Readable packet fixtures for unit tests (as in Click's tests: a packet in,
 // the expected packet out, compared field by field).
 //
 //   auto bytes = Pkt().ipv4("10.1.0.5", "10.2.0.10").udp(1000, 53).payload("x").bytes();
@@ -22,7 +22,7 @@
 #include <string_view>
 #include <vector>
 
-#include "dataplane/ipv4.h"
+#include "dataplane/ip/ipv4.h"
 
 namespace wp::test {
 

@@ -8,8 +8,8 @@
 
 #include <string>
 
-#include "dataplane/packet.h"
-#include "dataplane/router_model.h"
+#include "dataplane/ip/packet.h"
+#include "dataplane/control/router_model.h"
 #include "tests/unit/pkt_builder.h"
 
 namespace wp {

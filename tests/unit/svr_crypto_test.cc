@@ -1,4 +1,4 @@
-// Session encryption end to end inside one process (issue #4, SVR.md §
+// Session encryption end to end inside one process (docs/svr-wire-format.md §
 // Security): two real Workers (r1 branch, r2 headend) joined by captured
 // WAN frames. Checks the wire (no plaintext, TLV 11, IV + padding + seq +
 // HMAC trailer, MSS clamp), byte-exact delivery, and that tampered,
@@ -16,11 +16,11 @@
 #include <utility>
 #include <vector>
 
-#include "dataplane/crypto_edit.h"
-#include "dataplane/dataplane.h"
-#include "dataplane/metadata.h"
-#include "dataplane/router_model.h"
-#include "dataplane/worker.h"
+#include "dataplane/crypto/session_data.h"
+#include "dataplane/worker/shared.h"
+#include "dataplane/svr/metadata.h"
+#include "dataplane/control/router_model.h"
+#include "dataplane/worker/worker.h"
 #include "tests/unit/svr_harness.h"
 
 namespace wp {

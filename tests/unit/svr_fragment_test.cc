@@ -1,4 +1,4 @@
-// #4 fragments: the reassembly table (in order, out of order, duplicates,
+// The reassembly table (in order, out of order, duplicates,
 // overlaps, timeout, table full, too many / too big), fragmentation of an
 // mbuf and its reassembly back to the same bytes, and the TLV 1 round trip.
 #include <gtest/gtest.h>
@@ -7,12 +7,12 @@
 #include <numeric>
 #include <vector>
 
-#include "dataplane/checksum.h"
-#include "dataplane/crypto_edit.h"
-#include "dataplane/ip_fragment.h"
-#include "dataplane/ip_reassembly.h"
-#include "dataplane/metadata.h"
-#include "dataplane/packet.h"
+#include "dataplane/ip/checksum.h"
+#include "dataplane/crypto/session_data.h"
+#include "dataplane/ip/fragment.h"
+#include "dataplane/ip/reassembly.h"
+#include "dataplane/svr/metadata.h"
+#include "dataplane/ip/packet.h"
 #include "tests/unit/eal_env.h"
 #include "tests/unit/pkt_builder.h"
 #include "tests/unit/svr_harness.h"
@@ -331,7 +331,7 @@ TEST_F(FragmentedSvr, NearMtuUdpLeavesInFragmentsWithTlv1AndArrivesExactBothWays
   EXPECT_EQ(r2->count(Counter::metadata_decrypted), 1u);
 
   // A full-size reply: r2 fragments it (its reverse metadata rides its own
-  // packet, #9); r1 reassembles and delivers it.
+  // packet); r1 reassembles and delivers it.
   const std::string rev = data(1472, 'z');
   std::vector<Frame> back = r2->send(kLan, server_udp(rev));
   ASSERT_GE(back.size(), 2u) << r2->drops();

@@ -22,12 +22,12 @@
 #include <utility>
 #include <vector>
 
-#include "dataplane/dataplane.h"
-#include "dataplane/hmac.h"
-#include "dataplane/paths.h"
-#include "dataplane/router_model.h"
-#include "dataplane/session_events.h"
-#include "dataplane/worker.h"
+#include "dataplane/worker/shared.h"
+#include "dataplane/crypto/hmac.h"
+#include "dataplane/paths/path_table.h"
+#include "dataplane/control/router_model.h"
+#include "dataplane/session/events.h"
+#include "dataplane/worker/worker.h"
 #include "tests/unit/eal_env.h"
 #include "tests/unit/pkt_builder.h"
 
@@ -88,11 +88,11 @@ void add_peer(config::Config& c, const std::string& name, std::initializer_list<
 struct RouterOptions {
   uint32_t workers = 1;
   uint32_t max_sessions = 1024;  // per worker
-  uint32_t key_slots = 0;        // #4 crypto: key slab per worker; 0 = no per-session keys
+  uint32_t key_slots = 0;        // key slab per worker; 0 = no per-session keys
   uint32_t udp_timeout_ms = 0;   // 0 = the built-in default
   // Event rings switched on before the workers exist: {consumer, ring size}.
   std::vector<std::pair<EventConsumer, uint32_t>> events;
-  // #9 paths: a PathTable under BFD control with every path usable, and the
+  // A PathTable under BFD control with every path usable, and the
   // control pool workers take keep-alive mbufs from.
   bool monitored_paths = false;
   // Anything else a test needs in the shared state before the workers start
@@ -180,7 +180,7 @@ HmacEngine& test_hmac();  // separate from every router's engine
 HmacKey key_of(const char* hex);
 
 // The HMAC trailer: HMAC-SHA256-128 over the L4 header (checksum zeroed),
-// the metadata block and the data (SVR.md § Security).
+// the metadata block and the data (docs/svr-wire-format.md § Security).
 bool hmac_ok(const Frame& f, const char* key_hex);
 // Re-signs a WAN frame after a test edited it, and fixes both checksums.
 void resign(Frame& f, const char* key_hex);

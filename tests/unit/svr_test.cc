@@ -1,4 +1,4 @@
-// SVR end to end inside one process (SVR.md § First packet, § Handshake,
+// SVR end to end inside one process (docs/svr-wire-format.md § First packet, § Handshake,
 // § Security, cookie false positive): real wp::Worker objects, one per
 // router, packet in -> packet out through capturing rx/tx functions.
 //
@@ -22,13 +22,14 @@
 #include <utility>
 #include <vector>
 
-#include "dataplane/control.h"
-#include "dataplane/dataplane.h"
-#include "dataplane/metadata.h"
-#include "dataplane/packet.h"
-#include "dataplane/router_model.h"
-#include "dataplane/worker.h"
-#include "mgmt/ipfix_decoder.h"  // #7 mgmt
+#include "dataplane/control/control_thread.h"
+#include "dataplane/control/router_model.h"
+#include "dataplane/ip/packet.h"
+#include "dataplane/session/owner.h"
+#include "dataplane/svr/metadata.h"
+#include "dataplane/worker/shared.h"
+#include "dataplane/worker/worker.h"
+#include "mgmt/ipfix_decoder.h"
 #include "mgmt/session_feed.h"
 #include "tests/unit/svr_harness.h"
 
@@ -381,7 +382,7 @@ TEST_F(Svr, PaddedMinimumFramesAreHandled) {
 
 TEST_F(Svr, MetadataThatWouldExceedTheMtuIsFragmented) {
   // 1500-byte datagram on the LAN; metadata + HMAC push it over the WAN MTU:
-  // #4 sends it in two IP fragments (svr_fragment_test checks the bytes).
+  // It leaves in two IP fragments (svr_fragment_test checks the bytes).
   auto frags = r1->send(kLan, client_udp(std::string(1500 - 28, 'm')));
   ASSERT_EQ(frags.size(), 2u) << r1->drops();
   EXPECT_EQ(frags[0].ip_total(), 1500u);
@@ -475,7 +476,7 @@ TEST_F(Svr, IngressDropsOtherProtocolsAndExpiringTtl) {
   EXPECT_EQ(r1->drop_count(DropReason::ttl_expired), 1u);
   auto frag = Pkt().eth(kR1Mac, kClientMac).ipv4(kClient, kServer).frag(0x2000).udp(1, 5201).bytes();
   EXPECT_TRUE(r1->send(kLan, frag).empty());
-  EXPECT_EQ(r1->count(Counter::fragments_received), 1u);  // #4: held for reassembly, not forwarded
+  EXPECT_EQ(r1->count(Counter::fragments_received), 1u);  // held for reassembly, not forwarded
   auto bad = client_udp("x");
   bad.resize(30);
   EXPECT_TRUE(r1->send(kLan, bad).empty());
@@ -893,7 +894,7 @@ TEST_F(Svr, IdleSessionsExpireAndTheFlowStartsOver) {
   EXPECT_EQ(r2->send_one(kWan, w.raw).payload_string(), "again");
 }
 
-// --- session events (session_events.h) ---------------------------------------
+// --- session events (session/events.h) ---------------------------------------
 
 std::vector<SessionEvent> drain_events(Router& r, EventConsumer c) {
   std::vector<SessionEvent> out;
@@ -962,7 +963,7 @@ TEST_F(Svr, AFullEventRingDropsAndCountsWithoutStoppingTraffic) {
   EXPECT_EQ(r1->worker().table().size(), 10u);
 }
 
-// --- #7 mgmt: live config commit, update events, IPFIX stitching -------------
+// --- live config commit, update events, IPFIX stitching -------------
 
 TEST_F(Svr, ACommitThatDeniesAPolicyTearsDownOnlyThoseSessions) {
   std::string err;
@@ -1001,6 +1002,52 @@ TEST_F(Svr, ACommitThatDeniesAPolicyTearsDownOnlyThoseSessions) {
   EXPECT_EQ(r1->drop_count(DropReason::policy_deny), 1u);
   r1->shared().model.store(&r1->model());  // the fixture's model outlives `model`
   r1->worker().poll_once();
+}
+
+// The re-check after a commit is a sweep of kSlice sessions per loop
+// iteration (never the whole table at once); a session the sweep has not
+// reached yet is re-checked the moment a packet finds it.
+TEST_F(Svr, ACommitIsRecheckedASliceAtATimeAndOnAccess) {
+  constexpr uint32_t kSlice = PolicyRecheck::kSlice;
+  Router big(r1_config(), RouterOptions().with_max_sessions(3 * kSlice));
+  wire(big, *r2);
+  // Both sessions sit in the table's last slice: placeholders take the slots before them.
+  std::vector<Session*> placeholders;
+  for (uint32_t i = 0; i < kSlice + 5; ++i) placeholders.push_back(big.worker().table().allocate());
+  big.send_one(kLan, client_udp("echo"));
+  big.send_one(kLan, client_tcp(kTcpSyn, 1, 0));
+  for (Session* p : placeholders) big.worker().table().release(p);
+  ASSERT_EQ(big.worker().table().size(), 2u);
+
+  config::Config next = r1_config();
+  next.mutable_policies()->DeleteSubrange(1, 1);  // no more echo
+  std::string err;
+  auto model = RouterModel::build(next, nullptr, nullptr, test_hmac(), err);
+  ASSERT_TRUE(model) << err;
+  const auto settled = [&] {
+    return big.worker().counters().model_settled.load() == reinterpret_cast<uintptr_t>(model.get());
+  };
+  big.shared().model.store(model.get());
+  big.idle();
+  EXPECT_FALSE(settled()) << "one iteration re-checked one slice, not the table";
+  EXPECT_EQ(big.count(Counter::sessions_policy_closed), 0u) << "the echo session is beyond the first slice";
+
+  // A packet of the echo session: re-checked on access, torn down, and the
+  // packet is a new session the new policy denies.
+  EXPECT_TRUE(big.send(kLan, client_udp("again")).empty());
+  EXPECT_EQ(big.count(Counter::sessions_policy_closed), 1u);
+  EXPECT_EQ(big.drop_count(DropReason::policy_deny), 1u);
+  EXPECT_EQ(big.worker().table().size(), 1u);
+
+  big.idle();
+  EXPECT_FALSE(settled()) << "two slices of three";
+  big.idle();
+  EXPECT_TRUE(settled()) << "the third iteration finished the table";
+  // The web session was re-mapped by the sweep and still forwards.
+  Frame w = big.send_one(kLan, client_tcp(kTcpAck, 2, 1, "GET /"));
+  EXPECT_EQ(w.dst(), kR2Wan);
+  big.shared().model.store(&big.model());
+  big.idle();
 }
 
 TEST_F(Svr, LiveSessionsPostUpdatesOncePerPeriod) {

@@ -1,4 +1,4 @@
-// wpgen (issue #8): session plan, frame sizes, latency percentiles and the
+// wpgen: session plan, frame sizes, latency percentiles and the
 // frames it puts on the wire, without DPDK.
 #include <gtest/gtest.h>
 
@@ -6,8 +6,8 @@
 #include <set>
 #include <vector>
 
-#include "dataplane/checksum.h"
-#include "dataplane/packet.h"
+#include "dataplane/ip/checksum.h"
+#include "dataplane/ip/packet.h"
 #include "tools/wpgen/flow_plan.h"
 #include "tools/wpgen/frames.h"
 #include "tools/wpgen/latency.h"

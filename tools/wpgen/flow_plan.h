@@ -13,7 +13,7 @@
 #include <optional>
 #include <string>
 
-#include "dataplane/ipv4.h"
+#include "dataplane/ip/ipv4.h"
 
 namespace wp::gen {
 

@@ -3,8 +3,8 @@
 
 #include <cstring>
 
-#include "dataplane/checksum.h"
-#include "dataplane/packet.h"
+#include "dataplane/ip/checksum.h"
+#include "dataplane/ip/packet.h"
 
 namespace wp::gen {
 namespace {

@@ -9,7 +9,7 @@
 #include <algorithm>
 #include <cstring>
 
-#include "dataplane/packet.h"
+#include "dataplane/ip/packet.h"
 
 namespace wp::gen {
 

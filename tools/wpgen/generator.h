@@ -1,5 +1,5 @@
 // wpgen's traffic engine: one lcore plays both ends of many UDP sessions
-// through a device under test (DESIGN.md § Tests; issue #8).
+// through a device under test (docs/architecture.md § Tests).
 //
 // The client port sends each session's first request (a new 5-tuple for the
 // router: first-packet path) at the configured setup rate, then, for the

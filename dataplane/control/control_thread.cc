@@ -1,0 +1,233 @@
+// Control thread packet work; see control_thread.h.
+#include "dataplane/control/control_thread.h"
+
+#include <rte_arp.h>
+#include <rte_cycles.h>
+#include <rte_ethdev.h>
+#include <rte_ether.h>
+
+#include <algorithm>
+#include <cstring>
+
+#include "dataplane/ip/checksum.h"
+#include "dataplane/ip/packet_edit.h"
+#include "dataplane/paths/path_monitor.h"
+
+namespace wp {
+namespace {
+
+constexpr uint8_t kBroadcast[6] = {0xff, 0xff, 0xff, 0xff, 0xff, 0xff};
+constexpr uint8_t kZeroMac[6] = {0, 0, 0, 0, 0, 0};
+
+uint16_t eth_tx(void*, uint16_t port, uint16_t queue, rte_mbuf** pkts, uint16_t n) {
+  return rte_eth_tx_burst(port, queue, pkts, n);
+}
+
+}  // namespace
+
+Control::Control(DataplaneShared& shared, rte_mempool* pool, uint16_t tx_queue)
+    : shared_(shared), pool_(pool), tx_queue_(tx_queue), tx_(eth_tx) {
+  uint64_t hz = rte_get_tsc_hz();
+  tsc_per_us_ = hz >= 1000000 ? hz / 1000000 : 1;
+}
+
+uint64_t Control::now_us() const { return rte_get_tsc_cycles() / tsc_per_us_; }
+
+void Control::set_path_monitor(PathMonitor* pm) {
+  paths_ = pm;
+  if (pm)
+    pm->set_sender(
+        [](void* ctx, rte_mbuf* m, int iface, Ipv4 nh) { static_cast<Control*>(ctx)->send_ip(m, iface, nh); }, this);
+}
+
+void Control::send_ip(rte_mbuf* m, int iface, Ipv4 next_hop) {
+  uint8_t mac[6];
+  if (shared_.neighbors.lookup(iface, next_hop, mac)) return send_l2(m, iface, mac);
+  mark_resolve(m, iface, next_hop);
+  resolve(m, now_ms_);
+}
+
+Control::~Control() {
+  for (auto& p : pending_)
+    for (rte_mbuf* m : p.packets) rte_pktmbuf_free(m);
+}
+
+size_t Control::pending_count() const {
+  size_t n = 0;
+  for (const auto& p : pending_) n += p.packets.size();
+  return n;
+}
+
+uint32_t Control::poll_once(uint32_t now_ms) {
+  uint32_t handled = 0;
+  now_ms_ = now_ms;
+  // The HA thread asks for gratuitous ARP after a takeover or hand-back.
+  if (shared_.ha.enabled) {
+    if (shared_.ha.announce_gen.load(std::memory_order_acquire) != announce_seen_) {
+      announce_seen_ = shared_.ha.announce_gen.load(std::memory_order_acquire);
+      announce();
+      announced_ms_ = now_ms;
+      reannounce_step_ = 0;
+    } else if (reannounce_step_ < std::size(kReannounceMs) &&
+               now_ms - announced_ms_ >= kReannounceMs[reannounce_step_]) {
+      ++reannounce_step_;
+      announce();
+    }
+  }
+  rte_mbuf* pkts[kMaxBurst];
+  for (rte_ring* r : shared_.to_control) {
+    unsigned n = rte_ring_sc_dequeue_burst(r, reinterpret_cast<void**>(pkts), kMaxBurst, nullptr);
+    for (unsigned i = 0; i < n; ++i) local_input(pkts[i]);
+    handled += n;
+  }
+  for (rte_ring* r : shared_.resolve) {
+    unsigned n = rte_ring_sc_dequeue_burst(r, reinterpret_cast<void**>(pkts), kMaxBurst, nullptr);
+    for (unsigned i = 0; i < n; ++i) resolve(pkts[i], now_ms);
+    handled += n;
+  }
+  // ARP retries; give up after kArpTries unanswered requests.
+  for (auto it = pending_.begin(); it != pending_.end();) {
+    if (static_cast<int32_t>(now_ms - it->last_request_ms) < static_cast<int32_t>(kArpRetryMs)) {
+      ++it;
+      continue;
+    }
+    if (it->tries >= kArpTries) {
+      for (rte_mbuf* m : it->packets) drop(m, DropReason::arp_unresolved);
+      it = pending_.erase(it);
+      continue;
+    }
+    send_arp(it->iface, RTE_ARP_OP_REQUEST, kZeroMac, it->addr);
+    it->last_request_ms = now_ms;
+    ++it->tries;
+    ++it;
+  }
+  if (paths_) paths_->poll(now_us());
+  return handled;
+}
+
+void Control::local_input(rte_mbuf* m) {
+  ParsedPacket pp = parse_packet(pkt_data(m), m->data_len);
+  int iface = model().iface_by_port(m->port);
+  if (iface == kNone) return drop(m, DropReason::not_for_us);
+  if (pp.status == ParseStatus::arp) return arp_input(m, pp, iface);
+  if (paths_ && paths_->input(m, pp, iface, now_us())) return;  // BFD, probes
+  if (pp.status == ParseStatus::ipv4 && pp.proto == kProtoIcmp) return icmp_input(m, pp, iface);
+  drop(m, DropReason::not_for_us);
+}
+
+void Control::arp_input(rte_mbuf* m, const ParsedPacket& pp, int iface) {
+  const InterfaceModel& in = model().interfaces[iface];
+  const ArpFields& a = pp.arp;
+  // Learn only neighbors on the interface's own subnet (RFC 826 merge rule,
+  // restricted so a stray ARP cannot point our traffic elsewhere).
+  if (a.spa != 0 && in.subnet.contains(a.spa)) {
+    shared_.neighbors.learn(iface, a.spa, a.sha);
+    neighbor_learned(iface, a.spa);
+  }
+  // Own addresses only while we hold them, the peer's while taken over.
+  const HaDataplane& ha = shared_.ha;
+  bool own = a.tpa == in.addr && (!ha.enabled || ha.own_held.load(std::memory_order_relaxed));
+  bool taken = ha.holds_peer_address(a.tpa);
+  if (taken && a.spa == a.tpa && std::memcmp(a.sha, in.mac, 6) != 0)
+    shared_.ha.split_brain_arps.fetch_add(1, std::memory_order_relaxed);  // the peer announces what we hold
+  if (a.op == RTE_ARP_OP_REQUEST && (own || taken) && a.spa != a.tpa)
+    send_arp(iface, RTE_ARP_OP_REPLY, a.sha, a.spa, a.tpa);
+  rte_pktmbuf_free(m);
+}
+
+void Control::icmp_input(rte_mbuf* m, const ParsedPacket& pp, int iface) {
+  uint8_t* d = pkt_data(m);
+  uint8_t* icmp = d + pp.l4;
+  if (icmp[0] != 8 || (model().own_address_iface(pp.dst) == kNone && !shared_.ha.holds_peer_address(pp.dst)))
+    return drop(m, DropReason::not_for_us);
+  trim_padding(m, pp);
+  uint8_t* ip = d + pp.l3;
+  store_be32(ip + 12, pp.dst);  // reply from the address that was pinged
+  store_be32(ip + 16, pp.src);
+  ip[8] = 64;
+  store_be16(ip + 10, ipv4_header_checksum(ip));
+  icmp[0] = 0;  // echo reply
+  store_be16(icmp + 2, 0);
+  store_be16(icmp + 2, csum_fold(csum_partial(icmp, pp.end - pp.l4)));
+  auto* eth = rte_pktmbuf_mtod(m, rte_ether_hdr*);
+  uint8_t dst[6];
+  std::memcpy(dst, eth->src_addr.addr_bytes, 6);
+  send_l2(m, iface, dst);
+}
+
+void Control::resolve(rte_mbuf* m, uint32_t now_ms) {
+  int iface = m->port;  // mark_resolve() put the interface index and next hop here
+  Ipv4 addr = m->hash.usr;
+  uint8_t mac[6];
+  if (shared_.neighbors.lookup(iface, addr, mac)) return send_l2(m, iface, mac);
+  auto it = std::find_if(pending_.begin(), pending_.end(),
+                         [&](const Pending& p) { return p.iface == iface && p.addr == addr; });
+  if (it == pending_.end()) {
+    if (pending_.size() >= kMaxPendingNeighbors) return drop(m, DropReason::arp_unresolved);
+    pending_.push_back({iface, addr, now_ms, 1, {}});
+    it = pending_.end() - 1;
+    send_arp(iface, RTE_ARP_OP_REQUEST, kZeroMac, addr);
+  }
+  if (it->packets.size() >= kPendingPerNeighbor) return drop(m, DropReason::arp_unresolved);
+  it->packets.push_back(m);
+}
+
+void Control::neighbor_learned(int iface, Ipv4 addr) {
+  auto it = std::find_if(pending_.begin(), pending_.end(),
+                         [&](const Pending& p) { return p.iface == iface && p.addr == addr; });
+  if (it == pending_.end()) return;
+  uint8_t mac[6];
+  shared_.neighbors.lookup(iface, addr, mac);
+  for (rte_mbuf* m : it->packets) send_l2(m, iface, mac);
+  pending_.erase(it);
+}
+
+void Control::send_arp(int iface, uint16_t op, const uint8_t* tha, Ipv4 tpa, Ipv4 spa) {
+  const InterfaceModel& out = model().interfaces[iface];
+  if (spa == 0) spa = out.addr;
+  // While the peer answers for our address, resolve with ARP probes
+  // (sender 0.0.0.0, RFC 5227) so neighbors do not learn our MAC for it.
+  if (op == RTE_ARP_OP_REQUEST && spa == out.addr && shared_.ha.enabled &&
+      !shared_.ha.own_held.load(std::memory_order_relaxed))
+    spa = 0;
+  rte_mbuf* m = rte_pktmbuf_alloc(pool_);
+  if (!m) return;
+  auto* p = reinterpret_cast<uint8_t*>(rte_pktmbuf_append(m, kEthHdrLen + 28));
+  std::memset(p, 0, kEthHdrLen + 28);
+  store_be16(p + 12, kEtherTypeArp);
+  uint8_t* a = p + kEthHdrLen;
+  store_be16(a, 1);
+  store_be16(a + 2, kEtherTypeIpv4);
+  a[4] = 6;
+  a[5] = 4;
+  store_be16(a + 6, op);
+  std::memcpy(a + 8, out.mac, 6);
+  store_be32(a + 14, spa);
+  std::memcpy(a + 18, tha, 6);
+  store_be32(a + 24, tpa);
+  bool unicast = op == RTE_ARP_OP_REPLY;
+  send_l2(m, iface, unicast ? tha : kBroadcast);
+}
+
+void Control::send_l2(rte_mbuf* m, int iface, const uint8_t* dst_mac) {
+  const InterfaceModel& out = model().interfaces[iface];
+  // Byte access: packets queued for ARP may start at an odd address (see Worker::transmit).
+  uint8_t* eth = pkt_data(m);
+  std::memcpy(eth, dst_mac, 6);
+  std::memcpy(eth + 6, out.mac, 6);
+  if (tx_(tx_ctx_, out.port_id, tx_queue_, &m, 1) != 1) return drop(m, DropReason::tx_full);
+  counters().add(Counter::tx_packets);
+}
+
+void Control::announce() {
+  const RouterModel& rm = model();
+  const HaDataplane& ha = shared_.ha;
+  if (!ha.enabled || ha.own_held.load(std::memory_order_acquire))
+    for (size_t i = 0; i < rm.interfaces.size(); ++i)
+      send_arp(static_cast<int>(i), RTE_ARP_OP_REQUEST, kZeroMac, rm.interfaces[i].addr);
+  // The peer's addresses, from us, while we hold them.
+  if (ha.enabled && ha.peer_taken.load(std::memory_order_acquire))
+    for (const HaAddress& p : ha.peer_addresses) send_arp(p.iface, RTE_ARP_OP_REQUEST, kZeroMac, p.addr, p.addr);
+}
+
+}  // namespace wp

@@ -1,0 +1,95 @@
+// The control thread's packet work (docs/architecture.md § Threads: ARP/ICMP for own
+// addresses, neighbor resolution, timers).
+//
+// Workers hand it two kinds of packets over per-worker SPSC rings: local
+// input (ARP, ICMP and anything else addressed to one of our addresses) and
+// packets whose next hop has no ARP entry yet. ARP (RFC 826): we answer
+// requests for our addresses, learn from every ARP we see, and resolve next
+// hops with requests retried every second, three times, queueing at most
+// kPendingPerNeighbor packets per neighbor meanwhile (like Linux's
+// unres_qlen, at most kMaxPendingNeighbors neighbors at once) so a session's
+// first packet is not lost to resolution. ICMP
+// (RFC 792): echo requests to our addresses get echo replies; the rest is
+// dropped with a reason. Control transmits on its own tx queue of each port.
+#pragma once
+
+#include <rte_mbuf.h>
+
+#include <cstdint>
+#include <vector>
+
+#include "dataplane/worker/shared.h"
+#include "dataplane/worker/worker.h"
+
+namespace wp {
+
+class PathMonitor;
+
+class Control {
+ public:
+  static constexpr size_t kPendingPerNeighbor = 16;
+  // Neighbors being resolved at once: bounds memory and the linear scans
+  // when something sprays packets at many unresolvable next hops.
+  static constexpr size_t kMaxPendingNeighbors = 256;
+  static constexpr uint32_t kArpRetryMs = 1000;
+  static constexpr int kArpTries = 3;
+
+  Control(DataplaneShared& shared, rte_mempool* pool, uint16_t tx_queue);
+  ~Control();
+
+  void set_tx(Worker::TxFn tx, void* ctx) {
+    tx_ = tx;
+    tx_ctx_ = ctx;
+  }
+  // Drains the rings, runs ARP timers. Returns packets handled.
+  uint32_t poll_once(uint32_t now_ms);
+  // Gratuitous ARP for every interface address we hold (on start and
+  // takeover; with HA, also the peer's addresses while we hold them).
+  void announce();
+  size_t pending_count() const;
+  // BFD and path probes arrive through local input and leave
+  // through send_ip (neighbor resolution as for any other packet).
+  void set_path_monitor(PathMonitor* pm);
+  void send_ip(rte_mbuf* m, int iface, Ipv4 next_hop);
+
+ private:
+  const RouterModel& model() const { return *shared_.model.load(std::memory_order_acquire); }
+  WorkerCounters& counters() { return shared_.control_counters(); }
+  void local_input(rte_mbuf* m);
+  void arp_input(rte_mbuf* m, const ParsedPacket& pp, int iface);
+  void icmp_input(rte_mbuf* m, const ParsedPacket& pp, int iface);
+  void resolve(rte_mbuf* m, uint32_t now_ms);
+  void neighbor_learned(int iface, Ipv4 addr);
+  void send_arp(int iface, uint16_t op, const uint8_t* tha, Ipv4 tpa, Ipv4 spa = 0);  // spa 0: the interface's
+  void send_l2(rte_mbuf* m, int iface, const uint8_t* dst_mac);
+  void drop(rte_mbuf* m, DropReason why) {
+    counters().drop(why);
+    rte_pktmbuf_free(m);
+  }
+
+  struct Pending {
+    int iface;
+    Ipv4 addr;
+    uint32_t last_request_ms;
+    int tries;
+    std::vector<rte_mbuf*> packets;
+  };
+  DataplaneShared& shared_;
+  rte_mempool* pool_;
+  uint16_t tx_queue_;
+  Worker::TxFn tx_;
+  void* tx_ctx_ = nullptr;
+  std::vector<Pending> pending_;
+  PathMonitor* paths_ = nullptr;
+  uint32_t now_ms_ = 0;
+  uint64_t tsc_per_us_ = 1;
+  uint64_t now_us() const;
+  uint32_t announce_seen_ = 0;  // last HaDataplane::announce_gen acted on
+  // Gratuitous ARP is repeated (a lost or reordered one would leave a
+  // neighbor pointing at the node that just gave an address up).
+  static constexpr uint32_t kReannounceMs[] = {300, 1000, 2500};
+  uint32_t announced_ms_ = 0;
+  uint32_t reannounce_step_ = 3;
+};
+
+}  // namespace wp

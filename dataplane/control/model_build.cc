@@ -1,0 +1,223 @@
+// Compiling a validated config into a RouterModel (docs/architecture.md
+// § Configuration: parse -> validate -> build snapshot -> publish).
+//
+// The config was validated with paths and reasons before it got here
+// (mgmt/config_validate*.cc); what can still fail is what only the running
+// router knows: a device name with no DPDK port, or a key the crypto library
+// refuses. Each part of the model is built by its own step, in dependency
+// order: interfaces and connected routes first (static routes name them),
+// tenants, peers before services (next_peer names one), security policies
+// before the policy matrix that points at them.
+#include <algorithm>
+
+#include "dataplane/control/router_model.h"
+#include "dataplane/crypto/keys.h"
+#include "dataplane/crypto/metadata_crypto.h"
+
+namespace wp {
+namespace {
+
+uint8_t proto_of(const std::string& p) {
+  if (p == "tcp") return 6;
+  if (p == "udp") return 17;
+  return 0;
+}
+
+std::vector<uint8_t> hex_bytes(const std::string& hex) {
+  std::vector<uint8_t> out;
+  auto nib = [](char c) -> int {
+    if (c >= '0' && c <= '9') return c - '0';
+    if (c >= 'a' && c <= 'f') return c - 'a' + 10;
+    if (c >= 'A' && c <= 'F') return c - 'A' + 10;
+    return -1;
+  };
+  for (size_t i = 0; i + 1 < hex.size(); i += 2) {
+    int hi = nib(hex[i]), lo = nib(hex[i + 1]);
+    if (hi < 0 || lo < 0) return {};
+    out.push_back(static_cast<uint8_t>(hi << 4 | lo));
+  }
+  return out;
+}
+
+}  // namespace
+
+class RouterModelBuilder {
+ public:
+  RouterModelBuilder(const config::Config& cfg, RouterModel::PortResolver resolve, void* ctx, HmacEngine& hmac,
+                     std::string& error)
+      : cfg_(cfg), resolve_(resolve), ctx_(ctx), hmac_(hmac), error_(error), m_(std::make_shared<RouterModel>()) {}
+
+  std::shared_ptr<const RouterModel> build() {
+    m_->name = cfg_.router().name();
+    if (!interfaces() || !routes()) return nullptr;
+    tenants();
+    if (!peers() || !services()) return nullptr;
+    security();
+    if (!policies()) return nullptr;
+    timeouts();
+    return m_;
+  }
+
+ private:
+  bool fail(std::string why) {
+    error_ = std::move(why);
+    return false;
+  }
+
+  bool add_interface(const config::Interface& ci, bool wan, const char* default_name) {
+    InterfaceModel im;
+    im.name = ci.name().empty() ? default_name : ci.name();
+    im.device = ci.device();
+    im.wan = wan;
+    im.mtu = ci.mtu() ? static_cast<uint16_t>(ci.mtu()) : 1500;
+    auto prefix = parse_prefix(ci.address(), &im.addr);
+    if (!prefix) return fail(im.name + ": bad address " + ci.address());
+    im.subnet = *prefix;
+    auto port = resolve_ ? resolve_(ci.device(), ctx_) : std::nullopt;
+    if (resolve_ && !port) return fail("interface " + im.name + ": no DPDK port named \"" + ci.device() + "\"");
+    if (port) {
+      im.port_id = port->port_id;
+      std::copy(std::begin(port->mac), std::end(port->mac), im.mac);
+    } else {
+      im.port_id = static_cast<uint16_t>(m_->interfaces.size());  // no DPDK (config checks, tests)
+    }
+    m_->routes.push_back({im.subnet, 0, static_cast<int>(m_->interfaces.size())});
+    m_->interfaces.push_back(std::move(im));
+    return true;
+  }
+
+  // The LAN is interface 0, then the WANs in config order; each adds its connected route.
+  bool interfaces() {
+    if (!add_interface(cfg_.router().lan(), false, "lan")) return false;
+    for (const auto& w : cfg_.router().wan())
+      if (!add_interface(w, true, "wan")) return false;
+    for (const auto& im : m_->interfaces) {
+      if (im.port_id >= m_->iface_of_port_.size()) m_->iface_of_port_.resize(im.port_id + 1, kNone);
+      m_->iface_of_port_[im.port_id] = static_cast<int>(&im - m_->interfaces.data());
+    }
+    return true;
+  }
+
+  int iface_named(const std::string& n) const {
+    for (size_t i = 0; i < m_->interfaces.size(); ++i)
+      if (m_->interfaces[i].name == n) return static_cast<int>(i);
+    return kNone;
+  }
+
+  bool routes() {
+    for (const auto& r : cfg_.routes()) {
+      auto p = parse_prefix(r.prefix());
+      auto nh = parse_ipv4(r.next_hop());
+      if (!p || !nh) return fail("route " + r.prefix() + ": bad prefix or next hop");
+      m_->routes.push_back({*p, *nh, iface_named(r.interface())});
+    }
+    return true;
+  }
+
+  // Tenants by source prefix (longest first) or by LAN interface.
+  void tenants() {
+    m_->tenant_of_iface_.assign(m_->interfaces.size(), kNone);
+    for (const auto& t : cfg_.tenants()) {
+      int idx = static_cast<int>(m_->tenants.size());
+      m_->tenants.push_back(t.name());
+      m_->tenant_index_[t.name()] = idx;
+      for (const auto& p : t.prefixes())
+        if (auto pf = parse_prefix(p)) m_->tenant_prefixes_.push_back({*pf, idx});
+      if (int i = iface_named(t.interface()); i != kNone) m_->tenant_of_iface_[i] = idx;
+    }
+    std::stable_sort(m_->tenant_prefixes_.begin(), m_->tenant_prefixes_.end(),
+                     [](const RouterModel::TenantPrefix& a, const RouterModel::TenantPrefix& b) {
+                       return a.prefix.len > b.prefix.len;
+                     });
+  }
+
+  // Each peer's pair key, and the keys derived from it once here rather than
+  // per session: the HKDF-Extract half of the session key derivation and
+  // the metadata payload key (TLV 16).
+  bool peers() {
+    for (const auto& p : cfg_.peers()) {
+      PeerModel pm;
+      pm.name = p.name();
+      for (const auto& w : p.waypoints())
+        if (auto a = parse_ipv4(w)) pm.waypoints.push_back(*a);
+      auto key = hex_bytes(p.key());
+      if (key.size() < 32) return fail("peer " + p.name() + ": key must be at least 32 bytes of hex");
+      pm.key = hmac_.make_key(key);
+      static thread_local CryptoEngine kdf;
+      if (!kdf.ok()) return fail("Intel IPsec-MB manager could not be initialised");
+      pm.session_prk = session_prk(kdf, key);
+      derive_metadata_key(kdf, pm.session_prk, pm.metadata_key);
+      std::fill(key.begin(), key.end(), 0);
+      m_->peers.push_back(std::move(pm));
+    }
+    return true;
+  }
+
+  bool services() {
+    for (const auto& s : cfg_.services()) {
+      ServiceModel sm;
+      sm.name = s.name();
+      sm.proto = proto_of(s.protocol());
+      for (const auto& p : s.prefixes())
+        if (auto pf = parse_prefix(p)) sm.prefixes.push_back(*pf);
+      for (const auto& r : s.ports())
+        if (auto pr = parse_port_range(r)) sm.ports.push_back(*pr);
+      if (!s.next_peer().empty()) {
+        for (size_t i = 0; i < m_->peers.size(); ++i)
+          if (m_->peers[i].name == s.next_peer()) sm.next_peer = static_cast<int>(i);
+        if (sm.next_peer == kNone) return fail("service " + s.name() + ": unknown peer " + s.next_peer());
+      }
+      m_->service_index_[sm.name] = static_cast<int>(m_->services.size());
+      m_->services.push_back(std::move(sm));
+    }
+    return true;
+  }
+
+  // "default" (index 0: no encryption, metadata-only HMAC) is what a policy
+  // without `security` gets.
+  void security() {
+    m_->security.push_back({"default", false, false, true});
+    m_->security_index_["default"] = 0;
+    for (const auto& sp : cfg_.security_policies()) {
+      SecurityModel sm{sp.name(), sp.encryption() == "aes256-cbc", sp.hmac() == "every-packet", sp.adaptive(),
+                       sp.metadata_encryption()};
+      m_->security_index_[sm.name] = static_cast<int>(m_->security.size());
+      m_->security.push_back(std::move(sm));
+    }
+  }
+
+  // tenant x service -> security index; kNone (deny) unless a policy allows it.
+  bool policies() {
+    m_->policy_matrix_.assign(m_->tenants.size() * m_->services.size(), kNone);
+    for (const auto& p : cfg_.policies()) {
+      int t = m_->tenant_by_name(p.tenant()), s = m_->service_by_name(p.service());
+      int sec = m_->security_by_name(p.security().empty() ? "default" : p.security());
+      if (t == kNone || s == kNone || sec == kNone)
+        return fail("policy " + p.tenant() + " -> " + p.service() + ": unknown reference");
+      m_->policy_matrix_[static_cast<size_t>(t) * m_->services.size() + static_cast<size_t>(s)] =
+          static_cast<int16_t>(sec);
+    }
+    return true;
+  }
+
+  void timeouts() {
+    const auto& to = cfg_.timeouts();
+    if (to.tcp_established()) m_->tcp_established_s = to.tcp_established();
+    if (to.tcp_transitory()) m_->tcp_transitory_s = to.tcp_transitory();
+    if (to.udp()) m_->udp_s = to.udp();
+  }
+
+  const config::Config& cfg_;
+  RouterModel::PortResolver resolve_;
+  void* ctx_;
+  HmacEngine& hmac_;
+  std::string& error_;
+  std::shared_ptr<RouterModel> m_;
+};
+
+std::shared_ptr<const RouterModel> RouterModel::build(const config::Config& cfg, PortResolver resolve, void* ctx,
+                                                      HmacEngine& hmac, std::string& error) {
+  return RouterModelBuilder(cfg, resolve, ctx, hmac, error).build();
+}
+
+}  // namespace wp

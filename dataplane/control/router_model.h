@@ -1,0 +1,136 @@
+// The committed configuration compiled into lookup structures for the
+// dataplane (docs/architecture.md § Configuration: parse -> validate -> build snapshot).
+//
+// A RouterModel is immutable once built and shared read-only by all workers;
+// entity references are small integer indexes so sessions store ids, not
+// names. Lookups here are config-sized (tens to thousands of entries): linear
+// or longest-prefix scans over vectors that fit in cache.
+#pragma once
+
+#include <cstdint>
+#include <memory>
+#include <optional>
+#include <string>
+#include <unordered_map>
+#include <vector>
+
+#include "config.pb.h"
+#include "dataplane/crypto/engine.h"  // AesKey
+#include "dataplane/crypto/hmac.h"
+#include "dataplane/ip/ipv4.h"
+
+namespace wp {
+
+namespace config = ::waypoint::config;
+
+inline constexpr int kNone = -1;
+
+struct InterfaceModel {
+  std::string name;
+  std::string device;
+  uint16_t port_id = 0;  // DPDK ethdev id
+  Ipv4 addr = 0;         // own address; the waypoint address on WAN
+  Ipv4Prefix subnet;
+  uint16_t mtu = 1500;
+  bool wan = false;
+  uint8_t mac[6] = {};
+};
+
+struct RouteModel {
+  Ipv4Prefix prefix;
+  Ipv4 next_hop = 0;  // 0: directly connected
+  int iface = kNone;
+};
+
+struct ServiceModel {
+  std::string name;
+  std::vector<Ipv4Prefix> prefixes;
+  uint8_t proto = 0;  // 0 = any
+  std::vector<PortRange> ports;
+  int next_peer = kNone;  // kNone: delivered on our LAN (last hop)
+};
+
+struct SecurityModel {
+  std::string name;
+  bool encrypt = false;
+  bool hmac_every_packet = false;
+  bool adaptive = true;
+  bool encrypt_metadata = false;  // TLV 16 (metadata_crypto.h)
+};
+
+struct PeerModel {
+  std::string name;
+  std::vector<Ipv4> waypoints;
+  HmacKey key;
+  HmacKey session_prk;  // HKDF-Extract of the pair key (crypto/keys.h)
+  AesKey metadata_key;  // metadata payload key (metadata_crypto.h)
+};
+
+struct NextHop {
+  int iface = kNone;
+  Ipv4 addr = 0;  // the address to resolve with ARP
+};
+
+class RouterModel {
+ public:
+  std::string name;
+  std::vector<InterfaceModel> interfaces;  // [0] is the LAN
+  std::vector<RouteModel> routes;          // connected first, then static
+  std::vector<std::string> tenants;
+  std::vector<ServiceModel> services;
+  std::vector<SecurityModel> security;
+  std::vector<PeerModel> peers;
+  uint32_t tcp_established_s = 1800, tcp_transitory_s = 30, udp_s = 60;
+
+  int tenant_for(Ipv4 src, int iface) const;
+  int service_for(Ipv4 dst, uint8_t proto, uint16_t dport) const;
+  bool service_matches(int service, Ipv4 dst, uint8_t proto, uint16_t dport) const;
+  // Security policy index when tenant -> service is allowed, kNone otherwise.
+  int policy(int tenant, int service) const {
+    if (tenant < 0 || service < 0) return kNone;
+    return policy_matrix_[static_cast<size_t>(tenant) * services.size() + static_cast<size_t>(service)];
+  }
+  std::optional<NextHop> route(Ipv4 dst) const;
+  int iface_by_port(uint16_t port_id) const {
+    return port_id < iface_of_port_.size() ? iface_of_port_[port_id] : kNone;
+  }
+  int own_address_iface(Ipv4 addr) const;
+  int peer_by_waypoint(Ipv4 addr) const;
+  int tenant_by_name(std::string_view n) const { return find(tenant_index_, n); }
+  int service_by_name(std::string_view n) const { return find(service_index_, n); }
+  int security_by_name(std::string_view n) const { return find(security_index_, n); }
+
+  // Builds from a validated config. `port_of_device` maps DPDK device names to
+  // port ids (and gives MACs); returns an error text on failure.
+  struct PortInfo {
+    uint16_t port_id;
+    uint8_t mac[6];
+  };
+  using PortResolver = std::optional<PortInfo> (*)(const std::string& device, void* ctx);
+  static std::shared_ptr<const RouterModel> build(const config::Config& cfg, PortResolver resolve, void* ctx,
+                                                  HmacEngine& hmac, std::string& error);
+
+ private:
+  friend class RouterModelBuilder;  // model_build.cc
+  // Heterogeneous lookup: names from metadata are string_views into packets.
+  struct NameHash {
+    using is_transparent = void;
+    size_t operator()(std::string_view s) const { return std::hash<std::string_view>{}(s); }
+  };
+  using NameIndex = std::unordered_map<std::string, int, NameHash, std::equal_to<>>;
+  static int find(const NameIndex& m, std::string_view n) {
+    auto it = m.find(n);
+    return it == m.end() ? kNone : it->second;
+  }
+  std::vector<int16_t> policy_matrix_;
+  std::vector<int> iface_of_port_;
+  struct TenantPrefix {
+    Ipv4Prefix prefix;
+    int tenant;
+  };
+  std::vector<TenantPrefix> tenant_prefixes_;  // longest first
+  std::vector<int> tenant_of_iface_;
+  NameIndex tenant_index_, service_index_, security_index_;
+};
+
+}  // namespace wp

@@ -1,0 +1,113 @@
+// IPv4 reassembly (RFC 791 § 3.2, RFC 815 bookkeeping simplified), one table
+// per worker (encrypted SVR packets that exceed the WAN MTU are fragmented
+// after sealing; the receiver reassembles, then verifies and decrypts).
+//
+// The table is preallocated at start (fixed slots, fixed-size datagram
+// buffers): the fast path copies each fragment's data into its slot and frees
+// the fragment's mbuf, so a half-assembled datagram holds no mbufs and a
+// flood of fragments cannot drain the packet pool. It is set-associative
+// (4 ways per bucket, keyed by src, dst, proto, IP id); a full bucket refuses
+// new datagrams (`table_full`) rather than evict a live one an attacker chose.
+// Overlapping fragments drop the whole datagram (as RFC 5722 asks for IPv6:
+// overlaps only serve evasion); an exact duplicate is dropped alone. A
+// datagram not complete within the timeout is discarded by a paced sweep.
+// Byte-oriented (no mbufs) so the policy is unit-tested without EAL.
+#pragma once
+
+#include <cstddef>
+#include <cstdint>
+#include <vector>
+
+#include "dataplane/ip/ipv4.h"
+
+namespace wp {
+
+struct FragmentKey {
+  Ipv4 src = 0, dst = 0;
+  uint16_t id = 0;
+  uint8_t proto = 0;
+  bool operator==(const FragmentKey&) const = default;
+};
+
+// The key of the IPv4 header at `ip` (fragment or not).
+FragmentKey fragment_key(const uint8_t* ip);
+// Affinity class (0..63) of a fragmented datagram: every fragment of it has
+// the same one, ports or not, so all reach the same worker (docs/architecture.md § Sessions).
+uint32_t fragment_class(const FragmentKey& k);
+
+enum class ReassemblyResult : uint8_t {
+  pending,     // absorbed; more fragments needed
+  complete,    // absorbed and the datagram is whole: take() it now
+  duplicate,   // same offset and length as a fragment already held: dropped
+  overlap,     // overlaps held data, or contradicts the known end: datagram dropped
+  too_many,    // more than kMaxFragments: datagram dropped
+  too_big,     // would end past kMaxDatagram: datagram dropped
+  table_full,  // no free way in the bucket: dropped
+  malformed,   // non-last fragment not a multiple of 8 bytes, or empty
+};
+
+class ReassemblyTable {
+ public:
+  static constexpr uint32_t kWays = 4;
+  static constexpr uint32_t kMaxFragments = 16;
+  static constexpr uint32_t kMaxDatagram = 4096;  // IP payload bytes; our mbufs hold < 2048 anyway
+  static constexpr uint32_t kDefaultTimeoutMs = 2000;
+
+  // `slots` is rounded up to a power of two of at least kWays.
+  explicit ReassemblyTable(uint32_t slots = 256, uint32_t timeout_ms = kDefaultTimeoutMs);
+
+  // One fragment: `ip` its IPv4 header (IHL bytes), `data`/`len` its payload.
+  ReassemblyResult add(const uint8_t* ip, const uint8_t* data, uint16_t len, uint32_t now_ms);
+  // After `complete`: writes the whole datagram (the first fragment's header,
+  // offset and MF cleared, DF as the first fragment had it, length and
+  // checksum fixed) into `out`; returns its length, or 0 when it does not fit
+  // `cap` (the datagram is dropped either way: the slot is free again).
+  size_t take(uint8_t* out, size_t cap);
+  // The largest fragment (IP bytes) of the datagram take() returned last.
+  uint16_t last_largest_fragment() const { return last_largest_; }
+  // Discards datagrams older than the timeout, visiting up to `budget` slots
+  // from where the last call stopped; returns how many were discarded.
+  uint32_t expire(uint32_t now_ms, uint32_t budget);
+  // Datagrams discarded on timeout found in add() (a bucket reclaiming an old
+  // slot) since the last call; expire() returns its own.
+  uint32_t take_timeouts() {
+    uint32_t n = timeouts_;
+    timeouts_ = 0;
+    return n;
+  }
+  uint32_t in_use() const { return used_; }
+  uint32_t capacity() const { return static_cast<uint32_t>(slots_.size()); }
+
+ private:
+  struct Piece {
+    uint16_t off, len;
+  };
+  struct Slot {
+    FragmentKey key;
+    bool used = false;
+    uint8_t hdr_len = 0;  // 0 until the offset-0 fragment came
+    uint8_t pieces = 0;
+    uint16_t total = 0;  // payload length, known once the last fragment came
+    uint16_t received = 0;
+    uint16_t largest = 0;
+    uint32_t first_ms = 0;
+    Piece piece[kMaxFragments];
+    uint8_t hdr[60];
+  };
+  bool expired(const Slot& s, uint32_t now_ms) const { return now_ms - s.first_ms >= timeout_ms_; }
+  void release(uint32_t i);
+  static uint16_t max_end(const Slot& s);
+  uint8_t* data_of(uint32_t i) { return data_.data() + size_t{i} * kMaxDatagram; }
+
+  std::vector<Slot> slots_;
+  std::vector<uint8_t> data_;
+  uint32_t mask_;  // buckets - 1
+  uint32_t timeout_ms_;
+  uint32_t ready_ = 0;
+  uint32_t hand_ = 0;
+  uint32_t used_ = 0;
+  uint32_t timeouts_ = 0;
+  uint16_t last_largest_ = 0;
+};
+
+}  // namespace wp

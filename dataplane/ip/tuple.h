@@ -1,0 +1,43 @@
+// The IPv4 5-tuple and its symmetric hash: the same value for a tuple and
+// its reverse, so both directions of a session hash alike (the owner rule in
+// session/owner.h is built on it).
+#pragma once
+
+#include <cstdint>
+
+#include "dataplane/ip/ipv4.h"
+
+namespace wp {
+
+struct FiveTuple {
+  Ipv4 src = 0;
+  Ipv4 dst = 0;
+  uint16_t sport = 0;
+  uint16_t dport = 0;
+  uint8_t proto = 0;
+
+  bool operator==(const FiveTuple&) const = default;
+  FiveTuple reversed() const { return {dst, src, dport, sport, proto}; }
+};
+
+inline uint32_t mix32(uint32_t x) {
+  x ^= x >> 16;
+  x *= 0x7feb352dU;
+  x ^= x >> 15;
+  x *= 0x846ca68bU;
+  x ^= x >> 16;
+  return x;
+}
+
+// Same value for a tuple and its reverse.
+inline uint32_t symmetric_hash(const FiveTuple& t) {
+  uint64_t a = uint64_t{t.src} << 16 | t.sport;
+  uint64_t b = uint64_t{t.dst} << 16 | t.dport;
+  uint64_t lo = a < b ? a : b, hi = a < b ? b : a;
+  uint32_t h = mix32(static_cast<uint32_t>(lo) ^ 0x9e3779b9U);
+  h = mix32(h ^ static_cast<uint32_t>(lo >> 32) ^ static_cast<uint32_t>(hi << 16));
+  h = mix32(h ^ static_cast<uint32_t>(hi >> 16) ^ (uint32_t{t.proto} << 24));
+  return h;
+}
+
+}  // namespace wp

@@ -1,0 +1,83 @@
+// One SVR session as a worker holds it (docs/architecture.md § Sessions).
+//
+// A session has two sides. Forward packets (client -> service) arrive on side
+// A and leave on side B; reverse packets the other way. A side is the LAN or a
+// WAN leg to a peer, so one struct covers the ingress router (A = LAN,
+// B = WAN), the last hop (A = WAN, B = LAN) and transit (A = WAN, B = WAN).
+// The tuple a packet carries when it *leaves* a side is stored (`out_fwd`
+// leaves B, `out_rev` leaves A); the tuple it carries when it *arrives* is the
+// reverse of that, so both table keys are derived, not stored.
+// Handshake (docs/svr-wire-format.md § Handshake), per WAN leg: `fwd_md_acked` stops forward
+// metadata on leg B once reverse metadata with TLV 18 arrived; `rev_md_pending`
+// keeps reverse metadata on leg A until a forward packet came without it.
+#pragma once
+
+#include <cstdint>
+
+#include "dataplane/ip/tuple.h"
+#include "dataplane/session/uuid.h"
+
+namespace wp {
+
+enum class Dir : uint8_t { forward = 0, reverse = 1 };
+
+struct SideOut {
+  FiveTuple tuple;    // addresses/ports written on packets leaving this side
+  Ipv4 next_hop = 0;  // resolved with ARP on `iface`
+  int8_t iface = -1;
+  int8_t peer = -1;  // WAN leg: peer index (HMAC key); LAN: -1
+};
+
+enum SessionFlags : uint8_t {
+  kFwdMdAcked = 1 << 0,    // leg B: peer acked our forward metadata (TLV 18)
+  kRevMdPending = 1 << 1,  // leg A: keep sending reverse metadata
+  kReverseSeen = 1 << 2,   // any reverse packet: TCP/UDP "established"
+  kFinFwd = 1 << 3,
+  kFinRev = 1 << 4,
+  kRst = 1 << 5,
+  kEstablished = 1 << 6,  // "established" event posted (session/events.h)
+  // Synced from the HA peer, which owns and ages it; never expired
+  // here until a takeover makes it ours (worker/ha_dataplane.h).
+  kPeerSession = 1 << 7,
+};
+
+// What the session does to its data on its WAN legs (docs/svr-wire-format.md §
+// Security). Keys are in the worker's KeySlab, one slot per WAN side.
+// reads it: a session with kCryptoHmacAll needs software on every packet.
+enum SessionCrypto : uint8_t {
+  kCryptoEncrypt = 1 << 0,       // AES-256-CBC on the data of every packet (TLV 11)
+  kCryptoHmacAll = 1 << 1,       // HMAC-SHA256-128 trailer on every packet, session key
+  kCryptoAdaptiveSkip = 1 << 2,  // policy encrypts, but the data already was (TLS, DTLS, ESP, IKE)
+  kCryptoPending = 1 << 3,       // adaptive: no data seen yet to decide on
+};
+
+struct Session {
+  FiveTuple original;  // client -> service as the client sent it
+  SideOut out_fwd;     // leaving side B
+  SideOut out_rev;     // leaving side A
+  SessionUuid uuid;
+  int16_t tenant = -1, service = -1, security = -1;
+  uint8_t flags = 0;
+  uint8_t in_use = 0;
+  uint16_t md_only_ms = 0;  // when metadata last left in a packet of its own (low 16 bits of ms)
+  uint32_t created_ms = 0;
+  uint32_t last_ms = 0;
+  uint64_t packets[2] = {0, 0};  // by Dir
+  uint64_t bytes[2] = {0, 0};
+  uint32_t key_slot[2] = {UINT32_MAX, UINT32_MAX};  // KeySlab slot per side (0 = A, 1 = B)
+  uint8_t crypto = 0;                               // SessionCrypto bits
+  // Generation of the RouterModel whose indexes tenant/service/security/peer
+  // hold (svr/policy_recheck.h re-maps a session the first time a packet or
+  // the re-check sweep finds it behind).
+  uint8_t model_gen = 0;
+  uint16_t migrations = 0;  // times a WAN side moved path (saturates); fits in padding
+  // Worker clock of the last `update` event (0: none yet, count from created_ms).
+  uint32_t updated_ms = 0;
+
+  FiveTuple key_a() const { return out_rev.tuple.reversed(); }  // forward packets arrive with this
+  FiveTuple key_b() const { return out_fwd.tuple.reversed(); }  // reverse packets arrive with this
+  bool side_a_wan() const { return out_rev.peer >= 0; }
+  bool side_b_wan() const { return out_fwd.peer >= 0; }
+};
+
+}  // namespace wp

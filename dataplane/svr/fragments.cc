@@ -1,0 +1,156 @@
+// Fragments in and out of a worker; see fragments.h.
+#include "dataplane/svr/fragments.h"
+
+#include <cstring>
+
+#include "dataplane/crypto/hmac.h"
+#include "dataplane/crypto/session_data.h"
+#include "dataplane/ip/checksum.h"
+#include "dataplane/ip/fragment.h"
+#include "dataplane/ip/icmp.h"
+#include "dataplane/ip/packet_edit.h"
+#include "dataplane/session/owner.h"
+
+namespace wp {
+
+Fragments::Fragments(WorkerContext& ctx, Handoff& handoff, Tx& tx)
+    : ctx_(ctx), handoff_(handoff), tx_(tx), seq_(ctx.id) {}
+
+uint32_t Fragments::next_id() {
+  seq_ += ctx_.shared.workers ? ctx_.shared.workers : 1;
+  return seq_;
+}
+
+bool Fragments::take(rte_mbuf*& m, ParsedPacket& pp) {
+  uint32_t owner = owner_of_class(fragment_class(fragment_key(pkt_data(m) + pp.l3)), ctx_.shared.workers);
+  if (owner != ctx_.id) {
+    handoff_.stage(m, owner);  // the same backpressure and order as every other handoff
+    return false;
+  }
+  m = reassemble(m, pp);
+  return m != nullptr;
+}
+
+rte_mbuf* Fragments::reassemble(rte_mbuf* m, ParsedPacket& pp) {
+  uint8_t* d = pkt_data(m);
+  auto res = table_.add(d + pp.l3, d + pp.l4, static_cast<uint16_t>(pp.end - pp.l4), ctx_.now_ms);
+  if (uint32_t t = table_.take_timeouts()) ctx_.counters->drop(DropReason::frag_timeout, t);
+  switch (res) {
+    case ReassemblyResult::pending:
+      ctx_.counters->add(Counter::fragments_received);
+      rte_pktmbuf_free(m);
+      return nullptr;
+    case ReassemblyResult::complete: break;
+    case ReassemblyResult::duplicate: ctx_.drop(m, DropReason::frag_duplicate); return nullptr;
+    case ReassemblyResult::overlap: ctx_.drop(m, DropReason::frag_overlap); return nullptr;
+    case ReassemblyResult::too_many: ctx_.drop(m, DropReason::frag_too_many); return nullptr;
+    case ReassemblyResult::too_big: ctx_.drop(m, DropReason::frag_too_big); return nullptr;
+    case ReassemblyResult::table_full: ctx_.drop(m, DropReason::frag_table_full); return nullptr;
+    case ReassemblyResult::malformed: ctx_.drop(m, DropReason::frag_malformed); return nullptr;
+  }
+  ctx_.counters->add(Counter::fragments_received);
+  // The last fragment's mbuf carries the datagram: its data is in the table by now.
+  uint8_t l2[kEthHdrLen];
+  std::memcpy(l2, d, kEthHdrLen);
+  m->data_off = RTE_PKTMBUF_HEADROOM;
+  d = pkt_data(m);
+  size_t room = m->buf_len - RTE_PKTMBUF_HEADROOM - kEthHdrLen;
+  size_t n = table_.take(d + kEthHdrLen, room);
+  if (n == 0) {
+    ctx_.drop(m, DropReason::frag_too_big);
+    return nullptr;
+  }
+  std::memcpy(d, l2, kEthHdrLen);
+  m->data_len = static_cast<uint16_t>(kEthHdrLen + n);
+  m->pkt_len = m->data_len;
+  pp = parse_packet(d, m->data_len);
+  if (pp.status != ParseStatus::ipv4) {
+    ctx_.drop(m, DropReason::parse_error);
+    return nullptr;
+  }
+  ctx_.counters->add(Counter::datagrams_reassembled);
+  return m;
+}
+
+void Fragments::age() {
+  if (table_.in_use() == 0) return;
+  if (uint32_t n = table_.expire(ctx_.now_ms, 32)) ctx_.counters->drop(DropReason::frag_timeout, n);
+}
+
+bool Fragments::tlv_due(const ParsedPacket& pp, const SideOut& out, size_t block_len, bool encrypt) const {
+  // What sealing adds (crypto/session_data.h): IV and up to a block of
+  // padding when encrypted, and the HMAC trailer. Erring large only costs a TLV.
+  size_t sealed = size_t{pp.end} - pp.l3 + block_len + kFragmentTlvLen + kHmacTagLen + (encrypt ? 32 : 0);
+  return sealed > ctx_.rm().interfaces[out.iface].mtu;
+}
+
+FragmentInfo Fragments::reserve_id(rte_mbuf* m, const ParsedPacket& pp) {
+  uint8_t* ip = pkt_data(m) + pp.l3;
+  FragmentInfo f;
+  f.extended_id = next_id();
+  f.original_ip_id = load_be16(ip + 4);
+  f.flags_offset = load_be16(ip + 6);
+  f.largest_fragment = static_cast<uint16_t>(pp.end - pp.l3);
+  store_be16(ip + 4, static_cast<uint16_t>(f.extended_id));  // the header checksum is redone at signing
+  ctx_.counters->add(Counter::fragment_tlv_sent);
+  return f;
+}
+
+void Fragments::restore_header(rte_mbuf* m, const ParsedPacket& pp, const FragmentInfo& f) {
+  uint8_t* ip = pkt_data(m) + pp.l3;
+  uint16_t id = load_be16(ip + 4), fo = load_be16(ip + 6);
+  // A whole datagram by now: only the id and DF come back, never MF/offset.
+  uint16_t new_fo = static_cast<uint16_t>((fo & ~0x4000) | (f.flags_offset & 0x4000));
+  uint16_t check = load_be16(ip + 10);
+  check = csum_update16(check, id, f.original_ip_id);
+  check = csum_update16(check, fo, new_fo);
+  store_be16(ip + 4, f.original_ip_id);
+  store_be16(ip + 6, new_fo);
+  store_be16(ip + 10, check);
+  ctx_.counters->add(Counter::fragment_tlv_restored);
+}
+
+void Fragments::transmit(rte_mbuf* m, const ParsedPacket& pp, int iface, Ipv4 next_hop, bool id_reserved) {
+  uint16_t mtu = ctx_.rm().interfaces[iface].mtu;
+  if (pp.end - pp.l3 <= mtu) [[likely]]
+    return tx_.transmit(m, iface, next_hop);
+  uint8_t* ip = pkt_data(m) + pp.l3;
+  if (load_be16(ip + 6) & 0x4000) {
+    if (pp.proto == kProtoTcp) return ctx_.drop(m, DropReason::mtu_exceeded);
+    ctx_.counters->add(Counter::frag_df_cleared);
+  }
+  uint16_t id = id_reserved ? load_be16(ip + 4) : static_cast<uint16_t>(next_id());
+  rte_mbuf* out[kMaxTxFragments];
+  uint32_t n = fragment_ipv4(m, pp, mtu, id, out, kMaxTxFragments);
+  if (n == 0) return ctx_.drop(m, DropReason::frag_no_mbuf);
+  ctx_.counters->add(Counter::packets_fragmented);
+  ctx_.counters->add(Counter::fragments_sent, n);
+  for (uint32_t i = 0; i < n; ++i) tx_.transmit(out[i], iface, next_hop);
+}
+
+// A TCP segment with DF that will not fit the WAN leg once sealed: the
+// sender learns the MTU it may use (ICMP type 3 code 4, RFC 1191: the
+// next-hop MTU less our worst-case per-packet overhead) instead of a silent
+// drop. Only towards a sender on a LAN leg: one behind another waypoint
+// would get it from the wrong addresses, so that case stays a counted drop.
+bool Fragments::refuse_oversize_tcp(rte_mbuf* m, const ParsedPacket& pp, const Session& s, Dir dir, const SideOut& out,
+                                    bool need_md) {
+  const uint8_t* ip = pkt_data(m) + pp.l3;
+  if (pp.proto != kProtoTcp || need_md || !(load_be16(ip + 6) & 0x4000) || !(s.crypto & kCryptoHmacAll)) return false;
+  const uint16_t mtu = ctx_.rm().interfaces[out.iface].mtu;
+  const uint16_t extra = (s.crypto & kCryptoEncrypt) ? kCryptoOverhead : kSeqLen + kHmacTagLen;
+  if (pp.end - pp.l3 + extra <= mtu) return false;
+  const SideOut& back = dir == Dir::forward ? s.out_rev : s.out_fwd;
+  const uint16_t quote = static_cast<uint16_t>(pp.l4 - pp.l3 + 8);  // RFC 792: IP header + 64 bits
+  rte_mbuf* c = back.peer < 0 ? build_icmp_frag_needed(m->pool, ip, quote, ctx_.rm().interfaces[back.iface].addr,
+                                                       pp.src, static_cast<uint16_t>(mtu - extra))
+                              : nullptr;
+  if (c) {
+    ctx_.counters->add(Counter::icmp_frag_needed_sent);
+    tx_.transmit(c, back.iface, back.next_hop);
+  }
+  ctx_.drop(m, DropReason::mtu_exceeded);
+  return true;
+}
+
+}  // namespace wp

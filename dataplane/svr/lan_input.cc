@@ -1,0 +1,64 @@
+// LAN input; see lan_input.h.
+#include "dataplane/svr/lan_input.h"
+
+#include "dataplane/paths/path_table.h"
+#include "dataplane/session/owner.h"
+#include "dataplane/svr/session_setup.h"
+
+namespace wp {
+
+void LanInput::input(rte_mbuf* m, ParsedPacket& pp, int iface) {
+  SessionRef ref = ctx_.table.lookup({pp.src, pp.dst, pp.sport, pp.dport, pp.proto});
+  if (!ref || !recheck_.current(*ref.session)) {
+    first_packet(m, pp, iface);
+    return;
+  }
+  // A forward packet is where the ingress router moves a session off a path
+  // that went down or left its SLA (one byte read when it stays).
+  if (ref.dir == Dir::forward && ref.session->side_b_wan() && ctx_.shared.paths) migration_.follow(*ref.session);
+  emit_.send(m, pp, *ref.session, ref.dir);
+}
+
+void LanInput::first_packet(rte_mbuf* m, ParsedPacket& pp, int iface) {
+  const RouterModel& rm = ctx_.rm();
+  FiveTuple t{pp.src, pp.dst, pp.sport, pp.dport, pp.proto};
+  int tenant = rm.tenant_for(t.src, iface);
+  if (tenant == kNone) return ctx_.drop(m, DropReason::no_tenant);
+  int service = rm.service_for(t.dst, t.proto, t.dport);
+  if (service == kNone) return ctx_.drop(m, DropReason::no_service);
+  int security = rm.policy(tenant, service);
+  if (security == kNone) return ctx_.drop(m, DropReason::policy_deny);
+  auto back = rm.route(t.src);
+  if (!back) return ctx_.drop(m, DropReason::no_route);
+
+  Session* s = ctx_.table.allocate();
+  if (!s) return ctx_.drop(m, DropReason::table_full);
+  s->original = t;
+  s->uuid = ctx_.new_uuid();
+  s->tenant = static_cast<int16_t>(tenant);
+  s->service = static_cast<int16_t>(service);
+  s->security = static_cast<int16_t>(security);
+  s->created_ms = s->last_ms = ctx_.now_ms;
+  s->out_rev = SideOut{t.reversed(), back->addr, static_cast<int8_t>(back->iface), -1};
+  const ServiceModel& svc = rm.services[service];
+  DropReason why = DropReason::no_route;
+  bool bound;
+  if (svc.next_peer == kNone) {  // both ends on our LAN side: a plain routed session
+    auto fwd = rm.route(t.dst);
+    bound = fwd.has_value() && !ctx_.table.lookup(t.reversed());
+    if (bound) s->out_fwd = SideOut{t, fwd->addr, static_cast<int8_t>(fwd->iface), -1};
+  } else {
+    bound = pick_wan_side(ctx_, *s, svc.next_peer, affinity_class(t), why);
+  }
+  // Both keys were looked up above (the miss in input(), then the side B
+  // check), so index without probing again.
+  if (!install_session(ctx_, crypto_, s, bound, why, pp, nullptr, m)) return;
+  if (PathTable* pt = ctx_.shared.paths; pt && s->side_b_wan()) {
+    int path = pt->find(s->out_fwd.peer, s->out_fwd.iface);
+    if (path >= 0) PathWorkerCounters::bump(pt->counters(ctx_.id, static_cast<size_t>(path)).sessions_started);
+  }
+  ctx_.post_event(SessionEventKind::created, *s);
+  emit_.send(m, pp, *s, Dir::forward);
+}
+
+}  // namespace wp

@@ -1,0 +1,102 @@
+// Session migration between paths; see migration.h.
+#include "dataplane/svr/migration.h"
+
+#include <algorithm>
+
+#include "dataplane/crypto/hmac.h"
+#include "dataplane/ip/packet_edit.h"
+#include "dataplane/paths/path_table.h"
+#include "dataplane/session/owner.h"
+#include "dataplane/svr/session_setup.h"
+
+namespace wp {
+
+void PathMigration::count(int from, int to, bool failed) {
+  PathTable& pt = *ctx_.shared.paths;
+  if (failed) {
+    if (from >= 0) PathWorkerCounters::bump(pt.counters(ctx_.id, static_cast<size_t>(from)).migration_failed);
+    return;
+  }
+  if (from >= 0) PathWorkerCounters::bump(pt.counters(ctx_.id, static_cast<size_t>(from)).migrated_out);
+  if (to >= 0) PathWorkerCounters::bump(pt.counters(ctx_.id, static_cast<size_t>(to)).migrated_in);
+}
+
+bool PathMigration::follow(Session& s) {
+  PathTable& pt = *ctx_.shared.paths;
+  int from = pt.find(s.out_fwd.peer, s.out_fwd.iface);
+  if (!pt.should_leave(static_cast<size_t>(s.service), from)) return false;
+  int to = pt.pick(static_cast<size_t>(s.service), symmetric_hash(s.original));
+  if (to < 0 || to == from) return false;  // nowhere better to go: stay and keep trying
+  SideOut old = s.out_fwd;
+  DropReason why;
+  Session moved = s;
+  if (!bind_path(ctx_, moved, to, affinity_class(s.original), why) ||
+      !ctx_.table.rebind(&s, Dir::forward, moved.out_fwd)) {
+    count(from, to, true);
+    s.out_fwd = old;
+    return false;
+  }
+  // Metadata again until the peer acks on the new path; "established" is
+  // announced again then (offload rules match the old tuple).
+  s.flags &= static_cast<uint8_t>(~(kFwdMdAcked | kEstablished));
+  s.md_only_ms = static_cast<uint16_t>(ctx_.now_ms - 1000);
+  if (s.migrations != UINT16_MAX) ++s.migrations;
+  flow_.leg_moved(s, 1);  // side B's blocks belong to the old path
+  count(from, to);
+  ctx_.counters->add(Counter::path_migrations);
+  ctx_.post_event(SessionEventKind::update, s);  // the HA peer re-binds its copy too
+  return true;
+}
+
+void PathMigration::sweep() {
+  // A session whose client is silent (a download waiting for data the old
+  // path lost) sends no forward packet that could move it.
+  uint32_t epoch = ctx_.shared.paths->epoch();
+  if (epoch != epoch_) {
+    epoch_ = epoch;
+    sweeping_ = true;
+    hand_ = 0;
+  }
+  if (!sweeping_) return;
+  uint32_t end = std::min(hand_ + kSweepSlice, ctx_.table.capacity());
+  rte_mempool* pool = ctx_.shared.control_pool;
+  for (; hand_ < end; ++hand_) {
+    Session& s = *ctx_.table.at(hand_);
+    if (!s.in_use || !s.side_b_wan() || !recheck_.current(s)) continue;  // leg B is WAN: ingress and transit
+    if (follow(s) && pool) metadata_only_.send(pool, s, Dir::forward, s.out_fwd);
+  }
+  if (hand_ >= ctx_.table.capacity()) sweeping_ = false;
+}
+
+bool PathMigration::rebind(rte_mbuf* m, ParsedPacket& pp, const Metadata& md, int peer) {
+  if (!md.has_forward_context || !md.has_uuid) return false;
+  SessionRef old = ctx_.table.lookup(md.forward_context.reversed());  // the LAN side key at the last hop
+  if (!old || old.dir != Dir::reverse || !recheck_.current(*old.session)) return false;
+  Session& s = *old.session;
+  if (s.uuid != md.uuid || s.out_rev.peer != peer || s.side_b_wan() || s.original != md.forward_context) return false;
+  // The new pair must keep the class, or WAN and LAN packets would reach different workers.
+  if (class_of_port(pp.dport) != affinity_class(s.original) || pp.proto != s.original.proto) return false;
+  auto back = ctx_.rm().route(pp.src);
+  if (!back) return false;
+  SideOut from = s.out_rev;
+  SideOut to{FiveTuple{pp.dst, pp.src, pp.dport, pp.sport, pp.proto}, back->addr, static_cast<int8_t>(back->iface),
+             static_cast<int8_t>(peer)};
+  if (!ctx_.table.rebind(&s, Dir::reverse, to)) return false;
+  s.flags |= kRevMdPending;
+  s.flags &= static_cast<uint8_t>(~kEstablished);
+  s.md_only_ms = static_cast<uint16_t>(ctx_.now_ms - 1000);
+  if (s.migrations != UINT16_MAX) ++s.migrations;
+  flow_.leg_moved(s, 0);
+  ctx_.counters->add(Counter::path_rebinds);
+  ctx_.post_event(SessionEventKind::update, s);
+  if (PathTable* pt = ctx_.shared.paths) count(pt->find(from.peer, from.iface), pt->find(peer, back->iface));
+  strip_at_payload(m, pp, static_cast<uint16_t>(md.block_len()), kHmacTagLen);
+  if (md.control_message == kControlKeepAlive) {
+    metadata_only_.consume(m, s, Dir::forward);
+    return true;
+  }
+  emit_.send(m, pp, s, Dir::forward);
+  return true;
+}
+
+}  // namespace wp

@@ -1,0 +1,120 @@
+// Per-worker counters. Each worker owns one cache-aligned block and is its only
+// writer; the stats reader (mgmt thread) sums blocks with relaxed loads, so
+// totals may lag by a burst but never tear a 64-bit value on x86-64.
+#pragma once
+
+#include <array>
+#include <atomic>
+#include <cstdint>
+#include <string_view>
+
+#include "dataplane/worker/drop_reason.h"
+
+namespace wp {
+
+#define WP_COUNTERS(X) \
+  X(rx_packets) \
+  X(tx_packets) \
+  X(handoff_out) \
+  X(handoff_in) \
+  X(to_control) \
+  X(sessions_created) \
+  X(sessions_expired) \
+  X(sessions_replaced) \
+  X(metadata_sent) \
+  X(metadata_received) \
+  X(reverse_metadata_sent) \
+  X(handshakes_completed) \
+  X(cookie_marker_added) \
+  X(cookie_marker_stripped) \
+  X(fast_path_packets) \
+  X(fast_path_bytes) \
+  X(offload_events_dropped) \
+  X(ha_events_dropped) \
+  X(ipfix_events_dropped) \
+  /* offload */ \
+  X(offload_feedback) \
+  X(offload_feedback_stale) \
+  X(offload_aged) \
+  /* torn down after a config commit denied them */ \
+  X(sessions_policy_closed) \
+  /* peer sessions applied by this worker */ \
+  X(ha_sessions_applied) \
+  X(ha_sessions_removed) \
+  X(ha_stale_ignored) \
+  X(ha_apply_table_full) \
+  X(ha_sessions_republished) \
+  /* crypto */ \
+  X(sessions_encrypted) \
+  X(sessions_adaptive_skip) \
+  X(packets_sealed) \
+  X(packets_encrypted) \
+  X(packets_opened) \
+  X(packets_decrypted) \
+  X(mss_clamped) \
+  /* fragments */ \
+  X(packets_fragmented) \
+  X(fragments_sent) \
+  X(fragments_received) \
+  X(datagrams_reassembled) \
+  X(frag_df_cleared) \
+  X(fragment_tlv_sent) \
+  X(fragment_tlv_restored) \
+  X(icmp_frag_needed_sent) \
+  X(metadata_encrypted) \
+  X(metadata_decrypted) \
+  /* paths */ \
+  X(path_migrations) \
+  X(path_rebinds) \
+  X(metadata_only_sent) \
+  X(metadata_only_received) \
+  X(flow_markers_inline) \
+  X(flow_markers_alone) \
+  X(flow_markers_received) \
+  /* bursts held back because the owner's handoff ring was full */ \
+  X(handoff_held) \
+  /* enqueue bursts to other workers' handoff rings (at most one per owner per rx burst) */ \
+  X(handoff_bursts) \
+  /* sessions the re-check after a config commit visited (svr/policy_recheck.h) */ \
+  X(sessions_rechecked)
+
+enum class Counter : uint8_t {
+#define WP_X(name) name,
+  WP_COUNTERS(WP_X)
+#undef WP_X
+      count
+};
+inline constexpr size_t kCounterCount = static_cast<size_t>(Counter::count);
+inline constexpr std::array<std::string_view, kCounterCount> kCounterNames = {
+#define WP_X(name) #name,
+    WP_COUNTERS(WP_X)
+#undef WP_X
+};
+
+struct alignas(64) WorkerCounters {
+  std::array<std::atomic<uint64_t>, kCounterCount> counters{};
+  std::array<std::atomic<uint64_t>, kDropReasonCount> drops{};
+  std::atomic<uint64_t> sessions_active{0};
+  // Bumped at the end of every loop iteration; an iteration that
+  // ends after a model was published holds no pointer to the one it replaced
+  // (live_commit.h retires old models on this quiescent point).
+  std::atomic<uint64_t> epoch{0};
+  // The model (its address) whose sessions this worker has all re-checked:
+  // until it equals the published one, the worker may still read the model
+  // before it (svr/policy_recheck.h), so that one must stay alive.
+  std::atomic<uintptr_t> model_settled{0};
+
+  // Single writer: a relaxed load+store is cheaper than a locked add.
+  void add(Counter c, uint64_t n = 1) {
+    auto& v = counters[static_cast<size_t>(c)];
+    v.store(v.load(std::memory_order_relaxed) + n, std::memory_order_relaxed);
+  }
+  void drop(DropReason r, uint64_t n = 1) {
+    auto& v = drops[static_cast<size_t>(r)];
+    v.store(v.load(std::memory_order_relaxed) + n, std::memory_order_relaxed);
+  }
+  uint64_t get(Counter c) const { return counters[static_cast<size_t>(c)].load(std::memory_order_relaxed); }
+  uint64_t get(DropReason r) const { return drops[static_cast<size_t>(r)].load(std::memory_order_relaxed); }
+};
+
+}  // namespace wp

@@ -1,0 +1,80 @@
+// Every reason a packet can be dropped, as one X-macro list, VPP style:
+// one enum, one counter array per worker, one name table. A packet is never
+// dropped without incrementing exactly one of these.
+#pragma once
+
+#include <array>
+#include <cstdint>
+#include <string_view>
+
+namespace wp {
+
+#define WP_DROP_REASONS(X) \
+  X(parse_error, "malformed Ethernet/IPv4/L4 header") \
+  X(not_ipv4, "ethertype we do not route (IPv6, VLAN, ...)") \
+  X(ttl_expired, "TTL would reach zero") \
+  X(unsupported_proto, "L4 protocol SVR does not carry (only TCP/UDP)") \
+  X(not_for_us, "WAN packet to an address/port that is not one of our waypoints") \
+  X(no_tenant, "LAN source matches no tenant") \
+  X(no_service, "destination matches no service") \
+  X(policy_deny, "no policy allows tenant -> service (deny by default)") \
+  X(no_route, "no route to the next hop / peer waypoint") \
+  X(no_peer, "service names a peer with no reachable waypoint") \
+  X(no_session, "WAN packet with no session and no metadata") \
+  X(bad_hmac, "metadata HMAC-SHA256-128 did not verify") \
+  X(crypto_error, "IPsec-MB did not complete a job (HMAC signing)") \
+  X(bad_metadata, "truncated or inconsistent metadata block/TLVs") \
+  X(metadata_missing, "metadata lacks a required TLV (context, UUID, tenant, service)") \
+  X(unknown_peer, "metadata packet from an address that is not a configured peer") \
+  X(table_full, "session table full: new session refused") \
+  X(ports_exhausted, "no free waypoint port pair in the affinity class") \
+  X(no_buffer_room, "mbuf has no head/tail room for metadata") \
+  X(mtu_exceeded, "packet with metadata would exceed the egress MTU") \
+  X(handoff_full, "handoff ring to the owning worker was full") \
+  X(control_full, "ring to the control thread was full") \
+  X(arp_unresolved, "next hop did not answer ARP (pending queue overflow/timeout)") \
+  X(tx_full, "port tx queue did not accept the packet") \
+  X(session_closed, "packet for a session that was reset/closed and reaped") \
+  /* crypto */ \
+  X(bad_packet_hmac, "per-packet HMAC-SHA256-128 (session key) did not verify") \
+  X(bad_padding, "decrypted data has invalid PKCS#7 padding") \
+  X(crypto_short, "encrypted/HMAC packet too short or ciphertext not whole blocks") \
+  X(replayed, "per-packet sequence number already seen or older than the window") \
+  X(key_slab_full, "no free per-session key slot: new encrypted session refused") \
+  /* reassembly (ip/reassembly.h) and fragmentation */ \
+  X(frag_duplicate, "IPv4 fragment identical to one already held") \
+  X(frag_overlap, "IPv4 fragment overlaps held data or contradicts the datagram end: datagram dropped") \
+  X(frag_too_many, "IPv4 datagram in more fragments than the reassembly table holds: dropped") \
+  X(frag_too_big, "reassembled IPv4 datagram larger than the reassembly buffer / an mbuf: dropped") \
+  X(frag_timeout, "IPv4 datagram not complete within the reassembly timeout: dropped") \
+  X(frag_table_full, "no free reassembly slot for a new fragmented datagram") \
+  X(frag_malformed, "IPv4 fragment empty, or not the last and not a multiple of 8 bytes") \
+  X(frag_no_mbuf, "no mbuf (or too many fragments) to fragment an oversize packet") \
+  /* metadata payload encryption */ \
+  X(unknown_key_version, "encrypted metadata names a key version (TLV 16) we do not hold, or none") \
+  X(bad_metadata_padding, "decrypted metadata payload has invalid PKCS#7 padding") \
+  /* paths */ \
+  X(no_path, "every path to the service's peer is down (BFD)")
+
+enum class DropReason : uint8_t {
+#define WP_X(name, desc) name,
+  WP_DROP_REASONS(WP_X)
+#undef WP_X
+      count
+};
+
+inline constexpr size_t kDropReasonCount = static_cast<size_t>(DropReason::count);
+
+inline constexpr std::array<std::string_view, kDropReasonCount> kDropReasonNames = {
+#define WP_X(name, desc) #name,
+    WP_DROP_REASONS(WP_X)
+#undef WP_X
+};
+
+inline constexpr std::array<std::string_view, kDropReasonCount> kDropReasonHelp = {
+#define WP_X(name, desc) desc,
+    WP_DROP_REASONS(WP_X)
+#undef WP_X
+};
+
+}  // namespace wp

@@ -1,0 +1,91 @@
+// What the dataplane threads share with the HA thread
+// (docs/architecture.md § HA, § Threads).
+//
+// Inbound: the HA thread hands the peer's sessions to their owning worker
+// (owner_of_class(affinity_class(original), workers), whatever worker count
+// the peer runs) through one SPSC ring per worker; the worker inserts them
+// into its own table, so no thread ever writes another's table.
+// Addresses: each node owns its interface addresses; `peer_addresses` are the
+// peer's, which this node answers for (ARP, packets) only while `peer_taken`.
+// A session whose waypoint (the local address of its WAN leg) is a peer
+// address is the peer's to age (kPeerSession) unless `adopt_peer` is set;
+// workers re-evaluate that for their whole table, a slice per loop iteration
+// (worker/ha_follower.h), when `ownership_gen` moves,
+// and report the generation they finished in `ownership_seen[w]`, which is how
+// the HA thread knows the peer's sessions are live before it announces the
+// peer's addresses. The same handshake (`republish_req`) asks workers to post
+// every session they own again, for a resync or after a dropped event.
+#pragma once
+
+#include <rte_ring.h>
+
+#include <atomic>
+#include <cstdint>
+#include <memory>
+#include <vector>
+
+#include "dataplane/ip/ipv4.h"
+#include "dataplane/session/owner.h"
+#include "dataplane/session/session.h"
+
+namespace wp {
+
+enum class PeerSessionOpKind : uint8_t { upsert = 0, remove = 1 };
+
+// One element of a worker's inbound ring. The session is already translated
+// into this node's terms (entity indexes, interfaces, next hops, clock).
+struct PeerSessionOp {
+  PeerSessionOpKind kind;
+  uint8_t pad[7];
+  Session session;
+};
+static_assert(sizeof(PeerSessionOp) % 4 == 0, "rte_ring element size must be a multiple of 4");
+
+struct HaAddress {
+  Ipv4 addr = 0;
+  int iface = -1;
+};
+
+struct HaDataplane {
+  bool enabled = false;
+  std::vector<HaAddress> peer_addresses;                    // fixed before the workers start
+  std::vector<rte_ring*> inbound;                           // per worker, PeerSessionOp elements
+  std::atomic<bool> own_held{true};                         // we answer ARP for our own addresses
+  std::atomic<bool> peer_taken{false};                      // we answer for (and accept packets to) the peer's
+  std::atomic<bool> adopt_peer{false};                      // the peer's sessions are ours to age and carry
+  std::atomic<uint32_t> ownership_gen{0};                   // bumped by HA when adopt_peer changes
+  std::atomic<uint32_t> announce_gen{0};                    // bumped by HA: control sends gratuitous ARP
+  std::unique_ptr<std::atomic<uint32_t>[]> ownership_seen;  // per worker
+  // Per worker: HA bumps republish_req[w] to have worker w post every session
+  // it owns again (resync, or after that worker's ring dropped an event); the
+  // worker copies the value to republish_seen[w] once it has posted them all.
+  std::unique_ptr<std::atomic<uint32_t>[]> republish_req;
+  std::unique_ptr<std::atomic<uint32_t>[]> republish_seen;
+  std::atomic<uint64_t> split_brain_arps{0};  // peer-address ARP from another MAC while we hold it
+
+  bool is_peer_address(Ipv4 a) const {
+    for (const HaAddress& p : peer_addresses)
+      if (p.addr == a) return true;
+    return false;
+  }
+  // Packets to the peer's addresses are ours only while we hold them.
+  bool holds_peer_address(Ipv4 a) const {
+    return enabled && peer_taken.load(std::memory_order_relaxed) && is_peer_address(a);
+  }
+  // The local address a session's WAN leg uses (0 for LAN-only sessions).
+  static Ipv4 waypoint_of(const Session& s) {
+    if (s.side_a_wan()) return s.out_rev.tuple.src;
+    if (s.side_b_wan()) return s.out_fwd.tuple.src;
+    return 0;
+  }
+  // Whether the peer (not this node) ages and carries `s` right now.
+  bool peer_owns(const Session& s) const {
+    return enabled && !adopt_peer.load(std::memory_order_acquire) && is_peer_address(waypoint_of(s));
+  }
+
+  // Rings and acknowledgement slots for `workers` workers on `socket`.
+  bool create(uint32_t workers, uint32_t ring_size, int socket, std::string& error);
+  void free();
+};
+
+}  // namespace wp

@@ -1,0 +1,166 @@
+// The worker's side of HA; see ha_follower.h.
+#include "dataplane/worker/ha_follower.h"
+
+#include <rte_ring_elem.h>
+
+#include <algorithm>
+
+namespace wp {
+namespace {
+
+constexpr unsigned kApplyBurst = 64;
+
+bool older(uint32_t a, uint32_t b) { return static_cast<int32_t>(a - b) < 0; }
+
+}  // namespace
+
+uint32_t HaFollower::poll() {
+  HaDataplane& ha = ctx_.shared.ha;
+  PeerSessionOp ops[kApplyBurst];
+  unsigned n = rte_ring_sc_dequeue_burst_elem(ha.inbound[ctx_.id], ops, sizeof(PeerSessionOp), kApplyBurst, nullptr);
+  for (unsigned i = 0; i < n; ++i) apply(ops[i]);
+  if (n) ctx_.count_active();
+  return n + follow_ownership() + republish();
+}
+
+void HaFollower::mark_owner(Session& s) {
+  s.flags = static_cast<uint8_t>(ctx_.shared.ha.peer_owns(s) ? s.flags | kPeerSession : s.flags & ~kPeerSession);
+}
+
+void HaFollower::apply(const PeerSessionOp& op) {
+  const Session& in = op.session;
+  SessionRef ref = ctx_.table.lookup(in.key_a());
+  if (op.kind == PeerSessionOpKind::remove) {
+    if (ref && ref.session->uuid == in.uuid) {
+      ctx_.remove_session(ref.session);
+      ctx_.counters->add(Counter::ha_sessions_removed);
+    }
+    return;
+  }
+  if (ref && ref.session->uuid == in.uuid) {
+    if (update_in_place(*ref.session, in)) return;
+    ctx_.remove_session(ref.session);  // re-bound by the peer: insert again under the new keys
+  }
+  if (make_room(in)) insert(in);
+}
+
+// True when done: the update was stale (ignored) or applied in place.
+bool HaFollower::update_in_place(Session& s, const Session& in) {
+  if (older(in.last_ms, s.last_ms)) {
+    ctx_.counters->add(Counter::ha_stale_ignored);
+    return true;
+  }
+  if (s.key_b() != in.key_b()) return false;
+  uint32_t slots[2] = {s.key_slot[0], s.key_slot[1]};  // ours, not the peer's
+  s = in;
+  s.in_use = 1;
+  s.model_gen = ctx_.model_gen;
+  crypto_.adopt_peer(s, slots);
+  mark_owner(s);
+  ctx_.counters->add(Counter::ha_sessions_applied);
+  return true;
+}
+
+bool HaFollower::make_room(const Session& in) {
+  // Sessions on either key that are not this one: the newer creation wins.
+  for (const FiveTuple& key : {in.key_a(), in.key_b()}) {
+    SessionRef other = ctx_.table.lookup(key);
+    if (!other) continue;
+    if (older(in.created_ms, other.session->created_ms)) {
+      ctx_.counters->add(Counter::ha_stale_ignored);
+      return false;
+    }
+    ctx_.remove_session(other.session);
+    ctx_.counters->add(Counter::sessions_replaced);
+  }
+  return true;
+}
+
+void HaFollower::insert(const Session& in) {
+  Session* s = ctx_.table.allocate();
+  if (!s) {
+    ctx_.counters->add(Counter::ha_apply_table_full);
+    return;
+  }
+  *s = in;
+  s->in_use = 1;
+  s->model_gen = ctx_.model_gen;
+  mark_owner(*s);
+  const uint32_t none[2] = {kNoKeySlot, kNoKeySlot};
+  crypto_.adopt_peer(*s, none);
+  if (!ctx_.table.insert_unique(s)) {
+    ctx_.release_keys(*s);
+    ctx_.table.release(s);
+    ctx_.counters->add(Counter::ha_stale_ignored);
+    return;
+  }
+  ctx_.counters->add(Counter::ha_sessions_applied);
+}
+
+// Sessions that become ours start their idle clock now, since the peer's
+// last activity is all we know.
+uint32_t HaFollower::follow_ownership() {
+  HaDataplane& ha = ctx_.shared.ha;
+  uint32_t gen = ha.ownership_gen.load(std::memory_order_acquire);
+  if (gen != ownership_gen_) {  // a new change, or another one mid-sweep: start over
+    ownership_gen_ = gen;
+    ownership_hand_ = 0;
+    following_ = true;
+  }
+  if (!following_) return 0;
+  uint32_t end = std::min(ownership_hand_ + kSlice, ctx_.table.capacity());
+  uint32_t visited = end - ownership_hand_;
+  for (; ownership_hand_ < end; ++ownership_hand_) {
+    Session& s = *ctx_.table.at(ownership_hand_);
+    if (!s.in_use) continue;
+    if (ha.peer_owns(s)) {
+      s.flags |= kPeerSession;
+    } else if (s.flags & kPeerSession) {
+      s.flags &= static_cast<uint8_t>(~kPeerSession);
+      s.last_ms = ctx_.now_ms;
+    }
+  }
+  if (ownership_hand_ >= ctx_.table.capacity()) {
+    following_ = false;
+    ha.ownership_seen[ctx_.id].store(gen, std::memory_order_release);
+  }
+  return visited;
+}
+
+// Posts an `update` for every session this worker owns, a slice at a time,
+// leaving ring room for live events; acknowledges when the sweep is done.
+uint32_t HaFollower::republish() {
+  HaDataplane& ha = ctx_.shared.ha;
+  uint32_t req = ha.republish_req[ctx_.id].load(std::memory_order_acquire);
+  if (!republishing_) {
+    if (req == republish_seen_) return 0;
+    republishing_ = true;
+    republish_hand_ = 0;
+    republish_seen_ = req;  // a request arriving mid-sweep starts another sweep
+  }
+  rte_ring* ring = ctx_.shared.event_ring(EventConsumer::ha, ctx_.id);
+  if (!ring) return 0;
+  uint32_t posted = 0;
+  uint32_t end = std::min(republish_hand_ + kRepublishSlice, ctx_.table.capacity());
+  for (; republish_hand_ < end; ++republish_hand_) {
+    const Session& s = *ctx_.table.at(republish_hand_);
+    if (!s.in_use || (s.flags & kPeerSession)) continue;
+    if (rte_ring_free_count(ring) <= kRepublishReserve) return posted;  // resume here next iteration
+    SessionEvent ev;
+    ev.kind = SessionEventKind::update;
+    ev.reason = SessionEndReason::none;
+    ev.worker = static_cast<uint16_t>(ctx_.id);
+    ev.now_ms = ctx_.now_ms;
+    ev.session = s;
+    if (rte_ring_sp_enqueue_elem(ring, &ev, sizeof(ev)) != 0) return posted;
+    ++posted;
+    ctx_.counters->add(Counter::ha_sessions_republished);
+  }
+  if (republish_hand_ >= ctx_.table.capacity()) {
+    republishing_ = false;
+    ha.republish_seen[ctx_.id].store(republish_seen_, std::memory_order_release);
+  }
+  return posted;
+}
+
+}  // namespace wp

@@ -1,0 +1,79 @@
+// Ring setup for DataplaneShared; see shared.h.
+#include "dataplane/worker/shared.h"
+
+#include <rte_errno.h>
+#include <rte_ring_elem.h>
+
+#include <string>
+
+namespace wp {
+
+bool DataplaneShared::create_rings(uint32_t worker_count, uint32_t ring_size, int socket, std::string& error,
+                                   const std::vector<int>* worker_sockets) {
+  workers = worker_count;
+  counters = std::make_unique<WorkerCounters[]>(worker_count + 1);
+  static std::atomic<uint32_t> instance{0};
+  uint32_t tag = instance.fetch_add(1);
+  auto socket_of = [&](uint32_t consumer) {
+    return worker_sockets && consumer < worker_sockets->size() ? (*worker_sockets)[consumer] : socket;
+  };
+  auto make = [&](const std::string& name, int sock) -> rte_ring* {
+    rte_ring* r = rte_ring_create(name.c_str(), ring_size, sock, RING_F_SP_ENQ | RING_F_SC_DEQ);
+    if (!r) error = "cannot create ring " + name + " (" + std::to_string(ring_size) + " entries)";
+    return r;
+  };
+  for (uint32_t f = 0; f <= worker_count; ++f)
+    for (uint32_t t = 0; t < worker_count; ++t) {
+      handoff.push_back(
+          make("wp" + std::to_string(tag) + "_h" + std::to_string(f) + "_" + std::to_string(t), socket_of(t)));
+      if (!handoff.back()) return false;
+    }
+  for (uint32_t w = 0; w <= worker_count; ++w) {
+    // Consumed by the control thread, which runs on the main lcore's socket.
+    to_control.push_back(make("wp" + std::to_string(tag) + "_c" + std::to_string(w), socket));
+    resolve.push_back(make("wp" + std::to_string(tag) + "_r" + std::to_string(w), socket));
+    if (!to_control.back() || !resolve.back()) return false;
+  }
+  return true;
+}
+
+bool DataplaneShared::enable_events(EventConsumer c, uint32_t ring_size, int socket, std::string& error) {
+  auto& rings = events[static_cast<size_t>(c)];
+  if (!rings.empty()) return true;
+  static std::atomic<uint32_t> instance{0};
+  uint32_t tag = instance.fetch_add(1);
+  for (uint32_t w = 0; w < workers; ++w) {
+    std::string name =
+        "wpev" + std::to_string(tag) + "_" + std::to_string(static_cast<int>(c)) + "_" + std::to_string(w);
+    rte_ring* r =
+        rte_ring_create_elem(name.c_str(), sizeof(SessionEvent), ring_size, socket, RING_F_SP_ENQ | RING_F_SC_DEQ);
+    if (!r) {
+      error = "cannot create " + std::string(kEventConsumerNames[static_cast<size_t>(c)]) + " event ring (" +
+              std::to_string(ring_size) + " entries): " + rte_strerror(rte_errno);
+      for (rte_ring* done : rings) rte_ring_free(done);
+      rings.clear();
+      return false;
+    }
+    rings.push_back(r);
+  }
+  return true;
+}
+
+void DataplaneShared::free_rings() {
+  ha.free();
+  for (auto& rings : events) {
+    for (rte_ring* r : rings) rte_ring_free(r);
+    rings.clear();
+  }
+  for (auto* v : {&handoff, &to_control, &resolve}) {
+    for (rte_ring* r : *v) {
+      if (!r) continue;
+      rte_mbuf* m;
+      while (rte_ring_dequeue(r, reinterpret_cast<void**>(&m)) == 0) rte_pktmbuf_free(m);
+      rte_ring_free(r);
+    }
+    v->clear();
+  }
+}
+
+}  // namespace wp

@@ -1,0 +1,78 @@
+// Process-wide dataplane state shared by workers and the control thread.
+//
+// Only read-mostly data lives here: the committed RouterModel (published as
+// an atomic pointer; the control side keeps the owning shared_ptr alive), the
+// neighbor table (single writer: control), and the bounded rings that are the
+// only way threads hand packets to each other (docs/architecture.md § Threads).
+// Ring matrix: handoff[from * workers + to] is single-producer/single-consumer.
+// Producer index `workers` is the control thread's dispatcher, which polls the
+// extra rx queue every port has (af_packet spreads rx over all its qpairs).
+#pragma once
+
+#include <rte_mbuf.h>
+#include <rte_ring.h>
+
+#include <array>
+#include <atomic>
+#include <cstdint>
+#include <memory>
+#include <vector>
+
+#include "dataplane/control/neighbor.h"
+#include "dataplane/control/router_model.h"
+#include "dataplane/paths/path_table.h"
+#include "dataplane/session/events.h"
+#include "dataplane/session/table.h"
+#include "dataplane/worker/counters.h"
+#include "dataplane/worker/ha_dataplane.h"
+
+namespace wp {
+
+struct DataplaneShared {
+  std::atomic<const RouterModel*> model{nullptr};
+  NeighborTable neighbors;
+  uint32_t workers = 1;
+  std::vector<rte_ring*> handoff;              // (workers + 1) x workers, [from * workers + to]
+  std::vector<rte_ring*> to_control;           // per worker + dispatcher: ARP, ICMP, local input
+  std::vector<rte_ring*> resolve;              // per worker + dispatcher: packets waiting for ARP
+  std::unique_ptr<WorkerCounters[]> counters;  // per worker; [workers] = control thread + dispatcher
+  // Session event rings, [consumer][worker]; empty while that consumer is off.
+  std::array<std::vector<rte_ring*>, kEventConsumers> events;
+  std::atomic<bool> running{true};
+  Timeouts timeouts;
+  // Period of `update` events for live sessions (IPFIX active
+  // timeout, REST snapshot freshness); 0 = none. Set before workers start.
+  uint32_t session_update_ms = 0;
+  PathTable* paths = nullptr;           // null = first reachable waypoint, no monitoring
+  rte_mempool* control_pool = nullptr;  // mbufs for packets workers originate (keep-alives)
+  HaDataplane ha;                       // inbound peer sessions, address ownership (off unless configured)
+
+  // KeySlab size per worker (sessions that encrypt/HMAC every packet).
+  uint32_t key_slots = 0;
+
+  rte_ring* handoff_ring(uint32_t from, uint32_t to) const { return handoff[from * workers + to]; }
+  WorkerCounters& control_counters() { return counters[workers]; }
+
+  // Creates all rings (sizes: power of two). A ring lives on its consumer's
+  // NUMA socket: worker_sockets[w] when given, else `socket`. False with
+  // `error` set on failure.
+  bool create_rings(uint32_t worker_count, uint32_t ring_size, int socket, std::string& error,
+                    const std::vector<int>* worker_sockets = nullptr);
+  // One SPSC SessionEvent ring per worker for consumer `c`, on `socket` (the
+  // consumer's). Call after create_rings and before the workers start.
+  bool enable_events(EventConsumer c, uint32_t ring_size, int socket, std::string& error);
+  rte_ring* event_ring(EventConsumer c, uint32_t worker) const {
+    const auto& v = events[static_cast<size_t>(c)];
+    return v.empty() ? nullptr : v[worker];
+  }
+  void free_rings();
+};
+
+// Packet handed to the control thread for ARP resolution: which interface
+// and next hop it waits for, kept in the mbuf itself (no side allocation).
+inline void mark_resolve(rte_mbuf* m, int iface, Ipv4 next_hop) {
+  m->hash.usr = next_hop;
+  m->port = static_cast<uint16_t>(iface);
+}
+
+}  // namespace wp

@@ -1,0 +1,212 @@
+// The worker loop; see worker.h. Read top to bottom: the steps of poll_once().
+#include "dataplane/worker/worker.h"
+
+#include <rte_cycles.h>
+#include <rte_ethdev.h>
+#include <rte_prefetch.h>
+#include <unistd.h>
+
+#include "dataplane/ip/packet_edit.h"
+#include "dataplane/session/owner.h"
+
+namespace wp {
+namespace {
+
+uint16_t eth_rx(void*, uint16_t port, uint16_t queue, rte_mbuf** pkts, uint16_t n) {
+  return rte_eth_rx_burst(port, queue, pkts, n);
+}
+
+}  // namespace
+
+Worker::Worker(uint32_t id, DataplaneShared& shared, uint32_t max_sessions, int socket)
+    : ctx_(id, shared, max_sessions, socket), rx_(eth_rx) {
+  uint64_t hz = rte_get_tsc_hz();
+  tsc_per_ms_ = hz >= 1000 ? hz / 1000 : 1;
+}
+
+void Worker::set_io(RxFn rx, TxFn tx, void* io_ctx) {
+  rx_ = rx;
+  io_ctx_ = io_ctx;
+  tx_.set_io(tx, io_ctx);
+}
+
+void Worker::set_ports(std::vector<uint16_t> ports, uint16_t queue, uint16_t burst) {
+  ports_ = std::move(ports);
+  queue_ = queue;
+  burst_ = burst == 0 || burst > kMaxBurst ? 32 : burst;
+  tx_.set_queue(queue);
+}
+
+void Worker::run() {
+  uint32_t idle = 0;
+  while (ctx_.shared.running.load(std::memory_order_relaxed)) {
+    update_clock();
+    if (poll_once() != 0) {
+      idle = 0;
+      continue;
+    }
+    // Adaptive back-off: spin briefly, then sleep up to 200 us while idle.
+    if (++idle > 64) usleep(idle > 1024 ? 200 : 20);
+  }
+  flush();
+  handoff_.drop_held();
+}
+
+void Worker::update_clock() { ctx_.now_ms = static_cast<uint32_t>(rte_get_tsc_cycles() / tsc_per_ms_); }
+
+uint32_t Worker::poll_once() {
+  recheck_.poll();                            // a committed config: adopt it, re-check a slice of sessions
+  uint32_t handled = handoff_.retry_held();   // what owners' rings could not take last time
+  handled += read_ports();                    // rx bursts, dispatched by the owner rule
+  handled += drain_handoff();                 // packets other workers handed to us
+  if (offload_.enabled()) offload_.drain();   // the NIC's counters and aged flows
+  if (ctx_.shared.paths) migration_.sweep();  // sessions on paths that must be left
+  if (ctx_.shared.ha.enabled && ctx_.is_worker()) handled += ha_.poll();  // the HA peer's sessions
+  flush();           // seal the burst's packets, send the tx bursts
+  fragments_.age();  // datagrams that never completed
+  aging_.age();      // idle sessions
+  end_iteration();   // a quiescent point for the model's retirement
+  return handled;
+}
+
+uint32_t Worker::read_ports() {
+  uint32_t handled = 0;
+  rte_mbuf* pkts[kMaxBurst];
+  for (uint16_t port : ports_) {
+    if (handoff_.held()) break;  // backpressure: leave the rest in the device queues
+    uint16_t n = rx_(io_ctx_, port, queue_, pkts, burst_);
+    if (n == 0) continue;
+    handled += n;
+    receive(pkts, n);
+  }
+  return handled;
+}
+
+void Worker::receive(rte_mbuf** pkts, uint16_t n) {
+  // Callers pass at most a burst; longer input is taken in order, a burst at a time.
+  for (; n > kMaxBurst; pkts += kMaxBurst, n = static_cast<uint16_t>(n - kMaxBurst)) receive(pkts, kMaxBurst);
+  ctx_.counters->add(Counter::rx_packets, n);
+  dispatch(pkts, n);
+}
+
+void Worker::dispatch(rte_mbuf** pkts, uint16_t n) {
+  Owned owned[kMaxBurst];
+  uint32_t n_owned = 0;
+  for (uint16_t i = 0; i < n; ++i) {
+    if (i + 1 < n) rte_prefetch0(rte_pktmbuf_mtod(pkts[i + 1], void*));
+    rte_mbuf* m = pkts[i];
+    if (m->nb_segs != 1 && rte_pktmbuf_linearize(m) != 0) {
+      ctx_.drop(m, DropReason::parse_error);
+      continue;
+    }
+    ParsedPacket pp = parse_packet(pkt_data(m), m->data_len);
+    int iface = ctx_.rm().iface_by_port(m->port);
+    int owner = owner_of(m, pp, iface);
+    if (owner == kNone) continue;
+    if (static_cast<uint32_t>(owner) != ctx_.id) {
+      handoff_.stage(m, static_cast<uint32_t>(owner));
+      continue;
+    }
+    owned[n_owned] = Owned{m, pp, iface, ctx_.rm().interfaces[iface].wan, 0};
+    stage(owned[n_owned++]);
+  }
+  handoff_.send_staged();  // one burst per owner
+  process_owned(owned, n_owned);
+}
+
+int Worker::owner_of(rte_mbuf*& m, ParsedPacket& pp, int iface) {
+  if (iface == kNone) return ctx_.drop(m, DropReason::not_for_us), kNone;
+  bool wan = ctx_.rm().interfaces[iface].wan;
+  switch (pp.status) {
+    case ParseStatus::arp: return to_control(m), kNone;
+    case ParseStatus::not_ipv4: return ctx_.drop(m, DropReason::not_ipv4), kNone;
+    case ParseStatus::fragment:  // reassembled on the fragment's worker, then dispatched whole
+      if (!fragments_.take(m, pp)) return kNone;
+      break;
+    case ParseStatus::malformed: return ctx_.drop(m, DropReason::parse_error), kNone;
+    case ParseStatus::ipv4: break;
+  }
+  bool l4_svr = pp.proto == kProtoTcp || pp.proto == kProtoUdp;
+  uint32_t cls;
+  if (ctx_.rm().own_address_iface(pp.dst) != kNone || ctx_.shared.ha.holds_peer_address(pp.dst)) {
+    // SVR traffic to our waypoint ports is dispatched by the class in the port; the rest is ours to answer.
+    if (!(wan && l4_svr && is_waypoint_port(pp.dport))) return to_control(m), kNone;
+    cls = class_of_port(pp.dport);
+  } else if (!wan) {
+    if (!l4_svr) return ctx_.drop(m, DropReason::unsupported_proto), kNone;
+    cls = affinity_class({pp.src, pp.dst, pp.sport, pp.dport, pp.proto});
+  } else {
+    return ctx_.drop(m, DropReason::not_for_us), kNone;
+  }
+  return static_cast<int>(owner_of_class(cls, ctx_.shared.workers));
+}
+
+void Worker::to_control(rte_mbuf* m) {
+  if (rte_ring_sp_enqueue(ctx_.shared.to_control[ctx_.id], m) != 0) return ctx_.drop(m, DropReason::control_full);
+  ctx_.counters->add(Counter::to_control);
+}
+
+void Worker::stage(Owned& o) {
+  o.sig = SessionTable::signature({o.pp.src, o.pp.dst, o.pp.sport, o.pp.dport, o.pp.proto});
+  ctx_.table.prefetch_slot(o.sig);
+}
+
+void Worker::process_owned(Owned* o, uint32_t n) {
+  for (uint32_t i = 0; i < n; ++i) ctx_.table.prefetch_session(o[i].sig);
+  for (uint32_t i = 0; i < n; ++i) {
+    if (o[i].wan)
+      wan_.input(o[i].m, o[i].pp);
+    else
+      lan_.input(o[i].m, o[i].pp, o[i].iface);
+  }
+  wan_.open_pending();  // verify + decrypt the burst's sealed WAN packets together
+}
+
+uint32_t Worker::drain_handoff() {
+  if (!ctx_.is_worker()) return 0;  // the control dispatcher only produces
+  uint32_t total = 0;
+  rte_mbuf* pkts[kMaxBurst];
+  for (uint32_t from = 0; from <= ctx_.shared.workers; ++from) {  // [workers] = control's dispatcher
+    if (from == ctx_.id) continue;
+    unsigned n = rte_ring_sc_dequeue_burst(ctx_.shared.handoff_ring(from, ctx_.id), reinterpret_cast<void**>(pkts),
+                                           burst_, nullptr);
+    total += n;
+    ctx_.counters->add(Counter::handoff_in, n);
+    // Handed-off packets were parsed by the sender; parse again here rather
+    // than carry parse state across threads (headers are hot in cache by now).
+    Owned owned[kMaxBurst];
+    uint32_t n_owned = 0;
+    rte_mbuf* whole[kMaxBurst];  // datagrams reassembled here, dispatched by the owner rule below
+    uint16_t n_whole = 0;
+    for (unsigned i = 0; i < n; ++i) {
+      rte_mbuf* m = pkts[i];
+      ParsedPacket pp = parse_packet(pkt_data(m), m->data_len);
+      if (pp.status == ParseStatus::fragment) {
+        if ((m = fragments_.reassemble(m, pp)) != nullptr) whole[n_whole++] = m;
+        continue;
+      }
+      int iface = ctx_.rm().iface_by_port(m->port);
+      if (pp.status != ParseStatus::ipv4 || iface == kNone) {
+        ctx_.drop(m, DropReason::parse_error);
+        continue;
+      }
+      owned[n_owned] = Owned{m, pp, iface, ctx_.rm().interfaces[iface].wan, 0};
+      stage(owned[n_owned++]);
+    }
+    process_owned(owned, n_owned);
+    if (n_whole) dispatch(whole, n_whole);
+  }
+  return total;
+}
+
+void Worker::flush() {
+  crypto_.sign_pending();
+  tx_.flush();
+}
+
+void Worker::end_iteration() {
+  auto& epoch = ctx_.counters->epoch;
+  epoch.store(epoch.load(std::memory_order_relaxed) + 1, std::memory_order_release);
+}
+
+}  // namespace wp

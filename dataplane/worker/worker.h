@@ -1,0 +1,126 @@
+// A dataplane worker: one per lcore, run to completion, shared-nothing
+// (docs/architecture.md § Threads).
+//
+// The Worker owns the loop and the dispatch; every feature keeps its
+// per-worker state and steps in a component of its own (the members below,
+// in the order they are built: each may call those above it):
+//   WorkerContext   id, shared state, model, counters, session table, keys, clock
+//   Tx, Handoff     transmit buffers; batched handoff to other workers
+//   Fragments       reassembly in, fragmentation and TLV 1 out
+//   CryptoBatch     session keys, the seal and open bursts, TLV 16
+//   MetadataOnly    metadata in a packet of its own
+//   FlowMonitor     TLV 26 in-line flow monitoring
+//   Emit            a session packet on its way out (metadata, NAT, sealing)
+//   PolicyRecheck   re-checking sessions after a config commit
+//   PathMigration   moving sessions between paths
+//   LanInput        LAN packets, the ingress first packet
+//   WanInput        WAN packets: verification, handshake, egress/transit first packet
+//   Aging, HaFollower, OffloadFollower   idle sessions; the HA peer; the NIC
+// worker.cc reads top to bottom as the steps of poll_once().
+#pragma once
+
+#include <rte_mbuf.h>
+
+#include <cstdint>
+#include <vector>
+
+#include "dataplane/ip/packet.h"
+#include "dataplane/svr/crypto_batch.h"
+#include "dataplane/svr/emit.h"
+#include "dataplane/svr/flow_monitor.h"
+#include "dataplane/svr/fragments.h"
+#include "dataplane/svr/lan_input.h"
+#include "dataplane/svr/metadata_only.h"
+#include "dataplane/svr/migration.h"
+#include "dataplane/svr/policy_recheck.h"
+#include "dataplane/svr/wan_input.h"
+#include "dataplane/worker/aging.h"
+#include "dataplane/worker/context.h"
+#include "dataplane/worker/ha_follower.h"
+#include "dataplane/worker/handoff.h"
+#include "dataplane/worker/offload_follower.h"
+#include "dataplane/worker/tx.h"
+
+namespace wp {
+
+class Worker {
+ public:
+  using TxFn = Tx::TxFn;
+  using RxFn = uint16_t (*)(void* ctx, uint16_t port, uint16_t queue, rte_mbuf** pkts, uint16_t n);
+
+  Worker(uint32_t id, DataplaneShared& shared, uint32_t max_sessions, int socket);
+  Worker(const Worker&) = delete;
+  Worker& operator=(const Worker&) = delete;
+
+  bool ok() const { return ctx_.table.ok() && ctx_.keys.ok() && crypto_.ok(); }
+  uint32_t id() const { return ctx_.id; }
+  SessionTable& table() { return ctx_.table; }
+  WorkerCounters& counters() { return *ctx_.counters; }
+  HmacEngine& hmac() { return crypto_.hmac(); }
+  const KeySlab& key_slab() const { return ctx_.keys; }
+  HaFollower& ha() { return ha_; }
+  OffloadFollower& offload() { return offload_; }
+  const Handoff& handoff() const { return handoff_; }
+
+  // Port I/O: real ethdev by default; tests install capturing functions.
+  void set_io(RxFn rx, TxFn tx, void* io_ctx);
+  void set_ports(std::vector<uint16_t> ports, uint16_t queue, uint16_t burst);
+
+  void run();  // until shared.running is false
+  // One iteration of the loop; returns the packets handled. Public for tests and benchmarks.
+  uint32_t poll_once();
+  void receive(rte_mbuf** pkts, uint16_t n);   // dispatch a burst (m->port = ingress port id)
+  void dispatch(rte_mbuf** pkts, uint16_t n);  // receive() without counting rx (reassembled datagrams)
+  uint32_t drain_handoff();
+  void flush();  // seals what waits for it, sends the tx bursts
+  void set_now_ms(uint32_t ms) { ctx_.now_ms = ms; }
+  uint32_t now_ms() const { return ctx_.now_ms; }
+  uint32_t expire(uint32_t budget) { return aging_.expire(budget); }
+  void post_event(SessionEventKind kind, const Session& s, SessionEndReason reason = SessionEndReason::none) {
+    ctx_.post_event(kind, s, reason);
+  }
+
+ private:
+  // A packet this worker owns, parsed, waiting for the staged lookup.
+  struct Owned {
+    rte_mbuf* m;
+    ParsedPacket pp;
+    int iface;
+    bool wan;
+    uint32_t sig;
+  };
+  void update_clock();
+  uint32_t read_ports();
+  // The owner rule for one received packet; kNone when it was consumed
+  // (dropped, handed to the control thread, or a fragment taken).
+  int owner_of(rte_mbuf*& m, ParsedPacket& pp, int iface);
+  void to_control(rte_mbuf* m);
+  void stage(Owned& o);                      // hash + prefetch the index slot
+  void process_owned(Owned* o, uint32_t n);  // prefetch sessions, then the SVR steps
+  void end_iteration();
+
+  WorkerContext ctx_;
+  Tx tx_{ctx_};
+  Handoff handoff_{ctx_};
+  Fragments fragments_{ctx_, handoff_, tx_};
+  CryptoBatch crypto_{ctx_, fragments_};
+  MetadataOnly metadata_only_{ctx_, crypto_, tx_};
+  FlowMonitor flow_{ctx_, metadata_only_};
+  Emit emit_{ctx_, crypto_, fragments_, flow_, metadata_only_};
+  PolicyRecheck recheck_{ctx_};
+  PathMigration migration_{ctx_, emit_, metadata_only_, flow_, recheck_};
+  LanInput lan_{ctx_, emit_, crypto_, migration_, recheck_};
+  WanInput wan_{ctx_, emit_, crypto_, fragments_, migration_, flow_, metadata_only_, recheck_};
+  Aging aging_{ctx_};
+  HaFollower ha_{ctx_, crypto_};
+  OffloadFollower offload_{ctx_};
+
+  RxFn rx_;
+  void* io_ctx_ = nullptr;
+  std::vector<uint16_t> ports_;
+  uint16_t queue_ = 0;
+  uint16_t burst_ = 32;
+  uint64_t tsc_per_ms_ = 1;
+};
+
+}  // namespace wp
