@@ -488,7 +488,7 @@ wp_check_config() {
 
 # wp_corosync_conf ADDR1 ADDR2: corosync.conf for a two-node pair (knet,
 # votequorum two_node). token 400 / consensus 500 ms: a dead node is seen in
-# ~0.9 s (RECIPES.md); a dead CPG process (waypointd) in milliseconds.
+# ~0.9 s (measured on our hosts); a dead CPG process (waypointd) in milliseconds.
 wp_corosync_conf() {
   cat <<CONF
 totem {
