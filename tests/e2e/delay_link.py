@@ -1,8 +1,8 @@
 #!/usr/bin/python3
-"""A cable with latency and loss for e2e tests (#9 paths): netem is not in this kernel.
+"""A cable with latency and loss for e2e tests (the paths test): netem is not in this kernel.
 
 usage: delay_link.py IF_A IF_B [--delay-ms D] [--loss-percent P] [--spare-udp-port N]...
-                     [--control FILE] [--seconds S]
+                     [--control FILE [--unbridge]] [--seconds S]
 
 Forwards every Ethernet frame received on IF_A out of IF_B and vice versa,
 each held back D ms (one way) and dropped with probability P %, except IPv4
@@ -14,10 +14,14 @@ after S seconds (default 300), whichever comes first.
 With --control FILE the element starts idle (it reads and discards frames, so
 IF_A and IF_B may still be bridged) and prints "delay_link: ready". Each
 SIGHUP reads "DELAY_MS LOSS_PERCENT" from FILE, applies it and prints
-"delay_link: applied N: ...": a test unbridges the interfaces and sends the
-first SIGHUP at once, then changes the settings without ever restarting the
-process (a restart leaves the link dead for as long as python takes to start,
-which on a loaded host is longer than a BFD detection time).
+"delay_link: applied N: ...". With --unbridge the first SIGHUP also takes IF_A
+and IF_B out of their bridge (ip link set ... nomaster) and forwards from that
+moment: frames that arrive while ip runs are kept (a few may reach the far end
+twice, once bridged), so the link is never dark. The settings then change
+without ever restarting the process (a restart leaves the link dead for as
+long as python takes to start, which on a loaded host is longer than a BFD
+detection time). A test runs the element at real-time priority: it stands for
+a wire, which a busy host does not slow down.
 """
 import argparse
 import heapq
@@ -26,6 +30,7 @@ import select
 import signal
 import socket
 import struct
+import subprocess
 import sys
 import time
 
@@ -39,6 +44,7 @@ ap.add_argument("--delay-ms", type=float, default=0.0)
 ap.add_argument("--loss-percent", type=float, default=0.0)
 ap.add_argument("--spare-udp-port", type=int, action="append", default=[])
 ap.add_argument("--control")
+ap.add_argument("--unbridge", action="store_true")
 ap.add_argument("--seconds", type=float, default=300.0)
 args = ap.parse_args()
 
@@ -99,6 +105,9 @@ def apply_control():
                     s.recv(65535)
                 except BlockingIOError:
                     break
+        if args.unbridge:
+            subprocess.run(["ip", "-batch", "-"], input=f"link set {args.a} nomaster\nlink set {args.b} nomaster\n",
+                           text=True, check=True)
     delay, loss, active = d / 1000.0, p, True
     applied += 1
     print(f"delay_link: applied {applied}: delay {d} ms, loss {p} %", flush=True)
@@ -122,6 +131,9 @@ while not stop and time.monotonic() < end:
         ready, _, _ = select.select([sa, sb], [], [], timeout)
     except InterruptedError:
         continue
+    if reload_due:  # a SIGHUP during select: apply it before reading the frames that woke us
+        reload_due = False
+        apply_control()
     now = time.monotonic()
     for s in ready:
         for _ in range(256):  # bounded drain per wake-up

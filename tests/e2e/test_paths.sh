@@ -263,12 +263,15 @@ wp_check "new curl after recovery" small_ok 80
 wp_expect "the new session went to mpls" "$(path_stat r1 mpls sessions_started)" -eq $((started + 1))
 
 # --- SLA: 25 ms each way on mpls (50 ms RTT > 30 ms SLA of web-sla)
-# The delay element starts idle beside the bridge; the bridge lets go of a1/a2
-# and the element takes over at once (one ip batch, one signal), and later
+# The delay element starts idle beside the bridge; on its first setting it
+# takes a1/a2 out of the bridge itself and forwards from that moment, and later
 # changes its settings in place: mpls never goes dark long enough for BFD to
-# declare it down, which would move the sessions measured here to inet.
+# declare it down, which would move the sessions measured here to inet. It runs
+# at real-time priority (SCHED_FIFO): it stands for a wire, and a wire does not
+# wait for a CPU on a busy host.
 DELAY_CTL=$WP_TMP/delay_link.ctl DELAY_LOG=$WP_TMP/delay_link.log
-wp_bg wa "$DELAY_LOG" "$WP_PY" -u "$WP_E2E/delay_link.py" a1 a2 --control "$DELAY_CTL" --spare-udp-port 3784 --seconds 600
+wp_bg wa "$DELAY_LOG" chrt -f 10 "$WP_PY" -u "$WP_E2E/delay_link.py" a1 a2 --control "$DELAY_CTL" --unbridge \
+  --spare-udp-port 3784 --seconds 600
 DELAY_PID=$WP_BG_PID
 WP_PIDS+=("$DELAY_PID")
 delay_set() {  # N DELAY_MS LOSS_PERCENT: the Nth setting, applied
@@ -277,7 +280,6 @@ delay_set() {  # N DELAY_MS LOSS_PERCENT: the Nth setting, applied
 }
 wp_check "delay element ready" wp_until 20 wp_log_has "$DELAY_LOG" ready || wp_finish
 went_down=$(path_stat r1 mpls bfd.went_down)
-printf 'link set a1 nomaster\nlink set a2 nomaster\n' | ip -n "$(wp_ns wa)" -batch -
 wp_check "delay element: 25 ms each way on mpls" delay_set 1 25 0
 rtt_high() { path_is r1 mpls usable -eq 1 && path_is r1 mpls metrics.rtt_ms -gt 40; }
 wp_check "r1 measures mpls RTT above 40 ms through the delay element" wp_until 30 rtt_high
