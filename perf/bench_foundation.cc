@@ -29,7 +29,6 @@
 #include <poll.h>
 #include <rte_cycles.h>
 #include <rte_eal.h>
-#include <rte_errno.h>
 #include <rte_ethdev.h>
 #include <rte_ip.h>
 #include <rte_lcore.h>
@@ -52,9 +51,10 @@
 #include <string>
 #include <vector>
 
-#include "dataplane/worker/shared.h"
+#include "dataplane/control/eal.h"
 #include "dataplane/control/ports.h"
 #include "dataplane/control/router_model.h"
+#include "dataplane/worker/shared.h"
 #include "dataplane/worker/worker.h"
 #include "mgmt/config_load.h"
 
@@ -548,11 +548,10 @@ int main(int argc, char** argv) {
 
   std::vector<std::string> eal_args{argv[0]};
   eal_args.insert(eal_args.end(), o.eal.begin(), o.eal.end());
-  std::vector<char*> eal_argv;
-  for (auto& a : eal_args) eal_argv.push_back(a.data());
   size_t rss_start = rss_bytes();
-  if (rte_eal_init(static_cast<int>(eal_argv.size()), eal_argv.data()) < 0) {
-    std::fprintf(stderr, "EAL init failed: %s\n", rte_strerror(rte_errno));
+  std::string error;
+  if (!wp::eal_init(eal_args, error)) {
+    std::fprintf(stderr, "%s\n", error.c_str());
     return 2;
   }
   unsigned cpu = sched_getcpu();
@@ -565,7 +564,6 @@ int main(int argc, char** argv) {
     return 2;
   }
   wp::Ports ports;
-  std::string error;
   if (!ports.start(r1cfg.config, 1, 16384, error)) {
     std::fprintf(stderr, "ports: %s\n", error.c_str());
     return 2;

@@ -22,8 +22,9 @@
 #include <cstdio>
 #include <thread>
 
-#include "dataplane/session/owner.h"
+#include "dataplane/control/eal.h"
 #include "dataplane/control/router_model.h"
+#include "dataplane/session/owner.h"
 #include "dataplane/worker/worker.h"
 #include "ha/cpg_transport.h"
 #include "ha/ha_node.h"
@@ -227,9 +228,7 @@ int run_ha(bool sender, bool resync, uint32_t n, const std::string& group, size_
 }  // namespace
 
 int main(int argc, char** argv) {
-  int split = argc;
-  for (int i = 1; i < argc; ++i)
-    if (std::string(argv[i]) == "--") split = i;
+  const int split = wp::eal_split(argc, argv);
   CLI::App app{"HA sync benchmark over Corosync CPG"};
   std::string mode = "sync", role = "receiver", group = "wp-bench";
   uint32_t n = 100000;
@@ -241,9 +240,8 @@ int main(int argc, char** argv) {
   app.add_option("--sessions", n, "sessions (raw: 48 KB messages)");
   app.add_option("--group", group);
   CLI11_PARSE(app, split, argv);
-  std::vector<char*> eal{argv[0]};
-  for (int i = split + 1; i < argc; ++i) eal.push_back(argv[i]);
-  if (rte_eal_init(static_cast<int>(eal.size()), eal.data()) < 0) return 2;
+  if (std::string error; !wp::eal_init(wp::eal_args_after(argc, argv, split), error))
+    return std::fprintf(stderr, "%s\n", error.c_str()), 2;
   int rc = mode == "raw" ? run_raw(role == "sender", n, group, raw_bytes)
                          : run_ha(role == "sender", mode == "resync", n, group, batch_bytes);
   rte_eal_cleanup();

@@ -25,6 +25,7 @@
 #include <string>
 #include <vector>
 
+#include "dataplane/control/eal.h"
 #include "dataplane/worker/worker.h"
 #include "mgmt/config_load.h"
 #include "mgmt/session_feed.h"
@@ -57,10 +58,8 @@ double median(std::vector<double> v) {
 }  // namespace
 
 int main() {
-  std::string prefix = "--file-prefix=wpbipfix" + std::to_string(getpid());
-  const char* eal[] = {"bench_ipfix", "--no-huge", "--no-pci",          "-m",          "1024", "--no-shconf",
-                       "-l",          "0",         "--log-level=error", prefix.c_str()};
-  if (rte_eal_init(static_cast<int>(std::size(eal)), const_cast<char**>(eal)) < 0) return 2;
+  if (std::string error; !wp::eal_init(wp::private_eal_args("wp_bench_ipfix", 1024), error))
+    return std::fprintf(stderr, "%s\n", error.c_str()), 2;
   rte_mempool* pool =
       rte_pktmbuf_pool_create("bench_ipfix", kSessions + 4096, 256, 0, RTE_MBUF_DEFAULT_BUF_SIZE, SOCKET_ID_ANY);
   wp::mgmt::ConfigResult cfg = wp::mgmt::load_config_text(kConfig);

@@ -32,9 +32,10 @@
 #include <thread>
 #include <vector>
 
+#include "dataplane/control/eal.h"
 #include "dataplane/ip/checksum.h"
-#include "dataplane/worker/shared.h"
 #include "dataplane/ip/packet.h"
+#include "dataplane/worker/shared.h"
 #include "dataplane/worker/worker.h"
 #include "mgmt/config_load.h"
 #include "offload/nic_model.h"
@@ -121,15 +122,10 @@ int main(int argc, char** argv) {
   uint32_t sessions = 65536;
   double seconds = 2.0;
   std::string commit = "unknown";
-  std::vector<char*> eal{argv[0]};
-  bool after = false;
-  for (int i = 1; i < argc; ++i) {
+  const int split = wp::eal_split(argc, argv);
+  for (int i = 1; i < split; ++i) {
     std::string a = argv[i];
-    if (after)
-      eal.push_back(argv[i]);
-    else if (a == "--")
-      after = true;
-    else if (a == "--sessions" && i + 1 < argc)
+    if (a == "--sessions" && i + 1 < argc)
       sessions = static_cast<uint32_t>(std::stoul(argv[++i]));
     else if (a == "--seconds" && i + 1 < argc)
       seconds = std::stod(argv[++i]);
@@ -140,10 +136,9 @@ int main(int argc, char** argv) {
       return 1;
     }
   }
-  static const char* def[] = {"--no-huge", "--no-pci", "-m", "1024", "-l", "0", "--no-shconf", "--log-level=error"};
-  if (eal.size() == 1)
-    for (const char* d : def) eal.push_back(const_cast<char*>(d));
-  if (rte_eal_init(static_cast<int>(eal.size()), eal.data()) < 0) return 2;
+  std::vector<std::string> eal = wp::eal_args_after(argc, argv, split);
+  if (eal.size() == 1) eal = wp::private_eal_args("wp_bench_offload", 1024);
+  if (std::string error; !wp::eal_init(eal, error)) return std::fprintf(stderr, "%s\n", error.c_str()), 2;
   rte_mempool* pool = rte_pktmbuf_pool_create("bench", 16383, 256, 0, RTE_MBUF_DEFAULT_BUF_SIZE, 0);
 
   auto cfg = mgmt::load_config_text(kConfig);

@@ -25,6 +25,7 @@
 #include <vector>
 
 #include "dataplane/control/control_thread.h"
+#include "dataplane/control/eal.h"
 #include "dataplane/paths/path_monitor.h"
 #include "dataplane/control/ports.h"
 #include "dataplane/control/router_model.h"
@@ -72,12 +73,7 @@ int worker_main(void* arg) {
 
 int main(int argc, char** argv) {
   // Our options come before "--", EAL's after it.
-  int split = argc;
-  for (int i = 1; i < argc; ++i)
-    if (std::string(argv[i]) == "--") {
-      split = i;
-      break;
-    }
+  const int split = wp::eal_split(argc, argv);
   CLI::App app{"Waypoint SVR router daemon"};
   std::string config_path;
   bool check = false;
@@ -129,10 +125,8 @@ int main(int argc, char** argv) {
   }
   const wp::config::Config& cfg = loaded.config;
 
-  std::vector<char*> eal_argv{argv[0]};
-  for (int i = split + 1; i < argc; ++i) eal_argv.push_back(argv[i]);
-  if (rte_eal_init(static_cast<int>(eal_argv.size()), eal_argv.data()) < 0)
-    return fail(2, std::string("EAL init failed: ") + rte_strerror(rte_errno));
+  std::string error;
+  if (!wp::eal_init(wp::eal_args_after(argc, argv, split), error)) return fail(2, error);
   std::signal(SIGTERM, on_signal);
   std::signal(SIGINT, on_signal);
   std::signal(SIGUSR1, on_signal);
@@ -157,7 +151,6 @@ int main(int argc, char** argv) {
   uint32_t ports_n = 1 + static_cast<uint32_t>(cfg.router().wan_size());
   uint32_t mbufs = cfg.dataplane().mbufs() ? cfg.dataplane().mbufs() : 16383 + ports_n * (workers + 1) * 1024;
   wp::Ports ports;
-  std::string error;
   const uint16_t queues = static_cast<uint16_t>(workers + 1 + offload_queues);  // + model's queue
   if (!ports.start(cfg, queues, mbufs, error)) return fail(2, error);
 
