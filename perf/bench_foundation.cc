@@ -57,11 +57,13 @@
 #include "dataplane/worker/shared.h"
 #include "dataplane/worker/worker.h"
 #include "mgmt/config_load.h"
+#include "perf/report.h"
 
 namespace {
 
 using wp::FiveTuple;
 using wp::Ipv4;
+using wp::bench::median;
 
 constexpr uint16_t kFrameLen = 64;  // net_null's default packet_size
 
@@ -305,13 +307,6 @@ size_t rss_bytes() {
   if (std::fscanf(f, "%lu %lu", &size, &resident) != 2) resident = 0;
   std::fclose(f);
   return resident * static_cast<size_t>(sysconf(_SC_PAGESIZE));
-}
-
-double median(std::vector<double> v) {
-  if (v.empty()) return 0;
-  std::sort(v.begin(), v.end());
-  size_t n = v.size();
-  return n % 2 ? v[n / 2] : (v[n / 2 - 1] + v[n / 2]) / 2;
 }
 
 uint64_t drops_total(const wp::WorkerCounters& c) {
@@ -856,9 +851,7 @@ int main(int argc, char** argv) {
               bytes_per_session <= 256 ? "MET" : "MISSED");
 
   bool huge = std::find(o.eal.begin(), o.eal.end(), "--no-huge") == o.eal.end();
-  char date[32];
-  std::time_t now = std::time(nullptr);
-  std::strftime(date, sizeof date, "%Y-%m-%dT%H:%M:%SZ", std::gmtime(&now));
+  const std::string date = wp::bench::iso_date_now();
   std::printf(
       "{\"scenario\":\"foundation\",\"workers\":1,\"sessions\":%u,\"setup_per_s\":%.0f,\"mpps\":%.3f,"
       "\"testpmd_mpps\":%s,\"ratio_vs_testpmd\":%s,\"bytes_per_session\":%.1f,\"rss_bytes_per_session\":%.1f,"
@@ -871,7 +864,7 @@ int main(int argc, char** argv) {
       tp_ok ? std::to_string(ratio).c_str() : "null", bytes_per_session, rss_per_session, cold.per_s,
       warm.created / warm.cpu_seconds, o.flows, median(fwd_only), median(rev_only), mpps_cpu, testpmd_mpps_cpu,
       ratio_cpu, median(hot), tp_ok ? std::to_string(median(hot) / testpmd_mpps).c_str() : "null", hot_flows,
-      huge ? "hugepages" : "no-huge 4k pages", kFrameLen, setup_drops, fp_drops, cpu, o.commit.c_str(), date);
+      huge ? "hugepages" : "no-huge 4k pages", kFrameLen, setup_drops, fp_drops, cpu, o.commit.c_str(), date.c_str());
   std::fflush(stdout);
 
   r1.worker.reset();

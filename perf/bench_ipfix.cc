@@ -29,11 +29,13 @@
 #include "dataplane/worker/worker.h"
 #include "mgmt/config_load.h"
 #include "mgmt/session_feed.h"
+#include "perf/report.h"
 #include "tests/unit/pkt_builder.h"
 
 namespace {
 
 using Clock = std::chrono::steady_clock;
+using wp::bench::median;
 constexpr uint32_t kSessions = 65536;
 
 const char* kConfig = R"(
@@ -48,11 +50,6 @@ uint16_t no_rx(void*, uint16_t, uint16_t, rte_mbuf**, uint16_t) { return 0; }
 uint16_t discard_tx(void*, uint16_t, uint16_t, rte_mbuf** pkts, uint16_t n) {
   rte_pktmbuf_free_bulk(pkts, n);
   return n;
-}
-
-double median(std::vector<double> v) {
-  std::sort(v.begin(), v.end());
-  return v[v.size() / 2];
 }
 
 }  // namespace

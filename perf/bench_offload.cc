@@ -41,6 +41,7 @@
 #include "offload/nic_model.h"
 #include "offload/nic_model_io.h"
 #include "offload/offload_manager.h"
+#include "perf/report.h"
 
 using namespace wp;
 using namespace wp::offload;
@@ -105,13 +106,6 @@ void fill(rte_mempool* pool, const std::vector<uint8_t>& frame, rte_mbuf** pkts,
     std::memcpy(rte_pktmbuf_append(pkts[i], static_cast<uint16_t>(frame.size())), frame.data(), frame.size());
     pkts[i]->port = kLan;
   }
-}
-
-std::string iso_now() {
-  char buf[32];
-  std::time_t t = std::time(nullptr);
-  std::strftime(buf, sizeof buf, "%Y-%m-%dT%H:%M:%SZ", std::gmtime(&t));
-  return buf;
 }
 
 double mhz() { return static_cast<double>(rte_get_tsc_hz()) / 1e6; }
@@ -255,13 +249,9 @@ int main(int argc, char** argv) {
     std::fprintf(stderr, "NIC model forwarded %lu of %u\n", nic_fwd, iters * kB);
     return 3;
   }
-  auto per_pkt = [](std::vector<uint64_t>& v) {
-    std::nth_element(v.begin(), v.begin() + v.size() / 2, v.end());
-    return static_cast<double>(v[v.size() / 2]) / kB;
-  };
-  double cpp_sw = per_pkt(sw_samples);
-  double cpp_off = per_pkt(off_samples);
-  double cpp_nic = per_pkt(nic_samples);
+  double cpp_sw = bench::median(sw_samples) / kB;
+  double cpp_off = bench::median(off_samples) / kB;
+  double cpp_nic = bench::median(nic_samples) / kB;
 
   // --- 3. NIC model forwarding idle vs while rules churn.
   NicModel nic3(8192);
@@ -330,7 +320,7 @@ int main(int argc, char** argv) {
       "\"nic_model_cycles_per_pkt\":%.1f,\"fwd_pps_idle\":%.0f,\"fwd_pps_churn\":%.0f,\"churn_vs_idle\":%.3f,"
       "\"churn_ops_per_s\":%.0f,\"tsc_mhz\":%.0f,\"commit\":\"%s\",\"date\":\"%s\"}\n",
       sessions, ins_rate, del_rate, cpp_sw, cpp_off, cpp_sw / cpp_off, cpp_nic, pps_idle, pps_churn,
-      pps_churn / pps_idle, churn_ops.load() / seconds, mhz(), commit.c_str(), iso_now().c_str());
+      pps_churn / pps_idle, churn_ops.load() / seconds, mhz(), commit.c_str(), bench::iso_date_now().c_str());
   mgr.shutdown();
   return 0;
 }
