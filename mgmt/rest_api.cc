@@ -277,6 +277,13 @@ bool RestServer::start(const std::string& listen, RestContext ctx, std::string& 
   if (!addr || port <= 0 || port > 65535) return error = "mgmt.listen: \"" + listen + "\" is not IPv4:port", false;
   server_ = std::make_unique<httplib::Server>();
   server_->set_payload_max_length(4 << 20);
+  // SO_REUSEADDR alone: httplib's default adds SO_REUSEPORT, with which a
+  // second server (another waypointd, a parallel test) binds the same port
+  // without an error and the kernel splits the requests between the two.
+  server_->set_socket_options([](int sock) {
+    int yes = 1;
+    setsockopt(sock, SOL_SOCKET, SO_REUSEADDR, &yes, sizeof yes);
+  });
   routes();
   if (!server_->bind_to_port(listen.substr(0, colon).c_str(), port)) {
     error = "mgmt.listen: cannot bind " + listen + ": " + std::strerror(errno);
