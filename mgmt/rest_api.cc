@@ -5,6 +5,7 @@
 #include <httplib.h>
 
 #include "api.pb.h"
+#include "mgmt/config_endpoint.h"
 #include "mgmt/metrics.h"
 #include "mgmt/session_id.h"
 #include "mgmt/stats.h"
@@ -271,10 +272,8 @@ void RestServer::routes() {
 
 bool RestServer::start(const std::string& listen, RestContext ctx, std::string& error) {
   ctx_ = std::move(ctx);
-  size_t colon = listen.rfind(':');
-  auto addr = parse_ipv4(listen.substr(0, colon));
-  int port = colon == std::string::npos ? 0 : std::atoi(listen.c_str() + colon + 1);
-  if (!addr || port <= 0 || port > 65535) return error = "mgmt.listen: \"" + listen + "\" is not IPv4:port", false;
+  const std::optional<Endpoint> at = parse_endpoint(listen);
+  if (!at) return error = "mgmt.listen: \"" + listen + "\" is not IPv4:port", false;
   server_ = std::make_unique<httplib::Server>();
   server_->set_payload_max_length(4 << 20);
   // SO_REUSEADDR alone: httplib's default adds SO_REUSEPORT, with which a
@@ -285,7 +284,7 @@ bool RestServer::start(const std::string& listen, RestContext ctx, std::string& 
     setsockopt(sock, SOL_SOCKET, SO_REUSEADDR, &yes, sizeof yes);
   });
   routes();
-  if (!server_->bind_to_port(listen.substr(0, colon).c_str(), port)) {
+  if (!server_->bind_to_port(format_ipv4(at->addr).c_str(), at->port)) {
     error = "mgmt.listen: cannot bind " + listen + ": " + std::strerror(errno);
     server_.reset();
     return false;
