@@ -1,4 +1,4 @@
-// IPFIX benchmark : export rate from one thread and the dataplane cost of
+// IPFIX benchmark: export rate from one thread and the dataplane cost of
 // having export on, measured in the same run.
 //
 // 1. Dataplane cost: one Worker (no NIC: frames injected with receive(), tx
