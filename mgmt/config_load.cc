@@ -84,18 +84,37 @@ std::optional<std::string> closest_field(const pb::Descriptor* d, const std::str
 }
 
 // Protobuf string fields must hold UTF-8: the REST API renders them as JSON.
-// Structural check (lead byte, continuation bytes, no C0/C1/F5+ leads).
+// RFC 3629 § 4: besides the lead and continuation bytes, the second byte's
+// range rules out overlong forms, UTF-16 surrogates and code points past
+// U+10FFFF, all of which protobuf refuses too.
 bool valid_utf8(std::string_view s) {
   for (size_t i = 0; i < s.size();) {
     const unsigned char c = s[i];
     const size_t n = c < 0x80 ? 1 : c < 0xC2 ? 0 : c < 0xE0 ? 2 : c < 0xF0 ? 3 : c < 0xF5 ? 4 : 0;
     if (n == 0 || i + n > s.size()) return false;
+    const unsigned char lo = c == 0xE0 ? 0xA0 : c == 0xF0 ? 0x90 : 0x80;
+    const unsigned char hi = c == 0xED ? 0x9F : c == 0xF4 ? 0x8F : 0xBF;
     for (size_t k = 1; k < n; ++k) {
-      if ((static_cast<unsigned char>(s[i + k]) & 0xC0) != 0x80) return false;
+      const unsigned char b = s[i + k];
+      if (k == 1 ? (b < lo || b > hi) : (b & 0xC0) != 0x80) return false;
     }
     i += n;
   }
   return true;
+}
+
+// `s` as it can be shown in an error: bytes that do not form UTF-8 as \xNN.
+std::string shown(const std::string& s) {
+  if (valid_utf8(s)) return s;
+  std::string out;
+  for (unsigned char c : s) {
+    static constexpr char kHex[] = "0123456789abcdef";
+    if (c < 0x80)
+      out += static_cast<char>(c);
+    else
+      out += std::string("\\x") + kHex[c >> 4] + kHex[c & 15];
+  }
+  return out;
 }
 
 std::optional<bool> parse_bool(std::string text) {
@@ -119,6 +138,12 @@ class YamlMapper {
         continue;
       }
       const std::string& key = kv.first.Scalar();
+      // Errors quote keys and values, and their paths and messages are proto3
+      // strings the REST API renders as JSON: what is not UTF-8 is not quoted.
+      if (!valid_utf8(key)) {
+        error(path, "mapping key is not valid UTF-8 (not shown)");
+        continue;
+      }
       if (!seen.insert(key).second) {
         error(field_path(path, key), "duplicate key");
         continue;
@@ -177,10 +202,10 @@ class YamlMapper {
     const pb::Reflection* r = msg.GetReflection();
     const bool rep = f->is_repeated();
     using FD = pb::FieldDescriptor;
+    // Every kind of value: errors below quote the text.
+    if (!valid_utf8(text)) return error(path, "not valid UTF-8 text");
     switch (f->cpp_type()) {
-      case FD::CPPTYPE_STRING:
-        if (!valid_utf8(text)) return error(path, "not valid UTF-8 text");
-        return rep ? r->AddString(&msg, f, text) : r->SetString(&msg, f, text);
+      case FD::CPPTYPE_STRING: return rep ? r->AddString(&msg, f, text) : r->SetString(&msg, f, text);
       case FD::CPPTYPE_BOOL:
         if (auto b = parse_bool(text)) return rep ? r->AddBool(&msg, f, *b) : r->SetBool(&msg, f, *b);
         return error(path, "\"" + text + "\" is not a boolean (true/false, yes/no, on/off)");
@@ -284,7 +309,7 @@ bool map_config(std::string_view text, config::Config& cfg, std::vector<ConfigEr
     if (problem.empty() && docs > 1) problem = "expected one YAML document, found more";
     if (problem.empty()) doc = YAML::Load(yaml);  // the first document only
   } catch (const YAML::Exception& e) {
-    problem = "YAML syntax error at " + at_mark(e.mark) + ": " + e.msg;
+    problem = "YAML syntax error at " + at_mark(e.mark) + ": " + shown(e.msg);  // it may quote a byte
   }
   if (problem.empty() && doc.IsNull()) problem = "empty document";
   if (problem.empty() && !doc.IsMap())

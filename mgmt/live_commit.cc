@@ -46,7 +46,18 @@ uint64_t ConfigStore::policy_closed() const {
   return n;
 }
 
-bool ConfigStore::wait_quiescent() {
+bool ConfigStore::wait_quiescent(const RouterModel* published) {
+  // Workers re-check their sessions against the new model a slice per loop
+  // iteration and read the old one until they are done (model_settled).
+  const auto settled = reinterpret_cast<uintptr_t>(published);
+  for (uint32_t waited = 0; waited < kGraceMs; ++waited) {
+    bool done = true;
+    for (uint32_t w = 0; w <= shared_.workers && done; ++w)
+      done = shared_.counters[w].model_settled.load(std::memory_order_acquire) == settled;
+    if (done) break;
+    if (waited + 1 == kGraceMs) return false;
+    usleep(1000);
+  }
   std::vector<const std::atomic<uint64_t>*> all = readers_;
   for (uint32_t w = 0; w <= shared_.workers; ++w) all.push_back(&shared_.counters[w].epoch);
   std::vector<uint64_t> start;
@@ -82,9 +93,10 @@ CommitOutcome ConfigStore::commit(const config::Config& next, bool dry_run) {
   config_ = next;
   out.version = version_.fetch_add(1) + 1;
   out.applied = true;
-  // Two epochs: the iteration that may have started under the old model has
-  // ended, and so has the one that re-checked the sessions against it.
-  if (!wait_quiescent()) {
+  // Every worker has re-checked its sessions against the new model, then two
+  // epochs of every reader: an iteration that may have started under the old
+  // model has ended.
+  if (!wait_quiescent(model_.get())) {
     graveyard_.push_back(old);
     out.notes.push_back("a reader did not reach a quiescent point in time; old model kept alive");
   }

@@ -8,7 +8,8 @@
 // every reader passed a quiescent point (each worker's and the dispatcher's
 // counters.epoch advanced twice, the mgmt feed's too) -> drop the old model.
 // Workers re-check their sessions against the new policy on the first loop
-// iteration that sees it (policy_recheck.cc). Commits are serialised. A
+// iteration that sees it, a slice per iteration, and report when they are
+// done (dataplane/svr/policy_recheck.h); the old model lives until then. Commits are serialised. A
 // reader that does not reach its quiescent point within the grace time
 // (a stuck worker) keeps the old model alive forever rather than risk a
 // use-after-free.
@@ -51,7 +52,7 @@ class ConfigStore {
 
  private:
   std::vector<ConfigError> restart_only(const config::Config& next) const;
-  bool wait_quiescent();
+  bool wait_quiescent(const RouterModel* published);
   uint64_t policy_closed() const;
 
   DataplaneShared& shared_;

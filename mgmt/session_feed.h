@@ -1,5 +1,5 @@
 // The mgmt event thread: drains the workers' session event rings
-// (session_events.h, consumer `ipfix`) and feeds the IPFIX exporter and the
+// (session/events.h, consumer `ipfix`) and feeds the IPFIX exporter and the
 // session snapshot the REST API answers from.
 //
 // Why a snapshot built from events (and not workers answering requests): no

@@ -4,7 +4,7 @@
 // rte_flow_action[] arrays point to, so the arrays handed to DPDK (or to the
 // software NIC model, which takes the very same arrays) stay valid for as long
 // as the rule object lives. The shape is what a session direction does in
-// software (svr_emit.cc, steady state): packets that arrive on the ingress
+// software (svr/emit.cc, steady state): packets that arrive on the ingress
 // port with the arrival 5-tuple leave on the egress port with the side's NAT
 // tuple, next-hop MAC, TTL - 1, counted, aged after the session idle timeout.
 //

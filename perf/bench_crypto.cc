@@ -6,7 +6,7 @@
 //   encrypt+hmac   IV from our IvSource (AES-CTR DRBG), PKCS#7-padded data
 //                  AES-256-CBC encrypted, HMAC-SHA256-128 over UDP header +
 //                  IV + ciphertext + seq — the exact op the worker submits
-//                  (crypto_edit.h layout), bursts of --burst packets.
+//                  (crypto/session_data.h layout), bursts of --burst packets.
 //   verify+decrypt the sealed packets opened again (HMAC compare, CBC decrypt);
 //                  every tag must verify or the run aborts.
 // OpenSSL baseline: EVP_aes_256_cbc (key set once, IV per packet) then

@@ -232,7 +232,7 @@ int run_ha(bool sender, bool resync, uint32_t n, const std::string& group, size_
   std::thread dataplane([&] {  // the worker: applies inbound sessions, republishes for a resync
     while (!stop.load(std::memory_order_relaxed)) {
       h.worker->set_now_ms(dataplane_now_ms());
-      if (h.worker->ha_poll() == 0) std::this_thread::sleep_for(std::chrono::microseconds(20));
+      if (h.worker->ha().poll() == 0) std::this_thread::sleep_for(std::chrono::microseconds(20));
     }
   });
   h.start = Clock::now();

@@ -1,4 +1,4 @@
-// Control thread packet work; see control.h.
+// Control thread packet work; see control_thread.h.
 #include "dataplane/control/control_thread.h"
 
 #include <rte_arp.h>

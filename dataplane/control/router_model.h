@@ -62,7 +62,7 @@ struct PeerModel {
   std::string name;
   std::vector<Ipv4> waypoints;
   HmacKey key;
-  HmacKey session_prk;  // HKDF-Extract of the pair key (crypto_keys.h)
+  HmacKey session_prk;  // HKDF-Extract of the pair key (crypto/keys.h)
   AesKey metadata_key;  // metadata payload key (metadata_crypto.h)
 };
 

@@ -1,4 +1,4 @@
-// IPsec-MB AES-256-CBC + HMAC-SHA256-128 bursts and HKDF; see crypto_engine.h.
+// IPsec-MB AES-256-CBC + HMAC-SHA256-128 bursts and HKDF; see crypto/engine.h.
 #include "dataplane/crypto/engine.h"
 
 #include <intel-ipsec-mb.h>

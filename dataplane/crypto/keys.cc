@@ -1,4 +1,4 @@
-// Session key derivation and the per-worker key slab; see crypto_keys.h.
+// Session key derivation and the per-worker key slab; see crypto/keys.h.
 #include "dataplane/crypto/keys.h"
 
 #include <rte_malloc.h>

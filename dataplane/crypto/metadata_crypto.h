@@ -9,7 +9,7 @@
 // sent (encrypt-then-MAC), so the receiver verifies before it decrypts.
 //
 // Key: one per peer, derived at config build from the pair key with the
-// session-key PRK (crypto_keys.h) and its own HKDF info label:
+// session-key PRK (crypto/keys.h) and its own HKDF info label:
 //   key = HKDF-Expand(PRK = HKDF-Extract("waypoint svr session keys v1", pair key),
 //                     info = "waypoint svr metadata key v1", L = 32)
 // (session keys use the 16-byte UUID as info, so the two never coincide).

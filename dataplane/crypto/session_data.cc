@@ -1,4 +1,4 @@
-// Encryption packet edits; see crypto_edit.h.
+// Encryption packet edits; see crypto/session_data.h.
 #include "dataplane/crypto/session_data.h"
 
 #include <cstring>

@@ -1,4 +1,4 @@
-// IPv4 fragmentation; see ip_fragment.h.
+// IPv4 fragmentation; see ip/fragment.h.
 #include "dataplane/ip/fragment.h"
 
 #include <cstring>

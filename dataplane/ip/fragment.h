@@ -1,7 +1,7 @@
 // IPv4 fragmentation on the way out (RFC 791 § 3.2 "fragmentation"):
 // a sealed SVR packet (metadata, IV, padding, sequence number, HMAC added)
 // that no longer fits the WAN MTU leaves as fragments instead of being
-// dropped; the next router reassembles (ip_reassembly.h) before it verifies.
+// dropped; the next router reassembles (ip/reassembly.h) before it verifies.
 //
 // Copying, not chaining: the dataplane keeps every packet in one segment
 // (pkt_data, parse, crypto all assume it), and oversize packets are the
@@ -11,7 +11,7 @@
 // Options are not copied to later fragments (IHL 5): we originate none, and
 // RFC 791 copies only those with the copy flag. DPDK's rte_ip_frag would
 // need indirect-mbuf chains and a second pool, which every later step would
-// then have to linearise. DF is the caller's decision (svr_fragment.cc).
+// then have to linearise. DF is the caller's decision (svr/fragments.cc).
 #pragma once
 
 #include <rte_mbuf.h>

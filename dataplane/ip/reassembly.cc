@@ -1,4 +1,4 @@
-// IPv4 reassembly table; see ip_reassembly.h.
+// IPv4 reassembly table; see ip/reassembly.h.
 #include "dataplane/ip/reassembly.h"
 
 #include <algorithm>

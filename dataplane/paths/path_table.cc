@@ -1,4 +1,4 @@
-// Path table, ranks and path metrics; see paths.h.
+// Path table, ranks and path metrics; see path_table.h.
 #include "dataplane/paths/path_table.h"
 
 #include <cmath>

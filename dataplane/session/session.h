@@ -35,9 +35,9 @@ enum SessionFlags : uint8_t {
   kFinFwd = 1 << 3,
   kFinRev = 1 << 4,
   kRst = 1 << 5,
-  kEstablished = 1 << 6,  // "established" event posted (session_events.h)
+  kEstablished = 1 << 6,  // "established" event posted (session/events.h)
   // Synced from the HA peer, which owns and ages it; never expired
-  // here until a takeover makes it ours (dataplane/ha_dataplane.h).
+  // here until a takeover makes it ours (worker/ha_dataplane.h).
   kPeerSession = 1 << 7,
 };
 
@@ -66,7 +66,11 @@ struct Session {
   uint64_t bytes[2] = {0, 0};
   uint32_t key_slot[2] = {UINT32_MAX, UINT32_MAX};  // KeySlab slot per side (0 = A, 1 = B)
   uint8_t crypto = 0;                               // SessionCrypto bits
-  uint16_t migrations = 0;                          // times a WAN side moved path (saturates); fits in padding
+  // Generation of the RouterModel whose indexes tenant/service/security/peer
+  // hold (svr/policy_recheck.h re-maps a session the first time a packet or
+  // the re-check sweep finds it behind).
+  uint8_t model_gen = 0;
+  uint16_t migrations = 0;  // times a WAN side moved path (saturates); fits in padding
   // Worker clock of the last `update` event (0: none yet, count from created_ms).
   uint32_t updated_ms = 0;
 

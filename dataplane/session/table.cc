@@ -1,4 +1,4 @@
-// Session table; see session_table.h.
+// Session table; see session/table.h.
 #include "dataplane/session/table.h"
 
 #include <rte_malloc.h>

@@ -1,19 +1,7 @@
-// Live config commit, worker side (docs/architecture.md § Threads: config
-// commits are RCU-style).
-//
-// Sessions store entity indexes into the RouterModel they were created under.
-// When a new model is published, the owning worker (nobody else may touch its
-// table) walks its table once: tenant, service, security and peer indexes are
-// remapped by name, and a session whose tenant -> service pair the new policy
-// no longer allows (or whose tenant, service or peer is gone) is torn down
-// with a `closed` event, reason forced_end, and counted
-// (sessions_policy_closed). The old model stays alive until this worker's
-// loop iteration ends (counters.epoch), so reading it here is safe.
-// Cost: one pass over the session array per commit (commits are rare; a
-// million sessions take a few milliseconds of this worker's time).
-// Sessions keep their path (interfaces, waypoint ports): only new sessions
-// follow changed services' next_peer.
-#include "dataplane/worker/worker.h"
+// The re-check after a config commit; see policy_recheck.h.
+#include "dataplane/svr/policy_recheck.h"
+
+#include <algorithm>
 
 namespace wp {
 namespace {
@@ -27,33 +15,62 @@ int remap_peer(int idx, const RouterModel& from, const RouterModel& to) {
 
 }  // namespace
 
-void Worker::recheck_sessions(const RouterModel& old_model, const RouterModel& new_model) {
-  uint32_t closed = 0;
-  for (uint32_t i = 0; i < table_.capacity(); ++i) {
-    Session& s = *table_.at(i);
-    if (!s.in_use) continue;
-    int tenant = s.tenant >= 0 ? new_model.tenant_by_name(old_model.tenants[static_cast<size_t>(s.tenant)]) : kNone;
-    int service =
-        s.service >= 0 ? new_model.service_by_name(old_model.services[static_cast<size_t>(s.service)].name) : kNone;
-    int security = new_model.policy(tenant, service);
-    int peer_fwd = remap_peer(s.out_fwd.peer, old_model, new_model);
-    int peer_rev = remap_peer(s.out_rev.peer, old_model, new_model);
-    if (security == kNone || peer_fwd < kNone || peer_rev < kNone) {
-      post_event(SessionEventKind::closed, s, SessionEndReason::forced_end);
-      table_.remove(&s);
-      ++closed;
-      continue;
-    }
-    s.tenant = static_cast<int16_t>(tenant);
-    s.service = static_cast<int16_t>(service);
-    s.security = static_cast<int16_t>(security);
-    s.out_fwd.peer = static_cast<int8_t>(peer_fwd);
-    s.out_rev.peer = static_cast<int8_t>(peer_rev);
+PolicyRecheck::PolicyRecheck(WorkerContext& ctx) : ctx_(ctx) {
+  ctx.counters->model_settled.store(reinterpret_cast<uintptr_t>(ctx.model), std::memory_order_release);
+}
+
+uint32_t PolicyRecheck::poll() {
+  const RouterModel* published = ctx_.shared.model.load(std::memory_order_acquire);
+  if (published != ctx_.model && !running()) adopt(published);
+  if (!running()) return 0;
+  uint32_t end = std::min(hand_ + kSlice, ctx_.table.capacity());
+  uint32_t visited = end - hand_;
+  for (; hand_ < end; ++hand_) {
+    Session& s = *ctx_.table.at(hand_);
+    if (s.in_use) current(s);
   }
-  if (closed) {
-    counters_->add(Counter::sessions_policy_closed, closed);
-    counters_->sessions_active.store(table_.size(), std::memory_order_relaxed);
+  if (hand_ >= ctx_.table.capacity()) {
+    previous_ = nullptr;
+    ctx_.counters->model_settled.store(reinterpret_cast<uintptr_t>(ctx_.model), std::memory_order_release);
   }
+  return visited;
+}
+
+void PolicyRecheck::adopt(const RouterModel* published) {
+  previous_ = ctx_.model;
+  ctx_.model = published;
+  ++ctx_.model_gen;
+  hand_ = 0;
+  if (previous_ == nullptr || published == nullptr) {  // nothing to re-map from or to
+    previous_ = nullptr;
+    ctx_.counters->model_settled.store(reinterpret_cast<uintptr_t>(published), std::memory_order_release);
+  }
+}
+
+bool PolicyRecheck::recheck(Session& s) {
+  s.model_gen = ctx_.model_gen;
+  if (previous_ == nullptr) return true;  // created from a peer's copy, already in our terms
+  const RouterModel& from = *previous_;
+  const RouterModel& to = ctx_.rm();
+  ctx_.counters->add(Counter::sessions_rechecked);
+  int tenant = s.tenant >= 0 ? to.tenant_by_name(from.tenants[static_cast<size_t>(s.tenant)]) : kNone;
+  int service = s.service >= 0 ? to.service_by_name(from.services[static_cast<size_t>(s.service)].name) : kNone;
+  int security = to.policy(tenant, service);
+  int peer_fwd = remap_peer(s.out_fwd.peer, from, to);
+  int peer_rev = remap_peer(s.out_rev.peer, from, to);
+  if (security == kNone || peer_fwd < kNone || peer_rev < kNone) {
+    ctx_.post_event(SessionEventKind::closed, s, SessionEndReason::forced_end);
+    ctx_.remove_session(&s);
+    ctx_.counters->add(Counter::sessions_policy_closed);
+    ctx_.count_active();
+    return false;
+  }
+  s.tenant = static_cast<int16_t>(tenant);
+  s.service = static_cast<int16_t>(service);
+  s.security = static_cast<int16_t>(security);
+  s.out_fwd.peer = static_cast<int8_t>(peer_fwd);
+  s.out_rev.peer = static_cast<int8_t>(peer_rev);
+  return true;
 }
 
 }  // namespace wp

@@ -1,153 +1,171 @@
-// WAN input: metadata verification, the handshake, and the first packet at
-// the egress or transit router (docs/svr-wire-format.md § First packet, § Handshake, § Security).
-//
-// Every WAN packet that starts with the SVR cookie is a metadata packet: its
-// HMAC-SHA256-128 trailer is verified with the pair key of the sending peer
-// before anything else is believed, then the TLVs are decoded (malformed ->
-// dropped with a counter). With no session, only a verified metadata packet
-// whose tenant -> service this router's own policy allows creates one (zero
-// trust: every hop decides for itself). The last hop restores the original
-// addresses from the forward context; a transit hop binds a new WAN leg
-// toward its next peer with ports of the same affinity class. Metadata is
-// always stripped here; emit() decides what the next leg carries.
+// WAN input; see wan_input.h.
+#include "dataplane/svr/wan_input.h"
+
 #include <cstring>
 
+#include "dataplane/crypto/packet_hmac.h"
 #include "dataplane/ip/packet_edit.h"
-#include "dataplane/worker/worker.h"
+#include "dataplane/session/owner.h"
+#include "dataplane/svr/session_setup.h"
 
 namespace wp {
+namespace {
 
-void Worker::wan_input(rte_mbuf* m, ParsedPacket& pp, int iface) {
+int data_len_of(const ParsedPacket& pp, const Metadata& md) {
+  return pp.payload_len() - static_cast<int>(md.block_len()) - static_cast<int>(kHmacTagLen);
+}
+
+}  // namespace
+
+void WanInput::input(rte_mbuf* m, ParsedPacket& pp) {
   const uint8_t* payload = pkt_data(m) + pp.payload;
   // Steady-state packets carry no cookie: skip building a Metadata for them.
   Metadata md;
   MetadataStatus status =
       has_cookie(payload, pp.payload_len()) ? decode_metadata(payload, pp.payload_len(), md) : MetadataStatus::absent;
   int peer = kNone;
-  if (status == MetadataStatus::malformed) return drop(m, DropReason::bad_metadata);
-  if (status == MetadataStatus::ok) {
-    peer = model().peer_by_waypoint(pp.src);
-    if (peer == kNone) return drop(m, DropReason::unknown_peer);
-    // The trailer sits after the original data: the block must leave room for it.
-    if (md.block_len() + kHmacTagLen > pp.payload_len()) return drop(m, DropReason::bad_metadata);
-    if (!verify_hmac(m, pp, hmac_, model().peers[peer].key)) return drop(m, DropReason::bad_hmac);
-    counters_->add(Counter::metadata_received);
-    if (md.payload_encrypted && !open_metadata(m, pp, md, peer)) return;  // TLV 16, counted
-    if (md.has_fragment) restore_fragment_header(m, pp, md.fragment);
-  }
+  if (status == MetadataStatus::malformed) return ctx_.drop(m, DropReason::bad_metadata);
+  if (status == MetadataStatus::ok && !read_metadata(m, pp, md, peer)) return;
 
-  SessionRef ref = table_.lookup({pp.src, pp.dst, pp.sport, pp.dport, pp.proto});
+  SessionRef ref = ctx_.table.lookup({pp.src, pp.dst, pp.sport, pp.dport, pp.proto});
+  if (ref && !recheck_.current(*ref.session)) ref = {};
   if (ref && status == MetadataStatus::ok && md.has_uuid && md.uuid != ref.session->uuid) {
-    if (ref.dir == Dir::reverse) return drop(m, DropReason::bad_metadata);
+    if (ref.dir == Dir::reverse) return ctx_.drop(m, DropReason::bad_metadata);
     // Same ports, new session id: the sender restarted and reused the pair.
-    post_event(SessionEventKind::closed, *ref.session, SessionEndReason::forced_end);
-    remove_session(ref.session);
-    counters_->add(Counter::sessions_replaced);
+    ctx_.post_event(SessionEventKind::closed, *ref.session, SessionEndReason::forced_end);
+    ctx_.remove_session(ref.session);
+    ctx_.counters->add(Counter::sessions_replaced);
     ref = {};
   }
-  if (!ref) {
-    if (status != MetadataStatus::ok) return drop(m, DropReason::no_session);
-    if (rebind_migrated(m, pp, iface, md, peer)) return;  // a session that moved path
-    if (md.control_message == kControlKeepAlive) return drop(m, DropReason::no_session);
-    first_packet_wan(m, pp, iface, md, peer);
-    return;
-  }
+  if (ref) return session_input(m, pp, ref, status, md);
+  if (status != MetadataStatus::ok) return ctx_.drop(m, DropReason::no_session);
+  if (migration_.rebind(m, pp, md, peer)) return;  // a session that moved path
+  if (md.control_message == kControlKeepAlive) return ctx_.drop(m, DropReason::no_session);
+  first_packet(m, pp, md, peer);
+}
+
+bool WanInput::read_metadata(rte_mbuf* m, ParsedPacket& pp, Metadata& md, int& peer) {
+  peer = ctx_.rm().peer_by_waypoint(pp.src);
+  if (peer == kNone) return ctx_.drop(m, DropReason::unknown_peer), false;
+  // The trailer sits after the original data: the block must leave room for it.
+  if (md.block_len() + kHmacTagLen > pp.payload_len()) return ctx_.drop(m, DropReason::bad_metadata), false;
+  if (!verify_hmac(m, pp, crypto_.hmac(), ctx_.rm().peers[peer].key)) return ctx_.drop(m, DropReason::bad_hmac), false;
+  ctx_.counters->add(Counter::metadata_received);
+  if (md.payload_encrypted && !crypto_.open_metadata(m, pp, md, peer)) return false;  // TLV 16, counted
+  if (md.has_fragment) fragments_.restore_header(m, pp, md.fragment);                 // TLV 1
+  return true;
+}
+
+void WanInput::session_input(rte_mbuf* m, ParsedPacket& pp, SessionRef ref, MetadataStatus status, const Metadata& md) {
   Session& s = *ref.session;
   // A transit router moves its onward leg like an ingress router its WAN side.
-  if (ref.dir == Dir::forward && s.side_b_wan() && shared_.paths) follow_path(s);
+  if (ref.dir == Dir::forward && s.side_b_wan() && ctx_.shared.paths) migration_.follow(s);
   if (status != MetadataStatus::ok) {
-    // Sessions that HMAC every packet are verified (and
-    // decrypted) with the rest of the burst, then continue_wan().
-    if ((s.crypto & kCryptoHmacAll) && s.key_slot[ref.dir == Dir::forward ? 0 : 1] != kNoKeySlot)
-      return queue_for_opening(m, pp, s, ref.dir, status == MetadataStatus::bare);
-    return continue_wan(m, pp, s, ref.dir, status == MetadataStatus::bare);
+    // Sessions that HMAC every packet are verified (and decrypted) with the
+    // rest of the burst, then continue_wan().
+    bool bare = status == MetadataStatus::bare;
+    if ((s.crypto & kCryptoHmacAll) && crypto_.keys_of(s, CryptoBatch::arriving_side(ref.dir))) {
+      if (crypto_.open_full()) open_pending();
+      crypto_.queue_open(m, pp, s, ref.dir, bare);
+      return;
+    }
+    return continue_wan(m, pp, s, ref.dir, bare);
   }
-  int data_len = pp.payload_len() - static_cast<int>(md.block_len()) - static_cast<int>(kHmacTagLen);
-  if (ref.dir == Dir::forward) {
-    if (s.crypto & kCryptoPending) learn_crypto_decision(s, md, data_len);
-  } else if (md.disable_forward_metadata && !(s.flags & kFwdMdAcked)) {
-    s.flags |= kFwdMdAcked;
-    counters_->add(Counter::handshakes_completed);
-  }
-  if (md.has_path_metrics && flow_period_ms_) flow_marker_in(s, ref.dir, md.path_metrics);  // TLV 26
+  int data_len = data_len_of(pp, md);
+  handshake(s, ref.dir, md, data_len);
+  if (md.has_path_metrics && flow_.enabled()) flow_.marker_in(s, ref.dir, md.path_metrics);  // TLV 26
   strip_at_payload(m, pp, static_cast<uint16_t>(md.block_len()), kHmacTagLen);
   if (md.control_message == kControlKeepAlive) {
     if (!md.has_uuid) return rte_pktmbuf_free(m);  // a TLV 26 marker alone: nothing to answer
-    return consume_metadata_only(m, s, ref.dir);
+    return metadata_only_.consume(m, s, ref.dir);
   }
-  // TLV 11 says this metadata packet's data is encrypted.
-  if (md.session_data_encrypted && data_len > 0 && !decrypt_metadata_data(m, pp, s, ref.dir)) return;
-  emit(m, pp, s, ref.dir);
+  // TLV 11: this metadata packet's data is encrypted.
+  if (md.session_data_encrypted && data_len > 0 && !crypto_.decrypt_metadata_data(m, pp, s, ref.dir)) return;
+  emit_.send(m, pp, s, ref.dir);
 }
 
-void Worker::first_packet_wan(rte_mbuf* m, ParsedPacket& pp, int iface, const Metadata& md, int peer) {
-  const RouterModel& rm = model();
+void WanInput::handshake(Session& s, Dir dir, const Metadata& md, int data_len) {
+  if (dir == Dir::forward) {
+    if (s.crypto & kCryptoPending) crypto_.learn_decision(s, md, data_len);
+  } else if (md.disable_forward_metadata && !(s.flags & kFwdMdAcked)) {
+    s.flags |= kFwdMdAcked;
+    ctx_.counters->add(Counter::handshakes_completed);
+  }
+}
+
+bool WanInput::bind_onward(Session& s, int service, uint32_t cls, DropReason& why) {
+  const RouterModel& rm = ctx_.rm();
+  const ServiceModel& svc = rm.services[service];
+  if (svc.next_peer != kNone) return pick_wan_side(ctx_, s, svc.next_peer, cls, why);
+  auto fwd = rm.route(s.original.dst);
+  if (!fwd) return false;
+  s.out_fwd = SideOut{s.original, fwd->addr, static_cast<int8_t>(fwd->iface), -1};
+  // A stale session for the same original tuple (its client side is gone)
+  // would shadow this one's LAN key: the new session wins.
+  if (SessionRef old = ctx_.table.lookup(s.original.reversed()); old) {
+    ctx_.post_event(SessionEventKind::closed, *old.session, SessionEndReason::forced_end);
+    ctx_.remove_session(old.session);
+    ctx_.counters->add(Counter::sessions_replaced);
+  }
+  return true;
+}
+
+void WanInput::first_packet(rte_mbuf* m, ParsedPacket& pp, const Metadata& md, int peer) {
+  const RouterModel& rm = ctx_.rm();
   if (!md.has_forward_context || !md.has_uuid || md.tenant.empty() || md.service.empty())
-    return drop(m, DropReason::metadata_missing);
+    return ctx_.drop(m, DropReason::metadata_missing);
   const FiveTuple& orig = md.forward_context;
   int tenant = rm.tenant_by_name(md.tenant);
-  if (tenant == kNone) return drop(m, DropReason::no_tenant);
+  if (tenant == kNone) return ctx_.drop(m, DropReason::no_tenant);
   int service = rm.service_by_name(md.service);
   if (service == kNone || orig.proto != pp.proto || !rm.service_matches(service, orig.dst, orig.proto, orig.dport))
-    return drop(m, DropReason::no_service);
+    return ctx_.drop(m, DropReason::no_service);
   int security = rm.policy(tenant, service);
-  if (security == kNone) return drop(m, DropReason::policy_deny);
+  if (security == kNone) return ctx_.drop(m, DropReason::policy_deny);
   // The peer must have encoded the session's class in our port, or LAN
   // packets of this session would reach a different worker than WAN ones.
   uint32_t cls = affinity_class(orig);
-  if (class_of_port(pp.dport) != cls) return drop(m, DropReason::bad_metadata);
+  if (class_of_port(pp.dport) != cls) return ctx_.drop(m, DropReason::bad_metadata);
   auto back = rm.route(pp.src);
-  if (!back) return drop(m, DropReason::no_route);
+  if (!back) return ctx_.drop(m, DropReason::no_route);
 
-  Session* s = table_.allocate();
-  if (!s) return drop(m, DropReason::table_full);
+  Session* s = ctx_.table.allocate();
+  if (!s) return ctx_.drop(m, DropReason::table_full);
   s->original = orig;
   s->uuid = md.uuid;
   s->tenant = static_cast<int16_t>(tenant);
   s->service = static_cast<int16_t>(service);
   s->security = static_cast<int16_t>(security);
-  s->created_ms = s->last_ms = now_ms_;
+  s->created_ms = s->last_ms = ctx_.now_ms;
   s->flags = kRevMdPending;
   s->out_rev = SideOut{FiveTuple{pp.dst, pp.src, pp.dport, pp.sport, pp.proto}, back->addr,
                        static_cast<int8_t>(back->iface), static_cast<int8_t>(peer)};
-  const ServiceModel& svc = rm.services[service];
   DropReason why = DropReason::no_route;
-  bool bound;
-  if (svc.next_peer == kNone) {  // last hop: restore the original addresses
-    auto fwd = rm.route(orig.dst);
-    bound = fwd.has_value();
-    if (bound) s->out_fwd = SideOut{orig, fwd->addr, static_cast<int8_t>(fwd->iface), -1};
-    // A stale session for the same original tuple (its client side is gone)
-    // would shadow this one's LAN key: the new session wins.
-    if (bound) {
-      if (SessionRef old = table_.lookup(orig.reversed()); old) {
-        post_event(SessionEventKind::closed, *old.session, SessionEndReason::forced_end);
-        remove_session(old.session);
-        counters_->add(Counter::sessions_replaced);
-      }
-    }
-  } else {
-    bound = pick_wan_side(*s, svc.next_peer, cls, why);
-  }
-  // Keys for each WAN side, and the sender's encryption decision.
-  if (bound && !start_session_crypto(*s, pp, &md, why)) {
-    table_.release(s);
-    return drop(m, why);
-  }
-  // Side A's key missed in wan_input and side B's was checked (and cleared)
+  bool bound = bind_onward(*s, service, cls, why);
+  // Side A's key missed in input() and side B's was checked (and cleared)
   // above, so index without probing again.
-  if (!bound || !table_.insert_unique(s)) {
-    end_session_crypto(*s);
-    table_.release(s);
-    return drop(m, bound ? DropReason::ports_exhausted : why);
-  }
-  counters_->add(Counter::sessions_created);
-  counters_->sessions_active.store(table_.size(), std::memory_order_relaxed);
-  int data_len = pp.payload_len() - static_cast<int>(md.block_len()) - static_cast<int>(kHmacTagLen);
-  post_event(SessionEventKind::created, *s);
+  if (!install_session(ctx_, crypto_, s, bound, why, pp, &md, m)) return;
+  int data_len = data_len_of(pp, md);
+  ctx_.post_event(SessionEventKind::created, *s);
   strip_at_payload(m, pp, static_cast<uint16_t>(md.block_len()), kHmacTagLen);
-  if (md.session_data_encrypted && data_len > 0 && !decrypt_metadata_data(m, pp, *s, Dir::forward)) return;
-  emit(m, pp, *s, Dir::forward);
+  if (md.session_data_encrypted && data_len > 0 && !crypto_.decrypt_metadata_data(m, pp, *s, Dir::forward)) return;
+  emit_.send(m, pp, *s, Dir::forward);
+}
+
+void WanInput::continue_wan(rte_mbuf* m, ParsedPacket& pp, Session& s, Dir dir, bool bare) {
+  // A forward packet without metadata ends reverse metadata on this leg.
+  if (dir == Dir::forward) s.flags &= static_cast<uint8_t>(~kRevMdPending);
+  if (bare) {
+    strip_at_payload(m, pp, kMetadataHeaderLen, 0);
+    ctx_.counters->add(Counter::cookie_marker_stripped);
+  }
+  emit_.send(m, pp, s, dir);
+}
+
+void WanInput::open_pending() {
+  CryptoBatch::Opened opened[kMaxBurst];
+  uint32_t n = crypto_.open_pending(opened);
+  for (uint32_t i = 0; i < n; ++i) continue_wan(opened[i].m, opened[i].pp, *opened[i].s, opened[i].dir, opened[i].bare);
 }
 
 }  // namespace wp

@@ -72,7 +72,11 @@ namespace wp {
   X(flow_markers_alone) \
   X(flow_markers_received) \
   /* bursts held back because the owner's handoff ring was full */ \
-  X(handoff_held)
+  X(handoff_held) \
+  /* enqueue bursts to other workers' handoff rings (at most one per owner per rx burst) */ \
+  X(handoff_bursts) \
+  /* sessions the re-check after a config commit visited (svr/policy_recheck.h) */ \
+  X(sessions_rechecked)
 
 enum class Counter : uint8_t {
 #define WP_X(name) name,
@@ -95,6 +99,10 @@ struct alignas(64) WorkerCounters {
   // ends after a model was published holds no pointer to the one it replaced
   // (live_commit.h retires old models on this quiescent point).
   std::atomic<uint64_t> epoch{0};
+  // The model (its address) whose sessions this worker has all re-checked:
+  // until it equals the published one, the worker may still read the model
+  // before it (svr/policy_recheck.h), so that one must stay alive.
+  std::atomic<uintptr_t> model_settled{0};
 
   // Single writer: a relaxed load+store is cheaper than a locked add.
   void add(Counter c, uint64_t n = 1) {

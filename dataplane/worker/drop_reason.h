@@ -41,7 +41,7 @@ namespace wp {
   X(crypto_short, "encrypted/HMAC packet too short or ciphertext not whole blocks") \
   X(replayed, "per-packet sequence number already seen or older than the window") \
   X(key_slab_full, "no free per-session key slot: new encrypted session refused") \
-  /* reassembly (ip_reassembly.h) and fragmentation */ \
+  /* reassembly (ip/reassembly.h) and fragmentation */ \
   X(frag_duplicate, "IPv4 fragment identical to one already held") \
   X(frag_overlap, "IPv4 fragment overlaps held data or contradicts the datagram end: datagram dropped") \
   X(frag_too_many, "IPv4 datagram in more fragments than the reassembly table holds: dropped") \

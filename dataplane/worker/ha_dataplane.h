@@ -9,7 +9,8 @@
 // peer's, which this node answers for (ARP, packets) only while `peer_taken`.
 // A session whose waypoint (the local address of its WAN leg) is a peer
 // address is the peer's to age (kPeerSession) unless `adopt_peer` is set;
-// workers re-evaluate that for their whole table when `ownership_gen` moves,
+// workers re-evaluate that for their whole table, a slice per loop iteration
+// (worker/ha_follower.h), when `ownership_gen` moves,
 // and report the generation they finished in `ownership_seen[w]`, which is how
 // the HA thread knows the peer's sessions are live before it announces the
 // peer's addresses. The same handshake (`republish_req`) asks workers to post

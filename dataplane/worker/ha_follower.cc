@@ -1,153 +1,164 @@
-// , the worker's side: peer sessions into this worker's own table,
-// ownership changes, republishing (ha_dataplane.h, docs/architecture.md § HA).
-//
-// Only the owning worker writes its table, so the HA thread's decoded peer
-// sessions arrive here through an SPSC ring. An upsert for a session we hold
-// under the same UUID replaces its state unless it is older than ours (the
-// version is the session's last activity time, already on our clock); a
-// different session on the same keys yields to the newer one. Applying never
-// posts events: the peer already knows, and echoing would loop.
+// The worker's side of HA; see ha_follower.h.
+#include "dataplane/worker/ha_follower.h"
+
 #include <rte_ring_elem.h>
 
-#include "dataplane/worker/worker.h"
+#include <algorithm>
 
 namespace wp {
 namespace {
 
 constexpr unsigned kApplyBurst = 64;
-// Slots a republish step visits per loop iteration, and ring room it leaves
-// for live events so a resync never crowds out new sessions.
-constexpr uint32_t kRepublishStep = 4096;
-constexpr unsigned kRepublishReserve = 256;
 
 bool older(uint32_t a, uint32_t b) { return static_cast<int32_t>(a - b) < 0; }
 
 }  // namespace
 
-uint32_t Worker::ha_poll() {
-  HaDataplane& ha = shared_.ha;
-  uint32_t done = 0;
+uint32_t HaFollower::poll() {
+  HaDataplane& ha = ctx_.shared.ha;
   PeerSessionOp ops[kApplyBurst];
-  unsigned n = rte_ring_sc_dequeue_burst_elem(ha.inbound[id_], ops, sizeof(PeerSessionOp), kApplyBurst, nullptr);
-  for (unsigned i = 0; i < n; ++i) apply_peer_session(ops[i]);
-  done += n;
-  if (ha.ownership_gen.load(std::memory_order_acquire) != ownership_seen_) follow_ownership();
-  done += republish_some();
-  if (n) counters_->sessions_active.store(table_.size(), std::memory_order_relaxed);
-  return done;
+  unsigned n = rte_ring_sc_dequeue_burst_elem(ha.inbound[ctx_.id], ops, sizeof(PeerSessionOp), kApplyBurst, nullptr);
+  for (unsigned i = 0; i < n; ++i) apply(ops[i]);
+  if (n) ctx_.count_active();
+  return n + follow_ownership() + republish();
 }
 
-void Worker::apply_peer_session(const PeerSessionOp& op) {
+void HaFollower::mark_owner(Session& s) {
+  s.flags = static_cast<uint8_t>(ctx_.shared.ha.peer_owns(s) ? s.flags | kPeerSession : s.flags & ~kPeerSession);
+}
+
+void HaFollower::apply(const PeerSessionOp& op) {
   const Session& in = op.session;
-  SessionRef ref = table_.lookup(in.key_a());
+  SessionRef ref = ctx_.table.lookup(in.key_a());
   if (op.kind == PeerSessionOpKind::remove) {
     if (ref && ref.session->uuid == in.uuid) {
-      remove_session(ref.session);  // frees its key slots
-      counters_->add(Counter::ha_sessions_removed);
+      ctx_.remove_session(ref.session);
+      ctx_.counters->add(Counter::ha_sessions_removed);
     }
     return;
   }
   if (ref && ref.session->uuid == in.uuid) {
-    Session& s = *ref.session;
-    if (older(in.last_ms, s.last_ms)) {
-      counters_->add(Counter::ha_stale_ignored);
-      return;
-    }
-    if (s.key_b() == in.key_b()) {                         // same bindings: update in place, keys stay valid
-      uint32_t slots[2] = {s.key_slot[0], s.key_slot[1]};  // ours, not the peer's
-      s = in;
-      s.in_use = 1;
-      adopt_peer_crypto(s, slots);
-      s.flags = static_cast<uint8_t>(shared_.ha.peer_owns(s) ? s.flags | kPeerSession : s.flags & ~kPeerSession);
-      counters_->add(Counter::ha_sessions_applied);
-      return;
-    }
-    remove_session(&s);
-    ref = {};
+    if (update_in_place(*ref.session, in)) return;
+    ctx_.remove_session(ref.session);  // re-bound by the peer: insert again under the new keys
   }
+  if (make_room(in)) insert(in);
+}
+
+// True when done: the update was stale (ignored) or applied in place.
+bool HaFollower::update_in_place(Session& s, const Session& in) {
+  if (older(in.last_ms, s.last_ms)) {
+    ctx_.counters->add(Counter::ha_stale_ignored);
+    return true;
+  }
+  if (s.key_b() != in.key_b()) return false;
+  uint32_t slots[2] = {s.key_slot[0], s.key_slot[1]};  // ours, not the peer's
+  s = in;
+  s.in_use = 1;
+  s.model_gen = ctx_.model_gen;
+  crypto_.adopt_peer(s, slots);
+  mark_owner(s);
+  ctx_.counters->add(Counter::ha_sessions_applied);
+  return true;
+}
+
+bool HaFollower::make_room(const Session& in) {
   // Sessions on either key that are not this one: the newer creation wins.
   for (const FiveTuple& key : {in.key_a(), in.key_b()}) {
-    SessionRef other = table_.lookup(key);
+    SessionRef other = ctx_.table.lookup(key);
     if (!other) continue;
     if (older(in.created_ms, other.session->created_ms)) {
-      counters_->add(Counter::ha_stale_ignored);
-      return;
+      ctx_.counters->add(Counter::ha_stale_ignored);
+      return false;
     }
-    remove_session(other.session);
-    counters_->add(Counter::sessions_replaced);
+    ctx_.remove_session(other.session);
+    ctx_.counters->add(Counter::sessions_replaced);
   }
-  Session* s = table_.allocate();
+  return true;
+}
+
+void HaFollower::insert(const Session& in) {
+  Session* s = ctx_.table.allocate();
   if (!s) {
-    counters_->add(Counter::ha_apply_table_full);
+    ctx_.counters->add(Counter::ha_apply_table_full);
     return;
   }
   *s = in;
   s->in_use = 1;
-  s->flags = static_cast<uint8_t>(shared_.ha.peer_owns(*s) ? s->flags | kPeerSession : s->flags & ~kPeerSession);
+  s->model_gen = ctx_.model_gen;
+  mark_owner(*s);
   const uint32_t none[2] = {kNoKeySlot, kNoKeySlot};
-  adopt_peer_crypto(*s, none);
-  if (!table_.insert_unique(s)) {
-    end_session_crypto(*s);
-    table_.release(s);
-    counters_->add(Counter::ha_stale_ignored);
+  crypto_.adopt_peer(*s, none);
+  if (!ctx_.table.insert_unique(s)) {
+    ctx_.release_keys(*s);
+    ctx_.table.release(s);
+    ctx_.counters->add(Counter::ha_stale_ignored);
     return;
   }
-  counters_->add(Counter::ha_sessions_applied);
+  ctx_.counters->add(Counter::ha_sessions_applied);
 }
 
-// A takeover (or hand-back) changed who ages the peer's sessions: walk the
-// whole table once. Sessions that become ours start their idle clock now,
-// since the peer's last activity is all we know.
-void Worker::follow_ownership() {
-  uint32_t gen = shared_.ha.ownership_gen.load(std::memory_order_acquire);
-  for (uint32_t i = 0; i < table_.capacity(); ++i) {
-    Session& s = *table_.at(i);
+// Sessions that become ours start their idle clock now, since the peer's
+// last activity is all we know.
+uint32_t HaFollower::follow_ownership() {
+  HaDataplane& ha = ctx_.shared.ha;
+  uint32_t gen = ha.ownership_gen.load(std::memory_order_acquire);
+  if (gen != ownership_gen_) {  // a new change, or another one mid-sweep: start over
+    ownership_gen_ = gen;
+    ownership_hand_ = 0;
+    following_ = true;
+  }
+  if (!following_) return 0;
+  uint32_t end = std::min(ownership_hand_ + kSlice, ctx_.table.capacity());
+  uint32_t visited = end - ownership_hand_;
+  for (; ownership_hand_ < end; ++ownership_hand_) {
+    Session& s = *ctx_.table.at(ownership_hand_);
     if (!s.in_use) continue;
-    bool peer = shared_.ha.peer_owns(s);
-    if (peer)
+    if (ha.peer_owns(s)) {
       s.flags |= kPeerSession;
-    else if (s.flags & kPeerSession) {
+    } else if (s.flags & kPeerSession) {
       s.flags &= static_cast<uint8_t>(~kPeerSession);
-      s.last_ms = now_ms_;
+      s.last_ms = ctx_.now_ms;
     }
   }
-  ownership_seen_ = gen;
-  shared_.ha.ownership_seen[id_].store(gen, std::memory_order_release);
+  if (ownership_hand_ >= ctx_.table.capacity()) {
+    following_ = false;
+    ha.ownership_seen[ctx_.id].store(gen, std::memory_order_release);
+  }
+  return visited;
 }
 
-// Posts an `update` for every session this worker owns, a step at a time,
+// Posts an `update` for every session this worker owns, a slice at a time,
 // leaving ring room for live events; acknowledges when the sweep is done.
-uint32_t Worker::republish_some() {
-  HaDataplane& ha = shared_.ha;
-  uint32_t req = ha.republish_req[id_].load(std::memory_order_acquire);
+uint32_t HaFollower::republish() {
+  HaDataplane& ha = ctx_.shared.ha;
+  uint32_t req = ha.republish_req[ctx_.id].load(std::memory_order_acquire);
   if (!republishing_) {
     if (req == republish_seen_) return 0;
     republishing_ = true;
     republish_hand_ = 0;
     republish_seen_ = req;  // a request arriving mid-sweep starts another sweep
   }
-  rte_ring* ring = shared_.event_ring(EventConsumer::ha, id_);
+  rte_ring* ring = ctx_.shared.event_ring(EventConsumer::ha, ctx_.id);
   if (!ring) return 0;
   uint32_t posted = 0;
-  uint32_t end =
-      republish_hand_ + kRepublishStep < table_.capacity() ? republish_hand_ + kRepublishStep : table_.capacity();
+  uint32_t end = std::min(republish_hand_ + kRepublishSlice, ctx_.table.capacity());
   for (; republish_hand_ < end; ++republish_hand_) {
-    const Session& s = *table_.at(republish_hand_);
+    const Session& s = *ctx_.table.at(republish_hand_);
     if (!s.in_use || (s.flags & kPeerSession)) continue;
     if (rte_ring_free_count(ring) <= kRepublishReserve) return posted;  // resume here next iteration
     SessionEvent ev;
     ev.kind = SessionEventKind::update;
     ev.reason = SessionEndReason::none;
-    ev.worker = static_cast<uint16_t>(id_);
-    ev.now_ms = now_ms_;
+    ev.worker = static_cast<uint16_t>(ctx_.id);
+    ev.now_ms = ctx_.now_ms;
     ev.session = s;
     if (rte_ring_sp_enqueue_elem(ring, &ev, sizeof(ev)) != 0) return posted;
     ++posted;
-    counters_->add(Counter::ha_sessions_republished);
+    ctx_.counters->add(Counter::ha_sessions_republished);
   }
-  if (republish_hand_ >= table_.capacity()) {
+  if (republish_hand_ >= ctx_.table.capacity()) {
     republishing_ = false;
-    ha.republish_seen[id_].store(republish_seen_, std::memory_order_release);
+    ha.republish_seen[ctx_.id].store(republish_seen_, std::memory_order_release);
   }
   return posted;
 }

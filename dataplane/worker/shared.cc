@@ -1,4 +1,4 @@
-// Ring setup for DataplaneShared; see dataplane.h.
+// Ring setup for DataplaneShared; see shared.h.
 #include "dataplane/worker/shared.h"
 
 #include <rte_errno.h>

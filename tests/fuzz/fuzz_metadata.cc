@@ -1,4 +1,4 @@
-// libFuzzer target for the SVR metadata decoder and encoder (metadata.h,
+// libFuzzer target for the SVR metadata decoder and encoder (svr/metadata.h,
 // docs/svr-wire-format.md § Metadata block).
 //
 // Metadata arrives from the WAN, so decode_metadata must classify any byte
@@ -33,7 +33,7 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   if (st != wp::MetadataStatus::ok) return 0;
   check(md.block_len() <= size && md.header_len >= wp::kMetadataHeaderLen);
   if (md.has_forward_context || md.has_reverse_context || md.has_uuid) check(md.payload_len > 0);
-  // #4: an encrypted payload section is left unread (TLV 16 or a first type of 0 / > 50).
+  // An encrypted payload section is left unread (TLV 16 or a first type of 0 / > 50).
   if (md.payload_encrypted) check(!md.has_forward_context && !md.has_uuid && md.tenant.empty() && md.payload_len >= 2);
 
   // Re-encode what we understood.
@@ -45,7 +45,7 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
     write();
     wrote = true;
   };
-  add(md.has_fragment, [&] { w.fragment(md.fragment); });  // #4 TLV 1
+  add(md.has_fragment, [&] { w.fragment(md.fragment); });  // TLV 1
   add(md.has_security_id, [&] { w.security_id(md.security_id); });
   add(md.has_forward_context, [&] { w.forward_context(md.forward_context); });
   add(md.has_reverse_context, [&] { w.reverse_context(md.reverse_context); });

@@ -1,5 +1,5 @@
-// libFuzzer target for the header parser (packet.h) and, behind it, the
-// metadata decoder as the WAN input path calls it (svr_wan.cc).
+// libFuzzer target for the header parser (ip/packet.h) and, behind it, the
+// metadata decoder as the WAN input path calls it (svr/wan_input.cc).
 //
 // Every frame off the wire goes through parse_packet before anything else,
 // so it must turn any byte string into a status plus offsets that stay inside
@@ -13,8 +13,8 @@
 #include <vector>
 
 #include "dataplane/ip/checksum.h"
-#include "dataplane/svr/metadata.h"
 #include "dataplane/ip/packet.h"
+#include "dataplane/svr/metadata.h"
 
 namespace {
 

@@ -13,9 +13,9 @@
 #include <variant>
 #include <vector>
 
+#include "dataplane/control/router_model.h"
 #include "dataplane/session/owner.h"
 #include "dataplane/worker/shared.h"
-#include "dataplane/control/router_model.h"
 #include "dataplane/worker/worker.h"
 #include "ha/ha_node.h"
 #include "ha/session_codec.h"
@@ -137,7 +137,7 @@ struct Hub {
   void step(uint64_t now_ms) {
     for (size_t i = 0; i < router.workers(); ++i) {
       router.worker(i).set_now_ms(static_cast<uint32_t>(now_ms));
-      router.worker(i).ha_poll();
+      router.worker(i).ha().poll();
     }
     node->poll(now_ms);
   }
@@ -342,10 +342,10 @@ TEST_F(HaPair, StaleUpdatesAreIgnored) {
   op.session = *b->find(s);
   op.session.last_ms += 500;
   op.session.packets[0] = 50;
-  bw.apply_peer_session(op);
+  bw.ha().apply(op);
   op.session.last_ms -= 100;
   op.session.packets[0] = 40;
-  bw.apply_peer_session(op);
+  bw.ha().apply(op);
   EXPECT_EQ(b->find(s)->packets[0], 50u);
   EXPECT_EQ(bw.counters().get(Counter::ha_stale_ignored), 1u);
   // A message from an older incarnation of the peer is ignored as a whole.
@@ -359,6 +359,43 @@ TEST_F(HaPair, StaleUpdatesAreIgnored) {
   run({b.get()}, now);
   EXPECT_NE(b->find(s), nullptr);
   EXPECT_EQ(b->node->status().get(HaStatus::Counter::stale_messages), 1u);
+}
+
+// A takeover re-flags who ages the peer's sessions a slice per loop
+// iteration (HaFollower::kSlice), never the whole table in one, and the
+// worker acknowledges the generation only when the whole table is done.
+TEST(HaFollowerSweep, OwnershipChangeIsFollowedASliceAtATime) {
+  constexpr uint32_t kSlice = HaFollower::kSlice;
+  test::Router r(hub_config("hub-b", "10.2.0.3/24", "172.16.0.3/24"),
+                 test::RouterOptions().with_max_sessions(3 * kSlice).with_prepare([](DataplaneShared& sh) {
+                   sh.ha.peer_addresses.push_back({kHubA, 1});
+                   std::string err;
+                   if (!sh.ha.create(1, 1024, SOCKET_ID_ANY, err)) throw std::runtime_error(err);
+                 }));
+  Worker& w = r.worker();
+  HaDataplane& ha = r.shared().ha;
+  // One of the peer's sessions, in the table's last slice.
+  std::vector<Session*> placeholders;
+  for (uint32_t i = 0; i < 2 * kSlice + 5; ++i) placeholders.push_back(w.table().allocate());
+  PeerSessionOp op{};
+  op.kind = PeerSessionOpKind::upsert;
+  op.session = hub_session(r.model(), kHubA, 45000, 0);
+  w.ha().apply(op);
+  for (Session* p : placeholders) w.table().release(p);
+  Session* s = w.table().lookup(op.session.key_a()).session;
+  ASSERT_NE(s, nullptr);
+  ASSERT_TRUE(s->flags & kPeerSession) << "the peer's to age while it is alive";
+
+  ha.adopt_peer.store(true);
+  uint32_t gen = ha.ownership_gen.fetch_add(1) + 1;
+  w.poll_once();
+  EXPECT_NE(ha.ownership_seen[0].load(), gen) << "one slice of three";
+  EXPECT_TRUE(s->flags & kPeerSession) << "not reached yet";
+  w.poll_once();
+  EXPECT_NE(ha.ownership_seen[0].load(), gen);
+  w.poll_once();
+  EXPECT_EQ(ha.ownership_seen[0].load(), gen) << "acknowledged once the whole table is done";
+  EXPECT_FALSE(s->flags & kPeerSession) << "now ours to age";
 }
 
 TEST_F(HaPair, SurvivorAdoptsSessionsThenTakesTheAddressesAndForwards) {

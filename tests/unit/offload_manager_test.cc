@@ -70,7 +70,7 @@ class Offload : public ::testing::Test {
     std::string err;
     ASSERT_TRUE(mgr->init(64, SOCKET_ID_ANY, err)) << err;
     ASSERT_TRUE(mgr->install_port_rules(err)) << err;
-    r1->worker().set_offload_feedback(mgr->feedback_ring(0));
+    r1->worker().offload().set_ring(mgr->feedback_ring(0));
     tick(1000);
   }
   void TearDown() override {
@@ -89,7 +89,7 @@ class Offload : public ::testing::Test {
     for (int i = 0; i < 2; ++i) {
       mgr->poll(ms);
       nic->service(ms);
-      r1->worker().drain_offload_feedback();
+      r1->worker().offload().drain();
     }
   }
   static std::vector<uint8_t> client_udp(uint16_t sport, uint16_t dport, std::string_view data) {

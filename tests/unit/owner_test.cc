@@ -3,9 +3,11 @@
 // same worker, whatever the worker count. LAN packets dispatch on the
 // symmetric hash of their tuple; WAN packets on the class their waypoint
 // ports encode ((port >> 1) & 63), which the ingress router picks to equal
-// the session's class (svr_lan.cc). Checked as pure functions and then with
+// the session's class (svr/lan_input.cc). Checked as pure functions and then with
 // real multi-worker routers, where packets land on worker 0 and are handed
 // off to their owner.
+#include "dataplane/session/owner.h"
+
 #include <gtest/gtest.h>
 
 #include <algorithm>
@@ -16,9 +18,8 @@
 #include <string>
 #include <vector>
 
-#include "dataplane/session/owner.h"
-#include "dataplane/worker/shared.h"
 #include "dataplane/ip/tuple.h"
+#include "dataplane/worker/shared.h"
 #include "dataplane/worker/worker.h"
 #include "tests/unit/eal_env.h"
 #include "tests/unit/pkt_builder.h"
@@ -35,7 +36,7 @@ FiveTuple random_tuple(std::mt19937& rng) {
           static_cast<uint16_t>(rng()), static_cast<uint8_t>(rng() % 2 ? kProtoTcp : kProtoUdp)};
 }
 
-// Waypoint ports as svr_lan.cc picks them: value v = 8192 + class + 64 k;
+// Waypoint ports as svr/lan_input.cc picks them: value v = 8192 + class + 64 k;
 // own port 2v (even), peer port 2v + 1 (odd), both <= 65534.
 uint16_t waypoint_port(uint32_t cls, uint32_t k, bool odd) {
   return static_cast<uint16_t>((kWaypointPortMin / 2 + cls + kAffinityClasses * k) * 2 + (odd ? 1 : 0));
@@ -357,7 +358,7 @@ TEST(OwnerWorkers, FullHandoffRingHoldsTheBurstInOrderInsteadOfDropping) {
   constexpr int kN = 64;
   r.queue_first_packets(kN);
   r.dispatcher().poll_once();
-  EXPECT_EQ(r.dispatcher().held(), 25u) << "32 read, 7 fit the ring";
+  EXPECT_EQ(r.dispatcher().handoff().held(), 25u) << "32 read, 7 fit the ring";
   EXPECT_EQ(r.waiting_rx(), 32u) << "no rx while a burst is held";
   for (int i = 0; i < 100 && r.sent().size() < static_cast<size_t>(kN); ++i) {
     r.owner().poll_once();
@@ -376,27 +377,38 @@ TEST(OwnerWorkers, HeldBurstIsDroppedWhenTheOwnerStopsDraining) {
   r.queue_first_packets(64);
   r.dispatcher().set_now_ms(1000);
   r.dispatcher().poll_once();
-  ASSERT_EQ(r.dispatcher().held(), 25u);
-  r.dispatcher().set_now_ms(1000 + Worker::kHandoffHoldMs - 1);
+  ASSERT_EQ(r.dispatcher().handoff().held(), 25u);
+  r.dispatcher().set_now_ms(1000 + Handoff::kHoldMs - 1);
   r.dispatcher().poll_once();  // the owner never polls: still held, nothing dropped, rx still waits
-  EXPECT_EQ(r.dispatcher().held(), 25u);
+  EXPECT_EQ(r.dispatcher().handoff().held(), 25u);
   EXPECT_EQ(r.waiting_rx(), 32u);
   EXPECT_EQ(r.dispatcher().counters().get(DropReason::handoff_full), 0u);
-  r.dispatcher().set_now_ms(1000 + Worker::kHandoffHoldMs);
+  r.dispatcher().set_now_ms(1000 + Handoff::kHoldMs);
   r.dispatcher().poll_once();  // bounded: given up, counted, and rx resumes (and holds the next burst)
   EXPECT_EQ(r.dispatcher().counters().get(DropReason::handoff_full), 25u);
   EXPECT_EQ(r.waiting_rx(), 0u);
-  EXPECT_EQ(r.dispatcher().held(), 32u);
+  EXPECT_EQ(r.dispatcher().handoff().held(), 32u);
+}
+
+TEST(OwnerWorkers, HandoffSendsOneBurstPerOwnerNotOnePerPacket) {
+  DispatcherAndOwner r(64);
+  r.queue_first_packets(32);
+  r.dispatcher().poll_once();
+  EXPECT_EQ(r.dispatcher().counters().get(Counter::handoff_out), 32u);
+  EXPECT_EQ(r.dispatcher().counters().get(Counter::handoff_bursts), 1u) << "32 packets, one owner, one enqueue";
+  r.owner().poll_once();
+  ASSERT_EQ(r.sent().size(), 32u);
+  for (int i = 0; i < 32; ++i) EXPECT_EQ(DispatcherAndOwner::marker_of(r.sent()[i], 32), i) << "in order";
 }
 
 // How often the aging sweep passes the whole table.
 TEST(OwnerWorkers, SweepPeriodFollowsTheShortestTimeoutAndUpdatePeriod) {
   Timeouts defaults;  // 1800 s / 30 s / 60 s
-  EXPECT_EQ(Worker::sweep_period_ms(defaults, 0), 7500u) << "a quarter of tcp_transitory";
-  EXPECT_EQ(Worker::sweep_period_ms(defaults, 10000), 5000u) << "REST snapshot updates every 10 s";
-  EXPECT_EQ(Worker::sweep_period_ms(Timeouts{1800000, 2000, 60000}, 0), Worker::kSweepPeriodMs) << "floor";
-  EXPECT_EQ(Worker::sweep_period_ms(Timeouts{86400000, 86400000, 3600000}, 0), Worker::kMaxSweepPeriodMs) << "cap";
-  EXPECT_EQ(Worker::sweep_period_ms(Timeouts{1800000, 30000, 60000}, 2000), Worker::kSweepPeriodMs);
+  EXPECT_EQ(Aging::period_ms(defaults, 0), 7500u) << "a quarter of tcp_transitory";
+  EXPECT_EQ(Aging::period_ms(defaults, 10000), 5000u) << "REST snapshot updates every 10 s";
+  EXPECT_EQ(Aging::period_ms(Timeouts{1800000, 2000, 60000}, 0), Aging::kMinPeriodMs) << "floor";
+  EXPECT_EQ(Aging::period_ms(Timeouts{86400000, 86400000, 3600000}, 0), Aging::kMaxPeriodMs) << "cap";
+  EXPECT_EQ(Aging::period_ms(Timeouts{1800000, 30000, 60000}, 2000), Aging::kMinPeriodMs);
 }
 
 }  // namespace

@@ -40,10 +40,15 @@ class Rest : public ::testing::Test {
     ASSERT_TRUE(model_) << err;
     shared_.model.store(model_.get());
     store_ = std::make_unique<ConfigStore>(shared_, r.config, model_, nullptr, nullptr);
-    // Stand-in for running workers: their loop iterations mark quiescent points.
+    // Stand-in for running workers: their loop iterations mark quiescent
+    // points, and they re-check their (here: no) sessions against a new model.
     ticker_ = std::thread([this] {
       while (!stop_) {
-        for (uint32_t w = 0; w <= shared_.workers; ++w) shared_.counters[w].epoch.fetch_add(1);
+        auto published = reinterpret_cast<uintptr_t>(shared_.model.load());
+        for (uint32_t w = 0; w <= shared_.workers; ++w) {
+          shared_.counters[w].model_settled.store(published);
+          shared_.counters[w].epoch.fetch_add(1);
+        }
         usleep(500);
       }
     });

@@ -1,4 +1,4 @@
-// Per-worker session table (session_table.h): both keys index the session
+// Per-worker session table (session/table.h): both keys index the session
 // with the right direction, duplicates and a full table are refused, aging
 // follows the per-protocol timeouts, and backward-shift deletion keeps every
 // other key findable (randomised against a std::map model).

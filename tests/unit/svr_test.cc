@@ -22,12 +22,12 @@
 #include <utility>
 #include <vector>
 
-#include "dataplane/session/owner.h"
 #include "dataplane/control/control_thread.h"
-#include "dataplane/worker/shared.h"
-#include "dataplane/svr/metadata.h"
-#include "dataplane/ip/packet.h"
 #include "dataplane/control/router_model.h"
+#include "dataplane/ip/packet.h"
+#include "dataplane/session/owner.h"
+#include "dataplane/svr/metadata.h"
+#include "dataplane/worker/shared.h"
 #include "dataplane/worker/worker.h"
 #include "mgmt/ipfix_decoder.h"
 #include "mgmt/session_feed.h"
@@ -894,7 +894,7 @@ TEST_F(Svr, IdleSessionsExpireAndTheFlowStartsOver) {
   EXPECT_EQ(r2->send_one(kWan, w.raw).payload_string(), "again");
 }
 
-// --- session events (session_events.h) ---------------------------------------
+// --- session events (session/events.h) ---------------------------------------
 
 std::vector<SessionEvent> drain_events(Router& r, EventConsumer c) {
   std::vector<SessionEvent> out;
@@ -1002,6 +1002,52 @@ TEST_F(Svr, ACommitThatDeniesAPolicyTearsDownOnlyThoseSessions) {
   EXPECT_EQ(r1->drop_count(DropReason::policy_deny), 1u);
   r1->shared().model.store(&r1->model());  // the fixture's model outlives `model`
   r1->worker().poll_once();
+}
+
+// The re-check after a commit is a sweep of kSlice sessions per loop
+// iteration (never the whole table at once); a session the sweep has not
+// reached yet is re-checked the moment a packet finds it.
+TEST_F(Svr, ACommitIsRecheckedASliceAtATimeAndOnAccess) {
+  constexpr uint32_t kSlice = PolicyRecheck::kSlice;
+  Router big(r1_config(), RouterOptions().with_max_sessions(3 * kSlice));
+  wire(big, *r2);
+  // Both sessions sit in the table's last slice: placeholders take the slots before them.
+  std::vector<Session*> placeholders;
+  for (uint32_t i = 0; i < kSlice + 5; ++i) placeholders.push_back(big.worker().table().allocate());
+  big.send_one(kLan, client_udp("echo"));
+  big.send_one(kLan, client_tcp(kTcpSyn, 1, 0));
+  for (Session* p : placeholders) big.worker().table().release(p);
+  ASSERT_EQ(big.worker().table().size(), 2u);
+
+  config::Config next = r1_config();
+  next.mutable_policies()->DeleteSubrange(1, 1);  // no more echo
+  std::string err;
+  auto model = RouterModel::build(next, nullptr, nullptr, test_hmac(), err);
+  ASSERT_TRUE(model) << err;
+  const auto settled = [&] {
+    return big.worker().counters().model_settled.load() == reinterpret_cast<uintptr_t>(model.get());
+  };
+  big.shared().model.store(model.get());
+  big.idle();
+  EXPECT_FALSE(settled()) << "one iteration re-checked one slice, not the table";
+  EXPECT_EQ(big.count(Counter::sessions_policy_closed), 0u) << "the echo session is beyond the first slice";
+
+  // A packet of the echo session: re-checked on access, torn down, and the
+  // packet is a new session the new policy denies.
+  EXPECT_TRUE(big.send(kLan, client_udp("again")).empty());
+  EXPECT_EQ(big.count(Counter::sessions_policy_closed), 1u);
+  EXPECT_EQ(big.drop_count(DropReason::policy_deny), 1u);
+  EXPECT_EQ(big.worker().table().size(), 1u);
+
+  big.idle();
+  EXPECT_FALSE(settled()) << "two slices of three";
+  big.idle();
+  EXPECT_TRUE(settled()) << "the third iteration finished the table";
+  // The web session was re-mapped by the sweep and still forwards.
+  Frame w = big.send_one(kLan, client_tcp(kTcpAck, 2, 1, "GET /"));
+  EXPECT_EQ(w.dst(), kR2Wan);
+  big.shared().model.store(&big.model());
+  big.idle();
 }
 
 TEST_F(Svr, LiveSessionsPostUpdatesOncePerPeriod) {

@@ -1,0 +1,77 @@
+// IPv4 fragments in and out of a worker (docs/svr-wire-format.md § Fragments;
+// ip/fragment.h and ip/reassembly.h hold the mechanics, this component the policy).
+//
+// Receiving. Non-first fragments carry no ports, so the owner rule cannot
+// place them. Every fragment of a datagram goes to the worker chosen by
+// fragment_class(src, dst, proto, IP id) (handoff ring if that is not the
+// receiving worker); that worker reassembles it, and the whole datagram is
+// then dispatched by the normal owner rule, a second handoff if its session
+// lives elsewhere. The same path takes fragments arriving on the LAN.
+// Reassembly happens before the HMAC is checked and before decryption:
+// the trailer and ciphertext are only whole in the whole datagram.
+//
+// Sending. A packet over the egress MTU is fragmented after sealing (the
+// HMAC covers L4 and up, never the IP header, so the IP id and flags may
+// change). DF set: a UDP datagram is fragmented anyway: the overhead is
+// ours, not the host's, and a UDP application rarely does path MTU discovery,
+// so refusing it would black-hole it (counted as frag_df_cleared; the egress
+// puts DF back from TLV 1). A TCP segment with DF that is still too big after
+// MSS clamping is dropped as mtu_exceeded (the host's own PMTUD is the
+// remedy). Our WAN fragments get a fresh IP id from a per-worker sequence
+// stepping by the worker count (no two workers share one), because every
+// session between two waypoints shares src, dst and proto: hosts' own ids
+// would collide in the peer's reassembly table. First (metadata) packets
+// that will be fragmented carry TLV 1 with that id and the host's original id
+// and flags; the egress router restores them.
+#pragma once
+
+#include <rte_mbuf.h>
+
+#include <cstdint>
+
+#include "dataplane/ip/packet.h"
+#include "dataplane/ip/reassembly.h"
+#include "dataplane/session/session.h"
+#include "dataplane/svr/metadata.h"
+#include "dataplane/worker/context.h"
+#include "dataplane/worker/handoff.h"
+#include "dataplane/worker/tx.h"
+
+namespace wp {
+
+class Fragments {
+ public:
+  Fragments(WorkerContext& ctx, Handoff& handoff, Tx& tx);
+
+  // A fragment received here: handed to the worker that reassembles its
+  // datagram, or added to our table. True when `m` is now a whole datagram
+  // of ours (pp parsed again); false when it was consumed.
+  bool take(rte_mbuf*& m, ParsedPacket& pp);
+  // Adds a fragment this worker reassembles; the whole datagram once complete, else nullptr.
+  rte_mbuf* reassemble(rte_mbuf* m, ParsedPacket& pp);
+  void age();  // a few expired datagrams per iteration
+
+  // Sending: whether a first (metadata) packet will leave in fragments and
+  // so must carry TLV 1, the IP id its fragments get, and the egress side
+  // putting the host's id and DF back.
+  bool tlv_due(const ParsedPacket& pp, const SideOut& out, size_t block_len, bool encrypt) const;
+  FragmentInfo reserve_id(rte_mbuf* m, const ParsedPacket& pp);
+  void restore_header(rte_mbuf* m, const ParsedPacket& pp, const FragmentInfo& f);
+
+  // Tx::transmit, fragmenting what exceeds the interface MTU (DF policy above).
+  void transmit(rte_mbuf* m, const ParsedPacket& pp, int iface, Ipv4 next_hop, bool id_reserved = false);
+  // True when it consumed `m`: a TCP segment with DF too big once sealed
+  // (ICMP frag-needed to a LAN sender, then dropped as mtu_exceeded).
+  bool refuse_oversize_tcp(rte_mbuf* m, const ParsedPacket& pp, const Session& s, Dir dir, const SideOut& out,
+                           bool need_md);
+
+ private:
+  uint32_t next_id();
+  WorkerContext& ctx_;
+  Handoff& handoff_;
+  Tx& tx_;
+  ReassemblyTable table_;
+  uint32_t seq_;  // stepped by the worker count, so workers never share a fragment id
+};
+
+}  // namespace wp

@@ -1,0 +1,45 @@
+// LAN input: established sessions and the ingress first packet
+// (docs/svr-wire-format.md § First packet, steps 1-2; docs/architecture.md § Sessions for port choice).
+//
+// A LAN packet with no session is a session request: tenant by source,
+// service by destination, and only an explicit policy allows it (deny by
+// default). The ingress router then binds the WAN side: our waypoint address
+// on the interface that reaches the peer, an even own port and an odd peer
+// port whose (port >> 1) & 63 both equal the session's affinity class, so the
+// peer and our own WAN input dispatch its packets to the same worker without
+// parsing metadata. Emit then adds the metadata.
+#pragma once
+
+#include <rte_mbuf.h>
+
+#include <cstdint>
+
+#include "dataplane/ip/packet.h"
+#include "dataplane/session/session.h"
+#include "dataplane/svr/crypto_batch.h"
+#include "dataplane/svr/emit.h"
+#include "dataplane/svr/migration.h"
+#include "dataplane/svr/policy_recheck.h"
+#include "dataplane/worker/context.h"
+
+namespace wp {
+
+class LanInput {
+ public:
+  LanInput(WorkerContext& ctx, Emit& emit, CryptoBatch& crypto, PathMigration& migration, PolicyRecheck& recheck)
+      : ctx_(ctx), emit_(emit), crypto_(crypto), migration_(migration), recheck_(recheck) {}
+
+  // A packet this worker owns that arrived on a LAN interface `iface`.
+  void input(rte_mbuf* m, ParsedPacket& pp, int iface);
+
+ private:
+  void first_packet(rte_mbuf* m, ParsedPacket& pp, int iface);
+
+  WorkerContext& ctx_;
+  Emit& emit_;
+  CryptoBatch& crypto_;
+  PathMigration& migration_;
+  PolicyRecheck& recheck_;
+};
+
+}  // namespace wp

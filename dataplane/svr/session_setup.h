@@ -1,0 +1,41 @@
+// What both first-packet paths (LanInput at the ingress, WanInput at the
+// egress or transit router) do to set a session up: bind its WAN side to a
+// path and a waypoint port pair of the session's affinity class (docs/architecture.md § Sessions) and
+// install the filled-in session (keys, both table keys, counters, the
+// `created` event).
+#pragma once
+
+#include <rte_mbuf.h>
+
+#include <cstdint>
+#include <random>
+
+#include "dataplane/ip/packet.h"
+#include "dataplane/ip/tuple.h"
+#include "dataplane/session/table.h"
+#include "dataplane/svr/crypto_batch.h"
+#include "dataplane/svr/metadata.h"
+#include "dataplane/worker/context.h"
+
+namespace wp {
+
+// Fills out's ports for the waypoint pair out.src -> out.dst: an even port of
+// ours and an odd port of the peer's, both of class `cls`, not in use by
+// another session of the pair. False after 16 collisions (ports exhausted).
+bool pick_port_pair(const SessionTable& table, std::mt19937_64& rng, FiveTuple& out, uint32_t cls);
+
+// Binds side B of `s` to path `path` (paths/path_table.h) with a new port pair of class `cls`.
+bool bind_path(WorkerContext& ctx, Session& s, int path, uint32_t cls, DropReason& why);
+// Binds side B of a new session towards `peer`: the best-ranked path when
+// paths are monitored, else the first of its waypoints routed out of a WAN.
+bool pick_wan_side(WorkerContext& ctx, Session& s, int peer, uint32_t cls, DropReason& why);
+
+// Installs `s` (allocated from ctx.table and filled in; `bound` says whether
+// its outgoing side was found, `why` why not): starts its crypto (`md`: the
+// sender's metadata, nullptr at the ingress) and indexes both keys without
+// probing again (the caller looked both up). On failure the session is
+// released, `m` dropped with the reason, and false returned.
+bool install_session(WorkerContext& ctx, CryptoBatch& crypto, Session* s, bool bound, DropReason why,
+                     const ParsedPacket& pp, const Metadata* md, rte_mbuf* m);
+
+}  // namespace wp

@@ -1,0 +1,24 @@
+// A session's metadata TLVs; see session_tlvs.h.
+#include "dataplane/svr/session_tlvs.h"
+
+namespace wp {
+
+void write_session_tlvs(MetadataWriter& w, const RouterModel& rm, const Session& s, Dir dir, const SideOut& out,
+                        bool ack) {
+  if (dir == Dir::forward) {
+    w.forward_context(s.original);
+    w.uuid(s.uuid);
+    w.tenant(rm.tenants[s.tenant]);
+    w.service(rm.services[s.service].name);
+    w.source_router(rm.name);
+    w.destination_router(rm.peers[out.peer].name);
+    w.security_policy(rm.security[s.security].name);
+  } else {
+    w.reverse_context(s.original.reversed());
+    w.uuid(s.uuid);
+    w.source_router(rm.name);
+    if (ack) w.disable_forward_metadata();
+  }
+}
+
+}  // namespace wp

@@ -1,0 +1,19 @@
+// The TLVs that name a session in its metadata (docs/svr-wire-format.md
+// § Metadata block): forward blocks carry the original 5-tuple, UUID,
+// tenant, service, both routers and the security policy; reverse blocks the
+// reverse context, UUID and source router, and TLV 18 once the handshake is
+// acknowledged. Shared by metadata riding on a packet (Emit) and metadata in
+// a packet of its own (MetadataOnly), so both say the same.
+#pragma once
+
+#include "dataplane/control/router_model.h"
+#include "dataplane/session/session.h"
+#include "dataplane/svr/metadata.h"
+
+namespace wp {
+
+// The block for a packet leaving on `out`; `ack` adds TLV 18 to a reverse block.
+void write_session_tlvs(MetadataWriter& w, const RouterModel& rm, const Session& s, Dir dir, const SideOut& out,
+                        bool ack);
+
+}  // namespace wp

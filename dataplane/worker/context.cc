@@ -1,0 +1,61 @@
+// Per-worker context; see context.h.
+#include "dataplane/worker/context.h"
+
+#include <rte_ring_elem.h>
+
+#include <cstring>
+
+namespace wp {
+
+WorkerContext::WorkerContext(uint32_t id_, DataplaneShared& shared_, uint32_t max_sessions, int socket)
+    : id(id_),
+      shared(shared_),
+      model(shared_.model.load(std::memory_order_acquire)),
+      counters(&shared_.counters[id_]),
+      table(max_sessions, socket),
+      keys(id_ < shared_.workers ? shared_.key_slots : 0, socket),
+      rng(std::random_device{}()) {}
+
+void WorkerContext::release_keys(Session& s) {
+  for (uint32_t& slot : s.key_slot) {
+    if (slot != kNoKeySlot) keys.release(slot);
+    slot = kNoKeySlot;
+  }
+}
+
+void WorkerContext::remove_session(Session* s) {
+  release_keys(*s);
+  table.remove(s);
+}
+
+void WorkerContext::post_event(SessionEventKind kind, const Session& s, SessionEndReason reason) {
+  static constexpr Counter kDropped[kEventConsumers] = {Counter::offload_events_dropped, Counter::ha_events_dropped,
+                                                        Counter::ipfix_events_dropped};
+  SessionEvent ev;
+  bool built = false;
+  for (size_t c = 0; c < kEventConsumers; ++c) {
+    const auto& rings = shared.events[c];
+    if (rings.empty()) continue;
+    if (!built) {
+      ev.kind = kind;
+      ev.reason = reason;
+      ev.worker = static_cast<uint16_t>(id);
+      ev.now_ms = now_ms;
+      ev.session = s;
+      built = true;
+    }
+    if (rte_ring_sp_enqueue_elem(rings[id], &ev, sizeof(ev)) != 0) counters->add(kDropped[c]);
+  }
+}
+
+SessionUuid WorkerContext::new_uuid() {
+  SessionUuid u;
+  uint64_t a = rng(), b = rng();
+  std::memcpy(u.data(), &a, 8);
+  std::memcpy(u.data() + 8, &b, 8);
+  u[6] = static_cast<uint8_t>((u[6] & 0x0f) | 0x40);  // RFC 4122 version 4
+  u[8] = static_cast<uint8_t>((u[8] & 0x3f) | 0x80);  // variant 10
+  return u;
+}
+
+}  // namespace wp

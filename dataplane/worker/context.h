@@ -1,0 +1,62 @@
+// What every step of one worker shares: its id, the process-wide state, the
+// model its sessions are indexed against, its counters, session table and
+// key slab, its clock and random source (docs/architecture.md § Threads).
+//
+// One WorkerContext per worker thread, owned by the Worker; the components
+// (svr/, worker/) hold a reference to it and to the other components they
+// call. Nothing here is shared with another worker: the per-worker state of
+// a shard-per-core design, in one place instead of one class's private part.
+#pragma once
+
+#include <rte_mbuf.h>
+
+#include <cstdint>
+#include <random>
+
+#include "dataplane/control/router_model.h"
+#include "dataplane/crypto/keys.h"
+#include "dataplane/session/events.h"
+#include "dataplane/session/table.h"
+#include "dataplane/worker/counters.h"
+#include "dataplane/worker/shared.h"
+
+namespace wp {
+
+inline constexpr uint16_t kMaxBurst = 64;
+
+struct WorkerContext {
+  WorkerContext(uint32_t id, DataplaneShared& shared, uint32_t max_sessions, int socket);
+  WorkerContext(const WorkerContext&) = delete;
+  WorkerContext& operator=(const WorkerContext&) = delete;
+
+  const uint32_t id;
+  DataplaneShared& shared;
+  // The model new sessions are built from and live sessions are indexed
+  // against (generation model_gen); PolicyRecheck moves it forward.
+  const RouterModel* model = nullptr;
+  uint8_t model_gen = 0;
+  WorkerCounters* counters;
+  SessionTable table;
+  KeySlab keys;  // per-session keys of the sessions that HMAC or encrypt every packet
+  uint32_t now_ms = 0;
+  std::mt19937_64 rng;
+
+  const RouterModel& rm() const { return *model; }
+  bool is_worker() const { return id < shared.workers; }  // not the control thread's dispatcher
+
+  void drop(rte_mbuf* m, DropReason why) {
+    counters->drop(why);
+    rte_pktmbuf_free(m);
+  }
+  void count_active() { counters->sessions_active.store(table.size(), std::memory_order_relaxed); }
+  // Gives a session's key slots back to the slab.
+  void release_keys(Session& s);
+  // Unindexes the session and frees its key slots: the one way a live session ends.
+  void remove_session(Session* s);
+  // Copies the session into every enabled consumer's event ring (offload,
+  // HA, IPFIX); a full ring drops the event and counts it (session/events.h).
+  void post_event(SessionEventKind kind, const Session& s, SessionEndReason reason = SessionEndReason::none);
+  SessionUuid new_uuid();  // RFC 4122 version 4
+};
+
+}  // namespace wp

@@ -1,0 +1,58 @@
+// The worker's side of HA (docs/architecture.md § HA; the interface with the
+// HA thread is ha_dataplane.h).
+//
+// Only the owning worker writes its table, so the HA thread's decoded peer
+// sessions arrive here through an SPSC ring. An upsert for a session we hold
+// under the same UUID replaces its state unless it is older than ours (the
+// version is the session's last activity time, already on our clock); a
+// different session on the same keys yields to the newer one. Applying never
+// posts events: the peer already knows, and echoing would loop.
+//
+// A takeover or hand-back changes who ages the peer's sessions: the worker
+// re-flags its table in budgeted slices (kSlice sessions per loop iteration,
+// like aging) and acknowledges the generation once the whole table is done;
+// the HA thread announces the peer's addresses only after every worker
+// acknowledged, so no packet reaches a session whose flag is stale. A
+// republish request (resync, or after a dropped event) posts every session
+// this worker owns again, a slice at a time, leaving ring room for live events.
+#pragma once
+
+#include <cstdint>
+
+#include "dataplane/svr/crypto_batch.h"
+#include "dataplane/worker/context.h"
+#include "dataplane/worker/ha_dataplane.h"
+
+namespace wp {
+
+class HaFollower {
+ public:
+  static constexpr uint32_t kSlice = 16384;  // sessions re-flagged per iteration after an ownership change
+  static constexpr uint32_t kRepublishSlice = 4096;
+  static constexpr unsigned kRepublishReserve = 256;  // ring room left for live events
+
+  HaFollower(WorkerContext& ctx, CryptoBatch& crypto) : ctx_(ctx), crypto_(crypto) {}
+  // Inbound peer sessions, a slice of an ownership change, a slice of a
+  // republish. Returns the work done.
+  uint32_t poll();
+  void apply(const PeerSessionOp& op);
+
+ private:
+  bool update_in_place(Session& s, const Session& in);
+  bool make_room(const Session& in);  // removes older sessions on either key; false when `in` is the older
+  void insert(const Session& in);
+  void mark_owner(Session& s);
+  uint32_t follow_ownership();
+  uint32_t republish();
+
+  WorkerContext& ctx_;
+  CryptoBatch& crypto_;
+  uint32_t ownership_gen_ = 0;  // the generation being (or last) followed
+  uint32_t ownership_hand_ = 0;
+  bool following_ = false;
+  uint32_t republish_seen_ = 0;
+  uint32_t republish_hand_ = 0;
+  bool republishing_ = false;
+};
+
+}  // namespace wp

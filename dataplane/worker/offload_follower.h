@@ -1,0 +1,27 @@
+// A worker applies the offload manager's feedback to its own sessions
+// (offload_feedback.h has the message and why it exists). Only the owner
+// writes its table, so the manager never touches a live session.
+#pragma once
+
+#include <rte_ring.h>
+
+#include <cstdint>
+
+#include "dataplane/worker/context.h"
+
+namespace wp {
+
+class OffloadFollower {
+ public:
+  explicit OffloadFollower(WorkerContext& ctx) : ctx_(ctx) {}
+  void set_ring(rte_ring* r) { ring_ = r; }
+  bool enabled() const { return ring_ != nullptr; }
+  // Adds the NIC's counts to the sessions and ends the ones the NIC aged out.
+  uint32_t drain();
+
+ private:
+  WorkerContext& ctx_;
+  rte_ring* ring_ = nullptr;
+};
+
+}  // namespace wp

@@ -1,0 +1,54 @@
+// Transmit buffers; see tx.h.
+#include "dataplane/worker/tx.h"
+
+#include <rte_ethdev.h>
+
+#include <cstring>
+
+#include "dataplane/ip/packet.h"
+#include "dataplane/ip/packet_edit.h"
+
+namespace wp {
+namespace {
+
+uint16_t eth_tx(void*, uint16_t port, uint16_t queue, rte_mbuf** pkts, uint16_t n) {
+  return rte_eth_tx_burst(port, queue, pkts, n);
+}
+
+}  // namespace
+
+Tx::Tx(WorkerContext& ctx) : ctx_(ctx), fn_(eth_tx) {
+  if (ctx.model) buffers_.resize(ctx.model->interfaces.size());
+}
+
+void Tx::transmit(rte_mbuf* m, int iface, Ipv4 next_hop) {
+  const InterfaceModel& out = ctx_.rm().interfaces[iface];
+  // Byte access, not rte_ether_hdr: a metadata block of odd length prepended
+  // through the headroom leaves the frame at an odd address.
+  uint8_t* eth = pkt_data(m);
+  if (!ctx_.shared.neighbors.lookup(iface, next_hop, eth)) {
+    mark_resolve(m, iface, next_hop);
+    if (rte_ring_sp_enqueue(ctx_.shared.resolve[ctx_.id], m) != 0) ctx_.drop(m, DropReason::control_full);
+    return;
+  }
+  std::memcpy(eth + 6, out.mac, 6);
+  store_be16(eth + 12, kEtherTypeIpv4);
+  Buffer& buf = buffers_[static_cast<size_t>(iface)];
+  buf.pkts[buf.count++] = m;
+  if (buf.count == kMaxBurst) send(static_cast<size_t>(iface));
+}
+
+void Tx::flush() {
+  for (size_t i = 0; i < buffers_.size(); ++i)
+    if (buffers_[i].count) send(i);
+}
+
+void Tx::send(size_t iface) {
+  Buffer& buf = buffers_[iface];
+  uint16_t sent = fn_(io_ctx_, ctx_.rm().interfaces[iface].port_id, queue_, buf.pkts, buf.count);
+  ctx_.counters->add(Counter::tx_packets, sent);
+  for (uint16_t k = sent; k < buf.count; ++k) ctx_.drop(buf.pkts[k], DropReason::tx_full);
+  buf.count = 0;
+}
+
+}  // namespace wp

@@ -1,0 +1,45 @@
+// Transmit side of a worker: L2 header from the neighbor table, one buffer
+// per interface, flushed as a burst once per loop iteration (or when full).
+// A packet whose next hop has no MAC yet goes to the control thread's resolve
+// ring and leaves from there once ARP answers (control/control_thread.h).
+#pragma once
+
+#include <rte_mbuf.h>
+
+#include <cstdint>
+#include <vector>
+
+#include "dataplane/ip/ipv4.h"
+#include "dataplane/worker/context.h"
+
+namespace wp {
+
+class Tx {
+ public:
+  using TxFn = uint16_t (*)(void* ctx, uint16_t port, uint16_t queue, rte_mbuf** pkts, uint16_t n);
+
+  explicit Tx(WorkerContext& ctx);
+  void set_io(TxFn fn, void* io_ctx) {
+    fn_ = fn;
+    io_ctx_ = io_ctx;
+  }
+  void set_queue(uint16_t queue) { queue_ = queue; }
+
+  // Ethernet addresses filled in and queued on `iface`; sent by flush().
+  void transmit(rte_mbuf* m, int iface, Ipv4 next_hop);
+  void flush();
+
+ private:
+  void send(size_t iface);
+  struct Buffer {
+    uint16_t count = 0;
+    rte_mbuf* pkts[kMaxBurst];
+  };
+  WorkerContext& ctx_;
+  TxFn fn_;
+  void* io_ctx_ = nullptr;
+  uint16_t queue_ = 0;
+  std::vector<Buffer> buffers_;  // by interface index
+};
+
+}  // namespace wp
