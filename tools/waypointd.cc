@@ -25,7 +25,7 @@
 #include "mgmt/redis_watch.h"
 #include "mgmt/stats.h"
 #include "offload/offload_runtime.h"
-#include "tools/waypointd_dataplane.h"
+#include "dataplane/control/dataplane_runtime.h"
 
 namespace {
 

@@ -1,5 +1,5 @@
-// waypointd's dataplane bring-up; see waypointd_dataplane.h.
-#include "tools/waypointd_dataplane.h"
+// waypointd's dataplane bring-up; see dataplane_runtime.h.
+#include "dataplane/control/dataplane_runtime.h"
 
 #include <intel-ipsec-mb.h>
 #include <rte_cycles.h>

@@ -1,8 +1,9 @@
 // waypointd's dataplane as one runtime: the DPDK ports, the router model, the
 // rings between threads, the path table (and monitor), one worker per EAL
 // worker lcore, and the main lcore's share: the control thread and the
-// dispatcher that polls every port's extra rx queue. Lives beside
-// waypointd.cc because it is waypointd's wiring, not a library's.
+// dispatcher that polls every port's extra rx queue. waypointd starts and
+// stops it like the other runtimes (mgmt/mgmt_runtime.h,
+// offload/offload_runtime.h).
 //
 // Its calls bracket the other runtimes (waypointd.cc):
 //   start         everything the workers need; workers built, not running
