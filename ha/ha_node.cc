@@ -36,8 +36,8 @@ HaNode::HaNode(DataplaneShared& shared, HaSettings settings, Connect connect)
       clock_(DataplaneClock::now()),
       stamp_(settings.node_id, incarnation_now()),
       live_(settings.limits),
-      chunk_(settings.limits) {
-  backlog_.resize(shared.workers);
+      chunk_(settings.limits),
+      backlog_(shared.workers, settings.max_backlog_ops) {
   drops_seen_.assign(shared.workers, 0);
   republish_target_.assign(shared.workers, 0);
   // Until the pair decides, answer for nothing: a restarted node must not
@@ -49,7 +49,9 @@ HaNode::HaNode(DataplaneShared& shared, HaSettings settings, Connect connect)
 
 HaNode::~HaNode() = default;
 
-void HaNode::log(const std::string& line) const {
+namespace {
+
+void log(const std::string& line) {
   timespec ts{};
   clock_gettime(CLOCK_REALTIME, &ts);
   tm t{};
@@ -57,6 +59,8 @@ void HaNode::log(const std::string& line) const {
   std::fprintf(stderr, "waypointd: ha: %02d:%02d:%02d.%03ld %s\n", t.tm_hour, t.tm_min, t.tm_sec, ts.tv_nsec / 1000000,
                line.c_str());
 }
+
+}  // namespace
 
 uint32_t HaNode::poll(uint64_t now_ms) {
   now_ms_ = now_ms;
@@ -76,7 +80,7 @@ uint32_t HaNode::poll(uint64_t now_ms) {
     }
   }
   if (transport_ && !transport_->dispatch(*this)) transport_lost();
-  work += push_inbound();
+  work += backlog_.push(shared_.ha.inbound);
   watch_drops();
   if (outbox_bytes_ < settings_.max_outbox_bytes) work += drain_events();
   step_resync_out();
@@ -312,35 +316,9 @@ void HaNode::apply_ops(const google::protobuf::RepeatedPtrField<pb::SessionOp>& 
     p.kind = op.kind() == pb::SessionOp::DELETE ? PeerSessionOpKind::remove : PeerSessionOpKind::upsert;
     status_.add(C::sessions_received);
     if (p.kind == PeerSessionOpKind::upsert) status_.note_uuid(false, uuid_hex(op.session().uuid()));
-    if (backlog_size_ >= settings_.max_backlog_ops) {
-      // Workers are far behind: drop and ask for everything again later.
-      status_.add(C::inbound_overflow);
-      continue;
-    }
-    backlog_[owner_worker(p.session, shared_.workers)].push_back(p);
-    ++backlog_size_;
+    // Workers are far behind: the op is dropped and counted.
+    if (!backlog_.add(owner_worker(p.session, shared_.workers), p)) status_.add(C::inbound_overflow);
   }
-}
-
-uint32_t HaNode::push_inbound() {
-  uint32_t pushed = 0;
-  for (uint32_t w = 0; w < shared_.workers; ++w) {
-    auto& q = backlog_[w];
-    while (!q.empty()) {
-      if (rte_ring_sp_enqueue_elem(shared_.ha.inbound[w], &q.front(), sizeof(PeerSessionOp)) != 0) break;
-      q.pop_front();
-      --backlog_size_;
-      ++pushed;
-    }
-  }
-  return pushed;
-}
-
-bool HaNode::inbound_idle() const {
-  if (backlog_size_) return false;
-  for (rte_ring* r : shared_.ha.inbound)
-    if (!rte_ring_empty(r)) return false;
-  return true;
 }
 
 // --- membership and addresses -------------------------------------------------

@@ -29,6 +29,7 @@
 
 #include "dataplane/worker/shared.h"
 #include "ha/ha_status.h"
+#include "ha/peer_backlog.h"
 #include "ha/sync_batcher.h"
 #include "ha/transport.h"
 
@@ -58,7 +59,7 @@ class HaNode : public TransportHandler {
   const HaStatus& status() const { return status_; }
   bool peer_present() const { return peer_present_; }
   bool resync_in_progress() const { return resync_out_active_; }
-  size_t backlog() const { return backlog_size_; }
+  size_t backlog() const { return backlog_.size(); }
 
   void on_message(const Member& from, const void* data, size_t len) override;
   void on_membership(const std::vector<Member>& members, const std::vector<Member>& left,
@@ -72,8 +73,7 @@ class HaNode : public TransportHandler {
   void flush_batches(bool force);
   void send(pb::HaMessage& m);
   uint32_t flush_outbox();
-  uint32_t push_inbound();
-  bool inbound_idle() const;
+  bool inbound_idle() const { return backlog_.idle(shared_.ha.inbound); }
   void apply_ops(const google::protobuf::RepeatedPtrField<pb::SessionOp>& ops);
   void start_resync_out();
   void step_resync_out();
@@ -86,7 +86,6 @@ class HaNode : public TransportHandler {
   void transport_lost();
   void check_split_brain();
   void publish_view();
-  void log(const std::string& line) const;
 
   DataplaneShared& shared_;
   HaSettings settings_;
@@ -107,8 +106,7 @@ class HaNode : public TransportHandler {
   uint64_t batch_started_ms_ = 0;
   std::deque<std::string> outbox_;
   size_t outbox_bytes_ = 0;
-  std::vector<std::deque<PeerSessionOp>> backlog_;  // per worker
-  size_t backlog_size_ = 0;
+  PeerBacklog backlog_;
   std::vector<uint64_t> drops_seen_;  // per worker ha_events_dropped
 
   // Our resync to the peer.

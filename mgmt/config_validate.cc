@@ -7,11 +7,10 @@
 // ARP for), connected prefixes that do not overlap (a destination must pick
 // exactly one interface), static routes whose next hop is on-link, and the
 // resource limits the dataplane sizes its tables and rings from. Address
-// text is parsed only with dataplane/ipv4.h so the config and the packet path
+// text is parsed only with dataplane/ip/ipv4.h so the config and the packet path
 // agree on what an address means. validate_config() is the entry point; the
 // policy half lives in config_validate_policy.cc.
-#include <charconv>
-
+#include "mgmt/config_endpoint.h"
 #include "mgmt/config_validator.h"
 
 namespace wp::mgmt {
@@ -32,15 +31,6 @@ bool valid_router_name(const std::string& name) {
     if (!std::isalnum(c) && c != '.' && c != '_' && c != '-') return false;
   }
   return true;
-}
-
-std::optional<uint32_t> parse_port(std::string_view text) {
-  uint32_t port = 0;
-  auto [end, ec] = std::from_chars(text.data(), text.data() + text.size(), port);
-  if (text.empty() || ec != std::errc() || end != text.data() + text.size() || port < 1 || port > 65535) {
-    return std::nullopt;
-  }
-  return port;
 }
 
 }  // namespace
@@ -189,11 +179,8 @@ void ConfigValidator::check_limits() {
     error("offload.enabled", "false, but offload settings are given (set enabled: true or remove them)");
   const std::string& listen = cfg_.mgmt().listen();
   if (listen.empty()) return;
-  const size_t colon = listen.rfind(':');
-  if (colon == std::string::npos || !parse_ipv4(std::string_view(listen).substr(0, colon)) ||
-      !parse_port(std::string_view(listen).substr(colon + 1))) {
+  if (!parse_endpoint(listen))
     error("mgmt.listen", "\"" + listen + "\" is not IPv4:port (e.g. 127.0.0.1:9101, port 1..65535)");
-  }
 }
 
 std::vector<ConfigError> ConfigValidator::run() {

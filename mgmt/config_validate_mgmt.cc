@@ -1,21 +1,14 @@
-// Validation of the management-plane settings : IPFIX collectors and
+// Validation of the management-plane settings: IPFIX collectors and
 // timers, the Redis config store. See config_validator.h.
 #include <string>
 
+#include "mgmt/config_endpoint.h"
 #include "mgmt/config_validator.h"
 
 namespace wp::mgmt::detail {
 
-// "IPv4:port" with a port in 1..65535.
 void ConfigValidator::endpoint(const std::string& text, const std::string& path) {
-  const size_t colon = text.rfind(':');
-  bool ok = colon != std::string::npos && parse_ipv4(std::string_view(text).substr(0, colon));
-  if (ok) {
-    const std::string port = text.substr(colon + 1);
-    ok = !port.empty() && port.size() <= 5 && port.find_first_not_of("0123456789") == std::string::npos &&
-         std::stoul(port) >= 1 && std::stoul(port) <= 65535;
-  }
-  if (!ok) error(path, "\"" + text + "\" is not IPv4:port (e.g. 127.0.0.1:4739, port 1..65535)");
+  if (!parse_endpoint(text)) error(path, "\"" + text + "\" is not IPv4:port (e.g. 127.0.0.1:4739, port 1..65535)");
 }
 
 void ConfigValidator::check_ipfix() {

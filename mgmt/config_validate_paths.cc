@@ -1,4 +1,4 @@
-// Config validation, part 3 : BFD/path monitoring settings and each
+// Config validation, part 3: BFD/path monitoring settings and each
 // service's path preference and SLA.
 //
 // Path names are WAN interface names (a path is one of our WAN interfaces and

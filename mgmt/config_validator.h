@@ -49,13 +49,13 @@ class ConfigValidator {
   void check_peers();
   void check_peer_key(const config::Peer& peer, const std::string& path);
   void check_waypoint(const std::string& text, const std::string& path);
-  // config_validate_mgmt.cc : IPFIX collectors and timers, Redis store.
+  // config_validate_mgmt.cc: IPFIX collectors and timers, Redis store.
   void check_ipfix();
   void check_redis();
   void endpoint(const std::string& text, const std::string& path);
-  // config_validate_paths.cc 
+  // config_validate_paths.cc: BFD, probes, path preferences and SLAs.
   void check_paths();
-  // config_validate_ha.cc 
+  // config_validate_ha.cc: node id, CPG group, the peer's addresses.
   void check_ha();
 
   // Shared helpers (config_validate.cc).

@@ -9,20 +9,16 @@
 #include <cstring>
 
 #include "dataplane/ip/ipv4.h"
+#include "mgmt/config_endpoint.h"
 
 namespace wp::mgmt {
 
 bool IpfixOptions::from_config(const config::Ipfix& cfg, IpfixOptions& out) {
   out = IpfixOptions{};
   for (const std::string& c : cfg.collectors()) {
-    size_t colon = c.rfind(':');
-    auto addr = parse_ipv4(std::string_view(c).substr(0, colon == std::string::npos ? 0 : colon));
-    if (!addr || colon == std::string::npos) continue;  // validated before; defensive
-    sockaddr_in sa{};
-    sa.sin_family = AF_INET;
-    sa.sin_addr.s_addr = htonl(*addr);
-    sa.sin_port = htons(static_cast<uint16_t>(std::atoi(c.c_str() + colon + 1)));
-    out.collectors.push_back(sa);
+    const std::optional<Endpoint> e = parse_endpoint(c);
+    if (!e) continue;  // validated before; defensive
+    out.collectors.push_back(e->sockaddr());
     out.collector_names.push_back(c);
   }
   if (cfg.active_timeout()) out.active_timeout_s = cfg.active_timeout();

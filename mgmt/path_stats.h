@@ -1,4 +1,4 @@
-// Paths as the stats endpoint shows them : per path its peer,
+// Paths as the stats endpoint shows them: per path its peer,
 // waypoints, BFD state and counters, probe metrics, whether sessions may use
 // it, and the sessions placed on it / migrated to and from it (summed over
 // workers). Served inside GET /api/v1/stats and alone at GET /api/v1/paths.

@@ -9,6 +9,7 @@
 #include <vector>
 
 #include "dataplane/ip/ipv4.h"
+#include "mgmt/config_endpoint.h"
 
 namespace wp::mgmt {
 namespace {
@@ -51,13 +52,11 @@ std::string redis_error(redisContext* c, const char* what) {
 }  // namespace
 
 bool RedisEndpoint::parse(const std::string& text, RedisEndpoint& out) {
-  size_t colon = text.rfind(':');
-  if (colon == std::string::npos || !parse_ipv4(text.substr(0, colon))) return false;
-  const std::string port = text.substr(colon + 1);
-  if (port.empty() || port.size() > 5 || port.find_first_not_of("0123456789") != std::string::npos) return false;
-  out.host = text.substr(0, colon);
-  out.port = std::stoi(port);
-  return out.port > 0 && out.port < 65536;
+  const std::optional<Endpoint> e = parse_endpoint(text);
+  if (!e) return false;
+  out.host = format_ipv4(e->addr);
+  out.port = e->port;
+  return true;
 }
 
 RedisStore::~RedisStore() { disconnect(); }

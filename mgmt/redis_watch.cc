@@ -7,6 +7,15 @@
 
 namespace wp::mgmt {
 
+bool load_start_config(const RedisEndpoint& ep, const std::string& prefix, RedisConfig& out, std::string& error) {
+  RedisStore rs(ep, prefix);
+  for (int i = 0; i < 20; ++i) {
+    if (i) usleep(500000);
+    if (rs.connect(1000, error) && rs.load(out, error)) return true;
+  }
+  return false;
+}
+
 void RedisWatch::start() {
   run_.store(true);
   thread_ = std::thread([this] { run(); });

@@ -26,6 +26,11 @@ struct RedisWatchStats {
   std::atomic<uint64_t> reconnects{0};
 };
 
+// The config waypointd starts with. The start cannot go on without one, so
+// this waits (bounded: 20 tries, 0.5 s apart) for Redis to answer. False with
+// `error` when Redis never did; config errors are in out.result.
+bool load_start_config(const RedisEndpoint& ep, const std::string& prefix, RedisConfig& out, std::string& error);
+
 class RedisWatch {
  public:
   RedisWatch(RedisEndpoint ep, std::string prefix, ConfigStore& store, uint64_t applied_version)

@@ -5,6 +5,7 @@
 #include <httplib.h>
 
 #include "api.pb.h"
+#include "mgmt/config_endpoint.h"
 #include "mgmt/metrics.h"
 #include "mgmt/session_id.h"
 #include "mgmt/stats.h"
@@ -93,56 +94,69 @@ config::Config redacted(config::Config c) {
   return c;
 }
 
-}  // namespace
+using httplib::Request;
+using httplib::Response;
+using httplib::Server;
 
-RestServer::RestServer() = default;
-RestServer::~RestServer() { stop(); }
-
-void RestServer::routes() {
-  httplib::Server& s = *server_;
-  RestContext& c = ctx_;
-  s.set_pre_routing_handler([&c](const httplib::Request& req, httplib::Response& res) {
-    if (c.token.empty()) return httplib::Server::HandlerResponse::Unhandled;
+// Every request needs the bearer token when one is configured.
+void require_token(Server& s, const RestContext& c) {
+  s.set_pre_routing_handler([&c](const Request& req, Response& res) {
+    if (c.token.empty()) return Server::HandlerResponse::Unhandled;
     const std::string auth = req.get_header_value("Authorization");
     if (auth.rfind("Bearer ", 0) != 0) {
       res.set_header("WWW-Authenticate", "Bearer");
       fail(res, 401, "missing bearer token (Authorization: Bearer TOKEN)");
-      return httplib::Server::HandlerResponse::Handled;
+      return Server::HandlerResponse::Handled;
     }
     if (auth.substr(7) != c.token) {
       fail(res, 403, "wrong token");
-      return httplib::Server::HandlerResponse::Handled;
+      return Server::HandlerResponse::Handled;
     }
-    return httplib::Server::HandlerResponse::Unhandled;
+    return Server::HandlerResponse::Unhandled;
   });
-  s.Get("/api/v1/stats", [&c](const httplib::Request&, httplib::Response& res) {
+}
+
+// GET /api/v1/stats (JSON) and /metrics (Prometheus text).
+void counter_routes(Server& s, const RestContext& c) {
+  s.Get("/api/v1/stats", [&c](const Request&, Response& res) {
     res.set_content(stats_json(*c.shared, c.store->model()->name), "application/json");
   });
-  s.Get("/metrics", [&c](const httplib::Request&, httplib::Response& res) {
+  s.Get("/metrics", [&c](const Request&, Response& res) {
     res.set_content(metrics_text(*c.shared, c.store->model()->name, c.ipfix, c.store->version(),
                                  c.sessions ? c.sessions->size() : 0),
                     "text/plain; version=0.0.4");
   });
-  s.Get("/api/v1/sessions", [&c](const httplib::Request& req, httplib::Response& res) {
+}
+
+// The query of GET /api/v1/sessions; false with the 400 message in `error`.
+bool parse_session_query(const Request& req, SessionQuery& q, std::string& error) {
+  q.tenant = req.get_param_value("tenant");
+  q.service = req.get_param_value("service");
+  if (req.has_param("addr")) {
+    q.addr = parse_ipv4(req.get_param_value("addr"));
+    if (!q.addr) return error = "addr: \"" + req.get_param_value("addr") + "\" is not an IPv4 address", false;
+  }
+  if (req.has_param("limit")) {
+    const std::string l = req.get_param_value("limit");
+    if (l.empty() || l.size() > 6 || l.find_first_not_of("0123456789") != std::string::npos || std::stoul(l) == 0 ||
+        std::stoul(l) > 10000)
+      return error = "limit: \"" + l + "\" must be 1..10000", false;
+    q.limit = static_cast<uint32_t>(std::stoul(l));
+  }
+  if (req.has_param("after")) {
+    q.after = parse_session_id(req.get_param_value("after"));
+    if (!q.after) return error = "after: \"" + req.get_param_value("after") + "\" is not a session UUID", false;
+  }
+  return true;
+}
+
+// GET /api/v1/sessions (paged by UUID cursor) and /api/v1/sessions/{uuid}.
+void session_routes(Server& s, const RestContext& c) {
+  s.Get("/api/v1/sessions", [&c](const Request& req, Response& res) {
     if (!c.sessions) return fail(res, 503, "session tracking is off");
     SessionQuery q;
-    q.tenant = req.get_param_value("tenant");
-    q.service = req.get_param_value("service");
-    if (req.has_param("addr")) {
-      q.addr = parse_ipv4(req.get_param_value("addr"));
-      if (!q.addr) return fail(res, 400, "addr: \"" + req.get_param_value("addr") + "\" is not an IPv4 address");
-    }
-    if (req.has_param("limit")) {
-      const std::string l = req.get_param_value("limit");
-      if (l.empty() || l.size() > 6 || l.find_first_not_of("0123456789") != std::string::npos || std::stoul(l) == 0 ||
-          std::stoul(l) > 10000)
-        return fail(res, 400, "limit: \"" + l + "\" must be 1..10000");
-      q.limit = static_cast<uint32_t>(std::stoul(l));
-    }
-    if (req.has_param("after")) {
-      q.after = parse_session_id(req.get_param_value("after"));
-      if (!q.after) return fail(res, 400, "after: \"" + req.get_param_value("after") + "\" is not a session UUID");
-    }
+    std::string error;
+    if (!parse_session_query(req, q, error)) return fail(res, 400, error);
     bool more = false;
     std::vector<SessionView> page = c.sessions->page(q, more);
     auto model = c.store->model();
@@ -152,7 +166,7 @@ void RestServer::routes() {
     if (more && !page.empty()) out.set_next(format_session_id(page.back().session.uuid));
     reply(res, 200, out);
   });
-  s.Get(R"(/api/v1/sessions/([^/]+))", [&c](const httplib::Request& req, httplib::Response& res) {
+  s.Get(R"(/api/v1/sessions/([^/]+))", [&c](const Request& req, Response& res) {
     if (!c.sessions) return fail(res, 503, "session tracking is off");
     const std::string text = req.matches[1].str();
     auto id = parse_session_id(text);
@@ -163,11 +177,15 @@ void RestServer::routes() {
     fill_session(&out, *v, *c.store->model());
     reply(res, 200, out);
   });
-  s.Get("/api/v1/config", [&c](const httplib::Request&, httplib::Response& res) {
+}
+
+// GET /api/v1/config and PUT /api/v1/config[?dry_run=1]: validate -> commit.
+void config_routes(Server& s, const RestContext& c) {
+  s.Get("/api/v1/config", [&c](const Request&, Response& res) {
     res.set_header("X-Config-Version", std::to_string(c.store->version()));
     reply(res, 200, redacted(c.store->current()));
   });
-  s.Put("/api/v1/config", [&c](const httplib::Request& req, httplib::Response& res) {
+  s.Put("/api/v1/config", [&c](const Request& req, Response& res) {
     if (req.body.empty()) return fail(res, 400, "empty body: send the whole config as YAML or JSON");
     ConfigResult parsed = load_config_text(req.body);
     if (!parsed.ok()) return fail(res, 422, "invalid config", parsed.errors);
@@ -181,18 +199,27 @@ void RestServer::routes() {
     for (const std::string& n : r.notes) out.add_notes(n);
     reply(res, 200, out);
   });
-  s.Get("/api/v1/peers", [&c](const httplib::Request&, httplib::Response& res) {
+}
+
+// Live sessions per peer, counted over both WAN legs of each session.
+std::vector<uint32_t> sessions_per_peer(const SessionSnapshot* sessions, size_t peers) {
+  std::vector<uint32_t> n(peers, 0);
+  if (!sessions) return n;
+  SessionQuery q;
+  q.limit = UINT32_MAX;
+  bool more = false;
+  for (const SessionView& v : sessions->page(q, more))
+    for (int p : {int{v.session.out_fwd.peer}, int{v.session.out_rev.peer}})
+      if (p >= 0 && static_cast<size_t>(p) < peers) ++n[static_cast<size_t>(p)];
+  return n;
+}
+
+// GET /api/v1/peers and /api/v1/ha: the routers we talk to.
+void peer_routes(Server& s, const RestContext& c) {
+  s.Get("/api/v1/peers", [&c](const Request&, Response& res) {
     auto model = c.store->model();
+    std::vector<uint32_t> per_peer = sessions_per_peer(c.sessions, model->peers.size());
     api::PeerList out;
-    std::vector<uint32_t> per_peer(model->peers.size(), 0);
-    if (c.sessions) {
-      SessionQuery q;
-      q.limit = UINT32_MAX;
-      bool more = false;
-      for (const SessionView& v : c.sessions->page(q, more))
-        for (int p : {int{v.session.out_fwd.peer}, int{v.session.out_rev.peer}})
-          if (p >= 0 && static_cast<size_t>(p) < per_peer.size()) ++per_peer[static_cast<size_t>(p)];
-    }
     for (size_t i = 0; i < model->peers.size(); ++i) {
       api::PeerInfo* p = out.add_peers();
       p->set_name(model->peers[i].name);
@@ -201,7 +228,7 @@ void RestServer::routes() {
     }
     reply(res, 200, out);
   });
-  s.Get("/api/v1/ha", [&c](const httplib::Request&, httplib::Response& res) {
+  s.Get("/api/v1/ha", [&c](const Request&, Response& res) {
     if (c.ha_status) return res.set_content(c.ha_status(), "application/json");
     api::HaStatus out;
     out.set_enabled(false);
@@ -209,27 +236,55 @@ void RestServer::routes() {
     out.set_detail("no HA pair configured");
     reply(res, 200, out);
   });
+}
+
+// Documents other runtimes serve as they are (GET /api/v1/offload, /api/v1/paths).
+void document_routes(Server& s, const RestContext& c) {
   for (const auto& doc : c.documents)
-    s.Get(doc.first, [&body = doc.second](const httplib::Request&, httplib::Response& res) {
-      res.set_content(body(), "application/json");
-    });
-  s.set_error_handler([](const httplib::Request& req, httplib::Response& res) {
+    s.Get(doc.first,
+          [&body = doc.second](const Request&, Response& res) { res.set_content(body(), "application/json"); });
+}
+
+// Every error is an api.Error body, also for paths no route serves.
+void error_route(Server& s) {
+  s.set_error_handler([](const Request& req, Response& res) {
     if (!res.body.empty()) return;  // a route already wrote an api.Error
     if (res.status == 404) return fail(res, 404, "no such endpoint: " + req.method + " " + req.path);
     fail(res, res.status, "HTTP " + std::to_string(res.status));
   });
 }
 
+}  // namespace
+
+RestServer::RestServer() = default;
+RestServer::~RestServer() { stop(); }
+
+void RestServer::routes() {
+  httplib::Server& s = *server_;
+  require_token(s, ctx_);
+  counter_routes(s, ctx_);
+  session_routes(s, ctx_);
+  config_routes(s, ctx_);
+  peer_routes(s, ctx_);
+  document_routes(s, ctx_);
+  error_route(s);
+}
+
 bool RestServer::start(const std::string& listen, RestContext ctx, std::string& error) {
   ctx_ = std::move(ctx);
-  size_t colon = listen.rfind(':');
-  auto addr = parse_ipv4(listen.substr(0, colon));
-  int port = colon == std::string::npos ? 0 : std::atoi(listen.c_str() + colon + 1);
-  if (!addr || port <= 0 || port > 65535) return error = "mgmt.listen: \"" + listen + "\" is not IPv4:port", false;
+  const std::optional<Endpoint> at = parse_endpoint(listen);
+  if (!at) return error = "mgmt.listen: \"" + listen + "\" is not IPv4:port", false;
   server_ = std::make_unique<httplib::Server>();
   server_->set_payload_max_length(4 << 20);
+  // SO_REUSEADDR alone: httplib's default adds SO_REUSEPORT, with which a
+  // second server (another waypointd, a parallel test) binds the same port
+  // without an error and the kernel splits the requests between the two.
+  server_->set_socket_options([](int sock) {
+    int yes = 1;
+    setsockopt(sock, SOL_SOCKET, SO_REUSEADDR, &yes, sizeof yes);
+  });
   routes();
-  if (!server_->bind_to_port(listen.substr(0, colon).c_str(), port)) {
+  if (!server_->bind_to_port(format_ipv4(at->addr).c_str(), at->port)) {
     error = "mgmt.listen: cannot bind " + listen + ": " + std::strerror(errno);
     server_.reset();
     return false;

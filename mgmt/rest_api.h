@@ -38,7 +38,7 @@ struct RestContext {
   const SessionSnapshot* sessions = nullptr;  // null: sessions endpoints answer 503
   const IpfixExporter* ipfix = nullptr;       // null: IPFIX off
   std::string token;
-  // HA status JSON (api.HaStatus) from the HA module once it exists; null = standalone.
+  // HA status JSON (api.HaStatus) from the HA runtime; null = standalone.
   std::function<std::string()> ha_status;
   // More JSON documents served as they are (GET /api/v1/offload).
   std::vector<std::pair<std::string, std::function<std::string()>>> documents;

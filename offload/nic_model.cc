@@ -1,21 +1,18 @@
 // Software NIC flow engine; see nic_model.h.
 #include "offload/nic_model.h"
 
-#include <rte_byteorder.h>
-#include <rte_errno.h>
-
 #include <cerrno>
 #include <cstring>
 #include <string>
 
 #include "dataplane/ip/checksum.h"
 #include "dataplane/ip/packet.h"
+#include "offload/nic_model_rule.h"
 
 namespace wp::offload {
 namespace {
 
 constexpr uint32_t kRemove = 0x80000000u;
-constexpr uint8_t kMaxRaw = 16;
 constexpr uint32_t kAgeStepSlots = 1024;  // slots the age sweep visits per service() call
 constexpr int kCommandRounds = 1;         // x 64 rule commands per service() call
 
@@ -32,73 +29,7 @@ rte_ring* make_ring(const char* what, uint32_t count) {
                               RING_F_SP_ENQ | RING_F_SC_DEQ | RING_F_EXACT_SZ);
 }
 
-// rte_flow.h's default masks (rte_flow_item_*_mask) are C only: same values here.
-rte_flow_item_ipv4 default_ipv4_mask() {
-  rte_flow_item_ipv4 m{};
-  m.hdr.src_addr = m.hdr.dst_addr = 0xffffffff;
-  return m;
-}
-template <typename T>
-T default_l4_mask() {
-  T m{};
-  m.hdr.src_port = m.hdr.dst_port = 0xffff;
-  return m;
-}
-
-bool all_zero(const void* p, size_t n) {
-  const auto* b = static_cast<const uint8_t*>(p);
-  for (size_t i = 0; i < n; ++i)
-    if (b[i]) return false;
-  return true;
-}
-
 }  // namespace
-
-// What a rule matches and does, compiled from the rte_flow arrays.
-struct RuleSpec {
-  uint16_t in_port = 0;
-  uint32_t priority = 0;
-  bool exact = false;  // full 5-tuple: hash table; otherwise a wildcard rule
-  FiveTuple key;       // host order; proto 0 = any (wildcard only)
-  uint8_t tcp_flags_spec = 0, tcp_flags_mask = 0;
-  uint8_t raw_len = 0;
-  uint8_t raw[kMaxRaw] = {};
-  bool set_mac_src = false, set_mac_dst = false;
-  uint8_t mac_src[6] = {}, mac_dst[6] = {};
-  bool set_ip_src = false, set_ip_dst = false, set_tp_src = false, set_tp_dst = false;
-  Ipv4 ip_src = 0, ip_dst = 0;
-  uint16_t tp_src = 0, tp_dst = 0;
-  bool dec_ttl = false, count = false, age = false;
-  uint32_t age_ms = 0;
-  void* age_context = nullptr;
-  bool to_host = false;  // fate: PORT_REPRESENTOR (the host) instead of out_port
-  uint16_t out_port = 0;
-};
-
-struct NicModel::Rule {
-  RuleSpec spec;
-  bool live = false;  // control side: created and not destroyed
-  // Lcore side.
-  bool linked = false;
-  bool aged_reported = false;
-  uint32_t last_hit_ms = 0;
-  std::atomic<uint64_t> hits{0}, bytes{0};
-};
-
-std::string flow_error_text(int rc, const rte_flow_error& e) {
-  return "rc " + std::to_string(rc) + ", error type " + std::to_string(static_cast<int>(e.type)) + ": " +
-         (e.message ? e.message : rte_strerror(-rc));
-}
-
-int flow_refuse(rte_flow_error* e, int errno_value, rte_flow_error_type type, const void* cause, const char* message) {
-  if (e) {
-    e->type = type;
-    e->cause = cause;
-    e->message = message;
-  }
-  rte_errno = errno_value;
-  return -errno_value;
-}
 
 NicModel::NicModel(uint32_t capacity) : capacity_(capacity == 0 ? 1 : capacity) {
   rules_ = new Rule[capacity_];
@@ -120,199 +51,10 @@ NicModel::~NicModel() {
   delete[] rules_;
 }
 
-int NicModel::compile(const rte_flow_attr* attr, const rte_flow_item items[], const rte_flow_action actions[],
-                      rte_flow_error* e, Rule& out) {
-  RuleSpec s;
-  if (!attr) return flow_refuse(e, EINVAL, RTE_FLOW_ERROR_TYPE_ATTR, attr, "no attributes");
-  if (!attr->transfer)
-    return flow_refuse(e, ENOTSUP, RTE_FLOW_ERROR_TYPE_ATTR_TRANSFER, attr,
-                       "only transfer (E-Switch) rules: match a port, forward to a port");
-  if (attr->group != 0) return flow_refuse(e, ENOTSUP, RTE_FLOW_ERROR_TYPE_ATTR_GROUP, attr, "only group 0");
-  s.priority = attr->priority;
-  bool have_port = false, have_ip_src = false, have_ip_dst = false, have_l4 = false;
-  for (const rte_flow_item* it = items; it; ++it) {
-    if (it->last)
-      return flow_refuse(e, ENOTSUP, RTE_FLOW_ERROR_TYPE_ITEM_LAST, it, "ranges (item.last) are not supported");
-    switch (it->type) {
-      case RTE_FLOW_ITEM_TYPE_END: it = nullptr; break;
-      case RTE_FLOW_ITEM_TYPE_VOID: break;
-      case RTE_FLOW_ITEM_TYPE_REPRESENTED_PORT:
-      case RTE_FLOW_ITEM_TYPE_PORT_ID: {
-        // rte_flow_item_ethdev and rte_flow_item_port_id both start with the port id.
-        if (!it->spec) return flow_refuse(e, EINVAL, RTE_FLOW_ERROR_TYPE_ITEM_SPEC, it, "port item without spec");
-        s.in_port = it->type == RTE_FLOW_ITEM_TYPE_PORT_ID
-                        ? static_cast<uint16_t>(static_cast<const rte_flow_item_port_id*>(it->spec)->id)
-                        : static_cast<const rte_flow_item_ethdev*>(it->spec)->port_id;
-        have_port = true;
-        break;
-      }
-      case RTE_FLOW_ITEM_TYPE_ETH:
-        if (it->spec && it->mask && !all_zero(it->mask, sizeof(rte_flow_item_eth)))
-          return flow_refuse(e, ENOTSUP, RTE_FLOW_ERROR_TYPE_ITEM_SPEC, it, "ETH fields cannot be matched");
-        break;
-      case RTE_FLOW_ITEM_TYPE_IPV4: {
-        if (!it->spec) break;
-        const auto* sp = static_cast<const rte_flow_item_ipv4*>(it->spec);
-        const rte_flow_item_ipv4 def = default_ipv4_mask();
-        const auto* mk = it->mask ? static_cast<const rte_flow_item_ipv4*>(it->mask) : &def;
-        rte_flow_item_ipv4 rest = *mk;
-        rest.hdr.src_addr = rest.hdr.dst_addr = 0;
-        rest.hdr.next_proto_id = 0;
-        if (!all_zero(&rest, sizeof rest))
-          return flow_refuse(e, ENOTSUP, RTE_FLOW_ERROR_TYPE_ITEM_MASK, it,
-                             "IPV4: only source, destination and protocol can be matched");
-        auto exact_or_none = [&](uint32_t m) { return m == 0 || m == 0xffffffff; };
-        if (!exact_or_none(mk->hdr.src_addr) || !exact_or_none(mk->hdr.dst_addr) ||
-            (mk->hdr.next_proto_id != 0 && mk->hdr.next_proto_id != 0xff))
-          return flow_refuse(e, ENOTSUP, RTE_FLOW_ERROR_TYPE_ITEM_MASK, it, "IPV4: partial masks not supported");
-        have_ip_src = mk->hdr.src_addr != 0;
-        have_ip_dst = mk->hdr.dst_addr != 0;
-        s.key.src = rte_be_to_cpu_32(sp->hdr.src_addr);
-        s.key.dst = rte_be_to_cpu_32(sp->hdr.dst_addr);
-        if (mk->hdr.next_proto_id) s.key.proto = sp->hdr.next_proto_id;
-        break;
-      }
-      case RTE_FLOW_ITEM_TYPE_UDP:
-      case RTE_FLOW_ITEM_TYPE_TCP: {
-        bool tcp = it->type == RTE_FLOW_ITEM_TYPE_TCP;
-        uint8_t proto = tcp ? kProtoTcp : kProtoUdp;
-        if (s.key.proto && s.key.proto != proto)
-          return flow_refuse(e, EINVAL, RTE_FLOW_ERROR_TYPE_ITEM, it, "L4 item contradicts the IPV4 protocol");
-        s.key.proto = proto;
-        have_l4 = true;
-        if (!it->spec) break;
-        uint16_t sport, dport, msport, mdport;
-        if (tcp) {
-          const auto* sp = static_cast<const rte_flow_item_tcp*>(it->spec);
-          const auto def = default_l4_mask<rte_flow_item_tcp>();
-          const auto* mk = it->mask ? static_cast<const rte_flow_item_tcp*>(it->mask) : &def;
-          rte_flow_item_tcp rest = *mk;
-          rest.hdr.src_port = rest.hdr.dst_port = 0;
-          rest.hdr.tcp_flags = 0;
-          if (!all_zero(&rest, sizeof rest))
-            return flow_refuse(e, ENOTSUP, RTE_FLOW_ERROR_TYPE_ITEM_MASK, it,
-                               "TCP: only ports and flags can be matched");
-          sport = sp->hdr.src_port, dport = sp->hdr.dst_port, msport = mk->hdr.src_port, mdport = mk->hdr.dst_port;
-          s.tcp_flags_mask = mk->hdr.tcp_flags;
-          s.tcp_flags_spec = sp->hdr.tcp_flags & mk->hdr.tcp_flags;
-        } else {
-          const auto* sp = static_cast<const rte_flow_item_udp*>(it->spec);
-          const auto def = default_l4_mask<rte_flow_item_udp>();
-          const auto* mk = it->mask ? static_cast<const rte_flow_item_udp*>(it->mask) : &def;
-          if (mk->hdr.dgram_len || mk->hdr.dgram_cksum)
-            return flow_refuse(e, ENOTSUP, RTE_FLOW_ERROR_TYPE_ITEM_MASK, it, "UDP: only ports can be matched");
-          sport = sp->hdr.src_port, dport = sp->hdr.dst_port, msport = mk->hdr.src_port, mdport = mk->hdr.dst_port;
-        }
-        if ((msport != 0 && msport != 0xffff) || (mdport != 0 && mdport != 0xffff))
-          return flow_refuse(e, ENOTSUP, RTE_FLOW_ERROR_TYPE_ITEM_MASK, it, "L4 ports: partial masks not supported");
-        if (msport != 0xffff || mdport != 0xffff) {
-          if (msport || mdport)
-            return flow_refuse(e, ENOTSUP, RTE_FLOW_ERROR_TYPE_ITEM_MASK, it, "L4 ports: both or neither");
-          break;
-        }
-        s.key.sport = rte_be_to_cpu_16(sport);
-        s.key.dport = rte_be_to_cpu_16(dport);
-        s.exact = true;  // for now; addresses checked after the loop
-        break;
-      }
-      case RTE_FLOW_ITEM_TYPE_RAW: {
-        const auto* sp = static_cast<const rte_flow_item_raw*>(it->spec);
-        if (!sp || !sp->relative || sp->search || sp->offset != 0 || sp->length == 0 || sp->length > kMaxRaw ||
-            !sp->pattern || !have_l4)
-          return flow_refuse(e, ENOTSUP, RTE_FLOW_ERROR_TYPE_ITEM_SPEC, it,
-                             "RAW: only up to 16 bytes right after the L4 header (relative, offset 0, no search)");
-        if (it->mask && !all_zero(it->mask, sizeof(rte_flow_item_raw)) &&
-            static_cast<const rte_flow_item_raw*>(it->mask)->pattern)
-          return flow_refuse(e, ENOTSUP, RTE_FLOW_ERROR_TYPE_ITEM_MASK, it, "RAW: pattern masks not supported");
-        s.raw_len = static_cast<uint8_t>(sp->length);
-        std::memcpy(s.raw, sp->pattern, sp->length);
-        break;
-      }
-      default: return flow_refuse(e, ENOTSUP, RTE_FLOW_ERROR_TYPE_ITEM, it, "item type not supported by the NIC");
-    }
-    if (!it) break;
-  }
-  if (!have_port) return flow_refuse(e, EINVAL, RTE_FLOW_ERROR_TYPE_ITEM_NUM, items, "transfer rule needs a port item");
-  s.exact = s.exact && have_ip_src && have_ip_dst && s.raw_len == 0;
-
-  bool fate = false;
-  for (const rte_flow_action* a = actions; a; ++a) {
-    if (fate && a->type != RTE_FLOW_ACTION_TYPE_END && a->type != RTE_FLOW_ACTION_TYPE_VOID)
-      return flow_refuse(e, EINVAL, RTE_FLOW_ERROR_TYPE_ACTION, a, "actions after the fate action");
-    switch (a->type) {
-      case RTE_FLOW_ACTION_TYPE_END: a = nullptr; break;
-      case RTE_FLOW_ACTION_TYPE_VOID: break;
-      case RTE_FLOW_ACTION_TYPE_SET_MAC_SRC:
-      case RTE_FLOW_ACTION_TYPE_SET_MAC_DST: {
-        if (!a->conf) return flow_refuse(e, EINVAL, RTE_FLOW_ERROR_TYPE_ACTION_CONF, a, "SET_MAC without conf");
-        bool src = a->type == RTE_FLOW_ACTION_TYPE_SET_MAC_SRC;
-        std::memcpy(src ? s.mac_src : s.mac_dst, static_cast<const rte_flow_action_set_mac*>(a->conf)->mac_addr, 6);
-        (src ? s.set_mac_src : s.set_mac_dst) = true;
-        break;
-      }
-      case RTE_FLOW_ACTION_TYPE_SET_IPV4_SRC:
-      case RTE_FLOW_ACTION_TYPE_SET_IPV4_DST: {
-        if (!a->conf) return flow_refuse(e, EINVAL, RTE_FLOW_ERROR_TYPE_ACTION_CONF, a, "SET_IPV4 without conf");
-        Ipv4 v = rte_be_to_cpu_32(static_cast<const rte_flow_action_set_ipv4*>(a->conf)->ipv4_addr);
-        if (a->type == RTE_FLOW_ACTION_TYPE_SET_IPV4_SRC)
-          s.set_ip_src = true, s.ip_src = v;
-        else
-          s.set_ip_dst = true, s.ip_dst = v;
-        break;
-      }
-      case RTE_FLOW_ACTION_TYPE_SET_TP_SRC:
-      case RTE_FLOW_ACTION_TYPE_SET_TP_DST: {
-        if (!a->conf) return flow_refuse(e, EINVAL, RTE_FLOW_ERROR_TYPE_ACTION_CONF, a, "SET_TP without conf");
-        if (s.key.proto != kProtoTcp && s.key.proto != kProtoUdp)
-          return flow_refuse(e, EINVAL, RTE_FLOW_ERROR_TYPE_ACTION, a, "SET_TP needs a TCP or UDP item");
-        uint16_t v = rte_be_to_cpu_16(static_cast<const rte_flow_action_set_tp*>(a->conf)->port);
-        if (a->type == RTE_FLOW_ACTION_TYPE_SET_TP_SRC)
-          s.set_tp_src = true, s.tp_src = v;
-        else
-          s.set_tp_dst = true, s.tp_dst = v;
-        break;
-      }
-      case RTE_FLOW_ACTION_TYPE_DEC_TTL: s.dec_ttl = true; break;
-      case RTE_FLOW_ACTION_TYPE_COUNT:
-        if (a->conf && static_cast<const rte_flow_action_count*>(a->conf)->id != 0)
-          return flow_refuse(e, ENOTSUP, RTE_FLOW_ERROR_TYPE_ACTION_CONF, a, "COUNT: shared counters not supported");
-        s.count = true;
-        break;
-      case RTE_FLOW_ACTION_TYPE_AGE: {
-        const auto* c = static_cast<const rte_flow_action_age*>(a->conf);
-        if (!c || c->timeout == 0)
-          return flow_refuse(e, EINVAL, RTE_FLOW_ERROR_TYPE_ACTION_CONF, a, "AGE needs a timeout");
-        s.age = true;
-        s.age_ms = c->timeout * 1000u;
-        s.age_context = c->context;
-        break;
-      }
-      case RTE_FLOW_ACTION_TYPE_REPRESENTED_PORT:
-      case RTE_FLOW_ACTION_TYPE_PORT_ID:
-      case RTE_FLOW_ACTION_TYPE_PORT_REPRESENTOR: {
-        if (!a->conf) return flow_refuse(e, EINVAL, RTE_FLOW_ERROR_TYPE_ACTION_CONF, a, "port action without conf");
-        s.out_port = a->type == RTE_FLOW_ACTION_TYPE_PORT_ID
-                         ? static_cast<uint16_t>(static_cast<const rte_flow_action_port_id*>(a->conf)->id)
-                         : static_cast<const rte_flow_action_ethdev*>(a->conf)->port_id;
-        s.to_host = a->type == RTE_FLOW_ACTION_TYPE_PORT_REPRESENTOR;
-        fate = true;
-        break;
-      }
-      default: return flow_refuse(e, ENOTSUP, RTE_FLOW_ERROR_TYPE_ACTION, a, "action type not supported by the NIC");
-    }
-    if (!a) break;
-  }
-  if (!fate) return flow_refuse(e, EINVAL, RTE_FLOW_ERROR_TYPE_ACTION_NUM, actions, "no fate action (port)");
-  if ((s.set_ip_src || s.set_ip_dst || s.set_tp_src || s.set_tp_dst || s.dec_ttl) && s.key.proto == 0)
-    return flow_refuse(e, EINVAL, RTE_FLOW_ERROR_TYPE_ACTION, actions, "header rewrite needs an IPV4 + L4 pattern");
-  out.spec = s;
-  return 0;
-}
-
 int NicModel::validate(uint16_t, const rte_flow_attr* attr, const rte_flow_item items[],
                        const rte_flow_action actions[], rte_flow_error* error) {
-  Rule scratch;
-  return compile(attr, items, actions, error, scratch);
+  RuleSpec scratch;
+  return compile_rule(attr, items, actions, error, scratch);
 }
 
 rte_flow* NicModel::create(uint16_t, const rte_flow_attr* attr, const rte_flow_item items[],
@@ -328,7 +70,7 @@ rte_flow* NicModel::create(uint16_t, const rte_flow_attr* attr, const rte_flow_i
   }
   uint32_t slot = free_.back();
   Rule& r = rules_[slot];
-  if (compile(attr, items, actions, error, r) != 0) {
+  if (compile_rule(attr, items, actions, error, r.spec) != 0) {
     counters_.rules_refused.fetch_add(1, std::memory_order_relaxed);
     return nullptr;
   }

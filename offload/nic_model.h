@@ -77,11 +77,9 @@ class NicModel final : public FlowPort {
   uint32_t capacity() const { return capacity_; }
   uint32_t pending_commands() const { return rte_ring_count(commands_); }
 
-  struct Rule;  // compiled rule (nic_model.cc)
+  struct Rule;  // a compiled rule in its table slot (nic_model_rule.h)
 
  private:
-  int compile(const rte_flow_attr* attr, const rte_flow_item items[], const rte_flow_action[], rte_flow_error* error,
-              Rule& out);
   void link(uint32_t slot);
   void unlink(uint32_t slot);
   Rule* match(uint16_t port, const uint8_t* frame, uint32_t len, ParsedPacket& pp);

@@ -32,13 +32,15 @@
 #include <string>
 #include <vector>
 
-#include "dataplane/crypto/session_data.h"
 #include "dataplane/crypto/engine.h"
 #include "dataplane/crypto/iv_source.h"
+#include "dataplane/crypto/session_data.h"
+#include "perf/report.h"
 
 namespace {
 
 using Clock = std::chrono::steady_clock;
+using wp::bench::median;
 constexpr uint32_t kHead = 8;  // UDP header: hashed, not ciphered
 
 struct Packet {
@@ -176,11 +178,6 @@ double tsc_hz() {
   }
   uint64_t t1 = __rdtsc();
   return (t1 - t0) / std::chrono::duration<double>(Clock::now() - c0).count();
-}
-
-double median(std::vector<double> v) {
-  std::sort(v.begin(), v.end());
-  return v[v.size() / 2];
 }
 
 }  // namespace

@@ -29,7 +29,6 @@
 #include <poll.h>
 #include <rte_cycles.h>
 #include <rte_eal.h>
-#include <rte_errno.h>
 #include <rte_ethdev.h>
 #include <rte_ip.h>
 #include <rte_lcore.h>
@@ -52,16 +51,19 @@
 #include <string>
 #include <vector>
 
-#include "dataplane/worker/shared.h"
+#include "dataplane/control/eal.h"
 #include "dataplane/control/ports.h"
 #include "dataplane/control/router_model.h"
+#include "dataplane/worker/shared.h"
 #include "dataplane/worker/worker.h"
 #include "mgmt/config_load.h"
+#include "perf/report.h"
 
 namespace {
 
 using wp::FiveTuple;
 using wp::Ipv4;
+using wp::bench::median;
 
 constexpr uint16_t kFrameLen = 64;  // net_null's default packet_size
 
@@ -307,13 +309,6 @@ size_t rss_bytes() {
   return resident * static_cast<size_t>(sysconf(_SC_PAGESIZE));
 }
 
-double median(std::vector<double> v) {
-  if (v.empty()) return 0;
-  std::sort(v.begin(), v.end());
-  size_t n = v.size();
-  return n % 2 ? v[n / 2] : (v[n / 2 - 1] + v[n / 2]) / 2;
-}
-
 uint64_t drops_total(const wp::WorkerCounters& c) {
   uint64_t t = 0;
   for (size_t i = 0; i < wp::kDropReasonCount; ++i) t += c.drops[i].load(std::memory_order_relaxed);
@@ -421,34 +416,42 @@ struct TestpmdResult {
   std::string cmdline;
 };
 
-TestpmdResult run_testpmd(const Options& o) {
-  TestpmdResult res;
-  std::vector<std::string> args = {o.testpmd,
-                                   "--no-huge",
-                                   "--no-pci",
-                                   "-m",
-                                   "512",
-                                   "-l",
-                                   o.testpmd_lcores,
-                                   "--file-prefix",
-                                   "wpbench_tpm",
-                                   "--vdev",
-                                   "net_null0,copy=1",
-                                   "--vdev",
-                                   "net_null1,copy=1",
-                                   "--",
-                                   "--forward-mode=io",
-                                   "--auto-start",
-                                   "--total-num-mbufs=16384",
-                                   "--nb-cores=1",
-                                   "--stats-period",
-                                   "1"};
-  for (auto& a : args) res.cmdline += (res.cmdline.empty() ? "" : " ") + a;
+std::vector<std::string> testpmd_args(const Options& o) {
+  return {o.testpmd,
+          "--no-huge",
+          "--no-pci",
+          "-m",
+          "512",
+          "-l",
+          o.testpmd_lcores,
+          "--file-prefix",
+          "wpbench_tpm",
+          "--vdev",
+          "net_null0,copy=1",
+          "--vdev",
+          "net_null1,copy=1",
+          "--",
+          "--forward-mode=io",
+          "--auto-start",
+          "--total-num-mbufs=16384",
+          "--nb-cores=1",
+          "--stats-period",
+          "1"};
+}
+
+// testpmd runs with its stdin a pipe we keep open (it stops on EOF) and its
+// stdout and stderr a pipe we read.
+struct Child {
+  pid_t pid = -1;
+  int in = -1, out = -1;  // our ends
+};
+
+bool spawn(const std::vector<std::string>& args, Child& c, std::string& error) {
   int in_pipe[2], out_pipe[2];
-  if (pipe(in_pipe) != 0 || pipe(out_pipe) != 0) return res.error = "pipe failed", res;
-  pid_t pid = fork();
-  if (pid < 0) return res.error = "fork failed", res;
-  if (pid == 0) {
+  if (pipe(in_pipe) != 0 || pipe(out_pipe) != 0) return error = "pipe failed", false;
+  c.pid = fork();
+  if (c.pid < 0) return error = "fork failed", false;
+  if (c.pid == 0) {
     dup2(in_pipe[0], 0);
     dup2(out_pipe[1], 1);
     dup2(out_pipe[1], 2);
@@ -462,73 +465,92 @@ TestpmdResult run_testpmd(const Options& o) {
     _exit(127);
   }
   close(in_pipe[0]);
-  close(out_pipe[1]);  // stdin stays open (in_pipe[1]) until testpmd is stopped
-  std::string out;
+  close(out_pipe[1]);
+  c.in = in_pipe[1];
+  c.out = out_pipe[0];
+  return true;
+}
+
+// Reads testpmd's output until it exits after SIGINT. The SIGINT goes once
+// testpmd_seconds full stats periods have come after the first (zero) and
+// the partial one; under load the stats thread runs late, so this counts
+// blocks rather than seconds. `cpu_at_block`: testpmd's CPU time as each
+// stats block arrived. Returns its exit status.
+int collect_testpmd(const Options& o, Child& c, std::string& out, std::vector<double>& cpu_at_block) {
   char buf[4096];
-  double start = now_s(), stop_at = -1;
+  double start = now_s();
   bool interrupted = false;
-  std::vector<double> cpu_at_block;  // process CPU time when each stats block had arrived
   auto count_tx = [&]() {
-    size_t c = 0, q = 0;
-    while ((q = out.find("Tx-pps:", q)) != std::string::npos) c++, q += 7;
-    return c;
+    size_t n = 0, q = 0;
+    while ((q = out.find("Tx-pps:", q)) != std::string::npos) n++, q += 7;
+    return n;
   };
   for (;;) {
-    // Stop once testpmd_seconds full stats periods have come after the first
-    // (zero) and the partial one; under load the stats thread runs late, so
-    // count blocks rather than seconds.
-    (void)stop_at;
     double t = now_s();
     bool enough = cpu_at_block.size() >= o.testpmd_seconds + 2;
     if (!interrupted && (enough || t - start > 3.0 * o.testpmd_seconds + 30)) {
-      kill(pid, SIGINT);
+      kill(c.pid, SIGINT);
       interrupted = true;
     }
-    pollfd p{out_pipe[0], POLLIN, 0};
-    int rc = poll(&p, 1, 100);
-    if (rc > 0) {
-      ssize_t n = read(out_pipe[0], buf, sizeof buf);
+    pollfd p{c.out, POLLIN, 0};
+    if (poll(&p, 1, 100) > 0) {
+      ssize_t n = read(c.out, buf, sizeof buf);
       if (n <= 0) break;
       out.append(buf, static_cast<size_t>(n));
       if (!interrupted)
-        for (size_t blocks = count_tx() / 2; cpu_at_block.size() < blocks;) cpu_at_block.push_back(proc_cpu_s(pid));
+        for (size_t blocks = count_tx() / 2; cpu_at_block.size() < blocks;) cpu_at_block.push_back(proc_cpu_s(c.pid));
     }
     if (interrupted && now_s() - t > 20) break;
   }
-  close(out_pipe[0]);
-  close(in_pipe[1]);
+  close(c.out);
+  close(c.in);
   int status = 0;
-  waitpid(pid, &status, 0);
-  // Each "Port statistics" block: per port "Tx-pps: N"; sum per block.
-  size_t pos = 0;
-  std::vector<double> all_blocks;
-  int ports_in_block = 0;
-  double block = 0;
-  while ((pos = out.find("Port statistics", pos)) != std::string::npos) {
+  waitpid(c.pid, &status, 0);
+  return status;
+}
+
+// Per "Port statistics" block the Tx-pps of both ports summed (blocks that
+// do not list exactly two ports are left out).
+std::vector<double> tx_pps_blocks(const std::string& out) {
+  std::vector<double> blocks;
+  for (size_t pos = 0; (pos = out.find("Port statistics", pos)) != std::string::npos; ++pos) {
     size_t end = out.find("Port statistics", pos + 1);
     std::string b = out.substr(pos, end == std::string::npos ? std::string::npos : end - pos);
-    block = 0;
-    ports_in_block = 0;
-    size_t q = 0;
-    while ((q = b.find("Tx-pps:", q)) != std::string::npos) {
-      block += std::strtod(b.c_str() + q + 7, nullptr);
-      ports_in_block++;
-      q += 7;
+    double sum = 0;
+    int ports = 0;
+    for (size_t q = 0; (q = b.find("Tx-pps:", q)) != std::string::npos; q += 7) {
+      sum += std::strtod(b.c_str() + q + 7, nullptr);
+      ports++;
     }
-    if (ports_in_block == 2) all_blocks.push_back(block);
-    pos += 1;
+    if (ports == 2) blocks.push_back(sum);
   }
-  // The first non-zero period may be partial (forwarding started inside it):
-  // use the periods after it.
+  return blocks;
+}
+
+// The first non-zero period may be partial (forwarding started inside it):
+// the samples are the periods after it.
+void take_samples(const std::vector<double>& blocks, const std::vector<double>& cpu_at_block, TestpmdResult& res) {
   size_t first = 0;
-  while (first < all_blocks.size() && all_blocks[first] <= 0) first++;
-  for (size_t i = first + 1; i < all_blocks.size(); ++i) {
-    res.samples.push_back(all_blocks[i] / 1e6);
+  while (first < blocks.size() && blocks[first] <= 0) first++;
+  for (size_t i = first + 1; i < blocks.size(); ++i) {
+    res.samples.push_back(blocks[i] / 1e6);
     if (i < cpu_at_block.size() && cpu_at_block[i] >= 0 && cpu_at_block[i - 1] >= 0) {
-      res.packets += all_blocks[i];  // per second, one stats period of ~1 s
+      res.packets += blocks[i];  // per second, one stats period of ~1 s
       res.cpu_s += cpu_at_block[i] - cpu_at_block[i - 1];
     }
   }
+}
+
+TestpmdResult run_testpmd(const Options& o) {
+  TestpmdResult res;
+  const std::vector<std::string> args = testpmd_args(o);
+  for (auto& a : args) res.cmdline += (res.cmdline.empty() ? "" : " ") + a;
+  Child child;
+  if (!spawn(args, child, res.error)) return res;
+  std::string out;
+  std::vector<double> cpu_at_block;
+  int status = collect_testpmd(o, child, out, cpu_at_block);
+  take_samples(tx_pps_blocks(out), cpu_at_block, res);
   if (out.find("cores=1") == std::string::npos)
     return res.error = "testpmd did not report exactly one forwarding core", res;
   if (res.samples.empty()) {
@@ -548,11 +570,10 @@ int main(int argc, char** argv) {
 
   std::vector<std::string> eal_args{argv[0]};
   eal_args.insert(eal_args.end(), o.eal.begin(), o.eal.end());
-  std::vector<char*> eal_argv;
-  for (auto& a : eal_args) eal_argv.push_back(a.data());
   size_t rss_start = rss_bytes();
-  if (rte_eal_init(static_cast<int>(eal_argv.size()), eal_argv.data()) < 0) {
-    std::fprintf(stderr, "EAL init failed: %s\n", rte_strerror(rte_errno));
+  std::string error;
+  if (!wp::eal_init(eal_args, error)) {
+    std::fprintf(stderr, "%s\n", error.c_str());
     return 2;
   }
   unsigned cpu = sched_getcpu();
@@ -565,7 +586,6 @@ int main(int argc, char** argv) {
     return 2;
   }
   wp::Ports ports;
-  std::string error;
   if (!ports.start(r1cfg.config, 1, 16384, error)) {
     std::fprintf(stderr, "ports: %s\n", error.c_str());
     return 2;
@@ -858,9 +878,7 @@ int main(int argc, char** argv) {
               bytes_per_session <= 256 ? "MET" : "MISSED");
 
   bool huge = std::find(o.eal.begin(), o.eal.end(), "--no-huge") == o.eal.end();
-  char date[32];
-  std::time_t now = std::time(nullptr);
-  std::strftime(date, sizeof date, "%Y-%m-%dT%H:%M:%SZ", std::gmtime(&now));
+  const std::string date = wp::bench::iso_date_now();
   std::printf(
       "{\"scenario\":\"foundation\",\"workers\":1,\"sessions\":%u,\"setup_per_s\":%.0f,\"mpps\":%.3f,"
       "\"testpmd_mpps\":%s,\"ratio_vs_testpmd\":%s,\"bytes_per_session\":%.1f,\"rss_bytes_per_session\":%.1f,"
@@ -873,7 +891,7 @@ int main(int argc, char** argv) {
       tp_ok ? std::to_string(ratio).c_str() : "null", bytes_per_session, rss_per_session, cold.per_s,
       warm.created / warm.cpu_seconds, o.flows, median(fwd_only), median(rev_only), mpps_cpu, testpmd_mpps_cpu,
       ratio_cpu, median(hot), tp_ok ? std::to_string(median(hot) / testpmd_mpps).c_str() : "null", hot_flows,
-      huge ? "hugepages" : "no-huge 4k pages", kFrameLen, setup_drops, fp_drops, cpu, o.commit.c_str(), date);
+      huge ? "hugepages" : "no-huge 4k pages", kFrameLen, setup_drops, fp_drops, cpu, o.commit.c_str(), date.c_str());
   std::fflush(stdout);
 
   r1.worker.reset();

@@ -22,8 +22,9 @@
 #include <cstdio>
 #include <thread>
 
-#include "dataplane/session/owner.h"
+#include "dataplane/control/eal.h"
 #include "dataplane/control/router_model.h"
+#include "dataplane/session/owner.h"
 #include "dataplane/worker/worker.h"
 #include "ha/cpg_transport.h"
 #include "ha/ha_node.h"
@@ -140,85 +141,109 @@ int run_raw(bool sender, uint32_t count, const std::string& group, size_t msg_by
   return rc.messages == count ? 0 : 1;
 }
 
-int run_ha(bool sender, bool resync, uint32_t n, const std::string& group, size_t batch_bytes) {
+// One HA node over a one-worker dataplane, as waypointd runs them.
+struct Hub {
   HmacEngine hmac;
-  std::string err;
-  auto model = RouterModel::build(hub_config(sender), nullptr, nullptr, hmac, err);
-  if (!model) return std::fprintf(stderr, "%s\n", err.c_str()), 2;
+  std::shared_ptr<const RouterModel> model;
   DataplaneShared shared;
-  if (!shared.create_rings(1, 1024, SOCKET_ID_ANY, err)) return std::fprintf(stderr, "%s\n", err.c_str()), 2;
-  shared.model.store(model.get());
-  shared.ha.peer_addresses.push_back({sender ? 0xac100003u : 0xac100002u, 1});
-  if (!shared.enable_events(EventConsumer::ha, 1u << 16, SOCKET_ID_ANY, err) ||
-      !shared.ha.create(1, 1u << 16, SOCKET_ID_ANY, err))
-    return std::fprintf(stderr, "%s\n", err.c_str()), 2;
-  Worker worker(0, shared, n + n / 4 + 1024, SOCKET_ID_ANY);
-  if (!worker.ok()) return std::fprintf(stderr, "session table of %u: give EAL more memory (-m)\n", n), 2;
+  std::unique_ptr<Worker> worker;
+  std::unique_ptr<ha::HaNode> node;
+  std::vector<uint32_t> per_class = std::vector<uint32_t>(kAffinityClasses, 0);
+  Clock::time_point start;
+
+  // Polls the node until done() or `limit_s` seconds after start.
+  template <typename Done>
+  bool until(Done done, double limit_s) {
+    while (!done() && since(start) < limit_s)
+      if (node->poll(epoch_ms()) == 0) std::this_thread::sleep_for(std::chrono::microseconds(50));
+    return done();
+  }
+};
+
+bool make_hub(Hub& h, bool sender, uint32_t n, const std::string& group, size_t batch_bytes, std::string& err) {
+  h.model = RouterModel::build(hub_config(sender), nullptr, nullptr, h.hmac, err);
+  if (!h.model || !h.shared.create_rings(1, 1024, SOCKET_ID_ANY, err)) return false;
+  h.shared.model.store(h.model.get());
+  h.shared.ha.peer_addresses.push_back({sender ? 0xac100003u : 0xac100002u, 1});
+  if (!h.shared.enable_events(EventConsumer::ha, 1u << 16, SOCKET_ID_ANY, err) ||
+      !h.shared.ha.create(1, 1u << 16, SOCKET_ID_ANY, err))
+    return false;
+  h.worker = std::make_unique<Worker>(0, h.shared, n + n / 4 + 1024, SOCKET_ID_ANY);
+  if (!h.worker->ok()) return err = "session table of " + std::to_string(n) + ": give EAL more memory (-m)", false;
   ha::HaSettings hs;
   hs.node_id = sender ? 1 : 2;
   hs.limits.max_bytes = batch_bytes;
-  ha::HaNode node(shared, hs, [group](std::string& e) -> std::unique_ptr<ha::Transport> {
+  h.node = std::make_unique<ha::HaNode>(h.shared, hs, [group](std::string& e) -> std::unique_ptr<ha::Transport> {
     auto t = std::make_unique<ha::CpgTransport>();
     if (!t->open(group, e)) return nullptr;
     return t;
   });
-  std::vector<uint32_t> per_class(kAffinityClasses, 0);
-  if (sender && resync) {  // the full state exists before the peer arrives
-    for (uint32_t i = 0; i < n; ++i) {
-      Session* p = worker.table().allocate();
-      *p = make_session(*model, i, per_class, 0);
-      if (!worker.table().insert(p)) return std::fprintf(stderr, "duplicate session %u\n", i), 2;
-    }
+  return true;
+}
+
+// Resync: the full state exists before the peer arrives.
+bool fill_table(Hub& h, uint32_t n, std::string& err) {
+  for (uint32_t i = 0; i < n; ++i) {
+    Session* p = h.worker->table().allocate();
+    *p = make_session(*h.model, i, h.per_class, 0);
+    if (!h.worker->table().insert(p)) return err = "duplicate session " + std::to_string(i), false;
   }
+  return true;
+}
+
+// Sync: posts creations as a worker would, as fast as the HA ring takes them.
+void post_creations(Hub& h, uint32_t n) {
+  rte_ring* ring = h.shared.event_ring(EventConsumer::ha, 0);
+  uint32_t posted = 0;
+  while (posted < n && since(h.start) < 120) {
+    for (int k = 0; k < 256 && posted < n && rte_ring_free_count(ring) > 1; ++k, ++posted)
+      h.worker->post_event(SessionEventKind::created, make_session(*h.model, posted, h.per_class, dataplane_now_ms()));
+    h.node->poll(epoch_ms());
+  }
+}
+
+// The receiver: waits for all `n` sessions and prints the JSON line.
+int measure_receiver(Hub& h, bool resync, uint32_t n) {
+  Clock::time_point first{};
+  const ha::HaStatus& st = h.node->status();
+  bool done = h.until(
+      [&] {
+        if (first == Clock::time_point{} && h.worker->table().size() > 0) first = Clock::now();
+        // resync: HaNode stamps last_resync_ms once every chunk is applied.
+        return (!resync || st.last_resync_ms.load() > 0) && h.worker->table().size() >= n;
+      },
+      120);
+  double s = resync ? st.last_resync_ms.load() / 1000.0 : std::chrono::duration<double>(Clock::now() - first).count();
+  const uint32_t applied = h.worker->table().size();
+  std::printf(
+      "{\"bench\":\"ha\",\"mode\":\"%s\",\"sessions\":%u,\"applied\":%u,\"seconds\":%.3f,"
+      "\"sessions_per_s\":%.0f,\"messages\":%lu,\"bytes\":%lu,\"messages_per_s\":%.0f}\n",
+      resync ? "resync" : "sync", n, applied, s, applied / s, st.get(ha::HaStatus::Counter::messages_received),
+      st.get(ha::HaStatus::Counter::bytes_received), st.get(ha::HaStatus::Counter::messages_received) / s);
+  return done ? 0 : 1;
+}
+
+int run_ha(bool sender, bool resync, uint32_t n, const std::string& group, size_t batch_bytes) {
+  Hub h;
+  std::string err;
+  if (!make_hub(h, sender, n, group, batch_bytes, err) || (sender && resync && !fill_table(h, n, err)))
+    return std::fprintf(stderr, "%s\n", err.c_str()), 2;
   std::atomic<bool> stop{false};
   std::thread dataplane([&] {  // the worker: applies inbound sessions, republishes for a resync
     while (!stop.load(std::memory_order_relaxed)) {
-      worker.set_now_ms(dataplane_now_ms());
-      if (worker.ha().poll() == 0) std::this_thread::sleep_for(std::chrono::microseconds(20));
+      h.worker->set_now_ms(dataplane_now_ms());
+      if (h.worker->ha().poll() == 0) std::this_thread::sleep_for(std::chrono::microseconds(20));
     }
   });
-  auto start = Clock::now();
-  auto until = [&](auto done, double limit_s) {
-    while (!done() && since(start) < limit_s)
-      if (node.poll(epoch_ms()) == 0) std::this_thread::sleep_for(std::chrono::microseconds(50));
-    return done();
-  };
+  h.start = Clock::now();
   int rc = 0;
-  bool peer = until([&] { return node.peer_present() && shared.ha.own_held.load(); }, 30);
+  bool peer = h.until([&] { return h.node->peer_present() && h.shared.ha.own_held.load(); }, 30);
   if (!peer) rc = 1;
-  if (sender && !resync && peer) {
-    // Post creations as a worker would, as fast as the HA ring takes them.
-    rte_ring* ring = shared.event_ring(EventConsumer::ha, 0);
-    uint32_t posted = 0;
-    while (posted < n && since(start) < 120) {
-      for (int k = 0; k < 256 && posted < n && rte_ring_free_count(ring) > 1; ++k, ++posted)
-        worker.post_event(SessionEventKind::created, make_session(*model, posted, per_class, dataplane_now_ms()));
-      node.poll(epoch_ms());
-    }
-  }
-  if (sender) {
-    until([&] { return false; }, since(start) + 15 + (resync ? 30 : 0));  // serve until the receiver is done
-  } else if (peer) {
-    Clock::time_point first{};
-    bool done = until(
-        [&] {
-          if (first == Clock::time_point{} && worker.table().size() > 0) first = Clock::now();
-          // resync: HaNode stamps last_resync_ms once every chunk is applied.
-          return resync ? node.status().last_resync_ms.load() > 0 && worker.table().size() >= n
-                        : worker.table().size() >= n;
-        },
-        120);
-    double s = resync ? node.status().last_resync_ms.load() / 1000.0
-                      : std::chrono::duration<double>(Clock::now() - first).count();
-    const auto& st = node.status();
-    std::printf(
-        "{\"bench\":\"ha\",\"mode\":\"%s\",\"sessions\":%u,\"applied\":%u,\"seconds\":%.3f,"
-        "\"sessions_per_s\":%.0f,\"messages\":%lu,\"bytes\":%lu,\"messages_per_s\":%.0f}\n",
-        resync ? "resync" : "sync", n, worker.table().size(), s, worker.table().size() / s,
-        st.get(ha::HaStatus::Counter::messages_received), st.get(ha::HaStatus::Counter::bytes_received),
-        st.get(ha::HaStatus::Counter::messages_received) / s);
-    rc = done ? 0 : 1;
-  }
+  if (sender && !resync && peer) post_creations(h, n);
+  if (sender)
+    h.until([] { return false; }, since(h.start) + 15 + (resync ? 30 : 0));  // serve until the receiver is done
+  else if (peer)
+    rc = measure_receiver(h, resync, n);
   stop = true;
   dataplane.join();
   return rc;
@@ -227,9 +252,7 @@ int run_ha(bool sender, bool resync, uint32_t n, const std::string& group, size_
 }  // namespace
 
 int main(int argc, char** argv) {
-  int split = argc;
-  for (int i = 1; i < argc; ++i)
-    if (std::string(argv[i]) == "--") split = i;
+  const int split = wp::eal_split(argc, argv);
   CLI::App app{"HA sync benchmark over Corosync CPG"};
   std::string mode = "sync", role = "receiver", group = "wp-bench";
   uint32_t n = 100000;
@@ -241,9 +264,8 @@ int main(int argc, char** argv) {
   app.add_option("--sessions", n, "sessions (raw: 48 KB messages)");
   app.add_option("--group", group);
   CLI11_PARSE(app, split, argv);
-  std::vector<char*> eal{argv[0]};
-  for (int i = split + 1; i < argc; ++i) eal.push_back(argv[i]);
-  if (rte_eal_init(static_cast<int>(eal.size()), eal.data()) < 0) return 2;
+  if (std::string error; !wp::eal_init(wp::eal_args_after(argc, argv, split), error))
+    return std::fprintf(stderr, "%s\n", error.c_str()), 2;
   int rc = mode == "raw" ? run_raw(role == "sender", n, group, raw_bytes)
                          : run_ha(role == "sender", mode == "resync", n, group, batch_bytes);
   rte_eal_cleanup();

@@ -1,4 +1,4 @@
-// IPFIX benchmark : export rate from one thread and the dataplane cost of
+// IPFIX benchmark: export rate from one thread and the dataplane cost of
 // having export on, measured in the same run.
 //
 // 1. Dataplane cost: one Worker (no NIC: frames injected with receive(), tx
@@ -25,14 +25,17 @@
 #include <string>
 #include <vector>
 
+#include "dataplane/control/eal.h"
 #include "dataplane/worker/worker.h"
 #include "mgmt/config_load.h"
 #include "mgmt/session_feed.h"
+#include "perf/report.h"
 #include "tests/unit/pkt_builder.h"
 
 namespace {
 
 using Clock = std::chrono::steady_clock;
+using wp::bench::median;
 constexpr uint32_t kSessions = 65536;
 
 const char* kConfig = R"(
@@ -49,18 +52,11 @@ uint16_t discard_tx(void*, uint16_t, uint16_t, rte_mbuf** pkts, uint16_t n) {
   return n;
 }
 
-double median(std::vector<double> v) {
-  std::sort(v.begin(), v.end());
-  return v[v.size() / 2];
-}
-
 }  // namespace
 
 int main() {
-  std::string prefix = "--file-prefix=wpbipfix" + std::to_string(getpid());
-  const char* eal[] = {"bench_ipfix", "--no-huge", "--no-pci",          "-m",          "1024", "--no-shconf",
-                       "-l",          "0",         "--log-level=error", prefix.c_str()};
-  if (rte_eal_init(static_cast<int>(std::size(eal)), const_cast<char**>(eal)) < 0) return 2;
+  if (std::string error; !wp::eal_init(wp::private_eal_args("wp_bench_ipfix", 1024), error))
+    return std::fprintf(stderr, "%s\n", error.c_str()), 2;
   rte_mempool* pool =
       rte_pktmbuf_pool_create("bench_ipfix", kSessions + 4096, 256, 0, RTE_MBUF_DEFAULT_BUF_SIZE, SOCKET_ID_ANY);
   wp::mgmt::ConfigResult cfg = wp::mgmt::load_config_text(kConfig);

@@ -32,14 +32,16 @@
 #include <thread>
 #include <vector>
 
+#include "dataplane/control/eal.h"
 #include "dataplane/ip/checksum.h"
-#include "dataplane/worker/shared.h"
 #include "dataplane/ip/packet.h"
+#include "dataplane/worker/shared.h"
 #include "dataplane/worker/worker.h"
 #include "mgmt/config_load.h"
 #include "offload/nic_model.h"
 #include "offload/nic_model_io.h"
 #include "offload/offload_manager.h"
+#include "perf/report.h"
 
 using namespace wp;
 using namespace wp::offload;
@@ -106,13 +108,6 @@ void fill(rte_mempool* pool, const std::vector<uint8_t>& frame, rte_mbuf** pkts,
   }
 }
 
-std::string iso_now() {
-  char buf[32];
-  std::time_t t = std::time(nullptr);
-  std::strftime(buf, sizeof buf, "%Y-%m-%dT%H:%M:%SZ", std::gmtime(&t));
-  return buf;
-}
-
 double mhz() { return static_cast<double>(rte_get_tsc_hz()) / 1e6; }
 
 }  // namespace
@@ -121,15 +116,10 @@ int main(int argc, char** argv) {
   uint32_t sessions = 65536;
   double seconds = 2.0;
   std::string commit = "unknown";
-  std::vector<char*> eal{argv[0]};
-  bool after = false;
-  for (int i = 1; i < argc; ++i) {
+  const int split = wp::eal_split(argc, argv);
+  for (int i = 1; i < split; ++i) {
     std::string a = argv[i];
-    if (after)
-      eal.push_back(argv[i]);
-    else if (a == "--")
-      after = true;
-    else if (a == "--sessions" && i + 1 < argc)
+    if (a == "--sessions" && i + 1 < argc)
       sessions = static_cast<uint32_t>(std::stoul(argv[++i]));
     else if (a == "--seconds" && i + 1 < argc)
       seconds = std::stod(argv[++i]);
@@ -140,10 +130,9 @@ int main(int argc, char** argv) {
       return 1;
     }
   }
-  static const char* def[] = {"--no-huge", "--no-pci", "-m", "1024", "-l", "0", "--no-shconf", "--log-level=error"};
-  if (eal.size() == 1)
-    for (const char* d : def) eal.push_back(const_cast<char*>(d));
-  if (rte_eal_init(static_cast<int>(eal.size()), eal.data()) < 0) return 2;
+  std::vector<std::string> eal = wp::eal_args_after(argc, argv, split);
+  if (eal.size() == 1) eal = wp::private_eal_args("wp_bench_offload", 1024);
+  if (std::string error; !wp::eal_init(eal, error)) return std::fprintf(stderr, "%s\n", error.c_str()), 2;
   rte_mempool* pool = rte_pktmbuf_pool_create("bench", 16383, 256, 0, RTE_MBUF_DEFAULT_BUF_SIZE, 0);
 
   auto cfg = mgmt::load_config_text(kConfig);
@@ -260,13 +249,9 @@ int main(int argc, char** argv) {
     std::fprintf(stderr, "NIC model forwarded %lu of %u\n", nic_fwd, iters * kB);
     return 3;
   }
-  auto per_pkt = [](std::vector<uint64_t>& v) {
-    std::nth_element(v.begin(), v.begin() + v.size() / 2, v.end());
-    return static_cast<double>(v[v.size() / 2]) / kB;
-  };
-  double cpp_sw = per_pkt(sw_samples);
-  double cpp_off = per_pkt(off_samples);
-  double cpp_nic = per_pkt(nic_samples);
+  double cpp_sw = bench::median(sw_samples) / kB;
+  double cpp_off = bench::median(off_samples) / kB;
+  double cpp_nic = bench::median(nic_samples) / kB;
 
   // --- 3. NIC model forwarding idle vs while rules churn.
   NicModel nic3(8192);
@@ -335,7 +320,7 @@ int main(int argc, char** argv) {
       "\"nic_model_cycles_per_pkt\":%.1f,\"fwd_pps_idle\":%.0f,\"fwd_pps_churn\":%.0f,\"churn_vs_idle\":%.3f,"
       "\"churn_ops_per_s\":%.0f,\"tsc_mhz\":%.0f,\"commit\":\"%s\",\"date\":\"%s\"}\n",
       sessions, ins_rate, del_rate, cpp_sw, cpp_off, cpp_sw / cpp_off, cpp_nic, pps_idle, pps_churn,
-      pps_churn / pps_idle, churn_ops.load() / seconds, mhz(), commit.c_str(), iso_now().c_str());
+      pps_churn / pps_idle, churn_ops.load() / seconds, mhz(), commit.c_str(), bench::iso_date_now().c_str());
   mgr.shutdown();
   return 0;
 }

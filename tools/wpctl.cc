@@ -77,6 +77,16 @@ json get_json(const Ctl& c, const std::string& path) {
   return j;
 }
 
+// GET `path` and print the document as it is (-o json) or as `table` lays it out.
+int print_document(const Ctl& c, const std::string& path, bool as_json, void (*table)(const json&)) {
+  json j = get_json(c, path);
+  if (as_json)
+    std::printf("%s\n", j.dump(2).c_str());
+  else
+    table(j);
+  return 0;
+}
+
 std::string read_file(const std::string& path) {
   std::ifstream f(path);
   if (!f) die(1, "cannot read " + path);
@@ -168,46 +178,11 @@ int main(int argc, char** argv) {
       wp::tools::print_sessions(all_rows);
     return 0;
   }
-  if (*session) {
-    json s = get_json(c, "/api/v1/sessions/" + uuid);
-    if (as_json)
-      std::printf("%s\n", s.dump(2).c_str());
-    else
-      wp::tools::print_session(s);
-    return 0;
-  }
-  if (*stats) {
-    json s = get_json(c, "/api/v1/stats");
-    if (as_json)
-      std::printf("%s\n", s.dump(2).c_str());
-    else
-      wp::tools::print_stats(s);
-    return 0;
-  }
-  if (*peers) {
-    json p = get_json(c, "/api/v1/peers");
-    if (as_json)
-      std::printf("%s\n", p.dump(2).c_str());
-    else
-      wp::tools::print_peers(p);
-    return 0;
-  }
-  if (*paths) {
-    json p = get_json(c, "/api/v1/paths");
-    if (as_json)
-      std::printf("%s\n", p.dump(2).c_str());
-    else
-      wp::tools::print_paths(p);
-    return 0;
-  }
-  if (*ha) {
-    json h = get_json(c, "/api/v1/ha");
-    if (as_json)
-      std::printf("%s\n", h.dump(2).c_str());
-    else
-      wp::tools::print_kv(h);
-    return 0;
-  }
+  if (*session) return print_document(c, "/api/v1/sessions/" + uuid, as_json, wp::tools::print_session);
+  if (*stats) return print_document(c, "/api/v1/stats", as_json, wp::tools::print_stats);
+  if (*peers) return print_document(c, "/api/v1/peers", as_json, wp::tools::print_peers);
+  if (*paths) return print_document(c, "/api/v1/paths", as_json, wp::tools::print_paths);
+  if (*ha) return print_document(c, "/api/v1/ha", as_json, wp::tools::print_kv);
   if (*metrics) {
     auto r = call(c, "GET", "/metrics");
     if (r->status != 200) refused(*r);

@@ -14,6 +14,7 @@
 #include <nlohmann/json.hpp>
 
 #include "dataplane/ip/ipv4.h"
+#include "mgmt/config_endpoint.h"
 #include "mgmt/ipfix_decoder.h"
 #include "mgmt/session_id.h"
 
@@ -69,15 +70,11 @@ void print_line(const json& r) {
 }  // namespace
 
 int run_flows(const std::string& listen, double seconds, bool as_json) {
-  size_t colon = listen.rfind(':');
-  auto addr = parse_ipv4(listen.substr(0, colon == std::string::npos ? 0 : colon));
-  if (!addr || colon == std::string::npos) return std::fprintf(stderr, "wpctl: --listen wants IP:PORT\n"), 1;
+  const std::optional<mgmt::Endpoint> at = mgmt::parse_endpoint(listen);
+  if (!at) return std::fprintf(stderr, "wpctl: --listen wants IP:PORT\n"), 1;
   int fd = socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0);
-  sockaddr_in sa{};
-  sa.sin_family = AF_INET;
-  sa.sin_addr.s_addr = htonl(*addr);
-  sa.sin_port = htons(static_cast<uint16_t>(std::atoi(listen.c_str() + colon + 1)));
-  if (fd < 0 || bind(fd, reinterpret_cast<sockaddr*>(&sa), sizeof sa) != 0)
+  const sockaddr_in sa = at->sockaddr();
+  if (fd < 0 || bind(fd, reinterpret_cast<const sockaddr*>(&sa), sizeof sa) != 0)
     return std::fprintf(stderr, "wpctl: cannot listen on %s: %s\n", listen.c_str(), std::strerror(errno)), 1;
   std::signal(SIGINT, [](int) { g_stop = 1; });
   std::signal(SIGTERM, [](int) { g_stop = 1; });

@@ -6,7 +6,6 @@
 //   wpflowprobe [-- EAL args, e.g. --vdev net_tap0,iface=wptap0]
 // Exit 0 when every port answered, 2 on EAL or port errors.
 #include <rte_eal.h>
-#include <rte_errno.h>
 #include <rte_ethdev.h>
 #include <rte_mbuf.h>
 
@@ -15,15 +14,13 @@
 #include <string>
 #include <vector>
 
+#include "dataplane/control/eal.h"
 #include "offload/flow_port_ethdev.h"
 #include "offload/flow_probe.h"
 
 int main(int argc, char** argv) {
-  std::vector<char*> eal{argv[0]};
-  for (int i = 1; i < argc; ++i)
-    if (std::string(argv[i]) != "--") eal.push_back(argv[i]);
-  if (rte_eal_init(static_cast<int>(eal.size()), eal.data()) < 0) {
-    std::fprintf(stderr, "wpflowprobe: EAL init failed: %s\n", rte_strerror(rte_errno));
+  if (std::string error; !wp::eal_init(wp::eal_args_after(argc, argv, wp::eal_split(argc, argv)), error)) {
+    std::fprintf(stderr, "wpflowprobe: %s\n", error.c_str());
     return 2;
   }
   rte_mempool* pool = rte_pktmbuf_pool_create("probe", 1023, 0, 0, RTE_MBUF_DEFAULT_BUF_SIZE, 0);

@@ -9,7 +9,6 @@
 // the run completed, 1 for bad options, 2 for a start failure (EAL, ports,
 // gateways not answering ARP), 3 when replies came back with wrong addresses.
 #include <rte_eal.h>
-#include <rte_errno.h>
 
 #include <CLI/CLI.hpp>
 #include <csignal>
@@ -17,6 +16,7 @@
 #include <string>
 #include <vector>
 
+#include "dataplane/control/eal.h"
 #include "tools/wpgen/generator.h"
 
 namespace {
@@ -81,12 +81,7 @@ void print_report(const wp::gen::GenOptions& o, const wp::gen::GenReport& r, con
 }  // namespace
 
 int main(int argc, char** argv) {
-  int split = argc;
-  for (int i = 1; i < argc; ++i)
-    if (std::string(argv[i]) == "--") {
-      split = i;
-      break;
-    }
+  const int split = wp::eal_split(argc, argv);
   CLI::App app{"wpgen: stateful UDP session generator for Waypoint (client and server ends)"};
   wp::gen::GenOptions o;
   std::string client_net = "10.1.0.16", service_net = "10.2.0.16", client_gw = "10.1.0.1", server_gw = "10.2.0.1";
@@ -142,10 +137,8 @@ int main(int argc, char** argv) {
     return 1;
   }
 
-  std::vector<char*> eal_argv{argv[0]};
-  for (int i = split + 1; i < argc; ++i) eal_argv.push_back(argv[i]);
-  if (rte_eal_init(static_cast<int>(eal_argv.size()), eal_argv.data()) < 0) {
-    std::fprintf(stderr, "wpgen: EAL init failed: %s\n", rte_strerror(rte_errno));
+  if (std::string error; !wp::eal_init(wp::eal_args_after(argc, argv, split), error)) {
+    std::fprintf(stderr, "wpgen: %s\n", error.c_str());
     return 2;
   }
   std::signal(SIGTERM, on_signal);

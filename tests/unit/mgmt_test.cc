@@ -1,4 +1,4 @@
-// Management plane : IPFIX encoding against our decoder, the exporter over
+// Management plane: IPFIX encoding against our decoder, the exporter over
 // a real UDP socket (sequence numbers, template refresh, bounded queue), the
 // session snapshot's filters and paging, mgmt config validation, and the REST
 // API through a real HTTP client (auth, every endpoint, config errors with
@@ -13,6 +13,7 @@
 #include <nlohmann/json.hpp>
 #include <thread>
 
+#include "mgmt/config_endpoint.h"
 #include "mgmt/ipfix_decoder.h"
 #include "mgmt/ipfix_exporter.h"
 #include "mgmt/live_commit.h"
@@ -226,6 +227,22 @@ TEST(SessionIds, RoundTripAndRejectGarbage) {
   EXPECT_FALSE(parse_session_id("00112233-4455-6677-8899-aabbccddeef"));
   EXPECT_FALSE(parse_session_id("00112233-4455-6677-8899-aabbccddeeffaa"));
   EXPECT_FALSE(parse_session_id("zz112233-4455-6677-8899-aabbccddeeff"));
+}
+
+// One parser for every "IPv4:port" (config, --config-redis, wpctl --listen).
+TEST(Endpoints, IPv4ColonPortAndNothingElse) {
+  std::optional<Endpoint> e = parse_endpoint("127.0.0.1:4739");
+  ASSERT_TRUE(e);
+  EXPECT_EQ(e->addr, 0x7f000001u);
+  EXPECT_EQ(e->port, 4739);
+  sockaddr_in sa = e->sockaddr();
+  EXPECT_EQ(sa.sin_family, AF_INET);
+  EXPECT_EQ(ntohl(sa.sin_addr.s_addr), 0x7f000001u);
+  EXPECT_EQ(ntohs(sa.sin_port), 4739);
+  EXPECT_TRUE(parse_endpoint("0.0.0.0:65535"));
+  for (const char* bad : {"127.0.0.1", "127.0.0.1:", "127.0.0.1:0", "127.0.0.1:65536", "127.0.0.1:+80", "127.0.0.1:80x",
+                          "127.0.0.1: 80", "127.0.0.1:000080", "localhost:80", ":80", "1.2.3:80"})
+    EXPECT_FALSE(parse_endpoint(bad)) << bad;
 }
 
 }  // namespace

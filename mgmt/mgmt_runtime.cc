@@ -1,0 +1,81 @@
+// wiring; see mgmt_runtime.h.
+#include "mgmt/mgmt_runtime.h"
+
+#include <rte_lcore.h>
+
+#include <cstdio>
+
+#include "mgmt/path_stats.h"
+
+namespace wp::mgmt {
+
+MgmtRuntime::~MgmtRuntime() { stop(); }
+
+bool MgmtRuntime::start(MgmtInputs in, std::string& error) {
+  in_ = std::move(in);
+  store_ = std::make_unique<ConfigStore>(*in_.shared, in_.config, in_.model, in_.resolve, in_.resolve_ctx);
+  return start_feed(error) && start_rest(error);
+}
+
+// Session events feed the IPFIX exporter and the REST session snapshot (one
+// consumer ring per worker, drained by the feed thread); workers post
+// `update` events every active_timeout (IPFIX) or 10 s (the snapshot's
+// counters). With neither, no ring, no thread, and commits do not wait for a
+// feed that never runs.
+bool MgmtRuntime::start_feed(std::string& error) {
+  IpfixOptions ipfix;
+  const bool ipfix_on = IpfixOptions::from_config(in_.config.ipfix(), ipfix);
+  const bool rest_on = !in_.config.mgmt().listen().empty();
+  if (!ipfix_on && !rest_on) return true;
+  if (ipfix_on) {
+    exporter_ = std::make_unique<IpfixExporter>();
+    if (!exporter_->open(ipfix, error)) return false;
+    for (const auto& c : ipfix.collector_names) std::fprintf(stderr, "waypointd: IPFIX to %s\n", c.c_str());
+  }
+  if (rest_on) snapshot_ = std::make_unique<SessionSnapshot>(in_.max_sessions);
+  DataplaneShared& shared = *in_.shared;
+  if (!shared.enable_events(EventConsumer::ipfix, in_.ring_size, static_cast<int>(rte_socket_id()), error))
+    return false;
+  shared.session_update_ms = ipfix_on ? ipfix.active_timeout_s * 1000 : 10000;
+  feed_ = std::make_unique<SessionFeed>(shared, snapshot_.get(), exporter_.get());
+  store_->add_reader(&feed_->quiescent);
+  feed_->start();
+  return true;
+}
+
+bool MgmtRuntime::start_rest(std::string& error) {
+  const config::Mgmt& mc = in_.config.mgmt();
+  if (mc.listen().empty()) return true;
+  RestContext ctx;
+  ctx.shared = in_.shared;
+  ctx.store = store_.get();
+  ctx.sessions = snapshot_.get();
+  ctx.ipfix = exporter_.get();
+  ctx.token = mc.token();
+  if (const ha::HaStatus* ha = in_.ha) ctx.ha_status = [ha] { return ha->json(); };
+  ctx.documents = in_.documents;
+  ctx.documents.emplace_back("/api/v1/paths", [shared = in_.shared, snapshot = snapshot_.get()] {
+    return paths_json(*shared, snapshot).dump(2);
+  });
+  rest_ = std::make_unique<RestServer>();
+  return rest_->start(mc.listen(), std::move(ctx), error);
+}
+
+void MgmtRuntime::start_watch() {
+  if (!in_.redis || watch_) return;
+  const RedisSource& r = *in_.redis;
+  watch_ = std::make_unique<RedisWatch>(r.endpoint, r.prefix, *store_, r.version);
+  watch_->start();
+}
+
+void MgmtRuntime::stop_watch() {
+  if (watch_) watch_->stop();
+}
+
+void MgmtRuntime::stop() {
+  stop_watch();
+  if (rest_) rest_->stop();
+  if (feed_) feed_->stop();  // its last pass drains what the workers posted, then flushes IPFIX
+}
+
+}  // namespace wp::mgmt
