@@ -137,8 +137,12 @@ failover() {  # NAME FAULT_CMD...
   # The fault comes once both flows move data through ra: a second of iperf3
   # at the server, 400 KB of the download.
   flowing() { [ "$(iperf_seconds)" -gt "$secs" ] && file_has "$WP_TMP/got-$name.bin" 400000; }
-  wp_until 20 flowing
-  wp_check "[$name] both flows run through ra when the fault comes" eval 'wp_alive "$ipid" && wp_alive "$cpid"'
+  wp_until 20 flowing || echo "  [$name] flows not seen moving: iperf3 server $(iperf_seconds) interval lines (had $secs), download $(stat -c %s "$WP_TMP/got-$name.bin" 2>/dev/null || echo 0) B"
+  both_running() {
+    wp_alive "$ipid" || { echo "  [$name] iperf3 (pid $ipid) ended before the fault"; return 1; }
+    wp_alive "$cpid" || { echo "  [$name] the download (pid $cpid) ended before the fault"; return 1; }
+  }
+  wp_check "[$name] both flows run through ra when the fault comes" both_running
   t=$(date +%s.%N)
   "$@"
   wait "$ipid" && "$WP_PY" "$WP_E2E/iperf_summary.py" "$WP_TMP/iperf-$name.json" &&
