@@ -96,6 +96,7 @@ class CryptoBatch {
   // and decrypted is in `out` (up to kMaxBurst), the rest is dropped.
   uint32_t open_pending(Opened* out);
   bool open_full() const { return open_count_ == kMaxBurst; }  // open_pending() before queueing more
+  bool open_empty() const { return open_count_ == 0; }
   // A metadata packet (HMAC already verified with the pair key) whose data is
   // encrypted: decrypt it now.
   bool decrypt_metadata_data(rte_mbuf* m, ParsedPacket& pp, Session& s, Dir dir);

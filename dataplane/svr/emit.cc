@@ -8,6 +8,21 @@
 
 namespace wp {
 
+inline void Emit::account(const ParsedPacket& pp, Session& s, Dir dir) {
+  size_t d = static_cast<size_t>(dir);
+  s.packets[d]++;
+  s.bytes[d] += pp.end - pp.l3;
+  s.last_ms = ctx_.now_ms;
+  if (dir == Dir::reverse) s.flags |= kReverseSeen;
+  if (pp.proto == kProtoTcp) {
+    if (pp.tcp_flags & kTcpRst) s.flags |= kRst;
+    if (pp.tcp_flags & kTcpFin) s.flags |= dir == Dir::forward ? kFinFwd : kFinRev;
+  }
+  if (!(s.flags & kEstablished)) [[unlikely]]
+    note_established(s);
+  if (flow_.enabled()) flow_.count_rx(s, dir);
+}
+
 void Emit::send(rte_mbuf* m, ParsedPacket& pp, Session& s, Dir dir) {
   const SideOut& out = dir == Dir::forward ? s.out_fwd : s.out_rev;
   if (pp.ttl <= 1) return ctx_.drop(m, DropReason::ttl_expired);
@@ -24,21 +39,6 @@ void Emit::send(rte_mbuf* m, ParsedPacket& pp, Session& s, Dir dir) {
   ctx_.counters->add(Counter::fast_path_packets);
   ctx_.counters->add(Counter::fast_path_bytes, pp.end - pp.l3);
   fragments_.transmit(m, pp, out.iface, out.next_hop);
-}
-
-void Emit::account(const ParsedPacket& pp, Session& s, Dir dir) {
-  size_t d = static_cast<size_t>(dir);
-  s.packets[d]++;
-  s.bytes[d] += pp.end - pp.l3;
-  s.last_ms = ctx_.now_ms;
-  if (dir == Dir::reverse) s.flags |= kReverseSeen;
-  if (pp.proto == kProtoTcp) {
-    if (pp.tcp_flags & kTcpRst) s.flags |= kRst;
-    if (pp.tcp_flags & kTcpFin) s.flags |= dir == Dir::forward ? kFinFwd : kFinRev;
-  }
-  if (!(s.flags & kEstablished)) [[unlikely]]
-    note_established(s);
-  if (flow_.enabled()) flow_.count_rx(s, dir);
 }
 
 bool Emit::prepare_wan(rte_mbuf* m, ParsedPacket& pp, Session& s, Dir dir, const SideOut& out) {

@@ -37,7 +37,7 @@ class Emit {
   void note_established(Session& s);
 
  private:
-  void account(const ParsedPacket& pp, Session& s, Dir dir);
+  [[gnu::always_inline]] inline void account(const ParsedPacket& pp, Session& s, Dir dir);
   // Leaving on a WAN leg: metadata, TLV 26 marker or cookie marker as due,
   // then sealed when needed. False when it consumed `m` (queued for sealing
   // or dropped); true when `m` leaves as it is.

@@ -163,6 +163,7 @@ void WanInput::continue_wan(rte_mbuf* m, ParsedPacket& pp, Session& s, Dir dir, 
 }
 
 void WanInput::open_pending() {
+  if (crypto_.open_empty()) return;  // the common case: no array of results to set up
   CryptoBatch::Opened opened[kMaxBurst];
   uint32_t n = crypto_.open_pending(opened);
   for (uint32_t i = 0; i < n; ++i) continue_wan(opened[i].m, opened[i].pp, *opened[i].s, opened[i].dir, opened[i].bare);
