@@ -83,26 +83,6 @@ std::optional<std::string> closest_field(const pb::Descriptor* d, const std::str
   return best;
 }
 
-// Protobuf string fields must hold UTF-8: the REST API renders them as JSON.
-// RFC 3629 § 4: besides the lead and continuation bytes, the second byte's
-// range rules out overlong forms, UTF-16 surrogates and code points past
-// U+10FFFF, all of which protobuf refuses too.
-bool valid_utf8(std::string_view s) {
-  for (size_t i = 0; i < s.size();) {
-    const unsigned char c = s[i];
-    const size_t n = c < 0x80 ? 1 : c < 0xC2 ? 0 : c < 0xE0 ? 2 : c < 0xF0 ? 3 : c < 0xF5 ? 4 : 0;
-    if (n == 0 || i + n > s.size()) return false;
-    const unsigned char lo = c == 0xE0 ? 0xA0 : c == 0xF0 ? 0x90 : 0x80;
-    const unsigned char hi = c == 0xED ? 0x9F : c == 0xF4 ? 0x8F : 0xBF;
-    for (size_t k = 1; k < n; ++k) {
-      const unsigned char b = s[i + k];
-      if (k == 1 ? (b < lo || b > hi) : (b & 0xC0) != 0x80) return false;
-    }
-    i += n;
-  }
-  return true;
-}
-
 // `s` as it can be shown in an error: bytes that do not form UTF-8 as \xNN.
 std::string shown(const std::string& s) {
   if (valid_utf8(s)) return s;
@@ -376,6 +356,26 @@ void append_validation(ConfigResult& r) {
 }
 
 }  // namespace
+
+// Protobuf string fields must hold UTF-8: the REST API renders them as JSON.
+// RFC 3629 § 4: besides the lead and continuation bytes, the second byte's
+// range rules out overlong forms, UTF-16 surrogates and code points past
+// U+10FFFF, all of which protobuf refuses too.
+bool valid_utf8(std::string_view s) {
+  for (size_t i = 0; i < s.size();) {
+    const unsigned char c = s[i];
+    const size_t n = c < 0x80 ? 1 : c < 0xC2 ? 0 : c < 0xE0 ? 2 : c < 0xF0 ? 3 : c < 0xF5 ? 4 : 0;
+    if (n == 0 || i + n > s.size()) return false;
+    const unsigned char lo = c == 0xE0 ? 0xA0 : c == 0xF0 ? 0x90 : 0x80;
+    const unsigned char hi = c == 0xED ? 0x9F : c == 0xF4 ? 0x8F : 0xBF;
+    for (size_t k = 1; k < n; ++k) {
+      const unsigned char b = s[i + k];
+      if (k == 1 ? (b < lo || b > hi) : (b & 0xC0) != 0x80) return false;
+    }
+    i += n;
+  }
+  return true;
+}
 
 std::string ConfigResult::error_text() const {
   std::string out;

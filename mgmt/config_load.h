@@ -39,6 +39,10 @@ struct ConfigResult {
 
 // Maps YAML (JSON is YAML) onto the schema, then validates. Never throws.
 ConfigResult load_config_text(std::string_view text);
+
+// Whether `s` is UTF-8 as protobuf requires of string fields (RFC 3629 § 4:
+// no overlong forms, surrogates or code points past U+10FFFF).
+bool valid_utf8(std::string_view s);
 // Reads the file (error if unreadable), then load_config_text. key_file
 // references are resolved relative to the file's directory.
 ConfigResult load_config_file(const std::string& path);

@@ -50,30 +50,12 @@ dataplane: {workers: 1, max_sessions: 65536}
 mgmt: {listen: "127.0.0.1:9101"}
 )";
 
-// RFC 3629 § 4, as protobuf checks proto3 strings: no overlong forms,
-// surrogates or code points past U+10FFFF.
-bool valid_utf8(std::string_view s) {
-  for (size_t i = 0; i < s.size();) {
-    const unsigned char c = s[i];
-    const size_t n = c < 0x80 ? 1 : c < 0xC2 ? 0 : c < 0xE0 ? 2 : c < 0xF0 ? 3 : c < 0xF5 ? 4 : 0;
-    if (n == 0 || i + n > s.size()) return false;
-    const unsigned char lo = c == 0xE0 ? 0xA0 : c == 0xF0 ? 0x90 : 0x80;
-    const unsigned char hi = c == 0xED ? 0x9F : c == 0xF4 ? 0x8F : 0xBF;
-    for (size_t k = 1; k < n; ++k) {
-      const unsigned char b = s[i + k];
-      if (k == 1 ? (b < lo || b > hi) : (b & 0xC0) != 0x80) return false;
-    }
-    i += n;
-  }
-  return true;
-}
-
 // The 422 body the handler sends (rest_api.cc `fail`).
 void render_errors(const std::vector<wp::mgmt::ConfigError>& errors) {
   waypoint::api::Error e;
   e.set_error("invalid config");
   for (const wp::mgmt::ConfigError& d : errors) {
-    check(valid_utf8(d.path) && valid_utf8(d.message));
+    check(wp::mgmt::valid_utf8(d.path) && wp::mgmt::valid_utf8(d.message));
     waypoint::api::ErrorDetail* x = e.add_details();
     x->set_path(d.path);
     x->set_message(d.message);
