@@ -24,6 +24,7 @@ void WorkerContext::release_keys(Session& s) {
 }
 
 void WorkerContext::remove_session(Session* s) {
+  gate.ended(s->tenant);
   release_keys(*s);
   table.remove(s);
 }
