@@ -24,7 +24,7 @@ void WorkerContext::release_keys(Session& s) {
 }
 
 void WorkerContext::remove_session(Session* s) {
-  gate.ended(s->tenant);
+  if (!(s->flags & kPeerSession)) gate.ended(s->tenant);  // the HA peer's were never counted here
   release_keys(*s);
   table.remove(s);
 }
