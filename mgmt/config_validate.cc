@@ -156,6 +156,7 @@ void ConfigValidator::check_limits() {
   over(d.workers(), kMaxWorkers, "dataplane.workers");
   over(d.max_sessions(), kMaxSessions, "dataplane.max_sessions");
   over(d.burst(), kMaxBurst, "dataplane.burst");
+  over(d.new_sessions_per_source(), 100000000, "dataplane.new_sessions_per_source");
   const uint32_t ring = d.ring_size();
   if (ring != 0 && (ring < 64 || ring > 65536 || (ring & (ring - 1)) != 0)) {
     error("dataplane.ring_size", std::to_string(ring) + " must be 0 or a power of two in 64..65536");

@@ -18,6 +18,10 @@ namespace wp::mgmt::detail {
 namespace {
 
 constexpr size_t kMinKeyHexDigits = 64;  // 32 bytes for the metadata HMAC
+// Session limits: the tenants the dataplane keeps counters for (SessionGate::kTenants
+// in dataplane/worker/session_gate.h), and the highest new-session rate accepted.
+constexpr uint32_t kMaxLimitedTenants = 1024;
+constexpr uint32_t kMaxNewSessionRate = 100000000;
 
 bool one_of(const std::string& value, std::initializer_list<const char*> allowed) {
   for (const char* a : allowed) {
@@ -46,7 +50,23 @@ void ConfigValidator::check_tenants() {
     if (t.prefixes().empty() && t.interface().empty()) error(path, "needs prefixes, an interface, or both");
     for (int j = 0; j < t.prefixes_size(); ++j) cidr(t.prefixes(j), at((path + ".prefixes").c_str(), j), true);
     if (!t.interface().empty()) link_ref(t.interface(), path + ".interface");
+    check_tenant_limits(t, i, path);
   }
+}
+
+// Flood protection (dataplane/worker/session_gate.h): limits a router can honour.
+void ConfigValidator::check_tenant_limits(const config::Tenant& t, int index, const std::string& path) {
+  if (t.max_sessions() == 0 && t.new_sessions_per_second() == 0) return;
+  if (static_cast<uint32_t>(index) >= kMaxLimitedTenants)
+    error(path, "session limits apply to the first " + std::to_string(kMaxLimitedTenants) +
+                    " tenants only; move this tenant up or drop its limits");
+  uint32_t table = cfg_.dataplane().max_sessions();
+  if (table != 0 && t.max_sessions() > table)
+    error(path + ".max_sessions", std::to_string(t.max_sessions()) + " is more than dataplane.max_sessions (" +
+                                      std::to_string(table) + ")");
+  if (t.new_sessions_per_second() > kMaxNewSessionRate)
+    error(path + ".new_sessions_per_second",
+          std::to_string(t.new_sessions_per_second()) + " is more than " + std::to_string(kMaxNewSessionRate));
 }
 
 void ConfigValidator::check_security_policies() {

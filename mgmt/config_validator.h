@@ -43,6 +43,7 @@ class ConfigValidator {
   void check_limits();
   // config_validate_policy.cc
   void check_tenants();
+  void check_tenant_limits(const config::Tenant& t, int index, const std::string& path);
   void check_services();
   void check_policies();
   void check_security_policies();

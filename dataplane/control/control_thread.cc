@@ -42,7 +42,7 @@ void Control::set_path_monitor(PathMonitor* pm) {
 
 void Control::send_ip(rte_mbuf* m, int iface, Ipv4 next_hop) {
   uint8_t mac[6];
-  if (shared_.neighbors.lookup(iface, next_hop, mac)) return send_l2(m, iface, mac);
+  if (shared_.neighbors.use(iface, next_hop, mac, now_ms_)) return send_l2(m, iface, mac);
   mark_resolve(m, iface, next_hop);
   resolve(m, now_ms_);
 }
@@ -101,8 +101,16 @@ uint32_t Control::poll_once(uint32_t now_ms) {
     ++it->tries;
     ++it;
   }
+  age_neighbors(now_ms);
   if (paths_) paths_->poll(now_us());
   return handled;
+}
+
+void Control::age_neighbors(uint32_t now_ms) {
+  auto probe = [this](int iface, Ipv4 addr) { send_arp(iface, RTE_ARP_OP_REQUEST, kZeroMac, addr); };
+  NeighborTable::Aged aged = shared_.neighbors.age(now_ms, kNeighborSweep, probe);
+  if (aged.expired) counters().add(Counter::neighbors_expired, aged.expired);
+  if (aged.probes) counters().add(Counter::neighbor_probes, aged.probes);
 }
 
 void Control::local_input(rte_mbuf* m) {
@@ -118,12 +126,7 @@ void Control::local_input(rte_mbuf* m) {
 void Control::arp_input(rte_mbuf* m, const ParsedPacket& pp, int iface) {
   const InterfaceModel& in = model().interfaces[iface];
   const ArpFields& a = pp.arp;
-  // Learn only neighbors on the interface's own subnet (RFC 826 merge rule,
-  // restricted so a stray ARP cannot point our traffic elsewhere).
-  if (a.spa != 0 && in.subnet.contains(a.spa)) {
-    shared_.neighbors.learn(iface, a.spa, a.sha);
-    neighbor_learned(iface, a.spa);
-  }
+  arp_learn(a, iface);
   // Own addresses only while we hold them, the peer's while taken over.
   const HaDataplane& ha = shared_.ha;
   bool own = a.tpa == in.addr && (!ha.enabled || ha.own_held.load(std::memory_order_relaxed));
@@ -133,6 +136,31 @@ void Control::arp_input(rte_mbuf* m, const ParsedPacket& pp, int iface) {
   if (a.op == RTE_ARP_OP_REQUEST && (own || taken) && a.spa != a.tpa)
     send_arp(iface, RTE_ARP_OP_REPLY, a.sha, a.spa, a.tpa);
   rte_pktmbuf_free(m);
+}
+
+// RFC 826's merge rule learns every sender, which lets one LAN host fill
+// the table with made-up neighbors. We learn only on the interface's subnet,
+// and only an answer to a request of ours (resolution or probe) or a
+// gratuitous ARP (sender = target address) of a neighbor we already know.
+void Control::arp_learn(const ArpFields& a, int iface) {
+  if (a.spa == 0) return;  // an address probe (RFC 5227): nothing to learn
+  if (!model().interfaces[iface].subnet.contains(a.spa)) return counters().add(Counter::arp_learn_off_subnet);
+  NeighborTable::State known = shared_.neighbors.state(iface, a.spa);
+  bool asked = a.op == RTE_ARP_OP_REPLY && (known == NeighborTable::State::probe || resolving(iface, a.spa));
+  bool gratuitous = a.spa == a.tpa && known != NeighborTable::State::none;
+  if (!asked && !gratuitous) return counters().add(Counter::arp_learn_unsolicited);
+  switch (shared_.neighbors.learn(iface, a.spa, a.sha, now_ms_)) {
+    case NeighborTable::Learned::full: return counters().add(Counter::neighbor_table_full);
+    case NeighborTable::Learned::evicted_stale: counters().add(Counter::neighbors_evicted); break;
+    case NeighborTable::Learned::added:
+    case NeighborTable::Learned::updated: break;
+  }
+  neighbor_learned(iface, a.spa);
+}
+
+bool Control::resolving(int iface, Ipv4 addr) const {
+  return std::any_of(pending_.begin(), pending_.end(),
+                     [&](const Pending& p) { return p.iface == iface && p.addr == addr; });
 }
 
 void Control::icmp_input(rte_mbuf* m, const ParsedPacket& pp, int iface) {

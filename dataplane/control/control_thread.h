@@ -4,7 +4,9 @@
 // Workers hand it two kinds of packets over per-worker SPSC rings: local
 // input (ARP, ICMP and anything else addressed to one of our addresses) and
 // packets whose next hop has no ARP entry yet. ARP (RFC 826): we answer
-// requests for our addresses, learn from every ARP we see, and resolve next
+// requests for our addresses, learn only what arp_learn() allows (answers to
+// our requests, gratuitous ARP of known neighbors; control/neighbor.h ages
+// and probes the entries), and resolve next
 // hops with requests retried every second, three times, queueing at most
 // kPendingPerNeighbor packets per neighbor meanwhile (like Linux's
 // unres_qlen, at most kMaxPendingNeighbors neighbors at once) so a session's
@@ -33,6 +35,8 @@ class Control {
   static constexpr size_t kMaxPendingNeighbors = 256;
   static constexpr uint32_t kArpRetryMs = 1000;
   static constexpr int kArpTries = 3;
+  // Neighbor slots the aging sweep visits per poll (the table in ~64 polls).
+  static constexpr uint32_t kNeighborSweep = 64;
 
   Control(DataplaneShared& shared, rte_mempool* pool, uint16_t tx_queue);
   ~Control();
@@ -57,6 +61,9 @@ class Control {
   WorkerCounters& counters() { return shared_.control_counters(); }
   void local_input(rte_mbuf* m);
   void arp_input(rte_mbuf* m, const ParsedPacket& pp, int iface);
+  void arp_learn(const ArpFields& a, int iface);
+  bool resolving(int iface, Ipv4 addr) const;
+  void age_neighbors(uint32_t now_ms);
   void icmp_input(rte_mbuf* m, const ParsedPacket& pp, int iface);
   void resolve(rte_mbuf* m, uint32_t now_ms);
   void neighbor_learned(int iface, Ipv4 addr);

@@ -55,6 +55,7 @@ class RouterModelBuilder {
     security();
     if (!policies()) return nullptr;
     timeouts();
+    m_->new_sessions_per_source = cfg_.dataplane().new_sessions_per_source();
     return m_;
   }
 
@@ -120,6 +121,7 @@ class RouterModelBuilder {
     for (const auto& t : cfg_.tenants()) {
       int idx = static_cast<int>(m_->tenants.size());
       m_->tenants.push_back(t.name());
+      m_->tenant_limits.push_back({t.max_sessions(), t.new_sessions_per_second()});
       m_->tenant_index_[t.name()] = idx;
       for (const auto& p : t.prefixes())
         if (auto pf = parse_prefix(p)) m_->tenant_prefixes_.push_back({*pf, idx});

@@ -49,6 +49,8 @@ bool Ports::start(const config::Config& cfg, uint16_t queues, uint32_t mbufs, st
     rte_mempool* mp = pool(socket, mbufs, error);
     if (!mp) return false;
     rte_eth_conf conf{};
+    // Where the port checks IPv4 header checksums, workers trust its verdict (ol_flags).
+    if (info.rx_offload_capa & RTE_ETH_RX_OFFLOAD_IPV4_CKSUM) conf.rxmode.offloads |= RTE_ETH_RX_OFFLOAD_IPV4_CKSUM;
     if (int rc = rte_eth_dev_configure(port, queues, queues, &conf); rc != 0)
       return error = "configure " + dev + ": " + rte_strerror(-rc), false;
     uint16_t rxd = 1024, txd = 1024;

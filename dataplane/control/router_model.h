@@ -71,12 +71,20 @@ struct NextHop {
   Ipv4 addr = 0;  // the address to resolve with ARP
 };
 
+// Flood protection of one tenant (worker/session_gate.h); router-wide, 0 = no limit.
+struct TenantLimits {
+  uint32_t max_sessions = 0;
+  uint32_t new_per_second = 0;
+};
+
 class RouterModel {
  public:
   std::string name;
   std::vector<InterfaceModel> interfaces;  // [0] is the LAN
   std::vector<RouteModel> routes;          // connected first, then static
   std::vector<std::string> tenants;
+  std::vector<TenantLimits> tenant_limits;  // by tenant index
+  uint32_t new_sessions_per_source = 0;     // router-wide per second; 0 = no limit
   std::vector<ServiceModel> services;
   std::vector<SecurityModel> security;
   std::vector<PeerModel> peers;

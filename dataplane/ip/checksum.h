@@ -32,6 +32,12 @@ inline uint16_t csum_update32(uint16_t check, uint32_t old_val, uint32_t new_val
 
 // Full IPv4 header checksum (header at `ip`, checksum field treated as zero).
 uint16_t ipv4_header_checksum(const uint8_t* ip);
+// Whether the stored header checksum verifies (RFC 1812 § 5.2.2: a router
+// must drop a datagram whose header checksum fails): the one's-complement
+// sum over the whole header, checksum field included, is all ones.
+inline bool ipv4_header_checksum_ok(const uint8_t* ip) {
+  return csum_fold(csum_partial(ip, (ip[0] & 0x0f) * 4u)) == 0;
+}
 // Full TCP/UDP checksum over pseudo-header + L4 bytes (checksum field treated as zero).
 // For UDP a computed 0 is returned as 0xffff (RFC 768).
 uint16_t l4_checksum(const uint8_t* ip, const uint8_t* l4, uint16_t l4_len);

@@ -23,17 +23,48 @@ uint32_t fragment_class(const FragmentKey& k) {
   return static_cast<uint32_t>(h) & 63;
 }
 
-ReassemblyTable::ReassemblyTable(uint32_t slots, uint32_t timeout_ms) : timeout_ms_(timeout_ms) {
+ReassemblyTable::ReassemblyTable(uint32_t slots, uint32_t timeout_ms, uint32_t per_source, HashSecret secret)
+    : secret_(secret), timeout_ms_(timeout_ms) {
   uint32_t n = kWays;
   while (n < slots) n <<= 1;
   slots_.resize(n);
   data_.resize(size_t{n} * kMaxDatagram);
+  // As many cells as slots (source_cell is 16 bits): an innocent source rarely shares the flooder's.
+  per_cell_.resize(std::min<uint32_t>(n, 1u << 16));
   mask_ = n / kWays - 1;
+  per_source_ = per_source ? per_source : std::max(kWays, n / 16);
+}
+
+uint32_t ReassemblyTable::bucket_of(const FragmentKey& k) const {
+  uint64_t h = siphash13(secret_, uint64_t{k.src} << 32 | k.dst, uint64_t{k.id} << 8 | k.proto);
+  return static_cast<uint32_t>(h) & mask_;
+}
+
+uint32_t ReassemblyTable::cell_of(Ipv4 src) const {
+  // A different second word from any bucket_of() input, so cells and buckets are independent.
+  uint64_t h = siphash13(secret_, src, uint64_t{1} << 63);
+  return static_cast<uint32_t>(h) & static_cast<uint32_t>(per_cell_.size() - 1);
 }
 
 void ReassemblyTable::release(uint32_t i) {
   slots_[i].used = false;
+  --per_cell_[slots_[i].source_cell];
   --used_;
+}
+
+ReassemblyResult ReassemblyTable::open(uint32_t at, const FragmentKey& key, uint32_t now_ms) {
+  uint32_t cell = cell_of(key.src);
+  if (per_cell_[cell] >= per_source_) return ReassemblyResult::source_limit;
+  ++per_cell_[cell];
+  Slot& s = slots_[at];
+  s.key = key;
+  s.used = true;
+  s.source_cell = static_cast<uint16_t>(cell);
+  s.hdr_len = s.pieces = 0;
+  s.total = s.received = s.largest = 0;
+  s.first_ms = now_ms;
+  ++used_;
+  return ReassemblyResult::pending;
 }
 
 ReassemblyResult ReassemblyTable::add(const uint8_t* ip, const uint8_t* data, uint16_t len, uint32_t now_ms) {
@@ -44,7 +75,7 @@ ReassemblyResult ReassemblyTable::add(const uint8_t* ip, const uint8_t* data, ui
   uint8_t ihl = static_cast<uint8_t>((ip[0] & 0x0f) * 4);
   if (len == 0 || (more && len % 8 != 0)) return ReassemblyResult::malformed;
 
-  uint32_t base = (fragment_class(key) * 0x9e3779b1u >> 6 & mask_) * kWays;
+  uint32_t base = bucket_of(key) * kWays;
   uint32_t at = UINT32_MAX, spare = UINT32_MAX;
   for (uint32_t w = 0; w < kWays; ++w) {
     Slot& s = slots_[base + w];
@@ -64,14 +95,8 @@ ReassemblyResult ReassemblyTable::add(const uint8_t* ip, const uint8_t* data, ui
   }
   if (at == UINT32_MAX) {
     if (spare == UINT32_MAX) return ReassemblyResult::table_full;
+    if (auto r = open(spare, key, now_ms); r != ReassemblyResult::pending) return r;
     at = spare;
-    Slot& s = slots_[at];
-    s.key = key;
-    s.used = true;
-    s.hdr_len = s.pieces = 0;
-    s.total = s.received = s.largest = 0;
-    s.first_ms = now_ms;
-    ++used_;
   }
   Slot& s = slots_[at];
   uint32_t end = off + len;

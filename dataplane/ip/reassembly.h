@@ -6,8 +6,14 @@
 // buffers): the fast path copies each fragment's data into its slot and frees
 // the fragment's mbuf, so a half-assembled datagram holds no mbufs and a
 // flood of fragments cannot drain the packet pool. It is set-associative
-// (4 ways per bucket, keyed by src, dst, proto, IP id); a full bucket refuses
-// new datagrams (`table_full`) rather than evict a live one an attacker chose.
+// (4 ways per bucket); the bucket is a keyed hash (SipHash, per-process
+// secret) of the whole key (src, dst, proto, IP id), so every bucket serves
+// whatever classes reach this worker and a sender cannot aim at one. A full
+// bucket refuses new datagrams (`table_full`) rather than evict a live one an
+// attacker chose, and one source holds at most `per_source` half-assembled
+// datagrams (`source_limit`; sources are counted in keyed-hash cells, so two
+// may share a cell): a flood from one address keeps the rest of the table,
+// and so every other source's datagrams, usable.
 // Overlapping fragments drop the whole datagram (as RFC 5722 asks for IPv6:
 // overlaps only serve evasion); an exact duplicate is dropped alone. A
 // datagram not complete within the timeout is discarded by a paced sweep.
@@ -19,6 +25,7 @@
 #include <vector>
 
 #include "dataplane/ip/ipv4.h"
+#include "dataplane/ip/keyed_hash.h"
 
 namespace wp {
 
@@ -43,6 +50,7 @@ enum class ReassemblyResult : uint8_t {
   too_many,    // more than kMaxFragments: datagram dropped
   too_big,     // would end past kMaxDatagram: datagram dropped
   table_full,  // no free way in the bucket: dropped
+  source_limit,  // the source (its cell) already holds per_source datagrams: dropped
   malformed,   // non-last fragment not a multiple of 8 bytes, or empty
 };
 
@@ -53,8 +61,11 @@ class ReassemblyTable {
   static constexpr uint32_t kMaxDatagram = 4096;  // IP payload bytes; our mbufs hold < 2048 anyway
   static constexpr uint32_t kDefaultTimeoutMs = 2000;
 
-  // `slots` is rounded up to a power of two of at least kWays.
-  explicit ReassemblyTable(uint32_t slots = 256, uint32_t timeout_ms = kDefaultTimeoutMs);
+  // `slots` is rounded up to a power of two of at least kWays. `per_source`
+  // 0 means slots / 16 (at least kWays): few enough that one source's
+  // datagrams, spread by the hash, almost never fill a bucket.
+  explicit ReassemblyTable(uint32_t slots = 256, uint32_t timeout_ms = kDefaultTimeoutMs, uint32_t per_source = 0,
+                           HashSecret secret = boot_secret());
 
   // One fragment: `ip` its IPv4 header (IHL bytes), `data`/`len` its payload.
   ReassemblyResult add(const uint8_t* ip, const uint8_t* data, uint16_t len, uint32_t now_ms);
@@ -76,6 +87,7 @@ class ReassemblyTable {
     return n;
   }
   uint32_t in_use() const { return used_; }
+  uint32_t per_source() const { return per_source_; }
   uint32_t capacity() const { return static_cast<uint32_t>(slots_.size()); }
 
  private:
@@ -90,18 +102,25 @@ class ReassemblyTable {
     uint16_t total = 0;  // payload length, known once the last fragment came
     uint16_t received = 0;
     uint16_t largest = 0;
+    uint16_t source_cell = 0;
     uint32_t first_ms = 0;
     Piece piece[kMaxFragments];
     uint8_t hdr[60];
   };
   bool expired(const Slot& s, uint32_t now_ms) const { return now_ms - s.first_ms >= timeout_ms_; }
   void release(uint32_t i);
+  uint32_t bucket_of(const FragmentKey& k) const;
+  uint32_t cell_of(Ipv4 src) const;
+  ReassemblyResult open(uint32_t at, const FragmentKey& key, uint32_t now_ms);
   static uint16_t max_end(const Slot& s);
   uint8_t* data_of(uint32_t i) { return data_.data() + size_t{i} * kMaxDatagram; }
 
   std::vector<Slot> slots_;
   std::vector<uint8_t> data_;
+  std::vector<uint16_t> per_cell_;  // datagrams held per source cell
+  HashSecret secret_;
   uint32_t mask_;  // buckets - 1
+  uint32_t per_source_;
   uint32_t timeout_ms_;
   uint32_t ready_ = 0;
   uint32_t hand_ = 0;

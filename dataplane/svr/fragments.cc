@@ -46,6 +46,7 @@ rte_mbuf* Fragments::reassemble(rte_mbuf* m, ParsedPacket& pp) {
     case ReassemblyResult::too_many: ctx_.drop(m, DropReason::frag_too_many); return nullptr;
     case ReassemblyResult::too_big: ctx_.drop(m, DropReason::frag_too_big); return nullptr;
     case ReassemblyResult::table_full: ctx_.drop(m, DropReason::frag_table_full); return nullptr;
+    case ReassemblyResult::source_limit: ctx_.drop(m, DropReason::frag_source_limit); return nullptr;
     case ReassemblyResult::malformed: ctx_.drop(m, DropReason::frag_malformed); return nullptr;
   }
   ctx_.counters->add(Counter::fragments_received);

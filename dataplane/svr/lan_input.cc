@@ -30,6 +30,8 @@ void LanInput::first_packet(rte_mbuf* m, ParsedPacket& pp, int iface) {
   if (security == kNone) return ctx_.drop(m, DropReason::policy_deny);
   auto back = rm.route(t.src);
   if (!back) return ctx_.drop(m, DropReason::no_route);
+  DropReason why = DropReason::no_route;
+  if (!ctx_.admit_session(t.src, tenant, why)) return ctx_.drop(m, why);
 
   Session* s = ctx_.table.allocate();
   if (!s) return ctx_.drop(m, DropReason::table_full);
@@ -41,7 +43,6 @@ void LanInput::first_packet(rte_mbuf* m, ParsedPacket& pp, int iface) {
   s->created_ms = s->last_ms = ctx_.now_ms;
   s->out_rev = SideOut{t.reversed(), back->addr, static_cast<int8_t>(back->iface), -1};
   const ServiceModel& svc = rm.services[service];
-  DropReason why = DropReason::no_route;
   bool bound;
   if (svc.next_peer == kNone) {  // both ends on our LAN side: a plain routed session
     auto fwd = rm.route(t.dst);

@@ -91,6 +91,7 @@ bool install_session(WorkerContext& ctx, CryptoBatch& crypto, Session* s, bool b
     return false;
   }
   s->model_gen = ctx.model_gen;
+  ctx.gate.created(s->tenant);
   ctx.counters->add(Counter::sessions_created);
   ctx.count_active();
   return true;

@@ -128,6 +128,8 @@ void WanInput::first_packet(rte_mbuf* m, ParsedPacket& pp, const Metadata& md, i
   if (class_of_port(pp.dport) != cls) return ctx_.drop(m, DropReason::bad_metadata);
   auto back = rm.route(pp.src);
   if (!back) return ctx_.drop(m, DropReason::no_route);
+  DropReason why = DropReason::no_route;
+  if (!ctx_.admit_session(orig.src, tenant, why)) return ctx_.drop(m, why);
 
   Session* s = ctx_.table.allocate();
   if (!s) return ctx_.drop(m, DropReason::table_full);
@@ -140,7 +142,6 @@ void WanInput::first_packet(rte_mbuf* m, ParsedPacket& pp, const Metadata& md, i
   s->flags = kRevMdPending;
   s->out_rev = SideOut{FiveTuple{pp.dst, pp.src, pp.dport, pp.sport, pp.proto}, back->addr,
                        static_cast<int8_t>(back->iface), static_cast<int8_t>(peer)};
-  DropReason why = DropReason::no_route;
   bool bound = bind_onward(*s, service, cls, why);
   // Side A's key missed in input() and side B's was checked (and cleared)
   // above, so index without probing again.

@@ -24,6 +24,7 @@ void WorkerContext::release_keys(Session& s) {
 }
 
 void WorkerContext::remove_session(Session* s) {
+  if (!(s->flags & kPeerSession)) gate.ended(s->tenant);  // the HA peer's were never counted here
   release_keys(*s);
   table.remove(s);
 }

@@ -18,6 +18,7 @@
 #include "dataplane/session/events.h"
 #include "dataplane/session/table.h"
 #include "dataplane/worker/counters.h"
+#include "dataplane/worker/session_gate.h"
 #include "dataplane/worker/shared.h"
 
 namespace wp {
@@ -40,6 +41,12 @@ struct WorkerContext {
   KeySlab keys;  // per-session keys of the sessions that HMAC or encrypt every packet
   uint32_t now_ms = 0;
   std::mt19937_64 rng;
+  SessionGate gate;  // new sessions: tenant quotas, per-source and per-tenant rates
+
+  // A new session of `tenant` from `src` may start (else `why`): svr/ first packets ask before allocating.
+  bool admit_session(Ipv4 src, int tenant, DropReason& why) {
+    return gate.admit(rm(), shared.workers, src, tenant, now_ms, why);
+  }
 
   const RouterModel& rm() const { return *model; }
   bool is_worker() const { return id < shared.workers; }  // not the control thread's dispatcher

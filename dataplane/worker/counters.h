@@ -76,7 +76,14 @@ namespace wp {
   /* enqueue bursts to other workers' handoff rings (at most one per owner per rx burst) */ \
   X(handoff_bursts) \
   /* sessions the re-check after a config commit visited (svr/policy_recheck.h) */ \
-  X(sessions_rechecked)
+  X(sessions_rechecked) \
+  /* neighbor table (control/neighbor.h): what ARP was not allowed to do */ \
+  X(arp_learn_off_subnet) \
+  X(arp_learn_unsolicited) \
+  X(neighbor_table_full) \
+  X(neighbors_evicted) \
+  X(neighbors_expired) \
+  X(neighbor_probes)
 
 enum class Counter : uint8_t {
 #define WP_X(name) name,

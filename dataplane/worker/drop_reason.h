@@ -54,7 +54,14 @@ namespace wp {
   X(unknown_key_version, "encrypted metadata names a key version (TLV 16) we do not hold, or none") \
   X(bad_metadata_padding, "decrypted metadata payload has invalid PKCS#7 padding") \
   /* paths */ \
-  X(no_path, "every path to the service's peer is down (BFD)")
+  X(no_path, "every path to the service's peer is down (BFD)") \
+  /* defences against floods and forged headers (docs/security.md § Dataplane) */ \
+  X(bad_ip_checksum, "IPv4 header checksum did not verify (RFC 1812 5.2.2), in software or by the port") \
+  X(frag_source_limit, "the fragment's source already holds its share of the reassembly table") \
+  X(arp_rate_limited, "ARP from this port over the rate the control thread takes") \
+  X(session_rate_source, "new sessions from this source address over its rate limit") \
+  X(session_rate_tenant, "new sessions of this tenant over its rate limit") \
+  X(session_quota_tenant, "the tenant already holds its quota of sessions")
 
 enum class DropReason : uint8_t {
 #define WP_X(name, desc) name,

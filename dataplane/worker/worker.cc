@@ -6,6 +6,7 @@
 #include <rte_prefetch.h>
 #include <unistd.h>
 
+#include "dataplane/ip/checksum.h"
 #include "dataplane/ip/packet_edit.h"
 #include "dataplane/session/owner.h"
 
@@ -14,6 +15,17 @@ namespace {
 
 uint16_t eth_rx(void*, uint16_t port, uint16_t queue, rte_mbuf** pkts, uint16_t n) {
   return rte_eth_rx_burst(port, queue, pkts, n);
+}
+
+// RFC 1812 § 5.2.2: a datagram whose header checksum fails is dropped before
+// anything in the header is believed. A port that checked it says so in
+// ol_flags; otherwise the header (20-60 bytes, hot in cache) is summed here.
+bool ip_checksum_ok(const rte_mbuf* m, const ParsedPacket& pp) {
+  switch (m->ol_flags & RTE_MBUF_F_RX_IP_CKSUM_MASK) {
+    case RTE_MBUF_F_RX_IP_CKSUM_GOOD: return true;
+    case RTE_MBUF_F_RX_IP_CKSUM_BAD: return false;
+    default: return ipv4_header_checksum_ok(rte_pktmbuf_mtod(m, const uint8_t*) + pp.l3);
+  }
 }
 
 }  // namespace
@@ -117,8 +129,10 @@ void Worker::dispatch(rte_mbuf** pkts, uint16_t n) {
 int Worker::owner_of(rte_mbuf*& m, ParsedPacket& pp, int iface) {
   if (iface == kNone) return ctx_.drop(m, DropReason::not_for_us), kNone;
   bool wan = ctx_.rm().interfaces[iface].wan;
+  bool has_ip = pp.status == ParseStatus::ipv4 || pp.status == ParseStatus::fragment;
+  if (has_ip && !ip_checksum_ok(m, pp)) return ctx_.drop(m, DropReason::bad_ip_checksum), kNone;
   switch (pp.status) {
-    case ParseStatus::arp: return to_control(m), kNone;
+    case ParseStatus::arp: return arp_to_control(m, iface), kNone;
     case ParseStatus::not_ipv4: return ctx_.drop(m, DropReason::not_ipv4), kNone;
     case ParseStatus::fragment:  // reassembled on the fragment's worker, then dispatched whole
       if (!fragments_.take(m, pp)) return kNone;
@@ -144,6 +158,12 @@ int Worker::owner_of(rte_mbuf*& m, ParsedPacket& pp, int iface) {
 void Worker::to_control(rte_mbuf* m) {
   if (rte_ring_sp_enqueue(ctx_.shared.to_control[ctx_.id], m) != 0) return ctx_.drop(m, DropReason::control_full);
   ctx_.counters->add(Counter::to_control);
+}
+
+void Worker::arp_to_control(rte_mbuf* m, int iface) {
+  if (!arp_rate_[static_cast<size_t>(iface) % kArpPorts].take(ctx_.now_ms, kArpPerSecond, kArpBurst))
+    return ctx_.drop(m, DropReason::arp_rate_limited);
+  to_control(m);
 }
 
 void Worker::stage(Owned& o) {

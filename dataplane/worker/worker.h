@@ -21,6 +21,7 @@
 
 #include <rte_mbuf.h>
 
+#include <array>
 #include <cstdint>
 #include <vector>
 
@@ -39,6 +40,7 @@
 #include "dataplane/worker/ha_follower.h"
 #include "dataplane/worker/handoff.h"
 #include "dataplane/worker/offload_follower.h"
+#include "dataplane/worker/rate_limit.h"
 #include "dataplane/worker/tx.h"
 
 namespace wp {
@@ -47,6 +49,12 @@ class Worker {
  public:
   using TxFn = Tx::TxFn;
   using RxFn = uint16_t (*)(void* ctx, uint16_t port, uint16_t queue, rte_mbuf** pkts, uint16_t n);
+  // ARP a worker passes to the control thread, per port: enough for a
+  // router's neighbors re-resolving at once, far below what would keep the
+  // control thread from its timers (docs/security.md § Dataplane).
+  static constexpr uint32_t kArpPerSecond = 1000;
+  static constexpr uint32_t kArpBurst = 256;
+  static constexpr size_t kArpPorts = 16;
 
   Worker(uint32_t id, DataplaneShared& shared, uint32_t max_sessions, int socket);
   Worker(const Worker&) = delete;
@@ -95,6 +103,7 @@ class Worker {
   // (dropped, handed to the control thread, or a fragment taken).
   int owner_of(rte_mbuf*& m, ParsedPacket& pp, int iface);
   void to_control(rte_mbuf* m);
+  void arp_to_control(rte_mbuf* m, int iface);  // metered per port
   void stage(Owned& o);                      // hash + prefetch the index slot
   void process_owned(Owned* o, uint32_t n);  // prefetch sessions, then the SVR steps
   void end_iteration();
@@ -121,6 +130,7 @@ class Worker {
   uint16_t queue_ = 0;
   uint16_t burst_ = 32;
   uint64_t tsc_per_ms_ = 1;
+  std::array<TokenBucket, kArpPorts> arp_rate_{};  // by interface index, modulo kArpPorts
 };
 
 }  // namespace wp

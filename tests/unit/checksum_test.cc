@@ -36,6 +36,24 @@ TEST(Ipv4HeaderChecksum, KnownVectors) {
   EXPECT_EQ(ipv4_header_checksum(b.data()), 0xb1e6);
 }
 
+TEST(Ipv4HeaderChecksum, VerifiesAStoredChecksumAndCatchesAnyOneBitFlip) {
+  auto a = hex({0x45, 0x00, 0x00, 0x73, 0x00, 0x00, 0x40, 0x00, 0x40, 0x11,
+                0xb8, 0x61, 0xc0, 0xa8, 0x00, 0x01, 0xc0, 0xa8, 0x00, 0xc7});
+  EXPECT_TRUE(ipv4_header_checksum_ok(a.data()));
+  for (size_t bit = 0; bit < 8 * a.size(); ++bit) {
+    if (bit < 8) continue;  // version/IHL: another length, another header
+    auto b = a;
+    b[bit / 8] ^= static_cast<uint8_t>(1u << (bit % 8));
+    EXPECT_FALSE(ipv4_header_checksum_ok(b.data())) << "bit " << bit;
+  }
+  for (uint8_t opts : {4, 40}) {  // options are covered too
+    auto f = Pkt().ipv4(ip("10.0.0.1"), ip("10.0.0.2")).ip_options(opts).udp(1, 2).payload("x").bytes();
+    EXPECT_TRUE(ipv4_header_checksum_ok(f.data() + 14));
+    f[14 + 20 + opts - 1] ^= 0x40;
+    EXPECT_FALSE(ipv4_header_checksum_ok(f.data() + 14));
+  }
+}
+
 TEST(Ipv4HeaderChecksum, WithOptionsMatchesOracle) {
   for (uint8_t opts : {0, 4, 8, 40}) {
     Frame f{Pkt().ipv4("10.0.0.1", "192.168.255.254").ip_options(opts).udp(1, 2).payload("abc").bytes()};

@@ -541,6 +541,28 @@ const Rule kLimitRules[] = {
     {"tcp_transitory", [](C& c) { c.mutable_timeouts()->set_tcp_transitory(100000); }, "timeouts.tcp_transitory",
      "more than 86400"},
     {"udp", [](C& c) { c.mutable_timeouts()->set_udp(86401); }, "timeouts.udp", "more than 86400"},
+    {"new_sessions_per_source", [](C& c) { c.mutable_dataplane()->set_new_sessions_per_source(100000001); },
+     "dataplane.new_sessions_per_source", "more than 100000000"},
+    {"tenant_quota_over_table",
+     [](C& c) {
+       c.mutable_dataplane()->set_max_sessions(1000);
+       c.mutable_tenants(0)->set_max_sessions(1001);
+     },
+     "tenants[0].max_sessions", "more than dataplane.max_sessions (1000)"},
+    {"tenant_rate", [](C& c) { c.mutable_tenants(0)->set_new_sessions_per_second(100000001); },
+     "tenants[0].new_sessions_per_second", "more than 100000000"},
+    {"tenant_past_the_counted",
+     [](C& c) {
+       for (int i = 0; i < 1024; ++i) {
+         auto* t = c.add_tenants();
+         std::string name = std::to_string(i);
+         name.insert(0, 1, 't');
+         t->set_name(name);
+         t->add_prefixes("10.1.0.0/24");
+       }
+       c.mutable_tenants(1024)->set_max_sessions(10);
+     },
+     "tenants[1024]", "first 1024 tenants only"},
 };
 INSTANTIATE_TEST_SUITE_P(Limits, ConfigRule, testing::ValuesIn(kLimitRules),
                          [](const auto& info) { return std::string(info.param.name); });

@@ -29,7 +29,8 @@ struct Frag {
   uint8_t ip[20];
   std::vector<uint8_t> data;
 };
-Frag make_frag(uint16_t id, uint32_t total, uint32_t off, uint32_t len, uint16_t df = 0) {
+Frag make_frag(uint16_t id, uint32_t total, uint32_t off, uint32_t len, uint16_t df = 0,
+               Ipv4 src = test::ip("172.16.0.1")) {
   Frag f{};
   f.ip[0] = 0x45;
   test::put16(f.ip + 2, static_cast<uint16_t>(20 + len));
@@ -38,7 +39,7 @@ Frag make_frag(uint16_t id, uint32_t total, uint32_t off, uint32_t len, uint16_t
   test::put16(f.ip + 6, static_cast<uint16_t>(df | (more ? 0x2000 : 0) | off / 8));
   f.ip[8] = 64;
   f.ip[9] = 17;
-  test::put32(f.ip + 12, test::ip("172.16.0.1"));
+  test::put32(f.ip + 12, src);
   test::put32(f.ip + 16, test::ip("172.16.0.2"));
   for (uint32_t i = off; i < off + len; ++i) f.data.push_back(static_cast<uint8_t>(i * 7));
   return f;
@@ -155,6 +156,70 @@ TEST(Reassembly, TooManyAndTooBig) {
   std::vector<uint8_t> small(600);
   EXPECT_EQ(t.take(small.data(), small.size()), 0u);
   EXPECT_EQ(t.in_use(), 0u);
+}
+
+// A flood of first fragments that never complete, from one source: old
+// tables gave it every slot it asked for, so the next source's datagram
+// found its bucket full. Now the flooder holds per_source slots and every
+// other source still reassembles.
+TEST(ReassemblyFlood, OneSourceCannotBlockAnotherSourcesDatagrams) {
+  ReassemblyTable t(256, 2000, 0, HashSecret{0x0123456789abcdefULL, 0xfedcba9876543210ULL});
+  const Ipv4 flooder = test::ip("198.51.100.7");
+  uint32_t held = 0, limited = 0;
+  for (uint32_t id = 0; id < 5000; ++id) {
+    ReassemblyResult r = add(t, make_frag(static_cast<uint16_t>(id), 96, 0, 48, 0, flooder));
+    held += r == ReassemblyResult::pending;
+    limited += r == ReassemblyResult::source_limit;
+  }
+  EXPECT_EQ(held, t.per_source());
+  EXPECT_EQ(held, 16u);
+  EXPECT_GT(limited, 4900u);
+  // Other sources, each with a datagram in two fragments, out of order.
+  for (uint32_t host = 1; host <= 64; ++host) {
+    Ipv4 src = test::ip("203.0.113.0") + host;
+    uint16_t id = static_cast<uint16_t>(host * 13);
+    ASSERT_EQ(add(t, make_frag(id, 96, 48, 48, 0, src)), ReassemblyResult::pending) << host;
+    ASSERT_EQ(add(t, make_frag(id, 96, 0, 48, 0, src)), ReassemblyResult::complete) << host;
+    expect_whole(t, 96, id, held);
+  }
+}
+
+// A worker sees only the fragment classes it owns (a quarter of them with
+// four workers); buckets come from the whole key, not the class, so those
+// datagrams can still use every slot of the worker's table.
+TEST(ReassemblyFlood, OneWorkersClassesReachEveryBucket) {
+  ReassemblyTable t(256, 2000, 0, HashSecret{42, 4242});
+  uint32_t accepted = 0;
+  for (uint32_t host = 0; host < 4096 && accepted < 256; ++host) {
+    Frag f = make_frag(static_cast<uint16_t>(host), 96, 0, 48, 0, test::ip("10.0.0.0") + host);
+    if (fragment_class(fragment_key(f.ip)) % 4 != 0) continue;  // another worker's
+    accepted += add(t, f) == ReassemblyResult::pending;
+  }
+  EXPECT_GE(t.in_use(), 240u) << "of " << t.capacity();
+}
+
+TEST(ReassemblyFlood, SourceLimitFreesAsDatagramsCompleteOrExpire) {
+  ReassemblyTable t(64, 1000, 4, HashSecret{7, 8});
+  const Ipv4 src = test::ip("198.51.100.9");
+  for (uint16_t id = 0; id < 4; ++id) ASSERT_EQ(add(t, make_frag(id, 96, 0, 48, 0, src), 0), ReassemblyResult::pending);
+  EXPECT_EQ(add(t, make_frag(9, 96, 0, 48, 0, src), 0), ReassemblyResult::source_limit);
+  ASSERT_EQ(add(t, make_frag(0, 96, 48, 48, 0, src), 0), ReassemblyResult::complete);
+  expect_whole(t, 96, 0, 3);
+  EXPECT_EQ(add(t, make_frag(9, 96, 0, 48, 0, src), 0), ReassemblyResult::pending);
+  EXPECT_EQ(t.expire(1000, 64), 4u);
+  for (uint16_t id = 20; id < 24; ++id)
+    EXPECT_EQ(add(t, make_frag(id, 96, 0, 48, 0, src), 1000), ReassemblyResult::pending);
+}
+
+TEST(KeyedHash, SipHashDependsOnKeyAndBothWords) {
+  HashSecret a{1, 2}, b{1, 3};
+  EXPECT_NE(siphash13(a, 10, 20), siphash13(b, 10, 20));
+  EXPECT_NE(siphash13(a, 10, 20), siphash13(a, 11, 20));
+  EXPECT_NE(siphash13(a, 10, 20), siphash13(a, 10, 21));
+  EXPECT_EQ(siphash13(a, 10, 20), siphash13(a, 10, 20));
+  HashSecret s1 = boot_secret(), s2 = boot_secret();
+  EXPECT_EQ(s1.k0, s2.k0);
+  EXPECT_NE(s1.k0 | s1.k1, 0u);
 }
 
 TEST(Reassembly, FragmentsOfOneDatagramShareAClassWhateverTheirOffset) {

@@ -1,0 +1,38 @@
+// A token bucket on the worker's millisecond clock, for what a sender may
+// ask of us per second (ARP to the control thread; new sessions). Per worker,
+// so no atomics: each worker meters the share of traffic it receives.
+// Tokens are counted in thousandths, so rates below 1000/s still refill
+// every millisecond without rounding to zero.
+#pragma once
+
+#include <algorithm>
+#include <cstdint>
+
+namespace wp {
+
+class TokenBucket {
+ public:
+  // True (and one token spent) when the bucket holds a token; refills at
+  // `per_second`, up to `burst` tokens. A fresh bucket starts full.
+  bool take(uint32_t now_ms, uint32_t per_second, uint32_t burst) {
+    uint64_t cap = uint64_t{burst} * 1000;
+    if (!started_) {
+      milli_ = cap;
+      started_ = true;
+    } else {
+      uint32_t dt = now_ms - last_ms_;
+      milli_ = std::min<uint64_t>(cap, milli_ + uint64_t{dt} * per_second);
+    }
+    last_ms_ = now_ms;
+    if (milli_ < 1000) return false;
+    milli_ -= 1000;
+    return true;
+  }
+
+ private:
+  uint64_t milli_ = 0;
+  uint32_t last_ms_ = 0;
+  bool started_ = false;
+};
+
+}  // namespace wp
