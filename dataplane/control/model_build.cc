@@ -8,6 +8,8 @@
 // order: interfaces and connected routes first (static routes name them),
 // tenants, peers before services (next_peer names one), security policies
 // before the policy matrix that points at them.
+#include <openssl/crypto.h>
+
 #include <algorithm>
 
 #include "dataplane/control/router_model.h"
@@ -25,6 +27,7 @@ uint8_t proto_of(const std::string& p) {
 
 std::vector<uint8_t> hex_bytes(const std::string& hex) {
   std::vector<uint8_t> out;
+  out.reserve(hex.size() / 2);  // no reallocation leaves a copy of the key behind
   auto nib = [](char c) -> int {
     if (c >= '0' && c <= '9') return c - '0';
     if (c >= 'a' && c <= 'f') return c - 'a' + 10;
@@ -33,7 +36,10 @@ std::vector<uint8_t> hex_bytes(const std::string& hex) {
   };
   for (size_t i = 0; i + 1 < hex.size(); i += 2) {
     int hi = nib(hex[i]), lo = nib(hex[i + 1]);
-    if (hi < 0 || lo < 0) return {};
+    if (hi < 0 || lo < 0) {
+      OPENSSL_cleanse(out.data(), out.size());
+      return {};
+    }
     out.push_back(static_cast<uint8_t>(hi << 4 | lo));
   }
   return out;
@@ -147,7 +153,7 @@ class RouterModelBuilder {
       if (!kdf.ok()) return fail("Intel IPsec-MB manager could not be initialised");
       pm.session_prk = session_prk(kdf, key);
       derive_metadata_key(kdf, pm.session_prk, pm.metadata_key);
-      std::fill(key.begin(), key.end(), 0);
+      OPENSSL_cleanse(key.data(), key.size());
       m_->peers.push_back(std::move(pm));
     }
     return true;

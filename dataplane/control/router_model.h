@@ -17,6 +17,7 @@
 #include "config.pb.h"
 #include "dataplane/crypto/engine.h"  // AesKey
 #include "dataplane/crypto/hmac.h"
+#include "dataplane/crypto/wipe.h"
 #include "dataplane/ip/ipv4.h"
 
 namespace wp {
@@ -64,6 +65,16 @@ struct PeerModel {
   HmacKey key;
   HmacKey session_prk;  // HKDF-Extract of the pair key (crypto/keys.h)
   AesKey metadata_key;  // metadata payload key (metadata_crypto.h)
+
+  PeerModel() = default;
+  PeerModel(const PeerModel&) = default;
+  PeerModel& operator=(const PeerModel&) = default;
+  // A retired model's key schedules do not stay behind in freed memory.
+  ~PeerModel() {
+    wipe_object(key);
+    wipe_object(session_prk);
+    wipe_object(metadata_key);
+  }
 };
 
 struct NextHop {

@@ -1,5 +1,6 @@
 // Metadata payload-section encryption; see metadata_crypto.h.
 #include "dataplane/crypto/metadata_crypto.h"
+#include "dataplane/crypto/wipe.h"
 
 #include <cstring>
 
@@ -12,7 +13,7 @@ void derive_metadata_key(CryptoEngine& engine, const HmacKey& session_prk, AesKe
   auto info = std::span(reinterpret_cast<const uint8_t*>(kMetadataKdfInfo), sizeof kMetadataKdfInfo - 1);
   engine.hkdf_expand(session_prk, info, key);
   engine.expand_aes_key(key, out);
-  std::memset(key, 0, sizeof key);
+  wipe(key, sizeof key);
 }
 
 size_t seal_metadata_payload(CryptoEngine& engine, IvSource& ivs, const AesKey& key, uint8_t* b, size_t len,

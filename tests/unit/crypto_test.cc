@@ -9,7 +9,9 @@
 #include <openssl/hmac.h>
 #include <openssl/kdf.h>
 
+#include <cstdio>
 #include <cstring>
+#include <fstream>
 #include <random>
 #include <set>
 #include <string>
@@ -17,6 +19,7 @@
 
 #include "dataplane/crypto/engine.h"
 #include "dataplane/crypto/keys.h"
+#include "dataplane/crypto/wipe.h"
 #include "dataplane/crypto/iv_source.h"
 #include "dataplane/crypto/replay_window.h"
 
@@ -339,6 +342,51 @@ TEST(Crypto, KeySlabHandsOutEverySlotOnceAndWipesOnRelease) {
   EXPECT_EQ(slab.at(1).mac.ipad_state[0], 0);
   EXPECT_EQ(slab.allocate(), 1u);
   EXPECT_EQ(slab.in_use(), 3u);
+}
+
+// VmFlags of the mapping holding `p`, from /proc/self/smaps ("dd": do not dump).
+std::string vm_flags_of(const void* p) {
+  std::ifstream smaps("/proc/self/smaps");
+  auto a = reinterpret_cast<uintptr_t>(p);
+  bool inside = false;
+  for (std::string line; std::getline(smaps, line);) {
+    unsigned long lo, hi;
+    // A mapping's first line is "lo-hi perms ..."; its fields ("Size:") do not parse so.
+    if (std::sscanf(line.c_str(), "%lx-%lx ", &lo, &hi) == 2) inside = a >= lo && a < hi;
+    if (inside && line.rfind("VmFlags:", 0) == 0) return line;
+  }
+  return "";
+}
+
+TEST(Crypto, KeySlabFreedSlotReadsZeroInEveryByte) {
+  KeySlab slab(4, -2);
+  ASSERT_TRUE(slab.ok());
+  uint32_t slot = slab.allocate();
+  SessionKeys& k = slab.at(slot);
+  std::memset(static_cast<void*>(&k), 0xa5, sizeof k);
+  slab.release(slot);
+  const auto* b = reinterpret_cast<const uint8_t*>(&slab.at(slot));
+  for (size_t i = 0; i < sizeof(SessionKeys); ++i) ASSERT_EQ(b[i], 0) << "byte " << i;
+}
+
+TEST(Crypto, KeySlabPagesAreExcludedFromCoreDumps) {
+  KeySlab slab(100, -2);
+  ASSERT_TRUE(slab.ok());
+  EXPECT_TRUE(slab.dump_excluded());
+  std::string first = vm_flags_of(&slab.at(0)), last = vm_flags_of(&slab.at(99));
+  ASSERT_FALSE(first.empty());
+  EXPECT_NE(first.find(" dd"), std::string::npos) << first;
+  EXPECT_NE(last.find(" dd"), std::string::npos) << last;
+}
+
+TEST(Crypto, WipeZeroesAndDumpExclusionNeedsAWholePage) {
+  uint8_t buf[64];
+  std::memset(buf, 0x5a, sizeof buf);
+  wipe(buf, sizeof buf);
+  for (uint8_t b : buf) ASSERT_EQ(b, 0);
+  // Less than a page: nothing may be advised (a neighbour's memory would be).
+  EXPECT_FALSE(exclude_from_core_dump(buf, sizeof buf, 4096));
+  EXPECT_FALSE(exclude_from_core_dump(buf, sizeof buf, 3000));  // not a power of two
 }
 
 }  // namespace
