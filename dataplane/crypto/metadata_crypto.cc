@@ -61,6 +61,7 @@ MetadataOpen open_metadata_payload(CryptoEngine& engine, const AesKey& key, cons
   const uint8_t pad = pkcs7_pad_len(plain + n - 1);  // n is at least one block
   if (pad == 0) return MetadataOpen::bad_padding;
   md.payload_encrypted = false;
+  md.payload_decrypted = true;
   if (!decode_payload_tlvs(plain, n - pad, md)) return MetadataOpen::malformed;
   return MetadataOpen::ok;
 }

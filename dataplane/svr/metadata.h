@@ -98,6 +98,7 @@ struct Metadata {
   bool session_data_encrypted = false;    // TLV 11
   bool has_security_id = false;
   bool payload_encrypted = false;  // TLV 16 (or a first type of 0 / > 50): payload TLVs not read yet
+  bool payload_decrypted = false;  // the payload section arrived encrypted and was opened (metadata_crypto.h)
   FiveTuple forward_context{};
   FiveTuple reverse_context{};
   SessionUuid uuid{};

@@ -53,6 +53,7 @@ namespace wp {
   /* metadata payload encryption */ \
   X(unknown_key_version, "encrypted metadata names a key version (TLV 16) we do not hold, or none") \
   X(bad_metadata_padding, "decrypted metadata payload has invalid PKCS#7 padding") \
+  X(metadata_not_encrypted, "session metadata in clear where our policy requires metadata encryption (downgrade)") \
   /* paths */ \
   X(no_path, "every path to the service's peer is down (BFD)")
 

@@ -296,5 +296,43 @@ TEST_F(SvrCrypto, KeySlotsAreReturnedWhenSessionsEndAndAFullSlabRefuses) {
   small.send_one(kLan, udp(1002));
 }
 
+// Downgrade protection: a router whose own policy requires metadata
+// encryption refuses a peer's session metadata in clear, on the first
+// packet and on the reverse metadata of a session it started.
+std::unique_ptr<Router> downgrade_router(bool ingress, bool encrypt_metadata) {
+  config::Config c = router_config(ingress);
+  for (auto& sp : *c.mutable_security_policies()) sp.set_metadata_encryption(encrypt_metadata);
+  auto r = std::make_unique<Router>(c, RouterOptions().with_key_slots(64));
+  r->neighbor(0, ingress ? kClient : kServer, ingress ? kClientMac : kServerMac);
+  r->neighbor(1, ingress ? kR2Wan : kR1Wan, ingress ? kR2Mac : kR1Mac);
+  return r;
+}
+
+TEST_F(SvrCrypto, ClearMetadataIsRefusedWhereOurPolicyRequiresEncryption) {
+  auto clear_r1 = downgrade_router(true, false), strict_r2 = downgrade_router(false, true);
+  Frame w = clear_r1->send_one(kLan, client_udp("first"));
+  EXPECT_TRUE(strict_r2->send(kWan, w.raw).empty());
+  EXPECT_EQ(strict_r2->drop_count(DropReason::metadata_not_encrypted), 1u) << strict_r2->drops();
+  EXPECT_EQ(strict_r2->count(Counter::sessions_created), 0u);
+
+  // Both encrypt: the same packet is accepted (the refusal was the downgrade, nothing else).
+  auto sealed_r1 = downgrade_router(true, true);
+  Frame s = sealed_r1->send_one(kLan, client_udp("first"));
+  EXPECT_EQ(strict_r2->send_one(kWan, s.raw).payload_string(), "first");
+  EXPECT_EQ(strict_r2->drop_count(DropReason::metadata_not_encrypted), 1u);
+}
+
+TEST_F(SvrCrypto, ClearReverseMetadataIsRefusedByAStrictIngress) {
+  auto strict_r1 = downgrade_router(true, true), clear_r2 = downgrade_router(false, false);
+  Frame w = strict_r1->send_one(kLan, client_udp("first"));
+  EXPECT_EQ(clear_r2->send_one(kWan, w.raw).payload_string(), "first");  // r2 accepts encrypted metadata
+  Frame back = clear_r2->send_one(kLan, server_udp("reply"));
+  Metadata md;
+  ASSERT_EQ(decode_metadata(back.data(), back.data_len(), md), MetadataStatus::ok);
+  EXPECT_FALSE(md.payload_encrypted) << "r2's reverse metadata travels in clear";
+  EXPECT_TRUE(strict_r1->send(kWan, back.raw).empty());
+  EXPECT_EQ(strict_r1->drop_count(DropReason::metadata_not_encrypted), 1u) << strict_r1->drops();
+}
+
 }  // namespace
 }  // namespace wp
