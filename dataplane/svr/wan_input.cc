@@ -56,9 +56,13 @@ bool WanInput::read_metadata(rte_mbuf* m, ParsedPacket& pp, Metadata& md, int& p
   if (peer == kNone) return ctx_.drop(m, DropReason::unknown_peer), false;
   // The trailer sits after the original data: the block must leave room for it.
   if (md.block_len() + kHmacTagLen > pp.payload_len()) return ctx_.drop(m, DropReason::bad_metadata), false;
-  if (!verify_hmac(m, pp, crypto_.hmac(), ctx_.rm().peers[peer].key)) return ctx_.drop(m, DropReason::bad_hmac), false;
+  // TLV 16 names the pair-key version that signed the block (1 without it).
+  const PairKey* key = ctx_.rm().peers[peer].keys.find(md.key_version());
+  if (!key) return ctx_.drop(m, DropReason::unknown_key_version), false;
+  if (!verify_hmac(m, pp, crypto_.hmac(), key->mac)) return ctx_.drop(m, DropReason::bad_hmac), false;
   ctx_.counters->add(Counter::metadata_received);
-  if (md.payload_encrypted && !crypto_.open_metadata(m, pp, md, peer)) return false;  // TLV 16, counted
+  ctx_.heard_key_versions(peer, md);                                                    // TLV 22
+  if (md.payload_encrypted && !crypto_.open_metadata(m, pp, md, *key)) return false;  // TLV 16, counted
   if (md.has_fragment) fragments_.restore_header(m, pp, md.fragment);                 // TLV 1
   return true;
 }

@@ -19,6 +19,7 @@
 
 #include "dataplane/crypto/engine.h"
 #include "dataplane/crypto/keys.h"
+#include "dataplane/crypto/pair_keys.h"
 #include "dataplane/crypto/wipe.h"
 #include "dataplane/crypto/iv_source.h"
 #include "dataplane/crypto/replay_window.h"
@@ -387,6 +388,56 @@ TEST(Crypto, WipeZeroesAndDumpExclusionNeedsAWholePage) {
   // Less than a page: nothing may be advised (a neighbour's memory would be).
   EXPECT_FALSE(exclude_from_core_dump(buf, sizeof buf, 4096));
   EXPECT_FALSE(exclude_from_core_dump(buf, sizeof buf, 3000));  // not a power of two
+}
+
+PairKey pair_key(uint8_t version) {
+  PairKey k;
+  k.version = version;
+  k.mac.ipad_state[0] = version;
+  k.mac.valid = true;
+  return k;
+}
+
+TEST(PairKeys, RingIsOrderedAndRefusesRepeatsAndAThird) {
+  PairKeyRing ring;
+  EXPECT_TRUE(ring.add(pair_key(7)));
+  EXPECT_TRUE(ring.add(pair_key(3)));
+  EXPECT_FALSE(ring.add(pair_key(3)));
+  EXPECT_FALSE(ring.add(pair_key(9)));  // two versions at once
+  EXPECT_FALSE(PairKeyRing().add(pair_key(0)));
+  EXPECT_EQ(ring.oldest().version, 3);
+  EXPECT_EQ(ring.newest().version, 7);
+  ASSERT_NE(ring.find(7), nullptr);
+  EXPECT_EQ(ring.find(7)->mac.ipad_state[0], 7);
+  EXPECT_EQ(ring.find(5), nullptr);
+  KeyVersions v = ring.versions();
+  EXPECT_EQ(v.n, 2);
+  EXPECT_EQ(v.v[0], 3);
+  EXPECT_EQ(v.v[1], 7);
+}
+
+TEST(PairKeys, SenderUsesTheNewestVersionBothEndsHold) {
+  PairKeyRing ring;
+  ring.add(pair_key(1));
+  ring.add(pair_key(2));
+  EXPECT_EQ(ring.choose(nullptr).version, 1) << "nothing heard: the version the peer had before";
+  KeyVersions only1{1, {1}}, both{2, {1, 2}}, only2{1, {2}}, other{1, {9}};
+  EXPECT_EQ(ring.choose(&only1).version, 1);
+  EXPECT_EQ(ring.choose(&both).version, 2);
+  EXPECT_EQ(ring.choose(&only2).version, 2);
+  EXPECT_EQ(ring.choose(&other).version, 1);
+}
+
+TEST(PairKeys, PeerViewsForgetARenumberedPeer) {
+  PeerKeyViews views;
+  EXPECT_EQ(views.of(0, 42), nullptr);
+  views.heard(0, 42, KeyVersions{2, {1, 2}});
+  ASSERT_NE(views.of(0, 42), nullptr);
+  EXPECT_TRUE(views.of(0, 42)->has(2));
+  EXPECT_EQ(views.of(0, 43), nullptr) << "another peer's name now at index 0";
+  views.heard(-1, 1, KeyVersions{});
+  views.heard(static_cast<int>(kMaxKeyPeers), 1, KeyVersions{});
+  EXPECT_EQ(views.of(static_cast<int>(kMaxKeyPeers), 1), nullptr);
 }
 
 }  // namespace
