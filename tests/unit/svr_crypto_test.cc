@@ -9,7 +9,9 @@
 //   client 10.1.0.5 - [r1] 172.16.0.1 ==WAN== 172.16.0.2 [r2] - server 10.2.0.10
 #include <gtest/gtest.h>
 
+#include <cstdio>
 #include <cstring>
+#include <fstream>
 #include <memory>
 #include <stdexcept>
 #include <string>
@@ -425,6 +427,26 @@ TEST_F(SvrCrypto, SenderKeepsTheOldVersionUntilThePeerHoldsTheNewOne) {
   }
   EXPECT_EQ(r1->count(Counter::pair_key_switches), 0u);
   EXPECT_EQ(r1->total_drops() + r2->total_drops(), 0u) << r1->drops() << " / " << r2->drops();
+}
+
+// The workers' slabs come from the DPDK heap: page-aligned there too and
+// marked do-not-dump (the tests' EAL runs without hugepages: 4 KiB pages).
+TEST(KeySlabDpdk, HeapSlabIsPageAlignedAndExcludedFromCoreDumps) {
+  ASSERT_NE(test_pool(), nullptr);  // EAL up
+  KeySlab slab(100, SOCKET_ID_ANY);
+  ASSERT_TRUE(slab.ok());
+  EXPECT_TRUE(slab.dump_excluded());
+  EXPECT_EQ(reinterpret_cast<uintptr_t>(&slab.at(0)) % 4096, 0u);
+  std::ifstream smaps("/proc/self/smaps");
+  auto a = reinterpret_cast<uintptr_t>(&slab.at(99));
+  bool inside = false;
+  std::string flags;
+  for (std::string line; std::getline(smaps, line) && flags.empty();) {
+    unsigned long lo, hi;
+    if (std::sscanf(line.c_str(), "%lx-%lx ", &lo, &hi) == 2) inside = a >= lo && a < hi;
+    if (inside && line.rfind("VmFlags:", 0) == 0) flags = line;
+  }
+  EXPECT_NE(flags.find(" dd"), std::string::npos) << flags;
 }
 
 }  // namespace
