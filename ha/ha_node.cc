@@ -84,6 +84,7 @@ uint32_t HaNode::poll(uint64_t now_ms) {
   watch_drops();
   if (outbox_bytes_ < settings_.max_outbox_bytes) work += drain_events();
   step_resync_out();
+  if (peer_present_ && keys_sent_for_ != &model()) send_keys();  // a commit may have rotated a pair key
   flush_batches(false);
   work += flush_outbox();
   step_takeover();
@@ -223,21 +224,37 @@ void HaNode::step_resync_out() {
 void HaNode::send_keys() {
   pb::HaMessage m;
   pb::KeyUpdate* k = m.mutable_keys();
-  for (const PeerModel& p : model().peers) {
-    auto* e = k->add_keys();
-    e->set_peer(p.name);
-    e->set_key_id(key_id(p.key));
+  keys_sent_for_ = &model();
+  for (const PeerModel& p : keys_sent_for_->peers) {
+    const KeyVersions held = p.keys.versions();
+    for (uint8_t i = 0; i < held.n; ++i) {
+      auto* e = k->add_keys();
+      e->set_peer(p.name);
+      e->set_version(held.v[i]);
+      e->set_key_id(key_id(p.keys.find(held.v[i])->mac));
+    }
   }
   send(m);
 }
 
+// Both nodes must hold the same versions of each pair key (they rotate
+// together: one config pushed to both); a version only one holds, or that
+// differs, is reported once per message.
 void HaNode::check_keys(const pb::KeyUpdate& k) {
-  for (const auto& e : k.keys())
-    for (const PeerModel& p : model().peers)
-      if (p.name == e.peer() && key_id(p.key) != e.key_id()) {
-        status_.add(C::key_mismatches);
-        log("pair key for peer \"" + p.name + "\" differs between the HA nodes: a failover would fail HMAC checks");
-      }
+  for (const PeerModel& p : model().peers) {
+    uint32_t theirs = 0;
+    bool differ = false;
+    for (const auto& e : k.keys()) {
+      if (e.peer() != p.name) continue;
+      ++theirs;
+      const PairKey* mine = p.keys.find(e.version() ? e.version() : 1);
+      differ |= !mine || key_id(mine->mac) != e.key_id();
+    }
+    if (theirs == 0 || (!differ && theirs == p.keys.size())) continue;
+    status_.add(C::key_mismatches);
+    log("pair keys for peer \"" + p.name + "\" differ between the HA nodes (versions or keys): a failover would " +
+        "fail HMAC checks; push the same peer keys to both nodes");
+  }
 }
 
 // --- incoming -----------------------------------------------------------------

@@ -99,6 +99,7 @@ class HaNode : public TransportHandler {
   uint64_t last_connect_try_ms_ = 0;
   bool joined_ = false;
   bool peer_present_ = false;
+  const RouterModel* keys_sent_for_ = nullptr;  // the model whose pair keys the peer last heard
   uint32_t peer_node_ = 0;
   uint64_t peer_incarnation_ = 0;
 

@@ -79,8 +79,15 @@ void encode_session(const Session& s, const RouterModel& rm, const DataplaneCloc
   out.set_last_ms(clock.epoch_ms(s.last_ms));
   out.set_version(clock.epoch_ms(s.last_ms));
   out.set_owner_node(node_id);
-  int peer = s.side_a_wan() ? s.out_rev.peer : s.out_fwd.peer;
-  if (peer >= 0 && static_cast<size_t>(peer) < rm.peers.size()) out.set_key_id(key_id(rm.peers[peer].key));
+  int side = s.side_a_wan() ? 0 : 1;
+  int peer = side == 0 ? s.out_rev.peer : s.out_fwd.peer;
+  if (peer >= 0 && static_cast<size_t>(peer) < rm.peers.size()) {
+    const PairKeyRing& ring = rm.peers[peer].keys;
+    const PairKey* k = s.key_version(side) ? ring.find(s.key_version(side)) : nullptr;
+    out.set_key_id(key_id((k ? *k : ring.oldest()).mac));
+  }
+  out.set_key_version_a(s.out_rev.key_version);
+  out.set_key_version_b(s.out_fwd.key_version);
   out.set_packets_fwd(s.packets[0]);
   out.set_packets_rev(s.packets[1]);
   out.set_bytes_fwd(s.bytes[0]);
@@ -114,6 +121,9 @@ bool decode_session(const pb::SessionRecord& in, const RouterModel& rm, const Da
   out.bytes[0] = in.bytes_fwd();
   out.bytes[1] = in.bytes_rev();
   out.migrations = static_cast<uint16_t>(in.migrations() > UINT16_MAX ? UINT16_MAX : in.migrations());
+  if (in.key_version_a() > 255 || in.key_version_b() > 255) return error = "key_version: not 0..255", false;
+  out.out_rev.key_version = static_cast<uint8_t>(in.key_version_a());
+  out.out_fwd.key_version = static_cast<uint8_t>(in.key_version_b());
   out.in_use = 1;
   return true;
 }

@@ -15,6 +15,7 @@
 #include "mgmt/config_load.h"
 
 #include <google/protobuf/descriptor.h>
+#include <openssl/crypto.h>
 #include <google/protobuf/message.h>
 #include <yaml-cpp/eventhandler.h>
 #include <yaml-cpp/yaml.h>
@@ -322,26 +323,34 @@ std::string strip(const std::string& s) {
   return b == std::string::npos ? "" : s.substr(b, s.find_last_not_of(ws) - b + 1);
 }
 
-// Replaces each peer's key_file by the key it holds. key_file is cleared once
-// read, so afterwards `key` is the one source of truth and "both set" still
-// means the user wrote both. Errors name the file, never its contents.
+// Replaces a key file field by the key it holds (into `key`). The file field
+// is cleared once read, so afterwards the key is the one source of truth and
+// "both set" still means the user wrote both. Errors name the file, never its
+// contents.
+void resolve_key_file(const std::filesystem::path& dir, std::string* key, std::string* key_file,
+                      const std::string& path, std::vector<ConfigError>& errors) {
+  if (key_file->empty() || !key->empty()) return;  // both set: the validator says so
+  const std::string file = (dir / *key_file).string();
+  std::string contents;
+  if (auto err = read_file(file, kMaxKeyFileBytes, contents)) {
+    errors.push_back({path, "cannot read key file \"" + file + "\": " + *err});
+    return;
+  }
+  *key = strip(contents);
+  OPENSSL_cleanse(contents.data(), contents.size());
+  if (key->empty()) {
+    errors.push_back({path, "key file \"" + file + "\" is empty"});
+    return;
+  }
+  key_file->clear();
+}
+
 void resolve_key_files(const std::filesystem::path& dir, config::Config& cfg, std::vector<ConfigError>& errors) {
   for (int i = 0; i < cfg.peers_size(); ++i) {
     config::Peer& peer = *cfg.mutable_peers(i);
-    if (peer.key_file().empty() || !peer.key().empty()) continue;  // both set: the validator says so
-    const std::string path = "peers[" + std::to_string(i) + "].key_file";
-    const std::string file = (dir / peer.key_file()).string();
-    std::string contents;
-    if (auto err = read_file(file, kMaxKeyFileBytes, contents)) {
-      errors.push_back({path, "cannot read key file \"" + file + "\": " + *err});
-      continue;
-    }
-    peer.set_key(strip(contents));
-    if (peer.key().empty()) {
-      errors.push_back({path, "key file \"" + file + "\" is empty"});
-      continue;
-    }
-    peer.clear_key_file();
+    const std::string path = "peers[" + std::to_string(i) + "]";
+    resolve_key_file(dir, peer.mutable_key(), peer.mutable_key_file(), path + ".key_file", errors);
+    resolve_key_file(dir, peer.mutable_next_key(), peer.mutable_next_key_file(), path + ".next_key_file", errors);
   }
 }
 

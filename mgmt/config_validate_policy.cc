@@ -158,6 +158,30 @@ void ConfigValidator::check_peer_key(const config::Peer& peer, const std::string
   if (!valid_hex_key(peer.key())) {
     error(path + ".key", "the pair key must be an even number of hex digits, at least 64 (32 bytes)");
   }
+  if (peer.key_version() > 255) error(path + ".key_version", "must be 1..255 (0 means 1)");
+  check_next_peer_key(peer, path);
+}
+
+// The key held beside `key` while rotating; see config.proto.
+void ConfigValidator::check_next_peer_key(const config::Peer& peer, const std::string& path) {
+  if (!peer.next_key().empty() && !peer.next_key_file().empty()) {
+    return error(path, "set either next_key or next_key_file, not both");
+  }
+  if (!peer.next_key_file().empty()) {
+    return error(path + ".next_key_file", "was not read; next_key_file is only resolved when loading a config file");
+  }
+  if (peer.next_key().empty()) {
+    if (peer.next_key_version() != 0) error(path + ".next_key_version", "set without next_key");
+    return;
+  }
+  if (!valid_hex_key(peer.next_key())) {
+    error(path + ".next_key", "the pair key must be an even number of hex digits, at least 64 (32 bytes)");
+  }
+  if (peer.next_key() == peer.key()) error(path + ".next_key", "is the same key as key: a rotation needs a new key");
+  uint32_t v = peer.key_version() ? peer.key_version() : 1;
+  uint32_t next = peer.next_key_version() ? peer.next_key_version() : v + 1;
+  if (next > 255) error(path + ".next_key_version", "must be 1..255 (0 means key_version + 1)");
+  if (next == v) error(path + ".next_key_version", "must differ from key_version (" + std::to_string(v) + ")");
 }
 
 // Reachable = on-link on a WAN interface, or covered by a static route that

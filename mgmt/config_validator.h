@@ -49,6 +49,7 @@ class ConfigValidator {
   void check_security_policies();
   void check_peers();
   void check_peer_key(const config::Peer& peer, const std::string& path);
+  void check_next_peer_key(const config::Peer& peer, const std::string& path);
   void check_waypoint(const std::string& text, const std::string& path);
   // config_validate_mgmt.cc: IPFIX collectors and timers, Redis store.
   void check_ipfix();

@@ -89,8 +89,10 @@ void fill_session(api::SessionInfo* o, const SessionView& v, const RouterModel& 
 
 // Peer keys never leave the router through the API.
 config::Config redacted(config::Config c) {
-  for (auto& p : *c.mutable_peers())
+  for (auto& p : *c.mutable_peers()) {
     if (!p.key().empty()) p.set_key("<redacted>");
+    if (!p.next_key().empty()) p.set_next_key("<redacted>");
+  }
   return c;
 }
 

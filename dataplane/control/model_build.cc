@@ -8,6 +8,8 @@
 // order: interfaces and connected routes first (static routes name them),
 // tenants, peers before services (next_peer names one), security policies
 // before the policy matrix that points at them.
+#include <openssl/crypto.h>
+
 #include <algorithm>
 
 #include "dataplane/control/router_model.h"
@@ -25,6 +27,7 @@ uint8_t proto_of(const std::string& p) {
 
 std::vector<uint8_t> hex_bytes(const std::string& hex) {
   std::vector<uint8_t> out;
+  out.reserve(hex.size() / 2);  // no reallocation leaves a copy of the key behind
   auto nib = [](char c) -> int {
     if (c >= '0' && c <= '9') return c - '0';
     if (c >= 'a' && c <= 'f') return c - 'a' + 10;
@@ -33,7 +36,10 @@ std::vector<uint8_t> hex_bytes(const std::string& hex) {
   };
   for (size_t i = 0; i + 1 < hex.size(); i += 2) {
     int hi = nib(hex[i]), lo = nib(hex[i + 1]);
-    if (hi < 0 || lo < 0) return {};
+    if (hi < 0 || lo < 0) {
+      OPENSSL_cleanse(out.data(), out.size());
+      return {};
+    }
     out.push_back(static_cast<uint8_t>(hi << 4 | lo));
   }
   return out;
@@ -142,17 +148,44 @@ class RouterModelBuilder {
       pm.name = p.name();
       for (const auto& w : p.waypoints())
         if (auto a = parse_ipv4(w)) pm.waypoints.push_back(*a);
-      auto key = hex_bytes(p.key());
-      if (key.size() < 32) return fail("peer " + p.name() + ": key must be at least 32 bytes of hex");
-      pm.key = hmac_.make_key(key);
-      static thread_local CryptoEngine kdf;
-      if (!kdf.ok()) return fail("Intel IPsec-MB manager could not be initialised");
-      pm.session_prk = session_prk(kdf, key);
-      derive_metadata_key(kdf, pm.session_prk, pm.metadata_key);
-      std::fill(key.begin(), key.end(), 0);
+      pm.name_hash = fnv1a(p.name());
+      uint32_t v = p.key_version() ? p.key_version() : 1;
+      if (!pair_key(pm, p.key(), v, "key")) return false;
+      if (!p.next_key().empty() && !pair_key(pm, p.next_key(), p.next_key_version() ? p.next_key_version() : v + 1,
+                                             "next_key"))
+        return false;
       m_->peers.push_back(std::move(pm));
     }
     return true;
+  }
+
+  // One pair-key version and what is derived from it; the key bytes are
+  // wiped here, only the schedules stay in the model.
+  bool pair_key(PeerModel& pm, const std::string& hex, uint32_t version, const char* what) {
+    auto key = hex_bytes(hex);
+    struct Cleanse {
+      std::vector<uint8_t>& k;
+      ~Cleanse() { OPENSSL_cleanse(k.data(), k.size()); }
+    } cleanse{key};
+    if (key.size() < 32) return fail("peer " + pm.name + ": " + what + " must be at least 32 bytes of hex");
+    if (version == 0 || version > 255) return fail("peer " + pm.name + ": " + what + " version must be 1..255");
+    static thread_local CryptoEngine kdf;
+    if (!kdf.ok()) return fail("Intel IPsec-MB manager could not be initialised");
+    PairKey k;
+    k.version = static_cast<uint8_t>(version);
+    k.mac = hmac_.make_key(key);
+    k.session_prk = session_prk(kdf, key);
+    derive_metadata_key(kdf, k.session_prk, k.metadata_key);
+    bool added = pm.keys.add(k);
+    wipe_object(k);
+    if (!added) return fail("peer " + pm.name + ": " + what + " repeats key version " + std::to_string(version));
+    return true;
+  }
+
+  static uint32_t fnv1a(const std::string& s) {
+    uint32_t h = 2166136261u;
+    for (unsigned char c : s) h = (h ^ c) * 16777619u;
+    return h;
   }
 
   bool services() {

@@ -17,6 +17,7 @@
 #include "config.pb.h"
 #include "dataplane/crypto/engine.h"  // AesKey
 #include "dataplane/crypto/hmac.h"
+#include "dataplane/crypto/pair_keys.h"
 #include "dataplane/ip/ipv4.h"
 
 namespace wp {
@@ -60,10 +61,11 @@ struct SecurityModel {
 
 struct PeerModel {
   std::string name;
+  uint32_t name_hash = 0;  // ties what a worker learned of this peer to it (PeerKeyViews)
   std::vector<Ipv4> waypoints;
-  HmacKey key;
-  HmacKey session_prk;  // HKDF-Extract of the pair key (crypto/keys.h)
-  AesKey metadata_key;  // metadata payload key (metadata_crypto.h)
+  // One or two pair-key versions and their derived keys; wiped with the
+  // model (crypto/pair_keys.h).
+  PairKeyRing keys;
 };
 
 struct NextHop {

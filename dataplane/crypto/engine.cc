@@ -1,5 +1,6 @@
 // IPsec-MB AES-256-CBC + HMAC-SHA256-128 bursts and HKDF; see crypto/engine.h.
 #include "dataplane/crypto/engine.h"
+#include "dataplane/crypto/wipe.h"
 
 #include <intel-ipsec-mb.h>
 
@@ -149,7 +150,7 @@ void CryptoEngine::hkdf_extract(std::span<const uint8_t> salt, std::span<const u
   static constexpr uint8_t kZeros[32] = {};
   HmacKey k = hmac_key(salt.empty() ? std::span<const uint8_t>(kZeros) : salt);
   hmac_sha256(k, ikm, prk);
-  std::memset(static_cast<void*>(&k), 0, sizeof k);
+  wipe_object(k);
 }
 
 bool CryptoEngine::hkdf_expand(const HmacKey& prk, std::span<const uint8_t> info, std::span<uint8_t> out) {
@@ -167,8 +168,8 @@ bool CryptoEngine::hkdf_expand(const HmacKey& prk, std::span<const uint8_t> info
     std::memcpy(out.data() + done, t, take);
     done += take;
   }
-  std::memset(t, 0, sizeof t);
-  std::memset(msg, 0, sizeof msg);
+  wipe(t, sizeof t);
+  wipe(msg, sizeof msg);
   return true;
 }
 

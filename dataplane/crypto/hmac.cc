@@ -1,5 +1,6 @@
 // IPsec-MB HMAC-SHA256-128; see hmac.h.
 #include "dataplane/crypto/hmac.h"
+#include "dataplane/crypto/wipe.h"
 
 #include <intel-ipsec-mb.h>
 
@@ -55,8 +56,8 @@ HmacKey make_hmac_key(IMB_MGR* mgr, std::span<const uint8_t> key) {
   IMB_SHA256_ONE_BLOCK(mgr, pad, out.ipad_state);
   for (size_t i = 0; i < kBlock; ++i) pad[i] = block[i] ^ 0x5c;
   IMB_SHA256_ONE_BLOCK(mgr, pad, out.opad_state);
-  std::memset(block, 0, sizeof block);
-  std::memset(pad, 0, sizeof pad);
+  wipe(block, sizeof block);
+  wipe(pad, sizeof pad);
   out.valid = true;
   return out;
 }

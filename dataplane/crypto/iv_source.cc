@@ -1,5 +1,6 @@
 // AES-CTR IV generator; see iv_source.h.
 #include "dataplane/crypto/iv_source.h"
+#include "dataplane/crypto/wipe.h"
 
 #include <sys/random.h>
 
@@ -12,8 +13,8 @@ IvSource::IvSource(CryptoEngine& engine) : engine_(engine) {
 }
 
 IvSource::~IvSource() {
-  std::memset(&key_, 0, sizeof key_);
-  std::memset(buf_, 0, sizeof buf_);
+  wipe_object(key_);
+  wipe(buf_, sizeof buf_);
 }
 
 void IvSource::reseed() {
@@ -26,7 +27,7 @@ void IvSource::reseed() {
   }
   engine_.expand_aes_key(seed, key_);
   std::memcpy(counter_, seed + kAesKeyLen, 16);
-  std::memset(seed, 0, sizeof seed);
+  wipe(seed, sizeof seed);
   refills_ = 0;
   seeded_ = true;
 }

@@ -14,8 +14,10 @@
 // The expanded keys (~550 B) do not belong in the 256-byte Session: they
 // live in a per-worker KeySlab, a fixed array with a free list sized at start,
 // and a session holds only the slot index. Only sessions that encrypt or
-// HMAC every packet take a slot; the slot is wiped and freed when the
-// session ends. A full slab refuses the new session with a drop reason.
+// HMAC every packet take a slot; the slot is wiped (explicit_bzero, wipe.h)
+// when the session ends, the whole slab when it is freed. The slab's pages
+// are marked MADV_DONTDUMP, so core dumps carry no session keys. A full slab
+// refuses the new session with a drop reason.
 #pragma once
 
 #include <cstdint>
@@ -47,7 +49,7 @@ void derive_session_keys(CryptoEngine& engine, const HmacKey& prk, const Session
 
 class KeySlab {
  public:
-  // Memory from the DPDK heap on `socket`, or the process heap when
+  // Memory from the DPDK heap on `socket`, or anonymous pages when
   // socket < -1 (tests, benchmarks).
   KeySlab(uint32_t capacity, int socket);
   ~KeySlab();
@@ -57,6 +59,8 @@ class KeySlab {
   bool ok() const { return capacity_ == 0 || (keys_ != nullptr && free_ != nullptr); }
   uint32_t capacity() const { return capacity_; }
   uint32_t in_use() const { return capacity_ - free_top_; }
+  // The slab's pages are excluded from core dumps (madvise MADV_DONTDUMP).
+  bool dump_excluded() const { return dump_excluded_; }
 
   uint32_t allocate();          // kNoKeySlot when full
   void release(uint32_t slot);  // wipes the keys
@@ -64,11 +68,17 @@ class KeySlab {
   const SessionKeys& at(uint32_t slot) const { return keys_[slot]; }
 
  private:
+  bool allocate_heap();
+  bool allocate_dpdk(int socket);
+
   SessionKeys* keys_ = nullptr;
+  size_t keys_bytes_ = 0;  // whole pages
+  size_t page_ = 0;
   uint32_t* free_ = nullptr;
   uint32_t capacity_ = 0;
   uint32_t free_top_ = 0;
   bool dpdk_ = false;
+  bool dump_excluded_ = false;
 };
 
 }  // namespace wp

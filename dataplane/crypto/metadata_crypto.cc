@@ -1,5 +1,6 @@
 // Metadata payload-section encryption; see metadata_crypto.h.
 #include "dataplane/crypto/metadata_crypto.h"
+#include "dataplane/crypto/wipe.h"
 
 #include <cstring>
 
@@ -12,11 +13,11 @@ void derive_metadata_key(CryptoEngine& engine, const HmacKey& session_prk, AesKe
   auto info = std::span(reinterpret_cast<const uint8_t*>(kMetadataKdfInfo), sizeof kMetadataKdfInfo - 1);
   engine.hkdf_expand(session_prk, info, key);
   engine.expand_aes_key(key, out);
-  std::memset(key, 0, sizeof key);
+  wipe(key, sizeof key);
 }
 
 size_t seal_metadata_payload(CryptoEngine& engine, IvSource& ivs, const AesKey& key, uint8_t* b, size_t len,
-                             size_t cap) {
+                             size_t cap, uint32_t version) {
   const size_t hl = load_be16(b + 8) & 0x0fff, pl = load_be16(b + 10);
   const size_t pad = kAesBlock - pl % kAesBlock;
   const size_t new_hl = hl + 8, new_pl = kAesBlock + pl + pad;
@@ -28,7 +29,7 @@ size_t seal_metadata_payload(CryptoEngine& engine, IvSource& ivs, const AesKey& 
   std::memset(ct + pl, static_cast<int>(pad), pad);
   store_be16(b + hl, static_cast<uint16_t>(Tlv::security_id));
   store_be16(b + hl + 2, 4);
-  store_be32(b + hl + 4, kMetadataKeyVersion);
+  store_be32(b + hl + 4, version);
   ivs.next(iv);
   CryptoOp op;
   op.msg = ct;
@@ -43,8 +44,8 @@ size_t seal_metadata_payload(CryptoEngine& engine, IvSource& ivs, const AesKey& 
 }
 
 MetadataOpen open_metadata_payload(CryptoEngine& engine, const AesKey& key, const uint8_t* b, Metadata& md,
-                                   uint8_t* plain) {
-  if (!md.has_security_id || md.security_id != kMetadataKeyVersion) return MetadataOpen::unknown_key_version;
+                                   uint8_t* plain, uint32_t version) {
+  if (!md.has_security_id || md.security_id != version) return MetadataOpen::unknown_key_version;
   const size_t pl = md.payload_len;
   if (pl < 2 * kAesBlock || pl % kAesBlock != 0 || pl - kAesBlock > kMaxPlainMetadata) return MetadataOpen::malformed;
   const uint8_t* iv = b + md.header_len;
@@ -60,6 +61,7 @@ MetadataOpen open_metadata_payload(CryptoEngine& engine, const AesKey& key, cons
   const uint8_t pad = pkcs7_pad_len(plain + n - 1);  // n is at least one block
   if (pad == 0) return MetadataOpen::bad_padding;
   md.payload_encrypted = false;
+  md.payload_decrypted = true;
   if (!decode_payload_tlvs(plain, n - pad, md)) return MetadataOpen::malformed;
   return MetadataOpen::ok;
 }

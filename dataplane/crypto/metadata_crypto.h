@@ -13,8 +13,9 @@
 //   key = HKDF-Expand(PRK = HKDF-Extract("waypoint svr session keys v1", pair key),
 //                     info = "waypoint svr metadata key v1", L = 32)
 // (session keys use the 16-byte UUID as info, so the two never coincide).
-// The version is 1 for the configured pair key; a block naming another
-// version is dropped (unknown_key_version), as is bad padding.
+// Each pair-key version has its own metadata key (crypto/pair_keys.h); TLV 16
+// names the version, and a block naming one we do not hold is dropped
+// (unknown_key_version), as is bad padding.
 #pragma once
 
 #include <cstddef>
@@ -39,7 +40,7 @@ void derive_metadata_key(CryptoEngine& engine, const HmacKey& session_prk, AesKe
 // room for `cap`) in place and adds TLV 16 to its header section. Returns the
 // new block length, or 0 when it does not fit `cap`.
 size_t seal_metadata_payload(CryptoEngine& engine, IvSource& ivs, const AesKey& key, uint8_t* b, size_t len,
-                             size_t cap);
+                             size_t cap, uint32_t version = kMetadataKeyVersion);
 
 enum class MetadataOpen : uint8_t { ok, unknown_key_version, bad_padding, malformed };
 
@@ -48,6 +49,6 @@ enum class MetadataOpen : uint8_t { ok, unknown_key_version, bad_padding, malfor
 // `plain` (kMaxPlainMetadata bytes) and reads its TLVs into `md`; string
 // views then point into `plain`.
 MetadataOpen open_metadata_payload(CryptoEngine& engine, const AesKey& key, const uint8_t* b, Metadata& md,
-                                   uint8_t* plain);
+                                   uint8_t* plain, uint32_t version = kMetadataKeyVersion);
 
 }  // namespace wp

@@ -26,6 +26,9 @@ struct SideOut {
   Ipv4 next_hop = 0;  // resolved with ARP on `iface`
   int8_t iface = -1;
   int8_t peer = -1;  // WAN leg: peer index (HMAC key); LAN: -1
+  // WAN leg: the pair-key version its session keys were derived from (0:
+  // none); the HA peer re-derives with it (crypto/pair_keys.h). In padding.
+  uint8_t key_version = 0;
 };
 
 enum SessionFlags : uint8_t {
@@ -76,6 +79,8 @@ struct Session {
 
   FiveTuple key_a() const { return out_rev.tuple.reversed(); }  // forward packets arrive with this
   FiveTuple key_b() const { return out_fwd.tuple.reversed(); }  // reverse packets arrive with this
+  // Side 0 = A (out_rev), 1 = B (out_fwd), as key_slot.
+  uint8_t key_version(int side) const { return side == 0 ? out_rev.key_version : out_fwd.key_version; }
   bool side_a_wan() const { return out_rev.peer >= 0; }
   bool side_b_wan() const { return out_fwd.peer >= 0; }
 };

@@ -40,7 +40,16 @@ bool CryptoBatch::start(Session& s, const ParsedPacket& pp, const Metadata* md, 
       return false;
     }
     s.key_slot[side] = slot;
-    derive_session_keys(engine_, ctx_.rm().peers[o.peer].session_prk, s.uuid, ctx_.keys.at(slot));
+    // Side A's keys come from the version that signed the first block, the
+    // onward side's from the version we sign ours with.
+    const PairKey* pk = side == 0 && md ? ctx_.rm().peers[o.peer].keys.find(md->key_version()) : &ctx_.tx_key(o.peer);
+    if (!pk) {  // read_metadata checked it: only a model swap in between
+      ctx_.release_keys(s);
+      why = DropReason::unknown_key_version;
+      return false;
+    }
+    (side == 0 ? s.out_rev : s.out_fwd).key_version = pk->version;
+    derive_session_keys(engine_, pk->session_prk, s.uuid, ctx_.keys.at(slot));
   }
   if (c & kCryptoEncrypt) ctx_.counters->add(Counter::sessions_encrypted);
   if (c & kCryptoAdaptiveSkip) ctx_.counters->add(Counter::sessions_adaptive_skip);
@@ -57,11 +66,16 @@ void CryptoBatch::adopt_peer(Session& s, const uint32_t kept[2]) {
     s.key_slot[side] = kept[side];
     const SideOut& o = side == 0 ? s.out_rev : s.out_fwd;
     if (kept[side] != kNoKeySlot || o.peer < 0 || !(s.crypto & kCryptoHmacAll)) continue;
+    // The version the peer node derived from; a session older than the
+    // synced version field (0) came from the oldest.
+    const PairKeyRing& ring = ctx_.rm().peers[o.peer].keys;
+    const PairKey* pk = s.key_version(side) ? ring.find(s.key_version(side)) : &ring.oldest();
+    if (!pk) continue;  // that version is retired here: the session cannot be carried
     uint32_t slot = ctx_.keys.allocate();
     if (slot == kNoKeySlot) continue;  // packets of this session then leave unsealed and are refused
     s.key_slot[side] = slot;
     SessionKeys& k = ctx_.keys.at(slot);
-    derive_session_keys(engine_, ctx_.rm().peers[o.peer].session_prk, s.uuid, k);
+    derive_session_keys(engine_, pk->session_prk, s.uuid, k);
     uint64_t sent = s.packets[side == 1 ? 0 : 1];  // forward packets leave on B
     k.tx_seq = static_cast<uint32_t>(sent) + kTakeoverSeqJump;
   }
@@ -129,7 +143,8 @@ bool CryptoBatch::seal(rte_mbuf* m, ParsedPacket& pp, Session& s, Dir dir, const
   ctx_.counters->add(Counter::fast_path_bytes, pp.end - pp.l3);
   ctx_.counters->add(Counter::packets_sealed);
   if (layout.cipher_len) ctx_.counters->add(Counter::packets_encrypted);
-  const HmacKey& mac = need_md ? ctx_.rm().peers[out.peer].key : keys->mac;
+  // The block names the version it is signed with (write_key_tlvs).
+  const HmacKey& mac = need_md ? ctx_.md_key(s, leaving_side(dir), out.peer).mac : keys->mac;
   // Over the MTU now? Fragmented after signing (Fragments::transmit).
   queue_sign(m, pp, mac, out.iface, out.next_hop, layout.cipher_len ? &keys->aes : nullptr, layout, frag_id_reserved);
   return true;
@@ -258,15 +273,17 @@ bool CryptoBatch::decrypt_metadata_data(rte_mbuf* m, ParsedPacket& pp, Session& 
   return true;
 }
 
-size_t CryptoBatch::seal_metadata(uint8_t* block, size_t len, size_t cap, const Session& s, const SideOut& out) {
+size_t CryptoBatch::seal_metadata(uint8_t* block, size_t len, size_t cap, const Session& s, Dir dir,
+                                  const SideOut& out) {
   if (len == 0 || !ctx_.rm().security[s.security].encrypt_metadata) return len;
-  size_t n = seal_metadata_payload(engine_, ivs_, ctx_.rm().peers[out.peer].metadata_key, block, len, cap);
+  const PairKey& k = ctx_.md_key(s, leaving_side(dir), out.peer);
+  size_t n = seal_metadata_payload(engine_, ivs_, k.metadata_key, block, len, cap, k.version);
   if (n) ctx_.counters->add(Counter::metadata_encrypted);
   return n;
 }
 
-bool CryptoBatch::open_metadata(rte_mbuf* m, const ParsedPacket& pp, Metadata& md, int peer) {
-  switch (open_metadata_payload(engine_, ctx_.rm().peers[peer].metadata_key, pkt_data(m) + pp.payload, md, md_plain_)) {
+bool CryptoBatch::open_metadata(rte_mbuf* m, const ParsedPacket& pp, Metadata& md, const PairKey& key) {
+  switch (open_metadata_payload(engine_, key.metadata_key, pkt_data(m) + pp.payload, md, md_plain_, key.version)) {
     case MetadataOpen::ok: ctx_.counters->add(Counter::metadata_decrypted); return true;
     case MetadataOpen::unknown_key_version: ctx_.drop(m, DropReason::unknown_key_version); return false;
     case MetadataOpen::bad_padding: ctx_.drop(m, DropReason::bad_metadata_padding); return false;

@@ -33,6 +33,11 @@
 // encrypted (forward blocks at the ingress router, reverse blocks at the
 // egress). A receiver opens any block that names our key version, whatever
 // its own policy says: the names it needs to apply that policy are inside.
+//
+// Pair-key versions (crypto/pair_keys.h): metadata is signed (and its
+// payload encrypted) with the version WorkerContext::tx_key picks; a
+// session's keys come from the version of its first block and stay in its
+// slots, so a rotation never re-keys a live session.
 #pragma once
 
 #include <rte_mbuf.h>
@@ -104,8 +109,8 @@ class CryptoBatch {
   // TLV 16: encrypts a finished block's payload section when the policy asks
   // (returns the new length, 0 on overflow); opens a received one (false:
   // dropped and counted).
-  size_t seal_metadata(uint8_t* block, size_t len, size_t cap, const Session& s, const SideOut& out);
-  bool open_metadata(rte_mbuf* m, const ParsedPacket& pp, Metadata& md, int peer);
+  size_t seal_metadata(uint8_t* block, size_t len, size_t cap, const Session& s, Dir dir, const SideOut& out);
+  bool open_metadata(rte_mbuf* m, const ParsedPacket& pp, Metadata& md, const PairKey& key);
 
   static int leaving_side(Dir d) { return d == Dir::forward ? 1 : 0; }
   static int arriving_side(Dir d) { return d == Dir::forward ? 0 : 1; }

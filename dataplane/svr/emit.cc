@@ -97,11 +97,13 @@ size_t Emit::build_block(uint8_t* block, size_t cap, const Session& s, Dir dir, 
                          const FragmentInfo* frag) {
   MetadataWriter w(block, cap);
   if (frag) w.fragment(*frag);  // TLV 1: a header TLV, so first
+  write_key_tlvs(w, ctx_.rm().peers[out.peer], ctx_.md_key(s, CryptoBatch::leaving_side(dir), out.peer).version,
+                 ctx_.rm().security[s.security].encrypt_metadata);
   // No ack while the adaptive decision is unknown here (crypto_batch.h).
   write_session_tlvs(w, ctx_.rm(), s, dir, out, !(s.crypto & kCryptoPending));
   // TLV 11: this packet's data (and the session's) is encrypted.
   if (data_encrypted || (s.crypto & kCryptoEncrypt)) w.raw_tlv(Tlv::session_data_encrypted, nullptr, 0, false);
-  return crypto_.seal_metadata(block, w.finish(), cap, s, out);  // TLV 16 when the policy asks
+  return crypto_.seal_metadata(block, w.finish(), cap, s, dir, out);  // TLV 16 when the policy asks
 }
 
 size_t Emit::add_metadata(rte_mbuf* m, ParsedPacket& pp, const Session& s, Dir dir, const SideOut& out,

@@ -6,12 +6,15 @@
 #include "dataplane/crypto/hmac.h"
 #include "dataplane/ip/packet_edit.h"
 #include "dataplane/paths/path_table.h"
+#include "dataplane/svr/session_tlvs.h"
 
 namespace wp {
 namespace {
 
 constexpr int kLegA = 0, kLegB = 1;  // FlowMonitorTable::Slot::leg
 constexpr uint16_t kInlineMarkerLen = kMetadataHeaderLen + kTlvHeaderLen + kPathMetricsLen;
+// TLV 16 and TLV 22 at most (session_tlvs.h: write_key_tlvs).
+constexpr uint16_t kKeyTlvsMaxLen = 2 * kTlvHeaderLen + 4 + kMaxAdvertised;
 
 }  // namespace
 
@@ -54,24 +57,40 @@ size_t FlowMonitor::count_tx(rte_mbuf* m, ParsedPacket& pp, Session& s, Dir dir,
   LegMonitor& lm = sl->leg[leg];
   size_t len = 0;
   if (may_mark && lm.marker_due(ctx_.now_ms, period_ms_)) {
-    len = send_marker(m, pp, s, out, lm);
+    len = send_marker(m, pp, s, out, leg, lm);
     sl->last_ms = ctx_.now_ms;
   }
   lm.count_tx();  // after the marker: it opens its block, on both ends
   return len;
 }
 
-size_t FlowMonitor::send_marker(rte_mbuf* m, ParsedPacket& pp, const Session& s, const SideOut& out, LegMonitor& lm) {
-  // Inline only where the receiver treats the block as nothing but TLV 26.
-  bool inline_ok = (s.crypto & ~kCryptoAdaptiveSkip) == 0 &&
-                   uint32_t{pp.end} - pp.l3 + kInlineMarkerLen + kHmacTagLen <= ctx_.rm().interfaces[out.iface].mtu &&
-                   !has_cookie(pkt_data(m) + pp.payload, pp.payload_len());
-  uint8_t block[kMetadataHeaderLen + 2 * (kTlvHeaderLen + kPathMetricsLen)];
-  MetadataWriter w(block, sizeof block);
+// `leg` is the leaving side (kLegA = side A): the pair-key version the block
+// names is the one CryptoBatch::seal signs an inline marker with.
+size_t FlowMonitor::send_marker(rte_mbuf* m, ParsedPacket& pp, const Session& s, const SideOut& out, int leg,
+                                LegMonitor& lm) {
+  const PairKey& key = ctx_.md_key(s, leg, out.peer);
+  // Inline only where the receiver treats the block as nothing but TLV 26
+  // (and the pair-key TLVs while rotating).
+  uint8_t inline_block[kInlineMarkerLen + kKeyTlvsMaxLen];
+  MetadataWriter iw(inline_block, sizeof inline_block);
+  write_key_tlvs(iw, ctx_.rm().peers[out.peer], key.version, false);  // while rotating: which key signs it
   PathMetricsTlv t = lm.next_marker(ctx_.now_ms);
-  if (!inline_ok) w.control_message(kControlKeepAlive);
-  w.path_metrics(t);
-  size_t n = w.finish();
+  iw.path_metrics(t);
+  const size_t inline_len = iw.finish();
+  bool inline_ok = (s.crypto & ~kCryptoAdaptiveSkip) == 0 &&
+                   uint32_t{pp.end} - pp.l3 + inline_len + kHmacTagLen <= ctx_.rm().interfaces[out.iface].mtu &&
+                   !has_cookie(pkt_data(m) + pp.payload, pp.payload_len());
+  uint8_t alone_block[sizeof inline_block + kTlvHeaderLen + 1];
+  const uint8_t* block = inline_block;
+  size_t n = inline_len;
+  if (!inline_ok) {
+    MetadataWriter w(alone_block, sizeof alone_block);
+    write_key_tlvs(w, ctx_.rm().peers[out.peer], key.version, false);
+    w.control_message(kControlKeepAlive);
+    w.path_metrics(t);
+    n = w.finish();
+    block = alone_block;
+  }
   size_t len = 0;
   bool sent = false;
   if (inline_ok) {
@@ -82,7 +101,7 @@ size_t FlowMonitor::send_marker(rte_mbuf* m, ParsedPacket& pp, const Session& s,
       sent = true;
       ctx_.counters->add(Counter::flow_markers_inline);
     }
-  } else if (n && metadata_only_.send_block(m->pool, out, block, n)) {
+  } else if (n && metadata_only_.send_block(m->pool, out, key, block, n)) {
     sent = true;
     ctx_.counters->add(Counter::flow_markers_alone);
   }

@@ -49,7 +49,7 @@ class FlowMonitor {
 
  private:
   FlowMonitorTable::Slot* slot(const Session& s, bool claim);
-  size_t send_marker(rte_mbuf* m, ParsedPacket& pp, const Session& s, const SideOut& out, LegMonitor& lm);
+  size_t send_marker(rte_mbuf* m, ParsedPacket& pp, const Session& s, const SideOut& out, int leg, LegMonitor& lm);
   void record(const SideOut& side, const FlowSample& fs);
 
   WorkerContext& ctx_;

@@ -11,7 +11,8 @@ namespace {
 enum class Section : uint8_t { header, payload, any };
 
 // Which section a known type belongs to, and its fixed value length (-1: any
-// length >= 0, -2: non-empty string). Unknown types are skipped.
+// length >= 0, -2: non-empty string, -3: 1 to kMaxAdvertised bytes).
+// Unknown types are skipped.
 struct TlvRule {
   Section section;
   int length;
@@ -38,6 +39,7 @@ bool rule_for(uint16_t type, TlvRule& rule) {
     case Tlv::disable_forward_metadata: rule = {Section::payload, 0}; return true;
     case Tlv::sessions_in_service: rule = {Section::payload, 8}; return true;
     case Tlv::security_id: rule = {Section::header, 4}; return true;
+    case Tlv::key_versions: rule = {Section::header, -3}; return true;
     case Tlv::icmp_error_location_v4: rule = {Section::header, 4}; return true;
     case Tlv::icmp_error_location_v6: rule = {Section::header, 16}; return true;
     case Tlv::control_message:
@@ -80,6 +82,11 @@ void apply_tlv(uint16_t type, const uint8_t* v, uint16_t len, Metadata& out) {
       out.has_security_id = true;
       out.security_id = load_be32(v);
       break;
+    case Tlv::key_versions:
+      out.has_key_versions = true;
+      out.key_versions.n = static_cast<uint8_t>(len);
+      std::memcpy(out.key_versions.v, v, len);
+      break;
     case Tlv::fragment:
       out.has_fragment = true;
       out.fragment = {load_be32(v), load_be16(v + 4), load_be16(v + 6), load_be16(v + 8)};
@@ -108,6 +115,7 @@ bool walk_section(const uint8_t* p, size_t pos, size_t end, Section section, Met
       if (rule.section != section) return false;
       if (rule.length >= 0 && len != rule.length) return false;
       if (rule.length == -2 && len == 0) return false;
+      if (rule.length == -3 && (len == 0 || len > kMaxAdvertised)) return false;
       apply_tlv(type, p + pos, len, out);
     }
     pos += len;
@@ -152,13 +160,13 @@ MetadataStatus decode_metadata(const uint8_t* p, size_t len, Metadata& out) {
   if (out.header_len == kMetadataHeaderLen && out.payload_len == 0) return MetadataStatus::bare;
   if (!walk_section(p, kMetadataHeaderLen, out.header_len, Section::header, out)) return MetadataStatus::malformed;
   // An encrypted payload section (metadata_crypto.h) is named by TLV 16
-  // in the header. Without it, a first payload type of 0 or > 50 still means
+  // in the header (unless its clear bit says the payload is not). Without it, a first payload type of 0 or > 50 still means
   // encrypted (docs/svr-wire-format.md: what older decoders assume, as an IV reads so); the
   // caller cannot open that one and drops it. Either way the payload TLVs
   // are read only after decryption (decode_payload_tlvs).
   if (out.payload_len >= 2) {
     uint16_t first = load_be16(p + out.header_len);
-    out.payload_encrypted = out.has_security_id || first == 0 || first > 50;
+    out.payload_encrypted = out.has_security_id ? !(out.security_id & kClearPayloadBit) : first == 0 || first > 50;
   }
   if (out.payload_encrypted) return MetadataStatus::ok;
   if (!walk_section(p, out.header_len, out.block_len(), Section::payload, out)) return MetadataStatus::malformed;
@@ -204,6 +212,10 @@ void MetadataWriter::security_id(uint32_t key_version) {
   uint8_t v[4];
   store_be32(v, key_version);
   raw_tlv(Tlv::security_id, v, 4, true);
+}
+
+void MetadataWriter::key_versions(const KeyVersions& held) {
+  raw_tlv(Tlv::key_versions, held.v, held.n, true);
 }
 
 static void write_context_v4(uint8_t* v, const FiveTuple& t) {

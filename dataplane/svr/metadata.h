@@ -50,6 +50,7 @@ enum class Tlv : uint16_t {
   peer_pathway_id = 19,
   icmp_error_location_v4 = 20,
   icmp_error_location_v6 = 21,
+  key_versions = 22,
   control_message = 24,
   source_nat_v4 = 25,
   path_metrics = 26,
@@ -57,6 +58,24 @@ enum class Tlv : uint16_t {
   application_name = 35,
   remaining_session_time = 42,
   session_health_check = 46,
+};
+
+// TLV 16: version in the low 31 bits; this bit set means the payload section
+// is in clear and the version names only the pair key that signed the block.
+inline constexpr uint32_t kClearPayloadBit = 0x80000000u;
+inline constexpr size_t kMaxAdvertised = 8;  // versions a TLV 22 may list
+
+// TLV 22: the pair-key versions the sender holds (crypto/pair_keys.h).
+struct KeyVersions {
+  uint8_t n = 0;
+  uint8_t v[kMaxAdvertised] = {};
+  bool has(uint8_t version) const {
+    for (uint8_t i = 0; i < n; ++i)
+      if (v[i] == version) return true;
+    return false;
+  }
+  // Exactly {1}: what a block without TLV 22 means, so it is not sent.
+  bool only_v1() const { return n == 1 && v[0] == 1; }
 };
 
 // TLV 24 values (docs/svr-wire-format.md table).
@@ -98,10 +117,13 @@ struct Metadata {
   bool session_data_encrypted = false;    // TLV 11
   bool has_security_id = false;
   bool payload_encrypted = false;  // TLV 16 (or a first type of 0 / > 50): payload TLVs not read yet
+  bool payload_decrypted = false;  // the payload section arrived encrypted and was opened (metadata_crypto.h)
   FiveTuple forward_context{};
   FiveTuple reverse_context{};
   SessionUuid uuid{};
   uint32_t security_id = 0;
+  bool has_key_versions = false;  // TLV 22
+  KeyVersions key_versions{};
   std::string_view tenant, service, source_router, destination_router, security_policy;
   uint16_t unknown_tlvs = 0;
   uint8_t control_message = 0;    // TLV 24 (keep-alive = metadata-only packet)
@@ -113,6 +135,10 @@ struct Metadata {
   FragmentInfo fragment{};
 
   uint32_t block_len() const { return uint32_t{header_len} + payload_len; }
+  // The pair-key version that signed the block: TLV 16, or 1 without it.
+  uint32_t key_version() const { return has_security_id ? security_id & ~kClearPayloadBit : 1; }
+  // What the sender holds: TLV 22, or {1} without it.
+  KeyVersions sender_versions() const { return has_key_versions ? key_versions : KeyVersions{1, {1}}; }
 };
 
 enum class MetadataStatus : uint8_t { absent, ok, bare, malformed };
@@ -135,6 +161,7 @@ class MetadataWriter {
 
   // Header-section TLVs (call before any payload TLV).
   void security_id(uint32_t key_version);
+  void key_versions(const KeyVersions& held);
   void fragment(const FragmentInfo& f);
   // Payload-section TLVs.
   void forward_context(const FiveTuple& t);

@@ -26,8 +26,8 @@ bool MetadataOnly::due(const ParsedPacket& pp, const Session& s, const SideOut& 
   return uint32_t{pp.end} - pp.l3 + kMetadataFixedBytes + names > rm.interfaces[out.iface].mtu;
 }
 
-bool MetadataOnly::send_block(rte_mempool* pool, const SideOut& out, const uint8_t* block, size_t md_len) {
-  const RouterModel& rm = ctx_.rm();
+bool MetadataOnly::send_block(rte_mempool* pool, const SideOut& out, const PairKey& key, const uint8_t* block,
+                              size_t md_len) {
   rte_mbuf* c = pool ? rte_pktmbuf_alloc(pool) : nullptr;
   if (!c) {
     ctx_.counters->drop(DropReason::no_buffer_room);
@@ -63,7 +63,7 @@ bool MetadataOnly::send_block(rte_mempool* pool, const SideOut& out, const uint8
   ParsedPacket cpp = parse_packet(f, c->data_len);
   uint8_t* gap = cpp.status == ParseStatus::ipv4 ? insert_at_payload(c, cpp, static_cast<uint16_t>(md_len)) : nullptr;
   if (gap) std::memcpy(gap, block, md_len);
-  if (!gap || !append_hmac(c, cpp, crypto_.hmac(), rm.peers[out.peer].key)) {
+  if (!gap || !append_hmac(c, cpp, crypto_.hmac(), key.mac)) {
     rte_pktmbuf_free(c);
     ctx_.counters->drop(DropReason::no_buffer_room);
     return false;
@@ -77,11 +77,13 @@ void MetadataOnly::send(rte_mempool* pool, Session& s, Dir dir, const SideOut& o
   if (static_cast<uint16_t>(static_cast<uint16_t>(ctx_.now_ms) - s.md_only_ms) < kGapMs) return;
   uint8_t block[kMaxMetadataLen];
   MetadataWriter w(block, sizeof block);
+  const PairKey& key = ctx_.md_key(s, CryptoBatch::leaving_side(dir), out.peer);
+  write_key_tlvs(w, ctx_.rm().peers[out.peer], key.version, ctx_.rm().security[s.security].encrypt_metadata);
   w.control_message(kControlKeepAlive);
   write_session_tlvs(w, ctx_.rm(), s, dir, out, true);  // the same TLVs as add_metadata's block
-  size_t md_len = crypto_.seal_metadata(block, w.finish(), sizeof block, s, out);
+  size_t md_len = crypto_.seal_metadata(block, w.finish(), sizeof block, s, dir, out);
   if (md_len == 0) return ctx_.counters->drop(DropReason::no_buffer_room);
-  if (!send_block(pool, out, block, md_len)) return;
+  if (!send_block(pool, out, key, block, md_len)) return;
   s.md_only_ms = static_cast<uint16_t>(ctx_.now_ms);
   ctx_.counters->add(Counter::metadata_only_sent);
   ctx_.counters->add(dir == Dir::forward ? Counter::metadata_sent : Counter::reverse_metadata_sent);

@@ -43,7 +43,8 @@ class MetadataOnly {
   void consume(rte_mbuf* m, Session& s, Dir dir);
   // A metadata block alone in a signed packet of the session's tuple on
   // `out` (L4 header, block, HMAC): also how TLV 26 markers travel alone.
-  bool send_block(rte_mempool* pool, const SideOut& out, const uint8_t* block, size_t md_len);
+  // `key`: the pair-key version the block names (write_key_tlvs).
+  bool send_block(rte_mempool* pool, const SideOut& out, const PairKey& key, const uint8_t* block, size_t md_len);
 
  private:
   WorkerContext& ctx_;

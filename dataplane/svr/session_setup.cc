@@ -60,7 +60,9 @@ bool bind_path(WorkerContext& ctx, Session& s, int path, uint32_t cls, DropReaso
     why = DropReason::ports_exhausted;
     return false;
   }
-  s.out_fwd = SideOut{out, p.next_hop, static_cast<int8_t>(p.iface), static_cast<int8_t>(p.peer)};
+  // A session moving path keeps the keys (and their version) it has.
+  s.out_fwd = SideOut{out, p.next_hop, static_cast<int8_t>(p.iface), static_cast<int8_t>(p.peer),
+                      s.out_fwd.key_version};
   return true;
 }
 

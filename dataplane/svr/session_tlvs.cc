@@ -21,4 +21,10 @@ void write_session_tlvs(MetadataWriter& w, const RouterModel& rm, const Session&
   }
 }
 
+void write_key_tlvs(MetadataWriter& w, const PeerModel& peer, uint8_t version, bool payload_encrypted) {
+  KeyVersions held = peer.keys.versions();
+  if (!held.only_v1()) w.key_versions(held);
+  if (!payload_encrypted && version != 1) w.security_id(kClearPayloadBit | version);
+}
+
 }  // namespace wp

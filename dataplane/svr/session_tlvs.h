@@ -16,4 +16,12 @@ namespace wp {
 void write_session_tlvs(MetadataWriter& w, const RouterModel& rm, const Session& s, Dir dir, const SideOut& out,
                         bool ack);
 
+// The header TLVs that name the pair key of a block toward `peer`, first in
+// every block: TLV 22 (the versions we hold, unless just {1}) and, for a
+// block whose payload stays in clear, TLV 16 with the clear bit naming
+// `version` (unless it is 1). An encrypted block gets TLV 16 from
+// seal_metadata_payload. The block must then be signed with `version`
+// (WorkerContext::md_key picks it).
+void write_key_tlvs(MetadataWriter& w, const PeerModel& peer, uint8_t version, bool payload_encrypted);
+
 }  // namespace wp

@@ -15,6 +15,13 @@ int data_len_of(const ParsedPacket& pp, const Metadata& md) {
   return pp.payload_len() - static_cast<int>(md.block_len()) - static_cast<int>(kHmacTagLen);
 }
 
+// The session's identity (UUID, contexts, tenant, service) came in clear.
+// Markers and bare cookies carry none, so they pass either way.
+bool session_tlvs_in_clear(const Metadata& md) {
+  return !md.payload_decrypted && (md.has_uuid || md.has_forward_context || md.has_reverse_context ||
+                                   !md.tenant.empty() || !md.service.empty());
+}
+
 }  // namespace
 
 void WanInput::input(rte_mbuf* m, ParsedPacket& pp) {
@@ -49,9 +56,13 @@ bool WanInput::read_metadata(rte_mbuf* m, ParsedPacket& pp, Metadata& md, int& p
   if (peer == kNone) return ctx_.drop(m, DropReason::unknown_peer), false;
   // The trailer sits after the original data: the block must leave room for it.
   if (md.block_len() + kHmacTagLen > pp.payload_len()) return ctx_.drop(m, DropReason::bad_metadata), false;
-  if (!verify_hmac(m, pp, crypto_.hmac(), ctx_.rm().peers[peer].key)) return ctx_.drop(m, DropReason::bad_hmac), false;
+  // TLV 16 names the pair-key version that signed the block (1 without it).
+  const PairKey* key = ctx_.rm().peers[peer].keys.find(md.key_version());
+  if (!key) return ctx_.drop(m, DropReason::unknown_key_version), false;
+  if (!verify_hmac(m, pp, crypto_.hmac(), key->mac)) return ctx_.drop(m, DropReason::bad_hmac), false;
   ctx_.counters->add(Counter::metadata_received);
-  if (md.payload_encrypted && !crypto_.open_metadata(m, pp, md, peer)) return false;  // TLV 16, counted
+  ctx_.heard_key_versions(peer, md);                                                    // TLV 22
+  if (md.payload_encrypted && !crypto_.open_metadata(m, pp, md, *key)) return false;  // TLV 16, counted
   if (md.has_fragment) fragments_.restore_header(m, pp, md.fragment);                 // TLV 1
   return true;
 }
@@ -71,6 +82,7 @@ void WanInput::session_input(rte_mbuf* m, ParsedPacket& pp, SessionRef ref, Meta
     }
     return continue_wan(m, pp, s, ref.dir, bare);
   }
+  if (downgraded(m, s.security, md)) return;
   int data_len = data_len_of(pp, md);
   handshake(s, ref.dir, md, data_len);
   if (md.has_path_metrics && flow_.enabled()) flow_.marker_in(s, ref.dir, md.path_metrics);  // TLV 26
@@ -82,6 +94,15 @@ void WanInput::session_input(rte_mbuf* m, ParsedPacket& pp, SessionRef ref, Meta
   // TLV 11: this metadata packet's data is encrypted.
   if (md.session_data_encrypted && data_len > 0 && !crypto_.decrypt_metadata_data(m, pp, s, ref.dir)) return;
   emit_.send(m, pp, s, ref.dir);
+}
+
+// Downgrade protection: what our own policy says must travel encrypted is
+// refused in clear, whatever the sender's policy says (its HMAC verified,
+// so this is a misconfigured or downgraded peer, not noise).
+bool WanInput::downgraded(rte_mbuf* m, int security, const Metadata& md) {
+  if (!ctx_.rm().security[security].encrypt_metadata || !session_tlvs_in_clear(md)) return false;
+  ctx_.drop(m, DropReason::metadata_not_encrypted);
+  return true;
 }
 
 void WanInput::handshake(Session& s, Dir dir, const Metadata& md, int data_len) {
@@ -122,6 +143,7 @@ void WanInput::first_packet(rte_mbuf* m, ParsedPacket& pp, const Metadata& md, i
     return ctx_.drop(m, DropReason::no_service);
   int security = rm.policy(tenant, service);
   if (security == kNone) return ctx_.drop(m, DropReason::policy_deny);
+  if (downgraded(m, security, md)) return;
   // The peer must have encoded the session's class in our port, or LAN
   // packets of this session would reach a different worker than WAN ones.
   uint32_t cls = affinity_class(orig);

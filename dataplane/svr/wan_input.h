@@ -6,7 +6,9 @@
 // before anything else is believed, then the TLVs are decoded (malformed ->
 // dropped with a counter). With no session, only a verified metadata packet
 // whose tenant -> service this router's own policy allows creates one (zero
-// trust: every hop decides for itself). The last hop restores the original
+// trust: every hop decides for itself); where that policy asks for metadata
+// encryption, session metadata that came in clear is refused (downgrade
+// protection, metadata_not_encrypted). The last hop restores the original
 // addresses from the forward context; a transit hop binds a new WAN leg
 // toward its next peer with ports of the same affinity class. Metadata is
 // always stripped here; Emit decides what the next leg carries.
@@ -55,6 +57,7 @@ class WanInput {
   // A packet of an existing session, with its metadata (status ok) or without.
   void session_input(rte_mbuf* m, ParsedPacket& pp, SessionRef ref, MetadataStatus status, const Metadata& md);
   void handshake(Session& s, Dir dir, const Metadata& md, int data_len);
+  bool downgraded(rte_mbuf* m, int security, const Metadata& md);
   void first_packet(rte_mbuf* m, ParsedPacket& pp, const Metadata& md, int peer);
   // The last hop restores the original addresses; a transit hop binds its onward WAN leg.
   bool bind_onward(Session& s, int service, uint32_t cls, DropReason& why);

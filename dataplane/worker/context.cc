@@ -16,6 +16,12 @@ WorkerContext::WorkerContext(uint32_t id_, DataplaneShared& shared_, uint32_t ma
       keys(id_ < shared_.workers ? shared_.key_slots : 0, socket),
       rng(std::random_device{}()) {}
 
+void WorkerContext::heard_key_versions(int peer, const Metadata& md) {
+  const uint8_t before = tx_key(peer).version;
+  peer_keys.heard(peer, model->peers[peer].name_hash, md.sender_versions());
+  if (tx_key(peer).version != before) counters->add(Counter::pair_key_switches);
+}
+
 void WorkerContext::release_keys(Session& s) {
   for (uint32_t& slot : s.key_slot) {
     if (slot != kNoKeySlot) keys.release(slot);

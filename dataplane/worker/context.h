@@ -39,6 +39,7 @@ struct WorkerContext {
   WorkerCounters* counters;
   SessionTable table;
   KeySlab keys;  // per-session keys of the sessions that HMAC or encrypt every packet
+  PeerKeyViews peer_keys;  // the pair-key versions each peer said it holds (TLV 22)
   uint32_t now_ms = 0;
   std::mt19937_64 rng;
   SessionGate gate;  // new sessions: tenant quotas, per-source and per-tenant rates
@@ -49,6 +50,21 @@ struct WorkerContext {
   }
 
   const RouterModel& rm() const { return *model; }
+  // The pair-key version to sign with toward `peer` (crypto/pair_keys.h).
+  const PairKey& tx_key(int peer) const {
+    const PeerModel& p = model->peers[peer];
+    return p.keys.choose(peer_keys.of(peer, p.name_hash));
+  }
+  // The version a block of session `s` leaving on `side` (0 = A, 1 = B)
+  // toward `peer` is signed with: the one that side's session keys came from
+  // while we hold it (a first packet sent again names the version the
+  // receiver must derive from), else tx_key's.
+  const PairKey& md_key(const Session& s, int side, int peer) const {
+    const PairKey* k = s.key_version(side) ? model->peers[peer].keys.find(s.key_version(side)) : nullptr;
+    return k ? *k : tx_key(peer);
+  }
+  // A verified block from `peer` said which versions it holds.
+  void heard_key_versions(int peer, const Metadata& md);
   bool is_worker() const { return id < shared.workers; }  // not the control thread's dispatcher
 
   void drop(rte_mbuf* m, DropReason why) {

@@ -63,6 +63,7 @@ namespace wp {
   X(icmp_frag_needed_sent) \
   X(metadata_encrypted) \
   X(metadata_decrypted) \
+  X(pair_key_switches) /* a worker moved to another pair-key version toward a peer (TLV 22) */ \
   /* paths */ \
   X(path_migrations) \
   X(path_rebinds) \

@@ -51,8 +51,9 @@ namespace wp {
   X(frag_malformed, "IPv4 fragment empty, or not the last and not a multiple of 8 bytes") \
   X(frag_no_mbuf, "no mbuf (or too many fragments) to fragment an oversize packet") \
   /* metadata payload encryption */ \
-  X(unknown_key_version, "encrypted metadata names a key version (TLV 16) we do not hold, or none") \
+  X(unknown_key_version, "metadata names a pair-key version (TLV 16) we do not hold, or encrypted metadata none") \
   X(bad_metadata_padding, "decrypted metadata payload has invalid PKCS#7 padding") \
+  X(metadata_not_encrypted, "session metadata in clear where our policy requires metadata encryption (downgrade)") \
   /* paths */ \
   X(no_path, "every path to the service's peer is down (BFD)") \
   /* defences against floods and forged headers (docs/security.md § Dataplane) */ \

@@ -134,6 +134,11 @@ wp_cleanup() {
   for pid in "${WP_CAP_PIDS[@]}"; do wp_kill "$pid" INT; done
   for pid in "${WP_ROUTER_PID[@]}"; do wp_kill "$pid" TERM; done
   for pid in "${WP_PIDS[@]}"; do wp_kill "$pid" TERM; done
+  # Every test, whatever it checked: no configured key in any of its logs.
+  if [ -n "$WP_TMP" ] && [ -d "$WP_TMP" ] && ! "$WP_PY" "$WP_E2E/key_leak.py" "$WP_TMP"; then
+    WP_NFAIL=$((WP_NFAIL + 1))
+    [ "$rc" -ne 0 ] || rc=1
+  fi
   if [ "$rc" -ne 0 ] || [ "$WP_NFAIL" -gt 0 ]; then wp_dump_logs; fi
   wp_remove_namespaces
   rm -rf /var/run/dpdk/wp-*-"$$" 2>/dev/null

@@ -517,6 +517,23 @@ const Rule kPeerRules[] = {
     {"key_short", [](C& c) { peer(c)->set_key(std::string(62, 'a')); }, "peers[0].key", "at least 64"},
     {"key_odd", [](C& c) { peer(c)->set_key(std::string(65, 'a')); }, "peers[0].key", "even number"},
     {"key_not_hex", [](C& c) { peer(c)->set_key(std::string(64, 'z')); }, "peers[0].key", "hex digits"},
+    {"key_version_range", [](C& c) { peer(c)->set_key_version(256); }, "peers[0].key_version", "1..255"},
+    {"next_key_short", [](C& c) { peer(c)->set_next_key(std::string(62, 'b')); }, "peers[0].next_key", "at least 64"},
+    {"next_key_same", [](C& c) { peer(c)->set_next_key(peer(c)->key()); }, "peers[0].next_key", "same key"},
+    {"next_key_version_same",
+     [](C& c) {
+       peer(c)->set_next_key(std::string(64, 'b'));
+       peer(c)->set_next_key_version(1);
+     },
+     "peers[0].next_key_version", "must differ from key_version (1)"},
+    {"next_key_version_alone", [](C& c) { peer(c)->set_next_key_version(3); }, "peers[0].next_key_version",
+     "without next_key"},
+    {"next_key_and_file",
+     [](C& c) {
+       peer(c)->set_next_key(std::string(64, 'b'));
+       peer(c)->set_next_key_file("next.key");
+     },
+     "peers[0]", "next_key or next_key_file"},
 };
 INSTANTIATE_TEST_SUITE_P(Peers, ConfigRule, testing::ValuesIn(kPeerRules),
                          [](const auto& info) { return std::string(info.param.name); });

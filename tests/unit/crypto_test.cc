@@ -9,7 +9,9 @@
 #include <openssl/hmac.h>
 #include <openssl/kdf.h>
 
+#include <cstdio>
 #include <cstring>
+#include <fstream>
 #include <random>
 #include <set>
 #include <string>
@@ -17,6 +19,8 @@
 
 #include "dataplane/crypto/engine.h"
 #include "dataplane/crypto/keys.h"
+#include "dataplane/crypto/pair_keys.h"
+#include "dataplane/crypto/wipe.h"
 #include "dataplane/crypto/iv_source.h"
 #include "dataplane/crypto/replay_window.h"
 
@@ -339,6 +343,101 @@ TEST(Crypto, KeySlabHandsOutEverySlotOnceAndWipesOnRelease) {
   EXPECT_EQ(slab.at(1).mac.ipad_state[0], 0);
   EXPECT_EQ(slab.allocate(), 1u);
   EXPECT_EQ(slab.in_use(), 3u);
+}
+
+// VmFlags of the mapping holding `p`, from /proc/self/smaps ("dd": do not dump).
+std::string vm_flags_of(const void* p) {
+  std::ifstream smaps("/proc/self/smaps");
+  auto a = reinterpret_cast<uintptr_t>(p);
+  bool inside = false;
+  for (std::string line; std::getline(smaps, line);) {
+    unsigned long lo, hi;
+    // A mapping's first line is "lo-hi perms ..."; its fields ("Size:") do not parse so.
+    if (std::sscanf(line.c_str(), "%lx-%lx ", &lo, &hi) == 2) inside = a >= lo && a < hi;
+    if (inside && line.rfind("VmFlags:", 0) == 0) return line;
+  }
+  return "";
+}
+
+TEST(Crypto, KeySlabFreedSlotReadsZeroInEveryByte) {
+  KeySlab slab(4, -2);
+  ASSERT_TRUE(slab.ok());
+  uint32_t slot = slab.allocate();
+  SessionKeys& k = slab.at(slot);
+  std::memset(static_cast<void*>(&k), 0xa5, sizeof k);
+  slab.release(slot);
+  const auto* b = reinterpret_cast<const uint8_t*>(&slab.at(slot));
+  for (size_t i = 0; i < sizeof(SessionKeys); ++i) ASSERT_EQ(b[i], 0) << "byte " << i;
+}
+
+TEST(Crypto, KeySlabPagesAreExcludedFromCoreDumps) {
+  KeySlab slab(100, -2);
+  ASSERT_TRUE(slab.ok());
+  EXPECT_TRUE(slab.dump_excluded());
+  std::string first = vm_flags_of(&slab.at(0)), last = vm_flags_of(&slab.at(99));
+  ASSERT_FALSE(first.empty());
+  EXPECT_NE(first.find(" dd"), std::string::npos) << first;
+  EXPECT_NE(last.find(" dd"), std::string::npos) << last;
+}
+
+TEST(Crypto, WipeZeroesAndDumpExclusionNeedsAWholePage) {
+  uint8_t buf[64];
+  std::memset(buf, 0x5a, sizeof buf);
+  wipe(buf, sizeof buf);
+  for (uint8_t b : buf) ASSERT_EQ(b, 0);
+  // Less than a page: nothing may be advised (a neighbour's memory would be).
+  EXPECT_FALSE(exclude_from_core_dump(buf, sizeof buf, 4096));
+  EXPECT_FALSE(exclude_from_core_dump(buf, sizeof buf, 3000));  // not a power of two
+}
+
+PairKey pair_key(uint8_t version) {
+  PairKey k;
+  k.version = version;
+  k.mac.ipad_state[0] = version;
+  k.mac.valid = true;
+  return k;
+}
+
+TEST(PairKeys, RingIsOrderedAndRefusesRepeatsAndAThird) {
+  PairKeyRing ring;
+  EXPECT_TRUE(ring.add(pair_key(7)));
+  EXPECT_TRUE(ring.add(pair_key(3)));
+  EXPECT_FALSE(ring.add(pair_key(3)));
+  EXPECT_FALSE(ring.add(pair_key(9)));  // two versions at once
+  EXPECT_FALSE(PairKeyRing().add(pair_key(0)));
+  EXPECT_EQ(ring.oldest().version, 3);
+  EXPECT_EQ(ring.newest().version, 7);
+  ASSERT_NE(ring.find(7), nullptr);
+  EXPECT_EQ(ring.find(7)->mac.ipad_state[0], 7);
+  EXPECT_EQ(ring.find(5), nullptr);
+  KeyVersions v = ring.versions();
+  EXPECT_EQ(v.n, 2);
+  EXPECT_EQ(v.v[0], 3);
+  EXPECT_EQ(v.v[1], 7);
+}
+
+TEST(PairKeys, SenderUsesTheNewestVersionBothEndsHold) {
+  PairKeyRing ring;
+  ring.add(pair_key(1));
+  ring.add(pair_key(2));
+  EXPECT_EQ(ring.choose(nullptr).version, 1) << "nothing heard: the version the peer had before";
+  KeyVersions only1{1, {1}}, both{2, {1, 2}}, only2{1, {2}}, other{1, {9}};
+  EXPECT_EQ(ring.choose(&only1).version, 1);
+  EXPECT_EQ(ring.choose(&both).version, 2);
+  EXPECT_EQ(ring.choose(&only2).version, 2);
+  EXPECT_EQ(ring.choose(&other).version, 1);
+}
+
+TEST(PairKeys, PeerViewsForgetARenumberedPeer) {
+  PeerKeyViews views;
+  EXPECT_EQ(views.of(0, 42), nullptr);
+  views.heard(0, 42, KeyVersions{2, {1, 2}});
+  ASSERT_NE(views.of(0, 42), nullptr);
+  EXPECT_TRUE(views.of(0, 42)->has(2));
+  EXPECT_EQ(views.of(0, 43), nullptr) << "another peer's name now at index 0";
+  views.heard(-1, 1, KeyVersions{});
+  views.heard(static_cast<int>(kMaxKeyPeers), 1, KeyVersions{});
+  EXPECT_EQ(views.of(static_cast<int>(kMaxKeyPeers), 1), nullptr);
 }
 
 }  // namespace

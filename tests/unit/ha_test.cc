@@ -192,7 +192,7 @@ TEST(HaCodec, SessionRoundTripsByNameIntoAModelWithAnotherOrder) {
   encode_session(s, *a, clock, 1, rec);
   EXPECT_EQ(rec.tenant(), "branch");
   EXPECT_EQ(rec.out_rev().peer(), "r1");
-  EXPECT_EQ(rec.key_id(), key_id(a->peers[0].key));
+  EXPECT_EQ(rec.key_id(), key_id(a->peers[0].keys.oldest().mac));
   pb::SessionRecord wire;
   ASSERT_TRUE(wire.ParseFromString(rec.SerializeAsString()));
   Session d;
@@ -210,6 +210,31 @@ TEST(HaCodec, SessionRoundTripsByNameIntoAModelWithAnotherOrder) {
   EXPECT_EQ(d.migrations, 3u) << "the peer sees how often the session moved path";
   EXPECT_EQ(d.out_fwd.iface, 0);
   EXPECT_EQ(d.out_rev.iface, 1);
+}
+
+// A session keyed from the next pair-key version tells the HA peer so:
+// the survivor of a failover re-derives its keys from that version.
+TEST(HaCodec, SessionCarriesThePairKeyVersionItsKeysCameFrom) {
+  HmacEngine hmac;
+  std::string err;
+  config::Config cfg = hub_config("hub-a", "10.2.0.2/24", "172.16.0.2/24");
+  cfg.mutable_peers(0)->set_next_key(test::kKey23);
+  auto a = RouterModel::build(cfg, nullptr, nullptr, hmac, err);
+  ASSERT_TRUE(a) << err;
+  DataplaneClock clock = DataplaneClock::now();
+  Session s = hub_session(*a, kHubA, 40000, clock.base_ms - 50);
+  s.out_rev.key_version = 2;
+  pb::SessionRecord rec;
+  encode_session(s, *a, clock, 1, rec);
+  EXPECT_EQ(rec.key_version_a(), 2u);
+  EXPECT_EQ(rec.key_id(), key_id(a->peers[0].keys.find(2)->mac));
+  EXPECT_NE(rec.key_id(), key_id(a->peers[0].keys.find(1)->mac));
+  Session d;
+  ASSERT_TRUE(decode_session(rec, *a, clock, d, err)) << err;
+  EXPECT_EQ(d.out_rev.key_version, 2);
+  EXPECT_EQ(d.out_fwd.key_version, 0);
+  rec.set_key_version_b(256);
+  EXPECT_FALSE(decode_session(rec, *a, clock, d, err));
 }
 
 TEST(HaCodec, DecodeRefusesWhatThisNodeWouldNotAllow) {
@@ -328,6 +353,25 @@ TEST_F(HaPair, SessionsReachThePeerInItsOwningWorkerWhateverItsWorkerCount) {
   run({a.get(), b.get()}, now);
   EXPECT_EQ(b->sessions(), 19u);
   EXPECT_EQ(b->find(made[0]), nullptr);
+}
+
+// Both nodes of a pair must rotate a pair key together: a version one node
+// holds and the other does not is reported by the other, and pushing the
+// same keys to both clears it.
+TEST_F(HaPair, PairKeysRotateTogetherOrTheDifferenceIsReported) {
+  using C = HaStatus::Counter;
+  EXPECT_EQ(b->node->status().get(C::key_mismatches), 0u);
+  config::Config ca = hub_config("hub-a", "10.2.0.2/24", "172.16.0.2/24");
+  ca.mutable_peers(0)->set_next_key(test::kKey23);
+  a->router.commit(ca);
+  run({a.get(), b.get()}, now);
+  EXPECT_GE(b->node->status().get(C::key_mismatches), 1u) << "hub-a holds version 2, hub-b does not";
+  const uint64_t a_before = a->node->status().get(C::key_mismatches);
+  config::Config cb = hub_config("hub-b", "10.2.0.3/24", "172.16.0.3/24", true);
+  cb.mutable_peers(0)->set_next_key(test::kKey23);
+  b->router.commit(cb);
+  run({a.get(), b.get()}, now);
+  EXPECT_EQ(a->node->status().get(C::key_mismatches), a_before) << "the same versions and keys on both nodes now";
 }
 
 TEST_F(HaPair, StaleUpdatesAreIgnored) {

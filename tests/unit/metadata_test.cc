@@ -475,5 +475,46 @@ TEST(MetadataMalformed, EveryTruncationOfAWriterBlock) {
   EXPECT_EQ(decode({buf, buf + len}), MetadataStatus::ok);
 }
 
+// Pair-key rotation (crypto/pair_keys.h): TLV 22 lists the sender's
+// versions; TLV 16 with its clear bit names the signing version of a block
+// whose payload is not encrypted.
+TEST(MetadataKeys, KeyVersionsAndAClearSecurityIdRoundTrip) {
+  uint8_t buf[kMaxMetadataLen];
+  MetadataWriter w(buf, sizeof buf);
+  w.key_versions(KeyVersions{2, {1, 2}});
+  w.security_id(kClearPayloadBit | 2);
+  w.uuid(kUuid);
+  w.tenant("branch");
+  size_t len = w.finish();
+  ASSERT_GT(len, 0u);
+  Metadata md;
+  ASSERT_EQ(decode_metadata(buf, len, md), MetadataStatus::ok);  // names point into buf
+  EXPECT_FALSE(md.payload_encrypted) << "the clear bit: payload TLVs are read";
+  EXPECT_TRUE(md.has_uuid);
+  EXPECT_EQ(md.tenant, "branch");
+  EXPECT_EQ(md.key_version(), 2u);
+  ASSERT_TRUE(md.has_key_versions);
+  EXPECT_EQ(md.key_versions.n, 2);
+  EXPECT_TRUE(md.sender_versions().has(1) && md.sender_versions().has(2));
+}
+
+TEST(MetadataKeys, WithoutTheTlvsABlockIsVersionOneFromASenderHoldingOne) {
+  Metadata md;
+  ASSERT_EQ(decode(Block().payload_tlv(6, zeros(16)).bytes(), md), MetadataStatus::ok);
+  EXPECT_EQ(md.key_version(), 1u);
+  EXPECT_TRUE(md.sender_versions().only_v1());
+  // TLV 16 without the clear bit still means an encrypted payload.
+  ASSERT_EQ(decode(Block().header_tlv(16, {0, 0, 0, 3}).payload_tlv(6, zeros(16)).bytes(), md), MetadataStatus::ok);
+  EXPECT_TRUE(md.payload_encrypted);
+  EXPECT_EQ(md.key_version(), 3u);
+}
+
+TEST(MetadataMalformed, KeyVersionsEmptyTooLongOrInThePayload) {
+  EXPECT_EQ(decode(Block().header_tlv(22, {}).bytes()), MetadataStatus::malformed);
+  EXPECT_EQ(decode(Block().header_tlv(22, zeros(9)).bytes()), MetadataStatus::malformed);
+  EXPECT_EQ(decode(Block().payload_tlv(22, {1}).bytes()), MetadataStatus::malformed);
+  EXPECT_EQ(decode(Block().header_tlv(22, zeros(8)).payload_tlv(6, zeros(16)).bytes()), MetadataStatus::ok);
+}
+
 }  // namespace
 }  // namespace wp

@@ -285,7 +285,7 @@ TEST(Policy, PeersAndServicesThatRouteToThem) {
   EXPECT_EQ(m->peer_by_waypoint(ip("172.16.0.4")), kNone);
   EXPECT_EQ(m->services[m->service_by_name("web")].next_peer, 0);
   EXPECT_EQ(m->services[m->service_by_name("local")].next_peer, kNone);
-  EXPECT_TRUE(m->peers[0].key.valid);
+  EXPECT_TRUE(m->peers[0].keys.oldest().mac.valid);
 }
 
 TEST(Policy, TimeoutsDefaultAndOverride) {

@@ -9,7 +9,9 @@
 //   client 10.1.0.5 - [r1] 172.16.0.1 ==WAN== 172.16.0.2 [r2] - server 10.2.0.10
 #include <gtest/gtest.h>
 
+#include <cstdio>
 #include <cstring>
+#include <fstream>
 #include <memory>
 #include <stdexcept>
 #include <string>
@@ -19,6 +21,7 @@
 #include "dataplane/crypto/session_data.h"
 #include "dataplane/worker/shared.h"
 #include "dataplane/svr/metadata.h"
+#include "dataplane/worker/counters.h"
 #include "dataplane/control/router_model.h"
 #include "dataplane/worker/worker.h"
 #include "tests/unit/svr_harness.h"
@@ -294,6 +297,156 @@ TEST_F(SvrCrypto, KeySlotsAreReturnedWhenSessionsEndAndAFullSlabRefuses) {
   EXPECT_EQ(small.worker().expire(4096), 2u);
   EXPECT_EQ(small.worker().key_slab().in_use(), 0u);
   small.send_one(kLan, udp(1002));
+}
+
+// Downgrade protection: a router whose own policy requires metadata
+// encryption refuses a peer's session metadata in clear, on the first
+// packet and on the reverse metadata of a session it started.
+std::unique_ptr<Router> downgrade_router(bool ingress, bool encrypt_metadata) {
+  config::Config c = router_config(ingress);
+  for (auto& sp : *c.mutable_security_policies()) sp.set_metadata_encryption(encrypt_metadata);
+  auto r = std::make_unique<Router>(c, RouterOptions().with_key_slots(64));
+  r->neighbor(0, ingress ? kClient : kServer, ingress ? kClientMac : kServerMac);
+  r->neighbor(1, ingress ? kR2Wan : kR1Wan, ingress ? kR2Mac : kR1Mac);
+  return r;
+}
+
+TEST_F(SvrCrypto, ClearMetadataIsRefusedWhereOurPolicyRequiresEncryption) {
+  auto clear_r1 = downgrade_router(true, false), strict_r2 = downgrade_router(false, true);
+  Frame w = clear_r1->send_one(kLan, client_udp("first"));
+  EXPECT_TRUE(strict_r2->send(kWan, w.raw).empty());
+  EXPECT_EQ(strict_r2->drop_count(DropReason::metadata_not_encrypted), 1u) << strict_r2->drops();
+  EXPECT_EQ(strict_r2->count(Counter::sessions_created), 0u);
+
+  // Both encrypt: the same packet is accepted (the refusal was the downgrade, nothing else).
+  auto sealed_r1 = downgrade_router(true, true);
+  Frame s = sealed_r1->send_one(kLan, client_udp("first"));
+  EXPECT_EQ(strict_r2->send_one(kWan, s.raw).payload_string(), "first");
+  EXPECT_EQ(strict_r2->drop_count(DropReason::metadata_not_encrypted), 1u);
+}
+
+TEST_F(SvrCrypto, ClearReverseMetadataIsRefusedByAStrictIngress) {
+  auto strict_r1 = downgrade_router(true, true), clear_r2 = downgrade_router(false, false);
+  Frame w = strict_r1->send_one(kLan, client_udp("first"));
+  EXPECT_EQ(clear_r2->send_one(kWan, w.raw).payload_string(), "first");  // r2 accepts encrypted metadata
+  Frame back = clear_r2->send_one(kLan, server_udp("reply"));
+  Metadata md;
+  ASSERT_EQ(decode_metadata(back.data(), back.data_len(), md), MetadataStatus::ok);
+  EXPECT_FALSE(md.payload_encrypted) << "r2's reverse metadata travels in clear";
+  EXPECT_TRUE(strict_r1->send(kWan, back.raw).empty());
+  EXPECT_EQ(strict_r1->drop_count(DropReason::metadata_not_encrypted), 1u) << strict_r1->drops();
+}
+
+// Pair-key rotation: a second version beside the first, senders move to it
+// once both ends hold it (TLV 22), old sessions keep their keys, and the
+// first version can then be retired without losing a session.
+config::Config rotating_config(bool ingress, const char* key, uint32_t version, const char* next = nullptr,
+                               uint32_t next_version = 0) {
+  config::Config c = router_config(ingress);
+  auto* p = c.mutable_peers(0);
+  p->set_key(key);
+  p->set_key_version(version);
+  if (next) {
+    p->set_next_key(next);
+    p->set_next_key_version(next_version);
+  }
+  return c;
+}
+
+std::vector<uint8_t> client_udp_from(uint16_t sport, std::string_view data) {
+  return Pkt().eth(kR1Mac, kClientMac).ipv4(kClient, kServer).udp(sport, 5201).payload(data).bytes();
+}
+std::vector<uint8_t> server_udp_to(uint16_t dport, std::string_view data) {
+  return Pkt().eth(kR2Mac, kServerMac).ipv4(kServer, kClient).udp(5201, dport).payload(data).bytes();
+}
+Metadata metadata_of(const Frame& f) {
+  Metadata md;
+  EXPECT_EQ(decode_metadata(f.data(), f.data_len(), md), MetadataStatus::ok);
+  return md;
+}
+
+TEST_F(SvrCrypto, PairKeyRotatesWithoutLosingASession) {
+  // S1, keyed from version 1 (no TLV 16 or 22: the wire of a router without rotation).
+  Frame w1 = through(client_udp_from(41001, "s1 first"), "s1 first");
+  EXPECT_FALSE(metadata_of(w1).has_key_versions);
+  EXPECT_EQ(r1->send_one(kWan, r2->send_one(kLan, server_udp_to(41001, "s1 reply")).raw).payload_string(), "s1 reply");
+
+  r1->commit(rotating_config(true, kKey12, 1, kKey23, 2));
+  r2->commit(rotating_config(false, kKey12, 1, kKey23, 2));
+  // S2: r1 has not heard that r2 holds version 2, so it signs with 1 and says it holds both.
+  Frame w2 = r1->send_one(kLan, client_udp_from(41002, "s2 first"));
+  Metadata md2 = metadata_of(w2);
+  EXPECT_EQ(md2.key_version(), 1u);
+  ASSERT_TRUE(md2.has_key_versions);
+  EXPECT_TRUE(md2.key_versions.has(1) && md2.key_versions.has(2));
+  // S5 carries the news both ways: r2 hears r1's versions on its first
+  // block, r1 hears r2's on the reply (signed with S5's own version, 1).
+  through(client_udp_from(41005, "s5 first"), "s5 first");
+  EXPECT_EQ(r2->count(Counter::pair_key_switches), 1u);
+  Frame b5 = r2->send_one(kLan, server_udp_to(41005, "s5 reply"));
+  Metadata mb5 = metadata_of(b5);
+  EXPECT_EQ(mb5.key_version(), 1u);
+  EXPECT_TRUE(mb5.has_key_versions && mb5.key_versions.has(2));
+  EXPECT_EQ(r1->send_one(kWan, b5.raw).payload_string(), "s5 reply");
+  EXPECT_EQ(r1->count(Counter::pair_key_switches), 1u);
+  // S2's next metadata still names version 1, the version r2 must derive S2's keys from.
+  Frame w2b = r1->send_one(kLan, client_udp_from(41002, "s2 second"));
+  EXPECT_EQ(metadata_of(w2b).key_version(), 1u);
+  EXPECT_EQ(r2->send_one(kWan, w2.raw).payload_string(), "s2 first");
+  EXPECT_EQ(r2->send_one(kWan, w2b.raw).payload_string(), "s2 second");
+  // S3: new sessions from r1 now use version 2 (TLV 16 with the clear bit: payload not encrypted).
+  Frame w3 = through(client_udp_from(41003, "s3 first"), "s3 first");
+  Metadata md3 = metadata_of(w3);
+  EXPECT_EQ(md3.key_version(), 2u);
+  EXPECT_TRUE(md3.security_id & kClearPayloadBit);
+  EXPECT_FALSE(md3.payload_encrypted);
+
+  // Retire version 1 on both ends: every live session keeps flowing both ways.
+  r1->commit(rotating_config(true, kKey23, 2));
+  r2->commit(rotating_config(false, kKey23, 2));
+  for (uint16_t port : {41001, 41002, 41003, 41005}) {
+    const std::string fwd = "after retire fwd " + std::to_string(port), rev = "after retire rev " + std::to_string(port);
+    through(client_udp_from(port, fwd), fwd);
+    EXPECT_EQ(r1->send_one(kWan, r2->send_one(kLan, server_udp_to(port, rev)).raw).payload_string(), rev) << port;
+  }
+  // A block signed with the retired version is refused.
+  EXPECT_TRUE(r2->send(kWan, w2.raw).empty());
+  EXPECT_EQ(r2->drop_count(DropReason::unknown_key_version), 1u) << r2->drops();
+  EXPECT_EQ(r1->total_drops(), 0u) << r1->drops();
+  EXPECT_EQ(r2->total_drops(), 1u) << r2->drops();
+}
+
+TEST_F(SvrCrypto, SenderKeepsTheOldVersionUntilThePeerHoldsTheNewOne) {
+  r1->commit(rotating_config(true, kKey12, 1, kKey23, 2));  // only r1 has the new key
+  for (uint16_t port : {41011, 41012}) {
+    Frame w = through(client_udp_from(port, "first"), "first");
+    EXPECT_EQ(metadata_of(w).key_version(), 1u);
+    Frame b = r2->send_one(kLan, server_udp_to(port, "reply"));
+    EXPECT_FALSE(metadata_of(b).has_key_versions) << "r2 holds only version 1";
+    EXPECT_EQ(r1->send_one(kWan, b.raw).payload_string(), "reply");
+  }
+  EXPECT_EQ(r1->count(Counter::pair_key_switches), 0u);
+  EXPECT_EQ(r1->total_drops() + r2->total_drops(), 0u) << r1->drops() << " / " << r2->drops();
+}
+
+// The workers' slabs come from the DPDK heap: page-aligned there too and
+// marked do-not-dump (the tests' EAL runs without hugepages: 4 KiB pages).
+TEST(KeySlabDpdk, HeapSlabIsPageAlignedAndExcludedFromCoreDumps) {
+  ASSERT_NE(test_pool(), nullptr);  // EAL up
+  KeySlab slab(100, SOCKET_ID_ANY);
+  ASSERT_TRUE(slab.ok());
+  EXPECT_TRUE(slab.dump_excluded());
+  EXPECT_EQ(reinterpret_cast<uintptr_t>(&slab.at(0)) % 4096, 0u);
+  std::ifstream smaps("/proc/self/smaps");
+  auto a = reinterpret_cast<uintptr_t>(&slab.at(99));
+  bool inside = false;
+  std::string flags;
+  for (std::string line; std::getline(smaps, line) && flags.empty();) {
+    unsigned long lo, hi;
+    if (std::sscanf(line.c_str(), "%lx-%lx ", &lo, &hi) == 2) inside = a >= lo && a < hi;
+    if (inside && line.rfind("VmFlags:", 0) == 0) flags = line;
+  }
+  EXPECT_NE(flags.find(" dd"), std::string::npos) << flags;
 }
 
 }  // namespace

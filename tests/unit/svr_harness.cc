@@ -105,6 +105,20 @@ Router::Router(const config::Config& cfg, RouterOptions opts) {
   }
 }
 
+void Router::commit(const config::Config& cfg) {
+  std::string err;
+  auto next = RouterModel::build(cfg, nullptr, nullptr, hmac_, err);
+  if (!next) throw std::runtime_error(err);
+  retired_.push_back(model_);
+  model_ = next;
+  shared_->model.store(model_.get(), std::memory_order_release);
+  for (int i = 0; i < 100000; ++i) {
+    idle();
+    if (worker().counters().model_settled.load() == reinterpret_cast<uintptr_t>(model_.get())) return;
+  }
+  throw std::runtime_error("worker did not settle on the committed model");
+}
+
 Router::~Router() {
   workers_.clear();
   shared_->free_rings();

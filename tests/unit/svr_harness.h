@@ -144,6 +144,9 @@ class Router {
   Frame send_one(uint16_t port, const std::vector<uint8_t>& frame);
   // One loop iteration of worker 0 without input (sweeps, keep-alives run there).
   std::vector<Frame> idle();
+  // A live config commit: publishes the new model (the old one stays alive)
+  // and runs worker 0 until it adopted and re-checked its sessions.
+  void commit(const config::Config& cfg);
   // Everything transmitted since the last send()/idle(), left in place.
   const std::vector<Frame>& transmitted() const { return out_; }
 
@@ -169,6 +172,7 @@ class Router {
   HmacEngine hmac_;
   std::unique_ptr<DataplaneShared> shared_;
   std::shared_ptr<const RouterModel> model_;
+  std::vector<std::shared_ptr<const RouterModel>> retired_;
   std::unique_ptr<PathTable> paths_;
   std::vector<std::unique_ptr<Worker>> workers_;
   std::vector<Frame> out_;
