@@ -8,7 +8,9 @@
 //   wpctl flows --join FILE...                     (stitch collectors' JSON lines by global session id)
 //
 // URL and token default to $WPCTL_URL (else http://127.0.0.1:9101) and
-// $WPCTL_TOKEN. Exit codes: 0 ok, 1 the request was refused (bad config, not
+// $WPCTL_TOKEN. An https:// URL is verified against --ca (env WPCTL_CA; else
+// the system's CAs); --cert/--key (env WPCTL_CERT, WPCTL_KEY) present a client
+// certificate to a router with mgmt.client_ca. Exit codes: 0 ok, 1 the request was refused (bad config, not
 // found), 2 daemon not reachable, 3 authentication failed.
 #include <httplib.h>
 
@@ -26,9 +28,14 @@ namespace {
 
 using nlohmann::json;
 
+std::string env(const char* name) { return std::getenv(name) ? std::getenv(name) : ""; }
+
 struct Ctl {
   std::string url = std::getenv("WPCTL_URL") ? std::getenv("WPCTL_URL") : "http://127.0.0.1:9101";
   std::string token = std::getenv("WPCTL_TOKEN") ? std::getenv("WPCTL_TOKEN") : "";
+  std::string ca = env("WPCTL_CA");
+  std::string cert = env("WPCTL_CERT");
+  std::string key = env("WPCTL_KEY");
   std::string output = "table";
 };
 
@@ -40,7 +47,8 @@ struct Ctl {
 // One request; exits with a clear message on transport and auth failures.
 httplib::Result call(const Ctl& c, const std::string& method, const std::string& path, const std::string& body = "",
                      const std::string& type = "application/yaml") {
-  httplib::Client cli(c.url);
+  httplib::Client cli(c.url, c.cert, c.key);
+  if (!c.ca.empty()) cli.set_ca_cert_path(c.ca.c_str());
   cli.set_connection_timeout(3);
   cli.set_read_timeout(15);
   httplib::Headers h;
@@ -50,7 +58,10 @@ httplib::Result call(const Ctl& c, const std::string& method, const std::string&
     die(2, "cannot reach waypointd at " + c.url + ": " + httplib::to_string(r.error()) +
                " (is it running? is mgmt.listen set? try --url)");
   if (r->status == 401 || r->status == 403) {
-    std::string why = r->status == 401 ? "no token given" : "wrong token";
+    const json body = json::parse(r->body, nullptr, false);
+    std::string why = r->status == 401 ? "no token given"
+                      : body.is_object() && body.contains("error") ? body["error"].get<std::string>()
+                                                                     : "refused";
     die(3, "authentication failed (" + std::to_string(r->status) + ", " + why + "): pass --token or set WPCTL_TOKEN");
   }
   return r;
@@ -105,6 +116,9 @@ int main(int argc, char** argv) {
   Ctl c;
   app.add_option("--url", c.url, "waypointd REST base URL (env WPCTL_URL)");
   app.add_option("--token", c.token, "bearer token (env WPCTL_TOKEN)");
+  app.add_option("--ca", c.ca, "CA file that signed the router's HTTPS certificate (env WPCTL_CA)");
+  app.add_option("--cert", c.cert, "client certificate file, PEM (env WPCTL_CERT)");
+  app.add_option("--key", c.key, "client certificate's private key file, PEM (env WPCTL_KEY)");
   app.add_option("-o,--output", c.output, "table or json")->check(CLI::IsMember({"table", "json"}));
 
   auto* sessions = app.add_subcommand("sessions", "list sessions");
