@@ -14,6 +14,8 @@
 // found), 2 daemon not reachable, 3 authentication failed.
 #include <httplib.h>
 
+#include <google/protobuf/util/json_util.h>
+
 #include <CLI/CLI.hpp>
 #include <cstdio>
 #include <cstdlib>
@@ -21,6 +23,7 @@
 #include <nlohmann/json.hpp>
 #include <sstream>
 
+#include "mgmt/config_load.h"
 #include "tools/wpctl_flows.h"
 #include "tools/wpctl_table.h"
 
@@ -104,6 +107,22 @@ std::string read_file(const std::string& path) {
   std::stringstream ss;
   ss << f.rdbuf();
   return ss.str();
+}
+
+// What `config push` and `config check --remote` send: the file as loaded
+// here (YAML anchors expanded, key_file read) in JSON, because the router
+// refuses anchors and aliases from the network; the file as it is when it
+// does not load, so that the router's 422 lists its errors as before.
+std::string config_body(const std::string& path, std::string& type) {
+  const wp::mgmt::ConfigResult r = wp::mgmt::load_config_file(path);
+  type = "application/yaml";
+  if (!r.ok()) return read_file(path);
+  google::protobuf::util::JsonPrintOptions o;
+  o.preserve_proto_field_names = true;
+  std::string out;
+  if (!google::protobuf::util::MessageToJsonString(r.config, &out, o).ok()) return read_file(path);
+  type = "application/json";
+  return out;
 }
 
 std::string q_escape(const std::string& s) { return httplib::detail::encode_query_param(s); }
@@ -210,7 +229,9 @@ int main(int argc, char** argv) {
   }
   if (*check) {
     if (remote) {
-      auto r = call(c, "PUT", "/api/v1/config?dry_run=1", read_file(file));
+      std::string type;
+      const std::string body = config_body(file, type);
+      auto r = call(c, "PUT", "/api/v1/config?dry_run=1", body, type);
       if (r->status != 200) refused(*r);
       std::printf("%s: valid for the running router (not applied)\n", file.c_str());
       return 0;
@@ -219,7 +240,9 @@ int main(int argc, char** argv) {
   }
   if (*push) {
     if (!redis.empty()) return wp::tools::push_config_redis(file, redis, redis_prefix, dry_run);
-    auto r = call(c, "PUT", std::string("/api/v1/config") + (dry_run ? "?dry_run=1" : ""), read_file(file));
+    std::string type;
+    const std::string body = config_body(file, type);
+    auto r = call(c, "PUT", std::string("/api/v1/config") + (dry_run ? "?dry_run=1" : ""), body, type);
     if (r->status != 200) refused(*r);
     json res = json::parse(r->body, nullptr, false);
     if (as_json)

@@ -52,6 +52,14 @@ for i in 1 2 3; do code=$(put_status "$WP_TMP/bomb.yaml"); done
 wp_expect "alias bomb PUT: 422" "$code" -eq 422
 wp_check "alias bomb PUT: the reason" grep -q "anchors and aliases are not accepted" "$WP_TMP/put.out"
 
+# --- a file may use anchors: wpctl expands them before sending, the raw text is refused
+sed -e '0,/tenant: branch/s//tenant: \&b branch/' -e '0,/tenant: branch, service: iperf-udp/s//tenant: *b, service: iperf-udp/' \
+  "$WP_TMP/r1.yaml" >"$WP_TMP/anchored.yaml"
+wp_check "the file uses an anchor and an alias" grep -q '\*b, service: iperf-udp' "$WP_TMP/anchored.yaml"
+wp_expect "its raw text PUT: 422" "$(put_status "$WP_TMP/anchored.yaml")" -eq 422
+wp_check "wpctl config push --dry-run of it: valid" \
+  wp_exec r1 "${WPCTL:-$WP_REPO/build/tools/wpctl}" --url "$URL" --token "$TOKEN" config push --dry-run "$WP_TMP/anchored.yaml"
+
 # --- oversized body (the default limit is 4 MiB)
 head -c 5000000 /dev/zero | tr '\0' '#' >"$WP_TMP/big.yaml"
 wp_expect "5 MB PUT: 413" "$(put_status "$WP_TMP/big.yaml")" -eq 413
