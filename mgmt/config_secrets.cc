@@ -22,12 +22,16 @@ void each_secret(Msg& m, Fn&& fn) {
     if (f->cpp_type() == FD::CPPTYPE_MESSAGE) {
       if (f->is_repeated()) {
         for (int k = 0; k < r->FieldSize(m, f); ++k) {
-          if constexpr (std::is_const_v<Msg>) each_secret(r->GetRepeatedMessage(m, f, k), fn);
-          else each_secret(*r->MutableRepeatedMessage(&m, f, k), fn);
+          if constexpr (std::is_const_v<Msg>)
+            each_secret(r->GetRepeatedMessage(m, f, k), fn);
+          else
+            each_secret(*r->MutableRepeatedMessage(&m, f, k), fn);
         }
       } else if (r->HasField(m, f)) {
-        if constexpr (std::is_const_v<Msg>) each_secret(r->GetMessage(m, f), fn);
-        else each_secret(*r->MutableMessage(&m, f), fn);
+        if constexpr (std::is_const_v<Msg>)
+          each_secret(r->GetMessage(m, f), fn);
+        else
+          each_secret(*r->MutableMessage(&m, f), fn);
       }
       continue;
     }
@@ -68,7 +72,8 @@ std::vector<std::string> secret_values(const pb::Message& m) {
 
 std::string scrub(std::string text, const std::vector<std::string>& secrets) {
   for (const std::string& s : secrets) {
-    for (size_t at = text.find(s); at != std::string::npos; at = text.find(s, at + std::char_traits<char>::length(kRedacted)))
+    for (size_t at = text.find(s); at != std::string::npos;
+         at = text.find(s, at + std::char_traits<char>::length(kRedacted)))
       text.replace(at, s.size(), kRedacted);
   }
   return text;

@@ -78,7 +78,8 @@ void ConfigValidator::check_rest_tokens() {
       error(path + ".token", "must be at least " + std::to_string(kMinTokenChars) + " characters");
     for (int k = 0; k < i; ++k)
       if (m.tokens(k).token() == t.token() && !t.token().empty())
-        error(path + ".token", "same token as mgmt.tokens[" + std::to_string(k) + "] (the audit log could not tell them apart)");
+        error(path + ".token",
+              "same token as mgmt.tokens[" + std::to_string(k) + "] (the audit log could not tell them apart)");
     if (t.role() != "read-only" && t.role() != "read-write")
       error(path + ".role", "\"" + t.role() + "\" must be read-only or read-write");
   }

@@ -1,13 +1,13 @@
 // Live configuration commit; see live_commit.h.
 #include "mgmt/live_commit.h"
 
+#include <google/protobuf/util/message_differencer.h>
+#include <unistd.h>
+
+#include <algorithm>
 #include <cstdio>
 
 #include "mgmt/config_diff.h"
-
-#include <google/protobuf/util/message_differencer.h>
-#include <algorithm>
-#include <unistd.h>
 
 namespace wp::mgmt {
 
@@ -47,7 +47,8 @@ std::vector<ConfigError> ConfigStore::restart_only(const config::Config& next) c
   const config::Mgmt& now = next.mgmt();
   if (was.tls_cert() != now.tls_cert() || was.tls_key() != now.tls_key() || was.client_ca() != now.client_ca())
     errs.push_back({"mgmt", "TLS settings: changes need a restart"});
-  if (!MessageDifferencer::Equals(was.limits(), now.limits())) errs.push_back({"mgmt.limits", "changes need a restart"});
+  if (!MessageDifferencer::Equals(was.limits(), now.limits()))
+    errs.push_back({"mgmt.limits", "changes need a restart"});
   if (was.tokens_size() != now.tokens_size()) errs.push_back({"mgmt.tokens", "changes need a restart"});
   for (int i = 0; i < std::min(was.tokens_size(), now.tokens_size()); ++i)
     if (!MessageDifferencer::Equals(was.tokens(i), now.tokens(i)))

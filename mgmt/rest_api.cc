@@ -127,16 +127,22 @@ void guard(Server& s, const RestContext& c, RateLimiter& limiter, RestCounters& 
 // The REST server's own refusals, by reason, in Prometheus text.
 std::string rest_metrics(const RestCounters& n, const std::string& router) {
   const std::pair<const char*, const std::atomic<uint64_t>*> reasons[] = {
-      {"too_many_connections", &n.too_many_connections}, {"slow_client", &n.slow_client},
-      {"tls_handshake_failed", &n.tls_handshake_failed}, {"body_too_large", &n.body_too_large},
-      {"rate_limited", &n.rate_limited},                 {"unauthorized", &n.unauthorized},
-      {"forbidden", &n.forbidden},                       {"config_too_large", &n.config_too_large},
+      {"too_many_connections", &n.too_many_connections},
+      {"slow_client", &n.slow_client},
+      {"tls_handshake_failed", &n.tls_handshake_failed},
+      {"body_too_large", &n.body_too_large},
+      {"rate_limited", &n.rate_limited},
+      {"unauthorized", &n.unauthorized},
+      {"forbidden", &n.forbidden},
+      {"config_too_large", &n.config_too_large},
       {"config_aliases", &n.config_aliases},
   };
-  std::string out = "# HELP waypoint_mgmt_requests_total REST requests read\n# TYPE waypoint_mgmt_requests_total counter\n";
+  std::string out =
+      "# HELP waypoint_mgmt_requests_total REST requests read\n# TYPE waypoint_mgmt_requests_total counter\n";
   out += "waypoint_mgmt_requests_total{router=\"" + router + "\"} " + std::to_string(n.requests.load()) + "\n";
-  out += "# HELP waypoint_mgmt_refused_total REST connections and requests refused, by reason\n"
-         "# TYPE waypoint_mgmt_refused_total counter\n";
+  out +=
+      "# HELP waypoint_mgmt_refused_total REST connections and requests refused, by reason\n"
+      "# TYPE waypoint_mgmt_refused_total counter\n";
   for (const auto& [reason, v] : reasons)
     out += "waypoint_mgmt_refused_total{router=\"" + router + "\",reason=\"" + reason + "\"} " +
            std::to_string(v->load()) + "\n";
@@ -299,8 +305,9 @@ void error_route(Server& s, const RestLimits& limits, RestCounters& n) {
     if (res.status == 404) return fail(res, 404, "no such endpoint: " + req.method + " " + req.path);
     if (res.status == 413) {
       n.body_too_large.fetch_add(1, std::memory_order_relaxed);
-      return fail(res, 413, "request body larger than " + std::to_string(limits.max_body_bytes) +
-                                " bytes (mgmt.limits.max_body_bytes)");
+      return fail(
+          res, 413,
+          "request body larger than " + std::to_string(limits.max_body_bytes) + " bytes (mgmt.limits.max_body_bytes)");
     }
     fail(res, res.status, "HTTP " + std::to_string(res.status));
   });

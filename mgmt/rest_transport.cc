@@ -56,12 +56,15 @@ class DeadlineStream : public httplib::Stream {
   // client that connects and sends nothing is a slow client too); a later
   // one within kKeepAliveMs, or the idle connection is closed quietly.
   bool next_request(bool first) const {
-    if ((ssl_ && SSL_pending(ssl_) > 0) || wait_for(fd_, POLLIN, first ? ms_left(deadline_) : kKeepAliveMs)) return true;
+    if ((ssl_ && SSL_pending(ssl_) > 0) || wait_for(fd_, POLLIN, first ? ms_left(deadline_) : kKeepAliveMs))
+      return true;
     if (first) counters_.slow_client.fetch_add(1, std::memory_order_relaxed);
     return false;
   }
 
-  bool is_readable() const override { return (ssl_ && SSL_pending(ssl_) > 0) || wait_for(fd_, POLLIN, ms_left(deadline_)); }
+  bool is_readable() const override {
+    return (ssl_ && SSL_pending(ssl_) > 0) || wait_for(fd_, POLLIN, ms_left(deadline_));
+  }
   bool is_writable() const override { return wait_for(fd_, POLLOUT, kWriteTimeoutMs); }
   ssize_t read(char* ptr, size_t size) override;
   ssize_t write(const char* ptr, size_t size) override;
@@ -95,8 +98,8 @@ ssize_t DeadlineStream::attempt(bool in, char* ptr, size_t size) {
     const int e = SSL_get_error(ssl_, n);
     return e == SSL_ERROR_WANT_READ ? -2 : e == SSL_ERROR_WANT_WRITE ? -3 : e == SSL_ERROR_ZERO_RETURN ? 0 : -1;
   }
-  const ssize_t n = in ? ::recv(fd_, ptr, static_cast<size_t>(len), 0)
-                       : ::send(fd_, ptr, static_cast<size_t>(len), MSG_NOSIGNAL);
+  const ssize_t n =
+      in ? ::recv(fd_, ptr, static_cast<size_t>(len), 0) : ::send(fd_, ptr, static_cast<size_t>(len), MSG_NOSIGNAL);
   if (n >= 0) return n;
   if (errno == EINTR) return -2 - !in;
   return errno == EAGAIN || errno == EWOULDBLOCK ? (in ? -2 : -3) : -1;
@@ -213,7 +216,8 @@ void HttpTransport::serve_connection(int fd, SSL* ssl) {
     if (n > 0) strm.start_request(limits_.request_timeout_ms);
     counters_.requests.fetch_add(1, std::memory_order_relaxed);
     bool closed = false;
-    const bool ok = process_request(strm, n + 1 == kKeepAliveMax, closed, [ssl](httplib::Request& req) { req.ssl = ssl; });
+    const bool ok =
+        process_request(strm, n + 1 == kKeepAliveMax, closed, [ssl](httplib::Request& req) { req.ssl = ssl; });
     if (!ok || closed) break;
   }
 }

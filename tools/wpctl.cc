@@ -12,9 +12,8 @@
 // the system's CAs); --cert/--key (env WPCTL_CERT, WPCTL_KEY) present a client
 // certificate to a router with mgmt.client_ca. Exit codes: 0 ok, 1 the request was refused (bad config, not
 // found), 2 daemon not reachable, 3 authentication failed.
-#include <httplib.h>
-
 #include <google/protobuf/util/json_util.h>
+#include <httplib.h>
 
 #include <CLI/CLI.hpp>
 #include <cstdio>
@@ -62,9 +61,9 @@ httplib::Result call(const Ctl& c, const std::string& method, const std::string&
                " (is it running? is mgmt.listen set? try --url)");
   if (r->status == 401 || r->status == 403) {
     const json body = json::parse(r->body, nullptr, false);
-    std::string why = r->status == 401 ? "no token given"
+    std::string why = r->status == 401                             ? "no token given"
                       : body.is_object() && body.contains("error") ? body["error"].get<std::string>()
-                                                                     : "refused";
+                                                                   : "refused";
     die(3, "authentication failed (" + std::to_string(r->status) + ", " + why + "): pass --token or set WPCTL_TOKEN");
   }
   return r;

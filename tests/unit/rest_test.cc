@@ -2,10 +2,9 @@
 // bearer auth, sessions (filters, paging by cursor, one by UUID), stats with
 // every drop reason, config GET (keys redacted) and PUT (errors with paths,
 // restart-only fields, dry run, live commit), peers, ha, metrics.
+#include <arpa/inet.h>
 #include <gtest/gtest.h>
 #include <httplib.h>
-
-#include <arpa/inet.h>
 #include <poll.h>
 #include <sys/socket.h>
 #include <unistd.h>
@@ -429,9 +428,8 @@ struct Pki {
     const std::string script =
         "cd " + d + " && openssl req -x509" + key + "-keyout ca.key -out ca.pem -days 1 -subj /CN=wp-test-ca" +
         " && openssl req" + key + "-keyout srv.key -out srv.csr -subj /CN=127.0.0.1" +
-        " && openssl x509 -req -in srv.csr" + sign + "-extfile san.ext -out srv.pem" +
-        " && openssl req" + key + "-keyout cli.key -out cli.csr -subj /CN=alice" +
-        " && openssl x509 -req -in cli.csr" + sign + "-out cli.pem";
+        " && openssl x509 -req -in srv.csr" + sign + "-extfile san.ext -out srv.pem" + " && openssl req" + key +
+        "-keyout cli.key -out cli.csr -subj /CN=alice" + " && openssl x509 -req -in cli.csr" + sign + "-out cli.pem";
     return std::system(("{ " + script + "; } >/dev/null 2>&1").c_str()) == 0;
   }
   std::string at(const char* f) const { return (dir / f).string(); }

@@ -19,14 +19,14 @@ namespace pb = google::protobuf;
 
 // Names that look secret but hold none, and why.
 const std::set<std::string> kNotSecret = {
-    "waypoint.config.Peer.key_file",              // a path; the key it holds is read into Peer.key (marked)
+    "waypoint.config.Peer.key_file",               // a path; the key it holds is read into Peer.key (marked)
     "waypoint.config.PathMonitoring.auth_key_id",  // the BFD key's number, sent in clear on the wire
-    "waypoint.config.Mgmt.tls_key",               // a path; the TLS key never enters the config
-    "waypoint.config.Mgmt.tokens",                // the list; MgmtToken.token is marked
-    "waypoint.ha.SessionRecord.key_id",           // which pair-key version; no key material
-    "waypoint.ha.KeyUpdate.keys",                 // fingerprints of pair keys (KeyUpdate.PeerKey.key_id)
-    "waypoint.ha.HaMessage.keys",                 // the KeyUpdate body: fingerprints only
-    "waypoint.ha.KeyUpdate.PeerKey.key_id",       // a fingerprint, made to be compared across nodes
+    "waypoint.config.Mgmt.tls_key",                // a path; the TLS key never enters the config
+    "waypoint.config.Mgmt.tokens",                 // the list; MgmtToken.token is marked
+    "waypoint.ha.SessionRecord.key_id",            // which pair-key version; no key material
+    "waypoint.ha.KeyUpdate.keys",                  // fingerprints of pair keys (KeyUpdate.PeerKey.key_id)
+    "waypoint.ha.HaMessage.keys",                  // the KeyUpdate body: fingerprints only
+    "waypoint.ha.KeyUpdate.PeerKey.key_id",        // a fingerprint, made to be compared across nodes
 };
 
 void collect(const pb::Descriptor* d, std::vector<const pb::FieldDescriptor*>& out) {
@@ -36,8 +36,9 @@ void collect(const pb::Descriptor* d, std::vector<const pb::FieldDescriptor*>& o
 
 std::vector<const pb::FieldDescriptor*> all_fields() {
   std::vector<const pb::FieldDescriptor*> out;
-  for (const pb::FileDescriptor* f : {config::Config::descriptor()->file(), ::waypoint::ha::SessionRecord::descriptor()->file(),
-                                      ::waypoint::api::Error::descriptor()->file()})
+  for (const pb::FileDescriptor* f :
+       {config::Config::descriptor()->file(), ::waypoint::ha::SessionRecord::descriptor()->file(),
+        ::waypoint::api::Error::descriptor()->file()})
     for (int i = 0; i < f->message_type_count(); ++i) collect(f->message_type(i), out);
   return out;
 }
