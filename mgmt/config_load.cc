@@ -14,6 +14,8 @@
 // file's directory, so a config and its key files can move together.
 #include "mgmt/config_load.h"
 
+#include "mgmt/config_secrets.h"
+
 #include <google/protobuf/descriptor.h>
 #include <openssl/crypto.h>
 #include <google/protobuf/message.h>
@@ -106,14 +108,19 @@ std::optional<bool> parse_bool(std::string text) {
 }
 
 // Maps one YAML document onto a message tree, appending to `errors`.
+// Every node visited costs one unit of `budget`: aliases share nodes in
+// yaml-cpp's tree but are walked once per use, so the walk, not the text,
+// is what must be bounded. Out of budget, mapping stops with one error.
 class YamlMapper {
  public:
-  explicit YamlMapper(std::vector<ConfigError>& errors) : errors_(errors) {}
+  YamlMapper(std::vector<ConfigError>& errors, size_t budget) : errors_(errors), budget_(budget) {}
+  bool exhausted() const { return exhausted_; }
 
   void map_message(const YAML::Node& node, pb::Message& msg, const std::string& path) {
     if (!node.IsMap()) return error(path, std::string("expected a mapping, got ") + kind_name(node));
     std::set<std::string> seen;
     for (const auto& kv : node) {
+      if (!spend(path)) return;
       if (!kv.first.IsScalar()) {
         error(path, "mapping keys must be plain names");
         continue;
@@ -147,6 +154,14 @@ class YamlMapper {
  private:
   void error(std::string path, std::string message) { errors_.push_back({std::move(path), std::move(message)}); }
 
+  bool spend(const std::string& path) {
+    if (exhausted_) return false;
+    if (budget_-- > 0) return true;
+    exhausted_ = true;
+    error(path, "the document maps to too many nodes (aliases expanded); stopped here");
+    return false;
+  }
+
   void unknown_key(const pb::Descriptor* d, const std::string& key, const std::string& path) {
     // A pair key pasted one indentation level off becomes a mapping key; the
     // error must not print the secret then either. No field name is this long.
@@ -160,6 +175,7 @@ class YamlMapper {
     if (!node.IsSequence()) return error(path, std::string("expected a sequence, got ") + kind_name(node));
     size_t i = 0;
     for (const YAML::Node& item : node) {
+      if (!spend(path)) return;
       if (item.IsNull()) {
         error(index_path(path, i++), "empty entry");
         continue;
@@ -235,25 +251,60 @@ class YamlMapper {
   }
 
   std::vector<ConfigError>& errors_;
-};
-
-// Records where each document starts; nothing else is needed to count them.
-struct DocumentStarts : YAML::EventHandler {
-  std::vector<YAML::Mark> marks;
-  void OnDocumentStart(const YAML::Mark& mark) override { marks.push_back(mark); }
-  void OnDocumentEnd() override {}
-  void OnNull(const YAML::Mark&, YAML::anchor_t) override {}
-  void OnAlias(const YAML::Mark&, YAML::anchor_t) override {}
-  void OnScalar(const YAML::Mark&, const std::string&, YAML::anchor_t, const std::string&) override {}
-  void OnSequenceStart(const YAML::Mark&, const std::string&, YAML::anchor_t, YAML::EmitterStyle::value) override {}
-  void OnSequenceEnd() override {}
-  void OnMapStart(const YAML::Mark&, const std::string&, YAML::anchor_t, YAML::EmitterStyle::value) override {}
-  void OnMapEnd() override {}
+  size_t budget_;
+  bool exhausted_ = false;
 };
 
 std::string at_mark(const YAML::Mark& m) {
   return "line " + std::to_string(m.line + 1) + ", column " + std::to_string(m.column + 1);
 }
+
+// A document that breaks YamlLimits, thrown out of the event parser.
+struct YamlRefused {
+  YamlRefusal why;
+  std::string message;
+};
+
+// Records where each document starts, and enforces YamlLimits on the
+// events (linear in the text: aliases are not expanded here).
+struct DocumentShape : YAML::EventHandler {
+  explicit DocumentShape(const YamlLimits& l) : limits(l) {}
+  const YamlLimits& limits;
+  std::vector<YAML::Mark> marks;
+  size_t nodes = 0, depth = 0;
+
+  void node(const YAML::Mark& m, YAML::anchor_t anchor) {
+    if (anchor != YAML::NullAnchor && !limits.allow_aliases)
+      throw YamlRefused{YamlRefusal::aliases, "YAML anchor at " + at_mark(m) + refused_here};
+    if (++nodes > limits.max_nodes)
+      throw YamlRefused{YamlRefusal::too_large, "more than " + std::to_string(limits.max_nodes) + " YAML nodes"};
+  }
+  void open(const YAML::Mark& m, YAML::anchor_t anchor) {
+    node(m, anchor);
+    if (++depth > limits.max_depth)
+      throw YamlRefused{YamlRefusal::too_large,
+                        "nested deeper than " + std::to_string(limits.max_depth) + " levels at " + at_mark(m)};
+  }
+  void OnDocumentStart(const YAML::Mark& mark) override { marks.push_back(mark); }
+  void OnDocumentEnd() override {}
+  void OnNull(const YAML::Mark& m, YAML::anchor_t a) override { node(m, a); }
+  void OnAlias(const YAML::Mark& m, YAML::anchor_t) override {
+    if (!limits.allow_aliases) throw YamlRefused{YamlRefusal::aliases, "YAML alias at " + at_mark(m) + refused_here};
+    node(m, YAML::NullAnchor);
+  }
+  void OnScalar(const YAML::Mark& m, const std::string&, YAML::anchor_t a, const std::string&) override { node(m, a); }
+  void OnSequenceStart(const YAML::Mark& m, const std::string&, YAML::anchor_t a, YAML::EmitterStyle::value) override {
+    open(m, a);
+  }
+  void OnSequenceEnd() override { --depth; }
+  void OnMapStart(const YAML::Mark& m, const std::string&, YAML::anchor_t a, YAML::EmitterStyle::value) override {
+    open(m, a);
+  }
+  void OnMapEnd() override { --depth; }
+
+  static constexpr const char* refused_here =
+      ": anchors and aliases are not accepted from the REST API or Redis (send the config with them expanded)";
+};
 
 // Counts the documents in `text`, stopping after three parser steps: enough
 // to see "more than one", or a stall right after the first document.
@@ -261,10 +312,10 @@ std::string at_mark(const YAML::Mark& m) {
 // start a node (",a: 1"): it emits empty documents forever without consuming
 // input. A document starting where the previous one did is that stall, and
 // is reported as the syntax error it is. Throws YAML::Exception.
-size_t count_documents(const std::string& text, std::string& stall) {
+size_t count_documents(const std::string& text, const YamlLimits& limits, std::string& stall) {
   std::istringstream in(text);
   YAML::Parser parser(in);
-  DocumentStarts docs;
+  DocumentShape docs(limits);
   while (docs.marks.size() <= 2 && parser.HandleNextDocument(docs)) {
     const size_t n = docs.marks.size();
     if (n >= 2 && docs.marks[n - 1].pos == docs.marks[n - 2].pos) {
@@ -281,16 +332,20 @@ size_t count_documents(const std::string& text, std::string& stall) {
 // Parses `text` and maps it onto `cfg`, appending mapping errors. False when
 // there was no usable document at all: validating an empty Config then would
 // bury the one real error under "required" noise.
-bool map_config(std::string_view text, config::Config& cfg, std::vector<ConfigError>& errors) {
+bool map_config(std::string_view text, const YamlLimits& limits, ConfigResult& r) {
+  std::vector<ConfigError>& errors = r.errors;
   const std::string yaml(text);
   std::string problem;
   YAML::Node doc;
   try {
-    const size_t docs = count_documents(yaml, problem);
+    const size_t docs = count_documents(yaml, limits, problem);
     if (problem.empty() && docs > 1) problem = "expected one YAML document, found more";
     if (problem.empty()) doc = YAML::Load(yaml);  // the first document only
   } catch (const YAML::Exception& e) {
     problem = "YAML syntax error at " + at_mark(e.mark) + ": " + shown(e.msg);  // it may quote a byte
+  } catch (const YamlRefused& e) {
+    r.refusal = e.why;
+    problem = e.message;
   }
   if (problem.empty() && doc.IsNull()) problem = "empty document";
   if (problem.empty() && !doc.IsMap())
@@ -299,8 +354,10 @@ bool map_config(std::string_view text, config::Config& cfg, std::vector<ConfigEr
     errors.push_back({"", problem});
     return false;
   }
-  YamlMapper(errors).map_message(doc, cfg, "");
-  return true;
+  YamlMapper mapper(errors, limits.max_nodes);
+  mapper.map_message(doc, r.config, "");
+  if (mapper.exhausted()) r.refusal = YamlRefusal::too_large;
+  return !mapper.exhausted();
 }
 
 // Whole file into `out`; on failure the strerror text.
@@ -392,13 +449,14 @@ std::string ConfigResult::error_text() const {
   return out;
 }
 
-ConfigResult load_config_text(std::string_view text) {
+ConfigResult load_config_text(std::string_view text, const YamlLimits& limits) {
   ConfigResult r;
   try {
-    if (map_config(text, r.config, r.errors)) append_validation(r);
+    if (map_config(text, limits, r)) append_validation(r);
   } catch (const std::exception& e) {  // yaml-cpp or allocation: still an error value, never a throw
     r.errors.push_back({"", std::string("internal error while loading config: ") + e.what()});
   }
+  scrub_errors(r.config, r.errors);  // errors are shown to whoever sent the text
   return r;
 }
 
@@ -410,12 +468,13 @@ ConfigResult load_config_file(const std::string& path) {
       r.errors.push_back({"", "cannot read config file \"" + path + "\": " + *err});
       return r;
     }
-    if (!map_config(text, r.config, r.errors)) return r;
+    if (!map_config(text, YamlLimits::file(), r)) return r;
     resolve_key_files(std::filesystem::path(path).parent_path(), r.config, r.errors);
     append_validation(r);
   } catch (const std::exception& e) {
     r.errors.push_back({"", std::string("internal error while loading \"") + path + "\": " + e.what()});
   }
+  scrub_errors(r.config, r.errors);
   return r;
 }
 

@@ -30,21 +30,39 @@ struct ConfigError {
   std::string to_string() const { return path.empty() ? message : path + ": " + message; }
 };
 
+// Why a document was refused before it was mapped (the REST API answers
+// 413 for too_large, 422 otherwise).
+enum class YamlRefusal { none, too_large, aliases };
+
 struct ConfigResult {
   config::Config config;
   std::vector<ConfigError> errors;
+  YamlRefusal refusal = YamlRefusal::none;
   bool ok() const { return errors.empty(); }
   std::string error_text() const;  // one "path: message" per line
 };
 
-// Maps YAML (JSON is YAML) onto the schema, then validates. Never throws.
-ConfigResult load_config_text(std::string_view text);
+// Bounds on a YAML document (docs/security.md § Management plane). Anchors
+// and aliases let a few bytes stand for exponentially many nodes (an alias
+// bomb): text from the network (REST, Redis) may not use them at all, and
+// every document, a file's included, may map at most max_nodes nodes
+// (aliases expanded) nested at most max_depth deep.
+struct YamlLimits {
+  bool allow_aliases = false;
+  size_t max_nodes = 200000;
+  size_t max_depth = 32;
+  static YamlLimits file() { return {true, 200000, 32}; }
+};
 
+// Maps YAML (JSON is YAML) onto the schema, then validates. Never throws.
+// The default limits are those for text from the network.
+ConfigResult load_config_text(std::string_view text, const YamlLimits& limits = {});
 // Whether `s` is UTF-8 as protobuf requires of string fields (RFC 3629 § 4:
 // no overlong forms, surrogates or code points past U+10FFFF).
 bool valid_utf8(std::string_view s);
-// Reads the file (error if unreadable), then load_config_text. key_file
-// references are resolved relative to the file's directory.
+// Reads the file (error if unreadable), then maps it with
+// YamlLimits::file(). key_file references are resolved relative to the
+// file's directory.
 ConfigResult load_config_file(const std::string& path);
 
 // Semantic validation of an already-mapped config (shared by file, REST, Redis).

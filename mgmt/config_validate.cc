@@ -197,6 +197,7 @@ std::vector<ConfigError> ConfigValidator::run() {
   check_ipfix();
   check_redis();
   check_ha();
+  check_rest_access();
   return std::move(errors_);
 }
 

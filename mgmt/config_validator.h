@@ -51,9 +51,13 @@ class ConfigValidator {
   void check_peer_key(const config::Peer& peer, const std::string& path);
   void check_next_peer_key(const config::Peer& peer, const std::string& path);
   void check_waypoint(const std::string& text, const std::string& path);
-  // config_validate_mgmt.cc: IPFIX collectors and timers, Redis store.
+  // config_validate_mgmt.cc: IPFIX collectors and timers, Redis store, REST
+  // access (TLS, tokens, limits).
   void check_ipfix();
   void check_redis();
+  void check_rest_access();
+  void check_rest_tokens();
+  void check_rest_limits();
   void endpoint(const std::string& text, const std::string& path);
   // config_validate_paths.cc: BFD, probes, path preferences and SLAs.
   void check_paths();

@@ -4,6 +4,11 @@
 #include <google/protobuf/util/message_differencer.h>
 #include <unistd.h>
 
+#include <algorithm>
+#include <cstdio>
+
+#include "mgmt/config_diff.h"
+
 namespace wp::mgmt {
 
 using google::protobuf::util::MessageDifferencer;
@@ -37,6 +42,17 @@ std::vector<ConfigError> ConfigStore::restart_only(const config::Config& next) c
   same(config_.ha(), next.ha(), "ha");  // corosync group and address takeover are set up once
   if (config_.mgmt().listen() != next.mgmt().listen()) errs.push_back({"mgmt.listen", "changes need a restart"});
   if (config_.mgmt().token() != next.mgmt().token()) errs.push_back({"mgmt.token", "changes need a restart"});
+  // The REST server's TLS context, tokens and limits are set up once at start.
+  const config::Mgmt& was = config_.mgmt();
+  const config::Mgmt& now = next.mgmt();
+  if (was.tls_cert() != now.tls_cert() || was.tls_key() != now.tls_key() || was.client_ca() != now.client_ca())
+    errs.push_back({"mgmt", "TLS settings: changes need a restart"});
+  if (!MessageDifferencer::Equals(was.limits(), now.limits()))
+    errs.push_back({"mgmt.limits", "changes need a restart"});
+  if (was.tokens_size() != now.tokens_size()) errs.push_back({"mgmt.tokens", "changes need a restart"});
+  for (int i = 0; i < std::min(was.tokens_size(), now.tokens_size()); ++i)
+    if (!MessageDifferencer::Equals(was.tokens(i), now.tokens(i)))
+      errs.push_back({"mgmt.tokens[" + std::to_string(i) + "]", "changes need a restart"});
   return errs;
 }
 
@@ -71,7 +87,22 @@ bool ConfigStore::wait_quiescent(const RouterModel* published) {
   return false;
 }
 
-CommitOutcome ConfigStore::commit(const config::Config& next, bool dry_run) {
+namespace {
+
+// "config version 7 by rest:ops@10.0.0.5: changed policies, peers[0].key"
+std::string audit_line(uint64_t version, const std::string& who, const std::vector<std::string>& paths) {
+  constexpr size_t kShown = 32;
+  std::string line = "config version " + std::to_string(version) + " by " + who + ": ";
+  if (paths.empty()) return line + "no field changed";
+  line += "changed ";
+  for (size_t i = 0; i < paths.size() && i < kShown; ++i) line += (i ? ", " : "") + paths[i];
+  if (paths.size() > kShown) line += " and " + std::to_string(paths.size() - kShown) + " more";
+  return line;
+}
+
+}  // namespace
+
+CommitOutcome ConfigStore::commit(const config::Config& next, bool dry_run, const std::string& who) {
   std::lock_guard lock(mu_);
   CommitOutcome out;
   out.version = version_.load();
@@ -90,9 +121,15 @@ CommitOutcome ConfigStore::commit(const config::Config& next, bool dry_run) {
   std::shared_ptr<const RouterModel> old = model_;
   shared_.model.store(model.get(), std::memory_order_release);
   model_ = std::move(model);
+  const std::vector<std::string> changed = changed_paths(config_, next);
   config_ = next;
   out.version = version_.fetch_add(1) + 1;
   out.applied = true;
+  const std::string line = audit_line(out.version, who, changed);
+  if (audit_)
+    audit_(line);
+  else
+    std::fprintf(stderr, "waypointd: audit: %s\n", line.c_str());
   // Every worker has re-checked its sessions against the new model, then two
   // epochs of every reader: an iteration that may have started under the old
   // model has ended.

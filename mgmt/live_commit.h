@@ -17,6 +17,7 @@
 
 #include <atomic>
 #include <cstdint>
+#include <functional>
 #include <memory>
 #include <mutex>
 #include <string>
@@ -43,7 +44,12 @@ class ConfigStore {
   // Extra readers of shared.model besides workers and dispatcher (mgmt feed).
   void add_reader(const std::atomic<uint64_t>* epoch) { readers_.push_back(epoch); }
 
-  CommitOutcome commit(const config::Config& next, bool dry_run = false);
+  // `who` names the change's origin for the audit log ("rest:ops@10.0.0.5",
+  // "redis:waypoint:r1"): every applied commit writes one audit line with it,
+  // the changed paths and the resulting version (docs/security.md § Management plane).
+  CommitOutcome commit(const config::Config& next, bool dry_run = false, const std::string& who = "unknown");
+  // Where audit lines go; default: stderr, "waypointd: audit: ...".
+  void set_audit(std::function<void(const std::string&)> sink) { audit_ = std::move(sink); }
   config::Config current() const;
   uint64_t version() const { return version_.load(); }
   std::shared_ptr<const RouterModel> model() const;
@@ -65,6 +71,7 @@ class ConfigStore {
   HmacEngine hmac_;  // builds peer keys for new models
   std::vector<const std::atomic<uint64_t>*> readers_;
   std::atomic<uint64_t> version_{1};
+  std::function<void(const std::string&)> audit_;
 };
 
 }  // namespace wp::mgmt

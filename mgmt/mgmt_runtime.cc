@@ -51,7 +51,9 @@ bool MgmtRuntime::start_rest(std::string& error) {
   ctx.store = store_.get();
   ctx.sessions = snapshot_.get();
   ctx.ipfix = exporter_.get();
-  ctx.token = mc.token();
+  ctx.access = RestAccess::from_config(mc);
+  ctx.tls = {mc.tls_cert(), mc.tls_key(), mc.client_ca()};
+  ctx.limits = RestLimits::from_config(mc.limits());
   if (const ha::HaStatus* ha = in_.ha) ctx.ha_status = [ha] { return ha->json(); };
   ctx.documents = in_.documents;
   ctx.documents.emplace_back("/api/v1/paths", [shared = in_.shared, snapshot = snapshot_.get()] {

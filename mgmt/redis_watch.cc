@@ -5,6 +5,8 @@
 
 #include <cstdio>
 
+#include "mgmt/config_secrets.h"
+
 namespace wp::mgmt {
 
 bool load_start_config(const RedisEndpoint& ep, const std::string& prefix, RedisConfig& out, std::string& error) {
@@ -47,7 +49,9 @@ void RedisWatch::sync(RedisStore& rs) {
                  static_cast<unsigned long long>(rc.version), rc.result.errors.size(), rc.result.error_text().c_str());
     return;
   }
-  CommitOutcome out = store_.commit(rc.result.config);
+  CommitOutcome out =
+      store_.commit(rc.result.config, false, "redis (key version " + std::to_string(rc.version) + ")");
+  scrub_errors(rc.result.config, out.errors);
   stats_.applied_version = rc.version;
   if (!out.applied) {
     stats_.rejected.fetch_add(1);

@@ -3,9 +3,11 @@
 
 #include <google/protobuf/util/json_util.h>
 #include <httplib.h>
+#include <unistd.h>
 
 #include "api.pb.h"
 #include "mgmt/config_endpoint.h"
+#include "mgmt/config_secrets.h"
 #include "mgmt/metrics.h"
 #include "mgmt/session_id.h"
 #include "mgmt/stats.h"
@@ -87,12 +89,9 @@ void fill_session(api::SessionInfo* o, const SessionView& v, const RouterModel& 
   o->set_migrations(s.migrations);
 }
 
-// Peer keys never leave the router through the API.
+// Secret fields (peer keys, tokens, BFD keys...) never leave the router.
 config::Config redacted(config::Config c) {
-  for (auto& p : *c.mutable_peers()) {
-    if (!p.key().empty()) p.set_key("<redacted>");
-    if (!p.next_key().empty()) p.set_next_key("<redacted>");
-  }
+  redact_secrets(c);
   return c;
 }
 
@@ -100,32 +99,65 @@ using httplib::Request;
 using httplib::Response;
 using httplib::Server;
 
-// Every request needs the bearer token when one is configured.
-void require_token(Server& s, const RestContext& c) {
-  s.set_pre_routing_handler([&c](const Request& req, Response& res) {
-    if (c.token.empty()) return Server::HandlerResponse::Unhandled;
-    const std::string auth = req.get_header_value("Authorization");
-    if (auth.rfind("Bearer ", 0) != 0) {
+bool writes(const Request& req) { return req.method != "GET" && req.method != "HEAD"; }
+
+// Before a request's body is read: its client's rate, then its token and role.
+void guard(Server& s, const RestContext& c, RateLimiter& limiter, RestCounters& n) {
+  s.set_pre_routing_handler([&c, &limiter, &n](const Request& req, Response& res) {
+    if (!limiter.allow(req.remote_addr)) {
+      n.rate_limited.fetch_add(1, std::memory_order_relaxed);
+      res.set_header("Retry-After", "1");
+      fail(res, 429, "too many requests from " + req.remote_addr + " (mgmt.limits.requests_per_second)");
+      return Server::HandlerResponse::Handled;
+    }
+    const AuthResult a = authenticate(c.access, req.get_header_value("Authorization"), writes(req), req.ssl);
+    if (a.outcome == AuthOutcome::ok) return Server::HandlerResponse::Unhandled;
+    if (a.outcome == AuthOutcome::missing) {
+      n.unauthorized.fetch_add(1, std::memory_order_relaxed);
       res.set_header("WWW-Authenticate", "Bearer");
       fail(res, 401, "missing bearer token (Authorization: Bearer TOKEN)");
-      return Server::HandlerResponse::Handled;
+    } else {
+      n.forbidden.fetch_add(1, std::memory_order_relaxed);
+      fail(res, 403, a.outcome == AuthOutcome::wrong ? "wrong token" : "token " + a.who + " is read-only");
     }
-    if (auth.substr(7) != c.token) {
-      fail(res, 403, "wrong token");
-      return Server::HandlerResponse::Handled;
-    }
-    return Server::HandlerResponse::Unhandled;
+    return Server::HandlerResponse::Handled;
   });
 }
 
+// The REST server's own refusals, by reason, in Prometheus text.
+std::string rest_metrics(const RestCounters& n, const std::string& router) {
+  const std::pair<const char*, const std::atomic<uint64_t>*> reasons[] = {
+      {"too_many_connections", &n.too_many_connections},
+      {"slow_client", &n.slow_client},
+      {"tls_handshake_failed", &n.tls_handshake_failed},
+      {"body_too_large", &n.body_too_large},
+      {"rate_limited", &n.rate_limited},
+      {"unauthorized", &n.unauthorized},
+      {"forbidden", &n.forbidden},
+      {"config_too_large", &n.config_too_large},
+      {"config_aliases", &n.config_aliases},
+  };
+  std::string out =
+      "# HELP waypoint_mgmt_requests_total REST requests read\n# TYPE waypoint_mgmt_requests_total counter\n";
+  out += "waypoint_mgmt_requests_total{router=\"" + router + "\"} " + std::to_string(n.requests.load()) + "\n";
+  out +=
+      "# HELP waypoint_mgmt_refused_total REST connections and requests refused, by reason\n"
+      "# TYPE waypoint_mgmt_refused_total counter\n";
+  for (const auto& [reason, v] : reasons)
+    out += "waypoint_mgmt_refused_total{router=\"" + router + "\",reason=\"" + reason + "\"} " +
+           std::to_string(v->load()) + "\n";
+  return out;
+}
+
 // GET /api/v1/stats (JSON) and /metrics (Prometheus text).
-void counter_routes(Server& s, const RestContext& c) {
+void counter_routes(Server& s, const RestContext& c, const RestCounters& n) {
   s.Get("/api/v1/stats", [&c](const Request&, Response& res) {
     res.set_content(stats_json(*c.shared, c.store->model()->name), "application/json");
   });
-  s.Get("/metrics", [&c](const Request&, Response& res) {
-    res.set_content(metrics_text(*c.shared, c.store->model()->name, c.ipfix, c.store->version(),
-                                 c.sessions ? c.sessions->size() : 0),
+  s.Get("/metrics", [&c, &n](const Request&, Response& res) {
+    const std::string& router = c.store->model()->name;
+    res.set_content(metrics_text(*c.shared, router, c.ipfix, c.store->version(), c.sessions ? c.sessions->size() : 0) +
+                        rest_metrics(n, router),
                     "text/plain; version=0.0.4");
   });
 }
@@ -182,25 +214,44 @@ void session_routes(Server& s, const RestContext& c) {
 }
 
 // GET /api/v1/config and PUT /api/v1/config[?dry_run=1]: validate -> commit.
-void config_routes(Server& s, const RestContext& c) {
+// A body refused before mapping: 413 when it is too big once parsed, 422
+// for anchors and aliases, each counted.
+void refuse_yaml(Response& res, const ConfigResult& parsed, RestCounters& n) {
+  const bool large = parsed.refusal == YamlRefusal::too_large;
+  (large ? n.config_too_large : n.config_aliases).fetch_add(1, std::memory_order_relaxed);
+  fail(res, large ? 413 : 422, large ? "config too large" : "config uses YAML anchors or aliases", parsed.errors);
+}
+
+// Who sent a request, for the audit log (authentication already passed).
+std::string requester(const RestContext& c, const Request& req) {
+  return "rest:" + authenticate(c.access, req.get_header_value("Authorization"), true, req.ssl).who + "@" +
+         req.remote_addr;
+}
+
+void put_config(const RestContext& c, RestCounters& n, const Request& req, Response& res) {
+  if (req.body.empty()) return fail(res, 400, "empty body: send the whole config as YAML or JSON");
+  ConfigResult parsed = load_config_text(req.body);
+  if (parsed.refusal != YamlRefusal::none) return refuse_yaml(res, parsed, n);
+  if (!parsed.ok()) return fail(res, 422, "invalid config", parsed.errors);
+  bool dry = req.get_param_value("dry_run") == "1" || req.get_param_value("dry_run") == "true";
+  CommitOutcome r = c.store->commit(parsed.config, dry, requester(c, req));
+  scrub_errors(parsed.config, r.errors);
+  if (!r.errors.empty()) return fail(res, 422, "config rejected", r.errors);
+  api::CommitResult out;
+  out.set_version(r.version);
+  out.set_applied(r.applied);
+  out.set_sessions_closed(r.sessions_closed);
+  for (const std::string& note : r.notes) out.add_notes(note);
+  reply(res, 200, out);
+}
+
+// GET /api/v1/config and PUT /api/v1/config[?dry_run=1]: validate -> commit.
+void config_routes(Server& s, const RestContext& c, RestCounters& n) {
   s.Get("/api/v1/config", [&c](const Request&, Response& res) {
     res.set_header("X-Config-Version", std::to_string(c.store->version()));
     reply(res, 200, redacted(c.store->current()));
   });
-  s.Put("/api/v1/config", [&c](const Request& req, Response& res) {
-    if (req.body.empty()) return fail(res, 400, "empty body: send the whole config as YAML or JSON");
-    ConfigResult parsed = load_config_text(req.body);
-    if (!parsed.ok()) return fail(res, 422, "invalid config", parsed.errors);
-    bool dry = req.get_param_value("dry_run") == "1" || req.get_param_value("dry_run") == "true";
-    CommitOutcome r = c.store->commit(parsed.config, dry);
-    if (!r.errors.empty()) return fail(res, 422, "config rejected", r.errors);
-    api::CommitResult out;
-    out.set_version(r.version);
-    out.set_applied(r.applied);
-    out.set_sessions_closed(r.sessions_closed);
-    for (const std::string& n : r.notes) out.add_notes(n);
-    reply(res, 200, out);
-  });
+  s.Put("/api/v1/config", [&c, &n](const Request& req, Response& res) { put_config(c, n, req, res); });
 }
 
 // Live sessions per peer, counted over both WAN legs of each session.
@@ -248,10 +299,16 @@ void document_routes(Server& s, const RestContext& c) {
 }
 
 // Every error is an api.Error body, also for paths no route serves.
-void error_route(Server& s) {
-  s.set_error_handler([](const Request& req, Response& res) {
+void error_route(Server& s, const RestLimits& limits, RestCounters& n) {
+  s.set_error_handler([&limits, &n](const Request& req, Response& res) {
     if (!res.body.empty()) return;  // a route already wrote an api.Error
     if (res.status == 404) return fail(res, 404, "no such endpoint: " + req.method + " " + req.path);
+    if (res.status == 413) {
+      n.body_too_large.fetch_add(1, std::memory_order_relaxed);
+      return fail(
+          res, 413,
+          "request body larger than " + std::to_string(limits.max_body_bytes) + " bytes (mgmt.limits.max_body_bytes)");
+    }
     fail(res, res.status, "HTTP " + std::to_string(res.status));
   });
 }
@@ -262,22 +319,24 @@ RestServer::RestServer() = default;
 RestServer::~RestServer() { stop(); }
 
 void RestServer::routes() {
-  httplib::Server& s = *server_;
-  require_token(s, ctx_);
-  counter_routes(s, ctx_);
+  HttpTransport& s = *server_;
+  guard(s, ctx_, *limiter_, counters_);
+  counter_routes(s, ctx_, counters_);
   session_routes(s, ctx_);
-  config_routes(s, ctx_);
+  config_routes(s, ctx_, counters_);
   peer_routes(s, ctx_);
   document_routes(s, ctx_);
-  error_route(s);
+  error_route(s, ctx_.limits, counters_);
 }
 
-bool RestServer::start(const std::string& listen, RestContext ctx, std::string& error) {
+bool RestServer::prepare(RestContext ctx, std::string& error) {
   ctx_ = std::move(ctx);
-  const std::optional<Endpoint> at = parse_endpoint(listen);
-  if (!at) return error = "mgmt.listen: \"" + listen + "\" is not IPv4:port", false;
-  server_ = std::make_unique<httplib::Server>();
-  server_->set_payload_max_length(4 << 20);
+  server_ = std::make_unique<HttpTransport>(ctx_.limits, counters_);
+  limiter_ = std::make_unique<RateLimiter>(ctx_.limits.requests_per_second, ctx_.limits.burst);
+  if (!ctx_.tls.cert.empty() && !server_->use_tls(ctx_.tls, error)) {
+    server_.reset();
+    return false;
+  }
   // SO_REUSEADDR alone: httplib's default adds SO_REUSEPORT, with which a
   // second server (another waypointd, a parallel test) binds the same port
   // without an error and the kernel splits the requests between the two.
@@ -286,13 +345,29 @@ bool RestServer::start(const std::string& listen, RestContext ctx, std::string& 
     setsockopt(sock, SOL_SOCKET, SO_REUSEADDR, &yes, sizeof yes);
   });
   routes();
+  return true;
+}
+
+bool RestServer::start(const std::string& listen, RestContext ctx, std::string& error) {
+  const std::optional<Endpoint> at = parse_endpoint(listen);
+  if (!at) return error = "mgmt.listen: \"" + listen + "\" is not IPv4:port", false;
+  if (!prepare(std::move(ctx), error)) return false;
   if (!server_->bind_to_port(format_ipv4(at->addr).c_str(), at->port)) {
     error = "mgmt.listen: cannot bind " + listen + ": " + std::strerror(errno);
     server_.reset();
     return false;
   }
   thread_ = std::make_unique<std::thread>([this] { server_->listen_after_bind(); });
+  // httplib's stop() does nothing until the loop runs: a stop() right after
+  // start() would leave the thread listening and the join waiting for ever.
+  for (int i = 0; i < 5000 && !server_->is_running(); ++i) usleep(1000);
   return true;
+}
+
+std::string RestServer::serve_text(std::string request) {
+  BufferStream strm(std::move(request));
+  server_->serve(strm);
+  return strm.output();
 }
 
 void RestServer::stop() {

@@ -7,9 +7,13 @@
 //   PUT  /api/v1/config[?dry_run=1]    YAML or JSON body: validate -> commit
 //   GET  /api/v1/peers, /api/v1/ha
 //   GET  /metrics                      Prometheus text (metrics.h)
-// Auth: when mgmt.token is set every request needs `Authorization: Bearer
-// TOKEN` (401 without one, 403 with a wrong one). Errors are 4xx/5xx with an
-// api.Error JSON body; config errors list every {path, message}.
+// Auth (rest_auth.h): when tokens are configured every request needs
+// `Authorization: Bearer TOKEN` (401 without one, 403 with a wrong one or a
+// read-only token on a PUT). Before that, a client over its request rate gets
+// 429 (rest_rate_limit.h); connections, deadlines and TLS are
+// rest_transport.h's. Secret fields (config_secrets.h) never leave in a
+// response. Errors are 4xx/5xx with an api.Error JSON body; config errors
+// list every {path, message}.
 // Sessions come from the event-built snapshot (session_feed.h), never from a
 // live worker table.
 #pragma once
@@ -24,11 +28,10 @@
 #include "dataplane/worker/shared.h"
 #include "mgmt/ipfix_exporter.h"
 #include "mgmt/live_commit.h"
+#include "mgmt/rest_auth.h"
+#include "mgmt/rest_rate_limit.h"
+#include "mgmt/rest_transport.h"
 #include "mgmt/session_feed.h"
-
-namespace httplib {
-class Server;
-}
 
 namespace wp::mgmt {
 
@@ -37,7 +40,9 @@ struct RestContext {
   ConfigStore* store = nullptr;
   const SessionSnapshot* sessions = nullptr;  // null: sessions endpoints answer 503
   const IpfixExporter* ipfix = nullptr;       // null: IPFIX off
-  std::string token;
+  RestAccess access;  // no clients: every request is allowed (loopback only)
+  RestTls tls;        // no cert: plain HTTP (loopback only)
+  RestLimits limits;
   // HA status JSON (api.HaStatus) from the HA runtime; null = standalone.
   std::function<std::string()> ha_status;
   // More JSON documents served as they are (GET /api/v1/offload).
@@ -48,13 +53,22 @@ class RestServer {
  public:
   RestServer();
   ~RestServer();
+  // The context for GET/PUT/... and the server's limits and TLS; false with
+  // `error` when the TLS files cannot be used.
+  bool prepare(RestContext ctx, std::string& error);
+  // prepare(), then serve `listen` on a thread of its own.
   bool start(const std::string& listen, RestContext ctx, std::string& error);
   void stop();
+  // One raw HTTP request through the real routes, no socket (after prepare).
+  std::string serve_text(std::string request);
+  const RestCounters& counters() const { return counters_; }
 
  private:
   void routes();
   RestContext ctx_;
-  std::unique_ptr<httplib::Server> server_;
+  RestCounters counters_;
+  std::unique_ptr<RateLimiter> limiter_;
+  std::unique_ptr<HttpTransport> server_;
   std::unique_ptr<std::thread> thread_;
 };
 

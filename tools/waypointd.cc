@@ -210,6 +210,8 @@ int main(int argc, char** argv) {
     Runtimes rt;
     rc = start_dataplane(rt, sc.loaded.config, error);
     if (rc == 0) rc = start_runtimes(rt, sc, error);
+    // The audit log's first line: the config every later change starts from.
+    if (rc == 0) std::fprintf(stderr, "waypointd: audit: config version 1 from %s\n", sc.origin.c_str());
     if (rc == 0)
       serve_until_signal(rt);
     else

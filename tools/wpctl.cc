@@ -8,8 +8,11 @@
 //   wpctl flows --join FILE...                     (stitch collectors' JSON lines by global session id)
 //
 // URL and token default to $WPCTL_URL (else http://127.0.0.1:9101) and
-// $WPCTL_TOKEN. Exit codes: 0 ok, 1 the request was refused (bad config, not
+// $WPCTL_TOKEN. An https:// URL is verified against --ca (env WPCTL_CA; else
+// the system's CAs); --cert/--key (env WPCTL_CERT, WPCTL_KEY) present a client
+// certificate to a router with mgmt.client_ca. Exit codes: 0 ok, 1 the request was refused (bad config, not
 // found), 2 daemon not reachable, 3 authentication failed.
+#include <google/protobuf/util/json_util.h>
 #include <httplib.h>
 
 #include <CLI/CLI.hpp>
@@ -19,6 +22,7 @@
 #include <nlohmann/json.hpp>
 #include <sstream>
 
+#include "mgmt/config_load.h"
 #include "tools/wpctl_flows.h"
 #include "tools/wpctl_table.h"
 
@@ -26,9 +30,14 @@ namespace {
 
 using nlohmann::json;
 
+std::string env(const char* name) { return std::getenv(name) ? std::getenv(name) : ""; }
+
 struct Ctl {
   std::string url = std::getenv("WPCTL_URL") ? std::getenv("WPCTL_URL") : "http://127.0.0.1:9101";
   std::string token = std::getenv("WPCTL_TOKEN") ? std::getenv("WPCTL_TOKEN") : "";
+  std::string ca = env("WPCTL_CA");
+  std::string cert = env("WPCTL_CERT");
+  std::string key = env("WPCTL_KEY");
   std::string output = "table";
 };
 
@@ -40,7 +49,8 @@ struct Ctl {
 // One request; exits with a clear message on transport and auth failures.
 httplib::Result call(const Ctl& c, const std::string& method, const std::string& path, const std::string& body = "",
                      const std::string& type = "application/yaml") {
-  httplib::Client cli(c.url);
+  httplib::Client cli(c.url, c.cert, c.key);
+  if (!c.ca.empty()) cli.set_ca_cert_path(c.ca.c_str());
   cli.set_connection_timeout(3);
   cli.set_read_timeout(15);
   httplib::Headers h;
@@ -50,7 +60,10 @@ httplib::Result call(const Ctl& c, const std::string& method, const std::string&
     die(2, "cannot reach waypointd at " + c.url + ": " + httplib::to_string(r.error()) +
                " (is it running? is mgmt.listen set? try --url)");
   if (r->status == 401 || r->status == 403) {
-    std::string why = r->status == 401 ? "no token given" : "wrong token";
+    const json body = json::parse(r->body, nullptr, false);
+    std::string why = r->status == 401                             ? "no token given"
+                      : body.is_object() && body.contains("error") ? body["error"].get<std::string>()
+                                                                   : "refused";
     die(3, "authentication failed (" + std::to_string(r->status) + ", " + why + "): pass --token or set WPCTL_TOKEN");
   }
   return r;
@@ -95,6 +108,22 @@ std::string read_file(const std::string& path) {
   return ss.str();
 }
 
+// What `config push` and `config check --remote` send: the file as loaded
+// here (YAML anchors expanded, key_file read) in JSON, because the router
+// refuses anchors and aliases from the network; the file as it is when it
+// does not load, so that the router's 422 lists its errors as before.
+std::string config_body(const std::string& path, std::string& type) {
+  const wp::mgmt::ConfigResult r = wp::mgmt::load_config_file(path);
+  type = "application/yaml";
+  if (!r.ok()) return read_file(path);
+  google::protobuf::util::JsonPrintOptions o;
+  o.preserve_proto_field_names = true;
+  std::string out;
+  if (!google::protobuf::util::MessageToJsonString(r.config, &out, o).ok()) return read_file(path);
+  type = "application/json";
+  return out;
+}
+
 std::string q_escape(const std::string& s) { return httplib::detail::encode_query_param(s); }
 
 }  // namespace
@@ -105,6 +134,9 @@ int main(int argc, char** argv) {
   Ctl c;
   app.add_option("--url", c.url, "waypointd REST base URL (env WPCTL_URL)");
   app.add_option("--token", c.token, "bearer token (env WPCTL_TOKEN)");
+  app.add_option("--ca", c.ca, "CA file that signed the router's HTTPS certificate (env WPCTL_CA)");
+  app.add_option("--cert", c.cert, "client certificate file, PEM (env WPCTL_CERT)");
+  app.add_option("--key", c.key, "client certificate's private key file, PEM (env WPCTL_KEY)");
   app.add_option("-o,--output", c.output, "table or json")->check(CLI::IsMember({"table", "json"}));
 
   auto* sessions = app.add_subcommand("sessions", "list sessions");
@@ -196,7 +228,9 @@ int main(int argc, char** argv) {
   }
   if (*check) {
     if (remote) {
-      auto r = call(c, "PUT", "/api/v1/config?dry_run=1", read_file(file));
+      std::string type;
+      const std::string body = config_body(file, type);
+      auto r = call(c, "PUT", "/api/v1/config?dry_run=1", body, type);
       if (r->status != 200) refused(*r);
       std::printf("%s: valid for the running router (not applied)\n", file.c_str());
       return 0;
@@ -205,7 +239,9 @@ int main(int argc, char** argv) {
   }
   if (*push) {
     if (!redis.empty()) return wp::tools::push_config_redis(file, redis, redis_prefix, dry_run);
-    auto r = call(c, "PUT", std::string("/api/v1/config") + (dry_run ? "?dry_run=1" : ""), read_file(file));
+    std::string type;
+    const std::string body = config_body(file, type);
+    auto r = call(c, "PUT", std::string("/api/v1/config") + (dry_run ? "?dry_run=1" : ""), body, type);
     if (r->status != 200) refused(*r);
     json res = json::parse(r->body, nullptr, false);
     if (as_json)

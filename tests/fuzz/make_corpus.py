@@ -20,6 +20,11 @@ Where the seeds come from:
                (--config), and the config texts of tests/unit/*.cc
   rest_config  the same files, their REST JSON form (wp_fuzz_seeds) and the
                PUT bodies of tests/unit/rest_test.cc
+  rest_request whole HTTP requests (rest_requests below): each route with the
+               read-write, read-only, wrong and no token, dry-run and real PUTs,
+               an alias bomb, chunked and oversized bodies
+  config_aliases  YAML with anchors and aliases (alias_yaml below: merges,
+               bombs, deep nesting) and the config files
 
 Everything but the capture is read from the tree, so a rerun without --pcap
 rewrites the same files. Needs scapy (the Debian python has it) and
@@ -315,6 +320,73 @@ def config_seeds(extra):
     return files + corpus_files("config", "e2e-")
 
 
+RW, RO = "fuzz-rw-token-0001", "fuzz-ro-token-0001"  # fuzz_rest_request.cc's tokens
+R1 = open(os.path.join(ROOT, "tests", "data", "config", "r1.yaml"), "rb").read()
+
+
+def alias_bomb(levels=6, width=6):
+    y = b"a0: &a0 [" + b", ".join([b"x"] * width) + b"]\n"
+    for i in range(1, levels + 1):
+        y += b"a%d: &a%d [" % (i, i) + b", ".join([b"*a%d" % (i - 1)] * width) + b"]\n"
+    return y + b"router: {name: *a%d}\n" % levels
+
+
+def request(method, path, token=None, body=None, extra=b""):
+    head = b"%s %s HTTP/1.1\r\nHost: 127.0.0.1:9101\r\n" % (method, path)
+    if token:
+        head += b"Authorization: Bearer " + token.encode() + b"\r\n"
+    if body is not None:
+        head += b"Content-Type: application/yaml\r\nContent-Length: %d\r\n" % len(body)
+    return head + extra + b"\r\n" + (body or b"")
+
+
+def rest_requests():
+    out = {}
+    for route in (b"/api/v1/stats", b"/metrics", b"/api/v1/config", b"/api/v1/sessions?limit=2", b"/api/v1/peers",
+                  b"/api/v1/ha", b"/api/v1/nothing"):
+        name = route.strip(b"/").replace(b"/", b"_").split(b"?")[0].decode()
+        out["get-%s-rw" % name] = request(b"GET", route, RW)
+    out["get-config-ro"] = request(b"GET", b"/api/v1/config", RO)
+    out["get-config-none"] = request(b"GET", b"/api/v1/config")
+    out["get-config-wrong"] = request(b"GET", b"/api/v1/config", "guess")
+    out["put-dry-rw"] = request(b"PUT", b"/api/v1/config?dry_run=1", RW, R1)
+    out["put-rw"] = request(b"PUT", b"/api/v1/config", RW, R1)
+    out["put-ro"] = request(b"PUT", b"/api/v1/config", RO, R1)
+    out["put-bomb"] = request(b"PUT", b"/api/v1/config", RW, alias_bomb())
+    out["put-empty"] = request(b"PUT", b"/api/v1/config", RW, b"")
+    out["put-oversized"] = request(b"PUT", b"/api/v1/config", RW, None, b"Content-Length: 99999999\r\n")
+    chunks = b"%x\r\n%s\r\n0\r\n\r\n" % (len(R1), R1)
+    out["put-chunked"] = request(b"PUT", b"/api/v1/config?dry_run=true", RW, None,
+                                 b"Transfer-Encoding: chunked\r\n") + chunks
+    out["head-stats"] = request(b"HEAD", b"/api/v1/stats", RO)
+    out["http10"] = b"GET /metrics HTTP/1.0\r\nAuthorization: Bearer %s\r\n\r\n" % RW.encode()
+    return out
+
+
+def alias_yaml():
+    return {
+        "bomb": alias_bomb(),
+        "bomb-wide": alias_bomb(3, 30),
+        "merge": b"x-base: &base {protocol: tcp, next_peer: r2}\nservices:\n"
+                 b"  - {<<: *base, name: web, prefixes: [10.2.0.0/24]}\n",
+        "shared-list": b"x: &p [10.1.0.0/25]\ntenants: [{name: a, prefixes: *p}, {name: b, prefixes: *p}]\n",
+        "alias-key": b"x: &k router\n*k : {name: r1}\n",
+        "deep": b"router: " + b"[" * 40 + b"]" * 40 + b"\n",
+        "r1-anchored": b"x-note: &note r1\n" + R1,
+    }
+
+
+def rest_security_seeds():
+    clear("rest_request")
+    for name, data in rest_requests().items():
+        write("rest_request", name, data)
+    clear("config_aliases")
+    for name, data in alias_yaml().items():
+        write("config_aliases", name, data)
+    write("config_aliases", "r1.yaml", R1)
+    return len(rest_requests()) + len(alias_yaml()) + 1
+
+
 # --- main ---------------------------------------------------------------------
 
 def main():
@@ -332,6 +404,7 @@ def main():
     print("metadata: %d from captures" % capture_metadata())
     print("reassembly: %d scripts" % reassembly_seeds())
     configs = config_seeds(args.config)
+    print("rest_request, config_aliases: %d" % rest_security_seeds())
 
     with tempfile.TemporaryDirectory() as tmp:
         subprocess.run([args.seeds_bin, tmp] + configs, check=True)

@@ -12,6 +12,7 @@
 #include <unistd.h>
 
 #include <algorithm>
+#include <chrono>
 #include <filesystem>
 #include <fstream>
 #include <functional>
@@ -538,6 +539,14 @@ const Rule kPeerRules[] = {
 INSTANTIATE_TEST_SUITE_P(Peers, ConfigRule, testing::ValuesIn(kPeerRules),
                          [](const auto& info) { return std::string(info.param.name); });
 
+config::MgmtToken token(const char* name, const std::string& value, const char* role) {
+  config::MgmtToken t;
+  t.set_name(name);
+  t.set_token(value);
+  t.set_role(role);
+  return t;
+}
+
 const Rule kLimitRules[] = {
     {"workers", [](C& c) { c.mutable_dataplane()->set_workers(65); }, "dataplane.workers", "65 is more than 64"},
     {"max_sessions", [](C& c) { c.mutable_dataplane()->set_max_sessions(67108865); }, "dataplane.max_sessions",
@@ -553,6 +562,37 @@ const Rule kLimitRules[] = {
      "\"127.0.0.1\" is not IPv4:port"},
     {"listen_port_zero", [](C& c) { c.mutable_mgmt()->set_listen("127.0.0.1:0"); }, "mgmt.listen", "IPv4:port"},
     {"listen_host", [](C& c) { c.mutable_mgmt()->set_listen("localhost:9101"); }, "mgmt.listen", "IPv4:port"},
+    {"listen_public_plain", [](C& c) { c.mutable_mgmt()->set_listen("0.0.0.0:9101"); }, "mgmt.listen",
+     "not a loopback address: set mgmt.tls_cert and mgmt.tls_key"},
+    {"listen_public_no_token",
+     [](C& c) {
+       c.mutable_mgmt()->set_listen("192.0.2.1:9101");
+       c.mutable_mgmt()->set_tls_cert("c.pem");
+       c.mutable_mgmt()->set_tls_key("k.pem");
+     },
+     "mgmt.listen", "set mgmt.tokens"},
+    {"tls_half", [](C& c) { c.mutable_mgmt()->set_tls_cert("c.pem"); }, "mgmt.tls_key", "go together"},
+    {"client_ca_plain", [](C& c) { c.mutable_mgmt()->set_client_ca("ca.pem"); }, "mgmt.client_ca", "need HTTPS"},
+    {"token_short", [](C& c) { *c.mutable_mgmt()->add_tokens() = token("ops", "short", "read-only"); },
+     "mgmt.tokens[0].token", "at least 16 characters"},
+    {"token_role", [](C& c) { *c.mutable_mgmt()->add_tokens() = token("ops", std::string(16, 'a'), "admin"); },
+     "mgmt.tokens[0].role", "\"admin\" must be read-only or read-write"},
+    {"token_name_twice",
+     [](C& c) {
+       *c.mutable_mgmt()->add_tokens() = token("ops", std::string(16, 'a'), "read-only");
+       *c.mutable_mgmt()->add_tokens() = token("ops", std::string(16, 'b'), "read-only");
+     },
+     "mgmt.tokens[1].name", "used twice"},
+    {"token_value_twice",
+     [](C& c) {
+       *c.mutable_mgmt()->add_tokens() = token("a", std::string(16, 'a'), "read-only");
+       *c.mutable_mgmt()->add_tokens() = token("b", std::string(16, 'a'), "read-write");
+     },
+     "mgmt.tokens[1].token", "same token as mgmt.tokens[0]"},
+    {"mgmt_body_limit", [](C& c) { c.mutable_mgmt()->mutable_limits()->set_max_body_bytes(10); },
+     "mgmt.limits.max_body_bytes", "1024.."},
+    {"mgmt_connections", [](C& c) { c.mutable_mgmt()->mutable_limits()->set_max_connections(5000); },
+     "mgmt.limits.max_connections", "1..1024"},
     {"tcp_established", [](C& c) { c.mutable_timeouts()->set_tcp_established(86401); }, "timeouts.tcp_established",
      "more than 86400"},
     {"tcp_transitory", [](C& c) { c.mutable_timeouts()->set_tcp_transitory(100000); }, "timeouts.tcp_transitory",
@@ -602,7 +642,13 @@ TEST(ConfigValidate, BoundaryValuesAreAccepted) {
   c.mutable_dataplane()->set_burst(64);
   c.mutable_dataplane()->set_mbufs(1024);
   c.mutable_timeouts()->set_udp(86400);
-  c.mutable_mgmt()->set_listen("0.0.0.0:65535");
+  c.mutable_mgmt()->set_listen("0.0.0.0:65535");  // not loopback: HTTPS and a token
+  c.mutable_mgmt()->set_tls_cert("/etc/waypoint/mgmt.crt");
+  c.mutable_mgmt()->set_tls_key("/etc/waypoint/mgmt.key");
+  config::MgmtToken* t = c.mutable_mgmt()->add_tokens();
+  t->set_name("ops");
+  t->set_token(std::string(16, 't'));
+  t->set_role("read-write");
   peer(c)->add_waypoints("172.20.9.9");  // via routes[0] out of wan0
   peer(c)->set_key(std::string(128, 'F'));
   auto errors = validate_config(c);
@@ -678,6 +724,94 @@ TEST(ConfigValidate, PathMonitoringAndSlaLoadFromYaml) {
   c.mutable_services(0)->add_paths("wan0");
   c.mutable_services(0)->mutable_sla()->set_max_latency_ms(30);
   EXPECT_TRUE(validate_config(c).empty());
+}
+
+// ------------------------------------------------------------- YAML bounds
+
+// Ten levels of nine-fold aliases: 9^10 (3.5e9) nodes from 1 KiB of text.
+std::string alias_bomb() {
+  std::string y = "a0: &a0 [x, x, x, x, x, x, x, x, x]\n";
+  for (int i = 1; i <= 10; ++i) {
+    const std::string n = std::to_string(i), prev = std::to_string(i - 1);
+    y.append("a").append(n).append(": &a").append(n).append(" [");
+    for (int k = 0; k < 9; ++k) y.append(k ? ", *a" : "*a").append(prev);
+    y.append("]\n");
+  }
+  return y + "router:\n  name: *a10\n";
+}
+
+TEST(ConfigYamlBounds, AliasesFromTheNetworkAreRefusedBeforeMapping) {
+  const auto start = std::chrono::steady_clock::now();
+  ConfigResult r = load_config_text(alias_bomb());
+  EXPECT_EQ(r.refusal, YamlRefusal::aliases);
+  ASSERT_EQ(r.errors.size(), 1u) << r.error_text();
+  EXPECT_NE(r.errors[0].message.find("anchor"), std::string::npos) << r.error_text();
+  EXPECT_NE(r.errors[0].message.find("line 1"), std::string::npos) << r.error_text();
+  EXPECT_LT(std::chrono::steady_clock::now() - start, std::chrono::seconds(1));
+  // An anchor alone is refused too: an alias to it could only follow.
+  EXPECT_EQ(load_config_text("router: &r {name: r1}\n").refusal, YamlRefusal::aliases);
+}
+
+// The schema nests repeated fields two deep (tenants[].prefixes[]), so a file's
+// aliases multiply the mapped nodes: 700 tenants of 700 prefixes from 6 KiB.
+std::string tenant_bomb() {
+  std::string y = "x-s: &s 10.0.0.0/8\nx-p: &p [*s";
+  for (int i = 1; i < 700; ++i) y += ", *s";
+  y += "]\nx-t: &t {name: t, prefixes: *p}\ntenants: [*t";
+  for (int i = 1; i < 700; ++i) y += ", *t";
+  return y + "]\n";
+}
+
+TEST(ConfigYamlBounds, FileMayUseAliasesButTheirExpansionIsBounded) {
+  const fs::path dir = fs::temp_directory_path() / ("wp_bomb_" + std::to_string(getpid()));
+  fs::create_directories(dir);
+  std::ofstream(dir / "bomb.yaml") << tenant_bomb();
+  const auto start = std::chrono::steady_clock::now();
+  ConfigResult r = load_config_file((dir / "bomb.yaml").string());
+  fs::remove_all(dir);
+  EXPECT_EQ(r.refusal, YamlRefusal::too_large) << r.error_text();
+  EXPECT_NE(r.error_text().find("too many nodes (aliases expanded)"), std::string::npos) << r.error_text();
+  EXPECT_LT(r.config.tenants_size(), 700) << "mapping stopped";
+  EXPECT_LT(std::chrono::steady_clock::now() - start, std::chrono::seconds(5));
+  EXPECT_EQ(load_config_text(tenant_bomb()).refusal, YamlRefusal::aliases);
+}
+
+TEST(ConfigYamlBounds, FileAliasesThatStayBoundedWork) {
+  std::string text = read_text(r1_path());
+  // a shared security policy body, written once
+  text = "x-policy: &p {name: strict, encryption: none, hmac: none}\n" + text;
+  ConfigResult net = load_config_text(text);
+  EXPECT_EQ(net.refusal, YamlRefusal::aliases);
+  YamlLimits file = YamlLimits::file();
+  ConfigResult r = load_config_text(text, file);
+  EXPECT_EQ(r.refusal, YamlRefusal::none);
+  EXPECT_TRUE(r.error_text().find("x-policy") != std::string::npos) << "mapped as usual: unknown key";
+}
+
+TEST(ConfigYamlBounds, DepthAndNodeCountAreBounded) {
+  std::string deep = "router: ";
+  for (int i = 0; i < 40; ++i) deep += "[";
+  for (int i = 0; i < 40; ++i) deep += "]";
+  ConfigResult d = load_config_text(deep + "\n");
+  EXPECT_EQ(d.refusal, YamlRefusal::too_large);
+  EXPECT_NE(d.error_text().find("nested deeper than 32"), std::string::npos) << d.error_text();
+  std::string wide = "routes: [";
+  for (int i = 0; i < 210000; ++i) wide += "1,";
+  ConfigResult w = load_config_text(wide + "1]\n");
+  EXPECT_EQ(w.refusal, YamlRefusal::too_large);
+  EXPECT_NE(w.error_text().find("more than 200000 YAML nodes"), std::string::npos) << w.error_text();
+}
+
+TEST(ConfigSecrets, ErrorsNeverQuoteASecretValue) {
+  // The token pasted into the wrong field as well: the listen error would quote it.
+  const std::string secret = "7f3a9c01d2e4b5a6c7d8e9f0a1b2c3d4";
+  std::string text = read_text(r1_path());
+  text.replace(text.find("mgmt:"), 5, "mgmt_old:");
+  text += "mgmt: {listen: \"" + secret + "\", token: \"" + secret + "\"}\n";
+  ConfigResult r = load_config_text(text);
+  ASSERT_FALSE(r.ok());
+  EXPECT_EQ(r.error_text().find(secret), std::string::npos) << r.error_text();
+  EXPECT_NE(r.error_text().find("mgmt.listen: \"<redacted>\" is not IPv4:port"), std::string::npos) << r.error_text();
 }
 
 }  // namespace

@@ -2,10 +2,19 @@
 // bearer auth, sessions (filters, paging by cursor, one by UUID), stats with
 // every drop reason, config GET (keys redacted) and PUT (errors with paths,
 // restart-only fields, dry run, live commit), peers, ha, metrics.
+#include <arpa/inet.h>
 #include <gtest/gtest.h>
 #include <httplib.h>
+#include <poll.h>
+#include <sys/socket.h>
+#include <unistd.h>
 
 #include <atomic>
+#include <chrono>
+#include <cstdlib>
+#include <filesystem>
+#include <fstream>
+#include <mutex>
 #include <nlohmann/json.hpp>
 #include <thread>
 
@@ -26,6 +35,8 @@ services:
   - {name: dns, prefixes: [10.2.0.0/24], protocol: udp, ports: ["53"], next_peer: r2}
 policies: [{tenant: branch, service: web}, {tenant: guests, service: dns}]
 peers: [{name: r2, waypoints: [172.16.0.2], key: "00112233445566778899aabbccddeeff00112233445566778899aabbccddeeff"}]
+mgmt: {token: s3cret, tokens: [{name: viewer, token: viewer-token-0001, role: read-only}]}
+path_monitoring: {auth_key: "a1b2c3d4e5"}
 )";
 
 class Rest : public ::testing::Test {
@@ -77,7 +88,12 @@ class Rest : public ::testing::Test {
     ctx.shared = &shared_;
     ctx.store = store_.get();
     ctx.sessions = &snapshot_;
-    ctx.token = "s3cret";
+    ctx.access = RestAccess::from_config(r.config.mgmt());
+    ctx.limits.max_body_bytes = 1 << 20;
+    ctx.limits.requests_per_second = 1000;
+    ctx.limits.burst = 1000;
+    ctx.limits.request_timeout_ms = 1000;
+    ctx.limits.max_connections = 4;
     for (port_ = 19300; port_ < 19400; ++port_)
       if (server_.start("127.0.0.1:" + std::to_string(port_), ctx, err)) break;
     ASSERT_LT(port_, 19400) << err;
@@ -95,9 +111,13 @@ class Rest : public ::testing::Test {
     if (!token.empty()) h.emplace("Authorization", "Bearer " + token);
     return c.Get(path, h);
   }
-  httplib::Result put(const std::string& path, const std::string& body) {
+  httplib::Result put(const std::string& path, const std::string& body, const std::string& token = "s3cret") {
     httplib::Client c("127.0.0.1", port_);
-    return c.Put(path, {{"Authorization", "Bearer s3cret"}}, body, "application/yaml");
+    return c.Put(path, {{"Authorization", "Bearer " + token}}, body, "application/yaml");
+  }
+  std::string metrics() {
+    auto r = get("/metrics");
+    return r ? r->body : "";
   }
   json get_json(const std::string& path) {
     auto r = get(path);
@@ -227,6 +247,233 @@ TEST_F(Rest, ConfigGetRedactsKeysAndPutValidatesThenCommits) {
   EXPECT_NE(now, model_.get());
   EXPECT_EQ(now->policy(now->tenant_by_name("guests"), now->service_by_name("dns")), kNone);
   EXPECT_EQ(get_json("/api/v1/config")["policies"].size(), 1u);
+}
+
+// ------------------------------------------------------------ security
+
+// The counter of one refusal reason in GET /metrics.
+uint64_t refused(const std::string& metrics, const std::string& reason) {
+  const std::string key = "waypoint_mgmt_refused_total{router=\"r1\",reason=\"" + reason + "\"} ";
+  const size_t at = metrics.find(key);
+  return at == std::string::npos ? UINT64_MAX : std::stoull(metrics.substr(at + key.size()));
+}
+
+TEST_F(Rest, ReadOnlyTokenMayReadButNotWrite) {
+  EXPECT_EQ(get("/api/v1/stats", "viewer-token-0001")->status, 200);
+  auto w = put("/api/v1/config?dry_run=1", kConfig, "viewer-token-0001");
+  ASSERT_TRUE(w);
+  EXPECT_EQ(w->status, 403);
+  EXPECT_NE(w->body.find("token viewer is read-only"), std::string::npos) << w->body;
+  EXPECT_EQ(put("/api/v1/config?dry_run=1", kConfig)->status, 200) << "the read-write token may";
+  EXPECT_EQ(refused(metrics(), "forbidden"), 1u);
+}
+
+TEST_F(Rest, ConfigGetRedactsEverySecretField) {
+  const std::string body = get("/api/v1/config")->body;
+  for (const char* secret : {"s3cret", "viewer-token-0001", "a1b2c3d4e5", "00112233445566778899"})
+    EXPECT_EQ(body.find(secret), std::string::npos) << secret << " in\n" << body;
+  json cfg = json::parse(body);
+  EXPECT_EQ(cfg["mgmt"]["token"], "<redacted>");
+  EXPECT_EQ(cfg["mgmt"]["tokens"][0]["token"], "<redacted>");
+  EXPECT_EQ(cfg["mgmt"]["tokens"][0]["name"], "viewer");
+  EXPECT_EQ(cfg["path_monitoring"]["auth_key"], "<redacted>");
+  EXPECT_EQ(cfg["peers"][0]["key"], "<redacted>");
+}
+
+TEST_F(Rest, OversizedBodyIs413AndCounted) {
+  auto r = put("/api/v1/config", std::string(kConfig) + "# " + std::string(1100 << 10, 'x') + "\n");
+  ASSERT_TRUE(r);
+  EXPECT_EQ(r->status, 413);
+  EXPECT_NE(r->body.find("mgmt.limits.max_body_bytes"), std::string::npos) << r->body;
+  EXPECT_EQ(refused(metrics(), "body_too_large"), 1u);
+  EXPECT_EQ(shared_.model.load(), model_.get());
+}
+
+TEST_F(Rest, AliasBombIsRefusedWithTheReasonAndCounted) {
+  std::string bomb = "x: &a [1, 1, 1, 1, 1, 1, 1, 1]\n";
+  for (char c = 'b'; c <= 'k'; ++c) {
+    bomb.append("x").append(1, c).append(": &").append(1, c).append(" [");
+    for (int k = 0; k < 8; ++k) bomb.append(k ? ", *" : "*").append(1, char(c - 1));
+    bomb.append("]\n");
+  }
+  const auto start = std::chrono::steady_clock::now();
+  auto r = put("/api/v1/config", bomb);
+  ASSERT_TRUE(r);
+  EXPECT_EQ(r->status, 422);
+  EXPECT_NE(r->body.find("anchors and aliases are not accepted"), std::string::npos) << r->body;
+  EXPECT_LT(std::chrono::steady_clock::now() - start, std::chrono::seconds(2));
+  std::string wide = "routes: [";
+  for (int i = 0; i < 210000; ++i) wide += "1,";
+  auto big = put("/api/v1/config", wide + "1]\n");
+  ASSERT_TRUE(big);
+  EXPECT_EQ(big->status, 413) << big->body.substr(0, 200);
+  const std::string m = metrics();
+  EXPECT_EQ(refused(m, "config_aliases"), 1u);
+  EXPECT_EQ(refused(m, "config_too_large"), 1u);
+}
+
+// A raw TCP connection to the server.
+struct RawClient {
+  int fd = -1;
+  explicit RawClient(int port) {
+    fd = ::socket(AF_INET, SOCK_STREAM, 0);
+    sockaddr_in a{};
+    a.sin_family = AF_INET;
+    a.sin_port = htons(static_cast<uint16_t>(port));
+    a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    if (::connect(fd, reinterpret_cast<sockaddr*>(&a), sizeof a) != 0) ::close(fd), fd = -1;
+  }
+  ~RawClient() {
+    if (fd >= 0) ::close(fd);
+  }
+  // True when the server closed the connection within `ms`.
+  bool closed_within(int ms) {
+    char buf[512];
+    const auto until = std::chrono::steady_clock::now() + std::chrono::milliseconds(ms);
+    while (std::chrono::steady_clock::now() < until) {
+      pollfd p{fd, POLLIN, 0};
+      if (::poll(&p, 1, 50) <= 0) continue;
+      const ssize_t n = ::recv(fd, buf, sizeof buf, MSG_DONTWAIT);
+      if (n == 0 || (n < 0 && errno != EAGAIN)) return true;
+    }
+    return false;
+  }
+};
+
+TEST_F(Rest, SlowClientIsCutAtTheRequestDeadline) {
+  RawClient slow(port_);
+  ASSERT_GE(slow.fd, 0);
+  const auto start = std::chrono::steady_clock::now();
+  const std::string req = "GET /api/v1/stats HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer s3cret\r\n";
+  bool cut = false;
+  for (size_t i = 0; i < req.size() && !cut; ++i) {  // one byte per 100 ms: each read is quick, the request never ends
+    (void)::send(slow.fd, &req[i], 1, MSG_NOSIGNAL);
+    cut = slow.closed_within(100);
+  }
+  cut = cut || slow.closed_within(2000);
+  EXPECT_TRUE(cut);
+  const auto took = std::chrono::steady_clock::now() - start;
+  EXPECT_GE(took, std::chrono::milliseconds(900));
+  EXPECT_LT(took, std::chrono::milliseconds(3000));
+  RawClient silent(port_);
+  EXPECT_TRUE(silent.closed_within(3000)) << "a connection that sends nothing is cut too";
+  EXPECT_EQ(refused(metrics(), "slow_client"), 2u);
+}
+
+TEST_F(Rest, ConnectionsOverTheLimitAreClosedAtOnce) {
+  std::vector<std::unique_ptr<RawClient>> held;
+  for (int i = 0; i < 4; ++i) held.push_back(std::make_unique<RawClient>(port_));
+  usleep(100000);  // the four are being served (each waits for its request)
+  RawClient extra(port_);
+  EXPECT_TRUE(extra.closed_within(500)) << "the fifth connection is closed, not queued";
+  held.clear();
+  // Served again once the server has seen them go (each slot is freed when
+  // its thread reads the close).
+  bool served = false;
+  for (int i = 0; i < 100 && !served; ++i) {
+    auto r = get("/api/v1/stats");
+    served = r && r->status == 200;
+    if (!served) usleep(20000);
+  }
+  EXPECT_TRUE(served) << "served again once they are gone";
+  EXPECT_GE(refused(metrics(), "too_many_connections"), 1u);
+}
+
+TEST_F(Rest, RateLimitPerClientAddress) {
+  RestServer limited;
+  RestContext ctx;
+  ctx.shared = &shared_;
+  ctx.store = store_.get();
+  ctx.limits.requests_per_second = 1;
+  ctx.limits.burst = 2;
+  std::string err;
+  ASSERT_TRUE(limited.prepare(ctx, err)) << err;
+  const std::string req = "GET /api/v1/ha HTTP/1.1\r\nHost: x\r\n\r\n";
+  EXPECT_EQ(limited.serve_text(req).rfind("HTTP/1.1 200", 0), 0u);
+  EXPECT_EQ(limited.serve_text(req).rfind("HTTP/1.1 200", 0), 0u);
+  const std::string third = limited.serve_text(req);
+  EXPECT_EQ(third.rfind("HTTP/1.1 429", 0), 0u) << third;
+  EXPECT_NE(third.find("Retry-After: 1"), std::string::npos);
+  EXPECT_EQ(limited.counters().rate_limited.load(), 1u);
+}
+
+TEST_F(Rest, AuditLogNamesWhoWhatAndVersion) {
+  std::vector<std::string> lines;
+  std::mutex mu;
+  store_->set_audit([&](const std::string& l) {
+    std::lock_guard lock(mu);
+    lines.push_back(l);
+  });
+  std::string no_dns = kConfig;
+  no_dns.replace(no_dns.find(", {tenant: guests, service: dns}"), 32, "");
+  ASSERT_EQ(put("/api/v1/config?dry_run=1", no_dns)->status, 200);
+  EXPECT_TRUE(lines.empty()) << "a dry run changes nothing";
+  no_dns.replace(no_dns.find("a1b2c3d4e5"), 10, "ffeeddccbb");
+  ASSERT_EQ(put("/api/v1/config", no_dns)->status, 200);
+  ASSERT_EQ(lines.size(), 1u);
+  EXPECT_EQ(lines[0], "config version 2 by rest:token@127.0.0.1: changed policies, path_monitoring.auth_key");
+  EXPECT_EQ(lines[0].find("ffeeddccbb"), std::string::npos);
+}
+
+// A CA, a server certificate for 127.0.0.1 and a client certificate, made
+// by the openssl command line in a temporary directory.
+struct Pki {
+  std::filesystem::path dir = std::filesystem::temp_directory_path() / ("wp_pki_" + std::to_string(getpid()));
+  bool make() {
+    std::filesystem::create_directories(dir);
+    const std::string d = dir.string();
+    const std::string key = " -newkey ec -pkeyopt ec_paramgen_curve:prime256v1 -nodes ";
+    const std::string sign = " -CA " + d + "/ca.pem -CAkey " + d + "/ca.key -CAcreateserial -days 1 ";
+    std::ofstream(dir / "san.ext") << "subjectAltName=IP:127.0.0.1\n";
+    const std::string script =
+        "cd " + d + " && openssl req -x509" + key + "-keyout ca.key -out ca.pem -days 1 -subj /CN=wp-test-ca" +
+        " && openssl req" + key + "-keyout srv.key -out srv.csr -subj /CN=127.0.0.1" +
+        " && openssl x509 -req -in srv.csr" + sign + "-extfile san.ext -out srv.pem" + " && openssl req" + key +
+        "-keyout cli.key -out cli.csr -subj /CN=alice" + " && openssl x509 -req -in cli.csr" + sign + "-out cli.pem";
+    return std::system(("{ " + script + "; } >/dev/null 2>&1").c_str()) == 0;
+  }
+  std::string at(const char* f) const { return (dir / f).string(); }
+  ~Pki() { std::filesystem::remove_all(dir); }
+};
+
+TEST_F(Rest, HttpsWithTokenAndClientCertificate) {
+  Pki pki;
+  ASSERT_TRUE(pki.make());
+  RestContext ctx;
+  ctx.shared = &shared_;
+  ctx.store = store_.get();
+  ctx.access.clients = {{"ops", "ops-token-000001", RestRole::read_write}};
+  ctx.tls = {pki.at("srv.pem"), pki.at("srv.key"), pki.at("ca.pem")};
+  RestServer tls;
+  std::string err;
+  int port = 0;
+  for (port = 19400; port < 19500; ++port)
+    if (tls.start("127.0.0.1:" + std::to_string(port), ctx, err)) break;
+  ASSERT_LT(port, 19500) << err;
+  std::vector<std::string> lines;
+  store_->set_audit([&](const std::string& l) { lines.push_back(l); });
+  const httplib::Headers auth = {{"Authorization", "Bearer ops-token-000001"}};
+
+  httplib::Client plain("127.0.0.1", port);
+  EXPECT_FALSE(plain.Get("/api/v1/ha", auth)) << "no plain HTTP on an HTTPS port";
+  httplib::SSLClient anonymous("127.0.0.1", port);
+  anonymous.set_ca_cert_path(pki.at("ca.pem").c_str());
+  EXPECT_FALSE(anonymous.Get("/api/v1/ha", auth)) << "no client certificate, no connection";
+  httplib::SSLClient alice("127.0.0.1", port, pki.at("cli.pem"), pki.at("cli.key"));
+  alice.set_ca_cert_path(pki.at("ca.pem").c_str());
+  auto ok = alice.Get("/api/v1/ha", auth);
+  ASSERT_TRUE(ok) << httplib::to_string(ok.error());
+  EXPECT_EQ(ok->status, 200);
+  EXPECT_EQ(alice.Get("/api/v1/ha")->status, 401) << "a certificate does not replace the token";
+  std::string no_dns = kConfig;
+  no_dns.replace(no_dns.find(", {tenant: guests, service: dns}"), 32, "");
+  auto put_ok = alice.Put("/api/v1/config", auth, no_dns, "application/yaml");
+  ASSERT_TRUE(put_ok);
+  EXPECT_EQ(put_ok->status, 200) << put_ok->body;
+  ASSERT_EQ(lines.size(), 1u);
+  EXPECT_NE(lines[0].find("by rest:ops (/CN=alice)@127.0.0.1"), std::string::npos) << lines[0];
+  EXPECT_GE(tls.counters().tls_handshake_failed.load(), 2u);
+  tls.stop();
 }
 
 }  // namespace
