@@ -52,7 +52,10 @@ bool MgmtRuntime::start_rest(std::string& error) {
   ctx.sessions = snapshot_.get();
   ctx.ipfix = exporter_.get();
   ctx.token = mc.token();
-  if (const ha::HaStatus* ha = in_.ha) ctx.ha_status = [ha] { return ha->json(); };
+  if (const ha::HaStatus* ha = in_.ha) {
+    ctx.ha_status = [ha] { return ha->json(); };
+    ctx.ha_metrics = [ha](const std::string& labels) { return ha->metrics(labels); };
+  }
   ctx.documents = in_.documents;
   ctx.documents.emplace_back("/api/v1/paths", [shared = in_.shared, snapshot = snapshot_.get()] {
     return paths_json(*shared, snapshot).dump(2);

@@ -122,9 +122,10 @@ void counter_routes(Server& s, const RestContext& c) {
     res.set_content(stats_json(*c.shared, c.store->model()->name), "application/json");
   });
   s.Get("/metrics", [&c](const Request&, Response& res) {
-    res.set_content(metrics_text(*c.shared, c.store->model()->name, c.ipfix, c.store->version(),
-                                 c.sessions ? c.sessions->size() : 0),
-                    "text/plain; version=0.0.4");
+    std::string text = metrics_text(*c.shared, c.store->model()->name, c.ipfix, c.store->version(),
+                                    c.sessions ? c.sessions->size() : 0);
+    if (c.ha_metrics) text += c.ha_metrics("router=\"" + c.store->model()->name + "\"");
+    res.set_content(text, "text/plain; version=0.0.4");
   });
 }
 
