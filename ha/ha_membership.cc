@@ -171,7 +171,12 @@ void HaNode::give_up_peer_addresses() {
   next_epoch();
 }
 
+// The takeover's epoch is fixed when it begins, above every claim seen so far:
+// an owner's announcement from before it must not call it off.
 void HaNode::begin_takeover() {
+  epoch_ = std::max({epoch_, shared_.ha.owner_claim_epoch.load(std::memory_order_acquire),
+                     shared_.ha.takeover_claim_epoch.load(std::memory_order_acquire)});
+  taken_epoch_ = next_epoch();
   shared_.ha.adopt_peer.store(true, std::memory_order_release);
   takeover_gen_ = shared_.ha.ownership_gen.fetch_add(1, std::memory_order_acq_rel) + 1;
   takeover_pending_ = true;
@@ -185,7 +190,6 @@ void HaNode::step_takeover() {
   for (uint32_t w = 0; w < shared_.workers; ++w)
     if (static_cast<int32_t>(shared_.ha.ownership_seen[w].load(std::memory_order_acquire) - takeover_gen_) < 0) return;
   takeover_pending_ = false;
-  taken_epoch_ = next_epoch();
   shared_.ha.peer_taken.store(true, std::memory_order_release);
   shared_.ha.own_held.store(true, std::memory_order_release);
   shared_.ha.announce_gen.fetch_add(1, std::memory_order_acq_rel);

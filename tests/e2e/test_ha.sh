@@ -13,7 +13,9 @@
 # a rate-limited curl: both finish byte-exact through rb; (3) ra returns while
 # rb carries a flow on ra's waypoint: resync, ra takes its addresses back, the
 # flow finishes; (4) kill -9 ra's corosync under load: rb takes over again,
-# ra gives up its addresses; corosync returns, ra rejoins and takes back.
+# ra gives up its addresses; corosync returns, ra rejoins and takes back;
+# (5) ra's corosync restarted 5 times while rb carries both: no split-brain
+# takeover (ra is not quorate until it sees rb, then resyncs first).
 # The failover loads are short (iperf3 -t 5, a 2 MB curl at 400 KB/s): the
 # fault comes once both move data through ra (~1 s in) and each then runs for
 # seconds through rb. Phase (3)'s flow is 3 MB (7.5 s): it must outlast ra's
@@ -202,6 +204,37 @@ wp_corosync_start csa ra "$WP_TMP/corosync.conf"
 wp_check "(4) ra rejoined after corosync restart and took its addresses back" wp_wait_ha ra own_addresses_held true 40
 wp_check "(4) rb handed them back" wp_wait_ha rb peer_addresses_taken false
 wp_check "(4) curl through ra afterwards, byte-exact" fetch_ok http://10.2.0.10/small.bin "$WP_TMP/a4.bin"
+
+# ------------------------------------ (5) corosync restarted while rb carries both
+# ra's corosync dies and rb takes over; when it comes back it forms a one-node
+# ring that is not quorate (wait_for_all) and ra must take nothing over, then
+# answer for its own only after the resync. A download on ra's waypoint runs
+# across each restart. Five times; a takeover by ra or a SPLIT BRAIN seen by
+# rb counts as a split-brain takeover.
+SPLIT_TOTAL=0
+restart_once() {  # N
+  local i=$1 tk sb n lost=0 cpid
+  kill -9 "${WP_COROSYNC_PID[csa]}"
+  wp_check "(5.$i) rb carries both nodes' addresses" wp_wait_ha rb peer_addresses_taken true
+  tk=$(wp_ha_get ra counters.takeovers) sb=$(wp_ha_get rb counters.split_brain_detected)
+  fetch_ok http://10.2.0.10/mid.bin "$WP_TMP/got-5-$i.bin" --limit-rate 800k &
+  cpid=$!
+  wp_until 10 file_has "$WP_TMP/got-5-$i.bin" 200000 || echo "  (5.$i) the download did not start"
+  wp_corosync_start csa ra "$WP_TMP/corosync.conf"
+  wp_check "(5.$i) ra resynced and answers for its own again" wp_wait_ha ra own_addresses_held true 40
+  wp_check "(5.$i) rb handed ra's addresses back" wp_wait_ha rb peer_addresses_taken false
+  n=$(($(wp_ha_get ra counters.takeovers) - tk + $(wp_ha_get rb counters.split_brain_detected) - sb))
+  wait "$cpid" || { wp_fail "(5.$i) download across the restart broke"; lost=1; }
+  echo "[5.$i-corosync-restart] sessions lost: $lost"
+  echo "[5.$i-corosync-restart] split brain takeovers: $n"
+  SPLIT_TOTAL=$((SPLIT_TOTAL + n))
+  LOST_TOTAL=$((LOST_TOTAL + lost))
+}
+for i in 1 2 3 4 5; do restart_once "$i"; done
+echo "split brain takeovers: $SPLIT_TOTAL"
+wp_expect "(5) split-brain takeovers over 5 corosync restarts" "$SPLIT_TOTAL" -eq 0
+wp_expect "(5) ra never took rb's addresses" "$(wp_ha_get ra counters.takeovers)" -eq 0
+
 echo "sessions lost: $LOST_TOTAL"
 wp_expect "sessions lost over all phases" "$LOST_TOTAL" -eq 0
 

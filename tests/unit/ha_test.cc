@@ -621,6 +621,14 @@ TEST_F(HaPair, TheOlderClaimOnAnAddressYields) {
   EXPECT_EQ(b->node->status().get(HaStatus::Counter::ownership_yields), 1u);
   EXPECT_TRUE(b->shared.ha.own_held.load());
 
+  // Later hub-a really goes: hub-b's new takeover is newer than that old announcement.
+  bus.join({1, 101});
+  run({b.get()}, now, 5);
+  bus.leave({1, 101});
+  run({b.get()}, now, 10);
+  EXPECT_TRUE(b->shared.ha.peer_taken.load()) << "an announcement from before this takeover does not undo it";
+  EXPECT_EQ(b->node->status().get(HaStatus::Counter::ownership_yields), 1u);
+
   // hub-a announces hub-b's address as taken over: hub-b, quorate, defends it.
   uint32_t announced = b->shared.ha.announce_gen.load();
   b->shared.ha.takeover_claim_epoch.store(b->node->epoch() + 4);
