@@ -46,10 +46,15 @@ bool CpgTransport::open(const std::string& group, std::string& error) {
     return error = "ha: cannot join CPG group \"" + group + "\" (error " + std::to_string(rc) + ")", false;
   }
   cpg_fd_get(handle_, &fd_);
+  if (!quorum_.open(error)) {
+    close();
+    return false;
+  }
   return true;
 }
 
 void CpgTransport::close() {
+  quorum_.close();
   if (!open_) return;
   cpg_leave(handle_, &group_);
   cpg_finalize(handle_);
@@ -70,7 +75,8 @@ bool CpgTransport::dispatch(TransportHandler& h) {
   handler_ = &h;
   cs_error_t rc = cpg_dispatch(handle_, CS_DISPATCH_ALL);
   handler_ = nullptr;
-  if (rc == CS_OK || rc == CS_ERR_TRY_AGAIN) return true;
+  if ((rc == CS_OK || rc == CS_ERR_TRY_AGAIN) && quorum_.dispatch(h)) return true;
+  quorum_.close();
   cpg_finalize(handle_);  // corosync is gone: this handle is dead
   open_ = false;
   fd_ = -1;

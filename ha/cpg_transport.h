@@ -5,6 +5,8 @@
 // control; the caller keeps the message and retries, it never blocks.
 // Corosync going away shows up as a dispatch error: dispatch() returns false
 // and the HA node acts as if the peer were unreachable (see ha_node.h).
+// Votequorum is tracked on a second connection with the same lifetime
+// (votequorum_source.h); losing either is losing corosync.
 #pragma once
 
 #include <corosync/cpg.h>
@@ -12,6 +14,7 @@
 #include <string>
 
 #include "ha/transport.h"
+#include "ha/votequorum_source.h"
 
 namespace wp::ha {
 
@@ -37,6 +40,7 @@ class CpgTransport : public Transport {
   uint32_t local_node_ = 0;
   cpg_name group_{};
   TransportHandler* handler_ = nullptr;  // set for the duration of dispatch()
+  VotequorumSource quorum_;
 };
 
 }  // namespace wp::ha

@@ -3,7 +3,7 @@
 
 #include <rte_ring_elem.h>
 
-#include <cstdio>
+#include <algorithm>
 #include <ctime>
 
 namespace wp::ha {
@@ -37,7 +37,8 @@ HaNode::HaNode(DataplaneShared& shared, HaSettings settings, Connect connect)
       stamp_(settings.node_id, incarnation_now()),
       live_(settings.limits),
       chunk_(settings.limits),
-      backlog_(shared.workers, settings.max_backlog_ops) {
+      backlog_(shared.workers, settings.max_backlog_ops),
+      ledger_(settings.max_unacked_ops) {
   drops_seen_.assign(shared.workers, 0);
   republish_target_.assign(shared.workers, 0);
   // Until the pair decides, answer for nothing: a restarted node must not
@@ -49,18 +50,6 @@ HaNode::HaNode(DataplaneShared& shared, HaSettings settings, Connect connect)
 
 HaNode::~HaNode() = default;
 
-namespace {
-
-void log(const std::string& line) {
-  timespec ts{};
-  clock_gettime(CLOCK_REALTIME, &ts);
-  tm t{};
-  gmtime_r(&ts.tv_sec, &t);
-  std::fprintf(stderr, "waypointd: ha: %02d:%02d:%02d.%03ld %s\n", t.tm_hour, t.tm_min, t.tm_sec, ts.tv_nsec / 1000000,
-               line.c_str());
-}
-
-}  // namespace
 
 uint32_t HaNode::poll(uint64_t now_ms) {
   now_ms_ = now_ms;
@@ -70,16 +59,17 @@ uint32_t HaNode::poll(uint64_t now_ms) {
     std::string error;
     transport_ = connect_(error);
     if (!transport_) {
-      if (state_ != State::connecting) log(error);
+      if (state_ != State::connecting) ha_log(error);
       state_ = State::connecting;
     } else {
-      log("joined the CPG group as node " + std::to_string(transport_->local_node()));
+      ha_log("joined the CPG group as node " + std::to_string(transport_->local_node()));
       if (transport_->local_node() != settings_.node_id && transport_->local_node() != 0)
-        log("warning: corosync says this is node " + std::to_string(transport_->local_node()) + ", ha.node_id is " +
+        ha_log("warning: corosync says this is node " + std::to_string(transport_->local_node()) + ", ha.node_id is " +
             std::to_string(settings_.node_id));
     }
   }
   if (transport_ && !transport_->dispatch(*this)) transport_lost();
+  send_ack();
   work += backlog_.push(shared_.ha.inbound);
   watch_drops();
   if (outbox_bytes_ < settings_.max_outbox_bytes) work += drain_events();
@@ -87,9 +77,12 @@ uint32_t HaNode::poll(uint64_t now_ms) {
   if (peer_present_ && keys_sent_for_ != &model()) send_keys();  // a commit may have rotated a pair key
   flush_batches(false);
   work += flush_outbox();
+  step_quorum();
+  step_defense();
   step_takeover();
   step_claim();
   check_split_brain();
+  publish_lag();
   return work;
 }
 
@@ -129,18 +122,23 @@ void HaNode::flush_batches(bool force) {
     pb::HaMessage m;
     status_.add(C::sessions_sent, live_.size());
     live_.take_batch(m);
-    send(m);
+    send(m, true);
   }
   if (!chunk_.empty() && (force || chunk_.full())) {
     pb::HaMessage m;
     status_.add(C::sessions_sent, chunk_.size());
     chunk_.take_chunk(m, resync_out_id_, resync_out_chunks_++);
-    send(m);
+    send(m, true);
   }
 }
 
-void HaNode::send(pb::HaMessage& m) {
+void HaNode::send(pb::HaMessage& m, bool track) {
+  m.set_epoch(epoch_);
   std::string bytes = stamp_.finish(m);
+  if (track) {
+    size_t ops = static_cast<size_t>(m.has_batch() ? m.batch().ops_size() : m.resync_chunk().ops_size());
+    ledger_.sent({m.seq(), m.oldest_event_ms(), ops, bytes});
+  }
   outbox_bytes_ += bytes.size();
   outbox_.push_back(std::move(bytes));
 }
@@ -196,7 +194,7 @@ void HaNode::start_resync_out() {
     republish_target_[w] = shared_.ha.republish_req[w].fetch_add(1, std::memory_order_acq_rel) + 1;
   status_.add(C::resyncs_sent);
   send_keys();
-  log("sending full state to the peer (resync " + std::to_string(resync_out_id_) + ")");
+  ha_log("sending full state to the peer (resync " + std::to_string(resync_out_id_) + ")");
 }
 
 void HaNode::step_resync_out() {
@@ -217,7 +215,7 @@ void HaNode::step_resync_out() {
   d->set_sessions(resync_out_sessions_);
   send(m);
   resync_out_active_ = false;
-  log("resync " + std::to_string(resync_out_id_) + " sent: " + std::to_string(resync_out_sessions_) + " sessions in " +
+  ha_log("resync " + std::to_string(resync_out_id_) + " sent: " + std::to_string(resync_out_sessions_) + " sessions in " +
       std::to_string(resync_out_chunks_) + " chunks");
 }
 
@@ -252,7 +250,7 @@ void HaNode::check_keys(const pb::KeyUpdate& k) {
     }
     if (theirs == 0 || (!differ && theirs == p.keys.size())) continue;
     status_.add(C::key_mismatches);
-    log("pair keys for peer \"" + p.name + "\" differ between the HA nodes (versions or keys): a failover would " +
+    ha_log("pair keys for peer \"" + p.name + "\" differ between the HA nodes (versions or keys): a failover would " +
         "fail HMAC checks; push the same peer keys to both nodes");
   }
 }
@@ -284,8 +282,16 @@ void HaNode::on_message(const Member& from, const void* data, size_t len) {
     peer_incarnation_ = m.incarnation();
     resync_in_ = ResyncTracker{};
   }
+  epoch_ = std::max(epoch_, m.epoch());
   switch (m.body_case()) {
-    case pb::HaMessage::kBatch: apply_ops(m.batch().ops()); break;
+    case pb::HaMessage::kBatch:
+      apply_ops(m.batch().ops());
+      note_ack_due(m);
+      break;
+    case pb::HaMessage::kAck:
+      status_.add(C::acks_received);
+      if (m.ack().incarnation() == stamp_.incarnation()) ledger_.acked(m.ack().seq());
+      break;
     case pb::HaMessage::kKeys: check_keys(m.keys()); break;
     case pb::HaMessage::kResyncRequest:
       status_.add(C::resync_requests);
@@ -297,27 +303,124 @@ void HaNode::on_message(const Member& from, const void* data, size_t len) {
           ResyncTracker::Result::ok)
         status_.add(C::resync_gaps);
       apply_ops(c.ops());
+      note_ack_due(m);
       break;
     }
     case pb::HaMessage::kResyncDone: {
       const pb::ResyncDone& d = m.resync_done();
       if (resync_in_.done(d.resync_id(), d.chunks(), d.sessions()) != ResyncTracker::Result::ok) {
         status_.add(C::resync_gaps);
-        log("resync from node " + std::to_string(from.node) + " incomplete; asking again");
+        ha_log("resync from node " + std::to_string(from.node) + " incomplete; asking again");
         pb::HaMessage req;
         req.mutable_resync_request()->set_target_node(from.node);
         send(req);
+        begin_reconcile();
         break;
       }
       status_.add(C::resyncs_received);
       status_.last_resync_sessions.store(d.sessions(), std::memory_order_relaxed);
+      reconcile();
       resync_in_complete_ = true;
       claim_pending_ = true;
       break;
     }
-    case pb::HaMessage::kTakeback: release_peer_addresses(); break;
+    case pb::HaMessage::kTakeback: release_peer_addresses(m.epoch()); break;
     default: status_.add(C::stale_messages); break;
   }
+}
+
+// --- acknowledged replication (replication_ledger.h) ---------------------------
+
+// Decoded and queued to the owning workers (or counted as overflow: then the
+// peer's re-send or resync is what repairs it) means held.
+void HaNode::note_ack_due(const pb::HaMessage& m) {
+  ack_due_ = true;
+  ack_incarnation_ = m.incarnation();
+  ack_seq_ = m.seq();
+}
+
+// One cumulative Ack per pass, for everything the last dispatch delivered.
+void HaNode::send_ack() {
+  if (!ack_due_ || !transport_) return;
+  ack_due_ = false;
+  pb::HaMessage m;
+  m.mutable_ack()->set_incarnation(ack_incarnation_);
+  m.mutable_ack()->set_seq(ack_seq_);
+  send(m);
+  status_.add(C::acks_sent);
+}
+
+// The pair re-formed: what the peer never acknowledged goes first, as live
+// batches with new sequence numbers (the receiver ignores what it already
+// holds: records carry their version).
+void HaNode::resend_unacked() {
+  flush_batches(true);
+  std::deque<ReplicationLedger::Message> unacked = ledger_.take_unacked();
+  uint64_t sessions = 0;
+  for (ReplicationLedger::Message& u : unacked) {
+    pb::HaMessage old;
+    if (!old.ParseFromString(u.bytes)) continue;
+    pb::HaMessage m;
+    auto* ops = m.mutable_batch()->mutable_ops();
+    ops->Swap(old.has_batch() ? old.mutable_batch()->mutable_ops() : old.mutable_resync_chunk()->mutable_ops());
+    m.set_oldest_event_ms(u.oldest_ms);
+    sessions += static_cast<uint64_t>(ops->size());
+    send(m, true);
+  }
+  if (!sessions) return;
+  status_.add(C::sessions_resent, sessions);
+  ha_log("re-sending " + std::to_string(sessions) + " session ops the peer never acknowledged");
+}
+
+void HaNode::publish_lag() {
+  status_.replication_lag_sessions.store(ledger_.unacked_ops(), std::memory_order_relaxed);
+  status_.replication_lag_ms.store(ledger_.lag_ms(now_ms_), std::memory_order_relaxed);
+  status_.unacked_forgotten.store(ledger_.forgotten_ops(), std::memory_order_relaxed);
+}
+
+// --- reconcile on resync ----------------------------------------------------------
+
+void HaNode::note_peer_copy(const pb::SessionOp& op, const Session& s) {
+  const std::string& uuid = op.session().uuid();
+  if (op.kind() == pb::SessionOp::DELETE) {
+    peer_copies_.erase(uuid);
+    return;
+  }
+  if (collecting_) resync_listed_.insert(uuid);
+  if (peer_copies_.size() < settings_.max_backlog_ops || peer_copies_.count(uuid))
+    peer_copies_[uuid] = {s.original, s.out_rev.tuple};
+}
+
+// The peer is about to send its full state: list what it sends from now on.
+void HaNode::begin_reconcile() {
+  collecting_ = true;
+  resync_listed_.clear();
+}
+
+// A complete resync: the copies it did not list were closed at the peer
+// (a lost `closed` event, or a delete that never arrived) and go now, not
+// when they age out. Workers remove only what is still the peer's to age.
+void HaNode::reconcile() {
+  if (!collecting_) return;
+  collecting_ = false;
+  uint64_t stale = 0;
+  for (auto it = peer_copies_.begin(); it != peer_copies_.end();) {
+    if (resync_listed_.count(it->first)) {
+      ++it;
+      continue;
+    }
+    PeerSessionOp p{};
+    p.kind = PeerSessionOpKind::reconcile;
+    p.session.original = it->second.original;
+    p.session.out_rev.tuple = it->second.out_rev;
+    std::copy(it->first.begin(), it->first.end(), p.session.uuid.begin());
+    if (!backlog_.add(owner_worker(p.session, shared_.workers), p)) status_.add(C::inbound_overflow);
+    it = peer_copies_.erase(it);
+    ++stale;
+  }
+  resync_listed_.clear();
+  status_.add(C::sessions_reconciled, stale);
+  if (stale) ha_log("resync reconciled: " + std::to_string(stale) + " stale peer session(s) removed");
 }
 
 void HaNode::apply_ops(const google::protobuf::RepeatedPtrField<pb::SessionOp>& ops) {
@@ -327,181 +430,16 @@ void HaNode::apply_ops(const google::protobuf::RepeatedPtrField<pb::SessionOp>& 
     PeerSessionOp p{};
     if (!decode_session(op.session(), rm, clock_, p.session, error)) {
       status_.add(C::sessions_rejected);
-      if (status_.get(C::sessions_rejected) <= 10) log("peer session rejected: " + error);
+      if (status_.get(C::sessions_rejected) <= 10) ha_log("peer session rejected: " + error);
       continue;
     }
     p.kind = op.kind() == pb::SessionOp::DELETE ? PeerSessionOpKind::remove : PeerSessionOpKind::upsert;
     status_.add(C::sessions_received);
+    note_peer_copy(op, p.session);
     if (p.kind == PeerSessionOpKind::upsert) status_.note_uuid(false, uuid_hex(op.session().uuid()));
     // Workers are far behind: the op is dropped and counted.
     if (!backlog_.add(owner_worker(p.session, shared_.workers), p)) status_.add(C::inbound_overflow);
   }
-}
-
-// --- membership and addresses -------------------------------------------------
-
-void HaNode::on_membership(const std::vector<Member>& members, const std::vector<Member>& left,
-                           const std::vector<Member>& joined) {
-  bool peer_now = false;
-  for (const Member& m : members)
-    if (m.node != settings_.node_id) {
-      peer_now = true;
-      peer_node_ = m.node;
-    }
-  bool was = peer_present_;
-  peer_present_ = peer_now;
-  if (joined_ && was == peer_now) {
-    publish_view();
-    return;
-  }
-  if (!peer_now) {
-    // Alone (at start, or the peer left): the peer's sessions become ours,
-    // then its addresses, and we answer for our own whatever state we were in.
-    if (joined_)
-      for (const Member& m : left) log("peer node " + std::to_string(m.node) + " left the group: taking over");
-    else
-      log("alone in the group: taking our own and the peer's addresses");
-    joined_ = true;
-    state_ = State::alone;
-    resync_in_ = ResyncTracker{};
-    claim_pending_ = false;
-    if (!shared_.ha.own_held.exchange(true, std::memory_order_acq_rel))
-      shared_.ha.announce_gen.fetch_add(1, std::memory_order_acq_rel);
-    begin_takeover();
-  } else {
-    // Both in the group (our join, or the peer's): exchange full state; each
-    // side claims its own addresses once it applied the other's. A takeover
-    // not finished yet is called off (membership can flap while corosync
-    // re-forms its ring); a finished one lasts until the peer's Takeback.
-    if (takeover_pending_) {
-      takeover_pending_ = false;
-      if (!shared_.ha.peer_taken.load()) {
-        shared_.ha.adopt_peer.store(false, std::memory_order_release);
-        shared_.ha.ownership_gen.fetch_add(1, std::memory_order_acq_rel);
-      }
-    }
-    log("peer node " + std::to_string(peer_node_) + (joined_ ? " joined" : " present") +
-        ": exchanging full state before claiming our addresses");
-    joined_ = true;
-    state_ = State::syncing;
-    resync_in_ = ResyncTracker{};
-    claim_pending_ = false;
-    resync_in_started_ms_ = now_ms_;
-    start_resync_out();
-  }
-  (void)joined;
-  publish_view();
-}
-
-void HaNode::begin_takeover() {
-  shared_.ha.adopt_peer.store(true, std::memory_order_release);
-  takeover_gen_ = shared_.ha.ownership_gen.fetch_add(1, std::memory_order_acq_rel) + 1;
-  takeover_pending_ = true;
-  takeover_started_ms_ = now_ms_;
-}
-
-// Addresses only after every worker applied what the peer sent and made its
-// sessions ours: a packet to a taken-over address must find its session.
-void HaNode::step_takeover() {
-  if (!takeover_pending_ || !inbound_idle()) return;
-  for (uint32_t w = 0; w < shared_.workers; ++w)
-    if (static_cast<int32_t>(shared_.ha.ownership_seen[w].load(std::memory_order_acquire) - takeover_gen_) < 0) return;
-  takeover_pending_ = false;
-  shared_.ha.peer_taken.store(true, std::memory_order_release);
-  shared_.ha.own_held.store(true, std::memory_order_release);
-  shared_.ha.announce_gen.fetch_add(1, std::memory_order_acq_rel);
-  status_.add(C::takeovers);
-  status_.last_takeover_ms.store(now_ms_ - takeover_started_ms_, std::memory_order_relaxed);
-  log("took over the peer's addresses (" + std::to_string(now_ms_ - takeover_started_ms_) + " ms after the peer left)");
-  publish_view();
-}
-
-// After the peer's resync is applied, answer for our own addresses again and
-// tell the peer to stop (preempt).
-void HaNode::step_claim() {
-  if (!claim_pending_ || !inbound_idle() || !transport_) return;
-  claim_pending_ = false;
-  uint64_t took = now_ms_ - resync_in_started_ms_;
-  status_.last_resync_ms.store(took, std::memory_order_relaxed);
-  log("resync from the peer applied: " + std::to_string(status_.last_resync_sessions.load()) + " sessions in " +
-      std::to_string(took) + " ms");
-  if (!settings_.preempt) {
-    state_ = State::standby;
-    publish_view();
-    return;
-  }
-  // Sent even when we already answer for our addresses (we were alone for a
-  // moment while membership flapped): the peer may hold them too.
-  if (!shared_.ha.own_held.exchange(true, std::memory_order_acq_rel)) log("answering for our own addresses again");
-  shared_.ha.announce_gen.fetch_add(1, std::memory_order_acq_rel);
-  status_.add(C::claims);
-  pb::HaMessage m;
-  m.mutable_takeback();
-  send(m);
-  state_ = State::active;
-  publish_view();
-}
-
-void HaNode::release_peer_addresses() {
-  if (!peer_present_) return;  // a Takeback from before the peer left
-  takeover_pending_ = false;
-  if (!shared_.ha.peer_taken.load() && !shared_.ha.adopt_peer.load()) return;
-  shared_.ha.peer_taken.store(false, std::memory_order_release);
-  shared_.ha.adopt_peer.store(false, std::memory_order_release);
-  shared_.ha.ownership_gen.fetch_add(1, std::memory_order_acq_rel);
-  status_.add(C::handbacks);
-  state_ = State::active;
-  log("peer took its addresses back");
-  publish_view();
-}
-
-void HaNode::transport_lost() {
-  if (!transport_) return;
-  transport_.reset();
-  status_.add(C::transport_lost);
-  log("lost corosync: giving up all addresses until we rejoin");
-  shared_.ha.own_held.store(false);
-  shared_.ha.peer_taken.store(false);
-  joined_ = false;
-  peer_present_ = false;
-  takeover_pending_ = claim_pending_ = false;
-  resync_out_active_ = false;
-  live_ = SessionBatcher(settings_.limits);
-  chunk_ = SessionBatcher(settings_.limits);
-  state_ = State::connecting;
-  last_connect_try_ms_ = now_ms_;
-  publish_view();
-}
-
-void HaNode::check_split_brain() {
-  uint64_t arps = shared_.ha.split_brain_arps.load(std::memory_order_relaxed);
-  if (arps == split_brain_arps_seen_) return;
-  split_brain_arps_seen_ = arps;
-  if (peer_present_) return;  // a hand-back in flight, not a split
-  status_.add(C::split_brain_detected);
-  if (now_ms_ - last_split_log_ms_ >= 1000) {
-    last_split_log_ms_ = now_ms_;
-    log("SPLIT BRAIN: the peer announces its addresses but is not in our CPG group (link between the nodes "
-        "down?); both nodes forward, neighbors follow the latest gratuitous ARP until the group heals");
-  }
-}
-
-void HaNode::publish_view() {
-  static constexpr const char* kStates[] = {"connecting", "syncing", "active", "standby", "alone"};
-  HaStatus::View v;
-  v.node_id = settings_.node_id;
-  v.state = kStates[static_cast<int>(state_)];
-  v.members.push_back(settings_.node_id);
-  if (peer_present_) v.members.push_back(peer_node_);
-  v.peer_present = peer_present_;
-  v.own_held = shared_.ha.own_held.load();
-  v.peer_taken = shared_.ha.peer_taken.load();
-  const RouterModel& rm = model();
-  for (const InterfaceModel& i : rm.interfaces)
-    v.roles.emplace_back(format_ipv4(i.addr), v.own_held ? "own, active" : "own, not answering");
-  for (const HaAddress& a : shared_.ha.peer_addresses)
-    v.roles.emplace_back(format_ipv4(a.addr), v.peer_taken ? "peer's, taken over" : "peer's");
-  status_.set_view(std::move(v));
 }
 
 }  // namespace wp::ha

@@ -6,30 +6,39 @@
 // worker's inbound ring; a full ring keeps them in a bounded backlog here,
 // never blocking anyone. A worker whose event ring dropped something is asked
 // to republish its whole table (the affected range) as updates.
-// Membership: on joining with the peer present, and whenever the peer joins,
-// each node sends its full state as a resync (chunks, then done). A joining
-// node answers for its own addresses only once it has applied the peer's
-// resync (preempt; with no_preempt it waits until the peer leaves). A node
-// alone in the group, or whose peer left, first makes the peer's sessions
-// its own in every worker (HaDataplane::adopt_peer, acknowledged per
-// worker), then takes over the peer's addresses (gratuitous ARP from the
-// control thread). A node that loses corosync gives its addresses up, since
-// it cannot tell whether the peer took them, and rejoins when it can.
-// Split brain (link cut, both alive): each side takes the other's addresses;
-// the control thread counts ARP for an address we hold from another MAC, and
-// while the peer is not a member that is logged as a split brain. When the
-// link heals the two resync and each takes its own addresses back.
+// Membership (ha_membership.cc): on joining with the peer present, and
+// whenever the peer joins, each node sends its full state as a resync
+// (chunks, then done). A (re)joining node answers for nothing, not even its
+// own addresses, until it has applied the peer's resync (preempt; with
+// no_preempt it waits until the peer leaves). Membership is acted on only
+// inside votequorum's quorate partition: a node whose peer left a quorate
+// group first makes the peer's sessions its own in every worker
+// (HaDataplane::adopt_peer, acknowledged per worker), then takes over the
+// peer's addresses (gratuitous ARP from the control thread). A node alone in
+// a group that is not quorate (its corosync just restarted: with two_node
+// and wait_for_all it is not quorate until it sees the peer) takes nothing;
+// one that loses quorum gives the peer's addresses up at once and its own
+// after `unquorate_release_ms`. A node that loses corosync gives its
+// addresses up, since it cannot tell whether the peer took them.
+// Every ownership change raises a pair-wide epoch carried in HA messages and
+// gratuitous ARPs: of two claims on one address the older yields, and an
+// owner that sees its address announced as taken over while it is quorate
+// defends it with a newer epoch (RFC 5227 § 2.4), so a partition of the
+// corosync ring with both nodes alive ends with each answering for its own.
 #pragma once
 
 #include <deque>
 #include <functional>
 #include <memory>
 #include <string>
+#include <unordered_map>
+#include <unordered_set>
 #include <vector>
 
 #include "dataplane/worker/shared.h"
 #include "ha/ha_status.h"
 #include "ha/peer_backlog.h"
+#include "ha/replication_ledger.h"
 #include "ha/sync_batcher.h"
 #include "ha/transport.h"
 
@@ -43,6 +52,13 @@ struct HaSettings {
   size_t max_outbox_bytes = 64u << 20;  // unsent messages; beyond it events wait in the rings
   size_t max_backlog_ops = 1u << 21;    // decoded peer ops waiting for a worker's ring
   uint32_t reconnect_ms = 1000;
+  size_t max_unacked_ops = 1u << 20;  // sessions kept for re-sending until the peer acknowledges them
+  // Without quorum, our own addresses are released after this long.
+  uint32_t unquorate_release_ms = 1000;
+  // Alone in a quorate group whose corosync membership still holds the
+  // peer: its waypointd may be about to join (CPG and votequorum report a
+  // merge separately), so wait this long before taking its addresses.
+  uint32_t peer_join_grace_ms = 2000;
 };
 
 class HaNode : public TransportHandler {
@@ -64,14 +80,25 @@ class HaNode : public TransportHandler {
   void on_message(const Member& from, const void* data, size_t len) override;
   void on_membership(const std::vector<Member>& members, const std::vector<Member>& left,
                      const std::vector<Member>& joined) override;
+  void on_quorum(bool quorate, const std::vector<uint32_t>& members) override;
+  bool quorate() const { return quorate_; }
+  uint64_t epoch() const { return epoch_; }
 
  private:
-  enum class State { connecting, syncing, active, standby, alone };
+  enum class State { connecting, syncing, active, standby, alone, unquorate };
   const RouterModel& model() const { return *shared_.model.load(std::memory_order_acquire); }
   uint32_t drain_events();
   void watch_drops();
   void flush_batches(bool force);
-  void send(pb::HaMessage& m);
+  // `track`: the message carries session ops the peer must acknowledge.
+  void send(pb::HaMessage& m, bool track = false);
+  void note_ack_due(const pb::HaMessage& m);
+  void send_ack();
+  void resend_unacked();
+  void publish_lag();
+  void note_peer_copy(const pb::SessionOp& op, const Session& s);
+  void begin_reconcile();
+  void reconcile();
   uint32_t flush_outbox();
   bool inbound_idle() const { return backlog_.idle(shared_.ha.inbound); }
   void apply_ops(const google::protobuf::RepeatedPtrField<pb::SessionOp>& ops);
@@ -79,10 +106,18 @@ class HaNode : public TransportHandler {
   void step_resync_out();
   void send_keys();
   void check_keys(const pb::KeyUpdate& k);
+  void peer_joined();
+  void found_alone();
+  void decide_alone();
+  void lose_quorum();
+  void step_quorum();
+  void step_defense();
+  uint64_t next_epoch();
+  void give_up_peer_addresses();
   void begin_takeover();
   void step_takeover();
   void step_claim();
-  void release_peer_addresses();
+  void release_peer_addresses(uint64_t claim_epoch);
   void transport_lost();
   void check_split_brain();
   void publish_view();
@@ -108,6 +143,20 @@ class HaNode : public TransportHandler {
   std::deque<std::string> outbox_;
   size_t outbox_bytes_ = 0;
   PeerBacklog backlog_;
+  ReplicationLedger ledger_;
+  // The peer's sessions we hold copies of, by UUID (what a remove needs), and
+  // the UUIDs its current resync (and live batches meanwhile) listed: after a
+  // complete resync, a copy it did not list is stale and removed.
+  struct PeerCopy {
+    FiveTuple original;
+    FiveTuple out_rev;
+  };
+  std::unordered_map<std::string, PeerCopy> peer_copies_;
+  std::unordered_set<std::string> resync_listed_;
+  bool collecting_ = false;
+  bool ack_due_ = false;  // the peer's messages up to ack_seq_ are applied: acknowledge them
+  uint64_t ack_incarnation_ = 0;
+  uint64_t ack_seq_ = 0;
   std::vector<uint64_t> drops_seen_;  // per worker ha_events_dropped
 
   // Our resync to the peer.
@@ -127,6 +176,17 @@ class HaNode : public TransportHandler {
   uint64_t takeover_started_ms_ = 0;
   uint64_t split_brain_arps_seen_ = 0;
   uint64_t last_split_log_ms_ = 0;
+  // Quorum (votequorum's view through the transport).
+  bool quorate_ = false;
+  bool peer_in_quorum_ = false;  // the peer's corosync is in our membership
+  bool peer_left_ = false;       // the peer was in our group and left (not: we joined alone)
+  uint64_t alone_since_ms_ = 0;
+  uint64_t quorum_lost_ms_ = 0;  // 0: quorate, or nothing of ours left to release
+  // Ownership epochs: ours (max seen + 1 per change), our last takeover's,
+  // and the last takeover announcement of our addresses we answered.
+  uint64_t epoch_ = 0;
+  uint64_t taken_epoch_ = 0;
+  uint64_t defended_epoch_ = 0;
 };
 
 }  // namespace wp::ha

@@ -2,21 +2,60 @@
 #include "ha/ha_status.h"
 
 #include <nlohmann/json.hpp>
+#include <cstdio>
+#include <ctime>
 #include <string_view>
 
 namespace wp::ha {
 
-std::string HaStatus::json() const {
-  static constexpr std::string_view kNames[] = {
+void ha_log(const std::string& line) {
+  timespec ts{};
+  clock_gettime(CLOCK_REALTIME, &ts);
+  tm t{};
+  gmtime_r(&ts.tv_sec, &t);
+  std::fprintf(stderr, "waypointd: ha: %02d:%02d:%02d.%03ld %s\n", t.tm_hour, t.tm_min, t.tm_sec, ts.tv_nsec / 1000000,
+               line.c_str());
+}
+
+namespace {
+constexpr std::string_view kNames[] = {
 #define WP_X(n) #n,
-      WP_HA_COUNTERS(WP_X)
+    WP_HA_COUNTERS(WP_X)
 #undef WP_X
+};
+}  // namespace
+
+std::string HaStatus::metrics(const std::string& labels) const {
+  View v = view();
+  std::string o;
+  auto gauge = [&](const char* name, const char* help, uint64_t value) {
+    o += std::string("# HELP waypoint_ha_") + name + " " + help + "\n# TYPE waypoint_ha_" + name + " gauge\n" +
+         "waypoint_ha_" + name + "{" + labels + "} " + std::to_string(value) + "\n";
   };
+  gauge("replication_lag_sessions", "Session ops sent to the peer and not yet acknowledged.",
+        replication_lag_sessions.load(std::memory_order_relaxed));
+  gauge("replication_lag_ms", "Age of the oldest unacknowledged session op.",
+        replication_lag_ms.load(std::memory_order_relaxed));
+  gauge("quorate", "1 while corosync reports this node in the quorate partition.", v.quorate);
+  gauge("own_addresses_held", "1 while this node answers for its own addresses.", v.own_held);
+  gauge("peer_addresses_taken", "1 while this node answers for the peer's addresses.", v.peer_taken);
+  gauge("epoch", "Address-ownership epoch.", v.epoch);
+  for (size_t i = 0; i < static_cast<size_t>(Counter::count); ++i) {
+    const std::string n = "waypoint_ha_" + std::string(kNames[i]) + "_total";
+    o += "# TYPE " + n + " counter\n" + n + "{" + labels + "} " +
+         std::to_string(counters[i].load(std::memory_order_relaxed)) + "\n";
+  }
+  return o;
+}
+
+std::string HaStatus::json() const {
   View v = view();
   nlohmann::json j;
   j["node_id"] = v.node_id;
   j["state"] = v.state;
   j["members"] = v.members;
+  j["quorate"] = v.quorate;
+  j["epoch"] = v.epoch;
   j["peer_present"] = v.peer_present;
   j["own_addresses_held"] = v.own_held;
   j["peer_addresses_taken"] = v.peer_taken;
@@ -28,6 +67,9 @@ std::string HaStatus::json() const {
   j["last_resync_ms"] = last_resync_ms.load(std::memory_order_relaxed);
   j["last_resync_sessions"] = last_resync_sessions.load(std::memory_order_relaxed);
   j["last_takeover_ms"] = last_takeover_ms.load(std::memory_order_relaxed);
+  j["replication_lag_sessions"] = replication_lag_sessions.load(std::memory_order_relaxed);
+  j["replication_lag_ms"] = replication_lag_ms.load(std::memory_order_relaxed);
+  j["unacked_forgotten"] = unacked_forgotten.load(std::memory_order_relaxed);
   nlohmann::json c = nlohmann::json::object();
   for (size_t i = 0; i < static_cast<size_t>(Counter::count); ++i)
     c[std::string(kNames[i])] = counters[i].load(std::memory_order_relaxed);

@@ -19,7 +19,7 @@ namespace wp::ha {
   X(messages_received) X(bytes_received) X(sessions_sent) X(sessions_received) X(sessions_rejected) X(stale_messages) \
       X(send_retries) X(resyncs_sent) X(resyncs_received) X(resync_requests) X(resync_gaps) X(event_drops_seen)       \
           X(republish_requests) X(inbound_overflow) X(takeovers) X(handbacks) X(claims) X(split_brain_detected)       \
-              X(transport_lost) X(key_mismatches)
+              X(transport_lost) X(key_mismatches) X(quorum_lost) X(ownership_yields) X(address_defenses) X(acks_sent) X(acks_received) X(sessions_resent) X(sessions_reconciled)
 
 struct HaStatus {
   enum class Counter : uint8_t {
@@ -34,13 +34,20 @@ struct HaStatus {
   std::atomic<uint64_t> last_resync_ms{0};  // last full resync received: request/join -> done applied
   std::atomic<uint64_t> last_resync_sessions{0};
   std::atomic<uint64_t> last_takeover_ms{0};  // peer left -> its addresses announced
+  // Replication not yet acknowledged by the peer (replication_ledger.h):
+  // session ops, and the age of the oldest; ops forgotten past the bound.
+  std::atomic<uint64_t> replication_lag_sessions{0};
+  std::atomic<uint64_t> replication_lag_ms{0};
+  std::atomic<uint64_t> unacked_forgotten{0};
 
   void add(Counter c, uint64_t n = 1) { counters[static_cast<size_t>(c)].fetch_add(n, std::memory_order_relaxed); }
   uint64_t get(Counter c) const { return counters[static_cast<size_t>(c)].load(std::memory_order_relaxed); }
 
   struct View {
     uint32_t node_id = 0;
-    std::string state;  // "joining", "syncing", "active", "alone", "no-corosync"
+    std::string state;  // "connecting", "syncing", "active", "standby", "alone", "unquorate"
+    bool quorate = false;
+    uint64_t epoch = 0;
     std::vector<uint32_t> members;
     bool peer_present = false;
     bool own_held = false;
@@ -67,11 +74,16 @@ struct HaStatus {
     return view_;
   }
   std::string json() const;
+  // Prometheus text (format 0.0.4) for GET /metrics; `labels` like router="hub-a".
+  std::string metrics(const std::string& labels) const;
 
  private:
   mutable std::mutex mu_;
   View view_;
   std::vector<std::string> recent_sent_, recent_received_;
 };
+
+// One timestamped line on stderr: "waypointd: ha: HH:MM:SS.mmm <line>".
+void ha_log(const std::string& line);
 
 }  // namespace wp::ha

@@ -47,6 +47,7 @@ bool HaThread::prepare(const config::Config& cfg, DataplaneShared& shared, std::
   s.node_id = h.node_id();
   s.preempt = !h.no_preempt();
   s.batch_ms = h.batch_ms() ? h.batch_ms() : 1;
+  if (h.unquorate_release_ms()) s.unquorate_release_ms = h.unquorate_release_ms();
   group_ = h.group();
   node_ = std::make_unique<HaNode>(shared, s, [group = group_](std::string& err) -> std::unique_ptr<Transport> {
     auto t = std::make_unique<CpgTransport>();

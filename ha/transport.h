@@ -2,9 +2,11 @@
 //
 // Corosync CPG in production (cpg_transport.h): totally ordered multicast to
 // the group, our own messages delivered back to us, membership changes with
-// a reason. Tests pair two HA nodes in-process with a transport that keeps
-// the same contract, so the sync and takeover logic is tested without
-// daemons.
+// a reason, and votequorum's view (quorate or not, and which nodes are in
+// corosync's membership) so the node acts on membership only inside the
+// quorate primary component. Tests pair two HA nodes in-process with a
+// transport that keeps the same contract, so the sync and takeover logic is
+// tested without daemons.
 #pragma once
 
 #include <cstddef>
@@ -26,6 +28,10 @@ class TransportHandler {
   virtual void on_message(const Member& from, const void* data, size_t len) = 0;
   virtual void on_membership(const std::vector<Member>& members, const std::vector<Member>& left,
                              const std::vector<Member>& joined) = 0;
+  // Votequorum's view: whether this node is in the quorate partition and the
+  // node ids corosync counts as members of it. Until the first call a node
+  // must assume it is not quorate.
+  virtual void on_quorum(bool quorate, const std::vector<uint32_t>& members) = 0;
 };
 
 class Transport {

@@ -17,6 +17,8 @@ void ConfigValidator::check_ha() {
   if (ha.event_ring() != 0 && (ha.event_ring() & (ha.event_ring() - 1)) != 0)
     error("ha.event_ring", "must be a power of two");
   if (ha.batch_ms() > 1000) error("ha.batch_ms", "at most 1000");
+  if (ha.unquorate_release_ms() > 60000)
+    error("ha.unquorate_release_ms", "at most 60000 (a node without quorum must not hold its addresses for long)");
   auto check_addresses = [&](const auto& list, const std::string& field, bool wan) {
     for (int i = 0; i < list.size(); ++i) {
       const std::string path = "ha." + field + "[" + std::to_string(i) + "]";

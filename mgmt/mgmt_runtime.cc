@@ -54,7 +54,10 @@ bool MgmtRuntime::start_rest(std::string& error) {
   ctx.access = RestAccess::from_config(mc);
   ctx.tls = {mc.tls_cert(), mc.tls_key(), mc.client_ca()};
   ctx.limits = RestLimits::from_config(mc.limits());
-  if (const ha::HaStatus* ha = in_.ha) ctx.ha_status = [ha] { return ha->json(); };
+  if (const ha::HaStatus* ha = in_.ha) {
+    ctx.ha_status = [ha] { return ha->json(); };
+    ctx.ha_metrics = [ha](const std::string& labels) { return ha->metrics(labels); };
+  }
   ctx.documents = in_.documents;
   ctx.documents.emplace_back("/api/v1/paths", [shared = in_.shared, snapshot = snapshot_.get()] {
     return paths_json(*shared, snapshot).dump(2);

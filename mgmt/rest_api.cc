@@ -156,9 +156,9 @@ void counter_routes(Server& s, const RestContext& c, const RestCounters& n) {
   });
   s.Get("/metrics", [&c, &n](const Request&, Response& res) {
     const std::string& router = c.store->model()->name;
-    res.set_content(metrics_text(*c.shared, router, c.ipfix, c.store->version(), c.sessions ? c.sessions->size() : 0) +
-                        rest_metrics(n, router),
-                    "text/plain; version=0.0.4");
+    std::string text = metrics_text(*c.shared, router, c.ipfix, c.store->version(), c.sessions ? c.sessions->size() : 0);
+    if (c.ha_metrics) text += c.ha_metrics("router=\"" + router + "\"");
+    res.set_content(text + rest_metrics(n, router), "text/plain; version=0.0.4");
   });
 }
 

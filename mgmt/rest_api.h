@@ -45,6 +45,8 @@ struct RestContext {
   RestLimits limits;
   // HA status JSON (api.HaStatus) from the HA runtime; null = standalone.
   std::function<std::string()> ha_status;
+  // HA lines for /metrics (labels given); null = standalone.
+  std::function<std::string(const std::string&)> ha_metrics;
   // More JSON documents served as they are (GET /api/v1/offload).
   std::vector<std::pair<std::string, std::function<std::string()>>> documents;
 };

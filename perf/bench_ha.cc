@@ -102,6 +102,7 @@ class RawCounter : public ha::TransportHandler {
                      const std::vector<ha::Member>&) override {
     members = m.size();
   }
+  void on_quorum(bool, const std::vector<uint32_t>&) override {}  // the raw CPG rate does not depend on it
   uint32_t self = 0;
   size_t members = 0;
   uint64_t messages = 0, bytes = 0;

@@ -131,8 +131,8 @@ void Control::arp_input(rte_mbuf* m, const ParsedPacket& pp, int iface) {
   const HaDataplane& ha = shared_.ha;
   bool own = a.tpa == in.addr && (!ha.enabled || ha.own_held.load(std::memory_order_relaxed));
   bool taken = ha.holds_peer_address(a.tpa);
-  if (taken && a.spa == a.tpa && std::memcmp(a.sha, in.mac, 6) != 0)
-    shared_.ha.split_brain_arps.fetch_add(1, std::memory_order_relaxed);  // the peer announces what we hold
+  if (ha.enabled && a.spa == a.tpa && std::memcmp(a.sha, in.mac, 6) != 0)
+    note_ha_claim(read_ha_arp_claim(pkt_data(m), m->data_len), a.tpa == in.addr, taken);
   if (a.op == RTE_ARP_OP_REQUEST && (own || taken) && a.spa != a.tpa)
     send_arp(iface, RTE_ARP_OP_REPLY, a.sha, a.spa, a.tpa);
   rte_pktmbuf_free(m);
@@ -161,6 +161,18 @@ void Control::arp_learn(const ArpFields& a, int iface) {
 bool Control::resolving(int iface, Ipv4 addr) const {
   return std::any_of(pending_.begin(), pending_.end(),
                      [&](const Pending& p) { return p.iface == iface && p.addr == addr; });
+}
+
+// Another node announces an address we answer for: the HA thread weighs the
+// epochs (dataplane/control/ha_arp_claim.h); here they are only recorded.
+void Control::note_ha_claim(const HaArpClaim& c, bool our_own, bool taken) {
+  HaDataplane& ha = shared_.ha;
+  if (taken) ha.split_brain_arps.fetch_add(1, std::memory_order_relaxed);  // the peer announces what we hold
+  if (!c.present) return;
+  std::atomic<uint64_t>* seen = nullptr;
+  if (taken && c.owner) seen = &ha.owner_claim_epoch;
+  if (our_own && !c.owner) seen = &ha.takeover_claim_epoch;
+  if (seen && c.epoch > seen->load(std::memory_order_relaxed)) seen->store(c.epoch, std::memory_order_release);
 }
 
 void Control::icmp_input(rte_mbuf* m, const ParsedPacket& pp, int iface) {
@@ -218,10 +230,15 @@ void Control::send_arp(int iface, uint16_t op, const uint8_t* tha, Ipv4 tpa, Ipv
   if (op == RTE_ARP_OP_REQUEST && spa == out.addr && shared_.ha.enabled &&
       !shared_.ha.own_held.load(std::memory_order_relaxed))
     spa = 0;
+  // Our gratuitous ARPs carry the ownership claim in their padding.
+  bool claim = shared_.ha.enabled && op == RTE_ARP_OP_REQUEST && spa == tpa;
+  uint16_t len = claim ? kHaArpClaimOffset + kHaArpClaimLen + 2 : kEthHdrLen + 28;
   rte_mbuf* m = rte_pktmbuf_alloc(pool_);
   if (!m) return;
-  auto* p = reinterpret_cast<uint8_t*>(rte_pktmbuf_append(m, kEthHdrLen + 28));
-  std::memset(p, 0, kEthHdrLen + 28);
+  auto* p = reinterpret_cast<uint8_t*>(rte_pktmbuf_append(m, len));
+  if (!p) return rte_pktmbuf_free(m);
+  std::memset(p, 0, len);
+  if (claim) write_ha_arp_claim(p + kHaArpClaimOffset, spa == out.addr, shared_.ha.epoch.load(std::memory_order_acquire));
   store_be16(p + 12, kEtherTypeArp);
   uint8_t* a = p + kEthHdrLen;
   store_be16(a, 1);
@@ -252,7 +269,7 @@ void Control::announce() {
   const HaDataplane& ha = shared_.ha;
   if (!ha.enabled || ha.own_held.load(std::memory_order_acquire))
     for (size_t i = 0; i < rm.interfaces.size(); ++i)
-      send_arp(static_cast<int>(i), RTE_ARP_OP_REQUEST, kZeroMac, rm.interfaces[i].addr);
+      send_arp(static_cast<int>(i), RTE_ARP_OP_REQUEST, kZeroMac, rm.interfaces[i].addr, rm.interfaces[i].addr);
   // The peer's addresses, from us, while we hold them.
   if (ha.enabled && ha.peer_taken.load(std::memory_order_acquire))
     for (const HaAddress& p : ha.peer_addresses) send_arp(p.iface, RTE_ARP_OP_REQUEST, kZeroMac, p.addr, p.addr);

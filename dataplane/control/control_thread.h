@@ -20,6 +20,7 @@
 #include <cstdint>
 #include <vector>
 
+#include "dataplane/control/ha_arp_claim.h"
 #include "dataplane/worker/shared.h"
 #include "dataplane/worker/worker.h"
 
@@ -67,6 +68,7 @@ class Control {
   void icmp_input(rte_mbuf* m, const ParsedPacket& pp, int iface);
   void resolve(rte_mbuf* m, uint32_t now_ms);
   void neighbor_learned(int iface, Ipv4 addr);
+  void note_ha_claim(const HaArpClaim& c, bool our_own, bool taken);
   void send_arp(int iface, uint16_t op, const uint8_t* tha, Ipv4 tpa, Ipv4 spa = 0);  // spa 0: the interface's
   void send_l2(rte_mbuf* m, int iface, const uint8_t* dst_mac);
   void drop(rte_mbuf* m, DropReason why) {

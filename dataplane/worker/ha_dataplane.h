@@ -30,7 +30,9 @@
 
 namespace wp {
 
-enum class PeerSessionOpKind : uint8_t { upsert = 0, remove = 1 };
+// reconcile: the peer's resync no longer lists this session (its `closed`
+// event was lost): remove it only if it is still the peer's to age here.
+enum class PeerSessionOpKind : uint8_t { upsert = 0, remove = 1, reconcile = 2 };
 
 // One element of a worker's inbound ring. The session is already translated
 // into this node's terms (entity indexes, interfaces, next hops, clock).
@@ -62,6 +64,15 @@ struct HaDataplane {
   std::unique_ptr<std::atomic<uint32_t>[]> republish_req;
   std::unique_ptr<std::atomic<uint32_t>[]> republish_seen;
   std::atomic<uint64_t> split_brain_arps{0};  // peer-address ARP from another MAC while we hold it
+  // Ownership epochs (docs/operations.md § HA). HA writes `epoch`, the
+  // control thread stamps it into our gratuitous ARPs. The control thread
+  // records the highest epoch it saw in another node's gratuitous ARP: for a
+  // peer address we hold, announced by its owner (`owner_claim_epoch`), and
+  // for one of our own addresses, announced as taken over (`takeover_claim_epoch`).
+  // The HA thread decides: the claim with the older epoch yields.
+  std::atomic<uint64_t> epoch{0};
+  std::atomic<uint64_t> owner_claim_epoch{0};
+  std::atomic<uint64_t> takeover_claim_epoch{0};
 
   bool is_peer_address(Ipv4 a) const {
     for (const HaAddress& p : peer_addresses)

@@ -30,8 +30,9 @@ void HaFollower::mark_owner(Session& s) {
 void HaFollower::apply(const PeerSessionOp& op) {
   const Session& in = op.session;
   SessionRef ref = ctx_.table.lookup(in.key_a());
-  if (op.kind == PeerSessionOpKind::remove) {
-    if (ref && ref.session->uuid == in.uuid) {
+  if (op.kind != PeerSessionOpKind::upsert) {
+    bool peers = op.kind == PeerSessionOpKind::remove || (ref && (ref.session->flags & kPeerSession));
+    if (ref && ref.session->uuid == in.uuid && peers) {
       ctx_.remove_session(ref.session);
       ctx_.counters->add(Counter::ha_sessions_removed);
     }

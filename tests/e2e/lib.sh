@@ -492,8 +492,10 @@ wp_check_config() {
 # ------------------------------------------------------------------ #6 HA: corosync pair
 
 # wp_corosync_conf ADDR1 ADDR2: corosync.conf for a two-node pair (knet,
-# votequorum two_node). token 400 / consensus 500 ms: a dead node is seen in
-# ~0.9 s (measured on our hosts); a dead CPG process (waypointd) in milliseconds.
+# votequorum two_node + wait_for_all: a restarted corosync is not quorate
+# until it has seen its peer, so waypointd takes nothing over from it).
+# token 400 / consensus 500 ms: a dead node is seen in ~0.9 s (measured on
+# our hosts); a dead CPG process (waypointd) in milliseconds.
 wp_corosync_conf() {
   cat <<CONF
 totem {
@@ -520,6 +522,7 @@ nodelist {
 quorum {
     provider: corosync_votequorum
     two_node: 1
+    wait_for_all: 1
 }
 logging {
     to_stderr: yes

@@ -13,7 +13,14 @@
 # a rate-limited curl: both finish byte-exact through rb; (3) ra returns while
 # rb carries a flow on ra's waypoint: resync, ra takes its addresses back, the
 # flow finishes; (4) kill -9 ra's corosync under load: rb takes over again,
-# ra gives up its addresses; corosync returns, ra rejoins and takes back.
+# ra gives up its addresses; corosync returns, ra rejoins and takes back;
+# (5) ra's corosync restarted 5 times while rb carries both: no split-brain
+# takeover (ra is not quorate until it sees rb, then resyncs first); (6) the
+# ring veth down with both alive: each soon answers for its own again.
+# (7) the ring flapping 3 times under stress-ng --cpu 2.
+# (8) kill -9 of ra's waypointd again, under load. 300 TCP/UDP echo sessions
+# run across phases 5-8 (echo_load.py); each fault reports its lost sessions
+# and longest echo gap.
 # The failover loads are short (iperf3 -t 5, a 2 MB curl at 400 KB/s): the
 # fault comes once both move data through ra (~1 s in) and each then runs for
 # seconds through rb. Phase (3)'s flow is 3 MB (7.5 s): it must outlast ra's
@@ -32,8 +39,8 @@ services() {
 tenants:
   - {name: branch, prefixes: [10.1.0.0/25]}
 services:
-  - {name: via-a, prefixes: [10.2.0.10/32], protocol: tcp, ports: ["80", "5201"]$1}
-  - {name: via-b, prefixes: [10.2.0.11/32], protocol: tcp, ports: ["80", "5201"]$2}
+  - {name: via-a, prefixes: [10.2.0.10/32], protocol: any, ports: ["80", "5201", "7"]$1}
+  - {name: via-b, prefixes: [10.2.0.11/32], protocol: any, ports: ["80", "5201", "7"]$2}
 policies:
   - {tenant: branch, service: via-a}
   - {tenant: branch, service: via-b}
@@ -81,7 +88,10 @@ head -c 2097152 /dev/urandom >"$WP_TMP/www/mid.bin"
 head -c 65536 /dev/urandom >"$WP_TMP/www/small.bin"
 wp_bg s "$WP_TMP/iperf3.log" iperf3 -s --forceflush
 WP_PIDS+=("$WP_BG_PID")
-wp_http_start s 0.0.0.0 80 "$WP_TMP/http.log" && wp_wait_listen s 5201 || { wp_fail "servers start"; wp_finish; }
+wp_bg s "$WP_TMP/echo-server.log" "$WP_PY" "$WP_E2E/echo_load.py" serve 10.2.0.10 10.2.0.11 7
+WP_PIDS+=("$WP_BG_PID")
+wp_http_start s 0.0.0.0 80 "$WP_TMP/http.log" && wp_wait_listen s 5201 && wp_wait_listen s 7 ||
+  { wp_fail "servers start"; wp_finish; }
 
 wp_corosync_start csa ra "$WP_TMP/corosync.conf"
 wp_corosync_start csb rb "$WP_TMP/corosync.conf"
@@ -202,6 +212,150 @@ wp_corosync_start csa ra "$WP_TMP/corosync.conf"
 wp_check "(4) ra rejoined after corosync restart and took its addresses back" wp_wait_ha ra own_addresses_held true 40
 wp_check "(4) rb handed them back" wp_wait_ha rb peer_addresses_taken false
 wp_check "(4) curl through ra afterwards, byte-exact" fetch_ok http://10.2.0.10/small.bin "$WP_TMP/a4.bin"
+
+# ------------------------------------------- echo load across every fault
+# 300 sessions for phases 5-8 (not during (3), whose check reads the last
+# session ids exchanged, which the load would crowd out, nor (4), whose
+# iperf3 + curl must both be under way when the fault comes): 75 TCP + 75 UDP on each waypoint (10.2.0.10
+# through ra, 10.2.0.11 through rb). mark NAME notes when a fault starts, so
+# the report gives each fault its losses and longest echo gap.
+: >"$WP_TMP/echo-events"
+mark() { echo "fault $(date +%s.%N) $1" >>"$WP_TMP/echo-events"; }
+for d in 10.2.0.10 10.2.0.11; do
+  wp_bg c "$WP_TMP/echo-$d.json" "$WP_PY" "$WP_E2E/echo_load.py" run $d 7 75 75 "$WP_TMP/echo-stop" "$WP_TMP/echo-events"
+  ECHO_PIDS+=("$WP_BG_PID")
+  WP_PIDS+=("$WP_BG_PID")
+done
+echo_up() { [ "$(wp_stat ra sessions.active)" -ge 300 ] 2>/dev/null; }
+wp_check "echo load: 300 sessions established" wp_until 30 echo_up
+
+# ------------------------------------ (5) corosync restarted while rb carries both
+# ra's corosync dies and rb takes over; when it comes back it forms a one-node
+# ring that is not quorate (wait_for_all) and ra must take nothing over, then
+# answer for its own only after the resync. A download on ra's waypoint runs
+# across each restart. Five times; a takeover by ra or a SPLIT BRAIN seen by
+# rb counts as a split-brain takeover.
+SPLIT_TOTAL=0
+restart_once() {  # N
+  local i=$1 tk sb n lost=0 cpid
+  mark "5.$i-corosync-restart"
+  kill -9 "${WP_COROSYNC_PID[csa]}"
+  wp_check "(5.$i) rb carries both nodes' addresses" wp_wait_ha rb peer_addresses_taken true
+  tk=$(wp_ha_get ra counters.takeovers) sb=$(wp_ha_get rb counters.split_brain_detected)
+  fetch_ok http://10.2.0.10/mid.bin "$WP_TMP/got-5-$i.bin" --limit-rate 800k &
+  cpid=$!
+  wp_until 10 file_has "$WP_TMP/got-5-$i.bin" 200000 || echo "  (5.$i) the download did not start"
+  wp_corosync_start csa ra "$WP_TMP/corosync.conf"
+  wp_check "(5.$i) ra resynced and answers for its own again" wp_wait_ha ra own_addresses_held true 40
+  wp_check "(5.$i) rb handed ra's addresses back" wp_wait_ha rb peer_addresses_taken false
+  n=$(($(wp_ha_get ra counters.takeovers) - tk + $(wp_ha_get rb counters.split_brain_detected) - sb))
+  wait "$cpid" || { wp_fail "(5.$i) download across the restart broke"; lost=1; }
+  echo "[5.$i-corosync-restart] sessions lost: $lost"
+  echo "[5.$i-corosync-restart] split brain takeovers: $n"
+  SPLIT_TOTAL=$((SPLIT_TOTAL + n))
+  LOST_TOTAL=$((LOST_TOTAL + lost))
+}
+for i in 1 2 3 4 5; do restart_once "$i"; done
+echo "split brain takeovers: $SPLIT_TOTAL"
+wp_expect "(5) split-brain takeovers over 5 corosync restarts" "$SPLIT_TOTAL" -eq 0
+wp_expect "(5) ra never took rb's addresses" "$(wp_ha_get ra counters.takeovers)" -eq 0
+
+# ------------------------------------------- (6) ring link down, both alive
+# The corosync ring veth goes down (longer than token 400 + consensus 500) while
+# a download runs on each waypoint: both stay quorate (two_node) and take
+# over; the owners defend their addresses by epoch. After the link returns
+# the pair resyncs and no address is answered by both; no download breaks.
+ha_sum() { echo $(($(wp_ha_get ra "counters.$1") + $(wp_ha_get rb "counters.$1"))); }
+one_side() { [ "$(wp_ha_get "$1" peer_present)" = false ]; }
+cut_settled() {
+  one_side "$1" && [ "$(wp_ha_get "$1" own_addresses_held)" = true ] && [ "$(wp_ha_get "$1" peer_addresses_taken)" = false ]
+}
+pair_settled() {
+  for r in ra rb; do
+    [ "$(wp_ha_get $r peer_present)" = true ] && [ "$(wp_ha_get $r own_addresses_held)" = true ] &&
+      [ "$(wp_ha_get $r peer_addresses_taken)" = false ] || return 1
+  done
+}
+link_cut() {
+  local tk0 lost=0 pa pb
+  tk0=$(ha_sum takeovers)
+  fetch_ok http://10.2.0.10/mid.bin "$WP_TMP/got-6a.bin" --limit-rate 400k & pa=$!
+  fetch_ok http://10.2.0.11/mid.bin "$WP_TMP/got-6b.bin" --limit-rate 400k & pb=$!
+  wp_until 10 file_has "$WP_TMP/got-6a.bin" 200000 || echo "  (6) the download through ra did not start"
+  mark 6-ring-link-down
+  ip -n "$(wp_ns ra)" link set hx1 down
+  wp_check "(6) both nodes see the peer gone" wp_until 10 eval 'one_side ra && one_side rb'
+  # Held down until the owners' newer-epoch announcements made each side
+  # yield the other's addresses (several token timeouts in practice).
+  wp_check "(6) while cut, each answers for its own only" wp_until 15 eval 'cut_settled ra && cut_settled rb'
+  ip -n "$(wp_ns ra)" link set hx1 up
+  wp_check "(6) after the link returns each answers for its own only" wp_until 30 pair_settled
+  wait "$pa" || { wp_fail "(6) download on ra's waypoint broke"; lost=$((lost + 1)); }
+  wait "$pb" || { wp_fail "(6) download on rb's waypoint broke"; lost=$((lost + 1)); }
+  echo "[6-ring-link-down] sessions lost: $lost"
+  echo "[6-ring-link-down] split brain takeovers: $(($(ha_sum takeovers) - tk0)) (both alive and quorate: expected while cut)"
+  echo "[6-ring-link-down] defenses/yields: $(ha_sum address_defenses)/$(ha_sum ownership_yields)"
+  LOST_TOTAL=$((LOST_TOTAL + lost))
+}
+link_cut
+
+# ------------------------------------ (7) ring flapping under CPU load
+# stress-ng takes both cores (setsid: its own process group, stopped by id);
+# the ring veth goes down until both nodes see the peer gone and comes back
+# until the pair has settled, 3 times.
+flap() {
+  local i tk0 sg
+  setsid nice -n 10 stress-ng --cpu 2 --timeout 120s >"$WP_TMP/stress.log" 2>&1 &
+  sg=$!
+  WP_PIDS+=("$sg")
+  tk0=$(ha_sum takeovers)
+  for i in 1 2 3; do
+    mark "7.$i-ring-flap-under-load"
+    ip -n "$(wp_ns ra)" link set hx1 down
+    wp_check "(7.$i) both nodes see the peer gone" wp_until 15 eval 'one_side ra && one_side rb'
+    ip -n "$(wp_ns ra)" link set hx1 up
+    wp_check "(7.$i) the pair settles, each answering for its own" wp_until 40 pair_settled
+  done
+  kill -TERM -- "-$sg" 2>/dev/null
+  echo "[7-ring-flap-under-load] split brain takeovers: $(($(ha_sum takeovers) - tk0)) (both alive and quorate while cut)"
+}
+flap
+
+# ------------------------------- (8) kill -9 waypointd under the echo load
+mark 8-kill-waypointd
+kill -9 "${WP_ROUTER_PID[ra]}"
+wp_wait_exit "${WP_ROUTER_PID[ra]}" 10; wait "${WP_ROUTER_PID[ra]}" 2>/dev/null; unset "WP_ROUTER_PID[ra]"
+wp_check "(8) rb carries both" wp_wait_ha rb peer_addresses_taken true
+mark 8-waypointd-returns
+wp_router_start ra "$WP_TMP/ra.yaml" 2 alan awan
+wp_check "(8) ra back, answering for its own after the resync" wp_wait_ha ra own_addresses_held true 40
+wp_check "(8) rb handed ra's addresses back" wp_wait_ha rb peer_addresses_taken false
+
+touch "$WP_TMP/echo-stop"
+for p in "${ECHO_PIDS[@]}"; do wp_wait_exit "$p" 15; done
+cat "$WP_TMP"/echo-10.2.0.1*.json
+# Per fault: sessions lost and the longest echo gap that began in its window.
+"$WP_PY" - "$WP_TMP/echo-events" <<'PY' | tee "$WP_TMP/echo-report"
+import sys
+faults, gaps, lost = [], [], []
+for f in open(sys.argv[1]):
+    w = f.split()
+    if w[0] == "fault": faults.append((float(w[1]), w[2]))
+    elif w[0] == "gap": gaps.append((float(w[1]), int(w[2])))
+    elif w[0] == "lost": lost.append(float(w[1]))
+bounds = [t for t, _ in faults[1:]] + [float("inf")]
+total = 0
+for (t0, name), t1 in zip(faults, bounds):
+    n = sum(1 for t in lost if t0 <= t < t1)
+    g = max([ms for t, ms in gaps if t0 <= t < t1] or [0])
+    total += n
+    print(f"[{name}] sessions lost: {n}, max gap: " + (f"{g} ms" if g else "< 300 ms (no longer gap)"))
+early = sum(1 for t in lost if not faults or t < faults[0][0])
+print(f"echo sessions lost in all: {total + early}")
+PY
+ECHO_LOST=$(sed -n 's/^echo sessions lost in all: //p' "$WP_TMP/echo-report")
+wp_expect "echo load: no session lost (reset, corruption or > 5 s silence)" "${ECHO_LOST:-1}" -eq 0
+
 echo "sessions lost: $LOST_TOTAL"
 wp_expect "sessions lost over all phases" "$LOST_TOTAL" -eq 0
 

@@ -816,3 +816,21 @@ TEST(ConfigSecrets, ErrorsNeverQuoteASecretValue) {
 
 }  // namespace
 }  // namespace wp::mgmt
+
+namespace wp::mgmt {
+namespace {
+
+TEST(ConfigValidate, HaUnquorateReleaseIsBounded) {
+  config::Config c = valid_config();
+  config::Ha* ha = c.mutable_ha();
+  ha->set_node_id(1);
+  ha->set_group("wp-pair");
+  ha->add_peer_waypoints("172.16.0.9");
+  ha->set_unquorate_release_ms(60000);
+  EXPECT_TRUE(validate_config(c).empty());
+  ha->set_unquorate_release_ms(60001);
+  EXPECT_TRUE(HasError(validate_config(c), "ha.unquorate_release_ms", "at most 60000"));
+}
+
+}  // namespace
+}  // namespace wp::mgmt

@@ -13,12 +13,14 @@
 #include <variant>
 #include <vector>
 
+#include "dataplane/control/ha_arp_claim.h"
 #include "dataplane/control/router_model.h"
 #include "dataplane/session/owner.h"
 #include "dataplane/worker/shared.h"
 #include "dataplane/worker/worker.h"
 #include "ha/ha_node.h"
 #include "ha/session_codec.h"
+#include "ha/replication_ledger.h"
 #include "ha/sync_batcher.h"
 #include "tests/unit/svr_harness.h"
 
@@ -63,12 +65,20 @@ Session hub_session(const RouterModel& rm, Ipv4 wp, uint16_t client_port, uint32
 
 // --- loopback "CPG" ---------------------------------------------------------------
 
+// One corosync ring: its members see the same ordered stream, and votequorum
+// the same view (a pair starts quorate with both nodes in it).
 struct Bus {
   struct Change {
     std::vector<Member> members, left, joined;
   };
-  std::vector<std::variant<std::pair<Member, std::string>, Change>> log;
+  struct Quorum {
+    bool quorate;
+    std::vector<uint32_t> nodes;
+  };
+  explicit Bus(bool quorate = true, std::vector<uint32_t> nodes = {1, 2}) { quorum(quorate, std::move(nodes)); }
+  std::vector<std::variant<std::pair<Member, std::string>, Change, Quorum>> log;
   std::vector<Member> members;
+  Quorum last_quorum;
   void join(Member m) {
     members.push_back(m);
     log.push_back(Change{members, {}, {m}});
@@ -77,41 +87,61 @@ struct Bus {
     std::erase(members, m);
     log.push_back(Change{members, {m}, {}});
   }
+  void quorum(bool quorate, std::vector<uint32_t> nodes) {
+    last_quorum = {quorate, std::move(nodes)};
+    log.push_back(last_quorum);
+  }
 };
 
 class LoopTransport : public Transport {
  public:
-  LoopTransport(Bus& bus, Member self) : bus_(bus), self_(self), pos_(bus.log.size()) { bus.join(self); }
+  LoopTransport(Bus& bus, Member self) : bus_(&bus), self_(self) { attach(bus); }
   SendResult send(const std::string& bytes) override {
     if (dead_) return SendResult::failed;
-    bus_.log.push_back(std::make_pair(self_, bytes));
+    if (swallow_) return SendResult::sent;  // accepted by a corosync about to die
+    bus_->log.push_back(std::make_pair(self_, bytes));
     return SendResult::sent;
   }
   bool dispatch(TransportHandler& h) override {
     if (dead_) return false;
-    for (; pos_ < bus_.log.size(); ++pos_) {
-      if (auto* m = std::get_if<std::pair<Member, std::string>>(&bus_.log[pos_]))
+    for (; pos_ < bus_->log.size(); ++pos_) {
+      if (auto* m = std::get_if<std::pair<Member, std::string>>(&bus_->log[pos_]))
         h.on_message(m->first, m->second.data(), m->second.size());
+      else if (auto* q = std::get_if<Bus::Quorum>(&bus_->log[pos_]))
+        h.on_quorum(q->quorate, q->nodes);
       else {
-        auto c = std::get<Bus::Change>(bus_.log[pos_]);
+        auto c = std::get<Bus::Change>(bus_->log[pos_]);
         h.on_membership(c.members, c.left, c.joined);
       }
     }
     return true;
   }
+  // Corosync merged our ring into `to` (no process restarted).
+  void move_to(Bus& to) {
+    bus_->leave(self_);
+    attach(to);
+  }
   uint32_t local_node() const override { return self_.node; }
   bool dead_ = false;
+  bool swallow_ = false;
 
  private:
-  Bus& bus_;
+  // A new client hears the current quorum, then its own join.
+  void attach(Bus& bus) {
+    bus_ = &bus;
+    pos_ = bus.log.size();
+    bus.log.push_back(bus.last_quorum);
+    bus.join(self_);
+  }
+  Bus* bus_;
   Member self_;
-  size_t pos_;
+  size_t pos_ = 0;
 };
 
 // One hub: a harness router with N workers and HA rings, an HaNode on the bus.
 struct Hub {
   Hub(Bus& bus, const config::Config& cfg, uint32_t workers, uint32_t node_id, Ipv4 peer_wp)
-      : bus(bus),
+      : ring(&bus),
         node_id(node_id),
         router(cfg, test::RouterOptions()
                         .with_workers(workers)
@@ -129,7 +159,7 @@ struct Hub {
     s.node_id = node_id;
     s.limits.max_ops = 8;  // small batches so a handful of sessions spans several messages
     node = std::make_unique<HaNode>(shared, s, [this](std::string&) -> std::unique_ptr<Transport> {
-      auto t = std::make_unique<LoopTransport>(this->bus, Member{this->node_id, 100 + this->node_id});
+      auto t = std::make_unique<LoopTransport>(*this->ring, Member{this->node_id, 100 + this->node_id});
       transport = t.get();
       return t;
     });
@@ -159,7 +189,7 @@ struct Hub {
     for (size_t i = 0; i < router.workers(); ++i) n += router.worker(i).table().size();
     return n;
   }
-  Bus& bus;
+  Bus* ring;  // where the next connect lands (a restarted corosync forms its own ring)
   uint32_t node_id;
   test::Router router;  // declared before the node: the node goes first
   DataplaneShared& shared;
@@ -534,6 +564,270 @@ TEST_F(HaPair, PeerArpForATakenAddressWhileItIsNoMemberIsASplitBrain) {
   run({b.get()}, now, 2);
   EXPECT_EQ(b->node->status().get(HaStatus::Counter::split_brain_detected), 1u);
   EXPECT_TRUE(b->shared.ha.peer_taken.load()) << "documented: both keep forwarding until the group heals";
+}
+
+}  // namespace
+}  // namespace wp::ha
+
+// --- quorum and ownership epochs ----------------------------------------------------
+
+namespace wp::ha {
+namespace {
+
+// Steps of 2 ms until `ms` have passed.
+void run_for(std::initializer_list<Hub*> hubs, uint64_t& now, uint64_t ms) { run(hubs, now, static_cast<int>(ms / 2) + 1); }
+
+// The sequence that split the pair: hub-a's corosync restarts while hub-b
+// serves; hub-a's waypointd reconnects to a new corosync that has formed a
+// one-node ring and is not quorate yet (wait_for_all), then the rings merge,
+// and votequorum says "quorate" before CPG reports hub-b's member.
+TEST_F(HaPair, RestartedCorosyncTakesNothingUntilItResyncedWithThePeer) {
+  Session mine = hub_session(*a->model, kHubA, 46000, static_cast<uint32_t>(now));
+  Session theirs = hub_session(*b->model, kHubB, 46001, static_cast<uint32_t>(now));
+  a->create(mine);
+  b->create(theirs);
+  run({a.get(), b.get()}, now);
+
+  const uint64_t resyncs = a->node->status().get(HaStatus::Counter::resyncs_received);
+  Bus restarted(/*quorate=*/false, {1});
+  a->ring = &restarted;
+  a->transport->dead_ = true;
+  bus.leave({1, 101});
+  run_for({a.get(), b.get()}, now, 1200);  // hub-a reconnects after reconnect_ms
+  ASSERT_EQ(a->node->status().get(HaStatus::Counter::transport_lost), 1u);
+  ASSERT_EQ(a->transport->local_node(), 1u);
+  EXPECT_TRUE(b->shared.ha.peer_taken.load()) << "hub-b stays quorate (two_node) and carries both";
+  EXPECT_FALSE(a->node->quorate());
+  EXPECT_FALSE(a->shared.ha.peer_taken.load()) << "alone but not quorate: the peer's addresses stay the peer's";
+  EXPECT_FALSE(a->shared.ha.own_held.load()) << "not even its own before a resync";
+
+  restarted.quorum(true, {1, 2});  // the rings merged: quorate before hub-b's CPG member shows up
+  run_for({a.get(), b.get()}, now, 100);
+  EXPECT_FALSE(a->shared.ha.peer_taken.load()) << "hub-b's corosync is in the membership: wait for its waypointd";
+  EXPECT_EQ(a->node->status().get(HaStatus::Counter::takeovers), 0u);
+
+  a->transport->move_to(bus);
+  run({a.get(), b.get()}, now, 40);
+  EXPECT_EQ(a->node->status().get(HaStatus::Counter::resyncs_received), resyncs + 1);
+  EXPECT_TRUE(a->shared.ha.own_held.load());
+  EXPECT_FALSE(a->shared.ha.peer_taken.load());
+  EXPECT_FALSE(b->shared.ha.peer_taken.load()) << "hub-b handed hub-a's addresses back";
+  EXPECT_TRUE(b->shared.ha.own_held.load());
+  ASSERT_NE(a->find(theirs), nullptr);
+  EXPECT_NE(a->find(mine), nullptr);
+  EXPECT_EQ(a->node->status().get(HaStatus::Counter::takeovers), 0u) << "no split-brain takeover";
+  EXPECT_EQ(b->node->status().get(HaStatus::Counter::split_brain_detected), 0u);
+  EXPECT_GT(a->node->epoch(), 0u);
+  EXPECT_EQ(a->node->epoch(), a->shared.ha.epoch.load()) << "what the gratuitous ARPs carry";
+}
+
+TEST_F(HaPair, AloneInAQuorateGroupWithThePeersCorosyncUpTakesOverAfterTheGrace) {
+  Bus restarted(/*quorate=*/true, {1, 2});  // hub-b's corosync is up, its waypointd is not in the group
+  a->ring = &restarted;
+  a->transport->dead_ = true;
+  run_for({a.get()}, now, 1100);
+  EXPECT_FALSE(a->shared.ha.peer_taken.load());
+  run_for({a.get()}, now, 2100);
+  EXPECT_TRUE(a->shared.ha.peer_taken.load());
+  EXPECT_TRUE(a->shared.ha.own_held.load());
+}
+
+TEST_F(HaPair, WithoutQuorumThePeersAddressesGoAtOnceAndOursAfterTheReleaseTime) {
+  bus.leave({1, 101});
+  a.reset();
+  run({b.get()}, now, 10);
+  ASSERT_TRUE(b->shared.ha.peer_taken.load());
+  bus.quorum(false, {2});
+  run({b.get()}, now, 2);
+  EXPECT_FALSE(b->shared.ha.peer_taken.load());
+  EXPECT_TRUE(b->shared.ha.own_held.load()) << "kept for unquorate_release_ms";
+  run_for({b.get()}, now, 1100);
+  EXPECT_FALSE(b->shared.ha.own_held.load());
+  EXPECT_EQ(b->node->status().get(HaStatus::Counter::quorum_lost), 1u);
+  bus.quorum(true, {2});
+  run({b.get()}, now, 10);
+  EXPECT_TRUE(b->shared.ha.own_held.load()) << "quorate again and the peer still gone";
+  EXPECT_TRUE(b->shared.ha.peer_taken.load());
+}
+
+TEST_F(HaPair, TheOlderClaimOnAnAddressYields) {
+  bus.leave({1, 101});  // the ring link is cut: hub-a is alive
+  run({b.get()}, now, 10);
+  ASSERT_TRUE(b->shared.ha.peer_taken.load());
+  const uint64_t taken = b->node->epoch();
+  ASSERT_GT(taken, 1u);
+  b->shared.ha.owner_claim_epoch.store(taken - 1);  // hub-a's announcement from before our takeover
+  run({b.get()}, now, 5);
+  EXPECT_TRUE(b->shared.ha.peer_taken.load()) << "a stale owner announcement";
+  b->shared.ha.owner_claim_epoch.store(taken + 1);  // hub-a defends its address
+  run_for({b.get()}, now, 3000);
+  EXPECT_FALSE(b->shared.ha.peer_taken.load()) << "the owner is alive and newer: hub-b yields";
+  EXPECT_EQ(b->node->status().get(HaStatus::Counter::ownership_yields), 1u);
+  EXPECT_TRUE(b->shared.ha.own_held.load());
+
+  // Later hub-a really goes: hub-b's new takeover is newer than that old announcement.
+  bus.join({1, 101});
+  run({b.get()}, now, 5);
+  bus.leave({1, 101});
+  run({b.get()}, now, 10);
+  EXPECT_TRUE(b->shared.ha.peer_taken.load()) << "an announcement from before this takeover does not undo it";
+  EXPECT_EQ(b->node->status().get(HaStatus::Counter::ownership_yields), 1u);
+
+  // hub-a announces hub-b's address as taken over: hub-b, quorate, defends it.
+  uint32_t announced = b->shared.ha.announce_gen.load();
+  b->shared.ha.takeover_claim_epoch.store(b->node->epoch() + 4);
+  run({b.get()}, now, 2);
+  EXPECT_EQ(b->node->status().get(HaStatus::Counter::address_defenses), 1u);
+  EXPECT_EQ(b->shared.ha.announce_gen.load(), announced + 1);
+  EXPECT_GT(b->shared.ha.epoch.load(), b->shared.ha.takeover_claim_epoch.load()) << "the defence is newer";
+}
+
+TEST_F(HaPair, ATakebackOlderThanOurTakeoverIsIgnored) {
+  bus.leave({1, 101});
+  a.reset();
+  run({b.get()}, now, 10);
+  ASSERT_TRUE(b->shared.ha.peer_taken.load());
+  const uint64_t taken = b->node->epoch();
+  bus.join({1, 101});  // hub-a's member is back
+  MessageStamp stamp(1, ~0ull >> 1);  // a new incarnation of hub-a
+  auto takeback = [&](uint64_t epoch) {
+    pb::HaMessage m;
+    m.mutable_takeback();
+    m.set_epoch(epoch);
+    bus.log.push_back(std::make_pair(Member{1, 101}, stamp.finish(m)));
+    run({b.get()}, now, 2);
+  };
+  takeback(taken);
+  EXPECT_TRUE(b->shared.ha.peer_taken.load()) << "not newer than our takeover";
+  EXPECT_EQ(b->node->status().get(HaStatus::Counter::stale_messages), 1u);
+  takeback(taken + 1);
+  EXPECT_FALSE(b->shared.ha.peer_taken.load());
+  EXPECT_EQ(b->node->status().get(HaStatus::Counter::handbacks), 1u);
+}
+
+TEST(HaArpClaim, RoundTripsInTheArpPaddingAndIgnoresOtherPadding) {
+  uint8_t frame[60] = {};
+  EXPECT_FALSE(read_ha_arp_claim(frame, sizeof frame).present) << "zero padding: no claim";
+  write_ha_arp_claim(frame + kHaArpClaimOffset, true, 0x0102030405060708ull);
+  HaArpClaim c = read_ha_arp_claim(frame, sizeof frame);
+  EXPECT_TRUE(c.present);
+  EXPECT_TRUE(c.owner);
+  EXPECT_EQ(c.epoch, 0x0102030405060708ull);
+  EXPECT_FALSE(read_ha_arp_claim(frame, kHaArpClaimOffset + 8).present) << "cut short";
+  write_ha_arp_claim(frame + kHaArpClaimOffset, false, 9);
+  c = read_ha_arp_claim(frame, sizeof frame);
+  EXPECT_FALSE(c.owner);
+  EXPECT_EQ(c.epoch, 9u);
+}
+
+}  // namespace
+}  // namespace wp::ha
+
+// --- acknowledged replication --------------------------------------------------------
+
+namespace wp::ha {
+namespace {
+
+TEST(HaLedger, AcksAreCumulativeAndTheLagIsTheOldestUnacknowledged) {
+  ReplicationLedger l(/*max_ops=*/10);
+  l.sent({1, 1000, 3, "a"});
+  l.sent({2, 1010, 4, "b"});
+  l.sent({3, 1020, 2, "c"});
+  EXPECT_EQ(l.unacked_ops(), 9u);
+  EXPECT_EQ(l.lag_ms(1050), 50u);
+  l.acked(2);
+  EXPECT_EQ(l.unacked_ops(), 2u);
+  EXPECT_EQ(l.lag_ms(1050), 30u);
+  l.sent({4, 1030, 9, "d"});  // over the bound: the oldest is forgotten
+  EXPECT_EQ(l.forgotten_ops(), 2u);
+  auto rest = l.take_unacked();
+  ASSERT_EQ(rest.size(), 1u);
+  EXPECT_EQ(rest[0].bytes, "d");
+  EXPECT_EQ(l.unacked_ops(), 0u);
+  EXPECT_EQ(l.lag_ms(5000), 0u);
+}
+
+uint64_t lag_sessions(Hub& h) { return h.node->status().replication_lag_sessions.load(); }
+
+TEST_F(HaPair, TheCreatorKnowsWhatThePeerHoldsAndReportsTheLag) {
+  for (uint16_t p = 0; p < 12; ++p)
+    a->create(hub_session(*a->model, kHubA, static_cast<uint16_t>(47100 + p), static_cast<uint32_t>(now)));
+  now += 2;
+  a->step(now);
+  now += 2;
+  a->step(now);  // sent, the peer has not read them yet
+  EXPECT_EQ(lag_sessions(*a), 12u);
+  EXPECT_NE(a->node->status().json().find("\"replication_lag_sessions\": 12"), std::string::npos);
+  run({a.get(), b.get()}, now);
+  EXPECT_EQ(lag_sessions(*a), 0u);
+  EXPECT_GT(a->node->status().get(HaStatus::Counter::acks_received), 0u);
+  EXPECT_NE(a->node->status().metrics("router=\"hub-a\"").find("waypoint_ha_replication_lag_sessions{router=\"hub-a\"} 0"),
+            std::string::npos);
+}
+
+// Two young sessions go to a corosync that dies before delivering them; the
+// peer takes over without them. When the pair re-forms they are the first
+// thing sent, before the full resync (which waits for every worker's sweep).
+TEST_F(HaPair, SessionsThePeerNeverAcknowledgedAreSentFirstWhenThePairReforms) {
+  Session old = hub_session(*a->model, kHubA, 47000, static_cast<uint32_t>(now));
+  a->create(old);
+  run({a.get(), b.get()}, now);
+  ASSERT_EQ(lag_sessions(*a), 0u);
+  Session young[2] = {hub_session(*a->model, kHubA, 47001, static_cast<uint32_t>(now)),
+                      hub_session(*a->model, kHubA, 47002, static_cast<uint32_t>(now))};
+  for (const Session& s : young) a->create(s);
+  a->transport->swallow_ = true;
+  run({a.get()}, now, 3);
+  ASSERT_EQ(lag_sessions(*a), 2u);
+  a->transport->dead_ = true;
+  bus.leave({1, 101});
+  Bus restarted(/*quorate=*/false, {1});
+  a->ring = &restarted;
+  run_for({a.get(), b.get()}, now, 1100);
+  ASSERT_TRUE(b->shared.ha.peer_taken.load());
+  ASSERT_EQ(b->find(young[0]), nullptr) << "lost with corosync";
+
+  restarted.quorum(true, {1, 2});
+  a->transport->move_to(bus);
+  now += 2;
+  a->node->poll(now);  // hub-a's workers have not swept their tables: no resync yet
+  for (int i = 0; i < 2; ++i) b->step(now += 2);
+  EXPECT_NE(b->find(young[0]), nullptr);
+  EXPECT_NE(b->find(young[1]), nullptr);
+  EXPECT_EQ(a->node->status().get(HaStatus::Counter::sessions_resent), 2u);
+  run({a.get(), b.get()}, now, 40);
+  EXPECT_EQ(lag_sessions(*a), 0u);
+}
+
+}  // namespace
+}  // namespace wp::ha
+
+// --- reconcile on resync ------------------------------------------------------------
+
+namespace wp::ha {
+namespace {
+
+TEST_F(HaPair, AResyncRemovesThePeerCopyOfASessionWhoseClosedEventWasLost) {
+  Session gone = hub_session(*a->model, kHubA, 48000, static_cast<uint32_t>(now));
+  Session kept = hub_session(*a->model, kHubA, 48001, static_cast<uint32_t>(now));
+  a->create(gone);
+  a->create(kept);
+  run({a.get(), b.get()}, now);
+  ASSERT_NE(b->find(gone), nullptr);
+  a->owner(gone).table().remove(a->find(gone));  // closed on hub-a; the `closed` event is lost
+  run({a.get(), b.get()}, now);
+  ASSERT_NE(b->find(gone), nullptr) << "a stale copy";
+
+  // hub-b's ring membership flaps (not quorate meanwhile): the pair re-forms and resyncs.
+  Bus flap(/*quorate=*/false, {2});
+  b->transport->move_to(flap);
+  run({a.get(), b.get()}, now, 5);
+  b->transport->move_to(bus);
+  run({a.get(), b.get()}, now, 60);
+  EXPECT_EQ(b->find(gone), nullptr) << "removed on resync, not when it ages out";
+  EXPECT_NE(b->find(kept), nullptr);
+  EXPECT_EQ(b->node->status().get(HaStatus::Counter::sessions_reconciled), 1u);
+  EXPECT_TRUE(b->find(kept)->flags & kPeerSession);
 }
 
 }  // namespace

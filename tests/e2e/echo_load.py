@@ -1,0 +1,143 @@
+#!/usr/bin/python3
+"""Concurrent TCP and UDP echo sessions that notice every break (HA faults).
+
+serve ADDR... PORT
+    TCP and UDP echo on PORT of each ADDR.
+run DST PORT TCP UDP STOPFILE EVENTS
+    TCP connections and UDP sockets (one session each) to DST:PORT; each
+    sends a numbered line every 0.2 s and checks that exactly that line comes
+    back. A session is lost on a reset or EOF, a wrong echo, or 5 s without an
+    echo. Appends to EVENTS one line per echo gap over 0.3 s
+    ("gap EPOCH_S MS KIND ID", EPOCH_S when the gap began) and per loss
+    ("lost EPOCH_S REASON KIND ID"). Ends when STOPFILE exists (or after
+    10 minutes); prints {"sessions": N, "lost": L, "max_gap_ms": G}.
+"""
+import asyncio
+import json
+import os
+import socket
+import sys
+import time
+
+INTERVAL, SILENCE, GAP = 0.2, 5.0, 0.3
+
+
+class Session:
+    def __init__(self, kind, ident, events):
+        self.kind, self.ident, self.events = kind, ident, events
+        self.seq, self.last = 0, time.time()
+        self.max_gap, self.lost = 0.0, None
+
+    def line(self):
+        self.seq += 1
+        return f"{self.kind}{self.ident} {self.seq} {'x' * 40}\n".encode()
+
+    def echoed(self, data, expect):
+        now = time.time()
+        if data != expect:
+            return self.lose("corrupt")
+        gap = now - self.last
+        self.max_gap = max(self.max_gap, gap)
+        if gap > GAP:
+            self.events.write(f"gap {self.last:.3f} {int(gap * 1000)} {self.kind} {self.ident}\n")
+        self.last = now
+
+    def lose(self, reason):
+        if self.lost is None:
+            self.lost = reason
+            self.events.write(f"lost {time.time():.3f} {reason} {self.kind} {self.ident}\n")
+
+
+async def tcp_session(s, dst, port, stop):
+    try:
+        r, w = await asyncio.wait_for(asyncio.open_connection(dst, port), 10)
+        while not stop.is_set() and s.lost is None:
+            msg = s.line()
+            w.write(msg)
+            await w.drain()
+            try:
+                got = await asyncio.wait_for(r.readexactly(len(msg)), SILENCE - (time.time() - s.last))
+            except asyncio.TimeoutError:
+                return s.lose("silence")
+            s.echoed(got, msg)
+            await asyncio.sleep(INTERVAL)
+        w.close()
+    except (OSError, asyncio.IncompleteReadError, asyncio.TimeoutError) as e:
+        s.lose(type(e).__name__)
+
+
+async def udp_session(s, dst, port, stop):
+    loop = asyncio.get_running_loop()
+    sock = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+    sock.setblocking(False)
+    sock.connect((dst, port))
+    while not stop.is_set() and s.lost is None:
+        msg = s.line()
+        try:
+            sock.send(msg)
+        except OSError:
+            pass  # no route for a moment: the silence limit decides
+        deadline = time.time() + INTERVAL
+        while s.lost is None:
+            try:
+                got = await asyncio.wait_for(loop.sock_recv(sock, 2048), max(0.01, deadline - time.time()))
+                if got == msg:
+                    s.echoed(got, msg)
+                    break
+                if not got.startswith(f"u{s.ident} ".encode()):
+                    s.lose("corrupt")
+            except (asyncio.TimeoutError, OSError):
+                break
+        if time.time() - s.last > SILENCE:
+            s.lose("silence")
+        await asyncio.sleep(max(0, deadline - time.time()))
+    sock.close()
+
+
+async def run(dst, port, ntcp, nudp, stopfile, events_path):
+    stop = asyncio.Event()
+    with open(events_path, "a", buffering=1) as events:
+        sessions = [Session("t", i, events) for i in range(ntcp)] + [Session("u", i, events) for i in range(nudp)]
+        tasks = [asyncio.create_task((tcp_session if s.kind == "t" else udp_session)(s, dst, port, stop))
+                 for s in sessions]
+        end = time.time() + 600
+        while not os.path.exists(stopfile) and time.time() < end:
+            await asyncio.sleep(0.2)
+        stop.set()
+        await asyncio.gather(*tasks)
+    lost = sum(1 for s in sessions if s.lost)
+    print(json.dumps({"sessions": len(sessions), "lost": lost,
+                      "max_gap_ms": int(max(s.max_gap for s in sessions) * 1000)}), flush=True)
+
+
+async def serve(addrs, port):
+    async def echo(r, w):
+        try:
+            while data := await r.read(4096):
+                w.write(data)
+                await w.drain()
+        except OSError:
+            pass
+        w.close()
+
+    class Udp(asyncio.DatagramProtocol):
+        def connection_made(self, t):
+            self.t = t
+
+        def datagram_received(self, data, peer):
+            self.t.sendto(data, peer)
+
+    loop = asyncio.get_running_loop()
+    for a in addrs:
+        await asyncio.start_server(echo, a, port, backlog=1024)
+        await loop.create_datagram_endpoint(Udp, local_addr=(a, port))
+    print(f"listening {addrs} {port}", flush=True)
+    await asyncio.Event().wait()
+
+
+if __name__ == "__main__":
+    if sys.argv[1] == "serve":
+        asyncio.run(serve(sys.argv[2:-1], int(sys.argv[-1])))
+    else:
+        dst, port, ntcp, nudp, stopfile, events = sys.argv[2:8]
+        asyncio.run(run(dst, int(port), int(ntcp), int(nudp), stopfile, events))
