@@ -118,6 +118,9 @@ uint32_t OffloadManager::poll(uint32_t now_ms) {
     poll_counters(now_ms);
     poll_aged(now_ms);
   }
+  // Not paced by the poll period: a resolved neighbor is offloaded at once
+  // (a short transfer is over within a period). Usually empty.
+  if (!waiting_.empty()) retry_waiting(now_ms);
   return handled;
 }
 
@@ -136,9 +139,11 @@ void OffloadManager::on_event(const SessionEvent& ev, uint32_t now_ms) {
   switch (ev.kind) {
     case SessionEventKind::established:
       counters_.established.fetch_add(1, std::memory_order_relaxed);
-      if (eligible(ev.session)) offload(ev.session, ev.worker, now_ms);
+      if (eligible(ev.session) && offload(ev.session, ev.worker, now_ms) == Offloaded::neighbor_missing)
+        wait_for_neighbor(ev, now_ms);
       break;
     case SessionEventKind::closed: {
+      std::erase_if(waiting_, [&](const Waiting& w) { return w.session.uuid == ev.session.uuid; });
       auto it = by_uuid_.find(ev.session.uuid);
       if (it == by_uuid_.end()) {
         if (auto r = retired_.find(ev.session.uuid); r != retired_.end()) {
@@ -159,11 +164,30 @@ void OffloadManager::on_event(const SessionEvent& ev, uint32_t now_ms) {
   }
 }
 
-void OffloadManager::offload(const Session& s, uint16_t worker, uint32_t now_ms) {
-  if (by_uuid_.count(s.uuid)) return;
+void OffloadManager::wait_for_neighbor(const SessionEvent& ev, uint32_t now_ms) {
+  counters_.neighbor_missing.fetch_add(1, std::memory_order_relaxed);
+  if (waiting_.size() >= kMaxWaiting) return counters_.neighbor_wait_expired.fetch_add(1, std::memory_order_relaxed), void();
+  waiting_.push_back({ev.session, ev.worker, now_ms});
+}
+
+void OffloadManager::retry_waiting(uint32_t now_ms) {
+  std::erase_if(waiting_, [&](const Waiting& w) {
+    Offloaded o = offload(w.session, w.worker, now_ms);
+    if (o != Offloaded::neighbor_missing) {
+      if (o == Offloaded::installed) counters_.neighbor_waited.fetch_add(1, std::memory_order_relaxed);
+      return true;
+    }
+    if (now_ms - w.since_ms < kNeighborWaitMs) return false;
+    counters_.neighbor_wait_expired.fetch_add(1, std::memory_order_relaxed);
+    return true;
+  });
+}
+
+OffloadManager::Offloaded OffloadManager::offload(const Session& s, uint16_t worker, uint32_t now_ms) {
+  if (by_uuid_.count(s.uuid)) return Offloaded::installed;
   if ((free_.empty() || rules_ + 2 > opt_.max_rules) && !make_room(now_ms)) {
     counters_.budget_full.fetch_add(1, std::memory_order_relaxed);
-    return;
+    return Offloaded::stays_in_software;
   }
   uint32_t idx = free_.back();
   const uint32_t gen = entries_[idx].gen;
@@ -172,10 +196,10 @@ void OffloadManager::offload(const Session& s, uint16_t worker, uint32_t now_ms)
   for (int d = 0; d < 2; ++d) {
     RuleBuildStatus st =
         build_flow_rule(s, static_cast<Dir>(d), m, shared_.neighbors, shared_.timeouts, context_of(idx, gen), rule[d]);
+    if (st == RuleBuildStatus::neighbor_missing) return Offloaded::neighbor_missing;
     if (st != RuleBuildStatus::ok) {
-      (st == RuleBuildStatus::neighbor_missing ? counters_.neighbor_missing : counters_.ineligible_state)
-          .fetch_add(1, std::memory_order_relaxed);
-      return;
+      counters_.ineligible_state.fetch_add(1, std::memory_order_relaxed);
+      return Offloaded::stays_in_software;
     }
   }
   rte_flow* f[2] = {nullptr, nullptr};
@@ -188,7 +212,7 @@ void OffloadManager::offload(const Session& s, uint16_t worker, uint32_t now_ms)
         port_.destroy(rule[0].ingress_port, f[0], &err);
         counters_.rules_removed.fetch_add(1, std::memory_order_relaxed);
       }
-      return;  // stays in software
+      return Offloaded::stays_in_software;
     }
     counters_.rules_installed.fetch_add(1, std::memory_order_relaxed);
   }
@@ -210,6 +234,7 @@ void OffloadManager::offload(const Session& s, uint16_t worker, uint32_t now_ms)
   by_uuid_.emplace(s.uuid, idx);
   rules_ += 2;
   counters_.sessions_offloaded.fetch_add(1, std::memory_order_relaxed);
+  return Offloaded::installed;
 }
 
 // Frees one session's rules for a newcomer: the least active offloaded

@@ -47,9 +47,9 @@ struct OffloadOptions {
 
 #define WP_OFFLOAD_COUNTERS(X)                                                                                         \
   X(events)                                                                                                            \
-  X(established) X(ineligible_policy) X(ineligible_state) X(neighbor_missing) X(sessions_offloaded) X(rules_installed) \
-      X(rules_refused) X(rules_removed) X(budget_full) X(evicted) X(closed) X(aged) X(feedback_posted)                 \
-          X(feedback_deferred) X(query_failed)
+  X(established) X(ineligible_policy) X(ineligible_state) X(neighbor_missing) X(neighbor_waited)                  \
+      X(neighbor_wait_expired) X(sessions_offloaded) X(rules_installed) X(rules_refused) X(rules_removed)             \
+          X(budget_full) X(evicted) X(closed) X(aged) X(feedback_posted) X(feedback_deferred) X(query_failed)
 
 struct OffloadCounters {
 #define WP_X(name) std::atomic<uint64_t> name{0};
@@ -124,7 +124,12 @@ class OffloadManager {
   };
   void on_event(const SessionEvent& ev, uint32_t now_ms);
   bool eligible(const Session& s);
-  void offload(const Session& s, uint16_t worker, uint32_t now_ms);
+  // Installs the session's two rules. neighbor_missing: a next hop's MAC is
+  // not resolved yet (the session then waits: retry_waiting).
+  enum class Offloaded { installed, stays_in_software, neighbor_missing };
+  Offloaded offload(const Session& s, uint16_t worker, uint32_t now_ms);
+  void wait_for_neighbor(const SessionEvent& ev, uint32_t now_ms);
+  void retry_waiting(uint32_t now_ms);
   bool make_room(uint32_t now_ms);
   void read_counters(Entry& e, uint32_t now_ms);
   bool post_feedback(Entry& e, ::wp::OffloadFeedbackKind kind);
@@ -151,6 +156,17 @@ class OffloadManager {
   std::deque<SessionUuid> retired_order_;
   static constexpr size_t kRetiredKept = 4096;
   void retire(const Entry& e);
+  // Sessions established before a next hop's MAC was known (the first reply
+  // to a LAN host is what makes us resolve it): retried on every poll
+  // until the neighbor is there, the session closes, or kNeighborWaitMs.
+  struct Waiting {
+    Session session;
+    uint16_t worker;
+    uint32_t since_ms;
+  };
+  std::vector<Waiting> waiting_;
+  static constexpr size_t kMaxWaiting = 1024;
+  static constexpr uint32_t kNeighborWaitMs = 5000;
   uint32_t rules_ = 0;
   uint32_t last_poll_ms_ = 0;
   OffloadCounters counters_;

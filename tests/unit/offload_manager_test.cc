@@ -61,7 +61,7 @@ class Offload : public ::testing::Test {
                                   kRouterOptions);
     r2 = std::make_unique<Router>(router_config("r2", "10.2.0.1/24", "172.16.0.2/24", "", "r1", "172.16.0.1"),
                                   kRouterOptions);
-    r1->neighbor(0, kClient, kClientMac);
+    if (client_resolved) r1->neighbor(0, kClient, kClientMac);
     r1->neighbor(1, kR2Wan, kR2Mac);
     r2->neighbor(0, kServer, kServerMac);
     r2->neighbor(1, kR1Wan, kR1Mac);
@@ -104,7 +104,10 @@ class Offload : public ::testing::Test {
     Frame w = r1->send_one(kLan, client_udp(sport, dport, "one"));
     r2->send_one(kWan, w.raw);
     Frame back = r2->send_one(kLan, server_udp(sport, dport, "two"));
-    r1->send_one(kWan, back.raw);
+    if (client_resolved)
+      r1->send_one(kWan, back.raw);
+    else
+      EXPECT_TRUE(r1->send(kWan, back.raw).empty()) << "held until the client's MAC is resolved";
     Frame w2 = r1->send_one(kLan, client_udp(sport, dport, "three"));
     r2->send_one(kWan, w2.raw);
     return w2;
@@ -134,6 +137,7 @@ class Offload : public ::testing::Test {
     return ref.session;
   }
 
+  bool client_resolved = true;  // r1 knows the client's MAC from the start
   std::unique_ptr<Router> r1, r2;
   std::unique_ptr<NicModel> nic;
   std::unique_ptr<OffloadManager> mgr;
@@ -269,6 +273,42 @@ TEST_F(OffloadBudget, FullBudgetKeepsNewSessionsInSoftwareUntilOneIsIdle) {
   EXPECT_EQ(nic_send(kLan, client_udp(41003, 5201, "x")).size(), 1u) << "the newcomer got the room";
   // The evicted session's NIC packet is in its totals, and it goes on in software.
   EXPECT_EQ(r1_session(41000)->packets[0], 2u + 1u + 1u) << "handshake 2 + NIC 1 + software 1";
+}
+
+// r1 learns a LAN host's MAC only from the answer to its own request, which
+// the host's first reply triggers: the session is established before its
+// next hop is resolved and must be offloaded once it is.
+class OffloadUnresolved : public Offload {
+ protected:
+  void SetUp() override {
+    client_resolved = false;
+    start(64);
+  }
+};
+
+TEST_F(OffloadUnresolved, ASessionEstablishedBeforeItsNeighborIsResolvedIsOffloadedOnceItIs) {
+  handshake(42000);
+  tick(1010);
+  EXPECT_EQ(mgr->sessions(), 0u);
+  EXPECT_EQ(mgr->counters().neighbor_missing.load(), 1u);
+  tick(1200);
+  EXPECT_EQ(mgr->sessions(), 0u) << "still unresolved: still waiting";
+  r1->neighbor(0, kClient, kClientMac);
+  tick(1400);
+  EXPECT_EQ(mgr->sessions(), 1u);
+  EXPECT_EQ(mgr->counters().neighbor_waited.load(), 1u);
+  EXPECT_EQ(mgr->counters().neighbor_wait_expired.load(), 0u);
+  EXPECT_EQ(nic_send(kLan, client_udp(42000, 5201, "now in hardware")).size(), 1u);
+}
+
+TEST_F(OffloadUnresolved, ANeighborThatNeverResolvesEndsTheWait) {
+  handshake(42001);
+  tick(1010);
+  tick(1010 + 5000 + 200);
+  EXPECT_EQ(mgr->counters().neighbor_wait_expired.load(), 1u);
+  r1->neighbor(0, kClient, kClientMac);
+  tick(6400);
+  EXPECT_EQ(mgr->sessions(), 0u) << "given up: the session stays in software";
 }
 
 TEST(OffloadProbe, APmdWithoutFlowSupportCannotOffload) {
