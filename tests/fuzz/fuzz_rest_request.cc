@@ -100,12 +100,16 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   wp::mgmt::RestServer server;
   std::string err;
   check(server.prepare(ctx, err));
-  const std::string out = server.serve_text(std::string(reinterpret_cast<const char*>(data), size));
+  const std::string in(reinterpret_cast<const char*>(data), size);
+  const std::string out = server.serve_text(in);
   if (!out.empty()) {  // nothing at all: the connection closed before a request line
     check(out.rfind("HTTP/1.1 ", 0) == 0 && out.size() >= 12);
     check(out[9] >= '1' && out[9] <= '5' && std::isdigit(static_cast<unsigned char>(out[10])) &&
           std::isdigit(static_cast<unsigned char>(out[11])));
   }
-  for (const std::string& s : router->secrets) check(out.find(s) == std::string::npos);
+  // No configured secret comes back, unless the request wrote it itself: an
+  // error may quote the request's own text (an unknown key, a bad value).
+  for (const std::string& s : router->secrets)
+    if (in.find(s) == std::string::npos) check(out.find(s) == std::string::npos);
   return 0;
 }
