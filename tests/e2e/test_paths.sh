@@ -110,7 +110,12 @@ except Exception:
 print(" ".join(str(field(p, k)) for k in sys.argv[2:]))' "${@:2}"
 }
 # path_is ROUTER PATH KEY OP VALUE: KEY OP VALUE (OP as for test: -eq, -ge, ...).
-path_is() { [ "$(path_stat "$1" "$2" "$3")" "$4" "$5" ]; }
+# An empty answer (REST busy at that moment) is "not yet", without test's complaint.
+path_is() {
+  local v
+  v=$(path_stat "$1" "$2" "$3")
+  [ -n "$v" ] && [ "$v" "$4" "$5" ]
+}
 # wait_path ROUTER PATH KEY VALUE SECONDS: until KEY == VALUE.
 wait_path() { wp_until "$5" path_is "$1" "$2" "$3" -eq "$4"; }
 for r in r1 r2; do
