@@ -120,7 +120,10 @@ uint32_t OffloadManager::poll(uint32_t now_ms) {
   }
   // Not paced by the poll period: a resolved neighbor is offloaded at once
   // (a short transfer is over within a period). Usually empty.
-  if (!waiting_.empty()) retry_waiting(now_ms);
+  if (!waiting_.empty() && now_ms != last_retry_ms_) {
+    last_retry_ms_ = now_ms;  // at most once a millisecond: the waiting may never resolve
+    retry_waiting(now_ms);
+  }
   return handled;
 }
 
@@ -166,7 +169,10 @@ void OffloadManager::on_event(const SessionEvent& ev, uint32_t now_ms) {
 
 void OffloadManager::wait_for_neighbor(const SessionEvent& ev, uint32_t now_ms) {
   counters_.neighbor_missing.fetch_add(1, std::memory_order_relaxed);
-  if (waiting_.size() >= kMaxWaiting) return counters_.neighbor_wait_expired.fetch_add(1, std::memory_order_relaxed), void();
+  if (waiting_.size() >= kMaxWaiting) {
+    counters_.neighbor_wait_expired.fetch_add(1, std::memory_order_relaxed);
+    return;
+  }
   waiting_.push_back({ev.session, ev.worker, now_ms});
 }
 
@@ -183,15 +189,28 @@ void OffloadManager::retry_waiting(uint32_t now_ms) {
   });
 }
 
+bool OffloadManager::next_hop_unresolved(const Session& s, const RouterModel& m) const {
+  FlowRule probe;
+  for (Dir d : {Dir::forward, Dir::reverse})
+    if (build_flow_rule(s, d, m, shared_.neighbors, shared_.timeouts, nullptr, probe) ==
+        RuleBuildStatus::neighbor_missing)
+      return true;
+  return false;
+}
+
 OffloadManager::Offloaded OffloadManager::offload(const Session& s, uint16_t worker, uint32_t now_ms) {
   if (by_uuid_.count(s.uuid)) return Offloaded::installed;
-  if ((free_.empty() || rules_ + 2 > opt_.max_rules) && !make_room(now_ms)) {
+  const RouterModel& m = *shared_.model.load(std::memory_order_acquire);
+  const bool full = free_.empty() || rules_ + 2 > opt_.max_rules;
+  // Room is made by evicting an idle session: never for one whose rules
+  // cannot be built yet (it would be evicted again on every retry).
+  if (full && next_hop_unresolved(s, m)) return Offloaded::neighbor_missing;
+  if (full && !make_room(now_ms)) {
     counters_.budget_full.fetch_add(1, std::memory_order_relaxed);
     return Offloaded::stays_in_software;
   }
   uint32_t idx = free_.back();
   const uint32_t gen = entries_[idx].gen;
-  const RouterModel& m = *shared_.model.load(std::memory_order_acquire);
   FlowRule rule[2];
   for (int d = 0; d < 2; ++d) {
     RuleBuildStatus st =

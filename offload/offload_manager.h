@@ -130,6 +130,7 @@ class OffloadManager {
   Offloaded offload(const Session& s, uint16_t worker, uint32_t now_ms);
   void wait_for_neighbor(const SessionEvent& ev, uint32_t now_ms);
   void retry_waiting(uint32_t now_ms);
+  bool next_hop_unresolved(const Session& s, const RouterModel& m) const;
   bool make_room(uint32_t now_ms);
   void read_counters(Entry& e, uint32_t now_ms);
   bool post_feedback(Entry& e, ::wp::OffloadFeedbackKind kind);
@@ -169,6 +170,7 @@ class OffloadManager {
   static constexpr uint32_t kNeighborWaitMs = 5000;
   uint32_t rules_ = 0;
   uint32_t last_poll_ms_ = 0;
+  uint32_t last_retry_ms_ = 0;
   OffloadCounters counters_;
   mutable std::mutex closed_mu_;
   std::deque<OffloadedRecord> closed_;
