@@ -21,9 +21,10 @@
 # (8) kill -9 of ra's waypointd again, under load. 300 TCP/UDP echo sessions
 # run across phases 5-8 (echo_load.py); each fault reports its lost sessions
 # and longest echo gap.
-# The failover loads are short (iperf3 -t 5, a 2 MB curl at 400 KB/s): the
-# fault comes once both move data through ra (~1 s in) and each then runs for
-# seconds through rb. Phase (3)'s flow is 3 MB (7.5 s): it must outlast ra's
+# The failover loads are short (iperf3 -t 8, a 3 MB curl at 400 KB/s, ~7.5 s):
+# the fault comes once both move data through ra (~1 s in, later on a loaded
+# machine, so each has seconds of margin) and each then runs for seconds
+# through rb. Phase (3)'s flow is 3 MB (7.5 s): it must outlast ra's
 # restart and resync.
 set -u -o pipefail
 source "$(dirname "$0")/lib.sh"
@@ -139,10 +140,10 @@ failover() {  # NAME FAULT_CMD...
   local name=$1 ipid cpid t lost=0 gap secs; shift
   cap_lb_start "$WP_TMP/lb-$name.pcap" || wp_fail "[$name] tshark on rb's LAN"
   secs=$(iperf_seconds)
-  timeout 40 ip netns exec "$(wp_ns c)" iperf3 -c 10.2.0.10 -t 5 -b 40M -J --connect-timeout 5000 \
+  timeout 40 ip netns exec "$(wp_ns c)" iperf3 -c 10.2.0.10 -t 8 -b 40M -J --connect-timeout 5000 \
     >"$WP_TMP/iperf-$name.json" 2>&1 &
   ipid=$!
-  fetch_ok http://10.2.0.10/mid.bin "$WP_TMP/got-$name.bin" --limit-rate 400k &
+  fetch_ok http://10.2.0.10/big.bin "$WP_TMP/got-$name.bin" --limit-rate 400k &
   cpid=$!
   # The fault comes once both flows move data through ra: a second of iperf3
   # at the server, 400 KB of the download.
@@ -156,9 +157,9 @@ failover() {  # NAME FAULT_CMD...
   t=$(date +%s.%N)
   "$@"
   wait "$ipid" && "$WP_PY" "$WP_E2E/iperf_summary.py" "$WP_TMP/iperf-$name.json" &&
-    wp_pass "[$name] iperf3 TCP -t 5 through ra finished without error" ||
+    wp_pass "[$name] iperf3 TCP -t 8 through ra finished without error" ||
     { wp_fail "[$name] iperf3 TCP flow broke"; lost=$((lost + 1)); }
-  wait "$cpid" && wp_pass "[$name] 2 MB curl --limit-rate 400k finished, sha256 matches" ||
+  wait "$cpid" && wp_pass "[$name] 3 MB curl --limit-rate 400k finished, sha256 matches" ||
     { wp_fail "[$name] curl broke or bytes differ"; lost=$((lost + 1)); }
   wp_cap_stop
   gap=$(gap_ms "$WP_TMP/lb-$name.pcap" "$t")
