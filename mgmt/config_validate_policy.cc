@@ -12,6 +12,7 @@
 #include <map>
 #include <utility>
 
+#include "dataplane/crypto/key_version.h"
 #include "mgmt/config_validator.h"
 
 namespace wp::mgmt::detail {
@@ -159,6 +160,7 @@ void ConfigValidator::check_peer_key(const config::Peer& peer, const std::string
     error(path + ".key", "the pair key must be an even number of hex digits, at least 64 (32 bytes)");
   }
   if (peer.key_version() > 255) error(path + ".key_version", "must be 1..255 (0 means 1)");
+  if (peer.retire_after_s() > 2592000) error(path + ".retire_after_s", "must be at most 2592000 (30 days)");
   check_next_peer_key(peer, path);
 }
 
@@ -181,7 +183,11 @@ void ConfigValidator::check_next_peer_key(const config::Peer& peer, const std::s
   uint32_t v = peer.key_version() ? peer.key_version() : 1;
   uint32_t next = peer.next_key_version() ? peer.next_key_version() : v + 1;
   if (next > 255) error(path + ".next_key_version", "must be 1..255 (0 means key_version + 1)");
-  if (next == v) error(path + ".next_key_version", "must differ from key_version (" + std::to_string(v) + ")");
+  if (next == v) return error(path + ".next_key_version", "must differ from key_version (" + std::to_string(v) + ")");
+  if (next <= 255 && !key_version_newer(next, v)) {
+    error(path + ".next_key_version", "must be newer than key_version (" + std::to_string(v) +
+                                          "): 1..127 versions after it, counting on from 255 to 1");
+  }
 }
 
 // Reachable = on-link on a WAN interface, or covered by a static route that

@@ -104,6 +104,22 @@ std::string audit_line(uint64_t version, const std::string& who, const std::vect
 
 CommitOutcome ConfigStore::commit(const config::Config& next, bool dry_run, const std::string& who) {
   std::lock_guard lock(mu_);
+  return commit_locked(next, dry_run, who);
+}
+
+CommitOutcome ConfigStore::edit(const std::function<bool(config::Config&)>& change, const std::string& who) {
+  std::lock_guard lock(mu_);
+  config::Config next = config_;
+  if (!change(next)) {
+    CommitOutcome out;
+    out.version = version_.load();
+    out.notes.push_back("nothing to change");
+    return out;
+  }
+  return commit_locked(next, false, who);
+}
+
+CommitOutcome ConfigStore::commit_locked(const config::Config& next, bool dry_run, const std::string& who) {
   CommitOutcome out;
   out.version = version_.load();
   out.errors = validate_config(next);

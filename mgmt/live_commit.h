@@ -48,6 +48,10 @@ class ConfigStore {
   // "redis:waypoint:r1"): every applied commit writes one audit line with it,
   // the changed paths and the resulting version (docs/security.md § Management plane).
   CommitOutcome commit(const config::Config& next, bool dry_run = false, const std::string& who = "unknown");
+  // Read-modify-commit under the commit lock, so no other commit lands
+  // between reading the running config and committing the change: `change`
+  // edits a copy of it and returns false when there is nothing to do.
+  CommitOutcome edit(const std::function<bool(config::Config&)>& change, const std::string& who);
   // Where audit lines go; default: stderr, "waypointd: audit: ...".
   void set_audit(std::function<void(const std::string&)> sink) { audit_ = std::move(sink); }
   config::Config current() const;
@@ -57,6 +61,7 @@ class ConfigStore {
   static constexpr uint32_t kGraceMs = 3000;
 
  private:
+  CommitOutcome commit_locked(const config::Config& next, bool dry_run, const std::string& who);
   std::vector<ConfigError> restart_only(const config::Config& next) const;
   bool wait_quiescent(const RouterModel* published);
   uint64_t policy_closed() const;

@@ -3,6 +3,7 @@
 
 #include <rte_lcore.h>
 
+#include <chrono>
 #include <cstdio>
 
 #include "mgmt/path_stats.h"
@@ -67,6 +68,7 @@ bool MgmtRuntime::start_rest(std::string& error) {
 }
 
 void MgmtRuntime::start_watch() {
+  start_key_retirement();
   if (!in_.redis || watch_) return;
   const RedisSource& r = *in_.redis;
   watch_ = std::make_unique<RedisWatch>(r.endpoint, r.prefix, *store_, r.version);
@@ -75,6 +77,37 @@ void MgmtRuntime::start_watch() {
 
 void MgmtRuntime::stop_watch() {
   if (watch_) watch_->stop();
+  stop_key_retirement();
+}
+
+void MgmtRuntime::start_key_retirement() {
+  if (retire_thread_.joinable() || !store_) return;
+  retire_ = std::make_unique<KeyRetirement>(*store_, *in_.shared);
+  retire_stop_ = false;
+  retire_thread_ = std::thread([this] {
+    std::unique_lock lock(retire_mu_);
+    std::string last;
+    while (!retire_cv_.wait_for(lock, std::chrono::seconds(1), [this] { return retire_stop_; })) {
+      const auto now = std::chrono::steady_clock::now().time_since_epoch();
+      std::vector<std::string> log;
+      retire_->poll(static_cast<uint64_t>(std::chrono::duration_cast<std::chrono::milliseconds>(now).count()), log);
+      for (const auto& line : log) {
+        if (line == last) continue;  // a commit that keeps failing is logged once
+        std::fprintf(stderr, "waypointd: %s\n", line.c_str());
+        last = line;
+      }
+    }
+  });
+}
+
+void MgmtRuntime::stop_key_retirement() {
+  if (!retire_thread_.joinable()) return;
+  {
+    std::lock_guard lock(retire_mu_);
+    retire_stop_ = true;
+  }
+  retire_cv_.notify_all();
+  retire_thread_.join();
 }
 
 void MgmtRuntime::stop() {

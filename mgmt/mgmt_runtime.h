@@ -17,8 +17,11 @@
 //                when their start never ran.
 #pragma once
 
+#include <condition_variable>
 #include <functional>
 #include <memory>
+#include <mutex>
+#include <thread>
 #include <optional>
 #include <string>
 #include <utility>
@@ -28,6 +31,7 @@
 #include "dataplane/worker/shared.h"
 #include "ha/ha_status.h"
 #include "mgmt/ipfix_exporter.h"
+#include "mgmt/key_retirement.h"
 #include "mgmt/live_commit.h"
 #include "mgmt/redis_store.h"
 #include "mgmt/redis_watch.h"
@@ -73,6 +77,8 @@ class MgmtRuntime {
  private:
   bool start_feed(std::string& error);
   bool start_rest(std::string& error);
+  void start_key_retirement();
+  void stop_key_retirement();
 
   MgmtInputs in_;
   std::unique_ptr<IpfixExporter> exporter_;
@@ -81,6 +87,13 @@ class MgmtRuntime {
   std::unique_ptr<ConfigStore> store_;
   std::unique_ptr<RestServer> rest_;
   std::unique_ptr<RedisWatch> watch_;
+  // Old pair-key versions retired on their own, polled once a second
+  // (key_retirement.h); runs while workers do, since a commit waits for them.
+  std::unique_ptr<KeyRetirement> retire_;
+  std::thread retire_thread_;
+  std::mutex retire_mu_;
+  std::condition_variable retire_cv_;
+  bool retire_stop_ = false;
 };
 
 }  // namespace wp::mgmt

@@ -6,7 +6,7 @@ namespace wp {
 bool PairKeyRing::add(const PairKey& k) {
   if (n_ == kMaxPairKeys || k.version == 0 || find(k.version)) return false;
   size_t i = n_++;
-  for (; i > 0 && keys_[i - 1].version > k.version; --i) keys_[i] = keys_[i - 1];
+  for (; i > 0 && key_version_newer(keys_[i - 1].version, k.version); --i) keys_[i] = keys_[i - 1];
   keys_[i] = k;
   return true;
 }

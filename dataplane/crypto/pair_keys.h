@@ -11,7 +11,7 @@
 // Which version to send with: a new key becomes the sender's only once both
 // ends hold it. Every metadata block carries the versions its sender holds
 // (TLV 22, absent means {1}); a worker remembers, per peer, what the peer
-// said last (PeerKeyView) and signs with the highest version both hold;
+// said last (PeerKeyView) and signs with the newest version both hold;
 // before it heard anything, with the oldest version it holds (the one the
 // peer had before the rotation began). Session keys come from the version
 // that signed the session's first block and are kept in the session's key
@@ -24,6 +24,7 @@
 
 #include "dataplane/crypto/engine.h"
 #include "dataplane/crypto/hmac.h"
+#include "dataplane/crypto/key_version.h"
 #include "dataplane/crypto/wipe.h"
 #include "dataplane/svr/metadata.h"
 
@@ -46,7 +47,7 @@ class PairKeyRing {
   PairKeyRing& operator=(const PairKeyRing&) = default;
   ~PairKeyRing() { wipe(keys_, sizeof keys_); }
 
-  // Keeps the ring ascending by version; false when full or the version is taken.
+  // Keeps the ring oldest first (key_version_newer); false when full or the version is taken.
   bool add(const PairKey& k);
   size_t size() const { return n_; }
   const PairKey& oldest() const { return keys_[0]; }
@@ -54,7 +55,7 @@ class PairKeyRing {
   const PairKey* find(uint32_t version) const;
   KeyVersions versions() const;
   // The version to send with, given what the peer said it holds (nullptr:
-  // nothing heard yet): the highest both hold, else the oldest we hold.
+  // nothing heard yet): the newest both hold, else the oldest we hold.
   const PairKey& choose(const KeyVersions* peer_holds) const;
 
  private:

@@ -18,8 +18,14 @@ WorkerContext::WorkerContext(uint32_t id_, DataplaneShared& shared_, uint32_t ma
 
 void WorkerContext::heard_key_versions(int peer, const Metadata& md) {
   const uint8_t before = tx_key(peer).version;
-  peer_keys.heard(peer, model->peers[peer].name_hash, md.sender_versions());
-  if (tx_key(peer).version != before) counters->add(Counter::pair_key_switches);
+  const uint32_t name_hash = model->peers[peer].name_hash;
+  peer_keys.heard(peer, name_hash, md.sender_versions());
+  const uint8_t after = tx_key(peer).version;
+  if (after == before) return;
+  counters->add(Counter::pair_key_switches);
+  if (static_cast<size_t>(peer) < kMaxKeyPeers)
+    shared.key_switched[static_cast<size_t>(peer)].store(DataplaneShared::key_switch(name_hash, after),
+                                                         std::memory_order_relaxed);
 }
 
 void WorkerContext::release_keys(Session& s) {

@@ -50,6 +50,15 @@ struct DataplaneShared {
   // KeySlab size per worker (sessions that encrypt/HMAC every packet).
   uint32_t key_slots = 0;
 
+  // Per peer index, the pair-key version a worker last moved to toward it,
+  // tied to the peer's name: (name_hash << 8) | version, 0 = no move yet.
+  // Written only when a worker switches versions (rare); read by the key
+  // retirement (mgmt/key_retirement.h).
+  std::array<std::atomic<uint64_t>, kMaxKeyPeers> key_switched{};
+  static uint64_t key_switch(uint32_t name_hash, uint8_t version) {
+    return (static_cast<uint64_t>(name_hash) << 8) | version;
+  }
+
   rte_ring* handoff_ring(uint32_t from, uint32_t to) const { return handoff[from * workers + to]; }
   WorkerCounters& control_counters() { return counters[workers]; }
 
