@@ -11,6 +11,10 @@ Modes:
   syn      TCP SYNs to --dst:--dport from --sources spoofed addresses of --net with random
            source ports (-> session_rate_source / session_rate_tenant)
   badcsum  UDP to --dst with a wrong IPv4 header checksum (-> bad_ip_checksum)
+  wan      from the WAN side, to the router's waypoint --dst on random odd ports: every
+           other packet a forged first packet (the SVR cookie and a well-formed block from
+           the peer's waypoint --src, a random HMAC trailer -> bad_hmac), the others plain UDP
+           with no metadata from --sources spoofed addresses of --net (-> no_session)
 
 --count N packets, or --seconds S of sending as fast as the socket takes them. Prints
 "sent N" at the end. Run inside the namespace that holds --iface (root).
@@ -61,6 +65,17 @@ def arp(op, smac, spa, tha, tpa):
                        socket.inet_aton(tpa))
 
 
+COOKIE = bytes.fromhex("4c48dbc6ddf6670c")
+
+
+def forged_block(data):
+    """A well-formed metadata block (no header TLVs, one payload TLV of a type nobody acts
+    on), the data, and 16 random bytes where the HMAC trailer goes."""
+    payload = struct.pack("!HH", 99, 4) + b"wpfl"
+    head = COOKIE + struct.pack("!HH", (1 << 12) | 12, len(payload))
+    return head + payload + data + random.randbytes(16)
+
+
 def hosts(net, n):
     """n addresses of net, skipping the first 16 (the router and the test's own hosts live there)."""
     net = ipaddress.ip_network(net)
@@ -103,6 +118,18 @@ def frames(args, smac, dmac):
             src = fake[i % len(fake)]
             yield ip_eth + ipv4(src, args.dst, 6, tcp_syn(src, args.dst, random.randint(1024, 65535), args.dport))
             i += 1
+    elif args.mode == "wan":
+        fake = hosts(args.net, args.sources)
+        i = 0
+        while True:
+            dport = random.randint(8192, 32767) | 1
+            if i % 2 == 0:
+                body = udp(random.randint(8192, 32767) & ~1, dport, forged_block(b"x" * 64))
+                yield ip_eth + ipv4(args.src, args.dst, 17, body)
+            else:
+                src = fake[i % len(fake)]
+                yield ip_eth + ipv4(src, args.dst, 17, udp(random.randint(1024, 65535), dport, b"y" * 64))
+            i += 1
     elif args.mode == "badcsum":
         while True:
             yield ip_eth + ipv4(args.src, args.dst, 17, udp(40001, 5201, b"x" * 32), good_csum=False)
@@ -110,9 +137,9 @@ def frames(args, smac, dmac):
 
 def main():
     p = argparse.ArgumentParser()
-    p.add_argument("mode", choices=["arp", "frag", "syn", "badcsum"])
+    p.add_argument("mode", choices=["arp", "frag", "syn", "badcsum", "wan"])
     p.add_argument("--iface", required=True)
-    p.add_argument("--dmac", required=True, help="the router's LAN MAC")
+    p.add_argument("--dmac", required=True, help="the router's MAC on that segment")
     p.add_argument("--router", default="10.1.0.1", help="the router's LAN address")
     p.add_argument("--net", default="10.1.0.0/25", help="where spoofed sources come from")
     p.add_argument("--sources", type=int, default=100000)

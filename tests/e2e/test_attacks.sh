@@ -1,5 +1,5 @@
 #!/bin/bash
-# Floods from the LAN against r1 while real traffic crosses it (docs/security.md § Dataplane):
+# Floods from the LAN against r1, and from the WAN against r2, while real traffic crosses them (docs/security.md § Dataplane):
 #   client/guest — r1 (branch) — WAN bridge — r2 (headend) — server    (lib.sh wp_topo_basic)
 # usage: test_attacks.sh [WORKERS]   (default 1)
 # On r1 the guests tenant (10.1.0.128/25) may reach the web service but start only 300
@@ -12,7 +12,9 @@
 #   wiring, so frag_source_limit is proven in process only);
 #   a SYN flood from 100 spoofed guest addresses while an iperf3 TCP session of the client
 #   runs: session_rate_tenant/_source, no session evicted, a new curl of the client byte-exact,
-#   iperf3's throughput against an unflooded run reported (this VM is too noisy to assert it).
+#   iperf3's throughput against an unflooded run reported (this VM is too noisy to assert it);
+#   from an attacker on the WAN bridge: forged first packets claiming r1's waypoint (bad_hmac)
+#   and unsigned UDP from spoofed addresses (no_session) at r2, a curl crossing meanwhile.
 set -u -o pipefail
 source "$(dirname "$0")/lib.sh"
 
@@ -104,6 +106,29 @@ RATIO=$("$WP_PY" -c "import sys; c, f = int(sys.argv[1]), int(sys.argv[2]); prin
   "$CALM" "$FLOODED")
 echo "iperf3 TCP: unflooded $((CALM / 1000000)) Mbit/s, through the SYN flood $((FLOODED / 1000000)) Mbit/s: ${RATIO} %"
 wp_expect "iperf3 moved data through the SYN flood" "$FLOODED" -gt 0
+
+# --- from the WAN: forged first packets (the SVR cookie, a well-formed block, a random HMAC
+# trailer) claiming r1's waypoint, and plain UDP with no metadata from spoofed addresses, at
+# r2's waypoint from an attacker on the WAN bridge, while the client's curl crosses r1 -> r2.
+# What refusing each costs per packet is measured in process (perf/bench_reject).
+wp_ns_add a && wp_veth a a0 wan wa && ip -n "$(wp_ns wan)" link set dev wa master br0 ||
+  wp_fail "an attacker port on the WAN bridge"
+R2MAC=$(wp_mac r2 r2w)
+hmac0=$(wp_stat r2 drops.bad_hmac); nosess0=$(wp_stat r2 drops.no_session); created0=$(wp_stat r2 counters.sessions_created)
+wp_exec a "$WP_PY" "$WP_E2E/flood.py" wan --iface a0 --dmac "$R2MAC" --src 172.16.0.1 --dst 172.16.0.2 \
+  --net 172.16.0.0/24 --sources 200 --seconds 6 >>"$WP_TMP/flood.log" 2>&1 & FLOOD_PID=$!; WP_PIDS+=("$FLOOD_PID")
+wp_expect "r2 drops.bad_hmac grows (forged first packets from the WAN)" \
+  "$(wp_wait_stat r2 drops.bad_hmac $((hmac0 + 1)) 20)" -gt "$hmac0"
+wp_check "a curl of the client during the WAN flood, sha256 matches" http_ok
+flood_alive=0; wp_alive "$FLOOD_PID" && flood_alive=1
+wp_expect "the WAN flood was still running after the curl" "$flood_alive" -eq 1
+wp_until 30 wp_dead "$FLOOD_PID"
+hmac=$(( $(wp_stat r2 drops.bad_hmac) - hmac0 )); nosess=$(( $(wp_stat r2 drops.no_session) - nosess0 ))
+wp_log "r2 WAN flood: flood.py $(tail -1 "$WP_TMP/flood.log"), drops.bad_hmac +$hmac, drops.no_session +$nosess," \
+  "sessions created meanwhile $(( $(wp_stat r2 counters.sessions_created) - created0 ))"
+wp_expect "r2 drops.no_session grew (unsigned packets from the WAN)" "$nosess" -gt 0
+wp_expect "r2 drops.table_full stays 0" "$(wp_stat r2 drops.table_full)" -eq 0
+wp_check "curl after the WAN flood, sha256 matches" http_ok
 
 wp_check "r1 exits 0 on SIGTERM" wp_router_stop r1
 wp_check "r2 exits 0 on SIGTERM" wp_router_stop r2
