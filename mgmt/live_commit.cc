@@ -41,18 +41,14 @@ std::vector<ConfigError> ConfigStore::restart_only(const config::Config& next) c
   same(config_.ipfix(), next.ipfix(), "ipfix");
   same(config_.ha(), next.ha(), "ha");  // corosync group and address takeover are set up once
   if (config_.mgmt().listen() != next.mgmt().listen()) errs.push_back({"mgmt.listen", "changes need a restart"});
-  if (config_.mgmt().token() != next.mgmt().token()) errs.push_back({"mgmt.token", "changes need a restart"});
-  // The REST server's TLS context, tokens and limits are set up once at start.
+  // The REST server's TLS context and limits are set up once at start; its
+  // tokens follow commits (rest_auth.h LiveAccess).
   const config::Mgmt& was = config_.mgmt();
   const config::Mgmt& now = next.mgmt();
   if (was.tls_cert() != now.tls_cert() || was.tls_key() != now.tls_key() || was.client_ca() != now.client_ca())
     errs.push_back({"mgmt", "TLS settings: changes need a restart"});
   if (!MessageDifferencer::Equals(was.limits(), now.limits()))
     errs.push_back({"mgmt.limits", "changes need a restart"});
-  if (was.tokens_size() != now.tokens_size()) errs.push_back({"mgmt.tokens", "changes need a restart"});
-  for (int i = 0; i < std::min(was.tokens_size(), now.tokens_size()); ++i)
-    if (!MessageDifferencer::Equals(was.tokens(i), now.tokens(i)))
-      errs.push_back({"mgmt.tokens[" + std::to_string(i) + "]", "changes need a restart"});
   return errs;
 }
 

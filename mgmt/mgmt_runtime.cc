@@ -53,6 +53,7 @@ bool MgmtRuntime::start_rest(std::string& error) {
   ctx.sessions = snapshot_.get();
   ctx.ipfix = exporter_.get();
   ctx.access = RestAccess::from_config(mc);
+  ctx.access_follows_config = true;
   ctx.tls = {mc.tls_cert(), mc.tls_key(), mc.client_ca()};
   ctx.limits = RestLimits::from_config(mc.limits());
   if (const ha::HaStatus* ha = in_.ha) {

@@ -101,6 +101,12 @@ using httplib::Server;
 
 bool writes(const Request& req) { return req.method != "GET" && req.method != "HEAD"; }
 
+// The clients allowed now: the running config's when they follow it.
+std::shared_ptr<const RestAccess> access_now(const RestContext& c) {
+  if (!c.live_access) return {std::shared_ptr<const RestAccess>{}, &c.access};  // not owned: c outlives the call
+  return c.live_access->get(c.store->version(), [&c] { return c.store->current().mgmt(); });
+}
+
 // Before a request's body is read: its client's rate, then its token and role.
 void guard(Server& s, const RestContext& c, RateLimiter& limiter, RestCounters& n) {
   s.set_pre_routing_handler([&c, &limiter, &n](const Request& req, Response& res) {
@@ -110,7 +116,7 @@ void guard(Server& s, const RestContext& c, RateLimiter& limiter, RestCounters& 
       fail(res, 429, "too many requests from " + req.remote_addr + " (mgmt.limits.requests_per_second)");
       return Server::HandlerResponse::Handled;
     }
-    const AuthResult a = authenticate(c.access, req.get_header_value("Authorization"), writes(req), req.ssl);
+    const AuthResult a = authenticate(*access_now(c), req.get_header_value("Authorization"), writes(req), req.ssl);
     if (a.outcome == AuthOutcome::ok) return Server::HandlerResponse::Unhandled;
     if (a.outcome == AuthOutcome::missing) {
       n.unauthorized.fetch_add(1, std::memory_order_relaxed);
@@ -224,7 +230,7 @@ void refuse_yaml(Response& res, const ConfigResult& parsed, RestCounters& n) {
 
 // Who sent a request, for the audit log (authentication already passed).
 std::string requester(const RestContext& c, const Request& req) {
-  return "rest:" + authenticate(c.access, req.get_header_value("Authorization"), true, req.ssl).who + "@" +
+  return "rest:" + authenticate(*access_now(c), req.get_header_value("Authorization"), true, req.ssl).who + "@" +
          req.remote_addr;
 }
 
@@ -331,6 +337,8 @@ void RestServer::routes() {
 
 bool RestServer::prepare(RestContext ctx, std::string& error) {
   ctx_ = std::move(ctx);
+  if (ctx_.access_follows_config && ctx_.store)
+    ctx_.live_access = std::make_shared<LiveAccess>(ctx_.access, ctx_.store->version());
   server_ = std::make_unique<HttpTransport>(ctx_.limits, counters_);
   limiter_ = std::make_unique<RateLimiter>(ctx_.limits.requests_per_second, ctx_.limits.burst);
   if (!ctx_.tls.cert.empty() && !server_->use_tls(ctx_.tls, error)) {

@@ -41,6 +41,9 @@ struct RestContext {
   const SessionSnapshot* sessions = nullptr;  // null: sessions endpoints answer 503
   const IpfixExporter* ipfix = nullptr;       // null: IPFIX off
   RestAccess access;  // no clients: every request is allowed (loopback only)
+  // mgmt.token/tokens follow live commits of `store` (waypointd); false: `access` stays as given.
+  bool access_follows_config = false;
+  std::shared_ptr<LiveAccess> live_access;  // set by RestServer::prepare when access follows the config
   RestTls tls;        // no cert: plain HTTP (loopback only)
   RestLimits limits;
   // HA status JSON (api.HaStatus) from the HA runtime; null = standalone.

@@ -79,4 +79,13 @@ AuthResult authenticate(const RestAccess& access, std::string_view authorization
   return r;
 }
 
+std::shared_ptr<const RestAccess> LiveAccess::get(uint64_t version, const std::function<config::Mgmt()>& mgmt) {
+  std::lock_guard lock(mu_);
+  if (version != version_) {
+    access_ = std::make_shared<const RestAccess>(RestAccess::from_config(mgmt()));
+    version_ = version;
+  }
+  return access_;
+}
+
 }  // namespace wp::mgmt

@@ -11,6 +11,10 @@
 // everything, as "anonymous".
 #pragma once
 
+#include <cstdint>
+#include <functional>
+#include <memory>
+#include <mutex>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -33,6 +37,23 @@ struct RestAccess {
   std::vector<RestClient> clients;
   static RestAccess from_config(const config::Mgmt& m);
   bool open() const { return clients.empty(); }
+};
+
+// The clients of the running config, for a server whose tokens follow live
+// commits: rebuilt from mgmt.token/tokens the first time a request sees a
+// new config version, so a pushed token works (and a removed one stops
+// working) from the next request on, without a restart.
+class LiveAccess {
+ public:
+  LiveAccess(RestAccess initial, uint64_t version)
+      : access_(std::make_shared<const RestAccess>(std::move(initial))), version_(version) {}
+  // `mgmt` gives the running config's mgmt section when `version` is new.
+  std::shared_ptr<const RestAccess> get(uint64_t version, const std::function<config::Mgmt()>& mgmt);
+
+ private:
+  std::mutex mu_;
+  std::shared_ptr<const RestAccess> access_;
+  uint64_t version_;
 };
 
 enum class AuthOutcome { ok, missing, wrong, read_only };

@@ -258,6 +258,35 @@ uint64_t refused(const std::string& metrics, const std::string& reason) {
   return at == std::string::npos ? UINT64_MAX : std::stoull(metrics.substr(at + key.size()));
 }
 
+TEST_F(Rest, TokensFollowALiveCommitWhenTheServerSaysSo) {
+  RestContext ctx;
+  ctx.shared = &shared_;
+  ctx.store = store_.get();
+  ctx.access = RestAccess::from_config(store_->current().mgmt());
+  ctx.access_follows_config = true;
+  RestServer live;
+  std::string err;
+  int port = 0;
+  for (port = 19500; port < 19600; ++port)
+    if (live.start("127.0.0.1:" + std::to_string(port), ctx, err)) break;
+  ASSERT_LT(port, 19600) << err;
+  auto call = [port](const std::string& token, const std::string& body = "") {
+    httplib::Client c("127.0.0.1", port);
+    const httplib::Headers h = {{"Authorization", "Bearer " + token}};
+    auto r = body.empty() ? c.Get("/api/v1/stats", h) : c.Put("/api/v1/config", h, body, "application/yaml");
+    return r ? r->status : -1;
+  };
+  EXPECT_EQ(call("viewer-token-0001"), 200);
+  EXPECT_EQ(call("rotated-token-0002"), 403);
+  std::string rotated = kConfig;
+  rotated.replace(rotated.find("viewer-token-0001"), 17, "rotated-token-0002");
+  EXPECT_EQ(call("s3cret", rotated), 200) << "a token change is live, not restart-only";
+  EXPECT_EQ(call("rotated-token-0002"), 200) << "the new token works from the next request";
+  EXPECT_EQ(call("viewer-token-0001"), 403) << "the old one stopped working";
+  EXPECT_EQ(call("rotated-token-0002", kConfig), 403) << "still read-only";
+  live.stop();
+}
+
 TEST_F(Rest, ReadOnlyTokenMayReadButNotWrite) {
   EXPECT_EQ(get("/api/v1/stats", "viewer-token-0001")->status, 200);
   auto w = put("/api/v1/config?dry_run=1", kConfig, "viewer-token-0001");
