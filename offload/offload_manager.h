@@ -69,6 +69,9 @@ struct OffloadedRecord {
 
 class OffloadManager {
  public:
+  // Sessions that wait for a next hop's MAC at once, and for how long (see Waiting).
+  static constexpr size_t kMaxWaiting = 1024;
+  static constexpr uint32_t kNeighborWaitMs = 5000;
   OffloadManager(DataplaneShared& shared, FlowPort& port, OffloadOptions options);
   ~OffloadManager();
   OffloadManager(const OffloadManager&) = delete;
@@ -166,8 +169,6 @@ class OffloadManager {
     uint32_t since_ms;
   };
   std::vector<Waiting> waiting_;
-  static constexpr size_t kMaxWaiting = 1024;
-  static constexpr uint32_t kNeighborWaitMs = 5000;
   uint32_t rules_ = 0;
   uint32_t last_poll_ms_ = 0;
   uint32_t last_retry_ms_ = 0;

@@ -58,9 +58,9 @@ class Offload : public ::testing::Test {
   void SetUp() override { start(64); }
   void start(uint32_t max_rules) {
     r1 = std::make_unique<Router>(router_config("r1", "10.1.0.1/24", "172.16.0.1/24", "r2", "r2", "172.16.0.2"),
-                                  kRouterOptions);
+                                  options);
     r2 = std::make_unique<Router>(router_config("r2", "10.2.0.1/24", "172.16.0.2/24", "", "r1", "172.16.0.1"),
-                                  kRouterOptions);
+                                  options);
     if (client_resolved) r1->neighbor(0, kClient, kClientMac);
     r1->neighbor(1, kR2Wan, kR2Mac);
     r2->neighbor(0, kServer, kServerMac);
@@ -138,6 +138,7 @@ class Offload : public ::testing::Test {
   }
 
   bool client_resolved = true;  // r1 knows the client's MAC from the start
+  RouterOptions options = kRouterOptions;
   std::unique_ptr<Router> r1, r2;
   std::unique_ptr<NicModel> nic;
   std::unique_ptr<OffloadManager> mgr;
@@ -309,6 +310,36 @@ TEST_F(OffloadUnresolved, ANeighborThatNeverResolvesEndsTheWait) {
   r1->neighbor(0, kClient, kClientMac);
   tick(6400);
   EXPECT_EQ(mgr->sessions(), 0u) << "given up: the session stays in software";
+}
+
+// The wait list is bounded: past OffloadManager::kMaxWaiting sessions a new
+// one is given up at once (counted), the ones waiting are still offloaded
+// when their neighbor resolves.
+class OffloadUnresolvedMany : public Offload {
+ protected:
+  void SetUp() override {
+    client_resolved = false;
+    options.max_sessions = 4096;
+    start(4096);  // rules for 2048 sessions: room for every waiting one
+  }
+};
+
+TEST_F(OffloadUnresolvedMany, AtMostMaxWaitingSessionsWaitForTheirNeighbor) {
+  constexpr uint32_t kExtra = 8;
+  const uint32_t total = static_cast<uint32_t>(OffloadManager::kMaxWaiting) + kExtra;
+  for (uint32_t i = 0; i < total; ++i) {
+    handshake(static_cast<uint16_t>(20000 + i));
+    if (i % 4 == 3) tick(1010);  // the manager drains the event ring as it fills
+  }
+  tick(1010);
+  EXPECT_EQ(mgr->counters().neighbor_missing.load(), total);
+  EXPECT_EQ(mgr->counters().neighbor_wait_expired.load(), kExtra) << "the wait list is full: given up at once";
+  EXPECT_EQ(mgr->sessions(), 0u);
+  r1->neighbor(0, kClient, kClientMac);
+  tick(1500);
+  EXPECT_EQ(mgr->counters().neighbor_waited.load(), OffloadManager::kMaxWaiting);
+  EXPECT_EQ(mgr->sessions(), OffloadManager::kMaxWaiting);
+  EXPECT_EQ(mgr->counters().neighbor_wait_expired.load(), kExtra);
 }
 
 TEST(OffloadProbe, APmdWithoutFlowSupportCannotOffload) {
