@@ -7,7 +7,11 @@
 # PromQL through its HTTP API returns the live session count r1's REST API
 # gives, and a drop rate (rate() of waypoint_drops_total) once the guest's
 # denied traffic runs; every expression of the Grafana dashboard
-# (packaging/grafana/waypoint.json) evaluates without error.
+# (packaging/grafana/waypoint.json) evaluates without error. API contract:
+# docs/api/check_openapi.py calls every operation of docs/api/openapi.yaml
+# with valid and generated invalid inputs (seeded, bounded) and validates
+# every status and body against the spec (no 5xx), and checks the documents
+# `wpctl -o json` prints against it.
 set -u -o pipefail
 source "$(dirname "$0")/lib.sh"
 
@@ -93,6 +97,15 @@ wp_expect "r1 counts them as policy_deny" "$(wp_stat r1 drops.policy_deny)" -gt 
 wp_check "every Grafana dashboard expression evaluates" \
   wp_exec r1 "$WP_PY" "$WP_REPO/packaging/grafana/check_dashboard.py" "$WP_REPO/packaging/grafana/waypoint.json" \
   --prometheus "$PROM" --evaluate-only
+
+# --- the REST API against docs/api/openapi.yaml, sessions live
+wp_exec r1 /usr/bin/python3 "$WP_REPO/docs/api/check_openapi.py" live "$WP_REPO/docs/api/openapi.yaml" \
+  --url "$URL" --token "$WP_MGMT_TOKEN" --config "$WP_TMP/r1.yaml" --seed "$API_SEED" --seconds 25 \
+  --wpctl "$WPCTL" >"$WP_TMP/api.out" 2>&1; rc=$?
+tail -25 "$WP_TMP/api.out"
+wp_check "every REST response fits docs/api/openapi.yaml, no 5xx, wpctl's documents too (seed $API_SEED)" test "$rc" -eq 0
+wp_check "r1 still running after the contract check" wp_alive "${WP_ROUTER_PID[r1]}"
+wp_expect "r1 still answers stats" "$(wp_stat r1 workers)" -ge 1
 
 wp_check "r1 exits 0" wp_router_stop r1
 wp_check "r2 exits 0" wp_router_stop r2
