@@ -305,7 +305,7 @@ class Live:
 
 
 def live_session_uuids(live):
-    status, raw = live.request("GET", "/api/v1/sessions", {"limit": "5"})
+    status, _, raw = live.request("GET", "/api/v1/sessions", {"limit": "5"})
     try:
         return [s["uuid"] for s in json.loads(raw)["sessions"]] if status == 200 else []
     except (ValueError, KeyError):
@@ -378,6 +378,9 @@ def check_live(spec, a):
     for _ in range(5):
         live.call("/api/v1/" + junk(rng, 6).replace("/", "_").replace("\\", "_"), "GET", None)
     live.call("/api/v1/stats", "DELETE", None)
+    # a body over mgmt.limits.max_body_bytes (default 4 MiB): 413
+    put = spec["paths"]["/api/v1/config"]["put"]
+    live.call("/api/v1/config", "put", put, query={"dry_run": "1"}, body=b"#" * (4 << 20 | 4096), ctype="text/plain")
     if time.monotonic() > live.deadline:
         live.problems.append(f"ran out of the {a.seconds} s budget after {live.calls} calls")
     if a.wpctl:
