@@ -21,7 +21,7 @@ PROM_PORT=${WP_PROM_PORT:-9190}
 WPCTL=${WPCTL:-$WP_REPO/build/tools/wpctl}
 API_SEED=${WP_API_SEED:-22}
 export WP_MGMT_TOKEN=e2e-token-$$
-wp_init "wpe2e-prom-"
+wp_init "wpe2e-obs-"
 echo "== test_observability: Prometheus scrapes r1, the REST API keeps its contract, waypointd=$WAYPOINTD"
 if [ ! -x "$PROMETHEUS" ] || [ ! -x "$PROMTOOL" ]; then
   wp_fail "prometheus and promtool installed (Debian package prometheus, setup.sh)"
