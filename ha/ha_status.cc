@@ -28,23 +28,27 @@ constexpr std::string_view kNames[] = {
 std::string HaStatus::metrics(const std::string& labels) const {
   View v = view();
   std::string o;
+  auto family = [&](const std::string& name, const char* type, const std::string& help, const std::string& value) {
+    o += "# HELP " + name + " " + help + "\n# TYPE " + name + " " + type + "\n" + name + "{" + labels + "} " + value +
+         "\n";
+  };
   auto gauge = [&](const char* name, const char* help, uint64_t value) {
-    o += std::string("# HELP waypoint_ha_") + name + " " + help + "\n# TYPE waypoint_ha_" + name + " gauge\n" +
-         "waypoint_ha_" + name + "{" + labels + "} " + std::to_string(value) + "\n";
+    family(std::string("waypoint_ha_") + name, "gauge", help, std::to_string(value));
   };
   gauge("replication_lag_sessions", "Session ops sent to the peer and not yet acknowledged.",
         replication_lag_sessions.load(std::memory_order_relaxed));
-  gauge("replication_lag_ms", "Age of the oldest unacknowledged session op.",
-        replication_lag_ms.load(std::memory_order_relaxed));
+  char lag[32];
+  std::snprintf(lag, sizeof lag, "%.3f", replication_lag_ms.load(std::memory_order_relaxed) / 1000.0);
+  family("waypoint_ha_replication_lag_seconds", "gauge", "Age of the oldest unacknowledged session op.", lag);
   gauge("quorate", "1 while corosync reports this node in the quorate partition.", v.quorate);
+  gauge("peer_present", "1 while the peer is in the corosync group.", v.peer_present);
   gauge("own_addresses_held", "1 while this node answers for its own addresses.", v.own_held);
   gauge("peer_addresses_taken", "1 while this node answers for the peer's addresses.", v.peer_taken);
   gauge("epoch", "Address-ownership epoch.", v.epoch);
-  for (size_t i = 0; i < static_cast<size_t>(Counter::count); ++i) {
-    const std::string n = "waypoint_ha_" + std::string(kNames[i]) + "_total";
-    o += "# TYPE " + n + " counter\n" + n + "{" + labels + "} " +
-         std::to_string(counters[i].load(std::memory_order_relaxed)) + "\n";
-  }
+  for (size_t i = 0; i < static_cast<size_t>(Counter::count); ++i)
+    family("waypoint_ha_" + std::string(kNames[i]) + "_total", "counter",
+           "HA counter " + std::string(kNames[i]) + " (docs/operations.md).",
+           std::to_string(counters[i].load(std::memory_order_relaxed)));
   return o;
 }
 

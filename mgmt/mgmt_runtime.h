@@ -59,6 +59,8 @@ struct MgmtInputs {
   const ha::HaStatus* ha = nullptr;  // GET /api/v1/ha; null: standalone
   // More JSON documents served as they are (GET /api/v1/offload).
   std::vector<std::pair<std::string, std::function<std::string()>>> documents;
+  // More /metrics sections (Prometheus text, labels given), e.g. the offload manager's.
+  std::vector<std::function<std::string(const std::string&)>> metrics;
 };
 
 class MgmtRuntime {

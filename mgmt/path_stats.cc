@@ -1,8 +1,11 @@
 // Path stats JSON; see path_stats.h.
 #include "mgmt/path_stats.h"
 
+#include <optional>
+
 #include "dataplane/control/router_model.h"
 #include "dataplane/ip/ipv4.h"
+#include "mgmt/prom_text.h"
 #include "mgmt/session_feed.h"
 
 namespace wp::mgmt {
@@ -114,7 +117,49 @@ Json path_json(const PathTable& pt, const RouterModel& rm, size_t i, Json live) 
   };
 }
 
+// One gauge or counter family with a sample per path.
+template <typename Value>
+void per_path(PromText& out, const std::vector<std::string>& labels, const char* name, const char* type,
+              const char* help, Value value) {
+  out.family(name, type, help);
+  for (size_t i = 0; i < labels.size(); ++i)
+    if (auto v = value(i)) out.sample_double(name, *v, labels[i]);
+}
+
 }  // namespace
+
+void path_metrics(PromText& out, const DataplaneShared& shared) {
+  const PathTable* pt = shared.paths;
+  const RouterModel* rm = shared.model.load(std::memory_order_acquire);
+  if (!pt || !rm || pt->size() == 0) return;
+  std::vector<std::string> labels;
+  std::vector<PathTotals> totals;
+  for (size_t i = 0; i < pt->size(); ++i) {
+    labels.push_back(prom_label("path", pt->path(i).name) + "," + prom_label("peer", rm->peers[pt->path(i).peer].name));
+    totals.push_back(path_totals(*pt, i));
+  }
+  using V = std::optional<double>;
+  auto live = [pt](size_t i) -> const PathLive& { return pt->live(i); };
+  // Microseconds or permille scaled to base units, once measured.
+  auto sla = [&](size_t i, uint32_t v, double scale) { return live(i).sla_measured() ? V(v / scale) : V(); };
+  per_path(out, labels, "waypoint_path_usable", "gauge", "1 while sessions may use the path.",
+           [&](size_t i) { return V(live(i).usable.load(std::memory_order_relaxed) ? 1 : 0); });
+  per_path(out, labels, "waypoint_path_bfd_up", "gauge", "1 while the path's BFD session is Up.", [&](size_t i) {
+    return V(live(i).bfd_state.load(std::memory_order_relaxed) == static_cast<uint8_t>(BfdState::up) ? 1 : 0);
+  });
+  per_path(out, labels, "waypoint_path_rtt_seconds", "gauge", "Round-trip time (worse of probe and flow).",
+           [&](size_t i) { return sla(i, live(i).sla_rtt_us(), 1e6); });
+  per_path(out, labels, "waypoint_path_jitter_seconds", "gauge", "Jitter (worse of probe and flow).",
+           [&](size_t i) { return sla(i, live(i).sla_jitter_us(), 1e6); });
+  per_path(out, labels, "waypoint_path_loss_ratio", "gauge", "Packet loss 0..1 (worse of probe and flow).",
+           [&](size_t i) { return sla(i, live(i).sla_loss_permille(), 1e3); });
+  per_path(out, labels, "waypoint_path_sessions_started_total", "counter", "Sessions started on the path.",
+           [&](size_t i) { return V(static_cast<double>(totals[i].started)); });
+  per_path(out, labels, "waypoint_path_migrated_in_total", "counter", "Sessions migrated onto the path.",
+           [&](size_t i) { return V(static_cast<double>(totals[i].migrated_in)); });
+  per_path(out, labels, "waypoint_path_migrated_out_total", "counter", "Sessions migrated off the path.",
+           [&](size_t i) { return V(static_cast<double>(totals[i].migrated_out)); });
+}
 
 nlohmann::ordered_json paths_json(const DataplaneShared& shared, const SessionSnapshot* sessions) {
   Json out = Json::array();

@@ -9,6 +9,7 @@
 #include "mgmt/config_endpoint.h"
 #include "mgmt/config_secrets.h"
 #include "mgmt/metrics.h"
+#include "mgmt/prom_text.h"
 #include "mgmt/session_id.h"
 #include "mgmt/stats.h"
 
@@ -130,7 +131,8 @@ void guard(Server& s, const RestContext& c, RateLimiter& limiter, RestCounters& 
   });
 }
 
-// The REST server's own refusals, by reason, in Prometheus text.
+}  // namespace
+
 std::string rest_metrics(const RestCounters& n, const std::string& router) {
   const std::pair<const char*, const std::atomic<uint64_t>*> reasons[] = {
       {"too_many_connections", &n.too_many_connections},
@@ -155,6 +157,8 @@ std::string rest_metrics(const RestCounters& n, const std::string& router) {
   return out;
 }
 
+namespace {
+
 // GET /api/v1/stats (JSON) and /metrics (Prometheus text).
 void counter_routes(Server& s, const RestContext& c, const RestCounters& n) {
   s.Get("/api/v1/stats", [&c](const Request&, Response& res) {
@@ -163,7 +167,9 @@ void counter_routes(Server& s, const RestContext& c, const RestCounters& n) {
   s.Get("/metrics", [&c, &n](const Request&, Response& res) {
     const std::string& router = c.store->model()->name;
     std::string text = metrics_text(*c.shared, router, c.ipfix, c.store->version(), c.sessions ? c.sessions->size() : 0);
-    if (c.ha_metrics) text += c.ha_metrics("router=\"" + router + "\"");
+    const std::string labels = prom_label("router", router);
+    if (c.ha_metrics) text += c.ha_metrics(labels);
+    for (const auto& section : c.metrics) text += section(labels);
     res.set_content(text + rest_metrics(n, router), "text/plain; version=0.0.4");
   });
 }

@@ -52,7 +52,12 @@ struct RestContext {
   std::function<std::string(const std::string&)> ha_metrics;
   // More JSON documents served as they are (GET /api/v1/offload).
   std::vector<std::pair<std::string, std::function<std::string()>>> documents;
+  // More /metrics sections (labels given), e.g. the offload manager's.
+  std::vector<std::function<std::string(const std::string&)>> metrics;
 };
+
+// The REST server's own requests and refusals, by reason, in Prometheus text.
+std::string rest_metrics(const RestCounters& n, const std::string& router);
 
 class RestServer {
  public:

@@ -448,6 +448,26 @@ void OffloadManager::shutdown() {
   port_rules_.clear();
 }
 
+std::string OffloadManager::metrics(const std::string& labels) const {
+  std::string o;
+  auto family = [&](const std::string& name, const char* type, const std::string& help, uint64_t value) {
+    o += "# HELP " + name + " " + help + "\n# TYPE " + name + " " + type + "\n" + name + "{" + labels + "} " +
+         std::to_string(value) + "\n";
+  };
+  const auto& c = counters_;
+  family("waypoint_offload_rules_active", "gauge", "Flow rules installed in the NIC now.",
+         c.rules_installed.load() - c.rules_removed.load());
+  family("waypoint_offload_rules_max", "gauge", "Rule budget (offload.max_rules).", opt_.max_rules);
+  family("waypoint_offload_sessions_active", "gauge", "Sessions offloaded now.",
+         c.sessions_offloaded.load() - c.closed.load() - c.evicted.load() - c.aged.load());
+#define WP_X(name)                                                                                            \
+  family("waypoint_offload_manager_" #name "_total", "counter", "Offload manager counter " #name ".", \
+         c.name.load(std::memory_order_relaxed));
+  WP_OFFLOAD_COUNTERS(WP_X)
+#undef WP_X
+  return o;
+}
+
 std::string OffloadManager::status_json() const {
   nlohmann::ordered_json j;
   j["flow_port"] = port_.name();

@@ -101,6 +101,9 @@ class OffloadManager {
   std::optional<NicCounts> nic_counts(const SessionUuid& uuid) const;
   std::vector<OffloadedRecord> recent_closed() const;
   std::string status_json() const;  // GET /api/v1/offload
+  // Prometheus text: rules and sessions offloaded now, the rule budget, and
+  // every counter as waypoint_offload_manager_<name>_total.
+  std::string metrics(const std::string& labels) const;
 
  private:
   struct Entry {

@@ -107,6 +107,10 @@ void OffloadRuntime::stop() {
   ethdev_.reset();
 }
 
+std::string OffloadRuntime::metrics(const std::string& labels) const {
+  return manager_ ? manager_->metrics(labels) : std::string();
+}
+
 std::string OffloadRuntime::status_json() const {
   if (!manager_) return R"({"enabled": false})";
   nlohmann::ordered_json j = nlohmann::ordered_json::parse(manager_->status_json());

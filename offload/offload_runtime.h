@@ -42,6 +42,8 @@ class OffloadRuntime {
   // calls status_json any more; before the EAL is cleaned up.
   void stop();
   std::string status_json() const;
+  // The offload manager's /metrics lines (labels given); empty while offload is off.
+  std::string metrics(const std::string& labels) const;
 
  private:
   std::unique_ptr<NicModel> model_;

@@ -122,6 +122,7 @@ wp::mgmt::MgmtInputs mgmt_inputs(Runtimes& rt, const StartConfig& sc) {
   in.redis = sc.redis;
   in.ha = rt.ha.status();
   in.documents.emplace_back("/api/v1/offload", [&offload = rt.offload] { return offload.status_json(); });
+  in.metrics.emplace_back([&offload = rt.offload](const std::string& labels) { return offload.metrics(labels); });
   return in;
 }
 

@@ -12,6 +12,7 @@
 #include <rte_bus_vdev.h>
 #include <rte_ethdev.h>
 
+#include <fstream>
 #include <memory>
 #include <stdexcept>
 #include <string>
@@ -23,6 +24,10 @@
 #include "offload/flow_port_ethdev.h"
 #include "offload/flow_probe.h"
 #include "offload/nic_model.h"
+#include "ha/ha_status.h"
+#include "mgmt/metrics.h"
+#include "mgmt/rest_api.h"
+#include "tests/unit/promtool.h"
 #include "tests/unit/svr_harness.h"
 
 namespace wp::offload {
@@ -166,6 +171,49 @@ TEST_F(Offload, EstablishedSessionGetsTwoRulesAndTheNicMatchesSoftwareByteForByt
   EXPECT_EQ(hw2[0].raw, sw2.raw);
   EXPECT_EQ(hw2[0].port, kLan);
   (void)w;
+  const std::string m = mgr->metrics("router=\"r1\"");
+  EXPECT_NE(m.find("waypoint_offload_rules_active{router=\"r1\"} 2\n"), std::string::npos) << m;
+  EXPECT_NE(m.find("waypoint_offload_sessions_active{router=\"r1\"} 1\n"), std::string::npos) << m;
+  if (test::have_promtool()) {
+    EXPECT_EQ(test::promtool_complaints(m), std::nullopt);
+  }
+}
+
+// Every /metrics section a router can serve (workers, drops, paths, HA,
+// offload, REST refusals) passes promtool, and the Grafana dashboard
+// (packaging/grafana/waypoint.json) names only metrics among them.
+TEST_F(Offload, EveryMetricsSectionPassesPromtoolAndTheDashboardNamesOnlyThem) {
+  handshake(40000);
+  tick(1010);
+  DataplaneShared& sh = r1->shared();
+  PathTable paths(*sh.model.load(), router_config("r1", "10.1.0.1/24", "172.16.0.1/24", "r2", "r2", "172.16.0.2"), 1,
+                  true);
+  ASSERT_GT(paths.size(), 0u);
+  paths.live(0).measured = true;
+  paths.live(0).rtt_us = 20000;
+  sh.paths = &paths;
+  std::string text = mgmt::metrics_text(sh, "r1", nullptr, 1, 1);
+  sh.paths = nullptr;
+  const std::string labels = "router=\"r1\"";
+  ha::HaStatus ha;
+  mgmt::RestCounters rest;
+  text += ha.metrics(labels) + mgr->metrics(labels) + mgmt::rest_metrics(rest, "r1");
+  EXPECT_NE(text.find("waypoint_path_rtt_seconds{router=\"r1\",path=\"wan0\",peer=\"r2\"} 0.02\n"), std::string::npos)
+      << text;
+  if (test::have_promtool()) {
+    EXPECT_EQ(test::promtool_complaints(text), std::nullopt);
+  }
+  const std::string file = "/tmp/wp-metrics-all-" + std::to_string(getpid()) + ".txt";
+  std::ofstream(file) << text;
+  const std::string dash = std::string(WP_SOURCE_DIR) + "/packaging/grafana/";
+  const std::string cmd =
+      "python3 " + dash + "check_dashboard.py " + dash + "waypoint.json --metrics " + file + " 2>&1";
+  std::string out;
+  FILE* p = popen(cmd.c_str(), "r");
+  char buf[512];
+  while (p && fgets(buf, sizeof buf, p)) out += buf;
+  EXPECT_EQ(p ? pclose(p) : -1, 0) << out;
+  unlink(file.c_str());
 }
 
 TEST_F(Offload, NicCountersComeBackIntoTheSessionAndCloseRemovesTheRules) {

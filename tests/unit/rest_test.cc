@@ -21,6 +21,9 @@
 #include "mgmt/rest_api.h"
 #include "mgmt/session_id.h"
 #include "tests/unit/eal_env.h"
+#include "tests/unit/promtool.h"
+#include "dataplane/paths/path_table.h"
+#include "ha/ha_status.h"
 
 namespace wp::mgmt {
 namespace {
@@ -247,6 +250,31 @@ TEST_F(Rest, ConfigGetRedactsKeysAndPutValidatesThenCommits) {
   EXPECT_NE(now, model_.get());
   EXPECT_EQ(now->policy(now->tenant_by_name("guests"), now->service_by_name("dns")), kNone);
   EXPECT_EQ(get_json("/api/v1/config")["policies"].size(), 1u);
+}
+
+// Everything /metrics can hold (worker counters, drops, paths, HA, the REST
+// server's refusals) passes promtool: HELP and TYPE per family, _total
+// counters, base units, no per-session labels.
+TEST_F(Rest, MetricsPassPromtool) {
+  if (!test::have_promtool()) GTEST_SKIP() << "promtool not installed (setup.sh installs prometheus)";
+  shared_.counters[0].drop(DropReason::policy_deny, 3);
+  ConfigResult r = load_config_text(kConfig);
+  PathTable paths(*model_, r.config, 1, true);
+  paths.live(0).measured = true;
+  paths.live(0).rtt_us = 1500;
+  paths.live(0).loss_permille = 25;
+  shared_.paths = &paths;
+  std::string m = metrics();
+  shared_.paths = nullptr;
+  EXPECT_NE(m.find("waypoint_path_rtt_seconds{router=\"r1\",path=\"wan0\",peer=\"r2\"} 0.0015"), std::string::npos)
+      << m;
+  EXPECT_NE(m.find("waypoint_path_loss_ratio{router=\"r1\",path=\"wan0\",peer=\"r2\"} 0.025"), std::string::npos);
+  ha::HaStatus ha;
+  ha.replication_lag_ms = 250;
+  const std::string ha_text = ha.metrics("router=\"r1\"");
+  EXPECT_NE(ha_text.find("waypoint_ha_replication_lag_seconds{router=\"r1\"} 0.250"), std::string::npos) << ha_text;
+  EXPECT_EQ(test::promtool_complaints(m + ha_text), std::nullopt);
+  EXPECT_NE(test::promtool_complaints("# TYPE x_ms gauge\nx_ms 1\n"), std::nullopt) << "promtool does lint";
 }
 
 // ------------------------------------------------------------ security
