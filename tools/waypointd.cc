@@ -2,6 +2,7 @@
 //
 //   waypointd --config FILE [--check] [-- EAL args]
 //   waypointd --config-redis HOST:PORT [--redis-prefix P] [-- EAL args]
+//   waypointd --version
 //
 // Foreground, logs to stderr, systemd-friendly: exit 0 after a clean
 // SIGTERM/SIGINT shutdown, 1 for bad configuration, 2 for a runtime start
@@ -25,6 +26,7 @@
 #include "mgmt/redis_watch.h"
 #include "mgmt/stats.h"
 #include "offload/offload_runtime.h"
+#include "tools/version.h"
 #include "dataplane/control/dataplane_runtime.h"
 
 namespace {
@@ -56,6 +58,7 @@ struct Options {
 std::optional<int> parse_options(int argc, char** argv, Options& o) {
   o.eal_split = wp::eal_split(argc, argv);
   CLI::App app{"Waypoint SVR router daemon"};
+  app.set_version_flag("--version", wp::version_line("waypointd"));
   auto* file_opt = app.add_option("--config", o.config_path, "YAML/JSON configuration file");
   auto* redis_opt = app.add_option("--config-redis", o.config_redis,
                                    "HOST:PORT: load the configuration from Redis and apply pushed changes live");
