@@ -55,6 +55,8 @@ struct MgmtInputs {
   const ha::HaStatus* ha = nullptr;  // GET /api/v1/ha; null: standalone
   // More JSON documents served as they are (GET /api/v1/offload).
   std::vector<std::pair<std::string, std::function<std::string()>>> documents;
+  // Where the config store's audit lines go (live_commit.h); empty: stderr.
+  std::function<void(const std::string&)> audit;
 };
 
 class MgmtRuntime {
@@ -69,6 +71,8 @@ class MgmtRuntime {
   void start_watch();
   void stop_watch();
   void stop();
+  // Every live commit goes through it (REST, Redis, SIGHUP file reload).
+  ConfigStore& store() { return *store_; }
 
  private:
   bool start_feed(std::string& error);
