@@ -51,6 +51,9 @@ wp_check "READY carries a STATUS naming the router and commit" grep -q "STATUS=r
 wp_check "the sandbox held: NoNewPrivs in the router's status" grep -q "^NoNewPrivs:.*1" "/proc/$R1/status"
 wp_check "the sandbox held: capability bounding set narrowed" \
   test "$(awk '/^CapBnd/ {print $2}' "/proc/$R1/status")" != "$(awk '/^CapBnd/ {print $2}' /proc/self/status)"
+# (MemoryDenyWriteExecute: unit_sandbox.sh stops the start when prctl
+# refuses; /proc shows no MDWE state of another process to check here.)
+wp_check "the sandbox held: /proc/sys read-only" awk '$5 == "/proc/sys" && $6 ~ /^ro/ {f = 1} END {exit !f}' "/proc/$R1/mountinfo"
 
 # --- watchdog pings while the workers run
 n0=$(notes WATCHDOG=1)

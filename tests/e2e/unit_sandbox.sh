@@ -7,11 +7,12 @@
 #   ProtectSystem=full|yes     /usr, /boot (and /etc for full) bound read-only
 #   ProtectHome=yes            empty tmpfs over /home, /root, /run/user
 #   PrivateTmp=yes             empty tmpfs over /tmp and /var/tmp
+#   ProtectKernelTunables=yes  /proc/sys and /sys bound read-only
 #   NoNewPrivileges=yes        setpriv --no-new-privs
 #   CapabilityBoundingSet=...  setpriv --bounding-set (root's caps = this set)
 #   MemoryDenyWriteExecute=yes prctl(PR_SET_MDWE, REFUSE_EXEC_GAIN), inherited
 #                              across exec (Linux >= 6.3; what systemd >= 255 uses)
-# Other options in the unit (ProtectKernelModules, RestrictNamespaces, ...)
+# Other options in the unit (ProtectKernelModules, LockPersonality, ...)
 # need systemd's seccomp filters and are not emulated.
 set -euo pipefail
 unit=$1; shift
@@ -26,6 +27,7 @@ esac
   [ -d "$d" ] && mounts+="mount -t tmpfs -o mode=0755 tmpfs $d; "
 done
 [ "$(opt PrivateTmp)" != yes ] || mounts+="mount -t tmpfs -o mode=1777 tmpfs /tmp; mount -t tmpfs -o mode=1777 tmpfs /var/tmp; "
+[ "$(opt ProtectKernelTunables)" != yes ] || mounts+="mount --bind -o ro /proc/sys /proc/sys; mount --bind -o ro /sys /sys; "
 [ -d /boot ] && [[ $(opt ProtectSystem) =~ ^(full|yes|true)$ ]] && mounts+="mount --bind -o ro /boot /boot; "
 
 priv=(setpriv)
