@@ -17,6 +17,8 @@ PACKAGES=(
   # management plane
   redis-server libhiredis-dev protobuf-compiler libprotobuf-dev libcpp-httplib-dev
   nlohmann-json3-dev libyaml-cpp-dev libcli11-dev libspdlog-dev libfmt-dev libssl-dev
+  # systemd (sd_notify, sd_journal_send) and the Debian package check
+  libsystemd-dev lintian
   # tests and benchmarks
   libgtest-dev libgmock-dev googletest libbenchmark-dev tshark python3 python3-scapy
   iperf3 curl iproute2 iputils-ping ethtool nftables tcpdump procps psmisc pmacct nfdump gnuplot-nox

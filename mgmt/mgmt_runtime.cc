@@ -15,6 +15,7 @@ MgmtRuntime::~MgmtRuntime() { stop(); }
 bool MgmtRuntime::start(MgmtInputs in, std::string& error) {
   in_ = std::move(in);
   store_ = std::make_unique<ConfigStore>(*in_.shared, in_.config, in_.model, in_.resolve, in_.resolve_ctx);
+  if (in_.audit) store_->set_audit(in_.audit);
   return start_feed(error) && start_rest(error);
 }
 

@@ -61,6 +61,8 @@ struct MgmtInputs {
   std::vector<std::pair<std::string, std::function<std::string()>>> documents;
   // More /metrics sections (Prometheus text, labels given), e.g. the offload manager's.
   std::vector<std::function<std::string(const std::string&)>> metrics;
+  // Where the config store's audit lines go (live_commit.h); empty: stderr.
+  std::function<void(const std::string&)> audit;
 };
 
 class MgmtRuntime {
@@ -75,6 +77,8 @@ class MgmtRuntime {
   void start_watch();
   void stop_watch();
   void stop();
+  // Every live commit goes through it (REST, Redis, SIGHUP file reload).
+  ConfigStore& store() { return *store_; }
 
  private:
   bool start_feed(std::string& error);

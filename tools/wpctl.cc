@@ -24,6 +24,7 @@
 
 #include "mgmt/config_load.h"
 #include "tools/wpctl_flows.h"
+#include "tools/version.h"
 #include "tools/wpctl_table.h"
 
 namespace {
@@ -131,6 +132,7 @@ std::string q_escape(const std::string& s) { return httplib::detail::encode_quer
 int main(int argc, char** argv) {
   CLI::App app{"wpctl: Waypoint router control"};
   app.require_subcommand(1);
+  app.set_version_flag("--version", wp::version_line("wpctl"));
   Ctl c;
   app.add_option("--url", c.url, "waypointd REST base URL (env WPCTL_URL)");
   app.add_option("--token", c.token, "bearer token (env WPCTL_TOKEN)");

@@ -52,6 +52,10 @@ void Worker::set_ports(std::vector<uint16_t> ports, uint16_t queue, uint16_t bur
 void Worker::run() {
   uint32_t idle = 0;
   while (ctx_.shared.running.load(std::memory_order_relaxed)) {
+    if (debug_stall_.load(std::memory_order_relaxed)) [[unlikely]] {
+      usleep(1000);  // stuck: no iteration ends, the epoch stands still
+      continue;
+    }
     update_clock();
     if (poll_once() != 0) {
       idle = 0;

@@ -22,6 +22,7 @@
 #include <rte_mbuf.h>
 
 #include <array>
+#include <atomic>
 #include <cstdint>
 #include <vector>
 
@@ -75,6 +76,11 @@ class Worker {
   void set_ports(std::vector<uint16_t> ports, uint16_t queue, uint16_t burst);
 
   void run();  // until shared.running is false
+  // Debug hook (waypointd --debug-hooks, off by default): while set, the
+  // loop does nothing but sleep, as a worker stuck in a bug would, so the
+  // systemd watchdog test can see the pings stop. Written by the control
+  // thread, read once per loop iteration.
+  void set_debug_stall(bool stall) { debug_stall_.store(stall, std::memory_order_relaxed); }
   // One iteration of the loop; returns the packets handled. Public for tests and benchmarks.
   uint32_t poll_once();
   void receive(rte_mbuf** pkts, uint16_t n);   // dispatch a burst (m->port = ingress port id)
@@ -107,6 +113,8 @@ class Worker {
   void stage(Owned& o);                      // hash + prefetch the index slot
   void process_owned(Owned* o, uint32_t n);  // prefetch sessions, then the SVR steps
   void end_iteration();
+
+  std::atomic<bool> debug_stall_{false};  // set_debug_stall
 
   WorkerContext ctx_;
   Tx tx_{ctx_};
