@@ -21,6 +21,8 @@ PACKAGES=(
   libgtest-dev libgmock-dev googletest libbenchmark-dev tshark python3 python3-scapy
   iperf3 curl iproute2 iputils-ping ethtool nftables tcpdump procps psmisc pmacct nfdump gnuplot-nox
   stress-ng   # a CPU hog to run the e2e tests under load (tests/e2e/README.md)
+  # routing daemons beside waypointd over the punt path (docs/operations.md § Punt path)
+  frr
 )
 
 SUDO=""
