@@ -94,8 +94,8 @@ void ConfigValidator::check_punt() {
       error("router.punt.ifname_prefix", "kernel interface name \"" + name + "\" for " + l.path +
                                              " must be 1-15 characters without '/', ':' or spaces");
   }
-  const uint32_t rates[] = {p.bgp_pps(), p.ospf_pps(), p.bfd_pps(), p.icmp_pps(), p.other_pps()};
-  const char* names[] = {"bgp_pps", "ospf_pps", "bfd_pps", "icmp_pps", "other_pps"};
+  const uint32_t rates[] = {p.bgp_pps(), p.bgp_syn_pps(), p.ospf_pps(), p.bfd_pps(), p.icmp_pps(), p.other_pps()};
+  const char* names[] = {"bgp_pps", "bgp_syn_pps", "ospf_pps", "bfd_pps", "icmp_pps", "other_pps"};
   for (size_t i = 0; i < std::size(rates); ++i)
     if (rates[i] > 100000)
       error(std::string("router.punt.") + names[i], std::to_string(rates[i]) + " is out of range (0 or 1..100000)");

@@ -71,7 +71,7 @@ class RouterModelBuilder {
     const config::Punt& p = cfg_.router().punt();
     m_->punt.enabled = p.enabled();
     m_->punt.ifname_prefix = p.ifname_prefix();
-    const uint32_t given[] = {p.bgp_pps(), p.ospf_pps(), p.bfd_pps(), p.icmp_pps(), p.other_pps()};
+    const uint32_t given[] = {p.bgp_pps(), p.bgp_syn_pps(), p.ospf_pps(), p.bfd_pps(), p.icmp_pps(), p.other_pps()};
     for (size_t c = 0; c < std::size(given); ++c)
       if (given[c]) m_->punt.pps[c] = given[c];
   }

@@ -80,7 +80,7 @@ struct NextHop {
 struct PuntModel {
   bool enabled = false;
   std::string ifname_prefix;
-  std::array<uint32_t, 5> pps{2000, 1000, 2000, 200, 1000};  // bgp, ospf, bfd, icmp, other
+  std::array<uint32_t, 6> pps{2000, 100, 1000, 2000, 200, 1000};  // bgp, bgp_syn, ospf, bfd, icmp, other
 };
 
 // Flood protection of one tenant (worker/session_gate.h); router-wide, 0 = no limit.

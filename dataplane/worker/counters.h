@@ -87,6 +87,7 @@ namespace wp {
   X(neighbor_probes) \
   /* punt path (control/linux_cp/): packets for us a worker passed up, by class, and what the control thread moved */ \
   X(punt_bgp) \
+  X(punt_bgp_syn) \
   X(punt_ospf) \
   X(punt_bfd) \
   X(punt_icmp) \

@@ -64,7 +64,8 @@ namespace wp {
   X(session_rate_tenant, "new sessions of this tenant over its rate limit") \
   X(session_quota_tenant, "the tenant already holds its quota of sessions") \
   /* punt path (docs/operations.md § Punt path): per-class rate limits, the kernel side */ \
-  X(punt_rate_bgp, "BGP (TCP 179) for us over the punt rate") \
+  X(punt_rate_bgp, "BGP (TCP 179, no SYN) for us over the punt rate") \
+  X(punt_rate_bgp_syn, "a BGP connection request (TCP 179 with SYN) for us over the punt rate") \
   X(punt_rate_ospf, "OSPF (IP protocol 89) for us over the punt rate") \
   X(punt_rate_bfd, "BFD (UDP 3784/3785/4784) for us over the punt rate") \
   X(punt_rate_icmp, "ICMP for us over the punt rate") \
