@@ -11,6 +11,8 @@
 # 4. A spoofed SYN flood to 10.2.0.1:179 from s: dropped by the bgp_syn
 #    punt rate (counted) while SVR forwarding (curl c -> s) goes on and the
 #    BGP session stays up without a reset, none of its segments metered away.
+# 5. OSPF (ospfd beside them) over r2's LAN kernel interface: adjacency Full
+#    with s, s's 10.201.0.0/16 learned by r2 as an OSPF route.
 # usage: test_punt.sh
 set -u -o pipefail
 source "$(dirname "$0")/lib.sh"
@@ -56,10 +58,11 @@ wp_expect "r2 counters.punt_arp_answered > 0 (the kernel's ARP answered from our
   "$(wp_stat r2 counters.punt_arp_answered)" -gt 0
 
 # 3. FRR on both sides: zebra + bgpd, everything under $WP_TMP/frr-NS.
-frr_start() {  # NS CONF: zebra and bgpd in namespace NS with bgpd.conf CONF
+frr_start() {  # NS CONF: zebra, bgpd and ospfd in namespace NS with bgpd.conf CONF and ospfd.conf
   local d=$WP_TMP/frr-$1 daemon
   mkdir -p "$d" && chmod 777 "$d" && touch "$d/zebra.conf" && cp "$2" "$d/bgpd.conf" || return 1
-  for daemon in zebra bgpd; do
+  cp "$WP_TMP/ospfd.conf" "$d/ospfd.conf" || return 1
+  for daemon in zebra bgpd ospfd; do
     wp_bg "$1" "$d/$daemon.out" "/usr/lib/frr/$daemon" -u frr -g frr -f "$d/$daemon.conf" -i "$d/$daemon.pid" \
       -z "$d/zserv.api" --vty_socket "$d" -P 0 --log "file:$d/$daemon.log"
     WP_PIDS+=("$WP_BG_PID")
@@ -98,11 +101,37 @@ router bgp 65002
   network 10.200.0.0/16
  exit-address-family
 CONF
+cat >"$WP_TMP/ospfd.conf" <<CONF
+interface lan
+ ip ospf hello-interval 1
+ ip ospf dead-interval 3
+interface s0
+ ip ospf hello-interval 1
+ ip ospf dead-interval 3
+router ospf
+ network 10.2.0.0/24 area 0
+ network 10.201.0.0/16 area 0
+CONF
+# A stub network behind s for OSPF to advertise (our kernels have no dummy interfaces).
+ip -n "$(wp_ns s)" link add d0 type veth peer name d1 && ip -n "$(wp_ns s)" addr add 10.201.0.1/16 dev d0 &&
+  ip -n "$(wp_ns s)" link set d0 up && ip -n "$(wp_ns s)" link set d1 up || { wp_fail "stub network in s"; wp_finish; }
 frr_start r2 "$WP_TMP/r2-bgpd.conf" && frr_start s "$WP_TMP/s-bgpd.conf" || { wp_fail "FRR start"; wp_finish; }
 wp_check "eBGP r2 (AS 65001, over the punt path) -> s (AS 65002) Established" wp_until 40 established r2 10.2.0.10
 wp_check "r2's bgpd learned 10.200.0.0/16 from s" wp_until 20 has_route r2 10.200.0.0/16
 wp_check "s learned r2's waypoint prefix 172.16.0.0/24 (redistribute connected)" wp_until 20 has_route s 172.16.0.0/24
 conns0=$(bgp_peer r2 10.2.0.10 connectionsEstablished)
+
+# 5. OSPF over the LAN kernel interface (hellos to 224.0.0.5 up and down the tap).
+ospf_full() {
+  vty r2 -c "show ip ospf neighbor json" | "$WP_PY" -c '
+import json, sys
+n = [x for v in json.load(sys.stdin).get("neighbors", {}).values() for x in v]  # keyed by router id
+sys.exit(0 if any(x.get("nbrState", x.get("state", "")).startswith("Full") for x in n) else 1)' 2>/dev/null
+}
+ospf_route() { vty r2 -c "show ip route 10.201.0.0/16 json" | grep -q '"protocol":"ospf"'; }
+wp_check "OSPF adjacency r2 (lan kernel interface) <-> s Full" wp_until 40 ospf_full
+wp_check "r2 learned 10.201.0.0/16 from s over OSPF" wp_until 20 ospf_route
+wp_expect "r2 counters.punt_ospf > 0" "$(wp_stat r2 counters.punt_ospf)" -gt 0
 
 # 4. A SYN flood to port 179 while SVR traffic and BGP go on.
 R2MAC=$(wp_mac r2 r2l)
