@@ -113,9 +113,14 @@ router ospf
  network 10.201.0.0/16 area 0
 CONF
 # A stub network behind s for OSPF to advertise (our kernels have no dummy interfaces).
-ip -n "$(wp_ns s)" link add d0 type veth peer name d1 && ip -n "$(wp_ns s)" addr add 10.201.0.1/16 dev d0 &&
-  ip -n "$(wp_ns s)" link set d0 up && ip -n "$(wp_ns s)" link set d1 up || { wp_fail "stub network in s"; wp_finish; }
-frr_start r2 "$WP_TMP/r2-bgpd.conf" && frr_start s "$WP_TMP/s-bgpd.conf" || { wp_fail "FRR start"; wp_finish; }
+stub_net() {
+  local ns; ns=$(wp_ns s)
+  ip -n "$ns" link add d0 type veth peer name d1 && ip -n "$ns" addr add 10.201.0.1/16 dev d0 &&
+    ip -n "$ns" link set d0 up && ip -n "$ns" link set d1 up
+}
+stub_net || { wp_fail "stub network in s"; wp_finish; }
+frr_both() { frr_start r2 "$WP_TMP/r2-bgpd.conf" && frr_start s "$WP_TMP/s-bgpd.conf"; }
+frr_both || { wp_fail "FRR start"; wp_finish; }
 wp_check "eBGP r2 (AS 65001, over the punt path) -> s (AS 65002) Established" wp_until 40 established r2 10.2.0.10
 wp_check "r2's bgpd learned 10.200.0.0/16 from s" wp_until 20 has_route r2 10.200.0.0/16
 wp_check "s learned r2's waypoint prefix 172.16.0.0/24 (redistribute connected)" wp_until 20 has_route s 172.16.0.0/24
