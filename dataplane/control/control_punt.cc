@@ -12,6 +12,7 @@
 // kernel's next hops (BGP peers, OSPF neighbors) resolve to what we use.
 #include <rte_arp.h>
 
+#include <algorithm>
 #include <cstring>
 
 #include "dataplane/control/control_thread.h"
@@ -59,10 +60,16 @@ void Control::kernel_arp(rte_mbuf* m, const ParsedPacket& pp, int iface) {
   if (!model().interfaces[iface].subnet.contains(a.tpa)) return;
   uint8_t mac[6];
   if (shared_.neighbors.lookup(iface, a.tpa, mac)) return kernel_arp_reply(iface, a.tpa, mac);
-  if (!resolving(iface, a.tpa) && pending_.size() < kMaxPendingNeighbors) {
-    pending_.push_back({iface, a.tpa, now_ms_, 1, {}});
-    send_arp(iface, RTE_ARP_OP_REQUEST, kZeroMacAddr, a.tpa);
-  }
+  if (resolving(iface, a.tpa)) return;
+  // The kernel's own resolutions (no packet of ours waits) take a bounded
+  // share of the pending list: SYN-ACKs to a spoofed SYN flood's sources
+  // must not crowd out the next hops that forwarded traffic waits for.
+  auto kernel_only = [](const Pending& p) { return p.packets.empty(); };
+  if (pending_.size() >= kMaxPendingNeighbors ||
+      static_cast<size_t>(std::count_if(pending_.begin(), pending_.end(), kernel_only)) >= kMaxKernelResolving)
+    return counters().add(Counter::punt_arp_deferred);
+  pending_.push_back({iface, a.tpa, now_ms_, 1, {}});
+  send_arp(iface, RTE_ARP_OP_REQUEST, kZeroMacAddr, a.tpa);
 }
 
 // An ARP reply from `addr` at `mac` to the kernel interface: it fills the

@@ -37,6 +37,8 @@ class Control {
   // Neighbors being resolved at once: bounds memory and the linear scans
   // when something sprays packets at many unresolvable next hops.
   static constexpr size_t kMaxPendingNeighbors = 256;
+  // Of those, resolutions only the kernel asked for (the punt path).
+  static constexpr size_t kMaxKernelResolving = 64;
   static constexpr uint32_t kArpRetryMs = 1000;
   static constexpr int kArpTries = 3;
   // Neighbor slots the aging sweep visits per poll (the table in ~64 polls).

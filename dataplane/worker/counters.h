@@ -94,7 +94,8 @@ namespace wp {
   X(punt_other) \
   X(punt_to_kernel) \
   X(punt_from_kernel) \
-  X(punt_arp_answered)
+  X(punt_arp_answered) \
+  X(punt_arp_deferred)
 
 enum class Counter : uint8_t {
 #define WP_X(name) name,

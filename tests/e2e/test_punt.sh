@@ -156,7 +156,8 @@ wp_expect "the flood was still running after the curl" "$flood_alive" -eq 1
 wp_until 30 wp_dead "$FLOOD_PID"
 wp_log "flood: $(tail -1 "$WP_TMP/flood.log"); r2 drops.punt_rate_bgp_syn=$(wp_stat r2 drops.punt_rate_bgp_syn)" \
   "counters.punt_bgp_syn=$(wp_stat r2 counters.punt_bgp_syn) counters.punt_bgp=$(wp_stat r2 counters.punt_bgp)" \
-  "drops.punt_rate_bgp=$(wp_stat r2 drops.punt_rate_bgp) drops.control_full=$(wp_stat r2 drops.control_full)"
+  "drops.punt_rate_bgp=$(wp_stat r2 drops.punt_rate_bgp) drops.control_full=$(wp_stat r2 drops.control_full)" \
+  "counters.punt_arp_deferred=$(wp_stat r2 counters.punt_arp_deferred) drops.arp_unresolved=$(wp_stat r2 drops.arp_unresolved)"
 wp_expect "r2 drops.punt_rate_bgp = 0 (the peers' segments were never metered away)" \
   "$(wp_stat r2 drops.punt_rate_bgp)" -eq 0
 wp_check "BGP still Established after the flood" established r2 10.2.0.10
