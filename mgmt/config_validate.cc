@@ -80,6 +80,25 @@ void ConfigValidator::check_router() {
   if (r.wan_size() == 0) error("router.wan", "at least one WAN interface is required");
   for (int i = 0; i < r.wan_size(); ++i) check_interface(r.wan(i), "router.wan[" + std::to_string(i) + "]", true);
   check_links_distinct();
+  if (r.punt().enabled()) check_punt();
+}
+
+// Kernel interface names (IFNAMSIZ - 1 characters, no '/', ':' or spaces)
+// and rates the control thread can carry.
+void ConfigValidator::check_punt() {
+  const config::Punt& p = cfg_.router().punt();
+  for (const Link& l : links_) {
+    std::string name = p.ifname_prefix() + l.name;
+    bool bad_char = name.find_first_of("/: \t") != std::string::npos;
+    if (name.size() > 15 || bad_char)
+      error("router.punt.ifname_prefix", "kernel interface name \"" + name + "\" for " + l.path +
+                                             " must be 1-15 characters without '/', ':' or spaces");
+  }
+  const uint32_t rates[] = {p.bgp_pps(), p.bgp_syn_pps(), p.ospf_pps(), p.bfd_pps(), p.icmp_pps(), p.other_pps()};
+  const char* names[] = {"bgp_pps", "bgp_syn_pps", "ospf_pps", "bfd_pps", "icmp_pps", "other_pps"};
+  for (size_t i = 0; i < std::size(rates); ++i)
+    if (rates[i] > 100000)
+      error(std::string("router.punt.") + names[i], std::to_string(rates[i]) + " is out of range (0 or 1..100000)");
 }
 
 void ConfigValidator::check_interface(const config::Interface& itf, const std::string& path, bool wan) {

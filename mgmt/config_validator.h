@@ -39,6 +39,7 @@ class ConfigValidator {
   void check_router();
   void check_interface(const config::Interface& itf, const std::string& path, bool wan);
   void check_links_distinct();
+  void check_punt();
   void check_routes();
   void check_limits();
   // config_validate_policy.cc

@@ -17,7 +17,7 @@ namespace wp {
 namespace {
 
 constexpr uint8_t kBroadcast[6] = {0xff, 0xff, 0xff, 0xff, 0xff, 0xff};
-constexpr uint8_t kZeroMac[6] = {0, 0, 0, 0, 0, 0};
+constexpr const uint8_t* kZeroMac = kZeroMacAddr;
 
 uint16_t eth_tx(void*, uint16_t port, uint16_t queue, rte_mbuf** pkts, uint16_t n) {
   return rte_eth_tx_burst(port, queue, pkts, n);
@@ -101,6 +101,7 @@ uint32_t Control::poll_once(uint32_t now_ms) {
     ++it->tries;
     ++it;
   }
+  if (punt_) handled += punt_poll();
   age_neighbors(now_ms);
   if (paths_) paths_->poll(now_us());
   return handled;
@@ -120,6 +121,11 @@ void Control::local_input(rte_mbuf* m) {
   if (pp.status == ParseStatus::arp) return arp_input(m, pp, iface);
   if (paths_ && paths_->input(m, pp, iface, now_us())) return;  // BFD, probes
   if (pp.status == ParseStatus::ipv4 && pp.proto == kProtoIcmp) return icmp_input(m, pp, iface);
+  not_ours(m, iface);
+}
+
+void Control::not_ours(rte_mbuf* m, int iface) {
+  if (punt_) return punt_up(m, iface);
   drop(m, DropReason::not_for_us);
 }
 
@@ -178,8 +184,9 @@ void Control::note_ha_claim(const HaArpClaim& c, bool our_own, bool taken) {
 void Control::icmp_input(rte_mbuf* m, const ParsedPacket& pp, int iface) {
   uint8_t* d = pkt_data(m);
   uint8_t* icmp = d + pp.l4;
-  if (icmp[0] != 8 || (model().own_address_iface(pp.dst) == kNone && !shared_.ha.holds_peer_address(pp.dst)))
-    return drop(m, DropReason::not_for_us);
+  if (model().own_address_iface(pp.dst) == kNone && !shared_.ha.holds_peer_address(pp.dst))
+    return not_ours(m, iface);                  // link-local multicast when punting
+  if (icmp[0] != 8) return not_ours(m, iface);  // errors for our own connections, timestamps, ...
   trim_padding(m, pp);
   uint8_t* ip = d + pp.l3;
   store_be32(ip + 12, pp.dst);  // reply from the address that was pinged
@@ -213,11 +220,12 @@ void Control::resolve(rte_mbuf* m, uint32_t now_ms) {
 }
 
 void Control::neighbor_learned(int iface, Ipv4 addr) {
+  uint8_t mac[6];
+  if (!shared_.neighbors.lookup(iface, addr, mac)) return;
+  if (punt_) kernel_arp_reply(iface, addr, mac);  // the kernel's entry follows ours (it ignores unknown ones)
   auto it = std::find_if(pending_.begin(), pending_.end(),
                          [&](const Pending& p) { return p.iface == iface && p.addr == addr; });
   if (it == pending_.end()) return;
-  uint8_t mac[6];
-  shared_.neighbors.lookup(iface, addr, mac);
   for (rte_mbuf* m : it->packets) send_l2(m, iface, mac);
   pending_.erase(it);
 }

@@ -27,6 +27,9 @@
 namespace wp {
 
 class PathMonitor;
+class PuntInterfaces;
+
+inline constexpr uint8_t kZeroMacAddr[6] = {0, 0, 0, 0, 0, 0};
 
 class Control {
  public:
@@ -34,6 +37,8 @@ class Control {
   // Neighbors being resolved at once: bounds memory and the linear scans
   // when something sprays packets at many unresolvable next hops.
   static constexpr size_t kMaxPendingNeighbors = 256;
+  // Of those, resolutions only the kernel asked for (the punt path).
+  static constexpr size_t kMaxKernelResolving = 64;
   static constexpr uint32_t kArpRetryMs = 1000;
   static constexpr int kArpTries = 3;
   // Neighbor slots the aging sweep visits per poll (the table in ~64 polls).
@@ -56,6 +61,9 @@ class Control {
   // through send_ip (neighbor resolution as for any other packet).
   void set_path_monitor(PathMonitor* pm);
   void send_ip(rte_mbuf* m, int iface, Ipv4 next_hop);
+  // The punt path (control_punt.cc): what we do not answer goes up the
+  // interface's kernel tap; what the kernel sends leaves through the port.
+  void set_punt(PuntInterfaces* p) { punt_ = p; }
 
  private:
   const RouterModel& model() const { return *shared_.model.load(std::memory_order_acquire); }
@@ -71,6 +79,12 @@ class Control {
   void note_ha_claim(const HaArpClaim& c, bool our_own, bool taken);
   void send_arp(int iface, uint16_t op, const uint8_t* tha, Ipv4 tpa, Ipv4 spa = 0);  // spa 0: the interface's
   void send_l2(rte_mbuf* m, int iface, const uint8_t* dst_mac);
+  void not_ours(rte_mbuf* m, int iface);  // up to the kernel when punting, else dropped
+  void punt_up(rte_mbuf* m, int iface);
+  uint32_t punt_poll();
+  void kernel_frame(rte_mbuf* m, int iface);
+  void kernel_arp(rte_mbuf* m, const ParsedPacket& pp, int iface);
+  void kernel_arp_reply(int iface, Ipv4 addr, const uint8_t* mac);
   void drop(rte_mbuf* m, DropReason why) {
     counters().drop(why);
     rte_pktmbuf_free(m);
@@ -90,6 +104,7 @@ class Control {
   void* tx_ctx_ = nullptr;
   std::vector<Pending> pending_;
   PathMonitor* paths_ = nullptr;
+  PuntInterfaces* punt_ = nullptr;  // null: no punt path
   uint32_t now_ms_ = 0;
   uint64_t tsc_per_us_ = 1;
   uint64_t now_us() const;

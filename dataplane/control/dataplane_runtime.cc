@@ -33,6 +33,10 @@ int DataplaneRuntime::start(const config::Config& cfg, uint16_t extra_queues, bo
   if (!build_model(error)) return 1;
   if (!create_rings(error) || !create_workers(error)) return 2;
   create_control();
+  if (model_->punt.enabled) {
+    if (!punt_.create(*model_, ports_.any_pool(), error)) return 2;
+    control_->set_punt(&punt_);
+  }
   return 0;
 }
 
@@ -167,6 +171,7 @@ void DataplaneRuntime::stop() {
   workers_.clear();
   dispatcher_.reset();
   control_.reset();
+  punt_.destroy();
   ports_.stop();
   shared_.free_rings();  // every runtime's rings: nothing polls them any more
 }

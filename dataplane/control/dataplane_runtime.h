@@ -22,6 +22,7 @@
 
 #include "config.pb.h"
 #include "dataplane/control/control_thread.h"
+#include "dataplane/control/linux_cp/punt_interfaces.h"
 #include "dataplane/control/ports.h"
 #include "dataplane/control/router_model.h"
 #include "dataplane/paths/path_monitor.h"
@@ -86,6 +87,7 @@ class DataplaneRuntime {
   std::vector<std::unique_ptr<Worker>> workers_;
   std::unique_ptr<Worker> dispatcher_;
   std::unique_ptr<Control> control_;
+  PuntInterfaces punt_;  // empty unless router.punt.enabled
   bool launched_ = false;
 };
 

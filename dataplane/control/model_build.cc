@@ -62,10 +62,20 @@ class RouterModelBuilder {
     if (!policies()) return nullptr;
     timeouts();
     m_->new_sessions_per_source = cfg_.dataplane().new_sessions_per_source();
+    punt();
     return m_;
   }
 
  private:
+  void punt() {
+    const config::Punt& p = cfg_.router().punt();
+    m_->punt.enabled = p.enabled();
+    m_->punt.ifname_prefix = p.ifname_prefix();
+    const uint32_t given[] = {p.bgp_pps(), p.bgp_syn_pps(), p.ospf_pps(), p.bfd_pps(), p.icmp_pps(), p.other_pps()};
+    for (size_t c = 0; c < std::size(given); ++c)
+      if (given[c]) m_->punt.pps[c] = given[c];
+  }
+
   bool fail(std::string why) {
     error_ = std::move(why);
     return false;

@@ -7,6 +7,7 @@
 // or longest-prefix scans over vectors that fit in cache.
 #pragma once
 
+#include <array>
 #include <cstdint>
 #include <memory>
 #include <optional>
@@ -73,6 +74,15 @@ struct NextHop {
   Ipv4 addr = 0;  // the address to resolve with ARP
 };
 
+// The punt path (docs/operations.md § Punt path). Rates are router-wide
+// packets per second by class (worker/punt_class.h order); workers take
+// their even share.
+struct PuntModel {
+  bool enabled = false;
+  std::string ifname_prefix;
+  std::array<uint32_t, 6> pps{2000, 100, 1000, 2000, 200, 1000};  // bgp, bgp_syn, ospf, bfd, icmp, other
+};
+
 // Flood protection of one tenant (worker/session_gate.h); router-wide, 0 = no limit.
 struct TenantLimits {
   uint32_t max_sessions = 0;
@@ -90,6 +100,7 @@ class RouterModel {
   std::vector<ServiceModel> services;
   std::vector<SecurityModel> security;
   std::vector<PeerModel> peers;
+  PuntModel punt;
   uint32_t tcp_established_s = 1800, tcp_transitory_s = 30, udp_s = 60;
 
   int tenant_for(Ipv4 src, int iface) const;

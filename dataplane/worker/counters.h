@@ -84,7 +84,18 @@ namespace wp {
   X(neighbor_table_full) \
   X(neighbors_evicted) \
   X(neighbors_expired) \
-  X(neighbor_probes)
+  X(neighbor_probes) \
+  /* punt path (control/linux_cp/): packets for us a worker passed up, by class, and what the control thread moved */ \
+  X(punt_bgp) \
+  X(punt_bgp_syn) \
+  X(punt_ospf) \
+  X(punt_bfd) \
+  X(punt_icmp) \
+  X(punt_other) \
+  X(punt_to_kernel) \
+  X(punt_from_kernel) \
+  X(punt_arp_answered) \
+  X(punt_arp_deferred)
 
 enum class Counter : uint8_t {
 #define WP_X(name) name,

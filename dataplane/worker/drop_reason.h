@@ -62,7 +62,16 @@ namespace wp {
   X(arp_rate_limited, "ARP from this port over the rate the control thread takes") \
   X(session_rate_source, "new sessions from this source address over its rate limit") \
   X(session_rate_tenant, "new sessions of this tenant over its rate limit") \
-  X(session_quota_tenant, "the tenant already holds its quota of sessions")
+  X(session_quota_tenant, "the tenant already holds its quota of sessions") \
+  /* punt path (docs/operations.md § Punt path): per-class rate limits, the kernel side */ \
+  X(punt_rate_bgp, "BGP (TCP 179, no SYN) for us over the punt rate") \
+  X(punt_rate_bgp_syn, "a BGP connection request (TCP 179 with SYN) for us over the punt rate") \
+  X(punt_rate_ospf, "OSPF (IP protocol 89) for us over the punt rate") \
+  X(punt_rate_bfd, "BFD (UDP 3784/3785/4784) for us over the punt rate") \
+  X(punt_rate_icmp, "ICMP for us over the punt rate") \
+  X(punt_rate_other, "other packets for us over the punt rate") \
+  X(punt_kernel_full, "the kernel interface did not take a punted packet") \
+  X(punt_kernel_unsent, "the kernel sent what cannot leave a port (not IPv4 or ARP, or a broken frame)")
 
 enum class DropReason : uint8_t {
 #define WP_X(name, desc) name,

@@ -6,9 +6,12 @@
 #include <rte_prefetch.h>
 #include <unistd.h>
 
+#include <algorithm>
+
 #include "dataplane/ip/checksum.h"
 #include "dataplane/ip/packet_edit.h"
 #include "dataplane/session/owner.h"
+#include "dataplane/worker/punt_class.h"
 
 namespace wp {
 namespace {
@@ -148,8 +151,10 @@ int Worker::owner_of(rte_mbuf*& m, ParsedPacket& pp, int iface) {
   uint32_t cls;
   if (ctx_.rm().own_address_iface(pp.dst) != kNone || ctx_.shared.ha.holds_peer_address(pp.dst)) {
     // SVR traffic to our waypoint ports is dispatched by the class in the port; the rest is ours to answer.
-    if (!(wan && l4_svr && is_waypoint_port(pp.dport))) return to_control(m), kNone;
+    if (!(wan && l4_svr && is_waypoint_port(pp.dport))) return local_to_control(m, pp), kNone;
     cls = class_of_port(pp.dport);
+  } else if (ctx_.rm().punt.enabled && is_link_local_multicast(pp.dst)) {
+    return local_to_control(m, pp), kNone;  // OSPF hellos and the like, for the kernel's daemons
   } else if (!wan) {
     if (!l4_svr) return ctx_.drop(m, DropReason::unsupported_proto), kNone;
     cls = affinity_class({pp.src, pp.dst, pp.sport, pp.dport, pp.proto});
@@ -162,6 +167,25 @@ int Worker::owner_of(rte_mbuf*& m, ParsedPacket& pp, int iface) {
 void Worker::to_control(rte_mbuf* m) {
   if (rte_ring_sp_enqueue(ctx_.shared.to_control[ctx_.id], m) != 0) return ctx_.drop(m, DropReason::control_full);
   ctx_.counters->add(Counter::to_control);
+}
+
+static_assert(static_cast<size_t>(Counter::punt_other) - static_cast<size_t>(Counter::punt_bgp) + 1 == kPuntClasses);
+static_assert(static_cast<size_t>(DropReason::punt_rate_other) - static_cast<size_t>(DropReason::punt_rate_bgp) + 1 ==
+              kPuntClasses);
+static_assert(std::tuple_size_v<decltype(PuntModel::pps)> == kPuntClasses);
+
+// With the punt path on, what the control thread does not consume goes up to
+// the kernel, so everything for us is metered by protocol class first. The
+// workers and the control thread's dispatcher each meter an even share.
+void Worker::local_to_control(rte_mbuf* m, const ParsedPacket& pp) {
+  const PuntModel& punt = ctx_.rm().punt;
+  if (!punt.enabled) return to_control(m);
+  const auto c = static_cast<size_t>(punt_class(pp));
+  const uint32_t pps = std::max<uint32_t>(punt.pps[c] / (ctx_.shared.workers + 1), 1);
+  if (!punt_rate_[c].take(ctx_.now_ms, pps, pps / 4 + 8))
+    return ctx_.drop(m, static_cast<DropReason>(static_cast<size_t>(DropReason::punt_rate_bgp) + c));
+  ctx_.counters->add(static_cast<Counter>(static_cast<size_t>(Counter::punt_bgp) + c));
+  to_control(m);
 }
 
 void Worker::arp_to_control(rte_mbuf* m, int iface) {

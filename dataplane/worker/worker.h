@@ -41,6 +41,7 @@
 #include "dataplane/worker/ha_follower.h"
 #include "dataplane/worker/handoff.h"
 #include "dataplane/worker/offload_follower.h"
+#include "dataplane/worker/punt_class.h"
 #include "dataplane/worker/rate_limit.h"
 #include "dataplane/worker/tx.h"
 
@@ -110,6 +111,7 @@ class Worker {
   int owner_of(rte_mbuf*& m, ParsedPacket& pp, int iface);
   void to_control(rte_mbuf* m);
   void arp_to_control(rte_mbuf* m, int iface);  // metered per port
+  void local_to_control(rte_mbuf* m, const ParsedPacket& pp);  // metered per punt class when punting
   void stage(Owned& o);                      // hash + prefetch the index slot
   void process_owned(Owned* o, uint32_t n);  // prefetch sessions, then the SVR steps
   void end_iteration();
@@ -139,6 +141,7 @@ class Worker {
   uint16_t burst_ = 32;
   uint64_t tsc_per_ms_ = 1;
   std::array<TokenBucket, kArpPorts> arp_rate_{};  // by interface index, modulo kArpPorts
+  std::array<TokenBucket, kPuntClasses> punt_rate_{};  // by PuntClass
 };
 
 }  // namespace wp

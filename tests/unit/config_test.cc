@@ -834,3 +834,25 @@ TEST(ConfigValidate, HaUnquorateReleaseIsBounded) {
 
 }  // namespace
 }  // namespace wp::mgmt
+
+namespace wp::mgmt {
+namespace {
+
+TEST(ConfigValidate, PuntInterfaceNamesFitTheKernel) {
+  config::Config c = valid_config();
+  config::Punt* p = c.mutable_router()->mutable_punt();
+  p->set_enabled(true);
+  EXPECT_TRUE(validate_config(c).empty());
+  p->set_ifname_prefix("waypoint-cp-");  // + "wan0": 16 characters
+  EXPECT_TRUE(HasError(validate_config(c), "router.punt.ifname_prefix", "must be 1-15 characters"));
+  p->set_ifname_prefix("cp/");
+  EXPECT_TRUE(HasError(validate_config(c), "router.punt.ifname_prefix", "without '/'"));
+  p->set_ifname_prefix("cp-");
+  p->set_bgp_pps(100001);
+  EXPECT_TRUE(HasError(validate_config(c), "router.punt.bgp_pps", "out of range"));
+  p->set_enabled(false);  // nothing is checked while the punt path is off
+  EXPECT_TRUE(validate_config(c).empty());
+}
+
+}  // namespace
+}  // namespace wp::mgmt

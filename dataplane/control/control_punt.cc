@@ -1,0 +1,102 @@
+// The control thread's side of the punt path (docs/operations.md § Punt path;
+// control/linux_cp/punt_interfaces.h for the kernel interfaces).
+//
+// Up: what a worker handed us for one of our addresses and the control
+// thread does not answer itself (ARP, ICMP echo, our own BFD and probes) is
+// written to that interface's tap; workers already metered it per protocol
+// class. Down: IPv4 the kernel sends out of a tap leaves on the port's
+// control tx queue as the kernel framed it. ARP stays ours (RFC 826 is
+// answered from the dataplane's neighbor table): the kernel's requests never
+// reach the wire; a known neighbor is answered into the tap, an unknown one
+// is resolved on the port and announced into the tap when it answers, so the
+// kernel's next hops (BGP peers, OSPF neighbors) resolve to what we use.
+#include <rte_arp.h>
+
+#include <algorithm>
+#include <cstring>
+
+#include "dataplane/control/control_thread.h"
+#include "dataplane/control/linux_cp/punt_interfaces.h"
+#include "dataplane/ip/packet_edit.h"
+
+namespace wp {
+
+void Control::punt_up(rte_mbuf* m, int iface) {
+  if (!punt_->to_kernel(iface, m)) return drop(m, DropReason::punt_kernel_full);
+  counters().add(Counter::punt_to_kernel);
+}
+
+uint32_t Control::punt_poll() {
+  uint32_t handled = 0;
+  rte_mbuf* pkts[kMaxBurst];
+  for (size_t i = 0; i < punt_->size(); ++i) {
+    const int iface = static_cast<int>(i);
+    uint16_t n = punt_->from_kernel(iface, pkts, kMaxBurst);
+    for (uint16_t k = 0; k < n; ++k) kernel_frame(pkts[k], iface);
+    handled += n;
+  }
+  return handled;
+}
+
+void Control::kernel_frame(rte_mbuf* m, int iface) {
+  if (m->nb_segs != 1 && rte_pktmbuf_linearize(m) != 0) return drop(m, DropReason::punt_kernel_unsent);
+  ParsedPacket pp = parse_packet(pkt_data(m), m->data_len);
+  if (pp.status == ParseStatus::arp) return kernel_arp(m, pp, iface);
+  if (pp.status != ParseStatus::ipv4 && pp.status != ParseStatus::fragment)
+    return drop(m, DropReason::punt_kernel_unsent);
+  counters().add(Counter::punt_from_kernel);
+  const InterfaceModel& out = model().interfaces[iface];
+  if (tx_(tx_ctx_, out.port_id, tx_queue_, &m, 1) != 1) return drop(m, DropReason::tx_full);
+  counters().add(Counter::tx_packets);
+}
+
+// The kernel asks who has an address: answer from our table, or resolve it
+// on the wire (neighbor_learned() tells the kernel once it answers). Its
+// gratuitous ARP and address probes are ours to send, not its.
+void Control::kernel_arp(rte_mbuf* m, const ParsedPacket& pp, int iface) {
+  const ArpFields& a = pp.arp;
+  rte_pktmbuf_free(m);
+  if (a.op != RTE_ARP_OP_REQUEST || a.spa == 0 || a.spa == a.tpa) return;
+  if (!model().interfaces[iface].subnet.contains(a.tpa)) return;
+  uint8_t mac[6];
+  if (shared_.neighbors.lookup(iface, a.tpa, mac)) return kernel_arp_reply(iface, a.tpa, mac);
+  if (resolving(iface, a.tpa)) return;
+  // The kernel's own resolutions (no packet of ours waits) take a bounded
+  // share of the pending list: SYN-ACKs to a spoofed SYN flood's sources
+  // must not crowd out the next hops that forwarded traffic waits for.
+  auto kernel_only = [](const Pending& p) { return p.packets.empty(); };
+  if (pending_.size() >= kMaxPendingNeighbors ||
+      static_cast<size_t>(std::count_if(pending_.begin(), pending_.end(), kernel_only)) >= kMaxKernelResolving)
+    return counters().add(Counter::punt_arp_deferred);
+  pending_.push_back({iface, a.tpa, now_ms_, 1, {}});
+  send_arp(iface, RTE_ARP_OP_REQUEST, kZeroMacAddr, a.tpa);
+}
+
+// An ARP reply from `addr` at `mac` to the kernel interface: it fills the
+// kernel's entry (incomplete, stale or probing) for `addr` with our answer.
+void Control::kernel_arp_reply(int iface, Ipv4 addr, const uint8_t* mac) {
+  const InterfaceModel& in = model().interfaces[iface];
+  rte_mbuf* m = rte_pktmbuf_alloc(pool_);
+  if (!m) return;
+  constexpr uint16_t kLen = kEthHdrLen + 28;
+  auto* p = reinterpret_cast<uint8_t*>(rte_pktmbuf_append(m, kLen));
+  if (!p) return rte_pktmbuf_free(m);
+  std::memset(p, 0, kLen);
+  std::memcpy(p, in.mac, 6);
+  std::memcpy(p + 6, mac, 6);
+  store_be16(p + 12, kEtherTypeArp);
+  uint8_t* a = p + kEthHdrLen;
+  store_be16(a, 1);
+  store_be16(a + 2, kEtherTypeIpv4);
+  a[4] = 6;
+  a[5] = 4;
+  store_be16(a + 6, RTE_ARP_OP_REPLY);
+  std::memcpy(a + 8, mac, 6);
+  store_be32(a + 14, addr);
+  std::memcpy(a + 18, in.mac, 6);
+  store_be32(a + 24, in.addr);
+  if (!punt_->to_kernel(iface, m)) return drop(m, DropReason::punt_kernel_full);
+  counters().add(Counter::punt_arp_answered);
+}
+
+}  // namespace wp

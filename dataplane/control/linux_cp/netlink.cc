@@ -1,0 +1,67 @@
+// rtnetlink requests; see netlink.h.
+#include "dataplane/control/linux_cp/netlink.h"
+
+#include <arpa/inet.h>
+#include <linux/netlink.h>
+#include <linux/rtnetlink.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <cstring>
+
+namespace wp::linux_cp {
+namespace {
+
+struct AddrRequest {
+  nlmsghdr nh;
+  ifaddrmsg ifa;
+  char attrs[64];
+};
+
+void add_attr(nlmsghdr& nh, uint16_t type, const void* data, uint16_t len) {
+  auto* rta = reinterpret_cast<rtattr*>(reinterpret_cast<char*>(&nh) + NLMSG_ALIGN(nh.nlmsg_len));
+  rta->rta_type = type;
+  rta->rta_len = static_cast<uint16_t>(RTA_LENGTH(len));
+  std::memcpy(RTA_DATA(rta), data, len);
+  nh.nlmsg_len = NLMSG_ALIGN(nh.nlmsg_len) + RTA_ALIGN(rta->rta_len);
+}
+
+// Sends one request and reads its acknowledgement (an NLMSG_ERROR, 0 = ok).
+bool transact(nlmsghdr& nh, std::string& error) {
+  int fd = socket(AF_NETLINK, SOCK_RAW | SOCK_CLOEXEC, NETLINK_ROUTE);
+  if (fd < 0) return error = std::string("netlink socket: ") + std::strerror(errno), false;
+  sockaddr_nl kernel{};
+  kernel.nl_family = AF_NETLINK;
+  bool ok = sendto(fd, &nh, nh.nlmsg_len, 0, reinterpret_cast<sockaddr*>(&kernel), sizeof kernel) >= 0;
+  if (!ok) error = std::string("netlink send: ") + std::strerror(errno);
+  char buf[1024];
+  ssize_t n = ok ? recv(fd, buf, sizeof buf, 0) : -1;
+  close(fd);
+  if (!ok) return false;
+  auto* ack = reinterpret_cast<const nlmsghdr*>(buf);
+  if (n < static_cast<ssize_t>(NLMSG_LENGTH(sizeof(nlmsgerr))) || ack->nlmsg_type != NLMSG_ERROR)
+    return error = "netlink: no acknowledgement", false;
+  int code = reinterpret_cast<const nlmsgerr*>(NLMSG_DATA(ack))->error;
+  if (code != 0) return error = std::string("netlink: ") + std::strerror(-code), false;
+  return true;
+}
+
+}  // namespace
+
+bool add_ipv4_address(int ifindex, Ipv4 addr, uint8_t prefix_len, std::string& error) {
+  AddrRequest req{};
+  req.nh.nlmsg_len = NLMSG_LENGTH(sizeof(ifaddrmsg));
+  req.nh.nlmsg_type = RTM_NEWADDR;
+  req.nh.nlmsg_flags = NLM_F_REQUEST | NLM_F_ACK | NLM_F_CREATE | NLM_F_REPLACE;
+  req.ifa.ifa_family = AF_INET;
+  req.ifa.ifa_prefixlen = prefix_len;
+  req.ifa.ifa_scope = RT_SCOPE_UNIVERSE;
+  req.ifa.ifa_index = static_cast<unsigned>(ifindex);
+  uint32_t be = htonl(addr);
+  add_attr(req.nh, IFA_LOCAL, &be, sizeof be);
+  add_attr(req.nh, IFA_ADDRESS, &be, sizeof be);
+  return transact(req.nh, error);
+}
+
+}  // namespace wp::linux_cp

@@ -1,0 +1,138 @@
+// Kernel interfaces of the punt path; see punt_interfaces.h.
+#include "dataplane/control/linux_cp/punt_interfaces.h"
+
+#include <net/if.h>
+#include <rte_bus_vdev.h>
+#include <rte_dev.h>
+#include <rte_devargs.h>
+#include <rte_ethdev.h>
+
+#include <cstdio>
+#include <fstream>
+#include <string_view>
+
+#include "dataplane/control/linux_cp/netlink.h"
+#include "dataplane/session/owner.h"
+
+namespace wp {
+namespace {
+
+constexpr uint16_t kTapDescriptors = 512;
+
+std::string mac_text(const uint8_t* mac) {
+  char buf[18];
+  std::snprintf(buf, sizeof buf, "%02x:%02x:%02x:%02x:%02x:%02x", mac[0], mac[1], mac[2], mac[3], mac[4], mac[5]);
+  return buf;
+}
+
+// Best effort: a kernel interface that speaks only IPv4 sends no IPv6
+// router solicitations or MLD reports for us to drop.
+void disable_ipv6(const std::string& ifname) {
+  std::ofstream("/proc/sys/net/ipv6/conf/" + ifname + "/disable_ipv6") << "1\n";
+}
+
+// The kernel's own connections (BGP it opens) must not use source ports in
+// the waypoint range: on a WAN, answers to those ports are SVR traffic to the
+// workers and would never come up the tap.
+void keep_ephemeral_ports_below_waypoints() {
+  const char* path = "/proc/sys/net/ipv4/ip_local_port_range";
+  unsigned lo = 0, hi = 0;
+  std::ifstream(path) >> lo >> hi;
+  if (hi < kWaypointPortMin) return;
+  std::ofstream(path) << "10000 " << kWaypointPortMin - 1 << "\n";
+  std::fprintf(stderr, "waypointd: punt: this namespace's ephemeral ports set to 10000-%u (were %u-%u)\n",
+               kWaypointPortMin - 1, lo, hi);
+}
+
+// A net_af_packet port runs on a kernel interface (a veth) that may sit in
+// this very namespace. Its address lives on the tap now, but Linux would
+// still take packets for it (and answer ARP for it) on the veth, so the
+// kernel would see each packet twice. Strict reverse-path filtering (the
+// subnet is routed via the tap) and arp_ignore 8 shut the veth off.
+void quiet_kernel_side_of(uint16_t port) {
+  rte_eth_dev_info info{};
+  if (rte_eth_dev_info_get(port, &info) != 0 || !info.device) return;
+  const rte_devargs* da = rte_dev_devargs(info.device);
+  if (!da || !da->args || std::string_view(info.driver_name) != "net_af_packet") return;
+  std::string args = da->args;
+  size_t at = args.find("iface=");
+  if (at == std::string::npos) return;
+  std::string ifname =
+      args.substr(at + 6, args.find(',', at) == std::string::npos ? std::string::npos : args.find(',', at) - at - 6);
+  if (if_nametoindex(ifname.c_str()) == 0) return;  // not in this namespace
+  std::ofstream("/proc/sys/net/ipv4/conf/" + ifname + "/rp_filter") << "1\n";
+  std::ofstream("/proc/sys/net/ipv4/conf/" + ifname + "/arp_ignore") << "8\n";
+  disable_ipv6(ifname);
+}
+
+}  // namespace
+
+bool PuntInterfaces::create(const RouterModel& rm, rte_mempool* pool, std::string& error) {
+  keep_ephemeral_ports_below_waypoints();
+  for (const InterfaceModel& in : rm.interfaces) {
+    if (create_one(in, rm.punt.ifname_prefix + in.name, pool, error)) continue;
+    destroy();
+    return false;
+  }
+  return true;
+}
+
+bool PuntInterfaces::create_one(const InterfaceModel& in, const std::string& name, rte_mempool* pool,
+                                std::string& error) {
+  const std::string device = "net_tap_wp" + std::to_string(taps_.size());
+  const std::string args = "iface=" + name + ",mac=" + mac_text(in.mac);
+  const std::string what = "punt interface " + name + " (" + in.name + "): ";
+  if (if_nametoindex(name.c_str()) != 0)
+    return error = what + "a kernel interface of that name exists already (set router.punt.ifname_prefix)", false;
+  if (int rc = rte_vdev_init(device.c_str(), args.c_str()); rc != 0)
+    return error = what + "net_tap " + args + ": " + rte_strerror(-rc) + " (needs /dev/net/tun and CAP_NET_ADMIN)",
+           false;
+  uint16_t port = 0;
+  if (rte_eth_dev_get_port_by_name(device.c_str(), &port) != 0) {
+    rte_vdev_uninit(device.c_str());
+    return error = what + "net_tap created no port", false;
+  }
+  taps_.push_back({name, device, port});  // from here destroy() removes it
+  if (!start_port(port, in.mtu, pool, error)) return error = what + error, false;
+  int ifindex = static_cast<int>(if_nametoindex(name.c_str()));
+  if (ifindex == 0) return error = what + "no kernel interface after start", false;
+  if (!linux_cp::add_ipv4_address(ifindex, in.addr, in.subnet.len, error)) return error = what + error, false;
+  disable_ipv6(name);
+  quiet_kernel_side_of(in.port_id);
+  std::fprintf(stderr, "waypointd: punt: %s is kernel interface %s (%s)\n", in.name.c_str(), name.c_str(),
+               args.c_str());
+  return true;
+}
+
+bool PuntInterfaces::start_port(uint16_t port, uint16_t mtu, rte_mempool* pool, std::string& error) {
+  rte_eth_conf conf{};
+  if (int rc = rte_eth_dev_configure(port, 1, 1, &conf); rc != 0) return error = rte_strerror(-rc), false;
+  const unsigned socket =
+      static_cast<unsigned>(rte_eth_dev_socket_id(port) < 0 ? SOCKET_ID_ANY : rte_eth_dev_socket_id(port));
+  if (int rc = rte_eth_rx_queue_setup(port, 0, kTapDescriptors, socket, nullptr, pool); rc != 0)
+    return error = std::string("rx queue: ") + rte_strerror(-rc), false;
+  if (int rc = rte_eth_tx_queue_setup(port, 0, kTapDescriptors, socket, nullptr); rc != 0)
+    return error = std::string("tx queue: ") + rte_strerror(-rc), false;
+  if (int rc = rte_eth_dev_set_mtu(port, mtu); rc != 0)
+    return error = "MTU " + std::to_string(mtu) + ": " + rte_strerror(-rc), false;
+  if (int rc = rte_eth_dev_start(port); rc != 0) return error = std::string("start: ") + rte_strerror(-rc), false;
+  return true;
+}
+
+void PuntInterfaces::destroy() {
+  for (const Tap& t : taps_) {
+    rte_eth_dev_stop(t.port_id);
+    rte_vdev_uninit(t.device.c_str());
+  }
+  taps_.clear();
+}
+
+bool PuntInterfaces::to_kernel(int iface, rte_mbuf* m) {
+  return rte_eth_tx_burst(taps_[static_cast<size_t>(iface)].port_id, 0, &m, 1) == 1;
+}
+
+uint16_t PuntInterfaces::from_kernel(int iface, rte_mbuf** pkts, uint16_t n) {
+  return rte_eth_rx_burst(taps_[static_cast<size_t>(iface)].port_id, 0, pkts, n);
+}
+
+}  // namespace wp

@@ -1,0 +1,172 @@
+#!/bin/bash
+# The punt path (docs/operations.md § Punt path) on the headend r2 of the
+# basic topology, its neighbor being the server namespace s on r2's LAN:
+#   c — r1 — wan — r2 [punt: kernel interfaces lan, wan0] — s (10.2.0.10, FRR AS 65002)
+# 1. r2's kernel interfaces carry the ports' MACs and addresses.
+# 2. TCP to a listener on r2's LAN address (python http.server in r2's
+#    namespace): a 1 MiB download and a 1 MiB upload from s, byte-exact.
+# 3. FRR (zebra + bgpd, private config and run dirs) in r2's namespace peers
+#    over eBGP with FRR in s: Established, 10.200.0.0/16 learned by r2, r2's
+#    connected prefixes (redistribute connected) learned by s.
+# 4. A spoofed SYN flood to 10.2.0.1:179 from s: dropped by the bgp_syn
+#    punt rate (counted) while SVR forwarding (curl c -> s) goes on and the
+#    BGP session stays up without a reset, none of its segments metered away.
+# 5. OSPF (ospfd beside them) over r2's LAN kernel interface: adjacency Full
+#    with s, s's 10.201.0.0/16 learned by r2 as an OSPF route.
+# usage: test_punt.sh
+set -u -o pipefail
+source "$(dirname "$0")/lib.sh"
+
+wp_init "wpe2e-punt-"
+echo "== test_punt: kernel interfaces for FRR on r2, waypointd=$WAYPOINTD"
+if [ ! -x "$WAYPOINTD" ]; then wp_fail "waypointd not found at $WAYPOINTD"; wp_finish; fi
+if [ ! -x /usr/lib/frr/bgpd ]; then wp_fail "FRR not installed (setup.sh installs frr)"; wp_finish; fi
+
+wp_basic_up
+KEY=$(wp_keygen)
+wp_gen_basic_configs "$WP_TMP" 1 "$KEY"
+sed -i 's/^  name: r2$/  name: r2\n  punt: {enabled: true}/' "$WP_TMP/r2.yaml"
+wp_check "waypointd --check accepts r2.yaml with punt" wp_check_config "$WP_TMP/r2.yaml"
+wp_pair_start 1
+
+# 1. The kernel interfaces.
+kernel_if_ok() {  # NAME VETH ADDR: the tap NAME has VETH's MAC (the port's) and ADDR
+  [ "$(wp_mac r2 "$1")" = "$(wp_mac r2 "$2")" ] &&
+    ip -n "$(wp_ns r2)" -4 -o addr show dev "$1" | grep -q " $3 "
+}
+wp_check "r2 kernel interface lan: MAC of r2l, 10.2.0.1/24" kernel_if_ok lan r2l 10.2.0.1/24
+wp_check "r2 kernel interface wan0: MAC of r2w, 172.16.0.2/24" kernel_if_ok wan0 r2w 172.16.0.2/24
+
+# 2. TCP to r2's own LAN address, both ways.
+wp_http_start r2 10.2.0.1 8080 "$WP_TMP/http-r2.log" || { wp_fail "http server in r2"; wp_finish; }
+down_ok() {
+  wp_fetch s http://10.2.0.1:8080/file.bin "$WP_TMP/from-r2.bin" 20 &&
+    [ "$(wp_sha "$WP_TMP/from-r2.bin")" = "$(wp_sha "$WP_TMP/www/file.bin")" ]
+}
+up_ok() {
+  local got
+  got=$(wp_exec s curl -sS --max-time 20 -T "$WP_TMP/www/file.bin" http://10.2.0.1:8080/up) || return 1
+  echo "  r2's listener got: $got"
+  [ "$got" = "1048576 $(wp_sha "$WP_TMP/www/file.bin")" ]
+}
+wp_check "s downloads 1 MiB from a listener on r2's 10.2.0.1:8080, sha256 matches" down_ok
+wp_check "s uploads 1 MiB to r2's 10.2.0.1:8080, length and sha256 match" up_ok
+wp_expect "r2 counters.punt_to_kernel > 700 (the upload came up the tap)" "$(wp_stat r2 counters.punt_to_kernel)" -gt 700
+wp_expect "r2 counters.punt_from_kernel > 700 (the download left through the port)" \
+  "$(wp_stat r2 counters.punt_from_kernel)" -gt 700
+wp_expect "r2 counters.punt_arp_answered > 0 (the kernel's ARP answered from our table)" \
+  "$(wp_stat r2 counters.punt_arp_answered)" -gt 0
+
+# 3. FRR on both sides: zebra + bgpd, everything under $WP_TMP/frr-NS.
+frr_start() {  # NS CONF: zebra, bgpd and ospfd in namespace NS with bgpd.conf CONF and ospfd.conf
+  local d=$WP_TMP/frr-$1 daemon
+  mkdir -p "$d" && chmod 777 "$d" && touch "$d/zebra.conf" && cp "$2" "$d/bgpd.conf" || return 1
+  cp "$WP_TMP/ospfd.conf" "$d/ospfd.conf" || return 1
+  for daemon in zebra bgpd ospfd; do
+    wp_bg "$1" "$d/$daemon.out" "/usr/lib/frr/$daemon" -u frr -g frr -f "$d/$daemon.conf" -i "$d/$daemon.pid" \
+      -z "$d/zserv.api" --vty_socket "$d" -P 0 --log "file:$d/$daemon.log"
+    WP_PIDS+=("$WP_BG_PID")
+    if [ "$daemon" = zebra ]; then wp_until 20 test -S "$d/zserv.api" || return 1; fi
+  done
+}
+vty() { local ns=$1; shift; vtysh --vty_socket "$WP_TMP/frr-$ns" "$@" 2>/dev/null; }
+bgp_peer() {  # NS PEER FIELD: a field of the peer in show bgp summary json
+  vty "$1" -c "show bgp summary json" | "$WP_PY" -c '
+import json, sys
+try:
+    print(json.load(sys.stdin)["ipv4Unicast"]["peers"][sys.argv[1]][sys.argv[2]])
+except Exception:
+    print("none")' "$2" "$3"
+}
+established() { [ "$(bgp_peer "$1" "$2" state)" = Established ]; }
+has_route() { vty "$1" -c "show ip bgp $2 json" | grep -q '"prefix":"'"$2"'"'; }
+cat >"$WP_TMP/r2-bgpd.conf" <<CONF
+router bgp 65001
+ bgp router-id 10.2.0.1
+ no bgp ebgp-requires-policy
+ neighbor 10.2.0.10 remote-as 65002
+ neighbor 10.2.0.10 timers 3 9
+ address-family ipv4 unicast
+  redistribute connected
+ exit-address-family
+CONF
+cat >"$WP_TMP/s-bgpd.conf" <<CONF
+router bgp 65002
+ bgp router-id 10.2.0.10
+ no bgp ebgp-requires-policy
+ no bgp network import-check
+ neighbor 10.2.0.1 remote-as 65001
+ neighbor 10.2.0.1 timers 3 9
+ address-family ipv4 unicast
+  network 10.200.0.0/16
+ exit-address-family
+CONF
+cat >"$WP_TMP/ospfd.conf" <<CONF
+interface lan
+ ip ospf hello-interval 1
+ ip ospf dead-interval 3
+interface s0
+ ip ospf hello-interval 1
+ ip ospf dead-interval 3
+router ospf
+ network 10.2.0.0/24 area 0
+ network 10.201.0.0/16 area 0
+CONF
+# A stub network behind s for OSPF to advertise (our kernels have no dummy interfaces).
+stub_net() {
+  local ns; ns=$(wp_ns s)
+  ip -n "$ns" link add d0 type veth peer name d1 && ip -n "$ns" addr add 10.201.0.1/16 dev d0 &&
+    ip -n "$ns" link set d0 up && ip -n "$ns" link set d1 up
+}
+stub_net || { wp_fail "stub network in s"; wp_finish; }
+frr_both() { frr_start r2 "$WP_TMP/r2-bgpd.conf" && frr_start s "$WP_TMP/s-bgpd.conf"; }
+frr_both || { wp_fail "FRR start"; wp_finish; }
+wp_check "eBGP r2 (AS 65001, over the punt path) -> s (AS 65002) Established" wp_until 40 established r2 10.2.0.10
+wp_check "r2's bgpd learned 10.200.0.0/16 from s" wp_until 20 has_route r2 10.200.0.0/16
+wp_check "s learned r2's waypoint prefix 172.16.0.0/24 (redistribute connected)" wp_until 20 has_route s 172.16.0.0/24
+conns0=$(bgp_peer r2 10.2.0.10 connectionsEstablished)
+
+# 5. OSPF over the LAN kernel interface (hellos to 224.0.0.5 up and down the tap).
+ospf_full() {
+  vty r2 -c "show ip ospf neighbor json" | "$WP_PY" -c '
+import json, sys
+n = [x for v in json.load(sys.stdin).get("neighbors", {}).values() for x in v]  # keyed by router id
+sys.exit(0 if any(x.get("nbrState", x.get("state", "")).startswith("Full") for x in n) else 1)' 2>/dev/null
+}
+ospf_route() { vty r2 -c "show ip route 10.201.0.0/16 json" | grep -q '"protocol":"ospf"'; }
+wp_check "OSPF adjacency r2 (lan kernel interface) <-> s Full" wp_until 40 ospf_full
+wp_check "r2 learned 10.201.0.0/16 from s over OSPF" wp_until 20 ospf_route
+wp_expect "r2 counters.punt_ospf > 0" "$(wp_stat r2 counters.punt_ospf)" -gt 0
+
+# 4. A SYN flood to port 179 while SVR traffic and BGP go on.
+R2MAC=$(wp_mac r2 r2l)
+drops0=$(wp_stat r2 drops.punt_rate_bgp_syn)
+wp_bg s "$WP_TMP/flood.log" "$WP_PY" "$WP_E2E/flood.py" syn --iface s0 --dmac "$R2MAC" --dst 10.2.0.1 --dport 179 \
+  --net 10.2.0.128/25 --seconds 8
+FLOOD_PID=$WP_BG_PID; WP_PIDS+=("$FLOOD_PID")
+wp_expect "r2 drops.punt_rate_bgp_syn grows by 1000 (the flood is metered)" \
+  "$(wp_wait_stat r2 drops.punt_rate_bgp_syn $((drops0 + 1000)) 20)" -gt "$drops0"
+svr_ok() {
+  wp_fetch c http://10.2.0.10/file.bin "$WP_TMP/got.bin" 20 &&
+    [ "$(wp_sha "$WP_TMP/got.bin")" = "$(wp_sha "$WP_TMP/www/file.bin")" ]
+}
+wp_check "curl c -> s through r1 and r2 (SVR) during the flood, sha256 matches" svr_ok
+flood_alive=0; wp_alive "$FLOOD_PID" && flood_alive=1
+wp_expect "the flood was still running after the curl" "$flood_alive" -eq 1
+wp_until 30 wp_dead "$FLOOD_PID"
+wp_log "flood: $(tail -1 "$WP_TMP/flood.log"); r2 drops.punt_rate_bgp_syn=$(wp_stat r2 drops.punt_rate_bgp_syn)" \
+  "counters.punt_bgp_syn=$(wp_stat r2 counters.punt_bgp_syn) counters.punt_bgp=$(wp_stat r2 counters.punt_bgp)" \
+  "drops.punt_rate_bgp=$(wp_stat r2 drops.punt_rate_bgp) drops.control_full=$(wp_stat r2 drops.control_full)" \
+  "counters.punt_arp_deferred=$(wp_stat r2 counters.punt_arp_deferred) drops.arp_unresolved=$(wp_stat r2 drops.arp_unresolved)"
+wp_expect "r2 drops.punt_rate_bgp = 0 (the peers' segments were never metered away)" \
+  "$(wp_stat r2 drops.punt_rate_bgp)" -eq 0
+wp_check "BGP still Established after the flood" established r2 10.2.0.10
+wp_expect "BGP session never reset (connectionsEstablished unchanged)" \
+  "$(bgp_peer r2 10.2.0.10 connectionsEstablished)" -eq "$conns0"
+metric_ok() {
+  wp_exec r2 curl -s --max-time 2 "http://127.0.0.1:$WP_MGMT_PORT/metrics" | grep -q 'reason="punt_rate_bgp_syn"'
+}
+wp_check "/metrics carries the punt drop counters" metric_ok
+
+for r in r1 r2; do wp_check "$r exits 0 on SIGTERM" wp_router_stop $r; done
+wp_finish
