@@ -21,6 +21,8 @@ PACKAGES=(
   libgtest-dev libgmock-dev googletest libbenchmark-dev tshark python3 python3-scapy
   iperf3 curl iproute2 iputils-ping ethtool nftables tcpdump procps psmisc pmacct nfdump gnuplot-nox
   stress-ng   # a CPU hog to run the e2e tests under load (tests/e2e/README.md)
+  # routing: FRR's zebra feeds the FIB over FPM (docs/operations.md § Routes from FRR)
+  frr
 )
 
 SUDO=""

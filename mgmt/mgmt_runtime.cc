@@ -59,6 +59,7 @@ bool MgmtRuntime::start_rest(std::string& error) {
     ctx.ha_metrics = [ha](const std::string& labels) { return ha->metrics(labels); };
   }
   ctx.documents = in_.documents;
+  ctx.extra_metrics = in_.extra_metrics;
   ctx.documents.emplace_back("/api/v1/paths", [shared = in_.shared, snapshot = snapshot_.get()] {
     return paths_json(*shared, snapshot).dump(2);
   });

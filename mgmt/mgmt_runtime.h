@@ -55,6 +55,8 @@ struct MgmtInputs {
   const ha::HaStatus* ha = nullptr;  // GET /api/v1/ha; null: standalone
   // More JSON documents served as they are (GET /api/v1/offload).
   std::vector<std::pair<std::string, std::function<std::string()>>> documents;
+  // More /metrics text (labels: `router="..."`), e.g. the FIB's counters.
+  std::function<std::string(const std::string&)> extra_metrics;
 };
 
 class MgmtRuntime {

@@ -158,6 +158,7 @@ void counter_routes(Server& s, const RestContext& c, const RestCounters& n) {
     const std::string& router = c.store->model()->name;
     std::string text = metrics_text(*c.shared, router, c.ipfix, c.store->version(), c.sessions ? c.sessions->size() : 0);
     if (c.ha_metrics) text += c.ha_metrics("router=\"" + router + "\"");
+    if (c.extra_metrics) text += c.extra_metrics("router=\"" + router + "\"");
     res.set_content(text + rest_metrics(n, router), "text/plain; version=0.0.4");
   });
 }

@@ -49,6 +49,8 @@ struct RestContext {
   std::function<std::string(const std::string&)> ha_metrics;
   // More JSON documents served as they are (GET /api/v1/offload).
   std::vector<std::pair<std::string, std::function<std::string()>>> documents;
+  // More /metrics text after the built-in families (the FIB's counters).
+  std::function<std::string(const std::string&)> extra_metrics;
 };
 
 class RestServer {

@@ -15,8 +15,10 @@
 #include <CLI/CLI.hpp>
 #include <csignal>
 #include <cstdio>
+#include <memory>
 #include <optional>
 #include <string>
+#include <vector>
 
 #include "dataplane/control/eal.h"
 #include "ha/ha_thread.h"
@@ -26,6 +28,7 @@
 #include "mgmt/stats.h"
 #include "offload/offload_runtime.h"
 #include "dataplane/control/dataplane_runtime.h"
+#include "dataplane/control/fpm/fpm_listener.h"
 
 namespace {
 
@@ -107,6 +110,7 @@ struct Runtimes {
   wp::ha::HaThread ha;
   wp::offload::OffloadRuntime offload;
   wp::mgmt::MgmtRuntime mgmt;
+  std::unique_ptr<wp::fpm::FpmListener> fpm;  // routes from FRR; null unless `fpm` is configured
 };
 
 wp::mgmt::MgmtInputs mgmt_inputs(Runtimes& rt, const StartConfig& sc) {
@@ -122,6 +126,10 @@ wp::mgmt::MgmtInputs mgmt_inputs(Runtimes& rt, const StartConfig& sc) {
   in.redis = sc.redis;
   in.ha = rt.ha.status();
   in.documents.emplace_back("/api/v1/offload", [&offload = rt.offload] { return offload.status_json(); });
+  if (wp::fpm::FpmListener* fpm = rt.fpm.get()) {
+    in.documents.emplace_back("/api/v1/routes", [fpm] { return fpm->routes_json(10000); });
+    in.extra_metrics = [fpm](const std::string& labels) { return fpm->metrics(labels); };
+  }
   return in;
 }
 
@@ -129,6 +137,20 @@ wp::mgmt::MgmtInputs mgmt_inputs(Runtimes& rt, const StartConfig& sc) {
 int start_dataplane(Runtimes& rt, const wp::config::Config& cfg, std::string& error) {
   const uint16_t model_queues = wp::offload::OffloadRuntime::extra_queues(cfg);
   return rt.dataplane.start(cfg, model_queues, /*spare_lcore=*/model_queues > 0, error);
+}
+
+// The FPM listener (routes from FRR) when the config has an `fpm` section.
+bool start_fpm(Runtimes& rt, const wp::config::Config& cfg, std::string& error) {
+  if (!cfg.has_fpm()) return true;
+  std::vector<wp::fpm::RouteInterface> ifs;
+  for (const wp::InterfaceModel& i : rt.dataplane.model()->interfaces) ifs.push_back({i.name, i.subnet});
+  wp::fpm::FpmOptions o;
+  if (!cfg.fpm().listen().empty()) o.listen = cfg.fpm().listen();
+  if (cfg.fpm().replay_quiet_ms()) o.replay_quiet_ms = cfg.fpm().replay_quiet_ms();
+  rt.fpm = std::make_unique<wp::fpm::FpmListener>(rt.dataplane.shared(), std::move(ifs));
+  if (!rt.fpm->start(o, error)) return false;
+  std::fprintf(stderr, "waypointd: fpm: listening on %s for zebra's routes\n", o.listen.c_str());
+  return true;
 }
 
 // Each runtime creates the rings the workers post into before they run, and
@@ -141,6 +163,7 @@ int start_runtimes(Runtimes& rt, const StartConfig& sc, std::string& error) {
     return 2;
   for (const auto& w : dp.workers()) rt.offload.attach(*w, false);
   rt.offload.attach(dp.dispatcher(), true);
+  if (!start_fpm(rt, cfg, error)) return 2;
   if (!rt.mgmt.start(mgmt_inputs(rt, sc), error)) return 2;
   dp.launch();
   if (!rt.offload.launch(dp.spare_lcore(), error)) return 2;
@@ -157,6 +180,7 @@ void stop_runtimes(Runtimes& rt) {
   rt.mgmt.stop_watch();  // no commit may wait on stopped workers
   rt.dataplane.stop_workers();
   rt.mgmt.stop();     // REST down; the feed drains the workers' last events, flushes IPFIX
+  rt.fpm.reset();     // no worker and no REST reader left on its FIB
   rt.offload.stop();  // manager joined, rules destroyed, model freed
   rt.dataplane.stop();
 }
