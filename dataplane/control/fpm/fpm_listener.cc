@@ -92,9 +92,10 @@ void FpmListener::run() {
   while (running_.load(std::memory_order_relaxed)) {
     pollfd fds[2] = {{listen_fd_, POLLIN, 0}, {conn_fd_, POLLIN, 0}};
     const int n = ::poll(fds, conn_fd_ >= 0 ? 2 : 1, static_cast<int>(kIdleMs));
-    const uint64_t now = now_ms();
     if (n > 0 && (fds[0].revents & POLLIN)) accept_connection();
     if (n > 0 && conn_fd_ >= 0 && (fds[1].revents & (POLLIN | POLLHUP | POLLERR))) read_stream();
+    // After reading: a clock read before it would be older than the last frame.
+    const uint64_t now = now_ms();
     maybe_end_replay(now);
     maybe_publish(now, n == 0);
     retire_quiesced();
@@ -131,7 +132,7 @@ void FpmListener::read_stream() {
   // Read until the socket is drained, or until a publish is due (a long
   // replay must not hold a withdrawal back from the workers).
   for (;;) {
-    if (dirty_ && now_ms() - first_dirty_ms_ >= opt_.publish_interval_ms) return;
+    if (dirty_ && now_ms() >= first_dirty_ms_ + opt_.publish_interval_ms) return;
     const ssize_t got = ::recv(conn_fd_, buf_.data() + have_, buf_.size() - have_, 0);
     if (got == 0 || (got < 0 && errno != EAGAIN && errno != EINTR)) {
       std::fprintf(stderr, "waypointd: fpm: zebra disconnected%s; its routes stay until it replays\n",
@@ -190,7 +191,7 @@ void FpmListener::log_malformed(FpmError e, uint64_t now) {
 }
 
 void FpmListener::maybe_end_replay(uint64_t now) {
-  if (!replaying_ || conn_fd_ < 0 || now - last_frame_ms_ < opt_.replay_quiet_ms) return;
+  if (!replaying_ || conn_fd_ < 0 || now < last_frame_ms_ + opt_.replay_quiet_ms) return;
   replaying_ = false;
   size_t swept;
   {
@@ -208,8 +209,8 @@ void FpmListener::maybe_end_replay(uint64_t now) {
 
 void FpmListener::maybe_publish(uint64_t now, bool idle) {
   if (!dirty_) return;
-  const bool due = idle || now - first_dirty_ms_ >= opt_.publish_interval_ms;
-  if (!due || now - last_publish_ms_ < 2 * last_build_ms_) return;
+  const bool due = idle || now >= first_dirty_ms_ + opt_.publish_interval_ms;
+  if (!due || now < last_publish_ms_ + 2 * last_build_ms_) return;
   publish();
   last_publish_ms_ = now_ms();
   last_build_ms_ = last_publish_ms_ - now;
@@ -270,7 +271,7 @@ std::string FpmListener::routes_json(size_t limit) const {
                       {"distance", r.distance},
                       {"next_hops", hops},
                       {"blackhole", r.paths == 0},
-                      {"age_s", installed ? (now - installed) / 1000 : 0}});
+                      {"age_s", now > installed ? (now - installed) / 1000 : 0}});
   }
   nlohmann::json doc = {{"source", "fpm"},
                         {"connected", connected_.load()},
