@@ -26,7 +26,8 @@ PACKAGES=(
   # observability and API contract checks: promtool and a Prometheus server, the OpenAPI
   # checker (docs/api/check_openapi.py), manual pages rendered by man/groff
   prometheus python3-yaml python3-jsonschema man-db groff-base
-  # routing daemons beside waypointd over the punt path (docs/operations.md § Punt path)
+  # routing: FRR beside waypointd over the punt path, its zebra feeding the FIB over FPM
+  # (docs/operations.md § Punt path, § Routes from FRR)
   frr
 )
 

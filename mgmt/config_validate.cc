@@ -215,6 +215,7 @@ std::vector<ConfigError> ConfigValidator::run() {
   check_limits();
   check_ipfix();
   check_redis();
+  check_fpm();
   check_ha();
   check_rest_access();
   return std::move(errors_);

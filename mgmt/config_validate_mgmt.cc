@@ -11,6 +11,15 @@ void ConfigValidator::endpoint(const std::string& text, const std::string& path)
   if (!parse_endpoint(text)) error(path, "\"" + text + "\" is not IPv4:port (e.g. 127.0.0.1:4739, port 1..65535)");
 }
 
+// Routes from FRR over FPM: where zebra connects, and how long its replay may pause.
+void ConfigValidator::check_fpm() {
+  if (!cfg_.has_fpm()) return;
+  const config::Fpm& f = cfg_.fpm();
+  if (!f.listen().empty()) endpoint(f.listen(), "fpm.listen");
+  if (f.replay_quiet_ms() != 0 && (f.replay_quiet_ms() < 100 || f.replay_quiet_ms() > 60000))
+    error("fpm.replay_quiet_ms", std::to_string(f.replay_quiet_ms()) + " ms is outside 100..60000");
+}
+
 void ConfigValidator::check_ipfix() {
   const config::Ipfix& x = cfg_.ipfix();
   for (int i = 0; i < x.collectors_size(); ++i)

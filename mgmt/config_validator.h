@@ -60,6 +60,7 @@ class ConfigValidator {
   void check_rest_tokens();
   void check_rest_limits();
   void endpoint(const std::string& text, const std::string& path);
+  void check_fpm();
   // config_validate_paths.cc: BFD, probes, path preferences and SLAs.
   void check_paths();
   // config_validate_ha.cc: node id, CPG group, the peer's addresses.

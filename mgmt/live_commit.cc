@@ -40,6 +40,8 @@ std::vector<ConfigError> ConfigStore::restart_only(const config::Config& next) c
   same(config_.dataplane(), next.dataplane(), "dataplane");
   same(config_.ipfix(), next.ipfix(), "ipfix");
   same(config_.ha(), next.ha(), "ha");  // corosync group and address takeover are set up once
+  same(config_.fpm(), next.fpm(), "fpm");  // the listener is bound once at start
+  if (config_.has_fpm() != next.has_fpm()) errs.push_back({"fpm", "changes here need a restart of waypointd"});
   if (config_.mgmt().listen() != next.mgmt().listen()) errs.push_back({"mgmt.listen", "changes need a restart"});
   // The REST server's TLS context and limits are set up once at start; its
   // tokens follow commits (rest_auth.h LiveAccess).

@@ -38,6 +38,7 @@
 #include "mgmt/systemd_notify.h"
 #include "mgmt/worker_watchdog.h"
 #include "offload/offload_runtime.h"
+#include "dataplane/control/fpm/fpm_listener.h"
 #include "tools/version.h"
 
 namespace {
@@ -139,6 +140,7 @@ struct Runtimes {
   wp::offload::OffloadRuntime offload;
   wp::mgmt::MgmtRuntime mgmt;
   std::unique_ptr<wp::mgmt::FileReload> reload;  // --config FILE: SIGHUP
+  std::unique_ptr<wp::fpm::FpmListener> fpm;     // routes from FRR; null unless `fpm` is configured
 };
 
 // What the control thread does for systemd besides its packets: the
@@ -166,6 +168,10 @@ wp::mgmt::MgmtInputs mgmt_inputs(Runtimes& rt, const StartConfig& sc) {
   in.documents.emplace_back("/api/v1/offload", [&offload = rt.offload] { return offload.status_json(); });
   in.metrics.emplace_back([&offload = rt.offload](const std::string& labels) { return offload.metrics(labels); });
   in.audit = [](const std::string& line) { log_event(LogLevel::notice, "config-commit", "audit: " + line); };
+  if (wp::fpm::FpmListener* fpm = rt.fpm.get()) {
+    in.documents.emplace_back("/api/v1/routes", [fpm] { return fpm->routes_json(10000); });
+    in.metrics.emplace_back([fpm](const std::string& labels) { return fpm->metrics(labels); });
+  }
   return in;
 }
 
@@ -187,6 +193,20 @@ void start_file_reload(Runtimes& rt, const StartConfig& sc) {
   rt.reload->start();
 }
 
+// The FPM listener (routes from FRR) when the config has an `fpm` section.
+bool start_fpm(Runtimes& rt, const wp::config::Config& cfg, std::string& error) {
+  if (!cfg.has_fpm()) return true;
+  std::vector<wp::fpm::RouteInterface> ifs;
+  for (const wp::InterfaceModel& i : rt.dataplane.model()->interfaces) ifs.push_back({i.name, i.subnet});
+  wp::fpm::FpmOptions o;
+  if (!cfg.fpm().listen().empty()) o.listen = cfg.fpm().listen();
+  if (cfg.fpm().replay_quiet_ms()) o.replay_quiet_ms = cfg.fpm().replay_quiet_ms();
+  rt.fpm = std::make_unique<wp::fpm::FpmListener>(rt.dataplane.shared(), std::move(ifs));
+  if (!rt.fpm->start(o, error)) return false;
+  std::fprintf(stderr, "waypointd: fpm: listening on %s for zebra's routes\n", o.listen.c_str());
+  return true;
+}
+
 // Each runtime creates the rings the workers post into before they run, and
 // starts what needs them running after. 0, or waypointd's exit code with `error`.
 int start_runtimes(Runtimes& rt, const StartConfig& sc, std::string& error) {
@@ -197,6 +217,7 @@ int start_runtimes(Runtimes& rt, const StartConfig& sc, std::string& error) {
     return 2;
   for (const auto& w : dp.workers()) rt.offload.attach(*w, false);
   rt.offload.attach(dp.dispatcher(), true);
+  if (!start_fpm(rt, cfg, error)) return 2;
   if (!rt.mgmt.start(mgmt_inputs(rt, sc), error)) return 2;
   dp.launch();
   if (!rt.offload.launch(dp.spare_lcore(), error)) return 2;
@@ -215,6 +236,7 @@ void stop_runtimes(Runtimes& rt) {
   rt.mgmt.stop_watch();  // no commit may wait on stopped workers
   rt.dataplane.stop_workers();
   rt.mgmt.stop();     // REST down; the feed drains the workers' last events, flushes IPFIX
+  rt.fpm.reset();     // no worker and no REST reader left on its FIB
   rt.offload.stop();  // manager joined, rules destroyed, model freed
   rt.dataplane.stop();
 }

@@ -160,6 +160,7 @@ int main(int argc, char** argv) {
   auto* peers = app.add_subcommand("peers", "peer routers");
   auto* ha = app.add_subcommand("ha", "HA pair status");
   auto* paths = app.add_subcommand("paths", "WAN paths: BFD state, probe and live-traffic metrics");
+  auto* routes = app.add_subcommand("routes", "routes from FRR in the FIB: prefix, next hops, protocol, age");
   auto* metrics = app.add_subcommand("metrics", "Prometheus metrics text");
 
   auto* config = app.add_subcommand("config", "show, check or push configuration");
@@ -216,6 +217,7 @@ int main(int argc, char** argv) {
   if (*stats) return print_document(c, "/api/v1/stats", as_json, wp::tools::print_stats);
   if (*peers) return print_document(c, "/api/v1/peers", as_json, wp::tools::print_peers);
   if (*paths) return print_document(c, "/api/v1/paths", as_json, wp::tools::print_paths);
+  if (*routes) return print_document(c, "/api/v1/routes", as_json, wp::tools::print_routes);
   if (*ha) return print_document(c, "/api/v1/ha", as_json, wp::tools::print_kv);
   if (*metrics) {
     auto r = call(c, "GET", "/metrics");

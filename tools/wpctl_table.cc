@@ -107,6 +107,26 @@ void print_paths(const json& p) {
   }
 }
 
+void print_routes(const json& r) {
+  std::printf("%-18s %-8s %4s %8s  %s\n", "PREFIX", "PROTO", "DIST", "AGE", "NEXT HOPS");
+  const json& list = r.is_object() && r.contains("routes") ? r["routes"] : r;
+  if (!list.is_array()) return;
+  for (const json& x : list) {
+    std::string hops;
+    for (const json& h : x.value("next_hops", json::array())) {
+      const std::string gw = h.value("gateway", "");
+      hops += (hops.empty() ? "" : ", ") + (gw.empty() ? std::string("on-link") : gw) + " via " +
+              h.value("interface", "");
+    }
+    if (x.value("blackhole", false)) hops = "blackhole";
+    std::printf("%-18s %-8s %4d %7llus  %s\n", x.value("prefix", "").c_str(), x.value("protocol", "").c_str(),
+                x.value("distance", 0), static_cast<unsigned long long>(x.value("age_s", 0ULL)), hops.c_str());
+  }
+  if (r.is_object() && r.value("truncated", false))
+    std::printf("(%llu routes in the FIB; the first %zu shown)\n",
+                static_cast<unsigned long long>(r.value("fib_routes", 0ULL)), list.size());
+}
+
 void print_kv(const json& obj) {
   for (auto& [k, v] : obj.items())
     std::printf("%-10s %s\n", k.c_str(), v.is_string() ? v.get<std::string>().c_str() : v.dump().c_str());

@@ -35,10 +35,15 @@ int RouterModel::service_for(Ipv4 dst, uint8_t proto, uint16_t dport) const {
   return best;
 }
 
-std::optional<NextHop> RouterModel::route(Ipv4 dst) const {
+const RouteModel* RouterModel::route_entry(Ipv4 dst) const {
   const RouteModel* best = nullptr;
   for (const auto& r : routes)
     if (r.prefix.contains(dst) && (!best || r.prefix.len > best->prefix.len)) best = &r;
+  return best;
+}
+
+std::optional<NextHop> RouterModel::route(Ipv4 dst) const {
+  const RouteModel* best = route_entry(dst);
   if (!best) return std::nullopt;
   return NextHop{best->iface, best->next_hop ? best->next_hop : dst};
 }

@@ -42,6 +42,9 @@ struct RouteModel {
   Ipv4Prefix prefix;
   Ipv4 next_hop = 0;  // 0: directly connected
   int iface = kNone;
+  // Administrative distance: connected 0, static 1 (a route from FRR with a
+  // lower one wins over a config route of the same prefix; ties go to the config).
+  uint8_t distance() const { return next_hop ? 1 : 0; }
 };
 
 struct ServiceModel {
@@ -111,7 +114,9 @@ class RouterModel {
     if (tenant < 0 || service < 0) return kNone;
     return policy_matrix_[static_cast<size_t>(tenant) * services.size() + static_cast<size_t>(service)];
   }
+  // The config's own routes (connected, static); WorkerContext::route adds FRR's.
   std::optional<NextHop> route(Ipv4 dst) const;
+  const RouteModel* route_entry(Ipv4 dst) const;
   int iface_by_port(uint16_t port_id) const {
     return port_id < iface_of_port_.size() ? iface_of_port_[port_id] : kNone;
   }

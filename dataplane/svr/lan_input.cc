@@ -28,7 +28,8 @@ void LanInput::first_packet(rte_mbuf* m, ParsedPacket& pp, int iface) {
   if (service == kNone) return ctx_.drop(m, DropReason::no_service);
   int security = rm.policy(tenant, service);
   if (security == kNone) return ctx_.drop(m, DropReason::policy_deny);
-  auto back = rm.route(t.src);
+  const uint32_t hash = symmetric_hash(t);
+  auto back = ctx_.route(t.src, hash);
   if (!back) return ctx_.drop(m, DropReason::no_route);
   DropReason why = DropReason::no_route;
   if (!ctx_.admit_session(t.src, tenant, why)) return ctx_.drop(m, why);
@@ -45,7 +46,7 @@ void LanInput::first_packet(rte_mbuf* m, ParsedPacket& pp, int iface) {
   const ServiceModel& svc = rm.services[service];
   bool bound;
   if (svc.next_peer == kNone) {  // both ends on our LAN side: a plain routed session
-    auto fwd = rm.route(t.dst);
+    auto fwd = ctx_.route(t.dst, hash);
     bound = fwd.has_value() && !ctx_.table.lookup(t.reversed());
     if (bound) s->out_fwd = SideOut{t, fwd->addr, static_cast<int8_t>(fwd->iface), -1};
   } else {

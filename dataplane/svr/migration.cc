@@ -76,7 +76,7 @@ bool PathMigration::rebind(rte_mbuf* m, ParsedPacket& pp, const Metadata& md, in
   if (s.uuid != md.uuid || s.out_rev.peer != peer || s.side_b_wan() || s.original != md.forward_context) return false;
   // The new pair must keep the class, or WAN and LAN packets would reach different workers.
   if (class_of_port(pp.dport) != affinity_class(s.original) || pp.proto != s.original.proto) return false;
-  auto back = ctx_.rm().route(pp.src);
+  auto back = ctx_.route(pp.src, symmetric_hash(s.original));
   if (!back) return false;
   SideOut from = s.out_rev;
   SideOut to{FiveTuple{pp.dst, pp.src, pp.dport, pp.sport, pp.proto}, back->addr, static_cast<int8_t>(back->iface),

@@ -13,7 +13,7 @@ bool bind_by_route(WorkerContext& ctx, Session& s, int peer, uint32_t cls, DropR
   std::optional<NextHop> nh;
   Ipv4 peer_addr = 0;
   for (Ipv4 w : rm.peers[peer].waypoints) {
-    nh = rm.route(w);
+    nh = ctx.route(w, symmetric_hash(s.original));
     if (nh && rm.interfaces[nh->iface].wan) {
       peer_addr = w;
       break;

@@ -118,7 +118,7 @@ bool WanInput::bind_onward(Session& s, int service, uint32_t cls, DropReason& wh
   const RouterModel& rm = ctx_.rm();
   const ServiceModel& svc = rm.services[service];
   if (svc.next_peer != kNone) return pick_wan_side(ctx_, s, svc.next_peer, cls, why);
-  auto fwd = rm.route(s.original.dst);
+  auto fwd = ctx_.route(s.original.dst, symmetric_hash(s.original));
   if (!fwd) return false;
   s.out_fwd = SideOut{s.original, fwd->addr, static_cast<int8_t>(fwd->iface), -1};
   // A stale session for the same original tuple (its client side is gone)
@@ -148,7 +148,7 @@ void WanInput::first_packet(rte_mbuf* m, ParsedPacket& pp, const Metadata& md, i
   // packets of this session would reach a different worker than WAN ones.
   uint32_t cls = affinity_class(orig);
   if (class_of_port(pp.dport) != cls) return ctx_.drop(m, DropReason::bad_metadata);
-  auto back = rm.route(pp.src);
+  auto back = ctx_.route(pp.src, symmetric_hash(orig));
   if (!back) return ctx_.drop(m, DropReason::no_route);
   DropReason why = DropReason::no_route;
   if (!ctx_.admit_session(orig.src, tenant, why)) return ctx_.drop(m, why);

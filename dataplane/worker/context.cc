@@ -16,6 +16,37 @@ WorkerContext::WorkerContext(uint32_t id_, DataplaneShared& shared_, uint32_t ma
       keys(id_ < shared_.workers ? shared_.key_slots : 0, socket),
       rng(std::random_device{}()) {}
 
+WorkerContext::RouteChoice WorkerContext::route_choice(Ipv4 dst) const {
+  const RouteModel* own = model->route_entry(dst);
+  const FibTable* fib = shared.fib.load(std::memory_order_acquire);
+  const FibRoute* frr = fib ? fib->lookup(dst) : nullptr;
+  if (frr && (!own || frr->prefix.len > own->prefix.len ||
+              (frr->prefix.len == own->prefix.len && frr->distance < own->distance())))
+    return {nullptr, frr};
+  return {own, nullptr};
+}
+
+std::optional<NextHop> WorkerContext::route(Ipv4 dst, uint32_t hash) const {
+  const RouteChoice c = route_choice(dst);
+  if (c.frr) {
+    if (c.frr->paths == 0) return std::nullopt;  // a blackhole
+    const FibNextHop& h = c.frr->pick(hash);
+    return NextHop{h.iface, h.gateway ? h.gateway : dst};
+  }
+  if (!c.own) return std::nullopt;
+  return NextHop{c.own->iface, c.own->next_hop ? c.own->next_hop : dst};
+}
+
+bool WorkerContext::route_offers(Ipv4 dst, Ipv4 next_hop, int iface) const {
+  const RouteChoice c = route_choice(dst);
+  if (c.own) return c.own->iface == iface && (c.own->next_hop ? c.own->next_hop : dst) == next_hop;
+  if (!c.frr) return false;
+  for (int i = 0; i < c.frr->paths; ++i)
+    if (c.frr->hops[i].iface == iface && (c.frr->hops[i].gateway ? c.frr->hops[i].gateway : dst) == next_hop)
+      return true;
+  return false;
+}
+
 void WorkerContext::heard_key_versions(int peer, const Metadata& md) {
   const uint8_t before = tx_key(peer).version;
   const uint32_t name_hash = model->peers[peer].name_hash;

@@ -50,6 +50,23 @@ struct WorkerContext {
   }
 
   const RouterModel& rm() const { return *model; }
+  // The route to `dst` for a session whose symmetric hash is `hash`: the
+  // config's (connected, static) or FRR's (shared.fib), longest prefix first,
+  // then the lower administrative distance (ties: the config's); among FRR's
+  // equal-cost next hops the hash picks one, so a session keeps its member
+  // while the set is unchanged. nullopt: no route, or a blackhole.
+  std::optional<NextHop> route(Ipv4 dst, uint32_t hash) const;
+  // Whether the route to `dst` offers `next_hop` on `iface` (any ECMP member).
+  bool route_offers(Ipv4 dst, Ipv4 next_hop, int iface) const;
+
+ private:
+  struct RouteChoice {
+    const RouteModel* own = nullptr;  // the config's route won
+    const FibRoute* frr = nullptr;    // FRR's route won
+  };
+  RouteChoice route_choice(Ipv4 dst) const;
+
+ public:
   // The pair-key version to sign with toward `peer` (crypto/pair_keys.h).
   const PairKey& tx_key(int peer) const {
     const PeerModel& p = model->peers[peer];

@@ -38,6 +38,8 @@ namespace wp {
   X(offload_aged) \
   /* torn down after a config commit denied them */ \
   X(sessions_policy_closed) \
+  X(sessions_route_moved) /* a FIB change left a session's next hop: moved to another ECMP member */ \
+  X(sessions_route_closed) /* a FIB change left a session without a route: closed */ \
   /* peer sessions applied by this worker */ \
   X(ha_sessions_applied) \
   X(ha_sessions_removed) \

@@ -20,6 +20,7 @@
 
 #include "dataplane/control/neighbor.h"
 #include "dataplane/control/router_model.h"
+#include "dataplane/ip/fib.h"
 #include "dataplane/paths/path_table.h"
 #include "dataplane/session/events.h"
 #include "dataplane/session/table.h"
@@ -30,6 +31,9 @@ namespace wp {
 
 struct DataplaneShared {
   std::atomic<const RouterModel*> model{nullptr};
+  // Routes from FRR (dataplane/control/fpm/): published by the FPM listener,
+  // retired after every worker's epoch moved twice; null = none.
+  std::atomic<const FibTable*> fib{nullptr};
   NeighborTable neighbors;
   uint32_t workers = 1;
   std::vector<rte_ring*> handoff;              // (workers + 1) x workers, [from * workers + to]

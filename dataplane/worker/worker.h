@@ -35,6 +35,7 @@
 #include "dataplane/svr/metadata_only.h"
 #include "dataplane/svr/migration.h"
 #include "dataplane/svr/policy_recheck.h"
+#include "dataplane/svr/route_follow.h"
 #include "dataplane/svr/wan_input.h"
 #include "dataplane/worker/aging.h"
 #include "dataplane/worker/context.h"
@@ -127,6 +128,7 @@ class Worker {
   FlowMonitor flow_{ctx_, metadata_only_};
   Emit emit_{ctx_, crypto_, fragments_, flow_, metadata_only_};
   PolicyRecheck recheck_{ctx_};
+  RouteFollow routes_{ctx_};
   PathMigration migration_{ctx_, emit_, metadata_only_, flow_, recheck_};
   LanInput lan_{ctx_, emit_, crypto_, migration_, recheck_};
   WanInput wan_{ctx_, emit_, crypto_, fragments_, migration_, flow_, metadata_only_, recheck_};

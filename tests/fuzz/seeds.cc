@@ -6,7 +6,7 @@
 //
 //   wp_fuzz_seeds OUT_DIR [CONFIG_FILE...]
 //
-// writes OUT_DIR/{metadata,bfd,ipfix,ha_session,rest_config}/NAME. Config
+// writes OUT_DIR/{metadata,bfd,fpm,ipfix,ha_session,rest_config}/NAME. Config
 // files become their REST JSON form (what GET /api/v1/config returns, and
 // so what a client edits and PUTs back). Everything is deterministic: the
 // output only changes when an encoder does.
@@ -21,6 +21,7 @@
 #include <vector>
 
 #include "dataplane/ip/packet.h"
+#include "dataplane/control/fpm/fpm_encoder.h"
 #include "dataplane/paths/bfd.h"
 #include "dataplane/svr/metadata.h"
 #include "ha/session_codec.h"
@@ -387,6 +388,28 @@ void rest_json_seeds(int argc, char** argv) {
 
 }  // namespace
 
+// --- FPM streams as zebra's dplane_fpm_nl writes them (fuzz_fpm) -----------
+
+void fpm_seeds() {
+  using wp::fpm::FpmWriter;
+  const wp::Ipv4Prefix p16{0x0ac80000, 16}, p24{0x0ac80900, 24}, deflt{0, 0};
+  const uint8_t bgp = 186, ospf = 188, zstatic = 196;
+  FpmWriter w;
+  w.route(true, p16, bgp, {{0x0a020009, 3, 1}});
+  write("fpm", "single", w.bytes());
+  w.clear();
+  w.route(true, deflt, ospf, {{0x0a020001, 3, 1}, {0x0a020002, 3, 2}, {0, 3, 1}}).route(false, p16, bgp, {});
+  write("fpm", "multipath-withdraw", w.bytes());
+  w.clear();
+  w.nexthop(true, 1, {0x0a020001, 3, 1}).nexthop(true, 2, {0x0a020002, 0, 1}).nexthop(true, 3, {}, {1, 2});
+  w.route(true, p16, bgp, {}, 3).nexthop(false, 2, {});
+  write("fpm", "nexthop-groups", w.bytes());
+  w.clear();
+  w.route(true, p24, zstatic, {}, 0, 6).route(true, p16, bgp, {{0x0a020001, 0, 1}}, 0, 1, 10);
+  w.route(true, p16, bgp, {{0xc6336401, 0, 1}});
+  write("fpm", "blackhole-table-replay", w.bytes());
+}
+
 int main(int argc, char** argv) {
   if (argc < 2) {
     std::fprintf(stderr, "usage: %s OUT_DIR [CONFIG_FILE...]\n", argv[0]);
@@ -395,6 +418,7 @@ int main(int argc, char** argv) {
   g_out = argv[1];
   metadata_seeds();
   bfd_seeds();
+  fpm_seeds();
   ipfix_seeds();
   HaSeeds().write_all();
   rest_json_seeds(argc - 2, argv + 2);

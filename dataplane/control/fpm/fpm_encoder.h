@@ -1,0 +1,41 @@
+// Writing FPM frames the way zebra's dplane_fpm_nl does (fpm_decoder.h has
+// the format): the benchmark's generated route stream, the unit tests'
+// vectors and the fuzzer's seeds. Not used by waypointd itself.
+#pragma once
+
+#include <cstdint>
+#include <vector>
+
+#include "dataplane/control/fpm/fpm_decoder.h"
+
+namespace wp::fpm {
+
+class FpmWriter {
+ public:
+  // RTM_NEWROUTE (del = false) or RTM_DELROUTE in table 254; one next hop
+  // becomes RTA_GATEWAY + RTA_OIF, more become RTA_MULTIPATH; nh_id != 0
+  // adds RTA_NH_ID.
+  FpmWriter& route(bool add, const Ipv4Prefix& p, uint8_t protocol, const std::vector<FpmNextHop>& hops,
+                   uint32_t nh_id = 0, uint8_t type = 1, uint32_t table = kMainTableId);
+  // RTM_NEWNEXTHOP / RTM_DELNEXTHOP: one next hop, or a group of ids.
+  FpmWriter& nexthop(bool add, uint32_t id, const FpmNextHop& hop, const std::vector<uint32_t>& group = {});
+  // The frames written so far, one netlink message each, back to back.
+  const std::vector<uint8_t>& bytes() const { return out_; }
+  void clear() { out_.clear(); }
+
+  static constexpr uint32_t kMainTableId = 254;
+
+ private:
+  void begin(uint16_t type);
+  void end();
+  void put8(uint8_t v) { out_.push_back(v); }
+  void put16(uint16_t v);
+  void put32(uint32_t v);
+  void attr32(uint16_t type, uint32_t v);
+  void attr_addr(uint16_t type, Ipv4 a);
+  std::vector<uint8_t> out_;
+  size_t frame_ = 0;
+  uint32_t seq_ = 0;
+};
+
+}  // namespace wp::fpm

@@ -1,0 +1,102 @@
+// The routes zebra gave us over FPM (zebra's selected route per prefix) and
+// the next-hop objects they may name, turned into FibTable snapshots for the
+// workers (dataplane/ip/fib.h). Control side only: one thread (the FPM
+// listener) applies and builds; REST reads `snapshot_json` under its lock.
+//
+// Next hops map to Waypoint interfaces by this rule, in order:
+//   1. the kernel interface `ifindex` names (if_indextoname in waypointd's
+//      network namespace, where zebra runs too) is a Waypoint interface's name;
+//   2. the gateway lies in an interface's connected prefix;
+//   3. otherwise the next hop is unresolved: left out of the route (a route
+//      with no resolved next hop is not installed; counted).
+// Administrative distance comes from the route's protocol (zebra's defaults:
+// static 1, eBGP 20, OSPF 110, IS-IS 115, RIP 120; the netlink message does
+// not carry zebra's distance, and RTA_PRIORITY is zebra's fixed metric 20).
+// Config routes have distance 0 (connected) and 1 (static), so a config route
+// wins over an FRR route of the same prefix unless FRR's is a static of its
+// own with the same distance, in which case the config one still wins (ties go
+// to the config).
+//
+// Reconnect: begin_replay() marks every route and next-hop object stale;
+// what zebra sends again is fresh; sweep() removes what stayed stale.
+#pragma once
+
+#include <cstdint>
+#include <functional>
+#include <memory>
+#include <string>
+#include <unordered_map>
+#include <vector>
+
+#include "dataplane/control/fpm/fpm_decoder.h"
+#include "dataplane/ip/fib.h"
+
+namespace wp::fpm {
+
+inline constexpr uint32_t kMainTable = 254;
+inline constexpr int kNoIface = -1;
+
+// What a next hop can resolve against: the router's interfaces.
+struct RouteInterface {
+  std::string name;
+  Ipv4Prefix subnet;
+};
+// ifindex -> kernel interface name ("" when unknown).
+using IfindexNamer = std::function<std::string(uint32_t ifindex)>;
+
+uint8_t distance_of(uint8_t protocol);
+std::string_view protocol_name(uint8_t protocol);
+
+struct RouteTableCounters {
+  uint64_t routes_added = 0, routes_withdrawn = 0, withdraw_unknown = 0, nexthops_added = 0,
+           nexthops_withdrawn = 0, other_table = 0, unresolved = 0, swept = 0, unknown_nh_id = 0;
+};
+
+class RouteTable {
+ public:
+  RouteTable(std::vector<RouteInterface> interfaces, IfindexNamer namer);
+
+  void apply(const FpmMessage& m, uint64_t now_ms);
+  void begin_replay() { ++generation_; }
+  // Removes routes and objects zebra did not send since begin_replay; returns how many.
+  size_t sweep();
+  // The FIB of the current routes (allocates, O(routes)).
+  std::unique_ptr<const FibTable> build();
+  size_t size() const { return routes_.size(); }
+  const RouteTableCounters& counters() const { return counters_; }
+  // When the route of `p` was installed or last changed (0: none).
+  uint64_t installed_ms(const Ipv4Prefix& p) const;
+  const std::vector<RouteInterface>& interfaces() const { return ifaces_; }
+
+ private:
+  struct Route {
+    uint8_t protocol = 0;
+    bool blackhole = false;
+    uint32_t nh_id = 0;
+    std::vector<FpmNextHop> hops;
+    uint64_t installed_ms = 0;
+    uint64_t generation = 0;
+  };
+  struct NextHopObject {
+    std::vector<FpmNextHop> hops;
+    std::vector<uint32_t> group;
+    bool blackhole = false;
+    uint64_t generation = 0;
+  };
+  static uint64_t key(const Ipv4Prefix& p) { return uint64_t{p.addr} << 8 | p.len; }
+  void apply_route(const FpmMessage& m, uint64_t now_ms);
+  void apply_nexthop(const FpmMessage& m);
+  int resolve_iface(const FpmNextHop& h);
+  void add_hops(const std::vector<FpmNextHop>& in, FibRoute& out);
+  bool resolve(const Route& r, FibRoute& out);
+
+  std::vector<RouteInterface> ifaces_;
+  IfindexNamer namer_;
+  std::unordered_map<uint32_t, int> iface_of_ifindex_;  // cache of namer_ answers
+  std::unordered_map<uint64_t, Route> routes_;
+  std::unordered_map<uint32_t, NextHopObject> objects_;
+  uint64_t generation_ = 1;
+  RouteTableCounters counters_;
+};
+
+}  // namespace wp::fpm

@@ -1,0 +1,44 @@
+// Sessions following FIB changes; see route_follow.h.
+#include "dataplane/svr/route_follow.h"
+
+#include <algorithm>
+
+namespace wp {
+
+void RouteFollow::poll() {
+  const FibTable* fib = ctx_.shared.fib.load(std::memory_order_acquire);
+  if (fib != seen_) {  // a change while a walk runs restarts it: every session meets the newest table
+    seen_ = fib;
+    hand_ = 0;
+    running_ = true;
+  }
+  if (!running_) return;
+  const uint32_t end = std::min(hand_ + kSlice, ctx_.table.capacity());
+  for (; hand_ < end; ++hand_) {
+    Session& s = *ctx_.table.at(hand_);
+    if (!s.in_use) continue;
+    if (s.out_fwd.peer < 0 && s.out_fwd.iface >= 0 && !follow(s, s.out_fwd)) continue;
+    if (s.out_rev.peer < 0 && s.out_rev.iface >= 0) follow(s, s.out_rev);
+  }
+  if (hand_ >= ctx_.table.capacity()) running_ = false;
+}
+
+bool RouteFollow::follow(Session& s, SideOut& side) {
+  const Ipv4 dst = side.tuple.dst;
+  const uint32_t hash = symmetric_hash(s.original);
+  if (ctx_.route_offers(dst, side.next_hop, side.iface)) return true;
+  const std::optional<NextHop> nh = ctx_.route(dst, hash);
+  if (!nh) {
+    ctx_.post_event(SessionEventKind::closed, s, SessionEndReason::forced_end);
+    ctx_.remove_session(&s);
+    ctx_.counters->add(Counter::sessions_route_closed);
+    ctx_.count_active();
+    return false;
+  }
+  side.next_hop = nh->addr;
+  side.iface = static_cast<int8_t>(nh->iface);
+  ctx_.counters->add(Counter::sessions_route_moved);
+  return true;
+}
+
+}  // namespace wp

@@ -1,0 +1,45 @@
+// Sessions following the routes from FRR (dataplane/control/fpm/) when a new
+// FIB snapshot is published.
+//
+// A session takes its next hops when it is set up (WorkerContext::route: the
+// session's hash picks one ECMP member) and keeps them in its SideOut, so a
+// FIB change never moves a session whose next hop is still a member of its
+// destination's route. When the FIB changes, the worker walks its table, a
+// slice per loop iteration (like aging and the policy re-check), and for each
+// LAN-side leg (SideOut::peer < 0: routed, not a WAN leg to a peer) whose
+// next hop is no longer one the route offers:
+//   - the route has other members: the leg moves to the member the session's
+//     hash picks now (sessions_route_moved);
+//   - no route (withdrawn, or a blackhole): the session is closed, `closed`
+//     event with reason forced_end (IPFIX flowEndReason 4), counted as
+//     sessions_route_closed (the `no_route` of new sessions is a drop reason).
+// WAN legs follow their paths (path monitor), not this.
+#pragma once
+
+#include <cstdint>
+
+#include "dataplane/ip/fib.h"
+#include "dataplane/session/session.h"
+#include "dataplane/worker/context.h"
+
+namespace wp {
+
+class RouteFollow {
+ public:
+  static constexpr uint32_t kSlice = 16384;
+
+  explicit RouteFollow(WorkerContext& ctx) : ctx_(ctx), seen_(ctx.shared.fib.load(std::memory_order_acquire)) {}
+  // Start of an iteration: notices a new FIB, then checks a slice of sessions.
+  void poll();
+
+ private:
+  // False when the session was closed.
+  bool follow(Session& s, SideOut& side);
+
+  WorkerContext& ctx_;
+  const FibTable* seen_;
+  uint32_t hand_ = 0;
+  bool running_ = false;
+};
+
+}  // namespace wp
