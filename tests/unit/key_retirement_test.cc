@@ -11,7 +11,7 @@
 
 #include "dataplane/crypto/pair_keys.h"
 #include "mgmt/key_retirement.h"
-#include "tests/unit/eal_env.h"
+#include "tests/unit/live_store.h"
 
 namespace wp::mgmt {
 namespace {
@@ -33,37 +33,19 @@ peers:
 class KeyRetire : public ::testing::Test {
  protected:
   void start(const std::string& text) {
-    test::test_pool();
     std::string err;
-    ASSERT_TRUE(shared_.create_rings(1, 64, SOCKET_ID_ANY, err)) << err;
-    ConfigResult r = load_config_text(text);
-    ASSERT_TRUE(r.ok()) << r.error_text();
-    model_ = RouterModel::build(r.config, nullptr, nullptr, hmac_, err);
-    ASSERT_TRUE(model_) << err;
-    shared_.model.store(model_.get());
-    store_ = std::make_unique<ConfigStore>(shared_, r.config, model_, nullptr, nullptr);
+    ASSERT_TRUE(live_.start(text, err)) << err;
+    store_ = live_.store.get();
     store_->set_audit([this](const std::string& line) { audit_.push_back(line); });
-    // Stand-in for running workers: quiescent points for the commit.
-    ticker_ = std::thread([this] {
-      while (!stop_) {
-        auto published = reinterpret_cast<uintptr_t>(shared_.model.load());
-        for (uint32_t w = 0; w <= shared_.workers; ++w) {
-          shared_.counters[w].model_settled.store(published);
-          shared_.counters[w].epoch.fetch_add(1);
-        }
-        usleep(200);
-      }
-    });
-    retire_ = std::make_unique<KeyRetirement>(*store_, shared_);
+    retire_ = std::make_unique<KeyRetirement>(*store_, live_.shared);
   }
   void TearDown() override {
-    stop_ = true;
-    if (ticker_.joinable()) ticker_.join();
-    shared_.free_rings();
+    retire_.reset();
+    live_.stop();
   }
   // What a worker publishes when it moves to `version` toward peer 0.
   void worker_switched(uint8_t version) {
-    shared_.key_switched[0].store(DataplaneShared::key_switch(store_->model()->peers[0].name_hash, version));
+    live_.shared.key_switched[0].store(DataplaneShared::key_switch(store_->model()->peers[0].name_hash, version));
   }
   std::vector<std::string> poll(uint64_t now_ms) {
     std::vector<std::string> log;
@@ -74,15 +56,11 @@ class KeyRetire : public ::testing::Test {
   const config::Peer& peer() { return current_.peers(0); }
   void refresh() { current_ = store_->current(); }
 
-  DataplaneShared shared_;
-  HmacEngine hmac_;
-  std::shared_ptr<const RouterModel> model_;
-  std::unique_ptr<ConfigStore> store_;
+  test::LiveStore live_;
+  ConfigStore* store_ = nullptr;
   std::unique_ptr<KeyRetirement> retire_;
   std::vector<std::string> audit_, log_;
   config::Config current_;
-  std::atomic<bool> stop_{false};
-  std::thread ticker_;
 };
 
 TEST_F(KeyRetire, WaitsForTheSwitchThenRetiresAfterTheDelay) {
@@ -145,7 +123,7 @@ TEST_F(KeyRetire, ASwitchBackRestartsTheClock) {
 
 TEST_F(KeyRetire, ASwitchTiedToAnotherPeerNameDoesNotCount) {
   start(config_text(", retire_after_s: 1"));
-  shared_.key_switched[0].store(DataplaneShared::key_switch(12345, 2));  // a renumbered peer's
+  live_.shared.key_switched[0].store(DataplaneShared::key_switch(12345, 2));  // a renumbered peer's
   EXPECT_TRUE(poll(0).empty());
   EXPECT_TRUE(poll(10000).empty());
   EXPECT_EQ(store_->version(), 1u);

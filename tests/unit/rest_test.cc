@@ -20,7 +20,7 @@
 
 #include "mgmt/rest_api.h"
 #include "mgmt/session_id.h"
-#include "tests/unit/eal_env.h"
+#include "tests/unit/live_store.h"
 #include "tests/unit/promtool.h"
 #include "dataplane/paths/path_table.h"
 #include "ha/ha_status.h"
@@ -45,27 +45,11 @@ path_monitoring: {auth_key: "a1b2c3d4e5"}
 class Rest : public ::testing::Test {
  protected:
   void SetUp() override {
-    test::test_pool();
     std::string err;
-    ASSERT_TRUE(shared_.create_rings(1, 64, SOCKET_ID_ANY, err)) << err;
-    ConfigResult r = load_config_text(kConfig);
-    ASSERT_TRUE(r.ok()) << r.error_text();
-    model_ = RouterModel::build(r.config, nullptr, nullptr, hmac_, err);
-    ASSERT_TRUE(model_) << err;
-    shared_.model.store(model_.get());
-    store_ = std::make_unique<ConfigStore>(shared_, r.config, model_, nullptr, nullptr);
-    // Stand-in for running workers: their loop iterations mark quiescent
-    // points, and they re-check their (here: no) sessions against a new model.
-    ticker_ = std::thread([this] {
-      while (!stop_) {
-        auto published = reinterpret_cast<uintptr_t>(shared_.model.load());
-        for (uint32_t w = 0; w <= shared_.workers; ++w) {
-          shared_.counters[w].model_settled.store(published);
-          shared_.counters[w].epoch.fetch_add(1);
-        }
-        usleep(500);
-      }
-    });
+    ASSERT_TRUE(live_.start(kConfig, err)) << err;
+    model_ = live_.model;
+    store_ = live_.store.get();
+    const config::Config& cfg = live_.config;
     DataplaneClock clock{0, 1700000000000};
     for (uint8_t i = 0; i < 5; ++i) {  // 3 branch/web, 2 guests/dns sessions
       SessionEvent ev{};
@@ -89,9 +73,9 @@ class Rest : public ::testing::Test {
     }
     RestContext ctx;
     ctx.shared = &shared_;
-    ctx.store = store_.get();
+    ctx.store = store_;
     ctx.sessions = &snapshot_;
-    ctx.access = RestAccess::from_config(r.config.mgmt());
+    ctx.access = RestAccess::from_config(cfg.mgmt());
     ctx.limits.max_body_bytes = 1 << 20;
     ctx.limits.requests_per_second = 1000;
     ctx.limits.burst = 1000;
@@ -103,10 +87,7 @@ class Rest : public ::testing::Test {
   }
   void TearDown() override {
     server_.stop();
-    stop_ = true;
-    if (ticker_.joinable()) ticker_.join();
-    store_.reset();
-    shared_.free_rings();
+    live_.stop();
   }
   httplib::Result get(const std::string& path, const std::string& token = "s3cret") {
     httplib::Client c("127.0.0.1", port_);
@@ -130,15 +111,13 @@ class Rest : public ::testing::Test {
     return json::parse(r->body);
   }
 
-  DataplaneShared shared_;
-  HmacEngine hmac_;
+  test::LiveStore live_;
+  DataplaneShared& shared_ = live_.shared;
   std::shared_ptr<const RouterModel> model_;
-  std::unique_ptr<ConfigStore> store_;
+  ConfigStore* store_ = nullptr;
   SessionSnapshot snapshot_{1000};
   RestServer server_;
   int port_ = 0;
-  std::atomic<bool> stop_{false};
-  std::thread ticker_;
 };
 
 TEST_F(Rest, BearerTokenIsRequired) {
@@ -289,7 +268,7 @@ uint64_t refused(const std::string& metrics, const std::string& reason) {
 TEST_F(Rest, TokensFollowALiveCommitWhenTheServerSaysSo) {
   RestContext ctx;
   ctx.shared = &shared_;
-  ctx.store = store_.get();
+  ctx.store = store_;
   ctx.access = RestAccess::from_config(store_->current().mgmt());
   ctx.access_follows_config = true;
   RestServer live;
@@ -440,7 +419,7 @@ TEST_F(Rest, RateLimitPerClientAddress) {
   RestServer limited;
   RestContext ctx;
   ctx.shared = &shared_;
-  ctx.store = store_.get();
+  ctx.store = store_;
   ctx.limits.requests_per_second = 1;
   ctx.limits.burst = 2;
   std::string err;
@@ -498,7 +477,7 @@ TEST_F(Rest, HttpsWithTokenAndClientCertificate) {
   ASSERT_TRUE(pki.make());
   RestContext ctx;
   ctx.shared = &shared_;
-  ctx.store = store_.get();
+  ctx.store = store_;
   ctx.access.clients = {{"ops", "ops-token-000001", RestRole::read_write}};
   ctx.tls = {pki.at("srv.pem"), pki.at("srv.key"), pki.at("ca.pem")};
   RestServer tls;

@@ -21,7 +21,7 @@
 #include "mgmt/journal_log.h"
 #include "mgmt/systemd_notify.h"
 #include "mgmt/worker_watchdog.h"
-#include "tests/unit/eal_env.h"
+#include "tests/unit/live_store.h"
 
 namespace wp::mgmt {
 namespace {
@@ -146,42 +146,20 @@ peers: [{name: r2, waypoints: [172.16.0.2], key: "00112233445566778899aabbccddee
 class Reload : public ::testing::Test {
  protected:
   void SetUp() override {
-    test::test_pool();
     std::string err;
-    ASSERT_TRUE(shared_.create_rings(1, 64, SOCKET_ID_ANY, err)) << err;
-    ConfigResult r = load_config_text(kConfig);
-    ASSERT_TRUE(r.ok()) << r.error_text();
-    model_ = RouterModel::build(r.config, nullptr, nullptr, hmac_, err);
-    ASSERT_TRUE(model_) << err;
-    shared_.model.store(model_.get());
-    store_ = std::make_unique<ConfigStore>(shared_, r.config, model_, nullptr, nullptr);
+    ASSERT_TRUE(live_.start(kConfig, err)) << err;
+    store_ = live_.store.get();
     store_->set_audit([](const std::string&) {});
-    // Stand-in for running workers: quiescent points, sessions re-checked.
-    ticker_ = std::thread([this] {
-      while (!stop_) {
-        auto published = reinterpret_cast<uintptr_t>(shared_.model.load());
-        for (uint32_t w = 0; w <= shared_.workers; ++w) {
-          shared_.counters[w].model_settled.store(published);
-          shared_.counters[w].epoch.fetch_add(1);
-        }
-        usleep(500);
-      }
-    });
     path_ = "/tmp/wp-reload-test-" + std::to_string(getpid()) + ".yaml";
   }
   void TearDown() override {
-    stop_ = true;
-    ticker_.join();
+    live_.stop();
     unlink(path_.c_str());
   }
   void write(const std::string& text) { std::ofstream(path_) << text; }
 
-  DataplaneShared shared_;
-  HmacEngine hmac_;
-  std::shared_ptr<const RouterModel> model_;
-  std::unique_ptr<ConfigStore> store_;
-  std::atomic<bool> stop_{false};
-  std::thread ticker_;
+  test::LiveStore live_;
+  ConfigStore* store_ = nullptr;
   std::string path_;
   std::vector<std::pair<bool, std::string>> reports_;
 };
