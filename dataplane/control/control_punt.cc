@@ -15,6 +15,7 @@
 #include <algorithm>
 #include <cstring>
 
+#include "dataplane/control/arp_frame.h"
 #include "dataplane/control/control_thread.h"
 #include "dataplane/control/linux_cp/punt_interfaces.h"
 #include "dataplane/ip/packet_edit.h"
@@ -78,23 +79,12 @@ void Control::kernel_arp_reply(int iface, Ipv4 addr, const uint8_t* mac) {
   const InterfaceModel& in = model().interfaces[iface];
   rte_mbuf* m = rte_pktmbuf_alloc(pool_);
   if (!m) return;
-  constexpr uint16_t kLen = kEthHdrLen + 28;
-  auto* p = reinterpret_cast<uint8_t*>(rte_pktmbuf_append(m, kLen));
+  auto* p = reinterpret_cast<uint8_t*>(rte_pktmbuf_append(m, kArpFrameLen));
   if (!p) return rte_pktmbuf_free(m);
-  std::memset(p, 0, kLen);
+  std::memset(p, 0, kArpFrameLen);
   std::memcpy(p, in.mac, 6);
   std::memcpy(p + 6, mac, 6);
-  store_be16(p + 12, kEtherTypeArp);
-  uint8_t* a = p + kEthHdrLen;
-  store_be16(a, 1);
-  store_be16(a + 2, kEtherTypeIpv4);
-  a[4] = 6;
-  a[5] = 4;
-  store_be16(a + 6, RTE_ARP_OP_REPLY);
-  std::memcpy(a + 8, mac, 6);
-  store_be32(a + 14, addr);
-  std::memcpy(a + 18, in.mac, 6);
-  store_be32(a + 24, in.addr);
+  write_arp(p, RTE_ARP_OP_REPLY, mac, addr, in.mac, in.addr);
   if (!punt_->to_kernel(iface, m)) return drop(m, DropReason::punt_kernel_full);
   counters().add(Counter::punt_arp_answered);
 }

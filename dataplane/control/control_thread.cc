@@ -9,6 +9,7 @@
 #include <algorithm>
 #include <cstring>
 
+#include "dataplane/control/arp_frame.h"
 #include "dataplane/ip/checksum.h"
 #include "dataplane/ip/packet_edit.h"
 #include "dataplane/paths/path_monitor.h"
@@ -240,24 +241,14 @@ void Control::send_arp(int iface, uint16_t op, const uint8_t* tha, Ipv4 tpa, Ipv
     spa = 0;
   // Our gratuitous ARPs carry the ownership claim in their padding.
   bool claim = shared_.ha.enabled && op == RTE_ARP_OP_REQUEST && spa == tpa;
-  uint16_t len = claim ? kHaArpClaimOffset + kHaArpClaimLen + 2 : kEthHdrLen + 28;
+  uint16_t len = claim ? kHaArpClaimOffset + kHaArpClaimLen + 2 : kArpFrameLen;
   rte_mbuf* m = rte_pktmbuf_alloc(pool_);
   if (!m) return;
   auto* p = reinterpret_cast<uint8_t*>(rte_pktmbuf_append(m, len));
   if (!p) return rte_pktmbuf_free(m);
   std::memset(p, 0, len);
   if (claim) write_ha_arp_claim(p + kHaArpClaimOffset, spa == out.addr, shared_.ha.epoch.load(std::memory_order_acquire));
-  store_be16(p + 12, kEtherTypeArp);
-  uint8_t* a = p + kEthHdrLen;
-  store_be16(a, 1);
-  store_be16(a + 2, kEtherTypeIpv4);
-  a[4] = 6;
-  a[5] = 4;
-  store_be16(a + 6, op);
-  std::memcpy(a + 8, out.mac, 6);
-  store_be32(a + 14, spa);
-  std::memcpy(a + 18, tha, 6);
-  store_be32(a + 24, tpa);
+  write_arp(p, op, out.mac, spa, tha, tpa);
   bool unicast = op == RTE_ARP_OP_REPLY;
   send_l2(m, iface, unicast ? tha : kBroadcast);
 }
