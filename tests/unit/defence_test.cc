@@ -257,6 +257,47 @@ TEST_F(SessionFlood, SpoofedSourceFloodIsBoundedByTheTenantRate) {
   EXPECT_EQ(r1->drop_count(DropReason::session_rate_source), 0u) << "each spoofed source sent once";
 }
 
+// A SYN flood from a million spoofed addresses of the tenant, over five
+// seconds of the worker's clock: the tenant gets its rate (a burst of 100
+// and 100/s), the per-source table stays its fixed size, the session that
+// was there before forwards throughout, nothing is evicted or refused as
+// table_full. (Under ASan a tenth of the flood: the same bounds, in time.)
+TEST_F(SessionFlood, AMillionSpoofedSourcesGetTheTenantsRateAndNothingMore) {
+#if defined(__SANITIZE_ADDRESS__)
+  constexpr uint32_t kSources = 100000;
+#else
+  constexpr uint32_t kSources = 1000000;
+#endif
+  constexpr uint32_t kPerMs = kSources / 5000;  // packets per millisecond of the worker's clock: 5 s in all
+  config::Config c = limited_config(0, 100, 10);
+  c.mutable_tenants(0)->clear_prefixes();
+  c.mutable_tenants(0)->add_prefixes("10.0.0.0/8");
+  config::Route* back = c.add_routes();  // the spoofed hosts sit behind a LAN router
+  back->set_prefix("10.0.0.0/8");
+  back->set_next_hop("10.1.0.254");
+  back->set_interface("lan");
+  r1 = std::make_unique<Router>(c, RouterOptions().with_max_sessions(8192));
+  r1->neighbor(kWan, kR2Wan, kR2Mac);
+  ASSERT_EQ(out(kClient, 40000), 1u);  // a session from before the flood
+  uint32_t forwarded_during = 0, checks = 0, now = 0;
+  for (uint32_t i = 0; i < kSources; ++i) {
+    if (i % kPerMs == 0) r1->worker().set_now_ms(++now);
+    out(ip("10.64.0.0") + i, static_cast<uint16_t>(1024 + i % 60000));
+    if (i % (kSources / 20) == 0) {
+      ++checks;
+      forwarded_during += static_cast<uint32_t>(out(kClient, 40000));
+    }
+  }
+  EXPECT_EQ(forwarded_during, checks) << "the old session forwarded every packet";
+  const uint64_t created = r1->count(Counter::sessions_created) - 1;
+  EXPECT_GE(created, 100u + 5 * 100 - 10) << "the tenant's burst and 100/s for ~5 s";
+  EXPECT_LE(created, 100u + 5 * 100 + 10);
+  EXPECT_EQ(r1->drop_count(DropReason::session_rate_tenant), kSources - created);
+  EXPECT_EQ(r1->drop_count(DropReason::table_full), 0u);
+  EXPECT_EQ(r1->drop_count(DropReason::session_rate_source), 0u) << "each spoofed source sent once";
+  EXPECT_LE(r1->worker().table().size(), created + 1) << "refused sources hold no session";
+}
+
 // --- the table: states, probes, eviction -------------------------------------------
 
 const uint8_t kMac1[6] = {2, 0, 0, 0, 0, 1};
