@@ -163,8 +163,9 @@ wp_expect "r2 drops.punt_rate_bgp = 0 (the peers' segments were never metered aw
 wp_check "BGP still Established after the flood" established r2 10.2.0.10
 wp_expect "BGP session never reset (connectionsEstablished unchanged)" \
   "$(bgp_peer r2 10.2.0.10 connectionsEstablished)" -eq "$conns0"
-metric_ok() {
-  wp_exec r2 curl -s --max-time 2 "http://127.0.0.1:$WP_MGMT_PORT/metrics" | grep -q 'reason="punt_rate_bgp_syn"'
+metric_ok() {  # read it whole first: grep -q would close the pipe on curl (SIGPIPE, pipefail)
+  local m
+  m=$(wp_exec r2 curl -s --max-time 2 "http://127.0.0.1:$WP_MGMT_PORT/metrics") && grep -q 'reason="punt_rate_bgp_syn"' <<<"$m"
 }
 wp_check "/metrics carries the punt drop counters" metric_ok
 

@@ -41,7 +41,10 @@ KEY=$(wp_keygen)
 CFG=$RUN/r1.yaml
 wp_conf_router r1 10.1.0.1/24 1 r2 wan0:172.16.0.1/24 -- "r2:172.16.0.2:$KEY" >"$CFG"
 
-# --- start as the unit does, under its sandbox
+# --- start as the unit does, under its sandbox. The unit hides /tmp (PrivateTmp) and
+# /home, /root (ProtectHome), where a checkout's build may live: run a copy from $RUN,
+# as the package runs /usr/bin/waypointd.
+cp "$WAYPOINTD" "$RUN/waypointd" || { wp_fail "copy waypointd to $RUN"; wp_finish; }
 eal=$(wp_eal_args r1 1 r1l r1w)
 WP_ROUTER_LOG[r1]=$WP_TMP/r1.log
 : >"${WP_ROUTER_LOG[r1]}"
@@ -54,7 +57,7 @@ journal_ns='exec 3<"$0"; mount -t tmpfs -o mode=755 tmpfs /run && mkdir -p "$0" 
 wp_bg r1 "${WP_ROUTER_LOG[r1]}" env NOTIFY_SOCKET="$RUN/notify.sock" WATCHDOG_USEC=$WATCHDOG_USEC \
   JOURNAL_STREAM="$(stat -c %d:%i "${WP_ROUTER_LOG[r1]}")" \
   unshare -m --propagation private sh -c "$journal_ns" "$RUN" \
-  "$WP_E2E/unit_sandbox.sh" "$UNIT" "$WAYPOINTD" --config "$CFG" --debug-hooks -- $eal
+  "$WP_E2E/unit_sandbox.sh" "$UNIT" "$RUN/waypointd" --config "$CFG" --debug-hooks -- $eal
 WP_ROUTER_PID[r1]=$WP_BG_PID
 R1=$WP_BG_PID
 
