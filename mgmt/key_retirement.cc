@@ -48,11 +48,18 @@ bool promote_next_key(config::Config& c, const std::string& name) {
 
 std::vector<std::string> KeyRetirement::poll(uint64_t now_ms, std::vector<std::string>& log) {
   const std::shared_ptr<const RouterModel> model = store_.model();
+  pending_.clear();
+  // The common case, no rotation under way: nothing to read beyond the model.
+  const bool rotating =
+      model && std::any_of(model->peers.begin(), model->peers.end(), [](const PeerModel& p) { return p.keys.size() > 1; });
+  if (!rotating) {
+    switched_at_.clear();
+    return {};
+  }
   const config::Config cfg = store_.current();
   std::map<std::string, std::pair<uint32_t, uint64_t>> seen;
   std::vector<std::string> due;
-  pending_.clear();
-  for (size_t i = 0; model && i < model->peers.size() && i < kMaxKeyPeers; ++i) {
+  for (size_t i = 0; i < model->peers.size() && i < kMaxKeyPeers; ++i) {
     const PeerModel& pm = model->peers[i];
     const config::Peer* p = find_peer(cfg, pm.name);
     if (!p || p->next_key().empty() || p->retire_manually() || pm.keys.size() < 2) continue;
