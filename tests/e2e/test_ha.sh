@@ -140,15 +140,18 @@ failover() {  # NAME FAULT_CMD...
   local name=$1 ipid cpid t lost=0 gap secs; shift
   cap_lb_start "$WP_TMP/lb-$name.pcap" || wp_fail "[$name] tshark on rb's LAN"
   secs=$(iperf_seconds)
-  timeout 40 ip netns exec "$(wp_ns c)" iperf3 -c 10.2.0.10 -t 8 -b 40M -J --connect-timeout 5000 \
+  timeout 40 ip netns exec "$(wp_ns c)" iperf3 -c 10.2.0.10 -t 10 -b 40M -J --connect-timeout 5000 \
     >"$WP_TMP/iperf-$name.json" 2>&1 &
   ipid=$!
+  # The fault comes once both flows move data through ra: a second of iperf3
+  # at the server, then 400 KB of the download. The download starts only once
+  # iperf3 moves: iperf3's connection can take a SYN retry or two on a loaded
+  # machine, and a download started beside it would be over by then.
+  iperf_moving() { [ "$(iperf_seconds)" -gt "$secs" ]; }
+  wp_until 20 iperf_moving || echo "  [$name] iperf3 not seen moving: server $(iperf_seconds) interval lines (had $secs)"
   fetch_ok http://10.2.0.10/big.bin "$WP_TMP/got-$name.bin" --limit-rate 400k &
   cpid=$!
-  # The fault comes once both flows move data through ra: a second of iperf3
-  # at the server, 400 KB of the download.
-  flowing() { [ "$(iperf_seconds)" -gt "$secs" ] && file_has "$WP_TMP/got-$name.bin" 400000; }
-  wp_until 20 flowing || echo "  [$name] flows not seen moving: iperf3 server $(iperf_seconds) interval lines (had $secs), download $(stat -c %s "$WP_TMP/got-$name.bin" 2>/dev/null || echo 0) B"
+  wp_until 20 file_has "$WP_TMP/got-$name.bin" 400000 || echo "  [$name] download not seen moving: $(stat -c %s "$WP_TMP/got-$name.bin" 2>/dev/null || echo 0) B"
   both_running() {
     wp_alive "$ipid" || { echo "  [$name] iperf3 (pid $ipid) ended before the fault"; return 1; }
     wp_alive "$cpid" || { echo "  [$name] the download (pid $cpid) ended before the fault"; return 1; }
@@ -157,7 +160,7 @@ failover() {  # NAME FAULT_CMD...
   t=$(date +%s.%N)
   "$@"
   wait "$ipid" && "$WP_PY" "$WP_E2E/iperf_summary.py" "$WP_TMP/iperf-$name.json" &&
-    wp_pass "[$name] iperf3 TCP -t 8 through ra finished without error" ||
+    wp_pass "[$name] iperf3 TCP -t 10 through ra finished without error" ||
     { wp_fail "[$name] iperf3 TCP flow broke"; lost=$((lost + 1)); }
   wait "$cpid" && wp_pass "[$name] 3 MB curl --limit-rate 400k finished, sha256 matches" ||
     { wp_fail "[$name] curl broke or bytes differ"; lost=$((lost + 1)); }
