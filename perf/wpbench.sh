@@ -2,7 +2,8 @@
 # wpbench: the perf lab in one command. Runs the scenarios below on
 # this machine, prints a table per scenario plus one JSON line per result,
 # appends the JSON lines to perf/results/<scenario>.json and draws
-# perf/results/scale.png (gnuplot) of setup rate and fast path vs sessions.
+# perf/results/scale.png (gnuplot) of setup rate and fast path vs sessions
+# and perf/results/peers.png (perf/plot_peers.py): Waypoint beside each peer.
 #
 #   sudo perf/wpbench.sh [--quick] [SCENARIO...]      (default: all, in order)
 #
@@ -29,7 +30,8 @@
 #                sync rate (perf/bench_ha.sh); a missing binary: "not available"
 #
 # Environment: BUILD_DIR (default build), RESULTS_DIR (perf/results),
-# NO_APPEND=1 (print only). Needs root. The machine is a shared 2-core VM:
+# NO_APPEND=1 (print only). Each scenario's wall time goes to
+# perf/results/wpbench-durations.tsv, from which the next run's ETA comes. Needs root. The machine is a shared 2-core VM:
 # the routers, wpgen and the baselines share the same two CPUs, so end-to-end
 # numbers are for comparison within one run, never absolutes.
 set -u -o pipefail
@@ -75,9 +77,35 @@ print(json.dumps(d, separators=(",", ":")))' "$1" "$2" "$COMMIT" "$DATE" "$QUICK
 source "$here/wpbench_scenarios.sh"
 source "$here/wpbench_fill.sh"
 
+# Progress: scenario i of n, time so far, and an ETA from how long each
+# remaining scenario took in the last run recorded here (same --quick).
+durations=$results/wpbench-durations.tsv
+last_duration() {  # SCENARIO: seconds it took last time, or nothing
+  awk -v s="$1" -v q="$QUICK" '$1 == s && $2 == q {v = $3} END {if (v != "") print v}' "$durations" 2>/dev/null
+}
+hms() { printf '%dh%02dm%02ds' $(($1 / 3600)) $(($1 % 3600 / 60)) $(($1 % 60)); }
+t_start=$(date +%s)
+i=0
 for s in "${scenarios[@]}"; do
+  i=$((i + 1))
+  left=0 unknown=()
+  for r in "${scenarios[@]:i-1}"; do
+    d=$(last_duration "$r")
+    if [ -n "$d" ]; then left=$((left + d)); else unknown+=("$r"); fi
+  done
+  if [ ${#unknown[@]} -eq 0 ]; then eta="ETA $(hms "$left")"
+  elif [ "$left" -eq 0 ]; then eta="ETA unknown: no earlier run of ${unknown[*]}"
+  else eta="ETA $(hms "$left") + ${unknown[*]} (no earlier run)"; fi
   echo
-  echo "=================== scenario $s"
+  echo "=================== scenario $s ($i of ${#scenarios[@]}, elapsed $(hms $(($(date +%s) - t_start))), $eta)"
+  t=$(date +%s)
   "scenario_$s"
+  t=$(($(date +%s) - t))
+  echo "=================== scenario $s took $(hms "$t")"
+  [ "${NO_APPEND:-0}" = 1 ] || printf '%s\t%s\t%s\t%s\t%s\n' "$s" "$QUICK" "$t" "$COMMIT" "$DATE" >>"$durations"
 done
+peers_png=$results/peers.png
+[ "${NO_APPEND:-0}" = 1 ] && peers_png=$WP_TMP/peers.png
+"$WP_PY" "$here/plot_peers.py" --results "$results" --out "$peers_png" || echo "plot: no peer comparison yet"
+echo "wpbench: ${#scenarios[@]} scenario(s) in $(hms $(($(date +%s) - t_start)))"
 wp_finish
