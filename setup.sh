@@ -29,6 +29,9 @@ PACKAGES=(
   # routing: FRR beside waypointd over the punt path, its zebra feeding the FIB over FPM
   # (docs/operations.md § Punt path, § Routes from FRR)
   frr
+  # legacy IPsec sites: strongSwan charon (user-space ESP via kernel-libipsec) as the peer in the
+  # IKEv2/ESP tests, swanctl to drive it (docs/ipsec.md)
+  strongswan-charon strongswan-swanctl libcharon-extra-plugins libstrongswan-standard-plugins
 )
 
 SUDO=""

@@ -15,7 +15,10 @@ Where the seeds come from:
   reassembly   fuzz_reassembly scripts cutting captured datagrams into fragments
                (in order, reversed, duplicated, overlapping, timed out, several
                at once, table full, too many, too big, malformed)
-  bfd, ipfix, ha_session   wp_fuzz_seeds (BfdSession, IpfixMessage, encode_session)
+  bfd, fpm, ipfix, ha_session   wp_fuzz_seeds (BfdSession, FpmWriter, IpfixMessage,
+               encode_session)
+  ike          cap-*: an IKE_SA_INIT strongSwan sent (committed, from
+               tests/data/ike/); enc-*: wp_fuzz_seeds (encode_message)
   config       examples/*.yaml, tests/data/config/*, configs an e2e run wrote
                (--config), and the config texts of tests/unit/*.cc
   rest_config  the same files, their REST JSON form (wp_fuzz_seeds) and the
@@ -57,6 +60,11 @@ def write(target, name, data):
     os.makedirs(d, exist_ok=True)
     with open(os.path.join(d, name), "wb") as f:
         f.write(data)
+
+
+# Targets whose corpus mixes committed wire captures (cap-*) with encoder
+# seeds (enc-*, rewritten on every run).
+ENC_PREFIXED = ("metadata", "ike")
 
 
 def clear(target, prefix=""):
@@ -409,13 +417,13 @@ def main():
     with tempfile.TemporaryDirectory() as tmp:
         subprocess.run([args.seeds_bin, tmp] + configs, check=True)
         for target in sorted(os.listdir(tmp)):
-            if target == "metadata":
+            if target in ENC_PREFIXED:
                 clear(target, "enc-")
             elif target != "rest_config":
                 clear(target)
             os.makedirs(os.path.join(CORPUS, target), exist_ok=True)
             for f in sorted(os.listdir(os.path.join(tmp, target))):
-                name = ("enc-" if target == "metadata" else "") + f
+                name = ("enc-" if target in ENC_PREFIXED else "") + f
                 shutil.copy(os.path.join(tmp, target, f), os.path.join(CORPUS, target, name))
 
     for target in sorted(os.listdir(CORPUS)):

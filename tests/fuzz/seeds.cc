@@ -6,7 +6,7 @@
 //
 //   wp_fuzz_seeds OUT_DIR [CONFIG_FILE...]
 //
-// writes OUT_DIR/{metadata,bfd,fpm,ipfix,ha_session,rest_config}/NAME. Config
+// writes OUT_DIR/{metadata,bfd,fpm,ike,ipfix,ha_session,rest_config}/NAME. Config
 // files become their REST JSON form (what GET /api/v1/config returns, and
 // so what a client edits and PUTs back). Everything is deterministic: the
 // output only changes when an encoder does.
@@ -22,6 +22,7 @@
 
 #include "dataplane/ip/packet.h"
 #include "dataplane/control/fpm/fpm_encoder.h"
+#include "dataplane/control/ike/ike_message.h"
 #include "dataplane/paths/bfd.h"
 #include "dataplane/svr/metadata.h"
 #include "ha/session_codec.h"
@@ -410,6 +411,50 @@ void fpm_seeds() {
   write("fpm", "blackhole-table-replay", w.bytes());
 }
 
+// --- IKEv2 messages from our encoder (fuzz_ike; the wire capture is committed) --
+
+void ike_seeds() {
+  using namespace wp::ike;
+  Message m;
+  m.header.spi_i = 0x0102030405060708ull;
+  m.header.spi_r = 0x1112131415161718ull;
+  m.header.exchange = Exchange::create_child_sa;
+  m.header.flags = kFlagInitiator;
+  m.header.message_id = 2;
+  const Proposal esp{1, Protocol::esp, {0xc0, 1, 2, 3}, {{TransformType::encr, 20, 256}, {TransformType::esn, 0, 0}}};
+  const TrafficSelector any{kTsIpv4Range, 0, 0, 65535, {0, 0, 0, 0}, {255, 255, 255, 255}};
+  const TrafficSelector v6{kTsIpv6Range, 6, 443, 443, Bytes(16, 0x20), Bytes(16, 0x2f)};
+  m.payloads = {{PayloadType::sa, false, SaPayload{{esp}}},
+                {PayloadType::nonce, false, NoncePayload{Bytes(32, 0xab)}},
+                {PayloadType::ke, false, KePayload{19, Bytes(64, 0x42)}},
+                {PayloadType::tsi, false, TsPayload{{any}}},
+                {PayloadType::tsr, false, TsPayload{{any, v6}}},
+                {PayloadType::notify, false, NotifyPayload{Protocol::esp, {1, 2, 3, 4}, 16393, {}}},
+                {PayloadType::idi, false, IdPayload{2, {'s', 'i', 't', 'e'}}},
+                {PayloadType::auth, false, AuthPayload{2, Bytes(32, 0x11)}},
+                {PayloadType::cert, false, CertPayload{4, Bytes(64, 0x30)}},
+                {PayloadType::certreq, false, CertPayload{4, {}}}};
+  write("ike", "create-child-sa-plain", encode_message(m));
+  PayloadType first;
+  const Bytes inner = encode_payload_chain(m.payloads, first);
+  Message auth;
+  auth.header = m.header;
+  auth.header.exchange = Exchange::ike_auth;
+  auth.header.message_id = 1;
+  Bytes body(16, 0x77);  // IV, then the chain as if it were the ciphertext, then a 16-byte ICV
+  body.insert(body.end(), inner.begin(), inner.end());
+  body.resize(body.size() + 16, 0x99);
+  auth.payloads = {{PayloadType::sk, false, SkPayload{first, body}}};
+  write("ike", "ike-auth-sk", encode_message(auth));
+  Message del;
+  del.header = m.header;
+  del.header.exchange = Exchange::informational;
+  del.header.flags = kFlagResponse;
+  del.payloads = {{PayloadType::del, false, DeletePayload{Protocol::esp, 4, {{1, 2, 3, 4}, {5, 6, 7, 8}}}},
+                  {PayloadType::del, false, DeletePayload{Protocol::ike, 0, {}}}};
+  write("ike", "informational-delete", encode_message(del));
+}
+
 int main(int argc, char** argv) {
   if (argc < 2) {
     std::fprintf(stderr, "usage: %s OUT_DIR [CONFIG_FILE...]\n", argv[0]);
@@ -419,6 +464,7 @@ int main(int argc, char** argv) {
   metadata_seeds();
   bfd_seeds();
   fpm_seeds();
+  ike_seeds();
   ipfix_seeds();
   HaSeeds().write_all();
   rest_json_seeds(argc - 2, argv + 2);
