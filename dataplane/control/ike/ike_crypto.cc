@@ -1,0 +1,331 @@
+// IKEv2 cryptography with OpenSSL; see ike_crypto.h.
+#include "dataplane/control/ike/ike_crypto.h"
+
+#include <openssl/core_names.h>
+#include <openssl/crypto.h>
+#include <openssl/dh.h>
+#include <openssl/evp.h>
+#include <openssl/hmac.h>
+#include <openssl/param_build.h>
+
+#include <cstring>
+
+namespace wp::ike {
+namespace {
+
+Bytes cat(std::initializer_list<CSpan> parts) {
+  Bytes out;
+  for (CSpan p : parts) out.insert(out.end(), p.begin(), p.end());
+  return out;
+}
+
+Bytes be64(uint64_t v) {
+  Bytes b(8);
+  for (int i = 7; i >= 0; --i, v >>= 8) b[static_cast<size_t>(i)] = static_cast<uint8_t>(v);
+  return b;
+}
+
+// --- ciphers -------------------------------------------------------------------
+struct CipherCtx {
+  EVP_CIPHER_CTX* c = EVP_CIPHER_CTX_new();
+  ~CipherCtx() { EVP_CIPHER_CTX_free(c); }
+};
+
+bool cbc(bool enc, CSpan key, CSpan iv, CSpan in, Bytes& out) {
+  CipherCtx x;
+  int n = 0, m = 0;
+  out.resize(in.size());
+  return x.c && EVP_CipherInit_ex(x.c, EVP_aes_256_cbc(), nullptr, key.data(), iv.data(), enc ? 1 : 0) == 1 &&
+         EVP_CIPHER_CTX_set_padding(x.c, 0) == 1 &&
+         EVP_CipherUpdate(x.c, out.data(), &n, in.data(), static_cast<int>(in.size())) == 1 &&
+         EVP_CipherFinal_ex(x.c, out.data() + n, &m) == 1 && size_t(n + m) == in.size();
+}
+
+// AES-256-GCM with a 16-byte tag (RFC 5282): nonce = salt | IV.
+bool gcm(bool enc, CSpan key, CSpan salt, CSpan iv, CSpan aad, CSpan in, Bytes& out, uint8_t* tag) {
+  uint8_t nonce[12];
+  std::memcpy(nonce, salt.data(), 4);
+  std::memcpy(nonce + 4, iv.data(), 8);
+  CipherCtx x;
+  int n = 0, m = 0;
+  out.resize(in.size());
+  if (!x.c || EVP_CipherInit_ex(x.c, EVP_aes_256_gcm(), nullptr, nullptr, nullptr, enc ? 1 : 0) != 1 ||
+      EVP_CIPHER_CTX_ctrl(x.c, EVP_CTRL_GCM_SET_IVLEN, 12, nullptr) != 1 ||
+      EVP_CipherInit_ex(x.c, nullptr, nullptr, key.data(), nonce, -1) != 1 ||
+      EVP_CipherUpdate(x.c, nullptr, &n, aad.data(), static_cast<int>(aad.size())) != 1 ||
+      EVP_CipherUpdate(x.c, out.data(), &n, in.data(), static_cast<int>(in.size())) != 1)
+    return false;
+  if (!enc && EVP_CIPHER_CTX_ctrl(x.c, EVP_CTRL_GCM_SET_TAG, 16, tag) != 1) return false;
+  if (EVP_CipherFinal_ex(x.c, out.data() + n, &m) != 1) return false;
+  return !enc || EVP_CIPHER_CTX_ctrl(x.c, EVP_CTRL_GCM_GET_TAG, 16, tag) == 1;
+}
+
+Bytes icv(CSpan integ_key, CSpan data) {
+  Bytes full = prf(integ_key, data);  // HMAC-SHA256, truncated to 128 bits
+  full.resize(16);
+  return full;
+}
+
+// --- DH helpers ----------------------------------------------------------------------
+EVP_PKEY* peer_key(uint16_t group, CSpan pub) {
+  OSSL_PARAM_BLD* bld = OSSL_PARAM_BLD_new();
+  BIGNUM* bn = nullptr;
+  Bytes point;
+  bool ok = bld != nullptr;
+  const char* type = group == kDhModp2048 ? "DH" : "EC";
+  if (ok && group == kDhModp2048) {
+    bn = BN_bin2bn(pub.data(), static_cast<int>(pub.size()), nullptr);
+    ok = bn && OSSL_PARAM_BLD_push_utf8_string(bld, OSSL_PKEY_PARAM_GROUP_NAME, "modp_2048", 0) &&
+         OSSL_PARAM_BLD_push_BN(bld, OSSL_PKEY_PARAM_PUB_KEY, bn);
+  } else if (ok) {
+    point = cat({Bytes{0x04}, pub});  // uncompressed point
+    ok = OSSL_PARAM_BLD_push_utf8_string(bld, OSSL_PKEY_PARAM_GROUP_NAME, "prime256v1", 0) &&
+         OSSL_PARAM_BLD_push_octet_string(bld, OSSL_PKEY_PARAM_PUB_KEY, point.data(), point.size());
+  }
+  OSSL_PARAM* params = ok ? OSSL_PARAM_BLD_to_param(bld) : nullptr;
+  EVP_PKEY* key = nullptr;
+  EVP_PKEY_CTX* ctx = params ? EVP_PKEY_CTX_new_from_name(nullptr, type, nullptr) : nullptr;
+  if (ctx && EVP_PKEY_fromdata_init(ctx) == 1) EVP_PKEY_fromdata(ctx, &key, EVP_PKEY_PUBLIC_KEY, params);
+  EVP_PKEY_CTX_free(ctx);
+  OSSL_PARAM_free(params);
+  OSSL_PARAM_BLD_free(bld);
+  BN_free(bn);
+  if (!key) return nullptr;
+  // Range (DH: 1 < y < p-1) and on-curve (EC) checks before the value is used.
+  EVP_PKEY_CTX* check = EVP_PKEY_CTX_new_from_pkey(nullptr, key, nullptr);
+  const bool valid = check && EVP_PKEY_public_check(check) == 1;
+  EVP_PKEY_CTX_free(check);
+  if (!valid) {
+    EVP_PKEY_free(key);
+    return nullptr;
+  }
+  return key;
+}
+
+}  // namespace
+
+bool suite_from_proposal(const Proposal& p, IkeSuite& out) {
+  IkeSuite s{};
+  s.integ = 0;
+  int seen[6] = {};
+  for (const Transform& t : p.transforms) {
+    const auto type = static_cast<uint8_t>(t.type);
+    if (type < 1 || type > 4 || seen[type]++) return false;
+    switch (t.type) {
+      case TransformType::encr:
+        if ((t.id != kEncrAesCbc && t.id != kEncrAesGcm16) || t.key_length != 256) return false;
+        s.encr = t.id;
+        s.encr_key_bits = t.key_length;
+        break;
+      case TransformType::prf:
+        if (t.id != kPrfHmacSha256) return false;
+        s.prf = t.id;
+        break;
+      case TransformType::integ:
+        if (t.id != kIntegHmacSha256_128) return false;
+        s.integ = t.id;
+        break;
+      case TransformType::dh:
+        if (dh_public_len(t.id) == 0) return false;
+        s.dh = t.id;
+        break;
+      default: return false;
+    }
+  }
+  // ENCR, PRF and DH always; INTEG exactly when the cipher is not AEAD.
+  if (!seen[1] || !seen[2] || !seen[4] || (seen[3] != 0) == s.aead()) return false;
+  out = s;
+  return true;
+}
+
+Bytes prf(CSpan key, CSpan data) {
+  Bytes out(32);
+  unsigned len = 0;
+  HMAC(EVP_sha256(), key.data(), static_cast<int>(key.size()), data.data(), data.size(), out.data(), &len);
+  out.resize(len);
+  return out;
+}
+
+Bytes prf_plus(CSpan key, CSpan seed, size_t len) {
+  Bytes out, t;
+  for (uint8_t i = 1; out.size() < len; ++i) {  // at most 255 blocks (§ 2.13)
+    t = prf(key, cat({t, seed, Bytes{i}}));
+    out.insert(out.end(), t.begin(), t.end());
+    if (i == 255) break;
+  }
+  out.resize(std::min(len, out.size()));
+  return out;
+}
+
+IkeKeys derive_ike_keys(const IkeSuite& s, CSpan ni, CSpan nr, CSpan g_ir, uint64_t spi_i, uint64_t spi_r) {
+  IkeKeys k;
+  k.skeyseed = prf(cat({ni, nr}), g_ir);
+  const size_t pl = s.prf_len(), il = s.integ_key_len(), el = s.encr_key_len();
+  const Bytes km = prf_plus(k.skeyseed, cat({ni, nr, be64(spi_i), be64(spi_r)}), 3 * pl + 2 * il + 2 * el);
+  size_t off = 0;
+  auto take = [&](size_t n) {
+    Bytes b(km.begin() + static_cast<long>(off), km.begin() + static_cast<long>(off + n));
+    off += n;
+    return b;
+  };
+  k.sk_d = take(pl);
+  k.sk_ai = take(il);
+  k.sk_ar = take(il);
+  k.sk_ei = take(el);
+  k.sk_er = take(el);
+  k.sk_pi = take(pl);
+  k.sk_pr = take(pl);
+  return k;
+}
+
+Bytes child_keymat(CSpan sk_d, CSpan ni, CSpan nr, size_t len, CSpan g_ir_new) {
+  return prf_plus(sk_d, cat({g_ir_new, ni, nr}), len);
+}
+
+Bytes psk_auth(CSpan psk, CSpan sk_p, CSpan real_message, CSpan peer_nonce, CSpan id_body) {
+  static constexpr char kPad[] = "Key Pad for IKEv2";
+  const Bytes key = prf(psk, CSpan(reinterpret_cast<const uint8_t*>(kPad), sizeof kPad - 1));
+  return prf(key, cat({real_message, peer_nonce, prf(sk_p, id_body)}));
+}
+
+bool equal_ct(CSpan a, CSpan b) { return a.size() == b.size() && CRYPTO_memcmp(a.data(), b.data(), a.size()) == 0; }
+
+std::string_view sk_error_name(SkError e) {
+  static constexpr std::string_view kNames[] = {"ok", "no_sk", "too_short", "bad_icv", "bad_padding", "crypto"};
+  return kNames[static_cast<size_t>(e)];
+}
+
+SkError open_sk(const IkeSuite& s, CSpan enc_key, CSpan integ_key, CSpan datagram, const Message& msg, Bytes& plain) {
+  const SkPayload* sk = msg.get<SkPayload>(PayloadType::sk);
+  if (!sk || sk->body.size() > datagram.size()) return SkError::no_sk;
+  const size_t body_off = datagram.size() - sk->body.size();  // SK is the last payload
+  const CSpan body = datagram.subspan(body_off);
+  const size_t iv = s.iv_len(), tag = s.icv_len();
+  if (body.size() < iv + tag + 1) return SkError::too_short;
+  const CSpan ct = body.subspan(iv, body.size() - iv - tag);
+  const CSpan got_tag = body.subspan(body.size() - tag);
+  if (s.aead()) {
+    Bytes t(got_tag.begin(), got_tag.end());
+    if (!gcm(false, enc_key.first(32), enc_key.subspan(32, 4), body.first(iv), datagram.first(body_off), ct, plain,
+             t.data()))
+      return SkError::bad_icv;  // tag mismatch (or a cipher failure, which looks the same)
+  } else {
+    if (!equal_ct(icv(integ_key, datagram.first(datagram.size() - tag)), got_tag)) return SkError::bad_icv;
+    if (ct.size() % 16 != 0) return SkError::too_short;
+    if (!cbc(false, enc_key, body.first(iv), ct, plain)) return SkError::crypto;
+  }
+  const size_t pad = plain.empty() ? 0 : plain.back();
+  if (plain.empty() || pad + 1 > plain.size()) return SkError::bad_padding;
+  plain.resize(plain.size() - pad - 1);
+  return SkError::ok;
+}
+
+Bytes seal_sk(const IkeSuite& s, CSpan enc_key, CSpan integ_key, const Header& header, PayloadType first_inner,
+              CSpan inner, CSpan iv) {
+  const size_t block = s.aead() ? 1 : 16;
+  const size_t pad = (block - (inner.size() + 1) % block) % block;
+  Bytes plain = cat({inner});
+  plain.resize(plain.size() + pad, 0);
+  plain.push_back(static_cast<uint8_t>(pad));
+  const size_t ct_len = plain.size(), sk_len = kGenericHeaderLen + s.iv_len() + ct_len + s.icv_len();
+  Message m;
+  m.header = header;
+  m.payloads = {{PayloadType::sk, false, SkPayload{first_inner, Bytes(sk_len - kGenericHeaderLen, 0)}}};
+  Bytes out = encode_message(m);  // header and SK header with the final lengths; body filled below
+  const size_t body_off = out.size() - (sk_len - kGenericHeaderLen);
+  std::copy(iv.begin(), iv.end(), out.begin() + static_cast<long>(body_off));
+  Bytes ct;
+  uint8_t tag[16] = {};
+  if (s.aead()) {
+    gcm(true, enc_key.first(32), enc_key.subspan(32, 4), iv, CSpan(out).first(body_off), plain, ct, tag);
+  } else {
+    cbc(true, enc_key, iv, plain, ct);
+  }
+  std::copy(ct.begin(), ct.end(), out.begin() + static_cast<long>(body_off + s.iv_len()));
+  const size_t tag_off = out.size() - s.icv_len();
+  if (s.aead()) {
+    std::copy(tag, tag + 16, out.begin() + static_cast<long>(tag_off));
+  } else {
+    const Bytes v = icv(integ_key, CSpan(out).first(tag_off));
+    std::copy(v.begin(), v.end(), out.begin() + static_cast<long>(tag_off));
+  }
+  return out;
+}
+
+size_t dh_public_len(uint16_t group) {
+  return group == kDhModp2048 ? 256 : group == kDhEcp256 ? 64 : 0;
+}
+
+std::unique_ptr<DhKey> DhKey::generate(uint16_t group, std::string& error) {
+  if (dh_public_len(group) == 0) {
+    error = "DH group " + std::to_string(group) + " is not supported (14 and 19 are)";
+    return nullptr;
+  }
+  std::unique_ptr<DhKey> k(new DhKey());
+  k->group_ = group;
+  EVP_PKEY* pkey = nullptr;
+  if (group == kDhModp2048) {
+    EVP_PKEY_CTX* ctx = EVP_PKEY_CTX_new_from_name(nullptr, "DH", nullptr);
+    OSSL_PARAM params[] = {OSSL_PARAM_construct_utf8_string(OSSL_PKEY_PARAM_GROUP_NAME, const_cast<char*>("modp_2048"), 0),
+                           OSSL_PARAM_construct_end()};
+    if (ctx && EVP_PKEY_keygen_init(ctx) == 1 && EVP_PKEY_CTX_set_params(ctx, params) == 1)
+      EVP_PKEY_generate(ctx, &pkey);
+    EVP_PKEY_CTX_free(ctx);
+  } else {
+    pkey = EVP_PKEY_Q_keygen(nullptr, nullptr, "EC", "P-256");
+  }
+  if (!pkey) {
+    error = "DH key generation failed for group " + std::to_string(group);
+    return nullptr;
+  }
+  k->pkey_ = pkey;
+  if (group == kDhModp2048) {
+    BIGNUM* pub = nullptr;
+    if (EVP_PKEY_get_bn_param(pkey, OSSL_PKEY_PARAM_PUB_KEY, &pub) == 1) {
+      k->public_.resize(256);
+      BN_bn2binpad(pub, k->public_.data(), 256);
+    }
+    BN_free(pub);
+  } else {
+    uint8_t point[65];
+    size_t len = 0;
+    if (EVP_PKEY_get_octet_string_param(pkey, OSSL_PKEY_PARAM_PUB_KEY, point, sizeof point, &len) == 1 && len == 65 &&
+        point[0] == 0x04)
+      k->public_.assign(point + 1, point + 65);
+  }
+  if (k->public_.size() != dh_public_len(group)) {
+    error = "DH public value not available for group " + std::to_string(group);
+    return nullptr;
+  }
+  return k;
+}
+
+DhKey::~DhKey() { EVP_PKEY_free(static_cast<EVP_PKEY*>(pkey_)); }
+
+bool DhKey::shared_secret(CSpan peer_public, Bytes& out, std::string& error) const {
+  if (peer_public.size() != dh_public_len(group_)) {
+    error = "KE data of " + std::to_string(peer_public.size()) + " bytes for group " + std::to_string(group_) +
+            " (expected " + std::to_string(dh_public_len(group_)) + ")";
+    return false;
+  }
+  EVP_PKEY* peer = peer_key(group_, peer_public);
+  if (!peer) {
+    error = "the peer's KE data is not a valid public value of group " + std::to_string(group_);
+    return false;
+  }
+  EVP_PKEY_CTX* ctx = EVP_PKEY_CTX_new_from_pkey(nullptr, static_cast<EVP_PKEY*>(pkey_), nullptr);
+  size_t len = 0;
+  bool ok = ctx && EVP_PKEY_derive_init(ctx) == 1 && (group_ != kDhModp2048 || EVP_PKEY_CTX_set_dh_pad(ctx, 1) == 1) &&
+            EVP_PKEY_derive_set_peer(ctx, peer) == 1 && EVP_PKEY_derive(ctx, nullptr, &len) == 1;
+  if (ok) {
+    out.resize(len);
+    ok = EVP_PKEY_derive(ctx, out.data(), &len) == 1;
+    out.resize(len);
+  }
+  EVP_PKEY_CTX_free(ctx);
+  EVP_PKEY_free(peer);
+  if (!ok) error = "DH derivation failed for group " + std::to_string(group_);
+  return ok;
+}
+
+}  // namespace wp::ike

@@ -1,0 +1,109 @@
+// IKEv2 cryptography (RFC 7296 § 2.13-2.15, RFC 5282, RFC 3526, RFC 5903),
+// with OpenSSL on the control thread (never in a worker):
+// - the suites Waypoint offers and accepts: aes256-sha256-modp2048,
+//   aes256-sha256-ecp256 (ENCR_AES_CBC-256, AUTH_HMAC_SHA2_256_128,
+//   PRF_HMAC_SHA2_256) and aes256gcm16-prfsha256-ecp256 (ENCR_AES_GCM_16-256);
+// - Diffie-Hellman: MODP-2048 (group 14; public value and shared secret
+//   padded to 256 bytes) and ECP-256 (group 19; public value x | y, shared
+//   secret x); a peer's public value is checked before use;
+// - prf+, SKEYSEED and SK_d/ai/ar/ei/er/pi/pr, Child SA KEYMAT;
+// - the PSK AUTH payload value (§ 2.15);
+// - the Encrypted payload: open (ICV or tag checked over the whole message
+//   first, then decrypt, then padding) and seal.
+// Checked against a strongSwan 5.9.8 pair: its logged keys and the IKE_AUTH
+// messages it sent (tests/data/ike/, ike_crypto_test).
+#pragma once
+
+#include <cstdint>
+#include <memory>
+#include <span>
+#include <string>
+
+#include "dataplane/control/ike/ike_message.h"
+
+namespace wp::ike {
+
+using CSpan = std::span<const uint8_t>;
+
+// Transform IDs (IANA "IKEv2 Transform Type N").
+inline constexpr uint16_t kEncrAesCbc = 12, kEncrAesGcm16 = 20;
+inline constexpr uint16_t kPrfHmacSha256 = 5;
+inline constexpr uint16_t kIntegHmacSha256_128 = 12;
+inline constexpr uint16_t kDhModp2048 = 14, kDhEcp256 = 19;
+
+struct IkeSuite {
+  uint16_t encr = kEncrAesCbc;
+  uint16_t encr_key_bits = 256;
+  uint16_t integ = kIntegHmacSha256_128;  // 0 with an AEAD cipher
+  uint16_t prf = kPrfHmacSha256;
+  uint16_t dh = kDhModp2048;
+
+  bool aead() const { return encr == kEncrAesGcm16; }
+  size_t encr_key_len() const { return encr_key_bits / 8 + (aead() ? 4 : 0); }  // GCM: + 4-byte salt
+  size_t integ_key_len() const { return aead() ? 0 : 32; }
+  size_t prf_len() const { return 32; }
+  size_t iv_len() const { return aead() ? 8 : 16; }
+  size_t icv_len() const { return 16; }
+};
+
+// The suite an IKE proposal names, when it is one of ours (every transform
+// type present once, none unknown).
+bool suite_from_proposal(const Proposal& p, IkeSuite& out);
+
+// PRF_HMAC_SHA2_256 and prf+ (§ 2.13).
+Bytes prf(CSpan key, CSpan data);
+Bytes prf_plus(CSpan key, CSpan seed, size_t len);
+
+struct IkeKeys {
+  Bytes skeyseed, sk_d, sk_ai, sk_ar, sk_ei, sk_er, sk_pi, sk_pr;
+};
+// SKEYSEED = prf(Ni | Nr, g^ir); the seven keys from prf+(SKEYSEED, Ni | Nr | SPIi | SPIr) (§ 2.14).
+IkeKeys derive_ike_keys(const IkeSuite& s, CSpan ni, CSpan nr, CSpan g_ir, uint64_t spi_i, uint64_t spi_r);
+// Child SA KEYMAT = prf+(SK_d, [g^ir (new) |] Ni | Nr) (§ 2.17).
+Bytes child_keymat(CSpan sk_d, CSpan ni, CSpan nr, size_t len, CSpan g_ir_new = {});
+
+// The AUTH value for a pre-shared key (§ 2.15):
+// prf(prf(psk, "Key Pad for IKEv2"), real_message | peer_nonce | prf(sk_p, id_body)),
+// where id_body is the ID payload after its generic header (type, reserved, data).
+Bytes psk_auth(CSpan psk, CSpan sk_p, CSpan real_message, CSpan peer_nonce, CSpan id_body);
+// Constant-time comparison for AUTH and ICV values.
+bool equal_ct(CSpan a, CSpan b);
+
+enum class SkError : uint8_t { ok, no_sk, too_short, bad_icv, bad_padding, crypto };
+std::string_view sk_error_name(SkError e);
+
+// The plaintext payload chain of the SK payload of `datagram` (`msg` is its
+// parse), with the keys of the sender's direction (SK_ei/SK_ai for a message
+// the initiator sent). The ICV (CBC) or tag (GCM) over the message is checked
+// before anything is decrypted.
+SkError open_sk(const IkeSuite& s, CSpan enc_key, CSpan integ_key, CSpan datagram, const Message& msg, Bytes& plain);
+// A whole datagram: `header` (length computed), an SK payload holding `inner`
+// (a payload chain starting with `first_inner`), sealed with `iv` (iv_len()
+// bytes, fresh for every message), minimal padding.
+Bytes seal_sk(const IkeSuite& s, CSpan enc_key, CSpan integ_key, const Header& header, PayloadType first_inner,
+              CSpan inner, CSpan iv);
+
+// One side's Diffie-Hellman key pair for `group` (14 or 19).
+class DhKey {
+ public:
+  static std::unique_ptr<DhKey> generate(uint16_t group, std::string& error);
+  ~DhKey();
+  DhKey(const DhKey&) = delete;
+  DhKey& operator=(const DhKey&) = delete;
+
+  uint16_t group() const { return group_; }
+  // The KE payload's data: 256 bytes (MODP-2048) or x | y (64 bytes, ECP-256).
+  const Bytes& public_value() const { return public_; }
+  // g^ir from the peer's KE data; false (with the reason) for a value of the
+  // wrong length or not a valid public key of the group.
+  bool shared_secret(CSpan peer_public, Bytes& out, std::string& error) const;
+
+ private:
+  DhKey() = default;
+  uint16_t group_ = 0;
+  void* pkey_ = nullptr;  // EVP_PKEY
+  Bytes public_;
+};
+size_t dh_public_len(uint16_t group);  // 0: a group we do not support
+
+}  // namespace wp::ike
