@@ -157,11 +157,20 @@ Bytes prf_plus(CSpan key, CSpan seed, size_t len) {
   return out;
 }
 
+void wipe(Bytes& b) {
+  if (!b.empty()) OPENSSL_cleanse(b.data(), b.size());
+  b.clear();
+}
+
+IkeKeys::~IkeKeys() {
+  for (Bytes* b : {&skeyseed, &sk_d, &sk_ai, &sk_ar, &sk_ei, &sk_er, &sk_pi, &sk_pr}) wipe(*b);
+}
+
 IkeKeys derive_ike_keys(const IkeSuite& s, CSpan ni, CSpan nr, CSpan g_ir, uint64_t spi_i, uint64_t spi_r) {
   IkeKeys k;
   k.skeyseed = prf(cat({ni, nr}), g_ir);
   const size_t pl = s.prf_len(), il = s.integ_key_len(), el = s.encr_key_len();
-  const Bytes km = prf_plus(k.skeyseed, cat({ni, nr, be64(spi_i), be64(spi_r)}), 3 * pl + 2 * il + 2 * el);
+  Bytes km = prf_plus(k.skeyseed, cat({ni, nr, be64(spi_i), be64(spi_r)}), 3 * pl + 2 * il + 2 * el);
   size_t off = 0;
   auto take = [&](size_t n) {
     Bytes b(km.begin() + static_cast<long>(off), km.begin() + static_cast<long>(off + n));
@@ -175,6 +184,7 @@ IkeKeys derive_ike_keys(const IkeSuite& s, CSpan ni, CSpan nr, CSpan g_ir, uint6
   k.sk_er = take(el);
   k.sk_pi = take(pl);
   k.sk_pr = take(pl);
+  wipe(km);
   return k;
 }
 
@@ -184,8 +194,10 @@ Bytes child_keymat(CSpan sk_d, CSpan ni, CSpan nr, size_t len, CSpan g_ir_new) {
 
 Bytes psk_auth(CSpan psk, CSpan sk_p, CSpan real_message, CSpan peer_nonce, CSpan id_body) {
   static constexpr char kPad[] = "Key Pad for IKEv2";
-  const Bytes key = prf(psk, CSpan(reinterpret_cast<const uint8_t*>(kPad), sizeof kPad - 1));
-  return prf(key, cat({real_message, peer_nonce, prf(sk_p, id_body)}));
+  Bytes key = prf(psk, CSpan(reinterpret_cast<const uint8_t*>(kPad), sizeof kPad - 1));
+  Bytes auth = prf(key, cat({real_message, peer_nonce, prf(sk_p, id_body)}));
+  wipe(key);
+  return auth;
 }
 
 bool equal_ct(CSpan a, CSpan b) { return a.size() == b.size() && CRYPTO_memcmp(a.data(), b.data(), a.size()) == 0; }

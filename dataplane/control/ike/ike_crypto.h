@@ -56,7 +56,10 @@ Bytes prf_plus(CSpan key, CSpan seed, size_t len);
 
 struct IkeKeys {
   Bytes skeyseed, sk_d, sk_ai, sk_ar, sk_ei, sk_er, sk_pi, sk_pr;
+  ~IkeKeys();  // wiped (OPENSSL_cleanse), as every key in the router (docs/security.md § Keys)
 };
+// Overwrites `b` with zeros the compiler cannot elide, then empties it.
+void wipe(Bytes& b);
 // SKEYSEED = prf(Ni | Nr, g^ir); the seven keys from prf+(SKEYSEED, Ni | Nr | SPIi | SPIr) (§ 2.14).
 IkeKeys derive_ike_keys(const IkeSuite& s, CSpan ni, CSpan nr, CSpan g_ir, uint64_t spi_i, uint64_t spi_r);
 // Child SA KEYMAT = prf+(SK_d, [g^ir (new) |] Ni | Nr) (§ 2.17).
