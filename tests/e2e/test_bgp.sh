@@ -12,13 +12,15 @@
 #    5 MiB c -> srv byte-exact and iperf3 TCP through r1 -> r2.
 # 2. Rate-limited downloads with fixed source ports until sessions sit on both
 #    next hops (next_hop of GET /api/v1/sessions); f2's link cut: BFD (100 ms
-#    x 3) takes r2's BGP session down within 1.5 s (bgpd's log, ms), the route
-#    keeps only f1, f2's sessions move (sessions_route_moved) and every
-#    download finishes byte-exact; f2's link back: ECMP again.
+#    x 3) takes r2's BGP session down within 1.5 s (when bgpd logs Cease/BFD
+#    Down, its log read every 10 ms), the route keeps only f1, f2's sessions
+#    move (sessions_route_moved) and every download finishes byte-exact; f2's
+#    link back: ECMP again.
 # 3. f1 announces 1,000 /24s (kernel routes, redistribute kernel), toggled off and on
 #    while a download to srv runs: all learned and withdrawn in the FIB, the
-#    download byte-exact, no no_route drop; at the end the FIB equals zebra's
-#    selected routes (show ip route json).
+#    download byte-exact, r2 drops nothing meanwhile (drops_total; the server's
+#    retransmissions and the client's duplicate reports are logged); at the end
+#    the FIB equals zebra's selected routes (show ip route json).
 # 4. `neighbor shutdown` of both fabric routers: 10.200.0.0/16 leaves the FIB
 #    (time measured) and a new session to srv is dropped with no_route.
 # usage: test_bgp.sh
@@ -229,18 +231,30 @@ toggle() {  # on|off: f1's redistribute static; waits for the FIB to follow
   wp_log "1,000 prefixes $1: FIB has $want after $((($(date +%s%N) - t0) / 1000000)) ms"
 }
 noroute0=$(wp_stat r2 drops.no_route)
+tcp_stats() {  # the server's retransmissions, tail loss probes and retransmissions the client reported as duplicates
+  wp_exec srv nstat -az TcpRetransSegs TcpExtTCPLossProbes TcpExtTCPDSACKRecv | awk 'NR > 1 {printf "%s ", $2}'
+}
 wp_bg c "$WP_TMP/flow.log" curl -sS --max-time 90 --limit-rate 300K -o "$WP_TMP/flow.got" http://10.200.0.10/slow.bin
 FLOW_PID=$WP_BG_PID; WP_PIDS+=("$FLOW_PID")
 flow_moving() { [ "$(stat -c %s "$WP_TMP/flow.got" 2>/dev/null || echo 0)" -gt 100000 ]; }
 wp_until 20 flow_moving
+rdrops0=$(wp_stat r2 drops_total)
+tcp0=$(tcp_stats)
 toggles_ok() { toggle on && toggle off && toggle on && toggle off && toggle on; }
 wp_check "1,000 /24s from f1 learned and withdrawn in the FIB, 5 toggles" toggles_ok
+rdrops1=$(wp_stat r2 drops_total)
+tcp1=$(tcp_stats)
 flow_alive=0; wp_alive "$FLOW_PID" && flow_alive=1
 wp_expect "the download to srv was still running after the toggles" "$flow_alive" -eq 1
 wp_until 60 wp_dead "$FLOW_PID"
 flow_ok() { wait "$FLOW_PID" && [ "$(wp_sha "$WP_TMP/flow.got")" = "$(wp_sha "$WP_TMP/www/slow.bin")" ]; }
 wp_check "the download to srv during the toggles is byte-exact" flow_ok
 wp_expect "no no_route drop at r2 during the toggles" "$(wp_stat r2 drops.no_route)" -eq "$noroute0"
+wp_expect "r2 dropped no packet at all while the 1,000 prefixes came and went (drops_total)" "$rdrops1" -eq "$rdrops0"
+wp_log "server TCP during the toggles: $("$WP_PY" -c 'import sys; a, b = (list(map(int, x.split())) for x in sys.argv[1:])
+r, p, d = (y - x for x, y in zip(a, b))
+print(f"{r} segments retransmitted, {d} reported back as duplicates (DSACK: spurious), {p} tail loss probes")' "$tcp0" "$tcp1"
+); r1 drops: $(wp_nonzero_drops r1)"
 wp_expect "r2 <-> f1 never reset (BFD 100 ms x 3 over the punt path, connectionsEstablished)" \
   "$(peer_field r2 10.2.0.11 connectionsEstablished)" -eq 1
 same_fib() {
