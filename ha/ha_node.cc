@@ -428,7 +428,7 @@ void HaNode::apply_ops(const google::protobuf::RepeatedPtrField<pb::SessionOp>& 
   std::string error;
   for (const pb::SessionOp& op : ops) {
     PeerSessionOp p{};
-    if (!decode_session(op.session(), rm, clock_, p.session, error)) {
+    if (!decode_session(op.session(), rm, clock_, p.session, error, shared_.fib.load(std::memory_order_acquire))) {
       status_.add(C::sessions_rejected);
       if (status_.get(C::sessions_rejected) <= 10) ha_log("peer session rejected: " + error);
       continue;

@@ -3,6 +3,8 @@
 
 #include <cstring>
 
+#include "dataplane/control/route_choice.h"
+
 #include "dataplane/session/owner.h"
 #include "dataplane/ip/packet.h"
 
@@ -37,7 +39,8 @@ int peer_by_name(const RouterModel& rm, const std::string& name) {
 }
 
 // A leg as the receiver will forward it: its own route to the destination.
-bool get_leg(const pb::Leg& in, const RouterModel& rm, const char* which, SideOut& out, std::string& error) {
+bool get_leg(const pb::Leg& in, const RouterModel& rm, const FibTable* fib, uint32_t hash, const char* which,
+             SideOut& out, std::string& error) {
   if (!get_tuple(in.tuple(), out.tuple)) return error = std::string(which) + ": incomplete tuple", false;
   out.peer = -1;
   if (!in.peer().empty()) {
@@ -45,7 +48,7 @@ bool get_leg(const pb::Leg& in, const RouterModel& rm, const char* which, SideOu
     if (p == kNone) return error = std::string(which) + ": unknown peer \"" + in.peer() + "\"", false;
     out.peer = static_cast<int8_t>(p);
   }
-  auto nh = rm.route(out.tuple.dst);
+  auto nh = route_next_hop(route_winner(rm, fib, out.tuple.dst), out.tuple.dst, hash);
   if (!nh) return error = std::string(which) + ": no route to " + format_ipv4(out.tuple.dst), false;
   if (rm.interfaces[nh->iface].wan != (out.peer >= 0))
     return error = std::string(which) + ": routed out of the wrong kind of interface", false;
@@ -96,13 +99,14 @@ void encode_session(const Session& s, const RouterModel& rm, const DataplaneCloc
 }
 
 bool decode_session(const pb::SessionRecord& in, const RouterModel& rm, const DataplaneClock& clock, Session& out,
-                    std::string& error) {
+                    std::string& error, const FibTable* fib) {
   out = Session{};
   if (in.uuid().size() != out.uuid.size()) return error = "uuid: not 16 bytes", false;
   std::memcpy(out.uuid.data(), in.uuid().data(), out.uuid.size());
   if (!get_tuple(in.original(), out.original)) return error = "original: incomplete tuple", false;
-  if (!get_leg(in.out_fwd(), rm, "out_fwd", out.out_fwd, error)) return false;
-  if (!get_leg(in.out_rev(), rm, "out_rev", out.out_rev, error)) return false;
+  const uint32_t hash = symmetric_hash(out.original);
+  if (!get_leg(in.out_fwd(), rm, fib, hash, "out_fwd", out.out_fwd, error)) return false;
+  if (!get_leg(in.out_rev(), rm, fib, hash, "out_rev", out.out_rev, error)) return false;
   int tenant = rm.tenant_by_name(in.tenant());
   if (tenant == kNone) return error = "tenant \"" + in.tenant() + "\" not configured here", false;
   int service = rm.service_by_name(in.service());

@@ -13,6 +13,7 @@
 #include <string>
 
 #include "dataplane/control/router_model.h"
+#include "dataplane/ip/fib.h"
 #include "dataplane/session/session.h"
 #include "dataplane/session/events.h"
 #include "ha.pb.h"
@@ -31,8 +32,11 @@ void encode_session(const Session& s, const RouterModel& rm, const DataplaneCloc
                     pb::SessionRecord& out);
 
 // False with `error` set when the record cannot become a session here.
+// Each leg gets this node's route to its destination, as a session set up
+// here would: the config's or FRR's (`fib`, null: none), the ECMP member the
+// session's hash picks (docs/operations.md § Routes from FRR).
 bool decode_session(const pb::SessionRecord& in, const RouterModel& rm, const DataplaneClock& clock, Session& out,
-                    std::string& error);
+                    std::string& error, const FibTable* fib = nullptr);
 
 // The worker that owns the session on this node (whatever the peer runs).
 uint32_t owner_worker(const Session& s, uint32_t workers);

@@ -88,6 +88,7 @@ void fill_session(api::SessionInfo* o, const SessionView& v, const RouterModel& 
   o->set_last_ms(v.last_epoch_ms);
   o->set_worker(v.worker);
   o->set_migrations(s.migrations);
+  if (s.out_fwd.next_hop != 0) o->set_next_hop(format_ipv4(s.out_fwd.next_hop));
 }
 
 // Secret fields (peer keys, tokens, BFD keys...) never leave the router.

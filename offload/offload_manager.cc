@@ -24,6 +24,14 @@ std::string hex(const SessionUuid& u) {
 
 }  // namespace
 
+namespace {
+// Offloaded now: every install less every way out (a rerouted session that is
+// offloaded again counts once more in sessions_offloaded).
+uint64_t sessions_active(const OffloadCounters& c) {
+  return c.sessions_offloaded.load() - c.closed.load() - c.evicted.load() - c.aged.load() - c.rerouted.load();
+}
+}  // namespace
+
 size_t OffloadManager::UuidHash::operator()(const SessionUuid& u) const {
   uint64_t a, b;
   std::memcpy(&a, u.data(), 8);
@@ -162,9 +170,34 @@ void OffloadManager::on_event(const SessionEvent& ev, uint32_t now_ms) {
       remove(idx, false, now_ms);
       break;
     }
-    case SessionEventKind::created:
-    case SessionEventKind::update: break;
+    case SessionEventKind::update: reroute(ev, now_ms); break;
+    case SessionEventKind::created: break;
   }
+}
+
+namespace {
+bool same_leg(const SideOut& a, const SideOut& b) {
+  return a.tuple == b.tuple && a.next_hop == b.next_hop && a.iface == b.iface && a.peer == b.peer;
+}
+}  // namespace
+
+// An offloaded session whose legs changed under its rules (a FIB change moved
+// its next hop, a path migration its WAN leg): the NIC would still send its
+// packets to the old next hop. The rules go, their counts posted to the
+// worker first; an established session gets rules for its new legs at once,
+// one that handshakes again is offloaded when it is announced established.
+void OffloadManager::reroute(const SessionEvent& ev, uint32_t now_ms) {
+  auto it = by_uuid_.find(ev.session.uuid);
+  if (it == by_uuid_.end()) return;
+  const uint32_t idx = it->second;
+  Entry& e = entries_[idx];
+  if (same_leg(e.legs[0], ev.session.out_fwd) && same_leg(e.legs[1], ev.session.out_rev)) return;
+  read_counters(e, now_ms);
+  post_feedback(e, OffloadFeedbackKind::counters);
+  remove(idx, false, now_ms);
+  counters_.rerouted.fetch_add(1, std::memory_order_relaxed);
+  if (!(ev.session.flags & kEstablished)) return;
+  if (offload(ev.session, ev.worker, now_ms) == Offloaded::neighbor_missing) wait_for_neighbor(ev, now_ms);
 }
 
 void OffloadManager::wait_for_neighbor(const SessionEvent& ev, uint32_t now_ms) {
@@ -246,6 +279,8 @@ OffloadManager::Offloaded OffloadManager::offload(const Session& s, uint16_t wor
   e.worker = worker;
   e.active_ms = now_ms;
   e.age_ms = age_timeout_s(s, shared_.timeouts) * 1000;
+  e.legs[0] = s.out_fwd;
+  e.legs[1] = s.out_rev;
   for (int d = 0; d < 2; ++d) {
     e.rule[d] = f[d];
     e.port[d] = rule[d].ingress_port;
@@ -458,8 +493,7 @@ std::string OffloadManager::metrics(const std::string& labels) const {
   family("waypoint_offload_rules_active", "gauge", "Flow rules installed in the NIC now.",
          c.rules_installed.load() - c.rules_removed.load());
   family("waypoint_offload_rules_max", "gauge", "Rule budget (offload.max_rules).", opt_.max_rules);
-  family("waypoint_offload_sessions_active", "gauge", "Sessions offloaded now.",
-         c.sessions_offloaded.load() - c.closed.load() - c.evicted.load() - c.aged.load());
+  family("waypoint_offload_sessions_active", "gauge", "Sessions offloaded now.", sessions_active(c));
 #define WP_X(name)                                                                                            \
   family("waypoint_offload_manager_" #name "_total", "counter", "Offload manager counter " #name ".", \
          c.name.load(std::memory_order_relaxed));
@@ -477,7 +511,7 @@ std::string OffloadManager::status_json() const {
 #undef WP_X
   const auto& c = counters_;
   j["rules_active"] = c.rules_installed.load() - c.rules_removed.load();
-  j["sessions_active"] = c.sessions_offloaded.load() - c.closed.load() - c.evicted.load() - c.aged.load();
+  j["sessions_active"] = sessions_active(c);
   nlohmann::ordered_json closed = nlohmann::ordered_json::array();
   for (const OffloadedRecord& r : recent_closed()) {
     closed.push_back({{"uuid", hex(r.uuid)},

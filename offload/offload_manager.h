@@ -49,7 +49,8 @@ struct OffloadOptions {
   X(events)                                                                                                            \
   X(established) X(ineligible_policy) X(ineligible_state) X(neighbor_missing) X(neighbor_waited)                  \
       X(neighbor_wait_expired) X(sessions_offloaded) X(rules_installed) X(rules_refused) X(rules_removed)             \
-          X(budget_full) X(evicted) X(closed) X(aged) X(feedback_posted) X(feedback_deferred) X(query_failed)
+          X(budget_full) X(evicted) X(closed) X(aged) X(feedback_posted) X(feedback_deferred) X(query_failed)  \
+              X(rerouted)
 
 struct OffloadCounters {
 #define WP_X(name) std::atomic<uint64_t> name{0};
@@ -118,6 +119,7 @@ class OffloadManager {
     uint64_t posted_packets[2] = {0, 0}, posted_bytes[2] = {0, 0};
     uint32_t active_ms = 0;  // last poll that saw packets (or install)
     uint32_t age_ms = 0;     // the rules' AGE timeout
+    SideOut legs[2];         // the session's out_fwd, out_rev the rules were built from
   };
   // Sessions whose rules went away before the session did (aged, evicted):
   // their NIC share, for the record when the closed event comes. Bounded.
@@ -129,6 +131,7 @@ class OffloadManager {
     size_t operator()(const SessionUuid& u) const;
   };
   void on_event(const SessionEvent& ev, uint32_t now_ms);
+  void reroute(const SessionEvent& ev, uint32_t now_ms);
   bool eligible(const Session& s);
   // Installs the session's two rules. neighbor_missing: a next hop's MAC is
   // not resolved yet (the session then waits: retry_waiting).

@@ -47,6 +47,7 @@ void print_session(const json& s) {
   std::printf("original  %s\n", tuple(s["original"]).c_str());
   std::printf("arrived   %s  on %s\n", tuple(s["arrived"]).c_str(), s.value("ingress", "").c_str());
   std::printf("left      %s  on %s\n", tuple(s["left"]).c_str(), s.value("egress", "").c_str());
+  if (!s.value("next_hop", "").empty()) std::printf("next hop  %s\n", s.value("next_hop", "").c_str());
   std::printf("forward   %llu packets, %llu bytes\n", static_cast<unsigned long long>(num(s, "forward", "packets")),
               static_cast<unsigned long long>(num(s, "forward", "bytes")));
   std::printf("reverse   %llu packets, %llu bytes\n", static_cast<unsigned long long>(num(s, "reverse", "packets")),

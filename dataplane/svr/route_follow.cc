@@ -38,6 +38,8 @@ bool RouteFollow::follow(Session& s, SideOut& side) {
   side.next_hop = nh->addr;
   side.iface = static_cast<int8_t>(nh->iface);
   ctx_.counters->add(Counter::sessions_route_moved);
+  // The offload manager re-programs the session's rules for the new next hop; the HA peer's copy follows.
+  ctx_.post_event(SessionEventKind::update, s);
   return true;
 }
 

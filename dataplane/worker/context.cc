@@ -5,6 +5,8 @@
 
 #include <cstring>
 
+#include "dataplane/control/route_choice.h"
+
 namespace wp {
 
 WorkerContext::WorkerContext(uint32_t id_, DataplaneShared& shared_, uint32_t max_sessions, int socket)
@@ -17,24 +19,13 @@ WorkerContext::WorkerContext(uint32_t id_, DataplaneShared& shared_, uint32_t ma
       rng(std::random_device{}()) {}
 
 WorkerContext::RouteChoice WorkerContext::route_choice(Ipv4 dst) const {
-  const RouteModel* own = model->route_entry(dst);
-  const FibTable* fib = shared.fib.load(std::memory_order_acquire);
-  const FibRoute* frr = fib ? fib->lookup(dst) : nullptr;
-  if (frr && (!own || frr->prefix.len > own->prefix.len ||
-              (frr->prefix.len == own->prefix.len && frr->distance < own->distance())))
-    return {nullptr, frr};
-  return {own, nullptr};
+  const RouteWinner w = route_winner(*model, shared.fib.load(std::memory_order_acquire), dst);
+  return {w.own, w.frr};
 }
 
 std::optional<NextHop> WorkerContext::route(Ipv4 dst, uint32_t hash) const {
   const RouteChoice c = route_choice(dst);
-  if (c.frr) {
-    if (c.frr->paths == 0) return std::nullopt;  // a blackhole
-    const FibNextHop& h = c.frr->pick(hash);
-    return NextHop{h.iface, h.gateway ? h.gateway : dst};
-  }
-  if (!c.own) return std::nullopt;
-  return NextHop{c.own->iface, c.own->next_hop ? c.own->next_hop : dst};
+  return route_next_hop({c.own, c.frr}, dst, hash);
 }
 
 bool WorkerContext::route_offers(Ipv4 dst, Ipv4 next_hop, int iface) const {

@@ -6,6 +6,7 @@
 // route closes them and new sessions drop with no_route; a config route of
 // the same prefix wins by administrative distance, a longer FRR prefix by length.
 #include <gtest/gtest.h>
+#include <rte_ring.h>
 
 #include <cstring>
 #include <map>
@@ -56,7 +57,7 @@ class FibRoutes : public ::testing::Test {
   void SetUp() override { start(branch("r2", "10.2.0.1/24", "172.16.0.2/24", "", "r1", "172.16.0.1")); }
   void start(const config::Config& r2cfg) {
     r1 = std::make_unique<Router>(branch("r1", "10.1.0.1/24", "172.16.0.1/24", "r2", "r2", "172.16.0.2"));
-    r2 = std::make_unique<Router>(r2cfg);
+    r2 = std::make_unique<Router>(r2cfg, r2_options);
     r1->neighbor(0, kClient, kClientMac);
     r1->neighbor(1, kR2Wan, kR2Mac);
     r2->neighbor(1, kR1Wan, kR1Mac);
@@ -82,6 +83,7 @@ class FibRoutes : public ::testing::Test {
   static std::string mac(const Mac& m) { return std::string(reinterpret_cast<const char*>(m.data()), 6); }
 
   std::unique_ptr<Router> r1, r2;
+  RouterOptions r2_options;
   fpm::RouteTable table_{{{"lan", *parse_prefix("10.2.0.0/24")}, {"wan0", *parse_prefix("172.16.0.0/24")}},
                          nullptr};
   std::vector<std::unique_ptr<const FibTable>> fibs_;  // kept alive: the worker may hold any of them
@@ -132,6 +134,40 @@ TEST_F(FibRoutes, WithdrawnMemberMovesItsSessionsAndAWithdrawnRouteClosesThem) {
   EXPECT_TRUE(through(40100).empty());
   EXPECT_EQ(r2->drop_count(DropReason::no_route), 1u);
   EXPECT_EQ(r2->count(Counter::sessions_created), created);
+}
+
+// Every moved session is announced (an update event with its new next hop):
+// the offload manager re-programs its rules, the HA peer's copy follows.
+class FibRoutesEvents : public FibRoutes {
+ protected:
+  void SetUp() override {
+    r2_options.with_events(EventConsumer::offload, 4096);
+    FibRoutes::SetUp();
+  }
+  // Update events in r2's offload ring (worker 0) whose forward next hop is `hop`; empties the ring.
+  int updates_to(Ipv4 hop) {
+    rte_ring* ring = r2->shared().events[static_cast<size_t>(EventConsumer::offload)][0];
+    SessionEvent ev;
+    int n = 0;
+    while (rte_ring_dequeue_elem(ring, &ev, sizeof ev) == 0)
+      n += ev.kind == SessionEventKind::update && ev.session.out_fwd.next_hop == hop;
+    return n;
+  }
+};
+
+TEST_F(FibRoutesEvents, AMovedSessionIsAnnouncedWithItsNewNextHop) {
+  fpm::FpmWriter w;
+  w.route(true, *parse_prefix("10.200.0.0/16"), kBgp, {{kGwA, 0, 1}, {kGwB, 0, 1}});
+  publish(w);
+  int on_a = 0;
+  for (uint16_t sport = 40000; sport < 40020; ++sport) on_a += mac_of(through(sport).at(0)) == mac(kGwAMac);
+  ASSERT_GT(on_a, 0);
+  updates_to(kGwB);
+  w.clear();
+  w.route(true, *parse_prefix("10.200.0.0/16"), kBgp, {{kGwB, 0, 1}});
+  publish(w);
+  r2->idle();
+  EXPECT_EQ(updates_to(kGwB), on_a);
 }
 
 TEST(FibRoutesDistance, ConfigRouteWinsTheSamePrefixALongerFrrPrefixWinsByLength) {

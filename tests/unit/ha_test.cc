@@ -291,6 +291,50 @@ TEST(HaCodec, DecodeRefusesWhatThisNodeWouldNotAllow) {
   EXPECT_FALSE(decode_session(rec, *a, clock, d, err));
 }
 
+// A session synced from the peer toward a server only FRR reaches (an ECMP
+// route in the FIB): this node gives its leg its own route, the member the
+// session's hash picks, as a session set up here would; with no route here
+// the record is refused.
+TEST(HaCodec, ALegToAnFrrRoutedServerTakesThisNodesFibRoute) {
+  HmacEngine hmac;
+  std::string err;
+  config::Config cfg = hub_config("hub-a", "10.2.0.2/24", "172.16.0.2/24");
+  test::add_service(cfg, {"far", "10.200.0.0/16", "tcp", "", ""});
+  test::add_policy(cfg, "branch", "far", "");
+  auto a = RouterModel::build(cfg, nullptr, nullptr, hmac, err);
+  ASSERT_TRUE(a) << err;
+  const Ipv4 gw[2] = {ip("10.2.0.7"), ip("10.2.0.8")};
+  FibRoute r;
+  r.prefix = *parse_prefix("10.200.0.0/16");
+  r.protocol = 186;
+  r.distance = 20;
+  r.paths = 2;
+  r.hops[0] = {gw[0], 0};
+  r.hops[1] = {gw[1], 0};
+  auto fib = FibTable::build({r});
+  DataplaneClock clock = DataplaneClock::now();
+  int on[2] = {0, 0};
+  for (uint16_t port = 40000; port < 40016; ++port) {
+    Session s = hub_session(*a, kHubA, port, clock.base_ms);
+    s.original.dst = ip("10.200.1.1");
+    s.out_fwd = {s.original, gw[0], 0, -1};
+    s.service = static_cast<int16_t>(a->service_by_name("far"));
+    s.security = static_cast<int16_t>(a->policy(s.tenant, s.service));
+    pb::SessionRecord rec;
+    encode_session(s, *a, clock, 1, rec);
+    Session d;
+    EXPECT_FALSE(decode_session(rec, *a, clock, d, err)) << "no FIB: no route to 10.200.1.1";
+    EXPECT_NE(err.find("no route"), std::string::npos) << err;
+    ASSERT_TRUE(decode_session(rec, *a, clock, d, err, fib.get())) << err;
+    EXPECT_EQ(d.out_fwd.iface, 0);
+    EXPECT_EQ(d.out_fwd.next_hop, r.pick(symmetric_hash(s.original)).gateway) << "the member a worker here picks";
+    EXPECT_EQ(d.out_rev.next_hop, kR1) << "the WAN leg keeps the config's route";
+    on[d.out_fwd.next_hop == gw[1]]++;
+  }
+  EXPECT_GT(on[0], 0);
+  EXPECT_GT(on[1], 0);
+}
+
 // --- batching and resync chunks ------------------------------------------------
 
 TEST(HaBatcher, CutsMessagesByOpsAndBytesAndNumbersChunks) {

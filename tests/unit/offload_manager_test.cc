@@ -12,6 +12,7 @@
 #include <rte_bus_vdev.h>
 #include <rte_ethdev.h>
 
+#include <cstring>
 #include <fstream>
 #include <memory>
 #include <stdexcept>
@@ -288,6 +289,36 @@ TEST_F(Offload, PoliciesNeedingPerPacketWorkStayInSoftware) {
   tick(1020);
   EXPECT_EQ(mgr->sessions(), 0u);
   EXPECT_EQ(mgr->counters().ineligible_policy.load(), 3u);
+}
+
+// A FIB change moves a session's LAN next hop (svr/route_follow.h posts an
+// update): its rules are re-programmed for the new next hop, not left sending
+// to the old one. An update that changes nothing leaves the rules alone.
+TEST_F(Offload, ASessionWhoseNextHopMovedGetsRulesForTheNewOne) {
+  const Ipv4 other_gw = ip("10.1.0.9");
+  constexpr Mac kOtherGwMac = {2, 0, 0, 0, 1, 9};
+  r1->neighbor(0, other_gw, kOtherGwMac);
+  handshake(40006);
+  tick(1010);
+  ASSERT_EQ(mgr->rules(), 2u);
+  Session* s = r1_session(40006);
+  ASSERT_NE(s, nullptr);
+  r1->worker().post_event(SessionEventKind::update, *s);
+  tick(1020);
+  EXPECT_EQ(mgr->counters().rerouted.load(), 0u);
+  EXPECT_EQ(mgr->counters().rules_installed.load(), 2u) << "an update with the same legs keeps the rules";
+  s->out_rev.next_hop = other_gw;  // what RouteFollow does when the client's route moves
+  r1->worker().post_event(SessionEventKind::update, *s);
+  tick(1030);
+  EXPECT_EQ(mgr->counters().rerouted.load(), 1u);
+  EXPECT_EQ(mgr->rules(), 2u);
+  EXPECT_EQ(mgr->sessions(), 1u);
+  EXPECT_NE(mgr->metrics("r=\"1\"").find("waypoint_offload_sessions_active{r=\"1\"} 1\n"), std::string::npos);
+  Frame reply = r2->send_one(kLan, server_udp(40006, 5201, "reply"));
+  auto hw = nic_send(kWan, reply.raw);
+  ASSERT_EQ(hw.size(), 1u);
+  EXPECT_EQ(std::memcmp(hw[0].dst_mac(), kOtherGwMac.data(), 6), 0) << "the NIC sends to the new next hop";
+  EXPECT_EQ(hw[0].raw, r1->send_one(kWan, reply.raw).raw) << "as the worker does";
 }
 
 class OffloadBudget : public Offload {

@@ -157,6 +157,7 @@ TEST_F(Rest, SessionsFilterAndPageByCursor) {
   EXPECT_EQ(s["original"]["dport"], 80);
   EXPECT_EQ(s["left"]["src"], "172.16.0.1");
   EXPECT_EQ(s["egress"], "wan0");
+  EXPECT_EQ(s["next_hop"], "172.16.0.2") << "the forward side's next hop (the ECMP member a routed session took)";
   EXPECT_EQ(s["forward"]["packets"], "3") << "uint64 is a string in protobuf JSON";
   EXPECT_EQ(get("/api/v1/sessions?limit=0")->status, 400);
   EXPECT_EQ(get("/api/v1/sessions?addr=nope")->status, 400);

@@ -1,0 +1,43 @@
+// The route a session takes: the config's routes (RouterModel: connected and
+// static) and FRR's (FibTable, from zebra over FPM) together. One rule for the
+// workers (WorkerContext::route) and for sessions synced from the HA peer
+// (ha/session_codec.h), so both nodes put a session on the same next hop.
+#pragma once
+
+#include <optional>
+
+#include "dataplane/control/router_model.h"
+#include "dataplane/ip/fib.h"
+
+namespace wp {
+
+struct RouteWinner {
+  const RouteModel* own = nullptr;  // the config's route won
+  const FibRoute* frr = nullptr;    // FRR's route won
+};
+
+// Longest prefix first, then the lower administrative distance (ties: the
+// config's). `fib` may be null (no routes from FRR).
+inline RouteWinner route_winner(const RouterModel& m, const FibTable* fib, Ipv4 dst) {
+  const RouteModel* own = m.route_entry(dst);
+  const FibRoute* frr = fib ? fib->lookup(dst) : nullptr;
+  if (frr && (!own || frr->prefix.len > own->prefix.len ||
+              (frr->prefix.len == own->prefix.len && frr->distance < own->distance())))
+    return {nullptr, frr};
+  return {own, nullptr};
+}
+
+// The next hop toward `dst` for a session whose symmetric hash is `hash`:
+// among FRR's equal-cost next hops the hash picks one, so a session keeps its
+// member while the set is unchanged. nullopt: no route, or a blackhole.
+inline std::optional<NextHop> route_next_hop(const RouteWinner& w, Ipv4 dst, uint32_t hash) {
+  if (w.frr) {
+    if (w.frr->paths == 0) return std::nullopt;
+    const FibNextHop& h = w.frr->pick(hash);
+    return NextHop{h.iface, h.gateway ? h.gateway : dst};
+  }
+  if (!w.own) return std::nullopt;
+  return NextHop{w.own->iface, w.own->next_hop ? w.own->next_hop : dst};
+}
+
+}  // namespace wp
