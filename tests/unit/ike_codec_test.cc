@@ -4,38 +4,16 @@
 // own reason and offset.
 #include <gtest/gtest.h>
 
-#include <filesystem>
-#include <fstream>
 #include <set>
-#include <sstream>
 #include <string>
 
 #include "dataplane/control/ike/ike_message.h"
+#include "tests/unit/ike_test_data.h"
 
 namespace wp::ike {
 namespace {
 
-namespace fs = std::filesystem;
-
-Bytes from_hex(const std::string& hex) {
-  Bytes out;
-  for (size_t i = 0; i + 1 < hex.size(); i += 2) out.push_back(static_cast<uint8_t>(std::stoi(hex.substr(i, 2), nullptr, 16)));
-  return out;
-}
-
-// tests/data/ike/NAME: hex, '#' comment lines skipped.
-Bytes load_hex(const std::string& name) {
-#ifdef WP_SOURCE_DIR
-  fs::path p = fs::path(WP_SOURCE_DIR) / "tests/data/ike" / name;
-#else
-  fs::path p = fs::path(__FILE__).parent_path().parent_path() / "data/ike" / name;
-#endif
-  std::ifstream in(p);
-  std::string line, hex;
-  while (std::getline(in, line))
-    if (!line.empty() && line[0] != '#') hex += line;
-  return from_hex(hex);
-}
+using test::load_hex;
 
 Bytes strongswan_init() {
   Bytes b = load_hex("strongswan_ike_sa_init.hex");

@@ -7,23 +7,14 @@
 // with checks on bad peer values, and the Encrypted payload's refusals.
 #include <gtest/gtest.h>
 
-#include <filesystem>
-#include <fstream>
 #include <map>
 #include <string>
 
 #include "dataplane/control/ike/ike_crypto.h"
+#include "tests/unit/ike_test_data.h"
 
 namespace wp::ike {
 namespace {
-
-namespace fs = std::filesystem;
-
-Bytes from_hex(const std::string& hex) {
-  Bytes out;
-  for (size_t i = 0; i + 1 < hex.size(); i += 2) out.push_back(static_cast<uint8_t>(std::stoi(hex.substr(i, 2), nullptr, 16)));
-  return out;
-}
 
 struct Vectors {
   std::map<std::string, Bytes> v;
@@ -35,14 +26,7 @@ struct Vectors {
 };
 
 Vectors load(const std::string& name) {
-  Vectors out;
-  std::ifstream in(fs::path(WP_SOURCE_DIR) / "tests/data/ike" / name);
-  std::string line;
-  while (std::getline(in, line)) {
-    if (line.empty() || line[0] == '#') continue;
-    const size_t eq = line.find('=');
-    if (eq != std::string::npos) out.v[line.substr(0, eq)] = from_hex(line.substr(eq + 1));
-  }
+  Vectors out{test::load_vectors(name)};
   EXPECT_EQ(out["msg4"].empty(), false) << name << " not found";
   return out;
 }
