@@ -32,6 +32,10 @@ COMPARISONS = [
      "open Gbit/s at 1400 B", "gbps", "openssl_gbps", "OpenSSL EVP", 1),
     ("fib.json", {"scenario": "fib"},
      "1M routes installed per s (k)", "install_s", "kernel_batch_s", "kernel ip -batch", None),
+    ("esp.json", {"bench": "esp", "cipher": "aes256gcm16", "size": "1400"},
+     "ESP aes256gcm16 Mpps at 1400 B", "mpps", "ceiling_mops", "dpdk-test-crypto-perf aesni_mb", 1),
+    ("esp.json", {"bench": "esp", "cipher": "aes256-sha256", "size": "64"},
+     "ESP aes256-sha256 Mpps at 64 B", "mpps", "ceiling_mops", "dpdk-test-crypto-perf aesni_mb", 1),
 ]
 # A scenario that measures a new peer adds its row here.
 
