@@ -1,0 +1,238 @@
+// The nDPI wrapper on canned first packets: each application recognised with the right id,
+// name and category; classification bounded; slots and nDPI's memory from per-worker pools.
+#include <gtest/gtest.h>
+
+#include <string>
+#include <vector>
+
+#include "dataplane/app/catalog.h"
+#include "dataplane/app/classifier.h"
+#include "tests/unit/pkt_builder.h"
+
+namespace wp::app {
+namespace {
+
+using test::Pkt;
+using Bytes = std::vector<uint8_t>;
+
+// From the IPv4 header on (what the classifier reads).
+Bytes l3(const Pkt& p) {
+  Bytes frame = p.bytes();
+  return Bytes(frame.begin() + 14, frame.end());
+}
+
+void put8(Bytes& b, unsigned v) { b.push_back(static_cast<uint8_t>(v)); }
+void put16(Bytes& b, unsigned v) {
+  put8(b, v >> 8);
+  put8(b, v & 0xff);
+}
+void put_bytes(Bytes& b, std::string_view s) { b.insert(b.end(), s.begin(), s.end()); }
+
+// A TLS 1.3 ClientHello (RFC 8446 § 4.1.2) with a server_name extension (RFC 6066 § 3).
+Bytes tls_client_hello(std::string_view sni) {
+  Bytes ext;
+  put16(ext, 0);  // server_name
+  put16(ext, static_cast<unsigned>(sni.size() + 5));
+  put16(ext, static_cast<unsigned>(sni.size() + 3));
+  put8(ext, 0);  // host_name
+  put16(ext, static_cast<unsigned>(sni.size()));
+  put_bytes(ext, sni);
+  for (unsigned v : {0x2bu, 3u}) put16(ext, v);  // supported_versions: TLS 1.3
+  put8(ext, 2);
+  put16(ext, 0x0304);
+  for (unsigned v : {0x0au, 4u, 2u, 0x1du}) put16(ext, v);    // supported_groups: x25519
+  for (unsigned v : {0x0du, 4u, 2u, 0x0403u}) put16(ext, v);  // signature_algorithms
+  Bytes body;
+  put16(body, 0x0303);
+  for (unsigned i = 0; i < 32; ++i) put8(body, i);  // random
+  put8(body, 0);                                   // session id
+  for (unsigned v : {4u, 0x1301u, 0xc02fu}) put16(body, v);
+  for (unsigned v : {1u, 0u}) put8(body, v);  // compression: null
+  put16(body, static_cast<unsigned>(ext.size()));
+  body.insert(body.end(), ext.begin(), ext.end());
+  Bytes rec = {0x16, 3, 1};
+  put16(rec, static_cast<unsigned>(body.size() + 4));
+  put8(rec, 1);  // ClientHello
+  put8(rec, 0);
+  put16(rec, static_cast<unsigned>(body.size()));
+  rec.insert(rec.end(), body.begin(), body.end());
+  return rec;
+}
+
+// A DNS query for one A record (RFC 1035 § 4.1).
+Bytes dns_query(std::string_view name) {
+  Bytes b = {0x12, 0x34, 0x01, 0x00, 0, 1, 0, 0, 0, 0, 0, 0};
+  size_t start = 0;
+  while (start <= name.size()) {
+    size_t dot = name.find('.', start);
+    if (dot == std::string_view::npos) dot = name.size();
+    put8(b, static_cast<unsigned>(dot - start));
+    put_bytes(b, name.substr(start, dot - start));
+    start = dot + 1;
+  }
+  put8(b, 0);
+  put16(b, 1);  // A
+  put16(b, 1);  // IN
+  return b;
+}
+
+// The BitTorrent peer handshake (BEP 3): pstrlen, pstr, reserved, info_hash, peer_id.
+Bytes bittorrent_handshake() {
+  Bytes b = {19};
+  put_bytes(b, "BitTorrent protocol");
+  b.resize(b.size() + 8, 0);
+  for (unsigned i = 0; i < 40; ++i) put8(b, i);
+  return b;
+}
+
+// A QUIC v1 Initial (RFC 9000 § 17.2.2), padded to 1200 bytes; the protected payload is
+// not decryptable, which is what nDPI sees for any ClientHello it has no keys for.
+Bytes quic_initial() {
+  Bytes b = {0xc3, 0, 0, 0, 1, 8};
+  for (unsigned i = 1; i <= 8; ++i) put8(b, i);  // destination connection id
+  put8(b, 0);                                    // source connection id: empty
+  put8(b, 0);                                    // token: none
+  put16(b, 0x4000 | 1182);                       // length (varint)
+  b.resize(1200, 0);
+  return b;
+}
+
+class AppClassifierTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    std::string error;
+    classifier_ = AppClassifier::create(AppClassifierConfig{.max_flows = 4, .max_packets = 4}, error);
+    ASSERT_NE(classifier_, nullptr) << error;
+  }
+  AppVerdict classify_one(const Pkt& p) {
+    AppClassifier::Slot slot = classifier_->acquire();
+    EXPECT_NE(slot, AppClassifier::kNoSlot);
+    return classifier_->feed(slot, l3(p), AppDirection::kClientToServer, 1000);
+  }
+  std::string app(const AppVerdict& v) { return classifier_->app_name(v.app); }
+  std::string category(const AppVerdict& v) { return classifier_->category_name(v.category); }
+  std::unique_ptr<AppClassifier> classifier_;
+};
+
+TEST_F(AppClassifierTest, HttpGetWithHost) {
+  AppVerdict v = classify_one(Pkt().ipv4("10.1.0.5", "10.2.0.10").tcp(40000, 80, 0x18).payload(
+      "GET /index.html HTTP/1.1\r\nHost: www.example.com\r\nUser-Agent: curl/7.88\r\nAccept: */*\r\n\r\n"));
+  EXPECT_EQ(v.state, AppVerdict::State::kClassified);
+  EXPECT_EQ(app(v), "HTTP");
+  EXPECT_EQ(category(v), "Web");
+}
+
+TEST_F(AppClassifierTest, TlsClientHelloNamesTheServiceBySni) {
+  AppVerdict v = classify_one(Pkt().ipv4("10.1.0.5", "10.2.0.10").tcp(40001, 443, 0x18).payload(tls_client_hello("www.youtube.com")));
+  EXPECT_EQ(v.state, AppVerdict::State::kClassified);
+  EXPECT_EQ(app(v), "YouTube");
+  EXPECT_EQ(classifier_->app_name(v.master), std::string("TLS"));
+  EXPECT_EQ(category(v), "Media");
+  AppVerdict plain = classify_one(Pkt().ipv4("10.1.0.5", "10.2.0.10").tcp(40002, 8443, 0x18).payload(tls_client_hello("intranet.example")));
+  EXPECT_EQ(app(plain), "TLS");
+  EXPECT_EQ(plain.master, kAppUnknown);
+}
+
+TEST_F(AppClassifierTest, DnsQuery) {
+  AppVerdict v = classify_one(Pkt().ipv4("10.1.0.5", "10.2.0.10").udp(40003, 53).payload(dns_query("www.example.com")));
+  EXPECT_EQ(v.state, AppVerdict::State::kClassified);
+  EXPECT_EQ(app(v), "DNS");
+  EXPECT_EQ(category(v), "Network");
+}
+
+TEST_F(AppClassifierTest, SshBannerOnAnyPort) {
+  AppVerdict v = classify_one(Pkt().ipv4("10.1.0.5", "10.2.0.10").tcp(40004, 2222, 0x18).payload("SSH-2.0-OpenSSH_9.2p1 Debian-2\r\n"));
+  EXPECT_EQ(v.state, AppVerdict::State::kClassified);
+  EXPECT_EQ(app(v), "SSH");
+  EXPECT_EQ(category(v), "RemoteAccess");
+}
+
+TEST_F(AppClassifierTest, BitTorrentHandshake) {
+  AppVerdict v = classify_one(Pkt().ipv4("10.1.0.5", "10.2.0.10").tcp(40005, 51413, 0x18).payload(bittorrent_handshake()));
+  EXPECT_EQ(v.state, AppVerdict::State::kClassified);
+  EXPECT_EQ(app(v), "BitTorrent");
+  EXPECT_EQ(category(v), "Download");
+}
+
+TEST_F(AppClassifierTest, QuicInitialFromOnePacket) {
+  AppVerdict v = classify_one(Pkt().ipv4("10.1.0.5", "10.2.0.10").udp(40006, 443).payload(quic_initial()));
+  EXPECT_EQ(v.state, AppVerdict::State::kClassified);
+  EXPECT_EQ(app(v), "QUIC");
+}
+
+TEST_F(AppClassifierTest, GivesUpAfterTheBoundAndFreesTheSlot) {
+  const Bytes noise = l3(Pkt().ipv4("10.1.0.5", "10.2.0.10").udp(40007, 40008).payload("\x01\x7f\x33 opaque bytes"));
+  AppClassifier::Slot slot = classifier_->acquire();
+  ASSERT_NE(slot, AppClassifier::kNoSlot);
+  EXPECT_EQ(classifier_->free_slots(), 3u);
+  for (int i = 1; i < 4; ++i) EXPECT_FALSE(classifier_->feed(slot, noise, AppDirection::kClientToServer, 1000 + i).final()) << i;
+  AppVerdict v = classifier_->feed(slot, noise, AppDirection::kClientToServer, 1004);
+  EXPECT_EQ(v.state, AppVerdict::State::kUnknown);
+  EXPECT_EQ(v.app, kAppUnknown);
+  EXPECT_EQ(classifier_->free_slots(), 4u);
+  EXPECT_EQ(classifier_->stats().unknown, 1u);
+  EXPECT_EQ(classifier_->stats().packets, 4u);
+}
+
+TEST_F(AppClassifierTest, SlotsAreBoundedAndAbandonedOnesComeBack) {
+  std::vector<AppClassifier::Slot> slots;
+  for (int i = 0; i < 4; ++i) slots.push_back(classifier_->acquire());
+  EXPECT_EQ(classifier_->acquire(), AppClassifier::kNoSlot);
+  EXPECT_EQ(classifier_->stats().slots_exhausted, 1u);
+  classifier_->abandon(slots[2]);
+  EXPECT_EQ(classifier_->stats().abandoned, 1u);
+  EXPECT_EQ(classifier_->acquire(), slots[2]);
+}
+
+TEST_F(AppClassifierTest, NdpiAllocatesFromTheWorkerArenaNotTheHeap) {
+  classify_one(Pkt().ipv4("10.1.0.5", "10.2.0.10").tcp(40001, 443, 0x18).payload(tls_client_hello("www.youtube.com")));
+  classify_one(Pkt().ipv4("10.1.0.5", "10.2.0.10").tcp(40000, 80, 0x18).payload("GET / HTTP/1.1\r\nHost: a.example\r\n\r\n"));
+  classify_one(Pkt().ipv4("10.1.0.5", "10.2.0.10").tcp(40005, 51413, 0x18).payload(bittorrent_handshake()));
+  classify_one(Pkt().ipv4("10.1.0.5", "10.2.0.10").udp(40006, 443).payload(quic_initial()));
+  const AppArena::Stats& a = classifier_->arena_stats();
+  EXPECT_GT(a.allocs, 0u);  // nDPI did allocate, and the hooks sent it to the arena
+  EXPECT_EQ(a.heap_fallbacks, 0u);
+  EXPECT_EQ(a.in_use, 0u);  // final verdicts gave everything back
+  EXPECT_EQ(a.allocs, a.frees);
+}
+
+TEST(AppArenaTest, ClassesFallbackAndRelease) {
+  AppArena arena(1);
+  void* small = arena.allocate(20);
+  void* large = arena.allocate(2048);
+  void* huge = arena.allocate(4096);
+  EXPECT_EQ(arena.stats().allocs, 2u);
+  EXPECT_EQ(arena.stats().heap_fallbacks, 1u);
+  EXPECT_EQ(reinterpret_cast<uintptr_t>(small) % 16, 0u);
+  EXPECT_NE(arena.allocate(2000), nullptr);  // the one 2 KiB block is taken: heap
+  EXPECT_EQ(arena.stats().heap_fallbacks, 2u);
+  AppArena::release(large);
+  EXPECT_EQ(arena.allocate(2000), large);  // LIFO: the same block again
+  AppArena::release(small);
+  AppArena::release(huge);
+  EXPECT_EQ(arena.stats().in_use, 1u);
+}
+
+TEST(AppCatalogTest, NamesAreFoundWithoutRegardToCase) {
+  const AppCatalog& c = AppCatalog::instance();
+  ASSERT_TRUE(c.find_application("ssh").has_value());
+  EXPECT_EQ(c.application_name(*c.find_application("ssh")), "SSH");
+  EXPECT_TRUE(c.find_application("Zoom").has_value());
+  EXPECT_TRUE(c.find_application("bittorrent").has_value());
+  ASSERT_TRUE(c.find_category("VoIP").has_value());
+  EXPECT_EQ(c.category_name(*c.find_category("voip")), "VoIP");
+  EXPECT_FALSE(c.find_application("no-such-app").has_value());
+  EXPECT_FALSE(c.find_category("Web2").has_value());
+}
+
+TEST(AppCatalogTest, UnknownNamesGetTheClosestKnownOnes) {
+  const AppCatalog& c = AppCatalog::instance();
+  EXPECT_EQ(c.closest_applications("bittorent").front(), "BitTorrent");
+  EXPECT_EQ(c.closest_applications("youtub").front(), "YouTube");
+  EXPECT_EQ(c.closest_categories("voip2").front(), "VoIP");
+  EXPECT_EQ(name_distance("kitten", "Sitting"), 3u);
+  EXPECT_EQ(name_distance("", "abc"), 3u);
+}
+
+}  // namespace
+}  // namespace wp::app
