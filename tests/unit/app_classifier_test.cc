@@ -73,6 +73,28 @@ TEST_F(AppClassifierTest, SshBannerOnAnyPort) {
   EXPECT_EQ(category(v), "RemoteAccess");
 }
 
+TEST_F(AppClassifierTest, HandshakeThenServerFirstBannerOverSeveralPackets) {
+  const char* client = "10.1.0.5";
+  const char* server = "10.2.0.10";
+  const auto c2s = AppDirection::kClientToServer, s2c = AppDirection::kServerToClient;
+  AppClassifier::Slot slot = classifier_->acquire();
+  ASSERT_NE(slot, AppClassifier::kNoSlot);
+  // No payload yet: nothing to recognise, the session stays under classification.
+  EXPECT_FALSE(classifier_->feed(slot, l3(Pkt().ipv4(client, server).tcp(40010, 2200, 0x02, 100)), c2s, 1000).final());
+  EXPECT_FALSE(
+      classifier_->feed(slot, l3(Pkt().ipv4(server, client).tcp(2200, 40010, 0x12, 500, 101)), s2c, 1001).final());
+  AppVerdict v = classifier_->feed(
+      slot, l3(Pkt().ipv4(server, client).tcp(2200, 40010, 0x18, 501, 101).payload("SSH-2.0-OpenSSH_9.2p1\r\n")), s2c,
+      1002);
+  if (!v.final())
+    v = classifier_->feed(
+        slot, l3(Pkt().ipv4(client, server).tcp(40010, 2200, 0x18, 101, 524).payload("SSH-2.0-PuTTY_0.78\r\n")), c2s,
+        1003);
+  EXPECT_EQ(v.state, AppVerdict::State::kClassified);
+  EXPECT_EQ(app(v), "SSH");
+  EXPECT_EQ(classifier_->free_slots(), 4u);
+}
+
 TEST_F(AppClassifierTest, BitTorrentHandshake) {
   AppVerdict v = classify_one(Pkt().ipv4("10.1.0.5", "10.2.0.10").tcp(40005, 51413, 0x18).payload(bittorrent_handshake()));
   EXPECT_EQ(v.state, AppVerdict::State::kClassified);
@@ -130,8 +152,10 @@ TEST(AppArenaTest, ClassesFallbackAndRelease) {
   EXPECT_EQ(arena.stats().allocs, 2u);
   EXPECT_EQ(arena.stats().heap_fallbacks, 1u);
   EXPECT_EQ(reinterpret_cast<uintptr_t>(small) % 16, 0u);
-  EXPECT_NE(arena.allocate(2000), nullptr);  // the one 2 KiB block is taken: heap
+  void* spill = arena.allocate(2000);  // the one 2 KiB block is taken: heap
+  ASSERT_NE(spill, nullptr);
   EXPECT_EQ(arena.stats().heap_fallbacks, 2u);
+  AppArena::release(spill);
   AppArena::release(large);
   EXPECT_EQ(arena.allocate(2000), large);  // LIFO: the same block again
   AppArena::release(small);
