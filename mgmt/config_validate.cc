@@ -211,6 +211,7 @@ std::vector<ConfigError> ConfigValidator::run() {
   check_peers();
   check_services();
   check_policies();
+  check_applications();
   check_paths();
   check_limits();
   check_ipfix();

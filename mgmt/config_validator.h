@@ -65,6 +65,10 @@ class ConfigValidator {
   void check_paths();
   // config_validate_ha.cc: node id, CPG group, the peer's addresses.
   void check_ha();
+  // config_validate_apps.cc: application and category names (nDPI's).
+  void check_applications();
+  void check_app_names(const google::protobuf::RepeatedPtrField<std::string>& names, const std::string& list_path,
+                       bool categories);
 
   // Shared helpers (config_validate.cc).
   void error(std::string path, std::string message) { errors_.push_back({std::move(path), std::move(message)}); }

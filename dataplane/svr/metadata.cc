@@ -76,6 +76,9 @@ void apply_tlv(uint16_t type, const uint8_t* v, uint16_t len, Metadata& out) {
     case Tlv::source_router_name: out.source_router = str(); break;
     case Tlv::destination_router_name: out.destination_router = str(); break;
     case Tlv::security_policy_name: out.security_policy = str(); break;
+    case Tlv::application_name:
+      if (len >= 1 && len <= kMaxApplicationNameLen) out.application = str();
+      break;
     case Tlv::disable_forward_metadata: out.disable_forward_metadata = true; break;
     case Tlv::session_data_encrypted: out.session_data_encrypted = true; break;
     case Tlv::security_id:
@@ -246,6 +249,14 @@ void MetadataWriter::string_tlv(Tlv type, std::string_view s) {
     return;
   }
   raw_tlv(type, reinterpret_cast<const uint8_t*>(s.data()), static_cast<uint16_t>(s.size()), false);
+}
+
+void MetadataWriter::application(std::string_view name) {
+  if (name.empty() || name.size() > kMaxApplicationNameLen) {
+    overflow_ = true;
+    return;
+  }
+  string_tlv(Tlv::application_name, name);
 }
 
 size_t MetadataWriter::finish() {

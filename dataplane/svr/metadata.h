@@ -28,6 +28,9 @@ inline constexpr uint16_t kMetadataVersion = 1;
 inline constexpr uint16_t kTlvHeaderLen = 4;
 inline constexpr uint16_t kMaxMetadataLen = 512;     // what we ever build; decode accepts up to 4095+65535
 inline constexpr uint16_t kFragmentTlvLen = 4 + 10;  // TLV 1 on the wire
+// TLV 35: an application name (nDPI's, e.g. "YouTube") is 1 to 64 bytes; the writer refuses
+// others and the decoder ignores them (length-checked, not taken).
+inline constexpr uint16_t kMaxApplicationNameLen = 64;
 
 enum class Tlv : uint16_t {
   fragment = 1,
@@ -133,6 +136,8 @@ struct Metadata {
   // from LAN fragments); what the original IP header said, for the egress.
   bool has_fragment = false;
   FragmentInfo fragment{};
+  // TLV 35: the application the ingress router recognised (empty: none sent, or out of bounds).
+  std::string_view application;
 
   uint32_t block_len() const { return uint32_t{header_len} + payload_len; }
   // The pair-key version that signed the block: TLV 16, or 1 without it.
@@ -172,6 +177,7 @@ class MetadataWriter {
   void source_router(std::string_view name) { string_tlv(Tlv::source_router_name, name); }
   void destination_router(std::string_view name) { string_tlv(Tlv::destination_router_name, name); }
   void security_policy(std::string_view name) { string_tlv(Tlv::security_policy_name, name); }
+  void application(std::string_view name);  // TLV 35; 1 to kMaxApplicationNameLen bytes
   void disable_forward_metadata() { raw_tlv(Tlv::disable_forward_metadata, nullptr, 0, false); }
   void control_message(uint8_t kind) { raw_tlv(Tlv::control_message, &kind, 1, true); }  // header section
   void path_metrics(const PathMetricsTlv& t) {                                           // header section

@@ -72,6 +72,10 @@ void forward_tlvs(wp::MetadataWriter& w) {
 
 void metadata_seeds() {
   write("metadata", "forward-first-packet", block(forward_tlvs, "GET / HTTP/1.1\r\nHost: 10.2.0.10\r\n\r\n"));
+  write("metadata", "forward-application", block([](wp::MetadataWriter& w) {
+          forward_tlvs(w);
+          w.application("YouTube");
+        }));
   write("metadata", "forward-data-encrypted", block([](wp::MetadataWriter& w) {
           forward_tlvs(w);
           w.raw_tlv(wp::Tlv::session_data_encrypted, nullptr, 0, false);

@@ -490,6 +490,21 @@ const Rule kPolicyRules[] = {
     // Encryption implies the per-packet HMAC.
     {"encrypt_without_hmac", [](C& c) { c.mutable_security_policies(0)->set_hmac("metadata-only"); },
      "security_policies[0].hmac", "encryption aes256-cbc authenticates every packet"},
+    // Application names are nDPI's; an unknown one lists the closest known names.
+    {"service_unknown_application", [](C& c) { c.mutable_services(0)->add_applications("zoomm"); },
+     "services[0].applications[0]", "unknown application \"zoomm\" (closest: Zoom"},
+    {"service_unknown_category", [](C& c) { c.mutable_services(1)->add_categories("voip2"); },
+     "services[1].categories[0]", "unknown category \"voip2\" (closest: VoIP"},
+    {"service_application_twice",
+     [](C& c) {
+       c.mutable_services(0)->add_applications("ssh");
+       c.mutable_services(0)->add_applications("SSH");
+     },
+     "services[0].applications[1]", "\"SSH\" is listed twice"},
+    {"deny_unknown_application", [](C& c) { c.mutable_policies(1)->add_deny_applications("bittorent"); },
+     "policies[1].deny_applications[0]", "unknown application \"bittorent\" (closest: BitTorrent"},
+    {"deny_unknown_category", [](C& c) { c.mutable_policies(0)->add_deny_categories("Downloads"); },
+     "policies[0].deny_categories[0]", "unknown category \"Downloads\" (closest: Download"},
 };
 INSTANTIATE_TEST_SUITE_P(Policies, ConfigRule, testing::ValuesIn(kPolicyRules),
                          [](const auto& info) { return std::string(info.param.name); });
@@ -623,6 +638,30 @@ const Rule kLimitRules[] = {
 };
 INSTANTIATE_TEST_SUITE_P(Limits, ConfigRule, testing::ValuesIn(kLimitRules),
                          [](const auto& info) { return std::string(info.param.name); });
+
+TEST(ConfigValidate, ApplicationNamesFromYamlAreAccepted) {
+  std::string text = read_text(r1_path());
+  ConfigResult base = load_config_text(text);
+  ASSERT_TRUE(base.ok()) << base.error_text();
+  config::Config c = base.config;
+  ConfigResult apps = load_config_text(
+      "services:\n  - name: calls\n    prefixes: [0.0.0.0/0]\n    applications: [ssh, Zoom]\n"
+      "    categories: [VoIP]\npolicies:\n  - tenant: guest\n    service: calls\n"
+      "    deny_applications: [BitTorrent]\n    deny_categories: [download]\n");
+  ASSERT_EQ(apps.config.services_size(), 1) << apps.error_text();
+  ASSERT_EQ(apps.config.services(0).applications_size(), 2);
+  EXPECT_EQ(apps.config.services(0).applications(1), "Zoom");
+  EXPECT_EQ(apps.config.policies(0).deny_categories(0), "download");
+  c.mutable_services(0)->MergeFrom(apps.config.services(0));
+  c.mutable_services(0)->set_name("web");
+  c.mutable_policies(0)->MergeFrom(apps.config.policies(0));
+  c.mutable_policies(0)->set_tenant(c.tenants(0).name());
+  c.mutable_policies(0)->set_service("web");
+  auto errors = validate_config(c);
+  std::string all;
+  for (const auto& e : errors) all += "\n  " + e.to_string();
+  EXPECT_TRUE(errors.empty()) << all;
+}
 
 TEST(ConfigValidate, BoundaryValuesAreAccepted) {
   config::Config c = valid_config();

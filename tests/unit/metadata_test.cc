@@ -283,6 +283,53 @@ TEST(MetadataWriter, RefusesOverlongStringAndHeaderAfterPayload) {
   EXPECT_EQ(order.finish(), 0u);
 }
 
+TEST(MetadataApplication, NameRoundTripsInThePayloadSection) {
+  uint8_t buf[kMaxMetadataLen];
+  MetadataWriter w(buf, sizeof buf);
+  w.uuid(kUuid);
+  w.application("BitTorrent");
+  size_t len = w.finish();
+  ASSERT_GT(len, 12u);
+  // Type 35, length 10, the name: right after TLV 6 (4 + 16 bytes) in the payload section.
+  EXPECT_EQ(load_be16(buf + 12 + 20), 35);
+  EXPECT_EQ(load_be16(buf + 12 + 22), 10);
+  Metadata md;
+  ASSERT_EQ(decode_metadata(buf, len, md), MetadataStatus::ok);
+  EXPECT_EQ(md.application, "BitTorrent");
+  EXPECT_EQ(md.unknown_tlvs, 0);
+  Metadata none;
+  MetadataWriter plain(buf, sizeof buf);
+  plain.uuid(kUuid);
+  ASSERT_EQ(decode_metadata(buf, plain.finish(), none), MetadataStatus::ok);
+  EXPECT_TRUE(none.application.empty());
+}
+
+TEST(MetadataApplication, WriterRefusesEmptyAndOverlongNames) {
+  uint8_t buf[kMaxMetadataLen];
+  MetadataWriter empty(buf, sizeof buf);
+  empty.uuid(kUuid);
+  empty.application("");
+  EXPECT_EQ(empty.finish(), 0u);
+  MetadataWriter longest(buf, sizeof buf);
+  longest.application(std::string(kMaxApplicationNameLen, 'a'));
+  EXPECT_GT(longest.finish(), 0u);
+  MetadataWriter too_long(buf, sizeof buf);
+  too_long.application(std::string(kMaxApplicationNameLen + 1, 'a'));
+  EXPECT_EQ(too_long.finish(), 0u);
+}
+
+TEST(MetadataApplication, OutOfBoundsNamesAreIgnoredNotMalformed) {
+  Metadata md;
+  ASSERT_EQ(decode(Block().payload_tlv(6, zeros(16)).payload_tlv(35, {}).bytes(), md), MetadataStatus::ok);
+  EXPECT_TRUE(md.application.empty());
+  ASSERT_EQ(decode(Block().payload_tlv(6, zeros(16)).payload_tlv(35, str(std::string(65, 'x'))).bytes(), md),
+            MetadataStatus::ok);
+  EXPECT_TRUE(md.application.empty());
+  // In the header section it is malformed, like every payload type; a cut length too.
+  EXPECT_EQ(decode(Block().header_tlv(35, str("SSH")).bytes()), MetadataStatus::malformed);
+  EXPECT_EQ(decode(Block().payload_tlv_claiming(35, 9, str("SSH")).bytes()), MetadataStatus::malformed);
+}
+
 TEST(MetadataDecode, AbsentWithoutCookie) {
   Metadata md;
   EXPECT_EQ(decode(str("GET / HTTP/1.1\r\n"), md), MetadataStatus::absent);

@@ -1,0 +1,62 @@
+// Config validation, part 5: application and category names (docs/applications.md).
+//
+// Services may name applications and categories, policies may deny them; the names are
+// nDPI's (dataplane/app/catalog.h), matched without regard to case. A name nDPI does not
+// know is an error at its path that lists the closest known names, so a typo ("bittorent")
+// is one edit away from a fix. The catalog starts an nDPI module once per process, so it is
+// consulted only when some list is non-empty.
+#include <set>
+
+#include "dataplane/app/catalog.h"
+#include "mgmt/config_validator.h"
+
+namespace wp::mgmt::detail {
+namespace {
+
+std::string quoted_list(const std::vector<std::string>& names) {
+  std::string out;
+  for (const auto& n : names) out += (out.empty() ? "" : ", ") + n;
+  return out;
+}
+
+}  // namespace
+
+void ConfigValidator::check_app_names(const google::protobuf::RepeatedPtrField<std::string>& names,
+                                      const std::string& list_path, bool categories) {
+  if (names.empty()) return;
+  const app::AppCatalog* catalog = nullptr;
+  try {
+    catalog = &app::AppCatalog::instance();
+  } catch (const std::exception& e) {
+    error(list_path, std::string("cannot check application names: ") + e.what());
+    return;
+  }
+  const char* what = categories ? "category" : "application";
+  std::set<uint16_t> seen;
+  for (int i = 0; i < names.size(); ++i) {
+    const std::string path = list_path + "[" + std::to_string(i) + "]";
+    const std::string& name = names.Get(i);
+    auto id = categories ? catalog->find_category(name) : catalog->find_application(name);
+    if (!id) {
+      auto near = categories ? catalog->closest_categories(name) : catalog->closest_applications(name);
+      error(path, "unknown " + std::string(what) + " \"" + name + "\" (closest: " + quoted_list(near) + ")");
+    } else if (!seen.insert(*id).second) {
+      error(path, "\"" + name + "\" is listed twice");
+    }
+  }
+}
+
+void ConfigValidator::check_applications() {
+  for (int i = 0; i < cfg_.services_size(); ++i) {
+    const std::string path = "services[" + std::to_string(i) + "]";
+    check_app_names(cfg_.services(i).applications(), path + ".applications", false);
+    check_app_names(cfg_.services(i).categories(), path + ".categories", true);
+  }
+  for (int i = 0; i < cfg_.policies_size(); ++i) {
+    const std::string path = "policies[" + std::to_string(i) + "]";
+    check_app_names(cfg_.policies(i).deny_applications(), path + ".deny_applications", false);
+    check_app_names(cfg_.policies(i).deny_categories(), path + ".deny_categories", true);
+  }
+}
+
+}  // namespace wp::mgmt::detail
