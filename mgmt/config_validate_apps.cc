@@ -1,13 +1,13 @@
 // Config validation, part 5: application and category names (docs/applications.md).
 //
 // Services may name applications and categories, policies may deny them; the names are
-// nDPI's (dataplane/app/catalog.h), matched without regard to case. A name nDPI does not
+// nDPI's (dataplane/apps/catalog.h), matched without regard to case. A name nDPI does not
 // know is an error at its path that lists the closest known names, so a typo ("bittorent")
 // is one edit away from a fix. The catalog starts an nDPI module once per process, so it is
 // consulted only when some list is non-empty.
 #include <set>
 
-#include "dataplane/app/catalog.h"
+#include "dataplane/apps/catalog.h"
 #include "mgmt/config_validator.h"
 
 namespace wp::mgmt::detail {

@@ -18,7 +18,7 @@
 #include <string>
 #include <vector>
 
-#include "dataplane/app/classifier.h"
+#include "dataplane/apps/classifier.h"
 #include "perf/report.h"
 #include "tests/unit/app_packets.h"
 #include "tests/unit/pkt_builder.h"

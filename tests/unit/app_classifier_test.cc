@@ -5,8 +5,8 @@
 #include <string>
 #include <vector>
 
-#include "dataplane/app/catalog.h"
-#include "dataplane/app/classifier.h"
+#include "dataplane/apps/catalog.h"
+#include "dataplane/apps/classifier.h"
 #include "tests/unit/app_packets.h"
 #include "tests/unit/pkt_builder.h"
 

@@ -18,7 +18,7 @@
 #include <string>
 #include <vector>
 
-#include "dataplane/app/arena.h"
+#include "dataplane/apps/arena.h"
 
 struct ndpi_detection_module_struct;
 struct ndpi_flow_struct;

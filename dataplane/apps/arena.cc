@@ -1,5 +1,5 @@
 // Size-class pool behind nDPI's allocation hooks (see arena.h for the why).
-#include "dataplane/app/arena.h"
+#include "dataplane/apps/arena.h"
 
 #include <ndpi/ndpi_api.h>
 

@@ -1,5 +1,5 @@
 // AppClassifier: nDPI 4.2 behind a per-worker, allocation-free API (see classifier.h).
-#include "dataplane/app/classifier.h"
+#include "dataplane/apps/classifier.h"
 
 // The module's cache fields are visible only to nDPI's own sources; this file fills them in at
 // start (make_lazy_caches), for the installed release only (the assert below).

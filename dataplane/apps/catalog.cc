@@ -1,5 +1,5 @@
 // AppCatalog: nDPI's protocol and category tables, copied once (see catalog.h).
-#include "dataplane/app/catalog.h"
+#include "dataplane/apps/catalog.h"
 
 #include <ndpi/ndpi_api.h>
 
@@ -7,7 +7,7 @@
 #include <cctype>
 #include <stdexcept>
 
-#include "dataplane/app/classifier.h"
+#include "dataplane/apps/classifier.h"
 
 namespace wp::app {
 namespace {
