@@ -209,6 +209,18 @@ TEST(Breakout, UdpWithAndWithoutChecksumAndAConfiguredAddress) {
   expect_valid(back);
 }
 
+// Internet data that begins with the SVR cookie is data: no peer signed it.
+TEST(Breakout, ReplyDataStartingWithTheCookieIsDelivered) {
+  auto r = make_router();
+  Frame out = r->send_one(kLan, Pkt().eth(kR1Mac, kClientMac).ipv4(kClient, kInternet).udp(5000, 443).payload("q").bytes());
+  std::vector<uint8_t> data = unhex("4c48dbc6ddf6670c0102030405060708090a0b0c0d0e0f10");
+  Frame back = r->send_one(
+      kWan, Pkt().eth(kR1Mac, kGatewayMac).ipv4(kInternet, kR1Wan).udp(443, out.sport()).payload(data).bytes());
+  EXPECT_EQ(back.dst(), kClient);
+  EXPECT_EQ(back.payload(), data);
+  expect_valid(back);
+}
+
 TEST(Breakout, IcmpEchoIdentifierIsTranslated) {
   auto r = make_router();
   auto ping = Pkt().eth(kR1Mac, kClientMac).ipv4(kClient, kInternet).icmp_echo(0x4242, 1).payload("ping!").bytes();
