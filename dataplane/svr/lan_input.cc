@@ -26,9 +26,10 @@ void LanInput::first_packet(rte_mbuf* m, ParsedPacket& pp, int iface) {
   int tenant = rm.tenant_for(t.src, iface);
   if (tenant == kNone) return ctx_.drop(m, DropReason::no_tenant);
   int service = rm.service_for(t.dst, t.proto, t.dport);
+  // SVR carries TCP and UDP; ICMP echo goes only through a breakout.
+  if (t.proto == kProtoIcmp && (service == kNone || rm.services[service].breakout_iface == kNone))
+    return ctx_.drop(m, DropReason::unsupported_proto);
   if (service == kNone) return ctx_.drop(m, DropReason::no_service);
-  if (t.proto == kProtoIcmp && rm.services[service].breakout_iface == kNone)
-    return ctx_.drop(m, DropReason::unsupported_proto);  // SVR carries TCP and UDP
   int security = rm.policy(tenant, service);
   if (security == kNone) return ctx_.drop(m, DropReason::policy_deny);
   const uint32_t hash = symmetric_hash(t);
