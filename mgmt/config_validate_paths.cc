@@ -96,8 +96,8 @@ void ConfigValidator::check_breakout(const config::Service& s, const std::string
   if (!p.contains(*addr))
     return error(at + ".address", "\"" + b.address() + "\" is not in " + b.interface() + "'s subnet");
   if (p.len < 31 && (*addr == p.addr || *addr == (p.addr | ~p.mask())))
-    error(at + ".address", "\"" + b.address() + "\" is the network or broadcast address of " + b.interface() +
-                               "'s subnet");
+    error(at + ".address",
+          "\"" + b.address() + "\" is the network or broadcast address of " + b.interface() + "'s subnet");
 }
 
 }  // namespace wp::mgmt::detail

@@ -135,7 +135,8 @@ int main(int argc, char** argv) {
     if (!std::strcmp(argv[i], "--rounds")) rounds = std::atoi(argv[i + 1]);
   }
   std::string error;
-  if (!wp::eal_init(wp::private_eal_args("wpbreakout", 512), error)) return std::fprintf(stderr, "%s\n", error.c_str()), 1;
+  if (!wp::eal_init(wp::private_eal_args("wpbreakout", 512), error))
+    return std::fprintf(stderr, "%s\n", error.c_str()), 1;
   rte_mempool* pool = rte_pktmbuf_pool_create("breakout_pool", sessions + 1024, 256, 0, RTE_MBUF_DEFAULT_BUF_SIZE, 0);
   auto loaded = wp::mgmt::load_config_text(kYaml);
   if (!loaded.ok()) return std::fprintf(stderr, "config: %s\n", loaded.error_text().c_str()), 1;

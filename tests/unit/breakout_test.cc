@@ -15,6 +15,7 @@
 #include "dataplane/session/nat_ports.h"
 #include "dataplane/session/owner.h"
 #include "mgmt/config_load.h"
+#include "mgmt/session_feed.h"
 #include "tests/unit/svr_harness.h"
 
 namespace wp {
@@ -80,8 +81,8 @@ TEST(BreakoutConfig, ValidatedWithPaths) {
                         "services[0].breakout.address", "broadcast"));
   EXPECT_TRUE(has_error(with([](config::Service& s) { s.mutable_breakout()->set_address("172.16.0"); }),
                         "services[0].breakout.address", "not an IPv4 address"));
-  EXPECT_TRUE(has_error(with([](config::Service& s) { s.set_next_peer("r2"); }), "services[0].breakout",
-                        "not to a peer"));
+  EXPECT_TRUE(
+      has_error(with([](config::Service& s) { s.set_next_peer("r2"); }), "services[0].breakout", "not to a peer"));
 }
 
 // --- the port pools ---------------------------------------------------------
@@ -194,11 +195,13 @@ TEST(Breakout, TcpLeavesFromTheWanAddressAndRepliesAreRestored) {
 
 TEST(Breakout, UdpWithAndWithoutChecksumAndAConfiguredAddress) {
   auto r = make_router({}, "172.16.0.9");
-  Frame out = r->send_one(kLan, Pkt().eth(kR1Mac, kClientMac).ipv4(kClient, kInternet).udp(5000, 53).payload("q").bytes());
+  Frame out =
+      r->send_one(kLan, Pkt().eth(kR1Mac, kClientMac).ipv4(kClient, kInternet).udp(5000, 53).payload("q").bytes());
   EXPECT_EQ(out.src(), ip("172.16.0.9"));
   expect_valid(out);
   Frame bare = r->send_one(
-      kLan, Pkt().eth(kR1Mac, kClientMac).ipv4(kClient, kInternet).udp(5001, 53).no_udp_checksum().payload("q").bytes());
+      kLan,
+      Pkt().eth(kR1Mac, kClientMac).ipv4(kClient, kInternet).udp(5001, 53).no_udp_checksum().payload("q").bytes());
   EXPECT_EQ(get16(bare.l4() + 6), 0) << "no checksum stays none";
   // The configured address is ours: replies to it are taken, ARP for it answered (model).
   EXPECT_NE(r->model().own_address_iface(ip("172.16.0.9")), kNone);
@@ -212,7 +215,8 @@ TEST(Breakout, UdpWithAndWithoutChecksumAndAConfiguredAddress) {
 // Internet data that begins with the SVR cookie is data: no peer signed it.
 TEST(Breakout, ReplyDataStartingWithTheCookieIsDelivered) {
   auto r = make_router();
-  Frame out = r->send_one(kLan, Pkt().eth(kR1Mac, kClientMac).ipv4(kClient, kInternet).udp(5000, 443).payload("q").bytes());
+  Frame out =
+      r->send_one(kLan, Pkt().eth(kR1Mac, kClientMac).ipv4(kClient, kInternet).udp(5000, 443).payload("q").bytes());
   std::vector<uint8_t> data = unhex("4c48dbc6ddf6670c0102030405060708090a0b0c0d0e0f10");
   Frame back = r->send_one(
       kWan, Pkt().eth(kR1Mac, kGatewayMac).ipv4(kInternet, kR1Wan).udp(443, out.sport()).payload(data).bytes());
@@ -243,10 +247,41 @@ TEST(Breakout, IcmpEchoIdentifierIsTranslated) {
   EXPECT_EQ(r->count(Counter::to_control), 1u);
 }
 
+std::vector<SessionEvent> drain_ipfix(Router& r) {
+  std::vector<SessionEvent> out;
+  SessionEvent ev;
+  while (rte_ring_sc_dequeue_elem(r.shared().event_ring(EventConsumer::ipfix, 0), &ev, sizeof(ev)) == 0)
+    out.push_back(ev);
+  return out;
+}
+
+// IPFIX carries the translation as postNAT fields; aging gives the port back.
+TEST(Breakout, IpfixShowsThePostNatTupleAndAgingFreesThePort) {
+  auto r = make_router(RouterOptions().with_events(EventConsumer::ipfix, 64));
+  r->worker().set_now_ms(1000);
+  const uint32_t free_before = r->worker().nat_ports().available(kProtoUdp);
+  Frame out =
+      r->send_one(kLan, Pkt().eth(kR1Mac, kClientMac).ipv4(kClient, kInternet).udp(5000, 53).payload("q").bytes());
+  EXPECT_EQ(r->worker().nat_ports().available(kProtoUdp), free_before - 1);
+  auto ev = drain_ipfix(*r);
+  ASSERT_EQ(ev.size(), 1u);
+  DataplaneClock clock{1000, 1700000000000};
+  mgmt::IpfixRecord rec = mgmt::ipfix_record(ev[0], r->model(), clock);
+  EXPECT_EQ(rec.pre, (FiveTuple{kClient, kInternet, 5000, 53, kProtoUdp}));
+  EXPECT_EQ(rec.post, (FiveTuple{kR1Wan, kInternet, out.sport(), 53, kProtoUdp}));
+  EXPECT_EQ(rec.egress_if, 2u);          // wan0
+  r->worker().set_now_ms(1000 + 61000);  // past the 60 s UDP timeout
+  EXPECT_EQ(r->worker().expire(1024), 1u);
+  EXPECT_EQ(r->worker().nat_ports().available(kProtoUdp), free_before);
+  ev = drain_ipfix(*r);
+  ASSERT_FALSE(ev.empty());
+  EXPECT_EQ(ev.back().kind, SessionEventKind::closed);
+}
+
 TEST(Breakout, GuestTenantIsDeniedByDefault) {
   auto r = make_router();
-  EXPECT_TRUE(r->send(kLan, Pkt().eth(kR1Mac, kClientMac).ipv4(kGuest, kInternet).tcp(40000, 80, kTcpSyn).bytes())
-                  .empty());
+  EXPECT_TRUE(
+      r->send(kLan, Pkt().eth(kR1Mac, kClientMac).ipv4(kGuest, kInternet).tcp(40000, 80, kTcpSyn).bytes()).empty());
   EXPECT_EQ(r->drop_count(DropReason::policy_deny), 1u);
   EXPECT_TRUE(r->send(kLan, Pkt().eth(kR1Mac, kClientMac).ipv4(kGuest, kInternet).icmp_echo(1, 1).bytes()).empty());
   EXPECT_EQ(r->drop_count(DropReason::policy_deny), 2u);
@@ -260,7 +295,8 @@ TEST(Breakout, RepliesReachTheOwningWorkerWithoutHandoff) {
     FiveTuple t{kClient, kInternet, sport, 80, kProtoTcp};
     uint32_t owner = owner_of_class(affinity_class(t), kWorkers);
     Worker& w = r->worker(owner);
-    rte_mbuf* m = Pkt::to_mbuf(pool, Pkt().eth(kR1Mac, kClientMac).ipv4(kClient, kInternet).tcp(sport, 80, kTcpSyn).bytes(), kLan);
+    rte_mbuf* m = Pkt::to_mbuf(
+        pool, Pkt().eth(kR1Mac, kClientMac).ipv4(kClient, kInternet).tcp(sport, 80, kTcpSyn).bytes(), kLan);
     w.receive(&m, 1);
     w.flush();
     ASSERT_EQ(r->transmitted().size(), 1u) << "sport " << sport << " drops " << r->drops();
