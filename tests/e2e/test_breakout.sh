@@ -109,7 +109,10 @@ wp_check "iperf3 server accepted from 172.16.0.1 only" \
 
 # --- the WAN capture: every packet to or from the internet server carries r1's WAN address
 wan_sources() {
-  tshark -r "$CAP" -Y "ip.addr == $INET" -T fields -e ip.src -e ip.dst 2>/dev/null | sort -u >"$WP_TMP/wan-pairs.txt"
+  # Outer header only: an ICMP error from the server (port unreachable after iperf3's UDP
+  # test) quotes the translated datagram as a second IP layer.
+  tshark -r "$CAP" -Y "ip.addr == $INET" -T fields -E occurrence=f -e ip.src -e ip.dst 2>/dev/null |
+    sort -u >"$WP_TMP/wan-pairs.txt"
   [ -s "$WP_TMP/wan-pairs.txt" ] || return 1
   ! grep -v -E "^(172\.16\.0\.1	$INET|$INET	172\.16\.0\.1)$" "$WP_TMP/wan-pairs.txt"
 }
