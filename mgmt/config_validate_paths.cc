@@ -65,6 +65,7 @@ void ConfigValidator::check_paths() {
       else if (!seen.insert(s.paths(j)).second)
         error(p, "\"" + s.paths(j) + "\" is listed twice");
     }
+    if (s.has_breakout()) check_breakout(s, path);
     if ((s.paths_size() > 0 || s.has_sla()) && s.next_peer().empty())
       error(path, "paths and sla apply to services routed to a peer (next_peer is empty)");
     if (s.has_sla()) {
@@ -73,6 +74,30 @@ void ConfigValidator::check_paths() {
       if (s.sla().max_jitter_ms() > 60000) error(path + ".sla.max_jitter_ms", "at most 60000 ms");
     }
   }
+}
+
+// Internet breakout: a WAN interface to leave by and the address to
+// translate sources to (the interface's own, or another one in its subnet
+// that this router then answers ARP for).
+void ConfigValidator::check_breakout(const config::Service& s, const std::string& path) {
+  const config::Breakout& b = s.breakout();
+  const std::string at = path + ".breakout";
+  if (!s.next_peer().empty()) error(at, "a breakout service leaves to the internet, not to a peer (remove next_peer)");
+  const Link* l = nullptr;
+  if (required(b.interface(), at + ".interface")) {
+    l = find_link(b.interface());
+    if (!l || !l->wan) error(at + ".interface", "\"" + b.interface() + "\" is not a WAN interface name");
+  }
+  if (b.address().empty()) return;
+  auto addr = parse_ipv4(b.address());
+  if (!addr) return error(at + ".address", "\"" + b.address() + "\" is not an IPv4 address (A.B.C.D)");
+  if (!l || !l->wan || !l->prefix) return;
+  const Ipv4Prefix& p = *l->prefix;
+  if (!p.contains(*addr))
+    return error(at + ".address", "\"" + b.address() + "\" is not in " + b.interface() + "'s subnet");
+  if (p.len < 31 && (*addr == p.addr || *addr == (p.addr | ~p.mask())))
+    error(at + ".address",
+          "\"" + b.address() + "\" is the network or broadcast address of " + b.interface() + "'s subnet");
 }
 
 }  // namespace wp::mgmt::detail

@@ -63,6 +63,7 @@ class ConfigValidator {
   void check_fpm();
   // config_validate_paths.cc: BFD, probes, path preferences and SLAs.
   void check_paths();
+  void check_breakout(const config::Service& s, const std::string& path);
   // config_validate_ha.cc: node id, CPG group, the peer's addresses.
   void check_ha();
   // config_validate_apps.cc: application and category names (nDPI's).

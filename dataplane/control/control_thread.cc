@@ -136,7 +136,7 @@ void Control::arp_input(rte_mbuf* m, const ParsedPacket& pp, int iface) {
   arp_learn(a, iface);
   // Own addresses only while we hold them, the peer's while taken over.
   const HaDataplane& ha = shared_.ha;
-  bool own = a.tpa == in.addr && (!ha.enabled || ha.own_held.load(std::memory_order_relaxed));
+  bool own = in.holds(a.tpa) && (!ha.enabled || ha.own_held.load(std::memory_order_relaxed));
   bool taken = ha.holds_peer_address(a.tpa);
   if (ha.enabled && a.spa == a.tpa && std::memcmp(a.sha, in.mac, 6) != 0)
     note_ha_claim(read_ha_arp_claim(pkt_data(m), m->data_len), a.tpa == in.addr, taken);

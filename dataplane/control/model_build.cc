@@ -212,9 +212,24 @@ class RouterModelBuilder {
           if (m_->peers[i].name == s.next_peer()) sm.next_peer = static_cast<int>(i);
         if (sm.next_peer == kNone) return fail("service " + s.name() + ": unknown peer " + s.next_peer());
       }
+      if (s.has_breakout() && !breakout(s, sm)) return false;
       m_->service_index_[sm.name] = static_cast<int>(m_->services.size());
       m_->services.push_back(std::move(sm));
     }
+    return true;
+  }
+
+  bool breakout(const config::Service& s, ServiceModel& sm) {
+    sm.breakout_iface = iface_named(s.breakout().interface());
+    if (sm.breakout_iface == kNone || !m_->interfaces[sm.breakout_iface].wan)
+      return fail("service " + s.name() + ": breakout interface " + s.breakout().interface() + " is not a WAN");
+    InterfaceModel& out = m_->interfaces[sm.breakout_iface];
+    sm.breakout_addr = out.addr;
+    if (s.breakout().address().empty()) return true;
+    auto a = parse_ipv4(s.breakout().address());
+    if (!a) return fail("service " + s.name() + ": bad breakout address " + s.breakout().address());
+    sm.breakout_addr = *a;
+    if (!out.holds(*a)) out.nat_addrs.push_back(*a);
     return true;
   }
 

@@ -3,6 +3,8 @@
 
 #include <algorithm>
 
+#include "dataplane/ip/packet.h"
+
 namespace wp {
 
 int RouterModel::tenant_for(Ipv4 src, int iface) const {
@@ -15,6 +17,8 @@ int RouterModel::tenant_for(Ipv4 src, int iface) const {
 bool RouterModel::service_matches(int s, Ipv4 dst, uint8_t proto, uint16_t dport) const {
   const ServiceModel& svc = services[s];
   if (svc.proto != 0 && svc.proto != proto) return false;
+  // ICMP echo's "port" is its identifier, which port lists do not mean.
+  if (!svc.ports.empty() && proto == kProtoIcmp) return false;
   if (!svc.ports.empty() &&
       std::none_of(svc.ports.begin(), svc.ports.end(), [&](const PortRange& r) { return r.contains(dport); }))
     return false;
@@ -50,7 +54,7 @@ std::optional<NextHop> RouterModel::route(Ipv4 dst) const {
 
 int RouterModel::own_address_iface(Ipv4 addr) const {
   for (size_t i = 0; i < interfaces.size(); ++i)
-    if (interfaces[i].addr == addr) return static_cast<int>(i);
+    if (interfaces[i].holds(addr)) return static_cast<int>(i);
   return kNone;
 }
 

@@ -7,6 +7,7 @@
 // or longest-prefix scans over vectors that fit in cache.
 #pragma once
 
+#include <algorithm>
 #include <array>
 #include <cstdint>
 #include <memory>
@@ -36,6 +37,12 @@ struct InterfaceModel {
   uint16_t mtu = 1500;
   bool wan = false;
   uint8_t mac[6] = {};
+  // Breakout addresses other than `addr` (services[].breakout.address): ARP
+  // is answered and replies to them are ours, like `addr`.
+  std::vector<Ipv4> nat_addrs;
+  bool holds(Ipv4 a) const {
+    return a == addr || std::find(nat_addrs.begin(), nat_addrs.end(), a) != nat_addrs.end();
+  }
 };
 
 struct RouteModel {
@@ -53,6 +60,10 @@ struct ServiceModel {
   uint8_t proto = 0;  // 0 = any
   std::vector<PortRange> ports;
   int next_peer = kNone;  // kNone: delivered on our LAN (last hop)
+  // Internet breakout (svr/breakout.h): the WAN interface sessions leave by,
+  // source-NATed to `breakout_addr`; kNone: not a breakout service.
+  int breakout_iface = kNone;
+  Ipv4 breakout_addr = 0;
 };
 
 struct SecurityModel {

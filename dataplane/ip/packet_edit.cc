@@ -11,8 +11,36 @@ void set_lengths(uint8_t* d, const ParsedPacket& pp) {
   if (pp.proto == kProtoUdp) store_be16(d + pp.l4 + 4, static_cast<uint16_t>(pp.end - pp.l4));
 }
 
+namespace {
+
+// ICMP echo: the checksum covers the ICMP message only (no pseudo-header),
+// so addresses change the IP header checksum alone; the identifier (both
+// "ports" of the tuple) is the one L4 word that changes.
+void rewrite_icmp_echo(uint8_t* ip, uint8_t* icmp, ParsedPacket& pp, const FiveTuple& to) {
+  uint16_t ipcheck = load_be16(ip + 10);
+  uint16_t old_ttl_word = load_be16(ip + 8);
+  ip[8] = static_cast<uint8_t>(ip[8] - 1);
+  ipcheck = csum_update16(ipcheck, old_ttl_word, load_be16(ip + 8));
+  ipcheck = csum_update32(ipcheck, pp.src, to.src);
+  ipcheck = csum_update32(ipcheck, pp.dst, to.dst);
+  store_be32(ip + 12, to.src);
+  store_be32(ip + 16, to.dst);
+  store_be16(ip + 10, ipcheck);
+  if (pp.sport != to.sport) {
+    store_be16(icmp + 2, csum_update16(load_be16(icmp + 2), pp.sport, to.sport));
+    store_be16(icmp + 4, to.sport);
+  }
+  pp.src = to.src;
+  pp.dst = to.dst;
+  pp.sport = pp.dport = to.sport;
+  pp.ttl = ip[8];
+}
+
+}  // namespace
+
 void rewrite_tuple(rte_mbuf* m, ParsedPacket& pp, const FiveTuple& to) {
   uint8_t* d = pkt_data(m);
+  if (pp.proto == kProtoIcmp) return rewrite_icmp_echo(d + pp.l3, d + pp.l4, pp, to);
   uint8_t* ip = d + pp.l3;
   uint8_t* l4 = d + pp.l4;
   uint16_t ipcheck = load_be16(ip + 10);

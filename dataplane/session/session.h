@@ -29,6 +29,9 @@ struct SideOut {
   // WAN leg: the pair-key version its session keys were derived from (0:
   // none); the HA peer re-derives with it (crypto/pair_keys.h). In padding.
   uint8_t key_version = 0;
+  // Internet breakout: tuple.sport is a source-NAT port from the worker's
+  // pool (session/nat_ports.h), given back when the session ends. In padding.
+  uint8_t nat = 0;
 };
 
 enum SessionFlags : uint8_t {

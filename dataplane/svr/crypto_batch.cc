@@ -14,6 +14,11 @@ CryptoBatch::CryptoBatch(WorkerContext& ctx, Fragments& fragments) : ctx_(ctx), 
 bool CryptoBatch::start(Session& s, const ParsedPacket& pp, const Metadata* md, DropReason& why) {
   const SecurityModel& sec = ctx_.rm().security[s.security];
   uint8_t c = 0;
+  s.key_slot[0] = s.key_slot[1] = kNoKeySlot;
+  if (s.out_fwd.nat) {  // breakout: no SVR leg, the data leaves as the client sent it
+    s.crypto = 0;
+    return true;
+  }
   if (md == nullptr) {  // ingress: our policy decides
     // Adaptive: pending until data is seen; a UDP first packet settles it
     // right away in emit (decide_adaptive).

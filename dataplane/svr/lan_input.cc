@@ -3,6 +3,7 @@
 
 #include "dataplane/paths/path_table.h"
 #include "dataplane/session/owner.h"
+#include "dataplane/svr/breakout.h"
 #include "dataplane/svr/session_setup.h"
 
 namespace wp {
@@ -25,6 +26,9 @@ void LanInput::first_packet(rte_mbuf* m, ParsedPacket& pp, int iface) {
   int tenant = rm.tenant_for(t.src, iface);
   if (tenant == kNone) return ctx_.drop(m, DropReason::no_tenant);
   int service = rm.service_for(t.dst, t.proto, t.dport);
+  // SVR carries TCP and UDP; ICMP echo goes only through a breakout.
+  if (t.proto == kProtoIcmp && (service == kNone || rm.services[service].breakout_iface == kNone))
+    return ctx_.drop(m, DropReason::unsupported_proto);
   if (service == kNone) return ctx_.drop(m, DropReason::no_service);
   int security = rm.policy(tenant, service);
   if (security == kNone) return ctx_.drop(m, DropReason::policy_deny);
@@ -43,24 +47,28 @@ void LanInput::first_packet(rte_mbuf* m, ParsedPacket& pp, int iface) {
   s->security = static_cast<int16_t>(security);
   s->created_ms = s->last_ms = ctx_.now_ms;
   s->out_rev = SideOut{t.reversed(), back->addr, static_cast<int8_t>(back->iface), -1};
-  const ServiceModel& svc = rm.services[service];
-  bool bound;
-  if (svc.next_peer == kNone) {  // both ends on our LAN side: a plain routed session
-    auto fwd = ctx_.route(t.dst, hash);
-    bound = fwd.has_value() && !ctx_.table.lookup(t.reversed());
-    if (bound) s->out_fwd = SideOut{t, fwd->addr, static_cast<int8_t>(fwd->iface), -1};
-  } else {
-    bound = pick_wan_side(ctx_, *s, svc.next_peer, affinity_class(t), why);
-  }
+  bool bound = bind_side_b(*s, rm.services[service], why);
   // Both keys were looked up above (the miss in input(), then the side B
   // check), so index without probing again.
   if (!install_session(ctx_, crypto_, s, bound, why, pp, nullptr, m)) return;
+  if (s->out_fwd.nat) ctx_.counters->add(Counter::breakout_sessions_created);
   if (PathTable* pt = ctx_.shared.paths; pt && s->side_b_wan()) {
     int path = pt->find(s->out_fwd.peer, s->out_fwd.iface);
     if (path >= 0) PathWorkerCounters::bump(pt->counters(ctx_.id, static_cast<size_t>(path)).sessions_started);
   }
   ctx_.post_event(SessionEventKind::created, *s);
   emit_.send(m, pp, *s, Dir::forward);
+}
+
+bool LanInput::bind_side_b(Session& s, const ServiceModel& svc, DropReason& why) {
+  const FiveTuple& t = s.original;
+  if (svc.breakout_iface != kNone) return bind_breakout(ctx_, s, svc, why);
+  if (svc.next_peer != kNone) return pick_wan_side(ctx_, s, svc.next_peer, affinity_class(t), why);
+  // Both ends on our LAN side: a plain routed session.
+  auto fwd = ctx_.route(t.dst, symmetric_hash(t));
+  if (!fwd || ctx_.table.lookup(t.reversed())) return false;
+  s.out_fwd = SideOut{t, fwd->addr, static_cast<int8_t>(fwd->iface), -1};
+  return true;
 }
 
 }  // namespace wp

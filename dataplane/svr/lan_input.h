@@ -7,7 +7,9 @@
 // on the interface that reaches the peer, an even own port and an odd peer
 // port whose (port >> 1) & 63 both equal the session's affinity class, so the
 // peer and our own WAN input dispatch its packets to the same worker without
-// parsing metadata. Emit then adds the metadata.
+// parsing metadata. Emit then adds the metadata. A breakout service binds
+// side B to a source-NAT port of the WAN interface instead (svr/breakout.h),
+// and is the only kind that takes ICMP echo.
 #pragma once
 
 #include <rte_mbuf.h>
@@ -34,6 +36,9 @@ class LanInput {
 
  private:
   void first_packet(rte_mbuf* m, ParsedPacket& pp, int iface);
+  // Side B of a new session `s` of service `svc`: a peer, a breakout port or
+  // (both ends on our LAN side) a plain routed session. False with `why`.
+  bool bind_side_b(Session& s, const ServiceModel& svc, DropReason& why);
 
   WorkerContext& ctx_;
   Emit& emit_;

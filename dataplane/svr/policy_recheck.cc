@@ -58,7 +58,10 @@ bool PolicyRecheck::recheck(Session& s) {
   int security = to.policy(tenant, service);
   int peer_fwd = remap_peer(s.out_fwd.peer, from, to);
   int peer_rev = remap_peer(s.out_rev.peer, from, to);
-  if (security == kNone || peer_fwd < kNone || peer_rev < kNone) {
+  // A breakout session keeps its source address only while its service still translates to it.
+  bool nat_gone = s.out_fwd.nat &&
+                  (service == kNone || to.services[static_cast<size_t>(service)].breakout_addr != s.out_fwd.tuple.src);
+  if (security == kNone || peer_fwd < kNone || peer_rev < kNone || nat_gone) {
     ctx_.post_event(SessionEventKind::closed, s, SessionEndReason::forced_end);
     ctx_.remove_session(&s);
     ctx_.counters->add(Counter::sessions_policy_closed);

@@ -28,7 +28,8 @@ bool RouteFollow::follow(Session& s, SideOut& side) {
   const uint32_t hash = symmetric_hash(s.original);
   if (ctx_.route_offers(dst, side.next_hop, side.iface)) return true;
   const std::optional<NextHop> nh = ctx_.route(dst, hash);
-  if (!nh) {
+  // A breakout session's source address belongs to its interface: it cannot move to another.
+  if (!nh || (side.nat && nh->iface != side.iface)) {
     ctx_.post_event(SessionEventKind::closed, s, SessionEndReason::forced_end);
     ctx_.remove_session(&s);
     ctx_.counters->add(Counter::sessions_route_closed);

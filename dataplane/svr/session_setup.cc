@@ -82,12 +82,14 @@ bool pick_wan_side(WorkerContext& ctx, Session& s, int peer, uint32_t cls, DropR
 bool install_session(WorkerContext& ctx, CryptoBatch& crypto, Session* s, bool bound, DropReason why,
                      const ParsedPacket& pp, const Metadata* md, rte_mbuf* m) {
   if (bound && !crypto.start(*s, pp, md, why)) {
+    ctx.release_nat_port(*s);
     ctx.table.release(s);
     ctx.drop(m, why);
     return false;
   }
   if (!bound || !ctx.table.insert_unique(s)) {
     ctx.release_keys(*s);
+    ctx.release_nat_port(*s);
     ctx.table.release(s);
     ctx.drop(m, bound ? DropReason::ports_exhausted : why);
     return false;

@@ -30,6 +30,8 @@ void WanInput::input(rte_mbuf* m, ParsedPacket& pp) {
   Metadata md;
   MetadataStatus status =
       has_cookie(payload, pp.payload_len()) ? decode_metadata(payload, pp.payload_len(), md) : MetadataStatus::absent;
+  if (status != MetadataStatus::absent && breakout_reply(pp)) [[unlikely]]
+    status = MetadataStatus::absent;
   int peer = kNone;
   if (status == MetadataStatus::malformed) return ctx_.drop(m, DropReason::bad_metadata);
   if (status == MetadataStatus::ok && !read_metadata(m, pp, md, peer)) return;
@@ -49,6 +51,12 @@ void WanInput::input(rte_mbuf* m, ParsedPacket& pp) {
   if (migration_.rebind(m, pp, md, peer)) return;  // a session that moved path
   if (md.control_message == kControlKeepAlive) return ctx_.drop(m, DropReason::no_session);
   first_packet(m, pp, md, peer);
+}
+
+bool WanInput::breakout_reply(const ParsedPacket& pp) const {
+  if (ctx_.rm().peer_by_waypoint(pp.src) != kNone) return false;
+  SessionRef ref = ctx_.table.lookup({pp.src, pp.dst, pp.sport, pp.dport, pp.proto});
+  return ref && ref.dir == Dir::reverse && ref.session->out_fwd.nat;
 }
 
 bool WanInput::read_metadata(rte_mbuf* m, ParsedPacket& pp, Metadata& md, int& peer) {

@@ -54,6 +54,9 @@ class WanInput {
  private:
   // Decodes and verifies a metadata packet; false when it dropped `m`.
   bool read_metadata(rte_mbuf* m, ParsedPacket& pp, Metadata& md, int& peer);
+  // A reply from the internet to a breakout session whose data happens to
+  // begin with the cookie: data, not metadata (no peer signs it).
+  bool breakout_reply(const ParsedPacket& pp) const;
   // A packet of an existing session, with its metadata (status ok) or without.
   void session_input(rte_mbuf* m, ParsedPacket& pp, SessionRef ref, MetadataStatus status, const Metadata& md);
   void handshake(Session& s, Dir dir, const Metadata& md, int data_len);

@@ -25,6 +25,7 @@ void Aging::on_expire(void* p, Session& s) {
   bool ended = (s.flags & kRst) || ((s.flags & kFinFwd) && (s.flags & kFinRev));
   ctx->post_event(SessionEventKind::closed, s, ended ? SessionEndReason::end_of_flow : SessionEndReason::idle_timeout);
   ctx->release_keys(s);
+  ctx->release_nat_port(s);
   ctx->gate.ended(s.tenant);
 }
 

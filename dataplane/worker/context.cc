@@ -16,7 +16,8 @@ WorkerContext::WorkerContext(uint32_t id_, DataplaneShared& shared_, uint32_t ma
       counters(&shared_.counters[id_]),
       table(max_sessions, socket),
       keys(id_ < shared_.workers ? shared_.key_slots : 0, socket),
-      rng(std::random_device{}()) {}
+      rng(std::random_device{}()),
+      nat_ports(id_, shared_.workers) {}
 
 WorkerContext::RouteChoice WorkerContext::route_choice(Ipv4 dst) const {
   const RouteWinner w = route_winner(*model, shared.fib.load(std::memory_order_acquire), dst);
@@ -60,6 +61,7 @@ void WorkerContext::release_keys(Session& s) {
 void WorkerContext::remove_session(Session* s) {
   if (!(s->flags & kPeerSession)) gate.ended(s->tenant);  // the HA peer's were never counted here
   release_keys(*s);
+  release_nat_port(*s);
   table.remove(s);
 }
 

@@ -16,6 +16,7 @@
 #include "dataplane/control/router_model.h"
 #include "dataplane/crypto/keys.h"
 #include "dataplane/session/events.h"
+#include "dataplane/session/nat_ports.h"
 #include "dataplane/session/table.h"
 #include "dataplane/worker/counters.h"
 #include "dataplane/worker/session_gate.h"
@@ -43,6 +44,7 @@ struct WorkerContext {
   uint32_t now_ms = 0;
   std::mt19937_64 rng;
   SessionGate gate;  // new sessions: tenant quotas, per-source and per-tenant rates
+  NatPorts nat_ports;  // internet breakout: source ports of the classes this worker owns
 
   // A new session of `tenant` from `src` may start (else `why`): svr/ first packets ask before allocating.
   bool admit_session(Ipv4 src, int tenant, DropReason& why) {
@@ -91,6 +93,10 @@ struct WorkerContext {
   void count_active() { counters->sessions_active.store(table.size(), std::memory_order_relaxed); }
   // Gives a session's key slots back to the slab.
   void release_keys(Session& s);
+  // Gives a breakout session's source-NAT port back to the pool.
+  void release_nat_port(const Session& s) {
+    if (s.out_fwd.nat) nat_ports.give(s.original.proto, s.out_fwd.tuple.sport);
+  }
   // Unindexes the session and frees its key slots: the one way a live session ends.
   void remove_session(Session* s);
   // Copies the session into every enabled consumer's event ring (offload,

@@ -97,7 +97,8 @@ namespace wp {
   X(punt_to_kernel) \
   X(punt_from_kernel) \
   X(punt_arp_answered) \
-  X(punt_arp_deferred)
+  X(punt_arp_deferred) \
+  X(breakout_sessions_created)
 
 enum class Counter : uint8_t {
 #define WP_X(name) name,

@@ -71,7 +71,9 @@ namespace wp {
   X(punt_rate_icmp, "ICMP for us over the punt rate") \
   X(punt_rate_other, "other packets for us over the punt rate") \
   X(punt_kernel_full, "the kernel interface did not take a punted packet") \
-  X(punt_kernel_unsent, "the kernel sent what cannot leave a port (not IPv4 or ARP, or a broken frame)")
+  X(punt_kernel_unsent, "the kernel sent what cannot leave a port (not IPv4 or ARP, or a broken frame)") \
+  X(breakout_ports_exhausted, "internet breakout: no free source-NAT port of the protocol on this worker") \
+  X(breakout_no_route, "internet breakout: no route to the destination out of the breakout interface")
 
 enum class DropReason : uint8_t {
 #define WP_X(name, desc) name,

@@ -31,6 +31,13 @@ bool ip_checksum_ok(const rte_mbuf* m, const ParsedPacket& pp) {
   }
 }
 
+constexpr uint8_t kIcmpEchoReply = 0;
+constexpr uint8_t kIcmpEchoRequest = 8;
+
+bool is_icmp_echo(rte_mbuf* m, const ParsedPacket& pp, uint8_t type) {
+  return pp.proto == kProtoIcmp && pp.status == ParseStatus::ipv4 && pkt_data(m)[pp.l4] == type;
+}
+
 }  // namespace
 
 Worker::Worker(uint32_t id, DataplaneShared& shared, uint32_t max_sessions, int socket)
@@ -151,13 +158,17 @@ int Worker::owner_of(rte_mbuf*& m, ParsedPacket& pp, int iface) {
   bool l4_svr = pp.proto == kProtoTcp || pp.proto == kProtoUdp;
   uint32_t cls;
   if (ctx_.rm().own_address_iface(pp.dst) != kNone || ctx_.shared.ha.holds_peer_address(pp.dst)) {
-    // SVR traffic to our waypoint ports is dispatched by the class in the port; the rest is ours to answer.
-    if (!(wan && l4_svr && is_waypoint_port(pp.dport))) return local_to_control(m, pp), kNone;
+    // SVR traffic to our waypoint ports (and breakout replies: TCP, UDP, ICMP
+    // echo replies to a source-NAT port) is dispatched by the class in the
+    // port; the rest is ours to answer.
+    if (!(wan && (l4_svr || is_icmp_echo(m, pp, kIcmpEchoReply)) && is_waypoint_port(pp.dport)))
+      return local_to_control(m, pp), kNone;
     cls = class_of_port(pp.dport);
   } else if (ctx_.rm().punt.enabled && is_link_local_multicast(pp.dst)) {
     return local_to_control(m, pp), kNone;  // OSPF hellos and the like, for the kernel's daemons
   } else if (!wan) {
-    if (!l4_svr) return ctx_.drop(m, DropReason::unsupported_proto), kNone;
+    // ICMP echo requests are for breakout services (LanInput checks).
+    if (!l4_svr && !is_icmp_echo(m, pp, kIcmpEchoRequest)) return ctx_.drop(m, DropReason::unsupported_proto), kNone;
     cls = affinity_class({pp.src, pp.dst, pp.sport, pp.dport, pp.proto});
   } else {
     return ctx_.drop(m, DropReason::not_for_us), kNone;

@@ -69,6 +69,7 @@ class Worker {
   WorkerCounters& counters() { return *ctx_.counters; }
   HmacEngine& hmac() { return crypto_.hmac(); }
   const KeySlab& key_slab() const { return ctx_.keys; }
+  const NatPorts& nat_ports() const { return ctx_.nat_ports; }
   HaFollower& ha() { return ha_; }
   OffloadFollower& offload() { return offload_; }
   const Handoff& handoff() const { return handoff_; }

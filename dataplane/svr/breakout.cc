@@ -1,0 +1,32 @@
+// Internet breakout binding; see breakout.h.
+#include "dataplane/svr/breakout.h"
+
+#include "dataplane/ip/packet.h"
+
+namespace wp {
+
+bool bind_breakout(WorkerContext& ctx, Session& s, const ServiceModel& svc, DropReason& why) {
+  const FiveTuple& t = s.original;
+  auto nh = ctx.route(t.dst, symmetric_hash(t));
+  if (!nh || nh->iface != svc.breakout_iface) {
+    why = DropReason::breakout_no_route;
+    return false;
+  }
+  // A port whose reply key an SVR session of the same address holds (its
+  // peer is the destination) goes back to the tail of the pool; try another.
+  for (int attempt = 0; attempt < 4; ++attempt) {
+    uint16_t port = ctx.nat_ports.take(t.proto);
+    if (port == 0) break;
+    // ICMP echo: the identifier is both "ports" (dataplane/ip/packet.h).
+    FiveTuple out{svc.breakout_addr, t.dst, port, t.proto == kProtoIcmp ? port : t.dport, t.proto};
+    if (!ctx.table.lookup(out.reversed())) {
+      s.out_fwd = SideOut{out, nh->addr, static_cast<int8_t>(nh->iface), -1, 0, 1};
+      return true;
+    }
+    ctx.nat_ports.give(t.proto, port);
+  }
+  why = DropReason::breakout_ports_exhausted;
+  return false;
+}
+
+}  // namespace wp
