@@ -117,7 +117,7 @@ Bytes Responder::handle(CSpan datagram, const Endpoint& peer, const Endpoint& lo
     refuse(Refusal::unknown_spi, peer, "no IKE SA for this SPI pair");
     return {};
   }
-  return on_encrypted(datagram, m, *it->second);
+  return on_encrypted(datagram, m, *it->second, peer);
 }
 
 Bytes Responder::on_sa_init(CSpan datagram, const Message& m, const Endpoint& peer, const Endpoint& local) {
@@ -192,7 +192,7 @@ Bytes Responder::sa_init_reply(CSpan datagram, const Message& m, const IkeChoice
   return out;
 }
 
-Bytes Responder::on_encrypted(CSpan datagram, const Message& m, IkeSa& sa) {
+Bytes Responder::on_encrypted(CSpan datagram, const Message& m, IkeSa& sa, const Endpoint& from) {
   const uint32_t id = m.header.message_id;
   if (sa.has_response && id == sa.last_response_id) {
     ++counters_.retransmits;
@@ -206,9 +206,12 @@ Bytes Responder::on_encrypted(CSpan datagram, const Message& m, IkeSa& sa) {
   Bytes plain;
   const SkError e = open_sk(sa.suite, sa.keys.sk_ei, sa.keys.sk_ai, datagram, m, plain);
   if (e != SkError::ok) {
-    refuse(Refusal::integrity_failed, sa.peer, std::string(sk_error_name(e)));  // § 2.21.2: no answer
+    refuse(Refusal::integrity_failed, from, std::string(sk_error_name(e)));  // § 2.21.2: no answer
     return {};
   }
+  // § 2.23: behind a NAT (or after the initiator floated to port 4500) the
+  // peer is where its last authenticated request came from.
+  if (sa.nat_detected) sa.peer = from;
   std::vector<Payload> inner;
   const auto* sk = m.get<SkPayload>(PayloadType::sk);
   const ParseResult pr = parse_payload_chain(sk->first_inner, plain, inner, false);

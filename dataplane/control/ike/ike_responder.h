@@ -45,7 +45,7 @@ class Responder {
   Bytes on_sa_init(CSpan datagram, const Message& m, const Endpoint& peer, const Endpoint& local);
   Bytes sa_init_reply(CSpan datagram, const Message& m, const IkeChoice& choice, const Endpoint& peer,
                       const Endpoint& local);
-  Bytes on_encrypted(CSpan datagram, const Message& m, IkeSa& sa);
+  Bytes on_encrypted(CSpan datagram, const Message& m, IkeSa& sa, const Endpoint& from);
   Bytes dispatch(const Message& m, std::vector<Payload>& inner, IkeSa& sa, bool& erase);
   std::vector<Payload> on_auth(const std::vector<Payload>& in, IkeSa& sa, bool& erase);
   bool authenticate(const std::vector<Payload>& in, IkeSa& sa);
