@@ -244,6 +244,7 @@ int main(int argc, char** argv) {
   write_state(state_path, responder, esp_dropped);
   std::fprintf(stderr, "ike_responder: listening on %s:500 and :4500\n", cfg.listen.c_str());
   while (!g_stop) {
+    responder.expire_half_open(std::chrono::steady_clock::now(), std::chrono::seconds(30));
     if (poll(fds, 2, 500) <= 0) continue;
     for (int i = 0; i < 2; ++i)
       if ((fds[i].revents & POLLIN) && serve(fds[i].fd, ports[i], local, responder, esp_dropped))

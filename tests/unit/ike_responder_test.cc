@@ -73,6 +73,7 @@ struct Initiator {
   std::unique_ptr<DhKey> dh;
   IkeKeys keys;
   uint32_t next_id = 1;
+  bool initial_contact = false;
 
   Bytes sa_init(std::vector<Proposal> proposals, uint16_t ke_group) {
     std::string err;
@@ -119,6 +120,8 @@ struct Initiator {
     const IdPayload idi{kIdFqdn, bytes(id)};
     const Bytes a = psk_auth(bytes(psk), keys.sk_pi, init_request, nr, id_body(idi));
     std::vector<Payload> in{{PayloadType::idi, false, idi}, {PayloadType::auth, false, AuthPayload{kAuthPsk, a}}};
+    if (initial_contact)
+      in.push_back({PayloadType::notify, false, NotifyPayload{Protocol::none, {}, kNotifyInitialContact, {}}});
     if (child) {
       Proposal esp{1, Protocol::esp, {0xc0, 0xff, 0xee, 0x01}, {{TransformType::encr, kEncrAesCbc, 256}}};
       esp.transforms.push_back({TransformType::integ, kIntegHmacSha256_128, 0});
@@ -307,6 +310,34 @@ TEST_F(IkeResponderTest, CreateChildSaIsRefusedWithNoAdditionalSas) {
   const auto out = i.open(send(i.request(Exchange::create_child_sa, {}, i.next_id++)));
   EXPECT_NE(notify_of(out, kNotifyNoAdditionalSas), nullptr);
   EXPECT_EQ(r.counters()[Refusal::unsupported_child_exchange], 1u);
+}
+
+TEST_F(IkeResponderTest, HalfOpenSasExpire) {
+  ASSERT_TRUE(i.accept(send(i.sa_init({ike_proposal(1, config().ike_suites[0])}, kDhModp2048))));
+  r.expire_half_open(std::chrono::steady_clock::now(), std::chrono::seconds(30));
+  EXPECT_EQ(r.sas().size(), 1u);  // young: kept
+  r.expire_half_open(std::chrono::steady_clock::now() + std::chrono::seconds(31), std::chrono::seconds(30));
+  EXPECT_TRUE(r.sas().empty());
+  EXPECT_EQ(r.counters()[Refusal::half_open_expired], 1u);
+  EXPECT_TRUE(send(i.auth(kPsk)).empty());
+  EXPECT_EQ(r.counters()[Refusal::unknown_spi], 1u);
+}
+
+TEST_F(IkeResponderTest, InitialContactDeletesThePeersOlderSa) {
+  establish();
+  const uint64_t old_spi = only_sa().spi_r;
+  r.expire_half_open(std::chrono::steady_clock::now() + std::chrono::hours(1), std::chrono::seconds(30));
+  EXPECT_EQ(r.sas().size(), 1u);  // established SAs never expire as half-open
+  Initiator again;  // the site restarted: new SPI, INITIAL_CONTACT (§ 2.4)
+  again.spi_i = 0x99;
+  again.initial_contact = true;
+  ASSERT_TRUE(again.accept(send(again.sa_init({ike_proposal(1, config().ike_suites[0])}, kDhModp2048))));
+  EXPECT_EQ(r.sas().size(), 2u);
+  EXPECT_NE(find<AuthPayload>(again.open(send(again.auth(kPsk))), PayloadType::auth), nullptr);
+  ASSERT_EQ(r.sas().size(), 1u);
+  EXPECT_NE(only_sa().spi_r, old_spi);
+  EXPECT_EQ(only_sa().spi_i, 0x99u);
+  EXPECT_EQ(r.counters().ike_sas_deleted, 1u);
 }
 
 // strongSwan's IKE_SA_INIT response (tests/data/ike): its NAT_DETECTION_DESTINATION_IP

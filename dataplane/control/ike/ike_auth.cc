@@ -18,6 +18,12 @@ const T* find(const std::vector<Payload>& in, PayloadType type) {
   return nullptr;
 }
 
+bool has_notify(const std::vector<Payload>& in, uint16_t type) {
+  for (const Payload& p : in)
+    if (const auto* n = std::get_if<NotifyPayload>(&p.body); n && n->type == type) return true;
+  return false;
+}
+
 Bytes take(const Bytes& km, size_t& off, size_t n) {
   Bytes b(km.begin() + static_cast<long>(off), km.begin() + static_cast<long>(off + n));
   off += n;
@@ -45,6 +51,7 @@ std::vector<Payload> Responder::on_auth(const std::vector<Payload>& in, IkeSa& s
   sa.state = IkeSaState::established;
   ++counters_.ike_sas_established;
   log_("ike: " + sa.peer.str() + ": IKE SA established with " + sa.remote_id + (sa.nat_detected ? " (NAT)" : ""));
+  if (has_notify(in, kNotifyInitialContact)) initial_contact(sa);
   add_child(in, sa, out);
   return out;
 }

@@ -125,7 +125,7 @@ Bytes Responder::on_sa_init(CSpan datagram, const Message& m, const Endpoint& pe
     refuse(Refusal::malformed, peer, "IKE_SA_INIT with a responder SPI or a message ID");
     return {};
   }
-  if (auto h = half_open_.find({m.header.spi_i, peer.addr}); h != half_open_.end()) {
+  if (auto h = by_initiator_.find({m.header.spi_i, peer.addr}); h != by_initiator_.end()) {
     IkeSa& sa = *sas_.at(h->second);
     if (sa.state == IkeSaState::init_done && equal_ct(sa.init_request, datagram)) {
       ++counters_.retransmits;
@@ -185,7 +185,7 @@ Bytes Responder::sa_init_reply(CSpan datagram, const Message& m, const IkeChoice
   r.payloads.push_back(natd(kNotifyNatDestinationIp, sa->spi_i, sa->spi_r, peer));
   sa->init_request.assign(datagram.begin(), datagram.end());
   sa->init_response = encode_message(r);
-  half_open_[{sa->spi_i, peer.addr}] = sa->spi_r;
+  by_initiator_[{sa->spi_i, peer.addr}] = sa->spi_r;
   Bytes out = sa->init_response;
   sas_[sa->spi_r] = std::move(sa);
   ++counters_.responses_sent;
@@ -299,9 +299,31 @@ void Responder::erase(uint64_t spi_r) {
     esp_spis_.erase(spi);
     ++counters_.child_sas_deleted;
   }
-  half_open_.erase({sa.spi_i, sa.peer.addr});
+  by_initiator_.erase({sa.spi_i, sa.peer.addr});
   if (sa.state == IkeSaState::established) ++counters_.ike_sas_deleted;
   sas_.erase(it);  // the destructors wipe every key
+}
+
+void Responder::expire_half_open(std::chrono::steady_clock::time_point now, std::chrono::seconds max_age) {
+  std::vector<uint64_t> old;
+  for (const auto& [spi, sa] : sas_)
+    if (sa->state == IkeSaState::init_done && now - sa->created > max_age) old.push_back(spi);
+  for (uint64_t spi : old) {
+    refuse(Refusal::half_open_expired, sas_.at(spi)->peer, "no IKE_AUTH within " + std::to_string(max_age.count()) + " s");
+    erase(spi);
+  }
+}
+
+// § 2.4: INITIAL_CONTACT from an authenticated peer means it forgot every
+// other IKE SA it had with us (it restarted): they go.
+void Responder::initial_contact(const IkeSa& sa) {
+  std::vector<uint64_t> stale;
+  for (const auto& [spi, other] : sas_)
+    if (spi != sa.spi_r && other->state == IkeSaState::established && other->config == sa.config) stale.push_back(spi);
+  for (uint64_t spi : stale) {
+    log_("ike: " + sa.peer.str() + ": INITIAL_CONTACT from " + sa.remote_id + ": its older IKE SA is deleted");
+    erase(spi);
+  }
 }
 
 }  // namespace wp::ike

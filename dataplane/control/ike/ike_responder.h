@@ -18,6 +18,7 @@
 // secrets are never logged.
 #pragma once
 
+#include <chrono>
 #include <functional>
 #include <map>
 #include <memory>
@@ -37,6 +38,10 @@ class Responder {
   // `local` from `peer`; returns the datagram to send back (empty: none).
   Bytes handle(CSpan datagram, const Endpoint& peer, const Endpoint& local);
 
+  // Forgets the IKE SAs whose IKE_AUTH has not come `max_age` after their
+  // IKE_SA_INIT (§ 2.6's half-open SAs; the caller's timer calls it).
+  void expire_half_open(std::chrono::steady_clock::time_point now, std::chrono::seconds max_age);
+
   const ResponderCounters& counters() const { return counters_; }
   // IKE SAs by our (responder) SPI.
   const std::map<uint64_t, std::unique_ptr<IkeSa>>& sas() const { return sas_; }
@@ -53,6 +58,7 @@ class Responder {
   std::vector<Payload> on_informational(const std::vector<Payload>& in, IkeSa& sa, bool& erase);
   Bytes seal(IkeSa& sa, Exchange ex, uint32_t id, const std::vector<Payload>& inner);
   void erase(uint64_t spi_r);
+  void initial_contact(const IkeSa& sa);
   uint64_t new_ike_spi() const;
   uint32_t new_esp_spi() const;
   void refuse(Refusal r, const Endpoint& peer, const std::string& detail);
@@ -61,7 +67,7 @@ class Responder {
   Log log_;
   ResponderCounters counters_;
   std::map<uint64_t, std::unique_ptr<IkeSa>> sas_;
-  std::map<std::pair<uint64_t, Bytes>, uint64_t> half_open_;  // (SPIi, peer address) -> our SPI
+  std::map<std::pair<uint64_t, Bytes>, uint64_t> by_initiator_;  // (SPIi, peer address) -> our SPI
   std::map<uint32_t, uint64_t> esp_spis_;                      // our inbound ESP SPIs -> IKE SA
 };
 
