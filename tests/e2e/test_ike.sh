@@ -7,9 +7,11 @@
 #     ESTABLISHED and the CHILD_SA INSTALLED, with the IKE and ESP SPIs our
 #     state file holds (the Child SA is negotiated and its keys stored on our
 #     side: there is no ESP dataplane yet) and the selectors narrowed to ours;
-#  2. a second site with the wrong PSK: charon reports AUTHENTICATION_FAILED
+#  2. `swanctl --rekey --child`: CREATE_CHILD_SA answered, strongSwan's new
+#     CHILD_SA INSTALLED with our new SPIs, the old one deleted on both sides;
+#  3. a second site with the wrong PSK: charon reports AUTHENTICATION_FAILED
 #     and our authentication_failed counter is 1;
-#  3. `swanctl --terminate` of the first: our IKE SA and Child SA are deleted.
+#  4. `swanctl --terminate` of the first: our IKE SA and Child SA are deleted.
 # usage: sudo tests/e2e/test_ike.sh     (IKE_RESPONDER=path overrides the binary)
 set -u
 here=$(cd "$(dirname "$0")" && pwd)
@@ -122,17 +124,32 @@ wp_check "strongSwan: CHILD_SA INSTALLED" grep -q "lan: #[0-9]*, reqid [0-9]*, I
 ours_ike=$(awk '$1 == "ike_sa" && /ESTABLISHED/ && /id=site1.example/ {print $2 "_i" " " $3 "_r"}' "$STATE")
 theirs_ike=$(awk '/^site: #/ {gsub(/\*/, ""); print $5 " " $6}' "$WP_TMP/list-sas.out")
 wp_check "the IKE SPIs strongSwan lists are ours ($theirs_ike)" test -n "$ours_ike" -a "$ours_ike" = "$theirs_ike"
-our_in=$(awk '$1 == "child_sa" {sub("in=", "", $3); print $3}' "$STATE")
-our_out=$(awk '$1 == "child_sa" {sub("out=", "", $4); print $4}' "$STATE")
-their_in=$(awk '$1 == "in" {sub(",", "", $2); print $2}' "$WP_TMP/list-sas.out")
-their_out=$(awk '$1 == "out" {sub(",", "", $2); print $2}' "$WP_TMP/list-sas.out")
-wp_check "ESP SPIs: strongSwan's out $their_out is our inbound SPI" test -n "$our_in" -a "$our_in" = "$their_out"
-wp_check "ESP SPIs: strongSwan's in $their_in is our outbound SPI" test -n "$our_out" -a "$our_out" = "$their_in"
+# check_esp_spis WHEN: strongSwan's one Child SA is our one Child SA, SPIs crossed.
+check_esp_spis() {
+  local our_in our_out their_in their_out
+  our_in=$(awk '$1 == "child_sa" {sub("in=", "", $3); print $3}' "$STATE")
+  our_out=$(awk '$1 == "child_sa" {sub("out=", "", $4); print $4}' "$STATE")
+  # the INSTALLED one (a rekeyed one may still be listed while it is deleted)
+  their_in=$(awk '/^  [a-z0-9]+: #/ {ok = /INSTALLED/} ok && $1 == "in" {sub(",", "", $2); print $2}' "$WP_TMP/list-sas.out")
+  their_out=$(awk '/^  [a-z0-9]+: #/ {ok = /INSTALLED/} ok && $1 == "out" {sub(",", "", $2); print $2}' "$WP_TMP/list-sas.out")
+  wp_check "$1: strongSwan's ESP out SPI '$their_out' is our inbound SPI" test -n "$our_in" -a "$our_in" = "$their_out"
+  wp_check "$1: strongSwan's ESP in SPI '$their_in' is our outbound SPI" test -n "$our_out" -a "$our_out" = "$their_in"
+}
+check_esp_spis "first Child SA"
 wp_check "remote selector 0.0.0.0/0 narrowed to our 10.60.0.0/24" \
   grep -Eq "^ +remote +10\.60\.0\.0/24$" "$WP_TMP/list-sas.out"
 wp_check "our Child SA: aes256gcm16, stored (no ESP dataplane yet)" grep -q "esp=aes256gcm16 stored-not-in-dataplane" "$STATE"
 
-# 2. the wrong PSK.
+# 2. strongSwan rekeys the Child SA (CREATE_CHILD_SA with REKEY_SA, then a
+# Delete of the old one): the new SPIs on both sides, the old ones gone.
+swan --rekey --child lan >"$WP_TMP/rekey.out" 2>&1
+rekeyed() { [ "$(state counter child_sas_installed)" = 2 ] && [ "$(state counter child_sas_deleted)" = 1 ]; }
+wp_check "swanctl --rekey --child lan: a new Child SA, the old one deleted" wp_until 10 rekeyed
+swan --list-sas >"$WP_TMP/list-sas.out" 2>&1
+wp_check "strongSwan: the rekeyed CHILD_SA INSTALLED" grep -q "lan: #2, reqid [0-9]*, INSTALLED, TUNNEL" "$WP_TMP/list-sas.out"
+check_esp_spis "rekeyed Child SA"
+
+# 3. the wrong PSK.
 initiate bad lan2 "$WP_TMP/initiate-bad.out"
 wp_check "charon: AUTHENTICATION_FAILED from our responder" \
   grep -q "received AUTHENTICATION_FAILED notify error" "$WP_TMP/initiate-bad.out" "$WP_TMP/charon.log"
@@ -140,9 +157,9 @@ wp_expect "our authentication_failed counter" "$(state refused authentication_fa
 wp_check "the refusal is logged with the peer's address" grep -q "10.77.0.1:[0-9]*: authentication_failed" "$WP_TMP/ike_responder.log"
 wp_expect "site1's IKE SA untouched (IKE SAs established)" "$(state counter ike_sas_established)" -eq 1
 
-# 3. delete.
+# 4. delete.
 swan --terminate --ike site --timeout 10 >"$WP_TMP/terminate.out" 2>&1
 gone() { [ "$(state counter ike_sas_deleted)" = 1 ] && ! grep -q "^ike_sa " "$STATE"; }
 wp_check "swanctl --terminate: our IKE SA deleted" wp_until 10 gone
-wp_expect "our Child SA deleted with it" "$(state counter child_sas_deleted)" -eq 1
+wp_expect "our Child SA deleted with it" "$(state counter child_sas_deleted)" -eq 2
 wp_finish

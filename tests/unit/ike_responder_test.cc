@@ -4,9 +4,11 @@
 // + IKE_AUTH with a Child SA whose responder AUTH and KEYMAT the initiator
 // verifies independently; wrong PSK, unknown ID, no common proposal, the
 // wrong KE group then a retry, a retransmitted request, out-of-window IDs,
-// traffic selectors that do not overlap, liveness and Delete.
+// traffic selectors that do not overlap, liveness and Delete, Child SA rekey
+// (with and without PFS) and its refusals, half-open expiry, INITIAL_CONTACT.
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <filesystem>
 #include <fstream>
 
@@ -305,11 +307,101 @@ TEST_F(IkeResponderTest, LivenessThenChildDeleteThenIkeDelete) {
   EXPECT_EQ(r.counters().child_sas_deleted, 1u);
 }
 
-TEST_F(IkeResponderTest, CreateChildSaIsRefusedWithNoAdditionalSas) {
+// CREATE_CHILD_SA for a Child SA: REKEY_SA of the first one (unless
+// `rekey_spi` is 0), a new ESP SPI, optionally a DH group and a KE.
+struct ChildRequest {
+  std::vector<Payload> payloads;
+  Bytes ni = Bytes(32, 0x77);
+  std::unique_ptr<DhKey> dh;
+};
+ChildRequest child_request(uint32_t rekey_spi, uint16_t dh_group, uint16_t ke_group) {
+  ChildRequest c;
+  Proposal esp{1, Protocol::esp, {0xc0, 0xff, 0xee, 0x02}, {{TransformType::encr, kEncrAesGcm16, 256}}};
+  if (dh_group) esp.transforms.push_back({TransformType::dh, dh_group, 0});
+  esp.transforms.push_back({TransformType::esn, kEsnNo, 0});
+  if (rekey_spi)
+    c.payloads.push_back({PayloadType::notify, false,
+                          NotifyPayload{Protocol::esp,
+                                        {uint8_t(rekey_spi >> 24), uint8_t(rekey_spi >> 16), uint8_t(rekey_spi >> 8),
+                                         uint8_t(rekey_spi)},
+                                        kNotifyRekeySa,
+                                        {}}});
+  c.payloads.push_back({PayloadType::sa, false, SaPayload{{esp}}});
+  c.payloads.push_back({PayloadType::nonce, false, NoncePayload{c.ni}});
+  if (ke_group) {
+    std::string err;
+    c.dh = DhKey::generate(ke_group, err);
+    c.payloads.push_back({PayloadType::ke, false, KePayload{ke_group, c.dh->public_value()}});
+  }
+  c.payloads.push_back({PayloadType::tsi, false, TsPayload{{ts({10, 50, 0, 0}, {10, 50, 0, 255})}}});
+  c.payloads.push_back({PayloadType::tsr, false, TsPayload{{ts({10, 60, 0, 0}, {10, 60, 0, 255})}}});
+  return c;
+}
+
+void expect_keymat(const ChildSa& c, const Bytes& km) {
+  EXPECT_EQ(c.enc_in, Bytes(km.begin(), km.begin() + 36));  // GCM: key + salt, no integrity key
+  EXPECT_EQ(c.enc_out, Bytes(km.begin() + 36, km.end()));
+  EXPECT_TRUE(c.integ_in.empty());
+}
+
+TEST_F(IkeResponderTest, RekeyChildSaMakesTheNewOneBeforeTheOldIsDeleted) {
   establish();
-  const auto out = i.open(send(i.request(Exchange::create_child_sa, {}, i.next_id++)));
-  EXPECT_NE(notify_of(out, kNotifyNoAdditionalSas), nullptr);
-  EXPECT_EQ(r.counters()[Refusal::unsupported_child_exchange], 1u);
+  const uint32_t old_in = only_sa().children.begin()->first;
+  const ChildRequest req = child_request(0xc0ffee01, 0, 0);
+  const auto out = i.open(send(i.request(Exchange::create_child_sa, req.payloads, i.next_id++)));
+  const auto* sa = find<SaPayload>(out, PayloadType::sa);
+  ASSERT_NE(sa, nullptr);
+  EXPECT_EQ(find<KePayload>(out, PayloadType::ke), nullptr);
+  const Bytes& nr = find<NoncePayload>(out, PayloadType::nonce)->data;
+  ASSERT_EQ(only_sa().children.size(), 2u);  // both until the initiator deletes the old one (§ 2.8)
+  const Bytes& spi = sa->proposals.at(0).spi;
+  const ChildSa& fresh = only_sa().children.at(uint32_t(spi[0]) << 24 | uint32_t(spi[1]) << 16 | uint32_t(spi[2]) << 8 | spi[3]);
+  EXPECT_EQ(fresh.spi_out, 0xc0ffee02u);
+  expect_keymat(fresh, child_keymat(i.keys.sk_d, req.ni, nr, 72));  // new nonces, no g^ir
+  const DeletePayload del{Protocol::esp, 4, {{0xc0, 0xff, 0xee, 0x01}}};
+  i.open(send(i.request(Exchange::informational, {{PayloadType::del, false, del}}, i.next_id++)));
+  ASSERT_EQ(only_sa().children.size(), 1u);
+  EXPECT_NE(only_sa().children.begin()->first, old_in);
+}
+
+TEST_F(IkeResponderTest, RekeyWithPfsMixesTheNewSharedSecret) {
+  establish();
+  const ChildRequest req = child_request(0xc0ffee01, kDhEcp256, kDhEcp256);
+  const auto out = i.open(send(i.request(Exchange::create_child_sa, req.payloads, i.next_id++)));
+  const auto* ke = find<KePayload>(out, PayloadType::ke);
+  ASSERT_NE(ke, nullptr);
+  Bytes g_ir;
+  std::string err;
+  ASSERT_TRUE(req.dh->shared_secret(ke->data, g_ir, err)) << err;
+  const Bytes& nr = find<NoncePayload>(out, PayloadType::nonce)->data;
+  const auto& answer = find<SaPayload>(out, PayloadType::sa)->proposals.at(0);
+  EXPECT_NE(std::find(answer.transforms.begin(), answer.transforms.end(), Transform{TransformType::dh, kDhEcp256, 0}),
+            answer.transforms.end());
+  const Bytes& spi = answer.spi;
+  const ChildSa& fresh = only_sa().children.at(uint32_t(spi[0]) << 24 | uint32_t(spi[1]) << 16 | uint32_t(spi[2]) << 8 | spi[3]);
+  expect_keymat(fresh, child_keymat(i.keys.sk_d, req.ni, nr, 72, g_ir));
+}
+
+TEST_F(IkeResponderTest, CreateChildSaRefusals) {
+  establish();
+  // PFS group 14 proposed, KE of group 19: INVALID_KE_PAYLOAD naming 14.
+  auto out = i.open(send(i.request(Exchange::create_child_sa, child_request(0, kDhModp2048, kDhEcp256).payloads, i.next_id++)));
+  ASSERT_NE(notify_of(out, kNotifyInvalidKePayload), nullptr);
+  EXPECT_EQ(notify_of(out, kNotifyInvalidKePayload)->data, (Bytes{0, kDhModp2048}));
+  // REKEY_SA of a Child SA that does not exist.
+  out = i.open(send(i.request(Exchange::create_child_sa, child_request(0xdead, 0, 0).payloads, i.next_id++)));
+  EXPECT_NE(notify_of(out, kNotifyChildSaNotFound), nullptr);
+  // Rekeying the IKE SA: not implemented, refused.
+  Proposal ike = ike_proposal(1, config().ike_suites[0]);
+  ike.spi = Bytes(8, 0x42);
+  out = i.open(send(i.request(Exchange::create_child_sa,
+                              {{PayloadType::sa, false, SaPayload{{ike}}}, {PayloadType::nonce, false, NoncePayload{Bytes(32, 1)}}},
+                              i.next_id++)));
+  EXPECT_NE(notify_of(out, kNotifyNoProposalChosen), nullptr);
+  EXPECT_EQ(r.counters()[Refusal::invalid_ke_payload], 1u);
+  EXPECT_EQ(r.counters()[Refusal::child_sa_not_found], 1u);
+  EXPECT_EQ(r.counters()[Refusal::ike_rekey_unsupported], 1u);
+  EXPECT_EQ(only_sa().children.size(), 1u);
 }
 
 TEST_F(IkeResponderTest, HalfOpenSasExpire) {

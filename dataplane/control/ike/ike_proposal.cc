@@ -37,7 +37,7 @@ bool ike_matches(const Proposal& p, const IkeSuite& s) {
 
 bool esp_matches(const Proposal& p, const EspSuite& s) {
   if (p.protocol != Protocol::esp || p.spi.size() != 4) return false;
-  if (!only_types(p, {TransformType::encr, TransformType::integ, TransformType::esn})) return false;
+  if (!only_types(p, {TransformType::encr, TransformType::integ, TransformType::esn, TransformType::dh})) return false;
   if (!offers(p, TransformType::encr, s.encr, 256)) return false;
   const bool integ_ok = s.aead() ? (!has_type(p, TransformType::integ) || offers(p, TransformType::integ, 0))
                                  : offers(p, TransformType::integ, s.integ);
@@ -65,11 +65,26 @@ std::optional<IkeChoice> choose_ike_proposal(const SaPayload& offered, const std
   return std::nullopt;
 }
 
-std::optional<EspChoice> choose_esp_proposal(const SaPayload& offered, const std::vector<EspSuite>& ours) {
+// The DH group a proposal allows with a KE of `ke_group` (§ 1.3.1 PFS).
+bool dh_ok(const Proposal& p, uint16_t ke_group) {
+  if (ke_group == kIgnoreDh) return true;
+  if (ke_group == 0) return !has_type(p, TransformType::dh) || offers(p, TransformType::dh, 0);
+  return dh_public_len(ke_group) != 0 && offers(p, TransformType::dh, ke_group);
+}
+
+std::optional<EspChoice> choose_esp_proposal(const SaPayload& offered, const std::vector<EspSuite>& ours,
+                                             uint16_t ke_group) {
   for (const Proposal& p : offered.proposals)
     for (const EspSuite& s : ours)
-      if (esp_matches(p, s)) return EspChoice{&p, s, be32(p.spi)};
+      if (esp_matches(p, s) && dh_ok(p, ke_group))
+        return EspChoice{&p, s, be32(p.spi), ke_group == kIgnoreDh ? uint16_t(0) : ke_group};
   return std::nullopt;
+}
+
+uint16_t esp_group_wanted(const SaPayload& offered, const std::vector<EspSuite>& ours) {
+  for (uint16_t g : {kDhModp2048, kDhEcp256})
+    if (auto c = choose_esp_proposal(offered, ours, g)) return g;
+  return 0;
 }
 
 SaPayload ike_answer(uint8_t number, const IkeSuite& s) {
@@ -80,11 +95,12 @@ SaPayload ike_answer(uint8_t number, const IkeSuite& s) {
   return SaPayload{{p}};
 }
 
-SaPayload esp_answer(uint8_t number, const EspSuite& s, uint32_t our_spi) {
+SaPayload esp_answer(uint8_t number, const EspSuite& s, uint32_t our_spi, uint16_t dh) {
   Bytes spi{static_cast<uint8_t>(our_spi >> 24), static_cast<uint8_t>(our_spi >> 16),
             static_cast<uint8_t>(our_spi >> 8), static_cast<uint8_t>(our_spi)};
   Proposal p{number, Protocol::esp, spi, {{TransformType::encr, s.encr, 256}}};
   if (!s.aead()) p.transforms.push_back({TransformType::integ, s.integ, 0});
+  if (dh != 0) p.transforms.push_back({TransformType::dh, dh, 0});
   p.transforms.push_back({TransformType::esn, static_cast<uint16_t>(s.esn ? kEsnYes : kEsnNo), 0});
   return SaPayload{{p}};
 }

@@ -24,12 +24,22 @@ struct EspChoice {
   const Proposal* proposal = nullptr;
   EspSuite suite;
   uint32_t peer_spi = 0;
+  uint16_t dh = 0;  // the PFS group of a CREATE_CHILD_SA (0: none)
 };
-std::optional<EspChoice> choose_esp_proposal(const SaPayload& offered, const std::vector<EspSuite>& ours);
+// `ke_group`: the KE payload's group in CREATE_CHILD_SA (0: no KE: a proposal
+// must then offer no DH group or NONE); kIgnoreDh in IKE_AUTH, where DH
+// transforms are ignored (RFC 7296 § 1.2: no KE there).
+inline constexpr uint16_t kIgnoreDh = 0xffff;
+std::optional<EspChoice> choose_esp_proposal(const SaPayload& offered, const std::vector<EspSuite>& ours,
+                                             uint16_t ke_group = kIgnoreDh);
+// In CREATE_CHILD_SA, when no proposal matches `ke_group`: the group of the
+// first proposal that would match with a KE of another group we support
+// (the INVALID_KE_PAYLOAD answer), or 0.
+uint16_t esp_group_wanted(const SaPayload& offered, const std::vector<EspSuite>& ours);
 
 // The SA payload of our answer: one proposal numbered as the initiator's.
 SaPayload ike_answer(uint8_t number, const IkeSuite& s);
-SaPayload esp_answer(uint8_t number, const EspSuite& s, uint32_t our_spi);
+SaPayload esp_answer(uint8_t number, const EspSuite& s, uint32_t our_spi, uint16_t dh = 0);
 
 // Every non-empty intersection of an offered selector with a configured one
 // (same address family; protocol and ports intersected too).

@@ -241,10 +241,8 @@ Bytes Responder::dispatch(const Message& m, std::vector<Payload>& inner, IkeSa& 
   if (ex == Exchange::ike_auth && !established) return seal(sa, ex, m.header.message_id, on_auth(inner, sa, erase_sa));
   if (ex == Exchange::informational && established)
     return seal(sa, ex, m.header.message_id, on_informational(inner, sa, erase_sa));
-  if (ex == Exchange::create_child_sa && established) {
-    refuse(Refusal::unsupported_child_exchange, sa.peer, "CREATE_CHILD_SA (rekey) is not implemented");
-    return seal(sa, ex, m.header.message_id, {notify(kNotifyNoAdditionalSas)});
-  }
+  if (ex == Exchange::create_child_sa && established)
+    return seal(sa, ex, m.header.message_id, on_create_child(inner, sa));
   refuse(Refusal::unexpected_exchange, sa.peer,
          "exchange " + std::to_string(static_cast<int>(ex)) + (established ? " after IKE_AUTH" : " before IKE_AUTH"));
   return {};

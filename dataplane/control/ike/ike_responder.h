@@ -55,6 +55,11 @@ class Responder {
   std::vector<Payload> on_auth(const std::vector<Payload>& in, IkeSa& sa, bool& erase);
   bool authenticate(const std::vector<Payload>& in, IkeSa& sa);
   void add_child(const std::vector<Payload>& in, IkeSa& sa, std::vector<Payload>& out);
+  std::vector<Payload> on_create_child(const std::vector<Payload>& in, IkeSa& sa);
+  std::vector<Payload> rekey_answer(const std::vector<Payload>& in, IkeSa& sa, const EspChoice& choice,
+                                    const KePayload* ke);
+  bool narrow_child(const TsPayload& tsi, const TsPayload& tsr, IkeSa& sa, ChildSa& child, std::vector<Payload>& out);
+  uint32_t install_child(IkeSa& sa, ChildSa child, const EspChoice& choice, CSpan ni, CSpan nr, CSpan g_ir);
   std::vector<Payload> on_informational(const std::vector<Payload>& in, IkeSa& sa, bool& erase);
   Bytes seal(IkeSa& sa, Exchange ex, uint32_t id, const std::vector<Payload>& inner);
   void erase(uint64_t spi_r);

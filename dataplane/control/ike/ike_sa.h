@@ -98,7 +98,7 @@ struct IkeSa {
   X(malformed) X(not_a_request) X(unexpected_exchange) X(unknown_spi) X(old_message_id) X(future_message_id) \
   X(no_proposal_chosen) X(invalid_ke_payload) X(bad_ke_data) X(integrity_failed) X(inner_malformed)         \
   X(missing_payload) X(unknown_id) X(authentication_failed) X(unsupported_auth_method)                     \
-  X(child_no_proposal_chosen) X(ts_unacceptable) X(unsupported_child_exchange) X(crypto_failure) X(half_open_expired)
+  X(child_no_proposal_chosen) X(ts_unacceptable) X(crypto_failure) X(half_open_expired) X(child_sa_not_found) X(ike_rekey_unsupported)
 
 enum class Refusal : uint8_t {
 #define WP_X(n) n,
@@ -122,7 +122,7 @@ struct ResponderCounters {
 inline constexpr uint16_t kNotifyInvalidSyntax = 7, kNotifyInvalidMessageId = 9, kNotifyNoProposalChosen = 14,
                           kNotifyInvalidKePayload = 17, kNotifyAuthenticationFailed = 24,
                           kNotifyTsUnacceptable = 38, kNotifyNoAdditionalSas = 35;
-inline constexpr uint16_t kNotifyInitialContact = 16384;
+inline constexpr uint16_t kNotifyInitialContact = 16384, kNotifyRekeySa = 16393, kNotifyChildSaNotFound = 44;
 inline constexpr uint16_t kNotifyNatSourceIp = 16388, kNotifyNatDestinationIp = 16389;
 inline constexpr uint8_t kIdFqdn = 2;
 inline constexpr uint8_t kAuthPsk = 2;
