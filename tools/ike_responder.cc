@@ -21,6 +21,8 @@
 //   esp_proposals = aes256gcm16, aes256-sha256, aes256-sha256-esn
 //   local_ts = 10.60.0.0/24          (comma-separated CIDRs, IPv4)
 //   remote_ts = 10.50.0.0/24
+#include "dataplane/control/ike/ike_responder.h"
+
 #include <arpa/inet.h>
 #include <netinet/in.h>
 #include <poll.h>
@@ -32,8 +34,6 @@
 #include <fstream>
 #include <sstream>
 #include <string>
-
-#include "dataplane/control/ike/ike_responder.h"
 
 namespace {
 
@@ -55,19 +55,28 @@ std::vector<std::string> split_list(const std::string& v) {
 }
 
 bool ike_suite(const std::string& name, IkeSuite& s) {
-  if (name == "aes256-sha256-modp2048") s = {kEncrAesCbc, 256, kIntegHmacSha256_128, kPrfHmacSha256, kDhModp2048};
-  else if (name == "aes256-sha256-ecp256") s = {kEncrAesCbc, 256, kIntegHmacSha256_128, kPrfHmacSha256, kDhEcp256};
-  else if (name == "aes256gcm16-prfsha256-ecp256") s = {kEncrAesGcm16, 256, 0, kPrfHmacSha256, kDhEcp256};
-  else return false;
+  if (name == "aes256-sha256-modp2048")
+    s = {kEncrAesCbc, 256, kIntegHmacSha256_128, kPrfHmacSha256, kDhModp2048};
+  else if (name == "aes256-sha256-ecp256")
+    s = {kEncrAesCbc, 256, kIntegHmacSha256_128, kPrfHmacSha256, kDhEcp256};
+  else if (name == "aes256gcm16-prfsha256-ecp256")
+    s = {kEncrAesGcm16, 256, 0, kPrfHmacSha256, kDhEcp256};
+  else
+    return false;
   return true;
 }
 
 bool esp_suite(const std::string& name, EspSuite& s) {
-  if (name == "aes256gcm16") s = {kEncrAesGcm16, 0, false};
-  else if (name == "aes256gcm16-esn") s = {kEncrAesGcm16, 0, true};
-  else if (name == "aes256-sha256") s = {kEncrAesCbc, kIntegHmacSha256_128, false};
-  else if (name == "aes256-sha256-esn") s = {kEncrAesCbc, kIntegHmacSha256_128, true};
-  else return false;
+  if (name == "aes256gcm16")
+    s = {kEncrAesGcm16, 0, false};
+  else if (name == "aes256gcm16-esn")
+    s = {kEncrAesGcm16, 0, true};
+  else if (name == "aes256-sha256")
+    s = {kEncrAesCbc, kIntegHmacSha256_128, false};
+  else if (name == "aes256-sha256-esn")
+    s = {kEncrAesCbc, kIntegHmacSha256_128, true};
+  else
+    return false;
   return true;
 }
 
@@ -90,16 +99,20 @@ struct ToolConfig {
 
 // One "key = value" into the global section or the current peer.
 std::string apply(ToolConfig& c, PeerConfig* peer, const std::string& key, const std::string& value) {
-  if (!peer && key == "listen") c.listen = value;
+  if (!peer && key == "listen")
+    c.listen = value;
   else if (!peer && key == "ike_proposals") {
     for (const std::string& n : split_list(value)) {
       IkeSuite s;
       if (!ike_suite(n, s)) return "unknown IKE proposal '" + n + "'";
       c.responder.ike_suites.push_back(s);
     }
-  } else if (peer && key == "local_id") peer->local_id = value;
-  else if (peer && key == "remote_id") peer->remote_id = value;
-  else if (peer && key == "psk") peer->psk.assign(value.begin(), value.end());
+  } else if (peer && key == "local_id")
+    peer->local_id = value;
+  else if (peer && key == "remote_id")
+    peer->remote_id = value;
+  else if (peer && key == "psk")
+    peer->psk.assign(value.begin(), value.end());
   else if (peer && key == "esp_proposals") {
     for (const std::string& n : split_list(value)) {
       EspSuite s;
@@ -175,10 +188,11 @@ void write_state(const std::string& path, const Responder& r, uint64_t esp_dropp
   const ResponderCounters& c = r.counters();
   out << "counter requests " << c.requests << "\ncounter responses_sent " << c.responses_sent
       << "\ncounter retransmits " << c.retransmits << "\ncounter ike_sas_established " << c.ike_sas_established
-      << "\ncounter ike_sas_deleted " << c.ike_sas_deleted << "\ncounter child_sas_installed "
-      << c.child_sas_installed << "\ncounter child_sas_deleted " << c.child_sas_deleted
-      << "\ncounter esp_without_dataplane " << esp_dropped << "\n";
-  for (size_t i = 0; i < kRefusals; ++i) out << "refused " << refusal_name(static_cast<Refusal>(i)) << " " << c.refused[i] << "\n";
+      << "\ncounter ike_sas_rekeyed " << c.ike_sas_rekeyed << "\ncounter ike_sas_deleted " << c.ike_sas_deleted
+      << "\ncounter child_sas_installed " << c.child_sas_installed << "\ncounter child_sas_deleted "
+      << c.child_sas_deleted << "\ncounter esp_without_dataplane " << esp_dropped << "\n";
+  for (size_t i = 0; i < kRefusals; ++i)
+    out << "refused " << refusal_name(static_cast<Refusal>(i)) << " " << c.refused[i] << "\n";
   for (const auto& [spi, sa] : r.sas()) {
     out << "ike_sa " << hex(sa->spi_i, 16) << " " << hex(sa->spi_r, 16) << " "
         << (sa->state == IkeSaState::established ? "ESTABLISHED" : "INIT_DONE") << " peer=" << sa->peer.str()
@@ -221,13 +235,16 @@ int main(int argc, char** argv) {
   std::string config_path, state_path;
   for (int i = 1; i + 1 < argc; i += 2) {
     const std::string k = argv[i];
-    if (k == "--config") config_path = argv[i + 1];
-    else if (k == "--state") state_path = argv[i + 1];
+    if (k == "--config")
+      config_path = argv[i + 1];
+    else if (k == "--state")
+      state_path = argv[i + 1];
   }
   ToolConfig cfg;
   std::string error;
   if (config_path.empty() || !load(config_path, cfg, error)) {
-    std::fprintf(stderr, "%s\n", config_path.empty() ? "usage: ike_responder --config FILE [--state FILE]" : error.c_str());
+    std::fprintf(stderr, "%s\n",
+                 config_path.empty() ? "usage: ike_responder --config FILE [--state FILE]" : error.c_str());
     return 2;
   }
   in_addr local{};

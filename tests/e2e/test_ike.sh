@@ -9,9 +9,11 @@
 #     side: there is no ESP dataplane yet) and the selectors narrowed to ours;
 #  2. `swanctl --rekey --child`: CREATE_CHILD_SA answered, strongSwan's new
 #     CHILD_SA INSTALLED with our new SPIs, the old one deleted on both sides;
-#  3. a second site with the wrong PSK: charon reports AUTHENTICATION_FAILED
+#  3. `swanctl --rekey --ike`: the new IKE SA has our new SPI, the Child SA
+#     moved to it, the old IKE SA deleted;
+#  4. a second site with the wrong PSK: charon reports AUTHENTICATION_FAILED
 #     and our authentication_failed counter is 1;
-#  4. `swanctl --terminate` of the first: our IKE SA and Child SA are deleted.
+#  5. `swanctl --terminate` of the first: our IKE SA and Child SA are deleted.
 # usage: sudo tests/e2e/test_ike.sh     (IKE_RESPONDER=path overrides the binary)
 set -u
 here=$(cd "$(dirname "$0")" && pwd)
@@ -121,9 +123,14 @@ wp_check "swanctl --initiate site (IKE_SA_INIT + IKE_AUTH with our responder)" \
 swan --list-sas >"$WP_TMP/list-sas.out" 2>&1
 wp_check "strongSwan: IKE SA ESTABLISHED" grep -q "^site: #[0-9]*, ESTABLISHED, IKEv2" "$WP_TMP/list-sas.out"
 wp_check "strongSwan: CHILD_SA INSTALLED" grep -q "lan: #[0-9]*, reqid [0-9]*, INSTALLED, TUNNEL" "$WP_TMP/list-sas.out"
-ours_ike=$(awk '$1 == "ike_sa" && /ESTABLISHED/ && /id=site1.example/ {print $2 "_i" " " $3 "_r"}' "$STATE")
-theirs_ike=$(awk '/^site: #/ {gsub(/\*/, ""); print $5 " " $6}' "$WP_TMP/list-sas.out")
-wp_check "the IKE SPIs strongSwan lists are ours ($theirs_ike)" test -n "$ours_ike" -a "$ours_ike" = "$theirs_ike"
+# check_ike_spis WHEN: strongSwan's IKE SA is our one IKE SA.
+check_ike_spis() {
+  local ours theirs
+  ours=$(awk '$1 == "ike_sa" && /ESTABLISHED/ && /id=site1.example/ {print $2 "_i" " " $3 "_r"}' "$STATE")
+  theirs=$(awk '/^site: #/ {gsub(/\*/, ""); print $5 " " $6}' "$WP_TMP/list-sas.out")
+  wp_check "$1: the IKE SPIs strongSwan lists are ours ($theirs)" test -n "$ours" -a "$ours" = "$theirs"
+}
+check_ike_spis "first IKE SA"
 # check_esp_spis WHEN: strongSwan's one Child SA is our one Child SA, SPIs crossed.
 check_esp_spis() {
   local our_in our_out their_in their_out
@@ -149,7 +156,16 @@ swan --list-sas >"$WP_TMP/list-sas.out" 2>&1
 wp_check "strongSwan: the rekeyed CHILD_SA INSTALLED" grep -q "lan: #2, reqid [0-9]*, INSTALLED, TUNNEL" "$WP_TMP/list-sas.out"
 check_esp_spis "rekeyed Child SA"
 
-# 3. the wrong PSK.
+# 3. strongSwan rekeys the IKE SA (CREATE_CHILD_SA with an IKE proposal and a
+# KE, then a Delete of the old IKE SA): the Child SA lives on under the new one.
+swan --rekey --ike site >"$WP_TMP/rekey-ike.out" 2>&1
+ike_rekeyed() { [ "$(state counter ike_sas_rekeyed)" = 1 ] && [ "$(grep -c "^ike_sa " "$STATE")" = 1 ]; }
+wp_check "swanctl --rekey --ike site: a new IKE SA, the old one deleted" wp_until 10 ike_rekeyed
+swan --list-sas >"$WP_TMP/list-sas.out" 2>&1
+check_ike_spis "rekeyed IKE SA"
+check_esp_spis "Child SA under the rekeyed IKE SA"
+
+# 4. the wrong PSK.
 initiate bad lan2 "$WP_TMP/initiate-bad.out"
 wp_check "charon: AUTHENTICATION_FAILED from our responder" \
   grep -q "received AUTHENTICATION_FAILED notify error" "$WP_TMP/initiate-bad.out" "$WP_TMP/charon.log"
@@ -157,9 +173,9 @@ wp_expect "our authentication_failed counter" "$(state refused authentication_fa
 wp_check "the refusal is logged with the peer's address" grep -q "10.77.0.1:[0-9]*: authentication_failed" "$WP_TMP/ike_responder.log"
 wp_expect "site1's IKE SA untouched (IKE SAs established)" "$(state counter ike_sas_established)" -eq 1
 
-# 4. delete.
+# 5. delete.
 swan --terminate --ike site --timeout 10 >"$WP_TMP/terminate.out" 2>&1
-gone() { [ "$(state counter ike_sas_deleted)" = 1 ] && ! grep -q "^ike_sa " "$STATE"; }
+gone() { [ "$(state counter ike_sas_deleted)" = 2 ] && ! grep -q "^ike_sa " "$STATE"; }
 wp_check "swanctl --terminate: our IKE SA deleted" wp_until 10 gone
 wp_expect "our Child SA deleted with it" "$(state counter child_sas_deleted)" -eq 2
 wp_finish

@@ -5,14 +5,15 @@
 // verifies independently; wrong PSK, unknown ID, no common proposal, the
 // wrong KE group then a retry, a retransmitted request, out-of-window IDs,
 // traffic selectors that do not overlap, liveness and Delete, Child SA rekey
-// (with and without PFS) and its refusals, half-open expiry, INITIAL_CONTACT.
+// (with and without PFS) and its refusals, IKE SA rekey, half-open expiry,
+// INITIAL_CONTACT.
+#include "dataplane/control/ike/ike_responder.h"
+
 #include <gtest/gtest.h>
 
 #include <algorithm>
 #include <filesystem>
 #include <fstream>
-
-#include "dataplane/control/ike/ike_responder.h"
 
 namespace wp::ike {
 namespace {
@@ -295,13 +296,15 @@ TEST_F(IkeResponderTest, LivenessThenChildDeleteThenIkeDelete) {
   EXPECT_TRUE(i.open(send(i.request(Exchange::informational, {}, i.next_id++))).empty());
   const uint32_t ours = only_sa().children.begin()->first;
   const DeletePayload del_child{Protocol::esp, 4, {{0xc0, 0xff, 0xee, 0x01}}};
-  const auto out = i.open(send(i.request(Exchange::informational, {{PayloadType::del, false, del_child}}, i.next_id++)));
+  const auto out =
+      i.open(send(i.request(Exchange::informational, {{PayloadType::del, false, del_child}}, i.next_id++)));
   const auto* d = find<DeletePayload>(out, PayloadType::del);
   ASSERT_NE(d, nullptr);
   EXPECT_EQ(d->spis.at(0), (Bytes{uint8_t(ours >> 24), uint8_t(ours >> 16), uint8_t(ours >> 8), uint8_t(ours)}));
   EXPECT_TRUE(only_sa().children.empty());
   const DeletePayload del_ike{Protocol::ike, 0, {}};
-  EXPECT_TRUE(i.open(send(i.request(Exchange::informational, {{PayloadType::del, false, del_ike}}, i.next_id++))).empty());
+  EXPECT_TRUE(
+      i.open(send(i.request(Exchange::informational, {{PayloadType::del, false, del_ike}}, i.next_id++))).empty());
   EXPECT_TRUE(r.sas().empty());
   EXPECT_EQ(r.counters().ike_sas_deleted, 1u);
   EXPECT_EQ(r.counters().child_sas_deleted, 1u);
@@ -355,7 +358,8 @@ TEST_F(IkeResponderTest, RekeyChildSaMakesTheNewOneBeforeTheOldIsDeleted) {
   const Bytes& nr = find<NoncePayload>(out, PayloadType::nonce)->data;
   ASSERT_EQ(only_sa().children.size(), 2u);  // both until the initiator deletes the old one (§ 2.8)
   const Bytes& spi = sa->proposals.at(0).spi;
-  const ChildSa& fresh = only_sa().children.at(uint32_t(spi[0]) << 24 | uint32_t(spi[1]) << 16 | uint32_t(spi[2]) << 8 | spi[3]);
+  const ChildSa& fresh =
+      only_sa().children.at(uint32_t(spi[0]) << 24 | uint32_t(spi[1]) << 16 | uint32_t(spi[2]) << 8 | spi[3]);
   EXPECT_EQ(fresh.spi_out, 0xc0ffee02u);
   expect_keymat(fresh, child_keymat(i.keys.sk_d, req.ni, nr, 72));  // new nonces, no g^ir
   const DeletePayload del{Protocol::esp, 4, {{0xc0, 0xff, 0xee, 0x01}}};
@@ -378,30 +382,87 @@ TEST_F(IkeResponderTest, RekeyWithPfsMixesTheNewSharedSecret) {
   EXPECT_NE(std::find(answer.transforms.begin(), answer.transforms.end(), Transform{TransformType::dh, kDhEcp256, 0}),
             answer.transforms.end());
   const Bytes& spi = answer.spi;
-  const ChildSa& fresh = only_sa().children.at(uint32_t(spi[0]) << 24 | uint32_t(spi[1]) << 16 | uint32_t(spi[2]) << 8 | spi[3]);
+  const ChildSa& fresh =
+      only_sa().children.at(uint32_t(spi[0]) << 24 | uint32_t(spi[1]) << 16 | uint32_t(spi[2]) << 8 | spi[3]);
   expect_keymat(fresh, child_keymat(i.keys.sk_d, req.ni, nr, 72, g_ir));
 }
 
 TEST_F(IkeResponderTest, CreateChildSaRefusals) {
   establish();
   // PFS group 14 proposed, KE of group 19: INVALID_KE_PAYLOAD naming 14.
-  auto out = i.open(send(i.request(Exchange::create_child_sa, child_request(0, kDhModp2048, kDhEcp256).payloads, i.next_id++)));
+  auto out = i.open(
+      send(i.request(Exchange::create_child_sa, child_request(0, kDhModp2048, kDhEcp256).payloads, i.next_id++)));
   ASSERT_NE(notify_of(out, kNotifyInvalidKePayload), nullptr);
   EXPECT_EQ(notify_of(out, kNotifyInvalidKePayload)->data, (Bytes{0, kDhModp2048}));
   // REKEY_SA of a Child SA that does not exist.
   out = i.open(send(i.request(Exchange::create_child_sa, child_request(0xdead, 0, 0).payloads, i.next_id++)));
   EXPECT_NE(notify_of(out, kNotifyChildSaNotFound), nullptr);
-  // Rekeying the IKE SA: not implemented, refused.
+  // Rekeying the IKE SA without a KE: INVALID_KE_PAYLOAD naming our group.
   Proposal ike = ike_proposal(1, config().ike_suites[0]);
   ike.spi = Bytes(8, 0x42);
-  out = i.open(send(i.request(Exchange::create_child_sa,
-                              {{PayloadType::sa, false, SaPayload{{ike}}}, {PayloadType::nonce, false, NoncePayload{Bytes(32, 1)}}},
-                              i.next_id++)));
-  EXPECT_NE(notify_of(out, kNotifyNoProposalChosen), nullptr);
-  EXPECT_EQ(r.counters()[Refusal::invalid_ke_payload], 1u);
+  out = i.open(send(
+      i.request(Exchange::create_child_sa,
+                {{PayloadType::sa, false, SaPayload{{ike}}}, {PayloadType::nonce, false, NoncePayload{Bytes(32, 1)}}},
+                i.next_id++)));
+  ASSERT_NE(notify_of(out, kNotifyInvalidKePayload), nullptr);
+  EXPECT_EQ(notify_of(out, kNotifyInvalidKePayload)->data, (Bytes{0, kDhModp2048}));
+  EXPECT_EQ(r.counters()[Refusal::invalid_ke_payload], 2u);
   EXPECT_EQ(r.counters()[Refusal::child_sa_not_found], 1u);
-  EXPECT_EQ(r.counters()[Refusal::ike_rekey_unsupported], 1u);
   EXPECT_EQ(only_sa().children.size(), 1u);
+}
+
+// § 1.3.2, § 2.18: the new IKE SA's keys, computed here from prf and prf+
+// alone, open its answers; the Child SA moves to it; the old one is deleted.
+TEST_F(IkeResponderTest, RekeyIkeSaMovesTheChildSas) {
+  establish();
+  const uint64_t old_spi_r = only_sa().spi_r;
+  Proposal ike = ike_proposal(1, config().ike_suites[0]);
+  ike.spi = {0, 0, 0, 0, 0, 0, 0xab, 0xcd};
+  std::string err;
+  auto dh = DhKey::generate(kDhModp2048, err);
+  const Bytes ni(32, 0x44);
+  const auto out = i.open(send(i.request(Exchange::create_child_sa,
+                                         {{PayloadType::sa, false, SaPayload{{ike}}},
+                                          {PayloadType::nonce, false, NoncePayload{ni}},
+                                          {PayloadType::ke, false, KePayload{kDhModp2048, dh->public_value()}}},
+                                         i.next_id++)));
+  const auto* answer = find<SaPayload>(out, PayloadType::sa);
+  ASSERT_NE(answer, nullptr);
+  ASSERT_EQ(answer->proposals.at(0).spi.size(), 8u);
+  uint64_t new_spi_r = 0;
+  for (uint8_t b : answer->proposals[0].spi) new_spi_r = new_spi_r << 8 | b;
+  Bytes g_ir;
+  ASSERT_TRUE(dh->shared_secret(find<KePayload>(out, PayloadType::ke)->data, g_ir, err)) << err;
+  const Bytes& nr = find<NoncePayload>(out, PayloadType::nonce)->data;
+  ASSERT_EQ(r.sas().size(), 2u);
+  EXPECT_EQ(r.counters().ike_sas_rekeyed, 1u);
+  EXPECT_TRUE(r.sas().at(old_spi_r)->children.empty());
+  EXPECT_EQ(r.sas().at(new_spi_r)->children.size(), 1u);
+
+  Initiator next;
+  next.suite = i.suite;
+  next.spi_i = 0xabcd;
+  next.spi_r = new_spi_r;
+  Bytes seed = g_ir;
+  seed.insert(seed.end(), ni.begin(), ni.end());
+  seed.insert(seed.end(), nr.begin(), nr.end());
+  const Bytes skeyseed = prf(i.keys.sk_d, seed);
+  Bytes s2 = ni;
+  s2.insert(s2.end(), nr.begin(), nr.end());
+  for (uint64_t spi : {next.spi_i, next.spi_r})
+    for (int k = 7; k >= 0; --k) s2.push_back(static_cast<uint8_t>(spi >> (8 * k)));
+  const Bytes km = prf_plus(skeyseed, s2, 32 * 7);  // d, ai, ar, ei, er, pi, pr: 32 bytes each with CBC
+  auto key = [&](int n) { return Bytes(km.begin() + 32 * n, km.begin() + 32 * (n + 1)); };
+  next.keys.sk_d = key(0), next.keys.sk_ai = key(1), next.keys.sk_ar = key(2);
+  next.keys.sk_ei = key(3), next.keys.sk_er = key(4);
+  // The new SA's first request has ID 0 (§ 2.18) and opens with the new keys.
+  EXPECT_TRUE(next.open(send(next.request(Exchange::informational, {}, 0))).empty());
+  // The initiator deletes the old IKE SA: its Child SA lives on in the new one.
+  const DeletePayload del_ike{Protocol::ike, 0, {}};
+  i.open(send(i.request(Exchange::informational, {{PayloadType::del, false, del_ike}}, i.next_id++)));
+  EXPECT_EQ(only_sa().spi_r, new_spi_r);
+  EXPECT_EQ(only_sa().children.size(), 1u);
+  EXPECT_EQ(r.counters().child_sas_deleted, 0u);
 }
 
 TEST_F(IkeResponderTest, HalfOpenSasExpire) {
@@ -420,7 +481,7 @@ TEST_F(IkeResponderTest, InitialContactDeletesThePeersOlderSa) {
   const uint64_t old_spi = only_sa().spi_r;
   r.expire_half_open(std::chrono::steady_clock::now() + std::chrono::hours(1), std::chrono::seconds(30));
   EXPECT_EQ(r.sas().size(), 1u);  // established SAs never expire as half-open
-  Initiator again;  // the site restarted: new SPI, INITIAL_CONTACT (§ 2.4)
+  Initiator again;                // the site restarted: new SPI, INITIAL_CONTACT (§ 2.4)
   again.spi_i = 0x99;
   again.initial_contact = true;
   ASSERT_TRUE(again.accept(send(again.sa_init({ike_proposal(1, config().ike_suites[0])}, kDhModp2048))));
@@ -441,7 +502,8 @@ TEST(IkeNatDetection, MatchesStrongSwansResponse) {
     if (line.rfind("msg2=", 0) == 0) hex = line.substr(5);
   ASSERT_FALSE(hex.empty());
   Bytes msg;
-  for (size_t k = 0; k + 1 < hex.size(); k += 2) msg.push_back(static_cast<uint8_t>(std::stoi(hex.substr(k, 2), nullptr, 16)));
+  for (size_t k = 0; k + 1 < hex.size(); k += 2)
+    msg.push_back(static_cast<uint8_t>(std::stoi(hex.substr(k, 2), nullptr, 16)));
   Message m;
   ASSERT_TRUE(parse_message(msg, m).ok());
   ASSERT_NE(m.notify(kNotifyNatDestinationIp), nullptr);

@@ -1,8 +1,8 @@
 // The responder's IKE_AUTH (RFC 7296 § 1.2, § 2.15); the Child SA it creates
 // is negotiated in ike_child.cc. See ike_responder.h.
-#include "dataplane/control/ike/ike_responder.h"
-
 #include <algorithm>
+
+#include "dataplane/control/ike/ike_responder.h"
 
 namespace wp::ike {
 namespace {

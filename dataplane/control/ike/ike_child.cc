@@ -4,11 +4,11 @@
 // to the peer's configured ones (§ 2.9); KEYMAT = prf+(SK_d, [g^ir new |]
 // Ni | Nr), initiator->responder keys first (§ 2.17). A rekeyed Child SA
 // stays until the initiator deletes it (§ 2.8: make before break). Rekeying
-// the IKE SA itself (§ 1.3.2) is refused with NO_PROPOSAL_CHOSEN for now.
-#include "dataplane/control/ike/ike_responder.h"
-
+// the IKE SA itself (§ 1.3.2, § 2.18) is in ike_rekey.cc.
 #include <algorithm>
 #include <cstdio>
+
+#include "dataplane/control/ike/ike_responder.h"
 
 namespace wp::ike {
 namespace {
@@ -50,8 +50,7 @@ bool Responder::narrow_child(const TsPayload& tsi, const TsPayload& tsr, IkeSa& 
   return false;
 }
 
-uint32_t Responder::install_child(IkeSa& sa, ChildSa child, const EspChoice& choice, CSpan ni, CSpan nr,
-                                  CSpan g_ir) {
+uint32_t Responder::install_child(IkeSa& sa, ChildSa child, const EspChoice& choice, CSpan ni, CSpan nr, CSpan g_ir) {
   child.suite = choice.suite;
   child.spi_out = choice.peer_spi;
   child.spi_in = new_esp_spi();
@@ -100,10 +99,7 @@ std::vector<Payload> Responder::on_create_child(const std::vector<Payload>& in, 
     refuse(Refusal::missing_payload, sa.peer, "CREATE_CHILD_SA needs SA and Nonce");
     return {notify(kNotifyInvalidSyntax)};
   }
-  if (sa_p->proposals.front().protocol == Protocol::ike) {
-    refuse(Refusal::ike_rekey_unsupported, sa.peer, "rekeying the IKE SA is not implemented");
-    return {notify(kNotifyNoProposalChosen)};
-  }
+  if (sa_p->proposals.front().protocol == Protocol::ike) return rekey_ike(in, sa);
   if (!find<TsPayload>(in, PayloadType::tsi) || !find<TsPayload>(in, PayloadType::tsr)) {
     refuse(Refusal::missing_payload, sa.peer, "CREATE_CHILD_SA for a Child SA needs TSi and TSr");
     return {notify(kNotifyInvalidSyntax)};
@@ -122,7 +118,8 @@ std::vector<Payload> Responder::on_create_child(const std::vector<Payload>& in, 
   if (!choice) {
     const uint16_t g = esp_group_wanted(*sa_p, sa.config->esp_suites);
     if (ke && g != 0) {
-      refuse(Refusal::invalid_ke_payload, sa.peer, "KE group " + std::to_string(ke->group) + ", we want " + std::to_string(g));
+      refuse(Refusal::invalid_ke_payload, sa.peer,
+             "KE group " + std::to_string(ke->group) + ", we want " + std::to_string(g));
       return {notify(kNotifyInvalidKePayload, Bytes{uint8_t(g >> 8), uint8_t(g)})};
     }
     refuse(Refusal::child_no_proposal_chosen, sa.peer, std::to_string(sa_p->proposals.size()) + " ESP proposals");

@@ -9,9 +9,8 @@ namespace wp::ike {
 namespace {
 
 bool offers(const Proposal& p, TransformType type, uint16_t id, uint16_t key_bits = 0) {
-  return std::any_of(p.transforms.begin(), p.transforms.end(), [&](const Transform& t) {
-    return t.type == type && t.id == id && t.key_length == key_bits;
-  });
+  return std::any_of(p.transforms.begin(), p.transforms.end(),
+                     [&](const Transform& t) { return t.type == type && t.id == id && t.key_length == key_bits; });
 }
 bool has_type(const Proposal& p, TransformType type) {
   return std::any_of(p.transforms.begin(), p.transforms.end(), [&](const Transform& t) { return t.type == type; });
@@ -24,8 +23,8 @@ bool only_types(const Proposal& p, std::initializer_list<TransformType> allowed)
   });
 }
 
-bool ike_matches(const Proposal& p, const IkeSuite& s) {
-  if (p.protocol != Protocol::ike || !p.spi.empty()) return false;
+bool ike_matches(const Proposal& p, const IkeSuite& s, size_t spi_len) {
+  if (p.protocol != Protocol::ike || p.spi.size() != spi_len) return false;
   if (!only_types(p, {TransformType::encr, TransformType::prf, TransformType::integ, TransformType::dh})) return false;
   if (!offers(p, TransformType::encr, s.encr, s.encr_key_bits) || !offers(p, TransformType::prf, s.prf) ||
       !offers(p, TransformType::dh, s.dh))
@@ -42,8 +41,8 @@ bool esp_matches(const Proposal& p, const EspSuite& s) {
   const bool integ_ok = s.aead() ? (!has_type(p, TransformType::integ) || offers(p, TransformType::integ, 0))
                                  : offers(p, TransformType::integ, s.integ);
   // No ESN transform at all reads as "no ESN" (§ 3.3.3 makes it mandatory; be lenient).
-  const bool esn_ok = has_type(p, TransformType::esn) ? offers(p, TransformType::esn, s.esn ? kEsnYes : kEsnNo)
-                                                      : !s.esn;
+  const bool esn_ok =
+      has_type(p, TransformType::esn) ? offers(p, TransformType::esn, s.esn ? kEsnYes : kEsnNo) : !s.esn;
   return integ_ok && esn_ok;
 }
 
@@ -58,10 +57,11 @@ bool intersect(const Bytes& a1, const Bytes& a2, const Bytes& b1, const Bytes& b
 
 }  // namespace
 
-std::optional<IkeChoice> choose_ike_proposal(const SaPayload& offered, const std::vector<IkeSuite>& ours) {
+std::optional<IkeChoice> choose_ike_proposal(const SaPayload& offered, const std::vector<IkeSuite>& ours,
+                                             size_t spi_len) {
   for (const Proposal& p : offered.proposals)
     for (const IkeSuite& s : ours)
-      if (ike_matches(p, s)) return IkeChoice{&p, s};
+      if (ike_matches(p, s, spi_len)) return IkeChoice{&p, s};
   return std::nullopt;
 }
 
@@ -87,8 +87,10 @@ uint16_t esp_group_wanted(const SaPayload& offered, const std::vector<EspSuite>&
   return 0;
 }
 
-SaPayload ike_answer(uint8_t number, const IkeSuite& s) {
-  Proposal p{number, Protocol::ike, {}, {{TransformType::encr, s.encr, s.encr_key_bits}}};
+SaPayload ike_answer(uint8_t number, const IkeSuite& s, uint64_t our_spi) {
+  Bytes spi;
+  for (int i = 7; our_spi != 0 && i >= 0; --i) spi.push_back(static_cast<uint8_t>(our_spi >> (8 * i)));
+  Proposal p{number, Protocol::ike, spi, {{TransformType::encr, s.encr, s.encr_key_bits}}};
   p.transforms.push_back({TransformType::prf, s.prf, 0});
   if (!s.aead()) p.transforms.push_back({TransformType::integ, s.integ, 0});
   p.transforms.push_back({TransformType::dh, s.dh, 0});

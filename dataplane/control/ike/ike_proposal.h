@@ -18,7 +18,9 @@ struct IkeChoice {
   const Proposal* proposal = nullptr;  // in the request
   IkeSuite suite;
 };
-std::optional<IkeChoice> choose_ike_proposal(const SaPayload& offered, const std::vector<IkeSuite>& ours);
+// `spi_len`: 0 in IKE_SA_INIT, 8 when the IKE SA is rekeyed (§ 1.3.2).
+std::optional<IkeChoice> choose_ike_proposal(const SaPayload& offered, const std::vector<IkeSuite>& ours,
+                                             size_t spi_len = 0);
 
 struct EspChoice {
   const Proposal* proposal = nullptr;
@@ -38,7 +40,7 @@ std::optional<EspChoice> choose_esp_proposal(const SaPayload& offered, const std
 uint16_t esp_group_wanted(const SaPayload& offered, const std::vector<EspSuite>& ours);
 
 // The SA payload of our answer: one proposal numbered as the initiator's.
-SaPayload ike_answer(uint8_t number, const IkeSuite& s);
+SaPayload ike_answer(uint8_t number, const IkeSuite& s, uint64_t our_spi = 0);  // 0: no SPI (IKE_SA_INIT)
 SaPayload esp_answer(uint8_t number, const EspSuite& s, uint32_t our_spi, uint16_t dh = 0);
 
 // Every non-empty intersection of an offered selector with a configured one

@@ -44,7 +44,8 @@ bool nat_seen(const Message& m, const Endpoint& peer, const Endpoint& local) {
 
 std::string Endpoint::str() const {
   char buf[INET6_ADDRSTRLEN] = "?";
-  if (addr.size() == 4 || addr.size() == 16) inet_ntop(addr.size() == 4 ? AF_INET : AF_INET6, addr.data(), buf, sizeof buf);
+  if (addr.size() == 4 || addr.size() == 16)
+    inet_ntop(addr.size() == 4 ? AF_INET : AF_INET6, addr.data(), buf, sizeof buf);
   return std::string(buf) + ":" + std::to_string(port);
 }
 
@@ -307,7 +308,8 @@ void Responder::expire_half_open(std::chrono::steady_clock::time_point now, std:
   for (const auto& [spi, sa] : sas_)
     if (sa->state == IkeSaState::init_done && now - sa->created > max_age) old.push_back(spi);
   for (uint64_t spi : old) {
-    refuse(Refusal::half_open_expired, sas_.at(spi)->peer, "no IKE_AUTH within " + std::to_string(max_age.count()) + " s");
+    refuse(Refusal::half_open_expired, sas_.at(spi)->peer,
+           "no IKE_AUTH within " + std::to_string(max_age.count()) + " s");
     erase(spi);
   }
 }

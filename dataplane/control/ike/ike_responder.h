@@ -56,6 +56,8 @@ class Responder {
   bool authenticate(const std::vector<Payload>& in, IkeSa& sa);
   void add_child(const std::vector<Payload>& in, IkeSa& sa, std::vector<Payload>& out);
   std::vector<Payload> on_create_child(const std::vector<Payload>& in, IkeSa& sa);
+  std::vector<Payload> rekey_ike(const std::vector<Payload>& in, IkeSa& sa);
+  std::unique_ptr<IkeSa> successor(IkeSa& old, const IkeChoice& choice, const Bytes& ni, const Bytes& g_ir);
   std::vector<Payload> rekey_answer(const std::vector<Payload>& in, IkeSa& sa, const EspChoice& choice,
                                     const KePayload* ke);
   bool narrow_child(const TsPayload& tsi, const TsPayload& tsr, IkeSa& sa, ChildSa& child, std::vector<Payload>& out);
@@ -73,7 +75,7 @@ class Responder {
   ResponderCounters counters_;
   std::map<uint64_t, std::unique_ptr<IkeSa>> sas_;
   std::map<std::pair<uint64_t, Bytes>, uint64_t> by_initiator_;  // (SPIi, peer address) -> our SPI
-  std::map<uint32_t, uint64_t> esp_spis_;                      // our inbound ESP SPIs -> IKE SA
+  std::map<uint32_t, uint64_t> esp_spis_;                        // our inbound ESP SPIs -> IKE SA
 };
 
 // The generic-header-less ID payload body (§ 2.15): type, 3 reserved bytes, data.

@@ -94,11 +94,12 @@ struct IkeSa {
 };
 
 // Every reason the responder refused or dropped a datagram.
-#define WP_IKE_REFUSALS(X)                                                                                 \
-  X(malformed) X(not_a_request) X(unexpected_exchange) X(unknown_spi) X(old_message_id) X(future_message_id) \
-  X(no_proposal_chosen) X(invalid_ke_payload) X(bad_ke_data) X(integrity_failed) X(inner_malformed)         \
-  X(missing_payload) X(unknown_id) X(authentication_failed) X(unsupported_auth_method)                     \
-  X(child_no_proposal_chosen) X(ts_unacceptable) X(crypto_failure) X(half_open_expired) X(child_sa_not_found) X(ike_rekey_unsupported)
+#define WP_IKE_REFUSALS(X) \
+  X(malformed) \
+  X(not_a_request) X(unexpected_exchange) X(unknown_spi) X(old_message_id) X(future_message_id) X(no_proposal_chosen) \
+      X(invalid_ke_payload) X(bad_ke_data) X(integrity_failed) X(inner_malformed) X(missing_payload) X(unknown_id) \
+          X(authentication_failed) X(unsupported_auth_method) X(child_no_proposal_chosen) X(ts_unacceptable) \
+              X(crypto_failure) X(half_open_expired) X(child_sa_not_found)
 
 enum class Refusal : uint8_t {
 #define WP_X(n) n,
@@ -111,7 +112,8 @@ std::string_view refusal_name(Refusal r);
 
 struct ResponderCounters {
   uint64_t requests = 0, responses_sent = 0, retransmits = 0;
-  uint64_t ike_sas_established = 0, ike_sas_deleted = 0, child_sas_installed = 0, child_sas_deleted = 0;
+  uint64_t ike_sas_established = 0, ike_sas_rekeyed = 0, ike_sas_deleted = 0, child_sas_installed = 0,
+           child_sas_deleted = 0;
   std::array<uint64_t, kRefusals> refused{};
   std::array<uint64_t, kIkeErrors> parse_errors{};
   uint64_t& operator[](Refusal r) { return refused[static_cast<size_t>(r)]; }
@@ -120,8 +122,8 @@ struct ResponderCounters {
 
 // Notify message types (IANA "IKEv2 Notify Message Types").
 inline constexpr uint16_t kNotifyInvalidSyntax = 7, kNotifyInvalidMessageId = 9, kNotifyNoProposalChosen = 14,
-                          kNotifyInvalidKePayload = 17, kNotifyAuthenticationFailed = 24,
-                          kNotifyTsUnacceptable = 38, kNotifyNoAdditionalSas = 35;
+                          kNotifyInvalidKePayload = 17, kNotifyAuthenticationFailed = 24, kNotifyTsUnacceptable = 38,
+                          kNotifyNoAdditionalSas = 35;
 inline constexpr uint16_t kNotifyInitialContact = 16384, kNotifyRekeySa = 16393, kNotifyChildSaNotFound = 44;
 inline constexpr uint16_t kNotifyNatSourceIp = 16388, kNotifyNatDestinationIp = 16389;
 inline constexpr uint8_t kIdFqdn = 2;
