@@ -13,6 +13,7 @@
 // usage: ike_responder --config FILE [--state FILE]
 // Config: "key = value" lines, '#' comments, one [peer NAME] section per site:
 //   listen = 10.77.0.2
+//   cookie_threshold = 64            (half-open SAs from which a COOKIE is asked, RFC 7296 § 2.6)
 //   ike_proposals = aes256-sha256-modp2048, aes256-sha256-ecp256, aes256gcm16-prfsha256-ecp256
 //   [peer site1]
 //   local_id = headend.example
@@ -29,8 +30,10 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
+#include <chrono>
 #include <csignal>
 #include <cstdio>
+#include <cstdlib>
 #include <fstream>
 #include <sstream>
 #include <string>
@@ -101,7 +104,12 @@ struct ToolConfig {
 std::string apply(ToolConfig& c, PeerConfig* peer, const std::string& key, const std::string& value) {
   if (!peer && key == "listen")
     c.listen = value;
-  else if (!peer && key == "ike_proposals") {
+  else if (!peer && key == "cookie_threshold") {
+    char* end = nullptr;
+    const unsigned long n = std::strtoul(value.c_str(), &end, 10);
+    if (value.empty() || *end != '\0') return "cookie_threshold: not a number";
+    c.responder.cookie_threshold = n;
+  } else if (!peer && key == "ike_proposals") {
     for (const std::string& n : split_list(value)) {
       IkeSuite s;
       if (!ike_suite(n, s)) return "unknown IKE proposal '" + n + "'";
@@ -258,10 +266,16 @@ int main(int argc, char** argv) {
   pollfd fds[2] = {{udp_socket(local, 500), POLLIN, 0}, {udp_socket(local, 4500), POLLIN, 0}};
   Responder responder(std::move(cfg.responder));
   uint64_t esp_dropped = 0;
+  auto last_rotation = std::chrono::steady_clock::now();
   write_state(state_path, responder, esp_dropped);
   std::fprintf(stderr, "ike_responder: listening on %s:500 and :4500\n", cfg.listen.c_str());
   while (!g_stop) {
-    responder.expire_half_open(std::chrono::steady_clock::now(), std::chrono::seconds(30));
+    const auto now = std::chrono::steady_clock::now();
+    responder.expire_half_open(now, std::chrono::seconds(30));
+    if (now - last_rotation > std::chrono::minutes(5)) {  // § 2.6: cookies age out within two periods
+      responder.rotate_cookie_secret();
+      last_rotation = now;
+    }
     if (poll(fds, 2, 500) <= 0) continue;
     for (int i = 0; i < 2; ++i)
       if ((fds[i].revents & POLLIN) && serve(fds[i].fd, ports[i], local, responder, esp_dropped))

@@ -3,7 +3,8 @@
 # UDP 500/4500) against a real strongSwan charon initiator in another
 # namespace (kernel-libipsec, private strongswan.conf and /run, swanctl over a
 # private VICI socket).
-#  1. `swanctl --initiate` of a PSK site: strongSwan lists the IKE SA
+#  1. `swanctl --initiate` of a PSK site (through our COOKIE: the threshold
+#     is 0): strongSwan lists the IKE SA
 #     ESTABLISHED and the CHILD_SA INSTALLED, with the IKE and ESP SPIs our
 #     state file holds (the Child SA is negotiated and its keys stored on our
 #     side: there is no ESP dataplane yet) and the selectors narrowed to ours;
@@ -42,6 +43,8 @@ wp_exec site ip addr add 10.51.0.1/24 dev s0
 
 cat > "$WP_TMP/ike.conf" <<EOF
 listen = 10.77.0.2
+# every IKE_SA_INIT must come back with our COOKIE (RFC 7296 § 2.6), so charon's cookie path runs
+cookie_threshold = 0
 ike_proposals = aes256-sha256-modp2048, aes256gcm16-prfsha256-ecp256
 [peer site1]
 local_id = headend.example
@@ -131,6 +134,8 @@ check_ike_spis() {
   wp_check "$1: the IKE SPIs strongSwan lists are ours ($theirs)" test -n "$ours" -a "$ours" = "$theirs"
 }
 check_ike_spis "first IKE SA"
+wp_expect "a COOKIE was asked for and charon came back with it" "$(state refused cookie_required)" -ge 1
+wp_expect "no bad cookie" "$(state refused bad_cookie)" -eq 0
 # check_esp_spis WHEN: strongSwan's one Child SA is our one Child SA, SPIs crossed.
 check_esp_spis() {
   local our_in our_out their_in their_out

@@ -77,6 +77,7 @@ struct Initiator {
   IkeKeys keys;
   uint32_t next_id = 1;
   bool initial_contact = false;
+  Bytes cookie;  // sent first in IKE_SA_INIT when set (§ 2.6)
 
   Bytes sa_init(std::vector<Proposal> proposals, uint16_t ke_group) {
     std::string err;
@@ -84,9 +85,12 @@ struct Initiator {
     Message m;
     m.header.spi_i = spi_i;
     m.header.flags = kFlagInitiator;
-    m.payloads = {{PayloadType::sa, false, SaPayload{std::move(proposals)}},
+    if (!cookie.empty())
+      m.payloads.push_back({PayloadType::notify, false, NotifyPayload{Protocol::none, {}, kNotifyCookie, cookie}});
+    m.payloads.insert(m.payloads.end(),
+                      {{PayloadType::sa, false, SaPayload{std::move(proposals)}},
                   {PayloadType::ke, false, KePayload{ke_group, dh->public_value()}},
-                  {PayloadType::nonce, false, NoncePayload{ni}}};
+                       {PayloadType::nonce, false, NoncePayload{ni}}});
     init_request = encode_message(m);
     return init_request;
   }
@@ -491,6 +495,54 @@ TEST_F(IkeResponderTest, InitialContactDeletesThePeersOlderSa) {
   EXPECT_NE(only_sa().spi_r, old_spi);
   EXPECT_EQ(only_sa().spi_i, 0x99u);
   EXPECT_EQ(r.counters().ike_sas_deleted, 1u);
+}
+
+// § 2.6: from cookie_threshold half-open SAs on, IKE_SA_INIT needs our COOKIE.
+TEST(IkeResponderCookies, AskedAboveTheThresholdCheckedAndRotated) {
+  ResponderConfig cfg = config();
+  cfg.cookie_threshold = 1;
+  Responder r(cfg, [](const std::string&) {});
+  auto send = [&](const Bytes& d) { return r.handle(d, kSite, kHeadend); };
+  const Proposal p = ike_proposal(1, cfg.ike_suites[0]);
+  Initiator a;  // below the threshold: no cookie asked
+  ASSERT_TRUE(a.accept(send(a.sa_init({p}, kDhModp2048))));
+  EXPECT_EQ(r.half_open(), 1u);
+  Initiator b;
+  b.spi_i = 0xb;
+  Message m;
+  ASSERT_TRUE(parse_message(send(b.sa_init({p}, kDhModp2048)), m).ok());
+  ASSERT_NE(m.notify(kNotifyCookie), nullptr);
+  EXPECT_EQ(m.header.spi_r, 0u);
+  EXPECT_EQ(r.sas().size(), 1u);  // no state for b
+  EXPECT_EQ(r.counters()[Refusal::cookie_required], 1u);
+  b.cookie = m.notify(kNotifyCookie)->data;
+  Bytes tampered = b.cookie;
+  tampered.back() ^= 1;
+  std::swap(b.cookie, tampered);
+  EXPECT_FALSE(b.accept(send(b.sa_init({p}, kDhModp2048))));  // a COOKIE again
+  EXPECT_EQ(r.counters()[Refusal::bad_cookie], 1u);
+  std::swap(b.cookie, tampered);
+  r.rotate_cookie_secret();  // the previous secret still counts
+  ASSERT_TRUE(b.accept(send(b.sa_init({p}, kDhModp2048))));
+  EXPECT_EQ(r.half_open(), 2u);
+  // The second IKE_SA_INIT, cookie included, is the one the AUTH covers.
+  EXPECT_NE(find<AuthPayload>(b.open(send(b.auth(kPsk))), PayloadType::auth), nullptr);
+  EXPECT_NE(find<AuthPayload>(a.open(send(a.auth(kPsk))), PayloadType::auth), nullptr);
+  EXPECT_EQ(r.half_open(), 0u);
+  // Two rotations later a cookie is stale.
+  Initiator c;
+  c.spi_i = 0xc;
+  ASSERT_TRUE(c.accept(send(c.sa_init({p}, kDhModp2048))));  // under the threshold again
+  Initiator d;
+  d.spi_i = 0xd;
+  ASSERT_TRUE(parse_message(send(d.sa_init({p}, kDhModp2048)), m).ok());
+  ASSERT_NE(m.notify(kNotifyCookie), nullptr);
+  d.cookie = m.notify(kNotifyCookie)->data;
+  r.rotate_cookie_secret();
+  r.rotate_cookie_secret();
+  ASSERT_TRUE(parse_message(send(d.sa_init({p}, kDhModp2048)), m).ok());
+  EXPECT_NE(m.notify(kNotifyCookie), nullptr);
+  EXPECT_EQ(r.counters()[Refusal::bad_cookie], 2u);
 }
 
 // strongSwan's IKE_SA_INIT response (tests/data/ike): its NAT_DETECTION_DESTINATION_IP

@@ -43,6 +43,7 @@ std::vector<Payload> Responder::on_auth(const std::vector<Payload>& in, IkeSa& s
   const Bytes auth = psk_auth(peer.psk, sa.keys.sk_pr, sa.init_response, sa.ni, id_body(idr));
   std::vector<Payload> out{{PayloadType::idr, false, idr}, {PayloadType::auth, false, AuthPayload{kAuthPsk, auth}}};
   sa.state = IkeSaState::established;
+  --half_open_;
   ++counters_.ike_sas_established;
   log_("ike: " + sa.peer.str() + ": IKE SA established with " + sa.remote_id + (sa.nat_detected ? " (NAT)" : ""));
   if (has_notify(in, kNotifyInitialContact)) initial_contact(sa);

@@ -75,6 +75,40 @@ Bytes random_bytes(size_t n) {
 
 Responder::Responder(ResponderConfig config, Log log) : config_(std::move(config)), log_(std::move(log)) {
   if (!log_) log_ = [](const std::string& line) { std::fprintf(stderr, "%s\n", line.c_str()); };
+  rotate_cookie_secret();
+}
+
+Responder::~Responder() {
+  wipe(cookie_secret_);
+  wipe(previous_cookie_secret_);
+}
+
+void Responder::rotate_cookie_secret() {
+  wipe(previous_cookie_secret_);
+  previous_cookie_secret_ = std::move(cookie_secret_);
+  cookie_secret_ = random_bytes(32);
+  ++cookie_version_;
+}
+
+// RFC 7296 § 2.6: <version of the secret> | prf(secret, Ni | IPi | SPIi).
+Bytes Responder::cookie(uint8_t version, const Message& m, const Endpoint& peer) const {
+  const Bytes& secret = version == cookie_version_ ? cookie_secret_ : previous_cookie_secret_;
+  Bytes in = m.get<NoncePayload>(PayloadType::nonce)->data;
+  in.insert(in.end(), peer.addr.begin(), peer.addr.end());
+  for (int i = 7; i >= 0; --i) in.push_back(static_cast<uint8_t>(m.header.spi_i >> (8 * i)));
+  Bytes c = prf(secret, in);
+  c.insert(c.begin(), version);
+  return c;
+}
+
+bool Responder::cookie_ok(const Message& m, const Endpoint& peer) {
+  const NotifyPayload* n = m.notify(kNotifyCookie);
+  if (!n) return false;
+  const uint8_t v = n->data.empty() ? 0 : n->data[0];
+  const bool known = v == cookie_version_ || (v == uint8_t(cookie_version_ - 1) && !previous_cookie_secret_.empty());
+  if (known && equal_ct(n->data, cookie(v, m, peer))) return true;
+  refuse(Refusal::bad_cookie, peer, "a COOKIE we did not make, or made with a retired secret");
+  return false;
 }
 
 void Responder::refuse(Refusal r, const Endpoint& peer, const std::string& detail) {
@@ -141,6 +175,10 @@ Bytes Responder::on_sa_init(CSpan datagram, const Message& m, const Endpoint& pe
     refuse(Refusal::missing_payload, peer, "IKE_SA_INIT needs SA, KE and Nonce");
     return init_error(m.header, kNotifyInvalidSyntax);
   }
+  if (half_open_ >= config_.cookie_threshold && !cookie_ok(m, peer)) {
+    refuse(Refusal::cookie_required, peer, std::to_string(half_open_) + " half-open IKE SAs");
+    return init_error(m.header, kNotifyCookie, cookie(cookie_version_, m, peer));
+  }
   const auto choice = choose_ike_proposal(*sa_p, config_.ike_suites);
   if (!choice) {
     refuse(Refusal::no_proposal_chosen, peer, std::to_string(sa_p->proposals.size()) + " IKE proposals offered");
@@ -189,6 +227,7 @@ Bytes Responder::sa_init_reply(CSpan datagram, const Message& m, const IkeChoice
   by_initiator_[{sa->spi_i, peer.addr}] = sa->spi_r;
   Bytes out = sa->init_response;
   sas_[sa->spi_r] = std::move(sa);
+  ++half_open_;
   ++counters_.responses_sent;
   return out;
 }
@@ -300,6 +339,7 @@ void Responder::erase(uint64_t spi_r) {
   }
   by_initiator_.erase({sa.spi_i, sa.peer.addr});
   if (sa.state == IkeSaState::established) ++counters_.ike_sas_deleted;
+  if (sa.state == IkeSaState::init_done) --half_open_;
   sas_.erase(it);  // the destructors wipe every key
 }
 

@@ -33,6 +33,9 @@ class Responder {
  public:
   using Log = std::function<void(const std::string&)>;
   explicit Responder(ResponderConfig config, Log log = {});
+  ~Responder();
+  Responder(const Responder&) = delete;
+  Responder& operator=(const Responder&) = delete;
 
   // One datagram (without the non-ESP marker of port 4500) received at
   // `local` from `peer`; returns the datagram to send back (empty: none).
@@ -41,6 +44,11 @@ class Responder {
   // Forgets the IKE SAs whose IKE_AUTH has not come `max_age` after their
   // IKE_SA_INIT (§ 2.6's half-open SAs; the caller's timer calls it).
   void expire_half_open(std::chrono::steady_clock::time_point now, std::chrono::seconds max_age);
+
+  // A new secret for the cookies (§ 2.6); cookies made with the previous
+  // one stay valid until the next call (the caller's timer calls it).
+  void rotate_cookie_secret();
+  size_t half_open() const { return half_open_; }
 
   const ResponderCounters& counters() const { return counters_; }
   // IKE SAs by our (responder) SPI.
@@ -69,6 +77,8 @@ class Responder {
   uint64_t new_ike_spi() const;
   uint32_t new_esp_spi() const;
   void refuse(Refusal r, const Endpoint& peer, const std::string& detail);
+  Bytes cookie(uint8_t version, const Message& m, const Endpoint& peer) const;
+  bool cookie_ok(const Message& m, const Endpoint& peer);
 
   ResponderConfig config_;
   Log log_;
@@ -76,6 +86,9 @@ class Responder {
   std::map<uint64_t, std::unique_ptr<IkeSa>> sas_;
   std::map<std::pair<uint64_t, Bytes>, uint64_t> by_initiator_;  // (SPIi, peer address) -> our SPI
   std::map<uint32_t, uint64_t> esp_spis_;                        // our inbound ESP SPIs -> IKE SA
+  size_t half_open_ = 0;  // IKE SAs waiting for their IKE_AUTH
+  uint8_t cookie_version_ = 0;
+  Bytes cookie_secret_, previous_cookie_secret_;
 };
 
 // The generic-header-less ID payload body (§ 2.15): type, 3 reserved bytes, data.

@@ -55,6 +55,9 @@ struct PeerConfig {
 struct ResponderConfig {
   std::vector<IkeSuite> ike_suites;
   std::vector<PeerConfig> peers;
+  // From this many half-open IKE SAs on, an IKE_SA_INIT without a valid
+  // COOKIE is answered with one and leaves no state (RFC 7296 § 2.6).
+  size_t cookie_threshold = 64;
 };
 
 struct ChildSa {
@@ -99,7 +102,7 @@ struct IkeSa {
   X(not_a_request) X(unexpected_exchange) X(unknown_spi) X(old_message_id) X(future_message_id) X(no_proposal_chosen) \
       X(invalid_ke_payload) X(bad_ke_data) X(integrity_failed) X(inner_malformed) X(missing_payload) X(unknown_id) \
           X(authentication_failed) X(unsupported_auth_method) X(child_no_proposal_chosen) X(ts_unacceptable) \
-              X(crypto_failure) X(half_open_expired) X(child_sa_not_found)
+              X(crypto_failure) X(half_open_expired) X(child_sa_not_found) X(cookie_required) X(bad_cookie)
 
 enum class Refusal : uint8_t {
 #define WP_X(n) n,
@@ -124,7 +127,8 @@ struct ResponderCounters {
 inline constexpr uint16_t kNotifyInvalidSyntax = 7, kNotifyInvalidMessageId = 9, kNotifyNoProposalChosen = 14,
                           kNotifyInvalidKePayload = 17, kNotifyAuthenticationFailed = 24, kNotifyTsUnacceptable = 38,
                           kNotifyNoAdditionalSas = 35;
-inline constexpr uint16_t kNotifyInitialContact = 16384, kNotifyRekeySa = 16393, kNotifyChildSaNotFound = 44;
+inline constexpr uint16_t kNotifyInitialContact = 16384, kNotifyRekeySa = 16393, kNotifyChildSaNotFound = 44,
+                          kNotifyCookie = 16390;
 inline constexpr uint16_t kNotifyNatSourceIp = 16388, kNotifyNatDestinationIp = 16389;
 inline constexpr uint8_t kIdFqdn = 2;
 inline constexpr uint8_t kAuthPsk = 2;
