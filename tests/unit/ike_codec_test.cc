@@ -249,11 +249,14 @@ TEST(IkeCodec, SaErrors) {
   const Proposal ok{1, Protocol::ike, {}, {{T::encr, 12, 256}, {T::prf, 5, 0}, {T::dh, 19, 0}}};
   EXPECT_EQ(parse_error(with_sa({{ok}})), IkeError::none);
   Proposal p = ok;
-  p.number = 2;
-  EXPECT_EQ(parse_error(with_sa({{p}})), IkeError::proposal_numbering);
+  p.number = 2;  // an answer echoes the number it accepted (§ 3.3.1)...
+  EXPECT_EQ(parse_error(with_sa({{p}})), IkeError::none);
   Proposal p3 = ok;
-  p3.number = 3;
+  p3.number = 3;  // ...but an offer starts at 1 and counts up by one
+  EXPECT_EQ(parse_error(with_sa({{p, p3}})), IkeError::proposal_numbering);
   EXPECT_EQ(parse_error(with_sa({{ok, p3}})), IkeError::proposal_numbering);
+  p.number = 0;
+  EXPECT_EQ(parse_error(with_sa({{p}})), IkeError::proposal_numbering);
   Proposal same = ok;  // the same number twice is allowed (AND of protocols)
   EXPECT_EQ(parse_error(with_sa({{ok, same}})), IkeError::none);
   p = ok;

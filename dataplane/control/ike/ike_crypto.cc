@@ -166,9 +166,30 @@ IkeKeys::~IkeKeys() {
   for (Bytes* b : {&skeyseed, &sk_d, &sk_ai, &sk_ar, &sk_ei, &sk_er, &sk_pi, &sk_pr}) wipe(*b);
 }
 
+namespace {
+// SK_d/ai/ar/ei/er/pi/pr = prf+(SKEYSEED, Ni | Nr | SPIi | SPIr) (§ 2.14).
+void split_ike_keys(const IkeSuite& s, IkeKeys& k, CSpan ni, CSpan nr, uint64_t spi_i, uint64_t spi_r);
+}  // namespace
+
 IkeKeys derive_ike_keys(const IkeSuite& s, CSpan ni, CSpan nr, CSpan g_ir, uint64_t spi_i, uint64_t spi_r) {
   IkeKeys k;
   k.skeyseed = prf(cat({ni, nr}), g_ir);
+  split_ike_keys(s, k, ni, nr, spi_i, spi_r);
+  return k;
+}
+
+IkeKeys derive_rekeyed_ike_keys(const IkeSuite& s, CSpan old_sk_d, CSpan ni, CSpan nr, CSpan g_ir, uint64_t spi_i,
+                                uint64_t spi_r) {
+  IkeKeys k;
+  Bytes in = cat({g_ir, ni, nr});
+  k.skeyseed = prf(old_sk_d, in);
+  wipe(in);
+  split_ike_keys(s, k, ni, nr, spi_i, spi_r);
+  return k;
+}
+
+namespace {
+void split_ike_keys(const IkeSuite& s, IkeKeys& k, CSpan ni, CSpan nr, uint64_t spi_i, uint64_t spi_r) {
   const size_t pl = s.prf_len(), il = s.integ_key_len(), el = s.encr_key_len();
   Bytes km = prf_plus(k.skeyseed, cat({ni, nr, be64(spi_i), be64(spi_r)}), 3 * pl + 2 * il + 2 * el);
   size_t off = 0;
@@ -185,8 +206,8 @@ IkeKeys derive_ike_keys(const IkeSuite& s, CSpan ni, CSpan nr, CSpan g_ir, uint6
   k.sk_pi = take(pl);
   k.sk_pr = take(pl);
   wipe(km);
-  return k;
 }
+}  // namespace
 
 Bytes child_keymat(CSpan sk_d, CSpan ni, CSpan nr, size_t len, CSpan g_ir_new) {
   return prf_plus(sk_d, cat({g_ir_new, ni, nr}), len);

@@ -62,6 +62,10 @@ struct IkeKeys {
 void wipe(Bytes& b);
 // SKEYSEED = prf(Ni | Nr, g^ir); the seven keys from prf+(SKEYSEED, Ni | Nr | SPIi | SPIr) (§ 2.14).
 IkeKeys derive_ike_keys(const IkeSuite& s, CSpan ni, CSpan nr, CSpan g_ir, uint64_t spi_i, uint64_t spi_r);
+// A rekeyed IKE SA (§ 2.18): SKEYSEED = prf(SK_d (old), g^ir (new) | Ni | Nr),
+// then the seven keys as above with the new SPIs.
+IkeKeys derive_rekeyed_ike_keys(const IkeSuite& s, CSpan old_sk_d, CSpan ni, CSpan nr, CSpan g_ir, uint64_t spi_i,
+                                uint64_t spi_r);
 // Child SA KEYMAT = prf+(SK_d, [g^ir (new) |] Ni | Nr) (§ 2.17).
 Bytes child_keymat(CSpan sk_d, CSpan ni, CSpan nr, size_t len, CSpan g_ir_new = {});
 

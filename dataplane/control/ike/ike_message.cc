@@ -74,7 +74,9 @@ Fail parse_proposal(Span d, size_t& off, int prev_number, bool& last, Proposal& 
   const uint16_t len = be16(d, off + 2);
   if ((more != 0 && more != 2) || len < 8 || len > d.size() - off) return fail(IkeError::sa_malformed, off);
   p.number = d[off + 4];
-  if (prev_number < 0 ? p.number != 1 : (p.number != prev_number && p.number != prev_number + 1))
+  // An offer numbers from 1; an answer echoes the accepted number (§ 3.3.1),
+  // which parse_sa checks is then the only one.
+  if (prev_number < 0 ? p.number == 0 : (p.number != prev_number && p.number != prev_number + 1))
     return fail(IkeError::proposal_numbering, off + 4);
   const uint8_t proto = d[off + 5];
   if (proto < 1 || proto > 3) return fail(IkeError::sa_malformed, off + 5);
@@ -112,6 +114,9 @@ Fail parse_sa(Span d, SaPayload& sa) {
     sa.proposals.push_back(std::move(p));
   }
   if (!last) return fail(IkeError::sa_malformed, off);  // also: no proposal at all
+  const uint8_t first = sa.proposals.front().number;
+  for (const Proposal& p : sa.proposals)
+    if (first != 1 && p.number != first) return fail(IkeError::proposal_numbering, 0);
   return kOk;
 }
 

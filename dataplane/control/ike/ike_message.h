@@ -17,7 +17,7 @@
 // - RESERVED bits are ignored on receipt (§ 3.2), never rejected;
 // - an unknown payload type is skipped unless its critical bit is set
 //   (`unsupported_critical`, answered with UNSUPPORTED_CRITICAL_PAYLOAD);
-// - SA: proposals numbered from 1, each the same as or one more than the
+// - SA: proposals numbered from 1 (an answer: the accepted number, alone), each the same as or one more than the
 //   previous (§ 3.3.1), "last" markers consistent with the lengths, SPI size
 //   0 for IKE in IKE_SA_INIT or 8 when rekeying, 4 for ESP/AH; transform
 //   attributes only Key Length (TV form);

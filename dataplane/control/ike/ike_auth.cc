@@ -1,0 +1,85 @@
+// The responder's IKE_AUTH (RFC 7296 § 1.2, § 2.15); the Child SA it creates
+// is negotiated in ike_child.cc. See ike_responder.h.
+#include <algorithm>
+
+#include "dataplane/control/ike/ike_responder.h"
+
+namespace wp::ike {
+namespace {
+
+Payload notify(uint16_t type) { return {PayloadType::notify, false, NotifyPayload{Protocol::none, {}, type, {}}}; }
+
+std::string id_text(const IdPayload& id) { return std::string(id.data.begin(), id.data.end()); }
+
+template <class T>
+const T* find(const std::vector<Payload>& in, PayloadType type) {
+  for (const Payload& p : in)
+    if (p.type == type) return std::get_if<T>(&p.body);
+  return nullptr;
+}
+
+bool has_notify(const std::vector<Payload>& in, uint16_t type) {
+  for (const Payload& p : in)
+    if (const auto* n = std::get_if<NotifyPayload>(&p.body); n && n->type == type) return true;
+  return false;
+}
+
+}  // namespace
+
+Bytes id_body(const IdPayload& id) {
+  Bytes b(4 + id.data.size(), 0);
+  b[0] = id.type;
+  std::copy(id.data.begin(), id.data.end(), b.begin() + 4);
+  return b;
+}
+
+std::vector<Payload> Responder::on_auth(const std::vector<Payload>& in, IkeSa& sa, bool& erase_sa) {
+  if (!authenticate(in, sa)) {
+    erase_sa = true;  // § 2.21.2: the IKE SA is not created
+    return {notify(kNotifyAuthenticationFailed)};
+  }
+  const PeerConfig& peer = *sa.config;
+  const IdPayload idr{kIdFqdn, Bytes(peer.local_id.begin(), peer.local_id.end())};
+  const Bytes auth = psk_auth(peer.psk, sa.keys.sk_pr, sa.init_response, sa.ni, id_body(idr));
+  std::vector<Payload> out{{PayloadType::idr, false, idr}, {PayloadType::auth, false, AuthPayload{kAuthPsk, auth}}};
+  sa.state = IkeSaState::established;
+  --half_open_;
+  ++counters_.ike_sas_established;
+  log_("ike: " + sa.peer.str() + ": IKE SA established with " + sa.remote_id + (sa.nat_detected ? " (NAT)" : ""));
+  if (has_notify(in, kNotifyInitialContact)) initial_contact(sa);
+  add_child(in, sa, out);
+  return out;
+}
+
+bool Responder::authenticate(const std::vector<Payload>& in, IkeSa& sa) {
+  const auto* idi = find<IdPayload>(in, PayloadType::idi);
+  const auto* auth = find<AuthPayload>(in, PayloadType::auth);
+  if (!idi || !auth) {
+    refuse(Refusal::missing_payload, sa.peer, "IKE_AUTH without IDi or AUTH (EAP is not supported)");
+    return false;
+  }
+  const PeerConfig* peer = nullptr;
+  for (const PeerConfig& p : config_.peers)
+    if (idi->type == kIdFqdn && id_text(*idi) == p.remote_id) peer = &p;
+  const auto* idr = find<IdPayload>(in, PayloadType::idr);
+  if (!peer || (idr && (idr->type != kIdFqdn || id_text(*idr) != peer->local_id))) {
+    refuse(Refusal::unknown_id, sa.peer, "IDi " + id_text(*idi) + (idr ? ", IDr " + id_text(*idr) : ""));
+    return false;
+  }
+  if (auth->method != kAuthPsk) {
+    refuse(Refusal::unsupported_auth_method, sa.peer, "AUTH method " + std::to_string(auth->method));
+    return false;
+  }
+  Bytes expected = psk_auth(peer->psk, sa.keys.sk_pi, sa.init_request, sa.nr, id_body(*idi));
+  const bool ok = equal_ct(expected, auth->data);
+  wipe(expected);
+  if (!ok) {
+    refuse(Refusal::authentication_failed, sa.peer, "PSK AUTH of " + id_text(*idi) + " does not verify");
+    return false;
+  }
+  sa.config = peer;
+  sa.remote_id = id_text(*idi);
+  return true;
+}
+
+}  // namespace wp::ike

@@ -1,0 +1,157 @@
+// The responder's Child SAs (RFC 7296): the first one, in IKE_AUTH (§ 1.2),
+// and the ones CREATE_CHILD_SA creates or rekeys (§ 1.3.1, § 1.3.3), with
+// an optional KE for perfect forward secrecy. Traffic selectors are narrowed
+// to the peer's configured ones (§ 2.9); KEYMAT = prf+(SK_d, [g^ir new |]
+// Ni | Nr), initiator->responder keys first (§ 2.17). A rekeyed Child SA
+// stays until the initiator deletes it (§ 2.8: make before break). Rekeying
+// the IKE SA itself (§ 1.3.2, § 2.18) is in ike_rekey.cc.
+#include <algorithm>
+#include <cstdio>
+
+#include "dataplane/control/ike/ike_responder.h"
+
+namespace wp::ike {
+namespace {
+
+Payload notify(uint16_t type, Bytes data = {}) {
+  return {PayloadType::notify, false, NotifyPayload{Protocol::none, {}, type, std::move(data)}};
+}
+
+template <class T>
+const T* find(const std::vector<Payload>& in, PayloadType type) {
+  for (const Payload& p : in)
+    if (p.type == type) return std::get_if<T>(&p.body);
+  return nullptr;
+}
+
+const NotifyPayload* find_notify(const std::vector<Payload>& in, uint16_t type) {
+  for (const Payload& p : in)
+    if (const auto* n = std::get_if<NotifyPayload>(&p.body); n && n->type == type) return n;
+  return nullptr;
+}
+
+Bytes take(const Bytes& km, size_t& off, size_t n) {
+  Bytes b(km.begin() + static_cast<long>(off), km.begin() + static_cast<long>(off + n));
+  off += n;
+  return b;
+}
+
+uint32_t spi32(const Bytes& b) { return uint32_t(b[0]) << 24 | uint32_t(b[1]) << 16 | uint32_t(b[2]) << 8 | b[3]; }
+
+}  // namespace
+
+bool Responder::narrow_child(const TsPayload& tsi, const TsPayload& tsr, IkeSa& sa, ChildSa& child,
+                             std::vector<Payload>& out) {
+  child.ts_remote = narrow(tsi.selectors, sa.config->remote_ts);
+  child.ts_local = narrow(tsr.selectors, sa.config->local_ts);
+  if (!child.ts_remote.empty() && !child.ts_local.empty()) return true;
+  refuse(Refusal::ts_unacceptable, sa.peer, "no overlap with the configured traffic selectors");
+  out.push_back(notify(kNotifyTsUnacceptable));
+  return false;
+}
+
+uint32_t Responder::install_child(IkeSa& sa, ChildSa child, const EspChoice& choice, CSpan ni, CSpan nr, CSpan g_ir) {
+  child.suite = choice.suite;
+  child.spi_out = choice.peer_spi;
+  child.spi_in = new_esp_spi();
+  const size_t e = child.suite.encr_key_len(), a = child.suite.integ_key_len();
+  Bytes km = child_keymat(sa.keys.sk_d, ni, nr, 2 * (e + a), g_ir);
+  size_t off = 0;
+  child.enc_in = take(km, off, e);
+  child.integ_in = take(km, off, a);
+  child.enc_out = take(km, off, e);
+  child.integ_out = take(km, off, a);
+  wipe(km);
+  const uint32_t spi = child.spi_in;
+  esp_spis_[spi] = sa.spi_r;
+  ++counters_.child_sas_installed;
+  char spis[40];
+  std::snprintf(spis, sizeof spis, "in %08x out %08x", spi, child.spi_out);
+  log_("ike: " + sa.peer.str() + ": Child SA stored (not in a dataplane yet), SPI " + spis +
+       (g_ir.empty() ? "" : " (PFS)"));
+  sa.children.emplace(spi, std::move(child));
+  return spi;
+}
+
+void Responder::add_child(const std::vector<Payload>& in, IkeSa& sa, std::vector<Payload>& out) {
+  const auto* esp = find<SaPayload>(in, PayloadType::sa);
+  const auto* tsi = find<TsPayload>(in, PayloadType::tsi);
+  const auto* tsr = find<TsPayload>(in, PayloadType::tsr);
+  if (!esp || !tsi || !tsr) return;  // childless IKE SA (RFC 6023)
+  const auto choice = choose_esp_proposal(*esp, sa.config->esp_suites);
+  if (!choice) {
+    refuse(Refusal::child_no_proposal_chosen, sa.peer, std::to_string(esp->proposals.size()) + " ESP proposals");
+    out.push_back(notify(kNotifyNoProposalChosen));
+    return;
+  }
+  ChildSa child;
+  if (!narrow_child(*tsi, *tsr, sa, child, out)) return;
+  std::vector<Payload> ts{{PayloadType::tsi, false, TsPayload{child.ts_remote}},
+                          {PayloadType::tsr, false, TsPayload{child.ts_local}}};
+  const uint32_t spi = install_child(sa, std::move(child), *choice, sa.ni, sa.nr, {});
+  out.push_back({PayloadType::sa, false, esp_answer(choice->proposal->number, choice->suite, spi)});
+  out.insert(out.end(), ts.begin(), ts.end());
+}
+
+std::vector<Payload> Responder::on_create_child(const std::vector<Payload>& in, IkeSa& sa) {
+  const auto* sa_p = find<SaPayload>(in, PayloadType::sa);
+  if (!sa_p || !find<NoncePayload>(in, PayloadType::nonce)) {
+    refuse(Refusal::missing_payload, sa.peer, "CREATE_CHILD_SA needs SA and Nonce");
+    return {notify(kNotifyInvalidSyntax)};
+  }
+  if (sa_p->proposals.front().protocol == Protocol::ike) return rekey_ike(in, sa);
+  if (!find<TsPayload>(in, PayloadType::tsi) || !find<TsPayload>(in, PayloadType::tsr)) {
+    refuse(Refusal::missing_payload, sa.peer, "CREATE_CHILD_SA for a Child SA needs TSi and TSr");
+    return {notify(kNotifyInvalidSyntax)};
+  }
+  if (const NotifyPayload* rekey = find_notify(in, kNotifyRekeySa)) {
+    const bool found = rekey->spi.size() == 4 && std::any_of(sa.children.begin(), sa.children.end(), [&](auto& c) {
+                         return c.second.spi_out == spi32(rekey->spi);
+                       });
+    if (!found) {
+      refuse(Refusal::child_sa_not_found, sa.peer, "REKEY_SA for an unknown Child SA");
+      return {notify(kNotifyChildSaNotFound)};
+    }
+  }
+  const auto* ke = find<KePayload>(in, PayloadType::ke);
+  const auto choice = choose_esp_proposal(*sa_p, sa.config->esp_suites, ke ? ke->group : 0);
+  if (!choice) {
+    const uint16_t g = esp_group_wanted(*sa_p, sa.config->esp_suites);
+    if (ke && g != 0) {
+      refuse(Refusal::invalid_ke_payload, sa.peer,
+             "KE group " + std::to_string(ke->group) + ", we want " + std::to_string(g));
+      return {notify(kNotifyInvalidKePayload, Bytes{uint8_t(g >> 8), uint8_t(g)})};
+    }
+    refuse(Refusal::child_no_proposal_chosen, sa.peer, std::to_string(sa_p->proposals.size()) + " ESP proposals");
+    return {notify(kNotifyNoProposalChosen)};
+  }
+  return rekey_answer(in, sa, *choice, ke);
+}
+
+std::vector<Payload> Responder::rekey_answer(const std::vector<Payload>& in, IkeSa& sa, const EspChoice& choice,
+                                             const KePayload* ke) {
+  std::vector<Payload> out;
+  ChildSa child;
+  if (!narrow_child(*find<TsPayload>(in, PayloadType::tsi), *find<TsPayload>(in, PayloadType::tsr), sa, child, out))
+    return out;
+  std::unique_ptr<DhKey> dh;
+  Bytes g_ir;
+  std::string error;
+  if (ke && (!(dh = DhKey::generate(ke->group, error)) || !dh->shared_secret(ke->data, g_ir, error))) {
+    refuse(Refusal::bad_ke_data, sa.peer, error);
+    return {notify(kNotifyInvalidSyntax)};
+  }
+  const Bytes& ni = find<NoncePayload>(in, PayloadType::nonce)->data;
+  const Bytes nr = random_bytes(32);
+  std::vector<Payload> ts{{PayloadType::tsi, false, TsPayload{child.ts_remote}},
+                          {PayloadType::tsr, false, TsPayload{child.ts_local}}};
+  const uint32_t spi = install_child(sa, std::move(child), choice, ni, nr, g_ir);
+  wipe(g_ir);
+  out.push_back({PayloadType::sa, false, esp_answer(choice.proposal->number, choice.suite, spi, choice.dh)});
+  out.push_back({PayloadType::nonce, false, NoncePayload{nr}});
+  if (dh) out.push_back({PayloadType::ke, false, KePayload{ke->group, dh->public_value()}});
+  out.insert(out.end(), ts.begin(), ts.end());
+  return out;
+}
+
+}  // namespace wp::ike

@@ -1,0 +1,85 @@
+// The responder's side of rekeying the IKE SA (RFC 7296 § 1.3.2, § 2.18):
+// CREATE_CHILD_SA with an IKE proposal (the initiator's new SPI), Ni and KEi;
+// we answer with our new SPI, Nr and KEr. The new IKE SA's SKEYSEED is
+// prf(SK_d (old), g^ir (new) | Ni | Nr); its message IDs start at 0; the
+// Child SAs move to it at once. The old IKE SA stays (answering on its own
+// keys) until the initiator deletes it, which then deletes no Child SA.
+#include "dataplane/control/ike/ike_responder.h"
+
+namespace wp::ike {
+namespace {
+
+Payload notify(uint16_t type, Bytes data = {}) {
+  return {PayloadType::notify, false, NotifyPayload{Protocol::none, {}, type, std::move(data)}};
+}
+
+template <class T>
+const T* find(const std::vector<Payload>& in, PayloadType type) {
+  for (const Payload& p : in)
+    if (p.type == type) return std::get_if<T>(&p.body);
+  return nullptr;
+}
+
+uint64_t spi64(const Bytes& b) {
+  uint64_t v = 0;
+  for (uint8_t x : b) v = v << 8 | x;
+  return v;
+}
+
+}  // namespace
+
+std::vector<Payload> Responder::rekey_ike(const std::vector<Payload>& in, IkeSa& sa) {
+  const auto* sa_p = find<SaPayload>(in, PayloadType::sa);
+  const auto* ke = find<KePayload>(in, PayloadType::ke);
+  const auto choice = choose_ike_proposal(*sa_p, config_.ike_suites, 8);
+  if (!choice || spi64(choice->proposal->spi) == 0) {
+    refuse(Refusal::no_proposal_chosen, sa.peer,
+           "IKE SA rekey: " + std::to_string(sa_p->proposals.size()) + " proposals");
+    return {notify(kNotifyNoProposalChosen)};
+  }
+  if (!ke || ke->group != choice->suite.dh) {
+    const uint16_t g = choice->suite.dh;
+    refuse(Refusal::invalid_ke_payload, sa.peer, "IKE SA rekey with KE group " + std::to_string(ke ? ke->group : 0));
+    return {notify(kNotifyInvalidKePayload, Bytes{uint8_t(g >> 8), uint8_t(g)})};
+  }
+  std::string error;
+  auto dh = DhKey::generate(choice->suite.dh, error);
+  Bytes g_ir;
+  if (!dh || !dh->shared_secret(ke->data, g_ir, error)) {
+    refuse(dh ? Refusal::bad_ke_data : Refusal::crypto_failure, sa.peer, error);
+    return {notify(kNotifyInvalidSyntax)};
+  }
+  auto next = successor(sa, *choice, find<NoncePayload>(in, PayloadType::nonce)->data, g_ir);
+  wipe(g_ir);
+  std::vector<Payload> out{{PayloadType::sa, false, ike_answer(choice->proposal->number, next->suite, next->spi_r)},
+                           {PayloadType::nonce, false, NoncePayload{next->nr}},
+                           {PayloadType::ke, false, KePayload{next->suite.dh, dh->public_value()}}};
+  log_("ike: " + sa.peer.str() + ": IKE SA of " + sa.remote_id + " rekeyed, " + std::to_string(next->children.size()) +
+       " Child SAs moved to it");
+  ++counters_.ike_sas_rekeyed;
+  sas_[next->spi_r] = std::move(next);
+  return out;
+}
+
+std::unique_ptr<IkeSa> Responder::successor(IkeSa& old, const IkeChoice& choice, const Bytes& ni, const Bytes& g_ir) {
+  auto next = std::make_unique<IkeSa>();
+  next->spi_i = spi64(choice.proposal->spi);
+  next->spi_r = new_ike_spi();
+  next->state = IkeSaState::established;
+  next->peer = old.peer;
+  next->local = old.local;
+  next->nat_detected = old.nat_detected;
+  next->suite = choice.suite;
+  next->ni = ni;
+  next->nr = random_bytes(32);
+  next->keys = derive_rekeyed_ike_keys(choice.suite, old.keys.sk_d, next->ni, next->nr, g_ir, next->spi_i, next->spi_r);
+  next->config = old.config;
+  next->remote_id = old.remote_id;
+  next->next_request_id = 0;  // § 2.18: a new IKE SA counts from 0
+  next->children = std::move(old.children);
+  old.children.clear();
+  for (const auto& [spi, child] : next->children) esp_spis_[spi] = next->spi_r;
+  return next;
+}
+
+}  // namespace wp::ike

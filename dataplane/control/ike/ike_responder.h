@@ -1,0 +1,98 @@
+// The IKEv2 responder (RFC 7296): IKE_SA_INIT, IKE_AUTH with a pre-shared
+// key and the first Child SA, INFORMATIONAL (liveness, Delete of the IKE SA
+// or of Child SAs). One datagram in, at most one datagram out; no sockets
+// here (tools/ike_responder.cc puts it on UDP 500/4500).
+//
+// - IKE_SA_INIT (§ 1.2): the first of the initiator's proposals that holds
+//   one of our suites; INVALID_KE_PAYLOAD with our group when the KE group
+//   differs (no state kept, § 1.2); NO_PROPOSAL_CHOSEN; NAT detection (§ 2.23);
+//   our SPI and nonce random.
+// - IKE_AUTH (§ 1.2, § 2.15): the initiator's AUTH checked (constant time)
+//   with the PSK of the peer its IDi names; AUTHENTICATION_FAILED and the SA
+//   forgotten otherwise. The Child SA (§ 2.9, § 2.17) is negotiated in the
+//   same exchange; its failure (NO_PROPOSAL_CHOSEN, TS_UNACCEPTABLE) leaves
+//   the IKE SA up.
+// - Message IDs with a window of 1 (§ 2.3): a retransmitted request gets our
+//   stored response byte for byte, an older or later one is dropped.
+// Every refusal is counted by reason and logged with the peer's address;
+// secrets are never logged.
+#pragma once
+
+#include <chrono>
+#include <functional>
+#include <map>
+#include <memory>
+#include <string>
+
+#include "dataplane/control/ike/ike_proposal.h"
+#include "dataplane/control/ike/ike_sa.h"
+
+namespace wp::ike {
+
+class Responder {
+ public:
+  using Log = std::function<void(const std::string&)>;
+  explicit Responder(ResponderConfig config, Log log = {});
+  ~Responder();
+  Responder(const Responder&) = delete;
+  Responder& operator=(const Responder&) = delete;
+
+  // One datagram (without the non-ESP marker of port 4500) received at
+  // `local` from `peer`; returns the datagram to send back (empty: none).
+  Bytes handle(CSpan datagram, const Endpoint& peer, const Endpoint& local);
+
+  // Forgets the IKE SAs whose IKE_AUTH has not come `max_age` after their
+  // IKE_SA_INIT (§ 2.6's half-open SAs; the caller's timer calls it).
+  void expire_half_open(std::chrono::steady_clock::time_point now, std::chrono::seconds max_age);
+
+  // A new secret for the cookies (§ 2.6); cookies made with the previous
+  // one stay valid until the next call (the caller's timer calls it).
+  void rotate_cookie_secret();
+  size_t half_open() const { return half_open_; }
+
+  const ResponderCounters& counters() const { return counters_; }
+  // IKE SAs by our (responder) SPI.
+  const std::map<uint64_t, std::unique_ptr<IkeSa>>& sas() const { return sas_; }
+
+ private:
+  Bytes on_sa_init(CSpan datagram, const Message& m, const Endpoint& peer, const Endpoint& local);
+  Bytes sa_init_reply(CSpan datagram, const Message& m, const IkeChoice& choice, const Endpoint& peer,
+                      const Endpoint& local);
+  Bytes on_encrypted(CSpan datagram, const Message& m, IkeSa& sa, const Endpoint& from);
+  Bytes dispatch(const Message& m, std::vector<Payload>& inner, IkeSa& sa, bool& erase);
+  std::vector<Payload> on_auth(const std::vector<Payload>& in, IkeSa& sa, bool& erase);
+  bool authenticate(const std::vector<Payload>& in, IkeSa& sa);
+  void add_child(const std::vector<Payload>& in, IkeSa& sa, std::vector<Payload>& out);
+  std::vector<Payload> on_create_child(const std::vector<Payload>& in, IkeSa& sa);
+  std::vector<Payload> rekey_ike(const std::vector<Payload>& in, IkeSa& sa);
+  std::unique_ptr<IkeSa> successor(IkeSa& old, const IkeChoice& choice, const Bytes& ni, const Bytes& g_ir);
+  std::vector<Payload> rekey_answer(const std::vector<Payload>& in, IkeSa& sa, const EspChoice& choice,
+                                    const KePayload* ke);
+  bool narrow_child(const TsPayload& tsi, const TsPayload& tsr, IkeSa& sa, ChildSa& child, std::vector<Payload>& out);
+  uint32_t install_child(IkeSa& sa, ChildSa child, const EspChoice& choice, CSpan ni, CSpan nr, CSpan g_ir);
+  std::vector<Payload> on_informational(const std::vector<Payload>& in, IkeSa& sa, bool& erase);
+  Bytes seal(IkeSa& sa, Exchange ex, uint32_t id, const std::vector<Payload>& inner);
+  void erase(uint64_t spi_r);
+  void initial_contact(const IkeSa& sa);
+  uint64_t new_ike_spi() const;
+  uint32_t new_esp_spi() const;
+  void refuse(Refusal r, const Endpoint& peer, const std::string& detail);
+  Bytes cookie(uint8_t version, const Message& m, const Endpoint& peer) const;
+  bool cookie_ok(const Message& m, const Endpoint& peer);
+
+  ResponderConfig config_;
+  Log log_;
+  ResponderCounters counters_;
+  std::map<uint64_t, std::unique_ptr<IkeSa>> sas_;
+  std::map<std::pair<uint64_t, Bytes>, uint64_t> by_initiator_;  // (SPIi, peer address) -> our SPI
+  std::map<uint32_t, uint64_t> esp_spis_;                        // our inbound ESP SPIs -> IKE SA
+  size_t half_open_ = 0;  // IKE SAs waiting for their IKE_AUTH
+  uint8_t cookie_version_ = 0;
+  Bytes cookie_secret_, previous_cookie_secret_;
+};
+
+// The generic-header-less ID payload body (§ 2.15): type, 3 reserved bytes, data.
+Bytes id_body(const IdPayload& id);
+Bytes random_bytes(size_t n);
+
+}  // namespace wp::ike

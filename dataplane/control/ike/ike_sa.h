@@ -1,0 +1,137 @@
+// IKEv2 SA state (RFC 7296 § 2): what the responder configures, what one IKE
+// SA and its Child SAs hold, and the counters of every refusal.
+//
+// Plain structs keyed by SPI, owned by the IKE daemon (control thread only).
+// A ChildSa is the hand-over to the ESP dataplane: SPIs, the negotiated ESP
+// transform and the four keys of § 2.17 (the dataplane does not exist yet:
+// "installed" means derived and stored here). Every key is wiped (wipe())
+// when its SA is deleted.
+#pragma once
+
+#include <array>
+#include <chrono>
+#include <cstdint>
+#include <map>
+#include <memory>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "dataplane/control/ike/ike_crypto.h"
+
+namespace wp::ike {
+
+// An address and UDP port as seen on the wire (4 or 16 address bytes, network order).
+struct Endpoint {
+  Bytes addr;
+  uint16_t port = 0;
+  bool operator==(const Endpoint&) const = default;
+  std::string str() const;
+};
+
+// ESP transforms (RFC 4303 with IKEv2 transform IDs): aes256gcm16 or
+// aes256-sha256 (HMAC-SHA256-128), with or without extended sequence numbers.
+struct EspSuite {
+  uint16_t encr = kEncrAesGcm16;
+  uint16_t integ = 0;  // kIntegHmacSha256_128 with CBC
+  bool esn = false;
+  bool aead() const { return encr == kEncrAesGcm16; }
+  size_t encr_key_len() const { return 32 + (aead() ? 4 : 0); }
+  size_t integ_key_len() const { return aead() ? 0 : 32; }
+  bool operator==(const EspSuite&) const = default;
+};
+
+// One remote site that may authenticate with a pre-shared key.
+struct PeerConfig {
+  std::string name;
+  std::string local_id, remote_id;  // FQDN identities (ID type 2)
+  Bytes psk;                        // never logged
+  std::vector<EspSuite> esp_suites;
+  std::vector<TrafficSelector> local_ts, remote_ts;  // ours (TSr), the site's (TSi)
+};
+
+// The responder's configuration: IKE_SA_INIT happens before the initiator
+// names itself, so the IKE suites are the responder's, the rest per peer.
+struct ResponderConfig {
+  std::vector<IkeSuite> ike_suites;
+  std::vector<PeerConfig> peers;
+  // From this many half-open IKE SAs on, an IKE_SA_INIT without a valid
+  // COOKIE is answered with one and leaves no state (RFC 7296 § 2.6).
+  size_t cookie_threshold = 64;
+};
+
+struct ChildSa {
+  uint32_t spi_in = 0;   // ours: ESP packets from the peer carry it
+  uint32_t spi_out = 0;  // the peer's: our ESP packets carry it
+  EspSuite suite;
+  std::vector<TrafficSelector> ts_local, ts_remote;  // narrowed
+  Bytes enc_in, integ_in, enc_out, integ_out;        // in = initiator->responder when we respond
+  ChildSa() = default;
+  ChildSa(const ChildSa&) = delete;
+  ChildSa& operator=(const ChildSa&) = delete;
+  ChildSa(ChildSa&&) = default;
+  ChildSa& operator=(ChildSa&&) = default;
+  ~ChildSa();
+};
+
+enum class IkeSaState : uint8_t { init_done, established };
+
+struct IkeSa {
+  uint64_t spi_i = 0, spi_r = 0;
+  IkeSaState state = IkeSaState::init_done;
+  Endpoint peer, local;
+  bool nat_detected = false;
+  std::chrono::steady_clock::time_point created = std::chrono::steady_clock::now();
+  IkeSuite suite;
+  IkeKeys keys;
+  Bytes ni, nr, init_request, init_response;  // for the AUTH payloads (§ 2.15)
+  const PeerConfig* config = nullptr;         // set once authenticated
+  std::string remote_id;
+  // Window 1 (§ 2.3): the next request ID we accept and our last response.
+  uint32_t next_request_id = 1;
+  bool has_response = false;
+  uint32_t last_response_id = 0;
+  Bytes last_response;
+  std::map<uint32_t, ChildSa> children;  // by spi_in
+  ~IkeSa();
+};
+
+// Every reason the responder refused or dropped a datagram.
+#define WP_IKE_REFUSALS(X) \
+  X(malformed) \
+  X(not_a_request) X(unexpected_exchange) X(unknown_spi) X(old_message_id) X(future_message_id) X(no_proposal_chosen) \
+      X(invalid_ke_payload) X(bad_ke_data) X(integrity_failed) X(inner_malformed) X(missing_payload) X(unknown_id) \
+          X(authentication_failed) X(unsupported_auth_method) X(child_no_proposal_chosen) X(ts_unacceptable) \
+              X(crypto_failure) X(half_open_expired) X(child_sa_not_found) X(cookie_required) X(bad_cookie)
+
+enum class Refusal : uint8_t {
+#define WP_X(n) n,
+  WP_IKE_REFUSALS(WP_X)
+#undef WP_X
+      count
+};
+inline constexpr size_t kRefusals = static_cast<size_t>(Refusal::count);
+std::string_view refusal_name(Refusal r);
+
+struct ResponderCounters {
+  uint64_t requests = 0, responses_sent = 0, retransmits = 0;
+  uint64_t ike_sas_established = 0, ike_sas_rekeyed = 0, ike_sas_deleted = 0, child_sas_installed = 0,
+           child_sas_deleted = 0;
+  std::array<uint64_t, kRefusals> refused{};
+  std::array<uint64_t, kIkeErrors> parse_errors{};
+  uint64_t& operator[](Refusal r) { return refused[static_cast<size_t>(r)]; }
+  uint64_t operator[](Refusal r) const { return refused[static_cast<size_t>(r)]; }
+};
+
+// Notify message types (IANA "IKEv2 Notify Message Types").
+inline constexpr uint16_t kNotifyInvalidSyntax = 7, kNotifyInvalidMessageId = 9, kNotifyNoProposalChosen = 14,
+                          kNotifyInvalidKePayload = 17, kNotifyAuthenticationFailed = 24, kNotifyTsUnacceptable = 38,
+                          kNotifyNoAdditionalSas = 35;
+inline constexpr uint16_t kNotifyInitialContact = 16384, kNotifyRekeySa = 16393, kNotifyChildSaNotFound = 44,
+                          kNotifyCookie = 16390;
+inline constexpr uint16_t kNotifyNatSourceIp = 16388, kNotifyNatDestinationIp = 16389;
+inline constexpr uint8_t kIdFqdn = 2;
+inline constexpr uint8_t kAuthPsk = 2;
+inline constexpr uint16_t kEsnNo = 0, kEsnYes = 1;
+
+}  // namespace wp::ike
