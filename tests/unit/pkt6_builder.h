@@ -5,7 +5,7 @@
 //
 // Extension headers come in the order they are added; each one's Next Header
 // names the one after it, the last names the upper layer. Lengths are filled
-// (payload length, UDP length); checksums are not (the parser does not read
+// (payload length, and the UDP length after udp()); checksums are not (the parser does not read
 // them). `payload_len()` overrides the IPv6 payload length for lying frames.
 #pragma once
 
@@ -57,7 +57,11 @@ class Pkt6 {
     ext_.push_back({kProtoFragment, h});
     return *this;
   }
-  Pkt6& udp(uint16_t sport, uint16_t dport) { return l4(kProtoUdp, ports(sport, dport, 8)); }
+  Pkt6& udp(uint16_t sport, uint16_t dport) {
+    l4(kProtoUdp, ports(sport, dport, 8));
+    fill_udp_len_ = true;
+    return *this;
+  }
   Pkt6& tcp(uint16_t sport, uint16_t dport, uint8_t flags) {
     std::vector<uint8_t> h = ports(sport, dport, 20);
     h[12] = 5 << 4;
@@ -72,9 +76,10 @@ class Pkt6 {
     h[5] = static_cast<uint8_t>(id);
     return l4(kProtoIcmpv6, h);
   }
-  // Any upper layer (AH, ESP, 59...) with these header bytes.
+  // Any upper layer (AH, ESP, 59...) with these header bytes, taken as they are.
   Pkt6& l4(uint8_t proto, std::vector<uint8_t> header) {
     proto_ = proto;
+    fill_udp_len_ = false;
     l4_ = std::move(header);
     return *this;
   }
@@ -115,7 +120,7 @@ class Pkt6 {
     size_t l4_at = d.size();
     d.insert(d.end(), l4_.begin(), l4_.end());
     d.insert(d.end(), data_.begin(), data_.end());
-    if (proto_ == kProtoUdp && l4_.size() >= 8) {
+    if (fill_udp_len_) {
       uint16_t ulen = udp_len_.value_or(static_cast<uint16_t>(d.size() - l4_at));
       d[l4_at + 4] = static_cast<uint8_t>(ulen >> 8);
       d[l4_at + 5] = static_cast<uint8_t>(ulen);
@@ -155,6 +160,7 @@ class Pkt6 {
   std::vector<uint8_t> l4_, data_;
   std::optional<uint16_t> payload_len_, udp_len_;
   uint32_t padding_ = 0;
+  bool fill_udp_len_ = false;
 };
 
 }  // namespace wp::test
