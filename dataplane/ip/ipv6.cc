@@ -6,6 +6,7 @@
 #include <charconv>
 #include <utility>
 
+#include "dataplane/ip/l4_header.h"
 #include "dataplane/ip/packet.h"
 
 namespace wp {
@@ -82,13 +83,12 @@ bool parse_upper(const uint8_t* data, Ipv6View& v) {
   uint32_t left = v.end - v.l4;
   switch (v.proto) {
     case kProtoTcp: {
-      if (left < 20) return false;
-      uint32_t hlen = (l4[12] >> 4) * 4u;
-      if (hlen < 20 || hlen > left) return false;
-      v.sport = load_be16(l4);
-      v.dport = load_be16(l4 + 2);
-      v.tcp_flags = l4[13];
-      v.payload = static_cast<uint16_t>(v.l4 + hlen);
+      TcpHeader tcp;
+      if (!read_tcp_header(l4, left, tcp)) return false;
+      v.sport = tcp.sport;
+      v.dport = tcp.dport;
+      v.tcp_flags = tcp.flags;
+      v.payload = static_cast<uint16_t>(v.l4 + tcp.len);
       return true;
     }
     case kProtoUdp:

@@ -22,14 +22,14 @@
 
 namespace wp {
 
-class Ipv6ReassemblyTable {
+class Ipv6ReassemblyTable : public ReassemblyFace {
  public:
   static constexpr uint32_t kMaxDatagram = DatagramStore::kMaxDatagram;  // fragmentable bytes
   static constexpr uint32_t kMaxFragments = DatagramStore::kMaxFragments;
 
   explicit Ipv6ReassemblyTable(uint32_t slots = 256, uint32_t timeout_ms = DatagramStore::kDefaultTimeoutMs,
                                uint32_t per_source = 0, HashSecret secret = boot_secret())
-      : store_(slots, timeout_ms, per_source, secret) {}
+      : ReassemblyFace(slots, timeout_ms, per_source, secret) {}
 
   // One fragment: `frame` the bytes `v` was parsed from.
   ReassemblyResult add(const uint8_t* frame, const Ipv6View& v, uint32_t now_ms);
@@ -37,17 +37,6 @@ class Ipv6ReassemblyTable {
   // `out`; returns its length, or 0 when it does not fit `cap` (dropped
   // either way: the slot is free again).
   size_t take(uint8_t* out, size_t cap);
-  // The largest fragment (IP bytes) of the datagram take() returned last.
-  uint16_t last_largest_fragment() const { return last_largest_; }
-  uint32_t expire(uint32_t now_ms, uint32_t budget) { return store_.expire(now_ms, budget); }
-  uint32_t take_timeouts() { return store_.take_timeouts(); }
-  uint32_t in_use() const { return store_.in_use(); }
-  uint32_t per_source() const { return store_.per_source(); }
-  uint32_t capacity() const { return store_.capacity(); }
-
- private:
-  DatagramStore store_;
-  uint16_t last_largest_ = 0;
 };
 
 }  // namespace wp

@@ -165,25 +165,9 @@ class DatagramStore {
   uint32_t timeouts_ = 0;
 };
 
-// IPv4's face of the store.
-class ReassemblyTable {
+// What the IPv4 and IPv6 faces share: the store and the calls that need no header.
+class ReassemblyFace {
  public:
-  static constexpr uint32_t kWays = DatagramStore::kWays;
-  static constexpr uint32_t kMaxFragments = DatagramStore::kMaxFragments;
-  static constexpr uint32_t kMaxDatagram = DatagramStore::kMaxDatagram;  // IP payload bytes
-  static constexpr uint32_t kDefaultTimeoutMs = DatagramStore::kDefaultTimeoutMs;
-
-  explicit ReassemblyTable(uint32_t slots = 256, uint32_t timeout_ms = kDefaultTimeoutMs, uint32_t per_source = 0,
-                           HashSecret secret = boot_secret())
-      : store_(slots, timeout_ms, per_source, secret) {}
-
-  // One fragment: `ip` its IPv4 header (IHL bytes), `data`/`len` its payload.
-  ReassemblyResult add(const uint8_t* ip, const uint8_t* data, uint16_t len, uint32_t now_ms);
-  // After `complete`: writes the whole datagram (the first fragment's header,
-  // offset and MF cleared, DF as the first fragment had it, length and
-  // checksum fixed) into `out`; returns its length, or 0 when it does not fit
-  // `cap` (the datagram is dropped either way: the slot is free again).
-  size_t take(uint8_t* out, size_t cap);
   // The largest fragment (IP bytes) of the datagram take() returned last.
   uint16_t last_largest_fragment() const { return last_largest_; }
   uint32_t expire(uint32_t now_ms, uint32_t budget) { return store_.expire(now_ms, budget); }
@@ -192,9 +176,32 @@ class ReassemblyTable {
   uint32_t per_source() const { return store_.per_source(); }
   uint32_t capacity() const { return store_.capacity(); }
 
- private:
+ protected:
+  ReassemblyFace(uint32_t slots, uint32_t timeout_ms, uint32_t per_source, HashSecret secret)
+      : store_(slots, timeout_ms, per_source, secret) {}
   DatagramStore store_;
   uint16_t last_largest_ = 0;
+};
+
+// IPv4's face of the store.
+class ReassemblyTable : public ReassemblyFace {
+ public:
+  static constexpr uint32_t kWays = DatagramStore::kWays;
+  static constexpr uint32_t kMaxFragments = DatagramStore::kMaxFragments;
+  static constexpr uint32_t kMaxDatagram = DatagramStore::kMaxDatagram;  // IP payload bytes
+  static constexpr uint32_t kDefaultTimeoutMs = DatagramStore::kDefaultTimeoutMs;
+
+  explicit ReassemblyTable(uint32_t slots = 256, uint32_t timeout_ms = kDefaultTimeoutMs, uint32_t per_source = 0,
+                           HashSecret secret = boot_secret())
+      : ReassemblyFace(slots, timeout_ms, per_source, secret) {}
+
+  // One fragment: `ip` its IPv4 header (IHL bytes), `data`/`len` its payload.
+  ReassemblyResult add(const uint8_t* ip, const uint8_t* data, uint16_t len, uint32_t now_ms);
+  // After `complete`: writes the whole datagram (the first fragment's header,
+  // offset and MF cleared, DF as the first fragment had it, length and
+  // checksum fixed) into `out`; returns its length, or 0 when it does not fit
+  // `cap` (the datagram is dropped either way: the slot is free again).
+  size_t take(uint8_t* out, size_t cap);
 };
 
 }  // namespace wp

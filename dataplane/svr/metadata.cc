@@ -253,25 +253,20 @@ void MetadataWriter::reverse_context(const FiveTuple& t) {
   raw_tlv(Tlv::reverse_context_v4, v, 13, false);
 }
 
-static void write_context_v6(uint8_t* v, const FiveTuple6& t) {
+// TLV 3 or 5 (37 bytes, read_context_v6's layout) into the payload section.
+static void context_v6(MetadataWriter& w, Tlv type, const FiveTuple6& t) {
+  uint8_t v[37];
   store_ipv6(v, t.src);
   store_ipv6(v + 16, t.dst);
   store_be16(v + 32, t.sport);
   store_be16(v + 34, t.dport);
   v[36] = t.proto;
+  w.raw_tlv(type, v, 37, false);
 }
 
-void MetadataWriter::forward_context6(const FiveTuple6& t) {
-  uint8_t v[37];
-  write_context_v6(v, t);
-  raw_tlv(Tlv::forward_context_v6, v, 37, false);
-}
+void MetadataWriter::forward_context6(const FiveTuple6& t) { context_v6(*this, Tlv::forward_context_v6, t); }
 
-void MetadataWriter::reverse_context6(const FiveTuple6& t) {
-  uint8_t v[37];
-  write_context_v6(v, t);
-  raw_tlv(Tlv::reverse_context_v6, v, 37, false);
-}
+void MetadataWriter::reverse_context6(const FiveTuple6& t) { context_v6(*this, Tlv::reverse_context_v6, t); }
 
 void MetadataWriter::uuid(const SessionUuid& id) { raw_tlv(Tlv::session_uuid, id.data(), 16, false); }
 
