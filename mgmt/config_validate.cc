@@ -8,8 +8,11 @@
 // exactly one interface), static routes whose next hop is on-link, and the
 // resource limits the dataplane sizes its tables and rings from. Address
 // text is parsed only with dataplane/ip/ipv4.h so the config and the packet path
-// agree on what an address means. validate_config() is the entry point; the
-// policy half lives in config_validate_policy.cc.
+// agree on what an address means (dataplane/ip/ipv6.h for the interfaces'
+// IPv6 addresses, RFC 4291 § 2.6.1 for the anycast rule). validate_config()
+// is the entry point; the policy half lives in config_validate_policy.cc.
+#include <algorithm>
+
 #include "mgmt/config_endpoint.h"
 #include "mgmt/config_validator.h"
 
@@ -102,7 +105,7 @@ void ConfigValidator::check_punt() {
 }
 
 void ConfigValidator::check_interface(const config::Interface& itf, const std::string& path, bool wan) {
-  Link link{itf.name(), path, std::nullopt, wan};
+  Link link{itf.name(), path, std::nullopt, wan, {}};
   if (!wan && link.name.empty()) link.name = "lan";  // the LAN's documented default name
   if (wan) required(itf.name(), path + ".name");
   required(itf.device(), path + ".device");
@@ -120,7 +123,61 @@ void ConfigValidator::check_interface(const config::Interface& itf, const std::s
   if (itf.mtu() != 0 && (itf.mtu() < 576 || itf.mtu() > 9216)) {
     error(path + ".mtu", std::to_string(itf.mtu()) + " is out of range (0 or 576..9216)");
   }
+  check_interface_ipv6(itf, path, link);
   links_.push_back(std::move(link));
+}
+
+namespace {
+
+// Why `host` (written with prefix `p`) cannot be an interface's IPv6 address; empty when it can.
+std::string ipv6_host_problem(const Ipv6Prefix& p, const Ipv6& host) {
+  if (p.len == 0) return "has prefix length 0";
+  if (host.is_multicast()) return "is a multicast address";
+  if (host.is_unspecified() || host == Ipv6{0, 1}) return "is the unspecified or loopback address";
+  if (host.is_link_local()) return "is link-local: fe80::/10 addresses belong to each port, they are not configured";
+  if (host.hi == 0 && host.lo >> 32 == 0xffff) return "is an IPv4-mapped address (::ffff:0:0/96)";
+  if (p.len < 127 && host == p.addr)
+    return "is the subnet-router anycast address of its prefix (RFC 4291 § 2.6.1), not a host address";
+  return "";
+}
+
+}  // namespace
+
+// IPv6 addresses (dual stack): unicast host addresses, each listed once.
+void ConfigValidator::check_interface_ipv6(const config::Interface& itf, const std::string& path, Link& link) {
+  std::vector<Ipv6> hosts;
+  for (int i = 0; i < itf.ipv6_addresses_size(); ++i) {
+    const std::string& text = itf.ipv6_addresses(i);
+    const std::string at = path + ".ipv6_addresses[" + std::to_string(i) + "]";
+    Ipv6 host;
+    auto p = parse_prefix6(text, &host);
+    if (!p) {
+      error(at, "\"" + text + "\" is not an IPv6 address with a prefix length (\"2001:db8::1/64\")");
+      continue;
+    }
+    if (std::string why = ipv6_host_problem(*p, host); !why.empty()) {
+      error(at, "\"" + text + "\" " + why);
+      continue;
+    }
+    if (std::find(hosts.begin(), hosts.end(), host) != hosts.end()) {
+      error(at, "\"" + text + "\" names an address listed twice");
+      continue;
+    }
+    hosts.push_back(host);
+    link.prefixes6.emplace_back(i, *p);
+  }
+}
+
+// A later interface's IPv6 prefix that overlaps an earlier interface's.
+void ConfigValidator::check_links_distinct_ipv6(const Link& a, const Link& b) {
+  for (const auto& [i, pb] : b.prefixes6) {
+    for (const auto& [j, pa] : a.prefixes6) {
+      if (!pa.contains(pb.addr) && !pb.contains(pa.addr)) continue;
+      error(b.path + ".ipv6_addresses[" + std::to_string(i) + "]",
+            format_prefix6(pb) + " overlaps " + a.path + ".ipv6_addresses[" + std::to_string(j) + "] (" +
+                format_prefix6(pa) + ")");
+    }
+  }
 }
 
 // Each later interface is compared with the earlier ones, so every clash is
@@ -145,6 +202,7 @@ void ConfigValidator::check_links_distinct() {
         error(b.path + ".address",
               format_prefix(*b.prefix) + " overlaps " + a.path + " (" + format_prefix(*a.prefix) + ")");
       }
+      check_links_distinct_ipv6(a, b);
     }
   }
 }

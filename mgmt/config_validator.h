@@ -13,9 +13,11 @@
 #include <optional>
 #include <set>
 #include <string>
+#include <utility>
 #include <vector>
 
 #include "dataplane/ip/ipv4.h"
+#include "dataplane/ip/ipv6.h"
 #include "mgmt/config_load.h"
 
 namespace wp::mgmt::detail {
@@ -27,6 +29,7 @@ struct Link {
   std::string path;  // "router.lan", "router.wan[1]"
   std::optional<Ipv4Prefix> prefix;
   bool wan = false;
+  std::vector<std::pair<int, Ipv6Prefix>> prefixes6;  // (index in ipv6_addresses, prefix) of those that parsed
 };
 
 class ConfigValidator {
@@ -38,6 +41,8 @@ class ConfigValidator {
   // config_validate.cc
   void check_router();
   void check_interface(const config::Interface& itf, const std::string& path, bool wan);
+  void check_interface_ipv6(const config::Interface& itf, const std::string& path, Link& link);
+  void check_links_distinct_ipv6(const Link& a, const Link& b);
   void check_links_distinct();
   void check_punt();
   void check_routes();

@@ -3,6 +3,8 @@
 
 #include <cstring>
 
+#include "dataplane/ip/l4_header.h"
+
 namespace wp {
 namespace {
 
@@ -23,13 +25,12 @@ bool parse_l4(const uint8_t* data, ParsedPacket& out) {
   uint32_t left = out.end - out.l4;
   switch (out.proto) {
     case kProtoTcp: {
-      if (left < 20) return false;
-      uint32_t hlen = (l4[12] >> 4) * 4u;
-      if (hlen < 20 || hlen > left) return false;
-      out.sport = load_be16(l4);
-      out.dport = load_be16(l4 + 2);
-      out.tcp_flags = l4[13];
-      out.payload = static_cast<uint16_t>(out.l4 + hlen);
+      TcpHeader tcp;
+      if (!read_tcp_header(l4, left, tcp)) return false;
+      out.sport = tcp.sport;
+      out.dport = tcp.dport;
+      out.tcp_flags = tcp.flags;
+      out.payload = static_cast<uint16_t>(out.l4 + tcp.len);
       return true;
     }
     case kProtoUdp: {

@@ -1,4 +1,4 @@
-// IPv4 reassembly table; see ip/reassembly.h.
+// The reassembly store and its IPv4 face; see ip/reassembly.h.
 #include "dataplane/ip/reassembly.h"
 
 #include <algorithm>
@@ -23,37 +23,46 @@ uint32_t fragment_class(const FragmentKey& k) {
   return static_cast<uint32_t>(h) & 63;
 }
 
-ReassemblyTable::ReassemblyTable(uint32_t slots, uint32_t timeout_ms, uint32_t per_source, HashSecret secret)
+DatagramStore::DatagramStore(uint32_t slots, uint32_t timeout_ms, uint32_t per_source, HashSecret secret)
     : secret_(secret), timeout_ms_(timeout_ms) {
   uint32_t n = kWays;
   while (n < slots) n <<= 1;
   slots_.resize(n);
-  data_.resize(size_t{n} * kMaxDatagram);
+  bytes_.resize(size_t{n} * kSlotBytes);
   // As many cells as slots (source_cell is 16 bits): an innocent source rarely shares the flooder's.
   per_cell_.resize(std::min<uint32_t>(n, 1u << 16));
   mask_ = n / kWays - 1;
   per_source_ = per_source ? per_source : std::max(kWays, n / 16);
 }
 
-uint32_t ReassemblyTable::bucket_of(const FragmentKey& k) const {
-  uint64_t h = siphash13(secret_, uint64_t{k.src} << 32 | k.dst, uint64_t{k.id} << 8 | k.proto);
+uint32_t DatagramStore::bucket_of(const DatagramKey& k) const {
+  uint64_t h;
+  if (k.version == 4) {
+    h = siphash13(secret_, k.src.lo << 32 | k.dst.lo, uint64_t{k.id} << 8 | k.proto);
+  } else {  // 288 bits of key: chained, each step keyed, so no two keys share the input words
+    uint64_t w = siphash13(secret_, k.src.hi, k.src.lo);
+    w = siphash13(secret_, w ^ k.dst.hi, k.dst.lo);
+    h = siphash13(secret_, w, uint64_t{k.id} | uint64_t{6} << 56);
+  }
   return static_cast<uint32_t>(h) & mask_;
 }
 
-uint32_t ReassemblyTable::cell_of(Ipv4 src) const {
+uint32_t DatagramStore::cell_of(const DatagramKey& k) const {
   // A different second word from any bucket_of() input, so cells and buckets are independent.
-  uint64_t h = siphash13(secret_, src, uint64_t{1} << 63);
+  // An IPv6 sender holds its whole /64: that is its source.
+  uint64_t h = k.version == 4 ? siphash13(secret_, k.src.lo, uint64_t{1} << 63)
+                              : siphash13(secret_, k.src.hi, uint64_t{1} << 63 | 6);
   return static_cast<uint32_t>(h) & static_cast<uint32_t>(per_cell_.size() - 1);
 }
 
-void ReassemblyTable::release(uint32_t i) {
+void DatagramStore::release(uint32_t i) {
   slots_[i].used = false;
   --per_cell_[slots_[i].source_cell];
   --used_;
 }
 
-ReassemblyResult ReassemblyTable::open(uint32_t at, const FragmentKey& key, uint32_t now_ms) {
-  uint32_t cell = cell_of(key.src);
+ReassemblyResult DatagramStore::open(uint32_t at, const DatagramKey& key, uint32_t now_ms) {
+  uint32_t cell = cell_of(key);
   if (per_cell_[cell] >= per_source_) return ReassemblyResult::source_limit;
   ++per_cell_[cell];
   Slot& s = slots_[at];
@@ -67,16 +76,12 @@ ReassemblyResult ReassemblyTable::open(uint32_t at, const FragmentKey& key, uint
   return ReassemblyResult::pending;
 }
 
-ReassemblyResult ReassemblyTable::add(const uint8_t* ip, const uint8_t* data, uint16_t len, uint32_t now_ms) {
-  FragmentKey key = fragment_key(ip);
-  uint16_t fo = load_be16(ip + 6);
-  bool more = fo & 0x2000;
-  uint32_t off = (fo & 0x1fffu) * 8;
-  uint8_t ihl = static_cast<uint8_t>((ip[0] & 0x0f) * 4);
-  if (len == 0 || (more && len % 8 != 0)) return ReassemblyResult::malformed;
-
+// The slot holding `key` (UINT32_MAX if none) and in *spare the first free
+// way of its bucket; expired ways are reclaimed on the way.
+uint32_t DatagramStore::find(const DatagramKey& key, uint32_t now_ms, uint32_t* spare) {
   uint32_t base = bucket_of(key) * kWays;
-  uint32_t at = UINT32_MAX, spare = UINT32_MAX;
+  uint32_t at = UINT32_MAX;
+  *spare = UINT32_MAX;
   for (uint32_t w = 0; w < kWays; ++w) {
     Slot& s = slots_[base + w];
     if (s.used && expired(s, now_ms)) {  // reclaim on the way: counted as a timeout
@@ -84,12 +89,19 @@ ReassemblyResult ReassemblyTable::add(const uint8_t* ip, const uint8_t* data, ui
       ++timeouts_;
     }
     if (!s.used) {
-      if (spare == UINT32_MAX) spare = base + w;
+      if (*spare == UINT32_MAX) *spare = base + w;
     } else if (s.key == key) {
       at = base + w;
     }
   }
-  if (off + len > kMaxDatagram) {
+  return at;
+}
+
+ReassemblyResult DatagramStore::add(const DatagramKey& key, const FragmentPiece& f, uint32_t now_ms) {
+  if (f.len == 0 || (f.more && f.len % 8 != 0)) return ReassemblyResult::malformed;
+  uint32_t spare;
+  uint32_t at = find(key, now_ms, &spare);
+  if (f.off + f.len > kMaxDatagram || (f.off == 0 && f.hdr_len > kMaxHeader)) {
     if (at != UINT32_MAX) release(at);
     return ReassemblyResult::too_big;
   }
@@ -98,18 +110,23 @@ ReassemblyResult ReassemblyTable::add(const uint8_t* ip, const uint8_t* data, ui
     if (auto r = open(spare, key, now_ms); r != ReassemblyResult::pending) return r;
     at = spare;
   }
+  return place(at, f);
+}
+
+// Checks `f` against what slot `at` holds, then copies it in.
+ReassemblyResult DatagramStore::place(uint32_t at, const FragmentPiece& f) {
   Slot& s = slots_[at];
-  uint32_t end = off + len;
+  uint32_t end = f.off + f.len;
   for (uint32_t i = 0; i < s.pieces; ++i) {
     const Piece& p = s.piece[i];
-    if (p.off == off && p.len == len) return ReassemblyResult::duplicate;
-    if (off < uint32_t{p.off} + p.len && p.off < end) {
+    if (p.off == f.off && p.len == f.len) return ReassemblyResult::duplicate;
+    if (f.off < uint32_t{p.off} + p.len && p.off < end) {
       release(at);
       return ReassemblyResult::overlap;
     }
   }
   // The last fragment fixes the end; nothing may lie past it, and it comes once.
-  bool contradicts = more ? (s.total && end > s.total) : (s.total || (s.received && end < max_end(s)));
+  bool contradicts = f.more ? (s.total && end > s.total) : (s.total || (s.received && end < max_end(s)));
   if (contradicts) {
     release(at);
     return ReassemblyResult::overlap;
@@ -118,14 +135,14 @@ ReassemblyResult ReassemblyTable::add(const uint8_t* ip, const uint8_t* data, ui
     release(at);
     return ReassemblyResult::too_many;
   }
-  if (!more) s.total = static_cast<uint16_t>(end);
-  std::memcpy(data_of(at) + off, data, len);
-  s.piece[s.pieces++] = Piece{static_cast<uint16_t>(off), len};
-  s.received = static_cast<uint16_t>(s.received + len);
-  if (ihl + len > s.largest) s.largest = static_cast<uint16_t>(ihl + len);
-  if (off == 0) {
-    s.hdr_len = ihl;
-    std::memcpy(s.hdr, ip, ihl);
+  if (!f.more) s.total = static_cast<uint16_t>(end);
+  std::memcpy(data_of(at) + f.off, f.data, f.len);
+  s.piece[s.pieces++] = Piece{static_cast<uint16_t>(f.off), f.len};
+  s.received = static_cast<uint16_t>(s.received + f.len);
+  if (f.wire_len > s.largest) s.largest = f.wire_len;
+  if (f.off == 0) {
+    s.hdr_len = f.hdr_len;
+    std::memcpy(hdr_of(at), f.hdr, f.hdr_len);
   }
   // No overlaps, so the bytes held add up to the total only when every hole is filled.
   if (s.total && s.received == s.total) {
@@ -135,28 +152,19 @@ ReassemblyResult ReassemblyTable::add(const uint8_t* ip, const uint8_t* data, ui
   return ReassemblyResult::pending;
 }
 
-uint16_t ReassemblyTable::max_end(const Slot& s) {
+uint16_t DatagramStore::max_end(const Slot& s) {
   uint32_t e = 0;
   for (uint32_t i = 0; i < s.pieces; ++i) e = std::max<uint32_t>(e, uint32_t{s.piece[i].off} + s.piece[i].len);
   return static_cast<uint16_t>(e);
 }
 
-size_t ReassemblyTable::take(uint8_t* out, size_t cap) {
-  Slot& s = slots_[ready_];
-  size_t n = size_t{s.hdr_len} + s.total;
+DatagramStore::Whole DatagramStore::take() {
+  const Slot& s = slots_[ready_];
   release(ready_);
-  last_largest_ = s.largest;
-  if (n > cap || n > 0xffff) return 0;
-  std::memcpy(out, s.hdr, s.hdr_len);
-  std::memcpy(out + s.hdr_len, data_of(ready_), s.total);
-  store_be16(out + 2, static_cast<uint16_t>(n));
-  store_be16(out + 6, static_cast<uint16_t>(load_be16(s.hdr + 6) & 0x4000));  // DF kept, MF and offset cleared
-  store_be16(out + 10, 0);
-  store_be16(out + 10, ipv4_header_checksum(out));
-  return n;
+  return {hdr_of(ready_), s.hdr_len, data_of(ready_), s.total, s.largest};
 }
 
-uint32_t ReassemblyTable::expire(uint32_t now_ms, uint32_t budget) {
+uint32_t DatagramStore::expire(uint32_t now_ms, uint32_t budget) {
   uint32_t n = 0;
   const uint32_t size = capacity();
   for (uint32_t k = 0; k < budget && used_ > 0; ++k) {
@@ -166,6 +174,29 @@ uint32_t ReassemblyTable::expire(uint32_t now_ms, uint32_t budget) {
       ++n;
     }
   }
+  return n;
+}
+
+ReassemblyResult ReassemblyTable::add(const uint8_t* ip, const uint8_t* data, uint16_t len, uint32_t now_ms) {
+  FragmentKey k = fragment_key(ip);
+  DatagramKey key{{0, k.src}, {0, k.dst}, k.id, k.proto, 4};
+  uint16_t fo = load_be16(ip + 6);
+  uint8_t ihl = static_cast<uint8_t>((ip[0] & 0x0f) * 4);
+  FragmentPiece f{(fo & 0x1fffu) * 8, len, (fo & 0x2000) != 0, data, ip, ihl, static_cast<uint16_t>(ihl + len)};
+  return store_.add(key, f, now_ms);
+}
+
+size_t ReassemblyTable::take(uint8_t* out, size_t cap) {
+  DatagramStore::Whole w = store_.take();
+  size_t n = size_t{w.hdr_len} + w.total;
+  last_largest_ = w.largest;
+  if (n > cap || n > 0xffff) return 0;
+  std::memcpy(out, w.hdr, w.hdr_len);
+  std::memcpy(out + w.hdr_len, w.data, w.total);
+  store_be16(out + 2, static_cast<uint16_t>(n));
+  store_be16(out + 6, static_cast<uint16_t>(load_be16(w.hdr + 6) & 0x4000));  // DF kept, MF and offset cleared
+  store_be16(out + 10, 0);
+  store_be16(out + 10, ipv4_header_checksum(out));
   return n;
 }
 

@@ -47,7 +47,10 @@ rte_mbuf* Fragments::reassemble(rte_mbuf* m, ParsedPacket& pp) {
     case ReassemblyResult::too_big: ctx_.drop(m, DropReason::frag_too_big); return nullptr;
     case ReassemblyResult::table_full: ctx_.drop(m, DropReason::frag_table_full); return nullptr;
     case ReassemblyResult::source_limit: ctx_.drop(m, DropReason::frag_source_limit); return nullptr;
-    case ReassemblyResult::malformed: ctx_.drop(m, DropReason::frag_malformed); return nullptr;
+    case ReassemblyResult::malformed:
+    case ReassemblyResult::not_fragment:  // IPv6 only
+      ctx_.drop(m, DropReason::frag_malformed);
+      return nullptr;
   }
   ctx_.counters->add(Counter::fragments_received);
   // The last fragment's mbuf carries the datagram: its data is in the table by now.

@@ -56,6 +56,11 @@ FiveTuple read_context_v4(const uint8_t* v) {
   return {load_be32(v), load_be32(v + 4), load_be16(v + 8), load_be16(v + 10), v[12]};
 }
 
+// TLV 3/5 value, 37 bytes: src (16), dst (16), src port, dst port, protocol.
+FiveTuple6 read_context_v6(const uint8_t* v) {
+  return {load_ipv6(v), load_ipv6(v + 16), load_be16(v + 32), load_be16(v + 34), v[36]};
+}
+
 void apply_tlv(uint16_t type, const uint8_t* v, uint16_t len, Metadata& out) {
   auto str = [&] { return std::string_view(reinterpret_cast<const char*>(v), len); };
   switch (static_cast<Tlv>(type)) {
@@ -66,6 +71,14 @@ void apply_tlv(uint16_t type, const uint8_t* v, uint16_t len, Metadata& out) {
     case Tlv::reverse_context_v4:
       out.has_reverse_context = true;
       out.reverse_context = read_context_v4(v);
+      break;
+    case Tlv::forward_context_v6:
+      out.has_forward_context6 = true;
+      out.forward_context6 = read_context_v6(v);
+      break;
+    case Tlv::reverse_context_v6:
+      out.has_reverse_context6 = true;
+      out.reverse_context6 = read_context_v6(v);
       break;
     case Tlv::session_uuid:
       out.has_uuid = true;
@@ -123,7 +136,9 @@ bool walk_section(const uint8_t* p, size_t pos, size_t end, Section section, Met
     }
     pos += len;
   }
-  return true;
+  // One session has one IP version: an IPv4 and an IPv6 context of the same direction contradict.
+  return !(out.has_forward_context && out.has_forward_context6) &&
+         !(out.has_reverse_context && out.has_reverse_context6);
 }
 
 }  // namespace
@@ -240,6 +255,21 @@ void MetadataWriter::reverse_context(const FiveTuple& t) {
   write_context_v4(v, t);
   raw_tlv(Tlv::reverse_context_v4, v, 13, false);
 }
+
+// TLV 3 or 5 (37 bytes, read_context_v6's layout) into the payload section.
+static void context_v6(MetadataWriter& w, Tlv type, const FiveTuple6& t) {
+  uint8_t v[37];
+  store_ipv6(v, t.src);
+  store_ipv6(v + 16, t.dst);
+  store_be16(v + 32, t.sport);
+  store_be16(v + 34, t.dport);
+  v[36] = t.proto;
+  w.raw_tlv(type, v, 37, false);
+}
+
+void MetadataWriter::forward_context6(const FiveTuple6& t) { context_v6(*this, Tlv::forward_context_v6, t); }
+
+void MetadataWriter::reverse_context6(const FiveTuple6& t) { context_v6(*this, Tlv::reverse_context_v6, t); }
 
 void MetadataWriter::uuid(const SessionUuid& id) { raw_tlv(Tlv::session_uuid, id.data(), 16, false); }
 

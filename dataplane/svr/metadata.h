@@ -123,6 +123,12 @@ struct Metadata {
   bool payload_decrypted = false;  // the payload section arrived encrypted and was opened (metadata_crypto.h)
   FiveTuple forward_context{};
   FiveTuple reverse_context{};
+  // TLVs 3 and 5: the IPv6 session's contexts. A block carries one forward
+  // (and one reverse) context, of one IP version: both versions is malformed.
+  bool has_forward_context6 = false;
+  bool has_reverse_context6 = false;
+  FiveTuple6 forward_context6{};
+  FiveTuple6 reverse_context6{};
   SessionUuid uuid{};
   uint32_t security_id = 0;
   bool has_key_versions = false;  // TLV 22
@@ -171,6 +177,8 @@ class MetadataWriter {
   // Payload-section TLVs.
   void forward_context(const FiveTuple& t);
   void reverse_context(const FiveTuple& t);
+  void forward_context6(const FiveTuple6& t);  // TLV 3
+  void reverse_context6(const FiveTuple6& t);  // TLV 5
   void uuid(const SessionUuid& id);
   void tenant(std::string_view name) { string_tlv(Tlv::tenant_name, name); }
   void service(std::string_view name) { string_tlv(Tlv::service_name, name); }

@@ -73,7 +73,15 @@ namespace wp {
   X(punt_kernel_full, "the kernel interface did not take a punted packet") \
   X(punt_kernel_unsent, "the kernel sent what cannot leave a port (not IPv4 or ARP, or a broken frame)") \
   X(breakout_ports_exhausted, "internet breakout: no free source-NAT port of the protocol on this worker") \
-  X(breakout_no_route, "internet breakout: no route to the destination out of the breakout interface")
+  X(breakout_no_route, "internet breakout: no route to the destination out of the breakout interface") \\
+  /* IPv6 header walk (ip/ipv6.h) */ \
+  X(ipv6_malformed, "IPv6 fixed header short, version not 6, or payload length past the frame") \
+  X(ipv6_ext_truncated, "an IPv6 extension header runs past the datagram") \
+  X(ipv6_ext_chain_too_long, "more IPv6 extension headers than the parser walks (8)") \
+  X(ipv6_ext_too_long, "IPv6 extension headers longer than the parser walks (256 bytes in total)") \
+  X(ipv6_ext_order, "IPv6 hop-by-hop header not first, or a second fragment or routing header") \
+  X(ipv6_first_fragment_short, "IPv6 first fragment without the whole header chain and upper-layer header (RFC 7112)") \
+  X(ipv6_l4_truncated, "IPv6 packet whose TCP/UDP/ICMPv6 header is short or inconsistent")
 
 enum class DropReason : uint8_t {
 #define WP_X(name, desc) name,

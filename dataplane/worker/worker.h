@@ -111,6 +111,7 @@ class Worker {
   // The owner rule for one received packet; kNone when it was consumed
   // (dropped, handed to the control thread, or a fragment taken).
   int owner_of(rte_mbuf*& m, ParsedPacket& pp, int iface);
+  void drop_not_ipv4(rte_mbuf* m);  // counted by the IPv6 header walk's verdict when IPv6
   void to_control(rte_mbuf* m);
   void arp_to_control(rte_mbuf* m, int iface);  // metered per port
   void local_to_control(rte_mbuf* m, const ParsedPacket& pp);  // metered per punt class when punting

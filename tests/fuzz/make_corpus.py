@@ -19,6 +19,10 @@ Where the seeds come from:
                encode_session)
   ike          cap-*: an IKE_SA_INIT strongSwan sent (committed, from
                tests/data/ike/); enc-*: wp_fuzz_seeds (encode_message)
+  ipv6         fuzz_ipv6 streams of IPv6 datagrams built with scapy: every
+               extension header, AH/ESP, limits, bad order, truncations, and
+               fragments (in order, reversed, overlapping, duplicated, atomic,
+               a tiny first fragment, timed out)
   config       examples/*.yaml, tests/data/config/*, configs an e2e run wrote
                (--config), and the config texts of tests/unit/*.cc
   rest_config  the same files, their REST JSON form (wp_fuzz_seeds) and the
@@ -46,7 +50,10 @@ import sys
 import tempfile
 
 from scapy.all import (ARP, ICMP, IP, IPOption_NOP, IPOption_RR, TCP, UDP, Dot1Q, Ether, IPv6, Padding,
-                       fragment, rdpcap)
+                       Raw, fragment, rdpcap)
+from scapy.layers.inet6 import (ICMPv6EchoRequest, IPv6ExtHdrDestOpt, IPv6ExtHdrFragment,
+                                IPv6ExtHdrHopByHop, IPv6ExtHdrSegmentRouting, PadN)
+from scapy.layers.ipsec import AH, ESP
 
 ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 CORPUS = os.path.join(ROOT, "tests", "fuzz", "corpus")
@@ -283,6 +290,75 @@ def reassembly_seeds():
 
 # --- configs ------------------------------------------------------------------
 
+# --- IPv6 ------------------------------------------------------------------
+
+def v6_stream(datagrams, slots=1, timeout=99):
+    """fuzz_ipv6 input: table size and timeout bytes, then (advance, length, datagram) records."""
+    out = bytes([slots, timeout])
+    for d in datagrams:
+        advance, d = d if isinstance(d, tuple) else (1, d)
+        out += bytes([advance]) + len(d).to_bytes(2, "big") + d
+    return out
+
+
+def v6_frags(body, size, ident, ext=None, start=0):
+    """The bytes of a UDP datagram `body` cut into fragments of `size` bytes from `start`."""
+    frags = []
+    for off in range(start, len(body), size):
+        fh = IPv6ExtHdrFragment(nh=17, offset=off // 8, m=int(off + size < len(body)), id=ident)
+        head = IPv6(src="2001:db8:1::5", dst="2001:db8:2::10")
+        pkt = (head / ext.copy() / fh if ext is not None else head / fh) / Raw(body[off:off + size])
+        frags.append(bytes(pkt))
+    return frags
+
+
+def ipv6_seeds():
+    clear("ipv6")
+    base = IPv6(src="2001:db8:1::5", dst="2001:db8:2::10")
+    udp = UDP(sport=4000, dport=53) / (b"q" * 24)
+    plain = {
+        "udp": base / udp,
+        "tcp": base / TCP(sport=40000, dport=443, flags="S"),
+        "echo": base / ICMPv6EchoRequest(id=7, data=b"ping"),
+        "chain": base / IPv6ExtHdrHopByHop() / IPv6ExtHdrDestOpt() / IPv6ExtHdrSegmentRouting(addresses=["2001:db8::1"])
+                 / IPv6ExtHdrFragment(m=0, offset=0, id=3) / IPv6ExtHdrDestOpt() / udp,
+        "ah": base / IPv6ExtHdrHopByHop() / AH(spi=1, icv=b"\0" * 12) / udp,
+        "esp": base / ESP(spi=9, seq=1, data=b"x" * 32),
+        "nonext": base / IPv6ExtHdrDestOpt(nh=59),
+        "too-many": base / IPv6ExtHdrDestOpt() / IPv6ExtHdrDestOpt() / IPv6ExtHdrDestOpt() / IPv6ExtHdrDestOpt() /
+                    IPv6ExtHdrDestOpt() / IPv6ExtHdrDestOpt() / IPv6ExtHdrDestOpt() / IPv6ExtHdrDestOpt() /
+                    IPv6ExtHdrDestOpt() / udp,
+        "too-long": base / IPv6ExtHdrHopByHop(options=[PadN(optdata=b"\0" * 200)] * 2) / udp,
+        "order": base / IPv6ExtHdrDestOpt() / IPv6ExtHdrHopByHop() / udp,
+    }
+    n = 0
+    for name, p in plain.items():
+        d = bytes(p)
+        cuts = [d, d[:30], d[:len(d) - 5], d[:48] + d[48:]]
+        write("ipv6", "pkt-" + name, v6_stream(cuts))
+        n += 1
+    big = bytes(UDP(sport=4000, dport=53) / (bytes(range(256)) * 5))
+    frags = v6_frags(big, 512, 0x1234)
+    hbh = v6_frags(big, 256, 0x99, ext=IPv6ExtHdrHopByHop())
+    overlapping = v6_frags(big, 512, 0x1234, start=504)[:1]
+    streams = {
+        "in-order": frags,
+        "reversed": frags[::-1],
+        "duplicated": frags[:2] + frags,
+        "overlap": frags[:1] + overlapping + frags[1:],
+        "hop-by-hop": hbh,
+        "atomic": [bytes(base / IPv6ExtHdrFragment(nh=17, m=0, offset=0, id=0x1234) / udp)] + frags,
+        "tiny-first": [frags[0][:40 + 8 + 4]] + frags[1:],
+        "timeout": [frags[0], (200, frags[1])] + frags[2:],
+        "interleaved": [f for pair in zip(frags, v6_frags(big, 512, 0x5678)) for f in pair],
+    }
+    for name, s in streams.items():
+        write("ipv6", "frag-" + name, v6_stream(s, slots=0 if name != "interleaved" else 2))
+        n += 1
+    return n
+
+
+
 def cpp_strings(text):
     """C++ string literals of `text` that look like a Waypoint config, as the
     bytes the compiler makes of them: raw strings whole, and plain ones passed
@@ -411,6 +487,7 @@ def main():
     print("packet: %d crafted" % crafted_packets())
     print("metadata: %d from captures" % capture_metadata())
     print("reassembly: %d scripts" % reassembly_seeds())
+    print("ipv6: %d streams" % ipv6_seeds())
     configs = config_seeds(args.config)
     print("rest_request, config_aliases: %d" % rest_security_seeds())
 

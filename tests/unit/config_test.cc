@@ -893,5 +893,59 @@ TEST(ConfigValidate, PuntInterfaceNamesFitTheKernel) {
   EXPECT_TRUE(validate_config(c).empty());
 }
 
+// Dual stack: IPv6 addresses on the interfaces, every refusal at its entry's path.
+TEST(ConfigValidate, InterfaceIpv6Addresses) {
+  config::Config c = valid_config();
+  config::Interface* lan = c.mutable_router()->mutable_lan();
+  config::Interface* wan = c.mutable_router()->mutable_wan(0);
+  lan->add_ipv6_addresses("2001:db8:10::1/64");
+  lan->add_ipv6_addresses("2001:db8:10::2/64");  // a second address in the same prefix is fine
+  wan->add_ipv6_addresses("2001:db8:ffff::1/127");  // RFC 6164 point-to-point: ::0 of a /127 is a host
+  wan->add_ipv6_addresses("2001:db8:fffe::/127");
+  EXPECT_TRUE(validate_config(c).empty());
+
+  const char* const bad[][2] = {
+      {"2001:db8:20::1", "not an IPv6 address with a prefix length"},
+      {"10.0.0.1/24", "not an IPv6 address with a prefix length"},
+      {"2001:db8:20::1/129", "not an IPv6 address with a prefix length"},
+      {"ff02::1/64", "multicast"},
+      {"::1/128", "unspecified or loopback"},
+      {"::/64", "unspecified or loopback"},
+      {"fe80::1/64", "link-local"},
+      {"::ffff:10.0.0.1/96", "IPv4-mapped"},
+      {"2001:db8:20::/64", "subnet-router anycast"},
+      {"2001:db8:10:0::1/64", "listed twice"},
+  };
+  for (const auto& [text, why] : bad) {
+    config::Config d = c;
+    d.mutable_router()->mutable_lan()->add_ipv6_addresses(text);
+    EXPECT_TRUE(HasError(validate_config(d), "router.lan.ipv6_addresses[2]", why)) << text;
+  }
+  config::Config zero = c;
+  zero.mutable_router()->mutable_lan()->add_ipv6_addresses("2001:db8::1/0");
+  EXPECT_TRUE(HasError(validate_config(zero), "router.lan.ipv6_addresses[2]", "prefix length 0"));
+
+  // A later interface's prefix may not overlap an earlier one's.
+  config::Config overlap = c;
+  overlap.mutable_router()->mutable_wan(0)->add_ipv6_addresses("2001:db8:10:0:8000::1/65");
+  EXPECT_TRUE(HasError(validate_config(overlap), "router.wan[0].ipv6_addresses[2]",
+                       "overlaps router.lan.ipv6_addresses[0] (2001:db8:10::/64)"));
+}
+
+TEST(ConfigLoad, InterfaceIpv6AddressesLoadFromYaml) {
+  std::string text = read_text(r1_path());
+  size_t at = text.find("lan:");
+  ASSERT_NE(at, std::string::npos);
+  size_t line_end = text.find('\n', at);
+  std::string indent = "    ";
+  size_t next = text.find_first_not_of(' ', line_end + 1);
+  if (next != std::string::npos) indent = text.substr(line_end + 1, next - line_end - 1);
+  text.insert(line_end + 1, indent + "ipv6_addresses: [\"2001:db8:10::1/64\", \"fe80::1/64\"]\n");
+  ConfigResult r = load_config_text(text);
+  ASSERT_EQ(r.config.router().lan().ipv6_addresses_size(), 2) << r.error_text();
+  EXPECT_EQ(r.config.router().lan().ipv6_addresses(0), "2001:db8:10::1/64");
+  EXPECT_TRUE(HasError(r, "router.lan.ipv6_addresses[1]", "link-local"));
+}
+
 }  // namespace
 }  // namespace wp::mgmt

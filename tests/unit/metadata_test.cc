@@ -563,5 +563,83 @@ TEST(MetadataMalformed, KeyVersionsEmptyTooLongOrInThePayload) {
   EXPECT_EQ(decode(Block().header_tlv(22, zeros(8)).payload_tlv(6, zeros(16)).bytes()), MetadataStatus::ok);
 }
 
+// TLVs 3 and 5: an IPv6 session's forward and reverse contexts, 37 bytes each.
+const FiveTuple6 kFwd6{parse_ipv6("2001:db8:1::5").value(), parse_ipv6("2001:db8:2::10").value(), 40000, 443,
+                       kProtoTcp};
+
+TEST(MetadataIpv6, ForwardAndReverseContextsRoundTrip) {
+  uint8_t buf[kMaxMetadataLen];
+  MetadataWriter w(buf, sizeof buf);
+  w.forward_context6(kFwd6);
+  w.reverse_context6(kFwd6.reversed());
+  w.uuid(kUuid);
+  size_t len = w.finish();
+  ASSERT_EQ(len, 12u + 2 * (4 + 37) + 4 + 16);
+  Metadata md;
+  ASSERT_EQ(decode_metadata(buf, len, md), MetadataStatus::ok);
+  EXPECT_TRUE(md.has_forward_context6);
+  EXPECT_TRUE(md.has_reverse_context6);
+  EXPECT_EQ(md.forward_context6, kFwd6);
+  EXPECT_EQ(md.reverse_context6, kFwd6.reversed());
+  EXPECT_FALSE(md.has_forward_context);  // the IPv4 ones stay absent
+  EXPECT_FALSE(md.has_reverse_context);
+  EXPECT_EQ(md.unknown_tlvs, 0);
+}
+
+TEST(MetadataIpv6, WireLayoutPerSvrMd) {
+  uint8_t buf[kMaxMetadataLen];
+  MetadataWriter w(buf, sizeof buf);
+  w.forward_context6(kFwd6);
+  ASSERT_GT(w.finish(), 0u);
+  const uint8_t* t = buf + 12;
+  EXPECT_EQ(load_be16(t), 3);
+  EXPECT_EQ(load_be16(t + 2), 37);
+  const uint8_t want[37] = {0x20, 0x01, 0x0d, 0xb8, 0, 1, 0, 0, 0, 0, 0, 0, 0, 0, 0, 5,
+                            0x20, 0x01, 0x0d, 0xb8, 0, 2, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0x10,
+                            0x9c, 0x40, 0x01, 0xbb, 6};
+  EXPECT_EQ(std::memcmp(t + 4, want, 37), 0);
+}
+
+TEST(MetadataIpv6, WrongLengthWrongSectionAndMixedVersionsAreMalformed) {
+  for (uint16_t type : {3, 5}) {
+    EXPECT_EQ(decode(Block().payload_tlv(type, zeros(37)).bytes()), MetadataStatus::ok) << type;
+    EXPECT_EQ(decode(Block().payload_tlv(type, zeros(36)).bytes()), MetadataStatus::malformed) << type;
+    EXPECT_EQ(decode(Block().payload_tlv(type, zeros(38)).bytes()), MetadataStatus::malformed) << type;
+    EXPECT_EQ(decode(Block().payload_tlv(type, zeros(13)).bytes()), MetadataStatus::malformed) << type;
+    EXPECT_EQ(decode(Block().header_tlv(type, zeros(37)).bytes()), MetadataStatus::malformed) << type;
+    EXPECT_EQ(decode(Block().payload_tlv_claiming(type, 37, zeros(20)).bytes()), MetadataStatus::malformed) << type;
+  }
+  // One session, one IP version.
+  EXPECT_EQ(decode(Block().payload_tlv(2, zeros(13)).payload_tlv(3, zeros(37)).bytes()), MetadataStatus::malformed);
+  EXPECT_EQ(decode(Block().payload_tlv(5, zeros(37)).payload_tlv(4, zeros(13)).bytes()), MetadataStatus::malformed);
+  // An IPv6 forward context with an IPv4 reverse one is two directions, each of one version: the
+  // session layer judges it, the codec does not.
+  EXPECT_EQ(decode(Block().payload_tlv(3, zeros(37)).payload_tlv(4, zeros(13)).bytes()), MetadataStatus::ok);
+}
+
+TEST(MetadataIpv6, EveryTruncationOfABlockWithContexts) {
+  uint8_t buf[kMaxMetadataLen];
+  MetadataWriter w(buf, sizeof buf);
+  w.forward_context6(kFwd6);
+  w.reverse_context6(kFwd6.reversed());
+  w.tenant("branch");
+  size_t len = w.finish();
+  ASSERT_GT(len, 0u);
+  for (size_t n = 8; n < len; ++n) EXPECT_EQ(decode({buf, buf + n}), MetadataStatus::malformed) << n;
+  EXPECT_EQ(decode({buf, buf + len}), MetadataStatus::ok);
+}
+
+TEST(MetadataIpv6, EncryptedPayloadSectionCarriesTheContextsToo) {
+  uint8_t buf[kMaxMetadataLen];
+  MetadataWriter w(buf, sizeof buf);
+  w.forward_context6(kFwd6);
+  size_t len = w.finish();
+  ASSERT_GT(len, 12u);
+  Metadata md;  // what metadata_crypto.h does once it has opened the payload section
+  ASSERT_TRUE(decode_payload_tlvs(buf + 12, len - 12, md));
+  EXPECT_EQ(md.forward_context6, kFwd6);
+  EXPECT_FALSE(decode_payload_tlvs(buf + 12, len - 13, md));
+}
+
 }  // namespace
 }  // namespace wp

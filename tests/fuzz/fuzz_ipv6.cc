@@ -1,0 +1,90 @@
+// libFuzzer target for the IPv6 header walk (ip/ipv6.h, parse_ipv6_packet)
+// and IPv6 reassembly (ip/ipv6_reassembly.h, Ipv6ReassemblyTable).
+//
+// Any bytes may arrive as an IPv6 datagram: the walk must stay inside them
+// and bound its work, and whatever it calls a fragment the table must absorb
+// within its fixed memory. The input is a stream of datagrams with a clock
+// that only moves forward:
+//
+//   byte 0       table size: 4 << (b & 3) slots (one to eight buckets)
+//   byte 1       timeout: 20 ms x (1 + b)
+//   then records [0] clock advance, 8 ms units
+//                [1-2] datagram length, big endian (cut to what is left)
+//                then the datagram, from its IPv6 header
+//
+// Checked: every offset of an accepted view lies inside the datagram and
+// agrees with the header bytes (the Next Header byte names the protocol,
+// the extension headers add up to where the upper layer starts, limits
+// hold); atomic fragments are whole packets; the table returns `malformed`
+// exactly when the fragment says so, never holds more than its capacity; a
+// reassembled datagram has a payload length that matches and parses as IPv6
+// again; once the clock is past every timeout a full sweep empties the table.
+// make_corpus.py writes seeds in this format (ipv6_seeds).
+#include <cstddef>
+#include <cstdint>
+#include <vector>
+
+#include "dataplane/ip/ipv6.h"
+#include "dataplane/ip/ipv6_reassembly.h"
+#include "dataplane/ip/packet.h"
+
+namespace {
+
+void check(bool ok) {
+  if (!ok) __builtin_trap();
+}
+
+void check_view(const std::vector<uint8_t>& d, const wp::Ipv6View& v) {
+  if (v.status != wp::Ipv6Status::ok && v.status != wp::Ipv6Status::fragment) return;
+  check(v.l3 == 0 && v.end <= d.size() && v.end >= wp::kIpv6HdrLen);
+  check(v.l4 <= v.end && v.payload >= v.l4 && v.payload <= v.end);
+  check(v.ext_headers <= wp::Ipv6View::kMaxExtHeaders && v.ext_bytes <= wp::Ipv6View::kMaxExtBytes);
+  check(v.l4 == wp::kIpv6HdrLen + v.ext_bytes);
+  check(v.next_at < v.l4 && d[v.next_at] == v.proto);
+  check(v.frag.atomic == (v.frag.present && v.frag.offset == 0 && !v.frag.more));
+  check((v.status == wp::Ipv6Status::fragment) == (v.frag.present && !v.frag.atomic));
+  if (v.frag.present) check(v.frag.header + 8u <= v.l4 && d[v.frag.header] == v.frag.next);
+}
+
+void check_whole(const uint8_t* out, size_t n) {
+  check(n >= wp::kIpv6HdrLen && out[0] >> 4 == 6 && wp::load_be16(out + 4) == n - wp::kIpv6HdrLen);
+  std::vector<uint8_t> again(out, out + n);
+  check(wp::parse_ipv6_packet(again.data(), static_cast<uint32_t>(n), 0).status != wp::Ipv6Status::malformed);
+}
+
+}  // namespace
+
+extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
+  if (size < 2) return 0;
+  wp::Ipv6ReassemblyTable table(4u << (data[0] & 3), 20u * (1u + data[1]));
+  const uint32_t timeout_ms = 20u * (1u + data[1]);
+  uint32_t now = 0;
+  std::vector<uint8_t> out(wp::DatagramStore::kMaxHeader + wp::DatagramStore::kMaxDatagram);
+  size_t pos = 2;
+  while (size - pos >= 3) {
+    now += 8u * data[pos];
+    size_t len = wp::load_be16(data + pos + 1);
+    pos += 3;
+    if (len > size - pos) len = size - pos;
+    std::vector<uint8_t> d(data + pos, data + pos + len);  // exact size: ASan sees any overread
+    pos += len;
+    wp::Ipv6View v = wp::parse_ipv6_packet(d.data(), static_cast<uint32_t>(d.size()), 0);
+    check_view(d, v);
+    if (v.status != wp::Ipv6Status::fragment) continue;
+    const uint32_t frag_len = v.end - (v.frag.header + 8u);
+    wp::ReassemblyResult r = table.add(d.data(), v, now);
+    check(table.in_use() <= table.capacity());
+    check((r == wp::ReassemblyResult::malformed) == (frag_len == 0 || (v.frag.more && frag_len % 8 != 0)));
+    if (r == wp::ReassemblyResult::complete) {
+      size_t n = table.take(out.data(), out.size());
+      check(n > 0);
+      check_whole(out.data(), n);
+    }
+    (void)table.expire(now, 1);
+    (void)table.take_timeouts();
+  }
+  now += timeout_ms;
+  (void)table.expire(now, table.capacity());
+  check(table.in_use() == 0);
+  return 0;
+}
