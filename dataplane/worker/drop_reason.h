@@ -73,7 +73,7 @@ namespace wp {
   X(punt_kernel_full, "the kernel interface did not take a punted packet") \
   X(punt_kernel_unsent, "the kernel sent what cannot leave a port (not IPv4 or ARP, or a broken frame)") \
   X(breakout_ports_exhausted, "internet breakout: no free source-NAT port of the protocol on this worker") \
-  X(breakout_no_route, "internet breakout: no route to the destination out of the breakout interface") \\
+  X(breakout_no_route, "internet breakout: no route to the destination out of the breakout interface") \
   /* IPv6 header walk (ip/ipv6.h) */ \
   X(ipv6_malformed, "IPv6 fixed header short, version not 6, or payload length past the frame") \
   X(ipv6_ext_truncated, "an IPv6 extension header runs past the datagram") \
