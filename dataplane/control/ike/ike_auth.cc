@@ -7,22 +7,7 @@
 namespace wp::ike {
 namespace {
 
-Payload notify(uint16_t type) { return {PayloadType::notify, false, NotifyPayload{Protocol::none, {}, type, {}}}; }
-
 std::string id_text(const IdPayload& id) { return std::string(id.data.begin(), id.data.end()); }
-
-template <class T>
-const T* find(const std::vector<Payload>& in, PayloadType type) {
-  for (const Payload& p : in)
-    if (p.type == type) return std::get_if<T>(&p.body);
-  return nullptr;
-}
-
-bool has_notify(const std::vector<Payload>& in, uint16_t type) {
-  for (const Payload& p : in)
-    if (const auto* n = std::get_if<NotifyPayload>(&p.body); n && n->type == type) return true;
-  return false;
-}
 
 }  // namespace
 
@@ -36,7 +21,7 @@ Bytes id_body(const IdPayload& id) {
 std::vector<Payload> Responder::on_auth(const std::vector<Payload>& in, IkeSa& sa, bool& erase_sa) {
   if (!authenticate(in, sa)) {
     erase_sa = true;  // § 2.21.2: the IKE SA is not created
-    return {notify(kNotifyAuthenticationFailed)};
+    return {make_notify(kNotifyAuthenticationFailed)};
   }
   const PeerConfig& peer = *sa.config;
   const IdPayload idr{kIdFqdn, Bytes(peer.local_id.begin(), peer.local_id.end())};
@@ -46,14 +31,14 @@ std::vector<Payload> Responder::on_auth(const std::vector<Payload>& in, IkeSa& s
   --half_open_;
   ++counters_.ike_sas_established;
   log_("ike: " + sa.peer.str() + ": IKE SA established with " + sa.remote_id + (sa.nat_detected ? " (NAT)" : ""));
-  if (has_notify(in, kNotifyInitialContact)) initial_contact(sa);
+  if (find_notify(in, kNotifyInitialContact)) initial_contact(sa);
   add_child(in, sa, out);
   return out;
 }
 
 bool Responder::authenticate(const std::vector<Payload>& in, IkeSa& sa) {
-  const auto* idi = find<IdPayload>(in, PayloadType::idi);
-  const auto* auth = find<AuthPayload>(in, PayloadType::auth);
+  const auto* idi = find_payload<IdPayload>(in, PayloadType::idi);
+  const auto* auth = find_payload<AuthPayload>(in, PayloadType::auth);
   if (!idi || !auth) {
     refuse(Refusal::missing_payload, sa.peer, "IKE_AUTH without IDi or AUTH (EAP is not supported)");
     return false;
@@ -61,7 +46,7 @@ bool Responder::authenticate(const std::vector<Payload>& in, IkeSa& sa) {
   const PeerConfig* peer = nullptr;
   for (const PeerConfig& p : config_.peers)
     if (idi->type == kIdFqdn && id_text(*idi) == p.remote_id) peer = &p;
-  const auto* idr = find<IdPayload>(in, PayloadType::idr);
+  const auto* idr = find_payload<IdPayload>(in, PayloadType::idr);
   if (!peer || (idr && (idr->type != kIdFqdn || id_text(*idr) != peer->local_id))) {
     refuse(Refusal::unknown_id, sa.peer, "IDi " + id_text(*idi) + (idr ? ", IDr " + id_text(*idr) : ""));
     return false;

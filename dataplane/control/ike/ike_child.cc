@@ -13,23 +13,6 @@
 namespace wp::ike {
 namespace {
 
-Payload notify(uint16_t type, Bytes data = {}) {
-  return {PayloadType::notify, false, NotifyPayload{Protocol::none, {}, type, std::move(data)}};
-}
-
-template <class T>
-const T* find(const std::vector<Payload>& in, PayloadType type) {
-  for (const Payload& p : in)
-    if (p.type == type) return std::get_if<T>(&p.body);
-  return nullptr;
-}
-
-const NotifyPayload* find_notify(const std::vector<Payload>& in, uint16_t type) {
-  for (const Payload& p : in)
-    if (const auto* n = std::get_if<NotifyPayload>(&p.body); n && n->type == type) return n;
-  return nullptr;
-}
-
 Bytes take(const Bytes& km, size_t& off, size_t n) {
   Bytes b(km.begin() + static_cast<long>(off), km.begin() + static_cast<long>(off + n));
   off += n;
@@ -46,7 +29,7 @@ bool Responder::narrow_child(const TsPayload& tsi, const TsPayload& tsr, IkeSa& 
   child.ts_local = narrow(tsr.selectors, sa.config->local_ts);
   if (!child.ts_remote.empty() && !child.ts_local.empty()) return true;
   refuse(Refusal::ts_unacceptable, sa.peer, "no overlap with the configured traffic selectors");
-  out.push_back(notify(kNotifyTsUnacceptable));
+  out.push_back(make_notify(kNotifyTsUnacceptable));
   return false;
 }
 
@@ -74,14 +57,14 @@ uint32_t Responder::install_child(IkeSa& sa, ChildSa child, const EspChoice& cho
 }
 
 void Responder::add_child(const std::vector<Payload>& in, IkeSa& sa, std::vector<Payload>& out) {
-  const auto* esp = find<SaPayload>(in, PayloadType::sa);
-  const auto* tsi = find<TsPayload>(in, PayloadType::tsi);
-  const auto* tsr = find<TsPayload>(in, PayloadType::tsr);
+  const auto* esp = find_payload<SaPayload>(in, PayloadType::sa);
+  const auto* tsi = find_payload<TsPayload>(in, PayloadType::tsi);
+  const auto* tsr = find_payload<TsPayload>(in, PayloadType::tsr);
   if (!esp || !tsi || !tsr) return;  // childless IKE SA (RFC 6023)
   const auto choice = choose_esp_proposal(*esp, sa.config->esp_suites);
   if (!choice) {
     refuse(Refusal::child_no_proposal_chosen, sa.peer, std::to_string(esp->proposals.size()) + " ESP proposals");
-    out.push_back(notify(kNotifyNoProposalChosen));
+    out.push_back(make_notify(kNotifyNoProposalChosen));
     return;
   }
   ChildSa child;
@@ -94,15 +77,15 @@ void Responder::add_child(const std::vector<Payload>& in, IkeSa& sa, std::vector
 }
 
 std::vector<Payload> Responder::on_create_child(const std::vector<Payload>& in, IkeSa& sa) {
-  const auto* sa_p = find<SaPayload>(in, PayloadType::sa);
-  if (!sa_p || !find<NoncePayload>(in, PayloadType::nonce)) {
+  const auto* sa_p = find_payload<SaPayload>(in, PayloadType::sa);
+  if (!sa_p || !find_payload<NoncePayload>(in, PayloadType::nonce)) {
     refuse(Refusal::missing_payload, sa.peer, "CREATE_CHILD_SA needs SA and Nonce");
-    return {notify(kNotifyInvalidSyntax)};
+    return {make_notify(kNotifyInvalidSyntax)};
   }
   if (sa_p->proposals.front().protocol == Protocol::ike) return rekey_ike(in, sa);
-  if (!find<TsPayload>(in, PayloadType::tsi) || !find<TsPayload>(in, PayloadType::tsr)) {
+  if (!find_payload<TsPayload>(in, PayloadType::tsi) || !find_payload<TsPayload>(in, PayloadType::tsr)) {
     refuse(Refusal::missing_payload, sa.peer, "CREATE_CHILD_SA for a Child SA needs TSi and TSr");
-    return {notify(kNotifyInvalidSyntax)};
+    return {make_notify(kNotifyInvalidSyntax)};
   }
   if (const NotifyPayload* rekey = find_notify(in, kNotifyRekeySa)) {
     const bool found = rekey->spi.size() == 4 && std::any_of(sa.children.begin(), sa.children.end(), [&](auto& c) {
@@ -110,20 +93,20 @@ std::vector<Payload> Responder::on_create_child(const std::vector<Payload>& in, 
                        });
     if (!found) {
       refuse(Refusal::child_sa_not_found, sa.peer, "REKEY_SA for an unknown Child SA");
-      return {notify(kNotifyChildSaNotFound)};
+      return {make_notify(kNotifyChildSaNotFound)};
     }
   }
-  const auto* ke = find<KePayload>(in, PayloadType::ke);
+  const auto* ke = find_payload<KePayload>(in, PayloadType::ke);
   const auto choice = choose_esp_proposal(*sa_p, sa.config->esp_suites, ke ? ke->group : 0);
   if (!choice) {
     const uint16_t g = esp_group_wanted(*sa_p, sa.config->esp_suites);
     if (ke && g != 0) {
       refuse(Refusal::invalid_ke_payload, sa.peer,
              "KE group " + std::to_string(ke->group) + ", we want " + std::to_string(g));
-      return {notify(kNotifyInvalidKePayload, Bytes{uint8_t(g >> 8), uint8_t(g)})};
+      return {make_notify(kNotifyInvalidKePayload, Bytes{uint8_t(g >> 8), uint8_t(g)})};
     }
     refuse(Refusal::child_no_proposal_chosen, sa.peer, std::to_string(sa_p->proposals.size()) + " ESP proposals");
-    return {notify(kNotifyNoProposalChosen)};
+    return {make_notify(kNotifyNoProposalChosen)};
   }
   return rekey_answer(in, sa, *choice, ke);
 }
@@ -132,16 +115,16 @@ std::vector<Payload> Responder::rekey_answer(const std::vector<Payload>& in, Ike
                                              const KePayload* ke) {
   std::vector<Payload> out;
   ChildSa child;
-  if (!narrow_child(*find<TsPayload>(in, PayloadType::tsi), *find<TsPayload>(in, PayloadType::tsr), sa, child, out))
+  if (!narrow_child(*find_payload<TsPayload>(in, PayloadType::tsi), *find_payload<TsPayload>(in, PayloadType::tsr), sa, child, out))
     return out;
   std::unique_ptr<DhKey> dh;
   Bytes g_ir;
   std::string error;
   if (ke && (!(dh = DhKey::generate(ke->group, error)) || !dh->shared_secret(ke->data, g_ir, error))) {
     refuse(Refusal::bad_ke_data, sa.peer, error);
-    return {notify(kNotifyInvalidSyntax)};
+    return {make_notify(kNotifyInvalidSyntax)};
   }
-  const Bytes& ni = find<NoncePayload>(in, PayloadType::nonce)->data;
+  const Bytes& ni = find_payload<NoncePayload>(in, PayloadType::nonce)->data;
   const Bytes nr = random_bytes(32);
   std::vector<Payload> ts{{PayloadType::tsi, false, TsPayload{child.ts_remote}},
                           {PayloadType::tsr, false, TsPayload{child.ts_local}}};

@@ -312,17 +312,23 @@ std::string_view ike_error_name(IkeError e) {
   return i < std::size(kNames) ? kNames[i] : "unknown";
 }
 
+Payload make_notify(uint16_t type, Bytes data) {
+  return {PayloadType::notify, false, NotifyPayload{Protocol::none, {}, type, std::move(data)}};
+}
+
+const NotifyPayload* find_notify(const std::vector<Payload>& chain, uint16_t notify_type) {
+  for (const Payload& p : chain)
+    if (const auto* n = std::get_if<NotifyPayload>(&p.body); n && p.type == PayloadType::notify && n->type == notify_type)
+      return n;
+  return nullptr;
+}
+
 const Payload* Message::find(PayloadType type) const {
   auto it = std::find_if(payloads.begin(), payloads.end(), [type](const Payload& p) { return p.type == type; });
   return it == payloads.end() ? nullptr : &*it;
 }
 
-const NotifyPayload* Message::notify(uint16_t notify_type) const {
-  for (const Payload& p : payloads)
-    if (const auto* n = std::get_if<NotifyPayload>(&p.body); n && p.type == PayloadType::notify && n->type == notify_type)
-      return n;
-  return nullptr;
-}
+const NotifyPayload* Message::notify(uint16_t notify_type) const { return find_notify(payloads, notify_type); }
 
 ParseResult parse_header(Span data, Header& h) {
   if (data.size() < kHeaderLen) return {IkeError::truncated_header, data.size()};

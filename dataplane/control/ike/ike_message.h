@@ -199,6 +199,18 @@ struct Message {
   const NotifyPayload* notify(uint16_t notify_type) const;
 };
 
+// A Notify payload of `type` without an SPI (error and status notifies of the IKE SA).
+Payload make_notify(uint16_t type, Bytes data = {});
+// The first payload of `type` in a chain, as T; nullptr when there is none.
+template <class T>
+const T* find_payload(const std::vector<Payload>& chain, PayloadType type) {
+  for (const Payload& p : chain)
+    if (p.type == type) return std::get_if<T>(&p.body);
+  return nullptr;
+}
+// The first Notify of `notify_type` in a chain; nullptr when there is none.
+const NotifyPayload* find_notify(const std::vector<Payload>& chain, uint16_t notify_type);
+
 #define WP_IKE_ERRORS(X)                                                                                  \
   X(none) X(truncated_header) X(bad_major_version) X(bad_length) X(too_long) X(payload_truncated)         \
   X(payload_too_short) X(too_many_payloads) X(unsupported_critical) X(sa_malformed) X(proposal_numbering) \

@@ -9,17 +9,6 @@
 namespace wp::ike {
 namespace {
 
-Payload notify(uint16_t type, Bytes data = {}) {
-  return {PayloadType::notify, false, NotifyPayload{Protocol::none, {}, type, std::move(data)}};
-}
-
-template <class T>
-const T* find(const std::vector<Payload>& in, PayloadType type) {
-  for (const Payload& p : in)
-    if (p.type == type) return std::get_if<T>(&p.body);
-  return nullptr;
-}
-
 uint64_t spi64(const Bytes& b) {
   uint64_t v = 0;
   for (uint8_t x : b) v = v << 8 | x;
@@ -29,27 +18,27 @@ uint64_t spi64(const Bytes& b) {
 }  // namespace
 
 std::vector<Payload> Responder::rekey_ike(const std::vector<Payload>& in, IkeSa& sa) {
-  const auto* sa_p = find<SaPayload>(in, PayloadType::sa);
-  const auto* ke = find<KePayload>(in, PayloadType::ke);
+  const auto* sa_p = find_payload<SaPayload>(in, PayloadType::sa);
+  const auto* ke = find_payload<KePayload>(in, PayloadType::ke);
   const auto choice = choose_ike_proposal(*sa_p, config_.ike_suites, 8);
   if (!choice || spi64(choice->proposal->spi) == 0) {
     refuse(Refusal::no_proposal_chosen, sa.peer,
            "IKE SA rekey: " + std::to_string(sa_p->proposals.size()) + " proposals");
-    return {notify(kNotifyNoProposalChosen)};
+    return {make_notify(kNotifyNoProposalChosen)};
   }
   if (!ke || ke->group != choice->suite.dh) {
     const uint16_t g = choice->suite.dh;
     refuse(Refusal::invalid_ke_payload, sa.peer, "IKE SA rekey with KE group " + std::to_string(ke ? ke->group : 0));
-    return {notify(kNotifyInvalidKePayload, Bytes{uint8_t(g >> 8), uint8_t(g)})};
+    return {make_notify(kNotifyInvalidKePayload, Bytes{uint8_t(g >> 8), uint8_t(g)})};
   }
   std::string error;
   auto dh = DhKey::generate(choice->suite.dh, error);
   Bytes g_ir;
   if (!dh || !dh->shared_secret(ke->data, g_ir, error)) {
     refuse(dh ? Refusal::bad_ke_data : Refusal::crypto_failure, sa.peer, error);
-    return {notify(kNotifyInvalidSyntax)};
+    return {make_notify(kNotifyInvalidSyntax)};
   }
-  auto next = successor(sa, *choice, find<NoncePayload>(in, PayloadType::nonce)->data, g_ir);
+  auto next = successor(sa, *choice, find_payload<NoncePayload>(in, PayloadType::nonce)->data, g_ir);
   wipe(g_ir);
   std::vector<Payload> out{{PayloadType::sa, false, ike_answer(choice->proposal->number, next->suite, next->spi_r)},
                            {PayloadType::nonce, false, NoncePayload{next->nr}},
