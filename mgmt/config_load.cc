@@ -16,6 +16,8 @@
 
 #include "mgmt/config_secrets.h"
 
+#include "dataplane/util/edit_distance.h"
+
 #include <google/protobuf/descriptor.h>
 #include <openssl/crypto.h>
 #include <google/protobuf/message.h>
@@ -59,28 +61,13 @@ const char* kind_name(const YAML::Node& n) {
   }
 }
 
-size_t edit_distance(std::string_view a, std::string_view b) {
-  std::vector<size_t> row(b.size() + 1);
-  for (size_t j = 0; j <= b.size(); ++j) row[j] = j;
-  for (size_t i = 1; i <= a.size(); ++i) {
-    size_t diag = row[0];
-    row[0] = i;
-    for (size_t j = 1; j <= b.size(); ++j) {
-      size_t up = row[j];
-      row[j] = std::min({row[j] + 1, row[j - 1] + 1, diag + (a[i - 1] == b[j - 1] ? 0 : 1)});
-      diag = up;
-    }
-  }
-  return row[b.size()];
-}
-
 // The field name closest to `key`, if close enough to be a likely typo.
 std::optional<std::string> closest_field(const pb::Descriptor* d, const std::string& key) {
   std::optional<std::string> best;
   size_t best_dist = 3;
   for (int i = 0; i < d->field_count(); ++i) {
     const std::string& name = d->field(i)->name();
-    size_t dist = edit_distance(key, name);
+    size_t dist = util::edit_distance(key, name);
     if (dist < best_dist && dist < std::max(key.size(), name.size())) best = name, best_dist = dist;
   }
   return best;

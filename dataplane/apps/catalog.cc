@@ -8,6 +8,7 @@
 #include <stdexcept>
 
 #include "dataplane/apps/classifier.h"
+#include "dataplane/util/edit_distance.h"
 
 namespace wp::app {
 namespace {
@@ -44,18 +45,7 @@ const std::string& name_of(const std::vector<AppCatalog::Entry>& entries, uint16
 }  // namespace
 
 size_t name_distance(std::string_view a, std::string_view b) {
-  std::vector<size_t> row(b.size() + 1);
-  for (size_t j = 0; j <= b.size(); ++j) row[j] = j;
-  for (size_t i = 1; i <= a.size(); ++i) {
-    size_t diagonal = row[0];
-    row[0] = i;
-    for (size_t j = 1; j <= b.size(); ++j) {
-      const size_t up = row[j];
-      row[j] = std::min({row[j] + 1, row[j - 1] + 1, diagonal + (lower(a[i - 1]) == lower(b[j - 1]) ? 0 : 1)});
-      diagonal = up;
-    }
-  }
-  return row[b.size()];
+  return util::edit_distance(a, b, util::Case::insensitive);
 }
 
 const AppCatalog& AppCatalog::instance() {

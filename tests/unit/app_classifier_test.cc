@@ -7,6 +7,7 @@
 
 #include "dataplane/apps/catalog.h"
 #include "dataplane/apps/classifier.h"
+#include "dataplane/util/edit_distance.h"
 #include "tests/unit/app_packets.h"
 #include "tests/unit/pkt_builder.h"
 
@@ -182,6 +183,13 @@ TEST(AppCatalogTest, UnknownNamesGetTheClosestKnownOnes) {
   EXPECT_EQ(c.closest_categories("voip2").front(), "VoIP");
   EXPECT_EQ(name_distance("kitten", "Sitting"), 3u);
   EXPECT_EQ(name_distance("", "abc"), 3u);
+}
+
+TEST(EditDistanceTest, CaseFoldingIsAskedFor) {
+  EXPECT_EQ(util::edit_distance("Tenants", "tenants"), 1u);
+  EXPECT_EQ(util::edit_distance("Tenants", "tenants", util::Case::insensitive), 0u);
+  EXPECT_EQ(util::edit_distance("tenats", "tenants"), 1u);
+  EXPECT_EQ(util::edit_distance("abc", ""), 3u);
 }
 
 }  // namespace
