@@ -45,6 +45,34 @@ Bytes layout(EspCipher c, uint32_t spi, uint64_t seq, const Bytes& iv, const Byt
 
 Bytes be32(uint32_t v) { return {uint8_t(v >> 24), uint8_t(v >> 16), uint8_t(v >> 8), uint8_t(v)}; }
 
+// RFC 4106 § 4: the GCM nonce is the key material's 4-byte salt and the packet's 8-byte IV.
+Bytes gcm_nonce(const Bytes& km, const Bytes& p) {
+  Bytes nonce(12);
+  std::memcpy(nonce.data(), km.data() + 32, 4);
+  std::memcpy(nonce.data() + 4, p.data() + 8, 8);
+  return nonce;
+}
+
+// RFC 4106 § 5: AAD is SPI || sequence number, with the ESN high half between them.
+Bytes gcm_aad(const Case& c, uint64_t seq, const Bytes& p) {
+  Bytes aad(c.esn ? 12 : 8);
+  std::memcpy(aad.data(), p.data(), 4);
+  if (c.esn) std::memcpy(aad.data() + 4, be32(uint32_t(seq >> 32)).data(), 4);
+  std::memcpy(aad.data() + aad.size() - 4, p.data() + 4, 4);
+  return aad;
+}
+
+// RFC 4303 § 2.2.1 / 3.3.2.2: the ICV covers the packet up to the ICV, then the ESN high half.
+void cbc_icv(const Case& c, const Bytes& km, uint64_t seq, const Bytes& p, uint8_t mac[32]) {
+  Bytes hashed(p.begin(), p.end() - 16);
+  if (c.esn) {
+    const Bytes hi = be32(uint32_t(seq >> 32));
+    hashed.insert(hashed.end(), hi.begin(), hi.end());
+  }
+  unsigned ml = 0;
+  HMAC(EVP_sha256(), km.data() + 32, 32, hashed.data(), hashed.size(), mac, &ml);
+}
+
 // OpenSSL's view of a sealed packet: true when its tag/ICV verifies; the
 // decrypted payload .. next header into `plain`.
 bool openssl_open(const Case& c, const Bytes& km, uint64_t seq, const Bytes& p, Bytes& plain) {
@@ -54,11 +82,7 @@ bool openssl_open(const Case& c, const Bytes& km, uint64_t seq, const Bytes& p, 
   int n = 0;
   bool ok;
   if (c.cipher == EspCipher::aes256_gcm16) {
-    Bytes nonce(km.begin() + 32, km.begin() + 36);
-    nonce.insert(nonce.end(), p.begin() + 8, p.begin() + 16);
-    Bytes aad(p.begin(), p.begin() + 4);
-    if (c.esn) aad.insert(aad.end(), {uint8_t(seq >> 56), uint8_t(seq >> 48), uint8_t(seq >> 40), uint8_t(seq >> 32)});
-    aad.insert(aad.end(), p.begin() + 4, p.begin() + 8);
+    const Bytes nonce = gcm_nonce(km, p), aad = gcm_aad(c, seq, p);
     Bytes tag(p.end() - 16, p.end());
     ok = EVP_DecryptInit_ex(x, EVP_aes_256_gcm(), nullptr, nullptr, nullptr) == 1 &&
          EVP_CIPHER_CTX_ctrl(x, EVP_CTRL_GCM_SET_IVLEN, 12, nullptr) == 1 &&
@@ -68,14 +92,8 @@ bool openssl_open(const Case& c, const Bytes& km, uint64_t seq, const Bytes& p, 
          EVP_CIPHER_CTX_ctrl(x, EVP_CTRL_GCM_SET_TAG, 16, tag.data()) == 1 &&
          EVP_DecryptFinal_ex(x, plain.data() + n, &n) == 1;
   } else {
-    Bytes hashed(p.begin(), p.end() - 16);
-    if (c.esn) {
-      Bytes hi = be32(uint32_t(seq >> 32));
-      hashed.insert(hashed.end(), hi.begin(), hi.end());
-    }
     uint8_t mac[32];
-    unsigned ml = 0;
-    HMAC(EVP_sha256(), km.data() + 32, 32, hashed.data(), hashed.size(), mac, &ml);
+    cbc_icv(c, km, seq, p, mac);
     ok = std::memcmp(mac, p.data() + p.size() - 16, 16) == 0 &&
          EVP_DecryptInit_ex(x, EVP_aes_256_cbc(), nullptr, km.data(), p.data() + 8) == 1 &&
          EVP_CIPHER_CTX_set_padding(x, 0) == 1 &&
@@ -91,14 +109,7 @@ void openssl_seal(const Case& c, const Bytes& km, uint64_t seq, Bytes& p) {
   EVP_CIPHER_CTX* x = EVP_CIPHER_CTX_new();
   int n = 0;
   if (c.cipher == EspCipher::aes256_gcm16) {
-    Bytes nonce(km.begin() + 32, km.begin() + 36);
-    nonce.insert(nonce.end(), p.begin() + 8, p.begin() + 16);
-    Bytes aad(p.begin(), p.begin() + 4);
-    if (c.esn) {
-      Bytes hi = be32(uint32_t(seq >> 32));
-      aad.insert(aad.end(), hi.begin(), hi.end());
-    }
-    aad.insert(aad.end(), p.begin() + 4, p.begin() + 8);
+    const Bytes nonce = gcm_nonce(km, p), aad = gcm_aad(c, seq, p);
     EVP_EncryptInit_ex(x, EVP_aes_256_gcm(), nullptr, nullptr, nullptr);
     EVP_CIPHER_CTX_ctrl(x, EVP_CTRL_GCM_SET_IVLEN, 12, nullptr);
     EVP_EncryptInit_ex(x, nullptr, nullptr, km.data(), nonce.data());
@@ -110,14 +121,8 @@ void openssl_seal(const Case& c, const Bytes& km, uint64_t seq, Bytes& p) {
     EVP_EncryptInit_ex(x, EVP_aes_256_cbc(), nullptr, km.data(), p.data() + 8);
     EVP_CIPHER_CTX_set_padding(x, 0);
     EVP_EncryptUpdate(x, p.data() + off, &n, p.data() + off, int(ct_len));
-    Bytes hashed(p.begin(), p.end() - 16);
-    if (c.esn) {
-      Bytes hi = be32(uint32_t(seq >> 32));
-      hashed.insert(hashed.end(), hi.begin(), hi.end());
-    }
     uint8_t mac[32];
-    unsigned ml = 0;
-    HMAC(EVP_sha256(), km.data() + 32, 32, hashed.data(), hashed.size(), mac, &ml);
+    cbc_icv(c, km, seq, p, mac);
     std::memcpy(p.data() + p.size() - 16, mac, 16);
   }
   EVP_CIPHER_CTX_free(x);
