@@ -32,6 +32,9 @@ PACKAGES=(
   # legacy IPsec sites: strongSwan charon (user-space ESP via kernel-libipsec) as the peer in the
   # IKEv2/ESP tests, swanctl to drive it (docs/ipsec.md)
   strongswan-charon strongswan-swanctl libcharon-extra-plugins libstrongswan-standard-plugins
+  # perf lab peers (perf/wpbench.sh peers): OVS-DPDK with conntrack NAT, run by hand, never as
+  # a service (perf/README.md)
+  openvswitch-switch-dpdk
 )
 
 SUDO=""

@@ -36,6 +36,16 @@ COMPARISONS = [
      "ESP aes256gcm16 Mpps at 1400 B", "mpps", "ceiling_mops", "dpdk-test-crypto-perf aesni_mb", 1),
     ("esp.json", {"bench": "esp", "cipher": "aes256-sha256", "size": "64"},
      "ESP aes256-sha256 Mpps at 64 B", "mpps", "ceiling_mops", "dpdk-test-crypto-perf aesni_mb", 1),
+    ("peers.json", {"comparison": True, "io": "net_memif", "peer": "ovs-dpdk"},
+     "new sessions/s (k), SNAT, 1 core, memif", "setup_per_s", "peer_setup_per_s", "OVS-DPDK ct(commit,nat)", 1e-3),
+    ("peers.json", {"comparison": True, "io": "net_memif", "peer": "ovs-dpdk"},
+     "Mpps at 64 B, SNAT, 1 core, memif", "mpps", "peer_mpps", "OVS-DPDK ct(commit,nat)", 1),
+    ("peers.json", {"comparison": True, "io": "net_memif", "peer": "ovs-dpdk"},
+     "Gbit/s at 1400 B, SNAT, 1 core, memif", "gbps_1400", "peer_gbps_1400", "OVS-DPDK ct(commit,nat)", 1),
+    ("peers.json", {"comparison": True, "io": "net_af_packet", "peer": "nftables"},
+     "new sessions/s (k), SNAT, af_packet/veth", "setup_per_s", "peer_setup_per_s", "nftables masquerade", 1e-3),
+    ("peers.json", {"comparison": True, "io": "net_af_packet", "peer": "nftables"},
+     "Mpps at 64 B, SNAT, af_packet/veth", "mpps", "peer_mpps", "nftables masquerade", 1),
 ]
 # A scenario that measures a new peer adds its row here.
 

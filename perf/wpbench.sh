@@ -25,6 +25,11 @@
 #                rate while filling (FILL_SESSIONS=N; why not 10M: see there)
 #   overhead  4. WAN bytes of one workload under SVR (captured from real
 #                waypointd) vs ESP tunnel, GRE, VXLAN (perf/wire_overhead.py)
+#   peers     6. the same job done by the peers a user would run instead, one
+#                router each, same wpgen load, same ports (perf/wpbench_peers.sh):
+#                waypointd breakout vs OVS-DPDK ct(commit,nat) on net_memif, and
+#                vs Linux nftables masquerade on af_packet/veth: new sessions/s,
+#                Mpps at 64 B, Gbit/s at 1400 B, sessions held, bytes/session
 #   extended  5. encrypted throughput (SVR pair, aes256-cbc policy vs default,
 #                64 and 1400 B), offload cycles/packet (wp_bench_offload), HA
 #                sync rate (perf/bench_ha.sh); a missing binary: "not available"
@@ -46,11 +51,11 @@ scenarios=()
 for a in "$@"; do
   case "$a" in
     --quick) QUICK=1 ;;
-    vdev | setup | baseline | nft | memory | overhead | extended | fill) scenarios+=("$a") ;;
+    vdev | setup | baseline | nft | memory | overhead | extended | fill | peers) scenarios+=("$a") ;;
     *) echo "wpbench: unknown argument $a" >&2; exit 1 ;;
   esac
 done
-[ ${#scenarios[@]} -gt 0 ] || scenarios=(vdev setup baseline memory fill overhead extended)
+[ ${#scenarios[@]} -gt 0 ] || scenarios=(vdev setup baseline memory fill overhead extended peers)
 
 # shellcheck source=../tests/e2e/lib.sh
 source "$root/tests/e2e/lib.sh"
@@ -76,6 +81,7 @@ print(json.dumps(d, separators=(",", ":")))' "$1" "$2" "$COMMIT" "$DATE" "$QUICK
 
 source "$here/wpbench_scenarios.sh"
 source "$here/wpbench_fill.sh"
+source "$here/wpbench_peers.sh"
 
 # Progress: scenario i of n, time so far, and an ETA from how long each
 # remaining scenario took in the last run recorded here (same --quick).

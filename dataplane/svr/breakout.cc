@@ -12,9 +12,12 @@ bool bind_breakout(WorkerContext& ctx, Session& s, const ServiceModel& svc, Drop
     why = DropReason::breakout_no_route;
     return false;
   }
-  // A port whose reply key an SVR session of the same address holds (its
-  // peer is the destination) goes back to the tail of the pool; try another.
-  for (int attempt = 0; attempt < 4; ++attempt) {
+  // Ports are shared between remote ends (session/nat_ports.h): a port whose
+  // reply key is taken (a session to the same remote end on it, or an SVR
+  // session of the same address whose peer is the destination) is given back
+  // and the next in rotation tried. Eight misses in a row: this remote end
+  // holds (nearly) every port.
+  for (int attempt = 0; attempt < 8; ++attempt) {
     uint16_t port = ctx.nat_ports.take(t.proto);
     if (port == 0) break;
     // ICMP echo: the identifier is both "ports" (dataplane/ip/packet.h).

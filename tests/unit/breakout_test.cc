@@ -8,6 +8,7 @@
 #include <gtest/gtest.h>
 
 #include <random>
+#include <map>
 #include <set>
 #include <vector>
 
@@ -92,31 +93,37 @@ TEST(NatPorts, EachWorkerOwnsTheClassesOfItsPorts) {
     std::set<uint16_t> all;
     for (uint32_t w = 0; w < workers; ++w) {
       NatPorts pool(w, workers);
-      for (uint16_t p = pool.take(kProtoUdp); p != 0; p = pool.take(kProtoUdp)) {
+      for (uint32_t i = 0; i < pool.capacity(); ++i) {
+        uint16_t p = pool.take(kProtoUdp);
         ASSERT_TRUE(is_waypoint_port(p));
         // A reply to this port dispatches (worker.cc owner_of) to worker w.
         ASSERT_EQ(owner_of_class(class_of_port(p), workers), w) << p << " of " << workers;
-        ASSERT_TRUE(all.insert(p).second) << p << " given to two workers";
+        ASSERT_TRUE(all.insert(p).second) << p << " given to two workers, or twice in one rotation";
       }
+      EXPECT_EQ(pool.available(kProtoUdp), 0u);
     }
     EXPECT_EQ(all.size(), kRangePorts) << workers << " workers";
   }
 }
 
-TEST(NatPorts, ExhaustionAndFifoReuse) {
+TEST(NatPorts, RotationSharesPortsBetweenRemoteEnds) {
   NatPorts pool(0, 64);  // class 0 only: 768 ports
   const uint32_t cap = pool.capacity();
   ASSERT_EQ(cap, 768u);
   std::vector<uint16_t> taken;
   for (uint32_t i = 0; i < cap; ++i) taken.push_back(pool.take(kProtoTcp));
-  EXPECT_EQ(pool.take(kProtoTcp), 0) << "exhausted";
+  EXPECT_EQ(pool.available(kProtoTcp), 0u);
   EXPECT_EQ(pool.available(kProtoUdp), cap) << "protocols have pools of their own";
-  pool.give(kProtoTcp, taken[5]);
-  pool.give(kProtoTcp, taken[5]);  // twice: ignored
+  // Every port in use once: the rotation comes round and shares them.
+  EXPECT_EQ(pool.take(kProtoTcp), taken[0]);
+  EXPECT_EQ(pool.uses(kProtoTcp, taken[0]), 2u);
+  pool.give(kProtoTcp, taken[0]);
+  pool.give(kProtoTcp, taken[0]);
+  pool.give(kProtoTcp, taken[0]);  // a third time: ignored, the count stays at 0
   pool.give(kProtoTcp, 3);         // not ours: ignored
+  EXPECT_EQ(pool.uses(kProtoTcp, taken[0]), 0u);
   EXPECT_EQ(pool.available(kProtoTcp), 1u);
-  EXPECT_EQ(pool.take(kProtoTcp), taken[5]);
-  // FIFO: a freed port comes back only after all that were free before it.
+  // A freed port comes back only when the rotation reaches it again.
   NatPorts fifo(0, 1);
   uint16_t first = fifo.take(kProtoUdp);
   fifo.give(kProtoUdp, first);
@@ -337,6 +344,38 @@ TEST(Breakout, PortExhaustionIsCountedAndEndedSessionsGiveTheirPortsBack) {
   auto out = r->send(kLan, Pkt().eth(kR1Mac, kClientMac).ipv4(kClient, kInternet).udp(client_ports.back(), 53).bytes());
   ASSERT_EQ(out.size(), 1u) << r->drops();
   EXPECT_TRUE(nat_ports.count(out[0].sport()));
+}
+
+// Ports are per remote end: two destinations each get the whole port space.
+TEST(Breakout, PortsAreSharedBetweenRemoteEnds) {
+  constexpr uint32_t kWorkers = 16, kPorts = 4 * 768;
+  auto r = make_router(RouterOptions().with_workers(kWorkers).with_max_sessions(8192));
+  // Client ports whose sessions worker 0 owns (the one send() drives), per destination port.
+  auto owned_by_0 = [&](uint16_t dport) {
+    std::vector<uint16_t> ports;
+    for (uint32_t sport = 1024; ports.size() < kPorts; ++sport) {
+      FiveTuple t{kClient, kInternet, static_cast<uint16_t>(sport), dport, kProtoUdp};
+      if (owner_of_class(affinity_class(t), kWorkers) == 0) ports.push_back(static_cast<uint16_t>(sport));
+    }
+    return ports;
+  };
+  std::map<uint16_t, int> per_port;
+  for (uint16_t dport : {53, 123}) {
+    for (uint16_t sport : owned_by_0(dport)) {
+      auto out = r->send(kLan, Pkt().eth(kR1Mac, kClientMac).ipv4(kClient, kInternet).udp(sport, dport).bytes());
+      ASSERT_EQ(out.size(), 1u) << "dport " << dport << " sport " << sport << ": " << r->drops();
+      per_port[out[0].sport()]++;
+    }
+  }
+  EXPECT_EQ(r->drop_count(DropReason::breakout_ports_exhausted), 0u);
+  EXPECT_EQ(per_port.size(), kPorts);
+  for (const auto& [port, n] : per_port) EXPECT_EQ(n, 2) << "port " << port << " carries one session per remote end";
+  // A reply to a shared port reaches the session of its own remote end.
+  const uint16_t shared = per_port.begin()->first;
+  auto back = r->send(kWan, Pkt().eth(kR1Mac, kGatewayMac).ipv4(kInternet, kR1Wan).udp(123, shared).payload("a").bytes());
+  ASSERT_EQ(back.size(), 1u) << r->drops();
+  EXPECT_EQ(back[0].sport(), 123);
+  EXPECT_EQ(back[0].dst(), kClient);
 }
 
 }  // namespace
