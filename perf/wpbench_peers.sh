@@ -1,5 +1,5 @@
 # shellcheck shell=bash
-# shellcheck disable=SC2154  # build, here, results, QUICK, emit, WP_*: set by perf/wpbench.sh and lib.sh
+# shellcheck disable=SC2154,SC2034  # build, here, results, QUICK, emit, WP_*: set by perf/wpbench.sh and lib.sh (and read there)
 # wpbench "peers": the same job done by Waypoint and by what a user would run
 # instead, one router each, the same wpgen load on the same ports, in one run:
 #
@@ -35,6 +35,9 @@ PEERS_LOAD=(--clients 100 --services 10 --window 1024)
 peers_rss_kb() { awk '/^VmRSS/ {print $2}' "/proc/$1/status" 2>/dev/null || echo 0; }
 
 # peers_conf DEV MAX: one waypointd doing internet breakout for the bench tenant.
+# crypto_sessions 2048: breakout sessions never encrypt (no SVR leg), so the
+# default key slab of max_sessions / 8 slots (~600 B each) would be memory no
+# peer spends; a breakout-only router is configured the same way (as fill does).
 peers_conf() {
   cat <<YAML
 router:
@@ -48,7 +51,7 @@ services:
   - {name: internet, prefixes: [10.2.0.0/16], protocol: udp, ports: ["5201"], breakout: {interface: wan0}}
 policies:
   - {tenant: bench, service: internet}
-dataplane: {workers: 1, max_sessions: $2}
+dataplane: {workers: 1, max_sessions: $2, crypto_sessions: 2048}
 mgmt: {listen: "127.0.0.1:$WP_MGMT_PORT"}
 YAML
 }
