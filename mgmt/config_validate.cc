@@ -124,7 +124,39 @@ void ConfigValidator::check_interface(const config::Interface& itf, const std::s
     error(path + ".mtu", std::to_string(itf.mtu()) + " is out of range (0 or 576..9216)");
   }
   check_interface_ipv6(itf, path, link);
+  check_waypoint_addresses(itf, path, link);
   links_.push_back(std::move(link));
+}
+
+// More waypoint addresses of a WAN interface: hosts of its subnet, none twice.
+void ConfigValidator::check_waypoint_addresses(const config::Interface& itf, const std::string& path,
+                                               const Link& link) {
+  if (itf.waypoint_addresses_size() == 0) return;
+  if (!link.wan) return error(path + ".waypoint_addresses", "only WAN interfaces have waypoint addresses");
+  Ipv4 own = 0;
+  parse_prefix(itf.address(), &own);
+  std::vector<Ipv4> seen;
+  for (int i = 0; i < itf.waypoint_addresses_size(); ++i) {
+    const std::string& text = itf.waypoint_addresses(i);
+    const std::string at = path + ".waypoint_addresses[" + std::to_string(i) + "]";
+    auto a = parse_ipv4(text);
+    if (!a) {
+      error(at, "\"" + text + "\" is not an IPv4 address (A.B.C.D)");
+      continue;
+    }
+    if (!link.prefix) continue;
+    const Ipv4Prefix& p = *link.prefix;
+    if (!p.contains(*a)) {
+      error(at, "\"" + text + "\" is not in " + format_prefix(p) + ", the interface's subnet");
+    } else if (p.len < 31 && (*a == p.addr || *a == (p.addr | ~p.mask()))) {
+      error(at, "\"" + text + "\" is the network or broadcast address of " + format_prefix(p));
+    } else if (*a == own) {
+      error(at, "\"" + text + "\" is the interface's own address already");
+    } else if (std::find(seen.begin(), seen.end(), *a) != seen.end()) {
+      error(at, "\"" + text + "\" is listed twice");
+    }
+    seen.push_back(*a);
+  }
 }
 
 namespace {

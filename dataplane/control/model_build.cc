@@ -90,6 +90,11 @@ class RouterModelBuilder {
     auto prefix = parse_prefix(ci.address(), &im.addr);
     if (!prefix) return fail(im.name + ": bad address " + ci.address());
     im.subnet = *prefix;
+    for (const std::string& w : ci.waypoint_addresses()) {
+      auto a = parse_ipv4(w);
+      if (!a) return fail(im.name + ": bad waypoint address " + w);
+      im.waypoint_addrs.push_back(*a);
+    }
     auto port = resolve_ ? resolve_(ci.device(), ctx_) : std::nullopt;
     if (resolve_ && !port) return fail("interface " + im.name + ": no DPDK port named \"" + ci.device() + "\"");
     if (port) {

@@ -40,9 +40,16 @@ struct InterfaceModel {
   // Breakout addresses other than `addr` (services[].breakout.address): ARP
   // is answered and replies to them are ours, like `addr`.
   std::vector<Ipv4> nat_addrs;
+  // More waypoint addresses beside `addr` (WAN `waypoint_addresses`): ARP is
+  // answered and SVR sessions are taken on them, like on `addr`; new sessions
+  // to a peer spread over (own address, peer waypoint) pairs.
+  std::vector<Ipv4> waypoint_addrs;
   bool holds(Ipv4 a) const {
-    return a == addr || std::find(nat_addrs.begin(), nat_addrs.end(), a) != nat_addrs.end();
+    return a == addr || std::find(nat_addrs.begin(), nat_addrs.end(), a) != nat_addrs.end() ||
+           std::find(waypoint_addrs.begin(), waypoint_addrs.end(), a) != waypoint_addrs.end();
   }
+  // The own waypoint address number i of 1 + waypoint_addrs.size().
+  Ipv4 waypoint(size_t i) const { return i == 0 ? addr : waypoint_addrs[i - 1]; }
 };
 
 struct RouteModel {

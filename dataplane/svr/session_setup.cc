@@ -1,36 +1,65 @@
 // Setting a new session up; see session_setup.h.
 #include "dataplane/svr/session_setup.h"
 
+#include <algorithm>
+#include <optional>
+#include <utility>
+
 #include "dataplane/paths/path_table.h"
 #include "dataplane/session/owner.h"
 
 namespace wp {
 namespace {
 
-// Without path monitoring: the first of the peer's waypoints routed out of a WAN interface.
+// Without path monitoring the link is the WAN interface the first of the
+// peer's waypoints is routed out of. On that link every own waypoint address
+// (`address` + `waypoint_addresses`) pairs with every peer waypoint routed out
+// of it, and each pair has a port space of its own (pick_port_pair). A new
+// session starts at a random pair, so sessions spread evenly (random, not by
+// hash: the affinity class already comes from the hash, and a pair chosen by
+// the same bits would see only some classes), and moves on to the next pair
+// when one has no free port pair. One address on each side: one pair, as before.
+constexpr size_t kMaxPairsTried = 4;
+
+// The n-th of the peer's waypoints routed out of `link` (n counts those only).
+std::optional<std::pair<Ipv4, NextHop>> waypoint_on(WorkerContext& ctx, int peer, int link, size_t n, uint32_t h) {
+  for (Ipv4 w : ctx.rm().peers[peer].waypoints) {
+    auto nh = ctx.route(w, h);
+    if (nh && nh->iface == link && n-- == 0) return std::pair{w, *nh};
+  }
+  return std::nullopt;
+}
+
 bool bind_by_route(WorkerContext& ctx, Session& s, int peer, uint32_t cls, DropReason& why) {
   const RouterModel& rm = ctx.rm();
-  std::optional<NextHop> nh;
-  Ipv4 peer_addr = 0;
+  const uint32_t h = symmetric_hash(s.original);
+  int link = kNone;
+  size_t peer_n = 0;
   for (Ipv4 w : rm.peers[peer].waypoints) {
-    nh = ctx.route(w, symmetric_hash(s.original));
-    if (nh && rm.interfaces[nh->iface].wan) {
-      peer_addr = w;
-      break;
-    }
-    nh.reset();
+    auto nh = ctx.route(w, h);
+    if (!nh || !rm.interfaces[nh->iface].wan) continue;
+    if (link == kNone) link = nh->iface;
+    peer_n += nh->iface == link;
   }
-  if (!nh) {
+  if (link == kNone) {
     why = DropReason::no_peer;
     return false;
   }
-  FiveTuple out{rm.interfaces[nh->iface].addr, peer_addr, 0, 0, s.original.proto};
-  if (!pick_port_pair(ctx.table, ctx.rng, out, cls)) {
-    why = DropReason::ports_exhausted;
-    return false;
+  const InterfaceModel& in = rm.interfaces[link];
+  const size_t own_n = 1 + in.waypoint_addrs.size(), pairs = own_n * peer_n;
+  const size_t start = pairs == 1 ? 0 : ctx.rng() % pairs;
+  for (size_t k = 0; k < std::min(pairs, kMaxPairsTried); ++k) {
+    const size_t i = (start + k) % pairs;
+    auto w = waypoint_on(ctx, peer, link, i / own_n, h);
+    if (!w) break;  // the FIB changed under us (a route lookup differs): give up, counted below
+    FiveTuple out{in.waypoint(i % own_n), w->first, 0, 0, s.original.proto};
+    if (pick_port_pair(ctx.table, ctx.rng, out, cls)) {
+      s.out_fwd = SideOut{out, w->second.addr, static_cast<int8_t>(link), static_cast<int8_t>(peer)};
+      return true;
+    }
   }
-  s.out_fwd = SideOut{out, nh->addr, static_cast<int8_t>(nh->iface), static_cast<int8_t>(peer)};
-  return true;
+  why = DropReason::ports_exhausted;
+  return false;
 }
 
 }  // namespace

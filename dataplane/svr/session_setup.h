@@ -27,7 +27,9 @@ bool pick_port_pair(const SessionTable& table, std::mt19937_64& rng, FiveTuple& 
 // Binds side B of `s` to path `path` (paths/path_table.h) with a new port pair of class `cls`.
 bool bind_path(WorkerContext& ctx, Session& s, int path, uint32_t cls, DropReason& why);
 // Binds side B of a new session towards `peer`: the best-ranked path when
-// paths are monitored, else the first of its waypoints routed out of a WAN.
+// paths are monitored, else the WAN link the first of its waypoints is routed
+// out of, on a random (own waypoint address, peer waypoint) pair of that link
+// with a free port pair (several waypoint addresses: more port space).
 bool pick_wan_side(WorkerContext& ctx, Session& s, int peer, uint32_t cls, DropReason& why);
 
 // Installs `s` (allocated from ctx.table and filled in; `bound` says whether
