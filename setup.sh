@@ -32,6 +32,8 @@ PACKAGES=(
   # legacy IPsec sites: strongSwan charon (user-space ESP via kernel-libipsec) as the peer in the
   # IKEv2/ESP tests, swanctl to drive it (docs/ipsec.md)
   strongswan-charon strongswan-swanctl libcharon-extra-plugins libstrongswan-standard-plugins
+  # application classification e2e (tests/e2e/test_apps.sh): an sshd and dig as real clients/servers
+  openssh-server bind9-dnsutils
 )
 
 SUDO=""
