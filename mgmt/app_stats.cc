@@ -68,7 +68,8 @@ nlohmann::ordered_json app_stats_json(const std::map<uint16_t, AppTotals>& total
   std::stable_sort(rows.begin(), rows.end(), [](const auto& a, const auto& b) { return a.second.bytes > b.second.bytes; });
   nlohmann::ordered_json out = nlohmann::ordered_json::array();
   for (const auto& [id, t] : rows)
-    out.push_back({{"application", id ? app_name(id) : "Unknown"},
+    if (t.sessions != 0 || t.packets != 0)  // a bucket every session moved out of is not shown
+      out.push_back({{"application", id ? app_name(id) : "Unknown"},
                    {"category", category_of(id)},
                    {"id", id},
                    {"sessions", t.sessions},
@@ -80,7 +81,8 @@ nlohmann::ordered_json app_stats_json(const std::map<uint16_t, AppTotals>& total
 nlohmann::ordered_json category_stats_json(const std::map<uint16_t, AppTotals>& totals) {
   nlohmann::ordered_json out = nlohmann::ordered_json::array();
   for (const auto& [name, t] : by_bytes(per_category(totals)))
-    out.push_back({{"category", name}, {"sessions", t.sessions}, {"packets", t.packets}, {"bytes", t.bytes}});
+    if (t.sessions != 0 || t.packets != 0)
+      out.push_back({{"category", name}, {"sessions", t.sessions}, {"packets", t.packets}, {"bytes", t.bytes}});
   return out;
 }
 

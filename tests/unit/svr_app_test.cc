@@ -7,6 +7,7 @@
 #include <gtest/gtest.h>
 
 #include <string>
+#include <tuple>
 #include <vector>
 
 #include "dataplane/apps/catalog.h"
@@ -167,6 +168,47 @@ TEST_F(SvrApps, ServiceThatNamesApplicationsAdmitsOnlyThose) {
   EXPECT_EQ(r1->drop_count(DropReason::app_not_in_service), 1u);
   ASSERT_NE(session(*r1), nullptr);
   EXPECT_EQ(session(*r1)->app_slot, kAppDenied);
+}
+
+// r1 -> r2 (transit) -> r3 (last hop) for 10.3.0.0/24 udp 53, on the one WAN subnet.
+config::Config chain_router(const char* name, const char* lan, const char* wan, const char* next,
+                            std::vector<std::tuple<const char*, const char*, const char*>> peers) {
+  config::Config c = router_base(name, lan, {{"wan0", wan}});
+  add_tenant(c, "branch", "10.1.0.0/25");
+  add_service(c, {"dns", "10.3.0.0/24", "udp", "53", next});
+  add_policy(c, "branch", "dns", "");
+  for (const auto& [pname, addr, key] : peers) add_peer(c, pname, {addr}, key);
+  return c;
+}
+
+TEST(SvrAppsTransit, TransitPassesTheApplicationOnWithoutClassifying) {
+  Router r1(chain_router("r1", "10.1.0.1/24", "172.16.0.1/24", "r2", {{"r2", "172.16.0.2", kKey12}}),
+            RouterOptions().with_apps());
+  Router r2(chain_router("r2", "10.2.0.1/24", "172.16.0.2/24", "r3",
+                         {{"r1", "172.16.0.1", kKey12}, {"r3", "172.16.0.3", kKey23}}),
+            RouterOptions().with_apps());
+  Router r3(chain_router("r3", "10.3.0.1/24", "172.16.0.3/24", "", {{"r2", "172.16.0.2", kKey23}}),
+            RouterOptions().with_apps());
+  r1.neighbor(0, kClient, kClientMac);
+  r1.neighbor(1, kR2Wan, kR2Mac);
+  r2.neighbor(1, kR1Wan, kR1Mac);
+  r2.neighbor(1, kR3Wan, kR3Mac);
+  r3.neighbor(0, kFar, kFarMac);
+  r3.neighbor(1, kR2Wan, kR2Mac);
+  auto q = Pkt().eth(kR1Mac, kClientMac).ipv4(kClient, kFar).udp(40000, 53).payload(pk::dns_query("example.com"));
+  Frame w1 = r1.send_one(kLan, q.bytes());
+  Frame w2 = r2.send_one(kWan, w1.raw);
+  EXPECT_EQ(w2.dst(), kR3Wan);
+  Metadata md;
+  ASSERT_EQ(decode_metadata(w2.data(), w2.data_len(), md), MetadataStatus::ok);
+  EXPECT_EQ(md.application, "DNS") << "the transit hop names it onward";
+  Frame lan = r3.send_one(kWan, w2.raw);
+  EXPECT_EQ(lan.dst(), kFar);
+  for (Router* r : {&r2, &r3}) {
+    EXPECT_EQ(r->count(Counter::app_packets_inspected), 0u);
+    EXPECT_EQ(r->count(Counter::app_from_metadata), 1u);
+  }
+  EXPECT_EQ(r1.count(Counter::app_sessions_classified), 1u);
 }
 
 TEST(RouterModelApps, PolicyDenyListsComeBeforeTheServicesOwn) {
