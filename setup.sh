@@ -35,6 +35,8 @@ PACKAGES=(
   # perf lab peers (perf/wpbench.sh peers): OVS-DPDK with conntrack NAT, run by hand, never as
   # a service (perf/README.md)
   openvswitch-switch-dpdk
+  # application classification e2e (tests/e2e/test_apps.sh): an sshd and dig as real clients/servers
+  openssh-server bind9-dnsutils
 )
 
 SUDO=""

@@ -266,6 +266,8 @@ void ConfigValidator::check_limits() {
   over(d.max_sessions(), kMaxSessions, "dataplane.max_sessions");
   over(d.burst(), kMaxBurst, "dataplane.burst");
   over(d.new_sessions_per_source(), 100000000, "dataplane.new_sessions_per_source");
+  over(d.app_packets(), 255, "dataplane.app_packets");
+  over(d.app_sessions(), 65535, "dataplane.app_sessions");
   const uint32_t ring = d.ring_size();
   if (ring != 0 && (ring < 64 || ring > 65536 || (ring & (ring - 1)) != 0)) {
     error("dataplane.ring_size", std::to_string(ring) + " must be 0 or a power of two in 64..65536");

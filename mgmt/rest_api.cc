@@ -6,6 +6,7 @@
 #include <unistd.h>
 
 #include "api.pb.h"
+#include "mgmt/app_stats.h"
 #include "mgmt/config_endpoint.h"
 #include "mgmt/config_secrets.h"
 #include "mgmt/metrics.h"
@@ -89,6 +90,8 @@ void fill_session(api::SessionInfo* o, const SessionView& v, const RouterModel& 
   o->set_worker(v.worker);
   o->set_migrations(s.migrations);
   if (s.out_fwd.next_hop != 0) o->set_next_hop(format_ipv4(s.out_fwd.next_hop));
+  o->set_application(app_name(s.app));
+  o->set_category(app_category_name(s.app));
 }
 
 // Secret fields (peer keys, tokens, BFD keys...) never leave the router.
@@ -163,13 +166,22 @@ namespace {
 // GET /api/v1/stats (JSON) and /metrics (Prometheus text).
 void counter_routes(Server& s, const RestContext& c, const RestCounters& n) {
   s.Get("/api/v1/stats", [&c](const Request&, Response& res) {
-    res.set_content(stats_json(*c.shared, c.store->model()->name), "application/json");
+    std::string body = stats_json(*c.shared, c.store->model()->name);
+    if (c.sessions) {  // by application and category, from the session snapshot
+      auto j = nlohmann::ordered_json::parse(body);
+      const auto totals = c.sessions->app_totals();
+      j["applications"] = app_stats_json(totals);
+      j["categories"] = category_stats_json(totals);
+      body = j.dump(2);
+    }
+    res.set_content(body, "application/json");
   });
   s.Get("/metrics", [&c, &n](const Request&, Response& res) {
     const std::string& router = c.store->model()->name;
     std::string text = metrics_text(*c.shared, router, c.ipfix, c.store->version(), c.sessions ? c.sessions->size() : 0);
     const std::string labels = prom_label("router", router);
     if (c.ha_metrics) text += c.ha_metrics(labels);
+    if (c.sessions) text += app_metrics_text(c.sessions->app_totals(), labels);
     for (const auto& section : c.metrics) text += section(labels);
     res.set_content(text + rest_metrics(n, router), "text/plain; version=0.0.4");
   });

@@ -4,6 +4,7 @@
 #include <rte_ring.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <ctime>
 
 namespace wp::mgmt {
@@ -39,11 +40,12 @@ uint64_t epoch_now_ms() {
 void SessionSnapshot::apply(const SessionEvent& ev, const RouterModel& model, const DataplaneClock& clock) {
   const Session& s = ev.session;
   std::lock_guard lock(mu_);
+  auto it = sessions_.find(s.uuid);
+  count_app(s, it == sessions_.end() ? nullptr : &it->second.session);
   if (ev.kind == SessionEventKind::closed) {
-    sessions_.erase(s.uuid);
+    if (it != sessions_.end()) sessions_.erase(it);
     return;
   }
-  auto it = sessions_.find(s.uuid);
   if (it == sessions_.end()) {
     if (sessions_.size() >= capacity_) {
       overflow_.fetch_add(1, std::memory_order_relaxed);
@@ -60,6 +62,32 @@ void SessionSnapshot::apply(const SessionEvent& ev, const RouterModel& model, co
   v.established = (s.flags & kEstablished) != 0;
   v.created_epoch_ms = clock.epoch_ms(s.created_ms);
   v.last_epoch_ms = clock.epoch_ms(s.last_ms);
+}
+
+void SessionSnapshot::count_app(const Session& s, const Session* before) {
+  uint64_t packets = s.packets[0] + s.packets[1], bytes = s.bytes[0] + s.bytes[1];
+  if (before && before->app != s.app) {  // classified since: its totals so far move with it
+    AppTotals& from = app_totals_[before->app];
+    const uint64_t p = before->packets[0] + before->packets[1], b = before->bytes[0] + before->bytes[1];
+    from.sessions -= std::min<uint64_t>(from.sessions, 1);
+    from.packets -= std::min(from.packets, p);
+    from.bytes -= std::min(from.bytes, b);
+    before = nullptr;
+  }
+  AppTotals& to = app_totals_[s.app];
+  if (!before) {
+    to.sessions += 1;
+  } else {
+    packets -= std::min(packets, before->packets[0] + before->packets[1]);
+    bytes -= std::min(bytes, before->bytes[0] + before->bytes[1]);
+  }
+  to.packets += packets;
+  to.bytes += bytes;
+}
+
+std::map<uint16_t, AppTotals> SessionSnapshot::app_totals() const {
+  std::lock_guard lock(mu_);
+  return app_totals_;
 }
 
 std::vector<SessionView> SessionSnapshot::page(const SessionQuery& q, bool& more) const {

@@ -45,6 +45,13 @@ struct SessionQuery {
   std::optional<SessionUuid> after;  // paging cursor
 };
 
+// Sessions, packets and bytes (both directions) by application (nDPI id; 0 = Unknown: not
+// recognised, or not yet). A session counts for the application it has as of its last
+// event; when that changes (classified after its first packets) its totals move with it.
+struct AppTotals {
+  uint64_t sessions = 0, packets = 0, bytes = 0;
+};
+
 class SessionSnapshot {
  public:
   explicit SessionSnapshot(size_t capacity) : capacity_(capacity) {}
@@ -55,11 +62,17 @@ class SessionSnapshot {
   std::vector<SessionView> page(const SessionQuery& q, bool& more) const;
   std::optional<SessionView> find(const SessionUuid& id) const;
   size_t size() const;
+  // Every application seen since start (live and closed sessions alike).
+  std::map<uint16_t, AppTotals> app_totals() const;
   uint64_t overflow() const { return overflow_.load(std::memory_order_relaxed); }
 
  private:
   mutable std::mutex mu_;
+  // Moves the counters `s` gained since `before` (and the session itself when its
+  // application changed) into app_totals_. Under mu_.
+  void count_app(const Session& s, const Session* before);
   std::map<SessionUuid, SessionView> sessions_;
+  std::map<uint16_t, AppTotals> app_totals_;
   size_t capacity_;
   std::atomic<uint64_t> overflow_{0};  // sessions not tracked: snapshot full
 };

@@ -157,6 +157,7 @@ int main(int argc, char** argv) {
   session->add_option("uuid", uuid)->required();
 
   auto* stats = app.add_subcommand("stats", "counters and drop reasons");
+  auto* apps = app.add_subcommand("apps", "sessions, packets and bytes by application and category");
   auto* peers = app.add_subcommand("peers", "peer routers");
   auto* ha = app.add_subcommand("ha", "HA pair status");
   auto* paths = app.add_subcommand("paths", "WAN paths: BFD state, probe and live-traffic metrics");
@@ -215,6 +216,7 @@ int main(int argc, char** argv) {
   }
   if (*session) return print_document(c, "/api/v1/sessions/" + uuid, as_json, wp::tools::print_session);
   if (*stats) return print_document(c, "/api/v1/stats", as_json, wp::tools::print_stats);
+  if (*apps) return print_document(c, "/api/v1/stats", as_json, wp::tools::print_apps);
   if (*peers) return print_document(c, "/api/v1/peers", as_json, wp::tools::print_peers);
   if (*paths) return print_document(c, "/api/v1/paths", as_json, wp::tools::print_paths);
   if (*routes) return print_document(c, "/api/v1/routes", as_json, wp::tools::print_routes);

@@ -55,6 +55,32 @@ void print_session(const json& s) {
   std::printf("state     %s, worker %d\n", s.value("established", false) ? "established" : "setting up",
               s.value("worker", 0));
   std::printf("paths     %d migration(s)\n", s.value("migrations", 0));
+  const std::string app = s.value("application", "");
+  std::printf("app       %s (%s)\n", app.empty() ? "-" : app.c_str(), s.value("category", "").c_str());
+}
+
+void print_apps(const json& st) {
+  // JSON numbers here are plain (nlohmann), not protobuf's strings.
+  auto n = [](const json& r, const char* k) { return static_cast<unsigned long long>(r.value(k, uint64_t{0})); };
+  std::printf("%-24s  %-16s  %10s  %12s  %14s\n", "APPLICATION", "CATEGORY", "SESSIONS", "PACKETS", "BYTES");
+  if (st.contains("applications"))
+    for (const json& r : st["applications"])
+      std::printf("%-24s  %-16s  %10llu  %12llu  %14llu\n", r.value("application", "").c_str(),
+                  r.value("category", "").c_str(), n(r, "sessions"), n(r, "packets"), n(r, "bytes"));
+  std::printf("\n%-24s  %10s  %12s  %14s\n", "CATEGORY", "SESSIONS", "PACKETS", "BYTES");
+  if (st.contains("categories"))
+    for (const json& r : st["categories"])
+      std::printf("%-24s  %10llu  %12llu  %14llu\n", r.value("category", "").c_str(), n(r, "sessions"),
+                  n(r, "packets"), n(r, "bytes"));
+  if (st.contains("counters")) {
+    const json& c = st["counters"];
+    std::printf("\nclassifier: %s classified, %s unknown, %s packets inspected, %s from TLV 35, %s denied\n",
+                c.value("app_sessions_classified", json(0)).dump().c_str(),
+                c.value("app_sessions_unknown", json(0)).dump().c_str(),
+                c.value("app_packets_inspected", json(0)).dump().c_str(),
+                c.value("app_from_metadata", json(0)).dump().c_str(),
+                c.value("app_sessions_denied", json(0)).dump().c_str());
+  }
 }
 
 void print_stats(const json& st) {

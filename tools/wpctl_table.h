@@ -10,6 +10,7 @@ namespace wp::tools {
 void print_sessions(const nlohmann::json& sessions);
 void print_session(const nlohmann::json& s);
 void print_stats(const nlohmann::json& stats);
+void print_apps(const nlohmann::json& stats);  // applications and categories of /api/v1/stats
 void print_peers(const nlohmann::json& peers);
 void print_kv(const nlohmann::json& obj);
 void print_paths(const nlohmann::json& paths);

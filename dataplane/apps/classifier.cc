@@ -8,6 +8,7 @@
 #undef NDPI_LIB_COMPILATION
 
 #include <algorithm>
+#include <cctype>
 #include <cstring>
 
 static_assert(NDPI_API_VERSION == 8668, "classifier.cc reads nDPI 4.2's module layout; check make_lazy_caches");
@@ -28,6 +29,9 @@ void make_lazy_caches(ndpi_detection_module_struct* m) {
 }
 
 constexpr size_t kFlowAlign = 16;
+constexpr size_t kMaxAppName = 64;  // TLV 35's bound (svr/metadata.h)
+
+char lower(char c) { return static_cast<char>(std::tolower(static_cast<unsigned char>(c))); }
 
 }  // namespace
 
@@ -71,6 +75,27 @@ AppClassifier::AppClassifier(const AppClassifierConfig& config, ndpi_detection_m
       packets_(config.max_flows, 0) {
   free_.reserve(config.max_flows);
   for (Slot s = config.max_flows; s-- > 0;) free_.push_back(s);
+  const ndpi_proto_defaults_t* defaults = ndpi_get_proto_defaults(module_);
+  const u_int n = ndpi_get_num_supported_protocols(module_);
+  categories_.assign(n, 0);
+  for (u_int id = 1; id < n; ++id) {
+    if (defaults[id].protoName == nullptr) continue;
+    std::string name = defaults[id].protoName;
+    std::transform(name.begin(), name.end(), name.begin(), lower);
+    names_.emplace_back(std::move(name), static_cast<AppId>(id));
+    categories_[id] = static_cast<CategoryId>(defaults[id].protoCategory);
+  }
+  std::sort(names_.begin(), names_.end());
+}
+
+AppId AppClassifier::find_app(std::string_view name) const {
+  char buf[kMaxAppName];
+  if (name.empty() || name.size() > sizeof buf) return kAppUnknown;
+  for (size_t i = 0; i < name.size(); ++i) buf[i] = lower(name[i]);
+  const std::string_view key(buf, name.size());
+  auto it = std::lower_bound(names_.begin(), names_.end(), key,
+                             [](const auto& e, std::string_view k) { return std::string_view(e.first) < k; });
+  return it != names_.end() && it->first == key ? it->second : kAppUnknown;
 }
 
 AppClassifier::~AppClassifier() {

@@ -16,6 +16,8 @@
 #include <memory>
 #include <span>
 #include <string>
+#include <string_view>
+#include <utility>
 #include <vector>
 
 #include "dataplane/apps/arena.h"
@@ -72,6 +74,11 @@ class AppClassifier {
   void abandon(Slot slot);
 
   const char* app_name(AppId id) const;            // "Unknown" for ids nDPI does not know
+  // Worker: the id of an application named by nDPI's name, any case (TLV 35 from another
+  // router); kAppUnknown when this release does not know it. No allocation (a binary search).
+  AppId find_app(std::string_view name) const;
+  // The category nDPI's table gives an application (the same on every hop for one name).
+  CategoryId category_of(AppId id) const { return id < categories_.size() ? categories_[id] : 0; }
   const char* category_name(CategoryId id) const;  // "Unspecified" likewise
   const Stats& stats() const { return stats_; }
   const AppArena::Stats& arena_stats() const { return arena_.stats(); }
@@ -91,6 +98,8 @@ class AppClassifier {
   std::unique_ptr<std::byte[]> flows_;
   std::vector<uint16_t> packets_;  // per slot: packets fed so far
   std::vector<Slot> free_;         // reserved to max_flows at start: push/pop never allocate
+  std::vector<std::pair<std::string, AppId>> names_;  // lower-case name -> id, sorted (find_app)
+  std::vector<CategoryId> categories_;                // by AppId
   Stats stats_;
 };
 

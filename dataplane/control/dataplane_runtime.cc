@@ -98,6 +98,13 @@ bool DataplaneRuntime::create_rings(std::string& error) {
   return true;
 }
 
+app::AppClassifierConfig DataplaneRuntime::app_config() const {
+  app::AppClassifierConfig c;
+  if (cfg_.dataplane().app_packets()) c.max_packets = static_cast<uint16_t>(cfg_.dataplane().app_packets());
+  if (cfg_.dataplane().app_sessions()) c.max_flows = cfg_.dataplane().app_sessions();
+  return c;
+}
+
 bool DataplaneRuntime::create_workers(std::string& error) {
   const uint32_t workers = static_cast<uint32_t>(lcores_.size());
   max_sessions_ = cfg_.dataplane().max_sessions() ? cfg_.dataplane().max_sessions() : 1u << 20;
@@ -123,6 +130,7 @@ bool DataplaneRuntime::create_workers(std::string& error) {
                      " key slots, or IPsec-MB/IV source failed (give EAL more memory with -m)",
              false;
     workers_.back()->set_ports(ids, static_cast<uint16_t>(w), static_cast<uint16_t>(cfg_.dataplane().burst()));
+    if (!workers_.back()->enable_apps(app_config(), error)) return error = "worker " + std::to_string(w) + ": " + error, false;
   }
   return true;
 }

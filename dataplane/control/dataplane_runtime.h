@@ -71,6 +71,7 @@ class DataplaneRuntime {
   bool build_model(std::string& error);
   bool create_rings(std::string& error);
   bool create_workers(std::string& error);
+  app::AppClassifierConfig app_config() const;  // the workers' classifiers, from dataplane.app_*
   void create_control();
 
   config::Config cfg_;

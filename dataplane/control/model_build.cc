@@ -11,7 +11,9 @@
 #include <openssl/crypto.h>
 
 #include <algorithm>
+#include <exception>
 
+#include "dataplane/apps/catalog.h"
 #include "dataplane/control/router_model.h"
 #include "dataplane/crypto/keys.h"
 #include "dataplane/crypto/metadata_crypto.h"
@@ -218,6 +220,7 @@ class RouterModelBuilder {
         if (sm.next_peer == kNone) return fail("service " + s.name() + ": unknown peer " + s.next_peer());
       }
       if (s.has_breakout() && !breakout(s, sm)) return false;
+      if (!app_rules(s.applications(), s.categories(), "service " + s.name(), sm.apps)) return false;
       m_->service_index_[sm.name] = static_cast<int>(m_->services.size());
       m_->services.push_back(std::move(sm));
     }
@@ -259,9 +262,40 @@ class RouterModelBuilder {
       int sec = m_->security_by_name(p.security().empty() ? "default" : p.security());
       if (t == kNone || s == kNone || sec == kNone)
         return fail("policy " + p.tenant() + " -> " + p.service() + ": unknown reference");
-      m_->policy_matrix_[static_cast<size_t>(t) * m_->services.size() + static_cast<size_t>(s)] =
-          static_cast<int16_t>(sec);
+      const size_t cell = static_cast<size_t>(t) * m_->services.size() + static_cast<size_t>(s);
+      m_->policy_matrix_[cell] = static_cast<int16_t>(sec);
+      AppRules deny;
+      if (!app_rules(p.deny_applications(), p.deny_categories(), "policy " + p.tenant() + " -> " + p.service(), deny))
+        return false;
+      if (deny.empty()) continue;
+      m_->policy_app_deny_.resize(m_->policy_matrix_.size());
+      m_->policy_app_deny_[cell] = std::move(deny);
     }
+    return true;
+  }
+
+  // Names (validated: mgmt/config_validate_apps.cc) to this router's nDPI ids. The catalog
+  // starts nDPI once per process, so only a config that names applications pays for it.
+  bool app_rules(const google::protobuf::RepeatedPtrField<std::string>& apps,
+                 const google::protobuf::RepeatedPtrField<std::string>& categories, const std::string& who,
+                 AppRules& out) {
+    if (apps.empty() && categories.empty()) return true;
+    try {
+      const app::AppCatalog& catalog = app::AppCatalog::instance();
+      for (const auto& n : apps) {
+        auto id = catalog.find_application(n);
+        if (!id) return fail(who + ": unknown application " + n);
+        out.apps.push_back(*id);
+      }
+      for (const auto& n : categories) {
+        auto id = catalog.find_category(n);
+        if (!id) return fail(who + ": unknown category " + n);
+        out.categories.push_back(*id);
+      }
+    } catch (const std::exception& e) {
+      return fail(who + ": " + e.what());
+    }
+    m_->app_rules = true;
     return true;
   }
 

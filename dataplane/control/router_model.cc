@@ -39,6 +39,14 @@ int RouterModel::service_for(Ipv4 dst, uint8_t proto, uint16_t dport) const {
   return best;
 }
 
+AppDecision RouterModel::app_decision(int tenant, int service, uint16_t app, uint16_t category) const {
+  if (!app_rules || tenant < 0 || service < 0) return AppDecision::allow;
+  const size_t cell = static_cast<size_t>(tenant) * services.size() + static_cast<size_t>(service);
+  if (cell < policy_app_deny_.size() && policy_app_deny_[cell].matches(app, category)) return AppDecision::policy_deny;
+  const AppRules& only = services[static_cast<size_t>(service)].apps;
+  return only.empty() || only.matches(app, category) ? AppDecision::allow : AppDecision::not_in_service;
+}
+
 const RouteModel* RouterModel::route_entry(Ipv4 dst) const {
   const RouteModel* best = nullptr;
   for (const auto& r : routes)

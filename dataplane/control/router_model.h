@@ -61,6 +61,20 @@ struct RouteModel {
   uint8_t distance() const { return next_hop ? 1 : 0; }
 };
 
+// Applications and categories (nDPI ids, apps/classifier.h) a service is for or a policy
+// denies (docs/applications.md § Configuration).
+struct AppRules {
+  std::vector<uint16_t> apps, categories;
+  bool empty() const { return apps.empty() && categories.empty(); }
+  bool matches(uint16_t app, uint16_t category) const {
+    return std::find(apps.begin(), apps.end(), app) != apps.end() ||
+           (category != 0 && std::find(categories.begin(), categories.end(), category) != categories.end());
+  }
+};
+
+// What a session's application means for it once known.
+enum class AppDecision : uint8_t { allow, policy_deny, not_in_service };
+
 struct ServiceModel {
   std::string name;
   std::vector<Ipv4Prefix> prefixes;
@@ -71,6 +85,7 @@ struct ServiceModel {
   // source-NATed to `breakout_addr`; kNone: not a breakout service.
   int breakout_iface = kNone;
   Ipv4 breakout_addr = 0;
+  AppRules apps;  // empty: any application
 };
 
 struct SecurityModel {
@@ -132,6 +147,11 @@ class RouterModel {
     if (tenant < 0 || service < 0) return kNone;
     return policy_matrix_[static_cast<size_t>(tenant) * services.size() + static_cast<size_t>(service)];
   }
+  // Whether a session of tenant -> service (allowed by policy) may carry application `app`
+  // of `category`: the policy's deny lists first, then the service's own lists.
+  AppDecision app_decision(int tenant, int service, uint16_t app, uint16_t category) const;
+  // Whether any service or policy names an application (else app_decision always allows).
+  bool app_rules = false;
   // The config's own routes (connected, static); WorkerContext::route adds FRR's.
   std::optional<NextHop> route(Ipv4 dst) const;
   const RouteModel* route_entry(Ipv4 dst) const;
@@ -167,6 +187,7 @@ class RouterModel {
     return it == m.end() ? kNone : it->second;
   }
   std::vector<int16_t> policy_matrix_;
+  std::vector<AppRules> policy_app_deny_;  // like policy_matrix_; empty when no policy denies any
   std::vector<int> iface_of_port_;
   struct TenantPrefix {
     Ipv4Prefix prefix;

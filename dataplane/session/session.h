@@ -57,6 +57,9 @@ enum SessionCrypto : uint8_t {
   kCryptoPending = 1 << 3,       // adaptive: no data seen yet to decide on
 };
 
+inline constexpr uint16_t kAppDone = 0xFFFF;  // Session::app_slot: not (or no longer) classifying
+inline constexpr uint16_t kAppDenied = 0xFFFE;  // Session::app_slot: refused for its application, dropping
+
 struct Session {
   FiveTuple original;  // client -> service as the client sent it
   SideOut out_fwd;     // leaving side B
@@ -68,6 +71,12 @@ struct Session {
   uint16_t md_only_ms = 0;  // when metadata last left in a packet of its own (low 16 bits of ms)
   uint32_t created_ms = 0;
   uint32_t last_ms = 0;
+  // The application (nDPI id, apps/classifier.h; kAppUnknown = none found or not yet) and,
+  // while the ingress router's worker still classifies the session, its classifier slot
+  // (kAppDone otherwise; kAppDenied once refused: its packets are dropped until it ages out).
+  // Both in the 4 bytes of padding before `packets`: no growth.
+  uint16_t app = 0;
+  uint16_t app_slot = 0xFFFF;
   uint64_t packets[2] = {0, 0};  // by Dir
   uint64_t bytes[2] = {0, 0};
   uint32_t key_slot[2] = {UINT32_MAX, UINT32_MAX};  // KeySlab slot per side (0 = A, 1 = B)

@@ -26,6 +26,10 @@ inline void Emit::account(const ParsedPacket& pp, Session& s, Dir dir) {
 void Emit::send(rte_mbuf* m, ParsedPacket& pp, Session& s, Dir dir) {
   const SideOut& out = dir == Dir::forward ? s.out_fwd : s.out_rev;
   if (pp.ttl <= 1) return ctx_.drop(m, DropReason::ttl_expired);
+  // Classifying (the ingress, with LAN-side addresses: forward packets before the
+  // rewrite), or refused for its application.
+  if (s.app_slot != kAppDone && !apps_.before_send(m, pp, s, dir)) [[unlikely]]
+    return;
   account(pp, s, dir);
   // While the original header is intact (it is quoted back to the sender).
   if (out.peer >= 0 && pp.proto == kProtoTcp &&
@@ -33,6 +37,8 @@ void Emit::send(rte_mbuf* m, ParsedPacket& pp, Session& s, Dir dir) {
                                      dir == Dir::forward ? !(s.flags & kFwdMdAcked) : (s.flags & kRevMdPending) != 0))
     return;
   rewrite_tuple(m, pp, out.tuple);
+  if (s.app_slot < kAppDenied && dir == Dir::reverse && !apps_.inspect(m, pp, s, dir)) [[unlikely]]
+    return;  // reverse packets after it
   // Segments must still fit the WAN MTU once encrypted.
   if (s.crypto && pp.proto == kProtoTcp && (pp.tcp_flags & kTcpSyn)) crypto_.clamp_mss(m, pp, s);
   if (out.peer >= 0 && !prepare_wan(m, pp, s, dir, out)) return;
@@ -101,6 +107,7 @@ size_t Emit::build_block(uint8_t* block, size_t cap, const Session& s, Dir dir, 
                  ctx_.rm().security[s.security].encrypt_metadata);
   // No ack while the adaptive decision is unknown here (crypto_batch.h).
   write_session_tlvs(w, ctx_.rm(), s, dir, out, !(s.crypto & kCryptoPending));
+  write_app_tlv(w, ctx_.apps.get(), s, dir);
   // TLV 11: this packet's data (and the session's) is encrypted.
   if (data_encrypted || (s.crypto & kCryptoEncrypt)) w.raw_tlv(Tlv::session_data_encrypted, nullptr, 0, false);
   return crypto_.seal_metadata(block, w.finish(), cap, s, dir, out);  // TLV 16 when the policy asks

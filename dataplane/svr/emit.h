@@ -18,6 +18,7 @@
 
 #include "dataplane/ip/packet.h"
 #include "dataplane/session/session.h"
+#include "dataplane/svr/app_inspect.h"
 #include "dataplane/svr/crypto_batch.h"
 #include "dataplane/svr/flow_monitor.h"
 #include "dataplane/svr/fragments.h"
@@ -28,8 +29,9 @@ namespace wp {
 
 class Emit {
  public:
-  Emit(WorkerContext& ctx, CryptoBatch& crypto, Fragments& fragments, FlowMonitor& flow, MetadataOnly& metadata_only)
-      : ctx_(ctx), crypto_(crypto), fragments_(fragments), flow_(flow), metadata_only_(metadata_only) {}
+  Emit(WorkerContext& ctx, CryptoBatch& crypto, Fragments& fragments, FlowMonitor& flow, MetadataOnly& metadata_only,
+       AppInspect& apps)
+      : ctx_(ctx), crypto_(crypto), fragments_(fragments), flow_(flow), metadata_only_(metadata_only), apps_(apps) {}
 
   // Sends a packet of `s` travelling in `dir` out of the session's other side.
   void send(rte_mbuf* m, ParsedPacket& pp, Session& s, Dir dir);
@@ -52,6 +54,7 @@ class Emit {
   Fragments& fragments_;
   FlowMonitor& flow_;
   MetadataOnly& metadata_only_;
+  AppInspect& apps_;
 };
 
 }  // namespace wp

@@ -18,6 +18,7 @@
 
 #include "dataplane/ip/packet.h"
 #include "dataplane/session/session.h"
+#include "dataplane/svr/app_inspect.h"
 #include "dataplane/svr/crypto_batch.h"
 #include "dataplane/svr/emit.h"
 #include "dataplane/svr/migration.h"
@@ -28,8 +29,9 @@ namespace wp {
 
 class LanInput {
  public:
-  LanInput(WorkerContext& ctx, Emit& emit, CryptoBatch& crypto, PathMigration& migration, PolicyRecheck& recheck)
-      : ctx_(ctx), emit_(emit), crypto_(crypto), migration_(migration), recheck_(recheck) {}
+  LanInput(WorkerContext& ctx, Emit& emit, CryptoBatch& crypto, PathMigration& migration, PolicyRecheck& recheck,
+           AppInspect& apps)
+      : ctx_(ctx), emit_(emit), crypto_(crypto), migration_(migration), recheck_(recheck), apps_(apps) {}
 
   // A packet this worker owns that arrived on a LAN interface `iface`.
   void input(rte_mbuf* m, ParsedPacket& pp, int iface);
@@ -45,6 +47,7 @@ class LanInput {
   CryptoBatch& crypto_;
   PathMigration& migration_;
   PolicyRecheck& recheck_;
+  AppInspect& apps_;
 };
 
 }  // namespace wp

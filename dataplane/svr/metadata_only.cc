@@ -81,12 +81,20 @@ void MetadataOnly::send(rte_mempool* pool, Session& s, Dir dir, const SideOut& o
   write_key_tlvs(w, ctx_.rm().peers[out.peer], key.version, ctx_.rm().security[s.security].encrypt_metadata);
   w.control_message(kControlKeepAlive);
   write_session_tlvs(w, ctx_.rm(), s, dir, out, true);  // the same TLVs as add_metadata's block
+  write_app_tlv(w, ctx_.apps.get(), s, dir);
   size_t md_len = crypto_.seal_metadata(block, w.finish(), sizeof block, s, dir, out);
   if (md_len == 0) return ctx_.counters->drop(DropReason::no_buffer_room);
   if (!send_block(pool, out, key, block, md_len)) return;
   s.md_only_ms = static_cast<uint16_t>(ctx_.now_ms);
   ctx_.counters->add(Counter::metadata_only_sent);
   ctx_.counters->add(dir == Dir::forward ? Counter::metadata_sent : Counter::reverse_metadata_sent);
+}
+
+bool MetadataOnly::send_now(rte_mempool* pool, Session& s) {
+  const uint64_t sent = ctx_.counters->get(Counter::metadata_only_sent);
+  s.md_only_ms = static_cast<uint16_t>(ctx_.now_ms - kGapMs);
+  send(pool, s, Dir::forward, s.out_fwd);
+  return ctx_.counters->get(Counter::metadata_only_sent) != sent;
 }
 
 void MetadataOnly::consume(rte_mbuf* m, Session& s, Dir dir) {

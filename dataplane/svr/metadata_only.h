@@ -38,6 +38,9 @@ class MetadataOnly {
   bool due(const ParsedPacket& pp, const Session& s, const SideOut& out) const;
   // A keep-alive block with the session's TLVs, at most one per kGapMs per session.
   void send(rte_mempool* pool, Session& s, Dir dir, const SideOut& out);
+  // A forward keep-alive on side B now, whatever the gap: what the session's forward TLVs
+  // say changed (an application found after the handshake, TLV 35). False if none left.
+  bool send_now(rte_mempool* pool, Session& s);
   // A received keep-alive (its metadata already acted on): answered when the
   // ingress router waits for TLV 18, then freed.
   void consume(rte_mbuf* m, Session& s, Dir dir);

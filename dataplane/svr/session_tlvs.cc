@@ -21,6 +21,10 @@ void write_session_tlvs(MetadataWriter& w, const RouterModel& rm, const Session&
   }
 }
 
+void write_app_tlv(MetadataWriter& w, const app::AppClassifier* apps, const Session& s, Dir dir) {
+  if (dir == Dir::forward && s.app != app::kAppUnknown && apps) w.application(apps->app_name(s.app));
+}
+
 void write_key_tlvs(MetadataWriter& w, const PeerModel& peer, uint8_t version, bool payload_encrypted) {
   KeyVersions held = peer.keys.versions();
   if (!held.only_v1()) w.key_versions(held);

@@ -6,6 +6,7 @@
 // a packet of its own (MetadataOnly), so both say the same.
 #pragma once
 
+#include "dataplane/apps/classifier.h"
 #include "dataplane/control/router_model.h"
 #include "dataplane/session/session.h"
 #include "dataplane/svr/metadata.h"
@@ -15,6 +16,9 @@ namespace wp {
 // The block for a packet leaving on `out`; `ack` adds TLV 18 to a reverse block.
 void write_session_tlvs(MetadataWriter& w, const RouterModel& rm, const Session& s, Dir dir, const SideOut& out,
                         bool ack);
+
+// TLV 35 in a forward block, once the session's application is known (nDPI's name).
+void write_app_tlv(MetadataWriter& w, const app::AppClassifier* apps, const Session& s, Dir dir);
 
 // The header TLVs that name the pair key of a block toward `peer`, first in
 // every block: TLV 22 (the versions we hold, unless just {1}) and, for a

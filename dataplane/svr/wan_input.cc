@@ -93,6 +93,11 @@ void WanInput::session_input(rte_mbuf* m, ParsedPacket& pp, SessionRef ref, Meta
   if (downgraded(m, s.security, md)) return;
   int data_len = data_len_of(pp, md);
   handshake(s, ref.dir, md, data_len);
+  // TLV 35 after set-up (a metadata-only update, or the next forward block): never classified here.
+  if (ref.dir == Dir::forward && !md.application.empty()) {
+    const uint16_t app = apps_.from_metadata(md.application);
+    if (app != s.app && app != app::kAppUnknown && !apps_.learned_from_peer(m, s, app)) return;
+  }
   if (md.has_path_metrics && flow_.enabled()) flow_.marker_in(s, ref.dir, md.path_metrics);  // TLV 26
   strip_at_payload(m, pp, static_cast<uint16_t>(md.block_len()), kHmacTagLen);
   if (md.control_message == kControlKeepAlive) {
@@ -152,6 +157,9 @@ void WanInput::first_packet(rte_mbuf* m, ParsedPacket& pp, const Metadata& md, i
   int security = rm.policy(tenant, service);
   if (security == kNone) return ctx_.drop(m, DropReason::policy_deny);
   if (downgraded(m, security, md)) return;
+  const uint16_t app = apps_.from_metadata(md.application);  // TLV 35: this hop checks it too
+  DropReason app_why = DropReason::app_policy_deny;
+  if (app != app::kAppUnknown && apps_.denied(tenant, service, app, app_why)) return ctx_.drop(m, app_why);
   // The peer must have encoded the session's class in our port, or LAN
   // packets of this session would reach a different worker than WAN ones.
   uint32_t cls = affinity_class(orig);
@@ -168,6 +176,8 @@ void WanInput::first_packet(rte_mbuf* m, ParsedPacket& pp, const Metadata& md, i
   s->tenant = static_cast<int16_t>(tenant);
   s->service = static_cast<int16_t>(service);
   s->security = static_cast<int16_t>(security);
+  s->app = app;
+  if (app != app::kAppUnknown) ctx_.counters->add(Counter::app_from_metadata);
   s->created_ms = s->last_ms = ctx_.now_ms;
   s->flags = kRevMdPending;
   s->out_rev = SideOut{FiveTuple{pp.dst, pp.src, pp.dport, pp.sport, pp.proto}, back->addr,

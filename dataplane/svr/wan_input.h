@@ -20,6 +20,7 @@
 
 #include "dataplane/ip/packet.h"
 #include "dataplane/session/session.h"
+#include "dataplane/svr/app_inspect.h"
 #include "dataplane/svr/crypto_batch.h"
 #include "dataplane/svr/emit.h"
 #include "dataplane/svr/flow_monitor.h"
@@ -35,7 +36,7 @@ namespace wp {
 class WanInput {
  public:
   WanInput(WorkerContext& ctx, Emit& emit, CryptoBatch& crypto, Fragments& fragments, PathMigration& migration,
-           FlowMonitor& flow, MetadataOnly& metadata_only, PolicyRecheck& recheck)
+           FlowMonitor& flow, MetadataOnly& metadata_only, PolicyRecheck& recheck, AppInspect& apps)
       : ctx_(ctx),
         emit_(emit),
         crypto_(crypto),
@@ -43,7 +44,8 @@ class WanInput {
         migration_(migration),
         flow_(flow),
         metadata_only_(metadata_only),
-        recheck_(recheck) {}
+        recheck_(recheck),
+        apps_(apps) {}
 
   // A packet this worker owns that arrived on a WAN interface.
   void input(rte_mbuf* m, ParsedPacket& pp);
@@ -74,6 +76,7 @@ class WanInput {
   FlowMonitor& flow_;
   MetadataOnly& metadata_only_;
   PolicyRecheck& recheck_;
+  AppInspect& apps_;
 };
 
 }  // namespace wp

@@ -62,6 +62,10 @@ void WorkerContext::remove_session(Session* s) {
   if (!(s->flags & kPeerSession)) gate.ended(s->tenant);  // the HA peer's were never counted here
   release_keys(*s);
   release_nat_port(*s);
+  if (s->app_slot < kAppDenied && apps) {  // ended while its first packets were being classified
+    apps->abandon(s->app_slot);
+    s->app_slot = kAppDone;
+  }
   table.remove(s);
 }
 

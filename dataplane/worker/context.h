@@ -11,8 +11,10 @@
 #include <rte_mbuf.h>
 
 #include <cstdint>
+#include <memory>
 #include <random>
 
+#include "dataplane/apps/classifier.h"
 #include "dataplane/control/router_model.h"
 #include "dataplane/crypto/keys.h"
 #include "dataplane/session/events.h"
@@ -45,6 +47,8 @@ struct WorkerContext {
   std::mt19937_64 rng;
   SessionGate gate;  // new sessions: tenant quotas, per-source and per-tenant rates
   NatPorts nat_ports;  // internet breakout: source ports of the classes this worker owns
+  // Application classification (svr/app_inspect.h): this worker's own nDPI; null = off.
+  std::unique_ptr<app::AppClassifier> apps;
 
   // A new session of `tenant` from `src` may start (else `why`): svr/ first packets ask before allocating.
   bool admit_session(Ipv4 src, int tenant, DropReason& why) {

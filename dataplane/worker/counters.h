@@ -98,7 +98,15 @@ namespace wp {
   X(punt_from_kernel) \
   X(punt_arp_answered) \
   X(punt_arp_deferred) \
-  X(breakout_sessions_created)
+  X(breakout_sessions_created) \
+  /* applications (apps/classifier.h): the ingress worker's classifier and what TLV 35 brought */ \
+  X(app_sessions_classified) /* sessions nDPI recognised */ \
+  X(app_sessions_unknown) /* sessions nDPI gave up on at the packet bound */ \
+  X(app_packets_inspected) /* packets fed to nDPI */ \
+  X(app_slots_exhausted) /* new sessions not classified: every classification slot in use */ \
+  X(app_from_metadata) /* sessions whose application came in TLV 35 (never classified here) */ \
+  X(app_updates_sent) /* metadata-only packets that carried an application found after the handshake */ \
+  X(app_sessions_denied) /* sessions closed by application policy or service (drops say which) */
 
 enum class Counter : uint8_t {
 #define WP_X(name) name,

@@ -81,7 +81,9 @@ namespace wp {
   X(ipv6_ext_too_long, "IPv6 extension headers longer than the parser walks (256 bytes in total)") \
   X(ipv6_ext_order, "IPv6 hop-by-hop header not first, or a second fragment or routing header") \
   X(ipv6_first_fragment_short, "IPv6 first fragment without the whole header chain and upper-layer header (RFC 7112)") \
-  X(ipv6_l4_truncated, "IPv6 packet whose TCP/UDP/ICMPv6 header is short or inconsistent")
+  X(ipv6_l4_truncated, "IPv6 packet whose TCP/UDP/ICMPv6 header is short or inconsistent") \
+  X(app_policy_deny, "the session's application or its category is denied by the tenant's policy for the service") \
+  X(app_not_in_service, "the session's application is not one its service names (services[].applications/categories)")
 
 enum class DropReason : uint8_t {
 #define WP_X(name, desc) name,

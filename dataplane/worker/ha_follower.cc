@@ -53,7 +53,10 @@ bool HaFollower::update_in_place(Session& s, const Session& in) {
   }
   if (s.key_b() != in.key_b()) return false;
   uint32_t slots[2] = {s.key_slot[0], s.key_slot[1]};  // ours, not the peer's
+  const uint16_t app = s.app, app_slot = s.app_slot;  // ours too: HA sync does not carry them
   s = in;
+  s.app = app;
+  s.app_slot = app_slot;
   s.in_use = 1;
   s.model_gen = ctx_.model_gen;
   crypto_.adopt_peer(s, slots);

@@ -10,6 +10,7 @@
 //   CryptoBatch     session keys, the seal and open bursts, TLV 16
 //   MetadataOnly    metadata in a packet of its own
 //   FlowMonitor     TLV 26 in-line flow monitoring
+//   AppInspect      application classification (ingress), TLV 35, application policy
 //   Emit            a session packet on its way out (metadata, NAT, sealing)
 //   PolicyRecheck   re-checking sessions after a config commit
 //   PathMigration   moving sessions between paths
@@ -24,9 +25,11 @@
 #include <array>
 #include <atomic>
 #include <cstdint>
+#include <string>
 #include <vector>
 
 #include "dataplane/ip/packet.h"
+#include "dataplane/svr/app_inspect.h"
 #include "dataplane/svr/crypto_batch.h"
 #include "dataplane/svr/emit.h"
 #include "dataplane/svr/flow_monitor.h"
@@ -74,6 +77,13 @@ class Worker {
   OffloadFollower& offload() { return offload_; }
   const Handoff& handoff() const { return handoff_; }
 
+  // Application classification on this worker (its own nDPI, made here: control path,
+  // before the worker runs). False with `error` when nDPI cannot start.
+  bool enable_apps(const app::AppClassifierConfig& config, std::string& error) {
+    ctx_.apps = app::AppClassifier::create(config, error);
+    return ctx_.apps != nullptr;
+  }
+  const app::AppClassifier* apps() const { return ctx_.apps.get(); }
   // Port I/O: real ethdev by default; tests install capturing functions.
   void set_io(RxFn rx, TxFn tx, void* io_ctx);
   void set_ports(std::vector<uint16_t> ports, uint16_t queue, uint16_t burst);
@@ -128,12 +138,13 @@ class Worker {
   CryptoBatch crypto_{ctx_, fragments_};
   MetadataOnly metadata_only_{ctx_, crypto_, tx_};
   FlowMonitor flow_{ctx_, metadata_only_};
-  Emit emit_{ctx_, crypto_, fragments_, flow_, metadata_only_};
+  AppInspect apps_{ctx_, metadata_only_};
+  Emit emit_{ctx_, crypto_, fragments_, flow_, metadata_only_, apps_};
   PolicyRecheck recheck_{ctx_};
   RouteFollow routes_{ctx_};
   PathMigration migration_{ctx_, emit_, metadata_only_, flow_, recheck_};
-  LanInput lan_{ctx_, emit_, crypto_, migration_, recheck_};
-  WanInput wan_{ctx_, emit_, crypto_, fragments_, migration_, flow_, metadata_only_, recheck_};
+  LanInput lan_{ctx_, emit_, crypto_, migration_, recheck_, apps_};
+  WanInput wan_{ctx_, emit_, crypto_, fragments_, migration_, flow_, metadata_only_, recheck_, apps_};
   Aging aging_{ctx_};
   HaFollower ha_{ctx_, crypto_};
   OffloadFollower offload_{ctx_};

@@ -3,6 +3,7 @@
 
 usage: capcheck.py CAPTURE WAYPOINT_ADDR... [--summary]
        capcheck.py CAPTURE --uuids     (print the session UUIDs, TLV 6, of forward metadata)
+       capcheck.py CAPTURE --apps      (print "UUID APPLICATION" for every block with TLV 35)
        capcheck.py CAPTURE --md-headers (#4: one line per metadata packet, IP datagrams
                                         reassembled: "SRC TYPES" with its header TLV types)
        capcheck.py CAPTURE --hmac KEY  (verify the HMAC-SHA256-128 trailer of every metadata
@@ -39,6 +40,24 @@ def tshark(cap, dfilter, fields):
         cmd += ["-e", f]
     out = subprocess.run(cmd, capture_output=True, text=True, timeout=300).stdout
     return [line.split("\t") for line in out.splitlines() if line]
+
+
+def is_keepalive(block):
+    """Control message TLV 24 = 1 (keep-alive) in the block's header section."""
+    hl = int.from_bytes(block[8:10], "big") & 0xFFF if len(block) >= 12 else 0
+    return (24, b"\x01") in tlvs(block[:hl])
+
+
+def applications(cap):
+    """TLV 35 of every forward metadata block: "SESSION-UUID APPLICATION" lines."""
+    found = set()
+    for p in metadata_packets(cap):
+        t = dict(tlvs(p.payload))
+        if 6 in t and 35 in t:
+            found.add(f"{t[6].hex()} {t[35].decode(errors='replace')}")
+    for line in sorted(found):
+        print(line)
+    return 0
 
 
 def uuids(cap):
@@ -98,6 +117,8 @@ def main():
         return md_headers(sys.argv[1])
     if "--uuids" in sys.argv:
         return uuids(sys.argv[1])
+    if "--apps" in sys.argv:
+        return applications(sys.argv[1])
     args = [a for a in sys.argv[1:] if not a.startswith("--")]
     summary_only = "--summary" in sys.argv
     cap, waypoints = args[0], set(args[1:])
@@ -108,10 +129,17 @@ def main():
               "tcp.dstport", "udp.dstport", "tcp.payload", "udp.payload"]
     rows = tshark(cap, "ip", fields)
     cookie = set()
+    keepalive = 0
     for r in rows:
         r += [""] * (len(fields) - len(r))
-        if (r[13] or r[14]).replace(":", "").startswith(COOKIE_HEX):
-            cookie.add(int(r[0]))
+        payload = (r[13] or r[14]).replace(":", "")
+        if payload.startswith(COOKIE_HEX):
+            # A metadata-only packet (TLV 24 keep-alive: an application found after the
+            # handshake, a migration) may come any time; the checks below are about data.
+            if is_keepalive(bytes.fromhex(payload)):
+                keepalive += 1
+            else:
+                cookie.add(int(r[0]))
         del r[13:]
     fields = fields[:13]
 
@@ -131,8 +159,8 @@ def main():
 
     ntcp = sum(1 for k in sessions if k[0] == "tcp")
     nudp = sum(1 for k in sessions if k[0] == "udp")
-    print(f"  WAN capture: {len(rows)} IPv4 packets, {len(cookie)} with the SVR cookie, "
-          f"{ntcp} TCP + {nudp} UDP sessions")
+    print(f"  WAN capture: {len(rows)} IPv4 packets, {len(cookie)} with the SVR cookie on data, "
+          f"{keepalive} metadata-only, {ntcp} TCP + {nudp} UDP sessions")
     if summary_only:
         for key, pkts in sessions.items():
             c = [p for p in pkts if p["cookie"]]

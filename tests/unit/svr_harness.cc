@@ -101,6 +101,9 @@ Router::Router(const config::Config& cfg, RouterOptions opts) {
   for (uint32_t w = 0; w < opts.workers; ++w) {
     workers_.push_back(std::make_unique<Worker>(w, *shared_, opts.max_sessions, SessionTable::kHeapMemory));
     if (!workers_.back()->ok()) throw std::runtime_error("worker not ok");
+    std::string error;
+    if (opts.app_packets && !workers_.back()->enable_apps({64, opts.app_packets}, error))
+      throw std::runtime_error(error);
     workers_.back()->set_io(no_rx, capture, this);
   }
 }

@@ -95,6 +95,8 @@ struct RouterOptions {
   // A PathTable under BFD control with every path usable, and the
   // control pool workers take keep-alive mbufs from.
   bool monitored_paths = false;
+  // Each worker classifies applications (its own nDPI), with at most this many packets.
+  uint16_t app_packets = 0;  // 0 = off
   // Anything else a test needs in the shared state before the workers start
   // (HA rings, peer addresses); runs last.
   std::function<void(DataplaneShared&)> prepare;
@@ -117,6 +119,10 @@ struct RouterOptions {
   }
   RouterOptions& with_events(EventConsumer c, uint32_t ring_size) {
     events.emplace_back(c, ring_size);
+    return *this;
+  }
+  RouterOptions& with_apps(uint16_t packets = 16) {
+    app_packets = packets;
     return *this;
   }
   RouterOptions& with_monitored_paths() {
