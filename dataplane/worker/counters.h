@@ -98,7 +98,18 @@ namespace wp {
   X(punt_from_kernel) \
   X(punt_arp_answered) \
   X(punt_arp_deferred) \
-  X(breakout_sessions_created)
+  X(breakout_sessions_created) \
+  /* IPv6 Neighbor Discovery and ICMPv6 for our addresses (ip/ndp.h, control/neighbor6.h) */ \
+  X(nd_solicits_received) \
+  X(nd_adverts_sent) \
+  X(nd_solicits_sent) \
+  X(nd_adverts_received) \
+  X(nd_neighbors_learned) \
+  X(nd_learn_unsolicited) \
+  X(nd_resolution_failed) \
+  X(nd_neighbors_expired) \
+  X(nd_address_conflict) \
+  X(icmpv6_echo_replies)
 
 enum class Counter : uint8_t {
 #define WP_X(name) name,
