@@ -2,7 +2,8 @@
 // the RFC 6052 § 2.4 example table both ways, bad prefixes and u octets, the
 // Well-Known Prefix's global-only rule, every ICMP type/code row, MTU and
 // Parameter Problem pointer adjustments; the in-place header translation of
-// TCP, UDP and ICMP echo both ways (nat64_packet.h, RFC 7915 § 4.1/§ 5.1).
+// TCP, UDP and ICMP echo both ways (nat64_packet.h, RFC 7915 § 4.1/§ 5.1);
+// a worker's bindings (session/nat64_bindings.h, RFC 6146).
 #include <arpa/inet.h>
 #include <gtest/gtest.h>
 
@@ -13,6 +14,8 @@
 #include "dataplane/ip/checksum.h"
 #include "dataplane/ip/nat64.h"
 #include "dataplane/ip/nat64_packet.h"
+#include "dataplane/session/nat64_bindings.h"
+#include "dataplane/session/owner.h"
 #include "tests/unit/pkt6_builder.h"
 #include "tests/unit/pkt_builder.h"
 
@@ -272,6 +275,78 @@ TEST(Nat64Packet, RefusesWhatItDoesNotTranslate) {
   Buf b(frag4);
   EXPECT_EQ(nat64_4to6(b.frame(), pp, test::ip6("64:ff9b::1"), test::ip6("2001:db8::1"), 1).verdict,
             Nat64Verdict::fragment);
+}
+
+
+// --- bindings ---------------------------------------------------------------------
+
+using Made = Nat64Bindings::Made;
+
+TEST(Nat64Bindings, OneBindingPerSourceAndPortFoundBothWays) {
+  Nat64Bindings b(1024, 1, 2, HashSecret{3, 4});
+  const std::array<Ipv4, 2> pool = {v4("192.0.2.1"), v4("192.0.2.2")};
+  b.set_pool(pool);
+  const Ipv6 host = test::ip6("2001:db8:1::10");
+  Made how;
+  const auto* a = b.outbound(host, 40000, kProtoTcp, 1000, how);
+  ASSERT_NE(a, nullptr);
+  EXPECT_EQ(how, Made::created);
+  EXPECT_TRUE(a->v4 == pool[0] || a->v4 == pool[1]);
+  EXPECT_TRUE(is_waypoint_port(a->v4_port));
+  EXPECT_EQ(owner_of_class(class_of_port(a->v4_port), 2), 1u);  // replies dispatch to this worker
+  EXPECT_EQ(b.outbound(host, 40000, kProtoTcp, 2000, how), a);
+  EXPECT_EQ(how, Made::found);
+  // The same host, another port: the same IPv4 address (paired), another port.
+  const auto* c = b.outbound(host, 40001, kProtoTcp, 2000, how);
+  ASSERT_NE(c, nullptr);
+  EXPECT_EQ(c->v4, a->v4);
+  EXPECT_NE(c->v4_port, a->v4_port);
+  // Per protocol.
+  const auto* u = b.outbound(host, 40000, kProtoUdp, 2000, how);
+  ASSERT_NE(u, nullptr);
+  EXPECT_NE(u, a);
+  // Inbound maps back.
+  const auto* back = b.inbound(a->v4, a->v4_port, kProtoTcp, 3000);
+  ASSERT_NE(back, nullptr);
+  EXPECT_EQ(back->v6, host);
+  EXPECT_EQ(back->v6_port, 40000);
+  EXPECT_EQ(b.inbound(a->v4, a->v4_port, kProtoUdp, 3000) == nullptr, u->v4_port != a->v4_port);
+  EXPECT_EQ(b.inbound(a->v4, static_cast<uint16_t>(a->v4_port + 2), kProtoTcp, 3000), nullptr);
+  EXPECT_EQ(b.size(), 3u);
+}
+
+TEST(Nat64Bindings, IdleBindingsExpireAndGiveTheirPortBack) {
+  Nat64Bindings b(64, 0, 1, HashSecret{5, 6});
+  const std::array<Ipv4, 1> pool = {v4("192.0.2.1")};
+  b.set_pool(pool);
+  Made how;
+  const auto* icmp = b.outbound(test::ip6("2001:db8:1::10"), 7, kProtoIcmp, 0, how);
+  const auto* udp = b.outbound(test::ip6("2001:db8:1::10"), 5000, kProtoUdp, 0, how);
+  ASSERT_NE(icmp, nullptr);
+  ASSERT_NE(udp, nullptr);
+  const uint16_t icmp_port = icmp->v4_port;
+  const uint16_t udp_port = udp->v4_port;
+  EXPECT_EQ(b.expire(Nat64Bindings::kIcmpMs - 1, 64), 0u);
+  EXPECT_EQ(b.expire(Nat64Bindings::kIcmpMs, 64), 1u);  // ICMP's 60 s, not UDP's 5 min
+  EXPECT_EQ(b.inbound(pool[0], icmp_port, kProtoIcmp, Nat64Bindings::kIcmpMs), nullptr);
+  EXPECT_NE(b.inbound(pool[0], udp_port, kProtoUdp, Nat64Bindings::kIcmpMs), nullptr);  // and refreshed
+  EXPECT_EQ(b.expire(Nat64Bindings::kUdpMs, 64), 0u);
+  EXPECT_EQ(b.expire(Nat64Bindings::kIcmpMs + Nat64Bindings::kUdpMs, 64), 1u);
+  EXPECT_EQ(b.size(), 0u);
+}
+
+TEST(Nat64Bindings, BoundedWithoutEviction) {
+  Nat64Bindings b(8, 0, 1, HashSecret{7, 8});
+  Made how;
+  EXPECT_EQ(b.outbound(test::ip6("2001:db8:1::10"), 1, kProtoUdp, 0, how), nullptr);
+  EXPECT_EQ(how, Made::no_pool);
+  const std::array<Ipv4, 1> pool = {v4("192.0.2.1")};
+  b.set_pool(pool);
+  for (uint16_t p = 1; p <= 8; ++p) ASSERT_NE(b.outbound(test::ip6("2001:db8:1::10"), p, kProtoUdp, 0, how), nullptr);
+  EXPECT_EQ(b.outbound(test::ip6("2001:db8:1::10"), 9, kProtoUdp, 0, how), nullptr);
+  EXPECT_EQ(how, Made::full);
+  EXPECT_NE(b.outbound(test::ip6("2001:db8:1::10"), 3, kProtoUdp, 0, how), nullptr);  // existing ones still work
+  EXPECT_EQ(how, Made::found);
 }
 
 }  // namespace
