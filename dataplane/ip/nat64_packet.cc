@@ -77,6 +77,7 @@ Nat64Result nat64_6to4(uint8_t* frame, const Ipv6View& v, Ipv4 src, Ipv4 dst, ui
   if (v.hop_limit <= 1) return r.verdict = Nat64Verdict::hop_limit_exceeded, r;
   if (v.proto != kProtoTcp && v.proto != kProtoUdp && v.proto != kProtoIcmpv6) return r;
   uint8_t* l4 = frame + v.l4;
+  if (v.end - v.l4 > 0xffff - kIpv4HdrLen) return r;  // a jumbo payload has no IPv4 form
   const uint16_t l4_len = static_cast<uint16_t>(v.end - v.l4);
   if (!rewrite_l4(l4, v.proto, sport, true, true)) return r;
   const uint8_t tclass = static_cast<uint8_t>(load_be32(frame + v.l3) >> 20);
