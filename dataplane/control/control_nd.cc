@@ -64,12 +64,13 @@ void Control::nd_input(rte_mbuf* m, const Ipv6View& v, int iface) {
     multicast_mac_of(kAllNodes, to_mac);
   else
     std::memcpy(to_mac, nd.has_lla ? nd.lla : d + 6, 6);
-  if (!dad && nd.has_lla && shared_.neighbors6.solicited_by(iface, v.src, nd.lla, now_ms_) ==
-                                Neighbor6Table::Learned::stale)
+  if (!dad && nd.has_lla &&
+      shared_.neighbors6.solicited_by(iface, v.src, nd.lla, now_ms_) == Neighbor6Table::Learned::stale)
     neighbor6_learned(iface, v.src);
   const uint8_t flags = kNaRouter | kNaOverride | (dad ? 0 : kNaSolicited);
   rte_pktmbuf_free(m);
-  send_nd(iface, [&](uint8_t* f) { return write_advert(f, in.mac, nd.target, dad ? kAllNodes : v.src, to_mac, flags); });
+  send_nd(iface,
+          [&](uint8_t* f) { return write_advert(f, in.mac, nd.target, dad ? kAllNodes : v.src, to_mac, flags); });
   counters().add(Counter::nd_adverts_sent);
 }
 

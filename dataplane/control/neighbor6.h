@@ -45,9 +45,9 @@ class Neighbor6Table {
   enum class Begun : uint8_t { started, known, full };
   enum class Learned : uint8_t { ignored, reachable, stale, unchanged };
   struct Aged {
-    uint32_t failed = 0;   // INCOMPLETE entries nobody answered
-    uint32_t expired = 0;  // probes unanswered, or stale and unused
-    uint32_t solicits = 0; // NSs the caller was asked to send
+    uint32_t failed = 0;    // INCOMPLETE entries nobody answered
+    uint32_t expired = 0;   // probes unanswered, or stale and unused
+    uint32_t solicits = 0;  // NSs the caller was asked to send
   };
 
   explicit Neighbor6Table(HashSecret secret = boot_secret()) : secret_(secret) {}

@@ -58,9 +58,8 @@ bool read_options(const uint8_t* opt, uint32_t len, uint8_t want, NdMessage& out
 }  // namespace
 
 Ipv6 link_local_of(const uint8_t mac[6]) {
-  uint64_t iid = uint64_t{static_cast<uint8_t>(mac[0] ^ 0x02)} << 56 | uint64_t{mac[1]} << 48 |
-                 uint64_t{mac[2]} << 40 | uint64_t{0xfffe} << 24 | uint64_t{mac[3]} << 16 | uint64_t{mac[4]} << 8 |
-                 mac[5];
+  uint64_t iid = uint64_t{static_cast<uint8_t>(mac[0] ^ 0x02)} << 56 | uint64_t{mac[1]} << 48 | uint64_t{mac[2]} << 40 |
+                 uint64_t{0xfffe} << 24 | uint64_t{mac[3]} << 16 | uint64_t{mac[4]} << 8 | mac[5];
   return Ipv6{0xfe80000000000000ULL, iid};
 }
 

@@ -52,10 +52,10 @@ uint16_t icmpv6_checksum(const Ipv6& src, const Ipv6& dst, const uint8_t* icmp, 
 
 enum class NdStatus : uint8_t {
   ok,
-  bad_hop_limit,   // not 255: the message crossed a router
-  malformed,       // code not 0, short, multicast target, zero-length or truncated option
-  bad_dad,         // unspecified source: not to a solicited-node group, or with a link-layer option
-  bad_solicited,   // a solicited advertisement to a multicast address
+  bad_hop_limit,  // not 255: the message crossed a router
+  malformed,      // code not 0, short, multicast target, zero-length or truncated option
+  bad_dad,        // unspecified source: not to a solicited-node group, or with a link-layer option
+  bad_solicited,  // a solicited advertisement to a multicast address
 };
 
 struct NdMessage {

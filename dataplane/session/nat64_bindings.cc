@@ -8,11 +8,7 @@
 namespace wp {
 
 Nat64Bindings::Nat64Bindings(uint32_t capacity, uint32_t worker, uint32_t workers, HashSecret secret)
-    : secret_(secret),
-      slots_(capacity),
-      fwd_(capacity, kEmpty),
-      rev_(capacity, kEmpty),
-      ports_(worker, workers) {
+    : secret_(secret), slots_(capacity), fwd_(capacity, kEmpty), rev_(capacity, kEmpty), ports_(worker, workers) {
   free_.reserve(capacity);
   for (uint32_t i = capacity; i > 0; --i) free_.push_back(i - 1);
 }

@@ -3,6 +3,8 @@
 // cache's state machine (control/neighbor6.h) and what a worker passes up to
 // the control thread. The control thread's answers to a real kernel are
 // exercised by tests/e2e/test_nat64.sh (ping6, and the client resolving us).
+#include "dataplane/ip/ndp.h"
+
 #include <gtest/gtest.h>
 
 #include <cstring>
@@ -11,7 +13,6 @@
 #include "dataplane/control/control_thread.h"
 #include "dataplane/control/neighbor6.h"
 #include "dataplane/ip/checksum.h"
-#include "dataplane/ip/ndp.h"
 #include "dataplane/ip/packet.h"
 #include "tests/unit/pkt6_builder.h"
 #include "tests/unit/svr_harness.h"
@@ -142,7 +143,10 @@ struct Sent {
 
 Neighbor6Table::Aged age(Neighbor6Table& t, uint32_t now, Sent& out) {
   return t.age(
-      now, Neighbor6Table::kSlots, [&](int, const Ipv6& a, const uint8_t* mac) { out.solicits.push_back({a, mac != nullptr}); },
+      now, Neighbor6Table::kSlots,
+      [&](int, const Ipv6& a, const uint8_t* mac) {
+        out.solicits.push_back({a, mac != nullptr});
+      },
       [&](int, const Ipv6& a) { out.failed.push_back(a); });
 }
 
@@ -270,7 +274,7 @@ TEST(Ipv6Input, SolicitationsAndEchoForOurAddressesGoToTheControlThread) {
   EXPECT_TRUE(r1.send(kLan, ns_frame(client, solicited_node_of(ours), ours)).empty());
   EXPECT_EQ(r1.count(Counter::to_control), 1u);
   r1.send(kLan, ns_frame(client, solicited_node_of(lan.addrs6[0]), lan.addrs6[0]));  // the link-local
-  r1.send(kLan, ns_frame(client, ours, ours));                                      // a unicast probe
+  r1.send(kLan, ns_frame(client, ours, ours));                                       // a unicast probe
   EXPECT_EQ(r1.count(Counter::to_control), 3u);
   r1.send(kLan, Pkt6().ipv6("2001:db8:1::5", "2001:db8:1::1").icmp6_echo(1).payload("x").bytes());
   EXPECT_EQ(r1.count(Counter::to_control), 4u);
