@@ -51,11 +51,14 @@ void Control::send_ip(rte_mbuf* m, int iface, Ipv4 next_hop) {
 Control::~Control() {
   for (auto& p : pending_)
     for (rte_mbuf* m : p.packets) rte_pktmbuf_free(m);
+  for (auto& p : pending6_)
+    for (rte_mbuf* m : p.packets) rte_pktmbuf_free(m);
 }
 
 size_t Control::pending_count() const {
   size_t n = 0;
   for (const auto& p : pending_) n += p.packets.size();
+  for (const auto& p : pending6_) n += p.packets.size();
   return n;
 }
 
@@ -104,6 +107,7 @@ uint32_t Control::poll_once(uint32_t now_ms) {
   }
   if (punt_) handled += punt_poll();
   age_neighbors(now_ms);
+  age_neighbors6(now_ms);
   if (paths_) paths_->poll(now_us());
   return handled;
 }
@@ -119,6 +123,7 @@ void Control::local_input(rte_mbuf* m) {
   ParsedPacket pp = parse_packet(pkt_data(m), m->data_len);
   int iface = model().iface_by_port(m->port);
   if (iface == kNone) return drop(m, DropReason::not_for_us);
+  if (pp.status == ParseStatus::not_ipv4 && load_be16(pkt_data(m) + 12) == kEtherTypeIpv6) return icmp6_input(m, iface);
   if (pp.status == ParseStatus::arp) return arp_input(m, pp, iface);
   if (paths_ && paths_->input(m, pp, iface, now_us())) return;  // BFD, probes
   if (pp.status == ParseStatus::ipv4 && pp.proto == kProtoIcmp) return icmp_input(m, pp, iface);
@@ -204,6 +209,7 @@ void Control::icmp_input(rte_mbuf* m, const ParsedPacket& pp, int iface) {
 }
 
 void Control::resolve(rte_mbuf* m, uint32_t now_ms) {
+  if (m->hash.usr == kResolveIpv6) return resolve6(m);
   int iface = m->port;  // mark_resolve() put the interface index and next hop here
   Ipv4 addr = m->hash.usr;
   uint8_t mac[6];

@@ -21,6 +21,7 @@
 #include <vector>
 
 #include "dataplane/control/ha_arp_claim.h"
+#include "dataplane/ip/ndp.h"
 #include "dataplane/worker/shared.h"
 #include "dataplane/worker/worker.h"
 
@@ -85,6 +86,18 @@ class Control {
   void kernel_frame(rte_mbuf* m, int iface);
   void kernel_arp(rte_mbuf* m, const ParsedPacket& pp, int iface);
   void kernel_arp_reply(int iface, Ipv4 addr, const uint8_t* mac);
+  // IPv6: Neighbor Discovery and echo for our addresses (control_nd.cc).
+  void icmp6_input(rte_mbuf* m, int iface);
+  void nd_input(rte_mbuf* m, const Ipv6View& v, int iface);
+  void nd_advert_input(const NdMessage& nd, int iface);
+  void echo6_input(rte_mbuf* m, const Ipv6View& v, int iface);
+  template <class Write>
+  void send_nd(int iface, Write&& write);
+  void send_solicit(int iface, const Ipv6& target, const uint8_t* unicast_mac);  // null: multicast
+  void resolve6(rte_mbuf* m);
+  void neighbor6_learned(int iface, const Ipv6& addr);
+  void neighbor6_failed(int iface, const Ipv6& addr);
+  void age_neighbors6(uint32_t now_ms);
   void drop(rte_mbuf* m, DropReason why) {
     counters().drop(why);
     rte_pktmbuf_free(m);
@@ -103,6 +116,12 @@ class Control {
   Worker::TxFn tx_;
   void* tx_ctx_ = nullptr;
   std::vector<Pending> pending_;
+  struct Pending6 {
+    int iface;
+    Ipv6 addr;
+    std::vector<rte_mbuf*> packets;  // retries are the neighbor cache's (INCOMPLETE)
+  };
+  std::vector<Pending6> pending6_;
   PathMonitor* paths_ = nullptr;
   PuntInterfaces* punt_ = nullptr;  // null: no punt path
   uint32_t now_ms_ = 0;

@@ -17,6 +17,7 @@
 #include "dataplane/control/router_model.h"
 #include "dataplane/crypto/keys.h"
 #include "dataplane/crypto/metadata_crypto.h"
+#include "dataplane/ip/ndp.h"
 
 namespace wp {
 namespace {
@@ -105,8 +106,23 @@ class RouterModelBuilder {
     } else {
       im.port_id = static_cast<uint16_t>(m_->interfaces.size());  // no DPDK (config checks, tests)
     }
+    if (!add_ipv6(ci, im)) return false;
     m_->routes.push_back({im.subnet, 0, static_cast<int>(m_->interfaces.size())});
     m_->interfaces.push_back(std::move(im));
+    return true;
+  }
+
+  // The link-local address from the MAC, then the configured ones (validated already).
+  bool add_ipv6(const config::Interface& ci, InterfaceModel& im) {
+    im.addrs6.push_back(link_local_of(im.mac));
+    im.subnets6.push_back(*parse_prefix6("fe80::/64"));
+    for (const std::string& text : ci.ipv6_addresses()) {
+      Ipv6 host;
+      auto p = parse_prefix6(text, &host);
+      if (!p) return fail(im.name + ": bad IPv6 address " + text);
+      im.addrs6.push_back(host);
+      im.subnets6.push_back(*p);
+    }
     return true;
   }
 

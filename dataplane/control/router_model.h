@@ -21,6 +21,7 @@
 #include "dataplane/crypto/hmac.h"
 #include "dataplane/crypto/pair_keys.h"
 #include "dataplane/ip/ipv4.h"
+#include "dataplane/ip/ipv6.h"
 
 namespace wp {
 
@@ -44,12 +45,27 @@ struct InterfaceModel {
   // answered and SVR sessions are taken on them, like on `addr`; new sessions
   // to a peer spread over (own address, peer waypoint) pairs.
   std::vector<Ipv4> waypoint_addrs;
+  // IPv6 (Neighbor Discovery answers for these, echo too): the link-local
+  // address of the MAC (EUI-64) first, then ipv6_addresses in config order,
+  // each with its on-link prefix in `subnets6` (the link-local's is fe80::/64).
+  std::vector<Ipv6> addrs6;
+  std::vector<Ipv6Prefix> subnets6;
   bool holds(Ipv4 a) const {
     return a == addr || std::find(nat_addrs.begin(), nat_addrs.end(), a) != nat_addrs.end() ||
            std::find(waypoint_addrs.begin(), waypoint_addrs.end(), a) != waypoint_addrs.end();
   }
   // The own waypoint address number i of 1 + waypoint_addrs.size().
   Ipv4 waypoint(size_t i) const { return i == 0 ? addr : waypoint_addrs[i - 1]; }
+  bool holds6(const Ipv6& a) const { return std::find(addrs6.begin(), addrs6.end(), a) != addrs6.end(); }
+  // Our address to speak from to on-link `to`: the one whose prefix holds it, else the link-local.
+  Ipv6 source6_for(const Ipv6& to) const {
+    for (size_t i = 1; i < addrs6.size(); ++i)
+      if (subnets6[i].contains(to)) return addrs6[i];
+    return addrs6.empty() ? Ipv6{} : addrs6[0];
+  }
+  bool on_link6(const Ipv6& a) const {
+    return std::any_of(subnets6.begin(), subnets6.end(), [&](const Ipv6Prefix& p) { return p.contains(a); });
+  }
 };
 
 struct RouteModel {

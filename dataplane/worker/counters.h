@@ -106,7 +106,18 @@ namespace wp {
   X(app_slots_exhausted) /* new sessions not classified: every classification slot in use */ \
   X(app_from_metadata) /* sessions whose application came in TLV 35 (never classified here) */ \
   X(app_updates_sent) /* metadata-only packets that carried an application found after the handshake */ \
-  X(app_sessions_denied) /* sessions closed by application policy or service (drops say which) */
+  X(app_sessions_denied) /* sessions closed by application policy or service (drops say which) */ \
+  /* IPv6 Neighbor Discovery and ICMPv6 for our addresses (ip/ndp.h, control/neighbor6.h) */ \
+  X(nd_solicits_received) \
+  X(nd_adverts_sent) \
+  X(nd_solicits_sent) \
+  X(nd_adverts_received) \
+  X(nd_neighbors_learned) \
+  X(nd_learn_unsolicited) \
+  X(nd_resolution_failed) \
+  X(nd_neighbors_expired) \
+  X(nd_address_conflict) \
+  X(icmpv6_echo_replies)
 
 enum class Counter : uint8_t {
 #define WP_X(name) name,

@@ -83,7 +83,16 @@ namespace wp {
   X(ipv6_first_fragment_short, "IPv6 first fragment without the whole header chain and upper-layer header (RFC 7112)") \
   X(ipv6_l4_truncated, "IPv6 packet whose TCP/UDP/ICMPv6 header is short or inconsistent") \
   X(app_policy_deny, "the session's application or its category is denied by the tenant's policy for the service") \
-  X(app_not_in_service, "the session's application is not one its service names (services[].applications/categories)")
+  X(app_not_in_service, "the session's application is not one its service names (services[].applications/categories)") \
+  /* ICMPv6 and Neighbor Discovery for our addresses (ip/ndp.h) */ \
+  X(nd_rate_limited, "Neighbor Discovery or ICMPv6 echo for us over the rate the control thread takes") \
+  X(icmpv6_bad_checksum, "ICMPv6 message for us whose checksum fails") \
+  X(nd_bad_hop_limit, "Neighbor Discovery message with a hop limit other than 255 (RFC 4861 7.1)") \
+  X(nd_malformed, "Neighbor Discovery message with a code not 0, short, a multicast target or a bad option") \
+  X(nd_bad_dad, "Neighbor Solicitation from :: not to a solicited-node group, or with a link-layer option") \
+  X(nd_bad_solicited, "solicited Neighbor Advertisement to a multicast address") \
+  X(nd_target_not_ours, "Neighbor Solicitation for an address that is not ours") \
+  X(nd_unresolved, "IPv6 packet whose on-link neighbor did not answer Neighbor Solicitations")
 
 enum class DropReason : uint8_t {
 #define WP_X(name, desc) name,

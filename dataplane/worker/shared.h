@@ -19,6 +19,7 @@
 #include <vector>
 
 #include "dataplane/control/neighbor.h"
+#include "dataplane/control/neighbor6.h"
 #include "dataplane/control/router_model.h"
 #include "dataplane/ip/fib.h"
 #include "dataplane/paths/path_table.h"
@@ -35,6 +36,7 @@ struct DataplaneShared {
   // retired after every worker's epoch moved twice; null = none.
   std::atomic<const FibTable*> fib{nullptr};
   NeighborTable neighbors;
+  Neighbor6Table neighbors6;  // IPv6 (Neighbor Discovery), the control thread resolves
   uint32_t workers = 1;
   std::vector<rte_ring*> handoff;              // (workers + 1) x workers, [from * workers + to]
   std::vector<rte_ring*> to_control;           // per worker + dispatcher: ARP, ICMP, local input
@@ -85,6 +87,14 @@ struct DataplaneShared {
 // and next hop it waits for, kept in the mbuf itself (no side allocation).
 inline void mark_resolve(rte_mbuf* m, int iface, Ipv4 next_hop) {
   m->hash.usr = next_hop;
+  m->port = static_cast<uint16_t>(iface);
+}
+// An IPv6 packet waiting for Neighbor Discovery: its next hop is its on-link
+// destination (the IPv6 header's), so only the interface is kept; the marker
+// is the limited broadcast address, never an IPv4 next hop.
+inline constexpr uint32_t kResolveIpv6 = 0xffffffff;
+inline void mark_resolve6(rte_mbuf* m, int iface) {
+  m->hash.usr = kResolveIpv6;
   m->port = static_cast<uint16_t>(iface);
 }
 

@@ -11,7 +11,6 @@
 #include "dataplane/ip/checksum.h"
 #include "dataplane/ip/packet_edit.h"
 #include "dataplane/session/owner.h"
-#include "dataplane/worker/ipv6_drops.h"
 #include "dataplane/worker/punt_class.h"
 
 namespace wp {
@@ -149,7 +148,7 @@ int Worker::owner_of(rte_mbuf*& m, ParsedPacket& pp, int iface) {
   if (has_ip && !ip_checksum_ok(m, pp)) return ctx_.drop(m, DropReason::bad_ip_checksum), kNone;
   switch (pp.status) {
     case ParseStatus::arp: return arp_to_control(m, iface), kNone;
-    case ParseStatus::not_ipv4: return drop_not_ipv4(m), kNone;
+    case ParseStatus::not_ipv4: return ipv6_.input(m, iface), kNone;  // or another EtherType
     case ParseStatus::fragment:  // reassembled on the fragment's worker, then dispatched whole
       if (!fragments_.take(m, pp)) return kNone;
       break;
@@ -175,13 +174,6 @@ int Worker::owner_of(rte_mbuf*& m, ParsedPacket& pp, int iface) {
     return ctx_.drop(m, DropReason::not_for_us), kNone;
   }
   return static_cast<int>(owner_of_class(cls, ctx_.shared.workers));
-}
-
-// Only IPv4 is routed; an IPv6 frame that fails the header walk is counted by its reason.
-void Worker::drop_not_ipv4(rte_mbuf* m) {
-  const uint8_t* d = pkt_data(m);
-  if (load_be16(d + 12) != kEtherTypeIpv6) return ctx_.drop(m, DropReason::not_ipv4);
-  ctx_.drop(m, ipv6_drop_reason(parse_ipv6_packet(d, m->data_len, kEthHdrLen).status));
 }
 
 void Worker::to_control(rte_mbuf* m) {

@@ -44,6 +44,7 @@
 #include "dataplane/worker/context.h"
 #include "dataplane/worker/ha_follower.h"
 #include "dataplane/worker/handoff.h"
+#include "dataplane/worker/ipv6_input.h"
 #include "dataplane/worker/offload_follower.h"
 #include "dataplane/worker/punt_class.h"
 #include "dataplane/worker/rate_limit.h"
@@ -121,7 +122,6 @@ class Worker {
   // The owner rule for one received packet; kNone when it was consumed
   // (dropped, handed to the control thread, or a fragment taken).
   int owner_of(rte_mbuf*& m, ParsedPacket& pp, int iface);
-  void drop_not_ipv4(rte_mbuf* m);  // counted by the IPv6 header walk's verdict when IPv6
   void to_control(rte_mbuf* m);
   void arp_to_control(rte_mbuf* m, int iface);  // metered per port
   void local_to_control(rte_mbuf* m, const ParsedPacket& pp);  // metered per punt class when punting
@@ -148,6 +148,7 @@ class Worker {
   Aging aging_{ctx_};
   HaFollower ha_{ctx_, crypto_};
   OffloadFollower offload_{ctx_};
+  Ipv6Input ipv6_{ctx_};
 
   RxFn rx_;
   void* io_ctx_ = nullptr;

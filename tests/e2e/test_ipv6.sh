@@ -6,7 +6,9 @@
 # The attacker (ns g) sends, with ipv6_craft.py: nine extension headers, a 264-byte hop-by-hop
 # header, hop-by-hop out of order, a header past the datagram, a tiny first fragment (RFC 7112),
 # a UDP length that lies, and a well-formed IPv6 frame (not routed yet: not_ipv4). A curl from
-# the client before and after must be byte-exact. (ipv6_malformed is unit-tested only: the LAN
+# the client before and after must be byte-exact. Then Neighbor Discovery and ICMPv6 echo
+# (docs/ipv6.md): the client's kernel, IPv6 enabled, resolves r1's LAN address and link-local
+# address (our Neighbor Advertisements) and pings both. (ipv6_malformed is unit-tested only: the LAN
 # bridge's br_netfilter drops IPv6 with a bad version or payload length before r1 sees it.)
 set -u -o pipefail
 source "$(dirname "$0")/lib.sh"
@@ -18,6 +20,7 @@ if [ ! -x "$WAYPOINTD" ]; then wp_fail "waypointd not found at $WAYPOINTD"; wp_f
 
 KEY=$(wp_keygen)
 wp_gen_basic_configs "$WP_TMP" "$WORKERS" "$KEY"
+sed -i 's|address: 10.1.0.1/24}|address: 10.1.0.1/24, ipv6_addresses: ["2001:db8:1::1/64"]}|' "$WP_TMP/r1.yaml"
 wp_basic_up
 wp_pair_start "$WORKERS"
 R1MAC=$(wp_mac r1 r1l)
@@ -47,6 +50,20 @@ crafted good not_ipv4
 wp_expect "r1 drops.parse_error stays 0 (IPv6 is not counted as a broken IPv4 header)" \
   "$(wp_stat r1 drops.parse_error)" -eq 0
 wp_check "curl after the crafted IPv6, sha256 matches" http_ok
+
+# Neighbor Discovery and echo: the client's kernel against r1.
+wp_exec c sysctl -qw net.ipv6.conf.all.disable_ipv6=0 net.ipv6.conf.c0.disable_ipv6=0 net.ipv6.conf.c0.accept_dad=0
+wp_exec c ip -6 addr add 2001:db8:1::10/64 dev c0 nodad
+R1LL=$("$WP_PY" -c 'import sys; m=[int(x,16) for x in sys.argv[1].split(":")]; m[0]^=2
+print("fe80::%x:%x:%x:%x" % (m[0]<<8|m[1], m[2]<<8|0xff, 0xfe00|m[3], m[4]<<8|m[5]))' "$R1MAC")
+ping6_ok() { wp_exec c ping -6 -c 1 -W 1 "$1" >/dev/null 2>&1; }
+wp_check "ping -6 r1's LAN address 2001:db8:1::1 (ND resolved by the client's kernel)" wp_until 20 ping6_ok 2001:db8:1::1
+wp_check "ping -6 r1's link-local $R1LL%c0" wp_until 20 ping6_ok "$R1LL%c0"
+wp_expect "the client's neighbor entry for 2001:db8:1::1 is r1's MAC" \
+  "$(wp_exec c ip -6 neigh show 2001:db8:1::1 dev c0 | grep -c "lladdr $R1MAC")" -eq 1
+wp_expect "r1 sent Neighbor Advertisements" "$(wp_stat r1 counters.nd_adverts_sent)" -ge 2
+wp_expect "r1 answered echo requests" "$(wp_stat r1 counters.icmpv6_echo_replies)" -ge 2
+wp_expect "r1 drops.icmpv6_bad_checksum stays 0" "$(wp_stat r1 drops.icmpv6_bad_checksum)" -eq 0
 
 wp_check "r1 exits 0 on SIGTERM" wp_router_stop r1
 wp_check "r2 exits 0 on SIGTERM" wp_router_stop r2

@@ -19,13 +19,20 @@
 // exactly when the fragment says so, never holds more than its capacity; a
 // reassembled datagram has a payload length that matches and parses as IPv6
 // again; once the clock is past every timeout a full sweep empties the table.
+// Neighbor Discovery (ip/ndp.h): an NS/NA that the walk accepts is parsed on
+// exactly its bytes, and an accepted one has a unicast target. NAT64
+// (ip/nat64_packet.h): a TCP/UDP/ICMPv6 packet the walk accepts is translated
+// to IPv4 in a copy and must parse as that IPv4 packet, inside the copy.
 // make_corpus.py writes seeds in this format (ipv6_seeds).
+#include <algorithm>
 #include <cstddef>
 #include <cstdint>
 #include <vector>
 
 #include "dataplane/ip/ipv6.h"
 #include "dataplane/ip/ipv6_reassembly.h"
+#include "dataplane/ip/nat64_packet.h"
+#include "dataplane/ip/ndp.h"
 #include "dataplane/ip/packet.h"
 
 namespace {
@@ -44,6 +51,32 @@ void check_view(const std::vector<uint8_t>& d, const wp::Ipv6View& v) {
   check(v.frag.atomic == (v.frag.present && v.frag.offset == 0 && !v.frag.more));
   check((v.status == wp::Ipv6Status::fragment) == (v.frag.present && !v.frag.atomic));
   if (v.frag.present) check(v.frag.header + 8u <= v.l4 && d[v.frag.header] == v.frag.next);
+}
+
+void check_nd(const std::vector<uint8_t>& d, const wp::Ipv6View& v) {
+  if (v.status != wp::Ipv6Status::ok || v.proto != wp::kProtoIcmpv6) return;
+  const uint8_t type = d[v.l4];
+  if (type != wp::kNdNeighborSolicit && type != wp::kNdNeighborAdvert) return;
+  std::vector<uint8_t> icmp(d.begin() + v.l4, d.begin() + v.end);  // exact size
+  wp::NdMessage nd;
+  wp::NdStatus st = wp::parse_nd(icmp.data(), static_cast<uint32_t>(icmp.size()), v.src, v.dst, v.hop_limit, nd);
+  if (st == wp::NdStatus::ok) check(!nd.target.is_multicast() && nd.type == type);
+  (void)wp::icmpv6_checksum(v.src, v.dst, icmp.data(), static_cast<uint32_t>(icmp.size()));
+}
+
+// Translated in a copy that starts 14 bytes before the IPv6 header (the
+// Ethernet header's place), so the result is an Ethernet frame.
+void check_nat64(const std::vector<uint8_t>& d, const wp::Ipv6View& v) {
+  if (v.status != wp::Ipv6Status::ok) return;
+  std::vector<uint8_t> f(wp::kEthHdrLen + v.end, 0);
+  std::copy(d.begin(), d.begin() + v.end, f.begin() + wp::kEthHdrLen);
+  wp::Ipv6View fv = wp::parse_ipv6_packet(f.data(), static_cast<uint32_t>(f.size()), wp::kEthHdrLen);
+  check(fv.status == wp::Ipv6Status::ok && fv.l4 == v.l4 + wp::kEthHdrLen);
+  wp::Nat64Result r = wp::nat64_6to4(f.data(), fv, 0xc0000201, 0x0a02000a, 40000, 1);
+  if (r.verdict != wp::Nat64Verdict::ok) return;
+  check(r.shift >= 0 && r.shift + r.len <= static_cast<int32_t>(f.size()));
+  wp::ParsedPacket pp = wp::parse_packet(f.data() + r.shift, r.len);
+  check(pp.status == wp::ParseStatus::ipv4 && pp.src == 0xc0000201 && pp.dst == 0x0a02000a && pp.end == r.len);
 }
 
 void check_whole(const uint8_t* out, size_t n) {
@@ -70,6 +103,8 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
     pos += len;
     wp::Ipv6View v = wp::parse_ipv6_packet(d.data(), static_cast<uint32_t>(d.size()), 0);
     check_view(d, v);
+    check_nd(d, v);
+    check_nat64(d, v);
     if (v.status != wp::Ipv6Status::fragment) continue;
     const uint32_t frag_len = v.end - (v.frag.header + 8u);
     wp::ReassemblyResult r = table.add(d.data(), v, now);

@@ -1,0 +1,179 @@
+// The control thread's IPv6: Neighbor Discovery (RFC 4861) and ICMPv6 echo
+// (RFC 4443 § 4) for the interfaces' addresses (docs/ipv6.md). Workers pass
+// up what ipv6_input.h lets through; here the checksum and ND's validity
+// rules are checked, Neighbor Solicitations for our addresses are answered
+// (Router and Override set: we are a router and the address is ours alone;
+// Solicited unless the asker was doing DAD, then to all-nodes, § 7.2.4),
+// advertisements fill the neighbor cache (neighbor6.h, which decides what may
+// be learned), and echo requests are answered from the address pinged.
+// Resolution: packets for an on-link neighbor without a cache entry wait in
+// pending6_ (kPendingPerNeighbor each) while the cache's INCOMPLETE entry
+// solicits; they leave when it is learned or are dropped when it fails.
+// Duplicate Address Detection of our own addresses is not done: an
+// advertisement for one of them is counted as a conflict.
+#include <cstring>
+
+#include "dataplane/control/control_thread.h"
+#include "dataplane/ip/ndp.h"
+#include "dataplane/ip/packet_edit.h"
+
+namespace wp {
+namespace {
+
+DropReason nd_drop_reason(NdStatus s) {
+  switch (s) {
+    case NdStatus::bad_hop_limit: return DropReason::nd_bad_hop_limit;
+    case NdStatus::bad_dad: return DropReason::nd_bad_dad;
+    case NdStatus::bad_solicited: return DropReason::nd_bad_solicited;
+    case NdStatus::malformed:
+    case NdStatus::ok: break;
+  }
+  return DropReason::nd_malformed;
+}
+
+}  // namespace
+
+void Control::icmp6_input(rte_mbuf* m, int iface) {
+  const uint8_t* d = pkt_data(m);
+  const Ipv6View v = parse_ipv6_packet(d, m->data_len, kEthHdrLen);
+  if (v.status != Ipv6Status::ok || v.proto != kProtoIcmpv6) return not_ours(m, iface);
+  if (icmpv6_checksum(v.src, v.dst, d + v.l4, v.end - v.l4) != 0) return drop(m, DropReason::icmpv6_bad_checksum);
+  switch (d[v.l4]) {
+    case kNdNeighborSolicit:
+    case kNdNeighborAdvert: return nd_input(m, v, iface);
+    case kIcmp6EchoRequest: return echo6_input(m, v, iface);
+    default: return not_ours(m, iface);
+  }
+}
+
+void Control::nd_input(rte_mbuf* m, const Ipv6View& v, int iface) {
+  const uint8_t* d = pkt_data(m);
+  NdMessage nd;
+  NdStatus st = parse_nd(d + v.l4, v.end - v.l4, v.src, v.dst, v.hop_limit, nd);
+  if (st != NdStatus::ok) return drop(m, nd_drop_reason(st));
+  const InterfaceModel& in = model().interfaces[iface];
+  if (nd.type == kNdNeighborAdvert) {
+    rte_pktmbuf_free(m);
+    return nd_advert_input(nd, iface);
+  }
+  counters().add(Counter::nd_solicits_received);
+  if (!in.holds6(nd.target)) return drop(m, DropReason::nd_target_not_ours);
+  const bool dad = v.src.is_unspecified();
+  uint8_t to_mac[6];
+  if (dad)
+    multicast_mac_of(kAllNodes, to_mac);
+  else
+    std::memcpy(to_mac, nd.has_lla ? nd.lla : d + 6, 6);
+  if (!dad && nd.has_lla &&
+      shared_.neighbors6.solicited_by(iface, v.src, nd.lla, now_ms_) == Neighbor6Table::Learned::stale)
+    neighbor6_learned(iface, v.src);
+  const uint8_t flags = kNaRouter | kNaOverride | (dad ? 0 : kNaSolicited);
+  rte_pktmbuf_free(m);
+  send_nd(iface,
+          [&](uint8_t* f) { return write_advert(f, in.mac, nd.target, dad ? kAllNodes : v.src, to_mac, flags); });
+  counters().add(Counter::nd_adverts_sent);
+}
+
+void Control::nd_advert_input(const NdMessage& nd, int iface) {
+  counters().add(Counter::nd_adverts_received);
+  if (model().interfaces[iface].holds6(nd.target)) return counters().add(Counter::nd_address_conflict);
+  if (!nd.has_lla) return;  // nothing to learn: our solicitations always ask for it
+  switch (shared_.neighbors6.advert(iface, nd.target, nd.lla, nd.flags, now_ms_)) {
+    case Neighbor6Table::Learned::ignored: return counters().add(Counter::nd_learn_unsolicited);
+    case Neighbor6Table::Learned::unchanged: return;
+    case Neighbor6Table::Learned::reachable:
+    case Neighbor6Table::Learned::stale: break;
+  }
+  counters().add(Counter::nd_neighbors_learned);
+  neighbor6_learned(iface, nd.target);
+}
+
+// The reply leaves from the address pinged, without the request's extension
+// headers (they were the request's: RFC 4443 § 4.2 echoes only the data).
+void Control::echo6_input(rte_mbuf* m, const Ipv6View& v, int iface) {
+  if (!model().interfaces[iface].holds6(v.dst)) return not_ours(m, iface);
+  uint8_t* d = pkt_data(m);
+  const uint16_t len = static_cast<uint16_t>(v.end - v.l4);
+  uint8_t* ip = d + v.l3;
+  if (v.l4 != v.l3 + kIpv6HdrLen) {
+    std::memmove(ip + kIpv6HdrLen, d + v.l4, len);
+    ip[6] = kProtoIcmpv6;
+  }
+  store_be16(ip + 4, len);
+  rte_pktmbuf_trim(m, static_cast<uint16_t>(m->data_len - (v.l3 + kIpv6HdrLen + len)));
+  echo6_reply_in_place(ip, ip + kIpv6HdrLen, len, v.dst);
+  uint8_t dst[6];
+  std::memcpy(dst, d + 6, 6);
+  counters().add(Counter::icmpv6_echo_replies);
+  send_l2(m, iface, dst);
+}
+
+template <class Write>
+void Control::send_nd(int iface, Write&& write) {
+  rte_mbuf* m = rte_pktmbuf_alloc(pool_);
+  if (!m) return;
+  auto* p = reinterpret_cast<uint8_t*>(rte_pktmbuf_append(m, kNdFrameLen));
+  if (!p) return rte_pktmbuf_free(m);
+  write(p);
+  const InterfaceModel& out = model().interfaces[iface];
+  if (tx_(tx_ctx_, out.port_id, tx_queue_, &m, 1) != 1) return drop(m, DropReason::tx_full);
+  counters().add(Counter::tx_packets);
+}
+
+void Control::send_solicit(int iface, const Ipv6& target, const uint8_t* unicast_mac) {
+  const InterfaceModel& in = model().interfaces[iface];
+  send_nd(iface, [&](uint8_t* f) { return write_solicit(f, in.mac, in.source6_for(target), target, unicast_mac); });
+  counters().add(Counter::nd_solicits_sent);
+}
+
+// A packet for on-link `m`'s IPv6 destination: sent when its neighbor is
+// known, else queued while it is resolved.
+void Control::resolve6(rte_mbuf* m) {
+  const int iface = m->port;  // mark_resolve6()
+  const Ipv6View v = parse_ipv6_packet(pkt_data(m), m->data_len, kEthHdrLen);
+  if (v.status != Ipv6Status::ok && v.status != Ipv6Status::fragment) return drop(m, DropReason::parse_error);
+  uint8_t mac[6];
+  if (shared_.neighbors6.use(iface, v.dst, mac, now_ms_)) return send_l2(m, iface, mac);
+  auto it = std::find_if(pending6_.begin(), pending6_.end(),
+                         [&](const Pending6& p) { return p.iface == iface && p.addr == v.dst; });
+  if (it == pending6_.end()) {
+    if (pending6_.size() >= kMaxPendingNeighbors) return drop(m, DropReason::nd_unresolved);
+    switch (shared_.neighbors6.begin(iface, v.dst, now_ms_)) {
+      case Neighbor6Table::Begun::full: return drop(m, DropReason::nd_unresolved);
+      case Neighbor6Table::Begun::started: send_solicit(iface, v.dst, nullptr); break;
+      case Neighbor6Table::Begun::known: break;  // INCOMPLETE already: its solicitations run
+    }
+    pending6_.push_back({iface, v.dst, {}});
+    it = pending6_.end() - 1;
+  }
+  if (it->packets.size() >= kPendingPerNeighbor) return drop(m, DropReason::nd_unresolved);
+  it->packets.push_back(m);
+}
+
+void Control::neighbor6_learned(int iface, const Ipv6& addr) {
+  uint8_t mac[6];
+  if (!shared_.neighbors6.lookup(iface, addr, mac)) return;
+  auto it = std::find_if(pending6_.begin(), pending6_.end(),
+                         [&](const Pending6& p) { return p.iface == iface && p.addr == addr; });
+  if (it == pending6_.end()) return;
+  for (rte_mbuf* m : it->packets) send_l2(m, iface, mac);
+  pending6_.erase(it);
+}
+
+void Control::neighbor6_failed(int iface, const Ipv6& addr) {
+  counters().add(Counter::nd_resolution_failed);
+  auto it = std::find_if(pending6_.begin(), pending6_.end(),
+                         [&](const Pending6& p) { return p.iface == iface && p.addr == addr; });
+  if (it == pending6_.end()) return;
+  for (rte_mbuf* m : it->packets) drop(m, DropReason::nd_unresolved);
+  pending6_.erase(it);
+}
+
+void Control::age_neighbors6(uint32_t now_ms) {
+  auto solicit = [this](int iface, const Ipv6& addr, const uint8_t* mac) { send_solicit(iface, addr, mac); };
+  auto failed = [this](int iface, const Ipv6& addr) { neighbor6_failed(iface, addr); };
+  Neighbor6Table::Aged aged = shared_.neighbors6.age(now_ms, kNeighborSweep, solicit, failed);
+  if (aged.expired) counters().add(Counter::nd_neighbors_expired, aged.expired);
+}
+
+}  // namespace wp

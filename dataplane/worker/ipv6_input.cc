@@ -1,0 +1,42 @@
+// IPv6 frames at a worker; see ipv6_input.h.
+#include "dataplane/worker/ipv6_input.h"
+
+#include "dataplane/ip/ndp.h"
+#include "dataplane/ip/packet.h"
+#include "dataplane/ip/packet_edit.h"
+#include "dataplane/worker/ipv6_drops.h"
+
+namespace wp {
+
+void Ipv6Input::input(rte_mbuf* m, int iface) {
+  const uint8_t* d = pkt_data(m);
+  if (m->data_len < kEthHdrLen || load_be16(d + 12) != kEtherTypeIpv6) return ctx_.drop(m, DropReason::not_ipv4);
+  const Ipv6View v = parse_ipv6_packet(d, m->data_len, kEthHdrLen);
+  if (v.status != Ipv6Status::ok) return ctx_.drop(m, ipv6_drop_reason(v.status));
+  const InterfaceModel& in = ctx_.rm().interfaces[iface];
+  if (v.proto == kProtoIcmpv6 && for_control(d, v, in)) return to_control(m, iface);
+  ctx_.drop(m, DropReason::not_ipv4);  // not routed
+}
+
+bool Ipv6Input::for_control(const uint8_t* d, const Ipv6View& v, const InterfaceModel& in) {
+  switch (d[v.l4]) {
+    case kIcmp6EchoRequest: return in.holds6(v.dst);
+    case kNdNeighborSolicit: {
+      if (v.end - v.l4 < 24) return false;  // the control thread's rules would drop it; not worth the ring
+      const Ipv6 target = load_ipv6(d + v.l4 + 8);
+      if (!in.holds6(target)) return false;  // another host's resolution, seen in promiscuous mode
+      return v.dst == target || v.dst == solicited_node_of(target);
+    }
+    case kNdNeighborAdvert: return in.holds6(v.dst) || v.dst == kAllNodes;
+    default: return false;
+  }
+}
+
+void Ipv6Input::to_control(rte_mbuf* m, int iface) {
+  if (!nd_rate_[static_cast<size_t>(iface) % kNdPorts].take(ctx_.now_ms, kNdPerSecond, kNdBurst))
+    return ctx_.drop(m, DropReason::nd_rate_limited);
+  if (rte_ring_sp_enqueue(ctx_.shared.to_control[ctx_.id], m) != 0) return ctx_.drop(m, DropReason::control_full);
+  ctx_.counters->add(Counter::to_control);
+}
+
+}  // namespace wp

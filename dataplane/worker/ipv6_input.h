@@ -1,0 +1,41 @@
+// What a worker does with an IPv6 frame (docs/ipv6.md). The header walk
+// (ip/ipv6.h) first: a frame that fails it is dropped by its reason. ICMPv6
+// the control thread answers goes up to it, metered per port like ARP:
+// Neighbor Solicitations for one of the interface's addresses (RFC 4861
+// § 7.2.3: to that address or its solicited-node group), Neighbor
+// Advertisements to one of them or to all-nodes (answers to our solicitations
+// and the neighbors' own updates, § 7.2.6) and echo requests to one of them.
+// The control thread verifies checksums and the ND validity rules. Anything
+// else is not routed (`not_ipv4`).
+#pragma once
+
+#include <rte_mbuf.h>
+
+#include <array>
+
+#include "dataplane/ip/ipv6.h"
+#include "dataplane/worker/context.h"
+#include "dataplane/worker/rate_limit.h"
+
+namespace wp {
+
+class Ipv6Input {
+ public:
+  // Per port, like ARP: a LAN's hosts resolving us at once, far below what
+  // would keep the control thread from its timers.
+  static constexpr uint32_t kNdPerSecond = 1000;
+  static constexpr uint32_t kNdBurst = 256;
+  static constexpr size_t kNdPorts = 16;
+
+  explicit Ipv6Input(WorkerContext& ctx) : ctx_(ctx) {}
+  void input(rte_mbuf* m, int iface);
+
+ private:
+  bool for_control(const uint8_t* d, const Ipv6View& v, const InterfaceModel& in);
+  void to_control(rte_mbuf* m, int iface);
+
+  WorkerContext& ctx_;
+  std::array<TokenBucket, kNdPorts> nd_rate_{};
+};
+
+}  // namespace wp
