@@ -81,7 +81,23 @@ namespace wp {
   X(ipv6_ext_too_long, "IPv6 extension headers longer than the parser walks (256 bytes in total)") \
   X(ipv6_ext_order, "IPv6 hop-by-hop header not first, or a second fragment or routing header") \
   X(ipv6_first_fragment_short, "IPv6 first fragment without the whole header chain and upper-layer header (RFC 7112)") \
-  X(ipv6_l4_truncated, "IPv6 packet whose TCP/UDP/ICMPv6 header is short or inconsistent")
+  X(ipv6_l4_truncated, "IPv6 packet whose TCP/UDP/ICMPv6 header is short or inconsistent") \
+  X(esp_malformed, "ESP packet shorter than header, IV, one cipher block and ICV, not whole blocks, or in several segments") \
+  X(esp_unknown_spi, "ESP packet whose SPI names no inbound SA") \
+  X(esp_wrong_peer, "ESP packet from another address than its SA's peer") \
+  X(esp_replayed, "ESP sequence number already received (RFC 4303 § 3.4.3)") \
+  X(esp_too_old, "ESP sequence number below the 1024-number replay window") \
+  X(esp_auth_failed, "ESP ICV or GCM tag did not verify") \
+  X(esp_bad_padding, "decrypted ESP trailer: pad length past the payload or padding not 1, 2, 3...") \
+  X(esp_dummy, "ESP dummy packet (next header 59, RFC 4303 § 2.6)") \
+  X(esp_bad_next_header, "ESP next header neither IPv4 (4) nor IPv6 (41)") \
+  X(esp_inner_unsupported, "ESP carried an IPv6 packet (tunnels carry IPv4 so far)") \
+  X(esp_inner_malformed, "the packet inside ESP is not a whole IPv4 packet") \
+  X(esp_no_sa, "packet routed into a tunnel that has no outbound SA (not negotiated yet)") \
+  X(esp_seq_exhausted, "outbound SA sent its last sequence number; the peer must rekey it first") \
+  X(esp_too_big, "packet routed into a tunnel is larger than the tunnel MTU") \
+  X(esp_no_room, "no headroom or tailroom in the mbuf for the ESP encapsulation") \
+  X(esp_seal_failed, "the crypto library refused to seal an ESP packet")
 
 enum class DropReason : uint8_t {
 #define WP_X(name, desc) name,
