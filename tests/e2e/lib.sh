@@ -714,7 +714,7 @@ except Exception:
     print(-1)' "$2"
 }
 
-# ---- strongSwan as a legacy IPsec site (docs/ipsec.md § The peer in the tests)
+# ---- strongSwan as a legacy IPsec site (docs/ipsec.md, "The peer in the tests")
 # charon with kernel-libipsec (user-space ESP: this kernel has no XFRM), a
 # private strongswan.conf, /run and VICI socket under DIR, in namespace NS.
 
