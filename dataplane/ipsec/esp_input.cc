@@ -102,6 +102,9 @@ uint32_t esp_spi(const uint8_t* ip, size_t len) {
 
 void esp_input_burst(CryptoEngine& eng, const EspSaTable& table, EspWorkerState& state, rte_mbuf** pkts,
                      uint16_t n, EspResult* out) {
+  constexpr uint16_t kBurst = CryptoEngine::kMaxBurst;
+  for (; n > kBurst; pkts += kBurst, out += kBurst, n = static_cast<uint16_t>(n - kBurst))
+    esp_input_burst(eng, table, state, pkts, kBurst, out);
   EspOp ops[CryptoEngine::kMaxBurst];
   Pending pending[CryptoEngine::kMaxBurst];
   uint16_t k = 0;

@@ -33,7 +33,7 @@ struct EspResult {
 // other packet). Dispatch uses it for owner_of_spi.
 uint32_t esp_spi(const uint8_t* ip, size_t len);
 
-// `pkts[i]`: data at the outer IPv4 header, n <= CryptoEngine::kMaxBurst.
+// `pkts[i]`: data at the outer IPv4 header, any n (taken a crypto burst at a time).
 // out[i].ok: the mbuf now starts at the inner IPv4 packet and ends with it.
 void esp_input_burst(CryptoEngine& eng, const EspSaTable& table, EspWorkerState& state, rte_mbuf** pkts,
                      uint16_t n, EspResult* out);

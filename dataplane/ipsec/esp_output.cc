@@ -68,7 +68,6 @@ bool prepare(IvSource& ivs, const EspSaTable& table, EspWorkerState& state, rte_
   op.len = static_cast<uint32_t>(rte_pktmbuf_pkt_len(m) - (esp - ip));
   op.seq = seq;
   op.keys = &sa->keys;
-  st->counters.bytes += inner;
   out.tunnel = tunnel;
   return true;
 }
@@ -77,13 +76,18 @@ bool prepare(IvSource& ivs, const EspSaTable& table, EspWorkerState& state, rte_
 
 void esp_output_burst(CryptoEngine& eng, IvSource& ivs, const EspSaTable& table, EspWorkerState& state,
                       rte_mbuf** pkts, const uint16_t* tunnels, uint16_t n, EspResult* out) {
+  constexpr uint16_t kBurst = CryptoEngine::kMaxBurst;
+  for (; n > kBurst; pkts += kBurst, tunnels += kBurst, out += kBurst, n = static_cast<uint16_t>(n - kBurst))
+    esp_output_burst(eng, ivs, table, state, pkts, tunnels, kBurst, out);
   EspOp ops[CryptoEngine::kMaxBurst];
   EspSaState* sts[CryptoEngine::kMaxBurst];
   uint16_t index[CryptoEngine::kMaxBurst];
+  uint32_t inner_len[CryptoEngine::kMaxBurst];
   uint16_t k = 0;
   for (uint16_t i = 0; i < n; ++i) {
     out[i] = EspResult{};
     EspSaState* st = nullptr;
+    inner_len[k] = rte_pktmbuf_pkt_len(pkts[i]);
     if (prepare(ivs, table, state, pkts[i], tunnels[i], out[i], ops[k], st)) {
       sts[k] = st;
       index[k++] = i;
@@ -96,6 +100,7 @@ void esp_output_burst(CryptoEngine& eng, IvSource& ivs, const EspSaTable& table,
     if (ops[j].ok) {
       out[index[j]].ok = true;
       sts[j]->counters.packets++;
+      sts[j]->counters.bytes += inner_len[j];
     } else {
       out[index[j]].drop = DropReason::esp_seal_failed;
       sts[j]->counters.drops++;

@@ -28,7 +28,7 @@ inline constexpr size_t esp_overhead_front(const EspSa& sa) {
 }
 
 // `pkts[i]`: data at an inner IPv4 packet routed into tunnel `tunnels[i]`;
-// n <= CryptoEngine::kMaxBurst. out[i].ok: the mbuf now starts at the outer
+// any n (taken a crypto burst at a time). out[i].ok: the mbuf now starts at the outer
 // IPv4 header to the SA's peer (out[i].tunnel says which tunnel).
 void esp_output_burst(CryptoEngine& eng, IvSource& ivs, const EspSaTable& table, EspWorkerState& state,
                       rte_mbuf** pkts, const uint16_t* tunnels, uint16_t n, EspResult* out);

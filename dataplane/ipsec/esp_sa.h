@@ -2,8 +2,9 @@
 //
 // Split like the rest of the dataplane's shared state: what the control
 // thread negotiates (SPIs, keys, outer addresses, the tunnel) is an
-// immutable `EspSaTable` it builds and publishes whole (a pointer swap, the
-// old table retired after the workers' epochs moved, as the FIB is); what a
+// immutable `EspSaTable` it builds (control/ike/child_esp.h) to publish whole,
+// as the FIB is (a pointer swap, the old table retired after the workers'
+// epochs moved; waypointd does not publish one yet); what a
 // packet changes (the replay window, the sender's counter, the counters) is
 // `EspSaState`, per worker and per slot, never shared. A slot's
 // `generation` changes when the control thread reuses it for a new SA, so a

@@ -210,6 +210,25 @@ TEST(EspInput, TrailerAndInnerHeaderChecks) {
   EXPECT_EQ(drop(long_len, {0, 4}), DropReason::esp_inner_malformed);
 }
 
+TEST(EspPath, BurstsLongerThanTheCryptoBurst) {
+  Pair pair({EspCipher::aes256_cbc_hmac_sha256, false, true});
+  constexpr uint16_t kN = 150;
+  rte_mbuf* pkts[kN];
+  uint16_t tunnels[kN];
+  EspResult res[kN];
+  for (uint16_t i = 0; i < kN; ++i) pkts[i] = inner_packet(i), tunnels[i] = 3;
+  esp_output_burst(pair.eng, pair.ivs, *pair.headend, pair.headend_state, pkts, tunnels, kN, res);
+  for (uint16_t i = 0; i < kN; ++i) ASSERT_TRUE(res[i].ok) << i;
+  esp_input_burst(pair.eng, *pair.site, pair.site_state, pkts, kN, res);
+  for (uint16_t i = 0; i < kN; ++i) {
+    EXPECT_TRUE(res[i].ok) << i;
+    EXPECT_EQ(pkts[i]->data_len, 28 + i);
+    rte_pktmbuf_free(pkts[i]);
+  }
+  EXPECT_EQ(pair.received().packets, kN);
+  EXPECT_EQ(pair.sent().bytes, pair.received().bytes);
+}
+
 TEST(EspOutput, RefusalsHaveReasons) {
   Pair pair({EspCipher::aes256_gcm16, false, true});
   rte_mbuf* m = inner_packet();
