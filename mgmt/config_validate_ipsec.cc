@@ -22,6 +22,7 @@ constexpr std::array<std::string_view, 3> kIkeProposals = {"aes256-sha256-modp20
 constexpr std::array<std::string_view, 4> kEspProposals = {"aes256gcm16", "aes256gcm16-esn", "aes256-sha256",
                                                            "aes256-sha256-esn"};
 constexpr size_t kMinPskLen = 16;
+constexpr uint32_t kMaxTunnels = 256;  // dataplane/ipsec/esp_sa.h kMaxEspTunnels
 
 std::string at(const std::string& list, int i) { return list + "[" + std::to_string(i) + "]"; }
 
@@ -116,6 +117,14 @@ void ConfigValidator::check_tunnels() {
     if (t.mtu() != 0 && (t.mtu() < 576 || t.mtu() > 9000)) error(path + ".mtu", "must be 576..9000 (0 means 1400)");
     if (required(t.tenant(), path + ".tenant") && !tenant_names_.count(t.tenant()))
       error(path + ".tenant", "unknown tenant \"" + t.tenant() + "\"");
+  }
+  if (cfg_.tunnels_size() > static_cast<int>(kMaxTunnels))
+    error("tunnels", std::to_string(cfg_.tunnels_size()) + " tunnels; at most " + std::to_string(kMaxTunnels));
+  // A site's traffic leaves its Child SAs through its tunnel: without one it would have nowhere to go.
+  for (int i = 0; i < cfg_.ipsec_peers_size(); ++i) {
+    const std::string& name = cfg_.ipsec_peers(i).name();
+    if (!name.empty() && !peers.count(name))
+      error(at("ipsec_peers", i), "no tunnel names IPsec peer \"" + name + "\" (add one to tunnels)");
   }
 }
 

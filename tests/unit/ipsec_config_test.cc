@@ -160,6 +160,14 @@ TEST(IpsecConfig, TrafficSelectorsAreNetworks) {
   EXPECT_TRUE(HasError(r, "ipsec_peers[0].remote_ts[0]", "is not a CIDR"));
 }
 
+TEST(IpsecConfig, EveryPeerNeedsATunnel) {
+  std::string text = r1_text() + site_yaml(kPskLine);
+  text.replace(text.find("    peer: site1\n"), 16, "    peer: site9\n");
+  ConfigResult r = load_config_text(text);
+  EXPECT_TRUE(HasError(r, "ipsec_peers[0]", "no tunnel names IPsec peer \"site1\""));
+  EXPECT_TRUE(HasError(r, "tunnels[0].peer", "unknown IPsec peer \"site9\""));
+}
+
 TEST(IpsecConfig, TunnelRules) {
   std::string text = r1_text() + site_yaml(kPskLine, "    mtu: 100\n") +
                      "  - name: wan0\n    peer: site1\n    tenant: nobody\n" +
