@@ -19,6 +19,7 @@ size_t esp_offset(const uint8_t* ip, size_t len) {
   if (len < 20 || (ip[0] >> 4) != 4) return 0;
   const size_t ihl = size_t{ip[0] & 0x0fu} * 4;
   if (ihl < 20 || len < ihl + kEspHeaderLen) return 0;
+  if (load16(ip + 6) & 0x3fff) return 0;  // a fragment: reassembled before dispatch, never opened as is
   if (ip[9] == kIpProtoEsp) return ihl;
   if (ip[9] != kIpProtoUdp || len < ihl + kUdpLen + kEspHeaderLen) return 0;
   if (load16(ip + ihl + 2) != kIkeNattPort) return 0;

@@ -159,6 +159,10 @@ TEST(EspInput, ReplayedTamperedAndForeignPacketsDrop) {
   Bytes short_esp(first.begin(), first.begin() + 28 + 8 + 8 + 10);  // less than one block and the ICV
   short_esp[3] = static_cast<uint8_t>(short_esp.size());
   EXPECT_EQ(open_drop(pair, short_esp), DropReason::esp_malformed);
+  Bytes fragment = first;
+  fragment[6] = 0x20;  // more fragments
+  EXPECT_EQ(esp_spi(fragment.data(), fragment.size()), 0u);
+  EXPECT_EQ(esp_spi(first.data(), first.size()), pair.spi);
   EXPECT_EQ(pair.received().packets, 2u);
   EXPECT_EQ(pair.received().drops, 4u);  // tampered, replayed, spoofed, short (unknown SPI has no SA)
 }
