@@ -396,6 +396,11 @@ void resolve_key_files(const std::filesystem::path& dir, config::Config& cfg, st
     resolve_key_file(dir, peer.mutable_key(), peer.mutable_key_file(), path + ".key_file", errors);
     resolve_key_file(dir, peer.mutable_next_key(), peer.mutable_next_key_file(), path + ".next_key_file", errors);
   }
+  for (int i = 0; i < cfg.ipsec_peers_size(); ++i) {
+    config::IpsecPeer& p = *cfg.mutable_ipsec_peers(i);
+    const std::string path = "ipsec_peers[" + std::to_string(i) + "].psk_file";
+    resolve_key_file(dir, p.mutable_psk(), p.mutable_psk_file(), path, errors);
+  }
 }
 
 // Validation runs after mapping; a path the loader already reported on would

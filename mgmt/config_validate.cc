@@ -310,6 +310,7 @@ std::vector<ConfigError> ConfigValidator::run() {
   check_redis();
   check_fpm();
   check_ha();
+  check_ipsec();
   check_rest_access();
   return std::move(errors_);
 }

@@ -76,6 +76,12 @@ class ConfigValidator {
   void check_applications();
   void check_app_names(const google::protobuf::RepeatedPtrField<std::string>& names, const std::string& list_path,
                        bool categories);
+  // config_validate_ipsec.cc: legacy IPsec sites and their tunnel interfaces.
+  void check_ipsec();
+  void check_ipsec_psk(const config::IpsecPeer& p, const std::string& path);
+  void check_ipsec_proposals(const config::IpsecPeer& p, const std::string& path);
+  void check_ipsec_timers(const config::IpsecPeer& p, const std::string& path);
+  void check_tunnels();
 
   // Shared helpers (config_validate.cc).
   void error(std::string path, std::string message) { errors_.push_back({std::move(path), std::move(message)}); }
@@ -91,6 +97,7 @@ class ConfigValidator {
   // Names collected by each entity's own check, for references from later
   // ones (run() orders the checks so these are filled before use).
   std::set<std::string> tenant_names_, service_names_, security_names_, peer_names_;
+  std::set<std::string> ipsec_peer_names_;
   std::vector<ConfigError> errors_;
 };
 

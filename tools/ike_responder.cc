@@ -38,6 +38,8 @@
 #include <sstream>
 #include <string>
 
+#include "dataplane/control/ike/responder_config.h"
+
 namespace {
 
 using namespace wp::ike;
@@ -55,32 +57,6 @@ std::vector<std::string> split_list(const std::string& v) {
   for (std::string item; std::getline(ss, item, ',');)
     if (!trim(item).empty()) out.push_back(trim(item));
   return out;
-}
-
-bool ike_suite(const std::string& name, IkeSuite& s) {
-  if (name == "aes256-sha256-modp2048")
-    s = {kEncrAesCbc, 256, kIntegHmacSha256_128, kPrfHmacSha256, kDhModp2048};
-  else if (name == "aes256-sha256-ecp256")
-    s = {kEncrAesCbc, 256, kIntegHmacSha256_128, kPrfHmacSha256, kDhEcp256};
-  else if (name == "aes256gcm16-prfsha256-ecp256")
-    s = {kEncrAesGcm16, 256, 0, kPrfHmacSha256, kDhEcp256};
-  else
-    return false;
-  return true;
-}
-
-bool esp_suite(const std::string& name, EspSuite& s) {
-  if (name == "aes256gcm16")
-    s = {kEncrAesGcm16, 0, false};
-  else if (name == "aes256gcm16-esn")
-    s = {kEncrAesGcm16, 0, true};
-  else if (name == "aes256-sha256")
-    s = {kEncrAesCbc, kIntegHmacSha256_128, false};
-  else if (name == "aes256-sha256-esn")
-    s = {kEncrAesCbc, kIntegHmacSha256_128, true};
-  else
-    return false;
-  return true;
 }
 
 bool cidr(const std::string& text, TrafficSelector& ts) {
@@ -112,7 +88,7 @@ std::string apply(ToolConfig& c, PeerConfig* peer, const std::string& key, const
   } else if (!peer && key == "ike_proposals") {
     for (const std::string& n : split_list(value)) {
       IkeSuite s;
-      if (!ike_suite(n, s)) return "unknown IKE proposal '" + n + "'";
+      if (!ike_suite_by_name(n, s)) return "unknown IKE proposal '" + n + "'";
       c.responder.ike_suites.push_back(s);
     }
   } else if (peer && key == "local_id")
@@ -124,7 +100,7 @@ std::string apply(ToolConfig& c, PeerConfig* peer, const std::string& key, const
   else if (peer && key == "esp_proposals") {
     for (const std::string& n : split_list(value)) {
       EspSuite s;
-      if (!esp_suite(n, s)) return "unknown ESP proposal '" + n + "'";
+      if (!esp_suite_by_name(n, s)) return "unknown ESP proposal '" + n + "'";
       peer->esp_suites.push_back(s);
     }
   } else if (peer && (key == "local_ts" || key == "remote_ts")) {

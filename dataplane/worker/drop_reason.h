@@ -92,7 +92,23 @@ namespace wp {
   X(nd_bad_dad, "Neighbor Solicitation from :: not to a solicited-node group, or with a link-layer option") \
   X(nd_bad_solicited, "solicited Neighbor Advertisement to a multicast address") \
   X(nd_target_not_ours, "Neighbor Solicitation for an address that is not ours") \
-  X(nd_unresolved, "IPv6 packet whose on-link neighbor did not answer Neighbor Solicitations")
+  X(nd_unresolved, "IPv6 packet whose on-link neighbor did not answer Neighbor Solicitations") \
+  X(esp_malformed, "ESP packet shorter than header, IV, one cipher block and ICV, not whole blocks, or in several segments") \
+  X(esp_unknown_spi, "ESP packet whose SPI names no inbound SA") \
+  X(esp_wrong_peer, "ESP packet from another address than its SA's peer") \
+  X(esp_replayed, "ESP sequence number already received (RFC 4303 § 3.4.3)") \
+  X(esp_too_old, "ESP sequence number below the 1024-number replay window") \
+  X(esp_auth_failed, "ESP ICV or GCM tag did not verify") \
+  X(esp_bad_padding, "decrypted ESP trailer: pad length past the payload or padding not 1, 2, 3...") \
+  X(esp_dummy, "ESP dummy packet (next header 59, RFC 4303 § 2.6)") \
+  X(esp_bad_next_header, "ESP next header neither IPv4 (4) nor IPv6 (41)") \
+  X(esp_inner_unsupported, "ESP carried an IPv6 packet (tunnels carry IPv4 so far)") \
+  X(esp_inner_malformed, "the packet inside ESP is not a whole IPv4 packet") \
+  X(esp_no_sa, "packet routed into a tunnel that has no outbound SA (not negotiated yet)") \
+  X(esp_seq_exhausted, "outbound SA sent its last sequence number; the peer must rekey it first") \
+  X(esp_too_big, "packet routed into a tunnel is larger than the tunnel MTU") \
+  X(esp_no_room, "no headroom or tailroom in the mbuf for the ESP encapsulation") \
+  X(esp_seal_failed, "the crypto library refused to seal an ESP packet")
 
 enum class DropReason : uint8_t {
 #define WP_X(name, desc) name,

@@ -713,3 +713,54 @@ try:
 except Exception:
     print(-1)' "$2"
 }
+
+# ---- strongSwan as a legacy IPsec site (docs/ipsec.md, "The peer in the tests")
+# charon with kernel-libipsec (user-space ESP: this kernel has no XFRM), a
+# private strongswan.conf, /run and VICI socket under DIR, in namespace NS.
+
+# wp_charon_start NS DIR LOG: starts charon (its file log at LOG) and waits
+# for its VICI socket; the pid joins WP_PIDS.
+wp_charon_start() {
+  local ns=$1 dir=$2 log=$3
+  mkdir -p "$dir/run"
+  cat > "$dir/strongswan.conf" <<EOF
+charon {
+  load = random nonce aes gcm sha1 sha2 hmac gmp openssl kdf pem pkcs1 x509 pubkey kernel-libipsec kernel-netlink socket-default vici
+  plugins { vici { socket = unix://$dir/charon.vici } }
+  filelog { f { path = $log
+      default = 1 } }
+}
+EOF
+  wp_bg "$ns" "$dir/charon.out" unshare -m sh -c \
+    "mount --bind $dir/run /run && STRONGSWAN_CONF=$dir/strongswan.conf exec /usr/lib/ipsec/charon"
+  WP_PIDS+=("$WP_BG_PID")
+  wp_until 15 test -S "$dir/charon.vici"
+}
+
+# wp_swanctl NS DIR ARGS...: swanctl against the charon of wp_charon_start.
+wp_swanctl() {
+  local ns=$1 dir=$2; shift 2
+  timeout 20 ip netns exec "$(wp_ns "$ns")" swanctl "$@" --uri "unix://$dir/charon.vici"
+}
+
+# wp_swan_connection NAME LOCAL_ADDR REMOTE_ADDR IKE_PROPOSALS LOCAL_ID REMOTE_ID
+#   CHILD LOCAL_TS REMOTE_TS ESP_PROPOSALS: one PSK connection of swanctl.conf's
+# `connections` section (a site that initiates to the headend at REMOTE_ADDR).
+wp_swan_connection() {
+  cat <<EOF
+  $1 { remote_addrs = $3
+    local_addrs = $2
+    version = 2
+    proposals = $4
+    local { auth = psk
+      id = $5 }
+    remote { auth = psk
+      id = $6 }
+    children { $7 { local_ts = $8
+        remote_ts = $9
+        esp_proposals = ${10} } } }
+EOF
+}
+
+# wp_swan_secret NAME LOCAL_ID REMOTE_ID PSK: one entry of the `secrets` section.
+wp_swan_secret() { printf '  ike-%s { id-1 = %s\n    id-2 = %s\n    secret = "%s" }\n' "$1" "$2" "$3" "$4"; }

@@ -66,56 +66,23 @@ wp_bg hub "$WP_TMP/ike_responder.log" "$IKE_RESPONDER" --config "$WP_TMP/ike.con
 WP_PIDS+=("$WP_BG_PID")
 
 SW=$WP_TMP/sw
-mkdir -p "$SW/run"
-cat > "$SW/strongswan.conf" <<EOF
-charon {
-  load = random nonce aes gcm sha1 sha2 hmac gmp openssl kdf pem pkcs1 x509 pubkey kernel-libipsec kernel-netlink socket-default vici
-  plugins { vici { socket = unix://$SW/charon.vici } }
-  filelog { f { path = $WP_TMP/charon.log
-      default = 1 } }
-}
-EOF
-cat > "$SW/swanctl.conf" <<EOF
-connections {
-  site { remote_addrs = 10.77.0.2
-    local_addrs = 10.77.0.1
-    version = 2
-    proposals = aes256-sha256-modp2048
-    local { auth = psk
-      id = site1.example }
-    remote { auth = psk
-      id = headend.example }
-    children { lan { local_ts = 10.50.0.0/24
-        remote_ts = 0.0.0.0/0
-        esp_proposals = aes256gcm16 } } }
-  bad { remote_addrs = 10.77.0.2
-    local_addrs = 10.77.0.1
-    version = 2
-    proposals = aes256gcm16-prfsha256-ecp256
-    local { auth = psk
-      id = site2.example }
-    remote { auth = psk
-      id = headend.example }
-    children { lan2 { local_ts = 10.51.0.0/24
-        remote_ts = 10.60.0.0/24
-        esp_proposals = aes256gcm16 } } }
-}
-secrets {
-  ike-site1 { id-1 = site1.example
-    id-2 = headend.example
-    secret = "$PSK1" }
-  ike-site2 { id-1 = site2.example
-    id-2 = headend.example
-    secret = "not-the-psk-of-site2" }
-}
-EOF
-wp_bg site "$WP_TMP/charon.out" unshare -m sh -c \
-  "mount --bind $SW/run /run && STRONGSWAN_CONF=$SW/strongswan.conf exec /usr/lib/ipsec/charon"
-WP_PIDS+=("$WP_BG_PID")
-swan() { timeout 20 ip netns exec "$(wp_ns site)" swanctl "$@" --uri "unix://$SW/charon.vici"; }
+mkdir -p "$SW"
+{
+  echo "connections {"
+  wp_swan_connection site 10.77.0.1 10.77.0.2 aes256-sha256-modp2048 site1.example headend.example \
+    lan 10.50.0.0/24 0.0.0.0/0 aes256gcm16
+  wp_swan_connection bad 10.77.0.1 10.77.0.2 aes256gcm16-prfsha256-ecp256 site2.example headend.example \
+    lan2 10.51.0.0/24 10.60.0.0/24 aes256gcm16
+  echo "}"
+  echo "secrets {"
+  wp_swan_secret site1 site1.example headend.example "$PSK1"
+  wp_swan_secret site2 site2.example headend.example not-the-psk-of-site2
+  echo "}"
+} > "$SW/swanctl.conf"
+wp_check "charon's VICI socket is up" wp_charon_start site "$SW" "$WP_TMP/charon.log"
+swan() { wp_swanctl site "$SW" "$@"; }
 # initiate IKE CHILD OUT: swanctl --initiate (it returns once the exchange succeeded or failed).
 initiate() { swan --initiate --ike "$1" --child "$2" --timeout 15 >"$3" 2>&1; }
-wp_check "charon's VICI socket is up" wp_until 15 test -S "$SW/charon.vici"
 load() { swan --load-all --file "$SW/swanctl.conf" >"$WP_TMP/load.out" 2>&1; }
 wp_check "swanctl loads the site's configuration" load
 state() { awk -v k="$1" -v n="$2" '$1 == k && $2 == n {print $3}' "$STATE"; }

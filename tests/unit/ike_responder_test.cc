@@ -8,6 +8,7 @@
 // (with and without PFS) and its refusals, IKE SA rekey, half-open expiry,
 // INITIAL_CONTACT.
 #include "dataplane/control/ike/ike_responder.h"
+#include "dataplane/ipsec/esp_owner.h"
 
 #include <gtest/gtest.h>
 
@@ -40,6 +41,7 @@ ResponderConfig config() {
                   EspSuite{kEncrAesCbc, kIntegHmacSha256_128, true}};
   p.local_ts = {ts({10, 60, 0, 0}, {10, 60, 0, 255})};
   p.remote_ts = {ts({10, 50, 0, 0}, {10, 50, 0, 255})};
+  p.tunnel = 37;  // our inbound SPIs carry its class (the owner rule for ESP)
   ResponderConfig c;
   c.ike_suites = {IkeSuite{kEncrAesCbc, 256, kIntegHmacSha256_128, kPrfHmacSha256, kDhModp2048},
                   IkeSuite{kEncrAesGcm16, 256, 0, kPrfHmacSha256, kDhEcp256}};
@@ -204,6 +206,8 @@ TEST_F(IkeResponderTest, FullExchangeEstablishesTheIkeSaAndTheChildSa) {
   EXPECT_EQ(c.spi_out, 0xc0ffee01u);
   const Bytes& our_spi = sa->proposals[0].spi;
   EXPECT_EQ(c.spi_in, uint32_t(our_spi[0]) << 24 | uint32_t(our_spi[1]) << 16 | uint32_t(our_spi[2]) << 8 | our_spi[3]);
+  EXPECT_EQ(class_of_spi(c.spi_in), 37u);
+  EXPECT_GT(c.spi_in, 255u);
   EXPECT_TRUE(c.suite.esn);
   // KEYMAT (§ 2.17): initiator->responder encryption, integrity, then the other way.
   const Bytes km = child_keymat(i.keys.sk_d, i.ni, i.nr, 128);

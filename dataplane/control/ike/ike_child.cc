@@ -36,7 +36,7 @@ bool Responder::narrow_child(const TsPayload& tsi, const TsPayload& tsr, IkeSa& 
 uint32_t Responder::install_child(IkeSa& sa, ChildSa child, const EspChoice& choice, CSpan ni, CSpan nr, CSpan g_ir) {
   child.suite = choice.suite;
   child.spi_out = choice.peer_spi;
-  child.spi_in = new_esp_spi();
+  child.spi_in = new_esp_spi(sa.config->tunnel);
   const size_t e = child.suite.encr_key_len(), a = child.suite.integ_key_len();
   Bytes km = child_keymat(sa.keys.sk_d, ni, nr, 2 * (e + a), g_ir);
   size_t off = 0;

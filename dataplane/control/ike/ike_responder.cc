@@ -7,6 +7,8 @@
 
 #include <cstdio>
 
+#include "dataplane/ipsec/esp_owner.h"
+
 namespace wp::ike {
 namespace {
 
@@ -125,11 +127,13 @@ uint64_t Responder::new_ike_spi() const {
   }
 }
 
-uint32_t Responder::new_esp_spi() const {
+// Random but for the low 6 bits, the tunnel's affinity class (the owner
+// rule for ESP, dataplane/ipsec/esp_owner.h); never 1..255 (RFC 4303 § 2.1).
+uint32_t Responder::new_esp_spi(uint32_t tunnel) const {
   for (;;) {
     const Bytes b = random_bytes(4);
-    const uint32_t spi = uint32_t(b[0]) << 24 | uint32_t(b[1]) << 16 | uint32_t(b[2]) << 8 | b[3];
-    if (spi > 255 && !esp_spis_.count(spi)) return spi;  // 1..255 are reserved (RFC 4303 § 2.1)
+    const uint32_t spi = spi_for_tunnel(uint32_t(b[0]) << 24 | uint32_t(b[1]) << 16 | uint32_t(b[2]) << 8 | b[3], tunnel);
+    if (!esp_spis_.count(spi)) return spi;
   }
 }
 

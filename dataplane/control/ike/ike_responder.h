@@ -75,7 +75,7 @@ class Responder {
   void erase(uint64_t spi_r);
   void initial_contact(const IkeSa& sa);
   uint64_t new_ike_spi() const;
-  uint32_t new_esp_spi() const;
+  uint32_t new_esp_spi(uint32_t tunnel) const;
   void refuse(Refusal r, const Endpoint& peer, const std::string& detail);
   Bytes cookie(uint8_t version, const Message& m, const Endpoint& peer) const;
   bool cookie_ok(const Message& m, const Endpoint& peer);

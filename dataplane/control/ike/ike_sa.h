@@ -48,6 +48,10 @@ struct PeerConfig {
   Bytes psk;                        // never logged
   std::vector<EspSuite> esp_suites;
   std::vector<TrafficSelector> local_ts, remote_ts;  // ours (TSr), the site's (TSi)
+  // The tunnel interface the peer's Child SAs feed: our inbound SPIs carry
+  // its affinity class (dataplane/ipsec/esp_owner.h), so the ESP packets
+  // reach the worker that owns the tunnel.
+  uint32_t tunnel = 0;
 };
 
 // The responder's configuration: IKE_SA_INIT happens before the initiator

@@ -1,0 +1,63 @@
+// From negotiated Child SAs to the ESP dataplane's SA table (docs/ipsec.md
+// § ESP in the workers).
+//
+// The IKE responder hands over a ChildSa (SPIs, ESP suite, the four keys of
+// RFC 7296 § 2.17: as responder, "in" = initiator -> responder). EspSaBook
+// turns it into two unidirectional EspSa (RFC 4303 § 2.1) in free slots of
+// its own, each with a new generation so the workers start their state
+// afresh, and builds the immutable EspSaTable the control thread publishes.
+// Make before break (§ 2.8): the newest Child SA of a tunnel seals from the
+// moment it is added; an older one keeps opening until the peer deletes it,
+// and when the sealing one is deleted first the tunnel falls back to the
+// newest one left. Keys are expanded here (IPsec-MB, no OpenSSL) and the
+// raw key material wiped after use. Control thread only.
+#pragma once
+
+#include <array>
+#include <map>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "dataplane/control/ike/ike_sa.h"
+#include "dataplane/ipsec/esp_sa.h"
+
+namespace wp {
+
+// Where a tunnel's ESP goes on the wire, from the IKE SA's addresses.
+struct TunnelEndpoint {
+  uint16_t tunnel = 0;
+  Ipv4 local = 0, peer = 0;
+  uint16_t local_port = kIkeNattPort, peer_port = kIkeNattPort;
+  bool udp_encap = true;  // RFC 3948 (strongSwan's kernel-libipsec always)
+};
+
+class EspSaBook {
+ public:
+  EspSaBook();
+  // Both SAs of a new or rekeyed Child SA; false with `error` when the
+  // tunnel is out of range, the table is full or the SPI already installed.
+  bool add(CryptoEngine& eng, const ike::ChildSa& child, const TunnelEndpoint& ep, std::string& error);
+  // The Child SA whose inbound SPI (ours) is `spi_in` was deleted; false when unknown.
+  bool remove(uint32_t spi_in);
+  void set_tunnel(uint16_t tunnel, uint16_t tenant, uint16_t mtu);
+  // The table to publish (a new one each time: published tables never change).
+  std::unique_ptr<EspSaTable> build() const;
+  size_t child_sas() const { return children_.size(); }
+  // The slot of the SA sealing for `tunnel`, kEspNoSa when none.
+  uint16_t sealing(uint16_t tunnel) const { return tunnels_[tunnel].out_sa; }
+
+ private:
+  struct Child {
+    uint16_t in, out;  // slots
+  };
+  uint16_t free_slot(uint16_t not_this) const;
+  void fill(CryptoEngine& eng, const ike::ChildSa& child, const TunnelEndpoint& ep, bool inbound, EspSa& sa);
+
+  std::unique_ptr<EspSa[]> sas_;  // generation 0 = free
+  uint32_t next_generation_ = 1;
+  std::map<uint32_t, Child> children_;  // by inbound SPI
+  std::array<EspTunnel, kMaxEspTunnels> tunnels_{};
+};
+
+}  // namespace wp

@@ -1,0 +1,100 @@
+// The responder's configuration; see responder_config.h.
+#include "dataplane/control/ike/responder_config.h"
+
+#include <algorithm>
+#include <string>
+
+namespace wp::ike {
+namespace {
+
+constexpr const char* kDefaultIke[] = {"aes256-sha256-modp2048", "aes256-sha256-ecp256", "aes256gcm16-prfsha256-ecp256"};
+constexpr const char* kDefaultEsp[] = {"aes256gcm16", "aes256-sha256"};
+
+template <typename Names>
+std::vector<std::string> names_or(const Names& names, std::initializer_list<const char*> fallback) {
+  if (!names.empty()) return {names.begin(), names.end()};
+  return {fallback.begin(), fallback.end()};
+}
+
+std::vector<TrafficSelector> selectors(const google::protobuf::RepeatedPtrField<std::string>& prefixes) {
+  std::vector<TrafficSelector> out;
+  for (const std::string& text : prefixes) {
+    if (auto p = parse_prefix(text)) out.push_back(selector_of(*p));
+  }
+  if (prefixes.empty()) out.push_back(selector_of(Ipv4Prefix{0, 0}));  // route-based: everything
+  return out;
+}
+
+PeerConfig peer_config(const waypoint::config::Config& cfg, const waypoint::config::IpsecPeer& p) {
+  PeerConfig pc;
+  pc.name = p.name();
+  pc.local_id = p.local_id();
+  pc.remote_id = p.remote_id();
+  pc.psk.assign(p.psk().begin(), p.psk().end());
+  for (const std::string& n : names_or(p.esp_proposals(), {kDefaultEsp[0], kDefaultEsp[1]})) {
+    EspSuite s;
+    if (esp_suite_by_name(n, s)) pc.esp_suites.push_back(s);
+  }
+  pc.local_ts = selectors(p.local_ts());
+  pc.remote_ts = selectors(p.remote_ts());
+  for (int t = 0; t < cfg.tunnels_size(); ++t) {
+    if (cfg.tunnels(t).peer() == p.name()) pc.tunnel = static_cast<uint32_t>(t);
+  }
+  return pc;
+}
+
+}  // namespace
+
+bool ike_suite_by_name(std::string_view name, IkeSuite& s) {
+  if (name == "aes256-sha256-modp2048")
+    s = {kEncrAesCbc, 256, kIntegHmacSha256_128, kPrfHmacSha256, kDhModp2048};
+  else if (name == "aes256-sha256-ecp256")
+    s = {kEncrAesCbc, 256, kIntegHmacSha256_128, kPrfHmacSha256, kDhEcp256};
+  else if (name == "aes256gcm16-prfsha256-ecp256")
+    s = {kEncrAesGcm16, 256, 0, kPrfHmacSha256, kDhEcp256};
+  else
+    return false;
+  return true;
+}
+
+bool esp_suite_by_name(std::string_view name, EspSuite& s) {
+  if (name == "aes256gcm16")
+    s = {kEncrAesGcm16, 0, false};
+  else if (name == "aes256gcm16-esn")
+    s = {kEncrAesGcm16, 0, true};
+  else if (name == "aes256-sha256")
+    s = {kEncrAesCbc, kIntegHmacSha256_128, false};
+  else if (name == "aes256-sha256-esn")
+    s = {kEncrAesCbc, kIntegHmacSha256_128, true};
+  else
+    return false;
+  return true;
+}
+
+TrafficSelector selector_of(const Ipv4Prefix& p) {
+  const uint32_t mask = p.len == 0 ? 0 : ~uint32_t{0} << (32 - p.len);
+  const uint32_t lo = p.addr & mask, hi = lo | ~mask;
+  TrafficSelector ts;
+  ts.start_addr = {uint8_t(lo >> 24), uint8_t(lo >> 16), uint8_t(lo >> 8), uint8_t(lo)};
+  ts.end_addr = {uint8_t(hi >> 24), uint8_t(hi >> 16), uint8_t(hi >> 8), uint8_t(hi)};
+  return ts;
+}
+
+ResponderConfig responder_config(const waypoint::config::Config& cfg) {
+  ResponderConfig rc;
+  for (const auto& p : cfg.ipsec_peers()) {
+    for (const std::string& n : names_or(p.ike_proposals(), {kDefaultIke[0], kDefaultIke[1], kDefaultIke[2]})) {
+      IkeSuite s;
+      auto same = [&s](const IkeSuite& o) {
+        return o.encr == s.encr && o.encr_key_bits == s.encr_key_bits && o.integ == s.integ && o.prf == s.prf &&
+               o.dh == s.dh;
+      };
+      if (ike_suite_by_name(n, s) && std::none_of(rc.ike_suites.begin(), rc.ike_suites.end(), same))
+        rc.ike_suites.push_back(s);
+    }
+    rc.peers.push_back(peer_config(cfg, p));
+  }
+  return rc;
+}
+
+}  // namespace wp::ike

@@ -1,0 +1,130 @@
+// ESP input; see esp_input.h.
+#include "dataplane/ipsec/esp_input.h"
+
+#include <rte_byteorder.h>
+
+#include <cstring>
+
+namespace wp {
+namespace {
+
+constexpr uint8_t kIpProtoUdp = 17;
+constexpr size_t kUdpLen = 8;
+
+uint32_t load32(const uint8_t* p) { return uint32_t{p[0]} << 24 | uint32_t{p[1]} << 16 | uint32_t{p[2]} << 8 | p[3]; }
+uint16_t load16(const uint8_t* p) { return static_cast<uint16_t>(p[0] << 8 | p[1]); }
+
+// Offset of the ESP header in the outer packet, 0 when it is not ESP.
+size_t esp_offset(const uint8_t* ip, size_t len) {
+  if (len < 20 || (ip[0] >> 4) != 4) return 0;
+  const size_t ihl = size_t{ip[0] & 0x0fu} * 4;
+  if (ihl < 20 || len < ihl + kEspHeaderLen) return 0;
+  if (load16(ip + 6) & 0x3fff) return 0;  // a fragment: reassembled before dispatch, never opened as is
+  if (ip[9] == kIpProtoEsp) return ihl;
+  if (ip[9] != kIpProtoUdp || len < ihl + kUdpLen + kEspHeaderLen) return 0;
+  if (load16(ip + ihl + 2) != kIkeNattPort) return 0;
+  return ihl + kUdpLen;
+}
+
+// Per packet between the checks before and after the crypto burst.
+struct Pending {
+  uint16_t index;  // in pkts
+  uint16_t esp_off;
+  const EspSa* sa;
+  EspSaState* st;
+};
+
+// Length rules of § 2.4: at least one block of payload+trailer, whole blocks.
+bool esp_length_ok(EspCipher c, size_t esp_len) {
+  const size_t fixed = kEspHeaderLen + esp_iv_len(c) + kEspIcvLen;
+  if (esp_len < fixed + esp_block(c)) return false;
+  return (esp_len - fixed) % esp_block(c) == 0;
+}
+
+DropReason replay_drop(EspReplay r) { return r == EspReplay::replayed ? DropReason::esp_replayed : DropReason::esp_too_old; }
+
+// Lookup, peer and replay checks; fills the crypto op. False: out.drop set.
+bool check_before_open(const EspSaTable& table, EspWorkerState& state, rte_mbuf* m, EspResult& out, Pending& p,
+                       EspOp& op) {
+  if (!rte_pktmbuf_is_contiguous(m)) return false;  // esp_malformed
+  uint8_t* ip = rte_pktmbuf_mtod(m, uint8_t*);
+  const size_t off = esp_offset(ip, m->data_len);
+  const size_t ip_len = load16(ip + 2);
+  if (off == 0 || ip_len > m->data_len || ip_len < off + kEspHeaderLen) return false;
+  const EspSa* sa = table.inbound(load32(ip + off));
+  if (!sa) return out.drop = DropReason::esp_unknown_spi, false;
+  EspSaState& st = state.of(table, *sa);
+  p = {0, static_cast<uint16_t>(off), sa, &st};
+  if (load32(ip + 12) != sa->peer) return out.drop = DropReason::esp_wrong_peer, false;
+  if (!esp_length_ok(sa->keys.cipher, ip_len - off)) return false;
+  const uint64_t seq = esn_infer(st.replay, load32(ip + off + 4), sa->keys.esn);
+  if (EspReplay r = esn_check(st.replay, seq); r != EspReplay::fresh) return out.drop = replay_drop(r), false;
+  if (ip_len < m->data_len) rte_pktmbuf_trim(m, static_cast<uint16_t>(m->data_len - ip_len));  // Ethernet padding
+  op.pkt = ip + off;
+  op.len = static_cast<uint32_t>(ip_len - off);
+  op.seq = seq;
+  op.keys = &sa->keys;
+  return true;
+}
+
+// After the ICV verified: window, trailer, inner header, strip.
+bool check_after_open(rte_mbuf* m, const Pending& p, const EspOp& op, EspResult& out) {
+  if (EspReplay r = esn_check(p.st->replay, op.seq); r != EspReplay::fresh)  // twice in one burst
+    return out.drop = replay_drop(r), false;
+  esn_update(p.st->replay, op.seq);
+  const size_t head = p.esp_off + kEspHeaderLen + esp_iv_len(p.sa->keys.cipher);
+  uint8_t* plain = rte_pktmbuf_mtod(m, uint8_t*) + head;
+  EspTrailerInfo t;
+  switch (esp_read_trailer(plain, op.len - (head - p.esp_off) - kEspIcvLen, t)) {
+    case EspTrailer::ok: break;
+    case EspTrailer::dummy: return out.drop = DropReason::esp_dummy, false;
+    case EspTrailer::bad_next_header: return out.drop = DropReason::esp_bad_next_header, false;
+    default: return out.drop = DropReason::esp_bad_padding, false;
+  }
+  if (t.next_header != kEspNextIpv4) return out.drop = DropReason::esp_inner_unsupported, false;
+  const size_t inner_len = t.payload_len >= 20 ? load16(plain + 2) : 0;
+  if ((plain[0] >> 4) != 4 || (plain[0] & 0x0f) < 5 || inner_len < size_t{plain[0] & 0x0fu} * 4 ||
+      inner_len > t.payload_len)
+    return out.drop = DropReason::esp_inner_malformed, false;
+  rte_pktmbuf_adj(m, static_cast<uint16_t>(head));
+  rte_pktmbuf_trim(m, static_cast<uint16_t>(m->data_len - inner_len));
+  p.st->counters.packets++;
+  p.st->counters.bytes += inner_len;
+  out = {true, DropReason::esp_malformed, p.sa->tunnel};
+  return true;
+}
+
+}  // namespace
+
+uint32_t esp_spi(const uint8_t* ip, size_t len) {
+  const size_t off = esp_offset(ip, len);
+  return off ? load32(ip + off) : 0;
+}
+
+void esp_input_burst(CryptoEngine& eng, const EspSaTable& table, EspWorkerState& state, rte_mbuf** pkts,
+                     uint16_t n, EspResult* out) {
+  constexpr uint16_t kBurst = CryptoEngine::kMaxBurst;
+  for (; n > kBurst; pkts += kBurst, out += kBurst, n = static_cast<uint16_t>(n - kBurst))
+    esp_input_burst(eng, table, state, pkts, kBurst, out);
+  EspOp ops[CryptoEngine::kMaxBurst];
+  Pending pending[CryptoEngine::kMaxBurst];
+  uint16_t k = 0;
+  for (uint16_t i = 0; i < n; ++i) {
+    out[i] = EspResult{};
+    Pending p{};
+    if (check_before_open(table, state, pkts[i], out[i], p, ops[k])) {
+      p.index = i;
+      pending[k++] = p;
+    } else if (p.st) {
+      p.st->counters.drops++;
+    }
+  }
+  if (k) esp_open_burst(eng, ops, k);
+  for (uint16_t j = 0; j < k; ++j) {
+    const Pending& p = pending[j];
+    if (!ops[j].ok) out[p.index].drop = DropReason::esp_auth_failed;
+    if (!ops[j].ok || !check_after_open(pkts[p.index], p, ops[j], out[p.index])) p.st->counters.drops++;
+  }
+}
+
+}  // namespace wp

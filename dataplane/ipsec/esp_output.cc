@@ -1,0 +1,111 @@
+// ESP output; see esp_output.h.
+#include "dataplane/ipsec/esp_output.h"
+
+#include "dataplane/ip/checksum.h"
+
+namespace wp {
+namespace {
+
+constexpr uint8_t kIpProtoUdp = 17;
+
+void store16(uint8_t* p, uint16_t v) {
+  p[0] = static_cast<uint8_t>(v >> 8);
+  p[1] = static_cast<uint8_t>(v);
+}
+void store32(uint8_t* p, uint32_t v) {
+  store16(p, static_cast<uint16_t>(v >> 16));
+  store16(p + 2, static_cast<uint16_t>(v));
+}
+
+void write_outer(uint8_t* ip, const EspSa& sa, size_t total) {
+  ip[0] = 0x45;
+  ip[1] = 0;
+  store16(ip + 2, static_cast<uint16_t>(total));
+  store32(ip + 4, 0);  // id 0, no flags: ESP packets are not fragmented by us
+  ip[8] = 64;
+  ip[9] = sa.udp_encap ? kIpProtoUdp : kIpProtoEsp;
+  store16(ip + 10, 0);
+  store32(ip + 12, sa.local);
+  store32(ip + 16, sa.peer);
+  store16(ip + 10, ipv4_header_checksum(ip));
+  if (!sa.udp_encap) return;
+  store16(ip + 20, sa.local_port);
+  store16(ip + 22, sa.peer_port);
+  store16(ip + 24, static_cast<uint16_t>(total - 20));
+  store16(ip + 26, 0);  // RFC 3948 § 2.1: zero checksum over IPv4
+}
+
+// SA, MTU, sequence number, then the layout around the inner packet. False:
+// out.drop set (and the SA's drop counted when there was one).
+bool prepare(IvSource& ivs, const EspSaTable& table, EspWorkerState& state, rte_mbuf* m, uint16_t tunnel,
+             EspResult& out, EspOp& op, EspSaState*& st) {
+  const EspSa* sa = table.outbound(tunnel);
+  if (!sa) return out.drop = DropReason::esp_no_sa, false;
+  st = &state.of(table, *sa);
+  const EspCipher c = sa->keys.cipher;
+  const size_t inner = rte_pktmbuf_pkt_len(m);
+  if (inner > table.tunnel(uint32_t{tunnel})->mtu) return out.drop = DropReason::esp_too_big, false;
+  const size_t front = esp_overhead_front(*sa), pad = esp_pad_len(c, inner);
+  const size_t back = pad + kEspTrailerMin + kEspIcvLen;
+  if (!rte_pktmbuf_is_contiguous(m) || rte_pktmbuf_headroom(m) < front || rte_pktmbuf_tailroom(m) < back)
+    return out.drop = DropReason::esp_no_room, false;
+  uint64_t seq = 0;
+  if (!esp_seq_next(st->seq_out, sa->keys.esn, seq)) return out.drop = DropReason::esp_seq_exhausted, false;
+  uint8_t* tail = reinterpret_cast<uint8_t*>(rte_pktmbuf_append(m, static_cast<uint16_t>(back)));
+  esp_write_trailer(tail, pad, kEspNextIpv4);
+  uint8_t* ip = reinterpret_cast<uint8_t*>(rte_pktmbuf_prepend(m, static_cast<uint16_t>(front)));
+  write_outer(ip, *sa, rte_pktmbuf_pkt_len(m));
+  uint8_t* esp = ip + 20 + (sa->udp_encap ? 8 : 0);
+  store32(esp, sa->spi);
+  store32(esp + 4, static_cast<uint32_t>(seq));
+  if (c == EspCipher::aes256_gcm16) {
+    store32(esp + 8, static_cast<uint32_t>(seq >> 32));
+    store32(esp + 12, static_cast<uint32_t>(seq));
+  } else {
+    ivs.next(esp + 8);
+  }
+  op.pkt = esp;
+  op.len = static_cast<uint32_t>(rte_pktmbuf_pkt_len(m) - (esp - ip));
+  op.seq = seq;
+  op.keys = &sa->keys;
+  out.tunnel = tunnel;
+  return true;
+}
+
+}  // namespace
+
+void esp_output_burst(CryptoEngine& eng, IvSource& ivs, const EspSaTable& table, EspWorkerState& state,
+                      rte_mbuf** pkts, const uint16_t* tunnels, uint16_t n, EspResult* out) {
+  constexpr uint16_t kBurst = CryptoEngine::kMaxBurst;
+  for (; n > kBurst; pkts += kBurst, tunnels += kBurst, out += kBurst, n = static_cast<uint16_t>(n - kBurst))
+    esp_output_burst(eng, ivs, table, state, pkts, tunnels, kBurst, out);
+  EspOp ops[CryptoEngine::kMaxBurst];
+  EspSaState* sts[CryptoEngine::kMaxBurst];
+  uint16_t index[CryptoEngine::kMaxBurst];
+  uint32_t inner_len[CryptoEngine::kMaxBurst];
+  uint16_t k = 0;
+  for (uint16_t i = 0; i < n; ++i) {
+    out[i] = EspResult{};
+    EspSaState* st = nullptr;
+    inner_len[k] = rte_pktmbuf_pkt_len(pkts[i]);
+    if (prepare(ivs, table, state, pkts[i], tunnels[i], out[i], ops[k], st)) {
+      sts[k] = st;
+      index[k++] = i;
+    } else if (st) {
+      st->counters.drops++;
+    }
+  }
+  if (k) esp_seal_burst(eng, ops, k);
+  for (uint16_t j = 0; j < k; ++j) {
+    if (ops[j].ok) {
+      out[index[j]].ok = true;
+      sts[j]->counters.packets++;
+      sts[j]->counters.bytes += inner_len[j];
+    } else {
+      out[index[j]].drop = DropReason::esp_seal_failed;
+      sts[j]->counters.drops++;
+    }
+  }
+}
+
+}  // namespace wp

@@ -1,0 +1,120 @@
+// The ESP Security Associations a worker holds, and which worker holds each.
+//
+// Split like the rest of the dataplane's shared state: what the control
+// thread negotiates (SPIs, keys, outer addresses, the tunnel) is an
+// immutable `EspSaTable` it builds (control/ike/child_esp.h) to publish whole,
+// as the FIB is (a pointer swap, the old table retired after the workers'
+// epochs moved; waypointd does not publish one yet); what a
+// packet changes (the replay window, the sender's counter, the counters) is
+// `EspSaState`, per worker and per slot, never shared. A slot's
+// `generation` changes when the control thread reuses it for a new SA, so a
+// worker that finds an old generation in its state starts that SA afresh.
+//
+// Which worker owns which SA: esp_owner.h.
+#pragma once
+
+#include <cstdint>
+#include <memory>
+
+#include "dataplane/ip/ipv4.h"
+#include "dataplane/ipsec/esp_crypto.h"
+#include "dataplane/ipsec/esp_owner.h"
+#include "dataplane/ipsec/esp_replay.h"
+
+namespace wp {
+
+inline constexpr uint32_t kMaxEspSas = 1024;     // SA slots (both directions)
+inline constexpr uint32_t kMaxEspTunnels = 256;  // tunnel interfaces
+inline constexpr uint16_t kEspNoSa = 0xffff;
+inline constexpr uint16_t kIkeNattPort = 4500;  // RFC 3948 UDP encapsulation
+inline constexpr uint8_t kIpProtoEsp = 50;
+
+// One direction of a Child SA (RFC 4303 § 2.1: an SA is unidirectional).
+struct EspSa {
+  uint32_t spi = 0;         // inbound: ours; outbound: the peer's
+  uint32_t generation = 0;  // 0 = free slot
+  uint16_t tunnel = 0;
+  bool inbound = false;
+  bool udp_encap = true;  // RFC 3948: ESP in UDP 4500 (else IP protocol 50)
+  Ipv4 local = 0, peer = 0;  // outer addresses
+  uint16_t local_port = kIkeNattPort, peer_port = kIkeNattPort;
+  EspKeys keys;
+};
+
+// A route-based tunnel interface.
+struct EspTunnel {
+  uint16_t out_sa = kEspNoSa;  // slot of the SA that seals (the newest)
+  uint16_t tenant = 0;         // source tenant of what comes out of it
+  uint16_t mtu = 1400;         // inner packets
+};
+
+// Immutable once published. Built by the control thread (EspSaTable is
+// large: make it with std::make_unique).
+class EspSaTable {
+ public:
+  EspSaTable();
+  // Installs `sa` at `slot`; false when the slot or the tunnel is out of
+  // range, or an inbound SPI is already held by another slot.
+  bool install(uint16_t slot, const EspSa& sa);
+  void remove(uint16_t slot);
+  EspTunnel& mutable_tunnel(uint16_t t) { return tunnels_[t]; }
+
+  const EspSa* inbound(uint32_t spi) const {
+    for (uint32_t i = spi_hash(spi), n = 0; n < kIndexSize; i = (i + 1) & (kIndexSize - 1), ++n) {
+      const uint16_t s = index_[i];
+      if (s == kEspNoSa) return nullptr;
+      if (sas_[s].spi == spi && sas_[s].inbound && sas_[s].generation) return &sas_[s];
+    }
+    return nullptr;
+  }
+  const EspTunnel* tunnel(uint32_t t) const { return t < kMaxEspTunnels ? &tunnels_[t] : nullptr; }
+  const EspSa* outbound(uint32_t t) const {
+    const EspTunnel* tu = tunnel(t);
+    return tu && tu->out_sa != kEspNoSa ? &sas_[tu->out_sa] : nullptr;
+  }
+  const EspSa& slot(uint16_t s) const { return sas_[s]; }
+  uint16_t slot_of(const EspSa* sa) const { return static_cast<uint16_t>(sa - sas_.get()); }
+
+ private:
+  static constexpr uint32_t kIndexSize = 2 * kMaxEspSas;  // open addressing, half full at most
+  static uint32_t spi_hash(uint32_t spi) { return (spi * 2654435761u) >> 21 & (kIndexSize - 1); }
+  void reindex();
+
+  std::unique_ptr<EspSa[]> sas_;
+  std::unique_ptr<uint16_t[]> index_;
+  std::unique_ptr<EspTunnel[]> tunnels_;
+};
+
+struct EspSaCounters {
+  uint64_t packets = 0, bytes = 0;  // inner bytes, decrypted or sealed
+  uint64_t drops = 0;               // packets of this SA dropped for any reason
+};
+
+// What a worker changes per SA.
+struct EspSaState {
+  uint32_t generation = 0;
+  uint64_t seq_out = 0;  // the last number sent
+  EspReplayWindow replay;
+  EspSaCounters counters;
+};
+
+// One per worker, sized for every slot at start (no allocation later).
+class EspWorkerState {
+ public:
+  EspWorkerState() : sas_(std::make_unique<EspSaState[]>(kMaxEspSas)) {}
+  // The state of `sa`, reset when its slot holds a newer SA than last seen.
+  EspSaState& of(const EspSaTable& table, const EspSa& sa) {
+    EspSaState& st = sas_[table.slot_of(&sa)];
+    if (st.generation != sa.generation) {
+      st = EspSaState{};
+      st.generation = sa.generation;
+    }
+    return st;
+  }
+  const EspSaState& at(uint16_t slot) const { return sas_[slot]; }
+
+ private:
+  std::unique_ptr<EspSaState[]> sas_;
+};
+
+}  // namespace wp

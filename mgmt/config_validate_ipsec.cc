@@ -1,0 +1,131 @@
+// Validation of `ipsec_peers` and `tunnels` (docs/ipsec.md § Configuration).
+//
+// A legacy site is an IKEv2 initiator this router answers (RFC 7296): the
+// responder finds the peer by the identity in its IDi, so remote IDs must be
+// unique; the site's address must be reachable from a WAN interface like a
+// Waypoint peer's; proposals are the suites the IKE and ESP code implement;
+// lifetimes and DPD stay in ranges a legacy peer copes with. A tunnel is a
+// route-based interface: one per peer, a name distinct from the ports, and
+// a tenant its traffic belongs to. The PSK is a secret (config_secrets.h):
+// no message here quotes it.
+#include <algorithm>
+#include <array>
+#include <string_view>
+
+#include "mgmt/config_validator.h"
+
+namespace wp::mgmt::detail {
+namespace {
+
+constexpr std::array<std::string_view, 3> kIkeProposals = {"aes256-sha256-modp2048", "aes256-sha256-ecp256",
+                                                           "aes256gcm16-prfsha256-ecp256"};
+constexpr std::array<std::string_view, 4> kEspProposals = {"aes256gcm16", "aes256gcm16-esn", "aes256-sha256",
+                                                           "aes256-sha256-esn"};
+constexpr size_t kMinPskLen = 16;
+constexpr uint32_t kMaxTunnels = 256;  // dataplane/ipsec/esp_sa.h kMaxEspTunnels
+
+std::string at(const std::string& list, int i) { return list + "[" + std::to_string(i) + "]"; }
+
+// An FQDN identity (ID type 2): 1..255 printable ASCII bytes, no spaces.
+bool valid_identity(const std::string& id) {
+  if (id.empty() || id.size() > 255) return false;
+  return std::all_of(id.begin(), id.end(), [](unsigned char c) { return c > 0x20 && c < 0x7f; });
+}
+
+template <size_t N>
+std::string one_of(const std::array<std::string_view, N>& names) {
+  std::string s;
+  for (std::string_view n : names) s += (s.empty() ? "" : ", ") + std::string(n);
+  return s;
+}
+
+}  // namespace
+
+void ConfigValidator::check_ipsec() {
+  ipsec_peer_names_ = unique_names(cfg_.ipsec_peers(), "ipsec_peers", "IPsec peer");
+  std::set<std::string> remote_ids;
+  for (int i = 0; i < cfg_.ipsec_peers_size(); ++i) {
+    const config::IpsecPeer& p = cfg_.ipsec_peers(i);
+    const std::string path = at("ipsec_peers", i);
+    if (required(p.address(), path + ".address")) check_waypoint(p.address(), path + ".address");
+    if (required(p.local_id(), path + ".local_id") && !valid_identity(p.local_id()))
+      error(path + ".local_id", "must be 1-255 printable characters without spaces (an FQDN identity)");
+    if (required(p.remote_id(), path + ".remote_id")) {
+      if (!valid_identity(p.remote_id()))
+        error(path + ".remote_id", "must be 1-255 printable characters without spaces (an FQDN identity)");
+      else if (!remote_ids.insert(p.remote_id()).second)
+        error(path + ".remote_id", "\"" + p.remote_id() + "\" is the remote_id of another IPsec peer");
+    }
+    check_ipsec_psk(p, path);
+    check_ipsec_proposals(p, path);
+    check_ipsec_timers(p, path);
+    for (int j = 0; j < p.local_ts_size(); ++j) cidr(p.local_ts(j), at(path + ".local_ts", j), true);
+    for (int j = 0; j < p.remote_ts_size(); ++j) cidr(p.remote_ts(j), at(path + ".remote_ts", j), true);
+  }
+  check_tunnels();
+}
+
+// load_config_file turns psk_file into psk, as it does for peers[].key_file.
+void ConfigValidator::check_ipsec_psk(const config::IpsecPeer& p, const std::string& path) {
+  if (!p.psk().empty() && !p.psk_file().empty()) return error(path, "set either psk or psk_file, not both");
+  if (!p.psk_file().empty())
+    return error(path + ".psk_file", "was not read; psk_file is only resolved when loading a config file");
+  if (p.psk().empty()) return error(path + ".psk", "required (set psk or psk_file)");
+  if (p.psk().size() < kMinPskLen)
+    error(path + ".psk", "too short: a pre-shared key needs at least " + std::to_string(kMinPskLen) + " characters");
+}
+
+void ConfigValidator::check_ipsec_proposals(const config::IpsecPeer& p, const std::string& path) {
+  for (int j = 0; j < p.ike_proposals_size(); ++j) {
+    const std::string& n = p.ike_proposals(j);
+    if (std::find(kIkeProposals.begin(), kIkeProposals.end(), n) == kIkeProposals.end())
+      error(at(path + ".ike_proposals", j), "unknown IKE proposal \"" + n + "\" (one of " + one_of(kIkeProposals) + ")");
+  }
+  for (int j = 0; j < p.esp_proposals_size(); ++j) {
+    const std::string& n = p.esp_proposals(j);
+    if (std::find(kEspProposals.begin(), kEspProposals.end(), n) == kEspProposals.end())
+      error(at(path + ".esp_proposals", j), "unknown ESP proposal \"" + n + "\" (one of " + one_of(kEspProposals) + ")");
+  }
+}
+
+void ConfigValidator::check_ipsec_timers(const config::IpsecPeer& p, const std::string& path) {
+  const uint32_t ike = p.ike_lifetime_s() ? p.ike_lifetime_s() : 14400;
+  const uint32_t child = p.child_lifetime_s() ? p.child_lifetime_s() : 3600;
+  if (ike < 300 || ike > 86400) error(path + ".ike_lifetime_s", "must be 300..86400 (0 means 14400)");
+  if (child < 60 || child > 86400) error(path + ".child_lifetime_s", "must be 60..86400 (0 means 3600)");
+  else if (child >= ike)
+    error(path + ".child_lifetime_s", "must be below ike_lifetime_s (" + std::to_string(ike) +
+                                          "): Child SAs are rekeyed within their IKE SA");
+  if (p.dpd_interval_s() != 0 && (p.dpd_interval_s() < 5 || p.dpd_interval_s() > 3600))
+    error(path + ".dpd_interval_s", "must be 5..3600 (0 means 30)");
+}
+
+void ConfigValidator::check_tunnels() {
+  std::set<std::string> names = unique_names(cfg_.tunnels(), "tunnels", "tunnel");
+  std::set<std::string> peers;
+  for (int i = 0; i < cfg_.tunnels_size(); ++i) {
+    const config::Tunnel& t = cfg_.tunnels(i);
+    const std::string path = at("tunnels", i);
+    if (find_link(t.name()))
+      error(path + ".name", "\"" + t.name() + "\" is the name of one of the router's interfaces");
+    if (required(t.peer(), path + ".peer")) {
+      if (!ipsec_peer_names_.count(t.peer()))
+        error(path + ".peer", "unknown IPsec peer \"" + t.peer() + "\"");
+      else if (!peers.insert(t.peer()).second)
+        error(path + ".peer", "IPsec peer \"" + t.peer() + "\" already has a tunnel");
+    }
+    if (t.mtu() != 0 && (t.mtu() < 576 || t.mtu() > 9000)) error(path + ".mtu", "must be 576..9000 (0 means 1400)");
+    if (required(t.tenant(), path + ".tenant") && !tenant_names_.count(t.tenant()))
+      error(path + ".tenant", "unknown tenant \"" + t.tenant() + "\"");
+  }
+  if (cfg_.tunnels_size() > static_cast<int>(kMaxTunnels))
+    error("tunnels", std::to_string(cfg_.tunnels_size()) + " tunnels; at most " + std::to_string(kMaxTunnels));
+  // A site's traffic leaves its Child SAs through its tunnel: without one it would have nowhere to go.
+  for (int i = 0; i < cfg_.ipsec_peers_size(); ++i) {
+    const std::string& name = cfg_.ipsec_peers(i).name();
+    if (!name.empty() && !peers.count(name))
+      error(at("ipsec_peers", i), "no tunnel names IPsec peer \"" + name + "\" (add one to tunnels)");
+  }
+}
+
+}  // namespace wp::mgmt::detail

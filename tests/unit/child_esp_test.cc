@@ -1,0 +1,163 @@
+// From negotiated Child SAs to the ESP SA table (dataplane/control/ike/child_esp.h).
+//
+// A Child SA as the responder stores it (the four keys of RFC 7296 § 2.17)
+// goes into an EspSaBook; the table it builds must seal what a site holding
+// the same keys the other way round opens, and open what that site seals
+// (so "in" and "out" are not swapped). Rekeys are make before break: the
+// newest Child SA seals at once, the old one opens until deleted, and when
+// the sealing one is deleted first the tunnel falls back to the newest left.
+#include <gtest/gtest.h>
+
+#include <cstring>
+#include <random>
+
+#include "dataplane/control/ike/child_esp.h"
+#include "dataplane/ipsec/esp_input.h"
+#include "dataplane/ipsec/esp_output.h"
+#include "tests/unit/eal_env.h"
+#include "tests/unit/pkt_builder.h"
+
+namespace wp {
+namespace {
+
+using test::ip;
+using test::Pkt;
+using test::test_pool;
+
+ike::Bytes random_bytes(std::mt19937& rng, size_t n) {
+  ike::Bytes b(n);
+  for (auto& x : b) x = static_cast<uint8_t>(rng());
+  return b;
+}
+
+ike::ChildSa child(std::mt19937& rng, bool gcm, uint16_t tunnel) {
+  ike::ChildSa c;
+  c.suite = gcm ? ike::EspSuite{ike::kEncrAesGcm16, 0, false}
+                : ike::EspSuite{ike::kEncrAesCbc, ike::kIntegHmacSha256_128, true};
+  c.spi_in = spi_for_tunnel(static_cast<uint32_t>(rng()), tunnel);
+  c.spi_out = static_cast<uint32_t>(rng()) | 0x1000;
+  c.enc_in = random_bytes(rng, c.suite.encr_key_len());
+  c.integ_in = random_bytes(rng, c.suite.integ_key_len());
+  c.enc_out = random_bytes(rng, c.suite.encr_key_len());
+  c.integ_out = random_bytes(rng, c.suite.integ_key_len());
+  return c;
+}
+
+const TunnelEndpoint kEp{2, ip("198.51.100.1"), ip("203.0.113.9"), 4500, 4500, true};
+
+// The site's side of `c`: it seals with our inbound keys and SPI, opens with our outbound ones.
+struct Site {
+  std::unique_ptr<EspSaTable> table = std::make_unique<EspSaTable>();
+  EspWorkerState state;
+  Site(CryptoEngine& eng, const ike::ChildSa& c) {
+    const EspCipher cipher = c.suite.aead() ? EspCipher::aes256_gcm16 : EspCipher::aes256_cbc_hmac_sha256;
+    auto sa = [&](uint32_t spi, bool inbound, const ike::Bytes& enc, const ike::Bytes& integ, uint32_t gen) {
+      EspSa s;
+      s.spi = spi;
+      s.generation = gen;
+      s.tunnel = 0;
+      s.inbound = inbound;
+      s.local = kEp.peer;
+      s.peer = kEp.local;
+      ike::Bytes km = enc;
+      km.insert(km.end(), integ.begin(), integ.end());
+      esp_keys_init(eng, cipher, c.suite.esn, km.data(), s.keys);
+      return s;
+    };
+    EXPECT_TRUE(table->install(0, sa(c.spi_out, true, c.enc_out, c.integ_out, 1)));
+    EXPECT_TRUE(table->install(1, sa(c.spi_in, false, c.enc_in, c.integ_in, 1)));
+    table->mutable_tunnel(0).out_sa = 1;
+  }
+};
+
+rte_mbuf* inner_packet() {
+  rte_mbuf* m = Pkt().ipv4("10.50.0.7", "10.60.0.9").udp(1234, 80).payload("hello").mbuf(test_pool());
+  rte_pktmbuf_adj(m, 14);
+  return m;
+}
+
+// Seals on `from` (tunnel `t`) and opens on `to`; true when the inner packet came back.
+bool carries(CryptoEngine& eng, IvSource& ivs, const EspSaTable& from, EspWorkerState& fs, uint16_t t,
+             const EspSaTable& to, EspWorkerState& ts) {
+  rte_mbuf* m = inner_packet();
+  EspResult r;
+  esp_output_burst(eng, ivs, from, fs, &m, &t, 1, &r);
+  if (r.ok) esp_input_burst(eng, to, ts, &m, 1, &r);
+  const bool ok = r.ok && m->data_len == 33 && std::memcmp(rte_pktmbuf_mtod(m, char*) + 28, "hello", 5) == 0;
+  rte_pktmbuf_free(m);
+  return ok;
+}
+
+class ChildEsp : public testing::TestWithParam<bool> {
+ protected:
+  CryptoEngine eng;
+  IvSource ivs{eng};
+  std::mt19937 rng{7};
+  EspSaBook book;
+  EspWorkerState ours;
+};
+
+TEST_P(ChildEsp, BookTableTalksToTheSite) {
+  const ike::ChildSa c = child(rng, GetParam(), kEp.tunnel);
+  std::string error;
+  ASSERT_TRUE(book.add(eng, c, kEp, error)) << error;
+  const auto table = book.build();
+  ASSERT_NE(table->inbound(c.spi_in), nullptr);
+  ASSERT_NE(table->outbound(kEp.tunnel), nullptr);
+  EXPECT_EQ(table->outbound(kEp.tunnel)->spi, c.spi_out);
+  EXPECT_EQ(table->outbound(kEp.tunnel)->peer, kEp.peer);
+  Site site(eng, c);
+  EXPECT_TRUE(carries(eng, ivs, *table, ours, kEp.tunnel, *site.table, site.state));  // headend -> site
+  EXPECT_TRUE(carries(eng, ivs, *site.table, site.state, 0, *table, ours));           // site -> headend
+}
+
+INSTANTIATE_TEST_SUITE_P(Gcm, ChildEsp, testing::Values(true, false));
+
+TEST_F(ChildEsp, RekeyIsMakeBeforeBreak) {
+  const ike::ChildSa old_sa = child(rng, true, 2), new_sa = child(rng, true, 2), newest = child(rng, false, 2);
+  std::string error;
+  ASSERT_TRUE(book.add(eng, old_sa, kEp, error));
+  ASSERT_TRUE(book.add(eng, new_sa, kEp, error));
+  Site site_old(eng, old_sa), site_new(eng, new_sa);
+  auto table = book.build();
+  EXPECT_EQ(table->outbound(2)->spi, new_sa.spi_out);  // the new SA seals at once
+  EXPECT_TRUE(carries(eng, ivs, *site_old.table, site_old.state, 0, *table, ours));  // the old one still opens
+  EXPECT_TRUE(carries(eng, ivs, *table, ours, 2, *site_new.table, site_new.state));
+  ASSERT_TRUE(book.remove(old_sa.spi_in));  // the peer deleted the old Child SA
+  EXPECT_FALSE(book.remove(old_sa.spi_in));
+  table = book.build();
+  EXPECT_EQ(table->inbound(old_sa.spi_in), nullptr);
+  EXPECT_FALSE(carries(eng, ivs, *site_old.table, site_old.state, 0, *table, ours));
+  EXPECT_TRUE(carries(eng, ivs, *site_new.table, site_new.state, 0, *table, ours));
+  // The sealing SA deleted first: the newest one left seals.
+  ASSERT_TRUE(book.add(eng, newest, kEp, error));
+  EXPECT_EQ(book.build()->outbound(2)->spi, newest.spi_out);
+  ASSERT_TRUE(book.remove(newest.spi_in));
+  EXPECT_EQ(book.build()->outbound(2)->spi, new_sa.spi_out);
+  ASSERT_TRUE(book.remove(new_sa.spi_in));
+  EXPECT_EQ(book.build()->outbound(2), nullptr);
+  EXPECT_EQ(book.child_sas(), 0u);
+}
+
+TEST_F(ChildEsp, RefusalsSayWhy) {
+  ike::ChildSa c = child(rng, true, 2);
+  std::string error;
+  ASSERT_TRUE(book.add(eng, c, kEp, error));
+  EXPECT_FALSE(book.add(eng, c, kEp, error));
+  EXPECT_EQ(error, "inbound SPI already installed");
+  ike::ChildSa bad = child(rng, true, 2);
+  bad.integ_in = ike::Bytes(32);  // CBC's integrity key on a GCM SA
+  EXPECT_FALSE(book.add(eng, bad, kEp, error));
+  EXPECT_NE(error.find("key lengths"), std::string::npos);
+  TunnelEndpoint far = kEp;
+  far.tunnel = kMaxEspTunnels;
+  EXPECT_FALSE(book.add(eng, child(rng, true, 0), far, error));
+  // A reused slot gets a new generation: a worker's state for it starts afresh.
+  const uint32_t gen = book.build()->inbound(c.spi_in)->generation;
+  ASSERT_TRUE(book.remove(c.spi_in));
+  ASSERT_TRUE(book.add(eng, c, kEp, error));
+  EXPECT_GT(book.build()->inbound(c.spi_in)->generation, gen);
+}
+
+}  // namespace
+}  // namespace wp

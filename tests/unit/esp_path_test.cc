@@ -1,0 +1,298 @@
+// The workers' ESP path (dataplane/ipsec/esp_sa.h, esp_input.h, esp_output.h)
+// on crafted mbufs: the SA table and the owner rule for SPIs; a headend's
+// output opened by a site's input (each cipher, with and without ESN, in UDP
+// 4500 and as IP protocol 50) gives back the inner packet byte for byte; and
+// each refusal of RFC 4303 § 3.4 (unknown SPI, another peer, short, replayed,
+// too old, tampered, bad padding, dummy, IPv6 inside, a broken inner header)
+// and of § 3.3 (no SA, above the MTU, sequence numbers used up) drops with its
+// own reason and is counted on its SA. Tampered packets must not move the
+// replay window: the genuine packet still passes after them.
+#include <gtest/gtest.h>
+
+#include <cstring>
+#include <vector>
+
+#include "dataplane/ip/checksum.h"
+#include "dataplane/ipsec/esp_input.h"
+#include "dataplane/ipsec/esp_output.h"
+#include "tests/unit/eal_env.h"
+#include "tests/unit/pkt_builder.h"
+
+namespace wp {
+namespace {
+
+using test::ip;
+using test::Pkt;
+using test::test_pool;
+using Bytes = std::vector<uint8_t>;
+
+constexpr size_t kEth = 14;
+
+struct Case {
+  EspCipher cipher;
+  bool esn;
+  bool udp;
+};
+
+// Both sides of one direction (headend -> site) of a Child SA.
+struct Pair {
+  CryptoEngine eng;
+  IvSource ivs{eng};
+  std::unique_ptr<EspSaTable> headend = std::make_unique<EspSaTable>();
+  std::unique_ptr<EspSaTable> site = std::make_unique<EspSaTable>();
+  EspWorkerState headend_state, site_state;
+  uint32_t spi = spi_for_tunnel(0x12345678, 3);
+
+  explicit Pair(const Case& c) {
+    Bytes km(esp_keymat_len(c.cipher));
+    for (size_t i = 0; i < km.size(); ++i) km[i] = static_cast<uint8_t>(i * 7 + 1);
+    EspSa out;
+    out.spi = spi;
+    out.generation = 1;
+    out.tunnel = 3;
+    out.udp_encap = c.udp;
+    out.local = ip("198.51.100.1");
+    out.peer = ip("203.0.113.9");
+    esp_keys_init(eng, c.cipher, c.esn, km.data(), out.keys);
+    EspSa in = out;
+    in.inbound = true;
+    std::swap(in.local, in.peer);
+    EXPECT_TRUE(headend->install(5, out));
+    headend->mutable_tunnel(3).out_sa = 5;
+    EXPECT_TRUE(site->install(9, in));
+  }
+  EspResult seal(rte_mbuf* m, uint16_t tunnel = 3) {
+    EspResult r;
+    esp_output_burst(eng, ivs, *headend, headend_state, &m, &tunnel, 1, &r);
+    return r;
+  }
+  EspResult open(rte_mbuf* m) {
+    EspResult r;
+    esp_input_burst(eng, *site, site_state, &m, 1, &r);
+    return r;
+  }
+  const EspSaCounters& sent() const { return headend_state.at(5).counters; }
+  const EspSaCounters& received() const { return site_state.at(9).counters; }
+};
+
+// An inner IPv4/UDP packet (no Ethernet header), as a route hands it over.
+rte_mbuf* inner_packet(size_t payload = 100) {
+  rte_mbuf* m = Pkt().ipv4("10.50.0.7", "10.60.0.9").udp(1234, 80).payload(std::string(payload, 'p')).mbuf(test_pool());
+  rte_pktmbuf_adj(m, kEth);
+  return m;
+}
+
+Bytes bytes_of(const rte_mbuf* m) {
+  const uint8_t* p = rte_pktmbuf_mtod(m, const uint8_t*);
+  return Bytes(p, p + m->data_len);
+}
+
+rte_mbuf* copy_of(const Bytes& b) {
+  rte_mbuf* m = rte_pktmbuf_alloc(test_pool());
+  std::memcpy(rte_pktmbuf_append(m, static_cast<uint16_t>(b.size())), b.data(), b.size());
+  return m;
+}
+
+class EspRoundTrip : public testing::TestWithParam<Case> {};
+
+TEST_P(EspRoundTrip, SiteOpensWhatTheHeadendSeals) {
+  Pair pair(GetParam());
+  ASSERT_TRUE(pair.eng.ok());
+  for (size_t len : {1u, 100u, 1300u}) {
+    rte_mbuf* m = inner_packet(len);
+    const Bytes inner = bytes_of(m);
+    EspResult r = pair.seal(m);
+    ASSERT_TRUE(r.ok) << kDropReasonNames[static_cast<size_t>(r.drop)];
+    const uint8_t* outer = rte_pktmbuf_mtod(m, const uint8_t*);
+    EXPECT_EQ(outer[9], GetParam().udp ? 17 : kIpProtoEsp);
+    EXPECT_EQ(esp_spi(outer, m->data_len), pair.spi);
+    EXPECT_EQ(ipv4_header_checksum(outer), test::get16(outer + 10));
+    EXPECT_EQ(m->data_len, 20 + (GetParam().udp ? 8 : 0) + esp_packet_len(GetParam().cipher, inner.size()));
+    r = pair.open(m);
+    ASSERT_TRUE(r.ok) << kDropReasonNames[static_cast<size_t>(r.drop)];
+    EXPECT_EQ(r.tunnel, 3);
+    EXPECT_EQ(bytes_of(m), inner);
+    rte_pktmbuf_free(m);
+  }
+  EXPECT_EQ(pair.sent().packets, 3u);
+  EXPECT_EQ(pair.received().packets, 3u);
+  EXPECT_EQ(pair.received().bytes, pair.sent().bytes);
+  EXPECT_EQ(pair.received().drops, 0u);
+}
+
+INSTANTIATE_TEST_SUITE_P(Ciphers, EspRoundTrip,
+                         testing::Values(Case{EspCipher::aes256_gcm16, false, true},
+                                         Case{EspCipher::aes256_gcm16, true, false},
+                                         Case{EspCipher::aes256_cbc_hmac_sha256, false, false},
+                                         Case{EspCipher::aes256_cbc_hmac_sha256, true, true}));
+
+DropReason open_drop(Pair& pair, const Bytes& b) {
+  rte_mbuf* m = copy_of(b);
+  EspResult r = pair.open(m);
+  rte_pktmbuf_free(m);
+  return r.ok ? DropReason::count : r.drop;
+}
+
+Bytes sealed(Pair& pair) {
+  rte_mbuf* m = inner_packet();
+  EXPECT_TRUE(pair.seal(m).ok);
+  Bytes b = bytes_of(m);
+  rte_pktmbuf_free(m);
+  return b;
+}
+
+TEST(EspInput, ReplayedTamperedAndForeignPacketsDrop) {
+  Pair pair({EspCipher::aes256_gcm16, true, true});
+  const Bytes first = sealed(pair), second = sealed(pair);
+  Bytes tampered = second;
+  tampered[tampered.size() - 20] ^= 1;
+  EXPECT_EQ(open_drop(pair, tampered), DropReason::esp_auth_failed);
+  EXPECT_EQ(open_drop(pair, second), DropReason::count);  // the forgery did not move the window
+  EXPECT_EQ(open_drop(pair, second), DropReason::esp_replayed);
+  EXPECT_EQ(open_drop(pair, first), DropReason::count);  // older, inside the window
+  Bytes spoofed = first;
+  spoofed[12] ^= 1;  // outer source
+  EXPECT_EQ(open_drop(pair, spoofed), DropReason::esp_wrong_peer);
+  Bytes unknown = first;
+  unknown[28] ^= 0x80;  // SPI
+  EXPECT_EQ(open_drop(pair, unknown), DropReason::esp_unknown_spi);
+  Bytes short_esp(first.begin(), first.begin() + 28 + 8 + 8 + 10);  // less than one block and the ICV
+  short_esp[3] = static_cast<uint8_t>(short_esp.size());
+  EXPECT_EQ(open_drop(pair, short_esp), DropReason::esp_malformed);
+  Bytes fragment = first;
+  fragment[6] = 0x20;  // more fragments
+  EXPECT_EQ(esp_spi(fragment.data(), fragment.size()), 0u);
+  EXPECT_EQ(esp_spi(first.data(), first.size()), pair.spi);
+  EXPECT_EQ(pair.received().packets, 2u);
+  EXPECT_EQ(pair.received().drops, 4u);  // tampered, replayed, spoofed, short (unknown SPI has no SA)
+}
+
+TEST(EspInput, OldNumbersBelowTheWindowDrop) {
+  Pair pair({EspCipher::aes256_cbc_hmac_sha256, false, false});
+  const Bytes old = sealed(pair);
+  pair.headend_state.of(*pair.headend, pair.headend->slot(5)).seq_out = 5000;
+  EXPECT_EQ(open_drop(pair, sealed(pair)), DropReason::count);
+  EXPECT_EQ(open_drop(pair, old), DropReason::esp_too_old);
+}
+
+// A packet sealed by hand with the site's keys and any trailer.
+Bytes crafted(Pair& pair, const Bytes& inner, const Bytes& trailer) {
+  const EspSa& sa = pair.site->slot(9);
+  Bytes esp(8 + 8);
+  for (int i = 0; i < 4; ++i) esp[i] = static_cast<uint8_t>(pair.spi >> (24 - 8 * i));
+  esp[7] = 1;  // sequence 1; IV = sequence (zeros but the last byte)
+  esp[15] = 1;
+  esp.insert(esp.end(), inner.begin(), inner.end());
+  esp.insert(esp.end(), trailer.begin(), trailer.end());
+  esp.resize(esp.size() + kEspIcvLen);
+  EspOp op;
+  op.pkt = esp.data();
+  op.len = static_cast<uint32_t>(esp.size());
+  op.seq = 1;
+  op.keys = &sa.keys;
+  EXPECT_EQ(esp_seal_burst(pair.eng, &op, 1), 0u);
+  Bytes outer = Pkt().ipv4(sa.peer, sa.local).proto(kIpProtoEsp).payload(esp).bytes();
+  return Bytes(outer.begin() + kEth, outer.end());
+}
+
+TEST(EspInput, TrailerAndInnerHeaderChecks) {
+  Pair pair({EspCipher::aes256_gcm16, false, false});
+  rte_mbuf* m = inner_packet(2);  // 30 bytes: 30 + pad 0 + 2 = 32
+  const Bytes inner = bytes_of(m);
+  rte_pktmbuf_free(m);
+  auto drop = [&](const Bytes& in, const Bytes& trailer) {
+    Pair fresh({EspCipher::aes256_gcm16, false, false});
+    return open_drop(fresh, crafted(fresh, in, trailer));
+  };
+  EXPECT_EQ(drop(inner, {0, 4}), DropReason::count);
+  EXPECT_EQ(drop(inner, {1, 2, 3, 9, 4, 4}), DropReason::esp_bad_padding);
+  EXPECT_EQ(drop(inner, {0, 59}), DropReason::esp_dummy);
+  EXPECT_EQ(drop(inner, {0, 17}), DropReason::esp_bad_next_header);
+  EXPECT_EQ(drop(inner, {0, 41}), DropReason::esp_inner_unsupported);
+  Bytes long_len = inner;
+  long_len[3] += 8;  // total length past the payload
+  EXPECT_EQ(drop(long_len, {0, 4}), DropReason::esp_inner_malformed);
+}
+
+TEST(EspPath, BurstsLongerThanTheCryptoBurst) {
+  Pair pair({EspCipher::aes256_cbc_hmac_sha256, false, true});
+  constexpr uint16_t kN = 150;
+  rte_mbuf* pkts[kN];
+  uint16_t tunnels[kN];
+  EspResult res[kN];
+  for (uint16_t i = 0; i < kN; ++i) pkts[i] = inner_packet(i), tunnels[i] = 3;
+  esp_output_burst(pair.eng, pair.ivs, *pair.headend, pair.headend_state, pkts, tunnels, kN, res);
+  for (uint16_t i = 0; i < kN; ++i) ASSERT_TRUE(res[i].ok) << i;
+  esp_input_burst(pair.eng, *pair.site, pair.site_state, pkts, kN, res);
+  for (uint16_t i = 0; i < kN; ++i) {
+    EXPECT_TRUE(res[i].ok) << i;
+    EXPECT_EQ(pkts[i]->data_len, 28 + i);
+    rte_pktmbuf_free(pkts[i]);
+  }
+  EXPECT_EQ(pair.received().packets, kN);
+  EXPECT_EQ(pair.sent().bytes, pair.received().bytes);
+}
+
+TEST(EspOutput, RefusalsHaveReasons) {
+  Pair pair({EspCipher::aes256_gcm16, false, true});
+  rte_mbuf* m = inner_packet();
+  EXPECT_EQ(pair.seal(m, 4).drop, DropReason::esp_no_sa);
+  pair.headend->mutable_tunnel(3).mtu = 100;
+  EXPECT_EQ(pair.seal(m).drop, DropReason::esp_too_big);
+  pair.headend->mutable_tunnel(3).mtu = 1400;
+  pair.headend_state.of(*pair.headend, pair.headend->slot(5)).seq_out = UINT32_MAX;
+  EXPECT_EQ(pair.seal(m).drop, DropReason::esp_seq_exhausted);
+  EXPECT_EQ(pair.sent().drops, 2u);
+  rte_pktmbuf_free(m);
+}
+
+EspSa inbound_sa(uint32_t spi, uint32_t generation) {
+  EspSa sa;
+  sa.spi = spi;
+  sa.generation = generation;
+  sa.inbound = true;
+  return sa;
+}
+
+TEST(EspSaTable, SpiIndexAndReusedSlots) {
+  auto t = std::make_unique<EspSaTable>();
+  EspSa a;
+  a.spi = 0x1000;
+  a.generation = 1;
+  a.inbound = true;
+  EXPECT_TRUE(t->install(0, a));
+  EXPECT_FALSE(t->install(1, a));  // the SPI is held by slot 0
+  EXPECT_FALSE(t->install(kMaxEspSas, a));
+  a.generation = 0;
+  EXPECT_FALSE(t->install(2, a));  // generation 0 means free
+  EXPECT_EQ(t->slot_of(t->inbound(0x1000)), 0);
+  EXPECT_EQ(t->inbound(0x2000), nullptr);
+  for (uint32_t s = 1; s < kMaxEspSas; ++s) {  // a full table still finds every SPI
+    const EspSa b = inbound_sa(0x1000 + s * 64, 1);
+    ASSERT_TRUE(t->install(static_cast<uint16_t>(s), b));
+  }
+  EXPECT_EQ(t->slot_of(t->inbound(0x1000 + 700 * 64)), 700);
+  t->mutable_tunnel(7).out_sa = 700;
+  t->remove(700);
+  EXPECT_EQ(t->inbound(0x1000 + 700 * 64), nullptr);
+  EXPECT_EQ(t->outbound(7), nullptr);
+  // A worker's state for a reused slot starts afresh.
+  EspWorkerState w;
+  EXPECT_TRUE(t->install(700, inbound_sa(9999, 1)));
+  w.of(*t, t->slot(700)).seq_out = 77;
+  EXPECT_TRUE(t->install(700, inbound_sa(9999, 2)));
+  EXPECT_EQ(w.of(*t, t->slot(700)).seq_out, 0u);
+}
+
+TEST(EspOwnerRule, SpiCarriesTheTunnelsClass) {
+  for (uint32_t tunnel : {0u, 1u, 63u, 64u, 200u}) {
+    for (uint32_t random : {0u, 5u, 0xdeadbeefu, 0xffffffffu}) {
+      const uint32_t spi = spi_for_tunnel(random, tunnel);
+      EXPECT_GE(spi, 256u);
+      for (uint32_t workers : {1u, 3u, 4u, 7u}) EXPECT_EQ(owner_of_spi(spi, workers), owner_of_tunnel(tunnel, workers));
+    }
+  }
+}
+
+}  // namespace
+}  // namespace wp

@@ -1,0 +1,187 @@
+// Tests for the `ipsec_peers` and `tunnels` sections (mgmt/config_validate_ipsec.cc).
+//
+// The baseline is r1.yaml (tests/data/config) with one legacy site and its
+// tunnel appended as YAML; every rule is exercised by breaking exactly one
+// thing and asserting the exact path plus a message substring. The PSK is a
+// secret: it is read from psk_file relative to the config, and never quoted
+// in an error.
+#include <gtest/gtest.h>
+#include <unistd.h>
+
+#include <filesystem>
+#include <fstream>
+
+#include "mgmt/config_load.h"
+
+namespace wp::mgmt {
+namespace {
+
+namespace fs = std::filesystem;
+
+constexpr const char* kPsk = "site1-psk-0123456789";
+
+fs::path data_dir() {
+  for (fs::path dir = fs::current_path(); !dir.empty(); dir = dir.parent_path()) {
+    if (fs::exists(dir / "tests/data/config")) return dir / "tests/data";
+    if (dir == dir.parent_path()) break;
+  }
+  return fs::path(__FILE__).parent_path().parent_path() / "data";
+}
+
+std::string r1_text() {
+  std::ifstream in(data_dir() / "config/r1.yaml");
+  return std::string(std::istreambuf_iterator<char>(in), {});
+}
+
+// One site at 172.16.0.50 (on wan0's link) and its tunnel; `peer` and
+// `tunnel` are spliced into the entries as extra YAML lines.
+std::string site_yaml(const std::string& peer = "", const std::string& tunnel = "") {
+  return "ipsec_peers:\n"
+         "  - name: site1\n"
+         "    address: 172.16.0.50\n"
+         "    local_id: headend.example\n"
+         "    remote_id: site1.example\n" +
+         peer +
+         "tunnels:\n"
+         "  - name: ipsec0\n"
+         "    peer: site1\n"
+         "    tenant: branch\n" +
+         tunnel;
+}
+
+ConfigResult load(const std::string& peer = "    psk: " + std::string(kPsk) + "\n", const std::string& tunnel = "") {
+  return load_config_text(r1_text() + site_yaml(peer, tunnel));
+}
+
+testing::AssertionResult HasError(const ConfigResult& r, const std::string& path, const std::string& text) {
+  for (const auto& e : r.errors) {
+    if (e.path == path && e.message.find(text) != std::string::npos) return testing::AssertionSuccess();
+  }
+  return testing::AssertionFailure() << "no error at \"" << path << "\" containing \"" << text
+                                     << "\"; got:\n" << r.error_text();
+}
+
+const std::string kPskLine = "    psk: " + std::string(kPsk) + "\n";
+
+TEST(IpsecConfig, ValidSiteLoads) {
+  ConfigResult r = load();
+  ASSERT_TRUE(r.ok()) << r.error_text();
+  ASSERT_EQ(r.config.ipsec_peers_size(), 1);
+  EXPECT_EQ(r.config.ipsec_peers(0).psk(), kPsk);
+  EXPECT_EQ(r.config.tunnels(0).peer(), "site1");
+  ConfigResult full = load(kPskLine +
+                           "    ike_proposals: [aes256gcm16-prfsha256-ecp256]\n"
+                           "    esp_proposals: [aes256gcm16-esn, aes256-sha256]\n"
+                           "    ike_lifetime_s: 3600\n    child_lifetime_s: 1200\n    dpd_interval_s: 10\n"
+                           "    local_ts: [10.1.0.0/24]\n    remote_ts: [10.50.0.0/16]\n",
+                           "    mtu: 1380\n");
+  EXPECT_TRUE(full.ok()) << full.error_text();
+}
+
+TEST(IpsecConfig, PeerFieldsAreRequired) {
+  ConfigResult r = load_config_text(r1_text() + "ipsec_peers:\n  - name: s\n");
+  EXPECT_TRUE(HasError(r, "ipsec_peers[0].address", "required"));
+  EXPECT_TRUE(HasError(r, "ipsec_peers[0].local_id", "required"));
+  EXPECT_TRUE(HasError(r, "ipsec_peers[0].remote_id", "required"));
+  EXPECT_TRUE(HasError(r, "ipsec_peers[0].psk", "required"));
+}
+
+TEST(IpsecConfig, AddressMustBeReachableFromAWan) {
+  std::string text = r1_text() + site_yaml(kPskLine);
+  text.replace(text.find("172.16.0.50"), 11, "10.1.0.77");
+  EXPECT_TRUE(HasError(load_config_text(text), "ipsec_peers[0].address", "not reachable from any WAN interface"));
+  text.replace(text.find("10.1.0.77"), 9, "site1");
+  EXPECT_TRUE(HasError(load_config_text(text), "ipsec_peers[0].address", "is not an IPv4 address"));
+}
+
+TEST(IpsecConfig, IdentitiesAreFqdnsAndRemoteIdsUnique) {
+  std::string text = r1_text() + site_yaml(kPskLine) +
+                     "  - name: ipsec1\n    peer: site2\n    tenant: branch\n";
+  text.replace(text.find("tunnels:"), 0,
+               "  - name: site2\n    address: 172.16.0.51\n    local_id: \"head end\"\n"
+               "    remote_id: site1.example\n" + kPskLine);
+  ConfigResult r = load_config_text(text);
+  EXPECT_TRUE(HasError(r, "ipsec_peers[1].local_id", "without spaces"));
+  EXPECT_TRUE(HasError(r, "ipsec_peers[1].remote_id", "remote_id of another IPsec peer"));
+  EXPECT_EQ(r.errors.size(), 2u) << r.error_text();
+}
+
+TEST(IpsecConfig, PskRules) {
+  EXPECT_TRUE(HasError(load("    psk: short\n"), "ipsec_peers[0].psk", "at least 16 characters"));
+  EXPECT_TRUE(HasError(load(kPskLine + "    psk_file: k\n"), "ipsec_peers[0]", "either psk or psk_file"));
+  EXPECT_TRUE(HasError(load("    psk_file: site1.psk\n"), "ipsec_peers[0].psk_file", "only resolved when loading"));
+}
+
+TEST(IpsecConfig, PskNeverAppearsInErrors) {
+  const std::string almost = "0123456789abcd";  // too short: the message must not quote it
+  ConfigResult r = load("    psk: " + almost + "\n    psk_file: x\n    ike_proposals: [" + almost + "]\n");
+  ASSERT_FALSE(r.ok());
+  EXPECT_TRUE(HasError(r, "ipsec_peers[0]", "either psk or psk_file"));
+  // The proposal error would quote its own text; only the psk field is secret.
+  ConfigResult r2 = load("    psk: " + almost + "\n");
+  ASSERT_FALSE(r2.ok());
+  EXPECT_EQ(r2.error_text().find(almost), std::string::npos) << r2.error_text();
+}
+
+TEST(IpsecConfig, PskFileIsReadRelativeToTheConfig) {
+  const fs::path dir = fs::temp_directory_path() / ("wp_ipsec_config_" + std::to_string(::getpid()));
+  fs::create_directories(dir / "keys");
+  std::ofstream(dir / "keys/site1.psk") << kPsk << "\n";
+  std::ofstream(dir / "r1.yaml") << r1_text() + site_yaml("    psk_file: keys/site1.psk\n");
+  ConfigResult r = load_config_file((dir / "r1.yaml").string());
+  std::ofstream(dir / "r2.yaml") << r1_text() + site_yaml("    psk_file: keys/none.psk\n");
+  ConfigResult missing = load_config_file((dir / "r2.yaml").string());
+  fs::remove_all(dir);
+  ASSERT_TRUE(r.ok()) << r.error_text();
+  EXPECT_EQ(r.config.ipsec_peers(0).psk(), kPsk);
+  EXPECT_TRUE(r.config.ipsec_peers(0).psk_file().empty());
+  EXPECT_TRUE(HasError(missing, "ipsec_peers[0].psk_file", "cannot read key file"));
+}
+
+TEST(IpsecConfig, ProposalsMustBeKnown) {
+  ConfigResult r = load(kPskLine + "    ike_proposals: [aes256-sha256-modp2048, 3des-md5-modp1024]\n"
+                                   "    esp_proposals: [aes128gcm16]\n");
+  EXPECT_TRUE(HasError(r, "ipsec_peers[0].ike_proposals[1]", "unknown IKE proposal \"3des-md5-modp1024\""));
+  EXPECT_TRUE(HasError(r, "ipsec_peers[0].esp_proposals[0]", "unknown ESP proposal"));
+  EXPECT_EQ(r.errors.size(), 2u) << r.error_text();
+}
+
+TEST(IpsecConfig, LifetimesAndDpd) {
+  EXPECT_TRUE(HasError(load(kPskLine + "    ike_lifetime_s: 100\n"), "ipsec_peers[0].ike_lifetime_s", "300..86400"));
+  EXPECT_TRUE(HasError(load(kPskLine + "    child_lifetime_s: 30\n"), "ipsec_peers[0].child_lifetime_s", "60..86400"));
+  EXPECT_TRUE(HasError(load(kPskLine + "    ike_lifetime_s: 600\n    child_lifetime_s: 600\n"),
+                       "ipsec_peers[0].child_lifetime_s", "below ike_lifetime_s (600)"));
+  EXPECT_TRUE(HasError(load(kPskLine + "    dpd_interval_s: 2\n"), "ipsec_peers[0].dpd_interval_s", "5..3600"));
+}
+
+TEST(IpsecConfig, TrafficSelectorsAreNetworks) {
+  ConfigResult r = load(kPskLine + "    local_ts: [10.1.0.1/24]\n    remote_ts: [nowhere]\n");
+  EXPECT_TRUE(HasError(r, "ipsec_peers[0].local_ts[0]", "host bits set"));
+  EXPECT_TRUE(HasError(r, "ipsec_peers[0].remote_ts[0]", "is not a CIDR"));
+}
+
+TEST(IpsecConfig, EveryPeerNeedsATunnel) {
+  std::string text = r1_text() + site_yaml(kPskLine);
+  text.replace(text.find("    peer: site1\n"), 16, "    peer: site9\n");
+  ConfigResult r = load_config_text(text);
+  EXPECT_TRUE(HasError(r, "ipsec_peers[0]", "no tunnel names IPsec peer \"site1\""));
+  EXPECT_TRUE(HasError(r, "tunnels[0].peer", "unknown IPsec peer \"site9\""));
+}
+
+TEST(IpsecConfig, TunnelRules) {
+  std::string text = r1_text() + site_yaml(kPskLine, "    mtu: 100\n") +
+                     "  - name: wan0\n    peer: site1\n    tenant: nobody\n" +
+                     "  - name: ipsec0\n    peer: ghost\n    tenant: branch\n";
+  ConfigResult r = load_config_text(text);
+  EXPECT_TRUE(HasError(r, "tunnels[0].mtu", "576..9000"));
+  EXPECT_TRUE(HasError(r, "tunnels[1].name", "the router's interfaces"));
+  EXPECT_TRUE(HasError(r, "tunnels[1].peer", "already has a tunnel"));
+  EXPECT_TRUE(HasError(r, "tunnels[1].tenant", "unknown tenant \"nobody\""));
+  EXPECT_TRUE(HasError(r, "tunnels[2].name", "duplicate tunnel name"));
+  EXPECT_TRUE(HasError(r, "tunnels[2].peer", "unknown IPsec peer \"ghost\""));
+  EXPECT_EQ(r.errors.size(), 6u) << r.error_text();
+  EXPECT_TRUE(HasError(load_config_text(r1_text() + "tunnels:\n  - name: t\n"), "tunnels[0].peer", "required"));
+}
+
+}  // namespace
+}  // namespace wp::mgmt
