@@ -40,7 +40,7 @@ RAW=""; SYNC=""; RESYNC=""
 [[ $MODES == *sync* && $MODES != resync ]] && SYNC=$(one sync "$SYNC_N" 1024)
 [[ $MODES == *resync* ]] && RESYNC=$(one resync "$RESYNC_N" 2048)
 COMMIT=$(git -C "$WP_REPO" rev-parse --short HEAD 2>/dev/null || echo unknown)
-[ -n "$(git -C "$WP_REPO" status --porcelain --untracked-files=no 2>/dev/null)" ] && COMMIT="$COMMIT+dirty"
+[ -n "$(git -C "$WP_REPO" status --porcelain --untracked-files=no -- . ":!perf/results" 2>/dev/null)" ] && COMMIT="$COMMIT+dirty"
 export COMMIT
 "$WP_PY" - "$RAW" "$SYNC" "$RESYNC" <<'PY'
 import json, sys, os
