@@ -256,8 +256,8 @@ void HaNode::transport_lost() {
   quorum_lost_ms_ = 0;
   takeover_pending_ = claim_pending_ = false;
   resync_out_active_ = false;
-  live_ = SessionBatcher(settings_.limits);
-  chunk_ = SessionBatcher(settings_.limits);
+  live_.reset();
+  chunk_.reset();
   state_ = State::connecting;
   last_connect_try_ms_ = now_ms_;
   publish_view();

@@ -12,13 +12,6 @@ namespace {
 using C = HaStatus::Counter;
 constexpr unsigned kEventBurst = 256;
 
-std::string uuid_hex(const std::string& bytes) {
-  static constexpr char kHex[] = "0123456789abcdef";
-  std::string out;
-  for (unsigned char b : bytes) out += {kHex[b >> 4], kHex[b & 15]};
-  return out;
-}
-
 // A node's incarnation: its start time in microseconds, so a restarted node's
 // messages always outrank those of its previous life.
 uint64_t incarnation_now() {
@@ -38,7 +31,8 @@ HaNode::HaNode(DataplaneShared& shared, HaSettings settings, Connect connect)
       live_(settings.limits),
       chunk_(settings.limits),
       backlog_(shared.workers, settings.max_backlog_ops),
-      ledger_(settings.max_unacked_ops) {
+      ledger_(settings.max_unacked_ops),
+      in_block_(new char[kInBlock]) {
   drops_seen_.assign(shared.workers, 0);
   republish_target_.assign(shared.workers, 0);
   // Until the pair decides, answer for nothing: a restarted node must not
@@ -110,7 +104,7 @@ uint32_t HaNode::drain_events() {
       encode_session(e.session, rm, clock_, settings_.node_id, *op->mutable_session());
       b.added(op);
       if (resync) ++resync_out_sessions_;
-      if (e.kind == SessionEventKind::created) status_.note_uuid(true, uuid_hex(op->session().uuid()));
+      if (e.kind == SessionEventKind::created) status_.note_uuid(true, e.session.uuid.data());
       if (b.full()) flush_batches(false);
     }
   }
@@ -119,16 +113,14 @@ uint32_t HaNode::drain_events() {
 
 void HaNode::flush_batches(bool force) {
   if (!live_.empty() && (force || live_.full() || now_ms_ - batch_started_ms_ >= settings_.batch_ms)) {
-    pb::HaMessage m;
     status_.add(C::sessions_sent, live_.size());
-    live_.take_batch(m);
-    send(m, true);
+    send(live_.take_batch(), true);
+    live_.reset();
   }
   if (!chunk_.empty() && (force || chunk_.full())) {
-    pb::HaMessage m;
     status_.add(C::sessions_sent, chunk_.size());
-    chunk_.take_chunk(m, resync_out_id_, resync_out_chunks_++);
-    send(m, true);
+    send(chunk_.take_chunk(resync_out_id_, resync_out_chunks_++), true);
+    chunk_.reset();
   }
 }
 
@@ -257,19 +249,30 @@ void HaNode::check_keys(const pb::KeyUpdate& k) {
 
 // --- incoming -----------------------------------------------------------------
 
+// Our own message, delivered back in order: the sync lag.
+void HaNode::note_own(const MessageHeader& h) {
+  if (!h.oldest_event_ms || (h.body != pb::HaMessage::kBatch && h.body != pb::HaMessage::kResyncChunk)) return;
+  uint64_t lag = now_ms_ > h.oldest_event_ms ? now_ms_ - h.oldest_event_ms : 0;
+  status_.sync_lag_ms.store(lag, std::memory_order_relaxed);
+  if (lag > status_.sync_lag_max_ms.load(std::memory_order_relaxed))
+    status_.sync_lag_max_ms.store(lag, std::memory_order_relaxed);
+}
+
 void HaNode::on_message(const Member& from, const void* data, size_t len) {
-  pb::HaMessage m;
-  if (!m.ParseFromArray(data, static_cast<int>(len)) || m.protocol() != kHaProtocol) {
+  MessageHeader h;
+  if (!peek_header(data, len, h) || h.protocol != kHaProtocol) {
     status_.add(C::stale_messages);
     return;
   }
-  if (m.node_id() == settings_.node_id) {  // our own, delivered back in order: the sync lag
-    if (m.oldest_event_ms() && (m.has_batch() || m.has_resync_chunk())) {
-      uint64_t lag = now_ms_ > m.oldest_event_ms() ? now_ms_ - m.oldest_event_ms() : 0;
-      status_.sync_lag_ms.store(lag, std::memory_order_relaxed);
-      if (lag > status_.sync_lag_max_ms.load(std::memory_order_relaxed))
-        status_.sync_lag_max_ms.store(lag, std::memory_order_relaxed);
-    }
+  if (h.node_id == settings_.node_id) return note_own(h);  // its sessions are not decoded again
+  // Decoded on an arena (first block reused): no heap allocation per session.
+  google::protobuf::ArenaOptions ao;
+  ao.initial_block = in_block_.get();
+  ao.initial_block_size = kInBlock;
+  google::protobuf::Arena arena(ao);
+  pb::HaMessage& m = *google::protobuf::Arena::CreateMessage<pb::HaMessage>(&arena);
+  if (!m.ParseFromArray(data, static_cast<int>(len))) {
+    status_.add(C::stale_messages);
     return;
   }
   status_.add(C::messages_received);
@@ -339,10 +342,14 @@ void HaNode::note_ack_due(const pb::HaMessage& m) {
   ack_seq_ = m.seq();
 }
 
-// One cumulative Ack per pass, for everything the last dispatch delivered.
+// One cumulative Ack for everything delivered so far, at most every
+// ack_interval_ms: each Ack is a totally ordered CPG message that competes
+// with the peer's batches for the token, so one per batch would halve the
+// sync rate (bench_ha).
 void HaNode::send_ack() {
-  if (!ack_due_ || !transport_) return;
+  if (!ack_due_ || !transport_ || now_ms_ - last_ack_ms_ < settings_.ack_interval_ms) return;
   ack_due_ = false;
+  last_ack_ms_ = now_ms_;
   pb::HaMessage m;
   m.mutable_ack()->set_incarnation(ack_incarnation_);
   m.mutable_ack()->set_seq(ack_seq_);
@@ -381,14 +388,14 @@ void HaNode::publish_lag() {
 // --- reconcile on resync ----------------------------------------------------------
 
 void HaNode::note_peer_copy(const pb::SessionOp& op, const Session& s) {
-  const std::string& uuid = op.session().uuid();
+  const SessionUuid& uuid = s.uuid;
   if (op.kind() == pb::SessionOp::DELETE) {
     peer_copies_.erase(uuid);
     return;
   }
   if (collecting_) resync_listed_.insert(uuid);
   if (peer_copies_.size() < settings_.max_backlog_ops || peer_copies_.count(uuid))
-    peer_copies_[uuid] = {s.original, s.out_rev.tuple};
+    peer_copies_.insert_or_assign(uuid, PeerCopy{s.original, s.out_rev.tuple});
 }
 
 // The peer is about to send its full state: list what it sends from now on.
@@ -413,7 +420,7 @@ void HaNode::reconcile() {
     p.kind = PeerSessionOpKind::reconcile;
     p.session.original = it->second.original;
     p.session.out_rev.tuple = it->second.out_rev;
-    std::copy(it->first.begin(), it->first.end(), p.session.uuid.begin());
+    p.session.uuid = it->first;
     if (!backlog_.add(owner_worker(p.session, shared_.workers), p)) status_.add(C::inbound_overflow);
     it = peer_copies_.erase(it);
     ++stale;
@@ -436,7 +443,7 @@ void HaNode::apply_ops(const google::protobuf::RepeatedPtrField<pb::SessionOp>& 
     p.kind = op.kind() == pb::SessionOp::DELETE ? PeerSessionOpKind::remove : PeerSessionOpKind::upsert;
     status_.add(C::sessions_received);
     note_peer_copy(op, p.session);
-    if (p.kind == PeerSessionOpKind::upsert) status_.note_uuid(false, uuid_hex(op.session().uuid()));
+    if (p.kind == PeerSessionOpKind::upsert) status_.note_uuid(false, p.session.uuid.data());
     // Workers are far behind: the op is dropped and counted.
     if (!backlog_.add(owner_worker(p.session, shared_.workers), p)) status_.add(C::inbound_overflow);
   }

@@ -27,6 +27,7 @@
 // corosync ring with both nodes alive ends with each answering for its own.
 #pragma once
 
+#include <cstring>
 #include <deque>
 #include <functional>
 #include <memory>
@@ -53,6 +54,7 @@ struct HaSettings {
   size_t max_backlog_ops = 1u << 21;    // decoded peer ops waiting for a worker's ring
   uint32_t reconnect_ms = 1000;
   size_t max_unacked_ops = 1u << 20;  // sessions kept for re-sending until the peer acknowledges them
+  uint32_t ack_interval_ms = 2;        // the peer hears our cumulative Ack at most this often
   // Without quorum, our own addresses are released after this long.
   uint32_t unquorate_release_ms = 1000;
   // Alone in a quorate group whose corosync membership still holds the
@@ -92,6 +94,7 @@ class HaNode : public TransportHandler {
   void flush_batches(bool force);
   // `track`: the message carries session ops the peer must acknowledge.
   void send(pb::HaMessage& m, bool track = false);
+  void note_own(const MessageHeader& h);
   void note_ack_due(const pb::HaMessage& m);
   void send_ack();
   void resend_unacked();
@@ -144,6 +147,8 @@ class HaNode : public TransportHandler {
   size_t outbox_bytes_ = 0;
   PeerBacklog backlog_;
   ReplicationLedger ledger_;
+  static constexpr size_t kInBlock = 256 * 1024;  // first arena block for decoding a peer message
+  std::unique_ptr<char[]> in_block_;
   // The peer's sessions we hold copies of, by UUID (what a remove needs), and
   // the UUIDs its current resync (and live batches meanwhile) listed: after a
   // complete resync, a copy it did not list is stale and removed.
@@ -151,12 +156,21 @@ class HaNode : public TransportHandler {
     FiveTuple original;
     FiveTuple out_rev;
   };
-  std::unordered_map<std::string, PeerCopy> peer_copies_;
-  std::unordered_set<std::string> resync_listed_;
+  struct UuidHash {  // UUIDs are random (version 4): two words of them hash well
+    size_t operator()(const SessionUuid& u) const {
+      uint64_t a, b;
+      std::memcpy(&a, u.data(), 8);
+      std::memcpy(&b, u.data() + 8, 8);
+      return static_cast<size_t>(a ^ (b * 0x9e3779b97f4a7c15ull));
+    }
+  };
+  std::unordered_map<SessionUuid, PeerCopy, UuidHash> peer_copies_;
+  std::unordered_set<SessionUuid, UuidHash> resync_listed_;
   bool collecting_ = false;
   bool ack_due_ = false;  // the peer's messages up to ack_seq_ are applied: acknowledge them
   uint64_t ack_incarnation_ = 0;
   uint64_t ack_seq_ = 0;
+  uint64_t last_ack_ms_ = 0;
   std::vector<uint64_t> drops_seen_;  // per worker ha_events_dropped
 
   // Our resync to the peer.

@@ -3,6 +3,7 @@
 
 #include <nlohmann/json.hpp>
 #include <cstdio>
+#include <cstring>
 #include <ctime>
 #include <string_view>
 
@@ -15,6 +16,26 @@ void ha_log(const std::string& line) {
   gmtime_r(&ts.tv_sec, &t);
   std::fprintf(stderr, "waypointd: ha: %02d:%02d:%02d.%03ld %s\n", t.tm_hour, t.tm_min, t.tm_sec, ts.tv_nsec / 1000000,
                line.c_str());
+}
+
+void HaStatus::RecentUuids::note(const uint8_t* id) {
+  for (size_t i = 0; i < count; ++i)
+    if (std::memcmp(ids[i].data(), id, 16) == 0) return;
+  std::memcpy(ids[next].data(), id, 16);
+  next = (next + 1) % kRecent;
+  if (count < kRecent) ++count;
+}
+
+std::vector<std::string> HaStatus::RecentUuids::hex() const {
+  static constexpr char kHex[] = "0123456789abcdef";
+  std::vector<std::string> out;
+  const size_t first = count < kRecent ? 0 : next;
+  for (size_t k = 0; k < count; ++k) {
+    std::string h;
+    for (uint8_t b : ids[(first + k) % kRecent]) h += {kHex[b >> 4], kHex[b & 15]};
+    out.push_back(std::move(h));
+  }
+  return out;
 }
 
 namespace {
@@ -78,9 +99,8 @@ std::string HaStatus::json() const {
   for (size_t i = 0; i < static_cast<size_t>(Counter::count); ++i)
     c[std::string(kNames[i])] = counters[i].load(std::memory_order_relaxed);
   j["counters"] = c;
-  std::lock_guard lock(mu_);
-  j["recent_sent"] = recent_sent_;
-  j["recent_received"] = recent_received_;
+  j["recent_sent"] = recent(true);
+  j["recent_received"] = recent(false);
   return j.dump(2);
 }
 

@@ -5,6 +5,7 @@
 // because it changes a few times a day and is read as a whole.
 #pragma once
 
+#include <array>
 #include <atomic>
 #include <cstdint>
 #include <mutex>
@@ -55,15 +56,26 @@ struct HaStatus {
     std::vector<std::pair<std::string, std::string>> roles;  // address -> "own"|"peer (taken over)"|...
   };
   // The last few session ids sent to / received from the peer, so an
-  // operator (and the e2e test) can see one session on both nodes.
+  // operator (and the e2e test) can see one session on both nodes. Kept as
+  // raw bytes in a fixed ring (hex only when read): the HA thread notes every
+  // session it sends or applies, so this must cost no allocation.
   static constexpr size_t kRecent = 32;
-  void note_uuid(bool sent, const std::string& uuid_hex) {
+  using Uuid = std::array<uint8_t, 16>;
+  struct RecentUuids {
+    Uuid ids[kRecent]{};
+    size_t count = 0;  // entries in use, oldest first from `next` once full
+    size_t next = 0;
+    void note(const uint8_t* id);
+    std::vector<std::string> hex() const;  // oldest first
+  };
+  // `uuid` is 16 bytes; one already in the list is not added again.
+  void note_uuid(bool sent, const uint8_t* uuid) {
     std::lock_guard lock(mu_);
-    auto& v = sent ? recent_sent_ : recent_received_;
-    for (const auto& u : v)
-      if (u == uuid_hex) return;
-    if (v.size() == kRecent) v.erase(v.begin());
-    v.push_back(uuid_hex);
+    (sent ? recent_sent_ : recent_received_).note(uuid);
+  }
+  std::vector<std::string> recent(bool sent) const {
+    std::lock_guard lock(mu_);
+    return (sent ? recent_sent_ : recent_received_).hex();
   }
   void set_view(View v) {
     std::lock_guard lock(mu_);
@@ -80,7 +92,7 @@ struct HaStatus {
  private:
   mutable std::mutex mu_;
   View view_;
-  std::vector<std::string> recent_sent_, recent_received_;
+  RecentUuids recent_sent_, recent_received_;
 };
 
 // One timestamped line on stderr: "waypointd: ha: HH:MM:SS.mmm <line>".

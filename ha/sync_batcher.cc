@@ -1,6 +1,9 @@
 // Batching and resync chunk accounting; see sync_batcher.h.
 #include "ha/sync_batcher.h"
 
+#include <google/protobuf/io/coded_stream.h>
+#include <google/protobuf/wire_format_lite.h>
+
 namespace wp::ha {
 
 std::string MessageStamp::finish(pb::HaMessage& m) {
@@ -11,32 +14,90 @@ std::string MessageStamp::finish(pb::HaMessage& m) {
   return m.SerializeAsString();
 }
 
+namespace {
+
+constexpr size_t kFirstBlock = 64 * 1024;
+
+google::protobuf::ArenaOptions arena_options(char* block) {
+  google::protobuf::ArenaOptions o;
+  o.initial_block = block;
+  o.initial_block_size = kFirstBlock;
+  o.start_block_size = kFirstBlock;
+  return o;
+}
+
+using google::protobuf::internal::WireFormatLite;
+
+void set_header_field(int field, uint64_t v, MessageHeader& out) {
+  switch (field) {
+    case pb::HaMessage::kProtocolFieldNumber: out.protocol = static_cast<uint32_t>(v); break;
+    case pb::HaMessage::kNodeIdFieldNumber: out.node_id = static_cast<uint32_t>(v); break;
+    case pb::HaMessage::kIncarnationFieldNumber: out.incarnation = v; break;
+    case pb::HaMessage::kSeqFieldNumber: out.seq = v; break;
+    case pb::HaMessage::kOldestEventMsFieldNumber: out.oldest_event_ms = v; break;
+    case pb::HaMessage::kEpochFieldNumber: out.epoch = v; break;
+    default: break;  // a field this version does not know
+  }
+}
+
+}  // namespace
+
+bool peek_header(const void* data, size_t len, MessageHeader& out) {
+  out = MessageHeader{};
+  google::protobuf::io::CodedInputStream in(static_cast<const uint8_t*>(data), static_cast<int>(len));
+  while (uint32_t tag = in.ReadTag()) {
+    const int field = WireFormatLite::GetTagFieldNumber(tag);
+    if (field < pb::HaMessage::kBatchFieldNumber && WireFormatLite::GetTagWireType(tag) == WireFormatLite::WIRETYPE_VARINT) {
+      uint64_t v = 0;
+      if (!in.ReadVarint64(&v)) return false;
+      set_header_field(field, v, out);
+      continue;
+    }
+    if (field >= pb::HaMessage::kBatchFieldNumber) out.body = static_cast<uint32_t>(field);
+    if (!WireFormatLite::SkipField(&in, tag)) return false;  // the body: skipped, not decoded
+  }
+  return in.ConsumedEntireMessage();
+}
+
+SessionBatcher::SessionBatcher(Limits l)
+    : limits_(l), first_block_(new char[kFirstBlock]), arena_(arena_options(first_block_.get())) {}
+
+pb::HaMessage& SessionBatcher::message() {
+  if (!msg_) msg_ = google::protobuf::Arena::CreateMessage<pb::HaMessage>(&arena_);
+  return *msg_;
+}
+
 pb::SessionOp* SessionBatcher::add(pb::SessionOp::Kind kind, uint64_t event_epoch_ms) {
-  if (ops_.empty() || event_epoch_ms < oldest_ms_) oldest_ms_ = event_epoch_ms;
-  pb::SessionOp* op = ops_.Add();
+  if (size_ == 0 || event_epoch_ms < oldest_ms_) oldest_ms_ = event_epoch_ms;
+  pb::SessionOp* op = message().mutable_batch()->add_ops();
   op->set_kind(kind);
+  ++size_;
   return op;
 }
 
 void SessionBatcher::reset() {
-  ops_.Clear();
+  msg_ = nullptr;
+  arena_.Reset();
+  size_ = 0;
   bytes_ = 0;
   oldest_ms_ = 0;
 }
 
-void SessionBatcher::take_batch(pb::HaMessage& msg) {
-  msg.set_oldest_event_ms(oldest_ms_);
-  msg.mutable_batch()->mutable_ops()->Swap(&ops_);
-  reset();
+pb::HaMessage& SessionBatcher::take_batch() {
+  pb::HaMessage& m = message();
+  m.set_oldest_event_ms(oldest_ms_);
+  return m;
 }
 
-void SessionBatcher::take_chunk(pb::HaMessage& msg, uint64_t resync_id, uint32_t chunk_seq) {
-  msg.set_oldest_event_ms(oldest_ms_);
-  pb::ResyncChunk* c = msg.mutable_resync_chunk();
+pb::HaMessage& SessionBatcher::take_chunk(uint64_t resync_id, uint32_t chunk_seq) {
+  pb::HaMessage& m = message();
+  m.set_oldest_event_ms(oldest_ms_);
+  auto* c = google::protobuf::Arena::CreateMessage<pb::ResyncChunk>(&arena_);
   c->set_resync_id(resync_id);
   c->set_chunk_seq(chunk_seq);
-  c->mutable_ops()->Swap(&ops_);
-  reset();
+  c->mutable_ops()->Swap(m.mutable_batch()->mutable_ops());  // same arena: pointers only
+  m.set_allocated_resync_chunk(c);
+  return m;
 }
 
 void ResyncTracker::begin(uint64_t resync_id) {

@@ -10,7 +10,10 @@
 
 #include <cstddef>
 #include <cstdint>
+#include <memory>
 #include <string>
+
+#include <google/protobuf/arena.h>
 
 #include "ha/session_codec.h"
 
@@ -29,31 +32,58 @@ class MessageStamp {
   uint64_t seq_ = 0;
 };
 
+// The envelope of a serialized HaMessage without its body: what a node needs
+// of its own messages, which CPG delivers back to it (the sync lag), without
+// decoding every session inside. `body` is the body's field number
+// (pb::HaMessage::kBatch ...), 0 if none.
+struct MessageHeader {
+  uint32_t protocol = 0;
+  uint32_t node_id = 0;
+  uint64_t incarnation = 0;
+  uint64_t seq = 0;
+  uint64_t oldest_event_ms = 0;
+  uint64_t epoch = 0;
+  uint32_t body = 0;
+};
+// False when `data` is not a well-formed protobuf message.
+bool peek_header(const void* data, size_t len, MessageHeader& out);
+
+// Ops are built in place in the outgoing message, on an arena of the
+// batcher's that is reset after each message: encoding a session allocates
+// nothing from the heap once the arena's first block has grown to a batch.
 class SessionBatcher {
  public:
   struct Limits {
     size_t max_bytes = 8 * 1024;  // bench_ha: 8 KB batches replicate ~5x faster over CPG than 48 KB
     size_t max_ops = 1024;
   };
-  explicit SessionBatcher(Limits l) : limits_(l) {}
+  explicit SessionBatcher(Limits l);
   SessionBatcher() : SessionBatcher(Limits{}) {}
+  SessionBatcher(const SessionBatcher&) = delete;
+  SessionBatcher& operator=(const SessionBatcher&) = delete;
 
   // A new op to fill in; call added() after filling it.
   pb::SessionOp* add(pb::SessionOp::Kind kind, uint64_t event_epoch_ms);
   void added(const pb::SessionOp* op) { bytes_ += op->ByteSizeLong() + 3; }
-  bool full() const { return bytes_ >= limits_.max_bytes || static_cast<size_t>(ops_.size()) >= limits_.max_ops; }
-  bool empty() const { return ops_.empty(); }
-  size_t size() const { return static_cast<size_t>(ops_.size()); }
+  bool full() const { return bytes_ >= limits_.max_bytes || size_ >= limits_.max_ops; }
+  bool empty() const { return size_ == 0; }
+  size_t size() const { return size_; }
   uint64_t oldest_ms() const { return oldest_ms_; }
 
-  // Moves the gathered ops into a live batch or a resync chunk.
-  void take_batch(pb::HaMessage& msg);
-  void take_chunk(pb::HaMessage& msg, uint64_t resync_id, uint32_t chunk_seq);
+  // The gathered ops as a live batch or a resync chunk, in a message that
+  // stays valid until reset(); send it, then reset().
+  pb::HaMessage& take_batch();
+  pb::HaMessage& take_chunk(uint64_t resync_id, uint32_t chunk_seq);
+  // Drops the message and whatever was gathered.
+  void reset();
 
  private:
-  void reset();
+  pb::HaMessage& message();
   Limits limits_;
-  google::protobuf::RepeatedPtrField<pb::SessionOp> ops_;
+  std::unique_ptr<char[]> first_block_;
+  google::protobuf::Arena arena_;
+  pb::HaMessage* msg_ = nullptr;  // on arena_
+  size_t size_ = 0;
   size_t bytes_ = 0;
   uint64_t oldest_ms_ = 0;
 };

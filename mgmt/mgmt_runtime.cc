@@ -36,7 +36,12 @@ bool MgmtRuntime::start_feed(std::string& error) {
   }
   if (rest_on) snapshot_ = std::make_unique<SessionSnapshot>(in_.max_sessions);
   DataplaneShared& shared = *in_.shared;
-  if (!shared.enable_events(EventConsumer::ipfix, in_.ring_size, static_cast<int>(rte_socket_id()), error))
+  // Without REST there is no snapshot: the feed exports only closed and
+  // update events, so the workers post no others (half the events of a
+  // short session, SessionFeed::handle).
+  const uint8_t kinds = rest_on ? kAllEventKinds
+                                : event_bit(SessionEventKind::closed) | event_bit(SessionEventKind::update);
+  if (!shared.enable_events(EventConsumer::ipfix, in_.ring_size, static_cast<int>(rte_socket_id()), error, kinds))
     return false;
   shared.session_update_ms = ipfix_on ? ipfix.active_timeout_s * 1000 : 10000;
   feed_ = std::make_unique<SessionFeed>(shared, snapshot_.get(), exporter_.get());

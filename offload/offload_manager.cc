@@ -56,7 +56,9 @@ OffloadManager::~OffloadManager() {
 }
 
 bool OffloadManager::init(uint32_t ring_size, int socket, std::string& error) {
-  if (!shared_.enable_events(EventConsumer::offload, ring_size, socket, error)) return false;
+  // `created` is of no use here (on_event): a session is offloaded once established.
+  const uint8_t kinds = kAllEventKinds & ~event_bit(SessionEventKind::created);
+  if (!shared_.enable_events(EventConsumer::offload, ring_size, socket, error, kinds)) return false;
   static std::atomic<uint32_t> serial{0};
   uint32_t id = serial.fetch_add(1);
   for (uint32_t w = 0; w < shared_.workers; ++w) {

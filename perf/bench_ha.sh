@@ -3,7 +3,8 @@
 # namespaces, each beside its own corosync (token 400 / consensus 500, the
 # settings test_ha.sh and README document), over one veth.
 #   sudo perf/bench_ha.sh [SYNC_SESSIONS] [RESYNC_SESSIONS] [RAW_MESSAGES]
-# Prints a table and one JSON line; with WP_BENCH_OUT=FILE also writes it there.
+# Prints a table and one JSON line; with WP_BENCH_OUT=FILE also appends it
+# there (one line per run, with the commit and date).
 set -u -o pipefail
 source "$(dirname "$0")/../tests/e2e/lib.sh"
 BENCH=${BENCH:-$WP_REPO/build/perf/wp_bench_ha}
@@ -38,6 +39,9 @@ RAW=""; SYNC=""; RESYNC=""
 [[ $MODES == *raw* ]] && RAW=$(one raw "$RAW_N" 256)
 [[ $MODES == *sync* && $MODES != resync ]] && SYNC=$(one sync "$SYNC_N" 1024)
 [[ $MODES == *resync* ]] && RESYNC=$(one resync "$RESYNC_N" 2048)
+COMMIT=$(git -C "$WP_REPO" rev-parse --short HEAD 2>/dev/null || echo unknown)
+[ -n "$(git -C "$WP_REPO" status --porcelain --untracked-files=no -- . ":!perf/results" 2>/dev/null)" ] && COMMIT="$COMMIT+dirty"
+export COMMIT
 "$WP_PY" - "$RAW" "$SYNC" "$RESYNC" <<'PY'
 import json, sys, os
 def load(s):
@@ -56,9 +60,10 @@ out = {"bench": "ha", "sync_sessions_per_s": sync.get("sessions_per_s"), "sync_m
        "resync_1m_s": resync.get("seconds") if resync.get("sessions") == 1000000 else None,
        "resync_sessions": resync.get("sessions"), "resync_applied": resync.get("applied"), "resync_s": resync.get("seconds"),
        "raw_cpg_messages_per_s": raw.get("messages_per_s"), "raw_cpg_mbytes_per_s": raw.get("mbytes_per_s"),
-       "sync_vs_raw_bytes_ratio": round(ratio, 3)}
+       "sync_vs_raw_bytes_ratio": round(ratio, 3), "commit": os.environ.get("COMMIT", "unknown"),
+       "date": __import__("datetime").datetime.utcnow().strftime("%Y-%m-%dT%H:%M:%SZ")}
 line = json.dumps(out)
 print(line)
 if os.environ.get("WP_BENCH_OUT"):
-    open(os.environ["WP_BENCH_OUT"], "w").write(line + "\n")
+    open(os.environ["WP_BENCH_OUT"], "a").write(line + "\n")
 PY

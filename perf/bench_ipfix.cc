@@ -4,9 +4,11 @@
 // 1. Dataplane cost: one Worker (no NIC: frames injected with receive(), tx
 //    discarded) sets up N UDP sessions from LAN first packets and ages them
 //    out (expire), i.e. the whole lifecycle that produces IPFIX events
-//    (created, closed). Passes alternate export off / on (the ipfix event ring
-//    enabled, drained between passes off the clock, as the mgmt thread does on
-//    its own core); cost = median(on) / median(off) - 1. The established fast
+//    (closed; created too when REST's snapshot reads the same ring). Passes
+//    alternate export off / IPFIX only / IPFIX + REST (the ipfix event ring
+//    enabled with the kinds each wants, drained between passes off the clock,
+//    as the mgmt thread does on its own core); cost = median(on) /
+//    median(off) - 1, by wall time and by thread CPU time. The established fast
 //    path is untouched by export (no event per packet), so this is the worst
 //    case: every packet is a first packet.
 // 2. Export rate: the mgmt thread's work per record (SessionEvent ->
@@ -21,6 +23,8 @@
 
 #include <algorithm>
 #include <chrono>
+#include <cstdlib>
+#include <ctime>
 #include <cstdio>
 #include <string>
 #include <vector>
@@ -52,9 +56,17 @@ uint16_t discard_tx(void*, uint16_t, uint16_t, rte_mbuf** pkts, uint16_t n) {
   return n;
 }
 
+double thread_cpu_s() {
+  timespec ts{};
+  clock_gettime(CLOCK_THREAD_CPUTIME_ID, &ts);
+  return ts.tv_sec + ts.tv_nsec * 1e-9;
+}
+
 }  // namespace
 
-int main() {
+// wp_bench_ipfix [ROUNDS]: export off/on passes each (default 11; medians).
+int main(int argc, char** argv) {
+  const int rounds = argc > 1 ? std::max(1, std::atoi(argv[1])) : 11;
   if (std::string error; !wp::eal_init(wp::private_eal_args("wp_bench_ipfix", 1024), error))
     return std::fprintf(stderr, "%s\n", error.c_str()), 2;
   rte_mempool* pool =
@@ -82,10 +94,12 @@ int main() {
                          .bytes());
   uint32_t now = 1000;
   std::vector<wp::SessionEvent> captured;
+  double cpu_s = 0;  // thread CPU time of the last pass (descheduled time excluded)
   auto pass = [&](bool on) {
     std::vector<rte_mbuf*> mb(kSessions);
     for (uint32_t i = 0; i < kSessions; ++i) mb[i] = wp::test::Pkt::to_mbuf(pool, frames[i], 0);
     worker.set_now_ms(now);
+    const double c0 = thread_cpu_s();
     auto t0 = Clock::now();
     for (uint32_t i = 0; i < kSessions; i += 32) {
       worker.receive(&mb[i], 32);
@@ -95,6 +109,7 @@ int main() {
     worker.set_now_ms(now);
     worker.expire(kSessions * 2);  // one sweep over the whole table
     double s = std::chrono::duration<double>(Clock::now() - t0).count();
+    cpu_s = thread_cpu_s() - c0;
     if (on) {  // the mgmt thread's share, off the clock
       wp::SessionEvent ev[64];
       unsigned n;
@@ -106,20 +121,35 @@ int main() {
     return s;
   };
   pass(false);  // warm the table and caches
-  if (!shared.enable_events(wp::EventConsumer::ipfix, 1u << 18, SOCKET_ID_ANY, err))
+  // As waypointd enables it for IPFIX without REST: closed and update only.
+  const uint8_t ipfix_kinds =
+      wp::event_bit(wp::SessionEventKind::closed) | wp::event_bit(wp::SessionEventKind::update);
+  if (!shared.enable_events(wp::EventConsumer::ipfix, 1u << 18, SOCKET_ID_ANY, err, ipfix_kinds))
     return std::fprintf(stderr, "%s\n", err.c_str()), 2;
   auto& rings = shared.events[static_cast<size_t>(wp::EventConsumer::ipfix)];
   const std::vector<rte_ring*> ipfix_rings = rings;
-  std::vector<double> off, on;
-  for (int round = 0; round < 5; ++round) {
+  // Rounds alternate off / IPFIX only / IPFIX + REST snapshot (every event
+  // kind, as waypointd with mgmt.listen set).
+  std::vector<double> off, on, off_cpu, on_cpu, rest, rest_cpu;
+  auto& kinds = shared.event_kinds[static_cast<size_t>(wp::EventConsumer::ipfix)];
+  for (int round = 0; round < rounds; ++round) {
     rings.clear();  // export off: the consumer's rings are not there
     off.push_back(pass(false));
+    off_cpu.push_back(cpu_s);
     rings = ipfix_rings;
+    kinds = ipfix_kinds;
     on.push_back(pass(true));
+    on_cpu.push_back(cpu_s);
+    kinds = wp::kAllEventKinds;
+    rest.push_back(pass(true));
+    rest_cpu.push_back(cpu_s);
   }
   uint64_t dropped = worker.counters().get(wp::Counter::ipfix_events_dropped);
   double off_s = median(off), on_s = median(on);
   double cost_pct = (on_s / off_s - 1.0) * 100.0;
+  double cost_cpu_pct = (median(on_cpu) / median(off_cpu) - 1.0) * 100.0;
+  double rest_pct = (median(rest) / off_s - 1.0) * 100.0;
+  double rest_cpu_pct = (median(rest_cpu) / median(off_cpu) - 1.0) * 100.0;
 
   // Export rate.
   int rx = socket(AF_INET, SOCK_DGRAM, 0);
@@ -150,11 +180,14 @@ int main() {
   double rate = total / export_s;
   const auto& st = exp.stats();
 
-  std::printf("%-44s %u sessions x 5 passes each way\n", "dataplane: UDP session lifecycle", kSessions);
+  std::printf("%-44s %u sessions x %d passes each way\n", "dataplane: UDP session lifecycle", kSessions, rounds);
   std::printf("%-44s %.1f ns/session\n", "  export off (median)", off_s / kSessions * 1e9);
   std::printf("%-44s %.1f ns/session (events dropped: %llu)\n", "  export on  (median)", on_s / kSessions * 1e9,
               static_cast<unsigned long long>(dropped));
   std::printf("%-44s %+.2f %%\n", "  dataplane cost of export", cost_pct);
+  std::printf("%-44s %+.2f %%\n", "  same, per thread CPU second", cost_cpu_pct);
+  std::printf("%-44s %+.2f %% (per CPU second %+.2f %%)\n", "  IPFIX + REST snapshot (all event kinds)", rest_pct,
+              rest_cpu_pct);
   std::printf("%-44s %.0f records/s (%llu messages, %llu send errors)\n", "export rate, one thread", rate,
               static_cast<unsigned long long>(st.messages_sent.load()),
               static_cast<unsigned long long>(st.send_errors.load()));
@@ -162,9 +195,9 @@ int main() {
               cost_pct < 2.0 ? "MET" : "MISSED");
   std::printf(
       "{\"scenario\":\"ipfix\",\"records_per_s\":%.0f,\"dataplane_cost_pct\":%.2f,\"lifecycle_ns_off\":%.1f,"
-      "\"lifecycle_ns_on\":%.1f,\"sessions_per_pass\":%u,\"passes\":5,\"events_dropped\":%llu,"
+      "\"lifecycle_ns_on\":%.1f,\"cost_cpu_pct\":%.2f,\"with_rest_cost_pct\":%.2f,\"with_rest_cost_cpu_pct\":%.2f,\"sessions_per_pass\":%u,\"passes\":%d,\"events_dropped\":%llu,"
       "\"messages\":%llu,\"send_errors\":%llu}\n",
-      rate, cost_pct, off_s / kSessions * 1e9, on_s / kSessions * 1e9, kSessions,
+      rate, cost_pct, off_s / kSessions * 1e9, on_s / kSessions * 1e9, cost_cpu_pct, rest_pct, rest_cpu_pct, kSessions, rounds,
       static_cast<unsigned long long>(dropped), static_cast<unsigned long long>(st.messages_sent.load()),
       static_cast<unsigned long long>(st.send_errors.load()));
   close(rx);

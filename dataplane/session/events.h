@@ -41,6 +41,11 @@ enum class SessionEndReason : uint8_t {
   lack_of_resources = 5,
 };
 
+// Which kinds a consumer takes (bit per SessionEventKind): a worker posts
+// nothing a consumer would throw away.
+inline constexpr uint8_t event_bit(SessionEventKind k) { return static_cast<uint8_t>(1u << static_cast<uint8_t>(k)); }
+inline constexpr uint8_t kAllEventKinds = 0x0f;
+
 enum class EventConsumer : uint8_t { offload = 0, ha = 1, ipfix = 2, count };
 inline constexpr size_t kEventConsumers = static_cast<size_t>(EventConsumer::count);
 inline constexpr std::string_view kEventConsumerNames[kEventConsumers] = {"offload", "ha", "ipfix"};

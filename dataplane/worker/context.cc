@@ -76,7 +76,7 @@ void WorkerContext::post_event(SessionEventKind kind, const Session& s, SessionE
   bool built = false;
   for (size_t c = 0; c < kEventConsumers; ++c) {
     const auto& rings = shared.events[c];
-    if (rings.empty()) continue;
+    if (rings.empty() || !(shared.event_kinds[c] & event_bit(kind))) continue;
     if (!built) {
       ev.kind = kind;
       ev.reason = reason;

@@ -37,9 +37,11 @@ bool DataplaneShared::create_rings(uint32_t worker_count, uint32_t ring_size, in
   return true;
 }
 
-bool DataplaneShared::enable_events(EventConsumer c, uint32_t ring_size, int socket, std::string& error) {
+bool DataplaneShared::enable_events(EventConsumer c, uint32_t ring_size, int socket, std::string& error,
+                                    uint8_t kinds) {
   auto& rings = events[static_cast<size_t>(c)];
   if (!rings.empty()) return true;
+  event_kinds[static_cast<size_t>(c)] = kinds;
   static std::atomic<uint32_t> instance{0};
   uint32_t tag = instance.fetch_add(1);
   for (uint32_t w = 0; w < workers; ++w) {

@@ -44,6 +44,8 @@ struct DataplaneShared {
   std::unique_ptr<WorkerCounters[]> counters;  // per worker; [workers] = control thread + dispatcher
   // Session event rings, [consumer][worker]; empty while that consumer is off.
   std::array<std::vector<rte_ring*>, kEventConsumers> events;
+  // Per consumer, the event kinds it wants (event_bit); set by enable_events.
+  std::array<uint8_t, kEventConsumers> event_kinds{kAllEventKinds, kAllEventKinds, kAllEventKinds};
   std::atomic<bool> running{true};
   Timeouts timeouts;
   // Period of `update` events for live sessions (IPFIX active
@@ -74,8 +76,10 @@ struct DataplaneShared {
   bool create_rings(uint32_t worker_count, uint32_t ring_size, int socket, std::string& error,
                     const std::vector<int>* worker_sockets = nullptr);
   // One SPSC SessionEvent ring per worker for consumer `c`, on `socket` (the
-  // consumer's). Call after create_rings and before the workers start.
-  bool enable_events(EventConsumer c, uint32_t ring_size, int socket, std::string& error);
+  // consumer's), taking the event kinds in `kinds` only. Call after
+  // create_rings and before the workers start.
+  bool enable_events(EventConsumer c, uint32_t ring_size, int socket, std::string& error,
+                     uint8_t kinds = kAllEventKinds);
   rte_ring* event_ring(EventConsumer c, uint32_t worker) const {
     const auto& v = events[static_cast<size_t>(c)];
     return v.empty() ? nullptr : v[worker];

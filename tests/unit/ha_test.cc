@@ -346,10 +346,9 @@ TEST(HaBatcher, CutsMessagesByOpsAndBytesAndNumbersChunks) {
     op->mutable_session()->set_uuid(std::string(16, static_cast<char>(i)));
     b.added(op);
     if (b.full()) {
-      pb::HaMessage m;
-      b.take_chunk(m, 5, static_cast<uint32_t>(out.size()));
       pb::HaMessage parsed;
-      ASSERT_TRUE(parsed.ParseFromString(stamp.finish(m)));
+      ASSERT_TRUE(parsed.ParseFromString(stamp.finish(b.take_chunk(5, static_cast<uint32_t>(out.size())))));
+      b.reset();
       out.push_back(parsed);
     }
   }
@@ -371,6 +370,96 @@ TEST(HaBatcher, CutsMessagesByOpsAndBytesAndNumbersChunks) {
   }
   EXPECT_GT(n, 3);
   EXPECT_LT(n, 15) << "bytes bound the message too";
+}
+
+// The batcher builds each message on its arena and reuses it after reset():
+// a batch taken after many resets carries only its own ops, by value.
+TEST(HaBatcher, ReusesItsArenaAcrossMessagesAndBuildsBatchesAndChunks) {
+  SessionBatcher b({/*max_bytes=*/1 << 20, /*max_ops=*/64});
+  MessageStamp stamp(3, 9);
+  for (int round = 0; round < 50; ++round) {
+    for (int i = 0; i < 64; ++i) {
+      pb::SessionOp* op = b.add(i % 2 ? pb::SessionOp::DELETE : pb::SessionOp::UPSERT, 5000 - i);
+      op->mutable_session()->set_uuid(std::string(16, static_cast<char>(round)));
+      op->mutable_session()->set_tenant("tenant-with-a-long-name-" + std::to_string(i));
+      op->mutable_session()->mutable_original()->set_sport(static_cast<uint32_t>(round * 64 + i));
+      b.added(op);
+    }
+    ASSERT_TRUE(b.full());
+    const bool chunk = round % 2;
+    pb::HaMessage parsed;
+    ASSERT_TRUE(parsed.ParseFromString(stamp.finish(chunk ? b.take_chunk(77, round) : b.take_batch())));
+    b.reset();
+    EXPECT_TRUE(b.empty());
+    const auto& ops = chunk ? parsed.resync_chunk().ops() : parsed.batch().ops();
+    ASSERT_EQ(ops.size(), 64) << "round " << round;
+    EXPECT_EQ(parsed.has_resync_chunk(), chunk);
+    if (chunk) {
+      EXPECT_EQ(parsed.resync_chunk().chunk_seq(), static_cast<uint32_t>(round));
+    }
+    EXPECT_EQ(parsed.oldest_event_ms(), 5000u - 63);
+    for (int i = 0; i < 64; ++i) {
+      EXPECT_EQ(ops[i].session().uuid(), std::string(16, static_cast<char>(round)));
+      EXPECT_EQ(ops[i].session().tenant(), "tenant-with-a-long-name-" + std::to_string(i));
+      EXPECT_EQ(ops[i].session().original().sport(), static_cast<uint32_t>(round * 64 + i));
+      EXPECT_EQ(ops[i].kind(), i % 2 ? pb::SessionOp::DELETE : pb::SessionOp::UPSERT);
+    }
+  }
+}
+
+// A node reads its own messages (delivered back by CPG) for the sync lag
+// from the envelope alone; the header must match a full decode for every body.
+TEST(HaMessageHeader, PeekReadsTheEnvelopeWithoutTheBody) {
+  MessageStamp stamp(7, 123456789012ull);
+  pb::HaMessage m;
+  m.set_oldest_event_ms(1700000000123ull);
+  m.set_epoch(42);
+  auto* op = m.mutable_batch()->add_ops();
+  op->mutable_session()->set_uuid(std::string(16, 'u'));
+  std::string bytes = stamp.finish(m);
+  MessageHeader h;
+  ASSERT_TRUE(peek_header(bytes.data(), bytes.size(), h));
+  EXPECT_EQ(h.protocol, kHaProtocol);
+  EXPECT_EQ(h.node_id, 7u);
+  EXPECT_EQ(h.incarnation, 123456789012ull);
+  EXPECT_EQ(h.seq, 1u);
+  EXPECT_EQ(h.oldest_event_ms, 1700000000123ull);
+  EXPECT_EQ(h.epoch, 42u);
+  EXPECT_EQ(h.body, static_cast<uint32_t>(pb::HaMessage::kBatch));
+
+  pb::HaMessage ack;
+  ack.mutable_ack()->set_seq(5);
+  bytes = stamp.finish(ack);
+  ASSERT_TRUE(peek_header(bytes.data(), bytes.size(), h));
+  EXPECT_EQ(h.seq, 2u);
+  EXPECT_EQ(h.oldest_event_ms, 0u) << "fields of the previous peek do not leak";
+  EXPECT_EQ(h.body, static_cast<uint32_t>(pb::HaMessage::kAck));
+
+  EXPECT_FALSE(peek_header(bytes.data(), bytes.size() - 1, h)) << "a truncated message is not well formed";
+  const std::string junk = "\xff\xff\xff";
+  EXPECT_FALSE(peek_header(junk.data(), junk.size(), h));
+}
+
+// The recent-UUID lists: newest last, no repeats, bounded.
+TEST(HaStatusRecent, KeepsTheLastDistinctUuidsOldestFirst) {
+  HaStatus st;
+  auto id = [](uint8_t v) {
+    std::array<uint8_t, 16> u{};
+    u[15] = v;
+    return u;
+  };
+  for (uint8_t v = 0; v < 40; ++v) {
+    st.note_uuid(true, id(v).data());
+    st.note_uuid(true, id(v).data());  // repeats are ignored
+  }
+  st.note_uuid(false, id(200).data());
+  std::vector<std::string> sent = st.recent(true);
+  ASSERT_EQ(sent.size(), HaStatus::kRecent);
+  EXPECT_EQ(sent.front(), "00000000000000000000000000000008");
+  EXPECT_EQ(sent.back(), "00000000000000000000000000000027");
+  ASSERT_EQ(st.recent(false).size(), 1u);
+  EXPECT_EQ(st.recent(false)[0], "000000000000000000000000000000c8");
+  EXPECT_NE(st.json().find("000000000000000000000000000000c8"), std::string::npos);
 }
 
 TEST(HaResync, TrackerAcceptsOnlyAGaplessCompleteSequence) {

@@ -955,6 +955,28 @@ TEST_F(Svr, SessionEventsFollowTheLifecycle) {
       << "IP bytes of the one reply as delivered (block and trailer stripped)";
 }
 
+// IPFIX without REST exports only closed and update events: the workers
+// post no others to that consumer (mgmt_runtime.cc), others still get all.
+TEST_F(Svr, AConsumerGetsOnlyTheEventKindsItAsksFor) {
+  std::string err;
+  const uint8_t kinds = event_bit(SessionEventKind::closed) | event_bit(SessionEventKind::update);
+  ASSERT_TRUE(r1->shared().enable_events(EventConsumer::ipfix, 64, SOCKET_ID_ANY, err, kinds)) << err;
+  ASSERT_TRUE(r1->shared().enable_events(EventConsumer::ha, 64, SOCKET_ID_ANY, err)) << err;
+  r1->worker().set_now_ms(1000);
+  Frame w1 = r1->send_one(kLan, client_udp("one"));
+  EXPECT_TRUE(drain_events(*r1, EventConsumer::ipfix).empty()) << "created is not wanted";
+  auto all = drain_events(*r1, EventConsumer::ha);
+  ASSERT_EQ(all.size(), 1u);
+  EXPECT_EQ(all[0].kind, SessionEventKind::created);
+  r1->worker().set_now_ms(1000 + 60000);
+  EXPECT_EQ(r1->worker().expire(1024), 1u);
+  auto ev = drain_events(*r1, EventConsumer::ipfix);
+  ASSERT_EQ(ev.size(), 1u);
+  EXPECT_EQ(ev[0].kind, SessionEventKind::closed);
+  EXPECT_EQ(ev[0].session.uuid, all[0].session.uuid);
+  EXPECT_EQ(r1->worker().counters().get(Counter::ipfix_events_dropped), 0u);
+}
+
 TEST_F(Svr, AFullEventRingDropsAndCountsWithoutStoppingTraffic) {
   std::string err;
   ASSERT_TRUE(r1->shared().enable_events(EventConsumer::ha, 4, SOCKET_ID_ANY, err)) << err;
