@@ -141,7 +141,7 @@ print(json.dumps(d))' "${held:--1}" "$rss0" "$rss1" "${idle:-0}" "$max" "$drops"
   peers_result "$out" waypoint "$dev" "$size" "$extra"
 }
 
-# ------------------------------------------------ OVS-DPDK conntrack NAT (RECIPES.md)
+# ------------------------------------------------ OVS-DPDK conntrack NAT
 PEERS_OVS=""
 peers_ovs_start() {  # memif ports as clients of wpgen's sockets; NAT flows first, then the ports
   local b=$WP_TMP/ovs
@@ -161,7 +161,7 @@ peers_ovs_start() {  # memif ports as clients of wpgen's sockets; NAT flows firs
   WP_PIDS+=("$(peers_ovs_pid)")
   peers_vsctl add-br brnat -- set bridge brnat datapath_type=netdev fail_mode=secure || return 1
   # New flows commit with SNAT and forward only +snat (forwarding right after commit
-  # leaks un-NATed packets when the table is full: RECIPES.md); replies need +est.
+  # leaks un-NATed packets when the table is full); replies need +est.
   cat >"$b/flows" <<'FLOWS'
 table=0,priority=10,in_port=1,ip,actions=ct(zone=1,nat,table=1)
 table=0,priority=10,in_port=2,ip,actions=ct(zone=1,nat,table=2)
