@@ -2,18 +2,6 @@
 #include "dataplane/control/neighbor.h"
 
 namespace wp {
-namespace {
-
-uint64_t mac_word(const uint8_t mac[6]) {
-  uint64_t v = uint64_t{1} << 48;
-  for (int b = 0; b < 6; ++b) v |= uint64_t{mac[b]} << (40 - 8 * b);
-  return v;
-}
-
-bool older(uint32_t a_ms, uint32_t b_ms) { return static_cast<int32_t>(a_ms - b_ms) < 0; }
-
-}  // namespace
-
 NeighborTable::Slot* NeighborTable::find(uint64_t key) {
   Slot* b = &slots_[bucket_of(key)];
   for (uint32_t w = 0; w < kWays; ++w)
@@ -44,7 +32,7 @@ NeighborTable::Slot* NeighborTable::room(uint64_t key, Learned& how) {
       how = Learned::added;
       return &b[w];
     }
-    if (b[w].state != State::reachable && (!victim || older(last_use_ms(b[w]), last_use_ms(*victim)))) victim = &b[w];
+    if (b[w].state != State::reachable && (!victim || ms_before(last_use_ms(b[w]), last_use_ms(*victim)))) victim = &b[w];
   }
   if (!victim) {
     how = Learned::full;
@@ -60,10 +48,10 @@ NeighborTable::Learned NeighborTable::learn(int iface, Ipv4 addr, const uint8_t 
   Learned how = Learned::updated;
   Slot* s = find(key);
   if (s) {
-    s->mac.store(mac_word(mac), std::memory_order_release);
+    s->mac.store(pack_neighbor_mac(mac), std::memory_order_release);
   } else {
     if (!(s = room(key, how))) return how;
-    write(*s, key, mac_word(mac));
+    write(*s, key, pack_neighbor_mac(mac));
     ++used_;
   }
   s->state = State::reachable;
@@ -79,7 +67,7 @@ bool NeighborTable::step(Slot& s, uint32_t now_ms, Aged& out) {
       if (age >= kReachableMs) s.state = State::stale;
       return false;
     case State::stale:
-      if (older(s.since_ms, last_use_ms(s))) {  // used since it was confirmed: make sure it is still there
+      if (ms_before(s.since_ms, last_use_ms(s))) {  // used since it was confirmed: make sure it is still there
         s.state = State::probe;
         s.since_ms = now_ms;
         s.probes = 1;

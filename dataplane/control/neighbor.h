@@ -27,6 +27,7 @@
 #include <cstdint>
 
 #include "dataplane/ip/ipv4.h"
+#include "dataplane/control/neighbor_mac.h"
 #include "dataplane/ip/keyed_hash.h"
 
 namespace wp {
@@ -116,9 +117,8 @@ inline const NeighborTable::Slot* NeighborTable::find_mac(int iface, Ipv4 addr, 
     if (b[w].key.load(std::memory_order_acquire) != key) continue;
     uint64_t v = b[w].mac.load(std::memory_order_relaxed);
     std::atomic_thread_fence(std::memory_order_acquire);
-    if (b[w].key.load(std::memory_order_relaxed) != key || !(v >> 48)) return nullptr;  // rewritten meanwhile
-    for (int i = 0; i < 6; ++i) mac[i] = static_cast<uint8_t>(v >> (40 - 8 * i));
-    return &b[w];
+    if (b[w].key.load(std::memory_order_relaxed) != key) return nullptr;  // rewritten meanwhile
+    return unpack_neighbor_mac(v, mac) ? &b[w] : nullptr;
   }
   return nullptr;
 }

@@ -4,18 +4,6 @@
 #include "dataplane/ip/ndp.h"
 
 namespace wp {
-namespace {
-
-uint64_t mac_word(const uint8_t mac[6]) {
-  uint64_t v = uint64_t{1} << 48;
-  for (int b = 0; b < 6; ++b) v |= uint64_t{mac[b]} << (40 - 8 * b);
-  return v;
-}
-
-bool older(uint32_t a_ms, uint32_t b_ms) { return static_cast<int32_t>(a_ms - b_ms) < 0; }
-
-}  // namespace
-
 Neighbor6Table::Slot* Neighbor6Table::find(int iface, const Ipv6& addr) {
   Slot* b = &slots_[bucket_of(iface, addr)];
   for (uint32_t w = 0; w < kWays; ++w)
@@ -55,7 +43,7 @@ Neighbor6Table::Slot* Neighbor6Table::room(int iface, const Ipv6& addr) {
   for (uint32_t w = 0; w < kWays; ++w) {
     if (b[w].state == State::none) return &b[w];
     bool evictable = b[w].state == State::stale || b[w].state == State::probe;
-    if (evictable && (!victim || older(last_use_ms(b[w]), last_use_ms(*victim)))) victim = &b[w];
+    if (evictable && (!victim || ms_before(last_use_ms(b[w]), last_use_ms(*victim)))) victim = &b[w];
   }
   if (victim) remove(*victim);
   return victim;
@@ -77,7 +65,7 @@ Neighbor6Table::Learned Neighbor6Table::advert(int iface, const Ipv6& addr, cons
                                                uint32_t now_ms) {
   Slot* s = find(iface, addr);
   if (!s) return Learned::ignored;
-  const uint64_t word = mac_word(mac);
+  const uint64_t word = pack_neighbor_mac(mac);
   const bool same = s->mac.load(std::memory_order_relaxed) == word;
   const bool incomplete = s->state == State::incomplete;
   // § 7.2.5: without Override, another MAC only marks a known entry STALE.
@@ -104,7 +92,7 @@ Neighbor6Table::Learned Neighbor6Table::solicited_by(int iface, const Ipv6& addr
                                                      uint32_t now_ms) {
   Slot* s = find(iface, addr);
   if (!s) return Learned::ignored;
-  const uint64_t word = mac_word(mac);
+  const uint64_t word = pack_neighbor_mac(mac);
   if (s->state != State::incomplete && s->mac.load(std::memory_order_relaxed) == word) return Learned::unchanged;
   set_mac(*s, word);  // § 7.2.3: a different (or first) link-layer address: STALE
   s->state = State::stale;
@@ -133,7 +121,7 @@ Neighbor6Table::Step Neighbor6Table::step(Slot& s, uint32_t now_ms, Aged& out) {
       if (age >= kReachableMs) s.state = State::stale;
       return Step::nothing;
     case State::stale:
-      if (older(s.since_ms, last_use_ms(s))) {  // used since it was confirmed: is it still there?
+      if (ms_before(s.since_ms, last_use_ms(s))) {  // used since it was confirmed: is it still there?
         s.state = State::probe;
         s.since_ms = now_ms;
         s.tries = 1;

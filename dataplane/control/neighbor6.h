@@ -27,6 +27,7 @@
 #include <cstdint>
 
 #include "dataplane/ip/ipv6.h"
+#include "dataplane/control/neighbor_mac.h"
 #include "dataplane/ip/keyed_hash.h"
 
 namespace wp {
@@ -129,9 +130,7 @@ inline const Neighbor6Table::Slot* Neighbor6Table::find_mac(int iface, const Ipv
     uint64_t v = s.mac.load(std::memory_order_relaxed);
     std::atomic_thread_fence(std::memory_order_acquire);
     if (s.seq.load(std::memory_order_relaxed) != seq || !match) continue;
-    if (!(v >> 48)) return nullptr;  // INCOMPLETE
-    for (int i = 0; i < 6; ++i) mac[i] = static_cast<uint8_t>(v >> (40 - 8 * i));
-    return &s;
+    return unpack_neighbor_mac(v, mac) ? &s : nullptr;  // null: INCOMPLETE
   }
   return nullptr;
 }
