@@ -279,6 +279,16 @@ print(json.dumps(r, separators=(",", ":")))
 PY
 }
 
+# peers_collect FILE CMD...: runs one router's measurement in this shell (its
+# failures and pids must count); its report is printed, its JSON line appended to FILE.
+peers_collect() {
+  local file=$1 tmp=$WP_TMP/peers-one.out; shift
+  "$@" >"$tmp" 2>&1
+  grep -v '^{' "$tmp"
+  grep '^{' "$tmp" >>"$file"
+  rm -f "$tmp"
+}
+
 scenario_peers() {
   local lines=$WP_TMP/peers-lines.json idle size n l
   : >"$lines"
@@ -289,11 +299,9 @@ scenario_peers() {
     n=$PEERS_SESSIONS
     [ "$size" = 1400 ] && n=$PEERS_BIG_SESSIONS
     echo "  waypointd breakout, $size B:"
-    peers_waypoint net_memif "$size" "$n" "$idle" >>"$lines.tmp" 2>&1
-    grep -v '^{' "$lines.tmp"; grep '^{' "$lines.tmp" >>"$lines"; rm -f "$lines.tmp"
+    peers_collect "$lines" peers_waypoint net_memif "$size" "$n" "$idle"
     echo "  OVS-DPDK, $size B:"
-    peers_ovs "$size" "$n" >>"$lines.tmp" 2>&1
-    grep -v '^{' "$lines.tmp"; grep '^{' "$lines.tmp" >>"$lines"; rm -f "$lines.tmp"
+    peers_collect "$lines" peers_ovs "$size" "$n"
   done
   local WP_AFP_ARGS=${WP_AFP_ARGS-,framecnt=4096}
   n=$((PEERS_SESSIONS / 2))
@@ -303,15 +311,13 @@ scenario_peers() {
     if peers_afp_topology waypoint; then
       [ "$size" = 64 ] && { idle=$(peers_wp_idle_rss_kb net_af_packet) || wp_fail "waypointd idle RSS (af_packet)"; }
       echo "  waypointd breakout, $size B:"
-      peers_waypoint net_af_packet "$size" "$n" "$idle" >>"$lines.tmp" 2>&1
-      grep -v '^{' "$lines.tmp"; grep '^{' "$lines.tmp" >>"$lines"; rm -f "$lines.tmp"
+      peers_collect "$lines" peers_waypoint net_af_packet "$size" "$n" "$idle"
     else
       wp_fail "af_packet topology for waypointd"
     fi
     if peers_afp_topology nat; then
       echo "  nftables, $size B:"
-      peers_nft "$size" "$n" >>"$lines.tmp" 2>&1
-      grep -v '^{' "$lines.tmp"; grep '^{' "$lines.tmp" >>"$lines"; rm -f "$lines.tmp"
+      peers_collect "$lines" peers_nft "$size" "$n"
     else
       wp_fail "af_packet topology for nftables"
     fi
