@@ -61,6 +61,8 @@ if [ "${WP_SKIP_E2E:-0}" != 1 ] && [ -x build/tools/waypointd ]; then
   log=$(mktemp)
   WAYPOINTD="$ROOT/build/tools/waypointd" bash tests/e2e/run_all.sh 2>&1 | tee "$log"
   line=$(grep -E "^e2e: [0-9]+ passed, [0-9]+ failed" "$log" | tail -1)
+  # Kept for the closing lines: a long run's tail must still say which check failed.
+  e2e_failures=$(grep -E "^(FAIL: |=================== .*: FAILED)" "$log" | tail -40)
   if [ -n "$line" ]; then
     record e2e "$(sed -E 's/e2e: ([0-9]+) passed.*/\1/' <<<"$line")" "$(sed -E 's/.* ([0-9]+) failed.*/\1/' <<<"$line")"
   else
@@ -173,6 +175,10 @@ if [ "${WP_SKIP_FUZZ:-0}" != 1 ]; then
 fi
 
 echo
+if [ -n "${e2e_failures:-}" ]; then
+  echo "end-to-end failures (from the e2e stage above):"
+  sed 's/^/  /' <<<"$e2e_failures"
+fi
 [ ${#failures[@]} -eq 0 ] || echo "failed stages: ${failures[*]}"
 echo "${passed} passed, ${failed} failed"
 [ "$failed" -eq 0 ]
