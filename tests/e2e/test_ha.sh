@@ -140,7 +140,7 @@ failover() {  # NAME FAULT_CMD...
   local name=$1 ipid cpid t lost=0 gap secs; shift
   cap_lb_start "$WP_TMP/lb-$name.pcap" || wp_fail "[$name] tshark on rb's LAN"
   secs=$(iperf_seconds)
-  timeout 40 ip netns exec "$(wp_ns c)" iperf3 -c 10.2.0.10 -t 10 -b 40M -J --connect-timeout 5000 \
+  timeout 50 ip netns exec "$(wp_ns c)" iperf3 -c 10.2.0.10 -t 15 -b 40M -J --connect-timeout 5000 \
     >"$WP_TMP/iperf-$name.json" 2>&1 &
   ipid=$!
   # The fault comes once both flows move data through ra: a second of iperf3
@@ -160,7 +160,7 @@ failover() {  # NAME FAULT_CMD...
   t=$(date +%s.%N)
   "$@"
   wait "$ipid" && "$WP_PY" "$WP_E2E/iperf_summary.py" "$WP_TMP/iperf-$name.json" &&
-    wp_pass "[$name] iperf3 TCP -t 10 through ra finished without error" ||
+    wp_pass "[$name] iperf3 TCP -t 15 through ra finished without error" ||
     { wp_fail "[$name] iperf3 TCP flow broke"; lost=$((lost + 1)); }
   wait "$cpid" && wp_pass "[$name] 3 MB curl --limit-rate 400k finished, sha256 matches" ||
     { wp_fail "[$name] curl broke or bytes differ"; lost=$((lost + 1)); }
