@@ -166,6 +166,9 @@ void IkeService::sync_sas() {
         continue;
       }
       installed_[spi_in] = {ep.tunnel, steady_clock::now()};
+      if (log_)
+        log_("ike: " + sa->peer.str() + ": Child SA " + hex(spi_in, 8) + " in the workers' SA table (tunnel " +
+             std::to_string(ep.tunnel) + "; no worker processes ESP yet)");
       changed = true;
     }
   }

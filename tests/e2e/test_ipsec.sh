@@ -67,7 +67,8 @@ mkdir -p "$SW"
 wp_check "charon's VICI socket is up" wp_charon_start site "$SW" "$WP_TMP/charon.log"
 swan() { wp_swanctl site "$SW" "$@"; }
 initiate() { swan --initiate --ike "$1" --child "$2" --timeout 15 >"$3" 2>&1; }
-wp_check "swanctl loads the sites' configuration" swan --load-all --file "$SW/swanctl.conf"
+load() { swan --load-all --file "$SW/swanctl.conf" >"$WP_TMP/load.out" 2>&1; }
+wp_check "swanctl loads the sites' configuration" load
 
 # 1. site1 comes up.
 wp_check "swanctl --initiate site (IKE_SA_INIT + IKE_AUTH with waypointd)" initiate site lan "$WP_TMP/initiate.out"
@@ -76,6 +77,7 @@ wp_check "strongSwan: IKE SA ESTABLISHED" grep -q "^site: #[0-9]*, ESTABLISHED, 
 wp_check "strongSwan: CHILD_SA INSTALLED" grep -q "lan: #[0-9]*, reqid [0-9]*, INSTALLED, TUNNEL" "$WP_TMP/list-sas.out"
 ctl -o json ipsec >"$WP_TMP/ipsec.json"
 ctl ipsec >"$WP_TMP/ipsec.txt"
+cat "$WP_TMP/ipsec.txt"
 jq_py() { "$WP_PY" -c "import json,sys; d=json.load(open(sys.argv[1])); print($1)" "$WP_TMP/ipsec.json"; }
 ours_ike=$(jq_py '" ".join(s["spi_i"] + "_i " + s["spi_r"] + "_r" for s in d["ike_sas"] if s["state"] == "ESTABLISHED")')
 theirs_ike=$(awk '/^site: #/ {gsub(/\*/, ""); print $5 " " $6}' "$WP_TMP/list-sas.out")
