@@ -99,26 +99,17 @@ IkeService::~IkeService() {
 ike::Bytes IkeService::input(ike::CSpan payload, Ipv4 src, uint16_t sport, Ipv4 dst, uint16_t dport) {
   bool known = false;
   for (const PeerInfo& p : peers_) known |= p.address == src;
-  if (!known) {
-    add(IkeServiceCounter::unknown_peer);
-    render();
-    return {};
-  }
+  // Drops that change no SA only count: the document shows them within a
+  // second (poll), and a flood of them costs no rendering.
+  if (!known) return add(IkeServiceCounter::unknown_peer), ike::Bytes{};
   size_t off = 0;
   if (dport == kIkeNattPort) {
     if (payload.size() == 1 && payload[0] == 0xff) return add(IkeServiceCounter::keepalives), ike::Bytes{};
-    if (payload.size() < 4 || (payload[0] | payload[1] | payload[2] | payload[3]) != 0) {
-      add(IkeServiceCounter::esp_without_dataplane);
-      render();
-      return {};
-    }
+    if (payload.size() < 4 || (payload[0] | payload[1] | payload[2] | payload[3]) != 0)
+      return add(IkeServiceCounter::esp_without_dataplane), ike::Bytes{};
     off = 4;  // the non-ESP marker (RFC 3948 § 2.2)
   }
-  if (payload.size() - off < ike::kHeaderLen) {
-    add(IkeServiceCounter::malformed);
-    render();
-    return {};
-  }
+  if (payload.size() - off < ike::kHeaderLen) return add(IkeServiceCounter::malformed), ike::Bytes{};
   add(IkeServiceCounter::datagrams);
   const ike::Endpoint peer{bytes_of(src), sport}, local{bytes_of(dst), dport};
   ike::Bytes reply = responder_.handle(payload.subspan(off), peer, local);

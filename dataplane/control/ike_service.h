@@ -17,8 +17,9 @@
 // leave the table the same way.
 //
 // status_json() (GET /api/v1/ipsec, `wpctl ipsec`) may be called from any
-// thread: the control thread renders the document after every change and
-// hands it over under a mutex held for a pointer swap. It never holds a key
+// thread: the control thread renders the document after every datagram
+// the responder handled (drops before it only count) and once a second,
+// and hands it over under a mutex held for a pointer swap. It never holds a key
 // or a pre-shared key. Not for the fast path: control thread only (OpenSSL,
 // allocation).
 #pragma once

@@ -195,6 +195,7 @@ TEST_F(IkeServiceTest, StrangersKeepalivesAndEspAreNotAnswered) {
   EXPECT_TRUE(send(Bytes{0xff}, kIkeNattPort).empty());
   EXPECT_TRUE(send(Bytes{0, 0, 1, 0, 0, 0, 0, 1, 0xaa, 0xbb}, kIkeNattPort).empty());  // SPI 0x100: ESP
   EXPECT_TRUE(send(Bytes{0, 0, 0, 0, 1, 2}, kIkeNattPort).empty());                    // marker, no header
+  svc.poll(std::chrono::steady_clock::now() + std::chrono::seconds(2));  // counts are rendered within a second
   const nlohmann::json c = status()["counters"];
   EXPECT_EQ(c["unknown_peer"], 1);
   EXPECT_EQ(c["keepalives"], 1);
