@@ -91,7 +91,17 @@ wp_check "strongSwan's ESP out SPI '$their_out' is r2's inbound SPI, INSTALLED i
 wp_check "strongSwan's ESP in SPI '$their_in' is r2's outbound SPI" test -n "$our_out" -a "$our_out" = "$their_in"
 wp_check "wpctl ipsec shows the same SPIs" grep -q "^site1 .*ipsec0 .*INSTALLED .*$our_in .*$our_out .*aes256gcm16" "$WP_TMP/ipsec.txt"
 wp_check "remote selector 0.0.0.0/0 narrowed to r2's 10.2.0.0/24" grep -Eq "^ +remote +10\.2\.0\.0/24$" "$WP_TMP/list-sas.out"
+fits_schema() {
+  /usr/bin/python3 -c 'import json, sys, yaml, jsonschema
+spec = yaml.safe_load(open(sys.argv[1]))
+jsonschema.validate(json.load(open(sys.argv[2])), spec["components"]["schemas"]["Ipsec"])' \
+    "$WP_REPO/docs/api/openapi.yaml" "$1"
+}
+wp_check "GET /api/v1/ipsec fits docs/api/openapi.yaml's Ipsec schema" fits_schema "$WP_TMP/ipsec.json"
 wp_check "no PSK in GET /api/v1/ipsec" bash -c "! grep -q -e '$PSK1' -e '$PSK2' '$WP_TMP/ipsec.json' '$WP_TMP/ipsec.txt'"
+
+wp_check "wpctl ipsec on r1 (no ipsec_peers) says so" \
+  bash -c "ip netns exec $(wp_ns r1) $WPCTL --url $URL ipsec | grep -q 'no ipsec_peers configured'"
 
 # 2. the wrong PSK.
 initiate bad lan2 "$WP_TMP/initiate-bad.out"
