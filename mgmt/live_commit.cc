@@ -42,6 +42,19 @@ std::vector<ConfigError> ConfigStore::restart_only(const config::Config& next) c
   same(config_.ha(), next.ha(), "ha");  // corosync group and address takeover are set up once
   same(config_.fpm(), next.fpm(), "fpm");  // the listener is bound once at start
   if (config_.has_fpm() != next.has_fpm()) errs.push_back({"fpm", "changes here need a restart of waypointd"});
+  // The IKE responder and its SA table are built once at start (docs/ipsec.md).
+  auto ipsec = [](const config::Config& c, bool peers) {
+    config::Config only;
+    if (peers)
+      *only.mutable_ipsec_peers() = c.ipsec_peers();
+    else
+      *only.mutable_tunnels() = c.tunnels();
+    return only;
+  };
+  if (!MessageDifferencer::Equals(ipsec(config_, true), ipsec(next, true)))
+    errs.push_back({"ipsec_peers", "changes here need a restart of waypointd (the IKE responder is set up at start)"});
+  if (!MessageDifferencer::Equals(ipsec(config_, false), ipsec(next, false)))
+    errs.push_back({"tunnels", "changes here need a restart of waypointd (the ESP tunnels are set up at start)"});
   if (config_.mgmt().listen() != next.mgmt().listen()) errs.push_back({"mgmt.listen", "changes need a restart"});
   // The REST server's TLS context and limits are set up once at start; its
   // tokens follow commits (rest_auth.h LiveAccess).

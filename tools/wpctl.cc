@@ -162,6 +162,7 @@ int main(int argc, char** argv) {
   auto* ha = app.add_subcommand("ha", "HA pair status");
   auto* paths = app.add_subcommand("paths", "WAN paths: BFD state, probe and live-traffic metrics");
   auto* routes = app.add_subcommand("routes", "routes from FRR in the FIB: prefix, next hops, protocol, age");
+  auto* ipsec = app.add_subcommand("ipsec", "IPsec sites: IKE SAs and Child SAs (peer, state, SPIs, proposals), refusals");
   auto* metrics = app.add_subcommand("metrics", "Prometheus metrics text");
 
   auto* config = app.add_subcommand("config", "show, check or push configuration");
@@ -220,6 +221,7 @@ int main(int argc, char** argv) {
   if (*peers) return print_document(c, "/api/v1/peers", as_json, wp::tools::print_peers);
   if (*paths) return print_document(c, "/api/v1/paths", as_json, wp::tools::print_paths);
   if (*routes) return print_document(c, "/api/v1/routes", as_json, wp::tools::print_routes);
+  if (*ipsec) return print_document(c, "/api/v1/ipsec", as_json, wp::tools::print_ipsec);
   if (*ha) return print_document(c, "/api/v1/ha", as_json, wp::tools::print_kv);
   if (*metrics) {
     auto r = call(c, "GET", "/metrics");

@@ -154,6 +154,66 @@ void print_routes(const json& r) {
                 static_cast<unsigned long long>(r.value("fib_routes", 0ULL)), list.size());
 }
 
+// One line of a list of strings, comma-separated.
+static std::string joined(const json& a) {
+  std::string s;
+  if (!a.is_array()) return s;
+  for (const json& t : a) {
+    if (!s.empty()) s.push_back(',');
+    if (t.is_string()) s.append(t.get_ref<const std::string&>());
+  }
+  return s;
+}
+
+// " name=value" for each number of an object (only the non-zero ones when asked).
+static std::string numbers(const json& obj, bool nonzero_only) {
+  std::string s;
+  if (!obj.is_object()) return s;
+  for (auto it = obj.begin(); it != obj.end(); ++it) {
+    if (!it.value().is_number_unsigned() && !it.value().is_number_integer()) continue;
+    const uint64_t v = it.value().get<uint64_t>();
+    if (nonzero_only && v == 0) continue;
+    s.push_back(' ');
+    s.append(it.key());
+    s.push_back('=');
+    s.append(std::to_string(v));
+  }
+  return s;
+}
+
+void print_ipsec(const json& d) {
+  if (!d.is_object() || !d.value("enabled", false)) {
+    std::printf("no ipsec_peers configured\n");
+    return;
+  }
+  std::printf("IKE SAs\n%-10s %-21s %-12s %-16s %-16s %-29s %7s %8s\n", "PEER", "REMOTE", "STATE", "SPI_I", "SPI_R",
+              "PROPOSAL", "AGE", "LIFETIME");
+  const json none = json::array();
+  const json& ike = d.contains("ike_sas") ? d["ike_sas"] : none;
+  for (const json& x : ike)
+    std::printf("%-10s %-21s %-12s %-16s %-16s %-29s %6llus %7llus\n", x.value("peer", "").c_str(),
+                x.value("remote", "").c_str(), x.value("state", "").c_str(), x.value("spi_i", "").c_str(),
+                x.value("spi_r", "").c_str(), x.value("proposal", "").c_str(),
+                static_cast<unsigned long long>(x.value("age_s", 0ULL)),
+                static_cast<unsigned long long>(x.value("lifetime_s", 0ULL)));
+  std::printf("\nChild SAs\n%-10s %-8s %-10s %-8s %-8s %-17s %7s %8s  %s\n", "PEER", "TUNNEL", "STATE", "SPI_IN",
+              "SPI_OUT", "PROPOSAL", "AGE", "LIFETIME", "SELECTORS (local | remote)");
+  const json& child = d.contains("child_sas") ? d["child_sas"] : none;
+  for (const json& x : child) {
+    const std::string local = x.contains("local_ts") ? joined(x["local_ts"]) : "";
+    const std::string remote = x.contains("remote_ts") ? joined(x["remote_ts"]) : "";
+    std::printf("%-10s %-8s %-10s %-8s %-8s %-17s %6llus %7llus  %s | %s\n", x.value("peer", "").c_str(),
+                x.value("tunnel", "").c_str(), x.value("state", "").c_str(), x.value("spi_in", "").c_str(),
+                x.value("spi_out", "").c_str(), x.value("proposal", "").c_str(),
+                static_cast<unsigned long long>(x.value("age_s", 0ULL)),
+                static_cast<unsigned long long>(x.value("lifetime_s", 0ULL)), local.c_str(), remote.c_str());
+  }
+  const std::string refused = d.contains("refused") ? numbers(d["refused"], true) : "";
+  std::printf("\nrefused:%s\n", refused.empty() ? " none" : refused.c_str());
+  const std::string counters = d.contains("counters") ? numbers(d["counters"], false) : "";
+  std::printf("counters:%s\n", counters.c_str());
+}
+
 void print_kv(const json& obj) {
   for (auto& [k, v] : obj.items())
     std::printf("%-10s %s\n", k.c_str(), v.is_string() ? v.get<std::string>().c_str() : v.dump().c_str());

@@ -16,6 +16,8 @@ void print_kv(const nlohmann::json& obj);
 void print_paths(const nlohmann::json& paths);
 // GET /api/v1/routes: the FIB of routes from FRR.
 void print_routes(const nlohmann::json& routes);
+// GET /api/v1/ipsec: IKE SAs, Child SAs and the refusals that happened.
+void print_ipsec(const nlohmann::json& ipsec);
 int check_config_file(const std::string& path);  // exit code: 0 valid, 1 invalid
 // Validates FILE, then writes it to Redis (mgmt/redis_store.h); exit code 0/1/2 (Redis down).
 int push_config_redis(const std::string& file, const std::string& redis, const std::string& prefix, bool dry_run);

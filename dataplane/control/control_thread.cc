@@ -106,6 +106,7 @@ uint32_t Control::poll_once(uint32_t now_ms) {
     ++it;
   }
   if (punt_) handled += punt_poll();
+  if (ike_) ike_poll();
   age_neighbors(now_ms);
   age_neighbors6(now_ms);
   if (paths_) paths_->poll(now_us());
@@ -125,6 +126,7 @@ void Control::local_input(rte_mbuf* m) {
   if (iface == kNone) return drop(m, DropReason::not_for_us);
   if (pp.status == ParseStatus::not_ipv4 && load_be16(pkt_data(m) + 12) == kEtherTypeIpv6) return icmp6_input(m, iface);
   if (pp.status == ParseStatus::arp) return arp_input(m, pp, iface);
+  if (ike_wanted(pp, iface)) return ike_input(m, pp, iface);
   if (paths_ && paths_->input(m, pp, iface, now_us())) return;  // BFD, probes
   if (pp.status == ParseStatus::ipv4 && pp.proto == kProtoIcmp) return icmp_input(m, pp, iface);
   not_ours(m, iface);

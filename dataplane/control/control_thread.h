@@ -27,6 +27,7 @@
 
 namespace wp {
 
+class IkeService;
 class PathMonitor;
 class PuntInterfaces;
 
@@ -65,6 +66,9 @@ class Control {
   // The punt path (control_punt.cc): what we do not answer goes up the
   // interface's kernel tap; what the kernel sends leaves through the port.
   void set_punt(PuntInterfaces* p) { punt_ = p; }
+  // The IKE responder (control_ike.cc, ike_service.h): UDP 500/4500 to our
+  // WAN addresses goes to it instead of the punt path; null: none.
+  void set_ike(IkeService* ike) { ike_ = ike; }
 
  private:
   const RouterModel& model() const { return *shared_.model.load(std::memory_order_acquire); }
@@ -83,6 +87,9 @@ class Control {
   void not_ours(rte_mbuf* m, int iface);  // up to the kernel when punting, else dropped
   void punt_up(rte_mbuf* m, int iface);
   uint32_t punt_poll();
+  bool ike_wanted(const ParsedPacket& pp, int iface) const;
+  void ike_input(rte_mbuf* m, const ParsedPacket& pp, int iface);
+  void ike_poll();
   void kernel_frame(rte_mbuf* m, int iface);
   void kernel_arp(rte_mbuf* m, const ParsedPacket& pp, int iface);
   void kernel_arp_reply(int iface, Ipv4 addr, const uint8_t* mac);
@@ -124,6 +131,7 @@ class Control {
   std::vector<Pending6> pending6_;
   PathMonitor* paths_ = nullptr;
   PuntInterfaces* punt_ = nullptr;  // null: no punt path
+  IkeService* ike_ = nullptr;       // null: no ipsec_peers
   uint32_t now_ms_ = 0;
   uint64_t tsc_per_us_ = 1;
   uint64_t now_us() const;

@@ -10,6 +10,8 @@
 #include <cstdio>
 #include <random>
 
+#include "dataplane/control/ike_service.h"
+
 namespace wp {
 namespace {
 
@@ -21,6 +23,8 @@ int worker_main(void* arg) {
 uint32_t per_worker(uint32_t total, uint32_t workers) { return (total + workers - 1) / workers; }
 
 }  // namespace
+
+DataplaneRuntime::DataplaneRuntime() = default;
 
 DataplaneRuntime::~DataplaneRuntime() {
   stop_workers();
@@ -143,6 +147,21 @@ void DataplaneRuntime::create_control() {
   dispatcher_->set_ports(port_ids(), static_cast<uint16_t>(workers), 32);
   control_ = std::make_unique<Control>(shared_, ports_.any_pool(), static_cast<uint16_t>(workers));
   control_->set_path_monitor(path_monitor_.get());
+  if (IkeService::wanted(cfg_)) {
+    IkeService::Readers readers;
+    for (uint32_t w = 0; w <= workers; ++w) readers.push_back(&shared_.counters[w].epoch);
+    ike_ = std::make_unique<IkeService>(cfg_, shared_.esp, std::move(readers), [](const std::string& line) {
+      std::fprintf(stderr, "waypointd: %s\n", line.c_str());
+    });
+    control_->set_ike(ike_.get());
+    std::fprintf(stderr, "waypointd: ike: responder for %d IPsec peer(s) on UDP 500/4500 of the WAN addresses\n",
+                 cfg_.ipsec_peers_size());
+  }
+}
+
+std::string DataplaneRuntime::ipsec_status_json() const {
+  if (ike_) return ike_->status_json();
+  return R"({"enabled": false, "ike_sas": [], "child_sas": [], "counters": {}, "refused": {}})";
 }
 
 std::vector<uint16_t> DataplaneRuntime::port_ids() const {
@@ -179,6 +198,7 @@ void DataplaneRuntime::stop() {
   workers_.clear();
   dispatcher_.reset();
   control_.reset();
+  ike_.reset();
   punt_.destroy();
   ports_.stop();
   shared_.free_rings();  // every runtime's rings: nothing polls them any more

@@ -31,9 +31,11 @@
 
 namespace wp {
 
+class IkeService;  // ike_service.h (its OpenSSL users must not meet IPsec-MB's macros here)
+
 class DataplaneRuntime {
  public:
-  DataplaneRuntime() = default;
+  DataplaneRuntime();
   ~DataplaneRuntime();
   DataplaneRuntime(const DataplaneRuntime&) = delete;
   DataplaneRuntime& operator=(const DataplaneRuntime&) = delete;
@@ -64,6 +66,9 @@ class DataplaneRuntime {
   unsigned spare_lcore() const { return spare_lcore_; }  // RTE_MAX_LCORE when none was asked for
   const std::vector<std::unique_ptr<Worker>>& workers() const { return workers_; }
   Worker& dispatcher() { return *dispatcher_; }
+  // GET /api/v1/ipsec from any thread: the IKE responder's status, or
+  // {"enabled": false, ...} without ipsec_peers.
+  std::string ipsec_status_json() const;
 
  private:
   bool pick_lcores(bool spare_lcore, std::string& error);
@@ -88,6 +93,7 @@ class DataplaneRuntime {
   std::vector<std::unique_ptr<Worker>> workers_;
   std::unique_ptr<Worker> dispatcher_;
   std::unique_ptr<Control> control_;
+  std::unique_ptr<IkeService> ike_;  // after the workers stop: it frees the SA tables they read
   PuntInterfaces punt_;  // empty unless router.punt.enabled
   bool launched_ = false;
 };

@@ -4,7 +4,8 @@
 // thread negotiates (SPIs, keys, outer addresses, the tunnel) is an
 // immutable `EspSaTable` it builds (control/ike/child_esp.h) to publish whole,
 // as the FIB is (a pointer swap, the old table retired after the workers'
-// epochs moved; waypointd does not publish one yet); what a
+// epochs moved: control/ike_service.h publishes DataplaneShared::esp, which
+// no worker reads yet); what a
 // packet changes (the replay window, the sender's counter, the counters) is
 // `EspSaState`, per worker and per slot, never shared. A slot's
 // `generation` changes when the control thread reuses it for a new SA, so a

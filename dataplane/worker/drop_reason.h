@@ -71,6 +71,8 @@ namespace wp {
   X(punt_rate_icmp, "ICMP for us over the punt rate") \
   X(punt_rate_other, "other packets for us over the punt rate") \
   X(punt_kernel_full, "the kernel interface did not take a punted packet") \
+  X(ike_unanswered, "UDP 500/4500 to our WAN address that the IKE service did not answer (GET /api/v1/ipsec counts why)") \
+  X(ike_reply_failed, "the IKE service's answer found no mbuf, or does not fit one") \
   X(punt_kernel_unsent, "the kernel sent what cannot leave a port (not IPv4 or ARP, or a broken frame)") \
   X(breakout_ports_exhausted, "internet breakout: no free source-NAT port of the protocol on this worker") \
   X(breakout_no_route, "internet breakout: no route to the destination out of the breakout interface") \

@@ -30,11 +30,17 @@
 
 namespace wp {
 
+class EspSaTable;
+
 struct DataplaneShared {
   std::atomic<const RouterModel*> model{nullptr};
   // Routes from FRR (dataplane/control/fpm/): published by the FPM listener,
   // retired after every worker's epoch moved twice; null = none.
   std::atomic<const FibTable*> fib{nullptr};
+  // ESP SAs and tunnels from the IKE service (control/ike_service.h):
+  // published whole by the control thread, retired after every worker's
+  // epoch moved twice; null = no ipsec_peers. The workers do not read it yet.
+  std::atomic<const EspSaTable*> esp{nullptr};
   NeighborTable neighbors;
   Neighbor6Table neighbors6;  // IPv6 (Neighbor Discovery), the control thread resolves
   uint32_t workers = 1;

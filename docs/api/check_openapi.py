@@ -392,7 +392,7 @@ def check_live(spec, a):
 def check_wpctl(live, a, uuids):
     """`wpctl -o json` prints the REST documents as they are: each fits its 200 schema."""
     docs = {"stats": "/api/v1/stats", "peers": "/api/v1/peers", "ha": "/api/v1/ha", "paths": "/api/v1/paths",
-            "sessions": "/api/v1/sessions"}
+            "sessions": "/api/v1/sessions", "ipsec": "/api/v1/ipsec"}
     if uuids:
         docs["session " + uuids[0]] = "/api/v1/sessions/{uuid}"
     for cmd, path in docs.items():

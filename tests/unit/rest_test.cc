@@ -213,6 +213,19 @@ TEST_F(Rest, ConfigGetRedactsKeysAndPutValidatesThenCommits) {
   ASSERT_EQ(restart->status, 422);
   EXPECT_EQ(json::parse(restart->body)["details"][0]["path"], "router");
   EXPECT_EQ(put("/api/v1/config", "")->status, 400);
+  // The IKE responder and its SA table are built at start (docs/ipsec.md).
+  const std::string ipsec = std::string(kConfig) +
+                            "ipsec_peers: [{name: site1, address: 172.16.0.9, local_id: headend.example, "
+                            "remote_id: site1.example, psk: site1-psk-0123456789}]\n"
+                            "tunnels: [{name: ipsec0, peer: site1, tenant: branch}]\n";
+  auto ike = put("/api/v1/config", ipsec);
+  ASSERT_EQ(ike->status, 422) << ike->body;
+  const json ike_err = json::parse(ike->body);
+  ASSERT_EQ(ike_err["details"].size(), 2u) << ike->body;
+  EXPECT_EQ(ike_err["details"][0]["path"], "ipsec_peers");
+  EXPECT_NE(ike_err["details"][0]["message"].get<std::string>().find("restart"), std::string::npos);
+  EXPECT_EQ(ike_err["details"][1]["path"], "tunnels");
+  EXPECT_EQ(ike->body.find("site1-psk"), std::string::npos);
 
   std::string no_dns = kConfig;
   no_dns.replace(no_dns.find(", {tenant: guests, service: dns}"), 32, "");

@@ -50,7 +50,7 @@ uint32_t Responder::install_child(IkeSa& sa, ChildSa child, const EspChoice& cho
   ++counters_.child_sas_installed;
   char spis[40];
   std::snprintf(spis, sizeof spis, "in %08x out %08x", spi, child.spi_out);
-  log_("ike: " + sa.peer.str() + ": Child SA stored (not in a dataplane yet), SPI " + spis +
+  log_("ike: " + sa.peer.str() + ": Child SA negotiated, SPI " + spis +
        (g_ir.empty() ? "" : " (PFS)"));
   sa.children.emplace(spi, std::move(child));
   return spi;

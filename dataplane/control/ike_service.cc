@@ -1,0 +1,284 @@
+// The IKE responder inside waypointd; see ike_service.h.
+#include "dataplane/control/ike_service.h"
+
+#include <cstdio>
+#include <nlohmann/json.hpp>
+#include <set>
+
+#include "dataplane/control/ike/responder_config.h"
+
+namespace wp {
+namespace {
+
+using namespace std::chrono;
+
+constexpr seconds kHalfOpenMax{30};
+constexpr minutes kCookieRotation{5};  // § 2.6: a cookie ages out within two periods
+
+std::string ike_suite_name(const ike::IkeSuite& s) {
+  for (const char* n : {"aes256-sha256-modp2048", "aes256-sha256-ecp256", "aes256gcm16-prfsha256-ecp256"}) {
+    ike::IkeSuite k;
+    if (ike::ike_suite_by_name(n, k) && k.encr == s.encr && k.encr_key_bits == s.encr_key_bits &&
+        k.integ == s.integ && k.prf == s.prf && k.dh == s.dh)
+      return n;
+  }
+  return "unknown";
+}
+
+std::string esp_suite_name(const ike::EspSuite& s) {
+  return std::string(s.aead() ? "aes256gcm16" : "aes256-sha256") + (s.esn ? "-esn" : "");
+}
+
+std::string hex(uint64_t v, int digits) {
+  char buf[17];
+  std::snprintf(buf, sizeof buf, "%0*llx", digits, static_cast<unsigned long long>(v));
+  return buf;
+}
+
+Ipv4 addr_of(const ike::Bytes& b) {
+  return b.size() == 4 ? Ipv4{b[0]} << 24 | Ipv4{b[1]} << 16 | Ipv4{b[2]} << 8 | b[3] : 0;
+}
+
+ike::Bytes bytes_of(Ipv4 a) {
+  return {static_cast<uint8_t>(a >> 24), static_cast<uint8_t>(a >> 16), static_cast<uint8_t>(a >> 8),
+          static_cast<uint8_t>(a)};
+}
+
+std::string selector_text(const ike::TrafficSelector& t) {
+  auto ip = [](const ike::Bytes& b) { return b.size() == 4 ? format_ipv4(addr_of(b)) : std::string("?"); };
+  std::string s = ip(t.start_addr) + "-" + ip(t.end_addr);
+  if (t.ip_protocol) s += " proto " + std::to_string(t.ip_protocol);
+  if (t.start_port != 0 || t.end_port != 65535)
+    s += " ports " + std::to_string(t.start_port) + "-" + std::to_string(t.end_port);
+  return s;
+}
+
+}  // namespace
+
+std::string_view ike_service_counter_name(IkeServiceCounter c) {
+  static constexpr std::string_view kNames[] = {
+#define WP_X(n) #n,
+      WP_IKE_SERVICE_COUNTERS(WP_X)
+#undef WP_X
+  };
+  return kNames[static_cast<size_t>(c)];
+}
+
+IkeService::IkeService(const waypoint::config::Config& cfg, std::atomic<const EspSaTable*>& published,
+                       Readers readers, Log log)
+    : published_(published),
+      readers_(std::move(readers)),
+      log_(std::move(log)),
+      responder_(ike::responder_config(cfg), log_) {
+  for (const auto& p : cfg.ipsec_peers()) {
+    PeerInfo info;
+    info.name = p.name();
+    info.address = parse_ipv4(p.address()).value_or(0);
+    info.ike_lifetime_s = p.ike_lifetime_s() ? p.ike_lifetime_s() : 14400;
+    info.child_lifetime_s = p.child_lifetime_s() ? p.child_lifetime_s() : 3600;
+    for (const auto& t : cfg.tunnels())
+      if (t.peer() == p.name()) info.tunnel = t.name();
+    peers_.push_back(std::move(info));
+  }
+  for (int t = 0; t < cfg.tunnels_size() && t < static_cast<int>(kMaxEspTunnels); ++t) {
+    const auto& tu = cfg.tunnels(t);
+    uint16_t tenant = 0;
+    for (int i = 0; i < cfg.tenants_size(); ++i)
+      if (cfg.tenants(i).name() == tu.tenant()) tenant = static_cast<uint16_t>(i);
+    book_.set_tunnel(static_cast<uint16_t>(t), tenant, static_cast<uint16_t>(tu.mtu() ? tu.mtu() : 1400));
+  }
+  publish();  // an empty table: the tunnels, no SA yet
+  render();
+}
+
+IkeService::~IkeService() {
+  // Nothing reads the table any more (the workers stopped first).
+  published_.store(nullptr, std::memory_order_release);
+}
+
+ike::Bytes IkeService::input(ike::CSpan payload, Ipv4 src, uint16_t sport, Ipv4 dst, uint16_t dport) {
+  bool known = false;
+  for (const PeerInfo& p : peers_) known |= p.address == src;
+  // Drops that change no SA only count: the document shows them within a
+  // second (poll), and a flood of them costs no rendering.
+  if (!known) return add(IkeServiceCounter::unknown_peer), ike::Bytes{};
+  size_t off = 0;
+  if (dport == kIkeNattPort) {
+    if (payload.size() == 1 && payload[0] == 0xff) return add(IkeServiceCounter::keepalives), ike::Bytes{};
+    if (payload.size() < 4 || (payload[0] | payload[1] | payload[2] | payload[3]) != 0)
+      return add(IkeServiceCounter::esp_without_dataplane), ike::Bytes{};
+    off = 4;  // the non-ESP marker (RFC 3948 § 2.2)
+  }
+  if (payload.size() - off < ike::kHeaderLen) return add(IkeServiceCounter::malformed), ike::Bytes{};
+  add(IkeServiceCounter::datagrams);
+  const ike::Endpoint peer{bytes_of(src), sport}, local{bytes_of(dst), dport};
+  ike::Bytes reply = responder_.handle(payload.subspan(off), peer, local);
+  if (!reply.empty()) {
+    if (dport == kIkeNattPort) reply.insert(reply.begin(), 4, 0);
+    add(IkeServiceCounter::replies);
+  }
+  sync_sas();
+  render();
+  return reply;
+}
+
+void IkeService::poll(steady_clock::time_point now) {
+  const size_t before = responder_.sas().size();
+  responder_.expire_half_open(now, kHalfOpenMax);
+  if (now - last_rotation_ > kCookieRotation) {
+    responder_.rotate_cookie_secret();
+    last_rotation_ = now;
+  }
+  retire_quiesced();
+  // Ages in the document stay within a second; SAs that went away at once.
+  if (responder_.sas().size() != before || now - last_render_ >= seconds(1)) render();
+}
+
+void IkeService::sync_sas() {
+  bool changed = false;
+  std::set<uint32_t> live;
+  for (const auto& [spi, sa] : responder_.sas()) {
+    if (sa->state != ike::IkeSaState::established || !sa->config) continue;
+    for (const auto& [spi_in, child] : sa->children) {
+      live.insert(spi_in);
+      if (installed_.count(spi_in)) continue;
+      TunnelEndpoint ep;
+      ep.tunnel = static_cast<uint16_t>(sa->config->tunnel);
+      ep.local = addr_of(sa->local.addr);
+      ep.peer = addr_of(sa->peer.addr);
+      ep.local_port = kIkeNattPort;
+      ep.peer_port = sa->peer.port == kIkePort ? kIkeNattPort : sa->peer.port;
+      ep.udp_encap = true;  // RFC 3948: the only ESP the site's kernel-libipsec sends; no protocol 50 yet
+      std::string error;
+      if (!book_.add(engine_, child, ep, error)) {
+        add(IkeServiceCounter::sa_install_failed);
+        if (log_) log_("ike: " + sa->peer.str() + ": child SA " + hex(spi_in, 8) + " not published: " + error);
+        live.erase(spi_in);
+        continue;
+      }
+      installed_[spi_in] = {ep.tunnel, steady_clock::now()};
+      if (log_)
+        log_("ike: " + sa->peer.str() + ": Child SA " + hex(spi_in, 8) + " in the workers' SA table (tunnel " +
+             std::to_string(ep.tunnel) + "; no worker processes ESP yet)");
+      changed = true;
+    }
+  }
+  for (auto it = installed_.begin(); it != installed_.end();) {
+    if (live.count(it->first)) {
+      ++it;
+      continue;
+    }
+    book_.remove(it->first);
+    it = installed_.erase(it);
+    changed = true;
+  }
+  if (changed) publish();
+}
+
+void IkeService::publish() {
+  std::unique_ptr<const EspSaTable> next = book_.build();
+  const EspSaTable* old = published_.exchange(next.get(), std::memory_order_acq_rel);
+  (void)old;  // == current_.get()
+  add(IkeServiceCounter::tables_published);
+  if (current_) {
+    Retired r{std::move(current_), {}};
+    for (const auto* e : readers_) r.epochs.push_back(e->load(std::memory_order_acquire));
+    retired_.push_back(std::move(r));
+  }
+  current_ = std::move(next);
+  retire_quiesced();
+}
+
+// A reader whose epoch moved twice since the swap has finished the loop
+// iteration that may have read the old table.
+void IkeService::retire_quiesced() {
+  while (!retired_.empty()) {
+    const Retired& r = retired_.front();
+    for (size_t w = 0; w < r.epochs.size(); ++w)
+      if (readers_[w]->load(std::memory_order_acquire) < r.epochs[w] + 2) return;
+    retired_.pop_front();
+  }
+}
+
+void IkeService::render() {
+  using nlohmann::json;
+  const auto now = steady_clock::now();
+  last_render_ = now;
+  auto age = [now](steady_clock::time_point t) { return duration_cast<seconds>(now - t).count(); };
+  const ike::ResponderCounters& rc = responder_.counters();
+  json counters = {{"requests", rc.requests},
+                   {"responses_sent", rc.responses_sent},
+                   {"retransmits", rc.retransmits},
+                   {"ike_sas_established", rc.ike_sas_established},
+                   {"ike_sas_rekeyed", rc.ike_sas_rekeyed},
+                   {"ike_sas_deleted", rc.ike_sas_deleted},
+                   {"child_sas_installed", rc.child_sas_installed},
+                   {"child_sas_deleted", rc.child_sas_deleted}};
+  for (size_t i = 0; i < kIkeServiceCounters; ++i)
+    counters[std::string(ike_service_counter_name(static_cast<IkeServiceCounter>(i)))] = counters_[i];
+  json refused = json::object();
+  for (size_t i = 0; i < ike::kRefusals; ++i)
+    refused[std::string(ike::refusal_name(static_cast<ike::Refusal>(i)))] = rc.refused[i];
+  json ike_sas = json::array(), child_sas = json::array();
+  for (const auto& [spi, sa] : responder_.sas()) {
+    const PeerInfo* peer = nullptr;
+    if (sa->config)
+      for (const PeerInfo& p : peers_)
+        if (p.name == sa->config->name) peer = &p;
+    ike_sas.push_back({{"peer", peer ? peer->name : ""},
+                       {"remote_id", sa->remote_id},
+                       {"remote", sa->peer.str()},
+                       {"local", sa->local.str()},
+                       {"state", sa->state == ike::IkeSaState::established ? "ESTABLISHED" : "INIT_DONE"},
+                       {"spi_i", hex(sa->spi_i, 16)},
+                       {"spi_r", hex(sa->spi_r, 16)},
+                       {"proposal", ike_suite_name(sa->suite)},
+                       {"nat_detected", sa->nat_detected},
+                       {"age_s", age(sa->created)},
+                       {"lifetime_s", peer ? peer->ike_lifetime_s : 0},
+                       {"child_sas", sa->children.size()}});
+    for (const auto& [spi_in, c] : sa->children) {
+      json local = json::array(), remote = json::array();
+      for (const auto& t : c.ts_local) local.push_back(selector_text(t));
+      for (const auto& t : c.ts_remote) remote.push_back(selector_text(t));
+      const auto inst = installed_.find(spi_in);
+      child_sas.push_back({{"peer", peer ? peer->name : ""},
+                           {"tunnel", peer ? peer->tunnel : ""},
+                           {"ike_spi_r", hex(sa->spi_r, 16)},
+                           {"state", inst != installed_.end() ? "INSTALLED" : "NEGOTIATED"},
+                           {"spi_in", hex(spi_in, 8)},
+                           {"spi_out", hex(c.spi_out, 8)},
+                           {"proposal", esp_suite_name(c.suite)},
+                           {"encap", "udp"},
+                           {"local_ts", local},
+                           {"remote_ts", remote},
+                           {"age_s", inst != installed_.end() ? age(inst->second.since) : 0},
+                           {"lifetime_s", peer ? peer->child_lifetime_s : 0},
+                           {"sealing", inst != installed_.end() &&
+                                           book_.sealing(inst->second.tunnel) != kEspNoSa &&
+                                           current_ && current_->slot(book_.sealing(inst->second.tunnel)).spi ==
+                                                           c.spi_out}});
+    }
+  }
+  json doc = {{"enabled", true},
+              {"ike_sas", ike_sas},
+              {"child_sas", child_sas},
+              {"half_open", responder_.half_open()},
+              {"esp_dataplane", false},
+              {"counters", counters},
+              {"refused", refused}};
+  auto text = std::make_shared<const std::string>(doc.dump(2));
+  std::lock_guard lock(mu_);
+  status_ = std::move(text);
+}
+
+std::string IkeService::status_json() const {
+  std::shared_ptr<const std::string> s;
+  {
+    std::lock_guard lock(mu_);
+    s = status_;
+  }
+  return s ? *s : std::string("{}");
+}
+
+}  // namespace wp

@@ -1,0 +1,130 @@
+#!/bin/bash
+# IKE inside waypointd (docs/ipsec.md § IKE in waypointd): the canonical
+# topology, r2 (the headend) with two `ipsec_peers`, and a strongSwan charon
+# (kernel-libipsec, private strongswan.conf and /run, swanctl over a private
+# VICI socket) in namespace `site` on the WAN segment, initiating to r2's WAN
+# address. The workers hand UDP 500/4500 to r2's control thread, its IKE
+# service answers out of the WAN port.
+#  1. site1 comes up: swanctl lists the IKE SA ESTABLISHED and the CHILD_SA
+#     INSTALLED; `wpctl ipsec` (and GET /api/v1/ipsec) on r2 shows the same IKE
+#     and ESP SPIs, the Child SA INSTALLED in the workers' SA table, no key;
+#  2. site2 with the wrong PSK: AUTHENTICATION_FAILED, counted by r2;
+#  3. traffic through r1 -> r2 still flows (before and after), r2 drops the
+#     IKE packets it did not answer as ike_unanswered only;
+#  4. a live commit that changes ipsec_peers is refused (restart needed);
+#  5. swanctl --terminate: r2's SAs are gone; r2 exits cleanly.
+# usage: sudo tests/e2e/test_ipsec.sh
+set -u -o pipefail
+here=$(cd "$(dirname "$0")" && pwd)
+# shellcheck source=lib.sh
+. "$here/lib.sh"
+WPCTL=${WPCTL:-$(dirname "$WAYPOINTD")/wpctl}
+if [ ! -x /usr/lib/ipsec/charon ] || ! command -v swanctl >/dev/null; then
+  echo "test_ipsec: strongSwan not installed (setup.sh)" >&2; exit 2
+fi
+
+wp_init ipsec-
+echo "== test_ipsec: IKE responder in waypointd against strongSwan, waypointd=$WAYPOINTD"
+PSK1=site1-psk-0123456789abcdef
+PSK2=site2-psk-fedcba9876543210
+KEY=$(wp_keygen)
+wp_gen_basic_configs "$WP_TMP" 1 "$KEY"
+cat >> "$WP_TMP/r2.yaml" <<YAML
+ipsec_peers:
+  - {name: site1, address: 172.16.0.9, local_id: headend.example, remote_id: site1.example, psk: "$PSK1",
+     ike_proposals: [aes256-sha256-modp2048], esp_proposals: [aes256gcm16], local_ts: [10.2.0.0/24], remote_ts: [10.50.0.0/24]}
+  - {name: site2, address: 172.16.0.10, local_id: headend.example, remote_id: site2.example, psk: "$PSK2"}
+tunnels:
+  - {name: ipsec0, peer: site1, tenant: branch}
+  - {name: ipsec1, peer: site2, tenant: branch}
+YAML
+wp_check "r2's config with ipsec_peers is valid" wp_check_config "$WP_TMP/r2.yaml"
+wp_basic_up
+wp_ns_add site
+wp_veth site s0 wan w9 && ip -n "$(wp_ns wan)" link set dev w9 master br0
+wp_exec site ip addr add 172.16.0.9/24 dev s0
+wp_exec site ip addr add 172.16.0.10/24 dev s0
+wp_exec site ip addr add 10.50.0.1/24 dev s0   # the site's LAN (charon's Child SA source)
+wp_pair_start 1
+URL=http://127.0.0.1:$WP_MGMT_PORT
+ctl() { wp_exec r2 "$WPCTL" --url "$URL" "$@"; }
+wp_check "curl through r1 -> r2 before IKE" wp_fetch c http://10.2.0.10/file.bin "$WP_TMP/got0.bin" 20
+
+SW=$WP_TMP/sw
+mkdir -p "$SW"
+{
+  echo "connections {"
+  wp_swan_connection site 172.16.0.9 172.16.0.2 aes256-sha256-modp2048 site1.example headend.example \
+    lan 10.50.0.0/24 0.0.0.0/0 aes256gcm16
+  wp_swan_connection bad 172.16.0.10 172.16.0.2 aes256gcm16-prfsha256-ecp256 site2.example headend.example \
+    lan2 10.51.0.0/24 0.0.0.0/0 aes256gcm16
+  echo "}"
+  echo "secrets {"
+  wp_swan_secret site1 site1.example headend.example "$PSK1"
+  wp_swan_secret site2 site2.example headend.example not-the-psk-of-site2
+  echo "}"
+} > "$SW/swanctl.conf"
+wp_check "charon's VICI socket is up" wp_charon_start site "$SW" "$WP_TMP/charon.log"
+swan() { wp_swanctl site "$SW" "$@"; }
+initiate() { swan --initiate --ike "$1" --child "$2" --timeout 15 >"$3" 2>&1; }
+load() { swan --load-all --file "$SW/swanctl.conf" >"$WP_TMP/load.out" 2>&1; }
+wp_check "swanctl loads the sites' configuration" load
+
+# 1. site1 comes up.
+wp_check "swanctl --initiate site (IKE_SA_INIT + IKE_AUTH with waypointd)" initiate site lan "$WP_TMP/initiate.out"
+swan --list-sas >"$WP_TMP/list-sas.out" 2>&1
+wp_check "strongSwan: IKE SA ESTABLISHED" grep -q "^site: #[0-9]*, ESTABLISHED, IKEv2" "$WP_TMP/list-sas.out"
+wp_check "strongSwan: CHILD_SA INSTALLED" grep -q "lan: #[0-9]*, reqid [0-9]*, INSTALLED, TUNNEL" "$WP_TMP/list-sas.out"
+ctl -o json ipsec >"$WP_TMP/ipsec.json"
+ctl ipsec >"$WP_TMP/ipsec.txt"
+cat "$WP_TMP/ipsec.txt"
+jq_py() { "$WP_PY" -c "import json,sys; d=json.load(open(sys.argv[1])); print($1)" "$WP_TMP/ipsec.json"; }
+ours_ike=$(jq_py '" ".join(s["spi_i"] + "_i " + s["spi_r"] + "_r" for s in d["ike_sas"] if s["state"] == "ESTABLISHED")')
+theirs_ike=$(awk '/^site: #/ {gsub(/\*/, ""); print $5 " " $6}' "$WP_TMP/list-sas.out")
+wp_check "the IKE SPIs strongSwan lists are r2's ($theirs_ike)" test -n "$ours_ike" -a "$ours_ike" = "$theirs_ike"
+our_in=$(jq_py '" ".join(c["spi_in"] for c in d["child_sas"] if c["state"] == "INSTALLED" and c["tunnel"] == "ipsec0")')
+our_out=$(jq_py '" ".join(c["spi_out"] for c in d["child_sas"] if c["tunnel"] == "ipsec0")')
+their_in=$(awk '/^  lan: #/ {ok = /INSTALLED/} ok && $1 == "in" {sub(",", "", $2); print $2}' "$WP_TMP/list-sas.out")
+their_out=$(awk '/^  lan: #/ {ok = /INSTALLED/} ok && $1 == "out" {sub(",", "", $2); print $2}' "$WP_TMP/list-sas.out")
+wp_check "strongSwan's ESP out SPI '$their_out' is r2's inbound SPI, INSTALLED in its SA table" \
+  test -n "$our_in" -a "$our_in" = "$their_out"
+wp_check "strongSwan's ESP in SPI '$their_in' is r2's outbound SPI" test -n "$our_out" -a "$our_out" = "$their_in"
+wp_check "wpctl ipsec shows the same SPIs" grep -q "^site1 .*ipsec0 .*INSTALLED .*$our_in .*$our_out .*aes256gcm16" "$WP_TMP/ipsec.txt"
+wp_check "remote selector 0.0.0.0/0 narrowed to r2's 10.2.0.0/24" grep -Eq "^ +remote +10\.2\.0\.0/24$" "$WP_TMP/list-sas.out"
+fits_schema() {
+  /usr/bin/python3 -c 'import json, sys, yaml, jsonschema
+spec = yaml.safe_load(open(sys.argv[1]))
+jsonschema.validate(json.load(open(sys.argv[2])), spec["components"]["schemas"]["Ipsec"])' \
+    "$WP_REPO/docs/api/openapi.yaml" "$1"
+}
+wp_check "GET /api/v1/ipsec fits docs/api/openapi.yaml's Ipsec schema" fits_schema "$WP_TMP/ipsec.json"
+wp_check "no PSK in GET /api/v1/ipsec" bash -c "! grep -q -e '$PSK1' -e '$PSK2' '$WP_TMP/ipsec.json' '$WP_TMP/ipsec.txt'"
+
+wp_check "wpctl ipsec on r1 (no ipsec_peers) says so" \
+  bash -c "ip netns exec $(wp_ns r1) $WPCTL --url $URL ipsec | grep -q 'no ipsec_peers configured'"
+
+# 2. the wrong PSK.
+initiate bad lan2 "$WP_TMP/initiate-bad.out"
+wp_check "charon: AUTHENTICATION_FAILED from waypointd" \
+  grep -q "received AUTHENTICATION_FAILED notify error" "$WP_TMP/initiate-bad.out" "$WP_TMP/charon.log"
+ctl -o json ipsec >"$WP_TMP/ipsec.json"
+wp_expect "r2 counts authentication_failed" "$(jq_py 'd["refused"]["authentication_failed"]')" -eq 1
+wp_expect "site1's IKE SA untouched" "$(jq_py 'len([s for s in d["ike_sas"] if s["state"] == "ESTABLISHED"])')" -eq 1
+wp_check "the refusal is logged with the site's address" grep -q "172.16.0.10:[0-9]*: authentication_failed" "$WP_TMP/r2.log"
+
+# 3. the router keeps forwarding; IKE drops only as ike_unanswered.
+wp_check "curl through r1 -> r2 with IKE up" wp_fetch c http://10.2.0.10/file.bin "$WP_TMP/got1.bin" 20
+wp_expect "r2 dropped nothing as not_for_us" "$(wp_stat r2 drops.not_for_us)" -le 0
+
+# 4. a live commit may not change ipsec_peers.
+sed "s/psk: \"$PSK2\"/psk: \"$PSK2-changed\"/" "$WP_TMP/r2.yaml" >"$WP_TMP/r2-changed.yaml"
+ctl config push "$WP_TMP/r2-changed.yaml" >"$WP_TMP/push.out" 2>&1; rc=$?
+wp_expect "wpctl config push changing ipsec_peers: refused" "$rc" -eq 1
+wp_check "the refusal names ipsec_peers and a restart" grep -q "ipsec_peers.*restart" "$WP_TMP/push.out"
+
+# 5. delete.
+swan --terminate --ike site --timeout 10 >"$WP_TMP/terminate.out" 2>&1
+gone() { ctl -o json ipsec >"$WP_TMP/ipsec.json" && [ "$(jq_py 'len(d["ike_sas"]) + len(d["child_sas"])')" = 0 ]; }
+wp_check "swanctl --terminate: r2's IKE SA and Child SA deleted" wp_until 10 gone
+wp_check "r2 exits cleanly" wp_router_stop r2
+wp_finish

@@ -1,0 +1,208 @@
+// waypointd's IKE service (dataplane/control/ike_service.h) driven by the
+// test initiator (ike_test_initiator.h) over UDP payloads as Control hands
+// them over: IKE_SA_INIT + IKE_AUTH with a PSK publish the Child SA's two
+// ESP SAs to the workers' table; port 4500's non-ESP marker, keepalives and
+// ESP; wrong PSK, unknown ID, no proposal chosen and a stranger's address
+// refused and counted; a deleted Child SA leaves the table and the old
+// table is freed only after every reader's epoch moved twice; the status
+// document names SPIs and proposals but never a key.
+#include "dataplane/control/ike_service.h"
+
+#include <gtest/gtest.h>
+
+#include <nlohmann/json.hpp>
+
+#include "dataplane/control/ike/responder_config.h"
+#include "dataplane/ipsec/esp_owner.h"
+#include "tests/unit/ike_test_initiator.h"
+
+namespace wp::ike {
+namespace {
+
+constexpr Ipv4 kSiteAddr = 0x0a4e0001, kHeadendAddr = 0x0a4e0002;  // kSite, kHeadend
+
+waypoint::config::Config service_config() {
+  waypoint::config::Config cfg;
+  cfg.add_tenants()->set_name("corp");
+  cfg.add_tenants()->set_name("branch");
+  auto* p = cfg.add_ipsec_peers();
+  p->set_name("site1");
+  p->set_address("10.78.0.1");
+  p->set_local_id("headend.example");
+  p->set_remote_id("site1.example");
+  p->set_psk(kPsk);
+  p->add_ike_proposals("aes256-sha256-modp2048");
+  p->add_esp_proposals("aes256-sha256-esn");
+  p->add_local_ts("10.60.0.0/24");
+  p->add_remote_ts("10.50.0.0/16");
+  auto* t = cfg.add_tunnels();
+  t->set_name("ipsec0");
+  t->set_peer("site1");
+  t->set_mtu(1380);
+  t->set_tenant("branch");
+  return cfg;
+}
+
+struct IkeServiceTest : ::testing::Test {
+  std::vector<std::string> logs;
+  std::atomic<const EspSaTable*> table{nullptr};
+  std::atomic<uint64_t> epoch{0};  // one reader (a worker)
+  IkeService svc{service_config(), table, {&epoch}, [this](const std::string& l) { logs.push_back(l); }};
+  Initiator i;
+
+  Bytes send(const Bytes& d, uint16_t port = kIkePort, Ipv4 from = kSiteAddr) {
+    return svc.input(d, from, port, kHeadendAddr, port);
+  }
+  Bytes send4500(const Bytes& d) {
+    Bytes marked(4, 0);
+    marked.insert(marked.end(), d.begin(), d.end());
+    Bytes reply = send(marked, kIkeNattPort);
+    EXPECT_GE(reply.size(), 4u);
+    EXPECT_EQ(Bytes(reply.begin(), reply.begin() + 4), Bytes(4, 0));  // the non-ESP marker
+    return Bytes(reply.begin() + 4, reply.end());
+  }
+  void init() {
+    IkeSuite s;
+    ASSERT_TRUE(ike_suite_by_name("aes256-sha256-modp2048", s));
+    ASSERT_TRUE(i.accept(send(i.sa_init({ike_proposal(1, s)}, kDhModp2048))));
+  }
+  nlohmann::json status() const { return nlohmann::json::parse(svc.status_json()); }
+  uint64_t refused(const char* why) const { return status()["refused"][why].get<uint64_t>(); }
+};
+
+TEST_F(IkeServiceTest, StartsWithAnEmptyTableHoldingTheTunnel) {
+  const EspSaTable* t = table.load();
+  ASSERT_NE(t, nullptr);
+  EXPECT_EQ(t->outbound(0), nullptr);
+  EXPECT_EQ(t->tunnel(0)->mtu, 1380);
+  EXPECT_EQ(t->tunnel(0)->tenant, 1);  // "branch"
+  EXPECT_TRUE(status()["ike_sas"].empty());
+}
+
+TEST_F(IkeServiceTest, PskExchangeOnPort4500PublishesTheChildSa) {
+  init();  // port 500, then the move to 4500 (RFC 7296 § 2.23) as strongSwan does
+  const auto out = i.open(send4500(i.auth(kPsk)));
+  ASSERT_NE(find<AuthPayload>(out, PayloadType::auth), nullptr);
+  const auto* sa = find<SaPayload>(out, PayloadType::sa);
+  ASSERT_NE(sa, nullptr);
+  const Bytes& s = sa->proposals.at(0).spi;
+  const uint32_t ours = uint32_t(s[0]) << 24 | uint32_t(s[1]) << 16 | uint32_t(s[2]) << 8 | s[3];
+  EXPECT_EQ(class_of_spi(ours), 0u);  // tunnel 0's class
+
+  const EspSaTable* t = table.load();
+  ASSERT_NE(t, nullptr);
+  const EspSa* in = t->inbound(ours);
+  ASSERT_NE(in, nullptr);
+  EXPECT_EQ(in->peer, kSiteAddr);
+  EXPECT_EQ(in->local, kHeadendAddr);
+  EXPECT_EQ(in->tunnel, 0);
+  const EspSa* o = t->outbound(0);
+  ASSERT_NE(o, nullptr);
+  EXPECT_EQ(o->spi, 0xc0ffee01u);
+  EXPECT_TRUE(o->udp_encap);
+  EXPECT_EQ(o->peer_port, kIkeNattPort);
+  EXPECT_EQ(t->tunnel(0)->tenant, 1);
+
+  const nlohmann::json st = status();
+  ASSERT_EQ(st["ike_sas"].size(), 1u);
+  EXPECT_EQ(st["ike_sas"][0]["state"], "ESTABLISHED");
+  EXPECT_EQ(st["ike_sas"][0]["peer"], "site1");
+  EXPECT_EQ(st["ike_sas"][0]["proposal"], "aes256-sha256-modp2048");
+  // No NAT between us (the NAT_DETECTION hashes match): the IKE SA keeps
+  // IKE_SA_INIT's address (RFC 7296 § 2.23); ESP goes to 4500 all the same.
+  EXPECT_EQ(st["ike_sas"][0]["remote"], "10.78.0.1:500");
+  ASSERT_EQ(st["child_sas"].size(), 1u);
+  char want[9];
+  std::snprintf(want, sizeof want, "%08x", ours);
+  EXPECT_EQ(st["child_sas"][0]["spi_in"], want);
+  EXPECT_EQ(st["child_sas"][0]["spi_out"], "c0ffee01");
+  EXPECT_EQ(st["child_sas"][0]["state"], "INSTALLED");
+  EXPECT_EQ(st["child_sas"][0]["proposal"], "aes256-sha256-esn");
+  EXPECT_EQ(st["child_sas"][0]["tunnel"], "ipsec0");
+  EXPECT_EQ(st["child_sas"][0]["lifetime_s"], 3600);
+  EXPECT_EQ(st["child_sas"][0]["sealing"], true);
+  EXPECT_EQ(st["child_sas"][0]["remote_ts"][0], "10.50.0.0-10.50.0.255");
+  EXPECT_EQ(st["counters"]["datagrams"], 2);
+  EXPECT_EQ(st["counters"]["replies"], 2);
+  // Never a key or the PSK: not the PSK's text, not one key's hex.
+  const std::string text = svc.status_json();
+  EXPECT_EQ(text.find(kPsk), std::string::npos);
+  const ChildSa& c = svc.responder().sas().begin()->second->children.begin()->second;
+  std::string key_hex;
+  for (size_t k = 0; k < 8; ++k) {
+    char b[3];
+    std::snprintf(b, sizeof b, "%02x", c.enc_in[k]);
+    key_hex += b;
+  }
+  EXPECT_EQ(text.find(key_hex), std::string::npos);
+}
+
+TEST_F(IkeServiceTest, DeletedChildSaLeavesTheTableAfterTheReadersMoved) {
+  init();
+  i.open(send(i.auth(kPsk)));
+  const EspSaTable* with_sa = table.load();
+  ASSERT_NE(with_sa->outbound(0), nullptr);
+  const DeletePayload del{Protocol::esp, 4, {{0xc0, 0xff, 0xee, 0x01}}};
+  i.open(send(i.request(Exchange::informational, {{PayloadType::del, false, del}}, i.next_id++)));
+  const EspSaTable* now = table.load();
+  EXPECT_NE(now, with_sa);
+  EXPECT_EQ(now->outbound(0), nullptr);
+  EXPECT_EQ(status()["child_sas"].size(), 0u);
+  // The table the worker may still read stays until its epoch moved twice.
+  const size_t held = svc.retired_tables();
+  EXPECT_GE(held, 1u);
+  epoch += 1;
+  svc.poll(std::chrono::steady_clock::now());
+  EXPECT_EQ(svc.retired_tables(), held);
+  epoch += 1;
+  svc.poll(std::chrono::steady_clock::now());
+  EXPECT_EQ(svc.retired_tables(), 0u);
+}
+
+TEST_F(IkeServiceTest, WrongPskIsRejectedAndCounted) {
+  init();
+  const auto out = i.open(send(i.auth("not-the-psk-at-all")));
+  EXPECT_NE(notify_of(out, kNotifyAuthenticationFailed), nullptr);
+  EXPECT_EQ(refused("authentication_failed"), 1u);
+  EXPECT_EQ(table.load()->outbound(0), nullptr);
+  EXPECT_TRUE(status()["ike_sas"].empty());
+  for (const std::string& l : logs) EXPECT_EQ(l.find("not-the-psk"), std::string::npos);
+}
+
+TEST_F(IkeServiceTest, UnknownIdIsRejectedAndCounted) {
+  init();
+  const auto out = i.open(send(i.auth(kPsk, "intruder.example")));
+  EXPECT_NE(notify_of(out, kNotifyAuthenticationFailed), nullptr);
+  EXPECT_EQ(refused("unknown_id"), 1u);
+  EXPECT_EQ(table.load()->outbound(0), nullptr);
+}
+
+TEST_F(IkeServiceTest, NoProposalChosenIsRejectedAndCounted) {
+  IkeSuite gcm;  // configured for another router, not for this peer
+  ASSERT_TRUE(ike_suite_by_name("aes256gcm16-prfsha256-ecp256", gcm));
+  Message m;
+  ASSERT_TRUE(parse_message(send(i.sa_init({ike_proposal(1, gcm)}, kDhEcp256)), m).ok());
+  EXPECT_NE(m.notify(kNotifyNoProposalChosen), nullptr);
+  EXPECT_EQ(refused("no_proposal_chosen"), 1u);
+  EXPECT_TRUE(status()["ike_sas"].empty());
+}
+
+TEST_F(IkeServiceTest, StrangersKeepalivesAndEspAreNotAnswered) {
+  IkeSuite s;
+  ASSERT_TRUE(ike_suite_by_name("aes256-sha256-modp2048", s));
+  EXPECT_TRUE(send(i.sa_init({ike_proposal(1, s)}, kDhModp2048), kIkePort, 0x0a4e0009).empty());
+  EXPECT_TRUE(svc.responder().sas().empty());
+  EXPECT_TRUE(send(Bytes{0xff}, kIkeNattPort).empty());
+  EXPECT_TRUE(send(Bytes{0, 0, 1, 0, 0, 0, 0, 1, 0xaa, 0xbb}, kIkeNattPort).empty());  // SPI 0x100: ESP
+  EXPECT_TRUE(send(Bytes{0, 0, 0, 0, 1, 2}, kIkeNattPort).empty());                    // marker, no header
+  svc.poll(std::chrono::steady_clock::now() + std::chrono::seconds(2));  // counts are rendered within a second
+  const nlohmann::json c = status()["counters"];
+  EXPECT_EQ(c["unknown_peer"], 1);
+  EXPECT_EQ(c["keepalives"], 1);
+  EXPECT_EQ(c["esp_without_dataplane"], 1);
+  EXPECT_EQ(c["malformed"], 1);
+  EXPECT_EQ(c["datagrams"], 0);
+}
+
+}  // namespace
+}  // namespace wp::ike
