@@ -38,6 +38,8 @@ json record_json(const mgmt::IpfixRecord& r, const std::string& exporter, uint32
           {"session_id", mgmt::format_session_id(r.session_id)},
           {"tenant", std::string(r.tenant, r.tenant_len)},
           {"service", std::string(r.service, r.service_len)},
+          {"app_id", r.app_id},
+          {"application", std::string(r.app, r.app_len)},
           {"pre", tuple_json(r.pre)},
           {"post", tuple_json(r.post)},
           {"initiator_octets", r.initiator_octets},
@@ -60,9 +62,10 @@ std::string tuple_text(const json& t) {
 }
 
 void print_line(const json& r) {
-  std::printf("%s  %-15s  %-8s %-8s  %-44s => %-44s  %llu/%llu B  end=%d\n", r["session_id"].get<std::string>().c_str(),
-              r["exporter"].get<std::string>().c_str(), r["tenant"].get<std::string>().c_str(),
-              r["service"].get<std::string>().c_str(), tuple_text(r["pre"]).c_str(), tuple_text(r["post"]).c_str(),
+  std::printf("%s  %-15s  %-8s %-8s %-12s  %-44s => %-44s  %llu/%llu B  end=%d\n",
+              r["session_id"].get<std::string>().c_str(), r["exporter"].get<std::string>().c_str(),
+              r["tenant"].get<std::string>().c_str(), r["service"].get<std::string>().c_str(),
+              r["application"].get<std::string>().c_str(), tuple_text(r["pre"]).c_str(), tuple_text(r["post"]).c_str(),
               static_cast<unsigned long long>(r["initiator_octets"].get<uint64_t>()),
               static_cast<unsigned long long>(r["responder_octets"].get<uint64_t>()), r["end_reason"].get<int>());
 }
