@@ -138,10 +138,11 @@ int join_flows(const std::vector<std::string>& files, bool as_json) {
   for (auto& [id, recs] : by_id) {
     std::printf("session %s (%zu record(s))\n", id.c_str(), recs.size());
     for (const json& r : recs)
-      std::printf("  %-24s %-44s => %-44s  %llu/%llu B\n", r["file"].get<std::string>().c_str(),
+      std::printf("  %-24s %-44s => %-44s  %llu/%llu B  %s\n", r["file"].get<std::string>().c_str(),
                   tuple_text(r["pre"]).c_str(), tuple_text(r["post"]).c_str(),
                   static_cast<unsigned long long>(r["initiator_octets"].get<uint64_t>()),
-                  static_cast<unsigned long long>(r["responder_octets"].get<uint64_t>()));
+                  static_cast<unsigned long long>(r["responder_octets"].get<uint64_t>()),
+                  r.value("application", std::string()).c_str());  // absent in files of older wpctl
   }
   return 0;
 }

@@ -89,4 +89,5 @@ joined=$("$WPCTL" flows --join "$WP_TMP/flows-r1.jsonl" "$WP_TMP/flows-r2.jsonl"
 echo "$joined" | head -12
 wp_expect "wpctl flows --join shows one session with records from both routers" \
   "$(grep -A2 '^session' <<<"$joined" | grep -c '172.16.0.1:[0-9]* > 172.16.0.2')" -ge 2
+wp_expect "wpctl flows --join names the application of the records" "$(grep -c ' HTTP$' <<<"$joined")" -ge 2
 wp_finish
