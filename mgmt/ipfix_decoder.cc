@@ -104,6 +104,15 @@ bool IpfixDecoder::parse_data_set(const std::vector<Field>& t, const uint8_t* p,
         continue;
       }
       if (f.pen != 0) continue;
+      if (f.id == 95) {  // applicationId: only nDPI's registry (PANA-L7-PEN 35632, 2-byte selector)
+        if (n == kApplicationIdBytes && v[0] == kClassificationEnginePanaL7Pen && get32(v + 1) == kNdpiRegistryPen)
+          r.app_id = get16(v + 5);
+        continue;
+      }
+      if (f.id == 96) {
+        r.set_app(std::string_view(reinterpret_cast<const char*>(v), n));
+        continue;
+      }
       uint64_t x = n <= 8 ? get_uint(v, n) : 0;
       switch (f.id) {
         case 152: r.start_ms = x; break;

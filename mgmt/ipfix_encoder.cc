@@ -16,31 +16,35 @@ struct FieldSpec {
 
 // The record layout below (put_record) follows this order exactly.
 constexpr FieldSpec kFields[] = {
-    {152, 8, false},   // flowStartMilliseconds
-    {153, 8, false},   // flowEndMilliseconds
-    {8, 4, false},     // sourceIPv4Address
-    {12, 4, false},    // destinationIPv4Address
-    {7, 2, false},     // sourceTransportPort
-    {11, 2, false},    // destinationTransportPort
-    {4, 1, false},     // protocolIdentifier
-    {225, 4, false},   // postNATSourceIPv4Address
-    {226, 4, false},   // postNATDestinationIPv4Address
-    {227, 2, false},   // postNAPTSourceTransportPort
-    {228, 2, false},   // postNAPTDestinationTransportPort
-    {231, 8, false},   // initiatorOctets
-    {232, 8, false},   // responderOctets
-    {298, 8, false},   // initiatorPackets
-    {299, 8, false},   // responderPackets
-    {230, 1, false},   // natEvent
-    {136, 1, false},   // flowEndReason
-    {10, 4, false},    // ingressInterface
-    {14, 4, false},    // egressInterface
-    {1, 16, true},     // globalSessionId (PEN 32473)
-    {2, 65535, true},  // tenantName
-    {3, 65535, true},  // serviceName
+    {152, 8, false},     // flowStartMilliseconds
+    {153, 8, false},     // flowEndMilliseconds
+    {8, 4, false},       // sourceIPv4Address
+    {12, 4, false},      // destinationIPv4Address
+    {7, 2, false},       // sourceTransportPort
+    {11, 2, false},      // destinationTransportPort
+    {4, 1, false},       // protocolIdentifier
+    {225, 4, false},     // postNATSourceIPv4Address
+    {226, 4, false},     // postNATDestinationIPv4Address
+    {227, 2, false},     // postNAPTSourceTransportPort
+    {228, 2, false},     // postNAPTDestinationTransportPort
+    {231, 8, false},     // initiatorOctets
+    {232, 8, false},     // responderOctets
+    {298, 8, false},     // initiatorPackets
+    {299, 8, false},     // responderPackets
+    {230, 1, false},     // natEvent
+    {136, 1, false},     // flowEndReason
+    {10, 4, false},      // ingressInterface
+    {14, 4, false},      // egressInterface
+    {1, 16, true},       // globalSessionId (PEN 32473)
+    {2, 65535, true},    // tenantName
+    {3, 65535, true},    // serviceName
+    {95, 7, false},      // applicationId (PANA-L7-PEN 35632, nDPI id)
+    {96, 65535, false},  // applicationName
 };
+static_assert(kApplicationIdBytes == 7);
 constexpr size_t kFieldCount = sizeof(kFields) / sizeof(kFields[0]);
-constexpr size_t kFixedRecordBytes = 8 + 8 + 4 + 4 + 2 + 2 + 1 + 4 + 4 + 2 + 2 + 8 * 4 + 1 + 1 + 4 + 4 + 16;
+constexpr size_t kFixedRecordBytes =
+    8 + 8 + 4 + 4 + 2 + 2 + 1 + 4 + 4 + 2 + 2 + 8 * 4 + 1 + 1 + 4 + 4 + 16 + kApplicationIdBytes;
 
 inline uint8_t* put16(uint8_t* p, uint16_t v) {
   p[0] = static_cast<uint8_t>(v >> 8);
@@ -74,8 +78,11 @@ void copy_name(std::string_view n, char* out, uint8_t& len) {
 
 void IpfixRecord::set_tenant(std::string_view n) { copy_name(n, tenant, tenant_len); }
 void IpfixRecord::set_service(std::string_view n) { copy_name(n, service, service_len); }
+void IpfixRecord::set_app(std::string_view n) { copy_name(n, app, app_len); }
 
-size_t IpfixMessage::record_size(const IpfixRecord& r) { return kFixedRecordBytes + 2 + r.tenant_len + r.service_len; }
+size_t IpfixMessage::record_size(const IpfixRecord& r) {
+  return kFixedRecordBytes + 3 + r.tenant_len + r.service_len + r.app_len;
+}
 
 size_t IpfixMessage::template_set_size() {
   size_t n = 4 + 4;  // set header + template record header
@@ -150,6 +157,10 @@ bool IpfixMessage::add_record(const IpfixRecord& r) {
   p += 16;
   p = put_name(p, r.tenant, r.tenant_len);
   p = put_name(p, r.service, r.service_len);
+  *p++ = kClassificationEnginePanaL7Pen;
+  p = put32(p, kNdpiRegistryPen);
+  p = put16(p, r.app_id);
+  p = put_name(p, r.app, r.app_len);
   len_ = static_cast<size_t>(p - buf_);
   ++records_;
   return true;

@@ -17,6 +17,15 @@
 // responderOctets (232), initiatorPackets (298) / responderPackets (299).
 // natEvent (230, RFC 8158): 4 "NAT44 session create" on active-timeout
 // records of a live session, 5 "NAT44 session delete" on end records.
+//
+// The session's application (docs/applications.md § IPFIX): applicationId (95,
+// RFC 6759 § 4, octetArray, fixed 7 bytes) = Classification Engine ID 20
+// (PANA-L7-PEN) + 4-byte PEN 35632 (ntop, whose nDPI registry the ids come
+// from; RFC 6759 § 4.1: a PEN naming the owner of the registry when it is not
+// the exporter's) + 2-byte selector: nDPI's protocol id (the most specific one:
+// YouTube, not TLS), 0 while not classified or not recognised.
+// applicationName (96, string, variable length): nDPI's name for that id,
+// "Unknown" for 0.
 #pragma once
 
 #include <array>
@@ -34,6 +43,9 @@ inline constexpr size_t kIpfixMaxMessage = 1400;  // fits any path MTU we care a
 inline constexpr size_t kIpfixNameMax = 63;
 inline constexpr uint8_t kNatEventSessionCreate = 4;
 inline constexpr uint8_t kNatEventSessionDelete = 5;
+inline constexpr uint8_t kClassificationEnginePanaL7Pen = 20;  // RFC 6759 § 4.1 table
+inline constexpr uint32_t kNdpiRegistryPen = 35632;            // ntop (nDPI's owner), IANA PEN
+inline constexpr size_t kApplicationIdBytes = 7;               // engine id + PEN + 2-byte selector
 
 struct IpfixRecord {
   uint64_t start_ms = 0;  // Unix epoch ms
@@ -50,9 +62,14 @@ struct IpfixRecord {
   uint8_t tenant_len = 0, service_len = 0;
   char tenant[kIpfixNameMax + 1] = {};
   char service[kIpfixNameMax + 1] = {};
+  // The application: nDPI protocol id (IE 95's selector) and nDPI's name for it (IE 96).
+  uint16_t app_id = 0;
+  uint8_t app_len = 0;
+  char app[kIpfixNameMax + 1] = {};
 
   void set_tenant(std::string_view n);
   void set_service(std::string_view n);
+  void set_app(std::string_view n);
 };
 
 // Builds one IPFIX message in a caller buffer of kIpfixMaxMessage bytes.

@@ -7,6 +7,8 @@
 #include <algorithm>
 #include <ctime>
 
+#include "mgmt/app_stats.h"
+
 namespace wp::mgmt {
 namespace {
 
@@ -141,6 +143,8 @@ IpfixRecord ipfix_record(const SessionEvent& ev, const RouterModel& model, const
   r.session_id = s.uuid;
   r.set_tenant(name_of(model.tenants, s.tenant));
   r.set_service(service_name(model, s.service));
+  r.app_id = s.app;  // nDPI id; IE 96 names it, "Unknown" for 0 (not recognised, or not yet)
+  r.set_app(s.app ? app_name(s.app) : "Unknown");
   return r;
 }
 

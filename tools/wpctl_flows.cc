@@ -38,6 +38,8 @@ json record_json(const mgmt::IpfixRecord& r, const std::string& exporter, uint32
           {"session_id", mgmt::format_session_id(r.session_id)},
           {"tenant", std::string(r.tenant, r.tenant_len)},
           {"service", std::string(r.service, r.service_len)},
+          {"app_id", r.app_id},
+          {"application", std::string(r.app, r.app_len)},
           {"pre", tuple_json(r.pre)},
           {"post", tuple_json(r.post)},
           {"initiator_octets", r.initiator_octets},
@@ -60,9 +62,10 @@ std::string tuple_text(const json& t) {
 }
 
 void print_line(const json& r) {
-  std::printf("%s  %-15s  %-8s %-8s  %-44s => %-44s  %llu/%llu B  end=%d\n", r["session_id"].get<std::string>().c_str(),
-              r["exporter"].get<std::string>().c_str(), r["tenant"].get<std::string>().c_str(),
-              r["service"].get<std::string>().c_str(), tuple_text(r["pre"]).c_str(), tuple_text(r["post"]).c_str(),
+  std::printf("%s  %-15s  %-8s %-8s %-12s  %-44s => %-44s  %llu/%llu B  end=%d\n",
+              r["session_id"].get<std::string>().c_str(), r["exporter"].get<std::string>().c_str(),
+              r["tenant"].get<std::string>().c_str(), r["service"].get<std::string>().c_str(),
+              r["application"].get<std::string>().c_str(), tuple_text(r["pre"]).c_str(), tuple_text(r["post"]).c_str(),
               static_cast<unsigned long long>(r["initiator_octets"].get<uint64_t>()),
               static_cast<unsigned long long>(r["responder_octets"].get<uint64_t>()), r["end_reason"].get<int>());
 }
@@ -135,10 +138,11 @@ int join_flows(const std::vector<std::string>& files, bool as_json) {
   for (auto& [id, recs] : by_id) {
     std::printf("session %s (%zu record(s))\n", id.c_str(), recs.size());
     for (const json& r : recs)
-      std::printf("  %-24s %-44s => %-44s  %llu/%llu B\n", r["file"].get<std::string>().c_str(),
+      std::printf("  %-24s %-44s => %-44s  %llu/%llu B  %s\n", r["file"].get<std::string>().c_str(),
                   tuple_text(r["pre"]).c_str(), tuple_text(r["post"]).c_str(),
                   static_cast<unsigned long long>(r["initiator_octets"].get<uint64_t>()),
-                  static_cast<unsigned long long>(r["responder_octets"].get<uint64_t>()));
+                  static_cast<unsigned long long>(r["responder_octets"].get<uint64_t>()),
+                  r.value("application", std::string()).c_str());  // absent in files of older wpctl
   }
   return 0;
 }

@@ -2,9 +2,13 @@
 """Checks the IPFIX records two collectors (`wpctl flows -o json`) got from R1
 and R2 for one HTTP download: the same global session id on both routers,
 pre-NAT client addresses on R1's ingress and waypoint addresses on R2's,
-byte counts that match the transfer. Prints PASS/FAIL lines; exit 1 on a FAIL.
+byte counts that match the transfer, the application (IE 95/96) on both: the
+name --app and the same nDPI id, which tshark (--tshark R1.tsv R2.tsv, its
+per-record fields, see test_ipfix.sh) must decode as Classification Engine 20
+(PANA-L7-PEN), PEN 35632 and that id, with the same name. Prints PASS/FAIL
+lines; exit 1 on a FAIL.
 usage: ipfix_check.py R1.jsonl R2.jsonl --client IP --server IP --port P
-       --r1-wp IP --r2-wp IP --bytes N"""
+       --r1-wp IP --r2-wp IP --bytes N --app NAME [--tshark R1.tsv R2.tsv]"""
 import argparse
 import json
 import sys
@@ -18,6 +22,8 @@ ap.add_argument("--port", type=int, required=True)
 ap.add_argument("--r1-wp", required=True)
 ap.add_argument("--r2-wp", required=True)
 ap.add_argument("--bytes", type=int, required=True)
+ap.add_argument("--app", required=True)
+ap.add_argument("--tshark", nargs=2)
 a = ap.parse_args()
 fails = 0
 
@@ -64,6 +70,22 @@ if ends1:
     for name, e in (("r1", e1), ("r2", ends2[0] if ends2 else None)):
         if e is None:
             continue
+        check(e["application"] == a.app and e["app_id"] == e1["app_id"] and e["app_id"] > 0,
+              f"{name}: application {e['application']!r} (nDPI id {e['app_id']}), want {a.app!r}")
+        if a.tshark:
+            # One line per IPFIX message: '|'-joined per-record lists of the pre-NAT source port,
+            # applicationName, classification engine id and selector (PEN + nDPI id) as tshark reads them.
+            want_sel = f"00008b30{e1['app_id']:04x}"
+            got = []
+            with open(a.tshark[0 if name == "r1" else 1]) as f:
+                for line in f:
+                    cols = [c.split("|") for c in line.rstrip("\n").split("\t")]
+                    if len(cols) == 4 and len({len(c) for c in cols}) == 1:
+                        got += [r for r in zip(*cols) if r[0] == str(e["pre"]["sport"])]
+            ok = [r for r in got if r[1] == a.app and r[2] == "20" and r[3].replace(":", "").lower() == want_sel]
+            check(len(got) > 0 and len(ok) == len(got),
+                  f"{name}: tshark decodes IE 95/96 of the session: {len(ok)}/{len(got)} record(s) "
+                  f"name {a.app!r}, engine 20, selector {want_sel} (got {sorted(set(got))[:3]})")
         rb = e["responder_octets"]
         # IP bytes of the reply: payload + HTTP headers + per-packet IP/TCP headers (< 10 %).
         check(a.bytes <= rb <= a.bytes * 1.1 + 4096,

@@ -6,7 +6,9 @@
 # Checks: tshark decodes every IPFIX message with no malformed packet; nfacctd
 # receives the records; the curl session's records on r1 and r2 carry the same
 # global session id, pre-NAT client addresses on r1 and waypoint addresses on
-# r2, byte counts that match the download; `wpctl flows --join` stitches them.
+# r2, byte counts that match the download, the application (HTTP, IE 95/96: r1
+# classified it, r2 learnt it from TLV 35) in our decoder and in tshark's;
+# `wpctl flows --join` stitches them.
 set -u -o pipefail
 source "$(dirname "$0")/lib.sh"
 
@@ -59,8 +61,15 @@ wp_cap_stop
 for r in r1 r2; do pid=FLOWS_$r; wp_kill "${!pid}" INT; done
 wp_kill "$NF_PID" INT
 
+# Per IPFIX message, per record: source port, applicationName, engine id, selector (IE 95/96).
+for r in r1 r2; do
+  tshark -r "$WP_TMP/ipfix-$r.pcap" -d udp.port==$P_FLOWS,cflow -Y "cflow.appl_name" -T fields -E occurrence=a \
+    -E aggregator='|' -e cflow.srcport -e cflow.appl_name -e cflow.appl_id.classification_engine_id \
+    -e cflow.appl_id.selector_id >"$WP_TMP/tshark-app-$r.tsv" 2>/dev/null
+done
 out=$("$WP_PY" "$WP_E2E/ipfix_check.py" "$WP_TMP/flows-r1.jsonl" "$WP_TMP/flows-r2.jsonl" --client 10.1.0.10 \
-  --server 10.2.0.10 --port 80 --r1-wp 172.16.0.1 --r2-wp 172.16.0.2 --bytes 1048576 2>&1)
+  --server 10.2.0.10 --port 80 --r1-wp 172.16.0.1 --r2-wp 172.16.0.2 --bytes 1048576 --app HTTP \
+  --tshark "$WP_TMP/tshark-app-r1.tsv" "$WP_TMP/tshark-app-r2.tsv" 2>&1)
 echo "$out"
 WP_NPASS=$((WP_NPASS + $(grep -c '^PASS' <<<"$out")))
 WP_NFAIL=$((WP_NFAIL + $(grep -c '^FAIL' <<<"$out")))
@@ -80,4 +89,5 @@ joined=$("$WPCTL" flows --join "$WP_TMP/flows-r1.jsonl" "$WP_TMP/flows-r2.jsonl"
 echo "$joined" | head -12
 wp_expect "wpctl flows --join shows one session with records from both routers" \
   "$(grep -A2 '^session' <<<"$joined" | grep -c '172.16.0.1:[0-9]* > 172.16.0.2')" -ge 2
+wp_expect "wpctl flows --join names the application of the records" "$(grep -c ' HTTP$' <<<"$joined")" -ge 2
 wp_finish

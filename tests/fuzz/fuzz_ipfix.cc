@@ -29,7 +29,8 @@ bool same(const wp::mgmt::IpfixRecord& a, const wp::mgmt::IpfixRecord& b) {
          a.nat_event == b.nat_event && a.end_reason == b.end_reason && a.ingress_if == b.ingress_if &&
          a.egress_if == b.egress_if && a.session_id == b.session_id && a.tenant_len == b.tenant_len &&
          a.service_len == b.service_len && std::memcmp(a.tenant, b.tenant, a.tenant_len) == 0 &&
-         std::memcmp(a.service, b.service, a.service_len) == 0;
+         std::memcmp(a.service, b.service, a.service_len) == 0 && a.app_id == b.app_id && a.app_len == b.app_len &&
+         std::memcmp(a.app, b.app, a.app_len) == 0;
 }
 
 void round_trip(const wp::mgmt::IpfixRecord& r) {
@@ -65,7 +66,8 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
     }
     check(out.records.size() <= n);
     for (const wp::mgmt::IpfixRecord& r : out.records) {
-      check(r.tenant_len <= wp::mgmt::kIpfixNameMax && r.service_len <= wp::mgmt::kIpfixNameMax);
+      check(r.tenant_len <= wp::mgmt::kIpfixNameMax && r.service_len <= wp::mgmt::kIpfixNameMax &&
+            r.app_len <= wp::mgmt::kIpfixNameMax);
       round_trip(r);
     }
   }

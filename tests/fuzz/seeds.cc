@@ -225,6 +225,8 @@ wp::mgmt::IpfixRecord ipfix_record(uint8_t id, std::string_view tenant = "branch
   r.session_id[15] = id;
   r.set_tenant(tenant);
   r.set_service("web");
+  r.app_id = id % 2 ? 7 : 0;  // nDPI's HTTP, or Unknown
+  r.set_app(id % 2 ? "HTTP" : "Unknown");
   return r;
 }
 

@@ -44,6 +44,8 @@ IpfixRecord sample(uint8_t id, const char* tenant = "branch") {
   r.session_id[15] = 0xee;
   r.set_tenant(tenant);
   r.set_service("web");
+  r.app_id = 7;  // nDPI's HTTP
+  r.set_app("HTTP");
   return r;
 }
 
@@ -75,7 +77,46 @@ TEST(IpfixEncoding, RecordsSurviveTheWireFormat) {
   EXPECT_EQ(r.session_id, want.session_id);
   EXPECT_EQ(std::string(r.tenant, r.tenant_len), "a-much-longer-tenant-name");
   EXPECT_EQ(std::string(r.service, r.service_len), "web");
+  EXPECT_EQ(r.app_id, 7);
+  EXPECT_EQ(std::string(r.app, r.app_len), "HTTP");
   EXPECT_EQ(r.end_reason, 3);
+}
+
+// IE 95 applicationId (RFC 6759): engine 20 (PANA-L7-PEN), PEN 35632, 2-byte nDPI id; IE 96 the
+// name, variable length. Checked on the bytes, in the template and at the end of the record.
+TEST(IpfixEncoding, ApplicationIdAndNameOnTheWire) {
+  uint8_t buf[kIpfixMaxMessage];
+  IpfixMessage m;
+  m.begin(buf, 1, 0, 1);
+  ASSERT_TRUE(m.add_template());
+  IpfixRecord rec = sample(1);
+  rec.app_id = 0x01bc;  // an id above 255: both selector bytes matter
+  rec.set_app("YouTube");
+  ASSERT_TRUE(m.add_record(rec));
+  size_t len = m.finish();
+  // The template's last two field specifiers: 95 (length 7) and 96 (variable), no enterprise bit.
+  size_t tend = 16 + IpfixMessage::template_set_size();
+  const uint8_t want_tmpl[] = {0x00, 95, 0x00, 7, 0x00, 96, 0xff, 0xff};
+  EXPECT_EQ(std::vector<uint8_t>(buf + tend - 8, buf + tend), std::vector<uint8_t>(want_tmpl, want_tmpl + 8));
+  // The record ends with applicationId then applicationName.
+  const uint8_t want_rec[] = {20, 0x00, 0x00, 0x8b, 0x30, 0x01, 0xbc, 7, 'Y', 'o', 'u', 'T', 'u', 'b', 'e'};
+  ASSERT_EQ(len, tend + 4 + IpfixMessage::record_size(rec));
+  EXPECT_EQ(std::vector<uint8_t>(buf + len - sizeof want_rec, buf + len),
+            std::vector<uint8_t>(want_rec, want_rec + sizeof want_rec));
+  IpfixDecoder d;
+  IpfixDecoded out;
+  std::string err;
+  ASSERT_TRUE(d.decode(buf, len, out, err)) << err;
+  ASSERT_EQ(out.records.size(), 1u);
+  EXPECT_EQ(out.records[0].app_id, 0x01bc);
+  EXPECT_EQ(std::string(out.records[0].app, out.records[0].app_len), "YouTube");
+  // Another registry (engine 13, IANA-L4) is not read as an nDPI id; the name still is.
+  buf[len - sizeof want_rec] = 13;
+  IpfixDecoder d2;
+  ASSERT_TRUE(d2.decode(buf, len, out, err)) << err;
+  ASSERT_EQ(out.records.size(), 1u);
+  EXPECT_EQ(out.records[0].app_id, 0);
+  EXPECT_EQ(std::string(out.records[0].app, out.records[0].app_len), "YouTube");
 }
 
 TEST(IpfixEncoding, DataWithoutTemplateIsNotGuessedAndTruncationIsAnError) {

@@ -12,6 +12,8 @@
 
 #include "dataplane/apps/catalog.h"
 #include "dataplane/svr/metadata.h"
+#include "mgmt/ipfix_decoder.h"
+#include "mgmt/session_feed.h"
 #include "tests/unit/app_packets.h"
 #include "tests/unit/svr_harness.h"
 
@@ -98,6 +100,47 @@ TEST_F(SvrApps, DnsIsClassifiedOnTheFirstPacketAndNamedInTlv35) {
   EXPECT_EQ(session(*r2, 53, kProtoUdp)->app, app_id("DNS")) << "from TLV 35";
   EXPECT_EQ(r2->count(Counter::app_from_metadata), 1u);
   EXPECT_EQ(r2->count(Counter::app_packets_inspected), 0u) << "the egress never runs nDPI";
+}
+
+// IPFIX (docs/applications.md § IPFIX): the update event posted when the ingress classifies
+// the session, and the egress's when TLV 35 names it, make records with IE 95 (nDPI's id) and
+// IE 96 (its name); through the wire format and back, as a collector sees them.
+TEST_F(SvrApps, IpfixRecordsOfBothRoutersNameTheApplication) {
+  start();
+  std::string err;
+  ASSERT_TRUE(r1->shared().enable_events(EventConsumer::ipfix, 64, SOCKET_ID_ANY, err)) << err;
+  ASSERT_TRUE(r2->shared().enable_events(EventConsumer::ipfix, 64, SOCKET_ID_ANY, err)) << err;
+  auto q = Pkt().eth(kR1Mac, kClientMac).ipv4(kClient, kServer).udp(40000, 53).payload(pk::dns_query("example.com"));
+  r2->send_one(kWan, r1->send_one(kLan, q.bytes()).raw);
+  auto last = [](Router& r) {
+    SessionEvent ev{}, out{};
+    while (rte_ring_sc_dequeue_elem(r.shared().event_ring(EventConsumer::ipfix, 0), &ev, sizeof(ev)) == 0) out = ev;
+    return out;
+  };
+  SessionEvent e1 = last(*r1), e2 = last(*r2);
+  DataplaneClock clock{1000, 1700000000000};
+  uint8_t buf[mgmt::kIpfixMaxMessage];
+  mgmt::IpfixMessage msg;
+  msg.begin(buf, 1700000001, 0, 1);
+  ASSERT_TRUE(msg.add_template());
+  ASSERT_TRUE(msg.add_record(mgmt::ipfix_record(e1, r1->model(), clock)));
+  ASSERT_TRUE(msg.add_record(mgmt::ipfix_record(e2, r2->model(), clock)));
+  // An unclassified session (a fresh one, app 0) says Unknown with selector 0.
+  SessionEvent unknown = e1;
+  unknown.session.app = 0;
+  ASSERT_TRUE(msg.add_record(mgmt::ipfix_record(unknown, r1->model(), clock)));
+  mgmt::IpfixDecoder dec;
+  mgmt::IpfixDecoded d;
+  ASSERT_TRUE(dec.decode(buf, msg.finish(), d, err)) << err;
+  ASSERT_EQ(d.records.size(), 3u);
+  for (int i = 0; i < 2; ++i) {
+    const mgmt::IpfixRecord& r = d.records[static_cast<size_t>(i)];
+    EXPECT_EQ(r.app_id, app_id("DNS")) << "router " << i + 1;
+    EXPECT_EQ(std::string(r.app, r.app_len), "DNS") << "router " << i + 1;
+  }
+  EXPECT_EQ(d.records[0].session_id, d.records[1].session_id);
+  EXPECT_EQ(d.records[2].app_id, 0);
+  EXPECT_EQ(std::string(d.records[2].app, d.records[2].app_len), "Unknown");
 }
 
 TEST_F(SvrApps, ApplicationFoundAfterTheHandshakeTravelsInAMetadataOnlyUpdate) {
