@@ -50,6 +50,7 @@ void Worker::set_io(RxFn rx, TxFn tx, void* io_ctx) {
   rx_ = rx;
   io_ctx_ = io_ctx;
   tx_.set_io(tx, io_ctx);
+  qos_.set_io(tx, io_ctx);
 }
 
 void Worker::set_ports(std::vector<uint16_t> ports, uint16_t queue, uint16_t burst) {
@@ -57,6 +58,7 @@ void Worker::set_ports(std::vector<uint16_t> ports, uint16_t queue, uint16_t bur
   queue_ = queue;
   burst_ = burst == 0 || burst > kMaxBurst ? 32 : burst;
   tx_.set_queue(queue);
+  qos_.set_queue(queue);
 }
 
 void Worker::run() {
@@ -75,6 +77,7 @@ void Worker::run() {
     if (++idle > 64) usleep(idle > 1024 ? 200 : 20);
   }
   flush();
+  qos_.drop_staged();
   handoff_.drop_held();
 }
 
@@ -89,7 +92,7 @@ uint32_t Worker::poll_once() {
   if (offload_.enabled()) offload_.drain();   // the NIC's counters and aged flows
   if (ctx_.shared.paths) migration_.sweep();  // sessions on paths that must be left
   if (ctx_.shared.ha.enabled && ctx_.is_worker()) handled += ha_.poll();  // the HA peer's sessions
-  flush();           // seal the burst's packets, send the tx bursts
+  handled += flush();  // seal the burst's packets, send the tx bursts and what the QoS shapers allow
   fragments_.age();  // datagrams that never completed
   aging_.age();      // idle sessions
   end_iteration();   // a quiescent point for the model's retirement
@@ -259,9 +262,10 @@ uint32_t Worker::drain_handoff() {
   return total;
 }
 
-void Worker::flush() {
+uint32_t Worker::flush() {
   crypto_.sign_pending();
   tx_.flush();
+  return qos_.flush();
 }
 
 void Worker::end_iteration() {
