@@ -57,11 +57,12 @@ wp_check "bulk saturates the shaped port (queue builds)" wp_until 20 bulk_queued
 # Capture the WAN while both flows run (the first 3000 frames from r1).
 CAP=$WP_TMP/wan.pcap
 wp_cap_start wan w1 "$CAP" -c 3000 -f "ip src 172.16.0.1" || wp_fail "capture start"
-before_bytes=$(qos_stat $BULK sent_bytes)
+# The clock brackets the two stats reads (each takes a curl), so the byte window lies inside it.
 t0=${EPOCHREALTIME//[!0-9]/}
+before_bytes=$(qos_stat $BULK sent_bytes)
 wp_exec c "$WP_PY" "$WP_E2E/voice_flow.py" send 10.2.0.10 6000 4 --kbps 200 --size 200 >"$WP_TMP/voice_send.log" 2>&1
-t1=${EPOCHREALTIME//[!0-9]/}
 after_bytes=$(qos_stat $BULK sent_bytes)
+t1=${EPOCHREALTIME//[!0-9]/}
 wp_check "voice receiver saw the end of the flow" wp_wait_exit "$RECV_PID" 15
 wp_check "iperf3 finished" wp_wait_exit "$IPERF_PID" 30
 wait "$IPERF_PID"; iperf_rc=$?
