@@ -105,7 +105,7 @@ void QosTx::submit(rte_mbuf* m, int qport) {
   if (m->data_len >= kEthLen + 20) mark_dscp(pkt_data(m) + kEthLen, q.dscp[static_cast<size_t>(cls)]);
   set_qos_class(m, static_cast<uint8_t>(cls));
   QosPortShared& p = q.ports[static_cast<size_t>(qport)];
-  if (p.owner == ctx_.id) return enqueue(p, m, now_ns());
+  if (p.owner == ctx_.id) return enqueue(p, m, burst_now());
   Staged& s = staged_[static_cast<size_t>(qport)];
   s.pkts[s.count++] = m;
   if (s.count == kMaxBurst) {
@@ -129,6 +129,7 @@ uint32_t QosTx::flush() {
     for (unsigned k = n; k < s.count; ++k) ctx_.drop(s.pkts[k], DropReason::qos_ring_full);
     s.count = 0;
   }
+  now_valid_ = false;  // the next burst reads the clock again
   if (owned_.empty()) return 0;
   const uint64_t now = now_ns();
   uint32_t sent = 0;

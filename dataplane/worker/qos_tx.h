@@ -61,6 +61,15 @@ class QosTx {
 
  private:
   uint64_t now_ns() { return clock_ ? clock_(clock_ctx_) : qos_now_ns(); }
+  // The clock read once per burst (a read is a TSC read and two divisions):
+  // submit() between two flushes stamps its packets with the first read.
+  uint64_t burst_now() {
+    if (!now_valid_) {
+      now_ = now_ns();
+      now_valid_ = true;
+    }
+    return now_;
+  }
   void enqueue(QosPortShared& p, rte_mbuf* m, uint64_t now);
   uint32_t run_port(QosPortShared& p, uint64_t now);
   void publish(const QosPortShared& p);
@@ -71,6 +80,8 @@ class QosTx {
   uint16_t queue_ = 0;
   ClockFn clock_ = nullptr;
   void* clock_ctx_ = nullptr;
+  uint64_t now_ = 0;
+  bool now_valid_ = false;
   struct Staged {
     uint16_t count = 0;
     rte_mbuf* pkts[kMaxBurst];
