@@ -6,11 +6,15 @@
 #include <gtest/gtest.h>
 
 #include <memory>
+#include <nlohmann/json.hpp>
 
 #include "dataplane/control/router_model.h"
 #include "dataplane/worker/qos_tx.h"
 #include "dataplane/worker/shared.h"
 #include "dataplane/worker/tx.h"
+#include "mgmt/metrics.h"
+#include "mgmt/stats.h"
+#include "tests/unit/promtool.h"
 #include "tests/unit/svr_harness.h"
 
 namespace wp {
@@ -83,10 +87,32 @@ TEST(QosTx, SessionClassesAreMarkedOnAShapedWan) {
   EXPECT_EQ(st.cls[static_cast<size_t>(QosClass::best_effort)].sent.load(), 1u);
 }
 
+TEST(QosTx, StatsAndMetricsShowThePortsClasses) {
+  Router r1(branch(true), with_qos());
+  r1.neighbor(1, kR2Wan, kR2Mac);
+  r1.send_one(kLan, Pkt().eth(kR1Mac, kClientMac).ipv4(kClient, kServer).udp(40000, 5201).payload("v").bytes());
+  const auto j = nlohmann::json::parse(mgmt::stats_json(r1.shared(), "r1"));
+  ASSERT_EQ(j["qos"]["ports"].size(), 1u);
+  const auto& p = j["qos"]["ports"][0];
+  EXPECT_EQ(p["interface"], "wan0");
+  EXPECT_EQ(p["rate_bps"], 10'000'000u);
+  ASSERT_EQ(p["classes"].size(), kQosClasses);
+  EXPECT_EQ(p["classes"][1]["class"], "voice");
+  EXPECT_EQ(p["classes"][1]["dscp"], 46);
+  EXPECT_EQ(p["classes"][1]["sent"], 1u);
+  const std::string m = mgmt::metrics_text(r1.shared(), "r1", nullptr, 1, 0);
+  EXPECT_NE(m.find("waypoint_qos_sent_packets_total{router=\"r1\",interface=\"wan0\",class=\"voice\"} 1\n"),
+            std::string::npos);
+  EXPECT_NE(m.find("waypoint_qos_rate_bits_per_second{router=\"r1\",interface=\"wan0\"} 10000000\n"),
+            std::string::npos);
+  if (test::have_promtool()) EXPECT_EQ(test::promtool_complaints(m), std::nullopt);
+}
+
 TEST(QosTx, PortsWithoutQosKeepTheDirectPath) {
   Router r1(branch(false), with_qos());
   r1.neighbor(1, kR2Wan, kR2Mac);
   EXPECT_FALSE(r1.shared().qos.enabled());
+  EXPECT_EQ(mgmt::metrics_text(r1.shared(), "r1", nullptr, 1, 0).find("waypoint_qos_"), std::string::npos);
   Frame v = r1.send_one(kLan, Pkt().eth(kR1Mac, kClientMac).ipv4(kClient, kServer).udp(40000, 5201).payload("v").bytes());
   EXPECT_EQ(dscp_of(v), 0) << "no scheduler, no marking";
 }
