@@ -31,8 +31,8 @@ nlohmann::ordered_json qos_json(const DataplaneShared& shared) {
 
 void qos_metrics(PromText& out, const DataplaneShared& shared) {
   if (!shared.qos.enabled()) return;
-  out.family("waypoint_qos_rate_bits_per_second", "gauge", "QoS: the rate a WAN port is shaped to.");
-  for (const QosPortShared& p : shared.qos.ports) out.sample("waypoint_qos_rate_bits_per_second", p.rate_bps, prom_label("interface", p.name));
+  out.family("waypoint_qos_rate_bytes_per_second", "gauge", "QoS: the rate a WAN port is shaped to.");
+  for (const QosPortShared& p : shared.qos.ports) out.sample("waypoint_qos_rate_bytes_per_second", p.rate_bps / 8, prom_label("interface", p.name));
   struct Row {
     const char* name;
     const char* type;
@@ -49,7 +49,7 @@ void qos_metrics(PromText& out, const DataplaneShared& shared) {
       {"waypoint_qos_sent_bytes_total", "counter", "QoS: bytes (Ethernet frames) sent.", &QosClassStats::sent_bytes, 0},
       {"waypoint_qos_dropped_bytes_total", "counter", "QoS: bytes dropped at a full class queue.",
        &QosClassStats::dropped_bytes, 0},
-      {"waypoint_qos_queue_delay_seconds_sum", "counter", "QoS: queue delay of the sent packets, summed.",
+      {"waypoint_qos_queue_delay_seconds_total", "counter", "QoS: queue delay of the sent packets, summed.",
        &QosClassStats::delay_ns_total, 1e-9},
       {"waypoint_qos_queue_delay_seconds_max", "gauge", "QoS: the longest queue delay of a sent packet.",
        &QosClassStats::delay_ns_max, 1e-9},

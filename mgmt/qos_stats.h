@@ -16,8 +16,8 @@ class PromText;
 nlohmann::ordered_json qos_json(const DataplaneShared& shared);
 
 // waypoint_qos_{enqueued,sent,dropped}_packets_total, waypoint_qos_{sent,dropped}_bytes_total,
-// waypoint_qos_queue_delay_seconds_{sum,max}, waypoint_qos_queue_depth (labels interface, class)
-// and waypoint_qos_rate_bits_per_second (label interface). Nothing without a shaped port.
+// waypoint_qos_queue_delay_seconds_total, waypoint_qos_queue_delay_seconds_max, waypoint_qos_queue_depth (labels interface, class)
+// and waypoint_qos_rate_bytes_per_second (label interface). Nothing without a shaped port.
 void qos_metrics(PromText& out, const DataplaneShared& shared);
 
 }  // namespace wp::mgmt

@@ -99,7 +99,7 @@ wp_expect "WAN capture: no frame with another DSCP" "$other" -eq 0
 metrics=$(wp_exec r1 curl -s --max-time 5 "http://127.0.0.1:$WP_MGMT_PORT/metrics")
 wp_check "/metrics: waypoint_qos_sent_packets_total for voice" \
   grep -q 'waypoint_qos_sent_packets_total{router="r1",interface="wan0",class="voice"} [1-9]' <<<"$metrics"
-wp_check "/metrics: waypoint_qos_rate_bits_per_second" grep -q 'waypoint_qos_rate_bits_per_second{router="r1",interface="wan0"} 20000000' <<<"$metrics"
+wp_check "/metrics: waypoint_qos_rate_bytes_per_second" grep -q 'waypoint_qos_rate_bytes_per_second{router="r1",interface="wan0"} 2500000' <<<"$metrics"
 if [ -x "$WPCTL" ]; then
   wp_exec r1 "$WPCTL" --url "http://127.0.0.1:$WP_MGMT_PORT" qos >"$WP_TMP/wpctl_qos.out" 2>&1
   wp_check "wpctl qos: a voice row on wan0" grep -q '^wan0 .* voice ' "$WP_TMP/wpctl_qos.out"

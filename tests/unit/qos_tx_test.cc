@@ -103,9 +103,11 @@ TEST(QosTx, StatsAndMetricsShowThePortsClasses) {
   const std::string m = mgmt::metrics_text(r1.shared(), "r1", nullptr, 1, 0);
   EXPECT_NE(m.find("waypoint_qos_sent_packets_total{router=\"r1\",interface=\"wan0\",class=\"voice\"} 1\n"),
             std::string::npos);
-  EXPECT_NE(m.find("waypoint_qos_rate_bits_per_second{router=\"r1\",interface=\"wan0\"} 10000000\n"),
+  EXPECT_NE(m.find("waypoint_qos_rate_bytes_per_second{router=\"r1\",interface=\"wan0\"} 1250000\n"),
             std::string::npos);
-  if (test::have_promtool()) EXPECT_EQ(test::promtool_complaints(m), std::nullopt);
+  if (test::have_promtool()) {
+    EXPECT_EQ(test::promtool_complaints(m), std::nullopt);
+  }
 }
 
 TEST(QosTx, PortsWithoutQosKeepTheDirectPath) {
