@@ -115,6 +115,7 @@ bool decode_session(const pb::SessionRecord& in, const RouterModel& rm, const Da
   if (security == kNone) return error = "policy here denies " + in.tenant() + " -> " + in.service(), false;
   out.tenant = static_cast<int16_t>(tenant);
   out.service = static_cast<int16_t>(service);
+  out.set_qos_class(static_cast<uint8_t>(rm.services[static_cast<size_t>(service)].qos_class));  // our config's class
   out.security = static_cast<int16_t>(security);
   out.flags = static_cast<uint8_t>(in.flags() & ~uint32_t{kPeerSession});
   // Epoch back to our worker clock (wrap-safe 32-bit difference).

@@ -311,6 +311,7 @@ std::vector<ConfigError> ConfigValidator::run() {
   check_fpm();
   check_ha();
   check_ipsec();
+  check_qos();
   check_rest_access();
   return std::move(errors_);
 }

@@ -82,6 +82,9 @@ class ConfigValidator {
   void check_ipsec_proposals(const config::IpsecPeer& p, const std::string& path);
   void check_ipsec_timers(const config::IpsecPeer& p, const std::string& path);
   void check_tunnels();
+  // config_validate_qos.cc: WAN port schedulers, class overrides, DSCP map, service classes.
+  void check_qos();
+  void check_qos_port(const config::QosPort& q, const std::string& path);
 
   // Shared helpers (config_validate.cc).
   void error(std::string path, std::string message) { errors_.push_back({std::move(path), std::move(message)}); }

@@ -5,6 +5,7 @@
 
 #include "mgmt/path_stats.h"
 #include "mgmt/prom_text.h"
+#include "mgmt/qos_stats.h"
 
 namespace wp::mgmt {
 
@@ -62,6 +63,7 @@ std::string metrics_text(const DataplaneShared& shared, const std::string& route
   p.one("waypoint_config_version", "gauge", "Version of the committed config.", config_version);
   if (ipfix) ipfix_metrics(p, ipfix->stats());
   path_metrics(p, shared);
+  qos_metrics(p, shared);
   return p.take();
 }
 

@@ -5,6 +5,7 @@
 
 #include "dataplane/ip/ipv4.h"
 #include "mgmt/path_stats.h"
+#include "mgmt/qos_stats.h"
 
 namespace wp::mgmt {
 
@@ -40,6 +41,7 @@ std::string stats_json(const DataplaneShared& shared, const std::string& router_
   j["drops_total"] = total;
   j["per_worker"] = per_worker;
   if (shared.paths) j["paths"] = paths_json(shared);
+  j["qos"] = qos_json(shared);  // {"ports": []} without a shaped WAN port
   return j.dump(2);
 }
 

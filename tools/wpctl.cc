@@ -161,6 +161,7 @@ int main(int argc, char** argv) {
   auto* peers = app.add_subcommand("peers", "peer routers");
   auto* ha = app.add_subcommand("ha", "HA pair status");
   auto* paths = app.add_subcommand("paths", "WAN paths: BFD state, probe and live-traffic metrics");
+  auto* qos = app.add_subcommand("qos", "QoS on shaped WAN ports: per class sent, dropped, queue delay");
   auto* routes = app.add_subcommand("routes", "routes from FRR in the FIB: prefix, next hops, protocol, age");
   auto* ipsec = app.add_subcommand("ipsec", "IPsec sites: IKE SAs and Child SAs (peer, state, SPIs, proposals), refusals");
   auto* metrics = app.add_subcommand("metrics", "Prometheus metrics text");
@@ -220,6 +221,12 @@ int main(int argc, char** argv) {
   if (*apps) return print_document(c, "/api/v1/stats", as_json, wp::tools::print_apps);
   if (*peers) return print_document(c, "/api/v1/peers", as_json, wp::tools::print_peers);
   if (*paths) return print_document(c, "/api/v1/paths", as_json, wp::tools::print_paths);
+  if (*qos && as_json) {  // the qos section alone
+    json st = get_json(c, "/api/v1/stats");
+    std::printf("%s\n", st.value("qos", json::object()).dump(2).c_str());
+    return 0;
+  }
+  if (*qos) return print_document(c, "/api/v1/stats", as_json, wp::tools::print_qos);
   if (*routes) return print_document(c, "/api/v1/routes", as_json, wp::tools::print_routes);
   if (*ipsec) return print_document(c, "/api/v1/ipsec", as_json, wp::tools::print_ipsec);
   if (*ha) return print_document(c, "/api/v1/ha", as_json, wp::tools::print_kv);

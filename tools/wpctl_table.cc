@@ -134,6 +134,30 @@ void print_paths(const json& p) {
   }
 }
 
+// One line per (shaped WAN port, class): the scheduler's counters.
+void print_qos(const json& stats) {
+  const json& q = stats.is_object() && stats.contains("qos") ? stats["qos"] : stats;
+  const json& ports = q.is_object() && q.contains("ports") ? q["ports"] : json::array();
+  if (!ports.is_array() || ports.empty()) {
+    std::printf("no shaped WAN port (router.wan[].qos)\n");
+    return;
+  }
+  std::printf("%-8s %10s %-16s %4s %10s %10s %8s %12s %10s %10s %6s\n", "PORT", "RATE", "CLASS", "DSCP", "ENQUEUED",
+              "SENT", "DROPPED", "SENT BYTES", "DELAY AVG", "DELAY MAX", "DEPTH");
+  for (const json& p : ports) {
+    char rate[32];
+    std::snprintf(rate, sizeof rate, "%.1fM", p.value("rate_bps", 0ULL) / 1e6);
+    for (const json& c : p.value("classes", json::array()))
+      std::printf("%-8s %10s %-16s %4d %10llu %10llu %8llu %12llu %8.0fus %8.0fus %6llu\n",
+                  p.value("interface", "").c_str(), rate, c.value("class", "").c_str(), c.value("dscp", 0),
+                  static_cast<unsigned long long>(c.value("enqueued", 0ULL)),
+                  static_cast<unsigned long long>(c.value("sent", 0ULL)),
+                  static_cast<unsigned long long>(c.value("dropped", 0ULL)),
+                  static_cast<unsigned long long>(c.value("sent_bytes", 0ULL)), c.value("queue_delay_avg_us", 0.0),
+                  c.value("queue_delay_max_us", 0.0), static_cast<unsigned long long>(c.value("depth", 0ULL)));
+  }
+}
+
 void print_routes(const json& r) {
   std::printf("%-18s %-8s %4s %8s  %s\n", "PREFIX", "PROTO", "DIST", "AGE", "NEXT HOPS");
   const json& list = r.is_object() && r.contains("routes") ? r["routes"] : r;

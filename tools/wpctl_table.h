@@ -14,6 +14,7 @@ void print_apps(const nlohmann::json& stats);  // applications and categories of
 void print_peers(const nlohmann::json& peers);
 void print_kv(const nlohmann::json& obj);
 void print_paths(const nlohmann::json& paths);
+void print_qos(const nlohmann::json& stats);  // the qos section of /api/v1/stats
 // GET /api/v1/routes: the FIB of routes from FRR.
 void print_routes(const nlohmann::json& routes);
 // GET /api/v1/ipsec: IKE SAs, Child SAs and the refusals that happened.

@@ -91,6 +91,9 @@ bool DataplaneRuntime::create_rings(std::string& error) {
   std::vector<int> sockets;  // each worker's rings on its own socket
   for (unsigned l : lcores_) sockets.push_back(static_cast<int>(rte_lcore_to_socket_id(l)));
   if (!shared_.create_rings(workers, ring_size_, static_cast<int>(rte_socket_id()), error, &sockets)) return false;
+  // QoS: a scheduler and its rings per shaped WAN port, fixed until restart (docs/qos.md).
+  if (!shared_.qos.setup(*model_, workers, ring_size_, static_cast<int>(rte_socket_id()), qos_now_ns(), error))
+    return false;
   // The path table always (it places sessions on paths); BFD and probes only
   // with path_monitoring configured.
   path_table_ = std::make_unique<PathTable>(*model_, cfg_, workers, cfg_.has_path_monitoring());

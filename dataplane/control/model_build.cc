@@ -66,10 +66,34 @@ class RouterModelBuilder {
     timeouts();
     m_->new_sessions_per_source = cfg_.dataplane().new_sessions_per_source();
     punt();
+    qos_dscp();
     return m_;
   }
 
  private:
+  void qos_dscp() {
+    for (const auto& d : cfg_.qos().dscp())
+      if (auto c = qos_class_named(d.name())) m_->qos_dscp[static_cast<size_t>(*c)] = static_cast<uint8_t>(d.value() & 63);
+  }
+
+  // router.wan[].qos onto the scheduler's defaults (validated already).
+  static void qos_port(const config::QosPort& q, InterfaceModel& im) {
+    im.shaped = true;
+    im.qos = QosPortConfig::defaults();
+    im.qos.rate_bps = uint64_t{q.rate_kbps()} * 1000;
+    if (q.burst_bytes()) im.qos.burst_bytes = q.burst_bytes();
+    for (const auto& c : q.classes()) {
+      auto cls = qos_class_named(c.name());
+      if (!cls) continue;
+      QosClassConfig& k = im.qos.classes[static_cast<size_t>(*cls)];
+      if (!c.priority().empty()) k.strict = c.priority() == "strict";
+      if (c.weight()) k.weight = c.weight();
+      if (c.rate_kbps()) k.rate_bps = uint64_t{c.rate_kbps()} * 1000;
+      if (c.burst_bytes()) k.burst_bytes = c.burst_bytes();
+      if (c.queue_packets()) k.queue_packets = c.queue_packets();
+    }
+  }
+
   void punt() {
     const config::Punt& p = cfg_.router().punt();
     m_->punt.enabled = p.enabled();
@@ -107,6 +131,7 @@ class RouterModelBuilder {
       im.port_id = static_cast<uint16_t>(m_->interfaces.size());  // no DPDK (config checks, tests)
     }
     if (!add_ipv6(ci, im)) return false;
+    if (wan && ci.has_qos()) qos_port(ci.qos(), im);
     m_->routes.push_back({im.subnet, 0, static_cast<int>(m_->interfaces.size())});
     m_->interfaces.push_back(std::move(im));
     return true;
@@ -237,6 +262,7 @@ class RouterModelBuilder {
       }
       if (s.has_breakout() && !breakout(s, sm)) return false;
       if (!app_rules(s.applications(), s.categories(), "service " + s.name(), sm.apps)) return false;
+      if (auto c = qos_class_named(s.qos_class())) sm.qos_class = *c;
       m_->service_index_[sm.name] = static_cast<int>(m_->services.size());
       m_->services.push_back(std::move(sm));
     }

@@ -22,6 +22,7 @@
 #include "dataplane/crypto/pair_keys.h"
 #include "dataplane/ip/ipv4.h"
 #include "dataplane/ip/ipv6.h"
+#include "dataplane/qos/scheduler.h"
 
 namespace wp {
 
@@ -50,6 +51,9 @@ struct InterfaceModel {
   // each with its on-link prefix in `subnets6` (the link-local's is fe80::/64).
   std::vector<Ipv6> addrs6;
   std::vector<Ipv6Prefix> subnets6;
+  // WAN egress QoS (router.wan[].qos, docs/qos.md): the port's scheduler when `shaped`.
+  bool shaped = false;
+  QosPortConfig qos;
   bool holds(Ipv4 a) const {
     return a == addr || std::find(nat_addrs.begin(), nat_addrs.end(), a) != nat_addrs.end() ||
            std::find(waypoint_addrs.begin(), waypoint_addrs.end(), a) != waypoint_addrs.end();
@@ -102,7 +106,18 @@ struct ServiceModel {
   int breakout_iface = kNone;
   Ipv4 breakout_addr = 0;
   AppRules apps;  // empty: any application
+  QosClass qos_class = QosClass::best_effort;  // of its sessions on shaped WAN ports
 };
+
+// The DSCP each QoS class is marked with on shaped WAN ports (qos.dscp overrides).
+inline constexpr std::array<uint8_t, kQosClasses> kDefaultQosDscp = {48, 46, 34, 18, 10, 0};  // CS6 EF AF41 AF21 AF11 0
+
+// The QoS class named `name` (kQosClassNames), nullopt when none.
+inline std::optional<QosClass> qos_class_named(std::string_view name) {
+  for (size_t i = 0; i < kQosClasses; ++i)
+    if (kQosClassNames[i] == name) return static_cast<QosClass>(i);
+  return std::nullopt;
+}
 
 struct SecurityModel {
   std::string name;
@@ -153,6 +168,7 @@ class RouterModel {
   std::vector<SecurityModel> security;
   std::vector<PeerModel> peers;
   PuntModel punt;
+  std::array<uint8_t, kQosClasses> qos_dscp = kDefaultQosDscp;
   uint32_t tcp_established_s = 1800, tcp_transitory_s = 30, udp_s = 60;
 
   int tenant_for(Ipv4 src, int iface) const;

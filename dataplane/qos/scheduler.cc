@@ -8,8 +8,8 @@ namespace {
 constexpr uint64_t kBitNsPerByte = 8'000'000'000ull;  // rate in bit/s, time in ns
 }
 
-// --- TokenBucket ------------------------------------------------------------------
-void TokenBucket::configure(uint64_t rate_bps, uint32_t burst_bytes, uint64_t now_ns) {
+// --- ShaperBucket ------------------------------------------------------------------
+void ShaperBucket::configure(uint64_t rate_bps, uint32_t burst_bytes, uint64_t now_ns) {
   rate_bps_ = rate_bps;
   burst_ = burst_bytes;
   tokens_ = burst_bytes;
@@ -17,7 +17,7 @@ void TokenBucket::configure(uint64_t rate_bps, uint32_t burst_bytes, uint64_t no
   rem_ = 0;
 }
 
-void TokenBucket::refill(uint64_t now_ns) {
+void ShaperBucket::refill(uint64_t now_ns) {
   if (rate_bps_ == 0 || now_ns <= last_ns_) return;
   const unsigned __int128 acc = static_cast<unsigned __int128>(now_ns - last_ns_) * rate_bps_ + rem_;
   last_ns_ = now_ns;
@@ -31,7 +31,7 @@ void TokenBucket::refill(uint64_t now_ns) {
   }
 }
 
-bool TokenBucket::allows(uint32_t bytes, uint64_t now_ns) {
+bool ShaperBucket::allows(uint32_t bytes, uint64_t now_ns) {
   if (rate_bps_ == 0) return true;
   refill(now_ns);
   // A full bucket lets any packet through (one larger than the burst would
@@ -39,11 +39,11 @@ bool TokenBucket::allows(uint32_t bytes, uint64_t now_ns) {
   return tokens_ >= static_cast<int64_t>(bytes) || tokens_ >= burst_;
 }
 
-void TokenBucket::take(uint32_t bytes) {
+void ShaperBucket::take(uint32_t bytes) {
   if (rate_bps_ != 0) tokens_ -= bytes;
 }
 
-uint64_t TokenBucket::ready_at(uint32_t bytes, uint64_t now_ns) {
+uint64_t ShaperBucket::ready_at(uint32_t bytes, uint64_t now_ns) {
   if (allows(bytes, now_ns)) return now_ns;
   const int64_t need = std::min<int64_t>(bytes, burst_) - tokens_;
   const unsigned __int128 bitns = static_cast<unsigned __int128>(need) * kBitNsPerByte;

@@ -32,7 +32,7 @@ inline constexpr std::string_view kQosClassNames[kQosClasses] = {"network-contro
 
 // A token bucket: `rate_bps` bits per second, up to `burst_bytes` banked.
 // rate 0 = unlimited.
-class TokenBucket {
+class ShaperBucket {
  public:
   void configure(uint64_t rate_bps, uint32_t burst_bytes, uint64_t now_ns);
   bool unlimited() const { return rate_bps_ == 0; }
@@ -107,7 +107,7 @@ class QosScheduler {
     std::vector<Entry> ring;
     uint32_t head = 0, count = 0;
     int64_t deficit = 0;
-    TokenBucket cap;
+    ShaperBucket cap;
     QosClassCounters c;
     const Entry& front() const { return ring[head]; }
   };
@@ -117,7 +117,7 @@ class QosScheduler {
   bool next_shared(uint64_t now_ns, size_t& which);
 
   QosPortConfig cfg_;
-  TokenBucket port_;
+  ShaperBucket port_;
   std::array<Queue, kQosClasses> q_;
   size_t rr_ = 0;              // DRR position (a class index; strict classes are skipped)
   bool turn_started_ = false;  // the class at rr_ has earned its quantum this turn

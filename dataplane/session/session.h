@@ -69,6 +69,9 @@ struct Session {
   uint8_t flags = 0;
   uint8_t in_use = 0;
   uint16_t md_only_ms = 0;  // when metadata last left in a packet of its own (low 16 bits of ms)
+  // QoS class on shaped WAN ports (qos/scheduler.h QosClass) + 1; 0 = best-effort
+  // (a zeroed session). From the service; in the padding before created_ms: no growth.
+  uint8_t qos = 0;
   uint32_t created_ms = 0;
   uint32_t last_ms = 0;
   // The application (nDPI id, apps/classifier.h; kAppUnknown = none found or not yet) and,
@@ -95,6 +98,10 @@ struct Session {
   uint8_t key_version(int side) const { return side == 0 ? out_rev.key_version : out_fwd.key_version; }
   bool side_a_wan() const { return out_rev.peer >= 0; }
   bool side_b_wan() const { return out_fwd.peer >= 0; }
+  // QosClass values; kQosBestEffort for a session that never had one.
+  static constexpr uint8_t kQosBestEffort = 5;
+  uint8_t qos_class() const { return qos ? static_cast<uint8_t>(qos - 1) : kQosBestEffort; }
+  void set_qos_class(uint8_t cls) { qos = static_cast<uint8_t>(cls + 1); }
 };
 
 }  // namespace wp

@@ -5,6 +5,7 @@
 
 #include "dataplane/ip/packet_edit.h"
 #include "dataplane/svr/session_tlvs.h"
+#include "dataplane/worker/qos_tx.h"
 
 namespace wp {
 
@@ -31,6 +32,7 @@ void Emit::send(rte_mbuf* m, ParsedPacket& pp, Session& s, Dir dir) {
   if (s.app_slot != kAppDone && !apps_.before_send(m, pp, s, dir)) [[unlikely]]
     return;
   account(pp, s, dir);
+  set_qos_class(m, s.qos_class());  // read by the QoS step on shaped WAN ports (worker/qos_tx.h)
   // While the original header is intact (it is quoted back to the sender).
   if (out.peer >= 0 && pp.proto == kProtoTcp &&
       fragments_.refuse_oversize_tcp(m, pp, s, dir, out,

@@ -7,6 +7,7 @@
 #include "dataplane/crypto/session_data.h"
 #include "dataplane/ip/checksum.h"
 #include "dataplane/ip/fragment.h"
+#include "dataplane/worker/qos_tx.h"
 #include "dataplane/ip/icmp.h"
 #include "dataplane/ip/packet_edit.h"
 #include "dataplane/session/owner.h"
@@ -129,7 +130,11 @@ void Fragments::transmit(rte_mbuf* m, const ParsedPacket& pp, int iface, Ipv4 ne
   if (n == 0) return ctx_.drop(m, DropReason::frag_no_mbuf);
   ctx_.counters->add(Counter::packets_fragmented);
   ctx_.counters->add(Counter::fragments_sent, n);
-  for (uint32_t i = 0; i < n; ++i) tx_.transmit(out[i], iface, next_hop);
+  const uint8_t cls = m->hash.sched.traffic_class;  // out[0] is m; the others are new mbufs
+  for (uint32_t i = 0; i < n; ++i) {
+    set_qos_class(out[i], cls);
+    tx_.transmit(out[i], iface, next_hop);
+  }
 }
 
 // A TCP segment with DF that will not fit the WAN leg once sealed: the

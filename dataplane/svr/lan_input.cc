@@ -44,6 +44,7 @@ void LanInput::first_packet(rte_mbuf* m, ParsedPacket& pp, int iface) {
   s->uuid = ctx_.new_uuid();
   s->tenant = static_cast<int16_t>(tenant);
   s->service = static_cast<int16_t>(service);
+  s->set_qos_class(static_cast<uint8_t>(rm.services[service].qos_class));
   s->security = static_cast<int16_t>(security);
   s->created_ms = s->last_ms = ctx_.now_ms;
   s->out_rev = SideOut{t.reversed(), back->addr, static_cast<int8_t>(back->iface), -1};

@@ -6,6 +6,7 @@
 #include "dataplane/crypto/packet_hmac.h"
 #include "dataplane/ip/packet_edit.h"
 #include "dataplane/svr/session_tlvs.h"
+#include "dataplane/worker/qos_tx.h"
 
 namespace wp {
 namespace {
@@ -33,6 +34,7 @@ bool MetadataOnly::send_block(rte_mempool* pool, const SideOut& out, const PairK
     ctx_.counters->drop(DropReason::no_buffer_room);
     return false;
   }
+  set_qos_class(c, static_cast<uint8_t>(QosClass::network_control));  // signalling, not data
   const bool tcp = out.tuple.proto == kProtoTcp;
   const uint16_t l4_len = tcp ? 20 : 8;
   auto* f = reinterpret_cast<uint8_t*>(rte_pktmbuf_append(c, static_cast<uint16_t>(kEthHdrLen + 20 + l4_len)));

@@ -110,7 +110,10 @@ namespace wp {
   X(esp_seq_exhausted, "outbound SA sent its last sequence number; the peer must rekey it first") \
   X(esp_too_big, "packet routed into a tunnel is larger than the tunnel MTU") \
   X(esp_no_room, "no headroom or tailroom in the mbuf for the ESP encapsulation") \
-  X(esp_seal_failed, "the crypto library refused to seal an ESP packet")
+  X(esp_seal_failed, "the crypto library refused to seal an ESP packet") \
+  /* QoS on shaped WAN ports (worker/qos_tx.h) */ \
+  X(qos_ring_full, "QoS: the ring to the shaped port's owner worker was full") \
+  X(qos_queue_full, "QoS: the packet's class queue on the shaped port was full")
 
 enum class DropReason : uint8_t {
 #define WP_X(name, desc) name,

@@ -63,6 +63,7 @@ bool DataplaneShared::enable_events(EventConsumer c, uint32_t ring_size, int soc
 
 void DataplaneShared::free_rings() {
   ha.free();
+  qos.free();
   for (auto& rings : events) {
     for (rte_ring* r : rings) rte_ring_free(r);
     rings.clear();

@@ -27,6 +27,7 @@
 #include "dataplane/session/table.h"
 #include "dataplane/worker/counters.h"
 #include "dataplane/worker/ha_dataplane.h"
+#include "dataplane/worker/qos_shared.h"
 
 namespace wp {
 
@@ -60,6 +61,7 @@ struct DataplaneShared {
   PathTable* paths = nullptr;           // null = first reachable waypoint, no monitoring
   rte_mempool* control_pool = nullptr;  // mbufs for packets workers originate (keep-alives)
   HaDataplane ha;                       // inbound peer sessions, address ownership (off unless configured)
+  QosShared qos;                        // shaped WAN ports (qos_shared.h); empty = none
 
   // KeySlab size per worker (sessions that encrypt/HMAC every packet).
   uint32_t key_slots = 0;

@@ -17,7 +17,7 @@ uint16_t eth_tx(void*, uint16_t port, uint16_t queue, rte_mbuf** pkts, uint16_t 
 
 }  // namespace
 
-Tx::Tx(WorkerContext& ctx) : ctx_(ctx), fn_(eth_tx) {
+Tx::Tx(WorkerContext& ctx, QosTx* qos) : ctx_(ctx), qos_(qos), fn_(eth_tx) {
   if (ctx.model) buffers_.resize(ctx.model->interfaces.size());
 }
 
@@ -33,6 +33,10 @@ void Tx::transmit(rte_mbuf* m, int iface, Ipv4 next_hop) {
   }
   std::memcpy(eth + 6, out.mac, 6);
   store_be16(eth + 12, kEtherTypeIpv4);
+  if (qos_) {
+    if (const int q = qos_->port_of(iface); q >= 0) [[unlikely]]
+      return qos_->submit(m, q);  // a shaped WAN port: its scheduler decides when
+  }
   Buffer& buf = buffers_[static_cast<size_t>(iface)];
   buf.pkts[buf.count++] = m;
   if (buf.count == kMaxBurst) send(static_cast<size_t>(iface));

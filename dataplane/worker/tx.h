@@ -11,6 +11,7 @@
 
 #include "dataplane/ip/ipv4.h"
 #include "dataplane/worker/context.h"
+#include "dataplane/worker/qos_tx.h"
 
 namespace wp {
 
@@ -18,7 +19,8 @@ class Tx {
  public:
   using TxFn = uint16_t (*)(void* ctx, uint16_t port, uint16_t queue, rte_mbuf** pkts, uint16_t n);
 
-  explicit Tx(WorkerContext& ctx);
+  // `qos`: the worker's QoS step, which takes frames for shaped WAN ports (null = none).
+  explicit Tx(WorkerContext& ctx, QosTx* qos = nullptr);
   void set_io(TxFn fn, void* io_ctx) {
     fn_ = fn;
     io_ctx_ = io_ctx;
@@ -36,6 +38,7 @@ class Tx {
     rte_mbuf* pkts[kMaxBurst];
   };
   WorkerContext& ctx_;
+  QosTx* qos_;
   TxFn fn_;
   void* io_ctx_ = nullptr;
   uint16_t queue_ = 0;

@@ -38,6 +38,13 @@ bool is_icmp_echo(rte_mbuf* m, const ParsedPacket& pp, uint8_t type) {
   return pp.proto == kProtoIcmp && pp.status == ParseStatus::ipv4 && pkt_data(m)[pp.l4] == type;
 }
 
+// Packets wait in a QoS scheduler this worker runs (worker/qos_tx.h).
+bool qos_backlog(const WorkerContext& ctx) {
+  for (const QosPortShared& p : ctx.shared.qos.ports)
+    if (p.owner == ctx.id && p.sched->queued()) return true;
+  return false;
+}
+
 }  // namespace
 
 Worker::Worker(uint32_t id, DataplaneShared& shared, uint32_t max_sessions, int socket)
@@ -50,6 +57,7 @@ void Worker::set_io(RxFn rx, TxFn tx, void* io_ctx) {
   rx_ = rx;
   io_ctx_ = io_ctx;
   tx_.set_io(tx, io_ctx);
+  qos_.set_io(tx, io_ctx);
 }
 
 void Worker::set_ports(std::vector<uint16_t> ports, uint16_t queue, uint16_t burst) {
@@ -57,6 +65,7 @@ void Worker::set_ports(std::vector<uint16_t> ports, uint16_t queue, uint16_t bur
   queue_ = queue;
   burst_ = burst == 0 || burst > kMaxBurst ? 32 : burst;
   tx_.set_queue(queue);
+  qos_.set_queue(queue);
 }
 
 void Worker::run() {
@@ -71,10 +80,13 @@ void Worker::run() {
       idle = 0;
       continue;
     }
-    // Adaptive back-off: spin briefly, then sleep up to 200 us while idle.
-    if (++idle > 64) usleep(idle > 1024 ? 200 : 20);
+    // Adaptive back-off: spin briefly, then sleep up to 200 us while idle;
+    // 20 us at most while a QoS scheduler holds packets waiting for tokens
+    // (a port's burst must cover the sleep: 32 KiB is 26 us at 10 Gbit/s).
+    if (++idle > 64) usleep(idle > 1024 && !qos_backlog(ctx_) ? 200 : 20);
   }
   flush();
+  qos_.drop_staged();
   handoff_.drop_held();
 }
 
@@ -89,7 +101,7 @@ uint32_t Worker::poll_once() {
   if (offload_.enabled()) offload_.drain();   // the NIC's counters and aged flows
   if (ctx_.shared.paths) migration_.sweep();  // sessions on paths that must be left
   if (ctx_.shared.ha.enabled && ctx_.is_worker()) handled += ha_.poll();  // the HA peer's sessions
-  flush();           // seal the burst's packets, send the tx bursts
+  handled += flush();  // seal the burst's packets, send the tx bursts and what the QoS shapers allow
   fragments_.age();  // datagrams that never completed
   aging_.age();      // idle sessions
   end_iteration();   // a quiescent point for the model's retirement
@@ -259,9 +271,10 @@ uint32_t Worker::drain_handoff() {
   return total;
 }
 
-void Worker::flush() {
+uint32_t Worker::flush() {
   crypto_.sign_pending();
   tx_.flush();
+  return qos_.flush();
 }
 
 void Worker::end_iteration() {

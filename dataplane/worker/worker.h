@@ -5,6 +5,7 @@
 // per-worker state and steps in a component of its own (the members below,
 // in the order they are built: each may call those above it):
 //   WorkerContext   id, shared state, model, counters, session table, keys, clock
+//   QosTx           shaped WAN ports: DSCP, handoff to the port's owner, its scheduler
 //   Tx, Handoff     transmit buffers; batched handoff to other workers
 //   Fragments       reassembly in, fragmentation and TLV 1 out
 //   CryptoBatch     session keys, the seal and open bursts, TLV 16
@@ -48,6 +49,7 @@
 #include "dataplane/worker/offload_follower.h"
 #include "dataplane/worker/punt_class.h"
 #include "dataplane/worker/rate_limit.h"
+#include "dataplane/worker/qos_tx.h"
 #include "dataplane/worker/tx.h"
 
 namespace wp {
@@ -100,7 +102,7 @@ class Worker {
   void receive(rte_mbuf** pkts, uint16_t n);   // dispatch a burst (m->port = ingress port id)
   void dispatch(rte_mbuf** pkts, uint16_t n);  // receive() without counting rx (reassembled datagrams)
   uint32_t drain_handoff();
-  void flush();  // seals what waits for it, sends the tx bursts
+  uint32_t flush();  // seals what waits for it, sends the tx bursts; returns what the QoS schedulers sent
   void set_now_ms(uint32_t ms) { ctx_.now_ms = ms; }
   uint32_t now_ms() const { return ctx_.now_ms; }
   uint32_t expire(uint32_t budget) { return aging_.expire(budget); }
@@ -132,7 +134,8 @@ class Worker {
   std::atomic<bool> debug_stall_{false};  // set_debug_stall
 
   WorkerContext ctx_;
-  Tx tx_{ctx_};
+  QosTx qos_{ctx_};
+  Tx tx_{ctx_, &qos_};
   Handoff handoff_{ctx_};
   Fragments fragments_{ctx_, handoff_, tx_};
   CryptoBatch crypto_{ctx_, fragments_};

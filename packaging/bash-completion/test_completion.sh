@@ -23,7 +23,7 @@ expect() {  # expect LINE WORD...: every WORD is offered
     if [[ $got != *" $w "* ]]; then echo "FAIL: '$1' does not offer $w (got:$got)"; fail=1; fi
   done
 }
-expect "wpctl " sessions session stats peers ha paths metrics config flows
+expect "wpctl " sessions session stats peers ha paths qos metrics config flows
 expect "wpctl --token x " sessions stats config
 expect "wpctl st" stats
 expect "wpctl config " show check push

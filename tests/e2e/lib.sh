@@ -321,14 +321,15 @@ wp_wait_ready() {
 }
 
 # wp_stat NAME KEY: one value from the stats JSON by dotted path
-# (e.g. drops.policy_deny); prints -1 if the router or the key is missing.
+# (e.g. drops.policy_deny; a number indexes a list: qos.ports.0.rate_bps);
+# prints -1 if the router or the key is missing.
 wp_stat() {
   wp_stats_json "$1" | "$WP_PY" -c '
 import json, sys
 try:
     v = json.load(sys.stdin)
     for k in sys.argv[1].split("."):
-        v = v[k]
+        v = v[int(k)] if isinstance(v, list) else v[k]
     print(int(v))
 except Exception:
     print(-1)' "$2"

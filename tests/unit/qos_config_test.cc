@@ -1,0 +1,138 @@
+// Tests for the QoS configuration (mgmt/config_validate_qos.cc) and what the
+// model builds of it (dataplane/control/model_build.cc).
+//
+// The baseline is r1.yaml (tests/data/config) with a qos block spliced into
+// wan0, a DSCP map and a class on a service; every rule is exercised by
+// breaking exactly one thing and asserting the exact path plus a message
+// substring.
+#include <gtest/gtest.h>
+
+#include <filesystem>
+#include <fstream>
+
+#include "dataplane/control/router_model.h"
+#include "dataplane/crypto/hmac.h"
+#include "mgmt/config_load.h"
+
+namespace wp::mgmt {
+namespace {
+
+namespace fs = std::filesystem;
+
+fs::path data_dir() {
+  for (fs::path dir = fs::current_path(); !dir.empty(); dir = dir.parent_path()) {
+    if (fs::exists(dir / "tests/data/config")) return dir / "tests/data";
+    if (dir == dir.parent_path()) break;
+  }
+  return fs::path(__FILE__).parent_path().parent_path() / "data";
+}
+
+std::string r1_text() {
+  std::ifstream in(data_dir() / "config/r1.yaml");
+  return std::string(std::istreambuf_iterator<char>(in), {});
+}
+
+const std::string kPort =
+    "      qos:\n"
+    "        rate_kbps: 20000\n"
+    "        burst_bytes: 30000\n"
+    "        classes:\n"
+    "          - name: voice\n"
+    "            rate_kbps: 2000\n"
+    "            burst_bytes: 4000\n"
+    "          - name: bulk\n"
+    "            weight: 5\n"
+    "            queue_packets: 256\n";
+
+// r1 with `port` as wan0's qos block, `top` appended at the top level and
+// `service` as extra lines of the first service (web).
+ConfigResult load(const std::string& port = kPort, const std::string& top = "", const std::string& service = "") {
+  std::string t = r1_text();
+  const std::string mtu = "      mtu: 1500\n";
+  t.replace(t.find(mtu), mtu.size(), mtu + port);
+  const std::string web = "    next_peer: r2\n";
+  t.replace(t.find(web), web.size(), web + service);
+  return load_config_text(t + top);
+}
+
+testing::AssertionResult HasError(const ConfigResult& r, const std::string& path, const std::string& text) {
+  for (const auto& e : r.errors)
+    if (e.path == path && e.message.find(text) != std::string::npos) return testing::AssertionSuccess();
+  return testing::AssertionFailure() << "no error at \"" << path << "\" containing \"" << text << "\"; got:\n"
+                                     << r.error_text();
+}
+
+TEST(QosConfig, ValidPortDscpAndServiceClassBuildTheModel) {
+  ConfigResult r = load(kPort, "qos:\n  dscp:\n    - name: voice\n      value: 40\n", "    qos_class: voice\n");
+  ASSERT_TRUE(r.ok()) << r.error_text();
+  HmacEngine hmac;
+  std::string err;
+  auto m = RouterModel::build(r.config, nullptr, nullptr, hmac, err);
+  ASSERT_TRUE(m) << err;
+  const InterfaceModel& wan = m->interfaces[1];
+  ASSERT_TRUE(wan.shaped);
+  EXPECT_FALSE(m->interfaces[0].shaped);
+  EXPECT_EQ(wan.qos.rate_bps, 20'000'000u);
+  EXPECT_EQ(wan.qos.burst_bytes, 30000u);
+  const QosClassConfig& voice = wan.qos.classes[static_cast<size_t>(QosClass::voice)];
+  EXPECT_TRUE(voice.strict) << "the default stays";
+  EXPECT_EQ(voice.rate_bps, 2'000'000u);
+  EXPECT_EQ(voice.burst_bytes, 4000u);
+  const QosClassConfig& bulk = wan.qos.classes[static_cast<size_t>(QosClass::bulk)];
+  EXPECT_EQ(bulk.weight, 5u);
+  EXPECT_EQ(bulk.queue_packets, 256u);
+  EXPECT_EQ(wan.qos.classes[static_cast<size_t>(QosClass::video)].weight, 40u) << "untouched classes keep defaults";
+  EXPECT_EQ(m->qos_dscp[static_cast<size_t>(QosClass::voice)], 40);
+  EXPECT_EQ(m->qos_dscp[static_cast<size_t>(QosClass::bulk)], 10) << "AF11 by default";
+  EXPECT_EQ(m->qos_dscp[static_cast<size_t>(QosClass::network_control)], 48) << "CS6 by default";
+  EXPECT_EQ(m->services[0].qos_class, QosClass::voice);
+  EXPECT_EQ(m->services[1].qos_class, QosClass::best_effort) << "no class given";
+}
+
+TEST(QosConfig, PortNeedsARateAndABurstInRange) {
+  EXPECT_TRUE(HasError(load("      qos:\n        burst_bytes: 4000\n"), "router.wan[0].qos.rate_kbps", "required"));
+  EXPECT_TRUE(HasError(load("      qos:\n        rate_kbps: 100000001\n"), "router.wan[0].qos.rate_kbps", "above"));
+  EXPECT_TRUE(HasError(load("      qos:\n        rate_kbps: 1000\n        burst_bytes: 100\n"),
+                       "router.wan[0].qos.burst_bytes", "must be 0 or in 1514.."));
+}
+
+TEST(QosConfig, ClassOverridesAreChecked) {
+  auto cls = [](const std::string& lines) {
+    return load("      qos:\n        rate_kbps: 1000\n        classes:\n" + lines);
+  };
+  EXPECT_TRUE(HasError(cls("          - name: gold\n"), "router.wan[0].qos.classes[0].name", "unknown QoS class \"gold\""));
+  EXPECT_TRUE(HasError(cls("          - name: voice\n          - name: voice\n"), "router.wan[0].qos.classes[1].name",
+                       "listed twice"));
+  EXPECT_TRUE(HasError(cls("          - name: video\n            burst_bytes: 4000\n"),
+                       "router.wan[0].qos.classes[0].burst_bytes", "a burst without a rate"));
+  EXPECT_TRUE(HasError(cls("          - name: video\n            priority: urgent\n"),
+                       "router.wan[0].qos.classes[0].priority", "\"strict\" or \"shared\""));
+  EXPECT_TRUE(HasError(cls("          - name: video\n            priority: strict\n            weight: 3\n"),
+                       "router.wan[0].qos.classes[0].weight", "a strict class has no weight"));
+  EXPECT_TRUE(HasError(cls("          - name: video\n            weight: 1001\n"), "router.wan[0].qos.classes[0].weight",
+                       "1..1000"));
+  EXPECT_TRUE(HasError(cls("          - name: bulk\n            queue_packets: 70000\n"),
+                       "router.wan[0].qos.classes[0].queue_packets", "1..65536"));
+  EXPECT_TRUE(cls("          - name: voice\n            priority: shared\n            weight: 7\n").ok());
+}
+
+TEST(QosConfig, DscpMapAndServiceClassNamesAreChecked) {
+  EXPECT_TRUE(HasError(load(kPort, "qos:\n  dscp:\n    - name: platinum\n      value: 1\n"), "qos.dscp[0].name",
+                       "unknown QoS class"));
+  EXPECT_TRUE(HasError(load(kPort, "qos:\n  dscp:\n    - name: voice\n      value: 64\n"), "qos.dscp[0].value",
+                       "not a DSCP"));
+  EXPECT_TRUE(HasError(load(kPort, "qos:\n  dscp:\n    - name: voice\n      value: 1\n    - name: voice\n      value: 2\n"),
+                       "qos.dscp[1].name", "listed twice"));
+  EXPECT_TRUE(HasError(load(kPort, "", "    qos_class: realtime\n"), "services[0].qos_class",
+                       "unknown QoS class \"realtime\""));
+}
+
+TEST(QosConfig, TheLanIsNeverShaped) {
+  std::string t = r1_text();
+  const std::string lan = "    address: 10.1.0.1/24\n";
+  t.replace(t.find(lan), lan.size(), lan + "    qos:\n      rate_kbps: 1000\n");
+  EXPECT_TRUE(HasError(load_config_text(t), "router.lan.qos", "WAN ports only"));
+}
+
+}  // namespace
+}  // namespace wp::mgmt
