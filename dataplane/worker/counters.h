@@ -117,7 +117,13 @@ namespace wp {
   X(nd_resolution_failed) \
   X(nd_neighbors_expired) \
   X(nd_address_conflict) \
-  X(icmpv6_echo_replies)
+  X(icmpv6_echo_replies) \
+  /* NAT64 (worker/nat64_step.h) */ \
+  X(nat64_out) /* IPv6 packets translated to IPv4 and sent */ \
+  X(nat64_in) /* IPv4 packets translated to IPv6 and sent */ \
+  X(nat64_icmp_errors) /* ICMPv4 errors translated to ICMPv6 with their inner packet (of nat64_in) */ \
+  X(nat64_bindings_created) \
+  X(nat64_bindings_expired)
 
 enum class Counter : uint8_t {
 #define WP_X(name) name,
