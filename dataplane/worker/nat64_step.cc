@@ -43,8 +43,8 @@ InnerL4 inner_l4(uint8_t proto, const uint8_t* l4) {
 
 }  // namespace
 
-Nat64Step::Nat64Step(WorkerContext& ctx, Tx& tx)
-    : ctx_(ctx), tx_(tx), bindings_(kBindings, ctx.id, ctx.shared.workers ? ctx.shared.workers : 1) {}
+Nat64Step::Nat64Step(WorkerContext& ctx, Tx& tx, Handoff& handoff)
+    : ctx_(ctx), tx_(tx), handoff_(handoff), bindings_(kBindings, ctx.id, ctx.shared.workers ? ctx.shared.workers : 1) {}
 
 void Nat64Step::adopt_model() {
   if (pool_of_ == ctx_.model) return;
@@ -80,6 +80,11 @@ bool Nat64Step::input6(rte_mbuf* m, const Ipv6View& v, int iface) {
   if (!l4_ok || (v.proto == kProtoIcmpv6 && d[v.l4] != kIcmp6EchoRequest))
     return ctx_.drop(m, DropReason::nat64_untranslatable), true;
   if (svc == kNone) return ctx_.drop(m, DropReason::nat64_no_service), true;
+  // The binding's worker: by its key, so every packet of one client port meets the same binding.
+  const uint64_t key = (v.src.hi ^ v.src.lo ^ (uint64_t{v.sport} << 8 | proto4)) * 0x9e3779b97f4a7c15ull;
+  const uint32_t owner = owner_of_class(static_cast<uint32_t>(key >> 40) & (kAffinityClasses - 1),
+                                        ctx_.shared.workers ? ctx_.shared.workers : 1);
+  if (owner != ctx_.id) return handoff_.stage(m, owner), true;  // sent after the burst (Worker::dispatch)
   const ServiceModel& s = rm.services[static_cast<size_t>(svc)];
   if (s.nat64_len == 96 && s.nat64_prefix == kNat64WellKnownPrefix && !nat64_wkp_allows(dst4))
     return ctx_.drop(m, DropReason::nat64_non_global), true;

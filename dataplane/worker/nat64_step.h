@@ -3,7 +3,10 @@
 // their IPv4-embedded addresses (RFC 6052), and leave the service's
 // interface as IPv4 from a pool address.
 //
-// Out (input6, the worker that received the IPv6 packet): the service its
+// Out (input6): a packet is handled by the worker that owns the class of its
+// (IPv6 source, port, protocol), the key of its binding, and handed off there
+// by the worker that received it (so one client port has one binding, and
+// the control thread's dispatcher, which holds no ports, binds nothing). The service its
 // destination embeds, the client's tenant (tenants[].ipv6_prefixes, then the
 // interface) and the policy (deny by default), the route out of the NAT64
 // interface, then the binding (v6 source, port) -> (pool address, port) of
@@ -28,6 +31,7 @@
 #include "dataplane/ip/packet.h"
 #include "dataplane/session/nat64_bindings.h"
 #include "dataplane/worker/context.h"
+#include "dataplane/worker/handoff.h"
 #include "dataplane/worker/tx.h"
 
 namespace wp {
@@ -37,7 +41,7 @@ class Nat64Step {
   static constexpr uint32_t kBindings = 16384;      // per worker
   static constexpr uint32_t kExpireBudget = 64;     // binding slots swept per loop iteration
 
-  Nat64Step(WorkerContext& ctx, Tx& tx);
+  Nat64Step(WorkerContext& ctx, Tx& tx, Handoff& handoff);
 
   // An IPv6 frame from LAN interface `iface` (parsed, not for us): true
   // when it was a NAT64 packet (sent or dropped), false when its
@@ -60,6 +64,7 @@ class Nat64Step {
 
   WorkerContext& ctx_;
   Tx& tx_;
+  Handoff& handoff_;
   Nat64Bindings bindings_;
   const RouterModel* pool_of_ = nullptr;  // the model whose pool bindings_ has
   uint16_t ip_id_ = 0;

@@ -258,6 +258,10 @@ uint32_t Worker::drain_handoff() {
         continue;
       }
       int iface = ctx_.rm().iface_by_port(m->port);
+      if (pp.status == ParseStatus::not_ipv4 && iface != kNone) {  // NAT64: IPv6 to its binding's worker
+        ipv6_.input(m, iface);
+        continue;
+      }
       if (pp.status != ParseStatus::ipv4 || iface == kNone) {
         ctx_.drop(m, DropReason::parse_error);
         continue;

@@ -151,7 +151,7 @@ class Worker {
   Aging aging_{ctx_};
   HaFollower ha_{ctx_, crypto_};
   OffloadFollower offload_{ctx_};
-  Nat64Step nat64_{ctx_, tx_};
+  Nat64Step nat64_{ctx_, tx_, handoff_};
   Ipv6Input ipv6_{ctx_, nat64_};
 
   RxFn rx_;

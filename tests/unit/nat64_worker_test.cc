@@ -238,24 +238,47 @@ TEST(Nat64Worker, AClientOffLinkIsNotAnsweredAndBindingsExpire) {
   EXPECT_EQ(r->drop_count(DropReason::nat64_no_binding), 1u);
 }
 
-TEST(Nat64Worker, RepliesAreOwnedByTheWorkerHoldingTheBinding) {
+// A client port's packets meet one binding whichever worker receives them
+// (handed to the worker of the binding's key), and the IPv4 replies are
+// dispatched by the pool port's class to the worker holding the binding.
+TEST(Nat64Worker, OneBindingPerClientPortAndRepliesReachItsWorker) {
   constexpr uint32_t kWorkers = 3;
   auto r = make_router(RouterOptions().with_workers(kWorkers));
   rte_mempool* pool = test_pool();
-  for (uint32_t w = 0; w < kWorkers; ++w) {
-    Worker& worker = r->worker(w);
-    rte_mbuf* m = Pkt::to_mbuf(pool, lan6(*r, Pkt6().ipv6(kClient6, kServer6).tcp(static_cast<uint16_t>(41000 + w), 80, 0x02)), kLan);
-    worker.receive(&m, 1);
-    worker.flush();
-    ASSERT_EQ(r->transmitted().size(), 1u) << "worker " << w << " drops " << r->drops();
-    Frame out = r->transmitted().back();
-    EXPECT_EQ(owner_of_class(class_of_port(out.sport()), kWorkers), w) << "pool port " << out.sport();
-    m = Pkt::to_mbuf(pool, Pkt().eth(kR1Mac, kGatewayMac).ipv4(kServer4, kPool).tcp(80, out.sport(), 0x12).bytes(), kWan);
-    worker.receive(&m, 1);
-    worker.flush();
-    ASSERT_EQ(r->transmitted().size(), 2u) << "reply not translated by worker " << w;
+  auto run_all = [&] {
+    for (uint32_t w = 0; w < kWorkers; ++w) {
+      r->worker(w).drain_handoff();
+      r->worker(w).flush();
+    }
+  };
+  for (uint16_t sport = 41000; sport < 41012; ++sport) {
+    std::vector<uint16_t> seen;
+    for (uint32_t w = 0; w < kWorkers; ++w) {  // the same client port, received by each worker
+      rte_mbuf* m = Pkt::to_mbuf(pool, lan6(*r, Pkt6().ipv6(kClient6, kServer6).tcp(sport, 80, 0x10)), kLan);
+      r->worker(w).receive(&m, 1);
+      r->worker(w).flush();
+      run_all();
+      ASSERT_EQ(r->transmitted().size(), 1u) << "sport " << sport << " via worker " << w << " drops " << r->drops();
+      seen.push_back(r->transmitted().back().sport());
+      r->idle();
+    }
+    EXPECT_EQ(seen[0], seen[1]);
+    EXPECT_EQ(seen[0], seen[2]);
+    const uint32_t owner = owner_of_class(class_of_port(seen[0]), kWorkers);
+    uint64_t handoffs = 0;
+    for (uint32_t w = 0; w < kWorkers; ++w) handoffs += r->worker(w).counters().get(Counter::handoff_in);
+    rte_mbuf* m = Pkt::to_mbuf(pool, Pkt().eth(kR1Mac, kGatewayMac).ipv4(kServer4, kPool).tcp(80, seen[0], 0x12).bytes(), kWan);
+    r->worker(owner).receive(&m, 1);
+    r->worker(owner).flush();
+    ASSERT_EQ(r->transmitted().size(), 1u) << "reply not translated by worker " << owner << ": " << r->drops();
+    uint64_t after = 0;
+    for (uint32_t w = 0; w < kWorkers; ++w) after += r->worker(w).counters().get(Counter::handoff_in);
+    EXPECT_EQ(after, handoffs) << "the reply was not handed off";
     r->idle();
   }
+  uint64_t bindings = 0;
+  for (uint32_t w = 0; w < kWorkers; ++w) bindings += r->worker(w).nat64().bindings().size();
+  EXPECT_EQ(bindings, 12u);
 }
 
 }  // namespace
