@@ -142,6 +142,7 @@ struct alignas(64) WorkerCounters {
   std::array<std::atomic<uint64_t>, kCounterCount> counters{};
   std::array<std::atomic<uint64_t>, kDropReasonCount> drops{};
   std::atomic<uint64_t> sessions_active{0};
+  std::atomic<uint64_t> nat64_bindings{0};  // NAT64 bindings held (worker/nat64_step.h)
   // Bumped at the end of every loop iteration; an iteration that
   // ends after a model was published holds no pointer to the one it replaced
   // (live_commit.h retires old models on this quiescent point).

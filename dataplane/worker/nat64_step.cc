@@ -100,7 +100,10 @@ bool Nat64Step::input6(rte_mbuf* m, const Ipv6View& v, int iface) {
     return ctx_.drop(m, how == Nat64Bindings::Made::full ? DropReason::nat64_table_full
                                                          : DropReason::nat64_pool_exhausted),
            true;
-  if (how == Nat64Bindings::Made::created) ctx_.counters->add(Counter::nat64_bindings_created);
+  if (how == Nat64Bindings::Made::created) {
+    ctx_.counters->add(Counter::nat64_bindings_created);
+    ctx_.counters->nat64_bindings.store(bindings_.size(), std::memory_order_relaxed);
+  }
   const FiveTuple out{b->v4, dst4, b->v4_port, proto4 == kProtoIcmp ? b->v4_port : v.dport, proto4};
   const auto nh = ctx_.route(dst4, symmetric_hash(out));
   if (!nh || nh->iface != s.nat64_iface) return ctx_.drop(m, DropReason::nat64_no_route), true;
@@ -280,8 +283,10 @@ void Nat64Step::send6(rte_mbuf* m, const Ipv6& client) {
 
 void Nat64Step::age() {
   if (bindings_.size() == 0) return;
-  if (uint32_t gone = bindings_.expire(ctx_.now_ms, kExpireBudget))
+  if (uint32_t gone = bindings_.expire(ctx_.now_ms, kExpireBudget)) {
     ctx_.counters->add(Counter::nat64_bindings_expired, gone);
+    ctx_.counters->nat64_bindings.store(bindings_.size(), std::memory_order_relaxed);
+  }
 }
 
 }  // namespace wp

@@ -129,6 +129,7 @@ wp_expect "IPv6 capture: nothing IPv4" "$(count "$WP_TMP/v6.pcap" "ip")" -eq 0
 wp_expect "r1 counters.nat64_out > 100" "$(wp_stat r1 counters.nat64_out)" -gt 100
 wp_expect "r1 counters.nat64_in > 700 (1 MiB)" "$(wp_stat r1 counters.nat64_in)" -gt 700
 wp_expect "r1 counters.nat64_bindings_created >= 4" "$(wp_stat r1 counters.nat64_bindings_created)" -ge 4
+wp_expect "r1 nat64.bindings (REST stats) >= 4" "$(wp_stat r1 nat64.bindings)" -ge 4
 wp_expect "r1 counters.nat64_icmp_errors >= 1" "$(wp_stat r1 counters.nat64_icmp_errors)" -ge 1
 wp_expect "r1 drops.nat64_no_binding = 0" "$(wp_stat r1 drops.nat64_no_binding)" -eq 0
 wp_check "r1 exits 0 on SIGTERM" wp_router_stop r1

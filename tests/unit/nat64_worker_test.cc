@@ -230,10 +230,12 @@ TEST(Nat64Worker, AClientOffLinkIsNotAnsweredAndBindingsExpire) {
   auto r = make_router();
   Frame out = r->send_one(kLan, lan6(*r, Pkt6().ipv6(kClient6, kServer6).udp(7000, 53)));
   EXPECT_EQ(r->worker().nat64().bindings().size(), 1u);
+  EXPECT_EQ(r->worker().counters().nat64_bindings.load(), 1u);
   r->worker().set_now_ms(r->worker().now_ms() + Nat64Bindings::kUdpMs + 1000);
   for (int i = 0; i < 512 && r->worker().nat64().bindings().size(); ++i) r->idle();
   EXPECT_EQ(r->worker().nat64().bindings().size(), 0u);
   EXPECT_EQ(r->count(Counter::nat64_bindings_expired), 1u);
+  EXPECT_EQ(r->worker().counters().nat64_bindings.load(), 0u) << "the gauge REST and /metrics read";
   EXPECT_TRUE(r->send(kWan, Pkt().eth(kR1Mac, kGatewayMac).ipv4(kServer4, kPool).udp(53, out.sport()).bytes()).empty());
   EXPECT_EQ(r->drop_count(DropReason::nat64_no_binding), 1u);
 }
