@@ -58,7 +58,8 @@ void ConfigValidator::check_nat64() {
 void ConfigValidator::check_nat64_service(const config::Service& s, const std::string& path) {
   const config::Nat64& n = s.nat64();
   const std::string at_n = path + ".nat64";
-  if (!s.next_peer().empty()) error(at_n, "a NAT64 service is delivered from this router, not a peer (remove next_peer)");
+  if (!s.next_peer().empty())
+    error(at_n, "a NAT64 service is delivered from this router, not a peer (remove next_peer)");
   if (s.has_breakout()) error(at_n, "set either nat64 or breakout, not both");
   if (!n.prefix().empty()) {
     Ipv6 host;
@@ -66,7 +67,8 @@ void ConfigValidator::check_nat64_service(const config::Service& s, const std::s
     if (!p) {
       error(at_n + ".prefix", "\"" + n.prefix() + "\" is not an IPv6 prefix (64:ff9b::/96)");
     } else if (!nat64_prefix_len_ok(p->len)) {
-      error(at_n + ".prefix", "length /" + std::to_string(p->len) + " is not one RFC 6052 allows (32, 40, 48, 56, 64, 96)");
+      error(at_n + ".prefix",
+            "length /" + std::to_string(p->len) + " is not one RFC 6052 allows (32, 40, 48, 56, 64, 96)");
     } else if (!(host == p->addr)) {
       error(at_n + ".prefix", "\"" + n.prefix() + "\" has bits set past its length");
     } else if (p->len < 96 && (p->addr.hi & 0xffull) != 0) {
@@ -76,7 +78,8 @@ void ConfigValidator::check_nat64_service(const config::Service& s, const std::s
       for (const Link& l : links_)
         for (const auto& [k, p6] : l.prefixes6)
           if (p6.contains(p->addr) || p->contains(p6.addr))
-            error(at_n + ".prefix", "\"" + n.prefix() + "\" overlaps " + l.name + "'s IPv6 prefix " + format_prefix6(p6));
+            error(at_n + ".prefix",
+                  "\"" + n.prefix() + "\" overlaps " + l.name + "'s IPv6 prefix " + format_prefix6(p6));
     }
   }
   const Link* l = nullptr;
@@ -104,7 +107,8 @@ void ConfigValidator::check_nat64_service(const config::Service& s, const std::s
     }
     if (net.len < 31 && (*a == net.addr || *a == (net.addr | ~net.mask())))
       error(p, "\"" + text + "\" is the network or broadcast address of " + n.interface() + "'s subnet");
-    if (nat64_address_taken(*a)) error(p, "\"" + text + "\" is already an address of this router (interface, waypoint or breakout)");
+    if (nat64_address_taken(*a))
+      error(p, "\"" + text + "\" is already an address of this router (interface, waypoint or breakout)");
   }
 }
 

@@ -44,7 +44,10 @@ InnerL4 inner_l4(uint8_t proto, const uint8_t* l4) {
 }  // namespace
 
 Nat64Step::Nat64Step(WorkerContext& ctx, Tx& tx, Handoff& handoff)
-    : ctx_(ctx), tx_(tx), handoff_(handoff), bindings_(kBindings, ctx.id, ctx.shared.workers ? ctx.shared.workers : 1) {}
+    : ctx_(ctx),
+      tx_(tx),
+      handoff_(handoff),
+      bindings_(kBindings, ctx.id, ctx.shared.workers ? ctx.shared.workers : 1) {}
 
 void Nat64Step::adopt_model() {
   if (pool_of_ == ctx_.model) return;
@@ -97,8 +100,8 @@ bool Nat64Step::input6(rte_mbuf* m, const Ipv6View& v, int iface) {
   Nat64Bindings::Made how;
   const Nat64Bindings::Binding* b = bindings_.outbound(v.src, v.sport, proto4, ctx_.now_ms, how);
   if (!b)
-    return ctx_.drop(m, how == Nat64Bindings::Made::full ? DropReason::nat64_table_full
-                                                         : DropReason::nat64_pool_exhausted),
+    return ctx_.drop(
+               m, how == Nat64Bindings::Made::full ? DropReason::nat64_table_full : DropReason::nat64_pool_exhausted),
            true;
   if (how == Nat64Bindings::Made::created) {
     ctx_.counters->add(Counter::nat64_bindings_created);

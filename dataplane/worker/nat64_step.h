@@ -38,8 +38,8 @@ namespace wp {
 
 class Nat64Step {
  public:
-  static constexpr uint32_t kBindings = 16384;      // per worker
-  static constexpr uint32_t kExpireBudget = 64;     // binding slots swept per loop iteration
+  static constexpr uint32_t kBindings = 16384;   // per worker
+  static constexpr uint32_t kExpireBudget = 64;  // binding slots swept per loop iteration
 
   Nat64Step(WorkerContext& ctx, Tx& tx, Handoff& handoff);
 

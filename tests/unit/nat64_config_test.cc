@@ -40,8 +40,8 @@ TEST(Nat64Config, PrefixMustBeAnRfc6052Prefix) {
   EXPECT_EQ(errors(with([](config::Config& c) { nat(c).set_prefix("2001:db9::/32"); })), "");
   EXPECT_TRUE(has_error(with([](config::Config& c) { nat(c).set_prefix("2001:db8:64::/80"); }),
                         "services[0].nat64.prefix", "length /80 is not one RFC 6052 allows"));
-  EXPECT_TRUE(has_error(with([](config::Config& c) { nat(c).set_prefix("64:ff9b::1/96"); }),
-                        "services[0].nat64.prefix", "bits set past its length"));
+  EXPECT_TRUE(has_error(with([](config::Config& c) { nat(c).set_prefix("64:ff9b::1/96"); }), "services[0].nat64.prefix",
+                        "bits set past its length"));
   EXPECT_TRUE(has_error(with([](config::Config& c) { nat(c).set_prefix("2001:db8:0:1ff::/64"); }),
                         "services[0].nat64.prefix", "bits 64-71"));
   EXPECT_TRUE(has_error(with([](config::Config& c) { nat(c).set_prefix("64:ff9b::"); }), "services[0].nat64.prefix",
@@ -53,10 +53,10 @@ TEST(Nat64Config, PrefixMustBeAnRfc6052Prefix) {
 TEST(Nat64Config, PoolIsInTheInterfaceSubnetAndNobodyElses) {
   EXPECT_TRUE(has_error(with([](config::Config& c) { nat(c).clear_pool(); }), "services[0].nat64.pool",
                         "at least one IPv4 address"));
-  EXPECT_TRUE(has_error(with([](config::Config& c) { nat(c).set_pool(0, "172.17.0.64"); }),
-                        "services[0].nat64.pool[0]", "not in wan0's subnet 172.16.0.0/24"));
-  EXPECT_TRUE(has_error(with([](config::Config& c) { nat(c).set_pool(0, "172.16.0.1"); }),
-                        "services[0].nat64.pool[0]", "already an address of this router"));
+  EXPECT_TRUE(has_error(with([](config::Config& c) { nat(c).set_pool(0, "172.17.0.64"); }), "services[0].nat64.pool[0]",
+                        "not in wan0's subnet 172.16.0.0/24"));
+  EXPECT_TRUE(has_error(with([](config::Config& c) { nat(c).set_pool(0, "172.16.0.1"); }), "services[0].nat64.pool[0]",
+                        "already an address of this router"));
   EXPECT_TRUE(has_error(with([](config::Config& c) { nat(c).set_pool(0, "172.16.0.255"); }),
                         "services[0].nat64.pool[0]", "broadcast"));
   EXPECT_TRUE(has_error(with([](config::Config& c) { nat(c).set_pool(0, "172.16.0"); }), "services[0].nat64.pool[0]",
@@ -67,23 +67,21 @@ TEST(Nat64Config, PoolIsInTheInterfaceSubnetAndNobodyElses) {
                           for (int i = 0; i < 16; ++i) nat(c).add_pool("172.16.0." + std::to_string(100 + i));
                         }),
                         "services[0].nat64.pool", "at most 16"));
-  EXPECT_TRUE(has_error(with([](config::Config& c) {
-                          c.mutable_router()->mutable_wan(0)->add_waypoint_addresses("172.16.0.64");
-                        }),
-                        "services[0].nat64.pool[0]", "already an address"));
+  EXPECT_TRUE(has_error(
+      with([](config::Config& c) { c.mutable_router()->mutable_wan(0)->add_waypoint_addresses("172.16.0.64"); }),
+      "services[0].nat64.pool[0]", "already an address"));
 }
 
 TEST(Nat64Config, InterfaceAndExclusions) {
-  EXPECT_TRUE(has_error(with([](config::Config& c) { nat(c).clear_interface(); }), "services[0].nat64.interface",
-                        "required"));
-  EXPECT_TRUE(has_error(with([](config::Config& c) { nat(c).set_interface("wan9"); }),
-                        "services[0].nat64.interface", "not an interface name"));
+  EXPECT_TRUE(
+      has_error(with([](config::Config& c) { nat(c).clear_interface(); }), "services[0].nat64.interface", "required"));
+  EXPECT_TRUE(has_error(with([](config::Config& c) { nat(c).set_interface("wan9"); }), "services[0].nat64.interface",
+                        "not an interface name"));
   EXPECT_TRUE(has_error(with([](config::Config& c) { c.mutable_services(0)->set_next_peer("r2"); }),
                         "services[0].nat64", "not a peer"));
-  EXPECT_TRUE(has_error(with([](config::Config& c) {
-                          c.mutable_services(0)->mutable_breakout()->set_interface("wan0");
-                        }),
-                        "services[0].nat64", "either nat64 or breakout"));
+  EXPECT_TRUE(
+      has_error(with([](config::Config& c) { c.mutable_services(0)->mutable_breakout()->set_interface("wan0"); }),
+                "services[0].nat64", "either nat64 or breakout"));
   // A second NAT64 service shares the first one's pool and interface.
   auto second = [](const char* pool) {
     return with([pool](config::Config& c) {

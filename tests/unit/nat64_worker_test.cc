@@ -108,7 +108,8 @@ TEST(Nat64Worker, UdpAndIcmpEchoBothWays) {
   Frame u = r->send_one(kLan, lan6(*r, Pkt6().ipv6(kClient6, kServer6).udp(5353, 53).payload("query")));
   EXPECT_EQ(u.proto(), kProtoUdp);
   expect_valid(u);
-  Out6 ub(r->send_one(kWan, Pkt().eth(kR1Mac, kGatewayMac).ipv4(kServer4, kPool).udp(53, u.sport()).payload("answer").bytes()));
+  Out6 ub(r->send_one(
+      kWan, Pkt().eth(kR1Mac, kGatewayMac).ipv4(kServer4, kPool).udp(53, u.sport()).payload("answer").bytes()));
   EXPECT_EQ(ub.v.proto, kProtoUdp);
   EXPECT_EQ(ub.v.dport, 5353);
   EXPECT_TRUE(ub.checksum_ok());
@@ -119,7 +120,8 @@ TEST(Nat64Worker, UdpAndIcmpEchoBothWays) {
   const uint16_t id = get16(e.l4() + 4);
   EXPECT_TRUE(is_waypoint_port(id));
   EXPECT_TRUE(icmp4_ok(e));
-  Out6 eb(r->send_one(kWan, Pkt().eth(kR1Mac, kGatewayMac).ipv4(kServer4, kPool).icmp_echo(id, 1, 0).payload("ping").bytes()));
+  Out6 eb(r->send_one(
+      kWan, Pkt().eth(kR1Mac, kGatewayMac).ipv4(kServer4, kPool).icmp_echo(id, 1, 0).payload("ping").bytes()));
   EXPECT_EQ(eb.v.proto, kProtoIcmpv6);
   EXPECT_EQ(eb.l4()[0], 129);
   EXPECT_EQ(get16(eb.l4() + 4), 0x77);
@@ -207,10 +209,11 @@ TEST(Nat64Worker, RefusalsAreCountedByReason) {
   EXPECT_TRUE(dropped(lan6(*r, Pkt6().ipv6(kGuest6, kServer6).tcp(1, 80, 0x02)), kLan, DropReason::nat64_policy_deny));
   EXPECT_TRUE(dropped(lan6(*r, Pkt6().ipv6("2001:db8:1:0:2::5", kServer6).tcp(1, 80, 0x02)), kLan,
                       DropReason::nat64_no_tenant));
-  EXPECT_TRUE(dropped(lan6(*r, Pkt6().ipv6(kClient6, "64:ff9b::a02:a").tcp(1, 80, 0x02)), kLan,
-                      DropReason::nat64_non_global))
+  EXPECT_TRUE(
+      dropped(lan6(*r, Pkt6().ipv6(kClient6, "64:ff9b::a02:a").tcp(1, 80, 0x02)), kLan, DropReason::nat64_non_global))
       << "10.2.0.10 under the Well-Known Prefix";
-  EXPECT_TRUE(dropped(lan6(*r, Pkt6().ipv6(kClient6, kServer6).icmp6_echo(1, 1)), kLan, DropReason::nat64_untranslatable))
+  EXPECT_TRUE(
+      dropped(lan6(*r, Pkt6().ipv6(kClient6, kServer6).icmp6_echo(1, 1)), kLan, DropReason::nat64_untranslatable))
       << "an ICMPv6 error from the client";
   EXPECT_TRUE(dropped(lan6(*r, Pkt6().ipv6(kClient6, kServer6, 1).udp(1, 2)), kLan, DropReason::nat64_hop_limit));
   EXPECT_TRUE(dropped(Pkt().eth(kR1Mac, kGatewayMac).ipv4(kServer4, kPool).tcp(80, 40000, 0x12).bytes(), kWan,
@@ -269,7 +272,8 @@ TEST(Nat64Worker, OneBindingPerClientPortAndRepliesReachItsWorker) {
     const uint32_t owner = owner_of_class(class_of_port(seen[0]), kWorkers);
     uint64_t handoffs = 0;
     for (uint32_t w = 0; w < kWorkers; ++w) handoffs += r->worker(w).counters().get(Counter::handoff_in);
-    rte_mbuf* m = Pkt::to_mbuf(pool, Pkt().eth(kR1Mac, kGatewayMac).ipv4(kServer4, kPool).tcp(80, seen[0], 0x12).bytes(), kWan);
+    rte_mbuf* m =
+        Pkt::to_mbuf(pool, Pkt().eth(kR1Mac, kGatewayMac).ipv4(kServer4, kPool).tcp(80, seen[0], 0x12).bytes(), kWan);
     r->worker(owner).receive(&m, 1);
     r->worker(owner).flush();
     ASSERT_EQ(r->transmitted().size(), 1u) << "reply not translated by worker " << owner << ": " << r->drops();
