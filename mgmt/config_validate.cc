@@ -305,6 +305,7 @@ std::vector<ConfigError> ConfigValidator::run() {
   check_policies();
   check_applications();
   check_paths();
+  check_nat64();
   check_limits();
   check_ipfix();
   check_redis();

@@ -48,7 +48,8 @@ void ConfigValidator::check_tenants() {
   for (int i = 0; i < cfg_.tenants_size(); ++i) {
     const config::Tenant& t = cfg_.tenants(i);
     const std::string path = at("tenants", i);
-    if (t.prefixes().empty() && t.interface().empty()) error(path, "needs prefixes, an interface, or both");
+    if (t.prefixes().empty() && t.ipv6_prefixes().empty() && t.interface().empty())
+      error(path, "needs prefixes, ipv6_prefixes, an interface, or several");
     for (int j = 0; j < t.prefixes_size(); ++j) cidr(t.prefixes(j), at((path + ".prefixes").c_str(), j), true);
     if (!t.interface().empty()) link_ref(t.interface(), path + ".interface");
     check_tenant_limits(t, i, path);

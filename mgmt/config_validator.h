@@ -70,6 +70,10 @@ class ConfigValidator {
   // config_validate_paths.cc: BFD, probes, path preferences and SLAs.
   void check_paths();
   void check_breakout(const config::Service& s, const std::string& path);
+  // config_validate_nat64.cc: NAT64 services and the tenants' IPv6 prefixes.
+  void check_nat64();
+  void check_nat64_service(const config::Service& s, const std::string& path);
+  bool nat64_address_taken(Ipv4 a) const;
   // config_validate_ha.cc: node id, CPG group, the peer's addresses.
   void check_ha();
   // config_validate_apps.cc: application and category names (nDPI's).

@@ -13,7 +13,7 @@ std::string stats_json(const DataplaneShared& shared, const std::string& router_
   nlohmann::ordered_json j;
   j["router"] = router_name;
   j["workers"] = shared.workers;
-  uint64_t active = 0;
+  uint64_t active = 0, bindings = 0;
   std::array<uint64_t, kCounterCount> counters{};
   std::array<uint64_t, kDropReasonCount> drops{};
   nlohmann::ordered_json per_worker = nlohmann::ordered_json::array();
@@ -21,17 +21,21 @@ std::string stats_json(const DataplaneShared& shared, const std::string& router_
     const WorkerCounters& c = shared.counters[w];
     uint64_t wa = c.sessions_active.load(std::memory_order_relaxed);
     active += wa;
+    const uint64_t wb = c.nat64_bindings.load(std::memory_order_relaxed);
+    bindings += wb;
     for (size_t i = 0; i < kCounterCount; ++i) counters[i] += c.get(static_cast<Counter>(i));
     for (size_t i = 0; i < kDropReasonCount; ++i) drops[i] += c.get(static_cast<DropReason>(i));
     if (w < shared.workers)
       per_worker.push_back({{"id", w},
                             {"sessions", wa},
                             {"rx_packets", c.get(Counter::rx_packets)},
-                            {"tx_packets", c.get(Counter::tx_packets)}});
+                            {"tx_packets", c.get(Counter::tx_packets)},
+                            {"nat64_bindings", wb}});
   }
   j["sessions"] = {{"active", active},
                    {"created", counters[static_cast<size_t>(Counter::sessions_created)]},
                    {"expired", counters[static_cast<size_t>(Counter::sessions_expired)]}};
+  j["nat64"] = {{"bindings", bindings}};  // docs/ipv6.md § NAT64
   for (size_t i = 0; i < kCounterCount; ++i) j["counters"][std::string(kCounterNames[i])] = counters[i];
   uint64_t total = 0;
   for (size_t i = 0; i < kDropReasonCount; ++i) {

@@ -190,7 +190,13 @@ class RouterModelBuilder {
       for (const auto& p : t.prefixes())
         if (auto pf = parse_prefix(p)) m_->tenant_prefixes_.push_back({*pf, idx});
       if (int i = iface_named(t.interface()); i != kNone) m_->tenant_of_iface_[i] = idx;
+      for (const auto& p : t.ipv6_prefixes())
+        if (auto pf = parse_prefix6(p)) m_->tenant_prefixes6_.push_back({*pf, idx});
     }
+    std::stable_sort(m_->tenant_prefixes6_.begin(), m_->tenant_prefixes6_.end(),
+                     [](const RouterModel::TenantPrefix6& a, const RouterModel::TenantPrefix6& b) {
+                       return a.prefix.len > b.prefix.len;
+                     });
     std::stable_sort(m_->tenant_prefixes_.begin(), m_->tenant_prefixes_.end(),
                      [](const RouterModel::TenantPrefix& a, const RouterModel::TenantPrefix& b) {
                        return a.prefix.len > b.prefix.len;
@@ -261,6 +267,7 @@ class RouterModelBuilder {
         if (sm.next_peer == kNone) return fail("service " + s.name() + ": unknown peer " + s.next_peer());
       }
       if (s.has_breakout() && !breakout(s, sm)) return false;
+      if (s.has_nat64() && !nat64(s, sm)) return false;
       if (!app_rules(s.applications(), s.categories(), "service " + s.name(), sm.apps)) return false;
       if (auto c = qos_class_named(s.qos_class())) sm.qos_class = *c;
       m_->service_index_[sm.name] = static_cast<int>(m_->services.size());
@@ -280,6 +287,38 @@ class RouterModelBuilder {
     if (!a) return fail("service " + s.name() + ": bad breakout address " + s.breakout().address());
     sm.breakout_addr = *a;
     if (!out.holds(*a)) out.nat_addrs.push_back(*a);
+    return true;
+  }
+
+  // NAT64: the prefix (the Well-Known Prefix by default), the interface and
+  // the pool, one for all NAT64 services (validated); the pool's addresses
+  // are answered for like breakout addresses.
+  bool nat64(const config::Service& s, ServiceModel& sm) {
+    const config::Nat64& n = s.nat64();
+    sm.nat64_prefix = kNat64WellKnownPrefix;
+    sm.nat64_len = 96;
+    if (!n.prefix().empty()) {
+      auto p = parse_prefix6(n.prefix());
+      if (!p || !nat64_prefix_len_ok(p->len)) return fail("service " + s.name() + ": bad NAT64 prefix " + n.prefix());
+      store_ipv6(sm.nat64_prefix.data(), p->addr);
+      sm.nat64_len = p->len;
+    }
+    sm.nat64_iface = iface_named(n.interface());
+    if (sm.nat64_iface == kNone) return fail("service " + s.name() + ": unknown NAT64 interface " + n.interface());
+    std::vector<Ipv4> pool;
+    for (const auto& a : n.pool()) {
+      auto v = parse_ipv4(a);
+      if (!v) return fail("service " + s.name() + ": bad NAT64 pool address " + a);
+      pool.push_back(*v);
+    }
+    if (pool.empty()) return fail("service " + s.name() + ": NAT64 needs a pool");
+    if (!m_->nat64_pool.empty() && (pool != m_->nat64_pool || m_->nat64_iface != sm.nat64_iface))
+      return fail("service " + s.name() + ": NAT64 services must share one pool and interface");
+    m_->nat64_pool = pool;
+    m_->nat64_iface = sm.nat64_iface;
+    InterfaceModel& out = m_->interfaces[sm.nat64_iface];
+    for (Ipv4 a : pool)
+      if (!out.holds(a)) out.nat_addrs.push_back(a);
     return true;
   }
 

@@ -14,6 +14,13 @@ int RouterModel::tenant_for(Ipv4 src, int iface) const {
   return kNone;
 }
 
+int RouterModel::tenant_for6(const Ipv6& src, int iface) const {
+  for (const auto& tp : tenant_prefixes6_)
+    if (tp.prefix.contains(src)) return tp.tenant;
+  if (iface >= 0 && static_cast<size_t>(iface) < tenant_of_iface_.size()) return tenant_of_iface_[iface];
+  return kNone;
+}
+
 bool RouterModel::service_matches(int s, Ipv4 dst, uint8_t proto, uint16_t dport) const {
   const ServiceModel& svc = services[s];
   if (svc.proto != 0 && svc.proto != proto) return false;
@@ -29,9 +36,46 @@ int RouterModel::service_for(Ipv4 dst, uint8_t proto, uint16_t dport) const {
   // Most specific prefix wins; among equals, the first service in config order.
   int best = kNone, best_len = -1;
   for (size_t s = 0; s < services.size(); ++s) {
-    if (!service_matches(static_cast<int>(s), dst, proto, dport)) continue;
+    if (services[s].nat64_iface != kNone || !service_matches(static_cast<int>(s), dst, proto, dport)) continue;
     for (const auto& p : services[s].prefixes)
       if (p.contains(dst) && p.len > best_len) {
+        best = static_cast<int>(s);
+        best_len = p.len;
+      }
+  }
+  return best;
+}
+
+// Most specific IPv4 prefix among the NAT64 services whose IPv6 prefix holds dst.
+int RouterModel::nat64_service_for(const Ipv6& dst, uint8_t proto, uint16_t dport, Ipv4& v4, bool& embedded) const {
+  if (nat64_pool.empty()) return embedded = false, kNone;
+  int best = kNone, best_len = -1;
+  embedded = false;
+  Ipv6Bytes d;
+  store_ipv6(d.data(), dst);
+  for (size_t s = 0; s < services.size(); ++s) {
+    const ServiceModel& svc = services[s];
+    if (svc.nat64_iface == kNone) continue;
+    auto a = nat64_extract(svc.nat64_prefix, svc.nat64_len, d);
+    if (!a) continue;
+    embedded = true;
+    if (!service_matches(static_cast<int>(s), *a, proto, dport)) continue;
+    for (const auto& p : svc.prefixes)
+      if (p.contains(*a) && p.len > best_len) {
+        best = static_cast<int>(s);
+        best_len = p.len;
+        v4 = *a;
+      }
+  }
+  return best;
+}
+
+int RouterModel::nat64_service_for4(Ipv4 src, uint8_t proto, uint16_t sport) const {
+  int best = kNone, best_len = -1;
+  for (size_t s = 0; s < services.size(); ++s) {
+    if (services[s].nat64_iface == kNone || !service_matches(static_cast<int>(s), src, proto, sport)) continue;
+    for (const auto& p : services[s].prefixes)
+      if (p.contains(src) && p.len > best_len) {
         best = static_cast<int>(s);
         best_len = p.len;
       }

@@ -23,6 +23,7 @@
 #include "dataplane/ip/ipv4.h"
 #include "dataplane/ip/ipv6.h"
 #include "dataplane/qos/scheduler.h"
+#include "dataplane/ip/nat64.h"
 
 namespace wp {
 
@@ -107,6 +108,12 @@ struct ServiceModel {
   Ipv4 breakout_addr = 0;
   AppRules apps;  // empty: any application
   QosClass qos_class = QosClass::best_effort;  // of its sessions on shaped WAN ports
+  // NAT64 (docs/ipv6.md § NAT64): IPv6 clients reach `prefixes` by their
+  // IPv4-embedded addresses under nat64_prefix/nat64_len; kNone: not NAT64.
+  // A NAT64 service is never matched by IPv4 sources (service_for skips it).
+  int nat64_iface = kNone;
+  Ipv6Bytes nat64_prefix{};
+  uint8_t nat64_len = 0;
 };
 
 // The DSCP each QoS class is marked with on shaped WAN ports (qos.dscp overrides).
@@ -172,7 +179,22 @@ class RouterModel {
   uint32_t tcp_established_s = 1800, tcp_transitory_s = 30, udp_s = 60;
 
   int tenant_for(Ipv4 src, int iface) const;
+  // An IPv6 source's tenant: tenants[].ipv6_prefixes (longest first), then the interface's.
+  int tenant_for6(const Ipv6& src, int iface) const;
   int service_for(Ipv4 dst, uint8_t proto, uint16_t dport) const;
+  // NAT64: the service an IPv6 destination is for (its prefix embeds an IPv4
+  // address, put in `v4`, that the service matches with proto, dport);
+  // kNone when none. `embedded` says whether any NAT64 prefix held dst.
+  int nat64_service_for(const Ipv6& dst, uint8_t proto, uint16_t dport, Ipv4& v4, bool& embedded) const;
+  // NAT64: the service an IPv4 reply from `src`:sport comes back through
+  // (the one whose prefix its IPv6 source is written with), or kNone.
+  int nat64_service_for4(Ipv4 src, uint8_t proto, uint16_t sport) const;
+  // NAT64: the IPv4 pool (one for all NAT64 services) and the interface it is on.
+  std::vector<Ipv4> nat64_pool;
+  int nat64_iface = kNone;
+  bool nat64_pool_holds(Ipv4 a) const {
+    return !nat64_pool.empty() && std::find(nat64_pool.begin(), nat64_pool.end(), a) != nat64_pool.end();
+  }
   bool service_matches(int service, Ipv4 dst, uint8_t proto, uint16_t dport) const;
   // Security policy index when tenant -> service is allowed, kNone otherwise.
   int policy(int tenant, int service) const {
@@ -226,6 +248,11 @@ class RouterModel {
     int tenant;
   };
   std::vector<TenantPrefix> tenant_prefixes_;  // longest first
+  struct TenantPrefix6 {
+    Ipv6Prefix prefix;
+    int tenant;
+  };
+  std::vector<TenantPrefix6> tenant_prefixes6_;  // longest first
   std::vector<int> tenant_of_iface_;
   NameIndex tenant_index_, service_index_, security_index_;
 };

@@ -117,7 +117,13 @@ namespace wp {
   X(nd_resolution_failed) \
   X(nd_neighbors_expired) \
   X(nd_address_conflict) \
-  X(icmpv6_echo_replies)
+  X(icmpv6_echo_replies) \
+  /* NAT64 (worker/nat64_step.h) */ \
+  X(nat64_out) /* IPv6 packets translated to IPv4 and sent */ \
+  X(nat64_in) /* IPv4 packets translated to IPv6 and sent */ \
+  X(nat64_icmp_errors) /* ICMPv4 errors translated to ICMPv6 with their inner packet (of nat64_in) */ \
+  X(nat64_bindings_created) \
+  X(nat64_bindings_expired)
 
 enum class Counter : uint8_t {
 #define WP_X(name) name,
@@ -136,6 +142,7 @@ struct alignas(64) WorkerCounters {
   std::array<std::atomic<uint64_t>, kCounterCount> counters{};
   std::array<std::atomic<uint64_t>, kDropReasonCount> drops{};
   std::atomic<uint64_t> sessions_active{0};
+  std::atomic<uint64_t> nat64_bindings{0};  // NAT64 bindings held (worker/nat64_step.h)
   // Bumped at the end of every loop iteration; an iteration that
   // ends after a model was published holds no pointer to the one it replaced
   // (live_commit.h retires old models on this quiescent point).

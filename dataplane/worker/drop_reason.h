@@ -113,7 +113,21 @@ namespace wp {
   X(esp_seal_failed, "the crypto library refused to seal an ESP packet") \
   /* QoS on shaped WAN ports (worker/qos_tx.h) */ \
   X(qos_ring_full, "QoS: the ring to the shaped port's owner worker was full") \
-  X(qos_queue_full, "QoS: the packet's class queue on the shaped port was full")
+  X(qos_queue_full, "QoS: the packet's class queue on the shaped port was full") \
+  /* NAT64 (worker/nat64_step.h, docs/ipv6.md § NAT64) */ \
+  X(nat64_no_service, "IPv6 to a NAT64 prefix whose IPv4 address, protocol or port no NAT64 service matches") \
+  X(nat64_no_tenant, "IPv6 source of a NAT64 packet matches no tenant (ipv6_prefixes, interface)") \
+  X(nat64_policy_deny, "no policy allows the IPv6 client's tenant -> the NAT64 service (deny by default)") \
+  X(nat64_non_global, "a non-global IPv4 address under the Well-Known Prefix 64:ff9b::/96 (RFC 6052 3.1)") \
+  X(nat64_no_route, "NAT64: no route to the IPv4 destination out of the NAT64 interface, or the IPv6 client is not on-link") \
+  X(nat64_pool_exhausted, "NAT64: no free pool port of the protocol on this worker") \
+  X(nat64_table_full, "NAT64: the binding table (its bucket) is full") \
+  X(nat64_no_binding, "IPv4 to a NAT64 pool address and port (or ICMP error about one) that no binding holds") \
+  X(nat64_untranslatable, "NAT64: ICMP/ICMPv6 without an RFC 7915 translation, or not TCP, UDP or ICMP") \
+  X(nat64_fragment, "NAT64: IPv6 fragment or IPv4 fragment (not translated)") \
+  X(nat64_hop_limit, "NAT64: hop limit or TTL would reach zero") \
+  X(nat64_too_big, "NAT64: the translated IPv4 packet is larger than the interface MTU") \
+  X(nat64_no_room, "NAT64: no headroom in the mbuf for the longer IPv6 header")
 
 enum class DropReason : uint8_t {
 #define WP_X(name, desc) name,

@@ -1,6 +1,8 @@
 // IPv6 frames at a worker; see ipv6_input.h.
 #include "dataplane/worker/ipv6_input.h"
 
+#include <cstring>
+
 #include "dataplane/ip/ndp.h"
 #include "dataplane/ip/packet.h"
 #include "dataplane/ip/packet_edit.h"
@@ -15,6 +17,8 @@ void Ipv6Input::input(rte_mbuf* m, int iface) {
   if (v.status != Ipv6Status::ok) return ctx_.drop(m, ipv6_drop_reason(v.status));
   const InterfaceModel& in = ctx_.rm().interfaces[iface];
   if (v.proto == kProtoIcmpv6 && for_control(d, v, in)) return to_control(m, iface);
+  // NAT64: from a LAN host to us as its router (ports are promiscuous: not another router's traffic).
+  if (!in.wan && std::memcmp(d, in.mac, 6) == 0 && nat64_.input6(m, v, iface)) return;
   ctx_.drop(m, DropReason::not_ipv4);  // not routed
 }
 

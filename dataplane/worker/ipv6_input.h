@@ -5,8 +5,9 @@
 // § 7.2.3: to that address or its solicited-node group), Neighbor
 // Advertisements to one of them or to all-nodes (answers to our solicitations
 // and the neighbors' own updates, § 7.2.6) and echo requests to one of them.
-// The control thread verifies checksums and the ND validity rules. Anything
-// else is not routed (`not_ipv4`).
+// The control thread verifies checksums and the ND validity rules. From a
+// LAN, to our MAC, under a NAT64 service's prefix: NAT64 (nat64_step.h).
+// Anything else is not routed (`not_ipv4`).
 #pragma once
 
 #include <rte_mbuf.h>
@@ -15,6 +16,7 @@
 
 #include "dataplane/ip/ipv6.h"
 #include "dataplane/worker/context.h"
+#include "dataplane/worker/nat64_step.h"
 #include "dataplane/worker/rate_limit.h"
 
 namespace wp {
@@ -27,7 +29,7 @@ class Ipv6Input {
   static constexpr uint32_t kNdBurst = 256;
   static constexpr size_t kNdPorts = 16;
 
-  explicit Ipv6Input(WorkerContext& ctx) : ctx_(ctx) {}
+  Ipv6Input(WorkerContext& ctx, Nat64Step& nat64) : ctx_(ctx), nat64_(nat64) {}
   void input(rte_mbuf* m, int iface);
 
  private:
@@ -35,6 +37,7 @@ class Ipv6Input {
   void to_control(rte_mbuf* m, int iface);
 
   WorkerContext& ctx_;
+  Nat64Step& nat64_;
   std::array<TokenBucket, kNdPorts> nd_rate_{};
 };
 

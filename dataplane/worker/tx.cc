@@ -5,6 +5,7 @@
 
 #include <cstring>
 
+#include "dataplane/ip/ipv6.h"
 #include "dataplane/ip/packet.h"
 #include "dataplane/ip/packet_edit.h"
 
@@ -37,6 +38,21 @@ void Tx::transmit(rte_mbuf* m, int iface, Ipv4 next_hop) {
     if (const int q = qos_->port_of(iface); q >= 0) [[unlikely]]
       return qos_->submit(m, q);  // a shaped WAN port: its scheduler decides when
   }
+  Buffer& buf = buffers_[static_cast<size_t>(iface)];
+  buf.pkts[buf.count++] = m;
+  if (buf.count == kMaxBurst) send(static_cast<size_t>(iface));
+}
+
+void Tx::transmit6(rte_mbuf* m, int iface) {
+  const InterfaceModel& out = ctx_.rm().interfaces[iface];
+  uint8_t* eth = pkt_data(m);
+  if (!ctx_.shared.neighbors6.use(iface, load_ipv6(eth + kEthHdrLen + 24), eth, ctx_.now_ms)) {
+    mark_resolve6(m, iface);
+    if (rte_ring_sp_enqueue(ctx_.shared.resolve[ctx_.id], m) != 0) ctx_.drop(m, DropReason::control_full);
+    return;
+  }
+  std::memcpy(eth + 6, out.mac, 6);
+  store_be16(eth + 12, kEtherTypeIpv6);
   Buffer& buf = buffers_[static_cast<size_t>(iface)];
   buf.pkts[buf.count++] = m;
   if (buf.count == kMaxBurst) send(static_cast<size_t>(iface));

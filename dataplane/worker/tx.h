@@ -29,6 +29,9 @@ class Tx {
 
   // Ethernet addresses filled in and queued on `iface`; sent by flush().
   void transmit(rte_mbuf* m, int iface, Ipv4 next_hop);
+  // An IPv6 frame to its on-link destination (the IPv6 header's): Neighbor
+  // Discovery's MAC, or the control thread's resolve ring meanwhile.
+  void transmit6(rte_mbuf* m, int iface);
   void flush();
 
  private:

@@ -104,6 +104,7 @@ uint32_t Worker::poll_once() {
   handled += flush();  // seal the burst's packets, send the tx bursts and what the QoS shapers allow
   fragments_.age();  // datagrams that never completed
   aging_.age();      // idle sessions
+  nat64_.age();      // idle NAT64 bindings
   end_iteration();   // a quiescent point for the model's retirement
   return handled;
 }
@@ -168,6 +169,15 @@ int Worker::owner_of(rte_mbuf*& m, ParsedPacket& pp, int iface) {
     case ParseStatus::ipv4: break;
   }
   bool l4_svr = pp.proto == kProtoTcp || pp.proto == kProtoUdp;
+  if (ctx_.rm().nat64_pool_holds(pp.dst)) {
+    // NAT64 replies (and ICMP errors about what we sent) go to the worker
+    // whose binding holds the port; echo requests to the pool are answered
+    // by the control thread like those to our other addresses.
+    int owner = Nat64Step::owner4(pkt_data(m), pp, ctx_.shared.workers);
+    if (owner != kNone) return owner;
+    if (is_icmp_echo(m, pp, kIcmpEchoRequest)) return local_to_control(m, pp), kNone;
+    return ctx_.drop(m, DropReason::nat64_no_binding), kNone;
+  }
   uint32_t cls;
   if (ctx_.rm().own_address_iface(pp.dst) != kNone || ctx_.shared.ha.holds_peer_address(pp.dst)) {
     // SVR traffic to our waypoint ports (and breakout replies: TCP, UDP, ICMP
@@ -226,7 +236,9 @@ void Worker::stage(Owned& o) {
 void Worker::process_owned(Owned* o, uint32_t n) {
   for (uint32_t i = 0; i < n; ++i) ctx_.table.prefetch_session(o[i].sig);
   for (uint32_t i = 0; i < n; ++i) {
-    if (o[i].wan)
+    if (ctx_.rm().nat64_pool_holds(o[i].pp.dst))
+      nat64_.input4(o[i].m, o[i].pp);
+    else if (o[i].wan)
       wan_.input(o[i].m, o[i].pp);
     else
       lan_.input(o[i].m, o[i].pp, o[i].iface);
@@ -258,6 +270,10 @@ uint32_t Worker::drain_handoff() {
         continue;
       }
       int iface = ctx_.rm().iface_by_port(m->port);
+      if (pp.status == ParseStatus::not_ipv4 && iface != kNone) {  // NAT64: IPv6 to its binding's worker
+        ipv6_.input(m, iface);
+        continue;
+      }
       if (pp.status != ParseStatus::ipv4 || iface == kNone) {
         ctx_.drop(m, DropReason::parse_error);
         continue;

@@ -18,6 +18,7 @@
 //   LanInput        LAN packets, the ingress first packet
 //   WanInput        WAN packets: verification, handshake, egress/transit first packet
 //   Aging, HaFollower, OffloadFollower   idle sessions; the HA peer; the NIC
+//   Nat64Step, Ipv6Input   stateful NAT64 (IPv6 LAN clients, IPv4 pool replies); IPv6 frames
 // worker.cc reads top to bottom as the steps of poll_once().
 #pragma once
 
@@ -46,6 +47,7 @@
 #include "dataplane/worker/ha_follower.h"
 #include "dataplane/worker/handoff.h"
 #include "dataplane/worker/ipv6_input.h"
+#include "dataplane/worker/nat64_step.h"
 #include "dataplane/worker/offload_follower.h"
 #include "dataplane/worker/punt_class.h"
 #include "dataplane/worker/rate_limit.h"
@@ -79,6 +81,7 @@ class Worker {
   HaFollower& ha() { return ha_; }
   OffloadFollower& offload() { return offload_; }
   const Handoff& handoff() const { return handoff_; }
+  const Nat64Step& nat64() const { return nat64_; }
 
   // Application classification on this worker (its own nDPI, made here: control path,
   // before the worker runs). False with `error` when nDPI cannot start.
@@ -151,7 +154,8 @@ class Worker {
   Aging aging_{ctx_};
   HaFollower ha_{ctx_, crypto_};
   OffloadFollower offload_{ctx_};
-  Ipv6Input ipv6_{ctx_};
+  Nat64Step nat64_{ctx_, tx_, handoff_};
+  Ipv6Input ipv6_{ctx_, nat64_};
 
   RxFn rx_;
   void* io_ctx_ = nullptr;

@@ -1,7 +1,7 @@
 #!/usr/bin/python3
 """Tiny UDP echo for e2e tests.
 
-serve ADDR PORT            echo every datagram back; log "from IP:PORT LEN" per datagram
+serve ADDR PORT            echo every datagram back; log "from IP:PORT LEN" per datagram (ADDR: IPv4 or IPv6, here and in send)
 sink ADDR PORT             log "from IP:PORT LEN" per datagram, answer nothing
 send ADDR PORT MSG [TRIES] [ROUNDS]
                            ROUNDS times (default 1) on one socket (one session): send MSG#i,
@@ -13,7 +13,7 @@ import sys
 
 
 def serve(addr, port, echo=True):
-    s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+    s = socket.socket(socket.AF_INET6 if ":" in addr else socket.AF_INET, socket.SOCK_DGRAM)
     s.bind((addr, port))
     print(f"listening {addr}:{port}", flush=True)
     while True:
@@ -24,7 +24,7 @@ def serve(addr, port, echo=True):
 
 
 def send(addr, port, msg, tries, rounds):
-    s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+    s = socket.socket(socket.AF_INET6 if ":" in addr else socket.AF_INET, socket.SOCK_DGRAM)
     s.settimeout(1.0)
     s.connect((addr, port))
     for r in range(rounds):

@@ -446,7 +446,7 @@ const Rule kTenantServiceRules[] = {
        c.mutable_tenants(0)->clear_prefixes();
        c.mutable_tenants(0)->clear_interface();
      },
-     "tenants[0]", "needs prefixes, an interface, or both"},
+     "tenants[0]", "needs prefixes, ipv6_prefixes, an interface, or several"},
     {"tenant_prefix", [](C& c) { c.mutable_tenants(0)->add_prefixes("10.9.0.0/33"); }, "tenants[0].prefixes[1]",
      "\"10.9.0.0/33\" is not a CIDR"},
     {"tenant_interface", [](C& c) { c.mutable_tenants(0)->set_interface("lan2"); }, "tenants[0].interface",

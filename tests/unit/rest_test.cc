@@ -178,12 +178,16 @@ TEST_F(Rest, OneSessionByUuid) {
 
 TEST_F(Rest, StatsMetricsPeersHa) {
   shared_.counters[0].drop(DropReason::policy_deny, 7);
+  shared_.counters[0].nat64_bindings.store(3);
   json st = get_json("/api/v1/stats");
   EXPECT_EQ(st["drops"]["policy_deny"], 7);
+  EXPECT_EQ(st["nat64"]["bindings"], 3);
+  EXPECT_EQ(st["per_worker"][0]["nat64_bindings"], 3);
   EXPECT_EQ(st["drops"].size(), kDropReasonCount) << "every drop reason listed";
   std::string m = get("/metrics")->body;
   EXPECT_NE(m.find("waypoint_drops_total{router=\"r1\",reason=\"policy_deny\"} 7"), std::string::npos) << m;
   EXPECT_NE(m.find("waypoint_sessions_tracked{router=\"r1\"} 5"), std::string::npos);
+  EXPECT_NE(m.find("waypoint_nat64_bindings{router=\"r1\"} 3"), std::string::npos);
   json peers = get_json("/api/v1/peers");
   EXPECT_EQ(peers["peers"][0]["name"], "r2");
   EXPECT_EQ(peers["peers"][0]["sessions"], 5);

@@ -1,0 +1,73 @@
+// Stateful NAT64 (RFC 6146) on the ingress router (docs/ipv6.md § NAT64):
+// IPv6 clients on a LAN reach the IPv4 destinations of a NAT64 service by
+// their IPv4-embedded addresses (RFC 6052), and leave the service's
+// interface as IPv4 from a pool address.
+//
+// Out (input6): a packet is handled by the worker that owns the class of its
+// (IPv6 source, port, protocol), the key of its binding, and handed off there
+// by the worker that received it (so one client port has one binding, and
+// the control thread's dispatcher, which holds no ports, binds nothing). The service its
+// destination embeds, the client's tenant (tenants[].ipv6_prefixes, then the
+// interface) and the policy (deny by default), the route out of the NAT64
+// interface, then the binding (v6 source, port) -> (pool address, port) of
+// this worker's Nat64Bindings, whose ports are of the classes this worker
+// owns; then the RFC 7915 translation in place and the IPv4 transmit (ARP).
+//
+// In (input4, the owner of the pool port: Worker::owner_of dispatches IPv4
+// to a pool address by the class of its destination port, or of the port
+// inside an ICMP error): the binding, the service whose prefix the reply's
+// IPv6 source is written with, the translation, and the transmit to the
+// on-link client (Neighbor Discovery). ICMPv4 errors about a binding's
+// packet (Destination Unreachable, Fragmentation Needed -> Packet Too Big
+// with the MTU + 20, Time Exceeded, Parameter Problem) are translated with
+// their inner packet; echo requests to the pool are the control thread's.
+//
+// Every packet that is not sent is dropped with a nat64_* reason.
+#pragma once
+
+#include <rte_mbuf.h>
+
+#include "dataplane/ip/ipv6.h"
+#include "dataplane/ip/packet.h"
+#include "dataplane/session/nat64_bindings.h"
+#include "dataplane/worker/context.h"
+#include "dataplane/worker/handoff.h"
+#include "dataplane/worker/tx.h"
+
+namespace wp {
+
+class Nat64Step {
+ public:
+  static constexpr uint32_t kBindings = 16384;   // per worker
+  static constexpr uint32_t kExpireBudget = 64;  // binding slots swept per loop iteration
+
+  Nat64Step(WorkerContext& ctx, Tx& tx, Handoff& handoff);
+
+  // An IPv6 frame from LAN interface `iface` (parsed, not for us): true
+  // when it was a NAT64 packet (sent or dropped), false when its
+  // destination is under no NAT64 prefix.
+  bool input6(rte_mbuf* m, const Ipv6View& v, int iface);
+  // An IPv4 packet to a pool address, on the worker that owns its port.
+  void input4(rte_mbuf* m, const ParsedPacket& pp);
+  // The owner worker of an IPv4 packet to a pool address: by the class of
+  // the destination port (TCP, UDP, echo reply identifier) or of the source
+  // port inside an ICMP error; kNone when it has none (the caller decides).
+  static int owner4(const uint8_t* frame, const ParsedPacket& pp, uint32_t workers);
+  // Idle bindings, a budget per call.
+  void age();
+  const Nat64Bindings& bindings() const { return bindings_; }
+
+ private:
+  void adopt_model();
+  void icmp_error4(rte_mbuf* m, const ParsedPacket& pp);
+  void send6(rte_mbuf* m, const Ipv6& client);
+
+  WorkerContext& ctx_;
+  Tx& tx_;
+  Handoff& handoff_;
+  Nat64Bindings bindings_;
+  const RouterModel* pool_of_ = nullptr;  // the model whose pool bindings_ has
+  uint16_t ip_id_ = 0;
+};
+
+}  // namespace wp

@@ -1,0 +1,291 @@
+// Stateful NAT64 through a real worker (dataplane/worker/nat64_step.h,
+// docs/ipv6.md § NAT64): IPv6 packets from the LAN in, the IPv4 packets
+// that leave wan0 out, and the replies back; ICMPv4 errors translated with
+// their inner packet; every refusal counted by its reason. Checksums are
+// checked here by a full recompute (pkt_builder.h's oracle).
+#include <gtest/gtest.h>
+
+#include <cstring>
+
+#include "dataplane/ip/ndp.h"
+#include "dataplane/session/owner.h"
+#include "tests/unit/nat64_test_config.h"
+#include "tests/unit/pkt6_builder.h"
+
+namespace wp {
+namespace {
+
+using namespace test;
+
+const Ipv4 kGateway = ip("172.16.0.254");
+const Ipv4 kPool = ip("172.16.0.64");
+const Ipv4 kServer4 = ip("8.8.4.4");
+constexpr Mac kGatewayMac = {2, 0, 0, 0, 0xfe, 1};
+constexpr Mac kClient6Mac = {2, 0, 0, 0, 6, 5};
+constexpr const char* kClient6 = "2001:db8:1::5";
+constexpr const char* kGuest6 = "2001:db8:1:0:1::5";
+constexpr const char* kServer6 = "64:ff9b::808:404";  // 8.8.4.4 under the Well-Known Prefix
+
+std::unique_ptr<Router> make_router(RouterOptions opts = {}) {
+  auto r = std::make_unique<Router>(nat64_config(), std::move(opts));
+  r->neighbor(1, kGateway, kGatewayMac);
+  Neighbor6Table& n6 = r->shared().neighbors6;
+  n6.begin(0, ip6(kClient6), 0);
+  n6.advert(0, ip6(kClient6), kClient6Mac.data(), kNaSolicited | kNaOverride, 0);
+  return r;
+}
+
+// A frame from the LAN to r1's LAN MAC (NAT64 takes only what is sent to it as a router).
+std::vector<uint8_t> lan6(const Router& r, const Pkt6& p) {
+  std::vector<uint8_t> f = p.bytes();
+  std::memcpy(f.data(), r.model().interfaces[0].mac, 6);
+  std::memcpy(f.data() + 6, kClient6Mac.data(), 6);
+  return f;
+}
+
+// An IPv6 frame a router sent, read back.
+struct Out6 {
+  std::vector<uint8_t> raw;
+  Ipv6View v;
+  explicit Out6(const Frame& f) : raw(f.raw), v(parse_ipv6_packet(raw.data(), static_cast<uint32_t>(raw.size()), 14)) {}
+  const uint8_t* l4() const { return raw.data() + v.l4; }
+  uint32_t l4_len() const { return v.end - v.l4; }
+  // The upper-layer checksum over the IPv6 pseudo-header, recomputed.
+  bool checksum_ok() const {
+    uint8_t pseudo[40] = {};
+    std::memcpy(pseudo, raw.data() + 14 + 8, 32);
+    put32(pseudo + 32, l4_len());
+    pseudo[39] = v.proto;
+    return ones_fold(ones_sum(pseudo, 40) + ones_sum(l4(), l4_len())) == 0xffff;
+  }
+};
+
+bool icmp4_ok(const Frame& f) { return ones_fold(ones_sum(f.l4(), f.l4_len())) == 0xffff; }
+
+TEST(Nat64Worker, TcpOutToIpv4AndTheReplyBackToIpv6) {
+  auto r = make_router();
+  Frame out = r->send_one(kLan, lan6(*r, Pkt6().ipv6(kClient6, kServer6).tcp(40000, 80, 0x02).payload("GET /")));
+  EXPECT_EQ(out.port, kWan);
+  EXPECT_EQ(get16(out.raw.data() + 12), 0x0800);
+  EXPECT_EQ(out.src(), kPool);
+  EXPECT_EQ(out.dst(), kServer4);
+  EXPECT_EQ(out.dport(), 80);
+  EXPECT_TRUE(is_waypoint_port(out.sport()));
+  EXPECT_EQ(out.ttl(), 63);
+  EXPECT_EQ(out.payload_string(), "GET /");
+  EXPECT_EQ(std::memcmp(out.dst_mac(), kGatewayMac.data(), 6), 0);
+  expect_valid(out);
+  EXPECT_EQ(r->count(Counter::nat64_out), 1u);
+  EXPECT_EQ(r->count(Counter::nat64_bindings_created), 1u);
+
+  // Same source port again: the same binding.
+  Frame again = r->send_one(kLan, lan6(*r, Pkt6().ipv6(kClient6, kServer6).tcp(40000, 80, 0x10)));
+  EXPECT_EQ(again.sport(), out.sport());
+  EXPECT_EQ(r->count(Counter::nat64_bindings_created), 1u);
+
+  auto reply = Pkt().eth(kR1Mac, kGatewayMac).ipv4(kServer4, kPool, 57).tcp(80, out.sport(), 0x12).payload("200 OK");
+  Frame back_f = r->send_one(kWan, reply.bytes());
+  EXPECT_EQ(back_f.port, kLan);
+  Out6 back(back_f);
+  ASSERT_EQ(back.v.status, Ipv6Status::ok);
+  EXPECT_EQ(get16(back.raw.data() + 12), kEtherTypeIpv6);
+  EXPECT_EQ(std::memcmp(back.raw.data(), kClient6Mac.data(), 6), 0) << "to the client's MAC (Neighbor Discovery)";
+  EXPECT_EQ(std::memcmp(back.raw.data() + 6, r->model().interfaces[0].mac, 6), 0);
+  EXPECT_EQ(back.v.src, ip6(kServer6));
+  EXPECT_EQ(back.v.dst, ip6(kClient6));
+  EXPECT_EQ(back.v.hop_limit, 56);
+  EXPECT_EQ(back.v.sport, 80);
+  EXPECT_EQ(back.v.dport, 40000);
+  EXPECT_TRUE(back.checksum_ok());
+  EXPECT_EQ(std::string(reinterpret_cast<const char*>(back.raw.data() + back.v.payload), back.v.payload_len()),
+            "200 OK");
+  EXPECT_EQ(r->count(Counter::nat64_in), 1u);
+  EXPECT_EQ(r->total_drops(), 0u) << r->drops();
+}
+
+TEST(Nat64Worker, UdpAndIcmpEchoBothWays) {
+  auto r = make_router();
+  Frame u = r->send_one(kLan, lan6(*r, Pkt6().ipv6(kClient6, kServer6).udp(5353, 53).payload("query")));
+  EXPECT_EQ(u.proto(), kProtoUdp);
+  expect_valid(u);
+  Out6 ub(r->send_one(
+      kWan, Pkt().eth(kR1Mac, kGatewayMac).ipv4(kServer4, kPool).udp(53, u.sport()).payload("answer").bytes()));
+  EXPECT_EQ(ub.v.proto, kProtoUdp);
+  EXPECT_EQ(ub.v.dport, 5353);
+  EXPECT_TRUE(ub.checksum_ok());
+
+  Frame e = r->send_one(kLan, lan6(*r, Pkt6().ipv6(kClient6, kServer6).icmp6_echo(0x77).payload("ping")));
+  EXPECT_EQ(e.proto(), kProtoIcmp);
+  EXPECT_EQ(e.l4()[0], 8);
+  const uint16_t id = get16(e.l4() + 4);
+  EXPECT_TRUE(is_waypoint_port(id));
+  EXPECT_TRUE(icmp4_ok(e));
+  Out6 eb(r->send_one(
+      kWan, Pkt().eth(kR1Mac, kGatewayMac).ipv4(kServer4, kPool).icmp_echo(id, 1, 0).payload("ping").bytes()));
+  EXPECT_EQ(eb.v.proto, kProtoIcmpv6);
+  EXPECT_EQ(eb.l4()[0], 129);
+  EXPECT_EQ(get16(eb.l4() + 4), 0x77);
+  EXPECT_TRUE(eb.checksum_ok());
+  EXPECT_EQ(r->count(Counter::nat64_bindings_created), 2u);
+  // An echo request to the pool address is ours to answer (the control thread).
+  r->send(kWan, Pkt().eth(kR1Mac, kGatewayMac).ipv4(kServer4, kPool).icmp_echo(id, 2, 8).bytes());
+  EXPECT_EQ(r->count(Counter::to_control), 1u);
+}
+
+// An ICMPv4 error quoting what we sent: the IPv4 header, 8+ bytes of it.
+std::vector<uint8_t> icmp4_error(uint8_t type, uint8_t code, uint16_t mtu, const Frame& quoted, Ipv4 from) {
+  std::vector<uint8_t> body(8, 0);
+  body[0] = type;
+  body[1] = code;
+  put16(body.data() + 6, mtu);
+  body.insert(body.end(), quoted.raw.begin() + 14, quoted.raw.end());
+  put16(body.data() + 2, static_cast<uint16_t>(~ones_fold(ones_sum(body.data(), body.size()))));
+  // Built as another protocol (Pkt would write an echo header), then made ICMP.
+  std::vector<uint8_t> f = Pkt().eth(kR1Mac, kGatewayMac).ipv4(from, kPool).proto(253).payload(body).bytes();
+  uint8_t* ip4 = f.data() + 14;
+  ip4[9] = kProtoIcmp;
+  put16(ip4 + 10, 0);
+  put16(ip4 + 10, static_cast<uint16_t>(~ones_fold(ones_sum(ip4, 20))));
+  return f;
+}
+
+TEST(Nat64Worker, FragmentationNeededBecomesPacketTooBigWithTheInnerPacket) {
+  auto r = make_router();
+  std::string big(1300, 'x');
+  Frame out = r->send_one(kLan, lan6(*r, Pkt6().ipv6(kClient6, kServer6).udp(6000, 9000).payload(big)));
+  EXPECT_EQ(get16(out.ip4() + 6) & 0x4000, 0x4000) << "DF above 1260 bytes (RFC 7915 5.1)";
+  Out6 ptb(r->send_one(kWan, icmp4_error(3, 4, 1200, out, kGateway)));
+  ASSERT_EQ(ptb.v.status, Ipv6Status::ok);
+  EXPECT_EQ(ptb.v.proto, kProtoIcmpv6);
+  EXPECT_EQ(ptb.l4()[0], 2) << "Packet Too Big";
+  EXPECT_EQ(get32(ptb.l4() + 4), 1280u) << "1200 + 20, at least the IPv6 minimum";
+  EXPECT_EQ(ptb.v.src, ip6("64:ff9b::ac10:fe")) << "from the gateway, under the prefix";
+  EXPECT_EQ(ptb.v.dst, ip6(kClient6));
+  EXPECT_TRUE(ptb.checksum_ok());
+  EXPECT_LE(ptb.raw.size(), 14u + 1280u);
+  const uint8_t* inner = ptb.l4() + 8;
+  EXPECT_EQ(inner[0] >> 4, 6);
+  EXPECT_EQ(inner[6], kProtoUdp);
+  EXPECT_EQ(load_ipv6(inner + 8), ip6(kClient6));
+  EXPECT_EQ(load_ipv6(inner + 24), ip6(kServer6));
+  EXPECT_EQ(get16(inner + 4), 8u + 1300u) << "the original payload length";
+  EXPECT_EQ(get16(inner + 40), 6000) << "the client's port";
+  EXPECT_EQ(r->count(Counter::nat64_icmp_errors), 1u);
+
+  // A larger MTU is reported + 20.
+  Out6 ptb2(r->send_one(kWan, icmp4_error(3, 4, 1400, out, kGateway)));
+  EXPECT_EQ(get32(ptb2.l4() + 4), 1420u);
+}
+
+TEST(Nat64Worker, TimeExceededAndTheInnerChecksumOfAWholeQuote) {
+  auto r = make_router();
+  Frame out = r->send_one(kLan, lan6(*r, Pkt6().ipv6(kClient6, kServer6).udp(6001, 33434).payload("trace")));
+  Out6 te(r->send_one(kWan, icmp4_error(11, 0, 0, out, kGateway)));
+  EXPECT_EQ(te.l4()[0], 3) << "Time Exceeded";
+  EXPECT_EQ(te.l4()[1], 0);
+  EXPECT_TRUE(te.checksum_ok());
+  // The whole UDP datagram was quoted: its checksum verifies over the IPv6 pseudo-header.
+  const uint8_t* inner = te.l4() + 8;
+  const uint32_t n = get16(inner + 4);
+  uint8_t pseudo[40] = {};
+  std::memcpy(pseudo, inner + 8, 32);
+  put32(pseudo + 32, n);
+  pseudo[39] = kProtoUdp;
+  EXPECT_EQ(ones_fold(ones_sum(pseudo, 40) + ones_sum(inner + 40, n)), 0xffff);
+  // Port unreachable -> Destination Unreachable code 4.
+  Out6 pu(r->send_one(kWan, icmp4_error(3, 3, 0, out, kServer4)));
+  EXPECT_EQ(pu.l4()[0], 1);
+  EXPECT_EQ(pu.l4()[1], 4);
+  EXPECT_EQ(pu.v.src, ip6(kServer6));
+}
+
+TEST(Nat64Worker, RefusalsAreCountedByReason) {
+  auto r = make_router();
+  auto dropped = [&](const std::vector<uint8_t>& f, uint16_t port, DropReason why) {
+    const uint64_t before = r->drop_count(why);
+    EXPECT_TRUE(r->send(port, f).empty());
+    return r->drop_count(why) == before + 1;
+  };
+  EXPECT_TRUE(dropped(lan6(*r, Pkt6().ipv6(kGuest6, kServer6).tcp(1, 80, 0x02)), kLan, DropReason::nat64_policy_deny));
+  EXPECT_TRUE(dropped(lan6(*r, Pkt6().ipv6("2001:db8:1:0:2::5", kServer6).tcp(1, 80, 0x02)), kLan,
+                      DropReason::nat64_no_tenant));
+  EXPECT_TRUE(
+      dropped(lan6(*r, Pkt6().ipv6(kClient6, "64:ff9b::a02:a").tcp(1, 80, 0x02)), kLan, DropReason::nat64_non_global))
+      << "10.2.0.10 under the Well-Known Prefix";
+  EXPECT_TRUE(
+      dropped(lan6(*r, Pkt6().ipv6(kClient6, kServer6).icmp6_echo(1, 1)), kLan, DropReason::nat64_untranslatable))
+      << "an ICMPv6 error from the client";
+  EXPECT_TRUE(dropped(lan6(*r, Pkt6().ipv6(kClient6, kServer6, 1).udp(1, 2)), kLan, DropReason::nat64_hop_limit));
+  EXPECT_TRUE(dropped(Pkt().eth(kR1Mac, kGatewayMac).ipv4(kServer4, kPool).tcp(80, 40000, 0x12).bytes(), kWan,
+                      DropReason::nat64_no_binding))
+      << "a port outside the waypoint range";
+  EXPECT_TRUE(dropped(Pkt().eth(kR1Mac, kGatewayMac).ipv4(kServer4, kPool).tcp(80, 50000, 0x12).bytes(), kWan,
+                      DropReason::nat64_no_binding));
+  EXPECT_TRUE(dropped(Pkt().eth(kR1Mac, kGatewayMac).ipv4(kServer4, kPool).proto(47).payload("gre!").bytes(), kWan,
+                      DropReason::nat64_no_binding));
+  // Not under any NAT64 prefix: IPv6 is not routed.
+  EXPECT_TRUE(dropped(lan6(*r, Pkt6().ipv6(kClient6, "2001:db8:2::10").tcp(1, 80, 0x02)), kLan, DropReason::not_ipv4));
+  EXPECT_EQ(r->count(Counter::nat64_out), 0u);
+  EXPECT_EQ(r->count(Counter::nat64_bindings_created), 0u);
+}
+
+TEST(Nat64Worker, AClientOffLinkIsNotAnsweredAndBindingsExpire) {
+  auto r = make_router();
+  Frame out = r->send_one(kLan, lan6(*r, Pkt6().ipv6(kClient6, kServer6).udp(7000, 53)));
+  EXPECT_EQ(r->worker().nat64().bindings().size(), 1u);
+  EXPECT_EQ(r->worker().counters().nat64_bindings.load(), 1u);
+  r->worker().set_now_ms(r->worker().now_ms() + Nat64Bindings::kUdpMs + 1000);
+  for (int i = 0; i < 512 && r->worker().nat64().bindings().size(); ++i) r->idle();
+  EXPECT_EQ(r->worker().nat64().bindings().size(), 0u);
+  EXPECT_EQ(r->count(Counter::nat64_bindings_expired), 1u);
+  EXPECT_EQ(r->worker().counters().nat64_bindings.load(), 0u) << "the gauge REST and /metrics read";
+  EXPECT_TRUE(r->send(kWan, Pkt().eth(kR1Mac, kGatewayMac).ipv4(kServer4, kPool).udp(53, out.sport()).bytes()).empty());
+  EXPECT_EQ(r->drop_count(DropReason::nat64_no_binding), 1u);
+}
+
+// A client port's packets meet one binding whichever worker receives them
+// (handed to the worker of the binding's key), and the IPv4 replies are
+// dispatched by the pool port's class to the worker holding the binding.
+TEST(Nat64Worker, OneBindingPerClientPortAndRepliesReachItsWorker) {
+  constexpr uint32_t kWorkers = 3;
+  auto r = make_router(RouterOptions().with_workers(kWorkers));
+  rte_mempool* pool = test_pool();
+  auto run_all = [&] {
+    for (uint32_t w = 0; w < kWorkers; ++w) {
+      r->worker(w).drain_handoff();
+      r->worker(w).flush();
+    }
+  };
+  for (uint16_t sport = 41000; sport < 41012; ++sport) {
+    std::vector<uint16_t> seen;
+    for (uint32_t w = 0; w < kWorkers; ++w) {  // the same client port, received by each worker
+      rte_mbuf* m = Pkt::to_mbuf(pool, lan6(*r, Pkt6().ipv6(kClient6, kServer6).tcp(sport, 80, 0x10)), kLan);
+      r->worker(w).receive(&m, 1);
+      r->worker(w).flush();
+      run_all();
+      ASSERT_EQ(r->transmitted().size(), 1u) << "sport " << sport << " via worker " << w << " drops " << r->drops();
+      seen.push_back(r->transmitted().back().sport());
+      r->idle();
+    }
+    EXPECT_EQ(seen[0], seen[1]);
+    EXPECT_EQ(seen[0], seen[2]);
+    const uint32_t owner = owner_of_class(class_of_port(seen[0]), kWorkers);
+    uint64_t handoffs = 0;
+    for (uint32_t w = 0; w < kWorkers; ++w) handoffs += r->worker(w).counters().get(Counter::handoff_in);
+    rte_mbuf* m =
+        Pkt::to_mbuf(pool, Pkt().eth(kR1Mac, kGatewayMac).ipv4(kServer4, kPool).tcp(80, seen[0], 0x12).bytes(), kWan);
+    r->worker(owner).receive(&m, 1);
+    r->worker(owner).flush();
+    ASSERT_EQ(r->transmitted().size(), 1u) << "reply not translated by worker " << owner << ": " << r->drops();
+    uint64_t after = 0;
+    for (uint32_t w = 0; w < kWorkers; ++w) after += r->worker(w).counters().get(Counter::handoff_in);
+    EXPECT_EQ(after, handoffs) << "the reply was not handed off";
+    r->idle();
+  }
+  uint64_t bindings = 0;
+  for (uint32_t w = 0; w < kWorkers; ++w) bindings += r->worker(w).nat64().bindings().size();
+  EXPECT_EQ(bindings, 12u);
+}
+
+}  // namespace
+}  // namespace wp
