@@ -50,6 +50,7 @@ bool get_leg(const pb::Leg& in, const RouterModel& rm, const FibTable* fib, uint
   }
   auto nh = route_next_hop(route_winner(rm, fib, out.tuple.dst), out.tuple.dst, hash);
   if (!nh) return error = std::string(which) + ": no route to " + format_ipv4(out.tuple.dst), false;
+  if (nh->iface < 0) return error = std::string(which) + ": routed into a tunnel (not synced)", false;
   if (rm.interfaces[nh->iface].wan != (out.peer >= 0))
     return error = std::string(which) + ": routed out of the wrong kind of interface", false;
   out.iface = static_cast<int8_t>(nh->iface);

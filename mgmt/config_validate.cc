@@ -244,6 +244,14 @@ void ConfigValidator::check_routes() {
     const config::Route& rt = cfg_.routes(i);
     const std::string path = "routes[" + std::to_string(i) + "]";
     if (required(rt.prefix(), path + ".prefix")) cidr(rt.prefix(), path + ".prefix", true);
+    // Into an IPsec tunnel interface (docs/ipsec.md): the tunnel is the next hop.
+    const bool tunnel = std::any_of(cfg_.tunnels().begin(), cfg_.tunnels().end(),
+                                    [&](const config::Tunnel& t) { return !t.name().empty() && t.name() == rt.interface(); });
+    if (tunnel) {
+      if (!rt.next_hop().empty())
+        error(path + ".next_hop", "a route into tunnel \"" + rt.interface() + "\" has no next hop (leave it empty)");
+      continue;
+    }
     const Link* link =
         required(rt.interface(), path + ".interface") ? link_ref(rt.interface(), path + ".interface") : nullptr;
     if (!required(rt.next_hop(), path + ".next_hop")) continue;

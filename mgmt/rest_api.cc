@@ -69,6 +69,13 @@ std::string iface_name(const RouterModel& m, int idx) {
                                                                     : std::string();
 }
 
+// A session side's interface, or the IPsec tunnel it leaves through.
+std::string side_name(const RouterModel& m, const SideOut& side) {
+  if (side.iface == kIfaceTunnel)
+    return side.next_hop < m.tunnels.size() ? m.tunnels[side.next_hop].name : std::string();
+  return iface_name(m, side.iface);
+}
+
 void fill_session(api::SessionInfo* o, const SessionView& v, const RouterModel& m) {
   const Session& s = v.session;
   o->set_uuid(format_session_id(s.uuid));
@@ -78,8 +85,8 @@ void fill_session(api::SessionInfo* o, const SessionView& v, const RouterModel& 
   fill_tuple(o->mutable_original(), s.original);
   fill_tuple(o->mutable_arrived(), s.key_a());
   fill_tuple(o->mutable_left(), s.out_fwd.tuple);
-  o->set_ingress(iface_name(m, s.out_rev.iface));
-  o->set_egress(iface_name(m, s.out_fwd.iface));
+  o->set_ingress(side_name(m, s.out_rev));
+  o->set_egress(side_name(m, s.out_fwd));
   o->mutable_forward()->set_packets(s.packets[0]);
   o->mutable_forward()->set_bytes(s.bytes[0]);
   o->mutable_reverse()->set_packets(s.packets[1]);

@@ -137,9 +137,13 @@ IpfixRecord ipfix_record(const SessionEvent& ev, const RouterModel& model, const
   bool live = ev.kind != SessionEventKind::closed;
   r.nat_event = live ? kNatEventSessionCreate : kNatEventSessionDelete;
   r.end_reason = live ? static_cast<uint8_t>(SessionEndReason::active_timeout) : static_cast<uint8_t>(ev.reason);
-  // Interfaces as ifIndex-style numbers: config order + 1 (LAN = 1, wan[0] = 2).
-  r.ingress_if = static_cast<uint32_t>(s.out_rev.iface + 1);
-  r.egress_if = static_cast<uint32_t>(s.out_fwd.iface + 1);
+  // Interfaces as ifIndex-style numbers: config order + 1 (LAN = 1, wan[0] = 2);
+  // an IPsec tunnel is 1001 + its index in tunnels[].
+  auto if_index = [](const SideOut& side) {
+    return side.iface == kIfaceTunnel ? 1001 + side.next_hop : static_cast<uint32_t>(side.iface + 1);
+  };
+  r.ingress_if = if_index(s.out_rev);
+  r.egress_if = if_index(s.out_fwd);
   r.session_id = s.uuid;
   r.set_tenant(name_of(model.tenants, s.tenant));
   r.set_service(service_name(model, s.service));

@@ -156,6 +156,7 @@ void DataplaneRuntime::create_control() {
     ike_ = std::make_unique<IkeService>(cfg_, shared_.esp, std::move(readers), [](const std::string& line) {
       std::fprintf(stderr, "waypointd: %s\n", line.c_str());
     });
+    ike_->set_tunnel_counters(shared_.esp_counters.get(), workers + 1);
     control_->set_ike(ike_.get());
     std::fprintf(stderr, "waypointd: ike: responder for %d IPsec peer(s) on UDP 500/4500 of the WAN addresses\n",
                  cfg_.ipsec_peers_size());

@@ -86,6 +86,7 @@ IkeService::IkeService(const waypoint::config::Config& cfg, std::atomic<const Es
     for (int i = 0; i < cfg.tenants_size(); ++i)
       if (cfg.tenants(i).name() == tu.tenant()) tenant = static_cast<uint16_t>(i);
     book_.set_tunnel(static_cast<uint16_t>(t), tenant, static_cast<uint16_t>(tu.mtu() ? tu.mtu() : 1400));
+    tunnels_.push_back({tu.name(), tu.peer(), tu.tenant(), tu.mtu() ? tu.mtu() : 1400});
   }
   publish();  // an empty table: the tunnels, no SA yet
   render();
@@ -159,7 +160,7 @@ void IkeService::sync_sas() {
       installed_[spi_in] = {ep.tunnel, steady_clock::now()};
       if (log_)
         log_("ike: " + sa->peer.str() + ": Child SA " + hex(spi_in, 8) + " in the workers' SA table (tunnel " +
-             std::to_string(ep.tunnel) + "; no worker processes ESP yet)");
+             std::to_string(ep.tunnel) + ")");
       changed = true;
     }
   }
@@ -260,11 +261,37 @@ void IkeService::render() {
                                                            c.spi_out}});
     }
   }
+  // Per tunnel: what the workers opened and sealed, and refused (summed over workers).
+  json tunnels = json::array();
+  for (size_t t = 0; t < tunnels_.size(); ++t) {
+    uint64_t v[6] = {};
+    for (uint32_t w = 0; tunnel_counters_ && w < counter_readers_; ++w) {
+      const EspTunnelCounters& c = tunnel_counters_[w * kEspCounterTunnels + t];
+      v[0] += c.in_packets.load(std::memory_order_relaxed);
+      v[1] += c.in_bytes.load(std::memory_order_relaxed);
+      v[2] += c.in_drops.load(std::memory_order_relaxed);
+      v[3] += c.out_packets.load(std::memory_order_relaxed);
+      v[4] += c.out_bytes.load(std::memory_order_relaxed);
+      v[5] += c.out_drops.load(std::memory_order_relaxed);
+    }
+    const TunnelInfo& ti = tunnels_[t];
+    tunnels.push_back({{"name", ti.name},
+                       {"peer", ti.peer},
+                       {"tenant", ti.tenant},
+                       {"mtu", ti.mtu},
+                       {"in_packets", v[0]},
+                       {"in_bytes", v[1]},
+                       {"in_drops", v[2]},
+                       {"out_packets", v[3]},
+                       {"out_bytes", v[4]},
+                       {"out_drops", v[5]}});
+  }
   json doc = {{"enabled", true},
               {"ike_sas", ike_sas},
               {"child_sas", child_sas},
+              {"tunnels", tunnels},
               {"half_open", responder_.half_open()},
-              {"esp_dataplane", false},
+              {"esp_dataplane", tunnel_counters_ != nullptr},
               {"counters", counters},
               {"refused", refused}};
   auto text = std::make_shared<const std::string>(doc.dump(2));

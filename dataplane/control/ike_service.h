@@ -39,6 +39,7 @@
 #include "dataplane/control/ike/child_esp.h"
 #include "dataplane/control/ike/ike_responder.h"
 #include "dataplane/ip/ipv4.h"
+#include "dataplane/ipsec/esp_counters.h"
 
 namespace wp {
 
@@ -86,6 +87,14 @@ class IkeService {
   // Timers: half-open IKE SAs (30 s), the cookie secret (5 min), retired tables.
   void poll(std::chrono::steady_clock::time_point now);
 
+  // The workers' per-tunnel ESP counters, `readers` x kEspCounterTunnels
+  // (DataplaneShared::esp_counters), summed into the status; set before the
+  // workers start. Without it the status says esp_dataplane false.
+  void set_tunnel_counters(const EspTunnelCounters* counters, uint32_t readers) {
+    tunnel_counters_ = counters;
+    counter_readers_ = readers;
+  }
+
   // GET /api/v1/ipsec; any thread.
   std::string status_json() const;
 
@@ -111,6 +120,13 @@ class IkeService {
   };
 
   std::atomic<const EspSaTable*>& published_;
+  const EspTunnelCounters* tunnel_counters_ = nullptr;
+  uint32_t counter_readers_ = 0;
+  struct TunnelInfo {
+    std::string name, peer, tenant;
+    uint32_t mtu = 0;
+  };
+  std::vector<TunnelInfo> tunnels_;  // config order = the table's tunnel index
   Readers readers_;
   Log log_;
   ike::Responder responder_;

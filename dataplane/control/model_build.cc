@@ -169,9 +169,26 @@ class RouterModelBuilder {
     return kNone;
   }
 
+  // Tunnel interfaces (IPsec) before the routes that may name them.
+  void tunnels() {
+    for (const auto& t : cfg_.tunnels())
+      m_->tunnels.push_back({t.name(), kNone, static_cast<uint16_t>(t.mtu() ? t.mtu() : 1400)});
+  }
+
+  int tunnel_named(const std::string& n) const {
+    for (size_t i = 0; i < m_->tunnels.size(); ++i)
+      if (m_->tunnels[i].name == n) return static_cast<int>(i);
+    return kNone;
+  }
+
   bool routes() {
+    tunnels();
     for (const auto& r : cfg_.routes()) {
       auto p = parse_prefix(r.prefix());
+      if (int t = tunnel_named(r.interface()); t != kNone && p) {  // into the tunnel: no next hop
+        m_->routes.push_back({*p, static_cast<Ipv4>(t), kIfaceTunnel});
+        continue;
+      }
       auto nh = parse_ipv4(r.next_hop());
       if (!p || !nh) return fail("route " + r.prefix() + ": bad prefix or next hop");
       m_->routes.push_back({*p, *nh, iface_named(r.interface())});
@@ -190,6 +207,9 @@ class RouterModelBuilder {
       for (const auto& p : t.prefixes())
         if (auto pf = parse_prefix(p)) m_->tenant_prefixes_.push_back({*pf, idx});
       if (int i = iface_named(t.interface()); i != kNone) m_->tenant_of_iface_[i] = idx;
+      for (auto& tu : m_->tunnels)
+        for (const auto& ct : cfg_.tunnels())
+          if (ct.name() == tu.name && ct.tenant() == t.name()) tu.tenant = idx;
       for (const auto& p : t.ipv6_prefixes())
         if (auto pf = parse_prefix6(p)) m_->tenant_prefixes6_.push_back({*pf, idx});
     }

@@ -37,7 +37,7 @@ inline std::optional<NextHop> route_next_hop(const RouteWinner& w, Ipv4 dst, uin
     return NextHop{h.iface, h.gateway ? h.gateway : dst};
   }
   if (!w.own) return std::nullopt;
-  return NextHop{w.own->iface, w.own->next_hop ? w.own->next_hop : dst};
+  return NextHop{w.own->iface, w.own->next_hop || w.own->tunnel() ? w.own->next_hop : dst};
 }
 
 }  // namespace wp

@@ -101,7 +101,7 @@ const RouteModel* RouterModel::route_entry(Ipv4 dst) const {
 std::optional<NextHop> RouterModel::route(Ipv4 dst) const {
   const RouteModel* best = route_entry(dst);
   if (!best) return std::nullopt;
-  return NextHop{best->iface, best->next_hop ? best->next_hop : dst};
+  return NextHop{best->iface, best->next_hop || best->tunnel() ? best->next_hop : dst};
 }
 
 int RouterModel::own_address_iface(Ipv4 addr) const {

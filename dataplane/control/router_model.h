@@ -73,13 +73,20 @@ struct InterfaceModel {
   }
 };
 
+// A route or a session side that leaves through a tunnel interface
+// (`tunnels[]`, docs/ipsec.md § ESP in the worker loop): `iface` holds this
+// value and the next hop holds the tunnel's index, never an address; the
+// packet is handed to the tunnel's owner worker and sealed in ESP there.
+inline constexpr int kIfaceTunnel = -2;
+
 struct RouteModel {
   Ipv4Prefix prefix;
-  Ipv4 next_hop = 0;  // 0: directly connected
+  Ipv4 next_hop = 0;  // 0: directly connected; the tunnel index when iface is kIfaceTunnel
   int iface = kNone;
   // Administrative distance: connected 0, static 1 (a route from FRR with a
   // lower one wins over a config route of the same prefix; ties go to the config).
-  uint8_t distance() const { return next_hop ? 1 : 0; }
+  uint8_t distance() const { return next_hop || iface == kIfaceTunnel ? 1 : 0; }
+  bool tunnel() const { return iface == kIfaceTunnel; }
 };
 
 // Applications and categories (nDPI ids, apps/classifier.h) a service is for or a policy
@@ -144,8 +151,17 @@ struct PeerModel {
 };
 
 struct NextHop {
-  int iface = kNone;
-  Ipv4 addr = 0;  // the address to resolve with ARP
+  int iface = kNone;  // kIfaceTunnel: into tunnel `addr`
+  Ipv4 addr = 0;      // the address to resolve with ARP
+  bool tunnel() const { return iface == kIfaceTunnel; }
+};
+
+// A route-based IPsec tunnel interface (`tunnels[]`, in config order: the
+// index the IKE service's EspSaTable uses).
+struct TunnelModel {
+  std::string name;
+  int tenant = kNone;  // the source tenant of what comes out of it
+  uint16_t mtu = 1400;  // inner packets
 };
 
 // The punt path (docs/operations.md § Punt path). Rates are router-wide
@@ -168,6 +184,7 @@ class RouterModel {
   std::string name;
   std::vector<InterfaceModel> interfaces;  // [0] is the LAN
   std::vector<RouteModel> routes;          // connected first, then static
+  std::vector<TunnelModel> tunnels;        // tunnels[] (IPsec), by EspSaTable tunnel index
   std::vector<std::string> tenants;
   std::vector<TenantLimits> tenant_limits;  // by tenant index
   uint32_t new_sessions_per_source = 0;     // router-wide per second; 0 = no limit

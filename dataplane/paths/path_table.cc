@@ -57,7 +57,7 @@ PathTable::PathTable(const RouterModel& rm, const config::Config& cfg, uint32_t 
   for (size_t p = 0; p < rm.peers.size(); ++p) {
     for (Ipv4 w : rm.peers[p].waypoints) {
       auto nh = rm.route(w);
-      if (!nh || !rm.interfaces[nh->iface].wan) continue;
+      if (!nh || nh->iface < 0 || !rm.interfaces[nh->iface].wan) continue;  // not into a tunnel
       int& slot = by_peer_iface_[p * n_ifaces_ + static_cast<size_t>(nh->iface)];
       if (slot >= 0) continue;  // one path per (peer, interface): the first waypoint
       slot = static_cast<int>(paths_.size());

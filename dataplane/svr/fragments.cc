@@ -7,6 +7,7 @@
 #include "dataplane/crypto/session_data.h"
 #include "dataplane/ip/checksum.h"
 #include "dataplane/ip/fragment.h"
+#include "dataplane/worker/esp_step.h"
 #include "dataplane/worker/qos_tx.h"
 #include "dataplane/ip/icmp.h"
 #include "dataplane/ip/packet_edit.h"
@@ -116,6 +117,10 @@ void Fragments::restore_header(rte_mbuf* m, const ParsedPacket& pp, const Fragme
 }
 
 void Fragments::transmit(rte_mbuf* m, const ParsedPacket& pp, int iface, Ipv4 next_hop, bool id_reserved) {
+  if (iface == kIfaceTunnel) [[unlikely]] {
+    if (!tunnels_) return ctx_.drop(m, DropReason::esp_no_sa);
+    return tunnels_->output(m, pp, next_hop);
+  }
   uint16_t mtu = ctx_.rm().interfaces[iface].mtu;
   if (pp.end - pp.l3 <= mtu) [[likely]]
     return tx_.transmit(m, iface, next_hop);
@@ -151,7 +156,7 @@ bool Fragments::refuse_oversize_tcp(rte_mbuf* m, const ParsedPacket& pp, const S
   if (pp.end - pp.l3 + extra <= mtu) return false;
   const SideOut& back = dir == Dir::forward ? s.out_rev : s.out_fwd;
   const uint16_t quote = static_cast<uint16_t>(pp.l4 - pp.l3 + 8);  // RFC 792: IP header + 64 bits
-  rte_mbuf* c = back.peer < 0 ? build_icmp_frag_needed(m->pool, ip, quote, ctx_.rm().interfaces[back.iface].addr,
+  rte_mbuf* c = back.peer < 0 && back.iface >= 0 ? build_icmp_frag_needed(m->pool, ip, quote, ctx_.rm().interfaces[back.iface].addr,
                                                        pp.src, static_cast<uint16_t>(mtu - extra))
                               : nullptr;
   if (c) {

@@ -39,6 +39,8 @@
 
 namespace wp {
 
+class EspStep;
+
 class Fragments {
  public:
   Fragments(WorkerContext& ctx, Handoff& handoff, Tx& tx);
@@ -58,7 +60,10 @@ class Fragments {
   FragmentInfo reserve_id(rte_mbuf* m, const ParsedPacket& pp);
   void restore_header(rte_mbuf* m, const ParsedPacket& pp, const FragmentInfo& f);
 
-  // Tx::transmit, fragmenting what exceeds the interface MTU (DF policy above).
+  // Where sides that leave through an IPsec tunnel (iface kIfaceTunnel) go.
+  void set_tunnels(EspStep* esp) { tunnels_ = esp; }
+  // Tx::transmit, fragmenting what exceeds the interface MTU (DF policy above);
+  // into an IPsec tunnel (iface kIfaceTunnel, next_hop = the tunnel) the ESP step takes it.
   void transmit(rte_mbuf* m, const ParsedPacket& pp, int iface, Ipv4 next_hop, bool id_reserved = false);
   // True when it consumed `m`: a TCP segment with DF too big once sealed
   // (ICMP frag-needed to a LAN sender, then dropped as mtu_exceeded).
@@ -70,6 +75,7 @@ class Fragments {
   WorkerContext& ctx_;
   Handoff& handoff_;
   Tx& tx_;
+  EspStep* tunnels_ = nullptr;
   ReassemblyTable table_;
   uint32_t seq_;  // stepped by the worker count, so workers never share a fragment id
 };

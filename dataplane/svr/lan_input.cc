@@ -1,6 +1,7 @@
 // LAN input; see lan_input.h.
 #include "dataplane/svr/lan_input.h"
 
+#include "dataplane/ip/packet_edit.h"
 #include "dataplane/paths/path_table.h"
 #include "dataplane/session/owner.h"
 #include "dataplane/svr/breakout.h"
@@ -8,32 +9,50 @@
 
 namespace wp {
 
-void LanInput::input(rte_mbuf* m, ParsedPacket& pp, int iface) {
+namespace {
+
+// Whether `side` (where the packet arrives) is IPsec tunnel `tunnel`, or, for
+// kNone, no tunnel at all.
+bool arrives_as(const SideOut& side, int tunnel) {
+  if (side.iface != kIfaceTunnel) return tunnel == kNone;
+  return tunnel != kNone && side.next_hop == static_cast<Ipv4>(tunnel);
+}
+
+}  // namespace
+
+void LanInput::input(rte_mbuf* m, ParsedPacket& pp, int iface, int tunnel) {
   SessionRef ref = ctx_.table.lookup({pp.src, pp.dst, pp.sport, pp.dport, pp.proto});
   if (!ref || !recheck_.current(*ref.session)) {
-    first_packet(m, pp, iface);
+    first_packet(m, pp, iface, tunnel);
     return;
   }
+  // A tunnel's packets only for its own sessions, and LAN packets only for LAN ones.
+  if (!arrives_as(ref.dir == Dir::forward ? ref.session->out_rev : ref.session->out_fwd, tunnel)) [[unlikely]]
+    return ctx_.drop(m, DropReason::tunnel_mismatch);
   // A forward packet is where the ingress router moves a session off a path
   // that went down or left its SLA (one byte read when it stays).
   if (ref.dir == Dir::forward && ref.session->side_b_wan() && ctx_.shared.paths) migration_.follow(*ref.session);
   emit_.send(m, pp, *ref.session, ref.dir);
 }
 
-void LanInput::first_packet(rte_mbuf* m, ParsedPacket& pp, int iface) {
+void LanInput::first_packet(rte_mbuf* m, ParsedPacket& pp, int iface, int tunnel) {
   const RouterModel& rm = ctx_.rm();
   FiveTuple t{pp.src, pp.dst, pp.sport, pp.dport, pp.proto};
-  int tenant = rm.tenant_for(t.src, iface);
+  int tenant = tunnel == kNone                                 ? rm.tenant_for(t.src, iface)
+               : static_cast<size_t>(tunnel) < rm.tunnels.size() ? rm.tunnels[static_cast<size_t>(tunnel)].tenant
+                                                                  : kNone;
   if (tenant == kNone) return ctx_.drop(m, DropReason::no_tenant);
   int service = rm.service_for(t.dst, t.proto, t.dport);
-  // SVR carries TCP and UDP; ICMP echo goes only through a breakout.
-  if (t.proto == kProtoIcmp && (service == kNone || rm.services[service].breakout_iface == kNone))
-    return ctx_.drop(m, DropReason::unsupported_proto);
+  // SVR carries TCP and UDP; ICMP echo goes only through a breakout, or
+  // routed on our side between the LAN and an IPsec tunnel.
+  if (t.proto == kProtoIcmp && !icmp_allowed(t, service, tunnel, pkt_data(m)[pp.l4] == 8)) return ctx_.drop(m, DropReason::unsupported_proto);
   if (service == kNone) return ctx_.drop(m, DropReason::no_service);
   int security = rm.policy(tenant, service);
   if (security == kNone) return ctx_.drop(m, DropReason::policy_deny);
   const uint32_t hash = symmetric_hash(t);
-  auto back = ctx_.route(t.src, hash);
+  // Replies to a tunnel's packet go back into that tunnel, whatever the routes say.
+  auto back = tunnel == kNone ? ctx_.route(t.src, hash)
+                              : std::optional<NextHop>{NextHop{kIfaceTunnel, static_cast<Ipv4>(tunnel)}};
   if (!back) return ctx_.drop(m, DropReason::no_route);
   DropReason why = DropReason::no_route;
   if (!ctx_.admit_session(t.src, tenant, why)) return ctx_.drop(m, why);
@@ -60,6 +79,16 @@ void LanInput::first_packet(rte_mbuf* m, ParsedPacket& pp, int iface) {
   ctx_.post_event(SessionEventKind::created, *s);
   apps_.start(*s);  // the first packet is the first one classified (Emit::send)
   emit_.send(m, pp, *s, Dir::forward);
+}
+
+bool LanInput::icmp_allowed(const FiveTuple& t, int service, int tunnel, bool echo_request) const {
+  if (service == kNone || !echo_request) return false;  // a session starts with an echo request
+  const ServiceModel& svc = ctx_.rm().services[service];
+  if (svc.breakout_iface != kNone) return true;
+  if (svc.next_peer != kNone) return false;
+  if (tunnel != kNone) return true;
+  const auto fwd = ctx_.route(t.dst, symmetric_hash(t));
+  return fwd && fwd->tunnel();
 }
 
 bool LanInput::bind_side_b(Session& s, const ServiceModel& svc, DropReason& why) {

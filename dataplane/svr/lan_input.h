@@ -33,14 +33,19 @@ class LanInput {
            AppInspect& apps)
       : ctx_(ctx), emit_(emit), crypto_(crypto), migration_(migration), recheck_(recheck), apps_(apps) {}
 
-  // A packet this worker owns that arrived on a LAN interface `iface`.
-  void input(rte_mbuf* m, ParsedPacket& pp, int iface);
+  // A packet this worker owns that arrived on a LAN interface `iface`, or
+  // out of IPsec tunnel `tunnel` (iface kNone): the tunnel's tenant is its
+  // source tenant and the session's side A is the tunnel (replies go back
+  // into it), and a session whose arriving side is not that tunnel refuses it.
+  void input(rte_mbuf* m, ParsedPacket& pp, int iface, int tunnel = kNone);
 
  private:
-  void first_packet(rte_mbuf* m, ParsedPacket& pp, int iface);
+  void first_packet(rte_mbuf* m, ParsedPacket& pp, int iface, int tunnel);
   // Side B of a new session `s` of service `svc`: a peer, a breakout port or
   // (both ends on our LAN side) a plain routed session. False with `why`.
   bool bind_side_b(Session& s, const ServiceModel& svc, DropReason& why);
+  // ICMP echo of `service`: through a breakout, or routed between the LAN and a tunnel.
+  bool icmp_allowed(const FiveTuple& t, int service, int tunnel, bool echo_request) const;
 
   WorkerContext& ctx_;
   Emit& emit_;

@@ -37,7 +37,7 @@ bool bind_by_route(WorkerContext& ctx, Session& s, int peer, uint32_t cls, DropR
   size_t peer_n = 0;
   for (Ipv4 w : rm.peers[peer].waypoints) {
     auto nh = ctx.route(w, h);
-    if (!nh || !rm.interfaces[nh->iface].wan) continue;
+    if (!nh || nh->iface < 0 || !rm.interfaces[nh->iface].wan) continue;  // a tunnel carries no SVR
     if (link == kNone) link = nh->iface;
     peer_n += nh->iface == link;
   }

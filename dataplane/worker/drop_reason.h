@@ -111,6 +111,10 @@ namespace wp {
   X(esp_too_big, "packet routed into a tunnel is larger than the tunnel MTU") \
   X(esp_no_room, "no headroom or tailroom in the mbuf for the ESP encapsulation") \
   X(esp_seal_failed, "the crypto library refused to seal an ESP packet") \
+  X(esp_no_route, "sealed ESP packet whose SA peer is not routed out of a WAN interface") \
+  X(esp_inner_fragment, "the packet inside ESP is an IPv4 fragment (not reassembled from tunnels yet)") \
+  X(esp_inner_to_us, "the packet inside ESP is addressed to the router itself (not answered from tunnels yet)") \
+  X(tunnel_mismatch, "packet of a session whose side is another tunnel, or none (a spoofed inner source)") \
   /* QoS on shaped WAN ports (worker/qos_tx.h) */ \
   X(qos_ring_full, "QoS: the ring to the shaped port's owner worker was full") \
   X(qos_queue_full, "QoS: the packet's class queue on the shaped port was full") \

@@ -21,6 +21,7 @@
 #include "dataplane/control/neighbor.h"
 #include "dataplane/control/neighbor6.h"
 #include "dataplane/control/router_model.h"
+#include "dataplane/ipsec/esp_counters.h"
 #include "dataplane/ip/fib.h"
 #include "dataplane/paths/path_table.h"
 #include "dataplane/session/events.h"
@@ -40,8 +41,14 @@ struct DataplaneShared {
   std::atomic<const FibTable*> fib{nullptr};
   // ESP SAs and tunnels from the IKE service (control/ike_service.h):
   // published whole by the control thread, retired after every worker's
-  // epoch moved twice; null = no ipsec_peers. The workers do not read it yet.
+  // epoch moved twice; null = no ipsec_peers. The SA owners read it once a
+  // burst (worker/esp_step.h).
   std::atomic<const EspSaTable*> esp{nullptr};
+  // (workers + 1) x kEspCounterTunnels, made by create_rings.
+  std::unique_ptr<EspTunnelCounters[]> esp_counters;
+  EspTunnelCounters* esp_tunnel_counters(uint32_t worker, uint32_t tunnel) {
+    return &esp_counters[worker * kEspCounterTunnels + tunnel % kEspCounterTunnels];
+  }
   NeighborTable neighbors;
   Neighbor6Table neighbors6;  // IPv6 (Neighbor Discovery), the control thread resolves
   uint32_t workers = 1;

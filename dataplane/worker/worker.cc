@@ -49,6 +49,7 @@ bool qos_backlog(const WorkerContext& ctx) {
 
 Worker::Worker(uint32_t id, DataplaneShared& shared, uint32_t max_sessions, int socket)
     : ctx_(id, shared, max_sessions, socket), rx_(eth_rx) {
+  fragments_.set_tunnels(&esp_);  // sides that leave through an IPsec tunnel
   uint64_t hz = rte_get_tsc_hz();
   tsc_per_ms_ = hz >= 1000 ? hz / 1000 : 1;
 }
@@ -183,14 +184,20 @@ int Worker::owner_of(rte_mbuf*& m, ParsedPacket& pp, int iface) {
     // SVR traffic to our waypoint ports (and breakout replies: TCP, UDP, ICMP
     // echo replies to a source-NAT port) is dispatched by the class in the
     // port; the rest is ours to answer.
+    // ESP of an IPsec tunnel goes to the worker that owns its SA, by the SPI
+    // alone (docs/ipsec.md § Which worker owns an SA).
+    if (wan && esp_.enabled())
+      if (const uint32_t spi = esp_spi_of(m, pp)) return static_cast<int>(owner_of_spi(spi, ctx_.shared.workers));
     if (!(wan && (l4_svr || is_icmp_echo(m, pp, kIcmpEchoReply)) && is_waypoint_port(pp.dport)))
       return local_to_control(m, pp), kNone;
     cls = class_of_port(pp.dport);
   } else if (ctx_.rm().punt.enabled && is_link_local_multicast(pp.dst)) {
     return local_to_control(m, pp), kNone;  // OSPF hellos and the like, for the kernel's daemons
   } else if (!wan) {
-    // ICMP echo requests are for breakout services (LanInput checks).
-    if (!l4_svr && !is_icmp_echo(m, pp, kIcmpEchoRequest)) return ctx_.drop(m, DropReason::unsupported_proto), kNone;
+    // ICMP echo requests are for breakout services and tunnels, replies for
+    // tunnels' pings (LanInput checks).
+    if (!l4_svr && !is_icmp_echo(m, pp, kIcmpEchoRequest) && !is_icmp_echo(m, pp, kIcmpEchoReply))
+      return ctx_.drop(m, DropReason::unsupported_proto), kNone;
     cls = affinity_class({pp.src, pp.dst, pp.sport, pp.dport, pp.proto});
   } else {
     return ctx_.drop(m, DropReason::not_for_us), kNone;
@@ -236,14 +243,63 @@ void Worker::stage(Owned& o) {
 void Worker::process_owned(Owned* o, uint32_t n) {
   for (uint32_t i = 0; i < n; ++i) ctx_.table.prefetch_session(o[i].sig);
   for (uint32_t i = 0; i < n; ++i) {
-    if (ctx_.rm().nat64_pool_holds(o[i].pp.dst))
+    if (o[i].tunnel != kNone) {  // out of an IPsec tunnel: a LAN packet of the tunnel's tenant
+      esp_.clamp(o[i].m, o[i].pp, static_cast<uint32_t>(o[i].tunnel));
+      lan_.input(o[i].m, o[i].pp, kNone, o[i].tunnel);
+    } else if (ctx_.rm().nat64_pool_holds(o[i].pp.dst)) {
       nat64_.input4(o[i].m, o[i].pp);
-    else if (o[i].wan)
+    } else if (o[i].wan && esp_spi_of(o[i].m, o[i].pp) && esp_.enabled()) {
+      esp_.input(o[i].m, o[i].pp);  // owner_of_spi sent it here
+    } else if (o[i].wan) {
       wan_.input(o[i].m, o[i].pp);
-    else
+    } else {
       lan_.input(o[i].m, o[i].pp, o[i].iface);
+    }
   }
   wan_.open_pending();  // verify + decrypt the burst's sealed WAN packets together
+  rte_mbuf* inner[kMaxBurst];
+  if (const uint16_t k = esp_.open_pending(inner)) dispatch_inner(inner, k);  // the burst's ESP, opened together
+}
+
+void Worker::dispatch_inner(rte_mbuf** pkts, uint16_t n) {
+  Owned owned[kMaxBurst];
+  uint32_t n_owned = 0;
+  for (uint16_t i = 0; i < n; ++i) {
+    rte_mbuf* m = pkts[i];
+    const int tunnel = tunnel_from(m->port);
+    ParsedPacket pp = parse_packet(pkt_data(m), m->data_len);
+    if (pp.status == ParseStatus::fragment) {
+      ctx_.drop(m, DropReason::esp_inner_fragment);
+      continue;
+    }
+    if (pp.status != ParseStatus::ipv4) {
+      ctx_.drop(m, DropReason::esp_inner_malformed);
+      continue;
+    }
+    if (!ipv4_header_checksum_ok(pkt_data(m) + pp.l3)) {
+      ctx_.drop(m, DropReason::bad_ip_checksum);
+      continue;
+    }
+    if (ctx_.rm().own_address_iface(pp.dst) != kNone) {
+      ctx_.drop(m, DropReason::esp_inner_to_us);
+      continue;
+    }
+    if (pp.proto != kProtoTcp && pp.proto != kProtoUdp && !is_icmp_echo(m, pp, kIcmpEchoRequest) &&
+        !is_icmp_echo(m, pp, kIcmpEchoReply)) {
+      ctx_.drop(m, DropReason::unsupported_proto);
+      continue;
+    }
+    const uint32_t owner = owner_of_class(affinity_class({pp.src, pp.dst, pp.sport, pp.dport, pp.proto}),
+                                          ctx_.shared.workers);
+    if (owner != ctx_.id) {
+      handoff_.stage(m, owner);  // the port still says which tunnel
+      continue;
+    }
+    owned[n_owned] = Owned{m, pp, kNone, false, 0, tunnel};
+    stage(owned[n_owned++]);
+  }
+  handoff_.send_staged();
+  process_owned(owned, n_owned);
 }
 
 uint32_t Worker::drain_handoff() {
@@ -264,7 +320,20 @@ uint32_t Worker::drain_handoff() {
     uint16_t n_whole = 0;
     for (unsigned i = 0; i < n; ++i) {
       rte_mbuf* m = pkts[i];
+      if (tunnel_to(m->port) != kNone) {  // into an IPsec tunnel this worker owns
+        esp_.output_handed(m);
+        continue;
+      }
       ParsedPacket pp = parse_packet(pkt_data(m), m->data_len);
+      if (const int tunnel = tunnel_from(m->port); tunnel != kNone) {  // out of one, for a session here
+        if (pp.status != ParseStatus::ipv4) {
+          ctx_.drop(m, DropReason::esp_inner_malformed);
+          continue;
+        }
+        owned[n_owned] = Owned{m, pp, kNone, false, 0, tunnel};
+        stage(owned[n_owned++]);
+        continue;
+      }
       if (pp.status == ParseStatus::fragment) {
         if ((m = fragments_.reassemble(m, pp)) != nullptr) whole[n_whole++] = m;
         continue;
@@ -288,6 +357,8 @@ uint32_t Worker::drain_handoff() {
 }
 
 uint32_t Worker::flush() {
+  handoff_.send_staged();  // packets routed into tunnels other workers own
+  esp_.seal_pending();     // and those this worker owns, sealed in one burst
   crypto_.sign_pending();
   tx_.flush();
   return qos_.flush();

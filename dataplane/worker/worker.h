@@ -7,6 +7,7 @@
 //   WorkerContext   id, shared state, model, counters, session table, keys, clock
 //   QosTx           shaped WAN ports: DSCP, handoff to the port's owner, its scheduler
 //   Tx, Handoff     transmit buffers; batched handoff to other workers
+//   EspStep         IPsec tunnels: ESP opened by SPI owner, sealed by tunnel owner
 //   Fragments       reassembly in, fragmentation and TLV 1 out
 //   CryptoBatch     session keys, the seal and open bursts, TLV 16
 //   MetadataOnly    metadata in a packet of its own
@@ -44,6 +45,7 @@
 #include "dataplane/svr/wan_input.h"
 #include "dataplane/worker/aging.h"
 #include "dataplane/worker/context.h"
+#include "dataplane/worker/esp_step.h"
 #include "dataplane/worker/ha_follower.h"
 #include "dataplane/worker/handoff.h"
 #include "dataplane/worker/ipv6_input.h"
@@ -71,7 +73,7 @@ class Worker {
   Worker(const Worker&) = delete;
   Worker& operator=(const Worker&) = delete;
 
-  bool ok() const { return ctx_.table.ok() && ctx_.keys.ok() && crypto_.ok(); }
+  bool ok() const { return ctx_.table.ok() && ctx_.keys.ok() && crypto_.ok() && esp_.ok(); }
   uint32_t id() const { return ctx_.id; }
   SessionTable& table() { return ctx_.table; }
   WorkerCounters& counters() { return *ctx_.counters; }
@@ -82,6 +84,7 @@ class Worker {
   OffloadFollower& offload() { return offload_; }
   const Handoff& handoff() const { return handoff_; }
   const Nat64Step& nat64() const { return nat64_; }
+  const EspStep& esp() const { return esp_; }
 
   // Application classification on this worker (its own nDPI, made here: control path,
   // before the worker runs). False with `error` when nDPI cannot start.
@@ -121,6 +124,7 @@ class Worker {
     int iface;
     bool wan;
     uint32_t sig;
+    int tunnel = kNone;  // came out of this IPsec tunnel (iface kNone)
   };
   void update_clock();
   uint32_t read_ports();
@@ -132,6 +136,9 @@ class Worker {
   void local_to_control(rte_mbuf* m, const ParsedPacket& pp);  // metered per punt class when punting
   void stage(Owned& o);                      // hash + prefetch the index slot
   void process_owned(Owned* o, uint32_t n);  // prefetch sessions, then the SVR steps
+  // Inner packets out of ESP (frames, port marked with their tunnel), by the
+  // session owner rule as LAN packets.
+  void dispatch_inner(rte_mbuf** pkts, uint16_t n);
   void end_iteration();
 
   std::atomic<bool> debug_stall_{false};  // set_debug_stall
@@ -140,6 +147,7 @@ class Worker {
   QosTx qos_{ctx_};
   Tx tx_{ctx_, &qos_};
   Handoff handoff_{ctx_};
+  EspStep esp_{ctx_, tx_, handoff_};
   Fragments fragments_{ctx_, handoff_, tx_};
   CryptoBatch crypto_{ctx_, fragments_};
   MetadataOnly metadata_only_{ctx_, crypto_, tx_};

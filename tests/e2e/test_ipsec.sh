@@ -13,6 +13,11 @@
 #     IKE packets it did not answer as ike_unanswered only;
 #  4. a live commit that changes ipsec_peers is refused (restart needed);
 #  5. swanctl --terminate: r2's SAs are gone; r2 exits cleanly.
+# Between 1 and 2 (1b), ESP in r2's workers: the site's LAN (10.50.0.1, through
+# charon's ipsec0 TUN) pings and fetches 3 MiB (sha256) from 10.2.0.10 behind
+# r2 as tenant branch; a service without policy is dropped as policy_deny; a
+# capture of the site's port holds only ESP in UDP 4500 (and IKE, ARP); the
+# tunnel's counters in GET /api/v1/ipsec.
 # usage: sudo tests/e2e/test_ipsec.sh
 set -u -o pipefail
 here=$(cd "$(dirname "$0")" && pwd)
@@ -38,6 +43,19 @@ tunnels:
   - {name: ipsec0, peer: site1, tenant: branch}
   - {name: ipsec1, peer: site2, tenant: branch}
 YAML
+# The site's LAN (10.50.0.0/24) comes out of ipsec0 as tenant branch: ping (any
+# protocol to the server), web (wp_conf_common), not ssh (no policy); a
+# route names the tunnel.
+"$WP_PY" - "$WP_TMP/r2.yaml" <<'PY'
+import sys, yaml
+f = sys.argv[1]
+c = yaml.safe_load(open(f))
+c["services"][0:0] = [{"name": "admin", "prefixes": ["10.2.0.10/32"], "protocol": "tcp", "ports": ["22"]},
+                      {"name": "site-any", "prefixes": ["10.2.0.10/32"], "protocol": "any"}]
+c["policies"].append({"tenant": "branch", "service": "site-any"})
+c.setdefault("routes", []).append({"prefix": "10.50.0.0/24", "interface": "ipsec0"})
+yaml.safe_dump(c, open(f, "w"), sort_keys=False)
+PY
 wp_check "r2's config with ipsec_peers is valid" wp_check_config "$WP_TMP/r2.yaml"
 wp_basic_up
 wp_ns_add site
@@ -91,6 +109,24 @@ wp_check "strongSwan's ESP out SPI '$their_out' is r2's inbound SPI, INSTALLED i
 wp_check "strongSwan's ESP in SPI '$their_in' is r2's outbound SPI" test -n "$our_out" -a "$our_out" = "$their_in"
 wp_check "wpctl ipsec shows the same SPIs" grep -q "^site1 .*ipsec0 .*INSTALLED .*$our_in .*$our_out .*aes256gcm16" "$WP_TMP/ipsec.txt"
 wp_check "remote selector 0.0.0.0/0 narrowed to r2's 10.2.0.0/24" grep -Eq "^ +remote +10\.2\.0\.0/24$" "$WP_TMP/list-sas.out"
+# 1b. the site's LAN through the tunnel: ESP opened and sealed by r2's workers.
+head -c 3145728 /dev/urandom >"$WP_TMP/www/big.bin"
+wp_check "capture of the site's WAN port" wp_cap_start wan w9 "$WP_TMP/site-wan.pcap" -f "host 172.16.0.9 or net 10.50.0.0/24"
+site_ping() { wp_exec site ping -c 3 -i 0.2 -W 2 -I 10.50.0.1 10.2.0.10 >"$WP_TMP/ping.out" 2>&1; }
+wp_check "the site's LAN pings 10.2.0.10 through the tunnel" wp_until 15 site_ping
+wp_check "the site's LAN fetches 3 MiB through the tunnel" \
+  wp_fetch site http://10.2.0.10/big.bin "$WP_TMP/got-site.bin" 30 --interface 10.50.0.1
+wp_check "byte-exact (sha256)" test "$(wp_sha "$WP_TMP/got-site.bin")" = "$(wp_sha "$WP_TMP/www/big.bin")"
+wp_exec site curl -s --connect-timeout 2 --interface 10.50.0.1 http://10.2.0.10:22/ >/dev/null 2>&1
+wp_check "ssh (no policy for the tunnel's tenant): dropped as policy_deny" wp_wait_stat r2 drops.policy_deny 1 5
+wp_cap_stop
+cap_count() { tcpdump -nr "$WP_TMP/site-wan.pcap" "$1" 2>/dev/null | wc -l; }
+wp_expect "ESP in UDP 4500 between the site and r2" "$(cap_count 'udp port 4500 and udp[8:4] != 0')" -ge 100
+wp_expect "nothing else but IKE and ARP (no plaintext)" "$(cap_count 'not (udp port 4500 or udp port 500 or arp)')" -eq 0
+ctl -o json ipsec >"$WP_TMP/ipsec.json"
+wp_expect "r2's ipsec0: packets in" "$(jq_py '[t for t in d["tunnels"] if t["name"] == "ipsec0"][0]["in_packets"]')" -ge 100
+wp_expect "r2's ipsec0: packets out" "$(jq_py '[t for t in d["tunnels"] if t["name"] == "ipsec0"][0]["out_packets"]')" -ge 100
+wp_expect "r2's ipsec0: no refusal" "$(jq_py '[t for t in d["tunnels"] if t["name"] == "ipsec0"][0]["in_drops"]')" -eq 0
 fits_schema() {
   /usr/bin/python3 -c 'import json, sys, yaml, jsonschema
 spec = yaml.safe_load(open(sys.argv[1]))

@@ -1,0 +1,137 @@
+// ESP in the worker loop; see esp_step.h.
+#include "dataplane/worker/esp_step.h"
+
+#include <cstring>
+
+#include "dataplane/crypto/session_data.h"
+#include "dataplane/ip/packet_edit.h"
+#include "dataplane/ipsec/esp_input.h"
+#include "dataplane/ipsec/esp_output.h"
+
+namespace wp {
+
+static_assert(kEspCounterTunnels == kMaxEspTunnels);
+static_assert(kMaxEspTunnels <= 0x3fff, "the tunnel index must fit the mbuf port marker");
+
+uint32_t esp_spi_of(const rte_mbuf* m, const ParsedPacket& pp) {
+  if (pp.status != ParseStatus::ipv4) return 0;
+  if (pp.proto != kIpProtoEsp && !(pp.proto == kProtoUdp && pp.dport == kIkeNattPort)) return 0;
+  return esp_spi(pkt_data(const_cast<rte_mbuf*>(m)) + pp.l3, pp.end - pp.l3);
+}
+
+EspStep::EspStep(WorkerContext& ctx, Tx& tx, Handoff& handoff) : ctx_(ctx), tx_(tx), handoff_(handoff) {}
+
+void EspStep::input(rte_mbuf* m, const ParsedPacket& pp) {
+  // Opened at the end of every burst (Worker::process_owned), so never full.
+  if (n_in_ == kMaxBurst) return ctx_.drop(m, DropReason::esp_no_room);
+  rte_pktmbuf_adj(m, pp.l3);  // esp_input_burst takes the outer IPv4 header first
+  in_[n_in_++] = m;
+}
+
+uint16_t EspStep::open_pending(rte_mbuf** inner) {
+  if (n_in_ == 0) return 0;
+  const uint16_t n = n_in_;
+  n_in_ = 0;
+  const EspSaTable* table = ctx_.shared.esp.load(std::memory_order_acquire);
+  if (!table) {
+    for (uint16_t i = 0; i < n; ++i) ctx_.drop(in_[i], DropReason::esp_unknown_spi);
+    return 0;
+  }
+  uint32_t spi[kMaxBurst];
+  for (uint16_t i = 0; i < n; ++i) spi[i] = esp_spi(rte_pktmbuf_mtod(in_[i], const uint8_t*), in_[i]->data_len);
+  EspResult res[kMaxBurst];
+  esp_input_burst(eng_, *table, state_, in_, n, res);
+  uint16_t k = 0;
+  for (uint16_t i = 0; i < n; ++i) {
+    rte_mbuf* m = in_[i];
+    if (!res[i].ok) {
+      if (const EspSa* sa = table->inbound(spi[i])) EspTunnelCounters::bump(counters(sa->tunnel)->in_drops);
+      ctx_.drop(m, res[i].drop);
+      continue;
+    }
+    EspTunnelCounters* c = counters(res[i].tunnel);
+    EspTunnelCounters::bump(c->in_packets);
+    EspTunnelCounters::bump(c->in_bytes, m->data_len);
+    // A frame again (the session path parses frames); the MACs are never read.
+    uint8_t* eth = reinterpret_cast<uint8_t*>(rte_pktmbuf_prepend(m, kEthHdrLen));
+    if (!eth) {
+      ctx_.drop(m, DropReason::esp_no_room);
+      continue;
+    }
+    std::memset(eth, 0, 12);
+    store_be16(eth + 12, kEtherTypeIpv4);
+    m->port = from_tunnel_port(res[i].tunnel);
+    inner[k++] = m;
+  }
+  return k;
+}
+
+void EspStep::clamp(rte_mbuf* m, const ParsedPacket& pp, uint32_t tunnel) {
+  if (pp.proto != kProtoTcp || !(pp.tcp_flags & kTcpSyn)) return;
+  const auto& tunnels = ctx_.rm().tunnels;
+  if (tunnel >= tunnels.size()) return;
+  if (clamp_mss(m, pp, static_cast<uint16_t>(tunnels[tunnel].mtu - 40))) ctx_.counters->add(Counter::mss_clamped);
+}
+
+void EspStep::output(rte_mbuf* m, const ParsedPacket& pp, uint32_t tunnel) {
+  if (tunnel >= ctx_.rm().tunnels.size() || tunnel >= kMaxEspTunnels) return ctx_.drop(m, DropReason::esp_no_sa);
+  clamp(m, pp, tunnel);
+  const uint32_t owner = owner_of_tunnel(tunnel, ctx_.shared.workers);
+  if (owner != ctx_.id) {
+    m->port = to_tunnel_port(tunnel);
+    return handoff_.stage(m, owner);
+  }
+  rte_pktmbuf_adj(m, pp.l3);  // esp_output_burst takes the inner IPv4 header first
+  queue_out(m, static_cast<uint16_t>(tunnel));
+}
+
+void EspStep::output_handed(rte_mbuf* m) {
+  const int tunnel = tunnel_to(m->port);
+  const ParsedPacket pp = parse_packet(pkt_data(m), m->data_len);
+  if (tunnel == kNone || pp.status != ParseStatus::ipv4) return ctx_.drop(m, DropReason::parse_error);
+  rte_pktmbuf_adj(m, pp.l3);
+  queue_out(m, static_cast<uint16_t>(tunnel));
+}
+
+void EspStep::queue_out(rte_mbuf* m, uint16_t tunnel) {
+  out_[n_out_] = m;
+  out_tunnel_[n_out_++] = tunnel;
+  if (n_out_ == kMaxBurst) seal_pending();
+}
+
+void EspStep::seal_pending() {
+  if (n_out_ == 0) return;
+  const uint16_t n = n_out_;
+  n_out_ = 0;
+  const EspSaTable* table = ctx_.shared.esp.load(std::memory_order_acquire);
+  uint32_t inner_len[kMaxBurst];
+  for (uint16_t i = 0; i < n; ++i) inner_len[i] = rte_pktmbuf_pkt_len(out_[i]);
+  EspResult res[kMaxBurst];
+  if (table) {
+    esp_output_burst(eng_, ivs_, *table, state_, out_, out_tunnel_, n, res);
+  } else {
+    for (uint16_t i = 0; i < n; ++i) res[i] = EspResult{false, DropReason::esp_no_sa, 0};
+  }
+  for (uint16_t i = 0; i < n; ++i) {
+    rte_mbuf* m = out_[i];
+    EspTunnelCounters* c = counters(out_tunnel_[i]);
+    if (!res[i].ok) {
+      EspTunnelCounters::bump(c->out_drops);
+      ctx_.drop(m, res[i].drop);
+      continue;
+    }
+    const EspSa* sa = table->outbound(out_tunnel_[i]);
+    const auto nh = ctx_.route(sa->peer, sa->peer);
+    uint8_t* eth = nh && nh->iface >= 0 ? reinterpret_cast<uint8_t*>(rte_pktmbuf_prepend(m, kEthHdrLen)) : nullptr;
+    if (!eth) {
+      EspTunnelCounters::bump(c->out_drops);
+      ctx_.drop(m, nh && nh->iface >= 0 ? DropReason::esp_no_room : DropReason::esp_no_route);
+      continue;
+    }
+    EspTunnelCounters::bump(c->out_packets);
+    EspTunnelCounters::bump(c->out_bytes, inner_len[i]);
+    tx_.transmit(m, nh->iface, nh->addr);
+  }
+}
+
+}  // namespace wp

@@ -1,0 +1,325 @@
+// ESP in the worker loop (dataplane/worker/esp_step.h, docs/ipsec.md § ESP in
+// the worker loop) through a real worker: a site (its own SA table, the
+// other direction's keys) seals an inner packet, the headend's worker opens
+// it, the inner packet enters the session path as a packet of the tunnel's
+// tenant and leaves on the LAN; the server's reply goes back into the tunnel
+// (the session remembers it) and the site opens it. A route naming the
+// tunnel sends LAN traffic into it. Denied by policy, tampered, unknown SPI,
+// a spoofed inner source from the LAN and no outbound SA: each dropped with
+// its reason. The owner rule: SPI and tunnel owners with several workers.
+#include <gtest/gtest.h>
+
+#include <cstring>
+#include <memory>
+#include <vector>
+
+#include "dataplane/ipsec/esp_input.h"
+#include "dataplane/ipsec/esp_output.h"
+#include "dataplane/worker/esp_step.h"
+#include "tests/unit/svr_harness.h"
+
+namespace wp {
+namespace {
+
+using namespace test;
+using Bytes = std::vector<uint8_t>;
+
+const Ipv4 kSite = ip("172.16.0.9");  // the legacy site's outer address, on r2's WAN
+const Ipv4 kSiteHost = ip("10.50.0.7");
+constexpr Mac kSiteMac = {2, 0, 0, 0, 9, 9};
+constexpr uint32_t kTunnel = 0;
+
+config::Config headend_config() {
+  config::Config c = router_base("r2", "10.2.0.1/24", {{"wan0", "172.16.0.2/24"}});
+  c.add_tenants()->set_name("branch");  // the tunnel's tenant
+  add_tenant(c, "hq", "10.2.0.0/24");
+  add_service(c, {"web", "10.2.0.10/32", "tcp", "80", ""});
+  add_service(c, {"ssh", "10.2.0.10/32", "tcp", "22", ""});  // no policy for branch: denied
+  add_service(c, {"ping", "10.2.0.10/32", "", "", ""});  // any protocol: ICMP echo
+  add_service(c, {"site", "10.50.0.0/24", "udp", "", ""});
+  add_policy(c, "branch", "web", "");
+  add_policy(c, "branch", "ping", "");
+  add_policy(c, "hq", "site", "");
+  auto* t = c.add_tunnels();
+  t->set_name("ipsec0");
+  t->set_peer("site1");
+  t->set_tenant("branch");
+  t->set_mtu(1400);
+  auto* r = c.add_routes();
+  r->set_prefix("10.50.0.0/24");
+  r->set_interface("ipsec0");
+  return c;
+}
+
+Bytes keymat(EspCipher c, uint8_t seed) {
+  Bytes km(esp_keymat_len(c));
+  for (size_t i = 0; i < km.size(); ++i) km[i] = static_cast<uint8_t>(i * 13 + seed);
+  return km;
+}
+
+// Both ends of one Child SA (aes256gcm16, UDP 4500): the headend's table is
+// published to the router's workers, the site's stays with the test.
+struct Tunnel {
+  CryptoEngine eng;
+  IvSource ivs{eng};
+  std::unique_ptr<EspSaTable> headend = std::make_unique<EspSaTable>();
+  std::unique_ptr<EspSaTable> site = std::make_unique<EspSaTable>();
+  EspWorkerState site_state;
+  const uint32_t spi_in = spi_for_tunnel(0x4d2c0000, kTunnel);  // ours
+  const uint32_t spi_out = 0xc0de0001;                          // the site's
+
+  explicit Tunnel(bool with_out_sa = true) {
+    const EspCipher c = EspCipher::aes256_gcm16;
+    EspSa in;  // site -> headend
+    in.spi = spi_in;
+    in.generation = 1;
+    in.tunnel = kTunnel;
+    in.inbound = true;
+    in.local = kR2Wan;
+    in.peer = kSite;
+    esp_keys_init(eng, c, false, keymat(c, 1).data(), in.keys);
+    EspSa out = in;  // headend -> site
+    out.spi = spi_out;
+    out.inbound = false;
+    esp_keys_init(eng, c, false, keymat(c, 2).data(), out.keys);
+    EXPECT_TRUE(headend->install(0, in));
+    if (with_out_sa) {
+      EXPECT_TRUE(headend->install(1, out));
+      headend->mutable_tunnel(kTunnel).out_sa = 1;
+    }
+    // The site: the same SAs the other way round.
+    EspSa s_out = in;
+    s_out.inbound = false;
+    std::swap(s_out.local, s_out.peer);
+    EspSa s_in = out;
+    s_in.inbound = true;
+    std::swap(s_in.local, s_in.peer);
+    EXPECT_TRUE(site->install(0, s_out));
+    site->mutable_tunnel(kTunnel).out_sa = 0;
+    EXPECT_TRUE(site->install(1, s_in));
+  }
+
+  // The site's ESP frame to the headend carrying `inner` (an Ethernet frame).
+  Bytes seal(const Bytes& inner_frame) {
+    rte_mbuf* m = rte_pktmbuf_alloc(test_pool());
+    std::memcpy(rte_pktmbuf_append(m, static_cast<uint16_t>(inner_frame.size() - 14)), inner_frame.data() + 14,
+                inner_frame.size() - 14);
+    EspResult r;
+    const uint16_t t = kTunnel;
+    esp_output_burst(eng, ivs, *site, site_state, &m, &t, 1, &r);
+    EXPECT_TRUE(r.ok) << kDropReasonNames[static_cast<size_t>(r.drop)];
+    const uint8_t* p = rte_pktmbuf_mtod(m, const uint8_t*);
+    Bytes f = Pkt().eth(kR2Mac, kSiteMac).bytes();
+    f.resize(14);
+    f.insert(f.end(), p, p + m->data_len);
+    rte_pktmbuf_free(m);
+    return f;
+  }
+  // Opens an ESP frame the headend sent; the inner IPv4 packet, empty when it does not open.
+  Bytes open(const Frame& f) {
+    rte_mbuf* m = rte_pktmbuf_alloc(test_pool());
+    std::memcpy(rte_pktmbuf_append(m, static_cast<uint16_t>(f.raw.size() - 14)), f.raw.data() + 14, f.raw.size() - 14);
+    EspResult r;
+    esp_input_burst(eng, *site, site_state, &m, 1, &r);
+    Bytes out;
+    if (r.ok) out.assign(rte_pktmbuf_mtod(m, const uint8_t*), rte_pktmbuf_mtod(m, const uint8_t*) + m->data_len);
+    rte_pktmbuf_free(m);
+    return out;
+  }
+};
+
+std::unique_ptr<Router> make_router(Tunnel& tu, RouterOptions opts = {}) {
+  auto r = std::make_unique<Router>(headend_config(), std::move(opts));
+  r->neighbor(1, kSite, kSiteMac);
+  r->neighbor(0, kServer, kServerMac);
+  r->shared().esp.store(tu.headend.get(), std::memory_order_release);
+  return r;
+}
+
+Bytes lan_frame(const Router& r, Pkt p) {
+  Bytes f = p.bytes();
+  std::memcpy(f.data(), r.model().interfaces[0].mac, 6);
+  std::memcpy(f.data() + 6, kServerMac.data(), 6);
+  return f;
+}
+
+uint64_t tunnel_counter(Router& r, std::atomic<uint64_t> EspTunnelCounters::*c) {
+  uint64_t n = 0;
+  for (uint32_t w = 0; w <= r.workers(); ++w) n += (r.shared().esp_tunnel_counters(w, kTunnel)->*c).load();
+  return n;
+}
+
+TEST(EspWorker, ModelKnowsTunnelsAndRoutesIntoThem) {
+  Tunnel tu;
+  auto r = make_router(tu);
+  ASSERT_EQ(r->model().tunnels.size(), 1u);
+  EXPECT_EQ(r->model().tunnels[0].name, "ipsec0");
+  EXPECT_EQ(r->model().tunnels[0].tenant, r->model().tenant_by_name("branch"));
+  EXPECT_EQ(r->model().tunnels[0].mtu, 1400);
+  auto nh = r->model().route(kSiteHost);
+  ASSERT_TRUE(nh);
+  EXPECT_TRUE(nh->tunnel());
+  EXPECT_EQ(nh->addr, kTunnel);
+}
+
+TEST(EspWorker, SiteToServerAndTheReplyBackIntoTheTunnel) {
+  Tunnel tu;
+  auto r = make_router(tu);
+  const Bytes syn = Pkt().ipv4(kSiteHost, kServer, 63).tcp(40000, 80, kTcpSyn).tcp_options(4).bytes();
+  Frame in = r->send_one(kWan, tu.seal(syn));
+  EXPECT_EQ(in.port, kLan);
+  EXPECT_EQ(in.src(), kSiteHost);
+  EXPECT_EQ(in.dst(), kServer);
+  EXPECT_EQ(in.dport(), 80);
+  EXPECT_EQ(in.ttl(), 62);
+  EXPECT_TRUE(in.ip_checksum_ok());
+  EXPECT_TRUE(in.l4_checksum_ok());
+  EXPECT_EQ(std::memcmp(in.dst_mac(), kServerMac.data(), 6), 0);
+  EXPECT_EQ(r->count(Counter::sessions_created), 1u);
+  EXPECT_EQ(tunnel_counter(*r, &EspTunnelCounters::in_packets), 1u);
+
+  // The reply goes back into the tunnel (no route needed: the session remembers it).
+  Frame out = r->send_one(kLan, lan_frame(*r, Pkt().ipv4(kServer, kSiteHost).tcp(80, 40000, kTcpSyn | 0x10).payload("ok")));
+  EXPECT_EQ(out.port, kWan);
+  EXPECT_EQ(out.src(), kR2Wan);
+  EXPECT_EQ(out.dst(), kSite);
+  EXPECT_EQ(out.proto(), Pkt::kUdp);
+  EXPECT_EQ(out.sport(), kIkeNattPort);
+  EXPECT_EQ(out.dport(), kIkeNattPort);
+  EXPECT_TRUE(out.ip_checksum_ok());
+  EXPECT_EQ(std::memcmp(out.dst_mac(), kSiteMac.data(), 6), 0);
+  const Bytes inner = tu.open(out);
+  ASSERT_FALSE(inner.empty()) << "the site cannot open it";
+  Frame reply{Bytes(14, 0), 0};
+  reply.raw.insert(reply.raw.end(), inner.begin(), inner.end());
+  EXPECT_EQ(reply.src(), kServer);
+  EXPECT_EQ(reply.dst(), kSiteHost);
+  EXPECT_EQ(reply.sport(), 80);
+  EXPECT_EQ(reply.payload_string(), "ok");
+  EXPECT_TRUE(reply.l4_checksum_ok());
+  EXPECT_EQ(tunnel_counter(*r, &EspTunnelCounters::out_packets), 1u);
+  EXPECT_EQ(tunnel_counter(*r, &EspTunnelCounters::out_bytes), inner.size());
+  EXPECT_EQ(r->total_drops(), 0u) << r->drops();
+}
+
+TEST(EspWorker, SynMssClampedToTheTunnelMtu) {
+  Tunnel tu;
+  auto r = make_router(tu);
+  Bytes syn = Pkt().ipv4(kSiteHost, kServer).tcp(40001, 80, kTcpSyn).tcp_options(4).bytes();
+  // MSS option 1460 at the start of the options.
+  const size_t opt = 14 + 20 + 20;
+  syn[opt] = 2, syn[opt + 1] = 4, syn[opt + 2] = 0x05, syn[opt + 3] = 0xb4;
+  uint8_t* tcp = syn.data() + opt - 20;
+  put16(tcp + 16, 0);
+  const size_t tcp_len = syn.size() - 14 - 20;
+  put16(tcp + 16, static_cast<uint16_t>(~ones_fold(ones_sum(tcp, tcp_len, ones_sum(syn.data() + 14 + 12, 8) + 6 +
+                                                                               static_cast<uint32_t>(tcp_len)))));
+  Frame in = r->send_one(kWan, tu.seal(syn));
+  EXPECT_EQ(get16(in.l4() + 20 + 2), 1400 - 40);
+  EXPECT_TRUE(in.l4_checksum_ok());
+}
+
+TEST(EspWorker, PingThroughTheTunnel) {
+  Tunnel tu;
+  auto r = make_router(tu);
+  Frame in = r->send_one(kWan, tu.seal(Pkt().ipv4(kSiteHost, kServer).icmp_echo(7, 1).payload("ping").bytes()));
+  EXPECT_EQ(in.dst(), kServer);
+  Frame out = r->send_one(kLan, lan_frame(*r, Pkt().ipv4(kServer, kSiteHost).icmp_echo(7, 1, 0).payload("ping")));
+  const Bytes inner = tu.open(out);
+  ASSERT_GE(inner.size(), 28u);
+  EXPECT_EQ(inner[20], 0);  // echo reply
+  EXPECT_EQ(r->total_drops(), 0u) << r->drops();
+}
+
+TEST(EspWorker, RouteIntoTheTunnel) {
+  Tunnel tu;
+  auto r = make_router(tu);
+  Frame out = r->send_one(kLan, lan_frame(*r, Pkt().ipv4(kServer, kSiteHost).udp(5000, 53).payload("query")));
+  EXPECT_EQ(out.port, kWan);
+  EXPECT_EQ(out.dst(), kSite);
+  const Bytes inner = tu.open(out);
+  ASSERT_FALSE(inner.empty());
+  EXPECT_EQ(test::get32(inner.data() + 16), kSiteHost);
+  // The site's answer comes out of the tunnel into the same session.
+  Frame back = r->send_one(kWan, tu.seal(Pkt().ipv4(kSiteHost, kServer).udp(53, 5000).payload("answer").bytes()));
+  EXPECT_EQ(back.port, kLan);
+  EXPECT_EQ(back.payload_string(), "answer");
+  EXPECT_EQ(r->count(Counter::sessions_created), 1u);
+  EXPECT_EQ(r->total_drops(), 0u) << r->drops();
+}
+
+TEST(EspWorker, RefusalsAreCounted) {
+  Tunnel tu;
+  auto r = make_router(tu);
+  // Denied by policy: the tunnel's tenant has no policy for ssh.
+  EXPECT_TRUE(r->send(kWan, tu.seal(Pkt().ipv4(kSiteHost, kServer).tcp(40002, 22, kTcpSyn).bytes())).empty());
+  EXPECT_EQ(r->drop_count(DropReason::policy_deny), 1u);
+  // Tampered: the tag fails, the window does not move.
+  Bytes f = tu.seal(Pkt().ipv4(kSiteHost, kServer).tcp(40003, 80, kTcpSyn).bytes());
+  Bytes bad = f;
+  bad[bad.size() - 20] ^= 1;
+  EXPECT_TRUE(r->send(kWan, bad).empty());
+  EXPECT_EQ(r->drop_count(DropReason::esp_auth_failed), 1u);
+  EXPECT_EQ(tunnel_counter(*r, &EspTunnelCounters::in_drops), 1u);
+  EXPECT_EQ(r->send(kWan, f).size(), 1u);
+  // Replayed.
+  EXPECT_TRUE(r->send(kWan, f).empty());
+  EXPECT_EQ(r->drop_count(DropReason::esp_replayed), 1u);
+  // Unknown SPI.
+  Bytes unknown = tu.seal(Pkt().ipv4(kSiteHost, kServer).tcp(40004, 80, kTcpSyn).bytes());
+  unknown[14 + 20 + 8] ^= 0x80;
+  EXPECT_TRUE(r->send(kWan, unknown).empty());
+  EXPECT_EQ(r->drop_count(DropReason::esp_unknown_spi), 1u);
+  // The tunnel's session refuses the same tuple from the LAN (a spoofed site address).
+  Bytes spoof = Pkt().eth(kR2Mac, kServerMac).ipv4(kSiteHost, kServer).tcp(40003, 80, 0x10).bytes();
+  std::memcpy(spoof.data(), r->model().interfaces[0].mac, 6);
+  EXPECT_TRUE(r->send(kLan, spoof).empty());
+  EXPECT_EQ(r->drop_count(DropReason::tunnel_mismatch), 1u);
+  // An inner packet to the router itself.
+  EXPECT_TRUE(r->send(kWan, tu.seal(Pkt().ipv4(kSiteHost, ip("10.2.0.1")).udp(1, 2).bytes())).empty());
+  EXPECT_EQ(r->drop_count(DropReason::esp_inner_to_us), 1u);
+}
+
+TEST(EspWorker, NoOutboundSaYet) {
+  Tunnel tu(/*with_out_sa=*/false);
+  auto r = make_router(tu);
+  EXPECT_TRUE(r->send(kLan, lan_frame(*r, Pkt().ipv4(kServer, kSiteHost).udp(5000, 53))).empty());
+  EXPECT_EQ(r->drop_count(DropReason::esp_no_sa), 1u);
+  EXPECT_EQ(tunnel_counter(*r, &EspTunnelCounters::out_drops), 1u);
+}
+
+TEST(EspWorker, WithoutIpsecEspIsTheControlThreads) {
+  Tunnel tu;
+  auto r = make_router(tu);
+  r->shared().esp.store(nullptr);
+  EXPECT_TRUE(r->send(kWan, tu.seal(Pkt().ipv4(kSiteHost, kServer).tcp(40005, 80, kTcpSyn).bytes())).empty());
+  EXPECT_EQ(r->count(Counter::to_control), 1u);
+}
+
+// With several workers, ESP goes to the SPI's owner, the inner packet to its
+// session's owner, and the reply to the tunnel's owner before sealing.
+TEST(EspWorker, OwnersWithFourWorkers) {
+  Tunnel tu;
+  auto r = make_router(tu, RouterOptions().with_workers(4));
+  EXPECT_EQ(owner_of_spi(tu.spi_in, 4), owner_of_tunnel(kTunnel, 4));
+  for (uint16_t port = 41000; port < 41016; ++port) {
+    rte_mbuf* m = Pkt::to_mbuf(test_pool(), tu.seal(Pkt().ipv4(kSiteHost, kServer).udp(port, 80).payload("x").bytes()), kWan);
+    m->port = kWan;
+    r->worker(3).receive(&m, 1);  // RSS put it on worker 3
+    for (int round = 0; round < 3; ++round)
+      for (size_t w = 0; w < r->workers(); ++w) {
+        r->worker(w).drain_handoff();
+        r->worker(w).flush();
+      }
+  }
+  size_t to_server = 0;
+  for (const Frame& f : r->transmitted()) to_server += f.port == kLan && f.dst() == kServer;
+  EXPECT_EQ(to_server, 16u);
+  uint64_t drops = 0;
+  for (size_t w = 0; w < r->workers(); ++w)
+    for (size_t i = 0; i < kDropReasonCount; ++i) drops += r->worker(w).counters().get(static_cast<DropReason>(i));
+  EXPECT_EQ(drops, 0u);
+}
+
+}  // namespace
+}  // namespace wp
