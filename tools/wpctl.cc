@@ -163,7 +163,7 @@ int main(int argc, char** argv) {
   auto* paths = app.add_subcommand("paths", "WAN paths: BFD state, probe and live-traffic metrics");
   auto* qos = app.add_subcommand("qos", "QoS on shaped WAN ports: per class sent, dropped, queue delay");
   auto* routes = app.add_subcommand("routes", "routes from FRR in the FIB: prefix, next hops, protocol, age");
-  auto* ipsec = app.add_subcommand("ipsec", "IPsec sites: IKE SAs and Child SAs (peer, state, SPIs, proposals), refusals");
+  auto* ipsec = app.add_subcommand("ipsec", "IPsec sites: IKE SAs and Child SAs (peer, state, SPIs, proposals), tunnels' ESP counters, refusals");
   auto* metrics = app.add_subcommand("metrics", "Prometheus metrics text");
 
   auto* config = app.add_subcommand("config", "show, check or push configuration");

@@ -234,6 +234,15 @@ void print_ipsec(const json& d) {
                 static_cast<unsigned long long>(x.value("age_s", 0ULL)),
                 static_cast<unsigned long long>(x.value("lifetime_s", 0ULL)), local.c_str(), remote.c_str());
   }
+  std::printf("\nTunnels\n%-10s %-10s %-10s %5s %10s %12s %8s %10s %12s %8s\n", "TUNNEL", "PEER", "TENANT", "MTU",
+              "IN_PKTS", "IN_BYTES", "IN_DROP", "OUT_PKTS", "OUT_BYTES", "OUT_DROP");
+  const json& tunnels = d.contains("tunnels") ? d["tunnels"] : none;
+  for (const json& x : tunnels) {
+    auto n = [&](const char* k) { return static_cast<unsigned long long>(x.value(k, 0ULL)); };
+    std::printf("%-10s %-10s %-10s %5llu %10llu %12llu %8llu %10llu %12llu %8llu\n", x.value("name", "").c_str(),
+                x.value("peer", "").c_str(), x.value("tenant", "").c_str(), n("mtu"), n("in_packets"), n("in_bytes"),
+                n("in_drops"), n("out_packets"), n("out_bytes"), n("out_drops"));
+  }
   const std::string refused = d.contains("refused") ? numbers(d["refused"], true) : "";
   std::printf("\nrefused:%s\n", refused.empty() ? " none" : refused.c_str());
   const std::string counters = d.contains("counters") ? numbers(d["counters"], false) : "";

@@ -1,5 +1,5 @@
-// ESP in the worker loop (dataplane/worker/esp_step.h, docs/ipsec.md § ESP in
-// the worker loop) through a real worker: a site (its own SA table, the
+// ESP in the worker loop through a real worker (dataplane/worker/esp_step.h;
+// docs/ipsec.md § ESP in the worker loop): a site (its own SA table, the
 // other direction's keys) seals an inner packet, the headend's worker opens
 // it, the inner packet enters the session path as a packet of the tunnel's
 // tenant and leaves on the LAN; the server's reply goes back into the tunnel
