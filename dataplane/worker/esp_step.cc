@@ -19,7 +19,10 @@ uint32_t esp_spi_of(const rte_mbuf* m, const ParsedPacket& pp) {
   return esp_spi(pkt_data(const_cast<rte_mbuf*>(m)) + pp.l3, pp.end - pp.l3);
 }
 
-EspStep::EspStep(WorkerContext& ctx, Tx& tx, Handoff& handoff) : ctx_(ctx), tx_(tx), handoff_(handoff) {}
+EspStep::EspStep(WorkerContext& ctx, Tx& tx, Handoff& handoff)
+    : ctx_(ctx), tx_(tx), handoff_(handoff), state_(std::make_unique<EspWorkerState>()) {}
+
+EspStep::~EspStep() = default;
 
 void EspStep::input(rte_mbuf* m, const ParsedPacket& pp) {
   // Opened at the end of every burst (Worker::process_owned), so never full.
@@ -40,7 +43,7 @@ uint16_t EspStep::open_pending(rte_mbuf** inner) {
   uint32_t spi[kMaxBurst];
   for (uint16_t i = 0; i < n; ++i) spi[i] = esp_spi(rte_pktmbuf_mtod(in_[i], const uint8_t*), in_[i]->data_len);
   EspResult res[kMaxBurst];
-  esp_input_burst(eng_, *table, state_, in_, n, res);
+  esp_input_burst(eng_, *table, *state_, in_, n, res);
   uint16_t k = 0;
   for (uint16_t i = 0; i < n; ++i) {
     rte_mbuf* m = in_[i];
@@ -73,6 +76,13 @@ void EspStep::clamp(rte_mbuf* m, const ParsedPacket& pp, uint32_t tunnel) {
   if (clamp_mss(m, pp, static_cast<uint16_t>(tunnels[tunnel].mtu - 40))) ctx_.counters->add(Counter::mss_clamped);
 }
 
+// esp_output_burst takes the inner IPv4 packet alone: no Ethernet header,
+// no Ethernet padding after it (a short frame's would be sealed with it).
+void EspStep::inner_only(rte_mbuf* m, const ParsedPacket& pp) {
+  rte_pktmbuf_trim(m, static_cast<uint16_t>(m->data_len - pp.end));
+  rte_pktmbuf_adj(m, pp.l3);
+}
+
 void EspStep::output(rte_mbuf* m, const ParsedPacket& pp, uint32_t tunnel) {
   if (tunnel >= ctx_.rm().tunnels.size() || tunnel >= kMaxEspTunnels) return ctx_.drop(m, DropReason::esp_no_sa);
   clamp(m, pp, tunnel);
@@ -81,7 +91,7 @@ void EspStep::output(rte_mbuf* m, const ParsedPacket& pp, uint32_t tunnel) {
     m->port = to_tunnel_port(tunnel);
     return handoff_.stage(m, owner);
   }
-  rte_pktmbuf_adj(m, pp.l3);  // esp_output_burst takes the inner IPv4 header first
+  inner_only(m, pp);
   queue_out(m, static_cast<uint16_t>(tunnel));
 }
 
@@ -89,7 +99,7 @@ void EspStep::output_handed(rte_mbuf* m) {
   const int tunnel = tunnel_to(m->port);
   const ParsedPacket pp = parse_packet(pkt_data(m), m->data_len);
   if (tunnel == kNone || pp.status != ParseStatus::ipv4) return ctx_.drop(m, DropReason::parse_error);
-  rte_pktmbuf_adj(m, pp.l3);
+  inner_only(m, pp);
   queue_out(m, static_cast<uint16_t>(tunnel));
 }
 
@@ -108,7 +118,7 @@ void EspStep::seal_pending() {
   for (uint16_t i = 0; i < n; ++i) inner_len[i] = rte_pktmbuf_pkt_len(out_[i]);
   EspResult res[kMaxBurst];
   if (table) {
-    esp_output_burst(eng_, ivs_, *table, state_, out_, out_tunnel_, n, res);
+    esp_output_burst(eng_, ivs_, *table, *state_, out_, out_tunnel_, n, res);
   } else {
     for (uint16_t i = 0; i < n; ++i) res[i] = EspResult{false, DropReason::esp_no_sa, 0};
   }

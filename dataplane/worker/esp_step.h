@@ -27,16 +27,20 @@
 #include <rte_mbuf.h>
 
 #include <cstdint>
+#include <memory>
 
 #include "dataplane/crypto/engine.h"
 #include "dataplane/crypto/iv_source.h"
 #include "dataplane/ip/packet.h"
-#include "dataplane/ipsec/esp_sa.h"
 #include "dataplane/worker/context.h"
 #include "dataplane/worker/handoff.h"
 #include "dataplane/worker/tx.h"
 
 namespace wp {
+
+// ipsec/esp_sa.h (not included here: IPsec-MB's header must stay out of what
+// the OpenSSL users of worker.h, waypointd's REST included, see).
+class EspWorkerState;
 
 // mbuf->port markers of inner packets between workers (never a DPDK port id).
 inline constexpr uint16_t kPortFromTunnel = 0x8000;  // | tunnel: decrypted, for the session path
@@ -54,6 +58,7 @@ uint32_t esp_spi_of(const rte_mbuf* m, const ParsedPacket& pp);
 class EspStep {
  public:
   EspStep(WorkerContext& ctx, Tx& tx, Handoff& handoff);
+  ~EspStep();
   EspStep(const EspStep&) = delete;
   EspStep& operator=(const EspStep&) = delete;
 
@@ -78,18 +83,19 @@ class EspStep {
 
   // Clamps a TCP SYN's MSS to what fits `tunnel` (both directions).
   void clamp(rte_mbuf* m, const ParsedPacket& pp, uint32_t tunnel);
-  const EspWorkerState& state() const { return state_; }
+  const EspWorkerState& state() const { return *state_; }
 
  private:
   EspTunnelCounters* counters(uint32_t tunnel) { return ctx_.shared.esp_tunnel_counters(ctx_.id, tunnel); }
   void queue_out(rte_mbuf* m, uint16_t tunnel);
+  static void inner_only(rte_mbuf* m, const ParsedPacket& pp);
 
   WorkerContext& ctx_;
   Tx& tx_;
   Handoff& handoff_;
   CryptoEngine eng_;
   IvSource ivs_{eng_};
-  EspWorkerState state_;
+  std::unique_ptr<EspWorkerState> state_;  // replay windows, sequence numbers, per-SA counters
   rte_mbuf* in_[kMaxBurst];
   uint16_t n_in_ = 0;
   rte_mbuf* out_[kMaxBurst];

@@ -181,13 +181,13 @@ int Worker::owner_of(rte_mbuf*& m, ParsedPacket& pp, int iface) {
   }
   uint32_t cls;
   if (ctx_.rm().own_address_iface(pp.dst) != kNone || ctx_.shared.ha.holds_peer_address(pp.dst)) {
-    // SVR traffic to our waypoint ports (and breakout replies: TCP, UDP, ICMP
-    // echo replies to a source-NAT port) is dispatched by the class in the
-    // port; the rest is ours to answer.
     // ESP of an IPsec tunnel goes to the worker that owns its SA, by the SPI
     // alone (docs/ipsec.md § Which worker owns an SA).
     if (wan && esp_.enabled())
       if (const uint32_t spi = esp_spi_of(m, pp)) return static_cast<int>(owner_of_spi(spi, ctx_.shared.workers));
+    // SVR traffic to our waypoint ports (and breakout replies: TCP, UDP, ICMP
+    // echo replies to a source-NAT port) is dispatched by the class in the
+    // port; the rest is ours to answer.
     if (!(wan && (l4_svr || is_icmp_echo(m, pp, kIcmpEchoReply)) && is_waypoint_port(pp.dport)))
       return local_to_control(m, pp), kNone;
     cls = class_of_port(pp.dport);
