@@ -32,6 +32,7 @@
 #include "dataplane/crypto/engine.h"
 #include "dataplane/crypto/iv_source.h"
 #include "dataplane/ip/packet.h"
+#include "dataplane/ipsec/esp_owner.h"
 #include "dataplane/worker/context.h"
 #include "dataplane/worker/handoff.h"
 #include "dataplane/worker/tx.h"
