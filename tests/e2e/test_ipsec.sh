@@ -153,7 +153,7 @@ wp_check "curl through r1 -> r2 with IKE up" wp_fetch c http://10.2.0.10/file.bi
 wp_expect "r2 dropped nothing as not_for_us" "$(wp_stat r2 drops.not_for_us)" -le 0
 
 # 4. a live commit may not change ipsec_peers.
-sed "s/psk: \"$PSK2\"/psk: \"$PSK2-changed\"/" "$WP_TMP/r2.yaml" >"$WP_TMP/r2-changed.yaml"
+sed "s/$PSK2/$PSK2-changed/" "$WP_TMP/r2.yaml" >"$WP_TMP/r2-changed.yaml"
 ctl config push "$WP_TMP/r2-changed.yaml" >"$WP_TMP/push.out" 2>&1; rc=$?
 wp_expect "wpctl config push changing ipsec_peers: refused" "$rc" -eq 1
 wp_check "the refusal names ipsec_peers and a restart" grep -q "ipsec_peers.*restart" "$WP_TMP/push.out"

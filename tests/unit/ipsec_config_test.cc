@@ -78,6 +78,27 @@ TEST(IpsecConfig, ValidSiteLoads) {
   EXPECT_TRUE(full.ok()) << full.error_text();
 }
 
+// A static route may name a tunnel as its interface, without a next hop
+// (docs/ipsec.md § ESP in the worker loop); the model points it into the tunnel.
+TEST(IpsecConfig, RoutesIntoATunnel) {
+  auto with_route = [](const std::string& route) {
+    std::string text = r1_text();
+    const size_t at = text.find("routes:\n");
+    text.insert(at + 8, route);
+    return load_config_text(text + site_yaml(kPskLine));
+  };
+  ConfigResult ok = with_route("  - {prefix: 10.50.0.0/24, interface: ipsec0}\n");
+  ASSERT_TRUE(ok.ok()) << ok.error_text();
+  ConfigResult hop = with_route("  - {prefix: 10.50.0.0/24, interface: ipsec0, next_hop: 172.16.0.50}\n");
+  int idx = -1;
+  for (int i = 0; i < hop.config.routes_size(); ++i)
+    if (hop.config.routes(i).interface() == "ipsec0") idx = i;
+  ASSERT_GE(idx, 0);
+  EXPECT_TRUE(HasError(hop, "routes[" + std::to_string(idx) + "].next_hop", "has no next hop"));
+  ConfigResult unknown = with_route("  - {prefix: 10.50.0.0/24, interface: ipsec9}\n");
+  EXPECT_FALSE(unknown.ok());
+}
+
 TEST(IpsecConfig, PeerFieldsAreRequired) {
   ConfigResult r = load_config_text(r1_text() + "ipsec_peers:\n  - name: s\n");
   EXPECT_TRUE(HasError(r, "ipsec_peers[0].address", "required"));
