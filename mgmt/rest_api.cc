@@ -283,12 +283,10 @@ void config_routes(Server& s, const RestContext& c, RestCounters& n) {
 std::vector<uint32_t> sessions_per_peer(const SessionSnapshot* sessions, size_t peers) {
   std::vector<uint32_t> n(peers, 0);
   if (!sessions) return n;
-  SessionQuery q;
-  q.limit = UINT32_MAX;
-  bool more = false;
-  for (const SessionView& v : sessions->page(q, more))
+  sessions->for_each([&](const SessionView& v) {
     for (int p : {int{v.session.out_fwd.peer}, int{v.session.out_rev.peer}})
       if (p >= 0 && static_cast<size_t>(p) < peers) ++n[static_cast<size_t>(p)];
+  });
   return n;
 }
 

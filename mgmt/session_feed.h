@@ -61,6 +61,14 @@ class SessionSnapshot {
   // the page was cut at `limit`.
   std::vector<SessionView> page(const SessionQuery& q, bool& more) const;
   std::optional<SessionView> find(const SessionUuid& id) const;
+  // Calls `fn(const SessionView&)` for every session in UUID order, under the
+  // snapshot's lock (no copy of the whole snapshot: /api/v1/paths and
+  // /api/v1/peers count over it). `fn` must not call back into the snapshot.
+  template <typename Fn>
+  void for_each(Fn&& fn) const {
+    std::lock_guard lock(mu_);
+    for (const auto& [id, v] : sessions_) fn(v);
+  }
   size_t size() const;
   // Every application seen since start (live and closed sessions alike).
   std::map<uint16_t, AppTotals> app_totals() const;
