@@ -116,8 +116,8 @@ struct Result {
 // the heap held at the deepest point of the walk (bytes).
 size_t walk_all(const wp::mgmt::SessionSnapshot& s, size_t base, uint64_t& sum) {
   size_t peak = 0;
-  s.for_each([&](const wp::mgmt::SessionView& v) {
-    sum += static_cast<uint64_t>(v.session.out_fwd.peer + 1);
+  s.for_each([&](const wp::mgmt::SessionEntry& e) {
+    sum += static_cast<uint64_t>(e.left_peer + 1);
     if (peak == 0) peak = heap_bytes();
   });
   return peak > base ? peak - base : 0;
