@@ -175,7 +175,13 @@ void SessionSnapshot::apply(const SessionEvent& ev, const RouterModel& model, co
       index_[static_cast<size_t>(moved)] = idx;
     }
     entries_.pop();
-    if (bits_ > kMinBits && entries_.size() < (size_t{1} << bits_) / 8) rebuild(bits_ - 1);
+    // Shrink below 1/8 load. A shrink that found no room (runs of clustered UUIDs past the end)
+    // is tried again only once the count halved, not on every close.
+    if (bits_ > kMinBits && entries_.size() < (size_t{1} << bits_) / 8 && entries_.size() < shrink_retry_below_) {
+      const uint32_t was = bits_;
+      rebuild(bits_ - 1);
+      shrink_retry_below_ = bits_ < was ? SIZE_MAX : entries_.size() / 2;
+    }
     return;
   }
   uint32_t idx;

@@ -188,6 +188,7 @@ class SessionSnapshot {
   EntryArray entries_;
   std::vector<uint32_t> index_;  // entry index by slot, kEmpty when free; 2^bits_ homes + tail
   uint32_t bits_ = 0;
+  size_t shrink_retry_below_ = SIZE_MAX;
   std::map<uint16_t, AppTotals> app_totals_;
   std::atomic<uint64_t> overflow_{0};  // sessions not tracked: snapshot full
 };
