@@ -245,7 +245,9 @@ void ConfigValidator::check_routes() {
     const std::string path = "routes[" + std::to_string(i) + "]";
     if (required(rt.prefix(), path + ".prefix")) cidr(rt.prefix(), path + ".prefix", true);
     // Into an IPsec tunnel interface (docs/ipsec.md): the tunnel is the next hop.
-    const bool tunnel = std::any_of(cfg_.tunnels().begin(), cfg_.tunnels().end(),
+    // (A tunnel named like a port is refused in check_tunnels; the port wins here.)
+    const bool tunnel = !find_link(rt.interface()) &&
+                        std::any_of(cfg_.tunnels().begin(), cfg_.tunnels().end(),
                                     [&](const config::Tunnel& t) { return !t.name().empty() && t.name() == rt.interface(); });
     if (tunnel) {
       if (!rt.next_hop().empty())
