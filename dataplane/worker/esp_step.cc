@@ -138,6 +138,10 @@ void EspStep::seal_pending() {
       ctx_.drop(m, nh && nh->iface >= 0 ? DropReason::esp_no_room : DropReason::esp_no_route);
       continue;
     }
+    // Tx fills in the MACs; the EtherType must be there already, since a
+    // frame that waits for ARP leaves from the control thread, which writes
+    // only the addresses.
+    store_be16(eth + 12, kEtherTypeIpv4);
     EspTunnelCounters::bump(c->out_packets);
     EspTunnelCounters::bump(c->out_bytes, inner_len[i]);
     tx_.transmit(m, nh->iface, nh->addr);

@@ -288,6 +288,26 @@ TEST(EspWorker, NoOutboundSaYet) {
   EXPECT_EQ(tunnel_counter(*r, &EspTunnelCounters::out_drops), 1u);
 }
 
+// The site's MAC not known yet: the sealed frame waits for ARP on the
+// control thread's resolve ring, already an IPv4 frame (the control thread
+// writes only the MAC addresses when ARP answers).
+TEST(EspWorker, UnresolvedPeerWaitsAsAnIpv4Frame) {
+  Tunnel tu;
+  auto r = std::make_unique<Router>(headend_config());
+  r->neighbor(0, kServer, kServerMac);
+  r->shared().esp.store(tu.headend.get(), std::memory_order_release);
+  EXPECT_TRUE(r->send(kLan, lan_frame(*r, Pkt().ipv4(kServer, kSiteHost).udp(5000, 53).payload("q"))).empty());
+  rte_mbuf* m = nullptr;
+  ASSERT_EQ(rte_ring_dequeue(r->shared().resolve[0], reinterpret_cast<void**>(&m)), 0);
+  const uint8_t* f = rte_pktmbuf_mtod(m, const uint8_t*);
+  EXPECT_EQ(get16(f + 12), 0x0800);
+  EXPECT_EQ(get32(f + 14 + 16), kSite);
+  EXPECT_EQ(m->hash.usr, kSite);  // the next hop ARP resolves
+  Frame sealed{Bytes(f, f + m->data_len), 0};
+  EXPECT_FALSE(tu.open(sealed).empty());
+  rte_pktmbuf_free(m);
+}
+
 TEST(EspWorker, WithoutIpsecEspIsTheControlThreads) {
   Tunnel tu;
   auto r = make_router(tu);
