@@ -1,8 +1,10 @@
 // Session record encode/decode; see session_codec.h.
 #include "ha/session_codec.h"
 
+#include <algorithm>
 #include <cstring>
 
+#include "dataplane/apps/catalog.h"
 #include "dataplane/control/route_choice.h"
 
 #include "dataplane/session/owner.h"
@@ -58,6 +60,22 @@ bool get_leg(const pb::Leg& in, const RouterModel& rm, const FibTable* fib, uint
   return true;
 }
 
+// The catalog (nDPI's tables, started once per process on first use); null when nDPI
+// cannot start, and then applications travel as Unknown.
+const app::AppCatalog* catalog() {
+  try {
+    return &app::AppCatalog::instance();
+  } catch (const std::exception&) {
+    return nullptr;
+  }
+}
+
+uint16_t category_of(const app::AppCatalog& c, uint16_t app) {
+  const auto& apps = c.applications();  // sorted by id
+  auto it = std::lower_bound(apps.begin(), apps.end(), app, [](const app::AppCatalog::Entry& e, uint16_t id) { return e.id < id; });
+  return it != apps.end() && it->id == app ? it->category : 0;
+}
+
 }  // namespace
 
 uint32_t key_id(const HmacKey& key) {
@@ -97,6 +115,10 @@ void encode_session(const Session& s, const RouterModel& rm, const DataplaneCloc
   out.set_bytes_fwd(s.bytes[0]);
   out.set_bytes_rev(s.bytes[1]);
   out.set_migrations(s.migrations);
+  out.clear_application();  // "" = Unknown
+  if (s.app != 0)
+    if (const app::AppCatalog* c = catalog()) out.set_application(c->application_name(s.app));
+  out.set_app_refused(s.app_slot == kAppDenied);
 }
 
 bool decode_session(const pb::SessionRecord& in, const RouterModel& rm, const DataplaneClock& clock, Session& out,
@@ -116,7 +138,18 @@ bool decode_session(const pb::SessionRecord& in, const RouterModel& rm, const Da
   if (security == kNone) return error = "policy here denies " + in.tenant() + " -> " + in.service(), false;
   out.tenant = static_cast<int16_t>(tenant);
   out.service = static_cast<int16_t>(service);
-  out.set_qos_class(static_cast<uint8_t>(rm.services[static_cast<size_t>(service)].qos_class));  // our config's class
+  // The application in this node's nDPI table (a name it does not know: Unknown, as for
+  // TLV 35). Never classified here: a session synced while the owner still classified it
+  // stays Unknown until the owner's `update` says more (or for good after a takeover).
+  const app::AppCatalog* apps = in.application().empty() ? nullptr : catalog();
+  if (apps) out.app = apps->find_application(in.application()).value_or(0);
+  out.app_slot = in.app_refused() ? kAppDenied : kAppDone;
+  // Zero trust: our own application policy too, as a hop told the application in TLV 35.
+  if (apps && out.app != 0 && rm.app_rules &&
+      rm.app_decision(tenant, service, out.app, category_of(*apps, out.app)) != AppDecision::allow)
+    out.app_slot = kAppDenied;
+  // Our config's class: the application's (qos.applications) first, else the service's.
+  out.set_qos_class(static_cast<uint8_t>(rm.session_qos_class(service, out.app)));
   out.security = static_cast<int16_t>(security);
   out.flags = static_cast<uint8_t>(in.flags() & ~uint32_t{kPeerSession});
   // Epoch back to our worker clock (wrap-safe 32-bit difference).

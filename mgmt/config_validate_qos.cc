@@ -86,6 +86,7 @@ void ConfigValidator::check_qos() {
     if (!c.empty() && !known_class(c))
       error("services[" + std::to_string(i) + "].qos_class", "unknown QoS class \"" + c + "\" (one of " + class_list() + ")");
   }
+  check_qos_applications();  // config_validate_apps.cc (nDPI's names)
 }
 
 }  // namespace wp::mgmt::detail

@@ -80,6 +80,9 @@ class ConfigValidator {
   void check_applications();
   void check_app_names(const google::protobuf::RepeatedPtrField<std::string>& names, const std::string& list_path,
                        bool categories);
+  // qos.applications: each rule names one application or category (known to nDPI, not
+  // named by another rule) and a known class.
+  void check_qos_applications();
   // config_validate_ipsec.cc: legacy IPsec sites and their tunnel interfaces.
   void check_ipsec();
   void check_ipsec_psk(const config::IpsecPeer& p, const std::string& path);

@@ -41,7 +41,12 @@ std::vector<ConfigError> ConfigStore::restart_only(const config::Config& next) c
   same(config_.ipfix(), next.ipfix(), "ipfix");
   same(config_.ha(), next.ha(), "ha");  // corosync group and address takeover are set up once
   same(config_.fpm(), next.fpm(), "fpm");  // the listener is bound once at start
-  same(config_.qos(), next.qos(), "qos");  // the schedulers and their DSCP map are built once at start
+  // The schedulers and their DSCP map are built once at start; qos.applications is live (the
+  // model resolves it, the re-check applies it to live sessions, docs/qos.md).
+  config::Qos qos_was = config_.qos(), qos_next = next.qos();
+  qos_was.clear_applications();
+  qos_next.clear_applications();
+  same(qos_was, qos_next, "qos");
   if (config_.has_fpm() != next.has_fpm()) errs.push_back({"fpm", "changes here need a restart of waypointd"});
   // The IKE responder and its SA table are built once at start (docs/ipsec.md).
   auto ipsec = [](const config::Config& c, bool peers) {

@@ -98,6 +98,10 @@ bool OffloadManager::eligible(const Session& s) {
     counters_.ineligible_state.fetch_add(1, std::memory_order_relaxed);
     return false;
   }
+  if (s.app_slot == kAppDenied) {  // refused for its application: the worker drops its packets
+    counters_.ineligible_policy.fetch_add(1, std::memory_order_relaxed);
+    return false;
+  }
   const RouterModel& m = *shared_.model.load(std::memory_order_acquire);
   if (s.security < 0 || static_cast<size_t>(s.security) >= m.security.size()) {
     counters_.ineligible_policy.fetch_add(1, std::memory_order_relaxed);
@@ -152,10 +156,16 @@ void OffloadManager::on_event(const SessionEvent& ev, uint32_t now_ms) {
   switch (ev.kind) {
     case SessionEventKind::established:
       counters_.established.fetch_add(1, std::memory_order_relaxed);
+      if (ev.session.app_slot < kAppDenied) {  // still being classified: after the verdict
+        counters_.classifying.fetch_add(1, std::memory_order_relaxed);
+        if (classifying_.size() < opt_.max_rules) classifying_.insert(ev.session.uuid);
+        break;
+      }
       if (eligible(ev.session) && offload(ev.session, ev.worker, now_ms) == Offloaded::neighbor_missing)
         wait_for_neighbor(ev, now_ms);
       break;
     case SessionEventKind::closed: {
+      classifying_.erase(ev.session.uuid);
       std::erase_if(waiting_, [&](const Waiting& w) { return w.session.uuid == ev.session.uuid; });
       auto it = by_uuid_.find(ev.session.uuid);
       if (it == by_uuid_.end()) {
@@ -172,7 +182,13 @@ void OffloadManager::on_event(const SessionEvent& ev, uint32_t now_ms) {
       remove(idx, false, now_ms);
       break;
     }
-    case SessionEventKind::update: reroute(ev, now_ms); break;
+    case SessionEventKind::update:
+      if (!classifying_.empty() && classifying_.count(ev.session.uuid)) {
+        classified(ev, now_ms);
+        break;
+      }
+      reroute(ev, now_ms);
+      break;
     case SessionEventKind::created: break;
   }
 }
@@ -200,6 +216,18 @@ void OffloadManager::reroute(const SessionEvent& ev, uint32_t now_ms) {
   counters_.rerouted.fetch_add(1, std::memory_order_relaxed);
   if (!(ev.session.flags & kEstablished)) return;
   if (offload(ev.session, ev.worker, now_ms) == Offloaded::neighbor_missing) wait_for_neighbor(ev, now_ms);
+}
+
+// An update of a session that was established while being classified: once the verdict is
+// in (the worker posts an update with it), the session is offloaded as if it were just
+// established; one the verdict refused stays in software (its packets are dropped there).
+void OffloadManager::classified(const SessionEvent& ev, uint32_t now_ms) {
+  if (ev.session.app_slot < kAppDenied) return;  // a periodic update: still classifying
+  classifying_.erase(ev.session.uuid);
+  if (!(ev.session.flags & kEstablished) || !eligible(ev.session)) return;
+  Offloaded o = offload(ev.session, ev.worker, now_ms);
+  if (o == Offloaded::installed) counters_.classified_offloaded.fetch_add(1, std::memory_order_relaxed);
+  if (o == Offloaded::neighbor_missing) wait_for_neighbor(ev, now_ms);
 }
 
 void OffloadManager::wait_for_neighbor(const SessionEvent& ev, uint32_t now_ms) {

@@ -30,6 +30,7 @@
 #include <optional>
 #include <string>
 #include <unordered_map>
+#include <unordered_set>
 #include <vector>
 
 #include "dataplane/worker/shared.h"
@@ -50,7 +51,7 @@ struct OffloadOptions {
   X(established) X(ineligible_policy) X(ineligible_state) X(neighbor_missing) X(neighbor_waited)                  \
       X(neighbor_wait_expired) X(sessions_offloaded) X(rules_installed) X(rules_refused) X(rules_removed)             \
           X(budget_full) X(evicted) X(closed) X(aged) X(feedback_posted) X(feedback_deferred) X(query_failed)  \
-              X(rerouted)
+              X(rerouted) X(classifying) X(classified_offloaded)
 
 struct OffloadCounters {
 #define WP_X(name) std::atomic<uint64_t> name{0};
@@ -175,6 +176,11 @@ class OffloadManager {
     uint32_t since_ms;
   };
   std::vector<Waiting> waiting_;
+  // Sessions established while their ingress worker still classified them (Session::app_slot
+  // a slot): not offloaded then, or their later packets would never reach the classifier;
+  // offloaded on the `update` the worker posts with the verdict. Bounded by max_rules.
+  std::unordered_set<SessionUuid, UuidHash> classifying_;
+  void classified(const SessionEvent& ev, uint32_t now_ms);
   uint32_t rules_ = 0;
   uint32_t last_poll_ms_ = 0;
   uint32_t last_retry_ms_ = 0;

@@ -67,6 +67,7 @@ class RouterModelBuilder {
     m_->new_sessions_per_source = cfg_.dataplane().new_sessions_per_source();
     punt();
     qos_dscp();
+    if (!qos_applications()) return nullptr;
     return m_;
   }
 
@@ -74,6 +75,47 @@ class RouterModelBuilder {
   void qos_dscp() {
     for (const auto& d : cfg_.qos().dscp())
       if (auto c = qos_class_named(d.name())) m_->qos_dscp[static_cast<size_t>(*c)] = static_cast<uint8_t>(d.value() & 63);
+  }
+
+  // qos.applications (validated: mgmt/config_validate_apps.cc) resolved per nDPI application
+  // id: the application's own rule, else its category's. The catalog starts nDPI only when
+  // some rule is there.
+  bool qos_applications() {
+    const auto& rules = cfg_.qos().applications();
+    if (rules.empty()) return true;
+    try {
+      const app::AppCatalog& catalog = app::AppCatalog::instance();
+      std::vector<uint8_t> by_app, by_category;
+      auto put = [](std::vector<uint8_t>& v, uint16_t id, QosClass c) {
+        if (v.size() <= id) v.resize(size_t{id} + 1, 0);
+        v[id] = static_cast<uint8_t>(static_cast<uint8_t>(c) + 1);
+      };
+      for (const auto& r : rules) {
+        auto cls = qos_class_named(r.class_());
+        if (!cls) return fail("qos.applications: unknown class " + r.class_());
+        if (!r.application().empty()) {
+          auto id = catalog.find_application(r.application());
+          if (!id) return fail("qos.applications: unknown application " + r.application());
+          put(by_app, *id, *cls);
+        } else {
+          auto id = catalog.find_category(r.category());
+          if (!id) return fail("qos.applications: unknown category " + r.category());
+          put(by_category, *id, *cls);
+        }
+      }
+      std::vector<uint8_t>& out = m_->app_qos_;
+      for (const auto& e : catalog.applications()) {
+        uint8_t c = e.id < by_app.size() ? by_app[e.id] : 0;
+        if (c == 0 && e.category != 0 && e.category < by_category.size()) c = by_category[e.category];
+        if (c == 0) continue;
+        if (out.size() <= e.id) out.resize(size_t{e.id} + 1, 0);
+        out[e.id] = c;
+      }
+      if (out.empty()) out.push_back(0);  // rules for categories no application is in: still "has rules"
+    } catch (const std::exception& e) {
+      return fail(std::string("qos.applications: ") + e.what());
+    }
+    return true;
   }
 
   // router.wan[].qos onto the scheduler's defaults (validated already).

@@ -193,6 +193,17 @@ class RouterModel {
   std::vector<PeerModel> peers;
   PuntModel punt;
   std::array<uint8_t, kQosClasses> qos_dscp = kDefaultQosDscp;
+  // The QoS class of a session of `service` whose application is `app` (nDPI id): the class
+  // qos.applications gives the application (its own rule, else its category's), else the
+  // service's (docs/qos.md § Classes by application). One load per call: the rules are
+  // resolved per application id when the model is built.
+  QosClass session_qos_class(int service, uint16_t app) const {
+    if (app < app_qos_.size() && app_qos_[app] != 0) return static_cast<QosClass>(app_qos_[app] - 1);
+    return service >= 0 && static_cast<size_t>(service) < services.size() ? services[static_cast<size_t>(service)].qos_class
+                                                                         : QosClass::best_effort;
+  }
+  // Whether qos.applications names any class (else session_qos_class is the service's).
+  bool app_qos_rules() const { return !app_qos_.empty(); }
   uint32_t tcp_established_s = 1800, tcp_transitory_s = 30, udp_s = 60;
 
   int tenant_for(Ipv4 src, int iface) const;
@@ -259,6 +270,9 @@ class RouterModel {
   }
   std::vector<int16_t> policy_matrix_;
   std::vector<AppRules> policy_app_deny_;  // like policy_matrix_; empty when no policy denies any
+  // qos.applications by nDPI application id: QosClass + 1, 0 = no rule (the service's class).
+  // Empty when qos.applications is.
+  std::vector<uint8_t> app_qos_;
   std::vector<int> iface_of_port_;
   struct TenantPrefix {
     Ipv4Prefix prefix;

@@ -50,6 +50,9 @@ bool AppInspect::learned_from_peer(rte_mbuf* m, Session& s, uint16_t app) {
 
 bool AppInspect::settle(rte_mbuf* m, Session& s, uint16_t app) {
   s.app = app;
+  // qos.applications: the application's class wins over the service's from now on (Emit
+  // marks this packet and the next ones with it; docs/qos.md § Classes by application).
+  s.set_qos_class(static_cast<uint8_t>(ctx_.rm().session_qos_class(s.service, app)));
   DropReason why = DropReason::app_policy_deny;
   if (denied(s.tenant, s.service, app, why)) {
     close(m, s, why);

@@ -32,7 +32,6 @@ void Emit::send(rte_mbuf* m, ParsedPacket& pp, Session& s, Dir dir) {
   if (s.app_slot != kAppDone && !apps_.before_send(m, pp, s, dir)) [[unlikely]]
     return;
   account(pp, s, dir);
-  set_qos_class(m, s.qos_class());  // read by the QoS step on shaped WAN ports (worker/qos_tx.h)
   // While the original header is intact (it is quoted back to the sender).
   if (out.peer >= 0 && pp.proto == kProtoTcp &&
       fragments_.refuse_oversize_tcp(m, pp, s, dir, out,
@@ -41,6 +40,9 @@ void Emit::send(rte_mbuf* m, ParsedPacket& pp, Session& s, Dir dir) {
   rewrite_tuple(m, pp, out.tuple);
   if (s.app_slot < kAppDenied && dir == Dir::reverse && !apps_.inspect(m, pp, s, dir)) [[unlikely]]
     return;  // reverse packets after it
+  // After the classifier saw it: the packet that makes the application known already has
+  // its class (qos.applications). Read by the QoS step on shaped WAN ports (worker/qos_tx.h).
+  set_qos_class(m, s.qos_class());
   // Segments must still fit the WAN MTU once encrypted.
   if (s.crypto && pp.proto == kProtoTcp && (pp.tcp_flags & kTcpSyn)) crypto_.clamp_mss(m, pp, s);
   if (out.peer >= 0 && !prepare_wan(m, pp, s, dir, out)) return;

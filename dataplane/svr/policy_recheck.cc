@@ -70,7 +70,7 @@ bool PolicyRecheck::recheck(Session& s) {
   }
   s.tenant = static_cast<int16_t>(tenant);
   s.service = static_cast<int16_t>(service);
-  s.set_qos_class(static_cast<uint8_t>(to.services[static_cast<size_t>(service)].qos_class));
+  s.set_qos_class(static_cast<uint8_t>(to.session_qos_class(service, s.app)));  // the application's class first
   s.security = static_cast<int16_t>(security);
   s.out_fwd.peer = static_cast<int8_t>(peer_fwd);
   s.out_rev.peer = static_cast<int8_t>(peer_rev);

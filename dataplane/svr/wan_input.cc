@@ -175,7 +175,7 @@ void WanInput::first_packet(rte_mbuf* m, ParsedPacket& pp, const Metadata& md, i
   s->uuid = md.uuid;
   s->tenant = static_cast<int16_t>(tenant);
   s->service = static_cast<int16_t>(service);
-  s->set_qos_class(static_cast<uint8_t>(ctx_.rm().services[service].qos_class));
+  s->set_qos_class(static_cast<uint8_t>(ctx_.rm().session_qos_class(service, app)));  // TLV 35's class wins
   s->security = static_cast<int16_t>(security);
   s->app = app;
   if (app != app::kAppUnknown) ctx_.counters->add(Counter::app_from_metadata);

@@ -53,10 +53,18 @@ bool HaFollower::update_in_place(Session& s, const Session& in) {
   }
   if (s.key_b() != in.key_b()) return false;
   uint32_t slots[2] = {s.key_slot[0], s.key_slot[1]};  // ours, not the peer's
-  const uint16_t app = s.app, app_slot = s.app_slot;  // ours too: HA sync does not carry them
+  // The application, its refusal and the class come with the record (docs/applications.md
+  // § HA), unless this worker's own classifier holds a slot for the session: then the
+  // verdict is ours to make, and the slot ours to give back.
+  const bool classifying = s.app_slot < kAppDenied;
+  const uint16_t app = s.app, app_slot = s.app_slot;
+  const uint8_t qos = s.qos;
   s = in;
-  s.app = app;
-  s.app_slot = app_slot;
+  if (classifying) {
+    s.app = app;
+    s.app_slot = app_slot;
+    s.qos = qos;
+  }
   s.in_use = 1;
   s.model_gen = ctx_.model_gen;
   crypto_.adopt_peer(s, slots);

@@ -9,8 +9,10 @@
 # <= 20.5 Mbit/s) and bulk gets most of it (> 15 Mbit/s); voice loses nothing and
 # its one-way delay p99 stays within 10 ms of its minimum (strict priority: it
 # never waits behind the bulk queue); the WAN capture shows voice as EF (46) and
-# bulk as AF11 (10); the qos section of /api/v1/stats, waypoint_qos_* on /metrics
-# and `wpctl qos` show the classes; the router exits 0.
+# bulk as AF11 (10); a DNS query (service dns, no class) that r1's nDPI recognises
+# is AF21 (18) by r1's qos.applications (DNS -> interactive: the application's class
+# wins, docs/qos.md § Classes by application); the qos section of /api/v1/stats,
+# waypoint_qos_* on /metrics and `wpctl qos` show the classes; the router exits 0.
 set -u -o pipefail
 source "$(dirname "$0")/lib.sh"
 
@@ -25,10 +27,11 @@ wp_gen_basic_configs "$WP_TMP" "$WORKERS" "$KEY"
 # r1: wan0 shaped to 20 Mbit/s; web (iperf3 TCP on 5201) is bulk, a voice service on UDP 6000.
 sed -i -e 's|^\(    - {name: wan0, device: net_af_packet1, address: 172.16.0.1/24\)}|\1, qos: {rate_kbps: 20000}}|' \
   -e 's|^\(  - {name: web, .*\)}$|\1, qos_class: bulk}|' \
-  -e 's|^services:$|services:\n  - {name: voice, prefixes: [10.2.0.0/24], protocol: udp, ports: ["6000"], next_peer: r2, qos_class: voice}|' \
-  -e 's|^policies:$|policies:\n  - {tenant: branch, service: voice}|' "$WP_TMP/r1.yaml"
-sed -i -e 's|^services:$|services:\n  - {name: voice, prefixes: [10.2.0.0/24], protocol: udp, ports: ["6000"]}|' \
-  -e 's|^policies:$|policies:\n  - {tenant: branch, service: voice}|' "$WP_TMP/r2.yaml"
+  -e 's|^services:$|services:\n  - {name: voice, prefixes: [10.2.0.0/24], protocol: udp, ports: ["6000"], next_peer: r2, qos_class: voice}\n  - {name: dns, prefixes: [10.2.0.0/24], protocol: udp, ports: ["53"], next_peer: r2}|' \
+  -e 's|^policies:$|policies:\n  - {tenant: branch, service: voice}\n  - {tenant: branch, service: dns}|' "$WP_TMP/r1.yaml"
+echo 'qos: {applications: [{application: DNS, class: interactive}]}' >>"$WP_TMP/r1.yaml"
+sed -i -e 's|^services:$|services:\n  - {name: voice, prefixes: [10.2.0.0/24], protocol: udp, ports: ["6000"]}\n  - {name: dns, prefixes: [10.2.0.0/24], protocol: udp, ports: ["53"]}|' \
+  -e 's|^policies:$|policies:\n  - {tenant: branch, service: voice}\n  - {tenant: branch, service: dns}|' "$WP_TMP/r2.yaml"
 wp_check "r1.yaml shapes wan0 and classes web and voice" grep -q "qos: {rate_kbps: 20000}" "$WP_TMP/r1.yaml"
 wp_check "waypointd --check accepts r1.yaml" wp_check_config "$WP_TMP/r1.yaml"
 wp_check "waypointd --check accepts r2.yaml" wp_check_config "$WP_TMP/r2.yaml"
@@ -46,6 +49,9 @@ VOICE=1 BULK=4
 wp_bg s "$WP_TMP/voice_recv.log" "$WP_PY" -u "$WP_E2E/voice_flow.py" recv 10.2.0.10 6000 "$WP_TMP/voice.json"
 RECV_PID=$WP_BG_PID; WP_PIDS+=("$RECV_PID")
 wp_check "voice receiver listening" wp_until 20 wp_log_has "$WP_TMP/voice_recv.log" "^listening" || wp_finish
+wp_bg s "$WP_TMP/dns.log" "$WP_PY" -u "$WP_E2E/app_traffic.py" dns-server 10.2.0.10 53
+WP_PIDS+=("$WP_BG_PID")
+wp_check "DNS server listening" wp_until 20 wp_log_has "$WP_TMP/dns.log" "^listening" || wp_finish
 
 # Bulk: iperf3 TCP for 9 s through the shaped port.
 wp_bg c "$WP_TMP/bulk.json" iperf3 -c 10.2.0.10 -p 5201 -t 9 -J --connect-timeout 5000
@@ -58,6 +64,8 @@ wp_check "bulk saturates the shaped port (queue builds)" wp_until 20 bulk_queued
 CAP=$WP_TMP/wan.pcap
 wp_cap_start wan w1 "$CAP" -c 3000 -f "ip src 172.16.0.1" || wp_fail "capture start"
 # The clock brackets the two stats reads (each takes a curl), so the byte window lies inside it.
+wp_check "DNS query through r1/r2 (class interactive by its application)" \
+  wp_exec c "$WP_PY" "$WP_E2E/app_traffic.py" dns-query 10.2.0.10 53 qos.example.test
 t0=${EPOCHREALTIME//[!0-9]/}
 before_bytes=$(qos_stat $BULK sent_bytes)
 wp_exec c "$WP_PY" "$WP_E2E/voice_flow.py" send 10.2.0.10 6000 4 --kbps 200 --size 200 >"$WP_TMP/voice_send.log" 2>&1
@@ -90,9 +98,11 @@ wp_expect "iperf3 TCP goodput <= 20000 kbit/s" "$rx_kbps" -le 20000
 
 # DSCP on the WAN.
 dscp_count() { tshark -r "$CAP" -Y "ip.dsfield.dscp == $1 && ip.dst == 172.16.0.2" 2>/dev/null | wc -l; }
-ef=$(dscp_count 46); af11=$(dscp_count 10); other=$(tshark -r "$CAP" -Y "!(ip.dsfield.dscp in {46 10 48}) && ip.dst == 172.16.0.2" 2>/dev/null | wc -l)
+ef=$(dscp_count 46); af11=$(dscp_count 10); af21=$(dscp_count 18)
+other=$(tshark -r "$CAP" -Y "!(ip.dsfield.dscp in {46 10 18 48}) && ip.dst == 172.16.0.2" 2>/dev/null | wc -l)
 wp_expect "WAN capture: voice frames marked EF (46)" "$ef" -ge 50
 wp_expect "WAN capture: bulk frames marked AF11 (10)" "$af11" -ge 1000
+wp_expect "WAN capture: the DNS query marked AF21 (18) by its application" "$af21" -ge 1
 wp_expect "WAN capture: no frame with another DSCP" "$other" -eq 0
 
 # Visibility.

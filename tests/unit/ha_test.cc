@@ -13,6 +13,7 @@
 #include <variant>
 #include <vector>
 
+#include "dataplane/apps/catalog.h"
 #include "dataplane/control/ha_arp_claim.h"
 #include "dataplane/control/router_model.h"
 #include "dataplane/session/owner.h"
@@ -291,6 +292,75 @@ TEST(HaCodec, DecodeRefusesWhatThisNodeWouldNotAllow) {
   EXPECT_FALSE(decode_session(rec, *a, clock, d, err));
 }
 
+// The application travels by name (docs/applications.md § HA): the survivor keeps it, derives
+// the QoS class from its own config (qos.applications first), and keeps a session refused
+// for its application refused; its own deny lists apply too (zero trust).
+TEST(HaCodec, SessionCarriesItsApplicationAndTheSurvivorDerivesItsClass) {
+  HmacEngine hmac;
+  std::string err;
+  config::Config ca = hub_config("hub-a", "10.2.0.2/24", "172.16.0.2/24");
+  ca.mutable_services(0)->set_qos_class("bulk");
+  auto* rule = ca.mutable_qos()->add_applications();
+  rule->set_application("ssh");
+  rule->set_class_("interactive");
+  config::Config cb = ca;  // hub-b: another entity order, same rules
+  cb.mutable_router()->set_name("hub-b");
+  auto a = RouterModel::build(ca, nullptr, nullptr, hmac, err);
+  auto b = RouterModel::build(cb, nullptr, nullptr, hmac, err);
+  ASSERT_TRUE(a && b) << err;
+  const app::AppCatalog& catalog = app::AppCatalog::instance();
+  const uint16_t ssh = *catalog.find_application("SSH");
+  DataplaneClock clock = DataplaneClock::now();
+  Session s = hub_session(*a, kHubA, 40000, clock.base_ms - 50);
+  s.app = ssh;
+  s.app_slot = kAppDone;
+  s.set_qos_class(static_cast<uint8_t>(QosClass::interactive));
+  pb::SessionRecord rec;
+  encode_session(s, *a, clock, 1, rec);
+  EXPECT_EQ(rec.application(), "SSH");
+  EXPECT_FALSE(rec.app_refused());
+  pb::SessionRecord wire;
+  ASSERT_TRUE(wire.ParseFromString(rec.SerializeAsString()));
+  Session d;
+  ASSERT_TRUE(decode_session(wire, *b, clock, d, err)) << err;
+  EXPECT_EQ(d.app, ssh);
+  EXPECT_EQ(d.app_slot, kAppDone) << "never classified on the survivor";
+  EXPECT_EQ(d.qos_class(), static_cast<uint8_t>(QosClass::interactive)) << "the application's class, not bulk";
+
+  // Not known (yet): no name, the service's class.
+  s.app = 0;
+  encode_session(s, *a, clock, 1, rec);
+  EXPECT_EQ(rec.application(), "");
+  ASSERT_TRUE(decode_session(rec, *b, clock, d, err)) << err;
+  EXPECT_EQ(d.app, 0);
+  EXPECT_EQ(d.qos_class(), static_cast<uint8_t>(QosClass::bulk));
+  // A name this node's nDPI does not know: Unknown, as for TLV 35 (not an error).
+  rec.set_application("NoSuchApp");
+  ASSERT_TRUE(decode_session(rec, *b, clock, d, err)) << err;
+  EXPECT_EQ(d.app, 0);
+
+  // Refused on the owner: stays refused here.
+  s.app = *catalog.find_application("BitTorrent");
+  s.app_slot = kAppDenied;
+  encode_session(s, *a, clock, 1, rec);
+  EXPECT_EQ(rec.application(), "BitTorrent");
+  EXPECT_TRUE(rec.app_refused());
+  ASSERT_TRUE(decode_session(rec, *b, clock, d, err)) << err;
+  EXPECT_EQ(d.app_slot, kAppDenied);
+  // Allowed on the owner, denied by this node's policy: refused here.
+  config::Config strict = cb;
+  strict.mutable_policies(0)->add_deny_applications("SSH");
+  auto c = RouterModel::build(strict, nullptr, nullptr, hmac, err);
+  ASSERT_TRUE(c) << err;
+  s.app = ssh;
+  s.app_slot = kAppDone;
+  encode_session(s, *a, clock, 1, rec);
+  ASSERT_TRUE(decode_session(rec, *c, clock, d, err)) << err;
+  EXPECT_EQ(d.app_slot, kAppDenied);
+  ASSERT_TRUE(decode_session(rec, *b, clock, d, err)) << err;
+  EXPECT_EQ(d.app_slot, kAppDone);
+}
+
 // A session synced from the peer toward a server only FRR reaches (an ECMP
 // route in the FIB): this node gives its leg its own route, the member the
 // session's hash picks, as a session set up here would; with no route here
@@ -566,6 +636,30 @@ TEST_F(HaPair, StaleUpdatesAreIgnored) {
   run({b.get()}, now);
   EXPECT_NE(b->find(s), nullptr);
   EXPECT_EQ(b->node->status().get(HaStatus::Counter::stale_messages), 1u);
+}
+
+// The owner classifies after it synced the session: its `update` brings the application to
+// the peer (docs/applications.md § HA), and a later refusal too.
+TEST_F(HaPair, ThePeerLearnsTheApplicationFromTheOwnersUpdate) {
+  Session s = hub_session(*a->model, kHubA, 42100, static_cast<uint32_t>(now));
+  a->create(s);
+  run({a.get(), b.get()}, now);
+  ASSERT_NE(b->find(s), nullptr);
+  EXPECT_EQ(b->find(s)->app, 0);
+  const uint16_t ssh = *app::AppCatalog::instance().find_application("SSH");
+  Session* mine = a->find(s);
+  ASSERT_NE(mine, nullptr);
+  mine->app = ssh;
+  mine->last_ms += 5;
+  a->owner(s).post_event(SessionEventKind::update, *mine);
+  run({a.get(), b.get()}, now);
+  EXPECT_EQ(b->find(s)->app, ssh);
+  EXPECT_EQ(b->find(s)->app_slot, kAppDone);
+  mine->app_slot = kAppDenied;
+  mine->last_ms += 5;
+  a->owner(s).post_event(SessionEventKind::update, *mine);
+  run({a.get(), b.get()}, now);
+  EXPECT_EQ(b->find(s)->app_slot, kAppDenied) << "refused on the owner: refused on the peer";
 }
 
 // A takeover re-flags who ages the peer's sessions a slice per loop

@@ -44,7 +44,8 @@ config::Config router_config(const char* name, const char* lan, const char* wan,
     const char *svc, *proto, *port, *sec;
   } services[] = {{"echo", "udp", "5201", "plain"},
                   {"strict", "udp", "5300", "per-packet"},
-                  {"secret", "udp", "5400", "encrypted"}};
+                  {"secret", "udp", "5400", "encrypted"},
+                  {"opaque", "udp", "5500", "plain"}};  // no port nDPI names (5201 is iperf's)
   for (auto& s : services) {
     add_service(c, {s.svc, "10.2.0.0/24", s.proto, s.port, next_peer});
     add_policy(c, "branch", s.svc, s.sec);
@@ -419,6 +420,50 @@ TEST_F(OffloadUnresolvedMany, AtMostMaxWaitingSessionsWaitForTheirNeighbor) {
   EXPECT_EQ(mgr->counters().neighbor_waited.load(), OffloadManager::kMaxWaiting);
   EXPECT_EQ(mgr->sessions(), OffloadManager::kMaxWaiting);
   EXPECT_EQ(mgr->counters().neighbor_wait_expired.load(), kExtra);
+}
+
+// A session established while the ingress worker still classifies it (docs/applications.md)
+// is not offloaded then (its later packets would never reach the classifier): it is once
+// the worker's update brings the verdict. One refused for its application never is.
+class OffloadApps : public Offload {
+ protected:
+  void SetUp() override {
+    options.with_apps(5);
+    start(64);
+  }
+};
+
+TEST_F(OffloadApps, ASessionIsOffloadedOnlyOnceItsClassificationEnded) {
+  handshake(43000, 5500);  // 3 packets fed, nDPI undecided on opaque UDP: still classifying
+  tick(1010);
+  ASSERT_NE(r1_session(43000, 5500), nullptr);
+  ASSERT_LT(r1_session(43000, 5500)->app_slot, kAppDenied)
+      << "the test needs a session still being classified; app " << r1_session(43000, 5500)->app << ", inspected "
+      << r1->count(Counter::app_packets_inspected);
+  EXPECT_TRUE(r1_session(43000, 5500)->flags & kEstablished);
+  EXPECT_EQ(mgr->sessions(), 0u);
+  EXPECT_EQ(mgr->counters().classifying.load(), 1u);
+  r2->send_one(kWan, r1->send_one(kLan, client_udp(43000, 5500, "four")).raw);
+  tick(1020);
+  EXPECT_EQ(mgr->sessions(), 0u) << "4 of 5 packets: still classifying";
+  r2->send_one(kWan, r1->send_one(kLan, client_udp(43000, 5500, "five")).raw);
+  EXPECT_EQ(r1_session(43000, 5500)->app_slot, kAppDone) << "the bound reached: Unknown";
+  EXPECT_EQ(r1->count(Counter::app_packets_inspected), 5u);
+  tick(1030);
+  EXPECT_EQ(mgr->sessions(), 1u);
+  EXPECT_EQ(mgr->counters().classified_offloaded.load(), 1u);
+  EXPECT_EQ(nic_send(kLan, client_udp(43000, 5500, "now in hardware")).size(), 1u);
+
+  // Refused for its application: the verdict's update leaves it in software.
+  handshake(43001, 5500);
+  tick(1040);
+  EXPECT_EQ(mgr->counters().classifying.load(), 2u);
+  Session refused = *r1_session(43001, 5500);
+  refused.app_slot = kAppDenied;
+  r1->worker().post_event(SessionEventKind::update, refused);
+  tick(1050);
+  EXPECT_EQ(mgr->sessions(), 1u);
+  EXPECT_EQ(mgr->counters().ineligible_policy.load(), 1u);
 }
 
 TEST(OffloadProbe, APmdWithoutFlowSupportCannotOffload) {

@@ -10,6 +10,7 @@
 #include <filesystem>
 #include <fstream>
 
+#include "dataplane/apps/catalog.h"
 #include "dataplane/control/router_model.h"
 #include "dataplane/crypto/hmac.h"
 #include "mgmt/config_load.h"
@@ -132,6 +133,91 @@ TEST(QosConfig, TheLanIsNeverShaped) {
   const std::string lan = "    address: 10.1.0.1/24\n";
   t.replace(t.find(lan), lan.size(), lan + "    qos:\n      rate_kbps: 1000\n");
   EXPECT_TRUE(HasError(load_config_text(t), "router.lan.qos", "WAN ports only"));
+}
+
+// qos.applications: classes by application or category (docs/qos.md § Classes by application).
+const std::string kAppRules =
+    "qos:\n"
+    "  applications:\n"
+    "    - {application: ssh, class: interactive}\n"
+    "    - {category: RemoteAccess, class: bulk}\n"
+    "    - {category: VoIP, class: voice}\n"
+    "    - {application: Zoom, class: video}\n";
+
+uint16_t app_id(const std::string& name) { return *app::AppCatalog::instance().find_application(name); }
+uint16_t category_of(uint16_t app) {
+  for (const auto& e : app::AppCatalog::instance().applications())
+    if (e.id == app) return e.category;
+  return 0;
+}
+
+TEST(QosConfig, ApplicationRulesGiveTheClassAndWinOverTheCategoryAndTheService) {
+  ConfigResult r = load(kPort, kAppRules, "    qos_class: best-effort\n");
+  ASSERT_TRUE(r.ok()) << r.error_text();
+  HmacEngine hmac;
+  std::string err;
+  auto m = RouterModel::build(r.config, nullptr, nullptr, hmac, err);
+  ASSERT_TRUE(m) << err;
+  ASSERT_TRUE(m->app_qos_rules());
+  const auto& catalog = app::AppCatalog::instance();
+  const uint16_t ssh = app_id("SSH"), remote = *catalog.find_category("RemoteAccess");
+  ASSERT_EQ(category_of(ssh), remote) << "the test assumes nDPI files SSH under RemoteAccess";
+  EXPECT_EQ(m->session_qos_class(0, ssh), QosClass::interactive) << "the application's rule wins over its category's";
+  // Every other application of RemoteAccess takes the category's class; every VoIP one voice.
+  int remote_apps = 0, voip_apps = 0;
+  const uint16_t voip = *catalog.find_category("VoIP");
+  for (const auto& e : catalog.applications()) {
+    if (e.id == ssh) continue;
+    if (e.category == remote) {
+      ++remote_apps;
+      EXPECT_EQ(m->session_qos_class(0, e.id), QosClass::bulk) << e.name;
+    }
+    if (e.category == voip && e.id != app_id("Zoom")) {
+      ++voip_apps;
+      EXPECT_EQ(m->session_qos_class(0, e.id), QosClass::voice) << e.name;
+    }
+  }
+  EXPECT_GT(remote_apps, 0);
+  EXPECT_GT(voip_apps, 0);
+  EXPECT_EQ(m->session_qos_class(0, app_id("Zoom")), QosClass::video);
+  // Applications no rule names, Unknown and out-of-table ids: the service's class.
+  EXPECT_EQ(m->session_qos_class(0, app_id("DNS")), QosClass::best_effort);
+  EXPECT_EQ(m->session_qos_class(0, 0), QosClass::best_effort);
+  EXPECT_EQ(m->session_qos_class(0, 65000), QosClass::best_effort);
+  ConfigResult voice_service = load(kPort, kAppRules, "    qos_class: voice\n");
+  ASSERT_TRUE(voice_service.ok()) << voice_service.error_text();
+  auto m2 = RouterModel::build(voice_service.config, nullptr, nullptr, hmac, err);
+  ASSERT_TRUE(m2) << err;
+  EXPECT_EQ(m2->session_qos_class(0, app_id("DNS")), QosClass::voice);
+  EXPECT_EQ(m2->session_qos_class(0, ssh), QosClass::interactive) << "an application rule wins over the service's class";
+  EXPECT_EQ(m2->session_qos_class(1, 0), QosClass::best_effort) << "another service, no class";
+  // Without rules nothing starts nDPI and the class is the service's.
+  auto m3 = RouterModel::build(load(kPort, "", "    qos_class: video\n").config, nullptr, nullptr, hmac, err);
+  ASSERT_TRUE(m3) << err;
+  EXPECT_FALSE(m3->app_qos_rules());
+  EXPECT_EQ(m3->session_qos_class(0, ssh), QosClass::video);
+}
+
+TEST(QosConfig, ApplicationRulesAreCheckedWithPathsAndCloseNames) {
+  auto rules = [](const std::string& lines) { return load(kPort, "qos:\n  applications:\n" + lines); };
+  ConfigResult typo = rules("    - {application: zoomm, class: voice}\n");
+  EXPECT_TRUE(HasError(typo, "qos.applications[0].application", "unknown application \"zoomm\" (closest: Zoom"));
+  EXPECT_TRUE(HasError(rules("    - {category: VoiP2, class: voice}\n"), "qos.applications[0].category",
+                       "unknown category \"VoiP2\" (closest: VoIP"));
+  EXPECT_TRUE(HasError(rules("    - {application: Zoom, category: VoIP, class: voice}\n"), "qos.applications[0]",
+                       "both an application and a category"));
+  EXPECT_TRUE(HasError(rules("    - {class: voice}\n"), "qos.applications[0].application", "required"));
+  EXPECT_TRUE(HasError(rules("    - {application: Zoom}\n"), "qos.applications[0].class", "required"));
+  EXPECT_TRUE(HasError(rules("    - {application: Zoom, class: gold}\n"), "qos.applications[0].class",
+                       "unknown QoS class \"gold\""));
+  EXPECT_TRUE(HasError(rules("    - {application: ssh, class: voice}\n    - {application: SSH, class: bulk}\n"),
+                       "qos.applications[1].application", "already has a class (qos.applications[0])"));
+  EXPECT_TRUE(HasError(rules("    - {category: VoIP, class: voice}\n    - {category: voip, class: bulk}\n"),
+                       "qos.applications[1].category", "already has a class (qos.applications[0])"));
+  EXPECT_TRUE(HasError(rules("    - {application: Unknown, class: bulk}\n"), "qos.applications[0].application",
+                       "unknown application \"Unknown\""));
+  EXPECT_TRUE(rules("    - {application: SSH, class: voice}\n    - {category: RemoteAccess, class: bulk}\n").ok())
+      << "an application and its own category are two rules";
 }
 
 }  // namespace

@@ -197,6 +197,21 @@ TEST_F(Rest, StatsMetricsPeersHa) {
   EXPECT_TRUE(json::parse(nope->body).contains("error"));
 }
 
+// qos.applications is live (docs/qos.md § Classes by application); the rest of `qos` (the DSCP
+// map the schedulers were built with) needs a restart.
+TEST_F(Rest, QosApplicationsAreLiveTheDscpMapNeedsARestart) {
+  auto live = put("/api/v1/config?dry_run=1",
+                  std::string(kConfig) + "qos: {applications: [{application: ssh, class: interactive}]}\n");
+  EXPECT_EQ(live->status, 200) << live->body;
+  auto typo = put("/api/v1/config?dry_run=1",
+                  std::string(kConfig) + "qos: {applications: [{application: shh, class: interactive}]}\n");
+  ASSERT_EQ(typo->status, 422) << typo->body;
+  EXPECT_EQ(json::parse(typo->body)["details"][0]["path"], "qos.applications[0].application");
+  auto dscp = put("/api/v1/config?dry_run=1", std::string(kConfig) + "qos: {dscp: [{name: voice, value: 40}]}\n");
+  ASSERT_EQ(dscp->status, 422) << dscp->body;
+  EXPECT_EQ(json::parse(dscp->body)["details"][0]["path"], "qos");
+}
+
 TEST_F(Rest, ConfigGetRedactsKeysAndPutValidatesThenCommits) {
   json cfg = get_json("/api/v1/config");
   EXPECT_EQ(cfg["peers"][0]["key"], "<redacted>");

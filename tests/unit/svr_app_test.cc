@@ -12,6 +12,7 @@
 
 #include "dataplane/apps/catalog.h"
 #include "dataplane/svr/metadata.h"
+#include "dataplane/worker/qos_shared.h"
 #include "mgmt/ipfix_decoder.h"
 #include "mgmt/session_feed.h"
 #include "tests/unit/app_packets.h"
@@ -211,6 +212,98 @@ TEST_F(SvrApps, ServiceThatNamesApplicationsAdmitsOnlyThose) {
   EXPECT_EQ(r1->drop_count(DropReason::app_not_in_service), 1u);
   ASSERT_NE(session(*r1), nullptr);
   EXPECT_EQ(session(*r1)->app_slot, kAppDenied);
+}
+
+// qos.applications (docs/qos.md § Classes by application): both routers shaped, DNS -> voice
+// and TLS -> interactive, service web bulk. The class follows the application the moment it is
+// known, on the ingress (classified) and on the egress (TLV 35) for the reverse direction.
+config::Config shaped_router(bool ingress, bool app_rules) {
+  config::Config c = router(ingress, {});
+  c.mutable_services(1)->set_qos_class("bulk");  // web
+  c.mutable_router()->mutable_wan(0)->mutable_qos()->set_rate_kbps(10'000);
+  if (app_rules) {
+    auto* a = c.mutable_qos()->add_applications();
+    a->set_application("dns");
+    a->set_class_("voice");
+    a = c.mutable_qos()->add_applications();
+    a->set_application("TLS");
+    a->set_class_("interactive");
+  }
+  return c;
+}
+
+uint8_t dscp_of(const Frame& f) { return f.ip4()[1] >> 2; }
+
+void setup_qos(DataplaneShared& sh) {
+  std::string err;
+  ASSERT_TRUE(sh.qos.setup(*sh.model.load(), sh.workers, 1024, SOCKET_ID_ANY, qos_now_ns(), err)) << err;
+}
+
+RouterOptions apps_and_qos() {
+  RouterOptions o;
+  o.with_apps();
+  o.prepare = setup_qos;
+  return o;
+}
+
+class SvrAppQos : public SvrApps {
+ protected:
+  void start_shaped(bool r2_rules = true) {
+    r1 = std::make_unique<Router>(shaped_router(true, true), apps_and_qos());
+    r2 = std::make_unique<Router>(shaped_router(false, r2_rules), apps_and_qos());
+    r1->neighbor(0, kClient, kClientMac);
+    r1->neighbor(1, kR2Wan, kR2Mac);
+    r2->neighbor(0, kServer, kServerMac);
+    r2->neighbor(1, kR1Wan, kR1Mac);
+  }
+};
+
+TEST_F(SvrAppQos, ApplicationKnownOnTheFirstPacketGivesItsClassOnBothRouters) {
+  start_shaped();
+  auto q = Pkt().eth(kR1Mac, kClientMac).ipv4(kClient, kServer).udp(40000, 53).payload(pk::dns_query("example.com"));
+  Frame w = r1->send_one(kLan, q.bytes());
+  EXPECT_EQ(dscp_of(w), 46) << "DNS -> voice (EF) on the packet that was classified; the service has no class";
+  EXPECT_TRUE(w.ip_checksum_ok());
+  EXPECT_EQ(session(*r1, 53, kProtoUdp)->qos_class(), static_cast<uint8_t>(QosClass::voice));
+  r2->send_one(kWan, w.raw);
+  ASSERT_NE(session(*r2, 53, kProtoUdp), nullptr);
+  EXPECT_EQ(session(*r2, 53, kProtoUdp)->qos_class(), static_cast<uint8_t>(QosClass::voice)) << "from TLV 35";
+  Frame back = r2->send_one(kLan, Pkt().eth(kR2Mac, kServerMac).ipv4(kServer, kClient).udp(53, 40000).payload("a").bytes());
+  EXPECT_EQ(back.port, kWan);
+  EXPECT_EQ(dscp_of(back), 46) << "the egress marks the reverse direction by the application too";
+  EXPECT_EQ(r2->count(Counter::app_packets_inspected), 0u);
+}
+
+TEST_F(SvrAppQos, ApplicationFoundLaterMovesTheSessionFromTheServicesClass) {
+  start_shaped();
+  Frame syn = r1->send_one(kLan, client_tcp(kTcpSyn, 1000, 0));
+  EXPECT_EQ(dscp_of(syn), 10) << "not known yet: the service's class (bulk, AF11)";
+  r2->send_one(kWan, syn.raw);
+  Frame synack = r2->send_one(kLan, server_tcp(kTcpSyn | kTcpAck, 5000, 1001));
+  EXPECT_EQ(dscp_of(synack), 10) << "the egress too";
+  r1->send_one(kWan, synack.raw);
+  r2->send_one(kWan, r1->send_one(kLan, client_tcp(kTcpAck, 1001, 5001)).raw);
+  auto hello = as_string(pk::tls_client_hello("www.example.org"));
+  std::vector<Frame> out = r1->send(kLan, client_tcp(kTcpAck | 0x08, 1001, 5001, hello));
+  ASSERT_EQ(out.size(), 2u) << "the update, then the data";
+  EXPECT_EQ(dscp_of(out[0]), 48) << "the metadata-only update is network-control";
+  EXPECT_EQ(dscp_of(out[1]), 18) << "TLS -> interactive (AF21) from the packet that made it known";
+  EXPECT_EQ(session(*r1)->qos_class(), static_cast<uint8_t>(QosClass::interactive));
+  EXPECT_EQ(session(*r2)->qos_class(), static_cast<uint8_t>(QosClass::bulk)) << "r2 not told yet";
+  r2->send(kWan, out[0].raw);
+  EXPECT_EQ(session(*r2)->qos_class(), static_cast<uint8_t>(QosClass::interactive)) << "the update moved it";
+  r2->send_one(kWan, out[1].raw);
+  Frame ack = r2->send_one(kLan, server_tcp(kTcpAck, 5001, 1001 + static_cast<uint32_t>(hello.size())));
+  EXPECT_EQ(dscp_of(ack), 18);
+}
+
+TEST_F(SvrAppQos, ARouterWithoutRulesKeepsTheServicesClass) {
+  start_shaped(false);
+  auto q = Pkt().eth(kR1Mac, kClientMac).ipv4(kClient, kServer).udp(40000, 53).payload(pk::dns_query("example.com"));
+  r2->send_one(kWan, r1->send_one(kLan, q.bytes()).raw);
+  EXPECT_EQ(session(*r2, 53, kProtoUdp)->app, app_id("DNS"));
+  EXPECT_EQ(session(*r2, 53, kProtoUdp)->qos_class(), static_cast<uint8_t>(QosClass::best_effort))
+      << "each router classes by its own config";
 }
 
 // r1 -> r2 (transit) -> r3 (last hop) for 10.3.0.0/24 udp 53, on the one WAN subnet.
