@@ -198,6 +198,25 @@ TEST_F(Duplication2, OtherClassesCarryNothingExtra) {
   EXPECT_EQ(r2->send_one(w[0].port, w[0].raw).payload_string(), "plain");
 }
 
+// The alias lookup only ever finds duplicated sessions: a plain session's
+// packet readdressed to the other path is still no_session at the egress.
+TEST_F(Duplication2, TheOtherPathFindsOnlyDuplicatedSessions) {
+  open(kPlainPort);
+  auto w = r1->send(kLan, client(kPlainPort, "plain"));
+  ASSERT_EQ(w.size(), 1u);
+  ASSERT_EQ(w[0].port, kMpls);
+  Frame moved = w[0];
+  uint8_t* ip4 = moved.raw.data() + 14;
+  put32(ip4 + 12, ip("172.17.0.1"));
+  put32(ip4 + 16, ip("172.17.0.2"));
+  put16(ip4 + 10, 0);
+  put16(ip4 + 10, static_cast<uint16_t>(~ones_fold(ones_sum(ip4, 20))));
+  fix_checksums(moved.raw);
+  EXPECT_TRUE(r2->send(kInet, moved.raw).empty());
+  EXPECT_EQ(r2->drop_count(DropReason::no_session), 1u);
+  EXPECT_EQ(r2->send_one(kMpls, w[0].raw).payload_string(), "plain") << "on its own path it is delivered";
+}
+
 TEST_F(Duplication2, OnePathLeftStillNumbersAndTheEgressAccepts) {
   open(kVoicePort);
   r1->set_usable("internet", false);
