@@ -19,14 +19,10 @@ uint64_t get(const std::atomic<uint64_t>& a) { return a.load(std::memory_order_r
 // Live sessions per path, from the snapshot the session feed keeps (never the workers' tables).
 std::vector<uint64_t> live_sessions(const PathTable& pt, const SessionSnapshot& sessions) {
   std::vector<uint64_t> live(pt.size(), 0);
-  SessionQuery q;
-  q.limit = UINT32_MAX;
-  bool more = false;
-  for (const SessionView& v : sessions.page(q, more))
-    for (const SideOut* side : {&v.session.out_fwd, &v.session.out_rev}) {
-      int p = pt.find(side->peer, side->iface);
+  sessions.for_each([&](const SessionEntry& e) {
+    for (int p : {pt.find(e.left_peer, e.left_iface), pt.find(e.back_peer, e.back_iface)})
       if (p >= 0) ++live[static_cast<size_t>(p)];
-    }
+  });
   return live;
 }
 

@@ -283,12 +283,10 @@ void config_routes(Server& s, const RestContext& c, RestCounters& n) {
 std::vector<uint32_t> sessions_per_peer(const SessionSnapshot* sessions, size_t peers) {
   std::vector<uint32_t> n(peers, 0);
   if (!sessions) return n;
-  SessionQuery q;
-  q.limit = UINT32_MAX;
-  bool more = false;
-  for (const SessionView& v : sessions->page(q, more))
-    for (int p : {int{v.session.out_fwd.peer}, int{v.session.out_rev.peer}})
+  sessions->for_each([&](const SessionEntry& e) {
+    for (int p : {int{e.left_peer}, int{e.back_peer}})
       if (p >= 0 && static_cast<size_t>(p) < peers) ++n[static_cast<size_t>(p)];
+  });
   return n;
 }
 

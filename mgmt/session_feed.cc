@@ -19,18 +19,6 @@ std::string service_name(const RouterModel& m, int idx) {
   return idx >= 0 && static_cast<size_t>(idx) < m.services.size() ? m.services[static_cast<size_t>(idx)].name
                                                                   : std::string();
 }
-std::string security_name(const RouterModel& m, int idx) {
-  return idx >= 0 && static_cast<size_t>(idx) < m.security.size() ? m.security[static_cast<size_t>(idx)].name
-                                                                  : std::string();
-}
-
-bool touches(const Session& s, Ipv4 a) {
-  const FiveTuple* ts[] = {&s.original, &s.out_fwd.tuple, &s.out_rev.tuple};
-  for (const FiveTuple* t : ts)
-    if (t->src == a || t->dst == a) return true;
-  return false;
-}
-
 uint64_t epoch_now_ms() {
   timespec ts{};
   clock_gettime(CLOCK_REALTIME, &ts);
@@ -38,90 +26,6 @@ uint64_t epoch_now_ms() {
 }
 
 }  // namespace
-
-void SessionSnapshot::apply(const SessionEvent& ev, const RouterModel& model, const DataplaneClock& clock) {
-  const Session& s = ev.session;
-  std::lock_guard lock(mu_);
-  auto it = sessions_.find(s.uuid);
-  count_app(s, it == sessions_.end() ? nullptr : &it->second.session);
-  if (ev.kind == SessionEventKind::closed) {
-    if (it != sessions_.end()) sessions_.erase(it);
-    return;
-  }
-  if (it == sessions_.end()) {
-    if (sessions_.size() >= capacity_) {
-      overflow_.fetch_add(1, std::memory_order_relaxed);
-      return;
-    }
-    it = sessions_.emplace(s.uuid, SessionView{}).first;
-    it->second.tenant = name_of(model.tenants, s.tenant);
-    it->second.service = service_name(model, s.service);
-    it->second.security = security_name(model, s.security);
-  }
-  SessionView& v = it->second;
-  v.session = s;
-  v.worker = ev.worker;
-  v.established = (s.flags & kEstablished) != 0;
-  v.created_epoch_ms = clock.epoch_ms(s.created_ms);
-  v.last_epoch_ms = clock.epoch_ms(s.last_ms);
-}
-
-void SessionSnapshot::count_app(const Session& s, const Session* before) {
-  uint64_t packets = s.packets[0] + s.packets[1], bytes = s.bytes[0] + s.bytes[1];
-  if (before && before->app != s.app) {  // classified since: its totals so far move with it
-    AppTotals& from = app_totals_[before->app];
-    const uint64_t p = before->packets[0] + before->packets[1], b = before->bytes[0] + before->bytes[1];
-    from.sessions -= std::min<uint64_t>(from.sessions, 1);
-    from.packets -= std::min(from.packets, p);
-    from.bytes -= std::min(from.bytes, b);
-    before = nullptr;
-  }
-  AppTotals& to = app_totals_[s.app];
-  if (!before) {
-    to.sessions += 1;
-  } else {
-    packets -= std::min(packets, before->packets[0] + before->packets[1]);
-    bytes -= std::min(bytes, before->bytes[0] + before->bytes[1]);
-  }
-  to.packets += packets;
-  to.bytes += bytes;
-}
-
-std::map<uint16_t, AppTotals> SessionSnapshot::app_totals() const {
-  std::lock_guard lock(mu_);
-  return app_totals_;
-}
-
-std::vector<SessionView> SessionSnapshot::page(const SessionQuery& q, bool& more) const {
-  std::vector<SessionView> out;
-  more = false;
-  std::lock_guard lock(mu_);
-  auto it = q.after ? sessions_.upper_bound(*q.after) : sessions_.begin();
-  for (; it != sessions_.end(); ++it) {
-    const SessionView& v = it->second;
-    if (!q.tenant.empty() && v.tenant != q.tenant) continue;
-    if (!q.service.empty() && v.service != q.service) continue;
-    if (q.addr && !touches(v.session, *q.addr)) continue;
-    if (out.size() == q.limit) {
-      more = true;
-      break;
-    }
-    out.push_back(v);
-  }
-  return out;
-}
-
-std::optional<SessionView> SessionSnapshot::find(const SessionUuid& id) const {
-  std::lock_guard lock(mu_);
-  auto it = sessions_.find(id);
-  if (it == sessions_.end()) return std::nullopt;
-  return it->second;
-}
-
-size_t SessionSnapshot::size() const {
-  std::lock_guard lock(mu_);
-  return sessions_.size();
-}
 
 IpfixRecord ipfix_record(const SessionEvent& ev, const RouterModel& model, const DataplaneClock& clock) {
   const Session& s = ev.session;

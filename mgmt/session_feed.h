@@ -12,70 +12,19 @@
 // events were dropped (ring full, counted as ipfix_events_dropped) may be
 // missing from it until its next update. Ordered by UUID so that paging with a
 // cursor (the last UUID of the previous page) is stable while sessions come
-// and go.
+// and go; compact at scale (mgmt/session_snapshot.h).
 #pragma once
 
 #include <atomic>
 #include <cstdint>
-#include <map>
-#include <mutex>
-#include <optional>
 #include <string>
 #include <thread>
-#include <vector>
 
 #include "dataplane/worker/shared.h"
 #include "mgmt/ipfix_exporter.h"
+#include "mgmt/session_snapshot.h"
 
 namespace wp::mgmt {
-
-struct SessionView {
-  Session session;  // copy as of the last event
-  uint16_t worker = 0;
-  bool established = false;
-  uint64_t created_epoch_ms = 0;
-  uint64_t last_epoch_ms = 0;  // last packet
-  std::string tenant, service, security;
-};
-
-struct SessionQuery {
-  std::string tenant, service;
-  std::optional<Ipv4> addr;  // any address of the session, before or after NAT
-  uint32_t limit = 100;
-  std::optional<SessionUuid> after;  // paging cursor
-};
-
-// Sessions, packets and bytes (both directions) by application (nDPI id; 0 = Unknown: not
-// recognised, or not yet). A session counts for the application it has as of its last
-// event; when that changes (classified after its first packets) its totals move with it.
-struct AppTotals {
-  uint64_t sessions = 0, packets = 0, bytes = 0;
-};
-
-class SessionSnapshot {
- public:
-  explicit SessionSnapshot(size_t capacity) : capacity_(capacity) {}
-  // Applies one event (feed thread).
-  void apply(const SessionEvent& ev, const RouterModel& model, const DataplaneClock& clock);
-  // Sessions matching `q` in UUID order after the cursor; `more` is true when
-  // the page was cut at `limit`.
-  std::vector<SessionView> page(const SessionQuery& q, bool& more) const;
-  std::optional<SessionView> find(const SessionUuid& id) const;
-  size_t size() const;
-  // Every application seen since start (live and closed sessions alike).
-  std::map<uint16_t, AppTotals> app_totals() const;
-  uint64_t overflow() const { return overflow_.load(std::memory_order_relaxed); }
-
- private:
-  mutable std::mutex mu_;
-  // Moves the counters `s` gained since `before` (and the session itself when its
-  // application changed) into app_totals_. Under mu_.
-  void count_app(const Session& s, const Session* before);
-  std::map<SessionUuid, SessionView> sessions_;
-  std::map<uint16_t, AppTotals> app_totals_;
-  size_t capacity_;
-  std::atomic<uint64_t> overflow_{0};  // sessions not tracked: snapshot full
-};
 
 // Fills an IPFIX record from a session event (names from `model`).
 IpfixRecord ipfix_record(const SessionEvent& ev, const RouterModel& model, const DataplaneClock& clock);

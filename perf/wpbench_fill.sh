@@ -20,8 +20,9 @@
 # last are opened), crypto_sessions 2048 (no session here encrypts; the
 # default max_sessions/8 key slots would add ~600 B x N/8), EAL memory from
 # the measured ~190 B/session. The REST server is off (WP_BENCH_MGMT=off):
-# its session snapshot (a std::map of SessionView copies, mgmt/session_feed.h)
-# is a second per-session structure; FILL_REST=1 keeps it, to measure it.
+# its session snapshot (mgmt/session_snapshot.h, ~130 B/session since b020bf5;
+# ~380 B before, a std::map of SessionView copies) is a second per-session
+# structure; FILL_REST=1 keeps it, to measure it.
 
 # fill_rss_kb PID: resident set of a process, kB (0 when gone).
 fill_rss_kb() { awk '/^VmRSS/ {print $2}' "/proc/$1/status" 2>/dev/null || echo 0; }
@@ -52,9 +53,9 @@ scenario_fill() {
   local base1 base2 samples="" pid rest=${FILL_REST:-0}
   [ "$QUICK" = 1 ] && n=${FILL_SESSIONS:-200000}
   max=$((n + n / 16))
-  # Per router: table ~190 B/session (scenario 3, rounded up to 250) + 1 GiB EAL slack; REST snapshot ~400 B/session more.
+  # Per router: table ~190 B/session (scenario 3, rounded up to 250) + 1 GiB EAL slack; REST snapshot ~130 B/session more (wp_bench_snapshot, rounded up to 150).
   mb=$((max * 250 / 1000000 + 1024))
-  [ "$rest" = 1 ] && mb=$((mb + n * 400 / 1000000))
+  [ "$rest" = 1 ] && mb=$((mb + n * 150 / 1000000))
   need_mb=$((2 * mb + 1024))
   avail_mb=$(($(awk '/MemAvailable/ {print $2}' /proc/meminfo) / 1024))
   echo "-- fill: $n sessions through r1 -> r2 (net_memif, 1 worker each), EAL -m $mb per router, REST $([ "$rest" = 1 ] && echo on || echo off)"
