@@ -87,6 +87,38 @@ void ConfigValidator::check_qos() {
       error("services[" + std::to_string(i) + "].qos_class", "unknown QoS class \"" + c + "\" (one of " + class_list() + ")");
   }
   check_qos_applications();  // config_validate_apps.cc (nDPI's names)
+  check_duplication();
+}
+
+// qos.duplicate: known classes, each once; a routed service of such a class
+// needs a peer with two waypoints (two paths), or there is nothing to send
+// the second copy on.
+void ConfigValidator::check_duplication() {
+  std::set<std::string> dup;
+  for (int i = 0; i < cfg_.qos().duplicate_size(); ++i) {
+    const std::string& d = cfg_.qos().duplicate(i);
+    const std::string path = "qos.duplicate[" + std::to_string(i) + "]";
+    if (!known_class(d))
+      error(path, "unknown QoS class \"" + d + "\" (one of " + class_list() + ")");
+    else if (!dup.insert(d).second)
+      error(path, "class \"" + d + "\" is listed twice");
+  }
+  if (dup.empty()) return;
+  for (int i = 0; i < cfg_.services_size(); ++i) {
+    const config::Service& s = cfg_.services(i);
+    const std::string cls = s.qos_class().empty() ? "best-effort" : s.qos_class();
+    if (s.next_peer().empty() || !dup.count(cls)) continue;
+    for (const config::Peer& p : cfg_.peers()) {
+      if (p.name() != s.next_peer()) continue;
+      if (p.waypoints_size() < 2)
+        error("services[" + std::to_string(i) + "].qos_class",
+              "class \"" + cls + "\" is duplicated (qos.duplicate) but peer \"" + p.name() + "\" has " +
+                  std::to_string(p.waypoints_size()) + " waypoint: duplication needs two paths (two waypoints)");
+      if (s.paths_size() == 1)
+        error("services[" + std::to_string(i) + "].paths",
+              "class \"" + cls + "\" is duplicated (qos.duplicate): list at least two paths, or none");
+    }
+  }
 }
 
 }  // namespace wp::mgmt::detail

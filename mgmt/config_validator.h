@@ -91,6 +91,7 @@ class ConfigValidator {
   void check_tunnels();
   // config_validate_qos.cc: WAN port schedulers, class overrides, DSCP map, service classes.
   void check_qos();
+  void check_duplication();
   void check_qos_port(const config::QosPort& q, const std::string& path);
 
   // Shared helpers (config_validate.cc).

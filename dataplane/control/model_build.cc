@@ -73,6 +73,7 @@ class RouterModelBuilder {
 
  private:
   void qos_dscp() {
+    m_->duplication = cfg_.qos().duplicate_size() > 0;
     for (const auto& d : cfg_.qos().dscp())
       if (auto c = qos_class_named(d.name())) m_->qos_dscp[static_cast<size_t>(*c)] = static_cast<uint8_t>(d.value() & 63);
   }
@@ -332,6 +333,8 @@ class RouterModelBuilder {
       if (s.has_nat64() && !nat64(s, sm)) return false;
       if (!app_rules(s.applications(), s.categories(), "service " + s.name(), sm.apps)) return false;
       if (auto c = qos_class_named(s.qos_class())) sm.qos_class = *c;
+      for (const auto& d : cfg_.qos().duplicate())
+        if (qos_class_named(d) == sm.qos_class) sm.duplicate = sm.next_peer != kNone;
       m_->service_index_[sm.name] = static_cast<int>(m_->services.size());
       m_->services.push_back(std::move(sm));
     }

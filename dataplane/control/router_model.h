@@ -115,6 +115,7 @@ struct ServiceModel {
   Ipv4 breakout_addr = 0;
   AppRules apps;  // empty: any application
   QosClass qos_class = QosClass::best_effort;  // of its sessions on shaped WAN ports
+  bool duplicate = false;  // its class is in qos.duplicate: sessions sent over two paths (svr/duplication.h)
   // NAT64 (docs/ipv6.md § NAT64): IPv6 clients reach `prefixes` by their
   // IPv4-embedded addresses under nat64_prefix/nat64_len; kNone: not NAT64.
   // A NAT64 service is never matched by IPv4 sources (service_for skips it).
@@ -204,6 +205,8 @@ class RouterModel {
   }
   // Whether qos.applications names any class (else session_qos_class is the service's).
   bool app_qos_rules() const { return !app_qos_.empty(); }
+  // qos.duplicate not empty: workers keep per-session duplication state (svr/duplication.h).
+  bool duplication = false;
   uint32_t tcp_established_s = 1800, tcp_transitory_s = 30, udp_s = 60;
 
   int tenant_for(Ipv4 src, int iface) const;

@@ -19,10 +19,11 @@
 namespace wp {
 
 struct DedupWindow {
-  uint32_t top = 0;
   uint64_t seen = 0;  // bit i: top - i arrived
+  uint32_t top = 0;
   uint32_t span = 0;  // window positions that hold numbers from the first one seen on (0: none yet)
 };
+static_assert(sizeof(DedupWindow) == 16);
 
 enum class DedupVerdict : uint8_t { first, duplicate, late };
 
@@ -37,7 +38,7 @@ inline uint64_t dedup_low_bits(uint32_t n) { return n >= 64 ? ~uint64_t{0} : (ui
 
 inline DedupResult dedup_accept(DedupWindow& w, uint32_t seq) {
   if (w.span == 0) {
-    w = {seq, 1, 1};
+    w = {1, seq, 1};
     return {DedupVerdict::first, 0};
   }
   const int32_t ahead = static_cast<int32_t>(seq - w.top);

@@ -100,8 +100,17 @@ struct Session {
   bool side_b_wan() const { return out_fwd.peer >= 0; }
   // QosClass values; kQosBestEffort for a session that never had one.
   static constexpr uint8_t kQosBestEffort = 5;
-  uint8_t qos_class() const { return qos ? static_cast<uint8_t>(qos - 1) : kQosBestEffort; }
-  void set_qos_class(uint8_t cls) { qos = static_cast<uint8_t>(cls + 1); }
+  // The top bit of `qos`: the session is duplicated (svr/duplication.h): its
+  // forward packets without metadata carry a sequence number, and the ingress
+  // sends each over two paths. Kept across class changes.
+  static constexpr uint8_t kQosDuplicated = 0x80;
+  uint8_t qos_class() const {
+    const uint8_t q = qos & static_cast<uint8_t>(~kQosDuplicated);
+    return q ? static_cast<uint8_t>(q - 1) : kQosBestEffort;
+  }
+  void set_qos_class(uint8_t cls) { qos = static_cast<uint8_t>((qos & kQosDuplicated) | (cls + 1)); }
+  bool duplicated() const { return (qos & kQosDuplicated) != 0; }
+  void set_duplicated() { qos = static_cast<uint8_t>(qos | kQosDuplicated); }
 };
 
 }  // namespace wp

@@ -84,10 +84,33 @@ bool Emit::prepare_wan(rte_mbuf* m, ParsedPacket& pp, Session& s, Dir dir, const
     ctx_.counters->add(Counter::cookie_marker_added);
     md_len = kMetadataHeaderLen;
   }
+  // A duplicated session (svr/duplication.h): a packet without a block gets
+  // its sequence number, and a copy leaves on the second path.
+  rte_mbuf* copy = nullptr;
+  SideOut copy_out;
+  ParsedPacket copy_pp;
+  if (!need_md && dir == Dir::forward && s.duplicated()) [[unlikely]] {
+    if (!dup_.tag(m, pp, s)) {
+      ctx_.drop(m, DropReason::no_buffer_room);
+      return false;
+    }
+    copy = dup_.copy(m, pp, s, out, copy_out);
+    copy_pp = pp;
+    copy_pp.src = copy_out.tuple.src;
+    copy_pp.dst = copy_out.tuple.dst;
+  }
   // Metadata packets (pair key) and, for sessions that HMAC every packet,
   // all others (session key) are sealed at the end of the burst.
-  if (!need_md && !crypto_.hmacs_every_packet(s, dir)) return true;
+  if (!need_md && !crypto_.hmacs_every_packet(s, dir)) {
+    if (copy) {
+      ctx_.counters->add(Counter::fast_path_packets);
+      ctx_.counters->add(Counter::fast_path_bytes, copy_pp.end - copy_pp.l3);
+      fragments_.transmit(copy, copy_pp, copy_out.iface, copy_out.next_hop);
+    }
+    return true;
+  }
   crypto_.seal(m, pp, s, dir, out, md_len, need_md, encrypt, frag_id_reserved);
+  if (copy) crypto_.seal(copy, copy_pp, s, dir, copy_out, md_len, false, encrypt);
   return false;
 }
 

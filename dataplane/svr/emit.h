@@ -20,6 +20,7 @@
 #include "dataplane/session/session.h"
 #include "dataplane/svr/app_inspect.h"
 #include "dataplane/svr/crypto_batch.h"
+#include "dataplane/svr/duplication.h"
 #include "dataplane/svr/flow_monitor.h"
 #include "dataplane/svr/fragments.h"
 #include "dataplane/svr/metadata_only.h"
@@ -30,8 +31,14 @@ namespace wp {
 class Emit {
  public:
   Emit(WorkerContext& ctx, CryptoBatch& crypto, Fragments& fragments, FlowMonitor& flow, MetadataOnly& metadata_only,
-       AppInspect& apps)
-      : ctx_(ctx), crypto_(crypto), fragments_(fragments), flow_(flow), metadata_only_(metadata_only), apps_(apps) {}
+       AppInspect& apps, Duplication& dup)
+      : ctx_(ctx),
+        crypto_(crypto),
+        fragments_(fragments),
+        flow_(flow),
+        metadata_only_(metadata_only),
+        apps_(apps),
+        dup_(dup) {}
 
   // Sends a packet of `s` travelling in `dir` out of the session's other side.
   void send(rte_mbuf* m, ParsedPacket& pp, Session& s, Dir dir);
@@ -55,6 +62,7 @@ class Emit {
   FlowMonitor& flow_;
   MetadataOnly& metadata_only_;
   AppInspect& apps_;
+  Duplication& dup_;
 };
 
 }  // namespace wp

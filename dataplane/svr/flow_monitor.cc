@@ -77,7 +77,9 @@ size_t FlowMonitor::send_marker(rte_mbuf* m, ParsedPacket& pp, const Session& s,
   PathMetricsTlv t = lm.next_marker(ctx_.now_ms);
   iw.path_metrics(t);
   const size_t inline_len = iw.finish();
-  bool inline_ok = (s.crypto & ~kCryptoAdaptiveSkip) == 0 &&
+  // A duplicated session's forward packets carry no block (each goes on two
+  // paths with its sequence number): its markers go alone.
+  bool inline_ok = (s.crypto & ~kCryptoAdaptiveSkip) == 0 && !(s.duplicated() && leg == kLegB) &&
                    uint32_t{pp.end} - pp.l3 + inline_len + kHmacTagLen <= ctx_.rm().interfaces[out.iface].mtu &&
                    !has_cookie(pkt_data(m) + pp.payload, pp.payload_len());
   uint8_t alone_block[sizeof inline_block + kTlvHeaderLen + 1];

@@ -77,6 +77,7 @@ void LanInput::first_packet(rte_mbuf* m, ParsedPacket& pp, int iface, int tunnel
     if (path >= 0) PathWorkerCounters::bump(pt->counters(ctx_.id, static_cast<size_t>(path)).sessions_started);
   }
   ctx_.post_event(SessionEventKind::created, *s);
+  dup_.start(*s);   // a duplicated class: TLV 27 in its forward blocks, two paths after the handshake
   apps_.start(*s);  // the first packet is the first one classified (Emit::send)
   emit_.send(m, pp, *s, Dir::forward);
 }

@@ -30,8 +30,8 @@ namespace wp {
 class LanInput {
  public:
   LanInput(WorkerContext& ctx, Emit& emit, CryptoBatch& crypto, PathMigration& migration, PolicyRecheck& recheck,
-           AppInspect& apps)
-      : ctx_(ctx), emit_(emit), crypto_(crypto), migration_(migration), recheck_(recheck), apps_(apps) {}
+           AppInspect& apps, Duplication& dup)
+      : ctx_(ctx), emit_(emit), crypto_(crypto), migration_(migration), recheck_(recheck), apps_(apps), dup_(dup) {}
 
   // A packet this worker owns that arrived on a LAN interface `iface`, or
   // out of IPsec tunnel `tunnel` (iface kNone): the tunnel's tenant is its
@@ -53,6 +53,7 @@ class LanInput {
   PathMigration& migration_;
   PolicyRecheck& recheck_;
   AppInspect& apps_;
+  Duplication& dup_;
 };
 
 }  // namespace wp

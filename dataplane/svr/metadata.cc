@@ -36,7 +36,8 @@ bool rule_for(uint16_t type, TlvRule& rule) {
     case Tlv::application_name: rule = {Section::payload, -1}; return true;
     case Tlv::session_data_encrypted:
     case Tlv::tcp_syn_packet:
-    case Tlv::disable_forward_metadata: rule = {Section::payload, 0}; return true;
+    case Tlv::disable_forward_metadata:
+    case Tlv::duplicated: rule = {Section::payload, 0}; return true;
     case Tlv::sessions_in_service: rule = {Section::payload, 8}; return true;
     case Tlv::security_id: rule = {Section::header, 4}; return true;
     case Tlv::key_versions: rule = {Section::header, -3}; return true;
@@ -94,6 +95,7 @@ void apply_tlv(uint16_t type, const uint8_t* v, uint16_t len, Metadata& out) {
       break;
     case Tlv::disable_forward_metadata: out.disable_forward_metadata = true; break;
     case Tlv::session_data_encrypted: out.session_data_encrypted = true; break;
+    case Tlv::duplicated: out.duplicated = true; break;
     case Tlv::security_id:
       out.has_security_id = true;
       out.security_id = load_be32(v);

@@ -57,6 +57,7 @@ enum class Tlv : uint16_t {
   control_message = 24,
   source_nat_v4 = 25,
   path_metrics = 26,
+  duplicated = 27,  // Waypoint's own: the session's forward packets carry a duplication sequence number
   modify_request = 28,
   application_name = 35,
   remaining_session_time = 42,
@@ -118,6 +119,7 @@ struct Metadata {
   bool has_uuid = false;
   bool disable_forward_metadata = false;  // TLV 18: handshake ack
   bool session_data_encrypted = false;    // TLV 11
+  bool duplicated = false;                // TLV 27: forward packets without a block end with a 4-byte sequence number
   bool has_security_id = false;
   bool payload_encrypted = false;  // TLV 16 (or a first type of 0 / > 50): payload TLVs not read yet
   bool payload_decrypted = false;  // the payload section arrived encrypted and was opened (metadata_crypto.h)
@@ -187,6 +189,7 @@ class MetadataWriter {
   void security_policy(std::string_view name) { string_tlv(Tlv::security_policy_name, name); }
   void application(std::string_view name);  // TLV 35; 1 to kMaxApplicationNameLen bytes
   void disable_forward_metadata() { raw_tlv(Tlv::disable_forward_metadata, nullptr, 0, false); }
+  void duplicated() { raw_tlv(Tlv::duplicated, nullptr, 0, false); }
   void control_message(uint8_t kind) { raw_tlv(Tlv::control_message, &kind, 1, true); }  // header section
   void path_metrics(const PathMetricsTlv& t) {                                           // header section
     uint8_t v[kPathMetricsLen];

@@ -13,6 +13,7 @@ void write_session_tlvs(MetadataWriter& w, const RouterModel& rm, const Session&
     w.source_router(rm.name);
     w.destination_router(rm.peers[out.peer].name);
     w.security_policy(rm.security[s.security].name);
+    if (s.duplicated()) w.duplicated();  // TLV 27 (svr/duplication.h)
   } else {
     w.reverse_context(s.original.reversed());
     w.uuid(s.uuid);

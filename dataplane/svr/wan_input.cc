@@ -47,7 +47,12 @@ void WanInput::input(rte_mbuf* m, ParsedPacket& pp) {
     ref = {};
   }
   if (ref) return session_input(m, pp, ref, status, md);
-  if (status != MetadataStatus::ok) return ctx_.drop(m, DropReason::no_session);
+  if (status != MetadataStatus::ok) {
+    // The other path's copy of a duplicated session's packet (svr/duplication.h).
+    if (SessionRef alias = dup_.alias(pp); alias && recheck_.current(*alias.session))
+      return session_input(m, pp, alias, status, md);
+    return ctx_.drop(m, DropReason::no_session);
+  }
   if (migration_.rebind(m, pp, md, peer)) return;  // a session that moved path
   if (md.control_message == kControlKeepAlive) return ctx_.drop(m, DropReason::no_session);
   first_packet(m, pp, md, peer);
@@ -91,6 +96,7 @@ void WanInput::session_input(rte_mbuf* m, ParsedPacket& pp, SessionRef ref, Meta
     return continue_wan(m, pp, s, ref.dir, bare);
   }
   if (downgraded(m, s.security, md)) return;
+  if (ref.dir == Dir::forward && !dup_.learn(s, md)) return ctx_.drop(m, DropReason::dup_unsupported);
   int data_len = data_len_of(pp, md);
   handshake(s, ref.dir, md, data_len);
   // TLV 35 after set-up (a metadata-only update, or the next forward block): never classified here.
@@ -157,6 +163,7 @@ void WanInput::first_packet(rte_mbuf* m, ParsedPacket& pp, const Metadata& md, i
   int security = rm.policy(tenant, service);
   if (security == kNone) return ctx_.drop(m, DropReason::policy_deny);
   if (downgraded(m, security, md)) return;
+  if (md.duplicated && !dup_.enabled()) return ctx_.drop(m, DropReason::dup_unsupported);  // TLV 27
   const uint16_t app = apps_.from_metadata(md.application);  // TLV 35: this hop checks it too
   DropReason app_why = DropReason::app_policy_deny;
   if (app != app::kAppUnknown && apps_.denied(tenant, service, app, app_why)) return ctx_.drop(m, app_why);
@@ -187,6 +194,8 @@ void WanInput::first_packet(rte_mbuf* m, ParsedPacket& pp, const Metadata& md, i
   // Side A's key missed in input() and side B's was checked (and cleared)
   // above, so index without probing again.
   if (!install_session(ctx_, crypto_, s, bound, why, pp, &md, m)) return;
+  dup_.learn(*s, md);  // TLV 27: its forward packets carry a sequence number
+  dup_.start(*s);      // transit: our own onward leg duplicates if our class says so
   int data_len = data_len_of(pp, md);
   ctx_.post_event(SessionEventKind::created, *s);
   strip_at_payload(m, pp, static_cast<uint16_t>(md.block_len()), kHmacTagLen);
@@ -195,6 +204,8 @@ void WanInput::first_packet(rte_mbuf* m, ParsedPacket& pp, const Metadata& md, i
 }
 
 void WanInput::continue_wan(rte_mbuf* m, ParsedPacket& pp, Session& s, Dir dir, bool bare) {
+  // A duplicated session's second copy stops here; the first loses its number.
+  if (dir == Dir::forward && s.duplicated() && !dup_.accept(m, pp, s)) return;
   // A forward packet without metadata ends reverse metadata on this leg.
   if (dir == Dir::forward) s.flags &= static_cast<uint8_t>(~kRevMdPending);
   if (bare) {

@@ -22,6 +22,7 @@
 #include "dataplane/session/session.h"
 #include "dataplane/svr/app_inspect.h"
 #include "dataplane/svr/crypto_batch.h"
+#include "dataplane/svr/duplication.h"
 #include "dataplane/svr/emit.h"
 #include "dataplane/svr/flow_monitor.h"
 #include "dataplane/svr/fragments.h"
@@ -36,7 +37,7 @@ namespace wp {
 class WanInput {
  public:
   WanInput(WorkerContext& ctx, Emit& emit, CryptoBatch& crypto, Fragments& fragments, PathMigration& migration,
-           FlowMonitor& flow, MetadataOnly& metadata_only, PolicyRecheck& recheck, AppInspect& apps)
+           FlowMonitor& flow, MetadataOnly& metadata_only, PolicyRecheck& recheck, AppInspect& apps, Duplication& dup)
       : ctx_(ctx),
         emit_(emit),
         crypto_(crypto),
@@ -45,7 +46,8 @@ class WanInput {
         flow_(flow),
         metadata_only_(metadata_only),
         recheck_(recheck),
-        apps_(apps) {}
+        apps_(apps),
+        dup_(dup) {}
 
   // A packet this worker owns that arrived on a WAN interface.
   void input(rte_mbuf* m, ParsedPacket& pp);
@@ -77,6 +79,7 @@ class WanInput {
   MetadataOnly& metadata_only_;
   PolicyRecheck& recheck_;
   AppInspect& apps_;
+  Duplication& dup_;
 };
 
 }  // namespace wp

@@ -74,6 +74,12 @@ namespace wp {
   X(flow_markers_inline) \
   X(flow_markers_alone) \
   X(flow_markers_received) \
+  /* packet duplication (svr/duplication.h): forward packets of duplicated sessions given a sequence number, */ \
+  /* second copies sent on another path, packets that went on one path only, numbers lost on both paths */ \
+  X(dup_packets_sent) \
+  X(dup_copies_sent) \
+  X(dup_single_path) \
+  X(dup_gaps) \
   /* bursts held back because the owner's handoff ring was full */ \
   X(handoff_held) \
   /* enqueue bursts to other workers' handoff rings (at most one per owner per rx burst) */ \

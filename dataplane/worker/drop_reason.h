@@ -40,6 +40,11 @@ namespace wp {
   X(bad_padding, "decrypted data has invalid PKCS#7 padding") \
   X(crypto_short, "encrypted/HMAC packet too short or ciphertext not whole blocks") \
   X(replayed, "per-packet sequence number already seen or older than the window") \
+  /* packet duplication (svr/duplication.h); dup_removed is the feature working, not an error */ \
+  X(dup_removed, "second copy of a duplicated session's packet, removed by the receiver's window (expected)") \
+  X(dup_late, "duplicated session's packet older than the 64-number window (counted as a gap when it left)") \
+  X(dup_short, "duplicated session's packet too short to hold its sequence number") \
+  X(dup_unsupported, "first packet of a duplicated session (TLV 27) on a router whose qos.duplicate is empty") \
   X(key_slab_full, "no free per-session key slot: new encrypted session refused") \
   /* reassembly (ip/reassembly.h) and fragmentation */ \
   X(frag_duplicate, "IPv4 fragment identical to one already held") \

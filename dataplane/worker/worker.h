@@ -13,6 +13,7 @@
 //   MetadataOnly    metadata in a packet of its own
 //   FlowMonitor     TLV 26 in-line flow monitoring
 //   AppInspect      application classification (ingress), TLV 35, application policy
+//   Duplication     duplicated sessions: sequence numbers, the second path's copy, the receiver's window
 //   Emit            a session packet on its way out (metadata, NAT, sealing)
 //   PolicyRecheck   re-checking sessions after a config commit
 //   PathMigration   moving sessions between paths
@@ -85,6 +86,7 @@ class Worker {
   const Handoff& handoff() const { return handoff_; }
   const Nat64Step& nat64() const { return nat64_; }
   const EspStep& esp() const { return esp_; }
+  const Duplication& duplication() const { return dup_; }
 
   // Application classification on this worker (its own nDPI, made here: control path,
   // before the worker runs). False with `error` when nDPI cannot start.
@@ -153,12 +155,13 @@ class Worker {
   MetadataOnly metadata_only_{ctx_, crypto_, tx_};
   FlowMonitor flow_{ctx_, metadata_only_};
   AppInspect apps_{ctx_, metadata_only_};
-  Emit emit_{ctx_, crypto_, fragments_, flow_, metadata_only_, apps_};
+  Duplication dup_{ctx_};
+  Emit emit_{ctx_, crypto_, fragments_, flow_, metadata_only_, apps_, dup_};
   PolicyRecheck recheck_{ctx_};
   RouteFollow routes_{ctx_};
   PathMigration migration_{ctx_, emit_, metadata_only_, flow_, recheck_};
-  LanInput lan_{ctx_, emit_, crypto_, migration_, recheck_, apps_};
-  WanInput wan_{ctx_, emit_, crypto_, fragments_, migration_, flow_, metadata_only_, recheck_, apps_};
+  LanInput lan_{ctx_, emit_, crypto_, migration_, recheck_, apps_, dup_};
+  WanInput wan_{ctx_, emit_, crypto_, fragments_, migration_, flow_, metadata_only_, recheck_, apps_, dup_};
   Aging aging_{ctx_};
   HaFollower ha_{ctx_, crypto_};
   OffloadFollower offload_{ctx_};

@@ -128,6 +128,47 @@ TEST(QosConfig, DscpMapAndServiceClassNamesAreChecked) {
                        "unknown QoS class \"realtime\""));
 }
 
+// qos.duplicate (docs/qos.md § Packet duplication): known classes, once each;
+// a routed service of a duplicated class needs two paths to its peer.
+TEST(QosConfig, DuplicatedClassesAreCheckedAndMarkTheirServices) {
+  const std::string two_waypoints = "waypoints: [172.16.0.2, 172.16.0.3]";
+  auto with_two = [&](const std::string& top, const std::string& service) {
+    std::string t = r1_text();
+    const std::string one = "waypoints: [172.16.0.2]";
+    t.replace(t.find(one), one.size(), two_waypoints);
+    const std::string web = "    next_peer: r2\n";
+    t.replace(t.find(web), web.size(), web + service);
+    return load_config_text(t + top);
+  };
+  ConfigResult ok = with_two("qos:\n  duplicate: [voice]\n", "    qos_class: voice\n");
+  ASSERT_TRUE(ok.ok()) << ok.error_text();
+  HmacEngine hmac;
+  std::string err;
+  auto m = RouterModel::build(ok.config, nullptr, nullptr, hmac, err);
+  ASSERT_TRUE(m) << err;
+  EXPECT_TRUE(m->duplication);
+  EXPECT_TRUE(m->services[0].duplicate) << "web is voice";
+  EXPECT_FALSE(m->services[1].duplicate) << "iperf-udp is best-effort";
+  // best-effort is a class too: every service without a class then duplicates.
+  auto be = RouterModel::build(with_two("qos:\n  duplicate: [best-effort]\n", "").config, nullptr, nullptr, hmac, err);
+  ASSERT_TRUE(be);
+  EXPECT_TRUE(be->services[0].duplicate && be->services[1].duplicate);
+  auto none = RouterModel::build(with_two("", "    qos_class: voice\n").config, nullptr, nullptr, hmac, err);
+  ASSERT_TRUE(none);
+  EXPECT_FALSE(none->duplication);
+  EXPECT_FALSE(none->services[0].duplicate);
+
+  EXPECT_TRUE(HasError(with_two("qos:\n  duplicate: [gold]\n", ""), "qos.duplicate[0]", "unknown QoS class \"gold\""));
+  EXPECT_TRUE(HasError(with_two("qos:\n  duplicate: [voice, voice]\n", ""), "qos.duplicate[1]", "listed twice"));
+  // r1.yaml's peer has one waypoint: one path, nothing to send the copy on.
+  EXPECT_TRUE(HasError(load(kPort, "qos:\n  duplicate: [voice]\n", "    qos_class: voice\n"), "services[0].qos_class",
+                       "duplication needs two paths"));
+  EXPECT_TRUE(load(kPort, "qos:\n  duplicate: [video]\n", "    qos_class: voice\n").ok())
+      << "a class no routed service has needs no second path";
+  EXPECT_TRUE(HasError(with_two("qos:\n  duplicate: [voice]\n", "    qos_class: voice\n    paths: [wan0]\n"),
+                       "services[0].paths", "at least two paths"));
+}
+
 TEST(QosConfig, TheLanIsNeverShaped) {
   std::string t = r1_text();
   const std::string lan = "    address: 10.1.0.1/24\n";
