@@ -40,6 +40,7 @@ namespace {
 
 using Clock = std::chrono::steady_clock;
 using wp::bench::median;
+using wp::bench::thread_cpu_s;
 constexpr uint32_t kSessions = 65536;
 
 const char* kConfig = R"(
@@ -54,12 +55,6 @@ uint16_t no_rx(void*, uint16_t, uint16_t, rte_mbuf**, uint16_t) { return 0; }
 uint16_t discard_tx(void*, uint16_t, uint16_t, rte_mbuf** pkts, uint16_t n) {
   rte_pktmbuf_free_bulk(pkts, n);
   return n;
-}
-
-double thread_cpu_s() {
-  timespec ts{};
-  clock_gettime(CLOCK_THREAD_CPUTIME_ID, &ts);
-  return ts.tv_sec + ts.tv_nsec * 1e-9;
 }
 
 }  // namespace

@@ -29,12 +29,16 @@
 #include "dataplane/worker/worker.h"
 #include "mgmt/config_load.h"
 #include "perf/report.h"
+#include "perf/worker_feed.h"
 #include "tests/unit/pkt_builder.h"
 
 namespace {
 
 using Clock = std::chrono::steady_clock;
 using wp::bench::median;
+using wp::bench::thread_cpu_s;
+using wp::bench::feed;
+using wp::bench::free_all;
 
 const char* kR1 = R"(
 router: {name: r1, lan: {name: lan, device: lan0, address: 10.1.0.1/16}, wan: [{name: wan0, device: wan0, address: 172.16.0.1/24%s}]}
@@ -89,26 +93,6 @@ bool make(Router& r, const std::string& text, uint32_t sessions, std::string& er
   r.worker = std::make_unique<wp::Worker>(0, r.shared, sessions, SOCKET_ID_ANY);
   r.worker->set_io(no_rx, tx, &r.io);
   return r.worker->ok() || (err = "worker not ok", false);
-}
-
-std::vector<rte_mbuf*> feed(Router& r, std::vector<rte_mbuf*> in) {
-  r.io.captured.clear();
-  for (size_t i = 0; i < in.size(); i += 32) {
-    r.worker->receive(&in[i], static_cast<uint16_t>(std::min<size_t>(32, in.size() - i)));
-    r.worker->flush();
-  }
-  return std::move(r.io.captured);
-}
-
-void free_all(std::vector<rte_mbuf*>& v) {
-  for (auto* m : v) rte_pktmbuf_free(m);
-  v.clear();
-}
-
-double thread_cpu_s() {
-  timespec ts{};
-  clock_gettime(CLOCK_THREAD_CPUTIME_ID, &ts);
-  return ts.tv_sec + ts.tv_nsec * 1e-9;
 }
 
 const uint8_t kMac1[6] = {2, 0, 0, 0xaa, 0, 1}, kMac2[6] = {2, 0, 0, 0xaa, 0, 2};
