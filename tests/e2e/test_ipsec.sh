@@ -152,7 +152,13 @@ wp_check "the refusal is logged with the site's address" grep -q "172.16.0.10:[0
 
 # 3. the router keeps forwarding; IKE drops only as ike_unanswered.
 wp_check "curl through r1 -> r2 with IKE up" wp_fetch c http://10.2.0.10/file.bin "$WP_TMP/got1.bin" 20
-wp_expect "r2 dropped nothing as not_for_us" "$(wp_stat r2 drops.not_for_us)" -le 0
+# Every IKE datagram the site sent (swanctl streams charon's log of each initiate,
+# retransmits included) reached r2's IKE service: none was taken for something
+# else (the router's not_for_us also counts unrelated frames on the segment).
+ctl -o json ipsec >"$WP_TMP/ipsec.json"
+sent=$(cat "$WP_TMP/initiate.out" "$WP_TMP/initiate-bad.out" | grep -c "sending packet: from .* to 172\.16\.0\.2\[")
+wp_expect "r2's IKE service got every IKE datagram the site sent ($sent)" "$(jq_py 'd["counters"]["datagrams"]')" -eq "$sent"
+echo "r2 drops.not_for_us: $(wp_stat r2 drops.not_for_us)"
 
 # 4. a live commit may not change ipsec_peers.
 sed "s/$PSK2/$PSK2-changed/" "$WP_TMP/r2.yaml" >"$WP_TMP/r2-changed.yaml"
