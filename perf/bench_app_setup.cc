@@ -35,6 +35,7 @@
 #include "dataplane/worker/worker.h"
 #include "mgmt/config_load.h"
 #include "perf/report.h"
+#include "perf/worker_feed.h"
 #include "tests/unit/app_packets.h"
 #include "tests/unit/pkt_builder.h"
 
@@ -61,13 +62,6 @@ struct Router {
   uint64_t sent = 0;
 };
 
-uint16_t no_rx(void*, uint16_t, uint16_t, rte_mbuf**, uint16_t) { return 0; }
-uint16_t free_tx(void* ctx, uint16_t, uint16_t, rte_mbuf** pkts, uint16_t n) {
-  static_cast<Router*>(ctx)->sent += n;
-  rte_pktmbuf_free_bulk(pkts, n);
-  return n;
-}
-
 bool make_router(Router& r, const wp::RouterModel& model, uint32_t sessions, bool apps, std::string& error) {
   r.shared.model.store(&model);
   if (!r.shared.create_rings(1, 4096, SOCKET_ID_ANY, error)) return false;
@@ -76,7 +70,7 @@ bool make_router(Router& r, const wp::RouterModel& model, uint32_t sessions, boo
   r.worker = std::make_unique<wp::Worker>(0, r.shared, sessions * 2, wp::SessionTable::kHeapMemory);
   if (!r.worker->ok()) return error = "worker: no table of " + std::to_string(sessions * 2), false;
   if (apps && !r.worker->enable_apps({.max_flows = sessions, .max_packets = 16}, error)) return false;
-  r.worker->set_io(no_rx, free_tx, &r);
+  r.worker->set_io(wp::bench::no_rx, wp::bench::count_free_tx, &r.sent);
   r.worker->set_now_ms(1000);
   return true;
 }

@@ -31,6 +31,7 @@
 #include "dataplane/worker/worker.h"
 #include "mgmt/config_load.h"
 #include "perf/report.h"
+#include "perf/worker_feed.h"
 
 namespace {
 
@@ -53,13 +54,6 @@ struct Router {
   uint64_t sent = 0;
 };
 
-uint16_t no_rx(void*, uint16_t, uint16_t, rte_mbuf**, uint16_t) { return 0; }
-uint16_t free_tx(void* ctx, uint16_t, uint16_t, rte_mbuf** pkts, uint16_t n) {
-  static_cast<Router*>(ctx)->sent += n;
-  rte_pktmbuf_free_bulk(pkts, n);
-  return n;
-}
-
 bool make_router(Router& r, const wp::RouterModel& model, uint32_t capacity, std::string& error) {
   r.shared.model.store(&model);
   if (!r.shared.create_rings(1, 4096, SOCKET_ID_ANY, error)) return false;
@@ -67,7 +61,7 @@ bool make_router(Router& r, const wp::RouterModel& model, uint32_t capacity, std
   for (const char* nh : {"172.16.0.2", "172.16.0.254"}) r.shared.neighbors.learn(1, wp::parse_ipv4(nh).value(), mac);
   r.worker = std::make_unique<wp::Worker>(0, r.shared, capacity, wp::SessionTable::kHeapMemory);
   if (!r.worker->ok()) return error = "worker: no table of " + std::to_string(capacity), false;
-  r.worker->set_io(no_rx, free_tx, &r);
+  r.worker->set_io(wp::bench::no_rx, wp::bench::count_free_tx, &r.sent);
   r.worker->set_now_ms(1000);
   return true;
 }

@@ -40,6 +40,7 @@ using wp::bench::median;
 using wp::bench::thread_cpu_s;
 using wp::bench::feed;
 using wp::bench::free_all;
+using wp::bench::no_rx;
 
 const char* kConf = R"(
 router: {name: %s, lan: {name: lan, device: lan0, address: %s}, wan: [{name: mpls, device: mpls, address: 172.16.0.%d/24}, {name: inet, device: inet, address: 172.17.0.%d/24}]}
@@ -50,32 +51,12 @@ qos: {duplicate: [voice]}
 peers: [{name: %s, waypoints: [172.16.0.%d, 172.17.0.%d], key: "00112233445566778899aabbccddeeff00112233445566778899aabbccddeeff"}]
 )";
 
-struct Io {
-  bool capture = true;
-  std::vector<rte_mbuf*> captured;
-  uint64_t sent = 0;
-};
-uint16_t no_rx(void*, uint16_t, uint16_t, rte_mbuf**, uint16_t) { return 0; }
-uint16_t tx(void* c, uint16_t port, uint16_t, rte_mbuf** pkts, uint16_t n) {
-  auto& io = *static_cast<Io*>(c);
-  io.sent += n;
-  if (!io.capture) {
-    rte_pktmbuf_free_bulk(pkts, n);
-    return n;
-  }
-  for (uint16_t i = 0; i < n; ++i) {
-    pkts[i]->port = port;  // fed to the other router as received on the same port index
-    io.captured.push_back(pkts[i]);
-  }
-  return n;
-}
-
 struct Router {
   wp::DataplaneShared shared;
   std::shared_ptr<const wp::RouterModel> model;
   std::unique_ptr<wp::PathTable> paths;
   std::unique_ptr<wp::Worker> worker;
-  Io io;
+  wp::bench::CaptureIo io;
 };
 
 bool make(Router& r, bool r1, uint32_t sessions, std::string& err) {
@@ -92,7 +73,7 @@ bool make(Router& r, bool r1, uint32_t sessions, std::string& err) {
   r.paths = std::make_unique<wp::PathTable>(*r.model, cfg.config, 1, /*monitored=*/false);
   r.shared.paths = r.paths.get();
   r.worker = std::make_unique<wp::Worker>(0, r.shared, sessions, SOCKET_ID_ANY);
-  r.worker->set_io(no_rx, tx, &r.io);
+  r.worker->set_io(no_rx, wp::bench::capture_tx, &r.io);
   return r.worker->ok() || (err = "worker not ok", false);
 }
 
