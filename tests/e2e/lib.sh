@@ -222,6 +222,36 @@ wp_topo_basic() {
   wp_addr s s0 10.2.0.10/24 && wp_gw s 10.2.0.1
 }
 
+# Two-path topology (test_paths, test_dup):
+#   c (10.1.0.10) ── r1l [r1] r1a ── wa (mpls) ── r2a [r2] r2l ── s (10.2.0.10)
+#                            r1b ── wb (inet, bridge br0) ── r2b
+# wp_topo_two_paths [MPLS]: MPLS=bridge (default) bridges a1/a2 in wa; MPLS=open leaves
+# them unconnected for a relay of the test's own (a lossy or delaying link).
+wp_topo_two_paths() {
+  wp_ns_add c r1 wa wb r2 s || return 1
+  wp_veth c c0 r1 r1l || return 1
+  wp_veth r1 r1a wa a1 && wp_veth r2 r2a wa a2 || return 1
+  if [ "${1:-bridge}" = bridge ]; then wp_bridge wa br0 a1 a2 || return 1; fi
+  wp_veth r1 r1b wb b1 && wp_veth r2 r2b wb b2 && wp_bridge wb br0 b1 b2 || return 1
+  wp_veth r2 r2l s s0 || return 1
+  wp_addr c c0 10.1.0.10/24 && wp_gw c 10.1.0.1 && wp_addr s s0 10.2.0.10/24 && wp_gw s 10.2.0.1
+}
+
+# wp_two_paths_router NAME LAN SIDE(1|2): the router and tenant blocks of a router of that
+# topology (WANs mpls 172.16.0.SIDE/24 and inet 172.17.0.SIDE/24; tenant branch 10.1.0.0/24).
+wp_two_paths_router() {
+  cat <<YAML
+router:
+  name: $1
+  lan: {name: lan, device: net_af_packet0, address: $2}
+  wan:
+    - {name: mpls, device: net_af_packet1, address: 172.16.0.$3/24}
+    - {name: inet, device: net_af_packet2, address: 172.17.0.$3/24}
+tenants:
+  - {name: branch, prefixes: [10.1.0.0/24]}
+YAML
+}
+
 # wp_basic_up: wp_topo_basic and wp_servers_start; the test ends here if either fails.
 wp_basic_up() {
   wp_topo_basic || { wp_fail "topology setup"; wp_finish; }

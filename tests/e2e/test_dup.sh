@@ -22,15 +22,8 @@ COUNT=10000
 conf() {  # NAME LAN PEER SIDE(1|2) ROUTED(yes|no)
   local peer_o=$(( $4 == 1 ? 2 : 1 )) route=""
   [ "$5" = yes ] && route=", next_peer: $3, paths: [mpls, inet]"
+  wp_two_paths_router "$1" "$2" "$4"
   cat <<YAML
-router:
-  name: $1
-  lan: {name: lan, device: net_af_packet0, address: $2}
-  wan:
-    - {name: mpls, device: net_af_packet1, address: 172.16.0.$4/24}
-    - {name: inet, device: net_af_packet2, address: 172.17.0.$4/24}
-tenants:
-  - {name: branch, prefixes: [10.1.0.0/24]}
 services:
   - {name: voice, prefixes: [10.2.0.0/24], protocol: udp, ports: ["5004"], qos_class: voice$route}
   - {name: plain, prefixes: [10.2.0.0/24], protocol: udp, ports: ["5005"]$route}
@@ -54,15 +47,8 @@ sed 's/waypoints: \[172.16.0.2, 172.17.0.2\]/waypoints: [172.16.0.2]/' "$WP_TMP/
 "$WAYPOINTD" --check --config "$WP_TMP/r1-one.yaml" >"$WP_TMP/check-one.log" 2>&1
 wp_check "--check refuses duplication with one path" grep -q "services\[0\].qos_class: .*duplication needs two paths" "$WP_TMP/check-one.log"
 
-topo() {
-  wp_ns_add c r1 wa wb r2 s || return 1
-  wp_veth c c0 r1 r1l || return 1
-  wp_veth r1 r1a wa a1 && wp_veth r2 r2a wa a2 || return 1  # mpls: a1 <-> a2 through delay_link.py only
-  wp_veth r1 r1b wb b1 && wp_veth r2 r2b wb b2 && wp_bridge wb br0 b1 b2 || return 1
-  wp_veth r2 r2l s s0 || return 1
-  wp_addr c c0 10.1.0.10/24 && wp_gw c 10.1.0.1 && wp_addr s s0 10.2.0.10/24 && wp_gw s 10.2.0.1
-}
-topo || { wp_fail "topology setup"; wp_finish; }
+# mpls: a1 <-> a2 through delay_link.py only (below)
+wp_topo_two_paths open || { wp_fail "topology setup"; wp_finish; }
 # The lossy wire: 5 % of the frames each way (netem is not in this kernel), at
 # real-time priority so a busy host does not add loss of its own.
 wp_bg wa "$WP_TMP/delay_link.log" chrt -f 10 "$WP_PY" -u "$WP_E2E/delay_link.py" a1 a2 --loss-percent 5 --seconds 900

@@ -36,15 +36,8 @@ conf() {  # NAME LAN PEER SIDE(1|2) ROUTED(yes|no)
     svc=", next_peer: $3, paths: [mpls, inet]"
     svc_sla=", next_peer: $3, paths: [mpls, inet], sla: {max_latency_ms: 30}"
   fi
+  wp_two_paths_router "$1" "$2" "$4"
   cat <<YAML
-router:
-  name: $1
-  lan: {name: lan, device: net_af_packet0, address: $2}
-  wan:
-    - {name: mpls, device: net_af_packet1, address: 172.16.0.$4/24}
-    - {name: inet, device: net_af_packet2, address: 172.17.0.$4/24}
-tenants:
-  - {name: branch, prefixes: [10.1.0.0/24]}
 services:
   - {name: web, prefixes: [10.2.0.0/24], protocol: tcp, ports: ["80", "5201"]$svc}
   - {name: web-sla, prefixes: [10.2.0.0/24], protocol: tcp, ports: ["8000"]$svc_sla}
@@ -70,15 +63,7 @@ conf r2 10.2.0.1/24 r1 2 no >"$WP_TMP/r2.yaml"
 wp_check "waypointd --check accepts r1.yaml" wp_check_config "$WP_TMP/r1.yaml" || wp_finish
 wp_check "waypointd --check accepts r2.yaml" wp_check_config "$WP_TMP/r2.yaml" || wp_finish
 
-topo() {
-  wp_ns_add c r1 wa wb r2 s || return 1
-  wp_veth c c0 r1 r1l || return 1
-  wp_veth r1 r1a wa a1 && wp_veth r2 r2a wa a2 && wp_bridge wa br0 a1 a2 || return 1
-  wp_veth r1 r1b wb b1 && wp_veth r2 r2b wb b2 && wp_bridge wb br0 b1 b2 || return 1
-  wp_veth r2 r2l s s0 || return 1
-  wp_addr c c0 10.1.0.10/24 && wp_gw c 10.1.0.1 && wp_addr s s0 10.2.0.10/24 && wp_gw s 10.2.0.1
-}
-topo || { wp_fail "topology setup"; wp_finish; }
+wp_topo_two_paths || { wp_fail "topology setup"; wp_finish; }
 wp_servers_start || { wp_fail "servers start"; wp_finish; }
 head -c $((5 * 1048576)) /dev/urandom >"$WP_TMP/www/big.bin"
 head -c 65536 /dev/urandom >"$WP_TMP/www/small.bin"
