@@ -19,7 +19,8 @@ ConfigStore::ConfigStore(DataplaneShared& shared, config::Config initial, std::s
       config_(std::move(initial)),
       model_(std::move(model)),
       resolve_(resolve),
-      resolve_ctx_(resolve_ctx) {}
+      resolve_ctx_(resolve_ctx),
+      nat64_tables_(model_ && !model_->nat64_pool.empty()) {}
 
 config::Config ConfigStore::current() const {
   std::lock_guard lock(mu_);
@@ -61,6 +62,14 @@ std::vector<ConfigError> ConfigStore::restart_only(const config::Config& next) c
     errs.push_back({"ipsec_peers", "changes here need a restart of waypointd (the IKE responder is set up at start)"});
   if (!MessageDifferencer::Equals(ipsec(config_, false), ipsec(next, false)))
     errs.push_back({"tunnels", "changes here need a restart of waypointd (the ESP tunnels are set up at start)"});
+  // The workers' NAT64 bindings are allocated at start only when a service
+  // uses NAT64 (docs/ipv6.md § NAT64): the first one needs a restart.
+  if (!nat64_tables_)
+    for (int i = 0; i < next.services_size(); ++i)
+      if (next.services(i).has_nat64())
+        errs.push_back({"services[" + std::to_string(i) + "].nat64",
+                        "the first NAT64 service needs a restart of waypointd (the workers allocate NAT64 tables at "
+                        "start only when a service uses NAT64)"});
   if (config_.mgmt().listen() != next.mgmt().listen()) errs.push_back({"mgmt.listen", "changes need a restart"});
   // The REST server's TLS context and limits are set up once at start; its
   // tokens follow commits (rest_auth.h LiveAccess).

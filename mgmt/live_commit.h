@@ -57,6 +57,10 @@ class ConfigStore {
   config::Config current() const;
   uint64_t version() const { return version_.load(); }
   std::shared_ptr<const RouterModel> model() const;
+  // Whether the workers have NAT64 tables: the initial model (the one they
+  // were created with, worker/nat64_step.h) has a NAT64 service. Without
+  // them a commit that adds one is refused (restart_only).
+  bool nat64_tables() const { return nat64_tables_; }
 
   static constexpr uint32_t kGraceMs = 3000;
 
@@ -73,6 +77,7 @@ class ConfigStore {
   std::vector<std::shared_ptr<const RouterModel>> graveyard_;  // models a stuck reader may still hold
   RouterModel::PortResolver resolve_;
   void* resolve_ctx_;
+  bool nat64_tables_;
   HmacEngine hmac_;  // builds peer keys for new models
   std::vector<const std::atomic<uint64_t>*> readers_;
   std::atomic<uint64_t> version_{1};

@@ -46,13 +46,16 @@ InnerL4 inner_l4(uint8_t proto, const uint8_t* l4) {
 Nat64Step::Nat64Step(WorkerContext& ctx, Tx& tx, Handoff& handoff)
     : ctx_(ctx),
       tx_(tx),
-      handoff_(handoff),
-      bindings_(kBindings, ctx.id, ctx.shared.workers ? ctx.shared.workers : 1) {}
+      handoff_(handoff) {
+  const RouterModel* start = ctx.shared.model.load(std::memory_order_acquire);
+  if (start && !start->nat64_pool.empty())  // tables only when a service uses NAT64 at start
+    bindings_ = std::make_unique<Nat64Bindings>(kBindings, ctx.id, ctx.shared.workers ? ctx.shared.workers : 1);
+}
 
 void Nat64Step::adopt_model() {
   if (pool_of_ == ctx_.model) return;
   pool_of_ = ctx_.model;
-  bindings_.set_pool(ctx_.rm().nat64_pool);  // bindings made from an older pool keep their address
+  bindings_->set_pool(ctx_.rm().nat64_pool);  // bindings made from an older pool keep their address
 }
 
 int Nat64Step::owner4(const uint8_t* d, const ParsedPacket& pp, uint32_t workers) {
@@ -72,7 +75,7 @@ int Nat64Step::owner4(const uint8_t* d, const ParsedPacket& pp, uint32_t workers
 
 bool Nat64Step::input6(rte_mbuf* m, const Ipv6View& v, int iface) {
   const RouterModel& rm = ctx_.rm();
-  if (rm.nat64_pool.empty()) return false;
+  if (rm.nat64_pool.empty() || !bindings_) return false;
   const bool l4_ok = v.proto == kProtoTcp || v.proto == kProtoUdp || v.proto == kProtoIcmpv6;
   const uint8_t proto4 = v.proto == kProtoIcmpv6 ? kProtoIcmp : v.proto;
   Ipv4 dst4 = 0;
@@ -98,14 +101,14 @@ bool Nat64Step::input6(rte_mbuf* m, const Ipv6View& v, int iface) {
   if (v.hop_limit <= 1) return ctx_.drop(m, DropReason::nat64_hop_limit), true;
   adopt_model();
   Nat64Bindings::Made how;
-  const Nat64Bindings::Binding* b = bindings_.outbound(v.src, v.sport, proto4, ctx_.now_ms, how);
+  const Nat64Bindings::Binding* b = bindings_->outbound(v.src, v.sport, proto4, ctx_.now_ms, how);
   if (!b)
     return ctx_.drop(
                m, how == Nat64Bindings::Made::full ? DropReason::nat64_table_full : DropReason::nat64_pool_exhausted),
            true;
   if (how == Nat64Bindings::Made::created) {
     ctx_.counters->add(Counter::nat64_bindings_created);
-    ctx_.counters->nat64_bindings.store(bindings_.size(), std::memory_order_relaxed);
+    ctx_.counters->nat64_bindings.store(bindings_->size(), std::memory_order_relaxed);
   }
   const FiveTuple out{b->v4, dst4, b->v4_port, proto4 == kProtoIcmp ? b->v4_port : v.dport, proto4};
   const auto nh = ctx_.route(dst4, symmetric_hash(out));
@@ -127,13 +130,14 @@ bool Nat64Step::input6(rte_mbuf* m, const Ipv6View& v, int iface) {
 }
 
 void Nat64Step::input4(rte_mbuf* m, const ParsedPacket& pp) {
+  if (!bindings_) return ctx_.drop(m, DropReason::nat64_no_binding);  // no tables: no binding can exist
   adopt_model();
   const RouterModel& rm = ctx_.rm();
   uint8_t* d = pkt_data(m);
   if (pp.proto == kProtoIcmp && d[pp.l4] != kIcmpEchoReply) return icmp_error4(m, pp);
   if (pp.proto != kProtoTcp && pp.proto != kProtoUdp && pp.proto != kProtoIcmp)
     return ctx_.drop(m, DropReason::nat64_untranslatable);
-  const Nat64Bindings::Binding* b = bindings_.inbound(pp.dst, pp.dport, pp.proto, ctx_.now_ms);
+  const Nat64Bindings::Binding* b = bindings_->inbound(pp.dst, pp.dport, pp.proto, ctx_.now_ms);
   if (!b) return ctx_.drop(m, DropReason::nat64_no_binding);
   const int svc = rm.nat64_service_for4(pp.src, pp.proto, pp.sport);
   if (svc == kNone) return ctx_.drop(m, DropReason::nat64_no_service);
@@ -174,7 +178,7 @@ void Nat64Step::icmp_error4(rte_mbuf* m, const ParsedPacket& pp) {
   if (at.port < 0) return ctx_.drop(m, DropReason::nat64_untranslatable);
   const uint16_t port = load_be16(d + il4 + at.port);
   const Nat64Bindings::Binding* b =
-      inner_src == pp.dst ? bindings_.inbound(inner_src, port, inner_proto, ctx_.now_ms) : nullptr;
+      inner_src == pp.dst ? bindings_->inbound(inner_src, port, inner_proto, ctx_.now_ms) : nullptr;
   if (!b) return ctx_.drop(m, DropReason::nat64_no_binding);
   const uint16_t inner_dport = inner_proto == kProtoIcmp ? port : load_be16(d + il4 + 2);
   const int svc = rm.nat64_service_for4(inner_dst, inner_proto, inner_dport);
@@ -285,10 +289,10 @@ void Nat64Step::send6(rte_mbuf* m, const Ipv6& client) {
 }
 
 void Nat64Step::age() {
-  if (bindings_.size() == 0) return;
-  if (uint32_t gone = bindings_.expire(ctx_.now_ms, kExpireBudget)) {
+  if (!bindings_ || bindings_->size() == 0) return;
+  if (uint32_t gone = bindings_->expire(ctx_.now_ms, kExpireBudget)) {
     ctx_.counters->add(Counter::nat64_bindings_expired, gone);
-    ctx_.counters->nat64_bindings.store(bindings_.size(), std::memory_order_relaxed);
+    ctx_.counters->nat64_bindings.store(bindings_->size(), std::memory_order_relaxed);
   }
 }
 

@@ -23,7 +23,15 @@
 // their inner packet; echo requests to the pool are the control thread's.
 //
 // Every packet that is not sent is dropped with a nat64_* reason.
+//
+// The bindings (~1.5 MB a worker) are allocated by the constructor only when
+// the model published when the worker is created (the startup model) has a
+// NAT64 service; a live commit that adds the first one is refused
+// (mgmt/live_commit.cc restart_only, docs/ipv6.md § NAT64). Without tables
+// input6 is false (plain IPv6) and input4 drops nat64_no_binding.
 #pragma once
+
+#include <memory>
 
 #include <rte_mbuf.h>
 
@@ -55,7 +63,9 @@ class Nat64Step {
   static int owner4(const uint8_t* frame, const ParsedPacket& pp, uint32_t workers);
   // Idle bindings, a budget per call.
   void age();
-  const Nat64Bindings& bindings() const { return bindings_; }
+  // Bindings in use; 0 without tables.
+  uint32_t bindings() const { return bindings_ ? bindings_->size() : 0; }
+  bool has_tables() const { return bindings_ != nullptr; }
 
  private:
   void adopt_model();
@@ -65,7 +75,7 @@ class Nat64Step {
   WorkerContext& ctx_;
   Tx& tx_;
   Handoff& handoff_;
-  Nat64Bindings bindings_;
+  std::unique_ptr<Nat64Bindings> bindings_;  // null: no NAT64 service at start
   const RouterModel* pool_of_ = nullptr;  // the model whose pool bindings_ has
   uint16_t ip_id_ = 0;
 };

@@ -5,6 +5,9 @@
 // checked here by a full recompute (pkt_builder.h's oracle).
 #include <gtest/gtest.h>
 
+#include <malloc.h>
+
+#include <cstdio>
 #include <cstring>
 
 #include "dataplane/ip/ndp.h"
@@ -232,11 +235,11 @@ TEST(Nat64Worker, RefusalsAreCountedByReason) {
 TEST(Nat64Worker, AClientOffLinkIsNotAnsweredAndBindingsExpire) {
   auto r = make_router();
   Frame out = r->send_one(kLan, lan6(*r, Pkt6().ipv6(kClient6, kServer6).udp(7000, 53)));
-  EXPECT_EQ(r->worker().nat64().bindings().size(), 1u);
+  EXPECT_EQ(r->worker().nat64().bindings(), 1u);
   EXPECT_EQ(r->worker().counters().nat64_bindings.load(), 1u);
   r->worker().set_now_ms(r->worker().now_ms() + Nat64Bindings::kUdpMs + 1000);
-  for (int i = 0; i < 512 && r->worker().nat64().bindings().size(); ++i) r->idle();
-  EXPECT_EQ(r->worker().nat64().bindings().size(), 0u);
+  for (int i = 0; i < 512 && r->worker().nat64().bindings(); ++i) r->idle();
+  EXPECT_EQ(r->worker().nat64().bindings(), 0u);
   EXPECT_EQ(r->count(Counter::nat64_bindings_expired), 1u);
   EXPECT_EQ(r->worker().counters().nat64_bindings.load(), 0u) << "the gauge REST and /metrics read";
   EXPECT_TRUE(r->send(kWan, Pkt().eth(kR1Mac, kGatewayMac).ipv4(kServer4, kPool).udp(53, out.sport()).bytes()).empty());
@@ -283,8 +286,38 @@ TEST(Nat64Worker, OneBindingPerClientPortAndRepliesReachItsWorker) {
     r->idle();
   }
   uint64_t bindings = 0;
-  for (uint32_t w = 0; w < kWorkers; ++w) bindings += r->worker(w).nat64().bindings().size();
+  for (uint32_t w = 0; w < kWorkers; ++w) bindings += r->worker(w).nat64().bindings();
   EXPECT_EQ(bindings, 12u);
+}
+
+// The bindings (~1.5 MB a worker) exist only when the startup model has a
+// NAT64 service: without one, IPv6 under the Well-Known Prefix is plain
+// (unrouted) IPv6 and nothing is translated, IPv4 to the would-be pool is not
+// NAT64's; with one, every worker has them.
+TEST(Nat64Worker, TablesOnlyWhenAServiceUsesNat64) {
+  config::Config plain = nat64_config();
+  plain.mutable_services(0)->clear_nat64();
+  constexpr uint32_t kWorkers = 2;
+  // Heap in use (glibc) with each router alive: the difference is the tables.
+  const size_t heap0 = mallinfo2().uordblks;
+  size_t heap_plain = 0;
+  {
+    Router r(plain, RouterOptions().with_workers(kWorkers));
+    heap_plain = mallinfo2().uordblks - heap0;
+    for (uint32_t w = 0; w < kWorkers; ++w) EXPECT_FALSE(r.worker(w).nat64().has_tables());
+    const uint64_t before = r.drop_count(DropReason::not_ipv4);
+    EXPECT_TRUE(r.send(kLan, lan6(r, Pkt6().ipv6(kClient6, kServer6).udp(7000, 53))).empty());
+    EXPECT_EQ(r.drop_count(DropReason::not_ipv4), before + 1);
+    EXPECT_EQ(r.count(Counter::nat64_out), 0u);
+    EXPECT_EQ(r.worker().nat64().bindings(), 0u);
+  }
+  const size_t heap1 = mallinfo2().uordblks;
+  auto r = make_router(RouterOptions().with_workers(kWorkers));
+  const size_t heap_nat64 = mallinfo2().uordblks - heap1;
+  for (uint32_t w = 0; w < kWorkers; ++w) EXPECT_TRUE(r->worker(w).nat64().has_tables());
+  std::printf("heap of a %u-worker router: %zu bytes without a NAT64 service, %zu with (%zu per worker)\n", kWorkers,
+              heap_plain, heap_nat64, (heap_nat64 - heap_plain) / kWorkers);
+  EXPECT_GT(heap_nat64, heap_plain + kWorkers * (1u << 20)) << "the NAT64 tables are over 1 MiB a worker";
 }
 
 }  // namespace
