@@ -24,7 +24,7 @@
 //
 // Every packet that is not sent is dropped with a nat64_* reason.
 //
-// The bindings (~1.5 MB a worker) are allocated by the constructor only when
+// The bindings (~1.2 MB of heap a worker) are allocated by the constructor only when
 // the model published when the worker is created (the startup model) has a
 // NAT64 service; a live commit that adds the first one is refused
 // (mgmt/live_commit.cc restart_only, docs/ipv6.md § NAT64). Without tables
