@@ -43,10 +43,7 @@ InnerL4 inner_l4(uint8_t proto, const uint8_t* l4) {
 
 }  // namespace
 
-Nat64Step::Nat64Step(WorkerContext& ctx, Tx& tx, Handoff& handoff)
-    : ctx_(ctx),
-      tx_(tx),
-      handoff_(handoff) {
+Nat64Step::Nat64Step(WorkerContext& ctx, Tx& tx, Handoff& handoff) : ctx_(ctx), tx_(tx), handoff_(handoff) {
   const RouterModel* start = ctx.shared.model.load(std::memory_order_acquire);
   if (start && !start->nat64_pool.empty())  // tables only when a service uses NAT64 at start
     bindings_ = std::make_unique<Nat64Bindings>(kBindings, ctx.id, ctx.shared.workers ? ctx.shared.workers : 1);

@@ -31,9 +31,9 @@
 // input6 is false (plain IPv6) and input4 drops nat64_no_binding.
 #pragma once
 
-#include <memory>
-
 #include <rte_mbuf.h>
+
+#include <memory>
 
 #include "dataplane/ip/ipv6.h"
 #include "dataplane/ip/packet.h"
@@ -76,7 +76,7 @@ class Nat64Step {
   Tx& tx_;
   Handoff& handoff_;
   std::unique_ptr<Nat64Bindings> bindings_;  // null: no NAT64 service at start
-  const RouterModel* pool_of_ = nullptr;  // the model whose pool bindings_ has
+  const RouterModel* pool_of_ = nullptr;     // the model whose pool bindings_ has
   uint16_t ip_id_ = 0;
 };
 

@@ -4,7 +4,6 @@
 // their inner packet; every refusal counted by its reason. Checksums are
 // checked here by a full recompute (pkt_builder.h's oracle).
 #include <gtest/gtest.h>
-
 #include <malloc.h>
 
 #include <cstdio>
@@ -317,7 +316,8 @@ TEST(Nat64Worker, TablesOnlyWhenAServiceUsesNat64) {
   for (uint32_t w = 0; w < kWorkers; ++w) EXPECT_TRUE(r->worker(w).nat64().has_tables());
   std::printf("heap of a %u-worker router: %zu bytes without a NAT64 service, %zu with (%zu per worker)\n", kWorkers,
               heap_plain, heap_nat64, (heap_nat64 - heap_plain) / kWorkers);
-  EXPECT_GT(heap_nat64, heap_plain + kWorkers * (1u << 20)) << "the NAT64 tables are over 1 MiB a worker (about 1.2 MB)";
+  EXPECT_GT(heap_nat64, heap_plain + kWorkers * (1u << 20))
+      << "the NAT64 tables are over 1 MiB a worker (about 1.2 MB)";
 }
 
 }  // namespace
