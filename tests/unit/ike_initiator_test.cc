@@ -5,6 +5,8 @@
 // Delete from either side, the peer's liveness request answered.
 #include <gtest/gtest.h>
 
+#include <algorithm>
+
 #include "dataplane/control/ike/ike_initiator.h"
 #include "dataplane/control/ike/ike_responder.h"
 
@@ -292,6 +294,70 @@ TEST_F(IkeInitiatorTest, RestartsAfterAFailure) {
   run(i->start(now));
   EXPECT_EQ(i->state(), InitiatorState::established);
   EXPECT_FALSE(i->failure().has_value());
+}
+
+
+// The responder's Child SA matching ours: same keys in opposite directions.
+void expect_pair(const ChildSa& ours, const IkeSa& rs) {
+  const auto it = std::find_if(rs.children.begin(), rs.children.end(),
+                               [&](const auto& c) { return c.second.spi_out == ours.spi_in; });
+  ASSERT_NE(it, rs.children.end());
+  const ChildSa& theirs = it->second;
+  EXPECT_EQ(ours.spi_out, theirs.spi_in);
+  EXPECT_EQ(ours.enc_out, theirs.enc_in);
+  EXPECT_EQ(ours.integ_out, theirs.integ_in);
+  EXPECT_EQ(ours.enc_in, theirs.enc_out);
+  EXPECT_EQ(ours.integ_in, theirs.integ_out);
+}
+
+TEST_F(IkeInitiatorTest, ChildRekeyMakesBeforeItBreaks) {
+  establish();
+  const uint32_t old_in = i->child()->spi_in;
+  const Bytes old_key = i->child()->enc_out;
+  const Bytes req = i->rekey_child(now);
+  ASSERT_FALSE(req.empty());
+  EXPECT_TRUE(i->rekey_child(now).empty());  // one at a time
+  const Bytes del = i->handle(r->handle(req, kSite, kHeadend), now);
+  ASSERT_FALSE(del.empty());  // the Delete of the old SA, after the new one is in place
+  EXPECT_EQ(i->child_count(), 2u);
+  EXPECT_EQ(responder_sa().children.size(), 2u);
+  EXPECT_NE(i->child()->spi_in, old_in);
+  EXPECT_NE(i->child()->enc_out, old_key);
+  expect_pair(*i->child(), responder_sa());
+  EXPECT_TRUE(i->handle(r->handle(del, kSite, kHeadend), now).empty());
+  EXPECT_EQ(i->child_count(), 1u);
+  EXPECT_EQ(responder_sa().children.size(), 1u);
+  expect_pair(*i->child(), responder_sa());
+  EXPECT_EQ(i->counters().child_sas_rekeyed, 1u);
+  EXPECT_EQ(i->counters().child_sas_deleted, 1u);
+  EXPECT_EQ(r->counters().child_sas_deleted, 1u);
+  // And again, on the rekeyed SA.
+  run(i->rekey_child(now));
+  EXPECT_EQ(i->child_count(), 1u);
+  expect_pair(*i->child(), responder_sa());
+  EXPECT_EQ(i->counters().child_sas_rekeyed, 2u);
+}
+
+TEST_F(IkeInitiatorTest, ChildRekeyWithPfs) {
+  establish();
+  const uint32_t old_in = i->child()->spi_in;
+  run(i->rekey_child(now, kDhEcp256));
+  EXPECT_EQ(i->counters().child_sas_rekeyed, 1u);
+  EXPECT_EQ(i->counters()[InitFailure::rekey_refused], 0u);
+  EXPECT_EQ(i->child_count(), 1u);
+  EXPECT_NE(i->child()->spi_in, old_in);
+  expect_pair(*i->child(), responder_sa());
+  EXPECT_TRUE(std::any_of(logs.begin(), logs.end(), [](const std::string& l) {
+    return l.find("rekeyed") != std::string::npos && l.find("(PFS)") != std::string::npos;
+  }));
+}
+
+TEST_F(IkeInitiatorTest, UnansweredRekeyFailsTheSa) {
+  establish();
+  ASSERT_FALSE(i->rekey_child(now).empty());
+  auto t = now;
+  for (int n = 0; n < 10 && i->state() == InitiatorState::established; ++n) i->tick(t += 10s);
+  EXPECT_EQ(i->failure(), InitFailure::timeout);
 }
 
 }  // namespace

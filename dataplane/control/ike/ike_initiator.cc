@@ -62,7 +62,8 @@ Initiator::~Initiator() = default;
 
 const ChildSa* Initiator::child() const {
   if (!sa_ || sa_->children.empty()) return nullptr;
-  return &sa_->children.begin()->second;
+  const auto it = sa_->children.find(newest_child_);
+  return it != sa_->children.end() ? &it->second : &sa_->children.begin()->second;
 }
 
 void Initiator::fail(InitFailure f, const std::string& detail) {
@@ -110,7 +111,9 @@ Bytes Initiator::start(Clock::time_point now) {
   next_id_ = 0;
   peer_next_id_ = 0;
   peer_last_answer_.clear();
-  outstanding_liveness_ = outstanding_delete_ = false;
+  outstanding_liveness_ = outstanding_delete_ = outstanding_rekey_ = false;
+  deleting_child_ = 0;
+  rekey_dh_.reset();
   Bytes r = sa_init_request();
   if (r.empty()) return {};
   state_ = InitiatorState::sa_init_sent;
@@ -192,6 +195,16 @@ Bytes Initiator::handle(CSpan datagram, Clock::time_point now) {
   outstanding_.clear();
   if (m.header.exchange == Exchange::ike_auth) {
     on_auth(in);
+    return {};
+  }
+  if (outstanding_rekey_) return on_rekey(in, now);
+  if (deleting_child_ != 0) {
+    // The peer's answer deletes its side of the pair (§ 1.4.1): the old SA goes.
+    if (sa_->children.erase(deleting_child_) != 0) ++counters_.child_sas_deleted;
+    char spi[12];
+    std::snprintf(spi, sizeof spi, "%08x", deleting_child_);
+    log_("ike: " + config_.remote.str() + ": initiator: old Child SA " + spi + " deleted");
+    deleting_child_ = 0;
     return {};
   }
   if (outstanding_delete_) {
@@ -378,6 +391,7 @@ bool Initiator::check_child(const std::vector<Payload>& in) {
   char spis[40];
   std::snprintf(spis, sizeof spis, "in %08x out %08x", c.spi_in, c.spi_out);
   log_("ike: " + config_.remote.str() + ": initiator: Child SA negotiated, SPI " + spis);
+  newest_child_ = c.spi_in;
   sa_->children.emplace(c.spi_in, std::move(c));
   ++counters_.child_sas_installed;
   return true;
@@ -446,6 +460,125 @@ Bytes Initiator::delete_sa(Clock::time_point now) {
   outstanding_ex_ = Exchange::informational;
   return send(seal(Exchange::informational, next_id_++, false,
                    {{PayloadType::del, false, DeletePayload{Protocol::ike, 0, {}}}}),
+              now);
+}
+
+Bytes Initiator::rekey_child(Clock::time_point now, uint16_t pfs_group) {
+  if (state_ != InitiatorState::established || !outstanding_.empty() || !child()) return {};
+  rekey_old_spi_ = child()->spi_in;
+  rekey_group_ = pfs_group;
+  rekey_ke_retried_ = false;
+  Bytes r = rekey_request();
+  if (r.empty()) return {};
+  ++counters_.child_rekeys_started;
+  return send(std::move(r), now);
+}
+
+Bytes Initiator::rekey_request() {
+  rekey_dh_.reset();
+  if (rekey_group_ != 0) {
+    std::string err;
+    if (!(rekey_dh_ = DhKey::generate(rekey_group_, err))) {
+      ++counters_[InitFailure::crypto_failure];
+      return {};
+    }
+  }
+  const Bytes s = random_bytes(4);
+  rekey_new_spi_ = 0;
+  for (uint8_t x : s) rekey_new_spi_ = rekey_new_spi_ << 8 | x;
+  rekey_new_spi_ |= 0x100;
+  if (sa_->children.count(rekey_new_spi_)) rekey_new_spi_ ^= 0x200;
+  rekey_ni_ = random_bytes(32);
+  const ChildSa& old = sa_->children.at(rekey_old_spi_);
+  SaPayload esp;
+  uint8_t n = 1;
+  for (const EspSuite& e : config_.peer.esp_suites)
+    esp.proposals.push_back(esp_answer(n++, e, rekey_new_spi_, rekey_group_).proposals[0]);
+  const uint32_t o = rekey_old_spi_;
+  std::vector<Payload> in{{PayloadType::notify, false,
+                           NotifyPayload{Protocol::esp, {uint8_t(o >> 24), uint8_t(o >> 16), uint8_t(o >> 8), uint8_t(o)},
+                                         kNotifyRekeySa, {}}},
+                          {PayloadType::sa, false, std::move(esp)},
+                          {PayloadType::nonce, false, NoncePayload{rekey_ni_}}};
+  if (rekey_dh_) in.push_back({PayloadType::ke, false, KePayload{rekey_group_, rekey_dh_->public_value()}});
+  in.push_back({PayloadType::tsi, false, TsPayload{old.ts_local}});
+  in.push_back({PayloadType::tsr, false, TsPayload{old.ts_remote}});
+  outstanding_rekey_ = true;
+  outstanding_ex_ = Exchange::create_child_sa;
+  return seal(Exchange::create_child_sa, next_id_++, false, in);
+}
+
+Bytes Initiator::on_rekey(const std::vector<Payload>& in, Clock::time_point now) {
+  outstanding_rekey_ = false;
+  auto refused = [&](const std::string& why) -> Bytes {
+    ++counters_[InitFailure::rekey_refused];
+    rekey_dh_.reset();
+    log_("ike: " + config_.remote.str() + ": initiator: Child SA rekey refused: " + why);
+    return {};
+  };
+  if (const NotifyPayload* k = find_notify(in, kNotifyInvalidKePayload); k && !rekey_ke_retried_) {
+    const uint16_t g = be16(k->data);
+    if (dh_public_len(g) == 0) return refused("INVALID_KE_PAYLOAD for group " + std::to_string(g));
+    rekey_group_ = g;
+    rekey_ke_retried_ = true;
+    Bytes r = rekey_request();
+    return r.empty() ? r : send(std::move(r), now);
+  }
+  for (const Payload& p : in)
+    if (auto* n = std::get_if<NotifyPayload>(&p.body); n && n->type < 16384)
+      return refused("notify " + std::to_string(n->type));
+  const auto* esp = find_payload<SaPayload>(in, PayloadType::sa);
+  const auto* nonce = find_payload<NoncePayload>(in, PayloadType::nonce);
+  const auto* ke = find_payload<KePayload>(in, PayloadType::ke);
+  const auto* tsi = find_payload<TsPayload>(in, PayloadType::tsi);
+  const auto* tsr = find_payload<TsPayload>(in, PayloadType::tsr);
+  if (!esp || !nonce || !tsi || !tsr || esp->proposals.size() != 1) return refused("answer without SA, Nonce or TS");
+  const auto choice = choose_esp_proposal(*esp, config_.peer.esp_suites, rekey_group_);
+  if (!choice || choice->proposal->number == 0 || choice->proposal->number > config_.peer.esp_suites.size() ||
+      !(config_.peer.esp_suites[choice->proposal->number - 1] == choice->suite) || choice->dh != rekey_group_)
+    return refused("the ESP answer is not one we offered");
+  if (narrow(tsi->selectors, config_.peer.local_ts) != tsi->selectors || tsi->selectors.empty() ||
+      narrow(tsr->selectors, config_.peer.remote_ts) != tsr->selectors || tsr->selectors.empty())
+    return refused("traffic selectors wider than ours");
+  Bytes g_ir;
+  if (rekey_dh_) {
+    std::string err;
+    if (!ke || ke->group != rekey_group_ || !rekey_dh_->shared_secret(ke->data, g_ir, err))
+      return refused("PFS KE missing or invalid " + err);
+  } else if (ke) {
+    return refused("a KE we did not ask for");
+  }
+  rekey_dh_.reset();
+  ChildSa c;
+  c.suite = choice->suite;
+  c.spi_in = rekey_new_spi_;
+  c.spi_out = choice->peer_spi;
+  c.ts_local = tsi->selectors;
+  c.ts_remote = tsr->selectors;
+  const size_t e = c.suite.encr_key_len(), a = c.suite.integ_key_len();
+  Bytes km = child_keymat(sa_->keys.sk_d, rekey_ni_, nonce->data, 2 * (e + a), g_ir);
+  wipe(g_ir);
+  size_t off = 0;
+  c.enc_out = take(km, off, e);
+  c.integ_out = take(km, off, a);
+  c.enc_in = take(km, off, e);
+  c.integ_in = take(km, off, a);
+  wipe(km);
+  char spis[64];
+  std::snprintf(spis, sizeof spis, "in %08x out %08x (replaces %08x)", c.spi_in, c.spi_out, rekey_old_spi_);
+  log_("ike: " + config_.remote.str() + ": initiator: Child SA rekeyed, SPI " + spis +
+       (rekey_group_ ? " (PFS)" : ""));
+  newest_child_ = c.spi_in;
+  sa_->children.emplace(c.spi_in, std::move(c));
+  ++counters_.child_sas_installed;
+  ++counters_.child_sas_rekeyed;
+  // Make before break: the new SA is in place, now the old one's Delete.
+  deleting_child_ = rekey_old_spi_;
+  const uint32_t o = rekey_old_spi_;
+  outstanding_ex_ = Exchange::informational;
+  return send(seal(Exchange::informational, next_id_++, false,
+                   {{PayloadType::del, false,
+                     DeletePayload{Protocol::esp, 4, {{uint8_t(o >> 24), uint8_t(o >> 16), uint8_t(o >> 8), uint8_t(o)}}}}}),
               now);
 }
 

@@ -48,7 +48,7 @@ std::string_view initiator_state_name(InitiatorState s);
   X(malformed) X(unexpected_message) X(no_proposal_chosen) X(invalid_ke_payload) X(bad_proposal_answer) \
       X(bad_ke_data) X(integrity_failed) X(authentication_failed) X(peer_auth_failed) X(peer_id_mismatch) \
           X(child_no_proposal_chosen) X(ts_unacceptable) X(child_refused) X(timeout) X(dead_peer) X(error_notify) \
-              X(crypto_failure) X(old_message_id)
+              X(crypto_failure) X(old_message_id) X(rekey_refused)
 
 enum class InitFailure : uint8_t {
 #define WP_X(n) n,
@@ -63,6 +63,7 @@ struct InitiatorCounters {
   uint64_t requests_sent = 0, retransmits = 0, responses = 0, ke_retries = 0, cookie_retries = 0;
   uint64_t ike_sas_established = 0, child_sas_installed = 0, liveness_sent = 0, liveness_answered = 0,
            peer_requests = 0, deletes_sent = 0, deleted_by_peer = 0;
+  uint64_t child_rekeys_started = 0, child_sas_rekeyed = 0, child_sas_deleted = 0;
   std::array<uint64_t, kInitFailures> failures{};
   uint64_t& operator[](InitFailure f) { return failures[static_cast<size_t>(f)]; }
   uint64_t operator[](InitFailure f) const { return failures[static_cast<size_t>(f)]; }
@@ -88,6 +89,14 @@ class Initiator {
   Bytes liveness(Clock::time_point now);
   // INFORMATIONAL with a Delete of the IKE SA (its Child SAs with it, § 1.4.1).
   Bytes delete_sa(Clock::time_point now);
+  // CREATE_CHILD_SA rekeying the current Child SA (§ 1.3.3), with a KE of
+  // `pfs_group` (0: no PFS). Make before break: the new Child SA is
+  // installed when the answer comes, handle() then returns the Delete of
+  // the old one, which stays (inbound valid) until the peer answers it.
+  // Empty when not established, without a Child SA, or a request is
+  // outstanding. A refused rekey leaves the IKE SA and the old Child SA up
+  // (counted rekey_refused; INVALID_KE_PAYLOAD retried once).
+  Bytes rekey_child(Clock::time_point now, uint16_t pfs_group = 0);
 
   InitiatorState state() const { return state_; }
   std::optional<InitFailure> failure() const { return failure_; }
@@ -96,7 +105,8 @@ class Initiator {
   const InitiatorCounters& counters() const { return counters_; }
   // The IKE SA (keys, SPIs) and its Child SA once established; null before.
   const IkeSa* sa() const { return sa_.get(); }
-  const ChildSa* child() const;
+  const ChildSa* child() const;  // the newest one
+  size_t child_count() const { return sa_ ? sa_->children.size() : 0; }
   const IkeSuite& suite() const { return sa_->suite; }
 
  private:
@@ -105,6 +115,8 @@ class Initiator {
   Bytes auth_request();
   void on_auth(const std::vector<Payload>& in);
   bool check_child(const std::vector<Payload>& in);
+  Bytes rekey_request();
+  Bytes on_rekey(const std::vector<Payload>& in, Clock::time_point now);
   Bytes on_peer_request(const Message& m, const std::vector<Payload>& in);
   Bytes send(Bytes request, Clock::time_point now);
   Bytes seal(Exchange ex, uint32_t id, bool response, const std::vector<Payload>& inner);
@@ -126,6 +138,14 @@ class Initiator {
   Exchange outstanding_ex_ = Exchange::ike_sa_init;
   bool outstanding_liveness_ = false, outstanding_delete_ = false;
   unsigned sends_ = 0;
+  // A Child SA rekey in progress: the old Child SA (our inbound SPI), our
+  // new SPI, nonce and DH key; then the old SA's Delete outstanding.
+  bool outstanding_rekey_ = false, rekey_ke_retried_ = false;
+  uint32_t rekey_old_spi_ = 0, rekey_new_spi_ = 0, deleting_child_ = 0;
+  uint16_t rekey_group_ = 0;
+  Bytes rekey_ni_;
+  std::unique_ptr<DhKey> rekey_dh_;
+  uint32_t newest_child_ = 0;
   Clock::time_point next_send_{}, last_inbound_{};
   // The peer's requests: the next ID we accept and our last answer.
   uint32_t peer_next_id_ = 0;
