@@ -9,6 +9,7 @@
 
 #include "dataplane/control/ike/ike_initiator.h"
 #include "dataplane/control/ike/ike_responder.h"
+#include "dataplane/ipsec/esp_owner.h"
 
 namespace wp::ike {
 namespace {
@@ -53,6 +54,7 @@ InitiatorConfig initiator_config() {
   c.peer.esp_suites = {EspSuite{kEncrAesCbc, kIntegHmacSha256_128, false}, EspSuite{kEncrAesGcm16, 0, false}};
   c.peer.local_ts = {ts({10, 50, 0, 0}, {10, 50, 255, 255})};  // wider: the responder narrows it
   c.peer.remote_ts = {ts({10, 60, 0, 0}, {10, 60, 0, 255})};
+  c.peer.tunnel = 5;
   c.ike_suites = {kCbc14, kGcm19};
   c.local = kSite;
   c.remote = kHeadend;
@@ -113,6 +115,8 @@ TEST_F(IkeInitiatorTest, FullExchangeAgreesWithTheResponderOnEveryKey) {
   EXPECT_EQ(ours->integ_in, theirs.integ_out);
   EXPECT_NE(ours->enc_in, ours->enc_out);
   EXPECT_EQ(ours->enc_out.size(), 32u);
+  EXPECT_EQ(class_of_spi(ours->spi_in), tunnel_class(5));  // our inbound SPI carries the tunnel's class
+  EXPECT_GE(ours->spi_in, 256u);
   // Narrowed by the responder to its configured /24.
   ASSERT_EQ(ours->ts_local.size(), 1u);
   EXPECT_EQ(ours->ts_local[0].end_addr, (Bytes{10, 50, 0, 255}));
@@ -324,6 +328,7 @@ TEST_F(IkeInitiatorTest, ChildRekeyMakesBeforeItBreaks) {
   EXPECT_NE(i->child()->spi_in, old_in);
   EXPECT_NE(i->child()->enc_out, old_key);
   expect_pair(*i->child(), responder_sa());
+  EXPECT_EQ(class_of_spi(i->child()->spi_in), tunnel_class(5));
   EXPECT_TRUE(i->handle(r->handle(del, kSite, kHeadend), now).empty());
   EXPECT_EQ(i->child_count(), 1u);
   EXPECT_EQ(responder_sa().children.size(), 1u);
@@ -358,6 +363,32 @@ TEST_F(IkeInitiatorTest, UnansweredRekeyFailsTheSa) {
   auto t = now;
   for (int n = 0; n < 10 && i->state() == InitiatorState::established; ++n) i->tick(t += 10s);
   EXPECT_EQ(i->failure(), InitFailure::timeout);
+}
+
+
+TEST_F(IkeInitiatorTest, GarbageOnAnEstablishedSaChangesNothing) {
+  establish();
+  const Bytes req = i->liveness(now);
+  const Bytes answer = r->handle(req, kSite, kHeadend);
+  ASSERT_FALSE(answer.empty());
+  uint64_t dropped = 0;
+  for (size_t n = 0; n < answer.size(); n += 7) {  // every truncation
+    EXPECT_TRUE(i->handle(CSpan(answer.data(), n), now).empty());
+    ++dropped;
+  }
+  for (size_t n = 0; n < answer.size(); n += 5) {  // every flipped byte
+    Bytes bad = answer;
+    bad[n] ^= 0x40;
+    EXPECT_TRUE(i->handle(bad, now).empty());
+    ++dropped;
+  }
+  uint64_t counted = 0;
+  for (uint64_t c : i->counters().failures) counted += c;
+  EXPECT_EQ(counted, dropped);  // each drop counted once, by some reason
+  EXPECT_EQ(i->state(), InitiatorState::established);
+  EXPECT_EQ(i->counters().liveness_answered, 0u);
+  EXPECT_TRUE(i->handle(answer, now).empty());  // the real answer still accepted
+  EXPECT_EQ(i->counters().liveness_answered, 1u);
 }
 
 }  // namespace

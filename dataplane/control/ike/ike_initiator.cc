@@ -5,6 +5,7 @@
 #include <cstdio>
 
 #include "dataplane/control/ike/ike_responder.h"  // id_body, random_bytes
+#include "dataplane/ipsec/esp_owner.h"
 
 namespace wp::ike {
 namespace {
@@ -24,6 +25,16 @@ bool same_suite(const IkeSuite& a, const IkeSuite& b) {
 }
 
 uint16_t be16(const Bytes& b) { return b.size() >= 2 ? static_cast<uint16_t>(b[0] << 8 | b[1]) : 0; }
+
+// Our inbound SPI: random, carrying the tunnel's affinity class (the owner
+// rule for ESP, dataplane/ipsec/esp_owner.h), never 0-255, none of `taken`.
+uint32_t new_esp_spi(uint32_t tunnel, const std::map<uint32_t, ChildSa>& taken) {
+  for (;;) {
+    const Bytes b = random_bytes(4);
+    const uint32_t spi = spi_for_tunnel(uint32_t(b[0]) << 24 | uint32_t(b[1]) << 16 | uint32_t(b[2]) << 8 | b[3], tunnel);
+    if (!taken.count(spi)) return spi;
+  }
+}
 
 Bytes take(const Bytes& km, size_t& off, size_t n) {
   Bytes b(km.begin() + static_cast<long>(off), km.begin() + static_cast<long>(off + n));
@@ -293,10 +304,7 @@ Bytes Initiator::auth_request() {
   const IdPayload idi{kIdFqdn, Bytes(p.local_id.begin(), p.local_id.end())};
   const IdPayload idr{kIdFqdn, Bytes(p.remote_id.begin(), p.remote_id.end())};
   Bytes a = psk_auth(p.psk, sa_->keys.sk_pi, sa_->init_request, sa_->nr, id_body(idi));
-  our_esp_spi_ = 0;
-  const Bytes s = random_bytes(4);
-  for (uint8_t x : s) our_esp_spi_ = our_esp_spi_ << 8 | x;
-  if (p.tunnel != 0 || our_esp_spi_ < 256) our_esp_spi_ |= 0x100;  // SPIs 0-255 are reserved (RFC 4303)
+  our_esp_spi_ = new_esp_spi(p.tunnel, sa_->children);
   SaPayload esp;
   uint8_t n = 1;
   for (const EspSuite& e : p.esp_suites) esp.proposals.push_back(esp_answer(n++, e, our_esp_spi_).proposals[0]);
@@ -483,11 +491,7 @@ Bytes Initiator::rekey_request() {
       return {};
     }
   }
-  const Bytes s = random_bytes(4);
-  rekey_new_spi_ = 0;
-  for (uint8_t x : s) rekey_new_spi_ = rekey_new_spi_ << 8 | x;
-  rekey_new_spi_ |= 0x100;
-  if (sa_->children.count(rekey_new_spi_)) rekey_new_spi_ ^= 0x200;
+  rekey_new_spi_ = new_esp_spi(config_.peer.tunnel, sa_->children);
   rekey_ni_ = random_bytes(32);
   const ChildSa& old = sa_->children.at(rekey_old_spi_);
   SaPayload esp;
