@@ -1,0 +1,603 @@
+// The IKEv2 initiator (ike_initiator.h). The primitives (codec, keys, AUTH,
+// SK payload, proposal choice and narrowing) are the responder's.
+#include "dataplane/control/ike/ike_initiator.h"
+
+#include <cstdio>
+
+#include "dataplane/control/ike/ike_responder.h"  // id_body, random_bytes
+#include "dataplane/ipsec/esp_owner.h"
+
+namespace wp::ike {
+namespace {
+
+uint64_t random_u64() {
+  const Bytes b = random_bytes(8);
+  uint64_t v = 0;
+  for (uint8_t x : b) v = v << 8 | x;
+  return v == 0 ? 1 : v;
+}
+
+std::string text(const Bytes& b) { return std::string(b.begin(), b.end()); }
+
+bool same_suite(const IkeSuite& a, const IkeSuite& b) {
+  return a.encr == b.encr && a.encr_key_bits == b.encr_key_bits && a.integ == b.integ && a.prf == b.prf &&
+         a.dh == b.dh;
+}
+
+uint16_t be16(const Bytes& b) { return b.size() >= 2 ? static_cast<uint16_t>(b[0] << 8 | b[1]) : 0; }
+
+// Our inbound SPI: random, carrying the tunnel's affinity class (the owner
+// rule for ESP, dataplane/ipsec/esp_owner.h), never 0-255, none of `taken`.
+uint32_t new_esp_spi(uint32_t tunnel, const std::map<uint32_t, ChildSa>& taken) {
+  for (;;) {
+    const Bytes b = random_bytes(4);
+    const uint32_t spi = spi_for_tunnel(uint32_t(b[0]) << 24 | uint32_t(b[1]) << 16 | uint32_t(b[2]) << 8 | b[3], tunnel);
+    if (!taken.count(spi)) return spi;
+  }
+}
+
+Bytes take(const Bytes& km, size_t& off, size_t n) {
+  Bytes b(km.begin() + static_cast<long>(off), km.begin() + static_cast<long>(off + n));
+  off += n;
+  return b;
+}
+
+}  // namespace
+
+std::string_view initiator_state_name(InitiatorState s) {
+  switch (s) {
+    case InitiatorState::idle: return "idle";
+    case InitiatorState::sa_init_sent: return "sa_init_sent";
+    case InitiatorState::auth_sent: return "auth_sent";
+    case InitiatorState::established: return "established";
+    case InitiatorState::failed: return "failed";
+    case InitiatorState::deleted: return "deleted";
+  }
+  return "?";
+}
+
+std::string_view init_failure_name(InitFailure f) {
+  static constexpr std::string_view names[] = {
+#define WP_X(n) #n,
+      WP_IKE_INIT_FAILURES(WP_X)
+#undef WP_X
+  };
+  return static_cast<size_t>(f) < kInitFailures ? names[static_cast<size_t>(f)] : "?";
+}
+
+Initiator::Initiator(InitiatorConfig config, Log log) : config_(std::move(config)), log_(std::move(log)) {
+  if (!log_) log_ = [](const std::string&) {};
+}
+
+Initiator::~Initiator() = default;
+
+const ChildSa* Initiator::child() const {
+  if (!sa_ || sa_->children.empty()) return nullptr;
+  const auto it = sa_->children.find(newest_child_);
+  return it != sa_->children.end() ? &it->second : &sa_->children.begin()->second;
+}
+
+void Initiator::fail(InitFailure f, const std::string& detail) {
+  ++counters_[f];
+  failure_ = f;
+  state_ = InitiatorState::failed;
+  outstanding_.clear();
+  dh_.reset();
+  if (sa_) sa_->children.clear();  // keys wiped (~ChildSa)
+  log_("ike: " + config_.remote.str() + ": initiator: " + std::string(init_failure_name(f)) +
+       (detail.empty() ? "" : ": " + detail));
+}
+
+Bytes Initiator::send(Bytes request, Clock::time_point now) {
+  outstanding_ = std::move(request);
+  sends_ = 1;
+  next_send_ = now + config_.retransmit_base;
+  ++counters_.requests_sent;
+  return outstanding_;
+}
+
+Bytes Initiator::tick(Clock::time_point now) {
+  if (outstanding_.empty() || now < next_send_) return {};
+  if (sends_ >= config_.tries) {
+    if (outstanding_liveness_) fail(InitFailure::dead_peer, "no answer to " + std::to_string(sends_) + " liveness checks");
+    else fail(InitFailure::timeout, "no answer after " + std::to_string(sends_) + " sends");
+    return {};
+  }
+  next_send_ = now + config_.retransmit_base * (1u << sends_);
+  ++sends_;
+  ++counters_.retransmits;
+  return outstanding_;
+}
+
+Bytes Initiator::start(Clock::time_point now) {
+  sa_ = std::make_unique<IkeSa>();
+  sa_->spi_i = random_u64();
+  sa_->peer = config_.remote;
+  sa_->local = config_.local;
+  sa_->ni = random_bytes(32);
+  sa_->config = &config_.peer;
+  failure_.reset();
+  cookie_.clear();
+  ke_group_ = config_.ike_suites.empty() ? kDhModp2048 : config_.ike_suites[0].dh;
+  next_id_ = 0;
+  peer_next_id_ = 0;
+  peer_last_answer_.clear();
+  outstanding_liveness_ = outstanding_delete_ = outstanding_rekey_ = false;
+  deleting_child_ = 0;
+  rekey_dh_.reset();
+  Bytes r = sa_init_request();
+  if (r.empty()) return {};
+  state_ = InitiatorState::sa_init_sent;
+  return send(std::move(r), now);
+}
+
+Bytes Initiator::sa_init_request() {
+  std::string err;
+  dh_ = DhKey::generate(ke_group_, err);
+  if (!dh_) {
+    fail(InitFailure::crypto_failure, "DH group " + std::to_string(ke_group_) + ": " + err);
+    return {};
+  }
+  SaPayload offer;
+  uint8_t n = 1;
+  for (const IkeSuite& s : config_.ike_suites) offer.proposals.push_back(ike_answer(n++, s).proposals[0]);
+  Message m;
+  m.header.spi_i = sa_->spi_i;
+  m.header.flags = kFlagInitiator;
+  m.header.exchange = Exchange::ike_sa_init;
+  m.header.message_id = 0;
+  if (!cookie_.empty()) m.payloads.push_back(make_notify(kNotifyCookie, cookie_));
+  m.payloads.push_back({PayloadType::sa, false, std::move(offer)});
+  m.payloads.push_back({PayloadType::ke, false, KePayload{ke_group_, dh_->public_value()}});
+  m.payloads.push_back({PayloadType::nonce, false, NoncePayload{sa_->ni}});
+  sa_->init_request = encode_message(m);
+  outstanding_ex_ = Exchange::ike_sa_init;
+  next_id_ = 1;
+  return sa_->init_request;
+}
+
+Bytes Initiator::handle(CSpan datagram, Clock::time_point now) {
+  Message m;
+  if (!parse_message(datagram, m).ok()) {
+    ++counters_[InitFailure::malformed];
+    return {};
+  }
+  if (!sa_ || m.header.spi_i != sa_->spi_i || m.header.initiator()) {
+    ++counters_[InitFailure::unexpected_message];
+    return {};
+  }
+  if (m.header.exchange == Exchange::ike_sa_init) {
+    if (state_ != InitiatorState::sa_init_sent || !m.header.response() || m.header.message_id != 0) {
+      ++counters_[InitFailure::unexpected_message];
+      return {};
+    }
+    last_inbound_ = now;
+    return on_sa_init(m, datagram);
+  }
+  // Encrypted: from here on only with the SA's keys.
+  if (state_ != InitiatorState::auth_sent && state_ != InitiatorState::established) {
+    ++counters_[InitFailure::unexpected_message];
+    return {};
+  }
+  if (m.header.spi_r != sa_->spi_r) {
+    ++counters_[InitFailure::unexpected_message];
+    return {};
+  }
+  Bytes plain;
+  if (open_sk(sa_->suite, sa_->keys.sk_er, sa_->keys.sk_ar, datagram, m, plain) != SkError::ok) {
+    ++counters_[InitFailure::integrity_failed];
+    return {};
+  }
+  std::vector<Payload> in;
+  const auto* sk = m.get<SkPayload>(PayloadType::sk);
+  if (!sk || !parse_payload_chain(sk->first_inner, plain, in, false).ok()) {
+    wipe(plain);
+    ++counters_[InitFailure::malformed];
+    return {};
+  }
+  wipe(plain);
+  last_inbound_ = now;
+  if (!m.header.response()) return on_peer_request(m, in);
+  if (outstanding_.empty() || m.header.message_id != next_id_ - 1 || m.header.exchange != outstanding_ex_) {
+    ++counters_[InitFailure::old_message_id];
+    return {};
+  }
+  ++counters_.responses;
+  outstanding_.clear();
+  if (m.header.exchange == Exchange::ike_auth) {
+    on_auth(in);
+    return {};
+  }
+  if (outstanding_rekey_) return on_rekey(in, now);
+  if (deleting_child_ != 0) {
+    // The peer's answer deletes its side of the pair (§ 1.4.1): the old SA goes.
+    if (sa_->children.erase(deleting_child_) != 0) ++counters_.child_sas_deleted;
+    char spi[12];
+    std::snprintf(spi, sizeof spi, "%08x", deleting_child_);
+    log_("ike: " + config_.remote.str() + ": initiator: old Child SA " + spi + " deleted");
+    deleting_child_ = 0;
+    return {};
+  }
+  if (outstanding_delete_) {
+    outstanding_delete_ = false;
+    state_ = InitiatorState::deleted;
+    sa_->children.clear();
+    log_("ike: " + config_.remote.str() + ": initiator: IKE SA deleted");
+    return {};
+  }
+  if (outstanding_liveness_) {
+    outstanding_liveness_ = false;
+    ++counters_.liveness_answered;
+  }
+  return {};
+}
+
+Bytes Initiator::on_sa_init(const Message& m, CSpan datagram) {
+  if (const NotifyPayload* c = m.notify(kNotifyCookie); c && !m.get<KePayload>(PayloadType::ke)) {
+    if (!cookie_.empty() && cookie_ == c->data) {
+      fail(InitFailure::error_notify, "the same COOKIE asked twice");
+      return {};
+    }
+    cookie_ = c->data;
+    ++counters_.cookie_retries;
+    const Bytes r = sa_init_request();
+    return r.empty() ? r : send(r, last_inbound_);
+  }
+  if (const NotifyPayload* k = m.notify(kNotifyInvalidKePayload)) {
+    const uint16_t g = be16(k->data);
+    bool offered = false;
+    for (const IkeSuite& s : config_.ike_suites) offered |= s.dh == g;
+    if (!offered || g == ke_group_ || counters_.ke_retries >= 8) {
+      fail(InitFailure::invalid_ke_payload, "asked for group " + std::to_string(g));
+      return {};
+    }
+    ke_group_ = g;
+    ++counters_.ke_retries;
+    const Bytes r = sa_init_request();
+    return r.empty() ? r : send(r, last_inbound_);
+  }
+  if (m.notify(kNotifyNoProposalChosen)) {
+    fail(InitFailure::no_proposal_chosen, "the responder has none of our " +
+                                              std::to_string(config_.ike_suites.size()) + " IKE proposals");
+    return {};
+  }
+  const auto* sa_p = m.get<SaPayload>(PayloadType::sa);
+  const auto* ke = m.get<KePayload>(PayloadType::ke);
+  const auto* nonce = m.get<NoncePayload>(PayloadType::nonce);
+  if (!sa_p || !ke || !nonce || m.header.spi_r == 0) {
+    for (const Payload& p : m.payloads)
+      if (auto* n = std::get_if<NotifyPayload>(&p.body); n && n->type < 16384) {
+        fail(InitFailure::error_notify, "IKE_SA_INIT answered with notify " + std::to_string(n->type));
+        return {};
+      }
+    fail(InitFailure::malformed, "IKE_SA_INIT answer without SA, KE or Nonce");
+    return {};
+  }
+  IkeSuite chosen;
+  bool ours = sa_p->proposals.size() == 1 && suite_from_proposal(sa_p->proposals[0], chosen);
+  bool offered = false;
+  for (const IkeSuite& s : config_.ike_suites) offered |= ours && same_suite(s, chosen);
+  if (!offered || chosen.dh != ke_group_ || ke->group != ke_group_) {
+    fail(InitFailure::bad_proposal_answer, "the responder chose a suite or group we did not offer");
+    return {};
+  }
+  Bytes g_ir;
+  std::string err;
+  if (!dh_->shared_secret(ke->data, g_ir, err)) {
+    fail(InitFailure::bad_ke_data, err);
+    return {};
+  }
+  sa_->spi_r = m.header.spi_r;
+  sa_->suite = chosen;
+  sa_->nr = nonce->data;
+  sa_->init_response.assign(datagram.begin(), datagram.end());
+  sa_->keys = derive_ike_keys(chosen, sa_->ni, sa_->nr, g_ir, sa_->spi_i, sa_->spi_r);
+  wipe(g_ir);
+  dh_.reset();
+  outstanding_.clear();
+  state_ = InitiatorState::auth_sent;
+  return send(auth_request(), last_inbound_);
+}
+
+Bytes Initiator::auth_request() {
+  const PeerConfig& p = config_.peer;
+  const IdPayload idi{kIdFqdn, Bytes(p.local_id.begin(), p.local_id.end())};
+  const IdPayload idr{kIdFqdn, Bytes(p.remote_id.begin(), p.remote_id.end())};
+  Bytes a = psk_auth(p.psk, sa_->keys.sk_pi, sa_->init_request, sa_->nr, id_body(idi));
+  our_esp_spi_ = new_esp_spi(p.tunnel, sa_->children);
+  SaPayload esp;
+  uint8_t n = 1;
+  for (const EspSuite& e : p.esp_suites) esp.proposals.push_back(esp_answer(n++, e, our_esp_spi_).proposals[0]);
+  std::vector<Payload> in{{PayloadType::idi, false, idi},
+                          {PayloadType::idr, false, idr},
+                          {PayloadType::auth, false, AuthPayload{kAuthPsk, a}},
+                          {PayloadType::sa, false, std::move(esp)},
+                          {PayloadType::tsi, false, TsPayload{p.local_ts}},
+                          {PayloadType::tsr, false, TsPayload{p.remote_ts}}};
+  wipe(a);
+  outstanding_ex_ = Exchange::ike_auth;
+  return seal(Exchange::ike_auth, next_id_++, false, in);
+}
+
+void Initiator::on_auth(const std::vector<Payload>& in) {
+  if (find_notify(in, kNotifyAuthenticationFailed)) {
+    fail(InitFailure::authentication_failed, "the responder refused our AUTH");
+    return;
+  }
+  const auto* idr = find_payload<IdPayload>(in, PayloadType::idr);
+  const auto* auth = find_payload<AuthPayload>(in, PayloadType::auth);
+  if (!idr || !auth) {
+    for (const Payload& p : in)
+      if (auto* n = std::get_if<NotifyPayload>(&p.body); n && n->type < 16384) {
+        fail(InitFailure::error_notify, "IKE_AUTH answered with notify " + std::to_string(n->type));
+        return;
+      }
+    fail(InitFailure::malformed, "IKE_AUTH answer without IDr or AUTH");
+    return;
+  }
+  if (idr->type != kIdFqdn || text(idr->data) != config_.peer.remote_id) {
+    fail(InitFailure::peer_id_mismatch, "IDr " + text(idr->data) + ", expected " + config_.peer.remote_id);
+    return;
+  }
+  Bytes expected = psk_auth(config_.peer.psk, sa_->keys.sk_pr, sa_->init_response, sa_->ni, id_body(*idr));
+  const bool ok = auth->method == kAuthPsk && equal_ct(expected, auth->data);
+  wipe(expected);
+  if (!ok) {
+    fail(InitFailure::peer_auth_failed, "the responder's PSK AUTH does not verify");
+    return;
+  }
+  sa_->remote_id = config_.peer.remote_id;
+  if (!check_child(in)) return;
+  sa_->state = IkeSaState::established;
+  state_ = InitiatorState::established;
+  ++counters_.ike_sas_established;
+  log_("ike: " + config_.remote.str() + ": initiator: IKE SA established with " + sa_->remote_id);
+}
+
+bool Initiator::check_child(const std::vector<Payload>& in) {
+  if (find_notify(in, kNotifyNoProposalChosen)) {
+    fail(InitFailure::child_no_proposal_chosen, "the responder has none of our ESP proposals");
+    return false;
+  }
+  if (find_notify(in, kNotifyTsUnacceptable)) {
+    fail(InitFailure::ts_unacceptable, "the responder refused our traffic selectors");
+    return false;
+  }
+  const auto* esp = find_payload<SaPayload>(in, PayloadType::sa);
+  const auto* tsi = find_payload<TsPayload>(in, PayloadType::tsi);
+  const auto* tsr = find_payload<TsPayload>(in, PayloadType::tsr);
+  if (!esp || !tsi || !tsr) {
+    fail(InitFailure::child_refused, "IKE_AUTH answer without a Child SA");
+    return false;
+  }
+  const auto choice = esp->proposals.size() == 1 ? choose_esp_proposal(*esp, config_.peer.esp_suites) : std::nullopt;
+  if (!choice || choice->proposal->number == 0 || choice->proposal->number > config_.peer.esp_suites.size() ||
+      !(config_.peer.esp_suites[choice->proposal->number - 1] == choice->suite)) {
+    fail(InitFailure::bad_proposal_answer, "the responder's ESP proposal is not one we offered");
+    return false;
+  }
+  // Narrowed (§ 2.9): every selector within what we offered.
+  if (narrow(tsi->selectors, config_.peer.local_ts) != tsi->selectors || tsi->selectors.empty() ||
+      narrow(tsr->selectors, config_.peer.remote_ts) != tsr->selectors || tsr->selectors.empty()) {
+    fail(InitFailure::ts_unacceptable, "the responder's traffic selectors are wider than ours");
+    return false;
+  }
+  ChildSa c;
+  c.suite = choice->suite;
+  c.spi_in = our_esp_spi_;
+  c.spi_out = choice->peer_spi;
+  c.ts_local = tsi->selectors;
+  c.ts_remote = tsr->selectors;
+  const size_t e = c.suite.encr_key_len(), a = c.suite.integ_key_len();
+  Bytes km = child_keymat(sa_->keys.sk_d, sa_->ni, sa_->nr, 2 * (e + a));
+  size_t off = 0;  // initiator -> responder first (§ 2.17): our outbound
+  c.enc_out = take(km, off, e);
+  c.integ_out = take(km, off, a);
+  c.enc_in = take(km, off, e);
+  c.integ_in = take(km, off, a);
+  wipe(km);
+  char spis[40];
+  std::snprintf(spis, sizeof spis, "in %08x out %08x", c.spi_in, c.spi_out);
+  log_("ike: " + config_.remote.str() + ": initiator: Child SA negotiated, SPI " + spis);
+  newest_child_ = c.spi_in;
+  sa_->children.emplace(c.spi_in, std::move(c));
+  ++counters_.child_sas_installed;
+  return true;
+}
+
+Bytes Initiator::on_peer_request(const Message& m, const std::vector<Payload>& in) {
+  if (m.header.message_id + 1 == peer_next_id_ && !peer_last_answer_.empty()) return peer_last_answer_;
+  if (m.header.message_id != peer_next_id_ || state_ != InitiatorState::established) {
+    ++counters_[InitFailure::old_message_id];
+    return {};
+  }
+  if (m.header.exchange != Exchange::informational) {
+    // CREATE_CHILD_SA from the responder: not supported yet (§ 1.3: NO_ADDITIONAL_SAS).
+    ++counters_[InitFailure::unexpected_message];
+    ++peer_next_id_;
+    peer_last_answer_ = seal(m.header.exchange, m.header.message_id, true, {make_notify(kNotifyNoAdditionalSas)});
+    return peer_last_answer_;
+  }
+  ++counters_.peer_requests;
+  std::vector<Payload> out;
+  bool ike_deleted = false;
+  for (const Payload& p : in) {
+    const auto* d = std::get_if<DeletePayload>(&p.body);
+    if (!d) continue;
+    if (d->protocol == Protocol::ike) ike_deleted = true;
+    if (d->protocol != Protocol::esp) continue;
+    DeletePayload ours{Protocol::esp, 4, {}};
+    for (const Bytes& spi : d->spis) {
+      if (spi.size() != 4) continue;
+      const uint32_t v = uint32_t(spi[0]) << 24 | uint32_t(spi[1]) << 16 | uint32_t(spi[2]) << 8 | spi[3];
+      for (auto it = sa_->children.begin(); it != sa_->children.end(); ++it)
+        if (it->second.spi_out == v) {
+          const uint32_t in_spi = it->second.spi_in;
+          ours.spis.push_back({uint8_t(in_spi >> 24), uint8_t(in_spi >> 16), uint8_t(in_spi >> 8), uint8_t(in_spi)});
+          sa_->children.erase(it);
+          break;
+        }
+    }
+    if (!ours.spis.empty()) out.push_back({PayloadType::del, false, std::move(ours)});
+  }
+  ++peer_next_id_;
+  peer_last_answer_ = seal(Exchange::informational, m.header.message_id, true, ike_deleted ? std::vector<Payload>{} : out);
+  if (ike_deleted) {
+    ++counters_.deleted_by_peer;
+    state_ = InitiatorState::deleted;
+    outstanding_.clear();
+    sa_->children.clear();
+    log_("ike: " + config_.remote.str() + ": initiator: IKE SA deleted by the peer");
+  }
+  return peer_last_answer_;
+}
+
+Bytes Initiator::liveness(Clock::time_point now) {
+  if (state_ != InitiatorState::established || !outstanding_.empty()) return {};
+  outstanding_liveness_ = true;
+  ++counters_.liveness_sent;
+  outstanding_ex_ = Exchange::informational;
+  return send(seal(Exchange::informational, next_id_++, false, {}), now);
+}
+
+Bytes Initiator::delete_sa(Clock::time_point now) {
+  if (state_ != InitiatorState::established) return {};
+  outstanding_liveness_ = false;
+  outstanding_delete_ = true;
+  ++counters_.deletes_sent;
+  outstanding_ex_ = Exchange::informational;
+  return send(seal(Exchange::informational, next_id_++, false,
+                   {{PayloadType::del, false, DeletePayload{Protocol::ike, 0, {}}}}),
+              now);
+}
+
+Bytes Initiator::rekey_child(Clock::time_point now, uint16_t pfs_group) {
+  if (state_ != InitiatorState::established || !outstanding_.empty() || !child()) return {};
+  rekey_old_spi_ = child()->spi_in;
+  rekey_group_ = pfs_group;
+  rekey_ke_retried_ = false;
+  Bytes r = rekey_request();
+  if (r.empty()) return {};
+  ++counters_.child_rekeys_started;
+  return send(std::move(r), now);
+}
+
+Bytes Initiator::rekey_request() {
+  rekey_dh_.reset();
+  if (rekey_group_ != 0) {
+    std::string err;
+    if (!(rekey_dh_ = DhKey::generate(rekey_group_, err))) {
+      ++counters_[InitFailure::crypto_failure];
+      return {};
+    }
+  }
+  rekey_new_spi_ = new_esp_spi(config_.peer.tunnel, sa_->children);
+  rekey_ni_ = random_bytes(32);
+  const ChildSa& old = sa_->children.at(rekey_old_spi_);
+  SaPayload esp;
+  uint8_t n = 1;
+  for (const EspSuite& e : config_.peer.esp_suites)
+    esp.proposals.push_back(esp_answer(n++, e, rekey_new_spi_, rekey_group_).proposals[0]);
+  const uint32_t o = rekey_old_spi_;
+  std::vector<Payload> in{{PayloadType::notify, false,
+                           NotifyPayload{Protocol::esp, {uint8_t(o >> 24), uint8_t(o >> 16), uint8_t(o >> 8), uint8_t(o)},
+                                         kNotifyRekeySa, {}}},
+                          {PayloadType::sa, false, std::move(esp)},
+                          {PayloadType::nonce, false, NoncePayload{rekey_ni_}}};
+  if (rekey_dh_) in.push_back({PayloadType::ke, false, KePayload{rekey_group_, rekey_dh_->public_value()}});
+  in.push_back({PayloadType::tsi, false, TsPayload{old.ts_local}});
+  in.push_back({PayloadType::tsr, false, TsPayload{old.ts_remote}});
+  outstanding_rekey_ = true;
+  outstanding_ex_ = Exchange::create_child_sa;
+  return seal(Exchange::create_child_sa, next_id_++, false, in);
+}
+
+Bytes Initiator::on_rekey(const std::vector<Payload>& in, Clock::time_point now) {
+  outstanding_rekey_ = false;
+  auto refused = [&](const std::string& why) -> Bytes {
+    ++counters_[InitFailure::rekey_refused];
+    rekey_dh_.reset();
+    log_("ike: " + config_.remote.str() + ": initiator: Child SA rekey refused: " + why);
+    return {};
+  };
+  if (const NotifyPayload* k = find_notify(in, kNotifyInvalidKePayload); k && !rekey_ke_retried_) {
+    const uint16_t g = be16(k->data);
+    if (dh_public_len(g) == 0) return refused("INVALID_KE_PAYLOAD for group " + std::to_string(g));
+    rekey_group_ = g;
+    rekey_ke_retried_ = true;
+    Bytes r = rekey_request();
+    return r.empty() ? r : send(std::move(r), now);
+  }
+  for (const Payload& p : in)
+    if (auto* n = std::get_if<NotifyPayload>(&p.body); n && n->type < 16384)
+      return refused("notify " + std::to_string(n->type));
+  const auto* esp = find_payload<SaPayload>(in, PayloadType::sa);
+  const auto* nonce = find_payload<NoncePayload>(in, PayloadType::nonce);
+  const auto* ke = find_payload<KePayload>(in, PayloadType::ke);
+  const auto* tsi = find_payload<TsPayload>(in, PayloadType::tsi);
+  const auto* tsr = find_payload<TsPayload>(in, PayloadType::tsr);
+  if (!esp || !nonce || !tsi || !tsr || esp->proposals.size() != 1) return refused("answer without SA, Nonce or TS");
+  const auto choice = choose_esp_proposal(*esp, config_.peer.esp_suites, rekey_group_);
+  if (!choice || choice->proposal->number == 0 || choice->proposal->number > config_.peer.esp_suites.size() ||
+      !(config_.peer.esp_suites[choice->proposal->number - 1] == choice->suite) || choice->dh != rekey_group_)
+    return refused("the ESP answer is not one we offered");
+  if (narrow(tsi->selectors, config_.peer.local_ts) != tsi->selectors || tsi->selectors.empty() ||
+      narrow(tsr->selectors, config_.peer.remote_ts) != tsr->selectors || tsr->selectors.empty())
+    return refused("traffic selectors wider than ours");
+  Bytes g_ir;
+  if (rekey_dh_) {
+    std::string err;
+    if (!ke || ke->group != rekey_group_ || !rekey_dh_->shared_secret(ke->data, g_ir, err))
+      return refused("PFS KE missing or invalid " + err);
+  } else if (ke) {
+    return refused("a KE we did not ask for");
+  }
+  rekey_dh_.reset();
+  ChildSa c;
+  c.suite = choice->suite;
+  c.spi_in = rekey_new_spi_;
+  c.spi_out = choice->peer_spi;
+  c.ts_local = tsi->selectors;
+  c.ts_remote = tsr->selectors;
+  const size_t e = c.suite.encr_key_len(), a = c.suite.integ_key_len();
+  Bytes km = child_keymat(sa_->keys.sk_d, rekey_ni_, nonce->data, 2 * (e + a), g_ir);
+  wipe(g_ir);
+  size_t off = 0;
+  c.enc_out = take(km, off, e);
+  c.integ_out = take(km, off, a);
+  c.enc_in = take(km, off, e);
+  c.integ_in = take(km, off, a);
+  wipe(km);
+  char spis[64];
+  std::snprintf(spis, sizeof spis, "in %08x out %08x (replaces %08x)", c.spi_in, c.spi_out, rekey_old_spi_);
+  log_("ike: " + config_.remote.str() + ": initiator: Child SA rekeyed, SPI " + spis +
+       (rekey_group_ ? " (PFS)" : ""));
+  newest_child_ = c.spi_in;
+  sa_->children.emplace(c.spi_in, std::move(c));
+  ++counters_.child_sas_installed;
+  ++counters_.child_sas_rekeyed;
+  // Make before break: the new SA is in place, now the old one's Delete.
+  deleting_child_ = rekey_old_spi_;
+  const uint32_t o = rekey_old_spi_;
+  outstanding_ex_ = Exchange::informational;
+  return send(seal(Exchange::informational, next_id_++, false,
+                   {{PayloadType::del, false,
+                     DeletePayload{Protocol::esp, 4, {{uint8_t(o >> 24), uint8_t(o >> 16), uint8_t(o >> 8), uint8_t(o)}}}}}),
+              now);
+}
+
+Bytes Initiator::seal(Exchange ex, uint32_t id, bool response, const std::vector<Payload>& inner) {
+  Header h;
+  h.spi_i = sa_->spi_i;
+  h.spi_r = sa_->spi_r;
+  h.exchange = ex;
+  h.flags = static_cast<uint8_t>(kFlagInitiator | (response ? kFlagResponse : 0));
+  h.message_id = id;
+  PayloadType first = PayloadType::none;
+  Bytes plain = encode_payload_chain(inner, first);
+  Bytes out = seal_sk(sa_->suite, sa_->keys.sk_ei, sa_->keys.sk_ai, h, first, plain, random_bytes(sa_->suite.iv_len()));
+  wipe(plain);
+  return out;
+}
+
+}  // namespace wp::ike

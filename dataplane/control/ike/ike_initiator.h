@@ -1,0 +1,155 @@
+// The IKEv2 initiator (RFC 7296): IKE_SA_INIT (retried with the group an
+// INVALID_KE_PAYLOAD asks for, § 1.2, and with the COOKIE a responder under
+// load asks for, § 2.6), IKE_AUTH with a pre-shared key and the first Child
+// SA (the responder's AUTH checked in constant time, its narrowed traffic
+// selectors checked against what we offered, KEYMAT § 2.17), INFORMATIONAL
+// liveness requests (our DPD) and Delete of the IKE SA. The peer's
+// INFORMATIONAL requests on the SA (liveness, Delete) are answered.
+//
+// Like the responder, a library: no sockets, no threads, no clock of its
+// own. start()/liveness()/delete_sa() return the request to send, handle()
+// takes one datagram from the peer and returns what to send back (empty:
+// nothing), tick(now) returns the retransmission when one is due. One
+// request outstanding at a time (window 1, § 2.3); retransmissions with
+// exponential backoff: base, 2 base, 4 base, ... `tries` sends in all, then
+// the SA has failed (failure timeout; dead_peer when it was a liveness
+// check). Every failure is counted by reason, logged with the peer's
+// address; no key is logged, every key is wiped with its SA.
+#pragma once
+
+#include <array>
+#include <chrono>
+#include <functional>
+#include <memory>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "dataplane/control/ike/ike_proposal.h"
+#include "dataplane/control/ike/ike_sa.h"
+
+namespace wp::ike {
+
+struct InitiatorConfig {
+  // ids, PSK, ESP suites (offered in order), local_ts (our TSi) and
+  // remote_ts (the TSr we ask for), tunnel (the class of our inbound SPIs).
+  PeerConfig peer;
+  std::vector<IkeSuite> ike_suites;  // offered in order; the first one's group in the first KE
+  Endpoint local, remote;
+  std::chrono::milliseconds retransmit_base{500};
+  unsigned tries = 5;  // sends of one request: 0.5+1+2+4+8 s = 15.5 s with the defaults
+};
+
+enum class InitiatorState : uint8_t { idle, sa_init_sent, auth_sent, established, failed, deleted };
+std::string_view initiator_state_name(InitiatorState s);
+
+// Why an SA we initiated failed or a datagram was dropped.
+#define WP_IKE_INIT_FAILURES(X) \
+  X(malformed) X(unexpected_message) X(no_proposal_chosen) X(invalid_ke_payload) X(bad_proposal_answer) \
+      X(bad_ke_data) X(integrity_failed) X(authentication_failed) X(peer_auth_failed) X(peer_id_mismatch) \
+          X(child_no_proposal_chosen) X(ts_unacceptable) X(child_refused) X(timeout) X(dead_peer) X(error_notify) \
+              X(crypto_failure) X(old_message_id) X(rekey_refused)
+
+enum class InitFailure : uint8_t {
+#define WP_X(n) n,
+  WP_IKE_INIT_FAILURES(WP_X)
+#undef WP_X
+      count
+};
+inline constexpr size_t kInitFailures = static_cast<size_t>(InitFailure::count);
+std::string_view init_failure_name(InitFailure f);
+
+struct InitiatorCounters {
+  uint64_t requests_sent = 0, retransmits = 0, responses = 0, ke_retries = 0, cookie_retries = 0;
+  uint64_t ike_sas_established = 0, child_sas_installed = 0, liveness_sent = 0, liveness_answered = 0,
+           peer_requests = 0, deletes_sent = 0, deleted_by_peer = 0;
+  uint64_t child_rekeys_started = 0, child_sas_rekeyed = 0, child_sas_deleted = 0;
+  std::array<uint64_t, kInitFailures> failures{};
+  uint64_t& operator[](InitFailure f) { return failures[static_cast<size_t>(f)]; }
+  uint64_t operator[](InitFailure f) const { return failures[static_cast<size_t>(f)]; }
+};
+
+class Initiator {
+ public:
+  using Log = std::function<void(const std::string&)>;
+  using Clock = std::chrono::steady_clock;
+  explicit Initiator(InitiatorConfig config, Log log = {});
+  ~Initiator();
+  Initiator(const Initiator&) = delete;
+  Initiator& operator=(const Initiator&) = delete;
+
+  // The IKE_SA_INIT request (a fresh SA: SPI, nonce, DH key); from any state.
+  Bytes start(Clock::time_point now);
+  // One datagram from the peer (without the non-ESP marker).
+  Bytes handle(CSpan datagram, Clock::time_point now);
+  // The retransmission due at `now`, if any; the SA fails after the last try.
+  Bytes tick(Clock::time_point now);
+  // An empty INFORMATIONAL request (§ 1.4); empty when not established or a
+  // request is outstanding.
+  Bytes liveness(Clock::time_point now);
+  // INFORMATIONAL with a Delete of the IKE SA (its Child SAs with it, § 1.4.1).
+  Bytes delete_sa(Clock::time_point now);
+  // CREATE_CHILD_SA rekeying the current Child SA (§ 1.3.3), with a KE of
+  // `pfs_group` (0: no PFS). Make before break: the new Child SA is
+  // installed when the answer comes, handle() then returns the Delete of
+  // the old one, which stays (inbound valid) until the peer answers it.
+  // Empty when not established, without a Child SA, or a request is
+  // outstanding. A refused rekey leaves the IKE SA and the old Child SA up
+  // (counted rekey_refused; INVALID_KE_PAYLOAD retried once).
+  Bytes rekey_child(Clock::time_point now, uint16_t pfs_group = 0);
+
+  InitiatorState state() const { return state_; }
+  std::optional<InitFailure> failure() const { return failure_; }
+  bool request_outstanding() const { return !outstanding_.empty(); }
+  Clock::time_point last_inbound() const { return last_inbound_; }
+  const InitiatorCounters& counters() const { return counters_; }
+  // The IKE SA (keys, SPIs) and its Child SA once established; null before.
+  const IkeSa* sa() const { return sa_.get(); }
+  const ChildSa* child() const;  // the newest one
+  size_t child_count() const { return sa_ ? sa_->children.size() : 0; }
+  const IkeSuite& suite() const { return sa_->suite; }
+
+ private:
+  Bytes sa_init_request();
+  Bytes on_sa_init(const Message& m, CSpan datagram);
+  Bytes auth_request();
+  void on_auth(const std::vector<Payload>& in);
+  bool check_child(const std::vector<Payload>& in);
+  Bytes rekey_request();
+  Bytes on_rekey(const std::vector<Payload>& in, Clock::time_point now);
+  Bytes on_peer_request(const Message& m, const std::vector<Payload>& in);
+  Bytes send(Bytes request, Clock::time_point now);
+  Bytes seal(Exchange ex, uint32_t id, bool response, const std::vector<Payload>& inner);
+  void fail(InitFailure f, const std::string& detail);
+
+  InitiatorConfig config_;
+  Log log_;
+  InitiatorCounters counters_;
+  InitiatorState state_ = InitiatorState::idle;
+  std::optional<InitFailure> failure_;
+  std::unique_ptr<IkeSa> sa_;
+  std::unique_ptr<DhKey> dh_;
+  uint16_t ke_group_ = 0;
+  Bytes cookie_;
+  uint32_t our_esp_spi_ = 0;
+  // Our requests (window 1): the last one until answered, its retransmissions.
+  Bytes outstanding_;
+  uint32_t next_id_ = 0;
+  Exchange outstanding_ex_ = Exchange::ike_sa_init;
+  bool outstanding_liveness_ = false, outstanding_delete_ = false;
+  unsigned sends_ = 0;
+  // A Child SA rekey in progress: the old Child SA (our inbound SPI), our
+  // new SPI, nonce and DH key; then the old SA's Delete outstanding.
+  bool outstanding_rekey_ = false, rekey_ke_retried_ = false;
+  uint32_t rekey_old_spi_ = 0, rekey_new_spi_ = 0, deleting_child_ = 0;
+  uint16_t rekey_group_ = 0;
+  Bytes rekey_ni_;
+  std::unique_ptr<DhKey> rekey_dh_;
+  uint32_t newest_child_ = 0;
+  Clock::time_point next_send_{}, last_inbound_{};
+  // The peer's requests: the next ID we accept and our last answer.
+  uint32_t peer_next_id_ = 0;
+  Bytes peer_last_answer_;
+};
+
+}  // namespace wp::ike
