@@ -14,6 +14,7 @@ PACKAGES=(
   dpdk dpdk-dev libdpdk-dev libnuma-dev libipsec-mb-dev libpcap-dev libndpi-dev
   # HA (Corosync CPG / quorum)
   corosync libcorosync-common-dev libcpg-dev libquorum-dev libvotequorum-dev libcmap-dev
+  liblz4-dev  # sync batches LZ4-compressed (ha/sync_batcher.h, #17)
   # management plane
   redis-server libhiredis-dev protobuf-compiler libprotobuf-dev libcpp-httplib-dev
   nlohmann-json3-dev libyaml-cpp-dev libcli11-dev libspdlog-dev libfmt-dev libssl-dev

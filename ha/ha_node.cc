@@ -126,11 +126,14 @@ void HaNode::flush_batches(bool force) {
 
 void HaNode::send(pb::HaMessage& m, bool track) {
   m.set_epoch(epoch_);
-  std::string bytes = stamp_.finish(m);
-  if (track) {
-    size_t ops = static_cast<size_t>(m.has_batch() ? m.batch().ops_size() : m.resync_chunk().ops_size());
-    ledger_.sent({m.seq(), m.oldest_event_ms(), ops, bytes});
+  size_t ops = 0;
+  if (track) ops = static_cast<size_t>(m.has_batch() ? m.batch().ops_size() : m.resync_chunk().ops_size());
+  if (settings_.compress && compress_body(m, codec_)) {
+    status_.add(C::compressed_messages);
+    status_.add(C::compressed_raw_bytes, codec_.raw.size());
   }
+  std::string bytes = stamp_.finish(m);
+  if (track) ledger_.sent({m.seq(), m.oldest_event_ms(), ops, bytes});
   outbox_bytes_ += bytes.size();
   outbox_.push_back(std::move(bytes));
 }
@@ -251,7 +254,9 @@ void HaNode::check_keys(const pb::KeyUpdate& k) {
 
 // Our own message, delivered back in order: the sync lag.
 void HaNode::note_own(const MessageHeader& h) {
-  if (!h.oldest_event_ms || (h.body != pb::HaMessage::kBatch && h.body != pb::HaMessage::kResyncChunk)) return;
+  if (!h.oldest_event_ms || (h.body != pb::HaMessage::kBatch && h.body != pb::HaMessage::kResyncChunk &&
+                             h.body != pb::HaMessage::kCompressed))
+    return;
   uint64_t lag = now_ms_ > h.oldest_event_ms ? now_ms_ - h.oldest_event_ms : 0;
   status_.sync_lag_ms.store(lag, std::memory_order_relaxed);
   if (lag > status_.sync_lag_max_ms.load(std::memory_order_relaxed))
@@ -273,6 +278,11 @@ void HaNode::on_message(const Member& from, const void* data, size_t len) {
   pb::HaMessage& m = *google::protobuf::Arena::CreateMessage<pb::HaMessage>(&arena);
   if (!m.ParseFromArray(data, static_cast<int>(len))) {
     status_.add(C::stale_messages);
+    return;
+  }
+  if (!expand_body(m, codec_)) {  // #17: a corrupt or oversized LZ4 body
+    status_.add(C::stale_messages);
+    status_.add(C::compressed_bad);
     return;
   }
   status_.add(C::messages_received);
@@ -366,7 +376,7 @@ void HaNode::resend_unacked() {
   uint64_t sessions = 0;
   for (ReplicationLedger::Message& u : unacked) {
     pb::HaMessage old;
-    if (!old.ParseFromString(u.bytes)) continue;
+    if (!old.ParseFromString(u.bytes) || !expand_body(old, codec_)) continue;
     pb::HaMessage m;
     auto* ops = m.mutable_batch()->mutable_ops();
     ops->Swap(old.has_batch() ? old.mutable_batch()->mutable_ops() : old.mutable_resync_chunk()->mutable_ops());

@@ -50,6 +50,8 @@ struct HaSettings {
   bool preempt = true;
   uint32_t batch_ms = 1;
   SessionBatcher::Limits limits;
+  // #17: batches and resync chunks LZ4-compressed on the wire (pb::Compressed).
+  bool compress = true;
   size_t max_outbox_bytes = 64u << 20;  // unsent messages; beyond it events wait in the rings
   size_t max_backlog_ops = 1u << 21;    // decoded peer ops waiting for a worker's ring
   uint32_t reconnect_ms = 1000;
@@ -149,6 +151,7 @@ class HaNode : public TransportHandler {
   ReplicationLedger ledger_;
   static constexpr size_t kInBlock = 256 * 1024;  // first arena block for decoding a peer message
   std::unique_ptr<char[]> in_block_;
+  BodyCodec codec_;  // #17: LZ4 of outgoing and incoming bodies (this thread only)
   // The peer's sessions we hold copies of, by UUID (what a remove needs), and
   // the UUIDs its current resync (and live batches meanwhile) listed: after a
   // complete resync, a copy it did not list is stale and removed.

@@ -20,7 +20,8 @@ namespace wp::ha {
   X(messages_received) X(bytes_received) X(sessions_sent) X(sessions_received) X(sessions_rejected) X(stale_messages) \
       X(send_retries) X(resyncs_sent) X(resyncs_received) X(resync_requests) X(resync_gaps) X(event_drops_seen)       \
           X(republish_requests) X(inbound_overflow) X(takeovers) X(handbacks) X(claims) X(split_brain_detected)       \
-              X(transport_lost) X(key_mismatches) X(quorum_lost) X(ownership_yields) X(address_defenses) X(acks_sent) X(acks_received) X(sessions_resent) X(sessions_reconciled)
+              X(transport_lost) X(key_mismatches) X(quorum_lost) X(ownership_yields) X(address_defenses) X(acks_sent) X(acks_received) X(sessions_resent) X(sessions_reconciled) \
+                  X(compressed_messages) X(compressed_raw_bytes) X(compressed_bad)
 
 struct HaStatus {
   enum class Counter : uint8_t {

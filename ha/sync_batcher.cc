@@ -1,7 +1,10 @@
 // Batching and resync chunk accounting; see sync_batcher.h.
 #include "ha/sync_batcher.h"
 
+#include <lz4.h>
+
 #include <google/protobuf/io/coded_stream.h>
+#include <google/protobuf/io/zero_copy_stream_impl_lite.h>
 #include <google/protobuf/wire_format_lite.h>
 
 namespace wp::ha {
@@ -57,6 +60,50 @@ bool peek_header(const void* data, size_t len, MessageHeader& out) {
     if (!WireFormatLite::SkipField(&in, tag)) return false;  // the body: skipped, not decoded
   }
   return in.ConsumedEntireMessage();
+}
+
+bool compress_body(pb::HaMessage& m, BodyCodec& codec) {
+  if (!m.has_batch() && !m.has_resync_chunk()) return false;
+  const google::protobuf::MessageLite& body =
+      m.has_batch() ? static_cast<const google::protobuf::MessageLite&>(m.batch()) : m.resync_chunk();
+  const int field = m.has_batch() ? pb::HaMessage::kBatchFieldNumber : pb::HaMessage::kResyncChunkFieldNumber;
+  const size_t body_size = body.ByteSizeLong();
+  if (body_size < kMinCompressed || body_size + 16 > kMaxInflated) return false;
+  codec.raw.clear();
+  {  // the body alone, as a field of an HaMessage: tag, length, message
+    google::protobuf::io::StringOutputStream sos(&codec.raw);
+    google::protobuf::io::CodedOutputStream out(&sos);
+    out.WriteTag(WireFormatLite::MakeTag(field, WireFormatLite::WIRETYPE_LENGTH_DELIMITED));
+    out.WriteVarint32(static_cast<uint32_t>(body_size));
+    body.SerializeWithCachedSizes(&out);
+    if (out.HadError()) return false;
+  }
+  const int bound = LZ4_compressBound(static_cast<int>(codec.raw.size()));
+  if (codec.lz4.size() < static_cast<size_t>(bound)) codec.lz4.resize(static_cast<size_t>(bound));
+  const int n = LZ4_compress_default(codec.raw.data(), codec.lz4.data(), static_cast<int>(codec.raw.size()), bound);
+  if (n <= 0 || static_cast<size_t>(n) + 8 >= codec.raw.size()) return false;
+  pb::Compressed* c = m.mutable_compressed();  // the oneof: drops the batch or chunk
+  c->set_raw_size(static_cast<uint32_t>(codec.raw.size()));
+  c->set_lz4(codec.lz4.data(), static_cast<size_t>(n));
+  return true;
+}
+
+bool expand_body(pb::HaMessage& m, BodyCodec& codec) {
+  if (!m.has_compressed()) return true;
+  const pb::Compressed& c = m.compressed();
+  if (c.raw_size() == 0 || c.raw_size() > kMaxInflated || c.lz4().size() > static_cast<size_t>(LZ4_compressBound(static_cast<int>(kMaxInflated))))
+    return false;
+  codec.raw.resize(c.raw_size());
+  const int n = LZ4_decompress_safe(c.lz4().data(), codec.raw.data(), static_cast<int>(c.lz4().size()),
+                                    static_cast<int>(codec.raw.size()));
+  if (n < 0 || static_cast<uint32_t>(n) != c.raw_size()) return false;
+  const uint32_t protocol = m.protocol(), node = m.node_id();
+  const uint64_t incarnation = m.incarnation(), seq = m.seq(), epoch = m.epoch(), oldest = m.oldest_event_ms();
+  m.clear_compressed();
+  google::protobuf::io::CodedInputStream in(reinterpret_cast<const uint8_t*>(codec.raw.data()), n);
+  if (!m.MergeFromCodedStream(&in) || !in.ConsumedEntireMessage()) return false;
+  return (m.has_batch() || m.has_resync_chunk()) && m.protocol() == protocol && m.node_id() == node &&
+         m.incarnation() == incarnation && m.seq() == seq && m.epoch() == epoch && m.oldest_event_ms() == oldest;
 }
 
 SessionBatcher::SessionBatcher(Limits l)

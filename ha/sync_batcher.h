@@ -48,6 +48,24 @@ struct MessageHeader {
 // False when `data` is not a well-formed protobuf message.
 bool peek_header(const void* data, size_t len, MessageHeader& out);
 
+// #17: batches and resync chunks travel LZ4-compressed (pb::Compressed) when
+// that makes them smaller. The CPG's bytes/s is what limits the sync rate
+// (perf/bench_ha.sh), and session records repeat names, addresses and times.
+inline constexpr size_t kMaxInflated = 4u << 20;  // a Compressed body never inflates past this
+inline constexpr size_t kMinCompressed = 256;     // smaller bodies go as they are
+struct BodyCodec {
+  std::string raw;  // reused between messages: no allocation once grown
+  std::string lz4;
+};
+// Replaces m's batch or resync_chunk by its Compressed form; false (m as it
+// was) when m has neither, the body is small, or LZ4 does not shrink it.
+bool compress_body(pb::HaMessage& m, BodyCodec& codec);
+// m's Compressed body inflated back into its batch or resync_chunk; true with
+// m unchanged when it has no Compressed body. False when the data is corrupt,
+// inflates past kMaxInflated, holds anything but a batch or resync chunk, or
+// would change the envelope (node, incarnation, sequence, epoch).
+bool expand_body(pb::HaMessage& m, BodyCodec& codec);
+
 // Ops are built in place in the outgoing message, on an arena of the
 // batcher's that is reset after each message: encoding a session allocates
 // nothing from the heap once the arena's first block has grown to a batch.

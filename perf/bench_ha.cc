@@ -161,6 +161,8 @@ struct Hub {
   }
 };
 
+bool g_compress = true;  // --no-compress: batches as plain protobuf (the code before #17)
+
 bool make_hub(Hub& h, bool sender, uint32_t n, const std::string& group, size_t batch_bytes, std::string& err) {
   h.model = RouterModel::build(hub_config(sender), nullptr, nullptr, h.hmac, err);
   if (!h.model || !h.shared.create_rings(1, 1024, SOCKET_ID_ANY, err)) return false;
@@ -174,6 +176,7 @@ bool make_hub(Hub& h, bool sender, uint32_t n, const std::string& group, size_t 
   ha::HaSettings hs;
   hs.node_id = sender ? 1 : 2;
   hs.limits.max_bytes = batch_bytes;
+  hs.compress = g_compress;
   h.node = std::make_unique<ha::HaNode>(h.shared, hs, [group](std::string& e) -> std::unique_ptr<ha::Transport> {
     auto t = std::make_unique<ha::CpgTransport>();
     if (!t->open(group, e)) return nullptr;
@@ -218,9 +221,12 @@ int measure_receiver(Hub& h, bool resync, uint32_t n) {
   const uint32_t applied = h.worker->table().size();
   std::printf(
       "{\"bench\":\"ha\",\"mode\":\"%s\",\"sessions\":%u,\"applied\":%u,\"seconds\":%.3f,"
-      "\"sessions_per_s\":%.0f,\"messages\":%lu,\"bytes\":%lu,\"messages_per_s\":%.0f}\n",
+      "\"sessions_per_s\":%.0f,\"messages\":%lu,\"bytes\":%lu,\"messages_per_s\":%.0f,"
+      "\"wire_bytes_per_session\":%.1f,\"compress\":%s}\n",
       resync ? "resync" : "sync", n, applied, s, applied / s, st.get(ha::HaStatus::Counter::messages_received),
-      st.get(ha::HaStatus::Counter::bytes_received), st.get(ha::HaStatus::Counter::messages_received) / s);
+      st.get(ha::HaStatus::Counter::bytes_received), st.get(ha::HaStatus::Counter::messages_received) / s,
+      applied ? static_cast<double>(st.get(ha::HaStatus::Counter::bytes_received)) / applied : 0.0,
+      g_compress ? "true" : "false");
   return done ? 0 : 1;
 }
 
@@ -264,7 +270,10 @@ int main(int argc, char** argv) {
   app.add_option("--role", role)->check(CLI::IsMember({"sender", "receiver"}));
   app.add_option("--sessions", n, "sessions (raw: 48 KB messages)");
   app.add_option("--group", group);
+  bool no_compress = false;
+  app.add_flag("--no-compress", no_compress, "sync/resync: batches not LZ4-compressed (as before #17)");
   CLI11_PARSE(app, split, argv);
+  g_compress = !no_compress;
   if (std::string error; !wp::eal_init(wp::eal_args_after(argc, argv, split), error))
     return std::fprintf(stderr, "%s\n", error.c_str()), 2;
   int rc = mode == "raw" ? run_raw(role == "sender", n, group, raw_bytes)

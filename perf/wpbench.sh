@@ -22,7 +22,8 @@
 #                1M and 10M sessions in table (10M only with enough free memory)
 #   fill      3. end to end: wpgen keeps 7M concurrent sessions open through
 #                r1 -> r2 (perf/wpbench_fill.sh): RSS, bytes/session, setup
-#                rate while filling (FILL_SESSIONS=N; why not 10M: see there)
+#                rate while filling (FILL_SESSIONS=N, FILL_WAYPOINTS addresses
+#                per router, default 2: 4 waypoint pairs; 10M runs with them)
 #   overhead  4. WAN bytes of one workload under SVR (captured from real
 #                waypointd) vs ESP tunnel, GRE, VXLAN (perf/wire_overhead.py)
 #   peers     6. the same job done by the peers a user would run instead, one

@@ -6,14 +6,16 @@
 # per session, and the setup rate while the table fills, sampled every 10 s
 # from the routers' own session counts (SIGUSR1 stats dumps).
 #
-# Why N defaults to 7 M and not 10 M: every session between one pair of
-# waypoint addresses needs its own WAN port pair, and SVR's ports encode the
-# affinity class (tuple.h): 64 classes x 384 own x 384 peer ports = 9 437 184
-# pairs per waypoint pair and protocol. pick_port_pair probes 16 random pairs,
-# so past ~75 % of that space the probes (table lookups) multiply and then fail
-# (ports_exhausted). A 10 M run on this pair stopped at 8.75 M
-# (perf/results/fill.json, 17:15 UTC). 10 M needs a second waypoint pair
-# (another WAN path or peer address), which this two-router bench does not have.
+# Waypoint addresses (#17): every session between one pair of waypoint
+# addresses needs its own WAN port pair, and SVR's ports encode the affinity
+# class (tuple.h): 64 classes x 384 own x 384 peer ports = 9 437 184 pairs per
+# waypoint pair and protocol. pick_port_pair probes 16 random pairs, so past
+# ~75 % of one pair's space the probes (table lookups) multiply and then fail
+# (ports_exhausted): a 10 M run on one pair stopped at 8.75 M (2026-12-03).
+# So each router gets FILL_WAYPOINTS (default 2) waypoint addresses
+# (router.wan[].waypoint_addresses) and lists the peer's in peers[].waypoints:
+# FILL_WAYPOINTS^2 pairs (4 by default, 37.7 M port pairs) share the sessions.
+# FILL_WAYPOINTS=1 is the old single-pair bench.
 #
 # Sized by config, not by defaults: max_sessions = N + 1/16 slack, UDP idle
 # timeout 1 h (the default 60 s would age the first sessions out before the
@@ -50,7 +52,7 @@ PY
 
 scenario_fill() {
   local n=${FILL_SESSIONS:-7000000} max avail_mb need_mb mb f t0 now prev_n=0 prev_t a r1kb r2kb
-  local base1 base2 samples="" pid rest=${FILL_REST:-0}
+  local base1 base2 samples="" pid rest=${FILL_REST:-0} wps=${FILL_WAYPOINTS:-2}
   [ "$QUICK" = 1 ] && n=${FILL_SESSIONS:-200000}
   max=$((n + n / 16))
   # Per router: table ~190 B/session (scenario 3, rounded up to 250) + 1 GiB EAL slack; REST snapshot ~130 B/session more (wp_bench_snapshot, rounded up to 150).
@@ -58,7 +60,7 @@ scenario_fill() {
   [ "$rest" = 1 ] && mb=$((mb + n * 150 / 1000000))
   need_mb=$((2 * mb + 1024))
   avail_mb=$(($(awk '/MemAvailable/ {print $2}' /proc/meminfo) / 1024))
-  echo "-- fill: $n sessions through r1 -> r2 (net_memif, 1 worker each), EAL -m $mb per router, REST $([ "$rest" = 1 ] && echo on || echo off)"
+  echo "-- fill: $n sessions through r1 -> r2 (net_memif, 1 worker each), EAL -m $mb per router, REST $([ "$rest" = 1 ] && echo on || echo off), $wps waypoint address(es) per router ($((wps * wps)) pairs)"
   if [ "$need_mb" -gt $((avail_mb - 4096)) ]; then
     echo "  skipped: needs ~$need_mb MiB, $avail_mb MiB available (4 GiB kept free for the other developers)"
     emit fill "{\"sessions\":$n,\"available\":false,\"reason\":\"needs ~$need_mb MiB, $avail_mb MiB available\"}"
@@ -67,7 +69,7 @@ scenario_fill() {
   f=$WP_TMP/fill.out
   wp_wpgen_start "$f" 1 --sessions "$n" --duration 0 --clients 1000 --services 10 --window 1024 --size 64 \
     --drain-ms 3000 --label "fill-$n" || { wp_fail "fill: wpgen start"; return; }
-  WP_BENCH_MGMT=$([ "$rest" = 1 ] && echo on || echo off) WP_BENCH_DEV=net_memif \
+  WP_BENCH_MGMT=$([ "$rest" = 1 ] && echo on || echo off) WP_BENCH_DEV=net_memif WP_BENCH_WAYPOINTS=$wps \
     WP_BENCH_YAML="timeouts: {udp: 3600}" WP_BENCH_DATAPLANE="crypto_sessions: 2048" \
     wp_bench_pair_start 1 "$max" "$mb" || { wp_fail "fill: routers start"; return; }
   base1=$(fill_rss_kb "${WP_ROUTER_PID[r1]}")
@@ -105,7 +107,7 @@ scenario_fill() {
   d1=$(fill_drops r1)
   d2=$(fill_drops r2)
   echo "  router drops: r1 $d1; r2 $d2"
-  emit fill "$("$WP_PY" - "$f" "$n" "$a" "$a2" "$base1" "$r1kb" "$base2" "$r2kb" "[$samples]" "$rest" "$max" "$d1" "$d2" <<'PY'
+  emit fill "$("$WP_PY" - "$f" "$n" "$a" "$a2" "$base1" "$r1kb" "$base2" "$r2kb" "[$samples]" "$rest" "$max" "$d1" "$d2" "$wps" <<'PY'
 import json, sys
 def last(p):
     try:
@@ -132,7 +134,9 @@ print(json.dumps({
     "rest": sys.argv[10] == "1",
     "r1_drops": dict(kv.split("=") for kv in sys.argv[12].split() if "=" in kv),
     "r2_drops": dict(kv.split("=") for kv in sys.argv[13].split() if "=" in kv),
-    "waypoint_port_pairs": 64 * 384 * 384, "port_pairs_used_pct": round(100 * a1 / (64 * 384 * 384), 1),
+    "waypoints_per_router": int(sys.argv[14]), "waypoint_pairs": int(sys.argv[14]) ** 2,
+    "waypoint_port_pairs": 64 * 384 * 384 * int(sys.argv[14]) ** 2,
+    "port_pairs_used_pct": round(100 * a1 / (64 * 384 * 384 * int(sys.argv[14]) ** 2), 1),
     "path": "wpgen-r1-r2-wpgen net_memif, every session kept open (UDP timeout 1 h)"},
     separators=(",", ":")))
 PY

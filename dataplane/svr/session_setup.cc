@@ -30,10 +30,11 @@ std::optional<std::pair<Ipv4, NextHop>> waypoint_on(WorkerContext& ctx, int peer
   return std::nullopt;
 }
 
-bool bind_by_route(WorkerContext& ctx, Session& s, int peer, uint32_t cls, DropReason& why) {
+// A pair of waypoint addresses on `link` (kNone: the link the first of the
+// peer's waypoints is routed out of) with a free port pair.
+bool bind_on_link(WorkerContext& ctx, Session& s, int peer, int link, uint32_t cls, DropReason& why) {
   const RouterModel& rm = ctx.rm();
   const uint32_t h = symmetric_hash(s.original);
-  int link = kNone;
   size_t peer_n = 0;
   for (Ipv4 w : rm.peers[peer].waypoints) {
     auto nh = ctx.route(w, h);
@@ -41,7 +42,7 @@ bool bind_by_route(WorkerContext& ctx, Session& s, int peer, uint32_t cls, DropR
     if (link == kNone) link = nh->iface;
     peer_n += nh->iface == link;
   }
-  if (link == kNone) {
+  if (link == kNone || peer_n == 0) {
     why = DropReason::no_peer;
     return false;
   }
@@ -60,6 +61,10 @@ bool bind_by_route(WorkerContext& ctx, Session& s, int peer, uint32_t cls, DropR
   }
   why = DropReason::ports_exhausted;
   return false;
+}
+
+bool bind_by_route(WorkerContext& ctx, Session& s, int peer, uint32_t cls, DropReason& why) {
+  return bind_on_link(ctx, s, peer, kNone, cls, why);
 }
 
 }  // namespace
@@ -103,6 +108,13 @@ bool pick_wan_side(WorkerContext& ctx, Session& s, int peer, uint32_t cls, DropR
       why = DropReason::no_path;
       return false;
     }
+    // Without BFD (waypointd always builds the table: one path per peer and WAN
+    // interface, all usable) the path only chooses the link; the session then
+    // spreads over every waypoint pair on it, as without a table (#17: before,
+    // every session took the interface address and the first waypoint, so the
+    // extra waypoint_addresses carried nothing and a 10 M fill stopped at
+    // 8.1 M with ports_exhausted on that one pair).
+    if (!pt->monitored()) return bind_on_link(ctx, s, peer, pt->path(static_cast<size_t>(path)).iface, cls, why);
     return bind_path(ctx, s, path, cls, why);
   }
   return bind_by_route(ctx, s, peer, cls, why);

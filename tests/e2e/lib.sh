@@ -624,6 +624,18 @@ wp_bench_vdevs() {
 # wp_memif SOCKET ROLE INDEX: one --vdev argument.
 wp_memif() { echo -n "--vdev net_memif$3,role=$2,socket=$WP_TMP/$1.sock,socket-abstract=no"; }
 
+# wp_bench_extra_waypoints ADDR PREFIX SUFFIX (#17 perf): with WP_BENCH_WAYPOINTS=N > 1, the
+# N-1 extra waypoint addresses of the router whose WAN address is ADDR (172.16.0.X gets
+# 172.16.0.X+10, X+20, ...), comma-separated between PREFIX and SUFFIX; nothing otherwise.
+# Each router then has N waypoint addresses and lists the peer's N: N x N waypoint pairs,
+# each with its own ~9.4 M port pairs (docs/operations.md § Waypoint addresses).
+wp_bench_extra_waypoints() {
+  local n=${WP_BENCH_WAYPOINTS:-1} i out="" base=${1%.*} last=${1##*.}
+  [ "$n" -gt 1 ] || return 0
+  for ((i = 1; i < n; i++)); do out+="${out:+, }$base.$((last + 10 * i))"; done
+  echo -n "$2$out$3"
+}
+
 # wp_conf_bench_router NAME LAN_CIDR WAN_CIDR PEER PEER_WAYPOINT KEY WORKERS MAX_SESSIONS NEXT_PEER:
 # tenant bench 10.1.0.0/16 -> service bench-udp 10.2.0.0/16 UDP 5201.
 wp_conf_bench_router() {
@@ -633,7 +645,7 @@ router:
   name: $1
   lan: {name: lan, device: ${WP_BENCH_DEV}0, address: $2}
   wan:
-    - {name: wan0, device: ${WP_BENCH_DEV}1, address: $3}
+    - {name: wan0, device: ${WP_BENCH_DEV}1, address: $3$(wp_bench_extra_waypoints "${3%/*}" ", waypoint_addresses: [" "]")}
 tenants:
   - {name: bench, prefixes: [10.1.0.0/16]}
 services:
@@ -641,7 +653,7 @@ services:
 policies:
   - {tenant: bench, service: bench-udp${WP_BENCH_SECURITY:+, security: bench-sec}}
 peers:
-  - {name: $4, waypoints: [$5], key: "$6"}
+  - {name: $4, waypoints: [$5$(wp_bench_extra_waypoints "$5" ", " "")], key: "$6"}
 dataplane: {workers: $7, max_sessions: $8${WP_BENCH_DATAPLANE:+, $WP_BENCH_DATAPLANE}}
 YAML
   # #8 perf: WP_BENCH_MGMT=off leaves the REST server (and its session snapshot) out.

@@ -5,6 +5,7 @@
 //
 // Topology: r1 172.16.0.1 (branch) ==WAN== hub-a 172.16.0.2 / hub-b 172.16.0.3,
 // both hubs on LAN 10.2.0.0/24 with the server 10.2.0.10; client 10.1.0.5.
+#include <lz4.h>
 #include <gtest/gtest.h>
 
 #include <deque>
@@ -477,6 +478,94 @@ TEST(HaBatcher, ReusesItsArenaAcrossMessagesAndBuildsBatchesAndChunks) {
   }
 }
 
+// #17: a batch or chunk travels LZ4-compressed and reads back as it was sent;
+// corrupt, oversized or envelope-changing bodies are refused.
+TEST(HaCompression, BatchesAndChunksRoundTripSmallerAndBadBodiesAreRefused) {
+  BodyCodec codec;
+  for (int chunk = 0; chunk < 2; ++chunk) {
+    SessionBatcher b({/*max_bytes=*/1 << 20, /*max_ops=*/64});
+    MessageStamp stamp(3, 9);
+    for (int i = 0; i < 64; ++i) {
+      pb::SessionOp* op = b.add(pb::SessionOp::UPSERT, 5000 + i);
+      op->mutable_session()->set_uuid(std::string(16, static_cast<char>(i)));
+      op->mutable_session()->set_tenant("branch");
+      op->mutable_session()->set_service("web");
+      op->mutable_session()->mutable_original()->set_src(0x0a010000u + static_cast<uint32_t>(i));
+      op->mutable_session()->mutable_original()->set_sport(static_cast<uint32_t>(40000 + i));
+      op->mutable_session()->set_created_ms(1796389608153ull + static_cast<uint64_t>(i));
+      op->mutable_session()->set_last_ms(1796389608153ull + static_cast<uint64_t>(i));
+      b.added(op);
+    }
+    pb::HaMessage& m = chunk ? b.take_chunk(77, 5) : b.take_batch();
+    m.set_epoch(4);
+    const std::string plain = pb::HaMessage(m).SerializeAsString();
+    ASSERT_TRUE(compress_body(m, codec));
+    EXPECT_TRUE(m.has_compressed());
+    EXPECT_FALSE(m.has_batch() || m.has_resync_chunk());
+    const std::string wire = stamp.finish(m);
+    EXPECT_LT(wire.size(), plain.size() * 2 / 3) << "session records compress";
+    MessageHeader h;
+    ASSERT_TRUE(peek_header(wire.data(), wire.size(), h));
+    EXPECT_EQ(h.body, static_cast<uint32_t>(pb::HaMessage::kCompressed));
+    EXPECT_EQ(h.oldest_event_ms, 5000u);
+
+    pb::HaMessage got;
+    ASSERT_TRUE(got.ParseFromString(wire));
+    ASSERT_TRUE(expand_body(got, codec));
+    ASSERT_EQ(got.has_resync_chunk(), chunk == 1);
+    const auto& ops = chunk ? got.resync_chunk().ops() : got.batch().ops();
+    ASSERT_EQ(ops.size(), 64);
+    if (chunk) {
+      EXPECT_EQ(got.resync_chunk().resync_id(), 77u);
+      EXPECT_EQ(got.resync_chunk().chunk_seq(), 5u);
+    }
+    for (int i = 0; i < 64; ++i) {
+      EXPECT_EQ(ops[i].session().uuid(), std::string(16, static_cast<char>(i)));
+      EXPECT_EQ(ops[i].session().original().sport(), static_cast<uint32_t>(40000 + i));
+      EXPECT_EQ(ops[i].session().tenant(), "branch");
+    }
+    EXPECT_EQ(got.node_id(), 3u);
+    EXPECT_EQ(got.epoch(), 4u);
+    EXPECT_EQ(got.oldest_event_ms(), 5000u);
+
+    pb::HaMessage bad;
+    ASSERT_TRUE(bad.ParseFromString(wire));
+    std::string z = bad.compressed().lz4();
+    z.resize(z.size() / 2);
+    bad.mutable_compressed()->set_lz4(z);
+    EXPECT_FALSE(expand_body(bad, codec)) << "truncated LZ4";
+    ASSERT_TRUE(bad.ParseFromString(wire));
+    bad.mutable_compressed()->set_raw_size(bad.compressed().raw_size() + 1);
+    EXPECT_FALSE(expand_body(bad, codec)) << "size differs";
+    ASSERT_TRUE(bad.ParseFromString(wire));
+    bad.mutable_compressed()->set_raw_size(static_cast<uint32_t>(kMaxInflated + 1));
+    EXPECT_FALSE(expand_body(bad, codec)) << "too large";
+  }
+  // An inner message that would rewrite the envelope, or hold another body, is refused.
+  pb::HaMessage inner;
+  inner.set_node_id(9);
+  inner.mutable_batch()->add_ops()->mutable_session()->set_tenant(std::string(400, 'x'));
+  pb::HaMessage outer;
+  outer.set_node_id(3);
+  ASSERT_TRUE(compress_body(inner, codec));  // inner now holds a Compressed body of its batch
+  const std::string raw = inner.SerializeAsString();  // node_id 9 + Compressed: not a plain body
+  std::string lz(static_cast<size_t>(LZ4_compressBound(static_cast<int>(raw.size()))), '\0');
+  const int n = LZ4_compress_default(raw.data(), lz.data(), static_cast<int>(raw.size()), static_cast<int>(lz.size()));
+  ASSERT_GT(n, 0);
+  outer.mutable_compressed()->set_raw_size(static_cast<uint32_t>(raw.size()));
+  outer.mutable_compressed()->set_lz4(lz.data(), static_cast<size_t>(n));
+  EXPECT_FALSE(expand_body(outer, codec));
+  // Small bodies and other bodies go as they are.
+  pb::HaMessage small;
+  small.mutable_batch()->add_ops();
+  EXPECT_FALSE(compress_body(small, codec));
+  EXPECT_TRUE(small.has_batch());
+  pb::HaMessage ack;
+  ack.mutable_ack()->set_seq(1);
+  EXPECT_FALSE(compress_body(ack, codec));
+  EXPECT_TRUE(expand_body(ack, codec)) << "nothing to expand";
+}
+
 // A node reads its own messages (delivered back by CPG) for the sync lag
 // from the envelope alone; the header must match a full decode for every body.
 TEST(HaMessageHeader, PeekReadsTheEnvelopeWithoutTheBody) {
@@ -578,6 +667,9 @@ TEST_F(HaPair, SessionsReachThePeerInItsOwningWorkerWhateverItsWorkerCount) {
     EXPECT_TRUE(got->flags & kPeerSession) << "hub-a ages its own sessions";
   }
   EXPECT_GE(a->node->status().get(HaStatus::Counter::messages_sent), 3u) << "20 ops in batches of 8";
+  EXPECT_GE(a->node->status().get(HaStatus::Counter::compressed_messages), 1u) << "#17: batches travel LZ4";
+  EXPECT_GT(a->node->status().get(HaStatus::Counter::compressed_raw_bytes), a->node->status().get(HaStatus::Counter::bytes_sent) / 2);
+  EXPECT_EQ(b->node->status().get(HaStatus::Counter::compressed_bad), 0u);
   // Closing on a removes it on b.
   Worker& owner = a->router.worker(owner_worker(made[0], 3));
   Session* s0 = a->find(made[0]);

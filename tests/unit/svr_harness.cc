@@ -96,6 +96,10 @@ Router::Router(const config::Config& cfg, RouterOptions opts) {
     paths_->recompute();
     shared_->paths = paths_.get();
     shared_->control_pool = pool_;
+  } else if (opts.unmonitored_paths) {  // as waypointd without path_monitoring (dataplane_runtime.cc)
+    paths_ = std::make_unique<PathTable>(*model_, cfg, opts.workers, /*monitored=*/false);
+    paths_->recompute();
+    shared_->paths = paths_.get();
   }
   if (opts.prepare) opts.prepare(*shared_);
   for (uint32_t w = 0; w < opts.workers; ++w) {

@@ -95,6 +95,9 @@ struct RouterOptions {
   // A PathTable under BFD control with every path usable, and the
   // control pool workers take keep-alive mbufs from.
   bool monitored_paths = false;
+  // The PathTable waypointd builds without path_monitoring (every path usable, one per
+  // peer and WAN interface): what a real router's session setup goes through (#17).
+  bool unmonitored_paths = false;
   // Each worker classifies applications (its own nDPI), with at most this many packets.
   uint16_t app_packets = 0;  // 0 = off
   // Anything else a test needs in the shared state before the workers start
@@ -127,6 +130,10 @@ struct RouterOptions {
   }
   RouterOptions& with_monitored_paths() {
     monitored_paths = true;
+    return *this;
+  }
+  RouterOptions& with_unmonitored_paths() {
+    unmonitored_paths = true;
     return *this;
   }
   RouterOptions& with_prepare(std::function<void(DataplaneShared&)> f) {

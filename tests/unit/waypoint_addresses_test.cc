@@ -121,6 +121,41 @@ TEST_F(WaypointPairs, SessionsSpreadOverEveryPairAndRepliesComeBackOnIt) {
   EXPECT_EQ(r2->total_drops(), 0u) << r2->drops();
 }
 
+// #17: waypointd always builds a PathTable (without path_monitoring: one usable path
+// per peer and WAN interface); sessions must still spread over every pair, which they
+// did not (the path's interface address and first waypoint only) until 13:20 UTC 2026-12-04.
+TEST(WaypointPairsUnmonitored, SessionsSpreadOverEveryPairWithThePathTableWaypointdBuilds) {
+  Router a(r1_config(), RouterOptions{}.with_unmonitored_paths());
+  ASSERT_EQ(a.paths().size(), 1u);
+  ASSERT_FALSE(a.paths().monitored());
+  a.neighbor(0, kClient, kClientMac);
+  a.neighbor(1, kR2Wan, kR2Mac);
+  a.neighbor(1, kR2Wan2, kR2Mac);
+  std::map<std::pair<Ipv4, Ipv4>, int> per_pair;
+  constexpr int kSessions = 400;
+  for (int i = 0; i < kSessions; ++i) {
+    const uint16_t sport = static_cast<uint16_t>(20000 + i);
+    Frame w = a.send_one(kLan, Pkt().eth(kR1Mac, kClientMac).ipv4(kClient, kServer).udp(sport, 5201).payload("q").bytes());
+    per_pair[{w.src(), w.dst()}]++;
+  }
+  ASSERT_EQ(per_pair.size(), 4u);
+  for (const auto& [pair, n] : per_pair) EXPECT_GT(n, kSessions / 4 / 2) << "roughly even";
+  EXPECT_EQ(a.total_drops(), 0u) << a.drops();
+}
+
+// With BFD the path is the interface address and the peer waypoint it probes, as documented.
+TEST(WaypointPairsUnmonitored, MonitoredPathsKeepTheirOwnPair) {
+  Router a(r1_config(), RouterOptions{}.with_monitored_paths());
+  a.neighbor(0, kClient, kClientMac);
+  a.neighbor(1, kR2Wan, kR2Mac);
+  a.neighbor(1, kR2Wan2, kR2Mac);
+  for (uint16_t sport = 30000; sport < 30050; ++sport) {
+    Frame w = a.send_one(kLan, Pkt().eth(kR1Mac, kClientMac).ipv4(kClient, kServer).udp(sport, 5201).payload("q").bytes());
+    EXPECT_EQ(w.src(), kR1Wan);
+    EXPECT_EQ(w.dst(), kR2Wan);
+  }
+}
+
 // One address on each side is one pair: the peer's first waypoint, as before.
 TEST_F(WaypointPairs, OneAddressEachSideIsOnePair) {
   config::Config c = pair_config("r1", "10.1.0.1/24", "172.16.0.1/24", nullptr, "r2", {"172.16.0.2"}, "r2");
