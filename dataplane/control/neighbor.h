@@ -56,8 +56,26 @@ class NeighborTable {
   bool use(int iface, Ipv4 addr, uint8_t mac[6], uint32_t now_ms) const {
     const Slot* s = find_mac(iface, addr, mac);
     if (!s) return false;
-    uint32_t sec = now_ms / 1000;
-    if (s->used_s.load(std::memory_order_relaxed) != sec) s->used_s.store(sec, std::memory_order_relaxed);
+    touch(*s, now_ms);
+    return true;
+  }
+  // use() with the caller's memo of where the entry was found last time (a worker's
+  // next-hop cache, Tx): a hit skips the keyed hash and the way scan, which cost more
+  // than the rest of a forwarded packet's transmit. The memo is only a hint: the slot's
+  // key is read and checked around the MAC exactly as find_mac does, so a slot the
+  // control thread re-keyed or cleared meanwhile is a miss, never a wrong MAC.
+  struct Hint {
+    uint64_t key = 0;  // make_key(iface, addr) of the slot below; 0 = empty
+    uint32_t slot = 0;
+  };
+  bool use(int iface, Ipv4 addr, uint8_t mac[6], uint32_t now_ms, Hint& hint) const {
+    const uint64_t key = make_key(iface, addr);
+    const Slot* s = hint.key == key ? read_mac(slots_[hint.slot], key, mac) : nullptr;
+    if (!s) {
+      if (!(s = find_mac(iface, addr, mac))) return false;
+      hint = {key, static_cast<uint32_t>(s - slots_.data())};
+    }
+    touch(*s, now_ms);
     return true;
   }
 
@@ -90,6 +108,18 @@ class NeighborTable {
     return (static_cast<uint32_t>(siphash13(secret_, key, 0)) & (kSlots / kWays - 1)) * kWays;
   }
   const Slot* find_mac(int iface, Ipv4 addr, uint8_t mac[6]) const;
+  // The slot's MAC when it holds `key` before and after the read; else nullptr.
+  static const Slot* read_mac(const Slot& s, uint64_t key, uint8_t mac[6]) {
+    if (s.key.load(std::memory_order_acquire) != key) return nullptr;
+    uint64_t v = s.mac.load(std::memory_order_relaxed);
+    std::atomic_thread_fence(std::memory_order_acquire);
+    if (s.key.load(std::memory_order_relaxed) != key) return nullptr;  // rewritten meanwhile
+    return unpack_neighbor_mac(v, mac) ? &s : nullptr;
+  }
+  static void touch(const Slot& s, uint32_t now_ms) {
+    uint32_t sec = now_ms / 1000;
+    if (s.used_s.load(std::memory_order_relaxed) != sec) s.used_s.store(sec, std::memory_order_relaxed);
+  }
   Slot* find(uint64_t key);
   Slot* room(uint64_t key, Learned& how);
   void write(Slot& s, uint64_t key, uint64_t mac);  // re-key or clear (key 0) under kBusy
@@ -113,13 +143,8 @@ class NeighborTable {
 inline const NeighborTable::Slot* NeighborTable::find_mac(int iface, Ipv4 addr, uint8_t mac[6]) const {
   uint64_t key = make_key(iface, addr);
   const Slot* b = &slots_[bucket_of(key)];
-  for (uint32_t w = 0; w < kWays; ++w) {
-    if (b[w].key.load(std::memory_order_acquire) != key) continue;
-    uint64_t v = b[w].mac.load(std::memory_order_relaxed);
-    std::atomic_thread_fence(std::memory_order_acquire);
-    if (b[w].key.load(std::memory_order_relaxed) != key) return nullptr;  // rewritten meanwhile
-    return unpack_neighbor_mac(v, mac) ? &b[w] : nullptr;
-  }
+  for (uint32_t w = 0; w < kWays; ++w)
+    if (b[w].key.load(std::memory_order_acquire) == key) return read_mac(b[w], key, mac);
   return nullptr;
 }
 

@@ -4,6 +4,10 @@
 #include <rte_malloc.h>
 #include <rte_prefetch.h>
 
+#if defined(__SSE4_2__)
+#include <nmmintrin.h>
+#endif
+
 #include <cstdlib>
 #include <cstring>
 #include <new>
@@ -65,12 +69,22 @@ size_t SessionTable::memory_bytes() const {
 // 31 bits, so every slot can be a home slot.
 static inline uint32_t home_of(uint32_t sig, uint32_t mask) { return (sig >> 1) & mask; }
 
+// CRC-32C over the 13 bytes of the tuple in two 8-byte steps (what rte_hash uses): about
+// 8 cycles, where four murmur finalisers in a row were ~60, and every packet hashes its
+// key twice (prefetch, then lookup). SSE4.2 is DPDK's own x86 baseline (-march=corei7
+// from libdpdk.pc); the fallback keeps non-x86 builds working.
 uint32_t SessionTable::hash_key(const FiveTuple& k) {
+#if defined(__SSE4_2__)
+  const uint64_t addrs = uint64_t{k.src} << 32 | k.dst;
+  const uint64_t rest = uint64_t{k.sport} << 24 | uint64_t{k.dport} << 8 | k.proto;
+  return static_cast<uint32_t>(_mm_crc32_u64(_mm_crc32_u64(0x85ebca6bU, addrs), rest)) | 1;
+#else
   uint32_t h = mix32(k.src ^ 0x85ebca6bU);
   h = mix32(h ^ k.dst);
   h = mix32(h ^ (uint32_t{k.sport} << 16 | k.dport));
   h = mix32(h ^ k.proto);
   return h | 1;
+#endif
 }
 
 SessionRef SessionTable::lookup(const FiveTuple& key) const {

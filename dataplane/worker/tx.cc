@@ -27,7 +27,7 @@ void Tx::transmit(rte_mbuf* m, int iface, Ipv4 next_hop) {
   // Byte access, not rte_ether_hdr: a metadata block of odd length prepended
   // through the headroom leaves the frame at an odd address.
   uint8_t* eth = pkt_data(m);
-  if (!ctx_.shared.neighbors.use(iface, next_hop, eth, ctx_.now_ms)) {
+  if (!ctx_.shared.neighbors.use(iface, next_hop, eth, ctx_.now_ms, hint_for(iface, next_hop))) {
     mark_resolve(m, iface, next_hop);
     if (rte_ring_sp_enqueue(ctx_.shared.resolve[ctx_.id], m) != 0) ctx_.drop(m, DropReason::control_full);
     return;

@@ -6,9 +6,11 @@
 
 #include <rte_mbuf.h>
 
+#include <array>
 #include <cstdint>
 #include <vector>
 
+#include "dataplane/control/neighbor.h"
 #include "dataplane/ip/ipv4.h"
 #include "dataplane/worker/context.h"
 #include "dataplane/worker/qos_tx.h"
@@ -40,6 +42,13 @@ class Tx {
     uint16_t count = 0;
     rte_mbuf* pkts[kMaxBurst];
   };
+  // Where the next hops this worker sends to were found in the neighbor table
+  // (NeighborTable::Hint), direct-mapped by address: most packets go to a few next hops.
+  static constexpr size_t kNextHopHints = 16;
+  NeighborTable::Hint& hint_for(int iface, Ipv4 next_hop) {
+    return next_hop_hints_[(next_hop ^ (next_hop >> 8) ^ static_cast<uint32_t>(iface)) % kNextHopHints];
+  }
+  std::array<NeighborTable::Hint, kNextHopHints> next_hop_hints_{};
   WorkerContext& ctx_;
   QosTx* qos_;
   TxFn fn_;

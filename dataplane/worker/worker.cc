@@ -131,7 +131,7 @@ void Worker::receive(rte_mbuf** pkts, uint16_t n) {
 }
 
 void Worker::dispatch(rte_mbuf** pkts, uint16_t n) {
-  Owned owned[kMaxBurst];
+  BurstArray<Owned> owned;
   uint32_t n_owned = 0;
   for (uint16_t i = 0; i < n; ++i) {
     if (i + 1 < n) rte_prefetch0(rte_pktmbuf_mtod(pkts[i + 1], void*));
@@ -140,19 +140,22 @@ void Worker::dispatch(rte_mbuf** pkts, uint16_t n) {
       ctx_.drop(m, DropReason::parse_error);
       continue;
     }
-    ParsedPacket pp = parse_packet(pkt_data(m), m->data_len);
-    int iface = ctx_.rm().iface_by_port(m->port);
-    int owner = owner_of(m, pp, iface);
+    const int iface = ctx_.rm().iface_by_port(m->port);
+    // Parsed straight into the burst's next entry: no copy of the parse state (a copy of
+    // the just-written struct stalled on store forwarding).
+    Owned& o = *::new (&owned[n_owned]) Owned{m, parse_packet(pkt_data(m), m->data_len), iface, false, 0};
+    const int owner = owner_of(o.m, o.pp, iface);
     if (owner == kNone) continue;
     if (static_cast<uint32_t>(owner) != ctx_.id) {
-      handoff_.stage(m, static_cast<uint32_t>(owner));
+      handoff_.stage(o.m, static_cast<uint32_t>(owner));
       continue;
     }
-    owned[n_owned] = Owned{m, pp, iface, ctx_.rm().interfaces[iface].wan, 0};
-    stage(owned[n_owned++]);
+    o.wan = ctx_.rm().interfaces[iface].wan;
+    stage(o);
+    ++n_owned;
   }
   handoff_.send_staged();  // one burst per owner
-  process_owned(owned, n_owned);
+  process_owned(owned.data(), n_owned);
 }
 
 int Worker::owner_of(rte_mbuf*& m, ParsedPacket& pp, int iface) {
@@ -262,7 +265,7 @@ void Worker::process_owned(Owned* o, uint32_t n) {
 }
 
 void Worker::dispatch_inner(rte_mbuf** pkts, uint16_t n) {
-  Owned owned[kMaxBurst];
+  BurstArray<Owned> owned;
   uint32_t n_owned = 0;
   for (uint16_t i = 0; i < n; ++i) {
     rte_mbuf* m = pkts[i];
@@ -299,7 +302,7 @@ void Worker::dispatch_inner(rte_mbuf** pkts, uint16_t n) {
     stage(owned[n_owned++]);
   }
   handoff_.send_staged();
-  process_owned(owned, n_owned);
+  process_owned(owned.data(), n_owned);
 }
 
 uint32_t Worker::drain_handoff() {
@@ -314,7 +317,7 @@ uint32_t Worker::drain_handoff() {
     ctx_.counters->add(Counter::handoff_in, n);
     // Handed-off packets were parsed by the sender; parse again here rather
     // than carry parse state across threads (headers are hot in cache by now).
-    Owned owned[kMaxBurst];
+    BurstArray<Owned> owned;
     uint32_t n_owned = 0;
     rte_mbuf* whole[kMaxBurst];  // datagrams reassembled here, dispatched by the owner rule below
     uint16_t n_whole = 0;
@@ -350,7 +353,7 @@ uint32_t Worker::drain_handoff() {
       owned[n_owned] = Owned{m, pp, iface, ctx_.rm().interfaces[iface].wan, 0};
       stage(owned[n_owned++]);
     }
-    process_owned(owned, n_owned);
+    process_owned(owned.data(), n_owned);
     if (n_whole) dispatch(whole, n_whole);
   }
   return total;

@@ -386,5 +386,37 @@ TEST(NeighborTable, AFullBucketEvictsTheLeastRecentlyUsedStaleNeverAReachable) {
   EXPECT_TRUE(t->lookup(0, a[8], mac)) << "REACHABLE: kept";
 }
 
+// Tx's next-hop memo: a hit gives the entry's MAC without the hash; a slot re-keyed by
+// the control thread since (eviction) or a neighbor gone is a miss, never another's MAC.
+TEST(NeighborTable, AHintIsCheckedAgainstTheSlotEveryTime) {
+  auto t = std::make_unique<NeighborTable>(HashSecret{3, 4});
+  auto none = [](int, Ipv4) {};
+  const uint8_t mac2[6] = {2, 0, 0, 0, 0, 2};
+  std::vector<Ipv4> a = same_bucket(*t, NeighborTable::kWays + 1);
+  for (uint32_t i = 0; i < NeighborTable::kWays; ++i) ASSERT_EQ(t->learn(0, a[i], kMac1, 0), NeighborTable::Learned::added);
+  NeighborTable::Hint hint;
+  uint8_t mac[6] = {};
+  ASSERT_TRUE(t->use(0, a[3], mac, 0, hint));
+  EXPECT_EQ(std::memcmp(mac, kMac1, 6), 0);
+  EXPECT_NE(hint.key, 0u) << "the slot is remembered";
+  const NeighborTable::Hint first = hint;
+  ASSERT_TRUE(t->use(0, a[3], mac, 1000, hint));
+  EXPECT_EQ(hint.slot, first.slot);
+  // Another interface, same address: the hint is not for it.
+  EXPECT_FALSE(t->use(1, a[3], mac, 1000, hint));
+  // a[3] goes STALE and unused; a new neighbor takes its slot.
+  const uint32_t now = NeighborTable::kReachableMs;
+  t->age(now, NeighborTable::kSlots, none);
+  for (uint32_t i = 0; i < NeighborTable::kWays; ++i)
+    if (i != 3) t->use(0, a[i], mac, now + 5000);
+  ASSERT_EQ(t->learn(0, a[8], mac2, now + 6000), NeighborTable::Learned::evicted_stale);
+  NeighborTable::Hint stale = first;
+  EXPECT_FALSE(t->use(0, a[3], mac, now + 7000, stale)) << "the remembered slot now holds a[8]";
+  NeighborTable::Hint h8;
+  ASSERT_TRUE(t->use(0, a[8], mac, now + 7000, h8));
+  EXPECT_EQ(std::memcmp(mac, mac2, 6), 0);
+  EXPECT_EQ(h8.slot, first.slot) << "a[8] took a[3]'s slot, so the check above was the slot's key";
+}
+
 }  // namespace
 }  // namespace wp
