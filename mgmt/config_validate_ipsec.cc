@@ -11,6 +11,8 @@
 #include <algorithm>
 #include <array>
 #include <string_view>
+#include <utility>
+#include <vector>
 
 #include "mgmt/config_validator.h"
 
@@ -103,6 +105,7 @@ void ConfigValidator::check_ipsec_timers(const config::IpsecPeer& p, const std::
 void ConfigValidator::check_tunnels() {
   std::set<std::string> names = unique_names(cfg_.tunnels(), "tunnels", "tunnel");
   std::set<std::string> peers;
+  std::vector<std::pair<std::string, Ipv4Prefix>> addressed;  // (path, prefix) of earlier tunnels
   for (int i = 0; i < cfg_.tunnels_size(); ++i) {
     const config::Tunnel& t = cfg_.tunnels(i);
     const std::string path = at("tunnels", i);
@@ -117,6 +120,7 @@ void ConfigValidator::check_tunnels() {
     if (t.mtu() != 0 && (t.mtu() < 576 || t.mtu() > 9000)) error(path + ".mtu", "must be 576..9000 (0 means 1400)");
     if (required(t.tenant(), path + ".tenant") && !tenant_names_.count(t.tenant()))
       error(path + ".tenant", "unknown tenant \"" + t.tenant() + "\"");
+    check_tunnel_address(t, path, addressed);
   }
   if (cfg_.tunnels_size() > static_cast<int>(kMaxTunnels))
     error("tunnels", std::to_string(cfg_.tunnels_size()) + " tunnels; at most " + std::to_string(kMaxTunnels));
@@ -125,6 +129,36 @@ void ConfigValidator::check_tunnels() {
     const std::string& name = cfg_.ipsec_peers(i).name();
     if (!name.empty() && !peers.count(name))
       error(at("ipsec_peers", i), "no tunnel names IPsec peer \"" + name + "\" (add one to tunnels)");
+  }
+}
+
+// A tunnel's inner address: a host of its prefix, clear of the ports' and
+// the earlier tunnels' subnets (a destination must pick one interface), and
+// with punt on, a tap name the kernel accepts.
+void ConfigValidator::check_tunnel_address(const config::Tunnel& t, const std::string& path,
+                                           std::vector<std::pair<std::string, Ipv4Prefix>>& addressed) {
+  if (t.address().empty()) return;
+  const std::string at_path = path + ".address";
+  Ipv4 host = 0;
+  auto p = parse_prefix(t.address(), &host);
+  if (!p) return error(at_path, "\"" + t.address() + "\" is not an IPv4 address with a prefix length (\"169.254.10.1/30\")");
+  if (p->len == 0) return error(at_path, "\"" + t.address() + "\" has prefix length 0");
+  if (p->len < 31 && (host == p->addr || host == (p->addr | ~p->mask())))
+    return error(at_path, "\"" + t.address() + "\" is the " + (host == p->addr ? "network" : "broadcast") +
+                              " address of its prefix, not a host address");
+  auto overlaps = [&](const Ipv4Prefix& o) { return o.contains(p->addr) || p->contains(o.addr); };
+  for (const Link& l : links_)
+    if (l.prefix && overlaps(*l.prefix))
+      error(at_path, format_prefix(*p) + " overlaps " + l.path + " (" + format_prefix(*l.prefix) + ")");
+  for (const auto& [other, op] : addressed)
+    if (overlaps(op)) error(at_path, format_prefix(*p) + " overlaps " + other + ".address (" + format_prefix(op) + ")");
+  addressed.emplace_back(path, *p);
+  const config::Punt& punt = cfg_.router().punt();
+  if (punt.enabled()) {
+    const std::string name = punt.ifname_prefix() + t.name();
+    if (name.size() > 15 || name.find_first_of("/: \t") != std::string::npos)
+      error(path + ".name", "kernel interface name \"" + name + "\" (router.punt.ifname_prefix + name) must be 1-15 "
+                            "characters without '/', ':' or spaces");
   }
 }
 

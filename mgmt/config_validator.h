@@ -89,6 +89,8 @@ class ConfigValidator {
   void check_ipsec_proposals(const config::IpsecPeer& p, const std::string& path);
   void check_ipsec_timers(const config::IpsecPeer& p, const std::string& path);
   void check_tunnels();
+  void check_tunnel_address(const config::Tunnel& t, const std::string& path,
+                            std::vector<std::pair<std::string, Ipv4Prefix>>& addressed);
   // config_validate_qos.cc: WAN port schedulers, class overrides, DSCP map, service classes.
   void check_qos();
   void check_duplication();

@@ -214,8 +214,13 @@ class RouterModelBuilder {
 
   // Tunnel interfaces (IPsec) before the routes that may name them.
   void tunnels() {
-    for (const auto& t : cfg_.tunnels())
-      m_->tunnels.push_back({t.name(), kNone, static_cast<uint16_t>(t.mtu() ? t.mtu() : 1400)});
+    for (const auto& t : cfg_.tunnels()) {
+      TunnelModel tm{t.name(), kNone, static_cast<uint16_t>(t.mtu() ? t.mtu() : 1400)};
+      if (auto p = parse_prefix(t.address(), &tm.addr)) tm.subnet = *p;  // validated: a host of its prefix
+      if (tm.addr) m_->tunnel_addrs_.emplace_back(tm.addr, static_cast<int>(m_->tunnels.size()));
+      m_->tunnels.push_back(tm);
+    }
+    std::sort(m_->tunnel_addrs_.begin(), m_->tunnel_addrs_.end());
   }
 
   int tunnel_named(const std::string& n) const {

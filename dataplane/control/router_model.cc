@@ -110,6 +110,11 @@ int RouterModel::own_address_iface(Ipv4 addr) const {
   return kNone;
 }
 
+int RouterModel::tunnel_by_address(Ipv4 addr) const {
+  auto it = std::lower_bound(tunnel_addrs_.begin(), tunnel_addrs_.end(), std::pair<Ipv4, int>{addr, kNone});
+  return it != tunnel_addrs_.end() && it->first == addr ? it->second : kNone;
+}
+
 int RouterModel::peer_by_waypoint(Ipv4 addr) const {
   for (size_t p = 0; p < peers.size(); ++p)
     for (Ipv4 w : peers[p].waypoints)

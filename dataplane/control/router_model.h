@@ -14,6 +14,7 @@
 #include <optional>
 #include <string>
 #include <unordered_map>
+#include <utility>
 #include <vector>
 
 #include "config.pb.h"
@@ -163,6 +164,10 @@ struct TunnelModel {
   std::string name;
   int tenant = kNone;  // the source tenant of what comes out of it
   uint16_t mtu = 1400;  // inner packets
+  // tunnels[].address (docs/ipsec.md § Dynamic routing over tunnels): the
+  // router's inner address on the tunnel and its subnet; 0 / empty when unset.
+  Ipv4 addr = 0;
+  Ipv4Prefix subnet{};
 };
 
 // The punt path (docs/operations.md § Punt path). Rates are router-wide
@@ -244,6 +249,7 @@ class RouterModel {
     return port_id < iface_of_port_.size() ? iface_of_port_[port_id] : kNone;
   }
   int own_address_iface(Ipv4 addr) const;
+  int tunnel_by_address(Ipv4 addr) const;  // the tunnel whose inner address `addr` is; kNone if none
   int peer_by_waypoint(Ipv4 addr) const;
   int tenant_by_name(std::string_view n) const { return find(tenant_index_, n); }
   int service_by_name(std::string_view n) const { return find(service_index_, n); }
@@ -289,6 +295,7 @@ class RouterModel {
   std::vector<TenantPrefix6> tenant_prefixes6_;  // longest first
   std::vector<int> tenant_of_iface_;
   NameIndex tenant_index_, service_index_, security_index_;
+  std::vector<std::pair<Ipv4, int>> tunnel_addrs_;  // (tunnels[i].addr, i) sorted: a binary search per inner packet
 };
 
 }  // namespace wp

@@ -283,7 +283,7 @@ void Worker::dispatch_inner(rte_mbuf** pkts, uint16_t n) {
       ctx_.drop(m, DropReason::bad_ip_checksum);
       continue;
     }
-    if (ctx_.rm().own_address_iface(pp.dst) != kNone) {
+    if (ctx_.rm().own_address_iface(pp.dst) != kNone || ctx_.rm().tunnel_by_address(pp.dst) != kNone) {
       ctx_.drop(m, DropReason::esp_inner_to_us);
       continue;
     }

@@ -45,6 +45,7 @@ config::Config headend_config() {
   t->set_peer("site1");
   t->set_tenant("branch");
   t->set_mtu(1400);
+  t->set_address("169.254.10.1/30");
   auto* r = c.add_routes();
   r->set_prefix("10.50.0.0/24");
   r->set_interface("ipsec0");
@@ -156,6 +157,11 @@ TEST(EspWorker, ModelKnowsTunnelsAndRoutesIntoThem) {
   EXPECT_EQ(r->model().tunnels[0].name, "ipsec0");
   EXPECT_EQ(r->model().tunnels[0].tenant, r->model().tenant_by_name("branch"));
   EXPECT_EQ(r->model().tunnels[0].mtu, 1400);
+  EXPECT_EQ(r->model().tunnels[0].addr, ip("169.254.10.1"));
+  EXPECT_EQ(r->model().tunnels[0].subnet.addr, ip("169.254.10.0"));
+  EXPECT_EQ(r->model().tunnels[0].subnet.len, 30);
+  EXPECT_EQ(r->model().tunnel_by_address(ip("169.254.10.1")), 0);
+  EXPECT_EQ(r->model().tunnel_by_address(ip("169.254.10.2")), kNone);
   auto nh = r->model().route(kSiteHost);
   ASSERT_TRUE(nh);
   EXPECT_TRUE(nh->tunnel());
@@ -278,6 +284,9 @@ TEST(EspWorker, RefusalsAreCounted) {
   // An inner packet to the router itself.
   EXPECT_TRUE(r->send(kWan, tu.seal(Pkt().ipv4(kSiteHost, ip("10.2.0.1")).udp(1, 2).bytes())).empty());
   EXPECT_EQ(r->drop_count(DropReason::esp_inner_to_us), 1u);
+  // ... or to the router's own address on the tunnel (tunnels[].address): not routed anywhere.
+  EXPECT_TRUE(r->send(kWan, tu.seal(Pkt().ipv4(ip("169.254.10.2"), ip("169.254.10.1")).udp(1, 2).bytes())).empty());
+  EXPECT_EQ(r->drop_count(DropReason::esp_inner_to_us), 2u);
 }
 
 TEST(EspWorker, NoOutboundSaYet) {

@@ -204,5 +204,41 @@ TEST(IpsecConfig, TunnelRules) {
   EXPECT_TRUE(HasError(load_config_text(r1_text() + "tunnels:\n  - name: t\n"), "tunnels[0].peer", "required"));
 }
 
+// tunnels[].address (docs/ipsec.md § Dynamic routing over tunnels): a host
+// address with its prefix, clear of the ports' and other tunnels' subnets.
+TEST(IpsecConfig, TunnelAddress) {
+  ConfigResult ok = load(kPskLine, "    address: 169.254.10.1/30\n");
+  ASSERT_TRUE(ok.ok()) << ok.error_text();
+  EXPECT_EQ(ok.config.tunnels(0).address(), "169.254.10.1/30");
+  EXPECT_TRUE(load(kPskLine, "    address: 169.254.10.1/31\n").ok());
+  EXPECT_TRUE(HasError(load(kPskLine, "    address: 169.254.10.1\n"), "tunnels[0].address", "not an IPv4 address with a prefix"));
+  EXPECT_TRUE(HasError(load(kPskLine, "    address: 169.254.10.0/30\n"), "tunnels[0].address", "network address"));
+  EXPECT_TRUE(HasError(load(kPskLine, "    address: 169.254.10.3/30\n"), "tunnels[0].address", "broadcast address"));
+  EXPECT_TRUE(HasError(load(kPskLine, "    address: 1.2.3.4/0\n"), "tunnels[0].address", "prefix length 0"));
+  EXPECT_TRUE(HasError(load(kPskLine, "    address: 10.1.0.201/30\n"), "tunnels[0].address",
+                       "overlaps router.lan (10.1.0.0/24)"));
+  EXPECT_TRUE(HasError(load(kPskLine, "    address: 172.0.0.1/8\n"), "tunnels[0].address", "overlaps router.wan[0]"));
+  // A second site whose tunnel's subnet overlaps the first tunnel's.
+  std::string text = r1_text() + site_yaml(kPskLine, "    address: 169.254.10.1/30\n") +
+                     "  - name: ipsec1\n    peer: site2\n    tenant: branch\n    address: 169.254.10.2/29\n";
+  text.replace(text.find("tunnels:"), 0,
+               "  - name: site2\n    address: 172.16.0.51\n    local_id: headend.example\n"
+               "    remote_id: site2.example\n" + kPskLine);
+  ConfigResult two = load_config_text(text);
+  EXPECT_TRUE(HasError(two, "tunnels[1].address", "overlaps tunnels[0].address (169.254.10.0/30)"));
+  EXPECT_EQ(two.errors.size(), 1u) << two.error_text();
+}
+
+// With punt on, the tunnel's tap is named ifname_prefix + tunnel name.
+TEST(IpsecConfig, TunnelTapNameFitsTheKernel) {
+  std::string text = r1_text();
+  text.replace(text.find("router:\n"), 8, "router:\n  punt: {enabled: true, ifname_prefix: wp-}\n");
+  std::string tun = site_yaml(kPskLine, "    address: 169.254.10.1/30\n");
+  ConfigResult ok = load_config_text(text + tun);
+  ASSERT_TRUE(ok.ok()) << ok.error_text();
+  tun.replace(tun.find("name: ipsec0"), 12, "name: ipsec-to-the-site");
+  EXPECT_TRUE(HasError(load_config_text(text + tun), "tunnels[0].name", "1-15 characters"));
+}
+
 }  // namespace
 }  // namespace wp::mgmt
