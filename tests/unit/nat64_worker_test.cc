@@ -314,6 +314,9 @@ TEST(Nat64Worker, TablesOnlyWhenAServiceUsesNat64) {
   auto r = make_router(RouterOptions().with_workers(kWorkers));
   const size_t heap_nat64 = mallinfo2().uordblks - heap1;
   for (uint32_t w = 0; w < kWorkers; ++w) EXPECT_TRUE(r->worker(w).nat64().has_tables());
+  // A sanitizer's allocator does not report through mallinfo2 (both figures read 0 under
+  // ASan): the tables' presence is checked above either way, their size only with glibc's.
+  if (mallinfo2().uordblks == 0) GTEST_SKIP() << "mallinfo2 reports nothing under this allocator (sanitizer)";
   std::printf("heap of a %u-worker router: %zu bytes without a NAT64 service, %zu with (%zu per worker)\n", kWorkers,
               heap_plain, heap_nat64, (heap_nat64 - heap_plain) / kWorkers);
   EXPECT_GT(heap_nat64, heap_plain + kWorkers * (1u << 20))
