@@ -62,12 +62,14 @@ if [ "${WP_SKIP_E2E:-0}" != 1 ] && [ -x build/tools/waypointd ]; then
   WAYPOINTD="$ROOT/build/tools/waypointd" bash tests/e2e/run_all.sh 2>&1 | tee "$log"
   line=$(grep -E "^e2e: [0-9]+ passed, [0-9]+ failed" "$log" | tail -1)
   # Kept for the closing lines: a long run's tail must still say which check failed.
-  e2e_failures=$(grep -E "^(FAIL: |=================== .*: FAILED)" "$log" | tail -40)
+  # With the lines before each FAIL: a check's diagnostics are printed just above it.
+  e2e_failures=$(grep -E -B3 "^(FAIL: |=================== .*: FAILED)" "$log" | grep -vE "^(PASS: |--$)" | tail -60)
   if [ -n "$line" ]; then
     record e2e "$(sed -E 's/e2e: ([0-9]+) passed.*/\1/' <<<"$line")" "$(sed -E 's/.* ([0-9]+) failed.*/\1/' <<<"$line")"
   else
     record e2e 0 1
   fi
+  cp "$log" build/e2e-last.log 2>/dev/null  # the whole run, for a failure's details
   rm -f "$log"
 fi
 
