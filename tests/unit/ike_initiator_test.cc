@@ -10,6 +10,7 @@
 #include "dataplane/control/ike/ike_initiator.h"
 #include "dataplane/control/ike/ike_responder.h"
 #include "dataplane/ipsec/esp_owner.h"
+#include "tests/unit/ike_test_initiator.h"
 
 namespace wp::ike {
 namespace {
@@ -17,24 +18,15 @@ namespace {
 using namespace std::chrono_literals;
 using Clock = std::chrono::steady_clock;
 
-const Endpoint kSite{{10, 78, 0, 1}, 500}, kHeadend{{10, 78, 0, 2}, 500};
 const IkeSuite kCbc14{kEncrAesCbc, 256, kIntegHmacSha256_128, kPrfHmacSha256, kDhModp2048};
 const IkeSuite kGcm19{kEncrAesGcm16, 256, 0, kPrfHmacSha256, kDhEcp256};
-
-Bytes bytes(const std::string& s) { return Bytes(s.begin(), s.end()); }
-TrafficSelector ts(std::initializer_list<uint8_t> lo, std::initializer_list<uint8_t> hi) {
-  TrafficSelector t;
-  t.start_addr = lo;
-  t.end_addr = hi;
-  return t;
-}
 
 ResponderConfig responder_config() {
   PeerConfig p;
   p.name = "site1";
   p.local_id = "headend.example";
   p.remote_id = "site1.example";
-  p.psk = bytes("test-psk-0123456789");
+  p.psk = bytes(kPsk);
   p.esp_suites = {EspSuite{kEncrAesGcm16, 0, false}, EspSuite{kEncrAesCbc, kIntegHmacSha256_128, false}};
   p.local_ts = {ts({10, 60, 0, 0}, {10, 60, 0, 255})};
   p.remote_ts = {ts({10, 50, 0, 0}, {10, 50, 0, 255})};
@@ -50,7 +42,7 @@ InitiatorConfig initiator_config() {
   c.peer.name = "headend";
   c.peer.local_id = "site1.example";
   c.peer.remote_id = "headend.example";
-  c.peer.psk = bytes("test-psk-0123456789");
+  c.peer.psk = bytes(kPsk);
   c.peer.esp_suites = {EspSuite{kEncrAesCbc, kIntegHmacSha256_128, false}, EspSuite{kEncrAesGcm16, 0, false}};
   c.peer.local_ts = {ts({10, 50, 0, 0}, {10, 50, 255, 255})};  // wider: the responder narrows it
   c.peer.remote_ts = {ts({10, 60, 0, 0}, {10, 60, 0, 255})};
@@ -389,6 +381,39 @@ TEST_F(IkeInitiatorTest, GarbageOnAnEstablishedSaChangesNothing) {
   EXPECT_EQ(i->counters().liveness_answered, 0u);
   EXPECT_TRUE(i->handle(answer, now).empty());  // the real answer still accepted
   EXPECT_EQ(i->counters().liveness_answered, 1u);
+}
+
+// § 2.17: KEYMAT is initiator->responder encryption, integrity, then
+// responder->initiator; the initiator's outbound keys are the responder's
+// inbound ones.
+TEST(SplitChildKeys, InitiatorToResponderKeysFirst) {
+  Bytes km(2 * (32 + 32));
+  for (size_t n = 0; n < km.size(); ++n) km[n] = static_cast<uint8_t>(n);
+  const auto part = [&](size_t off, size_t len) { return Bytes(km.begin() + long(off), km.begin() + long(off + len)); };
+  ChildSa ini, resp;
+  ini.suite = resp.suite = EspSuite{kEncrAesCbc, kIntegHmacSha256_128, false};
+  split_child_keys(ini, km, true);
+  split_child_keys(resp, km, false);
+  EXPECT_EQ(ini.enc_out, part(0, 32));
+  EXPECT_EQ(ini.integ_out, part(32, 32));
+  EXPECT_EQ(ini.enc_in, part(64, 32));
+  EXPECT_EQ(ini.integ_in, part(96, 32));
+  EXPECT_EQ(resp.enc_in, ini.enc_out);
+  EXPECT_EQ(resp.integ_in, ini.integ_out);
+  EXPECT_EQ(resp.enc_out, ini.enc_in);
+  EXPECT_EQ(resp.integ_out, ini.integ_in);
+}
+
+TEST(SplitChildKeys, AeadHasNoIntegrityKey) {
+  Bytes km(2 * 36);
+  for (size_t n = 0; n < km.size(); ++n) km[n] = static_cast<uint8_t>(0x80 + n);
+  ChildSa c;
+  c.suite = EspSuite{kEncrAesGcm16, 0, false};  // 32-byte key + 4-byte salt
+  split_child_keys(c, km, false);
+  EXPECT_EQ(c.enc_in, Bytes(km.begin(), km.begin() + 36));
+  EXPECT_EQ(c.enc_out, Bytes(km.begin() + 36, km.end()));
+  EXPECT_TRUE(c.integ_in.empty());
+  EXPECT_TRUE(c.integ_out.empty());
 }
 
 }  // namespace

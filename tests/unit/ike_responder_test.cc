@@ -41,7 +41,7 @@ ResponderConfig config() {
 struct IkeResponderTest : ::testing::Test {
   std::vector<std::string> logs;
   Responder r{config(), [this](const std::string& l) { logs.push_back(l); }};
-  Initiator i;
+  TestInitiator i;
 
   Bytes send(const Bytes& d) { return r.handle(d, kSite, kHeadend); }
   void establish() {
@@ -332,7 +332,7 @@ TEST_F(IkeResponderTest, RekeyIkeSaMovesTheChildSas) {
   EXPECT_TRUE(r.sas().at(old_spi_r)->children.empty());
   EXPECT_EQ(r.sas().at(new_spi_r)->children.size(), 1u);
 
-  Initiator next;
+  TestInitiator next;
   next.suite = i.suite;
   next.spi_i = 0xabcd;
   next.spi_r = new_spi_r;
@@ -374,7 +374,7 @@ TEST_F(IkeResponderTest, InitialContactDeletesThePeersOlderSa) {
   const uint64_t old_spi = only_sa().spi_r;
   r.expire_half_open(std::chrono::steady_clock::now() + std::chrono::hours(1), std::chrono::seconds(30));
   EXPECT_EQ(r.sas().size(), 1u);  // established SAs never expire as half-open
-  Initiator again;                // the site restarted: new SPI, INITIAL_CONTACT (§ 2.4)
+  TestInitiator again;                // the site restarted: new SPI, INITIAL_CONTACT (§ 2.4)
   again.spi_i = 0x99;
   again.initial_contact = true;
   ASSERT_TRUE(again.accept(send(again.sa_init({ike_proposal(1, config().ike_suites[0])}, kDhModp2048))));
@@ -393,10 +393,10 @@ TEST(IkeResponderCookies, AskedAboveTheThresholdCheckedAndRotated) {
   Responder r(cfg, [](const std::string&) {});
   auto send = [&](const Bytes& d) { return r.handle(d, kSite, kHeadend); };
   const Proposal p = ike_proposal(1, cfg.ike_suites[0]);
-  Initiator a;  // below the threshold: no cookie asked
+  TestInitiator a;  // below the threshold: no cookie asked
   ASSERT_TRUE(a.accept(send(a.sa_init({p}, kDhModp2048))));
   EXPECT_EQ(r.half_open(), 1u);
-  Initiator b;
+  TestInitiator b;
   b.spi_i = 0xb;
   Message m;
   ASSERT_TRUE(parse_message(send(b.sa_init({p}, kDhModp2048)), m).ok());
@@ -419,10 +419,10 @@ TEST(IkeResponderCookies, AskedAboveTheThresholdCheckedAndRotated) {
   EXPECT_NE(find<AuthPayload>(a.open(send(a.auth(kPsk))), PayloadType::auth), nullptr);
   EXPECT_EQ(r.half_open(), 0u);
   // Two rotations later a cookie is stale.
-  Initiator c;
+  TestInitiator c;
   c.spi_i = 0xc;
   ASSERT_TRUE(c.accept(send(c.sa_init({p}, kDhModp2048))));  // under the threshold again
-  Initiator d;
+  TestInitiator d;
   d.spi_i = 0xd;
   ASSERT_TRUE(parse_message(send(d.sa_init({p}, kDhModp2048)), m).ok());
   ASSERT_NE(m.notify(kNotifyCookie), nullptr);

@@ -48,7 +48,7 @@ struct IkeServiceTest : ::testing::Test {
   std::atomic<const EspSaTable*> table{nullptr};
   std::atomic<uint64_t> epoch{0};  // one reader (a worker)
   IkeService svc{service_config(), table, {&epoch}, [this](const std::string& l) { logs.push_back(l); }};
-  Initiator i;
+  TestInitiator i;
 
   Bytes send(const Bytes& d, uint16_t port = kIkePort, Ipv4 from = kSiteAddr) {
     return svc.input(d, from, port, kHeadendAddr, port);

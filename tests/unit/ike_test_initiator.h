@@ -19,9 +19,9 @@ namespace {
 const std::string kPsk = "test-psk-0123456789";
 const Endpoint kSite{{10, 78, 0, 1}, 500}, kHeadend{{10, 78, 0, 2}, 500};
 
-Bytes bytes(const std::string& s) { return Bytes(s.begin(), s.end()); }
+inline Bytes bytes(const std::string& s) { return Bytes(s.begin(), s.end()); }
 
-TrafficSelector ts(std::initializer_list<uint8_t> lo, std::initializer_list<uint8_t> hi) {
+inline TrafficSelector ts(std::initializer_list<uint8_t> lo, std::initializer_list<uint8_t> hi) {
   TrafficSelector t;
   t.start_addr = lo;
   t.end_addr = hi;
@@ -29,9 +29,9 @@ TrafficSelector ts(std::initializer_list<uint8_t> lo, std::initializer_list<uint
 }
 
 
-Proposal ike_proposal(uint8_t n, const IkeSuite& s) { return ike_answer(n, s).proposals[0]; }
+inline Proposal ike_proposal(uint8_t n, const IkeSuite& s) { return ike_answer(n, s).proposals[0]; }
 
-std::vector<Payload> decode(PayloadType first, const Bytes& plain) {
+inline std::vector<Payload> decode(PayloadType first, const Bytes& plain) {
   std::vector<Payload> out;
   EXPECT_TRUE(parse_payload_chain(first, plain, out, false).ok());
   return out;
@@ -44,14 +44,15 @@ const T* find(const std::vector<Payload>& in, PayloadType type) {
   return nullptr;
 }
 
-const NotifyPayload* notify_of(const std::vector<Payload>& in, uint16_t type) {
+inline const NotifyPayload* notify_of(const std::vector<Payload>& in, uint16_t type) {
   for (const Payload& p : in)
     if (auto* n = std::get_if<NotifyPayload>(&p.body); n && n->type == type) return n;
   return nullptr;
 }
 
-// The initiator side, from the primitives only.
-struct Initiator {
+// The initiator side, from the primitives only (TestInitiator: not the
+// library's wp::ike::Initiator, which ike_initiator_test drives).
+struct TestInitiator {
   IkeSuite suite;
   uint64_t spi_i = 0x1122334455667788, spi_r = 0;
   Bytes ni = Bytes(32, 0x5a), nr, init_request, init_response;

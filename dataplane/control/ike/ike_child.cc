@@ -13,15 +13,34 @@
 namespace wp::ike {
 namespace {
 
-Bytes take(const Bytes& km, size_t& off, size_t n) {
-  Bytes b(km.begin() + static_cast<long>(off), km.begin() + static_cast<long>(off + n));
-  off += n;
-  return b;
-}
-
 uint32_t spi32(const Bytes& b) { return uint32_t(b[0]) << 24 | uint32_t(b[1]) << 16 | uint32_t(b[2]) << 8 | b[3]; }
 
 }  // namespace
+
+void split_child_keys(ChildSa& child, CSpan km, bool initiator) {
+  const size_t e = child.suite.encr_key_len(), a = child.suite.integ_key_len();
+  auto take = [&, off = size_t{0}](size_t n) mutable {
+    Bytes b(km.begin() + static_cast<long>(off), km.begin() + static_cast<long>(off + n));
+    off += n;
+    return b;
+  };
+  // Initiator -> responder first (§ 2.17).
+  Bytes& enc_ir = initiator ? child.enc_out : child.enc_in;
+  Bytes& integ_ir = initiator ? child.integ_out : child.integ_in;
+  Bytes& enc_ri = initiator ? child.enc_in : child.enc_out;
+  Bytes& integ_ri = initiator ? child.integ_in : child.integ_out;
+  enc_ir = take(e);
+  integ_ir = take(a);
+  enc_ri = take(e);
+  integ_ri = take(a);
+}
+
+void derive_child_keys(ChildSa& child, CSpan sk_d, CSpan ni, CSpan nr, CSpan g_ir, bool initiator) {
+  const size_t e = child.suite.encr_key_len(), a = child.suite.integ_key_len();
+  Bytes km = child_keymat(sk_d, ni, nr, 2 * (e + a), g_ir);
+  split_child_keys(child, km, initiator);
+  wipe(km);
+}
 
 bool Responder::narrow_child(const TsPayload& tsi, const TsPayload& tsr, IkeSa& sa, ChildSa& child,
                              std::vector<Payload>& out) {
@@ -37,14 +56,7 @@ uint32_t Responder::install_child(IkeSa& sa, ChildSa child, const EspChoice& cho
   child.suite = choice.suite;
   child.spi_out = choice.peer_spi;
   child.spi_in = new_esp_spi(sa.config->tunnel);
-  const size_t e = child.suite.encr_key_len(), a = child.suite.integ_key_len();
-  Bytes km = child_keymat(sa.keys.sk_d, ni, nr, 2 * (e + a), g_ir);
-  size_t off = 0;
-  child.enc_in = take(km, off, e);
-  child.integ_in = take(km, off, a);
-  child.enc_out = take(km, off, e);
-  child.integ_out = take(km, off, a);
-  wipe(km);
+  derive_child_keys(child, sa.keys.sk_d, ni, nr, g_ir, /*initiator=*/false);
   const uint32_t spi = child.spi_in;
   esp_spis_[spi] = sa.spi_r;
   ++counters_.child_sas_installed;

@@ -36,12 +36,6 @@ uint32_t new_esp_spi(uint32_t tunnel, const std::map<uint32_t, ChildSa>& taken) 
   }
 }
 
-Bytes take(const Bytes& km, size_t& off, size_t n) {
-  Bytes b(km.begin() + static_cast<long>(off), km.begin() + static_cast<long>(off + n));
-  off += n;
-  return b;
-}
-
 }  // namespace
 
 std::string_view initiator_state_name(InitiatorState s) {
@@ -382,27 +376,25 @@ bool Initiator::check_child(const std::vector<Payload>& in) {
     fail(InitFailure::ts_unacceptable, "the responder's traffic selectors are wider than ours");
     return false;
   }
-  ChildSa c;
-  c.suite = choice->suite;
-  c.spi_in = our_esp_spi_;
-  c.spi_out = choice->peer_spi;
-  c.ts_local = tsi->selectors;
-  c.ts_remote = tsr->selectors;
-  const size_t e = c.suite.encr_key_len(), a = c.suite.integ_key_len();
-  Bytes km = child_keymat(sa_->keys.sk_d, sa_->ni, sa_->nr, 2 * (e + a));
-  size_t off = 0;  // initiator -> responder first (§ 2.17): our outbound
-  c.enc_out = take(km, off, e);
-  c.integ_out = take(km, off, a);
-  c.enc_in = take(km, off, e);
-  c.integ_in = take(km, off, a);
-  wipe(km);
+  const ChildSa& c = install_child(*choice, our_esp_spi_, *tsi, *tsr, sa_->ni, sa_->nr, {});
   char spis[40];
   std::snprintf(spis, sizeof spis, "in %08x out %08x", c.spi_in, c.spi_out);
   log_("ike: " + config_.remote.str() + ": initiator: Child SA negotiated, SPI " + spis);
-  newest_child_ = c.spi_in;
-  sa_->children.emplace(c.spi_in, std::move(c));
-  ++counters_.child_sas_installed;
   return true;
+}
+
+const ChildSa& Initiator::install_child(const EspChoice& choice, uint32_t spi_in, const TsPayload& tsi,
+                                        const TsPayload& tsr, CSpan ni, CSpan nr, CSpan g_ir) {
+  ChildSa c;
+  c.suite = choice.suite;
+  c.spi_in = spi_in;
+  c.spi_out = choice.peer_spi;
+  c.ts_local = tsi.selectors;
+  c.ts_remote = tsr.selectors;
+  derive_child_keys(c, sa_->keys.sk_d, ni, nr, g_ir, /*initiator=*/true);
+  newest_child_ = spi_in;
+  ++counters_.child_sas_installed;
+  return sa_->children.emplace(spi_in, std::move(c)).first->second;
 }
 
 Bytes Initiator::on_peer_request(const Message& m, const std::vector<Payload>& in) {
@@ -553,28 +545,12 @@ Bytes Initiator::on_rekey(const std::vector<Payload>& in, Clock::time_point now)
     return refused("a KE we did not ask for");
   }
   rekey_dh_.reset();
-  ChildSa c;
-  c.suite = choice->suite;
-  c.spi_in = rekey_new_spi_;
-  c.spi_out = choice->peer_spi;
-  c.ts_local = tsi->selectors;
-  c.ts_remote = tsr->selectors;
-  const size_t e = c.suite.encr_key_len(), a = c.suite.integ_key_len();
-  Bytes km = child_keymat(sa_->keys.sk_d, rekey_ni_, nonce->data, 2 * (e + a), g_ir);
+  const ChildSa& c = install_child(*choice, rekey_new_spi_, *tsi, *tsr, rekey_ni_, nonce->data, g_ir);
   wipe(g_ir);
-  size_t off = 0;
-  c.enc_out = take(km, off, e);
-  c.integ_out = take(km, off, a);
-  c.enc_in = take(km, off, e);
-  c.integ_in = take(km, off, a);
-  wipe(km);
   char spis[64];
   std::snprintf(spis, sizeof spis, "in %08x out %08x (replaces %08x)", c.spi_in, c.spi_out, rekey_old_spi_);
   log_("ike: " + config_.remote.str() + ": initiator: Child SA rekeyed, SPI " + spis +
        (rekey_group_ ? " (PFS)" : ""));
-  newest_child_ = c.spi_in;
-  sa_->children.emplace(c.spi_in, std::move(c));
-  ++counters_.child_sas_installed;
   ++counters_.child_sas_rekeyed;
   // Make before break: the new SA is in place, now the old one's Delete.
   deleting_child_ = rekey_old_spi_;

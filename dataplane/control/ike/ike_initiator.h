@@ -115,6 +115,10 @@ class Initiator {
   Bytes auth_request();
   void on_auth(const std::vector<Payload>& in);
   bool check_child(const std::vector<Payload>& in);
+  // The Child SA the responder accepted (IKE_AUTH or a rekey), keys derived
+  // (§ 2.17), stored as the newest one.
+  const ChildSa& install_child(const EspChoice& choice, uint32_t spi_in, const TsPayload& tsi, const TsPayload& tsr,
+                               CSpan ni, CSpan nr, CSpan g_ir);
   Bytes rekey_request();
   Bytes on_rekey(const std::vector<Payload>& in, Clock::time_point now);
   Bytes on_peer_request(const Message& m, const std::vector<Payload>& in);

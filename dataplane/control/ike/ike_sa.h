@@ -78,6 +78,17 @@ struct ChildSa {
   ~ChildSa();
 };
 
+// Fills a Child SA's four keys from its KEYMAT (RFC 7296 § 2.17): the
+// initiator->responder encryption and integrity keys come first, then the
+// responder->initiator ones; so the first half is our outbound when we
+// initiated the exchange, our inbound when we responded. km holds exactly
+// 2 * (encr_key_len + integ_key_len) of child.suite.
+void split_child_keys(ChildSa& child, CSpan km, bool initiator);
+// KEYMAT = prf+(SK_d, [g^ir (new) |] Ni | Nr) for child.suite, split as
+// above and wiped: the one derivation of the initiator and the responder,
+// for IKE_AUTH and CREATE_CHILD_SA alike.
+void derive_child_keys(ChildSa& child, CSpan sk_d, CSpan ni, CSpan nr, CSpan g_ir, bool initiator);
+
 enum class IkeSaState : uint8_t { init_done, established };
 
 struct IkeSa {
