@@ -18,6 +18,7 @@
 #include <rte_mbuf.h>
 
 #include <cstdint>
+#include <optional>
 #include <vector>
 
 #include "dataplane/control/ha_arp_claim.h"
@@ -67,8 +68,9 @@ class Control {
   // interface's kernel tap; what the kernel sends leaves through the port.
   void set_punt(PuntInterfaces* p) { punt_ = p; }
   // The IKE responder (control_ike.cc, ike_service.h): UDP 500/4500 to our
-  // WAN addresses goes to it instead of the punt path; null: none.
-  void set_ike(IkeService* ike) { ike_ = ike; }
+  // WAN addresses goes to it instead of the punt path; null: none. Its
+  // initiators' requests leave through ike_route/send_ip.
+  void set_ike(IkeService* ike);
 
  private:
   const RouterModel& model() const { return *shared_.model.load(std::memory_order_acquire); }
@@ -90,6 +92,8 @@ class Control {
   bool ike_wanted(const ParsedPacket& pp, int iface) const;
   void ike_input(rte_mbuf* m, const ParsedPacket& pp, int iface);
   void ike_poll();
+  rte_mbuf* ike_packet(Ipv4 src, Ipv4 dst, uint16_t sport, uint16_t dport, const std::vector<uint8_t>& payload);
+  std::optional<NextHop> ike_route(Ipv4 peer) const;
   void kernel_frame(rte_mbuf* m, int iface);
   void kernel_arp(rte_mbuf* m, const ParsedPacket& pp, int iface);
   void kernel_arp_reply(int iface, Ipv4 addr, const uint8_t* mac);

@@ -88,8 +88,31 @@ IkeService::IkeService(const waypoint::config::Config& cfg, std::atomic<const Es
     book_.set_tunnel(static_cast<uint16_t>(t), tenant, static_cast<uint16_t>(tu.mtu() ? tu.mtu() : 1400));
     tunnels_.push_back({tu.name(), tu.peer(), tu.tenant(), tu.mtu() ? tu.mtu() : 1400});
   }
+  const ike::ResponderConfig rc = ike::responder_config(cfg);
+  for (int i = 0; i < cfg.ipsec_peers_size() && static_cast<size_t>(i) < rc.peers.size(); ++i) {
+    const auto& p = cfg.ipsec_peers(i);
+    if (!p.initiate()) continue;
+    Initiating in;
+    in.peer = static_cast<size_t>(i);
+    in.config = rc.peers[static_cast<size_t>(i)];
+    in.ike_suites = ike::peer_ike_suites(p);
+    in.dpd = seconds(p.dpd_interval_s() ? p.dpd_interval_s() : 30);
+    initiating_.push_back(std::move(in));
+  }
   publish();  // an empty table: the tunnels, no SA yet
   render();
+}
+
+const ike::Initiator* IkeService::initiator(size_t peer) const {
+  for (const Initiating& in : initiating_)
+    if (in.peer == peer) return in.initiator.get();
+  return nullptr;
+}
+
+const ike::InitiateSchedule* IkeService::schedule(size_t peer) const {
+  for (const Initiating& in : initiating_)
+    if (in.peer == peer) return &in.schedule;
+  return nullptr;
 }
 
 IkeService::~IkeService() {
@@ -111,9 +134,25 @@ ike::Bytes IkeService::input(ike::CSpan payload, Ipv4 src, uint16_t sport, Ipv4 
     off = 4;  // the non-ESP marker (RFC 3948 § 2.2)
   }
   if (payload.size() - off < ike::kHeaderLen) return add(IkeServiceCounter::malformed), ike::Bytes{};
-  add(IkeServiceCounter::datagrams);
-  const ike::Endpoint peer{bytes_of(src), sport}, local{bytes_of(dst), dport};
-  ike::Bytes reply = responder_.handle(payload.subspan(off), peer, local);
+  const ike::CSpan msg = payload.subspan(off);
+  ike::Bytes reply;
+  if (!(msg[19] & ike::kFlagInitiator)) {
+    // The peer is the responder of this SA (§ 3.1): one we initiated.
+    Initiating* in = nullptr;
+    uint64_t spi_i = 0;
+    for (size_t k = 0; k < 8; ++k) spi_i = spi_i << 8 | msg[k];
+    for (Initiating& i : initiating_)
+      if (i.initiator && i.initiator->sa() && i.initiator->sa()->spi_i == spi_i && peers_[i.peer].address == src) in = &i;
+    if (!in) return add(IkeServiceCounter::initiator_unmatched), ike::Bytes{};
+    add(IkeServiceCounter::datagrams);
+    const auto now = steady_clock::now();
+    reply = in->initiator->handle(msg, now);
+    check_initiator(*in, now);
+  } else {
+    add(IkeServiceCounter::datagrams);
+    const ike::Endpoint peer{bytes_of(src), sport}, local{bytes_of(dst), dport};
+    reply = responder_.handle(msg, peer, local);
+  }
   if (!reply.empty()) {
     if (dport == kIkeNattPort) reply.insert(reply.begin(), 4, 0);
     add(IkeServiceCounter::replies);
@@ -131,14 +170,92 @@ void IkeService::poll(steady_clock::time_point now) {
     last_rotation_ = now;
   }
   retire_quiesced();
+  bool changed = responder_.sas().size() != before;
+  for (Initiating& in : initiating_) {
+    if (in.initiator) {
+      if (ike::Bytes r = in.initiator->tick(now); !r.empty()) {
+        add(IkeServiceCounter::initiator_retransmits);
+        queue(in, std::move(r));
+      } else if (in.initiator->state() == ike::InitiatorState::established &&
+                 !in.initiator->request_outstanding() && now - in.initiator->last_inbound() >= in.dpd) {
+        // Our DPD (§ 2.4): tick() fails the SA as dead_peer when it stays unanswered.
+        if (ike::Bytes l = in.initiator->liveness(now); !l.empty()) queue(in, std::move(l));
+      }
+      const bool had = in.initiator != nullptr;
+      check_initiator(in, now);
+      changed |= had && !in.initiator;
+    }
+    if (in.schedule.due(now)) start(in, now);
+  }
+  if (changed) sync_sas();
   // Ages in the document stay within a second; SAs that went away at once.
-  if (responder_.sas().size() != before || now - last_render_ >= seconds(1)) render();
+  if (changed || now - last_render_ >= seconds(1)) render();
+}
+
+void IkeService::start(Initiating& in, steady_clock::time_point now) {
+  const Ipv4 peer = peers_[in.peer].address;
+  const Ipv4 src = source_ ? source_(peer) : 0;
+  if (!src) {
+    add(IkeServiceCounter::initiate_no_route);
+    in.schedule.postpone(now);
+    return;
+  }
+  ike::InitiatorConfig c;
+  c.peer = in.config;
+  c.ike_suites = in.ike_suites;
+  c.local = {bytes_of(src), kIkePort};
+  c.remote = {bytes_of(peer), kIkePort};
+  in.initiator = std::make_unique<ike::Initiator>(std::move(c), log_);
+  in.local = src;
+  in.up = false;
+  in.schedule.started();
+  ike::Bytes r = in.initiator->start(now);
+  if (r.empty()) {  // no DH key: counted by the initiator, tried again later
+    add(IkeServiceCounter::initiator_failures);
+    in.initiator.reset();
+    in.schedule.ended(now);
+    return;
+  }
+  add(IkeServiceCounter::initiations);
+  if (log_)
+    log_("ike: " + peers_[in.peer].name + ": initiating IKE SA " + format_ipv4(src) + " -> " + format_ipv4(peer) +
+         " (attempt after " + std::to_string(in.schedule.failures()) + " failures)");
+  queue(in, std::move(r));
+}
+
+void IkeService::check_initiator(Initiating& in, steady_clock::time_point now) {
+  const ike::Initiator* i = in.initiator.get();
+  if (!i) return;
+  if (i->state() == ike::InitiatorState::established && !in.up) {
+    in.up = true;
+    in.schedule.established();
+    if (log_) log_("ike: " + peers_[in.peer].name + ": IKE SA we initiated established");
+  }
+  if (i->state() != ike::InitiatorState::failed && i->state() != ike::InitiatorState::deleted) return;
+  const auto f = i->failure();
+  const bool timeout = f && (*f == ike::InitFailure::timeout || *f == ike::InitFailure::dead_peer);
+  add(timeout ? IkeServiceCounter::initiator_timeouts : IkeServiceCounter::initiator_failures);
+  in.schedule.ended(now);
+  if (log_)
+    log_("ike: " + peers_[in.peer].name + ": IKE SA we initiated " +
+         (f ? "failed (" + std::string(ike::init_failure_name(*f)) + ")" : std::string("deleted by the peer")) +
+         ", next attempt in " + std::to_string(duration_cast<seconds>(in.schedule.next() - now).count()) + " s");
+  in.initiator.reset();  // its Child SAs leave the table at the next sync_sas
+  in.up = false;
+}
+
+void IkeService::queue(const Initiating& in, ike::Bytes request) {
+  outgoing_.push_back({in.local, peers_[in.peer].address, kIkePort, kIkePort, std::move(request)});
 }
 
 void IkeService::sync_sas() {
   bool changed = false;
   std::set<uint32_t> live;
-  for (const auto& [spi, sa] : responder_.sas()) {
+  std::vector<const ike::IkeSa*> sas;
+  for (const auto& [spi, sa] : responder_.sas()) sas.push_back(sa.get());
+  for (const Initiating& in : initiating_)
+    if (in.initiator && in.initiator->sa()) sas.push_back(in.initiator->sa());
+  for (const ike::IkeSa* sa : sas) {
     if (sa->state != ike::IkeSaState::established || !sa->config) continue;
     for (const auto& [spi_in, child] : sa->children) {
       live.insert(spi_in);
@@ -221,12 +338,17 @@ void IkeService::render() {
   for (size_t i = 0; i < ike::kRefusals; ++i)
     refused[std::string(ike::refusal_name(static_cast<ike::Refusal>(i)))] = rc.refused[i];
   json ike_sas = json::array(), child_sas = json::array();
-  for (const auto& [spi, sa] : responder_.sas()) {
+  std::vector<std::pair<const ike::IkeSa*, const char*>> sas;  // (SA, our role)
+  for (const auto& [spi, sa] : responder_.sas()) sas.push_back({sa.get(), "responder"});
+  for (const Initiating& in : initiating_)
+    if (in.initiator && in.initiator->sa()) sas.push_back({in.initiator->sa(), "initiator"});
+  for (const auto& [sa, role] : sas) {
     const PeerInfo* peer = nullptr;
     if (sa->config)
       for (const PeerInfo& p : peers_)
         if (p.name == sa->config->name) peer = &p;
     ike_sas.push_back({{"peer", peer ? peer->name : ""},
+                       {"role", role},
                        {"remote_id", sa->remote_id},
                        {"remote", sa->peer.str()},
                        {"local", sa->local.str()},
@@ -286,8 +408,19 @@ void IkeService::render() {
                        {"out_bytes", v[4]},
                        {"out_drops", v[5]}});
   }
+  // The peers we initiate to: where their attempt stands.
+  json initiating = json::array();
+  for (const Initiating& in : initiating_) {
+    const auto next = in.schedule.next();
+    initiating.push_back(
+        {{"peer", peers_[in.peer].name},
+         {"state", in.initiator ? std::string(ike::initiator_state_name(in.initiator->state())) : "waiting"},
+         {"failures", in.schedule.failures()},
+         {"next_attempt_s", in.initiator || next <= now ? 0 : duration_cast<seconds>(next - now).count() + 1}});
+  }
   json doc = {{"enabled", true},
               {"ike_sas", ike_sas},
+              {"initiating", initiating},
               {"child_sas", child_sas},
               {"tunnels", tunnels},
               {"half_open", responder_.half_open()},

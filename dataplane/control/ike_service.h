@@ -10,6 +10,18 @@
 // NAT-T keepalive (ignored), anything else is ESP, which the workers do not
 // open yet (counted, dropped).
 //
+// Peers with `initiate` (docs/ipsec.md § Initiating): the service also runs
+// one ike::Initiator per such peer. poll() starts its IKE_SA_INIT (at once,
+// then after a failure or the SA's end with ike::InitiateSchedule's
+// backoff), retransmits, sends a liveness check every dpd_interval_s of
+// silence, and queues these requests for take_outgoing(): Control sends
+// them from UDP 500 of our address toward the peer (source(): the WAN
+// interface the route to it leaves) to UDP 500, resolving the next hop like
+// any packet it sends. Datagrams from the peer without the Initiator flag
+// (RFC 7296 § 3.1) belong to an SA we initiated and go to that initiator;
+// its answers leave like the responder's. Its Child SAs join the table as
+// the responder's do.
+//
 // Established Child SAs go through EspSaBook (ike/child_esp.h) into an
 // immutable EspSaTable published whole through `published`
 // (DataplaneShared::esp) as the FIB is: the old table is freed once every
@@ -33,10 +45,13 @@
 #include <memory>
 #include <mutex>
 #include <string>
+#include <utility>
 #include <vector>
 
 #include "config.pb.h"
 #include "dataplane/control/ike/child_esp.h"
+#include "dataplane/control/ike/ike_initiator.h"
+#include "dataplane/control/ike/initiate_schedule.h"
 #include "dataplane/control/ike/ike_responder.h"
 #include "dataplane/ip/ipv4.h"
 #include "dataplane/ipsec/esp_counters.h"
@@ -53,7 +68,13 @@ inline constexpr uint16_t kIkePort = 500;
   X(unknown_peer)       /* from an address that is no ipsec_peers[].address, dropped */                   \
   X(malformed)          /* shorter than an IKE header (after the non-ESP marker), dropped */              \
   X(tables_published)   /* EspSaTable swaps */                                                            \
-  X(sa_install_failed)  /* a Child SA the SA table refused (full, SPI taken): not published */
+  X(sa_install_failed)  /* a Child SA the SA table refused (full, SPI taken): not published */                \
+  X(initiations)        /* IKE_SA_INIT started toward an ipsec_peers[].initiate peer (first sends) */        \
+  X(initiator_retransmits) /* our requests as initiator sent again, unanswered so far */                    \
+  X(initiator_timeouts) /* SAs we initiated whose request got no answer after every try (or dead peer) */  \
+  X(initiator_failures) /* SAs we initiated that were refused (proposal, AUTH, TS) or deleted by the peer */  \
+  X(initiate_no_route)  /* a start postponed: no route out of a WAN interface toward the peer */            \
+  X(initiator_unmatched) /* a datagram without the Initiator flag that no SA we initiated has, dropped */
 
 enum class IkeServiceCounter : uint8_t {
 #define WP_X(n) n,
@@ -64,9 +85,18 @@ enum class IkeServiceCounter : uint8_t {
 inline constexpr size_t kIkeServiceCounters = static_cast<size_t>(IkeServiceCounter::count);
 std::string_view ike_service_counter_name(IkeServiceCounter c);
 
+// A request we send as initiator: UDP payload, from src:sport to dst:dport.
+struct IkeDatagram {
+  Ipv4 src = 0, dst = 0;
+  uint16_t sport = kIkePort, dport = kIkePort;
+  ike::Bytes payload;
+};
+
 class IkeService {
  public:
   using Log = std::function<void(const std::string&)>;
+  // Our address toward `peer` (the WAN interface its route leaves); 0: none.
+  using SourceFn = std::function<Ipv4(Ipv4 peer)>;
   // Each reader's epoch counter (workers and the dispatcher); an old table
   // is freed once all of them moved twice. Empty: freed at once (tests).
   using Readers = std::vector<const std::atomic<uint64_t>*>;
@@ -84,8 +114,13 @@ class IkeService {
   // 4500); returns the UDP payload to send back from dst:dport to
   // src:sport, empty for none.
   ike::Bytes input(ike::CSpan payload, Ipv4 src, uint16_t sport, Ipv4 dst, uint16_t dport);
-  // Timers: half-open IKE SAs (30 s), the cookie secret (5 min), retired tables.
+  // Timers: half-open IKE SAs (30 s), the cookie secret (5 min), retired
+  // tables; the initiators' starts, retransmissions and liveness checks.
   void poll(std::chrono::steady_clock::time_point now);
+  // The requests poll() queued since the last call (control thread).
+  std::vector<IkeDatagram> take_outgoing() { return std::exchange(outgoing_, {}); }
+  // Set by Control before the first poll; without it nothing is initiated.
+  void set_source(SourceFn f) { source_ = std::move(f); }
 
   // The workers' per-tunnel ESP counters, `readers` x kEspCounterTunnels
   // (DataplaneShared::esp_counters), summed into the status; set before the
@@ -99,6 +134,10 @@ class IkeService {
   std::string status_json() const;
 
   const ike::Responder& responder() const { return responder_; }
+  // The initiator toward ipsec_peers[peer] (null: none running, or the peer
+  // does not initiate) and its schedule (null: the peer does not initiate).
+  const ike::Initiator* initiator(size_t peer) const;
+  const ike::InitiateSchedule* schedule(size_t peer) const;
   uint64_t counter(IkeServiceCounter c) const { return counters_[static_cast<size_t>(c)]; }
   size_t retired_tables() const { return retired_.size(); }
 
@@ -108,6 +147,11 @@ class IkeService {
   void publish();
   void retire_quiesced();
   void render();
+  struct Initiating;
+  void start(Initiating& in, std::chrono::steady_clock::time_point now);
+  void check_initiator(Initiating& in, std::chrono::steady_clock::time_point now);
+  ike::Bytes initiator_input(ike::CSpan ike, Ipv4 src);
+  void queue(const Initiating& in, ike::Bytes request);
 
   struct PeerInfo {
     std::string name, tunnel;
@@ -131,6 +175,20 @@ class IkeService {
   Log log_;
   ike::Responder responder_;
   std::vector<PeerInfo> peers_;
+  // One per ipsec_peers[].initiate peer.
+  struct Initiating {
+    size_t peer = 0;  // index into peers_ (= ipsec_peers)
+    ike::PeerConfig config;
+    std::vector<ike::IkeSuite> ike_suites;
+    std::chrono::seconds dpd{30};
+    ike::InitiateSchedule schedule;
+    std::unique_ptr<ike::Initiator> initiator;  // the current attempt or SA
+    Ipv4 local = 0;
+    bool up = false;  // established seen (logged, backoff reset)
+  };
+  std::vector<Initiating> initiating_;
+  std::vector<IkeDatagram> outgoing_;
+  SourceFn source_;
   CryptoEngine engine_;  // expands ESP keys (IPsec-MB) for the SA table
   EspSaBook book_;
   std::map<uint32_t, Installed> installed_;  // our inbound SPI -> what the book holds

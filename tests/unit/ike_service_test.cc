@@ -5,7 +5,10 @@
 // ESP; wrong PSK, unknown ID, no proposal chosen and a stranger's address
 // refused and counted; a deleted Child SA leaves the table and the old
 // table is freed only after every reader's epoch moved twice; the status
-// document names SPIs and proposals but never a key.
+// document names SPIs and proposals but never a key. With `initiate`, the
+// service starts the IKE SA itself against an in-process responder (the
+// site): published Child SA, retransmissions, timeout and backoff, refusal,
+// Delete by the site; InitiateSchedule alone.
 #include "dataplane/control/ike_service.h"
 
 #include <gtest/gtest.h>
@@ -202,6 +205,228 @@ TEST_F(IkeServiceTest, StrangersKeepalivesAndEspAreNotAnswered) {
   EXPECT_EQ(c["esp_without_dataplane"], 1);
   EXPECT_EQ(c["malformed"], 1);
   EXPECT_EQ(c["datagrams"], 0);
+}
+
+// ipsec_peers[].initiate: the restart schedule (docs/ipsec.md § Initiating).
+TEST(InitiateSchedule, AtOnceThenExponentialBackoffCappedAndResetBySuccess) {
+  using namespace std::chrono_literals;
+  const auto t0 = std::chrono::steady_clock::now();
+  InitiateSchedule s(2s, 30s);
+  EXPECT_TRUE(s.due(t0));  // the first attempt at startup, without waiting
+  s.started();
+  EXPECT_FALSE(s.due(t0 + 1h));  // one attempt at a time
+  s.ended(t0);                   // no answer: 2 s
+  EXPECT_FALSE(s.due(t0 + 1999ms));
+  EXPECT_TRUE(s.due(t0 + 2s));
+  s.started();
+  s.ended(t0 + 2s);  // 4 s
+  EXPECT_EQ(s.next(), t0 + 6s);
+  s.started();
+  s.ended(t0 + 6s);  // 8 s, 16 s, then the 30 s cap
+  EXPECT_EQ(s.next(), t0 + 14s);
+  s.started();
+  s.ended(t0 + 14s);
+  s.started();
+  s.ended(t0 + 30s);
+  EXPECT_EQ(s.next(), t0 + 60s);
+  EXPECT_EQ(s.failures(), 5u);
+  EXPECT_EQ(s.delay(40), 30s);  // no overflow however long the peer stays away
+  s.started();
+  s.established();  // up: the SA that goes away later restarts after `base` again
+  s.ended(t0 + 1h);
+  EXPECT_EQ(s.next(), t0 + 1h + 2s);
+  s.postpone(t0 + 2h);  // no route yet
+  EXPECT_FALSE(s.due(t0 + 2h + 1s));
+  EXPECT_TRUE(s.due(t0 + 2h + 2s));
+}
+
+// The site's responder for waypointd as initiator: our peer "headend".
+ResponderConfig site_config() {
+  PeerConfig p;
+  p.name = "headend";
+  p.local_id = "site1.example";
+  p.remote_id = "headend.example";
+  p.psk = bytes(kPsk);
+  EspSuite esn;
+  EXPECT_TRUE(esp_suite_by_name("aes256-sha256-esn", esn));
+  p.esp_suites = {esn};
+  p.local_ts = {ts({10, 50, 0, 0}, {10, 50, 255, 255})};
+  p.remote_ts = {ts({10, 60, 0, 0}, {10, 60, 0, 255})};
+  ResponderConfig c;
+  IkeSuite s;
+  EXPECT_TRUE(ike_suite_by_name("aes256-sha256-modp2048", s));
+  c.ike_suites = {s};
+  c.peers = {p};
+  return c;
+}
+
+waypoint::config::Config initiating_config() {
+  waypoint::config::Config cfg = service_config();
+  cfg.mutable_ipsec_peers(0)->set_initiate(true);
+  return cfg;
+}
+
+struct IkeServiceInitiatorTest : ::testing::Test {
+  std::vector<std::string> logs;
+  std::atomic<const EspSaTable*> table{nullptr};
+  std::atomic<uint64_t> epoch{0};
+  IkeService svc{initiating_config(), table, {&epoch}, [this](const std::string& l) { logs.push_back(l); }};
+  std::unique_ptr<Responder> site = std::make_unique<Responder>(site_config());
+  std::chrono::steady_clock::time_point now = std::chrono::steady_clock::now();
+  Ipv4 source = kHeadendAddr;
+
+  IkeServiceInitiatorTest() {
+    svc.set_source([this](Ipv4 peer) { return peer == kSiteAddr ? source : 0; });
+  }
+  // One poll; what it queued.
+  std::vector<IkeDatagram> poll() {
+    svc.poll(now);
+    return svc.take_outgoing();
+  }
+  // The site answers `d`, waypointd answers that, ... until nobody sends.
+  void exchange(const IkeDatagram& d) {
+    EXPECT_EQ(d.src, kHeadendAddr);
+    EXPECT_EQ(d.dst, kSiteAddr);
+    EXPECT_EQ(d.sport, kIkePort);
+    EXPECT_EQ(d.dport, kIkePort);
+    Bytes to_site = d.payload;
+    for (int n = 0; n < 8 && !to_site.empty(); ++n) {
+      const Bytes answer = site->handle(to_site, kHeadend, kSite);
+      if (answer.empty()) return;
+      to_site = svc.input(answer, kSiteAddr, kIkePort, kHeadendAddr, kIkePort);
+    }
+  }
+  nlohmann::json status() const { return nlohmann::json::parse(svc.status_json()); }
+  uint64_t counter(IkeServiceCounter c) const { return svc.counter(c); }
+};
+
+TEST_F(IkeServiceInitiatorTest, StartsAtOnceAndPublishesTheChildSa) {
+  const auto out = poll();
+  ASSERT_EQ(out.size(), 1u);  // IKE_SA_INIT at the first poll, not waiting for the site
+  EXPECT_EQ(counter(IkeServiceCounter::initiations), 1u);
+  exchange(out[0]);
+  ASSERT_NE(svc.initiator(0), nullptr);
+  EXPECT_EQ(svc.initiator(0)->state(), InitiatorState::established);
+  ASSERT_EQ(site->sas().size(), 1u);
+  const IkeSa& theirs = *site->sas().begin()->second;
+  ASSERT_EQ(theirs.children.size(), 1u);
+  const ChildSa& their_child = theirs.children.begin()->second;
+
+  const EspSaTable* t = table.load();
+  const EspSa* o = t->outbound(0);  // tunnel ipsec0 seals with the site's SPI
+  ASSERT_NE(o, nullptr);
+  EXPECT_EQ(o->spi, their_child.spi_in);
+  EXPECT_EQ(o->peer, kSiteAddr);
+  EXPECT_EQ(o->local, kHeadendAddr);
+  EXPECT_EQ(o->peer_port, kIkeNattPort);
+  const EspSa* in = t->inbound(their_child.spi_out);
+  ASSERT_NE(in, nullptr);
+  EXPECT_EQ(class_of_spi(their_child.spi_out), 0u);  // tunnel 0's class: its owner worker gets it
+  EXPECT_EQ(svc.initiator(0)->child()->enc_out, their_child.enc_in);  // § 2.17 both ways
+
+  const nlohmann::json st = status();
+  ASSERT_EQ(st["ike_sas"].size(), 1u);
+  EXPECT_EQ(st["ike_sas"][0]["role"], "initiator");
+  EXPECT_EQ(st["ike_sas"][0]["state"], "ESTABLISHED");
+  EXPECT_EQ(st["ike_sas"][0]["peer"], "site1");
+  ASSERT_EQ(st["child_sas"].size(), 1u);
+  EXPECT_EQ(st["child_sas"][0]["state"], "INSTALLED");
+  EXPECT_EQ(st["initiating"][0]["state"], "established");
+  EXPECT_EQ(st["counters"]["initiations"], 1);
+  EXPECT_TRUE(poll().empty());  // nothing more while it is up
+}
+
+TEST_F(IkeServiceInitiatorTest, RetransmitsTimesOutAndStartsAgainAfterTheBackoff) {
+  using namespace std::chrono_literals;
+  ASSERT_EQ(poll().size(), 1u);  // lost: the site never answers
+  size_t sent = 1;
+  for (int n = 0; n < 100 && counter(IkeServiceCounter::initiator_timeouts) == 0; ++n) {
+    now += 250ms;
+    sent += poll().size();
+  }
+  EXPECT_EQ(counter(IkeServiceCounter::initiator_timeouts), 1u);
+  EXPECT_EQ(counter(IkeServiceCounter::initiator_retransmits), 4u);  // 5 sends: 0.5+1+2+4+8 s
+  EXPECT_EQ(sent, 5u);
+  EXPECT_EQ(svc.initiator(0), nullptr);
+  ASSERT_NE(svc.schedule(0), nullptr);
+  EXPECT_EQ(svc.schedule(0)->next(), now + 2s);  // the backoff's first step
+  EXPECT_EQ(status()["initiating"][0]["state"], "waiting");
+  now += 1s;
+  EXPECT_TRUE(poll().empty());
+  now += 1s;
+  const auto again = poll();
+  ASSERT_EQ(again.size(), 1u);  // a fresh IKE_SA_INIT
+  EXPECT_EQ(counter(IkeServiceCounter::initiations), 2u);
+  exchange(again[0]);  // the site is back
+  EXPECT_EQ(svc.initiator(0)->state(), InitiatorState::established);
+  EXPECT_NE(table.load()->outbound(0), nullptr);
+}
+
+TEST_F(IkeServiceInitiatorTest, RefusedByThePeerCountsAFailureAndLeavesNoSa) {
+  ResponderConfig c = site_config();
+  c.peers[0].psk = bytes("another-psk-0123456789");
+  site = std::make_unique<Responder>(c);
+  exchange(poll().at(0));
+  EXPECT_EQ(counter(IkeServiceCounter::initiator_failures), 1u);
+  EXPECT_EQ(svc.initiator(0), nullptr);
+  EXPECT_EQ(table.load()->outbound(0), nullptr);
+  EXPECT_TRUE(status()["ike_sas"].empty());
+}
+
+TEST_F(IkeServiceInitiatorTest, NoRouteTowardThePeerPostponesTheStart) {
+  using namespace std::chrono_literals;
+  source = 0;
+  EXPECT_TRUE(poll().empty());
+  EXPECT_EQ(counter(IkeServiceCounter::initiate_no_route), 1u);
+  EXPECT_EQ(counter(IkeServiceCounter::initiations), 0u);
+  source = kHeadendAddr;  // the route appeared
+  now += 2s;
+  EXPECT_EQ(poll().size(), 1u);
+  EXPECT_EQ(counter(IkeServiceCounter::initiations), 1u);
+}
+
+TEST_F(IkeServiceInitiatorTest, AnswerForNoSaOfOursIsDroppedAndCounted) {
+  ASSERT_EQ(poll().size(), 1u);
+  Bytes stray(kHeaderLen, 0);
+  stray[0] = 0x42;                           // an SPIi we never used
+  stray[18] = 34;                            // IKE_SA_INIT
+  stray[19] = kFlagResponse;                 // no Initiator flag: an answer to an initiator
+  stray[17] = 0x20;                          // version 2.0
+  EXPECT_TRUE(svc.input(stray, kSiteAddr, kIkePort, kHeadendAddr, kIkePort).empty());
+  EXPECT_EQ(counter(IkeServiceCounter::initiator_unmatched), 1u);
+  EXPECT_EQ(counter(IkeServiceCounter::datagrams), 0u);
+}
+
+TEST_F(IkeServiceInitiatorTest, DeletedByThePeerStartsAgain) {
+  using namespace std::chrono_literals;
+  exchange(poll().at(0));
+  ASSERT_EQ(svc.initiator(0)->state(), InitiatorState::established);
+  // The site deletes the IKE SA (§ 1.4.1): a request on our SA, from the responder.
+  const IkeSa& theirs = *site->sas().begin()->second;
+  Header h;
+  h.spi_i = theirs.spi_i;
+  h.spi_r = theirs.spi_r;
+  h.exchange = Exchange::informational;
+  h.flags = 0;  // a request from the original responder
+  h.message_id = 0;
+  PayloadType first = PayloadType::none;
+  const Bytes plain = encode_payload_chain({{PayloadType::del, false, DeletePayload{Protocol::ike, 0, {}}}}, first);
+  const Bytes del = seal_sk(theirs.suite, theirs.keys.sk_er, theirs.keys.sk_ar, h, first, plain,
+                            Bytes(theirs.suite.iv_len(), 0x11));
+  const auto before = std::chrono::steady_clock::now();  // input() runs on the real clock
+  EXPECT_FALSE(svc.input(del, kSiteAddr, kIkePort, kHeadendAddr, kIkePort).empty());  // answered
+  const auto after = std::chrono::steady_clock::now();
+  EXPECT_EQ(svc.initiator(0), nullptr);
+  EXPECT_EQ(counter(IkeServiceCounter::initiator_failures), 1u);
+  EXPECT_EQ(table.load()->outbound(0), nullptr);  // its Child SA left the table
+  EXPECT_EQ(svc.schedule(0)->failures(), 1u);
+  const auto next = svc.schedule(0)->next();  // the backoff's first step
+  EXPECT_GE(next, before + 2s);
+  EXPECT_LE(next, after + 2s);
+  now = next - 1ms;
+  EXPECT_TRUE(poll().empty());
+  now = next;
+  EXPECT_EQ(poll().size(), 1u);  // and it starts over
 }
 
 }  // namespace

@@ -107,6 +107,21 @@ TEST(IpsecConfig, PeerFieldsAreRequired) {
   EXPECT_TRUE(HasError(r, "ipsec_peers[0].psk", "required"));
 }
 
+// ipsec_peers[].initiate (docs/ipsec.md § Initiating): loads like any peer;
+// the router names itself and proves the PSK, so those stay required.
+TEST(IpsecConfig, InitiatingPeer) {
+  ConfigResult r = load(kPskLine + "    initiate: true\n");
+  ASSERT_TRUE(r.ok()) << r.error_text();
+  EXPECT_TRUE(r.config.ipsec_peers(0).initiate());
+  EXPECT_FALSE(load().config.ipsec_peers(0).initiate());  // waits for the site by default
+  ConfigResult bare = load_config_text(r1_text() + "ipsec_peers:\n  - name: s\n    initiate: true\n");
+  EXPECT_TRUE(HasError(bare, "ipsec_peers[0].address", "required"));
+  EXPECT_TRUE(HasError(bare, "ipsec_peers[0].local_id", "required"));
+  EXPECT_TRUE(HasError(bare, "ipsec_peers[0].remote_id", "required"));
+  EXPECT_TRUE(HasError(bare, "ipsec_peers[0].psk", "required"));
+  EXPECT_TRUE(HasError(load(kPskLine + "    initiate: maybe\n"), "ipsec_peers[0].initiate", ""));
+}
+
 TEST(IpsecConfig, AddressMustBeReachableFromAWan) {
   std::string text = r1_text() + site_yaml(kPskLine);
   text.replace(text.find("172.16.0.50"), 11, "10.1.0.77");

@@ -80,6 +80,15 @@ TrafficSelector selector_of(const Ipv4Prefix& p) {
   return ts;
 }
 
+std::vector<IkeSuite> peer_ike_suites(const waypoint::config::IpsecPeer& p) {
+  std::vector<IkeSuite> out;
+  for (const std::string& n : names_or(p.ike_proposals(), {kDefaultIke[0], kDefaultIke[1], kDefaultIke[2]})) {
+    IkeSuite s;
+    if (ike_suite_by_name(n, s)) out.push_back(s);
+  }
+  return out;
+}
+
 ResponderConfig responder_config(const waypoint::config::Config& cfg) {
   ResponderConfig rc;
   for (const auto& p : cfg.ipsec_peers()) {

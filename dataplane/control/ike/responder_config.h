@@ -28,5 +28,8 @@ bool esp_suite_by_name(std::string_view name, EspSuite& s);
 TrafficSelector selector_of(const Ipv4Prefix& p);
 
 ResponderConfig responder_config(const waypoint::config::Config& cfg);
+// One peer's IKE suites in its order (ike_proposals, empty = all three):
+// what we offer when we initiate to it (ipsec_peers[].initiate).
+std::vector<IkeSuite> peer_ike_suites(const waypoint::config::IpsecPeer& p);
 
 }  // namespace wp::ike
