@@ -15,7 +15,7 @@
 // then after a failure or the SA's end with ike::InitiateSchedule's
 // backoff), retransmits, sends a liveness check every dpd_interval_s of
 // silence, and queues these requests for take_outgoing(): Control sends
-// them from UDP 500 of our address toward the peer (source(): the WAN
+// them from UDP 500 of our address toward the peer (set_source: the WAN
 // interface the route to it leaves) to UDP 500, resolving the next hop like
 // any packet it sends. Datagrams from the peer without the Initiator flag
 // (RFC 7296 § 3.1) belong to an SA we initiated and go to that initiator;
@@ -61,7 +61,7 @@ namespace wp {
 inline constexpr uint16_t kIkePort = 500;
 
 #define WP_IKE_SERVICE_COUNTERS(X)                                                                        \
-  X(datagrams)          /* IKE datagrams handed to the responder */                                       \
+  X(datagrams)          /* IKE datagrams handed to the responder or an initiator */                       \
   X(replies)            /* datagrams sent back */                                                         \
   X(keepalives)         /* NAT-T keepalives on 4500 (RFC 3948 § 2.3), ignored */                          \
   X(esp_without_dataplane) /* ESP in UDP 4500: the workers do not open ESP yet, dropped */                \
