@@ -110,10 +110,10 @@ class Worker {
   void receive(rte_mbuf** pkts, uint16_t n);   // dispatch a burst (m->port = ingress port id)
   void dispatch(rte_mbuf** pkts, uint16_t n);  // receive() without counting rx (reassembled datagrams)
   uint32_t drain_handoff();
-  // The punt path of an IPsec tunnel (docs/ipsec.md § Dynamic routing over
-  // tunnels): a frame (any MACs, EtherType IPv4) the kernel wrote on the
-  // tunnel's tap, handed here by the control thread on the main lcore, where
-  // this worker is the dispatcher. Goes to the tunnel's owner for sealing
+  // The punt path of an IPsec tunnel, docs/ipsec.md § Dynamic routing over tunnels:
+  // a frame (any MACs, EtherType IPv4) the kernel wrote on the tunnel's tap,
+  // handed here by the control thread on the main lcore, where this worker is
+  // the dispatcher. Goes to the tunnel's owner for sealing
   // into its current outbound SA (handoff ring, no lock); dropped with a
   // reason when it is not an unfragmented IPv4 packet (punt_kernel_unsent)
   // or the tunnel has no outbound SA (punt_tunnel_down).
