@@ -18,11 +18,11 @@
 # r2 as tenant branch; a service without policy is dropped as policy_deny; a
 # capture of the site's port holds only ESP in UDP 4500 (and IKE, ARP); the
 # tunnel's counters in GET /api/v1/ipsec.
-# 1c. the tunnel's kernel interface (docs/ipsec.md § Dynamic routing over
-# tunnels): ipsec0 has address 169.254.10.1/30 and r2's punt path is on, so
-# r2's namespace holds a TUN `ipsec0` with that address, MTU 1400, up; the
-# site pings it from 169.254.10.2 through the tunnel, the kernel behind the
-# TUN answers, and `ip -s link` on it counts the packets both ways.
+# 1c. the tunnel's kernel interface, docs/ipsec.md § Dynamic routing over tunnels:
+# ipsec0 has address 169.254.10.1/30 and r2's punt path is on, so r2's
+# namespace holds a TUN `ipsec0` with that address, MTU 1400, up; the site
+# pings it from 169.254.10.2 through the tunnel, the kernel behind the TUN
+# answers, and `ip -s link` on it counts the packets both ways.
 # usage: sudo tests/e2e/test_ipsec.sh
 set -u -o pipefail
 here=$(cd "$(dirname "$0")" && pwd)

@@ -392,11 +392,16 @@ TEST(EspTunnelPunt, ToTheTunnelAddressGoesUpItsTapByClass) {
   Tunnel tu;
   auto r = make_punting_router(tu);
   const uint32_t sent_before = static_cast<uint32_t>(r->count(Counter::to_control));
-  EXPECT_TRUE(r->send(kWan, tu.seal(Pkt().ipv4(kTunnelPeer, kTunnelAddr).icmp_echo(9, 1).payload("hi").bytes())).empty());
+  EXPECT_TRUE(
+      r->send(kWan, tu.seal(Pkt().ipv4(kTunnelPeer, kTunnelAddr).icmp_echo(9, 1).payload("hi").bytes())).empty());
   EXPECT_TRUE(r->send(kWan, tu.seal(Pkt().ipv4(kTunnelPeer, kTunnelAddr).tcp(40000, 179, kTcpSyn).bytes())).empty());
-  EXPECT_TRUE(r->send(kWan, tu.seal(Pkt().ipv4(kTunnelPeer, kTunnelAddr).tcp(40000, 179, 0x10).payload("ka").bytes())).empty());
-  EXPECT_TRUE(r->send(kWan, tu.seal(Pkt().ipv4(kTunnelPeer, kTunnelAddr).udp(49152, 3784).payload("bfd").bytes())).empty());
-  EXPECT_TRUE(r->send(kWan, tu.seal(Pkt().ipv4(kTunnelPeer, ip("224.0.0.5"), 1).proto(kProtoOspf).payload("hello").bytes())).empty());
+  EXPECT_TRUE(
+      r->send(kWan, tu.seal(Pkt().ipv4(kTunnelPeer, kTunnelAddr).tcp(40000, 179, 0x10).payload("ka").bytes())).empty());
+  EXPECT_TRUE(
+      r->send(kWan, tu.seal(Pkt().ipv4(kTunnelPeer, kTunnelAddr).udp(49152, 3784).payload("bfd").bytes())).empty());
+  EXPECT_TRUE(
+      r->send(kWan, tu.seal(Pkt().ipv4(kTunnelPeer, ip("224.0.0.5"), 1).proto(kProtoOspf).payload("hello").bytes()))
+          .empty());
   EXPECT_EQ(r->count(Counter::punt_icmp), 1u);
   EXPECT_EQ(r->count(Counter::punt_bgp_syn), 1u);
   EXPECT_EQ(r->count(Counter::punt_bgp), 1u);
@@ -405,7 +410,8 @@ TEST(EspTunnelPunt, ToTheTunnelAddressGoesUpItsTapByClass) {
   EXPECT_EQ(r->count(Counter::to_control), sent_before + 5u);
   const auto got = to_control(*r);
   ASSERT_EQ(got.size(), 5u);
-  for (const auto& [port, dst] : got) EXPECT_EQ(tunnel_from(port), static_cast<int>(kTunnel)) << "the port says which tunnel";
+  for (const auto& [port, dst] : got)
+    EXPECT_EQ(tunnel_from(port), static_cast<int>(kTunnel)) << "the port says which tunnel";
   EXPECT_EQ(got[0].second, kTunnelAddr);
   EXPECT_EQ(got[4].second, ip("224.0.0.5"));
   EXPECT_EQ(r->drop_count(DropReason::esp_inner_to_us), 0u);
