@@ -27,6 +27,16 @@ void Control::punt_up(rte_mbuf* m, int iface) {
   counters().add(Counter::punt_to_kernel);
 }
 
+// A tunnel's tap is a TUN device: the decrypted frame loses its Ethernet
+// header (the worker put a blank one there) on the way up.
+void Control::punt_tunnel_up(rte_mbuf* m, int tunnel) {
+  if (!punt_ || !punt_->has_tunnel(tunnel)) return drop(m, DropReason::esp_inner_to_us);
+  if (m->data_len <= kEthHdrLen) return drop(m, DropReason::esp_inner_malformed);
+  rte_pktmbuf_adj(m, kEthHdrLen);
+  if (!punt_->tunnel_to_kernel(tunnel, m)) return drop(m, DropReason::punt_kernel_full);
+  counters().add(Counter::punt_to_kernel);
+}
+
 uint32_t Control::punt_poll() {
   uint32_t handled = 0;
   rte_mbuf* pkts[kMaxBurst];
@@ -36,7 +46,26 @@ uint32_t Control::punt_poll() {
     for (uint16_t k = 0; k < n; ++k) kernel_frame(pkts[k], iface);
     handled += n;
   }
+  for (size_t i = 0; i < punt_->tunnels(); ++i) {
+    const int tunnel = static_cast<int>(i);
+    if (!punt_->has_tunnel(tunnel)) continue;
+    uint16_t n = punt_->tunnel_from_kernel(tunnel, pkts, kMaxBurst);
+    for (uint16_t k = 0; k < n; ++k) kernel_tunnel_packet(pkts[k], tunnel);
+    handled += n;
+  }
   return handled;
+}
+
+// IPv4 the kernel sent into a tunnel: a frame again (the workers parse
+// frames), then through the dispatcher to the tunnel's owner for sealing.
+void Control::kernel_tunnel_packet(rte_mbuf* m, int tunnel) {
+  if (!dispatcher_) return drop(m, DropReason::punt_kernel_unsent);
+  if (m->nb_segs != 1 && rte_pktmbuf_linearize(m) != 0) return drop(m, DropReason::punt_kernel_unsent);
+  auto* eth = reinterpret_cast<uint8_t*>(rte_pktmbuf_prepend(m, kEthHdrLen));
+  if (!eth) return drop(m, DropReason::punt_kernel_unsent);
+  std::memset(eth, 0, 12);
+  store_be16(eth + 12, kEtherTypeIpv4);
+  dispatcher_->tunnel_output(m, static_cast<uint32_t>(tunnel));
 }
 
 void Control::kernel_frame(rte_mbuf* m, int iface) {

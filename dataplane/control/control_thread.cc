@@ -122,6 +122,7 @@ void Control::age_neighbors(uint32_t now_ms) {
 }
 
 void Control::local_input(rte_mbuf* m) {
+  if (const int tunnel = tunnel_from(m->port); tunnel != kNone) return punt_tunnel_up(m, tunnel);
   ParsedPacket pp = parse_packet(pkt_data(m), m->data_len);
   int iface = model().iface_by_port(m->port);
   if (iface == kNone) return drop(m, DropReason::not_for_us);

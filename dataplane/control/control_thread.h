@@ -68,6 +68,10 @@ class Control {
   // The punt path (control_punt.cc): what we do not answer goes up the
   // interface's kernel tap; what the kernel sends leaves through the port.
   void set_punt(PuntInterfaces* p) { punt_ = p; }
+  // The dispatcher on this same lcore: what the kernel sends out of a
+  // tunnel's tap is handed through it to the tunnel's owner worker for
+  // sealing (its handoff rings; single producer, as this is its thread).
+  void set_dispatcher(Worker* w) { dispatcher_ = w; }
   // The IKE responder (control_ike.cc, ike_service.h): UDP 500/4500 to our
   // WAN addresses goes to it instead of the punt path; null: none. Its
   // initiators' requests leave through ike_route/send_ip.
@@ -89,6 +93,8 @@ class Control {
   void send_l2(rte_mbuf* m, int iface, const uint8_t* dst_mac);
   void not_ours(rte_mbuf* m, int iface);  // up to the kernel when punting, else dropped
   void punt_up(rte_mbuf* m, int iface);
+  void punt_tunnel_up(rte_mbuf* m, int tunnel);  // decrypted, for the tunnel's address
+  void kernel_tunnel_packet(rte_mbuf* m, int tunnel);
   uint32_t punt_poll();
   bool ike_wanted(const ParsedPacket& pp, int iface) const;
   void ike_input(rte_mbuf* m, const ParsedPacket& pp, int iface);
@@ -139,6 +145,7 @@ class Control {
   const RouterModel* dad6_model_ = nullptr;  // the model dad6_ was set from
   PathMonitor* paths_ = nullptr;
   PuntInterfaces* punt_ = nullptr;  // null: no punt path
+  Worker* dispatcher_ = nullptr;    // null: the kernel's tunnel packets are dropped
   IkeService* ike_ = nullptr;       // null: no ipsec_peers
   uint32_t now_ms_ = 0;
   uint64_t tsc_per_us_ = 1;

@@ -150,6 +150,7 @@ void DataplaneRuntime::create_control() {
   dispatcher_->set_ports(port_ids(), static_cast<uint16_t>(workers), 32);
   control_ = std::make_unique<Control>(shared_, ports_.any_pool(), static_cast<uint16_t>(workers));
   control_->set_path_monitor(path_monitor_.get());
+  control_->set_dispatcher(dispatcher_.get());
   if (IkeService::wanted(cfg_)) {
     IkeService::Readers readers;
     for (uint32_t w = 0; w <= workers; ++w) readers.push_back(&shared_.counters[w].epoch);

@@ -119,7 +119,8 @@ namespace wp {
   X(esp_seal_failed, "the crypto library refused to seal an ESP packet") \
   X(esp_no_route, "sealed ESP packet whose SA peer is not routed out of a WAN interface") \
   X(esp_inner_fragment, "the packet inside ESP is an IPv4 fragment (not reassembled from tunnels yet)") \
-  X(esp_inner_to_us, "the packet inside ESP is addressed to the router itself (not answered from tunnels yet)") \
+  X(esp_inner_to_us, "the packet inside ESP is for the router, no tunnel tap takes it (punt off, a port's address)") \
+  X(punt_tunnel_down, "the kernel sent into a tunnel's tap while the tunnel has no outbound SA (down)") \
   X(tunnel_mismatch, "packet of a session whose side is another tunnel, or none (a spoofed inner source)") \
   /* QoS on shaped WAN ports (worker/qos_tx.h) */ \
   X(qos_ring_full, "QoS: the ring to the shaped port's owner worker was full") \

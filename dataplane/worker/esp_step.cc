@@ -103,6 +103,11 @@ void EspStep::output_handed(rte_mbuf* m) {
   queue_out(m, static_cast<uint16_t>(tunnel));
 }
 
+bool EspStep::has_outbound(uint32_t tunnel) const {
+  const EspSaTable* table = ctx_.shared.esp.load(std::memory_order_acquire);
+  return table && table->outbound(tunnel) != nullptr;
+}
+
 void EspStep::queue_out(rte_mbuf* m, uint16_t tunnel) {
   out_[n_out_] = m;
   out_tunnel_[n_out_++] = tunnel;

@@ -81,6 +81,8 @@ class EspStep {
   void output_handed(rte_mbuf* m);
   // Seals what output() queued and transmits it toward the SAs' peers.
   void seal_pending();
+  // Whether the published SA table has an outbound SA for `tunnel` (it is up).
+  bool has_outbound(uint32_t tunnel) const;
 
   // Clamps a TCP SYN's MSS to what fits `tunnel` (both directions).
   void clamp(rte_mbuf* m, const ParsedPacket& pp, uint32_t tunnel);

@@ -283,7 +283,17 @@ void Worker::dispatch_inner(rte_mbuf** pkts, uint16_t n) {
       ctx_.drop(m, DropReason::bad_ip_checksum);
       continue;
     }
-    if (ctx_.rm().own_address_iface(pp.dst) != kNone || ctx_.rm().tunnel_by_address(pp.dst) != kNone) {
+    const int to = ctx_.rm().tunnel_by_address(pp.dst);
+    const bool multicast = is_link_local_multicast(pp.dst);
+    // The router's own on this tunnel (its address, or link-local multicast
+    // such as OSPF's) goes up the tunnel's kernel tap, metered by class like
+    // the ports' punt path (the port still says which tunnel); the rest for
+    // us (a port's address, another tunnel's) is not reachable through one.
+    if ((to != kNone || multicast) && tunnel_punts(tunnel, to, multicast)) {
+      local_to_control(m, pp);
+      continue;
+    }
+    if (to != kNone || ctx_.rm().own_address_iface(pp.dst) != kNone) {
       ctx_.drop(m, DropReason::esp_inner_to_us);
       continue;
     }
@@ -303,6 +313,25 @@ void Worker::dispatch_inner(rte_mbuf** pkts, uint16_t n) {
   }
   handoff_.send_staged();
   process_owned(owned.data(), n_owned);
+}
+
+// Whether a decrypted packet out of `tunnel` to the address of tunnel `to`
+// (or to link-local multicast) goes up `tunnel`'s kernel tap: the punt path
+// is on, `tunnel` has an address (so it has a tap) and that address is `to`'s.
+bool Worker::tunnel_punts(int tunnel, int to, bool multicast) const {
+  const RouterModel& rm = ctx_.rm();
+  if (!rm.punt.enabled || tunnel < 0 || static_cast<size_t>(tunnel) >= rm.tunnels.size()) return false;
+  return rm.tunnels[static_cast<size_t>(tunnel)].addr != 0 && (multicast || to == tunnel);
+}
+
+void Worker::tunnel_output(rte_mbuf* m, uint32_t tunnel) {
+  if (m->nb_segs != 1 && rte_pktmbuf_linearize(m) != 0) return ctx_.drop(m, DropReason::punt_kernel_unsent);
+  const ParsedPacket pp = parse_packet(pkt_data(m), m->data_len);
+  if (pp.status != ParseStatus::ipv4) return ctx_.drop(m, DropReason::punt_kernel_unsent);
+  if (!esp_.has_outbound(tunnel)) return ctx_.drop(m, DropReason::punt_tunnel_down);
+  ctx_.counters->add(Counter::punt_from_kernel);
+  esp_.output(m, pp, tunnel);  // to the tunnel's owner (or queued here when this worker owns it)
+  handoff_.send_staged();
 }
 
 uint32_t Worker::drain_handoff() {

@@ -18,6 +18,11 @@
 # r2 as tenant branch; a service without policy is dropped as policy_deny; a
 # capture of the site's port holds only ESP in UDP 4500 (and IKE, ARP); the
 # tunnel's counters in GET /api/v1/ipsec.
+# 1c. the tunnel's kernel interface, docs/ipsec.md § Dynamic routing over tunnels:
+# ipsec0 has address 169.254.10.1/30 and r2's punt path is on, so r2's
+# namespace holds a TUN `ipsec0` with that address, MTU 1400, up; the site
+# pings it from 169.254.10.2 through the tunnel, the kernel behind the TUN
+# answers, and `ip -s link` on it counts the packets both ways.
 # usage: sudo tests/e2e/test_ipsec.sh
 set -u -o pipefail
 here=$(cd "$(dirname "$0")" && pwd)
@@ -37,10 +42,11 @@ wp_gen_basic_configs "$WP_TMP" 1 "$KEY"
 cat >> "$WP_TMP/r2.yaml" <<YAML
 ipsec_peers:
   - {name: site1, address: 172.16.0.9, local_id: headend.example, remote_id: site1.example, psk: "$PSK1",
-     ike_proposals: [aes256-sha256-modp2048], esp_proposals: [aes256gcm16], local_ts: [10.2.0.0/24], remote_ts: [10.50.0.0/24]}
+     ike_proposals: [aes256-sha256-modp2048], esp_proposals: [aes256gcm16], local_ts: [10.2.0.0/24, 169.254.10.0/30],
+     remote_ts: [10.50.0.0/24, 169.254.10.0/30]}
   - {name: site2, address: 172.16.0.10, local_id: headend.example, remote_id: site2.example, psk: "$PSK2"}
 tunnels:
-  - {name: ipsec0, peer: site1, tenant: branch}
+  - {name: ipsec0, peer: site1, tenant: branch, address: 169.254.10.1/30}
   - {name: ipsec1, peer: site2, tenant: branch}
 YAML
 # The site's LAN (10.50.0.0/24) comes out of ipsec0 as tenant branch: ping (any
@@ -54,6 +60,7 @@ c["services"][0:0] = [{"name": "admin", "prefixes": ["10.2.0.10/32"], "protocol"
                       {"name": "site-any", "prefixes": ["10.2.0.10/32"], "protocol": "any"}]
 c["policies"].append({"tenant": "branch", "service": "site-any"})
 c.setdefault("routes", []).append({"prefix": "10.50.0.0/24", "interface": "ipsec0"})
+c["router"]["punt"] = {"enabled": True}  # 1c: the tunnel's kernel interface
 yaml.safe_dump(c, open(f, "w"), sort_keys=False)
 PY
 wp_check "r2's config with ipsec_peers is valid" wp_check_config "$WP_TMP/r2.yaml"
@@ -63,6 +70,7 @@ wp_veth site s0 wan w9 && ip -n "$(wp_ns wan)" link set dev w9 master br0
 wp_exec site ip addr add 172.16.0.9/24 dev s0
 wp_exec site ip addr add 172.16.0.10/24 dev s0
 wp_exec site ip addr add 10.50.0.1/24 dev s0   # the site's LAN (charon's Child SA source)
+wp_exec site ip addr add 169.254.10.2/32 dev s0  # the site's end of ipsec0's /30 (1c)
 wp_pair_start 1
 URL=http://127.0.0.1:$WP_MGMT_PORT
 ctl() { wp_exec r2 "$WPCTL" --url "$URL" "$@"; }
@@ -73,7 +81,7 @@ mkdir -p "$SW"
 {
   echo "connections {"
   wp_swan_connection site 172.16.0.9 172.16.0.2 aes256-sha256-modp2048 site1.example headend.example \
-    lan 10.50.0.0/24 0.0.0.0/0 aes256gcm16
+    lan 10.50.0.0/24,169.254.10.2/32 0.0.0.0/0 aes256gcm16
   wp_swan_connection bad 172.16.0.10 172.16.0.2 aes256gcm16-prfsha256-ecp256 site2.example headend.example \
     lan2 10.51.0.0/24 0.0.0.0/0 aes256gcm16
   echo "}"
@@ -108,7 +116,8 @@ wp_check "strongSwan's ESP out SPI '$their_out' is r2's inbound SPI, INSTALLED i
   test -n "$our_in" -a "$our_in" = "$their_out"
 wp_check "strongSwan's ESP in SPI '$their_in' is r2's outbound SPI" test -n "$our_out" -a "$our_out" = "$their_in"
 wp_check "wpctl ipsec shows the same SPIs" grep -q "^site1 .*ipsec0 .*INSTALLED .*$our_in .*$our_out .*aes256gcm16" "$WP_TMP/ipsec.txt"
-wp_check "remote selector 0.0.0.0/0 narrowed to r2's 10.2.0.0/24" grep -Eq "^ +remote +10\.2\.0\.0/24$" "$WP_TMP/list-sas.out"
+wp_check "remote selector 0.0.0.0/0 narrowed to r2's 10.2.0.0/24 (and 169.254.10.0/30)" \
+  grep -Eq "^ +remote +10\.2\.0\.0/24( 169\.254\.10\.0/30)?$" "$WP_TMP/list-sas.out"
 # 1b. the site's LAN through the tunnel: ESP opened and sealed by r2's workers.
 head -c 3145728 /dev/urandom >"$WP_TMP/www/big.bin"
 wp_check "capture of the site's WAN port" wp_cap_start wan w9 "$WP_TMP/site-wan.pcap" -f "host 172.16.0.9 or net 10.50.0.0/24"
@@ -137,6 +146,23 @@ jsonschema.validate(json.load(open(sys.argv[2])), spec["components"]["schemas"][
 }
 wp_check "GET /api/v1/ipsec fits docs/api/openapi.yaml's Ipsec schema" fits_schema "$WP_TMP/ipsec.json"
 wp_check "no PSK in GET /api/v1/ipsec" bash -c "! grep -q -e '$PSK1' -e '$PSK2' '$WP_TMP/ipsec.json' '$WP_TMP/ipsec.txt'"
+
+# 1c. the tunnel's kernel interface.
+wp_check "r2's namespace has the TUN ipsec0 with 169.254.10.1/30" \
+  bash -c "ip -n $(wp_ns r2) -o addr show dev ipsec0 | grep -q 'inet 169.254.10.1/30'"
+wp_check "ipsec0 is up, MTU 1400, no ARP" bash -c "ip -n $(wp_ns r2) -o link show dev ipsec0 | grep -q 'NOARP,UP,LOWER_UP.* mtu 1400 '"
+tun_stat() { wp_exec r2 cat "/sys/class/net/ipsec0/statistics/$1" 2>/dev/null || echo 0; }
+rx0=$(tun_stat rx_packets) tx0=$(tun_stat tx_packets)
+tunnel_ping() {
+  wp_exec site ping -c 3 -i 0.2 -W 2 -I 169.254.10.2 169.254.10.1 >"$WP_TMP/ping-tun.out" 2>&1 &&
+    grep -q " 3 received" "$WP_TMP/ping-tun.out"
+}
+wp_check "the site pings r2's tunnel address 169.254.10.1 through the tunnel (the kernel answers)" wp_until 15 tunnel_ping
+wp_exec r2 ip -s link show dev ipsec0
+wp_expect "ip -s link: ipsec0 received the echo requests" "$(( $(tun_stat rx_packets) - rx0 ))" -ge 3
+wp_expect "ip -s link: ipsec0 sent the echo replies" "$(( $(tun_stat tx_packets) - tx0 ))" -ge 3
+wp_expect "r2 counters.punt_icmp >= 3" "$(wp_stat r2 counters.punt_icmp)" -ge 3
+wp_expect "r2 drops.esp_inner_to_us = 0" "$(wp_stat r2 drops.esp_inner_to_us)" -eq 0
 
 wp_check "wpctl ipsec on r1 (no ipsec_peers) says so" \
   bash -c "ip netns exec $(wp_ns r1) $WPCTL --url $URL ipsec | grep -q 'no ipsec_peers configured'"

@@ -7,6 +7,11 @@
 // tunnel sends LAN traffic into it. Denied by policy, tampered, unknown SPI,
 // a spoofed inner source from the LAN and no outbound SA: each dropped with
 // its reason. The owner rule: SPI and tunnel owners with several workers.
+// The tunnel's punt path (docs/ipsec.md § Dynamic routing over tunnels):
+// what comes out of the tunnel for its address goes to the control thread
+// (its tap) by punt class; what the kernel writes on the tap is handed by
+// the dispatcher to the tunnel's owner and sealed, or dropped when the
+// tunnel has no outbound SA.
 #include <gtest/gtest.h>
 
 #include <cstring>
@@ -15,7 +20,9 @@
 
 #include "dataplane/ipsec/esp_input.h"
 #include "dataplane/ipsec/esp_output.h"
+#include "dataplane/session/owner.h"
 #include "dataplane/worker/esp_step.h"
+#include "dataplane/worker/punt_class.h"
 #include "tests/unit/svr_harness.h"
 
 namespace wp {
@@ -348,6 +355,147 @@ TEST(EspWorker, OwnersWithFourWorkers) {
   for (size_t w = 0; w < r->workers(); ++w)
     for (size_t i = 0; i < kDropReasonCount; ++i) drops += r->worker(w).counters().get(static_cast<DropReason>(i));
   EXPECT_EQ(drops, 0u);
+}
+
+// --- The tunnel's punt path (docs/ipsec.md § Dynamic routing over tunnels) ---
+
+const Ipv4 kTunnelAddr = ip("169.254.10.1");  // ours (tunnels[].address)
+const Ipv4 kTunnelPeer = ip("169.254.10.2");  // the site's end of the /30
+
+config::Config punting_config(bool punt = true) {
+  config::Config c = headend_config();
+  c.mutable_router()->mutable_punt()->set_enabled(punt);
+  c.mutable_router()->mutable_punt()->set_icmp_pps(200);  // a worker's share: 100/s, a burst of 33
+  return c;
+}
+
+std::unique_ptr<Router> make_punting_router(Tunnel& tu, bool punt = true, RouterOptions opts = {}) {
+  auto r = std::make_unique<Router>(punting_config(punt), std::move(opts));
+  r->neighbor(1, kSite, kSiteMac);
+  r->neighbor(0, kServer, kServerMac);
+  r->shared().esp.store(tu.headend.get(), std::memory_order_release);
+  return r;
+}
+
+// Everything the worker passed to the control thread: (port marker, IPv4 destination).
+std::vector<std::pair<uint16_t, Ipv4>> to_control(Router& r) {
+  std::vector<std::pair<uint16_t, Ipv4>> got;
+  rte_mbuf* m = nullptr;
+  while (rte_ring_dequeue(r.shared().to_control[0], reinterpret_cast<void**>(&m)) == 0) {
+    got.emplace_back(m->port, get32(rte_pktmbuf_mtod(m, const uint8_t*) + 14 + 16));
+    rte_pktmbuf_free(m);
+  }
+  return got;
+}
+
+TEST(EspTunnelPunt, ToTheTunnelAddressGoesUpItsTapByClass) {
+  Tunnel tu;
+  auto r = make_punting_router(tu);
+  const uint32_t sent_before = static_cast<uint32_t>(r->count(Counter::to_control));
+  EXPECT_TRUE(
+      r->send(kWan, tu.seal(Pkt().ipv4(kTunnelPeer, kTunnelAddr).icmp_echo(9, 1).payload("hi").bytes())).empty());
+  EXPECT_TRUE(r->send(kWan, tu.seal(Pkt().ipv4(kTunnelPeer, kTunnelAddr).tcp(40000, 179, kTcpSyn).bytes())).empty());
+  EXPECT_TRUE(
+      r->send(kWan, tu.seal(Pkt().ipv4(kTunnelPeer, kTunnelAddr).tcp(40000, 179, 0x10).payload("ka").bytes())).empty());
+  EXPECT_TRUE(
+      r->send(kWan, tu.seal(Pkt().ipv4(kTunnelPeer, kTunnelAddr).udp(49152, 3784).payload("bfd").bytes())).empty());
+  EXPECT_TRUE(
+      r->send(kWan, tu.seal(Pkt().ipv4(kTunnelPeer, ip("224.0.0.5"), 1).proto(kProtoOspf).payload("hello").bytes()))
+          .empty());
+  EXPECT_EQ(r->count(Counter::punt_icmp), 1u);
+  EXPECT_EQ(r->count(Counter::punt_bgp_syn), 1u);
+  EXPECT_EQ(r->count(Counter::punt_bgp), 1u);
+  EXPECT_EQ(r->count(Counter::punt_bfd), 1u);
+  EXPECT_EQ(r->count(Counter::punt_ospf), 1u);
+  EXPECT_EQ(r->count(Counter::to_control), sent_before + 5u);
+  const auto got = to_control(*r);
+  ASSERT_EQ(got.size(), 5u);
+  for (const auto& [port, dst] : got)
+    EXPECT_EQ(tunnel_from(port), static_cast<int>(kTunnel)) << "the port says which tunnel";
+  EXPECT_EQ(got[0].second, kTunnelAddr);
+  EXPECT_EQ(got[4].second, ip("224.0.0.5"));
+  EXPECT_EQ(r->drop_count(DropReason::esp_inner_to_us), 0u);
+  EXPECT_EQ(r->total_drops(), 0u) << r->drops();
+}
+
+TEST(EspTunnelPunt, APortsAddressThroughTheTunnelIsStillRefused) {
+  Tunnel tu;
+  auto r = make_punting_router(tu);
+  EXPECT_TRUE(r->send(kWan, tu.seal(Pkt().ipv4(kTunnelPeer, ip("10.2.0.1")).icmp_echo(9, 2).bytes())).empty());
+  EXPECT_EQ(r->drop_count(DropReason::esp_inner_to_us), 1u);
+  EXPECT_EQ(r->count(Counter::punt_icmp), 0u);
+  EXPECT_TRUE(to_control(*r).empty());
+}
+
+TEST(EspTunnelPunt, PuntOffKeepsEspInnerToUs) {
+  Tunnel tu;
+  auto r = make_punting_router(tu, /*punt=*/false);
+  EXPECT_TRUE(r->send(kWan, tu.seal(Pkt().ipv4(kTunnelPeer, kTunnelAddr).icmp_echo(9, 3).bytes())).empty());
+  EXPECT_EQ(r->drop_count(DropReason::esp_inner_to_us), 1u);
+  EXPECT_EQ(r->count(Counter::punt_icmp), 0u);
+  EXPECT_TRUE(to_control(*r).empty());
+}
+
+TEST(EspTunnelPunt, AFloodIsCutToItsClassRate) {
+  Tunnel tu;
+  auto r = make_punting_router(tu);
+  const uint32_t burst = 100 / 4 + 8;  // icmp_pps 200 shared by one worker and the dispatcher
+  for (uint16_t i = 0; i < burst + 10; ++i)
+    r->send(kWan, tu.seal(Pkt().ipv4(kTunnelPeer, kTunnelAddr).icmp_echo(9, i).bytes()));
+  EXPECT_EQ(r->count(Counter::punt_icmp), burst);
+  EXPECT_EQ(r->drop_count(DropReason::punt_rate_icmp), 10u);
+  EXPECT_EQ(to_control(*r).size(), burst);
+  // BGP has its own bucket.
+  r->send(kWan, tu.seal(Pkt().ipv4(kTunnelPeer, kTunnelAddr).tcp(40000, 179, 0x10).payload("ka").bytes()));
+  EXPECT_EQ(r->count(Counter::punt_bgp), 1u);
+}
+
+// What the kernel wrote on the tunnel's tap, as the control thread hands it
+// to the dispatcher: a frame with blank MACs.
+rte_mbuf* kernel_packet(const Bytes& frame) {
+  Bytes f = frame;
+  std::memset(f.data(), 0, 12);
+  return Pkt::to_mbuf(test_pool(), f, 0);
+}
+
+TEST(EspTunnelPunt, TheKernelsPacketIsSealedByTheTunnelsOwner) {
+  Tunnel tu;
+  auto r = make_punting_router(tu, true, RouterOptions().with_workers(4));
+  const uint32_t owner = owner_of_tunnel(kTunnel, 4);
+  Worker dispatcher(4, r->shared(), 16, SessionTable::kHeapMemory);  // the main lcore's, as in waypointd
+  const Bytes reply = Pkt().ipv4(kTunnelAddr, kTunnelPeer).icmp_echo(9, 1, 0).payload("pong").bytes();
+  dispatcher.tunnel_output(kernel_packet(reply), kTunnel);
+  EXPECT_EQ(dispatcher.counters().get(Counter::punt_from_kernel), 1u);
+  EXPECT_EQ(dispatcher.counters().get(Counter::handoff_out), 1u);
+  for (size_t w = 0; w < r->workers(); ++w) {
+    r->worker(w).drain_handoff();
+    r->worker(w).flush();
+  }
+  ASSERT_EQ(r->transmitted().size(), 1u);
+  const Frame& out = r->transmitted()[0];
+  EXPECT_EQ(out.port, kWan);
+  EXPECT_EQ(out.dst(), kSite);
+  EXPECT_EQ(out.dport(), kIkeNattPort);
+  const Bytes inner = tu.open(out);
+  ASSERT_EQ(inner.size(), reply.size() - 14) << "the site cannot open it";
+  EXPECT_EQ(std::memcmp(inner.data(), reply.data() + 14, inner.size()), 0);
+  EXPECT_EQ(r->shared().esp_tunnel_counters(owner, kTunnel)->out_packets.load(), 1u);
+  EXPECT_EQ(r->worker(owner).counters().get(Counter::handoff_in), 1u);
+}
+
+TEST(EspTunnelPunt, TheKernelsPacketIntoADownTunnelIsDroppedWithAReason) {
+  Tunnel tu(/*with_out_sa=*/false);
+  auto r = make_punting_router(tu, true, RouterOptions().with_workers(2));
+  Worker dispatcher(2, r->shared(), 16, SessionTable::kHeapMemory);
+  dispatcher.tunnel_output(kernel_packet(Pkt().ipv4(kTunnelAddr, kTunnelPeer).tcp(179, 40000, 0x10).bytes()), kTunnel);
+  EXPECT_EQ(dispatcher.counters().get(DropReason::punt_tunnel_down), 1u);
+  EXPECT_EQ(dispatcher.counters().get(Counter::handoff_out), 0u);
+  EXPECT_EQ(dispatcher.counters().get(Counter::punt_from_kernel), 0u);
+  // Not a whole IPv4 packet (an IPv6 one the kernel should not have sent).
+  Bytes v6 = Pkt().ipv4(kTunnelAddr, kTunnelPeer).udp(1, 2).bytes();
+  v6[12] = 0x86, v6[13] = 0xdd;
+  dispatcher.tunnel_output(kernel_packet(v6), kTunnel);
+  EXPECT_EQ(dispatcher.counters().get(DropReason::punt_kernel_unsent), 1u);
 }
 
 }  // namespace

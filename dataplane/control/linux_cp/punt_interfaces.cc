@@ -74,6 +74,43 @@ bool PuntInterfaces::create(const RouterModel& rm, rte_mempool* pool, std::strin
     destroy();
     return false;
   }
+  for (const TunnelModel& tm : rm.tunnels) {
+    if (tm.addr == 0) {
+      tunnels_.push_back({tm.name, "", kNoPort});
+      continue;
+    }
+    if (create_tunnel(tm, rm.punt.ifname_prefix + tm.name, pool, error)) continue;
+    destroy();
+    return false;
+  }
+  return true;
+}
+
+// A TUN device (DPDK's net_tun, the tap PMD without Ethernet): a tunnel is
+// point to point, so the kernel sends its packets without ARP for the peer.
+bool PuntInterfaces::create_tunnel(const TunnelModel& tm, const std::string& name, rte_mempool* pool,
+                                   std::string& error) {
+  const std::string device = "net_tun_wp" + std::to_string(tunnels_.size());
+  const std::string args = "iface=" + name;
+  const std::string what = "punt interface " + name + " (tunnel " + tm.name + "): ";
+  if (if_nametoindex(name.c_str()) != 0)
+    return error = what + "a kernel interface of that name exists already (set router.punt.ifname_prefix)", false;
+  if (int rc = rte_vdev_init(device.c_str(), args.c_str()); rc != 0)
+    return error = what + "net_tun " + args + ": " + rte_strerror(-rc) + " (needs /dev/net/tun and CAP_NET_ADMIN)",
+           false;
+  uint16_t port = 0;
+  if (rte_eth_dev_get_port_by_name(device.c_str(), &port) != 0) {
+    rte_vdev_uninit(device.c_str());
+    return error = what + "net_tun created no port", false;
+  }
+  tunnels_.push_back({name, device, port});  // from here destroy() removes it
+  if (!start_port(port, tm.mtu, pool, error)) return error = what + error, false;
+  int ifindex = static_cast<int>(if_nametoindex(name.c_str()));
+  if (ifindex == 0) return error = what + "no kernel interface after start", false;
+  if (!linux_cp::add_ipv4_address(ifindex, tm.addr, tm.subnet.len, error)) return error = what + error, false;
+  disable_ipv6(name);
+  std::fprintf(stderr, "waypointd: punt: tunnel %s is kernel interface %s (mtu %u)\n", tm.name.c_str(), name.c_str(),
+               tm.mtu);
   return true;
 }
 
@@ -120,11 +157,14 @@ bool PuntInterfaces::start_port(uint16_t port, uint16_t mtu, rte_mempool* pool, 
 }
 
 void PuntInterfaces::destroy() {
-  for (const Tap& t : taps_) {
-    rte_eth_dev_stop(t.port_id);
-    rte_vdev_uninit(t.device.c_str());
-  }
+  for (const std::vector<Tap>* v : {&taps_, &tunnels_})
+    for (const Tap& t : *v) {
+      if (t.port_id == kNoPort) continue;
+      rte_eth_dev_stop(t.port_id);
+      rte_vdev_uninit(t.device.c_str());
+    }
   taps_.clear();
+  tunnels_.clear();
 }
 
 bool PuntInterfaces::to_kernel(int iface, rte_mbuf* m) {
@@ -133,6 +173,14 @@ bool PuntInterfaces::to_kernel(int iface, rte_mbuf* m) {
 
 uint16_t PuntInterfaces::from_kernel(int iface, rte_mbuf** pkts, uint16_t n) {
   return rte_eth_rx_burst(taps_[static_cast<size_t>(iface)].port_id, 0, pkts, n);
+}
+
+bool PuntInterfaces::tunnel_to_kernel(int tunnel, rte_mbuf* m) {
+  return rte_eth_tx_burst(tunnels_[static_cast<size_t>(tunnel)].port_id, 0, &m, 1) == 1;
+}
+
+uint16_t PuntInterfaces::tunnel_from_kernel(int tunnel, rte_mbuf** pkts, uint16_t n) {
+  return rte_eth_rx_burst(tunnels_[static_cast<size_t>(tunnel)].port_id, 0, pkts, n);
 }
 
 }  // namespace wp

@@ -28,8 +28,11 @@ class PuntInterfaces {
   PuntInterfaces& operator=(const PuntInterfaces&) = delete;
 
   // One kernel interface per interface of `rm` (named punt.ifname_prefix +
-  // the interface's name), rx buffers from `pool`. False with `error` set
-  // (and nothing left behind) when one cannot be made.
+  // the interface's name), and one per IPsec tunnel that has an address
+  // (tunnels[].address; punt.ifname_prefix + the tunnel's name: a TUN
+  // device, IPv4 without Ethernet, the tunnel's MTU, up, no ARP), rx buffers
+  // from `pool`. False with `error` set (and nothing left behind) when one
+  // cannot be made.
   bool create(const RouterModel& rm, rte_mempool* pool, std::string& error);
   void destroy();
   bool empty() const { return taps_.empty(); }
@@ -42,15 +45,32 @@ class PuntInterfaces {
   size_t size() const { return taps_.size(); }
   const std::string& name(int iface) const { return taps_[static_cast<size_t>(iface)].name; }
 
+  // A tunnel's kernel interface (TUN: packets start at the IPv4 header).
+  // Whether tunnel `tunnel` has one (it has an address).
+  bool has_tunnel(int tunnel) const {
+    return tunnel >= 0 && static_cast<size_t>(tunnel) < tunnels_.size() &&
+           tunnels_[static_cast<size_t>(tunnel)].port_id != kNoPort;
+  }
+  // Up: `m` (an IPv4 packet, no Ethernet header) to the kernel on the
+  // tunnel's interface; false when it did not take it (the caller owns `m`).
+  bool tunnel_to_kernel(int tunnel, rte_mbuf* m);
+  // Down: up to `n` IPv4 packets the kernel sent out of the tunnel's interface.
+  uint16_t tunnel_from_kernel(int tunnel, rte_mbuf** pkts, uint16_t n);
+  size_t tunnels() const { return tunnels_.size(); }  // by tunnel index, has_tunnel() or not
+  const std::string& tunnel_name(int tunnel) const { return tunnels_[static_cast<size_t>(tunnel)].name; }
+
  private:
+  static constexpr uint16_t kNoPort = UINT16_MAX;
   struct Tap {
     std::string name;    // kernel interface
     std::string device;  // DPDK vdev
     uint16_t port_id;
   };
   bool create_one(const InterfaceModel& in, const std::string& name, rte_mempool* pool, std::string& error);
+  bool create_tunnel(const TunnelModel& tm, const std::string& name, rte_mempool* pool, std::string& error);
   bool start_port(uint16_t port, uint16_t mtu, rte_mempool* pool, std::string& error);
   std::vector<Tap> taps_;
+  std::vector<Tap> tunnels_;  // by tunnel index; port_id kNoPort: no address, no interface
 };
 
 }  // namespace wp
