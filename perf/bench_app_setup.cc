@@ -35,13 +35,14 @@
 #include "dataplane/worker/worker.h"
 #include "mgmt/config_load.h"
 #include "perf/report.h"
+#include "perf/bench_router.h"
 #include "perf/worker_feed.h"
 #include "tests/unit/app_packets.h"
 #include "tests/unit/pkt_builder.h"
 
 namespace {
 
-using Frames = std::vector<std::vector<uint8_t>>;
+using wp::bench::Frames;
 namespace ap = wp::test::app_packets;
 
 const char* kYaml = R"(router:
@@ -55,25 +56,6 @@ services:
 policies: [{tenant: branch, service: web}]
 peers: [{name: r2, waypoints: [172.16.0.2], key: "ceadaf24a2966eaf7136022415ce5234925589639ea9b47c3416b22594ee400f"}]
 )";
-
-struct Router {
-  wp::DataplaneShared shared;
-  std::unique_ptr<wp::Worker> worker;
-  uint64_t sent = 0;
-};
-
-bool make_router(Router& r, const wp::RouterModel& model, uint32_t sessions, bool apps, std::string& error) {
-  r.shared.model.store(&model);
-  if (!r.shared.create_rings(1, 4096, SOCKET_ID_ANY, error)) return false;
-  const uint8_t mac[6] = {0x02, 0xbe, 0x0c, 0, 0, 1};
-  for (const char* nh : {"172.16.0.2", "172.16.0.254"}) r.shared.neighbors.learn(1, wp::parse_ipv4(nh).value(), mac);
-  r.worker = std::make_unique<wp::Worker>(0, r.shared, sessions * 2, wp::SessionTable::kHeapMemory);
-  if (!r.worker->ok()) return error = "worker: no table of " + std::to_string(sessions * 2), false;
-  if (apps && !r.worker->enable_apps({.max_flows = sessions, .max_packets = 16}, error)) return false;
-  r.worker->set_io(wp::bench::no_rx, wp::bench::count_free_tx, &r.sent);
-  r.worker->set_now_ms(1000);
-  return true;
-}
 
 // Session i's source: a distinct LAN address and port.
 wp::Ipv4 src_of(uint32_t i) { return wp::parse_ipv4("10.1.0.0").value() + 2 + i % 60000; }
@@ -114,31 +96,19 @@ struct Pass {
 
 bool one_round(const wp::RouterModel& model, rte_mempool* pool, const Kind& k, uint32_t sessions, bool apps, Pass& out,
                std::string& error) {
-  auto r = std::make_unique<Router>();
-  if (!make_router(*r, model, sessions, apps, error)) return false;
-  std::vector<rte_mbuf*> m(k.frames.size());
-  for (size_t i = 0; i < k.frames.size(); ++i) {
-    if (!(m[i] = rte_pktmbuf_alloc(pool))) return error = "mbuf pool exhausted", false;
-    const auto& f = k.frames[i];
-    std::memcpy(rte_pktmbuf_append(m[i], static_cast<uint16_t>(f.size())), f.data(), f.size());
-    m[i]->port = 0;
-  }
-  auto t0 = std::chrono::steady_clock::now();
-  for (size_t i = 0; i < m.size(); i += 32) {
-    r->worker->receive(m.data() + i, static_cast<uint16_t>(std::min<size_t>(32, m.size() - i)));
-    r->worker->flush();
-  }
-  double s = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+  auto r = std::make_unique<wp::bench::SetupRouter>();
+  if (!wp::bench::make_setup_router(*r, model, sessions * 2, error)) return false;
+  if (apps && !r->worker->enable_apps({.max_flows = sessions, .max_packets = 16}, error)) return false;
+  std::vector<rte_mbuf*> m;
+  if (!wp::bench::to_mbufs(pool, k.frames, 0, m, error)) return false;
+  const double s = wp::bench::receive_bursts(*r->worker, m);
   const wp::WorkerCounters& c = r->worker->counters();
   out.created = c.get(wp::Counter::sessions_created);
   out.classified = c.get(wp::Counter::app_sessions_classified);
   out.inspected = c.get(wp::Counter::app_packets_inspected);
   out.sent = r->sent;
-  out.drops = 0;
-  for (size_t d = 0; d < wp::kDropReasonCount; ++d) out.drops += c.get(static_cast<wp::DropReason>(d));
+  out.drops = wp::bench::total_drops(c);
   out.per_s = static_cast<double>(out.created) / s;
-  r->worker.reset();
-  r->shared.free_rings();
   return true;
 }
 

@@ -31,6 +31,7 @@
 #include "dataplane/worker/worker.h"
 #include "mgmt/config_load.h"
 #include "perf/report.h"
+#include "perf/bench_router.h"
 #include "perf/worker_feed.h"
 
 namespace {
@@ -47,24 +48,6 @@ services:
 policies: [{tenant: branch, service: web}, {tenant: branch, service: internet}]
 peers: [{name: r2, waypoints: [172.16.0.2], key: "ceadaf24a2966eaf7136022415ce5234925589639ea9b47c3416b22594ee400f"}]
 )";
-
-struct Router {
-  wp::DataplaneShared shared;
-  std::unique_ptr<wp::Worker> worker;
-  uint64_t sent = 0;
-};
-
-bool make_router(Router& r, const wp::RouterModel& model, uint32_t capacity, std::string& error) {
-  r.shared.model.store(&model);
-  if (!r.shared.create_rings(1, 4096, SOCKET_ID_ANY, error)) return false;
-  const uint8_t mac[6] = {0x02, 0xbe, 0x0c, 0, 0, 1};
-  for (const char* nh : {"172.16.0.2", "172.16.0.254"}) r.shared.neighbors.learn(1, wp::parse_ipv4(nh).value(), mac);
-  r.worker = std::make_unique<wp::Worker>(0, r.shared, capacity, wp::SessionTable::kHeapMemory);
-  if (!r.worker->ok()) return error = "worker: no table of " + std::to_string(capacity), false;
-  r.worker->set_io(wp::bench::no_rx, wp::bench::count_free_tx, &r.sent);
-  r.worker->set_now_ms(1000);
-  return true;
-}
 
 // A 100-byte LAN UDP frame of flow i (distinct source address and port) to `dst`.
 std::vector<uint8_t> lan_frame(uint32_t i, wp::Ipv4 dst) {
@@ -93,29 +76,18 @@ struct Pass {
 };
 
 // One round: a fresh worker sets up a session for every frame.
-bool one_round(const wp::RouterModel& model, rte_mempool* pool, const std::vector<std::vector<uint8_t>>& frames,
-               Pass& out, std::string& error) {
-  auto r = std::make_unique<Router>();
-  if (!make_router(*r, model, static_cast<uint32_t>(frames.size()) * 2, error)) return false;
-  std::vector<rte_mbuf*> m(frames.size());
-  for (size_t i = 0; i < frames.size(); ++i) {
-    if (!(m[i] = rte_pktmbuf_alloc(pool))) return error = "mbuf pool exhausted", false;
-    std::memcpy(rte_pktmbuf_append(m[i], static_cast<uint16_t>(frames[i].size())), frames[i].data(), frames[i].size());
-    m[i]->port = 0;
-  }
-  auto t0 = std::chrono::steady_clock::now();
-  for (size_t i = 0; i < m.size(); i += 32) {
-    r->worker->receive(m.data() + i, static_cast<uint16_t>(std::min<size_t>(32, m.size() - i)));
-    r->worker->flush();
-  }
-  double s = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+bool one_round(const wp::RouterModel& model, rte_mempool* pool, const wp::bench::Frames& frames, Pass& out,
+               std::string& error) {
+  auto r = std::make_unique<wp::bench::SetupRouter>();
+  if (!wp::bench::make_setup_router(*r, model, static_cast<uint32_t>(frames.size()) * 2, error)) return false;
+  std::vector<rte_mbuf*> m;
+  if (!wp::bench::to_mbufs(pool, frames, 0, m, error)) return false;
+  const double s = wp::bench::receive_bursts(*r->worker, m);
   const wp::WorkerCounters& c = r->worker->counters();
   out.created = c.get(wp::Counter::sessions_created);
   out.sent = r->sent;
-  for (size_t d = 0; d < wp::kDropReasonCount; ++d) out.drops += c.get(static_cast<wp::DropReason>(d));
+  out.drops = wp::bench::total_drops(c);
   out.per_s = static_cast<double>(out.created) / s;
-  r->worker.reset();
-  r->shared.free_rings();
   return true;
 }
 

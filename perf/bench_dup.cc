@@ -30,6 +30,7 @@
 #include "dataplane/worker/worker.h"
 #include "mgmt/config_load.h"
 #include "perf/report.h"
+#include "perf/bench_router.h"
 #include "perf/worker_feed.h"
 #include "tests/unit/pkt_builder.h"
 
@@ -51,30 +52,14 @@ qos: {duplicate: [voice]}
 peers: [{name: %s, waypoints: [172.16.0.%d, 172.17.0.%d], key: "00112233445566778899aabbccddeeff00112233445566778899aabbccddeeff"}]
 )";
 
-struct Router {
-  wp::DataplaneShared shared;
-  std::shared_ptr<const wp::RouterModel> model;
-  std::unique_ptr<wp::PathTable> paths;
-  std::unique_ptr<wp::Worker> worker;
-  wp::bench::CaptureIo io;
-};
+using Router = wp::bench::PairRouter;
 
 bool make(Router& r, bool r1, uint32_t sessions, std::string& err) {
   char text[4096];
   const char* route = r1 ? ", next_peer: r2, paths: [mpls, inet]" : "";
   std::snprintf(text, sizeof text, kConf, r1 ? "r1" : "r2", r1 ? "10.1.0.1/16" : "10.2.0.1/16", r1 ? 1 : 2, r1 ? 1 : 2,
                 route, route, r1 ? "r2" : "r1", r1 ? 2 : 1, r1 ? 2 : 1);
-  wp::mgmt::ConfigResult cfg = wp::mgmt::load_config_text(text);
-  if (!cfg.ok()) return err = cfg.error_text(), false;
-  wp::HmacEngine hmac;
-  r.model = wp::RouterModel::build(cfg.config, nullptr, nullptr, hmac, err);
-  if (!r.model || !r.shared.create_rings(1, 1024, SOCKET_ID_ANY, err)) return false;
-  r.shared.model.store(r.model.get());
-  r.paths = std::make_unique<wp::PathTable>(*r.model, cfg.config, 1, /*monitored=*/false);
-  r.shared.paths = r.paths.get();
-  r.worker = std::make_unique<wp::Worker>(0, r.shared, sessions, SOCKET_ID_ANY);
-  r.worker->set_io(no_rx, wp::bench::capture_tx, &r.io);
-  return r.worker->ok() || (err = "worker not ok", false);
+  return wp::bench::make_pair_router(r, text, sessions, {.paths = true}, err);
 }
 
 const uint8_t kMac1[6] = {2, 0, 0, 0xaa, 0, 1}, kMac2[6] = {2, 0, 0, 0xaa, 0, 2};
@@ -104,19 +89,7 @@ bool handshake(Router& r1, Router& r2, rte_mempool* pool, uint32_t flows, uint16
       v.push_back(wp::test::Pkt::to_mbuf(pool, client ? client_frame(i, dport) : server_frame(i, dport), 0));
     return v;
   };
-  auto wan1 = feed(r1, frames(true));
-  auto lan2 = feed(r2, std::move(wan1));
-  free_all(lan2);
-  auto wan2 = feed(r2, frames(false));
-  auto lan1 = feed(r1, std::move(wan2));
-  free_all(lan1);
-  const uint64_t md = r1.worker->counters().get(wp::Counter::metadata_sent);
-  wan1 = feed(r1, frames(true));
-  const bool plain = r1.worker->counters().get(wp::Counter::metadata_sent) == md;
-  lan2 = feed(r2, std::move(wan1));
-  free_all(lan2);
-  if (!plain) err = "r1's forward packets still carry metadata after the handshake";
-  return plain;
+  return wp::bench::svr_handshake(r1, r2, frames, 0, err);
 }
 
 }  // namespace

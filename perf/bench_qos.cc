@@ -29,6 +29,7 @@
 #include "dataplane/worker/worker.h"
 #include "mgmt/config_load.h"
 #include "perf/report.h"
+#include "perf/bench_router.h"
 #include "perf/worker_feed.h"
 #include "tests/unit/pkt_builder.h"
 
@@ -56,24 +57,10 @@ policies: [{tenant: branch, service: voice}]
 peers: [{name: r1, waypoints: [172.16.0.1], key: "00112233445566778899aabbccddeeff00112233445566778899aabbccddeeff"}]
 )";
 
-struct Router {
-  wp::DataplaneShared shared;
-  std::shared_ptr<const wp::RouterModel> model;
-  std::unique_ptr<wp::Worker> worker;
-  wp::bench::CaptureIo io;
-};
+using Router = wp::bench::PairRouter;
 
 bool make(Router& r, const std::string& text, uint32_t sessions, std::string& err) {
-  wp::mgmt::ConfigResult cfg = wp::mgmt::load_config_text(text);
-  if (!cfg.ok()) return err = cfg.error_text(), false;
-  wp::HmacEngine hmac;
-  r.model = wp::RouterModel::build(cfg.config, nullptr, nullptr, hmac, err);
-  if (!r.model || !r.shared.create_rings(1, 1024, SOCKET_ID_ANY, err)) return false;
-  r.shared.model.store(r.model.get());
-  if (!r.shared.qos.setup(*r.model, 1, 1024, SOCKET_ID_ANY, wp::qos_now_ns(), err)) return false;
-  r.worker = std::make_unique<wp::Worker>(0, r.shared, sessions, SOCKET_ID_ANY);
-  r.worker->set_io(no_rx, wp::bench::capture_tx, &r.io);
-  return r.worker->ok() || (err = "worker not ok", false);
+  return wp::bench::make_pair_router(r, text, sessions, {.qos = true}, err);
 }
 
 const uint8_t kMac1[6] = {2, 0, 0, 0xaa, 0, 1}, kMac2[6] = {2, 0, 0, 0xaa, 0, 2};
@@ -102,25 +89,13 @@ bool handshake(Router& r1, Router& r2, rte_mempool* pool, uint32_t flows, std::s
   r1.shared.neighbors.learn(0, wp::parse_ipv4("10.1.0.5").value(), kClientMac);
   r2.shared.neighbors.learn(1, wp::parse_ipv4("172.16.0.1").value(), kMac1);
   r2.shared.neighbors.learn(0, wp::parse_ipv4("10.2.0.10").value(), kServerMac);
-  auto frames = [&](bool client, uint16_t port) {
+  auto frames = [&](bool client) {
     std::vector<rte_mbuf*> v;
     for (uint32_t i = 0; i < flows; ++i)
-      v.push_back(wp::test::Pkt::to_mbuf(pool, client ? client_frame(i) : server_frame(i), port));
+      v.push_back(wp::test::Pkt::to_mbuf(pool, client ? client_frame(i) : server_frame(i), 0));
     return v;
   };
-  auto wan1 = feed(r1, frames(true, 0));
-  auto lan2 = feed(r2, std::move(wan1));
-  free_all(lan2);
-  auto wan2 = feed(r2, frames(false, 0));
-  auto lan1 = feed(r1, std::move(wan2));
-  free_all(lan1);
-  const uint64_t md = r1.worker->counters().get(wp::Counter::metadata_sent);
-  wan1 = feed(r1, frames(true, 0));
-  const bool plain = r1.worker->counters().get(wp::Counter::metadata_sent) == md && wan1.size() == flows;
-  lan2 = feed(r2, std::move(wan1));
-  free_all(lan2);
-  if (!plain) err = "r1's forward packets still carry metadata after the handshake";
-  return plain;
+  return wp::bench::svr_handshake(r1, r2, frames, flows, err);
 }
 
 }  // namespace
