@@ -151,6 +151,43 @@ TEST(Nat46Config, ExplicitServerMap) {
             "services[0].nat46.servers", "at most 16");
 }
 
+// docs/ipv6.md § NAT46's example, from YAML, and the map's form.
+TEST(Nat46Config, TheDocumentedYamlLoads) {
+  const char* doc = R"(
+router:
+  name: r1
+  lan: {name: lan, device: net_af_packet0, address: 10.1.0.1/24}
+  wan:
+    - {name: wan0, device: net_af_packet1, address: 172.16.0.1/24, ipv6_addresses: ["2001:db8:46::1/64"]}
+tenants:
+  - {name: lan, prefixes: [10.1.0.0/24]}
+services:
+  - name: v6srv
+    prefixes: [10.46.0.0/24]
+    nat46:
+      interface: wan0
+      server_prefix: 2001:db8:46::/96
+      source_prefix: 2001:db8:4646::/96
+  - name: one
+    prefixes: [10.47.0.10/32]
+    protocol: tcp
+    nat46:
+      interface: wan0
+      servers: [{ipv4: 10.47.0.10, ipv6: "2001:db8:46::80"}]
+      source_prefix: "2001:db8:4647::"
+policies:
+  - {tenant: lan, service: v6srv}
+)";
+  mgmt::ConfigResult r = mgmt::load_config_text(doc);
+  ASSERT_TRUE(r.ok()) << r.error_text();
+  auto m = model(r.config);
+  ASSERT_TRUE(m);
+  EXPECT_EQ(m->services[1].nat46_server(ip("10.47.0.10")), b6("2001:db8:46::80"));
+  EXPECT_EQ(m->services[1].nat46_source_len, 96);
+  EXPECT_EQ(m->services[1].nat46_source(ip("10.1.0.5")), b6("2001:db8:4647::a01:5"));
+  EXPECT_EQ(m->nat46_service_for(ip("10.47.0.10"), kProtoTcp, 22), 1);
+}
+
 TEST(Nat46Config, Nat64ConfigUnchanged) { EXPECT_EQ(errors(nat64_config()), ""); }
 
 // RFC 6052 § 2.4: 192.0.2.33 under each prefix length.
