@@ -9,8 +9,11 @@
 // Resolution: packets for an on-link neighbor without a cache entry wait in
 // pending6_ (kPendingPerNeighbor each) while the cache's INCOMPLETE entry
 // solicits; they leave when it is learned or are dropped when it fails.
-// Duplicate Address Detection of our own addresses is not done: an
-// advertisement for one of them is counted as a conflict.
+// Duplicate Address Detection of our own addresses (dad6.h): each is
+// tentative, not answered for, until one unanswered DAD solicitation and a
+// second of silence; proof that another node holds it makes it duplicate.
+#include <rte_cycles.h>
+
 #include <cstring>
 
 #include "dataplane/control/control_thread.h"
@@ -59,6 +62,17 @@ void Control::nd_input(rte_mbuf* m, const Ipv6View& v, int iface) {
   counters().add(Counter::nd_solicits_received);
   if (!in.holds6(nd.target)) return drop(m, DropReason::nd_target_not_ours);
   const bool dad = v.src.is_unspecified();
+  switch (dad6_.solicit_seen(iface, nd.target, dad, nd.has_nonce ? nd.nonce : nullptr)) {
+    case DadTable::Seen::untracked: break;
+    case DadTable::Seen::looped:
+      counters().add(Counter::nd_dad_looped);
+      return rte_pktmbuf_free(m);
+    case DadTable::Seen::duplicate:
+      counters().add(Counter::nd_dad_duplicates);
+      return rte_pktmbuf_free(m);
+    case DadTable::Seen::ignored:
+    case DadTable::Seen::conflict: return drop(m, DropReason::nd_target_tentative);
+  }
   uint8_t to_mac[6];
   if (dad)
     multicast_mac_of(kAllNodes, to_mac);
@@ -76,7 +90,11 @@ void Control::nd_input(rte_mbuf* m, const Ipv6View& v, int iface) {
 
 void Control::nd_advert_input(const NdMessage& nd, int iface) {
   counters().add(Counter::nd_adverts_received);
-  if (model().interfaces[iface].holds6(nd.target)) return counters().add(Counter::nd_address_conflict);
+  if (model().interfaces[iface].holds6(nd.target)) {
+    if (dad6_.advert_seen(iface, nd.target) == DadTable::Seen::duplicate)
+      return counters().add(Counter::nd_dad_duplicates);
+    return counters().add(Counter::nd_address_conflict);
+  }
   if (!nd.has_lla) return;  // nothing to learn: our solicitations always ask for it
   switch (shared_.neighbors6.advert(iface, nd.target, nd.lla, nd.flags, now_ms_)) {
     case Neighbor6Table::Learned::ignored: return counters().add(Counter::nd_learn_unsolicited);
@@ -91,7 +109,7 @@ void Control::nd_advert_input(const NdMessage& nd, int iface) {
 // The reply leaves from the address pinged, without the request's extension
 // headers (they were the request's: RFC 4443 § 4.2 echoes only the data).
 void Control::echo6_input(rte_mbuf* m, const Ipv6View& v, int iface) {
-  if (!model().interfaces[iface].holds6(v.dst)) return not_ours(m, iface);
+  if (!model().interfaces[iface].holds6(v.dst) || !dad6_.usable(iface, v.dst)) return not_ours(m, iface);
   uint8_t* d = pkt_data(m);
   const uint16_t len = static_cast<uint16_t>(v.end - v.l4);
   uint8_t* ip = d + v.l3;
@@ -167,6 +185,28 @@ void Control::neighbor6_failed(int iface, const Ipv6& addr) {
   if (it == pending6_.end()) return;
   for (rte_mbuf* m : it->packets) drop(m, DropReason::nd_unresolved);
   pending6_.erase(it);
+}
+
+// DAD: the addresses of the model in use (re-read when a commit publishes a
+// new one: kept addresses keep their state), their solicitations and timers.
+void Control::dad6_poll(uint32_t now_ms) {
+  const RouterModel& rm = model();
+  if (&rm != dad6_model_) {
+    dad6_model_ = &rm;
+    std::vector<std::pair<int, Ipv6>> addrs;
+    // Interfaces with configured IPv6 addresses (their link-local too); an
+    // IPv4-only port originates no IPv6, so its link-local is not probed.
+    for (size_t i = 0; i < rm.interfaces.size(); ++i)
+      if (rm.interfaces[i].addrs6.size() > 1)
+        for (const Ipv6& a : rm.interfaces[i].addrs6) addrs.emplace_back(static_cast<int>(i), a);
+    dad6_.set(addrs, rte_rdtsc() ^ reinterpret_cast<uintptr_t>(this));
+  }
+  const uint32_t passed = dad6_.tick(now_ms, [this](const DadTable::Entry& e) {
+    const InterfaceModel& in = model().interfaces[e.iface];
+    send_nd(e.iface, [&](uint8_t* f) { return write_dad_solicit(f, in.mac, e.addr, e.nonce); });
+    counters().add(Counter::nd_dad_probes_sent);
+  });
+  if (passed) counters().add(Counter::nd_dad_passed, passed);
 }
 
 void Control::age_neighbors6(uint32_t now_ms) {

@@ -109,6 +109,7 @@ uint32_t Control::poll_once(uint32_t now_ms) {
   if (ike_) ike_poll();
   age_neighbors(now_ms);
   age_neighbors6(now_ms);
+  dad6_poll(now_ms);
   if (paths_) paths_->poll(now_us());
   return handled;
 }

@@ -20,6 +20,7 @@
 #include <cstdint>
 #include <vector>
 
+#include "dataplane/control/dad6.h"
 #include "dataplane/control/ha_arp_claim.h"
 #include "dataplane/ip/ndp.h"
 #include "dataplane/worker/shared.h"
@@ -105,6 +106,7 @@ class Control {
   void neighbor6_learned(int iface, const Ipv6& addr);
   void neighbor6_failed(int iface, const Ipv6& addr);
   void age_neighbors6(uint32_t now_ms);
+  void dad6_poll(uint32_t now_ms);
   void drop(rte_mbuf* m, DropReason why) {
     counters().drop(why);
     rte_pktmbuf_free(m);
@@ -129,6 +131,8 @@ class Control {
     std::vector<rte_mbuf*> packets;  // retries are the neighbor cache's (INCOMPLETE)
   };
   std::vector<Pending6> pending6_;
+  DadTable dad6_;                           // our IPv6 addresses' DAD (control_nd.cc)
+  const RouterModel* dad6_model_ = nullptr;  // the model dad6_ was set from
   PathMonitor* paths_ = nullptr;
   PuntInterfaces* punt_ = nullptr;  // null: no punt path
   IkeService* ike_ = nullptr;       // null: no ipsec_peers

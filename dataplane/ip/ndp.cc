@@ -26,7 +26,8 @@ uint16_t write_eth_ipv6(uint8_t* f, const uint8_t dst_mac[6], const uint8_t src_
   return kEthHdrLen + kIpv6HdrLen;
 }
 
-uint16_t write_nd(uint8_t* f, uint8_t type, uint8_t flags, const Ipv6& target, uint8_t opt, const uint8_t mac[6],
+// The message with one 8-byte option: `opt` carrying 6 bytes (a MAC or a nonce).
+uint16_t write_nd(uint8_t* f, uint8_t type, uint8_t flags, const Ipv6& target, uint8_t opt, const uint8_t data[6],
                   const Ipv6& src, const Ipv6& dst) {
   uint8_t* icmp = f + kEthHdrLen + kIpv6HdrLen;
   std::memset(icmp, 0, kNdBodyLen + 8);
@@ -35,7 +36,7 @@ uint16_t write_nd(uint8_t* f, uint8_t type, uint8_t flags, const Ipv6& target, u
   store_ipv6(icmp + 8, target);
   icmp[24] = opt;
   icmp[25] = 1;  // in units of 8 bytes
-  std::memcpy(icmp + 26, mac, 6);
+  std::memcpy(icmp + 26, data, 6);
   store_be16(icmp + 2, icmpv6_checksum(src, dst, icmp, kNdBodyLen + 8));
   return kNdFrameLen;
 }
@@ -48,6 +49,9 @@ bool read_options(const uint8_t* opt, uint32_t len, uint8_t want, NdMessage& out
     if (opt[0] == want && opt[1] == 1) {
       out.has_lla = true;
       std::memcpy(out.lla, opt + 2, 6);
+    } else if (opt[0] == kNdOptNonce && opt[1] == 1) {
+      out.has_nonce = true;
+      std::memcpy(out.nonce, opt + 2, kNdNonceLen);
     }
     len -= opt[1] * 8u;
     opt += opt[1] * 8u;
@@ -110,6 +114,15 @@ uint16_t write_solicit(uint8_t* frame, const uint8_t our_mac[6], const Ipv6& src
     multicast_mac_of(dst, dst_mac);
   write_eth_ipv6(frame, dst_mac, our_mac, src, dst, kNdBodyLen + 8);
   return write_nd(frame, kNdNeighborSolicit, 0, target, kNdOptSourceLla, our_mac, src, dst);
+}
+
+uint16_t write_dad_solicit(uint8_t* frame, const uint8_t our_mac[6], const Ipv6& target,
+                           const uint8_t nonce[kNdNonceLen]) {
+  const Ipv6 dst = solicited_node_of(target);
+  uint8_t dst_mac[6];
+  multicast_mac_of(dst, dst_mac);
+  write_eth_ipv6(frame, dst_mac, our_mac, Ipv6{}, dst, kNdBodyLen + 8);
+  return write_nd(frame, kNdNeighborSolicit, 0, target, kNdOptNonce, nonce, Ipv6{}, dst);
 }
 
 uint16_t write_advert(uint8_t* frame, const uint8_t our_mac[6], const Ipv6& target, const Ipv6& dst,

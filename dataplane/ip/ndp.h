@@ -28,6 +28,10 @@ inline constexpr uint8_t kNdNeighborAdvert = 136;
 inline constexpr uint8_t kNdHopLimit = 255;
 inline constexpr uint8_t kNdOptSourceLla = 1;
 inline constexpr uint8_t kNdOptTargetLla = 2;
+// RFC 3971 § 5.3.2, as RFC 7527 uses it in DAD solicitations: a node that
+// sees its own nonce knows the solicitation is its own, looped back.
+inline constexpr uint8_t kNdOptNonce = 14;
+inline constexpr size_t kNdNonceLen = 6;
 // Ethernet + IPv6 + NS/NA (24) + one link-layer address option (8).
 inline constexpr uint16_t kNdFrameLen = 14 + kIpv6HdrLen + 24 + 8;
 
@@ -64,6 +68,8 @@ struct NdMessage {
   Ipv6 target;
   bool has_lla = false;  // NS: the source's, NA: the target's link-layer address
   uint8_t lla[6] = {};
+  bool has_nonce = false;  // a 6-byte nonce option (DAD solicitations)
+  uint8_t nonce[kNdNonceLen] = {};
 };
 
 // `icmp` holds `len` bytes of an NS or NA (type already known to be one).
@@ -76,6 +82,11 @@ NdStatus parse_nd(const uint8_t* icmp, uint32_t len, const Ipv6& src, const Ipv6
 // Returns the frame length (kNdFrameLen).
 uint16_t write_solicit(uint8_t* frame, const uint8_t our_mac[6], const Ipv6& src, const Ipv6& target,
                        const uint8_t* unicast_mac);
+// A DAD solicitation for our tentative `target` (RFC 4862 § 5.4.2): from the
+// unspecified address to its solicited-node group, no link-layer option,
+// `nonce` in a nonce option. Returns the frame length (kNdFrameLen).
+uint16_t write_dad_solicit(uint8_t* frame, const uint8_t our_mac[6], const Ipv6& target,
+                           const uint8_t nonce[kNdNonceLen]);
 // An NA for `target` (ours) to `dst` at `dst_mac`, with our MAC as the target
 // link-layer option and `flags`.
 uint16_t write_advert(uint8_t* frame, const uint8_t our_mac[6], const Ipv6& target, const Ipv6& dst,

@@ -122,7 +122,11 @@ namespace wp {
   X(nd_learn_unsolicited) \
   X(nd_resolution_failed) \
   X(nd_neighbors_expired) \
-  X(nd_address_conflict) \
+  X(nd_address_conflict) /* an advertisement for one of our preferred addresses */ \
+  X(nd_dad_probes_sent) /* DAD solicitations for our tentative addresses (control/dad6.h) */ \
+  X(nd_dad_passed) /* addresses that passed DAD (now answered for) */ \
+  X(nd_dad_duplicates) /* addresses DAD found in use by another node: never answered for */ \
+  X(nd_dad_looped) /* our own DAD solicitation seen again (its nonce): ignored */ \
   X(icmpv6_echo_replies) \
   /* NAT64 (worker/nat64_step.h) */ \
   X(nat64_out) /* IPv6 packets translated to IPv4 and sent */ \

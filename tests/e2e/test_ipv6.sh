@@ -8,7 +8,8 @@
 # a UDP length that lies, and a well-formed IPv6 frame (not routed yet: not_ipv4). A curl from
 # the client before and after must be byte-exact. Then Neighbor Discovery and ICMPv6 echo
 # (docs/ipv6.md): the client's kernel, IPv6 enabled, resolves r1's LAN address and link-local
-# address (our Neighbor Advertisements) and pings both. (ipv6_malformed is unit-tested only: the LAN
+# address (our Neighbor Advertisements) and pings both. DAD: the client holds one of r1's
+# configured addresses before r1 starts; r1 finds it a duplicate and never answers for it. (ipv6_malformed is unit-tested only: the LAN
 # bridge's br_netfilter drops IPv6 with a bad version or payload length before r1 sees it.)
 set -u -o pipefail
 source "$(dirname "$0")/lib.sh"
@@ -20,9 +21,17 @@ if [ ! -x "$WAYPOINTD" ]; then wp_fail "waypointd not found at $WAYPOINTD"; wp_f
 
 KEY=$(wp_keygen)
 wp_gen_basic_configs "$WP_TMP" "$WORKERS" "$KEY"
-sed -i 's|address: 10.1.0.1/24}|address: 10.1.0.1/24, ipv6_addresses: ["2001:db8:1::1/64"]}|' "$WP_TMP/r1.yaml"
+sed -i 's|address: 10.1.0.1/24}|address: 10.1.0.1/24, ipv6_addresses: ["2001:db8:1::1/64", "2001:db8:1::99/64"]}|' "$WP_TMP/r1.yaml"
 wp_basic_up
+# Duplicate Address Detection (docs/ipv6.md): the client already holds 2001:db8:1::99 when r1
+# starts, so its kernel answers r1's DAD probe and r1 must leave that address alone.
+wp_exec c sysctl -qw net.ipv6.conf.all.disable_ipv6=0 net.ipv6.conf.c0.disable_ipv6=0 net.ipv6.conf.c0.accept_dad=0
+wp_exec c ip -6 addr add 2001:db8:1::99/64 dev c0 nodad
 wp_pair_start "$WORKERS"
+wp_expect "DAD: r1 found 2001:db8:1::99 in use by the client (nd_dad_duplicates)" \
+  "$(wp_wait_stat r1 counters.nd_dad_duplicates 1)" -eq 1
+wp_expect "DAD: r1's link-local and 2001:db8:1::1 passed (nd_dad_passed)" "$(wp_wait_stat r1 counters.nd_dad_passed 2)" -eq 2
+wp_expect "DAD: r1 sent one probe per LAN address, none on its IPv4-only WAN" "$(wp_stat r1 counters.nd_dad_probes_sent)" -eq 3
 R1MAC=$(wp_mac r1 r1l)
 # No IPv6 of the attacker's own kernel (router solicitations, MLD) in the counts.
 wp_exec g sysctl -qw net.ipv6.conf.all.disable_ipv6=1 net.ipv6.conf.g0.disable_ipv6=1 || true
@@ -64,6 +73,7 @@ wp_expect "the client's neighbor entry for 2001:db8:1::1 is r1's MAC" \
 wp_expect "r1 sent Neighbor Advertisements" "$(wp_stat r1 counters.nd_adverts_sent)" -ge 2
 wp_expect "r1 answered echo requests" "$(wp_stat r1 counters.icmpv6_echo_replies)" -ge 2
 wp_expect "r1 drops.icmpv6_bad_checksum stays 0" "$(wp_stat r1 drops.icmpv6_bad_checksum)" -eq 0
+wp_expect "DAD: the client's address is not counted as a conflict after the verdict" "$(wp_stat r1 counters.nd_address_conflict)" -eq 0
 
 wp_check "r1 exits 0 on SIGTERM" wp_router_stop r1
 wp_check "r2 exits 0 on SIGTERM" wp_router_stop r2

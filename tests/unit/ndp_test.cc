@@ -306,9 +306,15 @@ struct ControlRig {
   std::vector<std::vector<uint8_t>> out;
   uint32_t now = 1000;
 
-  ControlRig() {
+  // settle: our addresses pass DAD first (their solicitations are not kept).
+  explicit ControlRig(bool settle = true) {
     EXPECT_NE(control_pool(), nullptr);
     control.set_tx(capture, this);
+    if (!settle) return;
+    poll();
+    now += DadTable::kRetransMs;
+    poll();
+    now += 1;
   }
   static uint16_t capture(void* ctx, uint16_t, uint16_t, rte_mbuf** pkts, uint16_t n) {
     auto* rig = static_cast<ControlRig*>(ctx);
@@ -426,6 +432,152 @@ TEST(ControlNd, ResolutionGivesUpAfterThreeSolicitations) {
   EXPECT_EQ(rig.control.pending_count(), 0u);
   EXPECT_EQ(rig.drops(DropReason::nd_unresolved), 1u);
   EXPECT_EQ(rig.count(Counter::nd_resolution_failed), 1u);
+}
+
+
+// ---------------------------------------------------------------- Duplicate Address Detection
+
+TEST(Ndp, DadSolicitationIsFromTheUnspecifiedAddressWithANonce) {
+  const Ipv6 ours = ip6("2001:db8:1::1");
+  const uint8_t nonce[kNdNonceLen] = {1, 2, 3, 4, 5, 6};
+  std::vector<uint8_t> f(kNdFrameLen);
+  ASSERT_EQ(write_dad_solicit(f.data(), kMac, ours, nonce), kNdFrameLen);
+  Frame6 ns{f};
+  EXPECT_TRUE(ns.src().is_unspecified());
+  EXPECT_EQ(ns.dst(), solicited_node_of(ours));
+  EXPECT_EQ(f[0], 0x33);
+  EXPECT_EQ(icmpv6_checksum(ns.src(), ns.dst(), ns.icmp(), ns.icmp_len()), 0);
+  NdMessage nd;
+  ASSERT_EQ(ns.parse(nd), NdStatus::ok);  // RFC 4861 § 7.1.1: DAD carries no link-layer option
+  EXPECT_EQ(nd.type, kNdNeighborSolicit);
+  EXPECT_EQ(nd.target, ours);
+  EXPECT_FALSE(nd.has_lla);
+  ASSERT_TRUE(nd.has_nonce);
+  EXPECT_EQ(std::memcmp(nd.nonce, nonce, kNdNonceLen), 0);
+}
+
+TEST(DadTable, OneSolicitationThenASecondOfSilenceMakesAnAddressPreferred) {
+  DadTable dad;
+  const Ipv6 a = ip6("2001:db8:1::1"), ll = ip6("fe80::1");
+  dad.set({{0, ll}, {0, a}}, 42);
+  std::vector<Ipv6> sent;
+  auto send = [&](const DadTable::Entry& e) { sent.push_back(e.addr); };
+  EXPECT_EQ(dad.tick(1000, send), 0u);
+  EXPECT_EQ(sent, (std::vector<Ipv6>{ll, a}));
+  EXPECT_FALSE(dad.usable(0, a));
+  EXPECT_TRUE(dad.usable(1, a)) << "not tracked on another interface";
+  EXPECT_EQ(dad.tick(1999, send), 0u);
+  EXPECT_EQ(sent.size(), 2u) << "one transmission (DupAddrDetectTransmits = 1)";
+  EXPECT_EQ(dad.tick(2000, send), 2u);
+  EXPECT_TRUE(dad.usable(0, a));
+  EXPECT_TRUE(dad.usable(0, ll));
+  EXPECT_EQ(dad.tick(9000, send), 0u);
+  EXPECT_EQ(sent.size(), 2u);
+  EXPECT_NE(std::memcmp(dad.find(0, a)->nonce, dad.find(0, ll)->nonce, kNdNonceLen), 0) << "a nonce per address";
+}
+
+TEST(DadTable, WhatProvesADuplicateAndWhatDoesNot) {
+  const Ipv6 a = ip6("2001:db8:1::1");
+  auto fresh = [&] {
+    DadTable d;
+    d.set({{0, a}}, 7);
+    d.tick(1000, [](const DadTable::Entry&) {});
+    return d;
+  };
+  uint8_t other[kNdNonceLen] = {9, 9, 9, 9, 9, 9};
+  {  // our own probe, looped back: not a duplicate
+    DadTable d = fresh();
+    uint8_t own[kNdNonceLen];
+    std::memcpy(own, d.find(0, a)->nonce, kNdNonceLen);
+    EXPECT_EQ(d.solicit_seen(0, a, true, own), DadTable::Seen::looped);
+    EXPECT_EQ(d.find(0, a)->state, DadTable::State::tentative);
+  }
+  {  // another node's probe for it (RFC 4862 § 5.4.3), with or without a nonce
+    DadTable d = fresh();
+    EXPECT_EQ(d.solicit_seen(0, a, true, other), DadTable::Seen::duplicate);
+    EXPECT_FALSE(d.usable(0, a));
+    EXPECT_EQ(d.tick(5000, [](const DadTable::Entry&) { FAIL() << "a duplicate is not probed again"; }), 0u);
+    EXPECT_FALSE(d.usable(0, a)) << "a duplicate never becomes preferred";
+    DadTable e = fresh();
+    EXPECT_EQ(e.solicit_seen(0, a, true, nullptr), DadTable::Seen::duplicate);
+  }
+  {  // a resolution (unicast source) for a tentative address: not answered, no verdict
+    DadTable d = fresh();
+    EXPECT_EQ(d.solicit_seen(0, a, false, nullptr), DadTable::Seen::ignored);
+    EXPECT_EQ(d.find(0, a)->state, DadTable::State::tentative);
+  }
+  {  // an advertisement for it (§ 5.4.4)
+    DadTable d = fresh();
+    EXPECT_EQ(d.advert_seen(0, a), DadTable::Seen::duplicate);
+    EXPECT_EQ(d.advert_seen(0, a), DadTable::Seen::conflict);
+  }
+  {  // after DAD: answered as usual; an advertisement is a conflict, not a verdict
+    DadTable d = fresh();
+    d.tick(2000, [](const DadTable::Entry&) {});
+    EXPECT_EQ(d.solicit_seen(0, a, true, other), DadTable::Seen::untracked);
+    EXPECT_EQ(d.advert_seen(0, a), DadTable::Seen::conflict);
+    EXPECT_TRUE(d.usable(0, a));
+  }
+  DadTable d = fresh();
+  EXPECT_EQ(d.solicit_seen(0, ip6("2001:db8:1::2"), true, other), DadTable::Seen::untracked);
+  EXPECT_EQ(d.advert_seen(1, a), DadTable::Seen::untracked);
+}
+
+TEST(DadTable, ANewConfigurationKeepsTheVerdictsOfAddressesItKeeps) {
+  const Ipv6 a = ip6("2001:db8:1::1"), b = ip6("2001:db8:1::2"), c = ip6("2001:db8:1::3");
+  DadTable d;
+  d.set({{0, a}, {0, b}}, 1);
+  d.tick(1000, [](const DadTable::Entry&) {});
+  d.advert_seen(0, b);
+  d.tick(2000, [](const DadTable::Entry&) {});
+  d.set({{0, a}, {0, b}, {0, c}}, 2);
+  EXPECT_TRUE(d.usable(0, a));
+  EXPECT_FALSE(d.usable(0, b));
+  EXPECT_EQ(d.find(0, c)->state, DadTable::State::tentative);
+  d.set({{0, c}}, 3);
+  EXPECT_EQ(d.find(0, a), nullptr);
+  EXPECT_EQ(d.entries().size(), 1u);
+}
+
+TEST(ControlNd, OurAddressesAreProbedAndNotAnsweredForUntilTheyPassDad) {
+  ControlRig rig(/*settle=*/false);
+  const InterfaceModel& lan = rig.r1.model().interfaces[0];
+  const Ipv6 ours = ip6("2001:db8:1::1"), client = ip6("2001:db8:1::5");
+  auto probes = rig.poll();
+  ASSERT_EQ(probes.size(), 2u) << "the LAN's link-local and 2001:db8:1::1; the IPv4-only WAN sends none";
+  EXPECT_EQ(rig.count(Counter::nd_dad_probes_sent), 2u);
+  NdMessage p;
+  ASSERT_EQ(Frame6{probes[1]}.parse(p), NdStatus::ok);
+  EXPECT_EQ(p.target, ours);
+  ASSERT_TRUE(p.has_nonce);
+  // Tentative: a client's resolution and ping get no answer.
+  EXPECT_TRUE(rig.local(ns_frame(client, solicited_node_of(ours), ours)).empty());
+  EXPECT_EQ(rig.drops(DropReason::nd_target_tentative), 1u);
+  auto echo = Pkt6().ipv6("2001:db8:1::5", "2001:db8:1::1").icmp6_echo(9).payload("data").bytes();
+  uint8_t* ip = echo.data() + kEthHdrLen;
+  store_be16(ip + kIpv6HdrLen + 2, icmpv6_checksum(load_ipv6(ip + 8), load_ipv6(ip + 24), ip + kIpv6HdrLen, 12));
+  EXPECT_TRUE(rig.local(echo).empty());
+  EXPECT_EQ(rig.count(Counter::icmpv6_echo_replies), 0u);
+  // Our own probe seen again (a loop in the LAN): ignored, still tentative.
+  EXPECT_TRUE(rig.local(probes[1]).empty());
+  EXPECT_EQ(rig.count(Counter::nd_dad_looped), 1u);
+  // Another node answers for 2001:db8:1::1: it is a duplicate, never ours.
+  std::vector<uint8_t> na(kNdFrameLen);
+  uint8_t all_nodes_mac[6];
+  multicast_mac_of(kAllNodes, all_nodes_mac);
+  write_advert(na.data(), kOtherMac, ours, kAllNodes, all_nodes_mac, kNaOverride);
+  EXPECT_TRUE(rig.local(na).empty());
+  EXPECT_EQ(rig.count(Counter::nd_dad_duplicates), 1u);
+  EXPECT_EQ(rig.count(Counter::nd_address_conflict), 0u);
+  rig.now += DadTable::kRetransMs;
+  EXPECT_TRUE(rig.poll().empty());
+  EXPECT_EQ(rig.count(Counter::nd_dad_passed), 1u) << "the link-local passed";
+  EXPECT_TRUE(rig.local(ns_frame(client, solicited_node_of(ours), ours)).empty());
+  EXPECT_EQ(rig.drops(DropReason::nd_target_tentative), 2u);
+  const Ipv6 ll = lan.addrs6[0];
+  auto out = rig.local(ns_frame(client, solicited_node_of(ll), ll));
+  ASSERT_EQ(out.size(), 1u) << "the link-local is answered for";
+  EXPECT_EQ(Frame6{out[0]}.src(), ll);
 }
 
 }  // namespace
