@@ -316,6 +316,7 @@ std::vector<ConfigError> ConfigValidator::run() {
   check_applications();
   check_paths();
   check_nat64();
+  check_nat46();
   check_limits();
   check_ipfix();
   check_redis();

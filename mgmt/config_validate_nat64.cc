@@ -62,19 +62,7 @@ void ConfigValidator::check_nat64_service(const config::Service& s, const std::s
     error(at_n, "a NAT64 service is delivered from this router, not a peer (remove next_peer)");
   if (s.has_breakout()) error(at_n, "set either nat64 or breakout, not both");
   if (!n.prefix().empty()) {
-    Ipv6 host;
-    auto p = parse_prefix6(n.prefix(), &host);
-    if (!p) {
-      error(at_n + ".prefix", "\"" + n.prefix() + "\" is not an IPv6 prefix (64:ff9b::/96)");
-    } else if (!nat64_prefix_len_ok(p->len)) {
-      error(at_n + ".prefix",
-            "length /" + std::to_string(p->len) + " is not one RFC 6052 allows (32, 40, 48, 56, 64, 96)");
-    } else if (!(host == p->addr)) {
-      error(at_n + ".prefix", "\"" + n.prefix() + "\" has bits set past its length");
-    } else if (p->len < 96 && (p->addr.hi & 0xffull) != 0) {
-      // bits 64..71 (the "u" octet) must be zero (RFC 6052 § 2.2)
-      error(at_n + ".prefix", "\"" + n.prefix() + "\" sets bits 64-71, which RFC 6052 reserves (must be zero)");
-    } else {
+    if (auto p = rfc6052_prefix(n.prefix(), at_n + ".prefix", "64:ff9b::/96", false)) {
       for (const Link& l : links_)
         for (const auto& [k, p6] : l.prefixes6)
           if (p6.contains(p->addr) || p->contains(p6.addr))
@@ -110,6 +98,31 @@ void ConfigValidator::check_nat64_service(const config::Service& s, const std::s
     if (nat64_address_taken(*a))
       error(p, "\"" + text + "\" is already an address of this router (interface, waypoint or breakout)");
   }
+}
+
+// An RFC 6052 prefix (NAT64's prefix, NAT46's server and source prefixes):
+// a length of 32, 40, 48, 56, 64 or 96, no bits set past it, bits 64-71 (the
+// "u" octet) zero. With `bare96`, an address without a length is a /96.
+// nullopt, with the error recorded at `path`, when it is not one.
+std::optional<Ipv6Prefix> ConfigValidator::rfc6052_prefix(const std::string& text, const std::string& path,
+                                                          const char* example, bool bare96) {
+  Ipv6 host;
+  const bool bare = bare96 && text.find('/') == std::string::npos;
+  auto p = parse_prefix6(bare ? text + "/96" : text, &host);
+  if (!p) {
+    error(path, "\"" + text + "\" is not an IPv6 prefix (" + example + ")");
+  } else if (!nat64_prefix_len_ok(p->len)) {
+    error(path, "length /" + std::to_string(p->len) + " is not one RFC 6052 allows (32, 40, 48, 56, 64, 96)");
+  } else if (!(host == p->addr)) {
+    error(path, "\"" + text + "\" has bits set past its length");
+  } else if (p->len == 96 && (p->addr.lo >> 56) != 0) {
+    // bits 64..71 (the "u" octet, byte 8) must be zero (RFC 6052 § 2.2);
+    // shorter prefixes end before it (their bits past the length are zero)
+    error(path, "\"" + text + "\" sets bits 64-71, which RFC 6052 reserves (must be zero)");
+  } else {
+    return p;
+  }
+  return std::nullopt;
 }
 
 // An address an interface, a waypoint address or a breakout service owns.

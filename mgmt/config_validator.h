@@ -74,6 +74,12 @@ class ConfigValidator {
   void check_nat64();
   void check_nat64_service(const config::Service& s, const std::string& path);
   bool nat64_address_taken(Ipv4 a) const;
+  std::optional<Ipv6Prefix> rfc6052_prefix(const std::string& text, const std::string& path, const char* example,
+                                           bool bare96);
+  // config_validate_nat46.cc: NAT46 services (IPv4 clients to IPv6 servers).
+  void check_nat46();
+  void check_nat46_service(const config::Service& s, const std::string& path);
+  void check_nat46_servers(const config::Service& s, const std::string& path, const Link* l);
   // config_validate_ha.cc: node id, CPG group, the peer's addresses.
   void check_ha();
   // config_validate_apps.cc: application and category names (nDPI's).

@@ -336,6 +336,7 @@ class RouterModelBuilder {
       }
       if (s.has_breakout() && !breakout(s, sm)) return false;
       if (s.has_nat64() && !nat64(s, sm)) return false;
+      if (s.has_nat46() && !nat46(s, sm)) return false;
       if (!app_rules(s.applications(), s.categories(), "service " + s.name(), sm.apps)) return false;
       if (auto c = qos_class_named(s.qos_class())) sm.qos_class = *c;
       for (const auto& d : cfg_.qos().duplicate())
@@ -389,6 +390,40 @@ class RouterModelBuilder {
     InterfaceModel& out = m_->interfaces[sm.nat64_iface];
     for (Ipv4 a : pool)
       if (!out.holds(a)) out.nat_addrs.push_back(a);
+    return true;
+  }
+
+  // NAT46 (validated): the interface the servers are on, the server prefix or
+  // map, the source prefix (an address without a length is a /96).
+  bool nat46(const config::Service& s, ServiceModel& sm) {
+    const config::Nat46& n = s.nat46();
+    auto prefix = [](const std::string& text) {
+      auto p = parse_prefix6(text.find('/') == std::string::npos ? text + "/96" : text);
+      return p && nat64_prefix_len_ok(p->len) ? p : std::nullopt;
+    };
+    sm.nat46_iface = iface_named(n.interface());
+    if (sm.nat46_iface == kNone) return fail("service " + s.name() + ": unknown NAT46 interface " + n.interface());
+    if (!n.server_prefix().empty()) {
+      auto p = prefix(n.server_prefix());
+      if (!p) return fail("service " + s.name() + ": bad NAT46 server prefix " + n.server_prefix());
+      store_ipv6(sm.nat46_server_prefix.data(), p->addr);
+      sm.nat46_server_len = p->len;
+    }
+    for (const auto& e : n.servers()) {
+      auto a = parse_ipv4(e.ipv4());
+      auto v6 = parse_ipv6(e.ipv6());
+      if (!a || !v6) return fail("service " + s.name() + ": bad NAT46 server " + e.ipv4() + " " + e.ipv6());
+      Ipv6Bytes b;
+      store_ipv6(b.data(), *v6);
+      sm.nat46_servers.emplace_back(*a, b);
+    }
+    if (sm.nat46_server_len == 0 && sm.nat46_servers.empty())
+      return fail("service " + s.name() + ": NAT46 needs a server prefix or servers");
+    auto src = prefix(n.source_prefix());
+    if (!src) return fail("service " + s.name() + ": bad NAT46 source prefix " + n.source_prefix());
+    store_ipv6(sm.nat46_source_prefix.data(), src->addr);
+    sm.nat46_source_len = src->len;
+    m_->nat46 = true;
     return true;
   }
 

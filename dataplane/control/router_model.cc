@@ -36,7 +36,9 @@ int RouterModel::service_for(Ipv4 dst, uint8_t proto, uint16_t dport) const {
   // Most specific prefix wins; among equals, the first service in config order.
   int best = kNone, best_len = -1;
   for (size_t s = 0; s < services.size(); ++s) {
-    if (services[s].nat64_iface != kNone || !service_matches(static_cast<int>(s), dst, proto, dport)) continue;
+    if (services[s].nat64_iface != kNone || services[s].nat46_iface != kNone ||
+        !service_matches(static_cast<int>(s), dst, proto, dport))
+      continue;
     for (const auto& p : services[s].prefixes)
       if (p.contains(dst) && p.len > best_len) {
         best = static_cast<int>(s);
@@ -44,6 +46,43 @@ int RouterModel::service_for(Ipv4 dst, uint8_t proto, uint16_t dport) const {
       }
   }
   return best;
+}
+
+// Most specific IPv4 prefix among the NAT46 services (service_for's rule).
+int RouterModel::nat46_service_for(Ipv4 dst, uint8_t proto, uint16_t dport) const {
+  if (!nat46) return kNone;
+  int best = kNone, best_len = -1;
+  for (size_t s = 0; s < services.size(); ++s) {
+    if (services[s].nat46_iface == kNone || !service_matches(static_cast<int>(s), dst, proto, dport)) continue;
+    for (const auto& p : services[s].prefixes)
+      if (p.contains(dst) && p.len > best_len) {
+        best = static_cast<int>(s);
+        best_len = p.len;
+      }
+  }
+  return best;
+}
+
+// The NAT46 service whose source prefix holds dst and whose servers hold src
+// (an IPv4 address that service would have sent the forward packet to).
+int RouterModel::nat46_service_for6(const Ipv6& src, const Ipv6& dst, uint8_t proto, uint16_t sport, Ipv4& server4,
+                                    Ipv4& client4) const {
+  if (!nat46) return kNone;
+  Ipv6Bytes s6, d6;
+  store_ipv6(s6.data(), src);
+  store_ipv6(d6.data(), dst);
+  for (size_t s = 0; s < services.size(); ++s) {
+    const ServiceModel& svc = services[s];
+    if (svc.nat46_iface == kNone) continue;
+    auto c = svc.nat46_client(d6);
+    if (!c) continue;
+    auto a = svc.nat46_server4(s6);
+    if (!a || nat46_service_for(*a, proto, sport) != static_cast<int>(s)) continue;
+    server4 = *a;
+    client4 = *c;
+    return static_cast<int>(s);
+  }
+  return kNone;
 }
 
 // Most specific IPv4 prefix among the NAT64 services whose IPv6 prefix holds dst.

@@ -123,6 +123,37 @@ struct ServiceModel {
   int nat64_iface = kNone;
   Ipv6Bytes nat64_prefix{};
   uint8_t nat64_len = 0;
+  // NAT46 (docs/ipv6.md § NAT46): IPv4 clients reach IPv6 servers on-link on
+  // nat46_iface by `prefixes`; kNone: not NAT46. A destination's server is
+  // its embedding under nat46_server_prefix/len (RFC 6052), or, with len 0,
+  // its entry in nat46_servers; a client's source is its embedding under
+  // nat46_source_prefix/len. service_for skips NAT46 services.
+  int nat46_iface = kNone;
+  Ipv6Bytes nat46_server_prefix{};
+  uint8_t nat46_server_len = 0;
+  std::vector<std::pair<Ipv4, Ipv6Bytes>> nat46_servers;
+  Ipv6Bytes nat46_source_prefix{};
+  uint8_t nat46_source_len = 0;
+  // The IPv6 server an IPv4 destination of this service stands for (nullopt:
+  // none in the map).
+  std::optional<Ipv6Bytes> nat46_server(Ipv4 dst) const {
+    if (nat46_server_len != 0) return nat64_embed(nat46_server_prefix, nat46_server_len, dst);
+    for (const auto& [a, v6] : nat46_servers)
+      if (a == dst) return v6;
+    return std::nullopt;
+  }
+  // The IPv4 address an IPv6 server stands for (the reverse of nat46_server).
+  std::optional<Ipv4> nat46_server4(const Ipv6Bytes& server) const {
+    if (nat46_server_len != 0) return nat64_extract(nat46_server_prefix, nat46_server_len, server);
+    for (const auto& [a, v6] : nat46_servers)
+      if (v6 == server) return a;
+    return std::nullopt;
+  }
+  // The IPv6 source an IPv4 client is written as, and back.
+  Ipv6Bytes nat46_source(Ipv4 client) const { return nat64_embed(nat46_source_prefix, nat46_source_len, client); }
+  std::optional<Ipv4> nat46_client(const Ipv6Bytes& dst) const {
+    return nat64_extract(nat46_source_prefix, nat46_source_len, dst);
+  }
 };
 
 // The DSCP each QoS class is marked with on shaped WAN ports (qos.dscp overrides).
@@ -231,6 +262,15 @@ class RouterModel {
   bool nat64_pool_holds(Ipv4 a) const {
     return !nat64_pool.empty() && std::find(nat64_pool.begin(), nat64_pool.end(), a) != nat64_pool.end();
   }
+  // NAT46: the service an IPv4 client's packet to dst is for (most specific
+  // prefix among the NAT46 services that match proto, dport), kNone when none.
+  int nat46_service_for(Ipv4 dst, uint8_t proto, uint16_t dport) const;
+  // NAT46: the service an IPv6 reply from `src` (a server) to `dst` (under a
+  // source prefix) comes back through, with the server's IPv4 address and the
+  // client's, so that service_matches(service, server4, proto, sport); kNone when none.
+  int nat46_service_for6(const Ipv6& src, const Ipv6& dst, uint8_t proto, uint16_t sport, Ipv4& server4,
+                         Ipv4& client4) const;
+  bool nat46 = false;  // any service uses NAT46
   bool service_matches(int service, Ipv4 dst, uint8_t proto, uint16_t dport) const;
   // Security policy index when tenant -> service is allowed, kNone otherwise.
   int policy(int tenant, int service) const {

@@ -1,9 +1,11 @@
 // NAT64 header translation; see nat64_packet.h.
 #include "dataplane/ip/nat64_packet.h"
 
+#include <algorithm>
 #include <cstring>
 
 #include "dataplane/ip/checksum.h"
+#include "dataplane/ip/nat64.h"
 
 namespace wp {
 namespace {
@@ -54,6 +56,9 @@ void write_ipv6_header(uint8_t* ip, uint8_t tclass, uint16_t l4_len, uint8_t hop
   store_ipv6(ip + 8, src);
   store_ipv6(ip + 24, dst);
 }
+
+// The one's-complement sum (not complemented) of `n` bytes, as a 16-bit word.
+uint16_t sum16(const uint8_t* p, size_t n) { return static_cast<uint16_t>(~csum_fold(csum_partial(p, n))); }
 
 }  // namespace
 
@@ -122,6 +127,84 @@ Nat64Result nat64_4to6(uint8_t* frame, const ParsedPacket& pp, const Ipv6& src, 
   r.verdict = Nat64Verdict::ok;
   r.shift = static_cast<int32_t>(eth - frame);
   r.len = static_cast<uint16_t>(kEthHdrLen + kIpv6HdrLen + l4_len);
+  return r;
+}
+
+Nat64Result nat46_icmp6_error_to4(uint8_t* frame, const Ipv6View& v, Ipv4 from4, Ipv4 client4, Ipv4 server4,
+                                  uint32_t v4_link_mtu, uint16_t ip_id) {
+  Nat64Result r;
+  if (v.proto != kProtoIcmpv6 || v.end < v.l4 + 8u) return r;
+  if (v.frag.present && !v.frag.atomic) return r.verdict = Nat64Verdict::fragment, r;
+  if (v.hop_limit <= 1) return r.verdict = Nat64Verdict::hop_limit_exceeded, r;
+  const uint8_t* icmp6 = frame + v.l4;
+  const IcmpXlat x = icmp6_to_icmp4(icmp6[0], icmp6[1]);
+  if (x.drop || !x.inner_packet) return r;
+  uint32_t rest = 0;  // bytes 4..7 of the ICMPv4 message
+  if (x.mtu_adjust) {
+    rest = nat64_mtu_6to4(load_be32(icmp6 + 4), v4_link_mtu) & 0xffffu;  // next-hop MTU in bytes 6-7
+  } else if (x.pointer_adjust) {
+    auto p = nat64_pointer_6to4(load_be32(icmp6 + 4));
+    if (!p) return r;
+    rest = uint32_t{*p} << 24;
+  }
+  // The inner packet: our translation of the client's, so no extension headers.
+  const uint32_t in = v.l4 + 8u, il4 = in + kIpv6HdrLen;
+  if (v.end < il4 + 8u || (frame[in] >> 4) != 6) return r;
+  const uint8_t inner6 = frame[in + 6];
+  uint8_t* l4 = frame + il4;
+  if (inner6 != kProtoTcp && inner6 != kProtoUdp && !(inner6 == kProtoIcmpv6 && l4[0] == kIcmp6EchoRequest)) return r;
+  const uint8_t inner_proto = inner6 == kProtoIcmpv6 ? kProtoIcmp : inner6;
+  const uint8_t tclass = static_cast<uint8_t>(load_be32(frame + v.l3) >> 20);
+  const uint8_t inner_tclass = static_cast<uint8_t>(load_be32(frame + in) >> 20);
+  const uint8_t inner_hops = frame[in + 7];
+  const uint16_t inner_claimed = load_be16(frame + in + 4);  // the inner packet's upper-layer length
+  if (inner_claimed > 0xffff - kIpv4HdrLen) return r;
+  const uint32_t room = kNat46IcmpMax - kIpv4HdrLen - 8u - kIpv4HdrLen;
+  const uint16_t inner_len = static_cast<uint16_t>(std::min<uint32_t>(v.end - il4, room));
+
+  // The inner checksum: the IPv6 addresses of its pseudo-header become the
+  // IPv4 ones (the length and protocol words sum the same); ICMPv6's
+  // pseudo-header goes entirely, and its type 128 becomes 8.
+  const uint16_t check_at = checksum_offset(inner_proto);
+  uint8_t old_words[40 + 2], new_words[8 + 2];
+  std::memcpy(old_words, frame + in + 8, 32);  // inner source and destination
+  size_t old_n = 32, new_n = 8;
+  store_be32(new_words, client4);
+  store_be32(new_words + 4, server4);
+  if (inner6 == kProtoIcmpv6) {
+    store_be32(old_words, inner_claimed);
+    store_be32(old_words + 4, kProtoIcmpv6);
+    store_be16(old_words + 8, uint16_t{kIcmp6EchoRequest} << 8 | l4[1]);
+    std::memmove(old_words + 10, frame + in + 8, 32);
+    old_n = 42;
+    store_be16(new_words, uint16_t{kIcmpEchoRequest} << 8 | l4[1]);
+    new_n = 2;
+    l4[0] = kIcmpEchoRequest;
+  }
+  const bool no_udp_check = inner_proto == kProtoUdp && load_be16(l4 + check_at) == 0;
+  if (!no_udp_check)
+    store_be16(l4 + check_at, csum_update16(load_be16(l4 + check_at), sum16(old_words, old_n), sum16(new_words, new_n)));
+
+  // Headers, written backwards from the inner upper layer (every field read above).
+  uint8_t macs[12];
+  std::memcpy(macs, frame, sizeof macs);
+  uint8_t* inner_ip = l4 - kIpv4HdrLen;
+  write_ipv4_header(inner_ip, inner_tclass, inner_claimed, 0, inner_hops, inner_proto, client4, server4);
+  uint8_t* icmp = inner_ip - 8;
+  const uint16_t icmp_len = static_cast<uint16_t>(8 + kIpv4HdrLen + inner_len);
+  icmp[0] = x.type;
+  icmp[1] = x.code;
+  store_be16(icmp + 2, 0);
+  store_be32(icmp + 4, rest);
+  store_be16(icmp + 2, csum_fold(csum_partial(icmp, icmp_len)));
+  uint8_t* ip = icmp - kIpv4HdrLen;
+  write_ipv4_header(ip, tclass, icmp_len, ip_id, static_cast<uint8_t>(v.hop_limit - 1), kProtoIcmp, from4, client4);
+  uint8_t* eth = ip - kEthHdrLen;
+  std::memcpy(eth, macs, sizeof macs);
+  store_be16(eth + 12, kEtherTypeIpv4);
+  r.verdict = Nat64Verdict::ok;
+  r.shift = static_cast<int32_t>(eth - frame);
+  r.len = static_cast<uint16_t>(kEthHdrLen + kIpv4HdrLen + icmp_len);
   return r;
 }
 

@@ -48,6 +48,25 @@ Nat64Result nat64_6to4(uint8_t* frame, const Ipv6View& v, Ipv4 src, Ipv4 dst, ui
 // dport is the destination port, or the echo identifier, of the binding.
 Nat64Result nat64_4to6(uint8_t* frame, const ParsedPacket& pp, const Ipv6& src, const Ipv6& dst, uint16_t dport);
 
+// NAT46 (docs/ipv6.md § NAT46; RFC 7915 § 5.2-5.3): an ICMPv6 error `v`
+// (parsed from `frame`) about a packet this router translated from IPv4 (the
+// inner IPv6 packet went from the client's IPv6 source to the server) ->
+// the ICMPv4 error about the IPv4 packet the client sent: outer header from
+// `from4` to `client4` (TTL = hop limit - 1), inner IPv4 header from
+// `client4` to `server4` with the inner hop limit as TTL (ports unchanged:
+// NAT46 does not translate them), the inner transport checksum moved from
+// the IPv6 pseudo-header to the IPv4 one (an inner ICMPv6 echo request
+// becomes an ICMP one, whose checksum has no pseudo-header), Packet Too Big
+// -> Fragmentation Needed with the MTU - 20 (at most `v4_link_mtu`), a
+// Parameter Problem's pointer mapped; the whole at most kNat46IcmpMax bytes
+// of IPv4. In place: the result starts later in the frame. `unsupported`:
+// no translation (an informational or untranslatable type, an inner packet
+// that is not TCP, UDP or an echo request without extension headers, or
+// shorter than its IPv6 header and 8 bytes).
+inline constexpr uint16_t kNat46IcmpMax = 576;  // RFC 1812 § 4.3.2.3
+Nat64Result nat46_icmp6_error_to4(uint8_t* frame, const Ipv6View& v, Ipv4 from4, Ipv4 client4, Ipv4 server4,
+                                  uint32_t v4_link_mtu, uint16_t ip_id);
+
 // TCP/UDP/ICMPv6 checksum with the IPv6 pseudo-header (checksum field taken as zero).
 uint16_t l4_checksum6(const Ipv6& src, const Ipv6& dst, uint8_t proto, const uint8_t* l4, uint32_t len);
 

@@ -38,11 +38,13 @@ TEST(Nat64Config, TheTestRouterIsValid) { EXPECT_EQ(errors(nat64_config()), "");
 TEST(Nat64Config, PrefixMustBeAnRfc6052Prefix) {
   EXPECT_EQ(errors(with([](config::Config& c) { nat(c).set_prefix("2001:db8:64::/96"); })), "");
   EXPECT_EQ(errors(with([](config::Config& c) { nat(c).set_prefix("2001:db9::/32"); })), "");
+  // RFC 6052 § 2.4's /64 example: byte 7 is the prefix's, the u octet (byte 8) comes after it.
+  EXPECT_EQ(errors(with([](config::Config& c) { nat(c).set_prefix("2001:db8:122:344::/64"); })), "");
   EXPECT_TRUE(has_error(with([](config::Config& c) { nat(c).set_prefix("2001:db8:64::/80"); }),
                         "services[0].nat64.prefix", "length /80 is not one RFC 6052 allows"));
   EXPECT_TRUE(has_error(with([](config::Config& c) { nat(c).set_prefix("64:ff9b::1/96"); }), "services[0].nat64.prefix",
                         "bits set past its length"));
-  EXPECT_TRUE(has_error(with([](config::Config& c) { nat(c).set_prefix("2001:db8:0:1ff::/64"); }),
+  EXPECT_TRUE(has_error(with([](config::Config& c) { nat(c).set_prefix("2001:db8:0:0:ff00::/96"); }),
                         "services[0].nat64.prefix", "bits 64-71"));
   EXPECT_TRUE(has_error(with([](config::Config& c) { nat(c).set_prefix("64:ff9b::"); }), "services[0].nat64.prefix",
                         "not an IPv6 prefix"));
