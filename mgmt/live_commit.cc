@@ -70,6 +70,10 @@ std::vector<ConfigError> ConfigStore::restart_only(const config::Config& next) c
         errs.push_back({"services[" + std::to_string(i) + "].nat64",
                         "the first NAT64 service needs a restart of waypointd (the workers allocate NAT64 tables at "
                         "start only when a service uses NAT64)"});
+  for (int i = 0; i < next.services_size(); ++i)
+    if (next.services(i).has_nat46())
+      errs.push_back({"services[" + std::to_string(i) + "].nat46",
+                      "NAT46 translation is not built into the workers yet (docs/ipv6.md § NAT46)"});
   if (config_.mgmt().listen() != next.mgmt().listen()) errs.push_back({"mgmt.listen", "changes need a restart"});
   // The REST server's TLS context and limits are set up once at start; its
   // tokens follow commits (rest_auth.h LiveAccess).
