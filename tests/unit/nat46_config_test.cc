@@ -15,15 +15,10 @@ namespace {
 
 using namespace test;
 
-std::string errors(const config::Config& c) {
-  std::string out;
-  for (const auto& e : mgmt::validate_config(c)) out += e.path + ": " + e.message + "\n";
-  return out;
-}
-
+std::string errors(const config::Config& c) { return config_errors(c); }
+// As has_config_error, and a failure naming what validation said instead.
 bool has_error(const config::Config& c, const std::string& path, const std::string& text) {
-  for (const auto& e : mgmt::validate_config(c))
-    if (e.path == path && e.message.find(text) != std::string::npos) return true;
+  if (has_config_error(c, path, text)) return true;
   ADD_FAILURE() << "no error at " << path << " with \"" << text << "\" in:\n" << errors(c);
   return false;
 }

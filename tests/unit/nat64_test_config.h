@@ -5,6 +5,9 @@
 //     -- gateway 172.16.0.254 -- internet (8.8.4.4 and the rest of 0.0.0.0/0)
 #pragma once
 
+#include <string>
+
+#include "mgmt/config_load.h"
 #include "tests/unit/svr_harness.h"
 
 namespace wp::test {
@@ -27,6 +30,20 @@ inline config::Config nat64_config() {
   s->mutable_nat64()->add_pool("172.16.0.64");
   add_policy(c, "v6", "v4", "");  // none for guest6: denied
   return c;
+}
+
+// Every validation error of `c`, a line each ("path: message").
+inline std::string config_errors(const config::Config& c) {
+  std::string out;
+  for (const auto& e : mgmt::validate_config(c)) out += e.path + ": " + e.message + "\n";
+  return out;
+}
+
+// Whether validation reports an error at `path` whose message contains `text`.
+inline bool has_config_error(const config::Config& c, const std::string& path, const std::string& text) {
+  for (const auto& e : mgmt::validate_config(c))
+    if (e.path == path && e.message.find(text) != std::string::npos) return true;
+  return false;
 }
 
 }  // namespace wp::test
