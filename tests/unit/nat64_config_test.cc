@@ -12,7 +12,6 @@ namespace {
 
 using namespace test;
 
-
 template <class Edit>
 config::Config with(Edit edit) {
   config::Config c = nat64_config();
@@ -30,49 +29,49 @@ TEST(Nat64Config, PrefixMustBeAnRfc6052Prefix) {
   // RFC 6052 § 2.4's /64 example: byte 7 is the prefix's, the u octet (byte 8) comes after it.
   EXPECT_EQ(config_errors(with([](config::Config& c) { nat(c).set_prefix("2001:db8:122:344::/64"); })), "");
   EXPECT_TRUE(has_config_error(with([](config::Config& c) { nat(c).set_prefix("2001:db8:64::/80"); }),
-                        "services[0].nat64.prefix", "length /80 is not one RFC 6052 allows"));
-  EXPECT_TRUE(has_config_error(with([](config::Config& c) { nat(c).set_prefix("64:ff9b::1/96"); }), "services[0].nat64.prefix",
-                        "bits set past its length"));
+                               "services[0].nat64.prefix", "length /80 is not one RFC 6052 allows"));
+  EXPECT_TRUE(has_config_error(with([](config::Config& c) { nat(c).set_prefix("64:ff9b::1/96"); }),
+                               "services[0].nat64.prefix", "bits set past its length"));
   EXPECT_TRUE(has_config_error(with([](config::Config& c) { nat(c).set_prefix("2001:db8:0:0:ff00::/96"); }),
-                        "services[0].nat64.prefix", "bits 64-71"));
-  EXPECT_TRUE(has_config_error(with([](config::Config& c) { nat(c).set_prefix("64:ff9b::"); }), "services[0].nat64.prefix",
-                        "not an IPv6 prefix"));
+                               "services[0].nat64.prefix", "bits 64-71"));
+  EXPECT_TRUE(has_config_error(with([](config::Config& c) { nat(c).set_prefix("64:ff9b::"); }),
+                               "services[0].nat64.prefix", "not an IPv6 prefix"));
   EXPECT_TRUE(has_config_error(with([](config::Config& c) { nat(c).set_prefix("2001:db8:1::/96"); }),
-                        "services[0].nat64.prefix", "overlaps lan's IPv6 prefix 2001:db8:1::/64"));
+                               "services[0].nat64.prefix", "overlaps lan's IPv6 prefix 2001:db8:1::/64"));
 }
 
 TEST(Nat64Config, PoolIsInTheInterfaceSubnetAndNobodyElses) {
   EXPECT_TRUE(has_config_error(with([](config::Config& c) { nat(c).clear_pool(); }), "services[0].nat64.pool",
-                        "at least one IPv4 address"));
-  EXPECT_TRUE(has_config_error(with([](config::Config& c) { nat(c).set_pool(0, "172.17.0.64"); }), "services[0].nat64.pool[0]",
-                        "not in wan0's subnet 172.16.0.0/24"));
-  EXPECT_TRUE(has_config_error(with([](config::Config& c) { nat(c).set_pool(0, "172.16.0.1"); }), "services[0].nat64.pool[0]",
-                        "already an address of this router"));
+                               "at least one IPv4 address"));
+  EXPECT_TRUE(has_config_error(with([](config::Config& c) { nat(c).set_pool(0, "172.17.0.64"); }),
+                               "services[0].nat64.pool[0]", "not in wan0's subnet 172.16.0.0/24"));
+  EXPECT_TRUE(has_config_error(with([](config::Config& c) { nat(c).set_pool(0, "172.16.0.1"); }),
+                               "services[0].nat64.pool[0]", "already an address of this router"));
   EXPECT_TRUE(has_config_error(with([](config::Config& c) { nat(c).set_pool(0, "172.16.0.255"); }),
-                        "services[0].nat64.pool[0]", "broadcast"));
-  EXPECT_TRUE(has_config_error(with([](config::Config& c) { nat(c).set_pool(0, "172.16.0"); }), "services[0].nat64.pool[0]",
-                        "not an IPv4 address"));
-  EXPECT_TRUE(has_config_error(with([](config::Config& c) { nat(c).add_pool("172.16.0.64"); }), "services[0].nat64.pool[1]",
-                        "listed twice"));
+                               "services[0].nat64.pool[0]", "broadcast"));
+  EXPECT_TRUE(has_config_error(with([](config::Config& c) { nat(c).set_pool(0, "172.16.0"); }),
+                               "services[0].nat64.pool[0]", "not an IPv4 address"));
+  EXPECT_TRUE(has_config_error(with([](config::Config& c) { nat(c).add_pool("172.16.0.64"); }),
+                               "services[0].nat64.pool[1]", "listed twice"));
   EXPECT_TRUE(has_config_error(with([](config::Config& c) {
-                          for (int i = 0; i < 16; ++i) nat(c).add_pool("172.16.0." + std::to_string(100 + i));
-                        }),
-                        "services[0].nat64.pool", "at most 16"));
+                                 for (int i = 0; i < 16; ++i) nat(c).add_pool("172.16.0." + std::to_string(100 + i));
+                               }),
+                               "services[0].nat64.pool", "at most 16"));
   EXPECT_TRUE(has_config_error(
       with([](config::Config& c) { c.mutable_router()->mutable_wan(0)->add_waypoint_addresses("172.16.0.64"); }),
       "services[0].nat64.pool[0]", "already an address"));
 }
 
 TEST(Nat64Config, InterfaceAndExclusions) {
-  EXPECT_TRUE(
-      has_config_error(with([](config::Config& c) { nat(c).clear_interface(); }), "services[0].nat64.interface", "required"));
-  EXPECT_TRUE(has_config_error(with([](config::Config& c) { nat(c).set_interface("wan9"); }), "services[0].nat64.interface",
-                        "not an interface name"));
+  EXPECT_TRUE(has_config_error(with([](config::Config& c) { nat(c).clear_interface(); }), "services[0].nat64.interface",
+                               "required"));
+  EXPECT_TRUE(has_config_error(with([](config::Config& c) { nat(c).set_interface("wan9"); }),
+                               "services[0].nat64.interface", "not an interface name"));
   EXPECT_TRUE(has_config_error(with([](config::Config& c) { c.mutable_services(0)->set_next_peer("r2"); }),
-                        "services[0].nat64", "not a peer"));
-  EXPECT_TRUE(
-      has_config_error(with([](config::Config& c) { c.mutable_services(0)->mutable_breakout()->set_interface("wan0"); }),
-                "services[0].nat64", "either nat64 or breakout"));
+                               "services[0].nat64", "not a peer"));
+  EXPECT_TRUE(has_config_error(
+      with([](config::Config& c) { c.mutable_services(0)->mutable_breakout()->set_interface("wan0"); }),
+      "services[0].nat64", "either nat64 or breakout"));
   // A second NAT64 service shares the first one's pool and interface.
   auto second = [](const char* pool) {
     return with([pool](config::Config& c) {
@@ -87,10 +86,12 @@ TEST(Nat64Config, InterfaceAndExclusions) {
 }
 
 TEST(Nat64Config, TenantIpv6Prefixes) {
-  EXPECT_TRUE(has_config_error(with([](config::Config& c) { c.mutable_tenants(0)->set_ipv6_prefixes(0, "2001:db8:1::5/80"); }),
-                        "tenants[0].ipv6_prefixes[0]", "host bits set"));
-  EXPECT_TRUE(has_config_error(with([](config::Config& c) { c.mutable_tenants(0)->set_ipv6_prefixes(0, "10.0.0.0/8"); }),
-                        "tenants[0].ipv6_prefixes[0]", "not an IPv6 prefix"));
+  EXPECT_TRUE(
+      has_config_error(with([](config::Config& c) { c.mutable_tenants(0)->set_ipv6_prefixes(0, "2001:db8:1::5/80"); }),
+                       "tenants[0].ipv6_prefixes[0]", "host bits set"));
+  EXPECT_TRUE(
+      has_config_error(with([](config::Config& c) { c.mutable_tenants(0)->set_ipv6_prefixes(0, "10.0.0.0/8"); }),
+                       "tenants[0].ipv6_prefixes[0]", "not an IPv6 prefix"));
   // A tenant of IPv6 prefixes alone is a tenant.
   EXPECT_FALSE(has_config_error(nat64_config(), "tenants[0]", "needs"));
 }
