@@ -86,29 +86,40 @@ bool PuntInterfaces::create(const RouterModel& rm, rte_mempool* pool, std::strin
   return true;
 }
 
+// The vdev `device` (driver `driver`, `args`) as kernel interface `name`,
+// kept in `into` (from then on destroy() removes it), started with `mtu`,
+// carrying addr/prefix_len, IPv6 off.
+bool PuntInterfaces::create_kernel_port(std::vector<Tap>& into, const char* driver, const std::string& device,
+                                        const std::string& args, const std::string& name, uint16_t mtu, Ipv4 addr,
+                                        uint8_t prefix_len, rte_mempool* pool, std::string& error) {
+  if (if_nametoindex(name.c_str()) != 0)
+    return error = "a kernel interface of that name exists already (set router.punt.ifname_prefix)", false;
+  if (int rc = rte_vdev_init(device.c_str(), args.c_str()); rc != 0)
+    return error = std::string(driver) + " " + args + ": " + rte_strerror(-rc) +
+                   " (needs /dev/net/tun and CAP_NET_ADMIN)",
+           false;
+  uint16_t port = 0;
+  if (rte_eth_dev_get_port_by_name(device.c_str(), &port) != 0) {
+    rte_vdev_uninit(device.c_str());
+    return error = std::string(driver) + " created no port", false;
+  }
+  into.push_back({name, device, port});
+  if (!start_port(port, mtu, pool, error)) return false;
+  int ifindex = static_cast<int>(if_nametoindex(name.c_str()));
+  if (ifindex == 0) return error = "no kernel interface after start", false;
+  if (!linux_cp::add_ipv4_address(ifindex, addr, prefix_len, error)) return false;
+  disable_ipv6(name);
+  return true;
+}
+
 // A TUN device (DPDK's net_tun, the tap PMD without Ethernet): a tunnel is
 // point to point, so the kernel sends its packets without ARP for the peer.
 bool PuntInterfaces::create_tunnel(const TunnelModel& tm, const std::string& name, rte_mempool* pool,
                                    std::string& error) {
   const std::string device = "net_tun_wp" + std::to_string(tunnels_.size());
-  const std::string args = "iface=" + name;
-  const std::string what = "punt interface " + name + " (tunnel " + tm.name + "): ";
-  if (if_nametoindex(name.c_str()) != 0)
-    return error = what + "a kernel interface of that name exists already (set router.punt.ifname_prefix)", false;
-  if (int rc = rte_vdev_init(device.c_str(), args.c_str()); rc != 0)
-    return error = what + "net_tun " + args + ": " + rte_strerror(-rc) + " (needs /dev/net/tun and CAP_NET_ADMIN)",
-           false;
-  uint16_t port = 0;
-  if (rte_eth_dev_get_port_by_name(device.c_str(), &port) != 0) {
-    rte_vdev_uninit(device.c_str());
-    return error = what + "net_tun created no port", false;
-  }
-  tunnels_.push_back({name, device, port});  // from here destroy() removes it
-  if (!start_port(port, tm.mtu, pool, error)) return error = what + error, false;
-  int ifindex = static_cast<int>(if_nametoindex(name.c_str()));
-  if (ifindex == 0) return error = what + "no kernel interface after start", false;
-  if (!linux_cp::add_ipv4_address(ifindex, tm.addr, tm.subnet.len, error)) return error = what + error, false;
-  disable_ipv6(name);
+  if (!create_kernel_port(tunnels_, "net_tun", device, "iface=" + name, name, tm.mtu, tm.addr, tm.subnet.len, pool,
+                          error))
+    return error = "punt interface " + name + " (tunnel " + tm.name + "): " + error, false;
   std::fprintf(stderr, "waypointd: punt: tunnel %s is kernel interface %s (mtu %u)\n", tm.name.c_str(), name.c_str(),
                tm.mtu);
   return true;
@@ -118,23 +129,8 @@ bool PuntInterfaces::create_one(const InterfaceModel& in, const std::string& nam
                                 std::string& error) {
   const std::string device = "net_tap_wp" + std::to_string(taps_.size());
   const std::string args = "iface=" + name + ",mac=" + mac_text(in.mac);
-  const std::string what = "punt interface " + name + " (" + in.name + "): ";
-  if (if_nametoindex(name.c_str()) != 0)
-    return error = what + "a kernel interface of that name exists already (set router.punt.ifname_prefix)", false;
-  if (int rc = rte_vdev_init(device.c_str(), args.c_str()); rc != 0)
-    return error = what + "net_tap " + args + ": " + rte_strerror(-rc) + " (needs /dev/net/tun and CAP_NET_ADMIN)",
-           false;
-  uint16_t port = 0;
-  if (rte_eth_dev_get_port_by_name(device.c_str(), &port) != 0) {
-    rte_vdev_uninit(device.c_str());
-    return error = what + "net_tap created no port", false;
-  }
-  taps_.push_back({name, device, port});  // from here destroy() removes it
-  if (!start_port(port, in.mtu, pool, error)) return error = what + error, false;
-  int ifindex = static_cast<int>(if_nametoindex(name.c_str()));
-  if (ifindex == 0) return error = what + "no kernel interface after start", false;
-  if (!linux_cp::add_ipv4_address(ifindex, in.addr, in.subnet.len, error)) return error = what + error, false;
-  disable_ipv6(name);
+  if (!create_kernel_port(taps_, "net_tap", device, args, name, in.mtu, in.addr, in.subnet.len, pool, error))
+    return error = "punt interface " + name + " (" + in.name + "): " + error, false;
   quiet_kernel_side_of(in.port_id);
   std::fprintf(stderr, "waypointd: punt: %s is kernel interface %s (%s)\n", in.name.c_str(), name.c_str(),
                args.c_str());

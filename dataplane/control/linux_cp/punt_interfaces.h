@@ -69,6 +69,9 @@ class PuntInterfaces {
   bool create_one(const InterfaceModel& in, const std::string& name, rte_mempool* pool, std::string& error);
   bool create_tunnel(const TunnelModel& tm, const std::string& name, rte_mempool* pool, std::string& error);
   bool start_port(uint16_t port, uint16_t mtu, rte_mempool* pool, std::string& error);
+  bool create_kernel_port(std::vector<Tap>& into, const char* driver, const std::string& device,
+                          const std::string& args, const std::string& name, uint16_t mtu, Ipv4 addr,
+                          uint8_t prefix_len, rte_mempool* pool, std::string& error);
   std::vector<Tap> taps_;
   std::vector<Tap> tunnels_;  // by tunnel index; port_id kNoPort: no address, no interface
 };
