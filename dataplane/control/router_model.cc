@@ -6,6 +6,25 @@
 #include "dataplane/ip/packet.h"
 
 namespace wp {
+namespace {
+
+// Among the services whose `iface` member is set and that match (a, proto,
+// port), the one with the most specific IPv4 prefix holding `a`; kNone if none.
+template <class Iface>
+int longest_service(const RouterModel& m, Iface ServiceModel::*iface, Ipv4 a, uint8_t proto, uint16_t port) {
+  int best = kNone, best_len = -1;
+  for (size_t s = 0; s < m.services.size(); ++s) {
+    if (m.services[s].*iface == kNone || !m.service_matches(static_cast<int>(s), a, proto, port)) continue;
+    for (const auto& p : m.services[s].prefixes)
+      if (p.contains(a) && p.len > best_len) {
+        best = static_cast<int>(s);
+        best_len = p.len;
+      }
+  }
+  return best;
+}
+
+}  // namespace
 
 int RouterModel::tenant_for(Ipv4 src, int iface) const {
   for (const auto& tp : tenant_prefixes_)
@@ -51,16 +70,7 @@ int RouterModel::service_for(Ipv4 dst, uint8_t proto, uint16_t dport) const {
 // Most specific IPv4 prefix among the NAT46 services (service_for's rule).
 int RouterModel::nat46_service_for(Ipv4 dst, uint8_t proto, uint16_t dport) const {
   if (!nat46) return kNone;
-  int best = kNone, best_len = -1;
-  for (size_t s = 0; s < services.size(); ++s) {
-    if (services[s].nat46_iface == kNone || !service_matches(static_cast<int>(s), dst, proto, dport)) continue;
-    for (const auto& p : services[s].prefixes)
-      if (p.contains(dst) && p.len > best_len) {
-        best = static_cast<int>(s);
-        best_len = p.len;
-      }
-  }
-  return best;
+  return longest_service(*this, &ServiceModel::nat46_iface, dst, proto, dport);
 }
 
 // The NAT46 service whose source prefix holds dst and whose servers hold src
@@ -110,16 +120,7 @@ int RouterModel::nat64_service_for(const Ipv6& dst, uint8_t proto, uint16_t dpor
 }
 
 int RouterModel::nat64_service_for4(Ipv4 src, uint8_t proto, uint16_t sport) const {
-  int best = kNone, best_len = -1;
-  for (size_t s = 0; s < services.size(); ++s) {
-    if (services[s].nat64_iface == kNone || !service_matches(static_cast<int>(s), src, proto, sport)) continue;
-    for (const auto& p : services[s].prefixes)
-      if (p.contains(src) && p.len > best_len) {
-        best = static_cast<int>(s);
-        best_len = p.len;
-      }
-  }
-  return best;
+  return longest_service(*this, &ServiceModel::nat64_iface, src, proto, sport);
 }
 
 AppDecision RouterModel::app_decision(int tenant, int service, uint16_t app, uint16_t category) const {
