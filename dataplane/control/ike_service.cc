@@ -146,7 +146,15 @@ ike::Bytes IkeService::input(ike::CSpan payload, Ipv4 src, uint16_t sport, Ipv4 
     if (!in) return add(IkeServiceCounter::initiator_unmatched), ike::Bytes{};
     add(IkeServiceCounter::datagrams);
     const auto now = steady_clock::now();
+    const bool init_sent = in->initiator->state() == ike::InitiatorState::sa_init_sent;
     reply = in->initiator->handle(msg, now);
+    if (init_sent && in->initiator->nat_t()) {
+      add(IkeServiceCounter::initiator_nat_t);
+      if (in->initiator->sa()->nat_detected) add(IkeServiceCounter::initiator_nat_detected);
+    }
+    // Its own next request (not an answer to the peer's): from and to the
+    // SA's ports, which NAT-T may just have moved to 4500.
+    if (reply.size() > ike::kHeaderLen && !(reply[19] & ike::kFlagResponse)) queue(*in, std::exchange(reply, {}));
     check_initiator(*in, now);
   } else {
     add(IkeServiceCounter::datagrams);
@@ -245,7 +253,12 @@ void IkeService::check_initiator(Initiating& in, steady_clock::time_point now) {
 }
 
 void IkeService::queue(const Initiating& in, ike::Bytes request) {
-  outgoing_.push_back({in.local, peers_[in.peer].address, kIkePort, kIkePort, std::move(request)});
+  uint16_t port = kIkePort;
+  if (in.initiator && in.initiator->nat_t()) {
+    port = kIkeNattPort;
+    request.insert(request.begin(), 4, 0);  // the non-ESP marker (RFC 3948 § 2.2)
+  }
+  outgoing_.push_back({in.local, peers_[in.peer].address, port, port, std::move(request)});
 }
 
 void IkeService::sync_sas() {
