@@ -14,6 +14,7 @@ using namespace std::chrono;
 
 constexpr seconds kHalfOpenMax{30};
 constexpr minutes kCookieRotation{5};  // § 2.6: a cookie ages out within two periods
+constexpr seconds kNatKeepalive{20};    // RFC 3948 § 2.3's default
 
 std::string ike_suite_name(const ike::IkeSuite& s) {
   for (const char* n : {"aes256-sha256-modp2048", "aes256-sha256-ecp256", "aes256gcm16-prfsha256-ecp256"}) {
@@ -189,6 +190,12 @@ void IkeService::poll(steady_clock::time_point now) {
         // Our DPD (§ 2.4): tick() fails the SA as dead_peer when it stays unanswered.
         if (ike::Bytes l = in.initiator->liveness(now); !l.empty()) queue(in, std::move(l));
       }
+      const ike::Initiator* i = in.initiator.get();
+      if (i->state() == ike::InitiatorState::established && i->nat_local() && now - in.last_keepalive >= kNatKeepalive) {
+        in.last_keepalive = now;
+        add(IkeServiceCounter::initiator_keepalives);
+        outgoing_.push_back({in.local, peers_[in.peer].address, kIkeNattPort, kIkeNattPort, ike::Bytes{0xff}});
+      }
       const bool had = in.initiator != nullptr;
       check_initiator(in, now);
       changed |= had && !in.initiator;
@@ -216,6 +223,7 @@ void IkeService::start(Initiating& in, steady_clock::time_point now) {
   in.initiator = std::make_unique<ike::Initiator>(std::move(c), log_);
   in.local = src;
   in.up = false;
+  in.last_keepalive = now;
   in.schedule.started();
   ike::Bytes r = in.initiator->start(now);
   if (r.empty()) {  // no DH key: counted by the initiator, tried again later

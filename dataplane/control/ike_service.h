@@ -22,8 +22,10 @@
 // its answers to the peer's requests leave like the responder's, its own
 // requests are queued like the others. NAT-T (RFC 7296 § 2.23): once the
 // peer answered IKE_SA_INIT with NAT_DETECTION payloads, everything of that
-// SA leaves from and to UDP 4500 behind the non-ESP marker. Its Child SAs
-// join the table as the responder's do.
+// SA leaves from and to UDP 4500 behind the non-ESP marker; with a NAT in
+// front of us (its NAT_DETECTION_DESTINATION_IP hash is not of our
+// address) a 1-byte keepalive goes every 20 s (RFC 3948 § 2.3) to keep the
+// NAT's mapping. Its Child SAs join the table as the responder's do.
 //
 // Established Child SAs go through EspSaBook (ike/child_esp.h) into an
 // immutable EspSaTable published whole through `published`
@@ -79,7 +81,8 @@ inline constexpr uint16_t kIkePort = 500;
   X(initiate_no_route)  /* a start postponed: no route out of a WAN interface toward the peer */            \
   X(initiator_unmatched) /* a datagram without the Initiator flag that no SA we initiated has, dropped */   \
   X(initiator_nat_t)    /* SAs we initiated that moved IKE to UDP 4500 (the peer answered NAT_DETECTION) */ \
-  X(initiator_nat_detected) /* ... of which the NAT_DETECTION hashes showed a NAT on the path */
+  X(initiator_nat_detected) /* ... of which the NAT_DETECTION hashes showed a NAT on the path */          \
+  X(initiator_keepalives) /* NAT-T keepalives sent (RFC 3948 § 2.3): an SA we initiated, a NAT in front of us */
 
 enum class IkeServiceCounter : uint8_t {
 #define WP_X(n) n,
@@ -195,6 +198,7 @@ class IkeService {
     std::unique_ptr<ike::Initiator> initiator;  // the current attempt or SA
     Ipv4 local = 0;
     bool up = false;  // established seen (logged, backoff reset)
+    std::chrono::steady_clock::time_point last_keepalive{};  // behind a NAT: every 20 s
   };
   std::vector<Initiating> initiating_;
   std::vector<IkeDatagram> outgoing_;

@@ -479,7 +479,8 @@ TEST_F(IkeServiceInitiatorTest, NatTMovesIkeAuthAndLaterExchangesToPort4500) {
   // Our liveness check (DPD) after 30 s of silence: on 4500 too, and answered there.
   now += 31s;
   const auto dpd = poll();
-  ASSERT_EQ(dpd.size(), 1u);
+  ASSERT_EQ(dpd.size(), 1u);  // no NAT: no keepalive
+  EXPECT_EQ(counter(IkeServiceCounter::initiator_keepalives), 0u);
   EXPECT_EQ(dpd[0].sport, kIkeNattPort);
   EXPECT_EQ(dpd[0].dport, kIkeNattPort);
   EXPECT_EQ(Bytes(dpd[0].payload.begin(), dpd[0].payload.begin() + 4), Bytes(4, 0));
@@ -497,6 +498,18 @@ TEST_F(IkeServiceInitiatorTest, NatOnThePathIsDetectedAndCounted) {
   EXPECT_EQ(counter(IkeServiceCounter::initiator_nat_t), 1u);
   EXPECT_EQ(counter(IkeServiceCounter::initiator_nat_detected), 1u);
   EXPECT_EQ(status()["ike_sas"][0]["nat_detected"], true);
+  // Behind that NAT: a keepalive every 20 s (RFC 3948 § 2.3), 0xff on 4500, no marker.
+  using namespace std::chrono_literals;
+  now += 19s;
+  EXPECT_TRUE(poll().empty());
+  now += 1s;
+  const auto ka = poll();
+  ASSERT_EQ(ka.size(), 1u);
+  EXPECT_EQ(ka[0].sport, kIkeNattPort);
+  EXPECT_EQ(ka[0].dport, kIkeNattPort);
+  EXPECT_EQ(ka[0].dst, kSiteAddr);
+  EXPECT_EQ(ka[0].payload, Bytes{0xff});
+  EXPECT_EQ(counter(IkeServiceCounter::initiator_keepalives), 1u);
 }
 
 TEST_F(IkeServiceInitiatorTest, PeerWithoutNatDetectionKeepsIkeOnPort500) {
