@@ -223,6 +223,11 @@ wp_check "GET /api/v1/ipsec: site3's IKE SA on UDP 4500 at both ends" \
   test "$(jq_py '" ".join(s["local"] + " " + s["remote"] for s in d["ike_sas"] if s["peer"] == "site3")')" = \
   "172.16.0.2:4500 172.16.0.11:4500"
 wp_expect "r2 counts initiator_nat_t" "$(jq_py 'd["counters"]["initiator_nat_t"]')" -ge 1
+# Our NAT_DETECTION hashes against strongSwan's: its NAT_DETECTION_DESTINATION_IP
+# is the hash of our address and port as we compute it (no "NAT in front of
+# us"); its source hash is faked (kernel-libipsec forces UDP encapsulation).
+wp_check "r2's log: NAT-T, the hash of our address matches strongSwan's" \
+  grep -q "ike: 172.16.0.11:500: initiator: NAT-T, IKE moves to UDP 4500, NAT in front of the peer$" "$WP_TMP/r2.log"
 ctl ipsec >"$WP_TMP/ipsec-hub.txt"
 swan --list-sas --ike hub >"$WP_TMP/list-hub.out" 2>&1
 cat "$WP_TMP/list-hub.out"
