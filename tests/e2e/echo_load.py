@@ -11,7 +11,8 @@ run DST PORT TCP UDP STOPFILE EVENTS
     slot is late, not wrong: on a loaded host every reply can be later than
     that). Appends to EVENTS one line per echo gap over 0.3 s
     ("gap EPOCH_S MS KIND ID", EPOCH_S when the gap began) and per loss
-    ("lost EPOCH_S REASON KIND ID"). Ends when STOPFILE exists (or after
+    ("lost EPOCH_S REASON KIND ID", EPOCH_S when it broke: for a silence, the
+    last echo). Ends when STOPFILE exists (or after
     10 minutes); prints {"sessions": N, "lost": L, "max_gap_ms": G}.
 """
 import asyncio
@@ -44,10 +45,10 @@ class Session:
             self.events.write(f"gap {self.last:.3f} {int(gap * 1000)} {self.kind} {self.ident}\n")
         self.last = now
 
-    def lose(self, reason):
+    def lose(self, reason, since=None):
         if self.lost is None:
             self.lost = reason
-            self.events.write(f"lost {time.time():.3f} {reason} {self.kind} {self.ident}\n")
+            self.events.write(f"lost {since or time.time():.3f} {reason} {self.kind} {self.ident}\n")
 
 
 async def tcp_session(s, dst, port, stop):
@@ -60,7 +61,7 @@ async def tcp_session(s, dst, port, stop):
             try:
                 got = await asyncio.wait_for(r.readexactly(len(msg)), SILENCE - (time.time() - s.last))
             except asyncio.TimeoutError:
-                return s.lose("silence")
+                return s.lose("silence", s.last)
             s.echoed(got, msg)
             await asyncio.sleep(INTERVAL)
         w.close()
@@ -100,7 +101,7 @@ async def udp_session(s, dst, port, stop):
             except (asyncio.TimeoutError, OSError):
                 break
         if time.time() - s.last > SILENCE:
-            s.lose("silence")
+            s.lose("silence", s.last)
         await asyncio.sleep(max(0, deadline - time.time()))
     sock.close()
 

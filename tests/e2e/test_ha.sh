@@ -355,7 +355,9 @@ touch "$WP_TMP/echo-stop"
 for p in "${ECHO_PIDS[@]}"; do wp_wait_exit "$p" 15; done
 cat "$WP_TMP"/echo-10.2.0.1*.json
 # Per fault: sessions lost and the longest echo gap that began in its window.
-"$WP_PY" - "$WP_TMP/echo-events" <<'PY' | tee "$WP_TMP/echo-report"
+# The routers' drops go in the report's last lines too: a loss's cause.
+DROPS_NOW="ra: $(wp_nonzero_drops ra) | rb: $(wp_nonzero_drops rb)"
+"$WP_PY" - "$WP_TMP/echo-events" "$DROPS_NOW" <<'PY' | tee "$WP_TMP/echo-report"
 import sys
 faults, gaps, lost = [], [], []
 for f in open(sys.argv[1]):
@@ -373,8 +375,9 @@ for (t0, name), t1 in zip(faults, bounds):
     print(f"[{name}] sessions lost: {len(here)}, max gap: " + (f"{g} ms" if g else "< 300 ms (no longer gap)"))
 early = [why for t, why in lost if not faults or t < faults[0][0]]
 where += [f"before the first fault: {why}" for why in early]
-# One line (CI's summary keeps the 3 lines above a FAIL): which fault, why
+# One line (CI's summary keeps the 3 lines above a FAIL, drops included): which fault, why
 # (reason, kind t/u, session) and how long after the fault began.
+print("drops after the faults:", sys.argv[2])
 print("echo losses: " + ("; ".join(where[:12]) + (" ..." if len(where) > 12 else "") if where else "none"))
 print(f"echo sessions lost in all: {total + len(early)}")
 PY
