@@ -10,8 +10,8 @@ run DST PORT TCP UDP STOPFILE EVENTS
     echo (a UDP echo of an earlier line that comes back intact after its 0.2 s
     slot is late, not wrong: on a loaded host every reply can be later than
     that). Appends to EVENTS one line per echo gap over 0.3 s
-    ("gap EPOCH_S MS KIND ID", EPOCH_S when the gap began) and per loss
-    ("lost EPOCH_S REASON KIND ID", EPOCH_S when it broke: for a silence, the
+    ("gap EPOCH_S MS KIND ID DST", EPOCH_S when the gap began) and per loss
+    ("lost EPOCH_S REASON KIND ID DST", EPOCH_S when it broke: for a silence, the
     last echo). Ends when STOPFILE exists (or after
     10 minutes); prints {"sessions": N, "lost": L, "max_gap_ms": G}.
 """
@@ -26,8 +26,8 @@ INTERVAL, SILENCE, GAP = 0.2, 5.0, 0.3
 
 
 class Session:
-    def __init__(self, kind, ident, events):
-        self.kind, self.ident, self.events = kind, ident, events
+    def __init__(self, kind, ident, dst, events):
+        self.kind, self.ident, self.dst, self.events = kind, ident, dst, events
         self.seq, self.last = 0, time.time()
         self.max_gap, self.lost = 0.0, None
 
@@ -42,13 +42,13 @@ class Session:
         gap = now - self.last
         self.max_gap = max(self.max_gap, gap)
         if gap > GAP:
-            self.events.write(f"gap {self.last:.3f} {int(gap * 1000)} {self.kind} {self.ident}\n")
+            self.events.write(f"gap {self.last:.3f} {int(gap * 1000)} {self.kind} {self.ident} {self.dst}\n")
         self.last = now
 
     def lose(self, reason, since=None):
         if self.lost is None:
             self.lost = reason
-            self.events.write(f"lost {since or time.time():.3f} {reason} {self.kind} {self.ident}\n")
+            self.events.write(f"lost {since or time.time():.3f} {reason} {self.kind} {self.ident} {self.dst}\n")
 
 
 async def tcp_session(s, dst, port, stop):
@@ -109,7 +109,7 @@ async def udp_session(s, dst, port, stop):
 async def run(dst, port, ntcp, nudp, stopfile, events_path):
     stop = asyncio.Event()
     with open(events_path, "a", buffering=1) as events:
-        sessions = [Session("t", i, events) for i in range(ntcp)] + [Session("u", i, events) for i in range(nudp)]
+        sessions = [Session("t", i, dst, events) for i in range(ntcp)] + [Session("u", i, dst, events) for i in range(nudp)]
         tasks = [asyncio.create_task((tcp_session if s.kind == "t" else udp_session)(s, dst, port, stop))
                  for s in sessions]
         end = time.time() + 600
