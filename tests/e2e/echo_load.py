@@ -132,17 +132,40 @@ async def serve(addrs, port):
             pass
         w.close()
 
-    class Udp(asyncio.DatagramProtocol):
-        def connection_made(self, t):
-            self.t = t
+    def udp_echo(addr):
+        # One socket takes every UDP session's lines to ADDR (750/s). asyncio's
+        # datagram transport reads one datagram per wake-up: when this process
+        # waits for a CPU (stress-ng), the backlog outgrows the socket buffer
+        # (echoes lost) or, in a larger one, ages past the clients' 5 s (echoes
+        # too late): the harness's loss, not the routers'. So each wake-up
+        # drains the socket, in a buffer of 1 MiB (FORCE: above rmem_max).
+        sock = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+        for opt, fallback in ((getattr(socket, "SO_RCVBUFFORCE", 33), socket.SO_RCVBUF),
+                              (getattr(socket, "SO_SNDBUFFORCE", 32), socket.SO_SNDBUF)):
+            try:
+                sock.setsockopt(socket.SOL_SOCKET, opt, 1 << 20)
+            except OSError:
+                sock.setsockopt(socket.SOL_SOCKET, fallback, 1 << 20)
+        sock.bind((addr, port))
+        sock.setblocking(False)
 
-        def datagram_received(self, data, peer):
-            self.t.sendto(data, peer)
+        def ready():
+            for _ in range(4096):
+                try:
+                    data, peer = sock.recvfrom(2048)
+                except (BlockingIOError, InterruptedError):
+                    return
+                try:
+                    sock.sendto(data, peer)
+                except OSError:
+                    pass  # a full send buffer: that echo is lost, and the client counts it
+        loop.add_reader(sock.fileno(), ready)
+        return sock
 
-    loop = asyncio.get_running_loop()
+    loop, socks = asyncio.get_running_loop(), []
     for a in addrs:
         await asyncio.start_server(echo, a, port, backlog=1024)
-        await loop.create_datagram_endpoint(Udp, local_addr=(a, port))
+        socks.append(udp_echo(a))
     print(f"listening {addrs} {port}", flush=True)
     await asyncio.Event().wait()
 

@@ -356,7 +356,8 @@ for p in "${ECHO_PIDS[@]}"; do wp_wait_exit "$p" 15; done
 cat "$WP_TMP"/echo-10.2.0.1*.json
 # Per fault: sessions lost and the longest echo gap that began in its window.
 # The routers' drops go in the report's last lines too: a loss's cause.
-DROPS_NOW="ra: $(wp_nonzero_drops ra) | rb: $(wp_nonzero_drops rb)"
+udp_rcvbuf_errors() { wp_exec "$1" nstat -az UdpRcvbufErrors 2>/dev/null | awk '$1 == "UdpRcvbufErrors" {print $2}'; }
+DROPS_NOW="ra: $(wp_nonzero_drops ra) | rb: $(wp_nonzero_drops rb) | UDP receive buffer overflows: server $(udp_rcvbuf_errors s), client $(udp_rcvbuf_errors c)"
 "$WP_PY" - "$WP_TMP/echo-events" "$DROPS_NOW" <<'PY' | tee "$WP_TMP/echo-report"
 import sys
 faults, gaps, lost = [], [], []
