@@ -230,6 +230,8 @@ wp_expect "r2 counts initiator_nat_t" "$(jq_py 'd["counters"]["initiator_nat_t"]
 wp_check "r2's log: NAT-T, the hash of our address matches strongSwan's" \
   grep -q "ike: 172.16.0.11:500: initiator: NAT-T, IKE moves to UDP 4500, NAT in front of the peer$" "$WP_TMP/r2.log"
 ctl ipsec >"$WP_TMP/ipsec-hub.txt"
+wp_check "wpctl ipsec: r2 is the initiator of site3's IKE SA, on 172.16.0.11:4500" \
+  grep -Eq "^site3 +initiator +172\.16\.0\.11:4500 +ESTABLISHED " "$WP_TMP/ipsec-hub.txt"
 swan --list-sas --ike hub >"$WP_TMP/list-hub.out" 2>&1
 cat "$WP_TMP/list-hub.out"
 wp_check "strongSwan: hub ESTABLISHED, strongSwan the responder (its SPI is _r)" \
