@@ -14,7 +14,7 @@ using namespace std::chrono;
 
 constexpr seconds kHalfOpenMax{30};
 constexpr minutes kCookieRotation{5};  // § 2.6: a cookie ages out within two periods
-constexpr seconds kNatKeepalive{20};    // RFC 3948 § 2.3's default
+constexpr seconds kNatKeepalive{20};   // RFC 3948 § 2.3's default
 
 std::string ike_suite_name(const ike::IkeSuite& s) {
   for (const char* n : {"aes256-sha256-modp2048", "aes256-sha256-ecp256", "aes256gcm16-prfsha256-ecp256"}) {
@@ -191,7 +191,8 @@ void IkeService::poll(steady_clock::time_point now) {
         if (ike::Bytes l = in.initiator->liveness(now); !l.empty()) queue(in, std::move(l));
       }
       const ike::Initiator* i = in.initiator.get();
-      if (i->state() == ike::InitiatorState::established && i->nat_local() && now - in.last_keepalive >= kNatKeepalive) {
+      if (i->state() == ike::InitiatorState::established && i->nat_local() &&
+          now - in.last_keepalive >= kNatKeepalive) {
         in.last_keepalive = now;
         add(IkeServiceCounter::initiator_keepalives);
         outgoing_.push_back({in.local, peers_[in.peer].address, kIkeNattPort, kIkeNattPort, ike::Bytes{0xff}});
