@@ -70,8 +70,8 @@ void print_apps(const json& st) {
   std::printf("\n%-24s  %10s  %12s  %14s\n", "CATEGORY", "SESSIONS", "PACKETS", "BYTES");
   if (st.contains("categories"))
     for (const json& r : st["categories"])
-      std::printf("%-24s  %10llu  %12llu  %14llu\n", r.value("category", "").c_str(), n(r, "sessions"),
-                  n(r, "packets"), n(r, "bytes"));
+      std::printf("%-24s  %10llu  %12llu  %14llu\n", r.value("category", "").c_str(), n(r, "sessions"), n(r, "packets"),
+                  n(r, "bytes"));
   if (st.contains("counters")) {
     const json& c = st["counters"];
     std::printf("\nclassifier: %s classified, %s unknown, %s packets inspected, %s from TLV 35, %s denied\n",
@@ -168,8 +168,8 @@ void print_routes(const json& r) {
     std::string hops;
     for (const json& h : x.value("next_hops", json::array())) {
       const std::string gw = h.value("gateway", "");
-      hops += (hops.empty() ? "" : ", ") + (gw.empty() ? std::string("on-link") : gw) + " via " +
-              h.value("interface", "");
+      hops +=
+          (hops.empty() ? "" : ", ") + (gw.empty() ? std::string("on-link") : gw) + " via " + h.value("interface", "");
     }
     if (x.value("blackhole", false)) hops = "blackhole";
     std::printf("%-18s %-8s %4d %7llus  %s\n", x.value("prefix", "").c_str(), x.value("protocol", "").c_str(),
@@ -212,16 +212,26 @@ void print_ipsec(const json& d) {
     std::printf("no ipsec_peers configured\n");
     return;
   }
-  std::printf("IKE SAs\n%-10s %-21s %-12s %-16s %-16s %-29s %7s %8s\n", "PEER", "REMOTE", "STATE", "SPI_I", "SPI_R",
-              "PROPOSAL", "AGE", "LIFETIME");
+  // ROLE: ours in the SA (responder: the site started it; initiator: we did, ipsec_peers[].initiate).
+  std::printf("IKE SAs\n%-10s %-9s %-21s %-12s %-16s %-16s %-29s %7s %8s\n", "PEER", "ROLE", "REMOTE", "STATE", "SPI_I",
+              "SPI_R", "PROPOSAL", "AGE", "LIFETIME");
   const json none = json::array();
   const json& ike = d.contains("ike_sas") ? d["ike_sas"] : none;
   for (const json& x : ike)
-    std::printf("%-10s %-21s %-12s %-16s %-16s %-29s %6llus %7llus\n", x.value("peer", "").c_str(),
-                x.value("remote", "").c_str(), x.value("state", "").c_str(), x.value("spi_i", "").c_str(),
-                x.value("spi_r", "").c_str(), x.value("proposal", "").c_str(),
+    std::printf("%-10s %-9s %-21s %-12s %-16s %-16s %-29s %6llus %7llus\n", x.value("peer", "").c_str(),
+                x.value("role", "").c_str(), x.value("remote", "").c_str(), x.value("state", "").c_str(),
+                x.value("spi_i", "").c_str(), x.value("spi_r", "").c_str(), x.value("proposal", "").c_str(),
                 static_cast<unsigned long long>(x.value("age_s", 0ULL)),
                 static_cast<unsigned long long>(x.value("lifetime_s", 0ULL)));
+  // The peers we start IKE SAs to: where each attempt stands (only when some peer has initiate).
+  const json& initiating = d.contains("initiating") ? d["initiating"] : none;
+  if (!initiating.empty()) {
+    std::printf("\nInitiating\n%-10s %-16s %8s %12s\n", "PEER", "STATE", "FAILURES", "NEXT_TRY");
+    for (const json& x : initiating)
+      std::printf("%-10s %-16s %8llu %11llus\n", x.value("peer", "").c_str(), x.value("state", "").c_str(),
+                  static_cast<unsigned long long>(x.value("failures", 0ULL)),
+                  static_cast<unsigned long long>(x.value("next_attempt_s", 0ULL)));
+  }
   std::printf("\nChild SAs\n%-10s %-8s %-10s %-8s %-8s %-17s %7s %8s  %s\n", "PEER", "TUNNEL", "STATE", "SPI_IN",
               "SPI_OUT", "PROPOSAL", "AGE", "LIFETIME", "SELECTORS (local | remote)");
   const json& child = d.contains("child_sas") ? d["child_sas"] : none;

@@ -10,8 +10,9 @@ run DST PORT TCP UDP STOPFILE EVENTS
     echo (a UDP echo of an earlier line that comes back intact after its 0.2 s
     slot is late, not wrong: on a loaded host every reply can be later than
     that). Appends to EVENTS one line per echo gap over 0.3 s
-    ("gap EPOCH_S MS KIND ID", EPOCH_S when the gap began) and per loss
-    ("lost EPOCH_S REASON KIND ID"). Ends when STOPFILE exists (or after
+    ("gap EPOCH_S MS KIND ID DST", EPOCH_S when the gap began) and per loss
+    ("lost EPOCH_S REASON KIND ID DST", EPOCH_S when it broke: for a silence, the
+    last echo). Ends when STOPFILE exists (or after
     10 minutes); prints {"sessions": N, "lost": L, "max_gap_ms": G}.
 """
 import asyncio
@@ -25,8 +26,8 @@ INTERVAL, SILENCE, GAP = 0.2, 5.0, 0.3
 
 
 class Session:
-    def __init__(self, kind, ident, events):
-        self.kind, self.ident, self.events = kind, ident, events
+    def __init__(self, kind, ident, dst, events):
+        self.kind, self.ident, self.dst, self.events = kind, ident, dst, events
         self.seq, self.last = 0, time.time()
         self.max_gap, self.lost = 0.0, None
 
@@ -41,13 +42,13 @@ class Session:
         gap = now - self.last
         self.max_gap = max(self.max_gap, gap)
         if gap > GAP:
-            self.events.write(f"gap {self.last:.3f} {int(gap * 1000)} {self.kind} {self.ident}\n")
+            self.events.write(f"gap {self.last:.3f} {int(gap * 1000)} {self.kind} {self.ident} {self.dst}\n")
         self.last = now
 
-    def lose(self, reason):
+    def lose(self, reason, since=None):
         if self.lost is None:
             self.lost = reason
-            self.events.write(f"lost {time.time():.3f} {reason} {self.kind} {self.ident}\n")
+            self.events.write(f"lost {since or time.time():.3f} {reason} {self.kind} {self.ident} {self.dst}\n")
 
 
 async def tcp_session(s, dst, port, stop):
@@ -60,7 +61,7 @@ async def tcp_session(s, dst, port, stop):
             try:
                 got = await asyncio.wait_for(r.readexactly(len(msg)), SILENCE - (time.time() - s.last))
             except asyncio.TimeoutError:
-                return s.lose("silence")
+                return s.lose("silence", s.last)
             s.echoed(got, msg)
             await asyncio.sleep(INTERVAL)
         w.close()
@@ -100,7 +101,7 @@ async def udp_session(s, dst, port, stop):
             except (asyncio.TimeoutError, OSError):
                 break
         if time.time() - s.last > SILENCE:
-            s.lose("silence")
+            s.lose("silence", s.last)
         await asyncio.sleep(max(0, deadline - time.time()))
     sock.close()
 
@@ -108,7 +109,7 @@ async def udp_session(s, dst, port, stop):
 async def run(dst, port, ntcp, nudp, stopfile, events_path):
     stop = asyncio.Event()
     with open(events_path, "a", buffering=1) as events:
-        sessions = [Session("t", i, events) for i in range(ntcp)] + [Session("u", i, events) for i in range(nudp)]
+        sessions = [Session("t", i, dst, events) for i in range(ntcp)] + [Session("u", i, dst, events) for i in range(nudp)]
         tasks = [asyncio.create_task((tcp_session if s.kind == "t" else udp_session)(s, dst, port, stop))
                  for s in sessions]
         end = time.time() + 600
@@ -131,17 +132,40 @@ async def serve(addrs, port):
             pass
         w.close()
 
-    class Udp(asyncio.DatagramProtocol):
-        def connection_made(self, t):
-            self.t = t
+    def udp_echo(addr):
+        # One socket takes every UDP session's lines to ADDR (750/s). asyncio's
+        # datagram transport reads one datagram per wake-up: when this process
+        # waits for a CPU (stress-ng), the backlog outgrows the socket buffer
+        # (echoes lost) or, in a larger one, ages past the clients' 5 s (echoes
+        # too late): the harness's loss, not the routers'. So each wake-up
+        # drains the socket, in a buffer of 1 MiB (FORCE: above rmem_max).
+        sock = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+        for opt, fallback in ((getattr(socket, "SO_RCVBUFFORCE", 33), socket.SO_RCVBUF),
+                              (getattr(socket, "SO_SNDBUFFORCE", 32), socket.SO_SNDBUF)):
+            try:
+                sock.setsockopt(socket.SOL_SOCKET, opt, 1 << 20)
+            except OSError:
+                sock.setsockopt(socket.SOL_SOCKET, fallback, 1 << 20)
+        sock.bind((addr, port))
+        sock.setblocking(False)
 
-        def datagram_received(self, data, peer):
-            self.t.sendto(data, peer)
+        def ready():
+            for _ in range(4096):
+                try:
+                    data, peer = sock.recvfrom(2048)
+                except (BlockingIOError, InterruptedError):
+                    return
+                try:
+                    sock.sendto(data, peer)
+                except OSError:
+                    pass  # a full send buffer: that echo is lost, and the client counts it
+        loop.add_reader(sock.fileno(), ready)
+        return sock
 
-    loop = asyncio.get_running_loop()
+    loop, socks = asyncio.get_running_loop(), []
     for a in addrs:
         await asyncio.start_server(echo, a, port, backlog=1024)
-        await loop.create_datagram_endpoint(Udp, local_addr=(a, port))
+        socks.append(udp_echo(a))
     print(f"listening {addrs} {port}", flush=True)
     await asyncio.Event().wait()
 

@@ -3,6 +3,12 @@
 request log on stderr) without its start-up reverse DNS lookup. A PUT of any
 path is read to its end and answered with "LENGTH SHA256" of the body (nothing
 is stored): a client proves an upload arrived whole, to the last byte.
+A GET with "?rate=BYTES_PER_S" sends the file at that pace, one tenth of a
+second's worth at a time, each slice a tenth of a second after the previous one
+was taken by the socket: after a stall (a failover, a lost SYN) the transfer
+goes on at the same pace instead of catching up at line rate, as curl's
+--limit-rate (an average since the transfer began) does. A long transfer thus
+lasts at least size / rate seconds whatever happens on the path.
 
 usage: http_server.py ADDR PORT DIR [--tls CERT KEY]
 
@@ -15,8 +21,11 @@ import argparse
 import functools
 import hashlib
 import http.server
+import os
 import socketserver
 import ssl
+import time
+import urllib.parse
 
 ap = argparse.ArgumentParser()
 ap.add_argument("addr")
@@ -33,6 +42,28 @@ class Server(http.server.ThreadingHTTPServer):
 
 
 class Handler(http.server.SimpleHTTPRequestHandler):
+    def do_GET(self):
+        url = urllib.parse.urlsplit(self.path)
+        rate = urllib.parse.parse_qs(url.query).get("rate")
+        if not rate:
+            return super().do_GET()
+        path = self.translate_path(url.path)
+        try:
+            rate = int(rate[0])
+            f = open(path, "rb")
+        except (ValueError, OSError):
+            return self.send_error(404 if isinstance(rate, int) else 400)
+        with f:
+            self.send_response(200)
+            self.send_header("Content-Type", "application/octet-stream")
+            self.send_header("Content-Length", str(os.fstat(f.fileno()).st_size))
+            self.end_headers()
+            slice_len, due = max(1, rate // 10), time.monotonic()
+            while chunk := f.read(slice_len):
+                time.sleep(max(0.0, due - time.monotonic()))
+                self.wfile.write(chunk)
+                due = time.monotonic() + 0.1
+
     def do_PUT(self):
         left, digest = int(self.headers.get("Content-Length", 0)), hashlib.sha256()
         got = 0

@@ -156,8 +156,8 @@ session_hop() { sessions_json | "$WP_PY" "$CHECK" session-hops | awk -v p="$1" '
 hop_known() { WP_HOP=$(session_hop "$1"); [ -n "$WP_HOP" ]; }
 declare -A SLOW_PID SLOW_HOP
 slow_start() {  # PORT: a 3 MiB download at 400 KiB/s from source port PORT; waits for its session
-  wp_bg c "$WP_TMP/slow-$1.log" curl -sS --max-time 60 --local-port "$1" --limit-rate 400K \
-    -o "$WP_TMP/slow-$1.got" http://10.200.0.10/slow.bin
+  wp_bg c "$WP_TMP/slow-$1.log" curl -sS --max-time 60 --local-port "$1" \
+    -o "$WP_TMP/slow-$1.got" "http://10.200.0.10/slow.bin?rate=409600"
   SLOW_PID[$1]=$WP_BG_PID
   WP_PIDS+=("$WP_BG_PID")
   local WP_HOP=""
@@ -234,7 +234,7 @@ noroute0=$(wp_stat r2 drops.no_route)
 tcp_stats() {  # the server's retransmissions, tail loss probes and retransmissions the client reported as duplicates
   wp_exec srv nstat -az TcpRetransSegs TcpExtTCPLossProbes TcpExtTCPDSACKRecv | awk 'NR > 1 {printf "%s ", $2}'
 }
-wp_bg c "$WP_TMP/flow.log" curl -sS --max-time 90 --limit-rate 300K -o "$WP_TMP/flow.got" http://10.200.0.10/slow.bin
+wp_bg c "$WP_TMP/flow.log" curl -sS --max-time 90 -o "$WP_TMP/flow.got" "http://10.200.0.10/slow.bin?rate=307200"
 FLOW_PID=$WP_BG_PID; WP_PIDS+=("$FLOW_PID")
 flow_moving() { [ "$(stat -c %s "$WP_TMP/flow.got" 2>/dev/null || echo 0)" -gt 100000 ]; }
 wp_until 20 flow_moving

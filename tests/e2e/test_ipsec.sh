@@ -118,6 +118,7 @@ wp_check "strongSwan's ESP out SPI '$their_out' is r2's inbound SPI, INSTALLED i
   test -n "$our_in" -a "$our_in" = "$their_out"
 wp_check "strongSwan's ESP in SPI '$their_in' is r2's outbound SPI" test -n "$our_out" -a "$our_out" = "$their_in"
 wp_check "wpctl ipsec shows the same SPIs" grep -q "^site1 .*ipsec0 .*INSTALLED .*$our_in .*$our_out .*aes256gcm16" "$WP_TMP/ipsec.txt"
+wp_check "wpctl ipsec: r2 is the responder of the site's IKE SA" grep -Eq "^site1 +responder +172\.16\.0\.[0-9]+(:[0-9]+)? +ESTABLISHED " "$WP_TMP/ipsec.txt"
 wp_check "remote selector 0.0.0.0/0 narrowed to r2's 10.2.0.0/24 (and 169.254.10.0/30)" \
   grep -Eq "^ +remote +10\.2\.0\.0/24( 169\.254\.10\.0/30)?$" "$WP_TMP/list-sas.out"
 # 1b. the site's LAN through the tunnel: ESP opened and sealed by r2's workers.

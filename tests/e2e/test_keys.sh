@@ -41,7 +41,7 @@ PIDS="${WP_ROUTER_PID[r1]} ${WP_ROUTER_PID[r2]}"
 push() { wp_exec "$1" "$WPCTL" --url "http://127.0.0.1:$WP_MGMT_PORT" config push "$2" >>"$WP_TMP/push.out" 2>&1; }
 
 # --- a session keyed from version 1, running through the whole rotation
-wp_bg c "$WP_TMP/long-curl.out" curl -sS --max-time 80 --limit-rate 40k -o "$WP_TMP/long.bin" http://10.2.0.10/file.bin
+wp_bg c "$WP_TMP/long-curl.out" curl -sS --max-time 80 -o "$WP_TMP/long.bin" "http://10.2.0.10/file.bin?rate=40960"
 LONG=$WP_BG_PID
 WP_PIDS+=("$LONG")
 size_of() { stat -c %s "$1" 2>/dev/null || echo 0; }

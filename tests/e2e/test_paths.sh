@@ -127,7 +127,7 @@ wp_exec c curl -sS --max-time 60 --limit-rate 2M -H "Expect:" -T "$WP_TMP/up.bin
   http://10.2.0.10/up.bin 2>"$WP_TMP/curl-up.err" &
 UP_PID=$!
 WP_PIDS+=("$UP_PID")
-wp_exec c curl -sS --max-time 60 --limit-rate 500k -o "$WP_TMP/got-big.bin" http://10.2.0.10/big.bin \
+wp_exec c curl -sS --max-time 60 -o "$WP_TMP/got-big.bin" "http://10.2.0.10/big.bin?rate=512000" \
   2>"$WP_TMP/curl-big.err" &
 CURL_PID=$!
 WP_PIDS+=("$CURL_PID")
@@ -283,7 +283,7 @@ wp_expect "service without SLA stayed on mpls" "$(path_stat r1 mpls sessions_sta
 # --- live-traffic loss: the delay element now also drops 5 % of frames on mpls
 wp_check "delay element: 25 ms each way and 5 % loss on mpls" delay_set 2 25 5
 s_mpls=$(path_stat r1 mpls sessions_started)
-wp_exec c curl -sS --max-time 60 --limit-rate 400k -o /dev/null http://10.2.0.10/big.bin 2>/dev/null &
+wp_exec c curl -sS --max-time 60 -o /dev/null "http://10.2.0.10/big.bin?rate=409600" 2>/dev/null &
 LOSSY_PID=$!
 WP_PIDS+=("$LOSSY_PID")
 wp_check "the lossy transfer runs on mpls" wp_until 10 path_is r1 mpls sessions_started -ge $((s_mpls + 1))

@@ -34,7 +34,7 @@ refused() {  # the value of waypoint_mgmt_refused_total for reason $1
 }
 
 # --- a slow download through the routers, running during every attack
-wp_bg c "$WP_TMP/curl.log" curl -sS --max-time 120 --limit-rate 200k -o "$WP_TMP/got.bin" http://10.2.0.10/big.bin
+wp_bg c "$WP_TMP/curl.log" curl -sS --max-time 120 -o "$WP_TMP/got.bin" "http://10.2.0.10/big.bin?rate=204800"
 CURL_PID=$WP_BG_PID
 got_some() { [ "$(stat -c %s "$WP_TMP/got.bin" 2>/dev/null || echo 0)" -gt 65536 ]; }
 wp_check "the download is moving" wp_until 20 got_some

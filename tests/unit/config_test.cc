@@ -18,6 +18,7 @@
 #include <functional>
 
 #include "mgmt/config_load.h"
+#include "tests/unit/test_data.h"
 
 namespace wp::mgmt {
 namespace {
@@ -26,21 +27,7 @@ namespace fs = std::filesystem;
 
 constexpr const char* kKey = "00112233445566778899aabbccddeeff00112233445566778899aabbccddeeff";
 
-// tests/data, found by walking up from the working directory so the binary
-// runs from the build tree, ctest or the source root alike; then next to this
-// source file (CMake passes absolute paths) for out-of-tree build dirs.
-fs::path data_dir() {
-#ifdef WP_SOURCE_DIR
-  if (fs::exists(fs::path(WP_SOURCE_DIR) / "tests/data")) return fs::path(WP_SOURCE_DIR) / "tests/data";
-#endif
-  for (fs::path dir = fs::current_path(); !dir.empty(); dir = dir.parent_path()) {
-    if (fs::exists(dir / "tests/data/config")) return dir / "tests/data";
-    if (dir == dir.parent_path()) break;
-  }
-  const fs::path beside_source = fs::path(__FILE__).parent_path().parent_path() / "data";
-  if (fs::exists(beside_source / "config")) return beside_source;
-  return "../tests/data";
-}
+using test::data_dir;  // tests/unit/test_data.h
 
 std::string r1_path() { return (data_dir() / "config/r1.yaml").string(); }
 
@@ -899,7 +886,7 @@ TEST(ConfigValidate, InterfaceIpv6Addresses) {
   config::Interface* lan = c.mutable_router()->mutable_lan();
   config::Interface* wan = c.mutable_router()->mutable_wan(0);
   lan->add_ipv6_addresses("2001:db8:10::1/64");
-  lan->add_ipv6_addresses("2001:db8:10::2/64");  // a second address in the same prefix is fine
+  lan->add_ipv6_addresses("2001:db8:10::2/64");     // a second address in the same prefix is fine
   wan->add_ipv6_addresses("2001:db8:ffff::1/127");  // RFC 6164 point-to-point: ::0 of a /127 is a host
   wan->add_ipv6_addresses("2001:db8:fffe::/127");
   EXPECT_TRUE(validate_config(c).empty());

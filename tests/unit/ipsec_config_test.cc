@@ -12,6 +12,7 @@
 #include <fstream>
 
 #include "mgmt/config_load.h"
+#include "tests/unit/test_data.h"
 
 namespace wp::mgmt {
 namespace {
@@ -20,18 +21,7 @@ namespace fs = std::filesystem;
 
 constexpr const char* kPsk = "site1-psk-0123456789";
 
-fs::path data_dir() {
-  for (fs::path dir = fs::current_path(); !dir.empty(); dir = dir.parent_path()) {
-    if (fs::exists(dir / "tests/data/config")) return dir / "tests/data";
-    if (dir == dir.parent_path()) break;
-  }
-  return fs::path(__FILE__).parent_path().parent_path() / "data";
-}
-
-std::string r1_text() {
-  std::ifstream in(data_dir() / "config/r1.yaml");
-  return std::string(std::istreambuf_iterator<char>(in), {});
-}
+using test::r1_text;
 
 // One site at 172.16.0.50 (on wan0's link) and its tunnel; `peer` and
 // `tunnel` are spliced into the entries as extra YAML lines.
@@ -57,8 +47,8 @@ testing::AssertionResult HasError(const ConfigResult& r, const std::string& path
   for (const auto& e : r.errors) {
     if (e.path == path && e.message.find(text) != std::string::npos) return testing::AssertionSuccess();
   }
-  return testing::AssertionFailure() << "no error at \"" << path << "\" containing \"" << text
-                                     << "\"; got:\n" << r.error_text();
+  return testing::AssertionFailure() << "no error at \"" << path << "\" containing \"" << text << "\"; got:\n"
+                                     << r.error_text();
 }
 
 const std::string kPskLine = "    psk: " + std::string(kPsk) + "\n";
@@ -70,10 +60,10 @@ TEST(IpsecConfig, ValidSiteLoads) {
   EXPECT_EQ(r.config.ipsec_peers(0).psk(), kPsk);
   EXPECT_EQ(r.config.tunnels(0).peer(), "site1");
   ConfigResult full = load(kPskLine +
-                           "    ike_proposals: [aes256gcm16-prfsha256-ecp256]\n"
-                           "    esp_proposals: [aes256gcm16-esn, aes256-sha256]\n"
-                           "    ike_lifetime_s: 3600\n    child_lifetime_s: 1200\n    dpd_interval_s: 10\n"
-                           "    local_ts: [10.1.0.0/24]\n    remote_ts: [10.50.0.0/16]\n",
+                               "    ike_proposals: [aes256gcm16-prfsha256-ecp256]\n"
+                               "    esp_proposals: [aes256gcm16-esn, aes256-sha256]\n"
+                               "    ike_lifetime_s: 3600\n    child_lifetime_s: 1200\n    dpd_interval_s: 10\n"
+                               "    local_ts: [10.1.0.0/24]\n    remote_ts: [10.50.0.0/16]\n",
                            "    mtu: 1380\n");
   EXPECT_TRUE(full.ok()) << full.error_text();
 }
@@ -131,11 +121,11 @@ TEST(IpsecConfig, AddressMustBeReachableFromAWan) {
 }
 
 TEST(IpsecConfig, IdentitiesAreFqdnsAndRemoteIdsUnique) {
-  std::string text = r1_text() + site_yaml(kPskLine) +
-                     "  - name: ipsec1\n    peer: site2\n    tenant: branch\n";
+  std::string text = r1_text() + site_yaml(kPskLine) + "  - name: ipsec1\n    peer: site2\n    tenant: branch\n";
   text.replace(text.find("tunnels:"), 0,
                "  - name: site2\n    address: 172.16.0.51\n    local_id: \"head end\"\n"
-               "    remote_id: site1.example\n" + kPskLine);
+               "    remote_id: site1.example\n" +
+                   kPskLine);
   ConfigResult r = load_config_text(text);
   EXPECT_TRUE(HasError(r, "ipsec_peers[1].local_id", "without spaces"));
   EXPECT_TRUE(HasError(r, "ipsec_peers[1].remote_id", "remote_id of another IPsec peer"));
@@ -175,8 +165,9 @@ TEST(IpsecConfig, PskFileIsReadRelativeToTheConfig) {
 }
 
 TEST(IpsecConfig, ProposalsMustBeKnown) {
-  ConfigResult r = load(kPskLine + "    ike_proposals: [aes256-sha256-modp2048, 3des-md5-modp1024]\n"
-                                   "    esp_proposals: [aes128gcm16]\n");
+  ConfigResult r = load(kPskLine +
+                        "    ike_proposals: [aes256-sha256-modp2048, 3des-md5-modp1024]\n"
+                        "    esp_proposals: [aes128gcm16]\n");
   EXPECT_TRUE(HasError(r, "ipsec_peers[0].ike_proposals[1]", "unknown IKE proposal \"3des-md5-modp1024\""));
   EXPECT_TRUE(HasError(r, "ipsec_peers[0].esp_proposals[0]", "unknown ESP proposal"));
   EXPECT_EQ(r.errors.size(), 2u) << r.error_text();
@@ -226,7 +217,8 @@ TEST(IpsecConfig, TunnelAddress) {
   ASSERT_TRUE(ok.ok()) << ok.error_text();
   EXPECT_EQ(ok.config.tunnels(0).address(), "169.254.10.1/30");
   EXPECT_TRUE(load(kPskLine, "    address: 169.254.10.1/31\n").ok());
-  EXPECT_TRUE(HasError(load(kPskLine, "    address: 169.254.10.1\n"), "tunnels[0].address", "not an IPv4 address with a prefix"));
+  EXPECT_TRUE(HasError(load(kPskLine, "    address: 169.254.10.1\n"), "tunnels[0].address",
+                       "not an IPv4 address with a prefix"));
   EXPECT_TRUE(HasError(load(kPskLine, "    address: 169.254.10.0/30\n"), "tunnels[0].address", "network address"));
   EXPECT_TRUE(HasError(load(kPskLine, "    address: 169.254.10.3/30\n"), "tunnels[0].address", "broadcast address"));
   EXPECT_TRUE(HasError(load(kPskLine, "    address: 1.2.3.4/0\n"), "tunnels[0].address", "prefix length 0"));
@@ -238,7 +230,8 @@ TEST(IpsecConfig, TunnelAddress) {
                      "  - name: ipsec1\n    peer: site2\n    tenant: branch\n    address: 169.254.10.2/29\n";
   text.replace(text.find("tunnels:"), 0,
                "  - name: site2\n    address: 172.16.0.51\n    local_id: headend.example\n"
-               "    remote_id: site2.example\n" + kPskLine);
+               "    remote_id: site2.example\n" +
+                   kPskLine);
   ConfigResult two = load_config_text(text);
   EXPECT_TRUE(HasError(two, "tunnels[1].address", "overlaps tunnels[0].address (169.254.10.0/30)"));
   EXPECT_EQ(two.errors.size(), 1u) << two.error_text();

@@ -11,8 +11,8 @@
 #include <cstring>
 #include <vector>
 
-#include "dataplane/svr/metadata.h"
 #include "dataplane/ip/packet.h"
+#include "dataplane/svr/metadata.h"
 #include "offload/flow_probe.h"
 #include "offload/flow_rule.h"
 #include "tests/unit/eal_env.h"
@@ -48,6 +48,10 @@ struct Fixture {
     model.interfaces = {lan, wan};
     neighbors.learn(0, kClient, kClientMac.data());
     neighbors.learn(1, kPeerWan, kPeerMac.data());
+  }
+  // The rule for one direction of s, built against this router and its neighbors.
+  RuleBuildStatus rule(const Session& s, Dir d, FlowRule& r, const Timeouts& t = {}, void* context = nullptr) {
+    return build_flow_rule(s, d, model, neighbors, t, context, r);
   }
   // Ingress router: client -> server becomes own waypoint -> peer waypoint.
   static Session ingress(uint8_t proto) {
@@ -159,7 +163,7 @@ TEST(FlowRule, IngressUdpForwardIsSnatToTheWaypointPair) {
   Fixture f;
   Session s = Fixture::ingress(kProtoUdp);
   FlowRule r;
-  ASSERT_EQ(build_flow_rule(s, Dir::forward, f.model, f.neighbors, Timeouts{}, nullptr, r), RuleBuildStatus::ok);
+  ASSERT_EQ(f.rule(s, Dir::forward, r), RuleBuildStatus::ok);
   expect_rule(r, {kLan, kWan, s.original, s.out_fwd.tuple, kOwnWanMac, kPeerMac}, 60);
 }
 
@@ -167,7 +171,7 @@ TEST(FlowRule, IngressUdpReverseRestoresTheClientSide) {
   Fixture f;
   Session s = Fixture::ingress(kProtoUdp);
   FlowRule r;
-  ASSERT_EQ(build_flow_rule(s, Dir::reverse, f.model, f.neighbors, Timeouts{}, nullptr, r), RuleBuildStatus::ok);
+  ASSERT_EQ(f.rule(s, Dir::reverse, r), RuleBuildStatus::ok);
   expect_rule(r, {kWan, kLan, s.out_fwd.tuple.reversed(), s.original.reversed(), kOwnLanMac, kClientMac}, 60);
 }
 
@@ -177,8 +181,8 @@ TEST(FlowRule, IngressTcpBothDirectionsMatchOnlyPlainSegments) {
   Timeouts t;
   t.tcp_established_ms = 1800500;  // rounds up to whole seconds
   FlowRule fwd, rev;
-  ASSERT_EQ(build_flow_rule(s, Dir::forward, f.model, f.neighbors, t, nullptr, fwd), RuleBuildStatus::ok);
-  ASSERT_EQ(build_flow_rule(s, Dir::reverse, f.model, f.neighbors, t, nullptr, rev), RuleBuildStatus::ok);
+  ASSERT_EQ(f.rule(s, Dir::forward, fwd, t), RuleBuildStatus::ok);
+  ASSERT_EQ(f.rule(s, Dir::reverse, rev, t), RuleBuildStatus::ok);
   expect_rule(fwd, {kLan, kWan, s.original, s.out_fwd.tuple, kOwnWanMac, kPeerMac}, 1801);
   expect_rule(rev, {kWan, kLan, s.out_fwd.tuple.reversed(), s.original.reversed(), kOwnLanMac, kClientMac}, 1801);
 }
@@ -189,8 +193,8 @@ TEST(FlowRule, LastHopForwardIsDnatAndSnatBackToTheOriginal) {
   Timeouts t;
   t.udp_ms = 3000;
   FlowRule fwd, rev;
-  ASSERT_EQ(build_flow_rule(s, Dir::forward, f.model, f.neighbors, t, nullptr, fwd), RuleBuildStatus::ok);
-  ASSERT_EQ(build_flow_rule(s, Dir::reverse, f.model, f.neighbors, t, nullptr, rev), RuleBuildStatus::ok);
+  ASSERT_EQ(f.rule(s, Dir::forward, fwd, t), RuleBuildStatus::ok);
+  ASSERT_EQ(f.rule(s, Dir::reverse, rev, t), RuleBuildStatus::ok);
   // Forward: arrives peer -> own waypoint ports, leaves as the client's original packet.
   expect_rule(fwd, {kWan, kLan, s.out_rev.tuple.reversed(), s.original, kOwnLanMac, kClientMac}, 3);
   // Reverse: the server's reply leaves as own waypoint -> peer waypoint.
@@ -202,12 +206,10 @@ TEST(FlowRule, UnresolvedNextHopAndOtherProtocolsAreNotBuilt) {
   Session s = Fixture::ingress(kProtoUdp);
   s.out_fwd.next_hop = ip("172.16.0.99");
   FlowRule r;
-  EXPECT_EQ(build_flow_rule(s, Dir::forward, f.model, f.neighbors, Timeouts{}, nullptr, r),
-            RuleBuildStatus::neighbor_missing);
+  EXPECT_EQ(f.rule(s, Dir::forward, r), RuleBuildStatus::neighbor_missing);
   s = Fixture::ingress(kProtoUdp);
   s.original.proto = kProtoIcmp;
-  EXPECT_EQ(build_flow_rule(s, Dir::forward, f.model, f.neighbors, Timeouts{}, nullptr, r),
-            RuleBuildStatus::not_ipv4_l4);
+  EXPECT_EQ(f.rule(s, Dir::forward, r), RuleBuildStatus::not_ipv4_l4);
 }
 
 // --- the NIC model -----------------------------------------------------------
@@ -246,7 +248,7 @@ TEST(NicModel, UdpRuleRewritesByteExactlyWithValidChecksums) {
   Fixture f;
   Session s = Fixture::ingress(kProtoUdp);
   FlowRule r;
-  build_flow_rule(s, Dir::forward, f.model, f.neighbors, Timeouts{}, nullptr, r);
+  f.rule(s, Dir::forward, r);
   ModelRun run;
   rte_flow* h = run.install(r);
   auto in = Pkt().eth(kOwnLanMac, kClientMac).ipv4(kClient, kServer, 64).udp(40000, 5201).payload("hello").bytes();
@@ -266,7 +268,7 @@ TEST(NicModel, UdpWithoutChecksumStaysWithout) {
   Fixture f;
   Session s = Fixture::ingress(kProtoUdp);
   FlowRule r;
-  build_flow_rule(s, Dir::forward, f.model, f.neighbors, Timeouts{}, nullptr, r);
+  f.rule(s, Dir::forward, r);
   ModelRun run;
   run.install(r);
   run.send(kLan, Pkt().eth().ipv4(kClient, kServer).udp(40000, 5201).no_udp_checksum().payload("x").bytes());
@@ -284,7 +286,7 @@ TEST(NicModel, TcpReverseRuleRestoresAndLeavesControlSegmentsToSoftware) {
   Fixture f;
   Session s = Fixture::ingress(kProtoTcp);
   FlowRule r;
-  build_flow_rule(s, Dir::reverse, f.model, f.neighbors, Timeouts{}, nullptr, r);
+  f.rule(s, Dir::reverse, r);
   ModelRun run;
   run.install(r);
   auto from_peer = [](uint8_t flags) {
@@ -316,7 +318,7 @@ TEST(NicModel, CookieDataIsPuntedToSoftwareBeforeSessionRules) {
   Fixture f;
   Session s = Fixture::ingress(kProtoUdp);
   FlowRule r, punt;
-  build_flow_rule(s, Dir::reverse, f.model, f.neighbors, Timeouts{}, nullptr, r);
+  f.rule(s, Dir::reverse, r);
   build_cookie_punt_rule(kWan, kProtoUdp, punt);
   ModelRun run;
   run.install(r);
@@ -336,7 +338,7 @@ TEST(NicModel, ExpiringTtlAndUnmatchedPacketsGoToSoftware) {
   Fixture f;
   Session s = Fixture::ingress(kProtoUdp);
   FlowRule r;
-  build_flow_rule(s, Dir::forward, f.model, f.neighbors, Timeouts{}, nullptr, r);
+  f.rule(s, Dir::forward, r);
   ModelRun run;
   run.install(r);
   run.send(kLan, Pkt().eth().ipv4(kClient, kServer, 1).udp(40000, 5201).payload("x").bytes());
@@ -350,7 +352,7 @@ TEST(NicModel, DestroyedRuleStopsMatchingAndItsSlotIsReused) {
   Fixture f;
   Session s = Fixture::ingress(kProtoUdp);
   FlowRule r;
-  build_flow_rule(s, Dir::forward, f.model, f.neighbors, Timeouts{}, nullptr, r);
+  f.rule(s, Dir::forward, r);
   ModelRun run;
   auto pkt = Pkt().eth().ipv4(kClient, kServer).udp(40000, 5201).payload("x").bytes();
   for (int round = 0; round < 200; ++round) {  // more rounds than slots
@@ -376,7 +378,7 @@ TEST(NicModel, ManyRulesCoexistAndRemovalKeepsTheOthersReachable) {
     s.original.sport = static_cast<uint16_t>(1000 + i);
     s.out_rev.tuple = s.original.reversed();
     FlowRule r;
-    build_flow_rule(s, Dir::forward, f.model, f.neighbors, Timeouts{}, nullptr, r);
+    f.rule(s, Dir::forward, r);
     handles.push_back(run.install(r));
   }
   rte_flow_error e{};
@@ -395,7 +397,7 @@ TEST(NicModel, AgeReportsAnIdleRuleOnceAndTrafficKeepsItAlive) {
   t.udp_ms = 2000;
   FlowRule r;
   int context = 0;
-  build_flow_rule(s, Dir::forward, f.model, f.neighbors, t, &context, r);
+  f.rule(s, Dir::forward, r, t, &context);
   ModelRun run;
   run.install(r, 1000);
   auto pkt = Pkt().eth().ipv4(kClient, kServer).udp(40000, 5201).payload("x").bytes();
@@ -419,14 +421,14 @@ TEST(NicModel, RefusesWhatItDoesNotSupportLikeAPmd) {
   Fixture f;
   Session s = Fixture::ingress(kProtoUdp);
   FlowRule r;
-  build_flow_rule(s, Dir::forward, f.model, f.neighbors, Timeouts{}, nullptr, r);
+  f.rule(s, Dir::forward, r);
   test::test_pool();
   NicModel model(8);
   rte_flow_error e{};
   // An action the NIC does not have.
   rte_flow_action_mark mark{7};
   FlowRule bad;
-  build_flow_rule(s, Dir::forward, f.model, f.neighbors, Timeouts{}, nullptr, bad);
+  f.rule(s, Dir::forward, bad);
   bad.actions[6] = {RTE_FLOW_ACTION_TYPE_MARK, &mark};
   EXPECT_EQ(model.validate(kLan, &bad.attr, bad.items.data(), bad.actions.data(), &e), -ENOTSUP);
   EXPECT_EQ(e.type, RTE_FLOW_ERROR_TYPE_ACTION);

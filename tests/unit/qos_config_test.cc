@@ -7,31 +7,16 @@
 // substring.
 #include <gtest/gtest.h>
 
-#include <filesystem>
-#include <fstream>
-
 #include "dataplane/apps/catalog.h"
 #include "dataplane/control/router_model.h"
 #include "dataplane/crypto/hmac.h"
 #include "mgmt/config_load.h"
+#include "tests/unit/test_data.h"
 
 namespace wp::mgmt {
 namespace {
 
-namespace fs = std::filesystem;
-
-fs::path data_dir() {
-  for (fs::path dir = fs::current_path(); !dir.empty(); dir = dir.parent_path()) {
-    if (fs::exists(dir / "tests/data/config")) return dir / "tests/data";
-    if (dir == dir.parent_path()) break;
-  }
-  return fs::path(__FILE__).parent_path().parent_path() / "data";
-}
-
-std::string r1_text() {
-  std::ifstream in(data_dir() / "config/r1.yaml");
-  return std::string(std::istreambuf_iterator<char>(in), {});
-}
+using test::r1_text;
 
 const std::string kPort =
     "      qos:\n"
@@ -101,7 +86,8 @@ TEST(QosConfig, ClassOverridesAreChecked) {
   auto cls = [](const std::string& lines) {
     return load("      qos:\n        rate_kbps: 1000\n        classes:\n" + lines);
   };
-  EXPECT_TRUE(HasError(cls("          - name: gold\n"), "router.wan[0].qos.classes[0].name", "unknown QoS class \"gold\""));
+  EXPECT_TRUE(
+      HasError(cls("          - name: gold\n"), "router.wan[0].qos.classes[0].name", "unknown QoS class \"gold\""));
   EXPECT_TRUE(HasError(cls("          - name: voice\n          - name: voice\n"), "router.wan[0].qos.classes[1].name",
                        "listed twice"));
   EXPECT_TRUE(HasError(cls("          - name: video\n            burst_bytes: 4000\n"),
@@ -110,8 +96,8 @@ TEST(QosConfig, ClassOverridesAreChecked) {
                        "router.wan[0].qos.classes[0].priority", "\"strict\" or \"shared\""));
   EXPECT_TRUE(HasError(cls("          - name: video\n            priority: strict\n            weight: 3\n"),
                        "router.wan[0].qos.classes[0].weight", "a strict class has no weight"));
-  EXPECT_TRUE(HasError(cls("          - name: video\n            weight: 1001\n"), "router.wan[0].qos.classes[0].weight",
-                       "1..1000"));
+  EXPECT_TRUE(HasError(cls("          - name: video\n            weight: 1001\n"),
+                       "router.wan[0].qos.classes[0].weight", "1..1000"));
   EXPECT_TRUE(HasError(cls("          - name: bulk\n            queue_packets: 70000\n"),
                        "router.wan[0].qos.classes[0].queue_packets", "1..65536"));
   EXPECT_TRUE(cls("          - name: voice\n            priority: shared\n            weight: 7\n").ok());
@@ -120,10 +106,11 @@ TEST(QosConfig, ClassOverridesAreChecked) {
 TEST(QosConfig, DscpMapAndServiceClassNamesAreChecked) {
   EXPECT_TRUE(HasError(load(kPort, "qos:\n  dscp:\n    - name: platinum\n      value: 1\n"), "qos.dscp[0].name",
                        "unknown QoS class"));
-  EXPECT_TRUE(HasError(load(kPort, "qos:\n  dscp:\n    - name: voice\n      value: 64\n"), "qos.dscp[0].value",
-                       "not a DSCP"));
-  EXPECT_TRUE(HasError(load(kPort, "qos:\n  dscp:\n    - name: voice\n      value: 1\n    - name: voice\n      value: 2\n"),
-                       "qos.dscp[1].name", "listed twice"));
+  EXPECT_TRUE(
+      HasError(load(kPort, "qos:\n  dscp:\n    - name: voice\n      value: 64\n"), "qos.dscp[0].value", "not a DSCP"));
+  EXPECT_TRUE(
+      HasError(load(kPort, "qos:\n  dscp:\n    - name: voice\n      value: 1\n    - name: voice\n      value: 2\n"),
+               "qos.dscp[1].name", "listed twice"));
   EXPECT_TRUE(HasError(load(kPort, "", "    qos_class: realtime\n"), "services[0].qos_class",
                        "unknown QoS class \"realtime\""));
 }
@@ -230,7 +217,8 @@ TEST(QosConfig, ApplicationRulesGiveTheClassAndWinOverTheCategoryAndTheService) 
   auto m2 = RouterModel::build(voice_service.config, nullptr, nullptr, hmac, err);
   ASSERT_TRUE(m2) << err;
   EXPECT_EQ(m2->session_qos_class(0, app_id("DNS")), QosClass::voice);
-  EXPECT_EQ(m2->session_qos_class(0, ssh), QosClass::interactive) << "an application rule wins over the service's class";
+  EXPECT_EQ(m2->session_qos_class(0, ssh), QosClass::interactive)
+      << "an application rule wins over the service's class";
   EXPECT_EQ(m2->session_qos_class(1, 0), QosClass::best_effort) << "another service, no class";
   // Without rules nothing starts nDPI and the class is the service's.
   auto m3 = RouterModel::build(load(kPort, "", "    qos_class: video\n").config, nullptr, nullptr, hmac, err);
