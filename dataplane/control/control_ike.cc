@@ -5,7 +5,8 @@
 // do), from the address and port it was sent to. The service counts why a
 // datagram got no answer; the packet is dropped as `ike_unanswered`. The
 // requests of the peers we initiate to (ipsec_peers[].initiate) leave the
-// WAN interface the route to the peer takes, through send_ip (ARP).
+// WAN interface the route to the peer takes, through send_ip (ARP), from
+// and to the ports the service names (500, or 4500 after NAT-T's move).
 #include <rte_ether.h>
 
 #include <chrono>
@@ -35,7 +36,13 @@ void Control::ike_input(rte_mbuf* m, const ParsedPacket& pp, int iface) {
   const uint16_t udp_len = load_be16(d + pp.l4 + 4);
   if (udp_len < kUdpLen || pp.l4 + udp_len > pp.end) return drop(m, DropReason::parse_error);
   const ike::Bytes reply = ike_->input(ike::CSpan(d + pp.payload, udp_len - kUdpLen), pp.src, pp.sport, pp.dst, pp.dport);
-  if (reply.empty()) return drop(m, DropReason::ike_unanswered);
+  if (reply.empty()) {
+    // An answer to a request of ours whose next request the service queued
+    // (IKE_AUTH, maybe on 4500 now): sent at once, the datagram consumed.
+    if (!ike_->has_outgoing()) return drop(m, DropReason::ike_unanswered);
+    rte_pktmbuf_free(m);
+    return ike_send_outgoing();
+  }
   uint8_t dst_mac[6];
   std::memcpy(dst_mac, d + 6, 6);  // back to where it came from (the site or its router)
   rte_pktmbuf_free(m);
@@ -95,6 +102,10 @@ void Control::set_ike(IkeService* ike) {
 
 void Control::ike_poll() {
   ike_->poll(std::chrono::steady_clock::now());
+  ike_send_outgoing();
+}
+
+void Control::ike_send_outgoing() {
   for (const IkeDatagram& d : ike_->take_outgoing()) {
     const auto nh = ike_route(d.dst);
     if (!nh) {

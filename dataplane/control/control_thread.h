@@ -101,6 +101,7 @@ class Control {
   bool ike_wanted(const ParsedPacket& pp, int iface) const;
   void ike_input(rte_mbuf* m, const ParsedPacket& pp, int iface);
   void ike_poll();
+  void ike_send_outgoing();  // the IKE service's queued requests, out through send_ip
   rte_mbuf* ike_packet(Ipv4 src, Ipv4 dst, uint16_t sport, uint16_t dport, const std::vector<uint8_t>& payload);
   std::optional<NextHop> ike_route(Ipv4 peer) const;
   void kernel_frame(rte_mbuf* m, int iface);

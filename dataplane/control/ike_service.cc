@@ -14,6 +14,7 @@ using namespace std::chrono;
 
 constexpr seconds kHalfOpenMax{30};
 constexpr minutes kCookieRotation{5};  // § 2.6: a cookie ages out within two periods
+constexpr seconds kNatKeepalive{20};   // RFC 3948 § 2.3's default
 
 std::string ike_suite_name(const ike::IkeSuite& s) {
   for (const char* n : {"aes256-sha256-modp2048", "aes256-sha256-ecp256", "aes256gcm16-prfsha256-ecp256"}) {
@@ -146,7 +147,15 @@ ike::Bytes IkeService::input(ike::CSpan payload, Ipv4 src, uint16_t sport, Ipv4 
     if (!in) return add(IkeServiceCounter::initiator_unmatched), ike::Bytes{};
     add(IkeServiceCounter::datagrams);
     const auto now = steady_clock::now();
+    const bool init_sent = in->initiator->state() == ike::InitiatorState::sa_init_sent;
     reply = in->initiator->handle(msg, now);
+    if (init_sent && in->initiator->nat_t()) {
+      add(IkeServiceCounter::initiator_nat_t);
+      if (in->initiator->sa()->nat_detected) add(IkeServiceCounter::initiator_nat_detected);
+    }
+    // Its own next request (not an answer to the peer's): from and to the
+    // SA's ports, which NAT-T may just have moved to 4500.
+    if (reply.size() > ike::kHeaderLen && !(reply[19] & ike::kFlagResponse)) queue(*in, std::exchange(reply, {}));
     check_initiator(*in, now);
   } else {
     add(IkeServiceCounter::datagrams);
@@ -181,6 +190,13 @@ void IkeService::poll(steady_clock::time_point now) {
         // Our DPD (§ 2.4): tick() fails the SA as dead_peer when it stays unanswered.
         if (ike::Bytes l = in.initiator->liveness(now); !l.empty()) queue(in, std::move(l));
       }
+      const ike::Initiator* i = in.initiator.get();
+      if (i->state() == ike::InitiatorState::established && i->nat_local() &&
+          now - in.last_keepalive >= kNatKeepalive) {
+        in.last_keepalive = now;
+        add(IkeServiceCounter::initiator_keepalives);
+        outgoing_.push_back({in.local, peers_[in.peer].address, kIkeNattPort, kIkeNattPort, ike::Bytes{0xff}});
+      }
       const bool had = in.initiator != nullptr;
       check_initiator(in, now);
       changed |= had && !in.initiator;
@@ -208,6 +224,7 @@ void IkeService::start(Initiating& in, steady_clock::time_point now) {
   in.initiator = std::make_unique<ike::Initiator>(std::move(c), log_);
   in.local = src;
   in.up = false;
+  in.last_keepalive = now;
   in.schedule.started();
   ike::Bytes r = in.initiator->start(now);
   if (r.empty()) {  // no DH key: counted by the initiator, tried again later
@@ -245,7 +262,12 @@ void IkeService::check_initiator(Initiating& in, steady_clock::time_point now) {
 }
 
 void IkeService::queue(const Initiating& in, ike::Bytes request) {
-  outgoing_.push_back({in.local, peers_[in.peer].address, kIkePort, kIkePort, std::move(request)});
+  uint16_t port = kIkePort;
+  if (in.initiator && in.initiator->nat_t()) {
+    port = kIkeNattPort;
+    request.insert(request.begin(), 4, 0);  // the non-ESP marker (RFC 3948 § 2.2)
+  }
+  outgoing_.push_back({in.local, peers_[in.peer].address, port, port, std::move(request)});
 }
 
 void IkeService::sync_sas() {

@@ -19,8 +19,13 @@
 // interface the route to it leaves) to UDP 500, resolving the next hop like
 // any packet it sends. Datagrams from the peer without the Initiator flag
 // (RFC 7296 § 3.1) belong to an SA we initiated and go to that initiator;
-// its answers leave like the responder's. Its Child SAs join the table as
-// the responder's do.
+// its answers to the peer's requests leave like the responder's, its own
+// requests are queued like the others. NAT-T (RFC 7296 § 2.23): once the
+// peer answered IKE_SA_INIT with NAT_DETECTION payloads, everything of that
+// SA leaves from and to UDP 4500 behind the non-ESP marker; with a NAT in
+// front of us (its NAT_DETECTION_DESTINATION_IP hash is not of our
+// address) a 1-byte keepalive goes every 20 s (RFC 3948 § 2.3) to keep the
+// NAT's mapping. Its Child SAs join the table as the responder's do.
 //
 // Established Child SAs go through EspSaBook (ike/child_esp.h) into an
 // immutable EspSaTable published whole through `published`
@@ -74,7 +79,10 @@ inline constexpr uint16_t kIkePort = 500;
   X(initiator_timeouts) /* SAs we initiated whose request got no answer after every try (or dead peer) */  \
   X(initiator_failures) /* SAs we initiated that were refused (proposal, AUTH, TS) or deleted by the peer */  \
   X(initiate_no_route)  /* a start postponed: no route out of a WAN interface toward the peer */            \
-  X(initiator_unmatched) /* a datagram without the Initiator flag that no SA we initiated has, dropped */
+  X(initiator_unmatched) /* a datagram without the Initiator flag that no SA we initiated has, dropped */   \
+  X(initiator_nat_t)    /* SAs we initiated that moved IKE to UDP 4500 (the peer answered NAT_DETECTION) */ \
+  X(initiator_nat_detected) /* ... of which the NAT_DETECTION hashes showed a NAT on the path */          \
+  X(initiator_keepalives) /* NAT-T keepalives sent (RFC 3948 § 2.3): an SA we initiated, a NAT in front of us */
 
 enum class IkeServiceCounter : uint8_t {
 #define WP_X(n) n,
@@ -117,8 +125,13 @@ class IkeService {
   // Timers: half-open IKE SAs (30 s), the cookie secret (5 min), retired
   // tables; the initiators' starts, retransmissions and liveness checks.
   void poll(std::chrono::steady_clock::time_point now);
-  // The requests poll() queued since the last call (control thread).
+  // The requests poll() or input() queued since the last call (control
+  // thread): input() queues an initiator's next request (IKE_AUTH after
+  // IKE_SA_INIT, the Delete after a rekey) rather than answering, since
+  // after NAT-T's move it leaves from and to port 4500, not where the
+  // answer came from.
   std::vector<IkeDatagram> take_outgoing() { return std::exchange(outgoing_, {}); }
+  bool has_outgoing() const { return !outgoing_.empty(); }
   // Set by Control before the first poll; without it nothing is initiated.
   void set_source(SourceFn f) { source_ = std::move(f); }
 
@@ -185,6 +198,7 @@ class IkeService {
     std::unique_ptr<ike::Initiator> initiator;  // the current attempt or SA
     Ipv4 local = 0;
     bool up = false;  // established seen (logged, backoff reset)
+    std::chrono::steady_clock::time_point last_keepalive{};  // behind a NAT: every 20 s
   };
   std::vector<Initiating> initiating_;
   std::vector<IkeDatagram> outgoing_;

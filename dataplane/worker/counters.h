@@ -133,7 +133,11 @@ namespace wp {
   X(nat64_in) /* IPv4 packets translated to IPv6 and sent */ \
   X(nat64_icmp_errors) /* ICMPv4 errors translated to ICMPv6 with their inner packet (of nat64_in) */ \
   X(nat64_bindings_created) \
-  X(nat64_bindings_expired)
+  X(nat64_bindings_expired) \
+  X(nat64_icmp6_time_exceeded) /* ICMPv6 Time Exceeded sent to a client: its packet's hop limit was <= 1 */ \
+  X(nat64_icmp6_too_big) /* ICMPv6 Packet Too Big sent to a client: its packet translated exceeds the IPv4 MTU */ \
+  X(nat64_icmp6_rate_limited) /* ICMPv6 errors not sent: over the worker's rate (Nat64Step::kIcmp6ErrorsPerSecond) */ \
+  X(nat64_icmp6_no_mbuf) /* ICMPv6 errors not sent: no mbuf for them */
 
 enum class Counter : uint8_t {
 #define WP_X(name) name,

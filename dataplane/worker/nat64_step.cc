@@ -5,6 +5,7 @@
 #include <cstring>
 
 #include "dataplane/ip/checksum.h"
+#include "dataplane/ip/icmp.h"
 #include "dataplane/ip/nat64.h"
 #include "dataplane/ip/nat64_packet.h"
 #include "dataplane/ip/packet_edit.h"
@@ -95,7 +96,10 @@ bool Nat64Step::input6(rte_mbuf* m, const Ipv6View& v, int iface) {
   if (tenant == kNone) return ctx_.drop(m, DropReason::nat64_no_tenant), true;
   if (rm.policy(tenant, svc) == kNone) return ctx_.drop(m, DropReason::nat64_policy_deny), true;
   if (v.frag.present && !v.frag.atomic) return ctx_.drop(m, DropReason::nat64_fragment), true;
-  if (v.hop_limit <= 1) return ctx_.drop(m, DropReason::nat64_hop_limit), true;
+  if (v.hop_limit <= 1) {  // RFC 7915 § 5.1: Time Exceeded (code 0, hop limit exceeded in transit)
+    icmp6_error(m, v, iface, kIcmp6TimeExceeded, 0, Counter::nat64_icmp6_time_exceeded);
+    return ctx_.drop(m, DropReason::nat64_hop_limit), true;
+  }
   adopt_model();
   Nat64Bindings::Made how;
   const Nat64Bindings::Binding* b = bindings_->outbound(v.src, v.sport, proto4, ctx_.now_ms, how);
@@ -110,8 +114,15 @@ bool Nat64Step::input6(rte_mbuf* m, const Ipv6View& v, int iface) {
   const FiveTuple out{b->v4, dst4, b->v4_port, proto4 == kProtoIcmp ? b->v4_port : v.dport, proto4};
   const auto nh = ctx_.route(dst4, symmetric_hash(out));
   if (!nh || nh->iface != s.nat64_iface) return ctx_.drop(m, DropReason::nat64_no_route), true;
-  if (kIpv4HdrLen + (v.end - v.l4) > rm.interfaces[static_cast<size_t>(nh->iface)].mtu)
+  const uint32_t mtu4 = rm.interfaces[static_cast<size_t>(nh->iface)].mtu;
+  if (static_cast<uint32_t>(kIpv4HdrLen + (v.end - v.l4)) > mtu4) {
+    // RFC 7915 § 5.1 (and § 6): Packet Too Big with the IPv4 MTU + 20, never below the IPv6 minimum.
+    // A packet already within that (IPv4 MTU below 1260) cannot be made smaller by the client: no error.
+    const uint32_t report = std::max<uint32_t>(kIpv6MinMtu, mtu4 + (kIpv6HdrLen - kIpv4HdrLen));
+    if (static_cast<uint32_t>(v.end - v.l3) > report)
+      icmp6_error(m, v, iface, kIcmp6PacketTooBig, report, Counter::nat64_icmp6_too_big);
     return ctx_.drop(m, DropReason::nat64_too_big), true;
+  }
   const Nat64Result r = nat64_6to4(d, v, b->v4, dst4, b->v4_port, ip_id_++);
   switch (r.verdict) {
     case Nat64Verdict::ok: break;
@@ -271,6 +282,23 @@ void Nat64Step::icmp_error4(rte_mbuf* m, const ParsedPacket& pp) {
   store_be16(icmp6 + 2, l4_checksum6(from6, client, kProtoIcmpv6, icmp6, payload));
   ctx_.counters->add(Counter::nat64_icmp_errors);
   send6(m, client);
+}
+
+// RFC 4443 § 2.2: from our address on the client's link (the one whose prefix holds it, else the
+// link-local); § 2.4 (e) and (f): never about an error or a multicast packet, at a limited rate.
+// The offending packet stays in `m` for the caller to drop by its reason.
+void Nat64Step::icmp6_error(rte_mbuf* m, const Ipv6View& v, int iface, uint8_t type, uint32_t rest, Counter sent) {
+  const uint8_t* d = pkt_data(m);
+  if (!icmp6_error_allowed(d, v)) return;
+  const InterfaceModel& in = ctx_.rm().interfaces[static_cast<size_t>(iface)];
+  const Ipv6 from = in.source6_for(v.src);
+  if (from.is_unspecified()) return;  // no IPv6 address on the link: nothing to speak from
+  if (!icmp6_rate_.take(ctx_.now_ms, kIcmp6ErrorsPerSecond, kIcmp6ErrorBurst))
+    return ctx_.counters->add(Counter::nat64_icmp6_rate_limited);
+  rte_mbuf* e = build_icmp6_error(m->pool, d + v.l3, static_cast<uint32_t>(v.end - v.l3), from, v.src, type, 0, rest);
+  if (!e) return ctx_.counters->add(Counter::nat64_icmp6_no_mbuf);
+  ctx_.counters->add(sent);
+  tx_.transmit6(e, iface);
 }
 
 void Nat64Step::send6(rte_mbuf* m, const Ipv6& client) {

@@ -22,7 +22,14 @@
 // with the MTU + 20, Time Exceeded, Parameter Problem) are translated with
 // their inner packet; echo requests to the pool are the control thread's.
 //
-// Every packet that is not sent is dropped with a nat64_* reason.
+// Every packet that is not sent is dropped with a nat64_* reason. The
+// dataplane answers two of those refusals to the client itself (RFC 7915
+// § 5.1, RFC 4443): a hop limit <= 1 with Time Exceeded, a packet whose
+// translation exceeds the IPv4 egress MTU with Packet Too Big (MTU = IPv4
+// MTU + 20, at least 1280), from our address on the client's link, quoting
+// what fits 1280 bytes, rate-limited per worker, never about an ICMPv6
+// error or a multicast packet. A policy refusal stays silent (deny by
+// default: no Destination Unreachable, docs/ipv6.md § NAT64).
 //
 // The bindings (~1.2 MB of heap a worker) are allocated by the constructor only when
 // the model published when the worker is created (the startup model) has a
@@ -40,6 +47,7 @@
 #include "dataplane/session/nat64_bindings.h"
 #include "dataplane/worker/context.h"
 #include "dataplane/worker/handoff.h"
+#include "dataplane/worker/rate_limit.h"
 #include "dataplane/worker/tx.h"
 
 namespace wp {
@@ -48,6 +56,9 @@ class Nat64Step {
  public:
   static constexpr uint32_t kBindings = 16384;   // per worker
   static constexpr uint32_t kExpireBudget = 64;  // binding slots swept per loop iteration
+  // ICMPv6 errors a worker sends clients (Time Exceeded, Packet Too Big), RFC 4443 § 2.4 (f).
+  static constexpr uint32_t kIcmp6ErrorsPerSecond = 100;
+  static constexpr uint32_t kIcmp6ErrorBurst = 20;
 
   Nat64Step(WorkerContext& ctx, Tx& tx, Handoff& handoff);
 
@@ -71,6 +82,8 @@ class Nat64Step {
   void adopt_model();
   void icmp_error4(rte_mbuf* m, const ParsedPacket& pp);
   void send6(rte_mbuf* m, const Ipv6& client);
+  // An ICMPv6 error about the packet in `m` (left as it is) to its source on `iface`, counted as `sent`.
+  void icmp6_error(rte_mbuf* m, const Ipv6View& v, int iface, uint8_t type, uint32_t rest, Counter sent);
 
   WorkerContext& ctx_;
   Tx& tx_;
@@ -78,6 +91,7 @@ class Nat64Step {
   std::unique_ptr<Nat64Bindings> bindings_;  // null: no NAT64 service at start
   const RouterModel* pool_of_ = nullptr;     // the model whose pool bindings_ has
   uint16_t ip_id_ = 0;
+  TokenBucket icmp6_rate_;  // the ICMPv6 errors this worker sends
 };
 
 }  // namespace wp

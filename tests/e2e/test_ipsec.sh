@@ -13,6 +13,10 @@
 #     IKE packets it did not answer as ike_unanswered only;
 #  4. a live commit that changes ipsec_peers is refused (restart needed);
 #  5. swanctl --terminate: r2's SAs are gone; r2 exits cleanly.
+#  6. (before 5) r2 initiates to site3 (`initiate: true`; charon's `hub`
+#     connection has no start_action, it only responds): the IKE SA comes up
+#     with role initiator, IKE_AUTH on UDP 4500 (NAT-T, charon's log and both
+#     ends' ports), site3's LAN pings 10.2.0.10 through it, counted both ways.
 # Between 1 and 2 (1b), ESP in r2's workers: the site's LAN (10.50.0.1, through
 # charon's ipsec0 TUN) pings and fetches 3 MiB (sha256) from 10.2.0.10 behind
 # r2 as tenant branch; a service without policy is dropped as policy_deny; a
@@ -39,6 +43,7 @@ wp_init ipsec-
 echo "== test_ipsec: IKE responder in waypointd against strongSwan, waypointd=$WAYPOINTD"
 PSK1=site1-psk-0123456789abcdef
 PSK2=site2-psk-fedcba9876543210
+PSK3=site3-psk-00112233445566778899
 KEY=$(wp_keygen)
 wp_gen_basic_configs "$WP_TMP" 1 "$KEY"
 cat >> "$WP_TMP/r2.yaml" <<YAML
@@ -47,9 +52,13 @@ ipsec_peers:
      ike_proposals: [aes256-sha256-modp2048], esp_proposals: [aes256gcm16], local_ts: [10.2.0.0/24, 169.254.10.0/30],
      remote_ts: [10.50.0.0/24, 169.254.10.0/30]}
   - {name: site2, address: 172.16.0.10, local_id: headend.example, remote_id: site2.example, psk: "$PSK2"}
+  - {name: site3, address: 172.16.0.11, local_id: headend.example, remote_id: site3.example, psk: "$PSK3",
+     initiate: true, ike_proposals: [aes256-sha256-modp2048], esp_proposals: [aes256gcm16],
+     local_ts: [10.2.0.0/24], remote_ts: [10.52.0.0/24]}
 tunnels:
   - {name: ipsec0, peer: site1, tenant: branch, address: 169.254.10.1/30}
   - {name: ipsec1, peer: site2, tenant: branch}
+  - {name: ipsec2, peer: site3, tenant: branch}
 YAML
 # The site's LAN (10.50.0.0/24) comes out of ipsec0 as tenant branch: ping (any
 # protocol to the server), web (wp_conf_common), not ssh (no policy); a
@@ -62,6 +71,7 @@ c["services"][0:0] = [{"name": "admin", "prefixes": ["10.2.0.10/32"], "protocol"
                       {"name": "site-any", "prefixes": ["10.2.0.10/32"], "protocol": "any"}]
 c["policies"].append({"tenant": "branch", "service": "site-any"})
 c.setdefault("routes", []).append({"prefix": "10.50.0.0/24", "interface": "ipsec0"})
+c["routes"].append({"prefix": "10.52.0.0/24", "interface": "ipsec2"})  # 6: site3, r2 initiates
 c["router"]["punt"] = {"enabled": True}  # 1c: the tunnel's kernel interface
 yaml.safe_dump(c, open(f, "w"), sort_keys=False)
 PY
@@ -72,6 +82,8 @@ wp_veth site s0 wan w9 && ip -n "$(wp_ns wan)" link set dev w9 master br0
 wp_exec site ip addr add 172.16.0.9/24 dev s0
 wp_exec site ip addr add 172.16.0.10/24 dev s0
 wp_exec site ip addr add 10.50.0.1/24 dev s0   # the site's LAN (charon's Child SA source)
+wp_exec site ip addr add 172.16.0.11/24 dev s0  # 6: site3, which only responds
+wp_exec site ip addr add 10.52.0.1/24 dev s0    # site3's LAN
 wp_exec site ip addr add 169.254.10.2/32 dev s0  # the site's end of ipsec0's /30 (1c)
 wp_pair_start 1
 URL=http://127.0.0.1:$WP_MGMT_PORT
@@ -86,10 +98,14 @@ mkdir -p "$SW"
     lan 10.50.0.0/24,169.254.10.2/32 0.0.0.0/0 aes256gcm16
   wp_swan_connection bad 172.16.0.10 172.16.0.2 aes256gcm16-prfsha256-ecp256 site2.example headend.example \
     lan2 10.51.0.0/24 0.0.0.0/0 aes256gcm16
+  # 6: no start_action: charon only responds, r2 initiates (ipsec_peers[].initiate).
+  wp_swan_connection hub 172.16.0.11 172.16.0.2 aes256-sha256-modp2048 site3.example headend.example \
+    lan3 10.52.0.0/24 10.2.0.0/24 aes256gcm16
   echo "}"
   echo "secrets {"
   wp_swan_secret site1 site1.example headend.example "$PSK1"
   wp_swan_secret site2 site2.example headend.example not-the-psk-of-site2
+  wp_swan_secret site3 site3.example headend.example "$PSK3"
   echo "}"
 } > "$SW/swanctl.conf"
 wp_check "charon's VICI socket is up" wp_charon_start site "$SW" "$WP_TMP/charon.log"
@@ -107,7 +123,7 @@ ctl -o json ipsec >"$WP_TMP/ipsec.json"
 ctl ipsec >"$WP_TMP/ipsec.txt"
 cat "$WP_TMP/ipsec.txt"
 jq_py() { "$WP_PY" -c "import json,sys; d=json.load(open(sys.argv[1])); print($1)" "$WP_TMP/ipsec.json"; }
-ours_ike=$(jq_py '" ".join(s["spi_i"] + "_i " + s["spi_r"] + "_r" for s in d["ike_sas"] if s["state"] == "ESTABLISHED")')
+ours_ike=$(jq_py '" ".join(s["spi_i"] + "_i " + s["spi_r"] + "_r" for s in d["ike_sas"] if s["state"] == "ESTABLISHED" and s["peer"] == "site1")')
 theirs_ike=$(awk '/^site: #/ {gsub(/\*/, ""); print $5 " " $6}' "$WP_TMP/list-sas.out")
 wp_check "the IKE SPIs strongSwan lists are r2's ($theirs_ike)" test -n "$ours_ike" -a "$ours_ike" = "$theirs_ike"
 our_in=$(jq_py '" ".join(c["spi_in"] for c in d["child_sas"] if c["state"] == "INSTALLED" and c["tunnel"] == "ipsec0")')
@@ -176,7 +192,7 @@ wp_check "charon: AUTHENTICATION_FAILED from waypointd" \
   grep -q "received AUTHENTICATION_FAILED notify error" "$WP_TMP/initiate-bad.out" "$WP_TMP/charon.log"
 ctl -o json ipsec >"$WP_TMP/ipsec.json"
 wp_expect "r2 counts authentication_failed" "$(jq_py 'd["refused"]["authentication_failed"]')" -eq 1
-wp_expect "site1's IKE SA untouched" "$(jq_py 'len([s for s in d["ike_sas"] if s["state"] == "ESTABLISHED"])')" -eq 1
+wp_expect "site1's IKE SA untouched" "$(jq_py 'len([s for s in d["ike_sas"] if s["state"] == "ESTABLISHED" and s["peer"] == "site1"])')" -eq 1
 wp_check "the refusal is logged with the site's address" grep -q "172.16.0.10:[0-9]*: authentication_failed" "$WP_TMP/r2.log"
 
 # 3. the router keeps forwarding; IKE drops only as ike_unanswered.
@@ -186,7 +202,8 @@ wp_check "curl through r1 -> r2 with IKE up" wp_fetch c http://10.2.0.10/file.bi
 # else (the router's not_for_us also counts unrelated frames on the segment).
 ctl -o json ipsec >"$WP_TMP/ipsec.json"
 sent=$(cat "$WP_TMP/initiate.out" "$WP_TMP/initiate-bad.out" | grep -c "sending packet: from .* to 172\.16\.0\.2\[")
-wp_expect "r2's IKE service got every IKE datagram the site sent ($sent)" "$(jq_py 'd["counters"]["datagrams"]')" -eq "$sent"
+# (The responder's `requests`: site3's answers to r2's requests go to r2's initiator.)
+wp_expect "r2's IKE responder got every IKE datagram the site sent ($sent)" "$(jq_py 'd["counters"]["requests"]')" -eq "$sent"
 echo "r2 drops.not_for_us: $(wp_stat r2 drops.not_for_us)"
 
 # 4. a live commit may not change ipsec_peers.
@@ -195,9 +212,58 @@ ctl config push "$WP_TMP/r2-changed.yaml" >"$WP_TMP/push.out" 2>&1; rc=$?
 wp_expect "wpctl config push changing ipsec_peers: refused" "$rc" -eq 1
 wp_check "the refusal names ipsec_peers and a restart" grep -q "ipsec_peers.*restart" "$WP_TMP/push.out"
 
+# 6. r2 initiates to site3 (ipsec_peers[].initiate; charon's `hub` only
+# responds): it started at r2's first poll (retried with backoff until charon
+# answered), NAT_DETECTION in IKE_SA_INIT moved IKE_AUTH to UDP 4500 (RFC 7296
+# § 2.23), the Child SA's ESP is in UDP 4500 both ways.
+hub_up() {
+  ctl -o json ipsec >"$WP_TMP/ipsec.json" &&
+    [ "$(jq_py 'len([s for s in d["ike_sas"] if s["peer"] == "site3" and s["role"] == "initiator" and s["state"] == "ESTABLISHED"])')" = 1 ] &&
+    [ "$(jq_py 'len([c for c in d["child_sas"] if c["tunnel"] == "ipsec2" and c["state"] == "INSTALLED"])')" -ge 1 ]
+}
+wp_check "r2 initiated site3's IKE SA: ESTABLISHED, role initiator, its Child SA INSTALLED" wp_until 40 hub_up
+wp_check "GET /api/v1/ipsec: site3's IKE SA on UDP 4500 at both ends" \
+  test "$(jq_py '" ".join(s["local"] + " " + s["remote"] for s in d["ike_sas"] if s["peer"] == "site3")')" = \
+  "172.16.0.2:4500 172.16.0.11:4500"
+wp_expect "r2 counts initiator_nat_t" "$(jq_py 'd["counters"]["initiator_nat_t"]')" -ge 1
+# Our NAT_DETECTION hashes against strongSwan's: its NAT_DETECTION_DESTINATION_IP
+# is the hash of our address and port as we compute it (no "NAT in front of
+# us"); its source hash is faked (kernel-libipsec forces UDP encapsulation).
+wp_check "r2's log: NAT-T, the hash of our address matches strongSwan's" \
+  grep -q "ike: 172.16.0.11:500: initiator: NAT-T, IKE moves to UDP 4500, NAT in front of the peer$" "$WP_TMP/r2.log"
+ctl ipsec >"$WP_TMP/ipsec-hub.txt"
+wp_check "wpctl ipsec: r2 is the initiator of site3's IKE SA, on 172.16.0.11:4500" \
+  grep -Eq "^site3 +initiator +172\.16\.0\.11:4500 +ESTABLISHED " "$WP_TMP/ipsec-hub.txt"
+swan --list-sas --ike hub >"$WP_TMP/list-hub.out" 2>&1
+cat "$WP_TMP/list-hub.out"
+wp_check "strongSwan: hub ESTABLISHED, strongSwan the responder (its SPI is _r)" \
+  grep -q "^hub: #[0-9]*, ESTABLISHED, IKEv2, [0-9a-f]*_i [0-9a-f]*_r\*" "$WP_TMP/list-hub.out"
+wp_check "strongSwan: the peer is r2 at 172.16.0.2[4500]" \
+  grep -q "remote 'headend.example' @ 172.16.0.2\[4500\]" "$WP_TMP/list-hub.out"
+wp_check "charon's log: IKE_AUTH request received from 172.16.0.2[4500] on 172.16.0.11[4500]" \
+  bash -c "grep -A1 'received packet: from 172.16.0.2\[4500\] to 172.16.0.11\[4500\]' '$WP_TMP/charon.log' | grep -q 'parsed IKE_AUTH request'"
+hub_ping() {
+  wp_exec site ping -c 3 -i 0.2 -W 2 -I 10.52.0.1 10.2.0.10 >"$WP_TMP/ping-hub.out" 2>&1 &&
+    grep -q " 3 received" "$WP_TMP/ping-hub.out"
+}
+tun2() { jq_py "[t for t in d['tunnels'] if t['name'] == 'ipsec2'][0]['$1']"; }
+hub_in0=$(tun2 in_packets) hub_out0=$(tun2 out_packets)
+wp_check "site3's LAN pings 10.2.0.10 through the tunnel r2 initiated (3 of 3 answered)" wp_until 15 hub_ping
+# The document's tunnel counters are at most a second old: polled.
+hub_counted() {
+  ctl -o json ipsec >"$WP_TMP/ipsec.json" &&
+    [ "$(( $(tun2 in_packets) - hub_in0 ))" -ge 3 ] && [ "$(( $(tun2 out_packets) - hub_out0 ))" -ge 3 ]
+}
+wp_check "r2's ipsec2 counts the echo requests in (ESP opened) and the replies out (ESP sealed)" wp_until 5 hub_counted
+echo "r2's ipsec2: in $(( $(tun2 in_packets) - hub_in0 )), out $(( $(tun2 out_packets) - hub_out0 )) packets"
+wp_expect "r2's ipsec2: no refusal" "$(tun2 in_drops)" -eq 0
+
 # 5. delete.
 swan --terminate --ike site --timeout 10 >"$WP_TMP/terminate.out" 2>&1
-gone() { ctl -o json ipsec >"$WP_TMP/ipsec.json" && [ "$(jq_py 'len(d["ike_sas"]) + len(d["child_sas"])')" = 0 ]; }
+gone() {
+  ctl -o json ipsec >"$WP_TMP/ipsec.json" &&
+    [ "$(jq_py 'len([s for s in d["ike_sas"] + d["child_sas"] if s["peer"] == "site1"])')" = 0 ]
+}
 wp_check "swanctl --terminate: r2's IKE SA and Child SA deleted" wp_until 10 gone
 tun_down() { ip -n "$(wp_ns r2)" -o link show dev ipsec0 >"$WP_TMP/tun.txt" && ! grep -q '[<,]UP[,>]' "$WP_TMP/tun.txt"; }
 wp_check "the TUN ipsec0 is down with the tunnel (no outbound SA)" wp_until 5 tun_down

@@ -9,7 +9,8 @@
 # usage: test_nat64.sh [WORKERS]   (default 2: replies must reach the binding's worker)
 # Checks: ping -6, curl -6 1 MiB byte-exact, a UDP exchange, a denied tenant counted, tshark
 # on both sides (the server side sees only the pool address, the client side only the
-# server's IPv6 address), PMTU (the client caches the Packet Too Big's MTU 1300), counters.
+# server's IPv6 address), PMTU (the client caches the Packet Too Big's MTU 1300), hop limit 1
+# (r1's own Time Exceeded), counters.
 set -u -o pipefail
 source "$(dirname "$0")/lib.sh"
 
@@ -102,6 +103,11 @@ before=$(wp_stat r1 drops.nat64_policy_deny)
 guest_denied() { ! wp_exec c ping -6 -c 1 -W 1 -I 2001:db8:1::1:10 "$SRV6" >/dev/null 2>&1; }
 wp_check "the guest (2001:db8:1::1:10) ping fails" guest_denied
 wp_expect "r1 drops.nat64_policy_deny grows" "$(wp_wait_stat r1 drops.nat64_policy_deny $((before + 1)))" -gt "$before"
+
+# --- hop limit 1: r1 answers Time Exceeded itself, from its LAN address (RFC 7915 5.1)
+hop1() { wp_exec c ping -6 -c 1 -W 1 -t 1 "$SRV6" >"$WP_TMP/ping-hop1.log" 2>&1; grep -q "From 2001:db8:1::1 .*Time exceeded" "$WP_TMP/ping-hop1.log"; }
+wp_check "ping -6 -t 1: Time Exceeded from r1's 2001:db8:1::1" wp_until 10 hop1
+wp_expect "r1 counters.nat64_icmp6_time_exceeded >= 1" "$(wp_stat r1 counters.nat64_icmp6_time_exceeded)" -ge 1
 
 wp_cap_stop
 # --- the captures: IPv4 side only pool <-> server, IPv6 side only client <-> server6

@@ -5,6 +5,8 @@
 // Delete from either side, the peer's liveness request answered.
 #include <gtest/gtest.h>
 
+#include <openssl/sha.h>
+
 #include <algorithm>
 
 #include "dataplane/control/ike/ike_initiator.h"
@@ -414,6 +416,104 @@ TEST(SplitChildKeys, AeadHasNoIntegrityKey) {
   EXPECT_EQ(c.enc_out, Bytes(km.begin() + 36, km.end()));
   EXPECT_TRUE(c.integ_in.empty());
   EXPECT_TRUE(c.integ_out.empty());
+}
+
+// NAT-T (RFC 7296 § 2.23). SHA-1 of SPIi | SPIr | address | port, computed
+// here with OpenSSL on its own to check the library's nat_hash as used.
+Bytes sha1_natd(uint64_t spi_i, uint64_t spi_r, const Endpoint& e) {
+  Bytes in;
+  for (uint64_t spi : {spi_i, spi_r})
+    for (int k = 7; k >= 0; --k) in.push_back(static_cast<uint8_t>(spi >> (8 * k)));
+  in.insert(in.end(), e.addr.begin(), e.addr.end());
+  in.push_back(static_cast<uint8_t>(e.port >> 8));
+  in.push_back(static_cast<uint8_t>(e.port));
+  Bytes out(SHA_DIGEST_LENGTH);
+  SHA1(in.data(), in.size(), out.data());
+  return out;
+}
+
+// The IKE_SA_INIT answer without its NAT_DETECTION payloads: a responder without NAT-T.
+Bytes without_natd(const Bytes& answer) {
+  Message m;
+  EXPECT_TRUE(parse_message(answer, m).ok());
+  std::erase_if(m.payloads, [](const Payload& p) {
+    const auto* n = std::get_if<NotifyPayload>(&p.body);
+    return n && (n->type == kNotifyNatSourceIp || n->type == kNotifyNatDestinationIp);
+  });
+  return encode_message(m);
+}
+
+TEST_F(IkeInitiatorTest, SaInitCarriesBothNatDetectionHashes) {
+  make();
+  Message req;
+  ASSERT_TRUE(parse_message(i->start(now), req).ok());
+  const NotifyPayload* src = req.notify(kNotifyNatSourceIp);
+  const NotifyPayload* dst = req.notify(kNotifyNatDestinationIp);
+  ASSERT_NE(src, nullptr);
+  ASSERT_NE(dst, nullptr);
+  EXPECT_EQ(req.header.spi_r, 0u);
+  EXPECT_EQ(src->data, sha1_natd(req.header.spi_i, 0, kSite));     // our address and port 500
+  EXPECT_EQ(dst->data, sha1_natd(req.header.spi_i, 0, kHeadend));  // the peer's
+  EXPECT_EQ(src->data.size(), 20u);
+  EXPECT_FALSE(i->nat_t());  // not before the answer
+}
+
+TEST_F(IkeInitiatorTest, NatDetectionAnsweredMovesToPort4500WithoutNat) {
+  establish();
+  EXPECT_TRUE(i->nat_t());
+  EXPECT_FALSE(i->nat_local());
+  EXPECT_FALSE(i->nat_remote());
+  EXPECT_FALSE(i->sa()->nat_detected);
+  EXPECT_EQ(i->sa()->peer.port, 4500);
+  EXPECT_EQ(i->sa()->local.port, 4500);
+  EXPECT_FALSE(responder_sa().nat_detected);  // our request's hashes matched at the responder
+}
+
+TEST_F(IkeInitiatorTest, AnswerHashOfAnotherAddressMeansANatInFrontOfUs) {
+  make();
+  // The responder sees us as 192.0.2.7:61000 (a NAT rewrote us): its
+  // NAT_DETECTION_DESTINATION_IP hashes that, not our address.
+  const Endpoint translated{{192, 0, 2, 7}, 61000};
+  const Bytes answer = r->handle(i->start(now), translated, kHeadend);
+  ASSERT_FALSE(answer.empty());
+  EXPECT_TRUE(responder_sa().nat_detected);
+  EXPECT_FALSE(i->handle(answer, now).empty());  // IKE_AUTH
+  EXPECT_EQ(i->state(), InitiatorState::auth_sent);
+  EXPECT_TRUE(i->nat_t());
+  EXPECT_TRUE(i->nat_local());
+  EXPECT_FALSE(i->nat_remote());
+  EXPECT_TRUE(i->sa()->nat_detected);
+  EXPECT_TRUE(std::any_of(logs.begin(), logs.end(),
+                          [](const std::string& l) { return l.find("NAT in front of us") != std::string::npos; }));
+}
+
+TEST_F(IkeInitiatorTest, AnswerSourceHashOfAnotherAddressMeansANatInFrontOfThePeer) {
+  make();
+  // The responder behind a NAT: it hashes its own (private) address.
+  const Bytes answer = r->handle(i->start(now), kSite, Endpoint{{172, 31, 0, 2}, 500});
+  EXPECT_FALSE(i->handle(answer, now).empty());
+  EXPECT_TRUE(i->nat_t());
+  EXPECT_FALSE(i->nat_local());
+  EXPECT_TRUE(i->nat_remote());
+  EXPECT_TRUE(i->sa()->nat_detected);
+}
+
+TEST_F(IkeInitiatorTest, AnswerWithoutNatDetectionStaysOnPort500) {
+  make();
+  const Bytes answer = without_natd(r->handle(i->start(now), kSite, kHeadend));
+  EXPECT_FALSE(i->handle(answer, now).empty());  // IKE_AUTH, on port 500
+  EXPECT_EQ(i->state(), InitiatorState::auth_sent);
+  EXPECT_FALSE(i->nat_t());
+  EXPECT_FALSE(i->sa()->nat_detected);
+  EXPECT_EQ(i->sa()->peer.port, 500);
+}
+
+TEST_F(IkeInitiatorTest, RestartForgetsNatT) {
+  establish();
+  ASSERT_TRUE(i->nat_t());
+  i->start(now);
+  EXPECT_FALSE(i->nat_t());
+  EXPECT_EQ(i->sa()->peer.port, 500);
 }
 
 }  // namespace

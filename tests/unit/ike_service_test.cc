@@ -13,6 +13,8 @@
 
 #include <gtest/gtest.h>
 
+#include <functional>
+#include <optional>
 #include <nlohmann/json.hpp>
 
 #include "dataplane/control/ike/responder_config.h"
@@ -283,17 +285,40 @@ struct IkeServiceInitiatorTest : ::testing::Test {
     svc.poll(now);
     return svc.take_outgoing();
   }
-  // The site answers `d`, waypointd answers that, ... until nobody sends.
-  void exchange(const IkeDatagram& d) {
-    EXPECT_EQ(d.src, kHeadendAddr);
-    EXPECT_EQ(d.dst, kSiteAddr);
-    EXPECT_EQ(d.sport, kIkePort);
-    EXPECT_EQ(d.dport, kIkePort);
-    Bytes to_site = d.payload;
-    for (int n = 0; n < 8 && !to_site.empty(); ++n) {
-      const Bytes answer = site->handle(to_site, kHeadend, kSite);
-      if (answer.empty()) return;
-      to_site = svc.input(answer, kSiteAddr, kIkePort, kHeadendAddr, kIkePort);
+  // The site answers `d`, waypointd answers that or queues its next
+  // request, ... until nobody sends; every datagram waypointd sent lands in
+  // `sent` (port 4500 ones with their non-ESP marker, checked and stripped
+  // before the site sees them). `site_answer` may rewrite the site's answers.
+  std::vector<IkeDatagram> sent;
+  std::function<Bytes(Bytes)> site_answer = [](Bytes b) { return b; };
+  std::optional<Endpoint> site_sees_us;  // set: a NAT in front of us, as the site sees it
+  void exchange(const IkeDatagram& first) {
+    EXPECT_EQ(first.src, kHeadendAddr);
+    EXPECT_EQ(first.dst, kSiteAddr);
+    EXPECT_EQ(first.sport, kIkePort);
+    EXPECT_EQ(first.dport, kIkePort);
+    exchange_from(first);
+  }
+  void exchange_from(const IkeDatagram& first) {
+    std::vector<IkeDatagram> q{first};
+    for (int n = 0; n < 8 && !q.empty(); ++n) {
+      const IkeDatagram d = q.front();
+      q.erase(q.begin());
+      sent.push_back(d);
+      EXPECT_EQ(d.sport, d.dport);
+      Bytes msg = d.payload;
+      if (d.dport == kIkeNattPort) {
+        EXPECT_GE(msg.size(), 4u);
+        EXPECT_EQ(Bytes(msg.begin(), msg.begin() + 4), Bytes(4, 0)) << "the non-ESP marker";
+        msg.erase(msg.begin(), msg.begin() + 4);
+      }
+      const Endpoint us = site_sees_us ? *site_sees_us : Endpoint{kHeadend.addr, d.sport};
+      Bytes answer = site_answer(site->handle(msg, us, {kSite.addr, d.dport}));
+      if (answer.empty()) continue;
+      if (d.dport == kIkeNattPort) answer.insert(answer.begin(), 4, 0);
+      const Bytes r = svc.input(answer, kSiteAddr, d.dport, kHeadendAddr, d.sport);
+      if (!r.empty()) q.push_back({kHeadendAddr, kSiteAddr, d.sport, d.dport, r});  // back where it came from
+      for (IkeDatagram& o : svc.take_outgoing()) q.push_back(std::move(o));
     }
   }
   nlohmann::json status() const { return nlohmann::json::parse(svc.status_json()); }
@@ -427,6 +452,87 @@ TEST_F(IkeServiceInitiatorTest, DeletedByThePeerStartsAgain) {
   EXPECT_TRUE(poll().empty());
   now = next;
   EXPECT_EQ(poll().size(), 1u);  // and it starts over
+}
+
+// NAT-T as initiator (RFC 7296 § 2.23): the site answers IKE_SA_INIT with
+// NAT_DETECTION payloads, so IKE_AUTH and everything after it leave from
+// and to UDP 4500 behind the non-ESP marker.
+TEST_F(IkeServiceInitiatorTest, NatTMovesIkeAuthAndLaterExchangesToPort4500) {
+  using namespace std::chrono_literals;
+  exchange(poll().at(0));
+  ASSERT_EQ(svc.initiator(0)->state(), InitiatorState::established);
+  ASSERT_EQ(sent.size(), 2u);  // IKE_SA_INIT, IKE_AUTH
+  EXPECT_EQ(sent[0].dport, kIkePort);
+  EXPECT_EQ(sent[1].sport, kIkeNattPort);
+  EXPECT_EQ(sent[1].dport, kIkeNattPort);
+  Message auth;
+  ASSERT_TRUE(parse_message(CSpan(sent[1].payload).subspan(4), auth).ok());
+  EXPECT_EQ(auth.header.exchange, Exchange::ike_auth);
+  EXPECT_EQ(counter(IkeServiceCounter::initiator_nat_t), 1u);
+  EXPECT_EQ(counter(IkeServiceCounter::initiator_nat_detected), 0u);  // same addresses both ways
+  EXPECT_EQ(table.load()->outbound(0)->peer_port, kIkeNattPort);
+  const nlohmann::json st = status();
+  EXPECT_EQ(st["ike_sas"][0]["remote"], "10.78.0.1:4500");
+  EXPECT_EQ(st["ike_sas"][0]["local"], "10.78.0.2:4500");
+  EXPECT_EQ(st["ike_sas"][0]["nat_detected"], false);
+  EXPECT_EQ(st["counters"]["initiator_nat_t"], 1);
+  // Our liveness check (DPD) after 30 s of silence: on 4500 too, and answered there.
+  now += 31s;
+  const auto dpd = poll();
+  ASSERT_EQ(dpd.size(), 1u);  // no NAT: no keepalive
+  EXPECT_EQ(counter(IkeServiceCounter::initiator_keepalives), 0u);
+  EXPECT_EQ(dpd[0].sport, kIkeNattPort);
+  EXPECT_EQ(dpd[0].dport, kIkeNattPort);
+  EXPECT_EQ(Bytes(dpd[0].payload.begin(), dpd[0].payload.begin() + 4), Bytes(4, 0));
+  sent.clear();
+  exchange_from(dpd[0]);
+  EXPECT_FALSE(svc.initiator(0)->request_outstanding());  // the site's answer on 4500 reached it
+  EXPECT_EQ(svc.initiator(0)->counters().liveness_answered, 1u);
+}
+
+TEST_F(IkeServiceInitiatorTest, NatOnThePathIsDetectedAndCounted) {
+  site_sees_us = Endpoint{{192, 0, 2, 7}, 61000};  // a NAT in front of us rewrites address and port
+  exchange(poll().at(0));
+  ASSERT_EQ(svc.initiator(0)->state(), InitiatorState::established);
+  EXPECT_TRUE(svc.initiator(0)->nat_local());
+  EXPECT_EQ(counter(IkeServiceCounter::initiator_nat_t), 1u);
+  EXPECT_EQ(counter(IkeServiceCounter::initiator_nat_detected), 1u);
+  EXPECT_EQ(status()["ike_sas"][0]["nat_detected"], true);
+  // Behind that NAT: a keepalive every 20 s (RFC 3948 § 2.3), 0xff on 4500, no marker.
+  using namespace std::chrono_literals;
+  now += 19s;
+  EXPECT_TRUE(poll().empty());
+  now += 1s;
+  const auto ka = poll();
+  ASSERT_EQ(ka.size(), 1u);
+  EXPECT_EQ(ka[0].sport, kIkeNattPort);
+  EXPECT_EQ(ka[0].dport, kIkeNattPort);
+  EXPECT_EQ(ka[0].dst, kSiteAddr);
+  EXPECT_EQ(ka[0].payload, Bytes{0xff});
+  EXPECT_EQ(counter(IkeServiceCounter::initiator_keepalives), 1u);
+}
+
+TEST_F(IkeServiceInitiatorTest, PeerWithoutNatDetectionKeepsIkeOnPort500) {
+  // A responder without NAT-T: its IKE_SA_INIT answer has no NAT_DETECTION
+  // payloads (removed here; the exchange then fails on the site's AUTH,
+  // which covers the answer as it sent it, but IKE_AUTH has left by then).
+  site_answer = [](Bytes b) {
+    Message m;
+    if (!parse_message(b, m).ok() || m.header.exchange != Exchange::ike_sa_init) return b;
+    std::erase_if(m.payloads, [](const Payload& p) {
+      const auto* n = std::get_if<NotifyPayload>(&p.body);
+      return n && (n->type == kNotifyNatSourceIp || n->type == kNotifyNatDestinationIp);
+    });
+    return encode_message(m);
+  };
+  exchange(poll().at(0));
+  ASSERT_GE(sent.size(), 2u);
+  EXPECT_EQ(sent[1].sport, kIkePort);
+  EXPECT_EQ(sent[1].dport, kIkePort);
+  Message auth;
+  ASSERT_TRUE(parse_message(sent[1].payload, auth).ok());  // no marker
+  EXPECT_EQ(auth.header.exchange, Exchange::ike_auth);
+  EXPECT_EQ(counter(IkeServiceCounter::initiator_nat_t), 0u);
 }
 
 }  // namespace

@@ -9,6 +9,7 @@
 #include <cstdio>
 #include <cstring>
 
+#include "dataplane/ip/icmp.h"
 #include "dataplane/ip/ndp.h"
 #include "dataplane/session/owner.h"
 #include "tests/unit/nat64_test_config.h"
@@ -28,8 +29,8 @@ constexpr const char* kClient6 = "2001:db8:1::5";
 constexpr const char* kGuest6 = "2001:db8:1:0:1::5";
 constexpr const char* kServer6 = "64:ff9b::808:404";  // 8.8.4.4 under the Well-Known Prefix
 
-std::unique_ptr<Router> make_router(RouterOptions opts = {}) {
-  auto r = std::make_unique<Router>(nat64_config(), std::move(opts));
+std::unique_ptr<Router> make_router(RouterOptions opts = {}, const config::Config& cfg = nat64_config()) {
+  auto r = std::make_unique<Router>(cfg, std::move(opts));
   r->neighbor(1, kGateway, kGatewayMac);
   Neighbor6Table& n6 = r->shared().neighbors6;
   n6.begin(0, ip6(kClient6), 0);
@@ -217,7 +218,12 @@ TEST(Nat64Worker, RefusalsAreCountedByReason) {
   EXPECT_TRUE(
       dropped(lan6(*r, Pkt6().ipv6(kClient6, kServer6).icmp6_echo(1, 1)), kLan, DropReason::nat64_untranslatable))
       << "an ICMPv6 error from the client";
-  EXPECT_TRUE(dropped(lan6(*r, Pkt6().ipv6(kClient6, kServer6, 1).udp(1, 2)), kLan, DropReason::nat64_hop_limit));
+  // Hop limit 1: dropped by its reason (and answered, HopLimitOneIsAnsweredWithTimeExceeded).
+  EXPECT_EQ(r->send(kLan, lan6(*r, Pkt6().ipv6(kClient6, kServer6, 1).udp(1, 2))).size(), 1u);
+  EXPECT_EQ(r->drop_count(DropReason::nat64_hop_limit), 1u);
+  // Refused by policy: silent (no Destination Unreachable), docs/ipv6.md § NAT64.
+  EXPECT_TRUE(
+      dropped(lan6(*r, Pkt6().ipv6(kGuest6, kServer6, 1).tcp(1, 80, 0x02)), kLan, DropReason::nat64_policy_deny));
   EXPECT_TRUE(dropped(Pkt().eth(kR1Mac, kGatewayMac).ipv4(kServer4, kPool).tcp(80, 40000, 0x12).bytes(), kWan,
                       DropReason::nat64_no_binding))
       << "a port outside the waypoint range";
@@ -321,6 +327,122 @@ TEST(Nat64Worker, TablesOnlyWhenAServiceUsesNat64) {
               heap_plain, heap_nat64, (heap_nat64 - heap_plain) / kWorkers);
   EXPECT_GT(heap_nat64, heap_plain + kWorkers * (1u << 20))
       << "the NAT64 tables are over 1 MiB a worker (about 1.2 MB)";
+}
+
+// --- ICMPv6 errors the router sends clients itself (RFC 7915 5.1, RFC 4443) ---
+
+constexpr const char* kLan6 = "2001:db8:1::1";  // r1's LAN address: the errors' source
+
+// An ICMPv6 error r1 sent the client: to its MAC, from our LAN address, a
+// valid checksum, the whole at most 1280 bytes, quoting the start of `sent`.
+void expect_error_to_client(const Router& r, const Frame& f, const std::vector<uint8_t>& sent, uint8_t type,
+                            uint32_t rest) {
+  EXPECT_EQ(f.port, kLan);
+  Out6 e(f);
+  ASSERT_EQ(e.v.status, Ipv6Status::ok);
+  EXPECT_EQ(std::memcmp(e.raw.data(), kClient6Mac.data(), 6), 0);
+  EXPECT_EQ(std::memcmp(e.raw.data() + 6, r.model().interfaces[0].mac, 6), 0);
+  EXPECT_EQ(e.v.src, ip6(kLan6));
+  EXPECT_EQ(e.v.dst, ip6(kClient6));
+  EXPECT_EQ(e.v.proto, kProtoIcmpv6);
+  EXPECT_EQ(e.v.hop_limit, kIcmp6ErrorHopLimit);
+  EXPECT_EQ(e.l4()[0], type);
+  EXPECT_EQ(e.l4()[1], 0);
+  EXPECT_EQ(get32(e.l4() + 4), rest);
+  EXPECT_TRUE(e.checksum_ok());
+  EXPECT_LE(e.raw.size() - 14, 1280u);
+  const size_t quoted = std::min<size_t>(sent.size() - 14, 1280 - 48);
+  ASSERT_EQ(e.l4_len(), 8 + quoted);
+  EXPECT_EQ(std::memcmp(e.l4() + 8, sent.data() + 14, quoted), 0) << "the offending packet, as received";
+}
+
+TEST(Nat64Worker, HopLimitOneIsAnsweredWithTimeExceeded) {
+  auto r = make_router();
+  for (uint8_t hops : {1, 0}) {
+    const auto sent = lan6(*r, Pkt6().ipv6(kClient6, kServer6, hops).udp(33434, 33435).payload("trace"));
+    Frame f = r->send_one(kLan, sent);
+    expect_error_to_client(*r, f, sent, kIcmp6TimeExceeded, 0);
+  }
+  EXPECT_EQ(r->count(Counter::nat64_icmp6_time_exceeded), 2u);
+  EXPECT_EQ(r->drop_count(DropReason::nat64_hop_limit), 2u) << "the packet itself is still dropped by its reason";
+  EXPECT_EQ(r->count(Counter::nat64_out), 0u);
+  // A long packet: as much of it as fits 1280 bytes.
+  const auto big = lan6(*r, Pkt6().ipv6(kClient6, kServer6, 1).udp(33434, 33436).payload(std::string(1400, 'q')));
+  Frame f = r->send_one(kLan, big);
+  expect_error_to_client(*r, f, big, kIcmp6TimeExceeded, 0);
+  EXPECT_EQ(f.raw.size(), 14u + 1280u);
+  // An echo request (not an error) is answered too.
+  const auto echo = lan6(*r, Pkt6().ipv6(kClient6, kServer6, 1).icmp6_echo(9).payload("ping"));
+  expect_error_to_client(*r, r->send_one(kLan, echo), echo, kIcmp6TimeExceeded, 0);
+  EXPECT_EQ(r->count(Counter::nat64_icmp6_time_exceeded), 4u);
+}
+
+TEST(Nat64Worker, TooBigForTheIpv4MtuIsAnsweredWithPacketTooBig) {
+  config::Config c = nat64_config();
+  c.mutable_router()->mutable_wan(0)->set_mtu(1400);
+  auto r = make_router({}, c);
+  // 1448 bytes of IPv6 -> 1428 of IPv4 > 1400: Packet Too Big, MTU 1400 + 20.
+  const auto sent = lan6(*r, Pkt6().ipv6(kClient6, kServer6).udp(6000, 9000).payload(std::string(1400, 'b')));
+  expect_error_to_client(*r, r->send_one(kLan, sent), sent, kIcmp6PacketTooBig, 1420);
+  EXPECT_EQ(r->count(Counter::nat64_icmp6_too_big), 1u);
+  EXPECT_EQ(r->drop_count(DropReason::nat64_too_big), 1u);
+  // One that fits the advertised MTU passes.
+  Frame ok =
+      r->send_one(kLan, lan6(*r, Pkt6().ipv6(kClient6, kServer6).udp(6000, 9000).payload(std::string(1372, 'b'))));
+  EXPECT_EQ(ok.port, kWan);
+  EXPECT_EQ(ok.raw.size(), 14u + 1400u);
+
+  // An IPv4 MTU below 1260: the report is the IPv6 minimum, 1280 ...
+  c.mutable_router()->mutable_wan(0)->set_mtu(1000);
+  auto small = make_router({}, c);
+  const auto sent2 = lan6(*small, Pkt6().ipv6(kClient6, kServer6).udp(6000, 9000).payload(std::string(1300, 'c')));
+  expect_error_to_client(*small, small->send_one(kLan, sent2), sent2, kIcmp6PacketTooBig, 1280);
+  // ... and a packet already within 1280 bytes is refused without one (the client cannot go lower).
+  EXPECT_TRUE(
+      small->send(kLan, lan6(*small, Pkt6().ipv6(kClient6, kServer6).udp(6000, 9000).payload(std::string(1100, 'd'))))
+          .empty());
+  EXPECT_EQ(small->count(Counter::nat64_icmp6_too_big), 1u);
+  EXPECT_EQ(small->drop_count(DropReason::nat64_too_big), 2u);
+}
+
+TEST(Nat64Worker, Icmp6ErrorsAreRateLimitedPerWorker) {
+  auto r = make_router();
+  const auto sent = lan6(*r, Pkt6().ipv6(kClient6, kServer6, 1).udp(33434, 33435));
+  constexpr uint32_t kExtra = 7;
+  size_t errors = 0;
+  for (uint32_t i = 0; i < Nat64Step::kIcmp6ErrorBurst + kExtra; ++i) errors += r->send(kLan, sent).size();
+  EXPECT_EQ(errors, Nat64Step::kIcmp6ErrorBurst);
+  EXPECT_EQ(r->count(Counter::nat64_icmp6_time_exceeded), Nat64Step::kIcmp6ErrorBurst);
+  EXPECT_EQ(r->count(Counter::nat64_icmp6_rate_limited), kExtra);
+  EXPECT_EQ(r->drop_count(DropReason::nat64_hop_limit), Nat64Step::kIcmp6ErrorBurst + kExtra);
+  // The bucket refills at kIcmp6ErrorsPerSecond: 50 ms later, 5 more.
+  r->worker().set_now_ms(r->worker().now_ms() + 50);
+  errors = 0;
+  for (uint32_t i = 0; i < 10; ++i) errors += r->send(kLan, sent).size();
+  EXPECT_EQ(errors, 50u * Nat64Step::kIcmp6ErrorsPerSecond / 1000);
+}
+
+TEST(Nat64Worker, NoIcmp6ErrorAboutAnErrorOrAMulticastPacket) {
+  auto r = make_router();
+  // An ICMPv6 error from the client with hop limit 1: dropped, never answered.
+  EXPECT_TRUE(r->send(kLan, lan6(*r, Pkt6().ipv6(kClient6, kServer6, 1).icmp6_echo(1, 1))).empty());
+  EXPECT_EQ(r->count(Counter::nat64_icmp6_time_exceeded), 0u);
+
+  // The rule itself (RFC 4443 2.4 (e)), on parsed packets.
+  auto allowed = [](const Pkt6& p) {
+    const std::vector<uint8_t> f = p.bytes();
+    const Ipv6View v = parse_ipv6_packet(f.data(), static_cast<uint32_t>(f.size()), 14);
+    EXPECT_EQ(v.status, Ipv6Status::ok);
+    return icmp6_error_allowed(f.data(), v);
+  };
+  EXPECT_TRUE(allowed(Pkt6().ipv6(kClient6, kServer6).udp(1, 2)));
+  EXPECT_TRUE(allowed(Pkt6().ipv6(kClient6, kServer6).icmp6_echo(1, 128)));
+  EXPECT_TRUE(allowed(Pkt6().ipv6(kClient6, kServer6).icmp6_echo(1, 129)));
+  for (uint8_t type : {1, 2, 3, 4, 127}) EXPECT_FALSE(allowed(Pkt6().ipv6(kClient6, kServer6).icmp6_echo(1, type)));
+  EXPECT_FALSE(allowed(Pkt6().ipv6(kClient6, kServer6).icmp6_echo(1, 137))) << "a Redirect";
+  EXPECT_FALSE(allowed(Pkt6().ipv6(kClient6, "ff02::1").udp(1, 2))) << "to a multicast group";
+  EXPECT_FALSE(allowed(Pkt6().ipv6("ff02::1", kServer6).udp(1, 2))) << "from a multicast source";
+  EXPECT_FALSE(allowed(Pkt6().ipv6("::", kServer6).udp(1, 2))) << "from the unspecified address";
 }
 
 }  // namespace

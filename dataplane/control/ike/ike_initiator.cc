@@ -6,6 +6,7 @@
 
 #include "dataplane/control/ike/ike_responder.h"  // id_body, random_bytes
 #include "dataplane/ipsec/esp_owner.h"
+#include "dataplane/ipsec/esp_sa.h"  // kIkeNattPort
 
 namespace wp::ike {
 namespace {
@@ -119,6 +120,7 @@ Bytes Initiator::start(Clock::time_point now) {
   outstanding_liveness_ = outstanding_delete_ = outstanding_rekey_ = false;
   deleting_child_ = 0;
   rekey_dh_.reset();
+  nat_t_ = nat_local_ = nat_remote_ = false;
   Bytes r = sa_init_request();
   if (r.empty()) return {};
   state_ = InitiatorState::sa_init_sent;
@@ -144,6 +146,9 @@ Bytes Initiator::sa_init_request() {
   m.payloads.push_back({PayloadType::sa, false, std::move(offer)});
   m.payloads.push_back({PayloadType::ke, false, KePayload{ke_group_, dh_->public_value()}});
   m.payloads.push_back({PayloadType::nonce, false, NoncePayload{sa_->ni}});
+  // § 2.23: SPIr is zero in the request's hashes (as the responder checks them).
+  m.payloads.push_back(make_notify(kNotifyNatSourceIp, nat_hash(sa_->spi_i, 0, config_.local)));
+  m.payloads.push_back(make_notify(kNotifyNatDestinationIp, nat_hash(sa_->spi_i, 0, config_.remote)));
   sa_->init_request = encode_message(m);
   outstanding_ex_ = Exchange::ike_sa_init;
   next_id_ = 1;
@@ -289,8 +294,34 @@ Bytes Initiator::on_sa_init(const Message& m, CSpan datagram) {
   wipe(g_ir);
   dh_.reset();
   outstanding_.clear();
+  check_nat(m);
   state_ = InitiatorState::auth_sent;
   return send(auth_request(), last_inbound_);
+}
+
+// § 2.23: the answer's hashes cover both SPIs. Its NAT_DETECTION_SOURCE_IP
+// (possibly several) names where the peer sent from, its
+// NAT_DETECTION_DESTINATION_IP where it sent to; either present: the peer
+// does NAT-T and IKE moves to UDP 4500, both ends of the SA with it.
+void Initiator::check_nat(const Message& m) {
+  const NotifyPayload* dst = m.notify(kNotifyNatDestinationIp);
+  bool any_src = false, src_ok = false;
+  const Bytes peer_hash = nat_hash(sa_->spi_i, sa_->spi_r, config_.remote);
+  for (const Payload& p : m.payloads)
+    if (const auto* n = std::get_if<NotifyPayload>(&p.body); n && n->type == kNotifyNatSourceIp) {
+      any_src = true;
+      src_ok |= n->data == peer_hash;
+    }
+  if (!dst && !any_src) return;  // the responder does not do NAT-T: IKE stays on port 500
+  nat_t_ = true;
+  nat_local_ = !dst || dst->data != nat_hash(sa_->spi_i, sa_->spi_r, config_.local);
+  nat_remote_ = !src_ok;
+  sa_->nat_detected = nat_local_ || nat_remote_;
+  sa_->local.port = kIkeNattPort;
+  sa_->peer.port = kIkeNattPort;
+  log_("ike: " + config_.remote.str() + ": initiator: NAT-T, IKE moves to UDP 4500" +
+       (nat_local_ ? ", NAT in front of us" : "") + (nat_remote_ ? ", NAT in front of the peer" : "") +
+       (sa_->nat_detected ? "" : ", no NAT"));
 }
 
 Bytes Initiator::auth_request() {

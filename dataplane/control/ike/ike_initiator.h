@@ -15,6 +15,15 @@
 // the SA has failed (failure timeout; dead_peer when it was a liveness
 // check). Every failure is counted by reason, logged with the peer's
 // address; no key is logged, every key is wiped with its SA.
+//
+// NAT-T (RFC 7296 § 2.23, RFC 3948): IKE_SA_INIT carries
+// NAT_DETECTION_SOURCE_IP (SHA-1 of SPIi | 0 | our address | port) and
+// NAT_DETECTION_DESTINATION_IP (the same over the peer's); the answer's
+// hashes are checked against both ends (nat_local: ours does not match,
+// a NAT in front of us; nat_remote: the peer's does not match). When the
+// answer carries NAT_DETECTION payloads the peer does NAT-T and every
+// later exchange moves to UDP 4500 (nat_t(); the caller sends to port 4500
+// with the non-ESP marker); without them IKE stays on port 500.
 #pragma once
 
 #include <array>
@@ -108,10 +117,18 @@ class Initiator {
   const ChildSa* child() const;  // the newest one
   size_t child_count() const { return sa_ ? sa_->children.size() : 0; }
   const IkeSuite& suite() const { return sa_->suite; }
+  // NAT-T (above): IKE moved to UDP 4500 after IKE_SA_INIT; the answer's
+  // NAT_DETECTION_DESTINATION_IP does not match our address (a NAT in front
+  // of us), its NAT_DETECTION_SOURCE_IP not the peer's (a NAT in front of
+  // it). Reset by start().
+  bool nat_t() const { return nat_t_; }
+  bool nat_local() const { return nat_local_; }
+  bool nat_remote() const { return nat_remote_; }
 
  private:
   Bytes sa_init_request();
   Bytes on_sa_init(const Message& m, CSpan datagram);
+  void check_nat(const Message& m);
   Bytes auth_request();
   void on_auth(const std::vector<Payload>& in);
   bool check_child(const std::vector<Payload>& in);
@@ -141,6 +158,7 @@ class Initiator {
   uint32_t next_id_ = 0;
   Exchange outstanding_ex_ = Exchange::ike_sa_init;
   bool outstanding_liveness_ = false, outstanding_delete_ = false;
+  bool nat_t_ = false, nat_local_ = false, nat_remote_ = false;
   unsigned sends_ = 0;
   // A Child SA rekey in progress: the old Child SA (our inbound SPI), our
   // new SPI, nonce and DH key; then the old SA's Delete outstanding.
