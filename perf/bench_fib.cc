@@ -85,7 +85,7 @@ double time_install(const std::vector<uint8_t>& stream, size_t n) {
   wp::DataplaneShared shared;
   shared.workers = 1;
   shared.counters.reset(new wp::WorkerCounters[2]);
-  wp::fpm::FpmListener listener(shared, {{"lan", {0x0a020000, 24}}}, [](uint32_t) { return std::string(); });
+  wp::fpm::FpmListener listener(shared, {{"lan", {0x0a020000, 24}, -1, ""}}, [](uint32_t) { return std::string(); });
   wp::fpm::FpmOptions o;
   o.listen = "127.0.0.1:0";
   std::string error;

@@ -198,8 +198,7 @@ void start_file_reload(Runtimes& rt, const StartConfig& sc) {
 // The FPM listener (routes from FRR) when the config has an `fpm` section.
 bool start_fpm(Runtimes& rt, const wp::config::Config& cfg, std::string& error) {
   if (!cfg.has_fpm()) return true;
-  std::vector<wp::fpm::RouteInterface> ifs;
-  for (const wp::InterfaceModel& i : rt.dataplane.model()->interfaces) ifs.push_back({i.name, i.subnet});
+  std::vector<wp::fpm::RouteInterface> ifs = wp::fpm::route_interfaces(*rt.dataplane.model());
   wp::fpm::FpmOptions o;
   if (!cfg.fpm().listen().empty()) o.listen = cfg.fpm().listen();
   if (cfg.fpm().replay_quiet_ms()) o.replay_quiet_ms = cfg.fpm().replay_quiet_ms();

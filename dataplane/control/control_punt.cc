@@ -19,6 +19,7 @@
 #include "dataplane/control/control_thread.h"
 #include "dataplane/control/linux_cp/punt_interfaces.h"
 #include "dataplane/ip/packet_edit.h"
+#include "dataplane/ipsec/esp_sa.h"
 
 namespace wp {
 
@@ -37,8 +38,18 @@ void Control::punt_tunnel_up(rte_mbuf* m, int tunnel) {
   counters().add(Counter::punt_to_kernel);
 }
 
+void Control::set_punt(PuntInterfaces* p) {
+  punt_ = p;
+  tunnel_links_ = TunnelLinks(p ? p->tunnels() : 0);
+}
+
 uint32_t Control::punt_poll() {
   uint32_t handled = 0;
+  // A tunnel's kernel interface is down while the tunnel has no outbound SA
+  // (one pointer compare unless the IKE service published a new table).
+  tunnel_links_.follow(
+      shared_.esp.load(std::memory_order_acquire), [this](int t) { return punt_->has_tunnel(t); },
+      [this](int t, bool up) { return punt_->set_tunnel_link(t, up); });
   rte_mbuf* pkts[kMaxBurst];
   for (size_t i = 0; i < punt_->size(); ++i) {
     const int iface = static_cast<int>(i);

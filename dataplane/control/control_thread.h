@@ -23,6 +23,7 @@
 
 #include "dataplane/control/dad6.h"
 #include "dataplane/control/ha_arp_claim.h"
+#include "dataplane/control/linux_cp/tunnel_links.h"
 #include "dataplane/ip/ndp.h"
 #include "dataplane/worker/shared.h"
 #include "dataplane/worker/worker.h"
@@ -67,7 +68,8 @@ class Control {
   void send_ip(rte_mbuf* m, int iface, Ipv4 next_hop);
   // The punt path (control_punt.cc): what we do not answer goes up the
   // interface's kernel tap; what the kernel sends leaves through the port.
-  void set_punt(PuntInterfaces* p) { punt_ = p; }
+  // Each tunnel's kernel interface then follows the tunnel (linux_cp/tunnel_links.h).
+  void set_punt(PuntInterfaces* p);
   // The dispatcher on this same lcore: what the kernel sends out of a
   // tunnel's tap is handed through it to the tunnel's owner worker for
   // sealing (its handoff rings; single producer, as this is its thread).
@@ -146,6 +148,7 @@ class Control {
   const RouterModel* dad6_model_ = nullptr;  // the model dad6_ was set from
   PathMonitor* paths_ = nullptr;
   PuntInterfaces* punt_ = nullptr;  // null: no punt path
+  TunnelLinks tunnel_links_{0};     // the tunnels' kernel interfaces: down without an outbound SA
   Worker* dispatcher_ = nullptr;    // null: the kernel's tunnel packets are dropped
   IkeService* ike_ = nullptr;       // null: no ipsec_peers
   uint32_t now_ms_ = 0;

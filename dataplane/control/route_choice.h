@@ -11,6 +11,8 @@
 
 namespace wp {
 
+static_assert(kFibIfaceTunnel == kIfaceTunnel, "FRR's and the config's routes mark a tunnel next hop alike");
+
 struct RouteWinner {
   const RouteModel* own = nullptr;  // the config's route won
   const FibRoute* frr = nullptr;    // FRR's route won
@@ -34,6 +36,7 @@ inline std::optional<NextHop> route_next_hop(const RouteWinner& w, Ipv4 dst, uin
   if (w.frr) {
     if (w.frr->paths == 0) return std::nullopt;
     const FibNextHop& h = w.frr->pick(hash);
+    if (h.tunnel()) return NextHop{kIfaceTunnel, h.gateway};  // the tunnel's index, 0 included
     return NextHop{h.iface, h.gateway ? h.gateway : dst};
   }
   if (!w.own) return std::nullopt;

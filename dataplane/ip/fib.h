@@ -24,9 +24,16 @@ namespace wp {
 
 inline constexpr int kFibMaxPaths = 8;  // ECMP members kept per route
 
+// FibNextHop::iface of a next hop into an IPsec tunnel (the route's next hop
+// is a tunnel's kernel interface or a gateway on its subnet): `gateway` then
+// holds the tunnel's index, as a config route's next hop does (kIfaceTunnel,
+// dataplane/control/router_model.h, is the same value).
+inline constexpr int kFibIfaceTunnel = -2;
+
 struct FibNextHop {
-  Ipv4 gateway = 0;  // 0: the destination is on the interface's link
-  int iface = -1;    // Waypoint interface index (RouterModel::interfaces)
+  Ipv4 gateway = 0;  // 0: the destination is on the interface's link; the tunnel index into a tunnel
+  int iface = -1;    // Waypoint interface index (RouterModel::interfaces), or kFibIfaceTunnel
+  bool tunnel() const { return iface == kFibIfaceTunnel; }
   bool operator==(const FibNextHop&) const = default;
 };
 

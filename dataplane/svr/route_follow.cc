@@ -17,7 +17,11 @@ void RouteFollow::poll() {
   for (; hand_ < end; ++hand_) {
     Session& s = *ctx_.table.at(hand_);
     if (!s.in_use) continue;
-    if (s.out_fwd.peer < 0 && s.out_fwd.iface >= 0 && !follow(s, s.out_fwd)) continue;
+    // A forward leg into a tunnel was routed there (LAN or tunnel -> a route
+    // into a tunnel) and follows too; a reverse leg into a tunnel is where the
+    // session came from, whatever the routes say, and stays.
+    if (s.out_fwd.peer < 0 && (s.out_fwd.iface >= 0 || s.out_fwd.iface == kIfaceTunnel) && !follow(s, s.out_fwd))
+      continue;
     if (s.out_rev.peer < 0 && s.out_rev.iface >= 0) follow(s, s.out_rev);
   }
   if (hand_ >= ctx_.table.capacity()) running_ = false;
@@ -29,7 +33,9 @@ bool RouteFollow::follow(Session& s, SideOut& side) {
   if (ctx_.route_offers(dst, side.next_hop, side.iface)) return true;
   const std::optional<NextHop> nh = ctx_.route(dst, hash);
   // A breakout session's source address belongs to its interface: it cannot move to another.
-  if (!nh || (side.nat && nh->iface != side.iface)) {
+  // A leg moves between ports or between tunnels, never from one kind to the
+  // other (a tunnel leg is never offloaded nor synced to the HA peer).
+  if (!nh || (side.nat && nh->iface != side.iface) || nh->tunnel() != (side.iface == kIfaceTunnel)) {
     ctx_.post_event(SessionEventKind::closed, s, SessionEndReason::forced_end);
     ctx_.remove_session(&s);
     ctx_.counters->add(Counter::sessions_route_closed);

@@ -13,6 +13,10 @@
 //   - no route (withdrawn, or a blackhole): the session is closed, `closed`
 //     event with reason forced_end (IPFIX flowEndReason 4), counted as
 //     sessions_route_closed (the `no_route` of new sessions is a drop reason).
+// A forward leg into an IPsec tunnel (an FRR or config route into it) follows
+// the same way, so a site prefix withdrawn when the tunnel dies closes its
+// sessions; a leg never moves between a port and a tunnel (closed instead),
+// and a reverse leg into the tunnel a session came out of stays there.
 // WAN legs follow their paths (path monitor), not this.
 #pragma once
 

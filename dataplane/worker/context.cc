@@ -31,11 +31,13 @@ std::optional<NextHop> WorkerContext::route(Ipv4 dst, uint32_t hash) const {
 
 bool WorkerContext::route_offers(Ipv4 dst, Ipv4 next_hop, int iface) const {
   const RouteChoice c = route_choice(dst);
-  if (c.own) return c.own->iface == iface && (c.own->next_hop ? c.own->next_hop : dst) == next_hop;
+  // A tunnel's next hop is its index (0 included), never the destination.
+  if (c.own) return c.own->iface == iface && (c.own->next_hop || c.own->tunnel() ? c.own->next_hop : dst) == next_hop;
   if (!c.frr) return false;
-  for (int i = 0; i < c.frr->paths; ++i)
-    if (c.frr->hops[i].iface == iface && (c.frr->hops[i].gateway ? c.frr->hops[i].gateway : dst) == next_hop)
-      return true;
+  for (int i = 0; i < c.frr->paths; ++i) {
+    const FibNextHop& h = c.frr->hops[i];
+    if (h.iface == iface && (h.gateway || h.tunnel() ? h.gateway : dst) == next_hop) return true;
+  }
   return false;
 }
 

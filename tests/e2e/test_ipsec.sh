@@ -26,7 +26,9 @@
 # ipsec0 has address 169.254.10.1/30 and r2's punt path is on, so r2's
 # namespace holds a TUN `ipsec0` with that address, MTU 1400, up; the site
 # pings it from 169.254.10.2 through the tunnel, the kernel behind the TUN
-# answers, and `ip -s link` on it counts the packets both ways.
+# answers, and `ip -s link` on it counts the packets both ways. The TUN follows
+# the tunnel (linux_cp/tunnel_links.h): up once the Child SA is installed, down
+# again after swanctl --terminate (5).
 # usage: sudo tests/e2e/test_ipsec.sh
 set -u -o pipefail
 here=$(cd "$(dirname "$0")" && pwd)
@@ -264,5 +266,7 @@ gone() {
     [ "$(jq_py 'len([s for s in d["ike_sas"] + d["child_sas"] if s["peer"] == "site1"])')" = 0 ]
 }
 wp_check "swanctl --terminate: r2's IKE SA and Child SA deleted" wp_until 10 gone
+tun_down() { ip -n "$(wp_ns r2)" -o link show dev ipsec0 >"$WP_TMP/tun.txt" && ! grep -q '[<,]UP[,>]' "$WP_TMP/tun.txt"; }
+wp_check "the TUN ipsec0 is down with the tunnel (no outbound SA)" wp_until 5 tun_down
 wp_check "r2 exits cleanly" wp_router_stop r2
 wp_finish

@@ -41,7 +41,7 @@ void check_fib(const wp::FibTable& fib, size_t interfaces) {
 }  // namespace
 
 extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
-  std::vector<wp::fpm::RouteInterface> ifs = {{"lan", {0x0a020000, 24}}, {"wan0", {0xc6336400, 24}}};
+  std::vector<wp::fpm::RouteInterface> ifs = {{"lan", {0x0a020000, 24}, -1, ""}, {"wan0", {0xc6336400, 24}, -1, ""}};
   wp::fpm::RouteTable table(ifs, [](uint32_t i) { return i == 3 ? std::string("lan") : std::string(); });
   std::vector<wp::fpm::FpmMessage> msgs;
   std::span<const uint8_t> rest(data, size);

@@ -11,18 +11,22 @@
 // what comes out of the tunnel for its address goes to the control thread
 // (its tap) by punt class; what the kernel writes on the tap is handed by
 // the dispatcher to the tunnel's owner and sealed, or dropped when the
-// tunnel has no outbound SA.
+// tunnel has no outbound SA. FRR's routes into the tunnel (FPM frames naming
+// the TUN's ifindex or a gateway on the tunnel's subnet) seal like the static
+// route, follow withdrawals, and drop as esp_no_sa without an outbound SA.
 #include <gtest/gtest.h>
 
 #include <cstring>
 #include <memory>
 #include <vector>
 
+#include "dataplane/control/fpm/fpm_listener.h"
 #include "dataplane/ipsec/esp_input.h"
 #include "dataplane/ipsec/esp_output.h"
 #include "dataplane/session/owner.h"
 #include "dataplane/worker/esp_step.h"
 #include "dataplane/worker/punt_class.h"
+#include "tests/unit/fpm_stream.h"
 #include "tests/unit/svr_harness.h"
 
 namespace wp {
@@ -136,12 +140,15 @@ struct Tunnel {
   }
 };
 
-std::unique_ptr<Router> make_router(Tunnel& tu, RouterOptions opts = {}) {
-  auto r = std::make_unique<Router>(headend_config(), std::move(opts));
+std::unique_ptr<Router> make_router(Tunnel& tu, const config::Config& c, RouterOptions opts = {}) {
+  auto r = std::make_unique<Router>(c, std::move(opts));
   r->neighbor(1, kSite, kSiteMac);
   r->neighbor(0, kServer, kServerMac);
   r->shared().esp.store(tu.headend.get(), std::memory_order_release);
   return r;
+}
+std::unique_ptr<Router> make_router(Tunnel& tu, RouterOptions opts = {}) {
+  return make_router(tu, headend_config(), std::move(opts));
 }
 
 Bytes lan_frame(const Router& r, Pkt p) {
@@ -259,6 +266,122 @@ TEST(EspWorker, RouteIntoTheTunnel) {
   EXPECT_EQ(back.payload_string(), "answer");
   EXPECT_EQ(r->count(Counter::sessions_created), 1u);
   EXPECT_EQ(r->total_drops(), 0u) << r->drops();
+}
+
+// FRR's routes into the tunnel: the router's FIB built from zebra's FPM
+// frames, with the route table's interfaces taken from the model
+// (fpm::route_interfaces: ports, then tunnels), published to the workers as
+// the FPM listener does. See docs/ipsec.md § Dynamic routing over tunnels
+struct FrrRoutes {
+  explicit FrrRoutes(Router& router)
+      : r(router), table(fpm::route_interfaces(router.model()), [](uint32_t ifindex) {
+          return ifindex == kTunIfindex ? std::string("ipsec0") : std::string();  // the tunnel's TUN
+        }) {}
+  ~FrrRoutes() { r.shared().fib.store(nullptr); }
+  void publish(const fpm::FpmWriter& w) {
+    apply_stream(table, w);
+    fibs.push_back(table.build());
+    r.shared().fib.store(fibs.back().get());
+  }
+  static constexpr uint32_t kTunIfindex = 40;
+  Router& r;
+  fpm::RouteTable table;
+  std::vector<std::unique_ptr<const FibTable>> fibs;  // kept alive: the workers may hold any of them
+};
+
+config::Config headend_without_routes() {
+  config::Config c = headend_config();
+  c.clear_routes();
+  return c;
+}
+
+constexpr uint8_t kBgp = 186;
+
+// zebra's route to the site's prefix through the tunnel's TUN seals LAN
+// traffic into the tunnel exactly as the static route does, and the site's
+// answer enters the same session. The same route by a gateway on the
+// tunnel's subnet keeps the session where it is (tunnel 0 is a next hop like
+// any); withdrawn, the session is closed and a new one is no_route.
+TEST(EspWorker, FrrRouteIntoTheTunnel) {
+  Tunnel tu;
+  auto r = make_router(tu, headend_without_routes());
+  FrrRoutes frr(*r);
+  const Bytes query = lan_frame(*r, Pkt().ipv4(kServer, kSiteHost).udp(5000, 53).payload("query"));
+  EXPECT_TRUE(r->send(kLan, query).empty()) << "no route yet";
+  EXPECT_EQ(r->drop_count(DropReason::no_route), 1u);
+
+  fpm::FpmWriter w;
+  w.route(true, *parse_prefix("10.50.0.0/24"), kBgp, {{ip("169.254.10.2"), FrrRoutes::kTunIfindex, 1}});
+  frr.publish(w);
+  Frame out = r->send_one(kLan, query);
+  EXPECT_EQ(out.port, kWan);
+  EXPECT_EQ(out.dst(), kSite);
+  const Bytes inner = tu.open(out);
+  ASSERT_FALSE(inner.empty());
+  EXPECT_EQ(test::get32(inner.data() + 16), kSiteHost);
+  Frame back = r->send_one(kWan, tu.seal(Pkt().ipv4(kSiteHost, kServer).udp(53, 5000).payload("answer").bytes()));
+  EXPECT_EQ(back.port, kLan);
+  EXPECT_EQ(back.payload_string(), "answer");
+  EXPECT_EQ(r->count(Counter::sessions_created), 1u);
+  EXPECT_EQ(tunnel_counter(*r, &EspTunnelCounters::out_packets), 1u);
+
+  // The same route by its gateway alone (an ifindex that names nothing).
+  w.clear();
+  w.route(true, *parse_prefix("10.50.0.0/24"), kBgp, {{ip("169.254.10.2"), 77, 1}});
+  frr.publish(w);
+  r->idle();
+  EXPECT_EQ(r->count(Counter::sessions_route_moved), 0u);
+  EXPECT_EQ(r->count(Counter::sessions_route_closed), 0u);
+  EXPECT_FALSE(tu.open(r->send_one(kLan, query)).empty());
+
+  w.clear();
+  w.route(false, *parse_prefix("10.50.0.0/24"), kBgp, {});
+  frr.publish(w);
+  r->idle();
+  EXPECT_EQ(r->count(Counter::sessions_route_closed), 1u);
+  EXPECT_TRUE(r->send(kLan, query).empty());
+  EXPECT_EQ(r->drop_count(DropReason::no_route), 2u);
+  EXPECT_EQ(r->count(Counter::sessions_created), 1u);
+  EXPECT_EQ(r->total_drops(), 2u) << r->drops();
+}
+
+// An FRR route into a tunnel that has no outbound SA (down, or not
+// negotiated yet) is a counted drop, as for the static route: esp_no_sa.
+TEST(EspWorker, FrrRouteIntoATunnelWithoutOutboundSa) {
+  Tunnel tu(/*with_out_sa=*/false);
+  auto r = make_router(tu, headend_without_routes());
+  FrrRoutes frr(*r);
+  fpm::FpmWriter w;
+  w.route(true, *parse_prefix("10.50.0.0/24"), kBgp, {{0, FrrRoutes::kTunIfindex, 1}});
+  frr.publish(w);
+  EXPECT_TRUE(r->send(kLan, lan_frame(*r, Pkt().ipv4(kServer, kSiteHost).udp(5000, 53))).empty());
+  EXPECT_EQ(r->drop_count(DropReason::esp_no_sa), 1u);
+  EXPECT_EQ(tunnel_counter(*r, &EspTunnelCounters::out_drops), 1u);
+}
+
+// A session on a port whose route moves into a tunnel is closed, not moved
+// (a leg never changes kind: port legs may be offloaded and synced, tunnel
+// legs never are); new sessions take the tunnel.
+TEST(EspWorker, FrrRouteMovingFromAPortIntoTheTunnelClosesTheSession) {
+  Tunnel tu;
+  auto r = make_router(tu, headend_without_routes());
+  r->neighbor(0, ip("10.2.0.99"), kServerMac);
+  FrrRoutes frr(*r);
+  fpm::FpmWriter w;
+  w.route(true, *parse_prefix("10.50.0.0/24"), kBgp, {{ip("10.2.0.99"), 0, 1}});  // via a LAN router
+  frr.publish(w);
+  const Bytes query = lan_frame(*r, Pkt().ipv4(kServer, kSiteHost).udp(5000, 53).payload("query"));
+  EXPECT_EQ(r->send_one(kLan, query).port, kLan);
+  w.clear();
+  w.route(true, *parse_prefix("10.50.0.0/24"), kBgp, {{0, FrrRoutes::kTunIfindex, 1}});
+  frr.publish(w);
+  r->idle();
+  EXPECT_EQ(r->count(Counter::sessions_route_closed), 1u);
+  EXPECT_EQ(r->count(Counter::sessions_route_moved), 0u);
+  Frame out = r->send_one(kLan, query);
+  EXPECT_EQ(out.port, kWan);
+  EXPECT_FALSE(tu.open(out).empty());
+  EXPECT_EQ(r->count(Counter::sessions_created), 2u);
 }
 
 TEST(EspWorker, RefusalsAreCounted) {

@@ -10,13 +10,14 @@
 
 #include <cstring>
 #include <map>
-#include <span>
 #include <memory>
+#include <span>
 #include <vector>
 
 #include "dataplane/control/fpm/fpm_encoder.h"
 #include "dataplane/control/fpm/route_table.h"
 #include "dataplane/ip/fib.h"
+#include "tests/unit/fpm_stream.h"
 #include "tests/unit/svr_harness.h"
 
 namespace wp {
@@ -28,19 +29,6 @@ const Ipv4 kGwA = ip("10.2.0.7"), kGwB = ip("10.2.0.8"), kGwStatic = ip("10.2.0.
 constexpr Mac kGwAMac = {2, 0, 0, 0, 2, 7}, kGwBMac = {2, 0, 0, 0, 2, 8}, kGwStaticMac = {2, 0, 0, 0, 2, 9};
 const Ipv4 kFarServer = ip("10.200.1.1");
 constexpr uint8_t kBgp = 186;
-
-// Applies every frame of `w` to `t`, as the FPM listener does.
-void apply_stream(fpm::RouteTable& t, const fpm::FpmWriter& w) {
-  std::vector<fpm::FpmMessage> msgs;
-  std::span<const uint8_t> rest(w.bytes());
-  while (!rest.empty()) {
-    const long n = fpm::fpm_frame_length(rest);
-    ASSERT_GT(n, 0);
-    ASSERT_EQ(fpm::decode_fpm_frame(rest.first(static_cast<size_t>(n)), msgs), fpm::FpmError::none);
-    for (const auto& m : msgs) t.apply(m, 1);
-    rest = rest.subspan(static_cast<size_t>(n));
-  }
-}
 
 config::Config branch(const char* name, const char* lan, const char* wan, const char* next_peer, const char* peer,
                       const char* peer_wan) {
@@ -84,8 +72,8 @@ class FibRoutes : public ::testing::Test {
 
   std::unique_ptr<Router> r1, r2;
   RouterOptions r2_options;
-  fpm::RouteTable table_{{{"lan", *parse_prefix("10.2.0.0/24")}, {"wan0", *parse_prefix("172.16.0.0/24")}},
-                         nullptr};
+  fpm::RouteTable table_{
+      {{"lan", *parse_prefix("10.2.0.0/24"), -1, ""}, {"wan0", *parse_prefix("172.16.0.0/24"), -1, ""}}, nullptr};
   std::vector<std::unique_ptr<const FibTable>> fibs_;  // kept alive: the worker may hold any of them
 };
 
@@ -183,7 +171,7 @@ TEST(FibRoutesDistance, ConfigRouteWinsTheSamePrefixALongerFrrPrefixWinsByLength
   r2.neighbor(1, kR1Wan, kR1Mac);
   r2.neighbor(0, kGwA, kGwAMac);
   r2.neighbor(0, kGwStatic, kGwStaticMac);
-  fpm::RouteTable t({{"lan", *parse_prefix("10.2.0.0/24")}}, nullptr);
+  fpm::RouteTable t({{"lan", *parse_prefix("10.2.0.0/24"), -1, ""}}, nullptr);
   fpm::FpmWriter w;
   w.route(true, *parse_prefix("10.200.0.0/16"), kBgp, {{kGwA, 0, 1}});
   w.route(true, *parse_prefix("10.200.7.0/24"), kBgp, {{kGwA, 0, 1}});

@@ -180,7 +180,7 @@ TEST(Fib, EcmpPickIsStableAndSpreads) {
 }
 
 RouteTable make_table() {
-  std::vector<RouteInterface> ifs = {{"lan", pfx("10.2.0.0/24")}, {"wan0", pfx("198.51.100.0/24")}};
+  std::vector<RouteInterface> ifs = {{"lan", pfx("10.2.0.0/24"), -1, ""}, {"wan0", pfx("198.51.100.0/24"), -1, ""}};
   return RouteTable(ifs, [](uint32_t ifindex) { return ifindex == 5 ? std::string("wan0") : std::string(); });
 }
 
@@ -204,6 +204,66 @@ TEST(RouteTable, MapsNextHopsByIfindexNameThenConnectedPrefix) {
   EXPECT_EQ(fib->lookup(ip("10.201.1.1"))->hops[0].iface, 1);
   EXPECT_EQ(fib->lookup(ip("10.202.1.1")), nullptr);
   EXPECT_EQ(t.counters().unresolved, 1u);
+}
+
+// IPsec tunnels are interfaces too (after the ports): a next hop whose
+// ifindex names a tunnel's TUN (ifname_prefix + the tunnel's name), or whose
+// gateway lies on the tunnel's subnet, leaves through the tunnel: iface
+// kFibIfaceTunnel, the tunnel's index as next hop (0 included), zebra's
+// gateway dropped. Withdrawal removes it; an unknown ifindex with a gateway on
+// no subnet stays unresolved.
+TEST(RouteTable, NextHopsIntoTunnelsByTunIfindexOrTunnelSubnet) {
+  std::vector<RouteInterface> ifs = {{"lan", pfx("10.2.0.0/24"), -1, "wp-lan"},
+                                     {"wan0", pfx("198.51.100.0/24"), -1, "wp-wan0"},
+                                     {"ipsec0", pfx("169.254.10.0/30"), 0, "wp-ipsec0"},
+                                     {"ipsec1", pfx("169.254.10.4/30"), 1, "wp-ipsec1"},
+                                     {"ipsec2", {}, 2, ""}};  // no address: no TUN, no subnet
+  RouteTable t(ifs, [](uint32_t ifindex) {
+    return ifindex == 40   ? std::string("wp-ipsec0")
+           : ifindex == 41 ? std::string("wp-ipsec1")
+           : ifindex == 5  ? std::string("wp-wan0")
+                           : std::string();
+  });
+  FpmWriter w;
+  w.route(true, pfx("10.50.0.0/24"), kBgp, {{ip("169.254.10.2"), 40, 1}});  // the TUN's ifindex
+  w.route(true, pfx("10.51.0.0/24"), kBgp, {{ip("169.254.10.6"), 77, 1}});  // unknown ifindex, gateway on ipsec1
+  w.route(true, pfx("10.52.0.0/24"), kBgp, {{0, 41, 1}});                   // onlink: the TUN alone
+  w.route(true, pfx("10.53.0.0/24"), kBgp, {{ip("192.0.2.1"), 77, 1}});     // neither: unresolved
+  w.route(true, pfx("10.54.0.0/24"), kBgp, {{ip("10.2.0.9"), 0, 1}, {ip("169.254.10.2"), 40, 1}});  // port + tunnel
+  w.route(true, pfx("10.55.0.0/24"), kBgp, {{ip("198.51.100.1"), 5, 1}});  // the port's tap by its kernel name
+  apply(t, w);
+  auto fib = t.build();
+  const FibRoute* a = fib->lookup(ip("10.50.0.7"));
+  ASSERT_NE(a, nullptr);
+  ASSERT_EQ(a->paths, 1);
+  EXPECT_TRUE(a->hops[0].tunnel());
+  EXPECT_EQ(a->hops[0].iface, kFibIfaceTunnel);
+  EXPECT_EQ(a->hops[0].gateway, 0u) << "tunnel 0";
+  EXPECT_EQ(a->distance, 20);
+  EXPECT_EQ(t.hop_interface(a->hops[0]), "ipsec0");
+  const FibRoute* b = fib->lookup(ip("10.51.0.7"));
+  ASSERT_NE(b, nullptr);
+  EXPECT_EQ(b->hops[0], (FibNextHop{1, kFibIfaceTunnel}));
+  EXPECT_EQ(t.hop_interface(b->hops[0]), "ipsec1");
+  ASSERT_NE(fib->lookup(ip("10.52.0.1")), nullptr);
+  EXPECT_EQ(fib->lookup(ip("10.52.0.1"))->hops[0], (FibNextHop{1, kFibIfaceTunnel}));
+  EXPECT_EQ(fib->lookup(ip("10.53.0.1")), nullptr);
+  EXPECT_EQ(t.counters().unresolved, 1u);
+  const FibRoute* mixed = fib->lookup(ip("10.54.0.1"));
+  ASSERT_NE(mixed, nullptr);
+  ASSERT_EQ(mixed->paths, 2);
+  EXPECT_EQ(mixed->hops[0], (FibNextHop{ip("10.2.0.9"), 0}));
+  EXPECT_EQ(mixed->hops[1], (FibNextHop{0, kFibIfaceTunnel}));
+  EXPECT_EQ(fib->lookup(ip("10.55.0.1"))->hops[0], (FibNextHop{ip("198.51.100.1"), 1}));
+  EXPECT_EQ(t.hop_interface(FibNextHop{7, kFibIfaceTunnel}), "") << "no such tunnel";
+
+  FpmWriter d;
+  d.route(false, pfx("10.50.0.0/24"), kBgp, {});
+  apply(t, d);
+  auto after = t.build();
+  EXPECT_EQ(after->lookup(ip("10.50.0.7")), nullptr);
+  EXPECT_NE(after->lookup(ip("10.51.0.7")), nullptr);
+  EXPECT_EQ(t.counters().routes_withdrawn, 1u);
 }
 
 TEST(RouteTable, GroupsBlackholesAndWithdrawals) {
@@ -259,7 +319,7 @@ class FpmListenerTest : public ::testing::Test {
   void SetUp() override {
     shared.workers = 1;
     shared.counters.reset(new WorkerCounters[2]);
-    listener = std::make_unique<FpmListener>(shared, std::vector<RouteInterface>{{"lan", pfx("10.2.0.0/24")}},
+    listener = std::make_unique<FpmListener>(shared, std::vector<RouteInterface>{{"lan", pfx("10.2.0.0/24"), -1, ""}},
                                              [](uint32_t) { return std::string(); });
     FpmOptions o;
     o.listen = "127.0.0.1:0";

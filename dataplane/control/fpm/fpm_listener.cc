@@ -50,6 +50,19 @@ std::string kernel_ifname(uint32_t ifindex) {
   return if_indextoname(ifindex, name) ? std::string(name) : std::string();
 }
 
+std::vector<RouteInterface> route_interfaces(const RouterModel& rm) {
+  std::vector<RouteInterface> ifs;
+  auto kernel = [&rm](const std::string& name) {
+    return rm.punt.enabled ? rm.punt.ifname_prefix + name : std::string();
+  };
+  for (const InterfaceModel& i : rm.interfaces) ifs.push_back({i.name, i.subnet, -1, kernel(i.name)});
+  for (size_t t = 0; t < rm.tunnels.size(); ++t) {
+    const TunnelModel& tm = rm.tunnels[t];
+    ifs.push_back({tm.name, tm.subnet, static_cast<int>(t), tm.addr ? kernel(tm.name) : std::string()});
+  }
+  return ifs;
+}
+
 FpmListener::FpmListener(DataplaneShared& shared, std::vector<RouteInterface> interfaces, IfindexNamer namer)
     : shared_(shared), buf_(kBufferBytes), table_(std::move(interfaces), namer ? std::move(namer) : kernel_ifname) {}
 
@@ -257,14 +270,13 @@ std::string FpmListener::routes_json(size_t limit) const {
   nlohmann::json routes = nlohmann::json::array();
   const uint64_t now = now_ms();
   std::lock_guard lock(mu_);
-  const auto& ifs = table_.interfaces();
   size_t total = current_ ? current_->size() : 0;
   for (size_t i = 0; current_ && i < total && routes.size() < limit; ++i) {
     const FibRoute& r = current_->routes()[i];
     nlohmann::json hops = nlohmann::json::array();
     for (int h = 0; h < r.paths; ++h)
-      hops.push_back({{"gateway", r.hops[h].gateway ? format_ipv4(r.hops[h].gateway) : ""},
-                      {"interface", ifs[static_cast<size_t>(r.hops[h].iface)].name}});
+      hops.push_back({{"gateway", r.hops[h].gateway && !r.hops[h].tunnel() ? format_ipv4(r.hops[h].gateway) : ""},
+                      {"interface", std::string(table_.hop_interface(r.hops[h]))}});
     const uint64_t installed = table_.installed_ms(r.prefix);
     routes.push_back({{"prefix", format_prefix(r.prefix)},
                       {"protocol", protocol_name(r.protocol)},

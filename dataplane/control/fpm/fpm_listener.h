@@ -33,6 +33,7 @@
 #include <vector>
 
 #include "dataplane/control/fpm/route_table.h"
+#include "dataplane/control/router_model.h"
 #include "dataplane/worker/shared.h"
 
 namespace wp::fpm {
@@ -112,5 +113,11 @@ class FpmListener {
 
 // if_indextoname in this process's network namespace.
 std::string kernel_ifname(uint32_t ifindex);
+
+// What zebra's next hops resolve against: the router's ports (their index is
+// the FIB's interface index), then its IPsec tunnels (tunnels[] order), each
+// with its subnet and, with router.punt on, its kernel interface's name
+// (ifname_prefix + name: the port's tap, the tunnel's TUN when it has an address).
+std::vector<RouteInterface> route_interfaces(const RouterModel& rm);
 
 }  // namespace wp::fpm

@@ -112,8 +112,8 @@ int RouteTable::resolve_iface(const FpmNextHop& h) {
     auto [it, fresh] = iface_of_ifindex_.try_emplace(h.ifindex, kNoIface);
     if (fresh && namer_) {
       const std::string name = namer_(h.ifindex);
-      for (size_t i = 0; i < ifaces_.size(); ++i)
-        if (!name.empty() && ifaces_[i].name == name) it->second = static_cast<int>(i);
+      for (size_t i = 0; i < ifaces_.size() && !name.empty(); ++i)
+        if (ifaces_[i].name == name || ifaces_[i].kernel == name) it->second = static_cast<int>(i);
     }
     if (it->second != kNoIface) return it->second;
   }
@@ -125,8 +125,11 @@ int RouteTable::resolve_iface(const FpmNextHop& h) {
 
 void RouteTable::add_hops(const std::vector<FpmNextHop>& in, FibRoute& out) {
   for (const FpmNextHop& h : in) {
-    FibNextHop nh{h.gateway, resolve_iface(h)};
-    if (nh.iface == kNoIface || out.paths == kFibMaxPaths) continue;
+    const int i = resolve_iface(h);
+    if (i == kNoIface || out.paths == kFibMaxPaths) continue;
+    const int tunnel = ifaces_[static_cast<size_t>(i)].tunnel;
+    const FibNextHop nh =
+        tunnel >= 0 ? FibNextHop{static_cast<Ipv4>(tunnel), kFibIfaceTunnel} : FibNextHop{h.gateway, i};
     if (std::find(out.hops, out.hops + out.paths, nh) == out.hops + out.paths) out.hops[out.paths++] = nh;
   }
 }
@@ -161,6 +164,13 @@ std::unique_ptr<const FibTable> RouteTable::build() {
     if (resolve(r, f)) fib.push_back(f);
   }
   return FibTable::build(std::move(fib));
+}
+
+std::string_view RouteTable::hop_interface(const FibNextHop& h) const {
+  if (!h.tunnel()) return h.iface >= 0 && static_cast<size_t>(h.iface) < ifaces_.size() ? ifaces_[h.iface].name : "";
+  for (const RouteInterface& i : ifaces_)
+    if (i.tunnel >= 0 && static_cast<Ipv4>(i.tunnel) == h.gateway) return i.name;
+  return "";
 }
 
 uint64_t RouteTable::installed_ms(const Ipv4Prefix& p) const {

@@ -5,10 +5,16 @@
 //
 // Next hops map to Waypoint interfaces by this rule, in order:
 //   1. the kernel interface `ifindex` names (if_indextoname in waypointd's
-//      network namespace, where zebra runs too) is a Waypoint interface's name;
+//      network namespace, where zebra runs too) is a Waypoint interface's name
+//      or its punt-path kernel interface's (RouteInterface::kernel);
 //   2. the gateway lies in an interface's connected prefix;
 //   3. otherwise the next hop is unresolved: left out of the route (a route
 //      with no resolved next hop is not installed; counted).
+// IPsec tunnels are interfaces here too (RouteInterface::tunnel: the TUN the
+// punt path makes per tunnel with an address, and the tunnel's subnet): a next
+// hop that resolves to one becomes {kFibIfaceTunnel, tunnel index}, exactly a
+// config route with `interface: <tunnel>`; zebra's gateway is dropped (the
+// tunnel is point to point). See docs/ipsec.md § Dynamic routing over tunnels
 // Administrative distance comes from the route's protocol (zebra's defaults:
 // static 1, eBGP 20, OSPF 110, IS-IS 115, RIP 120; the netlink message does
 // not carry zebra's distance, and RTA_PRIORITY is zebra's fixed metric 20).
@@ -38,8 +44,10 @@ inline constexpr int kNoIface = -1;
 
 // What a next hop can resolve against: the router's interfaces.
 struct RouteInterface {
-  std::string name;
-  Ipv4Prefix subnet;
+  std::string name;    // ports: RouterModel::interfaces' name (its index is the FibNextHop::iface)
+  Ipv4Prefix subnet;   // connected prefix (a tunnel's `address` subnet); len 0: none
+  int tunnel = -1;     // >= 0: IPsec tunnel `tunnel` (tunnels[] index), after the ports
+  std::string kernel;  // the punt path's kernel interface (ifname_prefix + name); "" when none
 };
 // ifindex -> kernel interface name ("" when unknown).
 using IfindexNamer = std::function<std::string(uint32_t ifindex)>;
@@ -67,6 +75,8 @@ class RouteTable {
   // When the route of `p` was installed or last changed (0: none).
   uint64_t installed_ms(const Ipv4Prefix& p) const;
   const std::vector<RouteInterface>& interfaces() const { return ifaces_; }
+  // The name of a FIB next hop's interface (a port's, or the tunnel's).
+  std::string_view hop_interface(const FibNextHop& h) const;
 
  private:
   struct Route {
@@ -86,7 +96,7 @@ class RouteTable {
   static uint64_t key(const Ipv4Prefix& p) { return uint64_t{p.addr} << 8 | p.len; }
   void apply_route(const FpmMessage& m, uint64_t now_ms);
   void apply_nexthop(const FpmMessage& m);
-  int resolve_iface(const FpmNextHop& h);
+  int resolve_iface(const FpmNextHop& h);  // an index into ifaces_, or kNoIface
   void add_hops(const std::vector<FpmNextHop>& in, FibRoute& out);
   bool resolve(const Route& r, FibRoute& out);
 

@@ -179,4 +179,18 @@ uint16_t PuntInterfaces::tunnel_from_kernel(int tunnel, rte_mbuf** pkts, uint16_
   return rte_eth_rx_burst(tunnels_[static_cast<size_t>(tunnel)].port_id, 0, pkts, n);
 }
 
+bool PuntInterfaces::set_tunnel_link(int tunnel, bool up) {
+  if (!has_tunnel(tunnel)) return false;
+  const Tap& t = tunnels_[static_cast<size_t>(tunnel)];
+  const int rc = up ? rte_eth_dev_set_link_up(t.port_id) : rte_eth_dev_set_link_down(t.port_id);
+  if (rc != 0) {
+    std::fprintf(stderr, "waypointd: punt: kernel interface %s: link %s failed: %s\n", t.name.c_str(),
+                 up ? "up" : "down", rte_strerror(-rc));
+    return false;
+  }
+  std::fprintf(stderr, "waypointd: punt: kernel interface %s %s (the tunnel %s an outbound SA)\n", t.name.c_str(),
+               up ? "up" : "down", up ? "has" : "has no");
+  return true;
+}
+
 }  // namespace wp

@@ -57,6 +57,10 @@ class PuntInterfaces {
   // Down: up to `n` IPv4 packets the kernel sent out of the tunnel's interface.
   uint16_t tunnel_from_kernel(int tunnel, rte_mbuf** pkts, uint16_t n);
   size_t tunnels() const { return tunnels_.size(); }  // by tunnel index, has_tunnel() or not
+  // Sets the tunnel's kernel interface administratively up or down (IFF_UP,
+  // what FRR's zebra sees as the interface's state); false when it failed
+  // (logged). The address stays; the kernel drops its connected route while down.
+  bool set_tunnel_link(int tunnel, bool up);
   const std::string& tunnel_name(int tunnel) const { return tunnels_[static_cast<size_t>(tunnel)].name; }
 
  private:
