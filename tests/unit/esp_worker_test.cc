@@ -251,19 +251,24 @@ TEST(EspWorker, PingThroughTheTunnel) {
   EXPECT_EQ(r->total_drops(), 0u) << r->drops();
 }
 
-TEST(EspWorker, RouteIntoTheTunnel) {
-  Tunnel tu;
-  auto r = make_router(tu);
-  Frame out = r->send_one(kLan, lan_frame(*r, Pkt().ipv4(kServer, kSiteHost).udp(5000, 53).payload("query")));
+// A LAN host's query to the site host leaves sealed to the site, and the
+// site's answer comes out of the tunnel into the same session.
+void tunnel_round_trip(Router& r, Tunnel& tu, const Bytes& query) {
+  Frame out = r.send_one(kLan, query);
   EXPECT_EQ(out.port, kWan);
   EXPECT_EQ(out.dst(), kSite);
   const Bytes inner = tu.open(out);
   ASSERT_FALSE(inner.empty());
   EXPECT_EQ(test::get32(inner.data() + 16), kSiteHost);
-  // The site's answer comes out of the tunnel into the same session.
-  Frame back = r->send_one(kWan, tu.seal(Pkt().ipv4(kSiteHost, kServer).udp(53, 5000).payload("answer").bytes()));
+  Frame back = r.send_one(kWan, tu.seal(Pkt().ipv4(kSiteHost, kServer).udp(53, 5000).payload("answer").bytes()));
   EXPECT_EQ(back.port, kLan);
   EXPECT_EQ(back.payload_string(), "answer");
+}
+
+TEST(EspWorker, RouteIntoTheTunnel) {
+  Tunnel tu;
+  auto r = make_router(tu);
+  tunnel_round_trip(*r, tu, lan_frame(*r, Pkt().ipv4(kServer, kSiteHost).udp(5000, 53).payload("query")));
   EXPECT_EQ(r->count(Counter::sessions_created), 1u);
   EXPECT_EQ(r->total_drops(), 0u) << r->drops();
 }
@@ -313,15 +318,7 @@ TEST(EspWorker, FrrRouteIntoTheTunnel) {
   fpm::FpmWriter w;
   w.route(true, *parse_prefix("10.50.0.0/24"), kBgp, {{ip("169.254.10.2"), FrrRoutes::kTunIfindex, 1}});
   frr.publish(w);
-  Frame out = r->send_one(kLan, query);
-  EXPECT_EQ(out.port, kWan);
-  EXPECT_EQ(out.dst(), kSite);
-  const Bytes inner = tu.open(out);
-  ASSERT_FALSE(inner.empty());
-  EXPECT_EQ(test::get32(inner.data() + 16), kSiteHost);
-  Frame back = r->send_one(kWan, tu.seal(Pkt().ipv4(kSiteHost, kServer).udp(53, 5000).payload("answer").bytes()));
-  EXPECT_EQ(back.port, kLan);
-  EXPECT_EQ(back.payload_string(), "answer");
+  tunnel_round_trip(*r, tu, query);
   EXPECT_EQ(r->count(Counter::sessions_created), 1u);
   EXPECT_EQ(tunnel_counter(*r, &EspTunnelCounters::out_packets), 1u);
 

@@ -5,7 +5,6 @@
 // Delete from either side, the peer's liveness request answered.
 #include <gtest/gtest.h>
 
-#include <openssl/sha.h>
 
 #include <algorithm>
 
@@ -418,20 +417,8 @@ TEST(SplitChildKeys, AeadHasNoIntegrityKey) {
   EXPECT_TRUE(c.integ_out.empty());
 }
 
-// NAT-T (RFC 7296 § 2.23). SHA-1 of SPIi | SPIr | address | port, computed
-// here with OpenSSL on its own to check the library's nat_hash as used.
-Bytes sha1_natd(uint64_t spi_i, uint64_t spi_r, const Endpoint& e) {
-  Bytes in;
-  for (uint64_t spi : {spi_i, spi_r})
-    for (int k = 7; k >= 0; --k) in.push_back(static_cast<uint8_t>(spi >> (8 * k)));
-  in.insert(in.end(), e.addr.begin(), e.addr.end());
-  in.push_back(static_cast<uint8_t>(e.port >> 8));
-  in.push_back(static_cast<uint8_t>(e.port));
-  Bytes out(SHA_DIGEST_LENGTH);
-  SHA1(in.data(), in.size(), out.data());
-  return out;
-}
-
+// NAT-T (RFC 7296 § 2.23): the hashes are nat_hash's, which
+// IkeNatDetection.MatchesStrongSwansResponse checks against strongSwan's own.
 // The IKE_SA_INIT answer without its NAT_DETECTION payloads: a responder without NAT-T.
 Bytes without_natd(const Bytes& answer) {
   Message m;
@@ -452,8 +439,8 @@ TEST_F(IkeInitiatorTest, SaInitCarriesBothNatDetectionHashes) {
   ASSERT_NE(src, nullptr);
   ASSERT_NE(dst, nullptr);
   EXPECT_EQ(req.header.spi_r, 0u);
-  EXPECT_EQ(src->data, sha1_natd(req.header.spi_i, 0, kSite));     // our address and port 500
-  EXPECT_EQ(dst->data, sha1_natd(req.header.spi_i, 0, kHeadend));  // the peer's
+  EXPECT_EQ(src->data, nat_hash(req.header.spi_i, 0, kSite));     // our address and port 500
+  EXPECT_EQ(dst->data, nat_hash(req.header.spi_i, 0, kHeadend));  // the peer's
   EXPECT_EQ(src->data.size(), 20u);
   EXPECT_FALSE(i->nat_t());  // not before the answer
 }
