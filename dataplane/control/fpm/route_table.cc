@@ -167,10 +167,14 @@ std::unique_ptr<const FibTable> RouteTable::build() {
 }
 
 std::string_view RouteTable::hop_interface(const FibNextHop& h) const {
-  if (!h.tunnel()) return h.iface >= 0 && static_cast<size_t>(h.iface) < ifaces_.size() ? ifaces_[h.iface].name : "";
+  // Two returns, not a conditional: `cond ? name : ""` is a temporary std::string, and the view would dangle.
+  if (!h.tunnel()) {
+    if (h.iface >= 0 && static_cast<size_t>(h.iface) < ifaces_.size()) return ifaces_[h.iface].name;
+    return {};
+  }
   for (const RouteInterface& i : ifaces_)
     if (i.tunnel >= 0 && static_cast<Ipv4>(i.tunnel) == h.gateway) return i.name;
-  return "";
+  return {};
 }
 
 uint64_t RouteTable::installed_ms(const Ipv4Prefix& p) const {
