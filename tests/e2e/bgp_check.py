@@ -1,7 +1,9 @@
 #!/usr/bin/python3
-"""JSON checks for test_bgp.sh (waypointd's REST answers, FRR's vtysh json, bgpd's log).
+"""JSON checks for test_bgp.sh and test_ipsec.sh (waypointd's REST answers, FRR's vtysh json, bgpd's log).
 
   bgp_check.py hops PREFIX < routes.json        gateways of PREFIX in GET /api/v1/routes, sorted, one line
+  bgp_check.py ifaces PREFIX < routes.json       interfaces of PREFIX's next hops in GET /api/v1/routes, sorted, one
+                                                 line (a tunnel's name for a hop into it, which has no gateway)
   bgp_check.py count PREFIX_START < routes.json  routes whose prefix starts with PREFIX_START
   bgp_check.py session-hops < sessions.json      "SPORT NEXT_HOP" per session of GET /api/v1/sessions
   bgp_check.py same-fib ROUTES_JSON FRR_JSON     exit 0 when the FIB's routes equal the routes zebra
@@ -30,7 +32,7 @@ def load(stream):
 
 
 def fib_routes(doc):
-    return {r["prefix"]: sorted(h["gateway"] for h in r["next_hops"])
+    return {r["prefix"]: sorted(h.get("gateway", "") for h in r["next_hops"])
             for r in doc.get("routes", []) if r.get("protocol") not in FIB_LOCAL}
 
 
@@ -86,6 +88,9 @@ def main(argv):
     cmd = argv[1]
     if cmd == "hops":
         print(" ".join(fib_routes(load(sys.stdin)).get(argv[2], [])))
+    elif cmd == "ifaces":
+        print(" ".join(sorted(h.get("interface", "") for r in load(sys.stdin).get("routes", [])
+                              if r["prefix"] == argv[2] for h in r["next_hops"])))
     elif cmd == "count":
         print(sum(1 for p in fib_routes(load(sys.stdin)) if p.startswith(argv[2])))
     elif cmd == "session-hops":

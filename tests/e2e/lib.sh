@@ -810,3 +810,35 @@ EOF
 
 # wp_swan_secret NAME LOCAL_ID REMOTE_ID PSK: one entry of the `secrets` section.
 wp_swan_secret() { printf '  ike-%s { id-1 = %s\n    id-2 = %s\n    secret = "%s" }\n' "$1" "$2" "$3" "$4"; }
+
+# ---- FRR in a namespace (docs/operations.md § Routes from FRR): private
+# configs, pid files, vty and zserv sockets under $WP_TMP/frr-NS (no system
+# service; the daemons drop to user frr). test_bgp.sh, test_ipsec.sh.
+
+# wp_frr_start NS DAEMON...: zebra, then the other daemons, each with
+# $WP_TMP/frr-NS/DAEMON.conf (the caller writes them) and its log in
+# DAEMON.log; zebra loads dplane_fpm_nl when its zebra.conf names an
+# `fpm address` (FRR feeding waypointd's FIB); waits for zebra's socket.
+# The pids join WP_PIDS.
+wp_frr_start() {
+  local ns=$1 d=$WP_TMP/frr-$1 daemon extra; shift
+  mkdir -p "$d" && touch "$d/vtysh.conf" "$d/zebra.conf" && chmod 777 "$d" && chown -R frr:frr "$d" || return 1
+  for daemon in zebra "$@"; do
+    extra=()
+    [ "$daemon" = zebra ] && grep -q '^fpm address' "$d/zebra.conf" && extra=(-M dplane_fpm_nl)
+    [ "$daemon" = bfdd ] && extra=(--bfdctl "$d/bfdd.sock")
+    wp_bg "$ns" "$d/$daemon.out" "/usr/lib/frr/$daemon" -u frr -g frr "${extra[@]}" -f "$d/$daemon.conf" \
+      -i "$d/$daemon.pid" -z "$d/zserv.api" --vty_socket "$d" -P 0 --log "file:$d/$daemon.log"
+    WP_PIDS+=("$WP_BG_PID")
+    if [ "$daemon" = zebra ]; then wp_until 20 test -S "$d/zserv.api" || return 1; fi
+  done
+}
+
+# wp_vty NS ARGS...: vtysh against the daemons of wp_frr_start NS.
+wp_vty() { local ns=$1; shift; vtysh --vty_socket "$WP_TMP/frr-$ns" --config_dir "$WP_TMP/frr-$ns" "$@" 2>/dev/null; }
+# wp_vty_conf NS -c CMD...: configuration commands (after `configure terminal`), output to $WP_TMP/vtysh.log.
+wp_vty_conf() { local ns=$1; shift; wp_vty "$ns" -c "configure terminal" "$@" >>"$WP_TMP/vtysh.log"; }
+# wp_bgp_peer NS NEIGHBOR FIELD: a field of NEIGHBOR in `show bgp summary json` ("none").
+wp_bgp_peer() { wp_vty "$1" -c "show bgp summary json" | "$WP_PY" "$WP_E2E/bgp_check.py" peer "$2" "$3"; }
+# wp_bgp_established NS NEIGHBOR: NS's BGP session to NEIGHBOR is Established.
+wp_bgp_established() { [ "$(wp_bgp_peer "$1" "$2" state)" = Established ]; }

@@ -69,25 +69,10 @@ wp_check "waypointd --check accepts r2.yaml with punt and fpm" wp_check_config "
 wp_pair_start 1
 
 # ------------------------------------------------------------------ FRR
-# Private config, run dirs and sockets per namespace (no system service).
-frr_start() {  # NS DAEMON...: zebra first, then the others, configs from $WP_TMP/frr-NS
-  local ns=$1 d=$WP_TMP/frr-$1 daemon extra; shift
-  for daemon in zebra "$@"; do
-    extra=()
-    [ "$ns" = r2 ] && [ "$daemon" = zebra ] && extra=(-M dplane_fpm_nl)
-    [ "$daemon" = bfdd ] && extra=(--bfdctl "$d/bfdd.sock")
-    wp_bg "$ns" "$d/$daemon.out" "/usr/lib/frr/$daemon" -u frr -g frr "${extra[@]}" -f "$d/$daemon.conf" \
-      -i "$d/$daemon.pid" -z "$d/zserv.api" --vty_socket "$d" -P 0 --log "file:$d/$daemon.log"
-    WP_PIDS+=("$WP_BG_PID")
-    if [ "$daemon" = zebra ]; then wp_until 20 test -S "$d/zserv.api" || return 1; fi
-  done
-}
-vty() { local ns=$1; shift; vtysh --vty_socket "$WP_TMP/frr-$ns" --config_dir "$WP_TMP/frr-$ns" "$@" 2>/dev/null; }
-vty_conf() { local ns=$1; shift; vty "$ns" -c "configure terminal" "$@" >>"$WP_TMP/vtysh.log"; }
-peer_field() { vty "$1" -c "show bgp summary json" | "$WP_PY" "$CHECK" peer "$2" "$3"; }
-established() { [ "$(peer_field "$1" "$2" state)" = Established ]; }
+# FRR per namespace: wp_frr_start, wp_vty, wp_bgp_peer (lib.sh).
+established() { wp_bgp_established "$@"; }
 not_established() { ! established "$@"; }
-bfd_status() { vty r2 -c "show bfd peer $1 json" | "$WP_PY" -c 'import json,sys; print(json.load(sys.stdin)["status"])' 2>/dev/null; }
+bfd_status() { wp_vty r2 -c "show bfd peer $1 json" | "$WP_PY" -c 'import json,sys; print(json.load(sys.stdin)["status"])' 2>/dev/null; }
 bfd_is() { [ "$(bfd_status "$1")" = "$2" ]; }
 
 frr_conf() {  # NS ASN ROUTER_ID: the common part; the caller appends neighbors and networks
@@ -123,7 +108,7 @@ frr_configs() {
   chmod 777 "$WP_TMP"/frr-* && chown -R frr:frr "$WP_TMP"/frr-*
 }
 frr_configs || { wp_fail "FRR configs"; wp_finish; }
-frr_start r2 bgpd bfdd && frr_start f1 bgpd bfdd && frr_start f2 bgpd bfdd || { wp_fail "FRR start"; wp_finish; }
+wp_frr_start r2 bgpd bfdd && wp_frr_start f1 bgpd bfdd && wp_frr_start f2 bgpd bfdd || { wp_fail "FRR start"; wp_finish; }
 
 routes_json() { wp_exec r2 curl -s --max-time 2 "http://127.0.0.1:$WP_MGMT_PORT/api/v1/routes" 2>/dev/null; }
 hops() { routes_json | "$WP_PY" "$CHECK" hops 10.200.0.0/16; }
@@ -178,7 +163,7 @@ wp_expect "every download's session has one of the two next hops" \
   $(($(on_hop 10.2.0.11) + $(on_hop 10.2.0.12))) -eq ${#SLOW_HOP[@]}
 
 moved0=$(wp_stat r2 counters.sessions_route_moved)
-est_f2=$(peer_field r2 10.2.0.12 connectionsEstablished)
+est_f2=$(wp_bgp_peer r2 10.2.0.12 connectionsEstablished)
 wp_bg r2 "$WP_TMP/bfd-down.time" "$WP_PY" "$CHECK" watch "$WP_TMP/frr-r2/bgpd.log" \
   "sent to neighbor 10.2.0.12 6/10 \\(Cease/BFD Down\\)" 20
 WATCH_PID=$WP_BG_PID; WP_PIDS+=("$WATCH_PID")
@@ -226,7 +211,7 @@ toggle() {  # on|off: f1's redistribute static; waits for the FIB to follow
   local no="" want=1000 t0
   [ "$1" = off ] && no="no " && want=0
   t0=$(date +%s%N)
-  vty_conf f1 -c "router bgp 65002" -c "address-family ipv4 unicast" -c "${no}redistribute kernel"
+  wp_vty_conf f1 -c "router bgp 65002" -c "address-family ipv4 unicast" -c "${no}redistribute kernel"
   wp_until 60 count_is $want || return 1
   wp_log "1,000 prefixes $1: FIB has $want after $((($(date +%s%N) - t0) / 1000000)) ms"
 }
@@ -256,9 +241,9 @@ r, p, d = (y - x for x, y in zip(a, b))
 print(f"{r} segments retransmitted, {d} reported back as duplicates (DSACK: spurious), {p} tail loss probes")' "$tcp0" "$tcp1"
 ); r1 drops: $(wp_nonzero_drops r1)"
 wp_expect "r2 <-> f1 never reset (BFD 100 ms x 3 over the punt path, connectionsEstablished)" \
-  "$(peer_field r2 10.2.0.11 connectionsEstablished)" -eq 1
+  "$(wp_bgp_peer r2 10.2.0.11 connectionsEstablished)" -eq 1
 same_fib() {
-  routes_json >"$WP_TMP/fib.json" && vty r2 -c "show ip route json" >"$WP_TMP/zebra.json" &&
+  routes_json >"$WP_TMP/fib.json" && wp_vty r2 -c "show ip route json" >"$WP_TMP/zebra.json" &&
     "$WP_PY" "$CHECK" same-fib "$WP_TMP/fib.json" "$WP_TMP/zebra.json"
 }
 wp_check "FIB (GET /api/v1/routes) equals zebra's selected routes (show ip route json)" wp_until 10 same_fib
@@ -266,7 +251,7 @@ wp_check "FIB (GET /api/v1/routes) equals zebra's selected routes (show ip route
 # ------------------------------------------------------------------ 4. neighbor shutdown: no_route
 no_prefix() { ! routes_json | grep -q '"prefix": "10.200.0.0/16"'; }
 t0=$(date +%s%N)
-vty_conf r2 -c "router bgp 65001" -c "neighbor 10.2.0.11 shutdown" -c "neighbor 10.2.0.12 shutdown"
+wp_vty_conf r2 -c "router bgp 65001" -c "neighbor 10.2.0.11 shutdown" -c "neighbor 10.2.0.12 shutdown"
 wp_check "neighbor shutdown of f1 and f2: 10.200.0.0/16 leaves the FIB" wp_until 10 no_prefix
 withdraw_ms=$((($(date +%s%N) - t0) / 1000000))
 wp_log "neighbor shutdown -> route gone from GET /api/v1/routes: ${withdraw_ms} ms (vtysh included)"

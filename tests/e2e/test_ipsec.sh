@@ -29,6 +29,18 @@
 # answers, and `ip -s link` on it counts the packets both ways. The TUN follows
 # the tunnel (linux_cp/tunnel_links.h): up once the Child SA is installed, down
 # again after swanctl --terminate (5).
+# 1d. eBGP through the tunnel (issue #20, docs/ipsec.md § Dynamic routing over
+# tunnels): FRR in r2's namespace (zebra with FPM into waypointd, bgpd AS 65000)
+# peers with FRR in the site's namespace (bgpd AS 65101, from 169.254.10.2)
+# over ipsec0's TUN; the site announces its second LAN 10.53.0.0/24 (10.53.0.1
+# on its lo; in both ends' traffic selectors), which r2 has no static route
+# for: before, 10.2.0.10 -> 10.53.0.1 is dropped as no_route; with the session
+# Established on both sides, GET /api/v1/routes has 10.53.0.0/24 into ipsec0,
+# 10.2.0.10 pings 10.53.0.1 through the tunnel (its ESP counters grow) and the
+# site learned r2's 10.2.0.0/24. After swanctl --terminate (5) the TUN goes
+# down, r2's session goes down, the route leaves the FIB (timed) and the ping
+# is no_route again; the site initiates again: Established again, the route
+# back in the FIB, the ping answered.
 # usage: sudo tests/e2e/test_ipsec.sh
 set -u -o pipefail
 here=$(cd "$(dirname "$0")" && pwd)
@@ -37,6 +49,9 @@ here=$(cd "$(dirname "$0")" && pwd)
 WPCTL=${WPCTL:-$(dirname "$WAYPOINTD")/wpctl}
 if [ ! -x /usr/lib/ipsec/charon ] || ! command -v swanctl >/dev/null; then
   echo "test_ipsec: strongSwan not installed (setup.sh)" >&2; exit 2
+fi
+if [ ! -x /usr/lib/frr/zebra ] || [ ! -x /usr/lib/frr/bgpd ]; then
+  echo "test_ipsec: FRR not installed (setup.sh)" >&2; exit 2
 fi
 
 wp_init ipsec-
@@ -50,7 +65,7 @@ cat >> "$WP_TMP/r2.yaml" <<YAML
 ipsec_peers:
   - {name: site1, address: 172.16.0.9, local_id: headend.example, remote_id: site1.example, psk: "$PSK1",
      ike_proposals: [aes256-sha256-modp2048], esp_proposals: [aes256gcm16], local_ts: [10.2.0.0/24, 169.254.10.0/30],
-     remote_ts: [10.50.0.0/24, 169.254.10.0/30]}
+     remote_ts: [10.50.0.0/24, 169.254.10.0/30, 10.53.0.0/24]}
   - {name: site2, address: 172.16.0.10, local_id: headend.example, remote_id: site2.example, psk: "$PSK2"}
   - {name: site3, address: 172.16.0.11, local_id: headend.example, remote_id: site3.example, psk: "$PSK3",
      initiate: true, ike_proposals: [aes256-sha256-modp2048], esp_proposals: [aes256gcm16],
@@ -73,6 +88,12 @@ c["policies"].append({"tenant": "branch", "service": "site-any"})
 c.setdefault("routes", []).append({"prefix": "10.50.0.0/24", "interface": "ipsec0"})
 c["routes"].append({"prefix": "10.52.0.0/24", "interface": "ipsec2"})  # 6: site3, r2 initiates
 c["router"]["punt"] = {"enabled": True}  # 1c: the tunnel's kernel interface
+# 1d: zebra's routes (FPM); r2's LAN (tenant hq) may open sessions to the
+# site's second LAN, which only BGP routes (no static route).
+c["fpm"] = {"listen": "127.0.0.1:2620", "replay_quiet_ms": 500}
+c["tenants"].append({"name": "hq", "prefixes": ["10.2.0.0/24"]})
+c["services"].append({"name": "site-lan2", "prefixes": ["10.53.0.0/24"], "protocol": "any"})
+c["policies"].append({"tenant": "hq", "service": "site-lan2"})
 yaml.safe_dump(c, open(f, "w"), sort_keys=False)
 PY
 wp_check "r2's config with ipsec_peers is valid" wp_check_config "$WP_TMP/r2.yaml"
@@ -85,17 +106,47 @@ wp_exec site ip addr add 10.50.0.1/24 dev s0   # the site's LAN (charon's Child 
 wp_exec site ip addr add 172.16.0.11/24 dev s0  # 6: site3, which only responds
 wp_exec site ip addr add 10.52.0.1/24 dev s0    # site3's LAN
 wp_exec site ip addr add 169.254.10.2/32 dev s0  # the site's end of ipsec0's /30 (1c)
+wp_exec site ip addr add 10.53.0.1/32 dev lo     # the site's second LAN, announced over BGP (1d)
 wp_pair_start 1
 URL=http://127.0.0.1:$WP_MGMT_PORT
 ctl() { wp_exec r2 "$WPCTL" --url "$URL" "$@"; }
 wp_check "curl through r1 -> r2 before IKE" wp_fetch c http://10.2.0.10/file.bin "$WP_TMP/got0.bin" 20
+
+# 1d (set up before the tunnel exists): no route to the site's second LAN yet.
+lan2_ping() {
+  wp_exec s ping -c 3 -i 0.2 -W 2 10.53.0.1 >"$WP_TMP/ping-lan2.out" 2>&1 && grep -q " 3 received" "$WP_TMP/ping-lan2.out"
+}
+noroute0=$(wp_stat r2 drops.no_route)
+wp_exec s ping -c 1 -W 1 10.53.0.1 >/dev/null 2>&1
+wp_expect "10.2.0.10 -> 10.53.0.1 before BGP: dropped as no_route at r2" \
+  "$(wp_wait_stat r2 drops.no_route $((noroute0 + 1)))" -gt "$noroute0"
+# FRR on both ends of ipsec0: r2's bgpd peers over the TUN (169.254.10.1/30,
+# connected), the site's from 169.254.10.2 (a /32 on its WAN port: not
+# connected to 169.254.10.1, hence disable-connected-check; TTL stays 1).
+frr_conf() {  # NS ASN ROUTER_ID NEIGHBOR NEIGHBOR_ASN NETWORK [NEIGHBOR_OPTION...]
+  local d=$WP_TMP/frr-$1 o
+  mkdir -p "$d" && touch "$d/zebra.conf" || return 1
+  { printf 'router bgp %s\n bgp router-id %s\n bgp log-neighbor-changes\n no bgp ebgp-requires-policy\n' "$2" "$3"
+    printf ' no bgp network import-check\n neighbor %s remote-as %s\n neighbor %s timers 3 9\n' "$4" "$5" "$4"
+    printf ' neighbor %s timers connect 1\n' "$4"
+    for o in "${@:7}"; do printf ' neighbor %s %s\n' "$4" "$o"; done
+    printf ' address-family ipv4 unicast\n  network %s\n exit-address-family\n' "$6"
+  } >"$d/bgpd.conf"
+}
+frr_up() {
+  frr_conf r2 65000 169.254.10.1 169.254.10.2 65101 10.2.0.0/24 &&
+    printf 'fpm address 127.0.0.1 port 2620\nno fpm use-next-hop-groups\n' >"$WP_TMP/frr-r2/zebra.conf" &&
+    frr_conf site 65101 169.254.10.2 169.254.10.1 65000 10.53.0.0/24 "update-source 169.254.10.2" disable-connected-check &&
+    wp_frr_start r2 bgpd && wp_frr_start site bgpd
+}
+wp_check "FRR (zebra with FPM, bgpd) in r2's namespace, FRR (zebra, bgpd) in the site's" frr_up
 
 SW=$WP_TMP/sw
 mkdir -p "$SW"
 {
   echo "connections {"
   wp_swan_connection site 172.16.0.9 172.16.0.2 aes256-sha256-modp2048 site1.example headend.example \
-    lan 10.50.0.0/24,169.254.10.2/32 0.0.0.0/0 aes256gcm16
+    lan 10.50.0.0/24,169.254.10.2/32,10.53.0.0/24 0.0.0.0/0 aes256gcm16
   wp_swan_connection bad 172.16.0.10 172.16.0.2 aes256gcm16-prfsha256-ecp256 site2.example headend.example \
     lan2 10.51.0.0/24 0.0.0.0/0 aes256gcm16
   # 6: no start_action: charon only responds, r2 initiates (ipsec_peers[].initiate).
@@ -184,6 +235,28 @@ wp_expect "ip -s link: ipsec0 sent the echo replies" "$(( $(tun_stat tx_packets)
 wp_expect "r2 counters.punt_icmp >= 3" "$(wp_stat r2 counters.punt_icmp)" -ge 3
 wp_expect "r2 drops.esp_inner_to_us = 0" "$(wp_stat r2 drops.esp_inner_to_us)" -eq 0
 
+# 1d. eBGP through the tunnel.
+routes_json() { wp_exec r2 curl -s --max-time 2 "http://127.0.0.1:$WP_MGMT_PORT/api/v1/routes" 2>/dev/null; }
+lan2_ifaces() { routes_json | "$WP_PY" "$WP_E2E/bgp_check.py" ifaces 10.53.0.0/24; }
+lan2_into() { [ "$(lan2_ifaces)" = "$1" ]; }
+wp_check "r2's eBGP session to 169.254.10.2 Established (through ipsec0)" wp_until 30 wp_bgp_established r2 169.254.10.2
+wp_check "the site's eBGP session to 169.254.10.1 Established" wp_until 10 wp_bgp_established site 169.254.10.1
+zebra_lan2() { wp_vty r2 -c "show ip route 10.53.0.0/24" | grep -q "via 169.254.10.2, ipsec0"; }
+wp_check "r2's zebra: 10.53.0.0/24 via 169.254.10.2, ipsec0 (learned from the site)" wp_until 10 zebra_lan2
+wp_check "GET /api/v1/routes: 10.53.0.0/24 into the tunnel ipsec0 (FPM)" wp_until 10 lan2_into ipsec0
+site_learned() { wp_vty site -c "show ip bgp 10.2.0.0/24 json" | grep -q '"prefix":"10.2.0.0/24"'; }
+wp_check "the site learned r2's 10.2.0.0/24 from 169.254.10.1" wp_until 10 site_learned
+tun0() { jq_py "[t for t in d['tunnels'] if t['name'] == 'ipsec0'][0]['$1']"; }
+ctl -o json ipsec >"$WP_TMP/ipsec.json"
+lan2_in0=$(tun0 in_packets) lan2_out0=$(tun0 out_packets)
+wp_check "10.2.0.10 pings 10.53.0.1 (r2's LAN to the site's BGP-learned LAN, 3 of 3 answered)" wp_until 15 lan2_ping
+lan2_counted() {
+  ctl -o json ipsec >"$WP_TMP/ipsec.json" &&
+    [ "$(( $(tun0 out_packets) - lan2_out0 ))" -ge 3 ] && [ "$(( $(tun0 in_packets) - lan2_in0 ))" -ge 3 ]
+}
+wp_check "r2's ipsec0 counts the echo requests out (sealed) and the replies in (opened)" wp_until 5 lan2_counted
+echo "r2's ipsec0 during the ping: out $(( $(tun0 out_packets) - lan2_out0 )), in $(( $(tun0 in_packets) - lan2_in0 )) packets (BGP keepalives included)"
+
 wp_check "wpctl ipsec on r1 (no ipsec_peers) says so" \
   bash -c "ip netns exec $(wp_ns r1) $WPCTL --url $URL ipsec | grep -q 'no ipsec_peers configured'"
 
@@ -260,6 +333,7 @@ echo "r2's ipsec2: in $(( $(tun2 in_packets) - hub_in0 )), out $(( $(tun2 out_pa
 wp_expect "r2's ipsec2: no refusal" "$(tun2 in_drops)" -eq 0
 
 # 5. delete.
+t_term=$(date +%s%N)
 swan --terminate --ike site --timeout 10 >"$WP_TMP/terminate.out" 2>&1
 gone() {
   ctl -o json ipsec >"$WP_TMP/ipsec.json" &&
@@ -268,5 +342,21 @@ gone() {
 wp_check "swanctl --terminate: r2's IKE SA and Child SA deleted" wp_until 10 gone
 tun_down() { ip -n "$(wp_ns r2)" -o link show dev ipsec0 >"$WP_TMP/tun.txt" && ! grep -q '[<,]UP[,>]' "$WP_TMP/tun.txt"; }
 wp_check "the TUN ipsec0 is down with the tunnel (no outbound SA)" wp_until 5 tun_down
+# 1d: the tunnel's death withdraws what was learned through it.
+not_established() { ! wp_bgp_established "$@"; }
+wp_check "r2's eBGP session to the site down with the TUN" wp_until 10 not_established r2 169.254.10.2
+lan2_gone() { routes_json >"$WP_TMP/routes.json" && grep -q '"routes"' "$WP_TMP/routes.json" && ! grep -q '"10.53.0.0/24"' "$WP_TMP/routes.json"; }
+wp_check "10.53.0.0/24 left GET /api/v1/routes" wp_until 10 lan2_gone
+wp_log "swanctl --terminate -> 10.53.0.0/24 gone from the FIB: $((($(date +%s%N) - t_term) / 1000000)) ms (swanctl included)"
+noroute0=$(wp_stat r2 drops.no_route)
+wp_exec s ping -c 1 -W 1 10.53.0.1 >/dev/null 2>&1
+wp_expect "10.2.0.10 -> 10.53.0.1 without the tunnel: no_route at r2" \
+  "$(wp_wait_stat r2 drops.no_route $((noroute0 + 1)))" -gt "$noroute0"
+# The site comes back: learned again (the site's bgpd first lets its old
+# session expire, hold time 9 s).
+wp_check "swanctl --initiate site again" initiate site lan "$WP_TMP/initiate2.out"
+wp_check "r2's eBGP session to the site Established again" wp_until 30 wp_bgp_established r2 169.254.10.2
+wp_check "10.53.0.0/24 back in GET /api/v1/routes into ipsec0" wp_until 10 lan2_into ipsec0
+wp_check "10.2.0.10 pings 10.53.0.1 through the new Child SA" wp_until 15 lan2_ping
 wp_check "r2 exits cleanly" wp_router_stop r2
 wp_finish
