@@ -45,7 +45,8 @@ void LanInput::first_packet(rte_mbuf* m, ParsedPacket& pp, int iface, int tunnel
   int service = rm.service_for(t.dst, t.proto, t.dport);
   // SVR carries TCP and UDP; ICMP echo goes only through a breakout, or
   // routed on our side between the LAN and an IPsec tunnel.
-  if (t.proto == kProtoIcmp && !icmp_allowed(t, service, tunnel, pkt_data(m)[pp.l4] == 8)) return ctx_.drop(m, DropReason::unsupported_proto);
+  if (t.proto == kProtoIcmp)
+    if (const auto why = icmp_refusal(t, service, tunnel, pkt_data(m)[pp.l4] == 8)) return ctx_.drop(m, *why);
   if (service == kNone) return ctx_.drop(m, DropReason::no_service);
   int security = rm.policy(tenant, service);
   if (security == kNone) return ctx_.drop(m, DropReason::policy_deny);
@@ -82,14 +83,18 @@ void LanInput::first_packet(rte_mbuf* m, ParsedPacket& pp, int iface, int tunnel
   emit_.send(m, pp, *s, Dir::forward);
 }
 
-bool LanInput::icmp_allowed(const FiveTuple& t, int service, int tunnel, bool echo_request) const {
-  if (service == kNone || !echo_request) return false;  // a session starts with an echo request
+std::optional<DropReason> LanInput::icmp_refusal(const FiveTuple& t, int service, int tunnel,
+                                                 bool echo_request) const {
+  // A session starts with an echo request.
+  if (service == kNone || !echo_request) return DropReason::unsupported_proto;
   const ServiceModel& svc = ctx_.rm().services[service];
-  if (svc.breakout_iface != kNone) return true;
-  if (svc.next_peer != kNone) return false;
-  if (tunnel != kNone) return true;
+  if (svc.breakout_iface != kNone) return std::nullopt;
+  if (svc.next_peer != kNone) return DropReason::unsupported_proto;
+  if (tunnel != kNone) return std::nullopt;
   const auto fwd = ctx_.route(t.dst, symmetric_hash(t));
-  return fwd && fwd->tunnel();
+  if (!fwd) return DropReason::no_route;
+  if (fwd->tunnel()) return std::nullopt;
+  return DropReason::unsupported_proto;
 }
 
 bool LanInput::bind_side_b(Session& s, const ServiceModel& svc, DropReason& why) {

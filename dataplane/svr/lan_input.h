@@ -15,6 +15,7 @@
 #include <rte_mbuf.h>
 
 #include <cstdint>
+#include <optional>
 
 #include "dataplane/ip/packet.h"
 #include "dataplane/session/session.h"
@@ -44,8 +45,12 @@ class LanInput {
   // Side B of a new session `s` of service `svc`: a peer, a breakout port or
   // (both ends on our LAN side) a plain routed session. False with `why`.
   bool bind_side_b(Session& s, const ServiceModel& svc, DropReason& why);
-  // ICMP echo of `service`: through a breakout, or routed between the LAN and a tunnel.
-  bool icmp_allowed(const FiveTuple& t, int service, int tunnel, bool echo_request) const;
+  // Why ICMP of `service` may not start a session (nullopt: it may): echo goes
+  // through a breakout, or routed between the LAN and a tunnel; the rest is
+  // unsupported_proto, except an echo request from the LAN to a destination
+  // with no route at all, which is no_route (e.g. a site's prefix withdrawn
+  // when its tunnel died).
+  std::optional<DropReason> icmp_refusal(const FiveTuple& t, int service, int tunnel, bool echo_request) const;
 
   WorkerContext& ctx_;
   Emit& emit_;

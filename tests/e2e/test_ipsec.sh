@@ -120,6 +120,7 @@ noroute0=$(wp_stat r2 drops.no_route)
 wp_exec s ping -c 1 -W 1 10.53.0.1 >/dev/null 2>&1
 wp_expect "10.2.0.10 -> 10.53.0.1 before BGP: dropped as no_route at r2" \
   "$(wp_wait_stat r2 drops.no_route $((noroute0 + 1)))" -gt "$noroute0"
+wp_log "r2's drops: $(wp_nonzero_drops r2)"
 # FRR on both ends of ipsec0: r2's bgpd peers over the TUN (169.254.10.1/30,
 # connected), the site's from 169.254.10.2 (a /32 on its WAN port: not
 # connected to 169.254.10.1, hence disable-connected-check; TTL stays 1).
@@ -241,8 +242,8 @@ lan2_ifaces() { routes_json | "$WP_PY" "$WP_E2E/bgp_check.py" ifaces 10.53.0.0/2
 lan2_into() { [ "$(lan2_ifaces)" = "$1" ]; }
 wp_check "r2's eBGP session to 169.254.10.2 Established (through ipsec0)" wp_until 30 wp_bgp_established r2 169.254.10.2
 wp_check "the site's eBGP session to 169.254.10.1 Established" wp_until 10 wp_bgp_established site 169.254.10.1
-zebra_lan2() { wp_vty r2 -c "show ip route 10.53.0.0/24" | grep -q "via 169.254.10.2, ipsec0"; }
-wp_check "r2's zebra: 10.53.0.0/24 via 169.254.10.2, ipsec0 (learned from the site)" wp_until 10 zebra_lan2
+zebra_lan2() { wp_vty r2 -c "show ip route 10.53.0.0/24" >"$WP_TMP/zebra-lan2.txt"; grep -q "169.254.10.2, via ipsec0" "$WP_TMP/zebra-lan2.txt"; }
+wp_check "r2's zebra: 10.53.0.0/24 via 169.254.10.2 on ipsec0, best (learned from the site)" wp_until 10 zebra_lan2
 wp_check "GET /api/v1/routes: 10.53.0.0/24 into the tunnel ipsec0 (FPM)" wp_until 10 lan2_into ipsec0
 site_learned() { wp_vty site -c "show ip bgp 10.2.0.0/24 json" | grep -q '"prefix":"10.2.0.0/24"'; }
 wp_check "the site learned r2's 10.2.0.0/24 from 169.254.10.1" wp_until 10 site_learned
@@ -352,6 +353,7 @@ noroute0=$(wp_stat r2 drops.no_route)
 wp_exec s ping -c 1 -W 1 10.53.0.1 >/dev/null 2>&1
 wp_expect "10.2.0.10 -> 10.53.0.1 without the tunnel: no_route at r2" \
   "$(wp_wait_stat r2 drops.no_route $((noroute0 + 1)))" -gt "$noroute0"
+wp_log "r2's drops: $(wp_nonzero_drops r2)"
 # The site comes back: learned again (the site's bgpd first lets its old
 # session expire, hold time 9 s).
 wp_check "swanctl --initiate site again" initiate site lan "$WP_TMP/initiate2.out"

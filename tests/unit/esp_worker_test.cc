@@ -356,6 +356,50 @@ TEST(EspWorker, FrrRouteIntoATunnelWithoutOutboundSa) {
   EXPECT_EQ(tunnel_counter(*r, &EspTunnelCounters::out_drops), 1u);
 }
 
+// A LAN host's ping to the site's prefix (issue #20, test_ipsec.sh 1d): with
+// no route (before BGP, or withdrawn when the tunnel died) it is no_route, not
+// unsupported_proto; through FRR's route into the tunnel it is sealed; routed
+// to a LAN router instead it is unsupported_proto (ICMP echo is carried only
+// between the LAN and a tunnel or a breakout).
+TEST(EspWorker, FrrRoutePingIsNoRouteWithoutTheRoute) {
+  Tunnel tu;
+  config::Config c = headend_without_routes();
+  add_service(c, {"site-any", "10.50.0.0/24", "any", "", ""});
+  add_policy(c, "hq", "site-any", "");
+  auto r = make_router(tu, c);
+  r->neighbor(0, ip("10.2.0.99"), kServerMac);
+  FrrRoutes frr(*r);
+  const auto ping = [&](uint16_t id) {
+    return lan_frame(*r, Pkt().ipv4(kServer, kSiteHost).icmp_echo(id, 1).payload("ping"));
+  };
+  EXPECT_TRUE(r->send(kLan, ping(1)).empty());
+  EXPECT_EQ(r->drop_count(DropReason::no_route), 1u) << r->drops();
+
+  fpm::FpmWriter w;
+  w.route(true, *parse_prefix("10.50.0.0/24"), kBgp, {{ip("169.254.10.2"), FrrRoutes::kTunIfindex, 1}});
+  frr.publish(w);
+  const Bytes inner = tu.open(r->send_one(kLan, ping(2)));
+  ASSERT_GE(inner.size(), 28u);
+  EXPECT_EQ(test::get32(inner.data() + 16), kSiteHost);
+  EXPECT_EQ(inner[20], 8);  // the echo request, sealed
+  EXPECT_EQ(tunnel_counter(*r, &EspTunnelCounters::out_packets), 1u);
+
+  w.clear();
+  w.route(false, *parse_prefix("10.50.0.0/24"), kBgp, {});
+  frr.publish(w);
+  r->idle();
+  EXPECT_EQ(r->count(Counter::sessions_route_closed), 1u);
+  EXPECT_TRUE(r->send(kLan, ping(2)).empty());
+  EXPECT_EQ(r->drop_count(DropReason::no_route), 2u) << r->drops();
+
+  w.clear();
+  w.route(true, *parse_prefix("10.50.0.0/24"), kBgp, {{ip("10.2.0.99"), 0, 1}});  // via a LAN router
+  frr.publish(w);
+  EXPECT_TRUE(r->send(kLan, ping(3)).empty());
+  EXPECT_EQ(r->drop_count(DropReason::unsupported_proto), 1u) << r->drops();
+  EXPECT_EQ(r->total_drops(), 3u) << r->drops();
+}
+
 // A session on a port whose route moves into a tunnel is closed, not moved
 // (a leg never changes kind: port legs may be offloaded and synced, tunnel
 // legs never are); new sessions take the tunnel.
