@@ -256,7 +256,7 @@ lan2_counted() {
     [ "$(( $(tun0 out_packets) - lan2_out0 ))" -ge 3 ] && [ "$(( $(tun0 in_packets) - lan2_in0 ))" -ge 3 ]
 }
 wp_check "r2's ipsec0 counts the echo requests out (sealed) and the replies in (opened)" wp_until 5 lan2_counted
-echo "r2's ipsec0 during the ping: out $(( $(tun0 out_packets) - lan2_out0 )), in $(( $(tun0 in_packets) - lan2_in0 )) packets (BGP keepalives included)"
+echo "r2's ipsec0 during the ping: out $(( $(tun0 out_packets) - lan2_out0 )), in $(( $(tun0 in_packets) - lan2_in0 )) packets"
 
 wp_check "wpctl ipsec on r1 (no ipsec_peers) says so" \
   bash -c "ip netns exec $(wp_ns r1) $WPCTL --url $URL ipsec | grep -q 'no ipsec_peers configured'"
