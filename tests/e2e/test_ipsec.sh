@@ -29,8 +29,8 @@
 # answers, and `ip -s link` on it counts the packets both ways. The TUN follows
 # the tunnel (linux_cp/tunnel_links.h): up once the Child SA is installed, down
 # again after swanctl --terminate (5).
-# 1d. eBGP through the tunnel (issue #20, docs/ipsec.md § Dynamic routing over
-# tunnels): FRR in r2's namespace (zebra with FPM into waypointd, bgpd AS 65000)
+# 1d. eBGP through the tunnel, issue #20 (docs/ipsec.md § Dynamic routing over tunnels):
+# FRR in r2's namespace (zebra with FPM into waypointd, bgpd AS 65000)
 # peers with FRR in the site's namespace (bgpd AS 65101, from 169.254.10.2)
 # over ipsec0's TUN; the site announces its second LAN 10.53.0.0/24 (10.53.0.1
 # on its lo; in both ends' traffic selectors), which r2 has no static route
