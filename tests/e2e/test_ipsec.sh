@@ -59,6 +59,7 @@ echo "== test_ipsec: IKE responder in waypointd against strongSwan, waypointd=$W
 PSK1=site1-psk-0123456789abcdef
 PSK2=site2-psk-fedcba9876543210
 PSK3=site3-psk-00112233445566778899
+PSK1B=site1b-psk-99887766554433221100
 KEY=$(wp_keygen)
 wp_gen_basic_configs "$WP_TMP" 1 "$KEY"
 cat >> "$WP_TMP/r2.yaml" <<YAML
@@ -67,6 +68,9 @@ ipsec_peers:
      ike_proposals: [aes256-sha256-modp2048], esp_proposals: [aes256gcm16], local_ts: [10.2.0.0/24, 169.254.10.0/30],
      remote_ts: [10.50.0.0/24, 169.254.10.0/30, 10.53.0.0/24]}
   - {name: site2, address: 172.16.0.10, local_id: headend.example, remote_id: site2.example, psk: "$PSK2"}
+  - {name: site1b, address: 172.16.0.12, local_id: headend.example, remote_id: site1b.example, psk: "$PSK1B",
+     ike_proposals: [aes256-sha256-modp2048], esp_proposals: [aes256gcm16], local_ts: [10.2.0.0/24, 169.254.11.0/30],
+     remote_ts: [169.254.11.0/30, 10.53.0.0/24]}
   - {name: site3, address: 172.16.0.11, local_id: headend.example, remote_id: site3.example, psk: "$PSK3",
      initiate: true, ike_proposals: [aes256-sha256-modp2048], esp_proposals: [aes256gcm16],
      local_ts: [10.2.0.0/24], remote_ts: [10.52.0.0/24]}
@@ -74,6 +78,7 @@ tunnels:
   - {name: ipsec0, peer: site1, tenant: branch, address: 169.254.10.1/30}
   - {name: ipsec1, peer: site2, tenant: branch}
   - {name: ipsec2, peer: site3, tenant: branch}
+  - {name: ipsec3, peer: site1b, tenant: branch, address: 169.254.11.1/30}
 YAML
 # The site's LAN (10.50.0.0/24) comes out of ipsec0 as tenant branch: ping (any
 # protocol to the server), web (wp_conf_common), not ssh (no policy); a
@@ -107,6 +112,8 @@ wp_exec site ip addr add 172.16.0.11/24 dev s0  # 6: site3, which only responds
 wp_exec site ip addr add 10.52.0.1/24 dev s0    # site3's LAN
 wp_exec site ip addr add 169.254.10.2/32 dev s0  # the site's end of ipsec0's /30 (1c)
 wp_exec site ip addr add 10.53.0.1/32 dev lo     # the site's second LAN, announced over BGP (1d)
+wp_exec site ip addr add 172.16.0.12/24 dev s0   # 7: site1's second tunnel (site1b), to the same headend
+wp_exec site ip addr add 169.254.11.2/32 dev s0  # 7: the site's end of ipsec3's /30
 wp_pair_start 1
 URL=http://127.0.0.1:$WP_MGMT_PORT
 ctl() { wp_exec r2 "$WPCTL" --url "$URL" "$@"; }
@@ -124,20 +131,33 @@ wp_log "r2's drops: $(wp_nonzero_drops r2)"
 # FRR on both ends of ipsec0: r2's bgpd peers over the TUN (169.254.10.1/30,
 # connected), the site's from 169.254.10.2 (a /32 on its WAN port: not
 # connected to 169.254.10.1, hence disable-connected-check; TTL stays 1).
-frr_conf() {  # NS ASN ROUTER_ID NEIGHBOR NEIGHBOR_ASN NETWORK [NEIGHBOR_OPTION...]
-  local d=$WP_TMP/frr-$1 o
+neighbor() {  # ADDR ASN [OPTION...]: one eBGP neighbor of bgpd.conf; connect retry 1 s
+  local o
+  printf ' neighbor %s remote-as %s\n neighbor %s timers 3 9\n neighbor %s timers connect 1\n' "$1" "$2" "$1" "$1"
+  for o in "${@:3}"; do printf ' neighbor %s %s\n' "$1" "$o"; done
+}
+frr_conf() {  # NS ASN ROUTER_ID NETWORK MAXIMUM_PATHS, the neighbors on stdin
+  local d=$WP_TMP/frr-$1
   mkdir -p "$d" && touch "$d/zebra.conf" || return 1
   { printf 'router bgp %s\n bgp router-id %s\n bgp log-neighbor-changes\n no bgp ebgp-requires-policy\n' "$2" "$3"
-    printf ' no bgp network import-check\n neighbor %s remote-as %s\n neighbor %s timers 3 9\n' "$4" "$5" "$4"
-    printf ' neighbor %s timers connect 1\n' "$4"
-    for o in "${@:7}"; do printf ' neighbor %s %s\n' "$4" "$o"; done
-    printf ' address-family ipv4 unicast\n  network %s\n exit-address-family\n' "$6"
+    printf ' no bgp network import-check\n'
+    cat
+    printf ' address-family ipv4 unicast\n  network %s\n  maximum-paths %s\n exit-address-family\n' "$4" "$5"
   } >"$d/bgpd.conf"
 }
+# ipsec3 (7) is site1's second tunnel. A session's packets must come back
+# through the tunnel they left by (tunnel_mismatch otherwise), and the site
+# (strongSwan's kernel-libipsec) seals into its newest Child SA for the same
+# selectors, ipsec3's once it is up: r2 takes one best path (maximum-paths 1)
+# and prefers the one learned over ipsec3 (local-preference 200).
 frr_up() {
-  frr_conf r2 65000 169.254.10.1 169.254.10.2 65101 10.2.0.0/24 &&
+  { neighbor 169.254.10.2 65101; neighbor 169.254.11.2 65101 "route-map prefer-ipsec3 in"; } |
+    frr_conf r2 65000 169.254.10.1 10.2.0.0/24 1 &&
+    printf 'route-map prefer-ipsec3 permit 10\n set local-preference 200\nexit\n' >>"$WP_TMP/frr-r2/bgpd.conf" &&
     printf 'fpm address 127.0.0.1 port 2620\nno fpm use-next-hop-groups\n' >"$WP_TMP/frr-r2/zebra.conf" &&
-    frr_conf site 65101 169.254.10.2 169.254.10.1 65000 10.53.0.0/24 "update-source 169.254.10.2" disable-connected-check &&
+    { neighbor 169.254.10.1 65000 "update-source 169.254.10.2" disable-connected-check
+      neighbor 169.254.11.1 65000 "update-source 169.254.11.2" disable-connected-check
+    } | frr_conf site 65101 169.254.10.2 10.53.0.0/24 1 &&
     wp_frr_start r2 bgpd && wp_frr_start site bgpd
 }
 wp_check "FRR (zebra with FPM, bgpd) in r2's namespace, FRR (zebra, bgpd) in the site's" frr_up
@@ -153,11 +173,15 @@ mkdir -p "$SW"
   # 6: no start_action: charon only responds, r2 initiates (ipsec_peers[].initiate).
   wp_swan_connection hub 172.16.0.11 172.16.0.2 aes256-sha256-modp2048 site3.example headend.example \
     lan3 10.52.0.0/24 10.2.0.0/24 aes256gcm16
+  # 7: site1's backup tunnel, brought up in 7.
+  wp_swan_connection siteb 172.16.0.12 172.16.0.2 aes256-sha256-modp2048 site1b.example headend.example \
+    lanb 169.254.11.2/32,10.53.0.0/24 0.0.0.0/0 aes256gcm16
   echo "}"
   echo "secrets {"
   wp_swan_secret site1 site1.example headend.example "$PSK1"
   wp_swan_secret site2 site2.example headend.example not-the-psk-of-site2
   wp_swan_secret site3 site3.example headend.example "$PSK3"
+  wp_swan_secret site1b site1b.example headend.example "$PSK1B"
   echo "}"
 } > "$SW/swanctl.conf"
 wp_check "charon's VICI socket is up" wp_charon_start site "$SW" "$WP_TMP/charon.log"
@@ -360,5 +384,32 @@ wp_check "swanctl --initiate site again" initiate site lan "$WP_TMP/initiate2.ou
 wp_check "r2's eBGP session to the site Established again" wp_until 30 wp_bgp_established r2 169.254.10.2
 wp_check "10.53.0.0/24 back in GET /api/v1/routes into ipsec0" wp_until 10 lan2_into ipsec0
 wp_check "10.2.0.10 pings 10.53.0.1 through the new Child SA" wp_until 15 lan2_ping
+
+# 7. two tunnels to the site, failover by routing alone: site1b brings up
+# ipsec3 (169.254.11.1/30) and a second eBGP session over it announcing the
+# same 10.53.0.0/24; r2 prefers that path, the route moves into ipsec3 and the
+# ping takes it. ipsec3 dies: the route moves back into ipsec0 (the path r2
+# kept), the ping goes on through it.
+wp_check "swanctl --initiate siteb (site1's second tunnel, ipsec3)" initiate siteb lanb "$WP_TMP/initiate-b.out"
+wp_check "r2's eBGP session to 169.254.11.2 Established (through ipsec3)" wp_until 30 wp_bgp_established r2 169.254.11.2
+two_paths() { wp_vty r2 -c "show ip bgp 10.53.0.0/24" >"$WP_TMP/bgp-two.txt"; grep -q "Paths: (2 available" "$WP_TMP/bgp-two.txt"; }
+wp_check "r2's bgpd has two paths to 10.53.0.0/24 (ipsec0's and ipsec3's)" wp_until 10 two_paths
+wp_check "the FIB's 10.53.0.0/24 moved into ipsec3 (the preferred path)" wp_until 10 lan2_into ipsec3
+tun3() { jq_py "[t for t in d['tunnels'] if t['name'] == 'ipsec3'][0]['$1']"; }
+tunnel_counted() {  # TUNNEL-FN OUT0 IN0: the tunnel's packets out and in grew by 3 or more
+  ctl -o json ipsec >"$WP_TMP/ipsec.json" && [ "$(( $($1 out_packets) - $2 ))" -ge 3 ] && [ "$(( $($1 in_packets) - $3 ))" -ge 3 ]
+}
+ctl -o json ipsec >"$WP_TMP/ipsec.json"
+b_out0=$(tun3 out_packets) b_in0=$(tun3 in_packets)
+wp_check "10.2.0.10 pings 10.53.0.1 with both tunnels up" wp_until 15 lan2_ping
+wp_check "... through ipsec3 (its echo requests out, replies in)" wp_until 5 tunnel_counted tun3 "$b_out0" "$b_in0"
+t_fail=$(date +%s%N)
+swan --terminate --ike siteb --timeout 10 >"$WP_TMP/terminate-b.out" 2>&1
+wp_check "ipsec3 terminated: 10.53.0.0/24 back into ipsec0 in the FIB" wp_until 15 lan2_into ipsec0
+wp_log "swanctl --terminate of siteb -> 10.53.0.0/24 into ipsec0 in the FIB: $((($(date +%s%N) - t_fail) / 1000000)) ms (swanctl included)"
+ctl -o json ipsec >"$WP_TMP/ipsec.json"
+a_out0=$(tun0 out_packets) a_in0=$(tun0 in_packets)
+wp_check "10.2.0.10 pings 10.53.0.1 through the surviving tunnel" wp_until 15 lan2_ping
+wp_check "... through ipsec0" wp_until 5 tunnel_counted tun0 "$a_out0" "$a_in0"
 wp_check "r2 exits cleanly" wp_router_stop r2
 wp_finish
