@@ -12,7 +12,7 @@
 #  3. traffic through r1 -> r2 still flows (before and after), r2 drops the
 #     IKE packets it did not answer as ike_unanswered only;
 #  4. a live commit that changes ipsec_peers is refused (restart needed);
-#  5. swanctl --terminate: r2's SAs are gone; r2 exits cleanly.
+#  5. swanctl --terminate: r2's SAs are gone (r2 exits cleanly at the end, after 7).
 #  6. (before 5) r2 initiates to site3 (`initiate: true`; charon's `hub`
 #     connection has no start_action, it only responds): the IKE SA comes up
 #     with role initiator, IKE_AUTH on UDP 4500 (NAT-T, charon's log and both
@@ -41,6 +41,14 @@
 # down, r2's session goes down, the route leaves the FIB (timed) and the ping
 # is no_route again; the site initiates again: Established again, the route
 # back in the FIB, the ping answered.
+#  7. (after 5) two tunnels to the site, failover by routing alone: the site
+#     brings up a second IKE SA (site1b, from 172.16.0.12) with tunnel ipsec3
+#     (169.254.11.1/30) and a second eBGP session over it announcing the same
+#     10.53.0.0/24; r2 prefers it (local-preference 200: strongSwan seals into
+#     its newest Child SA, and a session's replies must come back through its
+#     tunnel), the FIB's route moves into ipsec3 and the ping goes through
+#     ipsec3; site1b terminated: the route moves back into ipsec0 (timed) and
+#     the ping goes through ipsec0 (each time the tunnel's counters).
 # usage: sudo tests/e2e/test_ipsec.sh
 set -u -o pipefail
 here=$(cd "$(dirname "$0")" && pwd)
