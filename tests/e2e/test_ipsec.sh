@@ -17,6 +17,13 @@
 #     connection has no start_action, it only responds): the IKE SA comes up
 #     with role initiator, IKE_AUTH on UDP 4500 (NAT-T, charon's log and both
 #     ends' ports), site3's LAN pings 10.2.0.10 through it, counted both ways.
+#  7. (after 6) plain ESP between two Waypoints (docs/ipsec.md § Encapsulation):
+#     r1 restarts with an ipsec_peer to r2 (`initiate: true`, PSK) and a tunnel,
+#     r2 has the matching responder peer `branch1`; a route on r1 sends
+#     10.2.5.0/24 into the tunnel, c pings and fetches 1 MiB from 10.2.5.10 (s)
+#     through it; a capture of r1's WAN port shows that ESP as IP protocol 50
+#     both ways (no ESP in UDP 4500) with the SPIs GET /api/v1/ipsec names on
+#     both routers (encap none), counted by both tunnels, no ESP drop.
 # Between 1 and 2 (1b), ESP in r2's workers: the site's LAN (10.50.0.1, through
 # charon's ipsec0 TUN) pings and fetches 3 MiB (sha256) from 10.2.0.10 behind
 # r2 as tenant branch; a service without policy is dropped as policy_deny; a
@@ -44,6 +51,7 @@ echo "== test_ipsec: IKE responder in waypointd against strongSwan, waypointd=$W
 PSK1=site1-psk-0123456789abcdef
 PSK2=site2-psk-fedcba9876543210
 PSK3=site3-psk-00112233445566778899
+PSK4=branch1-psk-0f1e2d3c4b5a69788796
 KEY=$(wp_keygen)
 wp_gen_basic_configs "$WP_TMP" 1 "$KEY"
 cat >> "$WP_TMP/r2.yaml" <<YAML
@@ -55,10 +63,14 @@ ipsec_peers:
   - {name: site3, address: 172.16.0.11, local_id: headend.example, remote_id: site3.example, psk: "$PSK3",
      initiate: true, ike_proposals: [aes256-sha256-modp2048], esp_proposals: [aes256gcm16],
      local_ts: [10.2.0.0/24], remote_ts: [10.52.0.0/24]}
+  - {name: branch1, address: 172.16.0.1, local_id: headend.example, remote_id: r1.example, psk: "$PSK4",
+     ike_proposals: [aes256-sha256-modp2048], esp_proposals: [aes256gcm16],
+     local_ts: [10.2.5.0/24], remote_ts: [10.1.0.0/24]}
 tunnels:
   - {name: ipsec0, peer: site1, tenant: branch, address: 169.254.10.1/30}
   - {name: ipsec1, peer: site2, tenant: branch}
   - {name: ipsec2, peer: site3, tenant: branch}
+  - {name: ipsec3, peer: branch1, tenant: branch}
 YAML
 # The site's LAN (10.50.0.0/24) comes out of ipsec0 as tenant branch: ping (any
 # protocol to the server), web (wp_conf_common), not ssh (no policy); a
@@ -73,8 +85,27 @@ c["policies"].append({"tenant": "branch", "service": "site-any"})
 c.setdefault("routes", []).append({"prefix": "10.50.0.0/24", "interface": "ipsec0"})
 c["routes"].append({"prefix": "10.52.0.0/24", "interface": "ipsec2"})  # 6: site3, r2 initiates
 c["router"]["punt"] = {"enabled": True}  # 1c: the tunnel's kernel interface
+# 7: r1's tunnel (ipsec3, tenant branch) to s's second address 10.2.5.10.
+c["services"].append({"name": "r1-tunnel", "prefixes": ["10.2.5.0/24"], "protocol": "any"})
+c["policies"].append({"tenant": "branch", "service": "r1-tunnel"})
+c["routes"].append({"prefix": "10.2.5.0/24", "next_hop": "10.2.0.10"})
 yaml.safe_dump(c, open(f, "w"), sort_keys=False)
 PY
+# 7: r1 as it restarts later, initiating to r2; 10.2.5.0/24 through its tunnel ipsec0.
+"$WP_PY" - "$WP_TMP/r1.yaml" "$WP_TMP/r1-ipsec.yaml" "$PSK4" <<'PY'
+import sys, yaml
+c = yaml.safe_load(open(sys.argv[1]))
+c["ipsec_peers"] = [{"name": "headend", "address": "172.16.0.2", "local_id": "r1.example",
+                     "remote_id": "headend.example", "psk": sys.argv[3], "initiate": True,
+                     "ike_proposals": ["aes256-sha256-modp2048"], "esp_proposals": ["aes256gcm16"],
+                     "local_ts": ["10.1.0.0/24"], "remote_ts": ["10.2.5.0/24"]}]
+c["tunnels"] = [{"name": "ipsec0", "peer": "headend", "tenant": "branch"}]
+c["services"].append({"name": "tunnel", "prefixes": ["10.2.5.0/24"], "protocol": "any"})
+c["policies"].append({"tenant": "branch", "service": "tunnel"})
+c.setdefault("routes", []).append({"prefix": "10.2.5.0/24", "interface": "ipsec0"})
+yaml.safe_dump(c, open(sys.argv[2], "w"), sort_keys=False)
+PY
+wp_check "r1's config with an ipsec_peer (7) is valid" wp_check_config "$WP_TMP/r1-ipsec.yaml"
 wp_check "r2's config with ipsec_peers is valid" wp_check_config "$WP_TMP/r2.yaml"
 wp_basic_up
 wp_ns_add site
@@ -258,6 +289,62 @@ hub_counted() {
 wp_check "r2's ipsec2 counts the echo requests in (ESP opened) and the replies out (ESP sealed)" wp_until 5 hub_counted
 echo "r2's ipsec2: in $(( $(tun2 in_packets) - hub_in0 )), out $(( $(tun2 out_packets) - hub_out0 )) packets"
 wp_expect "r2's ipsec2: no refusal" "$(tun2 in_drops)" -eq 0
+
+# 7. plain ESP between two Waypoints: r1 restarts with its ipsec_peer and initiates.
+cp "$WP_TMP/r1.log" "$WP_TMP/r1-before-7.log"
+wp_check "r1 stops cleanly (restart with an ipsec_peer)" wp_router_stop r1
+wp_router_start r1 "$WP_TMP/r1-ipsec.yaml" 1 r1l r1w
+wp_check "r1 ready with its ipsec_peer" wp_wait_ready r1
+wp_exec s ip addr add 10.2.5.10/32 dev s0
+wp_check "HTTP server on 10.2.5.10" wp_http_start s 10.2.5.10 80 "$WP_TMP/http-tun.log"
+ctl1() { wp_exec r1 "$WPCTL" --url "$URL" "$@"; }
+r1_py() { "$WP_PY" -c "import json,sys; d=json.load(open(sys.argv[1])); print($1)" "$WP_TMP/ipsec-r1.json"; }
+wp_up() {
+  ctl1 -o json ipsec >"$WP_TMP/ipsec-r1.json" && ctl -o json ipsec >"$WP_TMP/ipsec.json" &&
+    [ "$(r1_py 'len([c for c in d["child_sas"] if c["tunnel"] == "ipsec0" and c["state"] == "INSTALLED"])')" = 1 ] &&
+    [ "$(jq_py 'len([c for c in d["child_sas"] if c["tunnel"] == "ipsec3" and c["state"] == "INSTALLED"])')" = 1 ]
+}
+wp_check "r1 initiated to r2: both Child SAs INSTALLED" wp_until 30 wp_up
+wp_check "r1 is the initiator, r2 the responder" \
+  test "$(r1_py '" ".join(s["role"] + ":" + s["state"] for s in d["ike_sas"])') $(jq_py '" ".join(s["role"] + ":" + s["state"] for s in d["ike_sas"] if s["peer"] == "branch1")')" = \
+  "initiator:ESTABLISHED responder:ESTABLISHED"
+wp_check "no NAT detected at either end" \
+  test "$(r1_py 'd["ike_sas"][0]["nat_detected"]') $(jq_py '[s for s in d["ike_sas"] if s["peer"] == "branch1"][0]["nat_detected"]')" = "False False"
+wp_check "encap none (IP protocol 50) at both ends" \
+  test "$(r1_py 'd["child_sas"][0]["encap"]') $(jq_py '[c for c in d["child_sas"] if c["tunnel"] == "ipsec3"][0]["encap"]')" = "none none"
+r1_out=$(r1_py 'd["child_sas"][0]["spi_out"]') r1_in=$(r1_py 'd["child_sas"][0]["spi_in"]')
+r2_in=$(jq_py '[c for c in d["child_sas"] if c["tunnel"] == "ipsec3"][0]["spi_in"]')
+r2_out=$(jq_py '[c for c in d["child_sas"] if c["tunnel"] == "ipsec3"][0]["spi_out"]')
+wp_check "r1's outbound SPI $r1_out is r2's inbound, r2's outbound $r2_out r1's inbound" \
+  test "$r1_out $r2_out" = "$r2_in $r1_in"
+wp_check "capture of r1's WAN port" wp_cap_start wan w1 "$WP_TMP/r1-wan.pcap" -f "ip proto 50 or udp port 500 or udp port 4500"
+c_ping() { wp_exec c ping -c 3 -i 0.2 -W 2 10.2.5.10 >"$WP_TMP/ping-r1.out" 2>&1 && grep -q " 3 received" "$WP_TMP/ping-r1.out"; }
+wp_check "c pings 10.2.5.10 through r1's tunnel (3 of 3 answered)" wp_until 15 c_ping
+wp_check "c fetches 1 MiB from 10.2.5.10 through the tunnel" wp_fetch c http://10.2.5.10/file.bin "$WP_TMP/got-tun.bin" 20
+wp_check "byte-exact (sha256)" test "$(wp_sha "$WP_TMP/got-tun.bin")" = "$(wp_sha "$WP_TMP/www/file.bin")"
+wp_cap_stop
+cap7() { tcpdump -nr "$WP_TMP/r1-wan.pcap" "$1" 2>/dev/null; }
+wp_expect "IP protocol 50 from r1 to r2" "$(cap7 'ip proto 50 and src 172.16.0.1 and dst 172.16.0.2' | wc -l)" -ge 100
+wp_expect "IP protocol 50 from r2 to r1" "$(cap7 'ip proto 50 and src 172.16.0.2 and dst 172.16.0.1' | wc -l)" -ge 100
+wp_expect "no ESP in UDP 4500 between them" "$(cap7 'udp port 4500 and udp[8:4] != 0' | wc -l)" -eq 0
+spis() { cap7 "ip proto 50 and src $1" | grep -o 'spi=0x[0-9a-f]*' | sort -u | tr '\n' ' '; }
+wp_check "the capture's SPIs: r1 -> r2 $r1_out, r2 -> r1 $r2_out" \
+  test "$(spis 172.16.0.1)/$(spis 172.16.0.2)" = "spi=0x$r1_out /spi=0x$r2_out "
+tun_up7() {
+  ctl1 -o json ipsec >"$WP_TMP/ipsec-r1.json" && ctl -o json ipsec >"$WP_TMP/ipsec.json" &&
+    [ "$(r1_py '[t for t in d["tunnels"] if t["name"] == "ipsec0"][0]["out_packets"]')" -ge 100 ] &&
+    [ "$(jq_py '[t for t in d["tunnels"] if t["name"] == "ipsec3"][0]["in_packets"]')" -ge 100 ]
+}
+wp_check "counted: r1's ipsec0 sealed, r2's ipsec3 opened (>= 100 packets)" wp_until 5 tun_up7
+echo "r1 ipsec0: $(r1_py '[t for t in d["tunnels"] if t["name"] == "ipsec0"][0]')"
+echo "r2 ipsec3: $(jq_py '[t for t in d["tunnels"] if t["name"] == "ipsec3"][0]')"
+wp_expect "r1's ipsec0 opened r2's answers" "$(r1_py '[t for t in d["tunnels"] if t["name"] == "ipsec0"][0]["in_packets"]')" -ge 100
+wp_expect "r2's ipsec3 sealed the answers" "$(jq_py '[t for t in d["tunnels"] if t["name"] == "ipsec3"][0]["out_packets"]')" -ge 100
+wp_expect "no refusal on either tunnel" \
+  "$(( $(r1_py '[t for t in d["tunnels"] if t["name"] == "ipsec0"][0]["in_drops"]') + $(jq_py '[t for t in d["tunnels"] if t["name"] == "ipsec3"][0]["in_drops"]') ))" -eq 0
+r1_drops=$(wp_nonzero_drops r1) r2_drops=$(wp_nonzero_drops r2)
+echo "drops: r1 $r1_drops; r2 $r2_drops"
+wp_check "no ESP drop on r1 or r2" bash -c "! grep -q esp_ <<<'$r1_drops $r2_drops'"
 
 # 5. delete.
 swan --terminate --ike site --timeout 10 >"$WP_TMP/terminate.out" 2>&1
