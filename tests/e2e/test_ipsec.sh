@@ -88,7 +88,7 @@ c["router"]["punt"] = {"enabled": True}  # 1c: the tunnel's kernel interface
 # 7: r1's tunnel (ipsec3, tenant branch) to s's second address 10.2.5.10.
 c["services"].append({"name": "r1-tunnel", "prefixes": ["10.2.5.0/24"], "protocol": "any"})
 c["policies"].append({"tenant": "branch", "service": "r1-tunnel"})
-c["routes"].append({"prefix": "10.2.5.0/24", "next_hop": "10.2.0.10"})
+c["routes"].append({"prefix": "10.2.5.0/24", "next_hop": "10.2.0.10", "interface": "lan"})
 yaml.safe_dump(c, open(f, "w"), sort_keys=False)
 PY
 # 7: r1 as it restarts later, initiating to r2; 10.2.5.0/24 through its tunnel ipsec0.
