@@ -24,6 +24,15 @@
 #     through it; a capture of r1's WAN port shows that ESP as IP protocol 50
 #     both ways (no ESP in UDP 4500) with the SPIs GET /api/v1/ipsec names on
 #     both routers (encap none), counted by both tunnels, no ESP drop.
+#  8. (after 7) NAT-T through a masquerading Linux router: strongSwan in
+#     namespace site4 (192.168.77.2, LAN 10.54.0.1) behind namespace nat
+#     (nftables masquerade, UDP source ports rewritten into 20000-29999) on
+#     the WAN segment as 172.16.0.12 initiates to r2; r2 detects the NAT,
+#     its Child SA is UDP-encapsulated to the NAT's translated 4500 mapping
+#     (GET /api/v1/ipsec `remote`, encap udp); site4's LAN pings and fetches
+#     1 MiB from 10.2.0.10; a capture of r2's WAN port shows ESP in UDP between
+#     172.16.0.2:4500 and that address and port both ways, no protocol 50
+#     and nothing of 192.168.77.0/24.
 # Between 1 and 2 (1b), ESP in r2's workers: the site's LAN (10.50.0.1, through
 # charon's ipsec0 TUN) pings and fetches 3 MiB (sha256) from 10.2.0.10 behind
 # r2 as tenant branch; a service without policy is dropped as policy_deny; a
@@ -52,6 +61,7 @@ PSK1=site1-psk-0123456789abcdef
 PSK2=site2-psk-fedcba9876543210
 PSK3=site3-psk-00112233445566778899
 PSK4=branch1-psk-0f1e2d3c4b5a69788796
+PSK5=site4-psk-a1b2c3d4e5f60718293a
 KEY=$(wp_keygen)
 wp_gen_basic_configs "$WP_TMP" 1 "$KEY"
 cat >> "$WP_TMP/r2.yaml" <<YAML
@@ -66,11 +76,15 @@ ipsec_peers:
   - {name: branch1, address: 172.16.0.1, local_id: headend.example, remote_id: r1.example, psk: "$PSK4",
      ike_proposals: [aes256-sha256-modp2048], esp_proposals: [aes256gcm16],
      local_ts: [10.2.5.0/24], remote_ts: [10.1.0.0/24]}
+  - {name: site4, address: 172.16.0.12, local_id: headend.example, remote_id: site4.example, psk: "$PSK5",
+     ike_proposals: [aes256-sha256-modp2048], esp_proposals: [aes256gcm16],
+     local_ts: [10.2.0.0/24], remote_ts: [10.54.0.0/24]}
 tunnels:
   - {name: ipsec0, peer: site1, tenant: branch, address: 169.254.10.1/30}
   - {name: ipsec1, peer: site2, tenant: branch}
   - {name: ipsec2, peer: site3, tenant: branch}
   - {name: ipsec3, peer: branch1, tenant: branch}
+  - {name: ipsec4, peer: site4, tenant: branch}
 YAML
 # The site's LAN (10.50.0.0/24) comes out of ipsec0 as tenant branch: ping (any
 # protocol to the server), web (wp_conf_common), not ssh (no policy); a
@@ -89,6 +103,7 @@ c["router"]["punt"] = {"enabled": True}  # 1c: the tunnel's kernel interface
 c["services"].append({"name": "r1-tunnel", "prefixes": ["10.2.5.0/24"], "protocol": "any"})
 c["policies"].append({"tenant": "branch", "service": "r1-tunnel"})
 c["routes"].append({"prefix": "10.2.5.0/24", "next_hop": "10.2.0.10", "interface": "lan"})
+c["routes"].append({"prefix": "10.54.0.0/24", "interface": "ipsec4"})  # 8: site4 behind the NAT
 yaml.safe_dump(c, open(f, "w"), sort_keys=False)
 PY
 # 7: r1 as it restarts later, initiating to r2; 10.2.5.0/24 through its tunnel ipsec0.
@@ -345,6 +360,82 @@ wp_expect "no refusal on either tunnel" \
 r1_drops=$(wp_nonzero_drops r1) r2_drops=$(wp_nonzero_drops r2)
 echo "drops: r1 $r1_drops; r2 $r2_drops"
 wp_check "no ESP drop on r1 or r2" bash -c "! grep -q esp_ <<<'$r1_drops $r2_drops'"
+
+# 8. NAT-T through a masquerading router: site4 -> nat (nftables) -> r2.
+wp_ns_add site4 nat
+wp_veth site4 s4 nat n4in && wp_veth nat n4out wan w12 && ip -n "$(wp_ns wan)" link set dev w12 master br0
+wp_exec site4 ip addr add 192.168.77.2/24 dev s4
+wp_exec site4 ip addr add 10.54.0.1/24 dev s4  # site4's LAN (its Child SA's source)
+wp_exec site4 ip route add default via 192.168.77.1
+wp_exec nat ip addr add 192.168.77.1/24 dev n4in
+wp_exec nat ip addr add 172.16.0.12/24 dev n4out
+wp_exec nat sysctl -qw net.ipv4.ip_forward=1
+masq() {
+  wp_exec nat nft -f - <<'NFT'
+table ip masq {
+  chain post {
+    type nat hook postrouting priority srcnat; policy accept;
+    oifname "n4out" meta l4proto udp masquerade to :20000-29999
+    oifname "n4out" masquerade
+  }
+}
+NFT
+}
+wp_check "nftables masquerade on the NAT's outside port (UDP ports into 20000-29999)" masq
+SW4=$WP_TMP/sw4
+mkdir -p "$SW4"
+{
+  echo "connections {"
+  wp_swan_connection nat4 192.168.77.2 172.16.0.2 aes256-sha256-modp2048 site4.example headend.example \
+    lan4 10.54.0.0/24 10.2.0.0/24 aes256gcm16
+  echo "}"
+  echo "secrets {"
+  wp_swan_secret site4 site4.example headend.example "$PSK5"
+  echo "}"
+} > "$SW4/swanctl.conf"
+wp_check "site4's charon is up" wp_charon_start site4 "$SW4" "$WP_TMP/charon4.log"
+swan4() { wp_swanctl site4 "$SW4" "$@"; }
+load4() { swan4 --load-all --file "$SW4/swanctl.conf" >"$WP_TMP/load4.out" 2>&1; }
+wp_check "swanctl loads site4's configuration" load4
+wp_check "capture of r2's WAN port" wp_cap_start wan w2 "$WP_TMP/r2-wan-nat.pcap" -f "host 172.16.0.12 or net 192.168.77.0/24"
+initiate4() { swan4 --initiate --ike nat4 --child lan4 --timeout 15 >"$WP_TMP/initiate4.out" 2>&1; }
+wp_check "site4 initiates through the NAT (swanctl --initiate)" initiate4
+ctl -o json ipsec >"$WP_TMP/ipsec.json"
+nat_remote=$(jq_py '" ".join(s["remote"] for s in d["ike_sas"] if s["peer"] == "site4" and s["state"] == "ESTABLISHED")')
+nat_port=${nat_remote##*:}
+echo "r2 sees site4 at $nat_remote"
+wp_check "r2: site4's IKE SA ESTABLISHED at the NAT's address, a translated port ($nat_remote)" \
+  bash -c "[[ '$nat_remote' =~ ^172\.16\.0\.12:(2[0-9]{4})$ ]]"
+wp_check "r2: NAT detected, site4's Child SA INSTALLED, encap udp" \
+  test "$(jq_py '" ".join(str(s["nat_detected"]) for s in d["ike_sas"] if s["peer"] == "site4")') $(jq_py '" ".join(c["state"] + ":" + c["encap"] for c in d["child_sas"] if c["tunnel"] == "ipsec4")')" = "True INSTALLED:udp"
+wp_check "r2's log: IKE SA with site4 established (NAT)" grep -q "IKE SA established with site4.example (NAT)" "$WP_TMP/r2.log"
+# r2's NAT_DETECTION_DESTINATION_IP hashes the address and port it saw (the
+# NAT's), not site4's own: charon finds itself behind a NAT from r2's answer.
+wp_check "charon (site4): local host is behind NAT (r2's NAT_DETECTION hashes the NAT's mapping)" \
+  grep -q "local host is behind NAT" "$WP_TMP/initiate4.out" "$WP_TMP/charon4.log"
+wp_check "... which site1 (no NAT, § 1) did not find" bash -c "! grep -q 'local host is behind NAT' '$WP_TMP/initiate.out'"
+wp_check "charon (site4): IKE_AUTH from 192.168.77.2[4500] to 172.16.0.2[4500]" \
+  grep -q "sending packet: from 192.168.77.2\[4500\] to 172.16.0.2\[4500\]" "$WP_TMP/initiate4.out"
+site4_ping() {
+  wp_exec site4 ping -c 3 -i 0.2 -W 2 -I 10.54.0.1 10.2.0.10 >"$WP_TMP/ping4.out" 2>&1 && grep -q " 3 received" "$WP_TMP/ping4.out"
+}
+wp_check "site4's LAN pings 10.2.0.10 through the NAT and the tunnel (3 of 3)" wp_until 15 site4_ping
+wp_check "site4's LAN fetches 1 MiB from 10.2.0.10 through the NAT and the tunnel" \
+  wp_fetch site4 http://10.2.0.10/file.bin "$WP_TMP/got4.bin" 20 --interface 10.54.0.1
+wp_check "byte-exact (sha256)" test "$(wp_sha "$WP_TMP/got4.bin")" = "$(wp_sha "$WP_TMP/www/file.bin")"
+wp_cap_stop
+cap8() { tcpdump -nr "$WP_TMP/r2-wan-nat.pcap" "$1" 2>/dev/null | wc -l; }
+wp_expect "ESP in UDP from r2's 4500 to the NAT's port $nat_port" \
+  "$(cap8 "src host 172.16.0.2 and udp src port 4500 and dst host 172.16.0.12 and udp dst port $nat_port and udp[8:4] != 0")" -ge 100
+wp_expect "ESP in UDP from the NAT's port $nat_port to r2's 4500" \
+  "$(cap8 "src host 172.16.0.12 and udp src port $nat_port and dst host 172.16.0.2 and udp dst port 4500 and udp[8:4] != 0")" -ge 10
+wp_expect "no IP protocol 50 through the NAT" "$(cap8 'ip proto 50')" -eq 0
+wp_expect "nothing of 192.168.77.0/24 on the WAN segment (masqueraded)" "$(cap8 'net 192.168.77.0/24')" -eq 0
+tun4() { jq_py "[t for t in d['tunnels'] if t['name'] == 'ipsec4'][0]['$1']"; }
+counted4() { ctl -o json ipsec >"$WP_TMP/ipsec.json" && [ "$(tun4 in_packets)" -ge 10 ] && [ "$(tun4 out_packets)" -ge 100 ]; }
+wp_check "r2's ipsec4 counts what it opened and sealed" wp_until 5 counted4
+echo "r2 ipsec4: in $(tun4 in_packets), out $(tun4 out_packets) packets"
+wp_expect "r2's ipsec4: no refusal" "$(tun4 in_drops)" -eq 0
 
 # 5. delete.
 swan --terminate --ike site --timeout 10 >"$WP_TMP/terminate.out" 2>&1
