@@ -180,7 +180,8 @@ their_out=$(awk '/^  lan: #/ {ok = /INSTALLED/} ok && $1 == "out" {sub(",", "", 
 wp_check "strongSwan's ESP out SPI '$their_out' is r2's inbound SPI, INSTALLED in its SA table" \
   test -n "$our_in" -a "$our_in" = "$their_out"
 wp_check "strongSwan's ESP in SPI '$their_in' is r2's outbound SPI" test -n "$our_out" -a "$our_out" = "$their_in"
-wp_check "wpctl ipsec shows the same SPIs" grep -q "^site1 .*ipsec0 .*INSTALLED .*$our_in .*$our_out .*aes256gcm16" "$WP_TMP/ipsec.txt"
+wp_check "wpctl ipsec shows the same SPIs, ENCAP udp (strongSwan's faked NAT_DETECTION)" \
+  grep -q "^site1 .*ipsec0 .*INSTALLED .*$our_in .*$our_out .*aes256gcm16 \+udp " "$WP_TMP/ipsec.txt"
 wp_check "wpctl ipsec: r2 is the responder of the site's IKE SA" grep -Eq "^site1 +responder +172\.16\.0\.[0-9]+(:[0-9]+)? +ESTABLISHED " "$WP_TMP/ipsec.txt"
 wp_check "remote selector 0.0.0.0/0 narrowed to r2's 10.2.0.0/24 (and 169.254.10.0/30)" \
   grep -Eq "^ +remote +10\.2\.0\.0/24( 169\.254\.10\.0/30)?$" "$WP_TMP/list-sas.out"
@@ -332,6 +333,12 @@ r2_in=$(jq_py '[c for c in d["child_sas"] if c["tunnel"] == "ipsec3"][0]["spi_in
 r2_out=$(jq_py '[c for c in d["child_sas"] if c["tunnel"] == "ipsec3"][0]["spi_out"]')
 wp_check "r1's outbound SPI $r1_out is r2's inbound, r2's outbound $r2_out r1's inbound" \
   test "$r1_out $r2_out" = "$r2_in $r1_in"
+ctl1 ipsec >"$WP_TMP/ipsec-r1.txt"
+ctl ipsec >"$WP_TMP/ipsec-r2.txt"
+wp_check "wpctl ipsec on r1: the same SPIs, ENCAP none" \
+  grep -q "^headend .*ipsec0 .*INSTALLED .*$r1_in .*$r1_out .*aes256gcm16 \+none " "$WP_TMP/ipsec-r1.txt"
+wp_check "wpctl ipsec on r2: the same SPIs, ENCAP none" \
+  grep -q "^branch1 .*ipsec3 .*INSTALLED .*$r2_in .*$r2_out .*aes256gcm16 \+none " "$WP_TMP/ipsec-r2.txt"
 wp_check "capture of r1's WAN port" wp_cap_start wan w1 "$WP_TMP/r1-wan.pcap" -f "ip proto 50 or udp port 500 or udp port 4500"
 c_ping() { wp_exec c ping -c 3 -i 0.2 -W 2 10.2.5.10 >"$WP_TMP/ping-r1.out" 2>&1 && grep -q " 3 received" "$WP_TMP/ping-r1.out"; }
 wp_check "c pings 10.2.5.10 through r1's tunnel (3 of 3 answered)" wp_until 15 c_ping
@@ -408,6 +415,9 @@ wp_check "r2: site4's IKE SA ESTABLISHED at the NAT's address, a translated port
   bash -c "[[ '$nat_remote' =~ ^172\.16\.0\.12:(2[0-9]{4})$ ]]"
 wp_check "r2: NAT detected, site4's Child SA INSTALLED, encap udp" \
   test "$(jq_py '" ".join(str(s["nat_detected"]) for s in d["ike_sas"] if s["peer"] == "site4")') $(jq_py '" ".join(c["state"] + ":" + c["encap"] for c in d["child_sas"] if c["tunnel"] == "ipsec4")')" = "True INSTALLED:udp"
+ctl ipsec >"$WP_TMP/ipsec-r2.txt"
+wp_check "wpctl ipsec on r2: site4's Child SA ENCAP udp" \
+  grep -q "^site4 .*ipsec4 .*INSTALLED .*aes256gcm16 \+udp " "$WP_TMP/ipsec-r2.txt"
 wp_check "r2's log: IKE SA with site4 established (NAT)" grep -q "IKE SA established with site4.example (NAT)" "$WP_TMP/r2.log"
 # r2's NAT_DETECTION_DESTINATION_IP hashes the address and port it saw (the
 # NAT's), not site4's own: charon finds itself behind a NAT from r2's answer.
