@@ -333,6 +333,7 @@ r2_in=$(jq_py '[c for c in d["child_sas"] if c["tunnel"] == "ipsec3"][0]["spi_in
 r2_out=$(jq_py '[c for c in d["child_sas"] if c["tunnel"] == "ipsec3"][0]["spi_out"]')
 wp_check "r1's outbound SPI $r1_out is r2's inbound, r2's outbound $r2_out r1's inbound" \
   test "$r1_out $r2_out" = "$r2_in $r1_in"
+wp_check "r1's GET /api/v1/ipsec (encap none) fits openapi.yaml's Ipsec schema" fits_schema "$WP_TMP/ipsec-r1.json"
 ctl1 ipsec >"$WP_TMP/ipsec-r1.txt"
 ctl ipsec >"$WP_TMP/ipsec-r2.txt"
 wp_check "wpctl ipsec on r1: the same SPIs, ENCAP none" \
