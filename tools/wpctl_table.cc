@@ -232,15 +232,16 @@ void print_ipsec(const json& d) {
                   static_cast<unsigned long long>(x.value("failures", 0ULL)),
                   static_cast<unsigned long long>(x.value("next_attempt_s", 0ULL)));
   }
-  std::printf("\nChild SAs\n%-10s %-8s %-10s %-8s %-8s %-17s %7s %8s  %s\n", "PEER", "TUNNEL", "STATE", "SPI_IN",
-              "SPI_OUT", "PROPOSAL", "AGE", "LIFETIME", "SELECTORS (local | remote)");
+  // ENCAP: udp (ESP in UDP 4500, a NAT on the path) or none (IP protocol 50), docs/ipsec.md § Encapsulation.
+  std::printf("\nChild SAs\n%-10s %-8s %-10s %-8s %-8s %-17s %-5s %7s %8s  %s\n", "PEER", "TUNNEL", "STATE", "SPI_IN",
+              "SPI_OUT", "PROPOSAL", "ENCAP", "AGE", "LIFETIME", "SELECTORS (local | remote)");
   const json& child = d.contains("child_sas") ? d["child_sas"] : none;
   for (const json& x : child) {
     const std::string local = x.contains("local_ts") ? joined(x["local_ts"]) : "";
     const std::string remote = x.contains("remote_ts") ? joined(x["remote_ts"]) : "";
-    std::printf("%-10s %-8s %-10s %-8s %-8s %-17s %6llus %7llus  %s | %s\n", x.value("peer", "").c_str(),
+    std::printf("%-10s %-8s %-10s %-8s %-8s %-17s %-5s %6llus %7llus  %s | %s\n", x.value("peer", "").c_str(),
                 x.value("tunnel", "").c_str(), x.value("state", "").c_str(), x.value("spi_in", "").c_str(),
-                x.value("spi_out", "").c_str(), x.value("proposal", "").c_str(),
+                x.value("spi_out", "").c_str(), x.value("proposal", "").c_str(), x.value("encap", "").c_str(),
                 static_cast<unsigned long long>(x.value("age_s", 0ULL)),
                 static_cast<unsigned long long>(x.value("lifetime_s", 0ULL)), local.c_str(), remote.c_str());
   }

@@ -288,7 +288,7 @@ void IkeService::sync_sas() {
       ep.peer = addr_of(sa->peer.addr);
       ep.local_port = kIkeNattPort;
       ep.peer_port = sa->peer.port == kIkePort ? kIkeNattPort : sa->peer.port;
-      ep.udp_encap = true;  // RFC 3948: the only ESP the site's kernel-libipsec sends; no protocol 50 yet
+      ep.udp_encap = sa->udp_encap;  // a NAT on the path or IKE begun on 4500; else IP protocol 50
       std::string error;
       if (!book_.add(engine_, child, ep, error)) {
         add(IkeServiceCounter::sa_install_failed);
@@ -394,7 +394,7 @@ void IkeService::render() {
                            {"spi_in", hex(spi_in, 8)},
                            {"spi_out", hex(c.spi_out, 8)},
                            {"proposal", esp_suite_name(c.suite)},
-                           {"encap", "udp"},
+                           {"encap", sa->udp_encap ? "udp" : "none"},
                            {"local_ts", local},
                            {"remote_ts", remote},
                            {"age_s", inst != installed_.end() ? age(inst->second.since) : 0},

@@ -27,6 +27,12 @@
 // address) a 1-byte keepalive goes every 20 s (RFC 3948 § 2.3) to keep the
 // NAT's mapping. Its Child SAs join the table as the responder's do.
 //
+// Encapsulation (docs/ipsec.md § Encapsulation): a Child SA's ESP is in UDP
+// 4500 (RFC 3948) iff its IKE SA saw a NAT on the path (either end's
+// NAT_DETECTION hash did not match, RFC 7296 § 2.23) or the peer began the
+// IKE SA on UDP 4500; otherwise IP protocol 50 both ways (ike::IkeSa::
+// udp_encap). Our own move to 4500 without a NAT does not encapsulate.
+//
 // Established Child SAs go through EspSaBook (ike/child_esp.h) into an
 // immutable EspSaTable published whole through `published`
 // (DataplaneShared::esp) as the FIB is: the old table is freed once every

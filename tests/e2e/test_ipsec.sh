@@ -17,6 +17,22 @@
 #     connection has no start_action, it only responds): the IKE SA comes up
 #     with role initiator, IKE_AUTH on UDP 4500 (NAT-T, charon's log and both
 #     ends' ports), site3's LAN pings 10.2.0.10 through it, counted both ways.
+# 10. (after 6) plain ESP between two Waypoints (docs/ipsec.md § Encapsulation):
+#     r1 restarts with an ipsec_peer to r2 (`initiate: true`, PSK) and a tunnel,
+#     r2 has the matching responder peer `branch1`; a route on r1 sends
+#     10.2.5.0/24 into the tunnel, c pings and fetches 1 MiB from 10.2.5.10 (s)
+#     through it; a capture of r1's WAN port shows that ESP as IP protocol 50
+#     both ways (no ESP in UDP 4500) with the SPIs GET /api/v1/ipsec names on
+#     both routers (encap none), counted by both tunnels, no ESP drop.
+# 11. (after 10) NAT-T through a masquerading Linux router: strongSwan in
+#     namespace site4 (192.168.77.2, LAN 10.54.0.1) behind namespace nat
+#     (nftables masquerade, UDP source ports rewritten into 20000-29999) on
+#     the WAN segment as 172.16.0.13 initiates to r2; r2 detects the NAT,
+#     its Child SA is UDP-encapsulated to the NAT's translated 4500 mapping
+#     (GET /api/v1/ipsec `remote`, encap udp); site4's LAN pings and fetches
+#     1 MiB from 10.2.0.10; a capture of r2's WAN port shows ESP in UDP between
+#     172.16.0.2:4500 and that address and port both ways, no protocol 50
+#     and nothing of 192.168.77.0/24.
 # Between 1 and 2 (1b), ESP in r2's workers: the site's LAN (10.50.0.1, through
 # charon's ipsec0 TUN) pings and fetches 3 MiB (sha256) from 10.2.0.10 behind
 # r2 as tenant branch; a service without policy is dropped as policy_deny; a
@@ -73,6 +89,8 @@ PSK1=site1-psk-0123456789abcdef
 PSK2=site2-psk-fedcba9876543210
 PSK3=site3-psk-00112233445566778899
 PSK1B=site1b-psk-99887766554433221100
+PSK4=branch1-psk-0f1e2d3c4b5a69788796
+PSK5=site4-psk-a1b2c3d4e5f60718293a
 KEY=$(wp_keygen)
 wp_gen_basic_configs "$WP_TMP" 1 "$KEY"
 # 9: a CA, r2's RSA certificate, site7's ECDSA one; site8's from a CA r2 does not trust.
@@ -106,6 +124,12 @@ ipsec_peers:
   - {name: site3, address: 172.16.0.11, local_id: headend.example, remote_id: site3.example, psk: "$PSK3",
      initiate: true, ike_proposals: [aes256-sha256-modp2048], esp_proposals: [aes256gcm16],
      local_ts: [10.2.0.0/24], remote_ts: [10.52.0.0/24]}
+  - {name: branch1, address: 172.16.0.1, local_id: headend.example, remote_id: r1.example, psk: "$PSK4",
+     ike_proposals: [aes256-sha256-modp2048], esp_proposals: [aes256gcm16],
+     local_ts: [10.2.5.0/24], remote_ts: [10.1.0.0/24]}
+  - {name: site4, address: 172.16.0.13, local_id: headend.example, remote_id: site4.example, psk: "$PSK5",
+     ike_proposals: [aes256-sha256-modp2048], esp_proposals: [aes256gcm16],
+     local_ts: [10.2.0.0/24], remote_ts: [10.54.0.0/24]}
   - {name: site7, address: 172.16.0.14, local_id: headend.example, remote_id: site7.example,
      certificate_file: pki/headend.pem, private_key_file: pki/headend.key, ca_file: pki/ca.pem,
      ike_proposals: [aes256gcm16-prfsha256-ecp256], esp_proposals: [aes256gcm16],
@@ -117,6 +141,8 @@ tunnels:
   - {name: ipsec1, peer: site2, tenant: branch}
   - {name: ipsec2, peer: site3, tenant: branch}
   - {name: ipsec3, peer: site1b, tenant: branch, address: 169.254.11.1/30}
+  - {name: ipsec5, peer: branch1, tenant: branch}
+  - {name: ipsec6, peer: site4, tenant: branch}
   - {name: ipsec7, peer: site7, tenant: branch}
   - {name: ipsec8, peer: site8, tenant: branch}
 YAML
@@ -140,8 +166,28 @@ c["fpm"] = {"listen": "127.0.0.1:2620", "replay_quiet_ms": 500}
 c["tenants"].append({"name": "hq", "prefixes": ["10.2.0.0/24"]})
 c["services"].append({"name": "site-lan2", "prefixes": ["10.53.0.0/24"], "protocol": "any"})
 c["policies"].append({"tenant": "hq", "service": "site-lan2"})
+# 10: r1's tunnel (ipsec5, tenant branch) to s's second address 10.2.5.10.
+c["services"].append({"name": "r1-tunnel", "prefixes": ["10.2.5.0/24"], "protocol": "any"})
+c["policies"].append({"tenant": "branch", "service": "r1-tunnel"})
+c["routes"].append({"prefix": "10.2.5.0/24", "next_hop": "10.2.0.10", "interface": "lan"})
+c["routes"].append({"prefix": "10.54.0.0/24", "interface": "ipsec6"})  # 11: site4 behind the NAT
 yaml.safe_dump(c, open(f, "w"), sort_keys=False)
 PY
+# 10: r1 as it restarts later, initiating to r2; 10.2.5.0/24 through its tunnel ipsec0.
+"$WP_PY" - "$WP_TMP/r1.yaml" "$WP_TMP/r1-ipsec.yaml" "$PSK4" <<'PY'
+import sys, yaml
+c = yaml.safe_load(open(sys.argv[1]))
+c["ipsec_peers"] = [{"name": "headend", "address": "172.16.0.2", "local_id": "r1.example",
+                     "remote_id": "headend.example", "psk": sys.argv[3], "initiate": True,
+                     "ike_proposals": ["aes256-sha256-modp2048"], "esp_proposals": ["aes256gcm16"],
+                     "local_ts": ["10.1.0.0/24"], "remote_ts": ["10.2.5.0/24"]}]
+c["tunnels"] = [{"name": "ipsec0", "peer": "headend", "tenant": "branch"}]
+c["services"].append({"name": "tunnel", "prefixes": ["10.2.5.0/24"], "protocol": "any"})
+c["policies"].append({"tenant": "branch", "service": "tunnel"})
+c.setdefault("routes", []).append({"prefix": "10.2.5.0/24", "interface": "ipsec0"})
+yaml.safe_dump(c, open(sys.argv[2], "w"), sort_keys=False)
+PY
+wp_check "r1's config with an ipsec_peer (7) is valid" wp_check_config "$WP_TMP/r1-ipsec.yaml"
 wp_check "r2's config with ipsec_peers is valid" wp_check_config "$WP_TMP/r2.yaml"
 wp_basic_up
 wp_ns_add site
@@ -273,7 +319,8 @@ their_out=$(awk '/^  lan: #/ {ok = /INSTALLED/} ok && $1 == "out" {sub(",", "", 
 wp_check "strongSwan's ESP out SPI '$their_out' is r2's inbound SPI, INSTALLED in its SA table" \
   test -n "$our_in" -a "$our_in" = "$their_out"
 wp_check "strongSwan's ESP in SPI '$their_in' is r2's outbound SPI" test -n "$our_out" -a "$our_out" = "$their_in"
-wp_check "wpctl ipsec shows the same SPIs" grep -q "^site1 .*ipsec0 .*INSTALLED .*$our_in .*$our_out .*aes256gcm16" "$WP_TMP/ipsec.txt"
+wp_check "wpctl ipsec shows the same SPIs, ENCAP udp (strongSwan's faked NAT_DETECTION)" \
+  grep -q "^site1 .*ipsec0 .*INSTALLED .*$our_in .*$our_out .*aes256gcm16 \+udp " "$WP_TMP/ipsec.txt"
 wp_check "wpctl ipsec: r2 is the responder of the site's IKE SA" grep -Eq "^site1 +responder +172\.16\.0\.[0-9]+(:[0-9]+)? +ESTABLISHED " "$WP_TMP/ipsec.txt"
 wp_check "remote selector 0.0.0.0/0 narrowed to r2's 10.2.0.0/24 (and 169.254.10.0/30)" \
   grep -Eq "^ +remote +10\.2\.0\.0/24( 169\.254\.10\.0/30)?$" "$WP_TMP/list-sas.out"
@@ -420,6 +467,147 @@ wp_check "r2's ipsec2 counts the echo requests in (ESP opened) and the replies o
 echo "r2's ipsec2: in $(( $(tun2 in_packets) - hub_in0 )), out $(( $(tun2 out_packets) - hub_out0 )) packets"
 wp_expect "r2's ipsec2: no refusal" "$(tun2 in_drops)" -eq 0
 
+# 10. plain ESP between two Waypoints: r1 restarts with its ipsec_peer and initiates.
+cp "$WP_TMP/r1.log" "$WP_TMP/r1-before-7.log"
+wp_check "r1 stops cleanly (restart with an ipsec_peer)" wp_router_stop r1
+wp_router_start r1 "$WP_TMP/r1-ipsec.yaml" 1 r1l r1w
+wp_check "r1 ready with its ipsec_peer" wp_wait_ready r1
+wp_exec s ip addr add 10.2.5.10/32 dev s0
+wp_check "HTTP server on 10.2.5.10" wp_http_start s 10.2.5.10 80 "$WP_TMP/http-tun.log"
+ctl1() { wp_exec r1 "$WPCTL" --url "$URL" "$@"; }
+r1_py() { "$WP_PY" -c "import json,sys; d=json.load(open(sys.argv[1])); print($1)" "$WP_TMP/ipsec-r1.json"; }
+wp_up() {
+  ctl1 -o json ipsec >"$WP_TMP/ipsec-r1.json" && ctl -o json ipsec >"$WP_TMP/ipsec.json" &&
+    [ "$(r1_py 'len([c for c in d["child_sas"] if c["tunnel"] == "ipsec0" and c["state"] == "INSTALLED"])')" = 1 ] &&
+    [ "$(jq_py 'len([c for c in d["child_sas"] if c["tunnel"] == "ipsec5" and c["state"] == "INSTALLED"])')" = 1 ]
+}
+wp_check "r1 initiated to r2: both Child SAs INSTALLED" wp_until 30 wp_up
+wp_check "r1 is the initiator, r2 the responder" \
+  test "$(r1_py '" ".join(s["role"] + ":" + s["state"] for s in d["ike_sas"])') $(jq_py '" ".join(s["role"] + ":" + s["state"] for s in d["ike_sas"] if s["peer"] == "branch1")')" = \
+  "initiator:ESTABLISHED responder:ESTABLISHED"
+wp_check "no NAT detected at either end" \
+  test "$(r1_py 'd["ike_sas"][0]["nat_detected"]') $(jq_py '[s for s in d["ike_sas"] if s["peer"] == "branch1"][0]["nat_detected"]')" = "False False"
+wp_check "encap none (IP protocol 50) at both ends" \
+  test "$(r1_py 'd["child_sas"][0]["encap"]') $(jq_py '[c for c in d["child_sas"] if c["tunnel"] == "ipsec5"][0]["encap"]')" = "none none"
+r1_out=$(r1_py 'd["child_sas"][0]["spi_out"]') r1_in=$(r1_py 'd["child_sas"][0]["spi_in"]')
+r2_in=$(jq_py '[c for c in d["child_sas"] if c["tunnel"] == "ipsec5"][0]["spi_in"]')
+r2_out=$(jq_py '[c for c in d["child_sas"] if c["tunnel"] == "ipsec5"][0]["spi_out"]')
+wp_check "r1's outbound SPI $r1_out is r2's inbound, r2's outbound $r2_out r1's inbound" \
+  test "$r1_out $r2_out" = "$r2_in $r1_in"
+wp_check "r1's GET /api/v1/ipsec (encap none) fits openapi.yaml's Ipsec schema" fits_schema "$WP_TMP/ipsec-r1.json"
+ctl1 ipsec >"$WP_TMP/ipsec-r1.txt"
+ctl ipsec >"$WP_TMP/ipsec-r2.txt"
+wp_check "wpctl ipsec on r1: the same SPIs, ENCAP none" \
+  grep -q "^headend .*ipsec0 .*INSTALLED .*$r1_in .*$r1_out .*aes256gcm16 \+none " "$WP_TMP/ipsec-r1.txt"
+wp_check "wpctl ipsec on r2: the same SPIs, ENCAP none" \
+  grep -q "^branch1 .*ipsec5 .*INSTALLED .*$r2_in .*$r2_out .*aes256gcm16 \+none " "$WP_TMP/ipsec-r2.txt"
+wp_check "capture of r1's WAN port" wp_cap_start wan w1 "$WP_TMP/r1-wan.pcap" -f "ip proto 50 or udp port 500 or udp port 4500"
+c_ping() { wp_exec c ping -c 3 -i 0.2 -W 2 10.2.5.10 >"$WP_TMP/ping-r1.out" 2>&1 && grep -q " 3 received" "$WP_TMP/ping-r1.out"; }
+wp_check "c pings 10.2.5.10 through r1's tunnel (3 of 3 answered)" wp_until 15 c_ping
+wp_check "c fetches 1 MiB from 10.2.5.10 through the tunnel" wp_fetch c http://10.2.5.10/file.bin "$WP_TMP/got-tun.bin" 20
+wp_check "byte-exact (sha256)" test "$(wp_sha "$WP_TMP/got-tun.bin")" = "$(wp_sha "$WP_TMP/www/file.bin")"
+wp_cap_stop
+cap7() { tcpdump -nr "$WP_TMP/r1-wan.pcap" "$1" 2>/dev/null; }
+wp_expect "IP protocol 50 from r1 to r2" "$(cap7 'ip proto 50 and src 172.16.0.1 and dst 172.16.0.2' | wc -l)" -ge 100
+wp_expect "IP protocol 50 from r2 to r1" "$(cap7 'ip proto 50 and src 172.16.0.2 and dst 172.16.0.1' | wc -l)" -ge 100
+wp_expect "no ESP in UDP 4500 between them" "$(cap7 'udp port 4500 and udp[8:4] != 0' | wc -l)" -eq 0
+spis() { cap7 "ip proto 50 and src $1" | grep -o 'spi=0x[0-9a-f]*' | sort -u | tr '\n' ' '; }
+wp_check "the capture's SPIs: r1 -> r2 $r1_out, r2 -> r1 $r2_out" \
+  test "$(spis 172.16.0.1)/$(spis 172.16.0.2)" = "spi=0x$r1_out /spi=0x$r2_out "
+tun_up7() {
+  ctl1 -o json ipsec >"$WP_TMP/ipsec-r1.json" && ctl -o json ipsec >"$WP_TMP/ipsec.json" &&
+    [ "$(r1_py '[t for t in d["tunnels"] if t["name"] == "ipsec0"][0]["out_packets"]')" -ge 100 ] &&
+    [ "$(jq_py '[t for t in d["tunnels"] if t["name"] == "ipsec5"][0]["in_packets"]')" -ge 100 ]
+}
+wp_check "counted: r1's ipsec0 sealed, r2's ipsec5 opened (>= 100 packets)" wp_until 5 tun_up7
+echo "r1 ipsec0: $(r1_py '[t for t in d["tunnels"] if t["name"] == "ipsec0"][0]')"
+echo "r2 ipsec5: $(jq_py '[t for t in d["tunnels"] if t["name"] == "ipsec5"][0]')"
+wp_expect "r1's ipsec0 opened r2's answers" "$(r1_py '[t for t in d["tunnels"] if t["name"] == "ipsec0"][0]["in_packets"]')" -ge 100
+wp_expect "r2's ipsec5 sealed the answers" "$(jq_py '[t for t in d["tunnels"] if t["name"] == "ipsec5"][0]["out_packets"]')" -ge 100
+wp_expect "no refusal on either tunnel" \
+  "$(( $(r1_py '[t for t in d["tunnels"] if t["name"] == "ipsec0"][0]["in_drops"]') + $(jq_py '[t for t in d["tunnels"] if t["name"] == "ipsec5"][0]["in_drops"]') ))" -eq 0
+r1_drops=$(wp_nonzero_drops r1) r2_drops=$(wp_nonzero_drops r2)
+echo "drops: r1 $r1_drops; r2 $r2_drops"
+wp_check "no ESP drop on r1 or r2" bash -c "! grep -q esp_ <<<'$r1_drops $r2_drops'"
+
+# 11. NAT-T through a masquerading router: site4 -> nat (nftables) -> r2.
+wp_ns_add site4 nat
+wp_veth site4 s4 nat n4in && wp_veth nat n4out wan w12 && ip -n "$(wp_ns wan)" link set dev w12 master br0
+wp_exec site4 ip addr add 192.168.77.2/24 dev s4
+wp_exec site4 ip addr add 10.54.0.1/24 dev s4  # site4's LAN (its Child SA's source)
+wp_exec site4 ip route add default via 192.168.77.1
+wp_exec nat ip addr add 192.168.77.1/24 dev n4in
+wp_exec nat ip addr add 172.16.0.13/24 dev n4out
+wp_exec nat sysctl -qw net.ipv4.ip_forward=1
+masq() {
+  wp_exec nat nft -f - <<'NFT'
+table ip masq {
+  chain post {
+    type nat hook postrouting priority srcnat; policy accept;
+    oifname "n4out" meta l4proto udp masquerade to :20000-29999
+    oifname "n4out" masquerade
+  }
+}
+NFT
+}
+wp_check "nftables masquerade on the NAT's outside port (UDP ports into 20000-29999)" masq
+SW4=$WP_TMP/sw4
+mkdir -p "$SW4"
+{
+  echo "connections {"
+  wp_swan_connection nat4 192.168.77.2 172.16.0.2 aes256-sha256-modp2048 site4.example headend.example \
+    lan4 10.54.0.0/24 10.2.0.0/24 aes256gcm16
+  echo "}"
+  echo "secrets {"
+  wp_swan_secret site4 site4.example headend.example "$PSK5"
+  echo "}"
+} > "$SW4/swanctl.conf"
+wp_check "site4's charon is up" wp_charon_start site4 "$SW4" "$WP_TMP/charon4.log"
+swan4() { wp_swanctl site4 "$SW4" "$@"; }
+load4() { swan4 --load-all --file "$SW4/swanctl.conf" >"$WP_TMP/load4.out" 2>&1; }
+wp_check "swanctl loads site4's configuration" load4
+wp_check "capture of r2's WAN port" wp_cap_start wan w2 "$WP_TMP/r2-wan-nat.pcap" -f "host 172.16.0.13 or net 192.168.77.0/24"
+initiate4() { swan4 --initiate --ike nat4 --child lan4 --timeout 15 >"$WP_TMP/initiate4.out" 2>&1; }
+wp_check "site4 initiates through the NAT (swanctl --initiate)" initiate4
+ctl -o json ipsec >"$WP_TMP/ipsec.json"
+nat_remote=$(jq_py '" ".join(s["remote"] for s in d["ike_sas"] if s["peer"] == "site4" and s["state"] == "ESTABLISHED")')
+nat_port=${nat_remote##*:}
+echo "r2 sees site4 at $nat_remote"
+wp_check "r2: site4's IKE SA ESTABLISHED at the NAT's address, a translated port ($nat_remote)" \
+  bash -c "[[ '$nat_remote' =~ ^172\.16\.0\.12:(2[0-9]{4})$ ]]"
+wp_check "r2: NAT detected, site4's Child SA INSTALLED, encap udp" \
+  test "$(jq_py '" ".join(str(s["nat_detected"]) for s in d["ike_sas"] if s["peer"] == "site4")') $(jq_py '" ".join(c["state"] + ":" + c["encap"] for c in d["child_sas"] if c["tunnel"] == "ipsec6")')" = "True INSTALLED:udp"
+ctl ipsec >"$WP_TMP/ipsec-r2.txt"
+wp_check "wpctl ipsec on r2: site4's Child SA ENCAP udp" \
+  grep -q "^site4 .*ipsec6 .*INSTALLED .*aes256gcm16 \+udp " "$WP_TMP/ipsec-r2.txt"
+wp_check "r2's log: IKE SA with site4 established (NAT)" grep -q "IKE SA established with site4.example (NAT)" "$WP_TMP/r2.log"
+# r2's NAT_DETECTION_DESTINATION_IP hashes the address and port it saw (the
+# NAT's), not site4's own: charon finds itself behind a NAT from r2's answer.
+wp_check "charon (site4): local host is behind NAT (r2's NAT_DETECTION hashes the NAT's mapping)" \
+  grep -q "local host is behind NAT" "$WP_TMP/initiate4.out" "$WP_TMP/charon4.log"
+wp_check "... which site1 (no NAT, § 1) did not find" bash -c "! grep -q 'local host is behind NAT' '$WP_TMP/initiate.out'"
+wp_check "charon (site4): IKE_AUTH from 192.168.77.2[4500] to 172.16.0.2[4500]" \
+  grep -q "sending packet: from 192.168.77.2\[4500\] to 172.16.0.2\[4500\]" "$WP_TMP/initiate4.out"
+site4_ping() {
+  wp_exec site4 ping -c 3 -i 0.2 -W 2 -I 10.54.0.1 10.2.0.10 >"$WP_TMP/ping4.out" 2>&1 && grep -q " 3 received" "$WP_TMP/ping4.out"
+}
+wp_check "site4's LAN pings 10.2.0.10 through the NAT and the tunnel (3 of 3)" wp_until 15 site4_ping
+wp_check "site4's LAN fetches 1 MiB from 10.2.0.10 through the NAT and the tunnel" \
+  wp_fetch site4 http://10.2.0.10/file.bin "$WP_TMP/got4.bin" 20 --interface 10.54.0.1
+wp_check "byte-exact (sha256)" test "$(wp_sha "$WP_TMP/got4.bin")" = "$(wp_sha "$WP_TMP/www/file.bin")"
+wp_cap_stop
+cap8() { tcpdump -nr "$WP_TMP/r2-wan-nat.pcap" "$1" 2>/dev/null | wc -l; }
+wp_expect "ESP in UDP from r2's 4500 to the NAT's port $nat_port" \
+  "$(cap8 "src host 172.16.0.2 and udp src port 4500 and dst host 172.16.0.13 and udp dst port $nat_port and udp[8:4] != 0")" -ge 100
+wp_expect "ESP in UDP from the NAT's port $nat_port to r2's 4500" \
+  "$(cap8 "src host 172.16.0.13 and udp src port $nat_port and dst host 172.16.0.2 and udp dst port 4500 and udp[8:4] != 0")" -ge 10
+wp_expect "no IP protocol 50 through the NAT" "$(cap8 'ip proto 50')" -eq 0
+wp_expect "nothing of 192.168.77.0/24 on the WAN segment (masqueraded)" "$(cap8 'net 192.168.77.0/24')" -eq 0
+tun4() { jq_py "[t for t in d['tunnels'] if t['name'] == 'ipsec6'][0]['$1']"; }
+counted4() { ctl -o json ipsec >"$WP_TMP/ipsec.json" && [ "$(tun4 in_packets)" -ge 10 ] && [ "$(tun4 out_packets)" -ge 100 ]; }
+wp_check "r2's ipsec6 counts what it opened and sealed" wp_until 5 counted4
+echo "r2 ipsec6: in $(tun4 in_packets), out $(tun4 out_packets) packets"
+wp_expect "r2's ipsec6: no refusal" "$(tun4 in_drops)" -eq 0
 # 9. certificates: site7 (ECDSA) to r2 (RSA), RFC 7427 signatures both ways.
 wp_check "swanctl --initiate cert7 (certificate authentication both ways)" initiate cert7 lan7 "$WP_TMP/initiate7.out"
 swan --list-sas --ike cert7 >"$WP_TMP/list-cert7.out" 2>&1

@@ -69,8 +69,9 @@ Bytes keymat(EspCipher c, uint8_t seed) {
   return km;
 }
 
-// Both ends of one Child SA (aes256gcm16, UDP 4500): the headend's table is
-// published to the router's workers, the site's stays with the test.
+// Both ends of one Child SA (aes256gcm16, UDP 4500 or with `udp` false IP
+// protocol 50): the headend's table is published to the router's workers,
+// the site's stays with the test.
 struct Tunnel {
   CryptoEngine eng;
   IvSource ivs{eng};
@@ -80,7 +81,7 @@ struct Tunnel {
   const uint32_t spi_in = spi_for_tunnel(0x4d2c0000, kTunnel);  // ours
   const uint32_t spi_out = 0xc0de0001;                          // the site's
 
-  explicit Tunnel(bool with_out_sa = true) {
+  explicit Tunnel(bool with_out_sa = true, bool udp = true) {
     const EspCipher c = EspCipher::aes256_gcm16;
     EspSa in;  // site -> headend
     in.spi = spi_in;
@@ -89,6 +90,7 @@ struct Tunnel {
     in.inbound = true;
     in.local = kR2Wan;
     in.peer = kSite;
+    in.udp_encap = udp;
     esp_keys_init(eng, c, false, keymat(c, 1).data(), in.keys);
     EspSa out = in;  // headend -> site
     out.spi = spi_out;
@@ -519,6 +521,48 @@ TEST(EspWorker, OwnersWithFourWorkers) {
   for (size_t w = 0; w < r->workers(); ++w)
     for (size_t i = 0; i < kDropReasonCount; ++i) drops += r->worker(w).counters().get(static_cast<DropReason>(i));
   EXPECT_EQ(drops, 0u);
+}
+
+// Plain ESP (IP protocol 50, docs/ipsec.md § Encapsulation): the site's
+// packet reaches the SPI's owner from any worker and opens; the reply is
+// sealed as protocol 50 (no UDP header) and the site opens it.
+TEST(EspWorker, PlainEspBothWaysWithFourWorkers) {
+  Tunnel tu(true, false);
+  auto r = make_router(tu, RouterOptions().with_workers(4));
+  for (uint16_t port = 42000; port < 42008; ++port) {
+    const Bytes sealed = tu.seal(Pkt().ipv4(kSiteHost, kServer).udp(port, 80).payload("x").bytes());
+    ASSERT_EQ(sealed[14 + 9], kIpProtoEsp);
+    rte_mbuf* m = Pkt::to_mbuf(test_pool(), sealed, kWan);
+    m->port = kWan;
+    r->worker(port % 4).receive(&m, 1);  // wherever RSS put it
+    for (int round = 0; round < 3; ++round)
+      for (size_t w = 0; w < r->workers(); ++w) {
+        r->worker(w).drain_handoff();
+        r->worker(w).flush();
+      }
+  }
+  size_t to_server = 0;
+  for (const Frame& f : r->transmitted()) to_server += f.port == kLan && f.dst() == kServer && f.sport() >= 42000;
+  EXPECT_EQ(to_server, 8u);
+  EXPECT_EQ(tunnel_counter(*r, &EspTunnelCounters::in_packets), 8u);
+
+  Tunnel tu1(true, false);
+  auto r1 = make_router(tu1);
+  r1->send_one(kWan, tu1.seal(Pkt().ipv4(kSiteHost, kServer, 63).tcp(40000, 80, kTcpSyn).bytes()));
+  Frame out = r1->send_one(kLan, lan_frame(*r1, Pkt().ipv4(kServer, kSiteHost).tcp(80, 40000, kTcpSyn | 0x10).payload("ok")));
+  EXPECT_EQ(out.port, kWan);
+  EXPECT_EQ(out.src(), kR2Wan);
+  EXPECT_EQ(out.dst(), kSite);
+  EXPECT_EQ(out.proto(), kIpProtoEsp);
+  EXPECT_TRUE(out.ip_checksum_ok());
+  const Bytes inner = tu1.open(out);
+  ASSERT_FALSE(inner.empty()) << "the site cannot open it";
+  EXPECT_EQ(out.raw.size(), 14 + 20 + esp_packet_len(EspCipher::aes256_gcm16, inner.size()));  // no UDP header
+  Frame reply{Bytes(14, 0), 0};
+  reply.raw.insert(reply.raw.end(), inner.begin(), inner.end());
+  EXPECT_EQ(reply.src(), kServer);
+  EXPECT_EQ(reply.payload_string(), "ok");
+  EXPECT_EQ(r1->total_drops(), 0u) << r1->drops();
 }
 
 // --- The tunnel's punt path (docs/ipsec.md § Dynamic routing over tunnels) ---

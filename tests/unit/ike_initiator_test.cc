@@ -454,6 +454,9 @@ TEST_F(IkeInitiatorTest, NatDetectionAnsweredMovesToPort4500WithoutNat) {
   EXPECT_EQ(i->sa()->peer.port, 4500);
   EXPECT_EQ(i->sa()->local.port, 4500);
   EXPECT_FALSE(responder_sa().nat_detected);  // our request's hashes matched at the responder
+  // Both ends: no NAT, so plain ESP (IP protocol 50) although IKE moved to 4500.
+  EXPECT_FALSE(i->sa()->udp_encap);
+  EXPECT_FALSE(responder_sa().udp_encap);
 }
 
 TEST_F(IkeInitiatorTest, AnswerHashOfAnotherAddressMeansANatInFrontOfUs) {
@@ -470,6 +473,8 @@ TEST_F(IkeInitiatorTest, AnswerHashOfAnotherAddressMeansANatInFrontOfUs) {
   EXPECT_TRUE(i->nat_local());
   EXPECT_FALSE(i->nat_remote());
   EXPECT_TRUE(i->sa()->nat_detected);
+  EXPECT_TRUE(i->sa()->udp_encap);  // ESP in UDP 4500 at both ends
+  EXPECT_TRUE(responder_sa().udp_encap);
   EXPECT_TRUE(std::any_of(logs.begin(), logs.end(),
                           [](const std::string& l) { return l.find("NAT in front of us") != std::string::npos; }));
 }
@@ -483,6 +488,8 @@ TEST_F(IkeInitiatorTest, AnswerSourceHashOfAnotherAddressMeansANatInFrontOfThePe
   EXPECT_FALSE(i->nat_local());
   EXPECT_TRUE(i->nat_remote());
   EXPECT_TRUE(i->sa()->nat_detected);
+  EXPECT_TRUE(i->sa()->udp_encap);
+  EXPECT_TRUE(responder_sa().udp_encap);  // our source hash is not of the address it saw: NAT too
 }
 
 TEST_F(IkeInitiatorTest, AnswerWithoutNatDetectionStaysOnPort500) {
@@ -492,6 +499,7 @@ TEST_F(IkeInitiatorTest, AnswerWithoutNatDetectionStaysOnPort500) {
   EXPECT_EQ(i->state(), InitiatorState::auth_sent);
   EXPECT_FALSE(i->nat_t());
   EXPECT_FALSE(i->sa()->nat_detected);
+  EXPECT_FALSE(i->sa()->udp_encap);
   EXPECT_EQ(i->sa()->peer.port, 500);
 }
 

@@ -104,8 +104,10 @@ TEST_F(IkeServiceTest, PskExchangeOnPort4500PublishesTheChildSa) {
   const EspSa* o = t->outbound(0);
   ASSERT_NE(o, nullptr);
   EXPECT_EQ(o->spi, 0xc0ffee01u);
-  EXPECT_TRUE(o->udp_encap);
-  EXPECT_EQ(o->peer_port, kIkeNattPort);
+  // No NAT_DETECTION from this initiator (no NAT-T), IKE_SA_INIT on 500: the
+  // move to 4500 alone does not encapsulate ESP (RFC 7296 § 2.23).
+  EXPECT_FALSE(o->udp_encap);
+  EXPECT_FALSE(in->udp_encap);
   EXPECT_EQ(t->tunnel(0)->tenant, 1);
 
   const nlohmann::json st = status();
@@ -113,9 +115,9 @@ TEST_F(IkeServiceTest, PskExchangeOnPort4500PublishesTheChildSa) {
   EXPECT_EQ(st["ike_sas"][0]["state"], "ESTABLISHED");
   EXPECT_EQ(st["ike_sas"][0]["peer"], "site1");
   EXPECT_EQ(st["ike_sas"][0]["proposal"], "aes256-sha256-modp2048");
-  // No NAT between us (the NAT_DETECTION hashes match): the IKE SA keeps
-  // IKE_SA_INIT's address (RFC 7296 § 2.23); ESP goes to 4500 all the same.
+  // No NAT between us: the IKE SA keeps IKE_SA_INIT's address (RFC 7296 § 2.23).
   EXPECT_EQ(st["ike_sas"][0]["remote"], "10.78.0.1:500");
+  EXPECT_EQ(st["child_sas"][0]["encap"], "none");
   ASSERT_EQ(st["child_sas"].size(), 1u);
   char want[9];
   std::snprintf(want, sizeof want, "%08x", ours);
@@ -140,6 +142,68 @@ TEST_F(IkeServiceTest, PskExchangeOnPort4500PublishesTheChildSa) {
     key_hex += b;
   }
   EXPECT_EQ(text.find(key_hex), std::string::npos);
+}
+
+// ESP in UDP 4500 or IP protocol 50 (docs/ipsec.md § Encapsulation): UDP
+// iff a NAT is on the path (either end's NAT_DETECTION hash, RFC 7296
+// § 2.23) or the initiator began the IKE SA on 4500; else plain ESP.
+struct IkeServiceEncapTest : IkeServiceTest {
+  // IKE_SA_INIT on `init_port` (with `natd`, the initiator's two hashes of
+  // `as_seen` and our address), IKE_AUTH on 4500; the published outbound SA.
+  const EspSa* establish(uint16_t init_port, bool natd, Endpoint site_src = kSite) {
+    if (natd)
+      i.init_extra = {make_notify(kNotifyNatSourceIp, nat_hash(i.spi_i, 0, site_src)),
+                      make_notify(kNotifyNatDestinationIp, nat_hash(i.spi_i, 0, {kHeadend.addr, init_port}))};
+    IkeSuite s;
+    EXPECT_TRUE(ike_suite_by_name("aes256-sha256-modp2048", s));
+    const Bytes init = i.sa_init({ike_proposal(1, s)}, kDhModp2048);
+    EXPECT_TRUE(i.accept(init_port == kIkePort ? send(init) : send4500(init)));
+    EXPECT_NE(find<AuthPayload>(i.open(send4500(i.auth(kPsk))), PayloadType::auth), nullptr);
+    const EspSaTable* t = table.load();
+    return t ? t->outbound(0) : nullptr;
+  }
+};
+
+TEST_F(IkeServiceEncapTest, NoNatOnThePathIsPlainEsp) {
+  const EspSa* o = establish(kIkePort, true);
+  ASSERT_NE(o, nullptr);
+  EXPECT_FALSE(o->udp_encap);
+  const uint32_t ours = svc.responder().sas().begin()->second->children.begin()->first;
+  ASSERT_NE(table.load()->inbound(ours), nullptr);
+  EXPECT_FALSE(table.load()->inbound(ours)->udp_encap);
+  const nlohmann::json st = status();
+  EXPECT_EQ(st["ike_sas"][0]["nat_detected"], false);
+  EXPECT_EQ(st["child_sas"][0]["encap"], "none");
+}
+
+TEST_F(IkeServiceEncapTest, AFakedSourceHashAsStrongSwansEncapYesIsUdp) {
+  // strongSwan with encap=yes (or kernel-libipsec) sends a random source hash.
+  const EspSa* o = establish(kIkePort, true, Endpoint{{203, 0, 113, 99}, 1234});
+  ASSERT_NE(o, nullptr);
+  EXPECT_TRUE(o->udp_encap);
+  EXPECT_EQ(o->peer_port, kIkeNattPort);  // where IKE_AUTH came from (4500)
+  const nlohmann::json st = status();
+  EXPECT_EQ(st["ike_sas"][0]["nat_detected"], true);
+  EXPECT_EQ(st["child_sas"][0]["encap"], "udp");
+}
+
+TEST_F(IkeServiceEncapTest, ANatInFrontOfUsIsUdp) {
+  // Our address as the initiator saw it is not ours: a NAT in front of the headend.
+  i.init_extra = {make_notify(kNotifyNatSourceIp, nat_hash(i.spi_i, 0, kSite)),
+                  make_notify(kNotifyNatDestinationIp, nat_hash(i.spi_i, 0, {{198, 51, 100, 2}, 500}))};
+  IkeSuite s;
+  ASSERT_TRUE(ike_suite_by_name("aes256-sha256-modp2048", s));
+  ASSERT_TRUE(i.accept(send(i.sa_init({ike_proposal(1, s)}, kDhModp2048))));
+  i.open(send4500(i.auth(kPsk)));
+  ASSERT_NE(table.load()->outbound(0), nullptr);
+  EXPECT_TRUE(table.load()->outbound(0)->udp_encap);
+}
+
+TEST_F(IkeServiceEncapTest, IkeBegunOnPort4500IsUdpWithoutNat) {
+  const EspSa* o = establish(kIkeNattPort, false);
+  ASSERT_NE(o, nullptr);
+  EXPECT_TRUE(o->udp_encap);
+  EXPECT_EQ(status()["child_sas"][0]["encap"], "udp");
 }
 
 TEST_F(IkeServiceTest, DeletedChildSaLeavesTheTableAfterTheReadersMoved) {
@@ -470,11 +534,14 @@ TEST_F(IkeServiceInitiatorTest, NatTMovesIkeAuthAndLaterExchangesToPort4500) {
   EXPECT_EQ(auth.header.exchange, Exchange::ike_auth);
   EXPECT_EQ(counter(IkeServiceCounter::initiator_nat_t), 1u);
   EXPECT_EQ(counter(IkeServiceCounter::initiator_nat_detected), 0u);  // same addresses both ways
-  EXPECT_EQ(table.load()->outbound(0)->peer_port, kIkeNattPort);
+  // No NAT: IKE on 4500 by our choice, ESP in IP protocol 50 both ways.
+  EXPECT_FALSE(table.load()->outbound(0)->udp_encap);
+  EXPECT_FALSE(site->sas().begin()->second->udp_encap);
   const nlohmann::json st = status();
   EXPECT_EQ(st["ike_sas"][0]["remote"], "10.78.0.1:4500");
   EXPECT_EQ(st["ike_sas"][0]["local"], "10.78.0.2:4500");
   EXPECT_EQ(st["ike_sas"][0]["nat_detected"], false);
+  EXPECT_EQ(st["child_sas"][0]["encap"], "none");
   EXPECT_EQ(st["counters"]["initiator_nat_t"], 1);
   // Our liveness check (DPD) after 30 s of silence: on 4500 too, and answered there.
   now += 31s;
@@ -498,6 +565,11 @@ TEST_F(IkeServiceInitiatorTest, NatOnThePathIsDetectedAndCounted) {
   EXPECT_EQ(counter(IkeServiceCounter::initiator_nat_t), 1u);
   EXPECT_EQ(counter(IkeServiceCounter::initiator_nat_detected), 1u);
   EXPECT_EQ(status()["ike_sas"][0]["nat_detected"], true);
+  // ESP in UDP 4500 at both ends (the site saw our source hash mismatch too).
+  EXPECT_TRUE(table.load()->outbound(0)->udp_encap);
+  EXPECT_EQ(table.load()->outbound(0)->peer_port, kIkeNattPort);
+  EXPECT_TRUE(site->sas().begin()->second->udp_encap);
+  EXPECT_EQ(status()["child_sas"][0]["encap"], "udp");
   // Behind that NAT: a keepalive every 20 s (RFC 3948 § 2.3), 0xff on 4500, no marker.
   using namespace std::chrono_literals;
   now += 19s;

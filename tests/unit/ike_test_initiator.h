@@ -61,6 +61,7 @@ struct TestInitiator {
   uint32_t next_id = 1;
   bool initial_contact = false;
   Bytes cookie;  // sent first in IKE_SA_INIT when set (§ 2.6)
+  std::vector<Payload> init_extra;  // appended to IKE_SA_INIT (NAT_DETECTION notifies)
 
   Bytes sa_init(std::vector<Proposal> proposals, uint16_t ke_group) {
     std::string err;
@@ -74,6 +75,7 @@ struct TestInitiator {
                       {{PayloadType::sa, false, SaPayload{std::move(proposals)}},
                   {PayloadType::ke, false, KePayload{ke_group, dh->public_value()}},
                        {PayloadType::nonce, false, NoncePayload{ni}}});
+    m.payloads.insert(m.payloads.end(), init_extra.begin(), init_extra.end());
     init_request = encode_message(m);
     return init_request;
   }

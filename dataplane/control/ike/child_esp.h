@@ -29,7 +29,7 @@ struct TunnelEndpoint {
   uint16_t tunnel = 0;
   Ipv4 local = 0, peer = 0;
   uint16_t local_port = kIkeNattPort, peer_port = kIkeNattPort;
-  bool udp_encap = true;  // RFC 3948 (strongSwan's kernel-libipsec always)
+  bool udp_encap = true;  // RFC 3948 ESP in UDP; false: IP protocol 50 (ike::IkeSa::udp_encap decides)
 };
 
 class EspSaBook {

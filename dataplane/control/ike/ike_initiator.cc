@@ -321,6 +321,9 @@ void Initiator::check_nat(const Message& m) {
   nat_local_ = !dst || dst->data != nat_hash(sa_->spi_i, sa_->spi_r, config_.local);
   nat_remote_ = !src_ok;
   sa_->nat_detected = nat_local_ || nat_remote_;
+  // Our move to 4500 without a NAT does not encapsulate ESP (§ 2.23 does
+  // not require it): only a NAT on the path does.
+  sa_->udp_encap = sa_->nat_detected;
   sa_->local.port = kIkeNattPort;
   sa_->peer.port = kIkeNattPort;
   log_("ike: " + config_.remote.str() + ": initiator: NAT-T, IKE moves to UDP 4500" +

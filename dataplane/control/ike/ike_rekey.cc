@@ -58,6 +58,7 @@ std::unique_ptr<IkeSa> Responder::successor(IkeSa& old, const IkeChoice& choice,
   next->peer = old.peer;
   next->local = old.local;
   next->nat_detected = old.nat_detected;
+  next->udp_encap = old.udp_encap;
   next->suite = choice.suite;
   next->ni = ni;
   next->nr = random_bytes(32);

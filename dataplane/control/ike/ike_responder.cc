@@ -9,6 +9,7 @@
 
 #include "dataplane/control/ike/ike_cert.h"
 #include "dataplane/ipsec/esp_owner.h"
+#include "dataplane/ipsec/esp_sa.h"  // kIkeNattPort
 
 namespace wp::ike {
 namespace {
@@ -214,6 +215,7 @@ Bytes Responder::sa_init_reply(CSpan datagram, const Message& m, const IkeChoice
   sa->local = local;
   sa->suite = choice.suite;
   sa->nat_detected = nat_seen(m, peer, local);
+  sa->udp_encap = sa->nat_detected || local.port == kIkeNattPort;
   sa->ni = m.get<NoncePayload>(PayloadType::nonce)->data;
   sa->nr = random_bytes(32);
   sa->keys = derive_ike_keys(sa->suite, sa->ni, sa->nr, g_ir, sa->spi_i, sa->spi_r);

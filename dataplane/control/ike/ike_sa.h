@@ -101,6 +101,11 @@ struct IkeSa {
   IkeSaState state = IkeSaState::init_done;
   Endpoint peer, local;
   bool nat_detected = false;
+  // Its Child SAs' ESP in UDP 4500 (RFC 3948) rather than IP protocol 50:
+  // a NAT on the path (nat_detected, either end, RFC 7296 § 2.23), or the
+  // peer began the IKE SA on UDP 4500 (it asked for 4500 for IKE and ESP).
+  // Set at IKE_SA_INIT; a rekeyed IKE SA keeps it.
+  bool udp_encap = false;
   std::chrono::steady_clock::time_point created = std::chrono::steady_clock::now();
   IkeSuite suite;
   IkeKeys keys;
