@@ -574,7 +574,7 @@ nat_remote=$(jq_py '" ".join(s["remote"] for s in d["ike_sas"] if s["peer"] == "
 nat_port=${nat_remote##*:}
 echo "r2 sees site4 at $nat_remote"
 wp_check "r2: site4's IKE SA ESTABLISHED at the NAT's address, a translated port ($nat_remote)" \
-  bash -c "[[ '$nat_remote' =~ ^172\.16\.0\.12:(2[0-9]{4})$ ]]"
+  bash -c "[[ '$nat_remote' =~ ^172\.16\.0\.13:(2[0-9]{4})$ ]]"
 wp_check "r2: NAT detected, site4's Child SA INSTALLED, encap udp" \
   test "$(jq_py '" ".join(str(s["nat_detected"]) for s in d["ike_sas"] if s["peer"] == "site4")') $(jq_py '" ".join(c["state"] + ":" + c["encap"] for c in d["child_sas"] if c["tunnel"] == "ipsec6")')" = "True INSTALLED:udp"
 ctl ipsec >"$WP_TMP/ipsec-r2.txt"
