@@ -309,6 +309,10 @@ ctl -o json ipsec >"$WP_TMP/ipsec.json"
 ctl ipsec >"$WP_TMP/ipsec.txt"
 cat "$WP_TMP/ipsec.txt"
 jq_py() { "$WP_PY" -c "import json,sys; d=json.load(open(sys.argv[1])); print($1)" "$WP_TMP/ipsec.json"; }
+# The document's tunnel counters are at most a second old: polled.
+tunnel_counted() {  # TUNNEL-FN OUT0 IN0: the tunnel's packets out and in grew by 3 or more
+  ctl -o json ipsec >"$WP_TMP/ipsec.json" && [ "$(( $($1 out_packets) - $2 ))" -ge 3 ] && [ "$(( $($1 in_packets) - $3 ))" -ge 3 ]
+}
 ours_ike=$(jq_py '" ".join(s["spi_i"] + "_i " + s["spi_r"] + "_r" for s in d["ike_sas"] if s["state"] == "ESTABLISHED" and s["peer"] == "site1")')
 theirs_ike=$(awk '/^site: #/ {gsub(/\*/, ""); print $5 " " $6}' "$WP_TMP/list-sas.out")
 wp_check "the IKE SPIs strongSwan lists are r2's ($theirs_ike)" test -n "$ours_ike" -a "$ours_ike" = "$theirs_ike"
@@ -385,11 +389,8 @@ tun0() { jq_py "[t for t in d['tunnels'] if t['name'] == 'ipsec0'][0]['$1']"; }
 ctl -o json ipsec >"$WP_TMP/ipsec.json"
 lan2_in0=$(tun0 in_packets) lan2_out0=$(tun0 out_packets)
 wp_check "10.2.0.10 pings 10.53.0.1 (r2's LAN to the site's BGP-learned LAN, 3 of 3 answered)" wp_until 15 lan2_ping
-lan2_counted() {
-  ctl -o json ipsec >"$WP_TMP/ipsec.json" &&
-    [ "$(( $(tun0 out_packets) - lan2_out0 ))" -ge 3 ] && [ "$(( $(tun0 in_packets) - lan2_in0 ))" -ge 3 ]
-}
-wp_check "r2's ipsec0 counts the echo requests out (sealed) and the replies in (opened)" wp_until 5 lan2_counted
+wp_check "r2's ipsec0 counts the echo requests out (sealed) and the replies in (opened)" \
+  wp_until 5 tunnel_counted tun0 "$lan2_out0" "$lan2_in0"
 echo "r2's ipsec0 during the ping: out $(( $(tun0 out_packets) - lan2_out0 )), in $(( $(tun0 in_packets) - lan2_in0 )) packets"
 
 wp_check "wpctl ipsec on r1 (no ipsec_peers) says so" \
@@ -458,12 +459,8 @@ hub_ping() {
 tun2() { jq_py "[t for t in d['tunnels'] if t['name'] == 'ipsec2'][0]['$1']"; }
 hub_in0=$(tun2 in_packets) hub_out0=$(tun2 out_packets)
 wp_check "site3's LAN pings 10.2.0.10 through the tunnel r2 initiated (3 of 3 answered)" wp_until 15 hub_ping
-# The document's tunnel counters are at most a second old: polled.
-hub_counted() {
-  ctl -o json ipsec >"$WP_TMP/ipsec.json" &&
-    [ "$(( $(tun2 in_packets) - hub_in0 ))" -ge 3 ] && [ "$(( $(tun2 out_packets) - hub_out0 ))" -ge 3 ]
-}
-wp_check "r2's ipsec2 counts the echo requests in (ESP opened) and the replies out (ESP sealed)" wp_until 5 hub_counted
+wp_check "r2's ipsec2 counts the echo requests in (ESP opened) and the replies out (ESP sealed)" \
+  wp_until 5 tunnel_counted tun2 "$hub_out0" "$hub_in0"
 echo "r2's ipsec2: in $(( $(tun2 in_packets) - hub_in0 )), out $(( $(tun2 out_packets) - hub_out0 )) packets"
 wp_expect "r2's ipsec2: no refusal" "$(tun2 in_drops)" -eq 0
 
@@ -673,9 +670,6 @@ two_paths() { wp_vty r2 -c "show ip bgp 10.53.0.0/24" >"$WP_TMP/bgp-two.txt"; gr
 wp_check "r2's bgpd has two paths to 10.53.0.0/24 (ipsec0's and ipsec3's)" wp_until 10 two_paths
 wp_check "the FIB's 10.53.0.0/24 moved into ipsec3 (the preferred path)" wp_until 10 lan2_into ipsec3
 tun3() { jq_py "[t for t in d['tunnels'] if t['name'] == 'ipsec3'][0]['$1']"; }
-tunnel_counted() {  # TUNNEL-FN OUT0 IN0: the tunnel's packets out and in grew by 3 or more
-  ctl -o json ipsec >"$WP_TMP/ipsec.json" && [ "$(( $($1 out_packets) - $2 ))" -ge 3 ] && [ "$(( $($1 in_packets) - $3 ))" -ge 3 ]
-}
 ctl -o json ipsec >"$WP_TMP/ipsec.json"
 b_out0=$(tun3 out_packets) b_in0=$(tun3 in_packets)
 wp_check "10.2.0.10 pings 10.53.0.1 with both tunnels up" wp_until 15 lan2_ping
