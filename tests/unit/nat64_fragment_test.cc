@@ -237,11 +237,13 @@ TEST(Nat64Fragments, AnIncompleteDatagramTimesOut) {
   const std::vector<uint8_t> u = udp_bytes(3000, 5008);
   EXPECT_TRUE(r->send(kLan, frag(*r, u, 25, 0, 1448)).empty());
   EXPECT_EQ(r->worker().nat64().reassembling(), 1u);
+  // The sweep visits kReassemblyExpireBudget slots an iteration: a full turn of the table.
+  constexpr uint32_t kTurn = Nat64Step::kReassemblySlots / Nat64Step::kReassemblyExpireBudget;
   r->worker().set_now_ms(r->worker().now_ms() + DatagramStore::kDefaultTimeoutMs - 1);
-  r->idle();
+  for (uint32_t i = 0; i < kTurn; ++i) r->idle();
   EXPECT_EQ(r->worker().nat64().reassembling(), 1u) << "not yet";
   r->worker().set_now_ms(r->worker().now_ms() + 1);
-  r->idle();
+  for (uint32_t i = 0; i < kTurn; ++i) r->idle();
   EXPECT_EQ(r->worker().nat64().reassembling(), 0u);
   EXPECT_EQ(r->drop_count(DropReason::ipv6_frag_timeout), 1u);
   // Its late fragments start over and never complete alone.
