@@ -6,6 +6,7 @@
 
 #include "dataplane/ip/checksum.h"
 #include "dataplane/ip/icmp.h"
+#include "dataplane/ip/ipv4_cut.h"
 #include "dataplane/ip/nat64.h"
 #include "dataplane/ip/nat64_packet.h"
 #include "dataplane/ip/packet_edit.h"
@@ -262,21 +263,17 @@ void Nat64Step::send4_flat(rte_mbuf* m, uint32_t at, uint32_t len, int iface, Ip
     return tx_.transmit(m, iface, next_hop);
   }
   // RFC 791 fragments: 8-byte multiples of the payload, each fitting the MTU and an mbuf.
-  const uint32_t max_ip = std::min(mtu, room - kEthHdrLen);
-  const uint32_t chunk = (max_ip - kIpv4HdrLen) & ~7u;
   const uint32_t payload = ip_len - kIpv4HdrLen;
-  const uint32_t n = chunk ? (payload + chunk - 1) / chunk : 0;
+  const Ipv4Cut cut = ipv4_cut(payload, std::min(mtu, room - kEthHdrLen));
+  const uint32_t n = cut.count;
   if (n == 0 || n > kMaxFragments4) return ctx_.drop(m, DropReason::nat64_too_big);
   rte_mbuf* out[kMaxFragments4];
   out[0] = m;
   if (n > 1 && rte_pktmbuf_alloc_bulk(m->pool, out + 1, n - 1) != 0)
     return ctx_.drop(m, DropReason::ipv6_frag_no_mbuf);
   for (uint32_t i = 0; i < n; ++i) {
-    const uint32_t off = i * chunk, part = std::min(chunk, payload - off);
-    store_be16(ip + 2, static_cast<uint16_t>(kIpv4HdrLen + part));
-    store_be16(ip + 6, static_cast<uint16_t>(off / 8 | (i + 1 < n ? 0x2000 : 0)));
-    store_be16(ip + 10, 0);
-    store_be16(ip + 10, ipv4_header_checksum(ip));
+    uint32_t part = 0;
+    const uint32_t off = ipv4_cut_header(ip, cut, i, payload, part);
     uint8_t* o = rte_pktmbuf_mtod(out[i], uint8_t*);
     std::memcpy(o, hdr, sizeof hdr);
     std::memcpy(o + sizeof hdr, f + sizeof hdr + off, part);
