@@ -11,7 +11,8 @@
 namespace wp {
 
 void Ipv6Input::input(rte_mbuf* m, int iface) {
-  // A reassembled NAT64 datagram another worker handed here (received chains were linearized).
+  // A reassembled NAT64 datagram another worker handed here: always a chain (Nat64Step::chain);
+  // received chains were linearized (Worker::dispatch).
   if (m->nb_segs > 1) return nat64_.whole6(m, iface);
   const uint8_t* d = pkt_data(m);
   if (m->data_len < kEthHdrLen || load_be16(d + 12) != kEtherTypeIpv6) return ctx_.drop(m, DropReason::not_ipv4);

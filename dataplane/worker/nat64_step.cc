@@ -100,7 +100,7 @@ bool Nat64Step::translate6(rte_mbuf* m, uint8_t* d, const Ipv6View& v, int iface
   const uint32_t owner = owner_of_class(static_cast<uint32_t>(key >> 40) & (kAffinityClasses - 1),
                                         ctx_.shared.workers ? ctx_.shared.workers : 1);
   if (owner != ctx_.id) {
-    // A reassembled datagram travels as a chain: more than one mbuf holds.
+    // A reassembled datagram travels as a chain (it may exceed an mbuf; the chain marks it).
     if (whole && !chain(m, d, v.end)) return ctx_.drop(m, DropReason::ipv6_frag_no_mbuf), true;
     return handoff_.stage(m, owner), true;  // sent after the burst (Worker::dispatch)
   }
@@ -231,7 +231,9 @@ bool Nat64Step::chain(rte_mbuf* m, const uint8_t* src, uint32_t len) {
   reset(m);
   rte_mbuf* last = m;
   for (uint32_t done = 0;;) {
-    const uint32_t n = std::min<uint32_t>(rte_pktmbuf_tailroom(last), len - done);
+    // The head never holds it all: two segments at least mark a reassembled datagram (Ipv6Input).
+    const uint32_t room = last == m ? std::max<uint32_t>(len / 2, 1) : rte_pktmbuf_tailroom(last);
+    const uint32_t n = std::min<uint32_t>({room, rte_pktmbuf_tailroom(last), len - done});
     std::memcpy(rte_pktmbuf_mtod_offset(last, uint8_t*, last->data_len), src + done, n);
     last->data_len = static_cast<uint16_t>(last->data_len + n);
     m->pkt_len += n;

@@ -124,7 +124,8 @@ class Nat64Step {
   void send4_flat(rte_mbuf* m, uint32_t at, uint32_t len, int iface, Ipv4 next_hop, uint32_t mtu);
   // `m` becomes a single empty segment at the headroom (its chain freed).
   static void reset(rte_mbuf* m);
-  // `m` (reset) holds the `len` bytes at `src`, in a chain of mbufs from its pool; false: the pool is empty.
+  // `m` (reset) holds the `len` bytes at `src` in a chain of at least two mbufs from its pool (what
+  // marks a reassembled datagram for the worker it is handed to); false: the pool is empty.
   static bool chain(rte_mbuf* m, const uint8_t* src, uint32_t len);
   void count_timeouts();
   void icmp_error4(rte_mbuf* m, const ParsedPacket& pp);
