@@ -400,6 +400,10 @@ void resolve_key_files(const std::filesystem::path& dir, config::Config& cfg, st
     config::IpsecPeer& p = *cfg.mutable_ipsec_peers(i);
     const std::string path = "ipsec_peers[" + std::to_string(i) + "].psk_file";
     resolve_key_file(dir, p.mutable_psk(), p.mutable_psk_file(), path, errors);
+    const std::string at = "ipsec_peers[" + std::to_string(i) + "].";
+    resolve_key_file(dir, p.mutable_certificate(), p.mutable_certificate_file(), at + "certificate_file", errors);
+    resolve_key_file(dir, p.mutable_private_key(), p.mutable_private_key_file(), at + "private_key_file", errors);
+    resolve_key_file(dir, p.mutable_ca_certificates(), p.mutable_ca_file(), at + "ca_file", errors);
   }
 }
 

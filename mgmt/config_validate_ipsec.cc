@@ -8,12 +8,15 @@
 // route-based interface: one per peer, a name distinct from the ports, and
 // a tenant its traffic belongs to. The PSK is a secret (config_secrets.h):
 // no message here quotes it.
+#include <strings.h>
+
 #include <algorithm>
 #include <array>
 #include <string_view>
 #include <utility>
 #include <vector>
 
+#include "dataplane/control/ike/ike_cert.h"
 #include "mgmt/config_validator.h"
 
 namespace wp::mgmt::detail {
@@ -58,7 +61,7 @@ void ConfigValidator::check_ipsec() {
       else if (!remote_ids.insert(p.remote_id()).second)
         error(path + ".remote_id", "\"" + p.remote_id() + "\" is the remote_id of another IPsec peer");
     }
-    check_ipsec_psk(p, path);
+    check_ipsec_auth(p, path);
     check_ipsec_proposals(p, path);
     check_ipsec_timers(p, path);
     for (int j = 0; j < p.local_ts_size(); ++j) cidr(p.local_ts(j), at(path + ".local_ts", j), true);
@@ -67,14 +70,53 @@ void ConfigValidator::check_ipsec() {
   check_tunnels();
 }
 
-// load_config_file turns psk_file into psk, as it does for peers[].key_file.
-void ConfigValidator::check_ipsec_psk(const config::IpsecPeer& p, const std::string& path) {
+// load_config_file turns psk_file into psk, as it does for peers[].key_file,
+// and the certificate files into certificate, private_key, ca_certificates.
+void ConfigValidator::check_ipsec_auth(const config::IpsecPeer& p, const std::string& path) {
+  const bool by_cert = !p.certificate().empty() || !p.private_key().empty() || !p.ca_certificates().empty() ||
+                       !p.certificate_file().empty() || !p.private_key_file().empty() || !p.ca_file().empty();
+  if (by_cert) return check_ipsec_cert(p, path);
   if (!p.psk().empty() && !p.psk_file().empty()) return error(path, "set either psk or psk_file, not both");
   if (!p.psk_file().empty())
     return error(path + ".psk_file", "was not read; psk_file is only resolved when loading a config file");
   if (p.psk().empty()) return error(path + ".psk", "required (set psk or psk_file)");
   if (p.psk().size() < kMinPskLen)
     error(path + ".psk", "too short: a pre-shared key needs at least " + std::to_string(kMinPskLen) + " characters");
+}
+
+void ConfigValidator::check_ipsec_cert(const config::IpsecPeer& p, const std::string& path) {
+  if (!p.psk().empty() || !p.psk_file().empty())
+    return error(path, "set either psk/psk_file or certificate_file/private_key_file/ca_file, not both");
+  const std::pair<const std::string*, const char*> files[] = {
+      {&p.certificate_file(), "certificate_file"}, {&p.private_key_file(), "private_key_file"}, {&p.ca_file(), "ca_file"}};
+  bool unread = false;
+  for (const auto& [file, name] : files)
+    if (!file->empty()) {
+      error(path + "." + name, "was not read; certificate files are only resolved when loading a config file");
+      unread = true;
+    }
+  if (unread) return;
+  const std::pair<const std::string*, const char*> pems[] = {
+      {&p.certificate(), "certificate_file"}, {&p.private_key(), "private_key_file"}, {&p.ca_certificates(), "ca_file"}};
+  bool missing = false;
+  for (const auto& [pem, name] : pems)
+    if (pem->empty()) {
+      error(path + "." + name, "required: certificate authentication needs certificate_file, private_key_file and ca_file");
+      missing = true;
+    }
+  if (missing) return;
+  std::string why;
+  const ike::CertAuthPtr auth = ike::load_cert_auth(p.certificate(), p.private_key(), p.ca_certificates(), why);
+  if (!auth) return error(path + ".certificate_file", why);
+  const std::vector<std::string> names = ike::cert_dns_names(*auth);
+  const bool named = std::any_of(names.begin(), names.end(),
+                                 [&](const std::string& n) { return strcasecmp(n.c_str(), p.local_id().c_str()) == 0; });
+  if (!p.local_id().empty() && !named) {
+    std::string list;
+    for (const std::string& n : names) list += (list.empty() ? "" : ", ") + n;
+    error(path + ".local_id", "\"" + p.local_id() + "\" is not a subjectAltName dNSName of the certificate (it names: " +
+                                  (list.empty() ? "none" : list) + "); the site checks our identity against it");
+  }
 }
 
 void ConfigValidator::check_ipsec_proposals(const config::IpsecPeer& p, const std::string& path) {

@@ -91,7 +91,8 @@ class ConfigValidator {
   void check_qos_applications();
   // config_validate_ipsec.cc: legacy IPsec sites and their tunnel interfaces.
   void check_ipsec();
-  void check_ipsec_psk(const config::IpsecPeer& p, const std::string& path);
+  void check_ipsec_auth(const config::IpsecPeer& p, const std::string& path);
+  void check_ipsec_cert(const config::IpsecPeer& p, const std::string& path);
   void check_ipsec_proposals(const config::IpsecPeer& p, const std::string& path);
   void check_ipsec_timers(const config::IpsecPeer& p, const std::string& path);
   void check_tunnels();

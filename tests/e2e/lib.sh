@@ -774,6 +774,7 @@ charon {
   load = random nonce aes gcm sha1 sha2 hmac gmp openssl kdf pem pkcs1 x509 pubkey kernel-libipsec kernel-netlink socket-default vici
   plugins { vici { socket = unix://$dir/charon.vici } }
   filelog { f { path = $log
+      flush_line = yes
       default = 1 } }
 }
 EOF

@@ -29,6 +29,11 @@
 # answers, and `ip -s link` on it counts the packets both ways. The TUN follows
 # the tunnel (linux_cp/tunnel_links.h): up once the Child SA is installed, down
 # again after swanctl --terminate (5).
+# 9. (before 5) certificates (docs/ipsec.md § Certificates): site7 authenticates
+#    with an ECDSA P-256 certificate, r2 with an RSA one, both from a CA made
+#    here with openssl; strongSwan logs RFC 7427 signatures verified both ways,
+#    site7's LAN pings 10.2.0.10 through ipsec7; a certificate from another CA
+#    (site8) is refused and counted as bad_certificate.
 # usage: sudo tests/e2e/test_ipsec.sh
 set -u -o pipefail
 here=$(cd "$(dirname "$0")" && pwd)
@@ -46,6 +51,25 @@ PSK2=site2-psk-fedcba9876543210
 PSK3=site3-psk-00112233445566778899
 KEY=$(wp_keygen)
 wp_gen_basic_configs "$WP_TMP" 1 "$KEY"
+# 9: a CA, r2's RSA certificate, site7's ECDSA one; site8's from a CA r2 does not trust.
+PKI=$WP_TMP/pki
+mkdir -p "$PKI"
+mkcert() {  # mkcert NAME CA KEYGEN...: NAME.key, NAME.pem with subjectAltName DNS:NAME.example
+  local name=$1 ca=$2; shift 2
+  openssl "$@" -out "$PKI/$name.key" 2>/dev/null &&
+    openssl req -new -key "$PKI/$name.key" -subj "/CN=$name.example" -out "$PKI/$name.csr" &&
+    openssl x509 -req -in "$PKI/$name.csr" -CA "$PKI/$ca.pem" -CAkey "$PKI/$ca.key" -CAcreateserial -days 2 \
+      -extfile <(printf 'subjectAltName=DNS:%s.example\n' "$name") -out "$PKI/$name.pem" 2>/dev/null
+}
+for ca in ca otherca; do
+  openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -keyout "$PKI/$ca.key" -out "$PKI/$ca.pem" \
+    -days 2 -subj "/CN=Waypoint test $ca" -addext basicConstraints=critical,CA:TRUE \
+    -addext keyUsage=critical,keyCertSign,cRLSign 2>/dev/null
+done
+mkcert headend ca genpkey -algorithm RSA -pkeyopt rsa_keygen_bits:2048 && mkcert site7 ca ecparam -genkey -name prime256v1 -noout &&
+  mkcert site8 otherca ecparam -genkey -name prime256v1 -noout
+wp_check "openssl made the test PKI (CA, r2's RSA and the sites' ECDSA certificates)" \
+  test -s "$PKI/headend.pem" -a -s "$PKI/site7.pem" -a -s "$PKI/site8.pem"
 cat >> "$WP_TMP/r2.yaml" <<YAML
 ipsec_peers:
   - {name: site1, address: 172.16.0.9, local_id: headend.example, remote_id: site1.example, psk: "$PSK1",
@@ -55,10 +79,18 @@ ipsec_peers:
   - {name: site3, address: 172.16.0.11, local_id: headend.example, remote_id: site3.example, psk: "$PSK3",
      initiate: true, ike_proposals: [aes256-sha256-modp2048], esp_proposals: [aes256gcm16],
      local_ts: [10.2.0.0/24], remote_ts: [10.52.0.0/24]}
+  - {name: site7, address: 172.16.0.14, local_id: headend.example, remote_id: site7.example,
+     certificate_file: pki/headend.pem, private_key_file: pki/headend.key, ca_file: pki/ca.pem,
+     ike_proposals: [aes256gcm16-prfsha256-ecp256], esp_proposals: [aes256gcm16],
+     local_ts: [10.2.0.0/24], remote_ts: [10.56.0.0/24]}
+  - {name: site8, address: 172.16.0.15, local_id: headend.example, remote_id: site8.example,
+     certificate_file: pki/headend.pem, private_key_file: pki/headend.key, ca_file: pki/ca.pem}
 tunnels:
   - {name: ipsec0, peer: site1, tenant: branch, address: 169.254.10.1/30}
   - {name: ipsec1, peer: site2, tenant: branch}
   - {name: ipsec2, peer: site3, tenant: branch}
+  - {name: ipsec7, peer: site7, tenant: branch}
+  - {name: ipsec8, peer: site8, tenant: branch}
 YAML
 # The site's LAN (10.50.0.0/24) comes out of ipsec0 as tenant branch: ping (any
 # protocol to the server), web (wp_conf_common), not ssh (no policy); a
@@ -72,6 +104,7 @@ c["services"][0:0] = [{"name": "admin", "prefixes": ["10.2.0.10/32"], "protocol"
 c["policies"].append({"tenant": "branch", "service": "site-any"})
 c.setdefault("routes", []).append({"prefix": "10.50.0.0/24", "interface": "ipsec0"})
 c["routes"].append({"prefix": "10.52.0.0/24", "interface": "ipsec2"})  # 6: site3, r2 initiates
+c["routes"].append({"prefix": "10.56.0.0/24", "interface": "ipsec7"})  # 9: site7, certificates
 c["router"]["punt"] = {"enabled": True}  # 1c: the tunnel's kernel interface
 yaml.safe_dump(c, open(f, "w"), sort_keys=False)
 PY
@@ -85,6 +118,9 @@ wp_exec site ip addr add 10.50.0.1/24 dev s0   # the site's LAN (charon's Child 
 wp_exec site ip addr add 172.16.0.11/24 dev s0  # 6: site3, which only responds
 wp_exec site ip addr add 10.52.0.1/24 dev s0    # site3's LAN
 wp_exec site ip addr add 169.254.10.2/32 dev s0  # the site's end of ipsec0's /30 (1c)
+wp_exec site ip addr add 172.16.0.14/24 dev s0  # 9: site7 (certificates)
+wp_exec site ip addr add 172.16.0.15/24 dev s0  # 9: site8 (a certificate r2 does not trust)
+wp_exec site ip addr add 10.56.0.1/24 dev s0    # site7's LAN
 wp_pair_start 1
 URL=http://127.0.0.1:$WP_MGMT_PORT
 ctl() { wp_exec r2 "$WPCTL" --url "$URL" "$@"; }
@@ -101,13 +137,32 @@ mkdir -p "$SW"
   # 6: no start_action: charon only responds, r2 initiates (ipsec_peers[].initiate).
   wp_swan_connection hub 172.16.0.11 172.16.0.2 aes256-sha256-modp2048 site3.example headend.example \
     lan3 10.52.0.0/24 10.2.0.0/24 aes256gcm16
+  # 9: certificates; swanctl loads private keys only from its own directories (next to swanctl.conf).
+  for n in 7 8; do
+    cat <<EOF
+  cert$n { remote_addrs = 172.16.0.2
+    local_addrs = 172.16.0.$((n + 7))
+    version = 2
+    proposals = aes256gcm16-prfsha256-ecp256
+    local { auth = pubkey
+      certs = $PKI/site$n.pem
+      id = site$n.example }
+    remote { auth = pubkey
+      id = headend.example }
+    children { lan$n { local_ts = 10.56.0.0/24
+        remote_ts = 10.2.0.0/24
+        esp_proposals = aes256gcm16 } } }
+EOF
+  done
   echo "}"
+  echo "authorities { testca { cacert = $PKI/ca.pem } }"
   echo "secrets {"
   wp_swan_secret site1 site1.example headend.example "$PSK1"
   wp_swan_secret site2 site2.example headend.example not-the-psk-of-site2
   wp_swan_secret site3 site3.example headend.example "$PSK3"
   echo "}"
 } > "$SW/swanctl.conf"
+mkdir -p "$SW/ecdsa" && cp "$PKI/site7.key" "$PKI/site8.key" "$SW/ecdsa/"
 wp_check "charon's VICI socket is up" wp_charon_start site "$SW" "$WP_TMP/charon.log"
 swan() { wp_swanctl site "$SW" "$@"; }
 initiate() { swan --initiate --ike "$1" --child "$2" --timeout 15 >"$3" 2>&1; }
@@ -258,6 +313,32 @@ hub_counted() {
 wp_check "r2's ipsec2 counts the echo requests in (ESP opened) and the replies out (ESP sealed)" wp_until 5 hub_counted
 echo "r2's ipsec2: in $(( $(tun2 in_packets) - hub_in0 )), out $(( $(tun2 out_packets) - hub_out0 )) packets"
 wp_expect "r2's ipsec2: no refusal" "$(tun2 in_drops)" -eq 0
+
+# 9. certificates: site7 (ECDSA) to r2 (RSA), RFC 7427 signatures both ways.
+wp_check "swanctl --initiate cert7 (certificate authentication both ways)" initiate cert7 lan7 "$WP_TMP/initiate7.out"
+swan --list-sas --ike cert7 >"$WP_TMP/list-cert7.out" 2>&1
+wp_check "strongSwan: cert7 ESTABLISHED with r2 as headend.example" \
+  grep -q "^cert7: #[0-9]*, ESTABLISHED, IKEv2" "$WP_TMP/list-cert7.out"
+# charon's file log is buffered: polled.
+wp_check "charon's log: r2's certificate chains to the test CA and its RSA PKCS#1 SHA-256 signature verifies" \
+  wp_until 10 grep -q "authentication of 'headend.example' with RSA_EMSA_PKCS1_SHA2_256 successful" "$WP_TMP/charon.log"
+wp_check "charon's log: site7 signed with ECDSA SHA-256 (RFC 7427)" \
+  wp_until 10 grep -q "authentication of 'site7.example' (myself) with ECDSA_WITH_SHA256_DER successful" "$WP_TMP/charon.log"
+ctl -o json ipsec >"$WP_TMP/ipsec.json"
+wp_check "r2: site7's IKE SA ESTABLISHED, its Child SA INSTALLED on ipsec7" \
+  test "$(jq_py 'len([s for s in d["ike_sas"] if s["peer"] == "site7" and s["state"] == "ESTABLISHED"]) + len([c for c in d["child_sas"] if c["tunnel"] == "ipsec7" and c["state"] == "INSTALLED"])')" = 2
+cert_ping() {
+  wp_exec site ping -c 3 -i 0.2 -W 2 -I 10.56.0.1 10.2.0.10 >"$WP_TMP/ping-cert.out" 2>&1 &&
+    grep -q " 3 received" "$WP_TMP/ping-cert.out"
+}
+wp_check "site7's LAN pings 10.2.0.10 through the certificate-authenticated tunnel (3 of 3)" wp_until 15 cert_ping
+bad_certs() { ctl -o json ipsec >"$WP_TMP/ipsec.json" && jq_py 'd["refused"].get("bad_certificate", 0)'; }
+refused0=$(bad_certs)
+initiate cert8 lan8 "$WP_TMP/initiate8.out"
+bad_cert_counted() { [ "$(bad_certs)" -gt "${refused0:-0}" ]; }
+wp_check "site8's certificate (another CA) is refused: r2 counts bad_certificate" wp_until 10 bad_cert_counted
+wp_check "strongSwan: cert8 did not come up (AUTHENTICATION_FAILED)" grep -q "AUTHENTICATION_FAILED" "$WP_TMP/initiate8.out"
+wp_check "r2 never logged a private key" bash -c "! grep -q 'PRIVATE KEY' '$WP_TMP/r2.log'"
 
 # 5. delete.
 swan --terminate --ike site --timeout 10 >"$WP_TMP/terminate.out" 2>&1

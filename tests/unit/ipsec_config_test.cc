@@ -12,6 +12,7 @@
 #include <fstream>
 
 #include "mgmt/config_load.h"
+#include "tests/unit/test_certs.h"
 #include "tests/unit/test_data.h"
 
 namespace wp::mgmt {
@@ -162,6 +163,48 @@ TEST(IpsecConfig, PskFileIsReadRelativeToTheConfig) {
   EXPECT_EQ(r.config.ipsec_peers(0).psk(), kPsk);
   EXPECT_TRUE(r.config.ipsec_peers(0).psk_file().empty());
   EXPECT_TRUE(HasError(missing, "ipsec_peers[0].psk_file", "cannot read key file"));
+}
+
+// Certificate authentication: three PEM files relative to the config, read
+// into certificate / private_key / ca_certificates; checked as a whole.
+TEST(IpsecConfig, CertificatesAreReadRelativeToTheConfigAndChecked) {
+  using namespace wp::testcert;
+  const Issued ca = issue("Test CA", {}, KeyType::p256, nullptr, true);
+  const Issued ours = issue("headend", {"headend.example"}, KeyType::p256, &ca, false);
+  const Issued wrong_name = issue("other", {"other.example"}, KeyType::p256, &ca, false);
+  const fs::path dir = fs::temp_directory_path() / ("wp_ipsec_cert_" + std::to_string(::getpid()));
+  fs::create_directories(dir / "pki");
+  std::ofstream(dir / "pki/ca.pem") << ca.cert_pem;
+  std::ofstream(dir / "pki/headend.pem") << ours.cert_pem;
+  std::ofstream(dir / "pki/headend.key") << ours.key_pem;
+  std::ofstream(dir / "pki/other.pem") << wrong_name.cert_pem;
+  std::ofstream(dir / "pki/other.key") << wrong_name.key_pem;
+  auto with = [&](const std::string& name, const std::string& peer) {
+    std::ofstream(dir / name) << r1_text() + site_yaml(peer);
+    return load_config_file((dir / name).string());
+  };
+  const std::string files =
+      "    certificate_file: pki/headend.pem\n    private_key_file: pki/headend.key\n    ca_file: pki/ca.pem\n";
+  ConfigResult r = with("ok.yaml", files);
+  ConfigResult both = with("both.yaml", files + kPskLine);
+  ConfigResult no_ca = with("no_ca.yaml", "    certificate_file: pki/headend.pem\n    private_key_file: pki/headend.key\n");
+  ConfigResult mismatch =
+      with("mismatch.yaml", "    certificate_file: pki/headend.pem\n    private_key_file: pki/other.key\n    ca_file: pki/ca.pem\n");
+  ConfigResult not_named =
+      with("name.yaml", "    certificate_file: pki/other.pem\n    private_key_file: pki/other.key\n    ca_file: pki/ca.pem\n");
+  ConfigResult unreadable = with("missing.yaml", "    certificate_file: pki/none.pem\n    private_key_file: pki/headend.key\n    ca_file: pki/ca.pem\n");
+  fs::remove_all(dir);
+  ASSERT_TRUE(r.ok()) << r.error_text();
+  EXPECT_EQ(r.config.ipsec_peers(0).certificate(), ours.cert_pem.substr(0, ours.cert_pem.size() - 1));  // stripped
+  EXPECT_FALSE(r.config.ipsec_peers(0).private_key().empty());
+  EXPECT_TRUE(r.config.ipsec_peers(0).private_key_file().empty());
+  EXPECT_TRUE(HasError(both, "ipsec_peers[0]", "not both"));
+  EXPECT_TRUE(HasError(no_ca, "ipsec_peers[0].ca_file", "required"));
+  EXPECT_TRUE(HasError(mismatch, "ipsec_peers[0].certificate_file", "does not belong to the certificate"));
+  EXPECT_TRUE(HasError(not_named, "ipsec_peers[0].local_id", "it names: other.example"));
+  EXPECT_TRUE(HasError(unreadable, "ipsec_peers[0].certificate_file", "cannot read"));
+  for (const ConfigResult* x : {&both, &no_ca, &mismatch, &not_named, &unreadable})
+    EXPECT_EQ(x->error_text().find("PRIVATE KEY"), std::string::npos) << x->error_text();
 }
 
 TEST(IpsecConfig, ProposalsMustBeKnown) {

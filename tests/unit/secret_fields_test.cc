@@ -33,6 +33,7 @@ const std::set<std::string> kNotSecret = {
     "waypoint.ha.HaMessage.keys",                  // the KeyUpdate body: fingerprints only
     "waypoint.ha.KeyUpdate.PeerKey.key_id",        // a fingerprint, made to be compared across nodes
     "waypoint.config.IpsecPeer.psk_file",          // a path; the key it holds is read into IpsecPeer.psk (marked)
+    "waypoint.config.IpsecPeer.private_key_file",  // a path; read into IpsecPeer.private_key (marked)
 };
 
 void collect(const pb::Descriptor* d, std::vector<const pb::FieldDescriptor*>& out) {

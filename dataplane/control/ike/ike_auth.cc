@@ -2,6 +2,7 @@
 // is negotiated in ike_child.cc. See ike_responder.h.
 #include <algorithm>
 
+#include "dataplane/control/ike/ike_cert.h"
 #include "dataplane/control/ike/ike_responder.h"
 
 namespace wp::ike {
@@ -25,8 +26,20 @@ std::vector<Payload> Responder::on_auth(const std::vector<Payload>& in, IkeSa& s
   }
   const PeerConfig& peer = *sa.config;
   const IdPayload idr{kIdFqdn, Bytes(peer.local_id.begin(), peer.local_id.end())};
-  const Bytes auth = psk_auth(peer.psk, sa.keys.sk_pr, sa.init_response, sa.ni, id_body(idr));
-  std::vector<Payload> out{{PayloadType::idr, false, idr}, {PayloadType::auth, false, AuthPayload{kAuthPsk, auth}}};
+  std::vector<Payload> out{{PayloadType::idr, false, idr}};
+  AuthPayload auth{kAuthPsk, {}};
+  if (peer.cert) {
+    std::string why;
+    if (!sign_auth(*peer.cert, signed_octets(sa.keys.sk_pr, sa.init_response, sa.ni, id_body(idr)), auth, why)) {
+      refuse(Refusal::crypto_failure, sa.peer, why);
+      erase_sa = true;
+      return {make_notify(kNotifyAuthenticationFailed)};
+    }
+    for (Payload& c : cert_payloads(*peer.cert)) out.push_back(std::move(c));
+  } else {
+    auth.data = psk_auth(peer.psk, sa.keys.sk_pr, sa.init_response, sa.ni, id_body(idr));
+  }
+  out.push_back({PayloadType::auth, false, std::move(auth)});
   sa.state = IkeSaState::established;
   --half_open_;
   ++counters_.ike_sas_established;
@@ -49,6 +62,25 @@ bool Responder::authenticate(const std::vector<Payload>& in, IkeSa& sa) {
   const auto* idr = find_payload<IdPayload>(in, PayloadType::idr);
   if (!peer || (idr && (idr->type != kIdFqdn || id_text(*idr) != peer->local_id))) {
     refuse(Refusal::unknown_id, sa.peer, "IDi " + id_text(*idi) + (idr ? ", IDr " + id_text(*idr) : ""));
+    return false;
+  }
+  if (peer->cert) {
+    std::string why;
+    const CertVerdict v = verify_peer_auth(*peer->cert, in, peer->remote_id, *auth,
+                                           signed_octets(sa.keys.sk_pi, sa.init_request, sa.nr, id_body(*idi)), why);
+    if (v != CertVerdict::ok) {
+      refuse(v == CertVerdict::unsupported_method ? Refusal::unsupported_auth_method
+             : v == CertVerdict::bad_certificate  ? Refusal::bad_certificate
+                                                  : Refusal::authentication_failed,
+             sa.peer, id_text(*idi) + ": " + why);
+      return false;
+    }
+    sa.config = peer;
+    sa.remote_id = id_text(*idi);
+    return true;
+  }
+  if (peer->psk.empty()) {  // a certificate peer whose credentials did not load: never an empty PSK
+    refuse(Refusal::authentication_failed, sa.peer, id_text(*idi) + ": no credentials configured");
     return false;
   }
   if (auth->method != kAuthPsk) {

@@ -4,6 +4,7 @@
 
 #include <cstdio>
 
+#include "dataplane/control/ike/ike_cert.h"
 #include "dataplane/control/ike/ike_responder.h"  // id_body, random_bytes
 #include "dataplane/ipsec/esp_owner.h"
 #include "dataplane/ipsec/esp_sa.h"  // kIkeNattPort
@@ -149,6 +150,7 @@ Bytes Initiator::sa_init_request() {
   // § 2.23: SPIr is zero in the request's hashes (as the responder checks them).
   m.payloads.push_back(make_notify(kNotifyNatSourceIp, nat_hash(sa_->spi_i, 0, config_.local)));
   m.payloads.push_back(make_notify(kNotifyNatDestinationIp, nat_hash(sa_->spi_i, 0, config_.remote)));
+  if (config_.peer.cert) m.payloads.push_back(signature_hash_algorithms());  // RFC 7427 § 4
   sa_->init_request = encode_message(m);
   outstanding_ex_ = Exchange::ike_sa_init;
   next_id_ = 1;
@@ -296,7 +298,9 @@ Bytes Initiator::on_sa_init(const Message& m, CSpan datagram) {
   outstanding_.clear();
   check_nat(m);
   state_ = InitiatorState::auth_sent;
-  return send(auth_request(), last_inbound_);
+  Bytes request = auth_request();
+  if (request.empty()) return {};  // failed (signing)
+  return send(std::move(request), last_inbound_);
 }
 
 // § 2.23: the answer's hashes cover both SPIs. Its NAT_DETECTION_SOURCE_IP
@@ -328,18 +332,29 @@ Bytes Initiator::auth_request() {
   const PeerConfig& p = config_.peer;
   const IdPayload idi{kIdFqdn, Bytes(p.local_id.begin(), p.local_id.end())};
   const IdPayload idr{kIdFqdn, Bytes(p.remote_id.begin(), p.remote_id.end())};
-  Bytes a = psk_auth(p.psk, sa_->keys.sk_pi, sa_->init_request, sa_->nr, id_body(idi));
+  AuthPayload auth{kAuthPsk, {}};
+  std::vector<Payload> in{{PayloadType::idi, false, idi}};
+  if (p.cert) {
+    // § 3.6, § 3.7: our certificate, then which CAs we trust for theirs.
+    std::string why;
+    if (!sign_auth(*p.cert, signed_octets(sa_->keys.sk_pi, sa_->init_request, sa_->nr, id_body(idi)), auth, why)) {
+      fail(InitFailure::crypto_failure, why);
+      return {};
+    }
+    for (Payload& c : cert_payloads(*p.cert)) in.push_back(std::move(c));
+    in.push_back(cert_request({p.cert.get()}));
+  } else {
+    auth.data = psk_auth(p.psk, sa_->keys.sk_pi, sa_->init_request, sa_->nr, id_body(idi));
+  }
   our_esp_spi_ = new_esp_spi(p.tunnel, sa_->children);
   SaPayload esp;
   uint8_t n = 1;
   for (const EspSuite& e : p.esp_suites) esp.proposals.push_back(esp_answer(n++, e, our_esp_spi_).proposals[0]);
-  std::vector<Payload> in{{PayloadType::idi, false, idi},
-                          {PayloadType::idr, false, idr},
-                          {PayloadType::auth, false, AuthPayload{kAuthPsk, a}},
-                          {PayloadType::sa, false, std::move(esp)},
-                          {PayloadType::tsi, false, TsPayload{p.local_ts}},
-                          {PayloadType::tsr, false, TsPayload{p.remote_ts}}};
-  wipe(a);
+  in.push_back({PayloadType::idr, false, idr});
+  in.push_back({PayloadType::auth, false, std::move(auth)});
+  in.push_back({PayloadType::sa, false, std::move(esp)});
+  in.push_back({PayloadType::tsi, false, TsPayload{p.local_ts}});
+  in.push_back({PayloadType::tsr, false, TsPayload{p.remote_ts}});
   outstanding_ex_ = Exchange::ike_auth;
   return seal(Exchange::ike_auth, next_id_++, false, in);
 }
@@ -364,12 +379,27 @@ void Initiator::on_auth(const std::vector<Payload>& in) {
     fail(InitFailure::peer_id_mismatch, "IDr " + text(idr->data) + ", expected " + config_.peer.remote_id);
     return;
   }
-  Bytes expected = psk_auth(config_.peer.psk, sa_->keys.sk_pr, sa_->init_response, sa_->ni, id_body(*idr));
-  const bool ok = auth->method == kAuthPsk && equal_ct(expected, auth->data);
-  wipe(expected);
-  if (!ok) {
-    fail(InitFailure::peer_auth_failed, "the responder's PSK AUTH does not verify");
+  if (config_.peer.cert) {
+    std::string why;
+    const CertVerdict v =
+        verify_peer_auth(*config_.peer.cert, in, config_.peer.remote_id, *auth,
+                         signed_octets(sa_->keys.sk_pr, sa_->init_response, sa_->ni, id_body(*idr)), why);
+    if (v != CertVerdict::ok) {
+      fail(v == CertVerdict::bad_certificate ? InitFailure::peer_bad_certificate : InitFailure::peer_auth_failed,
+           "the responder's certificate AUTH: " + why);
+      return;
+    }
+  } else if (config_.peer.psk.empty()) {
+    fail(InitFailure::peer_auth_failed, "no credentials configured for the peer");
     return;
+  } else {
+    Bytes expected = psk_auth(config_.peer.psk, sa_->keys.sk_pr, sa_->init_response, sa_->ni, id_body(*idr));
+    const bool ok = auth->method == kAuthPsk && equal_ct(expected, auth->data);
+    wipe(expected);
+    if (!ok) {
+      fail(InitFailure::peer_auth_failed, "the responder's PSK AUTH does not verify");
+      return;
+    }
   }
   sa_->remote_id = config_.peer.remote_id;
   if (!check_child(in)) return;

@@ -21,6 +21,8 @@
 
 namespace wp::ike {
 
+struct CertAuth;  // ike_cert.h
+
 // An address and UDP port as seen on the wire (4 or 16 address bytes, network order).
 struct Endpoint {
   Bytes addr;
@@ -45,7 +47,10 @@ struct EspSuite {
 struct PeerConfig {
   std::string name;
   std::string local_id, remote_id;  // FQDN identities (ID type 2)
-  Bytes psk;                        // never logged
+  Bytes psk;                        // never logged; empty when `cert` is set
+  // Certificate authentication (ike_cert.h): our certificate and key and the
+  // CAs trusted for the peer's; nullptr = PSK.
+  std::shared_ptr<const CertAuth> cert;
   std::vector<EspSuite> esp_suites;
   std::vector<TrafficSelector> local_ts, remote_ts;  // ours (TSr), the site's (TSi)
   // The tunnel interface the peer's Child SAs feed: our inbound SPIs carry
@@ -117,7 +122,8 @@ struct IkeSa {
   X(not_a_request) X(unexpected_exchange) X(unknown_spi) X(old_message_id) X(future_message_id) X(no_proposal_chosen) \
       X(invalid_ke_payload) X(bad_ke_data) X(integrity_failed) X(inner_malformed) X(missing_payload) X(unknown_id) \
           X(authentication_failed) X(unsupported_auth_method) X(child_no_proposal_chosen) X(ts_unacceptable) \
-              X(crypto_failure) X(half_open_expired) X(child_sa_not_found) X(cookie_required) X(bad_cookie)
+              X(crypto_failure) X(half_open_expired) X(child_sa_not_found) X(cookie_required) X(bad_cookie) \
+                  X(bad_certificate)
 
 enum class Refusal : uint8_t {
 #define WP_X(n) n,

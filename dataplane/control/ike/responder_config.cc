@@ -4,6 +4,8 @@
 #include <algorithm>
 #include <string>
 
+#include "dataplane/control/ike/ike_cert.h"
+
 namespace wp::ike {
 namespace {
 
@@ -31,6 +33,12 @@ PeerConfig peer_config(const waypoint::config::Config& cfg, const waypoint::conf
   pc.local_id = p.local_id();
   pc.remote_id = p.remote_id();
   pc.psk.assign(p.psk().begin(), p.psk().end());
+  if (!p.certificate().empty()) {
+    // Validated already; should it fail here, the peer has no credentials and
+    // every AUTH from or to it fails (an empty PSK is never used).
+    std::string error;
+    pc.cert = load_cert_auth(p.certificate(), p.private_key(), p.ca_certificates(), error);
+  }
   for (const std::string& n : names_or(p.esp_proposals(), {kDefaultEsp[0], kDefaultEsp[1]})) {
     EspSuite s;
     if (esp_suite_by_name(n, s)) pc.esp_suites.push_back(s);

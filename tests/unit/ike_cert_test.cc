@@ -1,0 +1,259 @@
+// Certificate authentication (dataplane/control/ike/ike_cert.h): credentials
+// loaded and refused, RFC 7427 signatures made and checked (RSA and ECDSA),
+// chains to the CA with and without an intermediate, the identity in the
+// subjectAltName, expiry, tampering; then a whole IKE_SA_INIT + IKE_AUTH
+// between our initiator and responder with certificates on both sides.
+#include "dataplane/control/ike/ike_cert.h"
+
+#include <gtest/gtest.h>
+#include <openssl/sha.h>
+
+#include <chrono>
+
+#include "dataplane/control/ike/ike_initiator.h"
+#include "dataplane/control/ike/ike_responder.h"
+#include "tests/unit/ike_test_initiator.h"
+#include "tests/unit/test_certs.h"
+
+namespace wp::ike {
+namespace {
+
+using testcert::issue;
+using testcert::Issued;
+using testcert::KeyType;
+
+struct Pki {
+  Issued ca = issue("Test CA", {}, KeyType::p256, nullptr, true);
+  Issued other_ca = issue("Other CA", {}, KeyType::p256, nullptr, true);
+  Issued headend = issue("headend", {"headend.example"}, KeyType::rsa2048, &ca, false);
+  Issued site = issue("site1", {"site1.example", "alt.example"}, KeyType::p256, &ca, false);
+};
+
+const Pki& pki() {
+  static const Pki p;  // RSA key generation is slow: once per binary
+  return p;
+}
+
+CertAuthPtr load(const Issued& who, const Issued& ca, std::string extra_chain = {}) {
+  std::string error;
+  CertAuthPtr a = load_cert_auth(who.cert_pem + extra_chain, who.key_pem, ca.cert_pem, error);
+  EXPECT_TRUE(a) << error;
+  return a;
+}
+
+const Bytes kOctets = {1, 2, 3, 4, 5, 6, 7, 8};
+
+std::vector<Payload> certs_of(const CertAuth& a) { return cert_payloads(a); }
+
+TEST(IkeCert, LoadRefusesWhatCannotWork) {
+  const Pki& p = pki();
+  std::string e;
+  EXPECT_FALSE(load_cert_auth("", p.site.key_pem, p.ca.cert_pem, e));
+  EXPECT_NE(e.find("no PEM certificate"), std::string::npos) << e;
+  EXPECT_FALSE(load_cert_auth(p.site.cert_pem, "garbage", p.ca.cert_pem, e));
+  EXPECT_NE(e.find("private key"), std::string::npos) << e;
+  EXPECT_FALSE(load_cert_auth(p.site.cert_pem, p.headend.key_pem, p.ca.cert_pem, e));
+  EXPECT_NE(e.find("does not belong"), std::string::npos) << e;
+  EXPECT_FALSE(load_cert_auth(p.site.cert_pem, p.site.key_pem, "", e));
+  EXPECT_NE(e.find("CA certificates"), std::string::npos) << e;
+  const Issued weak = issue("weak", {"weak.example"}, KeyType::rsa1024, &p.ca, false);
+  EXPECT_FALSE(load_cert_auth(weak.cert_pem, weak.key_pem, p.ca.cert_pem, e));
+  EXPECT_NE(e.find("1024 bits"), std::string::npos) << e;
+  ASSERT_TRUE(load_cert_auth(p.site.cert_pem, p.site.key_pem, p.ca.cert_pem, e)) << e;
+  EXPECT_EQ(cert_dns_names(*load(p.site, p.ca)), (std::vector<std::string>{"site1.example", "alt.example"}));
+}
+
+// Signed by one side, checked by the other, for both key types.
+TEST(IkeCert, SignaturesVerifyForRsaAndEcdsa) {
+  const Pki& p = pki();
+  for (const Issued* who : {&p.headend, &p.site}) {
+    const CertAuthPtr signer = load(*who, p.ca);
+    AuthPayload auth;
+    std::string e;
+    ASSERT_TRUE(sign_auth(*signer, kOctets, auth, e)) << e;
+    EXPECT_EQ(auth.method, kAuthDigitalSignature);
+    const CertAuthPtr checker = load(p.headend, p.ca);
+    const std::string fqdn = who == &p.site ? "site1.example" : "headend.example";
+    EXPECT_EQ(verify_peer_auth(*checker, certs_of(*signer), fqdn, auth, kOctets, e), CertVerdict::ok) << e;
+    // Other octets (another exchange), a flipped signature bit.
+    EXPECT_EQ(verify_peer_auth(*checker, certs_of(*signer), fqdn, auth, Bytes{9, 9}, e), CertVerdict::bad_signature);
+    AuthPayload bad = auth;
+    bad.data.back() ^= 1;
+    EXPECT_EQ(verify_peer_auth(*checker, certs_of(*signer), fqdn, bad, kOctets, e), CertVerdict::bad_signature);
+    // A PSK MIC where a signature belongs.
+    bad = auth;
+    bad.method = kAuthPsk;
+    EXPECT_EQ(verify_peer_auth(*checker, certs_of(*signer), fqdn, bad, kOctets, e), CertVerdict::unsupported_method);
+  }
+}
+
+TEST(IkeCert, TheCertificateMustChainToOurCaAndNameThePeer) {
+  const Pki& p = pki();
+  const CertAuthPtr site = load(p.site, p.ca);
+  AuthPayload auth;
+  std::string e;
+  ASSERT_TRUE(sign_auth(*site, kOctets, auth, e));
+  const CertAuthPtr trusts_other = load(p.headend, p.other_ca);
+  EXPECT_EQ(verify_peer_auth(*trusts_other, certs_of(*site), "site1.example", auth, kOctets, e),
+            CertVerdict::bad_certificate);
+  EXPECT_NE(e.find("does not verify"), std::string::npos) << e;
+  const CertAuthPtr headend = load(p.headend, p.ca);
+  EXPECT_EQ(verify_peer_auth(*headend, certs_of(*site), "site2.example", auth, kOctets, e),
+            CertVerdict::bad_certificate);
+  EXPECT_NE(e.find("site2.example"), std::string::npos) << e;
+  // The CN is not an identity: only the subjectAltName counts.
+  EXPECT_EQ(verify_peer_auth(*headend, certs_of(*site), "site1", auth, kOctets, e), CertVerdict::bad_certificate);
+  EXPECT_EQ(verify_peer_auth(*headend, {}, "site1.example", auth, kOctets, e), CertVerdict::bad_certificate);
+  // Not DER.
+  std::vector<Payload> junk{{PayloadType::cert, false, CertPayload{kCertX509Signature, Bytes{0x30, 0x03, 1, 2, 3}}}};
+  EXPECT_EQ(verify_peer_auth(*headend, junk, "site1.example", auth, kOctets, e), CertVerdict::bad_certificate);
+}
+
+TEST(IkeCert, ExpiredOrNotYetValidCertificatesAreRefused) {
+  const Pki& p = pki();
+  const CertAuthPtr headend = load(p.headend, p.ca);
+  for (long not_before : {-2 * 86400L, 3600L}) {
+    const Issued s = issue("site1", {"site1.example"}, KeyType::p256, &p.ca, false, not_before, 86400);
+    const CertAuthPtr site = load(s, p.ca);
+    AuthPayload auth;
+    std::string e;
+    ASSERT_TRUE(sign_auth(*site, kOctets, auth, e));
+    EXPECT_EQ(verify_peer_auth(*headend, certs_of(*site), "site1.example", auth, kOctets, e),
+              CertVerdict::bad_certificate)
+        << not_before;
+  }
+}
+
+TEST(IkeCert, IntermediatesTravelAsFurtherCertPayloads) {
+  const Pki& p = pki();
+  const Issued sub = issue("Sub CA", {}, KeyType::p256, &p.ca, true);
+  const Issued s = issue("site9", {"site9.example"}, KeyType::p384, &sub, false);
+  const CertAuthPtr with_chain = load(s, p.ca, sub.cert_pem);
+  const CertAuthPtr without = load(s, p.ca);
+  EXPECT_EQ(cert_payloads(*with_chain).size(), 2u);
+  AuthPayload auth;
+  std::string e;
+  ASSERT_TRUE(sign_auth(*with_chain, kOctets, auth, e));
+  const CertAuthPtr headend = load(p.headend, p.ca);
+  EXPECT_EQ(verify_peer_auth(*headend, certs_of(*with_chain), "site9.example", auth, kOctets, e), CertVerdict::ok)
+      << e;
+  EXPECT_EQ(verify_peer_auth(*headend, certs_of(*without), "site9.example", auth, kOctets, e),
+            CertVerdict::bad_certificate);
+}
+
+// RFC 7296 § 3.7: SHA-1 of each trust anchor's SubjectPublicKeyInfo, once.
+TEST(IkeCert, CertRequestNamesTheCasBySubjectPublicKeyInfoHash) {
+  const Pki& p = pki();
+  const CertAuthPtr a = load(p.headend, p.ca), b = load(p.site, p.ca);
+  const Payload req = cert_request({a.get(), b.get()});
+  const auto* c = std::get_if<CertPayload>(&req.body);
+  ASSERT_NE(c, nullptr);
+  EXPECT_EQ(req.type, PayloadType::certreq);
+  EXPECT_EQ(c->encoding, kCertX509Signature);
+  unsigned char* spki = nullptr;  // i2d_PUBKEY: the SubjectPublicKeyInfo of the CA's key
+  const int n = i2d_PUBKEY(p.ca.key.get(), &spki);
+  ASSERT_GT(n, 0);
+  Bytes expected(SHA_DIGEST_LENGTH);
+  SHA1(spki, static_cast<size_t>(n), expected.data());
+  OPENSSL_free(spki);
+  EXPECT_EQ(c->data, expected);
+}
+
+// The whole exchange: our initiator (site, ECDSA) to our responder (headend, RSA).
+struct CertExchange : ::testing::Test {
+  ResponderConfig rc;
+  InitiatorConfig ic;
+  std::vector<std::string> logs;
+  std::unique_ptr<Responder> r;
+  std::unique_ptr<Initiator> i;
+  std::chrono::steady_clock::time_point now = std::chrono::steady_clock::now();
+  Bytes first_answer;
+
+  CertExchange() {
+    const Pki& p = pki();
+    PeerConfig hp;
+    hp.name = "site1";
+    hp.local_id = "headend.example";
+    hp.remote_id = "site1.example";
+    hp.cert = load(p.headend, p.ca);
+    hp.esp_suites = {EspSuite{kEncrAesGcm16, 0, false}};
+    hp.local_ts = {ts({10, 60, 0, 0}, {10, 60, 0, 255})};
+    hp.remote_ts = {ts({10, 50, 0, 0}, {10, 50, 0, 255})};
+    rc.ike_suites = {IkeSuite{kEncrAesGcm16, 256, 0, kPrfHmacSha256, kDhEcp256}};
+    rc.peers = {hp};
+    ic.peer.name = "headend";
+    ic.peer.local_id = "site1.example";
+    ic.peer.remote_id = "headend.example";
+    ic.peer.cert = load(p.site, p.ca);
+    ic.peer.esp_suites = hp.esp_suites;
+    ic.peer.local_ts = hp.remote_ts;
+    ic.peer.remote_ts = hp.local_ts;
+    ic.ike_suites = rc.ike_suites;
+    ic.local = kSite;
+    ic.remote = kHeadend;
+  }
+  void run() {
+    r = std::make_unique<Responder>(rc, [this](const std::string& l) { logs.push_back(l); });
+    i = std::make_unique<Initiator>(ic, [this](const std::string& l) { logs.push_back(l); });
+    Bytes d = i->start(now);
+    for (int n = 0; n < 8 && !d.empty(); ++n) {
+      const Bytes answer = r->handle(d, kSite, kHeadend);
+      if (n == 0) first_answer = answer;
+      if (answer.empty()) return;
+      d = i->handle(answer, now);
+    }
+  }
+};
+
+TEST_F(CertExchange, BothSidesAuthenticateByCertificate) {
+  run();
+  ASSERT_EQ(i->state(), InitiatorState::established);
+  ASSERT_EQ(r->sas().size(), 1u);
+  EXPECT_EQ(r->sas().begin()->second->state, IkeSaState::established);
+  EXPECT_EQ(r->sas().begin()->second->remote_id, "site1.example");
+  ASSERT_NE(i->child(), nullptr);
+  // The IKE_SA_INIT answer asked for certificates and announced RFC 7427.
+  Message m;
+  ASSERT_TRUE(parse_message(first_answer, m).ok());
+  EXPECT_NE(m.get<CertPayload>(PayloadType::certreq), nullptr);
+  EXPECT_NE(m.notify(kNotifySignatureHashAlgorithms), nullptr);
+}
+
+TEST_F(CertExchange, ASiteWhoseCertificateWeDoNotTrustIsRefused) {
+  const Pki& p = pki();
+  ic.peer.cert = load(p.site, p.other_ca);  // the site trusts another CA; its own cert is still ours
+  rc.peers[0].cert = load(p.headend, p.other_ca);
+  run();
+  EXPECT_EQ(i->state(), InitiatorState::failed);
+  EXPECT_EQ(r->counters()[Refusal::bad_certificate], 1u);
+  EXPECT_TRUE(r->sas().empty());
+}
+
+TEST_F(CertExchange, AHeadendWhoseCertificateTheSiteDoesNotTrustIsRefused) {
+  const Pki& p = pki();
+  ic.peer.cert = load(p.site, p.other_ca);
+  run();
+  EXPECT_EQ(i->state(), InitiatorState::failed);
+  EXPECT_EQ(i->failure(), InitFailure::peer_bad_certificate);
+  EXPECT_EQ(r->counters()[Refusal::bad_certificate], 0u);
+}
+
+TEST_F(CertExchange, APskSiteMeetingACertificatePeerIsRefused) {
+  ic.peer.cert = nullptr;
+  ic.peer.psk = bytes(kPsk);
+  run();
+  EXPECT_EQ(i->state(), InitiatorState::failed);
+  EXPECT_EQ(r->counters()[Refusal::unsupported_auth_method], 1u);
+}
+
+TEST_F(CertExchange, ACertificatePeerWhoseCredentialsDidNotLoadNeverFallsBackToAnEmptyPsk) {
+  rc.peers[0].cert = nullptr;  // and no PSK: what responder_config leaves if loading failed
+  ic.peer.cert = nullptr;
+  ic.peer.psk = {};
+  run();
+  EXPECT_EQ(i->state(), InitiatorState::failed);
+  EXPECT_EQ(r->counters()[Refusal::authentication_failed], 1u);
+}
+
+}  // namespace
+}  // namespace wp::ike
