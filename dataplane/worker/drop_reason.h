@@ -138,7 +138,17 @@ namespace wp {
   X(nat64_fragment, "NAT64: IPv6 fragment or IPv4 fragment (not translated)") \
   X(nat64_hop_limit, "NAT64: hop limit or TTL would reach zero") \
   X(nat64_too_big, "NAT64: the translated IPv4 packet is larger than the interface MTU") \
-  X(nat64_no_room, "NAT64: no headroom in the mbuf for the longer IPv6 header")
+  X(nat64_no_room, "NAT64: no headroom in the mbuf for the longer IPv6 header") \
+  /* IPv6 reassembly of NAT64 datagrams (worker/nat64_step.h, docs/ipv6.md § Fragments) */ \
+  X(ipv6_frag_duplicate, "IPv6 fragment identical to one already held") \
+  X(ipv6_frag_overlap, "IPv6 fragment overlaps held data or contradicts the datagram end: datagram dropped (RFC 5722)") \
+  X(ipv6_frag_too_many, "IPv6 datagram in more fragments than the reassembly table holds (16): dropped") \
+  X(ipv6_frag_too_big, "reassembled IPv6 datagram larger than the reassembly buffer (4096 bytes after the headers): dropped") \
+  X(ipv6_frag_timeout, "IPv6 datagram not complete within the reassembly timeout: dropped") \
+  X(ipv6_frag_table_full, "no free IPv6 reassembly slot for a new fragmented datagram") \
+  X(ipv6_frag_source_limit, "the IPv6 fragment's source /64 already holds its share of the reassembly table") \
+  X(ipv6_frag_malformed, "IPv6 fragment empty, or not the last and not a multiple of 8 bytes") \
+  X(ipv6_frag_no_mbuf, "no mbuf to hand a reassembled IPv6 datagram to its worker or to send its IPv4 fragments")
 
 enum class DropReason : uint8_t {
 #define WP_X(name, desc) name,

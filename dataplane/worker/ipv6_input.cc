@@ -11,11 +11,18 @@
 namespace wp {
 
 void Ipv6Input::input(rte_mbuf* m, int iface) {
+  // A reassembled NAT64 datagram another worker handed here: always a chain (Nat64Step::chain);
+  // received chains were linearized (Worker::dispatch).
+  if (m->nb_segs > 1) return nat64_.whole6(m, iface);
   const uint8_t* d = pkt_data(m);
   if (m->data_len < kEthHdrLen || load_be16(d + 12) != kEtherTypeIpv6) return ctx_.drop(m, DropReason::not_ipv4);
   const Ipv6View v = parse_ipv6_packet(d, m->data_len, kEthHdrLen);
-  if (v.status != Ipv6Status::ok) return ctx_.drop(m, ipv6_drop_reason(v.status));
   const InterfaceModel& in = ctx_.rm().interfaces[iface];
+  if (v.status == Ipv6Status::fragment) {  // NAT64's are reassembled (nat64_step.h); others are not routed
+    if (!in.wan && std::memcmp(d, in.mac, 6) == 0 && nat64_.fragment6(m, v, iface)) return;
+    return ctx_.drop(m, DropReason::not_ipv4);
+  }
+  if (v.status != Ipv6Status::ok) return ctx_.drop(m, ipv6_drop_reason(v.status));
   if (v.proto == kProtoIcmpv6 && for_control(d, v, in)) return to_control(m, iface);
   // NAT64: from a LAN host to us as its router (ports are promiscuous: not another router's traffic).
   if (!in.wan && std::memcmp(d, in.mac, 6) == 0 && nat64_.input6(m, v, iface)) return;

@@ -6,11 +6,13 @@
 
 #include "dataplane/ip/checksum.h"
 #include "dataplane/ip/icmp.h"
+#include "dataplane/ip/ipv4_cut.h"
 #include "dataplane/ip/nat64.h"
 #include "dataplane/ip/nat64_packet.h"
 #include "dataplane/ip/packet_edit.h"
 #include "dataplane/ip/tuple.h"
 #include "dataplane/session/owner.h"
+#include "dataplane/worker/ipv6_drops.h"
 
 namespace wp {
 namespace {
@@ -47,7 +49,13 @@ InnerL4 inner_l4(uint8_t proto, const uint8_t* l4) {
 Nat64Step::Nat64Step(WorkerContext& ctx, Tx& tx, Handoff& handoff) : ctx_(ctx), tx_(tx), handoff_(handoff) {
   const RouterModel* start = ctx.shared.model.load(std::memory_order_acquire);
   if (start && !start->nat64_pool.empty())  // tables only when a service uses NAT64 at start
+  {
     bindings_ = std::make_unique<Nat64Bindings>(kBindings, ctx.id, ctx.shared.workers ? ctx.shared.workers : 1);
+    reasm_ = std::make_unique<Ipv6ReassemblyTable>(kReassemblySlots, DatagramStore::kDefaultTimeoutMs,
+                                                   kReassemblyPerSource);
+    flat_ = std::make_unique<uint8_t[]>(kFlatBytes);
+    frag_id_ = ctx.id;
+  }
 }
 
 void Nat64Step::adopt_model() {
@@ -72,6 +80,10 @@ int Nat64Step::owner4(const uint8_t* d, const ParsedPacket& pp, uint32_t workers
 }
 
 bool Nat64Step::input6(rte_mbuf* m, const Ipv6View& v, int iface) {
+  return translate6(m, pkt_data(m), v, iface, false);
+}
+
+bool Nat64Step::translate6(rte_mbuf* m, uint8_t* d, const Ipv6View& v, int iface, bool whole) {
   const RouterModel& rm = ctx_.rm();
   if (rm.nat64_pool.empty() || !bindings_) return false;
   const bool l4_ok = v.proto == kProtoTcp || v.proto == kProtoUdp || v.proto == kProtoIcmpv6;
@@ -80,7 +92,6 @@ bool Nat64Step::input6(rte_mbuf* m, const Ipv6View& v, int iface) {
   bool embedded = false;
   const int svc = rm.nat64_service_for(v.dst, proto4, v.dport, dst4, embedded);
   if (!embedded) return false;
-  uint8_t* d = pkt_data(m);
   if (!l4_ok || (v.proto == kProtoIcmpv6 && d[v.l4] != kIcmp6EchoRequest))
     return ctx_.drop(m, DropReason::nat64_untranslatable), true;
   if (svc == kNone) return ctx_.drop(m, DropReason::nat64_no_service), true;
@@ -88,7 +99,11 @@ bool Nat64Step::input6(rte_mbuf* m, const Ipv6View& v, int iface) {
   const uint64_t key = (v.src.hi ^ v.src.lo ^ (uint64_t{v.sport} << 8 | proto4)) * 0x9e3779b97f4a7c15ull;
   const uint32_t owner = owner_of_class(static_cast<uint32_t>(key >> 40) & (kAffinityClasses - 1),
                                         ctx_.shared.workers ? ctx_.shared.workers : 1);
-  if (owner != ctx_.id) return handoff_.stage(m, owner), true;  // sent after the burst (Worker::dispatch)
+  if (owner != ctx_.id) {
+    // A reassembled datagram travels as a chain (it may exceed an mbuf; the chain marks it).
+    if (whole && !chain(m, d, v.end)) return ctx_.drop(m, DropReason::ipv6_frag_no_mbuf), true;
+    return handoff_.stage(m, owner), true;  // sent after the burst (Worker::dispatch)
+  }
   const ServiceModel& s = rm.services[static_cast<size_t>(svc)];
   if (s.nat64_len == 96 && s.nat64_prefix == kNat64WellKnownPrefix && !nat64_wkp_allows(dst4))
     return ctx_.drop(m, DropReason::nat64_non_global), true;
@@ -97,7 +112,7 @@ bool Nat64Step::input6(rte_mbuf* m, const Ipv6View& v, int iface) {
   if (rm.policy(tenant, svc) == kNone) return ctx_.drop(m, DropReason::nat64_policy_deny), true;
   if (v.frag.present && !v.frag.atomic) return ctx_.drop(m, DropReason::nat64_fragment), true;
   if (v.hop_limit <= 1) {  // RFC 7915 § 5.1: Time Exceeded (code 0, hop limit exceeded in transit)
-    icmp6_error(m, v, iface, kIcmp6TimeExceeded, 0, Counter::nat64_icmp6_time_exceeded);
+    icmp6_error(m, d, v, iface, kIcmp6TimeExceeded, 0, Counter::nat64_icmp6_time_exceeded);
     return ctx_.drop(m, DropReason::nat64_hop_limit), true;
   }
   adopt_model();
@@ -115,26 +130,166 @@ bool Nat64Step::input6(rte_mbuf* m, const Ipv6View& v, int iface) {
   const auto nh = ctx_.route(dst4, symmetric_hash(out));
   if (!nh || nh->iface != s.nat64_iface) return ctx_.drop(m, DropReason::nat64_no_route), true;
   const uint32_t mtu4 = rm.interfaces[static_cast<size_t>(nh->iface)].mtu;
-  if (static_cast<uint32_t>(kIpv4HdrLen + (v.end - v.l4)) > mtu4) {
+  if (!whole && static_cast<uint32_t>(kIpv4HdrLen + (v.end - v.l4)) > mtu4) {
     // RFC 7915 § 5.1 (and § 6): Packet Too Big with the IPv4 MTU + 20, never below the IPv6 minimum.
     // A packet already within that (IPv4 MTU below 1260) cannot be made smaller by the client: no error.
     const uint32_t report = std::max<uint32_t>(kIpv6MinMtu, mtu4 + (kIpv6HdrLen - kIpv4HdrLen));
     if (static_cast<uint32_t>(v.end - v.l3) > report)
-      icmp6_error(m, v, iface, kIcmp6PacketTooBig, report, Counter::nat64_icmp6_too_big);
+      icmp6_error(m, d, v, iface, kIcmp6PacketTooBig, report, Counter::nat64_icmp6_too_big);
     return ctx_.drop(m, DropReason::nat64_too_big), true;
   }
-  const Nat64Result r = nat64_6to4(d, v, b->v4, dst4, b->v4_port, ip_id_++);
+  const uint16_t ip_id = whole ? static_cast<uint16_t>(frag_id_ += ctx_.shared.workers ? ctx_.shared.workers : 1)
+                               : ip_id_++;
+  const Nat64Result r = nat64_6to4(d, v, b->v4, dst4, b->v4_port, ip_id);
   switch (r.verdict) {
     case Nat64Verdict::ok: break;
     case Nat64Verdict::fragment: return ctx_.drop(m, DropReason::nat64_fragment), true;
     case Nat64Verdict::hop_limit_exceeded: return ctx_.drop(m, DropReason::nat64_hop_limit), true;
     case Nat64Verdict::unsupported: return ctx_.drop(m, DropReason::nat64_untranslatable), true;
   }
+  ctx_.counters->add(Counter::nat64_out);
+  if (whole) return send4_flat(m, static_cast<uint32_t>(r.shift), r.len, nh->iface, nh->addr, mtu4), true;
   rte_pktmbuf_adj(m, static_cast<uint16_t>(r.shift));
   rte_pktmbuf_trim(m, static_cast<uint16_t>(m->data_len - r.len));
-  ctx_.counters->add(Counter::nat64_out);
   tx_.transmit(m, nh->iface, nh->addr);
   return true;
+}
+
+bool Nat64Step::fragment6(rte_mbuf* m, const Ipv6View& v, int iface) {
+  const RouterModel& rm = ctx_.rm();
+  if (rm.nat64_pool.empty() || !reasm_) return false;
+  Ipv4 dst4 = 0;
+  bool embedded = false;
+  rm.nat64_service_for(v.dst, 0, 0, dst4, embedded);  // only whether it is under a prefix: no ports yet
+  if (!embedded) return false;
+  // The datagram's worker: every fragment of it has the same key, ports or not.
+  const uint64_t key = (v.src.lo ^ v.src.hi * 0xff51afd7ed558ccdull ^ v.dst.lo ^ v.dst.hi ^ v.frag.id) *
+                       0x9e3779b97f4a7c15ull;
+  const uint32_t owner = owner_of_class(static_cast<uint32_t>(key >> 58), ctx_.shared.workers ? ctx_.shared.workers : 1);
+  if (owner != ctx_.id) return handoff_.stage(m, owner), true;
+  // No slot for a stranger: the tenant (not the service: later fragments have no ports) first.
+  if (rm.tenant_for6(v.src, iface) == kNone) return ctx_.drop(m, DropReason::nat64_no_tenant), true;
+  const ReassemblyResult res = reasm_->add(pkt_data(m), v, ctx_.now_ms);
+  count_timeouts();
+  switch (res) {
+    case ReassemblyResult::pending:
+      ctx_.counters->add(Counter::ipv6_fragments_received);
+      rte_pktmbuf_free(m);
+      return true;
+    case ReassemblyResult::complete: break;
+    case ReassemblyResult::duplicate: return ctx_.drop(m, DropReason::ipv6_frag_duplicate), true;
+    case ReassemblyResult::overlap: return ctx_.drop(m, DropReason::ipv6_frag_overlap), true;
+    case ReassemblyResult::too_many: return ctx_.drop(m, DropReason::ipv6_frag_too_many), true;
+    case ReassemblyResult::too_big: return ctx_.drop(m, DropReason::ipv6_frag_too_big), true;
+    case ReassemblyResult::table_full: return ctx_.drop(m, DropReason::ipv6_frag_table_full), true;
+    case ReassemblyResult::source_limit: return ctx_.drop(m, DropReason::ipv6_frag_source_limit), true;
+    case ReassemblyResult::malformed:
+    case ReassemblyResult::not_fragment: return ctx_.drop(m, DropReason::ipv6_frag_malformed), true;
+  }
+  ctx_.counters->add(Counter::ipv6_fragments_received);
+  // The whole frame into flat_: the last fragment's Ethernet header, then the datagram.
+  uint8_t* f = flat_.get();
+  std::memcpy(f, pkt_data(m), kEthHdrLen);
+  const size_t n = reasm_->take(f + kEthHdrLen, kFlatBytes - kEthHdrLen);
+  if (n == 0) return ctx_.drop(m, DropReason::ipv6_frag_too_big), true;
+  ctx_.counters->add(Counter::ipv6_datagrams_reassembled);
+  reset(m);  // only carries the datagram from here on
+  flat6(m, static_cast<uint32_t>(kEthHdrLen + n), iface);
+  return true;
+}
+
+void Nat64Step::whole6(rte_mbuf* m, int iface) {
+  if (!flat_ || m->pkt_len > kFlatBytes || m->pkt_len < kEthHdrLen)
+    return ctx_.drop(m, DropReason::ipv6_frag_too_big);
+  const uint32_t len = m->pkt_len;
+  const void* p = rte_pktmbuf_read(m, 0, len, flat_.get());
+  if (!p) return ctx_.drop(m, DropReason::ipv6_malformed);
+  if (p != flat_.get()) std::memmove(flat_.get(), p, len);  // it was contiguous: a pointer into the mbuf
+  reset(m);
+  flat6(m, len, iface);
+}
+
+void Nat64Step::flat6(rte_mbuf* m, uint32_t len, int iface) {
+  uint8_t* f = flat_.get();
+  const Ipv6View v = parse_ipv6_packet(f, len, kEthHdrLen);
+  if (v.status != Ipv6Status::ok) return ctx_.drop(m, ipv6_drop_reason(v.status));
+  if (!translate6(m, f, v, iface, true)) ctx_.drop(m, DropReason::not_ipv4);  // the prefix went in a live commit
+}
+
+void Nat64Step::reset(rte_mbuf* m) {
+  if (m->next) {
+    rte_pktmbuf_free(m->next);
+    m->next = nullptr;
+    m->nb_segs = 1;
+  }
+  m->data_off = static_cast<uint16_t>(std::min<uint32_t>(RTE_PKTMBUF_HEADROOM, m->buf_len));
+  m->data_len = 0;
+  m->pkt_len = 0;
+}
+
+bool Nat64Step::chain(rte_mbuf* m, const uint8_t* src, uint32_t len) {
+  reset(m);
+  rte_mbuf* last = m;
+  for (uint32_t done = 0;;) {
+    // The head never holds it all: two segments at least mark a reassembled datagram (Ipv6Input).
+    const uint32_t room = last == m ? std::max<uint32_t>(len / 2, 1) : rte_pktmbuf_tailroom(last);
+    const uint32_t n = std::min<uint32_t>({room, rte_pktmbuf_tailroom(last), len - done});
+    std::memcpy(rte_pktmbuf_mtod_offset(last, uint8_t*, last->data_len), src + done, n);
+    last->data_len = static_cast<uint16_t>(last->data_len + n);
+    m->pkt_len += n;
+    done += n;
+    if (done == len) return true;
+    rte_mbuf* seg = rte_pktmbuf_alloc(m->pool);
+    if (!seg) return false;
+    last->next = seg;
+    ++m->nb_segs;
+    last = seg;
+  }
+}
+
+void Nat64Step::send4_flat(rte_mbuf* m, uint32_t at, uint32_t len, int iface, Ipv4 next_hop, uint32_t mtu) {
+  const uint8_t* f = flat_.get() + at;  // Ethernet, the IPv4 header (20 bytes, ours), the payload
+  uint8_t hdr[kEthHdrLen + kIpv4HdrLen];
+  std::memcpy(hdr, f, sizeof hdr);
+  uint8_t* ip = hdr + kEthHdrLen;
+  const uint32_t room = rte_pktmbuf_tailroom(m);  // m is empty at the headroom: a whole mbuf's room
+  const uint32_t ip_len = len - kEthHdrLen;
+  if (ip_len <= mtu && len <= room) {
+    store_be16(ip + 6, 0);  // DF clear: the client fragmented, so further fragmenting is what it accepts
+    store_be16(ip + 10, ipv4_header_checksum(ip));
+    uint8_t* o = rte_pktmbuf_mtod(m, uint8_t*);
+    std::memcpy(o, hdr, sizeof hdr);
+    std::memcpy(o + sizeof hdr, f + sizeof hdr, len - sizeof hdr);
+    m->data_len = static_cast<uint16_t>(len);
+    m->pkt_len = len;
+    return tx_.transmit(m, iface, next_hop);
+  }
+  // RFC 791 fragments: 8-byte multiples of the payload, each fitting the MTU and an mbuf.
+  const uint32_t payload = ip_len - kIpv4HdrLen;
+  const Ipv4Cut cut = ipv4_cut(payload, std::min(mtu, room - kEthHdrLen));
+  const uint32_t n = cut.count;
+  if (n == 0 || n > kMaxFragments4) return ctx_.drop(m, DropReason::nat64_too_big);
+  rte_mbuf* out[kMaxFragments4];
+  out[0] = m;
+  if (n > 1 && rte_pktmbuf_alloc_bulk(m->pool, out + 1, n - 1) != 0)
+    return ctx_.drop(m, DropReason::ipv6_frag_no_mbuf);
+  for (uint32_t i = 0; i < n; ++i) {
+    uint32_t part = 0;
+    const uint32_t off = ipv4_cut_header(ip, cut, i, payload, part);
+    uint8_t* o = rte_pktmbuf_mtod(out[i], uint8_t*);
+    std::memcpy(o, hdr, sizeof hdr);
+    std::memcpy(o + sizeof hdr, f + sizeof hdr + off, part);
+    out[i]->data_len = static_cast<uint16_t>(sizeof hdr + part);
+    out[i]->pkt_len = out[i]->data_len;
+    out[i]->port = m->port;
+    out[i]->hash = m->hash;
+  }
+  ctx_.counters->add(Counter::nat64_fragments_sent, n);
+  for (uint32_t i = 0; i < n; ++i) tx_.transmit(out[i], iface, next_hop);
+}
+
+void Nat64Step::count_timeouts() {
+  if (uint32_t t = reasm_->take_timeouts()) ctx_.counters->drop(DropReason::ipv6_frag_timeout, t);
 }
 
 void Nat64Step::input4(rte_mbuf* m, const ParsedPacket& pp) {
@@ -287,8 +442,8 @@ void Nat64Step::icmp_error4(rte_mbuf* m, const ParsedPacket& pp) {
 // RFC 4443 § 2.2: from our address on the client's link (the one whose prefix holds it, else the
 // link-local); § 2.4 (e) and (f): never about an error or a multicast packet, at a limited rate.
 // The offending packet stays in `m` for the caller to drop by its reason.
-void Nat64Step::icmp6_error(rte_mbuf* m, const Ipv6View& v, int iface, uint8_t type, uint32_t rest, Counter sent) {
-  const uint8_t* d = pkt_data(m);
+void Nat64Step::icmp6_error(rte_mbuf* m, const uint8_t* d, const Ipv6View& v, int iface, uint8_t type, uint32_t rest,
+                            Counter sent) {
   if (!icmp6_error_allowed(d, v)) return;
   const InterfaceModel& in = ctx_.rm().interfaces[static_cast<size_t>(iface)];
   const Ipv6 from = in.source6_for(v.src);
@@ -314,6 +469,9 @@ void Nat64Step::send6(rte_mbuf* m, const Ipv6& client) {
 }
 
 void Nat64Step::age() {
+  if (reasm_ && reasm_->in_use())
+    if (uint32_t n = reasm_->expire(ctx_.now_ms, kReassemblyExpireBudget))
+      ctx_.counters->drop(DropReason::ipv6_frag_timeout, n);
   if (!bindings_ || bindings_->size() == 0) return;
   if (uint32_t gone = bindings_->expire(ctx_.now_ms, kExpireBudget)) {
     ctx_.counters->add(Counter::nat64_bindings_expired, gone);

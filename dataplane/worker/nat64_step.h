@@ -31,6 +31,23 @@
 // error or a multicast packet. A policy refusal stays silent (deny by
 // default: no Destination Unreachable, docs/ipv6.md § NAT64).
 //
+// Fragments (docs/ipv6.md § NAT64 fragments). An IPv6 datagram a client sent
+// in fragments is reassembled, then translated whole. Fragments after the
+// first carry no ports, so the binding's owner cannot be known from them:
+// every fragment goes to the worker of its datagram's key (a hash of source,
+// destination and fragment id to an affinity class), which reassembles it in
+// its Ipv6ReassemblyTable (ip/ipv6_reassembly.h: preallocated, bounded per
+// /64 and per bucket, timeouts; RFC 5722 overlaps drop the whole datagram).
+// The whole datagram (up to 4 KiB, more than an mbuf holds) is copied into
+// the worker's flat buffer and goes through the same checks as a packet;
+// when the binding's owner is another worker it is handed there as an mbuf
+// chain, which the owner copies into its own flat buffer. Translated, it
+// leaves as one IPv4 packet if it fits the IPv4 MTU, else as IPv4 fragments
+// with DF clear (RFC 7915 § 5.1.1 clears DF on translated fragments: the
+// client fragmented, so it accepts fragmentation; a Packet Too Big would not
+// help a datagram it already fragmented), their ids from a per-worker
+// sequence stepped by the worker count.
+//
 // The bindings (~1.2 MB of heap a worker) are allocated by the constructor only when
 // the model published when the worker is created (the startup model) has a
 // NAT64 service; a live commit that adds the first one is refused
@@ -43,6 +60,7 @@
 #include <memory>
 
 #include "dataplane/ip/ipv6.h"
+#include "dataplane/ip/ipv6_reassembly.h"
 #include "dataplane/ip/packet.h"
 #include "dataplane/session/nat64_bindings.h"
 #include "dataplane/worker/context.h"
@@ -66,6 +84,12 @@ class Nat64Step {
   // when it was a NAT64 packet (sent or dropped), false when its
   // destination is under no NAT64 prefix.
   bool input6(rte_mbuf* m, const Ipv6View& v, int iface);
+  // An IPv6 fragment (status `fragment`) from LAN interface `iface`, to our
+  // MAC: true when its destination is under a NAT64 prefix (handed to the
+  // worker that reassembles it, held, dropped, or completed and translated).
+  bool fragment6(rte_mbuf* m, const Ipv6View& v, int iface);
+  // A reassembled datagram another worker handed here as an mbuf chain.
+  void whole6(rte_mbuf* m, int iface);
   // An IPv4 packet to a pool address, on the worker that owns its port.
   void input4(rte_mbuf* m, const ParsedPacket& pp);
   // The owner worker of an IPv4 packet to a pool address: by the class of
@@ -77,13 +101,38 @@ class Nat64Step {
   // Bindings in use; 0 without tables.
   uint32_t bindings() const { return bindings_ ? bindings_->size() : 0; }
   bool has_tables() const { return bindings_ != nullptr; }
+  // IPv6 datagrams half reassembled here; 0 without tables.
+  uint32_t reassembling() const { return reasm_ ? reasm_->in_use() : 0; }
+
+  static constexpr uint32_t kReassemblySlots = 256;  // per worker: ~1.1 MB
+  // The LAN's clients often share one /64 (the store's unit of a source): a quarter each.
+  static constexpr uint32_t kReassemblyPerSource = kReassemblySlots / 4;
+  static constexpr uint32_t kReassemblyExpireBudget = 32;
+  // A whole frame: Ethernet, the IPv6 header and extensions, the fragmentable part.
+  static constexpr uint32_t kFlatBytes = kEthHdrLen + DatagramStore::kMaxHeader + DatagramStore::kMaxDatagram;
+  static constexpr uint32_t kMaxFragments4 = 16;  // IPv4 fragments of one translated datagram
 
  private:
   void adopt_model();
+  // input6's body: `d` the frame `v` was parsed from (the mbuf's, or flat_
+  // with `whole` set: a reassembled datagram `m` only carries).
+  bool translate6(rte_mbuf* m, uint8_t* d, const Ipv6View& v, int iface, bool whole);
+  // The whole frame in flat_ (`len` bytes) parsed and translated; `m` carries it.
+  void flat6(rte_mbuf* m, uint32_t len, int iface);
+  // The translated IPv4 frame in flat_ (at `at`, `len` bytes) out of `iface`
+  // to `next_hop`: in `m`, or in IPv4 fragments of at most `mtu` bytes.
+  void send4_flat(rte_mbuf* m, uint32_t at, uint32_t len, int iface, Ipv4 next_hop, uint32_t mtu);
+  // `m` becomes a single empty segment at the headroom (its chain freed).
+  static void reset(rte_mbuf* m);
+  // `m` (reset) holds the `len` bytes at `src` in a chain of at least two mbufs from its pool (what
+  // marks a reassembled datagram for the worker it is handed to); false: the pool is empty.
+  static bool chain(rte_mbuf* m, const uint8_t* src, uint32_t len);
+  void count_timeouts();
   void icmp_error4(rte_mbuf* m, const ParsedPacket& pp);
   void send6(rte_mbuf* m, const Ipv6& client);
   // An ICMPv6 error about the packet in `m` (left as it is) to its source on `iface`, counted as `sent`.
-  void icmp6_error(rte_mbuf* m, const Ipv6View& v, int iface, uint8_t type, uint32_t rest, Counter sent);
+  void icmp6_error(rte_mbuf* m, const uint8_t* d, const Ipv6View& v, int iface, uint8_t type, uint32_t rest,
+                   Counter sent);
 
   WorkerContext& ctx_;
   Tx& tx_;
@@ -92,6 +141,9 @@ class Nat64Step {
   const RouterModel* pool_of_ = nullptr;     // the model whose pool bindings_ has
   uint16_t ip_id_ = 0;
   TokenBucket icmp6_rate_;  // the ICMPv6 errors this worker sends
+  std::unique_ptr<Ipv6ReassemblyTable> reasm_;  // null: no NAT64 service at start
+  std::unique_ptr<uint8_t[]> flat_;             // kFlatBytes: one whole datagram, translated in place
+  uint32_t frag_id_ = 0;                        // IPv4 ids of our fragments: stepped by the worker count
 };
 
 }  // namespace wp

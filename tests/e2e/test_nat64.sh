@@ -10,7 +10,8 @@
 # Checks: ping -6, curl -6 1 MiB byte-exact, a UDP exchange, a denied tenant counted, tshark
 # on both sides (the server side sees only the pool address, the client side only the
 # server's IPv6 address), PMTU (the client caches the Packet Too Big's MTU 1300), hop limit 1
-# (r1's own Time Exceeded), counters.
+# (r1's own Time Exceeded), IPv6 fragments reassembled and translated (byte-exact, overlaps
+# dropped and counted), ping -s 1400 fragmented both ways, counters.
 set -u -o pipefail
 source "$(dirname "$0")/lib.sh"
 
@@ -108,6 +109,43 @@ wp_expect "r1 drops.nat64_policy_deny grows" "$(wp_wait_stat r1 drops.nat64_poli
 hop1() { wp_exec c ping -6 -c 1 -W 1 -t 1 "$SRV6" >"$WP_TMP/ping-hop1.log" 2>&1; grep -q "From 2001:db8:1::1 .*Time exceeded" "$WP_TMP/ping-hop1.log"; }
 wp_check "ping -6 -t 1: Time Exceeded from r1's 2001:db8:1::1" wp_until 10 hop1
 wp_expect "r1 counters.nat64_icmp6_time_exceeded >= 1" "$(wp_stat r1 counters.nat64_icmp6_time_exceeded)" -ge 1
+
+# --- fragments (docs/ipv6.md § NAT64 fragments): a UDP datagram of 3000 bytes in three IPv6
+# fragments, sent last first, is reassembled by r1, translated whole and sent in IPv4
+# fragments with DF clear (m fragments them again for its 1280-byte side); the server's digest
+# of what it received must match. Overlapping fragments (RFC 5722) drop their datagram, counted,
+# and a clean one still passes. Then ping -6 -s 1400: the client fragments it (its PMTU is 1300
+# by now) and the server's 1428-byte reply comes back in IPv4 fragments (s's MTU 1280), which
+# the af_packet port's fanout (PACKET_FANOUT_FLAG_DEFRAG) reassembles in r1's kernel on this
+# wiring: the workers' IPv4 reassembly of replies is proven by nat64_fragment_test instead.
+wp_bg s "$WP_TMP/udp_digest.log" "$WP_PY" -u "$WP_E2E/udp_echo.py" digest "$SRV" 7008
+WP_PIDS+=("$WP_BG_PID")
+wp_check "udp digest server starts" wp_until 20 wp_log_has "$WP_TMP/udp_digest.log" "^listening"
+R1MAC=$(wp_exec r1 cat /sys/class/net/r1l/address)
+frag6() {
+  wp_exec c "$WP_PY" "$WP_E2E/frag6_send.py" --iface c0 --dmac "$R1MAC" --src 2001:db8:1::10 --dst "$SRV6" \
+    --dport 7008 "$@" | awk '/^sha256/ {print $2}'
+}
+reasm6=$(wp_stat r1 counters.ipv6_datagrams_reassembled)
+sha=$(frag6 --id 11 --sport 40111 --len 3000)
+wp_check "3000 bytes of UDP in 3 IPv6 fragments reach the server byte-exact (sha256 $sha)" \
+  wp_until 10 wp_log_has "$WP_TMP/udp_digest.log" "^from ${POOL//./\\.}:[0-9]* 3000 sha256 $sha"
+wp_expect "r1 counters.ipv6_datagrams_reassembled grows" \
+  "$(wp_wait_stat r1 counters.ipv6_datagrams_reassembled $((reasm6 + 1)))" -gt "$reasm6"
+wp_expect "r1 counters.nat64_fragments_sent >= 3" "$(wp_wait_stat r1 counters.nat64_fragments_sent 3)" -ge 3
+overlap0=$(wp_stat r1 drops.ipv6_frag_overlap)
+sha_ov=$(frag6 --id 12 --sport 40112 --len 3000 --mode overlap)
+wp_expect "overlapping fragments: r1 drops.ipv6_frag_overlap grows" \
+  "$(wp_wait_stat r1 drops.ipv6_frag_overlap $((overlap0 + 1)))" -gt "$overlap0"
+sha2=$(frag6 --id 13 --sport 40113 --len 2500)
+wp_check "forwarding goes on: the next fragmented datagram arrives byte-exact" \
+  wp_until 10 wp_log_has "$WP_TMP/udp_digest.log" "^from ${POOL//./\\.}:[0-9]* 2500 sha256 $sha2"
+wp_check "the overlapped datagram never reached the server" bash -c "! grep -q 'sha256 $sha_ov' '$WP_TMP/udp_digest.log'"
+reasm6=$(wp_stat r1 counters.ipv6_datagrams_reassembled)
+big_ping() { wp_exec c ping -6 -c 1 -W 1 -s 1400 "$SRV6" >/dev/null 2>&1; }
+wp_check "ping -6 -s 1400: IPv6 fragments out, the reply (IPv4 fragments) back" wp_until 10 big_ping
+wp_expect "r1 counters.ipv6_datagrams_reassembled grows (the client's fragmented request)" \
+  "$(wp_wait_stat r1 counters.ipv6_datagrams_reassembled $((reasm6 + 1)))" -gt "$reasm6"
 
 wp_cap_stop
 # --- the captures: IPv4 side only pool <-> server, IPv6 side only client <-> server6

@@ -3,22 +3,25 @@
 
 serve ADDR PORT            echo every datagram back; log "from IP:PORT LEN" per datagram (ADDR: IPv4 or IPv6, here and in send)
 sink ADDR PORT             log "from IP:PORT LEN" per datagram, answer nothing
+digest ADDR PORT           as sink, each line with " sha256 HEX" of the datagram (byte-exact checks)
 send ADDR PORT MSG [TRIES] [ROUNDS]
                            ROUNDS times (default 1) on one socket (one session): send MSG#i,
                            wait for the same bytes back (1 s per try); exit 0 if all echoed.
                            MSG "hex:..." is sent as those bytes (then "#i" is appended raw)
 """
+import hashlib
 import socket
 import sys
 
 
-def serve(addr, port, echo=True):
+def serve(addr, port, echo=True, digest=False):
     s = socket.socket(socket.AF_INET6 if ":" in addr else socket.AF_INET, socket.SOCK_DGRAM)
     s.bind((addr, port))
     print(f"listening {addr}:{port}", flush=True)
     while True:
         data, peer = s.recvfrom(65535)
-        print(f"from {peer[0]}:{peer[1]} {len(data)}", flush=True)
+        tail = f" sha256 {hashlib.sha256(data).hexdigest()}" if digest else ""
+        print(f"from {peer[0]}:{peer[1]} {len(data)}{tail}", flush=True)
         if echo:
             s.sendto(data, peer)
 
@@ -50,8 +53,8 @@ def exchange(s, data, tries):
 
 
 if __name__ == "__main__":
-    if sys.argv[1] in ("serve", "sink"):
-        serve(sys.argv[2], int(sys.argv[3]), echo=(sys.argv[1] == "serve"))
+    if sys.argv[1] in ("serve", "sink", "digest"):
+        serve(sys.argv[2], int(sys.argv[3]), echo=(sys.argv[1] == "serve"), digest=(sys.argv[1] == "digest"))
     else:
         sys.exit(send(sys.argv[2], int(sys.argv[3]), sys.argv[4],
                       int(sys.argv[5]) if len(sys.argv) > 5 else 5,

@@ -23,17 +23,25 @@
 // exactly its bytes, and an accepted one has a unicast target. NAT64
 // (ip/nat64_packet.h): a TCP/UDP/ICMPv6 packet the walk accepts is translated
 // to IPv4 in a copy and must parse as that IPv4 packet, inside the copy.
+// The NAT64 worker's fragment path (worker/nat64_step.h § Fragments): a
+// reassembled datagram is taken into a buffer the size of the worker's flat
+// one behind an Ethernet header, parsed there, translated in place, and cut
+// into IPv4 fragments (ip/ipv4_cut.h) for a 1500- and a 576-byte MTU; fed to
+// the IPv4 reassembly table last first, the fragments must give back the
+// translated datagram byte for byte (DF clear, the same id).
 // make_corpus.py writes seeds in this format (ipv6_seeds).
 #include <algorithm>
 #include <cstddef>
 #include <cstdint>
 #include <vector>
 
+#include "dataplane/ip/ipv4_cut.h"
 #include "dataplane/ip/ipv6.h"
 #include "dataplane/ip/ipv6_reassembly.h"
 #include "dataplane/ip/nat64_packet.h"
 #include "dataplane/ip/ndp.h"
 #include "dataplane/ip/packet.h"
+#include "dataplane/ip/reassembly.h"
 
 namespace {
 
@@ -85,6 +93,45 @@ void check_whole(const uint8_t* out, size_t n) {
   check(wp::parse_ipv6_packet(again.data(), static_cast<uint32_t>(n), 0).status != wp::Ipv6Status::malformed);
 }
 
+// The worker's flat buffer (Nat64Step::kFlatBytes): Ethernet, then the largest datagram the table gives.
+constexpr size_t kFlatBytes = wp::kEthHdrLen + wp::DatagramStore::kMaxHeader + wp::DatagramStore::kMaxDatagram;
+
+// A reassembled datagram (`n` bytes at `whole`) down the NAT64 fragment path.
+void check_translate_and_cut(const uint8_t* whole, size_t n) {
+  std::vector<uint8_t> f(kFlatBytes, 0);
+  check(wp::kEthHdrLen + n <= f.size());
+  std::copy(whole, whole + n, f.begin() + wp::kEthHdrLen);
+  const wp::Ipv6View v = wp::parse_ipv6_packet(f.data(), static_cast<uint32_t>(wp::kEthHdrLen + n), wp::kEthHdrLen);
+  if (v.status != wp::Ipv6Status::ok) return;
+  const uint16_t id = 0x4242;
+  const wp::Nat64Result r = wp::nat64_6to4(f.data(), v, 0xc0000201, 0x0a02000a, 40000, id);
+  if (r.verdict != wp::Nat64Verdict::ok) return;
+  check(r.shift >= 0 && static_cast<size_t>(r.shift) + r.len <= wp::kEthHdrLen + n);
+  const uint8_t* ip = f.data() + r.shift + wp::kEthHdrLen;
+  const uint32_t payload = r.len - wp::kEthHdrLen - 20u;
+  for (uint32_t mtu : {1500u, 576u}) {
+    const wp::Ipv4Cut cut = wp::ipv4_cut(payload, mtu);
+    check(cut.count >= 1 && cut.chunk % 8 == 0 && cut.chunk + 20 <= mtu);
+    if (cut.count == 1 || cut.count > wp::ReassemblyTable::kMaxFragments) continue;
+    wp::ReassemblyTable t(4, 1000);
+    std::vector<uint8_t> frag(20 + cut.chunk), out(20 + wp::ReassemblyTable::kMaxDatagram);
+    size_t got = 0;
+    for (uint32_t i = cut.count; i-- > 0;) {  // last first
+      std::copy(ip, ip + 20, frag.begin());
+      uint32_t len = 0;
+      const uint32_t off = wp::ipv4_cut_header(frag.data(), cut, i, payload, len);
+      check(len > 0 && off + len <= payload && (i + 1 == cut.count || len == cut.chunk));
+      check(wp::ipv4_header_checksum_ok(frag.data()) && (wp::load_be16(frag.data() + 6) & 0x4000) == 0);
+      std::copy(ip + 20 + off, ip + 20 + off + len, frag.begin() + 20);
+      const wp::ReassemblyResult res = t.add(frag.data(), frag.data() + 20, static_cast<uint16_t>(len), 0);
+      check(res == (i == 0 ? wp::ReassemblyResult::complete : wp::ReassemblyResult::pending));
+      if (res == wp::ReassemblyResult::complete) got = t.take(out.data(), out.size());
+    }
+    check(got == 20u + payload && wp::load_be16(out.data() + 4) == id && wp::load_be16(out.data() + 6) == 0);
+    check(std::equal(ip + 20, ip + 20 + payload, out.begin() + 20) && std::equal(ip + 12, ip + 20, out.begin() + 12));
+  }
+}
+
 }  // namespace
 
 extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
@@ -114,6 +161,7 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
       size_t n = table.take(out.data(), out.size());
       check(n > 0);
       check_whole(out.data(), n);
+      check_translate_and_cut(out.data(), n);
     }
     (void)table.expire(now, 1);
     (void)table.take_timeouts();
