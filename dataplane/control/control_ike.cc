@@ -3,7 +3,8 @@
 // hand over as local input, goes to the IKE service; its answer leaves the
 // port the request came in on, to the MAC it came from (as echo replies
 // do), from the address and port it was sent to. The service counts why a
-// datagram got no answer; the packet is dropped as `ike_unanswered`. The
+// datagram got no answer; the packet is dropped as `ike_unanswered`, unless
+// it was a peer's answer that ended an exchange we started. The
 // requests of the peers we initiate to (ipsec_peers[].initiate) leave the
 // WAN interface the route to the peer takes, through send_ip (ARP), from
 // and to the ports the service names (500, or 4500 after NAT-T's move).
@@ -39,7 +40,12 @@ void Control::ike_input(rte_mbuf* m, const ParsedPacket& pp, int iface) {
   if (reply.empty()) {
     // An answer to a request of ours whose next request the service queued
     // (IKE_AUTH, maybe on 4500 now): sent at once, the datagram consumed.
-    if (!ike_->has_outgoing()) return drop(m, DropReason::ike_unanswered);
+    if (!ike_->has_outgoing()) {
+      // The answer that ended an exchange of ours (IKE_AUTH's, a rekey's, a
+      // liveness check's) is taken, not dropped; anything else went unanswered.
+      if (ike_->consumed()) return rte_pktmbuf_free(m);
+      return drop(m, DropReason::ike_unanswered);
+    }
     rte_pktmbuf_free(m);
     return ike_send_outgoing();
   }

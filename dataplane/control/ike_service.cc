@@ -122,6 +122,7 @@ IkeService::~IkeService() {
 }
 
 ike::Bytes IkeService::input(ike::CSpan payload, Ipv4 src, uint16_t sport, Ipv4 dst, uint16_t dport) {
+  consumed_ = false;
   bool known = false;
   for (const PeerInfo& p : peers_) known |= p.address == src;
   // Drops that change no SA only count: the document shows them within a
@@ -148,7 +149,9 @@ ike::Bytes IkeService::input(ike::CSpan payload, Ipv4 src, uint16_t sport, Ipv4 
     add(IkeServiceCounter::datagrams);
     const auto now = steady_clock::now();
     const bool init_sent = in->initiator->state() == ike::InitiatorState::sa_init_sent;
+    const uint64_t answered = in->initiator->counters().responses;
     reply = in->initiator->handle(msg, now);
+    consumed_ = in->initiator->counters().responses > answered;
     if (init_sent && in->initiator->nat_t()) {
       add(IkeServiceCounter::initiator_nat_t);
       if (in->initiator->sa()->nat_detected) add(IkeServiceCounter::initiator_nat_detected);

@@ -138,6 +138,10 @@ class IkeService {
   // answer came from.
   std::vector<IkeDatagram> take_outgoing() { return std::exchange(outgoing_, {}); }
   bool has_outgoing() const { return !outgoing_.empty(); }
+  // Whether the last input() was the peer's answer to a request of ours
+  // that ended the exchange (nothing to send back, nothing lost): Control
+  // frees it instead of dropping it as ike_unanswered.
+  bool consumed() const { return consumed_; }
   // Set by Control before the first poll; without it nothing is initiated.
   void set_source(SourceFn f) { source_ = std::move(f); }
 
@@ -208,6 +212,7 @@ class IkeService {
   };
   std::vector<Initiating> initiating_;
   std::vector<IkeDatagram> outgoing_;
+  bool consumed_ = false;
   SourceFn source_;
   CryptoEngine engine_;  // expands ESP keys (IPsec-MB) for the SA table
   EspSaBook book_;

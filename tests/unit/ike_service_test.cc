@@ -396,6 +396,11 @@ TEST_F(IkeServiceInitiatorTest, StartsAtOnceAndPublishesTheChildSa) {
   exchange(out[0]);
   ASSERT_NE(svc.initiator(0), nullptr);
   EXPECT_EQ(svc.initiator(0)->state(), InitiatorState::established);
+  // The site's IKE_AUTH answer ended our exchange: taken, not "unanswered";
+  // a datagram matching no SA of ours is not.
+  EXPECT_TRUE(svc.consumed());
+  EXPECT_TRUE(svc.input(Bytes(40, 0), kSiteAddr, kIkePort, kHeadendAddr, kIkePort).empty());
+  EXPECT_FALSE(svc.consumed());
   ASSERT_EQ(site->sas().size(), 1u);
   const IkeSa& theirs = *site->sas().begin()->second;
   ASSERT_EQ(theirs.children.size(), 1u);
