@@ -147,6 +147,7 @@ void Fragments::transmit(rte_mbuf* m, const ParsedPacket& pp, int iface, Ipv4 ne
 // next-hop MTU less our worst-case per-packet overhead) instead of a silent
 // drop. Only towards a sender on a LAN leg: one behind another waypoint
 // would get it from the wrong addresses, so that case stays a counted drop.
+// At most kIcmpErrorsPerSecond (burst kIcmpErrorBurst) per worker.
 bool Fragments::refuse_oversize_tcp(rte_mbuf* m, const ParsedPacket& pp, const Session& s, Dir dir, const SideOut& out,
                                     bool need_md) {
   const uint8_t* ip = pkt_data(m) + pp.l3;
@@ -156,9 +157,12 @@ bool Fragments::refuse_oversize_tcp(rte_mbuf* m, const ParsedPacket& pp, const S
   if (pp.end - pp.l3 + extra <= mtu) return false;
   const SideOut& back = dir == Dir::forward ? s.out_rev : s.out_fwd;
   const uint16_t quote = static_cast<uint16_t>(pp.l4 - pp.l3 + 8);  // RFC 792: IP header + 64 bits
-  rte_mbuf* c = back.peer < 0 && back.iface >= 0 ? build_icmp_frag_needed(m->pool, ip, quote, ctx_.rm().interfaces[back.iface].addr,
-                                                       pp.src, static_cast<uint16_t>(mtu - extra))
-                              : nullptr;
+  const bool to_lan = back.peer < 0 && back.iface >= 0;
+  const bool allowed = to_lan && icmp_rate_.take(ctx_.now_ms, kIcmpErrorsPerSecond, kIcmpErrorBurst);
+  if (to_lan && !allowed) ctx_.counters->add(Counter::icmp_frag_needed_rate_limited);
+  rte_mbuf* c = allowed ? build_icmp_frag_needed(m->pool, ip, quote, ctx_.rm().interfaces[back.iface].addr, pp.src,
+                                                 static_cast<uint16_t>(mtu - extra))
+                        : nullptr;
   if (c) {
     ctx_.counters->add(Counter::icmp_frag_needed_sent);
     tx_.transmit(c, back.iface, back.next_hop);

@@ -35,6 +35,7 @@
 #include "dataplane/svr/metadata.h"
 #include "dataplane/worker/context.h"
 #include "dataplane/worker/handoff.h"
+#include "dataplane/worker/rate_limit.h"
 #include "dataplane/worker/tx.h"
 
 namespace wp {
@@ -69,6 +70,10 @@ class Fragments {
   // (ICMP frag-needed to a LAN sender, then dropped as mtu_exceeded).
   bool refuse_oversize_tcp(rte_mbuf* m, const ParsedPacket& pp, const Session& s, Dir dir, const SideOut& out,
                            bool need_md);
+  // ICMP errors this worker sends, at most (RFC 1812 § 4.3.2.8: rate-limited;
+  // as NAT64's ICMPv6 errors): beyond, counted icmp_frag_needed_rate_limited.
+  static constexpr uint32_t kIcmpErrorsPerSecond = 100;
+  static constexpr uint32_t kIcmpErrorBurst = 20;
 
  private:
   uint32_t next_id();
@@ -78,6 +83,7 @@ class Fragments {
   EspStep* tunnels_ = nullptr;
   ReassemblyTable table_;
   uint32_t seq_;  // stepped by the worker count, so workers never share a fragment id
+  TokenBucket icmp_rate_;
 };
 
 }  // namespace wp

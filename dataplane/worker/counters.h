@@ -63,6 +63,7 @@ namespace wp {
   X(fragment_tlv_sent) \
   X(fragment_tlv_restored) \
   X(icmp_frag_needed_sent) \
+  X(icmp_frag_needed_rate_limited) /* not sent: over the worker's rate (Fragments::kIcmpErrorsPerSecond) */ \
   X(metadata_encrypted) \
   X(metadata_decrypted) \
   X(pair_key_switches) /* a worker moved to another pair-key version toward a peer (TLV 22) */ \

@@ -11,6 +11,7 @@
 #include "dataplane/crypto/session_data.h"
 #include "dataplane/ip/fragment.h"
 #include "dataplane/ip/reassembly.h"
+#include "dataplane/svr/fragments.h"
 #include "dataplane/svr/metadata.h"
 #include "dataplane/ip/packet.h"
 #include "tests/unit/eal_env.h"
@@ -499,6 +500,31 @@ TEST_F(FragmentedSvr, OversizeTcpWithDfGetsIcmpFragNeededWithTheUsableMtu) {
   // One that fits the advertised MTU goes through.
   Frame ok = r1->send_one(kLan, c_tcp(kTcpAck, 101, 501, data(1500 - kCryptoOverhead - 40, 'y')));
   EXPECT_LE(ok.ip_total(), 1500u);
+}
+
+// A host that keeps ignoring it gets at most the worker's burst at once, then
+// the rate (RFC 1812 § 4.3.2.8); every segment is still dropped and counted.
+TEST_F(FragmentedSvr, IcmpFragNeededIsRateLimited) {
+  make(1);
+  auto c_tcp = [](uint8_t flags, uint32_t seq, uint32_t ack, const std::string& d) {
+    return Pkt().eth(kR1Mac, kClientMac).ipv4(kClient, kServer).frag(0x4000).tcp(40002, 80, flags, seq, ack).payload(d).bytes();
+  };
+  r2->send_one(kWan, r1->send_one(kLan, c_tcp(kTcpSyn, 100, 0, "")).raw);
+  auto synack =
+      Pkt().eth(kR2Mac, kServerMac).ipv4(kServer, kClient).tcp(80, 40002, kTcpSyn | kTcpAck, 500, 101).bytes();
+  r1->send_one(kWan, r2->send_one(kLan, synack).raw);
+  r2->send_one(kWan, r1->send_one(kLan, c_tcp(kTcpAck, 101, 501, "")).raw);
+  const std::vector<uint8_t> big = c_tcp(kTcpAck, 101, 501, data(1460, 'x'));
+  constexpr uint64_t kSent = 200;  // 200 in far less than the 1.8 s the rate would need to refill
+  size_t icmp = 0;
+  for (uint64_t i = 0; i < kSent; ++i)
+    for (const Frame& f : r1->send(kLan, big)) icmp += f.proto() == 1;
+  const uint64_t limited = r1->count(Counter::icmp_frag_needed_rate_limited);
+  EXPECT_EQ(r1->count(Counter::icmp_frag_needed_sent), icmp);
+  EXPECT_GE(icmp, Fragments::kIcmpErrorBurst);
+  EXPECT_LT(icmp, kSent);
+  EXPECT_EQ(icmp + limited, kSent);
+  EXPECT_EQ(r1->drop_count(DropReason::mtu_exceeded), kSent);
 }
 
 TEST_F(FragmentedSvr, FragmentedUdpFromTheLanIsReassembledThenRouted) {
