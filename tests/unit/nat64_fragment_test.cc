@@ -22,24 +22,6 @@ namespace {
 
 using namespace test;
 
-const Ipv4 kGateway = ip("172.16.0.254");
-const Ipv4 kPool = ip("172.16.0.64");
-const Ipv4 kServer4 = ip("8.8.4.4");
-constexpr Mac kGatewayMac = {2, 0, 0, 0, 0xfe, 1};
-constexpr Mac kClient6Mac = {2, 0, 0, 0, 6, 5};
-constexpr const char* kClient6 = "2001:db8:1::5";
-constexpr const char* kGuest6 = "2001:db8:1:0:1::5";
-constexpr const char* kServer6 = "64:ff9b::808:404";  // 8.8.4.4 under the Well-Known Prefix
-
-std::unique_ptr<Router> make_router(RouterOptions opts = {}, const config::Config& cfg = nat64_config()) {
-  auto r = std::make_unique<Router>(cfg, std::move(opts));
-  r->neighbor(1, kGateway, kGatewayMac);
-  Neighbor6Table& n6 = r->shared().neighbors6;
-  n6.begin(0, ip6(kClient6), 0);
-  n6.advert(0, ip6(kClient6), kClient6Mac.data(), kNaSolicited | kNaOverride, 0);
-  return r;
-}
-
 std::vector<uint8_t> to_router(const Router& r, std::vector<uint8_t> f) {
   std::memcpy(f.data(), r.model().interfaces[0].mac, 6);
   std::memcpy(f.data() + 6, kClient6Mac.data(), 6);
@@ -119,7 +101,7 @@ bool udp4_ok(const std::vector<uint8_t>& l4) {
 // datagram out in three fragments of the WAN MTU (1500), byte-exact, the
 // port translated; the server's reply reaches the client by the binding.
 TEST(Nat64Fragments, ThreeFragmentsOutOfOrderLeaveAsIpv4FragmentsByteExact) {
-  auto r = make_router();
+  auto r = nat64_router();
   const std::vector<uint8_t> u = udp_bytes(3000, 5000);
   EXPECT_TRUE(r->send(kLan, frag(*r, u, 0x1234, 2896, 112)).empty());
   EXPECT_TRUE(r->send(kLan, frag(*r, u, 0x1234, 1448, 1448)).empty());
@@ -153,7 +135,7 @@ TEST(Nat64Fragments, ThreeFragmentsOutOfOrderLeaveAsIpv4FragmentsByteExact) {
 
 // A fragmented datagram that fits the IPv4 MTU leaves as one IPv4 packet (DF clear).
 TEST(Nat64Fragments, ASmallFragmentedDatagramLeavesWhole) {
-  auto r = make_router();
+  auto r = nat64_router();
   const std::vector<uint8_t> u = udp_bytes(600, 5001, 3);
   EXPECT_TRUE(r->send(kLan, frag(*r, u, 7, 0, 304)).empty());
   const std::vector<Frame> out = r->send(kLan, frag(*r, u, 7, 304, 304));
@@ -169,7 +151,7 @@ TEST(Nat64Fragments, ASmallFragmentedDatagramLeavesWhole) {
 TEST(Nat64Fragments, TheIpv4FragmentsFitASmallerWanMtu) {
   config::Config c = nat64_config();
   c.mutable_router()->mutable_wan(0)->set_mtu(576);
-  auto r = make_router({}, c);
+  auto r = nat64_router({}, c);
   const std::vector<uint8_t> u = udp_bytes(2000, 5002, 9);
   EXPECT_TRUE(r->send(kLan, frag(*r, u, 8, 0, 1200)).empty());
   const std::vector<Frame> out = r->send(kLan, frag(*r, u, 8, 1200, 808));
@@ -183,7 +165,7 @@ TEST(Nat64Fragments, TheIpv4FragmentsFitASmallerWanMtu) {
 // RFC 5722: a fragment overlapping held data drops the whole datagram; the
 // next ones start a new one that never completes; other traffic goes on.
 TEST(Nat64Fragments, AnOverlapDropsTheWholeDatagramAndForwardingContinues) {
-  auto r = make_router();
+  auto r = nat64_router();
   const std::vector<uint8_t> u = udp_bytes(3000, 5003);
   EXPECT_TRUE(r->send(kLan, frag(*r, u, 21, 0, 1448)).empty());
   EXPECT_TRUE(r->send(kLan, frag(*r, u, 21, 1440, 1448)).empty());  // 8 bytes over the first
@@ -199,7 +181,7 @@ TEST(Nat64Fragments, AnOverlapDropsTheWholeDatagramAndForwardingContinues) {
 
 // An exact duplicate is dropped alone; the datagram still completes.
 TEST(Nat64Fragments, ADuplicateIsDroppedAloneAndTheDatagramCompletes) {
-  auto r = make_router();
+  auto r = nat64_router();
   const std::vector<uint8_t> u = udp_bytes(1000, 5005);
   EXPECT_TRUE(r->send(kLan, frag(*r, u, 22, 0, 504)).empty());
   EXPECT_TRUE(r->send(kLan, frag(*r, u, 22, 0, 504)).empty());
@@ -211,7 +193,7 @@ TEST(Nat64Fragments, ADuplicateIsDroppedAloneAndTheDatagramCompletes) {
 
 // More fragments than a slot holds (16): the datagram is dropped.
 TEST(Nat64Fragments, TooManyFragmentsDropTheDatagram) {
-  auto r = make_router();
+  auto r = nat64_router();
   const std::vector<uint8_t> u = udp_bytes(400, 5006);
   for (uint32_t i = 0; i < 16; ++i) EXPECT_TRUE(r->send(kLan, frag(*r, u, 23, i * 16, 16)).empty());
   EXPECT_EQ(r->drop_count(DropReason::ipv6_frag_too_many), 0u);
@@ -223,7 +205,7 @@ TEST(Nat64Fragments, TooManyFragmentsDropTheDatagram) {
 
 // A datagram beyond the reassembly buffer (4096 bytes after the headers) is dropped.
 TEST(Nat64Fragments, ADatagramPastTheBufferIsDropped) {
-  auto r = make_router();
+  auto r = nat64_router();
   const std::vector<uint8_t> u = udp_bytes(5000, 5007);
   EXPECT_TRUE(r->send(kLan, frag(*r, u, 24, 0, 1448)).empty());
   EXPECT_TRUE(r->send(kLan, frag(*r, u, 24, 4000, 1008)).empty());
@@ -233,7 +215,7 @@ TEST(Nat64Fragments, ADatagramPastTheBufferIsDropped) {
 
 // A datagram not complete within the timeout is discarded by the sweep and counted.
 TEST(Nat64Fragments, AnIncompleteDatagramTimesOut) {
-  auto r = make_router();
+  auto r = nat64_router();
   const std::vector<uint8_t> u = udp_bytes(3000, 5008);
   EXPECT_TRUE(r->send(kLan, frag(*r, u, 25, 0, 1448)).empty());
   EXPECT_EQ(r->worker().nat64().reassembling(), 1u);
@@ -255,7 +237,7 @@ TEST(Nat64Fragments, AnIncompleteDatagramTimesOut) {
 // malformed one, a source of no tenant (no slot taken), a tenant without a
 // policy (refused once whole), fragments not under a NAT64 prefix (not routed).
 TEST(Nat64Fragments, RefusalsAreCountedByReason) {
-  auto r = make_router();
+  auto r = nat64_router();
   auto dropped = [&](const std::vector<uint8_t>& f, DropReason why) {
     const uint64_t before = r->drop_count(why);
     EXPECT_TRUE(r->send(kLan, f).empty());
@@ -296,7 +278,7 @@ std::vector<uint8_t> frag4(const std::vector<uint8_t>& whole, uint32_t off, uint
 // translated whole (when it fits the client's link: IPv6 fragmentation towards
 // the client is not built, docs/ipv6.md).
 TEST(Nat64Fragments, AnIpv4ReplyInFragmentsIsReassembledAndTranslated) {
-  auto r = make_router();
+  auto r = nat64_router();
   Frame out = r->send_one(kLan, to_router(*r, Pkt6().ipv6(kClient6, kServer6).udp(5012, 9000).payload("q").bytes()));
   std::vector<uint8_t> data(1200);
   for (size_t i = 0; i < data.size(); ++i) data[i] = static_cast<uint8_t>(i * 13);
@@ -337,7 +319,7 @@ TEST(Nat64Fragments, NoTableWithoutANat64Service) {
 // leaves once, byte-exact, from the binding of its client port.
 TEST(Nat64Fragments, FragmentsOnEveryWorkerMeetAndTheBindingsWorkerSendsIt) {
   constexpr uint32_t kWorkers = 3;
-  auto r = make_router(RouterOptions().with_workers(kWorkers));
+  auto r = nat64_router(RouterOptions().with_workers(kWorkers));
   rte_mempool* pool = test_pool();
   auto run_all = [&] {
     for (int round = 0; round < 3; ++round)

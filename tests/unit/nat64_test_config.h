@@ -5,9 +5,12 @@
 //     -- gateway 172.16.0.254 -- internet (8.8.4.4 and the rest of 0.0.0.0/0)
 #pragma once
 
+#include <memory>
 #include <string>
 
+#include "dataplane/ip/ndp.h"
 #include "mgmt/config_load.h"
+#include "tests/unit/pkt6_builder.h"
 #include "tests/unit/svr_harness.h"
 
 namespace wp::test {
@@ -44,6 +47,26 @@ inline bool has_config_error(const config::Config& c, const std::string& path, c
   for (const auto& e : mgmt::validate_config(c))
     if (e.path == path && e.message.find(text) != std::string::npos) return true;
   return false;
+}
+
+// The NAT64 router itself (nat64_worker_test.cc, nat64_fragment_test.cc): its
+// neighbors (the gateway, the client) already resolved.
+inline const Ipv4 kGateway = ip("172.16.0.254");
+inline const Ipv4 kPool = ip("172.16.0.64");
+inline const Ipv4 kServer4 = ip("8.8.4.4");
+inline constexpr Mac kGatewayMac = {2, 0, 0, 0, 0xfe, 1};
+inline constexpr Mac kClient6Mac = {2, 0, 0, 0, 6, 5};
+inline constexpr const char* kClient6 = "2001:db8:1::5";
+inline constexpr const char* kGuest6 = "2001:db8:1:0:1::5";
+inline constexpr const char* kServer6 = "64:ff9b::808:404";  // 8.8.4.4 under the Well-Known Prefix
+
+inline std::unique_ptr<Router> nat64_router(RouterOptions opts = {}, const config::Config& cfg = nat64_config()) {
+  auto r = std::make_unique<Router>(cfg, std::move(opts));
+  r->neighbor(1, kGateway, kGatewayMac);
+  Neighbor6Table& n6 = r->shared().neighbors6;
+  n6.begin(0, ip6(kClient6), 0);
+  n6.advert(0, ip6(kClient6), kClient6Mac.data(), kNaSolicited | kNaOverride, 0);
+  return r;
 }
 
 }  // namespace wp::test

@@ -20,24 +20,6 @@ namespace {
 
 using namespace test;
 
-const Ipv4 kGateway = ip("172.16.0.254");
-const Ipv4 kPool = ip("172.16.0.64");
-const Ipv4 kServer4 = ip("8.8.4.4");
-constexpr Mac kGatewayMac = {2, 0, 0, 0, 0xfe, 1};
-constexpr Mac kClient6Mac = {2, 0, 0, 0, 6, 5};
-constexpr const char* kClient6 = "2001:db8:1::5";
-constexpr const char* kGuest6 = "2001:db8:1:0:1::5";
-constexpr const char* kServer6 = "64:ff9b::808:404";  // 8.8.4.4 under the Well-Known Prefix
-
-std::unique_ptr<Router> make_router(RouterOptions opts = {}, const config::Config& cfg = nat64_config()) {
-  auto r = std::make_unique<Router>(cfg, std::move(opts));
-  r->neighbor(1, kGateway, kGatewayMac);
-  Neighbor6Table& n6 = r->shared().neighbors6;
-  n6.begin(0, ip6(kClient6), 0);
-  n6.advert(0, ip6(kClient6), kClient6Mac.data(), kNaSolicited | kNaOverride, 0);
-  return r;
-}
-
 // A frame from the LAN to r1's LAN MAC (NAT64 takes only what is sent to it as a router).
 std::vector<uint8_t> lan6(const Router& r, const Pkt6& p) {
   std::vector<uint8_t> f = p.bytes();
@@ -66,7 +48,7 @@ struct Out6 {
 bool icmp4_ok(const Frame& f) { return ones_fold(ones_sum(f.l4(), f.l4_len())) == 0xffff; }
 
 TEST(Nat64Worker, TcpOutToIpv4AndTheReplyBackToIpv6) {
-  auto r = make_router();
+  auto r = nat64_router();
   Frame out = r->send_one(kLan, lan6(*r, Pkt6().ipv6(kClient6, kServer6).tcp(40000, 80, 0x02).payload("GET /")));
   EXPECT_EQ(out.port, kWan);
   EXPECT_EQ(get16(out.raw.data() + 12), 0x0800);
@@ -107,7 +89,7 @@ TEST(Nat64Worker, TcpOutToIpv4AndTheReplyBackToIpv6) {
 }
 
 TEST(Nat64Worker, UdpAndIcmpEchoBothWays) {
-  auto r = make_router();
+  auto r = nat64_router();
   Frame u = r->send_one(kLan, lan6(*r, Pkt6().ipv6(kClient6, kServer6).udp(5353, 53).payload("query")));
   EXPECT_EQ(u.proto(), kProtoUdp);
   expect_valid(u);
@@ -153,7 +135,7 @@ std::vector<uint8_t> icmp4_error(uint8_t type, uint8_t code, uint16_t mtu, const
 }
 
 TEST(Nat64Worker, FragmentationNeededBecomesPacketTooBigWithTheInnerPacket) {
-  auto r = make_router();
+  auto r = nat64_router();
   std::string big(1300, 'x');
   Frame out = r->send_one(kLan, lan6(*r, Pkt6().ipv6(kClient6, kServer6).udp(6000, 9000).payload(big)));
   EXPECT_EQ(get16(out.ip4() + 6) & 0x4000, 0x4000) << "DF above 1260 bytes (RFC 7915 5.1)";
@@ -181,7 +163,7 @@ TEST(Nat64Worker, FragmentationNeededBecomesPacketTooBigWithTheInnerPacket) {
 }
 
 TEST(Nat64Worker, TimeExceededAndTheInnerChecksumOfAWholeQuote) {
-  auto r = make_router();
+  auto r = nat64_router();
   Frame out = r->send_one(kLan, lan6(*r, Pkt6().ipv6(kClient6, kServer6).udp(6001, 33434).payload("trace")));
   Out6 te(r->send_one(kWan, icmp4_error(11, 0, 0, out, kGateway)));
   EXPECT_EQ(te.l4()[0], 3) << "Time Exceeded";
@@ -203,7 +185,7 @@ TEST(Nat64Worker, TimeExceededAndTheInnerChecksumOfAWholeQuote) {
 }
 
 TEST(Nat64Worker, RefusalsAreCountedByReason) {
-  auto r = make_router();
+  auto r = nat64_router();
   auto dropped = [&](const std::vector<uint8_t>& f, uint16_t port, DropReason why) {
     const uint64_t before = r->drop_count(why);
     EXPECT_TRUE(r->send(port, f).empty());
@@ -238,7 +220,7 @@ TEST(Nat64Worker, RefusalsAreCountedByReason) {
 }
 
 TEST(Nat64Worker, AClientOffLinkIsNotAnsweredAndBindingsExpire) {
-  auto r = make_router();
+  auto r = nat64_router();
   Frame out = r->send_one(kLan, lan6(*r, Pkt6().ipv6(kClient6, kServer6).udp(7000, 53)));
   EXPECT_EQ(r->worker().nat64().bindings(), 1u);
   EXPECT_EQ(r->worker().counters().nat64_bindings.load(), 1u);
@@ -256,7 +238,7 @@ TEST(Nat64Worker, AClientOffLinkIsNotAnsweredAndBindingsExpire) {
 // dispatched by the pool port's class to the worker holding the binding.
 TEST(Nat64Worker, OneBindingPerClientPortAndRepliesReachItsWorker) {
   constexpr uint32_t kWorkers = 3;
-  auto r = make_router(RouterOptions().with_workers(kWorkers));
+  auto r = nat64_router(RouterOptions().with_workers(kWorkers));
   rte_mempool* pool = test_pool();
   auto run_all = [&] {
     for (uint32_t w = 0; w < kWorkers; ++w) {
@@ -317,7 +299,7 @@ TEST(Nat64Worker, TablesOnlyWhenAServiceUsesNat64) {
     EXPECT_EQ(r.worker().nat64().bindings(), 0u);
   }
   const size_t heap1 = mallinfo2().uordblks;
-  auto r = make_router(RouterOptions().with_workers(kWorkers));
+  auto r = nat64_router(RouterOptions().with_workers(kWorkers));
   const size_t heap_nat64 = mallinfo2().uordblks - heap1;
   for (uint32_t w = 0; w < kWorkers; ++w) EXPECT_TRUE(r->worker(w).nat64().has_tables());
   // A sanitizer's allocator does not report through mallinfo2 (both figures read 0 under
@@ -357,7 +339,7 @@ void expect_error_to_client(const Router& r, const Frame& f, const std::vector<u
 }
 
 TEST(Nat64Worker, HopLimitOneIsAnsweredWithTimeExceeded) {
-  auto r = make_router();
+  auto r = nat64_router();
   for (uint8_t hops : {1, 0}) {
     const auto sent = lan6(*r, Pkt6().ipv6(kClient6, kServer6, hops).udp(33434, 33435).payload("trace"));
     Frame f = r->send_one(kLan, sent);
@@ -380,7 +362,7 @@ TEST(Nat64Worker, HopLimitOneIsAnsweredWithTimeExceeded) {
 TEST(Nat64Worker, TooBigForTheIpv4MtuIsAnsweredWithPacketTooBig) {
   config::Config c = nat64_config();
   c.mutable_router()->mutable_wan(0)->set_mtu(1400);
-  auto r = make_router({}, c);
+  auto r = nat64_router({}, c);
   // 1448 bytes of IPv6 -> 1428 of IPv4 > 1400: Packet Too Big, MTU 1400 + 20.
   const auto sent = lan6(*r, Pkt6().ipv6(kClient6, kServer6).udp(6000, 9000).payload(std::string(1400, 'b')));
   expect_error_to_client(*r, r->send_one(kLan, sent), sent, kIcmp6PacketTooBig, 1420);
@@ -394,7 +376,7 @@ TEST(Nat64Worker, TooBigForTheIpv4MtuIsAnsweredWithPacketTooBig) {
 
   // An IPv4 MTU below 1260: the report is the IPv6 minimum, 1280 ...
   c.mutable_router()->mutable_wan(0)->set_mtu(1000);
-  auto small = make_router({}, c);
+  auto small = nat64_router({}, c);
   const auto sent2 = lan6(*small, Pkt6().ipv6(kClient6, kServer6).udp(6000, 9000).payload(std::string(1300, 'c')));
   expect_error_to_client(*small, small->send_one(kLan, sent2), sent2, kIcmp6PacketTooBig, 1280);
   // ... and a packet already within 1280 bytes is refused without one (the client cannot go lower).
@@ -406,7 +388,7 @@ TEST(Nat64Worker, TooBigForTheIpv4MtuIsAnsweredWithPacketTooBig) {
 }
 
 TEST(Nat64Worker, Icmp6ErrorsAreRateLimitedPerWorker) {
-  auto r = make_router();
+  auto r = nat64_router();
   const auto sent = lan6(*r, Pkt6().ipv6(kClient6, kServer6, 1).udp(33434, 33435));
   constexpr uint32_t kExtra = 7;
   size_t errors = 0;
@@ -423,7 +405,7 @@ TEST(Nat64Worker, Icmp6ErrorsAreRateLimitedPerWorker) {
 }
 
 TEST(Nat64Worker, NoIcmp6ErrorAboutAnErrorOrAMulticastPacket) {
-  auto r = make_router();
+  auto r = nat64_router();
   // An ICMPv6 error from the client with hop limit 1: dropped, never answered.
   EXPECT_TRUE(r->send(kLan, lan6(*r, Pkt6().ipv6(kClient6, kServer6, 1).icmp6_echo(1, 1))).empty());
   EXPECT_EQ(r->count(Counter::nat64_icmp6_time_exceeded), 0u);
