@@ -80,6 +80,13 @@ Bytes random_bytes(size_t n) {
 Responder::Responder(ResponderConfig config, Log log) : config_(std::move(config)), log_(std::move(log)) {
   if (!log_) log_ = [](const std::string& line) { std::fprintf(stderr, "%s\n", line.c_str()); };
   rotate_cookie_secret();
+  // The site names itself only in IKE_AUTH: every IKE_SA_INIT answer asks for
+  // certificates from every CA a certificate peer trusts (and announces RFC
+  // 7427 signatures), the same CERTREQ each time.
+  std::vector<const CertAuth*> cert_peers;
+  for (const PeerConfig& p : config_.peers)
+    if (p.cert) cert_peers.push_back(p.cert.get());
+  if (!cert_peers.empty()) cert_request_ = cert_request(cert_peers);
 }
 
 Responder::~Responder() {
@@ -227,15 +234,10 @@ Bytes Responder::sa_init_reply(CSpan datagram, const Message& m, const IkeChoice
   r.payloads.push_back({PayloadType::sa, false, ike_answer(choice.proposal->number, sa->suite)});
   r.payloads.push_back({PayloadType::ke, false, KePayload{sa->suite.dh, dh->public_value()}});
   r.payloads.push_back({PayloadType::nonce, false, NoncePayload{sa->nr}});
-  // The site names itself only in IKE_AUTH: ask for certificates from every
-  // CA a certificate peer trusts, and announce RFC 7427 signatures.
-  std::vector<const CertAuth*> cert_peers;
-  for (const PeerConfig& p : config_.peers)
-    if (p.cert) cert_peers.push_back(p.cert.get());
-  if (!cert_peers.empty()) r.payloads.push_back(cert_request(cert_peers));
+  if (cert_request_) r.payloads.push_back(*cert_request_);
   r.payloads.push_back(natd(kNotifyNatSourceIp, sa->spi_i, sa->spi_r, local));
   r.payloads.push_back(natd(kNotifyNatDestinationIp, sa->spi_i, sa->spi_r, peer));
-  if (!cert_peers.empty()) r.payloads.push_back(signature_hash_algorithms());
+  if (cert_request_) r.payloads.push_back(signature_hash_algorithms());
   sa->init_request.assign(datagram.begin(), datagram.end());
   sa->init_response = encode_message(r);
   by_initiator_[{sa->spi_i, peer.addr}] = sa->spi_r;

@@ -22,6 +22,7 @@
 #include <functional>
 #include <map>
 #include <memory>
+#include <optional>
 #include <string>
 
 #include "dataplane/control/ike/ike_proposal.h"
@@ -88,6 +89,7 @@ class Responder {
   std::map<uint32_t, uint64_t> esp_spis_;                        // our inbound ESP SPIs -> IKE SA
   size_t half_open_ = 0;  // IKE SAs waiting for their IKE_AUTH
   uint8_t cookie_version_ = 0;
+  std::optional<Payload> cert_request_;  // CERTREQ of IKE_SA_INIT answers: set when a peer uses certificates
   Bytes cookie_secret_, previous_cookie_secret_;
 };
 
