@@ -75,24 +75,22 @@ bool Responder::authenticate(const std::vector<Payload>& in, IkeSa& sa) {
              sa.peer, id_text(*idi) + ": " + why);
       return false;
     }
-    sa.config = peer;
-    sa.remote_id = id_text(*idi);
-    return true;
-  }
-  if (peer->psk.empty()) {  // a certificate peer whose credentials did not load: never an empty PSK
-    refuse(Refusal::authentication_failed, sa.peer, id_text(*idi) + ": no credentials configured");
-    return false;
-  }
-  if (auth->method != kAuthPsk) {
-    refuse(Refusal::unsupported_auth_method, sa.peer, "AUTH method " + std::to_string(auth->method));
-    return false;
-  }
-  Bytes expected = psk_auth(peer->psk, sa.keys.sk_pi, sa.init_request, sa.nr, id_body(*idi));
-  const bool ok = equal_ct(expected, auth->data);
-  wipe(expected);
-  if (!ok) {
-    refuse(Refusal::authentication_failed, sa.peer, "PSK AUTH of " + id_text(*idi) + " does not verify");
-    return false;
+  } else {
+    if (peer->psk.empty()) {  // a certificate peer whose credentials did not load: never an empty PSK
+      refuse(Refusal::authentication_failed, sa.peer, id_text(*idi) + ": no credentials configured");
+      return false;
+    }
+    if (auth->method != kAuthPsk) {
+      refuse(Refusal::unsupported_auth_method, sa.peer, "AUTH method " + std::to_string(auth->method));
+      return false;
+    }
+    Bytes expected = psk_auth(peer->psk, sa.keys.sk_pi, sa.init_request, sa.nr, id_body(*idi));
+    const bool ok = equal_ct(expected, auth->data);
+    wipe(expected);
+    if (!ok) {
+      refuse(Refusal::authentication_failed, sa.peer, "PSK AUTH of " + id_text(*idi) + " does not verify");
+      return false;
+    }
   }
   sa.config = peer;
   sa.remote_id = id_text(*idi);
