@@ -10,8 +10,8 @@
 
 namespace wp {
 
-rte_mbuf* build_icmp_frag_needed(rte_mempool* pool, const uint8_t* ip, uint16_t quote, Ipv4 src, Ipv4 dst,
-                                 uint16_t mtu) {
+rte_mbuf* build_icmp4_error(rte_mempool* pool, const uint8_t* ip, uint16_t quote, Ipv4 src, Ipv4 dst, uint8_t type,
+                            uint8_t code, uint32_t rest) {
   rte_mbuf* c = rte_pktmbuf_alloc(pool);
   auto* f = c ? reinterpret_cast<uint8_t*>(rte_pktmbuf_append(c, kEthHdrLen + 20 + 8 + quote)) : nullptr;
   if (f == nullptr) {
@@ -28,9 +28,9 @@ rte_mbuf* build_icmp_frag_needed(rte_mempool* pool, const uint8_t* ip, uint16_t 
   store_be32(rip + 16, dst);
   store_be16(rip + 10, ipv4_header_checksum(rip));
   uint8_t* icmp = rip + 20;
-  icmp[0] = 3;  // destination unreachable
-  icmp[1] = 4;  // fragmentation needed and DF set
-  store_be16(icmp + 6, mtu);
+  icmp[0] = type;
+  icmp[1] = code;
+  store_be32(icmp + 4, rest);
   std::memcpy(icmp + 8, ip, quote);
   store_be16(icmp + 2, csum_fold(csum_partial(icmp, 8u + quote)));
   return c;

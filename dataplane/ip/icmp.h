@@ -1,6 +1,7 @@
 // ICMP errors the router originates (RFC 792): "fragmentation needed and DF
-// set" (type 3 code 4) with the next-hop MTU of RFC 1191, quoting the
-// offending datagram's IP header and first 64 bits of data. And ICMPv6
+// set" (type 3 code 4) with the next-hop MTU of RFC 1191, and "time
+// exceeded in transit" (type 11 code 0), quoting the offending datagram's
+// IP header and first 64 bits of data. And ICMPv6
 // errors (RFC 4443): Time Exceeded, Packet Too Big, quoting as much of the
 // offending packet as fits the IPv6 minimum MTU.
 #pragma once
@@ -14,11 +15,20 @@
 
 namespace wp {
 
-// An Ethernet frame (addresses left to the transmitter) from `src` to `dst`
-// quoting `ip` (the IPv4 header of the datagram refused, `quote` bytes of it
-// and its data). nullptr when `pool` has no mbuf.
-rte_mbuf* build_icmp_frag_needed(rte_mempool* pool, const uint8_t* ip, uint16_t quote, Ipv4 src, Ipv4 dst,
-                                 uint16_t mtu);
+inline constexpr uint8_t kIcmpDestUnreachable = 3, kIcmpTimeExceeded = 11;
+inline constexpr uint8_t kIcmpCodeFragNeeded = 4;  // of kIcmpDestUnreachable
+
+// An Ethernet frame (addresses left to the transmitter) with an ICMPv4
+// error `type`/`code` from `src` to `dst`, bytes 4-7 of the message `rest`
+// (RFC 1191: the next-hop MTU in the low 16 bits of a Fragmentation
+// Needed), quoting `ip` (the IPv4 header of the datagram refused, `quote`
+// bytes of it and its data). TTL 64. nullptr when `pool` has no mbuf.
+rte_mbuf* build_icmp4_error(rte_mempool* pool, const uint8_t* ip, uint16_t quote, Ipv4 src, Ipv4 dst, uint8_t type,
+                            uint8_t code, uint32_t rest);
+inline rte_mbuf* build_icmp_frag_needed(rte_mempool* pool, const uint8_t* ip, uint16_t quote, Ipv4 src, Ipv4 dst,
+                                        uint16_t mtu) {
+  return build_icmp4_error(pool, ip, quote, src, dst, kIcmpDestUnreachable, kIcmpCodeFragNeeded, mtu);
+}
 
 inline constexpr uint8_t kIcmp6DestUnreachable = 1, kIcmp6PacketTooBig = 2, kIcmp6TimeExceeded = 3,
                          kIcmp6ParamProblem = 4;

@@ -139,6 +139,11 @@ namespace wp {
   X(nat64_icmp6_too_big) /* ICMPv6 Packet Too Big sent to a client: its packet translated exceeds the IPv4 MTU */ \
   X(nat64_icmp6_rate_limited) /* ICMPv6 errors not sent: over the worker's rate (Nat64Step::kIcmp6ErrorsPerSecond) */ \
   X(nat64_icmp6_no_mbuf) /* ICMPv6 errors not sent: no mbuf for them */ \
+  X(nat64_icmp4_time_exceeded) /* ICMPv4 Time Exceeded sent to a server: its reply's TTL was <= 1 */ \
+  X(nat64_icmp4_frag_needed) /* ICMPv4 Fragmentation Needed sent to a server: its DF reply exceeds the client's link once translated */ \
+  X(nat64_icmp4_rate_limited) /* ICMPv4 errors not sent: over the worker's rate (Nat64Step::kIcmp4ErrorsPerSecond) */ \
+  X(nat64_icmp4_no_mbuf) /* ICMPv4 errors not sent: no mbuf for them */ \
+  X(nat64_fragments6_sent) /* IPv6 fragments sent to clients of replies without DF larger than their link MTU */ \
   X(ipv6_fragments_received) /* IPv6 fragments to a NAT64 prefix taken into the reassembly table */ \
   X(ipv6_datagrams_reassembled) /* IPv6 datagrams reassembled whole (then translated like any NAT64 packet) */ \
   X(nat64_fragments_sent) /* IPv4 fragments sent of reassembled datagrams larger than the IPv4 MTU */

@@ -137,8 +137,9 @@ namespace wp {
   X(nat64_untranslatable, "NAT64: ICMP/ICMPv6 without an RFC 7915 translation, or not TCP, UDP or ICMP") \
   X(nat64_fragment, "NAT64: IPv6 fragment or IPv4 fragment (not translated)") \
   X(nat64_hop_limit, "NAT64: hop limit or TTL would reach zero") \
-  X(nat64_too_big, "NAT64: the translated IPv4 packet is larger than the interface MTU") \
+  X(nat64_too_big, "NAT64: the translated packet is larger than the interface MTU and may not be fragmented") \
   X(nat64_no_room, "NAT64: no headroom in the mbuf for the longer IPv6 header") \
+  X(nat64_frag6_no_mbuf, "NAT64: no mbufs for the IPv6 fragments of a reply larger than the client's link MTU") \
   /* IPv6 reassembly of NAT64 datagrams (worker/nat64_step.h, docs/ipv6.md § Fragments) */ \
   X(ipv6_frag_duplicate, "IPv6 fragment identical to one already held") \
   X(ipv6_frag_overlap, "IPv6 fragment overlaps held data or contradicts the datagram end: datagram dropped (RFC 5722)") \

@@ -7,6 +7,7 @@
 #include "dataplane/ip/checksum.h"
 #include "dataplane/ip/icmp.h"
 #include "dataplane/ip/ipv4_cut.h"
+#include "dataplane/ip/ipv6_cut.h"
 #include "dataplane/ip/nat64.h"
 #include "dataplane/ip/nat64_packet.h"
 #include "dataplane/ip/packet_edit.h"
@@ -306,6 +307,23 @@ void Nat64Step::input4(rte_mbuf* m, const ParsedPacket& pp) {
   if (svc == kNone) return ctx_.drop(m, DropReason::nat64_no_service);
   if (rte_pktmbuf_headroom(m) < kIpv6HdrLen - kIpv4HdrLen) return ctx_.drop(m, DropReason::nat64_no_room);
   const Ipv6 client = b->v6;
+  const int lan = client_link(client);
+  if (lan == kNone) return ctx_.drop(m, DropReason::nat64_no_route);
+  // RFC 7915 § 4 and RFC 792: what the translator refuses, it tells the server about (a fragment
+  // is reassembled before it gets here, so pp is always the whole datagram or its first part).
+  if (pp.ttl <= 1) {
+    icmp4_error(m, pp, kIcmpTimeExceeded, 0, 0, Counter::nat64_icmp4_time_exceeded);
+    return ctx_.drop(m, DropReason::nat64_hop_limit);
+  }
+  const uint32_t mtu6 = rm.interfaces[static_cast<size_t>(lan)].mtu;
+  const uint32_t len6 = kIpv6HdrLen + (pp.end - pp.l4);  // IPv4 options are not carried over
+  const bool too_big = len6 > mtu6;
+  if (too_big && (load_be16(d + pp.l3 + 6) & 0x4000)) {
+    // DF: Fragmentation Needed with the client's link MTU less the 20 bytes IPv6 adds (RFC 7915 § 4).
+    icmp4_error(m, pp, kIcmpDestUnreachable, kIcmpCodeFragNeeded, mtu6 - (kIpv6HdrLen - kIpv4HdrLen),
+                Counter::nat64_icmp4_frag_needed);
+    return ctx_.drop(m, DropReason::nat64_too_big);
+  }
   const Nat64Result r = nat64_4to6(d, pp, embed(rm.services[static_cast<size_t>(svc)], pp.src), client, b->v6_port);
   switch (r.verdict) {
     case Nat64Verdict::ok: break;
@@ -315,7 +333,76 @@ void Nat64Step::input4(rte_mbuf* m, const ParsedPacket& pp) {
   }
   rte_pktmbuf_prepend(m, static_cast<uint16_t>(-r.shift));
   rte_pktmbuf_trim(m, static_cast<uint16_t>(m->data_len - r.len));
+  if (too_big) return send6_fragments(m, lan, mtu6);  // no DF: the server lets the path fragment it
   send6(m, client);
+}
+
+// RFC 1812 § 4.3.2: from the address of the interface the route to the
+// server leaves by, never about a packet to or from a broadcast or
+// multicast address, at kIcmp4ErrorsPerSecond. Errors about ICMP errors
+// never get here (input4 gives those to icmp_error4).
+void Nat64Step::icmp4_error(rte_mbuf* m, const ParsedPacket& pp, uint8_t type, uint8_t code, uint32_t rest,
+                            Counter sent) {
+  if (pp.src == 0 || (pp.src >> 28) >= 0xe || pp.src == 0xffffffffu) return;  // multicast, class E, broadcast
+  const uint8_t* ip = pkt_data(m) + pp.l3;
+  const FiveTuple back{pp.dst, pp.src, pp.dport, pp.sport, pp.proto};
+  const auto nh = ctx_.route(pp.src, symmetric_hash(back));
+  if (!nh) return;
+  const InterfaceModel& out = ctx_.rm().interfaces[static_cast<size_t>(nh->iface)];
+  if (!out.wan) return;  // the servers are behind the NAT64 interface
+  if (!icmp4_rate_.take(ctx_.now_ms, kIcmp4ErrorsPerSecond, kIcmp4ErrorBurst))
+    return ctx_.counters->add(Counter::nat64_icmp4_rate_limited);
+  // RFC 792: the IP header and the first 64 bits of the datagram's data.
+  const uint16_t quote = static_cast<uint16_t>(std::min<uint32_t>(pp.l4 - pp.l3 + 8u, pp.end - pp.l3));
+  rte_mbuf* e = build_icmp4_error(m->pool, ip, quote, out.addr, pp.src, type, code, rest);
+  if (!e) return ctx_.counters->add(Counter::nat64_icmp4_no_mbuf);
+  ctx_.counters->add(sent);
+  tx_.transmit(e, nh->iface, nh->addr);
+}
+
+void Nat64Step::send6_fragments(rte_mbuf* m, int iface, uint32_t mtu) {
+  uint8_t* f = pkt_data(m);
+  uint8_t hdr[kEthHdrLen + kIpv6HdrLen];
+  std::memcpy(hdr, f, sizeof hdr);
+  const uint8_t* ip = hdr + kEthHdrLen;
+  const uint32_t payload = m->data_len - static_cast<uint32_t>(sizeof hdr);
+  const Ipv6Cut cut = ipv6_cut(payload, mtu);
+  const uint32_t n = cut.count;
+  if (n < 2 || n > kMaxFragments6) return ctx_.drop(m, DropReason::nat64_too_big);
+  if (rte_pktmbuf_headroom(m) < kIpv6FragHdrLen) return ctx_.drop(m, DropReason::nat64_no_room);
+  rte_mbuf* out[kMaxFragments6];
+  out[0] = m;
+  if (rte_pktmbuf_alloc_bulk(m->pool, out + 1, n - 1) != 0) return ctx_.drop(m, DropReason::nat64_frag6_no_mbuf);
+  const uint32_t id = frag6_id_ += ctx_.shared.workers ? ctx_.shared.workers : 1;
+  const uint8_t next = ip[6];
+  // The later fragments first, copied out of m's payload; then m becomes the first in place.
+  for (uint32_t i = n - 1; i > 0; --i) {
+    const uint32_t at = i * cut.chunk, part = std::min(cut.chunk, payload - at);
+    auto* o = reinterpret_cast<uint8_t*>(
+        rte_pktmbuf_append(out[i], static_cast<uint16_t>(sizeof hdr + kIpv6FragHdrLen + part)));
+    if (!o) {  // an mbuf too small for one fragment: the MTU is beyond the pool's buffers
+      rte_pktmbuf_free_bulk(out + 1, n - 1);
+      return ctx_.drop(m, DropReason::nat64_too_big);
+    }
+    std::memcpy(o, hdr, kEthHdrLen);
+    uint32_t len = 0;
+    const uint32_t off = ipv6_cut_header(o + kEthHdrLen, ip, cut, i, payload, next, id, len);
+    std::memcpy(o + sizeof hdr + kIpv6FragHdrLen, f + sizeof hdr + off, len);
+    out[i]->port = m->port;
+    out[i]->hash = m->hash;
+  }
+  uint32_t part = 0;
+  auto* o = reinterpret_cast<uint8_t*>(rte_pktmbuf_prepend(m, kIpv6FragHdrLen));  // the headroom was checked
+  if (!o) {
+    rte_pktmbuf_free_bulk(out + 1, n - 1);
+    return ctx_.drop(m, DropReason::nat64_no_room);
+  }
+  std::memcpy(o, hdr, kEthHdrLen);
+  ipv6_cut_header(o + kEthHdrLen, ip, cut, 0, payload, next, id, part);
+  rte_pktmbuf_trim(m, static_cast<uint16_t>(m->data_len - (sizeof hdr + kIpv6FragHdrLen + part)));
+  ctx_.counters->add(Counter::nat64_in);
+  ctx_.counters->add(Counter::nat64_fragments6_sent, n);
+  for (uint32_t i = 0; i < n; ++i) tx_.transmit6(out[i], iface);
 }
 
 // RFC 7915 § 4.2-4.3: an ICMPv4 error about a packet of a binding becomes
@@ -362,9 +449,7 @@ void Nat64Step::icmp_error4(rte_mbuf* m, const ParsedPacket& pp) {
   const uint8_t tos = d[pp.l3 + 1], ttl = pp.ttl, inner_tos = d[in + 1], inner_ttl = d[in + 8];
   uint32_t rest = 0;  // bytes 4..7 of the ICMPv6 message
   if (x.mtu_adjust) {
-    int lan = kNone;  // the client's interface: its MTU bounds the one we report
-    for (size_t i = 0; i < rm.interfaces.size() && lan == kNone; ++i)
-      if (!rm.interfaces[i].wan && rm.interfaces[i].on_link6(client)) lan = static_cast<int>(i);
+    const int lan = client_link(client);  // the client's interface: its MTU bounds the one we report
     if (lan == kNone) return ctx_.drop(m, DropReason::nat64_no_route);
     rest = nat64_mtu_4to6(load_be16(icmp + 6), rm.interfaces[static_cast<size_t>(lan)].mtu);
   } else if (x.pointer_adjust) {
@@ -456,16 +541,20 @@ void Nat64Step::icmp6_error(rte_mbuf* m, const uint8_t* d, const Ipv6View& v, in
   tx_.transmit6(e, iface);
 }
 
-void Nat64Step::send6(rte_mbuf* m, const Ipv6& client) {
+int Nat64Step::client_link(const Ipv6& client) const {
   const RouterModel& rm = ctx_.rm();
-  for (size_t i = 0; i < rm.interfaces.size(); ++i) {
-    const InterfaceModel& out = rm.interfaces[i];
-    if (out.wan || !out.on_link6(client)) continue;
-    if (m->data_len - kEthHdrLen > out.mtu) return ctx_.drop(m, DropReason::nat64_too_big);
-    ctx_.counters->add(Counter::nat64_in);
-    return tx_.transmit6(m, static_cast<int>(i));
-  }
-  ctx_.drop(m, DropReason::nat64_no_route);
+  for (size_t i = 0; i < rm.interfaces.size(); ++i)
+    if (!rm.interfaces[i].wan && rm.interfaces[i].on_link6(client)) return static_cast<int>(i);
+  return kNone;
+}
+
+void Nat64Step::send6(rte_mbuf* m, const Ipv6& client) {
+  const int lan = client_link(client);
+  if (lan == kNone) return ctx_.drop(m, DropReason::nat64_no_route);
+  if (m->data_len - kEthHdrLen > ctx_.rm().interfaces[static_cast<size_t>(lan)].mtu)
+    return ctx_.drop(m, DropReason::nat64_too_big);
+  ctx_.counters->add(Counter::nat64_in);
+  tx_.transmit6(m, lan);
 }
 
 void Nat64Step::age() {

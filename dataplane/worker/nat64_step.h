@@ -77,6 +77,10 @@ class Nat64Step {
   // ICMPv6 errors a worker sends clients (Time Exceeded, Packet Too Big), RFC 4443 § 2.4 (f).
   static constexpr uint32_t kIcmp6ErrorsPerSecond = 100;
   static constexpr uint32_t kIcmp6ErrorBurst = 20;
+  // ICMPv4 errors a worker sends IPv4 servers (Time Exceeded, Fragmentation Needed), the same rate
+  // in a bucket of their own (RFC 1812 § 4.3.2.8).
+  static constexpr uint32_t kIcmp4ErrorsPerSecond = 100;
+  static constexpr uint32_t kIcmp4ErrorBurst = 20;
 
   Nat64Step(WorkerContext& ctx, Tx& tx, Handoff& handoff);
 
@@ -111,6 +115,7 @@ class Nat64Step {
   // A whole frame: Ethernet, the IPv6 header and extensions, the fragmentable part.
   static constexpr uint32_t kFlatBytes = kEthHdrLen + DatagramStore::kMaxHeader + DatagramStore::kMaxDatagram;
   static constexpr uint32_t kMaxFragments4 = 16;  // IPv4 fragments of one translated datagram
+  static constexpr uint32_t kMaxFragments6 = 16;  // IPv6 fragments of one translated reply
 
  private:
   void adopt_model();
@@ -130,6 +135,14 @@ class Nat64Step {
   void count_timeouts();
   void icmp_error4(rte_mbuf* m, const ParsedPacket& pp);
   void send6(rte_mbuf* m, const Ipv6& client);
+  // The LAN interface the client is on-link on; kNone: none.
+  int client_link(const Ipv6& client) const;
+  // An ICMPv4 error about the IPv4 packet in `m` (left as it is) to its
+  // source, by the route toward it, counted as `sent`.
+  void icmp4_error(rte_mbuf* m, const ParsedPacket& pp, uint8_t type, uint8_t code, uint32_t rest, Counter sent);
+  // The translated IPv6 packet in `m` (no extension headers) out of LAN
+  // interface `iface` in fragments of at most `mtu` bytes (RFC 7915 § 4).
+  void send6_fragments(rte_mbuf* m, int iface, uint32_t mtu);
   // An ICMPv6 error about the packet in `m` (left as it is) to its source on `iface`, counted as `sent`.
   void icmp6_error(rte_mbuf* m, const uint8_t* d, const Ipv6View& v, int iface, uint8_t type, uint32_t rest,
                    Counter sent);
@@ -141,6 +154,8 @@ class Nat64Step {
   const RouterModel* pool_of_ = nullptr;     // the model whose pool bindings_ has
   uint16_t ip_id_ = 0;
   TokenBucket icmp6_rate_;  // the ICMPv6 errors this worker sends
+  TokenBucket icmp4_rate_;  // the ICMPv4 errors this worker sends
+  uint32_t frag6_id_ = 0;   // IPv6 fragment ids of our replies: stepped by the worker count
   std::unique_ptr<Ipv6ReassemblyTable> reasm_;  // null: no NAT64 service at start
   std::unique_ptr<uint8_t[]> flat_;             // kFlatBytes: one whole datagram, translated in place
   uint32_t frag_id_ = 0;                        // IPv4 ids of our fragments: stepped by the worker count

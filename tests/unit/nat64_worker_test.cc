@@ -427,5 +427,144 @@ TEST(Nat64Worker, NoIcmp6ErrorAboutAnErrorOrAMulticastPacket) {
   EXPECT_FALSE(allowed(Pkt6().ipv6("::", kServer6).udp(1, 2))) << "from the unspecified address";
 }
 
+// --- ICMPv4 errors to IPv4 servers and IPv6 fragments to clients (RFC 7915 § 4) ---
+
+// A UDP binding from the client's port 6000 to the server's 9000; returns its pool port.
+uint16_t udp_binding(Router& r) {
+  Frame out = r.send_one(kLan, lan6(r, Pkt6().ipv6(kClient6, kServer6).udp(6000, 9000).payload("hello")));
+  EXPECT_EQ(out.port, kWan);
+  return out.sport();
+}
+
+// An ICMPv4 error r1 sent the server about `sent` (an IPv4 frame), checked whole.
+void expect_error_to_server(const Frame& e, const std::vector<uint8_t>& sent, uint8_t type, uint8_t code,
+                            uint32_t rest) {
+  EXPECT_EQ(e.port, kWan);
+  EXPECT_EQ(get16(e.raw.data() + 12), 0x0800);
+  EXPECT_EQ(std::memcmp(e.dst_mac(), kGatewayMac.data(), 6), 0) << "by the route to the server";
+  EXPECT_TRUE(e.ip_checksum_ok());
+  EXPECT_EQ(e.proto(), kProtoIcmp);
+  EXPECT_EQ(e.src(), ip("172.16.0.1")) << "from wan0's address";
+  EXPECT_EQ(e.dst(), kServer4);
+  EXPECT_EQ(e.l4()[0], type);
+  EXPECT_EQ(e.l4()[1], code);
+  EXPECT_EQ(get32(e.l4() + 4), rest);
+  EXPECT_TRUE(icmp4_ok(e));
+  const size_t quoted = 20 + 8;  // RFC 792: the IP header and 64 bits of data
+  ASSERT_EQ(e.l4_len(), 8 + quoted);
+  EXPECT_EQ(std::memcmp(e.l4() + 8, sent.data() + 14, quoted), 0) << "the server's packet, as received";
+}
+
+TEST(Nat64Worker, AReplyWhoseTtlRunsOutIsAnsweredWithTimeExceededToTheServer) {
+  auto r = nat64_router();
+  const uint16_t port = udp_binding(*r);
+  for (uint8_t ttl : {1, 0}) {
+    const auto sent = Pkt().eth(kR1Mac, kGatewayMac).ipv4(kServer4, kPool, ttl).udp(9000, port).payload("late").bytes();
+    expect_error_to_server(r->send_one(kWan, sent), sent, kIcmpTimeExceeded, 0, 0);
+  }
+  EXPECT_EQ(r->count(Counter::nat64_icmp4_time_exceeded), 2u);
+  EXPECT_EQ(r->drop_count(DropReason::nat64_hop_limit), 2u) << "the reply itself is dropped by its reason";
+  EXPECT_EQ(r->count(Counter::nat64_in), 0u);
+  // TTL 2 passes, with hop limit 1.
+  Frame ok = r->send_one(kWan, Pkt().eth(kR1Mac, kGatewayMac).ipv4(kServer4, kPool, 2).udp(9000, port).bytes());
+  EXPECT_EQ(ok.port, kLan);
+  EXPECT_EQ(Out6(ok).v.hop_limit, 1);
+}
+
+TEST(Nat64Worker, ADfReplyLargerThanTheClientsLinkGetsFragmentationNeeded) {
+  config::Config c = nat64_config();
+  c.mutable_router()->mutable_lan()->set_mtu(1280);
+  auto r = nat64_router({}, c);
+  const uint16_t port = udp_binding(*r);
+  // 1233 bytes of UDP payload: 1261 of IPv4 -> 1281 of IPv6 > 1280. Fragmentation Needed, MTU 1260.
+  const auto big =
+      Pkt().eth(kR1Mac, kGatewayMac).ipv4(kServer4, kPool, 57).frag(0x4000).udp(9000, port).payload(std::string(1233, 'x'));
+  const auto sent = big.bytes();
+  expect_error_to_server(r->send_one(kWan, sent), sent, kIcmpDestUnreachable, kIcmpCodeFragNeeded, 1260);
+  EXPECT_EQ(r->count(Counter::nat64_icmp4_frag_needed), 1u);
+  EXPECT_EQ(r->drop_count(DropReason::nat64_too_big), 1u);
+  // What the server sends after it: 1260 bytes of IPv4, 1280 of IPv6, fits.
+  Frame ok = r->send_one(kWan, Pkt().eth(kR1Mac, kGatewayMac).ipv4(kServer4, kPool, 57).frag(0x4000)
+                                   .udp(9000, port).payload(std::string(1232, 'y')).bytes());
+  EXPECT_EQ(ok.port, kLan);
+  EXPECT_EQ(ok.raw.size(), 14u + 1280u);
+  EXPECT_TRUE(Out6(ok).checksum_ok());
+  EXPECT_EQ(r->count(Counter::nat64_fragments6_sent), 0u);
+}
+
+TEST(Nat64Worker, AReplyWithoutDfLargerThanTheClientsLinkLeavesInIpv6Fragments) {
+  config::Config c = nat64_config();
+  c.mutable_router()->mutable_lan()->set_mtu(1280);
+  auto r = nat64_router({}, c);
+  const uint16_t port = udp_binding(*r);
+  std::string data(1900, 0);
+  for (size_t i = 0; i < data.size(); ++i) data[i] = static_cast<char>(i * 13 + 1);
+  auto out = r->send(kWan, Pkt().eth(kR1Mac, kGatewayMac).ipv4(kServer4, kPool, 57).udp(9000, port).payload(data).bytes());
+  ASSERT_EQ(out.size(), 2u) << r->drops();
+  // Reassembled by hand: one id, offsets in 8-byte units, M on all but the last.
+  std::vector<uint8_t> l4(8 + data.size());
+  uint32_t id = 0, seen = 0;
+  for (size_t i = 0; i < out.size(); ++i) {
+    const Frame& f = out[i];
+    EXPECT_EQ(f.port, kLan);
+    EXPECT_EQ(get16(f.raw.data() + 12), kEtherTypeIpv6);
+    EXPECT_EQ(std::memcmp(f.raw.data(), kClient6Mac.data(), 6), 0);
+    ASSERT_GE(f.raw.size(), 14u + 48u);
+    EXPECT_LE(f.raw.size() - 14, 1280u);
+    const uint8_t* ip = f.raw.data() + 14;
+    EXPECT_EQ(ip[6], 44) << "a Fragment header";
+    EXPECT_EQ(load_ipv6(ip + 8), ip6(kServer6));
+    EXPECT_EQ(load_ipv6(ip + 24), ip6(kClient6));
+    EXPECT_EQ(ip[7], 56);
+    const uint8_t* fh = ip + 40;
+    EXPECT_EQ(fh[0], kProtoUdp);
+    const uint16_t word = get16(fh + 2);
+    const uint32_t off = word & 0xfff8u;
+    const bool more = word & 1;
+    if (i == 0) id = get32(fh + 4);
+    EXPECT_EQ(get32(fh + 4), id);
+    const uint32_t len = get16(ip + 4) - 8u;
+    ASSERT_EQ(f.raw.size(), 14u + 48u + len);
+    EXPECT_EQ(more, i + 1 < out.size());
+    if (more) {
+      EXPECT_EQ(len % 8, 0u);
+    }
+    ASSERT_LE(off + len, l4.size());
+    std::memcpy(l4.data() + off, ip + 48, len);
+    seen += len;
+  }
+  EXPECT_EQ(seen, l4.size());
+  EXPECT_EQ(get16(l4.data()), 9000);
+  EXPECT_EQ(get16(l4.data() + 2), 6000) << "the client's port";
+  EXPECT_EQ(std::string(reinterpret_cast<const char*>(l4.data() + 8), data.size()), data);
+  EXPECT_NE(get16(l4.data() + 6), 0) << "IPv6 UDP always has a checksum";
+  uint8_t pseudo[40] = {};
+  store_ipv6(pseudo, ip6(kServer6));
+  store_ipv6(pseudo + 16, ip6(kClient6));
+  put32(pseudo + 32, static_cast<uint32_t>(l4.size()));
+  pseudo[39] = kProtoUdp;
+  EXPECT_EQ(ones_fold(ones_sum(pseudo, 40) + ones_sum(l4.data(), l4.size())), 0xffff) << "the UDP checksum of the whole";
+  EXPECT_EQ(r->count(Counter::nat64_fragments6_sent), 2u);
+  EXPECT_EQ(r->count(Counter::nat64_in), 1u) << "one packet translated, in two fragments";
+  EXPECT_EQ(r->total_drops(), 0u) << r->drops();
+  // Each datagram its own id.
+  auto again = r->send(kWan, Pkt().eth(kR1Mac, kGatewayMac).ipv4(kServer4, kPool, 57).udp(9000, port).payload(data).bytes());
+  ASSERT_EQ(again.size(), 2u);
+  EXPECT_NE(get32(again[0].raw.data() + 14 + 44), id);
+}
+
+TEST(Nat64Worker, Icmp4ErrorsAreRateLimitedPerWorker) {
+  auto r = nat64_router();
+  const uint16_t port = udp_binding(*r);
+  const auto sent = Pkt().eth(kR1Mac, kGatewayMac).ipv4(kServer4, kPool, 1).udp(9000, port).bytes();
+  constexpr uint32_t kExtra = 5;
+  size_t errors = 0;
+  for (uint32_t i = 0; i < Nat64Step::kIcmp4ErrorBurst + kExtra; ++i) errors += r->send(kWan, sent).size();
+  EXPECT_EQ(errors, Nat64Step::kIcmp4ErrorBurst);
+  EXPECT_EQ(r->count(Counter::nat64_icmp4_time_exceeded), Nat64Step::kIcmp4ErrorBurst);
+  EXPECT_EQ(r->count(Counter::nat64_icmp4_rate_limited), kExtra);
+  EXPECT_EQ(r->drop_count(DropReason::nat64_hop_limit), Nat64Step::kIcmp4ErrorBurst + kExtra);
+}
+
 }  // namespace
 }  // namespace wp
