@@ -29,6 +29,10 @@
 // into IPv4 fragments (ip/ipv4_cut.h) for a 1500- and a 576-byte MTU; fed to
 // the IPv4 reassembly table last first, the fragments must give back the
 // translated datagram byte for byte (DF clear, the same id).
+// The IPv6 fragments NAT64 sends clients (ip/ipv6_cut.h): a whole packet the
+// walk accepts without extension headers is cut for a 1280- and a 600-byte
+// MTU; fed to an IPv6 reassembly table last first, the fragments must give
+// back the packet byte for byte.
 // make_corpus.py writes seeds in this format (ipv6_seeds).
 #include <algorithm>
 #include <cstddef>
@@ -36,6 +40,7 @@
 #include <vector>
 
 #include "dataplane/ip/ipv4_cut.h"
+#include "dataplane/ip/ipv6_cut.h"
 #include "dataplane/ip/ipv6.h"
 #include "dataplane/ip/ipv6_reassembly.h"
 #include "dataplane/ip/nat64_packet.h"
@@ -132,6 +137,35 @@ void check_translate_and_cut(const uint8_t* whole, size_t n) {
   }
 }
 
+void check_cut6(const std::vector<uint8_t>& d, const wp::Ipv6View& v) {
+  if (v.status != wp::Ipv6Status::ok || v.l4 != wp::kIpv6HdrLen) return;
+  const uint32_t payload = v.end - wp::kIpv6HdrLen;
+  for (uint32_t mtu : {1280u, 600u}) {
+    const wp::Ipv6Cut cut = wp::ipv6_cut(payload, mtu);
+    check(cut.count >= 1 && cut.chunk % 8 == 0 && cut.chunk + 48 <= mtu);
+    if (cut.count == 1 || cut.count > wp::Ipv6ReassemblyTable::kMaxFragments ||
+        payload > wp::Ipv6ReassemblyTable::kMaxDatagram)
+      continue;
+    wp::Ipv6ReassemblyTable t(4, 1000);
+    std::vector<uint8_t> out(wp::DatagramStore::kMaxHeader + wp::DatagramStore::kMaxDatagram);
+    size_t got = 0;
+    for (uint32_t i = cut.count; i-- > 0;) {  // last first
+      const uint32_t len = std::min(cut.chunk, payload - i * cut.chunk);
+      std::vector<uint8_t> frag(48 + len);  // exact size
+      uint32_t n = 0;
+      const uint32_t off = wp::ipv6_cut_header(frag.data(), d.data(), cut, i, payload, d[6], 0x5151u, n);
+      check(n == len && off + len <= payload && (i + 1 == cut.count || len == cut.chunk));
+      std::copy(d.begin() + 40 + off, d.begin() + 40 + off + len, frag.begin() + 48);
+      const wp::Ipv6View fv = wp::parse_ipv6_packet(frag.data(), static_cast<uint32_t>(frag.size()), 0);
+      check(fv.status == wp::Ipv6Status::fragment && fv.frag.offset == off && fv.frag.more == (i + 1 < cut.count));
+      const wp::ReassemblyResult res = t.add(frag.data(), fv, 0);
+      check(res == (i == 0 ? wp::ReassemblyResult::complete : wp::ReassemblyResult::pending));
+      if (res == wp::ReassemblyResult::complete) got = t.take(out.data(), out.size());
+    }
+    check(got == v.end && std::equal(d.begin(), d.begin() + v.end, out.begin()));
+  }
+}
+
 }  // namespace
 
 extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
@@ -152,6 +186,7 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
     check_view(d, v);
     check_nd(d, v);
     check_nat64(d, v);
+    check_cut6(d, v);
     if (v.status != wp::Ipv6Status::fragment) continue;
     const uint32_t frag_len = v.end - (v.frag.header + 8u);
     wp::ReassemblyResult r = table.add(d.data(), v, now);

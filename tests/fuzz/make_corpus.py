@@ -330,6 +330,8 @@ def ipv6_seeds():
                     IPv6ExtHdrDestOpt() / udp,
         "too-long": base / IPv6ExtHdrHopByHop(options=[PadN(optdata=b"\0" * 200)] * 2) / udp,
         "order": base / IPv6ExtHdrDestOpt() / IPv6ExtHdrHopByHop() / udp,
+        # a whole 1,456-byte packet: cut into IPv6 fragments as NAT64 does for clients (ip/ipv6_cut.h)
+        "big": base / UDP(sport=4000, dport=53) / (bytes(range(256)) * 5 + b"z" * 128),
     }
     n = 0
     for name, p in plain.items():
