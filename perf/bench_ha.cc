@@ -263,7 +263,7 @@ int main(int argc, char** argv) {
   CLI::App app{"HA sync benchmark over Corosync CPG"};
   std::string mode = "sync", role = "receiver", group = "wp-bench";
   uint32_t n = 100000;
-  size_t raw_bytes = 8 * 1024, batch_bytes = 8 * 1024;
+  size_t raw_bytes = 8 * 1024, batch_bytes = ha::SessionBatcher::Limits{}.max_bytes;
   app.add_option("--raw-bytes", raw_bytes, "raw: message size");
   app.add_option("--batch-bytes", batch_bytes, "sync/resync: HA batch size bound");
   app.add_option("--mode", mode)->check(CLI::IsMember({"raw", "sync", "resync"}));
