@@ -11,6 +11,11 @@ namespace {
 
 using C = HaStatus::Counter;
 constexpr unsigned kEventBurst = 256;
+// #17: events taken from one worker's ring per pass. Each pass also costs
+// the CPG dispatch syscalls, and on a loaded host every syscall may lose the
+// CPU for a scheduling slice: 256 events a pass held the sync to ~90 k
+// sessions/s (perf/README.md § HA sync), 16 bursts amortise it 16x.
+constexpr unsigned kEventBurstsPerPass = 16;
 
 // A node's incarnation: its start time in microseconds, so a restarted node's
 // messages always outrank those of its previous life.
@@ -84,13 +89,9 @@ uint32_t HaNode::poll(uint64_t now_ms) {
 
 uint32_t HaNode::drain_events() {
   const RouterModel& rm = model();
-  uint32_t total = 0;
   SessionEvent ev[kEventBurst];
-  for (uint32_t w = 0; w < shared_.workers; ++w) {
-    rte_ring* r = shared_.event_ring(EventConsumer::ha, w);
-    if (!r) continue;
+  auto burst = [&](rte_ring* r) {
     unsigned n = rte_ring_sc_dequeue_burst_elem(r, ev, sizeof(SessionEvent), kEventBurst, nullptr);
-    total += n;
     for (unsigned i = 0; i < n; ++i) {
       const SessionEvent& e = ev[i];
       if (e.session.flags & kPeerSession) continue;  // the peer's own session: it already knows
@@ -104,6 +105,17 @@ uint32_t HaNode::drain_events() {
       if (resync) ++resync_out_sessions_;
       if (e.kind == SessionEventKind::created) status_.note_uuid(true, e.session.uuid.data());
       if (b.full()) flush_batches(false);
+    }
+    return n;
+  };
+  uint32_t total = 0;
+  for (uint32_t w = 0; w < shared_.workers; ++w) {
+    rte_ring* r = shared_.event_ring(EventConsumer::ha, w);
+    if (!r) continue;
+    for (unsigned i = 0; i < kEventBurstsPerPass && outbox_bytes_ < settings_.max_outbox_bytes; ++i) {
+      const unsigned n = burst(r);
+      total += n;
+      if (n < kEventBurst) break;  // this worker's ring is empty
     }
   }
   return total;
