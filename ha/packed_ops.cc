@@ -90,7 +90,7 @@ void PackedOpsWriter::add(PackedKind kind, const Session& s, const RouterModel& 
   put_tuple(p + kOffOriginal, s.original);
   put_tuple(p + kOffFwd, s.out_fwd.tuple);
   put_tuple(p + kOffRev, s.out_rev.tuple);
-  put<uint32_t>(p + kOffKeyId, session_key_id(s, rm));
+  put<uint32_t>(p + kOffKeyId, session_key_id(s, rm, &key_ids_));
   put<uint64_t>(p + kOffCreated, clock.epoch_ms(s.created_ms));
   put<uint64_t>(p + kOffLast, clock.epoch_ms(s.last_ms));
   put<uint64_t>(p + kOffPacketsFwd, s.packets[0]);

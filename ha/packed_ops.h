@@ -55,6 +55,7 @@ class PackedOpsWriter {
   std::vector<std::string> names_;
   size_t used_names_ = 0;  // names_[0, used_names_) are this message's (the rest: capacity kept)
   size_t names_bytes_ = 0;
+  KeyIdCache key_ids_;
 };
 
 // Reads one PackedOps body: open() checks its shape, decode() one record into

@@ -104,13 +104,21 @@ uint16_t application_id(std::string_view name) {
   return apps ? apps->find_application(name).value_or(0) : 0;
 }
 
-uint32_t session_key_id(const Session& s, const RouterModel& rm) {
+uint32_t session_key_id(const Session& s, const RouterModel& rm, KeyIdCache* cache) {
   int side = s.side_a_wan() ? 0 : 1;
   int peer = side == 0 ? s.out_rev.peer : s.out_fwd.peer;
   if (peer < 0 || static_cast<size_t>(peer) >= rm.peers.size()) return 0;
   const PairKeyRing& ring = rm.peers[peer].keys;
   const PairKey* k = s.key_version(side) ? ring.find(s.key_version(side)) : nullptr;
-  return key_id((k ? *k : ring.oldest()).mac);
+  const HmacKey& mac = (k ? *k : ring.oldest()).mac;
+  if (!cache) return key_id(mac);
+  if (!cache->set || std::memcmp(cache->key.ipad_state, mac.ipad_state, sizeof mac.ipad_state) != 0 ||
+      std::memcmp(cache->key.opad_state, mac.opad_state, sizeof mac.opad_state) != 0) {
+    cache->key = mac;
+    cache->id = key_id(mac);
+    cache->set = true;
+  }
+  return cache->id;
 }
 
 void encode_session(const Session& s, const RouterModel& rm, const DataplaneClock& clock, uint32_t node_id,

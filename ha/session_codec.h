@@ -74,7 +74,14 @@ std::string_view security_name(const RouterModel& rm, const Session& s);
 std::string_view application_name(uint16_t app);  // "" = Unknown
 uint16_t application_id(std::string_view name);   // 0 when "" or not in this node's nDPI table
 // The fingerprint of the pair key the session's WAN-side keys came from (0: no WAN side).
-uint32_t session_key_id(const Session& s, const RouterModel& rm);
+// `cache` (optional) remembers the last key's fingerprint: a batch's sessions
+// mostly share one pair key, and the fingerprint hashes 64 bytes.
+struct KeyIdCache {
+  HmacKey key;  // a copy: compared by value, so a model swapped under us cannot fool it
+  uint32_t id = 0;
+  bool set = false;
+};
+uint32_t session_key_id(const Session& s, const RouterModel& rm, KeyIdCache* cache = nullptr);
 
 // The worker that owns the session on this node (whatever the peer runs).
 uint32_t owner_worker(const Session& s, uint32_t workers);

@@ -189,6 +189,7 @@ struct Hub {
 };
 
 bool g_compress = true;  // --no-compress: batches as plain protobuf (the code before #17)
+uint32_t g_ack_ms = 0;   // --ack-ms: HaSettings::ack_interval_ms (0: the default)
 
 bool make_hub(Hub& h, bool sender, uint32_t n, const std::string& group, size_t batch_bytes, std::string& err) {
   h.model = RouterModel::build(hub_config(sender), nullptr, nullptr, h.hmac, err);
@@ -204,6 +205,7 @@ bool make_hub(Hub& h, bool sender, uint32_t n, const std::string& group, size_t 
   hs.node_id = sender ? 1 : 2;
   hs.limits.max_bytes = batch_bytes;
   hs.compress = g_compress;
+  if (g_ack_ms) hs.ack_interval_ms = g_ack_ms;
   h.node = std::make_unique<ha::HaNode>(h.shared, hs, [group](std::string& e) -> std::unique_ptr<ha::Transport> {
     auto t = std::make_unique<ha::CpgTransport>();
     if (!t->open(group, e)) return nullptr;
@@ -320,6 +322,7 @@ int main(int argc, char** argv) {
   app.add_option("--role", role)->check(CLI::IsMember({"sender", "receiver"}));
   app.add_option("--sessions", n, "sessions (raw: 48 KB messages)");
   app.add_option("--group", group);
+  app.add_option("--ack-ms", g_ack_ms, "sync/resync: the receiver's Ack interval (HaSettings::ack_interval_ms)");
   app.add_option("--start-file", g_start_file, "sync: the sender's first-post time, shared with the receiver");
   bool no_compress = false;
   app.add_flag("--no-compress", no_compress, "sync/resync: batches not LZ4-compressed (as before #17)");

@@ -36,6 +36,7 @@ one() {  # MODE N MEM: receiver in h2 (background), sender in h1; prints the rec
   WP_PIDS+=("$WP_BG_PID")
   wait "$rpid"
   [ -n "${BENCH_SENDER:-}" ] && { wait "$WP_BG_PID"; grep '^{"bench"' "$WP_TMP/send-$mode.log" | tail -n 1 >&2; }
+  [ -n "${BENCH_SENDER:-}" ] && grep '^{"bench"' "$WP_TMP/recv-$mode.log" | tail -n 1 >&2
   grep '^{"bench"' "$WP_TMP/recv-$mode.log" | tail -n 1
 }
 MODES=${MODES:-raw sync resync}

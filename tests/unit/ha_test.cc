@@ -627,6 +627,10 @@ TEST(HaPacked, RecordsRoundTripByNameAsTheProtobufRecordDoes) {
     EXPECT_EQ(d.migrations, i);
     EXPECT_EQ(d.out_rev.key_version, made[i].out_rev.key_version);
     EXPECT_FALSE(d.flags & kPeerSession);
+    uint32_t id;  // offset 76 (packed_ops.h): the fingerprint of the version its keys came from
+    std::memcpy(&id, wire.records().data() + i * kPackedRecordBytes + 76, 4);
+    EXPECT_EQ(id, key_id(a->peers[0].keys.find(made[i].out_rev.key_version)->mac)) << "record " << i;
+    EXPECT_EQ(id, rec.key_id());
   }
   // The writer is reused: after clear() a message holds only its own records and names.
   w.clear();
