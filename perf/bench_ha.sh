@@ -6,6 +6,7 @@
 # Prints a table and one JSON line; with WP_BENCH_OUT=FILE also appends it
 # there (one line per run, with the commit and date). BENCH_SENDER=1 waits for
 # the sender too and prints its counters (messages, bytes, CPG send retries) on stderr.
+# BENCH=PATH runs another build; BENCH_COMMIT=TEXT then names it in the JSON line.
 set -u -o pipefail
 source "$(dirname "$0")/../tests/e2e/lib.sh"
 BENCH=${BENCH:-$WP_REPO/build/perf/wp_bench_ha}
@@ -46,6 +47,8 @@ RAW=""; SYNC=""; RESYNC=""
 [[ $MODES == *resync* ]] && RESYNC=$(one resync "$RESYNC_N" 2048)
 COMMIT=$(git -C "$WP_REPO" rev-parse --short HEAD 2>/dev/null || echo unknown)
 [ -n "$(git -C "$WP_REPO" status --porcelain --untracked-files=no -- . ":!perf/results" 2>/dev/null)" ] && COMMIT="$COMMIT+dirty"
+# BENCH=another build: say which commit it is (BENCH_COMMIT), or the line names this checkout's.
+COMMIT=${BENCH_COMMIT:-$COMMIT}
 export COMMIT
 "$WP_PY" - "$RAW" "$SYNC" "$RESYNC" <<'PY'
 import json, sys, os
