@@ -62,7 +62,7 @@ uint16_t PackedOpsWriter::name_index(std::string_view name) {
   // A message names a handful of entities: a linear scan beats hashing.
   for (size_t i = 0; i < used_names_; ++i)
     if (names_[i] == name) return static_cast<uint16_t>(i);
-  if (used_names_ >= kMaxPackedNames) return kNoName;  // not reached: a message holds at most max_ops sessions
+  if (used_names_ >= kMaxPackedNames) return kNoName;  // not reached: SessionBatcher::full() cuts the message first
   if (used_names_ == names_.size()) names_.emplace_back();
   names_[used_names_].assign(name.data(), name.size());
   names_bytes_ += name.size() + 2;

@@ -46,6 +46,8 @@ class PackedOpsWriter {
   size_t size() const { return records_.size() / kPackedRecordBytes; }
   // Bytes this message's body will take (records + names).
   size_t bytes() const { return records_.size() + names_bytes_; }
+  // A record adds at most 6 names: past this the message must be cut.
+  bool names_full() const { return used_names_ + 6 > kMaxPackedNames; }
   void write_to(pb::PackedOps& out) const;
   void clear();
 

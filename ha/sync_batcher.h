@@ -91,7 +91,9 @@ class SessionBatcher {
   // A new protobuf op to fill in; call added() after filling it.
   pb::SessionOp* add(pb::SessionOp::Kind kind, uint64_t event_epoch_ms);
   void added(const pb::SessionOp* op) { bytes_ += op->ByteSizeLong() + 3; }
-  bool full() const { return bytes_ + packed_.bytes() >= limits_.max_bytes || size_ >= limits_.max_ops; }
+  bool full() const {
+    return bytes_ + packed_.bytes() >= limits_.max_bytes || size_ >= limits_.max_ops || packed_.names_full();
+  }
   bool empty() const { return size_ == 0; }
   size_t size() const { return size_; }
   uint64_t oldest_ms() const { return oldest_ms_; }

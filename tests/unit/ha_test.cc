@@ -607,7 +607,7 @@ TEST(HaPacked, RecordsRoundTripByNameAsTheProtobufRecordDoes) {
   ASSERT_TRUE(r.open(wire, err)) << err;
   ASSERT_EQ(r.size(), 40u);
   for (size_t i = 0; i < made.size(); ++i) {
-    Session d, ref;
+    Session d{}, ref{};  // zeroed: memcmp below compares padding too
     PackedKind kind;
     ASSERT_TRUE(r.decode(i, *b, clock, nullptr, kind, d, err)) << err;
     EXPECT_EQ(kind, i % 4 == 3 ? PackedKind::remove : PackedKind::upsert);
