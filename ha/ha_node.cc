@@ -11,6 +11,11 @@ namespace {
 
 using C = HaStatus::Counter;
 constexpr unsigned kEventBurst = 256;
+// #17: events taken from one worker's ring per pass. Each pass also costs
+// the CPG dispatch syscalls, and on a loaded host every syscall may lose the
+// CPU for a scheduling slice: 256 events a pass held the sync to ~90 k
+// sessions/s (perf/README.md § HA sync), 16 bursts amortise it 16x.
+constexpr unsigned kEventBurstsPerPass = 16;
 
 // A node's incarnation: its start time in microseconds, so a restarted node's
 // messages always outrank those of its previous life.
@@ -84,13 +89,9 @@ uint32_t HaNode::poll(uint64_t now_ms) {
 
 uint32_t HaNode::drain_events() {
   const RouterModel& rm = model();
-  uint32_t total = 0;
   SessionEvent ev[kEventBurst];
-  for (uint32_t w = 0; w < shared_.workers; ++w) {
-    rte_ring* r = shared_.event_ring(EventConsumer::ha, w);
-    if (!r) continue;
+  auto burst = [&](rte_ring* r) {
     unsigned n = rte_ring_sc_dequeue_burst_elem(r, ev, sizeof(SessionEvent), kEventBurst, nullptr);
-    total += n;
     for (unsigned i = 0; i < n; ++i) {
       const SessionEvent& e = ev[i];
       if (e.session.flags & kPeerSession) continue;  // the peer's own session: it already knows
@@ -99,13 +100,22 @@ uint32_t HaNode::drain_events() {
       bool resync = resync_out_active_ && e.kind == SessionEventKind::update;
       SessionBatcher& b = resync ? chunk_ : live_;
       if (b.empty() && !resync) batch_started_ms_ = now_ms_;
-      auto kind = e.kind == SessionEventKind::closed ? pb::SessionOp::DELETE : pb::SessionOp::UPSERT;
-      pb::SessionOp* op = b.add(kind, clock_.epoch_ms(e.now_ms));
-      encode_session(e.session, rm, clock_, settings_.node_id, *op->mutable_session());
-      b.added(op);
+      auto kind = e.kind == SessionEventKind::closed ? PackedKind::remove : PackedKind::upsert;
+      b.add(kind, clock_.epoch_ms(e.now_ms), e.session, rm, clock_);
       if (resync) ++resync_out_sessions_;
       if (e.kind == SessionEventKind::created) status_.note_uuid(true, e.session.uuid.data());
       if (b.full()) flush_batches(false);
+    }
+    return n;
+  };
+  uint32_t total = 0;
+  for (uint32_t w = 0; w < shared_.workers; ++w) {
+    rte_ring* r = shared_.event_ring(EventConsumer::ha, w);
+    if (!r) continue;
+    for (unsigned i = 0; i < kEventBurstsPerPass && outbox_bytes_ < settings_.max_outbox_bytes; ++i) {
+      const unsigned n = burst(r);
+      total += n;
+      if (n < kEventBurst) break;  // this worker's ring is empty
     }
   }
   return total;
@@ -127,7 +137,9 @@ void HaNode::flush_batches(bool force) {
 void HaNode::send(pb::HaMessage& m, bool track) {
   m.set_epoch(epoch_);
   size_t ops = 0;
-  if (track) ops = static_cast<size_t>(m.has_batch() ? m.batch().ops_size() : m.resync_chunk().ops_size());
+  if (track)
+    ops = m.has_batch() ? static_cast<size_t>(m.batch().ops_size()) + packed_count(m.batch().packed())
+                        : static_cast<size_t>(m.resync_chunk().ops_size()) + packed_count(m.resync_chunk().packed());
   if (settings_.compress && compress_body(m, codec_)) {
     status_.add(C::compressed_messages);
     status_.add(C::compressed_raw_bytes, codec_.raw.size());
@@ -265,8 +277,19 @@ void HaNode::note_own(const MessageHeader& h) {
 
 void HaNode::on_message(const Member& from, const void* data, size_t len) {
   MessageHeader h;
-  if (!peek_header(data, len, h) || h.protocol != kHaProtocol) {
+  if (!peek_header(data, len, h)) {
     status_.add(C::stale_messages);
+    return;
+  }
+  if (h.protocol != kHaProtocol) {  // #17: a peer of another version (protocol 1: before packed records)
+    status_.add(C::stale_messages);
+    status_.add(C::protocol_mismatch);
+    if (now_ms_ - last_protocol_log_ms_ >= 10000 || last_protocol_log_ms_ == 0) {
+      last_protocol_log_ms_ = now_ms_;
+      ha_log("ignoring messages of HA protocol " + std::to_string(h.protocol) + " from node " +
+             std::to_string(from.node) + " (this node speaks " + std::to_string(kHaProtocol) +
+             "): run the same Waypoint version on both nodes");
+    }
     return;
   }
   if (h.node_id == settings_.node_id) return note_own(h);  // its sessions are not decoded again
@@ -298,6 +321,7 @@ void HaNode::on_message(const Member& from, const void* data, size_t len) {
   epoch_ = std::max(epoch_, m.epoch());
   switch (m.body_case()) {
     case pb::HaMessage::kBatch:
+      if (!apply_packed(m.batch().packed(), from)) break;
       apply_ops(m.batch().ops());
       note_ack_due(m);
       break;
@@ -312,7 +336,8 @@ void HaNode::on_message(const Member& from, const void* data, size_t len) {
       break;
     case pb::HaMessage::kResyncChunk: {
       const pb::ResyncChunk& c = m.resync_chunk();
-      if (resync_in_.chunk(c.resync_id(), c.chunk_seq(), static_cast<size_t>(c.ops_size())) !=
+      if (!apply_packed(c.packed(), from)) break;  // a chunk missing: the tracker sees the gap
+      if (resync_in_.chunk(c.resync_id(), c.chunk_seq(), static_cast<size_t>(c.ops_size()) + packed_count(c.packed())) !=
           ResyncTracker::Result::ok)
         status_.add(C::resync_gaps);
       apply_ops(c.ops());
@@ -380,8 +405,11 @@ void HaNode::resend_unacked() {
     pb::HaMessage m;
     auto* ops = m.mutable_batch()->mutable_ops();
     ops->Swap(old.has_batch() ? old.mutable_batch()->mutable_ops() : old.mutable_resync_chunk()->mutable_ops());
+    pb::PackedOps* packed = m.mutable_batch()->mutable_packed();
+    packed->Swap(old.has_batch() ? old.mutable_batch()->mutable_packed() : old.mutable_resync_chunk()->mutable_packed());
+    if (packed->records().empty()) m.mutable_batch()->clear_packed();
     m.set_oldest_event_ms(u.oldest_ms);
-    sessions += static_cast<uint64_t>(ops->size());
+    sessions += static_cast<uint64_t>(ops->size()) + packed_count(*packed);
     send(m, true);
   }
   if (!sessions) return;
@@ -397,9 +425,9 @@ void HaNode::publish_lag() {
 
 // --- reconcile on resync ----------------------------------------------------------
 
-void HaNode::note_peer_copy(const pb::SessionOp& op, const Session& s) {
+void HaNode::note_peer_copy(bool remove, const Session& s) {
   const SessionUuid& uuid = s.uuid;
-  if (op.kind() == pb::SessionOp::DELETE) {
+  if (remove) {
     peer_copies_.erase(uuid);
     return;
   }
@@ -452,11 +480,43 @@ void HaNode::apply_ops(const google::protobuf::RepeatedPtrField<pb::SessionOp>& 
     }
     p.kind = op.kind() == pb::SessionOp::DELETE ? PeerSessionOpKind::remove : PeerSessionOpKind::upsert;
     status_.add(C::sessions_received);
-    note_peer_copy(op, p.session);
+    note_peer_copy(p.kind == PeerSessionOpKind::remove, p.session);
     if (p.kind == PeerSessionOpKind::upsert) status_.note_uuid(false, p.session.uuid.data());
     // Workers are far behind: the op is dropped and counted.
     if (!backlog_.add(owner_worker(p.session, shared_.workers), p)) status_.add(C::inbound_overflow);
   }
+}
+
+// #17: the packed records of a batch or chunk (packed_ops.h). A body of the
+// wrong shape is refused whole (not acknowledged: the peer's re-send or
+// resync repairs it); a record that cannot become a session here is
+// rejected alone, as with protobuf ops.
+bool HaNode::apply_packed(const pb::PackedOps& packed, const Member& from) {
+  if (packed.records().empty() && packed.format() == 0) return true;  // none in this message
+  std::string error;
+  if (!packed_in_.open(packed, error)) {
+    status_.add(C::stale_messages);
+    status_.add(C::packed_bad);
+    if (status_.get(C::packed_bad) <= 10) ha_log("message from node " + std::to_string(from.node) + " refused: " + error);
+    return false;
+  }
+  const RouterModel& rm = model();
+  const FibTable* fib = shared_.fib.load(std::memory_order_acquire);
+  for (size_t i = 0; i < packed_in_.size(); ++i) {
+    PeerSessionOp p{};
+    PackedKind kind;
+    if (!packed_in_.decode(i, rm, clock_, fib, kind, p.session, error)) {
+      status_.add(C::sessions_rejected);
+      if (status_.get(C::sessions_rejected) <= 10) ha_log("peer session rejected: " + error);
+      continue;
+    }
+    p.kind = kind == PackedKind::remove ? PeerSessionOpKind::remove : PeerSessionOpKind::upsert;
+    status_.add(C::sessions_received);
+    note_peer_copy(p.kind == PeerSessionOpKind::remove, p.session);
+    if (p.kind == PeerSessionOpKind::upsert) status_.note_uuid(false, p.session.uuid.data());
+    if (!backlog_.add(owner_worker(p.session, shared_.workers), p)) status_.add(C::inbound_overflow);
+  }
+  return true;
 }
 
 }  // namespace wp::ha

@@ -101,12 +101,13 @@ class HaNode : public TransportHandler {
   void send_ack();
   void resend_unacked();
   void publish_lag();
-  void note_peer_copy(const pb::SessionOp& op, const Session& s);
+  void note_peer_copy(bool remove, const Session& s);
   void begin_reconcile();
   void reconcile();
   uint32_t flush_outbox();
   bool inbound_idle() const { return backlog_.idle(shared_.ha.inbound); }
   void apply_ops(const google::protobuf::RepeatedPtrField<pb::SessionOp>& ops);
+  bool apply_packed(const pb::PackedOps& packed, const Member& from);
   void start_resync_out();
   void step_resync_out();
   void send_keys();
@@ -152,6 +153,8 @@ class HaNode : public TransportHandler {
   static constexpr size_t kInBlock = 256 * 1024;  // first arena block for decoding a peer message
   std::unique_ptr<char[]> in_block_;
   BodyCodec codec_;  // #17: LZ4 of outgoing and incoming bodies (this thread only)
+  PackedOpsReader packed_in_;  // #17: reused for every incoming packed body
+  uint64_t last_protocol_log_ms_ = 0;
   // The peer's sessions we hold copies of, by UUID (what a remove needs), and
   // the UUIDs its current resync (and live batches meanwhile) listed: after a
   // complete resync, a copy it did not list is stale and removed.

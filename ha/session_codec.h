@@ -11,6 +11,7 @@
 #pragma once
 
 #include <string>
+#include <string_view>
 
 #include "dataplane/control/router_model.h"
 #include "dataplane/ip/fib.h"
@@ -22,7 +23,8 @@ namespace wp::ha {
 
 namespace pb = ::waypoint::ha;
 
-inline constexpr uint32_t kHaProtocol = 1;
+// 2 since #17: batches and resync chunks carry PackedOps records (packed_ops.h).
+inline constexpr uint32_t kHaProtocol = 2;
 
 // Fingerprint of a pair key (never the key): lets the two nodes notice that
 // they hold different keys for a peer, which would break HMAC on failover.
@@ -37,6 +39,49 @@ void encode_session(const Session& s, const RouterModel& rm, const DataplaneCloc
 // session's hash picks (docs/operations.md § Routes from FRR).
 bool decode_session(const pb::SessionRecord& in, const RouterModel& rm, const DataplaneClock& clock, Session& out,
                     std::string& error, const FibTable* fib = nullptr);
+
+// What decode needs of a record, whatever its encoding (a SessionRecord, or a
+// packed record whose names were resolved once per message): names already
+// looked up here (kNone with the name for the error when unknown).
+inline constexpr int kUnknownPeer = -2;  // a peer name not configured here
+struct WireTuple {
+  uint32_t src = 0, dst = 0, sport = 0, dport = 0, proto = 0;
+};
+struct SessionFacts {
+  const char* uuid = nullptr;
+  size_t uuid_size = 0;
+  WireTuple original, fwd_tuple, rev_tuple;
+  int fwd_peer = -1, rev_peer = -1;  // this node's peer index; -1: a LAN leg; kUnknownPeer
+  std::string_view fwd_peer_name, rev_peer_name;
+  int tenant = -1, service = -1;
+  std::string_view tenant_name, service_name;
+  uint16_t app = 0;  // this node's nDPI id (0: Unknown)
+  bool app_refused = false;
+  uint32_t flags = 0;
+  uint64_t created_ms = 0, last_ms = 0;
+  uint64_t packets_fwd = 0, packets_rev = 0, bytes_fwd = 0, bytes_rev = 0;
+  uint32_t migrations = 0, key_version_a = 0, key_version_b = 0;
+};
+bool decode_facts(const SessionFacts& in, const RouterModel& rm, const DataplaneClock& clock, Session& out,
+                  std::string& error, const FibTable* fib = nullptr);
+
+// The pieces of a record both encodings compute the same way.
+std::string_view peer_name(const RouterModel& rm, int peer);
+int peer_by_name(const RouterModel& rm, std::string_view name);  // kUnknownPeer when not configured
+std::string_view tenant_name(const RouterModel& rm, const Session& s);
+std::string_view service_name(const RouterModel& rm, const Session& s);
+std::string_view security_name(const RouterModel& rm, const Session& s);
+std::string_view application_name(uint16_t app);  // "" = Unknown
+uint16_t application_id(std::string_view name);   // 0 when "" or not in this node's nDPI table
+// The fingerprint of the pair key the session's WAN-side keys came from (0: no WAN side).
+// `cache` (optional) remembers the last key's fingerprint: a batch's sessions
+// mostly share one pair key, and the fingerprint hashes 64 bytes.
+struct KeyIdCache {
+  HmacKey key;  // a copy: compared by value, so a model swapped under us cannot fool it
+  uint32_t id = 0;
+  bool set = false;
+};
+uint32_t session_key_id(const Session& s, const RouterModel& rm, KeyIdCache* cache = nullptr);
 
 // The worker that owns the session on this node (whatever the peer runs).
 uint32_t owner_worker(const Session& s, uint32_t workers);

@@ -3,6 +3,8 @@
 
 #include <lz4.h>
 
+#include <algorithm>
+
 #include <google/protobuf/io/coded_stream.h>
 #include <google/protobuf/io/zero_copy_stream_impl_lite.h>
 #include <google/protobuf/wire_format_lite.h>
@@ -19,13 +21,14 @@ std::string MessageStamp::finish(pb::HaMessage& m) {
 
 namespace {
 
-constexpr size_t kFirstBlock = 64 * 1024;
+// The message, a copy of its packed records and its names fit in the first block.
+size_t first_block_bytes(const SessionBatcher::Limits& l) { return std::max<size_t>(64 * 1024, l.max_bytes * 5 / 4 + 16 * 1024); }
 
-google::protobuf::ArenaOptions arena_options(char* block) {
+google::protobuf::ArenaOptions arena_options(char* block, size_t size) {
   google::protobuf::ArenaOptions o;
   o.initial_block = block;
-  o.initial_block_size = kFirstBlock;
-  o.start_block_size = kFirstBlock;
+  o.initial_block_size = size;
+  o.start_block_size = 64 * 1024;
   return o;
 }
 
@@ -107,15 +110,28 @@ bool expand_body(pb::HaMessage& m, BodyCodec& codec) {
 }
 
 SessionBatcher::SessionBatcher(Limits l)
-    : limits_(l), first_block_(new char[kFirstBlock]), arena_(arena_options(first_block_.get())) {}
+    : limits_(l),
+      first_block_(new char[first_block_bytes(l)]),
+      arena_(arena_options(first_block_.get(), first_block_bytes(l))) {}
 
 pb::HaMessage& SessionBatcher::message() {
   if (!msg_) msg_ = google::protobuf::Arena::CreateMessage<pb::HaMessage>(&arena_);
   return *msg_;
 }
 
-pb::SessionOp* SessionBatcher::add(pb::SessionOp::Kind kind, uint64_t event_epoch_ms) {
+void SessionBatcher::note_event(uint64_t event_epoch_ms) {
   if (size_ == 0 || event_epoch_ms < oldest_ms_) oldest_ms_ = event_epoch_ms;
+}
+
+void SessionBatcher::add(PackedKind kind, uint64_t event_epoch_ms, const Session& s, const RouterModel& rm,
+                         const DataplaneClock& clock) {
+  note_event(event_epoch_ms);
+  packed_.add(kind, s, rm, clock);
+  ++size_;
+}
+
+pb::SessionOp* SessionBatcher::add(pb::SessionOp::Kind kind, uint64_t event_epoch_ms) {
+  note_event(event_epoch_ms);
   pb::SessionOp* op = message().mutable_batch()->add_ops();
   op->set_kind(kind);
   ++size_;
@@ -125,6 +141,7 @@ pb::SessionOp* SessionBatcher::add(pb::SessionOp::Kind kind, uint64_t event_epoc
 void SessionBatcher::reset() {
   msg_ = nullptr;
   arena_.Reset();
+  packed_.clear();
   size_ = 0;
   bytes_ = 0;
   oldest_ms_ = 0;
@@ -133,6 +150,8 @@ void SessionBatcher::reset() {
 pb::HaMessage& SessionBatcher::take_batch() {
   pb::HaMessage& m = message();
   m.set_oldest_event_ms(oldest_ms_);
+  pb::SessionBatch* b = m.mutable_batch();
+  if (packed_.size()) packed_.write_to(*b->mutable_packed());
   return m;
 }
 
@@ -143,6 +162,7 @@ pb::HaMessage& SessionBatcher::take_chunk(uint64_t resync_id, uint32_t chunk_seq
   c->set_resync_id(resync_id);
   c->set_chunk_seq(chunk_seq);
   c->mutable_ops()->Swap(m.mutable_batch()->mutable_ops());  // same arena: pointers only
+  if (packed_.size()) packed_.write_to(*c->mutable_packed());
   m.set_allocated_resync_chunk(c);
   return m;
 }

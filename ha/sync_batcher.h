@@ -15,6 +15,7 @@
 
 #include <google/protobuf/arena.h>
 
+#include "ha/packed_ops.h"
 #include "ha/session_codec.h"
 
 namespace wp::ha {
@@ -66,13 +67,17 @@ bool compress_body(pb::HaMessage& m, BodyCodec& codec);
 // would change the envelope (node, incarnation, sequence, epoch).
 bool expand_body(pb::HaMessage& m, BodyCodec& codec);
 
-// Ops are built in place in the outgoing message, on an arena of the
-// batcher's that is reset after each message: encoding a session allocates
-// nothing from the heap once the arena's first block has grown to a batch.
+// Sessions go in as packed records (packed_ops.h, #17: what HaNode sends);
+// protobuf ops (add()/added(), protocol 1's encoding, still decoded) are built
+// in place in the outgoing message. Both live in buffers of the batcher's
+// (an arena for the message) reused after each message: encoding a session
+// allocates nothing from the heap once they have grown to a batch.
 class SessionBatcher {
  public:
   struct Limits {
-    size_t max_bytes = 8 * 1024;  // bench_ha: 8 KB batches replicate ~5x faster over CPG than 48 KB
+    // #17: packed records are 128 B before LZ4 (~25 B after); 64 KB = 512 sessions a
+    // message, so 300 k sessions/s is ~600 CPG messages/s (perf/README.md § HA sync).
+    size_t max_bytes = 64 * 1024;
     size_t max_ops = 1024;
   };
   explicit SessionBatcher(Limits l);
@@ -80,10 +85,15 @@ class SessionBatcher {
   SessionBatcher(const SessionBatcher&) = delete;
   SessionBatcher& operator=(const SessionBatcher&) = delete;
 
-  // A new op to fill in; call added() after filling it.
+  // A session as a packed record.
+  void add(PackedKind kind, uint64_t event_epoch_ms, const Session& s, const RouterModel& rm,
+           const DataplaneClock& clock);
+  // A new protobuf op to fill in; call added() after filling it.
   pb::SessionOp* add(pb::SessionOp::Kind kind, uint64_t event_epoch_ms);
   void added(const pb::SessionOp* op) { bytes_ += op->ByteSizeLong() + 3; }
-  bool full() const { return bytes_ >= limits_.max_bytes || size_ >= limits_.max_ops; }
+  bool full() const {
+    return bytes_ + packed_.bytes() >= limits_.max_bytes || size_ >= limits_.max_ops || packed_.names_full();
+  }
   bool empty() const { return size_ == 0; }
   size_t size() const { return size_; }
   uint64_t oldest_ms() const { return oldest_ms_; }
@@ -97,7 +107,9 @@ class SessionBatcher {
 
  private:
   pb::HaMessage& message();
+  void note_event(uint64_t event_epoch_ms);
   Limits limits_;
+  PackedOpsWriter packed_;
   std::unique_ptr<char[]> first_block_;
   google::protobuf::Arena arena_;
   pb::HaMessage* msg_ = nullptr;  // on arena_

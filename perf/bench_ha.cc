@@ -36,6 +36,33 @@ using Clock = std::chrono::steady_clock;
 constexpr const char* kKey = "00112233445566778899aabbccddeeff00112233445566778899aabbccddeeff";
 
 double since(Clock::time_point t) { return std::chrono::duration<double>(Clock::now() - t).count(); }
+uint64_t realtime_us() {
+  return static_cast<uint64_t>(
+      std::chrono::duration_cast<std::chrono::microseconds>(std::chrono::system_clock::now().time_since_epoch())
+          .count());
+}
+// sync: the sender writes when it posted its first event here (both nodes run
+// on one host, so one clock); the receiver times from it to its last session
+// applied. Without it the receiver times first to last session applied, which
+// reads as instant when a starved receiver gets every message in one dispatch.
+std::string g_start_file;
+void write_start(uint64_t us) {
+  if (g_start_file.empty()) return;
+  const std::string tmp = g_start_file + ".tmp";
+  if (FILE* f = std::fopen(tmp.c_str(), "w")) {
+    std::fprintf(f, "%lu\n", us);
+    std::fclose(f);
+    std::rename(tmp.c_str(), g_start_file.c_str());
+  }
+}
+uint64_t read_start() {
+  unsigned long us = 0;
+  if (FILE* f = g_start_file.empty() ? nullptr : std::fopen(g_start_file.c_str(), "r")) {
+    if (std::fscanf(f, "%lu", &us) != 1) us = 0;
+    std::fclose(f);
+  }
+  return us;
+}
 uint64_t epoch_ms() {
   return static_cast<uint64_t>(
       std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::system_clock::now().time_since_epoch())
@@ -162,6 +189,7 @@ struct Hub {
 };
 
 bool g_compress = true;  // --no-compress: batches as plain protobuf (the code before #17)
+uint32_t g_ack_ms = 0;   // --ack-ms: HaSettings::ack_interval_ms (0: the default)
 
 bool make_hub(Hub& h, bool sender, uint32_t n, const std::string& group, size_t batch_bytes, std::string& err) {
   h.model = RouterModel::build(hub_config(sender), nullptr, nullptr, h.hmac, err);
@@ -177,6 +205,7 @@ bool make_hub(Hub& h, bool sender, uint32_t n, const std::string& group, size_t 
   hs.node_id = sender ? 1 : 2;
   hs.limits.max_bytes = batch_bytes;
   hs.compress = g_compress;
+  if (g_ack_ms) hs.ack_interval_ms = g_ack_ms;
   h.node = std::make_unique<ha::HaNode>(h.shared, hs, [group](std::string& e) -> std::unique_ptr<ha::Transport> {
     auto t = std::make_unique<ha::CpgTransport>();
     if (!t->open(group, e)) return nullptr;
@@ -200,7 +229,7 @@ void post_creations(Hub& h, uint32_t n) {
   rte_ring* ring = h.shared.event_ring(EventConsumer::ha, 0);
   uint32_t posted = 0;
   while (posted < n && since(h.start) < 120) {
-    for (int k = 0; k < 256 && posted < n && rte_ring_free_count(ring) > 1; ++k, ++posted)
+    for (int k = 0; k < 4096 && posted < n && rte_ring_free_count(ring) > 1; ++k, ++posted)
       h.worker->post_event(SessionEventKind::created, make_session(*h.model, posted, h.per_class, dataplane_now_ms()));
     h.node->poll(epoch_ms());
   }
@@ -208,25 +237,33 @@ void post_creations(Hub& h, uint32_t n) {
 
 // The receiver: waits for all `n` sessions and prints the JSON line.
 int measure_receiver(Hub& h, bool resync, uint32_t n) {
-  Clock::time_point first{};
+  Clock::time_point first{}, decoded{};
   const ha::HaStatus& st = h.node->status();
   bool done = h.until(
       [&] {
         if (first == Clock::time_point{} && h.worker->table().size() > 0) first = Clock::now();
+        // Every session decoded by the HA thread (queued to the worker): the sync without the worker's inserts.
+        if (decoded == Clock::time_point{} && st.get(ha::HaStatus::Counter::sessions_received) >= n) decoded = Clock::now();
         // resync: HaNode stamps last_resync_ms once every chunk is applied.
         return (!resync || st.last_resync_ms.load() > 0) && h.worker->table().size() >= n;
       },
       120);
-  double s = resync ? st.last_resync_ms.load() / 1000.0 : std::chrono::duration<double>(Clock::now() - first).count();
+  const uint64_t end_us = realtime_us(), start_us = read_start();
+  const double applied_span_s = std::chrono::duration<double>(Clock::now() - first).count();
+  double s = resync ? st.last_resync_ms.load() / 1000.0
+                    : start_us && end_us > start_us ? (end_us - start_us) / 1e6 : applied_span_s;
   const uint32_t applied = h.worker->table().size();
   std::printf(
       "{\"bench\":\"ha\",\"mode\":\"%s\",\"sessions\":%u,\"applied\":%u,\"seconds\":%.3f,"
       "\"sessions_per_s\":%.0f,\"messages\":%lu,\"bytes\":%lu,\"messages_per_s\":%.0f,"
-      "\"wire_bytes_per_session\":%.1f,\"compress\":%s}\n",
+      "\"wire_bytes_per_session\":%.1f,\"compress\":%s,\"decoded_s\":%.3f,\"from\":\"%s\",\"applied_span_s\":%.3f}\n",
       resync ? "resync" : "sync", n, applied, s, applied / s, st.get(ha::HaStatus::Counter::messages_received),
       st.get(ha::HaStatus::Counter::bytes_received), st.get(ha::HaStatus::Counter::messages_received) / s,
       applied ? static_cast<double>(st.get(ha::HaStatus::Counter::bytes_received)) / applied : 0.0,
-      g_compress ? "true" : "false");
+      g_compress ? "true" : "false",
+      decoded == Clock::time_point{} || first == Clock::time_point{} ? 0.0
+                                                                      : std::chrono::duration<double>(decoded - first).count(),
+      resync ? "join" : start_us ? "first_posted" : "first_applied", applied_span_s);
   return done ? 0 : 1;
 }
 
@@ -246,9 +283,24 @@ int run_ha(bool sender, bool resync, uint32_t n, const std::string& group, size_
   int rc = 0;
   bool peer = h.until([&] { return h.node->peer_present() && h.shared.ha.own_held.load(); }, 30);
   if (!peer) rc = 1;
-  if (sender && !resync && peer) post_creations(h, n);
-  if (sender)
+  double post_s = 0;  // sender: first event posted -> last one posted (the HA thread keeps up or not)
+  if (sender && !resync && peer) {
+    const Clock::time_point t0 = Clock::now();
+    write_start(realtime_us());
+    post_creations(h, n);
+    post_s = since(t0);
+  }
+  if (sender) {
     h.until([] { return false; }, since(h.start) + 15 + (resync ? 30 : 0));  // serve until the receiver is done
+    // What the sender saw: CPG flow control (send_retries) and what went out.
+    using C = ha::HaStatus::Counter;
+    const ha::HaStatus& st = h.node->status();
+    std::printf(
+        "{\"bench\":\"ha\",\"role\":\"sender\",\"mode\":\"%s\",\"sessions_sent\":%lu,\"messages_sent\":%lu,"
+        "\"bytes_sent\":%lu,\"raw_bytes\":%lu,\"send_retries\":%lu,\"sync_lag_max_ms\":%lu,\"post_s\":%.3f}\n",
+        resync ? "resync" : "sync", st.get(C::sessions_sent), st.get(C::messages_sent), st.get(C::bytes_sent),
+        st.get(C::compressed_raw_bytes), st.get(C::send_retries), st.sync_lag_max_ms.load(), post_s);
+  }
   else if (peer)
     rc = measure_receiver(h, resync, n);
   stop = true;
@@ -263,13 +315,15 @@ int main(int argc, char** argv) {
   CLI::App app{"HA sync benchmark over Corosync CPG"};
   std::string mode = "sync", role = "receiver", group = "wp-bench";
   uint32_t n = 100000;
-  size_t raw_bytes = 8 * 1024, batch_bytes = 8 * 1024;
+  size_t raw_bytes = 8 * 1024, batch_bytes = ha::SessionBatcher::Limits{}.max_bytes;
   app.add_option("--raw-bytes", raw_bytes, "raw: message size");
   app.add_option("--batch-bytes", batch_bytes, "sync/resync: HA batch size bound");
   app.add_option("--mode", mode)->check(CLI::IsMember({"raw", "sync", "resync"}));
   app.add_option("--role", role)->check(CLI::IsMember({"sender", "receiver"}));
   app.add_option("--sessions", n, "sessions (raw: 48 KB messages)");
   app.add_option("--group", group);
+  app.add_option("--ack-ms", g_ack_ms, "sync/resync: the receiver's Ack interval (HaSettings::ack_interval_ms)");
+  app.add_option("--start-file", g_start_file, "sync: the sender's first-post time, shared with the receiver");
   bool no_compress = false;
   app.add_flag("--no-compress", no_compress, "sync/resync: batches not LZ4-compressed (as before #17)");
   CLI11_PARSE(app, split, argv);

@@ -25,6 +25,7 @@
 #include "dataplane/control/ike/ike_message.h"
 #include "dataplane/paths/bfd.h"
 #include "dataplane/svr/metadata.h"
+#include "ha/packed_ops.h"
 #include "ha/session_codec.h"
 #include "mgmt/config_load.h"
 #include "mgmt/ipfix_encoder.h"
@@ -367,6 +368,24 @@ struct HaSeeds {
     add(m.mutable_batch()->mutable_ops(), web1);
     m.mutable_batch()->mutable_ops(1)->mutable_session()->mutable_out_rev()->set_peer("r9");
     write("ha_session", "rejected", bytes(m));
+
+    // #17: the same sessions as packed records (what protocol 2 senders use).
+    auto pack = [&](std::initializer_list<const wp::Session*> list, waypoint::ha::PackedOps* out) {
+      wp::ha::PackedOpsWriter w;
+      bool remove = false;
+      for (const wp::Session* s : list) {
+        w.add(remove ? wp::ha::PackedKind::remove : wp::ha::PackedKind::upsert, *s, *rm, wp::fuzz::kHaClock);
+        remove = !remove;
+      }
+      w.write_to(*out);
+    };
+    m = message(6);
+    pack({&web1, &dns2, &web3}, m.mutable_batch()->mutable_packed());
+    write("ha_session", "packed-batch", bytes(m));
+    m = message(7);
+    m.mutable_resync_chunk()->set_resync_id(78);
+    pack({&web1, &dns2, &web3, &denied}, m.mutable_resync_chunk()->mutable_packed());
+    write("ha_session", "packed-chunk", bytes(m));
 
     m = message(5);
     m.mutable_resync_done()->set_resync_id(77);

@@ -21,6 +21,7 @@
 #include "dataplane/worker/shared.h"
 #include "dataplane/worker/worker.h"
 #include "ha/ha_node.h"
+#include "ha/packed_ops.h"
 #include "ha/session_codec.h"
 #include "ha/replication_ledger.h"
 #include "ha/sync_batcher.h"
@@ -566,6 +567,136 @@ TEST(HaCompression, BatchesAndChunksRoundTripSmallerAndBadBodiesAreRefused) {
   EXPECT_TRUE(expand_body(ack, codec)) << "nothing to expand";
 }
 
+// #17: packed records decode to exactly what the protobuf record decodes to,
+// by name, into a model that lists its entities in another order; each name
+// travels once per message.
+TEST(HaPacked, RecordsRoundTripByNameAsTheProtobufRecordDoes) {
+  HmacEngine hmac;
+  std::string err;
+  config::Config ca = hub_config("hub-a", "10.2.0.2/24", "172.16.0.2/24");
+  ca.mutable_peers(0)->set_next_key(test::kKey23);
+  config::Config cb = hub_config("hub-b", "10.2.0.3/24", "172.16.0.3/24", true);
+  cb.mutable_peers(0)->set_next_key(test::kKey23);
+  auto a = RouterModel::build(ca, nullptr, nullptr, hmac, err);
+  auto b = RouterModel::build(cb, nullptr, nullptr, hmac, err);
+  ASSERT_TRUE(a && b) << err;
+  DataplaneClock clock = DataplaneClock::now();
+  PackedOpsWriter w;
+  std::vector<Session> made;
+  for (uint16_t i = 0; i < 40; ++i) {
+    Session s = hub_session(*a, kHubA, static_cast<uint16_t>(40000 + i), clock.base_ms - 50 - i);
+    s.last_ms = clock.base_ms - i;
+    s.packets[0] = 7 + i;
+    s.packets[1] = 1ull << 40;
+    s.bytes[0] = 99;
+    s.bytes[1] = 1234 + i;
+    s.migrations = i;
+    s.out_rev.key_version = i % 2 ? 2 : 1;
+    s.flags = static_cast<uint8_t>(s.flags | (i % 3 ? kPeerSession : 0));  // never travels
+    w.add(i % 4 == 3 ? PackedKind::remove : PackedKind::upsert, s, *a, clock);
+    made.push_back(s);
+  }
+  EXPECT_EQ(w.size(), 40u);
+  pb::PackedOps out;
+  w.write_to(out);
+  EXPECT_EQ(out.records().size(), 40 * kPackedRecordBytes);
+  EXPECT_LE(out.names_size(), 4) << "branch, web, the security policy, r1: once each";
+  pb::PackedOps wire;
+  ASSERT_TRUE(wire.ParseFromString(out.SerializeAsString()));
+  PackedOpsReader r;
+  ASSERT_TRUE(r.open(wire, err)) << err;
+  ASSERT_EQ(r.size(), 40u);
+  for (size_t i = 0; i < made.size(); ++i) {
+    Session d{}, ref{};  // zeroed: memcmp below compares padding too
+    PackedKind kind;
+    ASSERT_TRUE(r.decode(i, *b, clock, nullptr, kind, d, err)) << err;
+    EXPECT_EQ(kind, i % 4 == 3 ? PackedKind::remove : PackedKind::upsert);
+    pb::SessionRecord rec;
+    encode_session(made[i], *a, clock, 1, rec);
+    ASSERT_TRUE(decode_session(rec, *b, clock, ref, err)) << err;
+    EXPECT_EQ(0, std::memcmp(&d, &ref, sizeof d)) << "record " << i << ": the packed record decodes as the protobuf one";
+    EXPECT_EQ(d.uuid, made[i].uuid);
+    EXPECT_EQ(d.original, made[i].original);
+    EXPECT_EQ(d.out_rev.tuple, made[i].out_rev.tuple);
+    EXPECT_EQ(d.tenant, b->tenant_by_name("branch"));
+    EXPECT_NE(d.tenant, made[i].tenant) << "indexes differ between the hubs; the name decides";
+    EXPECT_EQ(d.last_ms, made[i].last_ms);
+    EXPECT_EQ(d.created_ms, made[i].created_ms);
+    EXPECT_EQ(d.packets[1], 1ull << 40);
+    EXPECT_EQ(d.bytes[1], 1234u + i);
+    EXPECT_EQ(d.migrations, i);
+    EXPECT_EQ(d.out_rev.key_version, made[i].out_rev.key_version);
+    EXPECT_FALSE(d.flags & kPeerSession);
+    uint32_t id;  // offset 76 (packed_ops.h): the fingerprint of the version its keys came from
+    std::memcpy(&id, wire.records().data() + i * kPackedRecordBytes + 76, 4);
+    EXPECT_EQ(id, key_id(a->peers[0].keys.find(made[i].out_rev.key_version)->mac)) << "record " << i;
+    EXPECT_EQ(id, rec.key_id());
+  }
+  // The writer is reused: after clear() a message holds only its own records and names.
+  w.clear();
+  EXPECT_EQ(w.size(), 0u);
+  EXPECT_EQ(w.bytes(), 0u);
+  w.add(PackedKind::upsert, made[5], *a, clock);
+  pb::PackedOps one;
+  w.write_to(one);
+  EXPECT_EQ(one.records().size(), kPackedRecordBytes);
+  EXPECT_EQ(one.names_size(), out.names_size());
+}
+
+// A body of another format, record size or a partial record is refused whole;
+// a record naming what this node does not have, or past the name table, alone.
+TEST(HaPacked, BadBodiesAreRefusedAndBadRecordsRejected) {
+  HmacEngine hmac;
+  std::string err;
+  auto a = RouterModel::build(hub_config("hub-a", "10.2.0.2/24", "172.16.0.2/24"), nullptr, nullptr, hmac, err);
+  ASSERT_TRUE(a) << err;
+  DataplaneClock clock = DataplaneClock::now();
+  PackedOpsWriter w;
+  for (uint16_t i = 0; i < 3; ++i) w.add(PackedKind::upsert, hub_session(*a, kHubA, 41000 + i, clock.base_ms), *a, clock);
+  pb::PackedOps good;
+  w.write_to(good);
+  PackedOpsReader r;
+  ASSERT_TRUE(r.open(good, err)) << err;
+
+  pb::PackedOps bad = good;
+  bad.set_format(2);
+  EXPECT_FALSE(r.open(bad, err));
+  EXPECT_NE(err.find("format 2"), std::string::npos) << err;
+  bad = good;
+  bad.set_record_bytes(64);
+  EXPECT_FALSE(r.open(bad, err));
+  bad = good;
+  bad.mutable_records()->resize(good.records().size() - 1);
+  EXPECT_FALSE(r.open(bad, err)) << "truncated";
+  EXPECT_NE(err.find("whole records"), std::string::npos) << err;
+  bad = good;
+  const std::string x = "x";
+  for (size_t i = 0; i <= kMaxPackedNames; ++i) *bad.add_names() = x;
+  EXPECT_FALSE(r.open(bad, err));
+
+  Session d;
+  PackedKind kind;
+  auto record = [&](size_t i) { return reinterpret_cast<uint8_t*>(bad.mutable_records()->data()) + i * kPackedRecordBytes; };
+  bad = good;
+  record(0)[8] = 50;  // tenant name index past the table
+  record(1)[0] = 7;   // no such kind
+  bad.set_names(0, std::string("nobody"));  // the tenant of every record
+  ASSERT_TRUE(r.open(bad, err)) << err;
+  EXPECT_FALSE(r.decode(0, *a, clock, nullptr, kind, d, err));
+  EXPECT_NE(err.find("name index 50"), std::string::npos) << err;
+  EXPECT_FALSE(r.decode(1, *a, clock, nullptr, kind, d, err));
+  EXPECT_NE(err.find("kind"), std::string::npos) << err;
+  EXPECT_FALSE(r.decode(2, *a, clock, nullptr, kind, d, err));
+  EXPECT_NE(err.find("tenant \"nobody\" not configured here"), std::string::npos) << err;
+  EXPECT_FALSE(r.decode(3, *a, clock, nullptr, kind, d, err)) << "past the body";
+
+  // Garbage of whole records: refused record by record, never read past the body.
+  bad = good;
+  for (size_t i = 0; i < bad.records().size(); ++i) (*bad.mutable_records())[i] = static_cast<char>(i * 37 + 11);
+  ASSERT_TRUE(r.open(bad, err));
+  for (size_t i = 0; i < r.size(); ++i) EXPECT_FALSE(r.decode(i, *a, clock, nullptr, kind, d, err));
+}
+
 // A node reads its own messages (delivered back by CPG) for the sync lag
 // from the envelope alone; the header must match a full decode for every body.
 TEST(HaMessageHeader, PeekReadsTheEnvelopeWithoutTheBody) {
@@ -678,6 +809,45 @@ TEST_F(HaPair, SessionsReachThePeerInItsOwningWorkerWhateverItsWorkerCount) {
   run({a.get(), b.get()}, now);
   EXPECT_EQ(b->sessions(), 19u);
   EXPECT_EQ(b->find(made[0]), nullptr);
+}
+
+// #17: a peer of protocol 1 (before packed records) is ignored with a count,
+// and a batch whose packed body is malformed is refused whole with a count,
+// neither acknowledged nor applied; a good batch after it still goes through.
+TEST_F(HaPair, AnOldPeerAndMalformedPackedBatchesAreRefusedAndCounted) {
+  using C = HaStatus::Counter;
+  std::vector<Session> made;
+  for (uint16_t p = 0; p < 4; ++p) made.push_back(hub_session(*a->model, kHubA, static_cast<uint16_t>(42000 + p), static_cast<uint32_t>(now)));
+  DataplaneClock clock = DataplaneClock::now();
+  PackedOpsWriter w;
+  for (const Session& s : made) w.add(PackedKind::upsert, s, *a->model, clock);
+  pb::HaMessage m;
+  w.write_to(*m.mutable_batch()->mutable_packed());
+  m.set_node_id(1);
+  m.set_incarnation(UINT64_MAX / 2);
+  m.set_seq(1);
+  const uint64_t stale = b->node->status().get(C::stale_messages);
+  m.set_protocol(1);
+  std::string old = m.SerializeAsString();
+  b->node->on_message({1, 101}, old.data(), old.size());
+  EXPECT_EQ(b->node->status().get(C::protocol_mismatch), 1u);
+  m.set_protocol(kHaProtocol);
+  m.mutable_batch()->mutable_packed()->mutable_records()->resize(3 * kPackedRecordBytes + 5);
+  std::string cut = m.SerializeAsString();
+  b->node->on_message({1, 101}, cut.data(), cut.size());
+  EXPECT_EQ(b->node->status().get(C::packed_bad), 1u);
+  EXPECT_EQ(b->node->status().get(C::stale_messages), stale + 2);
+  run({a.get(), b.get()}, now);
+  EXPECT_EQ(b->sessions(), 0u) << "nothing of either applied";
+  // The same records whole, as the sender would send them: applied.
+  m.clear_batch();
+  w.write_to(*m.mutable_batch()->mutable_packed());
+  m.set_seq(2);
+  std::string good = m.SerializeAsString();
+  b->node->on_message({1, 101}, good.data(), good.size());
+  run({a.get(), b.get()}, now);
+  EXPECT_EQ(b->sessions(), 4u);
+  EXPECT_EQ(b->node->status().get(C::packed_bad), 1u);
 }
 
 // Both nodes of a pair must rotate a pair key together: a version one node

@@ -1,0 +1,207 @@
+// Packed session records; see packed_ops.h for the layout.
+#include "ha/packed_ops.h"
+
+#include <bit>
+#include <climits>
+#include <cstring>
+
+namespace wp::ha {
+namespace {
+
+constexpr int kUnresolved = INT_MIN;
+
+// Records are little-endian on every host.
+template <typename T>
+T little(T v) {
+  if constexpr (std::endian::native == std::endian::big) {
+    if constexpr (sizeof(T) == 2) return static_cast<T>(__builtin_bswap16(v));
+    if constexpr (sizeof(T) == 4) return static_cast<T>(__builtin_bswap32(v));
+    if constexpr (sizeof(T) == 8) return static_cast<T>(__builtin_bswap64(v));
+  }
+  return v;
+}
+
+template <typename T>
+void put(uint8_t* p, T v) {
+  v = little(v);
+  std::memcpy(p, &v, sizeof v);
+}
+
+template <typename T>
+T get(const uint8_t* p) {
+  T v;
+  std::memcpy(&v, p, sizeof v);
+  return little(v);
+}
+
+void put_tuple(uint8_t* p, const FiveTuple& t) {
+  put<uint32_t>(p, t.src);
+  put<uint32_t>(p + 4, t.dst);
+  put<uint16_t>(p + 8, t.sport);
+  put<uint16_t>(p + 10, t.dport);
+  p[12] = t.proto;
+}
+
+WireTuple get_tuple(const uint8_t* p) {
+  return {get<uint32_t>(p), get<uint32_t>(p + 4), get<uint16_t>(p + 8), get<uint16_t>(p + 10), p[12]};
+}
+
+// Offsets of format 1 (packed_ops.h).
+enum : size_t {
+  kOffKind = 0, kOffFlags = 1, kOffKeyVerA = 2, kOffKeyVerB = 3, kOffAppRefused = 4, kOffMigrations = 6,
+  kOffTenant = 8, kOffService = 10, kOffSecurity = 12, kOffFwdPeer = 14, kOffRevPeer = 16, kOffApp = 18,
+  kOffUuid = 20, kOffOriginal = 36, kOffFwd = 49, kOffRev = 62, kOffKeyId = 76, kOffCreated = 80,
+  kOffLast = 88, kOffPacketsFwd = 96, kOffPacketsRev = 104, kOffBytesFwd = 112, kOffBytesRev = 120,
+};
+static_assert(kOffBytesRev + 8 == kPackedRecordBytes);
+
+}  // namespace
+
+uint16_t PackedOpsWriter::name_index(std::string_view name) {
+  if (name.empty()) return kNoName;
+  // A message names a handful of entities: a linear scan beats hashing.
+  for (size_t i = 0; i < used_names_; ++i)
+    if (names_[i] == name) return static_cast<uint16_t>(i);
+  if (used_names_ >= kMaxPackedNames) return kNoName;  // not reached: SessionBatcher::full() cuts the message first
+  if (used_names_ == names_.size()) names_.emplace_back();
+  names_[used_names_].assign(name.data(), name.size());
+  names_bytes_ += name.size() + 2;
+  return static_cast<uint16_t>(used_names_++);
+}
+
+void PackedOpsWriter::add(PackedKind kind, const Session& s, const RouterModel& rm, const DataplaneClock& clock) {
+  const size_t at = records_.size();
+  records_.resize(at + kPackedRecordBytes);
+  auto* p = reinterpret_cast<uint8_t*>(records_.data() + at);
+  std::memset(p, 0, kPackedRecordBytes);
+  p[kOffKind] = static_cast<uint8_t>(kind);
+  p[kOffFlags] = static_cast<uint8_t>(s.flags & ~kPeerSession);
+  p[kOffKeyVerA] = s.out_rev.key_version;
+  p[kOffKeyVerB] = s.out_fwd.key_version;
+  p[kOffAppRefused] = s.app_slot == kAppDenied;
+  put<uint16_t>(p + kOffMigrations, s.migrations);
+  put<uint16_t>(p + kOffTenant, name_index(tenant_name(rm, s)));
+  put<uint16_t>(p + kOffService, name_index(service_name(rm, s)));
+  put<uint16_t>(p + kOffSecurity, name_index(security_name(rm, s)));
+  put<uint16_t>(p + kOffFwdPeer, name_index(peer_name(rm, s.out_fwd.peer)));
+  put<uint16_t>(p + kOffRevPeer, name_index(peer_name(rm, s.out_rev.peer)));
+  put<uint16_t>(p + kOffApp, name_index(application_name(s.app)));
+  std::memcpy(p + kOffUuid, s.uuid.data(), 16);
+  put_tuple(p + kOffOriginal, s.original);
+  put_tuple(p + kOffFwd, s.out_fwd.tuple);
+  put_tuple(p + kOffRev, s.out_rev.tuple);
+  put<uint32_t>(p + kOffKeyId, session_key_id(s, rm, &key_ids_));
+  put<uint64_t>(p + kOffCreated, clock.epoch_ms(s.created_ms));
+  put<uint64_t>(p + kOffLast, clock.epoch_ms(s.last_ms));
+  put<uint64_t>(p + kOffPacketsFwd, s.packets[0]);
+  put<uint64_t>(p + kOffPacketsRev, s.packets[1]);
+  put<uint64_t>(p + kOffBytesFwd, s.bytes[0]);
+  put<uint64_t>(p + kOffBytesRev, s.bytes[1]);
+}
+
+void PackedOpsWriter::write_to(pb::PackedOps& out) const {
+  out.set_format(kPackedFormat);
+  out.set_record_bytes(static_cast<uint32_t>(kPackedRecordBytes));
+  for (size_t i = 0; i < used_names_; ++i) out.add_names(names_[i]);
+  out.set_records(records_);
+}
+
+void PackedOpsWriter::clear() {
+  records_.clear();
+  used_names_ = 0;
+  names_bytes_ = 0;
+}
+
+bool PackedOpsReader::open(const pb::PackedOps& in, std::string& error) {
+  in_ = nullptr;
+  count_ = 0;
+  if (in.format() != kPackedFormat)
+    return error = "packed ops: format " + std::to_string(in.format()) + " unknown (this node reads " +
+                   std::to_string(kPackedFormat) + ")",
+           false;
+  if (in.record_bytes() != kPackedRecordBytes)
+    return error = "packed ops: records of " + std::to_string(in.record_bytes()) + " bytes (format 1: " +
+                   std::to_string(kPackedRecordBytes) + ")",
+           false;
+  if (in.records().size() % kPackedRecordBytes != 0)
+    return error = "packed ops: " + std::to_string(in.records().size()) + " bytes are not whole records", false;
+  if (static_cast<size_t>(in.names_size()) > kMaxPackedNames)
+    return error = "packed ops: " + std::to_string(in.names_size()) + " names (at most " +
+                   std::to_string(kMaxPackedNames) + ")",
+           false;
+  in_ = &in;
+  records_ = reinterpret_cast<const uint8_t*>(in.records().data());
+  count_ = in.records().size() / kPackedRecordBytes;
+  rm_ = nullptr;
+  return true;
+}
+
+// A name index to this node's entity of kind `k`, looked up once per body.
+bool PackedOpsReader::resolve(uint16_t idx, Kind k, const RouterModel& rm, int& out, std::string_view& name,
+                              std::string& error, const char* field) {
+  name = {};
+  if (idx == kNoName) {
+    if (k == kPeer) return out = -1, true;  // a LAN leg
+    if (k == kApp) return out = 0, true;    // Unknown
+  } else if (idx >= static_cast<size_t>(in_->names_size())) {
+    return error = std::string(field) + ": name index " + std::to_string(idx) + " past the " +
+                   std::to_string(in_->names_size()) + " names of the message",
+           false;
+  } else {
+    name = in_->names(idx);
+  }
+  if (rm_ != &rm) {  // a new body, or the model changed under us: forget what was resolved
+    rm_ = &rm;
+    for (auto& c : cache_) c.assign(static_cast<size_t>(in_->names_size()) + 1, kUnresolved);
+  }
+  int& slot = cache_[k][idx == kNoName ? static_cast<size_t>(in_->names_size()) : idx];
+  if (slot == kUnresolved) {
+    switch (k) {
+      case kTenant: slot = rm.tenant_by_name(name); break;
+      case kService: slot = rm.service_by_name(name); break;
+      case kPeer: slot = peer_by_name(rm, name); break;
+      case kApp: slot = application_id(name); break;
+      case kKinds: break;
+    }
+  }
+  out = slot;
+  return true;
+}
+
+bool PackedOpsReader::decode(size_t i, const RouterModel& rm, const DataplaneClock& clock, const FibTable* fib,
+                             PackedKind& kind, Session& out, std::string& error) {
+  if (!in_ || i >= count_) return error = "packed ops: no record " + std::to_string(i), false;
+  const uint8_t* p = records_ + i * kPackedRecordBytes;
+  if (p[kOffKind] > static_cast<uint8_t>(PackedKind::remove))
+    return error = "kind: " + std::to_string(p[kOffKind]) + " unknown", false;
+  kind = static_cast<PackedKind>(p[kOffKind]);
+  SessionFacts f;
+  int app = 0;
+  std::string_view app_name;
+  if (!resolve(get<uint16_t>(p + kOffFwdPeer), kPeer, rm, f.fwd_peer, f.fwd_peer_name, error, "out_fwd.peer") ||
+      !resolve(get<uint16_t>(p + kOffRevPeer), kPeer, rm, f.rev_peer, f.rev_peer_name, error, "out_rev.peer") ||
+      !resolve(get<uint16_t>(p + kOffTenant), kTenant, rm, f.tenant, f.tenant_name, error, "tenant") ||
+      !resolve(get<uint16_t>(p + kOffService), kService, rm, f.service, f.service_name, error, "service") ||
+      !resolve(get<uint16_t>(p + kOffApp), kApp, rm, app, app_name, error, "application"))
+    return false;
+  f.app = static_cast<uint16_t>(app);
+  f.uuid = reinterpret_cast<const char*>(p + kOffUuid);
+  f.uuid_size = 16;
+  f.original = get_tuple(p + kOffOriginal);
+  f.fwd_tuple = get_tuple(p + kOffFwd);
+  f.rev_tuple = get_tuple(p + kOffRev);
+  f.app_refused = p[kOffAppRefused] != 0;
+  f.flags = p[kOffFlags];
+  f.created_ms = get<uint64_t>(p + kOffCreated);
+  f.last_ms = get<uint64_t>(p + kOffLast);
+  f.packets_fwd = get<uint64_t>(p + kOffPacketsFwd);
+  f.packets_rev = get<uint64_t>(p + kOffPacketsRev);
+  f.bytes_fwd = get<uint64_t>(p + kOffBytesFwd);
+  f.bytes_rev = get<uint64_t>(p + kOffBytesRev);
+  f.migrations = get<uint16_t>(p + kOffMigrations);
+  f.key_version_a = p[kOffKeyVerA];
+  f.key_version_b = p[kOffKeyVerB];
+  return decode_facts(f, rm, clock, out, error, fib);
+}
+
+}  // namespace wp::ha

@@ -1,0 +1,89 @@
+// Session ops as fixed-size records (#17; proto/ha.proto PackedOps).
+//
+// The sync's cost was per session: a protobuf SessionRecord with five
+// sub-messages and six strings built, sized and serialized on the sender,
+// parsed and looked up by name on the receiver. A packed record is written
+// and read with plain stores and loads; entity names (tenant, service,
+// security policy, peer, application) are still what travels, the pair's
+// common terms, but once per message in a name table that the receiver
+// resolves once per message, not once per session.
+//
+// Format 1 (kPackedFormat), 128-byte records, every integer little-endian:
+//   0 kind (0 upsert, 1 delete)   1 flags   2 key_version_a   3 key_version_b
+//   4 app_refused (0/1)   5 zero   6 u16 migrations
+//   8 u16 name index of: tenant 8, service 10, security 12, out_fwd peer 14,
+//     out_rev peer 16, application 18 (0xFFFF: none / Unknown)
+//  20 uuid[16]   36 original, 49 out_fwd, 62 out_rev tuples: u32 src, u32 dst,
+//     u16 sport, u16 dport, u8 proto (13 bytes each)   75 zero
+//  76 u32 key_id   80 u64 created_ms   88 u64 last_ms (also the version)
+//  96 u64 packets_fwd  104 packets_rev  112 bytes_fwd  120 bytes_rev
+// A new layout is a new format number; receivers refuse formats they do not
+// know (packed_bad), as they refuse a body that is not whole records.
+#pragma once
+
+#include <cstddef>
+#include <cstdint>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "ha/session_codec.h"
+
+namespace wp::ha {
+
+inline constexpr uint32_t kPackedFormat = 1;
+inline constexpr size_t kPackedRecordBytes = 128;
+inline constexpr uint16_t kNoName = 0xFFFF;
+inline constexpr size_t kMaxPackedNames = 4096;  // a receiver refuses a longer name table
+
+enum class PackedKind : uint8_t { upsert = 0, remove = 1 };
+
+// Gathers records and their name table for one message (the HA thread's;
+// its buffers are reused between messages, so no allocation once grown).
+class PackedOpsWriter {
+ public:
+  void add(PackedKind kind, const Session& s, const RouterModel& rm, const DataplaneClock& clock);
+  size_t size() const { return records_.size() / kPackedRecordBytes; }
+  // Bytes this message's body will take (records + names).
+  size_t bytes() const { return records_.size() + names_bytes_; }
+  // A record adds at most 6 names: past this the message must be cut.
+  bool names_full() const { return used_names_ + 6 > kMaxPackedNames; }
+  void write_to(pb::PackedOps& out) const;
+  void clear();
+
+ private:
+  uint16_t name_index(std::string_view name);
+  std::string records_;
+  std::vector<std::string> names_;
+  size_t used_names_ = 0;  // names_[0, used_names_) are this message's (the rest: capacity kept)
+  size_t names_bytes_ = 0;
+  KeyIdCache key_ids_;
+};
+
+// Reads one PackedOps body: open() checks its shape, decode() one record into
+// a session here (the checks of decode_session, names resolved once per body).
+class PackedOpsReader {
+ public:
+  // False with `error` when the format, record size or length is wrong.
+  bool open(const pb::PackedOps& in, std::string& error);
+  size_t size() const { return count_; }
+  bool decode(size_t i, const RouterModel& rm, const DataplaneClock& clock, const FibTable* fib, PackedKind& kind,
+              Session& out, std::string& error);
+
+ private:
+  enum Kind { kTenant, kService, kPeer, kApp, kKinds };
+  bool resolve(uint16_t idx, Kind k, const RouterModel& rm, int& out, std::string_view& name, std::string& error,
+               const char* field);
+  const pb::PackedOps* in_ = nullptr;
+  const uint8_t* records_ = nullptr;
+  size_t count_ = 0;
+  const RouterModel* rm_ = nullptr;  // the model the cache was resolved against
+  std::vector<int> cache_[kKinds];   // per name index: resolved value, or kUnresolved
+};
+
+// Records in a batch or chunk body (0 when it has none).
+inline size_t packed_count(const pb::PackedOps& p) {
+  return p.record_bytes() ? p.records().size() / p.record_bytes() : 0;
+}
+
+}  // namespace wp::ha
