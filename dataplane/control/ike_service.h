@@ -105,6 +105,7 @@ inline constexpr std::chrono::milliseconds kIkeHaSeqInterval{1000};
   X(ike_ha_taken_over)  /* HA: the peer's IKE SAs installed here (we took its address over) */           \
   X(ike_ha_resumed)     /* HA: our own IKE SAs installed from the copy the peer handed back */           \
   X(ike_ha_given_back)  /* HA: taken-over IKE SAs removed here (the peer claimed its address back) */    \
+  X(ike_ha_set_aside)   /* HA: our own IKE SAs kept as copies while we do not answer for our address */   \
   X(ike_ha_decode_errors) /* HA: IKE sync messages or records refused (malformed, unknown peer, tunnel) */ \
   X(ike_ha_install_failed) /* HA: a copy whose SPIs are already held here, not installed */
 

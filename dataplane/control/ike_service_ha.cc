@@ -130,31 +130,43 @@ bool IkeService::ha_ownership() {
   for (auto it = ha_copies_.begin(); it != ha_copies_.end();)
     it = it->second.sa || ha_installed_.count(it->first) ? std::next(it) : ha_copies_.erase(it);
   for (auto it = ha_installed_.begin(); it != ha_installed_.end();) {
-    const uint64_t spi_r = it->first;
-    auto sa = responder_.sas().find(spi_r);
-    if (sa == responder_.sas().end()) {  // deleted or rekeyed here: an SA of ours now, synced as such
-      ha_copies_.erase(spi_r);
-      it = ha_installed_.erase(it);
-      continue;
-    }
-    if (ha_answers_(ipv4_of(sa->second->local.addr)) != HaAddress::not_ours_now) {
+    if (responder_.sas().count(it->first)) {
       ++it;
       continue;
     }
-    // The address went back to the peer (it claimed it after our resync).
+    ha_copies_.erase(it->first);  // deleted or rekeyed here: an SA of ours now, synced as such
+    it = ha_installed_.erase(it);
+  }
+  // Every SA whose address we no longer answer for is set aside as a copy,
+  // silently (no Delete to the site, no DELETE to the peer): a taken-over
+  // one because its owner claimed its address back after our resync, one
+  // of our own because we gave our address up (quorum or corosync lost) and
+  // the peer may be carrying it; the peer's newer record replaces the copy,
+  // and we resume from it once we answer for the address again.
+  std::vector<uint64_t> away;
+  for (const auto& [spi_r, sa] : responder_.sas())
+    if (sa->state == ike::IkeSaState::established && sa->config &&
+        ha_answers_(ipv4_of(sa->local.addr)) == HaAddress::not_ours_now)
+      away.push_back(spi_r);
+  for (const uint64_t spi_r : away) {
+    const ike::IkeSa& sa = *responder_.sas().at(spi_r);
+    auto inst = ha_installed_.find(spi_r);
+    const bool taken = inst != ha_installed_.end() && inst->second;
     HaCopy copy;
-    copy.seqs = ha_seqs(*sa->second);
+    copy.seqs = ha_seqs(sa);
     copy.node = ha_node_;
-    for (const auto& [spi_in, c] : sa->second->children) {
+    for (const auto& [spi_in, c] : sa.children) {
       ha_starts_.erase(spi_in);
       ha_seq_.erase(spi_in);
     }
     copy.sa = responder_.release(spi_r);
-    if (log_) log_("ike: HA: IKE SA " + spi_hex(spi_r) + "_r handed back: the peer answers for " + copy.sa->local.str());
-    add(IkeServiceCounter::ike_ha_given_back);
+    if (log_)
+      log_("ike: HA: IKE SA " + spi_hex(spi_r) + "_r " + (taken ? "handed back" : "set aside") +
+           ": we do not answer for " + copy.sa->local.str() + " now");
+    add(taken ? IkeServiceCounter::ike_ha_given_back : IkeServiceCounter::ike_ha_set_aside);
     ha_copies_[spi_r] = std::move(copy);
-    ha_sent_.erase(spi_r);  // not gone: the peer holds it, no DELETE
-    it = ha_installed_.erase(it);
+    ha_sent_.erase(spi_r);  // not gone: the peer holds it (or will), no DELETE
+    if (inst != ha_installed_.end()) ha_installed_.erase(inst);
     changed = true;
   }
   return changed;

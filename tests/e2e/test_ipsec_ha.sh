@@ -206,10 +206,16 @@ new_inits=$(tshark -r "$WP_TMP/site.pcap" -Y "isakmp.exchangetype == 34" -T fiel
 all_inits=$(tshark -r "$WP_TMP/site.pcap" -Y "isakmp.exchangetype == 34" 2>/dev/null | wc -l)
 wp_expect "the capture holds the first IKE_SA_INIT exchange" "$all_inits" -ge 2
 wp_expect "no IKE_SA_INIT after the kill" "$new_inits" -eq 0
-# The site's view of the gap: from the kill to the first ESP the survivor sealed toward it.
+# The site's view of the gap: the longest silence of the ESP sealed toward it
+# from ra's address in the 10 s after the kill (iperf3's ACKs and the
+# server's replies flow all along; -1: nothing after the kill).
 gap=$(tshark -r "$WP_TMP/site.pcap" -Y "ip.src == 172.16.0.2 and udp.srcport == 4500 and esp" -T fields \
-  -e frame.time_epoch 2>/dev/null | "$WP_PY" -c 'import sys; t=float(sys.argv[1]); v=[float(x) for x in sys.stdin if x.strip() and float(x) > t]; print(int((min(v) - t) * 1000) if v else -1)' "$t_kill")
-echo "ESP gap at the site after the kill: $gap ms"
+  -e frame.time_epoch 2>/dev/null | "$WP_PY" -c '
+import sys
+t = float(sys.argv[1])
+v = sorted(float(x) for x in sys.stdin if x.strip() and t - 0.5 <= float(x) <= t + 10)
+print(int(max(b - a for a, b in zip(v, v[1:])) * 1000) if len(v) > 1 and v[-1] > t else -1)' "$t_kill")
+echo "longest ESP silence toward the site around the kill: $gap ms"
 wp_expect "ESP from ra's address again after the kill (gap measured)" "$gap" -ge 0
 wp_check "charon never re-established (one 'established' in its log)" \
   test "$(grep -c 'IKE_SA site\[[0-9]*\] established' "$WP_TMP/charon.log")" -eq 1

@@ -7,7 +7,8 @@
 // the right message ID and keys, and a retransmitted request with the stored
 // response; the outbound counter starts at the synced mark + margin and the
 // replay window at the synced top; a Delete reaches the copy; the returning
-// owner resumes the SA the survivor advanced, and the survivor removes it.
+// owner resumes the SA the survivor advanced, and the survivor removes it;
+// our own SA is set aside while we do not answer for our address.
 #include <gtest/gtest.h>
 
 #include <nlohmann/json.hpp>
@@ -275,6 +276,30 @@ TEST_F(IkeHaSyncTest, ReturningOwnerResumesWhatTheSurvivorAdvanced) {
   EXPECT_EQ(n2.counter("ike_ha_deletes_synced"), 0u);  // handed back, not deleted
   ASSERT_NE(back.table.load()->outbound(0), nullptr);
   EXPECT_TRUE(dpd(back));  // message ID 3: the survivor's advance came back
+}
+
+// Quorum or corosync lost: we stop answering for our own address and the
+// peer may carry our SA meanwhile; ours is set aside (no Delete sent, no
+// DELETE synced) and resumed with its outbound numbers past the margin.
+TEST_F(IkeHaSyncTest, OwnSaSetAsideWhileWeDoNotAnswerResumesPastTheMargin) {
+  const EspSaTable* t1 = n1.table.load();
+  EspWorkerState w;
+  w.set_marks(&n1.marks);
+  w.mark(*t1, *t1->outbound(0), 128);
+  n1.own = A::not_ours_now;
+  n1.svc->poll(steady_clock::now());
+  EXPECT_EQ(n1.counter("ike_ha_set_aside"), 1u);
+  EXPECT_EQ(n1.counter("ike_ha_deletes_synced"), 0u);
+  EXPECT_TRUE(n1.svc->responder().sas().empty());
+  EXPECT_EQ(n1.table.load()->outbound(0), nullptr);
+  EXPECT_FALSE(dpd(n1));  // not answered while set aside
+  site.next_id--;
+  n1.own = A::own;
+  n1.svc->poll(steady_clock::now());
+  EXPECT_EQ(n1.counter("ike_ha_resumed"), 1u);
+  ASSERT_NE(n1.table.load()->outbound(0), nullptr);
+  EXPECT_EQ(n1.table.load()->outbound(0)->seq_start, 128 + kIkeHaSeqMargin);
+  EXPECT_TRUE(dpd(n1));
 }
 
 }  // namespace
