@@ -11,6 +11,9 @@
 // our own SA is set aside while we do not answer for our address.
 #include <gtest/gtest.h>
 
+#include <fstream>
+#include <iterator>
+
 #include <nlohmann/json.hpp>
 
 #include "dataplane/control/ike/ike_sa_sync.h"
@@ -276,6 +279,23 @@ TEST_F(IkeHaSyncTest, ReturningOwnerResumesWhatTheSurvivorAdvanced) {
   EXPECT_EQ(n2.counter("ike_ha_deletes_synced"), 0u);  // handed back, not deleted
   ASSERT_NE(back.table.load()->outbound(0), nullptr);
   EXPECT_TRUE(dpd(back));  // message ID 3: the survivor's advance came back
+}
+
+// fuzz_ike_ha_sync's seed is a record that decodes (the fuzzer starts on
+// the success path), with its Child SA's marks.
+TEST(IkeHaSyncSeed, FuzzSeedDecodes) {
+  std::ifstream f(WP_SOURCE_DIR "/tests/fuzz/corpus/ike_ha_sync/established_gcm_child", std::ios::binary);
+  const std::string bytes((std::istreambuf_iterator<char>(f)), std::istreambuf_iterator<char>());
+  waypoint::ha::IkeSaRecord rec;
+  ASSERT_TRUE(rec.ParseFromString(bytes));
+  ResponderConfig c;
+  c.peers.emplace_back().name = "site1";
+  ChildSeqs seqs;
+  std::string error;
+  auto sa = decode_ike_sa(rec, c, seqs, error);
+  ASSERT_NE(sa, nullptr) << error;
+  EXPECT_EQ(sa->children.size(), 1u);
+  EXPECT_EQ(seqs.begin()->second, (ChildSeq{6400, 1280}));
 }
 
 // Quorum or corosync lost: we stop answering for our own address and the
