@@ -72,6 +72,7 @@ uint32_t HaNode::poll(uint64_t now_ms) {
   work += backlog_.push(shared_.ha.inbound);
   watch_drops();
   if (outbox_bytes_ < settings_.max_outbox_bytes) work += drain_events();
+  work += pump_ike();
   step_resync_out();
   if (peer_present_ && keys_sent_for_ != &model()) send_keys();  // a commit may have rotated a pair key
   flush_batches(false);
@@ -200,6 +201,7 @@ void HaNode::start_resync_out() {
   for (uint32_t w = 0; w < shared_.workers; ++w)
     republish_target_[w] = shared_.ha.republish_req[w].fetch_add(1, std::memory_order_acq_rel) + 1;
   status_.add(C::resyncs_sent);
+  request_ike_dump();
   send_keys();
   ha_log("sending full state to the peer (resync " + std::to_string(resync_out_id_) + ")");
 }
@@ -214,6 +216,7 @@ void HaNode::step_resync_out() {
     rte_ring* r = shared_.event_ring(EventConsumer::ha, w);
     if (r && !rte_ring_empty(r)) return drain_events(), void();
   }
+  if (!ike_dump_sent()) return;
   flush_batches(true);
   pb::HaMessage m;
   pb::ResyncDone* d = m.mutable_resync_done();
@@ -363,6 +366,7 @@ void HaNode::on_message(const Member& from, const void* data, size_t len) {
       break;
     }
     case pb::HaMessage::kTakeback: release_peer_addresses(m.epoch()); break;
+    case pb::HaMessage::kIkeSync: take_ike(m.ike_sync()); break;
     default: status_.add(C::stale_messages); break;
   }
 }

@@ -112,6 +112,11 @@ class HaNode : public TransportHandler {
   void step_resync_out();
   void send_keys();
   void check_keys(const pb::KeyUpdate& k);
+  // IKE and Child SAs to and from the IKE service (ipsec_sync.cc).
+  uint32_t pump_ike();
+  void take_ike(const pb::IkeSync& sync);
+  void request_ike_dump();
+  bool ike_dump_sent();
   void peer_joined();
   void found_alone();
   void decide_alone();

@@ -214,6 +214,7 @@ int start_runtimes(Runtimes& rt, const StartConfig& sc, std::string& error) {
   wp::DataplaneRuntime& dp = rt.dataplane;
   const wp::config::Config& cfg = dp.config();
   if (!rt.ha.prepare(cfg, dp.shared(), error)) return 2;
+  dp.attach_ike_ha();  // IKE and Child SAs synced with the HA peer (docs/ipsec.md § HA)
   if (!rt.offload.start(cfg, dp.shared(), dp.port_ids(), dp.queues(), static_cast<int>(rte_socket_id()), error))
     return 2;
   for (const auto& w : dp.workers()) rt.offload.attach(*w, false);

@@ -171,6 +171,17 @@ void DataplaneRuntime::create_control() {
   }
 }
 
+void DataplaneRuntime::attach_ike_ha() {
+  if (!ike_ || !shared_.ha.enabled || !cfg_.has_ha()) return;
+  HaDataplane& ha = shared_.ha;
+  ike_->set_ha(&ha.ike, cfg_.ha().node_id(), shared_.esp_seq_marks.get(), [&ha](Ipv4 local) {
+    using A = IkeService::HaAddress;
+    if (ha.is_peer_address(local))
+      return ha.peer_taken.load(std::memory_order_acquire) ? A::peers_taken_over : A::not_ours_now;
+    return ha.own_held.load(std::memory_order_acquire) ? A::own : A::not_ours_now;
+  });
+}
+
 std::string DataplaneRuntime::ipsec_status_json() const {
   if (ike_) return ike_->status_json();
   return R"({"enabled": false, "ike_sas": [], "child_sas": [], "counters": {}, "refused": {}})";

@@ -69,6 +69,9 @@ class DataplaneRuntime {
   // GET /api/v1/ipsec from any thread: the IKE responder's status, or
   // {"enabled": false, ...} without ipsec_peers.
   std::string ipsec_status_json() const;
+  // After the HA thread's prepare(): the IKE service syncs its SAs with the
+  // HA peer through DataplaneShared::ha.ike (nothing without ha or ipsec_peers).
+  void attach_ike_ha();
 
  private:
   bool pick_lcores(bool spare_lcore, std::string& error);

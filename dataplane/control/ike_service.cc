@@ -170,6 +170,7 @@ ike::Bytes IkeService::input(ike::CSpan payload, Ipv4 src, uint16_t sport, Ipv4 
     add(IkeServiceCounter::replies);
   }
   sync_sas();
+  ha_step(steady_clock::now());
   render();
   return reply;
 }
@@ -207,6 +208,7 @@ void IkeService::poll(steady_clock::time_point now) {
     if (in.schedule.due(now)) start(in, now);
   }
   if (changed) sync_sas();
+  changed |= ha_step(now);
   // Ages in the document stay within a second; SAs that went away at once.
   if (changed || now - last_render_ >= seconds(1)) render();
 }
@@ -292,6 +294,10 @@ void IkeService::sync_sas() {
       ep.local_port = kIkeNattPort;
       ep.peer_port = sa->peer.port == kIkePort ? kIkeNattPort : sa->peer.port;
       ep.udp_encap = sa->udp_encap;  // a NAT on the path or IKE begun on 4500; else IP protocol 50
+      if (auto st = ha_starts_.find(spi_in); st != ha_starts_.end()) {  // taken over from the HA peer
+        ep.seq_out_start = st->second.seq_out;
+        ep.replay_start = st->second.replay_top;
+      }
       std::string error;
       if (!book_.add(engine_, child, ep, error)) {
         add(IkeServiceCounter::sa_install_failed);
@@ -363,17 +369,25 @@ void IkeService::render() {
   for (size_t i = 0; i < ike::kRefusals; ++i)
     refused[std::string(ike::refusal_name(static_cast<ike::Refusal>(i)))] = rc.refused[i];
   json ike_sas = json::array(), child_sas = json::array();
-  std::vector<std::pair<const ike::IkeSa*, const char*>> sas;  // (SA, our role)
-  for (const auto& [spi, sa] : responder_.sas()) sas.push_back({sa.get(), "responder"});
+  struct Listed {
+    const ike::IkeSa* sa;
+    const char* role;  // ours in the exchange
+    const char* ha;    // docs/ipsec.md § HA
+  };
+  std::vector<Listed> sas;
+  for (const auto& [spi, sa] : responder_.sas()) sas.push_back({sa.get(), "responder", ha_role(*sa)});
   for (const Initiating& in : initiating_)
-    if (in.initiator && in.initiator->sa()) sas.push_back({in.initiator->sa(), "initiator"});
-  for (const auto& [sa, role] : sas) {
+    if (in.initiator && in.initiator->sa()) sas.push_back({in.initiator->sa(), "initiator", ha_ ? "own" : "none"});
+  for (const auto& [spi, copy] : ha_copies_)
+    if (copy.sa) sas.push_back({copy.sa.get(), "responder", "peer copy"});
+  for (const auto& [sa, role, ha] : sas) {
     const PeerInfo* peer = nullptr;
     if (sa->config)
       for (const PeerInfo& p : peers_)
         if (p.name == sa->config->name) peer = &p;
     ike_sas.push_back({{"peer", peer ? peer->name : ""},
                        {"role", role},
+                       {"ha", ha},
                        {"remote_id", sa->remote_id},
                        {"remote", sa->peer.str()},
                        {"local", sa->local.str()},
@@ -393,7 +407,9 @@ void IkeService::render() {
       child_sas.push_back({{"peer", peer ? peer->name : ""},
                            {"tunnel", peer ? peer->tunnel : ""},
                            {"ike_spi_r", hex(sa->spi_r, 16)},
-                           {"state", inst != installed_.end() ? "INSTALLED" : "NEGOTIATED"},
+                           {"state", std::string_view(ha) == "peer copy" ? "PEER_COPY"
+                                     : inst != installed_.end()    ? "INSTALLED"
+                                                                   : "NEGOTIATED"},
                            {"spi_in", hex(spi_in, 8)},
                            {"spi_out", hex(c.spi_out, 8)},
                            {"proposal", esp_suite_name(c.suite)},

@@ -65,11 +65,19 @@
 #include "dataplane/control/ike/initiate_schedule.h"
 #include "dataplane/control/ike/ike_responder.h"
 #include "dataplane/ip/ipv4.h"
+#include "dataplane/control/ike/ike_sa_sync.h"
 #include "dataplane/ipsec/esp_counters.h"
+#include "dataplane/worker/ike_ha_channel.h"
 
 namespace wp {
 
 inline constexpr uint16_t kIkePort = 500;
+// HA takeover (docs/ipsec.md § HA): a taken-over Child SA's outbound counter
+// starts this far past the number its holder last synced. Marks are synced
+// every second; 2^22 covers a second at 4 Mpps (more than one worker seals)
+// plus kEspMarkEvery, and costs 1/1024 of a non-ESN SA's 2^32 numbers.
+inline constexpr uint64_t kIkeHaSeqMargin = uint64_t{1} << 22;
+inline constexpr std::chrono::milliseconds kIkeHaSeqInterval{1000};
 
 #define WP_IKE_SERVICE_COUNTERS(X)                                                                        \
   X(datagrams)          /* IKE datagrams handed to the responder or an initiator */                       \
@@ -88,7 +96,18 @@ inline constexpr uint16_t kIkePort = 500;
   X(initiator_unmatched) /* a datagram without the Initiator flag that no SA we initiated has, dropped */   \
   X(initiator_nat_t)    /* SAs we initiated that moved IKE to UDP 4500 (the peer answered NAT_DETECTION) */ \
   X(initiator_nat_detected) /* ... of which the NAT_DETECTION hashes showed a NAT on the path */          \
-  X(initiator_keepalives) /* NAT-T keepalives sent (RFC 3948 § 2.3): an SA we initiated, a NAT in front of us */
+  X(initiator_keepalives) /* NAT-T keepalives sent (RFC 3948 § 2.3): an SA we initiated, a NAT in front of us */ \
+  X(ike_ha_sas_synced)  /* HA: IKE SA records (with their Child SAs) sent to the peer: new or changed */     \
+  X(ike_ha_deletes_synced) /* HA: IKE SAs gone here, the peer told to forget its copy */                   \
+  X(ike_ha_seq_synced)  /* HA: Child SA sequence-number marks sent to the peer */                        \
+  X(ike_ha_sas_applied) /* HA: the peer's IKE SA records stored as copies here */                        \
+  X(ike_ha_deletes_applied) /* HA: the peer's copies forgotten on its DELETE */                           \
+  X(ike_ha_taken_over)  /* HA: the peer's IKE SAs installed here (we took its address over) */           \
+  X(ike_ha_resumed)     /* HA: our own IKE SAs installed from the copy the peer handed back */           \
+  X(ike_ha_given_back)  /* HA: taken-over IKE SAs removed here (the peer claimed its address back) */    \
+  X(ike_ha_set_aside)   /* HA: our own IKE SAs kept as copies while we do not answer for our address */   \
+  X(ike_ha_decode_errors) /* HA: IKE sync messages or records refused (malformed, unknown peer, tunnel) */ \
+  X(ike_ha_install_failed) /* HA: a copy whose SPIs are already held here, not installed */
 
 enum class IkeServiceCounter : uint8_t {
 #define WP_X(n) n,
@@ -153,6 +172,16 @@ class IkeService {
     counter_readers_ = readers;
   }
 
+  // HA (docs/ipsec.md § HA, ike_service_ha.cc): sync our IKE SAs through
+  // `channel` as node `node`, keep the peer's as copies, install a copy when
+  // `answers(local address)` says we answer for its address (takeover, or
+  // our own address back after a restart) and remove it again when we stop.
+  // `marks`: the workers' ESP sequence marks (DataplaneShared). Set before
+  // the first input(); without it nothing is synced.
+  enum class HaAddress : uint8_t { not_ours_now, own, peers_taken_over };
+  using AnswersFn = std::function<HaAddress(Ipv4 local)>;
+  void set_ha(IkeHaChannel* channel, uint32_t node, const EspSeqMarks* marks, AnswersFn answers);
+
   // GET /api/v1/ipsec; any thread.
   std::string status_json() const;
 
@@ -167,6 +196,14 @@ class IkeService {
  private:
   void add(IkeServiceCounter c) { ++counters_[static_cast<size_t>(c)]; }
   void sync_sas();  // EspSaBook follows the responder's Child SAs; publish when changed
+  // HA (ike_service_ha.cc): the peer's records in, copies installed or
+  // removed by address ownership, our changes and sequence marks out.
+  bool ha_step(std::chrono::steady_clock::time_point now);  // true: something changed
+  void ha_receive();
+  bool ha_ownership();
+  void ha_send(std::chrono::steady_clock::time_point now);
+  ike::ChildSeqs ha_seqs(const ike::IkeSa& sa);
+  const char* ha_role(const ike::IkeSa& sa) const;
   void publish();
   void retire_quiesced();
   void render();
@@ -226,6 +263,23 @@ class IkeService {
   std::array<uint64_t, kIkeServiceCounters> counters_{};
   std::chrono::steady_clock::time_point last_rotation_ = std::chrono::steady_clock::now();
   std::chrono::steady_clock::time_point last_render_{};
+
+  // HA state (ike_service_ha.cc).
+  struct HaCopy {
+    std::unique_ptr<ike::IkeSa> sa;  // null while installed here
+    ike::ChildSeqs seqs;             // the holder's latest marks
+    uint32_t node = 0;  // who sent it
+  };
+  IkeHaChannel* ha_ = nullptr;
+  uint32_t ha_node_ = 0;
+  const EspSeqMarks* ha_marks_ = nullptr;
+  AnswersFn ha_answers_;
+  std::map<uint64_t, HaCopy> ha_copies_;      // the peer's IKE SAs by SPIr
+  std::map<uint64_t, bool> ha_installed_;  // SPIr of copies installed here -> taken over (false: our own back)
+  std::map<uint64_t, uint64_t> ha_sent_;      // SPIr -> sync_fingerprint the peer last heard
+  std::map<uint32_t, ike::ChildSeq> ha_seq_;  // our Child SAs (spi_in): the numbers the peer last heard
+  std::map<uint32_t, ike::ChildSeq> ha_starts_;  // installed copies' Child SAs: where the workers start
+  std::chrono::steady_clock::time_point ha_last_seq_{};
 
   mutable std::mutex mu_;  // guards status_ (the pointer only)
   std::shared_ptr<const std::string> status_;

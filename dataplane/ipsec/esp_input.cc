@@ -68,10 +68,12 @@ bool check_before_open(const EspSaTable& table, EspWorkerState& state, rte_mbuf*
 }
 
 // After the ICV verified: window, trailer, inner header, strip.
-bool check_after_open(rte_mbuf* m, const Pending& p, const EspOp& op, EspResult& out) {
+bool check_after_open(const EspSaTable& table, EspWorkerState& state, rte_mbuf* m, const Pending& p, const EspOp& op,
+                      EspResult& out) {
   if (EspReplay r = esn_check(p.st->replay, op.seq); r != EspReplay::fresh)  // twice in one burst
     return out.drop = replay_drop(r), false;
   esn_update(p.st->replay, op.seq);
+  state.mark(table, *p.sa, p.st->replay.top);
   const size_t head = p.esp_off + kEspHeaderLen + esp_iv_len(p.sa->keys.cipher);
   uint8_t* plain = rte_pktmbuf_mtod(m, uint8_t*) + head;
   EspTrailerInfo t;
@@ -123,7 +125,7 @@ void esp_input_burst(CryptoEngine& eng, const EspSaTable& table, EspWorkerState&
   for (uint16_t j = 0; j < k; ++j) {
     const Pending& p = pending[j];
     if (!ops[j].ok) out[p.index].drop = DropReason::esp_auth_failed;
-    if (!ops[j].ok || !check_after_open(pkts[p.index], p, ops[j], out[p.index])) p.st->counters.drops++;
+    if (!ops[j].ok || !check_after_open(table, state, pkts[p.index], p, ops[j], out[p.index])) p.st->counters.drops++;
   }
 }
 

@@ -51,6 +51,7 @@ bool prepare(IvSource& ivs, const EspSaTable& table, EspWorkerState& state, rte_
     return out.drop = DropReason::esp_no_room, false;
   uint64_t seq = 0;
   if (!esp_seq_next(st->seq_out, sa->keys.esn, seq)) return out.drop = DropReason::esp_seq_exhausted, false;
+  state.mark(table, *sa, seq);
   uint8_t* tail = reinterpret_cast<uint8_t*>(rte_pktmbuf_append(m, static_cast<uint16_t>(back)));
   esp_write_trailer(tail, pad, kEspNextIpv4);
   uint8_t* ip = reinterpret_cast<uint8_t*>(rte_pktmbuf_prepend(m, static_cast<uint16_t>(front)));

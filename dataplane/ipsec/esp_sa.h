@@ -18,6 +18,7 @@
 #include <memory>
 
 #include "dataplane/ip/ipv4.h"
+#include "dataplane/ipsec/esp_counters.h"
 #include "dataplane/ipsec/esp_crypto.h"
 #include "dataplane/ipsec/esp_owner.h"
 #include "dataplane/ipsec/esp_replay.h"
@@ -39,6 +40,11 @@ struct EspSa {
   bool udp_encap = true;  // RFC 3948: ESP in UDP 4500 (else IP protocol 50)
   Ipv4 local = 0, peer = 0;  // outer addresses
   uint16_t local_port = kIkeNattPort, peer_port = kIkeNattPort;
+  // Where a worker starts this SA's state: outbound, the last number taken
+  // as sent (the next is seq_start + 1); inbound, the replay window's top.
+  // 0 for an SA we negotiated; an SA taken over from the HA peer starts at
+  // what the peer synced (plus a margin outbound; docs/ipsec.md § HA).
+  uint64_t seq_start = 0;
   EspKeys keys;
 };
 
@@ -91,6 +97,8 @@ struct EspSaCounters {
   uint64_t drops = 0;               // packets of this SA dropped for any reason
 };
 
+static_assert(kEspMarkSlots == kMaxEspSas, "one sequence mark per SA slot (esp_counters.h)");
+
 // What a worker changes per SA.
 struct EspSaState {
   uint32_t generation = 0;
@@ -109,13 +117,27 @@ class EspWorkerState {
     if (st.generation != sa.generation) {
       st = EspSaState{};
       st.generation = sa.generation;
+      if (sa.inbound)
+        st.replay.top = sa.seq_start;
+      else
+        st.seq_out = sa.seq_start;
     }
     return st;
   }
+  // Every kEspMarkEvery numbers: publish `seq` of `sa` (esp_output: the
+  // counter; esp_input: the replay top) to the control thread.
+  void mark(const EspSaTable& table, const EspSa& sa, uint64_t seq) {
+    if (!marks_ || (seq & (kEspMarkEvery - 1)) != 0) return;
+    EspSeqMarks::Mark& m = marks_->slots[table.slot_of(&sa)];
+    m.seq.store(seq, std::memory_order_relaxed);
+    m.generation.store(sa.generation, std::memory_order_release);
+  }
+  void set_marks(EspSeqMarks* marks) { marks_ = marks; }
   const EspSaState& at(uint16_t slot) const { return sas_[slot]; }
 
  private:
   std::unique_ptr<EspSaState[]> sas_;
+  EspSeqMarks* marks_ = nullptr;
 };
 
 }  // namespace wp

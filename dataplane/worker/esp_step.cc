@@ -20,7 +20,9 @@ uint32_t esp_spi_of(const rte_mbuf* m, const ParsedPacket& pp) {
 }
 
 EspStep::EspStep(WorkerContext& ctx, Tx& tx, Handoff& handoff)
-    : ctx_(ctx), tx_(tx), handoff_(handoff), state_(std::make_unique<EspWorkerState>()) {}
+    : ctx_(ctx), tx_(tx), handoff_(handoff), state_(std::make_unique<EspWorkerState>()) {
+  state_->set_marks(ctx.shared.esp_seq_marks.get());
+}
 
 EspStep::~EspStep() = default;
 

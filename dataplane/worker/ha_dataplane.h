@@ -27,6 +27,7 @@
 #include "dataplane/ip/ipv4.h"
 #include "dataplane/session/owner.h"
 #include "dataplane/session/session.h"
+#include "dataplane/worker/ike_ha_channel.h"
 
 namespace wp {
 
@@ -73,6 +74,9 @@ struct HaDataplane {
   std::atomic<uint64_t> epoch{0};
   std::atomic<uint64_t> owner_claim_epoch{0};
   std::atomic<uint64_t> takeover_claim_epoch{0};
+  // IKE and Child SA state between the IKE service and the HA thread
+  // (ike_ha_channel.h; control path, a mutex-guarded queue).
+  IkeHaChannel ike;
 
   bool is_peer_address(Ipv4 a) const {
     for (const HaAddress& p : peer_addresses)

@@ -13,6 +13,7 @@ bool DataplaneShared::create_rings(uint32_t worker_count, uint32_t ring_size, in
   workers = worker_count;
   counters = std::make_unique<WorkerCounters[]>(worker_count + 1);
   esp_counters = std::make_unique<EspTunnelCounters[]>((worker_count + 1) * kEspCounterTunnels);
+  esp_seq_marks = std::make_unique<EspSeqMarks>();
   static std::atomic<uint32_t> instance{0};
   uint32_t tag = instance.fetch_add(1);
   auto socket_of = [&](uint32_t consumer) {

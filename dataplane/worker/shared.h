@@ -46,6 +46,9 @@ struct DataplaneShared {
   std::atomic<const EspSaTable*> esp{nullptr};
   // (workers + 1) x kEspCounterTunnels, made by create_rings.
   std::unique_ptr<EspTunnelCounters[]> esp_counters;
+  // The SA owners' latest ESP sequence numbers per slot (HA sync of the IKE
+  // service, docs/ipsec.md § HA); made by create_rings.
+  std::unique_ptr<EspSeqMarks> esp_seq_marks;
   EspTunnelCounters* esp_tunnel_counters(uint32_t worker, uint32_t tunnel) {
     return &esp_counters[worker * kEspCounterTunnels + tunnel % kEspCounterTunnels];
   }

@@ -32,6 +32,7 @@ const std::set<std::string> kNotSecret = {
     "waypoint.ha.KeyUpdate.keys",                  // fingerprints of pair keys (KeyUpdate.PeerKey.key_id)
     "waypoint.ha.HaMessage.keys",                  // the KeyUpdate body: fingerprints only
     "waypoint.ha.KeyUpdate.PeerKey.key_id",        // a fingerprint, made to be compared across nodes
+    "waypoint.ha.IkeSaRecord.encr_key_bits",       // the IKE cipher's key length (256); no key material
     "waypoint.config.IpsecPeer.psk_file",          // a path; the key it holds is read into IpsecPeer.psk (marked)
     "waypoint.config.IpsecPeer.private_key_file",  // a path; read into IpsecPeer.private_key (marked)
 };

@@ -34,6 +34,7 @@ void EspSaBook::fill(CryptoEngine& eng, const ike::ChildSa& child, const TunnelE
   sa.peer = ep.peer;
   sa.local_port = ep.local_port;
   sa.peer_port = ep.peer_port;
+  sa.seq_start = inbound ? ep.replay_start : ep.seq_out_start;
   esp_keys_init(eng, c, child.suite.esn, keymat, sa.keys);
   wipe(keymat, sizeof keymat);
 }

@@ -30,6 +30,10 @@ struct TunnelEndpoint {
   Ipv4 local = 0, peer = 0;
   uint16_t local_port = kIkeNattPort, peer_port = kIkeNattPort;
   bool udp_encap = true;  // RFC 3948 ESP in UDP; false: IP protocol 50 (ike::IkeSa::udp_encap decides)
+  // Where the workers start the SA's numbers (EspSa::seq_start): 0, or for
+  // a Child SA taken over from the HA peer, its synced counter + margin and
+  // replay top (docs/ipsec.md § HA).
+  uint64_t seq_out_start = 0, replay_start = 0;
 };
 
 class EspSaBook {
@@ -46,6 +50,18 @@ class EspSaBook {
   size_t child_sas() const { return children_.size(); }
   // The slot of the SA sealing for `tunnel`, kEspNoSa when none.
   uint16_t sealing(uint16_t tunnel) const { return tunnels_[tunnel].out_sa; }
+  // The inbound and outbound slots of the Child SA `spi_in` with their
+  // generations (where the workers' sequence marks are); false when unknown.
+  struct Slots {
+    uint16_t in = kEspNoSa, out = kEspNoSa;
+    uint32_t in_generation = 0, out_generation = 0;
+  };
+  bool slots(uint32_t spi_in, Slots& out) const {
+    auto it = children_.find(spi_in);
+    if (it == children_.end()) return false;
+    out = {it->second.in, it->second.out, sas_[it->second.in].generation, sas_[it->second.out].generation};
+    return true;
+  }
 
  private:
   struct Child {

@@ -54,6 +54,14 @@ class Responder {
   const ResponderCounters& counters() const { return counters_; }
   // IKE SAs by our (responder) SPI.
   const std::map<uint64_t, std::unique_ptr<IkeSa>>& sas() const { return sas_; }
+  const ResponderConfig& config() const { return config_; }
+
+  // HA (ike_sa_sync.h, docs/ipsec.md § HA): an established IKE SA synced
+  // from the peer joins our tables as if negotiated here; false when its
+  // SPIs or a Child SA's inbound SPI are already held. release() takes one
+  // out again without a Delete or a counter (handed back to the peer).
+  bool adopt(std::unique_ptr<IkeSa> sa);
+  std::unique_ptr<IkeSa> release(uint64_t spi_r);
 
  private:
   Bytes on_sa_init(CSpan datagram, const Message& m, const Endpoint& peer, const Endpoint& local);

@@ -1,0 +1,46 @@
+// IKE and Child SA state as the HA pair syncs it (docs/ipsec.md § HA,
+// proto/ha.proto IkeSaRecord), after what strongSwan's HA plugin carries:
+// SPIs, suite, SK_d/ai/ar/ei/er/pi/pr, both endpoints and NAT-T state, the
+// peer's message-ID window with our last response (a retransmitted request
+// is answered byte for byte by the node that took over), the ipsec_peers
+// entry it authenticated as, and every Child SA (SPIs, suite, four keys,
+// narrowed selectors) with the latest ESP numbers the holder published.
+// Only established responder SAs travel. Keys are copied into secret
+// fields and wiped with the SA (IkeSa/ChildSa destructors); no error string
+// or log line here ever holds one. Control thread only.
+#pragma once
+
+#include <cstdint>
+#include <map>
+#include <memory>
+#include <string>
+
+#include "dataplane/control/ike/ike_sa.h"
+#include "ha.pb.h"
+
+namespace wp::ike {
+
+// The ESP numbers of one Child SA as last published by its holder.
+struct ChildSeq {
+  uint64_t seq_out = 0;     // outbound counter
+  uint64_t replay_top = 0;  // inbound replay window top
+  bool operator==(const ChildSeq&) const = default;
+};
+using ChildSeqs = std::map<uint32_t, ChildSeq>;  // by spi_in
+
+// `sa` (established, authenticated) into `rec` as an UPSERT from `node`.
+void encode_ike_sa(const IkeSa& sa, uint32_t node, const ChildSeqs& seqs, waypoint::ha::IkeSaRecord& rec);
+
+// A record back into an IKE SA bound to the ipsec_peers entry of `config`
+// it names; null with `error` (SPIs, peer names, lengths: never a key) when
+// it names no configured peer, its tunnel index differs from ours (the pair
+// must have the same tunnels and ipsec_peers), a suite or key length is not
+// one we use, or an address is not IPv4.
+std::unique_ptr<IkeSa> decode_ike_sa(const waypoint::ha::IkeSaRecord& rec, const ResponderConfig& config,
+                                     ChildSeqs& seqs, std::string& error);
+
+// Changes when anything the peer must hear about changed: state, the
+// message-ID window and stored response, endpoints, the set of Child SAs.
+uint64_t sync_fingerprint(const IkeSa& sa);
+
+}  // namespace wp::ike

@@ -1,0 +1,326 @@
+// IKE and Child SA state across the HA pair (docs/ipsec.md § HA,
+// dataplane/control/ike/ike_sa_sync.h, ike_service_ha.cc): two IKE services,
+// node 1 holding the site's SA and node 2 its peer, joined by their
+// IkeHaChannels as the HA threads join them. The record round-trips and no
+// key appears in an error or log line; the peer's copy is installed when its
+// address is taken over and answers the site's next INFORMATIONAL (DPD) with
+// the right message ID and keys, and a retransmitted request with the stored
+// response; the outbound counter starts at the synced mark + margin and the
+// replay window at the synced top; a Delete reaches the copy; the returning
+// owner resumes the SA the survivor advanced, and the survivor removes it;
+// our own SA is set aside while we do not answer for our address.
+#include <gtest/gtest.h>
+
+#include <fstream>
+#include <iterator>
+
+#include <nlohmann/json.hpp>
+
+#include "dataplane/control/ike/ike_sa_sync.h"
+#include "dataplane/control/ike/responder_config.h"
+#include "dataplane/control/ike_service.h"
+#include "tests/unit/ike_test_initiator.h"
+
+namespace wp::ike {
+namespace {
+
+using namespace std::chrono;
+using A = IkeService::HaAddress;
+constexpr Ipv4 kSiteAddr = 0x0a4e0001, kHeadendAddr = 0x0a4e0002;  // kSite, kHeadend: node 1's WAN address
+
+waypoint::config::Config service_config() {
+  waypoint::config::Config cfg;
+  cfg.add_tenants()->set_name("corp");
+  auto* p = cfg.add_ipsec_peers();
+  p->set_name("site1");
+  p->set_address("10.78.0.1");
+  p->set_local_id("headend.example");
+  p->set_remote_id("site1.example");
+  p->set_psk(kPsk);
+  p->add_ike_proposals("aes256-sha256-modp2048");
+  p->add_esp_proposals("aes256-sha256-esn");
+  p->add_local_ts("10.60.0.0/24");
+  p->add_remote_ts("10.50.0.0/16");
+  auto* t = cfg.add_tunnels();
+  t->set_name("ipsec0");
+  t->set_peer("site1");
+  t->set_tenant("corp");
+  return cfg;
+}
+
+std::string hex_of(const Bytes& b) {
+  std::string s;
+  for (uint8_t c : b) {
+    char x[3];
+    std::snprintf(x, sizeof x, "%02x", c);
+    s += x;
+  }
+  return s;
+}
+
+// One node: its service, table, channel, sequence marks and what it answers for.
+struct Node {
+  uint32_t id;
+  std::vector<std::string> logs;
+  std::atomic<const EspSaTable*> table{nullptr};
+  IkeHaChannel channel;
+  EspSeqMarks marks;
+  A own = A::own, peer = A::not_ours_now;  // for kHeadendAddr, as node 1 / node 2 sees it
+  std::unique_ptr<IkeService> svc;
+  explicit Node(uint32_t n, bool holds_headend) : id(n) {
+    svc = std::make_unique<IkeService>(service_config(), table, IkeService::Readers{},
+                                       [this](const std::string& l) { logs.push_back(l); });
+    svc->set_ha(&channel, id, &marks, [this, holds_headend](Ipv4 a) {
+      if (a != kHeadendAddr) return A::not_ours_now;
+      return holds_headend ? own : peer;
+    });
+  }
+  nlohmann::json status() const { return nlohmann::json::parse(svc->status_json()); }
+  uint64_t counter(const char* c) const { return status()["counters"][c].get<uint64_t>(); }
+  Bytes send(const Bytes& d) { return svc->input(d, kSiteAddr, kIkePort, kHeadendAddr, kIkePort); }
+};
+
+// What one HA thread hands the other (both ways).
+void carry(Node& from, Node& to) {
+  for (std::string& b : from.channel.take_to_peer()) to.channel.from_peer(std::move(b));
+}
+
+struct IkeHaSyncTest : ::testing::Test {
+  Node n1{1, true}, n2{2, false};
+  TestInitiator site;
+  Bytes auth_request, auth_response, last_reply;
+
+  void SetUp() override {
+    IkeSuite s;
+    ASSERT_TRUE(ike_suite_by_name("aes256-sha256-modp2048", s));
+    ASSERT_TRUE(site.accept(n1.send(site.sa_init({ike_proposal(1, s)}, kDhModp2048))));
+    auth_request = site.auth(kPsk);
+    auth_response = n1.send(auth_request);
+    ASSERT_NE(find<AuthPayload>(site.open(auth_response), PayloadType::auth), nullptr);
+    carry(n1, n2);
+    n2.svc->poll(steady_clock::now());
+  }
+  uint32_t our_spi() const { return n1.svc->responder().sas().begin()->second->children.begin()->first; }
+  // An empty INFORMATIONAL (the site's DPD) to `n`; true when `n` answered
+  // it with the site's next message ID under the IKE SA's keys.
+  bool dpd(Node& n) {
+    const uint32_t id = site.next_id++;
+    const Bytes reply = n.send(site.request(Exchange::informational, {}, id));
+    last_reply = reply;
+    if (reply.empty()) return false;
+    Message m;
+    if (!parse_message(reply, m).ok() || m.header.message_id != id) return false;
+    Bytes plain;
+    return open_sk(site.suite, site.keys.sk_er, site.keys.sk_ar, reply, m, plain) == SkError::ok;
+  }
+};
+
+TEST_F(IkeHaSyncTest, RecordRoundTripsAndErrorsNeverHoldAKey) {
+  const IkeSa& sa = *n1.svc->responder().sas().begin()->second;
+  waypoint::ha::IkeSaRecord rec;
+  encode_ike_sa(sa, 1, {{our_spi(), {6400, 1280}}}, rec);
+  ChildSeqs seqs;
+  std::string error;
+  auto back = decode_ike_sa(rec, n2.svc->responder().config(), seqs, error);
+  ASSERT_NE(back, nullptr) << error;
+  EXPECT_EQ(back->spi_i, sa.spi_i);
+  EXPECT_EQ(back->spi_r, sa.spi_r);
+  EXPECT_EQ(back->peer, sa.peer);
+  EXPECT_EQ(back->local, sa.local);
+  EXPECT_EQ(back->keys.sk_ei, sa.keys.sk_ei);
+  EXPECT_EQ(back->keys.sk_ar, sa.keys.sk_ar);
+  EXPECT_EQ(back->keys.sk_d, sa.keys.sk_d);
+  EXPECT_EQ(back->next_request_id, sa.next_request_id);
+  EXPECT_EQ(back->last_response, sa.last_response);
+  EXPECT_EQ(back->config->name, "site1");
+  EXPECT_EQ(back->remote_id, "site1.example");
+  ASSERT_EQ(back->children.size(), 1u);
+  const ChildSa& c = back->children.begin()->second, &orig = sa.children.begin()->second;
+  EXPECT_EQ(c.spi_out, orig.spi_out);
+  EXPECT_EQ(c.enc_in, orig.enc_in);
+  EXPECT_EQ(c.integ_out, orig.integ_out);
+  EXPECT_EQ(c.ts_remote, orig.ts_remote);
+  EXPECT_EQ(c.suite, orig.suite);
+  EXPECT_EQ(seqs[our_spi()], (ChildSeq{6400, 1280}));
+
+  // Refusals name SPIs and peers, never a key.
+  const std::vector<std::string> keys = {hex_of(sa.keys.sk_ei), hex_of(sa.keys.sk_d), hex_of(orig.enc_in)};
+  auto no_key = [&](const std::string& text) {
+    for (const std::string& k : keys) {
+      EXPECT_EQ(text.find(k), std::string::npos);
+      EXPECT_EQ(text.find(std::string(sa.keys.sk_ei.begin(), sa.keys.sk_ei.end())), std::string::npos);
+    }
+  };
+  waypoint::ha::IkeSaRecord bad = rec;
+  bad.set_peer_config("elsewhere");
+  EXPECT_EQ(decode_ike_sa(bad, n2.svc->responder().config(), seqs, error), nullptr);
+  EXPECT_NE(error.find("elsewhere"), std::string::npos);
+  no_key(error);
+  bad = rec;
+  bad.set_sk_ei(bad.sk_ei().substr(1));
+  EXPECT_EQ(decode_ike_sa(bad, n2.svc->responder().config(), seqs, error), nullptr);
+  EXPECT_NE(error.find("key lengths"), std::string::npos);
+  no_key(error);
+  bad = rec;
+  bad.set_tunnel(7);
+  EXPECT_EQ(decode_ike_sa(bad, n2.svc->responder().config(), seqs, error), nullptr);
+  EXPECT_NE(error.find("same tunnels"), std::string::npos);
+  // Through the service: counted, logged without a key.
+  n2.channel.from_peer([&] {
+    waypoint::ha::IkeSync m;
+    *m.add_sas() = bad;
+    return m.SerializeAsString();
+  }());
+  n2.channel.from_peer("\xff\xff not protobuf");
+  n2.svc->poll(steady_clock::now());
+  EXPECT_EQ(n2.counter("ike_ha_decode_errors"), 2u);
+  for (const std::string& l : n1.logs) no_key(l);
+  for (const std::string& l : n2.logs) no_key(l);
+  no_key(n1.svc->status_json());
+  no_key(n2.svc->status_json());
+}
+
+TEST_F(IkeHaSyncTest, TakenOverCopyAnswersDpdAndRetransmissions) {
+  EXPECT_EQ(n1.counter("ike_ha_sas_synced"), 1u);
+  EXPECT_EQ(n2.counter("ike_ha_sas_applied"), 1u);
+  EXPECT_EQ(n2.status()["ike_sas"][0]["ha"], "peer copy");
+  EXPECT_EQ(n1.status()["ike_sas"][0]["ha"], "own");
+  EXPECT_EQ(n2.table.load()->inbound(our_spi()), nullptr);  // a copy only
+  ASSERT_TRUE(dpd(n1));  // message ID 2 at node 1, synced
+  carry(n1, n2);
+  n2.svc->poll(steady_clock::now());
+
+  n2.peer = A::peers_taken_over;  // node 1 died, node 2 took its address
+  n2.svc->poll(steady_clock::now());
+  EXPECT_EQ(n2.counter("ike_ha_taken_over"), 1u);
+  EXPECT_EQ(n2.status()["ike_sas"][0]["ha"], "taken over");
+  ASSERT_NE(n2.table.load()->inbound(our_spi()), nullptr);
+  ASSERT_NE(n2.table.load()->outbound(0), nullptr);
+  EXPECT_EQ(n2.table.load()->outbound(0)->spi, 0xc0ffee01u);
+  // The DPD node 1 answered, retransmitted (its answer lost): node 2
+  // resends node 1's stored answer byte for byte.
+  const Bytes n1_answer = last_reply;
+  EXPECT_EQ(n2.send(site.request(Exchange::informational, {}, site.next_id - 1)), n1_answer);
+  EXPECT_EQ(n2.svc->responder().counters().retransmits, 1u);
+  EXPECT_TRUE(dpd(n2));  // message ID 3, answered with the IKE SA's keys
+  EXPECT_TRUE(n2.send(site.request(Exchange::informational, {}, site.next_id - 2)).empty());  // ID 2: old now
+}
+
+TEST_F(IkeHaSyncTest, OutboundCounterStartsPastTheMarginReplayAtTheSyncedTop) {
+  // Node 1's owner worker published 6400 sealed and 1280 opened.
+  const EspSaTable* t1 = n1.table.load();
+  EspWorkerState w;
+  w.set_marks(&n1.marks);
+  const EspSa* out = t1->outbound(0);
+  const EspSa* in = t1->inbound(our_spi());
+  ASSERT_TRUE(out && in);
+  w.mark(*t1, *out, 6400);
+  w.mark(*t1, *in, 1280);
+  w.mark(*t1, *out, 6401);  // not a multiple of kEspMarkEvery: not published
+  n1.svc->poll(steady_clock::now() + seconds(2));
+  EXPECT_EQ(n1.counter("ike_ha_seq_synced"), 1u);
+  carry(n1, n2);
+  n2.peer = A::peers_taken_over;
+  n2.svc->poll(steady_clock::now());
+  const EspSaTable* t2 = n2.table.load();
+  ASSERT_NE(t2->outbound(0), nullptr);
+  EXPECT_EQ(t2->outbound(0)->seq_start, 6400 + kIkeHaSeqMargin);
+  ASSERT_NE(t2->inbound(our_spi()), nullptr);
+  EXPECT_EQ(t2->inbound(our_spi())->seq_start, 1280u);
+  // Node 2's worker starts there: the next number sealed, the window's top.
+  EspWorkerState w2;
+  EXPECT_EQ(w2.of(*t2, *t2->outbound(0)).seq_out, 6400 + kIkeHaSeqMargin);
+  const EspReplayWindow& rw = w2.of(*t2, *t2->inbound(our_spi())).replay;
+  EXPECT_EQ(rw.top, 1280u);
+  EXPECT_EQ(esn_check(rw, 1281), EspReplay::fresh);
+  EXPECT_EQ(esn_check(rw, 1280 - kEspWindow), EspReplay::too_old);
+}
+
+TEST_F(IkeHaSyncTest, DeleteReachesTheCopy) {
+  const DeletePayload del{Protocol::ike, 0, {}};
+  n1.send(site.request(Exchange::informational, {{PayloadType::del, false, del}}, site.next_id++));
+  EXPECT_TRUE(n1.svc->responder().sas().empty());
+  EXPECT_EQ(n1.counter("ike_ha_deletes_synced"), 1u);
+  carry(n1, n2);
+  n2.svc->poll(steady_clock::now());
+  EXPECT_EQ(n2.counter("ike_ha_deletes_applied"), 1u);
+  EXPECT_TRUE(n2.status()["ike_sas"].empty());
+  n2.peer = A::peers_taken_over;  // nothing left to take over
+  n2.svc->poll(steady_clock::now());
+  EXPECT_EQ(n2.counter("ike_ha_taken_over"), 0u);
+}
+
+TEST_F(IkeHaSyncTest, ReturningOwnerResumesWhatTheSurvivorAdvanced) {
+  n2.peer = A::peers_taken_over;
+  n2.svc->poll(steady_clock::now());
+  ASSERT_TRUE(dpd(n2));  // message ID 2 at the survivor
+  // Node 1 restarts empty and does not answer for its address yet.
+  n1.svc.reset();
+  Node back{1, true};
+  back.own = A::not_ours_now;
+  // The survivor's full dump (the HA thread asks when the peer joins).
+  n2.channel.dump_req.fetch_add(1);
+  n2.svc->poll(steady_clock::now());
+  EXPECT_EQ(n2.channel.dump_done.load(), n2.channel.dump_req.load());
+  carry(n2, back);
+  back.svc->poll(steady_clock::now());
+  EXPECT_EQ(back.status()["ike_sas"][0]["ha"], "peer copy");
+  // It claims its address; the survivor stops answering for it.
+  back.own = A::own;
+  back.svc->poll(steady_clock::now());
+  EXPECT_EQ(back.counter("ike_ha_resumed"), 1u);
+  EXPECT_EQ(back.status()["ike_sas"][0]["ha"], "own");
+  n2.peer = A::not_ours_now;
+  carry(back, n2);
+  n2.svc->poll(steady_clock::now());
+  EXPECT_EQ(n2.counter("ike_ha_given_back"), 1u);
+  EXPECT_EQ(n2.table.load()->outbound(0), nullptr);
+  EXPECT_EQ(n2.status()["ike_sas"][0]["ha"], "peer copy");
+  EXPECT_EQ(n2.counter("ike_ha_deletes_synced"), 0u);  // handed back, not deleted
+  ASSERT_NE(back.table.load()->outbound(0), nullptr);
+  EXPECT_TRUE(dpd(back));  // message ID 3: the survivor's advance came back
+}
+
+// fuzz_ike_ha_sync's seed is a record that decodes (the fuzzer starts on
+// the success path), with its Child SA's marks.
+TEST(IkeHaSyncSeed, FuzzSeedDecodes) {
+  std::ifstream f(WP_SOURCE_DIR "/tests/fuzz/corpus/ike_ha_sync/established_gcm_child", std::ios::binary);
+  const std::string bytes((std::istreambuf_iterator<char>(f)), std::istreambuf_iterator<char>());
+  waypoint::ha::IkeSaRecord rec;
+  ASSERT_TRUE(rec.ParseFromString(bytes));
+  ResponderConfig c;
+  c.peers.emplace_back().name = "site1";
+  ChildSeqs seqs;
+  std::string error;
+  auto sa = decode_ike_sa(rec, c, seqs, error);
+  ASSERT_NE(sa, nullptr) << error;
+  EXPECT_EQ(sa->children.size(), 1u);
+  EXPECT_EQ(seqs.begin()->second, (ChildSeq{6400, 1280}));
+}
+
+// Quorum or corosync lost: we stop answering for our own address and the
+// peer may carry our SA meanwhile; ours is set aside (no Delete sent, no
+// DELETE synced) and resumed with its outbound numbers past the margin.
+TEST_F(IkeHaSyncTest, OwnSaSetAsideWhileWeDoNotAnswerResumesPastTheMargin) {
+  const EspSaTable* t1 = n1.table.load();
+  EspWorkerState w;
+  w.set_marks(&n1.marks);
+  w.mark(*t1, *t1->outbound(0), 128);
+  n1.own = A::not_ours_now;
+  n1.svc->poll(steady_clock::now());
+  EXPECT_EQ(n1.counter("ike_ha_set_aside"), 1u);
+  EXPECT_EQ(n1.counter("ike_ha_deletes_synced"), 0u);
+  EXPECT_TRUE(n1.svc->responder().sas().empty());
+  EXPECT_EQ(n1.table.load()->outbound(0), nullptr);
+  EXPECT_FALSE(dpd(n1));  // not answered while set aside
+  site.next_id--;
+  n1.own = A::own;
+  n1.svc->poll(steady_clock::now());
+  EXPECT_EQ(n1.counter("ike_ha_resumed"), 1u);
+  ASSERT_NE(n1.table.load()->outbound(0), nullptr);
+  EXPECT_EQ(n1.table.load()->outbound(0)->seq_start, 128 + kIkeHaSeqMargin);
+  EXPECT_TRUE(dpd(n1));
+}
+
+}  // namespace
+}  // namespace wp::ike
