@@ -5,7 +5,8 @@
 // (the new inbound SA is in the published table before the Delete of the
 // old one leaves, the old one until that Delete is answered), the soft
 // lifetime by time rekeys it within the jitter bounds, the hard lifetime
-// deletes the Child SA and then the IKE SA, which starts again.
+// deletes the Child SA and then the IKE SA, which starts again; and our
+// rekey on an IKE SA the site began (the responder's own requests).
 #include <gtest/gtest.h>
 
 #include <nlohmann/json.hpp>
@@ -20,7 +21,10 @@ namespace {
 using namespace std::chrono_literals;
 constexpr Ipv4 kSiteAddr = 0x0a4e0001, kHeadendAddr = 0x0a4e0002;  // kSite, kHeadend
 
-waypoint::config::Config config(uint64_t child_bytes) {
+uint32_t spi32(const Bytes& b) { return uint32_t(b[0]) << 24 | uint32_t(b[1]) << 16 | uint32_t(b[2]) << 8 | b[3]; }
+Bytes spi_bytes(uint32_t v) { return {uint8_t(v >> 24), uint8_t(v >> 16), uint8_t(v >> 8), uint8_t(v)}; }
+
+waypoint::config::Config config(uint64_t child_bytes, bool initiate = true) {
   waypoint::config::Config cfg;
   cfg.add_tenants()->set_name("branch");
   auto* p = cfg.add_ipsec_peers();
@@ -29,9 +33,10 @@ waypoint::config::Config config(uint64_t child_bytes) {
   p->set_local_id("headend.example");
   p->set_remote_id("site1.example");
   p->set_psk(kPsk);
-  p->set_initiate(true);
+  p->set_initiate(initiate);
   p->add_ike_proposals("aes256-sha256-modp2048");
   p->add_esp_proposals("aes256gcm16");
+  p->add_esp_proposals("aes256-sha256-esn");  // the test initiator's (ike_test_initiator.h)
   p->add_local_ts("10.60.0.0/24");
   p->add_remote_ts("10.50.0.0/16");
   p->set_child_lifetime_bytes(child_bytes);  // ike_lifetime_s 14400, child_lifetime_s 3600 (defaults)
@@ -196,6 +201,89 @@ TEST_F(ServiceRekeyTest, HardLifetimeDeletesTheChildSaThenTheIkeSaWhichStartsAga
   ASSERT_NE(svc.initiator(0), nullptr);
   EXPECT_EQ(svc.initiator(0)->state(), InitiatorState::established);
   EXPECT_NE(svc.initiator(0)->sa()->spi_i, spi_i);
+}
+
+// The site began the IKE SA (the test initiator): the service's responder
+// sends our rekey on it, to the site's address and port, from ours.
+struct ServiceResponderRekeyTest : ::testing::Test {
+  static constexpr uint64_t kLimit = 2 << 20;
+  std::atomic<const EspSaTable*> table{nullptr};
+  std::atomic<uint64_t> epoch{0};
+  IkeService svc{config(kLimit, false), table, {&epoch}, [](const std::string&) {}};
+  std::unique_ptr<EspTunnelCounters[]> counters{new EspTunnelCounters[kEspCounterTunnels]};
+  TestInitiator i;
+  std::chrono::steady_clock::time_point now = std::chrono::steady_clock::now();
+
+  Bytes send(const Bytes& d) { return svc.input(d, kSiteAddr, kIkePort, kHeadendAddr, kIkePort, now); }
+  void SetUp() override {
+    svc.set_tunnel_counters(counters.get(), 1);
+    IkeSuite s;
+    ASSERT_TRUE(ike_suite_by_name("aes256-sha256-modp2048", s));
+    ASSERT_TRUE(i.accept(send(i.sa_init({ike_proposal(1, s)}, kDhModp2048))));
+    i.open(send(i.auth(kPsk)));
+    ASSERT_NE(table.load()->outbound(0), nullptr);
+  }
+  std::vector<Payload> open_ours(const Bytes& req, Header& h) {
+    Message m;
+    EXPECT_TRUE(parse_message(req, m).ok());
+    h = m.header;
+    Bytes plain;
+    EXPECT_EQ(open_sk(i.suite, i.keys.sk_er, i.keys.sk_ar, req, m, plain), SkError::ok);
+    return decode(m.get<SkPayload>(PayloadType::sk)->first_inner, plain);
+  }
+  Bytes answer(Exchange ex, uint32_t id, const std::vector<Payload>& inner) {
+    Header h;
+    h.spi_i = i.spi_i;
+    h.spi_r = i.spi_r;
+    h.exchange = ex;
+    h.flags = kFlagInitiator | kFlagResponse;
+    h.message_id = id;
+    PayloadType first = PayloadType::none;
+    const Bytes plain = encode_payload_chain(inner, first);
+    return seal_sk(i.suite, i.keys.sk_ei, i.keys.sk_ai, h, first, plain, Bytes(i.suite.iv_len(), 0x55));
+  }
+};
+
+TEST_F(ServiceResponderRekeyTest, OurRekeyOnTheSitesIkeSaMakeBeforeBreak) {
+  const uint32_t old_out = table.load()->outbound(0)->spi;
+  EspTunnelCounters::bump(counters[0].in_bytes, (2 << 20) - 1);  // past 95 %, below the hard limit
+  now += 2s;
+  svc.poll(now);
+  const auto out = svc.take_outgoing();
+  ASSERT_EQ(out.size(), 1u);
+  EXPECT_EQ(out[0].src, kHeadendAddr);
+  EXPECT_EQ(out[0].dst, kSiteAddr);
+  EXPECT_EQ(out[0].sport, kIkePort);
+  EXPECT_EQ(out[0].dport, kIkePort);
+  EXPECT_EQ(svc.rekey_counters()[RekeyCounter::child_rekeys_bytes], 1u);
+  Header h;
+  const auto req = open_ours(out[0].payload, h);
+  EXPECT_EQ(h.exchange, Exchange::create_child_sa);
+  EXPECT_FALSE(h.initiator());
+  const uint32_t old_in = spi32(notify_of(req, kNotifyRekeySa)->spi);
+  const auto* offer = find<SaPayload>(req, PayloadType::sa);
+  const uint32_t new_in = spi32(offer->proposals.at(0).spi);
+  const EspSuite gcm{kEncrAesGcm16, 0, false};
+  std::vector<Payload> ans{{PayloadType::sa, false, esp_answer(1, gcm, 0xabcd0042)},
+                           {PayloadType::nonce, false, NoncePayload{Bytes(32, 0x66)}}};
+  for (const Payload& p : req)
+    if (p.type == PayloadType::tsi || p.type == PayloadType::tsr) ans.push_back(p);
+  const Bytes del = send(answer(Exchange::create_child_sa, 0, ans));
+  ASSERT_FALSE(del.empty());  // the Delete of the old SA, back to the site
+  const EspSaTable* t = table.load();
+  EXPECT_NE(t->inbound(new_in), nullptr);  // published before the Delete leaves
+  EXPECT_NE(t->inbound(old_in), nullptr);
+  EXPECT_EQ(t->outbound(0)->spi, 0xabcd0042u);
+  EXPECT_NE(old_out, 0xabcd0042u);
+  Header dh;
+  const auto d = open_ours(del, dh);
+  EXPECT_EQ(find<DeletePayload>(d, PayloadType::del)->spis, std::vector<Bytes>{spi_bytes(old_in)});
+  EXPECT_TRUE(send(answer(Exchange::informational, dh.message_id,
+                          {{PayloadType::del, false, DeletePayload{Protocol::esp, 4, {spi_bytes(old_out)}}}}))
+                  .empty());
+  EXPECT_TRUE(svc.consumed());  // the site's answer ended our exchange: nothing lost
+  EXPECT_EQ(table.load()->inbound(old_in), nullptr);
+  EXPECT_EQ(svc.rekey_counters()[RekeyCounter::child_rekeys_completed], 1u);
 }
 
 }  // namespace
