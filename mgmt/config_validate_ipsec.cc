@@ -27,6 +27,7 @@ constexpr std::array<std::string_view, 3> kIkeProposals = {"aes256-sha256-modp20
 constexpr std::array<std::string_view, 4> kEspProposals = {"aes256gcm16", "aes256gcm16-esn", "aes256-sha256",
                                                            "aes256-sha256-esn"};
 constexpr size_t kMinPskLen = 16;
+constexpr uint64_t kMinChildLifetimeBytes = uint64_t{1} << 20;  // below it a rekey every few ms at line rate
 constexpr uint32_t kMaxTunnels = 256;  // dataplane/ipsec/esp_sa.h kMaxEspTunnels
 
 std::string at(const std::string& list, int i) { return list + "[" + std::to_string(i) + "]"; }
@@ -140,6 +141,9 @@ void ConfigValidator::check_ipsec_timers(const config::IpsecPeer& p, const std::
   else if (child >= ike)
     error(path + ".child_lifetime_s", "must be below ike_lifetime_s (" + std::to_string(ike) +
                                           "): Child SAs are rekeyed within their IKE SA");
+  if (p.child_lifetime_bytes() != 0 && p.child_lifetime_bytes() < kMinChildLifetimeBytes)
+    error(path + ".child_lifetime_bytes", "must be 0 (no limit) or at least " + std::to_string(kMinChildLifetimeBytes) +
+                                              " (1 MiB)");
   if (p.dpd_interval_s() != 0 && (p.dpd_interval_s() < 5 || p.dpd_interval_s() > 3600))
     error(path + ".dpd_interval_s", "must be 5..3600 (0 means 30)");
 }

@@ -233,17 +233,23 @@ void print_ipsec(const json& d) {
                   static_cast<unsigned long long>(x.value("next_attempt_s", 0ULL)));
   }
   // ENCAP: udp (ESP in UDP 4500, a NAT on the path) or none (IP protocol 50), docs/ipsec.md § Encapsulation.
-  std::printf("\nChild SAs\n%-10s %-8s %-10s %-8s %-8s %-17s %-5s %7s %8s  %s\n", "PEER", "TUNNEL", "STATE", "SPI_IN",
-              "SPI_OUT", "PROPOSAL", "ENCAP", "AGE", "LIFETIME", "SELECTORS (local | remote)");
+  // BYTES: inner bytes of its tunnel since it was installed (child_lifetime_bytes counts them);
+  // EXPIRES: seconds to its hard lifetime (docs/ipsec.md § Rekeying).
+  std::printf("\nChild SAs\n%-10s %-8s %-10s %-8s %-8s %-17s %-5s %7s %8s %12s %8s  %s\n", "PEER", "TUNNEL", "STATE",
+              "SPI_IN", "SPI_OUT", "PROPOSAL", "ENCAP", "AGE", "LIFETIME", "BYTES", "EXPIRES",
+              "SELECTORS (local | remote)");
   const json& child = d.contains("child_sas") ? d["child_sas"] : none;
   for (const json& x : child) {
     const std::string local = x.contains("local_ts") ? joined(x["local_ts"]) : "";
     const std::string remote = x.contains("remote_ts") ? joined(x["remote_ts"]) : "";
-    std::printf("%-10s %-8s %-10s %-8s %-8s %-17s %-5s %6llus %7llus  %s | %s\n", x.value("peer", "").c_str(),
+    const long long expires = x.value("expires_in_s", -1LL);
+    const std::string exp = expires < 0 ? "-" : std::to_string(expires) + "s";
+    std::printf("%-10s %-8s %-10s %-8s %-8s %-17s %-5s %6llus %7llus %12llu %8s  %s | %s\n", x.value("peer", "").c_str(),
                 x.value("tunnel", "").c_str(), x.value("state", "").c_str(), x.value("spi_in", "").c_str(),
                 x.value("spi_out", "").c_str(), x.value("proposal", "").c_str(), x.value("encap", "").c_str(),
                 static_cast<unsigned long long>(x.value("age_s", 0ULL)),
-                static_cast<unsigned long long>(x.value("lifetime_s", 0ULL)), local.c_str(), remote.c_str());
+                static_cast<unsigned long long>(x.value("lifetime_s", 0ULL)),
+                static_cast<unsigned long long>(x.value("bytes", 0ULL)), exp.c_str(), local.c_str(), remote.c_str());
   }
   std::printf("\nTunnels\n%-10s %-10s %-10s %5s %10s %12s %8s %10s %12s %8s\n", "TUNNEL", "PEER", "TENANT", "MTU",
               "IN_PKTS", "IN_BYTES", "IN_DROP", "OUT_PKTS", "OUT_BYTES", "OUT_DROP");
@@ -258,6 +264,8 @@ void print_ipsec(const json& d) {
   std::printf("\nrefused:%s\n", refused.empty() ? " none" : refused.c_str());
   const std::string counters = d.contains("counters") ? numbers(d["counters"], false) : "";
   std::printf("counters:%s\n", counters.c_str());
+  const std::string rekey = d.contains("rekey") ? numbers(d["rekey"], false) : "";
+  std::printf("rekey:%s\n", rekey.empty() ? " none" : rekey.c_str());
 }
 
 void print_kv(const json& obj) {

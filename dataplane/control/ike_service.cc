@@ -45,6 +45,11 @@ ike::Bytes bytes_of(Ipv4 a) {
           static_cast<uint8_t>(a)};
 }
 
+uint32_t random_u32() {
+  const ike::Bytes b = ike::random_bytes(4);
+  return uint32_t{b[0]} << 24 | uint32_t{b[1]} << 16 | uint32_t{b[2]} << 8 | b[3];
+}
+
 std::string selector_text(const ike::TrafficSelector& t) {
   auto ip = [](const ike::Bytes& b) { return b.size() == 4 ? format_ipv4(addr_of(b)) : std::string("?"); };
   std::string s = ip(t.start_addr) + "-" + ip(t.end_addr);
@@ -77,6 +82,7 @@ IkeService::IkeService(const waypoint::config::Config& cfg, std::atomic<const Es
     info.address = parse_ipv4(p.address()).value_or(0);
     info.ike_lifetime_s = p.ike_lifetime_s() ? p.ike_lifetime_s() : 14400;
     info.child_lifetime_s = p.child_lifetime_s() ? p.child_lifetime_s() : 3600;
+    info.child_lifetime_bytes = p.child_lifetime_bytes();
     for (const auto& t : cfg.tunnels())
       if (t.peer() == p.name()) info.tunnel = t.name();
     peers_.push_back(std::move(info));
@@ -121,7 +127,8 @@ IkeService::~IkeService() {
   published_.store(nullptr, std::memory_order_release);
 }
 
-ike::Bytes IkeService::input(ike::CSpan payload, Ipv4 src, uint16_t sport, Ipv4 dst, uint16_t dport) {
+ike::Bytes IkeService::input(ike::CSpan payload, Ipv4 src, uint16_t sport, Ipv4 dst, uint16_t dport,
+                             steady_clock::time_point now) {
   consumed_ = false;
   bool known = false;
   for (const PeerInfo& p : peers_) known |= p.address == src;
@@ -147,7 +154,6 @@ ike::Bytes IkeService::input(ike::CSpan payload, Ipv4 src, uint16_t sport, Ipv4 
       if (i.initiator && i.initiator->sa() && i.initiator->sa()->spi_i == spi_i && peers_[i.peer].address == src) in = &i;
     if (!in) return add(IkeServiceCounter::initiator_unmatched), ike::Bytes{};
     add(IkeServiceCounter::datagrams);
-    const auto now = steady_clock::now();
     const bool init_sent = in->initiator->state() == ike::InitiatorState::sa_init_sent;
     const uint64_t answered = in->initiator->counters().responses;
     reply = in->initiator->handle(msg, now);
@@ -163,14 +169,17 @@ ike::Bytes IkeService::input(ike::CSpan payload, Ipv4 src, uint16_t sport, Ipv4 
   } else {
     add(IkeServiceCounter::datagrams);
     const ike::Endpoint peer{bytes_of(src), sport}, local{bytes_of(dst), dport};
-    reply = responder_.handle(msg, peer, local);
+    const uint64_t answered = responder_.own_counters().answers;
+    reply = responder_.handle(msg, peer, local, now);
+    // The peer's answer to a request of ours (rekey, Delete) that ended it.
+    consumed_ = reply.empty() && responder_.own_counters().answers > answered;
   }
   if (!reply.empty()) {
     if (dport == kIkeNattPort) reply.insert(reply.begin(), 4, 0);
     add(IkeServiceCounter::replies);
   }
-  sync_sas();
-  ha_step(steady_clock::now());
+  sync_sas(now);
+  ha_step(now);
   render();
   return reply;
 }
@@ -183,6 +192,9 @@ void IkeService::poll(steady_clock::time_point now) {
     last_rotation_ = now;
   }
   retire_quiesced();
+  const uint64_t published = counter(IkeServiceCounter::tables_published);
+  // Before DPD: a rekey or Delete is a request the peer answers too.
+  enforce_lifetimes(now);
   bool changed = responder_.sas().size() != before;
   for (Initiating& in : initiating_) {
     if (in.initiator) {
@@ -207,7 +219,8 @@ void IkeService::poll(steady_clock::time_point now) {
     }
     if (in.schedule.due(now)) start(in, now);
   }
-  if (changed) sync_sas();
+  if (changed) sync_sas(now);
+  changed |= counter(IkeServiceCounter::tables_published) != published;
   changed |= ha_step(now);
   // Ages in the document stay within a second; SAs that went away at once.
   if (changed || now - last_render_ >= seconds(1)) render();
@@ -230,6 +243,7 @@ void IkeService::start(Initiating& in, steady_clock::time_point now) {
   in.local = src;
   in.up = false;
   in.last_keepalive = now;
+  in.seen_rekeyed = in.seen_refused = 0;
   in.schedule.started();
   ike::Bytes r = in.initiator->start(now);
   if (r.empty()) {  // no DH key: counted by the initiator, tried again later
@@ -262,6 +276,7 @@ void IkeService::check_initiator(Initiating& in, steady_clock::time_point now) {
     log_("ike: " + peers_[in.peer].name + ": IKE SA we initiated " +
          (f ? "failed (" + std::string(ike::init_failure_name(*f)) + ")" : std::string("deleted by the peer")) +
          ", next attempt in " + std::to_string(duration_cast<seconds>(in.schedule.next() - now).count()) + " s");
+  fold_rekeys(in);
   in.initiator.reset();  // its Child SAs leave the table at the next sync_sas
   in.up = false;
 }
@@ -275,7 +290,7 @@ void IkeService::queue(const Initiating& in, ike::Bytes request) {
   outgoing_.push_back({in.local, peers_[in.peer].address, port, port, std::move(request)});
 }
 
-void IkeService::sync_sas() {
+void IkeService::sync_sas(steady_clock::time_point now) {
   bool changed = false;
   std::set<uint32_t> live;
   std::vector<const ike::IkeSa*> sas;
@@ -305,7 +320,12 @@ void IkeService::sync_sas() {
         live.erase(spi_in);
         continue;
       }
-      installed_[spi_in] = {ep.tunnel, steady_clock::now()};
+      const PeerInfo* peer = nullptr;
+      for (const PeerInfo& p : peers_)
+        if (p.name == sa->config->name) peer = &p;
+      const auto lifetime = seconds(peer ? peer->child_lifetime_s : 0);
+      installed_[spi_in] = {ep.tunnel, now, tunnel_bytes(ep.tunnel),
+                            ike::SaLifetime(now, lifetime, peer ? peer->child_lifetime_bytes : 0, random_u32())};
       if (log_)
         log_("ike: " + sa->peer.str() + ": Child SA " + hex(spi_in, 8) + " in the workers' SA table (tunnel " +
              std::to_string(ep.tunnel) + ")");
@@ -398,6 +418,7 @@ void IkeService::render() {
                        {"nat_detected", sa->nat_detected},
                        {"age_s", age(sa->created)},
                        {"lifetime_s", peer ? peer->ike_lifetime_s : 0},
+                       {"expires_in_s", ike_expires_in(*sa, now)},
                        {"child_sas", sa->children.size()}});
     for (const auto& [spi_in, c] : sa->children) {
       json local = json::array(), remote = json::array();
@@ -418,6 +439,9 @@ void IkeService::render() {
                            {"remote_ts", remote},
                            {"age_s", inst != installed_.end() ? age(inst->second.since) : 0},
                            {"lifetime_s", peer ? peer->child_lifetime_s : 0},
+                           {"lifetime_bytes", peer ? peer->child_lifetime_bytes : 0},
+                           {"bytes", child_bytes(spi_in)},
+                           {"expires_in_s", inst != installed_.end() ? inst->second.life.seconds_left(now) : -1},
                            {"sealing", inst != installed_.end() &&
                                            book_.sealing(inst->second.tunnel) != kEspNoSa &&
                                            current_ && current_->slot(book_.sealing(inst->second.tunnel)).spi ==
@@ -425,6 +449,10 @@ void IkeService::render() {
     }
   }
   // Per tunnel: what the workers opened and sealed, and refused (summed over workers).
+  json rekey = json::object();
+  const ike::RekeyCounters rc_rekey = rekey_counters();
+  for (size_t i = 0; i < ike::kRekeyCounters; ++i)
+    rekey[std::string(ike::rekey_counter_name(static_cast<ike::RekeyCounter>(i)))] = rc_rekey.v[i];
   json tunnels = json::array();
   for (size_t t = 0; t < tunnels_.size(); ++t) {
     uint64_t v[6] = {};
@@ -467,6 +495,7 @@ void IkeService::render() {
               {"half_open", responder_.half_open()},
               {"esp_dataplane", tunnel_counters_ != nullptr},
               {"counters", counters},
+              {"rekey", rekey},
               {"refused", refused}};
   auto text = std::make_shared<const std::string>(doc.dump(2));
   std::lock_guard lock(mu_);

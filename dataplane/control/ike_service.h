@@ -39,6 +39,13 @@
 // reader's epoch moved twice after the swap. Deleted and rekeyed Child SAs
 // leave the table the same way.
 //
+// Lifetimes (docs/ipsec.md § Rekeying, ike_service_rekey.cc): every poll
+// checks each IKE and Child SA, ours or the peer's, against our own
+// lifetimes (ike/ike_lifetime.h): a Child SA past its soft lifetime (time,
+// or the inner bytes its tunnel's counters grew by since it was installed)
+// is rekeyed by us, make before break; an SA past its hard lifetime is
+// deleted.
+//
 // status_json() (GET /api/v1/ipsec, `wpctl ipsec`) may be called from any
 // thread: the control thread renders the document after every datagram
 // the responder handled (drops before it only count) and once a second,
@@ -62,6 +69,7 @@
 #include "config.pb.h"
 #include "dataplane/control/ike/child_esp.h"
 #include "dataplane/control/ike/ike_initiator.h"
+#include "dataplane/control/ike/ike_lifetime.h"
 #include "dataplane/control/ike/initiate_schedule.h"
 #include "dataplane/control/ike/ike_responder.h"
 #include "dataplane/ip/ipv4.h"
@@ -146,7 +154,9 @@ class IkeService {
   // The UDP payload of a datagram from src:sport to our dst:dport (500 or
   // 4500); returns the UDP payload to send back from dst:dport to
   // src:sport, empty for none.
-  ike::Bytes input(ike::CSpan payload, Ipv4 src, uint16_t sport, Ipv4 dst, uint16_t dport);
+  // `now`: when it arrived (retransmission timers, Child SA lifetimes).
+  ike::Bytes input(ike::CSpan payload, Ipv4 src, uint16_t sport, Ipv4 dst, uint16_t dport,
+                   std::chrono::steady_clock::time_point now = std::chrono::steady_clock::now());
   // Timers: half-open IKE SAs (30 s), the cookie secret (5 min), retired
   // tables; the initiators' starts, retransmissions and liveness checks.
   void poll(std::chrono::steady_clock::time_point now);
@@ -191,11 +201,25 @@ class IkeService {
   const ike::Initiator* initiator(size_t peer) const;
   const ike::InitiateSchedule* schedule(size_t peer) const;
   uint64_t counter(IkeServiceCounter c) const { return counters_[static_cast<size_t>(c)]; }
+  // Rekeys and expiries (ike_service_rekey.cc), including the responder's
+  // and the initiators' outcomes.
+  ike::RekeyCounters rekey_counters() const;
   size_t retired_tables() const { return retired_.size(); }
 
  private:
   void add(IkeServiceCounter c) { ++counters_[static_cast<size_t>(c)]; }
-  void sync_sas();  // EspSaBook follows the responder's Child SAs; publish when changed
+  void sync_sas(std::chrono::steady_clock::time_point now = std::chrono::steady_clock::now());  // EspSaBook follows the Child SAs; publish when changed
+  // Our lifetimes (ike_service_rekey.cc): rekeys and deletes due at `now`.
+  struct Initiating;
+  void enforce_lifetimes(std::chrono::steady_clock::time_point now);
+  void enforce_ike(const ike::IkeSa& sa, Initiating* in, std::chrono::steady_clock::time_point now);
+  void enforce_child(const ike::IkeSa& sa, Initiating* in, uint32_t spi_in, bool newest,
+                     std::chrono::steady_clock::time_point now);
+  void queue_request(const ike::IkeSa& sa, ike::Bytes request);  // ours on an SA the peer began
+  uint64_t tunnel_bytes(uint16_t tunnel) const;                   // inner bytes sealed + opened
+  uint64_t child_bytes(uint32_t spi_in) const;
+  void fold_rekeys(Initiating& in);
+  int64_t ike_expires_in(const ike::IkeSa& sa, std::chrono::steady_clock::time_point now) const;
   // HA (ike_service_ha.cc): the peer's records in, copies installed or
   // removed by address ownership, our changes and sequence marks out.
   bool ha_step(std::chrono::steady_clock::time_point now);  // true: something changed
@@ -207,7 +231,6 @@ class IkeService {
   void publish();
   void retire_quiesced();
   void render();
-  struct Initiating;
   void start(Initiating& in, std::chrono::steady_clock::time_point now);
   void check_initiator(Initiating& in, std::chrono::steady_clock::time_point now);
   ike::Bytes initiator_input(ike::CSpan ike, Ipv4 src);
@@ -217,10 +240,13 @@ class IkeService {
     std::string name, tunnel;
     Ipv4 address = 0;
     uint32_t ike_lifetime_s = 0, child_lifetime_s = 0;
+    uint64_t child_lifetime_bytes = 0;  // 0: none
   };
   struct Installed {
     uint16_t tunnel;
     std::chrono::steady_clock::time_point since;
+    uint64_t bytes_base = 0;  // tunnel_bytes() when installed
+    ike::SaLifetime life;
   };
 
   std::atomic<const EspSaTable*>& published_;
@@ -246,6 +272,7 @@ class IkeService {
     Ipv4 local = 0;
     bool up = false;  // established seen (logged, backoff reset)
     std::chrono::steady_clock::time_point last_keepalive{};  // behind a NAT: every 20 s
+    uint64_t seen_rekeyed = 0, seen_refused = 0;  // of the initiator's counters, counted into rekey_
   };
   std::vector<Initiating> initiating_;
   std::vector<IkeDatagram> outgoing_;
@@ -254,6 +281,8 @@ class IkeService {
   CryptoEngine engine_;  // expands ESP keys (IPsec-MB) for the SA table
   EspSaBook book_;
   std::map<uint32_t, Installed> installed_;  // our inbound SPI -> what the book holds
+  std::map<std::pair<uint64_t, uint64_t>, ike::SaLifetime> ike_lives_;  // (SPIi, SPIr) -> our IKE SA lifetime
+  ike::RekeyCounters rekey_;  // what IkeService started; outcomes added by rekey_counters()
   std::unique_ptr<const EspSaTable> current_;
   struct Retired {
     std::unique_ptr<const EspSaTable> table;

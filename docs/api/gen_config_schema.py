@@ -16,7 +16,9 @@ import sys
 
 MARKER = "    # ---- generated from proto/config.proto by docs/api/gen_config_schema.py; do not edit below"
 SCALARS = {"string": {"type": "string"}, "bool": {"type": "boolean"},
-           "uint32": {"type": "integer", "minimum": 0}, "int32": {"type": "integer"}}
+           "uint32": {"type": "integer", "minimum": 0}, "int32": {"type": "integer"},
+           # protobuf JSON writes 64-bit integers as strings and reads either
+           "uint64": {"anyOf": [{"type": "integer", "minimum": 0}, {"type": "string", "pattern": "^[0-9]+$"}]}}
 
 
 def parser(root):

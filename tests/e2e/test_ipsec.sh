@@ -70,6 +70,13 @@
 #    here with openssl; strongSwan logs RFC 7427 signatures verified both ways,
 #    site7's LAN pings 10.2.0.10 through ipsec7; a certificate from another CA
 #    (site8) is refused and counted as bad_certificate.
+# 12. (after r2 stopped) our own Child SA rekeys by bytes (docs/ipsec.md § Rekeying): r1
+#     restarts initiating to strongSwan in namespace site12 (172.16.0.40, LAN 10.62.0.1, tunnel
+#     ipsec12), whose own lifetimes are a day (it never rekeys), with child_lifetime_bytes 1 MiB;
+#     c fetches 5 MiB from 10.62.0.1 through the tunnel, byte-exact (sha256 both ends); r1
+#     rekeyed the Child SA >= 2 times by bytes, all completed, no failure; charon's log has the
+#     CREATE_CHILD_SA requests with REKEY_SA it received; no ESP drop on r1, no refusal on
+#     ipsec12; one Child SA left on each side.
 # usage: sudo tests/e2e/test_ipsec.sh
 set -u -o pipefail
 here=$(cd "$(dirname "$0")" && pwd)
@@ -683,4 +690,93 @@ a_out0=$(tun0 out_packets) a_in0=$(tun0 in_packets)
 wp_check "10.2.0.10 pings 10.53.0.1 through the surviving tunnel" wp_until 15 lan2_ping
 wp_check "... through ipsec0" wp_until 5 tunnel_counted tun0 "$a_out0" "$a_in0"
 wp_check "r2 exits cleanly" wp_router_stop r2
+
+# 12. our own rekeys by bytes, make before break, during a 5 MiB transfer.
+PSK12=site12-psk-5a4b3c2d1e0f98765432
+"$WP_PY" - "$WP_TMP/r1.yaml" "$WP_TMP/r1-rekey.yaml" "$PSK12" <<'PY'
+import sys, yaml
+c = yaml.safe_load(open(sys.argv[1]))
+c["ipsec_peers"] = [{"name": "site12", "address": "172.16.0.40", "local_id": "r1.example",
+                     "remote_id": "site12.example", "psk": sys.argv[3], "initiate": True,
+                     "ike_proposals": ["aes256-sha256-modp2048"], "esp_proposals": ["aes256gcm16"],
+                     "local_ts": ["10.1.0.0/24"], "remote_ts": ["10.62.0.0/24"],
+                     "child_lifetime_bytes": 1048576}]
+c["tunnels"] = [{"name": "ipsec12", "peer": "site12", "tenant": "branch"}]
+c["services"].append({"name": "site12-lan", "prefixes": ["10.62.0.0/24"], "protocol": "any"})
+c["policies"].append({"tenant": "branch", "service": "site12-lan"})
+c.setdefault("routes", []).append({"prefix": "10.62.0.0/24", "interface": "ipsec12"})
+yaml.safe_dump(c, open(sys.argv[2], "w"), sort_keys=False)
+PY
+wp_check "r1's config with child_lifetime_bytes 1 MiB is valid" wp_check_config "$WP_TMP/r1-rekey.yaml"
+wp_ns_add site12
+wp_veth site12 s12 wan w40 && ip -n "$(wp_ns wan)" link set dev w40 master br0
+wp_exec site12 ip addr add 172.16.0.40/24 dev s12
+wp_exec site12 ip addr add 10.62.0.1/24 dev s12  # its LAN: the Child SA's selector and the server
+head -c $((5 << 20)) /dev/urandom >"$WP_TMP/www/file5.bin"
+SW12=$WP_TMP/sw12
+mkdir -p "$SW12"
+# A day of lifetime (and no byte limit) on strongSwan's side: every rekey is r1's.
+cat >"$SW12/swanctl.conf" <<SWAN
+connections {
+  rk { remote_addrs = 172.16.0.1
+    local_addrs = 172.16.0.40
+    version = 2
+    proposals = aes256-sha256-modp2048
+    rekey_time = 86400s
+    local { auth = psk
+      id = site12.example }
+    remote { auth = psk
+      id = r1.example }
+    children { lan12 { local_ts = 10.62.0.0/24
+        remote_ts = 10.1.0.0/24
+        esp_proposals = aes256gcm16
+        rekey_time = 86400s
+        rekey_bytes = 0 } } }
+}
+secrets {
+$(wp_swan_secret site12 site12.example r1.example "$PSK12")
+}
+SWAN
+wp_check "site12's charon is up" wp_charon_start site12 "$SW12" "$WP_TMP/charon12.log"
+swan12() { wp_swanctl site12 "$SW12" "$@"; }
+load12() { swan12 --load-all --file "$SW12/swanctl.conf" >"$WP_TMP/load12.out" 2>&1; }
+wp_check "swanctl loads site12's configuration (responds only)" load12
+wp_check "HTTP server on 10.62.0.1 (site12's LAN)" wp_http_start site12 10.62.0.1 80 "$WP_TMP/http12.log"
+cp "$WP_TMP/r1.log" "$WP_TMP/r1-before-12.log"
+wp_check "r1 stops cleanly (restart with child_lifetime_bytes)" wp_router_stop r1
+wp_router_start r1 "$WP_TMP/r1-rekey.yaml" 1 r1l r1w
+wp_check "r1 ready" wp_wait_ready r1
+r12_py() { "$WP_PY" -c "import json,sys; d=json.load(open(sys.argv[1])); print($1)" "$WP_TMP/ipsec-r12.json"; }
+up12() {
+  ctl1 -o json ipsec >"$WP_TMP/ipsec-r12.json" &&
+    [ "$(r12_py 'len([c for c in d["child_sas"] if c["tunnel"] == "ipsec12" and c["state"] == "INSTALLED"])')" = 1 ]
+}
+wp_check "r1 initiated to site12: its Child SA INSTALLED" wp_until 20 up12
+wp_check "... with child_lifetime_bytes 1 MiB" test "$(r12_py 'd["child_sas"][0]["lifetime_bytes"]')" = 1048576
+first12=$(r12_py 'd["child_sas"][0]["spi_in"]')
+t12=$(date +%s%N)
+wp_check "c fetches 5 MiB from 10.62.0.1 through ipsec12" wp_fetch c http://10.62.0.1/file5.bin "$WP_TMP/got12.bin" 20
+wp_log "5 MiB through ipsec12 with rekeys: $((($(date +%s%N) - t12) / 1000000)) ms"
+wp_check "byte-exact (sha256 at both ends)" test "$(wp_sha "$WP_TMP/got12.bin")" = "$(wp_sha "$WP_TMP/www/file5.bin")"
+rk() { r12_py "d['rekey']['$1']"; }
+settled12() {  # every rekey answered and its old SA deleted: one Child SA left
+  ctl1 -o json ipsec >"$WP_TMP/ipsec-r12.json" && [ "$(rk child_rekeys_completed)" -ge 2 ] &&
+    [ "$(rk child_rekeys_completed)" = "$(rk child_rekeys_bytes)" ] && [ "$(r12_py 'len(d["child_sas"])')" = 1 ]
+}
+wp_check "r1 rekeyed the Child SA >= 2 times by bytes, each completed, one Child SA left" wp_until 10 settled12
+echo "r1 rekey: $(r12_py 'd["rekey"]'); Child SA: $(r12_py '{k: d["child_sas"][0][k] for k in ("spi_in", "bytes", "expires_in_s")}')"
+wp_expect "r1: no rekey by time, no failure, no collision, nothing expired" \
+  "$(( $(rk child_rekeys_time) + $(rk rekey_failures) + $(rk rekey_collisions) + $(rk child_sas_expired) ))" -eq 0
+wp_check "r1's Child SA is not the first one any more ($first12)" test "$(r12_py 'd["child_sas"][0]["spi_in"]')" != "$first12"
+wp_check "r1's GET /api/v1/ipsec (rekey counters, bytes) fits openapi.yaml's Ipsec schema" fits_schema "$WP_TMP/ipsec-r12.json"
+rekeys_seen() { [ "$(grep -c 'parsed CREATE_CHILD_SA request [0-9]* \[ N(REKEY_SA)' "$WP_TMP/charon12.log")" -ge "$(rk child_rekeys_completed)" ]; }
+wp_check "charon's log: a CREATE_CHILD_SA request with REKEY_SA received for each of r1's rekeys" wp_until 5 rekeys_seen
+wp_check "charon's log: it never started a rekey itself" bash -c "! grep -q 'generating CREATE_CHILD_SA request' '$WP_TMP/charon12.log'"
+swan12 --list-sas >"$WP_TMP/list12.out" 2>&1
+wp_check "strongSwan: one Child SA lan12 INSTALLED" test "$(grep -c 'lan12: #[0-9]*, reqid [0-9]*, INSTALLED' "$WP_TMP/list12.out")" = 1
+tun12() { r12_py "[t for t in d['tunnels'] if t['name'] == 'ipsec12'][0]['$1']"; }
+wp_expect "r1's ipsec12: no refusal either way" "$(( $(tun12 in_drops) + $(tun12 out_drops) ))" -eq 0
+r1_drops=$(wp_nonzero_drops r1)
+echo "r1 drops: $r1_drops"
+wp_check "no ESP drop on r1 (esp_unknown_spi, esp_auth_failed, esp_no_sa ...)" bash -c "! grep -q esp_ <<<'$r1_drops'"
 wp_finish

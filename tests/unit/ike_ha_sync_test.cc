@@ -131,6 +131,14 @@ TEST_F(IkeHaSyncTest, RecordRoundTripsAndErrorsNeverHoldAKey) {
   EXPECT_EQ(back->keys.sk_ar, sa.keys.sk_ar);
   EXPECT_EQ(back->keys.sk_d, sa.keys.sk_d);
   EXPECT_EQ(back->next_request_id, sa.next_request_id);
+  EXPECT_EQ(back->own_next_request_id, sa.own_next_request_id);
+  // Our own requests' next ID (rekeys, deletes) travels too, and a change of it is a change to sync.
+  rec.set_own_next_request_id(sa.own_next_request_id + 3);
+  ChildSeqs seqs2;
+  auto moved = decode_ike_sa(rec, n2.svc->responder().config(), seqs2, error);
+  ASSERT_NE(moved, nullptr) << error;
+  EXPECT_EQ(moved->own_next_request_id, sa.own_next_request_id + 3);
+  EXPECT_NE(sync_fingerprint(*moved), sync_fingerprint(*back));
   EXPECT_EQ(back->last_response, sa.last_response);
   EXPECT_EQ(back->config->name, "site1");
   EXPECT_EQ(back->remote_id, "site1.example");

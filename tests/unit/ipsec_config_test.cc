@@ -224,6 +224,13 @@ TEST(IpsecConfig, LifetimesAndDpd) {
   EXPECT_TRUE(HasError(load(kPskLine + "    dpd_interval_s: 2\n"), "ipsec_peers[0].dpd_interval_s", "5..3600"));
 }
 
+TEST(IpsecConfig, ChildLifetimeBytesIsZeroOrAtLeastOneMebibyte) {
+  EXPECT_TRUE(HasError(load(kPskLine + "    child_lifetime_bytes: 1048575\n"), "ipsec_peers[0].child_lifetime_bytes",
+                       "at least 1048576 (1 MiB)"));
+  EXPECT_TRUE(load(kPskLine + "    child_lifetime_bytes: 1048576\n").ok());
+  EXPECT_TRUE(load(kPskLine + "    child_lifetime_bytes: 0\n").ok());
+}
+
 TEST(IpsecConfig, TrafficSelectorsAreNetworks) {
   ConfigResult r = load(kPskLine + "    local_ts: [10.1.0.1/24]\n    remote_ts: [nowhere]\n");
   EXPECT_TRUE(HasError(r, "ipsec_peers[0].local_ts[0]", "host bits set"));

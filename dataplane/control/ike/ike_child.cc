@@ -99,11 +99,11 @@ std::vector<Payload> Responder::on_create_child(const std::vector<Payload>& in, 
     refuse(Refusal::missing_payload, sa.peer, "CREATE_CHILD_SA for a Child SA needs TSi and TSr");
     return {make_notify(kNotifyInvalidSyntax)};
   }
+  uint32_t rekeyed = 0;  // the old Child SA's inbound SPI
   if (const NotifyPayload* rekey = find_notify(in, kNotifyRekeySa)) {
-    const bool found = rekey->spi.size() == 4 && std::any_of(sa.children.begin(), sa.children.end(), [&](auto& c) {
-                         return c.second.spi_out == spi32(rekey->spi);
-                       });
-    if (!found) {
+    for (const auto& [spi, c] : sa.children)
+      if (rekey->spi.size() == 4 && c.spi_out == spi32(rekey->spi)) rekeyed = spi;
+    if (rekeyed == 0) {
       refuse(Refusal::child_sa_not_found, sa.peer, "REKEY_SA for an unknown Child SA");
       return {make_notify(kNotifyChildSaNotFound)};
     }
@@ -120,11 +120,11 @@ std::vector<Payload> Responder::on_create_child(const std::vector<Payload>& in, 
     refuse(Refusal::child_no_proposal_chosen, sa.peer, std::to_string(sa_p->proposals.size()) + " ESP proposals");
     return {make_notify(kNotifyNoProposalChosen)};
   }
-  return rekey_answer(in, sa, *choice, ke);
+  return rekey_answer(in, sa, *choice, ke, rekeyed);
 }
 
 std::vector<Payload> Responder::rekey_answer(const std::vector<Payload>& in, IkeSa& sa, const EspChoice& choice,
-                                             const KePayload* ke) {
+                                             const KePayload* ke, uint32_t rekeyed) {
   std::vector<Payload> out;
   ChildSa child;
   if (!narrow_child(*find_payload<TsPayload>(in, PayloadType::tsi), *find_payload<TsPayload>(in, PayloadType::tsr), sa, child, out))
@@ -142,6 +142,7 @@ std::vector<Payload> Responder::rekey_answer(const std::vector<Payload>& in, Ike
                           {PayloadType::tsr, false, TsPayload{child.ts_local}}};
   const uint32_t spi = install_child(sa, std::move(child), choice, ni, nr, g_ir);
   wipe(g_ir);
+  if (rekeyed) note_collision(sa, rekeyed, spi, ni, nr);
   out.push_back({PayloadType::sa, false, esp_answer(choice.proposal->number, choice.suite, spi, choice.dh)});
   out.push_back({PayloadType::nonce, false, NoncePayload{nr}});
   if (dh) out.push_back({PayloadType::ke, false, KePayload{ke->group, dh->public_value()}});

@@ -77,32 +77,29 @@ void Initiator::fail(InitFailure f, const std::string& detail) {
   ++counters_[f];
   failure_ = f;
   state_ = InitiatorState::failed;
-  outstanding_.clear();
+  window_.answered();
   dh_.reset();
   if (sa_) sa_->children.clear();  // keys wiped (~ChildSa)
   log_("ike: " + config_.remote.str() + ": initiator: " + std::string(init_failure_name(f)) +
        (detail.empty() ? "" : ": " + detail));
 }
 
-Bytes Initiator::send(Bytes request, Clock::time_point now) {
-  outstanding_ = std::move(request);
-  sends_ = 1;
-  next_send_ = now + config_.retransmit_base;
+Bytes Initiator::send(Bytes request, Exchange ex, Clock::time_point now) {
   ++counters_.requests_sent;
-  return outstanding_;
+  return window_.send(std::move(request), ex, now);
 }
 
 Bytes Initiator::tick(Clock::time_point now) {
-  if (outstanding_.empty() || now < next_send_) return {};
-  if (sends_ >= config_.tries) {
-    if (outstanding_liveness_) fail(InitFailure::dead_peer, "no answer to " + std::to_string(sends_) + " liveness checks");
-    else fail(InitFailure::timeout, "no answer after " + std::to_string(sends_) + " sends");
-    return {};
+  Bytes out;
+  switch (window_.tick(now, out)) {
+    case RequestWindow::Tick::nothing: return {};
+    case RequestWindow::Tick::resend: ++counters_.retransmits; return out;
+    case RequestWindow::Tick::failed: break;
   }
-  next_send_ = now + config_.retransmit_base * (1u << sends_);
-  ++sends_;
-  ++counters_.retransmits;
-  return outstanding_;
+  const std::string sends = std::to_string(window_.sends());
+  if (outstanding_liveness_) fail(InitFailure::dead_peer, "no answer to " + sends + " liveness checks");
+  else fail(InitFailure::timeout, "no answer after " + sends + " sends");
+  return {};
 }
 
 Bytes Initiator::start(Clock::time_point now) {
@@ -115,17 +112,15 @@ Bytes Initiator::start(Clock::time_point now) {
   failure_.reset();
   cookie_.clear();
   ke_group_ = config_.ike_suites.empty() ? kDhModp2048 : config_.ike_suites[0].dh;
-  next_id_ = 0;
   peer_next_id_ = 0;
   peer_last_answer_.clear();
   outstanding_liveness_ = outstanding_delete_ = outstanding_rekey_ = false;
   deleting_child_ = 0;
-  rekey_dh_.reset();
   nat_t_ = nat_local_ = nat_remote_ = false;
   Bytes r = sa_init_request();
   if (r.empty()) return {};
   state_ = InitiatorState::sa_init_sent;
-  return send(std::move(r), now);
+  return send(std::move(r), Exchange::ike_sa_init, now);
 }
 
 Bytes Initiator::sa_init_request() {
@@ -142,7 +137,8 @@ Bytes Initiator::sa_init_request() {
   m.header.spi_i = sa_->spi_i;
   m.header.flags = kFlagInitiator;
   m.header.exchange = Exchange::ike_sa_init;
-  m.header.message_id = 0;
+  window_.reset(0);
+  m.header.message_id = window_.take_id();
   if (!cookie_.empty()) m.payloads.push_back(make_notify(kNotifyCookie, cookie_));
   m.payloads.push_back({PayloadType::sa, false, std::move(offer)});
   m.payloads.push_back({PayloadType::ke, false, KePayload{ke_group_, dh_->public_value()}});
@@ -152,8 +148,6 @@ Bytes Initiator::sa_init_request() {
   m.payloads.push_back(make_notify(kNotifyNatDestinationIp, nat_hash(sa_->spi_i, 0, config_.remote)));
   if (config_.peer.cert) m.payloads.push_back(signature_hash_algorithms());  // RFC 7427 § 4
   sa_->init_request = encode_message(m);
-  outstanding_ex_ = Exchange::ike_sa_init;
-  next_id_ = 1;
   return sa_->init_request;
 }
 
@@ -199,12 +193,12 @@ Bytes Initiator::handle(CSpan datagram, Clock::time_point now) {
   wipe(plain);
   last_inbound_ = now;
   if (!m.header.response()) return on_peer_request(m, in);
-  if (outstanding_.empty() || m.header.message_id != next_id_ - 1 || m.header.exchange != outstanding_ex_) {
+  if (!window_.answers(m.header.message_id, m.header.exchange)) {
     ++counters_[InitFailure::old_message_id];
     return {};
   }
   ++counters_.responses;
-  outstanding_.clear();
+  window_.answered();
   if (m.header.exchange == Exchange::ike_auth) {
     on_auth(in);
     return {};
@@ -242,7 +236,7 @@ Bytes Initiator::on_sa_init(const Message& m, CSpan datagram) {
     cookie_ = c->data;
     ++counters_.cookie_retries;
     const Bytes r = sa_init_request();
-    return r.empty() ? r : send(r, last_inbound_);
+    return r.empty() ? r : send(r, Exchange::ike_sa_init, last_inbound_);
   }
   if (const NotifyPayload* k = m.notify(kNotifyInvalidKePayload)) {
     const uint16_t g = be16(k->data);
@@ -255,7 +249,7 @@ Bytes Initiator::on_sa_init(const Message& m, CSpan datagram) {
     ke_group_ = g;
     ++counters_.ke_retries;
     const Bytes r = sa_init_request();
-    return r.empty() ? r : send(r, last_inbound_);
+    return r.empty() ? r : send(r, Exchange::ike_sa_init, last_inbound_);
   }
   if (m.notify(kNotifyNoProposalChosen)) {
     fail(InitFailure::no_proposal_chosen, "the responder has none of our " +
@@ -295,12 +289,12 @@ Bytes Initiator::on_sa_init(const Message& m, CSpan datagram) {
   sa_->keys = derive_ike_keys(chosen, sa_->ni, sa_->nr, g_ir, sa_->spi_i, sa_->spi_r);
   wipe(g_ir);
   dh_.reset();
-  outstanding_.clear();
+  window_.answered();
   check_nat(m);
   state_ = InitiatorState::auth_sent;
   Bytes request = auth_request();
   if (request.empty()) return {};  // failed (signing)
-  return send(std::move(request), last_inbound_);
+  return send(std::move(request), Exchange::ike_auth, last_inbound_);
 }
 
 // § 2.23: the answer's hashes cover both SPIs. Its NAT_DETECTION_SOURCE_IP
@@ -358,8 +352,7 @@ Bytes Initiator::auth_request() {
   in.push_back({PayloadType::sa, false, std::move(esp)});
   in.push_back({PayloadType::tsi, false, TsPayload{p.local_ts}});
   in.push_back({PayloadType::tsr, false, TsPayload{p.remote_ts}});
-  outstanding_ex_ = Exchange::ike_auth;
-  return seal(Exchange::ike_auth, next_id_++, false, in);
+  return seal(Exchange::ike_auth, window_.take_id(), false, in);
 }
 
 void Initiator::on_auth(const std::vector<Payload>& in) {
@@ -501,7 +494,7 @@ Bytes Initiator::on_peer_request(const Message& m, const std::vector<Payload>& i
   if (ike_deleted) {
     ++counters_.deleted_by_peer;
     state_ = InitiatorState::deleted;
-    outstanding_.clear();
+    window_.answered();
     sa_->children.clear();
     log_("ike: " + config_.remote.str() + ": initiator: IKE SA deleted by the peer");
   }
@@ -509,11 +502,10 @@ Bytes Initiator::on_peer_request(const Message& m, const std::vector<Payload>& i
 }
 
 Bytes Initiator::liveness(Clock::time_point now) {
-  if (state_ != InitiatorState::established || !outstanding_.empty()) return {};
+  if (state_ != InitiatorState::established || window_.outstanding()) return {};
   outstanding_liveness_ = true;
   ++counters_.liveness_sent;
-  outstanding_ex_ = Exchange::informational;
-  return send(seal(Exchange::informational, next_id_++, false, {}), now);
+  return send(seal(Exchange::informational, window_.take_id(), false, {}), Exchange::informational, now);
 }
 
 Bytes Initiator::delete_sa(Clock::time_point now) {
@@ -521,109 +513,70 @@ Bytes Initiator::delete_sa(Clock::time_point now) {
   outstanding_liveness_ = false;
   outstanding_delete_ = true;
   ++counters_.deletes_sent;
-  outstanding_ex_ = Exchange::informational;
-  return send(seal(Exchange::informational, next_id_++, false,
+  return send(seal(Exchange::informational, window_.take_id(), false,
                    {{PayloadType::del, false, DeletePayload{Protocol::ike, 0, {}}}}),
-              now);
+              Exchange::informational, now);
 }
 
 Bytes Initiator::rekey_child(Clock::time_point now, uint16_t pfs_group) {
-  if (state_ != InitiatorState::established || !outstanding_.empty() || !child()) return {};
-  rekey_old_spi_ = child()->spi_in;
-  rekey_group_ = pfs_group;
-  rekey_ke_retried_ = false;
-  Bytes r = rekey_request();
+  if (state_ != InitiatorState::established || window_.outstanding() || !child()) return {};
+  Bytes r = rekey_request(child()->spi_in, pfs_group);
   if (r.empty()) return {};
   ++counters_.child_rekeys_started;
-  return send(std::move(r), now);
+  return send(std::move(r), Exchange::create_child_sa, now);
 }
 
-Bytes Initiator::rekey_request() {
-  rekey_dh_.reset();
-  if (rekey_group_ != 0) {
-    std::string err;
-    if (!(rekey_dh_ = DhKey::generate(rekey_group_, err))) {
-      ++counters_[InitFailure::crypto_failure];
-      return {};
-    }
+Bytes Initiator::rekey_request(uint32_t old_spi, uint16_t group) {
+  std::vector<Payload> in;
+  std::string why;
+  if (!rekey_.request(*sa_, config_.peer, old_spi, new_esp_spi(config_.peer.tunnel, sa_->children), group, in, why)) {
+    ++counters_[InitFailure::crypto_failure];
+    log_("ike: " + config_.remote.str() + ": initiator: Child SA rekey: " + why);
+    return {};
   }
-  rekey_new_spi_ = new_esp_spi(config_.peer.tunnel, sa_->children);
-  rekey_ni_ = random_bytes(32);
-  const ChildSa& old = sa_->children.at(rekey_old_spi_);
-  SaPayload esp;
-  uint8_t n = 1;
-  for (const EspSuite& e : config_.peer.esp_suites)
-    esp.proposals.push_back(esp_answer(n++, e, rekey_new_spi_, rekey_group_).proposals[0]);
-  const uint32_t o = rekey_old_spi_;
-  std::vector<Payload> in{{PayloadType::notify, false,
-                           NotifyPayload{Protocol::esp, {uint8_t(o >> 24), uint8_t(o >> 16), uint8_t(o >> 8), uint8_t(o)},
-                                         kNotifyRekeySa, {}}},
-                          {PayloadType::sa, false, std::move(esp)},
-                          {PayloadType::nonce, false, NoncePayload{rekey_ni_}}};
-  if (rekey_dh_) in.push_back({PayloadType::ke, false, KePayload{rekey_group_, rekey_dh_->public_value()}});
-  in.push_back({PayloadType::tsi, false, TsPayload{old.ts_local}});
-  in.push_back({PayloadType::tsr, false, TsPayload{old.ts_remote}});
   outstanding_rekey_ = true;
-  outstanding_ex_ = Exchange::create_child_sa;
-  return seal(Exchange::create_child_sa, next_id_++, false, in);
+  return seal(Exchange::create_child_sa, window_.take_id(), false, in);
 }
 
 Bytes Initiator::on_rekey(const std::vector<Payload>& in, Clock::time_point now) {
   outstanding_rekey_ = false;
-  auto refused = [&](const std::string& why) -> Bytes {
-    ++counters_[InitFailure::rekey_refused];
-    rekey_dh_.reset();
-    log_("ike: " + config_.remote.str() + ": initiator: Child SA rekey refused: " + why);
-    return {};
-  };
-  if (const NotifyPayload* k = find_notify(in, kNotifyInvalidKePayload); k && !rekey_ke_retried_) {
-    const uint16_t g = be16(k->data);
-    if (dh_public_len(g) == 0) return refused("INVALID_KE_PAYLOAD for group " + std::to_string(g));
-    rekey_group_ = g;
-    rekey_ke_retried_ = true;
-    Bytes r = rekey_request();
-    return r.empty() ? r : send(std::move(r), now);
+  std::string why;
+  switch (rekey_.on_answer(*sa_, config_.peer, in, why)) {
+    case ChildRekey::Answer::retry: {
+      Bytes r = rekey_request(rekey_.old_spi(), rekey_.group());
+      return r.empty() ? r : send(std::move(r), Exchange::create_child_sa, now);
+    }
+    case ChildRekey::Answer::refused:
+      ++counters_[InitFailure::rekey_refused];
+      log_("ike: " + config_.remote.str() + ": initiator: Child SA rekey refused: " + why);
+      return {};
+    case ChildRekey::Answer::installed: break;
   }
-  for (const Payload& p : in)
-    if (auto* n = std::get_if<NotifyPayload>(&p.body); n && n->type < 16384)
-      return refused("notify " + std::to_string(n->type));
-  const auto* esp = find_payload<SaPayload>(in, PayloadType::sa);
-  const auto* nonce = find_payload<NoncePayload>(in, PayloadType::nonce);
-  const auto* ke = find_payload<KePayload>(in, PayloadType::ke);
-  const auto* tsi = find_payload<TsPayload>(in, PayloadType::tsi);
-  const auto* tsr = find_payload<TsPayload>(in, PayloadType::tsr);
-  if (!esp || !nonce || !tsi || !tsr || esp->proposals.size() != 1) return refused("answer without SA, Nonce or TS");
-  const auto choice = choose_esp_proposal(*esp, config_.peer.esp_suites, rekey_group_);
-  if (!choice || choice->proposal->number == 0 || choice->proposal->number > config_.peer.esp_suites.size() ||
-      !(config_.peer.esp_suites[choice->proposal->number - 1] == choice->suite) || choice->dh != rekey_group_)
-    return refused("the ESP answer is not one we offered");
-  if (narrow(tsi->selectors, config_.peer.local_ts) != tsi->selectors || tsi->selectors.empty() ||
-      narrow(tsr->selectors, config_.peer.remote_ts) != tsr->selectors || tsr->selectors.empty())
-    return refused("traffic selectors wider than ours");
-  Bytes g_ir;
-  if (rekey_dh_) {
-    std::string err;
-    if (!ke || ke->group != rekey_group_ || !rekey_dh_->shared_secret(ke->data, g_ir, err))
-      return refused("PFS KE missing or invalid " + err);
-  } else if (ke) {
-    return refused("a KE we did not ask for");
-  }
-  rekey_dh_.reset();
-  const ChildSa& c = install_child(*choice, rekey_new_spi_, *tsi, *tsr, rekey_ni_, nonce->data, g_ir);
-  wipe(g_ir);
+  const uint32_t o = rekey_.old_spi();
+  const ChildSa& c = sa_->children.at(rekey_.new_spi());
+  newest_child_ = c.spi_in;
+  ++counters_.child_sas_installed;
   char spis[64];
-  std::snprintf(spis, sizeof spis, "in %08x out %08x (replaces %08x)", c.spi_in, c.spi_out, rekey_old_spi_);
+  std::snprintf(spis, sizeof spis, "in %08x out %08x (replaces %08x)", c.spi_in, c.spi_out, o);
   log_("ike: " + config_.remote.str() + ": initiator: Child SA rekeyed, SPI " + spis +
-       (rekey_group_ ? " (PFS)" : ""));
+       (rekey_.group() ? " (PFS)" : ""));
   ++counters_.child_sas_rekeyed;
   // Make before break: the new SA is in place, now the old one's Delete.
-  deleting_child_ = rekey_old_spi_;
-  const uint32_t o = rekey_old_spi_;
-  outstanding_ex_ = Exchange::informational;
-  return send(seal(Exchange::informational, next_id_++, false,
+  return delete_child_request(o, now);
+}
+
+Bytes Initiator::delete_child(Clock::time_point now, uint32_t spi_in) {
+  if (state_ != InitiatorState::established || window_.outstanding() || !sa_->children.count(spi_in)) return {};
+  return delete_child_request(spi_in, now);
+}
+
+Bytes Initiator::delete_child_request(uint32_t spi_in, Clock::time_point now) {
+  deleting_child_ = spi_in;
+  const uint32_t o = spi_in;
+  return send(seal(Exchange::informational, window_.take_id(), false,
                    {{PayloadType::del, false,
                      DeletePayload{Protocol::esp, 4, {{uint8_t(o >> 24), uint8_t(o >> 16), uint8_t(o >> 8), uint8_t(o)}}}}}),
-              now);
+              Exchange::informational, now);
 }
 
 Bytes Initiator::seal(Exchange ex, uint32_t id, bool response, const std::vector<Payload>& inner) {

@@ -34,7 +34,9 @@
 #include <string>
 #include <vector>
 
+#include "dataplane/control/ike/ike_child_rekey.h"
 #include "dataplane/control/ike/ike_proposal.h"
+#include "dataplane/control/ike/ike_request.h"
 #include "dataplane/control/ike/ike_sa.h"
 
 namespace wp::ike {
@@ -106,10 +108,16 @@ class Initiator {
   // outstanding. A refused rekey leaves the IKE SA and the old Child SA up
   // (counted rekey_refused; INVALID_KE_PAYLOAD retried once).
   Bytes rekey_child(Clock::time_point now, uint16_t pfs_group = 0);
+  // INFORMATIONAL with a Delete of the Child SA whose inbound SPI (ours) is
+  // `spi_in` (its hard lifetime passed, ike_lifetime.h); empty when not
+  // established, unknown or a request is outstanding.
+  Bytes delete_child(Clock::time_point now, uint32_t spi_in);
 
   InitiatorState state() const { return state_; }
   std::optional<InitFailure> failure() const { return failure_; }
-  bool request_outstanding() const { return !outstanding_.empty(); }
+  bool request_outstanding() const { return window_.outstanding(); }
+  // Our Child SA rekey awaiting its answer (its old SA's inbound SPI), 0: none.
+  uint32_t rekeying() const { return outstanding_rekey_ ? rekey_.old_spi() : 0; }
   Clock::time_point last_inbound() const { return last_inbound_; }
   const InitiatorCounters& counters() const { return counters_; }
   // The IKE SA (keys, SPIs) and its Child SA once established; null before.
@@ -136,10 +144,11 @@ class Initiator {
   // (§ 2.17), stored as the newest one.
   const ChildSa& install_child(const EspChoice& choice, uint32_t spi_in, const TsPayload& tsi, const TsPayload& tsr,
                                CSpan ni, CSpan nr, CSpan g_ir);
-  Bytes rekey_request();
+  Bytes rekey_request(uint32_t old_spi, uint16_t group);
   Bytes on_rekey(const std::vector<Payload>& in, Clock::time_point now);
+  Bytes delete_child_request(uint32_t spi_in, Clock::time_point now);
   Bytes on_peer_request(const Message& m, const std::vector<Payload>& in);
-  Bytes send(Bytes request, Clock::time_point now);
+  Bytes send(Bytes request, Exchange ex, Clock::time_point now);
   Bytes seal(Exchange ex, uint32_t id, bool response, const std::vector<Payload>& inner);
   void fail(InitFailure f, const std::string& detail);
 
@@ -154,21 +163,15 @@ class Initiator {
   Bytes cookie_;
   uint32_t our_esp_spi_ = 0;
   // Our requests (window 1): the last one until answered, its retransmissions.
-  Bytes outstanding_;
-  uint32_t next_id_ = 0;
-  Exchange outstanding_ex_ = Exchange::ike_sa_init;
+  RequestWindow window_{config_.retransmit_base, config_.tries};
   bool outstanding_liveness_ = false, outstanding_delete_ = false;
   bool nat_t_ = false, nat_local_ = false, nat_remote_ = false;
-  unsigned sends_ = 0;
-  // A Child SA rekey in progress: the old Child SA (our inbound SPI), our
-  // new SPI, nonce and DH key; then the old SA's Delete outstanding.
-  bool outstanding_rekey_ = false, rekey_ke_retried_ = false;
-  uint32_t rekey_old_spi_ = 0, rekey_new_spi_ = 0, deleting_child_ = 0;
-  uint16_t rekey_group_ = 0;
-  Bytes rekey_ni_;
-  std::unique_ptr<DhKey> rekey_dh_;
+  // A Child SA rekey in progress; then the old SA's Delete outstanding.
+  bool outstanding_rekey_ = false;
+  ChildRekey rekey_;
+  uint32_t deleting_child_ = 0;
   uint32_t newest_child_ = 0;
-  Clock::time_point next_send_{}, last_inbound_{};
+  Clock::time_point last_inbound_{};
   // The peer's requests: the next ID we accept and our last answer.
   uint32_t peer_next_id_ = 0;
   Bytes peer_last_answer_;

@@ -146,7 +146,7 @@ uint32_t Responder::new_esp_spi(uint32_t tunnel) const {
   }
 }
 
-Bytes Responder::handle(CSpan datagram, const Endpoint& peer, const Endpoint& local) {
+Bytes Responder::handle(CSpan datagram, const Endpoint& peer, const Endpoint& local, Clock::time_point now) {
   Message m;
   const ParseResult pr = parse_message(datagram, m);
   if (!pr.ok()) {
@@ -154,6 +154,7 @@ Bytes Responder::handle(CSpan datagram, const Endpoint& peer, const Endpoint& lo
     refuse(Refusal::malformed, peer, std::string(ike_error_name(pr.error)) + " at offset " + std::to_string(pr.offset));
     return {};
   }
+  if (m.header.response() && m.header.initiator()) return on_own_answer(datagram, m, peer, now);
   if (m.header.response() || !m.header.initiator()) {
     refuse(Refusal::not_a_request, peer, "we only respond");
     return {};
@@ -333,12 +334,12 @@ std::vector<Payload> Responder::on_informational(const std::vector<Payload>& in,
   return out;
 }
 
-Bytes Responder::seal(IkeSa& sa, Exchange ex, uint32_t id, const std::vector<Payload>& inner) {
+Bytes Responder::seal(IkeSa& sa, Exchange ex, uint32_t id, const std::vector<Payload>& inner, bool response) {
   Header h;
   h.spi_i = sa.spi_i;
   h.spi_r = sa.spi_r;
   h.exchange = ex;
-  h.flags = kFlagResponse;
+  h.flags = response ? kFlagResponse : 0;  // never Initiator: the peer began the IKE SA (§ 3.1)
   h.message_id = id;
   PayloadType first = PayloadType::none;
   const Bytes plain = encode_payload_chain(inner, first);
@@ -354,6 +355,7 @@ void Responder::erase(uint64_t spi_r) {
     ++counters_.child_sas_deleted;
   }
   by_initiator_.erase({sa.spi_i, sa.peer.addr});
+  own_.erase(spi_r);
   if (sa.state == IkeSaState::established) ++counters_.ike_sas_deleted;
   if (sa.state == IkeSaState::init_done) --half_open_;
   sas_.erase(it);  // the destructors wipe every key

@@ -14,6 +14,10 @@
 //   the IKE SA up.
 // - Message IDs with a window of 1 (§ 2.3): a retransmitted request gets our
 //   stored response byte for byte, an older or later one is dropped.
+// - Our own requests on these SAs (ike_responder_requests.cc): rekeys of
+//   their Child SAs when our lifetimes expire (ike_lifetime.h), Deletes;
+//   message IDs of our own from 0, retransmitted (ike_request.h); the peer's
+//   answers (Initiator flag and Response flag set) come through handle().
 // Every refusal is counted by reason and logged with the peer's address;
 // secrets are never logged.
 #pragma once
@@ -25,14 +29,23 @@
 #include <optional>
 #include <string>
 
+#include "dataplane/control/ike/ike_child_rekey.h"
 #include "dataplane/control/ike/ike_proposal.h"
+#include "dataplane/control/ike/ike_request.h"
 #include "dataplane/control/ike/ike_sa.h"
 
 namespace wp::ike {
 
+// Our own requests on IKE SAs the peer began.
+struct OwnRequestCounters {
+  uint64_t requests_sent = 0, answers = 0, retransmits = 0, timeouts = 0, child_rekeys_started = 0, child_rekeys_completed = 0,
+           child_rekeys_refused = 0, collisions = 0, child_deletes_sent = 0, ike_deletes_sent = 0;
+};
+
 class Responder {
  public:
   using Log = std::function<void(const std::string&)>;
+  using Clock = std::chrono::steady_clock;
   explicit Responder(ResponderConfig config, Log log = {});
   ~Responder();
   Responder(const Responder&) = delete;
@@ -40,7 +53,29 @@ class Responder {
 
   // One datagram (without the non-ESP marker of port 4500) received at
   // `local` from `peer`; returns the datagram to send back (empty: none).
-  Bytes handle(CSpan datagram, const Endpoint& peer, const Endpoint& local);
+  // `now` times our own requests' retransmissions.
+  Bytes handle(CSpan datagram, const Endpoint& peer, const Endpoint& local, Clock::time_point now = Clock::now());
+
+  // Our own requests on the established IKE SA `spi_r`, each returned to be
+  // sent to its peer from its local endpoint; empty when the SA is unknown
+  // or not established, the Child SA unknown, or a request of ours is
+  // outstanding on it. rekey_child: CREATE_CHILD_SA rekeying the Child SA
+  // whose inbound SPI is `spi_in` (ike_child_rekey.h); once answered the
+  // new SA is in the SA's children (inbound and outbound) and handle()
+  // returns the Delete of the old one, which stays until that is answered
+  // (make before break). § 2.8.1: when the peer rekeyed the same Child SA
+  // meanwhile, the SA made with the lowest nonce is deleted instead, by
+  // whoever made it. delete_child / delete_sa: a Delete (hard lifetime).
+  Bytes rekey_child(uint64_t spi_r, uint32_t spi_in, Clock::time_point now, uint16_t pfs_group = 0);
+  Bytes delete_child(uint64_t spi_r, uint32_t spi_in, Clock::time_point now);
+  Bytes delete_sa(uint64_t spi_r, Clock::time_point now);
+  // Retransmissions of our requests due at `now`, by IKE SA; an SA whose
+  // request went unanswered after every try is deleted (§ 2.4).
+  std::vector<std::pair<uint64_t, Bytes>> tick(Clock::time_point now);
+  bool request_outstanding(uint64_t spi_r) const;
+  // The old Child SA (inbound SPI) our outstanding rekey on `spi_r` replaces, 0: none.
+  uint32_t rekeying(uint64_t spi_r) const;
+  const OwnRequestCounters& own_counters() const { return own_counters_; }
 
   // Forgets the IKE SAs whose IKE_AUTH has not come `max_age` after their
   // IKE_SA_INIT (§ 2.6's half-open SAs; the caller's timer calls it).
@@ -76,11 +111,29 @@ class Responder {
   std::vector<Payload> rekey_ike(const std::vector<Payload>& in, IkeSa& sa);
   std::unique_ptr<IkeSa> successor(IkeSa& old, const IkeChoice& choice, const Bytes& ni, const Bytes& g_ir);
   std::vector<Payload> rekey_answer(const std::vector<Payload>& in, IkeSa& sa, const EspChoice& choice,
-                                    const KePayload* ke);
+                                    const KePayload* ke, uint32_t rekeyed = 0);
   bool narrow_child(const TsPayload& tsi, const TsPayload& tsr, IkeSa& sa, ChildSa& child, std::vector<Payload>& out);
   uint32_t install_child(IkeSa& sa, ChildSa child, const EspChoice& choice, CSpan ni, CSpan nr, CSpan g_ir);
   std::vector<Payload> on_informational(const std::vector<Payload>& in, IkeSa& sa, bool& erase);
-  Bytes seal(IkeSa& sa, Exchange ex, uint32_t id, const std::vector<Payload>& inner);
+  Bytes seal(IkeSa& sa, Exchange ex, uint32_t id, const std::vector<Payload>& inner, bool response = true);
+  // Our own requests (ike_responder_requests.cc).
+  struct OwnRequests {
+    RequestWindow window;
+    bool rekeying = false, deleting_sa = false;
+    ChildRekey rekey;
+    uint32_t deleting_child = 0;
+    // § 2.8.1: the peer rekeyed the Child SA ours rekeys: its new SA (our
+    // inbound SPI) and that exchange's nonces.
+    uint32_t collided = 0;
+    Bytes collided_ni, collided_nr;
+  };
+  OwnRequests* own_idle(uint64_t spi_r, IkeSa*& sa);
+  Bytes own_send(IkeSa& sa, OwnRequests& o, Exchange ex, const std::vector<Payload>& inner, Clock::time_point now);
+  Bytes own_rekey_request(IkeSa& sa, OwnRequests& o, uint32_t old_spi, uint16_t group, Clock::time_point now);
+  Bytes own_delete_child(IkeSa& sa, OwnRequests& o, uint32_t spi_in, Clock::time_point now);
+  Bytes on_own_answer(CSpan datagram, const Message& m, const Endpoint& peer, Clock::time_point now);
+  Bytes on_own_rekey_answer(IkeSa& sa, OwnRequests& o, const std::vector<Payload>& in, Clock::time_point now);
+  void note_collision(const IkeSa& sa, uint32_t rekeyed, uint32_t new_spi, const Bytes& ni, const Bytes& nr);
   void erase(uint64_t spi_r);
   void initial_contact(const IkeSa& sa);
   uint64_t new_ike_spi() const;
@@ -95,6 +148,8 @@ class Responder {
   std::map<uint64_t, std::unique_ptr<IkeSa>> sas_;
   std::map<std::pair<uint64_t, Bytes>, uint64_t> by_initiator_;  // (SPIi, peer address) -> our SPI
   std::map<uint32_t, uint64_t> esp_spis_;                        // our inbound ESP SPIs -> IKE SA
+  std::map<uint64_t, OwnRequests> own_;                          // by our SPI; made by our first request
+  OwnRequestCounters own_counters_;
   size_t half_open_ = 0;  // IKE SAs waiting for their IKE_AUTH
   uint8_t cookie_version_ = 0;
   std::optional<Payload> cert_request_;  // CERTREQ of IKE_SA_INIT answers: set when a peer uses certificates

@@ -114,6 +114,10 @@ struct IkeSa {
   std::string remote_id;
   // Window 1 (§ 2.3): the next request ID we accept and our last response.
   uint32_t next_request_id = 1;
+  // The message ID of our own next request on it (rekeys, deletes: the
+  // responder's RequestWindow, ike_responder_requests.cc); HA syncs it, so a
+  // node that takes the SA over goes on where the holder stopped.
+  uint32_t own_next_request_id = 0;
   bool has_response = false;
   uint32_t last_response_id = 0;
   Bytes last_response;

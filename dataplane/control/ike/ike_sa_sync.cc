@@ -74,6 +74,7 @@ void encode_ike_sa(const IkeSa& sa, uint32_t node, const ChildSeqs& seqs, pb::Ik
   }
   rec.set_remote_id(sa.remote_id);
   rec.set_next_request_id(sa.next_request_id);
+  rec.set_own_next_request_id(sa.own_next_request_id);
   rec.set_has_response(sa.has_response);
   rec.set_last_response_id(sa.last_response_id);
   rec.set_last_response(bytes_str(sa.last_response));
@@ -146,6 +147,7 @@ std::unique_ptr<IkeSa> decode_ike_sa(const pb::IkeSaRecord& rec, const Responder
   sa->config = peer;
   sa->remote_id = rec.remote_id();
   sa->next_request_id = rec.next_request_id();
+  sa->own_next_request_id = rec.own_next_request_id();
   sa->has_response = rec.has_response();
   sa->last_response_id = rec.last_response_id();
   sa->last_response = str_bytes(rec.last_response());
@@ -185,6 +187,7 @@ uint64_t sync_fingerprint(const IkeSa& sa) {
   h = mix(h, static_cast<uint64_t>(sa.state));
   h = mix(h, sa.spi_i);
   h = mix(h, sa.next_request_id);
+  h = mix(h, sa.own_next_request_id);
   h = mix(h, uint64_t{sa.has_response} << 32 | sa.last_response_id);
   h = mix(h, sa.last_response.size());
   for (uint8_t b : sa.peer.addr) h = mix(h, b);
@@ -216,6 +219,7 @@ std::unique_ptr<IkeSa> Responder::release(uint64_t spi_r) {
   std::unique_ptr<IkeSa> sa = std::move(it->second);
   for (const auto& [spi, child] : sa->children) esp_spis_.erase(spi);
   by_initiator_.erase({sa->spi_i, sa->peer.addr});
+  own_.erase(spi_r);  // a request of ours still unanswered is the new holder's to forget (its ID is spent)
   if (sa->state == IkeSaState::init_done) --half_open_;
   sas_.erase(it);
   return sa;

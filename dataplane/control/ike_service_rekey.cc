@@ -1,0 +1,177 @@
+// IkeService's side of our lifetimes (docs/ipsec.md § Rekeying; RFC 7296
+// § 2.8): every poll checks the IKE SAs and the Child SAs in the workers'
+// table, whichever end began the IKE SA, against ike::SaLifetime.
+// - A Child SA past its soft lifetime, by time or by bytes, that is the
+//   newest of its IKE SA (an older one is being replaced already) is rekeyed
+//   by us: the initiator's rekey_child or the responder's, no PFS (our ESP
+//   proposals name no DH group, as strongSwan's without one in
+//   esp_proposals). Make before break: the answer installs the new SA (the
+//   table is published before the Delete of the old one leaves, sync_sas in
+//   input()), and the old SA keeps opening until that Delete is answered.
+// - Its bytes are the inner bytes the workers sealed and opened on its
+//   tunnel since it was installed (the tunnel's relaxed per-worker counters,
+//   DataplaneShared::esp_counters, summed): one Child SA seals per tunnel,
+//   and while an old one still opens after a rekey its bytes count for the
+//   new one too, which only brings the next rekey slightly forward. No
+//   per-SA counter had to join the workers' fast path.
+// - A rekey that failed is tried again after ike::kRekeyRetry; at the hard
+//   lifetime the SA is deleted (a Child SA with a Delete of it, an IKE SA
+//   with a Delete of the IKE SA, which takes its Child SAs; an SA we
+//   initiated then starts again through its InitiateSchedule).
+// - IKE SAs: we do not rekey them ourselves yet (the peer may, answered in
+//   ike_rekey.cc); past our hard lifetime they are deleted.
+#include <cstdio>
+#include <set>
+
+#include "dataplane/control/ike_service.h"
+
+namespace wp {
+namespace {
+
+using namespace std::chrono;
+
+std::string spi_text(uint32_t spi) {
+  char b[12];
+  std::snprintf(b, sizeof b, "%08x", spi);
+  return b;
+}
+
+}  // namespace
+
+uint64_t IkeService::tunnel_bytes(uint16_t tunnel) const {
+  uint64_t v = 0;
+  for (uint32_t w = 0; tunnel_counters_ && w < counter_readers_ && tunnel < kEspCounterTunnels; ++w) {
+    const EspTunnelCounters& c = tunnel_counters_[w * kEspCounterTunnels + tunnel];
+    v += c.in_bytes.load(std::memory_order_relaxed) + c.out_bytes.load(std::memory_order_relaxed);
+  }
+  return v;
+}
+
+uint64_t IkeService::child_bytes(uint32_t spi_in) const {
+  const auto it = installed_.find(spi_in);
+  if (it == installed_.end()) return 0;
+  const uint64_t now = tunnel_bytes(it->second.tunnel);
+  return now > it->second.bytes_base ? now - it->second.bytes_base : 0;
+}
+
+void IkeService::queue_request(const ike::IkeSa& sa, ike::Bytes request) {
+  if (request.empty()) return;
+  auto addr = [](const ike::Bytes& b) {
+    return b.size() == 4 ? Ipv4{b[0]} << 24 | Ipv4{b[1]} << 16 | Ipv4{b[2]} << 8 | b[3] : Ipv4{0};
+  };
+  if (sa.local.port == kIkeNattPort) request.insert(request.begin(), 4, 0);  // the non-ESP marker
+  outgoing_.push_back({addr(sa.local.addr), addr(sa.peer.addr), sa.local.port, sa.peer.port, std::move(request)});
+}
+
+// Outcomes of an initiator's rekeys not counted yet (before it goes away too).
+void IkeService::fold_rekeys(Initiating& in) {
+  if (!in.initiator) return;
+  const ike::InitiatorCounters& c = in.initiator->counters();
+  rekey_[ike::RekeyCounter::child_rekeys_completed] += c.child_sas_rekeyed - in.seen_rekeyed;
+  rekey_[ike::RekeyCounter::rekey_failures] += c[ike::InitFailure::rekey_refused] - in.seen_refused;
+  in.seen_rekeyed = c.child_sas_rekeyed;
+  in.seen_refused = c[ike::InitFailure::rekey_refused];
+}
+
+void IkeService::enforce_lifetimes(steady_clock::time_point now) {
+  for (auto& [spi_r, request] : responder_.tick(now)) {
+    const auto it = responder_.sas().find(spi_r);
+    if (it != responder_.sas().end()) queue_request(*it->second, std::move(request));
+  }
+  for (Initiating& in : initiating_) fold_rekeys(in);
+  std::vector<std::pair<const ike::IkeSa*, Initiating*>> sas;
+  for (const auto& [spi, sa] : responder_.sas()) sas.push_back({sa.get(), nullptr});
+  for (Initiating& in : initiating_)
+    if (in.initiator && in.initiator->sa()) sas.push_back({in.initiator->sa(), &in});
+  std::set<std::pair<uint64_t, uint64_t>> live;
+  for (const auto& [sa, in] : sas) {
+    if (sa->state != ike::IkeSaState::established || !sa->config) continue;
+    live.insert({sa->spi_i, sa->spi_r});
+    // The newest Child SA of this IKE SA is the one to rekey.
+    uint32_t newest = 0;
+    steady_clock::time_point newest_since{};
+    for (const auto& [spi_in, child] : sa->children)
+      if (const auto inst = installed_.find(spi_in); inst != installed_.end() && inst->second.since >= newest_since) {
+        newest = spi_in;
+        newest_since = inst->second.since;
+      }
+    std::vector<uint32_t> spis;
+    for (const auto& [spi_in, child] : sa->children) spis.push_back(spi_in);
+    for (uint32_t spi_in : spis) enforce_child(*sa, in, spi_in, spi_in == newest, now);
+    enforce_ike(*sa, in, now);  // last: a Delete of the IKE SA may free `sa`
+  }
+  for (auto it = ike_lives_.begin(); it != ike_lives_.end();) it = live.count(it->first) ? std::next(it) : ike_lives_.erase(it);
+}
+
+void IkeService::enforce_child(const ike::IkeSa& sa, Initiating* in, uint32_t spi_in, bool newest,
+                               steady_clock::time_point now) {
+  const auto inst = installed_.find(spi_in);
+  if (inst == installed_.end()) return;
+  ike::SaLifetime& life = inst->second.life;
+  const ike::Expiry e = life.check(now, child_bytes(spi_in));
+  if (e == ike::Expiry::none) return;
+  const bool busy = in ? in->initiator->request_outstanding() : responder_.request_outstanding(sa.spi_r);
+  if (busy) return;  // one request at a time (§ 2.3): the next poll
+  if (e == ike::Expiry::hard) {
+    ike::Bytes r = in ? in->initiator->delete_child(now, spi_in) : responder_.delete_child(sa.spi_r, spi_in, now);
+    if (r.empty()) return;
+    ++rekey_[ike::RekeyCounter::child_sas_expired];
+    if (log_) log_("ike: " + sa.peer.str() + ": Child SA " + spi_text(spi_in) + " past its hard lifetime: deleted");
+    in ? queue(*in, std::move(r)) : queue_request(sa, std::move(r));
+    return;
+  }
+  if (!newest || !life.may_start(now)) return;
+  ike::Bytes r = in ? in->initiator->rekey_child(now, 0) : responder_.rekey_child(sa.spi_r, spi_in, now, 0);
+  if (r.empty()) return;
+  life.started(now);
+  const bool bytes = e == ike::Expiry::soft_bytes;
+  ++rekey_[bytes ? ike::RekeyCounter::child_rekeys_bytes : ike::RekeyCounter::child_rekeys_time];
+  if (log_)
+    log_("ike: " + sa.peer.str() + ": rekeying Child SA " + spi_text(spi_in) + " (" +
+         (bytes ? std::to_string(child_bytes(spi_in)) + " bytes" : std::string("soft lifetime")) + ")");
+  in ? queue(*in, std::move(r)) : queue_request(sa, std::move(r));
+}
+
+void IkeService::enforce_ike(const ike::IkeSa& sa, Initiating* in, steady_clock::time_point now) {
+  const std::pair<uint64_t, uint64_t> key{sa.spi_i, sa.spi_r};
+  auto it = ike_lives_.find(key);
+  if (it == ike_lives_.end()) {
+    uint32_t lifetime = 0;
+    for (const PeerInfo& p : peers_)
+      if (p.name == sa.config->name) lifetime = p.ike_lifetime_s;
+    const ike::Bytes r = ike::random_bytes(4);
+    it = ike_lives_.emplace(key, ike::SaLifetime(sa.created, seconds(lifetime), 0,
+                                                 uint32_t{r[0]} << 24 | uint32_t{r[1]} << 16 | uint32_t{r[2]} << 8 | r[3]))
+             .first;
+  }
+  if (it->second.check(now, 0) != ike::Expiry::hard) return;
+  const bool busy = in ? in->initiator->request_outstanding() : responder_.request_outstanding(sa.spi_r);
+  if (busy) return;
+  ike::Bytes r = in ? in->initiator->delete_sa(now) : responder_.delete_sa(sa.spi_r, now);
+  if (r.empty()) return;
+  ++rekey_[ike::RekeyCounter::ike_sas_expired];
+  if (log_) log_("ike: " + sa.peer.str() + ": IKE SA of " + sa.remote_id + " past its hard lifetime: deleted");
+  in ? queue(*in, std::move(r)) : queue_request(sa, std::move(r));
+}
+
+int64_t IkeService::ike_expires_in(const ike::IkeSa& sa, steady_clock::time_point now) const {
+  const auto it = ike_lives_.find({sa.spi_i, sa.spi_r});
+  return it != ike_lives_.end() ? it->second.seconds_left(now) : -1;
+}
+
+ike::RekeyCounters IkeService::rekey_counters() const {
+  ike::RekeyCounters c = rekey_;
+  for (const Initiating& in : initiating_)
+    if (in.initiator) {
+      const ike::InitiatorCounters& ic = in.initiator->counters();
+      c[ike::RekeyCounter::child_rekeys_completed] += ic.child_sas_rekeyed - in.seen_rekeyed;
+      c[ike::RekeyCounter::rekey_failures] += ic[ike::InitFailure::rekey_refused] - in.seen_refused;
+    }
+  const ike::OwnRequestCounters& o = responder_.own_counters();
+  c[ike::RekeyCounter::child_rekeys_completed] += o.child_rekeys_completed;
+  c[ike::RekeyCounter::rekey_collisions] += o.collisions;
+  c[ike::RekeyCounter::rekey_failures] += o.child_rekeys_refused + o.timeouts;
+  return c;
+}
+
+}  // namespace wp

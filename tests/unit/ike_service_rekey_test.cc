@@ -1,0 +1,290 @@
+// IkeService enforcing our lifetimes (ike_service_rekey.cc, docs/ipsec.md
+// § Rekeying) on an IKE SA it initiated toward an in-process site
+// (ike::Responder), with an injected clock and the workers' tunnel counters
+// written by the test: the byte limit rekeys the Child SA make before break
+// (the new inbound SA is in the published table before the Delete of the
+// old one leaves, the old one until that Delete is answered), the soft
+// lifetime by time rekeys it within the jitter bounds, the hard lifetime
+// deletes the Child SA and then the IKE SA, which starts again; and our
+// rekey on an IKE SA the site began (the responder's own requests).
+#include <gtest/gtest.h>
+
+#include <nlohmann/json.hpp>
+
+#include "dataplane/control/ike/responder_config.h"
+#include "dataplane/control/ike_service.h"
+#include "tests/unit/ike_test_initiator.h"
+
+namespace wp::ike {
+namespace {
+
+using namespace std::chrono_literals;
+constexpr Ipv4 kSiteAddr = 0x0a4e0001, kHeadendAddr = 0x0a4e0002;  // kSite, kHeadend
+
+uint32_t spi32(const Bytes& b) { return uint32_t(b[0]) << 24 | uint32_t(b[1]) << 16 | uint32_t(b[2]) << 8 | b[3]; }
+Bytes spi_bytes(uint32_t v) { return {uint8_t(v >> 24), uint8_t(v >> 16), uint8_t(v >> 8), uint8_t(v)}; }
+
+waypoint::config::Config config(uint64_t child_bytes, bool initiate = true) {
+  waypoint::config::Config cfg;
+  cfg.add_tenants()->set_name("branch");
+  auto* p = cfg.add_ipsec_peers();
+  p->set_name("site1");
+  p->set_address("10.78.0.1");
+  p->set_local_id("headend.example");
+  p->set_remote_id("site1.example");
+  p->set_psk(kPsk);
+  p->set_initiate(initiate);
+  p->add_ike_proposals("aes256-sha256-modp2048");
+  p->add_esp_proposals("aes256gcm16");
+  p->add_esp_proposals("aes256-sha256-esn");  // the test initiator's (ike_test_initiator.h)
+  p->add_local_ts("10.60.0.0/24");
+  p->add_remote_ts("10.50.0.0/16");
+  p->set_child_lifetime_bytes(child_bytes);  // ike_lifetime_s 14400, child_lifetime_s 3600 (defaults)
+  auto* t = cfg.add_tunnels();
+  t->set_name("ipsec0");
+  t->set_peer("site1");
+  t->set_tenant("branch");
+  return cfg;
+}
+
+ResponderConfig site_config() {
+  PeerConfig p;
+  p.name = "headend";
+  p.local_id = "site1.example";
+  p.remote_id = "headend.example";
+  p.psk = bytes(kPsk);
+  p.esp_suites = {EspSuite{kEncrAesGcm16, 0, false}};
+  p.local_ts = {ts({10, 50, 0, 0}, {10, 50, 255, 255})};
+  p.remote_ts = {ts({10, 60, 0, 0}, {10, 60, 0, 255})};
+  ResponderConfig c;
+  IkeSuite s;
+  EXPECT_TRUE(ike_suite_by_name("aes256-sha256-modp2048", s));
+  c.ike_suites = {s};
+  c.peers = {p};
+  return c;
+}
+
+struct ServiceRekeyTest : ::testing::Test {
+  static constexpr uint64_t kLimit = 4 << 20;
+  std::atomic<const EspSaTable*> table{nullptr};
+  std::atomic<uint64_t> epoch{0};
+  std::vector<std::string> logs;
+  IkeService svc{config(kLimit), table, {&epoch}, [this](const std::string& l) { logs.push_back(l); }};
+  Responder site{site_config(), [](const std::string&) {}};
+  std::unique_ptr<EspTunnelCounters[]> counters{new EspTunnelCounters[kEspCounterTunnels]};
+  std::chrono::steady_clock::time_point t0 = std::chrono::steady_clock::now(), now = t0;
+
+  ServiceRekeyTest() {
+    svc.set_source([](Ipv4 peer) { return peer == kSiteAddr ? kHeadendAddr : 0; });
+    svc.set_tunnel_counters(counters.get(), 1);
+  }
+  // `d` to the site; its answer back into the service; the service's next
+  // request (queued) delivered the same way, `hold` of them kept back.
+  void deliver(const IkeDatagram& d) {
+    Bytes msg = d.payload;
+    if (d.dport == kIkeNattPort) msg.erase(msg.begin(), msg.begin() + 4);
+    const Bytes a = site.handle(msg, {kHeadend.addr, d.sport}, {kSite.addr, d.dport}, now);
+    if (a.empty()) return;
+    Bytes marked = a;
+    if (d.dport == kIkeNattPort) marked.insert(marked.begin(), 4, 0);
+    EXPECT_TRUE(svc.input(marked, kSiteAddr, d.dport, kHeadendAddr, d.sport, now).empty());
+  }
+  void run(std::vector<IkeDatagram> q) {
+    for (int n = 0; n < 8 && !q.empty(); ++n) {
+      const IkeDatagram d = q.front();
+      q.erase(q.begin());
+      deliver(d);
+      for (IkeDatagram& o : svc.take_outgoing()) q.push_back(std::move(o));
+    }
+  }
+  std::vector<IkeDatagram> poll() {
+    svc.poll(now);
+    return svc.take_outgoing();
+  }
+  void establish() {
+    run(poll());
+    ASSERT_NE(svc.initiator(0), nullptr);
+    ASSERT_EQ(svc.initiator(0)->state(), InitiatorState::established);
+  }
+  void carry(uint64_t in, uint64_t out) {  // what tunnel 0's owner opened and sealed
+    EspTunnelCounters::bump(counters[0].in_bytes, in);
+    EspTunnelCounters::bump(counters[0].out_bytes, out);
+  }
+  uint64_t rekey(RekeyCounter c) const { return svc.rekey_counters()[c]; }
+  nlohmann::json status() const { return nlohmann::json::parse(svc.status_json()); }
+};
+
+TEST_F(ServiceRekeyTest, ByteLimitRekeysTheChildSaMakeBeforeBreak) {
+  establish();
+  const ChildSa& first = *svc.initiator(0)->child();
+  const uint32_t old_in = first.spi_in, old_out = first.spi_out;
+  carry(2 << 20, 1 << 20);  // 3 MiB of 4: below the soft limit (85..95 %)
+  now += 2s;
+  EXPECT_TRUE(poll().empty());
+  EXPECT_EQ(status()["child_sas"][0]["bytes"], 3 << 20);
+  EXPECT_EQ(status()["child_sas"][0]["lifetime_bytes"], kLimit);
+  carry(900 << 10, 0);  // 3.88 MiB: past the soft limit (at most 3.8 MiB), below the hard one
+  now += 2s;
+  auto req = poll();
+  ASSERT_EQ(req.size(), 1u);
+  EXPECT_EQ(rekey(RekeyCounter::child_rekeys_bytes), 1u);
+  EXPECT_EQ(rekey(RekeyCounter::child_rekeys_time), 0u);
+  EXPECT_EQ(svc.initiator(0)->rekeying(), old_in);
+  // Before the answer nothing changed in the workers' table.
+  EXPECT_EQ(table.load()->outbound(0)->spi, old_out);
+  // The site answers: the new Child SA is published (both directions) before
+  // the Delete of the old one leaves; the old inbound SA stays.
+  ASSERT_EQ(req[0].dport, kIkeNattPort);  // NAT-T moved IKE to 4500: the non-ESP marker
+  const Bytes msg(req[0].payload.begin() + 4, req[0].payload.end());
+  Bytes a = site.handle(msg, {kHeadend.addr, req[0].sport}, {kSite.addr, req[0].dport}, now);
+  ASSERT_FALSE(a.empty());
+  a.insert(a.begin(), 4, 0);
+  EXPECT_TRUE(svc.input(a, kSiteAddr, req[0].dport, kHeadendAddr, req[0].sport, now).empty());
+  const auto del = svc.take_outgoing();
+  ASSERT_EQ(del.size(), 1u);  // the Delete of the old SA, not yet sent
+  const ChildSa& fresh = *svc.initiator(0)->child();
+  ASSERT_NE(fresh.spi_in, old_in);
+  const EspSaTable* t = table.load();
+  EXPECT_NE(t->inbound(fresh.spi_in), nullptr);
+  EXPECT_NE(t->inbound(old_in), nullptr);
+  EXPECT_EQ(t->outbound(0)->spi, fresh.spi_out);  // the site has its inbound SA: it answered
+  EXPECT_EQ(status()["child_sas"].size(), 2u);
+  run(del);
+  EXPECT_EQ(table.load()->inbound(old_in), nullptr);  // gone once the Delete was answered
+  EXPECT_NE(table.load()->inbound(fresh.spi_in), nullptr);
+  EXPECT_EQ(rekey(RekeyCounter::child_rekeys_completed), 1u);
+  EXPECT_EQ(status()["rekey"]["child_rekeys_completed"], 1);
+  // The new SA counts from its installation: no rekey at once.
+  now += 2s;
+  EXPECT_TRUE(poll().empty());
+  EXPECT_EQ(status()["child_sas"][0]["bytes"], 0);
+  carry(kLimit - (100 << 10), 0);
+  now += 2s;
+  run(poll());
+  EXPECT_EQ(rekey(RekeyCounter::child_rekeys_bytes), 2u);
+  EXPECT_EQ(rekey(RekeyCounter::child_rekeys_completed), 2u);
+  EXPECT_EQ(site.sas().begin()->second->children.size(), 1u);  // the site holds only the newest too
+}
+
+TEST_F(ServiceRekeyTest, SoftLifetimeByTimeWithinTheJitterBounds) {
+  establish();
+  const uint32_t old_in = svc.initiator(0)->child()->spi_in;
+  const int64_t left = status()["child_sas"][0]["expires_in_s"].get<int64_t>();
+  EXPECT_GE(left, 3599);
+  EXPECT_LE(left, 3600);
+  // DPD keeps the site talking (answered in run()); before 85 %: no rekey.
+  for (now = t0 + 60s; now < t0 + 3059s; now += 60s) run(poll());
+  EXPECT_EQ(rekey(RekeyCounter::child_rekeys_time), 0u);
+  EXPECT_EQ(svc.initiator(0)->child()->spi_in, old_in);
+  for (; now <= t0 + 3451s; now += 30s) run(poll());
+  EXPECT_EQ(rekey(RekeyCounter::child_rekeys_time), 1u);  // by 95 %
+  EXPECT_EQ(rekey(RekeyCounter::child_rekeys_completed), 1u);
+  EXPECT_NE(svc.initiator(0)->child()->spi_in, old_in);
+  EXPECT_EQ(svc.initiator(0)->child_count(), 1u);
+}
+
+TEST_F(ServiceRekeyTest, HardLifetimeDeletesTheChildSaThenTheIkeSaWhichStartsAgain) {
+  establish();
+  const uint64_t spi_i = svc.initiator(0)->sa()->spi_i;
+  // Everything past its hard lifetime at once (no poll in between: no rekey ran).
+  now = t0 + 14401s;
+  for (int n = 0; n < 6 && rekey(RekeyCounter::ike_sas_expired) == 0; ++n) run(poll());
+  EXPECT_EQ(rekey(RekeyCounter::child_sas_expired), 1u);
+  EXPECT_EQ(rekey(RekeyCounter::ike_sas_expired), 1u);
+  EXPECT_EQ(rekey(RekeyCounter::child_rekeys_time), 0u);
+  EXPECT_TRUE(site.sas().empty() || site.sas().begin()->second->spi_i != spi_i);
+  // The initiator's backoff starts it again.
+  for (int n = 0; n < 10 && !(svc.initiator(0) && svc.initiator(0)->state() == InitiatorState::established); ++n) {
+    now += 2s;
+    run(poll());
+  }
+  ASSERT_NE(svc.initiator(0), nullptr);
+  EXPECT_EQ(svc.initiator(0)->state(), InitiatorState::established);
+  EXPECT_NE(svc.initiator(0)->sa()->spi_i, spi_i);
+}
+
+// The site began the IKE SA (the test initiator): the service's responder
+// sends our rekey on it, to the site's address and port, from ours.
+struct ServiceResponderRekeyTest : ::testing::Test {
+  static constexpr uint64_t kLimit = 2 << 20;
+  std::atomic<const EspSaTable*> table{nullptr};
+  std::atomic<uint64_t> epoch{0};
+  IkeService svc{config(kLimit, false), table, {&epoch}, [](const std::string&) {}};
+  std::unique_ptr<EspTunnelCounters[]> counters{new EspTunnelCounters[kEspCounterTunnels]};
+  TestInitiator i;
+  std::chrono::steady_clock::time_point now = std::chrono::steady_clock::now();
+
+  Bytes send(const Bytes& d) { return svc.input(d, kSiteAddr, kIkePort, kHeadendAddr, kIkePort, now); }
+  void SetUp() override {
+    svc.set_tunnel_counters(counters.get(), 1);
+    IkeSuite s;
+    ASSERT_TRUE(ike_suite_by_name("aes256-sha256-modp2048", s));
+    ASSERT_TRUE(i.accept(send(i.sa_init({ike_proposal(1, s)}, kDhModp2048))));
+    i.open(send(i.auth(kPsk)));
+    ASSERT_NE(table.load()->outbound(0), nullptr);
+  }
+  std::vector<Payload> open_ours(const Bytes& req, Header& h) {
+    Message m;
+    EXPECT_TRUE(parse_message(req, m).ok());
+    h = m.header;
+    Bytes plain;
+    EXPECT_EQ(open_sk(i.suite, i.keys.sk_er, i.keys.sk_ar, req, m, plain), SkError::ok);
+    return decode(m.get<SkPayload>(PayloadType::sk)->first_inner, plain);
+  }
+  Bytes answer(Exchange ex, uint32_t id, const std::vector<Payload>& inner) {
+    Header h;
+    h.spi_i = i.spi_i;
+    h.spi_r = i.spi_r;
+    h.exchange = ex;
+    h.flags = kFlagInitiator | kFlagResponse;
+    h.message_id = id;
+    PayloadType first = PayloadType::none;
+    const Bytes plain = encode_payload_chain(inner, first);
+    return seal_sk(i.suite, i.keys.sk_ei, i.keys.sk_ai, h, first, plain, Bytes(i.suite.iv_len(), 0x55));
+  }
+};
+
+TEST_F(ServiceResponderRekeyTest, OurRekeyOnTheSitesIkeSaMakeBeforeBreak) {
+  const uint32_t old_out = table.load()->outbound(0)->spi;
+  EspTunnelCounters::bump(counters[0].in_bytes, (2 << 20) - 1);  // past 95 %, below the hard limit
+  now += 2s;
+  svc.poll(now);
+  const auto out = svc.take_outgoing();
+  ASSERT_EQ(out.size(), 1u);
+  EXPECT_EQ(out[0].src, kHeadendAddr);
+  EXPECT_EQ(out[0].dst, kSiteAddr);
+  EXPECT_EQ(out[0].sport, kIkePort);
+  EXPECT_EQ(out[0].dport, kIkePort);
+  EXPECT_EQ(svc.rekey_counters()[RekeyCounter::child_rekeys_bytes], 1u);
+  Header h;
+  const auto req = open_ours(out[0].payload, h);
+  EXPECT_EQ(h.exchange, Exchange::create_child_sa);
+  EXPECT_FALSE(h.initiator());
+  const uint32_t old_in = spi32(notify_of(req, kNotifyRekeySa)->spi);
+  const auto* offer = find<SaPayload>(req, PayloadType::sa);
+  const uint32_t new_in = spi32(offer->proposals.at(0).spi);
+  const EspSuite gcm{kEncrAesGcm16, 0, false};
+  std::vector<Payload> ans{{PayloadType::sa, false, esp_answer(1, gcm, 0xabcd0042)},
+                           {PayloadType::nonce, false, NoncePayload{Bytes(32, 0x66)}}};
+  for (const Payload& p : req)
+    if (p.type == PayloadType::tsi || p.type == PayloadType::tsr) ans.push_back(p);
+  const Bytes del = send(answer(Exchange::create_child_sa, 0, ans));
+  ASSERT_FALSE(del.empty());  // the Delete of the old SA, back to the site
+  const EspSaTable* t = table.load();
+  EXPECT_NE(t->inbound(new_in), nullptr);  // published before the Delete leaves
+  EXPECT_NE(t->inbound(old_in), nullptr);
+  EXPECT_EQ(t->outbound(0)->spi, 0xabcd0042u);
+  EXPECT_NE(old_out, 0xabcd0042u);
+  Header dh;
+  const auto d = open_ours(del, dh);
+  EXPECT_EQ(find<DeletePayload>(d, PayloadType::del)->spis, std::vector<Bytes>{spi_bytes(old_in)});
+  EXPECT_TRUE(send(answer(Exchange::informational, dh.message_id,
+                          {{PayloadType::del, false, DeletePayload{Protocol::esp, 4, {spi_bytes(old_out)}}}}))
+                  .empty());
+  EXPECT_TRUE(svc.consumed());  // the site's answer ended our exchange: nothing lost
+  EXPECT_EQ(table.load()->inbound(old_in), nullptr);
+  EXPECT_EQ(svc.rekey_counters()[RekeyCounter::child_rekeys_completed], 1u);
+}
+
+}  // namespace
+}  // namespace wp::ike
