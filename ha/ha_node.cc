@@ -104,7 +104,8 @@ uint32_t HaNode::drain_events() {
       auto kind = e.kind == SessionEventKind::closed ? PackedKind::remove : PackedKind::upsert;
       b.add(kind, clock_.epoch_ms(e.now_ms), e.session, rm, clock_);
       if (resync) ++resync_out_sessions_;
-      if (e.kind == SessionEventKind::created) status_.note_uuid(true, e.session.uuid.data());
+      // Noted as sent: a new session, and every session of a resync (those made while the peer was away).
+      if (e.kind == SessionEventKind::created || resync) status_.note_uuid(true, e.session.uuid.data());
       if (b.full()) flush_batches(false);
     }
     return n;
