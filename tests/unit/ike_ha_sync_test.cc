@@ -19,6 +19,7 @@
 #include "dataplane/control/ike/ike_sa_sync.h"
 #include "dataplane/control/ike/responder_config.h"
 #include "dataplane/control/ike_service.h"
+#include "tests/unit/ike_service_test_config.h"
 #include "tests/unit/ike_test_initiator.h"
 
 namespace wp::ike {
@@ -31,20 +32,7 @@ constexpr Ipv4 kSiteAddr = 0x0a4e0001, kHeadendAddr = 0x0a4e0002;  // kSite, kHe
 waypoint::config::Config service_config() {
   waypoint::config::Config cfg;
   cfg.add_tenants()->set_name("corp");
-  auto* p = cfg.add_ipsec_peers();
-  p->set_name("site1");
-  p->set_address("10.78.0.1");
-  p->set_local_id("headend.example");
-  p->set_remote_id("site1.example");
-  p->set_psk(kPsk);
-  p->add_ike_proposals("aes256-sha256-modp2048");
-  p->add_esp_proposals("aes256-sha256-esn");
-  p->add_local_ts("10.60.0.0/24");
-  p->add_remote_ts("10.50.0.0/16");
-  auto* t = cfg.add_tunnels();
-  t->set_name("ipsec0");
-  t->set_peer("site1");
-  t->set_tenant("corp");
+  add_site1(cfg, "corp");
   return cfg;
 }
 

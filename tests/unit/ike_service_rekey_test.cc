@@ -13,6 +13,7 @@
 
 #include "dataplane/control/ike/responder_config.h"
 #include "dataplane/control/ike_service.h"
+#include "tests/unit/ike_service_test_config.h"
 #include "tests/unit/ike_test_initiator.h"
 
 namespace wp::ike {
@@ -27,42 +28,17 @@ Bytes spi_bytes(uint32_t v) { return {uint8_t(v >> 24), uint8_t(v >> 16), uint8_
 waypoint::config::Config config(uint64_t child_bytes, bool initiate = true) {
   waypoint::config::Config cfg;
   cfg.add_tenants()->set_name("branch");
-  auto* p = cfg.add_ipsec_peers();
-  p->set_name("site1");
-  p->set_address("10.78.0.1");
-  p->set_local_id("headend.example");
-  p->set_remote_id("site1.example");
-  p->set_psk(kPsk);
+  add_site1(cfg, "branch");
+  auto* p = cfg.mutable_ipsec_peers(0);
   p->set_initiate(initiate);
-  p->add_ike_proposals("aes256-sha256-modp2048");
+  p->clear_esp_proposals();
   p->add_esp_proposals("aes256gcm16");
   p->add_esp_proposals("aes256-sha256-esn");  // the test initiator's (ike_test_initiator.h)
-  p->add_local_ts("10.60.0.0/24");
-  p->add_remote_ts("10.50.0.0/16");
   p->set_child_lifetime_bytes(child_bytes);  // ike_lifetime_s 14400, child_lifetime_s 3600 (defaults)
-  auto* t = cfg.add_tunnels();
-  t->set_name("ipsec0");
-  t->set_peer("site1");
-  t->set_tenant("branch");
   return cfg;
 }
 
-ResponderConfig site_config() {
-  PeerConfig p;
-  p.name = "headend";
-  p.local_id = "site1.example";
-  p.remote_id = "headend.example";
-  p.psk = bytes(kPsk);
-  p.esp_suites = {EspSuite{kEncrAesGcm16, 0, false}};
-  p.local_ts = {ts({10, 50, 0, 0}, {10, 50, 255, 255})};
-  p.remote_ts = {ts({10, 60, 0, 0}, {10, 60, 0, 255})};
-  ResponderConfig c;
-  IkeSuite s;
-  EXPECT_TRUE(ike_suite_by_name("aes256-sha256-modp2048", s));
-  c.ike_suites = {s};
-  c.peers = {p};
-  return c;
-}
+ResponderConfig site_config() { return site_responder_config(EspSuite{kEncrAesGcm16, 0, false}); }
 
 struct ServiceRekeyTest : ::testing::Test {
   static constexpr uint64_t kLimit = 4 << 20;

@@ -19,6 +19,7 @@
 
 #include "dataplane/control/ike/responder_config.h"
 #include "dataplane/ipsec/esp_owner.h"
+#include "tests/unit/ike_service_test_config.h"
 #include "tests/unit/ike_test_initiator.h"
 
 namespace wp::ike {
@@ -30,21 +31,8 @@ waypoint::config::Config service_config() {
   waypoint::config::Config cfg;
   cfg.add_tenants()->set_name("corp");
   cfg.add_tenants()->set_name("branch");
-  auto* p = cfg.add_ipsec_peers();
-  p->set_name("site1");
-  p->set_address("10.78.0.1");
-  p->set_local_id("headend.example");
-  p->set_remote_id("site1.example");
-  p->set_psk(kPsk);
-  p->add_ike_proposals("aes256-sha256-modp2048");
-  p->add_esp_proposals("aes256-sha256-esn");
-  p->add_local_ts("10.60.0.0/24");
-  p->add_remote_ts("10.50.0.0/16");
-  auto* t = cfg.add_tunnels();
-  t->set_name("ipsec0");
-  t->set_peer("site1");
-  t->set_mtu(1380);
-  t->set_tenant("branch");
+  add_site1(cfg, "branch");
+  cfg.mutable_tunnels(0)->set_mtu(1380);
   return cfg;
 }
 
@@ -308,22 +296,9 @@ TEST(InitiateSchedule, AtOnceThenExponentialBackoffCappedAndResetBySuccess) {
 
 // The site's responder for waypointd as initiator: our peer "headend".
 ResponderConfig site_config() {
-  PeerConfig p;
-  p.name = "headend";
-  p.local_id = "site1.example";
-  p.remote_id = "headend.example";
-  p.psk = bytes(kPsk);
   EspSuite esn;
   EXPECT_TRUE(esp_suite_by_name("aes256-sha256-esn", esn));
-  p.esp_suites = {esn};
-  p.local_ts = {ts({10, 50, 0, 0}, {10, 50, 255, 255})};
-  p.remote_ts = {ts({10, 60, 0, 0}, {10, 60, 0, 255})};
-  ResponderConfig c;
-  IkeSuite s;
-  EXPECT_TRUE(ike_suite_by_name("aes256-sha256-modp2048", s));
-  c.ike_suites = {s};
-  c.peers = {p};
-  return c;
+  return site_responder_config(esn);
 }
 
 waypoint::config::Config initiating_config() {
