@@ -161,6 +161,10 @@ TEST_F(IkeHaSyncTest, RecordRoundTripsAndErrorsNeverHoldAKey) {
   bad.set_tunnel(7);
   EXPECT_EQ(decode_ike_sa(bad, n2.svc->responder().config(), seqs, error), nullptr);
   EXPECT_NE(error.find("same tunnels"), std::string::npos);
+  waypoint::ha::IkeSaRecord old = rec;  // an age no SA reaches (fuzz_ike_ha_sync: it overflowed the clock)
+  old.set_age_ms(2815312717059981311ull);
+  EXPECT_EQ(decode_ike_sa(old, n2.svc->responder().config(), seqs, error), nullptr);
+  EXPECT_NE(error.find("past a week"), std::string::npos);
   // Through the service: counted, logged without a key.
   n2.channel.from_peer([&] {
     waypoint::ha::IkeSync m;

@@ -151,6 +151,9 @@ std::unique_ptr<IkeSa> decode_ike_sa(const pb::IkeSaRecord& rec, const Responder
   sa->has_response = rec.has_response();
   sa->last_response_id = rec.last_response_id();
   sa->last_response = str_bytes(rec.last_response());
+  // An IKE SA lives at most its hard lifetime (ike_lifetime_s <= 86400): a week is past any real age.
+  constexpr uint64_t kMaxAgeMs = 7ull * 86400 * 1000;
+  if (rec.age_ms() > kMaxAgeMs) return error = what + "age of " + std::to_string(rec.age_ms()) + " ms is past a week", nullptr;
   sa->created = std::chrono::steady_clock::now() - std::chrono::milliseconds(rec.age_ms());
   for (const pb::IkeChildRecord& r : rec.children()) {
     ChildSa c;
