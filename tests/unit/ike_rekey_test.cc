@@ -50,26 +50,8 @@ struct OwnRekeyTest : ::testing::Test {
   uint32_t first_child() { return sa().children.begin()->first; }
 
   // Our request as the site sees it: its header and payloads.
-  std::vector<Payload> open_ours(const Bytes& req, Header& h) {
-    Message m;
-    EXPECT_TRUE(parse_message(req, m).ok());
-    h = m.header;
-    Bytes plain;
-    EXPECT_EQ(open_sk(i.suite, i.keys.sk_er, i.keys.sk_ar, req, m, plain), SkError::ok);
-    return decode(m.get<SkPayload>(PayloadType::sk)->first_inner, plain);
-  }
-  // The site's answer to our request `id` (Initiator and Response flags).
-  Bytes answer(Exchange ex, uint32_t id, const std::vector<Payload>& inner) {
-    Header h;
-    h.spi_i = i.spi_i;
-    h.spi_r = i.spi_r;
-    h.exchange = ex;
-    h.flags = kFlagInitiator | kFlagResponse;
-    h.message_id = id;
-    PayloadType first = PayloadType::none;
-    const Bytes plain = encode_payload_chain(inner, first);
-    return seal_sk(i.suite, i.keys.sk_ei, i.keys.sk_ai, h, first, plain, Bytes(i.suite.iv_len(), 0x44));
-  }
+  std::vector<Payload> open_ours(const Bytes& req, Header& h) { return i.open_request(req, h); }
+  Bytes answer(Exchange ex, uint32_t id, const std::vector<Payload>& inner) { return i.answer(ex, id, inner); }
   // The site accepts our CREATE_CHILD_SA: its new SPI, nonce `nr`, our selectors back.
   Bytes accept_rekey(const std::vector<Payload>& req, uint32_t id, uint32_t site_spi, const Bytes& nr) {
     const auto* offer = find<SaPayload>(req, PayloadType::sa);

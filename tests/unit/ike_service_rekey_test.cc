@@ -199,25 +199,8 @@ struct ServiceResponderRekeyTest : ::testing::Test {
     i.open(send(i.auth(kPsk)));
     ASSERT_NE(table.load()->outbound(0), nullptr);
   }
-  std::vector<Payload> open_ours(const Bytes& req, Header& h) {
-    Message m;
-    EXPECT_TRUE(parse_message(req, m).ok());
-    h = m.header;
-    Bytes plain;
-    EXPECT_EQ(open_sk(i.suite, i.keys.sk_er, i.keys.sk_ar, req, m, plain), SkError::ok);
-    return decode(m.get<SkPayload>(PayloadType::sk)->first_inner, plain);
-  }
-  Bytes answer(Exchange ex, uint32_t id, const std::vector<Payload>& inner) {
-    Header h;
-    h.spi_i = i.spi_i;
-    h.spi_r = i.spi_r;
-    h.exchange = ex;
-    h.flags = kFlagInitiator | kFlagResponse;
-    h.message_id = id;
-    PayloadType first = PayloadType::none;
-    const Bytes plain = encode_payload_chain(inner, first);
-    return seal_sk(i.suite, i.keys.sk_ei, i.keys.sk_ai, h, first, plain, Bytes(i.suite.iv_len(), 0x55));
-  }
+  std::vector<Payload> open_ours(const Bytes& req, Header& h) { return i.open_request(req, h); }
+  Bytes answer(Exchange ex, uint32_t id, const std::vector<Payload>& inner) { return i.answer(ex, id, inner); }
 };
 
 TEST_F(ServiceResponderRekeyTest, OurRekeyOnTheSitesIkeSaMakeBeforeBreak) {

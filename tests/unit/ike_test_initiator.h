@@ -95,16 +95,33 @@ struct TestInitiator {
     return true;
   }
 
-  Bytes request(Exchange ex, const std::vector<Payload>& inner, uint32_t id) {
+  // Our message `id` under the IKE SA's keys with header `flags`.
+  Bytes sealed(Exchange ex, const std::vector<Payload>& inner, uint32_t id, uint8_t flags) const {
     Header h;
     h.spi_i = spi_i;
     h.spi_r = spi_r;
     h.exchange = ex;
-    h.flags = kFlagInitiator;
+    h.flags = flags;
     h.message_id = id;
     PayloadType first = PayloadType::none;
     const Bytes plain = encode_payload_chain(inner, first);
     return seal_sk(suite, keys.sk_ei, keys.sk_ai, h, first, plain, Bytes(suite.iv_len(), 0x33));
+  }
+  Bytes request(Exchange ex, const std::vector<Payload>& inner, uint32_t id) {
+    return sealed(ex, inner, id, kFlagInitiator);
+  }
+  // Our answer to the responder's own request `id` (a rekey, a delete).
+  Bytes answer(Exchange ex, uint32_t id, const std::vector<Payload>& inner) const {
+    return sealed(ex, inner, id, kFlagInitiator | kFlagResponse);
+  }
+  // The responder's own request `req` opened with the IKE SA's keys; its header in `h`.
+  std::vector<Payload> open_request(const Bytes& req, Header& h) const {
+    Message m;
+    EXPECT_TRUE(parse_message(req, m).ok());
+    h = m.header;
+    Bytes plain;
+    EXPECT_EQ(open_sk(suite, keys.sk_er, keys.sk_ar, req, m, plain), SkError::ok);
+    return decode(m.get<SkPayload>(PayloadType::sk)->first_inner, plain);
   }
 
   Bytes auth(const std::string& psk, const std::string& id = "site1.example", bool child = true,
