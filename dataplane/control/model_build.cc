@@ -68,6 +68,7 @@ class RouterModelBuilder {
     punt();
     qos_dscp();
     if (!qos_applications()) return nullptr;
+    index_own_addresses();
     return m_;
   }
 
@@ -483,6 +484,20 @@ class RouterModelBuilder {
     }
     m_->app_rules = true;
     return true;
+  }
+
+  // RouterModel::own_addrs_: what own_address_iface scans the interfaces for, as one sorted array.
+  void index_own_addresses() {
+    auto& own = m_->own_addrs_;
+    for (size_t i = 0; i < m_->interfaces.size(); ++i) {
+      const InterfaceModel& im = m_->interfaces[i];
+      const int iface = static_cast<int>(i);
+      own.emplace_back(im.addr, iface);
+      for (Ipv4 a : im.nat_addrs) own.emplace_back(a, iface);
+      for (Ipv4 a : im.waypoint_addrs) own.emplace_back(a, iface);
+    }
+    std::sort(own.begin(), own.end());
+    m_->own_indexed_ = true;
   }
 
   void timeouts() {

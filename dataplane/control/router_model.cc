@@ -145,6 +145,10 @@ std::optional<NextHop> RouterModel::route(Ipv4 dst) const {
 }
 
 int RouterModel::own_address_iface(Ipv4 addr) const {
+  if (own_indexed_) {
+    auto it = std::lower_bound(own_addrs_.begin(), own_addrs_.end(), std::pair<Ipv4, int>{addr, INT32_MIN});
+    return it != own_addrs_.end() && it->first == addr ? it->second : kNone;
+  }
   for (size_t i = 0; i < interfaces.size(); ++i)
     if (interfaces[i].holds(addr)) return static_cast<int>(i);
   return kNone;

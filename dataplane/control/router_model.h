@@ -336,6 +336,11 @@ class RouterModel {
   std::vector<int> tenant_of_iface_;
   NameIndex tenant_index_, service_index_, security_index_;
   std::vector<std::pair<Ipv4, int>> tunnel_addrs_;  // (tunnels[i].addr, i) sorted: a binary search per inner packet
+  // Every interface's own IPv4 addresses (addr, nat_addrs, waypoint_addrs) with the interface,
+  // sorted: own_address_iface asks this for every packet. Built last by the builder; a model
+  // put together by hand (tests, tools) has none and scans the interfaces instead.
+  std::vector<std::pair<Ipv4, int>> own_addrs_;
+  bool own_indexed_ = false;
 };
 
 }  // namespace wp

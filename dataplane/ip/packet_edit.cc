@@ -38,40 +38,42 @@ void rewrite_icmp_echo(uint8_t* ip, uint8_t* icmp, ParsedPacket& pp, const FiveT
 
 }  // namespace
 
+// RFC 1624 eqn. 3 (HC' = ~(~HC + ~m + m')) with every changed word summed
+// first and each checksum folded once: the address change is shared by the IP
+// header and the L4 pseudo-header. Words that do not change add ~m + m =
+// 0xffff, one's-complement zero, so there is no branch per field.
 void rewrite_tuple(rte_mbuf* m, ParsedPacket& pp, const FiveTuple& to) {
   uint8_t* d = pkt_data(m);
   if (pp.proto == kProtoIcmp) return rewrite_icmp_echo(d + pp.l3, d + pp.l4, pp, to);
   uint8_t* ip = d + pp.l3;
   uint8_t* l4 = d + pp.l4;
-  uint16_t ipcheck = load_be16(ip + 10);
-  uint16_t l4off = l4_check_offset(pp.proto);
-  uint16_t l4check = load_be16(l4 + l4off);
-  bool l4_has_check = !(pp.proto == kProtoUdp && l4check == 0);  // UDP checksum 0 = none
+  const uint16_t l4off = l4_check_offset(pp.proto);
+  const uint16_t l4check = load_be16(l4 + l4off);
+  const bool l4_has_check = !(pp.proto == kProtoUdp && l4check == 0);  // UDP checksum 0 = none
 
+  auto halves = [](uint32_t v) { return (v >> 16) + (v & 0xffff); };
+  auto fold = [](uint32_t sum) {
+    sum = (sum & 0xffff) + (sum >> 16);
+    sum = (sum & 0xffff) + (sum >> 16);
+    return static_cast<uint16_t>(~sum);
+  };
+  const uint32_t addrs = halves(~pp.src) + halves(~pp.dst) + halves(to.src) + halves(to.dst);
+  const uint32_t ports = static_cast<uint16_t>(~pp.sport) + static_cast<uint16_t>(~pp.dport) + uint32_t{to.sport} +
+                         uint32_t{to.dport};
   // TTL shares a word with the protocol byte.
-  uint16_t old_ttl_word = load_be16(ip + 8);
+  const uint16_t old_ttl_word = load_be16(ip + 8);
   ip[8] = static_cast<uint8_t>(ip[8] - 1);
-  ipcheck = csum_update16(ipcheck, old_ttl_word, load_be16(ip + 8));
-  if (pp.src != to.src) {
-    ipcheck = csum_update32(ipcheck, pp.src, to.src);
-    l4check = csum_update32(l4check, pp.src, to.src);
-    store_be32(ip + 12, to.src);
+  const uint32_t ttl = static_cast<uint16_t>(~old_ttl_word) + uint32_t{load_be16(ip + 8)};
+
+  store_be16(ip + 10, fold(static_cast<uint16_t>(~load_be16(ip + 10)) + ttl + addrs));
+  store_be32(ip + 12, to.src);
+  store_be32(ip + 16, to.dst);
+  store_be16(l4, to.sport);
+  store_be16(l4 + 2, to.dport);
+  if (l4_has_check) {
+    const uint16_t c = fold(static_cast<uint16_t>(~l4check) + addrs + ports);
+    store_be16(l4 + l4off, pp.proto == kProtoUdp && c == 0 ? 0xffff : c);
   }
-  if (pp.dst != to.dst) {
-    ipcheck = csum_update32(ipcheck, pp.dst, to.dst);
-    l4check = csum_update32(l4check, pp.dst, to.dst);
-    store_be32(ip + 16, to.dst);
-  }
-  if (pp.sport != to.sport) {
-    l4check = csum_update16(l4check, pp.sport, to.sport);
-    store_be16(l4, to.sport);
-  }
-  if (pp.dport != to.dport) {
-    l4check = csum_update16(l4check, pp.dport, to.dport);
-    store_be16(l4 + 2, to.dport);
-  }
-  store_be16(ip + 10, ipcheck);
-  if (l4_has_check) store_be16(l4 + l4off, pp.proto == kProtoUdp && l4check == 0 ? 0xffff : l4check);
   pp.src = to.src;
   pp.dst = to.dst;
   pp.sport = to.sport;

@@ -106,7 +106,12 @@ void SessionTable::prefetch_session(uint32_t sig) const {
     const Slot& slot = slots_[i];
     if (slot.sig == 0) return;
     if (slot.sig == sig) {
-      rte_prefetch0(&sessions_[slot.ref >> 1]);
+      // Every line the session spans (sizeof(Session) is not a multiple of 64, so up to 3
+      // or 4): the fast path reads its tuples, counters and key slots, not only its first line.
+      const auto* p = reinterpret_cast<const char*>(&sessions_[slot.ref >> 1]);
+      const auto first = reinterpret_cast<uintptr_t>(p) & ~uintptr_t{63};
+      const auto last = (reinterpret_cast<uintptr_t>(p) + sizeof(Session) - 1) & ~uintptr_t{63};
+      for (uintptr_t line = first; line <= last; line += 64) rte_prefetch0(reinterpret_cast<const void*>(line));
       return;
     }
   }
