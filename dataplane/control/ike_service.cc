@@ -151,7 +151,7 @@ ike::Bytes IkeService::input(ike::CSpan payload, Ipv4 src, uint16_t sport, Ipv4 
     uint64_t spi_i = 0;
     for (size_t k = 0; k < 8; ++k) spi_i = spi_i << 8 | msg[k];
     for (Initiating& i : initiating_)
-      if (i.initiator && i.initiator->sa() && i.initiator->sa()->spi_i == spi_i && peers_[i.peer].address == src) in = &i;
+      if (i.initiator && i.initiator->owns(spi_i) && peers_[i.peer].address == src) in = &i;  // or its old SA
     if (!in) return add(IkeServiceCounter::initiator_unmatched), ike::Bytes{};
     add(IkeServiceCounter::datagrams);
     const bool init_sent = in->initiator->state() == ike::InitiatorState::sa_init_sent;
@@ -243,7 +243,7 @@ void IkeService::start(Initiating& in, steady_clock::time_point now) {
   in.local = src;
   in.up = false;
   in.last_keepalive = now;
-  in.seen_rekeyed = in.seen_refused = 0;
+  in.seen_rekeyed = in.seen_refused = in.seen_ike_rekeyed = in.seen_ike_collisions = 0;
   in.schedule.started();
   ike::Bytes r = in.initiator->start(now);
   if (r.empty()) {  // no DH key: counted by the initiator, tried again later

@@ -236,6 +236,57 @@ TEST_F(IkeHaSyncTest, OutboundCounterStartsPastTheMarginReplayAtTheSyncedTop) {
   EXPECT_EQ(esn_check(rw, 1280 - kEspWindow), EspReplay::too_old);
 }
 
+// An IKE SA rekey (RFC 7296 § 2.18) at node 1 reaches node 2: the new SA
+// synced (its Child SA moved to it), then the old one's Delete; after a
+// takeover node 2 answers the site's DPD on the new SA from message ID 0.
+TEST_F(IkeHaSyncTest, RekeyedIkeSaReachesTheCopy) {
+  const uint32_t child = our_spi();
+  std::string err;
+  auto dh = DhKey::generate(site.suite.dh, err);
+  ASSERT_TRUE(dh) << err;
+  const uint64_t new_spi_i = 0x99aabbccddeeff00;
+  const Bytes ni(32, 0x6b);
+  const Bytes answer = n1.send(site.request(Exchange::create_child_sa,
+                                            {{PayloadType::sa, false, ike_answer(1, site.suite, new_spi_i)},
+                                             {PayloadType::nonce, false, NoncePayload{ni}},
+                                             {PayloadType::ke, false, KePayload{site.suite.dh, dh->public_value()}}},
+                                            site.next_id++));
+  const auto in = site.open(answer);
+  const auto* sa_p = find<SaPayload>(in, PayloadType::sa);
+  ASSERT_NE(sa_p, nullptr);
+  uint64_t new_spi_r = 0;
+  for (uint8_t x : sa_p->proposals.at(0).spi) new_spi_r = new_spi_r << 8 | x;
+  Bytes g_ir;
+  ASSERT_TRUE(dh->shared_secret(find<KePayload>(in, PayloadType::ke)->data, g_ir, err)) << err;
+  const Bytes nr = find<NoncePayload>(in, PayloadType::nonce)->data;
+  carry(n1, n2);
+  n2.svc->poll(steady_clock::now());
+  EXPECT_EQ(n2.status()["ike_sas"].size(), 2u);  // the new SA synced beside the old one
+  // The site deletes the old SA on it, then goes on with the new one.
+  const DeletePayload del{Protocol::ike, 0, {}};
+  EXPECT_FALSE(n1.send(site.request(Exchange::informational, {{PayloadType::del, false, del}}, site.next_id++)).empty());
+  site.keys = derive_rekeyed_ike_keys(site.suite, site.keys.sk_d, ni, nr, g_ir, new_spi_i, new_spi_r);
+  site.spi_i = new_spi_i;
+  site.spi_r = new_spi_r;
+  site.next_id = 0;
+  ASSERT_EQ(n1.svc->responder().sas().size(), 1u);
+  EXPECT_EQ(n1.svc->responder().sas().begin()->first, new_spi_r);
+  carry(n1, n2);
+  n2.svc->poll(steady_clock::now());
+  EXPECT_GE(n2.counter("ike_ha_deletes_applied"), 1u);
+  const nlohmann::json st = n2.status();
+  ASSERT_EQ(st["ike_sas"].size(), 1u);
+  EXPECT_EQ(st["ike_sas"][0]["ha"], "peer copy");
+  char want[20];
+  std::snprintf(want, sizeof want, "%016llx", static_cast<unsigned long long>(new_spi_r));
+  EXPECT_EQ(st["ike_sas"][0]["spi_r"], want);
+  n2.peer = A::peers_taken_over;
+  n2.svc->poll(steady_clock::now());
+  EXPECT_EQ(n2.counter("ike_ha_taken_over"), 1u);
+  ASSERT_NE(n2.table.load()->inbound(child), nullptr);  // the Child SA moved with the IKE SA
+  EXPECT_TRUE(dpd(n2));  // message ID 0 on the new SA, its keys
+}
+
 TEST_F(IkeHaSyncTest, DeleteReachesTheCopy) {
   const DeletePayload del{Protocol::ike, 0, {}};
   n1.send(site.request(Exchange::informational, {{PayloadType::del, false, del}}, site.next_id++));
