@@ -363,6 +363,59 @@ TEST_P(IkeSaRekeyTest, PeersDeleteOfTheOldSaIsAnswered) {
   EXPECT_EQ(i->child_count(), 1u);
 }
 
+// The responder side (the site began the IKE SA): the site's IKE SA rekey
+// while our own Child SA rekey is outstanding is answered TEMPORARY_FAILURE
+// (§ 2.25.2); once ours completed, the site's next try moves the new Child SA.
+TEST(ResponderIkeRekeyCollision, TemporaryFailureWhileOurChildRekeyIsOutstanding) {
+  ResponderConfig rc = responder_config();
+  rc.peers[0].esp_suites.push_back(EspSuite{kEncrAesCbc, kIntegHmacSha256_128, true});  // the TestInitiator's
+  Responder r{rc};
+  TestInitiator site;
+  const auto now = Clock::now();
+  auto send = [&](const Bytes& d) { return r.handle(d, kSite, kHeadend, now); };
+  ASSERT_TRUE(site.accept(send(site.sa_init({ike_proposal(1, kCbc14)}, kDhModp2048))));
+  site.open(send(site.auth(kPsk)));
+  ASSERT_EQ(r.sas().size(), 1u);
+  const uint64_t spi_r = r.sas().begin()->first;
+  const uint32_t old_in = r.sas().begin()->second->children.begin()->first;
+  const Bytes ours = r.rekey_child(spi_r, old_in, now);
+  ASSERT_FALSE(ours.empty());
+  std::string err;
+  auto dh = DhKey::generate(kDhModp2048, err);
+  ASSERT_TRUE(dh) << err;
+  const std::vector<Payload> ike_rekey{{PayloadType::sa, false, ike_answer(1, kCbc14, 0x7777777777777777ULL)},
+                                       {PayloadType::nonce, false, NoncePayload{Bytes(32, 0x21)}},
+                                       {PayloadType::ke, false, KePayload{kDhModp2048, dh->public_value()}}};
+  const auto refused = site.open(send(site.request(Exchange::create_child_sa, ike_rekey, site.next_id++)));
+  EXPECT_NE(notify_of(refused, kNotifyTemporaryFailure), nullptr);
+  EXPECT_EQ(r.sas().size(), 1u);
+  EXPECT_EQ(r.own_counters().collisions, 1u);
+  // Ours completes: the site answers our CREATE_CHILD_SA (0), then our Delete of the old SA (1).
+  Header h;
+  const auto req = site.open_request(ours, h);
+  const auto* offer = find<SaPayload>(req, PayloadType::sa);
+  ASSERT_NE(offer, nullptr);
+  const Bytes del = send(site.answer(
+      Exchange::create_child_sa, h.message_id,
+      {{PayloadType::sa, false, esp_answer(offer->proposals.at(0).number, EspSuite{kEncrAesGcm16, 0, false}, 0xabcdef01)},
+       {PayloadType::nonce, false, NoncePayload{Bytes(32, 0x44)}},
+       *find_if(req.begin(), req.end(), [](const Payload& p) { return p.type == PayloadType::tsi; }),
+       *find_if(req.begin(), req.end(), [](const Payload& p) { return p.type == PayloadType::tsr; })}));
+  ASSERT_FALSE(del.empty());
+  site.open_request(del, h);
+  EXPECT_TRUE(send(site.answer(Exchange::informational, h.message_id, {})).empty());
+  ASSERT_EQ(r.sas().begin()->second->children.size(), 1u);
+  const uint32_t new_in = r.sas().begin()->second->children.begin()->first;
+  EXPECT_NE(new_in, old_in);
+  // The site tries its IKE SA rekey again: accepted, the new Child SA moved to the new IKE SA.
+  const auto ok = site.open(send(site.request(Exchange::create_child_sa, ike_rekey, site.next_id++)));
+  EXPECT_EQ(notify_of(ok, kNotifyTemporaryFailure), nullptr);
+  ASSERT_NE(find<SaPayload>(ok, PayloadType::sa), nullptr);
+  ASSERT_EQ(r.sas().size(), 2u);
+  for (const auto& [spi, sa] : r.sas())
+    EXPECT_EQ(sa->children.size(), spi == spi_r ? 0u : 1u);
+}
+
 INSTANTIATE_TEST_SUITE_P(Suites, IkeSaRekeyTest, ::testing::Values(kCbc14, kGcm19),
                          [](const auto& p) { return std::string(p.param.encr == kEncrAesGcm16 ? "Gcm19" : "Cbc14"); });
 
