@@ -18,14 +18,13 @@
 //   lifetime the SA is deleted (a Child SA with a Delete of it, an IKE SA
 //   with a Delete of the IKE SA, which takes its Child SAs; an SA we
 //   initiated then starts again through its InitiateSchedule).
-// - IKE SAs we initiated are rekeyed by us at their soft lifetime
-//   (ike_lifetime_s, jittered): the initiator's rekey_ike (ike_sa_rekey.h)
-//   makes the new IKE SA, moves the Child SAs to it (their entries in the
-//   workers' table, keyed by our inbound SPI, do not change) and deletes the
-//   old one; the new SA gets a lifetime of its own (ike_lives_ by SPIs). IKE
-//   SAs the peer began are not rekeyed by us yet (the peer may, answered in
-//   ike_rekey.cc): past our hard lifetime they are deleted, as any IKE SA
-//   whose rekeys all failed.
+// - IKE SAs are rekeyed by us at their soft lifetime (ike_lifetime_s,
+//   jittered), whichever end began them: the initiator's rekey_ike or the
+//   responder's rekey_sa (both ike_sa_rekey.h) make the new IKE SA, move the
+//   Child SAs to it (their entries in the workers' table, keyed by our
+//   inbound SPI, do not change) and delete the old one; the new SA gets a
+//   lifetime of its own (ike_lives_ by SPIs). Past our hard lifetime, when
+//   every rekey failed, an IKE SA is deleted.
 #include <algorithm>
 #include <cstdio>
 #include <set>
@@ -160,14 +159,14 @@ void IkeService::enforce_ike(const ike::IkeSa& sa, Initiating* in, steady_clock:
   const bool busy = in ? in->initiator->request_outstanding() : responder_.request_outstanding(sa.spi_r);
   if (busy) return;
   if (e != ike::Expiry::hard) {
-    // Soft: an SA we initiated is rekeyed by us (a refused rekey again after kRekeyRetry).
-    if (!in || !it->second.may_start(now)) return;
-    ike::Bytes r = in->initiator->rekey_ike(now);
+    // Soft: rekeyed by us, whichever end began it (a refused rekey again after kRekeyRetry).
+    if (!it->second.may_start(now)) return;
+    ike::Bytes r = in ? in->initiator->rekey_ike(now) : responder_.rekey_sa(sa.spi_r, now);
     if (r.empty()) return;
     it->second.started(now);
     ++rekey_[ike::RekeyCounter::ike_rekeys_time];
     if (log_) log_("ike: " + sa.peer.str() + ": rekeying the IKE SA of " + sa.remote_id + " (soft lifetime)");
-    queue(*in, std::move(r));
+    in ? queue(*in, std::move(r)) : queue_request(sa, std::move(r));
     return;
   }
   ike::Bytes r = in ? in->initiator->delete_sa(now) : responder_.delete_sa(sa.spi_r, now);
@@ -200,7 +199,8 @@ ike::RekeyCounters IkeService::rekey_counters() const {
   const ike::OwnRequestCounters& o = responder_.own_counters();
   c[ike::RekeyCounter::child_rekeys_completed] += o.child_rekeys_completed;
   c[ike::RekeyCounter::rekey_collisions] += o.collisions;
-  c[ike::RekeyCounter::rekey_failures] += o.child_rekeys_refused + o.timeouts;
+  c[ike::RekeyCounter::rekey_failures] += o.child_rekeys_refused + o.ike_rekeys_refused + o.timeouts;
+  c[ike::RekeyCounter::ike_rekeys_completed] += o.ike_rekeys_completed;
   return c;
 }
 

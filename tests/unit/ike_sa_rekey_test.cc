@@ -416,6 +416,110 @@ TEST(ResponderIkeRekeyCollision, TemporaryFailureWhileOurChildRekeyIsOutstanding
     EXPECT_EQ(sa->children.size(), spi == spi_r ? 0u : 1u);
 }
 
+// Our rekey of an IKE SA the site began (Responder::rekey_sa): we are the new
+// SA's initiator (§ 2.18), the responder holds it from our side
+// (IkeSa::we_initiated) and translates the wire header: the site's DPD on the
+// new SA carries our SPI first and no Initiator flag, our messages carry the
+// Initiator flag, each direction with the right key of § 2.18.
+TEST(ResponderIkeRekey, OurRekeyOfTheSitesIkeSa) {
+  ResponderConfig rc = responder_config();
+  rc.peers[0].esp_suites.push_back(EspSuite{kEncrAesCbc, kIntegHmacSha256_128, true});  // the TestInitiator's
+  Responder r{rc};
+  TestInitiator site;
+  const auto now = Clock::now();
+  auto send = [&](const Bytes& d) { return r.handle(d, kSite, kHeadend, now); };
+  ASSERT_TRUE(site.accept(send(site.sa_init({ike_proposal(1, kCbc14)}, kDhModp2048))));
+  site.open(send(site.auth(kPsk)));
+  const uint64_t old_r = r.sas().begin()->first;
+  const uint32_t child_in = r.sas().begin()->second->children.begin()->first;
+  const Bytes old_sk_d = r.sas().begin()->second->keys.sk_d;
+
+  const Bytes req = r.rekey_sa(old_r, now);
+  ASSERT_FALSE(req.empty());
+  EXPECT_TRUE(r.rekey_sa(old_r, now).empty());  // one request at a time
+  Header h;
+  const auto in = site.open_request(req, h);
+  EXPECT_EQ(h.flags & (kFlagInitiator | kFlagResponse), 0);
+  EXPECT_EQ(h.message_id, 0u);
+  EXPECT_EQ(h.exchange, Exchange::create_child_sa);
+  const auto* offer = find<SaPayload>(in, PayloadType::sa);
+  ASSERT_NE(offer, nullptr);
+  EXPECT_EQ(offer->proposals.at(0).protocol, Protocol::ike);
+  const uint64_t ours = spi64(offer->proposals.at(0).spi);
+  const Bytes ni = find<NoncePayload>(in, PayloadType::nonce)->data;
+  std::string err;
+  auto dh = DhKey::generate(kDhModp2048, err);
+  ASSERT_TRUE(dh) << err;
+  Bytes g_ir;
+  ASSERT_TRUE(dh->shared_secret(find<KePayload>(in, PayloadType::ke)->data, g_ir, err)) << err;
+  const Bytes nr(32, 0x55);
+  const uint64_t theirs = 0x4242424242424242ULL;
+  const Bytes del = send(site.answer(Exchange::create_child_sa, h.message_id,
+                                     {{PayloadType::sa, false, ike_answer(1, kCbc14, theirs)},
+                                      {PayloadType::nonce, false, NoncePayload{nr}},
+                                      {PayloadType::ke, false, KePayload{kDhModp2048, dh->public_value()}}}));
+  ASSERT_FALSE(del.empty());  // the old IKE SA's Delete
+  ASSERT_EQ(r.sas().size(), 2u);
+  const IkeSa& ns = *r.sas().at(ours);
+  EXPECT_TRUE(ns.we_initiated);
+  EXPECT_EQ(ns.spi_i, theirs);
+  ASSERT_EQ(ns.children.count(child_in), 1u);  // moved unchanged
+  EXPECT_TRUE(r.sas().at(old_r)->children.empty());
+  EXPECT_EQ(r.own_counters().ike_rekeys_completed, 1u);
+  // § 2.18 with us as the initiator, stored from our side.
+  const IkeKeys real = derive_rekeyed_ike_keys(kCbc14, old_sk_d, ni, nr, g_ir, ours, theirs);
+  EXPECT_EQ(ns.keys.sk_d, real.sk_d);
+  EXPECT_EQ(ns.keys.sk_ei, real.sk_er);  // the site's messages
+  EXPECT_EQ(ns.keys.sk_ai, real.sk_ar);
+  EXPECT_EQ(ns.keys.sk_er, real.sk_ei);  // ours
+  EXPECT_EQ(ns.keys.sk_ar, real.sk_ai);
+  // The Delete on the old SA, answered: the old SA goes, its Child SA does not.
+  const auto d_in = site.open_request(del, h);
+  EXPECT_EQ(h.message_id, 1u);
+  EXPECT_EQ(h.spi_r, old_r);
+  ASSERT_NE(find<DeletePayload>(d_in, PayloadType::del), nullptr);
+  EXPECT_TRUE(send(site.answer(Exchange::informational, 1, {})).empty());
+  ASSERT_EQ(r.sas().size(), 1u);
+  EXPECT_EQ(r.sas().begin()->first, ours);
+
+  // The site, the new SA's responder, sends its DPD: our SPI first, no flags, ID 0, SK_er.
+  auto site_msg = [&](Exchange ex, uint32_t id, uint8_t flags, const std::vector<Payload>& inner) {
+    Header sh;
+    sh.spi_i = ours;
+    sh.spi_r = theirs;
+    sh.exchange = ex;
+    sh.flags = flags;
+    sh.message_id = id;
+    PayloadType first = PayloadType::none;
+    const Bytes plain = encode_payload_chain(inner, first);
+    return seal_sk(kCbc14, real.sk_er, real.sk_ar, sh, first, plain, Bytes(16, 3));
+  };
+  auto open_ours = [&](const Bytes& d, Header& out) {
+    const Message m = parsed(d);
+    out = m.header;
+    Bytes plain;
+    EXPECT_EQ(open_sk(kCbc14, real.sk_ei, real.sk_ai, d, m, plain), SkError::ok);
+    return decode(m.get<SkPayload>(PayloadType::sk)->first_inner, plain);
+  };
+  const Bytes pong = send(site_msg(Exchange::informational, 0, 0, {}));
+  ASSERT_FALSE(pong.empty());
+  open_ours(pong, h);
+  EXPECT_EQ(h.flags, kFlagInitiator | kFlagResponse);
+  EXPECT_EQ(h.spi_i, ours);
+  EXPECT_EQ(h.spi_r, theirs);
+  EXPECT_EQ(h.message_id, 0u);
+  // Our own next request on it (a Delete of its Child SA here): ID 0, Initiator flag.
+  const Bytes cdel = r.delete_child(ours, child_in, now);
+  ASSERT_FALSE(cdel.empty());
+  const auto c_in = open_ours(cdel, h);
+  EXPECT_EQ(h.flags, kFlagInitiator);
+  EXPECT_EQ(h.message_id, 0u);
+  ASSERT_NE(find<DeletePayload>(c_in, PayloadType::del), nullptr);
+  EXPECT_TRUE(send(site_msg(Exchange::informational, 0, kFlagResponse, {})).empty());
+  EXPECT_TRUE(r.sas().at(ours)->children.empty());
+  EXPECT_FALSE(r.request_outstanding(ours));
+}
+
 INSTANTIATE_TEST_SUITE_P(Suites, IkeSaRekeyTest, ::testing::Values(kCbc14, kGcm19),
                          [](const auto& p) { return std::string(p.param.encr == kEncrAesGcm16 ? "Gcm19" : "Cbc14"); });
 

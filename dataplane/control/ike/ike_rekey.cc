@@ -25,10 +25,11 @@ std::vector<Payload> Responder::rekey_ike(const std::vector<Payload>& in, IkeSa&
   // Child SAs waits: TEMPORARY_FAILURE (the peer tries again later). Moving
   // the Child SAs now would leave our answer's new Child SA on the old SA.
   if (const auto o = own_.find(sa.spi_r);
-      o != own_.end() && o->second.window.outstanding() && (o->second.rekeying || o->second.deleting_child)) {
+      o != own_.end() && o->second.window.outstanding() &&
+      (o->second.rekeying || o->second.deleting_child || o->second.rekeying_ike)) {
     ++own_counters_.collisions;
-    log_("ike: " + sa.peer.str() + ": IKE SA rekey of " + sa.remote_id +
-         " while our Child SA request is outstanding: TEMPORARY_FAILURE");
+    log_("ike: " + sa.peer.str() + ": IKE SA rekey of " + sa.remote_id + " while our " +
+         (o->second.rekeying_ike ? "IKE SA rekey" : "Child SA request") + " is outstanding: TEMPORARY_FAILURE");
     return {make_notify(kNotifyTemporaryFailure)};
   }
   const auto* sa_p = find_payload<SaPayload>(in, PayloadType::sa);
