@@ -402,7 +402,7 @@ void IkeService::render() {
   for (const Initiating& in : initiating_)
     if (in.initiator && in.initiator->sa()) sas.push_back({in.initiator->sa(), "initiator", ha_ ? "own" : "none"});
   for (const auto& [spi, copy] : ha_copies_)
-    if (copy.sa) sas.push_back({copy.sa.get(), "responder", "peer copy"});
+    if (copy.sa) sas.push_back({copy.sa.get(), copy.sa->we_initiated ? "initiator" : "responder", "peer copy"});
   for (const auto& [sa, role, ha] : sas) {
     const PeerInfo* peer = nullptr;
     if (sa->config)

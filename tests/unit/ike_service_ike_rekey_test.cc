@@ -8,6 +8,8 @@
 // of it; the counters ike_rekeys_time and ike_rekeys_completed.
 #include <gtest/gtest.h>
 
+#include <cstdio>
+
 #include <nlohmann/json.hpp>
 
 #include "dataplane/control/ike/responder_config.h"
@@ -21,16 +23,17 @@ namespace {
 using namespace std::chrono_literals;
 constexpr Ipv4 kSiteAddr = 0x0a4e0001, kHeadendAddr = 0x0a4e0002;  // kSite, kHeadend
 
-waypoint::config::Config config() {
+waypoint::config::Config config(bool initiate = true) {
   waypoint::config::Config cfg;
   cfg.add_tenants()->set_name("branch");
   add_site1(cfg, "branch");
   auto* p = cfg.mutable_ipsec_peers(0);
-  p->set_initiate(true);
+  p->set_initiate(initiate);
   p->clear_esp_proposals();
   p->add_esp_proposals("aes256gcm16");
+  p->add_esp_proposals("aes256-sha256-esn");  // the test initiator's (ike_test_initiator.h)
   p->set_ike_lifetime_s(600);
-  p->set_child_lifetime_s(3600);  // above ike_lifetime_s: allowed with initiate
+  p->set_child_lifetime_s(3600);  // above ike_lifetime_s: the Child SA outlives IKE SAs
   return cfg;
 }
 
@@ -111,6 +114,69 @@ TEST_F(ServiceIkeRekeyTest, SoftLifetimeRekeysTheIkeSaAndKeepsTheChildSa) {
   EXPECT_EQ(site.sas().size(), 1u);
   EXPECT_EQ(svc.initiator(0)->child()->spi_in, child_in);
   EXPECT_EQ(rekey(RekeyCounter::ike_sas_expired), 0u);
+}
+
+// The site began the IKE SA (the test initiator): the service's responder
+// rekeys it at the soft lifetime; the new SA is ours as initiator
+// (IkeSa::we_initiated), listed with our SPI first, the Child SA unchanged.
+TEST(ServiceResponderIkeRekey, SoftLifetimeRekeysTheSitesIkeSa) {
+  std::atomic<const EspSaTable*> table{nullptr};
+  std::atomic<uint64_t> epoch{0};
+  IkeService svc{config(false), table, {&epoch}, [](const std::string&) {}};
+  const auto t0 = std::chrono::steady_clock::now();
+  auto now = t0;
+  TestInitiator site;
+  auto send = [&](const Bytes& d) { return svc.input(d, kSiteAddr, kIkePort, kHeadendAddr, kIkePort, now); };
+  IkeSuite s;
+  ASSERT_TRUE(ike_suite_by_name("aes256-sha256-modp2048", s));
+  ASSERT_TRUE(site.accept(send(site.sa_init({ike_proposal(1, s)}, kDhModp2048))));
+  site.open(send(site.auth(kPsk)));
+  ASSERT_NE(table.load()->outbound(0), nullptr);
+  const uint32_t out_spi = table.load()->outbound(0)->spi;
+  std::vector<IkeDatagram> out;
+  for (now = t0 + 30s; now < t0 + 509s; now += 30s) {
+    svc.poll(now);
+    EXPECT_TRUE(svc.take_outgoing().empty());
+  }
+  for (; now <= t0 + 571s && out.empty(); now += 5s) {
+    svc.poll(now);
+    out = svc.take_outgoing();
+  }
+  ASSERT_EQ(out.size(), 1u);
+  EXPECT_EQ(svc.rekey_counters()[RekeyCounter::ike_rekeys_time], 1u);
+  Header h;
+  const auto in = site.open_request(out[0].payload, h);
+  const auto* offer = find<SaPayload>(in, PayloadType::sa);
+  ASSERT_NE(offer, nullptr);
+  ASSERT_EQ(offer->proposals.at(0).protocol, Protocol::ike);
+  uint64_t ours = 0;
+  for (uint8_t x : offer->proposals.at(0).spi) ours = ours << 8 | x;
+  std::string err;
+  auto dh = DhKey::generate(kDhModp2048, err);
+  ASSERT_TRUE(dh) << err;
+  const Bytes del = send(site.answer(Exchange::create_child_sa, h.message_id,
+                                     {{PayloadType::sa, false, ike_answer(1, s, 0x5353535353535353ULL)},
+                                      {PayloadType::nonce, false, NoncePayload{Bytes(32, 0x66)}},
+                                      {PayloadType::ke, false, KePayload{kDhModp2048, dh->public_value()}}}));
+  ASSERT_FALSE(del.empty());  // the Delete of the old IKE SA
+  site.open_request(del, h);
+  EXPECT_TRUE(send(site.answer(Exchange::informational, h.message_id, {})).empty());
+  EXPECT_EQ(svc.rekey_counters()[RekeyCounter::ike_rekeys_completed], 1u);
+  EXPECT_EQ(svc.rekey_counters()[RekeyCounter::rekey_failures], 0u);
+  const nlohmann::json st = nlohmann::json::parse(svc.status_json());
+  ASSERT_EQ(st["ike_sas"].size(), 1u);
+  EXPECT_EQ(st["ike_sas"][0]["role"], "initiator");
+  char want[20];
+  std::snprintf(want, sizeof want, "%016llx", static_cast<unsigned long long>(ours));
+  EXPECT_EQ(st["ike_sas"][0]["spi_i"], want);
+  EXPECT_EQ(st["ike_sas"][0]["spi_r"], "5353535353535353");
+  ASSERT_EQ(st["child_sas"].size(), 1u);
+  EXPECT_EQ(st["child_sas"][0]["state"], "INSTALLED");
+  EXPECT_EQ(table.load()->outbound(0)->spi, out_spi);  // the same Child SA seals
+  // A lifetime of its own: no second rekey right away.
+  now += 30s;
+  svc.poll(now);
+  EXPECT_TRUE(svc.take_outgoing().empty());
 }
 
 }  // namespace
