@@ -15,7 +15,9 @@
 // - Message IDs with a window of 1 (§ 2.3): a retransmitted request gets our
 //   stored response byte for byte, an older or later one is dropped.
 // - Our own requests on these SAs (ike_responder_requests.cc): rekeys of
-//   their Child SAs when our lifetimes expire (ike_lifetime.h), Deletes;
+//   their Child SAs when our lifetimes expire (ike_lifetime.h), rekeys of the
+//   IKE SA itself (ike_responder_ike_rekey.cc: the new SA is ours as its
+//   initiator, IkeSa::we_initiated), Deletes;
 //   message IDs of our own from 0, retransmitted (ike_request.h); the peer's
 //   answers (Initiator flag and Response flag set) come through handle().
 // Every refusal is counted by reason and logged with the peer's address;
