@@ -136,11 +136,11 @@ void ConfigValidator::check_ipsec_proposals(const config::IpsecPeer& p, const st
 void ConfigValidator::check_ipsec_timers(const config::IpsecPeer& p, const std::string& path) {
   const uint32_t ike = p.ike_lifetime_s() ? p.ike_lifetime_s() : 14400;
   const uint32_t child = p.child_lifetime_s() ? p.child_lifetime_s() : 3600;
-  if (ike < 300 || ike > 86400) error(path + ".ike_lifetime_s", "must be 300..86400 (0 means 14400)");
+  // 30 s at least: short lifetimes are for tests (each IKE SA rekey costs a DH on both ends).
+  if (ike < 30 || ike > 86400) error(path + ".ike_lifetime_s", "must be 30..86400 (0 means 14400)");
+  // No order between the two: we rekey IKE SAs (their Child SAs move to the
+  // new one), so a Child SA may outlive several IKE SAs (issue #20).
   if (child < 60 || child > 86400) error(path + ".child_lifetime_s", "must be 60..86400 (0 means 3600)");
-  else if (child >= ike)
-    error(path + ".child_lifetime_s", "must be below ike_lifetime_s (" + std::to_string(ike) +
-                                          "): Child SAs are rekeyed within their IKE SA");
   if (p.child_lifetime_bytes() != 0 && p.child_lifetime_bytes() < kMinChildLifetimeBytes)
     error(path + ".child_lifetime_bytes", "must be 0 (no limit) or at least " + std::to_string(kMinChildLifetimeBytes) +
                                               " (1 MiB)");

@@ -145,13 +145,15 @@ ike::Bytes IkeService::input(ike::CSpan payload, Ipv4 src, uint16_t sport, Ipv4 
   if (payload.size() - off < ike::kHeaderLen) return add(IkeServiceCounter::malformed), ike::Bytes{};
   const ike::CSpan msg = payload.subspan(off);
   ike::Bytes reply;
-  if (!(msg[19] & ike::kFlagInitiator)) {
-    // The peer is the responder of this SA (§ 3.1): one we initiated.
-    Initiating* in = nullptr;
-    uint64_t spi_i = 0;
-    for (size_t k = 0; k < 8; ++k) spi_i = spi_i << 8 | msg[k];
-    for (Initiating& i : initiating_)
-      if (i.initiator && i.initiator->sa() && i.initiator->sa()->spi_i == spi_i && peers_[i.peer].address == src) in = &i;
+  uint64_t spi_i = 0;
+  for (size_t k = 0; k < 8; ++k) spi_i = spi_i << 8 | msg[k];
+  Initiating* in = nullptr;
+  for (Initiating& i : initiating_)
+    if (i.initiator && i.initiator->owns(spi_i) && peers_[i.peer].address == src) in = &i;  // or its old SA
+  // The peer is the responder of this SA (§ 3.1): one we initiated, by
+  // ipsec_peers[].initiate, or by our rekey of an SA the peer began (the
+  // responder holds those: ike::IkeSa::we_initiated).
+  if (!(msg[19] & ike::kFlagInitiator) && (in || !responder_.holds_as_initiator(spi_i))) {
     if (!in) return add(IkeServiceCounter::initiator_unmatched), ike::Bytes{};
     add(IkeServiceCounter::datagrams);
     const bool init_sent = in->initiator->state() == ike::InitiatorState::sa_init_sent;
@@ -243,7 +245,7 @@ void IkeService::start(Initiating& in, steady_clock::time_point now) {
   in.local = src;
   in.up = false;
   in.last_keepalive = now;
-  in.seen_rekeyed = in.seen_refused = 0;
+  in.seen_rekeyed = in.seen_refused = in.seen_ike_rekeyed = in.seen_ike_collisions = 0;
   in.schedule.started();
   ike::Bytes r = in.initiator->start(now);
   if (r.empty()) {  // no DH key: counted by the initiator, tried again later
@@ -395,11 +397,12 @@ void IkeService::render() {
     const char* ha;    // docs/ipsec.md § HA
   };
   std::vector<Listed> sas;
-  for (const auto& [spi, sa] : responder_.sas()) sas.push_back({sa.get(), "responder", ha_role(*sa)});
+  for (const auto& [spi, sa] : responder_.sas())
+    sas.push_back({sa.get(), sa->we_initiated ? "initiator" : "responder", ha_role(*sa)});
   for (const Initiating& in : initiating_)
     if (in.initiator && in.initiator->sa()) sas.push_back({in.initiator->sa(), "initiator", ha_ ? "own" : "none"});
   for (const auto& [spi, copy] : ha_copies_)
-    if (copy.sa) sas.push_back({copy.sa.get(), "responder", "peer copy"});
+    if (copy.sa) sas.push_back({copy.sa.get(), copy.sa->we_initiated ? "initiator" : "responder", "peer copy"});
   for (const auto& [sa, role, ha] : sas) {
     const PeerInfo* peer = nullptr;
     if (sa->config)
@@ -412,8 +415,9 @@ void IkeService::render() {
                        {"remote", sa->peer.str()},
                        {"local", sa->local.str()},
                        {"state", sa->state == ike::IkeSaState::established ? "ESTABLISHED" : "INIT_DONE"},
-                       {"spi_i", hex(sa->spi_i, 16)},
-                       {"spi_r", hex(sa->spi_r, 16)},
+                       // On the wire: an SA the responder holds as its initiator has ours first.
+                       {"spi_i", hex(sa->we_initiated ? sa->spi_r : sa->spi_i, 16)},
+                       {"spi_r", hex(sa->we_initiated ? sa->spi_i : sa->spi_r, 16)},
                        {"proposal", ike_suite_name(sa->suite)},
                        {"nat_detected", sa->nat_detected},
                        {"age_s", age(sa->created)},

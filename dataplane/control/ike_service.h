@@ -273,6 +273,7 @@ class IkeService {
     bool up = false;  // established seen (logged, backoff reset)
     std::chrono::steady_clock::time_point last_keepalive{};  // behind a NAT: every 20 s
     uint64_t seen_rekeyed = 0, seen_refused = 0;  // of the initiator's counters, counted into rekey_
+    uint64_t seen_ike_rekeyed = 0, seen_ike_collisions = 0;
   };
   std::vector<Initiating> initiating_;
   std::vector<IkeDatagram> outgoing_;

@@ -18,8 +18,14 @@
 //   lifetime the SA is deleted (a Child SA with a Delete of it, an IKE SA
 //   with a Delete of the IKE SA, which takes its Child SAs; an SA we
 //   initiated then starts again through its InitiateSchedule).
-// - IKE SAs: we do not rekey them ourselves yet (the peer may, answered in
-//   ike_rekey.cc); past our hard lifetime they are deleted.
+// - IKE SAs are rekeyed by us at their soft lifetime (ike_lifetime_s,
+//   jittered), whichever end began them: the initiator's rekey_ike or the
+//   responder's rekey_sa (both ike_sa_rekey.h) make the new IKE SA, move the
+//   Child SAs to it (their entries in the workers' table, keyed by our
+//   inbound SPI, do not change) and delete the old one; the new SA gets a
+//   lifetime of its own (ike_lives_ by SPIs). Past our hard lifetime, when
+//   every rekey failed, an IKE SA is deleted.
+#include <algorithm>
 #include <cstdio>
 #include <set>
 
@@ -69,8 +75,12 @@ void IkeService::fold_rekeys(Initiating& in) {
   const ike::InitiatorCounters& c = in.initiator->counters();
   rekey_[ike::RekeyCounter::child_rekeys_completed] += c.child_sas_rekeyed - in.seen_rekeyed;
   rekey_[ike::RekeyCounter::rekey_failures] += c[ike::InitFailure::rekey_refused] - in.seen_refused;
+  rekey_[ike::RekeyCounter::ike_rekeys_completed] += c.ike_sas_rekeyed - in.seen_ike_rekeyed;
+  rekey_[ike::RekeyCounter::rekey_collisions] += c.ike_rekey_collisions - in.seen_ike_collisions;
   in.seen_rekeyed = c.child_sas_rekeyed;
   in.seen_refused = c[ike::InitFailure::rekey_refused];
+  in.seen_ike_rekeyed = c.ike_sas_rekeyed;
+  in.seen_ike_collisions = c.ike_rekey_collisions;
 }
 
 void IkeService::enforce_lifetimes(steady_clock::time_point now) {
@@ -144,9 +154,21 @@ void IkeService::enforce_ike(const ike::IkeSa& sa, Initiating* in, steady_clock:
                                                  uint32_t{r[0]} << 24 | uint32_t{r[1]} << 16 | uint32_t{r[2]} << 8 | r[3]))
              .first;
   }
-  if (it->second.check(now, 0) != ike::Expiry::hard) return;
+  const ike::Expiry e = it->second.check(now, 0);
+  if (e == ike::Expiry::none) return;
   const bool busy = in ? in->initiator->request_outstanding() : responder_.request_outstanding(sa.spi_r);
   if (busy) return;
+  if (e != ike::Expiry::hard) {
+    // Soft: rekeyed by us, whichever end began it (a refused rekey again after kRekeyRetry).
+    if (!it->second.may_start(now)) return;
+    ike::Bytes r = in ? in->initiator->rekey_ike(now) : responder_.rekey_sa(sa.spi_r, now);
+    if (r.empty()) return;
+    it->second.started(now);
+    ++rekey_[ike::RekeyCounter::ike_rekeys_time];
+    if (log_) log_("ike: " + sa.peer.str() + ": rekeying the IKE SA of " + sa.remote_id + " (soft lifetime)");
+    in ? queue(*in, std::move(r)) : queue_request(sa, std::move(r));
+    return;
+  }
   ike::Bytes r = in ? in->initiator->delete_sa(now) : responder_.delete_sa(sa.spi_r, now);
   if (r.empty()) return;
   ++rekey_[ike::RekeyCounter::ike_sas_expired];
@@ -156,7 +178,12 @@ void IkeService::enforce_ike(const ike::IkeSa& sa, Initiating* in, steady_clock:
 
 int64_t IkeService::ike_expires_in(const ike::IkeSa& sa, steady_clock::time_point now) const {
   const auto it = ike_lives_.find({sa.spi_i, sa.spi_r});
-  return it != ike_lives_.end() ? it->second.seconds_left(now) : -1;
+  if (it != ike_lives_.end()) return it->second.seconds_left(now);
+  // Not polled yet (a rekey just made it): its hard lifetime is not jittered.
+  for (const PeerInfo& p : peers_)
+    if (sa.config && p.name == sa.config->name && p.ike_lifetime_s)
+      return std::max<int64_t>(0, p.ike_lifetime_s - duration_cast<seconds>(now - sa.created).count());
+  return -1;
 }
 
 ike::RekeyCounters IkeService::rekey_counters() const {
@@ -166,11 +193,14 @@ ike::RekeyCounters IkeService::rekey_counters() const {
       const ike::InitiatorCounters& ic = in.initiator->counters();
       c[ike::RekeyCounter::child_rekeys_completed] += ic.child_sas_rekeyed - in.seen_rekeyed;
       c[ike::RekeyCounter::rekey_failures] += ic[ike::InitFailure::rekey_refused] - in.seen_refused;
+      c[ike::RekeyCounter::ike_rekeys_completed] += ic.ike_sas_rekeyed - in.seen_ike_rekeyed;
+      c[ike::RekeyCounter::rekey_collisions] += ic.ike_rekey_collisions - in.seen_ike_collisions;
     }
   const ike::OwnRequestCounters& o = responder_.own_counters();
   c[ike::RekeyCounter::child_rekeys_completed] += o.child_rekeys_completed;
   c[ike::RekeyCounter::rekey_collisions] += o.collisions;
-  c[ike::RekeyCounter::rekey_failures] += o.child_rekeys_refused + o.timeouts;
+  c[ike::RekeyCounter::rekey_failures] += o.child_rekeys_refused + o.ike_rekeys_refused + o.timeouts;
+  c[ike::RekeyCounter::ike_rekeys_completed] += o.ike_rekeys_completed;
   return c;
 }
 

@@ -77,6 +77,15 @@
 #     rekeyed the Child SA >= 2 times by bytes, all completed, no failure; charon's log has the
 #     CREATE_CHILD_SA requests with REKEY_SA it received; no ESP drop on r1, no refusal on
 #     ipsec12; one Child SA left on each side.
+# 13. (after 12) our own IKE SA rekey (docs/ipsec.md § Rekeying, RFC 7296 § 1.3.2, § 2.18):
+#     r1 restarts initiating to strongSwan in namespace site13 (172.16.0.50, LAN 10.63.0.1,
+#     tunnel ipsec13) with ike_lifetime_s 30 (the minimum; child_lifetime_s 3600, allowed above
+#     it because r1 initiates) while charon's lifetimes are a day: every IKE rekey is r1's. During
+#     a paced 6 MiB download (begun 20 s into the IKE SA's life) through the tunnel r1 rekeys the IKE SA (ike_rekeys_completed >= 1,
+#     no failure, no Child SA rekey); swanctl --list-sas then shows new IKE SPIs (the ones r1's
+#     GET /api/v1/ipsec names) and the same Child SA, same ESP SPIs, INSTALLED; charon's log has
+#     the CREATE_CHILD_SA with an IKE proposal and the old IKE SA's Delete; the download is
+#     byte-exact and on time, the server's TCP retransmissions few; no ESP drop on r1.
 # usage: sudo tests/e2e/test_ipsec.sh
 set -u -o pipefail
 here=$(cd "$(dirname "$0")" && pwd)
@@ -779,4 +788,127 @@ wp_expect "r1's ipsec12: no refusal either way" "$(( $(tun12 in_drops) + $(tun12
 r1_drops=$(wp_nonzero_drops r1)
 echo "r1 drops: $r1_drops"
 wp_check "no ESP drop on r1 (esp_unknown_spi, esp_auth_failed, esp_no_sa ...)" bash -c "! grep -q esp_ <<<'$r1_drops'"
+
+# 13. our own IKE SA rekey at ike_lifetime_s's soft lifetime, during a paced download.
+PSK13=site13-psk-13579bdf02468ace1357
+"$WP_PY" - "$WP_TMP/r1.yaml" "$WP_TMP/r1-ikerekey.yaml" "$PSK13" <<'PY'
+import sys, yaml
+c = yaml.safe_load(open(sys.argv[1]))
+c["ipsec_peers"] = [{"name": "site13", "address": "172.16.0.50", "local_id": "r1.example",
+                     "remote_id": "site13.example", "psk": sys.argv[3], "initiate": True,
+                     "ike_proposals": ["aes256-sha256-modp2048"], "esp_proposals": ["aes256gcm16"],
+                     "local_ts": ["10.1.0.0/24"], "remote_ts": ["10.63.0.0/24"],
+                     "ike_lifetime_s": 30, "child_lifetime_s": 3600}]
+c["tunnels"] = [{"name": "ipsec13", "peer": "site13", "tenant": "branch"}]
+c["services"].append({"name": "site13-lan", "prefixes": ["10.63.0.0/24"], "protocol": "any"})
+c["policies"].append({"tenant": "branch", "service": "site13-lan"})
+c.setdefault("routes", []).append({"prefix": "10.63.0.0/24", "interface": "ipsec13"})
+yaml.safe_dump(c, open(sys.argv[2], "w"), sort_keys=False)
+PY
+wp_check "r1's config with ike_lifetime_s 30 (child_lifetime_s above it, initiate) is valid" \
+  wp_check_config "$WP_TMP/r1-ikerekey.yaml"
+wp_ns_add site13
+wp_veth site13 s13 wan w50 && ip -n "$(wp_ns wan)" link set dev w50 master br0
+wp_exec site13 ip addr add 172.16.0.50/24 dev s13
+wp_exec site13 ip addr add 10.63.0.1/24 dev s13
+head -c $((6 << 20)) /dev/urandom >"$WP_TMP/www/file6.bin"
+SW13=$WP_TMP/sw13
+mkdir -p "$SW13"
+cat >"$SW13/swanctl.conf" <<SWAN
+connections {
+  rk13 { remote_addrs = 172.16.0.1
+    local_addrs = 172.16.0.50
+    version = 2
+    proposals = aes256-sha256-modp2048
+    rekey_time = 86400s
+    local { auth = psk
+      id = site13.example }
+    remote { auth = psk
+      id = r1.example }
+    children { lan13 { local_ts = 10.63.0.0/24
+        remote_ts = 10.1.0.0/24
+        esp_proposals = aes256gcm16
+        rekey_time = 86400s } } }
+}
+secrets {
+$(wp_swan_secret site13 site13.example r1.example "$PSK13")
+}
+SWAN
+wp_check "site13's charon is up" wp_charon_start site13 "$SW13" "$WP_TMP/charon13.log"
+swan13() { wp_swanctl site13 "$SW13" "$@"; }
+load13() { swan13 --load-all --file "$SW13/swanctl.conf" >"$WP_TMP/load13.out" 2>&1; }
+wp_check "swanctl loads site13's configuration (responds only)" load13
+wp_check "HTTP server on 10.63.0.1 (site13's LAN)" wp_http_start site13 10.63.0.1 80 "$WP_TMP/http13.log"
+cp "$WP_TMP/r1.log" "$WP_TMP/r1-before-13.log"
+wp_check "r1 stops cleanly (restart with ike_lifetime_s 30)" wp_router_stop r1
+wp_router_start r1 "$WP_TMP/r1-ikerekey.yaml" 1 r1l r1w
+wp_check "r1 ready" wp_wait_ready r1
+r13_py() { "$WP_PY" -c "import json,sys; d=json.load(open(sys.argv[1])); print($1)" "$WP_TMP/ipsec-r13.json"; }
+up13() {
+  ctl1 -o json ipsec >"$WP_TMP/ipsec-r13.json" &&
+    [ "$(r13_py 'len([c for c in d["child_sas"] if c["tunnel"] == "ipsec13" and c["state"] == "INSTALLED"])')" = 1 ]
+}
+wp_check "r1 initiated to site13: its Child SA INSTALLED" wp_until 20 up13
+ike13() { r13_py "d['ike_sas'][0]['spi_i'] + ' ' + d['ike_sas'][0]['spi_r']"; }
+esp13() { r13_py "d['child_sas'][0]['spi_in'] + ' ' + d['child_sas'][0]['spi_out']"; }
+ike_before=$(ike13)
+esp_before=$(esp13)
+wp_log "r1's IKE SA $ike_before (expires in $(r13_py "d['ike_sas'][0]['expires_in_s']") s), ESP $esp_before"
+wp_expect "r1's IKE SA expires within ike_lifetime_s" "$(r13_py "d['ike_sas'][0]['expires_in_s']")" -le 30
+swan_ike() { swan13 --list-sas 2>/dev/null | grep -o '[0-9a-f]\{16\}_[ir]' | sed 's/_[ir]$//' | tr '\n' ' ' | sed 's/ $//'; }
+wp_check "strongSwan names the same IKE SPIs ($ike_before)" test "$(swan_ike)" = "$ike_before"
+# The download starts 20 s into the IKE SA's life (curl's pacing is loose: the socket buffers
+# fill faster at first), 6 MiB at 150 KiB/s, so that it spans the rekey (25.5..28.5 s).
+aged13() { ctl1 -o json ipsec >"$WP_TMP/ipsec-r13.json" && [ "$(r13_py "d['ike_sas'][0]['expires_in_s']")" -le 10 ]; }
+wp_check "r1's IKE SA is 20 s old" wp_until 30 aged13
+retrans13() { wp_exec site13 awk '/^Tcp:/ { if (n++) print $13 }' /proc/net/snmp; }  # RetransSegs
+retrans_before=$(retrans13)
+t13=$(date +%s)
+wp_bg c "$WP_TMP/curl13.log" curl -sS --connect-timeout 10 --max-time 90 --limit-rate 150k \
+  -o "$WP_TMP/got13.bin" http://10.63.0.1/file6.bin
+curl13=$WP_BG_PID
+WP_PIDS+=("$curl13")
+rk13() { r13_py "d['rekey']['$1']"; }
+rekeyed13() { ctl1 -o json ipsec >"$WP_TMP/ipsec-r13.json" && [ "$(rk13 ike_rekeys_completed)" -ge 1 ]; }
+wp_check "r1 rekeyed its IKE SA at the soft lifetime (ike_rekeys_completed >= 1)" wp_until 20 rekeyed13
+wp_log "IKE SA rekeyed $(( $(date +%s) - t13 )) s into the download: $(r13_py 'd["rekey"]')"
+wp_check "... while the download was still running" wp_alive "$curl13"
+retrans_at_rekey=$(retrans13); t13_rekey=$(date +%s)
+old_gone13() {  # the old IKE SA's Delete answered: one IKE SA on each side
+  ctl1 -o json ipsec >"$WP_TMP/ipsec-r13.json" && [ "$(r13_py 'len(d["ike_sas"])')" = 1 ] &&
+    [ "$(swan13 --list-sas 2>/dev/null | grep -c 'rk13: #[0-9]*, ESTABLISHED')" = 1 ]
+}
+wp_check "the old IKE SA is deleted on both sides" wp_until 10 old_gone13
+ike_after=$(ike13)
+wp_check "r1's IKE SPIs are new ($ike_before -> $ike_after)" test "$ike_after" != "$ike_before"
+wp_check "... both of them" test "${ike_after%% *}" != "${ike_before%% *}" -a "${ike_after##* }" != "${ike_before##* }"
+wp_check "strongSwan lists the new IKE SPIs" test "$(swan_ike)" = "$ike_after"
+wp_check "r1's Child SA is the same one, same ESP SPIs ($esp_before)" test "$(esp13)" = "$esp_before"
+swan13 --list-sas >"$WP_TMP/list13.out" 2>&1
+swan_esp() { "$WP_PY" -c 'import re,sys; t=open(sys.argv[1]).read(); print(re.search(r"\bout\s+([0-9a-f]{8})", t)[1], re.search(r"\bin\s+([0-9a-f]{8})", t)[1])' "$WP_TMP/list13.out"; }
+wp_check "strongSwan: one Child SA lan13 INSTALLED" test "$(grep -c 'lan13: #[0-9]*, reqid [0-9]*, INSTALLED' "$WP_TMP/list13.out")" = 1
+wp_check "... with the same ESP SPIs (its out = r1's in)" test "$(swan_esp)" = "$esp_before"
+wp_expect "r1: no Child SA rekey, no failure, nothing expired" \
+  "$(( $(rk13 child_rekeys_time) + $(rk13 child_rekeys_completed) + $(rk13 rekey_failures) + $(rk13 ike_sas_expired) ))" -eq 0
+wp_check "charon's log: r1's CREATE_CHILD_SA rekeying the IKE SA" \
+  wp_log_has "$WP_TMP/charon13.log" 'parsed CREATE_CHILD_SA request [0-9]* \[ SA No KE \]'
+wp_check "charon's log: the old IKE SA's Delete" wp_log_has "$WP_TMP/charon13.log" 'parsed INFORMATIONAL request [0-9]* \[ D \]'
+wp_check "charon's log: it never started a rekey itself" bash -c "! grep -q 'generating CREATE_CHILD_SA request' '$WP_TMP/charon13.log'"
+wp_check "the download ends" wp_until 80 wp_dead "$curl13"
+wait "$curl13"; rc13=$?
+retrans_end=$(retrans13); t13_end=$(date +%s)
+rb=$((retrans_at_rekey - retrans_before)) ra=$((retrans_end - retrans_at_rekey))
+tb=$((t13_rekey - t13)) ta=$((t13_end - t13_rekey))
+wp_log "6 MiB through ipsec13 across the IKE SA rekey: $((t13_end - t13)) s, curl rc $rc13; the server's TCP retransmissions: $rb in the $tb s before the rekey, $ra in the $ta s from it"
+wp_expect "curl succeeded" "$rc13" -eq 0
+wp_check "byte-exact (sha256 at both ends)" test "$(wp_sha "$WP_TMP/got13.bin")" = "$(wp_sha "$WP_TMP/www/file6.bin")"
+wp_expect "at 150 KiB/s it took no longer than 75 s (no stall across the rekey)" "$((t13_end - t13))" -le 75
+# The paced download retransmits a little anyway (the site's kernel-libipsec TUN); the
+# rekey must not add a storm: per second from the rekey on at most twice the rate before, + 1.
+wp_expect "no retransmission storm from the rekey on (per 100 s: after <= 2 x before + 100)" \
+  "$((ra * 100 / (ta > 0 ? ta : 1)))" -le "$((2 * rb * 100 / (tb > 0 ? tb : 1) + 100))"
+wp_check "r1's GET /api/v1/ipsec fits openapi.yaml's Ipsec schema" fits_schema "$WP_TMP/ipsec-r13.json"
+r1_drops=$(wp_nonzero_drops r1)
+echo "r1 drops: $r1_drops"
+wp_check "no ESP drop on r1 across the IKE SA rekey" bash -c "! grep -q esp_ <<<'$r1_drops'"
 wp_finish

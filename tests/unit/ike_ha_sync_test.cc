@@ -29,10 +29,11 @@ using namespace std::chrono;
 using A = IkeService::HaAddress;
 constexpr Ipv4 kSiteAddr = 0x0a4e0001, kHeadendAddr = 0x0a4e0002;  // kSite, kHeadend: node 1's WAN address
 
-waypoint::config::Config service_config() {
+waypoint::config::Config service_config(uint32_t ike_lifetime_s = 0) {
   waypoint::config::Config cfg;
   cfg.add_tenants()->set_name("corp");
   add_site1(cfg, "corp");
+  if (ike_lifetime_s) cfg.mutable_ipsec_peers(0)->set_ike_lifetime_s(ike_lifetime_s);
   return cfg;
 }
 
@@ -55,8 +56,8 @@ struct Node {
   EspSeqMarks marks;
   A own = A::own, peer = A::not_ours_now;  // for kHeadendAddr, as node 1 / node 2 sees it
   std::unique_ptr<IkeService> svc;
-  explicit Node(uint32_t n, bool holds_headend) : id(n) {
-    svc = std::make_unique<IkeService>(service_config(), table, IkeService::Readers{},
+  explicit Node(uint32_t n, bool holds_headend, uint32_t ike_lifetime_s = 0) : id(n) {
+    svc = std::make_unique<IkeService>(service_config(ike_lifetime_s), table, IkeService::Readers{},
                                        [this](const std::string& l) { logs.push_back(l); });
     svc->set_ha(&channel, id, &marks, [this, holds_headend](Ipv4 a) {
       if (a != kHeadendAddr) return A::not_ours_now;
@@ -234,6 +235,125 @@ TEST_F(IkeHaSyncTest, OutboundCounterStartsPastTheMarginReplayAtTheSyncedTop) {
   EXPECT_EQ(rw.top, 1280u);
   EXPECT_EQ(esn_check(rw, 1281), EspReplay::fresh);
   EXPECT_EQ(esn_check(rw, 1280 - kEspWindow), EspReplay::too_old);
+}
+
+// An IKE SA rekey (RFC 7296 § 2.18) at node 1 reaches node 2: the new SA
+// synced (its Child SA moved to it), then the old one's Delete; after a
+// takeover node 2 answers the site's DPD on the new SA from message ID 0.
+TEST_F(IkeHaSyncTest, RekeyedIkeSaReachesTheCopy) {
+  const uint32_t child = our_spi();
+  std::string err;
+  auto dh = DhKey::generate(site.suite.dh, err);
+  ASSERT_TRUE(dh) << err;
+  const uint64_t new_spi_i = 0x99aabbccddeeff00;
+  const Bytes ni(32, 0x6b);
+  const Bytes answer = n1.send(site.request(Exchange::create_child_sa,
+                                            {{PayloadType::sa, false, ike_answer(1, site.suite, new_spi_i)},
+                                             {PayloadType::nonce, false, NoncePayload{ni}},
+                                             {PayloadType::ke, false, KePayload{site.suite.dh, dh->public_value()}}},
+                                            site.next_id++));
+  const auto in = site.open(answer);
+  const auto* sa_p = find<SaPayload>(in, PayloadType::sa);
+  ASSERT_NE(sa_p, nullptr);
+  uint64_t new_spi_r = 0;
+  for (uint8_t x : sa_p->proposals.at(0).spi) new_spi_r = new_spi_r << 8 | x;
+  Bytes g_ir;
+  ASSERT_TRUE(dh->shared_secret(find<KePayload>(in, PayloadType::ke)->data, g_ir, err)) << err;
+  const Bytes nr = find<NoncePayload>(in, PayloadType::nonce)->data;
+  carry(n1, n2);
+  n2.svc->poll(steady_clock::now());
+  EXPECT_EQ(n2.status()["ike_sas"].size(), 2u);  // the new SA synced beside the old one
+  // The site deletes the old SA on it, then goes on with the new one.
+  const DeletePayload del{Protocol::ike, 0, {}};
+  EXPECT_FALSE(n1.send(site.request(Exchange::informational, {{PayloadType::del, false, del}}, site.next_id++)).empty());
+  site.keys = derive_rekeyed_ike_keys(site.suite, site.keys.sk_d, ni, nr, g_ir, new_spi_i, new_spi_r);
+  site.spi_i = new_spi_i;
+  site.spi_r = new_spi_r;
+  site.next_id = 0;
+  ASSERT_EQ(n1.svc->responder().sas().size(), 1u);
+  EXPECT_EQ(n1.svc->responder().sas().begin()->first, new_spi_r);
+  carry(n1, n2);
+  n2.svc->poll(steady_clock::now());
+  EXPECT_GE(n2.counter("ike_ha_deletes_applied"), 1u);
+  const nlohmann::json st = n2.status();
+  ASSERT_EQ(st["ike_sas"].size(), 1u);
+  EXPECT_EQ(st["ike_sas"][0]["ha"], "peer copy");
+  char want[20];
+  std::snprintf(want, sizeof want, "%016llx", static_cast<unsigned long long>(new_spi_r));
+  EXPECT_EQ(st["ike_sas"][0]["spi_r"], want);
+  n2.peer = A::peers_taken_over;
+  n2.svc->poll(steady_clock::now());
+  EXPECT_EQ(n2.counter("ike_ha_taken_over"), 1u);
+  ASSERT_NE(n2.table.load()->inbound(child), nullptr);  // the Child SA moved with the IKE SA
+  EXPECT_TRUE(dpd(n2));  // message ID 0 on the new SA, its keys
+}
+
+// Our own rekey of the site's IKE SA at node 1 (soft lifetime of
+// ike_lifetime_s 600): the new SA, ours as initiator (IkeSa::we_initiated),
+// reaches node 2 with that flag; after a takeover node 2 answers the site's
+// DPD on it with the wire header of an SA we initiated and its keys.
+TEST(IkeHaSyncRekey, OurRekeyOfTheSitesIkeSaReachesTheCopy) {
+  Node n1{1, true, 600}, n2{2, false, 600};
+  TestInitiator site;
+  IkeSuite s;
+  ASSERT_TRUE(ike_suite_by_name("aes256-sha256-modp2048", s));
+  ASSERT_TRUE(site.accept(n1.send(site.sa_init({ike_proposal(1, s)}, kDhModp2048))));
+  ASSERT_NE(find<AuthPayload>(site.open(n1.send(site.auth(kPsk))), PayloadType::auth), nullptr);
+  const uint32_t child = n1.svc->responder().sas().begin()->second->children.begin()->first;
+  carry(n1, n2);
+  n2.svc->poll(steady_clock::now());
+  n1.svc->poll(steady_clock::now() + seconds(580));  // past the soft lifetime (510..570 s)
+  const auto out = n1.svc->take_outgoing();
+  ASSERT_EQ(out.size(), 1u);
+  Header h;
+  const auto in = site.open_request(out[0].payload, h);
+  const auto* offer = find<SaPayload>(in, PayloadType::sa);
+  ASSERT_NE(offer, nullptr);
+  uint64_t ours = 0;
+  for (uint8_t x : offer->proposals.at(0).spi) ours = ours << 8 | x;
+  std::string err;
+  auto dh = DhKey::generate(kDhModp2048, err);
+  ASSERT_TRUE(dh) << err;
+  Bytes g_ir;
+  ASSERT_TRUE(dh->shared_secret(find<KePayload>(in, PayloadType::ke)->data, g_ir, err)) << err;
+  const Bytes nr(32, 0x77);
+  const uint64_t theirs = 0x0badc0de0badc0deULL;
+  const Bytes del = n1.send(site.answer(Exchange::create_child_sa, h.message_id,
+                                        {{PayloadType::sa, false, ike_answer(1, s, theirs)},
+                                         {PayloadType::nonce, false, NoncePayload{nr}},
+                                         {PayloadType::ke, false, KePayload{kDhModp2048, dh->public_value()}}}));
+  ASSERT_FALSE(del.empty());
+  site.open_request(del, h);
+  EXPECT_TRUE(n1.send(site.answer(Exchange::informational, h.message_id, {})).empty());
+  const IkeKeys real = derive_rekeyed_ike_keys(s, site.keys.sk_d, find<NoncePayload>(in, PayloadType::nonce)->data, nr,
+                                               g_ir, ours, theirs);
+  carry(n1, n2);
+  n2.svc->poll(steady_clock::now());
+  const nlohmann::json st = n2.status();
+  ASSERT_EQ(st["ike_sas"].size(), 1u);
+  EXPECT_EQ(st["ike_sas"][0]["ha"], "peer copy");
+  EXPECT_EQ(st["ike_sas"][0]["role"], "initiator");
+  n2.peer = A::peers_taken_over;
+  n2.svc->poll(steady_clock::now());
+  EXPECT_EQ(n2.counter("ike_ha_taken_over"), 1u);
+  ASSERT_NE(n2.table.load()->inbound(child), nullptr);
+  // The site (the new SA's responder) sends its DPD: our SPI first, no flags.
+  Header sh;
+  sh.spi_i = ours;
+  sh.spi_r = theirs;
+  sh.exchange = Exchange::informational;
+  sh.message_id = 0;
+  PayloadType first = PayloadType::none;
+  const Bytes empty = encode_payload_chain({}, first);
+  const Bytes ping = seal_sk(s, real.sk_er, real.sk_ar, sh, first, empty, Bytes(16, 5));
+  const Bytes pong = n2.send(ping);
+  ASSERT_FALSE(pong.empty());
+  Message m;
+  ASSERT_TRUE(parse_message(pong, m).ok());
+  EXPECT_EQ(m.header.flags, kFlagInitiator | kFlagResponse);
+  EXPECT_EQ(m.header.spi_i, ours);
+  Bytes plain;
+  EXPECT_EQ(open_sk(s, real.sk_ei, real.sk_ai, pong, m, plain), SkError::ok);
 }
 
 TEST_F(IkeHaSyncTest, DeleteReachesTheCopy) {

@@ -217,10 +217,13 @@ TEST(IpsecConfig, ProposalsMustBeKnown) {
 }
 
 TEST(IpsecConfig, LifetimesAndDpd) {
-  EXPECT_TRUE(HasError(load(kPskLine + "    ike_lifetime_s: 100\n"), "ipsec_peers[0].ike_lifetime_s", "300..86400"));
+  EXPECT_TRUE(HasError(load(kPskLine + "    ike_lifetime_s: 20\n"), "ipsec_peers[0].ike_lifetime_s", "30..86400"));
   EXPECT_TRUE(HasError(load(kPskLine + "    child_lifetime_s: 30\n"), "ipsec_peers[0].child_lifetime_s", "60..86400"));
-  EXPECT_TRUE(HasError(load(kPskLine + "    ike_lifetime_s: 600\n    child_lifetime_s: 600\n"),
-                       "ipsec_peers[0].child_lifetime_s", "below ike_lifetime_s (600)"));
+  // We rekey IKE SAs (either end began them): a Child SA may outlive an IKE SA (issue #20).
+  for (const char* initiate : {"true", "false"}) {
+    const ConfigResult r = load(kPskLine + "    initiate: " + initiate + "\n    ike_lifetime_s: 30\n    child_lifetime_s: 600\n");
+    EXPECT_TRUE(r.errors.empty()) << r.error_text();
+  }
   EXPECT_TRUE(HasError(load(kPskLine + "    dpd_interval_s: 2\n"), "ipsec_peers[0].dpd_interval_s", "5..3600"));
 }
 

@@ -95,6 +95,12 @@ std::vector<Payload> Responder::on_create_child(const std::vector<Payload>& in, 
     return {make_notify(kNotifyInvalidSyntax)};
   }
   if (sa_p->proposals.front().protocol == Protocol::ike) return rekey_ike(in, sa);
+  // § 2.25.2: no Child SA made or rekeyed while our IKE SA rekey is outstanding.
+  if (const auto o = own_.find(sa.spi_r); o != own_.end() && o->second.window.outstanding() && o->second.rekeying_ike) {
+    ++own_counters_.collisions;
+    log_("ike: " + sa.peer.str() + ": CREATE_CHILD_SA while our IKE SA rekey is outstanding: TEMPORARY_FAILURE");
+    return {make_notify(kNotifyTemporaryFailure)};
+  }
   if (!find_payload<TsPayload>(in, PayloadType::tsi) || !find_payload<TsPayload>(in, PayloadType::tsr)) {
     refuse(Refusal::missing_payload, sa.peer, "CREATE_CHILD_SA for a Child SA needs TSi and TSr");
     return {make_notify(kNotifyInvalidSyntax)};

@@ -3,6 +3,7 @@
 #include "dataplane/control/ike/ike_initiator.h"
 
 #include <cstdio>
+#include <utility>
 
 #include "dataplane/control/ike/ike_cert.h"
 #include "dataplane/control/ike/ike_responder.h"  // id_body, random_bytes
@@ -80,6 +81,8 @@ void Initiator::fail(InitFailure f, const std::string& detail) {
   window_.answered();
   dh_.reset();
   if (sa_) sa_->children.clear();  // keys wiped (~ChildSa)
+  old_sa_.reset();
+  outstanding_ike_rekey_ = false;
   log_("ike: " + config_.remote.str() + ": initiator: " + std::string(init_failure_name(f)) +
        (detail.empty() ? "" : ": " + detail));
 }
@@ -91,6 +94,17 @@ Bytes Initiator::send(Bytes request, Exchange ex, Clock::time_point now) {
 
 Bytes Initiator::tick(Clock::time_point now) {
   Bytes out;
+  if (old_sa_) {  // the Delete of the IKE SA our rekey replaced
+    switch (old_window_.tick(now, out)) {
+      case RequestWindow::Tick::nothing: break;
+      case RequestWindow::Tick::resend: ++counters_.retransmits; return out;
+      case RequestWindow::Tick::failed:
+        ++counters_.old_ike_deletes_unanswered;
+        log_("ike: " + config_.remote.str() + ": initiator: no answer to the Delete of the old IKE SA: dropped");
+        old_sa_.reset();
+        break;
+    }
+  }
   switch (window_.tick(now, out)) {
     case RequestWindow::Tick::nothing: return {};
     case RequestWindow::Tick::resend: ++counters_.retransmits; return out;
@@ -114,7 +128,8 @@ Bytes Initiator::start(Clock::time_point now) {
   ke_group_ = config_.ike_suites.empty() ? kDhModp2048 : config_.ike_suites[0].dh;
   peer_next_id_ = 0;
   peer_last_answer_.clear();
-  outstanding_liveness_ = outstanding_delete_ = outstanding_rekey_ = false;
+  outstanding_liveness_ = outstanding_delete_ = outstanding_rekey_ = outstanding_ike_rekey_ = false;
+  old_sa_.reset();
   deleting_child_ = 0;
   nat_t_ = nat_local_ = nat_remote_ = false;
   Bytes r = sa_init_request();
@@ -157,6 +172,8 @@ Bytes Initiator::handle(CSpan datagram, Clock::time_point now) {
     ++counters_[InitFailure::malformed];
     return {};
   }
+  if (old_sa_ && m.header.spi_i == old_sa_->spi_i && !m.header.initiator() && m.header.spi_r == old_sa_->spi_r)
+    return on_old_sa(m, datagram, now);
   if (!sa_ || m.header.spi_i != sa_->spi_i || m.header.initiator()) {
     ++counters_[InitFailure::unexpected_message];
     return {};
@@ -203,6 +220,7 @@ Bytes Initiator::handle(CSpan datagram, Clock::time_point now) {
     on_auth(in);
     return {};
   }
+  if (outstanding_ike_rekey_) return on_ike_rekey(in, now);
   if (outstanding_rekey_) return on_rekey(in, now);
   if (deleting_child_ != 0) {
     // The peer's answer deletes its side of the pair (§ 1.4.1): the old SA goes.
@@ -461,9 +479,17 @@ Bytes Initiator::on_peer_request(const Message& m, const std::vector<Payload>& i
     return {};
   }
   if (m.header.exchange != Exchange::informational) {
-    // CREATE_CHILD_SA from the responder: not supported yet (§ 1.3: NO_ADDITIONAL_SAS).
-    ++counters_[InitFailure::unexpected_message];
+    // CREATE_CHILD_SA from the responder: not supported yet (§ 1.3: NO_ADDITIONAL_SAS);
+    // while we rekey the IKE SA, TEMPORARY_FAILURE (§ 2.25.2: the peer tries again later).
     ++peer_next_id_;
+    if (outstanding_ike_rekey_) {
+      ++counters_.ike_rekey_collisions;
+      log_("ike: " + config_.remote.str() + ": initiator: the peer's CREATE_CHILD_SA during our IKE SA rekey: "
+           "TEMPORARY_FAILURE");
+      peer_last_answer_ = seal(m.header.exchange, m.header.message_id, true, {make_notify(kNotifyTemporaryFailure)});
+      return peer_last_answer_;
+    }
+    ++counters_[InitFailure::unexpected_message];
     peer_last_answer_ = seal(m.header.exchange, m.header.message_id, true, {make_notify(kNotifyNoAdditionalSas)});
     return peer_last_answer_;
   }
@@ -579,16 +605,119 @@ Bytes Initiator::delete_child_request(uint32_t spi_in, Clock::time_point now) {
               Exchange::informational, now);
 }
 
+Bytes Initiator::rekey_ike(Clock::time_point now) {
+  if (state_ != InitiatorState::established || request_outstanding()) return {};
+  std::vector<Payload> in;
+  std::string why;
+  if (!ike_rekey_.request(*sa_, random_u64(), in, why)) {
+    ++counters_[InitFailure::crypto_failure];
+    log_("ike: " + config_.remote.str() + ": initiator: IKE SA rekey: " + why);
+    return {};
+  }
+  outstanding_ike_rekey_ = true;
+  ++counters_.ike_rekeys_started;
+  log_("ike: " + config_.remote.str() + ": initiator: rekeying the IKE SA");
+  return send(seal(Exchange::create_child_sa, window_.take_id(), false, in), Exchange::create_child_sa, now);
+}
+
+Bytes Initiator::on_ike_rekey(const std::vector<Payload>& in, Clock::time_point now) {
+  outstanding_ike_rekey_ = false;
+  std::string why;
+  std::unique_ptr<IkeSa> next = ike_rekey_.on_answer(*sa_, in, now, why);
+  if (!next) {
+    ++counters_[InitFailure::rekey_refused];
+    log_("ike: " + config_.remote.str() + ": initiator: IKE SA rekey refused: " + why);
+    return {};
+  }
+  ++counters_.ike_sas_rekeyed;
+  char spis[80];
+  std::snprintf(spis, sizeof spis, "%016llx_i %016llx_r (replaces %016llx_i)",
+                static_cast<unsigned long long>(next->spi_i), static_cast<unsigned long long>(next->spi_r),
+                static_cast<unsigned long long>(sa_->spi_i));
+  log_("ike: " + config_.remote.str() + ": initiator: IKE SA rekeyed, SPIs " + spis + ", " +
+       std::to_string(next->children.size()) + " Child SAs moved to it");
+  // Make before break: the new SA holds the Child SAs; the old one is
+  // deleted on itself, with its own next message ID (§ 2.18), and kept
+  // until that Delete is answered.
+  old_sa_ = std::exchange(sa_, std::move(next));
+  old_window_ = window_;
+  old_peer_next_id_ = std::exchange(peer_next_id_, 0);
+  old_peer_last_answer_ = std::exchange(peer_last_answer_, {});
+  window_.reset(0);
+  const uint32_t id = old_window_.take_id();
+  ++counters_.requests_sent;
+  return old_window_.send(seal_on(*old_sa_, Exchange::informational, id, false,
+                                  {{PayloadType::del, false, DeletePayload{Protocol::ike, 0, {}}}}),
+                          Exchange::informational, now);
+}
+
+// A datagram on the IKE SA our rekey replaced: the answer to its Delete, or
+// a request of the peer still on it (answered; its own Delete ends it too).
+Bytes Initiator::on_old_sa(const Message& m, CSpan datagram, Clock::time_point now) {
+  Bytes plain;
+  if (open_sk(old_sa_->suite, old_sa_->keys.sk_er, old_sa_->keys.sk_ar, datagram, m, plain) != SkError::ok) {
+    ++counters_[InitFailure::integrity_failed];
+    return {};
+  }
+  std::vector<Payload> in;
+  const auto* sk = m.get<SkPayload>(PayloadType::sk);
+  const bool ok = sk && parse_payload_chain(sk->first_inner, plain, in, false).ok();
+  wipe(plain);
+  if (!ok) {
+    ++counters_[InitFailure::malformed];
+    return {};
+  }
+  last_inbound_ = now;
+  if (m.header.response()) {
+    if (!old_window_.answers(m.header.message_id, m.header.exchange)) {
+      ++counters_[InitFailure::old_message_id];
+      return {};
+    }
+    ++counters_.responses;
+    ++counters_.old_ike_sas_deleted;
+    log_("ike: " + config_.remote.str() + ": initiator: old IKE SA deleted");
+    old_sa_.reset();
+    return {};
+  }
+  if (m.header.message_id + 1 == old_peer_next_id_ && !old_peer_last_answer_.empty()) return old_peer_last_answer_;
+  if (m.header.message_id != old_peer_next_id_) {
+    ++counters_[InitFailure::old_message_id];
+    return {};
+  }
+  ++old_peer_next_id_;
+  ++counters_.peer_requests;
+  bool ike_deleted = false;
+  for (const Payload& p : in)
+    if (const auto* d = std::get_if<DeletePayload>(&p.body); d && d->protocol == Protocol::ike) ike_deleted = true;
+  // No new SA on the old IKE SA (§ 2.25.2); liveness and Deletes answered empty
+  // (its Child SAs live on the new one).
+  std::vector<Payload> out;
+  if (m.header.exchange == Exchange::create_child_sa) out.push_back(make_notify(kNotifyTemporaryFailure));
+  Bytes answer = seal_on(*old_sa_, m.header.exchange, m.header.message_id, true, out);
+  if (ike_deleted) {
+    ++counters_.old_ike_sas_deleted;
+    log_("ike: " + config_.remote.str() + ": initiator: old IKE SA deleted by the peer");
+    old_sa_.reset();
+    return answer;
+  }
+  old_peer_last_answer_ = answer;
+  return answer;
+}
+
 Bytes Initiator::seal(Exchange ex, uint32_t id, bool response, const std::vector<Payload>& inner) {
+  return seal_on(*sa_, ex, id, response, inner);
+}
+
+Bytes Initiator::seal_on(const IkeSa& sa, Exchange ex, uint32_t id, bool response, const std::vector<Payload>& inner) {
   Header h;
-  h.spi_i = sa_->spi_i;
-  h.spi_r = sa_->spi_r;
+  h.spi_i = sa.spi_i;
+  h.spi_r = sa.spi_r;
   h.exchange = ex;
   h.flags = static_cast<uint8_t>(kFlagInitiator | (response ? kFlagResponse : 0));
   h.message_id = id;
   PayloadType first = PayloadType::none;
   Bytes plain = encode_payload_chain(inner, first);
-  Bytes out = seal_sk(sa_->suite, sa_->keys.sk_ei, sa_->keys.sk_ai, h, first, plain, random_bytes(sa_->suite.iv_len()));
+  Bytes out = seal_sk(sa.suite, sa.keys.sk_ei, sa.keys.sk_ai, h, first, plain, random_bytes(sa.suite.iv_len()));
   wipe(plain);
   return out;
 }

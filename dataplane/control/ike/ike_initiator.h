@@ -38,6 +38,7 @@
 #include "dataplane/control/ike/ike_proposal.h"
 #include "dataplane/control/ike/ike_request.h"
 #include "dataplane/control/ike/ike_sa.h"
+#include "dataplane/control/ike/ike_sa_rekey.h"
 
 namespace wp::ike {
 
@@ -75,6 +76,11 @@ struct InitiatorCounters {
   uint64_t ike_sas_established = 0, child_sas_installed = 0, liveness_sent = 0, liveness_answered = 0,
            peer_requests = 0, deletes_sent = 0, deleted_by_peer = 0;
   uint64_t child_rekeys_started = 0, child_sas_rekeyed = 0, child_sas_deleted = 0;
+  // Our IKE SA rekeys (ike_sa_rekey.h): started, answered with the new SA,
+  // the peer's CREATE_CHILD_SA answered TEMPORARY_FAILURE meanwhile (§ 2.25),
+  // the old SA's Delete answered or given up.
+  uint64_t ike_rekeys_started = 0, ike_sas_rekeyed = 0, ike_rekey_collisions = 0, old_ike_sas_deleted = 0,
+           old_ike_deletes_unanswered = 0;
   std::array<uint64_t, kInitFailures> failures{};
   uint64_t& operator[](InitFailure f) { return failures[static_cast<size_t>(f)]; }
   uint64_t operator[](InitFailure f) const { return failures[static_cast<size_t>(f)]; }
@@ -112,10 +118,25 @@ class Initiator {
   // `spi_in` (its hard lifetime passed, ike_lifetime.h); empty when not
   // established, unknown or a request is outstanding.
   Bytes delete_child(Clock::time_point now, uint32_t spi_in);
+  // CREATE_CHILD_SA rekeying the IKE SA itself (§ 1.3.2, ike_sa_rekey.h):
+  // our new SPI, Ni, KEi of the negotiated group. Once answered, sa() is the
+  // new IKE SA (SPIs and keys of § 2.18, message IDs from 0, the Child SAs
+  // moved to it unchanged) and handle() returns the Delete of the old IKE SA
+  // sealed on the old one, kept (old_sa()) until that is answered or its
+  // retransmissions run out. A refused rekey leaves the SA as it was
+  // (counted rekey_refused); an unanswered one fails the SA (§ 2.4). Empty
+  // when not established or a request is outstanding.
+  Bytes rekey_ike(Clock::time_point now);
+  // Whether a datagram with this SPIi is for us: the SA or the old one.
+  bool owns(uint64_t spi_i) const { return (sa_ && sa_->spi_i == spi_i) || (old_sa_ && old_sa_->spi_i == spi_i); }
+  bool rekeying_ike() const { return outstanding_ike_rekey_; }
+  // The IKE SA our rekey replaced while its Delete is outstanding; null otherwise.
+  const IkeSa* old_sa() const { return old_sa_.get(); }
 
   InitiatorState state() const { return state_; }
   std::optional<InitFailure> failure() const { return failure_; }
-  bool request_outstanding() const { return window_.outstanding(); }
+  // A request outstanding on the SA, or the old SA's Delete after an IKE SA rekey.
+  bool request_outstanding() const { return window_.outstanding() || old_sa_ != nullptr; }
   // Our Child SA rekey awaiting its answer (its old SA's inbound SPI), 0: none.
   uint32_t rekeying() const { return outstanding_rekey_ ? rekey_.old_spi() : 0; }
   Clock::time_point last_inbound() const { return last_inbound_; }
@@ -150,6 +171,9 @@ class Initiator {
   Bytes on_peer_request(const Message& m, const std::vector<Payload>& in);
   Bytes send(Bytes request, Exchange ex, Clock::time_point now);
   Bytes seal(Exchange ex, uint32_t id, bool response, const std::vector<Payload>& inner);
+  Bytes seal_on(const IkeSa& sa, Exchange ex, uint32_t id, bool response, const std::vector<Payload>& inner);
+  Bytes on_ike_rekey(const std::vector<Payload>& in, Clock::time_point now);
+  Bytes on_old_sa(const Message& m, CSpan datagram, Clock::time_point now);
   void fail(InitFailure f, const std::string& detail);
 
   InitiatorConfig config_;
@@ -171,6 +195,14 @@ class Initiator {
   ChildRekey rekey_;
   uint32_t deleting_child_ = 0;
   uint32_t newest_child_ = 0;
+  // An IKE SA rekey in progress; then the old IKE SA until its Delete is
+  // answered, with its own request window and the peer's requests on it.
+  bool outstanding_ike_rekey_ = false;
+  IkeSaRekey ike_rekey_;
+  std::unique_ptr<IkeSa> old_sa_;
+  RequestWindow old_window_;
+  uint32_t old_peer_next_id_ = 0;
+  Bytes old_peer_last_answer_;
   Clock::time_point last_inbound_{};
   // The peer's requests: the next ID we accept and our last answer.
   uint32_t peer_next_id_ = 0;

@@ -4,7 +4,10 @@
 // prf(SK_d (old), g^ir (new) | Ni | Nr); its message IDs start at 0; the
 // Child SAs move to it at once. The old IKE SA stays (answering on its own
 // keys) until the initiator deletes it, which then deletes no Child SA.
+// While our own Child SA rekey or Delete is outstanding on the SA, the
+// rekey is answered TEMPORARY_FAILURE (§ 2.25.2).
 #include "dataplane/control/ike/ike_responder.h"
+#include "dataplane/control/ike/ike_sa_rekey.h"  // kNotifyTemporaryFailure
 
 namespace wp::ike {
 namespace {
@@ -18,6 +21,17 @@ uint64_t spi64(const Bytes& b) {
 }  // namespace
 
 std::vector<Payload> Responder::rekey_ike(const std::vector<Payload>& in, IkeSa& sa) {
+  // § 2.25.2: a rekey of the IKE SA while we rekey or delete one of its
+  // Child SAs waits: TEMPORARY_FAILURE (the peer tries again later). Moving
+  // the Child SAs now would leave our answer's new Child SA on the old SA.
+  if (const auto o = own_.find(sa.spi_r);
+      o != own_.end() && o->second.window.outstanding() &&
+      (o->second.rekeying || o->second.deleting_child || o->second.rekeying_ike)) {
+    ++own_counters_.collisions;
+    log_("ike: " + sa.peer.str() + ": IKE SA rekey of " + sa.remote_id + " while our " +
+         (o->second.rekeying_ike ? "IKE SA rekey" : "Child SA request") + " is outstanding: TEMPORARY_FAILURE");
+    return {make_notify(kNotifyTemporaryFailure)};
+  }
   const auto* sa_p = find_payload<SaPayload>(in, PayloadType::sa);
   const auto* ke = find_payload<KePayload>(in, PayloadType::ke);
   const auto choice = choose_ike_proposal(*sa_p, config_.ike_suites, 8);

@@ -2,6 +2,8 @@
 // INFORMATIONAL; IKE_AUTH and the Child SA are in ike_auth.cc. See ike_responder.h.
 #include "dataplane/control/ike/ike_responder.h"
 
+#include <utility>
+
 #include <arpa/inet.h>
 #include <openssl/rand.h>
 
@@ -153,6 +155,15 @@ Bytes Responder::handle(CSpan datagram, const Endpoint& peer, const Endpoint& lo
     ++counters_.parse_errors[static_cast<size_t>(pr.error)];
     refuse(Refusal::malformed, peer, std::string(ike_error_name(pr.error)) + " at offset " + std::to_string(pr.offset));
     return {};
+  }
+  if (!m.header.initiator()) {
+    // An SA we hold as its initiator (IkeSa::we_initiated): read the header
+    // from our side, as if the peer had begun it.
+    const auto it = sas_.find(m.header.spi_i);
+    if (it != sas_.end() && it->second->we_initiated && it->second->spi_i == m.header.spi_r) {
+      std::swap(m.header.spi_i, m.header.spi_r);
+      m.header.flags ^= kFlagInitiator;
+    }
   }
   if (m.header.response() && m.header.initiator()) return on_own_answer(datagram, m, peer, now);
   if (m.header.response() || !m.header.initiator()) {
@@ -336,10 +347,12 @@ std::vector<Payload> Responder::on_informational(const std::vector<Payload>& in,
 
 Bytes Responder::seal(IkeSa& sa, Exchange ex, uint32_t id, const std::vector<Payload>& inner, bool response) {
   Header h;
-  h.spi_i = sa.spi_i;
-  h.spi_r = sa.spi_r;
+  h.spi_i = sa.we_initiated ? sa.spi_r : sa.spi_i;  // IkeSa::we_initiated: ours first on the wire
+  h.spi_r = sa.we_initiated ? sa.spi_i : sa.spi_r;
   h.exchange = ex;
-  h.flags = response ? kFlagResponse : 0;  // never Initiator: the peer began the IKE SA (§ 3.1)
+  // Initiator only on an SA we initiated by rekeying (§ 3.1: the flag names
+  // the SA's original initiator).
+  h.flags = static_cast<uint8_t>((response ? kFlagResponse : 0) | (sa.we_initiated ? kFlagInitiator : 0));
   h.message_id = id;
   PayloadType first = PayloadType::none;
   const Bytes plain = encode_payload_chain(inner, first);

@@ -15,7 +15,9 @@
 // - Message IDs with a window of 1 (§ 2.3): a retransmitted request gets our
 //   stored response byte for byte, an older or later one is dropped.
 // - Our own requests on these SAs (ike_responder_requests.cc): rekeys of
-//   their Child SAs when our lifetimes expire (ike_lifetime.h), Deletes;
+//   their Child SAs when our lifetimes expire (ike_lifetime.h), rekeys of the
+//   IKE SA itself (ike_responder_ike_rekey.cc: the new SA is ours as its
+//   initiator, IkeSa::we_initiated), Deletes;
 //   message IDs of our own from 0, retransmitted (ike_request.h); the peer's
 //   answers (Initiator flag and Response flag set) come through handle().
 // Every refusal is counted by reason and logged with the peer's address;
@@ -33,6 +35,7 @@
 #include "dataplane/control/ike/ike_proposal.h"
 #include "dataplane/control/ike/ike_request.h"
 #include "dataplane/control/ike/ike_sa.h"
+#include "dataplane/control/ike/ike_sa_rekey.h"
 
 namespace wp::ike {
 
@@ -40,6 +43,8 @@ namespace wp::ike {
 struct OwnRequestCounters {
   uint64_t requests_sent = 0, answers = 0, retransmits = 0, timeouts = 0, child_rekeys_started = 0, child_rekeys_completed = 0,
            child_rekeys_refused = 0, collisions = 0, child_deletes_sent = 0, ike_deletes_sent = 0;
+  // Our IKE SA rekeys (rekey_sa): started, answered (the new SA in place), refused.
+  uint64_t ike_rekeys_started = 0, ike_rekeys_completed = 0, ike_rekeys_refused = 0;
 };
 
 class Responder {
@@ -69,6 +74,21 @@ class Responder {
   Bytes rekey_child(uint64_t spi_r, uint32_t spi_in, Clock::time_point now, uint16_t pfs_group = 0);
   Bytes delete_child(uint64_t spi_r, uint32_t spi_in, Clock::time_point now);
   Bytes delete_sa(uint64_t spi_r, Clock::time_point now);
+  // CREATE_CHILD_SA rekeying the IKE SA itself (§ 1.3.2, ike_sa_rekey.h).
+  // Once answered the new IKE SA (we its initiator: IkeSa::we_initiated,
+  // message IDs from 0) holds the Child SAs, and handle() returns the Delete
+  // of the old IKE SA, sealed on the old one, which goes when that is
+  // answered or unanswered. Refused: the SA unchanged (counted). Meanwhile
+  // the peer's CREATE_CHILD_SA requests on it are answered TEMPORARY_FAILURE
+  // (§ 2.25.2; a simultaneous IKE SA rekey of the peer's too, rather than
+  // the nonce rule of § 2.8.1).
+  Bytes rekey_sa(uint64_t spi_r, Clock::time_point now);
+  // Whether our SPI `spi` names an SA we hold as its initiator (we_initiated):
+  // the peer's messages on it carry our SPI first and no Initiator flag.
+  bool holds_as_initiator(uint64_t spi) const {
+    const auto it = sas_.find(spi);
+    return it != sas_.end() && it->second->we_initiated;
+  }
   // Retransmissions of our requests due at `now`, by IKE SA; an SA whose
   // request went unanswered after every try is deleted (§ 2.4).
   std::vector<std::pair<uint64_t, Bytes>> tick(Clock::time_point now);
@@ -119,8 +139,9 @@ class Responder {
   // Our own requests (ike_responder_requests.cc).
   struct OwnRequests {
     RequestWindow window;
-    bool rekeying = false, deleting_sa = false;
+    bool rekeying = false, deleting_sa = false, rekeying_ike = false;
     ChildRekey rekey;
+    IkeSaRekey ike_rekey;
     uint32_t deleting_child = 0;
     // § 2.8.1: the peer rekeyed the Child SA ours rekeys: its new SA (our
     // inbound SPI) and that exchange's nonces.
@@ -133,6 +154,7 @@ class Responder {
   Bytes own_delete_child(IkeSa& sa, OwnRequests& o, uint32_t spi_in, Clock::time_point now);
   Bytes on_own_answer(CSpan datagram, const Message& m, const Endpoint& peer, Clock::time_point now);
   Bytes on_own_rekey_answer(IkeSa& sa, OwnRequests& o, const std::vector<Payload>& in, Clock::time_point now);
+  Bytes on_own_ike_rekey_answer(IkeSa& sa, OwnRequests& o, const std::vector<Payload>& in, Clock::time_point now);
   void note_collision(const IkeSa& sa, uint32_t rekeyed, uint32_t new_spi, const Bytes& ni, const Bytes& nr);
   void erase(uint64_t spi_r);
   void initial_contact(const IkeSa& sa);

@@ -157,6 +157,7 @@ Bytes Responder::on_own_answer(CSpan datagram, const Message& m, const Endpoint&
   OwnRequests& o = o_it->second;
   o.window.answered();
   ++own_counters_.answers;
+  if (o.rekeying_ike) return on_own_ike_rekey_answer(sa, o, in, now);
   if (o.rekeying) return on_own_rekey_answer(sa, o, in, now);
   if (o.deleting_sa) {
     log_("ike: " + sa.peer.str() + ": IKE SA of " + sa.remote_id + " deleted");

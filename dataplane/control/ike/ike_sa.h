@@ -106,6 +106,14 @@ struct IkeSa {
   // peer began the IKE SA on UDP 4500 (it asked for 4500 for IKE and ESP).
   // Set at IKE_SA_INIT; a rekeyed IKE SA keeps it.
   bool udp_encap = false;
+  // We are this SA's initiator although the responder holds it: it came from
+  // our own rekey of an IKE SA the peer began (§ 2.18: the rekey's initiator
+  // is the new SA's). The responder keeps it from its own side, as if the
+  // peer had begun it: spi_r is our SPI, spi_i the peer's, keys.sk_ei/sk_ai
+  // protect the peer's messages and sk_er/sk_ar ours (sk_pi/sk_pr swapped
+  // alike); only the wire header differs (SPIs in the other order, our
+  // Initiator flag set), which Responder::handle and seal translate.
+  bool we_initiated = false;
   std::chrono::steady_clock::time_point created = std::chrono::steady_clock::now();
   IkeSuite suite;
   IkeKeys keys;

@@ -1,0 +1,51 @@
+// One IKE SA rekey we request (RFC 7296 § 1.3.2, § 2.18): CREATE_CHILD_SA
+// with an SA payload of protocol IKE holding the IKE SA's own suite (the
+// negotiated one, its DH group included) and our new 8-byte SPI, a fresh Ni
+// and a KEi of that group. The answer must name the same suite with the
+// peer's new SPI, Nr and KEr; the new IKE SA's SKEYSEED is
+// prf(SK_d (old), g^ir (new) | Ni | Nr), its seven keys derived with the
+// new SPIs (we are the new SA's initiator: SPIi ours, § 2.18), its message
+// IDs from 0 both ways. on_answer() builds it and moves the old SA's Child
+// SAs to it; the caller then deletes the old IKE SA on the old SA (an
+// INFORMATIONAL Delete sealed with the old keys) and drops it once answered
+// or timed out (make before break: the Child SAs, and ESP, do not change).
+//
+// Shared by the initiator (ike_initiator.h); no sockets, no clock.
+#pragma once
+
+#include <chrono>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "dataplane/control/ike/ike_sa.h"
+
+namespace wp::ike {
+
+class IkeSaRekey {
+ public:
+  // The request's payloads rekeying `sa` with our new SPI `new_spi`;
+  // false with `why` (no DH key).
+  bool request(const IkeSa& sa, uint64_t new_spi, std::vector<Payload>& out, std::string& why);
+  // The new IKE SA from the peer's answer, `old`'s Child SAs moved to it;
+  // nullptr with `why` when refused (an error notify such as
+  // NO_PROPOSAL_CHOSEN or TEMPORARY_FAILURE, another suite, a bad KE), and
+  // then `old` keeps its Child SAs.
+  // `now`: the new SA's creation (its lifetime starts there).
+  std::unique_ptr<IkeSa> on_answer(IkeSa& old, const std::vector<Payload>& in, std::chrono::steady_clock::time_point now,
+                                   std::string& why);
+
+  uint64_t new_spi() const { return new_spi_; }
+  const Bytes& ni() const { return ni_; }
+
+ private:
+  uint64_t new_spi_ = 0;
+  Bytes ni_;
+  std::unique_ptr<DhKey> dh_;
+};
+
+// Notify TEMPORARY_FAILURE (§ 2.25): a CREATE_CHILD_SA that collides with
+// an IKE SA rekey in progress.
+inline constexpr uint16_t kNotifyTemporaryFailure = 43;
+
+}  // namespace wp::ike
