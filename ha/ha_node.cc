@@ -478,13 +478,16 @@ void HaNode::apply_ops(const google::protobuf::RepeatedPtrField<pb::SessionOp>& 
   std::string error;
   for (const pb::SessionOp& op : ops) {
     PeerSessionOp p{};
+    const bool tunnel = !op.session().out_fwd().tunnel().empty() || !op.session().out_rev().tunnel().empty();
     if (!decode_session(op.session(), rm, clock_, p.session, error, shared_.fib.load(std::memory_order_acquire))) {
       status_.add(C::sessions_rejected);
+      if (tunnel) status_.add(C::tunnel_sessions_rejected);
       if (status_.get(C::sessions_rejected) <= 10) ha_log("peer session rejected: " + error);
       continue;
     }
     p.kind = op.kind() == pb::SessionOp::DELETE ? PeerSessionOpKind::remove : PeerSessionOpKind::upsert;
     status_.add(C::sessions_received);
+    if (tunnel) status_.add(C::tunnel_sessions_received);
     note_peer_copy(p.kind == PeerSessionOpKind::remove, p.session);
     if (p.kind == PeerSessionOpKind::upsert) status_.note_uuid(false, p.session.uuid.data());
     // Workers are far behind: the op is dropped and counted.
@@ -510,13 +513,16 @@ bool HaNode::apply_packed(const pb::PackedOps& packed, const Member& from) {
   for (size_t i = 0; i < packed_in_.size(); ++i) {
     PeerSessionOp p{};
     PackedKind kind;
+    const bool tunnel = packed_in_.has_tunnel_leg(i);
     if (!packed_in_.decode(i, rm, clock_, fib, kind, p.session, error)) {
       status_.add(C::sessions_rejected);
+      if (tunnel) status_.add(C::tunnel_sessions_rejected);
       if (status_.get(C::sessions_rejected) <= 10) ha_log("peer session rejected: " + error);
       continue;
     }
     p.kind = kind == PackedKind::remove ? PeerSessionOpKind::remove : PeerSessionOpKind::upsert;
     status_.add(C::sessions_received);
+    if (tunnel) status_.add(C::tunnel_sessions_received);
     note_peer_copy(p.kind == PeerSessionOpKind::remove, p.session);
     if (p.kind == PeerSessionOpKind::upsert) status_.note_uuid(false, p.session.uuid.data());
     if (!backlog_.add(owner_worker(p.session, shared_.workers), p)) status_.add(C::inbound_overflow);

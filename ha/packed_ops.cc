@@ -48,12 +48,19 @@ WireTuple get_tuple(const uint8_t* p) {
 
 // Offsets of format 1 (packed_ops.h).
 enum : size_t {
-  kOffKind = 0, kOffFlags = 1, kOffKeyVerA = 2, kOffKeyVerB = 3, kOffAppRefused = 4, kOffMigrations = 6,
+  kOffKind = 0, kOffFlags = 1, kOffKeyVerA = 2, kOffKeyVerB = 3, kOffAppRefused = 4, kOffTunnelLegs = 5,
+  kOffMigrations = 6,
   kOffTenant = 8, kOffService = 10, kOffSecurity = 12, kOffFwdPeer = 14, kOffRevPeer = 16, kOffApp = 18,
   kOffUuid = 20, kOffOriginal = 36, kOffFwd = 49, kOffRev = 62, kOffKeyId = 76, kOffCreated = 80,
   kOffLast = 88, kOffPacketsFwd = 96, kOffPacketsRev = 104, kOffBytesFwd = 112, kOffBytesRev = 120,
 };
 static_assert(kOffBytesRev + 8 == kPackedRecordBytes);
+constexpr uint8_t kFwdTunnel = 1 << 0, kRevTunnel = 1 << 1;  // byte 5
+
+// A leg's name: its SVR peer, or the IPsec tunnel it leaves through (a leg has never both).
+std::string_view leg_name(const RouterModel& rm, const SideOut& side) {
+  return side.iface == kIfaceTunnel ? tunnel_name(rm, side) : peer_name(rm, side.peer);
+}
 
 }  // namespace
 
@@ -83,8 +90,10 @@ void PackedOpsWriter::add(PackedKind kind, const Session& s, const RouterModel& 
   put<uint16_t>(p + kOffTenant, name_index(tenant_name(rm, s)));
   put<uint16_t>(p + kOffService, name_index(service_name(rm, s)));
   put<uint16_t>(p + kOffSecurity, name_index(security_name(rm, s)));
-  put<uint16_t>(p + kOffFwdPeer, name_index(peer_name(rm, s.out_fwd.peer)));
-  put<uint16_t>(p + kOffRevPeer, name_index(peer_name(rm, s.out_rev.peer)));
+  p[kOffTunnelLegs] = static_cast<uint8_t>((s.out_fwd.iface == kIfaceTunnel ? kFwdTunnel : 0) |
+                                            (s.out_rev.iface == kIfaceTunnel ? kRevTunnel : 0));
+  put<uint16_t>(p + kOffFwdPeer, name_index(leg_name(rm, s.out_fwd)));
+  put<uint16_t>(p + kOffRevPeer, name_index(leg_name(rm, s.out_rev)));
   put<uint16_t>(p + kOffApp, name_index(application_name(s.app)));
   std::memcpy(p + kOffUuid, s.uuid.data(), 16);
   put_tuple(p + kOffOriginal, s.original);
@@ -142,6 +151,7 @@ bool PackedOpsReader::resolve(uint16_t idx, Kind k, const RouterModel& rm, int& 
   name = {};
   if (idx == kNoName) {
     if (k == kPeer) return out = -1, true;  // a LAN leg
+    if (k == kTunnel) return error = std::string(field) + ": a tunnel leg without a name", false;
     if (k == kApp) return out = 0, true;    // Unknown
   } else if (idx >= static_cast<size_t>(in_->names_size())) {
     return error = std::string(field) + ": name index " + std::to_string(idx) + " past the " +
@@ -161,11 +171,16 @@ bool PackedOpsReader::resolve(uint16_t idx, Kind k, const RouterModel& rm, int& 
       case kService: slot = rm.service_by_name(name); break;
       case kPeer: slot = peer_by_name(rm, name); break;
       case kApp: slot = application_id(name); break;
+      case kTunnel: slot = tunnel_by_name(rm, name); break;
       case kKinds: break;
     }
   }
   out = slot;
   return true;
+}
+
+bool PackedOpsReader::has_tunnel_leg(size_t i) const {
+  return in_ && i < count_ && (records_[i * kPackedRecordBytes + kOffTunnelLegs] & (kFwdTunnel | kRevTunnel)) != 0;
 }
 
 bool PackedOpsReader::decode(size_t i, const RouterModel& rm, const DataplaneClock& clock, const FibTable* fib,
@@ -178,8 +193,18 @@ bool PackedOpsReader::decode(size_t i, const RouterModel& rm, const DataplaneClo
   SessionFacts f;
   int app = 0;
   std::string_view app_name;
-  if (!resolve(get<uint16_t>(p + kOffFwdPeer), kPeer, rm, f.fwd_peer, f.fwd_peer_name, error, "out_fwd.peer") ||
-      !resolve(get<uint16_t>(p + kOffRevPeer), kPeer, rm, f.rev_peer, f.rev_peer_name, error, "out_rev.peer") ||
+  const uint8_t tunnels = p[kOffTunnelLegs];
+  if (tunnels & ~(kFwdTunnel | kRevTunnel)) return error = "tunnel legs: bits " + std::to_string(tunnels) + " unknown", false;
+  // A tunnel leg's name index names its tunnel, in place of the peer's.
+  auto leg = [&](size_t off, uint8_t bit, int& peer, std::string_view& peer_name, int& tunnel,
+                 std::string_view& tunnel_name, const char* peer_field, const char* tunnel_field) {
+    if (tunnels & bit) return resolve(get<uint16_t>(p + off), kTunnel, rm, tunnel, tunnel_name, error, tunnel_field);
+    return resolve(get<uint16_t>(p + off), kPeer, rm, peer, peer_name, error, peer_field);
+  };
+  if (!leg(kOffFwdPeer, kFwdTunnel, f.fwd_peer, f.fwd_peer_name, f.fwd_tunnel, f.fwd_tunnel_name, "out_fwd.peer",
+           "out_fwd.tunnel") ||
+      !leg(kOffRevPeer, kRevTunnel, f.rev_peer, f.rev_peer_name, f.rev_tunnel, f.rev_tunnel_name, "out_rev.peer",
+           "out_rev.tunnel") ||
       !resolve(get<uint16_t>(p + kOffTenant), kTenant, rm, f.tenant, f.tenant_name, error, "tenant") ||
       !resolve(get<uint16_t>(p + kOffService), kService, rm, f.service, f.service_name, error, "service") ||
       !resolve(get<uint16_t>(p + kOffApp), kApp, rm, app, app_name, error, "application"))

@@ -10,9 +10,15 @@
 //
 // Format 1 (kPackedFormat), 128-byte records, every integer little-endian:
 //   0 kind (0 upsert, 1 delete)   1 flags   2 key_version_a   3 key_version_b
-//   4 app_refused (0/1)   5 zero   6 u16 migrations
+//   4 app_refused (0/1)   5 tunnel legs (bit 0: out_fwd, bit 1: out_rev)
+//   6 u16 migrations
 //   8 u16 name index of: tenant 8, service 10, security 12, out_fwd peer 14,
 //     out_rev peer 16, application 18 (0xFFFF: none / Unknown)
+// A tunnel leg (docs/ipsec.md § HA) has no SVR peer: its peer name index
+// names the IPsec tunnel instead, and its bit in byte 5 says so. Byte 5 was
+// zero in format 1 before, so the format number stayed: a receiver that does
+// not read byte 5 looks the tunnel up as a peer, finds none (or the route into
+// the tunnel) and rejects the record, as it rejected tunnel sessions before.
 //  20 uuid[16]   36 original, 49 out_fwd, 62 out_rev tuples: u32 src, u32 dst,
 //     u16 sport, u16 dport, u8 proto (13 bytes each)   75 zero
 //  76 u32 key_id   80 u64 created_ms   88 u64 last_ms (also the version)
@@ -69,9 +75,11 @@ class PackedOpsReader {
   size_t size() const { return count_; }
   bool decode(size_t i, const RouterModel& rm, const DataplaneClock& clock, const FibTable* fib, PackedKind& kind,
               Session& out, std::string& error);
+  // Whether record i has a leg through an IPsec tunnel (its counters tell them apart).
+  bool has_tunnel_leg(size_t i) const;
 
  private:
-  enum Kind { kTenant, kService, kPeer, kApp, kKinds };
+  enum Kind { kTenant, kService, kPeer, kApp, kTunnel, kKinds };
   bool resolve(uint16_t idx, Kind k, const RouterModel& rm, int& out, std::string_view& name, std::string& error,
                const char* field);
   const pb::PackedOps* in_ = nullptr;

@@ -37,15 +37,30 @@ std::string_view name_at(const List& list, int idx) {
 }
 
 // A leg as the receiver will forward it: its own route to the destination.
-bool get_leg(const WireTuple& tuple, int peer, std::string_view peer_name, const RouterModel& rm, const FibTable* fib,
-             uint32_t hash, const char* which, SideOut& out, std::string& error) {
+// A tunnel leg goes into this node's tunnel of the same name, whatever the
+// routes say (as a session made from a tunnel's packet replies into it).
+bool get_leg(const WireTuple& tuple, int peer, std::string_view peer_name, int tunnel, std::string_view tunnel_name,
+             const RouterModel& rm, const FibTable* fib, uint32_t hash, const char* which, SideOut& out,
+             std::string& error) {
   if (!get_tuple(tuple, out.tuple)) return error = std::string(which) + ": incomplete tuple", false;
   out.peer = -1;
   if (peer == kUnknownPeer) return error = std::string(which) + ": unknown peer \"" + std::string(peer_name) + "\"", false;
+  if (tunnel == kUnknownTunnel)
+    return error = std::string(which) + ": tunnel \"" + std::string(tunnel_name) +
+                   "\" not configured here (both nodes of a pair need the same tunnels)",
+           false;
+  if (tunnel >= 0) {
+    if (peer >= 0) return error = std::string(which) + ": both a peer and a tunnel", false;
+    out.iface = static_cast<int8_t>(kIfaceTunnel);
+    out.next_hop = static_cast<Ipv4>(tunnel);
+    return true;
+  }
   if (peer >= 0) out.peer = static_cast<int8_t>(peer);
   auto nh = route_next_hop(route_winner(rm, fib, out.tuple.dst), out.tuple.dst, hash);
   if (!nh) return error = std::string(which) + ": no route to " + format_ipv4(out.tuple.dst), false;
-  if (nh->iface < 0) return error = std::string(which) + ": routed into a tunnel (not synced)", false;
+  if (nh->iface < 0)
+    return error = std::string(which) + ": routed into a tunnel here, not at the sender (the pair's routes differ)",
+           false;
   if (rm.interfaces[nh->iface].wan != (out.peer >= 0))
     return error = std::string(which) + ": routed out of the wrong kind of interface", false;
   out.iface = static_cast<int8_t>(nh->iface);
@@ -78,6 +93,16 @@ uint32_t key_id(const HmacKey& key) {
 }
 
 std::string_view peer_name(const RouterModel& rm, int peer) { return name_at(rm.peers, peer); }
+
+std::string_view tunnel_name(const RouterModel& rm, const SideOut& side) {
+  return side.iface == kIfaceTunnel ? name_at(rm.tunnels, static_cast<int>(side.next_hop)) : std::string_view();
+}
+
+int tunnel_by_name(const RouterModel& rm, std::string_view name) {
+  for (size_t i = 0; i < rm.tunnels.size(); ++i)
+    if (rm.tunnels[i].name == name) return static_cast<int>(i);
+  return kUnknownTunnel;
+}
 
 int peer_by_name(const RouterModel& rm, std::string_view name) {
   for (size_t i = 0; i < rm.peers.size(); ++i)
@@ -130,6 +155,8 @@ void encode_session(const Session& s, const RouterModel& rm, const DataplaneCloc
   auto set = [](std::string_view v, auto setter) { setter(v.data(), v.size()); };
   set(peer_name(rm, s.out_fwd.peer), [&](const char* d, size_t n) { out.mutable_out_fwd()->set_peer(d, n); });
   set(peer_name(rm, s.out_rev.peer), [&](const char* d, size_t n) { out.mutable_out_rev()->set_peer(d, n); });
+  set(tunnel_name(rm, s.out_fwd), [&](const char* d, size_t n) { out.mutable_out_fwd()->set_tunnel(d, n); });
+  set(tunnel_name(rm, s.out_rev), [&](const char* d, size_t n) { out.mutable_out_rev()->set_tunnel(d, n); });
   if (auto t = tenant_name(rm, s); !t.empty()) out.set_tenant(t.data(), t.size());
   set(service_name(rm, s), [&](const char* d, size_t n) { out.set_service(d, n); });
   set(security_name(rm, s), [&](const char* d, size_t n) { out.set_security(d, n); });
@@ -163,6 +190,10 @@ bool decode_session(const pb::SessionRecord& in, const RouterModel& rm, const Da
   f.rev_peer_name = in.out_rev().peer();
   f.fwd_peer = f.fwd_peer_name.empty() ? -1 : peer_by_name(rm, f.fwd_peer_name);
   f.rev_peer = f.rev_peer_name.empty() ? -1 : peer_by_name(rm, f.rev_peer_name);
+  f.fwd_tunnel_name = in.out_fwd().tunnel();
+  f.rev_tunnel_name = in.out_rev().tunnel();
+  f.fwd_tunnel = f.fwd_tunnel_name.empty() ? -1 : tunnel_by_name(rm, f.fwd_tunnel_name);
+  f.rev_tunnel = f.rev_tunnel_name.empty() ? -1 : tunnel_by_name(rm, f.rev_tunnel_name);
   f.tenant_name = in.tenant();
   f.service_name = in.service();
   f.tenant = rm.tenant_by_name(f.tenant_name);
@@ -189,8 +220,12 @@ bool decode_facts(const SessionFacts& in, const RouterModel& rm, const Dataplane
   std::memcpy(out.uuid.data(), in.uuid, out.uuid.size());
   if (!get_tuple(in.original, out.original)) return error = "original: incomplete tuple", false;
   const uint32_t hash = symmetric_hash(out.original);
-  if (!get_leg(in.fwd_tuple, in.fwd_peer, in.fwd_peer_name, rm, fib, hash, "out_fwd", out.out_fwd, error)) return false;
-  if (!get_leg(in.rev_tuple, in.rev_peer, in.rev_peer_name, rm, fib, hash, "out_rev", out.out_rev, error)) return false;
+  if (!get_leg(in.fwd_tuple, in.fwd_peer, in.fwd_peer_name, in.fwd_tunnel, in.fwd_tunnel_name, rm, fib, hash,
+               "out_fwd", out.out_fwd, error))
+    return false;
+  if (!get_leg(in.rev_tuple, in.rev_peer, in.rev_peer_name, in.rev_tunnel, in.rev_tunnel_name, rm, fib, hash,
+               "out_rev", out.out_rev, error))
+    return false;
   const int tenant = in.tenant;
   if (tenant == kNone) return error = "tenant \"" + std::string(in.tenant_name) + "\" not configured here", false;
   const int service = in.service;

@@ -5,6 +5,9 @@
 // node's indexes, Unix epoch milliseconds instead of the workers' clock, and
 // no next hops or interface indexes (the receiver routes the NAT bindings
 // with its own table, which is what it will forward with after a takeover).
+// A leg through an IPsec tunnel travels by the tunnel's name and goes into
+// the receiver's tunnel of that name (whose Child SAs the receiver holds as
+// peer copies and installs when it takes the SA over: docs/ipsec.md § HA).
 // Decoding checks everything a worker will trust without looking again:
 // names must exist here, tuples must be complete, and the policy must still
 // allow tenant -> service (zero trust holds across the pair too).
@@ -44,6 +47,7 @@ bool decode_session(const pb::SessionRecord& in, const RouterModel& rm, const Da
 // packed record whose names were resolved once per message): names already
 // looked up here (kNone with the name for the error when unknown).
 inline constexpr int kUnknownPeer = -2;  // a peer name not configured here
+inline constexpr int kUnknownTunnel = -2;  // a tunnel name not configured here
 struct WireTuple {
   uint32_t src = 0, dst = 0, sport = 0, dport = 0, proto = 0;
 };
@@ -53,6 +57,9 @@ struct SessionFacts {
   WireTuple original, fwd_tuple, rev_tuple;
   int fwd_peer = -1, rev_peer = -1;  // this node's peer index; -1: a LAN leg; kUnknownPeer
   std::string_view fwd_peer_name, rev_peer_name;
+  // A leg through an IPsec tunnel: this node's tunnel index; -1: not a tunnel leg; kUnknownTunnel.
+  int fwd_tunnel = -1, rev_tunnel = -1;
+  std::string_view fwd_tunnel_name, rev_tunnel_name;
   int tenant = -1, service = -1;
   std::string_view tenant_name, service_name;
   uint16_t app = 0;  // this node's nDPI id (0: Unknown)
@@ -68,6 +75,11 @@ bool decode_facts(const SessionFacts& in, const RouterModel& rm, const Dataplane
 // The pieces of a record both encodings compute the same way.
 std::string_view peer_name(const RouterModel& rm, int peer);
 int peer_by_name(const RouterModel& rm, std::string_view name);  // kUnknownPeer when not configured
+// The IPsec tunnel a session side leaves through ("" when it is no tunnel leg),
+// and a tunnel by name (kUnknownTunnel when not configured): tunnel legs travel
+// by the tunnel's name, which both nodes of a pair configure alike.
+std::string_view tunnel_name(const RouterModel& rm, const SideOut& side);
+int tunnel_by_name(const RouterModel& rm, std::string_view name);
 std::string_view tenant_name(const RouterModel& rm, const Session& s);
 std::string_view service_name(const RouterModel& rm, const Session& s);
 std::string_view security_name(const RouterModel& rm, const Session& s);

@@ -13,7 +13,11 @@
 # addresses and installs the synced SAs; both flows finish through rb; a
 # capture on the site's port shows no IKE_SA_INIT after the kill; swanctl
 # lists the same IKE SPIs before and after; charon's DPD INFORMATIONALs are
-# answered by rb (its responder counts them, the SA stays up); rb's counters
+# answered by rb (its responder counts them, the SA stays up); a 3 MB download
+# at 300 KB/s from s to the site's LAN (the server's data sealed into the
+# tunnel) was synced to rb as a session with a tunnel side (same UUID on both
+# nodes, rb's tunnel_sessions_received) and finishes through rb byte-exact,
+# forwarded by that synced session (its UUID unchanged after the kill); rb's counters
 # show the takeover and GET /api/v1/ipsec says "taken over". Then ra returns:
 # rb's resync carries the SA back, ra resumes it once it holds its address
 # again (ike_ha_resumed), rb removes its installed copy (ike_ha_given_back),
@@ -140,18 +144,43 @@ iperf_moving() { [ "$(iperf_seconds)" -gt "$((secs + 1))" ]; }
 timeout 60 ip netns exec "$(wp_ns site)" iperf3 -c 10.2.0.10 -B 10.50.0.1 -t 12 -b 8M -J --connect-timeout 5000 \
   >"$WP_TMP/iperf.json" 2>&1 &
 IPID=$!
-# An upload (the site's side sends, as iperf3's): sessions with a tunnel side
-# are not synced (docs/ipsec.md § HA), the survivor makes them again from the
-# site's next packet; http_server.py answers "LENGTH SHA256" of what arrived.
+# An upload (the site's side sends, as iperf3's); http_server.py answers
+# "LENGTH SHA256" of what arrived. Sessions with a tunnel side are synced
+# (docs/ipsec.md § HA): the survivor forwards them with the synced session.
 wp_exec site curl -sS --connect-timeout 10 --max-time 60 --interface 10.50.0.1 --limit-rate 300000 \
   -T "$WP_TMP/www/big.bin" -o "$WP_TMP/put.out" "http://10.2.0.10/upload.bin" 2>"$WP_TMP/curl.err" &
 CPID=$!
+# A download to the site's LAN (s sends, sealed into the tunnel), from a known port.
+wp_exec site curl -sS --connect-timeout 10 --max-time 60 --interface 10.50.0.1 --local-port 41000 \
+  --limit-rate 300000 -o "$WP_TMP/down.bin" "http://10.2.0.10/big.bin" 2>"$WP_TMP/down.err" &
+DPID=$!
+# The UUID of the download's session on ROUTER ("" when it holds none).
+down_uuid() {
+  wp_exec "$1" curl -s --max-time 2 "http://127.0.0.1:$WP_MGMT_PORT/api/v1/sessions?addr=10.50.0.1&limit=1000" 2>/dev/null |
+    "$WP_PY" -c "import json,sys
+try:
+    d = json.load(sys.stdin)
+except Exception:
+    d = {}
+print(''.join(x['uuid'] for x in d.get('sessions', []) if x['original']['src'] == '10.50.0.1'
+              and str(x['original']['sport']) == '41000' and x['ingress'] == 'ipsec0'))"
+}
 wp_check "iperf3 moves data through the tunnel" wp_until 20 iperf_moving
 upload_acked() {  # bytes of the upload the server acknowledged (the site's socket)
   wp_exec site ss -tniH state established "( dport = :80 )" 2>/dev/null | grep -o 'bytes_acked:[0-9]*' | head -n 1 | cut -d: -f2
 }
 upload_moving() { [ "$(upload_acked)" -ge 300000 ] 2>/dev/null; }
 wp_check "the upload moves data through the tunnel" wp_until 20 upload_moving
+down_has() { [ "$(stat -c %s "$WP_TMP/down.bin" 2>/dev/null || echo 0)" -ge 300000 ]; }
+wp_check "the download moves data through the tunnel" wp_until 20 down_has
+down_listed() { down_ra=$(down_uuid ra); [ -n "$down_ra" ]; }
+wp_check "ra holds the download's session, side A the tunnel" wp_until 5 down_listed
+# rb applied that very session from ra (its last received UUIDs, GET /api/v1/ha).
+down_synced() { [ -n "$down_ra" ] && wp_ha_json rb | grep -q "\"${down_ra//-/}\""; }
+wp_check "rb applied the same session (UUID $down_ra): synced with its tunnel side" wp_until 10 down_synced
+wp_expect "rb applied tunnel sessions (tunnel_sessions_received)" "$(wp_ha_get rb counters.tunnel_sessions_received)" -ge 1
+wp_check "rb knows the tunnel (no 'not configured here' in its log)" \
+  test "$(grep -c 'not configured here' "$WP_TMP/rb.log")" -eq 0
 ra_out=$(ipsec ra "d['tunnels'][0]['out_packets']")
 wp_expect "ra's workers seal the tunnel's packets" "$ra_out" -ge 10
 t_kill=$(date +%s.%N)
@@ -169,7 +198,13 @@ want="3145728 $(wp_sha "$WP_TMP/www/big.bin")"
 wait "$CPID" && [ "$(cat "$WP_TMP/put.out" 2>/dev/null)" = "$want" ] &&
   wp_pass "3 MB upload at 300 KB/s finished through rb, the server's sha256 matches" ||
   wp_fail "upload broke or bytes differ (server: $(head -c 100 "$WP_TMP/put.out" 2>/dev/null); $(tr '\n' ' ' <"$WP_TMP/curl.err" | head -c 200))"
-wp_expect "rb's workers sealed the tunnel's packets after the takeover" "$(ipsec rb "d['tunnels'][0]['out_packets']")" -ge 10
+wp_check "rb's workers sealed the tunnel's packets after the takeover (the document is up to 1 s old)" \
+  wp_until 5 ipsec_is rb "d['tunnels'][0]['out_packets'] >= 10" True
+wait "$DPID" && [ "$(wp_sha "$WP_TMP/down.bin")" = "$(wp_sha "$WP_TMP/www/big.bin")" ] &&
+  wp_pass "3 MB download to the site's LAN at 300 KB/s finished through rb, sha256 matches" ||
+  wp_fail "download broke or bytes differ ($(stat -c %s "$WP_TMP/down.bin" 2>/dev/null) bytes; $(tr '\n' ' ' <"$WP_TMP/down.err" | head -c 200))"
+down_kept() { [ "$(down_uuid rb)" = "$down_ra" ]; }
+wp_check "rb forwarded it with the synced session (UUID $down_ra, not a new one)" wp_until 5 down_kept
 
 # ---- DPD: charon's liveness checks (2 s of silence) answered by rb
 resp0=$(ipsec rb "d['counters']['responses_sent']")

@@ -51,6 +51,10 @@ policies: [{tenant: branch, service: web}, {tenant: guests, service: dns}]
 peers:
   - {name: r1, waypoints: [172.16.0.1], key: "ceadaf24a2966eaf7136022415ce5234925589639ea9b47c3416b22594ee400f"}
   - {name: r3, waypoints: [172.17.0.3], key: "00112233445566778899aabbccddeeff00112233445566778899aabbccddeeff"}
+ipsec_peers:
+  - {name: site1, address: 172.16.0.9, local_id: r2.example, remote_id: site1.example, psk: "fuzz-site1-psk-0123456789"}
+tunnels: [{name: ipsec0, peer: site1, tenant: branch}]
+routes: [{prefix: 10.50.0.0/24, interface: ipsec0}]
 )";
 inline constexpr DataplaneClock kHaClock{5000, 1700000000000};
 

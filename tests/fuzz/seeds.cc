@@ -387,6 +387,26 @@ struct HaSeeds {
     pack({&web1, &dns2, &web3, &denied}, m.mutable_resync_chunk()->mutable_packed());
     write("ha_session", "packed-chunk", bytes(m));
 
+    // Sessions with a leg through the IPsec tunnel ipsec0 (docs/ipsec.md § HA): one the
+    // site opened (side A the tunnel), one routed into it (side B), both encodings.
+    wp::Session from_site = web1;
+    from_site.uuid[15] = 20;
+    from_site.original = {0x0a320007, 0x0a02000a, 41000, 80, wp::kProtoTcp};
+    from_site.out_rev = {from_site.original.reversed(), 0, static_cast<int8_t>(wp::kIfaceTunnel), -1};
+    from_site.out_fwd = {from_site.original, 0x0a02000a, 0, -1};
+    wp::Session to_site = from_site;
+    to_site.uuid[15] = 21;
+    to_site.original = {0x0a010005, 0x0a320007, 41001, 80, wp::kProtoTcp};
+    to_site.out_rev = {to_site.original.reversed(), 0x0a010005, 0, -1};
+    to_site.out_fwd = {to_site.original, 0, static_cast<int8_t>(wp::kIfaceTunnel), -1};
+    m = message(8);
+    add(m.mutable_batch()->mutable_ops(), from_site);
+    add(m.mutable_batch()->mutable_ops(), to_site);
+    write("ha_session", "tunnel-batch", bytes(m));
+    m = message(9);
+    pack({&from_site, &web1, &to_site}, m.mutable_batch()->mutable_packed());
+    write("ha_session", "packed-tunnel-batch", bytes(m));
+
     m = message(5);
     m.mutable_resync_done()->set_resync_id(77);
     m.mutable_resync_done()->set_chunks(1);
