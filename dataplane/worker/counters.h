@@ -150,6 +150,7 @@ namespace wp {
   X(sessions6_created) /* IPv6 sessions created (worker/route6_step.h) */ \
   X(sessions6_expired) /* IPv6 sessions ended by their idle timeout */ \
   X(ipv6_forwarded) /* IPv6 packets of sessions forwarded (either direction) */ \
+  X(ipv6_icmp6_errors_forwarded) /* ICMPv6 errors about a session's packet forwarded to its sender */ \
   X(ipv6_icmp6_time_exceeded) /* ICMPv6 Time Exceeded sent about a routed packet whose hop limit was <= 1 */ \
   X(ipv6_icmp6_too_big) /* ICMPv6 Packet Too Big sent about a routed packet larger than the egress MTU */ \
   X(ipv6_icmp6_rate_limited) /* routing ICMPv6 errors not sent: over the worker's rate (Route6Step::kIcmp6ErrorsPerSecond) */ \

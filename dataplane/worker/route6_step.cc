@@ -31,6 +31,7 @@ bool Route6Step::input(rte_mbuf* m, const Ipv6View& v, int iface) {
   if (scoped_or_multicast(v.dst) || scoped_or_multicast(v.src)) return ctx_.drop(m, DropReason::ipv6_not_routable), true;
   const uint8_t* d = pkt_data(m);
   const bool icmp = v.proto == kProtoIcmpv6;
+  if (icmp && d[v.l4] >= kIcmp6DestUnreachable && d[v.l4] <= kIcmp6ParamProblem) return error_input(m, v), true;
   if (v.proto != kProtoTcp && v.proto != kProtoUdp &&
       !(icmp && (d[v.l4] == kIcmp6EchoRequest || d[v.l4] == kIcmp6EchoReply)))
     return ctx_.drop(m, DropReason::unsupported_proto), true;
@@ -44,6 +45,41 @@ bool Route6Step::input(rte_mbuf* m, const Ipv6View& v, int iface) {
   if (icmp && d[v.l4] != kIcmp6EchoRequest) return ctx_.drop(m, DropReason::unsupported_proto), true;
   first_packet(m, v, t, iface);
   return true;
+}
+
+// RFC 4443 § 2.4 (and RFC 8201's path MTU discovery): an error about a
+// packet of a session, from a router or host down the path, goes on to the
+// sender of that packet, like the session's own packets in the other
+// direction. The quoted packet's tuple finds the session (and its owner).
+void Route6Step::error_input(rte_mbuf* m, const Ipv6View& v) {
+  const uint8_t* d = pkt_data(m);
+  const uint32_t in = v.l4 + 8u;  // the quoted IPv6 header
+  if (v.end < in + kIpv6HdrLen + 8) return ctx_.drop(m, DropReason::ipv6_no_session);
+  const uint8_t proto = d[in + 6];
+  const uint8_t* l4 = d + in + kIpv6HdrLen;
+  FiveTuple6 q{load_ipv6(d + in + 8), load_ipv6(d + in + 24), 0, 0, proto};
+  if (proto == kProtoTcp || proto == kProtoUdp) {
+    q.sport = load_be16(l4);
+    q.dport = load_be16(l4 + 2);
+  } else if (proto == kProtoIcmpv6 && (l4[0] == kIcmp6EchoRequest || l4[0] == kIcmp6EchoReply)) {
+    q.sport = q.dport = load_be16(l4 + 4);
+  } else {
+    return ctx_.drop(m, DropReason::unsupported_proto);  // about a packet no session carries
+  }
+  const uint32_t workers = ctx_.shared.workers ? ctx_.shared.workers : 1;
+  const uint32_t owner = owner_of_class(affinity_class6(q), workers);
+  if (owner != ctx_.id) return handoff_.stage(m, owner);
+  const Session6Ref ref = table_->lookup(q);
+  if (!ref || v.dst != q.src) return ctx_.drop(m, DropReason::ipv6_no_session);
+  // Back toward the quoted packet's sender: the other direction of the session.
+  const Dir back = ref.dir == Dir::forward ? Dir::reverse : Dir::forward;
+  const int out = ref.session->iface[static_cast<size_t>(back)];
+  if (v.hop_limit <= 1) return ctx_.drop(m, DropReason::ipv6_hop_limit);  // never an error about an error
+  if (static_cast<uint32_t>(v.end - v.l3) > ctx_.rm().interfaces[static_cast<size_t>(out)].mtu)
+    return ctx_.drop(m, DropReason::ipv6_too_big);
+  --pkt_data(m)[v.l3 + 7];
+  ctx_.counters->add(Counter::ipv6_icmp6_errors_forwarded);
+  tx_.transmit6(m, out, ref.session->next_hop[static_cast<size_t>(back)]);
 }
 
 void Route6Step::first_packet(rte_mbuf* m, const Ipv6View& v, const FiveTuple6& t, int iface) {

@@ -10,7 +10,10 @@
 // session (either direction: the reply's tuple is the reverse) is forwarded
 // with its hop limit decremented to the next hop the session holds for that
 // direction, MAC from the IPv6 neighbor cache (Tx::transmit6, the control
-// thread resolves meanwhile). A first packet (from a LAN; TCP, UDP or an
+// thread resolves meanwhile). An ICMPv6 error (Destination Unreachable,
+// Packet Too Big, Time Exceeded, Parameter Problem) about a packet of a
+// session goes on to that packet's sender, found by the quoted tuple (path
+// MTU discovery through the router works). A first packet (from a LAN; TCP, UDP or an
 // ICMPv6 echo request) is matched like IPv4's: tenant (tenants[].ipv6_prefixes,
 // then the interface), service (its IPv6 prefixes, protocol, ports), policy
 // (deny by default) with the IPv4 drop reasons, then the IPv6 routes both ways
@@ -62,6 +65,7 @@ class Route6Step {
   const SessionTable6* table() const { return table_.get(); }
 
  private:
+  void error_input(rte_mbuf* m, const Ipv6View& v);  // an ICMPv6 error about a session's packet
   void first_packet(rte_mbuf* m, const Ipv6View& v, const FiveTuple6& t, int iface);
   void forward(rte_mbuf* m, const Ipv6View& v, Session6& s, Dir dir, int iface);
   // Hop limit and MTU toward `out`; false: dropped (and answered when RFC 4443 allows).

@@ -7,10 +7,13 @@
 #include <gtest/gtest.h>
 
 #include <cstring>
+#include <nlohmann/json.hpp>
 
 #include "dataplane/ip/icmp.h"
 #include "dataplane/session/owner.h"
 #include "dataplane/session/table6.h"
+#include "mgmt/metrics.h"
+#include "mgmt/stats.h"
 #include "tests/unit/pkt6_builder.h"
 #include "tests/unit/route6_test_config.h"
 
@@ -77,6 +80,49 @@ TEST(Route6Worker, TcpSessionForwardedBothWays) {
   EXPECT_EQ(r->count(Counter::sessions6_created), 1u);
   EXPECT_EQ(r->count(Counter::ipv6_forwarded), 3u);
   EXPECT_EQ(r->total_drops(), 0u) << r->drops();
+}
+
+// Path MTU discovery through the router: a Packet Too Big from a router down the path,
+// about the client's packet, reaches the client; one about no session is dropped.
+TEST(Route6Worker, IcmpErrorsAboutASessionReachItsSender) {
+  auto r = route6_router(RouterOptions().with_workers(2));
+  const auto syn = from_lan(*r, Pkt6().ipv6(kRouteClient, kRouteServer).tcp(40000, 80, 0x02).payload("data"));
+  const FiveTuple6 t{ip6(kRouteClient), ip6(kRouteServer), 40000, 80, kProtoTcp};
+  const uint32_t owner = owner_of_class(affinity_class6(t), 2);
+  rte_mempool* pool = test_pool();
+  auto run = [&](const std::vector<uint8_t>& f, uint16_t port) {
+    rte_mbuf* m = Pkt::to_mbuf(pool, f, port);
+    r->worker(1 - owner).receive(&m, 1);  // received by the other worker: handed to the owner
+    r->worker(1 - owner).flush();
+    r->worker(owner).drain_handoff();
+    r->worker(owner).flush();
+  };
+  run(syn, kLan);
+  ASSERT_EQ(r->transmitted().size(), 1u) << r->drops();
+  r->idle();
+  auto ptb = [&](const char* about_dst) {
+    std::vector<uint8_t> icmp = {kIcmp6PacketTooBig, 0, 0, 0, 0, 0, 0x05, 0x00};  // MTU 1280
+    auto quoted = from_lan(*r, Pkt6().ipv6(kRouteClient, about_dst, 63).tcp(40000, 80, 0x10).payload("data"));
+    icmp.insert(icmp.end(), quoted.begin() + 14, quoted.end());
+    return from_wan(*r, Pkt6().ipv6("2001:db8:70::2", kRouteClient, 64).l4(kProtoIcmpv6, icmp));
+  };
+  const auto err = ptb(kRouteServer);
+  run(err, kWan);
+  ASSERT_EQ(r->transmitted().size(), 1u) << r->drops();
+  const Frame& f = r->transmitted()[0];
+  EXPECT_EQ(f.port, kLan);
+  Out6 o(f);
+  EXPECT_EQ(std::memcmp(o.raw.data(), kRouteClientMac.data(), 6), 0);
+  EXPECT_EQ(o.v.hop_limit, 63);
+  EXPECT_EQ(o.l4()[0], kIcmp6PacketTooBig);
+  EXPECT_EQ(get32(o.l4() + 4), 1280u);
+  EXPECT_EQ(r->worker(owner).counters().get(Counter::ipv6_icmp6_errors_forwarded), 1u);
+  r->idle();
+  run(ptb("2001:db8:72::99"), kWan);  // about a packet of no session
+  EXPECT_TRUE(r->transmitted().empty());
+  EXPECT_EQ(r->worker(owner).counters().get(DropReason::ipv6_no_session) +
+                r->worker(1 - owner).counters().get(DropReason::ipv6_no_session),
+            1u);
 }
 
 TEST(Route6Worker, UdpAndEchoSessions) {
@@ -221,6 +267,21 @@ TEST(Route6Worker, OwnerRuleAcrossWorkers) {
   }
   EXPECT_EQ(sessions, 10u);
   EXPECT_EQ(created, 10u);
+}
+
+// REST stats and /metrics count the IPv6 sessions (docs/operations.md § Counters and drop reasons).
+TEST(Route6Worker, StatsCountIpv6Sessions) {
+  auto r = route6_router();
+  r->send_one(kLan, from_lan(*r, Pkt6().ipv6(kRouteClient, kRouteServer).udp(5000, 53)));
+  r->send_one(kLan, from_lan(*r, Pkt6().ipv6(kRouteClient, kRouteServer).udp(5001, 53)));
+  const auto st = nlohmann::json::parse(mgmt::stats_json(r->shared(), "r1"));
+  EXPECT_EQ(st["sessions6"]["active"], 2);
+  EXPECT_EQ(st["sessions6"]["created"], 2);
+  EXPECT_EQ(st["sessions6"]["expired"], 0);
+  EXPECT_EQ(st["per_worker"][0]["sessions6"], 2);
+  EXPECT_EQ(st["sessions"]["active"], 0) << "IPv4 sessions apart";
+  const std::string m = mgmt::metrics_text(r->shared(), "r1", nullptr, 1, 0);
+  EXPECT_NE(m.find("waypoint_sessions6_active{router=\"r1\"} 2"), std::string::npos) << m;
 }
 
 // No IPv6 service at start: no table, IPv6 is not routed (as before this feature).
