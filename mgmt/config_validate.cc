@@ -243,6 +243,10 @@ void ConfigValidator::check_routes() {
   for (int i = 0; i < cfg_.routes_size(); ++i) {
     const config::Route& rt = cfg_.routes(i);
     const std::string path = "routes[" + std::to_string(i) + "]";
+    if (looks_ipv6(rt.prefix())) {  // config_validate_route6.cc
+      check_route6(rt, path);
+      continue;
+    }
     if (required(rt.prefix(), path + ".prefix")) cidr(rt.prefix(), path + ".prefix", true);
     // Into an IPsec tunnel interface (docs/ipsec.md): the tunnel is the next hop.
     // (A tunnel named like a port is refused in check_tunnels; the port wins here.)
@@ -258,7 +262,9 @@ void ConfigValidator::check_routes() {
         required(rt.interface(), path + ".interface") ? link_ref(rt.interface(), path + ".interface") : nullptr;
     if (!required(rt.next_hop(), path + ".next_hop")) continue;
     auto hop = parse_ipv4(rt.next_hop());
-    if (!hop) {
+    if (!hop && looks_ipv6(rt.next_hop())) {
+      error(path + ".next_hop", "\"" + rt.next_hop() + "\" is an IPv6 address: an IPv4 route needs an IPv4 next hop");
+    } else if (!hop) {
       error(path + ".next_hop", "\"" + rt.next_hop() + "\" is not an IPv4 address");
     } else if (link && link->prefix && !link->prefix->contains(*hop)) {
       error(path + ".next_hop", rt.next_hop() + " is not inside " + format_prefix(*link->prefix) +

@@ -95,7 +95,16 @@ void ConfigValidator::check_services() {
     const config::Service& s = cfg_.services(i);
     const std::string path = at("services", i);
     if (s.prefixes().empty()) error(path + ".prefixes", "at least one prefix is required");
-    for (int j = 0; j < s.prefixes_size(); ++j) cidr(s.prefixes(j), at((path + ".prefixes").c_str(), j), true);
+    bool ipv6 = false;  // a service may mix IPv4 and IPv6 prefixes
+    for (int j = 0; j < s.prefixes_size(); ++j) {
+      if (looks_ipv6(s.prefixes(j))) {
+        ipv6 = true;
+        cidr6(s.prefixes(j), at((path + ".prefixes").c_str(), j));
+      } else {
+        cidr(s.prefixes(j), at((path + ".prefixes").c_str(), j), true);
+      }
+    }
+    if (ipv6) check_service_ipv6(s, path);  // config_validate_route6.cc
     if (!one_of(s.protocol(), {"", "tcp", "udp", "any"})) {
       error(path + ".protocol", "\"" + s.protocol() + "\" is not one of tcp, udp, any");
     }

@@ -22,6 +22,9 @@
 
 namespace wp::mgmt::detail {
 
+// Whether config address text is written as IPv6 (it has a colon).
+bool looks_ipv6(const std::string& text);
+
 // An interface as the rest of the config sees it: its effective name and,
 // when its address parsed, its connected prefix.
 struct Link {
@@ -109,6 +112,12 @@ class ConfigValidator {
   const Link* find_link(const std::string& name) const;
   const Link* link_ref(const std::string& name, const std::string& path);
   std::optional<Ipv4Prefix> cidr(const std::string& text, const std::string& path, bool exact_network);
+
+  // IPv6 routing (config_validate_route6.cc).
+  std::optional<Ipv6Prefix> cidr6(const std::string& text, const std::string& path);
+  void check_route6(const config::Route& rt, const std::string& path);
+  void check_service_ipv6(const config::Service& s, const std::string& path);
+  std::vector<Ipv6Prefix> routes6_;  // the IPv6 routes' prefixes seen so far
   template <typename Entities>
   std::set<std::string> unique_names(const Entities& list, const std::string& list_path, const char* what);
 

@@ -20,7 +20,8 @@ ConfigStore::ConfigStore(DataplaneShared& shared, config::Config initial, std::s
       model_(std::move(model)),
       resolve_(resolve),
       resolve_ctx_(resolve_ctx),
-      nat64_tables_(model_ && !model_->nat64_pool.empty()) {}
+      nat64_tables_(model_ && !model_->nat64_pool.empty()),
+      ipv6_tables_(model_ && model_->ipv6_routing) {}
 
 config::Config ConfigStore::current() const {
   std::lock_guard lock(mu_);
@@ -70,6 +71,16 @@ std::vector<ConfigError> ConfigStore::restart_only(const config::Config& next) c
         errs.push_back({"services[" + std::to_string(i) + "].nat64",
                         "the first NAT64 service needs a restart of waypointd (the workers allocate NAT64 tables at "
                         "start only when a service uses NAT64)"});
+  // Likewise the IPv6 session tables (docs/ipv6.md § IPv6 routing and sessions).
+  if (!ipv6_tables_)
+    for (int i = 0; i < next.services_size(); ++i)
+      for (const auto& p : next.services(i).prefixes())
+        if (p.find(':') != std::string::npos) {
+          errs.push_back({"services[" + std::to_string(i) + "].prefixes",
+                          "the first service with IPv6 prefixes needs a restart of waypointd (the workers allocate "
+                          "IPv6 session tables at start only when a service has IPv6 prefixes)"});
+          break;
+        }
   for (int i = 0; i < next.services_size(); ++i)
     if (next.services(i).has_nat46())
       errs.push_back({"services[" + std::to_string(i) + "].nat46",

@@ -78,6 +78,7 @@ class ConfigStore {
   RouterModel::PortResolver resolve_;
   void* resolve_ctx_;
   bool nat64_tables_;
+  bool ipv6_tables_;  // the startup model routes IPv6: the workers have IPv6 session tables
   HmacEngine hmac_;  // builds peer keys for new models
   std::vector<const std::atomic<uint64_t>*> readers_;
   std::atomic<uint64_t> version_{1};

@@ -13,7 +13,7 @@ std::string stats_json(const DataplaneShared& shared, const std::string& router_
   nlohmann::ordered_json j;
   j["router"] = router_name;
   j["workers"] = shared.workers;
-  uint64_t active = 0, bindings = 0;
+  uint64_t active = 0, bindings = 0, active6 = 0;
   std::array<uint64_t, kCounterCount> counters{};
   std::array<uint64_t, kDropReasonCount> drops{};
   nlohmann::ordered_json per_worker = nlohmann::ordered_json::array();
@@ -23,6 +23,8 @@ std::string stats_json(const DataplaneShared& shared, const std::string& router_
     active += wa;
     const uint64_t wb = c.nat64_bindings.load(std::memory_order_relaxed);
     bindings += wb;
+    const uint64_t w6 = c.sessions6_active.load(std::memory_order_relaxed);
+    active6 += w6;
     for (size_t i = 0; i < kCounterCount; ++i) counters[i] += c.get(static_cast<Counter>(i));
     for (size_t i = 0; i < kDropReasonCount; ++i) drops[i] += c.get(static_cast<DropReason>(i));
     if (w < shared.workers)
@@ -30,12 +32,17 @@ std::string stats_json(const DataplaneShared& shared, const std::string& router_
                             {"sessions", wa},
                             {"rx_packets", c.get(Counter::rx_packets)},
                             {"tx_packets", c.get(Counter::tx_packets)},
-                            {"nat64_bindings", wb}});
+                            {"nat64_bindings", wb},
+                            {"sessions6", w6}});
   }
   j["sessions"] = {{"active", active},
                    {"created", counters[static_cast<size_t>(Counter::sessions_created)]},
                    {"expired", counters[static_cast<size_t>(Counter::sessions_expired)]}};
   j["nat64"] = {{"bindings", bindings}};  // docs/ipv6.md § NAT64
+  // docs/ipv6.md § IPv6 routing and sessions
+  j["sessions6"] = {{"active", active6},
+                    {"created", counters[static_cast<size_t>(Counter::sessions6_created)]},
+                    {"expired", counters[static_cast<size_t>(Counter::sessions6_expired)]}};
   for (size_t i = 0; i < kCounterCount; ++i) j["counters"][std::string(kCounterNames[i])] = counters[i];
   uint64_t total = 0;
   for (size_t i = 0; i < kDropReasonCount; ++i) {

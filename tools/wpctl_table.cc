@@ -89,6 +89,8 @@ void print_stats(const json& st) {
     for (auto& [k, v] : st["sessions"].items()) std::printf("  sessions.%-28s %s\n", k.c_str(), v.dump().c_str());
   if (st.contains("nat64"))
     for (auto& [k, v] : st["nat64"].items()) std::printf("  nat64.%-31s %s\n", k.c_str(), v.dump().c_str());
+  if (st.contains("sessions6"))  // docs/ipv6.md § IPv6 routing and sessions
+    for (auto& [k, v] : st["sessions6"].items()) std::printf("  sessions6.%-27s %s\n", k.c_str(), v.dump().c_str());
   if (st.contains("counters"))
     for (auto& [k, v] : st["counters"].items()) std::printf("  %-37s %s\n", k.c_str(), v.dump().c_str());
   std::printf("drops (total %s)\n", st.contains("drops_total") ? st["drops_total"].dump().c_str() : "0");

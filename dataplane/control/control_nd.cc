@@ -150,18 +150,19 @@ void Control::resolve6(rte_mbuf* m) {
   const int iface = m->port;  // mark_resolve6()
   const Ipv6View v = parse_ipv6_packet(pkt_data(m), m->data_len, kEthHdrLen);
   if (v.status != Ipv6Status::ok && v.status != Ipv6Status::fragment) return drop(m, DropReason::parse_error);
+  const Ipv6 target = resolve6_target(m, v.dst);  // a routed packet's gateway, else its destination
   uint8_t mac[6];
-  if (shared_.neighbors6.use(iface, v.dst, mac, now_ms_)) return send_l2(m, iface, mac);
+  if (shared_.neighbors6.use(iface, target, mac, now_ms_)) return send_l2(m, iface, mac);
   auto it = std::find_if(pending6_.begin(), pending6_.end(),
-                         [&](const Pending6& p) { return p.iface == iface && p.addr == v.dst; });
+                         [&](const Pending6& p) { return p.iface == iface && p.addr == target; });
   if (it == pending6_.end()) {
     if (pending6_.size() >= kMaxPendingNeighbors) return drop(m, DropReason::nd_unresolved);
-    switch (shared_.neighbors6.begin(iface, v.dst, now_ms_)) {
+    switch (shared_.neighbors6.begin(iface, target, now_ms_)) {
       case Neighbor6Table::Begun::full: return drop(m, DropReason::nd_unresolved);
-      case Neighbor6Table::Begun::started: send_solicit(iface, v.dst, nullptr); break;
+      case Neighbor6Table::Begun::started: send_solicit(iface, target, nullptr); break;
       case Neighbor6Table::Begun::known: break;  // INCOMPLETE already: its solicitations run
     }
-    pending6_.push_back({iface, v.dst, {}});
+    pending6_.push_back({iface, target, {}});
     it = pending6_.end() - 1;
   }
   if (it->packets.size() >= kPendingPerNeighbor) return drop(m, DropReason::nd_unresolved);

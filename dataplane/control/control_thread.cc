@@ -213,7 +213,7 @@ void Control::icmp_input(rte_mbuf* m, const ParsedPacket& pp, int iface) {
 }
 
 void Control::resolve(rte_mbuf* m, uint32_t now_ms) {
-  if (m->hash.usr == kResolveIpv6) return resolve6(m);
+  if (m->hash.usr == kResolveIpv6 || m->hash.usr == kResolveIpv6Via) return resolve6(m);
   int iface = m->port;  // mark_resolve() put the interface index and next hop here
   Ipv4 addr = m->hash.usr;
   uint8_t mac[6];

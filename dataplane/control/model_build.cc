@@ -233,6 +233,13 @@ class RouterModelBuilder {
   bool routes() {
     tunnels();
     for (const auto& r : cfg_.routes()) {
+      if (auto p6 = parse_prefix6(r.prefix())) {  // IPv6 (validated: an on-link IPv6 next hop)
+        auto nh6 = parse_ipv6(r.next_hop());
+        const int iface = iface_named(r.interface());
+        if (!nh6 || iface == kNone) return fail("route " + r.prefix() + ": bad IPv6 next hop or interface");
+        routes6_.push_back({*p6, *nh6, iface});
+        continue;
+      }
       auto p = parse_prefix(r.prefix());
       if (int t = tunnel_named(r.interface()); t != kNone && p) {  // into the tunnel: no next hop
         m_->routes.push_back({*p, static_cast<Ipv4>(t), kIfaceTunnel});
@@ -242,6 +249,13 @@ class RouterModelBuilder {
       if (!p || !nh) return fail("route " + r.prefix() + ": bad prefix or next hop");
       m_->routes.push_back({*p, *nh, iface_named(r.interface())});
     }
+    // Connected IPv6 prefixes first (they win over a static route of the same prefix), not the link-locals.
+    std::vector<Route6> all;
+    for (size_t i = 0; i < m_->interfaces.size(); ++i)
+      for (size_t k = 1; k < m_->interfaces[i].subnets6.size(); ++k)
+        all.push_back({m_->interfaces[i].subnets6[k], Ipv6{}, static_cast<int>(i)});
+    all.insert(all.end(), routes6_.begin(), routes6_.end());
+    m_->fib6 = Fib6(std::move(all));
     return true;
   }
 
@@ -328,6 +342,8 @@ class RouterModelBuilder {
       sm.proto = proto_of(s.protocol());
       for (const auto& p : s.prefixes())
         if (auto pf = parse_prefix(p)) sm.prefixes.push_back(*pf);
+        else if (auto pf6 = parse_prefix6(p)) sm.prefixes6.push_back(*pf6);
+      if (!sm.prefixes6.empty()) m_->ipv6_routing = true;
       for (const auto& r : s.ports())
         if (auto pr = parse_port_range(r)) sm.ports.push_back(*pr);
       if (!s.next_peer().empty()) {
@@ -513,6 +529,7 @@ class RouterModelBuilder {
   HmacEngine& hmac_;
   std::string& error_;
   std::shared_ptr<RouterModel> m_;
+  std::vector<Route6> routes6_;  // static IPv6 routes, until routes() builds fib6
 };
 
 std::shared_ptr<const RouterModel> RouterModel::build(const config::Config& cfg, PortResolver resolve, void* ctx,

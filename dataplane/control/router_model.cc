@@ -67,6 +67,25 @@ int RouterModel::service_for(Ipv4 dst, uint8_t proto, uint16_t dport) const {
   return best;
 }
 
+int RouterModel::service_for6(const Ipv6& dst, uint8_t proto, uint16_t dport) const {
+  int best = kNone, best_len = -1;
+  for (size_t s = 0; s < services.size(); ++s) {
+    const ServiceModel& svc = services[s];
+    if (svc.prefixes6.empty() || (svc.proto != 0 && svc.proto != proto)) continue;
+    // ICMPv6 echo's "port" is its identifier, which port lists do not mean.
+    if (!svc.ports.empty() &&
+        (proto == kProtoIcmpv6 ||
+         std::none_of(svc.ports.begin(), svc.ports.end(), [&](const PortRange& r) { return r.contains(dport); })))
+      continue;
+    for (const auto& p : svc.prefixes6)
+      if (p.len > best_len && p.contains(dst)) {
+        best = static_cast<int>(s);
+        best_len = p.len;
+      }
+  }
+  return best;
+}
+
 // Most specific IPv4 prefix among the NAT46 services (service_for's rule).
 int RouterModel::nat46_service_for(Ipv4 dst, uint8_t proto, uint16_t dport) const {
   if (!nat46) return kNone;

@@ -21,6 +21,7 @@
 #include "dataplane/crypto/engine.h"  // AesKey
 #include "dataplane/crypto/hmac.h"
 #include "dataplane/crypto/pair_keys.h"
+#include "dataplane/ip/fib6.h"
 #include "dataplane/ip/ipv4.h"
 #include "dataplane/ip/ipv6.h"
 #include "dataplane/qos/scheduler.h"
@@ -107,6 +108,9 @@ enum class AppDecision : uint8_t { allow, policy_deny, not_in_service };
 struct ServiceModel {
   std::string name;
   std::vector<Ipv4Prefix> prefixes;
+  // IPv6 destinations (`prefixes` entries written as IPv6, docs/ipv6.md § IPv6
+  // routing and sessions): routed on this router with IPv6 sessions.
+  std::vector<Ipv6Prefix> prefixes6;
   uint8_t proto = 0;  // 0 = any
   std::vector<PortRange> ports;
   int next_peer = kNone;  // kNone: delivered on our LAN (last hop)
@@ -249,6 +253,13 @@ class RouterModel {
   // An IPv6 source's tenant: tenants[].ipv6_prefixes (longest first), then the interface's.
   int tenant_for6(const Ipv6& src, int iface) const;
   int service_for(Ipv4 dst, uint8_t proto, uint16_t dport) const;
+  // The service an IPv6 destination is for (its IPv6 prefixes, most specific
+  // first, then config order; protocol and ports as service_for), kNone when none.
+  int service_for6(const Ipv6& dst, uint8_t proto, uint16_t dport) const;
+  // IPv6 routes (connected IPv6 prefixes of the interfaces, static IPv6 routes).
+  Fib6 fib6;
+  // Any service has IPv6 prefixes: workers route IPv6 with sessions (worker/route6_step.h).
+  bool ipv6_routing = false;
   // NAT64: the service an IPv6 destination is for (its prefix embeds an IPv4
   // address, put in `v4`, that the service matches with proto, dport);
   // kNone when none. `embedded` says whether any NAT64 prefix held dst.

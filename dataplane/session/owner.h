@@ -20,6 +20,8 @@ inline constexpr uint16_t kWaypointPortMin = 16384;
 inline constexpr uint16_t kWaypointPortMax = 65534;
 
 inline uint32_t affinity_class(const FiveTuple& t) { return symmetric_hash(t) & (kAffinityClasses - 1); }
+// IPv6 sessions (session/table6.h) by the same rule over their FiveTuple6.
+inline uint32_t affinity_class6(const FiveTuple6& t) { return symmetric_hash(t) & (kAffinityClasses - 1); }
 inline uint32_t class_of_port(uint16_t port) { return (port >> 1) & (kAffinityClasses - 1); }
 inline uint32_t owner_of_class(uint32_t cls, uint32_t workers) { return cls % workers; }
 inline bool is_waypoint_port(uint16_t port) { return port >= kWaypointPortMin && port <= kWaypointPortMax; }

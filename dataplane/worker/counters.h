@@ -146,7 +146,15 @@ namespace wp {
   X(nat64_fragments6_sent) /* IPv6 fragments sent to clients of replies without DF larger than their link MTU */ \
   X(ipv6_fragments_received) /* IPv6 fragments to a NAT64 prefix taken into the reassembly table */ \
   X(ipv6_datagrams_reassembled) /* IPv6 datagrams reassembled whole (then translated like any NAT64 packet) */ \
-  X(nat64_fragments_sent) /* IPv4 fragments sent of reassembled datagrams larger than the IPv4 MTU */
+  X(nat64_fragments_sent) /* IPv4 fragments sent of reassembled datagrams larger than the IPv4 MTU */ \
+  X(sessions6_created) /* IPv6 sessions created (worker/route6_step.h) */ \
+  X(sessions6_expired) /* IPv6 sessions ended by their idle timeout */ \
+  X(ipv6_forwarded) /* IPv6 packets of sessions forwarded (either direction) */ \
+  X(ipv6_icmp6_errors_forwarded) /* ICMPv6 errors about a session's packet forwarded to its sender */ \
+  X(ipv6_icmp6_time_exceeded) /* ICMPv6 Time Exceeded sent about a routed packet whose hop limit was <= 1 */ \
+  X(ipv6_icmp6_too_big) /* ICMPv6 Packet Too Big sent about a routed packet larger than the egress MTU */ \
+  X(ipv6_icmp6_rate_limited) /* routing ICMPv6 errors not sent: over the worker's rate (Route6Step::kIcmp6ErrorsPerSecond) */ \
+  X(ipv6_icmp6_no_mbuf) /* routing ICMPv6 errors not sent: no mbuf for them */
 
 enum class Counter : uint8_t {
 #define WP_X(name) name,
@@ -166,6 +174,7 @@ struct alignas(64) WorkerCounters {
   std::array<std::atomic<uint64_t>, kDropReasonCount> drops{};
   std::atomic<uint64_t> sessions_active{0};
   std::atomic<uint64_t> nat64_bindings{0};  // NAT64 bindings held (worker/nat64_step.h)
+  std::atomic<uint64_t> sessions6_active{0};  // IPv6 sessions held (worker/route6_step.h)
   // Bumped at the end of every loop iteration; an iteration that
   // ends after a model was published holds no pointer to the one it replaced
   // (live_commit.h retires old models on this quiescent point).

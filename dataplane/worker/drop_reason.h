@@ -149,7 +149,14 @@ namespace wp {
   X(ipv6_frag_table_full, "no free IPv6 reassembly slot for a new fragmented datagram") \
   X(ipv6_frag_source_limit, "the IPv6 fragment's source /64 already holds its share of the reassembly table") \
   X(ipv6_frag_malformed, "IPv6 fragment empty, or not the last and not a multiple of 8 bytes") \
-  X(ipv6_frag_no_mbuf, "no mbuf to hand a reassembled IPv6 datagram to its worker or to send its IPv4 fragments")
+  X(ipv6_frag_no_mbuf, "no mbuf to hand a reassembled IPv6 datagram to its worker or to send its IPv4 fragments") \
+  /* IPv6 routing with sessions (worker/route6_step.h, docs/ipv6.md § IPv6 routing and sessions) */ \
+  X(ipv6_not_routable, "IPv6 to our MAC with a link-local, multicast or unspecified source or destination: not routed") \
+  X(ipv6_no_route, "no IPv6 route to the destination (or back to the source) of a new IPv6 session") \
+  X(ipv6_no_session, "IPv6 from a WAN that matches no IPv6 session (sessions start on a LAN)") \
+  X(ipv6_table_full, "the worker's IPv6 session table is full: new IPv6 session refused") \
+  X(ipv6_hop_limit, "routed IPv6 packet whose hop limit would reach zero (Time Exceeded sent)") \
+  X(ipv6_too_big, "routed IPv6 packet larger than the egress MTU (Packet Too Big sent; routers never fragment)")
 
 enum class DropReason : uint8_t {
 #define WP_X(name, desc) name,

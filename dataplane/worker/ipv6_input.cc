@@ -26,6 +26,8 @@ void Ipv6Input::input(rte_mbuf* m, int iface) {
   if (v.proto == kProtoIcmpv6 && for_control(d, v, in)) return to_control(m, iface);
   // NAT64: from a LAN host to us as its router (ports are promiscuous: not another router's traffic).
   if (!in.wan && std::memcmp(d, in.mac, 6) == 0 && nat64_.input6(m, v, iface)) return;
+  // Routed with sessions (route6_step.h), when a service has IPv6 prefixes.
+  if (std::memcmp(d, in.mac, 6) == 0 && route6_.input(m, v, iface)) return;
   ctx_.drop(m, DropReason::not_ipv4);  // not routed
 }
 

@@ -7,7 +7,8 @@
 // and the neighbors' own updates, § 7.2.6) and echo requests to one of them.
 // The control thread verifies checksums and the ND validity rules. From a
 // LAN, to our MAC, under a NAT64 service's prefix: NAT64 (nat64_step.h).
-// Anything else is not routed (`not_ipv4`).
+// Other unicast IPv6 to our MAC, when a service has IPv6 prefixes: routed
+// with sessions (route6_step.h). Anything else is not routed (`not_ipv4`).
 #pragma once
 
 #include <rte_mbuf.h>
@@ -18,6 +19,7 @@
 #include "dataplane/worker/context.h"
 #include "dataplane/worker/nat64_step.h"
 #include "dataplane/worker/rate_limit.h"
+#include "dataplane/worker/route6_step.h"
 
 namespace wp {
 
@@ -29,7 +31,7 @@ class Ipv6Input {
   static constexpr uint32_t kNdBurst = 256;
   static constexpr size_t kNdPorts = 16;
 
-  Ipv6Input(WorkerContext& ctx, Nat64Step& nat64) : ctx_(ctx), nat64_(nat64) {}
+  Ipv6Input(WorkerContext& ctx, Nat64Step& nat64, Route6Step& route6) : ctx_(ctx), nat64_(nat64), route6_(route6) {}
   void input(rte_mbuf* m, int iface);
 
  private:
@@ -38,6 +40,7 @@ class Ipv6Input {
 
   WorkerContext& ctx_;
   Nat64Step& nat64_;
+  Route6Step& route6_;
   std::array<TokenBucket, kNdPorts> nd_rate_{};
 };
 

@@ -119,5 +119,21 @@ inline void mark_resolve6(rte_mbuf* m, int iface) {
   m->hash.usr = kResolveIpv6;
   m->port = static_cast<uint16_t>(iface);
 }
+// A routed IPv6 packet waiting for its gateway's resolution: the next hop is
+// not in the header, so its 16 bytes go in the headroom just before the frame
+// (no side allocation); false when the headroom is shorter.
+inline constexpr uint32_t kResolveIpv6Via = 0xfffffffe;
+inline constexpr uint16_t kResolveIpv6ViaBytes = 16;
+inline bool mark_resolve6_via(rte_mbuf* m, int iface, const Ipv6& next_hop) {
+  if (rte_pktmbuf_headroom(m) < kResolveIpv6ViaBytes) return false;
+  store_ipv6(rte_pktmbuf_mtod(m, uint8_t*) - kResolveIpv6ViaBytes, next_hop);
+  m->hash.usr = kResolveIpv6Via;
+  m->port = static_cast<uint16_t>(iface);
+  return true;
+}
+// The next hop mark_resolve6_via kept, or the packet's destination.
+inline Ipv6 resolve6_target(const rte_mbuf* m, const Ipv6& dst) {
+  return m->hash.usr == kResolveIpv6Via ? load_ipv6(rte_pktmbuf_mtod(m, const uint8_t*) - kResolveIpv6ViaBytes) : dst;
+}
 
 }  // namespace wp

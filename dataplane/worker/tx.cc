@@ -58,6 +58,21 @@ void Tx::transmit6(rte_mbuf* m, int iface) {
   if (buf.count == kMaxBurst) send(static_cast<size_t>(iface));
 }
 
+void Tx::transmit6(rte_mbuf* m, int iface, const Ipv6& next_hop) {
+  const InterfaceModel& out = ctx_.rm().interfaces[iface];
+  uint8_t* eth = pkt_data(m);
+  if (!ctx_.shared.neighbors6.use(iface, next_hop, eth, ctx_.now_ms)) {
+    if (!mark_resolve6_via(m, iface, next_hop)) return ctx_.drop(m, DropReason::nd_unresolved);
+    if (rte_ring_sp_enqueue(ctx_.shared.resolve[ctx_.id], m) != 0) ctx_.drop(m, DropReason::control_full);
+    return;
+  }
+  std::memcpy(eth + 6, out.mac, 6);
+  store_be16(eth + 12, kEtherTypeIpv6);
+  Buffer& buf = buffers_[static_cast<size_t>(iface)];
+  buf.pkts[buf.count++] = m;
+  if (buf.count == kMaxBurst) send(static_cast<size_t>(iface));
+}
+
 void Tx::flush() {
   for (size_t i = 0; i < buffers_.size(); ++i)
     if (buffers_[i].count) send(i);

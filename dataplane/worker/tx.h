@@ -34,6 +34,8 @@ class Tx {
   // An IPv6 frame to its on-link destination (the IPv6 header's): Neighbor
   // Discovery's MAC, or the control thread's resolve ring meanwhile.
   void transmit6(rte_mbuf* m, int iface);
+  // An IPv6 frame to on-link `next_hop` (a routed packet's gateway, or its destination).
+  void transmit6(rte_mbuf* m, int iface, const Ipv6& next_hop);
   void flush();
 
  private:

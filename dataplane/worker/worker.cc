@@ -106,6 +106,7 @@ uint32_t Worker::poll_once() {
   fragments_.age();  // datagrams that never completed
   aging_.age();      // idle sessions
   nat64_.age();      // idle NAT64 bindings
+  route6_.age();     // idle IPv6 sessions
   end_iteration();   // a quiescent point for the model's retirement
   return handled;
 }

@@ -85,6 +85,7 @@ class Worker {
   OffloadFollower& offload() { return offload_; }
   const Handoff& handoff() const { return handoff_; }
   const Nat64Step& nat64() const { return nat64_; }
+  const Route6Step& route6() const { return route6_; }
   const EspStep& esp() const { return esp_; }
   const Duplication& duplication() const { return dup_; }
 
@@ -175,7 +176,8 @@ class Worker {
   HaFollower ha_{ctx_, crypto_};
   OffloadFollower offload_{ctx_};
   Nat64Step nat64_{ctx_, tx_, handoff_};
-  Ipv6Input ipv6_{ctx_, nat64_};
+  Route6Step route6_{ctx_, tx_, handoff_};
+  Ipv6Input ipv6_{ctx_, nat64_, route6_};
 
   RxFn rx_;
   void* io_ctx_ = nullptr;

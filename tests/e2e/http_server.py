@@ -22,6 +22,7 @@ import functools
 import hashlib
 import http.server
 import os
+import socket
 import socketserver
 import ssl
 import time
@@ -81,6 +82,8 @@ class Handler(http.server.SimpleHTTPRequestHandler):
 
 
 handler = functools.partial(Handler, directory=args.directory)
+if ":" in args.addr:  # an IPv6 address (test_ipv6_route.sh)
+    Server.address_family = socket.AF_INET6
 srv = Server((args.addr, args.port), handler)
 if args.tls:
     ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)

@@ -1,0 +1,90 @@
+// Per-worker IPv6 session table (docs/ipv6.md § IPv6 routing and sessions):
+// the IPv6 sessions a worker routes, kept apart from the IPv4 SessionTable so
+// the IPv4 fast path and the bytes of an IPv4 session do not change.
+//
+// Same shape as session/table.h: sessions in a fixed array with a free list,
+// and an open-addressing index (linear probing, backward-shift deletion, load
+// <= 50 %) from each of a session's two arrival tuples (the client's tuple
+// and its reverse: IPv6 sessions are routed, not translated) to (session,
+// dir). Everything is allocated by the constructor; insert, lookup, remove
+// and the aging sweep allocate nothing. Which worker holds a session is the
+// owner rule of session/owner.h over the symmetric hash of its FiveTuple6
+// (affinity_class6), so either direction finds it without a shared table.
+#pragma once
+
+#include <cstddef>
+#include <cstdint>
+#include <memory>
+
+#include "dataplane/ip/tuple.h"
+#include "dataplane/session/session.h"
+#include "dataplane/session/table.h"  // Dir, Timeouts
+
+namespace wp {
+
+struct Session6 {
+  FiveTuple6 original;  // client -> server as the client sent it
+  Ipv6 next_hop[2];     // by Dir: forward toward the server, reverse toward the client
+  SessionUuid uuid;
+  uint32_t created_ms = 0, last_ms = 0;
+  int16_t tenant = -1, service = -1;
+  int8_t iface[2] = {-1, -1};  // by Dir: the interface packets of that direction leave by
+  uint8_t flags = 0;           // SessionFlags: kReverseSeen, kFinFwd, kFinRev, kRst
+  uint8_t in_use = 0;
+  uint64_t packets[2] = {0, 0};  // by Dir
+  uint64_t bytes[2] = {0, 0};
+};
+
+struct Session6Ref {
+  Session6* session = nullptr;
+  Dir dir = Dir::forward;
+  explicit operator bool() const { return session != nullptr; }
+};
+
+class SessionTable6 {
+ public:
+  explicit SessionTable6(uint32_t capacity);
+  SessionTable6(const SessionTable6&) = delete;
+  SessionTable6& operator=(const SessionTable6&) = delete;
+
+  uint32_t capacity() const { return capacity_; }
+  uint32_t size() const { return size_; }
+  size_t memory_bytes() const;
+
+  Session6Ref lookup(const FiveTuple6& key) const;
+  // A zeroed session with `t` as its original tuple, indexed both ways;
+  // nullptr when the table is full or either key is already in use.
+  enum class Refused : uint8_t { none, full, exists };
+  Session6* insert(const FiveTuple6& t, Refused& why);
+  void remove(Session6* s);
+  Session6* at(uint32_t idx) { return &sessions_[idx]; }
+
+  // Checks up to `budget` sessions from the sweep hand and removes the idle
+  // ones (TCP FIN both ways or RST shortens the timeout, as for IPv4),
+  // calling on_expire(ctx, session) first when given. Returns how many expired.
+  using ExpireFn = void (*)(void* ctx, const Session6& s);
+  uint32_t expire_some(uint32_t now_ms, uint32_t budget, const Timeouts& t, ExpireFn on_expire = nullptr,
+                       void* ctx = nullptr);
+  static uint32_t timeout_ms(const Session6& s, const Timeouts& t);
+  static uint32_t hash_key(const FiveTuple6& k);
+
+ private:
+  struct Slot {
+    uint32_t sig;  // hash | 1 so 0 means empty
+    uint32_t ref;  // session index << 1 | dir
+  };
+  bool index_put(const FiveTuple6& key, uint32_t ref);
+  void index_erase(const FiveTuple6& key, uint32_t ref);
+  const FiveTuple6 key_of(uint32_t ref) const;
+
+  std::unique_ptr<Session6[]> sessions_;
+  std::unique_ptr<uint32_t[]> free_;
+  std::unique_ptr<Slot[]> slots_;
+  uint32_t capacity_ = 0;
+  uint32_t free_top_ = 0;
+  uint32_t size_ = 0;
+  uint32_t slot_mask_ = 0;
+  uint32_t hand_ = 0;
+};
+
+}  // namespace wp

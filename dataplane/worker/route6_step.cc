@@ -1,0 +1,180 @@
+// IPv6 routing with sessions; see route6_step.h.
+#include "dataplane/worker/route6_step.h"
+
+#include <algorithm>
+
+#include "dataplane/ip/icmp.h"
+#include "dataplane/ip/packet.h"
+#include "dataplane/ip/packet_edit.h"
+#include "dataplane/session/owner.h"
+
+namespace wp {
+namespace {
+
+constexpr uint8_t kIcmp6EchoRequest = 128, kIcmp6EchoReply = 129;
+constexpr uint32_t kIpv6MinMtu = 1280;
+
+bool scoped_or_multicast(const Ipv6& a) { return a.is_multicast() || a.is_link_local() || a.is_unspecified(); }
+
+}  // namespace
+
+Route6Step::Route6Step(WorkerContext& ctx, Tx& tx, Handoff& handoff) : ctx_(ctx), tx_(tx), handoff_(handoff) {
+  const RouterModel* start = ctx.shared.model.load(std::memory_order_acquire);
+  if (start && start->ipv6_routing) table_ = std::make_unique<SessionTable6>(kSessions);
+}
+
+bool Route6Step::input(rte_mbuf* m, const Ipv6View& v, int iface) {
+  if (!table_) return false;
+  const RouterModel& rm = ctx_.rm();
+  for (const InterfaceModel& in : rm.interfaces)
+    if (in.holds6(v.dst)) return false;  // ours: the control thread took what it answers
+  if (scoped_or_multicast(v.dst) || scoped_or_multicast(v.src)) return ctx_.drop(m, DropReason::ipv6_not_routable), true;
+  const uint8_t* d = pkt_data(m);
+  const bool icmp = v.proto == kProtoIcmpv6;
+  if (icmp && d[v.l4] >= kIcmp6DestUnreachable && d[v.l4] <= kIcmp6ParamProblem) return error_input(m, v), true;
+  if (v.proto != kProtoTcp && v.proto != kProtoUdp &&
+      !(icmp && (d[v.l4] == kIcmp6EchoRequest || d[v.l4] == kIcmp6EchoReply)))
+    return ctx_.drop(m, DropReason::unsupported_proto), true;
+  const FiveTuple6 t{v.src, v.dst, v.sport, v.dport, v.proto};
+  const uint32_t workers = ctx_.shared.workers ? ctx_.shared.workers : 1;
+  const uint32_t owner = owner_of_class(affinity_class6(t), workers);
+  if (owner != ctx_.id) return handoff_.stage(m, owner), true;  // sent after the burst
+  if (const Session6Ref ref = table_->lookup(t)) return forward(m, v, *ref.session, ref.dir, iface), true;
+  // A session starts on a LAN, with a TCP or UDP packet or an echo request.
+  if (rm.interfaces[static_cast<size_t>(iface)].wan) return ctx_.drop(m, DropReason::ipv6_no_session), true;
+  if (icmp && d[v.l4] != kIcmp6EchoRequest) return ctx_.drop(m, DropReason::unsupported_proto), true;
+  first_packet(m, v, t, iface);
+  return true;
+}
+
+// RFC 4443 § 2.4 (and RFC 8201's path MTU discovery): an error about a
+// packet of a session, from a router or host down the path, goes on to the
+// sender of that packet, like the session's own packets in the other
+// direction. The quoted packet's tuple finds the session (and its owner).
+void Route6Step::error_input(rte_mbuf* m, const Ipv6View& v) {
+  const uint8_t* d = pkt_data(m);
+  const uint32_t in = v.l4 + 8u;  // the quoted IPv6 header
+  if (v.end < in + kIpv6HdrLen + 8) return ctx_.drop(m, DropReason::ipv6_no_session);
+  const uint8_t proto = d[in + 6];
+  const uint8_t* l4 = d + in + kIpv6HdrLen;
+  FiveTuple6 q{load_ipv6(d + in + 8), load_ipv6(d + in + 24), 0, 0, proto};
+  if (proto == kProtoTcp || proto == kProtoUdp) {
+    q.sport = load_be16(l4);
+    q.dport = load_be16(l4 + 2);
+  } else if (proto == kProtoIcmpv6 && (l4[0] == kIcmp6EchoRequest || l4[0] == kIcmp6EchoReply)) {
+    q.sport = q.dport = load_be16(l4 + 4);
+  } else {
+    return ctx_.drop(m, DropReason::unsupported_proto);  // about a packet no session carries
+  }
+  const uint32_t workers = ctx_.shared.workers ? ctx_.shared.workers : 1;
+  const uint32_t owner = owner_of_class(affinity_class6(q), workers);
+  if (owner != ctx_.id) return handoff_.stage(m, owner);
+  const Session6Ref ref = table_->lookup(q);
+  if (!ref || v.dst != q.src) return ctx_.drop(m, DropReason::ipv6_no_session);
+  // Back toward the quoted packet's sender: the other direction of the session.
+  const Dir back = ref.dir == Dir::forward ? Dir::reverse : Dir::forward;
+  const int out = ref.session->iface[static_cast<size_t>(back)];
+  if (v.hop_limit <= 1) return ctx_.drop(m, DropReason::ipv6_hop_limit);  // never an error about an error
+  if (static_cast<uint32_t>(v.end - v.l3) > ctx_.rm().interfaces[static_cast<size_t>(out)].mtu)
+    return ctx_.drop(m, DropReason::ipv6_too_big);
+  --pkt_data(m)[v.l3 + 7];
+  ctx_.counters->add(Counter::ipv6_icmp6_errors_forwarded);
+  tx_.transmit6(m, out, ref.session->next_hop[static_cast<size_t>(back)]);
+}
+
+void Route6Step::first_packet(rte_mbuf* m, const Ipv6View& v, const FiveTuple6& t, int iface) {
+  const RouterModel& rm = ctx_.rm();
+  const int tenant = rm.tenant_for6(t.src, iface);
+  if (tenant == kNone) return ctx_.drop(m, DropReason::no_tenant);
+  const int service = rm.service_for6(t.dst, t.proto, t.dport);
+  if (service == kNone) return ctx_.drop(m, DropReason::no_service);
+  if (rm.policy(tenant, service) == kNone) return ctx_.drop(m, DropReason::policy_deny);
+  // Validation refuses IPv6 prefixes with next_peer (SVR over IPv6 is not built).
+  if (rm.services[static_cast<size_t>(service)].next_peer != kNone) return ctx_.drop(m, DropReason::no_service);
+  const Route6* fwd = rm.fib6.lookup(t.dst);
+  const Route6* back = rm.fib6.lookup(t.src);
+  if (!fwd || !back) return ctx_.drop(m, DropReason::ipv6_no_route);
+  if (!may_leave(m, v, fwd->iface)) return;  // no session for a packet that cannot leave
+  SessionTable6::Refused why;
+  Session6* s = table_->insert(t, why);
+  if (!s) return ctx_.drop(m, why == SessionTable6::Refused::full ? DropReason::ipv6_table_full
+                                                                  : DropReason::ipv6_not_routable);
+  const auto fw = static_cast<size_t>(Dir::forward), rv = static_cast<size_t>(Dir::reverse);
+  s->next_hop[fw] = fwd->connected() ? t.dst : fwd->next_hop;
+  s->iface[fw] = static_cast<int8_t>(fwd->iface);
+  s->next_hop[rv] = back->connected() ? t.src : back->next_hop;
+  s->iface[rv] = static_cast<int8_t>(back->iface);
+  s->tenant = static_cast<int16_t>(tenant);
+  s->service = static_cast<int16_t>(service);
+  s->uuid = ctx_.new_uuid();
+  s->created_ms = s->last_ms = ctx_.now_ms;
+  ctx_.counters->add(Counter::sessions6_created);
+  count_sessions();
+  forward(m, v, *s, Dir::forward, iface);
+}
+
+bool Route6Step::may_leave(rte_mbuf* m, const Ipv6View& v, int out) {
+  if (v.hop_limit <= 1) {  // RFC 8200 § 3, RFC 4443 § 3.3: code 0, hop limit exceeded in transit
+    icmp6_error(m, v, kIcmp6TimeExceeded, 0, Counter::ipv6_icmp6_time_exceeded);
+    ctx_.drop(m, DropReason::ipv6_hop_limit);
+    return false;
+  }
+  const uint32_t mtu = ctx_.rm().interfaces[static_cast<size_t>(out)].mtu;
+  if (static_cast<uint32_t>(v.end - v.l3) > mtu) {  // RFC 8200 § 5: a router never fragments
+    icmp6_error(m, v, kIcmp6PacketTooBig, std::max(mtu, kIpv6MinMtu), Counter::ipv6_icmp6_too_big);
+    ctx_.drop(m, DropReason::ipv6_too_big);
+    return false;
+  }
+  return true;
+}
+
+void Route6Step::forward(rte_mbuf* m, const Ipv6View& v, Session6& s, Dir dir, int) {
+  const auto k = static_cast<size_t>(dir);
+  const int out = s.iface[k];
+  if (!may_leave(m, v, out)) return;
+  uint8_t* d = pkt_data(m);
+  --d[v.l3 + 7];  // the hop limit: IPv6 has no header checksum to fix
+  s.last_ms = ctx_.now_ms;
+  ++s.packets[k];
+  s.bytes[k] += static_cast<uint32_t>(v.end - v.l3);
+  if (dir == Dir::reverse) s.flags |= kReverseSeen;
+  if (v.proto == kProtoTcp) {
+    if (v.tcp_flags & kTcpRst) s.flags |= kRst;
+    if (v.tcp_flags & kTcpFin) s.flags |= dir == Dir::forward ? kFinFwd : kFinRev;
+  }
+  ctx_.counters->add(Counter::ipv6_forwarded);
+  tx_.transmit6(m, out, s.next_hop[k]);
+}
+
+// RFC 4443 § 2.2: from our address on the link toward the sender (the route
+// back to it); § 2.4 (e), (f): never about an error or a multicast packet, at
+// a limited rate. The offending packet stays in `m` for the caller to drop.
+void Route6Step::icmp6_error(rte_mbuf* m, const Ipv6View& v, uint8_t type, uint32_t rest, Counter sent) {
+  const uint8_t* d = pkt_data(m);
+  if (!icmp6_error_allowed(d, v)) return;
+  const RouterModel& rm = ctx_.rm();
+  const Route6* back = rm.fib6.lookup(v.src);
+  if (!back) return;
+  const Ipv6 from = rm.interfaces[static_cast<size_t>(back->iface)].source6_for(back->connected() ? v.src : back->next_hop);
+  if (from.is_unspecified()) return;
+  if (!icmp6_rate_.take(ctx_.now_ms, kIcmp6ErrorsPerSecond, kIcmp6ErrorBurst))
+    return ctx_.counters->add(Counter::ipv6_icmp6_rate_limited);
+  rte_mbuf* e = build_icmp6_error(m->pool, d + v.l3, static_cast<uint32_t>(v.end - v.l3), from, v.src, type, 0, rest);
+  if (!e) return ctx_.counters->add(Counter::ipv6_icmp6_no_mbuf);
+  ctx_.counters->add(sent);
+  tx_.transmit6(e, back->iface, back->connected() ? v.src : back->next_hop);
+}
+
+void Route6Step::count_sessions() {
+  ctx_.counters->sessions6_active.store(table_->size(), std::memory_order_relaxed);
+}
+
+void Route6Step::age() {
+  if (!table_ || table_->size() == 0) return;
+  if (uint32_t gone = table_->expire_some(ctx_.now_ms, kExpireBudget, ctx_.shared.timeouts)) {
+    ctx_.counters->add(Counter::sessions6_expired, gone);
+    count_sessions();
+  }
+}
+
+}  // namespace wp

@@ -1,0 +1,83 @@
+// IPv6 routed by this router with sessions (docs/ipv6.md § IPv6 routing and
+// sessions; issue #19 stage 1): what a service without next_peer is for
+// IPv4 (LanInput::bind_side_b: "a plain routed session", both sides routed
+// from our own interfaces), for IPv6 destinations.
+//
+// A unicast IPv6 packet to our MAC that is not for one of our addresses (the
+// control thread's ND/echo and NAT64 went first, ipv6_input.h) is handled by
+// the worker that owns the affinity class of its FiveTuple6 (session/owner.h,
+// the IPv4 rule: handed off by the one that received it). A packet of a
+// session (either direction: the reply's tuple is the reverse) is forwarded
+// with its hop limit decremented to the next hop the session holds for that
+// direction, MAC from the IPv6 neighbor cache (Tx::transmit6, the control
+// thread resolves meanwhile). An ICMPv6 error (Destination Unreachable,
+// Packet Too Big, Time Exceeded, Parameter Problem) about a packet of a
+// session goes on to that packet's sender, found by the quoted tuple (path
+// MTU discovery through the router works). A first packet (from a LAN; TCP, UDP or an
+// ICMPv6 echo request) is matched like IPv4's: tenant (tenants[].ipv6_prefixes,
+// then the interface), service (its IPv6 prefixes, protocol, ports), policy
+// (deny by default) with the IPv4 drop reasons, then the IPv6 routes both ways
+// (Fib6 in the model), then a session in this worker's SessionTable6.
+//
+// RFC 4443 errors from the router, as NAT64 sends them (ip/icmp.h): hop limit
+// <= 1 gets Time Exceeded (code 0), a packet larger than the egress MTU gets
+// Packet Too Big with that MTU (RFC 8200 § 5: routers never fragment), from
+// our address on the link toward the sender, at most kIcmp6ErrorsPerSecond a
+// worker (burst kIcmp6ErrorBurst). Every packet not sent is dropped with a
+// reason.
+//
+// The table (kSessions a worker) is allocated by the constructor only when
+// the startup model has a service with IPv6 prefixes; a live commit adding the
+// first one is refused (mgmt/live_commit.cc). Without it input() is false:
+// IPv6 stays unrouted (`not_ipv4`), as before.
+#pragma once
+
+#include <rte_mbuf.h>
+
+#include <memory>
+
+#include "dataplane/ip/ipv6.h"
+#include "dataplane/session/table6.h"
+#include "dataplane/worker/context.h"
+#include "dataplane/worker/handoff.h"
+#include "dataplane/worker/rate_limit.h"
+#include "dataplane/worker/tx.h"
+
+namespace wp {
+
+class Route6Step {
+ public:
+  static constexpr uint32_t kSessions = 16384;   // per worker
+  static constexpr uint32_t kExpireBudget = 256;  // sessions swept per loop iteration
+  static constexpr uint32_t kIcmp6ErrorsPerSecond = 100;
+  static constexpr uint32_t kIcmp6ErrorBurst = 20;
+
+  Route6Step(WorkerContext& ctx, Tx& tx, Handoff& handoff);
+
+  // An IPv6 frame (parsed whole, to our MAC) from `iface`: true when it was
+  // routed, handed to its owner or dropped here; false when IPv6 is not
+  // routed (no table) or it is for one of our addresses.
+  bool input(rte_mbuf* m, const Ipv6View& v, int iface);
+  // Idle sessions, a budget per call.
+  void age();
+  bool has_table() const { return table_ != nullptr; }
+  uint32_t sessions() const { return table_ ? table_->size() : 0; }
+  const SessionTable6* table() const { return table_.get(); }
+
+ private:
+  void error_input(rte_mbuf* m, const Ipv6View& v);  // an ICMPv6 error about a session's packet
+  void first_packet(rte_mbuf* m, const Ipv6View& v, const FiveTuple6& t, int iface);
+  void forward(rte_mbuf* m, const Ipv6View& v, Session6& s, Dir dir, int iface);
+  // Hop limit and MTU toward `out`; false: dropped (and answered when RFC 4443 allows).
+  bool may_leave(rte_mbuf* m, const Ipv6View& v, int out);
+  void icmp6_error(rte_mbuf* m, const Ipv6View& v, uint8_t type, uint32_t rest, Counter sent);
+  void count_sessions();
+
+  WorkerContext& ctx_;
+  Tx& tx_;
+  Handoff& handoff_;
+  std::unique_ptr<SessionTable6> table_;  // null: no IPv6 service at start
+  TokenBucket icmp6_rate_;
+};
+
+}  // namespace wp

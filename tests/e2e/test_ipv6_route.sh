@@ -1,0 +1,123 @@
+#!/bin/bash
+# IPv6 routed with sessions by one router (docs/ipv6.md § IPv6 routing and sessions):
+#   c (2001:db8:71::10, guest 2001:db8:71::1:10) — r1 lan 2001:db8:71::1/64
+#     r1 wan0 2001:db8:70::1/64 — m 2001:db8:70::2 | 2001:db8:72::1 — s 2001:db8:72::10
+# m is a plain Linux IPv6 router, so r1 reaches the server's /64 by its static route via
+# m (the gateway is resolved with Neighbor Discovery, not the server). The client's
+# tenant may reach the service 2001:db8:72::/64; the guest's may not (deny by default).
+# usage: test_ipv6_route.sh [WORKERS]   (default 2: replies must reach the session's worker)
+# Checks: --check refuses an IPv6 service with next_peer; ping -6; curl -6 5 MiB byte-exact;
+# iperf3 -6 TCP and UDP; the guest denied and counted; hop limit 1 answered with Time
+# Exceeded from r1; r1's REST stats count the IPv6 sessions; r1 stops cleanly.
+set -u -o pipefail
+source "$(dirname "$0")/lib.sh"
+
+WORKERS=${1:-2}
+wp_init "wpe2e-r6-"
+echo "== test_ipv6_route: 1 router, $WORKERS worker(s), waypointd=$WAYPOINTD"
+if [ ! -x "$WAYPOINTD" ]; then wp_fail "waypointd not found at $WAYPOINTD"; wp_finish; fi
+CLI=2001:db8:71::10
+GUEST=2001:db8:71::1:10
+SRV=2001:db8:72::10
+
+v6on() {  # NS IFACE...: IPv6 on, no DAD, no RA
+  local ns=$1 i; shift
+  wp_exec "$ns" sysctl -qw net.ipv6.conf.all.disable_ipv6=0 net.ipv6.conf.all.accept_dad=0 >/dev/null || return 1
+  for i in "$@"; do
+    wp_exec "$ns" sysctl -qw "net.ipv6.conf.$i.disable_ipv6=0" "net.ipv6.conf.$i.accept_dad=0" \
+      "net.ipv6.conf.$i.accept_ra=0" >/dev/null || return 1
+  done
+}
+topo() {
+  wp_ns_add c r1 m s || return 1
+  wp_veth c c0 r1 r1l && wp_veth r1 r1w m m0 && wp_veth m m1 s s0 || return 1
+  v6on c c0 && v6on m m0 m1 && v6on s s0 || return 1
+  ip -n "$(wp_ns c)" -6 addr add "$CLI/64" dev c0 nodad || return 1
+  ip -n "$(wp_ns c)" -6 addr add "$GUEST/64" dev c0 nodad || return 1
+  ip -n "$(wp_ns c)" -6 route add 2001:db8:72::/64 via 2001:db8:71::1 src "$CLI" || return 1
+  ip -n "$(wp_ns m)" -6 addr add 2001:db8:70::2/64 dev m0 nodad || return 1
+  ip -n "$(wp_ns m)" -6 addr add 2001:db8:72::1/64 dev m1 nodad || return 1
+  wp_exec m sysctl -qw net.ipv6.conf.all.forwarding=1 >/dev/null || return 1
+  ip -n "$(wp_ns m)" -6 route add 2001:db8:71::/64 via 2001:db8:70::1 || return 1
+  ip -n "$(wp_ns s)" -6 addr add "$SRV/64" dev s0 nodad || return 1
+  ip -n "$(wp_ns s)" -6 route add default via 2001:db8:72::1
+}
+wp_check "topology" topo || wp_finish
+
+cat >"$WP_TMP/r1.yaml" <<YAML
+router:
+  name: r1
+  lan: {name: lan, device: net_af_packet0, address: 10.1.0.1/24, ipv6_addresses: ["2001:db8:71::1/64"]}
+  wan:
+    - {name: wan0, device: net_af_packet1, address: 172.16.0.1/24, ipv6_addresses: ["2001:db8:70::1/64"]}
+routes:
+  - {prefix: "2001:db8:72::/64", next_hop: "2001:db8:70::2", interface: wan0}
+tenants:
+  - {name: v6, ipv6_prefixes: ["2001:db8:71::/112"]}
+  - {name: guests, ipv6_prefixes: ["2001:db8:71::1:0/112"]}
+services:
+  - {name: srv6, prefixes: ["2001:db8:72::/64"]}
+policies:
+  - {tenant: v6, service: srv6}
+dataplane: {workers: $WORKERS, max_sessions: 65536}
+mgmt: {listen: "127.0.0.1:$WP_MGMT_PORT"}
+YAML
+wp_check "waypointd --check accepts r1.yaml" wp_check_config "$WP_TMP/r1.yaml"
+sed 's|{name: srv6, prefixes: \["2001:db8:72::/64"\]}|{name: srv6, prefixes: ["2001:db8:72::/64"], next_peer: r2}\npeers:\n  - {name: r2, waypoints: [172.16.0.2], key: "'"$(wp_keygen)"'"}|' \
+  "$WP_TMP/r1.yaml" >"$WP_TMP/bad.yaml"
+bad_refused() {
+  ! wp_check_config "$WP_TMP/bad.yaml" &&
+    grep -q 'services\[0\].next_peer.*IPv6 prefixes with next_peer are not supported yet' "$WP_TMP/check-bad.yaml.log"
+}
+wp_check "an IPv6 service with next_peer is refused at services[0].next_peer" bad_refused
+
+mkdir -p "$WP_TMP/www"
+head -c 5242880 /dev/urandom >"$WP_TMP/www/file.bin"
+wp_check "http server starts" wp_http_start s "$SRV" 80 "$WP_TMP/http.log" || wp_finish
+wp_bg s "$WP_TMP/iperf3.log" iperf3 -s -B "$SRV"
+WP_PIDS+=("$WP_BG_PID")
+wp_check "iperf3 server starts" wp_wait_listen s 5201 || wp_finish
+
+wp_router_start r1 "$WP_TMP/r1.yaml" "$WORKERS" r1l r1w
+wp_check "r1 ready" wp_wait_ready r1 || wp_finish
+
+ping6_ok() { wp_exec c ping -6 -c 1 -W 1 -I "$CLI" "$SRV" >/dev/null 2>&1; }
+wp_check "ping -6 $SRV (ND for r1 and for the gateway; DAD of r1's addresses first)" wp_until 30 ping6_ok
+wp_check "ping -6 -c 5 again" wp_exec c ping -6 -c 5 -i 0.2 -W 2 -q -I "$CLI" "$SRV"
+http_ok() {
+  wp_fetch c "http://[$SRV]/file.bin" "$WP_TMP/got.bin" 60 -g -6 --interface "$CLI" &&
+    [ "$(wp_sha "$WP_TMP/got.bin")" = "$(wp_sha "$WP_TMP/www/file.bin")" ]
+}
+wp_check "curl -6 5 MiB routed by r1, sha256 matches" http_ok
+wp_check "the server saw the client's own address" grep -q "^$CLI .*\"GET /file.bin" "$WP_TMP/http.log"
+
+iperf6() {  # NAME ARGS...
+  local name=$1; shift
+  timeout 40 ip netns exec "$(wp_ns c)" iperf3 -6 -c "$SRV" -B "$CLI" -J --connect-timeout 5000 "$@" \
+    >"$WP_TMP/$name.json" 2>"$WP_TMP/$name.err" && "$WP_PY" "$WP_E2E/iperf_summary.py" "$WP_TMP/$name.json"
+}
+wp_check "iperf3 -6 TCP 3 s" iperf6 tcp -t 3
+wp_check "iperf3 -6 UDP 2 s at 20 Mbit/s (1200-byte datagrams: no fragments)" iperf6 udp -u -b 20M -l 1200 -t 2
+
+before=$(wp_stat r1 drops.policy_deny)
+guest_denied() { ! wp_fetch c "http://[$SRV]/file.bin" "$WP_TMP/guest.bin" 3 -g -6 --interface "$GUEST"; }
+wp_check "the guest ($GUEST) cannot fetch" guest_denied
+wp_expect "r1 drops.policy_deny grows (the guest's tenant has no policy)" \
+  "$(wp_wait_stat r1 drops.policy_deny $((before + 1)))" -gt "$before"
+wp_check "the server never saw the guest" bash -c "! grep -q '^$GUEST ' '$WP_TMP/http.log'"
+
+hop1() {
+  wp_exec c ping -6 -c 1 -W 1 -t 1 -I "$CLI" "$SRV" >"$WP_TMP/ping-hop1.log" 2>&1
+  grep -q "From 2001:db8:71::1 .*Time exceeded" "$WP_TMP/ping-hop1.log"
+}
+wp_check "ping -6 -t 1: Time Exceeded from r1's 2001:db8:71::1" wp_until 10 hop1
+wp_expect "r1 counters.ipv6_icmp6_time_exceeded >= 1" "$(wp_stat r1 counters.ipv6_icmp6_time_exceeded)" -ge 1
+
+wp_expect "r1 REST sessions6.created >= 4 (echo, http, iperf3 control and data)" \
+  "$(wp_stat r1 sessions6.created)" -ge 4
+wp_expect "r1 REST sessions6.active >= 1" "$(wp_stat r1 sessions6.active)" -ge 1
+wp_expect "r1 counters.ipv6_forwarded > 3000 (5 MiB)" "$(wp_stat r1 counters.ipv6_forwarded)" -gt 3000
+wp_expect "r1 drops.ipv6_no_route = 0" "$(wp_stat r1 drops.ipv6_no_route)" -eq 0
+wp_expect "r1 drops.ipv6_table_full = 0" "$(wp_stat r1 drops.ipv6_table_full)" -eq 0
+wp_check "r1 exits 0 on SIGTERM" wp_router_stop r1
+wp_finish

@@ -1,0 +1,54 @@
+// The IPv6 routing router of the unit tests (route6_config_test.cc,
+// route6_worker_test.cc), docs/ipv6.md § IPv6 routing and sessions:
+//
+//   client 2001:db8:71::5 (tenant v6), guest 2001:db8:71:0:1::5 (tenant guest6, no policy)
+//     - [r1] lan 10.1.0.1/24 + 2001:db8:71::1/64, wan0 172.16.0.1/24 + 2001:db8:70::1/64
+//     -- gateway 2001:db8:70::2 -- server 2001:db8:72::10 (route 2001:db8:72::/64)
+#pragma once
+
+#include <memory>
+
+#include "dataplane/ip/ndp.h"
+#include "tests/unit/nat64_test_config.h"
+
+namespace wp::test {
+
+inline config::Config route6_config() {
+  config::Config c = router_base("r1", "10.1.0.1/24", {{"wan0", "172.16.0.1/24"}});
+  c.mutable_router()->mutable_lan()->add_ipv6_addresses("2001:db8:71::1/64");
+  c.mutable_router()->mutable_wan(0)->add_ipv6_addresses("2001:db8:70::1/64");
+  auto* rt = c.add_routes();
+  rt->set_prefix("2001:db8:72::/64");
+  rt->set_next_hop("2001:db8:70::2");
+  rt->set_interface("wan0");
+  auto* t = c.add_tenants();
+  t->set_name("v6");
+  t->add_ipv6_prefixes("2001:db8:71::/80");
+  t = c.add_tenants();
+  t->set_name("guest6");
+  t->add_ipv6_prefixes("2001:db8:71:0:1::/80");
+  config::Service* s = add_service(c, {"srv6", "2001:db8:72::/64", "any", "", ""});
+  s->add_prefixes("10.9.0.0/24");  // mixed: the IPv4 prefix is an ordinary service prefix
+  add_policy(c, "v6", "srv6", "");  // none for guest6: denied
+  return c;
+}
+
+inline const Ipv6 kGateway6 = ip6("2001:db8:70::2");
+inline constexpr Mac kGateway6Mac = {2, 0, 0, 0, 0x70, 2};
+inline constexpr Mac kRouteClientMac = {2, 0, 0, 0, 0x71, 5};
+inline constexpr const char* kRouteClient = "2001:db8:71::5";
+inline constexpr const char* kRouteGuest = "2001:db8:71:0:1::5";
+inline constexpr const char* kRouteServer = "2001:db8:72::10";
+
+// The router with both IPv6 neighbors (the gateway, the client) resolved.
+inline std::unique_ptr<Router> route6_router(RouterOptions opts = {}, const config::Config& cfg = route6_config()) {
+  auto r = std::make_unique<Router>(cfg, std::move(opts));
+  Neighbor6Table& n6 = r->shared().neighbors6;
+  n6.begin(1, kGateway6, 0);
+  n6.advert(1, kGateway6, kGateway6Mac.data(), kNaSolicited | kNaOverride, 0);
+  n6.begin(0, ip6(kRouteClient), 0);
+  n6.advert(0, ip6(kRouteClient), kRouteClientMac.data(), kNaSolicited | kNaOverride, 0);
+  return r;
+}
+
+}  // namespace wp::test
