@@ -10,16 +10,6 @@
 #include "dataplane/control/ike/ike_sa_rekey.h"  // kNotifyTemporaryFailure
 
 namespace wp::ike {
-namespace {
-
-uint64_t spi64(const Bytes& b) {
-  uint64_t v = 0;
-  for (uint8_t x : b) v = v << 8 | x;
-  return v;
-}
-
-}  // namespace
-
 std::vector<Payload> Responder::rekey_ike(const std::vector<Payload>& in, IkeSa& sa) {
   // § 2.25.2: a rekey of the IKE SA while we rekey or delete one of its
   // Child SAs waits: TEMPORARY_FAILURE (the peer tries again later). Moving

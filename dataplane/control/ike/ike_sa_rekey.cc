@@ -5,16 +5,6 @@
 #include "dataplane/control/ike/ike_responder.h"  // random_bytes
 
 namespace wp::ike {
-namespace {
-
-uint64_t spi64(const Bytes& b) {
-  uint64_t v = 0;
-  for (uint8_t x : b) v = v << 8 | x;
-  return v;
-}
-
-}  // namespace
-
 bool IkeSaRekey::request(const IkeSa& sa, uint64_t new_spi, std::vector<Payload>& out, std::string& why) {
   dh_ = DhKey::generate(sa.suite.dh, why);
   if (!dh_) return false;

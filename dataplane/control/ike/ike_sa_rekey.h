@@ -48,4 +48,11 @@ class IkeSaRekey {
 // an IKE SA rekey in progress.
 inline constexpr uint16_t kNotifyTemporaryFailure = 43;
 
+// An IKE SPI as carried in a proposal (8 octets, big-endian) as a number; 0 when empty.
+inline uint64_t spi64(const Bytes& b) {
+  uint64_t v = 0;
+  for (uint8_t x : b) v = v << 8 | x;
+  return v;
+}
+
 }  // namespace wp::ike
