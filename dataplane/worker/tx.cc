@@ -22,8 +22,18 @@ Tx::Tx(WorkerContext& ctx, QosTx* qos) : ctx_(ctx), qos_(qos), fn_(eth_tx) {
   if (ctx.model) buffers_.resize(ctx.model->interfaces.size());
 }
 
+inline void Tx::write_l2(uint8_t* eth, int iface, uint16_t ethertype) const {
+  std::memcpy(eth + 6, ctx_.rm().interfaces[iface].mac, 6);
+  store_be16(eth + 12, ethertype);
+}
+
+inline void Tx::queue(rte_mbuf* m, int iface) {
+  Buffer& buf = buffers_[static_cast<size_t>(iface)];
+  buf.pkts[buf.count++] = m;
+  if (buf.count == kMaxBurst) send(static_cast<size_t>(iface));
+}
+
 void Tx::transmit(rte_mbuf* m, int iface, Ipv4 next_hop) {
-  const InterfaceModel& out = ctx_.rm().interfaces[iface];
   // Byte access, not rte_ether_hdr: a metadata block of odd length prepended
   // through the headroom leaves the frame at an odd address.
   uint8_t* eth = pkt_data(m);
@@ -32,45 +42,34 @@ void Tx::transmit(rte_mbuf* m, int iface, Ipv4 next_hop) {
     if (rte_ring_sp_enqueue(ctx_.shared.resolve[ctx_.id], m) != 0) ctx_.drop(m, DropReason::control_full);
     return;
   }
-  std::memcpy(eth + 6, out.mac, 6);
-  store_be16(eth + 12, kEtherTypeIpv4);
+  write_l2(eth, iface, kEtherTypeIpv4);
   if (qos_) {
     if (const int q = qos_->port_of(iface); q >= 0) [[unlikely]]
       return qos_->submit(m, q);  // a shaped WAN port: its scheduler decides when
   }
-  Buffer& buf = buffers_[static_cast<size_t>(iface)];
-  buf.pkts[buf.count++] = m;
-  if (buf.count == kMaxBurst) send(static_cast<size_t>(iface));
+  queue(m, iface);
 }
 
 void Tx::transmit6(rte_mbuf* m, int iface) {
-  const InterfaceModel& out = ctx_.rm().interfaces[iface];
   uint8_t* eth = pkt_data(m);
   if (!ctx_.shared.neighbors6.use(iface, load_ipv6(eth + kEthHdrLen + 24), eth, ctx_.now_ms)) {
     mark_resolve6(m, iface);
     if (rte_ring_sp_enqueue(ctx_.shared.resolve[ctx_.id], m) != 0) ctx_.drop(m, DropReason::control_full);
     return;
   }
-  std::memcpy(eth + 6, out.mac, 6);
-  store_be16(eth + 12, kEtherTypeIpv6);
-  Buffer& buf = buffers_[static_cast<size_t>(iface)];
-  buf.pkts[buf.count++] = m;
-  if (buf.count == kMaxBurst) send(static_cast<size_t>(iface));
+  write_l2(eth, iface, kEtherTypeIpv6);
+  queue(m, iface);
 }
 
 void Tx::transmit6(rte_mbuf* m, int iface, const Ipv6& next_hop) {
-  const InterfaceModel& out = ctx_.rm().interfaces[iface];
   uint8_t* eth = pkt_data(m);
   if (!ctx_.shared.neighbors6.use(iface, next_hop, eth, ctx_.now_ms)) {
     if (!mark_resolve6_via(m, iface, next_hop)) return ctx_.drop(m, DropReason::nd_unresolved);
     if (rte_ring_sp_enqueue(ctx_.shared.resolve[ctx_.id], m) != 0) ctx_.drop(m, DropReason::control_full);
     return;
   }
-  std::memcpy(eth + 6, out.mac, 6);
-  store_be16(eth + 12, kEtherTypeIpv6);
-  Buffer& buf = buffers_[static_cast<size_t>(iface)];
-  buf.pkts[buf.count++] = m;
-  if (buf.count == kMaxBurst) send(static_cast<size_t>(iface));
+  write_l2(eth, iface, kEtherTypeIpv6);
+  queue(m, iface);
 }
 
 void Tx::flush() {

@@ -40,6 +40,10 @@ class Tx {
 
  private:
   void send(size_t iface);
+  // Source MAC of `iface` and the EtherType written; the destination MAC is the caller's.
+  void write_l2(uint8_t* eth, int iface, uint16_t ethertype) const;
+  // Into `iface`'s burst buffer, sent when full.
+  void queue(rte_mbuf* m, int iface);
   struct Buffer {
     uint16_t count = 0;
     rte_mbuf* pkts[kMaxBurst];
