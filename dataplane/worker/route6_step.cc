@@ -4,6 +4,7 @@
 #include <algorithm>
 
 #include "dataplane/ip/icmp.h"
+#include "dataplane/ip/ndp.h"  // kIcmp6EchoRequest, kIcmp6EchoReply
 #include "dataplane/ip/packet.h"
 #include "dataplane/ip/packet_edit.h"
 #include "dataplane/session/owner.h"
@@ -11,10 +12,17 @@
 namespace wp {
 namespace {
 
-constexpr uint8_t kIcmp6EchoRequest = 128, kIcmp6EchoReply = 129;
 constexpr uint32_t kIpv6MinMtu = 1280;
 
 bool scoped_or_multicast(const Ipv6& a) { return a.is_multicast() || a.is_link_local() || a.is_unspecified(); }
+
+// The on-link neighbor a packet to `dst` goes to by route `r`: dst itself on a connected prefix.
+const Ipv6& via(const Route6& r, const Ipv6& dst) { return r.connected() ? dst : r.next_hop; }
+
+// The worker that holds the session of `t` (either direction).
+uint32_t owner6(const WorkerContext& ctx, const FiveTuple6& t) {
+  return owner_of_class(affinity_class6(t), ctx.shared.workers ? ctx.shared.workers : 1);
+}
 
 }  // namespace
 
@@ -36,8 +44,7 @@ bool Route6Step::input(rte_mbuf* m, const Ipv6View& v, int iface) {
       !(icmp && (d[v.l4] == kIcmp6EchoRequest || d[v.l4] == kIcmp6EchoReply)))
     return ctx_.drop(m, DropReason::unsupported_proto), true;
   const FiveTuple6 t{v.src, v.dst, v.sport, v.dport, v.proto};
-  const uint32_t workers = ctx_.shared.workers ? ctx_.shared.workers : 1;
-  const uint32_t owner = owner_of_class(affinity_class6(t), workers);
+  const uint32_t owner = owner6(ctx_, t);
   if (owner != ctx_.id) return handoff_.stage(m, owner), true;  // sent after the burst
   if (const Session6Ref ref = table_->lookup(t)) return forward(m, v, *ref.session, ref.dir, iface), true;
   // A session starts on a LAN, with a TCP or UDP packet or an echo request.
@@ -66,8 +73,7 @@ void Route6Step::error_input(rte_mbuf* m, const Ipv6View& v) {
   } else {
     return ctx_.drop(m, DropReason::unsupported_proto);  // about a packet no session carries
   }
-  const uint32_t workers = ctx_.shared.workers ? ctx_.shared.workers : 1;
-  const uint32_t owner = owner_of_class(affinity_class6(q), workers);
+  const uint32_t owner = owner6(ctx_, q);
   if (owner != ctx_.id) return handoff_.stage(m, owner);
   const Session6Ref ref = table_->lookup(q);
   if (!ref || v.dst != q.src) return ctx_.drop(m, DropReason::ipv6_no_session);
@@ -100,9 +106,9 @@ void Route6Step::first_packet(rte_mbuf* m, const Ipv6View& v, const FiveTuple6& 
   if (!s) return ctx_.drop(m, why == SessionTable6::Refused::full ? DropReason::ipv6_table_full
                                                                   : DropReason::ipv6_not_routable);
   const auto fw = static_cast<size_t>(Dir::forward), rv = static_cast<size_t>(Dir::reverse);
-  s->next_hop[fw] = fwd->connected() ? t.dst : fwd->next_hop;
+  s->next_hop[fw] = via(*fwd, t.dst);
   s->iface[fw] = static_cast<int8_t>(fwd->iface);
-  s->next_hop[rv] = back->connected() ? t.src : back->next_hop;
+  s->next_hop[rv] = via(*back, t.src);
   s->iface[rv] = static_cast<int8_t>(back->iface);
   s->tenant = static_cast<int16_t>(tenant);
   s->service = static_cast<int16_t>(service);
@@ -155,14 +161,15 @@ void Route6Step::icmp6_error(rte_mbuf* m, const Ipv6View& v, uint8_t type, uint3
   const RouterModel& rm = ctx_.rm();
   const Route6* back = rm.fib6.lookup(v.src);
   if (!back) return;
-  const Ipv6 from = rm.interfaces[static_cast<size_t>(back->iface)].source6_for(back->connected() ? v.src : back->next_hop);
+  const Ipv6& gateway = via(*back, v.src);
+  const Ipv6 from = rm.interfaces[static_cast<size_t>(back->iface)].source6_for(gateway);
   if (from.is_unspecified()) return;
   if (!icmp6_rate_.take(ctx_.now_ms, kIcmp6ErrorsPerSecond, kIcmp6ErrorBurst))
     return ctx_.counters->add(Counter::ipv6_icmp6_rate_limited);
   rte_mbuf* e = build_icmp6_error(m->pool, d + v.l3, static_cast<uint32_t>(v.end - v.l3), from, v.src, type, 0, rest);
   if (!e) return ctx_.counters->add(Counter::ipv6_icmp6_no_mbuf);
   ctx_.counters->add(sent);
-  tx_.transmit6(e, back->iface, back->connected() ? v.src : back->next_hop);
+  tx_.transmit6(e, back->iface, gateway);
 }
 
 void Route6Step::count_sessions() {
