@@ -17,7 +17,23 @@ passed=0
 failed=0
 failures=()
 
-note() { printf '\n=== %s ===\n' "$*"; }
+# Each stage's start, in seconds since test.sh began: the closing lines list
+# how long each stage took, so a CI log shows where the suite's time goes.
+stage_names=()
+stage_starts=()
+note() {
+  printf '\n=== %s === (%d s)\n' "$*" "$SECONDS"
+  stage_names+=("$*")
+  stage_starts+=("$SECONDS")
+}
+stage_times() {
+  local i end
+  echo "time per stage (${SECONDS} s in all):"
+  for i in "${!stage_names[@]}"; do
+    end=${stage_starts[$((i + 1))]:-$SECONDS}
+    printf '  %5d s  %s\n' "$((end - stage_starts[i]))" "${stage_names[i]}"
+  done
+}
 record() {  # record NAME PASSED FAILED
   passed=$((passed + $2))
   failed=$((failed + $3))
@@ -74,8 +90,9 @@ if [ "${WP_SKIP_E2E:-0}" != 1 ] && [ -x build/tools/waypointd ]; then
 fi
 
 if [ "${WP_SKIP_ASAN:-0}" != 1 ]; then
-  note "unit tests under ASan + UBSan"
+  note "build (ASan + UBSan)"
   if build build-asan "" -DCMAKE_BUILD_TYPE=Debug -DWP_SANITIZE=ON -DWP_BENCH=OFF; then
+    note "unit tests under ASan + UBSan"
     ASAN_OPTIONS=detect_leaks=0 UBSAN_OPTIONS=print_stacktrace=1 run_ctest asan build-asan
     if [ "${WP_SKIP_E2E:-0}" != 1 ]; then
       note "end-to-end basic test with the ASan + UBSan waypointd"
@@ -177,6 +194,7 @@ if [ "${WP_SKIP_FUZZ:-0}" != 1 ]; then
 fi
 
 echo
+stage_times
 if [ -n "${e2e_failures:-}" ]; then
   echo "end-to-end failures (from the e2e stage above):"
   sed 's/^/  /' <<<"$e2e_failures"
