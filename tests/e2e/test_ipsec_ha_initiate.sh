@@ -18,7 +18,10 @@
 # message IDs (the SA stays up for 3 DPD intervals; an unanswered DPD would
 # fail it and start a new one), swanctl lists the same IKE SPIs, charon
 # never established a second SA and the capture of the site's port holds no
-# IKE_SA_INIT after the kill.
+# IKE_SA_INIT after the kill. Then ra returns: it resumes the SA from rb's
+# copy without initiating (ike_ha_resumed, initiations 0), rb gives it back
+# (ike_ha_given_back), pings flow through ra, still the same IKE SPIs and no
+# IKE_SA_INIT in the whole capture after the kill.
 set -u -o pipefail
 source "$(dirname "$0")/lib.sh"
 
@@ -165,6 +168,22 @@ wp_check "rb's SA is still the taken-over one" rb_carries
 after=$(ike_spis)
 wp_check "swanctl lists the same IKE SPIs after the kill ($after)" test "$after" = "$before"
 wp_check "the site's LAN still reaches 10.2.0.10 through rb" wp_until 15 site_ping
+
+# ---- ra returns: rb's resync carries the SA back (with the message IDs rb
+# moved), ra resumes it as its initiator once it answers for 172.16.0.2
+# again (no IKE_SA_INIT of its own), rb gives it back without a Delete.
+mv "$WP_TMP/ra.log" "$WP_TMP/ra-1.log"
+wp_router_start ra "$WP_TMP/ra.yaml" 1 alan awan
+wp_check "ra ready again" wp_wait_ready ra
+wp_check "ra answers for its addresses again" wp_wait_ha ra own_addresses_held true 30
+wp_check "rb handed them back" wp_wait_ha rb peer_addresses_taken false
+ra_back() { ipsec_is ra "[(s['role'], s['ha'], s['spi_i']) for s in d['ike_sas']] == [('initiator', 'own', '$spi_i')] and d['counters']['ike_ha_resumed'] >= 1" True; }
+wp_check "ra resumed the initiated SA from rb's copy (ike_ha_resumed, same SPIi)" wp_until 10 ra_back
+wp_check "rb gave it back (ike_ha_given_back, a peer copy again)" \
+  wp_until 10 ipsec_is rb "d['counters']['ike_ha_given_back'] >= 1 and [s['ha'] for s in d['ike_sas']] == ['peer copy']" True
+wp_expect "ra did not initiate after its restart (initiations)" "$(counter ra initiations)" -eq 0
+wp_check "the site's LAN reaches 10.2.0.10 through ra again" wp_until 15 site_ping
+wp_check "swanctl still lists the same IKE SPIs" test "$(ike_spis)" = "$before"
 wp_cap_stop
 new_inits=$(tshark -r "$WP_TMP/site.pcap" -Y "isakmp.exchangetype == 34" -T fields -e frame.time_epoch \
   2>/dev/null | "$WP_PY" -c 'import sys; t=float(sys.argv[1]); print(sum(1 for x in sys.stdin if x.strip() and float(x) > t))' "$t_kill")
