@@ -65,6 +65,7 @@ void ConfigValidator::check_ipsec() {
     check_ipsec_auth(p, path);
     check_ipsec_proposals(p, path);
     check_ipsec_timers(p, path);
+    check_ipsec_initiate_from(p, path);
     for (int j = 0; j < p.local_ts_size(); ++j) cidr(p.local_ts(j), at(path + ".local_ts", j), true);
     for (int j = 0; j < p.remote_ts_size(); ++j) cidr(p.remote_ts(j), at(path + ".remote_ts", j), true);
   }

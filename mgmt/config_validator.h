@@ -98,6 +98,7 @@ class ConfigValidator {
   void check_ipsec_cert(const config::IpsecPeer& p, const std::string& path);
   void check_ipsec_proposals(const config::IpsecPeer& p, const std::string& path);
   void check_ipsec_timers(const config::IpsecPeer& p, const std::string& path);
+  void check_ipsec_initiate_from(const config::IpsecPeer& p, const std::string& path);  // config_validate_ipsec_ha.cc
   void check_tunnels();
   void check_tunnel_address(const config::Tunnel& t, const std::string& path,
                             std::vector<std::pair<std::string, Ipv4Prefix>>& addressed);

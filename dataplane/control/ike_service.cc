@@ -104,6 +104,7 @@ IkeService::IkeService(const waypoint::config::Config& cfg, std::atomic<const Es
     in.config = rc.peers[static_cast<size_t>(i)];
     in.ike_suites = ike::peer_ike_suites(p);
     in.dpd = seconds(p.dpd_interval_s() ? p.dpd_interval_s() : 30);
+    in.from = parse_ipv4(p.initiate_from()).value_or(0);
     initiating_.push_back(std::move(in));
   }
   publish();  // an empty table: the tunnels, no SA yet
@@ -188,6 +189,7 @@ ike::Bytes IkeService::input(ike::CSpan payload, Ipv4 src, uint16_t sport, Ipv4 
 
 void IkeService::poll(steady_clock::time_point now) {
   const size_t before = responder_.sas().size();
+  const auto counters_before = counters_;
   responder_.expire_half_open(now, kHalfOpenMax);
   if (now - last_rotation_ > kCookieRotation) {
     responder_.rotate_cookie_secret();
@@ -198,6 +200,9 @@ void IkeService::poll(steady_clock::time_point now) {
   // Before DPD: a rekey or Delete is a request the peer answers too.
   enforce_lifetimes(now);
   bool changed = responder_.sas().size() != before;
+  // The HA peer's records first: a start below must see a copy that arrived
+  // before we claimed our address back.
+  if (ha_ && ha_answers_) ha_receive();
   for (Initiating& in : initiating_) {
     if (in.initiator) {
       if (ike::Bytes r = in.initiator->tick(now); !r.empty()) {
@@ -224,15 +229,24 @@ void IkeService::poll(steady_clock::time_point now) {
   if (changed) sync_sas(now);
   changed |= counter(IkeServiceCounter::tables_published) != published;
   changed |= ha_step(now);
+  changed |= counters_ != counters_before;  // the HA peer's records taken in above, before ha_step
   // Ages in the document stay within a second; SAs that went away at once.
   if (changed || now - last_render_ >= seconds(1)) render();
 }
 
 void IkeService::start(Initiating& in, steady_clock::time_point now) {
   const Ipv4 peer = peers_[in.peer].address;
-  const Ipv4 src = source_ ? source_(peer) : 0;
-  if (!src) {
+  const Ipv4 route_src = source_ ? source_(peer) : 0;
+  if (!route_src) {
     add(IkeServiceCounter::initiate_no_route);
+    in.schedule.postpone(now);
+    return;
+  }
+  const Ipv4 src = in.from ? in.from : route_src;
+  // HA (docs/ipsec.md § HA): only the node that answers for initiate_from
+  // initiates, and not while a copy of the peer's SA waits to be carried on.
+  if (ha_ && ha_answers_ && (ha_answers_(src) == HaAddress::not_ours_now || ha_init_copies_.count(in.peer))) {
+    add(IkeServiceCounter::initiate_standby);
     in.schedule.postpone(now);
     return;
   }
@@ -400,9 +414,12 @@ void IkeService::render() {
   for (const auto& [spi, sa] : responder_.sas())
     sas.push_back({sa.get(), sa->we_initiated ? "initiator" : "responder", ha_role(*sa)});
   for (const Initiating& in : initiating_)
-    if (in.initiator && in.initiator->sa()) sas.push_back({in.initiator->sa(), "initiator", ha_ ? "own" : "none"});
+    if (in.initiator && in.initiator->sa())
+      sas.push_back({in.initiator->sa(), "initiator", ha_ ? (in.ha_taken ? "taken over" : "own") : "none"});
   for (const auto& [spi, copy] : ha_copies_)
     if (copy.sa) sas.push_back({copy.sa.get(), copy.sa->we_initiated ? "initiator" : "responder", "peer copy"});
+  for (const auto& [peer, copy] : ha_init_copies_)
+    if (copy.sa) sas.push_back({copy.sa.get(), "initiator", "peer copy"});
   for (const auto& [sa, role, ha] : sas) {
     const PeerInfo* peer = nullptr;
     if (sa->config)

@@ -105,6 +105,7 @@ inline constexpr std::chrono::milliseconds kIkeHaSeqInterval{1000};
   X(initiator_nat_t)    /* SAs we initiated that moved IKE to UDP 4500 (the peer answered NAT_DETECTION) */ \
   X(initiator_nat_detected) /* ... of which the NAT_DETECTION hashes showed a NAT on the path */          \
   X(initiator_keepalives) /* NAT-T keepalives sent (RFC 3948 § 2.3): an SA we initiated, a NAT in front of us */ \
+  X(initiate_standby)   /* HA: a start postponed: the other node answers for initiate_from, or holds the peer's SA */ \
   X(ike_ha_sas_synced)  /* HA: IKE SA records (with their Child SAs) sent to the peer: new or changed */     \
   X(ike_ha_deletes_synced) /* HA: IKE SAs gone here, the peer told to forget its copy */                   \
   X(ike_ha_seq_synced)  /* HA: Child SA sequence-number marks sent to the peer */                        \
@@ -226,6 +227,12 @@ class IkeService {
   void ha_receive();
   bool ha_ownership();
   void ha_send(std::chrono::steady_clock::time_point now);
+  // The same for the SAs our initiators hold (ike_service_ha_init.cc).
+  Initiating* initiating_for(size_t peer);
+  bool ha_carries(Initiating& in) const;
+  void ha_receive_initiator(const waypoint::ha::IkeSaRecord& rec);
+  bool ha_initiator_ownership(std::chrono::steady_clock::time_point now);
+  void ha_send_initiators(waypoint::ha::IkeSync& msg, bool full, bool marks);
   ike::ChildSeqs ha_seqs(const ike::IkeSa& sa);
   const char* ha_role(const ike::IkeSa& sa) const;
   void publish();
@@ -271,6 +278,10 @@ class IkeService {
     std::unique_ptr<ike::Initiator> initiator;  // the current attempt or SA
     Ipv4 local = 0;
     bool up = false;  // established seen (logged, backoff reset)
+    // HA: ipsec_peers[].initiate_from (0: the route's WAN address); whether
+    // the SA it holds was taken over from the HA peer (docs/ipsec.md § HA).
+    Ipv4 from = 0;
+    bool ha_taken = false;
     std::chrono::steady_clock::time_point last_keepalive{};  // behind a NAT: every 20 s
     uint64_t seen_rekeyed = 0, seen_refused = 0;  // of the initiator's counters, counted into rekey_
     uint64_t seen_ike_rekeyed = 0, seen_ike_collisions = 0;
@@ -299,12 +310,19 @@ class IkeService {
     std::unique_ptr<ike::IkeSa> sa;  // null while installed here
     ike::ChildSeqs seqs;             // the holder's latest marks
     uint32_t node = 0;  // who sent it
+    ike::InitiatorHaState init;  // ha_init_copies_ only
   };
   IkeHaChannel* ha_ = nullptr;
   uint32_t ha_node_ = 0;
   const EspSeqMarks* ha_marks_ = nullptr;
   AnswersFn ha_answers_;
   std::map<uint64_t, HaCopy> ha_copies_;      // the peer's IKE SAs by SPIr
+  // The peer's initiated SAs, one per ipsec_peers index (IkeSaRecord.initiator).
+  std::map<size_t, HaCopy> ha_init_copies_;
+  struct InitSent {
+    uint64_t spi_i = 0, spi_r = 0, fingerprint = 0;
+  };
+  std::map<size_t, InitSent> ha_init_sent_;  // by ipsec_peers index: what the peer last heard
   std::map<uint64_t, bool> ha_installed_;  // SPIr of copies installed here -> taken over (false: our own back)
   std::map<uint64_t, uint64_t> ha_sent_;      // SPIr -> sync_fingerprint the peer last heard
   std::map<uint32_t, ike::ChildSeq> ha_seq_;  // our Child SAs (spi_in): the numbers the peer last heard

@@ -57,7 +57,8 @@ bool IkeService::ha_step(steady_clock::time_point now) {
   if (!ha_ || !ha_answers_) return false;
   const auto before = counters_;
   ha_receive();
-  if (ha_ownership()) sync_sas();
+  const bool responder_changed = ha_ownership();
+  if (ha_initiator_ownership(now) || responder_changed) sync_sas();
   ha_send(now);
   return counters_ != before;  // the document shows copies, roles and counters
 }
@@ -70,6 +71,10 @@ void IkeService::ha_receive() {
       continue;
     }
     for (const pb::IkeSaRecord& rec : msg.sas()) {
+      if (rec.initiator()) {
+        ha_receive_initiator(rec);
+        continue;
+      }
       const uint64_t spi_r = rec.spi_r();
       if (ha_installed_.count(spi_r) || responder_.sas().count(spi_r)) continue;  // we answer for it now
       if (rec.kind() == pb::IkeSaRecord::DELETE) {
@@ -88,12 +93,16 @@ void IkeService::ha_receive() {
       ha_copies_[spi_r] = std::move(copy);
       add(IkeServiceCounter::ike_ha_sas_applied);
     }
-    for (const pb::IkeSeqMark& m : msg.seqs())
-      for (auto& [spi_r, copy] : ha_copies_)
-        if (auto it = copy.seqs.find(m.spi_in()); it != copy.seqs.end()) {
-          it->second.seq_out = std::max(it->second.seq_out, m.seq_out());
-          it->second.replay_top = std::max(it->second.replay_top, m.replay_top());
-        }
+    auto mark = [](HaCopy& copy, const pb::IkeSeqMark& m) {
+      if (auto it = copy.seqs.find(m.spi_in()); it != copy.seqs.end()) {
+        it->second.seq_out = std::max(it->second.seq_out, m.seq_out());
+        it->second.replay_top = std::max(it->second.replay_top, m.replay_top());
+      }
+    };
+    for (const pb::IkeSeqMark& m : msg.seqs()) {
+      for (auto& [spi_r, copy] : ha_copies_) mark(copy, m);
+      for (auto& [peer, copy] : ha_init_copies_) mark(copy, m);
+    }
   }
 }
 
@@ -233,9 +242,12 @@ void IkeService::ha_send(steady_clock::time_point now) {
     add(IkeServiceCounter::ike_ha_deletes_synced);
     it = ha_sent_.erase(it);
   }
+  ha_send_initiators(msg, full, marks);
   for (auto it = ha_seq_.begin(); it != ha_seq_.end();) {  // Child SAs gone
     bool live = false;
     for (const auto& [spi_r, sa] : responder_.sas()) live |= sa->children.count(it->first) > 0;
+    for (const Initiating& in : initiating_)
+      if (in.initiator && in.initiator->sa()) live |= in.initiator->sa()->children.count(it->first) > 0;
     it = live ? std::next(it) : ha_seq_.erase(it);
   }
   if (msg.sas_size() || msg.seqs_size() || full) ha_->to_peer(msg.SerializeAsString());

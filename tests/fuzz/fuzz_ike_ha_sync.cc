@@ -3,10 +3,13 @@
 // waypoint.ha.IkeSaRecord as the HA thread hands it to the IKE service.
 // Checked: no crash; a record that decodes is an established IKE SA bound to
 // the configured peer, encodes and decodes again to the same SA, and a
-// responder adopts it (unless its SPIs are taken) and releases it whole.
+// responder adopts it (unless its SPIs are taken) and releases it whole; one
+// with `initiator` set (an SA our HA peer's initiator held) is adopted by an
+// initiator with its message-ID windows and released whole again.
 #include <cstddef>
 #include <cstdint>
 
+#include "dataplane/control/ike/ike_initiator.h"
 #include "dataplane/control/ike/ike_responder.h"
 #include "dataplane/control/ike/ike_sa_sync.h"
 
@@ -50,6 +53,26 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   std::unique_ptr<IkeSa> back = decode_ike_sa(again, responder->config(), seqs2, error);
   check(back && back->spi_r == sa->spi_r && back->keys.sk_ei == sa->keys.sk_ei &&
         back->children.size() == sa->children.size() && seqs2 == seqs && sync_fingerprint(*back) == sync_fingerprint(*sa));
+  if (rec.initiator()) {
+    // An SA our HA peer's initiator held (docs/ipsec.md § HA): our initiator
+    // carries it on with the synced windows and gives it back whole.
+    InitiatorConfig ic;
+    ic.peer = responder->config().peers[0];
+    ic.local = sa->local;
+    ic.remote = sa->peer;
+    Initiator init(ic);
+    const InitiatorHaState st{rec.nat_t(), rec.nat_local(), rec.nat_remote(), rec.newest_child()};
+    const uint64_t spi_i = sa->spi_i;
+    const uint32_t peer_next = sa->next_request_id, own_next = sa->own_next_request_id;
+    const size_t children = sa->children.size();
+    check(init.adopt(std::move(sa), st, Initiator::Clock::now()));
+    check(init.state() == InitiatorState::established && init.owns(spi_i) && init.child_count() == children);
+    check(init.ha_state().nat_t == rec.nat_t() && (children == 0) == (init.ha_state().newest_child == 0));
+    std::unique_ptr<IkeSa> out = init.release();
+    check(out && out->spi_i == spi_i && out->next_request_id == peer_next && out->own_next_request_id == own_next &&
+          out->children.size() == children && init.state() == InitiatorState::idle && !init.sa());
+    return 0;
+  }
   const uint64_t spi_r = sa->spi_r;
   const size_t held = responder->sas().size();
   if (responder->adopt(std::move(sa))) {

@@ -86,6 +86,13 @@ struct InitiatorCounters {
   uint64_t operator[](InitFailure f) const { return failures[static_cast<size_t>(f)]; }
 };
 
+// What an established SA of ours needs besides the IkeSa to go on at the HA
+// peer (docs/ipsec.md § HA, ike_initiator_ha.cc).
+struct InitiatorHaState {
+  bool nat_t = false, nat_local = false, nat_remote = false;
+  uint32_t newest_child = 0;  // inbound SPI
+};
+
 class Initiator {
  public:
   using Log = std::function<void(const std::string&)>;
@@ -132,6 +139,22 @@ class Initiator {
   bool rekeying_ike() const { return outstanding_ike_rekey_; }
   // The IKE SA our rekey replaced while its Delete is outstanding; null otherwise.
   const IkeSa* old_sa() const { return old_sa_.get(); }
+
+  // HA (docs/ipsec.md § HA, ike_initiator_ha.cc). ha_view(): the
+  // established SA with the message-ID windows copied into its fields
+  // (next_request_id: the peer's next request we accept, has_response /
+  // last_response_id / last_response: our answer to its last one,
+  // own_next_request_id: our next request's), for ike_sa_sync; null when
+  // not established. ha_state(): the rest the peer needs. adopt(): carry
+  // on an SA our HA peer established (or we did before it took over): from
+  // idle, failed or deleted only, the SA established, its windows as
+  // ha_view() left them (a request of the holder still unanswered is
+  // forgotten, its ID spent), DPD counted from `now`. release(): the SA out
+  // again (windows in its fields), this initiator left idle; no Delete.
+  const IkeSa* ha_view();
+  InitiatorHaState ha_state() const;
+  bool adopt(std::unique_ptr<IkeSa> sa, const InitiatorHaState& st, Clock::time_point now);
+  std::unique_ptr<IkeSa> release();
 
   InitiatorState state() const { return state_; }
   std::optional<InitFailure> failure() const { return failure_; }
