@@ -18,6 +18,12 @@
 //    a frame, here one of F per-session frames) on both ports (LAN -> WAN
 //    forward, WAN -> LAN reverse), and tx is rte_eth_tx_burst on net_null
 //    copy=1. Mpps = packets out per second on this one core, both directions.
+// 3b. IPv6, same run (perf/foundation6.h): a router r6 that routes IPv6 with
+//    sessions (worker/route6_step.h: tenant, service, policy, route both ways,
+//    session in the worker's SessionTable6 of the same capacity N). Setup
+//    (cold, age out, warm) and the established fast path over the same F
+//    flows as IPv4, both directions; bytes per IPv6 session the same way.
+//    Printed beside the IPv4 figures with the ratio v6/v4.
 // 4. Baseline in the same run: dpdk-testpmd io-fwd on net_null0/1 copy=1, one
 //    forwarding core, both streams (port0->1, 1->0), run before and after the
 //    fast path; testpmd_mpps = median of its per-second Tx-pps summed over
@@ -56,7 +62,9 @@
 #include "dataplane/control/router_model.h"
 #include "dataplane/worker/shared.h"
 #include "dataplane/worker/worker.h"
+#include "dataplane/ip/ndp.h"
 #include "mgmt/config_load.h"
+#include "perf/foundation6.h"
 #include "perf/report.h"
 
 namespace {
@@ -251,6 +259,7 @@ struct BenchIo {
   const uint8_t* tmpl[2] = {nullptr, nullptr};
   uint32_t tmpl_n[2] = {0, 0};
   uint32_t tmpl_pos[2] = {0, 0};
+  uint16_t frame_len = kFrameLen;  // bytes per template frame (IPv6: kFrameLen6)
   bool rx_on[2] = {false, false};
   uint64_t rx_nombuf = 0;
   // capture
@@ -277,9 +286,10 @@ uint16_t bench_rx(void* ctx, uint16_t port, uint16_t, rte_mbuf** pkts, uint16_t 
   const uint8_t* base = io.tmpl[side];
   uint32_t pos = io.tmpl_pos[side], lim = io.tmpl_n[side];
   for (uint16_t i = 0; i < n; ++i) {
-    rte_memcpy(rte_pktmbuf_mtod(pkts[i], void*), base + size_t{pos} * kFrameLen, kFrameLen);
-    pkts[i]->data_len = kFrameLen;
-    pkts[i]->pkt_len = kFrameLen;
+    const uint16_t len = io.frame_len;
+    rte_memcpy(rte_pktmbuf_mtod(pkts[i], void*), base + size_t{pos} * len, len);
+    pkts[i]->data_len = len;
+    pkts[i]->pkt_len = len;
     pkts[i]->port = port;
     if (++pos == lim) pos = 0;
   }
@@ -333,13 +343,29 @@ struct Router {
   BenchIo io;
 };
 
-bool make_router(Router& r, bool r1, wp::Ports& ports, wp::HmacEngine& hmac, uint32_t capacity, std::string& error) {
-  auto loaded = wp::mgmt::load_config_text(router_yaml(r1));
+bool load_router(Router& r, const std::string& yaml, wp::Ports& ports, wp::HmacEngine& hmac, std::string& error) {
+  auto loaded = wp::mgmt::load_config_text(yaml);
   if (!loaded.ok()) return error = "config: " + loaded.error_text(), false;
   r.model = wp::RouterModel::build(loaded.config, wp::Ports::resolve, &ports, hmac, error);
   if (!r.model) return false;
   r.shared.model.store(r.model.get());
-  if (!r.shared.create_rings(1, 4096, static_cast<int>(rte_socket_id()), error)) return false;
+  return r.shared.create_rings(1, 4096, static_cast<int>(rte_socket_id()), error);
+}
+
+// One worker on our lcore with an IPv4 table of `capacity` (the IPv6 one: shared.sessions6_per_worker).
+bool start_worker(Router& r, uint32_t capacity, std::string& error) {
+  r.worker = std::make_unique<wp::Worker>(0, r.shared, capacity, static_cast<int>(rte_socket_id()));
+  if (!r.worker->ok()) return error = "worker: cannot allocate a table of " + std::to_string(capacity), false;
+  r.io.lan_port = r.model->interfaces[0].port_id;
+  r.io.wan_port = r.model->interfaces[1].port_id;
+  r.worker->set_io(bench_rx, bench_tx, &r.io);
+  r.worker->set_ports({r.io.lan_port, r.io.wan_port}, 0, 32);
+  r.worker->set_now_ms(1000);
+  return true;
+}
+
+bool make_router(Router& r, bool r1, wp::Ports& ports, wp::HmacEngine& hmac, uint32_t capacity, std::string& error) {
+  if (!load_router(r, router_yaml(r1), ports, hmac, error)) return false;
   // Neighbors: every LAN host the sessions use and the peer's waypoint.
   uint8_t mac[6] = {0x02, 0xbe, 0x0c, 0, 0, 0};
   if (r1) {
@@ -355,13 +381,28 @@ bool make_router(Router& r, bool r1, wp::Ports& ports, wp::HmacEngine& hmac, uin
     }
     r.shared.neighbors.learn(1, ip4(172, 16, 0, 1), mac);
   }
-  r.worker = std::make_unique<wp::Worker>(0, r.shared, capacity, static_cast<int>(rte_socket_id()));
-  if (!r.worker->ok()) return error = "worker: cannot allocate a table of " + std::to_string(capacity), false;
-  r.io.lan_port = r.model->interfaces[0].port_id;
-  r.io.wan_port = r.model->interfaces[1].port_id;
-  r.worker->set_io(bench_rx, bench_tx, &r.io);
-  r.worker->set_ports({r.io.lan_port, r.io.wan_port}, 0, 32);
-  r.worker->set_now_ms(1000);
+  return start_worker(r, capacity, error);
+}
+
+// The IPv6 router (perf/foundation6.h): an IPv6 table of `capacity6`, the
+// IPv4 one minimal (no IPv4 traffic); every client and the gateway resolved.
+bool make_router6(Router& r, wp::Ports& ports, wp::HmacEngine& hmac, uint32_t capacity6, std::string& error) {
+  if (!load_router(r, wp::bench::router6_yaml(), ports, hmac, error)) return false;
+  r.shared.sessions6_per_worker = capacity6;
+  uint8_t mac[6] = {0x02, 0xbe, 0x0c, 6, 0, 0};
+  auto resolve = [&](int iface, const wp::Ipv6& a) {
+    r.shared.neighbors6.begin(iface, a, 0);
+    r.shared.neighbors6.advert(iface, a, mac, wp::kNaSolicited | wp::kNaOverride, 0);
+  };
+  for (uint32_t h = 0; h < wp::bench::kClientHosts6; ++h) {
+    mac[5] = static_cast<uint8_t>(h);
+    resolve(0, wp::bench::client_host6(h));
+  }
+  mac[4] = 1;
+  resolve(1, wp::bench::kGateway6);
+  if (!start_worker(r, 1024, error)) return false;
+  const wp::SessionTable6* t = r.worker->route6().table();
+  if (!t || t->capacity() != capacity6) return error = "r6: no IPv6 session table of " + std::to_string(capacity6), false;
   return true;
 }
 
@@ -616,39 +657,45 @@ int main(int argc, char** argv) {
     double seconds = 0, per_s = 0, cpu_seconds = 0;
     std::vector<std::pair<double, double>> by_fill;  // (fill at end of batch, sessions/s in that batch)
   };
-  auto setup_pass = [&]() {
+  // One pass of o.sessions first packets through `r`'s worker; make_first(i)
+  // builds the i-th (untimed); `made` counts the sessions it creates.
+  auto setup_pass_of = [&](Router& r, wp::Counter made_counter, auto&& make_first) {
     SetupPass p;
-    uint64_t created0 = c1.get(wp::Counter::sessions_created), drops0 = drops_total(c1), cycles = 0;
+    wp::WorkerCounters& c = r.worker->counters();
+    uint64_t created0 = c.get(made_counter), drops0 = drops_total(c), cycles = 0;
     for (uint32_t base = 0; base < o.sessions; base += o.batch) {
       uint32_t n = std::min(o.batch, o.sessions - base);
       uint64_t b0 = rte_rdtsc();
-      for (uint32_t i = 0; i < n; ++i) {
-        FiveTuple t = client_tuple(base + i);
-        bool udp = t.proto == wp::kProtoUdp;
-        batch[i] = frame_mbuf(setup_pool, t, udp ? 0 : wp::kTcpSyn, udp ? 100 : 74, r1.io.lan_port);
-      }
-      uint64_t before = c1.get(wp::Counter::sessions_created);
-      r1.io.pre = batch.data();
-      r1.io.pre_n = n;
-      r1.io.pre_pos = 0;
+      for (uint32_t i = 0; i < n; ++i) batch[i] = make_first(base + i);
+      uint64_t before = c.get(made_counter);
+      r.io.pre = batch.data();
+      r.io.pre_n = n;
+      r.io.pre_pos = 0;
       timespec c0, c1t;
       clock_gettime(CLOCK_THREAD_CPUTIME_ID, &c0);
       uint64_t t0 = rte_rdtsc();
       build_cycles += t0 - b0;
-      while (r1.io.pre_pos < r1.io.pre_n) r1.worker->poll_once();
+      while (r.io.pre_pos < r.io.pre_n) r.worker->poll_once();
       uint64_t dt = rte_rdtsc() - t0;
       clock_gettime(CLOCK_THREAD_CPUTIME_ID, &c1t);
       p.cpu_seconds += (c1t.tv_sec - c0.tv_sec) + (c1t.tv_nsec - c0.tv_nsec) * 1e-9;
       cycles += dt;
-      r1.io.pre = nullptr;
-      double made = static_cast<double>(c1.get(wp::Counter::sessions_created) - before);
+      r.io.pre = nullptr;
+      double made = static_cast<double>(c.get(made_counter) - before);
       p.by_fill.push_back({double(base + n) / o.sessions, made / (double(dt) / hz)});
     }
-    p.created = c1.get(wp::Counter::sessions_created) - created0;
-    p.drops = drops_total(c1) - drops0;
+    p.created = c.get(made_counter) - created0;
+    p.drops = drops_total(c) - drops0;
     p.seconds = cycles / hz;
     p.per_s = p.created / p.seconds;
     return p;
+  };
+  auto setup_pass = [&]() {
+    return setup_pass_of(r1, wp::Counter::sessions_created, [&](uint32_t i) {
+      FiveTuple t = client_tuple(i);
+      bool udp = t.proto == wp::kProtoUdp;
+      return frame_mbuf(setup_pool, t, udp ? 0 : wp::kTcpSyn, udp ? 100 : 74, r1.io.lan_port);
+    });
   };
   // Pass 1 (cold): the table's pages are first touched here. With --no-huge,
   // DPDK hands out untouched 4 KiB pages (rte_zmalloc skips the memset of
@@ -672,6 +719,53 @@ int main(int argc, char** argv) {
   double setup_per_s = warm.per_s;
   uint64_t setup_drops = cold.drops + warm.drops;
   if (left != 0) std::fprintf(stderr, "warning: %u sessions left after aging out\n", left);
+
+  // ---------------------------------------------------------- 1b+2b. IPv6 setup + memory
+  // The same first packets with IPv6 headers (20 B longer) through route6_step;
+  // the table has the same capacity; cold, age out, warm as above.
+  size_t rss_before_table6 = rss_bytes();
+  Router r6;
+  if (!make_router6(r6, ports, key_hmac, o.sessions, error)) {
+    std::fprintf(stderr, "r6: %s\n", error.c_str());
+    return 2;
+  }
+  wp::WorkerCounters& c6 = r6.worker->counters();
+  const wp::SessionTable6& table6 = *r6.worker->route6().table();
+  const uint8_t* lan6_mac = r6.model->interfaces[0].mac;
+  const uint8_t* wan6_mac = r6.model->interfaces[1].mac;
+  auto frame6_mbuf = [&](const wp::FiveTuple6& t, uint8_t flags, uint16_t len, uint16_t port, const uint8_t* dmac) {
+    rte_mbuf* m = rte_pktmbuf_alloc(setup_pool);
+    if (!m) {
+      std::fprintf(stderr, "mbuf pool exhausted\n");
+      std::exit(2);
+    }
+    wp::bench::build_frame6(reinterpret_cast<uint8_t*>(rte_pktmbuf_append(m, len)), len, t, flags, dmac);
+    m->port = port;
+    return m;
+  };
+  auto setup_pass6 = [&]() {
+    return setup_pass_of(r6, wp::Counter::sessions6_created, [&](uint32_t i) {
+      wp::FiveTuple6 t = wp::bench::client_tuple6(i);
+      bool udp = t.proto == wp::kProtoUdp;
+      return frame6_mbuf(t, udp ? 0 : wp::kTcpSyn, udp ? 120 : 94, r6.io.lan_port, lan6_mac);
+    });
+  };
+  SetupPass cold6 = setup_pass6();
+  size_t rss_after_fill6 = rss_bytes();
+  std::string setup6_drop_text = drops_text(c6);
+  double bytes_per_session6 = double(table6.memory_bytes()) / table6.capacity();
+  double rss_per_session6 = double(rss_after_fill6 - rss_before_table6) / std::max<uint32_t>(table6.size(), 1);
+  // Age out: the IPv6 sweep runs in poll_once (route6_step.cc age()); the clock
+  // moves on each call so that a clock-paced sweep has a slice due every time.
+  for (uint32_t i = 0; table6.size() != 0 && i < o.sessions / 256 + 64; ++i) {
+    r6.worker->set_now_ms(r6.worker->now_ms() + 100'000);
+    r6.worker->poll_once();
+  }
+  uint32_t left6 = table6.size();
+  if (left6 != 0) std::fprintf(stderr, "warning: %u IPv6 sessions left after aging out\n", left6);
+  r6.worker->set_now_ms(r6.worker->now_ms() + 1);
+  SetupPass warm6 = setup_pass6();
+  uint64_t setup6_drops = cold6.drops + warm6.drops;
 
   // ---------------------------------------------------------- 3. handshake for F flows
   Router r2;
@@ -754,9 +848,10 @@ int main(int argc, char** argv) {
   r1.io.tmpl_n[0] = r1.io.tmpl_n[1] = o.flows;
   double cpu_packets = 0, cpu_seconds = 0;  // bidirectional windows: Mpps per CPU second
   bool track_cpu = true;
-  auto measure = [&](bool fwd, bool rev, uint32_t windows) {
-    r1.io.rx_on[0] = fwd;
-    r1.io.rx_on[1] = rev;
+  auto measure_of = [&](Router& r, bool fwd, bool rev, uint32_t windows) {
+    wp::WorkerCounters& c = r.worker->counters();
+    r.io.rx_on[0] = fwd;
+    r.io.rx_on[1] = rev;
     std::vector<double> mpps;
     uint64_t win = static_cast<uint64_t>(o.window_s * hz);
     auto thread_cpu = [] {
@@ -765,28 +860,56 @@ int main(int argc, char** argv) {
       return ts.tv_sec + ts.tv_nsec * 1e-9;
     };
     // Warm-up: 0.2 s.
-    for (uint64_t end = rte_rdtsc() + win / 5; rte_rdtsc() < end;) r1.worker->poll_once();
+    for (uint64_t end = rte_rdtsc() + win / 5; rte_rdtsc() < end;) r.worker->poll_once();
     for (uint32_t w = 0; w < windows; ++w) {
-      uint64_t tx0 = c1.get(wp::Counter::tx_packets);
+      uint64_t tx0 = c.get(wp::Counter::tx_packets);
       double cpu0 = thread_cpu();
       uint64_t t0 = rte_rdtsc(), end = t0 + win, t1;
       do {
-        for (int k = 0; k < 16; ++k) r1.worker->poll_once();
+        for (int k = 0; k < 16; ++k) r.worker->poll_once();
       } while ((t1 = rte_rdtsc()) < end);
-      double pk = double(c1.get(wp::Counter::tx_packets) - tx0);
+      double pk = double(c.get(wp::Counter::tx_packets) - tx0);
       mpps.push_back(pk / ((t1 - t0) / hz) / 1e6);
       if (track_cpu) {
         cpu_packets += pk;
         cpu_seconds += thread_cpu() - cpu0;
       }
     }
-    r1.io.rx_on[0] = r1.io.rx_on[1] = false;
+    r.io.rx_on[0] = r.io.rx_on[1] = false;
     return mpps;
   };
+  auto measure = [&](bool fwd, bool rev, uint32_t windows) { return measure_of(r1, fwd, rev, windows); };
   uint64_t fp_drops0 = drops_total(c1),
            fp_md0 = c1.get(wp::Counter::metadata_sent) + c1.get(wp::Counter::reverse_metadata_sent);
   uint64_t fp_rx0 = c1.get(wp::Counter::rx_packets), fp_tx0 = c1.get(wp::Counter::tx_packets);
-  std::vector<double> bidir = measure(true, true, o.windows);
+  // IPv6 frames: the same F flows, LAN -> WAN as the clients send them,
+  // WAN -> LAN the servers' replies (routed: no handshake, nothing rewritten).
+  std::vector<uint8_t> tmpl_lan6(size_t{o.flows} * wp::bench::kFrameLen6), tmpl_wan6(tmpl_lan6.size());
+  for (uint32_t i = 0; i < o.flows; ++i) {
+    wp::FiveTuple6 t = wp::bench::client_tuple6(i);
+    uint8_t fl = t.proto == wp::kProtoTcp ? wp::kTcpAck : 0;
+    wp::bench::build_frame6(&tmpl_lan6[size_t{i} * wp::bench::kFrameLen6], wp::bench::kFrameLen6, t, fl, lan6_mac);
+    wp::bench::build_frame6(&tmpl_wan6[size_t{i} * wp::bench::kFrameLen6], wp::bench::kFrameLen6, t.reversed(), fl,
+                            wan6_mac);
+  }
+  r6.io.pool = pool;
+  r6.io.frame_len = wp::bench::kFrameLen6;
+  r6.io.tmpl[0] = tmpl_lan6.data();
+  r6.io.tmpl[1] = tmpl_wan6.data();
+  r6.io.tmpl_n[0] = r6.io.tmpl_n[1] = o.flows;
+  uint64_t fp6_drops0 = drops_total(c6), fp6_tx0 = c6.get(wp::Counter::tx_packets),
+           fp6_fwd0 = c6.get(wp::Counter::ipv6_forwarded);
+  // Both directions, IPv4 and IPv6 windows alternated (the VM's load moves).
+  std::vector<double> bidir, bidir6;
+  double cpu_packets6 = 0, cpu_seconds6 = 0;
+  for (uint32_t w = 0; w < o.windows; ++w) {
+    for (double x : measure(true, true, 1)) bidir.push_back(x);
+    std::swap(cpu_packets, cpu_packets6);
+    std::swap(cpu_seconds, cpu_seconds6);
+    for (double x : measure_of(r6, true, true, 1)) bidir6.push_back(x);
+    std::swap(cpu_packets, cpu_packets6);
+    std::swap(cpu_seconds, cpu_seconds6);
+  }
   track_cpu = false;
   std::vector<double> fwd_only = measure(true, false, o.dir_windows);
   std::vector<double> rev_only = measure(false, true, o.dir_windows);
@@ -800,6 +923,15 @@ int main(int argc, char** argv) {
   uint64_t fp_drops = drops_total(c1) - fp_drops0;
   uint64_t fp_md = c1.get(wp::Counter::metadata_sent) + c1.get(wp::Counter::reverse_metadata_sent) - fp_md0;
   uint64_t fp_rx = c1.get(wp::Counter::rx_packets) - fp_rx0, fp_tx = c1.get(wp::Counter::tx_packets) - fp_tx0;
+  std::vector<double> fwd_only6 = measure_of(r6, true, false, o.dir_windows);
+  std::vector<double> rev_only6 = measure_of(r6, false, true, o.dir_windows);
+  r6.io.tmpl_n[0] = r6.io.tmpl_n[1] = hot_flows;
+  r6.io.tmpl_pos[0] = r6.io.tmpl_pos[1] = 0;
+  std::vector<double> hot6 = measure_of(r6, true, true, o.dir_windows);
+  uint64_t fp6_drops = drops_total(c6) - fp6_drops0, fp6_tx = c6.get(wp::Counter::tx_packets) - fp6_tx0,
+           fp6_fwd = c6.get(wp::Counter::ipv6_forwarded) - fp6_fwd0;
+  if (fp6_fwd != fp6_tx)
+    std::fprintf(stderr, "IPv6 fast path: %" PRIu64 " sent but %" PRIu64 " routed as IPv6\n", fp6_tx, fp6_fwd);
 
   if (!o.no_testpmd) tp2 = run_testpmd(o);
 
@@ -815,6 +947,15 @@ int main(int argc, char** argv) {
   double tp_cpu_s = tp1.cpu_s + tp2.cpu_s;
   double testpmd_mpps_cpu = tp_cpu_s > 0 ? (tp1.packets + tp2.packets) / tp_cpu_s / 1e6 : 0;
   double ratio_cpu = testpmd_mpps_cpu > 0 ? mpps_cpu / testpmd_mpps_cpu : 0;
+  // IPv6 beside IPv4: ratios v6/v4 of the same run.
+  double mpps6 = median(bidir6);
+  double mpps6_cpu = cpu_seconds6 > 0 ? cpu_packets6 / cpu_seconds6 / 1e6 : 0;
+  double setup6_per_s = warm6.per_s, setup6_per_cpu_s = warm6.created / warm6.cpu_seconds;
+  double setup_per_cpu_s = warm.created / warm.cpu_seconds;
+  auto ratio_of = [](double a, double b) { return b > 0 ? a / b : 0; };
+  double setup6_ratio = ratio_of(setup6_per_s, setup_per_s), setup6_ratio_cpu = ratio_of(setup6_per_cpu_s, setup_per_cpu_s);
+  double mpps6_ratio = ratio_of(mpps6, mpps), mpps6_ratio_cpu = ratio_of(mpps6_cpu, mpps_cpu);
+  double bytes6_over_v4 = bytes_per_session6 - bytes_per_session;
 
   // ---------------------------------------------------------- report
   auto fmt_list = [](const std::vector<double>& v) {
@@ -870,6 +1011,27 @@ int main(int argc, char** argv) {
                 mpps_cpu, testpmd_mpps_cpu, ratio_cpu);
     std::printf("  testpmd: %s\n", tp1.cmdline.c_str());
   }
+  std::printf("%-44s %u first packets (UDP 120 B / TCP SYN 94 B), %" PRIu64 " cold + %" PRIu64 " warm (drops: %s)\n",
+              "IPv6 setup (route6_step)", o.sessions, cold6.created, warm6.created, setup6_drop_text.c_str());
+  std::printf("%-44s %.0f /s v6 vs %.0f /s v4: ratio %.2f (per CPU second %.0f vs %.0f: %.2f)\n",
+              "IPv6 setup rate per core (warm)", setup6_per_s, setup_per_s, setup6_ratio, setup6_per_cpu_s,
+              setup_per_cpu_s, setup6_ratio_cpu);
+  std::printf("%-44s %.0f /s (cold, first touch of table pages)\n", "", cold6.per_s);
+  std::printf("%-44s %.1f B v6 vs %.1f B v4: +%.1f B (sizeof(Session6) %zu; RSS growth %.1f B)\n",
+              "IPv6 bytes per session (table memory)", bytes_per_session6, bytes_per_session, bytes6_over_v4,
+              sizeof(wp::Session6), rss_per_session6);
+  std::printf("%-44s %.2f Mpps v6 vs %.2f v4: ratio %.2f  [v6 windows: %s] (%u B frames)\n",
+              "IPv6 fast path both directions", mpps6, mpps, mpps6_ratio, fmt_list(bidir6).c_str(),
+              wp::bench::kFrameLen6);
+  std::printf("%-44s %.2f vs %.2f Mpps per CPU-s: ratio %.2f\n", "  per CPU second (v6 vs v4)", mpps6_cpu, mpps_cpu,
+              mpps6_ratio_cpu);
+  std::printf("%-44s %.2f / %.2f Mpps; hot set %.2f Mpps\n", "  LAN->WAN only / WAN->LAN only", median(fwd_only6),
+              median(rev_only6), median(hot6));
+  std::printf("%-44s tx %" PRIu64 " routed %" PRIu64 " drops %" PRIu64 "\n", "  IPv6 fast path counters", fp6_tx,
+              fp6_fwd, fp6_drops);
+  std::printf("%-44s setup v6/v4 >= 0.90 %s, fast path v6/v4 >= 0.90 %s, bytes v6 - v4 <= 48 %s\n", "IPv6 targets",
+              setup6_ratio >= 0.9 ? "MET" : "MISSED", mpps6_ratio >= 0.9 ? "MET" : "MISSED",
+              bytes6_over_v4 <= 48 ? "MET" : "MISSED");
   std::printf("%-44s setup >= 1000000/s %s, ratio >= 0.60 %s, <= 256 B/session %s\n", "targets",
               setup_per_s >= 1e6 ? "MET" : "MISSED",
               !tp_ok         ? "n/a"
@@ -886,19 +1048,29 @@ int main(int argc, char** argv) {
       "\"mpps_cpu\":%.3f,\"testpmd_mpps_cpu\":%.3f,\"ratio_cpu_vs_testpmd\":%.3f,\"mpps_hot\":%.3f,\"ratio_hot_vs_"
       "testpmd\":%s,\"hot_flows\":%u,\"eal_memory\":\"%s\",\"frame_bytes\":%u,"
       "\"io\":\"net_null copy=1 (rx alloc+copy, tx copy+free) for both\",\"setup_drops\":%" PRIu64
-      ",\"fast_path_drops\":%" PRIu64 ",\"cpu\":%u,\"commit\":\"%s\",\"date\":\"%s\"}\n",
+      ",\"fast_path_drops\":%" PRIu64
+      ",\"setup6_per_s\":%.0f,\"setup6_cold_per_s\":%.0f,\"setup6_per_cpu_s\":%.0f,\"setup6_ratio\":%.3f,"
+      "\"setup6_ratio_cpu\":%.3f,\"mpps6\":%.3f,\"mpps6_cpu\":%.3f,\"mpps6_ratio\":%.3f,\"mpps6_ratio_cpu\":%.3f,"
+      "\"fwd_mpps6\":%.3f,\"rev_mpps6\":%.3f,\"mpps6_hot\":%.3f,\"bytes_per_session6\":%.1f,"
+      "\"bytes6_over_v4\":%.1f,\"rss_bytes_per_session6\":%.1f,\"frame_bytes6\":%u,\"setup6_drops\":%" PRIu64
+      ",\"fast_path6_drops\":%" PRIu64 ",\"cpu\":%u,\"commit\":\"%s\",\"date\":\"%s\"}\n",
       o.sessions, setup_per_s, mpps, tp_ok ? std::to_string(testpmd_mpps).c_str() : "null",
       tp_ok ? std::to_string(ratio).c_str() : "null", bytes_per_session, rss_per_session, cold.per_s,
       warm.created / warm.cpu_seconds, o.flows, median(fwd_only), median(rev_only), mpps_cpu, testpmd_mpps_cpu,
       ratio_cpu, median(hot), tp_ok ? std::to_string(median(hot) / testpmd_mpps).c_str() : "null", hot_flows,
-      huge ? "hugepages" : "no-huge 4k pages", kFrameLen, setup_drops, fp_drops, cpu, o.commit.c_str(), date.c_str());
+      huge ? "hugepages" : "no-huge 4k pages", kFrameLen, setup_drops, fp_drops, setup6_per_s, cold6.per_s,
+      setup6_per_cpu_s, setup6_ratio, setup6_ratio_cpu, mpps6, mpps6_cpu, mpps6_ratio, mpps6_ratio_cpu,
+      median(fwd_only6), median(rev_only6), median(hot6), bytes_per_session6, bytes6_over_v4, rss_per_session6,
+      wp::bench::kFrameLen6, setup6_drops, fp6_drops, cpu, o.commit.c_str(), date.c_str());
   std::fflush(stdout);
 
   r1.worker.reset();
   r2.worker.reset();
+  r6.worker.reset();
   r1.shared.free_rings();
   r2.shared.free_rings();
+  r6.shared.free_rings();
   ports.stop();
   rte_eal_cleanup();
-  return (setup_drops || fp_drops) ? 1 : 0;
+  return (setup_drops || fp_drops || setup6_drops || fp6_drops || fp6_fwd != fp6_tx) ? 1 : 0;
 }

@@ -9,12 +9,15 @@
 // session that is ~32 B of index + sizeof(Session) per session.
 // Aging is a clock sweep over the session array (`expire_some`), bounded per
 // call, with per-protocol idle timeouts; TCP FIN/RST shortens the timeout.
+// The array, free list, index and sweep are session/session_store.h, shared
+// with the IPv6 table; what is IPv4 here is the key, its hash and the sides.
 #pragma once
 
 #include <cstddef>
 #include <cstdint>
 
 #include "dataplane/session/session.h"
+#include "dataplane/session/session_store.h"
 
 namespace wp {
 
@@ -24,26 +27,19 @@ struct SessionRef {
   explicit operator bool() const { return session != nullptr; }
 };
 
-struct Timeouts {
-  uint32_t tcp_established_ms = 1800000;
-  uint32_t tcp_transitory_ms = 30000;
-  uint32_t udp_ms = 60000;
-};
-
 class SessionTable {
  public:
   // Memory from the DPDK heap on `socket` (worker's NUMA socket) or, with
   // socket < -1, from the process heap (unit tests and benchmarks without EAL).
-  static constexpr int kHeapMemory = -2;
-  SessionTable(uint32_t capacity, int socket);
-  ~SessionTable();
+  static constexpr int kHeapMemory = SessionStore<Session>::kHeapMemory;
+  SessionTable(uint32_t capacity, int socket) : store_(capacity, socket) {}
   SessionTable(const SessionTable&) = delete;
   SessionTable& operator=(const SessionTable&) = delete;
 
-  bool ok() const { return sessions_ != nullptr && slots_ != nullptr; }
-  uint32_t capacity() const { return capacity_; }
+  bool ok() const { return store_.ok(); }
+  uint32_t capacity() const { return store_.capacity(); }
   uint32_t size() const { return size_; }
-  size_t memory_bytes() const;
+  size_t memory_bytes() const { return store_.memory_bytes(); }
 
   SessionRef lookup(const FiveTuple& key) const;
   // Burst pipelining (like rte_hash bulk lookup): hash every key of a burst
@@ -54,8 +50,8 @@ class SessionTable {
   void prefetch_session(uint32_t sig) const;
   // Reserves a session (zeroed); nullptr when full. The caller fills it and
   // then calls insert(), or release() to give it back.
-  Session* allocate();
-  void release(Session* s);
+  Session* allocate() { return store_.allocate(); }
+  void release(Session* s) { store_.release(s); }
   // Indexes both keys. False (nothing indexed) if either key is present.
   bool insert(Session* s);
   // The first-packet paths have already looked both keys up and found
@@ -68,8 +64,8 @@ class SessionTable {
   // out_rev): unindexes that side's arrival key, stores `out`, indexes the new
   // key. False, and nothing changed, when the new key is already in use.
   bool rebind(Session* s, Dir side, const SideOut& out);
-  uint32_t index_of(const Session* s) const { return static_cast<uint32_t>(s - sessions_); }
-  Session* at(uint32_t idx) { return &sessions_[idx]; }
+  uint32_t index_of(const Session* s) const { return store_.index_of(s); }
+  Session* at(uint32_t idx) { return store_.at(idx); }
 
   // Checks up to `budget` sessions from the sweep hand; expired ones are
   // passed to on_expire(ctx, session) and removed. Returns how many expired.
@@ -78,26 +74,17 @@ class SessionTable {
   using ExpireFn = void (*)(void* ctx, Session& s);
   uint32_t expire_some(uint32_t now_ms, uint32_t budget, const Timeouts& t, ExpireFn on_expire, void* ctx,
                        ExpireFn on_live = nullptr);
-  static uint32_t timeout_ms(const Session& s, const Timeouts& t);
+  static uint32_t timeout_ms(const Session& s, const Timeouts& t) {
+    return idle_timeout_ms(s.original.proto, s.flags, t);
+  }
 
  private:
-  struct Slot {
-    uint32_t sig;  // hash | 1 so 0 means empty
-    uint32_t ref;  // session index << 1 | dir
-  };
   static uint32_t hash_key(const FiveTuple& k);
-  bool index_put(const FiveTuple& key, uint32_t ref);
-  void index_erase(const FiveTuple& key, uint32_t ref);
+  void index_put(const FiveTuple& key, uint32_t ref);
+  void index_erase(const FiveTuple& key, uint32_t ref) { store_.erase(hash_key(key), ref); }
 
-  Session* sessions_ = nullptr;
-  uint32_t* free_ = nullptr;
-  Slot* slots_ = nullptr;
-  uint32_t capacity_ = 0;
-  uint32_t free_top_ = 0;
+  SessionStore<Session> store_;
   uint32_t size_ = 0;
-  uint32_t slot_mask_ = 0;
-  uint32_t hand_ = 0;
-  bool dpdk_ = false;
 };
 
 }  // namespace wp

@@ -2,11 +2,12 @@
 // the IPv6 sessions a worker routes, kept apart from the IPv4 SessionTable so
 // the IPv4 fast path and the bytes of an IPv4 session do not change.
 //
-// Same shape as session/table.h: sessions in a fixed array with a free list,
-// and an open-addressing index (linear probing, backward-shift deletion, load
+// The array, free list, index and aging sweep are the IPv4 table's own
+// (session/session_store.h): sessions in a fixed array with a free list, and
+// an open-addressing index (linear probing, backward-shift deletion, load
 // <= 50 %) from each of a session's two arrival tuples (the client's tuple
 // and its reverse: IPv6 sessions are routed, not translated) to (session,
-// dir). Everything is allocated by the constructor; insert, lookup, remove
+// dir). What is IPv6 here is the session, its key and the key's hash. Everything is allocated by the constructor; insert, lookup, remove
 // and the aging sweep allocate nothing. Which worker holds a session is the
 // owner rule of session/owner.h over the symmetric hash of its FiveTuple6
 // (affinity_class6), so either direction finds it without a shared table.
@@ -14,11 +15,10 @@
 
 #include <cstddef>
 #include <cstdint>
-#include <memory>
 
 #include "dataplane/ip/tuple.h"
 #include "dataplane/session/session.h"
-#include "dataplane/session/table.h"  // Dir, Timeouts
+#include "dataplane/session/session_store.h"
 
 namespace wp {
 
@@ -43,13 +43,16 @@ struct Session6Ref {
 
 class SessionTable6 {
  public:
-  explicit SessionTable6(uint32_t capacity);
+  // `socket` as SessionTable's: a DPDK heap, or kHeapMemory (the process heap).
+  static constexpr int kHeapMemory = SessionStore<Session6>::kHeapMemory;
+  explicit SessionTable6(uint32_t capacity, int socket = kHeapMemory) : store_(capacity, socket) {}
   SessionTable6(const SessionTable6&) = delete;
   SessionTable6& operator=(const SessionTable6&) = delete;
 
-  uint32_t capacity() const { return capacity_; }
+  bool ok() const { return store_.ok(); }
+  uint32_t capacity() const { return store_.capacity(); }
   uint32_t size() const { return size_; }
-  size_t memory_bytes() const;
+  size_t memory_bytes() const { return store_.memory_bytes(); }
 
   Session6Ref lookup(const FiveTuple6& key) const;
   // A zeroed session with `t` as its original tuple, indexed both ways;
@@ -57,7 +60,7 @@ class SessionTable6 {
   enum class Refused : uint8_t { none, full, exists };
   Session6* insert(const FiveTuple6& t, Refused& why);
   void remove(Session6* s);
-  Session6* at(uint32_t idx) { return &sessions_[idx]; }
+  Session6* at(uint32_t idx) { return store_.at(idx); }
 
   // Checks up to `budget` sessions from the sweep hand and removes the idle
   // ones (TCP FIN both ways or RST shortens the timeout, as for IPv4),
@@ -65,26 +68,18 @@ class SessionTable6 {
   using ExpireFn = void (*)(void* ctx, const Session6& s);
   uint32_t expire_some(uint32_t now_ms, uint32_t budget, const Timeouts& t, ExpireFn on_expire = nullptr,
                        void* ctx = nullptr);
-  static uint32_t timeout_ms(const Session6& s, const Timeouts& t);
+  static uint32_t timeout_ms(const Session6& s, const Timeouts& t) {
+    return idle_timeout_ms(s.original.proto, s.flags, t);  // UDP and ICMPv6 echo: udp_ms, as for IPv4
+  }
   static uint32_t hash_key(const FiveTuple6& k);
 
  private:
-  struct Slot {
-    uint32_t sig;  // hash | 1 so 0 means empty
-    uint32_t ref;  // session index << 1 | dir
-  };
   bool index_put(const FiveTuple6& key, uint32_t ref);
-  void index_erase(const FiveTuple6& key, uint32_t ref);
+  void index_erase(const FiveTuple6& key, uint32_t ref) { store_.erase(hash_key(key), ref); }
   const FiveTuple6 key_of(uint32_t ref) const;
 
-  std::unique_ptr<Session6[]> sessions_;
-  std::unique_ptr<uint32_t[]> free_;
-  std::unique_ptr<Slot[]> slots_;
-  uint32_t capacity_ = 0;
-  uint32_t free_top_ = 0;
+  SessionStore<Session6> store_;
   uint32_t size_ = 0;
-  uint32_t slot_mask_ = 0;
-  uint32_t hand_ = 0;
 };
 
 }  // namespace wp

@@ -26,7 +26,7 @@
 // worker (burst kIcmp6ErrorBurst). Every packet not sent is dropped with a
 // reason.
 //
-// The table (kSessions a worker) is allocated by the constructor only when
+// The table (DataplaneShared::sessions6_per_worker, 16 384 by default) is allocated by the constructor only when
 // the startup model has a service with IPv6 prefixes; a live commit adding the
 // first one is refused (mgmt/live_commit.cc). Without it input() is false:
 // IPv6 stays unrouted (`not_ipv4`), as before.
@@ -47,8 +47,6 @@ namespace wp {
 
 class Route6Step {
  public:
-  static constexpr uint32_t kSessions = 16384;   // per worker
-  static constexpr uint32_t kExpireBudget = 256;  // sessions swept per loop iteration
   static constexpr uint32_t kIcmp6ErrorsPerSecond = 100;
   static constexpr uint32_t kIcmp6ErrorBurst = 20;
 
@@ -58,9 +56,10 @@ class Route6Step {
   // routed, handed to its owner or dropped here; false when IPv6 is not
   // routed (no table) or it is for one of our addresses.
   bool input(rte_mbuf* m, const Ipv6View& v, int iface);
-  // Idle sessions, a budget per call.
+  // Idle sessions: the slice of the table due since the last call (clock-paced).
   void age();
   bool has_table() const { return table_ != nullptr; }
+  bool ok() const { return !table_ || table_->ok(); }  // false: its table could not be allocated
   uint32_t sessions() const { return table_ ? table_->size() : 0; }
   const SessionTable6* table() const { return table_.get(); }
 
@@ -78,6 +77,7 @@ class Route6Step {
   Handoff& handoff_;
   std::unique_ptr<SessionTable6> table_;  // null: no IPv6 service at start
   TokenBucket icmp6_rate_;
+  uint32_t aged_ms_ = 0;  // the clock at the last aging slice
 };
 
 }  // namespace wp

@@ -68,6 +68,10 @@ struct DataplaneShared {
   // Period of `update` events for live sessions (IPFIX active
   // timeout, REST snapshot freshness); 0 = none. Set before workers start.
   uint32_t session_update_ms = 0;
+  // IPv6 session table capacity per worker (worker/route6_step.h), allocated at
+  // start when a service has IPv6 prefixes. Not in the config yet; the
+  // foundation bench sets it to its IPv4 table size.
+  uint32_t sessions6_per_worker = 16384;
   PathTable* paths = nullptr;           // null = first reachable waypoint, no monitoring
   rte_mempool* control_pool = nullptr;  // mbufs for packets workers originate (keep-alives)
   HaDataplane ha;                       // inbound peer sessions, address ownership (off unless configured)

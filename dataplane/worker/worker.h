@@ -74,7 +74,7 @@ class Worker {
   Worker(const Worker&) = delete;
   Worker& operator=(const Worker&) = delete;
 
-  bool ok() const { return ctx_.table.ok() && ctx_.keys.ok() && crypto_.ok() && esp_.ok(); }
+  bool ok() const { return ctx_.table.ok() && ctx_.keys.ok() && crypto_.ok() && esp_.ok() && route6_.ok(); }
   uint32_t id() const { return ctx_.id; }
   SessionTable& table() { return ctx_.table; }
   WorkerCounters& counters() { return *ctx_.counters; }

@@ -225,8 +225,12 @@ TEST(Route6Worker, SessionsExpireWhenIdle) {
   r->worker().set_now_ms(r->worker().now_ms() + 500);
   r->idle();
   EXPECT_EQ(r->worker().route6().sessions(), 1u);
-  r->worker().set_now_ms(r->worker().now_ms() + 1000);
-  for (int i = 0; i < 100 && r->worker().route6().sessions() != 0; ++i) r->idle();
+  // The sweep is clock-paced (a full pass per Aging::period_ms, 2 s at least):
+  // the clock moves on 100 ms a loop iteration, so the pass completes within 10 s.
+  for (int i = 0; i < 100 && r->worker().route6().sessions() != 0; ++i) {
+    r->worker().set_now_ms(r->worker().now_ms() + (i == 0 ? 1000 : 100));
+    r->idle();
+  }
   EXPECT_EQ(r->worker().route6().sessions(), 0u);
   EXPECT_EQ(r->count(Counter::sessions6_expired), 1u);
   EXPECT_EQ(r->worker().counters().sessions6_active.load(), 0u);
