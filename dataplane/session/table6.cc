@@ -123,13 +123,17 @@ uint32_t SessionTable6::timeout_ms(const Session6& s, const Timeouts& t) {
 }
 
 uint32_t SessionTable6::expire_some(uint32_t now_ms, uint32_t budget, const Timeouts& t, ExpireFn on_expire,
-                                    void* ctx) {
+                                    void* ctx, LiveFn on_live) {
   if (size_ == 0 || capacity_ == 0) return 0;
   uint32_t gone = 0;
   for (uint32_t n = 0; n < budget && n < capacity_; ++n) {
     Session6& s = sessions_[hand_];
     hand_ = hand_ + 1 == capacity_ ? 0 : hand_ + 1;
-    if (!s.in_use || now_ms - s.last_ms < timeout_ms(s, t)) continue;
+    if (!s.in_use) continue;
+    if (now_ms - s.last_ms < timeout_ms(s, t)) {
+      if (on_live) on_live(ctx, s);
+      continue;
+    }
     if (on_expire) on_expire(ctx, s);
     remove(&s);
     ++gone;
