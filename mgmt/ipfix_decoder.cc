@@ -113,6 +113,13 @@ bool IpfixDecoder::parse_data_set(const std::vector<Field>& t, const uint8_t* p,
         r.set_app(std::string_view(reinterpret_cast<const char*>(v), n));
         continue;
       }
+      if (f.id == 27 || f.id == 28 || f.id == 281 || f.id == 282) {  // IPv6 addresses (template 257)
+        if (n != 16) continue;
+        const Ipv6 a{get_uint(v, 8), get_uint(v + 8, 8)};
+        r.ipv6 = true;
+        (f.id == 27 ? r.pre_src6 : f.id == 28 ? r.pre_dst6 : f.id == 281 ? r.post_src6 : r.post_dst6) = a;
+        continue;
+      }
       uint64_t x = n <= 8 ? get_uint(v, n) : 0;
       switch (f.id) {
         case 152: r.start_ms = x; break;

@@ -3,6 +3,7 @@
 // length: one length byte below 255).
 #include "mgmt/ipfix_encoder.h"
 
+#include <array>
 #include <cstring>
 
 namespace wp::mgmt {
@@ -43,6 +44,24 @@ constexpr FieldSpec kFields[] = {
 };
 static_assert(kApplicationIdBytes == 7);
 constexpr size_t kFieldCount = sizeof(kFields) / sizeof(kFields[0]);
+
+// Template 257 (IPv6 sessions): kFields with the four addresses as IPv6 elements.
+constexpr FieldSpec ipv6_field(FieldSpec f) {
+  switch (f.id) {
+    case 8: return f.enterprise ? f : FieldSpec{27, 16, false};     // sourceIPv6Address
+    case 12: return f.enterprise ? f : FieldSpec{28, 16, false};    // destinationIPv6Address
+    case 225: return f.enterprise ? f : FieldSpec{281, 16, false};  // postNATSourceIPv6Address
+    case 226: return f.enterprise ? f : FieldSpec{282, 16, false};  // postNATDestinationIPv6Address
+    default: return f;
+  }
+}
+constexpr std::array<FieldSpec, kFieldCount> fields6() {
+  std::array<FieldSpec, kFieldCount> out{};
+  for (size_t i = 0; i < kFieldCount; ++i) out[i] = ipv6_field(kFields[i]);
+  return out;
+}
+constexpr std::array<FieldSpec, kFieldCount> kFields6 = fields6();
+constexpr size_t kIpv6ExtraBytes = 4 * (16 - 4);  // four addresses, 16 bytes instead of 4
 constexpr size_t kFixedRecordBytes =
     8 + 8 + 4 + 4 + 2 + 2 + 1 + 4 + 4 + 2 + 2 + 8 * 4 + 1 + 1 + 4 + 4 + 16 + kApplicationIdBytes;
 
@@ -61,6 +80,10 @@ inline uint8_t* put32(uint8_t* p, uint32_t v) {
 inline uint8_t* put64(uint8_t* p, uint64_t v) {
   put32(p, static_cast<uint32_t>(v >> 32));
   return put32(p + 4, static_cast<uint32_t>(v));
+}
+inline uint8_t* put_ipv6(uint8_t* p, const Ipv6& a) {
+  put64(p, a.hi);
+  return put64(p + 8, a.lo);
 }
 inline uint8_t* put_name(uint8_t* p, const char* s, uint8_t len) {
   *p++ = len;  // < 255: the short form of RFC 7011 § 7
@@ -81,7 +104,7 @@ void IpfixRecord::set_service(std::string_view n) { copy_name(n, service, servic
 void IpfixRecord::set_app(std::string_view n) { copy_name(n, app, app_len); }
 
 size_t IpfixMessage::record_size(const IpfixRecord& r) {
-  return kFixedRecordBytes + 3 + r.tenant_len + r.service_len + r.app_len;
+  return kFixedRecordBytes + (r.ipv6 ? kIpv6ExtraBytes : 0) + 3 + r.tenant_len + r.service_len + r.app_len;
 }
 
 size_t IpfixMessage::template_set_size() {
@@ -89,6 +112,8 @@ size_t IpfixMessage::template_set_size() {
   for (const FieldSpec& f : kFields) n += f.enterprise ? 8 : 4;
   return n;
 }
+
+size_t IpfixMessage::template6_set_size() { return template_set_size(); }  // same elements, same count
 
 void IpfixMessage::begin(uint8_t* buf, uint32_t export_time_s, uint32_t sequence, uint32_t domain) {
   buf_ = buf;
@@ -108,15 +133,20 @@ void IpfixMessage::close_set() {
   set_start_ = 0;
 }
 
-bool IpfixMessage::add_template() {
+bool IpfixMessage::add_template() { return add_template_set(kSessionTemplateId, false); }
+bool IpfixMessage::add_template6() { return add_template_set(kSession6TemplateId, true); }
+
+bool IpfixMessage::add_template_set(uint16_t id, bool ipv6) {
+  const FieldSpec* fields = ipv6 ? kFields6.data() : kFields;
   if (len_ + template_set_size() > kIpfixMaxMessage) return false;
   close_set();
   uint8_t* p = buf_ + len_;
   p = put16(p, 2);  // template set
   p = put16(p, static_cast<uint16_t>(template_set_size()));
-  p = put16(p, kSessionTemplateId);
+  p = put16(p, id);
   p = put16(p, static_cast<uint16_t>(kFieldCount));
-  for (const FieldSpec& f : kFields) {
+  for (size_t i = 0; i < kFieldCount; ++i) {
+    const FieldSpec& f = fields[i];
     p = put16(p, static_cast<uint16_t>(f.enterprise ? (f.id | 0x8000) : f.id));
     p = put16(p, f.length);
     if (f.enterprise) p = put32(p, kWaypointPen);
@@ -128,21 +158,28 @@ bool IpfixMessage::add_template() {
 bool IpfixMessage::add_record(const IpfixRecord& r) {
   size_t need = record_size(r) + (set_start_ == 0 ? 4 : 0);
   if (len_ + need > kIpfixMaxMessage) return false;
+  const uint16_t tid = r.ipv6 ? kSession6TemplateId : kSessionTemplateId;
+  if (set_start_ != 0 && set_template_ != tid) {  // a record of the other family: a data set of its own
+    need += 4;
+    if (len_ + need > kIpfixMaxMessage) return false;
+    close_set();
+  }
   uint8_t* p = buf_ + len_;
   if (set_start_ == 0) {
     set_start_ = len_;
-    p = put16(p, kSessionTemplateId);
+    set_template_ = tid;
+    p = put16(p, tid);
     p = put16(p, 0);  // patched by close_set()
   }
   p = put64(p, r.start_ms);
   p = put64(p, r.end_ms);
-  p = put32(p, r.pre.src);
-  p = put32(p, r.pre.dst);
+  p = r.ipv6 ? put_ipv6(p, r.pre_src6) : put32(p, r.pre.src);
+  p = r.ipv6 ? put_ipv6(p, r.pre_dst6) : put32(p, r.pre.dst);
   p = put16(p, r.pre.sport);
   p = put16(p, r.pre.dport);
   *p++ = r.pre.proto;
-  p = put32(p, r.post.src);
-  p = put32(p, r.post.dst);
+  p = r.ipv6 ? put_ipv6(p, r.post_src6) : put32(p, r.post.src);
+  p = r.ipv6 ? put_ipv6(p, r.post_dst6) : put32(p, r.post.dst);
   p = put16(p, r.post.sport);
   p = put16(p, r.post.dport);
   p = put64(p, r.initiator_octets);

@@ -26,6 +26,13 @@
 // YouTube, not TLS), 0 while not classified or not recognised.
 // applicationName (96, string, variable length): nDPI's name for that id,
 // "Unknown" for 0.
+//
+// IPv6 sessions (issue #19) get template 257: the same elements in the same
+// order, with sourceIPv6Address (27) / destinationIPv6Address (28) in place
+// of 8/12 and postNATSourceIPv6Address (281) / postNATDestinationIPv6Address
+// (282) in place of 225/226. IPv6 sessions are routed, not translated, so
+// 281/282 carry the same addresses as 27/28 today (as 225/226 do for a plain
+// routed IPv4 session); natEvent keeps its values (4/5: session create/delete).
 #pragma once
 
 #include <array>
@@ -33,12 +40,14 @@
 #include <cstdint>
 #include <string_view>
 
+#include "dataplane/ip/ipv6.h"
 #include "dataplane/ip/tuple.h"
 
 namespace wp::mgmt {
 
 inline constexpr uint32_t kWaypointPen = 32473;
 inline constexpr uint16_t kSessionTemplateId = 256;
+inline constexpr uint16_t kSession6TemplateId = 257;  // IPv6 sessions
 inline constexpr size_t kIpfixMaxMessage = 1400;  // fits any path MTU we care about
 inline constexpr size_t kIpfixNameMax = 63;
 inline constexpr uint8_t kNatEventSessionCreate = 4;
@@ -52,6 +61,10 @@ struct IpfixRecord {
   uint64_t end_ms = 0;    // last packet seen
   FiveTuple pre;          // as the session arrived at this router (forward direction)
   FiveTuple post;         // as it left this router
+  // An IPv6 session (template 257): the addresses below replace pre/post's
+  // IPv4 ones; ports and protocol stay in pre/post.
+  bool ipv6 = false;
+  Ipv6 pre_src6, pre_dst6, post_src6, post_dst6;
   uint64_t initiator_octets = 0, responder_octets = 0;
   uint64_t initiator_packets = 0, responder_packets = 0;
   uint8_t nat_event = kNatEventSessionDelete;
@@ -81,6 +94,7 @@ class IpfixMessage {
  public:
   void begin(uint8_t* buf, uint32_t export_time_s, uint32_t sequence, uint32_t domain);
   bool add_template();
+  bool add_template6();  // template 257 (IPv6 sessions), its own template set
   bool add_record(const IpfixRecord& r);
   size_t finish();
   uint32_t records() const { return records_; }
@@ -88,12 +102,15 @@ class IpfixMessage {
 
   static size_t record_size(const IpfixRecord& r);
   static size_t template_set_size();
+  static size_t template6_set_size();
 
  private:
   void close_set();
+  bool add_template_set(uint16_t id, bool ipv6);
   uint8_t* buf_ = nullptr;
   size_t len_ = 0;
   size_t set_start_ = 0;  // 0: no data set open
+  uint16_t set_template_ = 0;  // template of the open data set
   uint32_t records_ = 0;
 };
 

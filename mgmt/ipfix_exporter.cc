@@ -83,6 +83,7 @@ void IpfixExporter::flush(uint64_t now_ms) {
     msg.begin(buf_, export_s, c.sequence, opts_.domain);
     if (need_template) {
       msg.add_template();
+      if (opts_.ipv6) msg.add_template6();
       c.template_due = false;
       c.template_ms = now_ms;
       c.messages_since_template = 0;
@@ -95,6 +96,7 @@ void IpfixExporter::flush(uint64_t now_ms) {
         msg.begin(buf_, export_s, c.sequence, opts_.domain);
         if (template_due(c, now_ms)) {
           msg.add_template();
+          if (opts_.ipv6) msg.add_template6();
           c.template_ms = now_ms;
           c.messages_since_template = 0;
           stats_.templates_sent.fetch_add(1, std::memory_order_relaxed);

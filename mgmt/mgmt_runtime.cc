@@ -29,6 +29,8 @@ bool MgmtRuntime::start_feed(std::string& error) {
   const bool ipfix_on = IpfixOptions::from_config(in_.config.ipfix(), ipfix);
   const bool rest_on = !in_.config.mgmt().listen().empty();
   if (!ipfix_on && !rest_on) return true;
+  const bool ipv6 = in_.model && in_.model->ipv6_routing;  // workers have IPv6 session tables
+  ipfix.ipv6 = ipv6;
   if (ipfix_on) {
     exporter_ = std::make_unique<IpfixExporter>();
     if (!exporter_->open(ipfix, error)) return false;
@@ -43,6 +45,7 @@ bool MgmtRuntime::start_feed(std::string& error) {
                                 : event_bit(SessionEventKind::closed) | event_bit(SessionEventKind::update);
   if (!shared.enable_events(EventConsumer::ipfix, in_.ring_size, static_cast<int>(rte_socket_id()), error, kinds))
     return false;
+  if (ipv6 && !shared.enable_events6(in_.ring_size, static_cast<int>(rte_socket_id()), error)) return false;
   shared.session_update_ms = ipfix_on ? ipfix.active_timeout_s * 1000 : 10000;
   feed_ = std::make_unique<SessionFeed>(shared, snapshot_.get(), exporter_.get());
   store_->add_reader(&feed_->quiescent);

@@ -11,6 +11,7 @@
 #include "mgmt/config_secrets.h"
 #include "mgmt/metrics.h"
 #include "mgmt/prom_text.h"
+#include "mgmt/rest_sessions6.h"
 #include "mgmt/session_id.h"
 #include "mgmt/stats.h"
 
@@ -79,6 +80,7 @@ std::string side_name(const RouterModel& m, const SideOut& side) {
 void fill_session(api::SessionInfo* o, const SessionView& v, const RouterModel& m) {
   const Session& s = v.session;
   o->set_uuid(format_session_id(s.uuid));
+  o->set_family("ipv4");
   o->set_tenant(v.tenant);
   o->set_service(v.service);
   o->set_security(v.security);
@@ -199,8 +201,12 @@ bool parse_session_query(const Request& req, SessionQuery& q, std::string& error
   q.tenant = req.get_param_value("tenant");
   q.service = req.get_param_value("service");
   if (req.has_param("addr")) {
-    q.addr = parse_ipv4(req.get_param_value("addr"));
-    if (!q.addr) return error = "addr: \"" + req.get_param_value("addr") + "\" is not an IPv4 address", false;
+    const std::string a = req.get_param_value("addr");
+    if (a.find(':') != std::string::npos)
+      q.addr6 = parse_ipv6(a);
+    else
+      q.addr = parse_ipv4(a);
+    if (!q.addr && !q.addr6) return error = "addr: \"" + a + "\" is not an IPv4 or IPv6 address", false;
   }
   if (req.has_param("limit")) {
     const std::string l = req.get_param_value("limit");
@@ -224,12 +230,13 @@ void session_routes(Server& s, const RestContext& c) {
     std::string error;
     if (!parse_session_query(req, q, error)) return fail(res, 400, error);
     bool more = false;
-    std::vector<SessionView> page = c.sessions->page(q, more);
     auto model = c.store->model();
     api::SessionList out;
-    for (const SessionView& v : page) fill_session(out.add_sessions(), v, *model);
-    out.set_count(static_cast<uint32_t>(page.size()));
-    if (more && !page.empty()) out.set_next(format_session_id(page.back().session.uuid));
+    merge_session_pages(
+        *c.sessions, q, *model,
+        [&model](api::SessionInfo* o, const SessionView& v) { fill_session(o, v, *model); }, out, more);
+    out.set_count(static_cast<uint32_t>(out.sessions_size()));
+    if (more && out.sessions_size() > 0) out.set_next(out.sessions(out.sessions_size() - 1).uuid());
     reply(res, 200, out);
   });
   s.Get(R"(/api/v1/sessions/([^/]+))", [&c](const Request& req, Response& res) {
@@ -237,10 +244,13 @@ void session_routes(Server& s, const RestContext& c) {
     const std::string text = req.matches[1].str();
     auto id = parse_session_id(text);
     if (!id) return fail(res, 400, "\"" + text + "\" is not a session UUID");
-    auto v = c.sessions->find(*id);
-    if (!v) return fail(res, 404, "no session " + text);
     api::SessionInfo out;
-    fill_session(&out, *v, *c.store->model());
+    if (auto v = c.sessions->find(*id))
+      fill_session(&out, *v, *c.store->model());
+    else if (auto v6 = c.sessions->v6().find(*id))
+      fill_session6(&out, *v6, *c.store->model());
+    else
+      return fail(res, 404, "no session " + text);
     reply(res, 200, out);
   });
 }

@@ -20,14 +20,18 @@
 #include <string>
 #include <thread>
 
+#include "dataplane/session/events6.h"
 #include "dataplane/worker/shared.h"
 #include "mgmt/ipfix_exporter.h"
 #include "mgmt/session_snapshot.h"
+#include "mgmt/session_snapshot6.h"
 
 namespace wp::mgmt {
 
 // Fills an IPFIX record from a session event (names from `model`).
 IpfixRecord ipfix_record(const SessionEvent& ev, const RouterModel& model, const DataplaneClock& clock);
+// The same for an IPv6 session (template 257; session/events6.h).
+IpfixRecord ipfix_record6(const Session6Event& ev, const RouterModel& model, const DataplaneClock& clock);
 
 class SessionFeed {
  public:
@@ -49,6 +53,8 @@ class SessionFeed {
 
  private:
   void handle(const SessionEvent& ev, const RouterModel& model);
+  void handle6(const Session6Event& ev, const RouterModel& model);
+  uint32_t poll6(uint32_t worker, const RouterModel& model);
 
   DataplaneShared& shared_;
   SessionSnapshot* snapshot_;

@@ -4,6 +4,8 @@
 #include <algorithm>
 #include <cstring>
 
+#include "mgmt/session_snapshot6.h"
+
 namespace wp::mgmt {
 namespace {
 
@@ -75,6 +77,10 @@ void EntryArray::pop() {
   const size_t needed = (size_ + kChunk - 1) >> kChunkBits;
   while (chunks_.size() > needed + 1) chunks_.pop_back();
 }
+
+SessionSnapshot::SessionSnapshot(size_t capacity, size_t name_limit)
+    : capacity_(capacity), names_(name_limit), v6_(std::make_unique<SessionSnapshot6>(capacity, name_limit)) {}
+SessionSnapshot::~SessionSnapshot() = default;
 
 size_t SessionSnapshot::home(const SessionUuid& id) const { return static_cast<size_t>(top64(id) >> (64 - bits_)); }
 
@@ -271,6 +277,7 @@ std::map<uint16_t, AppTotals> SessionSnapshot::app_totals() const {
 std::vector<SessionView> SessionSnapshot::page(const SessionQuery& q, bool& more) const {
   std::vector<SessionView> out;
   more = false;
+  if (q.addr6) return out;  // an IPv6 address is in no IPv4 session (SessionSnapshot6 has those)
   std::lock_guard lock(mu_);
   if (index_.empty()) return out;
   // Filters by name compare ids; a name no session was ever given matches nothing.

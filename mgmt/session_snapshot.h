@@ -28,6 +28,7 @@
 #include <vector>
 
 #include "dataplane/control/router_model.h"
+#include "dataplane/ip/ipv6.h"
 #include "dataplane/session/events.h"
 
 namespace wp::mgmt {
@@ -47,6 +48,7 @@ struct SessionView {
 struct SessionQuery {
   std::string tenant, service;
   std::optional<Ipv4> addr;  // any address of the session, before or after NAT
+  std::optional<Ipv6> addr6;  // an IPv6 address of the session (IPv6 sessions only: SessionSnapshot6)
   uint32_t limit = 100;
   std::optional<SessionUuid> after;  // paging cursor
 };
@@ -131,11 +133,18 @@ class EntryArray {
   uint32_t size_ = 0;
 };
 
+class SessionSnapshot6;  // mgmt/session_snapshot6.h
+
 class SessionSnapshot {
  public:
   // `capacity`: the most sessions tracked (mgmt.max_sessions); more are
   // counted in overflow(). `name_limit` is for tests.
-  explicit SessionSnapshot(size_t capacity, size_t name_limit = 65535) : capacity_(capacity), names_(name_limit) {}
+  explicit SessionSnapshot(size_t capacity, size_t name_limit = 65535);
+  ~SessionSnapshot();
+  // The IPv6 sessions (their own compact store, same capacity); the methods
+  // here are IPv4's only.
+  SessionSnapshot6& v6() { return *v6_; }
+  const SessionSnapshot6& v6() const { return *v6_; }
   // Applies one event (feed thread).
   void apply(const SessionEvent& ev, const RouterModel& model, const DataplaneClock& clock);
   // Sessions matching `q` in UUID order after the cursor; `more` is true when
@@ -191,6 +200,7 @@ class SessionSnapshot {
   size_t shrink_retry_below_ = SIZE_MAX;
   std::map<uint16_t, AppTotals> app_totals_;
   std::atomic<uint64_t> overflow_{0};  // sessions not tracked: snapshot full
+  std::unique_ptr<SessionSnapshot6> v6_;
 };
 
 }  // namespace wp::mgmt

@@ -147,7 +147,7 @@ int main(int argc, char** argv) {
   bool all = false;
   sessions->add_option("--tenant", tenant);
   sessions->add_option("--service", service);
-  sessions->add_option("--addr", addr, "any address of the session, before or after NAT");
+  sessions->add_option("--addr", addr, "any address of the session, before or after NAT (IPv4 or IPv6)");
   sessions->add_option("--limit", limit, "sessions per page (1..10000)");
   sessions->add_option("--after", after, "page cursor: UUID of the last session of the previous page");
   sessions->add_flag("--all", all, "follow every page");

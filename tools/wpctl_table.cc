@@ -11,12 +11,16 @@ namespace {
 
 using nlohmann::json;
 
+// An IPv6 address with a port is written [addr]:port (RFC 5952 § 6).
+std::string endpoint(const std::string& addr, int port) {
+  const std::string a = addr.find(':') == std::string::npos ? addr : "[" + addr + "]";
+  return a + ":" + std::to_string(port);
+}
+
 std::string tuple(const json& t) {
   if (!t.is_object()) return "-";
-  char b[96];
-  std::snprintf(b, sizeof b, "%s:%d > %s:%d %s", t.value("src", "").c_str(), t.value("sport", 0),
-                t.value("dst", "").c_str(), t.value("dport", 0), t.value("protocol", "").c_str());
-  return b;
+  return endpoint(t.value("src", ""), t.value("sport", 0)) + " > " + endpoint(t.value("dst", ""), t.value("dport", 0)) +
+         " " + t.value("protocol", "");
 }
 
 uint64_t num(const json& j, const char* a, const char* b) {
@@ -41,7 +45,7 @@ void print_sessions(const json& sessions) {
 }
 
 void print_session(const json& s) {
-  std::printf("session   %s\n", s.value("uuid", "").c_str());
+  std::printf("session   %s (%s)\n", s.value("uuid", "").c_str(), s.value("family", "ipv4").c_str());
   std::printf("tenant    %s -> service %s (security %s)\n", s.value("tenant", "").c_str(),
               s.value("service", "").c_str(), s.value("security", "").c_str());
   std::printf("original  %s\n", tuple(s["original"]).c_str());

@@ -63,10 +63,13 @@ void SessionTable6::remove(Session6* s) {
 }
 
 uint32_t SessionTable6::expire_some(uint32_t now_ms, uint32_t budget, const Timeouts& t, ExpireFn on_expire,
-                                    void* ctx) {
+                                    void* ctx, LiveFn on_live) {
   if (size_ == 0) return 0;
   return store_.sweep(budget, [&](Session6& s) {
-    if (!idle_expired(now_ms, s.last_ms, timeout_ms(s, t))) return false;
+    if (!idle_expired(now_ms, s.last_ms, timeout_ms(s, t))) {
+      if (on_live) on_live(ctx, s);
+      return false;
+    }
     if (on_expire) on_expire(ctx, s);
     remove(&s);
     return true;

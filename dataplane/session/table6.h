@@ -27,6 +27,7 @@ struct Session6 {
   Ipv6 next_hop[2];     // by Dir: forward toward the server, reverse toward the client
   SessionUuid uuid;
   uint32_t created_ms = 0, last_ms = 0;
+  uint32_t updated_ms = 0;  // last `update` event posted (session events, worker/route6_step.h); 0: none yet
   int16_t tenant = -1, service = -1;
   int8_t iface[2] = {-1, -1};  // by Dir: the interface packets of that direction leave by
   uint8_t flags = 0;           // SessionFlags: kReverseSeen, kFinFwd, kFinRev, kRst
@@ -64,10 +65,12 @@ class SessionTable6 {
 
   // Checks up to `budget` sessions from the sweep hand and removes the idle
   // ones (TCP FIN both ways or RST shortens the timeout, as for IPv4),
-  // calling on_expire(ctx, session) first when given. Returns how many expired.
+  // calling on_expire(ctx, session) first when given, and on_live(ctx,
+  // session) for each one checked that stays. Returns how many expired.
   using ExpireFn = void (*)(void* ctx, const Session6& s);
+  using LiveFn = void (*)(void* ctx, Session6& s);
   uint32_t expire_some(uint32_t now_ms, uint32_t budget, const Timeouts& t, ExpireFn on_expire = nullptr,
-                       void* ctx = nullptr);
+                       void* ctx = nullptr, LiveFn on_live = nullptr);
   static uint32_t timeout_ms(const Session6& s, const Timeouts& t) {
     return idle_timeout_ms(s.original.proto, s.flags, t);  // UDP and ICMPv6 echo: udp_ms, as for IPv4
   }

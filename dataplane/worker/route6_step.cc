@@ -1,12 +1,15 @@
 // IPv6 routing with sessions; see route6_step.h.
 #include "dataplane/worker/route6_step.h"
 
+#include <rte_ring_elem.h>
+
 #include <algorithm>
 
 #include "dataplane/ip/icmp.h"
 #include "dataplane/ip/ndp.h"  // kIcmp6EchoRequest, kIcmp6EchoReply
 #include "dataplane/ip/packet.h"
 #include "dataplane/ip/packet_edit.h"
+#include "dataplane/session/events6.h"
 #include "dataplane/session/owner.h"
 #include "dataplane/worker/aging.h"
 
@@ -117,6 +120,7 @@ void Route6Step::first_packet(rte_mbuf* m, const Ipv6View& v, const FiveTuple6& 
   s->created_ms = s->last_ms = ctx_.now_ms;
   ctx_.counters->add(Counter::sessions6_created);
   count_sessions();
+  post(SessionEventKind::created, *s);
   forward(m, v, *s, Dir::forward, iface);
 }
 
@@ -144,7 +148,10 @@ void Route6Step::forward(rte_mbuf* m, const Ipv6View& v, Session6& s, Dir dir, i
   s.last_ms = ctx_.now_ms;
   ++s.packets[k];
   s.bytes[k] += static_cast<uint32_t>(v.end - v.l3);
-  if (dir == Dir::reverse) s.flags |= kReverseSeen;
+  if (dir == Dir::reverse && !(s.flags & kReverseSeen)) {
+    s.flags |= kReverseSeen;
+    post(SessionEventKind::established, s);  // once a session: the first reply
+  }
   if (v.proto == kProtoTcp) {
     if (v.tcp_flags & kTcpRst) s.flags |= kRst;
     if (v.tcp_flags & kTcpFin) s.flags |= dir == Dir::forward ? kFinFwd : kFinRev;
@@ -177,11 +184,40 @@ void Route6Step::count_sessions() {
   ctx_.counters->sessions6_active.store(table_->size(), std::memory_order_relaxed);
 }
 
+void Route6Step::post(SessionEventKind kind, const Session6& s, SessionEndReason reason) {
+  const auto ipfix = static_cast<size_t>(EventConsumer::ipfix);
+  rte_ring* r = ctx_.shared.event6_ring(ctx_.id);
+  if (!r || !(ctx_.shared.event_kinds[ipfix] & event_bit(kind))) return;
+  Session6Event ev;
+  ev.kind = kind;
+  ev.reason = reason;
+  ev.worker = static_cast<uint16_t>(ctx_.id);
+  ev.now_ms = ctx_.now_ms;
+  ev.session = s;
+  if (rte_ring_sp_enqueue_elem(r, &ev, sizeof(ev)) != 0) ctx_.counters->add(Counter::ipfix_events_dropped);
+}
+
+void Route6Step::on_expire(void* self, const Session6& s) {
+  const bool ended = (s.flags & kRst) || ((s.flags & kFinFwd) && (s.flags & kFinRev));
+  static_cast<Route6Step*>(self)->post(SessionEventKind::closed, s,
+                                       ended ? SessionEndReason::end_of_flow : SessionEndReason::idle_timeout);
+}
+
+// As IPv4's Aging::on_live: an update every session_update_ms (IPFIX active timeout, REST freshness).
+void Route6Step::on_live(void* self, Session6& s) {
+  auto* step = static_cast<Route6Step*>(self);
+  const uint32_t period = step->ctx_.shared.session_update_ms;
+  const uint32_t since = s.updated_ms ? s.updated_ms : s.created_ms;
+  if (period == 0 || step->ctx_.now_ms - since < period) return;
+  s.updated_ms = step->ctx_.now_ms;
+  step->post(SessionEventKind::update, s);
+}
+
 // Paced by the clock like the IPv4 sweep (worker/aging.h): a full pass per
 // Aging::period_ms, spread over the loop iterations in which the millisecond
 // clock advanced, at most Aging::kMaxSlice sessions a call. (A fixed 256
 // sessions on every iteration read ~35 KB of session array per burst on a busy
-// worker: the top cost of the IPv6 fast path in the foundation benchmark.)
+// worker and cost the IPv6 fast path in the foundation benchmark.)
 void Route6Step::age() {
   if (!table_ || table_->size() == 0) return;
   const uint32_t elapsed = ctx_.now_ms - aged_ms_;
@@ -189,7 +225,9 @@ void Route6Step::age() {
   aged_ms_ = ctx_.now_ms;
   const uint64_t due = uint64_t{table_->capacity()} * elapsed / Aging::period_ms(ctx_.shared.timeouts, 0) + 1;
   const auto budget = static_cast<uint32_t>(std::min<uint64_t>(due, Aging::kMaxSlice));
-  if (uint32_t gone = table_->expire_some(ctx_.now_ms, budget, ctx_.shared.timeouts)) {
+  const bool events = ctx_.shared.event6_ring(ctx_.id) != nullptr;
+  if (uint32_t gone = table_->expire_some(ctx_.now_ms, budget, ctx_.shared.timeouts, events ? &on_expire : nullptr,
+                                          this, events && ctx_.shared.session_update_ms ? &on_live : nullptr)) {
     ctx_.counters->add(Counter::sessions6_expired, gone);
     count_sessions();
   }

@@ -26,6 +26,11 @@
 // worker (burst kIcmp6ErrorBurst). Every packet not sent is dropped with a
 // reason.
 //
+// Session events: created, established (the first reverse packet), update
+// (from the aging sweep every DataplaneShared::session_update_ms) and closed
+// go to the mgmt feed's IPv6 ring (session/events6.h), which builds the REST
+// snapshot and the IPFIX records of IPv6 sessions, as IPv4's do.
+//
 // The table (DataplaneShared::sessions6_per_worker, 16 384 by default) is allocated by the constructor only when
 // the startup model has a service with IPv6 prefixes; a live commit adding the
 // first one is refused (mgmt/live_commit.cc). Without it input() is false:
@@ -71,6 +76,11 @@ class Route6Step {
   bool may_leave(rte_mbuf* m, const Ipv6View& v, int out);
   void icmp6_error(rte_mbuf* m, const Ipv6View& v, uint8_t type, uint32_t rest, Counter sent);
   void count_sessions();
+  // Posts a copy of `s` to this worker's IPv6 event ring (session/events6.h) when the
+  // mgmt feed takes `kind`; a full ring drops it (ipfix_events_dropped). No lock, no allocation.
+  void post(SessionEventKind kind, const Session6& s, SessionEndReason reason = SessionEndReason::none);
+  static void on_expire(void* self, const Session6& s);
+  static void on_live(void* self, Session6& s);
 
   WorkerContext& ctx_;
   Tx& tx_;

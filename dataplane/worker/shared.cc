@@ -6,6 +6,8 @@
 
 #include <string>
 
+#include "dataplane/session/events6.h"
+
 namespace wp {
 
 bool DataplaneShared::create_rings(uint32_t worker_count, uint32_t ring_size, int socket, std::string& error,
@@ -63,9 +65,31 @@ bool DataplaneShared::enable_events(EventConsumer c, uint32_t ring_size, int soc
   return true;
 }
 
+bool DataplaneShared::enable_events6(uint32_t ring_size, int socket, std::string& error) {
+  if (!events6.empty()) return true;
+  static std::atomic<uint32_t> instance{0};
+  const uint32_t tag = instance.fetch_add(1);
+  for (uint32_t w = 0; w < workers; ++w) {
+    const std::string name = "wpev6_" + std::to_string(tag) + "_" + std::to_string(w);
+    rte_ring* r =
+        rte_ring_create_elem(name.c_str(), sizeof(Session6Event), ring_size, socket, RING_F_SP_ENQ | RING_F_SC_DEQ);
+    if (!r) {
+      error = "cannot create IPv6 session event ring (" + std::to_string(ring_size) + " entries): " +
+              rte_strerror(rte_errno);
+      for (rte_ring* done : events6) rte_ring_free(done);
+      events6.clear();
+      return false;
+    }
+    events6.push_back(r);
+  }
+  return true;
+}
+
 void DataplaneShared::free_rings() {
   ha.free();
   qos.free();
+  for (rte_ring* r : events6) rte_ring_free(r);
+  events6.clear();
   for (auto& rings : events) {
     for (rte_ring* r : rings) rte_ring_free(r);
     rings.clear();

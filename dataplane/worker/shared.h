@@ -63,6 +63,9 @@ struct DataplaneShared {
   std::array<std::vector<rte_ring*>, kEventConsumers> events;
   // Per consumer, the event kinds it wants (event_bit); set by enable_events.
   std::array<uint8_t, kEventConsumers> event_kinds{kAllEventKinds, kAllEventKinds, kAllEventKinds};
+  // IPv6 session event rings (session/events6.h), per worker, for the `ipfix`
+  // consumer (the mgmt feed) only; empty unless enable_events6 ran.
+  std::vector<rte_ring*> events6;
   std::atomic<bool> running{true};
   Timeouts timeouts;
   // Period of `update` events for live sessions (IPFIX active
@@ -102,6 +105,10 @@ struct DataplaneShared {
   // create_rings and before the workers start.
   bool enable_events(EventConsumer c, uint32_t ring_size, int socket, std::string& error,
                      uint8_t kinds = kAllEventKinds);
+  // One SPSC Session6Event ring per worker for the mgmt feed, taking the
+  // `ipfix` consumer's event kinds. Call after enable_events(ipfix).
+  bool enable_events6(uint32_t ring_size, int socket, std::string& error);
+  rte_ring* event6_ring(uint32_t worker) const { return events6.empty() ? nullptr : events6[worker]; }
   rte_ring* event_ring(EventConsumer c, uint32_t worker) const {
     const auto& v = events[static_cast<size_t>(c)];
     return v.empty() ? nullptr : v[worker];

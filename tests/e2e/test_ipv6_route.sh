@@ -8,11 +8,16 @@
 # usage: test_ipv6_route.sh [WORKERS]   (default 2: replies must reach the session's worker)
 # Checks: --check refuses an IPv6 service with next_peer; ping -6; curl -6 5 MiB byte-exact;
 # iperf3 -6 TCP and UDP; the guest denied and counted; hop limit 1 answered with Time
-# Exceeded from r1; r1's REST stats count the IPv6 sessions; r1 stops cleanly.
+# Exceeded from r1; r1's REST stats count the IPv6 sessions; while a UDP flow runs,
+# GET /api/v1/sessions?addr= and `wpctl sessions --addr` list it with its IPv6 addresses, and
+# r1's IPFIX export (captured on its loopback, decoded by tshark) has template 257 and a record
+# whose IEs 27/28 (and 281/282) are the flow's addresses; r1 stops cleanly.
 set -u -o pipefail
 source "$(dirname "$0")/lib.sh"
 
 WORKERS=${1:-2}
+WPCTL=${WPCTL:-$WP_REPO/build/tools/wpctl}
+P_IPFIX=4739  # nobody listens: the capture on r1's lo is the collector
 wp_init "wpe2e-r6-"
 echo "== test_ipv6_route: 1 router, $WORKERS worker(s), waypointd=$WAYPOINTD"
 if [ ! -x "$WAYPOINTD" ]; then wp_fail "waypointd not found at $WAYPOINTD"; wp_finish; fi
@@ -61,6 +66,7 @@ policies:
   - {tenant: v6, service: srv6}
 dataplane: {workers: $WORKERS, max_sessions: 65536}
 mgmt: {listen: "127.0.0.1:$WP_MGMT_PORT"}
+ipfix: {collectors: ["127.0.0.1:$P_IPFIX"], active_timeout: 2, template_refresh: 5}
 YAML
 wp_check "waypointd --check accepts r1.yaml" wp_check_config "$WP_TMP/r1.yaml"
 sed 's|{name: srv6, prefixes: \["2001:db8:72::/64"\]}|{name: srv6, prefixes: ["2001:db8:72::/64"], next_peer: r2}\npeers:\n  - {name: r2, waypoints: [172.16.0.2], key: "'"$(wp_keygen)"'"}|' \
@@ -78,6 +84,7 @@ wp_bg s "$WP_TMP/iperf3.log" iperf3 -s -B "$SRV"
 WP_PIDS+=("$WP_BG_PID")
 wp_check "iperf3 server starts" wp_wait_listen s 5201 || wp_finish
 
+wp_check "capture r1's IPFIX on its lo" wp_cap_start r1 lo "$WP_TMP/ipfix6.pcap" -s 1500 -f "udp port $P_IPFIX"
 wp_router_start r1 "$WP_TMP/r1.yaml" "$WORKERS" r1l r1w
 wp_check "r1 ready" wp_wait_ready r1 || wp_finish
 
@@ -112,6 +119,52 @@ hop1() {
 }
 wp_check "ping -6 -t 1: Time Exceeded from r1's 2001:db8:71::1" wp_until 10 hop1
 wp_expect "r1 counters.ipv6_icmp6_time_exceeded >= 1" "$(wp_stat r1 counters.ipv6_icmp6_time_exceeded)" -ge 1
+
+# IPv6 sessions in REST, wpctl and IPFIX (issue #19), while a UDP flow runs.
+wp_bg c "$WP_TMP/iperf-live.log" timeout 20 iperf3 -6 -c "$SRV" -B "$CLI" -u -b 1M -l 1000 -t 5
+LIVE_PID=$WP_BG_PID; WP_PIDS+=("$LIVE_PID")
+rest_has_flow() {
+  wp_exec r1 curl -s --max-time 2 "http://127.0.0.1:$WP_MGMT_PORT/api/v1/sessions?addr=$CLI&limit=1000" \
+    >"$WP_TMP/sessions6.json" || return 1
+  "$WP_PY" -c '
+import json, sys
+d = json.load(open(sys.argv[1]))
+sys.exit(0 if any(s["family"] == "ipv6" and s["original"]["src"] == sys.argv[2] and s["original"]["dst"] == sys.argv[3]
+                  and s["original"]["protocol"] == "udp" and s["original"]["dport"] == 5201 and s["egress"] == "wan0"
+                  and s["ingress"] == "lan" and s["next_hop"] == "2001:db8:70::2" and s["tenant"] == "v6"
+                  for s in d["sessions"]) else 1)' "$WP_TMP/sessions6.json" "$CLI" "$SRV"
+}
+wp_check "GET /api/v1/sessions?addr=$CLI lists the running UDP flow (ipv6, $CLI -> $SRV:5201 via wan0)" \
+  wp_until 10 rest_has_flow
+wpctl_has_flow() {
+  wp_exec r1 "$WPCTL" --url "http://127.0.0.1:$WP_MGMT_PORT" sessions --addr "$SRV" >"$WP_TMP/wpctl6.txt" 2>&1 &&
+    grep -q "\[$CLI\]:[0-9]* > \[$SRV\]:5201 udp" "$WP_TMP/wpctl6.txt"
+}
+wp_check "wpctl sessions --addr $SRV shows it" wp_until 10 wpctl_has_flow
+# active_timeout 2 s: update records while the flow runs; 0.1 s export flush.
+ipfix_v6_record() {
+  tshark -r "$WP_TMP/ipfix6.pcap" -d "udp.port==$P_IPFIX,cflow" -T fields -E occurrence=a -E aggregator='|' \
+    -e cflow.srcaddrv6 -e cflow.dstaddrv6 -e cflow.post_nat_source_ipv6_address \
+    -e cflow.post_nat_destination_ipv6_address -e cflow.dstport -e cflow.protocol \
+    -Y "cflow.srcaddrv6 == $CLI && cflow.dstaddrv6 == $SRV" 2>/dev/null >"$WP_TMP/ipfix6.tsv"
+  "$WP_PY" -c '
+import sys
+cli, srv = sys.argv[2], sys.argv[3]
+for line in open(sys.argv[1]):
+    cols = [c.split("|") for c in line.rstrip("\n").split("\t")]
+    for rec in zip(*cols):  # one record per position
+        if rec[0] == cli and rec[1] == srv and rec[2] == cli and rec[3] == srv and rec[4] == "5201" and rec[5] == "17":
+            sys.exit(0)
+sys.exit(1)' "$WP_TMP/ipfix6.tsv" "$CLI" "$SRV"
+}
+wp_check "the UDP flow ends" wp_until 20 wp_dead "$LIVE_PID"
+wp_cap_stop
+wp_check "tshark: r1 sent IPFIX template 257" \
+  bash -c "tshark -r '$WP_TMP/ipfix6.pcap' -d udp.port==$P_IPFIX,cflow -V 2>/dev/null | grep -q 'Template Id: 257'"
+wp_check "tshark: an IPFIX record with IEs 27/28 = $CLI/$SRV, 281/282 the same, UDP port 5201" ipfix_v6_record
+wp_expect "r1 no malformed IPFIX" \
+  "$(tshark -r "$WP_TMP/ipfix6.pcap" -d udp.port==$P_IPFIX,cflow -V 2>&1 | grep -ci malformed)" -eq 0
+wp_expect "r1 dropped no session events" "$(wp_stat r1 counters.ipfix_events_dropped)" -eq 0
 
 wp_expect "r1 REST sessions6.created >= 4 (echo, http, iperf3 control and data)" \
   "$(wp_stat r1 sessions6.created)" -ge 4

@@ -242,6 +242,26 @@ Bytes ipfix_message(bool with_template, uint32_t records, uint32_t domain = 1, s
   return Bytes(buf, buf + n);
 }
 
+// IPv4 and IPv6 sessions in one message: templates 256 and 257, data sets of both.
+Bytes ipfix_message_ipv6() {
+  uint8_t buf[wp::mgmt::kIpfixMaxMessage];
+  wp::mgmt::IpfixMessage m;
+  m.begin(buf, 1700000001, 42, 1);
+  m.add_template();
+  m.add_template6();
+  for (uint8_t i = 0; i < 3; ++i) {
+    wp::mgmt::IpfixRecord r = ipfix_record(i);
+    if (i != 1) {
+      r.ipv6 = true;
+      r.pre_src6 = r.post_src6 = {0x20010db800710000ULL, 0x10};
+      r.pre_dst6 = r.post_dst6 = {0x20010db800720000ULL, 0x10};
+    }
+    m.add_record(r);
+  }
+  size_t n = m.finish();
+  return Bytes(buf, buf + n);
+}
+
 // A hand-written message with what our exporter never sends but RFC 7011
 // allows: reduced-size integers (§ 6.2), the 3-byte variable length (§ 7),
 // an options template set (skipped) and set padding.
@@ -275,6 +295,7 @@ void ipfix_seeds() {
   domains.insert(domains.end(), other.begin(), other.end());
   write("ipfix", "two-domains", domains);
   write("ipfix", "other-exporter", ipfix_other_exporter());
+  write("ipfix", "ipv6-and-ipv4", ipfix_message_ipv6());
 }
 
 // --- HA sync messages as HaNode / SyncBatcher send them -------------------------

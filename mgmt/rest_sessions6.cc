@@ -1,0 +1,60 @@
+// IPv6 sessions in REST; see rest_sessions6.h.
+#include "mgmt/rest_sessions6.h"
+
+#include "dataplane/ip/ipv6.h"
+#include "mgmt/app_stats.h"
+#include "mgmt/session_id.h"
+
+namespace wp::mgmt {
+namespace {
+
+namespace api = ::waypoint::api;
+
+std::string proto6_name(uint8_t p) {
+  switch (p) {
+    case 6: return "tcp";
+    case 17: return "udp";
+    case 58: return "icmpv6";
+    default: return std::to_string(p);
+  }
+}
+
+void fill_tuple6(api::Tuple* t, const FiveTuple6& f) {
+  t->set_src(format_ipv6(f.src));
+  t->set_dst(format_ipv6(f.dst));
+  t->set_sport(f.sport);
+  t->set_dport(f.dport);
+  t->set_protocol(proto6_name(f.proto));
+}
+
+std::string iface6_name(const RouterModel& m, int idx) {
+  return idx >= 0 && static_cast<size_t>(idx) < m.interfaces.size() ? m.interfaces[static_cast<size_t>(idx)].name
+                                                                    : std::string();
+}
+
+}  // namespace
+
+void fill_session6(api::SessionInfo* o, const Session6View& v, const RouterModel& m) {
+  o->set_uuid(format_session_id(v.uuid));
+  o->set_family("ipv6");
+  o->set_tenant(v.tenant);
+  o->set_service(v.service);
+  fill_tuple6(o->mutable_original(), v.original);
+  fill_tuple6(o->mutable_arrived(), v.original);  // routed: no translation on either side
+  fill_tuple6(o->mutable_left(), v.original);
+  o->set_ingress(iface6_name(m, v.ingress));
+  o->set_egress(iface6_name(m, v.egress));
+  o->mutable_forward()->set_packets(v.packets[0]);
+  o->mutable_forward()->set_bytes(v.bytes[0]);
+  o->mutable_reverse()->set_packets(v.packets[1]);
+  o->mutable_reverse()->set_bytes(v.bytes[1]);
+  o->set_established(v.established);
+  o->set_created_ms(v.created_epoch_ms);
+  o->set_last_ms(v.last_epoch_ms);
+  o->set_worker(v.worker);
+  if (!v.next_hop.is_unspecified()) o->set_next_hop(format_ipv6(v.next_hop));
+  o->set_application(app_name(0));  // IPv6 sessions are not classified (docs/ipv6.md)
+  o->set_category(app_category_name(0));
+}
+
+}  // namespace wp::mgmt

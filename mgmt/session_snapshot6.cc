@@ -1,0 +1,113 @@
+// IPv6 sessions of the REST snapshot; see session_snapshot6.h.
+#include "mgmt/session_snapshot6.h"
+
+namespace wp::mgmt {
+namespace {
+
+static_assert(sizeof(FiveTuple6) + sizeof(Ipv6) + 4 * 8 + 2 * 8 + 3 * 2 + 2 + 1 <= 120,
+              "Entry6 grew: update docs/operations.md § Session snapshot memory");
+
+template <typename T>
+std::string_view model_name(const std::vector<T>& v, int idx) {
+  return idx >= 0 && static_cast<size_t>(idx) < v.size() ? std::string_view(v[static_cast<size_t>(idx)].name)
+                                                        : std::string_view();
+}
+std::string_view name_at(const std::vector<std::string>& names, int idx) {
+  return idx >= 0 && static_cast<size_t>(idx) < names.size() ? std::string_view(names[static_cast<size_t>(idx)])
+                                                              : std::string_view();
+}
+
+}  // namespace
+
+uint16_t SessionSnapshot6::name_id(std::string_view name) {
+  if (auto id = names_.intern(name)) return *id;
+  // Full (config churn over a long uptime): forget the names no session holds any more.
+  std::vector<bool> used(names_.size(), false);
+  for (const auto& [id, e] : entries_) used[e.tenant] = used[e.service] = true;
+  const std::vector<uint16_t> remap = names_.compact(used);
+  for (auto& [id, e] : entries_) e.tenant = remap[e.tenant], e.service = remap[e.service];
+  return names_.intern(name).value_or(0);
+}
+
+void SessionSnapshot6::apply(const Session6Event& ev, const RouterModel& model, const DataplaneClock& clock) {
+  const Session6& s = ev.session;
+  std::lock_guard lock(mu_);
+  auto it = entries_.find(s.uuid);
+  if (ev.kind == SessionEventKind::closed) {
+    if (it != entries_.end()) entries_.erase(it);
+    return;
+  }
+  if (it == entries_.end()) {
+    if (entries_.size() >= capacity_) {
+      overflow_.fetch_add(1, std::memory_order_relaxed);
+      return;
+    }
+    Entry6 e;
+    e.tenant = name_id(name_at(model.tenants, s.tenant));
+    e.service = name_id(model_name(model.services, s.service));
+    it = entries_.emplace(s.uuid, e).first;
+  }
+  Entry6& e = it->second;
+  const auto fw = static_cast<size_t>(Dir::forward), rv = static_cast<size_t>(Dir::reverse);
+  e.original = s.original;
+  e.next_hop = s.next_hop[fw];
+  e.egress = s.iface[fw], e.ingress = s.iface[rv];
+  e.packets[0] = s.packets[0], e.packets[1] = s.packets[1];
+  e.bytes[0] = s.bytes[0], e.bytes[1] = s.bytes[1];
+  e.created_epoch_ms = clock.epoch_ms(s.created_ms);
+  e.last_epoch_ms = clock.epoch_ms(s.last_ms);
+  e.worker = ev.worker;
+  e.established = (s.flags & kReverseSeen) != 0;
+}
+
+Session6View SessionSnapshot6::view(const SessionUuid& id, const Entry6& e) const {
+  Session6View v;
+  v.uuid = id;
+  v.original = e.original;
+  v.next_hop = e.next_hop;
+  v.ingress = e.ingress, v.egress = e.egress;
+  v.packets[0] = e.packets[0], v.packets[1] = e.packets[1];
+  v.bytes[0] = e.bytes[0], v.bytes[1] = e.bytes[1];
+  v.worker = e.worker;
+  v.established = e.established != 0;
+  v.created_epoch_ms = e.created_epoch_ms, v.last_epoch_ms = e.last_epoch_ms;
+  v.tenant = names_.name(e.tenant);
+  v.service = names_.name(e.service);
+  return v;
+}
+
+std::vector<Session6View> SessionSnapshot6::page(const SessionQuery& q, bool& more) const {
+  std::vector<Session6View> out;
+  more = false;
+  if (q.addr) return out;  // an IPv4 address is in no IPv6 session
+  std::lock_guard lock(mu_);
+  std::optional<uint16_t> tenant, service;
+  if (!q.tenant.empty() && !(tenant = names_.find(q.tenant))) return out;
+  if (!q.service.empty() && !(service = names_.find(q.service))) return out;
+  for (auto it = q.after ? entries_.upper_bound(*q.after) : entries_.begin(); it != entries_.end(); ++it) {
+    const Entry6& e = it->second;
+    if (tenant && e.tenant != *tenant) continue;
+    if (service && e.service != *service) continue;
+    if (q.addr6 && e.original.src != *q.addr6 && e.original.dst != *q.addr6) continue;
+    if (out.size() == q.limit) {
+      more = true;
+      break;
+    }
+    out.push_back(view(it->first, e));
+  }
+  return out;
+}
+
+std::optional<Session6View> SessionSnapshot6::find(const SessionUuid& id) const {
+  std::lock_guard lock(mu_);
+  auto it = entries_.find(id);
+  if (it == entries_.end()) return std::nullopt;
+  return view(it->first, it->second);
+}
+
+size_t SessionSnapshot6::size() const {
+  std::lock_guard lock(mu_);
+  return entries_.size();
+}
+
+}  // namespace wp::mgmt
