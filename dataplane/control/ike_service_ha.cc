@@ -27,16 +27,6 @@ namespace {
 namespace pb = waypoint::ha;
 using namespace std::chrono;
 
-std::string spi_hex(uint64_t v) {
-  char buf[17];
-  std::snprintf(buf, sizeof buf, "%016llx", static_cast<unsigned long long>(v));
-  return buf;
-}
-
-Ipv4 ipv4_of(const ike::Bytes& b) {
-  return b.size() == 4 ? Ipv4{b[0]} << 24 | Ipv4{b[1]} << 16 | Ipv4{b[2]} << 8 | b[3] : 0;
-}
-
 }  // namespace
 
 void IkeService::set_ha(IkeHaChannel* channel, uint32_t node, const EspSeqMarks* marks, AnswersFn answers) {
@@ -111,7 +101,7 @@ bool IkeService::ha_ownership() {
   bool changed = false;
   for (auto& [spi_r, copy] : ha_copies_) {
     if (!copy.sa) continue;
-    const HaAddress where = ha_answers_(ipv4_of(copy.sa->local.addr));
+    const HaAddress where = ha_answers_(ike::record_ipv4(copy.sa->local.addr));
     if (where == HaAddress::not_ours_now) continue;
     const bool taken = where == HaAddress::peers_taken_over;  // else: ours, handed back after our restart
     std::map<uint32_t, ike::ChildSeq> starts;
@@ -119,7 +109,7 @@ bool IkeService::ha_ownership() {
       const ike::ChildSeq s = copy.seqs.count(spi_in) ? copy.seqs.at(spi_in) : ike::ChildSeq{};
       starts[spi_in] = {esp_seq_takeover(s.seq_out, kIkeHaSeqMargin, c.suite.esn), s.replay_top};
     }
-    const std::string what = "IKE SA " + spi_hex(copy.sa->spi_i) + "_i " + spi_hex(spi_r) + "_r of " +
+    const std::string what = "IKE SA " + ike::spi_text(copy.sa->spi_i) + "_i " + ike::spi_text(spi_r) + "_r of " +
                              copy.sa->peer.str() + " at " + copy.sa->local.str();
     const size_t children = copy.sa->children.size();
     if (!responder_.adopt(std::move(copy.sa))) {
@@ -155,7 +145,7 @@ bool IkeService::ha_ownership() {
   std::vector<uint64_t> away;
   for (const auto& [spi_r, sa] : responder_.sas())
     if (sa->state == ike::IkeSaState::established && sa->config &&
-        ha_answers_(ipv4_of(sa->local.addr)) == HaAddress::not_ours_now)
+        ha_answers_(ike::record_ipv4(sa->local.addr)) == HaAddress::not_ours_now)
       away.push_back(spi_r);
   for (const uint64_t spi_r : away) {
     const ike::IkeSa& sa = *responder_.sas().at(spi_r);
@@ -170,7 +160,7 @@ bool IkeService::ha_ownership() {
     }
     copy.sa = responder_.release(spi_r);
     if (log_)
-      log_("ike: HA: IKE SA " + spi_hex(spi_r) + "_r " + (taken ? "handed back" : "set aside") +
+      log_("ike: HA: IKE SA " + ike::spi_text(spi_r) + "_r " + (taken ? "handed back" : "set aside") +
            ": we do not answer for " + copy.sa->local.str() + " now");
     add(taken ? IkeServiceCounter::ike_ha_given_back : IkeServiceCounter::ike_ha_set_aside);
     ha_copies_[spi_r] = std::move(copy);

@@ -29,16 +29,6 @@ namespace {
 namespace pb = waypoint::ha;
 using namespace std::chrono;
 
-std::string spi_text(uint64_t v) {
-  char buf[17];
-  std::snprintf(buf, sizeof buf, "%016llx", static_cast<unsigned long long>(v));
-  return buf;
-}
-
-Ipv4 ipv4_in(const ike::Bytes& b) {
-  return b.size() == 4 ? Ipv4{b[0]} << 24 | Ipv4{b[1]} << 16 | Ipv4{b[2]} << 8 | b[3] : 0;
-}
-
 }  // namespace
 
 IkeService::Initiating* IkeService::initiating_for(size_t peer) {
@@ -62,7 +52,7 @@ void IkeService::ha_receive_initiator(const pb::IkeSaRecord& rec) {
   if (!in) {
     add(IkeServiceCounter::ike_ha_decode_errors);
     if (log_)
-      log_("ike: HA: the peer's IKE SA " + spi_text(rec.spi_i()) + "_i " + spi_text(rec.spi_r()) +
+      log_("ike: HA: the peer's IKE SA " + ike::spi_text(rec.spi_i()) + "_i " + ike::spi_text(rec.spi_r()) +
            "_r: ipsec_peers has no peer \"" + rec.peer_config() + "\" with initiate here");
     return;
   }
@@ -99,14 +89,14 @@ bool IkeService::ha_initiator_ownership(steady_clock::time_point now) {
       it = ha_init_copies_.erase(it);
       continue;
     }
-    const Ipv4 local = ipv4_in(copy.sa->local.addr);
+    const Ipv4 local = ike::record_ipv4(copy.sa->local.addr);
     const HaAddress where = ha_answers_(local);
     if (where == HaAddress::not_ours_now) {
       ++it;
       continue;
     }
     const bool taken = where == HaAddress::peers_taken_over;
-    const std::string what = "IKE SA " + spi_text(copy.sa->spi_i) + "_i " + spi_text(copy.sa->spi_r) + "_r to " +
+    const std::string what = "IKE SA " + ike::spi_text(copy.sa->spi_i) + "_i " + ike::spi_text(copy.sa->spi_r) + "_r to " +
                              copy.sa->peer.str() + " from " + copy.sa->local.str() + " (we initiated)";
     if (in->initiator && in->initiator->state() != ike::InitiatorState::failed &&
         in->initiator->state() != ike::InitiatorState::deleted) {
@@ -169,7 +159,7 @@ bool IkeService::ha_initiator_ownership(steady_clock::time_point now) {
     copy.sa = in.initiator->release();
     copy.sa->config = &responder_.config().peers[in.peer];
     if (log_)
-      log_("ike: HA: IKE SA " + spi_text(copy.sa->spi_i) + "_i to " + peers_[in.peer].name + " " +
+      log_("ike: HA: IKE SA " + ike::spi_text(copy.sa->spi_i) + "_i to " + peers_[in.peer].name + " " +
            (in.ha_taken ? "handed back" : "set aside") + ": we do not answer for " + copy.sa->local.str() + " now");
     add(in.ha_taken ? IkeServiceCounter::ike_ha_given_back : IkeServiceCounter::ike_ha_set_aside);
     in.initiator.reset();  // its Child SAs leave the table at the next sync_sas

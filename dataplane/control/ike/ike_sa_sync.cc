@@ -13,12 +13,6 @@ namespace pb = waypoint::ha;
 std::string bytes_str(const Bytes& b) { return std::string(b.begin(), b.end()); }
 Bytes str_bytes(const std::string& s) { return Bytes(s.begin(), s.end()); }
 
-std::string spi_text(uint64_t spi) {
-  char buf[17];
-  std::snprintf(buf, sizeof buf, "%016llx", static_cast<unsigned long long>(spi));
-  return buf;
-}
-
 void put_ts(const TrafficSelector& t, pb::IkeTrafficSelector& out) {
   out.set_type(t.type);
   out.set_ip_protocol(t.ip_protocol);
@@ -229,6 +223,12 @@ std::unique_ptr<IkeSa> Responder::release(uint64_t spi_r) {
   if (sa->state == IkeSaState::init_done) --half_open_;
   sas_.erase(it);
   return sa;
+}
+
+std::string spi_text(uint64_t spi) {
+  char buf[17];
+  std::snprintf(buf, sizeof buf, "%016llx", static_cast<unsigned long long>(spi));
+  return buf;
 }
 
 }  // namespace wp::ike

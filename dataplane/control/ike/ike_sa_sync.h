@@ -39,6 +39,15 @@ void encode_ike_sa(const IkeSa& sa, uint32_t node, const ChildSeqs& seqs, waypoi
 std::unique_ptr<IkeSa> decode_ike_sa(const waypoint::ha::IkeSaRecord& rec, const ResponderConfig& config,
                                      ChildSeqs& seqs, std::string& error);
 
+// An SPI as 16 hex digits, as logs and errors name SAs.
+std::string spi_text(uint64_t spi);
+
+// A 4-byte address field of a record (network order) as an Ipv4; 0 when it is
+// not 4 bytes long.
+inline uint32_t record_ipv4(const Bytes& b) {
+  return b.size() == 4 ? uint32_t{b[0]} << 24 | uint32_t{b[1]} << 16 | uint32_t{b[2]} << 8 | b[3] : 0;
+}
+
 // Changes when anything the peer must hear about changed: state, the
 // message-ID window and stored response, endpoints, the set of Child SAs.
 uint64_t sync_fingerprint(const IkeSa& sa);
