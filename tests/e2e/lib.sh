@@ -595,6 +595,17 @@ try:
 except Exception:
     print("?")' "$2"
 }
+# wp_ipsec ROUTER EXPR: one Python expression over GET /api/v1/ipsec of ROUTER
+# (as d; "?" when unreachable); wp_ipsec_is ROUTER EXPR VALUE: it prints VALUE.
+wp_ipsec() {
+  wp_exec "$1" curl -s --max-time 2 "http://127.0.0.1:$WP_MGMT_PORT/api/v1/ipsec" 2>/dev/null |
+    "$WP_PY" -c "import json,sys
+try:
+    d = json.load(sys.stdin); print($2)
+except Exception:
+    print('?')"
+}
+wp_ipsec_is() { [ "$(wp_ipsec "$1" "$2")" = "$3" ]; }
 # wp_wait_ha NAME KEY VALUE [SECONDS]: until the HA status shows KEY == VALUE (default 20 s).
 wp_ha_is() { [ "$(wp_ha_get "$1" "$2")" = "$3" ]; }
 wp_wait_ha() { wp_until "${4:-20}" wp_ha_is "$1" "$2" "$3"; }

@@ -87,16 +87,9 @@ for r in ra rb; do wp_check "$r ready" wp_wait_ready "$r" || wp_finish; done
 wp_check "ra active" wp_wait_ha ra state active 30
 wp_check "rb active" wp_wait_ha rb state active 30
 
-# GET /api/v1/ipsec of ROUTER, one Python expression EXPR over it as d ("?" when unreachable).
-ipsec() {
-  wp_exec "$1" curl -s --max-time 2 "http://127.0.0.1:$WP_MGMT_PORT/api/v1/ipsec" 2>/dev/null |
-    "$WP_PY" -c "import json,sys
-try:
-    d = json.load(sys.stdin); print($2)
-except Exception:
-    print('?')"
-}
-ipsec_is() { [ "$(ipsec "$1" "$2")" = "$3" ]; }
+# Short names for lib.sh's wp_ipsec and wp_ipsec_is (GET /api/v1/ipsec of ROUTER).
+ipsec() { wp_ipsec "$@"; }
+ipsec_is() { wp_ipsec_is "$@"; }
 counter() { ipsec "$1" "d['counters']['$2']"; }
 
 # ---- the site: charon (kernel-libipsec), DPD every 2 s of silence
