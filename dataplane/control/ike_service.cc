@@ -15,6 +15,11 @@ using namespace std::chrono;
 constexpr seconds kHalfOpenMax{30};
 constexpr minutes kCookieRotation{5};  // § 2.6: a cookie ages out within two periods
 constexpr seconds kNatKeepalive{20};   // RFC 3948 § 2.3's default
+// How long the inbound SA of a Child SA rekeyed away keeps opening after the
+// peer's Delete answer (strongSwan's charon.delete_rekeyed_delay is 5 s too):
+// ESP the peer sealed just before it took our Delete can still be in a
+// worker's queue when the control thread has the answer (docs/ipsec.md).
+constexpr seconds kRekeyedInboundGrace{5};
 
 std::string ike_suite_name(const ike::IkeSuite& s) {
   for (const char* n : {"aes256-sha256-modp2048", "aes256-sha256-ecp256", "aes256gcm16-prfsha256-ecp256"}) {
@@ -226,6 +231,7 @@ void IkeService::poll(steady_clock::time_point now) {
     }
     if (in.schedule.due(now)) start(in, now);
   }
+  if (!draining_.empty() && draining_.front().until <= now) changed = true;
   if (changed) sync_sas(now);
   changed |= counter(IkeServiceCounter::tables_published) != published;
   changed |= ha_step(now);
@@ -318,6 +324,14 @@ void IkeService::sync_sas(steady_clock::time_point now) {
     for (const auto& [spi_in, child] : sa->children) {
       live.insert(spi_in);
       if (installed_.count(spi_in)) continue;
+      // Back before its grace ran out (an HA hand-back and takeover again):
+      // installed anew below.
+      for (auto d = draining_.begin(); d != draining_.end(); ++d)
+        if (d->spi_in == spi_in) {
+          book_.remove(spi_in);
+          draining_.erase(d);
+          break;
+        }
       TunnelEndpoint ep;
       ep.tunnel = static_cast<uint16_t>(sa->config->tunnel);
       ep.local = addr_of(sa->local.addr);
@@ -353,8 +367,23 @@ void IkeService::sync_sas(steady_clock::time_point now) {
       ++it;
       continue;
     }
-    book_.remove(it->first);
+    // Rekeyed away (another Child SA of its tunnel seals now): it keeps
+    // opening for kRekeyedInboundGrace. Otherwise (deleted, its IKE SA gone)
+    // it leaves the book at once.
+    EspSaBook::Slots slots;
+    const uint16_t sealing = book_.sealing(it->second.tunnel);
+    if (book_.slots(it->first, slots) && sealing != kEspNoSa && sealing != slots.out) {
+      book_.drain(it->first);
+      draining_.push_back({it->first, now + kRekeyedInboundGrace});
+    } else {
+      book_.remove(it->first);
+    }
     it = installed_.erase(it);
+    changed = true;
+  }
+  while (!draining_.empty() && draining_.front().until <= now) {
+    book_.remove(draining_.front().spi_in);
+    draining_.pop_front();
     changed = true;
   }
   if (changed) publish();

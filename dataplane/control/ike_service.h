@@ -293,6 +293,13 @@ class IkeService {
   CryptoEngine engine_;  // expands ESP keys (IPsec-MB) for the SA table
   EspSaBook book_;
   std::map<uint32_t, Installed> installed_;  // our inbound SPI -> what the book holds
+  // Child SAs rekeyed away, still in the book (opening only) until `until`
+  // (sync_sas), in the order they left.
+  struct Draining {
+    uint32_t spi_in;
+    std::chrono::steady_clock::time_point until;
+  };
+  std::deque<Draining> draining_;
   std::map<std::pair<uint64_t, uint64_t>, ike::SaLifetime> ike_lives_;  // (SPIi, SPIr) -> our IKE SA lifetime
   ike::RekeyCounters rekey_;  // what IkeService started; outcomes added by rekey_counters()
   std::unique_ptr<const EspSaTable> current_;

@@ -139,6 +139,28 @@ TEST_F(ChildEsp, RekeyIsMakeBeforeBreak) {
   EXPECT_EQ(book.child_sas(), 0u);
 }
 
+// A Child SA rekeyed away drains: its inbound keeps opening, but it never
+// seals again, not even when the SA that replaced it goes first.
+TEST_F(ChildEsp, DrainingSaOpensButNeverSeals) {
+  const ike::ChildSa old_sa = child(rng, true, 2), new_sa = child(rng, true, 2);
+  std::string error;
+  ASSERT_TRUE(book.add(eng, old_sa, kEp, error));
+  ASSERT_TRUE(book.add(eng, new_sa, kEp, error));
+  Site site_old(eng, old_sa);
+  ASSERT_TRUE(book.drain(old_sa.spi_in));
+  EXPECT_FALSE(book.drain(0x12345678u));
+  auto table = book.build();
+  EXPECT_EQ(table->outbound(2)->spi, new_sa.spi_out);
+  EXPECT_TRUE(carries(eng, ivs, *site_old.table, site_old.state, 0, *table, ours));  // still opens
+  ASSERT_TRUE(book.remove(new_sa.spi_in));
+  table = book.build();
+  EXPECT_EQ(table->outbound(2), nullptr);  // not the draining one
+  EXPECT_NE(table->inbound(old_sa.spi_in), nullptr);
+  ASSERT_TRUE(book.remove(old_sa.spi_in));
+  EXPECT_EQ(book.build()->inbound(old_sa.spi_in), nullptr);
+  EXPECT_EQ(book.child_sas(), 0u);
+}
+
 TEST_F(ChildEsp, RefusalsSayWhy) {
   ike::ChildSa c = child(rng, true, 2);
   std::string error;

@@ -126,13 +126,23 @@ TEST_F(ServiceRekeyTest, ByteLimitRekeysTheChildSaMakeBeforeBreak) {
   EXPECT_EQ(t->outbound(0)->spi, fresh.spi_out);  // the site has its inbound SA: it answered
   EXPECT_EQ(status()["child_sas"].size(), 2u);
   run(del);
-  EXPECT_EQ(table.load()->inbound(old_in), nullptr);  // gone once the Delete was answered
+  // The Delete was answered: the old SA is no Child SA any more, but its
+  // inbound keeps opening for 5 s (ESP the site sealed just before it took
+  // the Delete), and never seals.
+  EXPECT_NE(table.load()->inbound(old_in), nullptr);
+  EXPECT_EQ(table.load()->outbound(0)->spi, fresh.spi_out);
+  EXPECT_EQ(status()["child_sas"].size(), 1u);
   EXPECT_NE(table.load()->inbound(fresh.spi_in), nullptr);
   EXPECT_EQ(rekey(RekeyCounter::child_rekeys_completed), 1u);
   EXPECT_EQ(status()["rekey"]["child_rekeys_completed"], 1);
   // The new SA counts from its installation: no rekey at once.
   now += 2s;
   EXPECT_TRUE(poll().empty());
+  EXPECT_NE(table.load()->inbound(old_in), nullptr);  // 2 s after the answer: still opening
+  now += 4s;
+  EXPECT_TRUE(poll().empty());
+  EXPECT_EQ(table.load()->inbound(old_in), nullptr);  // gone 5 s after the Delete was answered
+  EXPECT_EQ(table.load()->outbound(0)->spi, fresh.spi_out);
   EXPECT_EQ(status()["child_sas"][0]["bytes"], 0);
   carry(kLimit - (100 << 10), 0);
   now += 2s;
@@ -241,7 +251,11 @@ TEST_F(ServiceResponderRekeyTest, OurRekeyOnTheSitesIkeSaMakeBeforeBreak) {
                           {{PayloadType::del, false, DeletePayload{Protocol::esp, 4, {spi_bytes(old_out)}}}}))
                   .empty());
   EXPECT_TRUE(svc.consumed());  // the site's answer ended our exchange: nothing lost
+  EXPECT_NE(table.load()->inbound(old_in), nullptr);  // opening for 5 s more
+  now += 6s;
+  svc.poll(now);
   EXPECT_EQ(table.load()->inbound(old_in), nullptr);
+  EXPECT_EQ(table.load()->outbound(0)->spi, 0xabcd0042u);
   EXPECT_EQ(svc.rekey_counters()[RekeyCounter::child_rekeys_completed], 1u);
 }
 

@@ -50,7 +50,7 @@ bool EspSaBook::add(CryptoEngine& eng, const ike::ChildSa& child, const TunnelEn
   if (out == kEspNoSa) return error = "ESP SA table full (" + std::to_string(kMaxEspSas) + " SAs)", false;
   fill(eng, child, ep, true, sas_[in]);
   fill(eng, child, ep, false, sas_[out]);
-  children_[child.spi_in] = Child{in, out};
+  children_[child.spi_in] = Child{in, out, false};
   tunnels_[ep.tunnel].out_sa = out;  // make before break: the newest seals
   return true;
 }
@@ -71,11 +71,18 @@ bool EspSaBook::remove(uint32_t spi_in) {
   uint32_t newest = 0;
   for (const auto& [spi, other] : children_) {
     const EspSa& o = sas_[other.out];
-    if (o.tunnel == tunnel && o.generation > newest) {
+    if (!other.draining && o.tunnel == tunnel && o.generation > newest) {
       newest = o.generation;
       tunnels_[tunnel].out_sa = other.out;
     }
   }
+  return true;
+}
+
+bool EspSaBook::drain(uint32_t spi_in) {
+  auto it = children_.find(spi_in);
+  if (it == children_.end()) return false;
+  it->second.draining = true;
   return true;
 }
 

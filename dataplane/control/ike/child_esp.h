@@ -44,6 +44,9 @@ class EspSaBook {
   bool add(CryptoEngine& eng, const ike::ChildSa& child, const TunnelEndpoint& ep, std::string& error);
   // The Child SA whose inbound SPI (ours) is `spi_in` was deleted; false when unknown.
   bool remove(uint32_t spi_in);
+  // It was rekeyed away: it stays in the table (its inbound opens) but never
+  // seals again, not even when the tunnel's sealing SA is removed; false when unknown.
+  bool drain(uint32_t spi_in);
   void set_tunnel(uint16_t tunnel, uint16_t tenant, uint16_t mtu);
   // The table to publish (a new one each time: published tables never change).
   std::unique_ptr<EspSaTable> build() const;
@@ -66,6 +69,7 @@ class EspSaBook {
  private:
   struct Child {
     uint16_t in, out;  // slots
+    bool draining = false;
   };
   uint16_t free_slot(uint16_t not_this) const;
   void fill(CryptoEngine& eng, const ike::ChildSa& child, const TunnelEndpoint& ep, bool inbound, EspSa& sa);
