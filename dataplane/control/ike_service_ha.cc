@@ -209,15 +209,7 @@ void IkeService::ha_send(steady_clock::time_point now) {
       add(IkeServiceCounter::ike_ha_sas_synced);
       continue;
     }
-    for (const auto& [spi_in, s] : seqs) {
-      if (ha_seq_[spi_in] == s) continue;
-      ha_seq_[spi_in] = s;
-      pb::IkeSeqMark* m = msg.add_seqs();
-      m->set_spi_in(spi_in);
-      m->set_seq_out(s.seq_out);
-      m->set_replay_top(s.replay_top);
-      add(IkeServiceCounter::ike_ha_seq_synced);
-    }
+    for (size_t n = ike::add_seq_marks(seqs, ha_seq_, msg); n > 0; --n) add(IkeServiceCounter::ike_ha_seq_synced);
   }
   for (auto it = ha_sent_.begin(); it != ha_sent_.end();) {
     auto sa = responder_.sas().find(it->first);

@@ -231,4 +231,18 @@ std::string spi_text(uint64_t spi) {
   return buf;
 }
 
+size_t add_seq_marks(const ChildSeqs& seqs, ChildSeqs& heard, pb::IkeSync& msg) {
+  size_t n = 0;
+  for (const auto& [spi_in, s] : seqs) {
+    if (heard[spi_in] == s) continue;
+    heard[spi_in] = s;
+    pb::IkeSeqMark* m = msg.add_seqs();
+    m->set_spi_in(spi_in);
+    m->set_seq_out(s.seq_out);
+    m->set_replay_top(s.replay_top);
+    ++n;
+  }
+  return n;
+}
+
 }  // namespace wp::ike

@@ -39,6 +39,10 @@ void encode_ike_sa(const IkeSa& sa, uint32_t node, const ChildSeqs& seqs, waypoi
 std::unique_ptr<IkeSa> decode_ike_sa(const waypoint::ha::IkeSaRecord& rec, const ResponderConfig& config,
                                      ChildSeqs& seqs, std::string& error);
 
+// The ESP numbers in `seqs` that differ from what the peer last heard
+// (`heard`, brought up to date) as IkeSeqMarks appended to `msg`; how many.
+size_t add_seq_marks(const ChildSeqs& seqs, ChildSeqs& heard, waypoint::ha::IkeSync& msg);
+
 // An SPI as 16 hex digits, as logs and errors name SAs.
 std::string spi_text(uint64_t spi);
 
