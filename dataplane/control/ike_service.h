@@ -319,6 +319,9 @@ class IkeService {
     uint32_t node = 0;  // who sent it
     ike::InitiatorHaState init;  // ha_init_copies_ only
   };
+  // Decodes a synced record into `copy`, its sender's node included; one that does not decode
+  // is counted (ike_ha_decode_errors) and logged, and false comes back.
+  bool ha_decode_copy(const waypoint::ha::IkeSaRecord& rec, HaCopy& copy);
   IkeHaChannel* ha_ = nullptr;
   uint32_t ha_node_ = 0;
   const EspSeqMarks* ha_marks_ = nullptr;
