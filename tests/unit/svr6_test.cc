@@ -40,6 +40,18 @@ config::Config svr6_config(bool r1) {
   return c;
 }
 
+// The builder leaves L4 checksums zero: a host's packet has a valid one.
+std::vector<uint8_t> checksummed(std::vector<uint8_t> f) {
+  const Ipv6View v = parse_ipv6_packet(f.data(), static_cast<uint32_t>(f.size()), 14);
+  uint8_t* l4 = f.data() + v.l4;
+  const uint16_t at = v.proto == kProtoTcp ? 16 : 6;
+  l4[at] = l4[at + 1] = 0;
+  const uint16_t c = l4_checksum6(v.src, v.dst, v.proto, l4, static_cast<uint32_t>(v.end - v.l4));
+  l4[at] = static_cast<uint8_t>(c >> 8);
+  l4[at + 1] = static_cast<uint8_t>(c);
+  return f;
+}
+
 class Svr6 : public ::testing::Test {
  protected:
   void SetUp() override {
@@ -55,7 +67,7 @@ class Svr6 : public ::testing::Test {
     r.shared().neighbors6.advert(0, a, mac.data(), kNaSolicited | kNaOverride, 0);
   }
   static std::vector<uint8_t> lan_frame(const Router& r, const Pkt6& p) {
-    std::vector<uint8_t> f = p.bytes();
+    std::vector<uint8_t> f = checksummed(p.bytes());
     std::memcpy(f.data(), r.model().interfaces[0].mac, 6);
     std::memcpy(f.data() + 6, kRouteClientMac.data(), 6);
     return f;
@@ -64,14 +76,18 @@ class Svr6 : public ::testing::Test {
 };
 
 // An IPv6 frame a router put on its LAN: the header from `sent` but the hop
-// limit (one less), the L4 header and data byte-exact, the checksum valid.
+// limit (one less at each router), the L4 header and data byte-exact, the checksum valid.
 void expect_restored(const std::vector<uint8_t>& sent, const Frame& got) {
   ASSERT_EQ(got.port, kLan);
   ASSERT_EQ(got.raw.size(), sent.size());
   const Ipv6View v = parse_ipv6_packet(got.raw.data(), static_cast<uint32_t>(got.raw.size()), 14);
   ASSERT_EQ(v.status, Ipv6Status::ok);
-  EXPECT_EQ(v.hop_limit, sent[14 + 7] - 1);
-  EXPECT_EQ(std::memcmp(got.raw.data() + 22, sent.data() + 22, sent.size() - 22), 0) << "addresses, L4, data";
+  EXPECT_EQ(v.hop_limit, sent[14 + 7] - 2) << "one less at each router";
+  for (size_t i = 22; i < sent.size(); ++i)
+    if (got.raw[i] != sent[i]) {
+      ADD_FAILURE() << "first difference at byte " << i << " (addresses at 22, L4 at 54)";
+      break;
+    }
   const uint8_t* l4 = got.raw.data() + v.l4;
   const uint32_t len = static_cast<uint32_t>(v.end - v.l4);
   const uint16_t csum_at = v.proto == kProtoTcp ? 16 : 6;
@@ -106,7 +122,7 @@ TEST_F(Svr6, TcpSessionAcrossIpv4Waypoints) {
   EXPECT_EQ(r2->count(Counter::svr6_sessions_created), 1u);
 
   // The reply: reverse metadata with TLV 5 and the ack, restored at r1.
-  auto synack = Pkt6().ipv6(kServer6, kClient6, 64).tcp(80, 40000, 0x12).payload("200 OK").bytes();
+  auto synack = checksummed(Pkt6().ipv6(kServer6, kClient6, 64).tcp(80, 40000, 0x12).payload("200 OK").bytes());
   std::memcpy(synack.data(), r2->model().interfaces[0].mac, 6);
   std::memcpy(synack.data() + 6, kServer6Mac.data(), 6);
   Frame w2 = r2->send_one(kLan, synack);
@@ -125,10 +141,12 @@ TEST_F(Svr6, TcpSessionAcrossIpv4Waypoints) {
     Metadata none;
     EXPECT_EQ(wan_metadata(w, none), MetadataStatus::absent);
     expect_restored(ack, r2->send_one(kWan, w.raw));
-    auto back = Pkt6().ipv6(kServer6, kClient6, 64).tcp(80, 40000, 0x10).payload("body").bytes();
+    auto back = checksummed(Pkt6().ipv6(kServer6, kClient6, 64).tcp(80, 40000, 0x10).payload("body").bytes());
     std::memcpy(back.data(), r2->model().interfaces[0].mac, 6);
     Frame wb = r2->send_one(kLan, back);
-    if (i == 1) EXPECT_EQ(wan_metadata(wb, none), MetadataStatus::absent) << "r2 stopped reverse metadata";
+    if (i == 1) {
+      EXPECT_EQ(wan_metadata(wb, none), MetadataStatus::absent) << "r2 stopped reverse metadata";
+    }
     expect_restored(back, r1->send_one(kWan, wb.raw));
   }
   EXPECT_EQ(r1->total_drops(), 0u) << r1->drops();
