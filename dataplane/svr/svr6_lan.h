@@ -1,5 +1,5 @@
 // IPv6 sessions between IPv4 waypoints (issue #19; docs/ipv6.md § IPv6 sessions
-// between IPv4 waypoints; docs/svr-wire-format.md § IPv6 sessions between IPv4 waypoints; SVR.md § First packet).
+// between IPv4 waypoints; docs/svr-wire-format.md § IPv6 sessions between IPv4 waypoints).
 //
 // An IPv6 client reaches an IPv6 service behind a peer over today's IPv4 WAN.
 // Each such session is one IPv4 SVR session (the IPv4 table, ports, keys,
