@@ -153,6 +153,9 @@ TEST(EspInput, ReplayedTamperedAndForeignPacketsDrop) {
   Bytes spoofed = first;
   spoofed[12] ^= 1;  // outer source
   EXPECT_EQ(open_drop(pair, spoofed), DropReason::esp_wrong_peer);
+  Bytes elsewhere = first;
+  elsewhere[19] ^= 1;  // outer destination: another of our addresses than the SA's (local_address)
+  EXPECT_EQ(open_drop(pair, elsewhere), DropReason::esp_wrong_local);
   Bytes unknown = first;
   unknown[28] ^= 0x80;  // SPI
   EXPECT_EQ(open_drop(pair, unknown), DropReason::esp_unknown_spi);
