@@ -1,5 +1,5 @@
-// `ipsec_peers[].local_address` (docs/ipsec.md § Dynamic routing over
-// tunnels, issue #20): our IKE and ESP address for one peer, so a site can
+// `ipsec_peers[].local_address` (issue #20; docs/ipsec.md
+// § Dynamic routing over tunnels): our IKE and ESP address for one peer, so a site can
 // reach the headend on two addresses with a tunnel each (two tunnels to two
 // headend addresses: failover by routing alone). It must be one of our WAN
 // addresses: router.wan[].address or one of its waypoint_addresses (those
