@@ -25,18 +25,10 @@ CLI=2001:db8:71::10
 GUEST=2001:db8:71::1:10
 SRV=2001:db8:72::10
 
-v6on() {  # NS IFACE...: IPv6 on, no DAD, no RA
-  local ns=$1 i; shift
-  wp_exec "$ns" sysctl -qw net.ipv6.conf.all.disable_ipv6=0 net.ipv6.conf.all.accept_dad=0 >/dev/null || return 1
-  for i in "$@"; do
-    wp_exec "$ns" sysctl -qw "net.ipv6.conf.$i.disable_ipv6=0" "net.ipv6.conf.$i.accept_dad=0" \
-      "net.ipv6.conf.$i.accept_ra=0" >/dev/null || return 1
-  done
-}
 topo() {
   wp_ns_add c r1 m s || return 1
   wp_veth c c0 r1 r1l && wp_veth r1 r1w m m0 && wp_veth m m1 s s0 || return 1
-  v6on c c0 && v6on m m0 m1 && v6on s s0 || return 1
+  wp_v6on c c0 && wp_v6on m m0 m1 && wp_v6on s s0 || return 1
   ip -n "$(wp_ns c)" -6 addr add "$CLI/64" dev c0 nodad || return 1
   ip -n "$(wp_ns c)" -6 addr add "$GUEST/64" dev c0 nodad || return 1
   ip -n "$(wp_ns c)" -6 route add 2001:db8:72::/64 via 2001:db8:71::1 src "$CLI" || return 1

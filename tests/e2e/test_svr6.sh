@@ -21,20 +21,12 @@ GUEST=2001:db8:71::1:10
 SRV=2001:db8:72::10
 KEY=$(wp_keygen)
 
-v6on() {  # NS IFACE...: IPv6 on, no DAD, no RA
-  local ns=$1 i; shift
-  wp_exec "$ns" sysctl -qw net.ipv6.conf.all.disable_ipv6=0 net.ipv6.conf.all.accept_dad=0 >/dev/null || return 1
-  for i in "$@"; do
-    wp_exec "$ns" sysctl -qw "net.ipv6.conf.$i.disable_ipv6=0" "net.ipv6.conf.$i.accept_dad=0" \
-      "net.ipv6.conf.$i.accept_ra=0" >/dev/null || return 1
-  done
-}
 topo() {
   wp_ns_add c r1 wan r2 s || return 1
   wp_veth c c0 r1 r1l || return 1
   wp_veth r1 r1w wan w1 && wp_veth r2 r2w wan w2 && wp_bridge wan br0 w1 w2 || return 1
   wp_veth r2 r2l s s0 || return 1
-  v6on c c0 && v6on s s0 || return 1
+  wp_v6on c c0 && wp_v6on s s0 || return 1
   ip -n "$(wp_ns c)" -6 addr add "$CLI/64" dev c0 nodad || return 1
   ip -n "$(wp_ns c)" -6 addr add "$GUEST/64" dev c0 nodad || return 1
   ip -n "$(wp_ns c)" -6 route add 2001:db8:72::/64 via 2001:db8:71::1 src "$CLI" || return 1
@@ -85,6 +77,23 @@ http_ok() {
 # The first try also waits for DAD of the routers' addresses and ND both sides.
 wp_check "curl -6 5 MiB over IPv4 waypoints, sha256 matches" wp_until 60 http_ok
 wp_check "the server saw the client's own address" grep -q "^$CLI .*\"GET /file.bin" "$WP_TMP/http.log"
+# The capture holds the 5 MiB download only: iperf3 below would add hundreds of MB,
+# which tshark then reads for minutes.
+wp_cap_stop
+no_v6_on_wan() { [ "$(tshark -r "$WP_TMP/wan.pcap" -Y ipv6 2>/dev/null | wc -l)" -eq 0 ]; }
+wp_check "tshark: no IPv6 header on the WAN" no_v6_on_wan
+only_waypoints() {
+  local other
+  other=$(tshark -r "$WP_TMP/wan.pcap" -Y 'ip && !arp' -T fields -e ip.src -e ip.dst 2>/dev/null |
+    grep -cvE '^172\.16\.0\.[12]\s172\.16\.0\.[12]$')
+  [ "$other" -eq 0 ] && [ "$(tshark -r "$WP_TMP/wan.pcap" -Y ip 2>/dev/null | wc -l)" -gt 3000 ]
+}
+wp_check "tshark: every IPv4 packet on the WAN is between the waypoints" only_waypoints
+cookie_count() { tshark -r "$WP_TMP/wan.pcap" -Y 'frame contains 4c:48:db:c6:dd:f6:67:0c' 2>/dev/null | wc -l; }
+wp_expect "tshark: the metadata cookie only during setup (a few packets per session, not thousands)" \
+  "$(cookie_count)" -lt 40
+wp_expect "tshark: the cookie is there at setup (SYN and SYN-ACK)" "$(cookie_count)" -ge 2
+wp_capcheck "$WP_TMP/wan.pcap" "$KEY" 172.16.0.1 172.16.0.2
 iperf6() {  # NAME ARGS...
   local name=$1; shift
   timeout 40 ip netns exec "$(wp_ns c)" iperf3 -6 -c "$SRV" -B "$CLI" -J --connect-timeout 5000 "$@" \
@@ -107,21 +116,6 @@ wp_expect "r1 drops.svr6_untranslatable = 0" "$(wp_stat r1 drops.svr6_untranslat
 wp_expect "r2 drops.svr6_too_big = 0" "$(wp_stat r2 drops.svr6_too_big)" -eq 0
 wp_expect "r2 drops.bad_hmac = 0" "$(wp_stat r2 drops.bad_hmac)" -eq 0
 
-wp_cap_stop
-no_v6_on_wan() { [ "$(tshark -r "$WP_TMP/wan.pcap" -Y ipv6 2>/dev/null | wc -l)" -eq 0 ]; }
-wp_check "tshark: no IPv6 header on the WAN" no_v6_on_wan
-only_waypoints() {
-  local other
-  other=$(tshark -r "$WP_TMP/wan.pcap" -Y 'ip && !arp' -T fields -e ip.src -e ip.dst 2>/dev/null |
-    grep -cvE '^172\.16\.0\.[12]\s172\.16\.0\.[12]$')
-  [ "$other" -eq 0 ] && [ "$(tshark -r "$WP_TMP/wan.pcap" -Y ip 2>/dev/null | wc -l)" -gt 3000 ]
-}
-wp_check "tshark: every IPv4 packet on the WAN is between the waypoints" only_waypoints
-cookie_count() { tshark -r "$WP_TMP/wan.pcap" -Y 'frame contains 4c:48:db:c6:dd:f6:67:0c' 2>/dev/null | wc -l; }
-wp_expect "tshark: the metadata cookie only during setup (a few packets per session, not thousands)" \
-  "$(cookie_count)" -lt 40
-wp_expect "tshark: the cookie is there at setup" "$(cookie_count)" -ge 3
-wp_capcheck "$WP_TMP/wan.pcap" "$KEY" 172.16.0.1 172.16.0.2
 
 wp_check "r1 exits 0 on SIGTERM" wp_router_stop r1
 wp_check "r2 exits 0 on SIGTERM" wp_router_stop r2
