@@ -59,9 +59,12 @@ void ConfigValidator::check_ipsec() {
     if (required(p.remote_id(), path + ".remote_id")) {
       if (!valid_identity(p.remote_id()))
         error(path + ".remote_id", "must be 1-255 printable characters without spaces (an FQDN identity)");
-      else if (!remote_ids.insert(p.remote_id()).second)
-        error(path + ".remote_id", "\"" + p.remote_id() + "\" is the remote_id of another IPsec peer");
+      else if (!remote_ids.insert(p.remote_id()).second && !ipsec_remote_id_shared_ok(i))
+        error(path + ".remote_id", "\"" + p.remote_id() +
+                                       "\" is the remote_id of another IPsec peer (two peers may share it only "
+                                       "when each has its own local_address)");
     }
+    check_ipsec_local_address(p, path);
     check_ipsec_auth(p, path);
     check_ipsec_proposals(p, path);
     check_ipsec_timers(p, path);

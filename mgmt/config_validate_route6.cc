@@ -67,7 +67,7 @@ void ConfigValidator::check_route6(const config::Route& rt, const std::string& p
 
 void ConfigValidator::check_service_ipv6(const config::Service& s, const std::string& path) {
   const std::string why = " (docs/ipv6.md § IPv6 routing and sessions: IPv6 services are routed on this router)";
-  if (!s.next_peer().empty()) error(path + ".next_peer", "IPv6 prefixes with next_peer are not supported yet" + why);
+  // next_peer: IPv6 sessions between IPv4 waypoints (svr/svr6_lan.h, docs/ipv6.md).
   if (s.has_breakout()) error(path + ".breakout", "IPv6 prefixes with breakout are not supported" + why);
   if (s.has_nat64()) error(path + ".nat64", "a NAT64 service's prefixes are IPv4 destinations, not IPv6");
   if (s.has_nat46()) error(path + ".nat46", "a NAT46 service's prefixes are IPv4 destinations, not IPv6");

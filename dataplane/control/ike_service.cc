@@ -85,6 +85,7 @@ IkeService::IkeService(const waypoint::config::Config& cfg, std::atomic<const Es
     PeerInfo info;
     info.name = p.name();
     info.address = parse_ipv4(p.address()).value_or(0);
+    info.local = parse_ipv4(p.local_address()).value_or(0);
     info.ike_lifetime_s = p.ike_lifetime_s() ? p.ike_lifetime_s() : 14400;
     info.child_lifetime_s = p.child_lifetime_s() ? p.child_lifetime_s() : 3600;
     info.child_lifetime_bytes = p.child_lifetime_bytes();
@@ -109,7 +110,7 @@ IkeService::IkeService(const waypoint::config::Config& cfg, std::atomic<const Es
     in.config = rc.peers[static_cast<size_t>(i)];
     in.ike_suites = ike::peer_ike_suites(p);
     in.dpd = seconds(p.dpd_interval_s() ? p.dpd_interval_s() : 30);
-    in.from = parse_ipv4(p.initiate_from()).value_or(0);
+    in.from = parse_ipv4(p.initiate_from()).value_or(peers_[static_cast<size_t>(i)].local);
     initiating_.push_back(std::move(in));
   }
   publish();  // an empty table: the tunnels, no SA yet
@@ -136,11 +137,15 @@ IkeService::~IkeService() {
 ike::Bytes IkeService::input(ike::CSpan payload, Ipv4 src, uint16_t sport, Ipv4 dst, uint16_t dport,
                              steady_clock::time_point now) {
   consumed_ = false;
-  bool known = false;
-  for (const PeerInfo& p : peers_) known |= p.address == src;
+  // A peer bound to one of our addresses (local_address) is answered on it
+  // only; the others on any of ours.
+  bool known = false, elsewhere = false;
+  for (const PeerInfo& p : peers_)
+    if (p.address == src) (p.local == 0 || p.local == dst ? known : elsewhere) = true;
   // Drops that change no SA only count: the document shows them within a
   // second (poll), and a flood of them costs no rendering.
-  if (!known) return add(IkeServiceCounter::unknown_peer), ike::Bytes{};
+  if (!known)
+    return add(elsewhere ? IkeServiceCounter::wrong_local_address : IkeServiceCounter::unknown_peer), ike::Bytes{};
   size_t off = 0;
   if (dport == kIkeNattPort) {
     if (payload.size() == 1 && payload[0] == 0xff) return add(IkeServiceCounter::keepalives), ike::Bytes{};

@@ -93,6 +93,7 @@ inline constexpr std::chrono::milliseconds kIkeHaSeqInterval{1000};
   X(keepalives)         /* NAT-T keepalives on 4500 (RFC 3948 § 2.3), ignored */                          \
   X(esp_without_dataplane) /* ESP in UDP 4500: the workers do not open ESP yet, dropped */                \
   X(unknown_peer)       /* from an address that is no ipsec_peers[].address, dropped */                   \
+  X(wrong_local_address) /* from a peer's address to another of ours than its ipsec_peers[].local_address, dropped */ \
   X(malformed)          /* shorter than an IKE header (after the non-ESP marker), dropped */              \
   X(tables_published)   /* EspSaTable swaps */                                                            \
   X(sa_install_failed)  /* a Child SA the SA table refused (full, SPI taken): not published */                \
@@ -246,6 +247,7 @@ class IkeService {
   struct PeerInfo {
     std::string name, tunnel;
     Ipv4 address = 0;
+    Ipv4 local = 0;  // ipsec_peers[].local_address; 0: any of ours
     uint32_t ike_lifetime_s = 0, child_lifetime_s = 0;
     uint64_t child_lifetime_bytes = 0;  // 0: none
   };
@@ -278,7 +280,7 @@ class IkeService {
     std::unique_ptr<ike::Initiator> initiator;  // the current attempt or SA
     Ipv4 local = 0;
     bool up = false;  // established seen (logged, backoff reset)
-    // HA: ipsec_peers[].initiate_from (0: the route's WAN address); whether
+    // HA: ipsec_peers[].initiate_from, else local_address (0: the route's WAN address); whether
     // the SA it holds was taken over from the HA peer (docs/ipsec.md § HA).
     Ipv4 from = 0;
     bool ha_taken = false;
@@ -319,6 +321,9 @@ class IkeService {
     uint32_t node = 0;  // who sent it
     ike::InitiatorHaState init;  // ha_init_copies_ only
   };
+  // Decodes a synced record into `copy`, its sender's node included; one that does not decode
+  // is counted (ike_ha_decode_errors) and logged, and false comes back.
+  bool ha_decode_copy(const waypoint::ha::IkeSaRecord& rec, HaCopy& copy);
   IkeHaChannel* ha_ = nullptr;
   uint32_t ha_node_ = 0;
   const EspSeqMarks* ha_marks_ = nullptr;

@@ -72,14 +72,7 @@ void IkeService::ha_receive() {
         continue;
       }
       HaCopy copy;
-      std::string error;
-      copy.sa = ike::decode_ike_sa(rec, responder_.config(), copy.seqs, error);
-      if (!copy.sa) {
-        add(IkeServiceCounter::ike_ha_decode_errors);
-        if (log_) log_("ike: HA: the peer's " + error);
-        continue;
-      }
-      copy.node = rec.owner_node();
+      if (!ha_decode_copy(rec, copy)) continue;
       ha_copies_[spi_r] = std::move(copy);
       add(IkeServiceCounter::ike_ha_sas_applied);
     }
@@ -94,6 +87,18 @@ void IkeService::ha_receive() {
       for (auto& [peer, copy] : ha_init_copies_) mark(copy, m);
     }
   }
+}
+
+bool IkeService::ha_decode_copy(const pb::IkeSaRecord& rec, HaCopy& copy) {
+  std::string error;
+  copy.sa = ike::decode_ike_sa(rec, responder_.config(), copy.seqs, error);
+  if (!copy.sa) {
+    add(IkeServiceCounter::ike_ha_decode_errors);
+    if (log_) log_("ike: HA: the peer's " + error);
+    return false;
+  }
+  copy.node = rec.owner_node();
+  return true;
 }
 
 // Returns whether the responder's SAs changed (sync_sas then follows).

@@ -66,14 +66,7 @@ void IkeService::ha_receive_initiator(const pb::IkeSaRecord& rec) {
     return;
   }
   HaCopy copy;
-  std::string error;
-  copy.sa = ike::decode_ike_sa(rec, responder_.config(), copy.seqs, error);
-  if (!copy.sa) {
-    add(IkeServiceCounter::ike_ha_decode_errors);
-    if (log_) log_("ike: HA: the peer's " + error);
-    return;
-  }
-  copy.node = rec.owner_node();
+  if (!ha_decode_copy(rec, copy)) return;
   copy.init = {rec.nat_t(), rec.nat_local(), rec.nat_remote(), rec.newest_child()};
   ha_init_copies_[peer] = std::move(copy);
   add(IkeServiceCounter::ike_ha_sas_applied);

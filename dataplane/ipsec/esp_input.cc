@@ -56,6 +56,9 @@ bool check_before_open(const EspSaTable& table, EspWorkerState& state, rte_mbuf*
   EspSaState& st = state.of(table, *sa);
   p = {0, static_cast<uint16_t>(off), sa, &st};
   if (load32(ip + 12) != sa->peer) return out.drop = DropReason::esp_wrong_peer, false;
+  // Bound to the address its IKE SA was negotiated on (a site with a tunnel
+  // to each of two headend addresses: docs/ipsec.md § Dynamic routing over tunnels).
+  if (sa->local != 0 && load32(ip + 16) != sa->local) return out.drop = DropReason::esp_wrong_local, false;
   if (!esp_length_ok(sa->keys.cipher, ip_len - off)) return false;
   const uint64_t seq = esn_infer(st.replay, load32(ip + off + 4), sa->keys.esn);
   if (EspReplay r = esn_check(st.replay, seq); r != EspReplay::fresh) return out.drop = replay_drop(r), false;

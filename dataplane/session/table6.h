@@ -28,6 +28,9 @@ struct Session6 {
   SessionUuid uuid;
   uint32_t created_ms = 0, last_ms = 0;
   uint32_t updated_ms = 0;  // last `update` event posted (session events, worker/route6_step.h); 0: none yet
+  // 0: routed here. Else the IPv4 SessionTable index + 1 of the SVR session that carries this IPv6
+  // session between IPv4 waypoints (svr/svr6_lan.h); that session's aging removes this one.
+  uint32_t svr_ref = 0;
   int16_t tenant = -1, service = -1;
   int8_t iface[2] = {-1, -1};  // by Dir: the interface packets of that direction leave by
   uint8_t flags = 0;           // SessionFlags: kReverseSeen, kFinFwd, kFinRev, kRst
@@ -62,6 +65,7 @@ class SessionTable6 {
   Session6* insert(const FiveTuple6& t, Refused& why);
   void remove(Session6* s);
   Session6* at(uint32_t idx) { return store_.at(idx); }
+  uint32_t index_of(const Session6* s) const { return store_.index_of(s); }
 
   // Checks up to `budget` sessions from the sweep hand and removes the idle
   // ones (TCP FIN both ways or RST shortens the timeout, as for IPv4),
@@ -72,6 +76,7 @@ class SessionTable6 {
   uint32_t expire_some(uint32_t now_ms, uint32_t budget, const Timeouts& t, ExpireFn on_expire = nullptr,
                        void* ctx = nullptr, LiveFn on_live = nullptr);
   static uint32_t timeout_ms(const Session6& s, const Timeouts& t) {
+    if (s.svr_ref) return INT32_MAX;  // aged with its SVR session (svr/svr6_lan.h)
     return idle_timeout_ms(s.original.proto, s.flags, t);  // UDP and ICMPv6 echo: udp_ms, as for IPv4
   }
   static uint32_t hash_key(const FiveTuple6& k);

@@ -5,6 +5,7 @@
 
 #include "dataplane/ip/packet_edit.h"
 #include "dataplane/svr/session_tlvs.h"
+#include "dataplane/svr/svr6_lan.h"
 #include "dataplane/worker/qos_tx.h"
 
 namespace wp {
@@ -32,6 +33,9 @@ void Emit::send(rte_mbuf* m, ParsedPacket& pp, Session& s, Dir dir) {
   if (s.app_slot != kAppDone && !apps_.before_send(m, pp, s, dir)) [[unlikely]]
     return;
   account(pp, s, dir);
+  // An IPv6 session between IPv4 waypoints leaving on its IPv6 side (svr/svr6_lan.h).
+  if (out.iface == kIfaceSvr6) [[unlikely]]
+    return ctx_.svr6->to_lan(m, pp, s, dir, out);
   // While the original header is intact (it is quoted back to the sender).
   if (out.peer >= 0 && pp.proto == kProtoTcp &&
       fragments_.refuse_oversize_tcp(m, pp, s, dir, out,
@@ -133,7 +137,7 @@ size_t Emit::build_block(uint8_t* block, size_t cap, const Session& s, Dir dir, 
   write_key_tlvs(w, ctx_.rm().peers[out.peer], ctx_.md_key(s, CryptoBatch::leaving_side(dir), out.peer).version,
                  ctx_.rm().security[s.security].encrypt_metadata);
   // No ack while the adaptive decision is unknown here (crypto_batch.h).
-  write_session_tlvs(w, ctx_.rm(), s, dir, out, !(s.crypto & kCryptoPending));
+  write_session_tlvs(w, ctx_.rm(), s, dir, out, !(s.crypto & kCryptoPending), ctx_.svr6 ? ctx_.svr6->context_of(s) : nullptr);
   write_app_tlv(w, ctx_.apps.get(), s, dir);
   // TLV 11: this packet's data (and the session's) is encrypted.
   if (data_encrypted || (s.crypto & kCryptoEncrypt)) w.raw_tlv(Tlv::session_data_encrypted, nullptr, 0, false);

@@ -26,6 +26,9 @@ void LanInput::input(rte_mbuf* m, ParsedPacket& pp, int iface, int tunnel) {
     first_packet(m, pp, iface, tunnel);
     return;
   }
+  // The internal tuple of an IPv6 session (svr/svr6_lan.h) is not for IPv4 packets.
+  if ((ref.dir == Dir::forward ? ref.session->out_rev : ref.session->out_fwd).iface == kIfaceSvr6) [[unlikely]]
+    return ctx_.drop(m, DropReason::svr6_internal_tuple);
   // A tunnel's packets only for its own sessions, and LAN packets only for LAN ones.
   if (!arrives_as(ref.dir == Dir::forward ? ref.session->out_rev : ref.session->out_fwd, tunnel)) [[unlikely]]
     return ctx_.drop(m, DropReason::tunnel_mismatch);

@@ -6,6 +6,7 @@
 #include "dataplane/crypto/packet_hmac.h"
 #include "dataplane/ip/packet_edit.h"
 #include "dataplane/svr/session_tlvs.h"
+#include "dataplane/svr/svr6_lan.h"
 #include "dataplane/worker/qos_tx.h"
 
 namespace wp {
@@ -82,7 +83,7 @@ void MetadataOnly::send(rte_mempool* pool, Session& s, Dir dir, const SideOut& o
   const PairKey& key = ctx_.md_key(s, CryptoBatch::leaving_side(dir), out.peer);
   write_key_tlvs(w, ctx_.rm().peers[out.peer], key.version, ctx_.rm().security[s.security].encrypt_metadata);
   w.control_message(kControlKeepAlive);
-  write_session_tlvs(w, ctx_.rm(), s, dir, out, true);  // the same TLVs as add_metadata's block
+  write_session_tlvs(w, ctx_.rm(), s, dir, out, true, ctx_.svr6 ? ctx_.svr6->context_of(s) : nullptr);  // the same TLVs as add_metadata's block
   write_app_tlv(w, ctx_.apps.get(), s, dir);
   size_t md_len = crypto_.seal_metadata(block, w.finish(), sizeof block, s, dir, out);
   if (md_len == 0) return ctx_.counters->drop(DropReason::no_buffer_room);

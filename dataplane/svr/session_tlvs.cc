@@ -4,9 +4,12 @@
 namespace wp {
 
 void write_session_tlvs(MetadataWriter& w, const RouterModel& rm, const Session& s, Dir dir, const SideOut& out,
-                        bool ack) {
+                        bool ack, const FiveTuple6* v6) {
   if (dir == Dir::forward) {
-    w.forward_context(s.original);
+    if (v6)
+      w.forward_context6(*v6);  // TLV 3: an IPv6 session between IPv4 waypoints (svr/svr6_lan.h)
+    else
+      w.forward_context(s.original);
     w.uuid(s.uuid);
     w.tenant(rm.tenants[s.tenant]);
     w.service(rm.services[s.service].name);
@@ -15,7 +18,10 @@ void write_session_tlvs(MetadataWriter& w, const RouterModel& rm, const Session&
     w.security_policy(rm.security[s.security].name);
     if (s.duplicated()) w.duplicated();  // TLV 27 (svr/duplication.h)
   } else {
-    w.reverse_context(s.original.reversed());
+    if (v6)
+      w.reverse_context6(v6->reversed());  // TLV 5
+    else
+      w.reverse_context(s.original.reversed());
     w.uuid(s.uuid);
     w.source_router(rm.name);
     if (ack) w.disable_forward_metadata();

@@ -14,8 +14,10 @@
 namespace wp {
 
 // The block for a packet leaving on `out`; `ack` adds TLV 18 to a reverse block.
+// `v6`: the IPv6 tuple of an IPv6 session between IPv4 waypoints (svr/svr6_lan.h),
+// sent as TLV 3 / TLV 5 instead of TLV 2 / TLV 4 from s.original.
 void write_session_tlvs(MetadataWriter& w, const RouterModel& rm, const Session& s, Dir dir, const SideOut& out,
-                        bool ack);
+                        bool ack, const FiveTuple6* v6 = nullptr);
 
 // TLV 35 in a forward block, once the session's application is known (nDPI's name).
 void write_app_tlv(MetadataWriter& w, const app::AppClassifier* apps, const Session& s, Dir dir);

@@ -7,6 +7,7 @@
 #include "dataplane/ip/packet_edit.h"
 #include "dataplane/session/owner.h"
 #include "dataplane/svr/session_setup.h"
+#include "dataplane/svr/svr6_lan.h"
 
 namespace wp {
 namespace {
@@ -152,13 +153,19 @@ bool WanInput::bind_onward(Session& s, int service, uint32_t cls, DropReason& wh
 
 void WanInput::first_packet(rte_mbuf* m, ParsedPacket& pp, const Metadata& md, int peer) {
   const RouterModel& rm = ctx_.rm();
-  if (!md.has_forward_context || !md.has_uuid || md.tenant.empty() || md.service.empty())
+  // TLV 3 instead of TLV 2: an IPv6 session between IPv4 waypoints (svr/svr6_lan.h).
+  const bool v6 = !md.has_forward_context && md.has_forward_context6;
+  if ((!md.has_forward_context && !v6) || !md.has_uuid || md.tenant.empty() || md.service.empty())
     return ctx_.drop(m, DropReason::metadata_missing);
-  const FiveTuple& orig = md.forward_context;
+  const FiveTuple6& orig6 = md.forward_context6;
+  // An IPv6 session's IPv4 key until bind_onward gives it its internal tuple.
+  const FiveTuple orig = v6 ? FiveTuple{pp.src, pp.dst, orig6.sport, orig6.dport, orig6.proto} : md.forward_context;
   int tenant = rm.tenant_by_name(md.tenant);
   if (tenant == kNone) return ctx_.drop(m, DropReason::no_tenant);
   int service = rm.service_by_name(md.service);
-  if (service == kNone || orig.proto != pp.proto || !rm.service_matches(service, orig.dst, orig.proto, orig.dport))
+  if (service == kNone || orig.proto != pp.proto ||
+      !(v6 ? rm.service_for6(orig6.dst, orig6.proto, orig6.dport) == service
+           : rm.service_matches(service, orig.dst, orig.proto, orig.dport)))
     return ctx_.drop(m, DropReason::no_service);
   int security = rm.policy(tenant, service);
   if (security == kNone) return ctx_.drop(m, DropReason::policy_deny);
@@ -169,12 +176,13 @@ void WanInput::first_packet(rte_mbuf* m, ParsedPacket& pp, const Metadata& md, i
   if (app != app::kAppUnknown && apps_.denied(tenant, service, app, app_why)) return ctx_.drop(m, app_why);
   // The peer must have encoded the session's class in our port, or LAN
   // packets of this session would reach a different worker than WAN ones.
-  uint32_t cls = affinity_class(orig);
+  uint32_t cls = v6 ? affinity_class6(orig6) : affinity_class(orig);
   if (class_of_port(pp.dport) != cls) return ctx_.drop(m, DropReason::bad_metadata);
   auto back = ctx_.route(pp.src, symmetric_hash(orig));
   if (!back) return ctx_.drop(m, DropReason::no_route);
   DropReason why = DropReason::no_route;
-  if (!ctx_.admit_session(orig.src, tenant, why)) return ctx_.drop(m, why);
+  if (!v6 && !ctx_.admit_session(orig.src, tenant, why)) return ctx_.drop(m, why);
+  if (v6 && !(ctx_.svr6 && ctx_.svr6->enabled())) return ctx_.drop(m, DropReason::svr6_no_table);
 
   Session* s = ctx_.table.allocate();
   if (!s) return ctx_.drop(m, DropReason::table_full);
@@ -190,7 +198,8 @@ void WanInput::first_packet(rte_mbuf* m, ParsedPacket& pp, const Metadata& md, i
   s->flags = kRevMdPending;
   s->out_rev = SideOut{FiveTuple{pp.dst, pp.src, pp.dport, pp.sport, pp.proto}, back->addr,
                        static_cast<int8_t>(back->iface), static_cast<int8_t>(peer)};
-  bool bound = bind_onward(*s, service, cls, why);
+  bool bound = v6 ? ctx_.svr6->bind_lan(*s, orig6, service, why) : bind_onward(*s, service, cls, why);
+  if (v6 && bound) s->original = s->out_fwd.tuple;  // the internal tuple stands for the IPv6 one
   // Side A's key missed in input() and side B's was checked (and cleared)
   // above, so index without probing again.
   if (!install_session(ctx_, crypto_, s, bound, why, pp, &md, m)) return;

@@ -43,6 +43,8 @@ union BurstArray {
   T v[N];
 };
 
+class Svr6Lan;
+
 struct WorkerContext {
   WorkerContext(uint32_t id, DataplaneShared& shared, uint32_t max_sessions, int socket);
   WorkerContext(const WorkerContext&) = delete;
@@ -64,6 +66,10 @@ struct WorkerContext {
   NatPorts nat_ports;  // internet breakout: source ports of the classes this worker owns
   // Application classification (svr/app_inspect.h): this worker's own nDPI; null = off.
   std::unique_ptr<app::AppClassifier> apps;
+  // IPv6 sessions between IPv4 waypoints (svr/svr6_lan.h): null without an IPv6 session table.
+  // The release hook frees a session's IPv6 side (a pointer: this library does not link svr/).
+  Svr6Lan* svr6 = nullptr;
+  void (*release_svr6)(Svr6Lan*, const Session&) = nullptr;
 
   // A new session of `tenant` from `src` may start (else `why`): svr/ first packets ask before allocating.
   bool admit_session(Ipv4 src, int tenant, DropReason& why) {
@@ -112,9 +118,12 @@ struct WorkerContext {
   void count_active() { counters->sessions_active.store(table.size(), std::memory_order_relaxed); }
   // Gives a session's key slots back to the slab.
   void release_keys(Session& s);
-  // Gives a breakout session's source-NAT port back to the pool.
+  // Gives a breakout session's source-NAT port back to the pool, and the IPv6
+  // side of an IPv6 session between IPv4 waypoints back to the IPv6 table.
   void release_nat_port(const Session& s) {
     if (s.out_fwd.nat) nat_ports.give(s.original.proto, s.out_fwd.tuple.sport);
+    if ((s.out_fwd.iface == kIfaceSvr6 || s.out_rev.iface == kIfaceSvr6) && release_svr6) [[unlikely]]
+      release_svr6(svr6, s);
   }
   // Unindexes the session and frees its key slots: the one way a live session ends.
   void remove_session(Session* s);

@@ -154,7 +154,10 @@ namespace wp {
   X(ipv6_icmp6_time_exceeded) /* ICMPv6 Time Exceeded sent about a routed packet whose hop limit was <= 1 */ \
   X(ipv6_icmp6_too_big) /* ICMPv6 Packet Too Big sent about a routed packet larger than the egress MTU */ \
   X(ipv6_icmp6_rate_limited) /* routing ICMPv6 errors not sent: over the worker's rate (Route6Step::kIcmp6ErrorsPerSecond) */ \
-  X(ipv6_icmp6_no_mbuf) /* routing ICMPv6 errors not sent: no mbuf for them */
+  X(ipv6_icmp6_no_mbuf) /* routing ICMPv6 errors not sent: no mbuf for them */ \
+  X(svr6_sessions_created) /* IPv6 sessions between IPv4 waypoints set up here (ingress or egress, svr/svr6_lan.h) */ \
+  X(svr6_to_waypoint) /* their IPv6 packets translated to the IPv4 waypoint form */ \
+  X(svr6_to_lan) /* their packets restored to IPv6 onto the LAN */
 
 enum class Counter : uint8_t {
 #define WP_X(name) name,

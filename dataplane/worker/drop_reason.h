@@ -104,6 +104,7 @@ namespace wp {
   X(esp_malformed, "ESP packet shorter than header, IV, one cipher block and ICV, not whole blocks, or in several segments") \
   X(esp_unknown_spi, "ESP packet whose SPI names no inbound SA") \
   X(esp_wrong_peer, "ESP packet from another address than its SA's peer") \
+  X(esp_wrong_local, "ESP packet to another of our addresses than its SA's local address") \
   X(esp_replayed, "ESP sequence number already received (RFC 4303 § 3.4.3)") \
   X(esp_too_old, "ESP sequence number below the 1024-number replay window") \
   X(esp_auth_failed, "ESP ICV or GCM tag did not verify") \
@@ -156,7 +157,12 @@ namespace wp {
   X(ipv6_no_session, "IPv6 from a WAN that matches no IPv6 session (sessions start on a LAN)") \
   X(ipv6_table_full, "the worker's IPv6 session table is full: new IPv6 session refused") \
   X(ipv6_hop_limit, "routed IPv6 packet whose hop limit would reach zero (Time Exceeded sent)") \
-  X(ipv6_too_big, "routed IPv6 packet larger than the egress MTU (Packet Too Big sent; routers never fragment)")
+  X(ipv6_too_big, "routed IPv6 packet larger than the egress MTU (Packet Too Big sent; routers never fragment)") \
+  /* IPv6 sessions between IPv4 waypoints (svr/svr6_lan.h, docs/ipv6.md § IPv6 sessions between IPv4 waypoints) */ \
+  X(svr6_untranslatable, "IPv6 session between IPv4 waypoints: packet not translatable (fragment, extension headers, not TCP/UDP)") \
+  X(svr6_too_big, "IPv6 session between IPv4 waypoints: packet restored to IPv6 larger than the LAN MTU") \
+  X(svr6_no_table, "metadata with an IPv6 forward context (TLV 3) at a router with no IPv6 session table") \
+  X(svr6_internal_tuple, "IPv4 packet matching the internal IPv4 tuple of an IPv6 session (0.0.0.0/8 source)")
 
 enum class DropReason : uint8_t {
 #define WP_X(name, desc) name,

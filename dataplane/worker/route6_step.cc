@@ -11,6 +11,7 @@
 #include "dataplane/ip/packet_edit.h"
 #include "dataplane/session/events6.h"
 #include "dataplane/session/owner.h"
+#include "dataplane/svr/svr6_lan.h"
 #include "dataplane/worker/aging.h"
 
 namespace wp {
@@ -33,6 +34,7 @@ uint32_t owner6(const WorkerContext& ctx, const FiveTuple6& t) {
 Route6Step::Route6Step(WorkerContext& ctx, Tx& tx, Handoff& handoff) : ctx_(ctx), tx_(tx), handoff_(handoff) {
   const RouterModel* start = ctx.shared.model.load(std::memory_order_acquire);
   if (start && start->ipv6_routing) table_ = std::make_unique<SessionTable6>(ctx.shared.sessions6_per_worker);
+  if (ctx.svr6 && table_ && table_->ok()) ctx.svr6->attach(table_.get());
 }
 
 bool Route6Step::input(rte_mbuf* m, const Ipv6View& v, int iface) {
@@ -50,7 +52,10 @@ bool Route6Step::input(rte_mbuf* m, const Ipv6View& v, int iface) {
   const FiveTuple6 t{v.src, v.dst, v.sport, v.dport, v.proto};
   const uint32_t owner = owner6(ctx_, t);
   if (owner != ctx_.id) return handoff_.stage(m, owner), true;  // sent after the burst
-  if (const Session6Ref ref = table_->lookup(t)) return forward(m, v, *ref.session, ref.dir, iface), true;
+  if (const Session6Ref ref = table_->lookup(t)) {
+    if (ref.session->svr_ref) return ctx_.svr6->from_lan(m, v, *ref.session, ref.dir), true;  // SVR carries it
+    return forward(m, v, *ref.session, ref.dir, iface), true;
+  }
   // A session starts on a LAN, with a TCP or UDP packet or an echo request.
   if (rm.interfaces[static_cast<size_t>(iface)].wan) return ctx_.drop(m, DropReason::ipv6_no_session), true;
   if (icmp && d[v.l4] != kIcmp6EchoRequest) return ctx_.drop(m, DropReason::unsupported_proto), true;
@@ -98,9 +103,13 @@ void Route6Step::first_packet(rte_mbuf* m, const Ipv6View& v, const FiveTuple6& 
   if (tenant == kNone) return ctx_.drop(m, DropReason::no_tenant);
   const int service = rm.service_for6(t.dst, t.proto, t.dport);
   if (service == kNone) return ctx_.drop(m, DropReason::no_service);
-  if (rm.policy(tenant, service) == kNone) return ctx_.drop(m, DropReason::policy_deny);
-  // Validation refuses IPv6 prefixes with next_peer (SVR over IPv6 is not built).
-  if (rm.services[static_cast<size_t>(service)].next_peer != kNone) return ctx_.drop(m, DropReason::no_service);
+  const int security = rm.policy(tenant, service);
+  if (security == kNone) return ctx_.drop(m, DropReason::policy_deny);
+  // Toward a peer: an IPv6 session between IPv4 waypoints (svr/svr6_lan.h).
+  if (rm.services[static_cast<size_t>(service)].next_peer != kNone) {
+    if (!ctx_.svr6 || !ctx_.svr6->enabled()) return ctx_.drop(m, DropReason::svr6_no_table);
+    return ctx_.svr6->first_packet(m, v, t, tenant, service, security);
+  }
   const Route6* fwd = rm.fib6.lookup(t.dst);
   const Route6* back = rm.fib6.lookup(t.src);
   if (!fwd || !back) return ctx_.drop(m, DropReason::ipv6_no_route);

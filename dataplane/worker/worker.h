@@ -43,6 +43,7 @@
 #include "dataplane/svr/migration.h"
 #include "dataplane/svr/policy_recheck.h"
 #include "dataplane/svr/route_follow.h"
+#include "dataplane/svr/svr6_lan.h"
 #include "dataplane/svr/wan_input.h"
 #include "dataplane/worker/aging.h"
 #include "dataplane/worker/context.h"
@@ -176,6 +177,7 @@ class Worker {
   HaFollower ha_{ctx_, crypto_};
   OffloadFollower offload_{ctx_};
   Nat64Step nat64_{ctx_, tx_, handoff_};
+  Svr6Lan svr6_{ctx_, tx_, emit_, crypto_};  // before route6_, which attaches its IPv6 table
   Route6Step route6_{ctx_, tx_, handoff_};
   Ipv6Input ipv6_{ctx_, nat64_, route6_};
 

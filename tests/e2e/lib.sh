@@ -183,6 +183,16 @@ wp_ns_add() {
 
 wp_offload_off() { wp_exec "$1" ethtool -K "$2" tx off rx off gso off tso off gro off >/dev/null 2>&1 || true; }
 
+# IPv6 on in namespace NS and on each IFACE, without DAD or router advertisements.
+wp_v6on() {  # NS IFACE...
+  local ns=$1 i; shift
+  wp_exec "$ns" sysctl -qw net.ipv6.conf.all.disable_ipv6=0 net.ipv6.conf.all.accept_dad=0 >/dev/null || return 1
+  for i in "$@"; do
+    wp_exec "$ns" sysctl -qw "net.ipv6.conf.$i.disable_ipv6=0" "net.ipv6.conf.$i.accept_dad=0" \
+      "net.ipv6.conf.$i.accept_ra=0" >/dev/null || return 1
+  done
+}
+
 # wp_veth NS1 IF1 NS2 IF2: a veth pair between two namespaces, offloads off, up.
 wp_veth() {
   local a b

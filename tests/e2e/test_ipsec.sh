@@ -57,14 +57,19 @@
 # down, r2's session goes down, the route leaves the FIB (timed) and the ping
 # is no_route again; the site initiates again: Established again, the route
 # back in the FIB, the ping answered.
-#  7. (after 5) two tunnels to the site, failover by routing alone: the site
-#     brings up a second IKE SA (site1b, from 172.16.0.12) with tunnel ipsec3
+#  7. (after 5) two tunnels to the site, to two headend addresses, failover by
+#     routing alone: r2's WAN has a second address 172.16.0.3
+#     (waypoint_addresses), site1 is bound to 172.16.0.2 and site1b to
+#     172.16.0.3 (ipsec_peers[].local_address); the site brings up a second IKE
+#     SA (site1b, from the same 172.16.0.9, to 172.16.0.3) with tunnel ipsec3
 #     (169.254.11.1/30) and a second eBGP session over it announcing the same
 #     10.53.0.0/24; r2 prefers it (local-preference 200: strongSwan seals into
 #     its newest Child SA, and a session's replies must come back through its
 #     tunnel), the FIB's route moves into ipsec3 and the ping goes through
-#     ipsec3; site1b terminated: the route moves back into ipsec0 (timed) and
-#     the ping goes through ipsec0 (each time the tunnel's counters).
+#     ipsec3; r2's IKE SAs answer on 172.16.0.2 and 172.16.0.3 (GET /api/v1/ipsec
+#     `local`, strongSwan's list); site1b terminated under a 5/s ping: the
+#     route moves back into ipsec0 (timed), the ping goes on through ipsec0
+#     (the tunnel's counters, the last echoes answered).
 # 9. (before 5) certificates (docs/ipsec.md § Certificates): site7 authenticates
 #    with an ECDSA P-256 certificate, r2 with an RSA one, both from a CA made
 #    here with openssl; strongSwan logs RFC 7427 signatures verified both ways,
@@ -131,10 +136,12 @@ wp_check "openssl made the test PKI (CA, r2's RSA and the sites' ECDSA certifica
 cat >> "$WP_TMP/r2.yaml" <<YAML
 ipsec_peers:
   - {name: site1, address: 172.16.0.9, local_id: headend.example, remote_id: site1.example, psk: "$PSK1",
+     local_address: 172.16.0.2,
      ike_proposals: [aes256-sha256-modp2048], esp_proposals: [aes256gcm16], local_ts: [10.2.0.0/24, 169.254.10.0/30],
      remote_ts: [10.50.0.0/24, 169.254.10.0/30, 10.53.0.0/24]}
   - {name: site2, address: 172.16.0.10, local_id: headend.example, remote_id: site2.example, psk: "$PSK2"}
-  - {name: site1b, address: 172.16.0.12, local_id: headend.example, remote_id: site1b.example, psk: "$PSK1B",
+  - {name: site1b, address: 172.16.0.9, local_id: headend.example, remote_id: site1b.example, psk: "$PSK1B",
+     local_address: 172.16.0.3,
      ike_proposals: [aes256-sha256-modp2048], esp_proposals: [aes256gcm16], local_ts: [10.2.0.0/24, 169.254.11.0/30],
      remote_ts: [169.254.11.0/30, 10.53.0.0/24]}
   - {name: site3, address: 172.16.0.11, local_id: headend.example, remote_id: site3.example, psk: "$PSK3",
@@ -176,6 +183,7 @@ c.setdefault("routes", []).append({"prefix": "10.50.0.0/24", "interface": "ipsec
 c["routes"].append({"prefix": "10.52.0.0/24", "interface": "ipsec2"})  # 6: site3, r2 initiates
 c["routes"].append({"prefix": "10.56.0.0/24", "interface": "ipsec7"})  # 9: site7, certificates
 c["router"]["punt"] = {"enabled": True}  # 1c: the tunnel's kernel interface
+c["router"]["wan"][0]["waypoint_addresses"] = ["172.16.0.3"]  # 7: the second headend address (site1b's)
 # 1d: zebra's routes (FPM); r2's LAN (tenant hq) may open sessions to the
 # site's second LAN, which only BGP routes (no static route).
 c["fpm"] = {"listen": "127.0.0.1:2620", "replay_quiet_ms": 500}
@@ -215,7 +223,6 @@ wp_exec site ip addr add 172.16.0.11/24 dev s0  # 6: site3, which only responds
 wp_exec site ip addr add 10.52.0.1/24 dev s0    # site3's LAN
 wp_exec site ip addr add 169.254.10.2/32 dev s0  # the site's end of ipsec0's /30 (1c)
 wp_exec site ip addr add 10.53.0.1/32 dev lo     # the site's second LAN, announced over BGP (1d)
-wp_exec site ip addr add 172.16.0.12/24 dev s0   # 7: site1's second tunnel (site1b), to the same headend
 wp_exec site ip addr add 169.254.11.2/32 dev s0  # 7: the site's end of ipsec3's /30
 wp_exec site ip addr add 172.16.0.14/24 dev s0  # 9: site7 (certificates)
 wp_exec site ip addr add 172.16.0.15/24 dev s0  # 9: site8 (a certificate r2 does not trust)
@@ -279,8 +286,8 @@ mkdir -p "$SW"
   # 6: no start_action: charon only responds, r2 initiates (ipsec_peers[].initiate).
   wp_swan_connection hub 172.16.0.11 172.16.0.2 aes256-sha256-modp2048 site3.example headend.example \
     lan3 10.52.0.0/24 10.2.0.0/24 aes256gcm16
-  # 7: site1's backup tunnel, brought up in 7.
-  wp_swan_connection siteb 172.16.0.12 172.16.0.2 aes256-sha256-modp2048 site1b.example headend.example \
+  # 7: site1's backup tunnel, from the same address to r2's second address, brought up in 7.
+  wp_swan_connection siteb 172.16.0.9 172.16.0.3 aes256-sha256-modp2048 site1b.example headend.example \
     lanb 169.254.11.2/32,10.53.0.0/24 0.0.0.0/0 aes256gcm16
   # 9: certificates; swanctl loads private keys only from its own directories (next to swanctl.conf).
   for n in 7 8; do
@@ -675,12 +682,22 @@ wp_check "r2's eBGP session to the site Established again" wp_until 30 wp_bgp_es
 wp_check "10.53.0.0/24 back in GET /api/v1/routes into ipsec0" wp_until 10 lan2_into ipsec0
 wp_check "10.2.0.10 pings 10.53.0.1 through the new Child SA" wp_until 15 lan2_ping
 
-# 7. two tunnels to the site, failover by routing alone: site1b brings up
-# ipsec3 (169.254.11.1/30) and a second eBGP session over it announcing the
-# same 10.53.0.0/24; r2 prefers that path, the route moves into ipsec3 and the
-# ping takes it. ipsec3 dies: the route moves back into ipsec0 (the path r2
-# kept), the ping goes on through it.
-wp_check "swanctl --initiate siteb (site1's second tunnel, ipsec3)" initiate siteb lanb "$WP_TMP/initiate-b.out"
+# 7. two tunnels to the site, to two headend addresses, failover by routing
+# alone: site1b brings up ipsec3 (169.254.11.1/30) to r2's second address
+# 172.16.0.3 and a second eBGP session over it announcing the same
+# 10.53.0.0/24; r2 prefers that path, the route moves into ipsec3 and the ping
+# takes it. ipsec3 dies under a running ping: the route moves back into ipsec0
+# (the path r2 kept), the ping goes on through it.
+wp_check "swanctl --initiate siteb (site1's second tunnel, ipsec3, to r2's 172.16.0.3)" initiate siteb lanb "$WP_TMP/initiate-b.out"
+ctl -o json ipsec >"$WP_TMP/ipsec.json"
+ike_local() { jq_py "' '.join(s['local'] for s in d['ike_sas'] if s['peer'] == '$1' and s['state'] == 'ESTABLISHED')"; }
+wp_log "r2's IKE SAs: site1 local $(ike_local site1), site1b local $(ike_local site1b)"
+wp_check "r2's IKE SA of site1b answers on 172.16.0.3 (local_address)" test "$(ike_local site1b | cut -d: -f1)" = "172.16.0.3"
+wp_check "r2's IKE SA of site1 answers on 172.16.0.2 (local_address)" test "$(ike_local site1 | cut -d: -f1)" = "172.16.0.2"
+swan --list-sas --ike siteb >"$WP_TMP/list-sas-b.out" 2>&1
+wp_check "strongSwan: siteb ESTABLISHED with r2 at 172.16.0.3" \
+  grep -Eq "^siteb: #[0-9]+, ESTABLISHED, IKEv2.*" "$WP_TMP/list-sas-b.out"
+wp_check "strongSwan: siteb's remote is 172.16.0.3" grep -q "remote .*@ 172.16.0.3\[4500\]" "$WP_TMP/list-sas-b.out"
 wp_check "r2's eBGP session to 169.254.11.2 Established (through ipsec3)" wp_until 30 wp_bgp_established r2 169.254.11.2
 two_paths() { wp_vty r2 -c "show ip bgp 10.53.0.0/24" >"$WP_TMP/bgp-two.txt"; grep -q "Paths: (2 available" "$WP_TMP/bgp-two.txt"; }
 wp_check "r2's bgpd has two paths to 10.53.0.0/24 (ipsec0's and ipsec3's)" wp_until 10 two_paths
@@ -690,10 +707,21 @@ ctl -o json ipsec >"$WP_TMP/ipsec.json"
 b_out0=$(tun3 out_packets) b_in0=$(tun3 in_packets)
 wp_check "10.2.0.10 pings 10.53.0.1 with both tunnels up" wp_until 15 lan2_ping
 wp_check "... through ipsec3 (its echo requests out, replies in)" wp_until 5 tunnel_counted tun3 "$b_out0" "$b_in0"
+ctl -o json ipsec >"$WP_TMP/ipsec.json"
+a_out0=$(tun0 out_packets) a_in0=$(tun0 in_packets)
+# A 5/s ping across the failure (60 echoes, 12 s; each waits 1 s at most).
+wp_exec s ping -i 0.2 -c 60 -W 1 10.53.0.1 >"$WP_TMP/ping-failover.out" 2>&1 &
+ping_pid=$!
+wp_until 5 grep -q "icmp_seq=3 " "$WP_TMP/ping-failover.out"
 t_fail=$(date +%s%N)
 swan --terminate --ike siteb --timeout 10 >"$WP_TMP/terminate-b.out" 2>&1
 wp_check "ipsec3 terminated: 10.53.0.0/24 back into ipsec0 in the FIB" wp_until 15 lan2_into ipsec0
 wp_log "swanctl --terminate of siteb -> 10.53.0.0/24 into ipsec0 in the FIB: $((($(date +%s%N) - t_fail) / 1000000)) ms (swanctl included)"
+wait "$ping_pid"
+wp_log "the ping across the failover: $(grep -E 'transmitted' "$WP_TMP/ping-failover.out")"
+last_answered() { grep -c -E "bytes from 10\.53\.0\.1: icmp_seq=(5[0-9]|60) " "$WP_TMP/ping-failover.out"; }
+wp_expect "the ping went on through the surviving tunnel: the last 11 echoes answered" "$(last_answered)" -eq 11
+wp_check "... through ipsec0 (the ping's echoes counted on it)" tunnel_counted tun0 "$a_out0" "$a_in0"
 ctl -o json ipsec >"$WP_TMP/ipsec.json"
 a_out0=$(tun0 out_packets) a_in0=$(tun0 in_packets)
 wp_check "10.2.0.10 pings 10.53.0.1 through the surviving tunnel" wp_until 15 lan2_ping

@@ -153,6 +153,9 @@ TEST(EspInput, ReplayedTamperedAndForeignPacketsDrop) {
   Bytes spoofed = first;
   spoofed[12] ^= 1;  // outer source
   EXPECT_EQ(open_drop(pair, spoofed), DropReason::esp_wrong_peer);
+  Bytes elsewhere = first;
+  elsewhere[19] ^= 1;  // outer destination: another of our addresses than the SA's (local_address)
+  EXPECT_EQ(open_drop(pair, elsewhere), DropReason::esp_wrong_local);
   Bytes unknown = first;
   unknown[28] ^= 0x80;  // SPI
   EXPECT_EQ(open_drop(pair, unknown), DropReason::esp_unknown_spi);
@@ -164,7 +167,7 @@ TEST(EspInput, ReplayedTamperedAndForeignPacketsDrop) {
   EXPECT_EQ(esp_spi(fragment.data(), fragment.size()), 0u);
   EXPECT_EQ(esp_spi(first.data(), first.size()), pair.spi);
   EXPECT_EQ(pair.received().packets, 2u);
-  EXPECT_EQ(pair.received().drops, 4u);  // tampered, replayed, spoofed, short (unknown SPI has no SA)
+  EXPECT_EQ(pair.received().drops, 5u);  // tampered, replayed, spoofed, elsewhere, short (unknown SPI has no SA)
 }
 
 TEST(EspInput, OldNumbersBelowTheWindowDrop) {

@@ -42,16 +42,6 @@ ResponderConfig site_config() {
   return site_responder_config(esn);
 }
 
-std::string hex_of(const Bytes& b) {
-  std::string s;
-  for (uint8_t c : b) {
-    char x[3];
-    std::snprintf(x, sizeof x, "%02x", c);
-    s += x;
-  }
-  return s;
-}
-
 // A datagram without its non-ESP marker.
 Bytes ike_of(const IkeDatagram& d) {
   Bytes m = d.payload;

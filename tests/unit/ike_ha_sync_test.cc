@@ -37,16 +37,6 @@ waypoint::config::Config service_config(uint32_t ike_lifetime_s = 0) {
   return cfg;
 }
 
-std::string hex_of(const Bytes& b) {
-  std::string s;
-  for (uint8_t c : b) {
-    char x[3];
-    std::snprintf(x, sizeof x, "%02x", c);
-    s += x;
-  }
-  return s;
-}
-
 // One node: its service, table, channel, sequence marks and what it answers for.
 struct Node {
   uint32_t id;

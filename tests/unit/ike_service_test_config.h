@@ -4,6 +4,7 @@
 // a responder whose peer "headend" is waypointd (waypointd as initiator).
 #pragma once
 
+#include <cstdio>
 #include <string>
 
 #include "config.pb.h"
@@ -49,6 +50,17 @@ inline ResponderConfig site_responder_config(const EspSuite& esp) {
   c.ike_suites = {s};
   c.peers = {p};
   return c;
+}
+
+// Bytes as lowercase hex (a key looked for in logs and REST bodies).
+inline std::string hex_of(const Bytes& b) {
+  std::string s;
+  for (uint8_t c : b) {
+    char x[3];
+    std::snprintf(x, sizeof x, "%02x", c);
+    s += x;
+  }
+  return s;
 }
 
 }  // namespace

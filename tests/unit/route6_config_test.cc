@@ -82,7 +82,8 @@ TEST(Route6Config, Ipv6ServicesAreRoutedHereOnly) {
     p->add_waypoints("172.16.0.2");
     c.mutable_services(0)->set_next_peer("r2");
   });
-  EXPECT_TRUE(has_config_error(c, "services[0].next_peer", "IPv6 prefixes with next_peer are not supported yet"));
+  // IPv6 sessions between IPv4 waypoints (svr/svr6_lan.h): next_peer is allowed.
+  EXPECT_FALSE(has_config_error(c, "services[0].next_peer", ""));
   EXPECT_TRUE(has_config_error(
       with([](config::Config& c) { c.mutable_services(0)->mutable_breakout()->set_interface("wan0"); }),
       "services[0].breakout", "IPv6 prefixes with breakout are not supported"));

@@ -1,12 +1,14 @@
 // The IPv6 routing router of the unit tests (route6_config_test.cc,
-// route6_worker_test.cc), docs/ipv6.md § IPv6 routing and sessions:
+// route6_worker_test.cc, session6_export_test.cc), docs/ipv6.md § IPv6 routing and sessions:
 //
 //   client 2001:db8:71::5 (tenant v6), guest 2001:db8:71:0:1::5 (tenant guest6, no policy)
 //     - [r1] lan 10.1.0.1/24 + 2001:db8:71::1/64, wan0 172.16.0.1/24 + 2001:db8:70::1/64
 //     -- gateway 2001:db8:70::2 -- server 2001:db8:72::10 (route 2001:db8:72::/64)
 #pragma once
 
+#include <cstring>
 #include <memory>
+#include <vector>
 
 #include "dataplane/ip/ndp.h"
 #include "tests/unit/nat64_test_config.h"
@@ -49,6 +51,20 @@ inline std::unique_ptr<Router> route6_router(RouterOptions opts = {}, const conf
   n6.begin(0, ip6(kRouteClient), 0);
   n6.advert(0, ip6(kRouteClient), kRouteClientMac.data(), kNaSolicited | kNaOverride, 0);
   return r;
+}
+
+// A packet's frame as it reaches lan (from the client) or wan0 (from the gateway).
+inline std::vector<uint8_t> from_lan(const Router& r, const Pkt6& p) {
+  std::vector<uint8_t> f = p.bytes();
+  std::memcpy(f.data(), r.model().interfaces[0].mac, 6);
+  std::memcpy(f.data() + 6, kRouteClientMac.data(), 6);
+  return f;
+}
+inline std::vector<uint8_t> from_wan(const Router& r, const Pkt6& p) {
+  std::vector<uint8_t> f = p.bytes();
+  std::memcpy(f.data(), r.model().interfaces[1].mac, 6);
+  std::memcpy(f.data() + 6, kGateway6Mac.data(), 6);
+  return f;
 }
 
 }  // namespace wp::test

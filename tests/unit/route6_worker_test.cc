@@ -22,20 +22,6 @@ namespace {
 
 using namespace test;
 
-std::vector<uint8_t> from_lan(const Router& r, const Pkt6& p) {
-  std::vector<uint8_t> f = p.bytes();
-  std::memcpy(f.data(), r.model().interfaces[0].mac, 6);
-  std::memcpy(f.data() + 6, kRouteClientMac.data(), 6);
-  return f;
-}
-
-std::vector<uint8_t> from_wan(const Router& r, const Pkt6& p) {
-  std::vector<uint8_t> f = p.bytes();
-  std::memcpy(f.data(), r.model().interfaces[1].mac, 6);
-  std::memcpy(f.data() + 6, kGateway6Mac.data(), 6);
-  return f;
-}
-
 struct Out6 {
   std::vector<uint8_t> raw;
   Ipv6View v;

@@ -56,9 +56,13 @@ bool Responder::authenticate(const std::vector<Payload>& in, IkeSa& sa) {
     refuse(Refusal::missing_payload, sa.peer, "IKE_AUTH without IDi or AUTH (EAP is not supported)");
     return false;
   }
+  // By IDi and, for a peer bound to one of our addresses (local_address),
+  // the address the site reached: one site identity may have a tunnel to
+  // each of two headend addresses.
   const PeerConfig* peer = nullptr;
   for (const PeerConfig& p : config_.peers)
-    if (idi->type == kIdFqdn && id_text(*idi) == p.remote_id) peer = &p;
+    if (idi->type == kIdFqdn && id_text(*idi) == p.remote_id && (p.local_addr.empty() || p.local_addr == sa.local.addr))
+      peer = &p;
   const auto* idr = find_payload<IdPayload>(in, PayloadType::idr);
   if (!peer || (idr && (idr->type != kIdFqdn || id_text(*idr) != peer->local_id))) {
     refuse(Refusal::unknown_id, sa.peer, "IDi " + id_text(*idi) + (idr ? ", IDr " + id_text(*idr) : ""));

@@ -57,6 +57,10 @@ struct PeerConfig {
   // its affinity class (dataplane/ipsec/esp_owner.h), so the ESP packets
   // reach the worker that owns the tunnel.
   uint32_t tunnel = 0;
+  // ipsec_peers[].local_address: the only address of ours this peer's IKE
+  // SAs are answered on (4 bytes); empty = any. Two peers with one
+  // remote_id differ in it (docs/ipsec.md § Dynamic routing over tunnels).
+  Bytes local_addr;
 };
 
 // The responder's configuration: IKE_SA_INIT happens before the initiator

@@ -32,6 +32,9 @@ PeerConfig peer_config(const waypoint::config::Config& cfg, const waypoint::conf
   pc.name = p.name();
   pc.local_id = p.local_id();
   pc.remote_id = p.remote_id();
+  if (auto a = parse_ipv4(p.local_address()))
+    pc.local_addr = {static_cast<uint8_t>(*a >> 24), static_cast<uint8_t>(*a >> 16), static_cast<uint8_t>(*a >> 8),
+                     static_cast<uint8_t>(*a)};
   pc.psk.assign(p.psk().begin(), p.psk().end());
   if (!p.certificate().empty()) {
     // Validated already; should it fail here, the peer has no credentials and

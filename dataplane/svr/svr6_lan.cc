@@ -1,0 +1,209 @@
+// IPv6 sessions between IPv4 waypoints; see svr6_lan.h.
+#include "dataplane/svr/svr6_lan.h"
+
+#include "dataplane/ip/checksum.h"
+#include "dataplane/ip/nat64_packet.h"
+#include "dataplane/ip/packet_edit.h"
+#include "dataplane/session/owner.h"
+#include "dataplane/svr/emit.h"
+#include "dataplane/svr/session_setup.h"
+
+namespace wp {
+namespace {
+
+// The on-link neighbor toward `dst` by route `r`.
+const Ipv6& svr6_via(const Route6& r, const Ipv6& dst) { return r.connected() ? dst : r.next_hop; }
+
+// The SideOut of `s` that is its IPv6 side, or null.
+const SideOut* svr6_side(const Session& s) {
+  if (s.out_rev.iface == kIfaceSvr6) return &s.out_rev;
+  if (s.out_fwd.iface == kIfaceSvr6) return &s.out_fwd;
+  return nullptr;
+}
+
+Nat64Verdict svr6_refusal(DropReason& why, Nat64Verdict v) {
+  why = v == Nat64Verdict::hop_limit_exceeded ? DropReason::ipv6_hop_limit : DropReason::svr6_untranslatable;
+  return v;
+}
+
+}  // namespace
+
+Svr6Lan::Svr6Lan(WorkerContext& ctx, Tx& tx, Emit& emit, CryptoBatch& crypto)
+    : ctx_(ctx), tx_(tx), emit_(emit), crypto_(crypto) {
+  ctx.svr6 = this;
+  ctx.release_svr6 = &Svr6Lan::release;
+}
+
+FiveTuple Svr6Lan::internal_tuple(uint32_t idx, const FiveTuple6& t) {
+  const Ipv4 a = kSvr6Base + 2 * idx;
+  return FiveTuple{a, a + 1, t.sport, t.dport, t.proto};
+}
+
+const FiveTuple6* Svr6Lan::context_of(const Session& s) const {
+  const SideOut* side = svr6_side(s);
+  return side && table_ ? &table_->at(side->next_hop)->original : nullptr;
+}
+
+void Svr6Lan::release(Svr6Lan* self, const Session& s) {
+  const SideOut* side = svr6_side(s);
+  if (!self || !self->table_ || !side) return;
+  Session6* s6 = self->table_->at(side->next_hop);
+  if (!s6->in_use || s6->svr_ref != self->ctx_.table.index_of(&s) + 1) return;  // released already
+  self->table_->remove(s6);
+  self->ctx_.counters->sessions6_active.store(self->table_->size(), std::memory_order_relaxed);
+}
+
+bool Svr6Lan::to_internal(rte_mbuf*& m, const Ipv6View& v, const FiveTuple& to, ParsedPacket& pp) {
+  if (v.ext_headers != 0 || (v.proto != kProtoTcp && v.proto != kProtoUdp)) {
+    ctx_.drop(m, DropReason::svr6_untranslatable);
+    return false;
+  }
+  uint8_t* d = pkt_data(m);
+  const Nat64Result r = nat64_6to4(d, v, to.src, to.dst, to.sport, 0);
+  DropReason why = DropReason::svr6_untranslatable;
+  if (r.verdict != Nat64Verdict::ok) {
+    svr6_refusal(why, r.verdict);
+    ctx_.drop(m, why);
+    return false;
+  }
+  rte_pktmbuf_adj(m, static_cast<uint16_t>(r.shift));
+  rte_pktmbuf_trim(m, static_cast<uint16_t>(m->data_len - r.len));
+  // The translator decremented the hop limit; the IPv4 path (rewrite_tuple) decrements
+  // it again, so give the one back: the router counts once.
+  uint8_t* ip = pkt_data(m) + kEthHdrLen;
+  ip[8] = v.hop_limit;
+  store_be16(ip + 10, 0);
+  store_be16(ip + 10, ipv4_header_checksum(ip));
+  pp = parse_packet(pkt_data(m), m->data_len);
+  if (pp.status != ParseStatus::ipv4) {
+    ctx_.drop(m, DropReason::svr6_untranslatable);
+    return false;
+  }
+  ctx_.counters->add(Counter::svr6_to_waypoint);
+  return true;
+}
+
+void Svr6Lan::first_packet(rte_mbuf* m, const Ipv6View& v, const FiveTuple6& t, int tenant, int service,
+                           int security) {
+  const RouterModel& rm = ctx_.rm();
+  const Route6* back = rm.fib6.lookup(t.src);
+  if (!back) return ctx_.drop(m, DropReason::ipv6_no_route);
+  SessionTable6::Refused refused;
+  Session6* s6 = table_->insert(t, refused);
+  if (!s6) return ctx_.drop(m, refused == SessionTable6::Refused::full ? DropReason::ipv6_table_full
+                                                                       : DropReason::ipv6_not_routable);
+  const uint32_t idx6 = table_->index_of(s6);
+  const auto rv = static_cast<size_t>(Dir::reverse);
+  s6->next_hop[rv] = svr6_via(*back, t.src);
+  s6->iface[rv] = static_cast<int8_t>(back->iface);
+  s6->tenant = static_cast<int16_t>(tenant);
+  s6->service = static_cast<int16_t>(service);
+  s6->created_ms = s6->last_ms = ctx_.now_ms;
+  const FiveTuple inner = internal_tuple(idx6, t);
+  ParsedPacket pp;
+  Session* s = ctx_.table.allocate();
+  if (!s) {
+    table_->remove(s6);
+    return ctx_.drop(m, DropReason::table_full);
+  }
+  s6->svr_ref = ctx_.table.index_of(s) + 1;
+  s6->uuid = ctx_.new_uuid();
+  s->original = inner;
+  s->uuid = s6->uuid;
+  s->tenant = static_cast<int16_t>(tenant);
+  s->service = static_cast<int16_t>(service);
+  s->set_qos_class(static_cast<uint8_t>(rm.services[static_cast<size_t>(service)].qos_class));
+  s->security = static_cast<int16_t>(security);
+  s->created_ms = s->last_ms = ctx_.now_ms;
+  s->out_rev = SideOut{inner.reversed(), idx6, static_cast<int8_t>(kIfaceSvr6), -1};
+  DropReason why = DropReason::no_route;
+  // Ports of the IPv6 tuple's class: its LAN packets dispatch by affinity_class6.
+  const bool bound = pick_wan_side(ctx_, *s, rm.services[static_cast<size_t>(service)].next_peer,
+                                   affinity_class6(t), why);
+  if (!to_internal(m, v, inner, pp)) {
+    ctx_.release_nat_port(*s);  // and the Session6
+    ctx_.table.release(s);
+    return;
+  }
+  if (!install_session(ctx_, crypto_, s, bound, why, pp, nullptr, m)) return;  // the Session6 went with it
+  ctx_.counters->add(Counter::svr6_sessions_created);
+  ctx_.counters->sessions6_active.store(table_->size(), std::memory_order_relaxed);
+  ctx_.post_event(SessionEventKind::created, *s);
+  emit_.send(m, pp, *s, Dir::forward);
+}
+
+void Svr6Lan::from_lan(rte_mbuf* m, const Ipv6View& v, Session6& s6, Dir dir) {
+  Session* s = ctx_.table.at(s6.svr_ref - 1);
+  s6.last_ms = ctx_.now_ms;
+  ParsedPacket pp;
+  // The internal tuple the IPv4 table knows this direction by.
+  if (!to_internal(m, v, dir == Dir::forward ? s->key_a() : s->key_b(), pp)) return;
+  emit_.send(m, pp, *s, dir);
+}
+
+void Svr6Lan::to_lan(rte_mbuf* m, ParsedPacket& pp, Session&, Dir dir, const SideOut& out) {
+  Session6& s6 = *table_->at(out.next_hop);
+  const auto k = static_cast<size_t>(dir);
+  const FiveTuple6& t = s6.original;
+  uint8_t* d = pkt_data(m);
+  if (pp.proto != kProtoTcp && pp.proto != kProtoUdp) return ctx_.drop(m, DropReason::svr6_untranslatable);
+  // The ports the IPv6 side knows (the translator recomputes the checksum whole).
+  store_be16(d + pp.l4, out.tuple.sport);
+  store_be16(d + pp.l4 + 2, out.tuple.dport);
+  pp.sport = out.tuple.sport;
+  pp.dport = out.tuple.dport;
+  const bool fwd = dir == Dir::forward;
+  const Nat64Result r = nat64_4to6(d, pp, fwd ? t.src : t.dst, fwd ? t.dst : t.src, out.tuple.dport);
+  DropReason why = DropReason::svr6_untranslatable;
+  if (r.verdict != Nat64Verdict::ok) return svr6_refusal(why, r.verdict), ctx_.drop(m, why);
+  if (!rte_pktmbuf_prepend(m, static_cast<uint16_t>(-r.shift))) return ctx_.drop(m, DropReason::no_buffer_room);
+  rte_pktmbuf_trim(m, static_cast<uint16_t>(m->data_len - r.len));
+  const int iface = s6.iface[k];
+  if (r.len - kEthHdrLen > ctx_.rm().interfaces[static_cast<size_t>(iface)].mtu)
+    return ctx_.drop(m, DropReason::svr6_too_big);
+  s6.last_ms = ctx_.now_ms;
+  ++s6.packets[k];
+  s6.bytes[k] += static_cast<uint32_t>(r.len - kEthHdrLen);
+  ctx_.counters->add(Counter::svr6_to_lan);
+  tx_.transmit6(m, iface, s6.next_hop[k]);
+}
+
+bool Svr6Lan::bind_lan(Session& s, const FiveTuple6& t, int service, DropReason& why) {
+  if (!table_) {
+    why = DropReason::svr6_no_table;
+    return false;
+  }
+  const Route6* fwd = ctx_.rm().fib6.lookup(t.dst);
+  if (!fwd) {
+    why = DropReason::ipv6_no_route;
+    return false;
+  }
+  // A stale session of the same tuple (its client side is gone): the new one wins.
+  if (Session6Ref old = table_->lookup(t); old && old.session->svr_ref) {
+    Session* prev = ctx_.table.at(old.session->svr_ref - 1);
+    ctx_.post_event(SessionEventKind::closed, *prev, SessionEndReason::forced_end);
+    ctx_.remove_session(prev);
+    ctx_.counters->add(Counter::sessions_replaced);
+  }
+  SessionTable6::Refused refused;
+  Session6* s6 = table_->insert(t, refused);
+  if (!s6) {
+    why = refused == SessionTable6::Refused::full ? DropReason::ipv6_table_full : DropReason::ipv6_not_routable;
+    return false;
+  }
+  const uint32_t idx6 = table_->index_of(s6);
+  const auto fw = static_cast<size_t>(Dir::forward);
+  s6->next_hop[fw] = svr6_via(*fwd, t.dst);
+  s6->iface[fw] = static_cast<int8_t>(fwd->iface);
+  s6->tenant = static_cast<int16_t>(s.tenant);
+  s6->service = static_cast<int16_t>(service);
+  s6->uuid = s.uuid;
+  s6->created_ms = s6->last_ms = ctx_.now_ms;
+  s6->svr_ref = ctx_.table.index_of(&s) + 1;
+  s.out_fwd = SideOut{internal_tuple(idx6, t), idx6, static_cast<int8_t>(kIfaceSvr6), -1};
+  ctx_.counters->add(Counter::svr6_sessions_created);
+  ctx_.counters->sessions6_active.store(table_->size(), std::memory_order_relaxed);
+  return true;
+}
+
+}  // namespace wp

@@ -1,0 +1,73 @@
+// IPv6 sessions between IPv4 waypoints (issue #19; docs/ipv6.md § IPv6 sessions
+// between IPv4 waypoints; docs/svr-wire-format.md § IPv6 sessions between IPv4 waypoints).
+//
+// An IPv6 client reaches an IPv6 service behind a peer over today's IPv4 WAN.
+// Each such session is one IPv4 SVR session (the IPv4 table, ports, keys,
+// metadata, HMAC, encryption, handshake: all IPv4's own code, LanInput /
+// WanInput / Emit) whose LAN side is IPv6: that side's SideOut has iface
+// kIfaceSvr6 and holds, in next_hop, the index of a Session6 in the worker's
+// IPv6 table (the IPv6 tuple, the IPv6 next hop, the link back). Internally
+// the LAN side is given an IPv4 tuple of 0.0.0.0/8 addresses unique to that
+// Session6 (kSvr6Base), never seen on a wire: IPv6 packets are translated to
+// it (RFC 7915 header translation, ip/nat64_packet.h, L4 checksum recomputed
+// for the new pseudo-header) and then travel the IPv4 path, which rewrites
+// them to the waypoint tuple; packets leaving on the IPv6 side are translated
+// back from the Session6's addresses. The metadata carries TLV 3 (forward) and
+// TLV 5 (reverse) contexts with the IPv6 tuple instead of TLV 2/4.
+//
+// Owner rule: the ingress picks its waypoint ports by affinity_class6 of the
+// IPv6 tuple, so IPv6 LAN packets (dispatched by that class, route6_step.h)
+// and WAN packets (by port class) meet on one worker at both routers.
+#pragma once
+
+#include <rte_mbuf.h>
+
+#include <cstdint>
+
+#include "dataplane/ip/ipv6.h"
+#include "dataplane/ip/packet.h"
+#include "dataplane/session/table6.h"
+#include "dataplane/svr/crypto_batch.h"
+#include "dataplane/worker/context.h"
+#include "dataplane/worker/tx.h"
+
+namespace wp {
+
+class Emit;
+
+class Svr6Lan {
+ public:
+  // Internal IPv4 addresses of a Session6's LAN side: kSvr6Base + 2 * index (+1 the far end).
+  static constexpr Ipv4 kSvr6Base = 0x00000002;
+
+  Svr6Lan(WorkerContext& ctx, Tx& tx, Emit& emit, CryptoBatch& crypto);
+  // The worker's IPv6 session table (Route6Step's), or null: no IPv6 sessions.
+  void attach(SessionTable6* table) { table_ = table; }
+  bool enabled() const { return table_ != nullptr; }
+
+  // Ingress: a first IPv6 packet whose service (tenant, policy checked) has a next_peer.
+  void first_packet(rte_mbuf* m, const Ipv6View& v, const FiveTuple6& t, int tenant, int service, int security);
+  // An IPv6 packet of a Session6 that an SVR session carries.
+  void from_lan(rte_mbuf* m, const Ipv6View& v, Session6& s6, Dir dir);
+  // Emit: a packet of `s` leaving on its IPv6 side `out` (iface kIfaceSvr6).
+  void to_lan(rte_mbuf* m, ParsedPacket& pp, Session& s, Dir dir, const SideOut& out);
+  // Egress: side B of `s` is the IPv6 destination of forward context `t` (TLV 3).
+  bool bind_lan(Session& s, const FiveTuple6& t, int service, DropReason& why);
+  // The IPv6 tuple (client -> server) of `s`, or null when it is an IPv4 session.
+  const FiveTuple6* context_of(const Session& s) const;
+  // The internal IPv4 tuple of Session6 `idx` (client -> server).
+  static FiveTuple internal_tuple(uint32_t idx, const FiveTuple6& t);
+
+ private:
+  static void release(Svr6Lan* self, const Session& s);
+  // IPv6 -> the internal IPv4 tuple `to` (ports kept), in place; false: dropped.
+  bool to_internal(rte_mbuf*& m, const Ipv6View& v, const FiveTuple& to, ParsedPacket& pp);
+
+  WorkerContext& ctx_;
+  Tx& tx_;
+  Emit& emit_;
+  CryptoBatch& crypto_;
+  SessionTable6* table_ = nullptr;
+};
+
+}  // namespace wp

@@ -1,0 +1,206 @@
+// IPv6 sessions between IPv4 waypoints (dataplane/svr/svr6_lan.h, docs/ipv6.md
+// § IPv6 sessions between IPv4 waypoints): real workers of r1 and r2, frames
+// carried between them by the test.
+//
+//   client 2001:db8:71::5 - [r1] 172.16.0.1 ==IPv4 WAN== 172.16.0.2 [r2] - server 2001:db8:72::10
+#include <gtest/gtest.h>
+
+#include <cstring>
+
+#include "dataplane/ip/nat64_packet.h"
+#include "dataplane/svr/metadata.h"
+#include "tests/unit/pkt6_builder.h"
+#include "tests/unit/route6_test_config.h"
+
+namespace wp {
+namespace {
+
+using namespace test;
+
+constexpr const char* kClient6 = "2001:db8:71::5";
+constexpr const char* kGuest6 = "2001:db8:71:0:1::5";
+constexpr const char* kServer6 = "2001:db8:72::10";
+constexpr Mac kServer6Mac = {2, 0, 0, 0, 0x72, 0x10};
+
+config::Config svr6_config(bool r1) {
+  config::Config c = router_base(r1 ? "r1" : "r2", r1 ? "10.1.0.1/24" : "10.2.0.1/24",
+                                 {{"wan0", r1 ? "172.16.0.1/24" : "172.16.0.2/24"}});
+  c.mutable_router()->mutable_lan()->add_ipv6_addresses(r1 ? "2001:db8:71::1/64" : "2001:db8:72::1/64");
+  auto* t = c.add_tenants();
+  t->set_name("v6");
+  t->add_ipv6_prefixes("2001:db8:71::/80");
+  t = c.add_tenants();
+  t->set_name("guest6");
+  t->add_ipv6_prefixes("2001:db8:71:0:1::/80");
+  add_service(c, {"web6", "2001:db8:72::/64", "tcp", "80", r1 ? "r2" : ""});
+  add_service(c, {"dns6", "2001:db8:72::/64", "udp", "53", r1 ? "r2" : ""});
+  add_policy(c, "v6", "web6", "");
+  add_policy(c, "v6", "dns6", "");
+  add_peer(c, r1 ? "r2" : "r1", {r1 ? "172.16.0.2" : "172.16.0.1"}, kKey12);
+  return c;
+}
+
+// The builder leaves L4 checksums zero: a host's packet has a valid one.
+std::vector<uint8_t> checksummed(std::vector<uint8_t> f) {
+  const Ipv6View v = parse_ipv6_packet(f.data(), static_cast<uint32_t>(f.size()), 14);
+  uint8_t* l4 = f.data() + v.l4;
+  const uint16_t at = v.proto == kProtoTcp ? 16 : 6;
+  l4[at] = l4[at + 1] = 0;
+  const uint16_t c = l4_checksum6(v.src, v.dst, v.proto, l4, static_cast<uint32_t>(v.end - v.l4));
+  l4[at] = static_cast<uint8_t>(c >> 8);
+  l4[at + 1] = static_cast<uint8_t>(c);
+  return f;
+}
+
+class Svr6 : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    r1 = std::make_unique<Router>(svr6_config(true));
+    r2 = std::make_unique<Router>(svr6_config(false));
+    r1->neighbor(1, kR2Wan, kR2Mac);
+    r2->neighbor(1, kR1Wan, kR1Mac);
+    learn6(*r1, ip6(kClient6), kRouteClientMac);
+    learn6(*r2, ip6(kServer6), kServer6Mac);
+  }
+  static void learn6(Router& r, const Ipv6& a, const Mac& mac) {
+    r.shared().neighbors6.begin(0, a, 0);
+    r.shared().neighbors6.advert(0, a, mac.data(), kNaSolicited | kNaOverride, 0);
+  }
+  static std::vector<uint8_t> lan_frame(const Router& r, const Pkt6& p) {
+    std::vector<uint8_t> f = checksummed(p.bytes());
+    std::memcpy(f.data(), r.model().interfaces[0].mac, 6);
+    std::memcpy(f.data() + 6, kRouteClientMac.data(), 6);
+    return f;
+  }
+  std::unique_ptr<Router> r1, r2;
+};
+
+// An IPv6 frame a router put on its LAN: the header from `sent` but the hop
+// limit (one less at each router), the L4 header and data byte-exact, the checksum valid.
+void expect_restored(const std::vector<uint8_t>& sent, const Frame& got) {
+  ASSERT_EQ(got.port, kLan);
+  ASSERT_EQ(got.raw.size(), sent.size());
+  const Ipv6View v = parse_ipv6_packet(got.raw.data(), static_cast<uint32_t>(got.raw.size()), 14);
+  ASSERT_EQ(v.status, Ipv6Status::ok);
+  EXPECT_EQ(v.hop_limit, sent[14 + 7] - 2) << "one less at each router";
+  for (size_t i = 22; i < sent.size(); ++i)
+    if (got.raw[i] != sent[i]) {
+      ADD_FAILURE() << "first difference at byte " << i << " (addresses at 22, L4 at 54)";
+      break;
+    }
+  const uint8_t* l4 = got.raw.data() + v.l4;
+  const uint32_t len = static_cast<uint32_t>(v.end - v.l4);
+  const uint16_t csum_at = v.proto == kProtoTcp ? 16 : 6;
+  EXPECT_EQ(get16(l4 + csum_at), l4_checksum6(v.src, v.dst, v.proto, l4, len)) << "L4 checksum";
+}
+
+// A WAN frame: IPv4 between the waypoints, valid checksums and HMAC when it has metadata.
+MetadataStatus wan_metadata(const Frame& f, Metadata& md) {
+  EXPECT_EQ(f.port, kWan);
+  EXPECT_EQ(get16(f.raw.data() + 12), kEtherTypeIpv4) << "no IPv6 header on the WAN";
+  expect_valid(f);
+  return decode_metadata(f.data(), f.data_len(), md);
+}
+
+TEST_F(Svr6, TcpSessionAcrossIpv4Waypoints) {
+  const auto syn = lan_frame(*r1, Pkt6().ipv6(kClient6, kServer6, 64).tcp(40000, 80, 0x02).payload("GET /"));
+  Frame w1 = r1->send_one(kLan, syn);
+  EXPECT_EQ(w1.src(), kR1Wan);
+  EXPECT_EQ(w1.dst(), kR2Wan);
+  Metadata md;
+  ASSERT_EQ(wan_metadata(w1, md), MetadataStatus::ok);
+  EXPECT_TRUE(hmac_ok(w1, kKey12));
+  ASSERT_TRUE(md.has_forward_context6) << "TLV 3";
+  EXPECT_FALSE(md.has_forward_context) << "no TLV 2";
+  EXPECT_EQ(md.forward_context6, (FiveTuple6{ip6(kClient6), ip6(kServer6), 40000, 80, kProtoTcp}));
+  EXPECT_EQ(md.tenant, "v6");
+  EXPECT_EQ(md.service, "web6");
+  EXPECT_EQ(std::string(reinterpret_cast<const char*>(w1.data()) + md.block_len(), 5), "GET /");
+  EXPECT_EQ(r1->count(Counter::svr6_sessions_created), 1u);
+
+  expect_restored(syn, r2->send_one(kWan, w1.raw));
+  EXPECT_EQ(r2->count(Counter::svr6_sessions_created), 1u);
+
+  // The reply: reverse metadata with TLV 5 and the ack, restored at r1.
+  auto synack = checksummed(Pkt6().ipv6(kServer6, kClient6, 64).tcp(80, 40000, 0x12).payload("200 OK").bytes());
+  std::memcpy(synack.data(), r2->model().interfaces[0].mac, 6);
+  std::memcpy(synack.data() + 6, kServer6Mac.data(), 6);
+  Frame w2 = r2->send_one(kLan, synack);
+  EXPECT_EQ(w2.src(), kR2Wan);
+  Metadata rmd;
+  ASSERT_EQ(wan_metadata(w2, rmd), MetadataStatus::ok);
+  EXPECT_TRUE(rmd.has_reverse_context6) << "TLV 5";
+  EXPECT_EQ(rmd.reverse_context6, (FiveTuple6{ip6(kServer6), ip6(kClient6), 80, 40000, kProtoTcp}));
+  EXPECT_TRUE(rmd.disable_forward_metadata);
+  expect_restored(synack, r1->send_one(kWan, w2.raw));
+
+  // Later packets: no metadata either way, translated by session state.
+  for (int i = 0; i < 2; ++i) {
+    const auto ack = lan_frame(*r1, Pkt6().ipv6(kClient6, kServer6, 64).tcp(40000, 80, 0x10).payload("more data"));
+    Frame w = r1->send_one(kLan, ack);
+    Metadata none;
+    EXPECT_EQ(wan_metadata(w, none), MetadataStatus::absent);
+    expect_restored(ack, r2->send_one(kWan, w.raw));
+    auto back = checksummed(Pkt6().ipv6(kServer6, kClient6, 64).tcp(80, 40000, 0x10).payload("body").bytes());
+    std::memcpy(back.data(), r2->model().interfaces[0].mac, 6);
+    Frame wb = r2->send_one(kLan, back);
+    if (i == 1) {
+      EXPECT_EQ(wan_metadata(wb, none), MetadataStatus::absent) << "r2 stopped reverse metadata";
+    }
+    expect_restored(back, r1->send_one(kWan, wb.raw));
+  }
+  EXPECT_EQ(r1->total_drops(), 0u) << r1->drops();
+  EXPECT_EQ(r2->total_drops(), 0u) << r2->drops();
+}
+
+TEST_F(Svr6, UdpFirstPacketCarriesTlv3) {
+  const auto q = lan_frame(*r1, Pkt6().ipv6(kClient6, kServer6, 64).udp(5353, 53).payload("query"));
+  Frame w1 = r1->send_one(kLan, q);
+  Metadata md;
+  ASSERT_EQ(wan_metadata(w1, md), MetadataStatus::ok);
+  EXPECT_TRUE(hmac_ok(w1, kKey12));
+  ASSERT_TRUE(md.has_forward_context6);
+  EXPECT_EQ(md.forward_context6.proto, kProtoUdp);
+  EXPECT_EQ(w1.proto(), kProtoUdp);
+  expect_restored(q, r2->send_one(kWan, w1.raw));
+}
+
+TEST_F(Svr6, GuestTenantDenied) {
+  const auto syn = lan_frame(*r1, Pkt6().ipv6(kGuest6, kServer6, 64).tcp(40001, 80, 0x02));
+  EXPECT_TRUE(r1->send(kLan, syn).empty());
+  EXPECT_EQ(r1->drop_count(DropReason::policy_deny), 1u);
+  EXPECT_EQ(r1->count(Counter::svr6_sessions_created), 0u);
+}
+
+TEST_F(Svr6, EgressPolicyChecksToo) {
+  // r2 without the policy: r1's metadata is refused there (zero trust).
+  config::Config c = svr6_config(false);
+  c.clear_policies();
+  r2 = std::make_unique<Router>(c);
+  r2->neighbor(1, kR1Wan, kR1Mac);
+  Frame w1 = r1->send_one(kLan, lan_frame(*r1, Pkt6().ipv6(kClient6, kServer6, 64).tcp(40002, 80, 0x02)));
+  EXPECT_TRUE(r2->send(kWan, w1.raw).empty());
+  EXPECT_EQ(r2->drop_count(DropReason::policy_deny), 1u);
+}
+
+TEST_F(Svr6, TruncatedTlv3IsDropped) {
+  Frame w1 = r1->send_one(kLan, lan_frame(*r1, Pkt6().ipv6(kClient6, kServer6, 64).tcp(40003, 80, 0x02)));
+  // Find TLV 3 and claim one byte less: the block no longer tiles.
+  uint8_t* p = const_cast<uint8_t*>(w1.data());
+  const size_t hl = get16(p + 8) & 0x0fff, end = hl + get16(p + 10);
+  bool found = false;
+  for (size_t pos = 12; pos + 4 <= end; pos += 4 + get16(p + pos + 2))
+    if (get16(p + pos) == 3) {
+      p[pos + 3] = 36;
+      found = true;
+      break;
+    }
+  ASSERT_TRUE(found);
+  resign(w1, kKey12);
+  EXPECT_TRUE(r2->send(kWan, w1.raw).empty());
+  EXPECT_EQ(r2->drop_count(DropReason::bad_metadata), 1u);
+  EXPECT_EQ(r2->count(Counter::svr6_sessions_created), 0u);
+}
+
+}  // namespace
+}  // namespace wp
