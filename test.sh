@@ -2,10 +2,12 @@
 # Runs every Waypoint test and closes with one line "N passed, N failed":
 #   1. unit tests (ctest, Release build in build/)
 #   2. end-to-end tests through real waypointd processes in network namespaces
-#   3. unit tests again under AddressSanitizer + UBSan (build-asan/), and the
-#      basic end-to-end test through the sanitized waypointd
-#   4. each libFuzzer target for WP_FUZZ_SECONDS (default 30), JOBS (2) at a time
-#      (build-fuzz/, clang-14); logs of the last run in build-fuzz/fuzz-logs/
+#   3. one clang-14 build (build-san/: ASan + UBSan everywhere, libFuzzer
+#      coverage, -O1) for stages 4 and 5
+#   4. unit tests again under AddressSanitizer + UBSan, and the basic
+#      end-to-end test through the sanitized waypointd (both from build-san/)
+#   5. each libFuzzer target for WP_FUZZ_SECONDS (default 30), JOBS (2) at a time
+#      (build-san/); logs of the last run in build-san/fuzz-logs/
 # Exit status is non-zero when anything failed. Set WP_SKIP_E2E=1, WP_SKIP_ASAN=1
 # or WP_SKIP_FUZZ=1 to skip a stage while iterating locally (CI runs all).
 set -uo pipefail
@@ -89,29 +91,45 @@ if [ "${WP_SKIP_E2E:-0}" != 1 ] && [ -x build/tools/waypointd ]; then
   rm -f "$log"
 fi
 
-if [ "${WP_SKIP_ASAN:-0}" != 1 ]; then
-  note "build (ASan + UBSan)"
-  if build build-asan "" -DCMAKE_BUILD_TYPE=Debug -DWP_SANITIZE=ON -DWP_BENCH=OFF; then
-    note "unit tests under ASan + UBSan"
-    ASAN_OPTIONS=detect_leaks=0 UBSAN_OPTIONS=print_stacktrace=1 run_ctest asan build-asan
-    if [ "${WP_SKIP_E2E:-0}" != 1 ]; then
-      note "end-to-end basic test with the ASan + UBSan waypointd"
-      if ASAN_OPTIONS=detect_leaks=0 UBSAN_OPTIONS=print_stacktrace=1 \
-        WAYPOINTD="$ROOT/build-asan/tools/waypointd" bash tests/e2e/test_basic.sh 1; then
-        record e2e-asan 1 0
-      else
-        record e2e-asan 0 1
-      fi
-    fi
+# The sanitizer stages share one build: clang-14 with ASan + UBSan and
+# libFuzzer's coverage in every object (CMakeLists.txt: WP_FUZZ implies
+# WP_SANITIZE), so the library compiles once for the ASan unit tests, the
+# sanitized waypointd and the fuzz targets. -O1 runs the tests and the fuzzers
+# faster than -O0; line tables are all a sanitizer report needs.
+SAN=build-san
+san_flags="-O1 -gline-tables-only"
+if [ "${WP_SKIP_ASAN:-0}" != 1 ] || [ "${WP_SKIP_FUZZ:-0}" != 1 ]; then
+  note "build (clang-14: ASan + UBSan + libFuzzer)"
+  # -k 0: one target that does not compile must not hide how the others fare
+  # (the fuzz stage asks for each of its targets again, alone).
+  if cmake -S "$ROOT" -B "$SAN" -G Ninja -DCMAKE_C_COMPILER=clang-14 -DCMAKE_CXX_COMPILER=clang++-14 \
+    -DCMAKE_BUILD_TYPE=Debug -DCMAKE_C_FLAGS_DEBUG="$san_flags" -DCMAKE_CXX_FLAGS_DEBUG="$san_flags" \
+    -DWP_SANITIZE=ON -DWP_FUZZ=ON -DWP_BENCH=OFF >/dev/null && ninja -C "$SAN" -k 0; then
+    san_built=1
   else
-    record asan-build 0 1
+    san_built=0
+    record san-build 0 1
+  fi
+fi
+
+if [ "${WP_SKIP_ASAN:-0}" != 1 ] && [ "$san_built" = 1 ]; then
+  note "unit tests under ASan + UBSan"
+  ASAN_OPTIONS=detect_leaks=0 UBSAN_OPTIONS=print_stacktrace=1 run_ctest asan "$SAN"
+  if [ "${WP_SKIP_E2E:-0}" != 1 ]; then
+    note "end-to-end basic test with the ASan + UBSan waypointd"
+    if ASAN_OPTIONS=detect_leaks=0 UBSAN_OPTIONS=print_stacktrace=1 \
+      WAYPOINTD="$ROOT/$SAN/tools/waypointd" bash tests/e2e/test_basic.sh 1; then
+      record e2e-asan 1 0
+    else
+      record e2e-asan 0 1
+    fi
   fi
 fi
 
 # How test.sh runs a libFuzzer target: our defaults, then the flags its
 # source names on a "// fuzz flags:" line; UBSan reports are fatal.
 fuzz_cmd() {  # fuzz_cmd NAME -> a command line to append inputs and flags to
-  echo "env UBSAN_OPTIONS=halt_on_error=1:print_stacktrace=1 build-fuzz/tests/$1 -timeout=10 -rss_limit_mb=2048" \
+  echo "env UBSAN_OPTIONS=halt_on_error=1:print_stacktrace=1 $SAN/tests/$1 -timeout=10 -rss_limit_mb=2048" \
     "$(sed -n 's|^// fuzz flags:||p' "tests/fuzz/$1.cc")"
 }
 
@@ -157,16 +175,12 @@ fuzz_verdict() {  # fuzz_verdict NAME LOG_DIR
 if [ "${WP_SKIP_FUZZ:-0}" != 1 ]; then
   note "fuzzing (${FUZZ_SECONDS}s per target, ${JOBS} at a time)"
   fuzzers=$(for f in tests/fuzz/fuzz_*.cc; do basename "$f" .cc; done | tr '\n' ' ')
-  # -k 0: one target that does not compile must not hide how the others fare.
-  CC=clang-14 CXX=clang++-14 cmake -S "$ROOT" -B build-fuzz -G Ninja -DCMAKE_BUILD_TYPE=RelWithDebInfo -DWP_FUZZ=ON \
-    -DWP_BENCH=OFF >/dev/null
-  # shellcheck disable=SC2086
-  ninja -C build-fuzz -k 0 $fuzzers wp_fuzz_seeds
-  logs="$ROOT/build-fuzz/fuzz-logs"
+  # Built above with everything else in $SAN.
+  logs="$ROOT/$SAN/fuzz-logs"
   rm -rf "$logs"
   mkdir -p "$logs"
   # The seed writer is not run here, but must keep compiling for make_corpus.py.
-  if ! ninja -C build-fuzz wp_fuzz_seeds >"$logs/wp_fuzz_seeds.build.log" 2>&1; then
+  if ! ninja -C "$SAN" wp_fuzz_seeds >"$logs/wp_fuzz_seeds.build.log" 2>&1; then
     echo "fuzz wp_fuzz_seeds: FAILED (did not build; $logs/wp_fuzz_seeds.build.log)"
     record wp_fuzz_seeds 0 1
   fi
@@ -174,7 +188,7 @@ if [ "${WP_SKIP_FUZZ:-0}" != 1 ]; then
   for name in $fuzzers; do
     # Asked again alone, ninja fails unless the binary is built from the
     # sources as they are now: one left from an earlier build does not count.
-    if ! ninja -C build-fuzz "$name" >"$logs/$name.build.log" 2>&1 || [ ! -x "build-fuzz/tests/$name" ]; then
+    if ! ninja -C "$SAN" "$name" >"$logs/$name.build.log" 2>&1 || [ ! -x "$SAN/tests/$name" ]; then
       echo "fuzz $name: FAILED (did not build; $logs/$name.build.log)"
       grep -E "error:|^FAILED:" "$logs/$name.build.log" | head -20
       record "$name" 0 1

@@ -32,6 +32,8 @@ struct SideOut {
   // Internet breakout: tuple.sport is a source-NAT port from the worker's
   // pool (session/nat_ports.h), given back when the session ends. In padding.
   uint8_t nat = 0;
+
+  bool operator==(const SideOut&) const = default;  // the fields, never the padding
 };
 
 enum SessionFlags : uint8_t {
@@ -111,6 +113,10 @@ struct Session {
   void set_qos_class(uint8_t cls) { qos = static_cast<uint8_t>((qos & kQosDuplicated) | (cls + 1)); }
   bool duplicated() const { return (qos & kQosDuplicated) != 0; }
   void set_duplicated() { qos = static_cast<uint8_t>(qos | kQosDuplicated); }
+
+  // Every field (tests: an HA record decodes to the same session); padding
+  // bytes are not compared, they differ between compilers' copies.
+  bool operator==(const Session&) const = default;
 };
 
 }  // namespace wp

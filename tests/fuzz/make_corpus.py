@@ -35,7 +35,7 @@ Where the seeds come from:
 
 Everything but the capture is read from the tree, so a rerun without --pcap
 rewrites the same files. Needs scapy (the Debian python has it) and
-wp_fuzz_seeds (ninja -C build-fuzz wp_fuzz_seeds).
+wp_fuzz_seeds (ninja -C build-san wp_fuzz_seeds; the build test.sh makes).
 """
 import argparse
 import codecs
@@ -479,10 +479,10 @@ def main():
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--pcap", action="append", default=[], help="e2e capture to take frames from")
     ap.add_argument("--config", action="append", default=[], help="config an e2e run used")
-    ap.add_argument("--seeds-bin", default=os.path.join(ROOT, "build-fuzz", "tests", "wp_fuzz_seeds"))
+    ap.add_argument("--seeds-bin", default=os.path.join(ROOT, "build-san", "tests", "wp_fuzz_seeds"))
     args = ap.parse_args()
     if not os.access(args.seeds_bin, os.X_OK):
-        sys.exit("%s missing: ninja -C build-fuzz wp_fuzz_seeds" % args.seeds_bin)
+        sys.exit("%s missing: ninja -C build-san wp_fuzz_seeds" % args.seeds_bin)
 
     if args.pcap:
         print("packet: %d frames from captures" % capture_seeds(args.pcap))

@@ -537,14 +537,14 @@ TEST(HaPacked, RecordsRoundTripByNameAsTheProtobufRecordDoes) {
   ASSERT_TRUE(r.open(wire, err)) << err;
   ASSERT_EQ(r.size(), 40u);
   for (size_t i = 0; i < made.size(); ++i) {
-    Session d{}, ref{};  // zeroed: memcmp below compares padding too
+    Session d{}, ref{};
     PackedKind kind;
     ASSERT_TRUE(r.decode(i, *b, clock, nullptr, kind, d, err)) << err;
     EXPECT_EQ(kind, i % 4 == 3 ? PackedKind::remove : PackedKind::upsert);
     pb::SessionRecord rec;
     encode_session(made[i], *a, clock, 1, rec);
     ASSERT_TRUE(decode_session(rec, *b, clock, ref, err)) << err;
-    EXPECT_EQ(0, std::memcmp(&d, &ref, sizeof d)) << "record " << i << ": the packed record decodes as the protobuf one";
+    EXPECT_TRUE(d == ref) << "record " << i << ": the packed record decodes as the protobuf one";
     EXPECT_EQ(d.uuid, made[i].uuid);
     EXPECT_EQ(d.original, made[i].original);
     EXPECT_EQ(d.out_rev.tuple, made[i].out_rev.tuple);

@@ -156,7 +156,7 @@ TEST(HaTunnelCodec, TunnelLegsRoundTripByNameInBothEncodings) {
     PackedKind kind;
     EXPECT_TRUE(r.has_tunnel_leg(i));
     ASSERT_TRUE(r.decode(i, *m.b, clock, nullptr, kind, p, m.err)) << m.err;
-    EXPECT_EQ(0, std::memcmp(&d, &p, sizeof d)) << "record " << i << ": packed decodes as protobuf";
+    EXPECT_TRUE(d == p) << "record " << i << ": packed decodes as protobuf";
     EXPECT_EQ(packed.records()[i * kPackedRecordBytes + 5], i == 0 ? 2 : 1) << "byte 5: which leg is a tunnel";
   }
   // A plain session (no tunnel leg) still has byte 5 zero: format 1 unchanged for it.

@@ -20,8 +20,6 @@ namespace {
 using test::Frame;
 using test::Pkt;
 
-constexpr const char* kKeyHex = "00112233445566778899aabbccddeeff00112233445566778899aabbccddeeff";
-
 rte_mbuf* make(const std::vector<uint8_t>& frame, uint16_t headroom = RTE_PKTMBUF_HEADROOM) {
   rte_mbuf* m = rte_pktmbuf_alloc(test::test_pool());
   m->data_off = headroom;
