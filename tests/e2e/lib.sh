@@ -285,14 +285,16 @@ wp_http_start() {
   wp_wait_listen "$1" "$3"
 }
 
-# An HTTP server on 10.2.0.10:80 serving $WP_TMP/www/file.bin (1 MiB random)
-# and iperf3 -s, both in namespace s. Logs: $WP_TMP/http.log, iperf3.log.
+# wp_servers_start [ADDR] [BYTES]: an HTTP server on ADDR:80 (default 10.2.0.10)
+# serving $WP_TMP/www/file.bin (BYTES random, default 1 MiB) and iperf3 -s on ADDR,
+# both in namespace s. Logs: $WP_TMP/http.log, iperf3.log.
 wp_servers_start() {
+  local addr=${1:-10.2.0.10}
   mkdir -p "$WP_TMP/www"
-  head -c 1048576 /dev/urandom >"$WP_TMP/www/file.bin"
-  wp_bg s "$WP_TMP/iperf3.log" iperf3 -s -B 10.2.0.10
+  head -c "${2:-1048576}" /dev/urandom >"$WP_TMP/www/file.bin"
+  wp_bg s "$WP_TMP/iperf3.log" iperf3 -s -B "$addr"
   WP_PIDS+=("$WP_BG_PID")
-  wp_http_start s 10.2.0.10 80 "$WP_TMP/http.log" && wp_wait_listen s 5201
+  wp_http_start s "$addr" 80 "$WP_TMP/http.log" && wp_wait_listen s 5201
 }
 
 # UDP echo server (udp_echo.py) on 10.2.0.10:$1 in namespace s; waits until it is bound.

@@ -66,12 +66,7 @@ sed 's|{name: srv6, prefixes: \["2001:db8:72::/64"\]}|{name: srv6, prefixes: ["2
 # IPv6 sessions between IPv4 waypoints (docs/ipv6.md; tests/e2e/test_svr6.sh runs them).
 wp_check "an IPv6 service with next_peer is accepted" wp_check_config "$WP_TMP/bad.yaml"
 
-mkdir -p "$WP_TMP/www"
-head -c 5242880 /dev/urandom >"$WP_TMP/www/file.bin"
-wp_check "http server starts" wp_http_start s "$SRV" 80 "$WP_TMP/http.log" || wp_finish
-wp_bg s "$WP_TMP/iperf3.log" iperf3 -s -B "$SRV"
-WP_PIDS+=("$WP_BG_PID")
-wp_check "iperf3 server starts" wp_wait_listen s 5201 || wp_finish
+wp_check "HTTP and iperf3 servers on [$SRV] (5 MiB file)" wp_servers_start "$SRV" 5242880 || wp_finish
 
 wp_check "capture r1's IPFIX on its lo" wp_cap_start r1 lo "$WP_TMP/ipfix6.pcap" -s 1500 -f "udp port $P_IPFIX"
 wp_router_start r1 "$WP_TMP/r1.yaml" "$WORKERS" r1l r1w

@@ -60,12 +60,7 @@ conf r2 10.2.0.1/24 2001:db8:72::1/64 172.16.0.2/24 r1 172.16.0.1 "" >"$WP_TMP/r
 wp_check "waypointd --check accepts r1.yaml (IPv6 service with next_peer)" wp_check_config "$WP_TMP/r1.yaml"
 wp_check "waypointd --check accepts r2.yaml" wp_check_config "$WP_TMP/r2.yaml"
 
-mkdir -p "$WP_TMP/www"
-head -c 5242880 /dev/urandom >"$WP_TMP/www/file.bin"
-wp_check "HTTP server on [$SRV]:80" wp_http_start s "$SRV" 80 "$WP_TMP/http.log" || wp_finish
-wp_bg s "$WP_TMP/iperf3.log" iperf3 -s -B "$SRV"
-WP_PIDS+=("$WP_BG_PID")
-wp_check "iperf3 server starts" wp_wait_listen s 5201 || wp_finish
+wp_check "HTTP and iperf3 servers on [$SRV] (5 MiB file)" wp_servers_start "$SRV" 5242880 || wp_finish
 
 wp_check "capture the WAN" wp_cap_start wan br0 "$WP_TMP/wan.pcap" -s 1500
 wp_pair_start "$WORKERS"

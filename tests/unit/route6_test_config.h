@@ -15,6 +15,16 @@
 
 namespace wp::test {
 
+// Tenants "v6" (2001:db8:71::/80) and "guest6" (2001:db8:71:0:1::/80) on r1's LAN.
+inline void add_v6_tenants(config::Config& c) {
+  auto* t = c.add_tenants();
+  t->set_name("v6");
+  t->add_ipv6_prefixes("2001:db8:71::/80");
+  t = c.add_tenants();
+  t->set_name("guest6");
+  t->add_ipv6_prefixes("2001:db8:71:0:1::/80");
+}
+
 inline config::Config route6_config() {
   config::Config c = router_base("r1", "10.1.0.1/24", {{"wan0", "172.16.0.1/24"}});
   c.mutable_router()->mutable_lan()->add_ipv6_addresses("2001:db8:71::1/64");
@@ -23,12 +33,7 @@ inline config::Config route6_config() {
   rt->set_prefix("2001:db8:72::/64");
   rt->set_next_hop("2001:db8:70::2");
   rt->set_interface("wan0");
-  auto* t = c.add_tenants();
-  t->set_name("v6");
-  t->add_ipv6_prefixes("2001:db8:71::/80");
-  t = c.add_tenants();
-  t->set_name("guest6");
-  t->add_ipv6_prefixes("2001:db8:71:0:1::/80");
+  add_v6_tenants(c);
   config::Service* s = add_service(c, {"srv6", "2001:db8:72::/64", "any", "", ""});
   s->add_prefixes("10.9.0.0/24");  // mixed: the IPv4 prefix is an ordinary service prefix
   add_policy(c, "v6", "srv6", "");  // none for guest6: denied

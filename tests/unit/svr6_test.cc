@@ -26,12 +26,7 @@ config::Config svr6_config(bool r1) {
   config::Config c = router_base(r1 ? "r1" : "r2", r1 ? "10.1.0.1/24" : "10.2.0.1/24",
                                  {{"wan0", r1 ? "172.16.0.1/24" : "172.16.0.2/24"}});
   c.mutable_router()->mutable_lan()->add_ipv6_addresses(r1 ? "2001:db8:71::1/64" : "2001:db8:72::1/64");
-  auto* t = c.add_tenants();
-  t->set_name("v6");
-  t->add_ipv6_prefixes("2001:db8:71::/80");
-  t = c.add_tenants();
-  t->set_name("guest6");
-  t->add_ipv6_prefixes("2001:db8:71:0:1::/80");
+  add_v6_tenants(c);
   add_service(c, {"web6", "2001:db8:72::/64", "tcp", "80", r1 ? "r2" : ""});
   add_service(c, {"dns6", "2001:db8:72::/64", "udp", "53", r1 ? "r2" : ""});
   add_policy(c, "v6", "web6", "");
