@@ -111,8 +111,11 @@ uint32_t SyncEncoder::poll(uint64_t now_ms) {
 uint32_t SyncEncoder::drain(const RouterModel& rm) {
   SessionEvent ev[kEventBurst];
   const bool peer = peer_present_.load(std::memory_order_acquire);
+  // A burst fills at most one batch of each kind, so a full queue holds back
+  // at most two messages here before the draining stops.
+  const unsigned want = static_cast<unsigned>(std::min<size_t>(kEventBurst, std::max<size_t>(1, settings_.limits.max_ops)));
   auto burst = [&](rte_ring* r) {
-    unsigned n = rte_ring_sc_dequeue_burst_elem(r, ev, sizeof(SessionEvent), kEventBurst, nullptr);
+    unsigned n = rte_ring_sc_dequeue_burst_elem(r, ev, sizeof(SessionEvent), want, nullptr);
     for (unsigned i = 0; i < n; ++i) {
       const SessionEvent& e = ev[i];
       if (e.session.flags & kPeerSession) continue;  // the peer's own session: it already knows
@@ -137,7 +140,7 @@ uint32_t SyncEncoder::drain(const RouterModel& rm) {
     for (unsigned i = 0; i < kEventBurstsPerPass && held_.empty(); ++i) {
       const unsigned n = burst(r);
       total += n;
-      if (n < kEventBurst) break;  // this worker's ring is empty
+      if (n < want) break;  // this worker's ring is empty
     }
   }
   return total;
