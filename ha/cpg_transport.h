@@ -6,7 +6,9 @@
 // Corosync going away shows up as a dispatch error: dispatch() returns false
 // and the HA node acts as if the peer were unreachable (see ha_node.h).
 // Votequorum is tracked on a second connection with the same lifetime
-// (votequorum_source.h); losing either is losing corosync.
+// (votequorum_source.h); losing either is losing corosync. dispatch()
+// delivers a bounded number of events per call, so the HA thread's pass
+// (Acks, timers, the backlog to the workers) runs while a peer streams.
 #pragma once
 
 #include <corosync/cpg.h>
@@ -30,6 +32,7 @@ class CpgTransport : public Transport {
   int fd() const override { return fd_; }
 
  private:
+  static constexpr int kMaxDispatch = 64;  // events per dispatch(): the HA thread's pass stays short
   static void deliver(cpg_handle_t, const cpg_name*, uint32_t nodeid, uint32_t pid, void* msg, size_t len);
   static void confchg(cpg_handle_t, const cpg_name*, const cpg_address* members, size_t n_members,
                       const cpg_address* left, size_t n_left, const cpg_address* joined, size_t n_joined);

@@ -255,9 +255,9 @@ void HaNode::transport_lost() {
   quorate_ = peer_in_quorum_ = false;
   quorum_lost_ms_ = 0;
   takeover_pending_ = claim_pending_ = false;
-  resync_out_active_ = false;
-  live_.reset();
-  chunk_.reset();
+  resync_out_active_ = resync_out_finishing_ = false;
+  encoder_.set_peer_present(false);
+  encoder_.reset();
   state_ = State::connecting;
   last_connect_try_ms_ = now_ms_;
   publish_view();

@@ -10,13 +10,6 @@ namespace wp::ha {
 namespace {
 
 using C = HaStatus::Counter;
-constexpr unsigned kEventBurst = 256;
-// #17: events taken from one worker's ring per pass. Each pass also costs
-// the CPG dispatch syscalls, and on a loaded host every syscall may lose the
-// CPU for a scheduling slice: 256 events a pass held the sync to ~90 k
-// sessions/s (perf/README.md § HA sync), 16 bursts amortise it 16x.
-constexpr unsigned kEventBurstsPerPass = 16;
-
 // A node's incarnation: its start time in microseconds, so a restarted node's
 // messages always outrank those of its previous life.
 uint64_t incarnation_now() {
@@ -33,8 +26,8 @@ HaNode::HaNode(DataplaneShared& shared, HaSettings settings, Connect connect)
       connect_(std::move(connect)),
       clock_(DataplaneClock::now()),
       stamp_(settings.node_id, incarnation_now()),
-      live_(settings.limits),
-      chunk_(settings.limits),
+      encoder_(shared, status_, clock_,
+               SyncEncoder::Settings{settings.batch_ms, settings.limits, settings.compress, settings.sender_queue_messages}),
       backlog_(shared.workers, settings.max_backlog_ops),
       ledger_(settings.max_unacked_ops),
       in_block_(new char[kInBlock]) {
@@ -45,9 +38,10 @@ HaNode::HaNode(DataplaneShared& shared, HaSettings settings, Connect connect)
   shared_.ha.own_held.store(false);
   shared_.ha.peer_taken.store(false);
   publish_view();
+  if (settings_.sender_thread) encoder_.start();
 }
 
-HaNode::~HaNode() = default;
+HaNode::~HaNode() { encoder_.stop(); }
 
 
 uint32_t HaNode::poll(uint64_t now_ms) {
@@ -71,11 +65,12 @@ uint32_t HaNode::poll(uint64_t now_ms) {
   send_ack();
   work += backlog_.push(shared_.ha.inbound);
   watch_drops();
-  if (outbox_bytes_ < settings_.max_outbox_bytes) work += drain_events();
+  encoder_.set_peer_present(peer_present_);
+  if (!encoder_.threaded()) work += encoder_.poll(now_ms);
+  work += take_encoded();
   work += pump_ike();
   step_resync_out();
   if (peer_present_ && keys_sent_for_ != &model()) send_keys();  // a commit may have rotated a pair key
-  flush_batches(false);
   work += flush_outbox();
   step_quorum();
   step_defense();
@@ -88,52 +83,42 @@ uint32_t HaNode::poll(uint64_t now_ms) {
 
 // --- outgoing: events -> batches -> CPG ---------------------------------------
 
-uint32_t HaNode::drain_events() {
-  const RouterModel& rm = model();
-  SessionEvent ev[kEventBurst];
-  auto burst = [&](rte_ring* r) {
-    unsigned n = rte_ring_sc_dequeue_burst_elem(r, ev, sizeof(SessionEvent), kEventBurst, nullptr);
-    for (unsigned i = 0; i < n; ++i) {
-      const SessionEvent& e = ev[i];
-      if (e.session.flags & kPeerSession) continue;  // the peer's own session: it already knows
-      // Without a peer there is nobody to tell; a joining peer gets a resync.
-      if (!peer_present_ && !resync_out_active_) continue;
-      bool resync = resync_out_active_ && e.kind == SessionEventKind::update;
-      SessionBatcher& b = resync ? chunk_ : live_;
-      if (b.empty() && !resync) batch_started_ms_ = now_ms_;
-      auto kind = e.kind == SessionEventKind::closed ? PackedKind::remove : PackedKind::upsert;
-      b.add(kind, clock_.epoch_ms(e.now_ms), e.session, rm, clock_);
-      if (resync) ++resync_out_sessions_;
-      // Noted as sent: a new session, and every session of a resync (those made while the peer was away).
-      if (e.kind == SessionEventKind::created || resync) status_.note_uuid(true, e.session.uuid.data());
-      if (b.full()) flush_batches(false);
+// #17: what the encoder packed (sync_encoder.h), stamped in the order taken:
+// sequence numbers follow the queue, so the peer's cumulative Ack is right.
+uint32_t HaNode::take_encoded() {
+  uint32_t n = 0;
+  std::unique_ptr<EncodedMessage> e;
+  while (outbox_bytes_ < settings_.max_outbox_bytes && encoder_.take(e)) {
+    ++n;
+    if (e->kind == EncodedMessage::Kind::resync_done) {
+      if (!resync_out_active_ || e->resync_id != resync_out_id_) continue;  // a resync since abandoned
+      pb::HaMessage m;
+      pb::ResyncDone* d = m.mutable_resync_done();
+      d->set_resync_id(resync_out_id_);
+      d->set_chunks(e->chunks);
+      d->set_sessions(e->sessions);
+      send(m);
+      resync_out_active_ = resync_out_finishing_ = false;
+      resync_out_chunks_ = e->chunks;
+      resync_out_sessions_ = e->sessions;
+      ha_log("resync " + std::to_string(resync_out_id_) + " sent: " + std::to_string(e->sessions) + " sessions in " +
+          std::to_string(e->chunks) + " chunks");
+      continue;
     }
-    return n;
-  };
-  uint32_t total = 0;
-  for (uint32_t w = 0; w < shared_.workers; ++w) {
-    rte_ring* r = shared_.event_ring(EventConsumer::ha, w);
-    if (!r) continue;
-    for (unsigned i = 0; i < kEventBurstsPerPass && outbox_bytes_ < settings_.max_outbox_bytes; ++i) {
-      const unsigned n = burst(r);
-      total += n;
-      if (n < kEventBurst) break;  // this worker's ring is empty
+    status_.add(C::sessions_sent, e->sessions);
+    if (e->raw_bytes) {
+      status_.add(C::compressed_messages);
+      status_.add(C::compressed_raw_bytes, e->raw_bytes);
     }
+    pb::HaMessage header;
+    header.set_epoch(epoch_);
+    std::string bytes = stamp_.finish(header);
+    bytes += e->body;  // the body after the envelope: one HaMessage (protobuf merges the two)
+    ledger_.sent({header.seq(), e->oldest_ms, e->sessions, bytes});
+    outbox_bytes_ += bytes.size();
+    outbox_.push_back(std::move(bytes));
   }
-  return total;
-}
-
-void HaNode::flush_batches(bool force) {
-  if (!live_.empty() && (force || live_.full() || now_ms_ - batch_started_ms_ >= settings_.batch_ms)) {
-    status_.add(C::sessions_sent, live_.size());
-    send(live_.take_batch(), true);
-    live_.reset();
-  }
-  if (!chunk_.empty() && (force || chunk_.full())) {
-    status_.add(C::sessions_sent, chunk_.size());
-    send(chunk_.take_chunk(resync_out_id_, resync_out_chunks_++), true);
-    chunk_.reset();
-  }
+  return n;
 }
 
 void HaNode::send(pb::HaMessage& m, bool track) {
@@ -194,11 +179,12 @@ void HaNode::watch_drops() {
 }
 
 void HaNode::start_resync_out() {
-  if (resync_out_active_) flush_batches(true);
   resync_out_active_ = true;
+  resync_out_finishing_ = false;
   resync_out_id_ = (stamp_.incarnation() << 16) ^ (now_ms_ & 0xffff) ^ resync_out_chunks_;
   resync_out_chunks_ = 0;
   resync_out_sessions_ = 0;
+  encoder_.begin_resync(resync_out_id_);  // before the sweeps: their updates go into its chunks
   for (uint32_t w = 0; w < shared_.workers; ++w)
     republish_target_[w] = shared_.ha.republish_req[w].fetch_add(1, std::memory_order_acq_rel) + 1;
   status_.add(C::resyncs_sent);
@@ -208,26 +194,15 @@ void HaNode::start_resync_out() {
 }
 
 void HaNode::step_resync_out() {
-  if (!resync_out_active_) return;
+  if (!resync_out_active_ || resync_out_finishing_) return;
   for (uint32_t w = 0; w < shared_.workers; ++w)
     if (static_cast<int32_t>(shared_.ha.republish_seen[w].load(std::memory_order_acquire) - republish_target_[w]) < 0)
       return;
-  // Every worker finished its sweep; what it posted before is in the rings.
-  for (uint32_t w = 0; w < shared_.workers; ++w) {
-    rte_ring* r = shared_.event_ring(EventConsumer::ha, w);
-    if (r && !rte_ring_empty(r)) return drain_events(), void();
-  }
   if (!ike_dump_sent()) return;
-  flush_batches(true);
-  pb::HaMessage m;
-  pb::ResyncDone* d = m.mutable_resync_done();
-  d->set_resync_id(resync_out_id_);
-  d->set_chunks(resync_out_chunks_);
-  d->set_sessions(resync_out_sessions_);
-  send(m);
-  resync_out_active_ = false;
-  ha_log("resync " + std::to_string(resync_out_id_) + " sent: " + std::to_string(resync_out_sessions_) + " sessions in " +
-      std::to_string(resync_out_chunks_) + " chunks");
+  // Every worker finished its sweep: the encoder drains what they posted,
+  // sends the last chunk and then the counts (take_encoded sends the Done).
+  encoder_.finish_resync();
+  resync_out_finishing_ = true;
 }
 
 void HaNode::send_keys() {
@@ -401,7 +376,6 @@ void HaNode::send_ack() {
 // batches with new sequence numbers (the receiver ignores what it already
 // holds: records carry their version).
 void HaNode::resend_unacked() {
-  flush_batches(true);
   std::deque<ReplicationLedger::Message> unacked = ledger_.take_unacked();
   uint64_t sessions = 0;
   for (ReplicationLedger::Message& u : unacked) {
@@ -437,6 +411,8 @@ void HaNode::note_peer_copy(bool remove, const Session& s) {
     return;
   }
   if (collecting_) resync_listed_.insert(uuid);
+  // #17: sized once for a large sync (rehashing a node map was ~9 % of the receiver's HA thread).
+  if (peer_copies_.bucket_count() < kPeerCopiesReserve) peer_copies_.reserve(std::min(settings_.max_backlog_ops, kPeerCopiesReserve));
   if (peer_copies_.size() < settings_.max_backlog_ops || peer_copies_.count(uuid))
     peer_copies_.insert_or_assign(uuid, PeerCopy{s.original, s.out_rev.tuple});
 }
@@ -464,7 +440,7 @@ void HaNode::reconcile() {
     p.session.original = it->second.original;
     p.session.out_rev.tuple = it->second.out_rev;
     p.session.uuid = it->first;
-    if (!backlog_.add(owner_worker(p.session, shared_.workers), p)) status_.add(C::inbound_overflow);
+    if (!backlog_.add(owner_worker(p.session, shared_.workers), p, shared_.ha.inbound)) status_.add(C::inbound_overflow);
     it = peer_copies_.erase(it);
     ++stale;
   }
@@ -491,7 +467,7 @@ void HaNode::apply_ops(const google::protobuf::RepeatedPtrField<pb::SessionOp>& 
     note_peer_copy(p.kind == PeerSessionOpKind::remove, p.session);
     if (p.kind == PeerSessionOpKind::upsert) status_.note_uuid(false, p.session.uuid.data());
     // Workers are far behind: the op is dropped and counted.
-    if (!backlog_.add(owner_worker(p.session, shared_.workers), p)) status_.add(C::inbound_overflow);
+    if (!backlog_.add(owner_worker(p.session, shared_.workers), p, shared_.ha.inbound)) status_.add(C::inbound_overflow);
   }
 }
 
@@ -525,7 +501,7 @@ bool HaNode::apply_packed(const pb::PackedOps& packed, const Member& from) {
     if (tunnel) status_.add(C::tunnel_sessions_received);
     note_peer_copy(p.kind == PeerSessionOpKind::remove, p.session);
     if (p.kind == PeerSessionOpKind::upsert) status_.note_uuid(false, p.session.uuid.data());
-    if (!backlog_.add(owner_worker(p.session, shared_.workers), p)) status_.add(C::inbound_overflow);
+    if (!backlog_.add(owner_worker(p.session, shared_.workers), p, shared_.ha.inbound)) status_.add(C::inbound_overflow);
   }
   return true;
 }

@@ -41,6 +41,7 @@
 #include "ha/peer_backlog.h"
 #include "ha/replication_ledger.h"
 #include "ha/sync_batcher.h"
+#include "ha/sync_encoder.h"
 #include "ha/transport.h"
 
 namespace wp::ha {
@@ -57,6 +58,10 @@ struct HaSettings {
   uint32_t reconnect_ms = 1000;
   size_t max_unacked_ops = 1u << 20;  // sessions kept for re-sending until the peer acknowledges them
   uint32_t ack_interval_ms = 2;        // the peer hears our cumulative Ack at most this often
+  // #17: the sync encoder (sync_encoder.h) on a thread of its own; false: the
+  // HA thread runs it inline in poll() (unit tests).
+  bool sender_thread = false;
+  size_t sender_queue_messages = 256;  // encoded messages between the encoder and the HA thread
   // Without quorum, our own addresses are released after this long.
   uint32_t unquorate_release_ms = 1000;
   // Alone in a quorate group whose corosync membership still holds the
@@ -79,6 +84,9 @@ class HaNode : public TransportHandler {
   const HaStatus& status() const { return status_; }
   bool peer_present() const { return peer_present_; }
   bool resync_in_progress() const { return resync_out_active_; }
+  // Stops the sender thread, if any (also done by the destructor); the
+  // owner of the HA thread calls it after that thread ended.
+  void stop_sender() { encoder_.stop(); }
   size_t backlog() const { return backlog_.size(); }
 
   void on_message(const Member& from, const void* data, size_t len) override;
@@ -91,9 +99,9 @@ class HaNode : public TransportHandler {
  private:
   enum class State { connecting, syncing, active, standby, alone, unquorate };
   const RouterModel& model() const { return *shared_.model.load(std::memory_order_acquire); }
-  uint32_t drain_events();
   void watch_drops();
-  void flush_batches(bool force);
+  // #17: encoded messages from the sync encoder -> stamped, tracked, outbox.
+  uint32_t take_encoded();
   // `track`: the message carries session ops the peer must acknowledge.
   void send(pb::HaMessage& m, bool track = false);
   void note_own(const MessageHeader& h);
@@ -149,15 +157,14 @@ class HaNode : public TransportHandler {
   uint32_t peer_node_ = 0;
   uint64_t peer_incarnation_ = 0;
 
-  SessionBatcher live_, chunk_;
-  uint64_t batch_started_ms_ = 0;
+  SyncEncoder encoder_;  // #17: drains the event rings and packs (its own thread with sender_thread)
   std::deque<std::string> outbox_;
   size_t outbox_bytes_ = 0;
   PeerBacklog backlog_;
   ReplicationLedger ledger_;
   static constexpr size_t kInBlock = 256 * 1024;  // first arena block for decoding a peer message
   std::unique_ptr<char[]> in_block_;
-  BodyCodec codec_;  // #17: LZ4 of outgoing and incoming bodies (this thread only)
+  BodyCodec codec_;  // #17: LZ4 of incoming bodies and re-sent ones (this thread only; the encoder has its own)
   PackedOpsReader packed_in_;  // #17: reused for every incoming packed body
   uint64_t last_protocol_log_ms_ = 0;
   // The peer's sessions we hold copies of, by UUID (what a remove needs), and
@@ -175,6 +182,7 @@ class HaNode : public TransportHandler {
       return static_cast<size_t>(a ^ (b * 0x9e3779b97f4a7c15ull));
     }
   };
+  static constexpr size_t kPeerCopiesReserve = size_t{1} << 18;
   std::unordered_map<SessionUuid, PeerCopy, UuidHash> peer_copies_;
   std::unordered_set<SessionUuid, UuidHash> resync_listed_;
   bool collecting_ = false;
@@ -186,6 +194,7 @@ class HaNode : public TransportHandler {
 
   // Our resync to the peer.
   bool resync_out_active_ = false;
+  bool resync_out_finishing_ = false;  // the encoder was told to end it (finish_resync)
   uint64_t resync_out_id_ = 0;
   uint32_t resync_out_chunks_ = 0;
   uint64_t resync_out_sessions_ = 0;

@@ -47,6 +47,7 @@ bool HaThread::prepare(const config::Config& cfg, DataplaneShared& shared, std::
   s.node_id = h.node_id();
   s.preempt = !h.no_preempt();
   s.batch_ms = h.batch_ms() ? h.batch_ms() : 1;
+  s.sender_thread = true;  // #17: draining and packing on the HA sender thread (sync_encoder.h)
   if (h.unquorate_release_ms()) s.unquorate_release_ms = h.unquorate_release_ms();
   group_ = h.group();
   node_ = std::make_unique<HaNode>(shared, s, [group = group_](std::string& err) -> std::unique_ptr<Transport> {
@@ -74,6 +75,7 @@ void HaThread::start() {
 void HaThread::stop() {
   stop_.store(true);
   if (thread_.joinable()) thread_.join();
+  if (node_) node_->stop_sender();  // no thread of ours left running
 }
 
 }  // namespace wp::ha

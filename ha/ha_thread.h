@@ -4,7 +4,9 @@
 // workers start: the peer's addresses placed on our interfaces, the HA
 // session-event rings and the inbound rings. start() runs an HaNode over a
 // Corosync CPG connection on its own thread, waking on the CPG fd or every
-// millisecond for the batch timer.
+// millisecond for the batch timer; the node's sync encoder drains the
+// workers' event rings and packs on a second thread, the HA sender (#17,
+// sync_encoder.h). stop() joins both.
 #pragma once
 
 #include <atomic>

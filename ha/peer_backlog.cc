@@ -12,6 +12,12 @@ bool PeerBacklog::add(uint32_t worker, const PeerSessionOp& op) {
   return true;
 }
 
+bool PeerBacklog::add(uint32_t worker, const PeerSessionOp& op, const std::vector<rte_ring*>& inbound) {
+  if (per_worker_[worker].empty() && rte_ring_sp_enqueue_elem(inbound[worker], const_cast<PeerSessionOp*>(&op), sizeof(PeerSessionOp)) == 0)
+    return true;
+  return add(worker, op);
+}
+
 uint32_t PeerBacklog::push(const std::vector<rte_ring*>& inbound) {
   uint32_t pushed = 0;
   for (size_t w = 0; w < per_worker_.size(); ++w) {

@@ -23,6 +23,9 @@ class PeerBacklog {
   PeerBacklog(uint32_t workers, size_t max_ops) : per_worker_(workers), max_(max_ops) {}
   // False when the backlog is full: the op is dropped.
   bool add(uint32_t worker, const PeerSessionOp& op);
+  // #17: straight into the worker's inbound ring when nothing of that
+  // worker's waits here (order kept), else as add().
+  bool add(uint32_t worker, const PeerSessionOp& op, const std::vector<rte_ring*>& inbound);
   // Moves what the inbound rings (one per worker) take; returns how many.
   uint32_t push(const std::vector<rte_ring*>& inbound);
   // Nothing waits here or in the rings: every worker has applied everything.

@@ -190,6 +190,7 @@ struct Hub {
 
 bool g_compress = true;  // --no-compress: batches as plain protobuf (the code before #17)
 uint32_t g_ack_ms = 0;   // --ack-ms: HaSettings::ack_interval_ms (0: the default)
+bool g_sender_thread = true;  // --inline-sender: the encoder on the HA thread (as before the sender thread)
 
 bool make_hub(Hub& h, bool sender, uint32_t n, const std::string& group, size_t batch_bytes, std::string& err) {
   h.model = RouterModel::build(hub_config(sender), nullptr, nullptr, h.hmac, err);
@@ -205,6 +206,7 @@ bool make_hub(Hub& h, bool sender, uint32_t n, const std::string& group, size_t 
   hs.node_id = sender ? 1 : 2;
   hs.limits.max_bytes = batch_bytes;
   hs.compress = g_compress;
+  hs.sender_thread = g_sender_thread;
   if (g_ack_ms) hs.ack_interval_ms = g_ack_ms;
   h.node = std::make_unique<ha::HaNode>(h.shared, hs, [group](std::string& e) -> std::unique_ptr<ha::Transport> {
     auto t = std::make_unique<ha::CpgTransport>();
@@ -326,8 +328,11 @@ int main(int argc, char** argv) {
   app.add_option("--start-file", g_start_file, "sync: the sender's first-post time, shared with the receiver");
   bool no_compress = false;
   app.add_flag("--no-compress", no_compress, "sync/resync: batches not LZ4-compressed (as before #17)");
+  bool inline_sender = false;
+  app.add_flag("--inline-sender", inline_sender, "sync/resync: drain and pack on the HA thread (before the HA sender thread)");
   CLI11_PARSE(app, split, argv);
   g_compress = !no_compress;
+  g_sender_thread = !inline_sender;
   if (std::string error; !wp::eal_init(wp::eal_args_after(argc, argv, split), error))
     return std::fprintf(stderr, "%s\n", error.c_str()), 2;
   int rc = mode == "raw" ? run_raw(role == "sender", n, group, raw_bytes)

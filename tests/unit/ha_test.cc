@@ -8,7 +8,9 @@
 #include <lz4.h>
 #include <gtest/gtest.h>
 
+#include <chrono>
 #include <deque>
+#include <thread>
 #include <memory>
 #include <string>
 #include <variant>
@@ -24,7 +26,9 @@
 #include "ha/packed_ops.h"
 #include "ha/session_codec.h"
 #include "ha/replication_ledger.h"
+#include "ha/spsc_queue.h"
 #include "ha/sync_batcher.h"
+#include "ha/sync_encoder.h"
 #include "tests/unit/ha_loop_bus.h"
 #include "tests/unit/svr_harness.h"
 
@@ -73,7 +77,7 @@ using loopback::LoopTransport;
 
 // One hub: a harness router with N workers and HA rings, an HaNode on the bus.
 struct Hub {
-  Hub(Bus& bus, const config::Config& cfg, uint32_t workers, uint32_t node_id, Ipv4 peer_wp)
+  Hub(Bus& bus, const config::Config& cfg, uint32_t workers, uint32_t node_id, Ipv4 peer_wp, bool sender_thread = false)
       : ring(&bus),
         node_id(node_id),
         router(cfg, test::RouterOptions()
@@ -91,6 +95,7 @@ struct Hub {
     HaSettings s;
     s.node_id = node_id;
     s.limits.max_ops = 8;  // small batches so a handful of sessions spans several messages
+    s.sender_thread = sender_thread;
     node = std::make_unique<HaNode>(shared, s, [this](std::string&) -> std::unique_ptr<Transport> {
       auto t = std::make_unique<LoopTransport>(*this->ring, Member{this->node_id, 100 + this->node_id});
       transport = t.get();
@@ -1247,6 +1252,186 @@ TEST_F(HaPair, AResyncRemovesThePeerCopyOfASessionWhoseClosedEventWasLost) {
   EXPECT_NE(b->find(kept), nullptr);
   EXPECT_EQ(b->node->status().get(HaStatus::Counter::sessions_reconciled), 1u);
   EXPECT_TRUE(b->find(kept)->flags & kPeerSession);
+}
+
+// --- #17: the HA sender thread (sync_encoder.h, spsc_queue.h) ------------------
+
+TEST(HaSpscQueue, RefusesWhenFullKeepsFifoOrderAcrossTheWrap) {
+  SpscQueue<std::unique_ptr<int>> q(3);  // rounded up to 4
+  EXPECT_EQ(q.capacity(), 4u);
+  int next = 0, expect = 0;
+  for (int round = 0; round < 5; ++round) {  // wraps the indexes several times
+    for (;;) {
+      auto v = std::make_unique<int>(next);
+      if (!q.push(v)) {
+        ASSERT_NE(v, nullptr) << "a refused value stays with the producer";
+        EXPECT_EQ(*v, next);
+        break;
+      }
+      EXPECT_EQ(v, nullptr);
+      ++next;
+    }
+    EXPECT_EQ(q.size(), 4u);
+    std::unique_ptr<int> out;
+    for (int i = 0; i < 3; ++i) {
+      ASSERT_TRUE(q.pop(out));
+      EXPECT_EQ(*out, expect++);
+    }
+  }
+  std::unique_ptr<int> out;
+  while (q.pop(out)) EXPECT_EQ(*out, expect++);
+  EXPECT_EQ(expect, next);
+  EXPECT_TRUE(q.empty());
+  EXPECT_FALSE(q.pop(out));
+}
+
+TEST(HaSpscQueue, TwoThreadsSeeEveryValueOnceInOrder) {
+  SpscQueue<uint64_t> q(64);
+  constexpr uint64_t kN = 200000;
+  std::thread producer([&] {
+    for (uint64_t i = 1; i <= kN;) {
+      uint64_t v = i;
+      if (q.push(v))
+        ++i;
+      else
+        std::this_thread::yield();  // full: the consumer is behind
+    }
+  });
+  uint64_t expect = 1, v = 0;
+  while (expect <= kN) {
+    if (!q.pop(v)) {
+      std::this_thread::yield();
+      continue;
+    }
+    ASSERT_EQ(v, expect);
+    ++expect;
+  }
+  producer.join();
+  EXPECT_TRUE(q.empty());
+}
+
+// A full queue to the HA thread stops the draining: the events wait in the
+// worker's ring (nothing dropped, nothing counted as lost) and all go out,
+// in order, once the HA thread takes again.
+TEST(HaSyncEncoder, AFullQueueLeavesEventsInTheRingAndLosesNothing) {
+  Bus bus;
+  Hub a(bus, hub_config("hub-a", "10.2.0.2/24", "172.16.0.2/24"), 1, 1, kHubB);
+  HaStatus status;
+  SyncEncoder::Settings es;
+  es.limits.max_ops = 8;
+  es.queue_messages = 2;
+  SyncEncoder enc(a.shared, status, DataplaneClock::now(), es);
+  enc.set_peer_present(true);
+  constexpr uint16_t kN = 200;
+  for (uint16_t p = 0; p < kN; ++p) a.create(hub_session(*a.model, kHubA, static_cast<uint16_t>(46000 + p), 1000));
+  rte_ring* ring = a.shared.event_ring(EventConsumer::ha, 0);
+  for (int i = 0; i < 5; ++i) enc.poll(1'000'000 + i);
+  EXPECT_EQ(enc.queued(), 2u);
+  EXPECT_GT(rte_ring_count(ring), 0u) << "the rest waits in the worker's ring";
+  EXPECT_EQ(a.router.worker(0).counters().get(Counter::ha_events_dropped), 0u);
+  // The HA thread takes again: every session arrives, batch after batch, in the order posted.
+  std::vector<uint16_t> ports;
+  std::unique_ptr<EncodedMessage> e;
+  PackedOpsReader reader;
+  for (int i = 0; i < 200 && ports.size() < kN; ++i) {
+    enc.poll(1'000'010 + i);
+    while (enc.take(e)) {
+      ASSERT_EQ(e->kind, EncodedMessage::Kind::batch);
+      pb::HaMessage m;
+      ASSERT_TRUE(m.ParseFromString(e->body));
+      BodyCodec codec;
+      ASSERT_TRUE(expand_body(m, codec));
+      std::string err;
+      ASSERT_TRUE(reader.open(m.batch().packed(), err)) << err;
+      EXPECT_EQ(reader.size(), e->sessions);
+      for (size_t r = 0; r < reader.size(); ++r) {
+        PackedKind kind;
+        Session s;
+        ASSERT_TRUE(reader.decode(r, *a.model, DataplaneClock::now(), nullptr, kind, s, err)) << err;
+        ports.push_back(s.original.sport);
+      }
+    }
+  }
+  ASSERT_EQ(ports.size(), kN);
+  for (uint16_t p = 0; p < kN; ++p) EXPECT_EQ(ports[p], 46000 + p);
+  EXPECT_EQ(rte_ring_count(ring), 0u);
+}
+
+// A resync ends behind its last chunk with the counts; a reset voids it.
+TEST(HaSyncEncoder, AResyncEndsBehindItsChunksAndAResetVoidsIt) {
+  Bus bus;
+  Hub a(bus, hub_config("hub-a", "10.2.0.2/24", "172.16.0.2/24"), 1, 1, kHubB);
+  HaStatus status;
+  SyncEncoder::Settings es;
+  es.limits.max_ops = 8;
+  SyncEncoder enc(a.shared, status, DataplaneClock::now(), es);
+  Worker& w = a.router.worker(0);
+  auto sweep = [&](uint16_t base, uint16_t n) {
+    for (uint16_t p = 0; p < n; ++p)
+      w.post_event(SessionEventKind::update, hub_session(*a.model, kHubA, static_cast<uint16_t>(base + p), 1000));
+  };
+  enc.begin_resync(77);
+  sweep(47000, 20);
+  enc.finish_resync();
+  std::vector<EncodedMessage::Kind> kinds;
+  uint64_t chunk_sessions = 0;
+  std::unique_ptr<EncodedMessage> e, done;
+  for (int i = 0; i < 5; ++i) enc.poll(1'000'000 + i);
+  while (enc.take(e)) {
+    kinds.push_back(e->kind);
+    if (e->kind == EncodedMessage::Kind::chunk) {
+      chunk_sessions += e->sessions;
+      EXPECT_EQ(e->resync_id, 77u);
+    }
+    if (e->kind == EncodedMessage::Kind::resync_done) done = std::move(e);
+  }
+  ASSERT_NE(done, nullptr);
+  EXPECT_EQ(kinds.back(), EncodedMessage::Kind::resync_done);
+  EXPECT_EQ(done->resync_id, 77u);
+  EXPECT_EQ(done->chunks, 3u) << "20 sessions in chunks of 8";
+  EXPECT_EQ(done->sessions, 20u);
+  EXPECT_EQ(chunk_sessions, 20u);
+  // Begun, reset (corosync lost): nothing of it goes out, no done.
+  enc.begin_resync(78);
+  sweep(47100, 5);
+  enc.poll(1'000'100);
+  enc.reset();
+  enc.finish_resync();
+  for (int i = 0; i < 5; ++i) enc.poll(1'000'200 + i);
+  while (enc.take(e)) EXPECT_NE(e->kind, EncodedMessage::Kind::resync_done) << "a voided resync has no end";
+}
+
+// The sender thread: two nodes sync through it (a on its own thread), and
+// stopping it joins the thread even with messages left in the queue.
+TEST(HaSyncEncoder, ASenderThreadSyncsThePairAndStopsCleanly) {
+  Bus bus;
+  auto a = std::make_unique<Hub>(bus, hub_config("hub-a", "10.2.0.2/24", "172.16.0.2/24"), 3, 1, kHubB, true);
+  auto b = std::make_unique<Hub>(bus, hub_config("hub-b", "10.2.0.3/24", "172.16.0.3/24", true), 2, 2, kHubA);
+  uint64_t now = 1'000'000;
+  run({a.get(), b.get()}, now, 30);
+  ASSERT_TRUE(a->node->peer_present());
+  constexpr uint16_t kN = 120;
+  for (uint16_t p = 0; p < kN; ++p)
+    a->create(hub_session(*a->model, kHubA, static_cast<uint16_t>(48000 + p), static_cast<uint32_t>(now)));
+  // The sender runs on its own clock: wait (bounded) for it, not for a fixed time.
+  for (int i = 0; i < 5000 && b->sessions() < kN; ++i) {
+    run({a.get(), b.get()}, now, 1);
+    std::this_thread::sleep_for(std::chrono::microseconds(200));
+  }
+  EXPECT_EQ(b->sessions(), kN);
+  EXPECT_EQ(a->node->status().get(HaStatus::Counter::sessions_sent), kN);
+  for (int i = 0; i < 5000 && a->node->status().replication_lag_sessions.load() > 0; ++i) {
+    run({a.get(), b.get()}, now, 1);
+    std::this_thread::sleep_for(std::chrono::microseconds(200));
+  }
+  EXPECT_EQ(a->node->status().replication_lag_sessions.load(), 0u) << "the peer acknowledged what the sender packed";
+  // More events, then stop at once: the thread ends whatever is still queued.
+  for (uint16_t p = 0; p < 30; ++p)
+    a->create(hub_session(*a->model, kHubA, static_cast<uint16_t>(48150 + p), static_cast<uint32_t>(now)));
+  const auto t0 = std::chrono::steady_clock::now();
+  a->node->stop_sender();
+  EXPECT_LT(std::chrono::steady_clock::now() - t0, std::chrono::seconds(5));
+  a.reset();  // the destructor stops it again: idempotent
 }
 
 }  // namespace
