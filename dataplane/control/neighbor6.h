@@ -58,8 +58,28 @@ class Neighbor6Table {
   bool use(int iface, const Ipv6& addr, uint8_t mac[6], uint32_t now_ms) const {
     const Slot* s = find_mac(iface, addr, mac);
     if (!s) return false;
-    uint32_t sec = now_ms / 1000;
-    if (s->used_s.load(std::memory_order_relaxed) != sec) s->used_s.store(sec, std::memory_order_relaxed);
+    touch(*s, now_ms);
+    return true;
+  }
+  // use() with the caller's memo of where the entry was found last time (a worker's
+  // next-hop cache, Tx::transmit6), as NeighborTable::Hint for IPv4: a hit skips the
+  // keyed hash (SipHash over 17 bytes) and the way scan. Only a hint: the slot is read
+  // under its seqlock and its interface and address checked exactly as find_mac does,
+  // so a slot the control thread rewrote meanwhile is a miss, never a wrong MAC.
+  struct Hint {
+    Ipv6 addr;
+    int32_t iface = -1;  // -1: empty
+    uint32_t slot = 0;
+  };
+  bool use(int iface, const Ipv6& addr, uint8_t mac[6], uint32_t now_ms, Hint& hint) const {
+    const Slot* s = hint.iface == iface && hint.addr == addr && read_mac(slots_[hint.slot], iface, addr, mac) == Read::hit
+                        ? &slots_[hint.slot]
+                        : nullptr;
+    if (!s) {
+      if (!(s = find_mac(iface, addr, mac))) return false;
+      hint = {addr, iface, static_cast<uint32_t>(s - slots_.data())};
+    }
+    touch(*s, now_ms);
     return true;
   }
 
@@ -101,6 +121,14 @@ class Neighbor6Table {
            s.hi.load(std::memory_order_relaxed) == a.hi && s.lo.load(std::memory_order_relaxed) == a.lo;
   }
   const Slot* find_mac(int iface, const Ipv6& addr, uint8_t mac[6]) const;
+  // One slot read under its seqlock: `hit` fills mac; `incomplete`: the slot holds the
+  // address without a MAC yet; `other`: another (or no) address, or a rewrite raced the read.
+  enum class Read : uint8_t { other, hit, incomplete };
+  static Read read_mac(const Slot& s, int iface, const Ipv6& addr, uint8_t mac[6]);
+  static void touch(const Slot& s, uint32_t now_ms) {
+    const uint32_t sec = now_ms / 1000;
+    if (s.used_s.load(std::memory_order_relaxed) != sec) s.used_s.store(sec, std::memory_order_relaxed);
+  }
   Slot* find(int iface, const Ipv6& addr);
   Slot* room(int iface, const Ipv6& addr);
   void write(Slot& s, int iface, const Ipv6& addr, uint64_t mac);
@@ -119,18 +147,25 @@ class Neighbor6Table {
   uint32_t hand_ = 0;
 };
 
+inline Neighbor6Table::Read Neighbor6Table::read_mac(const Slot& s, int iface, const Ipv6& addr, uint8_t mac[6]) {
+  uint32_t seq = s.seq.load(std::memory_order_acquire);
+  if (seq & 1) return Read::other;
+  bool match = s.iface.load(std::memory_order_relaxed) == static_cast<uint32_t>(iface) &&
+               s.hi.load(std::memory_order_relaxed) == addr.hi && s.lo.load(std::memory_order_relaxed) == addr.lo;
+  uint64_t v = s.mac.load(std::memory_order_relaxed);
+  std::atomic_thread_fence(std::memory_order_acquire);
+  if (s.seq.load(std::memory_order_relaxed) != seq || !match) return Read::other;
+  return unpack_neighbor_mac(v, mac) ? Read::hit : Read::incomplete;
+}
+
 inline const Neighbor6Table::Slot* Neighbor6Table::find_mac(int iface, const Ipv6& addr, uint8_t mac[6]) const {
   const Slot* b = &slots_[bucket_of(iface, addr)];
   for (uint32_t w = 0; w < kWays; ++w) {
-    const Slot& s = b[w];
-    uint32_t seq = s.seq.load(std::memory_order_acquire);
-    if (seq & 1) continue;
-    bool match = s.iface.load(std::memory_order_relaxed) == static_cast<uint32_t>(iface) &&
-                 s.hi.load(std::memory_order_relaxed) == addr.hi && s.lo.load(std::memory_order_relaxed) == addr.lo;
-    uint64_t v = s.mac.load(std::memory_order_relaxed);
-    std::atomic_thread_fence(std::memory_order_acquire);
-    if (s.seq.load(std::memory_order_relaxed) != seq || !match) continue;
-    return unpack_neighbor_mac(v, mac) ? &s : nullptr;  // null: INCOMPLETE
+    switch (read_mac(b[w], iface, addr, mac)) {
+      case Read::other: continue;
+      case Read::hit: return &b[w];
+      case Read::incomplete: return nullptr;
+    }
   }
   return nullptr;
 }

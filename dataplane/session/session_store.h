@@ -15,6 +15,8 @@
 // touched at construction, never on a first packet.
 #pragma once
 
+#include <rte_prefetch.h>
+
 #include <cstddef>
 #include <cstdint>
 
@@ -126,6 +128,23 @@ class SessionStore {
   uint32_t first_with(uint32_t sig) const {
     return find(sig, [](uint32_t) { return true; });
   }
+  // --- burst pipelining (like rte_hash's bulk lookup), both tables' ---
+  // A burst hashes every key and prefetches its home slot, then prefetches
+  // the sessions those slots name, then looks up for real with the lines
+  // already on their way (worker/staged_lookup.h).
+  void prefetch_home(uint32_t sig) const { rte_prefetch0(home_slot(sig)); }
+  // Every line the first session under `sig` spans (sizeof(S) is not a multiple of 64,
+  // so up to 3 or 4): the fast path reads its tuples, counters and next hops, not only
+  // its first line. Nothing when no slot holds `sig`.
+  void prefetch_session(uint32_t sig) const {
+    const uint32_t ref = first_with(sig);
+    if (ref == kNoRef) return;
+    const auto* p = reinterpret_cast<const char*>(by_ref(ref));
+    const auto first = reinterpret_cast<uintptr_t>(p) & ~uintptr_t{63};
+    const auto last = (reinterpret_cast<uintptr_t>(p) + sizeof(S) - 1) & ~uintptr_t{63};
+    for (uintptr_t line = first; line <= last; line += 64) rte_prefetch0(reinterpret_cast<const void*>(line));
+  }
+
   // Indexes `ref` under `sig`. False, nothing indexed, when a slot on the way
   // holds the same key (same_key(ref)); pass a callable returning false when
   // the caller has already looked the key up.

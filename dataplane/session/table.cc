@@ -64,18 +64,9 @@ SessionRef SessionTable::lookup(const FiveTuple& key) const {
   return {store_.by_ref(ref), SessionStore<Session>::dir_of(ref)};
 }
 
-void SessionTable::prefetch_slot(uint32_t sig) const { rte_prefetch0(store_.home_slot(sig)); }
+void SessionTable::prefetch_slot(uint32_t sig) const { store_.prefetch_home(sig); }
 
-void SessionTable::prefetch_session(uint32_t sig) const {
-  const uint32_t ref = store_.first_with(sig);
-  if (ref == SessionStore<Session>::kNoRef) return;
-  // Every line the session spans (sizeof(Session) is not a multiple of 64, so up to 3
-  // or 4): the fast path reads its tuples, counters and key slots, not only its first line.
-  const auto* p = reinterpret_cast<const char*>(store_.by_ref(ref));
-  const auto first = reinterpret_cast<uintptr_t>(p) & ~uintptr_t{63};
-  const auto last = (reinterpret_cast<uintptr_t>(p) + sizeof(Session) - 1) & ~uintptr_t{63};
-  for (uintptr_t line = first; line <= last; line += 64) rte_prefetch0(reinterpret_cast<const void*>(line));
-}
+void SessionTable::prefetch_session(uint32_t sig) const { store_.prefetch_session(sig); }
 
 // Callers have looked the key up (or know it is new): no key check on the way.
 void SessionTable::index_put(const FiveTuple& key, uint32_t ref) {

@@ -19,8 +19,8 @@ const FiveTuple6 SessionTable6::key_of(uint32_t ref) const {
   return SessionStore<Session6>::dir_of(ref) == Dir::reverse ? s.original.reversed() : s.original;
 }
 
-Session6Ref SessionTable6::lookup(const FiveTuple6& key) const {
-  const uint32_t ref = store_.find(hash_key(key), [&](uint32_t r) { return key_of(r) == key; });
+Session6Ref SessionTable6::lookup(const FiveTuple6& key, uint32_t sig) const {
+  const uint32_t ref = store_.find(sig, [&](uint32_t r) { return key_of(r) == key; });
   if (ref == SessionStore<Session6>::kNoRef) return {};
   return {store_.by_ref(ref), SessionStore<Session6>::dir_of(ref)};
 }

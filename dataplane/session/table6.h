@@ -58,7 +58,13 @@ class SessionTable6 {
   uint32_t size() const { return size_; }
   size_t memory_bytes() const { return store_.memory_bytes(); }
 
-  Session6Ref lookup(const FiveTuple6& key) const;
+  Session6Ref lookup(const FiveTuple6& key) const { return lookup(key, hash_key(key)); }
+  // Burst pipelining, as SessionTable's (worker/staged_lookup.h): `sig` is signature(key),
+  // computed once when the burst was staged.
+  Session6Ref lookup(const FiveTuple6& key, uint32_t sig) const;
+  static uint32_t signature(const FiveTuple6& key) { return hash_key(key); }
+  void prefetch_slot(uint32_t sig) const { store_.prefetch_home(sig); }
+  void prefetch_session(uint32_t sig) const { store_.prefetch_session(sig); }
   // A zeroed session with `t` as its original tuple, indexed both ways;
   // nullptr when the table is full or either key is already in use.
   enum class Refused : uint8_t { none, full, exists };

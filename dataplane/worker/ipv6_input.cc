@@ -2,6 +2,7 @@
 #include "dataplane/worker/ipv6_input.h"
 
 #include <cstring>
+#include <new>
 
 #include "dataplane/ip/ndp.h"
 #include "dataplane/ip/packet.h"
@@ -11,24 +12,38 @@
 namespace wp {
 
 void Ipv6Input::input(rte_mbuf* m, int iface) {
+  BurstArray<Route6Step::Staged, 1> s;
+  if (stage(m, iface, s[0])) route6_.process(s[0]);
+}
+
+bool Ipv6Input::stage(rte_mbuf* m, int iface, Route6Step::Staged& out) {
   // A reassembled NAT64 datagram another worker handed here: always a chain (Nat64Step::chain);
   // received chains were linearized (Worker::dispatch).
-  if (m->nb_segs > 1) return nat64_.whole6(m, iface);
+  if (m->nb_segs > 1) return nat64_.whole6(m, iface), false;
   const uint8_t* d = pkt_data(m);
-  if (m->data_len < kEthHdrLen || load_be16(d + 12) != kEtherTypeIpv6) return ctx_.drop(m, DropReason::not_ipv4);
-  const Ipv6View v = parse_ipv6_packet(d, m->data_len, kEthHdrLen);
+  if (m->data_len < kEthHdrLen || load_be16(d + 12) != kEtherTypeIpv6) return ctx_.drop(m, DropReason::not_ipv4), false;
+  // Parsed straight into the staged entry (no copy of the parse state, as Worker::dispatch's IPv4).
+  Route6Step::Staged& s = *::new (&out) Route6Step::Staged{m, parse_ipv6_packet(d, m->data_len, kEthHdrLen), iface, 0};
+  const Ipv6View& v = s.v;
   const InterfaceModel& in = ctx_.rm().interfaces[iface];
   if (v.status == Ipv6Status::fragment) {  // NAT64's are reassembled (nat64_step.h); others are not routed
-    if (!in.wan && std::memcmp(d, in.mac, 6) == 0 && nat64_.fragment6(m, v, iface)) return;
-    return ctx_.drop(m, DropReason::not_ipv4);
+    if (!in.wan && std::memcmp(d, in.mac, 6) == 0 && nat64_.fragment6(m, v, iface)) return false;
+    return ctx_.drop(m, DropReason::not_ipv4), false;
   }
-  if (v.status != Ipv6Status::ok) return ctx_.drop(m, ipv6_drop_reason(v.status));
-  if (v.proto == kProtoIcmpv6 && for_control(d, v, in)) return to_control(m, iface);
+  if (v.status != Ipv6Status::ok) return ctx_.drop(m, ipv6_drop_reason(v.status)), false;
+  if (v.proto == kProtoIcmpv6 && for_control(d, v, in)) return to_control(m, iface), false;
   // NAT64: from a LAN host to us as its router (ports are promiscuous: not another router's traffic).
-  if (!in.wan && std::memcmp(d, in.mac, 6) == 0 && nat64_.input6(m, v, iface)) return;
+  if (!in.wan && std::memcmp(d, in.mac, 6) == 0 && nat64_.input6(m, v, iface)) return false;
   // Routed with sessions (route6_step.h), when a service has IPv6 prefixes.
-  if (std::memcmp(d, in.mac, 6) == 0 && route6_.input(m, v, iface)) return;
+  if (std::memcmp(d, in.mac, 6) == 0) {
+    switch (route6_.classify(s)) {
+      case Route6Step::Classified::not_routed: break;
+      case Route6Step::Classified::done: return false;
+      case Route6Step::Classified::staged: return true;
+    }
+  }
   ctx_.drop(m, DropReason::not_ipv4);  // not routed
+  return false;
 }
 
 bool Ipv6Input::for_control(const uint8_t* d, const Ipv6View& v, const InterfaceModel& in) {

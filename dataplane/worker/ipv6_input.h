@@ -33,6 +33,11 @@ class Ipv6Input {
 
   Ipv6Input(WorkerContext& ctx, Nat64Step& nat64, Route6Step& route6) : ctx_(ctx), nat64_(nat64), route6_(route6) {}
   void input(rte_mbuf* m, int iface);
+  // input() up to the IPv6 session lookup, for the staged burst lookup of the
+  // worker's dispatch: true when `out` (built here) waits for
+  // Route6Step::process(); false when the frame was consumed (routed by
+  // NAT64, sent up to the control thread, staged for its owner, or dropped).
+  bool stage(rte_mbuf* m, int iface, Route6Step::Staged& out);
 
  private:
   bool for_control(const uint8_t* d, const Ipv6View& v, const InterfaceModel& in);

@@ -13,6 +13,7 @@
 #include "dataplane/session/owner.h"
 #include "dataplane/svr/svr6_lan.h"
 #include "dataplane/worker/aging.h"
+#include "dataplane/worker/staged_lookup.h"
 
 namespace wp {
 namespace {
@@ -38,29 +39,59 @@ Route6Step::Route6Step(WorkerContext& ctx, Tx& tx, Handoff& handoff) : ctx_(ctx)
 }
 
 bool Route6Step::input(rte_mbuf* m, const Ipv6View& v, int iface) {
-  if (!table_) return false;
+  Staged s{m, v, iface, 0};
+  switch (classify(s)) {
+    case Classified::not_routed: return false;
+    case Classified::done: return true;
+    case Classified::staged: break;
+  }
+  process(s);
+  return true;
+}
+
+Route6Step::Classified Route6Step::classify(Staged& s) {
+  if (!table_) return Classified::not_routed;
+  rte_mbuf* m = s.m;
+  const Ipv6View& v = s.v;
   const RouterModel& rm = ctx_.rm();
   for (const InterfaceModel& in : rm.interfaces)
-    if (in.holds6(v.dst)) return false;  // ours: the control thread took what it answers
-  if (scoped_or_multicast(v.dst) || scoped_or_multicast(v.src)) return ctx_.drop(m, DropReason::ipv6_not_routable), true;
+    if (in.holds6(v.dst)) return Classified::not_routed;  // ours: the control thread took what it answers
+  if (scoped_or_multicast(v.dst) || scoped_or_multicast(v.src))
+    return ctx_.drop(m, DropReason::ipv6_not_routable), Classified::done;
   const uint8_t* d = pkt_data(m);
   const bool icmp = v.proto == kProtoIcmpv6;
-  if (icmp && d[v.l4] >= kIcmp6DestUnreachable && d[v.l4] <= kIcmp6ParamProblem) return error_input(m, v), true;
+  if (icmp && d[v.l4] >= kIcmp6DestUnreachable && d[v.l4] <= kIcmp6ParamProblem) {
+    s.sig = 0;  // error_input() finds its owner and session by the quoted tuple, in order with the burst
+    return Classified::staged;
+  }
   if (v.proto != kProtoTcp && v.proto != kProtoUdp &&
       !(icmp && (d[v.l4] == kIcmp6EchoRequest || d[v.l4] == kIcmp6EchoReply)))
-    return ctx_.drop(m, DropReason::unsupported_proto), true;
+    return ctx_.drop(m, DropReason::unsupported_proto), Classified::done;
   const FiveTuple6 t{v.src, v.dst, v.sport, v.dport, v.proto};
   const uint32_t owner = owner6(ctx_, t);
-  if (owner != ctx_.id) return handoff_.stage(m, owner), true;  // sent after the burst
-  if (const Session6Ref ref = table_->lookup(t)) {
-    if (ref.session->svr_ref) return ctx_.svr6->from_lan(m, v, *ref.session, ref.dir), true;  // SVR carries it
-    return forward(m, v, *ref.session, ref.dir, iface), true;
+  if (owner != ctx_.id) return handoff_.stage(m, owner), Classified::done;  // sent after the burst
+  s.sig = stage_lookup(*table_, t);
+  return Classified::staged;
+}
+
+void Route6Step::prefetch_sessions(const Staged* s, uint32_t n) const {
+  if (table_) wp::prefetch_sessions(*table_, s, n);
+}
+
+void Route6Step::process(const Staged& s) {
+  rte_mbuf* m = s.m;
+  const Ipv6View& v = s.v;
+  if (s.sig == 0) return error_input(m, v);
+  const FiveTuple6 t{v.src, v.dst, v.sport, v.dport, v.proto};
+  if (const Session6Ref ref = table_->lookup(t, s.sig)) {
+    if (ref.session->svr_ref) return ctx_.svr6->from_lan(m, v, *ref.session, ref.dir);  // SVR carries it
+    return forward(m, v, *ref.session, ref.dir, s.iface);
   }
   // A session starts on a LAN, with a TCP or UDP packet or an echo request.
-  if (rm.interfaces[static_cast<size_t>(iface)].wan) return ctx_.drop(m, DropReason::ipv6_no_session), true;
-  if (icmp && d[v.l4] != kIcmp6EchoRequest) return ctx_.drop(m, DropReason::unsupported_proto), true;
-  first_packet(m, v, t, iface);
-  return true;
+  if (ctx_.rm().interfaces[static_cast<size_t>(s.iface)].wan) return ctx_.drop(m, DropReason::ipv6_no_session);
+  if (v.proto == kProtoIcmpv6 && pkt_data(m)[v.l4] != kIcmp6EchoRequest)
+    return ctx_.drop(m, DropReason::unsupported_proto);
+  first_packet(m, v, t, s.iface);
 }
 
 // RFC 4443 § 2.4 (and RFC 8201's path MTU discovery): an error about a

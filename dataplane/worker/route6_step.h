@@ -59,8 +59,30 @@ class Route6Step {
 
   // An IPv6 frame (parsed whole, to our MAC) from `iface`: true when it was
   // routed, handed to its owner or dropped here; false when IPv6 is not
-  // routed (no table) or it is for one of our addresses.
+  // routed (no table) or it is for one of our addresses. classify() then
+  // process(): one packet on its own (handed-off packets).
   bool input(rte_mbuf* m, const Ipv6View& v, int iface);
+
+  // input() in two halves for the staged burst lookup of a worker's dispatch
+  // (worker/staged_lookup.h, as IPv4's): classify() each packet of the burst,
+  // prefetch_sessions() of the staged ones, then process() them in order.
+  struct Staged {
+    rte_mbuf* m;
+    Ipv6View v;
+    int iface;
+    uint32_t sig;  // SessionTable6::signature of the packet's tuple; 0: an ICMPv6 error (its quoted tuple's)
+  };
+  enum class Classified : uint8_t {
+    not_routed,  // input() would return false
+    done,        // dropped, or staged for handing off to its owner
+    staged,      // looked up here by process(); its home index slot is on its way
+  };
+  // Everything input() does before the session lookup: the checks and drops,
+  // the owner rule. Reads s.m, s.v, s.iface; sets s.sig.
+  Classified classify(Staged& s);
+  void prefetch_sessions(const Staged* s, uint32_t n) const;
+  // The lookup and what follows it (fast path, SVR, first packet), or the ICMPv6 error's.
+  void process(const Staged& s);
   // Idle sessions: the slice of the table due since the last call (clock-paced).
   void age();
   bool has_table() const { return table_ != nullptr; }

@@ -63,7 +63,7 @@ void Tx::transmit6(rte_mbuf* m, int iface) {
 
 void Tx::transmit6(rte_mbuf* m, int iface, const Ipv6& next_hop) {
   uint8_t* eth = pkt_data(m);
-  if (!ctx_.shared.neighbors6.use(iface, next_hop, eth, ctx_.now_ms)) {
+  if (!ctx_.shared.neighbors6.use(iface, next_hop, eth, ctx_.now_ms, hint6_for(iface, next_hop))) {
     if (!mark_resolve6_via(m, iface, next_hop)) return ctx_.drop(m, DropReason::nd_unresolved);
     if (rte_ring_sp_enqueue(ctx_.shared.resolve[ctx_.id], m) != 0) ctx_.drop(m, DropReason::control_full);
     return;

@@ -11,6 +11,7 @@
 #include <vector>
 
 #include "dataplane/control/neighbor.h"
+#include "dataplane/control/neighbor6.h"
 #include "dataplane/ip/ipv4.h"
 #include "dataplane/worker/context.h"
 #include "dataplane/worker/qos_tx.h"
@@ -55,6 +56,12 @@ class Tx {
     return next_hop_hints_[(next_hop ^ (next_hop >> 8) ^ static_cast<uint32_t>(iface)) % kNextHopHints];
   }
   std::array<NeighborTable::Hint, kNextHopHints> next_hop_hints_{};
+  // The same for IPv6 next hops (Neighbor6Table::Hint).
+  Neighbor6Table::Hint& hint6_for(int iface, const Ipv6& next_hop) {
+    const uint64_t x = next_hop.lo ^ next_hop.hi;
+    return next_hop_hints6_[(x ^ (x >> 8) ^ (x >> 32) ^ static_cast<uint64_t>(iface)) % kNextHopHints];
+  }
+  std::array<Neighbor6Table::Hint, kNextHopHints> next_hop_hints6_{};
   WorkerContext& ctx_;
   QosTx* qos_;
   TxFn fn_;

@@ -12,6 +12,7 @@
 #include "dataplane/ip/packet_edit.h"
 #include "dataplane/session/owner.h"
 #include "dataplane/worker/punt_class.h"
+#include "dataplane/worker/staged_lookup.h"
 
 namespace wp {
 namespace {
@@ -134,6 +135,8 @@ void Worker::receive(rte_mbuf** pkts, uint16_t n) {
 void Worker::dispatch(rte_mbuf** pkts, uint16_t n) {
   BurstArray<Owned> owned;
   uint32_t n_owned = 0;
+  BurstArray<Route6Step::Staged> owned6;  // the IPv6 packets routed here, staged the same way
+  uint32_t n_owned6 = 0;
   for (uint16_t i = 0; i < n; ++i) {
     if (i + 1 < n) rte_prefetch0(rte_pktmbuf_mtod(pkts[i + 1], void*));
     rte_mbuf* m = pkts[i];
@@ -145,6 +148,10 @@ void Worker::dispatch(rte_mbuf** pkts, uint16_t n) {
     // Parsed straight into the burst's next entry: no copy of the parse state (a copy of
     // the just-written struct stalled on store forwarding).
     Owned& o = *::new (&owned[n_owned]) Owned{m, parse_packet(pkt_data(m), m->data_len), iface, false, 0};
+    if (o.pp.status == ParseStatus::not_ipv4 && iface != kNone) {  // IPv6 (or another EtherType)
+      if (ipv6_.stage(m, iface, owned6[n_owned6])) ++n_owned6;
+      continue;
+    }
     const int owner = owner_of(o.m, o.pp, iface);
     if (owner == kNone) continue;
     if (static_cast<uint32_t>(owner) != ctx_.id) {
@@ -156,6 +163,11 @@ void Worker::dispatch(rte_mbuf** pkts, uint16_t n) {
     ++n_owned;
   }
   handoff_.send_staged();  // one burst per owner
+  // IPv6 first, as when each IPv6 packet was routed the moment it was parsed.
+  if (n_owned6) {
+    route6_.prefetch_sessions(owned6.data(), n_owned6);
+    for (uint32_t i = 0; i < n_owned6; ++i) route6_.process(owned6[i]);
+  }
   process_owned(owned.data(), n_owned);
 }
 
@@ -240,12 +252,11 @@ void Worker::arp_to_control(rte_mbuf* m, int iface) {
 }
 
 void Worker::stage(Owned& o) {
-  o.sig = SessionTable::signature({o.pp.src, o.pp.dst, o.pp.sport, o.pp.dport, o.pp.proto});
-  ctx_.table.prefetch_slot(o.sig);
+  o.sig = stage_lookup(ctx_.table, FiveTuple{o.pp.src, o.pp.dst, o.pp.sport, o.pp.dport, o.pp.proto});
 }
 
 void Worker::process_owned(Owned* o, uint32_t n) {
-  for (uint32_t i = 0; i < n; ++i) ctx_.table.prefetch_session(o[i].sig);
+  prefetch_sessions(ctx_.table, o, n);
   for (uint32_t i = 0; i < n; ++i) {
     if (o[i].tunnel != kNone) {  // out of an IPsec tunnel: a LAN packet of the tunnel's tenant
       esp_.clamp(o[i].m, o[i].pp, static_cast<uint32_t>(o[i].tunnel));
