@@ -125,12 +125,23 @@ def scan_file(path):
         m = re.match(r"\s*#\s*undef\s+(\w+)", l)
         if m:
             macros.pop(m.group(1), None)
+    # A macro set for a header (#define X, then #include): in a batch the header may
+    # already be in, from an earlier file, without it.
+    before_include = []
+    pending = {}
+    for i, l in enumerate(lines, 1):
+        m = re.match(r"\s*#\s*define\s+(\w+)", l)
+        if m and not m.group(1).endswith(("_H", "_H_")):
+            pending[m.group(1)] = i
+        elif re.match(r"\s*#\s*include\b", l) and pending:
+            before_include += sorted(pending.items(), key=lambda x: x[1])
+            pending = {}
     guard = [n for n in macros if n.endswith("_H") or n.endswith("_H_")]
     for g in guard:
         macros.pop(g)
     usings = [i for i, l in enumerate(lines, 1)
               if re.match(r"using\s+namespace\s+[\w:]+\s*;", l)]  # column 0: file scope
-    return local, visible, macros, usings
+    return local, visible, macros, usings, before_include
 
 
 def header_names(root):
@@ -141,7 +152,7 @@ def header_names(root):
             for f in files:
                 if f.endswith(".h"):
                     path = os.path.join(dirpath, f)
-                    _, visible, _, _ = scan_file(path)
+                    _, visible, _, _, _ = scan_file(path)
                     for key in visible:
                         names.setdefault(key, os.path.relpath(path, root))
     return names
@@ -157,8 +168,10 @@ def main():
     args = ap.parse_args()
     root = os.path.abspath(args.root)
     targets = targets_from(args.build)
+    # A unity build dir: what its batches hold (files marked SKIP_UNITY_BUILD_INCLUSION
+    # compile alone and meet nothing); a WP_UNITY=OFF dir: every source of each target.
     for t, srcs in unity_sources(args.build).items():
-        targets[t] = sorted(set(targets.get(t, [])) | set(srcs))
+        targets[t] = sorted(set(srcs))
     cache = {}
     problems = 0
     headers = header_names(root)
@@ -176,12 +189,12 @@ def main():
         rel = lambda s: os.path.relpath(s, root)
         seen = set()
         for a in srcs:
-            local, _, macros, usings = info[a]
+            local, _, macros, usings, before_include = info[a]
             for key, (kind, line, _) in local.items():
                 for b in srcs:
                     if b == a:
                         continue
-                    _, vis_b, _, _ = info[b]
+                    _, vis_b, _, _, _ = info[b]
                     if key in vis_b:
                         if kind in ("typedef", "alias", "namespace") and vis_b[key][2] == local[key][2]:
                             continue  # the same alias declared twice: legal, one meaning
@@ -200,6 +213,10 @@ def main():
                     problems += 1
             for m, line in sorted(macros.items(), key=lambda x: x[1]):
                 print(f"{target}: macro {m} still defined at the end of {rel(a)} (#define at line {line})")
+                problems += 1
+            for m, line in before_include:
+                print(f"{target}: {rel(a)}:{line} defines {m} for a header it includes: "
+                      "mark the file SKIP_UNITY_BUILD_INCLUSION")
                 problems += 1
             for line in usings:
                 print(f"{target}: file-scope `using namespace` in {rel(a)}:{line}")
