@@ -34,7 +34,7 @@ T get(const uint8_t* p) {
   return little(v);
 }
 
-void put_tuple(uint8_t* p, const FiveTuple& t) {
+void pack_tuple(uint8_t* p, const FiveTuple& t) {
   put<uint32_t>(p, t.src);
   put<uint32_t>(p + 4, t.dst);
   put<uint16_t>(p + 8, t.sport);
@@ -42,7 +42,7 @@ void put_tuple(uint8_t* p, const FiveTuple& t) {
   p[12] = t.proto;
 }
 
-WireTuple get_tuple(const uint8_t* p) {
+WireTuple unpack_tuple(const uint8_t* p) {
   return {get<uint32_t>(p), get<uint32_t>(p + 4), get<uint16_t>(p + 8), get<uint16_t>(p + 10), p[12]};
 }
 
@@ -96,9 +96,9 @@ void PackedOpsWriter::add(PackedKind kind, const Session& s, const RouterModel& 
   put<uint16_t>(p + kOffRevPeer, name_index(leg_name(rm, s.out_rev)));
   put<uint16_t>(p + kOffApp, name_index(application_name(s.app)));
   std::memcpy(p + kOffUuid, s.uuid.data(), 16);
-  put_tuple(p + kOffOriginal, s.original);
-  put_tuple(p + kOffFwd, s.out_fwd.tuple);
-  put_tuple(p + kOffRev, s.out_rev.tuple);
+  pack_tuple(p + kOffOriginal, s.original);
+  pack_tuple(p + kOffFwd, s.out_fwd.tuple);
+  pack_tuple(p + kOffRev, s.out_rev.tuple);
   put<uint32_t>(p + kOffKeyId, session_key_id(s, rm, &key_ids_));
   put<uint64_t>(p + kOffCreated, clock.epoch_ms(s.created_ms));
   put<uint64_t>(p + kOffLast, clock.epoch_ms(s.last_ms));
@@ -212,9 +212,9 @@ bool PackedOpsReader::decode(size_t i, const RouterModel& rm, const DataplaneClo
   f.app = static_cast<uint16_t>(app);
   f.uuid = reinterpret_cast<const char*>(p + kOffUuid);
   f.uuid_size = 16;
-  f.original = get_tuple(p + kOffOriginal);
-  f.fwd_tuple = get_tuple(p + kOffFwd);
-  f.rev_tuple = get_tuple(p + kOffRev);
+  f.original = unpack_tuple(p + kOffOriginal);
+  f.fwd_tuple = unpack_tuple(p + kOffFwd);
+  f.rev_tuple = unpack_tuple(p + kOffRev);
   f.app_refused = p[kOffAppRefused] != 0;
   f.flags = p[kOffFlags];
   f.created_ms = get<uint64_t>(p + kOffCreated);

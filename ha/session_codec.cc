@@ -13,7 +13,7 @@
 namespace wp::ha {
 namespace {
 
-void put_tuple(const FiveTuple& t, pb::Tuple& out) {
+void to_pb_tuple(const FiveTuple& t, pb::Tuple& out) {
   out.set_src(t.src);
   out.set_dst(t.dst);
   out.set_sport(t.sport);
@@ -23,7 +23,7 @@ void put_tuple(const FiveTuple& t, pb::Tuple& out) {
 
 WireTuple wire(const pb::Tuple& t) { return {t.src(), t.dst(), t.sport(), t.dport(), t.proto()}; }
 
-bool get_tuple(const WireTuple& in, FiveTuple& out) {
+bool from_wire_tuple(const WireTuple& in, FiveTuple& out) {
   if (in.sport > 0xffff || in.dport > 0xffff || (in.proto != kProtoTcp && in.proto != kProtoUdp)) return false;
   out = {in.src, in.dst, static_cast<uint16_t>(in.sport), static_cast<uint16_t>(in.dport),
          static_cast<uint8_t>(in.proto)};
@@ -42,7 +42,7 @@ std::string_view name_at(const List& list, int idx) {
 bool get_leg(const WireTuple& tuple, int peer, std::string_view peer_name, int tunnel, std::string_view tunnel_name,
              const RouterModel& rm, const FibTable* fib, uint32_t hash, const char* which, SideOut& out,
              std::string& error) {
-  if (!get_tuple(tuple, out.tuple)) return error = std::string(which) + ": incomplete tuple", false;
+  if (!from_wire_tuple(tuple, out.tuple)) return error = std::string(which) + ": incomplete tuple", false;
   out.peer = -1;
   if (peer == kUnknownPeer) return error = std::string(which) + ": unknown peer \"" + std::string(peer_name) + "\"", false;
   if (tunnel == kUnknownTunnel)
@@ -149,9 +149,9 @@ uint32_t session_key_id(const Session& s, const RouterModel& rm, KeyIdCache* cac
 void encode_session(const Session& s, const RouterModel& rm, const DataplaneClock& clock, uint32_t node_id,
                     pb::SessionRecord& out) {
   out.set_uuid(s.uuid.data(), s.uuid.size());
-  put_tuple(s.original, *out.mutable_original());
-  put_tuple(s.out_fwd.tuple, *out.mutable_out_fwd()->mutable_tuple());
-  put_tuple(s.out_rev.tuple, *out.mutable_out_rev()->mutable_tuple());
+  to_pb_tuple(s.original, *out.mutable_original());
+  to_pb_tuple(s.out_fwd.tuple, *out.mutable_out_fwd()->mutable_tuple());
+  to_pb_tuple(s.out_rev.tuple, *out.mutable_out_rev()->mutable_tuple());
   auto set = [](std::string_view v, auto setter) { setter(v.data(), v.size()); };
   set(peer_name(rm, s.out_fwd.peer), [&](const char* d, size_t n) { out.mutable_out_fwd()->set_peer(d, n); });
   set(peer_name(rm, s.out_rev.peer), [&](const char* d, size_t n) { out.mutable_out_rev()->set_peer(d, n); });
@@ -218,7 +218,7 @@ bool decode_facts(const SessionFacts& in, const RouterModel& rm, const Dataplane
   out = Session{};
   if (in.uuid_size != out.uuid.size()) return error = "uuid: not 16 bytes", false;
   std::memcpy(out.uuid.data(), in.uuid, out.uuid.size());
-  if (!get_tuple(in.original, out.original)) return error = "original: incomplete tuple", false;
+  if (!from_wire_tuple(in.original, out.original)) return error = "original: incomplete tuple", false;
   const uint32_t hash = symmetric_hash(out.original);
   if (!get_leg(in.fwd_tuple, in.fwd_peer, in.fwd_peer_name, in.fwd_tunnel, in.fwd_tunnel_name, rm, fib, hash,
                "out_fwd", out.out_fwd, error))

@@ -30,8 +30,6 @@ constexpr size_t kMinPskLen = 16;
 constexpr uint64_t kMinChildLifetimeBytes = uint64_t{1} << 20;  // below it a rekey every few ms at line rate
 constexpr uint32_t kMaxTunnels = 256;  // dataplane/ipsec/esp_sa.h kMaxEspTunnels
 
-std::string at(const std::string& list, int i) { return list + "[" + std::to_string(i) + "]"; }
-
 // An FQDN identity (ID type 2): 1..255 printable ASCII bytes, no spaces.
 bool valid_identity(const std::string& id) {
   if (id.empty() || id.size() > 255) return false;
@@ -39,7 +37,7 @@ bool valid_identity(const std::string& id) {
 }
 
 template <size_t N>
-std::string one_of(const std::array<std::string_view, N>& names) {
+std::string joined(const std::array<std::string_view, N>& names) {
   std::string s;
   for (std::string_view n : names) s += (s.empty() ? "" : ", ") + std::string(n);
   return s;
@@ -128,12 +126,12 @@ void ConfigValidator::check_ipsec_proposals(const config::IpsecPeer& p, const st
   for (int j = 0; j < p.ike_proposals_size(); ++j) {
     const std::string& n = p.ike_proposals(j);
     if (std::find(kIkeProposals.begin(), kIkeProposals.end(), n) == kIkeProposals.end())
-      error(at(path + ".ike_proposals", j), "unknown IKE proposal \"" + n + "\" (one of " + one_of(kIkeProposals) + ")");
+      error(at(path + ".ike_proposals", j), "unknown IKE proposal \"" + n + "\" (one of " + joined(kIkeProposals) + ")");
   }
   for (int j = 0; j < p.esp_proposals_size(); ++j) {
     const std::string& n = p.esp_proposals(j);
     if (std::find(kEspProposals.begin(), kEspProposals.end(), n) == kEspProposals.end())
-      error(at(path + ".esp_proposals", j), "unknown ESP proposal \"" + n + "\" (one of " + one_of(kEspProposals) + ")");
+      error(at(path + ".esp_proposals", j), "unknown ESP proposal \"" + n + "\" (one of " + joined(kEspProposals) + ")");
   }
 }
 

@@ -25,8 +25,6 @@ namespace {
 
 constexpr int kMaxServers = 16;  // RouterModel keeps the map as a small vector, searched per new session
 
-std::string at(const std::string& list, int i) { return list + "[" + std::to_string(i) + "]"; }
-
 bool overlaps(const Ipv6Prefix& a, const Ipv6Prefix& b) { return a.contains(b.addr) || b.contains(a.addr); }
 
 // The interface's IPv6 prefix that holds `p` whole, if any.

@@ -18,8 +18,6 @@ namespace {
 
 constexpr int kMaxPool = 16;  // Nat64Bindings::kMaxPool (dataplane/session/nat64_bindings.h)
 
-std::string at(const std::string& list, int i) { return list + "[" + std::to_string(i) + "]"; }
-
 }  // namespace
 
 void ConfigValidator::check_nat64() {

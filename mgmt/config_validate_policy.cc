@@ -24,7 +24,7 @@ constexpr size_t kMinKeyHexDigits = 64;  // 32 bytes for the metadata HMAC
 constexpr uint32_t kMaxLimitedTenants = 1024;
 constexpr uint32_t kMaxNewSessionRate = 100000000;
 
-bool one_of(const std::string& value, std::initializer_list<const char*> allowed) {
+bool is_one_of(const std::string& value, std::initializer_list<const char*> allowed) {
   for (const char* a : allowed) {
     if (value == a) return true;
   }
@@ -38,8 +38,6 @@ bool valid_hex_key(const std::string& key) {
   }
   return true;
 }
-
-std::string at(const char* list, int i) { return std::string(list) + "[" + std::to_string(i) + "]"; }
 
 }  // namespace
 
@@ -76,10 +74,10 @@ void ConfigValidator::check_security_policies() {
   for (int i = 0; i < cfg_.security_policies_size(); ++i) {
     const config::SecurityPolicy& s = cfg_.security_policies(i);
     const std::string path = at("security_policies", i);
-    if (!one_of(s.encryption(), {"", "aes256-cbc", "none"})) {
+    if (!is_one_of(s.encryption(), {"", "aes256-cbc", "none"})) {
       error(path + ".encryption", "\"" + s.encryption() + "\" is not one of aes256-cbc, none");
     }
-    if (!one_of(s.hmac(), {"", "every-packet", "metadata-only", "none"})) {
+    if (!is_one_of(s.hmac(), {"", "every-packet", "metadata-only", "none"})) {
       error(path + ".hmac", "\"" + s.hmac() + "\" is not one of every-packet, metadata-only, none");
     } else if (s.encryption() == "aes256-cbc" && (s.hmac() == "metadata-only" || s.hmac() == "none")) {
       // CBC without a MAC is malleable; encrypted sessions always
@@ -105,7 +103,7 @@ void ConfigValidator::check_services() {
       }
     }
     if (ipv6) check_service_ipv6(s, path);  // config_validate_route6.cc
-    if (!one_of(s.protocol(), {"", "tcp", "udp", "any"})) {
+    if (!is_one_of(s.protocol(), {"", "tcp", "udp", "any"})) {
       error(path + ".protocol", "\"" + s.protocol() + "\" is not one of tcp, udp, any");
     }
     for (int j = 0; j < s.ports_size(); ++j) {

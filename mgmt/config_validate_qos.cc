@@ -15,7 +15,7 @@ namespace wp::mgmt::detail {
 namespace {
 
 constexpr uint32_t kMaxRateKbps = 100'000'000;  // 100 Gbit/s
-constexpr uint32_t kMinBurst = 1514, kMaxBurst = 16u << 20;
+constexpr uint32_t kMinBurstBytes = 1514, kMaxBurstBytes = 16u << 20;
 constexpr uint32_t kMaxWeight = 1000, kMaxQueue = 65536;
 
 bool known_class(const std::string& name) {
@@ -37,9 +37,9 @@ void ConfigValidator::check_qos_port(const config::QosPort& q, const std::string
     error(path + ".rate_kbps", "required: the rate the port is shaped to (kbit/s, 1.." + std::to_string(kMaxRateKbps) + ")");
   else if (q.rate_kbps() > kMaxRateKbps)
     error(path + ".rate_kbps", std::to_string(q.rate_kbps()) + " is above " + std::to_string(kMaxRateKbps));
-  if (q.burst_bytes() != 0 && (q.burst_bytes() < kMinBurst || q.burst_bytes() > kMaxBurst))
-    error(path + ".burst_bytes", std::to_string(q.burst_bytes()) + " must be 0 or in " + std::to_string(kMinBurst) +
-                                     ".." + std::to_string(kMaxBurst));
+  if (q.burst_bytes() != 0 && (q.burst_bytes() < kMinBurstBytes || q.burst_bytes() > kMaxBurstBytes))
+    error(path + ".burst_bytes", std::to_string(q.burst_bytes()) + " must be 0 or in " + std::to_string(kMinBurstBytes) +
+                                     ".." + std::to_string(kMaxBurstBytes));
   std::set<std::string> seen;
   for (int i = 0; i < q.classes_size(); ++i) {
     const config::QosClass& c = q.classes(i);
@@ -58,9 +58,9 @@ void ConfigValidator::check_qos_port(const config::QosPort& q, const std::string
       error(cp + ".rate_kbps", std::to_string(c.rate_kbps()) + " is above " + std::to_string(kMaxRateKbps));
     if (c.rate_kbps() == 0 && c.burst_bytes() != 0)
       error(cp + ".burst_bytes", "a burst without a rate: set rate_kbps or remove burst_bytes");
-    else if (c.burst_bytes() != 0 && (c.burst_bytes() < kMinBurst || c.burst_bytes() > kMaxBurst))
-      error(cp + ".burst_bytes", std::to_string(c.burst_bytes()) + " must be 0 or in " + std::to_string(kMinBurst) +
-                                     ".." + std::to_string(kMaxBurst));
+    else if (c.burst_bytes() != 0 && (c.burst_bytes() < kMinBurstBytes || c.burst_bytes() > kMaxBurstBytes))
+      error(cp + ".burst_bytes", std::to_string(c.burst_bytes()) + " must be 0 or in " + std::to_string(kMinBurstBytes) +
+                                     ".." + std::to_string(kMaxBurstBytes));
     if (c.queue_packets() > kMaxQueue)
       error(cp + ".queue_packets", std::to_string(c.queue_packets()) + " must be 0 or in 1.." + std::to_string(kMaxQueue));
   }

@@ -13,6 +13,7 @@
 #include <optional>
 #include <set>
 #include <string>
+#include <string_view>
 #include <utility>
 #include <vector>
 
@@ -21,6 +22,9 @@
 #include "mgmt/config_load.h"
 
 namespace wp::mgmt::detail {
+
+// "list[i]": the config path of one element of a repeated field.
+inline std::string at(std::string_view list, int i) { return std::string(list) + "[" + std::to_string(i) + "]"; }
 
 // Whether config address text is written as IPv6 (it has a colon).
 bool looks_ipv6(const std::string& text);

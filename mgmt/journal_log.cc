@@ -69,3 +69,6 @@ void log(const LogLine& line) {
 }
 
 }  // namespace wp::mgmt
+
+// Ours alone, even if this file joins a unity batch one day (CMakeLists.txt keeps it out).
+#undef SD_JOURNAL_SUPPRESS_LOCATION

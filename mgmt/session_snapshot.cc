@@ -5,6 +5,7 @@
 #include <cstring>
 
 #include "mgmt/session_snapshot6.h"
+#include "mgmt/model_names.h"
 
 namespace wp::mgmt {
 namespace {
@@ -23,15 +24,6 @@ size_t tail_slots(uint32_t bits) { return std::max<size_t>(64, (size_t{1} << bit
 SessionEntry::Tuple pack(const FiveTuple& t) { return {t.src, t.dst, t.sport, t.dport}; }
 FiveTuple unpack(const SessionEntry::Tuple& t, uint8_t proto) { return {t.src, t.dst, t.sport, t.dport, proto}; }
 
-std::string_view name_at(const std::vector<std::string>& names, int idx) {
-  return idx >= 0 && static_cast<size_t>(idx) < names.size() ? std::string_view(names[static_cast<size_t>(idx)])
-                                                              : std::string_view();
-}
-template <typename T>
-std::string_view model_name(const std::vector<T>& v, int idx) {
-  return idx >= 0 && static_cast<size_t>(idx) < v.size() ? std::string_view(v[static_cast<size_t>(idx)].name)
-                                                        : std::string_view();
-}
 
 }  // namespace
 

@@ -1,21 +1,14 @@
 // IPv6 sessions of the REST snapshot; see session_snapshot6.h.
 #include "mgmt/session_snapshot6.h"
 
+#include "mgmt/model_names.h"
+
 namespace wp::mgmt {
 namespace {
 
 static_assert(sizeof(FiveTuple6) + sizeof(Ipv6) + 4 * 8 + 2 * 8 + 3 * 2 + 2 + 1 <= 120,
               "Entry6 grew: update docs/operations.md § Session snapshot memory");
 
-template <typename T>
-std::string_view model_name(const std::vector<T>& v, int idx) {
-  return idx >= 0 && static_cast<size_t>(idx) < v.size() ? std::string_view(v[static_cast<size_t>(idx)].name)
-                                                        : std::string_view();
-}
-std::string_view name_at(const std::vector<std::string>& names, int idx) {
-  return idx >= 0 && static_cast<size_t>(idx) < names.size() ? std::string_view(names[static_cast<size_t>(idx)])
-                                                              : std::string_view();
-}
 
 }  // namespace
 

@@ -8,15 +8,14 @@
 #include <stdexcept>
 
 #include "dataplane/apps/classifier.h"
+#include "dataplane/util/ascii.h"
 #include "dataplane/util/edit_distance.h"
 
 namespace wp::app {
 namespace {
 
-char lower(char c) { return static_cast<char>(std::tolower(static_cast<unsigned char>(c))); }
-
 bool same_name(std::string_view a, std::string_view b) {
-  return a.size() == b.size() && std::equal(a.begin(), a.end(), b.begin(), [](char x, char y) { return lower(x) == lower(y); });
+  return a.size() == b.size() && std::equal(a.begin(), a.end(), b.begin(), [](char x, char y) { return util::ascii_lower(x) == util::ascii_lower(y); });
 }
 
 std::optional<uint16_t> find(const std::vector<AppCatalog::Entry>& entries, std::string_view name) {

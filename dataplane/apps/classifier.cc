@@ -11,6 +11,8 @@
 #include <cctype>
 #include <cstring>
 
+#include "dataplane/util/ascii.h"
+
 static_assert(NDPI_API_VERSION == 8668, "classifier.cc reads nDPI 4.2's module layout; check make_lazy_caches");
 
 namespace wp::app {
@@ -30,8 +32,6 @@ void make_lazy_caches(ndpi_detection_module_struct* m) {
 
 constexpr size_t kFlowAlign = 16;
 constexpr size_t kMaxAppName = 64;  // TLV 35's bound (svr/metadata.h)
-
-char lower(char c) { return static_cast<char>(std::tolower(static_cast<unsigned char>(c))); }
 
 }  // namespace
 
@@ -81,7 +81,7 @@ AppClassifier::AppClassifier(const AppClassifierConfig& config, ndpi_detection_m
   for (u_int id = 1; id < n; ++id) {
     if (defaults[id].protoName == nullptr) continue;
     std::string name = defaults[id].protoName;
-    std::transform(name.begin(), name.end(), name.begin(), lower);
+    std::transform(name.begin(), name.end(), name.begin(), util::ascii_lower);
     names_.emplace_back(std::move(name), static_cast<AppId>(id));
     categories_[id] = static_cast<CategoryId>(defaults[id].protoCategory);
   }
@@ -91,7 +91,7 @@ AppClassifier::AppClassifier(const AppClassifierConfig& config, ndpi_detection_m
 AppId AppClassifier::find_app(std::string_view name) const {
   char buf[kMaxAppName];
   if (name.empty() || name.size() > sizeof buf) return kAppUnknown;
-  for (size_t i = 0; i < name.size(); ++i) buf[i] = lower(name[i]);
+  for (size_t i = 0; i < name.size(); ++i) buf[i] = util::ascii_lower(name[i]);
   const std::string_view key(buf, name.size());
   auto it = std::lower_bound(names_.begin(), names_.end(), key,
                              [](const auto& e, std::string_view k) { return std::string_view(e.first) < k; });

@@ -10,7 +10,10 @@
 namespace wp {
 namespace {
 
-using namespace std::chrono;
+using std::chrono::duration_cast;
+using std::chrono::minutes;
+using std::chrono::seconds;
+using std::chrono::steady_clock;
 
 constexpr seconds kHalfOpenMax{30};
 constexpr minutes kCookieRotation{5};  // § 2.6: a cookie ages out within two periods

@@ -27,7 +27,7 @@ namespace wp {
 namespace {
 
 namespace pb = waypoint::ha;
-using namespace std::chrono;
+using std::chrono::steady_clock;
 
 }  // namespace
 

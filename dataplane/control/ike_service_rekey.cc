@@ -34,7 +34,9 @@
 namespace wp {
 namespace {
 
-using namespace std::chrono;
+using std::chrono::duration_cast;
+using std::chrono::seconds;
+using std::chrono::steady_clock;
 
 std::string spi_text(uint32_t spi) {
   char b[12];

@@ -15,6 +15,7 @@
 
 namespace wp {
 
+inline constexpr uint8_t kIcmpEchoReply = 0, kIcmpEchoRequest = 8;
 inline constexpr uint8_t kIcmpDestUnreachable = 3, kIcmpTimeExceeded = 11;
 inline constexpr uint8_t kIcmpCodeFragNeeded = 4;  // of kIcmpDestUnreachable
 
@@ -34,6 +35,7 @@ inline constexpr uint8_t kIcmp6DestUnreachable = 1, kIcmp6PacketTooBig = 2, kIcm
                          kIcmp6ParamProblem = 4;
 inline constexpr uint8_t kIcmp6ErrorHopLimit = 64;  // the error's own hop limit
 inline constexpr uint32_t kIcmp6ErrorMax = 1280;    // IPv6 bytes of an error at most (RFC 4443 § 2.4 (c))
+inline constexpr uint32_t kIpv6MinMtu = 1280;       // every IPv6 link carries this (RFC 8200 § 5)
 
 // Whether RFC 4443 § 2.4 (e) lets us answer the parsed IPv6 packet in
 // `frame` with an error: not about an ICMPv6 error (types 0-127) or a

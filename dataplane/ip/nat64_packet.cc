@@ -5,13 +5,13 @@
 #include <cstring>
 
 #include "dataplane/ip/checksum.h"
+#include "dataplane/ip/icmp.h"  // kIcmpEchoRequest, kIcmpEchoReply
 #include "dataplane/ip/nat64.h"
+#include "dataplane/ip/ndp.h"  // kIcmp6EchoRequest, kIcmp6EchoReply
 
 namespace wp {
 namespace {
 
-constexpr uint8_t kIcmpEchoRequest = 8, kIcmpEchoReply = 0;
-constexpr uint8_t kIcmp6EchoRequest = 128, kIcmp6EchoReply = 129;
 constexpr uint16_t kIpv4HdrLen = 20;
 
 uint16_t checksum_offset(uint8_t proto) { return proto == kProtoTcp ? 16 : proto == kProtoUdp ? 6 : 2; }

@@ -5,10 +5,11 @@
 
 #include <cstring>
 
+#include "dataplane/ip/packet.h"  // kProtoUdp
+
 namespace wp {
 namespace {
 
-constexpr uint8_t kIpProtoUdp = 17;
 constexpr size_t kUdpLen = 8;
 
 uint32_t load32(const uint8_t* p) { return uint32_t{p[0]} << 24 | uint32_t{p[1]} << 16 | uint32_t{p[2]} << 8 | p[3]; }
@@ -21,7 +22,7 @@ size_t esp_offset(const uint8_t* ip, size_t len) {
   if (ihl < 20 || len < ihl + kEspHeaderLen) return 0;
   if (load16(ip + 6) & 0x3fff) return 0;  // a fragment: reassembled before dispatch, never opened as is
   if (ip[9] == kIpProtoEsp) return ihl;
-  if (ip[9] != kIpProtoUdp || len < ihl + kUdpLen + kEspHeaderLen) return 0;
+  if (ip[9] != kProtoUdp || len < ihl + kUdpLen + kEspHeaderLen) return 0;
   if (load16(ip + ihl + 2) != kIkeNattPort) return 0;
   return ihl + kUdpLen;
 }

@@ -2,11 +2,10 @@
 #include "dataplane/ipsec/esp_output.h"
 
 #include "dataplane/ip/checksum.h"
+#include "dataplane/ip/packet.h"  // kProtoUdp
 
 namespace wp {
 namespace {
-
-constexpr uint8_t kIpProtoUdp = 17;
 
 void store16(uint8_t* p, uint16_t v) {
   p[0] = static_cast<uint8_t>(v >> 8);
@@ -23,7 +22,7 @@ void write_outer(uint8_t* ip, const EspSa& sa, size_t total) {
   store16(ip + 2, static_cast<uint16_t>(total));
   store32(ip + 4, 0);  // id 0, no flags: ESP packets are not fragmented by us
   ip[8] = 64;
-  ip[9] = sa.udp_encap ? kIpProtoUdp : kIpProtoEsp;
+  ip[9] = sa.udp_encap ? kProtoUdp : kIpProtoEsp;
   store16(ip + 10, 0);
   store32(ip + 12, sa.local);
   store32(ip + 16, sa.peer);

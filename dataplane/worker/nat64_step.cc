@@ -10,6 +10,7 @@
 #include "dataplane/ip/ipv6_cut.h"
 #include "dataplane/ip/nat64.h"
 #include "dataplane/ip/nat64_packet.h"
+#include "dataplane/ip/ndp.h"  // kIcmp6EchoRequest
 #include "dataplane/ip/packet_edit.h"
 #include "dataplane/ip/tuple.h"
 #include "dataplane/session/owner.h"
@@ -18,10 +19,7 @@
 namespace wp {
 namespace {
 
-constexpr uint8_t kIcmpEchoReply = 0, kIcmpEchoRequest = 8;
-constexpr uint8_t kIcmp6EchoRequest = 128;
 constexpr uint16_t kIpv4HdrLen = 20;
-constexpr uint32_t kIpv6MinMtu = 1280;  // an ICMPv6 error is at most this long (RFC 4443 § 2.4 (c))
 
 Ipv6 embed(const ServiceModel& s, Ipv4 v4) {
   const Ipv6Bytes b = nat64_embed(s.nat64_prefix, s.nat64_len, v4);

@@ -8,13 +8,10 @@
 #include "dataplane/ip/checksum.h"
 #include "dataplane/ip/packet.h"
 #include "dataplane/ip/packet_edit.h"
+#include "dataplane/worker/eth_tx_burst.h"
 
 namespace wp {
 namespace {
-
-uint16_t eth_tx(void*, uint16_t port, uint16_t queue, rte_mbuf** pkts, uint16_t n) {
-  return rte_eth_tx_burst(port, queue, pkts, n);
-}
 
 constexpr size_t kEthLen = 14;
 
@@ -92,7 +89,7 @@ void QosShared::free() {
 }
 
 // --- QosTx ----------------------------------------------------------------------------
-QosTx::QosTx(WorkerContext& ctx) : ctx_(ctx), fn_(eth_tx) {
+QosTx::QosTx(WorkerContext& ctx) : ctx_(ctx), fn_(eth_tx_burst_fn) {
   const QosShared& q = ctx.shared.qos;
   staged_.resize(q.ports.size());
   for (size_t i = 0; i < q.ports.size(); ++i)

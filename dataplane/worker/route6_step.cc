@@ -18,8 +18,6 @@
 namespace wp {
 namespace {
 
-constexpr uint32_t kIpv6MinMtu = 1280;
-
 bool scoped_or_multicast(const Ipv6& a) { return a.is_multicast() || a.is_link_local() || a.is_unspecified(); }
 
 // The on-link neighbor a packet to `dst` goes to by route `r`: dst itself on a connected prefix.

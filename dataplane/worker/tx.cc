@@ -8,17 +8,11 @@
 #include "dataplane/ip/ipv6.h"
 #include "dataplane/ip/packet.h"
 #include "dataplane/ip/packet_edit.h"
+#include "dataplane/worker/eth_tx_burst.h"
 
 namespace wp {
-namespace {
 
-uint16_t eth_tx(void*, uint16_t port, uint16_t queue, rte_mbuf** pkts, uint16_t n) {
-  return rte_eth_tx_burst(port, queue, pkts, n);
-}
-
-}  // namespace
-
-Tx::Tx(WorkerContext& ctx, QosTx* qos) : ctx_(ctx), qos_(qos), fn_(eth_tx) {
+Tx::Tx(WorkerContext& ctx, QosTx* qos) : ctx_(ctx), qos_(qos), fn_(eth_tx_burst_fn) {
   if (ctx.model) buffers_.resize(ctx.model->interfaces.size());
 }
 

@@ -9,6 +9,7 @@
 #include <algorithm>
 
 #include "dataplane/ip/checksum.h"
+#include "dataplane/ip/icmp.h"  // kIcmpEchoRequest, kIcmpEchoReply
 #include "dataplane/ip/packet_edit.h"
 #include "dataplane/session/owner.h"
 #include "dataplane/worker/punt_class.h"
@@ -31,9 +32,6 @@ bool ip_checksum_ok(const rte_mbuf* m, const ParsedPacket& pp) {
     default: return ipv4_header_checksum_ok(rte_pktmbuf_mtod(m, const uint8_t*) + pp.l3);
   }
 }
-
-constexpr uint8_t kIcmpEchoReply = 0;
-constexpr uint8_t kIcmpEchoRequest = 8;
 
 bool is_icmp_echo(rte_mbuf* m, const ParsedPacket& pp, uint8_t type) {
   return pp.proto == kProtoIcmp && pp.status == ParseStatus::ipv4 && pkt_data(m)[pp.l4] == type;

@@ -3,17 +3,11 @@
 
 #include <utility>
 
+#include "dataplane/control/ike/ike_bytes.h"
 #include "dataplane/control/ike/ike_proposal.h"
 #include "dataplane/control/ike/ike_responder.h"  // random_bytes
 
 namespace wp::ike {
-namespace {
-
-Bytes spi_bytes(uint32_t v) { return {uint8_t(v >> 24), uint8_t(v >> 16), uint8_t(v >> 8), uint8_t(v)}; }
-
-uint16_t be16(const Bytes& b) { return b.size() >= 2 ? static_cast<uint16_t>(b[0] << 8 | b[1]) : 0; }
-
-}  // namespace
 
 bool ChildRekey::request(const IkeSa& sa, const PeerConfig& peer, uint32_t old_spi, uint32_t new_spi,
                          uint16_t group, std::vector<Payload>& out, std::string& why) {

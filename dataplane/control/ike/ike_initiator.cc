@@ -5,6 +5,7 @@
 #include <cstdio>
 #include <utility>
 
+#include "dataplane/control/ike/ike_bytes.h"
 #include "dataplane/control/ike/ike_cert.h"
 #include "dataplane/control/ike/ike_responder.h"  // id_body, random_bytes
 #include "dataplane/ipsec/esp_owner.h"
@@ -26,8 +27,6 @@ bool same_suite(const IkeSuite& a, const IkeSuite& b) {
   return a.encr == b.encr && a.encr_key_bits == b.encr_key_bits && a.integ == b.integ && a.prf == b.prf &&
          a.dh == b.dh;
 }
-
-uint16_t be16(const Bytes& b) { return b.size() >= 2 ? static_cast<uint16_t>(b[0] << 8 | b[1]) : 0; }
 
 // Our inbound SPI: random, carrying the tunnel's affinity class (the owner
 // rule for ESP, dataplane/ipsec/esp_owner.h), never 0-255, none of `taken`.

@@ -10,14 +10,13 @@
 #include <cstdio>
 #include <utility>
 
+#include "dataplane/control/ike/ike_bytes.h"
 #include "dataplane/control/ike/ike_lifetime.h"
 #include "dataplane/control/ike/ike_responder.h"
 #include "dataplane/ipsec/esp_owner.h"
 
 namespace wp::ike {
 namespace {
-
-Bytes spi_bytes(uint32_t v) { return {uint8_t(v >> 24), uint8_t(v >> 16), uint8_t(v >> 8), uint8_t(v)}; }
 
 std::string hex8(uint32_t v) {
   char b[12];

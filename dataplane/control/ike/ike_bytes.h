@@ -1,0 +1,18 @@
+// Big-endian field helpers the IKE exchanges share (RFC 7296 § 3: every
+// integer on the wire is in network byte order): an SPI as the 4 bytes a
+// Notify/Delete payload carries, a 16-bit value from the front of a payload
+// body. One copy: with unity builds (WP_UNITY) file-local copies would meet in
+// one translation unit. Included by .cc files only.
+#pragma once
+
+#include <cstdint>
+
+#include "dataplane/control/ike/ike_message.h"
+
+namespace wp::ike {
+
+inline Bytes spi_bytes(uint32_t v) { return {uint8_t(v >> 24), uint8_t(v >> 16), uint8_t(v >> 8), uint8_t(v)}; }
+
+inline uint16_t be16(const Bytes& b) { return b.size() >= 2 ? static_cast<uint16_t>(b[0] << 8 | b[1]) : 0; }
+
+}  // namespace wp::ike
