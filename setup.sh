@@ -24,6 +24,7 @@ PACKAGES=(
   libgtest-dev libgmock-dev googletest libbenchmark-dev tshark python3 python3-scapy
   iperf3 curl iproute2 iputils-ping ethtool nftables tcpdump procps psmisc pmacct nfdump gnuplot-nox
   stress-ng   # a CPU hog to run the e2e tests under load (tests/e2e/README.md)
+  universal-ctags  # tools/unity_scan.py: names that would clash in a unity batch (ctest unity_name_clashes)
   # observability and API contract checks: promtool and a Prometheus server, the OpenAPI
   # checker (docs/api/check_openapi.py), manual pages rendered by man/groff
   prometheus python3-yaml python3-jsonschema man-db groff-base

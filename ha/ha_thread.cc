@@ -9,16 +9,6 @@
 #include "ha/cpg_transport.h"
 
 namespace wp::ha {
-namespace {
-
-uint64_t epoch_ms() {
-  timespec ts{};
-  clock_gettime(CLOCK_REALTIME, &ts);
-  return uint64_t(ts.tv_sec) * 1000 + uint64_t(ts.tv_nsec) / 1000000;
-}
-
-}  // namespace
-
 HaThread::~HaThread() { stop(); }
 
 bool HaThread::prepare(const config::Config& cfg, DataplaneShared& shared, std::string& error) {

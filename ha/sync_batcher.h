@@ -10,6 +10,7 @@
 
 #include <cstddef>
 #include <cstdint>
+#include <ctime>
 #include <memory>
 #include <string>
 
@@ -19,6 +20,14 @@
 #include "ha/session_codec.h"
 
 namespace wp::ha {
+
+// Wall-clock milliseconds: what the HA thread and the sender thread pass to poll()
+// and stamp on events (one definition for both, and for unity batches).
+inline uint64_t epoch_ms() {
+  timespec ts{};
+  clock_gettime(CLOCK_REALTIME, &ts);
+  return uint64_t(ts.tv_sec) * 1000 + uint64_t(ts.tv_nsec) / 1000000;
+}
 
 // Stamps the envelope (protocol, node, incarnation, per-sender sequence).
 class MessageStamp {

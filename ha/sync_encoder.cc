@@ -14,12 +14,6 @@ constexpr unsigned kEventBurst = 256;
 // 256 events held the sync to ~90 k sessions/s on a loaded host).
 constexpr unsigned kEventBurstsPerPass = 16;
 
-uint64_t epoch_ms() {
-  return static_cast<uint64_t>(std::chrono::duration_cast<std::chrono::milliseconds>(
-                                   std::chrono::system_clock::now().time_since_epoch())
-                                   .count());
-}
-
 }  // namespace
 
 SyncEncoder::SyncEncoder(DataplaneShared& shared, HaStatus& status, const DataplaneClock& clock, Settings s)

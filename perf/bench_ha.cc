@@ -63,11 +63,7 @@ uint64_t read_start() {
   }
   return us;
 }
-uint64_t epoch_ms() {
-  return static_cast<uint64_t>(
-      std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::system_clock::now().time_since_epoch())
-          .count());
-}
+using ha::epoch_ms;
 
 config::Config hub_config(bool a) {
   config::Config c;
