@@ -35,10 +35,7 @@ config::Config breakout_config(const char* address = "") {
   config::Config c = router_base("r1", "10.1.0.1/24", {{"wan0", "172.16.0.1/24"}});
   add_tenant(c, "branch", "10.1.0.0/25");
   add_tenant(c, "guest", "10.1.0.128/25");
-  auto* rt = c.add_routes();
-  rt->set_prefix("0.0.0.0/0");
-  rt->set_next_hop("172.16.0.254");
-  rt->set_interface("wan0");
+  add_route(c, "0.0.0.0/0", "172.16.0.254", "wan0");
   config::Service* s = add_service(c, {"internet", "0.0.0.0/0", "any", "", ""});
   s->mutable_breakout()->set_interface("wan0");
   s->mutable_breakout()->set_address(address);

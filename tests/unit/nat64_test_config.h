@@ -18,10 +18,7 @@ namespace wp::test {
 inline config::Config nat64_config() {
   config::Config c = router_base("r1", "10.1.0.1/24", {{"wan0", "172.16.0.1/24"}});
   c.mutable_router()->mutable_lan()->add_ipv6_addresses("2001:db8:1::1/64");
-  auto* rt = c.add_routes();
-  rt->set_prefix("0.0.0.0/0");
-  rt->set_next_hop("172.16.0.254");
-  rt->set_interface("wan0");
+  add_route(c, "0.0.0.0/0", "172.16.0.254", "wan0");
   auto* t = c.add_tenants();
   t->set_name("v6");
   t->add_ipv6_prefixes("2001:db8:1::/80");

@@ -35,10 +35,7 @@ constexpr Mac kGateway4Mac = {2, 0, 0, 0, 0xfe, 1};
 config::Config mixed_config() {
   config::Config c = route6_config();
   add_tenant(c, "branch", "10.1.0.0/25");
-  auto* rt = c.add_routes();
-  rt->set_prefix("0.0.0.0/0");
-  rt->set_next_hop("172.16.0.254");
-  rt->set_interface("wan0");
+  add_route(c, "0.0.0.0/0", "172.16.0.254", "wan0");
   config::Service* s = add_service(c, {"internet", "198.51.100.0/24", "any", "", ""});
   s->mutable_breakout()->set_interface("wan0");
   add_policy(c, "branch", "internet", "");

@@ -29,10 +29,7 @@ inline config::Config route6_config() {
   config::Config c = router_base("r1", "10.1.0.1/24", {{"wan0", "172.16.0.1/24"}});
   c.mutable_router()->mutable_lan()->add_ipv6_addresses("2001:db8:71::1/64");
   c.mutable_router()->mutable_wan(0)->add_ipv6_addresses("2001:db8:70::1/64");
-  auto* rt = c.add_routes();
-  rt->set_prefix("2001:db8:72::/64");
-  rt->set_next_hop("2001:db8:70::2");
-  rt->set_interface("wan0");
+  add_route(c, "2001:db8:72::/64", "2001:db8:70::2", "wan0");
   add_v6_tenants(c);
   config::Service* s = add_service(c, {"srv6", "2001:db8:72::/64", "any", "", ""});
   s->add_prefixes("10.9.0.0/24");  // mixed: the IPv4 prefix is an ordinary service prefix

@@ -38,6 +38,13 @@ void add_tenant(config::Config& c, const std::string& name, const std::string& p
   t->add_prefixes(prefix);
 }
 
+void add_route(config::Config& c, const std::string& prefix, const std::string& next_hop, const std::string& interface) {
+  auto* rt = c.add_routes();
+  rt->set_prefix(prefix);
+  rt->set_next_hop(next_hop);
+  rt->set_interface(interface);
+}
+
 config::Service* add_service(config::Config& c, const ServiceSpec& s) {
   auto* sv = c.add_services();
   sv->set_name(s.name);

@@ -74,6 +74,8 @@ struct ServiceSpec {
 config::Config router_base(const std::string& name, const std::string& lan, const std::vector<WanSpec>& wans);
 void add_tenant(config::Config& c, const std::string& name, const std::string& prefix);
 config::Service* add_service(config::Config& c, const ServiceSpec& s);
+// A static route: PREFIX via NEXT_HOP out of INTERFACE.
+void add_route(config::Config& c, const std::string& prefix, const std::string& next_hop, const std::string& interface);
 void add_policy(config::Config& c, const std::string& tenant, const std::string& service,
                 const std::string& security);  // "" = built-in default
 void add_security(config::Config& c, const std::string& name, const std::string& encryption, const std::string& hmac,
