@@ -412,7 +412,8 @@ void HaNode::note_peer_copy(bool remove, const Session& s) {
   }
   if (collecting_) resync_listed_.insert(uuid);
   // #17: sized once for a large sync (rehashing a node map was ~9 % of the receiver's HA thread).
-  if (peer_copies_.bucket_count() < kPeerCopiesReserve) peer_copies_.reserve(std::min(settings_.max_backlog_ops, kPeerCopiesReserve));
+  const size_t reserve = std::min(settings_.max_backlog_ops, kPeerCopiesReserve);
+  if (peer_copies_.bucket_count() < reserve) peer_copies_.reserve(reserve);
   if (peer_copies_.size() < settings_.max_backlog_ops || peer_copies_.count(uuid))
     peer_copies_.insert_or_assign(uuid, PeerCopy{s.original, s.out_rev.tuple});
 }

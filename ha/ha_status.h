@@ -1,6 +1,7 @@
 // What the HA thread reports (GET /api/v1/ha, the SIGUSR1 dump).
 //
-// Written by the HA thread only; read by the stats endpoint. Counters are
+// Written by the HA thread (and note_uuid(), under the mutex, by the HA sender
+// thread, sync_encoder.h); read by the stats endpoint. Counters are
 // relaxed atomics; the membership and role text is swapped under a mutex
 // because it changes a few times a day and is read as a whole.
 #pragma once
