@@ -172,7 +172,10 @@ ike::Bytes IkeService::input(ike::CSpan payload, Ipv4 src, uint16_t sport, Ipv4 
     add(IkeServiceCounter::datagrams);
     const bool init_sent = in->initiator->state() == ike::InitiatorState::sa_init_sent;
     const uint64_t answered = in->initiator->counters().responses;
-    reply = in->initiator->handle(msg, now);
+    const ike::Endpoint from{bytes_of(src), sport};
+    const uint64_t moved = in->initiator->counters().peer_moved;
+    reply = in->initiator->handle(msg, now, &from);
+    if (in->initiator->counters().peer_moved != moved) add(IkeServiceCounter::initiator_peer_moved);
     consumed_ = in->initiator->counters().responses > answered;
     if (init_sent && in->initiator->nat_t()) {
       add(IkeServiceCounter::initiator_nat_t);
@@ -312,12 +315,14 @@ void IkeService::check_initiator(Initiating& in, steady_clock::time_point now) {
 }
 
 void IkeService::queue(const Initiating& in, ike::Bytes request) {
-  uint16_t port = kIkePort;
+  uint16_t port = kIkePort, peer_port = kIkePort;
   if (in.initiator && in.initiator->nat_t()) {
-    port = kIkeNattPort;
+    port = peer_port = kIkeNattPort;
+    // Where the peer's NAT maps it now (§ 2.23, Initiator::handle).
+    if (const ike::IkeSa* sa = in.initiator->sa(); sa && sa->peer.port) peer_port = sa->peer.port;
     request.insert(request.begin(), 4, 0);  // the non-ESP marker (RFC 3948 § 2.2)
   }
-  outgoing_.push_back({in.local, peers_[in.peer].address, port, port, std::move(request)});
+  outgoing_.push_back({in.local, peers_[in.peer].address, port, peer_port, std::move(request)});
 }
 
 void IkeService::sync_sas(steady_clock::time_point now) {
@@ -331,7 +336,11 @@ void IkeService::sync_sas(steady_clock::time_point now) {
     if (sa->state != ike::IkeSaState::established || !sa->config) continue;
     for (const auto& [spi_in, child] : sa->children) {
       live.insert(spi_in);
-      if (installed_.count(spi_in)) continue;
+      if (installed_.count(spi_in)) {
+        // The site's NAT mapping moved (§ 2.23): its ESP in UDP follows.
+        if (sa->udp_encap && sa->peer.port != kIkePort) changed |= book_.set_peer_port(spi_in, sa->peer.port);
+        continue;
+      }
       // Back before its grace ran out (an HA hand-back and takeover again):
       // installed anew below.
       for (auto d = draining_.begin(); d != draining_.end(); ++d)

@@ -106,6 +106,7 @@ inline constexpr std::chrono::milliseconds kIkeHaSeqInterval{1000};
   X(initiator_nat_t)    /* SAs we initiated that moved IKE to UDP 4500 (the peer answered NAT_DETECTION) */ \
   X(initiator_nat_detected) /* ... of which the NAT_DETECTION hashes showed a NAT on the path */          \
   X(initiator_keepalives) /* NAT-T keepalives sent (RFC 3948 § 2.3): an SA we initiated, a NAT in front of us */ \
+  X(initiator_peer_moved) /* RFC 7296 § 2.23: a NAT in front of a peer we initiated to moved it; IKE and ESP follow */ \
   X(initiate_standby)   /* HA: a start postponed: the other node answers for initiate_from, or holds the peer's SA */ \
   X(ike_ha_sas_synced)  /* HA: IKE SA records (with their Child SAs) sent to the peer: new or changed */     \
   X(ike_ha_deletes_synced) /* HA: IKE SAs gone here, the peer told to forget its copy */                   \

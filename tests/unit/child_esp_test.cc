@@ -139,6 +139,26 @@ TEST_F(ChildEsp, RekeyIsMakeBeforeBreak) {
   EXPECT_EQ(book.child_sas(), 0u);
 }
 
+// The site's NAT mapping moved (RFC 7296 § 2.23): only the port changes,
+// slots and generations stay (the workers' numbers and replay window go on).
+TEST_F(ChildEsp, PeerPortFollowsTheNatKeepingGenerations) {
+  const ike::ChildSa c = child(rng, true, kEp.tunnel);
+  std::string error;
+  ASSERT_TRUE(book.add(eng, c, kEp, error)) << error;
+  EspSaBook::Slots before, after;
+  ASSERT_TRUE(book.slots(c.spi_in, before));
+  EXPECT_FALSE(book.set_peer_port(c.spi_in, kEp.peer_port));  // unchanged
+  EXPECT_TRUE(book.set_peer_port(c.spi_in, 31337));
+  EXPECT_FALSE(book.set_peer_port(c.spi_in ^ 1, 31337));  // unknown
+  ASSERT_TRUE(book.slots(c.spi_in, after));
+  EXPECT_EQ(after.in_generation, before.in_generation);
+  EXPECT_EQ(after.out_generation, before.out_generation);
+  const auto table = book.build();
+  EXPECT_EQ(table->outbound(kEp.tunnel)->peer_port, 31337);
+  EXPECT_EQ(table->inbound(c.spi_in)->peer_port, 31337);
+  EXPECT_EQ(table->outbound(kEp.tunnel)->spi, c.spi_out);
+}
+
 // A Child SA rekeyed away drains: its inbound keeps opening, but it never
 // seals again, not even when the SA that replaced it goes first.
 TEST_F(ChildEsp, DrainingSaOpensButNeverSeals) {

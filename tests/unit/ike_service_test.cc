@@ -331,6 +331,8 @@ struct IkeServiceInitiatorTest : ::testing::Test {
   std::vector<IkeDatagram> sent;
   std::function<Bytes(Bytes)> site_answer = [](Bytes b) { return b; };
   std::optional<Endpoint> site_sees_us;  // set: a NAT in front of us, as the site sees it
+  std::optional<Bytes> site_private;     // set: a NAT in front of the site, its own address
+  uint16_t site_nat_port = 0;            // set: that NAT maps the site's 4500 to this port
   void exchange(const IkeDatagram& first) {
     EXPECT_EQ(first.src, kHeadendAddr);
     EXPECT_EQ(first.dst, kSiteAddr);
@@ -352,10 +354,11 @@ struct IkeServiceInitiatorTest : ::testing::Test {
         msg.erase(msg.begin(), msg.begin() + 4);
       }
       const Endpoint us = site_sees_us ? *site_sees_us : Endpoint{kHeadend.addr, d.sport};
-      Bytes answer = site_answer(site->handle(msg, us, {kSite.addr, d.dport}));
+      Bytes answer = site_answer(site->handle(msg, us, {site_private ? *site_private : kSite.addr, d.dport}));
       if (answer.empty()) continue;
       if (d.dport == kIkeNattPort) answer.insert(answer.begin(), 4, 0);
-      const Bytes r = svc.input(answer, kSiteAddr, d.dport, kHeadendAddr, d.sport);
+      const uint16_t from = d.dport == kIkeNattPort && site_nat_port ? site_nat_port : d.dport;
+      const Bytes r = svc.input(answer, kSiteAddr, from, kHeadendAddr, d.sport);
       if (!r.empty()) q.push_back({kHeadendAddr, kSiteAddr, d.sport, d.dport, r});  // back where it came from
       for (IkeDatagram& o : svc.take_outgoing()) q.push_back(std::move(o));
     }
@@ -535,6 +538,41 @@ TEST_F(IkeServiceInitiatorTest, NatTMovesIkeAuthAndLaterExchangesToPort4500) {
   exchange_from(dpd[0]);
   EXPECT_FALSE(svc.initiator(0)->request_outstanding());  // the site's answer on 4500 reached it
   EXPECT_EQ(svc.initiator(0)->counters().liveness_answered, 1u);
+}
+
+// RFC 7296 § 2.23: a NAT in front of the site (not of us) gives it a new
+// port; the site's authenticated answer from there moves our IKE requests
+// and the Child SA's ESP in UDP to it (same SA, same generations).
+TEST_F(IkeServiceInitiatorTest, FollowsTheSitesNatToANewPort) {
+  using namespace std::chrono_literals;
+  site_private = Bytes{172, 31, 0, 2};  // the site hashes its own address: a NAT in front of it
+  exchange(poll().at(0));
+  ASSERT_EQ(svc.initiator(0)->state(), InitiatorState::established);
+  ASSERT_TRUE(svc.initiator(0)->nat_remote());
+  ASSERT_FALSE(svc.initiator(0)->nat_local());
+  ASSERT_TRUE(table.load()->outbound(0)->udp_encap);
+  EXPECT_EQ(table.load()->outbound(0)->peer_port, kIkeNattPort);
+  const uint32_t gen = table.load()->outbound(0)->generation;
+  EXPECT_EQ(counter(IkeServiceCounter::initiator_peer_moved), 0u);
+  // The NAT now maps the site's 4500 to 31337; our DPD still goes to 4500, the answer comes from 31337.
+  site_nat_port = 31337;
+  now += 31s;
+  const auto dpd = poll();
+  ASSERT_EQ(dpd.size(), 1u);
+  EXPECT_EQ(dpd[0].dport, kIkeNattPort);
+  exchange_from(dpd[0]);
+  EXPECT_EQ(svc.initiator(0)->counters().liveness_answered, 1u);
+  EXPECT_EQ(counter(IkeServiceCounter::initiator_peer_moved), 1u);
+  EXPECT_EQ(status()["ike_sas"][0]["remote"], "10.78.0.1:31337");
+  EXPECT_EQ(status()["counters"]["initiator_peer_moved"], 1);
+  EXPECT_EQ(table.load()->outbound(0)->peer_port, 31337);
+  EXPECT_EQ(table.load()->outbound(0)->generation, gen);  // the same SA goes on
+  // Our next request goes to the new port.
+  now += 31s;
+  const auto next = poll();
+  ASSERT_EQ(next.size(), 1u);
+  EXPECT_EQ(next[0].sport, kIkeNattPort);
+  EXPECT_EQ(next[0].dport, 31337);
 }
 
 TEST_F(IkeServiceInitiatorTest, NatOnThePathIsDetectedAndCounted) {

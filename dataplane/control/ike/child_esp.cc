@@ -55,6 +55,14 @@ bool EspSaBook::add(CryptoEngine& eng, const ike::ChildSa& child, const TunnelEn
   return true;
 }
 
+bool EspSaBook::set_peer_port(uint32_t spi_in, uint16_t port) {
+  const auto it = children_.find(spi_in);
+  if (it == children_.end() || sas_[it->second.out].peer_port == port) return false;
+  sas_[it->second.in].peer_port = port;
+  sas_[it->second.out].peer_port = port;
+  return true;
+}
+
 bool EspSaBook::remove(uint32_t spi_in) {
   auto it = children_.find(spi_in);
   if (it == children_.end()) return false;

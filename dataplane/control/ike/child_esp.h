@@ -48,6 +48,10 @@ class EspSaBook {
   // seals again, not even when the tunnel's sealing SA is removed; false when unknown.
   bool drain(uint32_t spi_in);
   void set_tunnel(uint16_t tunnel, uint16_t tenant, uint16_t mtu);
+  // The site's UDP port moved (a NAT's new mapping, RFC 7296 § 2.23): both
+  // SAs of Child SA `spi_in` keep their slots and generations (the workers'
+  // numbers and replay window go on), only the port changes; true when it did.
+  bool set_peer_port(uint32_t spi_in, uint16_t port);
   // The table to publish (a new one each time: published tables never change).
   std::unique_ptr<EspSaTable> build() const;
   size_t child_sas() const { return children_.size(); }

@@ -165,7 +165,19 @@ Bytes Initiator::sa_init_request() {
   return sa_->init_request;
 }
 
-Bytes Initiator::handle(CSpan datagram, Clock::time_point now) {
+// RFC 7296 § 2.23: a NAT in front of the peer may give it a new mapping (a
+// reboot, an expired binding); a host not behind a NAT itself follows the
+// peer to where a validated message of the SA came from. Called only after
+// the message opened with the SA's keys.
+void Initiator::follow_peer(const Endpoint* from) {
+  if (!from || !sa_ || !nat_remote_ || nat_local_ || *from == sa_->peer) return;
+  log_("ike: " + config_.remote.str() + ": initiator: the peer moved from " + sa_->peer.str() + " to " + from->str() +
+       " (NAT, RFC 7296 § 2.23)");
+  sa_->peer = *from;
+  ++counters_.peer_moved;
+}
+
+Bytes Initiator::handle(CSpan datagram, Clock::time_point now, const Endpoint* from) {
   Message m;
   if (!parse_message(datagram, m).ok()) {
     ++counters_[InitFailure::malformed];
@@ -208,6 +220,7 @@ Bytes Initiator::handle(CSpan datagram, Clock::time_point now) {
   }
   wipe(plain);
   last_inbound_ = now;
+  follow_peer(from);
   if (!m.header.response()) return on_peer_request(m, in);
   if (!window_.answers(m.header.message_id, m.header.exchange)) {
     ++counters_[InitFailure::old_message_id];

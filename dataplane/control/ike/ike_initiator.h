@@ -81,6 +81,8 @@ struct InitiatorCounters {
   // the old SA's Delete answered or given up.
   uint64_t ike_rekeys_started = 0, ike_sas_rekeyed = 0, ike_rekey_collisions = 0, old_ike_sas_deleted = 0,
            old_ike_deletes_unanswered = 0;
+  // § 2.23: the peer's address or port followed to where an authenticated message came from.
+  uint64_t peer_moved = 0;
   std::array<uint64_t, kInitFailures> failures{};
   uint64_t& operator[](InitFailure f) { return failures[static_cast<size_t>(f)]; }
   uint64_t operator[](InitFailure f) const { return failures[static_cast<size_t>(f)]; }
@@ -104,8 +106,12 @@ class Initiator {
 
   // The IKE_SA_INIT request (a fresh SA: SPI, nonce, DH key); from any state.
   Bytes start(Clock::time_point now);
-  // One datagram from the peer (without the non-ESP marker).
-  Bytes handle(CSpan datagram, Clock::time_point now);
+  // One datagram from the peer (without the non-ESP marker), `from` where it
+  // came from (null: unknown). § 2.23: with a NAT in front of the peer and
+  // none in front of us, an authenticated message of the SA from another
+  // address or port moves the peer there (sa()->peer, counted peer_moved);
+  // the caller sends to sa()->peer from then on.
+  Bytes handle(CSpan datagram, Clock::time_point now, const Endpoint* from = nullptr);
   // The retransmission due at `now`, if any; the SA fails after the last try.
   Bytes tick(Clock::time_point now);
   // An empty INFORMATIONAL request (§ 1.4); empty when not established or a
@@ -198,6 +204,7 @@ class Initiator {
   Bytes on_ike_rekey(const std::vector<Payload>& in, Clock::time_point now);
   Bytes on_old_sa(const Message& m, CSpan datagram, Clock::time_point now);
   void fail(InitFailure f, const std::string& detail);
+  void follow_peer(const Endpoint* from);
 
   InitiatorConfig config_;
   Log log_;

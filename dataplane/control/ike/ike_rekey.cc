@@ -5,7 +5,9 @@
 // Child SAs move to it at once. The old IKE SA stays (answering on its own
 // keys) until the initiator deletes it, which then deletes no Child SA.
 // While our own Child SA rekey or Delete is outstanding on the SA, the
-// rekey is answered TEMPORARY_FAILURE (§ 2.25.2).
+// rekey is answered TEMPORARY_FAILURE (§ 2.25.2, § 2.8.2); while our own IKE
+// SA rekey is, it is answered and the collision resolved by the nonces
+// (ike_responder_ike_collision.cc).
 #include "dataplane/control/ike/ike_responder.h"
 #include "dataplane/control/ike/ike_sa_rekey.h"  // kNotifyTemporaryFailure
 
@@ -14,12 +16,18 @@ std::vector<Payload> Responder::rekey_ike(const std::vector<Payload>& in, IkeSa&
   // § 2.25.2: a rekey of the IKE SA while we rekey or delete one of its
   // Child SAs waits: TEMPORARY_FAILURE (the peer tries again later). Moving
   // the Child SAs now would leave our answer's new Child SA on the old SA.
+  // § 2.8.2: so does one on an IKE SA we are closing (our own rekey of it
+  // done before we saw the peer's, its Delete outstanding, or our Delete at
+  // its hard lifetime). One that crosses our own IKE SA rekey is answered
+  // as usual: the nonce rule decides once ours is answered.
   if (const auto o = own_.find(sa.spi_r);
       o != own_.end() && o->second.window.outstanding() &&
-      (o->second.rekeying || o->second.deleting_child || o->second.rekeying_ike)) {
+      (o->second.rekeying || o->second.deleting_child || o->second.deleting_sa ||
+       (o->second.rekeying_ike && o->second.collided_ike))) {
     ++own_counters_.collisions;
     log_("ike: " + sa.peer.str() + ": IKE SA rekey of " + sa.remote_id + " while our " +
-         (o->second.rekeying_ike ? "IKE SA rekey" : "Child SA request") + " is outstanding: TEMPORARY_FAILURE");
+         (o->second.deleting_sa ? "Delete of the IKE SA" : o->second.rekeying_ike ? "IKE SA rekey" : "Child SA request") +
+         " is outstanding: TEMPORARY_FAILURE");
     return {make_notify(kNotifyTemporaryFailure)};
   }
   const auto* sa_p = find_payload<SaPayload>(in, PayloadType::sa);
@@ -50,6 +58,7 @@ std::vector<Payload> Responder::rekey_ike(const std::vector<Payload>& in, IkeSa&
   log_("ike: " + sa.peer.str() + ": IKE SA of " + sa.remote_id + " rekeyed, " + std::to_string(next->children.size()) +
        " Child SAs moved to it");
   ++counters_.ike_sas_rekeyed;
+  note_ike_collision(sa, *next);
   sas_[next->spi_r] = std::move(next);
   return out;
 }

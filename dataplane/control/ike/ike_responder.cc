@@ -363,6 +363,7 @@ void Responder::erase(uint64_t spi_r) {
   auto it = sas_.find(spi_r);
   if (it == sas_.end()) return;
   IkeSa& sa = *it->second;
+  return_collided_children(sa);  // § 2.8.2: a redundant SA of the peer's keeps no Child SA
   for (auto& [spi, child] : sa.children) {
     esp_spis_.erase(spi);
     ++counters_.child_sas_deleted;

@@ -79,9 +79,12 @@ class Responder {
   // message IDs from 0) holds the Child SAs, and handle() returns the Delete
   // of the old IKE SA, sealed on the old one, which goes when that is
   // answered or unanswered. Refused: the SA unchanged (counted). Meanwhile
-  // the peer's CREATE_CHILD_SA requests on it are answered TEMPORARY_FAILURE
-  // (§ 2.25.2; a simultaneous IKE SA rekey of the peer's too, rather than
-  // the nonce rule of § 2.8.1).
+  // the peer's CREATE_CHILD_SA requests for Child SAs on it are answered
+  // TEMPORARY_FAILURE (§ 2.25.2). A simultaneous IKE SA rekey of the peer's
+  // is answered as usual, and once both exchanges are done the new IKE SA
+  // with the lowest of the four nonces is redundant (§ 2.8.2): deleted by
+  // whoever made it, the Child SAs on the other one, whose maker deletes the
+  // old SA (ike_responder_ike_collision.cc).
   Bytes rekey_sa(uint64_t spi_r, Clock::time_point now);
   // Whether our SPI `spi` names an SA we hold as its initiator (we_initiated):
   // the peer's messages on it carry our SPI first and no Initiator flag.
@@ -147,6 +150,11 @@ class Responder {
     // inbound SPI) and that exchange's nonces.
     uint32_t collided = 0;
     Bytes collided_ni, collided_nr;
+    // § 2.8.2: the peer rekeyed this IKE SA while our IKE SA rekey of it
+    // was outstanding: its new IKE SA (our SPI) and that exchange's nonces
+    // (ike_responder_ike_collision.cc).
+    uint64_t collided_ike = 0;
+    Bytes collided_ike_ni, collided_ike_nr;
   };
   OwnRequests* own_idle(uint64_t spi_r, IkeSa*& sa);
   Bytes own_send(IkeSa& sa, OwnRequests& o, Exchange ex, const std::vector<Payload>& inner, Clock::time_point now);
@@ -156,6 +164,10 @@ class Responder {
   Bytes on_own_rekey_answer(IkeSa& sa, OwnRequests& o, const std::vector<Payload>& in, Clock::time_point now);
   Bytes on_own_ike_rekey_answer(IkeSa& sa, OwnRequests& o, const std::vector<Payload>& in, Clock::time_point now);
   void note_collision(const IkeSa& sa, uint32_t rekeyed, uint32_t new_spi, const Bytes& ni, const Bytes& nr);
+  // Simultaneous IKE SA rekeys (§ 2.8.2, ike_responder_ike_collision.cc).
+  bool note_ike_collision(const IkeSa& old, const IkeSa& theirs);
+  Bytes resolve_ike_collision(IkeSa& old, IkeSa& ours, OwnRequests& o, Clock::time_point now);
+  void return_collided_children(IkeSa& theirs);
   void erase(uint64_t spi_r);
   void initial_contact(const IkeSa& sa);
   uint64_t new_ike_spi() const;

@@ -36,6 +36,9 @@ Bytes Responder::on_own_ike_rekey_answer(IkeSa& sa, OwnRequests& o, const std::v
   std::string why;
   std::unique_ptr<IkeSa> next = o.ike_rekey.on_answer(sa, in, now, why);
   if (!next) {
+    // A crossing rekey of the peer's (§ 2.8.2) keeps the Child SAs: the peer
+    // did not see the collision and refused ours; it deletes the old SA.
+    o.collided_ike = 0;
     ++own_counters_.ike_rekeys_refused;
     log_("ike: " + sa.peer.str() + ": our IKE SA rekey refused: " + why);
     return {};
@@ -53,7 +56,9 @@ Bytes Responder::on_own_ike_rekey_answer(IkeSa& sa, OwnRequests& o, const std::v
   log_("ike: " + sa.peer.str() + ": IKE SA of " + sa.remote_id + " rekeyed by us, " +
        std::to_string(next->children.size()) + " Child SAs moved to it");
   const uint64_t ours = next->spi_r;
+  IkeSa& made = *next;
   sas_[ours] = std::move(next);
+  if (o.collided_ike) return resolve_ike_collision(sa, made, o, now);
   // The old SA's Delete, on the old SA (its own next message ID and keys).
   o.deleting_sa = true;
   return own_send(sa, o, Exchange::informational, {{PayloadType::del, false, DeletePayload{Protocol::ike, 0, {}}}}, now);
