@@ -1,6 +1,5 @@
-// IPv6 sessions between IPv6 waypoints (v6 in v6; issue #19; docs/ipv6.md
-// § IPv6 sessions between IPv6 waypoints; docs/svr-wire-format.md § IPv6
-// waypoints).
+// IPv6 sessions between IPv6 waypoints (v6 in v6; issue #19; docs/ipv6.md and
+// docs/svr-wire-format.md, § IPv6 sessions between IPv6 waypoints in both).
 //
 // Such a session is an IPv6 session between IPv4 waypoints (svr/svr6_lan.h:
 // one IPv4 SVR session whose LAN side is a Session6, TLV 3/5 contexts) whose
