@@ -9,7 +9,7 @@
 # usage: test_svr6v6.sh [WORKERS]   (default 2: the owner rule across workers)
 # Checks: curl -6 5 MiB byte-exact; iperf3 -6 TCP 2 s; the guest's IPv6 session denied and
 # counted; tshark on the WAN: no IPv4 at all, every TCP/UDP packet between the IPv6 waypoints,
-# the metadata cookie only during setup; both routers stop cleanly.
+# the metadata cookie only during setup, its HMAC trailers verified; both routers stop cleanly.
 set -u -o pipefail
 source "$(dirname "$0")/lib.sh"
 
@@ -94,6 +94,8 @@ cookie_count() { tshark -r "$WP_TMP/wan.pcap" -Y 'frame contains 4c:48:db:c6:dd:
 wp_expect "tshark: the metadata cookie only during setup (a few packets per session, not thousands)" \
   "$(cookie_count)" -lt 40
 wp_expect "tshark: the cookie is there at setup (SYN and SYN-ACK)" "$(cookie_count)" -ge 2
+hmac6_ok() { "$WP_PY" "$WP_E2E/capcheck.py" "$WP_TMP/wan.pcap" --hmac "$KEY"; }
+wp_check "capcheck.py: the metadata HMAC trailers of the IPv6 waypoint packets verify" hmac6_ok
 iperf6() {  # NAME ARGS...
   local name=$1; shift
   timeout 40 ip netns exec "$(wp_ns c)" iperf3 -6 -c "$SRV" -B "$CLI" -J --connect-timeout 5000 "$@" \
