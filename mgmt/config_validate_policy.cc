@@ -201,6 +201,7 @@ void ConfigValidator::check_next_peer_key(const config::Peer& peer, const std::s
 // Reachable = on-link on a WAN interface, or covered by a static route that
 // leaves through one.
 void ConfigValidator::check_waypoint(const std::string& text, const std::string& path) {
+  if (looks_ipv6(text)) return check_waypoint6(text, path);
   auto addr = parse_ipv4(text);
   if (!addr) return error(path, "\"" + text + "\" is not an IPv4 address");
   for (const Link& l : links_) {

@@ -317,6 +317,7 @@ void peer_routes(Server& s, const RestContext& c) {
       api::PeerInfo* p = out.add_peers();
       p->set_name(model->peers[i].name);
       for (Ipv4 w : model->peers[i].waypoints) p->add_waypoints(format_ipv4(w));
+      for (const Ipv6& w : model->peers[i].waypoints6) p->add_waypoints(format_ipv6(w));  // IPv6 waypoints
       p->set_sessions(per_peer[i]);
     }
     reply(res, 200, out);

@@ -295,6 +295,7 @@ class RouterModelBuilder {
       pm.name = p.name();
       for (const auto& w : p.waypoints())
         if (auto a = parse_ipv4(w)) pm.waypoints.push_back(*a);
+        else if (auto a6 = parse_ipv6(w)) pm.waypoints6.push_back(*a6);
       pm.name_hash = fnv1a(p.name());
       uint32_t v = p.key_version() ? p.key_version() : 1;
       if (!pair_key(pm, p.key(), v, "key")) return false;

@@ -3,6 +3,7 @@
 
 #include <algorithm>
 
+#include "dataplane/control/waypoint6_addr.h"
 #include "dataplane/ip/packet.h"
 
 namespace wp {
@@ -182,7 +183,7 @@ int RouterModel::peer_by_waypoint(Ipv4 addr) const {
   for (size_t p = 0; p < peers.size(); ++p)
     for (Ipv4 w : peers[p].waypoints)
       if (w == addr) return static_cast<int>(p);
-  return kNone;
+  return waypoint6_standin_peer(*this, addr);  // an IPv6 waypoint's stand-in (waypoint6_addr.h)
 }
 
 }  // namespace wp

@@ -185,6 +185,9 @@ struct PeerModel {
   std::string name;
   uint32_t name_hash = 0;  // ties what a worker learned of this peer to it (PeerKeyViews)
   std::vector<Ipv4> waypoints;
+  // The IPv6 entries of peers[].waypoints: IPv6 sessions to this peer ride
+  // them (control/waypoint6_addr.h, docs/ipv6.md § IPv6 sessions between IPv6 waypoints).
+  std::vector<Ipv6> waypoints6;
   // One or two pair-key versions and their derived keys; wiped with the
   // model (crypto/pair_keys.h).
   PairKeyRing keys;

@@ -1,6 +1,9 @@
 // Fragments in and out of a worker; see fragments.h.
 #include "dataplane/svr/fragments.h"
 
+#include "dataplane/control/waypoint6_addr.h"
+#include "dataplane/svr/waypoint6.h"
+
 #include <cstring>
 
 #include "dataplane/crypto/hmac.h"
@@ -121,6 +124,9 @@ void Fragments::transmit(rte_mbuf* m, const ParsedPacket& pp, int iface, Ipv4 ne
     if (!tunnels_) return ctx_.drop(m, DropReason::esp_no_sa);
     return tunnels_->output(m, pp, next_hop);
   }
+  // To a peer's IPv6 waypoint (svr/waypoint6.h): an IPv6 outer header, never fragmented.
+  if (is_waypoint6_standin(next_hop)) [[unlikely]]
+    return waypoint6_transmit(ctx_, tx_, m, pp, iface, next_hop);
   uint16_t mtu = ctx_.rm().interfaces[iface].mtu;
   if (pp.end - pp.l3 <= mtu) [[likely]]
     return tx_.transmit(m, iface, next_hop);

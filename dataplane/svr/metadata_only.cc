@@ -3,10 +3,12 @@
 
 #include <cstring>
 
+#include "dataplane/control/waypoint6_addr.h"
 #include "dataplane/crypto/packet_hmac.h"
 #include "dataplane/ip/packet_edit.h"
 #include "dataplane/svr/session_tlvs.h"
 #include "dataplane/svr/svr6_lan.h"
+#include "dataplane/svr/waypoint6.h"
 #include "dataplane/worker/qos_tx.h"
 
 namespace wp {
@@ -72,6 +74,10 @@ bool MetadataOnly::send_block(rte_mempool* pool, const SideOut& out, const PairK
     return false;
   }
   finish_checksums(c, cpp);
+  if (is_waypoint6_standin(out.next_hop)) [[unlikely]] {  // to a peer's IPv6 waypoint (svr/waypoint6.h)
+    waypoint6_transmit(ctx_, tx_, c, parse_packet(pkt_data(c), c->data_len), out.iface, out.next_hop);
+    return true;
+  }
   tx_.transmit(c, out.iface, out.next_hop);
   return true;
 }

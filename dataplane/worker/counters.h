@@ -157,7 +157,9 @@ namespace wp {
   X(ipv6_icmp6_no_mbuf) /* routing ICMPv6 errors not sent: no mbuf for them */ \
   X(svr6_sessions_created) /* IPv6 sessions between IPv4 waypoints set up here (ingress or egress, svr/svr6_lan.h) */ \
   X(svr6_to_waypoint) /* their IPv6 packets translated to the IPv4 waypoint form */ \
-  X(svr6_to_lan) /* their packets restored to IPv6 onto the LAN */
+  X(svr6_to_lan) /* their packets restored to IPv6 onto the LAN */ \
+  X(waypoint6_sent) /* SVR packets sent to a peer's IPv6 waypoint (svr/waypoint6.h) */ \
+  X(waypoint6_received) /* SVR packets received on our IPv6 waypoint from a peer's */
 
 enum class Counter : uint8_t {
 #define WP_X(name) name,

@@ -162,7 +162,9 @@ namespace wp {
   X(svr6_untranslatable, "IPv6 session between IPv4 waypoints: packet not translatable (fragment, extension headers, not TCP/UDP)") \
   X(svr6_too_big, "IPv6 session between IPv4 waypoints: packet restored to IPv6 larger than the LAN MTU") \
   X(svr6_no_table, "metadata with an IPv6 forward context (TLV 3) at a router with no IPv6 session table") \
-  X(svr6_internal_tuple, "IPv4 packet matching the internal IPv4 tuple of an IPv6 session (0.0.0.0/8 source)")
+  X(svr6_internal_tuple, "IPv4 packet matching the internal IPv4 tuple of an IPv6 session (0.0.0.0/8 source)") \
+  /* IPv6 sessions between IPv6 waypoints (svr/waypoint6.h, docs/ipv6.md § IPv6 sessions between IPv6 waypoints) */ \
+  X(waypoint6_too_big, "packet to an IPv6 waypoint larger than the WAN MTU once its IPv6 header is on (never fragmented)")
 
 enum class DropReason : uint8_t {
 #define WP_X(name, desc) name,

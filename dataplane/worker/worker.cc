@@ -12,6 +12,7 @@
 #include "dataplane/ip/icmp.h"  // kIcmpEchoRequest, kIcmpEchoReply
 #include "dataplane/ip/packet_edit.h"
 #include "dataplane/session/owner.h"
+#include "dataplane/svr/waypoint6.h"
 #include "dataplane/worker/punt_class.h"
 #include "dataplane/worker/staged_lookup.h"
 
@@ -146,11 +147,19 @@ void Worker::dispatch(rte_mbuf** pkts, uint16_t n) {
     // Parsed straight into the burst's next entry: no copy of the parse state (a copy of
     // the just-written struct stalled on store forwarding).
     Owned& o = *::new (&owned[n_owned]) Owned{m, parse_packet(pkt_data(m), m->data_len), iface, false, 0};
+    int owner;
     if (o.pp.status == ParseStatus::not_ipv4 && iface != kNone) {  // IPv6 (or another EtherType)
-      if (ipv6_.stage(m, iface, owned6[n_owned6])) ++n_owned6;
-      continue;
+      // SVR to our IPv6 waypoint: the IPv4 stand-in form, then by port class like IPv4's (svr/waypoint6.h).
+      const Waypoint6In w6 = waypoint6_input(ctx_, m, iface, o.pp);
+      if (w6 == Waypoint6In::consumed) continue;
+      if (w6 == Waypoint6In::not_ours) {
+        if (ipv6_.stage(m, iface, owned6[n_owned6])) ++n_owned6;
+        continue;
+      }
+      owner = static_cast<int>(owner_of_class(class_of_port(o.pp.dport), ctx_.shared.workers));
+    } else {
+      owner = owner_of(o.m, o.pp, iface);
     }
-    const int owner = owner_of(o.m, o.pp, iface);
     if (owner == kNone) continue;
     if (static_cast<uint32_t>(owner) != ctx_.id) {
       handoff_.stage(o.m, static_cast<uint32_t>(owner));

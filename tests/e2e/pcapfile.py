@@ -2,8 +2,9 @@
 in python: the checks that only need the bytes of a few packets skip a tshark pass, which
 dissects every frame of a bulk transfer's capture (about a second per 25 000 frames here).
 
-metadata_packets(path) yields the IPv4 TCP/UDP packets whose payload starts with the SVR
-cookie (docs/svr-wire-format.md § Metadata block). A fragmented datagram is seen in its first
+metadata_packets(path) yields the IPv4 TCP/UDP packets, and the IPv6 ones without extension
+headers (IPv6 waypoints, docs/ipv6.md § IPv6 sessions between IPv6 waypoints), whose payload
+starts with the SVR cookie (docs/svr-wire-format.md § Metadata block). A fragmented datagram is seen in its first
 fragment, the one that holds the L4 header and the block; `whole` tells whether all of it was
 captured.
 """
@@ -11,7 +12,7 @@ import socket
 import struct
 
 COOKIE = bytes.fromhex("4c48dbc6ddf6670c")
-ETH_IPV4, ETH_VLAN = b"\x08\x00", b"\x81\x00"
+ETH_IPV4, ETH_VLAN, ETH_IPV6 = b"\x08\x00", b"\x81\x00", b"\x86\xdd"
 
 
 def frames(path):
@@ -49,6 +50,11 @@ def metadata_packets(path):
         eth = 14
         while frame[eth - 2:eth] == ETH_VLAN:
             eth += 4
+        if frame[eth - 2:eth] == ETH_IPV6:
+            p = _ipv6_packet(number, t, frame[eth:])
+            if p:
+                yield p
+            continue
         if frame[eth - 2:eth] != ETH_IPV4 or len(frame) < eth + 20:
             continue
         ip = frame[eth:]
@@ -70,6 +76,25 @@ def metadata_packets(path):
         p.whole = not flags_offset & 0x2000 and len(l4) == p.l4_len
         p.l4, p.payload = l4, l4[hl:]
         yield p
+
+
+def _ipv6_packet(number, t, ip):
+    """An IPv6 TCP/UDP packet without extension headers carrying a metadata block, or None."""
+    if len(ip) < 40 or ip[6] not in (6, 17):
+        return None
+    plen, proto = struct.unpack_from("!H", ip, 4)[0], ip[6]
+    l4 = ip[40:40 + plen]
+    hl = 8 if proto == 17 else ((l4[12] >> 4) * 4 if len(l4) > 12 else 20)
+    if len(l4) < hl + len(COOKIE) or l4[hl:hl + len(COOKIE)] != COOKIE:
+        return None
+    p = Packet()
+    p.number, p.time, p.proto = number, t, proto
+    p.src, p.dst = socket.inet_ntop(socket.AF_INET6, ip[8:24]), socket.inet_ntop(socket.AF_INET6, ip[24:40])
+    p.sport, p.dport = struct.unpack_from("!HH", l4, 0)
+    p.l4_len = plen
+    p.whole = len(l4) == plen
+    p.l4, p.payload = l4, l4[hl:]
+    return p
 
 
 def tlvs(block):

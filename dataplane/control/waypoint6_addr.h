@@ -1,0 +1,86 @@
+// IPv6 waypoint addresses and their IPv4 stand-ins inside a worker (issue #19,
+// the mix "v6 sessions between v6 waypoints"; docs/ipv6.md § IPv6 sessions
+// between IPv6 waypoints; the dataplane steps are svr/waypoint6.h).
+//
+// A WAN interface's first configured IPv6 address (`ipv6_addresses[0]`) is
+// its IPv6 waypoint address; a peer's IPv6 waypoints are the IPv6 entries of
+// `peers[].waypoints`. Inside a worker an IPv6 session between IPv6 waypoints
+// is one IPv4 SVR session (the IPv4 table, ports, keys, metadata, handshake)
+// whose WAN side uses stand-in IPv4 addresses in 0.255.0.0/16, never seen on a
+// wire: 0.255.255.i is our IPv6 waypoint on interface i, 0.255.p.k the k-th
+// IPv6 waypoint of peer p (p < 255). The WAN leg translates the outer header
+// between the stand-ins and the IPv6 waypoints (svr/waypoint6.cc); the
+// metadata HMAC covers the L4 header, block and data, never the IP header,
+// so it is the same on both.
+#pragma once
+
+#include <cstddef>
+#include <cstdint>
+#include <optional>
+
+#include "dataplane/control/router_model.h"
+
+namespace wp {
+
+inline constexpr Ipv4 kWaypoint6Net = 0x00FF0000;  // 0.255.0.0/16
+inline constexpr size_t kWaypoint6MaxPeers = 255;  // peer indexes 0..254 (0.255.255.x is ours)
+inline constexpr size_t kWaypoint6MaxPerPeer = 256;
+
+inline bool is_waypoint6_standin(Ipv4 a) { return (a & 0xFFFF0000u) == kWaypoint6Net; }
+inline Ipv4 waypoint6_own_standin(int iface) { return kWaypoint6Net | 0xFF00u | static_cast<Ipv4>(iface & 0xFF); }
+inline Ipv4 waypoint6_peer_standin(int peer, size_t k) {
+  return kWaypoint6Net | (static_cast<Ipv4>(peer) << 8) | static_cast<Ipv4>(k);
+}
+// The peer a stand-in names, or kNone (ours, or no such peer waypoint).
+inline int waypoint6_standin_peer(const RouterModel& rm, Ipv4 a) {
+  if (!is_waypoint6_standin(a)) return kNone;
+  const size_t p = (a >> 8) & 0xFF, k = a & 0xFF;
+  if (p >= rm.peers.size() || p >= kWaypoint6MaxPeers || k >= rm.peers[p].waypoints6.size()) return kNone;
+  return static_cast<int>(p);
+}
+
+// Our IPv6 waypoint on interface `iface`: its first configured IPv6 address
+// (addrs6[0] is the link-local), WAN interfaces only; null without one.
+inline const Ipv6* waypoint6_own(const RouterModel& rm, int iface) {
+  if (iface < 0 || static_cast<size_t>(iface) >= rm.interfaces.size()) return nullptr;
+  const InterfaceModel& in = rm.interfaces[static_cast<size_t>(iface)];
+  return in.wan && in.addrs6.size() > 1 ? &in.addrs6[1] : nullptr;
+}
+
+// The IPv6 waypoint a peer stand-in names, or null.
+inline const Ipv6* waypoint6_peer(const RouterModel& rm, Ipv4 standin) {
+  const int p = waypoint6_standin_peer(rm, standin);
+  return p == kNone ? nullptr : &rm.peers[static_cast<size_t>(p)].waypoints6[standin & 0xFF];
+}
+
+// The stand-in of peer waypoint `src`, or 0 when no peer has it.
+inline Ipv4 waypoint6_standin_of(const RouterModel& rm, const Ipv6& src) {
+  for (size_t p = 0; p < rm.peers.size() && p < kWaypoint6MaxPeers; ++p)
+    for (size_t k = 0; k < rm.peers[p].waypoints6.size() && k < kWaypoint6MaxPerPeer; ++k)
+      if (rm.peers[p].waypoints6[k] == src) return waypoint6_peer_standin(static_cast<int>(p), k);
+  return 0;
+}
+
+// The route to a peer stand-in: out of a WAN interface that has an IPv6
+// waypoint, the next hop being the stand-in itself (the WAN leg resolves
+// the IPv6 next hop with Neighbor Discovery per packet, svr/waypoint6.cc).
+inline std::optional<NextHop> waypoint6_route(const RouterModel& rm, Ipv4 standin) {
+  const Ipv6* w = waypoint6_peer(rm, standin);
+  if (!w) return std::nullopt;
+  const Route6* r = rm.fib6.lookup(*w);
+  if (!r || !waypoint6_own(rm, r->iface)) return std::nullopt;
+  return NextHop{r->iface, standin};
+}
+
+// Whether IPv6 sessions to `peer` ride IPv6 waypoints: the peer has one
+// routed out of a WAN interface that has an IPv6 waypoint of ours.
+inline bool waypoint6_usable(const RouterModel& rm, int peer) {
+  if (peer < 0 || static_cast<size_t>(peer) >= rm.peers.size() || static_cast<size_t>(peer) >= kWaypoint6MaxPeers)
+    return false;
+  const PeerModel& pm = rm.peers[static_cast<size_t>(peer)];
+  for (size_t k = 0; k < pm.waypoints6.size() && k < kWaypoint6MaxPerPeer; ++k)
+    if (waypoint6_route(rm, waypoint6_peer_standin(peer, k))) return true;
+  return false;
+}
+
+}  // namespace wp

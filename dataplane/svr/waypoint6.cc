@@ -1,0 +1,82 @@
+// IPv6 sessions between IPv6 waypoints; see waypoint6.h.
+#include "dataplane/svr/waypoint6.h"
+
+#include "dataplane/control/waypoint6_addr.h"
+#include "dataplane/ip/checksum.h"
+#include "dataplane/ip/ipv6.h"
+#include "dataplane/ip/nat64_packet.h"
+#include "dataplane/ip/packet_edit.h"
+#include "dataplane/session/owner.h"
+#include "dataplane/svr/session_setup.h"
+
+namespace wp {
+
+bool bind_waypoint6(WorkerContext& ctx, Session& s, int peer, uint32_t cls, DropReason& why) {
+  const RouterModel& rm = ctx.rm();
+  const PeerModel& pm = rm.peers[static_cast<size_t>(peer)];
+  why = DropReason::no_peer;
+  for (size_t k = 0; k < pm.waypoints6.size() && k < kWaypoint6MaxPerPeer; ++k) {
+    const Ipv4 remote = waypoint6_peer_standin(peer, k);
+    const auto nh = waypoint6_route(rm, remote);
+    if (!nh) continue;
+    FiveTuple out{waypoint6_own_standin(nh->iface), remote, 0, 0, s.original.proto};
+    if (pick_port_pair(ctx.table, ctx.rng, out, cls)) {
+      s.out_fwd = SideOut{out, remote, static_cast<int8_t>(nh->iface), static_cast<int8_t>(peer)};
+      return true;
+    }
+    why = DropReason::ports_exhausted;
+  }
+  return false;
+}
+
+void waypoint6_transmit(WorkerContext& ctx, Tx& tx, rte_mbuf* m, const ParsedPacket& pp, int iface, Ipv4 standin) {
+  const RouterModel& rm = ctx.rm();
+  const Ipv6* src = waypoint6_own(rm, iface);
+  const Ipv6* dst = waypoint6_peer(rm, standin);
+  const Route6* r = dst ? rm.fib6.lookup(*dst) : nullptr;
+  if (!src || !r || r->iface != iface) return ctx.drop(m, DropReason::ipv6_no_route);
+  if (pp.proto != kProtoTcp && pp.proto != kProtoUdp) return ctx.drop(m, DropReason::svr6_untranslatable);
+  uint8_t* d = pkt_data(m);
+  const uint8_t ttl = d[pp.l3 + 8];  // decremented once already (rewrite_tuple)
+  const Nat64Result res = nat64_4to6(d, pp, *src, *dst, pp.dport);
+  if (res.verdict != Nat64Verdict::ok) return ctx.drop(m, DropReason::svr6_untranslatable);
+  if (!rte_pktmbuf_prepend(m, static_cast<uint16_t>(-res.shift))) return ctx.drop(m, DropReason::no_buffer_room);
+  rte_pktmbuf_trim(m, static_cast<uint16_t>(m->data_len - res.len));
+  // The outer hop limit carries the session's (the egress restores it from there): no second decrement.
+  pkt_data(m)[kEthHdrLen + 7] = ttl;
+  if (res.len - kEthHdrLen > rm.interfaces[static_cast<size_t>(iface)].mtu)
+    return ctx.drop(m, DropReason::waypoint6_too_big);
+  ctx.counters->add(Counter::waypoint6_sent);
+  tx.transmit6(m, iface, r->connected() ? *dst : r->next_hop);
+}
+
+Waypoint6In waypoint6_input(WorkerContext& ctx, rte_mbuf* m, int iface, ParsedPacket& pp) {
+  const RouterModel& rm = ctx.rm();
+  const Ipv6* own = waypoint6_own(rm, iface);
+  if (!own) return Waypoint6In::not_ours;
+  uint8_t* d = pkt_data(m);
+  // By our address, as IPv4 waypoint traffic (not by MAC: the address is ours alone).
+  if (m->data_len < kEthHdrLen + 40 || load_be16(d + 12) != kEtherTypeIpv6) return Waypoint6In::not_ours;
+  if (load_ipv6(d + kEthHdrLen + 24) != *own) return Waypoint6In::not_ours;
+  const Ipv6View v = parse_ipv6_packet(d, m->data_len, kEthHdrLen);
+  // Malformed IPv6 and ICMPv6 (ND, echo) are the IPv6 input's; so are other ports (not routed there).
+  if (v.status != Ipv6Status::ok || (v.proto != kProtoTcp && v.proto != kProtoUdp) || !is_waypoint_port(v.dport))
+    return Waypoint6In::not_ours;
+  if (v.ext_headers != 0) return ctx.drop(m, DropReason::svr6_untranslatable), Waypoint6In::consumed;
+  const Ipv4 peer = waypoint6_standin_of(rm, v.src);
+  if (peer == 0) return ctx.drop(m, DropReason::unknown_peer), Waypoint6In::consumed;
+  const Nat64Result r = nat64_6to4(d, v, peer, waypoint6_own_standin(iface), v.sport, 0);
+  if (r.verdict != Nat64Verdict::ok) return ctx.drop(m, DropReason::svr6_untranslatable), Waypoint6In::consumed;
+  rte_pktmbuf_adj(m, static_cast<uint16_t>(r.shift));
+  rte_pktmbuf_trim(m, static_cast<uint16_t>(m->data_len - r.len));
+  uint8_t* ip = pkt_data(m) + kEthHdrLen;
+  ip[8] = v.hop_limit;  // the translator decremented it: the outer header only carries the session's
+  store_be16(ip + 10, 0);
+  store_be16(ip + 10, ipv4_header_checksum(ip));
+  pp = parse_packet(pkt_data(m), m->data_len);
+  if (pp.status != ParseStatus::ipv4) return ctx.drop(m, DropReason::svr6_untranslatable), Waypoint6In::consumed;
+  ctx.counters->add(Counter::waypoint6_received);
+  return Waypoint6In::translated;
+}
+
+}  // namespace wp

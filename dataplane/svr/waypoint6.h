@@ -1,0 +1,51 @@
+// IPv6 sessions between IPv6 waypoints (v6 in v6; issue #19; docs/ipv6.md and
+// docs/svr-wire-format.md, § IPv6 sessions between IPv6 waypoints in both).
+//
+// Such a session is an IPv6 session between IPv4 waypoints (svr/svr6_lan.h:
+// one IPv4 SVR session whose LAN side is a Session6, TLV 3/5 contexts) whose
+// WAN side uses the stand-in IPv4 addresses of control/waypoint6_addr.h
+// instead of IPv4 waypoints. Everything between the LAN and the wire is
+// IPv4's own code (port-encoded owner rule, metadata, HMAC, encryption,
+// handshake); only the WAN leg differs, in this file:
+// - out: a sealed IPv4 waypoint packet to a peer stand-in gets an IPv6 outer
+//   header (RFC 7915 header translation, ip/nat64_packet.h: our IPv6
+//   waypoint -> the peer's, traffic class = TOS, hop limit = TTL, the L4
+//   checksum recomputed for the IPv6 pseudo-header), and leaves to the
+//   IPv6 next hop of the peer waypoint (Neighbor Discovery). The routers
+//   never fragment it: one larger than the WAN MTU is dropped and counted
+//   (`waypoint6_too_big`).
+// - in: TCP/UDP to our IPv6 waypoint on a WAN port, to a waypoint port, from
+//   a peer's IPv6 waypoint, becomes the IPv4 stand-in form on the worker that
+//   received it and is then dispatched by its destination port's class, as
+//   IPv4 waypoint traffic is (Worker::dispatch), to WanInput.
+#pragma once
+
+#include <rte_mbuf.h>
+
+#include <cstdint>
+
+#include "dataplane/ip/packet.h"
+#include "dataplane/session/session.h"
+#include "dataplane/worker/context.h"
+#include "dataplane/worker/drop_reason.h"
+#include "dataplane/worker/tx.h"
+
+namespace wp {
+
+// The WAN side of a new IPv6 session toward `peer` on its IPv6 waypoints:
+// the first one routed out of a WAN interface with an IPv6 waypoint of ours,
+// a port pair of affinity class `cls` (pick_port_pair, as IPv4's).
+bool bind_waypoint6(WorkerContext& ctx, Session& s, int peer, uint32_t cls, DropReason& why);
+
+// Out: IPv4 stand-in packet `m` (parsed `pp`) to the peer stand-in `standin` -> IPv6 on the WAN.
+void waypoint6_transmit(WorkerContext& ctx, Tx& tx, rte_mbuf* m, const ParsedPacket& pp, int iface, Ipv4 standin);
+
+enum class Waypoint6In : uint8_t {
+  not_ours,    // not IPv6 waypoint traffic: untouched, the IPv6 input takes it
+  consumed,    // dropped (counted)
+  translated,  // `m` now holds the IPv4 stand-in form, parsed into `pp`
+};
+// In: an IPv6 frame received on interface `iface`.
+Waypoint6In waypoint6_input(WorkerContext& ctx, rte_mbuf* m, int iface, ParsedPacket& pp);
+
+}  // namespace wp

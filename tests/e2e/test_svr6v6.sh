@@ -1,0 +1,125 @@
+#!/bin/bash
+# IPv6 sessions between IPv6 waypoints (docs/ipv6.md § IPv6 sessions between IPv6 waypoints):
+#   c (2001:db8:71::10, guest 2001:db8:71::1:10) — r1 lan 10.1.0.1/24 + 2001:db8:71::1/64
+#     r1 wan0 172.16.0.1/24 + 2001:db8:70::1/64 ══ wan bridge (capture) ══ r2 wan0 172.16.0.2/24 + 2001:db8:70::2/64
+#     r2 lan 10.2.0.1/24 + 2001:db8:72::1/64 — s 2001:db8:72::10
+# Both WAN interfaces have an IPv6 address and each peer lists the other's IPv6 waypoint, so
+# the client's IPv6 sessions cross the WAN between the IPv6 waypoints (v6 in v6) with TLV 3
+# metadata on the first packets; r2 restores them onto its IPv6 LAN.
+# usage: test_svr6v6.sh [WORKERS]   (default 2: the owner rule across workers)
+# Checks: curl -6 5 MiB byte-exact; iperf3 -6 TCP 2 s; the guest's IPv6 session denied and
+# counted; tshark on the WAN: no IPv4 at all, every TCP/UDP packet between the IPv6 waypoints,
+# the metadata cookie only during setup, its HMAC trailers verified; both routers stop cleanly.
+set -u -o pipefail
+source "$(dirname "$0")/lib.sh"
+
+WORKERS=${1:-2}
+wp_init "wpe2e-s66-"
+echo "== test_svr6v6: r1 -> r2 over IPv6 waypoints, $WORKERS worker(s), waypointd=$WAYPOINTD"
+if [ ! -x "$WAYPOINTD" ]; then wp_fail "waypointd not found at $WAYPOINTD"; wp_finish; fi
+CLI=2001:db8:71::10
+GUEST=2001:db8:71::1:10
+SRV=2001:db8:72::10
+KEY=$(wp_keygen)
+
+topo() {
+  wp_ns_add c r1 wan r2 s || return 1
+  wp_veth c c0 r1 r1l || return 1
+  wp_veth r1 r1w wan w1 && wp_veth r2 r2w wan w2 && wp_bridge wan br0 w1 w2 || return 1
+  wp_veth r2 r2l s s0 || return 1
+  wp_v6on c c0 && wp_v6on s s0 || return 1
+  ip -n "$(wp_ns c)" -6 addr add "$CLI/64" dev c0 nodad || return 1
+  ip -n "$(wp_ns c)" -6 addr add "$GUEST/64" dev c0 nodad || return 1
+  ip -n "$(wp_ns c)" -6 route add 2001:db8:72::/64 via 2001:db8:71::1 src "$CLI" || return 1
+  ip -n "$(wp_ns s)" -6 addr add "$SRV/64" dev s0 nodad || return 1
+  ip -n "$(wp_ns s)" -6 route add default via 2001:db8:72::1
+}
+wp_check "topology" topo || wp_finish
+
+conf() {  # NAME LAN4 LAN6 WAN4 WAN6 PEER PEERWAN4 PEERWAN6 NEXT_PEER
+  cat <<YAML
+router:
+  name: $1
+  lan: {name: lan, device: net_af_packet0, address: $2, ipv6_addresses: ["$3"]}
+  wan:
+    - {name: wan0, device: net_af_packet1, address: $4, ipv6_addresses: ["$5"]}
+tenants:
+  - {name: v6, ipv6_prefixes: ["2001:db8:71::/112"]}
+  - {name: guests, ipv6_prefixes: ["2001:db8:71::1:0/112"]}
+services:
+  - {name: web6, prefixes: ["2001:db8:72::/64"], protocol: tcp, ports: ["80", "5201"]$9}
+policies:
+  - {tenant: v6, service: web6}
+peers:
+  - {name: $6, waypoints: [$7, "$8"], key: "$KEY"}
+dataplane: {workers: $WORKERS, max_sessions: 65536}
+mgmt: {listen: "127.0.0.1:$WP_MGMT_PORT"}
+YAML
+}
+conf r1 10.1.0.1/24 2001:db8:71::1/64 172.16.0.1/24 2001:db8:70::1/64 r2 172.16.0.2 2001:db8:70::2 \
+  ", next_peer: r2" >"$WP_TMP/r1.yaml"
+conf r2 10.2.0.1/24 2001:db8:72::1/64 172.16.0.2/24 2001:db8:70::2/64 r1 172.16.0.1 2001:db8:70::1 "" \
+  >"$WP_TMP/r2.yaml"
+wp_check "waypointd --check accepts r1.yaml (IPv6 waypoint in peers[].waypoints)" wp_check_config "$WP_TMP/r1.yaml"
+wp_check "waypointd --check accepts r2.yaml" wp_check_config "$WP_TMP/r2.yaml"
+
+wp_check "HTTP and iperf3 servers on [$SRV] (5 MiB file)" wp_servers_start "$SRV" 5242880 || wp_finish
+
+wp_check "capture the WAN" wp_cap_start wan br0 "$WP_TMP/wan.pcap" -s 1500
+wp_pair_start "$WORKERS"
+
+http_ok() {
+  wp_fetch c "http://[$SRV]/file.bin" "$WP_TMP/got.bin" 60 -g -6 --interface "$CLI" &&
+    [ "$(wp_sha "$WP_TMP/got.bin")" = "$(wp_sha "$WP_TMP/www/file.bin")" ]
+}
+# The first try also waits for DAD of the routers' addresses and ND on all three links.
+wp_check "curl -6 5 MiB over IPv6 waypoints, sha256 matches" wp_until 60 http_ok
+wp_check "the server saw the client's own address" grep -q "^$CLI .*\"GET /file.bin" "$WP_TMP/http.log"
+# The capture holds the 5 MiB download only (iperf3 would make tshark slow).
+wp_cap_stop
+no_v4_on_wan() { [ "$(tshark -r "$WP_TMP/wan.pcap" -Y 'ip' 2>/dev/null | wc -l)" -eq 0 ]; }
+wp_check "tshark: no IPv4 on the WAN (the session rides IPv6 waypoints)" no_v4_on_wan
+only_waypoints6() {
+  local other
+  other=$(tshark -r "$WP_TMP/wan.pcap" -Y 'ipv6 && (tcp || udp)' -T fields -e ipv6.src -e ipv6.dst 2>/dev/null |
+    grep -cvE '^2001:db8:70::[12]\s2001:db8:70::[12]$')
+  [ "$other" -eq 0 ] && [ "$(tshark -r "$WP_TMP/wan.pcap" -Y 'ipv6 && tcp' 2>/dev/null | wc -l)" -gt 3000 ]
+}
+wp_check "tshark: every TCP/UDP packet on the WAN is between the IPv6 waypoints" only_waypoints6
+no_lan_addresses() {
+  [ "$(tshark -r "$WP_TMP/wan.pcap" -Y "ipv6.addr == $CLI || ipv6.addr == $SRV" 2>/dev/null | wc -l)" -eq 0 ]
+}
+wp_check "tshark: neither the client's nor the server's address on the WAN" no_lan_addresses
+cookie_count() { tshark -r "$WP_TMP/wan.pcap" -Y 'frame contains 4c:48:db:c6:dd:f6:67:0c' 2>/dev/null | wc -l; }
+wp_expect "tshark: the metadata cookie only during setup (a few packets per session, not thousands)" \
+  "$(cookie_count)" -lt 40
+wp_expect "tshark: the cookie is there at setup (SYN and SYN-ACK)" "$(cookie_count)" -ge 2
+hmac6_ok() { "$WP_PY" "$WP_E2E/capcheck.py" "$WP_TMP/wan.pcap" --hmac "$KEY"; }
+wp_check "capcheck.py: the metadata HMAC trailers of the IPv6 waypoint packets verify" hmac6_ok
+iperf6() {  # NAME ARGS...
+  local name=$1; shift
+  timeout 40 ip netns exec "$(wp_ns c)" iperf3 -6 -c "$SRV" -B "$CLI" -J --connect-timeout 5000 "$@" \
+    >"$WP_TMP/$name.json" 2>"$WP_TMP/$name.err" && "$WP_PY" "$WP_E2E/iperf_summary.py" "$WP_TMP/$name.json"
+}
+wp_check "iperf3 -6 TCP 2 s" iperf6 tcp -t 2
+
+before=$(wp_stat r1 drops.policy_deny)
+guest_denied() { ! wp_fetch c "http://[$SRV]/file.bin" "$WP_TMP/guest.bin" 3 -g -6 --interface "$GUEST"; }
+wp_check "the guest ($GUEST) cannot fetch" guest_denied
+wp_expect "r1 drops.policy_deny grows (the guest's tenant has no policy)" \
+  "$(wp_wait_stat r1 drops.policy_deny $((before + 1)))" -gt "$before"
+wp_check "the server never saw the guest" bash -c "! grep -q '^$GUEST ' '$WP_TMP/http.log'"
+
+wp_expect "r1 counters.svr6_sessions_created >= 3 (http, iperf3 control and data)" \
+  "$(wp_stat r1 counters.svr6_sessions_created)" -ge 3
+wp_expect "r2 counters.waypoint6_sent > 3000 (the 5 MiB download)" "$(wp_stat r2 counters.waypoint6_sent)" -gt 3000
+wp_expect "r1 counters.waypoint6_received > 3000" "$(wp_stat r1 counters.waypoint6_received)" -gt 3000
+wp_expect "r2 counters.waypoint6_received > 3000 (the iperf3 upload)" "$(wp_stat r2 counters.waypoint6_received)" -gt 3000
+wp_expect "r1 counters.svr6_to_lan > 3000" "$(wp_stat r1 counters.svr6_to_lan)" -gt 3000
+wp_expect "r1 drops.waypoint6_too_big = 0" "$(wp_stat r1 drops.waypoint6_too_big)" -eq 0
+wp_expect "r2 drops.waypoint6_too_big = 0" "$(wp_stat r2 drops.waypoint6_too_big)" -eq 0
+wp_expect "r2 drops.bad_hmac = 0" "$(wp_stat r2 drops.bad_hmac)" -eq 0
+
+wp_check "r1 exits 0 on SIGTERM" wp_router_stop r1
+wp_check "r2 exits 0 on SIGTERM" wp_router_stop r2
+wp_finish

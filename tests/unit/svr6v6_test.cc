@@ -1,0 +1,341 @@
+// IPv6 sessions between IPv6 waypoints (dataplane/svr/waypoint6.h, docs/ipv6.md
+// § IPv6 sessions between IPv6 waypoints): real workers of r1 and r2, frames
+// carried between them by the test.
+//
+//   client 2001:db8:71::5 - [r1] 2001:db8:70::1 ==IPv6 WAN== 2001:db8:70::2 [r2] - server 2001:db8:72::10
+#include <gtest/gtest.h>
+
+#include <cstring>
+
+#include "dataplane/ip/nat64_packet.h"
+#include "dataplane/session/owner.h"
+#include "dataplane/svr/metadata.h"
+#include "tests/unit/pkt6_builder.h"
+#include "tests/unit/route6_test_config.h"
+
+namespace wp {
+namespace {
+
+using namespace test;
+
+constexpr const char* kV6Client = "2001:db8:71::5";
+constexpr const char* kV6Guest = "2001:db8:71:0:1::5";
+constexpr const char* kV6Server = "2001:db8:72::10";
+constexpr const char* kR1Wan6 = "2001:db8:70::1";
+constexpr const char* kR2Wan6 = "2001:db8:70::2";
+constexpr Mac kV6ServerMac = {2, 0, 0, 0, 0x72, 0x10};
+
+config::Config v6wp_config(bool r1, bool wan6 = true) {
+  config::Config c = router_base(r1 ? "r1" : "r2", r1 ? "10.1.0.1/24" : "10.2.0.1/24",
+                                 {{"wan0", r1 ? "172.16.0.1/24" : "172.16.0.2/24"}});
+  c.mutable_router()->mutable_lan()->add_ipv6_addresses(r1 ? "2001:db8:71::1/64" : "2001:db8:72::1/64");
+  if (wan6) c.mutable_router()->mutable_wan(0)->add_ipv6_addresses(r1 ? "2001:db8:70::1/64" : "2001:db8:70::2/64");
+  add_v6_tenants(c);
+  add_service(c, {"web6", "2001:db8:72::/64", "tcp", "80", r1 ? "r2" : ""});
+  add_service(c, {"dns6", "2001:db8:72::/64", "udp", "53", r1 ? "r2" : ""});
+  add_policy(c, "v6", "web6", "");
+  add_policy(c, "v6", "dns6", "");
+  add_peer(c, r1 ? "r2" : "r1", {r1 ? "172.16.0.2" : "172.16.0.1", r1 ? kR2Wan6 : kR1Wan6}, kKey12);
+  return c;
+}
+
+// The builder leaves L4 checksums zero: a host's packet has a valid one.
+std::vector<uint8_t> v6_checksummed(std::vector<uint8_t> f) {
+  const Ipv6View v = parse_ipv6_packet(f.data(), static_cast<uint32_t>(f.size()), 14);
+  uint8_t* l4 = f.data() + v.l4;
+  const uint16_t at = v.proto == kProtoTcp ? 16 : 6;
+  l4[at] = l4[at + 1] = 0;
+  const uint16_t c = l4_checksum6(v.src, v.dst, v.proto, l4, static_cast<uint32_t>(v.end - v.l4));
+  l4[at] = static_cast<uint8_t>(c >> 8);
+  l4[at + 1] = static_cast<uint8_t>(c);
+  return f;
+}
+
+void learn6_on(Router& r, uint16_t iface, const Ipv6& a, const Mac& mac) {
+  r.shared().neighbors6.begin(iface, a, 0);
+  r.shared().neighbors6.advert(iface, a, mac.data(), kNaSolicited | kNaOverride, 0);
+}
+
+class Svr6v6 : public ::testing::Test {
+ protected:
+  void SetUp() override { make(v6wp_config(true), v6wp_config(false)); }
+  void make(const config::Config& c1, const config::Config& c2) {
+    r1 = std::make_unique<Router>(c1);
+    r2 = std::make_unique<Router>(c2);
+    r1->neighbor(1, kR2Wan, kR2Mac);
+    r2->neighbor(1, kR1Wan, kR1Mac);
+    learn6_on(*r1, 1, ip6(kR2Wan6), kR2Mac);
+    learn6_on(*r2, 1, ip6(kR1Wan6), kR1Mac);
+    learn6_on(*r1, 0, ip6(kV6Client), kRouteClientMac);
+    learn6_on(*r2, 0, ip6(kV6Server), kV6ServerMac);
+  }
+  std::vector<uint8_t> client_frame(const Pkt6& p) const {
+    std::vector<uint8_t> f = v6_checksummed(p.bytes());
+    std::memcpy(f.data(), r1->model().interfaces[0].mac, 6);
+    std::memcpy(f.data() + 6, kRouteClientMac.data(), 6);
+    return f;
+  }
+  std::vector<uint8_t> server_frame(const Pkt6& p) const {
+    std::vector<uint8_t> f = v6_checksummed(p.bytes());
+    std::memcpy(f.data(), r2->model().interfaces[0].mac, 6);
+    std::memcpy(f.data() + 6, kV6ServerMac.data(), 6);
+    return f;
+  }
+  std::unique_ptr<Router> r1, r2;
+};
+
+// An IPv6 frame a router put on its LAN: the header from `sent` but the hop
+// limit (one less at each router), the L4 header and data byte-exact, the checksum valid.
+void expect_restored6(const std::vector<uint8_t>& sent, const Frame& got) {
+  ASSERT_EQ(got.port, kLan);
+  ASSERT_EQ(got.raw.size(), sent.size());
+  const Ipv6View v = parse_ipv6_packet(got.raw.data(), static_cast<uint32_t>(got.raw.size()), 14);
+  ASSERT_EQ(v.status, Ipv6Status::ok);
+  EXPECT_EQ(v.hop_limit, sent[14 + 7] - 2) << "one less at each router";
+  for (size_t i = 22; i < sent.size(); ++i)
+    if (got.raw[i] != sent[i]) {
+      ADD_FAILURE() << "first difference at byte " << i << " (addresses at 22, L4 at 54)";
+      break;
+    }
+  const uint8_t* l4 = got.raw.data() + v.l4;
+  std::vector<uint8_t> copy(l4, got.raw.data() + v.end);
+  const uint16_t csum_at = v.proto == kProtoTcp ? 16 : 6;
+  copy[csum_at] = copy[csum_at + 1] = 0;
+  EXPECT_EQ(get16(l4 + csum_at), l4_checksum6(v.src, v.dst, v.proto, copy.data(), static_cast<uint32_t>(copy.size())))
+      << "L4 checksum";
+}
+
+// The IPv6 WAN frame's L4 part behind an IPv4 header: what the harness's
+// metadata and HMAC checks read (the HMAC never covers the IP header).
+Frame l4_as_v4(const Frame& f6) {
+  const Ipv6View v = parse_ipv6_packet(f6.raw.data(), static_cast<uint32_t>(f6.raw.size()), 14);
+  const size_t l4_len = v.end - v.l4;
+  Frame f;
+  f.port = f6.port;
+  f.raw.resize(14 + 20 + l4_len);
+  uint8_t* d = f.raw.data();
+  std::memcpy(d, f6.raw.data(), 12);
+  put16(d + 12, kEtherTypeIpv4);
+  d[14] = 0x45;
+  put16(d + 16, static_cast<uint16_t>(20 + l4_len));
+  d[14 + 8] = v.hop_limit;
+  d[14 + 9] = v.proto;
+  std::memcpy(d + 34, f6.raw.data() + v.l4, l4_len);
+  return f;
+}
+
+// A WAN frame between the IPv6 waypoints: IPv6, no extension header, valid L4 checksum.
+MetadataStatus wan6_metadata(const Frame& f, const char* src, const char* dst, Metadata& md) {
+  EXPECT_EQ(f.port, kWan);
+  EXPECT_EQ(get16(f.raw.data() + 12), kEtherTypeIpv6) << "IPv6 on the WAN";
+  const Ipv6View v = parse_ipv6_packet(f.raw.data(), static_cast<uint32_t>(f.raw.size()), 14);
+  EXPECT_EQ(v.status, Ipv6Status::ok);
+  EXPECT_EQ(v.ext_headers, 0);
+  EXPECT_EQ(v.src, ip6(src));
+  EXPECT_EQ(v.dst, ip6(dst));
+  EXPECT_TRUE(is_waypoint_port(v.sport) && is_waypoint_port(v.dport)) << v.sport << " -> " << v.dport;
+  std::vector<uint8_t> l4(f.raw.data() + v.l4, f.raw.data() + v.end);
+  const uint16_t at = v.proto == kProtoTcp ? 16 : 6;
+  const uint16_t sent = get16(l4.data() + at);
+  l4[at] = l4[at + 1] = 0;
+  EXPECT_EQ(sent, l4_checksum6(v.src, v.dst, v.proto, l4.data(), static_cast<uint32_t>(l4.size()))) << "L4 checksum";
+  const Frame f4 = l4_as_v4(f);
+  return decode_metadata(f4.data(), f4.data_len(), md);
+}
+
+// `f6` with the L4 part of `f4` (edited and re-signed as IPv4), its IPv6 checksum recomputed.
+Frame with_l4_of(const Frame& f6, const Frame& f4) {
+  Frame out = f6;
+  const Ipv6View v = parse_ipv6_packet(out.raw.data(), static_cast<uint32_t>(out.raw.size()), 14);
+  std::memcpy(out.raw.data() + v.l4, f4.l4(), f4.l4_len());
+  uint8_t* l4 = out.raw.data() + v.l4;
+  const uint16_t at = v.proto == kProtoTcp ? 16 : 6;
+  l4[at] = l4[at + 1] = 0;
+  put16(l4 + at, l4_checksum6(v.src, v.dst, v.proto, l4, static_cast<uint32_t>(v.end - v.l4)));
+  return out;
+}
+
+TEST_F(Svr6v6, TcpSessionAcrossIpv6Waypoints) {
+  const auto syn = client_frame(Pkt6().ipv6(kV6Client, kV6Server, 64).tcp(40000, 80, 0x02).payload("GET /"));
+  Frame w1 = r1->send_one(kLan, syn);
+  Metadata md;
+  ASSERT_EQ(wan6_metadata(w1, kR1Wan6, kR2Wan6, md), MetadataStatus::ok);
+  EXPECT_TRUE(hmac_ok(l4_as_v4(w1), kKey12));
+  ASSERT_TRUE(md.has_forward_context6) << "TLV 3";
+  EXPECT_FALSE(md.has_forward_context) << "no TLV 2";
+  const FiveTuple6 orig{ip6(kV6Client), ip6(kV6Server), 40000, 80, kProtoTcp};
+  EXPECT_EQ(md.forward_context6, orig);
+  EXPECT_EQ(md.tenant, "v6");
+  EXPECT_EQ(md.service, "web6");
+  const Frame w1v4 = l4_as_v4(w1);
+  EXPECT_EQ(class_of_port(w1v4.sport()), affinity_class6(orig)) << "port-encoded owner";
+  EXPECT_EQ(class_of_port(w1v4.dport()), affinity_class6(orig));
+  EXPECT_EQ(std::string(reinterpret_cast<const char*>(w1v4.data()) + md.block_len(), 5), "GET /");
+  EXPECT_EQ(r1->count(Counter::waypoint6_sent), 1u);
+  EXPECT_EQ(std::memcmp(w1.dst_mac(), kR2Mac.data(), 6), 0) << "the peer waypoint's MAC (Neighbor Discovery)";
+
+  expect_restored6(syn, r2->send_one(kWan, w1.raw));
+  EXPECT_EQ(r2->count(Counter::waypoint6_received), 1u);
+  EXPECT_EQ(r2->count(Counter::svr6_sessions_created), 1u);
+
+  // The reply: reverse metadata with TLV 5 and the ack, restored at r1.
+  const auto synack = server_frame(Pkt6().ipv6(kV6Server, kV6Client, 64).tcp(80, 40000, 0x12).payload("200 OK"));
+  Frame w2 = r2->send_one(kLan, synack);
+  Metadata rmd;
+  ASSERT_EQ(wan6_metadata(w2, kR2Wan6, kR1Wan6, rmd), MetadataStatus::ok);
+  EXPECT_TRUE(hmac_ok(l4_as_v4(w2), kKey12));
+  EXPECT_TRUE(rmd.has_reverse_context6) << "TLV 5";
+  EXPECT_EQ(rmd.reverse_context6, (FiveTuple6{ip6(kV6Server), ip6(kV6Client), 80, 40000, kProtoTcp}));
+  EXPECT_TRUE(rmd.disable_forward_metadata);
+  expect_restored6(synack, r1->send_one(kWan, w2.raw));
+
+  // Later packets: no metadata either way, translated by session state.
+  for (int i = 0; i < 2; ++i) {
+    const auto ack = client_frame(Pkt6().ipv6(kV6Client, kV6Server, 64).tcp(40000, 80, 0x10).payload("more data"));
+    Frame w = r1->send_one(kLan, ack);
+    Metadata none;
+    EXPECT_EQ(wan6_metadata(w, kR1Wan6, kR2Wan6, none), MetadataStatus::absent);
+    expect_restored6(ack, r2->send_one(kWan, w.raw));
+    const auto back = server_frame(Pkt6().ipv6(kV6Server, kV6Client, 64).tcp(80, 40000, 0x10).payload("body"));
+    Frame wb = r2->send_one(kLan, back);
+    if (i == 1) {
+      EXPECT_EQ(wan6_metadata(wb, kR2Wan6, kR1Wan6, none), MetadataStatus::absent) << "r2 stopped reverse metadata";
+    }
+    expect_restored6(back, r1->send_one(kWan, wb.raw));
+  }
+  EXPECT_EQ(r1->total_drops(), 0u) << r1->drops();
+  EXPECT_EQ(r2->total_drops(), 0u) << r2->drops();
+}
+
+TEST_F(Svr6v6, UdpFirstPacketCarriesTlv3) {
+  const auto q = client_frame(Pkt6().ipv6(kV6Client, kV6Server, 64).udp(5353, 53).payload("query"));
+  Frame w1 = r1->send_one(kLan, q);
+  Metadata md;
+  ASSERT_EQ(wan6_metadata(w1, kR1Wan6, kR2Wan6, md), MetadataStatus::ok);
+  EXPECT_TRUE(hmac_ok(l4_as_v4(w1), kKey12));
+  ASSERT_TRUE(md.has_forward_context6);
+  EXPECT_EQ(md.forward_context6, (FiveTuple6{ip6(kV6Client), ip6(kV6Server), 5353, 53, kProtoUdp}));
+  expect_restored6(q, r2->send_one(kWan, w1.raw));
+  // The answer and a second query, without metadata once acked.
+  const auto a = server_frame(Pkt6().ipv6(kV6Server, kV6Client, 64).udp(53, 5353).payload("answer"));
+  Frame w2 = r2->send_one(kLan, a);
+  expect_restored6(a, r1->send_one(kWan, w2.raw));
+  const auto q2 = client_frame(Pkt6().ipv6(kV6Client, kV6Server, 64).udp(5353, 53).payload("query 2"));
+  Frame w3 = r1->send_one(kLan, q2);
+  Metadata none;
+  EXPECT_EQ(wan6_metadata(w3, kR1Wan6, kR2Wan6, none), MetadataStatus::absent);
+  expect_restored6(q2, r2->send_one(kWan, w3.raw));
+  EXPECT_EQ(r1->total_drops(), 0u) << r1->drops();
+  EXPECT_EQ(r2->total_drops(), 0u) << r2->drops();
+}
+
+TEST_F(Svr6v6, WithoutAnIpv6WanAddressTheSessionRidesIpv4Waypoints) {
+  make(v6wp_config(true, false), v6wp_config(false));
+  const auto syn = client_frame(Pkt6().ipv6(kV6Client, kV6Server, 64).tcp(40004, 80, 0x02));
+  Frame w1 = r1->send_one(kLan, syn);
+  EXPECT_EQ(get16(w1.raw.data() + 12), kEtherTypeIpv4) << "v6 over v4";
+  EXPECT_EQ(w1.dst(), kR2Wan);
+  expect_restored6(syn, r2->send_one(kWan, w1.raw));
+  EXPECT_EQ(r1->count(Counter::waypoint6_sent), 0u);
+}
+
+TEST_F(Svr6v6, GuestTenantDenied) {
+  const auto syn = client_frame(Pkt6().ipv6(kV6Guest, kV6Server, 64).tcp(40001, 80, 0x02));
+  EXPECT_TRUE(r1->send(kLan, syn).empty());
+  EXPECT_EQ(r1->drop_count(DropReason::policy_deny), 1u);
+  EXPECT_EQ(r1->count(Counter::waypoint6_sent), 0u);
+}
+
+TEST_F(Svr6v6, EgressPolicyChecksToo) {
+  config::Config c = v6wp_config(false);
+  c.clear_policies();
+  make(v6wp_config(true), c);
+  Frame w1 = r1->send_one(kLan, client_frame(Pkt6().ipv6(kV6Client, kV6Server, 64).tcp(40002, 80, 0x02)));
+  EXPECT_TRUE(r2->send(kWan, w1.raw).empty());
+  EXPECT_EQ(r2->drop_count(DropReason::policy_deny), 1u);
+  EXPECT_EQ(r2->count(Counter::svr6_sessions_created), 0u);
+}
+
+TEST_F(Svr6v6, TruncatedTlv3IsDropped) {
+  Frame w1 = r1->send_one(kLan, client_frame(Pkt6().ipv6(kV6Client, kV6Server, 64).tcp(40003, 80, 0x02)));
+  Frame f4 = l4_as_v4(w1);
+  // Find TLV 3 and claim one byte less: the block no longer tiles.
+  uint8_t* p = const_cast<uint8_t*>(f4.data());
+  const size_t hl = get16(p + 8) & 0x0fff, end = hl + get16(p + 10);
+  bool found = false;
+  for (size_t pos = 12; pos + 4 <= end; pos += 4 + get16(p + pos + 2))
+    if (get16(p + pos) == 3) {
+      p[pos + 3] = 36;
+      found = true;
+      break;
+    }
+  ASSERT_TRUE(found);
+  resign(f4, kKey12);
+  EXPECT_TRUE(r2->send(kWan, with_l4_of(w1, f4).raw).empty());
+  EXPECT_EQ(r2->drop_count(DropReason::bad_metadata), 1u);
+  EXPECT_EQ(r2->count(Counter::svr6_sessions_created), 0u);
+}
+
+TEST_F(Svr6v6, BadHmacAndUnknownPeerAreDropped) {
+  Frame w1 = r1->send_one(kLan, client_frame(Pkt6().ipv6(kV6Client, kV6Server, 64).tcp(40005, 80, 0x02)));
+  Frame bad = w1;
+  bad.raw[bad.raw.size() - 1] ^= 1;  // the HMAC trailer's last byte
+  Frame f4 = l4_as_v4(bad);
+  EXPECT_TRUE(r2->send(kWan, with_l4_of(bad, f4).raw).empty());
+  EXPECT_EQ(r2->drop_count(DropReason::bad_hmac), 1u);
+  Frame stranger = w1;
+  stranger.raw[14 + 8 + 15] = 0x99;  // source 2001:db8:70::99: no peer's waypoint
+  EXPECT_TRUE(r2->send(kWan, with_l4_of(stranger, l4_as_v4(w1)).raw).empty());
+  EXPECT_EQ(r2->drop_count(DropReason::unknown_peer), 1u);
+  EXPECT_EQ(r2->count(Counter::svr6_sessions_created), 0u);
+}
+
+TEST_F(Svr6v6, FullSizeFirstPacketIsDroppedNotFragmented) {
+  // 1500 bytes of IPv6 on the LAN: the metadata makes it larger than the WAN's 1500.
+  const std::string data(1500 - 40 - 8, 'x');
+  const auto big = client_frame(Pkt6().ipv6(kV6Client, kV6Server, 64).udp(5354, 53).payload(data));
+  EXPECT_TRUE(r1->send(kLan, big).empty());
+  EXPECT_EQ(r1->drop_count(DropReason::waypoint6_too_big), 1u);
+  EXPECT_EQ(r1->count(Counter::waypoint6_sent), 0u);
+}
+
+// --- configuration --------------------------------------------------------------
+
+template <class Edit>
+config::Config v6wp_with(Edit edit) {
+  config::Config c = v6wp_config(true);
+  edit(c);
+  return c;
+}
+
+TEST(Waypoint6Config, Ipv6WaypointsValidate) {
+  EXPECT_EQ(config_errors(v6wp_config(true)), "");
+  EXPECT_TRUE(has_config_error(v6wp_with([](config::Config& c) { c.mutable_peers(0)->set_waypoints(1, "2001:db8:70::zz"); }),
+                               "peers[0].waypoints[1]", "is not an IPv4 or IPv6 address"));
+  EXPECT_TRUE(has_config_error(v6wp_with([](config::Config& c) { c.mutable_peers(0)->set_waypoints(1, "fe80::2"); }),
+                               "peers[0].waypoints[1]", "must be a global unicast IPv6 address"));
+  EXPECT_TRUE(has_config_error(v6wp_with([](config::Config& c) { c.mutable_peers(0)->set_waypoints(1, "ff02::2"); }),
+                               "peers[0].waypoints[1]", "must be a global unicast IPv6 address"));
+  EXPECT_TRUE(has_config_error(v6wp_with([](config::Config& c) { c.mutable_peers(0)->set_waypoints(1, "2001:db8:99::2"); }),
+                               "peers[0].waypoints[1]", "is not reachable from any WAN interface"));
+  // Routed through a WAN interface with ipv6_addresses: fine.
+  EXPECT_EQ(config_errors(v6wp_with([](config::Config& c) {
+              c.mutable_peers(0)->set_waypoints(1, "2001:db8:99::2");
+              add_route(c, "2001:db8:99::/64", "2001:db8:70::254", "wan0");
+            })),
+            "");
+  // On the LAN's prefix only: not a WAN.
+  EXPECT_TRUE(has_config_error(v6wp_with([](config::Config& c) { c.mutable_peers(0)->set_waypoints(1, "2001:db8:71::9"); }),
+                               "peers[0].waypoints[1]", "is not reachable from any WAN interface"));
+}
+
+TEST(Waypoint6Config, TheModelKeepsIpv6WaypointsApart) {
+  Router r(v6wp_config(true));
+  ASSERT_EQ(r.model().peers.size(), 1u);
+  EXPECT_EQ(r.model().peers[0].waypoints, std::vector<Ipv4>{kR2Wan});
+  ASSERT_EQ(r.model().peers[0].waypoints6.size(), 1u);
+  EXPECT_EQ(r.model().peers[0].waypoints6[0], ip6(kR2Wan6));
+}
+
+}  // namespace
+}  // namespace wp
