@@ -4,6 +4,7 @@
 #include <cstring>
 
 #include "dataplane/crypto/adaptive.h"
+#include "dataplane/control/waypoint6_addr.h"
 #include "dataplane/crypto/replay_window.h"
 #include "dataplane/ip/packet_edit.h"
 
@@ -121,7 +122,10 @@ void CryptoBatch::clamp_mss(rte_mbuf* m, ParsedPacket& pp, const Session& s) {
     extra += static_cast<int>(kMetadataHeaderLen + 4 + 13 + 4 + 16 + 5 * 4 + names + 4 + 4);
     extra += 32;  // the peer's names may be longer than ours
   }
-  int mss = rm.interfaces[wan.iface].mtu - 20 - 20 - extra;
+  // The WAN header: IPv4, or IPv6 (20 bytes more) between IPv6 waypoints,
+  // whose stand-in addresses the session holds (control/waypoint6_addr.h).
+  const int outer = is_waypoint6_standin(wan.tuple.dst) ? 40 : 20;
+  int mss = rm.interfaces[wan.iface].mtu - outer - 20 - extra;
   if (mss < 536) mss = 536;  // RFC 9293 default; an MTU that small is a config problem
   if (::wp::clamp_mss(m, pp, static_cast<uint16_t>(mss))) ctx_.counters->add(Counter::mss_clamped);
 }

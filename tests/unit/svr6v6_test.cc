@@ -7,6 +7,7 @@
 
 #include <cstring>
 
+#include "dataplane/crypto/session_data.h"
 #include "dataplane/ip/nat64_packet.h"
 #include "dataplane/session/owner.h"
 #include "dataplane/svr/metadata.h"
@@ -59,9 +60,9 @@ void learn6_on(Router& r, uint16_t iface, const Ipv6& a, const Mac& mac) {
 class Svr6v6 : public ::testing::Test {
  protected:
   void SetUp() override { make(v6wp_config(true), v6wp_config(false)); }
-  void make(const config::Config& c1, const config::Config& c2) {
-    r1 = std::make_unique<Router>(c1);
-    r2 = std::make_unique<Router>(c2);
+  void make(const config::Config& c1, const config::Config& c2, const RouterOptions& o = RouterOptions()) {
+    r1 = std::make_unique<Router>(c1, o);
+    r2 = std::make_unique<Router>(c2, o);
     r1->neighbor(1, kR2Wan, kR2Mac);
     r2->neighbor(1, kR1Wan, kR1Mac);
     learn6_on(*r1, 1, ip6(kR2Wan6), kR2Mac);
@@ -205,6 +206,35 @@ TEST_F(Svr6v6, TcpSessionAcrossIpv6Waypoints) {
   }
   EXPECT_EQ(r1->total_drops(), 0u) << r1->drops();
   EXPECT_EQ(r2->total_drops(), 0u) << r2->drops();
+}
+
+// An encrypted session's SYN: the MSS is clamped for the IPv6 WAN header (40
+// bytes, not IPv4's 20) plus the crypto overhead, so a full-size encrypted
+// segment fits the WAN MTU instead of being dropped as waypoint6_too_big.
+TEST_F(Svr6v6, EncryptedSessionClampsTheMssForTheIpv6WanHeader) {
+  config::Config c1 = v6wp_config(true), c2 = v6wp_config(false);
+  for (config::Config* c : {&c1, &c2}) {
+    add_security(*c, "encrypt", "aes256-cbc", "every-packet", false);
+    for (auto& p : *c->mutable_policies()) p.set_security("encrypt");
+  }
+  make(c1, c2, RouterOptions().with_key_slots(64));
+  std::vector<uint8_t> tcp(24, 0);
+  tcp[0] = 40000 >> 8, tcp[1] = 40000 & 0xff, tcp[3] = 80;
+  tcp[12] = 6 << 4;  // data offset: 24 bytes, the MSS option
+  tcp[13] = kTcpSyn;
+  tcp[20] = 2, tcp[21] = 4, tcp[22] = 1440 >> 8, tcp[23] = 1440 & 0xff;  // MSS 1440 (1500 - 60)
+  const auto syn = client_frame(Pkt6().ipv6(kV6Client, kV6Server, 64).l4(kProtoTcp, tcp));
+  Frame w = r1->send_one(kLan, syn);
+  ASSERT_EQ(get16(w.raw.data() + 12), kEtherTypeIpv6);
+  const Ipv6View v = parse_ipv6_packet(w.raw.data(), static_cast<uint32_t>(w.raw.size()), 14);
+  ASSERT_EQ(v.status, Ipv6Status::ok);
+  const uint8_t* opt = w.raw.data() + v.l4 + 20;
+  ASSERT_EQ(opt[0], 2) << "the MSS option kept its place";
+  const uint16_t mss = get16(opt + 2);
+  const uint32_t wan_mtu = r1->model().interfaces[1].mtu;
+  EXPECT_LE(mss, wan_mtu - 40 - 20 - kCryptoOverhead) << "IPv6 outer header and crypto overhead";
+  EXPECT_GT(mss, 1300u);
+  EXPECT_EQ(r1->count(Counter::mss_clamped), 1u);
 }
 
 TEST_F(Svr6v6, UdpFirstPacketCarriesTlv3) {
