@@ -90,10 +90,17 @@ fetch6() {  # OUT: the paced download, byte-exact
 }
 fetch6 "$WP_TMP/got.bin" 2>"$WP_TMP/curl.err" &
 CPID=$!
-wp_check "the download moves through ra" wp_until 20 file_has "$WP_TMP/got.bin" 400000
-wp_expect "rb applied ra's IPv6 session" "$(wp_wait_stat rb counters.ha6_sessions_applied 1)" -ge 1
+wp_check "the download moves through ra" wp_until 20 file_has "$WP_TMP/got.bin" 300000
+# The fault at once: every check that reads the pair comes after it (a loaded machine
+# takes seconds over them), but what ra sent is taken from it first, in one call.
+RA_HA=$(wp_ha_json ra)
+CLAIMS0=$(wp_stat rb counters.ha_nd_claims_sent)
+kill -9 "${WP_ROUTER_PID[ra]}"
+wp_check "the download was still under way when ra died ($(stat -c %s "$WP_TMP/got.bin") of 3145728 B)" wp_alive "$CPID"
+wp_wait_exit "${WP_ROUTER_PID[ra]}" 10; wait "${WP_ROUTER_PID[ra]}" 2>/dev/null; unset "WP_ROUTER_PID[ra]"
+wp_expect "rb had applied ra's IPv6 session" "$(wp_stat rb counters.ha6_sessions_applied)" -ge 1
 synced_uuid() {  # a session id ra sent that rb received
-  "$WP_PY" - "$(wp_ha_json ra)" "$(wp_ha_json rb)" <<'PY'
+  "$WP_PY" - "$RA_HA" "$(wp_ha_json rb)" <<'PY'
 import json, sys
 a, b = json.loads(sys.argv[1]), json.loads(sys.argv[2])
 common = set(a["recent_sent"]) & set(b["recent_received"])
@@ -102,11 +109,6 @@ sys.exit(0 if common else 1)
 PY
 }
 u=$(synced_uuid); wp_check "the session made on ra is on rb with the same UUID ($u)" test -n "$u"
-wp_expect "ra's IPv6 events all reached its HA ring" "$(wp_stat ra counters.ha6_events_dropped)" -eq 0
-
-CLAIMS0=$(wp_stat rb counters.ha_nd_claims_sent)
-kill -9 "${WP_ROUTER_PID[ra]}"
-wp_wait_exit "${WP_ROUTER_PID[ra]}" 10; wait "${WP_ROUTER_PID[ra]}" 2>/dev/null; unset "WP_ROUTER_PID[ra]"
 wp_check "rb holds ra's addresses" wp_wait_ha rb peer_addresses_taken true
 wp_expect "rb claimed ra's 2 IPv6 addresses (and its own) with unsolicited NAs" \
   "$(wp_wait_stat rb counters.ha_nd_claims_sent $((CLAIMS0 + 4)))" -ge $((CLAIMS0 + 4))
@@ -119,6 +121,6 @@ if wait "$CPID"; then
 else
   wp_fail "the IPv6 download broke: $(tr '\n' ' ' <"$WP_TMP/curl.err" | head -c 300) ($(stat -c %s "$WP_TMP/got.bin" 2>/dev/null || echo 0) B)"
 fi
-wp_expect "rb forwarded IPv6 after the takeover" "$(wp_stat rb counters.ipv6_forwarded)" -gt 0
+wp_expect "rb forwarded the rest of the download (IPv6 packets)" "$(wp_stat rb counters.ipv6_forwarded)" -gt 500
 wp_check "rb exits 0 on SIGTERM" wp_router_stop rb
 wp_finish
