@@ -88,13 +88,13 @@ fetch6() {  # OUT: the paced download, byte-exact
   wp_exec c curl -sS -g -6 --interface "$CLI" --connect-timeout 10 --max-time 40 -o "$1" \
     "http://[$SRV]/big.bin?rate=400000" && [ "$(wp_sha "$1")" = "$(wp_sha "$WP_TMP/www/big.bin")" ]
 }
+CLAIMS0=$(wp_stat rb counters.ha_nd_claims_sent)  # before the load: nothing claims until the takeover
 fetch6 "$WP_TMP/got.bin" 2>"$WP_TMP/curl.err" &
 CPID=$!
 wp_check "the download moves through ra" wp_until 20 file_has "$WP_TMP/got.bin" 300000
 # The fault at once: every check that reads the pair comes after it (a loaded machine
 # takes seconds over them), but what ra sent is taken from it first, in one call.
 RA_HA=$(wp_ha_json ra)
-CLAIMS0=$(wp_stat rb counters.ha_nd_claims_sent)
 kill -9 "${WP_ROUTER_PID[ra]}"
 wp_check "the download was still under way when ra died ($(stat -c %s "$WP_TMP/got.bin") of 3145728 B)" wp_alive "$CPID"
 wp_wait_exit "${WP_ROUTER_PID[ra]}" 10; wait "${WP_ROUTER_PID[ra]}" 2>/dev/null; unset "WP_ROUTER_PID[ra]"
