@@ -29,6 +29,7 @@ HaNode::HaNode(DataplaneShared& shared, HaSettings settings, Connect connect)
       encoder_(shared, status_, clock_,
                SyncEncoder::Settings{settings.batch_ms, settings.limits, settings.compress, settings.sender_queue_messages}),
       backlog_(shared.workers, settings.max_backlog_ops),
+      backlog6_(shared.workers, settings.max_backlog_ops),
       ledger_(settings.max_unacked_ops),
       in_block_(new char[kInBlock]) {
   drops_seen_.assign(shared.workers, 0);
@@ -64,6 +65,7 @@ uint32_t HaNode::poll(uint64_t now_ms) {
   if (transport_ && !transport_->dispatch(*this)) transport_lost();
   send_ack();
   work += backlog_.push(shared_.ha.inbound);
+  work += backlog6_.push(shared_.ha.inbound6);
   watch_drops();
   encoder_.set_peer_present(peer_present_);
   if (!encoder_.threaded()) work += encoder_.poll(now_ms);
@@ -300,7 +302,7 @@ void HaNode::on_message(const Member& from, const void* data, size_t len) {
   epoch_ = std::max(epoch_, m.epoch());
   switch (m.body_case()) {
     case pb::HaMessage::kBatch:
-      if (!apply_packed(m.batch().packed(), from)) break;
+      if (!apply_packed(m.batch().packed(), from) || !apply_packed6(m.batch().packed6(), from)) break;
       apply_ops(m.batch().ops());
       note_ack_due(m);
       break;
@@ -315,8 +317,10 @@ void HaNode::on_message(const Member& from, const void* data, size_t len) {
       break;
     case pb::HaMessage::kResyncChunk: {
       const pb::ResyncChunk& c = m.resync_chunk();
-      if (!apply_packed(c.packed(), from)) break;  // a chunk missing: the tracker sees the gap
-      if (resync_in_.chunk(c.resync_id(), c.chunk_seq(), static_cast<size_t>(c.ops_size()) + packed_count(c.packed())) !=
+      // a chunk missing: the tracker sees the gap
+      if (!apply_packed(c.packed(), from) || !apply_packed6(c.packed6(), from)) break;
+      if (resync_in_.chunk(c.resync_id(), c.chunk_seq(),
+                           static_cast<size_t>(c.ops_size()) + packed_count(c.packed()) + packed_count(c.packed6())) !=
           ResyncTracker::Result::ok)
         status_.add(C::resync_gaps);
       apply_ops(c.ops());
@@ -503,6 +507,38 @@ bool HaNode::apply_packed(const pb::PackedOps& packed, const Member& from) {
     note_peer_copy(p.kind == PeerSessionOpKind::remove, p.session);
     if (p.kind == PeerSessionOpKind::upsert) status_.note_uuid(false, p.session.uuid.data());
     if (!backlog_.add(owner_worker(p.session, shared_.workers), p, shared_.ha.inbound)) status_.add(C::inbound_overflow);
+  }
+  return true;
+}
+
+// #19: the peer's routed IPv6 sessions, to their owner here by affinity_class6.
+bool HaNode::apply_packed6(const pb::PackedOps& packed, const Member& from) {
+  if (packed.records().empty() && packed.format() == 0) return true;  // none in this message
+  std::string error;
+  if (!packed6_in_.open(packed, error)) {
+    status_.add(C::stale_messages);
+    status_.add(C::packed6_bad);
+    if (status_.get(C::packed6_bad) <= 10) ha_log("message from node " + std::to_string(from.node) + " refused: " + error);
+    return false;
+  }
+  if (shared_.ha.inbound6.empty()) {  // this node does not route IPv6: nowhere to put them
+    status_.add(C::sessions6_rejected, packed6_in_.size());
+    return true;
+  }
+  const RouterModel& rm = model();
+  for (size_t i = 0; i < packed6_in_.size(); ++i) {
+    PeerSession6Op p{};
+    PackedKind kind;
+    if (!packed6_in_.decode(i, rm, clock_, kind, p.session, error)) {
+      status_.add(C::sessions6_rejected);
+      if (status_.get(C::sessions6_rejected) <= 10) ha_log("peer IPv6 session rejected: " + error);
+      continue;
+    }
+    p.kind = kind == PackedKind::remove ? PeerSessionOpKind::remove : PeerSessionOpKind::upsert;
+    status_.add(C::sessions6_received);
+    if (p.kind == PeerSessionOpKind::upsert) status_.note_uuid(false, p.session.uuid.data());
+    const uint32_t owner = owner_of_class(affinity_class6(p.session.original), shared_.workers);
+    if (!backlog6_.add(owner, p, shared_.ha.inbound6)) status_.add(C::inbound6_overflow);
   }
   return true;
 }

@@ -38,6 +38,7 @@
 
 #include "dataplane/worker/shared.h"
 #include "ha/ha_status.h"
+#include "ha/packed_ops6.h"
 #include "ha/peer_backlog.h"
 #include "ha/replication_ledger.h"
 #include "ha/sync_batcher.h"
@@ -113,9 +114,10 @@ class HaNode : public TransportHandler {
   void begin_reconcile();
   void reconcile();
   uint32_t flush_outbox();
-  bool inbound_idle() const { return backlog_.idle(shared_.ha.inbound); }
+  bool inbound_idle() const { return backlog_.idle(shared_.ha.inbound) && backlog6_.idle(shared_.ha.inbound6); }
   void apply_ops(const google::protobuf::RepeatedPtrField<pb::SessionOp>& ops);
   bool apply_packed(const pb::PackedOps& packed, const Member& from);
+  bool apply_packed6(const pb::PackedOps& packed, const Member& from);  // #19: routed IPv6 sessions
   void start_resync_out();
   void step_resync_out();
   void send_keys();
@@ -161,11 +163,13 @@ class HaNode : public TransportHandler {
   std::deque<std::string> outbox_;
   size_t outbox_bytes_ = 0;
   PeerBacklog backlog_;
+  PeerBacklog6 backlog6_;
   ReplicationLedger ledger_;
   static constexpr size_t kInBlock = 256 * 1024;  // first arena block for decoding a peer message
   std::unique_ptr<char[]> in_block_;
   BodyCodec codec_;  // #17: LZ4 of incoming bodies and re-sent ones (this thread only; the encoder has its own)
   PackedOpsReader packed_in_;  // #17: reused for every incoming packed body
+  Packed6Reader packed6_in_;  // #19
   uint64_t last_protocol_log_ms_ = 0;
   // The peer's sessions we hold copies of, by UUID (what a remove needs), and
   // the UUIDs its current resync (and live batches meanwhile) listed: after a

@@ -4,6 +4,7 @@
 #include <poll.h>
 #include <rte_lcore.h>
 
+#include <algorithm>
 #include <ctime>
 
 #include "ha/cpg_transport.h"
@@ -29,10 +30,24 @@ bool HaThread::prepare(const config::Config& cfg, DataplaneShared& shared, std::
     if (!place(a, true)) return false;
   for (const auto& a : h.peer_lan())
     if (!place(a, false)) return false;
+  for (const auto& text : h.peer_addresses6()) {  // #19
+    auto a = parse_ipv6(text);
+    bool placed = false;
+    for (size_t i = 0; a && !placed && i < rm.interfaces.size(); ++i)
+      for (const Ipv6Prefix& p : rm.interfaces[i].subnets6)
+        if (!placed && !p.addr.is_link_local() && p.contains(*a)) {
+          shared.ha.peer_addresses6.push_back({*a, static_cast<int>(i)});
+          placed = true;
+        }
+    if (!placed) return error = "ha: peer address " + text + " is on none of our IPv6 subnets", false;
+  }
   uint32_t ring = h.event_ring() ? h.event_ring() : 65536;
   int socket = static_cast<int>(rte_socket_id());
   if (!shared.enable_events(EventConsumer::ha, ring, socket, error)) return false;
   if (!shared.ha.create(shared.workers, ring, socket, error)) return false;
+  // #19: routed IPv6 sessions (a quarter of the IPv4 ring: IPv6 events are fewer, and 160 B each).
+  if (rm.ipv6_routing && !shared.ha.create6(shared.workers, std::max<uint32_t>(ring / 4, 1024), socket, error))
+    return false;
   HaSettings s;
   s.node_id = h.node_id();
   s.preempt = !h.no_preempt();

@@ -1,6 +1,8 @@
 // Packed session records; see packed_ops.h for the layout.
 #include "ha/packed_ops.h"
 
+#include "ha/packed_bytes.h"
+
 #include <bit>
 #include <climits>
 #include <cstring>
@@ -10,28 +12,14 @@ namespace {
 
 constexpr int kUnresolved = INT_MIN;
 
-// Records are little-endian on every host.
-template <typename T>
-T little(T v) {
-  if constexpr (std::endian::native == std::endian::big) {
-    if constexpr (sizeof(T) == 2) return static_cast<T>(__builtin_bswap16(v));
-    if constexpr (sizeof(T) == 4) return static_cast<T>(__builtin_bswap32(v));
-    if constexpr (sizeof(T) == 8) return static_cast<T>(__builtin_bswap64(v));
-  }
-  return v;
-}
-
 template <typename T>
 void put(uint8_t* p, T v) {
-  v = little(v);
-  std::memcpy(p, &v, sizeof v);
+  packed_put(p, v);
 }
 
 template <typename T>
 T get(const uint8_t* p) {
-  T v;
-  std::memcpy(&v, p, sizeof v);
-  return little(v);
+  return packed_get<T>(p);
 }
 
 void pack_tuple(uint8_t* p, const FiveTuple& t) {

@@ -130,6 +130,13 @@ void SessionBatcher::add(PackedKind kind, uint64_t event_epoch_ms, const Session
   ++size_;
 }
 
+void SessionBatcher::add(PackedKind kind, uint64_t event_epoch_ms, const Session6& s, const RouterModel& rm,
+                         const DataplaneClock& clock) {
+  note_event(event_epoch_ms);
+  packed6_.add(kind, s, rm, clock);
+  ++size_;
+}
+
 pb::SessionOp* SessionBatcher::add(pb::SessionOp::Kind kind, uint64_t event_epoch_ms) {
   note_event(event_epoch_ms);
   pb::SessionOp* op = message().mutable_batch()->add_ops();
@@ -142,6 +149,7 @@ void SessionBatcher::reset() {
   msg_ = nullptr;
   arena_.Reset();
   packed_.clear();
+  packed6_.clear();
   size_ = 0;
   bytes_ = 0;
   oldest_ms_ = 0;
@@ -152,6 +160,7 @@ pb::HaMessage& SessionBatcher::take_batch() {
   m.set_oldest_event_ms(oldest_ms_);
   pb::SessionBatch* b = m.mutable_batch();
   if (packed_.size()) packed_.write_to(*b->mutable_packed());
+  if (packed6_.size()) packed6_.write_to(*b->mutable_packed6());
   return m;
 }
 
@@ -163,6 +172,7 @@ pb::HaMessage& SessionBatcher::take_chunk(uint64_t resync_id, uint32_t chunk_seq
   c->set_chunk_seq(chunk_seq);
   c->mutable_ops()->Swap(m.mutable_batch()->mutable_ops());  // same arena: pointers only
   if (packed_.size()) packed_.write_to(*c->mutable_packed());
+  if (packed6_.size()) packed6_.write_to(*c->mutable_packed6());
   m.set_allocated_resync_chunk(c);
   return m;
 }

@@ -17,6 +17,7 @@
 #include <google/protobuf/arena.h>
 
 #include "ha/packed_ops.h"
+#include "ha/packed_ops6.h"
 #include "ha/session_codec.h"
 
 namespace wp::ha {
@@ -97,11 +98,15 @@ class SessionBatcher {
   // A session as a packed record.
   void add(PackedKind kind, uint64_t event_epoch_ms, const Session& s, const RouterModel& rm,
            const DataplaneClock& clock);
+  // A routed IPv6 session as a packed6 record (#19, packed_ops6.h), beside the IPv4 ones.
+  void add(PackedKind kind, uint64_t event_epoch_ms, const Session6& s, const RouterModel& rm,
+           const DataplaneClock& clock);
   // A new protobuf op to fill in; call added() after filling it.
   pb::SessionOp* add(pb::SessionOp::Kind kind, uint64_t event_epoch_ms);
   void added(const pb::SessionOp* op) { bytes_ += op->ByteSizeLong() + 3; }
   bool full() const {
-    return bytes_ + packed_.bytes() >= limits_.max_bytes || size_ >= limits_.max_ops || packed_.names_full();
+    return bytes_ + packed_.bytes() + packed6_.bytes() >= limits_.max_bytes || size_ >= limits_.max_ops ||
+           packed_.names_full() || packed6_.names_full();
   }
   bool empty() const { return size_ == 0; }
   size_t size() const { return size_; }
@@ -119,6 +124,7 @@ class SessionBatcher {
   void note_event(uint64_t event_epoch_ms);
   Limits limits_;
   PackedOpsWriter packed_;
+  Packed6Writer packed6_;
   std::unique_ptr<char[]> first_block_;
   google::protobuf::Arena arena_;
   pb::HaMessage* msg_ = nullptr;  // on arena_

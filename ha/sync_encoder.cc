@@ -3,6 +3,8 @@
 
 #include <rte_ring_elem.h>
 
+#include "dataplane/session/events6.h"
+
 #include <algorithm>
 #include <chrono>
 
@@ -88,6 +90,8 @@ uint32_t SyncEncoder::poll(uint64_t now_ms) {
     for (uint32_t w = 0; w < shared_.workers; ++w) {
       rte_ring* r = shared_.event_ring(EventConsumer::ha, w);
       if (r && !rte_ring_empty(r)) return work;  // what the sweeps posted is not all drained yet
+      rte_ring* r6 = shared_.ha.event6_ring(w);
+      if (r6 && !rte_ring_empty(r6)) return work;
     }
     if (!chunk_.empty()) encode(chunk_, EncodedMessage::Kind::chunk);
     auto done = std::make_unique<EncodedMessage>();
@@ -103,15 +107,15 @@ uint32_t SyncEncoder::poll(uint64_t now_ms) {
 }
 
 uint32_t SyncEncoder::drain(const RouterModel& rm) {
-  SessionEvent ev[kEventBurst];
   const bool peer = peer_present_.load(std::memory_order_acquire);
   // A burst fills at most one batch of each kind, so a full queue holds back
   // at most two messages here before the draining stops.
   const unsigned want = static_cast<unsigned>(std::min<size_t>(kEventBurst, std::max<size_t>(1, settings_.limits.max_ops)));
-  auto burst = [&](rte_ring* r) {
-    unsigned n = rte_ring_sc_dequeue_burst_elem(r, ev, sizeof(SessionEvent), want, nullptr);
+  // IPv4's SessionEvent and (#19) IPv6's Session6Event, from their own rings: the same steps.
+  auto burst = [&]<typename Event>(rte_ring* r, Event* ev) {
+    unsigned n = rte_ring_sc_dequeue_burst_elem(r, ev, sizeof(Event), want, nullptr);
     for (unsigned i = 0; i < n; ++i) {
-      const SessionEvent& e = ev[i];
+      const Event& e = ev[i];
       if (e.session.flags & kPeerSession) continue;  // the peer's own session: it already knows
       // Without a peer there is nobody to tell; a joining peer gets a resync.
       if (!peer && !resync_active_) continue;
@@ -127,16 +131,22 @@ uint32_t SyncEncoder::drain(const RouterModel& rm) {
     }
     return n;
   };
-  uint32_t total = 0;
-  for (uint32_t w = 0; w < shared_.workers; ++w) {
-    rte_ring* r = shared_.event_ring(EventConsumer::ha, w);
-    if (!r) continue;
-    for (unsigned i = 0; i < kEventBurstsPerPass && held_.empty(); ++i) {
-      const unsigned n = burst(r);
-      total += n;
+  auto drain_ring = [&]<typename Event>(rte_ring* r, Event* ev) {
+    uint32_t got = 0;
+    for (unsigned i = 0; r && i < kEventBurstsPerPass && held_.empty(); ++i) {
+      const unsigned n = burst(r, ev);
+      got += n;
       if (n < want) break;  // this worker's ring is empty
     }
+    return got;
+  };
+  uint32_t total = 0;
+  {
+    SessionEvent ev[kEventBurst];
+    for (uint32_t w = 0; w < shared_.workers; ++w) total += drain_ring(shared_.event_ring(EventConsumer::ha, w), ev);
   }
+  Session6Event ev6[kEventBurst];
+  for (uint32_t w = 0; w < shared_.workers; ++w) total += drain_ring(shared_.ha.event6_ring(w), ev6);
   return total;
 }
 

@@ -36,6 +36,18 @@ void ConfigValidator::check_ha() {
   if (ha.peer_waypoints().empty()) error("ha.peer_waypoints", "list the peer's waypoint addresses to take over");
   check_addresses(ha.peer_waypoints(), "peer_waypoints", true);
   check_addresses(ha.peer_lan(), "peer_lan", false);
+  for (int i = 0; i < ha.peer_addresses6_size(); ++i) {
+    const std::string path = "ha.peer_addresses6[" + std::to_string(i) + "]";
+    auto addr = parse_ipv6(ha.peer_addresses6(i));
+    if (!addr || addr->is_multicast() || addr->is_unspecified() || addr->is_link_local()) {
+      error(path, "\"" + ha.peer_addresses6(i) + "\" is not a global or unique-local IPv6 address");
+      continue;
+    }
+    bool placed = false;
+    for (const Link& l : links_)
+      for (const auto& [idx, prefix] : l.prefixes6) placed |= prefix.contains(*addr);
+    if (!placed) error(path, ha.peer_addresses6(i) + " is not inside the IPv6 prefix of any interface");
+  }
 }
 
 }  // namespace wp::mgmt::detail

@@ -17,6 +17,7 @@
 #include <cstring>
 
 #include "dataplane/control/control_thread.h"
+#include "dataplane/control/ha_na_claim.h"
 #include "dataplane/ip/ndp.h"
 #include "dataplane/ip/packet_edit.h"
 
@@ -60,9 +61,18 @@ void Control::nd_input(rte_mbuf* m, const Ipv6View& v, int iface) {
     return nd_advert_input(nd, iface);
   }
   counters().add(Counter::nd_solicits_received);
-  if (!in.holds6(nd.target)) return drop(m, DropReason::nd_target_not_ours);
+  // HA (#19): the peer's addresses are ours to answer while we hold them; our
+  // own (but link-local ones, which never move) only while we hold those.
+  const HaDataplane& ha = shared_.ha;
+  const bool peers = !in.holds6(nd.target) && ha.holds_peer_address6(nd.target, iface);
+  if (!in.holds6(nd.target) && !peers) return drop(m, DropReason::nd_target_not_ours);
+  if (ha.enabled && !peers && !nd.target.is_link_local() && !ha.own_held.load(std::memory_order_acquire))
+    return drop(m, DropReason::nd_target_not_held);
   const bool dad = v.src.is_unspecified();
-  switch (dad6_.solicit_seen(iface, nd.target, dad, nd.has_nonce ? nd.nonce : nullptr)) {
+  // The peer checking its own address as it comes back: it is the owner, we only hold
+  // the address for it; an answer would make it give the address up as a duplicate.
+  if (peers && dad) return drop(m, DropReason::nd_peer_dad);
+  switch (peers ? DadTable::Seen::untracked : dad6_.solicit_seen(iface, nd.target, dad, nd.has_nonce ? nd.nonce : nullptr)) {
     case DadTable::Seen::untracked: break;
     case DadTable::Seen::looped:
       counters().add(Counter::nd_dad_looped);
@@ -86,6 +96,24 @@ void Control::nd_input(rte_mbuf* m, const Ipv6View& v, int iface) {
   send_nd(iface,
           [&](uint8_t* f) { return write_advert(f, in.mac, nd.target, dad ? kAllNodes : v.src, to_mac, flags); });
   counters().add(Counter::nd_adverts_sent);
+}
+
+// HA (#19): unsolicited NAs with Override (ha_na_claim.h) for our own global
+// IPv6 addresses while we hold them, and for the peer's while we hold those.
+void Control::announce6() {
+  const RouterModel& rm = model();
+  const HaDataplane& ha = shared_.ha;
+  auto claim = [&](int iface, const Ipv6& a) {
+    const InterfaceModel& out = rm.interfaces[static_cast<size_t>(iface)];
+    send_nd(iface, [&](uint8_t* f) { return write_ha_na_claim(f, out.mac, a); });
+    counters().add(Counter::ha_nd_claims_sent);
+  };
+  if (ha.own_held.load(std::memory_order_acquire))
+    for (size_t i = 0; i < rm.interfaces.size(); ++i)
+      for (const Ipv6& a : rm.interfaces[i].addrs6)
+        if (!a.is_link_local() && dad6_.usable(static_cast<int>(i), a)) claim(static_cast<int>(i), a);
+  if (ha.peer_taken.load(std::memory_order_acquire))
+    for (const HaAddress6& p : ha.peer_addresses6) claim(p.iface, p.addr);
 }
 
 void Control::nd_advert_input(const NdMessage& nd, int iface) {

@@ -282,6 +282,7 @@ void Control::announce() {
   // The peer's addresses, from us, while we hold them.
   if (ha.enabled && ha.peer_taken.load(std::memory_order_acquire))
     for (const HaAddress& p : ha.peer_addresses) send_arp(p.iface, RTE_ARP_OP_REQUEST, kZeroMac, p.addr, p.addr);
+  if (ha.enabled) announce6();
 }
 
 }  // namespace wp

@@ -61,6 +61,7 @@ class Control {
   // Gratuitous ARP for every interface address we hold (on start and
   // takeover; with HA, also the peer's addresses while we hold them).
   void announce();
+  void announce6();  // #19: the IPv6 addresses' claims (control_nd.cc)
   size_t pending_count() const;
   // BFD and path probes arrive through local input and leave
   // through send_ip (neighbor resolution as for any other packet).

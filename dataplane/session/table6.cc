@@ -66,6 +66,7 @@ uint32_t SessionTable6::expire_some(uint32_t now_ms, uint32_t budget, const Time
                                     void* ctx, LiveFn on_live) {
   if (size_ == 0) return 0;
   return store_.sweep(budget, [&](Session6& s) {
+    if (s.flags & kPeerSession) return false;  // the HA peer's copy: the peer ages it (worker/ha_follower6.h)
     if (!idle_expired(now_ms, s.last_ms, timeout_ms(s, t))) {
       if (on_live) on_live(ctx, s);
       return false;

@@ -46,6 +46,13 @@ namespace wp {
   X(ha_stale_ignored) \
   X(ha_apply_table_full) \
   X(ha_sessions_republished) \
+  /* #19: the IPv6 share of the HA ones (routed IPv6 sessions, worker/ha_follower6.h) */ \
+  X(ha6_events_dropped) \
+  X(ha6_sessions_applied) \
+  X(ha6_sessions_removed) \
+  X(ha6_stale_ignored) \
+  X(ha6_apply_table_full) \
+  X(ha6_sessions_republished) \
   /* crypto */ \
   X(sessions_encrypted) \
   X(sessions_adaptive_skip) \
@@ -117,6 +124,7 @@ namespace wp {
   /* IPv6 Neighbor Discovery and ICMPv6 for our addresses (ip/ndp.h, control/neighbor6.h) */ \
   X(nd_solicits_received) \
   X(nd_adverts_sent) \
+  X(ha_nd_claims_sent) /* #19: unsolicited NAs (Override) for IPv6 addresses held after an HA change */ \
   X(nd_solicits_sent) \
   X(nd_adverts_received) \
   X(nd_neighbors_learned) \

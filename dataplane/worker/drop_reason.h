@@ -99,6 +99,8 @@ namespace wp {
   X(nd_bad_dad, "Neighbor Solicitation from :: not to a solicited-node group, or with a link-layer option") \
   X(nd_bad_solicited, "solicited Neighbor Advertisement to a multicast address") \
   X(nd_target_not_ours, "Neighbor Solicitation for an address that is not ours") \
+  X(nd_target_not_held, "Neighbor Solicitation for our IPv6 address while the HA peer holds it") \
+  X(nd_peer_dad, "DAD Neighbor Solicitation for an HA peer's IPv6 address we hold (not answered: it is the peer's)") \
   X(nd_target_tentative, "Neighbor Solicitation for our address that is tentative or duplicate (DAD)") \
   X(nd_unresolved, "IPv6 packet whose on-link neighbor did not answer Neighbor Solicitations") \
   X(esp_malformed, "ESP packet shorter than header, IV, one cipher block and ICV, not whole blocks, or in several segments") \

@@ -27,6 +27,7 @@
 #include "dataplane/ip/ipv4.h"
 #include "dataplane/session/owner.h"
 #include "dataplane/session/session.h"
+#include "dataplane/session/table6.h"
 #include "dataplane/worker/ike_ha_channel.h"
 
 namespace wp {
@@ -44,8 +45,27 @@ struct PeerSessionOp {
 };
 static_assert(sizeof(PeerSessionOp) % 4 == 0, "rte_ring element size must be a multiple of 4");
 
+// The IPv6 twin (#19): a routed IPv6 session in this node's terms (routes,
+// interfaces, clock), for its owner by affinity_class6.
+struct PeerSession6Op {
+  PeerSessionOpKind kind;
+  uint8_t pad[7];
+  Session6 session;
+};
+static_assert(sizeof(PeerSession6Op) % 4 == 0, "rte_ring element size must be a multiple of 4");
+
+// Session6 flag of a copy of the peer's IPv6 session (worker/ha_follower6.h):
+// it stays while this node carries the session after a takeover, so the
+// hand-back knows which sessions to give back. Bit 0 is free in Session6
+// (IPv4's kFwdMdAcked is SVR state, which routed IPv6 sessions do not have).
+inline constexpr uint8_t kPeer6Copy = 1 << 0;
+
 struct HaAddress {
   Ipv4 addr = 0;
+  int iface = -1;
+};
+struct HaAddress6 {
+  Ipv6 addr;
   int iface = -1;
 };
 
@@ -53,6 +73,12 @@ struct HaDataplane {
   bool enabled = false;
   std::vector<HaAddress> peer_addresses;                    // fixed before the workers start
   std::vector<rte_ring*> inbound;                           // per worker, PeerSessionOp elements
+  // #19, IPv6 sessions: per worker, Session6Event to the HA thread (only
+  // HA's: the mgmt feed has its own) and PeerSession6Op from it. Empty when
+  // the router does not route IPv6.
+  std::vector<rte_ring*> events6;
+  std::vector<rte_ring*> inbound6;
+  std::vector<HaAddress6> peer_addresses6;  // fixed before the workers start
   std::atomic<bool> own_held{true};                         // we answer ARP for our own addresses
   std::atomic<bool> peer_taken{false};                      // we answer for (and accept packets to) the peer's
   std::atomic<bool> adopt_peer{false};                      // the peer's sessions are ours to age and carry
@@ -78,6 +104,12 @@ struct HaDataplane {
   // (ike_ha_channel.h; control path, a mutex-guarded queue).
   IkeHaChannel ike;
 
+  bool holds_peer_address6(const Ipv6& a, int iface) const {
+    if (!enabled || !peer_taken.load(std::memory_order_relaxed)) return false;
+    for (const HaAddress6& p : peer_addresses6)
+      if (p.addr == a && p.iface == iface) return true;
+    return false;
+  }
   bool is_peer_address(Ipv4 a) const {
     for (const HaAddress& p : peer_addresses)
       if (p.addr == a) return true;
@@ -100,6 +132,9 @@ struct HaDataplane {
 
   // Rings and acknowledgement slots for `workers` workers on `socket`.
   bool create(uint32_t workers, uint32_t ring_size, int socket, std::string& error);
+  // The IPv6 rings (events6, inbound6), after create().
+  bool create6(uint32_t workers, uint32_t ring_size, int socket, std::string& error);
+  rte_ring* event6_ring(uint32_t worker) const { return events6.empty() ? nullptr : events6[worker]; }
   void free();
 };
 

@@ -20,6 +20,7 @@ uint32_t HaFollower::poll() {
   unsigned n = rte_ring_sc_dequeue_burst_elem(ha.inbound[ctx_.id], ops, sizeof(PeerSessionOp), kApplyBurst, nullptr);
   for (unsigned i = 0; i < n; ++i) apply(ops[i]);
   if (n) ctx_.count_active();
+  if (six_) n += six_->poll();
   return n + follow_ownership() + republish();
 }
 
@@ -133,6 +134,7 @@ uint32_t HaFollower::follow_ownership() {
     }
   }
   if (ownership_hand_ >= ctx_.table.capacity()) {
+    if (six_ && !six_->follow(gen, visited)) return visited;  // its IPv6 table next
     following_ = false;
     ha.ownership_seen[ctx_.id].store(gen, std::memory_order_release);
   }
@@ -169,6 +171,7 @@ uint32_t HaFollower::republish() {
     ctx_.counters->add(Counter::ha_sessions_republished);
   }
   if (republish_hand_ >= ctx_.table.capacity()) {
+    if (six_ && !six_->republish(republish_seen_, posted)) return posted;  // its IPv6 table next
     republishing_ = false;
     ha.republish_seen[ctx_.id].store(republish_seen_, std::memory_order_release);
   }

@@ -22,6 +22,7 @@
 #include "dataplane/svr/crypto_batch.h"
 #include "dataplane/worker/context.h"
 #include "dataplane/worker/ha_dataplane.h"
+#include "dataplane/worker/ha_follower6.h"
 
 namespace wp {
 
@@ -36,6 +37,9 @@ class HaFollower {
   // republish. Returns the work done.
   uint32_t poll();
   void apply(const PeerSessionOp& op);
+  // The worker's IPv6 follower (#19): polled with this one, and an ownership
+  // change or republish is acknowledged only once its table is done too.
+  void attach6(HaFollower6* six) { six_ = six; }
 
  private:
   bool update_in_place(Session& s, const Session& in);
@@ -47,6 +51,7 @@ class HaFollower {
 
   WorkerContext& ctx_;
   CryptoBatch& crypto_;
+  HaFollower6* six_ = nullptr;
   uint32_t ownership_gen_ = 0;  // the generation being (or last) followed
   uint32_t ownership_hand_ = 0;
   bool following_ = false;

@@ -31,7 +31,7 @@ bool Ipv6Input::stage(rte_mbuf* m, int iface, Route6Step::Staged& out) {
     return ctx_.drop(m, DropReason::not_ipv4), false;
   }
   if (v.status != Ipv6Status::ok) return ctx_.drop(m, ipv6_drop_reason(v.status)), false;
-  if (v.proto == kProtoIcmpv6 && for_control(d, v, in)) return to_control(m, iface), false;
+  if (v.proto == kProtoIcmpv6 && for_control(d, v, in, iface)) return to_control(m, iface), false;
   // NAT64: from a LAN host to us as its router (ports are promiscuous: not another router's traffic).
   if (!in.wan && std::memcmp(d, in.mac, 6) == 0 && nat64_.input6(m, v, iface)) return false;
   // Routed with sessions (route6_step.h), when a service has IPv6 prefixes.
@@ -46,13 +46,15 @@ bool Ipv6Input::stage(rte_mbuf* m, int iface, Route6Step::Staged& out) {
   return false;
 }
 
-bool Ipv6Input::for_control(const uint8_t* d, const Ipv6View& v, const InterfaceModel& in) {
+bool Ipv6Input::for_control(const uint8_t* d, const Ipv6View& v, const InterfaceModel& in, int iface) {
   switch (d[v.l4]) {
     case kIcmp6EchoRequest: return in.holds6(v.dst);
     case kNdNeighborSolicit: {
       if (v.end - v.l4 < 24) return false;  // the control thread's rules would drop it; not worth the ring
       const Ipv6 target = load_ipv6(d + v.l4 + 8);
-      if (!in.holds6(target)) return false;  // another host's resolution, seen in promiscuous mode
+      // Another host's resolution, seen in promiscuous mode, unless it asks for an HA peer's
+      // address we hold (#19: the control thread answers for it).
+      if (!in.holds6(target) && !ctx_.shared.ha.holds_peer_address6(target, iface)) return false;
       return v.dst == target || v.dst == solicited_node_of(target);
     }
     case kNdNeighborAdvert: return in.holds6(v.dst) || v.dst == kAllNodes;

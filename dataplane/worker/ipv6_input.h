@@ -40,7 +40,7 @@ class Ipv6Input {
   bool stage(rte_mbuf* m, int iface, Route6Step::Staged& out);
 
  private:
-  bool for_control(const uint8_t* d, const Ipv6View& v, const InterfaceModel& in);
+  bool for_control(const uint8_t* d, const Ipv6View& v, const InterfaceModel& in, int iface);
   void to_control(rte_mbuf* m, int iface);
 
   WorkerContext& ctx_;

@@ -223,16 +223,23 @@ void Route6Step::count_sessions() {
 }
 
 void Route6Step::post(SessionEventKind kind, const Session6& s, SessionEndReason reason) {
-  const auto ipfix = static_cast<size_t>(EventConsumer::ipfix);
+  const auto ipfix = static_cast<size_t>(EventConsumer::ipfix), ha = static_cast<size_t>(EventConsumer::ha);
   rte_ring* r = ctx_.shared.event6_ring(ctx_.id);
-  if (!r || !(ctx_.shared.event_kinds[ipfix] & event_bit(kind))) return;
+  rte_ring* h = ctx_.shared.ha.event6_ring(ctx_.id);
+  const bool to_ipfix = r && (ctx_.shared.event_kinds[ipfix] & event_bit(kind));
+  const bool to_ha = h && !(s.flags & kPeerSession) && !s.svr_ref && (ctx_.shared.event_kinds[ha] & event_bit(kind));
+  if (!to_ipfix && !to_ha) return;
   Session6Event ev;
   ev.kind = kind;
   ev.reason = reason;
   ev.worker = static_cast<uint16_t>(ctx_.id);
   ev.now_ms = ctx_.now_ms;
   ev.session = s;
-  if (rte_ring_sp_enqueue_elem(r, &ev, sizeof(ev)) != 0) ctx_.counters->add(Counter::ipfix_events_dropped);
+  if (to_ipfix && rte_ring_sp_enqueue_elem(r, &ev, sizeof(ev)) != 0) ctx_.counters->add(Counter::ipfix_events_dropped);
+  if (to_ha && rte_ring_sp_enqueue_elem(h, &ev, sizeof(ev)) != 0) {
+    ctx_.counters->add(Counter::ha6_events_dropped);
+    ctx_.counters->add(Counter::ha_events_dropped);  // the HA thread asks this worker to republish
+  }
 }
 
 void Route6Step::on_expire(void* self, const Session6& s) {
@@ -263,7 +270,7 @@ void Route6Step::age() {
   aged_ms_ = ctx_.now_ms;
   const uint64_t due = uint64_t{table_->capacity()} * elapsed / Aging::period_ms(ctx_.shared.timeouts, 0) + 1;
   const auto budget = static_cast<uint32_t>(std::min<uint64_t>(due, Aging::kMaxSlice));
-  const bool events = ctx_.shared.event6_ring(ctx_.id) != nullptr;
+  const bool events = ctx_.shared.event6_ring(ctx_.id) != nullptr || ctx_.shared.ha.event6_ring(ctx_.id) != nullptr;
   if (uint32_t gone = table_->expire_some(ctx_.now_ms, budget, ctx_.shared.timeouts, events ? &on_expire : nullptr,
                                           this, events && ctx_.shared.session_update_ms ? &on_live : nullptr)) {
     ctx_.counters->add(Counter::sessions6_expired, gone);

@@ -89,6 +89,8 @@ class Route6Step {
   bool ok() const { return !table_ || table_->ok(); }  // false: its table could not be allocated
   uint32_t sessions() const { return table_ ? table_->size() : 0; }
   const SessionTable6* table() const { return table_.get(); }
+  SessionTable6* table() { return table_.get(); }  // the HA follower's (worker/ha_follower6.h), same worker
+  void count_sessions();
 
  private:
   void error_input(rte_mbuf* m, const Ipv6View& v);  // an ICMPv6 error about a session's packet
@@ -97,9 +99,10 @@ class Route6Step {
   // Hop limit and MTU toward `out`; false: dropped (and answered when RFC 4443 allows).
   bool may_leave(rte_mbuf* m, const Ipv6View& v, int out);
   void icmp6_error(rte_mbuf* m, const Ipv6View& v, uint8_t type, uint32_t rest, Counter sent);
-  void count_sessions();
   // Posts a copy of `s` to this worker's IPv6 event ring (session/events6.h) when the
   // mgmt feed takes `kind`; a full ring drops it (ipfix_events_dropped). No lock, no allocation.
+  // With HA, also to the HA thread's IPv6 ring (#19; ha6_events_dropped and ha_events_dropped,
+  // which has the HA thread ask for a republish) unless `s` is the peer's copy.
   void post(SessionEventKind kind, const Session6& s, SessionEndReason reason = SessionEndReason::none);
   static void on_expire(void* self, const Session6& s);
   static void on_live(void* self, Session6& s);

@@ -179,6 +179,7 @@ class Worker {
   Nat64Step nat64_{ctx_, tx_, handoff_};
   Svr6Lan svr6_{ctx_, tx_, emit_, crypto_};  // before route6_, which attaches its IPv6 table
   Route6Step route6_{ctx_, tx_, handoff_};
+  HaFollower6 ha6_{ctx_, route6_};  // #19: attached to ha_ by the constructor
   Ipv6Input ipv6_{ctx_, nat64_, route6_};
 
   RxFn rx_;

@@ -9,7 +9,8 @@
 // through decode_session against a fixed router model (fuzz_shared.h: r2
 // of the demo with a second path). What decodes is encoded again and decoded again: the
 // second session must equal the first and encode to the same bytes (packed
-// records: the same for a record re-packed on its own). The
+// records: the same for a record re-packed on its own; #19's IPv6 packed6
+// records likewise). The
 // model is built once and never changes, so inputs do not influence each
 // other.
 #include <google/protobuf/stubs/logging.h>
@@ -21,6 +22,7 @@
 #include <string>
 
 #include "ha/packed_ops.h"
+#include "ha/packed_ops6.h"
 #include "ha/session_codec.h"
 #include "mgmt/config_load.h"
 #include "tests/fuzz/fuzz_shared.h"
@@ -96,6 +98,44 @@ void decode_packed(const waypoint::ha::PackedOps& packed) {
   }
 }
 
+// #19: every IPv6 record of a packed6 body: refused with a reason, or a
+// session that re-packs alone into the same bytes.
+void decode_packed6(const waypoint::ha::PackedOps& packed) {
+  const wp::RouterModel& rm = model();
+  wp::ha::Packed6Reader reader;
+  std::string error;
+  if (!reader.open(packed, error)) {
+    check(!error.empty());
+    return;
+  }
+  check(reader.size() * wp::ha::kPacked6RecordBytes == packed.records().size());
+  for (size_t i = 0; i < reader.size(); ++i) {
+    wp::Session6 s;
+    wp::ha::PackedKind kind;
+    if (!reader.decode(i, rm, kHaClock, kind, s, error)) {
+      check(!error.empty());
+      continue;
+    }
+    if (kind == wp::ha::PackedKind::remove) continue;  // only the tuple and the UUID were read
+    check(!(s.flags & wp::kPeerSession) && s.tenant >= 0 && s.service >= 0);
+    for (uint32_t workers = 1; workers <= 8; ++workers)
+      check(wp::owner_of_class(wp::affinity_class6(s.original), workers) < workers);
+    wp::ha::Packed6Writer w;
+    w.add(kind, s, rm, kHaClock);
+    waypoint::ha::PackedOps again;
+    w.write_to(again);
+    wp::ha::Packed6Reader r2;
+    check(r2.open(again, error) && r2.size() == 1);
+    wp::Session6 t;
+    wp::ha::PackedKind kind2;
+    check(r2.decode(0, rm, kHaClock, kind2, t, error));
+    // A copy of the sender's session goes back as the receiver's own (the hand-back after a takeover).
+    check(((t.flags ^ s.flags) & ~wp::kPeer6Copy) == 0 && ((t.flags ^ s.flags) & wp::kPeer6Copy));
+    check(kind2 == kind && t.uuid == s.uuid && t.original == s.original &&
+          t.tenant == s.tenant && t.service == s.service && t.created_ms == s.created_ms && t.last_ms == s.last_ms);
+  }
+}
+
 void decode_op(const waypoint::ha::SessionOp& op) {
   const wp::RouterModel& rm = model();
   wp::Session s;
@@ -142,10 +182,12 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   if (m.has_batch()) {
     for (const auto& op : m.batch().ops()) decode_op(op);
     if (m.batch().has_packed()) decode_packed(m.batch().packed());
+    if (m.batch().has_packed6()) decode_packed6(m.batch().packed6());
   }
   if (m.has_resync_chunk()) {
     for (const auto& op : m.resync_chunk().ops()) decode_op(op);
     if (m.resync_chunk().has_packed()) decode_packed(m.resync_chunk().packed());
+    if (m.resync_chunk().has_packed6()) decode_packed6(m.resync_chunk().packed6());
   }
   return 0;
 }

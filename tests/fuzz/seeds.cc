@@ -26,6 +26,7 @@
 #include "dataplane/paths/bfd.h"
 #include "dataplane/svr/metadata.h"
 #include "ha/packed_ops.h"
+#include "ha/packed_ops6.h"
 #include "ha/session_codec.h"
 #include "mgmt/config_load.h"
 #include "mgmt/ipfix_encoder.h"
@@ -407,6 +408,32 @@ struct HaSeeds {
     m.mutable_resync_chunk()->set_resync_id(78);
     pack({&web1, &dns2, &web3, &denied}, m.mutable_resync_chunk()->mutable_packed());
     write("ha_session", "packed-chunk", bytes(m));
+
+    // #19: routed IPv6 sessions as packed6 records (tenant v6 -> srv6): an upsert, a
+    // copy carried for the peer (home 1) and a delete.
+    {
+      wp::Session6 v6;
+      v6.original = {*wp::parse_ipv6("2001:db8:71::5"), *wp::parse_ipv6("2001:db8:72::10"), 41000, 80, wp::kProtoTcp};
+      for (int i = 0; i < 16; ++i) v6.uuid[i] = static_cast<uint8_t>(0x60 + i);
+      v6.tenant = static_cast<int16_t>(rm->tenant_by_name("v6"));
+      v6.service = static_cast<int16_t>(rm->service_by_name("srv6"));
+      v6.flags = wp::kReverseSeen;
+      v6.created_ms = 4000;
+      v6.last_ms = 4900;
+      v6.packets[0] = 3;
+      v6.bytes[1] = 4096;
+      wp::Session6 carried = v6;
+      carried.uuid[15] = 0x7f;
+      carried.original.sport = 41001;
+      carried.flags |= wp::kPeer6Copy;
+      wp::ha::Packed6Writer w6;
+      w6.add(wp::ha::PackedKind::upsert, v6, *rm, wp::fuzz::kHaClock);
+      w6.add(wp::ha::PackedKind::upsert, carried, *rm, wp::fuzz::kHaClock);
+      w6.add(wp::ha::PackedKind::remove, v6, *rm, wp::fuzz::kHaClock);
+      m = message(8);
+      w6.write_to(*m.mutable_batch()->mutable_packed6());
+      write("ha_session", "packed6-batch", bytes(m));
+    }
 
     // Sessions with a leg through the IPsec tunnel ipsec0 (docs/ipsec.md § HA): one the
     // site opened (side A the tunnel), one routed into it (side B), both encodings.

@@ -1,0 +1,127 @@
+// The worker's side of HA for IPv6 sessions; see ha_follower6.h.
+#include "dataplane/worker/ha_follower6.h"
+
+#include <rte_ring_elem.h>
+
+#include <algorithm>
+#include <iterator>
+
+#include "dataplane/session/events6.h"
+
+namespace wp {
+namespace {
+
+constexpr unsigned kApply6Burst = 32;
+bool older6(uint32_t a, uint32_t b) { return static_cast<int32_t>(a - b) < 0; }
+
+}  // namespace
+
+uint32_t HaFollower6::poll() {
+  HaDataplane& ha = ctx_.shared.ha;
+  if (ha.inbound6.empty()) return 0;
+  PeerSession6Op ops[kApply6Burst];
+  const unsigned n =
+      rte_ring_sc_dequeue_burst_elem(ha.inbound6[ctx_.id], ops, sizeof(PeerSession6Op), kApply6Burst, nullptr);
+  for (unsigned i = 0; i < n; ++i) apply(ops[i]);
+  if (n) route6_.count_sessions();
+  return n;
+}
+
+void HaFollower6::apply(const PeerSession6Op& op) {
+  SessionTable6* t = route6_.table();
+  if (!t) return ctx_.counters->add(Counter::ha6_apply_table_full);  // no IPv6 table here
+  const Session6& in = op.session;
+  Session6Ref ref = t->lookup(in.original);
+  if (op.kind != PeerSessionOpKind::upsert) {
+    const bool peers = op.kind == PeerSessionOpKind::remove || (ref && (ref.session->flags & kPeerSession));
+    if (ref && ref.session->uuid == in.uuid && peers) {
+      t->remove(ref.session);
+      ctx_.counters->add(Counter::ha6_sessions_removed);
+    }
+    return;
+  }
+  if (ref && ref.session->uuid == in.uuid) {
+    Session6& s = *ref.session;
+    if (older6(in.last_ms, s.last_ms)) return ctx_.counters->add(Counter::ha6_stale_ignored);
+    s.last_ms = in.last_ms;
+    s.flags = in.flags;
+    std::copy(std::begin(in.packets), std::end(in.packets), s.packets);
+    std::copy(std::begin(in.bytes), std::end(in.bytes), s.bytes);
+    mark_owner(s);
+    return ctx_.counters->add(Counter::ha6_sessions_applied);
+  }
+  // Another session on either of its tuples: the newer creation wins.
+  for (const FiveTuple6& key : {in.original, in.original.reversed()}) {
+    Session6Ref other = t->lookup(key);
+    if (!other) continue;
+    if (older6(in.created_ms, other.session->created_ms)) return ctx_.counters->add(Counter::ha6_stale_ignored);
+    t->remove(other.session);
+    ctx_.counters->add(Counter::sessions_replaced);
+  }
+  SessionTable6::Refused why = SessionTable6::Refused::none;
+  Session6* s = t->insert(in.original, why);
+  if (!s)
+    return ctx_.counters->add(why == SessionTable6::Refused::full ? Counter::ha6_apply_table_full
+                                                                   : Counter::ha6_stale_ignored);
+  const uint8_t in_use = s->in_use;
+  *s = in;
+  s->in_use = in_use;
+  mark_owner(*s);
+  ctx_.counters->add(Counter::ha6_sessions_applied);
+}
+
+// Sessions that become ours start their idle clock now (as IPv4's).
+bool HaFollower6::follow(uint32_t gen, uint32_t& visited) {
+  SessionTable6* t = route6_.table();
+  if (!t) return true;
+  if (gen != gen_) {  // a new change (or another one mid-sweep): start over
+    gen_ = gen;
+    gen_hand_ = 0;
+    gen_done_ = false;
+  }
+  if (gen_done_) return true;
+  const uint32_t end = std::min(gen_hand_ + kSlice, t->capacity());
+  visited += end - gen_hand_;
+  for (; gen_hand_ < end; ++gen_hand_) {
+    Session6& s = *t->at(gen_hand_);
+    if (!s.in_use) continue;
+    const bool was_peers = s.flags & kPeerSession;
+    mark_owner(s);
+    if (was_peers && !(s.flags & kPeerSession)) s.last_ms = ctx_.now_ms;
+  }
+  if (gen_hand_ < t->capacity()) return false;
+  gen_done_ = true;
+  return true;
+}
+
+bool HaFollower6::republish(uint32_t req, uint32_t& posted) {
+  SessionTable6* t = route6_.table();
+  rte_ring* ring = ctx_.shared.ha.event6_ring(ctx_.id);
+  if (!t || !ring) return true;
+  if (req != req_) {
+    req_ = req;
+    req_hand_ = 0;
+    req_done_ = false;
+  }
+  if (req_done_) return true;
+  const uint32_t end = std::min(req_hand_ + kRepublishSlice, t->capacity());
+  for (; req_hand_ < end; ++req_hand_) {
+    const Session6& s = *t->at(req_hand_);
+    if (!s.in_use || (s.flags & kPeerSession) || s.svr_ref) continue;
+    if (rte_ring_free_count(ring) <= kRepublishReserve) return false;  // resume here next iteration
+    Session6Event ev;
+    ev.kind = SessionEventKind::update;
+    ev.reason = SessionEndReason::none;
+    ev.worker = static_cast<uint16_t>(ctx_.id);
+    ev.now_ms = ctx_.now_ms;
+    ev.session = s;
+    if (rte_ring_sp_enqueue_elem(ring, &ev, sizeof(ev)) != 0) return false;
+    ++posted;
+    ctx_.counters->add(Counter::ha6_sessions_republished);
+  }
+  if (req_hand_ < t->capacity()) return false;
+  req_done_ = true;
+  return true;
+}
+
+}  // namespace wp

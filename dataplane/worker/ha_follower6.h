@@ -1,0 +1,58 @@
+// The worker's side of HA for routed IPv6 sessions (#19; docs/ipv6.md § HA,
+// docs/architecture.md § HA). The IPv6 twin of ha_follower.h, driven by it.
+//
+// The HA thread decodes the peer's IPv6 records (ha/packed_ops6.h) and hands
+// each to the worker that owns it by affinity_class6 through this worker's
+// inbound6 ring; only this worker writes its IPv6 table. An upsert under the
+// same UUID updates counters, flags and times unless it is older than ours;
+// another session on the same tuple yields to the newer creation. A copy of
+// the peer's session carries kPeer6Copy for as long as it lives here, and
+// kPeerSession (the peer ages it; table6 never expires it, no events are
+// posted for it) while the peer is alive: IPv4 tells the peer's sessions by
+// their waypoint address, routed IPv6 sessions have none. A takeover or
+// hand-back re-flags the table in slices, as IPv4's, and HaFollower
+// acknowledges the generation only once both tables are done; a republish
+// posts every session this worker owns on its IPv6 ring too.
+#pragma once
+
+#include <cstdint>
+
+#include "dataplane/worker/context.h"
+#include "dataplane/worker/ha_dataplane.h"
+#include "dataplane/worker/route6_step.h"
+
+namespace wp {
+
+class HaFollower6 {
+ public:
+  static constexpr uint32_t kSlice = 16384;
+  static constexpr uint32_t kRepublishSlice = 4096;
+  static constexpr unsigned kRepublishReserve = 256;  // ring room left for live events
+
+  HaFollower6(WorkerContext& ctx, Route6Step& route6) : ctx_(ctx), route6_(route6) {}
+  // Inbound peer IPv6 sessions. Returns how many were applied.
+  uint32_t poll();
+  void apply(const PeerSession6Op& op);
+  // A slice of the re-flagging for ownership generation `gen`; true once the
+  // whole table is done for it (`visited` += sessions looked at).
+  bool follow(uint32_t gen, uint32_t& visited);
+  // A slice of republish request `req`; true once every owned session was posted.
+  bool republish(uint32_t req, uint32_t& posted);
+
+ private:
+  bool peer_ages(const Session6& s) const {
+    return (s.flags & kPeer6Copy) && !ctx_.shared.ha.adopt_peer.load(std::memory_order_acquire);
+  }
+  void mark_owner(Session6& s) const {
+    s.flags = static_cast<uint8_t>(peer_ages(s) ? s.flags | kPeerSession : s.flags & ~kPeerSession);
+  }
+
+  WorkerContext& ctx_;
+  Route6Step& route6_;
+  uint32_t gen_ = 0, gen_hand_ = 0;
+  bool gen_done_ = true;
+  uint32_t req_ = 0, req_hand_ = 0;
+  bool req_done_ = true;
+};
+
+}  // namespace wp
