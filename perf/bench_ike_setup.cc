@@ -26,6 +26,9 @@
 // build/perf/wp_bench_ike_setup [--sites N] [--proposal NAME|all] [--auth psk|cert] [--json]
 // WP_BENCH_OUT=FILE appends the JSON lines (one per proposal) to FILE.
 // OpenSSL (test_certs.h) before IPsec-MB: its SHA1 macros clash with <openssl/sha.h>.
+#include <openssl/core_names.h>
+#include <openssl/evp.h>
+#include <openssl/param_build.h>
 #include <openssl/rand.h>
 
 #include "tests/unit/test_certs.h"
@@ -71,6 +74,7 @@ struct IkeSetupResult {
   double resp_cpu_s = 0, exch_cpu_s = 0, exch_wall_s = 0;
   double resp_p50_us = 0, resp_p99_us = 0;
   double dh_keygen_us = 0, dh_derive_us = 0;  // OpenSSL through DhKey, per operation
+  double raw_derive_us = 0, public_check_us = 0;  // EVP_PKEY_derive alone; EVP_PKEY_public_check alone
 };
 
 Bytes ike_setup_addr(uint8_t a, uint8_t b, uint8_t c, uint8_t d) { return Bytes{a, b, c, d}; }
@@ -131,6 +135,44 @@ double ike_setup_pct(std::vector<double> v, double p) {
   return v[k];
 }
 
+// A public key of `group` from its KE data (as ike_crypto.cc's peer_key, without the check).
+EVP_PKEY* ike_setup_pkey(uint16_t group, const Bytes& pub) {
+  OSSL_PARAM_BLD* bld = OSSL_PARAM_BLD_new();
+  BIGNUM* bn = nullptr;
+  Bytes point{0x04};
+  point.insert(point.end(), pub.begin(), pub.end());
+  bool ok = bld != nullptr;
+  if (ok && group == kDhModp2048) {
+    bn = BN_bin2bn(pub.data(), static_cast<int>(pub.size()), nullptr);
+    ok = bn && OSSL_PARAM_BLD_push_utf8_string(bld, OSSL_PKEY_PARAM_GROUP_NAME, "modp_2048", 0) &&
+         OSSL_PARAM_BLD_push_BN(bld, OSSL_PKEY_PARAM_PUB_KEY, bn);
+  } else if (ok) {
+    ok = OSSL_PARAM_BLD_push_utf8_string(bld, OSSL_PKEY_PARAM_GROUP_NAME, "prime256v1", 0) &&
+         OSSL_PARAM_BLD_push_octet_string(bld, OSSL_PKEY_PARAM_PUB_KEY, point.data(), point.size());
+  }
+  OSSL_PARAM* params = ok ? OSSL_PARAM_BLD_to_param(bld) : nullptr;
+  EVP_PKEY* key = nullptr;
+  EVP_PKEY_CTX* ctx = params ? EVP_PKEY_CTX_new_from_name(nullptr, group == kDhModp2048 ? "DH" : "EC", nullptr) : nullptr;
+  if (ctx && EVP_PKEY_fromdata_init(ctx) == 1) EVP_PKEY_fromdata(ctx, &key, EVP_PKEY_PUBLIC_KEY, params);
+  EVP_PKEY_CTX_free(ctx);
+  OSSL_PARAM_free(params);
+  OSSL_PARAM_BLD_free(bld);
+  BN_free(bn);
+  return key;
+}
+
+// A key pair of `group`, as DhKey::generate makes it.
+EVP_PKEY* ike_setup_pkey_pair(uint16_t group) {
+  if (group != kDhModp2048) return EVP_PKEY_Q_keygen(nullptr, nullptr, "EC", "P-256");
+  EVP_PKEY* pkey = nullptr;
+  EVP_PKEY_CTX* ctx = EVP_PKEY_CTX_new_from_name(nullptr, "DH", nullptr);
+  OSSL_PARAM params[] = {OSSL_PARAM_construct_utf8_string(OSSL_PKEY_PARAM_GROUP_NAME, const_cast<char*>("modp_2048"), 0),
+                         OSSL_PARAM_construct_end()};
+  if (ctx && EVP_PKEY_keygen_init(ctx) == 1 && EVP_PKEY_CTX_set_params(ctx, params) == 1) EVP_PKEY_generate(ctx, &pkey);
+  EVP_PKEY_CTX_free(ctx);
+  return pkey;
+}
+
 // The key exchange alone, `n` times: keygen of the group (what each end does
 // per IKE_SA_INIT) and derive against a fixed peer value (ditto).
 bool ike_setup_dh_baseline(uint16_t group, unsigned n, IkeSetupResult& r, std::string& error) {
@@ -150,6 +192,34 @@ bool ike_setup_dh_baseline(uint16_t group, unsigned n, IkeSetupResult& r, std::s
   double t2 = wp::bench::thread_cpu_s();
   r.dh_keygen_us = (t1 - t0) * 1e6 / n;
   r.dh_derive_us = (t2 - t1) * 1e6 / n;
+  // Where DhKey::shared_secret's time goes: OpenSSL's derive alone (the peer
+  // key made once, EVP_PKEY_derive_set_peer_ex without validation) and the
+  // EVP_PKEY_public_check that peer_key() (ike_crypto.cc) runs on every KE.
+  EVP_PKEY* peer_pkey = ike_setup_pkey(group, peer->public_value());
+  EVP_PKEY* own_pkey = ike_setup_pkey_pair(group);
+  if (!peer_pkey || !own_pkey) return EVP_PKEY_free(peer_pkey), EVP_PKEY_free(own_pkey), error = "EVP keys", false;
+  bool ok = true;
+  Bytes buf(256);
+  t0 = wp::bench::thread_cpu_s();
+  for (unsigned i = 0; i < n && ok; ++i) {
+    EVP_PKEY_CTX* ctx = EVP_PKEY_CTX_new_from_pkey(nullptr, own_pkey, nullptr);
+    size_t len = buf.size();
+    ok = ctx && EVP_PKEY_derive_init(ctx) == 1 && EVP_PKEY_derive_set_peer_ex(ctx, peer_pkey, 0) == 1 &&
+         EVP_PKEY_derive(ctx, buf.data(), &len) == 1;
+    EVP_PKEY_CTX_free(ctx);
+  }
+  t1 = wp::bench::thread_cpu_s();
+  for (unsigned i = 0; i < n && ok; ++i) {
+    EVP_PKEY_CTX* ctx = EVP_PKEY_CTX_new_from_pkey(nullptr, peer_pkey, nullptr);
+    ok = ctx && EVP_PKEY_public_check(ctx) == 1;
+    EVP_PKEY_CTX_free(ctx);
+  }
+  t2 = wp::bench::thread_cpu_s();
+  EVP_PKEY_free(peer_pkey);
+  EVP_PKEY_free(own_pkey);
+  if (!ok) return error = "OpenSSL derive or public check failed", false;
+  r.raw_derive_us = (t1 - t0) * 1e6 / n;
+  r.public_check_us = (t2 - t1) * 1e6 / n;
   return true;
 }
 
@@ -362,6 +432,11 @@ int main(int argc, char** argv) {
                   r.child_sas, r.sites / r.resp_cpu_s, r.sites / r.exch_cpu_s, r.sites / r.exch_wall_s, r.resp_p50_us,
                   r.resp_p99_us, dh, 100 * dh / resp_us, 100 * 2 * dh / exch_us);
     }
+    std::printf("  key exchange per operation (us): keygen, DhKey derive (import + EVP_PKEY_public_check + derive),\n"
+                "  OpenSSL derive alone, EVP_PKEY_public_check alone\n");
+    for (const IkeSetupResult& r : results)
+      std::printf("  %-30s %8.1f %8.1f %8.1f %8.1f\n", r.proposal.c_str(), r.dh_keygen_us, r.dh_derive_us,
+                  r.raw_derive_us, r.public_check_us);
     std::printf("  resp: the responder's handle() of IKE_SA_INIT and IKE_AUTH + the EspSaBook insert, thread CPU;\n"
                 "  exch: both ends in this thread; DH resp: OpenSSL keygen + derive once (one end), DH share:\n"
                 "  of the responder's time per tunnel, DH exch: 2 x DH of the whole exchange's time.\n"
@@ -382,11 +457,12 @@ int main(int argc, char** argv) {
                   "\"esp_sa_books\":%zu,\"responder_tunnels_per_cpu_s\":%.1f,\"exchange_tunnels_per_cpu_s\":%.1f,"
                   "\"exchange_tunnels_per_s\":%.1f,\"responder_us\":{\"mean\":%.1f,\"p50\":%.1f,\"p99\":%.1f},"
                   "\"exchange_cpu_us\":%.1f,\"baseline_dh_keygen_us\":%.1f,\"baseline_dh_derive_us\":%.1f,"
-                  "\"baseline_dh_share_responder\":%.3f,\"baseline_dh_share_exchange\":%.3f}",
+                  "\"baseline_dh_share_responder\":%.3f,\"baseline_dh_share_exchange\":%.3f,"
+                  "\"baseline_openssl_derive_us\":%.1f,\"baseline_openssl_public_check_us\":%.1f}",
                   r.proposal.c_str(), a.auth.c_str(), r.sites, commit.c_str(), wp::bench::iso_date_now().c_str(),
                   load.c_str(), load_before.c_str(), r.child_sas, r.books, r.sites / r.resp_cpu_s,
                   r.sites / r.exch_cpu_s, r.sites / r.exch_wall_s, resp_us, r.resp_p50_us, r.resp_p99_us, exch_us,
-                  r.dh_keygen_us, r.dh_derive_us, dh / resp_us, 2 * dh / exch_us);
+                  r.dh_keygen_us, r.dh_derive_us, dh / resp_us, 2 * dh / exch_us, r.raw_derive_us, r.public_check_us);
     std::printf("%s\n", line);
     if (out) std::fprintf(out, "%s\n", line);
   }
