@@ -356,13 +356,20 @@ bool ike_setup_run(const IkeSetupArgs& a, const std::string& proposal, const Ike
 
 std::string ike_setup_commit() {
   if (const char* c = std::getenv("WP_COMMIT")) return c;
+  // HEAD, "-dirty" when tracked sources differ from it (perf/results, which
+  // WP_BENCH_OUT appends to, does not count).
   std::string out;
-  if (FILE* p = popen("git describe --always --dirty --abbrev=7 2>/dev/null", "r")) {
+  if (FILE* p = popen("git rev-parse --short HEAD 2>/dev/null && "
+                      "{ git diff --quiet HEAD -- . ':(exclude)perf/results' || echo dirty; }",
+                      "r")) {
     char buf[64];
-    if (std::fgets(buf, sizeof buf, p)) out = buf;
+    for (int line = 0; std::fgets(buf, sizeof buf, p); ++line) {
+      std::string l = buf;
+      while (!l.empty() && (l.back() == '\n' || l.back() == '\r')) l.pop_back();
+      out += line ? "-" + l : l;
+    }
     pclose(p);
   }
-  while (!out.empty() && (out.back() == '\n' || out.back() == '\r')) out.pop_back();
   return out.empty() ? "unknown" : out;
 }
 
