@@ -29,7 +29,7 @@ RUN_FIELDS = {"commit", "date", "host", "note", "notes", "comment", "quick", "av
 # Integers that say what was measured (workload size), not how well.
 SHAPE_FIELDS = {"workers", "sessions", "size", "frame_bytes", "prefixes", "fast_path_flows",
                 "burst", "rounds", "passes", "sessions_per_pass", "windows", "seconds",
-                "cpu", "hot_flows", "lookups"}
+                "cpu", "hot_flows", "lookups", "sites", "esp_sa_books", "child_sas_installed"}
 # Name fragments of figures that are better lower.
 LOWER_BETTER = ("_ns", "_us", "ns_", "us_", "_ms", "latency", "rtt", "bytes_per", "rss", "cost",
                 "cycles", "lost", "drop", "error", "_s", "gap", "retrans", "fail", "overhead",

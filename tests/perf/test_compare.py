@@ -66,6 +66,26 @@ class CompareTest(unittest.TestCase):
         self.assertEqual(verdict(out, "mpps"), "")  # 5 % is under the threshold
         self.assertIn("one run", run([a, b, c], "--all"))
 
+    def test_ike_setup_series(self):
+        # perf/bench_ike_setup.cc: one series per proposal, auth and site count; the
+        # Child SA count and the books are the workload, not figures.
+        a = {"bench": "ike_setup", "proposal": "p1", "auth": "psk", "sites": 1000, "child_sas_installed": 1000,
+             "esp_sa_books": 4, "commit": "a", "responder_tunnels_per_cpu_s": 4000.0,
+             "responder_us": {"p99": 300.0}, "exchange_tunnels_per_s": 2000.0, "baseline_dh_us": 150.0}
+        b = dict(a, commit="b", responder_tunnels_per_cpu_s=3000.0, responder_us={"p99": 200.0},
+                 exchange_tunnels_per_s=2500.0, baseline_dh_us=100.0)
+        other = dict(a, proposal="p2", sites=20, child_sas_installed=20, esp_sa_books=1, commit="c")
+        out = run([a, other, b])
+        self.assertIn("latest b", out)
+        self.assertIn("sites=1000", out)
+        self.assertEqual(verdict(out, "responder_tunnels_per_cpu_s"), "worse")
+        self.assertEqual(verdict(out, "responder_us.p99"), "better")
+        self.assertEqual(verdict(out, "exchange_tunnels_per_s"), "better")
+        self.assertEqual(verdict(out, "baseline_dh_us"), "(reference)")
+        for shape in ("child_sas_installed", "esp_sa_books", "sites"):
+            with self.assertRaises(AssertionError):
+                verdict(out, shape)
+
     def test_committed_results_parse(self):
         with redirect_stdout(io.StringIO()) as buf:
             sys.argv = ["compare.py", "--results", os.path.join(ROOT, "perf", "results")]
