@@ -191,6 +191,10 @@ TEST_P(IkeDh, BothSidesAgreeAndBadPeerValuesAreRefused) {
   bad.back() = 1;
   EXPECT_FALSE(a->shared_secret(bad, out, err));
   EXPECT_NE(err.find("not a valid public value"), std::string::npos) << err;
+  // 0 (MODP) / the point (0, 0) (ECP); all ones: above p (MODP), coordinates above p (ECP).
+  EXPECT_FALSE(a->shared_secret(Bytes(dh_public_len(GetParam()), 0), out, err));
+  EXPECT_FALSE(a->shared_secret(Bytes(dh_public_len(GetParam()), 0xff), out, err));
+  EXPECT_NE(err.find("not a valid public value"), std::string::npos) << err;
 }
 
 INSTANTIATE_TEST_SUITE_P(Groups, IkeDh, ::testing::Values(kDhModp2048, kDhEcp256));
