@@ -11,6 +11,7 @@
 #include "dataplane/svr/metadata.h"
 #include "tests/unit/pkt6_builder.h"
 #include "tests/unit/route6_test_config.h"
+#include "tests/unit/svr6_frames.h"
 
 namespace wp {
 namespace {
@@ -35,18 +36,6 @@ config::Config svr6_config(bool r1) {
   return c;
 }
 
-// The builder leaves L4 checksums zero: a host's packet has a valid one.
-std::vector<uint8_t> checksummed(std::vector<uint8_t> f) {
-  const Ipv6View v = parse_ipv6_packet(f.data(), static_cast<uint32_t>(f.size()), 14);
-  uint8_t* l4 = f.data() + v.l4;
-  const uint16_t at = v.proto == kProtoTcp ? 16 : 6;
-  l4[at] = l4[at + 1] = 0;
-  const uint16_t c = l4_checksum6(v.src, v.dst, v.proto, l4, static_cast<uint32_t>(v.end - v.l4));
-  l4[at] = static_cast<uint8_t>(c >> 8);
-  l4[at + 1] = static_cast<uint8_t>(c);
-  return f;
-}
-
 class Svr6 : public ::testing::Test {
  protected:
   void SetUp() override {
@@ -54,40 +43,17 @@ class Svr6 : public ::testing::Test {
     r2 = std::make_unique<Router>(svr6_config(false));
     r1->neighbor(1, kR2Wan, kR2Mac);
     r2->neighbor(1, kR1Wan, kR1Mac);
-    learn6(*r1, ip6(kClient6), kRouteClientMac);
-    learn6(*r2, ip6(kServer6), kServer6Mac);
-  }
-  static void learn6(Router& r, const Ipv6& a, const Mac& mac) {
-    r.shared().neighbors6.begin(0, a, 0);
-    r.shared().neighbors6.advert(0, a, mac.data(), kNaSolicited | kNaOverride, 0);
+    learn6_on(*r1, 0, ip6(kClient6), kRouteClientMac);
+    learn6_on(*r2, 0, ip6(kServer6), kServer6Mac);
   }
   static std::vector<uint8_t> lan_frame(const Router& r, const Pkt6& p) {
-    std::vector<uint8_t> f = checksummed(p.bytes());
+    std::vector<uint8_t> f = v6_checksummed(p.bytes());
     std::memcpy(f.data(), r.model().interfaces[0].mac, 6);
     std::memcpy(f.data() + 6, kRouteClientMac.data(), 6);
     return f;
   }
   std::unique_ptr<Router> r1, r2;
 };
-
-// An IPv6 frame a router put on its LAN: the header from `sent` but the hop
-// limit (one less at each router), the L4 header and data byte-exact, the checksum valid.
-void expect_restored(const std::vector<uint8_t>& sent, const Frame& got) {
-  ASSERT_EQ(got.port, kLan);
-  ASSERT_EQ(got.raw.size(), sent.size());
-  const Ipv6View v = parse_ipv6_packet(got.raw.data(), static_cast<uint32_t>(got.raw.size()), 14);
-  ASSERT_EQ(v.status, Ipv6Status::ok);
-  EXPECT_EQ(v.hop_limit, sent[14 + 7] - 2) << "one less at each router";
-  for (size_t i = 22; i < sent.size(); ++i)
-    if (got.raw[i] != sent[i]) {
-      ADD_FAILURE() << "first difference at byte " << i << " (addresses at 22, L4 at 54)";
-      break;
-    }
-  const uint8_t* l4 = got.raw.data() + v.l4;
-  const uint32_t len = static_cast<uint32_t>(v.end - v.l4);
-  const uint16_t csum_at = v.proto == kProtoTcp ? 16 : 6;
-  EXPECT_EQ(get16(l4 + csum_at), l4_checksum6(v.src, v.dst, v.proto, l4, len)) << "L4 checksum";
-}
 
 // A WAN frame: IPv4 between the waypoints, valid checksums and HMAC when it has metadata.
 MetadataStatus wan_metadata(const Frame& f, Metadata& md) {
@@ -113,11 +79,11 @@ TEST_F(Svr6, TcpSessionAcrossIpv4Waypoints) {
   EXPECT_EQ(std::string(reinterpret_cast<const char*>(w1.data()) + md.block_len(), 5), "GET /");
   EXPECT_EQ(r1->count(Counter::svr6_sessions_created), 1u);
 
-  expect_restored(syn, r2->send_one(kWan, w1.raw));
+  expect_restored6(syn, r2->send_one(kWan, w1.raw));
   EXPECT_EQ(r2->count(Counter::svr6_sessions_created), 1u);
 
   // The reply: reverse metadata with TLV 5 and the ack, restored at r1.
-  auto synack = checksummed(Pkt6().ipv6(kServer6, kClient6, 64).tcp(80, 40000, 0x12).payload("200 OK").bytes());
+  auto synack = v6_checksummed(Pkt6().ipv6(kServer6, kClient6, 64).tcp(80, 40000, 0x12).payload("200 OK").bytes());
   std::memcpy(synack.data(), r2->model().interfaces[0].mac, 6);
   std::memcpy(synack.data() + 6, kServer6Mac.data(), 6);
   Frame w2 = r2->send_one(kLan, synack);
@@ -127,7 +93,7 @@ TEST_F(Svr6, TcpSessionAcrossIpv4Waypoints) {
   EXPECT_TRUE(rmd.has_reverse_context6) << "TLV 5";
   EXPECT_EQ(rmd.reverse_context6, (FiveTuple6{ip6(kServer6), ip6(kClient6), 80, 40000, kProtoTcp}));
   EXPECT_TRUE(rmd.disable_forward_metadata);
-  expect_restored(synack, r1->send_one(kWan, w2.raw));
+  expect_restored6(synack, r1->send_one(kWan, w2.raw));
 
   // Later packets: no metadata either way, translated by session state.
   for (int i = 0; i < 2; ++i) {
@@ -135,14 +101,14 @@ TEST_F(Svr6, TcpSessionAcrossIpv4Waypoints) {
     Frame w = r1->send_one(kLan, ack);
     Metadata none;
     EXPECT_EQ(wan_metadata(w, none), MetadataStatus::absent);
-    expect_restored(ack, r2->send_one(kWan, w.raw));
-    auto back = checksummed(Pkt6().ipv6(kServer6, kClient6, 64).tcp(80, 40000, 0x10).payload("body").bytes());
+    expect_restored6(ack, r2->send_one(kWan, w.raw));
+    auto back = v6_checksummed(Pkt6().ipv6(kServer6, kClient6, 64).tcp(80, 40000, 0x10).payload("body").bytes());
     std::memcpy(back.data(), r2->model().interfaces[0].mac, 6);
     Frame wb = r2->send_one(kLan, back);
     if (i == 1) {
       EXPECT_EQ(wan_metadata(wb, none), MetadataStatus::absent) << "r2 stopped reverse metadata";
     }
-    expect_restored(back, r1->send_one(kWan, wb.raw));
+    expect_restored6(back, r1->send_one(kWan, wb.raw));
   }
   EXPECT_EQ(r1->total_drops(), 0u) << r1->drops();
   EXPECT_EQ(r2->total_drops(), 0u) << r2->drops();
@@ -157,7 +123,7 @@ TEST_F(Svr6, UdpFirstPacketCarriesTlv3) {
   ASSERT_TRUE(md.has_forward_context6);
   EXPECT_EQ(md.forward_context6.proto, kProtoUdp);
   EXPECT_EQ(w1.proto(), kProtoUdp);
-  expect_restored(q, r2->send_one(kWan, w1.raw));
+  expect_restored6(q, r2->send_one(kWan, w1.raw));
 }
 
 TEST_F(Svr6, GuestTenantDenied) {

@@ -13,6 +13,7 @@
 #include "dataplane/svr/metadata.h"
 #include "tests/unit/pkt6_builder.h"
 #include "tests/unit/route6_test_config.h"
+#include "tests/unit/svr6_frames.h"
 
 namespace wp {
 namespace {
@@ -38,23 +39,6 @@ config::Config v6wp_config(bool r1, bool wan6 = true) {
   add_policy(c, "v6", "dns6", "");
   add_peer(c, r1 ? "r2" : "r1", {r1 ? "172.16.0.2" : "172.16.0.1", r1 ? kR2Wan6 : kR1Wan6}, kKey12);
   return c;
-}
-
-// The builder leaves L4 checksums zero: a host's packet has a valid one.
-std::vector<uint8_t> v6_checksummed(std::vector<uint8_t> f) {
-  const Ipv6View v = parse_ipv6_packet(f.data(), static_cast<uint32_t>(f.size()), 14);
-  uint8_t* l4 = f.data() + v.l4;
-  const uint16_t at = v.proto == kProtoTcp ? 16 : 6;
-  l4[at] = l4[at + 1] = 0;
-  const uint16_t c = l4_checksum6(v.src, v.dst, v.proto, l4, static_cast<uint32_t>(v.end - v.l4));
-  l4[at] = static_cast<uint8_t>(c >> 8);
-  l4[at + 1] = static_cast<uint8_t>(c);
-  return f;
-}
-
-void learn6_on(Router& r, uint16_t iface, const Ipv6& a, const Mac& mac) {
-  r.shared().neighbors6.begin(iface, a, 0);
-  r.shared().neighbors6.advert(iface, a, mac.data(), kNaSolicited | kNaOverride, 0);
 }
 
 class Svr6v6 : public ::testing::Test {
@@ -84,27 +68,6 @@ class Svr6v6 : public ::testing::Test {
   }
   std::unique_ptr<Router> r1, r2;
 };
-
-// An IPv6 frame a router put on its LAN: the header from `sent` but the hop
-// limit (one less at each router), the L4 header and data byte-exact, the checksum valid.
-void expect_restored6(const std::vector<uint8_t>& sent, const Frame& got) {
-  ASSERT_EQ(got.port, kLan);
-  ASSERT_EQ(got.raw.size(), sent.size());
-  const Ipv6View v = parse_ipv6_packet(got.raw.data(), static_cast<uint32_t>(got.raw.size()), 14);
-  ASSERT_EQ(v.status, Ipv6Status::ok);
-  EXPECT_EQ(v.hop_limit, sent[14 + 7] - 2) << "one less at each router";
-  for (size_t i = 22; i < sent.size(); ++i)
-    if (got.raw[i] != sent[i]) {
-      ADD_FAILURE() << "first difference at byte " << i << " (addresses at 22, L4 at 54)";
-      break;
-    }
-  const uint8_t* l4 = got.raw.data() + v.l4;
-  std::vector<uint8_t> copy(l4, got.raw.data() + v.end);
-  const uint16_t csum_at = v.proto == kProtoTcp ? 16 : 6;
-  copy[csum_at] = copy[csum_at + 1] = 0;
-  EXPECT_EQ(get16(l4 + csum_at), l4_checksum6(v.src, v.dst, v.proto, copy.data(), static_cast<uint32_t>(copy.size())))
-      << "L4 checksum";
-}
 
 // The IPv6 WAN frame's L4 part behind an IPv4 header: what the harness's
 // metadata and HMAC checks read (the HMAC never covers the IP header).
