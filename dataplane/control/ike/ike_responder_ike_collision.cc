@@ -17,6 +17,9 @@
 // TEMPORARY_FAILURE (ike_rekey.cc, § 2.8.2). When the peer deletes its
 // redundant SA before our answer arrives, the Child SAs go back to the old
 // SA first, so that our answer moves them to ours.
+#include <string>
+#include <utility>
+
 #include "dataplane/control/ike/ike_lifetime.h"
 #include "dataplane/control/ike/ike_responder.h"
 
