@@ -600,6 +600,28 @@ wp_corosync_start() {
   WP_PIDS+=("$WP_BG_PID")
 }
 
+# wp_corosync_pair_start CONF: corosync csa in ra and csb in rb (wp_corosync_start),
+# checked quorate on both within 30 s.
+wp_cs_quorate() { wp_exec "$1" corosync-quorumtool -s 2>/dev/null | grep -q "Quorate: *Yes"; }
+wp_corosync_pair_start() {
+  wp_corosync_start csa ra "$1"
+  wp_corosync_start csb rb "$1"
+  wp_check "corosync on ra is quorate" wp_until 30 wp_cs_quorate ra
+  wp_check "corosync on rb is quorate" wp_until 30 wp_cs_quorate rb
+}
+# wp_ha_pair_start CONF: the corosync pair, then waypointd ra (ra.yaml, ports alan/awan)
+# and rb (rb.yaml, blan/bwan) with one worker each, both ready and HA-active
+# (wp_finish when a router does not start).
+wp_ha_pair_start() {
+  wp_corosync_pair_start "$1"
+  wp_router_start ra "$WP_TMP/ra.yaml" 1 alan awan
+  wp_router_start rb "$WP_TMP/rb.yaml" 1 blan bwan
+  local r
+  for r in ra rb; do wp_check "$r ready" wp_wait_ready "$r" || wp_finish; done
+  wp_check "ra active" wp_wait_ha ra state active 30
+  wp_check "rb active" wp_wait_ha rb state active 30
+}
+
 # HA status of router NAME (GET /api/v1/ha), and one value by dotted path.
 wp_ha_json() { wp_exec "$1" curl -s --max-time 2 "http://127.0.0.1:$WP_MGMT_PORT/api/v1/ha" 2>/dev/null; }
 wp_ha_get() {

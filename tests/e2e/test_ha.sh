@@ -96,12 +96,7 @@ WP_PIDS+=("$WP_BG_PID")
 wp_http_start s 0.0.0.0 80 "$WP_TMP/http.log" && wp_wait_listen s 5201 && wp_wait_listen s 7 ||
   { wp_fail "servers start"; wp_finish; }
 
-wp_corosync_start csa ra "$WP_TMP/corosync.conf"
-wp_corosync_start csb rb "$WP_TMP/corosync.conf"
-cs_ready() { wp_exec "$1" corosync-quorumtool -s 2>/dev/null | grep -q "Quorate: *Yes"; }
-wait_cs() { wp_until 30 cs_ready "$1"; }
-wp_check "corosync on ra is quorate" wait_cs ra
-wp_check "corosync on rb is quorate" wait_cs rb
+wp_corosync_pair_start "$WP_TMP/corosync.conf"
 
 wp_router_start ra "$WP_TMP/ra.yaml" 2 alan awan
 wp_router_start rb "$WP_TMP/rb.yaml" 1 blan bwan

@@ -70,16 +70,7 @@ mkdir -p "$WP_TMP/www"
 head -c 3145728 /dev/urandom >"$WP_TMP/www/big.bin"
 wp_check "HTTP server on [$SRV]:80" wp_http_start s "$SRV" 80 "$WP_TMP/http.log" || wp_finish
 
-wp_corosync_start csa ra "$WP_TMP/corosync.conf"
-wp_corosync_start csb rb "$WP_TMP/corosync.conf"
-cs_ready() { wp_exec "$1" corosync-quorumtool -s 2>/dev/null | grep -q "Quorate: *Yes"; }
-wp_check "corosync on ra is quorate" wp_until 30 cs_ready ra
-wp_check "corosync on rb is quorate" wp_until 30 cs_ready rb
-wp_router_start ra "$WP_TMP/ra.yaml" 1 alan awan
-wp_router_start rb "$WP_TMP/rb.yaml" 1 blan bwan
-for r in ra rb; do wp_check "$r ready" wp_wait_ready "$r" || wp_finish; done
-wp_check "ra active" wp_wait_ha ra state active 30
-wp_check "rb active" wp_wait_ha rb state active 30
+wp_ha_pair_start "$WP_TMP/corosync.conf"
 ping6_ok() { wp_exec c ping -6 -c 1 -W 1 -I "$CLI" "$SRV" >/dev/null 2>&1; }
 wp_check "ping -6 $SRV through ra (DAD of ra's addresses first)" wp_until 20 ping6_ok
 

@@ -76,16 +76,7 @@ wp_bg s "$WP_TMP/iperf3.log" iperf3 -s -B 10.2.0.10 --forceflush
 WP_PIDS+=("$WP_BG_PID")
 wp_http_start s 10.2.0.10 80 "$WP_TMP/http.log" && wp_wait_listen s 5201 || { wp_fail "servers start"; wp_finish; }
 
-wp_corosync_start csa ra "$WP_TMP/corosync.conf"
-wp_corosync_start csb rb "$WP_TMP/corosync.conf"
-cs_ready() { wp_exec "$1" corosync-quorumtool -s 2>/dev/null | grep -q "Quorate: *Yes"; }
-wp_check "corosync on ra is quorate" wp_until 30 cs_ready ra
-wp_check "corosync on rb is quorate" wp_until 30 cs_ready rb
-wp_router_start ra "$WP_TMP/ra.yaml" 1 alan awan
-wp_router_start rb "$WP_TMP/rb.yaml" 1 blan bwan
-for r in ra rb; do wp_check "$r ready" wp_wait_ready "$r" || wp_finish; done
-wp_check "ra active" wp_wait_ha ra state active 30
-wp_check "rb active" wp_wait_ha rb state active 30
+wp_ha_pair_start "$WP_TMP/corosync.conf"
 
 # Short names for lib.sh's wp_ipsec and wp_ipsec_is (GET /api/v1/ipsec of ROUTER).
 ipsec() { wp_ipsec "$@"; }

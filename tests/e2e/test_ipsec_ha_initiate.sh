@@ -105,16 +105,7 @@ swan() { wp_swanctl site "$SW" "$@"; }
 wp_check "swanctl loads the site (it only responds)" swan --load-all --file "$SW/swanctl.conf"
 wp_check "capture of the site's port" wp_cap_start wan w9 "$WP_TMP/site.pcap" -f "host 172.16.0.9"
 
-wp_corosync_start csa ra "$WP_TMP/corosync.conf"
-wp_corosync_start csb rb "$WP_TMP/corosync.conf"
-cs_ready() { wp_exec "$1" corosync-quorumtool -s 2>/dev/null | grep -q "Quorate: *Yes"; }
-wp_check "corosync on ra is quorate" wp_until 30 cs_ready ra
-wp_check "corosync on rb is quorate" wp_until 30 cs_ready rb
-wp_router_start ra "$WP_TMP/ra.yaml" 1 alan awan
-wp_router_start rb "$WP_TMP/rb.yaml" 1 blan bwan
-for r in ra rb; do wp_check "$r ready" wp_wait_ready "$r" || wp_finish; done
-wp_check "ra active" wp_wait_ha ra state active 30
-wp_check "rb active" wp_wait_ha rb state active 30
+wp_ha_pair_start "$WP_TMP/corosync.conf"
 
 ra_up() { ipsec_is ra "[(s['role'], s['ha'], s['state'], s['local']) for s in d['ike_sas']]" \
   "[('initiator', 'own', 'ESTABLISHED', '172.16.0.2:4500')]"; }
