@@ -89,7 +89,9 @@ Frame l4_as_v4(const Frame& f6) {
 }
 
 // A WAN frame between the IPv6 waypoints: IPv6, no extension header, valid L4 checksum.
-MetadataStatus wan6_metadata(const Frame& f, const char* src, const char* dst, Metadata& md) {
+// `v4` receives the IPv4 form that `md`'s names and views point into: keep it
+// while `md` is read.
+MetadataStatus wan6_metadata(const Frame& f, const char* src, const char* dst, Metadata& md, Frame& v4) {
   EXPECT_EQ(f.port, kWan);
   EXPECT_EQ(get16(f.raw.data() + 12), kEtherTypeIpv6) << "IPv6 on the WAN";
   const Ipv6View v = parse_ipv6_packet(f.raw.data(), static_cast<uint32_t>(f.raw.size()), 14);
@@ -103,8 +105,8 @@ MetadataStatus wan6_metadata(const Frame& f, const char* src, const char* dst, M
   const uint16_t sent = get16(l4.data() + at);
   l4[at] = l4[at + 1] = 0;
   EXPECT_EQ(sent, l4_checksum6(v.src, v.dst, v.proto, l4.data(), static_cast<uint32_t>(l4.size()))) << "L4 checksum";
-  const Frame f4 = l4_as_v4(f);
-  return decode_metadata(f4.data(), f4.data_len(), md);
+  v4 = l4_as_v4(f);
+  return decode_metadata(v4.data(), v4.data_len(), md);
 }
 
 // `f6` with the L4 part of `f4` (edited and re-signed as IPv4), its IPv6 checksum recomputed.
@@ -123,15 +125,15 @@ TEST_F(Svr6v6, TcpSessionAcrossIpv6Waypoints) {
   const auto syn = client_frame(Pkt6().ipv6(kV6Client, kV6Server, 64).tcp(40000, 80, 0x02).payload("GET /"));
   Frame w1 = r1->send_one(kLan, syn);
   Metadata md;
-  ASSERT_EQ(wan6_metadata(w1, kR1Wan6, kR2Wan6, md), MetadataStatus::ok);
-  EXPECT_TRUE(hmac_ok(l4_as_v4(w1), kKey12));
+  Frame w1v4;
+  ASSERT_EQ(wan6_metadata(w1, kR1Wan6, kR2Wan6, md, w1v4), MetadataStatus::ok);
+  EXPECT_TRUE(hmac_ok(w1v4, kKey12));
   ASSERT_TRUE(md.has_forward_context6) << "TLV 3";
   EXPECT_FALSE(md.has_forward_context) << "no TLV 2";
   const FiveTuple6 orig{ip6(kV6Client), ip6(kV6Server), 40000, 80, kProtoTcp};
   EXPECT_EQ(md.forward_context6, orig);
   EXPECT_EQ(md.tenant, "v6");
   EXPECT_EQ(md.service, "web6");
-  const Frame w1v4 = l4_as_v4(w1);
   EXPECT_EQ(class_of_port(w1v4.sport()), affinity_class6(orig)) << "port-encoded owner";
   EXPECT_EQ(class_of_port(w1v4.dport()), affinity_class6(orig));
   EXPECT_EQ(std::string(reinterpret_cast<const char*>(w1v4.data()) + md.block_len(), 5), "GET /");
@@ -146,8 +148,9 @@ TEST_F(Svr6v6, TcpSessionAcrossIpv6Waypoints) {
   const auto synack = server_frame(Pkt6().ipv6(kV6Server, kV6Client, 64).tcp(80, 40000, 0x12).payload("200 OK"));
   Frame w2 = r2->send_one(kLan, synack);
   Metadata rmd;
-  ASSERT_EQ(wan6_metadata(w2, kR2Wan6, kR1Wan6, rmd), MetadataStatus::ok);
-  EXPECT_TRUE(hmac_ok(l4_as_v4(w2), kKey12));
+  Frame w2v4;
+  ASSERT_EQ(wan6_metadata(w2, kR2Wan6, kR1Wan6, rmd, w2v4), MetadataStatus::ok);
+  EXPECT_TRUE(hmac_ok(w2v4, kKey12));
   EXPECT_TRUE(rmd.has_reverse_context6) << "TLV 5";
   EXPECT_EQ(rmd.reverse_context6, (FiveTuple6{ip6(kV6Server), ip6(kV6Client), 80, 40000, kProtoTcp}));
   EXPECT_TRUE(rmd.disable_forward_metadata);
@@ -158,12 +161,13 @@ TEST_F(Svr6v6, TcpSessionAcrossIpv6Waypoints) {
     const auto ack = client_frame(Pkt6().ipv6(kV6Client, kV6Server, 64).tcp(40000, 80, 0x10).payload("more data"));
     Frame w = r1->send_one(kLan, ack);
     Metadata none;
-    EXPECT_EQ(wan6_metadata(w, kR1Wan6, kR2Wan6, none), MetadataStatus::absent);
+    Frame scratch;
+    EXPECT_EQ(wan6_metadata(w, kR1Wan6, kR2Wan6, none, scratch), MetadataStatus::absent);
     expect_restored6(ack, r2->send_one(kWan, w.raw));
     const auto back = server_frame(Pkt6().ipv6(kV6Server, kV6Client, 64).tcp(80, 40000, 0x10).payload("body"));
     Frame wb = r2->send_one(kLan, back);
     if (i == 1) {
-      EXPECT_EQ(wan6_metadata(wb, kR2Wan6, kR1Wan6, none), MetadataStatus::absent) << "r2 stopped reverse metadata";
+      EXPECT_EQ(wan6_metadata(wb, kR2Wan6, kR1Wan6, none, scratch), MetadataStatus::absent) << "r2 stopped reverse metadata";
     }
     expect_restored6(back, r1->send_one(kWan, wb.raw));
   }
@@ -204,8 +208,9 @@ TEST_F(Svr6v6, UdpFirstPacketCarriesTlv3) {
   const auto q = client_frame(Pkt6().ipv6(kV6Client, kV6Server, 64).udp(5353, 53).payload("query"));
   Frame w1 = r1->send_one(kLan, q);
   Metadata md;
-  ASSERT_EQ(wan6_metadata(w1, kR1Wan6, kR2Wan6, md), MetadataStatus::ok);
-  EXPECT_TRUE(hmac_ok(l4_as_v4(w1), kKey12));
+  Frame w1v4;
+  ASSERT_EQ(wan6_metadata(w1, kR1Wan6, kR2Wan6, md, w1v4), MetadataStatus::ok);
+  EXPECT_TRUE(hmac_ok(w1v4, kKey12));
   ASSERT_TRUE(md.has_forward_context6);
   EXPECT_EQ(md.forward_context6, (FiveTuple6{ip6(kV6Client), ip6(kV6Server), 5353, 53, kProtoUdp}));
   expect_restored6(q, r2->send_one(kWan, w1.raw));
@@ -216,7 +221,8 @@ TEST_F(Svr6v6, UdpFirstPacketCarriesTlv3) {
   const auto q2 = client_frame(Pkt6().ipv6(kV6Client, kV6Server, 64).udp(5353, 53).payload("query 2"));
   Frame w3 = r1->send_one(kLan, q2);
   Metadata none;
-  EXPECT_EQ(wan6_metadata(w3, kR1Wan6, kR2Wan6, none), MetadataStatus::absent);
+  Frame scratch;
+  EXPECT_EQ(wan6_metadata(w3, kR1Wan6, kR2Wan6, none, scratch), MetadataStatus::absent);
   expect_restored6(q2, r2->send_one(kWan, w3.raw));
   EXPECT_EQ(r1->total_drops(), 0u) << r1->drops();
   EXPECT_EQ(r2->total_drops(), 0u) << r2->drops();
