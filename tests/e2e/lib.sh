@@ -484,6 +484,28 @@ wp_iperf() {
   return "$rc"
 }
 
+# IPv6 clients (test_ipv6_route, test_svr6, test_svr6v6): ns c fetches from / runs
+# iperf3 against the server address $SRV, from its address $CLI (the test sets both).
+# wp_http6_ok: $SRV's /file.bin arrives whole (sha256 of $WP_TMP/www/file.bin).
+wp_http6_ok() {
+  wp_fetch c "http://[$SRV]/file.bin" "$WP_TMP/got.bin" 60 -g -6 --interface "$CLI" &&
+    [ "$(wp_sha "$WP_TMP/got.bin")" = "$(wp_sha "$WP_TMP/www/file.bin")" ]
+}
+# wp_iperf6 NAME ARGS...: iperf3 -6 from $CLI to $SRV, JSON to $WP_TMP/NAME.json, a summary line.
+wp_iperf6() {
+  local name=$1; shift
+  timeout 40 ip netns exec "$(wp_ns c)" iperf3 -6 -c "$SRV" -B "$CLI" -J --connect-timeout 5000 "$@" \
+    >"$WP_TMP/$name.json" 2>"$WP_TMP/$name.err" && "$WP_PY" "$WP_E2E/iperf_summary.py" "$WP_TMP/$name.json"
+}
+# wp_check_cookie_at_setup PCAP: the SVR metadata cookie is in the capture at setup
+# (SYN and SYN-ACK) and only then (a few packets per session, not thousands).
+wp_check_cookie_at_setup() {
+  local n
+  n=$(tshark -r "$1" -Y "frame contains $WP_COOKIE_FILTER" 2>/dev/null | wc -l)
+  wp_expect "tshark: the metadata cookie only during setup (a few packets per session, not thousands)" "$n" -lt 40
+  wp_expect "tshark: the cookie is there at setup (SYN and SYN-ACK)" "$n" -ge 2
+}
+
 # ------------------------------------------------------------------ configs
 
 # Tenants, services and policies shared by every router of the basic and

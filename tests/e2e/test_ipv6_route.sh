@@ -75,20 +75,11 @@ wp_check "r1 ready" wp_wait_ready r1 || wp_finish
 ping6_ok() { wp_exec c ping -6 -c 1 -W 1 -I "$CLI" "$SRV" >/dev/null 2>&1; }
 wp_check "ping -6 $SRV (ND for r1 and for the gateway; DAD of r1's addresses first)" wp_until 30 ping6_ok
 wp_check "ping -6 -c 5 again" wp_exec c ping -6 -c 5 -i 0.2 -W 2 -q -I "$CLI" "$SRV"
-http_ok() {
-  wp_fetch c "http://[$SRV]/file.bin" "$WP_TMP/got.bin" 60 -g -6 --interface "$CLI" &&
-    [ "$(wp_sha "$WP_TMP/got.bin")" = "$(wp_sha "$WP_TMP/www/file.bin")" ]
-}
-wp_check "curl -6 5 MiB routed by r1, sha256 matches" http_ok
+wp_check "curl -6 5 MiB routed by r1, sha256 matches" wp_http6_ok
 wp_check "the server saw the client's own address" grep -q "^$CLI .*\"GET /file.bin" "$WP_TMP/http.log"
 
-iperf6() {  # NAME ARGS...
-  local name=$1; shift
-  timeout 40 ip netns exec "$(wp_ns c)" iperf3 -6 -c "$SRV" -B "$CLI" -J --connect-timeout 5000 "$@" \
-    >"$WP_TMP/$name.json" 2>"$WP_TMP/$name.err" && "$WP_PY" "$WP_E2E/iperf_summary.py" "$WP_TMP/$name.json"
-}
-wp_check "iperf3 -6 TCP 3 s" iperf6 tcp -t 3
-wp_check "iperf3 -6 UDP 2 s at 20 Mbit/s (1200-byte datagrams: no fragments)" iperf6 udp -u -b 20M -l 1200 -t 2
+wp_check "iperf3 -6 TCP 3 s" wp_iperf6 tcp -t 3
+wp_check "iperf3 -6 UDP 2 s at 20 Mbit/s (1200-byte datagrams: no fragments)" wp_iperf6 udp -u -b 20M -l 1200 -t 2
 
 before=$(wp_stat r1 drops.policy_deny)
 guest_denied() { ! wp_fetch c "http://[$SRV]/file.bin" "$WP_TMP/guest.bin" 3 -g -6 --interface "$GUEST"; }

@@ -65,12 +65,8 @@ wp_check "HTTP and iperf3 servers on [$SRV] (5 MiB file)" wp_servers_start "$SRV
 wp_check "capture the WAN" wp_cap_start wan br0 "$WP_TMP/wan.pcap" -s 1500
 wp_pair_start "$WORKERS"
 
-http_ok() {
-  wp_fetch c "http://[$SRV]/file.bin" "$WP_TMP/got.bin" 60 -g -6 --interface "$CLI" &&
-    [ "$(wp_sha "$WP_TMP/got.bin")" = "$(wp_sha "$WP_TMP/www/file.bin")" ]
-}
 # The first try also waits for DAD of the routers' addresses and ND both sides.
-wp_check "curl -6 5 MiB over IPv4 waypoints, sha256 matches" wp_until 60 http_ok
+wp_check "curl -6 5 MiB over IPv4 waypoints, sha256 matches" wp_until 60 wp_http6_ok
 wp_check "the server saw the client's own address" grep -q "^$CLI .*\"GET /file.bin" "$WP_TMP/http.log"
 # The capture holds the 5 MiB download only: iperf3 below would add hundreds of MB,
 # which tshark then reads for minutes.
@@ -84,17 +80,9 @@ only_waypoints() {
   [ "$other" -eq 0 ] && [ "$(tshark -r "$WP_TMP/wan.pcap" -Y ip 2>/dev/null | wc -l)" -gt 3000 ]
 }
 wp_check "tshark: every IPv4 packet on the WAN is between the waypoints" only_waypoints
-cookie_count() { tshark -r "$WP_TMP/wan.pcap" -Y 'frame contains 4c:48:db:c6:dd:f6:67:0c' 2>/dev/null | wc -l; }
-wp_expect "tshark: the metadata cookie only during setup (a few packets per session, not thousands)" \
-  "$(cookie_count)" -lt 40
-wp_expect "tshark: the cookie is there at setup (SYN and SYN-ACK)" "$(cookie_count)" -ge 2
+wp_check_cookie_at_setup "$WP_TMP/wan.pcap"
 wp_capcheck "$WP_TMP/wan.pcap" "$KEY" 172.16.0.1 172.16.0.2
-iperf6() {  # NAME ARGS...
-  local name=$1; shift
-  timeout 40 ip netns exec "$(wp_ns c)" iperf3 -6 -c "$SRV" -B "$CLI" -J --connect-timeout 5000 "$@" \
-    >"$WP_TMP/$name.json" 2>"$WP_TMP/$name.err" && "$WP_PY" "$WP_E2E/iperf_summary.py" "$WP_TMP/$name.json"
-}
-wp_check "iperf3 -6 TCP 3 s" iperf6 tcp -t 3
+wp_check "iperf3 -6 TCP 3 s" wp_iperf6 tcp -t 3
 
 before=$(wp_stat r1 drops.policy_deny)
 guest_denied() { ! wp_fetch c "http://[$SRV]/file.bin" "$WP_TMP/guest.bin" 3 -g -6 --interface "$GUEST"; }

@@ -68,12 +68,8 @@ wp_check "HTTP and iperf3 servers on [$SRV] (5 MiB file)" wp_servers_start "$SRV
 wp_check "capture the WAN" wp_cap_start wan br0 "$WP_TMP/wan.pcap" -s 1500
 wp_pair_start "$WORKERS"
 
-http_ok() {
-  wp_fetch c "http://[$SRV]/file.bin" "$WP_TMP/got.bin" 60 -g -6 --interface "$CLI" &&
-    [ "$(wp_sha "$WP_TMP/got.bin")" = "$(wp_sha "$WP_TMP/www/file.bin")" ]
-}
 # The first try also waits for DAD of the routers' addresses and ND on all three links.
-wp_check "curl -6 5 MiB over IPv6 waypoints, sha256 matches" wp_until 60 http_ok
+wp_check "curl -6 5 MiB over IPv6 waypoints, sha256 matches" wp_until 60 wp_http6_ok
 wp_check "the server saw the client's own address" grep -q "^$CLI .*\"GET /file.bin" "$WP_TMP/http.log"
 # The capture holds the 5 MiB download only (iperf3 would make tshark slow).
 wp_cap_stop
@@ -90,18 +86,10 @@ no_lan_addresses() {
   [ "$(tshark -r "$WP_TMP/wan.pcap" -Y "ipv6.addr == $CLI || ipv6.addr == $SRV" 2>/dev/null | wc -l)" -eq 0 ]
 }
 wp_check "tshark: neither the client's nor the server's address on the WAN" no_lan_addresses
-cookie_count() { tshark -r "$WP_TMP/wan.pcap" -Y 'frame contains 4c:48:db:c6:dd:f6:67:0c' 2>/dev/null | wc -l; }
-wp_expect "tshark: the metadata cookie only during setup (a few packets per session, not thousands)" \
-  "$(cookie_count)" -lt 40
-wp_expect "tshark: the cookie is there at setup (SYN and SYN-ACK)" "$(cookie_count)" -ge 2
+wp_check_cookie_at_setup "$WP_TMP/wan.pcap"
 hmac6_ok() { "$WP_PY" "$WP_E2E/capcheck.py" "$WP_TMP/wan.pcap" --hmac "$KEY"; }
 wp_check "capcheck.py: the metadata HMAC trailers of the IPv6 waypoint packets verify" hmac6_ok
-iperf6() {  # NAME ARGS...
-  local name=$1; shift
-  timeout 40 ip netns exec "$(wp_ns c)" iperf3 -6 -c "$SRV" -B "$CLI" -J --connect-timeout 5000 "$@" \
-    >"$WP_TMP/$name.json" 2>"$WP_TMP/$name.err" && "$WP_PY" "$WP_E2E/iperf_summary.py" "$WP_TMP/$name.json"
-}
-wp_check "iperf3 -6 TCP 2 s" iperf6 tcp -t 2
+wp_check "iperf3 -6 TCP 2 s" wp_iperf6 tcp -t 2
 
 before=$(wp_stat r1 drops.policy_deny)
 guest_denied() { ! wp_fetch c "http://[$SRV]/file.bin" "$WP_TMP/guest.bin" 3 -g -6 --interface "$GUEST"; }
