@@ -5,12 +5,12 @@
 
 #include <algorithm>
 
+#include "dataplane/control/neighbor_mac.h"  // ms_before: wrap-safe millisecond order
+
 namespace wp {
 namespace {
 
 constexpr unsigned kApplyBurst = 64;
-
-bool older(uint32_t a, uint32_t b) { return static_cast<int32_t>(a - b) < 0; }
 
 }  // namespace
 
@@ -48,7 +48,7 @@ void HaFollower::apply(const PeerSessionOp& op) {
 
 // True when done: the update was stale (ignored) or applied in place.
 bool HaFollower::update_in_place(Session& s, const Session& in) {
-  if (older(in.last_ms, s.last_ms)) {
+  if (ms_before(in.last_ms, s.last_ms)) {
     ctx_.counters->add(Counter::ha_stale_ignored);
     return true;
   }
@@ -79,7 +79,7 @@ bool HaFollower::make_room(const Session& in) {
   for (const FiveTuple& key : {in.key_a(), in.key_b()}) {
     SessionRef other = ctx_.table.lookup(key);
     if (!other) continue;
-    if (older(in.created_ms, other.session->created_ms)) {
+    if (ms_before(in.created_ms, other.session->created_ms)) {
       ctx_.counters->add(Counter::ha_stale_ignored);
       return false;
     }

@@ -6,13 +6,13 @@
 #include <algorithm>
 #include <iterator>
 
+#include "dataplane/control/neighbor_mac.h"  // ms_before: wrap-safe millisecond order
 #include "dataplane/session/events6.h"
 
 namespace wp {
 namespace {
 
 constexpr unsigned kApply6Burst = 32;
-bool older6(uint32_t a, uint32_t b) { return static_cast<int32_t>(a - b) < 0; }
 
 }  // namespace
 
@@ -42,7 +42,7 @@ void HaFollower6::apply(const PeerSession6Op& op) {
   }
   if (ref && ref.session->uuid == in.uuid) {
     Session6& s = *ref.session;
-    if (older6(in.last_ms, s.last_ms)) return ctx_.counters->add(Counter::ha6_stale_ignored);
+    if (ms_before(in.last_ms, s.last_ms)) return ctx_.counters->add(Counter::ha6_stale_ignored);
     s.last_ms = in.last_ms;
     s.flags = in.flags;
     std::copy(std::begin(in.packets), std::end(in.packets), s.packets);
@@ -54,7 +54,7 @@ void HaFollower6::apply(const PeerSession6Op& op) {
   for (const FiveTuple6& key : {in.original, in.original.reversed()}) {
     Session6Ref other = t->lookup(key);
     if (!other) continue;
-    if (older6(in.created_ms, other.session->created_ms)) return ctx_.counters->add(Counter::ha6_stale_ignored);
+    if (ms_before(in.created_ms, other.session->created_ms)) return ctx_.counters->add(Counter::ha6_stale_ignored);
     t->remove(other.session);
     ctx_.counters->add(Counter::sessions_replaced);
   }
