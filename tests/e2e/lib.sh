@@ -484,6 +484,22 @@ wp_iperf() {
   return "$rc"
 }
 
+# wp_topo_v6_pair (test_svr6, test_svr6v6): client ns c (c0: $CLI and $GUEST in
+# 2001:db8:71::/64) - r1 (r1l | r1w) - bridge br0 in ns wan - (r2w | r2l) r2 - server
+# ns s (s0: $SRV in 2001:db8:72::/64, default via 2001:db8:72::1). The routers' ports
+# are DPDK's (af_packet); their addresses come from their configs.
+wp_topo_v6_pair() {
+  wp_ns_add c r1 wan r2 s || return 1
+  wp_veth c c0 r1 r1l || return 1
+  wp_veth r1 r1w wan w1 && wp_veth r2 r2w wan w2 && wp_bridge wan br0 w1 w2 || return 1
+  wp_veth r2 r2l s s0 || return 1
+  wp_v6on c c0 && wp_v6on s s0 || return 1
+  ip -n "$(wp_ns c)" -6 addr add "$CLI/64" dev c0 nodad || return 1
+  ip -n "$(wp_ns c)" -6 addr add "$GUEST/64" dev c0 nodad || return 1
+  ip -n "$(wp_ns c)" -6 route add 2001:db8:72::/64 via 2001:db8:71::1 src "$CLI" || return 1
+  ip -n "$(wp_ns s)" -6 addr add "$SRV/64" dev s0 nodad || return 1
+  ip -n "$(wp_ns s)" -6 route add default via 2001:db8:72::1
+}
 # IPv6 clients (test_ipv6_route, test_svr6, test_svr6v6): ns c fetches from / runs
 # iperf3 against the server address $SRV, from its address $CLI (the test sets both).
 # wp_http6_ok: $SRV's /file.bin arrives whole (sha256 of $WP_TMP/www/file.bin).

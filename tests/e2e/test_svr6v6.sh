@@ -22,19 +22,7 @@ GUEST=2001:db8:71::1:10
 SRV=2001:db8:72::10
 KEY=$(wp_keygen)
 
-topo() {
-  wp_ns_add c r1 wan r2 s || return 1
-  wp_veth c c0 r1 r1l || return 1
-  wp_veth r1 r1w wan w1 && wp_veth r2 r2w wan w2 && wp_bridge wan br0 w1 w2 || return 1
-  wp_veth r2 r2l s s0 || return 1
-  wp_v6on c c0 && wp_v6on s s0 || return 1
-  ip -n "$(wp_ns c)" -6 addr add "$CLI/64" dev c0 nodad || return 1
-  ip -n "$(wp_ns c)" -6 addr add "$GUEST/64" dev c0 nodad || return 1
-  ip -n "$(wp_ns c)" -6 route add 2001:db8:72::/64 via 2001:db8:71::1 src "$CLI" || return 1
-  ip -n "$(wp_ns s)" -6 addr add "$SRV/64" dev s0 nodad || return 1
-  ip -n "$(wp_ns s)" -6 route add default via 2001:db8:72::1
-}
-wp_check "topology" topo || wp_finish
+wp_check "topology" wp_topo_v6_pair || wp_finish
 
 conf() {  # NAME LAN4 LAN6 WAN4 WAN6 PEER PEERWAN4 PEERWAN6 NEXT_PEER
   cat <<YAML
