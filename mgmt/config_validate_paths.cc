@@ -68,12 +68,31 @@ void ConfigValidator::check_paths() {
     if (s.has_breakout()) check_breakout(s, path);
     if ((s.paths_size() > 0 || s.has_sla()) && s.next_peer().empty())
       error(path, "paths and sla apply to services routed to a peer (next_peer is empty)");
+    else if ((s.paths_size() > 0 || s.has_sla()) && waypoints6_only(s.next_peer()))
+      error(path, "paths and sla choose among IPv4 waypoints, but peer \"" + s.next_peer() +
+                      "\" lists IPv6 waypoints only (its sessions ride those: docs/ipv6.md § IPv4 sessions between "
+                      "IPv6 waypoints)");
     if (s.has_sla()) {
       if (s.sla().max_loss_permille() > 1000) error(path + ".sla.max_loss_permille", "at most 1000");
       if (s.sla().max_latency_ms() > 60000) error(path + ".sla.max_latency_ms", "at most 60000 ms");
       if (s.sla().max_jitter_ms() > 60000) error(path + ".sla.max_jitter_ms", "at most 60000 ms");
     }
   }
+}
+
+// Paths are IPv4 waypoints': a peer without one is reached over IPv6 waypoints
+// (docs/ipv6.md § IPv4 sessions between IPv6 waypoints), where nothing ranks paths.
+bool ConfigValidator::waypoints6_only(const std::string& peer) const {
+  for (const config::Peer& p : cfg_.peers()) {
+    if (p.name() != peer) continue;
+    bool v6 = false;
+    for (const std::string& w : p.waypoints()) {
+      if (!looks_ipv6(w)) return false;
+      v6 = true;
+    }
+    return v6;
+  }
+  return false;
 }
 
 // Internet breakout: a WAN interface to leave by and the address to

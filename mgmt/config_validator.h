@@ -78,6 +78,7 @@ class ConfigValidator {
   // config_validate_paths.cc: BFD, probes, path preferences and SLAs.
   void check_paths();
   void check_breakout(const config::Service& s, const std::string& path);
+  bool waypoints6_only(const std::string& peer) const;  // the named peer lists IPv6 waypoints, no IPv4 one
   // config_validate_nat64.cc: NAT64 services and the tenants' IPv6 prefixes.
   void check_nat64();
   void check_nat64_service(const config::Service& s, const std::string& path);

@@ -9,6 +9,8 @@
 #include <cstring>
 #include <nlohmann/json.hpp>
 
+#include "dataplane/control/waypoint6_addr.h"
+
 namespace wp::offload {
 namespace {
 
@@ -95,6 +97,12 @@ bool OffloadManager::install_port_rules(std::string& error) {
 
 bool OffloadManager::eligible(const Session& s) {
   if ((s.original.proto != kProtoTcp && s.original.proto != kProtoUdp) || (s.flags & (kFinFwd | kFinRev | kRst))) {
+    counters_.ineligible_state.fetch_add(1, std::memory_order_relaxed);
+    return false;
+  }
+  // On IPv6 waypoints (svr/waypoint6.h) the WAN leg is translated to IPv6 per packet: the
+  // session's tuples hold stand-in addresses that a rule would put on the wire.
+  if (is_waypoint6_standin(s.out_fwd.tuple.dst) || is_waypoint6_standin(s.out_rev.tuple.dst)) {
     counters_.ineligible_state.fetch_add(1, std::memory_order_relaxed);
     return false;
   }

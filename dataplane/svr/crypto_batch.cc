@@ -112,7 +112,8 @@ void CryptoBatch::clamp_mss(rte_mbuf* m, ParsedPacket& pp, const Session& s) {
   const SideOut& wan = s.side_b_wan() ? s.out_fwd : s.out_rev;
   if (wan.peer < 0) return;
   const RouterModel& rm = ctx_.rm();
-  int extra = kCryptoOverhead;
+  // No crypto: an IPv4 session on IPv6 waypoints (Emit), only the outer header grows.
+  int extra = s.crypto ? kCryptoOverhead : 0;
   if (s.crypto & kCryptoPending) {
     // Adaptive: the handshake runs into the first data segments (both ways),
     // which then carry metadata too. Leave room for the larger, forward,

@@ -1,6 +1,7 @@
 // Packet duplication; see duplication.h.
 #include "dataplane/svr/duplication.h"
 
+#include "dataplane/control/waypoint6_addr.h"
 #include "dataplane/ip/checksum.h"
 #include "dataplane/ip/packet_edit.h"
 #include "dataplane/paths/path_table.h"
@@ -39,6 +40,7 @@ Duplication::Duplication(WorkerContext& ctx) : ctx_(ctx) {
 
 void Duplication::start(Session& s) {
   if (!enabled() || !s.side_b_wan() || !ctx_.rm().services[static_cast<size_t>(s.service)].duplicate) return;
+  if (is_waypoint6_standin(s.out_fwd.tuple.dst)) return;  // IPv6 waypoints: one pair, no second path (svr/waypoint6.h)
   s.set_duplicated();
   state_of(s) = DupState{};
 }

@@ -6,6 +6,7 @@
 #include "dataplane/ip/packet_edit.h"
 #include "dataplane/svr/session_tlvs.h"
 #include "dataplane/svr/svr6_lan.h"
+#include "dataplane/svr/waypoint6.h"
 #include "dataplane/worker/qos_tx.h"
 
 namespace wp {
@@ -47,8 +48,10 @@ void Emit::send(rte_mbuf* m, ParsedPacket& pp, Session& s, Dir dir) {
   // After the classifier saw it: the packet that makes the application known already has
   // its class (qos.applications). Read by the QoS step on shaped WAN ports (worker/qos_tx.h).
   set_qos_class(m, s.qos_class());
-  // Segments must still fit the WAN MTU once encrypted.
-  if (s.crypto && pp.proto == kProtoTcp && (pp.tcp_flags & kTcpSyn)) crypto_.clamp_mss(m, pp, s);
+  // Segments must still fit the WAN MTU once encrypted, or once an IPv4
+  // session's header is IPv6 between IPv6 waypoints (20 bytes more, svr/waypoint6.h).
+  if (pp.proto == kProtoTcp && (pp.tcp_flags & kTcpSyn) && (s.crypto || waypoint6_grows(s)))
+    crypto_.clamp_mss(m, pp, s);
   if (out.peer >= 0 && !prepare_wan(m, pp, s, dir, out)) return;
   ctx_.counters->add(Counter::fast_path_packets);
   ctx_.counters->add(Counter::fast_path_bytes, pp.end - pp.l3);

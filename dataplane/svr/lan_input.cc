@@ -103,7 +103,7 @@ std::optional<DropReason> LanInput::icmp_refusal(const FiveTuple& t, int service
 bool LanInput::bind_side_b(Session& s, const ServiceModel& svc, DropReason& why) {
   const FiveTuple& t = s.original;
   if (svc.breakout_iface != kNone) return bind_breakout(ctx_, s, svc, why);
-  if (svc.next_peer != kNone) return pick_wan_side(ctx_, s, svc.next_peer, affinity_class(t), why);
+  if (svc.next_peer != kNone) return bind_wan_side(ctx_, s, svc.next_peer, affinity_class(t), false, why);
   // Both ends on our LAN side: a plain routed session.
   auto fwd = ctx_.route(t.dst, symmetric_hash(t));
   if (!fwd || ctx_.table.lookup(t.reversed())) return false;

@@ -3,6 +3,7 @@
 
 #include <algorithm>
 
+#include "dataplane/control/waypoint6_addr.h"
 #include "dataplane/crypto/hmac.h"
 #include "dataplane/ip/packet_edit.h"
 #include "dataplane/paths/path_table.h"
@@ -22,6 +23,9 @@ void PathMigration::count(int from, int to, bool failed) {
 }
 
 bool PathMigration::follow(Session& s) {
+  // An IPv4 session on IPv6 waypoints (svr/waypoint6.h) keeps them: paths are IPv4 waypoints'.
+  if (is_waypoint6_standin(s.out_fwd.tuple.dst)) [[unlikely]]
+    return false;
   PathTable& pt = *ctx_.shared.paths;
   int from = pt.find(s.out_fwd.peer, s.out_fwd.iface);
   if (!pt.should_leave(static_cast<size_t>(s.service), from)) return false;

@@ -7,6 +7,7 @@
 
 #include "dataplane/paths/path_table.h"
 #include "dataplane/session/owner.h"
+#include "dataplane/svr/waypoint6.h"
 
 namespace wp {
 namespace {
@@ -67,6 +68,17 @@ bool bind_by_route(WorkerContext& ctx, Session& s, int peer, uint32_t cls, DropR
   return bind_on_link(ctx, s, peer, kNone, cls, why);
 }
 
+// Whether one of the peer's IPv4 waypoints is routed out of a WAN interface
+// (the links bind_on_link and the path table consider).
+bool waypoint4_routed(WorkerContext& ctx, int peer, uint32_t h) {
+  const RouterModel& rm = ctx.rm();
+  for (Ipv4 w : rm.peers[static_cast<size_t>(peer)].waypoints) {
+    auto nh = ctx.route(w, h);
+    if (nh && nh->iface >= 0 && rm.interfaces[static_cast<size_t>(nh->iface)].wan) return true;
+  }
+  return false;
+}
+
 }  // namespace
 
 bool pick_port_pair(const SessionTable& table, std::mt19937_64& rng, FiveTuple& out, uint32_t cls) {
@@ -118,6 +130,14 @@ bool pick_wan_side(WorkerContext& ctx, Session& s, int peer, uint32_t cls, DropR
     return bind_path(ctx, s, path, cls, why);
   }
   return bind_by_route(ctx, s, peer, cls, why);
+}
+
+bool bind_wan_side(WorkerContext& ctx, Session& s, int peer, uint32_t cls, bool ipv6_lan, DropReason& why) {
+  const RouterModel& rm = ctx.rm();
+  bool on6 = false;
+  if (peer >= 0 && !rm.peers[static_cast<size_t>(peer)].waypoints6.empty())  // else the common case: no test at all
+    on6 = waypoint6_usable(rm, peer) && (ipv6_lan || !waypoint4_routed(ctx, peer, symmetric_hash(s.original)));
+  return on6 ? bind_waypoint6(ctx, s, peer, cls, why) : pick_wan_side(ctx, s, peer, cls, why);
 }
 
 bool install_session(WorkerContext& ctx, CryptoBatch& crypto, Session* s, bool bound, DropReason why,

@@ -31,6 +31,14 @@ bool bind_path(WorkerContext& ctx, Session& s, int path, uint32_t cls, DropReaso
 // out of, on a random (own waypoint address, peer waypoint) pair of that link
 // with a free port pair (several waypoint addresses: more port space).
 bool pick_wan_side(WorkerContext& ctx, Session& s, int peer, uint32_t cls, DropReason& why);
+// Binds side B of a new session from our LAN towards `peer` on waypoints of
+// the session's own family when it can (docs/ipv6.md § Which family): an
+// IPv6 session (`ipv6_lan`) rides IPv6 waypoints when the peer has one routed
+// out of a WAN interface with an IPv6 waypoint of ours (waypoint6_usable),
+// else IPv4 ones; an IPv4 session rides IPv4 waypoints (pick_wan_side) when
+// the peer has one routed out of a WAN interface, else IPv6 ones when usable
+// (bind_waypoint6, svr/waypoint6.h). Neither: pick_wan_side's drop reason.
+bool bind_wan_side(WorkerContext& ctx, Session& s, int peer, uint32_t cls, bool ipv6_lan, DropReason& why);
 
 // Installs `s` (allocated from ctx.table and filled in; `bound` says whether
 // its outgoing side was found, `why` why not): starts its crypto (`md`: the

@@ -1,14 +1,12 @@
 // IPv6 sessions between IPv4 waypoints; see svr6_lan.h.
 #include "dataplane/svr/svr6_lan.h"
 
-#include "dataplane/control/waypoint6_addr.h"
 #include "dataplane/ip/checksum.h"
 #include "dataplane/ip/nat64_packet.h"
 #include "dataplane/ip/packet_edit.h"
 #include "dataplane/session/owner.h"
 #include "dataplane/svr/emit.h"
 #include "dataplane/svr/session_setup.h"
-#include "dataplane/svr/waypoint6.h"
 
 namespace wp {
 namespace {
@@ -122,8 +120,7 @@ void Svr6Lan::first_packet(rte_mbuf* m, const Ipv6View& v, const FiveTuple6& t, 
   // Ports of the IPv6 tuple's class: its LAN packets dispatch by affinity_class6.
   // IPv6 waypoints when both sides have one (svr/waypoint6.h), else IPv4 waypoints.
   const int peer = rm.services[static_cast<size_t>(service)].next_peer;
-  const bool bound = waypoint6_usable(rm, peer) ? bind_waypoint6(ctx_, *s, peer, affinity_class6(t), why)
-                                                : pick_wan_side(ctx_, *s, peer, affinity_class6(t), why);
+  const bool bound = bind_wan_side(ctx_, *s, peer, affinity_class6(t), true, why);
   if (!to_internal(m, v, inner, pp)) {
     ctx_.release_nat_port(*s);  // and the Session6
     ctx_.table.release(s);

@@ -1,10 +1,13 @@
-// IPv6 sessions between IPv6 waypoints (v6 in v6; issue #19; docs/ipv6.md and
-// docs/svr-wire-format.md, § IPv6 sessions between IPv6 waypoints in both).
+// IPv6 sessions between IPv6 waypoints (v6 in v6) and IPv4 sessions between
+// IPv6 waypoints (v4 in v6; issue #19; docs/ipv6.md and docs/svr-wire-format.md,
+// § IPv6 sessions between IPv6 waypoints and § IPv4 sessions between IPv6
+// waypoints in both).
 //
 // Such a session is an IPv6 session between IPv4 waypoints (svr/svr6_lan.h:
-// one IPv4 SVR session whose LAN side is a Session6, TLV 3/5 contexts) whose
-// WAN side uses the stand-in IPv4 addresses of control/waypoint6_addr.h
-// instead of IPv4 waypoints. Everything between the LAN and the wire is
+// one IPv4 SVR session whose LAN side is a Session6, TLV 3/5 contexts), or a
+// plain IPv4 session (TLV 2/4), whose WAN side uses the stand-in IPv4
+// addresses of control/waypoint6_addr.h instead of IPv4 waypoints (which
+// family: bind_wan_side, svr/session_setup.h). Everything between the LAN and the wire is
 // IPv4's own code (port-encoded owner rule, metadata, HMAC, encryption,
 // handshake); only the WAN leg differs, in this file:
 // - out: a sealed IPv4 waypoint packet to a peer stand-in gets an IPv6 outer
@@ -24,6 +27,7 @@
 
 #include <cstdint>
 
+#include "dataplane/control/waypoint6_addr.h"
 #include "dataplane/ip/packet.h"
 #include "dataplane/session/session.h"
 #include "dataplane/worker/context.h"
@@ -36,6 +40,16 @@ namespace wp {
 // the first one routed out of a WAN interface with an IPv6 waypoint of ours,
 // a port pair of affinity class `cls` (pick_port_pair, as IPv4's).
 bool bind_waypoint6(WorkerContext& ctx, Session& s, int peer, uint32_t cls, DropReason& why);
+
+// Whether `s` is an IPv4 session on IPv6 waypoints (v4 in v6): its WAN side
+// holds stand-ins and its LAN side is IPv4, so its packets grow by 20 bytes
+// on the WAN (IPv6 header 40 bytes, IPv4 20): TCP SYNs get the MSS clamp.
+inline bool waypoint6_grows(const Session& s) {
+  const bool b_wan = s.side_b_wan();
+  const SideOut& wan = b_wan ? s.out_fwd : s.out_rev;
+  const SideOut& lan = b_wan ? s.out_rev : s.out_fwd;
+  return is_waypoint6_standin(wan.tuple.dst) && lan.iface != kIfaceSvr6;
+}
 
 // Out: IPv4 stand-in packet `m` (parsed `pp`) to the peer stand-in `standin` -> IPv6 on the WAN.
 void waypoint6_transmit(WorkerContext& ctx, Tx& tx, rte_mbuf* m, const ParsedPacket& pp, int iface, Ipv4 standin);

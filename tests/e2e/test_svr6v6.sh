@@ -1,15 +1,19 @@
 #!/bin/bash
-# IPv6 sessions between IPv6 waypoints (docs/ipv6.md § IPv6 sessions between IPv6 waypoints):
-#   c (2001:db8:71::10, guest 2001:db8:71::1:10) — r1 lan 10.1.0.1/24 + 2001:db8:71::1/64
+# IPv6 and IPv4 sessions between IPv6 waypoints (docs/ipv6.md § IPv6 sessions between IPv6
+# waypoints, § IPv4 sessions between IPv6 waypoints):
+#   c (2001:db8:71::10, guest 2001:db8:71::1:10; 10.1.0.10, guest 10.1.0.200) — r1 lan 10.1.0.1/24 + 2001:db8:71::1/64
 #     r1 wan0 172.16.0.1/24 + 2001:db8:70::1/64 ══ wan bridge (capture) ══ r2 wan0 172.16.0.2/24 + 2001:db8:70::2/64
-#     r2 lan 10.2.0.1/24 + 2001:db8:72::1/64 — s 2001:db8:72::10
-# Both WAN interfaces have an IPv6 address and each peer lists the other's IPv6 waypoint, so
-# the client's IPv6 sessions cross the WAN between the IPv6 waypoints (v6 in v6) with TLV 3
-# metadata on the first packets; r2 restores them onto its IPv6 LAN.
+#     r2 lan 10.2.0.1/24 + 2001:db8:72::1/64 — s 2001:db8:72::10, 10.2.0.10
+# Both WAN interfaces have an IPv6 address and each peer lists only the other's IPv6 waypoint,
+# so both the client's IPv6 sessions (v6 in v6, TLV 3) and its IPv4 sessions (v4 in v6, TLV 2)
+# cross the WAN between the IPv6 waypoints with metadata on the first packets; r2 restores
+# them onto its LAN.
 # usage: test_svr6v6.sh [WORKERS]   (default 2: the owner rule across workers)
-# Checks: curl -6 5 MiB byte-exact; iperf3 -6 TCP 2 s; the guest's IPv6 session denied and
-# counted; tshark on the WAN: no IPv4 at all, every TCP/UDP packet between the IPv6 waypoints,
-# the metadata cookie only during setup, its HMAC trailers verified; both routers stop cleanly.
+# Checks: curl -6 and curl -4 5 MiB byte-exact; iperf3 -6 and -4 TCP 2 s; the guests' IPv6
+# and IPv4 sessions denied and counted; tshark on the WAN: no IPv4 at all, every TCP/UDP
+# packet between the IPv6 waypoints, the metadata cookie only during setup, its HMAC
+# trailers verified; the MSS clamp keeps IPv4 segments within the WAN MTU; both routers stop
+# cleanly.
 set -u -o pipefail
 source "$(dirname "$0")/lib.sh"
 
@@ -20,11 +24,20 @@ if [ ! -x "$WAYPOINTD" ]; then wp_fail "waypointd not found at $WAYPOINTD"; wp_f
 CLI=2001:db8:71::10
 GUEST=2001:db8:71::1:10
 SRV=2001:db8:72::10
+CLI4=10.1.0.10
+GUEST4=10.1.0.200
+SRV4=10.2.0.10
 KEY=$(wp_keygen)
 
 wp_check "topology" wp_topo_v6_pair || wp_finish
+lans_v4() {  # the IPv4 client, guest and server on the same LANs
+  wp_addr c c0 "$CLI4/24" && wp_addr c c0 "$GUEST4/24" &&
+    ip -n "$(wp_ns c)" route add 10.2.0.0/24 via 10.1.0.1 src "$CLI4" &&
+    wp_addr s s0 "$SRV4/24" && wp_gw s 10.2.0.1
+}
+wp_check "IPv4 on the LANs (not on the WAN)" lans_v4 || wp_finish
 
-conf() {  # NAME LAN4 LAN6 WAN4 WAN6 PEER PEERWAN4 PEERWAN6 NEXT_PEER
+conf() {  # NAME LAN4 LAN6 WAN4 WAN6 PEER PEERWAN4 (unused: IPv6 waypoints only) PEERWAN6 NEXT_PEER
   cat <<YAML
 router:
   name: $1
@@ -34,12 +47,16 @@ router:
 tenants:
   - {name: v6, ipv6_prefixes: ["2001:db8:71::/112"]}
   - {name: guests, ipv6_prefixes: ["2001:db8:71::1:0/112"]}
+  - {name: branch, prefixes: [10.1.0.0/25]}
+  - {name: guests4, prefixes: [10.1.0.128/25]}
 services:
   - {name: web6, prefixes: ["2001:db8:72::/64"], protocol: tcp, ports: ["80", "5201"]$9}
+  - {name: web, prefixes: [10.2.0.0/24], protocol: tcp, ports: ["80", "5201"]$9}
 policies:
   - {tenant: v6, service: web6}
+  - {tenant: branch, service: web}
 peers:
-  - {name: $6, waypoints: [$7, "$8"], key: "$KEY"}
+  - {name: $6, waypoints: ["$8"], key: "$KEY"}
 dataplane: {workers: $WORKERS, max_sessions: 65536}
 mgmt: {listen: "127.0.0.1:$WP_MGMT_PORT"}
 YAML
@@ -52,6 +69,15 @@ wp_check "waypointd --check accepts r1.yaml (IPv6 waypoint in peers[].waypoints)
 wp_check "waypointd --check accepts r2.yaml" wp_check_config "$WP_TMP/r2.yaml"
 
 wp_check "HTTP and iperf3 servers on [$SRV] (5 MiB file)" wp_servers_start "$SRV" 5242880 || wp_finish
+listening4() { wp_exec s ss -Hltn "src $SRV4 and sport = :$1" 2>/dev/null | grep -q LISTEN; }
+servers_v4() {  # the same file and iperf3 on $SRV4
+  wp_bg s "$WP_TMP/iperf3-4.log" iperf3 -s -B "$SRV4"
+  WP_PIDS+=("$WP_BG_PID")
+  wp_bg s "$WP_TMP/http4.log" "$WP_PY" -u "$WP_E2E/http_server.py" "$SRV4" 80 "$WP_TMP/www"
+  WP_PIDS+=("$WP_BG_PID")
+  wp_until 20 listening4 80 && wp_until 20 listening4 5201
+}
+wp_check "HTTP and iperf3 servers on $SRV4" servers_v4 || wp_finish
 
 wp_check "capture the WAN" wp_cap_start wan br0 "$WP_TMP/wan.pcap" -s 1500
 wp_pair_start "$WORKERS"
@@ -59,25 +85,40 @@ wp_pair_start "$WORKERS"
 # The first try also waits for DAD of the routers' addresses and ND on all three links.
 wp_check "curl -6 5 MiB over IPv6 waypoints, sha256 matches" wp_until 60 wp_http6_ok
 wp_check "the server saw the client's own address" grep -q "^$CLI .*\"GET /file.bin" "$WP_TMP/http.log"
-# The capture holds the 5 MiB download only (iperf3 would make tshark slow).
+http4_ok() {
+  wp_fetch c "http://$SRV4/file.bin" "$WP_TMP/got4.bin" 60 -4 --interface "$CLI4" &&
+    [ "$(wp_sha "$WP_TMP/got4.bin")" = "$(wp_sha "$WP_TMP/www/file.bin")" ]
+}
+wp_check "curl -4 5 MiB over IPv6 waypoints (v4 in v6), sha256 matches" wp_until 30 http4_ok
+wp_check "the server saw the client's own IPv4 address" grep -q "^$CLI4 .*\"GET /file.bin" "$WP_TMP/http4.log"
+# The capture holds the two 5 MiB downloads only (iperf3 would make tshark slow).
 wp_cap_stop
 no_v4_on_wan() { [ "$(tshark -r "$WP_TMP/wan.pcap" -Y 'ip' 2>/dev/null | wc -l)" -eq 0 ]; }
-wp_check "tshark: no IPv4 on the WAN (the session rides IPv6 waypoints)" no_v4_on_wan
+wp_check "tshark: no IPv4 on the WAN (both sessions ride IPv6 waypoints)" no_v4_on_wan
 only_waypoints6() {
   local other
   other=$(tshark -r "$WP_TMP/wan.pcap" -Y 'ipv6 && (tcp || udp)' -T fields -e ipv6.src -e ipv6.dst 2>/dev/null |
     grep -cvE '^2001:db8:70::[12]\s2001:db8:70::[12]$')
-  [ "$other" -eq 0 ] && [ "$(tshark -r "$WP_TMP/wan.pcap" -Y 'ipv6 && tcp' 2>/dev/null | wc -l)" -gt 3000 ]
+  [ "$other" -eq 0 ] && [ "$(tshark -r "$WP_TMP/wan.pcap" -Y 'ipv6 && tcp' 2>/dev/null | wc -l)" -gt 6000 ]
 }
 wp_check "tshark: every TCP/UDP packet on the WAN is between the IPv6 waypoints" only_waypoints6
 no_lan_addresses() {
   [ "$(tshark -r "$WP_TMP/wan.pcap" -Y "ipv6.addr == $CLI || ipv6.addr == $SRV" 2>/dev/null | wc -l)" -eq 0 ]
 }
 wp_check "tshark: neither the client's nor the server's address on the WAN" no_lan_addresses
+# The IPv4 client's address is in no header (no IPv4 above); its bytes travel only inside
+# the first packets' metadata (TLV 2 forward, TLV 4 reverse), a few packets per session.
+v4_client_only_in_metadata() {
+  local n
+  n=$(tshark -r "$WP_TMP/wan.pcap" -Y 'frame contains 0a:01:00:0a' 2>/dev/null | wc -l)
+  [ "$n" -ge 1 ] && [ "$n" -lt 20 ]
+}
+wp_check "tshark: the IPv4 client's address only in the metadata of the first packets" v4_client_only_in_metadata
 wp_check_cookie_at_setup "$WP_TMP/wan.pcap"
 hmac6_ok() { "$WP_PY" "$WP_E2E/capcheck.py" "$WP_TMP/wan.pcap" --hmac "$KEY"; }
 wp_check "capcheck.py: the metadata HMAC trailers of the IPv6 waypoint packets verify" hmac6_ok
 wp_check "iperf3 -6 TCP 2 s" wp_iperf6 tcp -t 2
+wp_check "iperf3 -4 TCP 2 s (v4 in v6)" wp_iperf tcp4 -t 2 -B "$CLI4"
 
 before=$(wp_stat r1 drops.policy_deny)
 guest_denied() { ! wp_fetch c "http://[$SRV]/file.bin" "$WP_TMP/guest.bin" 3 -g -6 --interface "$GUEST"; }
@@ -85,10 +126,20 @@ wp_check "the guest ($GUEST) cannot fetch" guest_denied
 wp_expect "r1 drops.policy_deny grows (the guest's tenant has no policy)" \
   "$(wp_wait_stat r1 drops.policy_deny $((before + 1)))" -gt "$before"
 wp_check "the server never saw the guest" bash -c "! grep -q '^$GUEST ' '$WP_TMP/http.log'"
+before=$(wp_stat r1 drops.policy_deny)
+guest4_denied() { ! wp_fetch c "http://$SRV4/file.bin" "$WP_TMP/guest4.bin" 3 -4 --interface "$GUEST4"; }
+wp_check "the IPv4 guest ($GUEST4) cannot fetch" guest4_denied
+wp_expect "r1 drops.policy_deny grows (the IPv4 guests' tenant has no policy)" \
+  "$(wp_wait_stat r1 drops.policy_deny $((before + 1)))" -gt "$before"
+wp_check "the server never saw the IPv4 guest" bash -c "! grep -q '^$GUEST4 ' '$WP_TMP/http4.log'"
 
 wp_expect "r1 counters.svr6_sessions_created >= 3 (http, iperf3 control and data)" \
   "$(wp_stat r1 counters.svr6_sessions_created)" -ge 3
-wp_expect "r2 counters.waypoint6_sent > 3000 (the 5 MiB download)" "$(wp_stat r2 counters.waypoint6_sent)" -gt 3000
+v4_sessions() { echo $(($(wp_stat r1 counters.sessions_created) - $(wp_stat r1 counters.svr6_sessions_created))); }
+wp_expect "r1: IPv4 sessions created >= 3 (sessions_created - svr6_sessions_created: http, iperf3 control and data)" \
+  "$(v4_sessions)" -ge 3
+wp_expect "r1 counters.mss_clamped >= 3 (the IPv4 SYNs: 20 bytes more on the WAN)" "$(wp_stat r1 counters.mss_clamped)" -ge 3
+wp_expect "r2 counters.waypoint6_sent > 6000 (the two 5 MiB downloads)" "$(wp_stat r2 counters.waypoint6_sent)" -gt 6000
 wp_expect "r1 counters.waypoint6_received > 3000" "$(wp_stat r1 counters.waypoint6_received)" -gt 3000
 wp_expect "r2 counters.waypoint6_received > 3000 (the iperf3 upload)" "$(wp_stat r2 counters.waypoint6_received)" -gt 3000
 wp_expect "r1 counters.svr6_to_lan > 3000" "$(wp_stat r1 counters.svr6_to_lan)" -gt 3000

@@ -21,6 +21,7 @@
 
 #include "dataplane/worker/shared.h"
 #include "dataplane/control/router_model.h"
+#include "dataplane/control/waypoint6_addr.h"
 #include "dataplane/worker/worker.h"
 #include "offload/flow_port_ethdev.h"
 #include "offload/flow_probe.h"
@@ -290,6 +291,25 @@ TEST_F(Offload, PoliciesNeedingPerPacketWorkStayInSoftware) {
   tick(1020);
   EXPECT_EQ(mgr->sessions(), 0u);
   EXPECT_EQ(mgr->counters().ineligible_policy.load(), 3u);
+}
+
+// A session on IPv6 waypoints (svr/waypoint6.h) holds stand-in WAN addresses
+// in 0.255.0.0/16 that a rule would put on the wire: never offloaded.
+TEST_F(Offload, SessionsOnIpv6WaypointsStayInSoftware) {
+  handshake(40006);
+  tick(1010);
+  ASSERT_EQ(mgr->rules(), 2u);
+  const uint64_t before = mgr->counters().ineligible_state.load();
+  Session s = *r1_session(40006);
+  s.out_fwd.tuple.src = waypoint6_own_standin(1);
+  s.out_fwd.tuple.dst = s.out_fwd.next_hop = waypoint6_peer_standin(0, 0);
+  s.out_fwd.tuple.sport = static_cast<uint16_t>(s.out_fwd.tuple.sport + 2);  // another session of the class
+  s.original.sport = 40007;
+  s.uuid[0] ^= 1;
+  r1->worker().post_event(SessionEventKind::established, s);
+  tick(1020);
+  EXPECT_EQ(mgr->counters().ineligible_state.load(), before + 1);
+  EXPECT_EQ(mgr->rules(), 2u) << "the first session's rules only";
 }
 
 // A FIB change moves a session's LAN next hop (svr/route_follow.h posts an

@@ -69,58 +69,6 @@ class Svr6v6 : public ::testing::Test {
   std::unique_ptr<Router> r1, r2;
 };
 
-// The IPv6 WAN frame's L4 part behind an IPv4 header: what the harness's
-// metadata and HMAC checks read (the HMAC never covers the IP header).
-Frame l4_as_v4(const Frame& f6) {
-  const Ipv6View v = parse_ipv6_packet(f6.raw.data(), static_cast<uint32_t>(f6.raw.size()), 14);
-  const size_t l4_len = v.end - v.l4;
-  Frame f;
-  f.port = f6.port;
-  f.raw.resize(14 + 20 + l4_len);
-  uint8_t* d = f.raw.data();
-  std::memcpy(d, f6.raw.data(), 12);
-  put16(d + 12, kEtherTypeIpv4);
-  d[14] = 0x45;
-  put16(d + 16, static_cast<uint16_t>(20 + l4_len));
-  d[14 + 8] = v.hop_limit;
-  d[14 + 9] = v.proto;
-  std::memcpy(d + 34, f6.raw.data() + v.l4, l4_len);
-  return f;
-}
-
-// A WAN frame between the IPv6 waypoints: IPv6, no extension header, valid L4 checksum.
-// `v4` receives the IPv4 form that `md`'s names and views point into: keep it
-// while `md` is read.
-MetadataStatus wan6_metadata(const Frame& f, const char* src, const char* dst, Metadata& md, Frame& v4) {
-  EXPECT_EQ(f.port, kWan);
-  EXPECT_EQ(get16(f.raw.data() + 12), kEtherTypeIpv6) << "IPv6 on the WAN";
-  const Ipv6View v = parse_ipv6_packet(f.raw.data(), static_cast<uint32_t>(f.raw.size()), 14);
-  EXPECT_EQ(v.status, Ipv6Status::ok);
-  EXPECT_EQ(v.ext_headers, 0);
-  EXPECT_EQ(v.src, ip6(src));
-  EXPECT_EQ(v.dst, ip6(dst));
-  EXPECT_TRUE(is_waypoint_port(v.sport) && is_waypoint_port(v.dport)) << v.sport << " -> " << v.dport;
-  std::vector<uint8_t> l4(f.raw.data() + v.l4, f.raw.data() + v.end);
-  const uint16_t at = v.proto == kProtoTcp ? 16 : 6;
-  const uint16_t sent = get16(l4.data() + at);
-  l4[at] = l4[at + 1] = 0;
-  EXPECT_EQ(sent, l4_checksum6(v.src, v.dst, v.proto, l4.data(), static_cast<uint32_t>(l4.size()))) << "L4 checksum";
-  v4 = l4_as_v4(f);
-  return decode_metadata(v4.data(), v4.data_len(), md);
-}
-
-// `f6` with the L4 part of `f4` (edited and re-signed as IPv4), its IPv6 checksum recomputed.
-Frame with_l4_of(const Frame& f6, const Frame& f4) {
-  Frame out = f6;
-  const Ipv6View v = parse_ipv6_packet(out.raw.data(), static_cast<uint32_t>(out.raw.size()), 14);
-  std::memcpy(out.raw.data() + v.l4, f4.l4(), f4.l4_len());
-  uint8_t* l4 = out.raw.data() + v.l4;
-  const uint16_t at = v.proto == kProtoTcp ? 16 : 6;
-  l4[at] = l4[at + 1] = 0;
-  put16(l4 + at, l4_checksum6(v.src, v.dst, v.proto, l4, static_cast<uint32_t>(v.end - v.l4)));
-  return out;
-}
-
 TEST_F(Svr6v6, TcpSessionAcrossIpv6Waypoints) {
   const auto syn = client_frame(Pkt6().ipv6(kV6Client, kV6Server, 64).tcp(40000, 80, 0x02).payload("GET /"));
   Frame w1 = r1->send_one(kLan, syn);
