@@ -15,6 +15,7 @@
 
 #include "dataplane/apps/catalog.h"
 #include "dataplane/control/router_model.h"
+#include "dataplane/control/waypoint6_addr.h"
 #include "dataplane/crypto/keys.h"
 #include "dataplane/crypto/metadata_crypto.h"
 #include "dataplane/ip/ndp.h"
@@ -514,6 +515,16 @@ class RouterModelBuilder {
       for (Ipv4 a : im.waypoint_addrs) own.emplace_back(a, iface);
     }
     std::sort(own.begin(), own.end());
+    // The first peer listing an address wins, as the scans it replaces did (stable sort).
+    auto& pw = m_->peer_waypoints_;
+    auto& pw6 = m_->peer_waypoints6_;
+    for (size_t p = 0; p < m_->peers.size(); ++p) {
+      for (Ipv4 w : m_->peers[p].waypoints) pw.emplace_back(w, static_cast<int>(p));
+      for (size_t k = 0; k < m_->peers[p].waypoints6.size() && k < kWaypoint6MaxPerPeer && p < kWaypoint6MaxPeers; ++k)
+        pw6.emplace_back(m_->peers[p].waypoints6[k], waypoint6_peer_standin(static_cast<int>(p), k));
+    }
+    std::stable_sort(pw.begin(), pw.end(), [](const auto& a, const auto& b) { return a.first < b.first; });
+    std::stable_sort(pw6.begin(), pw6.end(), [](const auto& a, const auto& b) { return a.first < b.first; });
     m_->own_indexed_ = true;
   }
 

@@ -180,6 +180,11 @@ int RouterModel::tunnel_by_address(Ipv4 addr) const {
 }
 
 int RouterModel::peer_by_waypoint(Ipv4 addr) const {
+  if (own_indexed_) {
+    auto it = std::lower_bound(peer_waypoints_.begin(), peer_waypoints_.end(), std::pair<Ipv4, int>{addr, INT32_MIN});
+    if (it != peer_waypoints_.end() && it->first == addr) return it->second;
+    return waypoint6_standin_peer(*this, addr);
+  }
   for (size_t p = 0; p < peers.size(); ++p)
     for (Ipv4 w : peers[p].waypoints)
       if (w == addr) return static_cast<int>(p);

@@ -358,6 +358,14 @@ class RouterModel {
   // put together by hand (tests, tools) has none and scans the interfaces instead.
   std::vector<std::pair<Ipv4, int>> own_addrs_;
   bool own_indexed_ = false;
+  // Every peer's waypoints, sorted: peer_by_waypoint (IPv4: (addr, peer)) and
+  // waypoint6_standin_of (IPv6: (addr, stand-in)) binary-search these instead of
+  // scanning every peer's list, which a headend with thousands of sites would do
+  // per first packet (IPv4) and per packet (IPv6 waypoints). Built with own_addrs_;
+  // a hand-made model scans the peers instead.
+  std::vector<std::pair<Ipv4, int>> peer_waypoints_;
+  std::vector<std::pair<Ipv6, Ipv4>> peer_waypoints6_;
+  friend Ipv4 waypoint6_standin_of(const RouterModel& rm, const Ipv6& src);
 };
 
 }  // namespace wp

@@ -14,6 +14,7 @@
 // so it is the same on both.
 #pragma once
 
+#include <algorithm>
 #include <cstddef>
 #include <cstdint>
 #include <optional>
@@ -55,6 +56,11 @@ inline const Ipv6* waypoint6_peer(const RouterModel& rm, Ipv4 standin) {
 
 // The stand-in of peer waypoint `src`, or 0 when no peer has it.
 inline Ipv4 waypoint6_standin_of(const RouterModel& rm, const Ipv6& src) {
+  if (rm.own_indexed_) {  // the model's sorted index (router_model.h)
+    const auto& pw6 = rm.peer_waypoints6_;
+    auto it = std::lower_bound(pw6.begin(), pw6.end(), src, [](const auto& e, const Ipv6& a) { return e.first < a; });
+    return it != pw6.end() && it->first == src ? it->second : 0;
+  }
   for (size_t p = 0; p < rm.peers.size() && p < kWaypoint6MaxPeers; ++p)
     for (size_t k = 0; k < rm.peers[p].waypoints6.size() && k < kWaypoint6MaxPerPeer; ++k)
       if (rm.peers[p].waypoints6[k] == src) return waypoint6_peer_standin(static_cast<int>(p), k);

@@ -122,7 +122,7 @@ void Fragments::restore_header(rte_mbuf* m, const ParsedPacket& pp, const Fragme
 void Fragments::transmit(rte_mbuf* m, const ParsedPacket& pp, int iface, Ipv4 next_hop, bool id_reserved) {
   if (iface == kIfaceTunnel) [[unlikely]] {
     if (!tunnels_) return ctx_.drop(m, DropReason::esp_no_sa);
-    return tunnels_->output(m, pp, next_hop);
+    return into_tunnel(m, pp, next_hop);
   }
   // To a peer's IPv6 waypoint (svr/waypoint6.h): an IPv6 outer header, never fragmented.
   if (is_waypoint6_standin(next_hop)) [[unlikely]]
@@ -148,6 +148,67 @@ void Fragments::transmit(rte_mbuf* m, const ParsedPacket& pp, int iface, Ipv4 ne
   }
 }
 
+// Into IPsec tunnel `tunnel`: a packet above the tunnel's MTU (inner bytes,
+// tunnels[].mtu) is fragmented first when DF allows it (RFC 4459 § 3:
+// before encapsulation, so the site reassembles the inner datagram, never
+// the ESP packets), each fragment sealed on its own with the datagram's IP
+// id; with DF the sender learns the tunnel MTU (ICMP type 3 code 4) and the
+// packet is dropped as esp_too_big.
+void Fragments::into_tunnel(rte_mbuf* m, const ParsedPacket& pp, Ipv4 tunnel) {
+  const auto& tunnels = ctx_.rm().tunnels;
+  const uint16_t mtu = tunnel < tunnels.size() ? tunnels[tunnel].mtu : 0;
+  if (pp.end - pp.l3 <= mtu || mtu == 0) [[likely]]
+    return tunnels_->output(m, pp, tunnel);  // no such tunnel: the ESP step counts it
+  const uint8_t* ip = pkt_data(m) + pp.l3;
+  if (load_be16(ip + 6) & 0x4000) {
+    frag_needed_to_sender(m, pp, mtu);
+    return ctx_.drop(m, DropReason::esp_too_big);
+  }
+  rte_mbuf* out[kMaxTxFragments];
+  const uint32_t n = fragment_ipv4(m, pp, mtu, load_be16(ip + 4), out, kMaxTxFragments);
+  if (n == 0) return ctx_.drop(m, DropReason::frag_no_mbuf);
+  ctx_.counters->add(Counter::tunnel_packets_fragmented);
+  ctx_.counters->add(Counter::tunnel_fragments_sent, n);
+  const uint8_t cls = m->hash.sched.traffic_class;  // out[0] is m; the others are new mbufs
+  for (uint32_t i = 0; i < n; ++i) {
+    set_qos_class(out[i], cls);
+    tunnels_->output(out[i], parse_packet(pkt_data(out[i]), out[i]->data_len), tunnel);
+  }
+}
+
+// ICMP type 3 code 4 (RFC 1191) for the packet at `ip`, telling its sender
+// `mtu`, out of `iface` from that interface's address; at most
+// kIcmpErrorsPerSecond per worker.
+bool Fragments::frag_needed_to(const ParsedPacket& pp, const uint8_t* ip, int iface, Ipv4 next_hop, uint16_t mtu,
+                               rte_mempool* pool) {
+  const auto& ifs = ctx_.rm().interfaces;
+  if (iface < 0 || static_cast<size_t>(iface) >= ifs.size()) return false;
+  if (!icmp_rate_.take(ctx_.now_ms, kIcmpErrorsPerSecond, kIcmpErrorBurst)) {
+    ctx_.counters->add(Counter::icmp_frag_needed_rate_limited);
+    return false;
+  }
+  const uint16_t quote = static_cast<uint16_t>(pp.l4 - pp.l3 + 8);  // RFC 792: IP header + 64 bits
+  rte_mbuf* c = build_icmp_frag_needed(pool, ip, quote, ifs[static_cast<size_t>(iface)].addr, pp.src, mtu);
+  if (!c) return false;
+  ctx_.counters->add(Counter::icmp_frag_needed_sent);
+  tx_.transmit(c, iface, next_hop);
+  return true;
+}
+
+// Only when the route back to the sender is a LAN interface: one reached over
+// the WAN (a site behind another waypoint, the internet) or through another
+// tunnel would get the error from an address it never talked to.
+void Fragments::frag_needed_to_sender(rte_mbuf* m, const ParsedPacket& pp, uint16_t mtu) {
+  const auto back = ctx_.route(pp.src, 0);
+  const auto& ifs = ctx_.rm().interfaces;
+  if (!back || back->iface < 0 || static_cast<size_t>(back->iface) >= ifs.size() ||
+      ifs[static_cast<size_t>(back->iface)].wan) {
+    ctx_.counters->add(Counter::tunnel_frag_needed_unsent);
+    return;
+  }
+  frag_needed_to(pp, pkt_data(m) + pp.l3, back->iface, back->addr, mtu, m->pool);
+}
+
 // A TCP segment with DF that will not fit the WAN leg once sealed: the
 // sender learns the MTU it may use (ICMP type 3 code 4, RFC 1191: the
 // next-hop MTU less our worst-case per-packet overhead) instead of a silent
@@ -162,17 +223,7 @@ bool Fragments::refuse_oversize_tcp(rte_mbuf* m, const ParsedPacket& pp, const S
   const uint16_t extra = (s.crypto & kCryptoEncrypt) ? kCryptoOverhead : kSeqLen + kHmacTagLen;
   if (pp.end - pp.l3 + extra <= mtu) return false;
   const SideOut& back = dir == Dir::forward ? s.out_rev : s.out_fwd;
-  const uint16_t quote = static_cast<uint16_t>(pp.l4 - pp.l3 + 8);  // RFC 792: IP header + 64 bits
-  const bool to_lan = back.peer < 0 && back.iface >= 0;
-  const bool allowed = to_lan && icmp_rate_.take(ctx_.now_ms, kIcmpErrorsPerSecond, kIcmpErrorBurst);
-  if (to_lan && !allowed) ctx_.counters->add(Counter::icmp_frag_needed_rate_limited);
-  rte_mbuf* c = allowed ? build_icmp_frag_needed(m->pool, ip, quote, ctx_.rm().interfaces[back.iface].addr, pp.src,
-                                                 static_cast<uint16_t>(mtu - extra))
-                        : nullptr;
-  if (c) {
-    ctx_.counters->add(Counter::icmp_frag_needed_sent);
-    tx_.transmit(c, back.iface, back.next_hop);
-  }
+  if (back.peer < 0) frag_needed_to(pp, ip, back.iface, back.next_hop, static_cast<uint16_t>(mtu - extra), m->pool);
   ctx_.drop(m, DropReason::mtu_exceeded);
   return true;
 }

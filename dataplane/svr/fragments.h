@@ -77,6 +77,10 @@ class Fragments {
 
  private:
   uint32_t next_id();
+  void into_tunnel(rte_mbuf* m, const ParsedPacket& pp, Ipv4 tunnel);
+  void frag_needed_to_sender(rte_mbuf* m, const ParsedPacket& pp, uint16_t mtu);
+  bool frag_needed_to(const ParsedPacket& pp, const uint8_t* ip, int iface, Ipv4 next_hop, uint16_t mtu,
+                      rte_mempool* pool);
   WorkerContext& ctx_;
   Handoff& handoff_;
   Tx& tx_;

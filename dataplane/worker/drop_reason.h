@@ -117,11 +117,10 @@ namespace wp {
   X(esp_inner_malformed, "the packet inside ESP is not a whole IPv4 packet") \
   X(esp_no_sa, "packet routed into a tunnel that has no outbound SA (not negotiated yet)") \
   X(esp_seq_exhausted, "outbound SA sent its last sequence number; the peer must rekey it first") \
-  X(esp_too_big, "packet routed into a tunnel is larger than the tunnel MTU") \
+  X(esp_too_big, "packet routed into a tunnel is larger than the tunnel MTU and has DF set") \
   X(esp_no_room, "no headroom or tailroom in the mbuf for the ESP encapsulation") \
   X(esp_seal_failed, "the crypto library refused to seal an ESP packet") \
   X(esp_no_route, "sealed ESP packet whose SA peer is not routed out of a WAN interface") \
-  X(esp_inner_fragment, "the packet inside ESP is an IPv4 fragment (not reassembled from tunnels yet)") \
   X(esp_inner_to_us, "the packet inside ESP is for the router, no tunnel tap takes it (punt off, a port's address)") \
   X(punt_tunnel_down, "the kernel sent into a tunnel's tap while the tunnel has no outbound SA (down)") \
   X(tunnel_mismatch, "packet of a session whose side is another tunnel, or none (a spoofed inner source)") \

@@ -100,7 +100,9 @@ void EspStep::output(rte_mbuf* m, const ParsedPacket& pp, uint32_t tunnel) {
 void EspStep::output_handed(rte_mbuf* m) {
   const int tunnel = tunnel_to(m->port);
   const ParsedPacket pp = parse_packet(pkt_data(m), m->data_len);
-  if (tunnel == kNone || pp.status != ParseStatus::ipv4) return ctx_.drop(m, DropReason::parse_error);
+  // A fragment: a datagram above the tunnel's MTU cut before sealing (svr/fragments.h).
+  if (tunnel == kNone || (pp.status != ParseStatus::ipv4 && pp.status != ParseStatus::fragment))
+    return ctx_.drop(m, DropReason::parse_error);
   inner_only(m, pp);
   queue_out(m, static_cast<uint16_t>(tunnel));
 }

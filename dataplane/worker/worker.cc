@@ -289,12 +289,16 @@ void Worker::dispatch_inner(rte_mbuf** pkts, uint16_t n) {
   uint32_t n_owned = 0;
   for (uint16_t i = 0; i < n; ++i) {
     rte_mbuf* m = pkts[i];
-    const int tunnel = tunnel_from(m->port);
     ParsedPacket pp = parse_packet(pkt_data(m), m->data_len);
     if (pp.status == ParseStatus::fragment) {
-      ctx_.drop(m, DropReason::esp_inner_fragment);
-      continue;
+      // Made whole on the worker its fragment key names (Fragments::take hands
+      // the others there, the port still naming the tunnel; drain_handoff
+      // brings them back here); the datagram then takes the checks below. Its
+      // tunnel is the last fragment's.
+      if (!fragments_.take(m, pp)) continue;
+      ctx_.counters->add(Counter::tunnel_datagrams_reassembled);
     }
+    const int tunnel = tunnel_from(m->port);
     if (pp.status != ParseStatus::ipv4) {
       ctx_.drop(m, DropReason::esp_inner_malformed);
       continue;
@@ -370,6 +374,8 @@ uint32_t Worker::drain_handoff() {
     uint32_t n_owned = 0;
     rte_mbuf* whole[kMaxBurst];  // datagrams reassembled here, dispatched by the owner rule below
     uint16_t n_whole = 0;
+    rte_mbuf* inner_frags[kMaxBurst];  // fragments out of tunnels, for dispatch_inner to make whole
+    uint16_t n_inner_frags = 0;
     for (unsigned i = 0; i < n; ++i) {
       rte_mbuf* m = pkts[i];
       if (tunnel_to(m->port) != kNone) {  // into an IPsec tunnel this worker owns
@@ -378,6 +384,10 @@ uint32_t Worker::drain_handoff() {
       }
       ParsedPacket pp = parse_packet(pkt_data(m), m->data_len);
       if (const int tunnel = tunnel_from(m->port); tunnel != kNone) {  // out of one, for a session here
+        if (pp.status == ParseStatus::fragment) {  // or to be reassembled here
+          inner_frags[n_inner_frags++] = m;
+          continue;
+        }
         if (pp.status != ParseStatus::ipv4) {
           ctx_.drop(m, DropReason::esp_inner_malformed);
           continue;
@@ -404,6 +414,7 @@ uint32_t Worker::drain_handoff() {
     }
     process_owned(owned.data(), n_owned);
     if (n_whole) dispatch(whole, n_whole);
+    if (n_inner_frags) dispatch_inner(inner_frags, n_inner_frags);
   }
   return total;
 }

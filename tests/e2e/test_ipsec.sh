@@ -363,6 +363,39 @@ wp_check "the site's LAN fetches 3 MiB through the tunnel" \
 wp_check "byte-exact (sha256)" test "$(wp_sha "$WP_TMP/got-site.bin")" = "$(wp_sha "$WP_TMP/www/big.bin")"
 wp_exec site curl -s --connect-timeout 2 --interface 10.50.0.1 http://10.2.0.10:22/ >/dev/null 2>&1
 wp_check "ssh (no policy for the tunnel's tenant): dropped as policy_deny" wp_wait_stat r2 drops.policy_deny 1 5
+# 1b'. Above the tunnel MTU (1400; docs/ipsec.md § ESP in the worker loop, MTU): the site's
+# kernel fragments a 1828-byte echo before charon seals it, r2 reassembles what comes out of
+# the tunnel; the server's reply (fragmented on its 1500 link, reassembled by r2, DF clear) is
+# fragmented again to 1400 before sealing, and the site's kernel reassembles it.
+big_ping() {
+  wp_exec site ping -c 2 -i 0.3 -W 2 -s 1800 -I 10.50.0.1 10.2.0.10 >"$WP_TMP/ping-big.out" 2>&1 &&
+    grep -q " 2 received" "$WP_TMP/ping-big.out"
+}
+wp_check "the site pings 10.2.0.10 with 1828-byte datagrams through the 1400-byte tunnel" wp_until 10 big_ping
+wp_expect "r2 reassembled the fragments out of the tunnel (tunnel_datagrams_reassembled)" \
+  "$(wp_stat r2 counters.tunnel_datagrams_reassembled)" -ge 2
+wp_expect "r2 fragmented the replies before sealing (tunnel_packets_fragmented)" \
+  "$(wp_stat r2 counters.tunnel_packets_fragmented)" -ge 2
+# A DF datagram above the tunnel MTU from the server: r2 sends it "fragmentation needed" with
+# MTU 1400, and the server's kernel caches that path MTU toward the site.
+df_reply() {  # the server answers the site's UDP query with 1450 bytes, DF set (IP_PMTUDISC_DO)
+  wp_exec s timeout 10 "$WP_PY" -c 'import socket
+s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM); s.bind(("10.2.0.10", 5399))
+_, a = s.recvfrom(64); s.setsockopt(socket.IPPROTO_IP, 10, 2); s.sendto(b"x" * 1450, a)' &
+  local srv=$! i
+  for ((i = 0; i < 20; i++)); do
+    wp_exec site "$WP_PY" -c 'import socket
+s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM); s.bind(("10.50.0.1", 0)); s.sendto(b"q", ("10.2.0.10", 5399))'
+    kill -0 $srv 2>/dev/null || break
+    sleep 0.3
+  done
+  wait $srv
+}
+df_reply
+pmtu_learnt() { wp_exec s ip route get 10.50.0.1 | grep -q "mtu 1400"; }
+wp_check "the server's kernel learnt MTU 1400 toward the site from r2's ICMP" wp_until 5 pmtu_learnt
+wp_expect "r2 counters.icmp_frag_needed_sent >= 1" "$(wp_stat r2 counters.icmp_frag_needed_sent)" -ge 1
+wp_expect "r2 drops.esp_too_big >= 1 (the DF datagram)" "$(wp_stat r2 drops.esp_too_big)" -ge 1
 wp_cap_stop
 cap_count() { tcpdump -nr "$WP_TMP/site-wan.pcap" "$1" 2>/dev/null | wc -l; }
 wp_expect "ESP in UDP 4500 between the site and r2" "$(cap_count 'udp port 4500 and udp[8:4] != 0')" -ge 100

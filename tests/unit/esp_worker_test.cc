@@ -565,6 +565,125 @@ TEST(EspWorker, PlainEspBothWaysWithFourWorkers) {
   EXPECT_EQ(r1->total_drops(), 0u) << r1->drops();
 }
 
+// --- Above the tunnel MTU, and fragments out of the tunnel (docs/ipsec.md § ESP in the worker loop) ---
+
+// `frame`'s IPv4 datagram cut as a sender would: the first fragment carries
+// `first` bytes of L4 (a multiple of 8), the second the rest.
+std::vector<Bytes> two_fragments(const Bytes& frame, size_t first) {
+  const size_t ihl = 20, l4 = frame.size() - 14 - ihl;
+  std::vector<Bytes> out;
+  for (int k = 0; k < 2; ++k) {
+    const size_t off = k == 0 ? 0 : first, len = k == 0 ? first : l4 - first;
+    Bytes f(frame.begin(), frame.begin() + 14 + ihl);
+    f.insert(f.end(), frame.begin() + 14 + ihl + off, frame.begin() + 14 + ihl + off + len);
+    uint8_t* ip = f.data() + 14;
+    put16(ip + 2, static_cast<uint16_t>(ihl + len));
+    put16(ip + 6, static_cast<uint16_t>((k == 0 ? 0x2000 : 0) | off / 8));
+    put16(ip + 10, 0);
+    put16(ip + 10, static_cast<uint16_t>(~ones_fold(ones_sum(ip, ihl))));
+    out.push_back(std::move(f));
+  }
+  return out;
+}
+
+std::string pattern(size_t n) {
+  std::string s(n, 0);
+  for (size_t i = 0; i < n; ++i) s[i] = static_cast<char>('a' + i % 26);
+  return s;
+}
+
+// DF clear: cut to the tunnel MTU before sealing, each fragment an ESP packet
+// of its own that the site opens; the pieces are the datagram, with its IP id.
+TEST(EspTunnelMtu, AboveTheMtuWithoutDfIsFragmentedBeforeSealing) {
+  Tunnel tu;
+  auto r = make_router(tu);
+  const std::string data = pattern(1450);  // 1478 IP bytes, the tunnel takes 1400
+  const Bytes frame = lan_frame(*r, Pkt().ipv4(kServer, kSiteHost).id(0x4242).udp(5000, 53).payload(data));
+  std::vector<Frame> out = r->send(kLan, frame);
+  ASSERT_EQ(out.size(), 2u) << r->drops();
+  std::string l4;
+  for (size_t k = 0; k < 2; ++k) {
+    EXPECT_EQ(out[k].port, kWan);
+    EXPECT_EQ(out[k].dst(), kSite);
+    const Bytes inner = tu.open(out[k]);
+    ASSERT_GE(inner.size(), 20u) << "fragment " << k << " does not open";
+    EXPECT_LE(inner.size(), 1400u);
+    EXPECT_EQ(get16(inner.data() + 4), 0x4242);                       // the datagram's id
+    EXPECT_EQ(get16(inner.data() + 6) & 0x2000, k == 0 ? 0x2000 : 0);  // MF on the first
+    EXPECT_EQ(get16(inner.data() + 6) & 0x1fffu, l4.size() / 8);  // offset: what came before
+    EXPECT_EQ(ones_fold(ones_sum(inner.data(), 20)), 0xffff);  // header checksum
+    l4.append(inner.begin() + 20, inner.end());
+  }
+  EXPECT_EQ(l4.size(), 8 + data.size());
+  EXPECT_EQ(l4.substr(8), data);
+  EXPECT_EQ(r->count(Counter::tunnel_packets_fragmented), 1u);
+  EXPECT_EQ(r->count(Counter::tunnel_fragments_sent), 2u);
+  EXPECT_EQ(tunnel_counter(*r, &EspTunnelCounters::out_packets), 2u);
+  EXPECT_EQ(r->total_drops(), 0u) << r->drops();
+}
+
+// DF set: dropped as esp_too_big, and the LAN sender learns the tunnel MTU.
+TEST(EspTunnelMtu, AboveTheMtuWithDfTellsTheLanSenderTheTunnelMtu) {
+  Tunnel tu;
+  auto r = make_router(tu);
+  const Bytes frame = lan_frame(*r, Pkt().ipv4(kServer, kSiteHost).frag(0x4000).udp(5000, 53).payload(pattern(1450)));
+  std::vector<Frame> out = r->send(kLan, frame);
+  ASSERT_EQ(out.size(), 1u);
+  const Frame& icmp = out[0];
+  EXPECT_EQ(icmp.port, kLan);
+  EXPECT_EQ(icmp.proto(), Pkt::kIcmp);
+  EXPECT_EQ(icmp.src(), ip("10.2.0.1"));
+  EXPECT_EQ(icmp.dst(), kServer);
+  EXPECT_TRUE(icmp.ip_checksum_ok());
+  const uint8_t* l4 = icmp.l4();
+  EXPECT_EQ(l4[0], 3);
+  EXPECT_EQ(l4[1], 4);
+  EXPECT_EQ(get16(l4 + 6), 1400);                // next-hop MTU: the tunnel's
+  EXPECT_EQ(get32(l4 + 8 + 16), kSiteHost);      // the quoted header's destination
+  EXPECT_EQ(r->count(Counter::icmp_frag_needed_sent), 1u);
+  EXPECT_EQ(r->drop_count(DropReason::esp_too_big), 1u);
+  EXPECT_EQ(tunnel_counter(*r, &EspTunnelCounters::out_packets), 0u);
+}
+
+// A site that fragments before encapsulating (Linux, strongSwan): the
+// fragments come out of the tunnel, are made whole on the worker their key
+// names (handed over when another opened them), and the datagram reaches the
+// server once, byte-exact; with one worker and with four.
+TEST(EspTunnelMtu, InnerFragmentsAreReassembledBeforeTheSessionPath) {
+  for (uint32_t workers : {1u, 4u}) {
+    SCOPED_TRACE(workers);
+    Tunnel tu;
+    auto r = make_router(tu, RouterOptions().with_workers(workers));
+    const std::string data = pattern(1400);  // 1428 IP bytes: fits the LAN (1500), not the site's 1400
+    const Bytes whole = Pkt().ipv4(kSiteHost, kServer).id(0x777).udp(41000, 5000).payload(data).bytes();
+    const std::vector<Bytes> frags = two_fragments(whole, 1360);
+    for (size_t k = 0; k < frags.size(); ++k) {
+      rte_mbuf* m = Pkt::to_mbuf(test_pool(), tu.seal(frags[k]), kWan);
+      m->port = kWan;
+      r->worker(k % workers).receive(&m, 1);  // wherever RSS put each
+      for (int round = 0; round < 3; ++round)
+        for (size_t w = 0; w < r->workers(); ++w) {
+          r->worker(w).drain_handoff();
+          r->worker(w).flush();
+        }
+    }
+    std::vector<Frame> to_server;
+    for (const Frame& f : r->transmitted())
+      if (f.port == kLan && f.dst() == kServer) to_server.push_back(f);
+    ASSERT_EQ(to_server.size(), 1u);
+    EXPECT_EQ(to_server[0].payload_string(), data);
+    EXPECT_TRUE(to_server[0].ip_checksum_ok());
+    EXPECT_TRUE(to_server[0].l4_checksum_ok());
+    uint64_t reassembled = 0, drops = 0;
+    for (size_t w = 0; w < r->workers(); ++w) {
+      reassembled += r->worker(w).counters().get(Counter::tunnel_datagrams_reassembled);
+      for (size_t i = 0; i < kDropReasonCount; ++i) drops += r->worker(w).counters().get(static_cast<DropReason>(i));
+    }
+    EXPECT_EQ(reassembled, 1u);
+    EXPECT_EQ(drops, 0u);
+  }
+}
+
 // --- The tunnel's punt path (docs/ipsec.md § Dynamic routing over tunnels) ---
 
 const Ipv4 kTunnelAddr = ip("169.254.10.1");  // ours (tunnels[].address)
