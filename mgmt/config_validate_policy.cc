@@ -12,6 +12,7 @@
 #include <map>
 #include <utility>
 
+#include "dataplane/control/waypoint6_addr.h"
 #include "dataplane/crypto/key_version.h"
 #include "mgmt/config_validator.h"
 
@@ -150,8 +151,18 @@ void ConfigValidator::check_peers() {
       error(path + ".name", "\"" + peer.name() + "\" is this router's own name");
     }
     if (peer.waypoints().empty()) error(path + ".waypoints", "at least one waypoint address is required");
-    for (int j = 0; j < peer.waypoints_size(); ++j)
+    size_t v6 = 0;
+    for (int j = 0; j < peer.waypoints_size(); ++j) {
       check_waypoint(peer.waypoints(j), at((path + ".waypoints").c_str(), j));
+      v6 += looks_ipv6(peer.waypoints(j));
+    }
+    // Inside a worker an IPv6 waypoint is a stand-in IPv4 address (dataplane/control/waypoint6_addr.h).
+    if (v6 > kWaypoint6MaxPerPeer)
+      error(path + ".waypoints", "at most " + std::to_string(kWaypoint6MaxPerPeer) + " IPv6 waypoints per peer (" +
+                                     std::to_string(v6) + " listed)");
+    if (v6 && static_cast<size_t>(i) >= kWaypoint6MaxPeers)
+      error(path + ".waypoints", "IPv6 waypoints are supported on the first " + std::to_string(kWaypoint6MaxPeers) +
+                                     " peers only; list this peer earlier or give it IPv4 waypoints");
     check_peer_key(peer, path);
   }
 }

@@ -7,8 +7,10 @@
 // `peers[].waypoints`. Inside a worker an IPv6 session between IPv6 waypoints
 // is one IPv4 SVR session (the IPv4 table, ports, keys, metadata, handshake)
 // whose WAN side uses stand-in IPv4 addresses in 0.255.0.0/16, never seen on a
-// wire: 0.255.255.i is our IPv6 waypoint on interface i, 0.255.p.k the k-th
-// IPv6 waypoint of peer p (p < 255). The WAN leg translates the outer header
+// wire: 0.255.255.i is our IPv6 waypoint on interface i; below 0.255.255.0,
+// the low 16 bits 4p + k name the k-th IPv6 waypoint (k < 4) of peer p
+// (p < 16 320: a headend's thousands of sites; the config validation refuses
+// what does not fit). The WAN leg translates the outer header
 // between the stand-ins and the IPv6 waypoints (svr/waypoint6.cc); the
 // metadata HMAC covers the L4 header, block and data, never the IP header,
 // so it is the same on both.
@@ -24,19 +26,23 @@
 namespace wp {
 
 inline constexpr Ipv4 kWaypoint6Net = 0x00FF0000;  // 0.255.0.0/16
-inline constexpr size_t kWaypoint6MaxPeers = 255;  // peer indexes 0..254 (0.255.255.x is ours)
-inline constexpr size_t kWaypoint6MaxPerPeer = 256;
+inline constexpr Ipv4 kWaypoint6Own = 0xFF00;      // 0.255.255.i: ours
+inline constexpr unsigned kWaypoint6PerPeerBits = 2;
+inline constexpr size_t kWaypoint6MaxPerPeer = size_t{1} << kWaypoint6PerPeerBits;  // 4
+inline constexpr size_t kWaypoint6MaxPeers = kWaypoint6Own >> kWaypoint6PerPeerBits;  // 16 320
 
 inline bool is_waypoint6_standin(Ipv4 a) { return (a & 0xFFFF0000u) == kWaypoint6Net; }
-inline Ipv4 waypoint6_own_standin(int iface) { return kWaypoint6Net | 0xFF00u | static_cast<Ipv4>(iface & 0xFF); }
+inline Ipv4 waypoint6_own_standin(int iface) { return kWaypoint6Net | kWaypoint6Own | static_cast<Ipv4>(iface & 0xFF); }
 inline Ipv4 waypoint6_peer_standin(int peer, size_t k) {
-  return kWaypoint6Net | (static_cast<Ipv4>(peer) << 8) | static_cast<Ipv4>(k);
+  return kWaypoint6Net | (static_cast<Ipv4>(peer) << kWaypoint6PerPeerBits) | static_cast<Ipv4>(k);
 }
+// Which IPv6 waypoint of its peer a peer stand-in names.
+inline size_t waypoint6_standin_index(Ipv4 a) { return a & (kWaypoint6MaxPerPeer - 1); }
 // The peer a stand-in names, or kNone (ours, or no such peer waypoint).
 inline int waypoint6_standin_peer(const RouterModel& rm, Ipv4 a) {
-  if (!is_waypoint6_standin(a)) return kNone;
-  const size_t p = (a >> 8) & 0xFF, k = a & 0xFF;
-  if (p >= rm.peers.size() || p >= kWaypoint6MaxPeers || k >= rm.peers[p].waypoints6.size()) return kNone;
+  if (!is_waypoint6_standin(a) || (a & 0xFFFF) >= kWaypoint6Own) return kNone;
+  const size_t p = (a & 0xFFFF) >> kWaypoint6PerPeerBits, k = waypoint6_standin_index(a);
+  if (p >= rm.peers.size() || k >= rm.peers[p].waypoints6.size()) return kNone;
   return static_cast<int>(p);
 }
 
@@ -51,7 +57,7 @@ inline const Ipv6* waypoint6_own(const RouterModel& rm, int iface) {
 // The IPv6 waypoint a peer stand-in names, or null.
 inline const Ipv6* waypoint6_peer(const RouterModel& rm, Ipv4 standin) {
   const int p = waypoint6_standin_peer(rm, standin);
-  return p == kNone ? nullptr : &rm.peers[static_cast<size_t>(p)].waypoints6[standin & 0xFF];
+  return p == kNone ? nullptr : &rm.peers[static_cast<size_t>(p)].waypoints6[waypoint6_standin_index(standin)];
 }
 
 // The stand-in of peer waypoint `src`, or 0 when no peer has it.

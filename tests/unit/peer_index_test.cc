@@ -7,6 +7,7 @@
 
 #include "dataplane/control/router_model.h"
 #include "dataplane/control/waypoint6_addr.h"
+#include "mgmt/config_load.h"
 #include "tests/unit/svr_harness.h"
 
 namespace wp {
@@ -28,7 +29,7 @@ config::Config many_peers() {
     pc->set_name("site" + std::to_string(p));
     pc->add_waypoints(v4(64, p + 2));
     pc->add_waypoints(v4(65, p + 2));
-    if (p < 200) pc->add_waypoints(v6(p));
+    if (p < 200 || p == kPeers - 2) pc->add_waypoints(v6(p));  // and one far past 255
     if (p == 7) pc->add_waypoints("2001:db8:e::7");
     pc->set_key(kKey12);
   }
@@ -67,9 +68,50 @@ TEST(PeerIndex, Ipv6WaypointsMapToTheirStandIns) {
     EXPECT_EQ(s, waypoint6_peer_standin(p, 0)) << p;
     EXPECT_EQ(m->peer_by_waypoint(s), p);  // a stand-in names its peer too
   }
+  const Ipv4 far = waypoint6_standin_of(*m, *parse_ipv6(v6(kPeers - 2)));
+  EXPECT_EQ(far, waypoint6_peer_standin(kPeers - 2, 0));
+  EXPECT_EQ(m->peer_by_waypoint(far), kPeers - 2);
+  ASSERT_NE(waypoint6_peer(*m, far), nullptr);
+  EXPECT_EQ(*waypoint6_peer(*m, far), *parse_ipv6(v6(kPeers - 2)));
   EXPECT_EQ(waypoint6_standin_of(*m, *parse_ipv6("2001:db8:e::7")), waypoint6_peer_standin(7, 1));
+  EXPECT_EQ(*waypoint6_peer(*m, waypoint6_peer_standin(7, 1)), *parse_ipv6("2001:db8:e::7"));
+  EXPECT_EQ(waypoint6_peer(*m, waypoint6_peer_standin(7, 2)), nullptr);  // peer 7 has two
+  EXPECT_EQ(waypoint6_standin_peer(*m, waypoint6_own_standin(0)), kNone);  // ours, never a peer's
   EXPECT_EQ(waypoint6_standin_of(*m, *parse_ipv6("2001:db8:f::ffff")), 0u);
   EXPECT_EQ(waypoint6_standin_of(*m, *parse_ipv6("::")), 0u);
+}
+
+// Stand-ins: 0.255.255.i ours; 4p + k below it, for every peer index that fits.
+TEST(PeerIndex, StandInsOfPeersAndOursNeverCollide) {
+  EXPECT_EQ(waypoint6_peer_standin(0, 0), ip("0.255.0.0"));
+  EXPECT_EQ(waypoint6_peer_standin(1, 3), ip("0.255.0.7"));
+  EXPECT_EQ(waypoint6_peer_standin(static_cast<int>(kWaypoint6MaxPeers) - 1, kWaypoint6MaxPerPeer - 1),
+            ip("0.255.254.255"));
+  EXPECT_EQ(waypoint6_own_standin(0), ip("0.255.255.0"));
+  EXPECT_TRUE(is_waypoint6_standin(waypoint6_peer_standin(16000, 3)));
+  EXPECT_EQ(waypoint6_standin_index(waypoint6_peer_standin(16000, 3)), 3u);
+}
+
+bool has_error(const config::Config& c, const std::string& path, const std::string& text) {
+  for (const auto& e : mgmt::validate_config(c))
+    if (e.path == path && e.message.find(text) != std::string::npos) return true;
+  return false;
+}
+
+TEST(PeerIndex, TheValidationRefusesWhatTheStandInsCannotName) {
+  config::Config c = many_peers();
+  for (const char* w : {"2001:db8:e::8", "2001:db8:e::9", "2001:db8:e::a"}) c.mutable_peers(7)->add_waypoints(w);
+  EXPECT_TRUE(has_error(c, "peers[7].waypoints", "at most 4 IPv6 waypoints per peer (5 listed)"));
+  EXPECT_FALSE(has_error(c, "peers[8].waypoints", "IPv6 waypoints"));
+  config::Config big = router_base("r1", "10.1.0.1/24", {{"wan0", "100.64.255.1/16"}});
+  for (size_t p = 0; p <= kWaypoint6MaxPeers; ++p) {
+    auto* pc = big.add_peers();
+    pc->set_name("s" + std::to_string(p));
+    pc->add_waypoints(p == kWaypoint6MaxPeers ? "2001:db8:f::1" : "100.64.0.2");
+    pc->set_key(kKey12);
+  }
+  const std::string last = "peers[" + std::to_string(kWaypoint6MaxPeers) + "].waypoints";
+  EXPECT_TRUE(has_error(big, last, "supported on the first 16320 peers only"));
 }
 
 TEST(PeerIndex, AHandMadeModelStillScans) {
