@@ -276,7 +276,7 @@ void IkeService::start(Initiating& in, steady_clock::time_point now) {
   in.local = src;
   in.up = false;
   in.last_keepalive = now;
-  in.seen_rekeyed = in.seen_refused = in.seen_ike_rekeyed = in.seen_ike_collisions = 0;
+  in.seen_rekeys = {};
   in.schedule.started();
   ike::Bytes r = in.initiator->start(now);
   if (r.empty()) {  // no DH key: counted by the initiator, tried again later

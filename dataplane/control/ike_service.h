@@ -286,8 +286,7 @@ class IkeService {
     Ipv4 from = 0;
     bool ha_taken = false;
     std::chrono::steady_clock::time_point last_keepalive{};  // behind a NAT: every 20 s
-    uint64_t seen_rekeyed = 0, seen_refused = 0;  // of the initiator's counters, counted into rekey_
-    uint64_t seen_ike_rekeyed = 0, seen_ike_collisions = 0;
+    ike::RekeyCounters seen_rekeys;  // of the initiator's counters, counted into rekey_
   };
   std::vector<Initiating> initiating_;
   std::vector<IkeDatagram> outgoing_;

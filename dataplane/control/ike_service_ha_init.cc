@@ -123,7 +123,7 @@ bool IkeService::ha_initiator_ownership(steady_clock::time_point now) {
     in->up = true;
     in->ha_taken = taken;
     in->last_keepalive = now;
-    in->seen_rekeyed = in->seen_refused = in->seen_ike_rekeyed = in->seen_ike_collisions = 0;
+    in->seen_rekeys = {};
     in->schedule.started();
     in->schedule.established();
     ha_starts_.insert(starts.begin(), starts.end());

@@ -71,18 +71,34 @@ void IkeService::queue_request(const ike::IkeSa& sa, ike::Bytes request) {
   outgoing_.push_back({addr(sa.local.addr), addr(sa.peer.addr), sa.local.port, sa.peer.port, std::move(request)});
 }
 
+namespace {
+
+// What an initiator's counters add to the rekey counters (GET /api/v1/ipsec `rekey`).
+ike::RekeyCounters rekeys_of(const ike::InitiatorCounters& c) {
+  using ike::RekeyCounter;
+  ike::RekeyCounters r;
+  r[RekeyCounter::child_rekeys_completed] = c.child_sas_rekeyed;
+  r[RekeyCounter::rekey_failures] = c[ike::InitFailure::rekey_refused];
+  r[RekeyCounter::ike_rekeys_completed] = c.ike_sas_rekeyed;
+  r[RekeyCounter::rekey_collisions] = c.ike_rekey_collisions + c.child_collisions_won + c.child_collisions_lost;
+  r[RekeyCounter::rekey_collisions_won] = c.child_collisions_won;
+  r[RekeyCounter::rekey_collisions_lost] = c.child_collisions_lost;
+  r[RekeyCounter::peer_child_rekeys] = c.peer_child_rekeys;
+  r[RekeyCounter::peer_child_sas] = c.peer_child_sas;
+  uint64_t refused = c.peer_ike_rekeys_refused + c.peer_rekeys_deferred;
+  for (uint64_t n : c.peer_refused) refused += n;
+  r[RekeyCounter::peer_requests_refused] = refused;
+  return r;
+}
+
+}  // namespace
+
 // Outcomes of an initiator's rekeys not counted yet (before it goes away too).
 void IkeService::fold_rekeys(Initiating& in) {
   if (!in.initiator) return;
-  const ike::InitiatorCounters& c = in.initiator->counters();
-  rekey_[ike::RekeyCounter::child_rekeys_completed] += c.child_sas_rekeyed - in.seen_rekeyed;
-  rekey_[ike::RekeyCounter::rekey_failures] += c[ike::InitFailure::rekey_refused] - in.seen_refused;
-  rekey_[ike::RekeyCounter::ike_rekeys_completed] += c.ike_sas_rekeyed - in.seen_ike_rekeyed;
-  rekey_[ike::RekeyCounter::rekey_collisions] += c.ike_rekey_collisions - in.seen_ike_collisions;
-  in.seen_rekeyed = c.child_sas_rekeyed;
-  in.seen_refused = c[ike::InitFailure::rekey_refused];
-  in.seen_ike_rekeyed = c.ike_sas_rekeyed;
-  in.seen_ike_collisions = c.ike_rekey_collisions;
+  const ike::RekeyCounters now = rekeys_of(in.initiator->counters());
+  for (size_t k = 0; k < ike::kRekeyCounters; ++k) rekey_.v[k] += now.v[k] - in.seen_rekeys.v[k];
+  in.seen_rekeys = now;
 }
 
 void IkeService::enforce_lifetimes(steady_clock::time_point now) {
@@ -192,13 +208,14 @@ ike::RekeyCounters IkeService::rekey_counters() const {
   ike::RekeyCounters c = rekey_;
   for (const Initiating& in : initiating_)
     if (in.initiator) {
-      const ike::InitiatorCounters& ic = in.initiator->counters();
-      c[ike::RekeyCounter::child_rekeys_completed] += ic.child_sas_rekeyed - in.seen_rekeyed;
-      c[ike::RekeyCounter::rekey_failures] += ic[ike::InitFailure::rekey_refused] - in.seen_refused;
-      c[ike::RekeyCounter::ike_rekeys_completed] += ic.ike_sas_rekeyed - in.seen_ike_rekeyed;
-      c[ike::RekeyCounter::rekey_collisions] += ic.ike_rekey_collisions - in.seen_ike_collisions;
+      const ike::RekeyCounters now = rekeys_of(in.initiator->counters());
+      for (size_t k = 0; k < ike::kRekeyCounters; ++k) c.v[k] += now.v[k] - in.seen_rekeys.v[k];
     }
   const ike::OwnRequestCounters& o = responder_.own_counters();
+  c[ike::RekeyCounter::rekey_collisions_won] += o.collisions_won;
+  c[ike::RekeyCounter::rekey_collisions_lost] += o.collisions_lost;
+  c[ike::RekeyCounter::peer_child_rekeys] += responder_.counters().peer_child_rekeys;
+  c[ike::RekeyCounter::peer_child_sas] += responder_.counters().peer_child_sas;
   c[ike::RekeyCounter::child_rekeys_completed] += o.child_rekeys_completed;
   c[ike::RekeyCounter::rekey_collisions] += o.collisions;
   c[ike::RekeyCounter::rekey_failures] += o.child_rekeys_refused + o.ike_rekeys_refused + o.timeouts;

@@ -91,6 +91,12 @@
 #     GET /api/v1/ipsec names) and the same Child SA, same ESP SPIs, INSTALLED; charon's log has
 #     the CREATE_CHILD_SA with an IKE proposal and the old IKE SA's Delete; the download is
 #     byte-exact and on time, the server's TCP retransmissions few; no ESP drop on r1.
+# 14. (after 13) the peer's Child SA rekeys on an IKE SA r1 initiated (docs/ipsec.md § Rekeying,
+#     RFC 7296 § 1.3.3): site13 again with its Child SA rekey_time 10 s and r1's lifetimes an hour;
+#     during a paced 4 MiB download strongSwan rekeys the Child SA >= 2 times, r1 answers each
+#     (peer_child_rekeys), the download is byte-exact, one Child SA left on each side, a new one;
+#     charon's log and a capture of r1's WAN port (IKE on 4500) hold the site's CREATE_CHILD_SA
+#     requests and r1's answers, as many as r1 counted, and no request of r1's; no ESP drop.
 # usage: sudo tests/e2e/test_ipsec.sh
 set -u -o pipefail
 here=$(cd "$(dirname "$0")" && pwd)
@@ -972,4 +978,71 @@ wp_check "r1's GET /api/v1/ipsec fits openapi.yaml's Ipsec schema" fits_schema "
 r1_drops=$(wp_nonzero_drops r1)
 echo "r1 drops: $r1_drops"
 wp_check "no ESP drop on r1 across the IKE SA rekey" bash -c "! grep -q esp_ <<<'$r1_drops'"
+
+# 14. the peer rekeys the Child SA of an IKE SA r1 initiated (site13 again, its Child SA
+# rekey_time 10 s, r1's lifetimes an hour): r1 answers each CREATE_CHILD_SA during a paced download.
+sed -i -e 's/rekey_time = 86400s } } }/rekey_time = 10s\n        rand_time = 2s\n        life_time = 600s } } }/' "$SW13/swanctl.conf"
+wp_check "swanctl loads site13's configuration with a Child SA rekey_time of 10 s" load13
+"$WP_PY" - "$WP_TMP/r1-ikerekey.yaml" "$WP_TMP/r1-peerrekey.yaml" <<'PY'
+import sys, yaml
+c = yaml.safe_load(open(sys.argv[1]))
+c["ipsec_peers"][0].update({"ike_lifetime_s": 3600, "child_lifetime_s": 3600})
+yaml.safe_dump(c, open(sys.argv[2], "w"), sort_keys=False)
+PY
+head -c $((4 << 20)) "$WP_TMP/www/file6.bin" >"$WP_TMP/www/file4.bin"
+cp "$WP_TMP/r1.log" "$WP_TMP/r1-before-14.log"
+wp_check "r1 stops cleanly (restart with lifetimes of an hour)" wp_router_stop r1
+wp_check "site13's IKE SA with r1 terminated" swan13 --terminate --ike rk13 --force
+l14=$(wc -l <"$WP_TMP/charon13.log")
+wp_check "capture of r1's WAN port (IKE on 4500 only)" \
+  wp_cap_start wan w1 "$WP_TMP/r1-ike14.pcap" -f "udp port 4500 and udp[8:4] = 0"
+wp_router_start r1 "$WP_TMP/r1-peerrekey.yaml" 1 r1l r1w
+wp_check "r1 ready" wp_wait_ready r1
+wp_check "r1 initiated to site13 again: its Child SA INSTALLED" wp_until 20 up13
+esp14=$(esp13)
+retrans14=$(retrans13)
+wp_bg c "$WP_TMP/curl14.log" curl -sS --connect-timeout 10 --max-time 90 --limit-rate 150k \
+  -o "$WP_TMP/got14.bin" http://10.63.0.1/file4.bin
+curl14=$WP_BG_PID
+WP_PIDS+=("$curl14")
+peer_rekeyed14() { ctl1 -o json ipsec >"$WP_TMP/ipsec-r13.json" && [ "$(rk13 peer_child_rekeys)" -ge 2 ]; }
+wp_check "strongSwan rekeyed r1's Child SA twice, r1 answered (peer_child_rekeys >= 2)" wp_until 40 peer_rekeyed14
+wp_check "... while the download was still running" wp_alive "$curl14"
+wp_check "the download ends" wp_until 60 wp_dead "$curl14"
+wait "$curl14"; rc14=$?
+wp_log "4 MiB through ipsec13 across strongSwan's rekeys; the server's TCP retransmissions: $(( $(retrans13) - retrans14 ))"
+wp_expect "curl succeeded" "$rc14" -eq 0
+wp_check "byte-exact (sha256 at both ends)" test "$(wp_sha "$WP_TMP/got14.bin")" = "$(wp_sha "$WP_TMP/www/file4.bin")"
+settled14() { ctl1 -o json ipsec >"$WP_TMP/ipsec-r13.json" && [ "$(r13_py 'len(d["child_sas"])')" = 1 ]; }
+wp_check "one Child SA left on r1 (the old ones deleted by strongSwan)" wp_until 10 settled14
+n14=$(rk13 peer_child_rekeys)
+wp_log "r1 after strongSwan's rekeys: $(r13_py 'd["rekey"]')"
+wp_check "r1's Child SA is a new one ($esp14 -> $(esp13))" test "$(esp13)" != "$esp14"
+wp_expect "r1: none of its own rekeys, no refusal, no failure, nothing expired" \
+  "$(( $(rk13 child_rekeys_completed) + $(rk13 peer_requests_refused) + $(rk13 rekey_failures) + $(rk13 child_sas_expired) ))" -eq 0
+tail -n +$((l14 + 1)) "$WP_TMP/charon13.log" >"$WP_TMP/charon14.log"
+wp_check "charon's log: it sent the rekeys" \
+  wp_log_has "$WP_TMP/charon14.log" 'generating CREATE_CHILD_SA request [0-9]* \[ N(REKEY_SA) SA No TSi TSr \]' "$n14"
+wp_check "charon's log: r1's answers parsed" \
+  wp_log_has "$WP_TMP/charon14.log" 'parsed CREATE_CHILD_SA response [0-9]* \[ SA No TSi TSr \]' "$n14"
+one14() {
+  swan13 --list-sas >"$WP_TMP/list14.out" 2>&1 &&
+    [ "$(grep -c 'lan13: #[0-9]*, reqid [0-9]*, INSTALLED' "$WP_TMP/list14.out")" = 1 ]
+}
+wp_check "strongSwan: one Child SA lan13 INSTALLED" wp_until 10 one14
+# strongSwan goes on rekeying every 10 s: the capture holds what r1 counted before it stopped
+# and at most what it counted after.
+wp_cap_stop
+ctl1 -o json ipsec >"$WP_TMP/ipsec-r13.json"
+m14=$(rk13 peer_child_rekeys)
+ike14() { tshark -r "$WP_TMP/r1-ike14.pcap" -Y "isakmp.exchangetype == 36 && $1" 2>/dev/null | wc -l; }
+reqs14=$(ike14 'ip.src == 172.16.0.50 && isakmp.flag_r == 0') ans14=$(ike14 'ip.src == 172.16.0.1 && isakmp.flag_r == 1')
+wp_log "capture: $reqs14 CREATE_CHILD_SA requests of the site, $ans14 answers of r1; r1 counted $n14 .. $m14"
+wp_check "capture: the site's CREATE_CHILD_SA requests, as many as r1 answered" \
+  test "$reqs14" -ge "$n14" -a "$reqs14" -le "$m14"
+wp_check "capture: r1's CREATE_CHILD_SA answers, as many" test "$ans14" -ge "$n14" -a "$ans14" -le "$m14"
+wp_expect "capture: no CREATE_CHILD_SA request of r1's" "$(ike14 'ip.src == 172.16.0.1 && isakmp.flag_r == 0')" -eq 0
+r1_drops=$(wp_nonzero_drops r1)
+echo "r1 drops: $r1_drops"
+wp_check "no ESP drop on r1 across strongSwan's rekeys" bash -c "! grep -q esp_ <<<'$r1_drops'"
 wp_finish

@@ -408,6 +408,39 @@ TEST_F(IkeServiceInitiatorTest, StartsAtOnceAndPublishesTheChildSa) {
   EXPECT_TRUE(poll().empty());  // nothing more while it is up
 }
 
+// The site rekeys the Child SA of the IKE SA we initiated (docs/ipsec.md
+// § Rekeying): the new inbound SA is in the published table when the answer
+// leaves (make before break), the old one until the site's Delete of it.
+TEST_F(IkeServiceInitiatorTest, ThePeersChildRekeyIsPublishedBeforeTheAnswerLeaves) {
+  exchange(poll().at(0));
+  ASSERT_EQ(svc.initiator(0)->state(), InitiatorState::established);
+  const uint32_t old_in = svc.initiator(0)->child()->spi_in;
+  const uint64_t spi_r = site->sas().begin()->first;
+  auto to_us = [&](Bytes req) {
+    req.insert(req.begin(), 4, 0);  // the non-ESP marker: IKE is on 4500
+    Bytes r = svc.input(req, kSiteAddr, kIkeNattPort, kHeadendAddr, kIkeNattPort, now);
+    EXPECT_GE(r.size(), 4u);
+    if (r.size() >= 4) r.erase(r.begin(), r.begin() + 4);
+    return r;
+  };
+  const Bytes answer = to_us(site->rekey_child(spi_r, site->sas().begin()->second->children.begin()->first, now));
+  ASSERT_FALSE(answer.empty());
+  const uint32_t new_in = svc.initiator(0)->child()->spi_in;
+  ASSERT_NE(new_in, old_in);
+  ASSERT_NE(table.load()->inbound(new_in), nullptr);  // before the answer reaches the site
+  ASSERT_NE(table.load()->inbound(old_in), nullptr);
+  const Bytes del = site->handle(answer, {kHeadend.addr, kIkeNattPort}, {kSite.addr, kIkeNattPort}, now);
+  ASSERT_FALSE(del.empty());
+  EXPECT_EQ(table.load()->outbound(0)->spi, svc.initiator(0)->child()->spi_out);
+  EXPECT_TRUE(site->handle(to_us(del), {kHeadend.addr, kIkeNattPort}, {kSite.addr, kIkeNattPort}, now).empty());
+  EXPECT_EQ(svc.initiator(0)->child_count(), 1u);
+  const nlohmann::json st = status();
+  EXPECT_EQ(st["rekey"]["peer_child_rekeys"], 1);
+  EXPECT_EQ(st["rekey"]["peer_requests_refused"], 0);
+  ASSERT_EQ(st["child_sas"].size(), 1u);
+  EXPECT_EQ(st["child_sas"][0]["state"], "INSTALLED");
+}
+
 TEST_F(IkeServiceInitiatorTest, RetransmitsTimesOutAndStartsAgainAfterTheBackoff) {
   using namespace std::chrono_literals;
   ASSERT_EQ(poll().size(), 1u);  // lost: the site never answers

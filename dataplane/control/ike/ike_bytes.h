@@ -6,12 +6,21 @@
 #pragma once
 
 #include <cstdint>
+#include <cstdio>
+#include <string>
 
 #include "dataplane/control/ike/ike_message.h"
 
 namespace wp::ike {
 
 inline Bytes spi_bytes(uint32_t v) { return {uint8_t(v >> 24), uint8_t(v >> 16), uint8_t(v >> 8), uint8_t(v)}; }
+
+// An ESP SPI as logged: 8 hex digits.
+inline std::string hex8(uint32_t v) {
+  char b[12];
+  std::snprintf(b, sizeof b, "%08x", v);
+  return b;
+}
 
 inline uint16_t be16(const Bytes& b) { return b.size() >= 2 ? static_cast<uint16_t>(b[0] << 8 | b[1]) : 0; }
 

@@ -8,7 +8,9 @@
 #include <algorithm>
 #include <cstdio>
 
+#include "dataplane/control/ike/ike_child_answer.h"
 #include "dataplane/control/ike/ike_responder.h"
+#include "dataplane/control/ike/ike_sa_rekey.h"  // kNotifyTemporaryFailure
 
 namespace wp::ike {
 namespace {
@@ -42,11 +44,15 @@ void derive_child_keys(ChildSa& child, CSpan sk_d, CSpan ni, CSpan nr, CSpan g_i
   wipe(km);
 }
 
+bool narrow_child_selectors(const TsPayload& tsi, const TsPayload& tsr, const PeerConfig& peer, ChildSa& child) {
+  child.ts_remote = narrow(tsi.selectors, peer.remote_ts);
+  child.ts_local = narrow(tsr.selectors, peer.local_ts);
+  return !child.ts_remote.empty() && !child.ts_local.empty();
+}
+
 bool Responder::narrow_child(const TsPayload& tsi, const TsPayload& tsr, IkeSa& sa, ChildSa& child,
                              std::vector<Payload>& out) {
-  child.ts_remote = narrow(tsi.selectors, sa.config->remote_ts);
-  child.ts_local = narrow(tsr.selectors, sa.config->local_ts);
-  if (!child.ts_remote.empty() && !child.ts_local.empty()) return true;
+  if (narrow_child_selectors(tsi, tsr, *sa.config, child)) return true;
   refuse(Refusal::ts_unacceptable, sa.peer, "no overlap with the configured traffic selectors");
   out.push_back(make_notify(kNotifyTsUnacceptable));
   return false;
@@ -88,6 +94,74 @@ void Responder::add_child(const std::vector<Payload>& in, IkeSa& sa, std::vector
   out.insert(out.end(), ts.begin(), ts.end());
 }
 
+uint32_t rekey_target(const std::vector<Payload>& in, const IkeSa& sa, bool& named) {
+  const NotifyPayload* rekey = find_notify(in, kNotifyRekeySa);
+  named = rekey != nullptr;
+  if (!rekey || rekey->spi.size() != 4) return 0;
+  for (const auto& [spi, c] : sa.children)
+    if (c.spi_out == spi32(rekey->spi)) return spi;
+  return 0;
+}
+
+ChildRequestAnswer answer_child_request(const std::vector<Payload>& in, IkeSa& sa, uint32_t new_spi) {
+  ChildRequestAnswer a;
+  auto refuse = [&a](Refusal r, std::string why, Payload notify) {
+    a.refused = r;
+    a.why = std::move(why);
+    a.out = {std::move(notify)};
+    return a;
+  };
+  const PeerConfig& peer = *sa.config;
+  const auto* sa_p = find_payload<SaPayload>(in, PayloadType::sa);
+  const auto* nonce = find_payload<NoncePayload>(in, PayloadType::nonce);
+  const auto* tsi = find_payload<TsPayload>(in, PayloadType::tsi);
+  const auto* tsr = find_payload<TsPayload>(in, PayloadType::tsr);
+  if (!sa_p || !nonce || !tsi || !tsr)
+    return refuse(Refusal::missing_payload, "CREATE_CHILD_SA for a Child SA needs SA, Nonce, TSi and TSr",
+                  make_notify(kNotifyInvalidSyntax));
+  bool named = false;
+  a.rekeyed = rekey_target(in, sa, named);
+  if (named && a.rekeyed == 0)
+    return refuse(Refusal::child_sa_not_found, "REKEY_SA for an unknown Child SA", make_notify(kNotifyChildSaNotFound));
+  const auto* ke = find_payload<KePayload>(in, PayloadType::ke);
+  const auto choice = choose_esp_proposal(*sa_p, peer.esp_suites, ke ? ke->group : 0);
+  if (!choice) {
+    const uint16_t g = esp_group_wanted(*sa_p, peer.esp_suites);
+    if (ke && g != 0)
+      return refuse(Refusal::invalid_ke_payload,
+                    "KE group " + std::to_string(ke->group) + ", we want " + std::to_string(g),
+                    make_notify(kNotifyInvalidKePayload, Bytes{uint8_t(g >> 8), uint8_t(g)}));
+    return refuse(Refusal::child_no_proposal_chosen, std::to_string(sa_p->proposals.size()) + " ESP proposals",
+                  make_notify(kNotifyNoProposalChosen));
+  }
+  ChildSa child;
+  if (!narrow_child_selectors(*tsi, *tsr, peer, child))
+    return refuse(Refusal::ts_unacceptable, "no overlap with the configured traffic selectors",
+                  make_notify(kNotifyTsUnacceptable));
+  std::unique_ptr<DhKey> dh;
+  Bytes g_ir;
+  std::string error;
+  if (ke && (!(dh = DhKey::generate(ke->group, error)) || !dh->shared_secret(ke->data, g_ir, error)))
+    return refuse(Refusal::bad_ke_data, error, make_notify(kNotifyInvalidSyntax));
+  a.ni = nonce->data;
+  a.nr = random_bytes(32);
+  a.pfs = dh != nullptr;
+  std::vector<Payload> ts{{PayloadType::tsi, false, TsPayload{child.ts_remote}},
+                          {PayloadType::tsr, false, TsPayload{child.ts_local}}};
+  child.suite = choice->suite;
+  child.spi_out = choice->peer_spi;
+  child.spi_in = new_spi;
+  derive_child_keys(child, sa.keys.sk_d, a.ni, a.nr, g_ir, /*initiator=*/false);  // the peer began this exchange
+  wipe(g_ir);
+  sa.children.emplace(new_spi, std::move(child));
+  a.spi_in = new_spi;
+  a.out.push_back({PayloadType::sa, false, esp_answer(choice->proposal->number, choice->suite, new_spi, choice->dh)});
+  a.out.push_back({PayloadType::nonce, false, NoncePayload{a.nr}});
+  if (dh) a.out.push_back({PayloadType::ke, false, KePayload{ke->group, dh->public_value()}});
+  a.out.insert(a.out.end(), ts.begin(), ts.end());
+  return a;
+}
+
 std::vector<Payload> Responder::on_create_child(const std::vector<Payload>& in, IkeSa& sa) {
   const auto* sa_p = find_payload<SaPayload>(in, PayloadType::sa);
   if (!sa_p || !find_payload<NoncePayload>(in, PayloadType::nonce)) {
@@ -101,59 +175,20 @@ std::vector<Payload> Responder::on_create_child(const std::vector<Payload>& in, 
     log_("ike: " + sa.peer.str() + ": CREATE_CHILD_SA while our IKE SA rekey is outstanding: TEMPORARY_FAILURE");
     return {make_notify(kNotifyTemporaryFailure)};
   }
-  if (!find_payload<TsPayload>(in, PayloadType::tsi) || !find_payload<TsPayload>(in, PayloadType::tsr)) {
-    refuse(Refusal::missing_payload, sa.peer, "CREATE_CHILD_SA for a Child SA needs TSi and TSr");
-    return {make_notify(kNotifyInvalidSyntax)};
+  ChildRequestAnswer a = answer_child_request(in, sa, new_esp_spi(sa.config->tunnel));
+  if (a.refused) {
+    refuse(*a.refused, sa.peer, a.why);
+    return std::move(a.out);
   }
-  uint32_t rekeyed = 0;  // the old Child SA's inbound SPI
-  if (const NotifyPayload* rekey = find_notify(in, kNotifyRekeySa)) {
-    for (const auto& [spi, c] : sa.children)
-      if (rekey->spi.size() == 4 && c.spi_out == spi32(rekey->spi)) rekeyed = spi;
-    if (rekeyed == 0) {
-      refuse(Refusal::child_sa_not_found, sa.peer, "REKEY_SA for an unknown Child SA");
-      return {make_notify(kNotifyChildSaNotFound)};
-    }
-  }
-  const auto* ke = find_payload<KePayload>(in, PayloadType::ke);
-  const auto choice = choose_esp_proposal(*sa_p, sa.config->esp_suites, ke ? ke->group : 0);
-  if (!choice) {
-    const uint16_t g = esp_group_wanted(*sa_p, sa.config->esp_suites);
-    if (ke && g != 0) {
-      refuse(Refusal::invalid_ke_payload, sa.peer,
-             "KE group " + std::to_string(ke->group) + ", we want " + std::to_string(g));
-      return {make_notify(kNotifyInvalidKePayload, Bytes{uint8_t(g >> 8), uint8_t(g)})};
-    }
-    refuse(Refusal::child_no_proposal_chosen, sa.peer, std::to_string(sa_p->proposals.size()) + " ESP proposals");
-    return {make_notify(kNotifyNoProposalChosen)};
-  }
-  return rekey_answer(in, sa, *choice, ke, rekeyed);
-}
-
-std::vector<Payload> Responder::rekey_answer(const std::vector<Payload>& in, IkeSa& sa, const EspChoice& choice,
-                                             const KePayload* ke, uint32_t rekeyed) {
-  std::vector<Payload> out;
-  ChildSa child;
-  if (!narrow_child(*find_payload<TsPayload>(in, PayloadType::tsi), *find_payload<TsPayload>(in, PayloadType::tsr), sa, child, out))
-    return out;
-  std::unique_ptr<DhKey> dh;
-  Bytes g_ir;
-  std::string error;
-  if (ke && (!(dh = DhKey::generate(ke->group, error)) || !dh->shared_secret(ke->data, g_ir, error))) {
-    refuse(Refusal::bad_ke_data, sa.peer, error);
-    return {make_notify(kNotifyInvalidSyntax)};
-  }
-  const Bytes& ni = find_payload<NoncePayload>(in, PayloadType::nonce)->data;
-  const Bytes nr = random_bytes(32);
-  std::vector<Payload> ts{{PayloadType::tsi, false, TsPayload{child.ts_remote}},
-                          {PayloadType::tsr, false, TsPayload{child.ts_local}}};
-  const uint32_t spi = install_child(sa, std::move(child), choice, ni, nr, g_ir);
-  wipe(g_ir);
-  if (rekeyed) note_collision(sa, rekeyed, spi, ni, nr);
-  out.push_back({PayloadType::sa, false, esp_answer(choice.proposal->number, choice.suite, spi, choice.dh)});
-  out.push_back({PayloadType::nonce, false, NoncePayload{nr}});
-  if (dh) out.push_back({PayloadType::ke, false, KePayload{ke->group, dh->public_value()}});
-  out.insert(out.end(), ts.begin(), ts.end());
-  return out;
+  esp_spis_[a.spi_in] = sa.spi_r;
+  ++counters_.child_sas_installed;
+  ++(a.rekeyed ? counters_.peer_child_rekeys : counters_.peer_child_sas);
+  const ChildSa& c = sa.children.at(a.spi_in);
+  char spis[40];
+  std::snprintf(spis, sizeof spis, "in %08x out %08x", c.spi_in, c.spi_out);
+  log_("ike: " + sa.peer.str() + ": Child SA negotiated, SPI " + spis + (a.pfs ? " (PFS)" : ""));
+  if (a.rekeyed) note_collision(sa, a.rekeyed, a.spi_in, a.ni, a.nr);
+  return std::move(a.out);
 }
 
 }  // namespace wp::ike

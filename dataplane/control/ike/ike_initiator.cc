@@ -28,17 +28,15 @@ bool same_suite(const IkeSuite& a, const IkeSuite& b) {
          a.dh == b.dh;
 }
 
-// Our inbound SPI: random, carrying the tunnel's affinity class (the owner
-// rule for ESP, dataplane/ipsec/esp_owner.h), never 0-255, none of `taken`.
-uint32_t new_esp_spi(uint32_t tunnel, const std::map<uint32_t, ChildSa>& taken) {
+}  // namespace
+
+uint32_t new_child_spi(uint32_t tunnel, const std::map<uint32_t, ChildSa>& taken) {
   for (;;) {
     const Bytes b = random_bytes(4);
     const uint32_t spi = spi_for_tunnel(uint32_t(b[0]) << 24 | uint32_t(b[1]) << 16 | uint32_t(b[2]) << 8 | b[3], tunnel);
     if (!taken.count(spi)) return spi;
   }
 }
-
-}  // namespace
 
 std::string_view initiator_state_name(InitiatorState s) {
   switch (s) {
@@ -373,7 +371,7 @@ Bytes Initiator::auth_request() {
   } else {
     auth.data = psk_auth(p.psk, sa_->keys.sk_pi, sa_->init_request, sa_->nr, id_body(idi));
   }
-  our_esp_spi_ = new_esp_spi(p.tunnel, sa_->children);
+  our_esp_spi_ = new_child_spi(p.tunnel, sa_->children);
   SaPayload esp;
   uint8_t n = 1;
   for (const EspSuite& e : p.esp_suites) esp.proposals.push_back(esp_answer(n++, e, our_esp_spi_).proposals[0]);
@@ -491,18 +489,15 @@ Bytes Initiator::on_peer_request(const Message& m, const std::vector<Payload>& i
     return {};
   }
   if (m.header.exchange != Exchange::informational) {
-    // CREATE_CHILD_SA from the responder: not supported yet (§ 1.3: NO_ADDITIONAL_SAS);
-    // while we rekey the IKE SA, TEMPORARY_FAILURE (§ 2.25.2: the peer tries again later).
     ++peer_next_id_;
-    if (outstanding_ike_rekey_) {
-      ++counters_.ike_rekey_collisions;
-      log_("ike: " + config_.remote.str() + ": initiator: the peer's CREATE_CHILD_SA during our IKE SA rekey: "
-           "TEMPORARY_FAILURE");
-      peer_last_answer_ = seal(m.header.exchange, m.header.message_id, true, {make_notify(kNotifyTemporaryFailure)});
-      return peer_last_answer_;
+    std::vector<Payload> out;
+    if (m.header.exchange == Exchange::create_child_sa) {
+      out = on_peer_create_child(in);
+    } else {
+      ++counters_[InitFailure::unexpected_message];
+      out.push_back(make_notify(kNotifyNoAdditionalSas));
     }
-    ++counters_[InitFailure::unexpected_message];
-    peer_last_answer_ = seal(m.header.exchange, m.header.message_id, true, {make_notify(kNotifyNoAdditionalSas)});
+    peer_last_answer_ = seal(m.header.exchange, m.header.message_id, true, out);
     return peer_last_answer_;
   }
   ++counters_.peer_requests;
@@ -567,12 +562,13 @@ Bytes Initiator::rekey_child(Clock::time_point now, uint16_t pfs_group) {
 Bytes Initiator::rekey_request(uint32_t old_spi, uint16_t group) {
   std::vector<Payload> in;
   std::string why;
-  if (!rekey_.request(*sa_, config_.peer, old_spi, new_esp_spi(config_.peer.tunnel, sa_->children), group, in, why)) {
+  if (!rekey_.request(*sa_, config_.peer, old_spi, new_child_spi(config_.peer.tunnel, sa_->children), group, in, why)) {
     ++counters_[InitFailure::crypto_failure];
     log_("ike: " + config_.remote.str() + ": initiator: Child SA rekey: " + why);
     return {};
   }
   outstanding_rekey_ = true;
+  collided_ = 0;
   return seal(Exchange::create_child_sa, window_.take_id(), false, in);
 }
 
@@ -599,8 +595,11 @@ Bytes Initiator::on_rekey(const std::vector<Payload>& in, Clock::time_point now)
   log_("ike: " + config_.remote.str() + ": initiator: Child SA rekeyed, SPI " + spis +
        (rekey_.group() ? " (PFS)" : ""));
   ++counters_.child_sas_rekeyed;
-  // Make before break: the new SA is in place, now the old one's Delete.
-  return delete_child_request(o, now);
+  // Make before break: the new SA is in place, now the old one's Delete
+  // (or, after a collision, the redundant SA's, ike_initiator_peer.cc).
+  const uint32_t doomed = resolve_child_collision(c.spi_in, o);
+  if (!sa_->children.count(doomed)) return {};  // the peer deleted it meanwhile
+  return delete_child_request(doomed, now);
 }
 
 Bytes Initiator::delete_child(Clock::time_point now, uint32_t spi_in) {

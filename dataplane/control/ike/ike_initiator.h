@@ -29,6 +29,7 @@
 #include <array>
 #include <chrono>
 #include <functional>
+#include <map>
 #include <memory>
 #include <optional>
 #include <string>
@@ -83,6 +84,15 @@ struct InitiatorCounters {
            old_ike_deletes_unanswered = 0;
   // § 2.23: the peer's address or port followed to where an authenticated message came from.
   uint64_t peer_moved = 0;
+  // The peer's CREATE_CHILD_SA on our SA (ike_initiator_peer.cc): its Child
+  // SA rekeys and new Child SAs answered; refused by the responder's reason
+  // names (peer_refused); its IKE SA rekeys refused (NO_ADDITIONAL_SAS, not
+  // supported yet); its rekey of a Child SA we are deleting after our own
+  // rekey of it (TEMPORARY_FAILURE, § 2.25.1). § 2.8.1: a collision of its
+  // rekey with ours, our new SA the survivor (won) or redundant (lost).
+  uint64_t peer_child_rekeys = 0, peer_child_sas = 0, peer_ike_rekeys_refused = 0, peer_rekeys_deferred = 0,
+           child_collisions_won = 0, child_collisions_lost = 0;
+  std::array<uint64_t, kRefusals> peer_refused{};
   std::array<uint64_t, kInitFailures> failures{};
   uint64_t& operator[](InitFailure f) { return failures[static_cast<size_t>(f)]; }
   uint64_t operator[](InitFailure f) const { return failures[static_cast<size_t>(f)]; }
@@ -94,6 +104,11 @@ struct InitiatorHaState {
   bool nat_t = false, nat_local = false, nat_remote = false;
   uint32_t newest_child = 0;  // inbound SPI
 };
+
+// Our inbound SPI for a new Child SA: random, carrying the tunnel's affinity
+// class (the owner rule for ESP, dataplane/ipsec/esp_owner.h), never 0-255,
+// none of `taken`.
+uint32_t new_child_spi(uint32_t tunnel, const std::map<uint32_t, ChildSa>& taken);
 
 class Initiator {
  public:
@@ -198,6 +213,12 @@ class Initiator {
   Bytes on_rekey(const std::vector<Payload>& in, Clock::time_point now);
   Bytes delete_child_request(uint32_t spi_in, Clock::time_point now);
   Bytes on_peer_request(const Message& m, const std::vector<Payload>& in);
+  // The peer's CREATE_CHILD_SA: the answer's payloads (ike_initiator_peer.cc).
+  std::vector<Payload> on_peer_create_child(const std::vector<Payload>& in);
+  // After our Child SA rekey made `ours` (replacing `old`): the SA to delete,
+  // `old`, or `ours` when the peer's rekey of `old` crossed ours and ours has
+  // the lowest nonce (§ 2.8.1).
+  uint32_t resolve_child_collision(uint32_t ours, uint32_t old);
   Bytes send(Bytes request, Exchange ex, Clock::time_point now);
   Bytes seal(Exchange ex, uint32_t id, bool response, const std::vector<Payload>& inner);
   Bytes seal_on(const IkeSa& sa, Exchange ex, uint32_t id, bool response, const std::vector<Payload>& inner);
@@ -223,6 +244,10 @@ class Initiator {
   // A Child SA rekey in progress; then the old SA's Delete outstanding.
   bool outstanding_rekey_ = false;
   ChildRekey rekey_;
+  // § 2.8.1: the peer rekeyed the SA ours rekeys: its new SA (our inbound
+  // SPI) and that exchange's nonces (its Ni, our Nr).
+  uint32_t collided_ = 0;
+  Bytes collided_ni_, collided_nr_;
   uint32_t deleting_child_ = 0;
   uint32_t newest_child_ = 0;
   // An IKE SA rekey in progress; then the old IKE SA until its Delete is

@@ -77,7 +77,12 @@ bool our_rekey_redundant(CSpan our_ni, CSpan peer_nr, CSpan peer_ni, CSpan our_n
   X(rekey_collisions)       /* the peer rekeyed the same SA at the same time (§ 2.8.1) */            \
   X(rekey_failures)         /* our rekeys refused or unanswered (tried again until the hard lifetime) */ \
   X(child_sas_expired)      /* Child SAs deleted at their hard lifetime (no rekey succeeded) */      \
-  X(ike_sas_expired)        /* IKE SAs deleted at their hard lifetime */
+  X(ike_sas_expired)        /* IKE SAs deleted at their hard lifetime */                            \
+  X(rekey_collisions_won)   /* collisions resolved by the nonces (§ 2.8.1, § 2.8.2): our new SA survived */ \
+  X(rekey_collisions_lost)  /* ... our new SA was redundant (deleted by us) */                       \
+  X(peer_child_rekeys)      /* the peer's Child SA rekeys answered (REKEY_SA), either end's IKE SA */ \
+  X(peer_child_sas)         /* new Child SAs the peer asked for after IKE_AUTH (CREATE_CHILD_SA) */  \
+  X(peer_requests_refused)  /* the peer's CREATE_CHILD_SA refused on IKE SAs we initiated */
 
 enum class RekeyCounter : uint8_t {
 #define WP_X(n) n,

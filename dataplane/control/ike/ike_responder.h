@@ -45,6 +45,8 @@ struct OwnRequestCounters {
            child_rekeys_refused = 0, collisions = 0, child_deletes_sent = 0, ike_deletes_sent = 0;
   // Our IKE SA rekeys (rekey_sa): started, answered (the new SA in place), refused.
   uint64_t ike_rekeys_started = 0, ike_rekeys_completed = 0, ike_rekeys_refused = 0;
+  // § 2.8.1 / § 2.8.2 collisions resolved by the nonces: our new SA survived / was redundant.
+  uint64_t collisions_won = 0, collisions_lost = 0;
 };
 
 class Responder {
@@ -133,8 +135,6 @@ class Responder {
   std::vector<Payload> on_create_child(const std::vector<Payload>& in, IkeSa& sa);
   std::vector<Payload> rekey_ike(const std::vector<Payload>& in, IkeSa& sa);
   std::unique_ptr<IkeSa> successor(IkeSa& old, const IkeChoice& choice, const Bytes& ni, const Bytes& g_ir);
-  std::vector<Payload> rekey_answer(const std::vector<Payload>& in, IkeSa& sa, const EspChoice& choice,
-                                    const KePayload* ke, uint32_t rekeyed = 0);
   bool narrow_child(const TsPayload& tsi, const TsPayload& tsr, IkeSa& sa, ChildSa& child, std::vector<Payload>& out);
   uint32_t install_child(IkeSa& sa, ChildSa child, const EspChoice& choice, CSpan ni, CSpan nr, CSpan g_ir);
   std::vector<Payload> on_informational(const std::vector<Payload>& in, IkeSa& sa, bool& erase);

@@ -54,6 +54,7 @@ Bytes Responder::resolve_ike_collision(IkeSa& old, IkeSa& ours, OwnRequests& o, 
   const bool ours_redundant = our_rekey_redundant(ours.ni, ours.nr, o.collided_ike_ni, o.collided_ike_nr);
   const auto t = sas_.find(theirs_spi);
   IkeSa* theirs = t == sas_.end() ? nullptr : t->second.get();
+  ++(ours_redundant && theirs ? own_counters_.collisions_lost : own_counters_.collisions_won);
   if (ours_redundant && theirs) {
     // The Child SAs stay on the peer's SA; ours goes, deleted by us on itself.
     log_("ike: " + old.peer.str() + ": IKE SA rekey collision (§ 2.8.2): ours (" + ike_spi_hex(ours.spi_r) +

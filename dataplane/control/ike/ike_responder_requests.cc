@@ -16,16 +16,6 @@
 #include "dataplane/ipsec/esp_owner.h"
 
 namespace wp::ike {
-namespace {
-
-std::string hex8(uint32_t v) {
-  char b[12];
-  std::snprintf(b, sizeof b, "%08x", v);
-  return b;
-}
-
-}  // namespace
-
 Responder::OwnRequests* Responder::own_idle(uint64_t spi_r, IkeSa*& sa) {
   auto it = sas_.find(spi_r);
   if (it == sas_.end() || it->second->state != IkeSaState::established || !it->second->config) return nullptr;
@@ -201,6 +191,7 @@ Bytes Responder::on_own_rekey_answer(IkeSa& sa, OwnRequests& o, const std::vecto
     // The redundant SA is deleted by whoever made it; the old one by the
     // maker of the survivor.
     if (ours_redundant) doomed = c.spi_in;
+    ++(ours_redundant ? own_counters_.collisions_lost : own_counters_.collisions_won);
   }
   o.collided = 0;
   if (!sa.children.count(doomed)) return {};  // the peer deleted the old SA meanwhile

@@ -159,6 +159,10 @@ struct ResponderCounters {
   uint64_t requests = 0, responses_sent = 0, retransmits = 0;
   uint64_t ike_sas_established = 0, ike_sas_rekeyed = 0, ike_sas_deleted = 0, child_sas_installed = 0,
            child_sas_deleted = 0;
+  // The peer's CREATE_CHILD_SA with REKEY_SA answered with the new Child SA.
+  uint64_t peer_child_rekeys = 0;
+  // ... without REKEY_SA: a new Child SA after IKE_AUTH (§ 1.3.1).
+  uint64_t peer_child_sas = 0;
   std::array<uint64_t, kRefusals> refused{};
   std::array<uint64_t, kIkeErrors> parse_errors{};
   uint64_t& operator[](Refusal r) { return refused[static_cast<size_t>(r)]; }
