@@ -1,5 +1,5 @@
-// ESP SA table at thousands of sites (issue #20, docs/ipsec.md § ESP in the
-// workers): what one publish costs the control thread and what an inbound
+// ESP SA table at thousands of sites (issue #20; docs/ipsec.md
+// § ESP in the workers): what one publish costs the control thread and what an inbound
 // lookup costs a worker, at 256 / 1 000 / 4 000 tunnels with one Child SA
 // each (two SAs: inbound and outbound), and the bytes per SA.
 //   wp_bench_esp_table [--tunnels N,...] [--rounds R] [--json]
