@@ -17,6 +17,7 @@
 #include <vector>
 
 #include "dataplane/control/ike/ike_cert.h"
+#include "dataplane/ipsec/esp_limits.h"
 #include "mgmt/config_validator.h"
 
 namespace wp::mgmt::detail {
@@ -28,7 +29,7 @@ constexpr std::array<std::string_view, 4> kEspProposals = {"aes256gcm16", "aes25
                                                            "aes256-sha256-esn"};
 constexpr size_t kMinPskLen = 16;
 constexpr uint64_t kMinChildLifetimeBytes = uint64_t{1} << 20;  // below it a rekey every few ms at line rate
-constexpr uint32_t kMaxTunnels = 256;  // dataplane/ipsec/esp_sa.h kMaxEspTunnels
+constexpr uint32_t kMaxTunnels = kMaxEspTunnels;  // the workers' ESP tables (esp_limits.h)
 
 // An FQDN identity (ID type 2): 1..255 printable ASCII bytes, no spaces.
 bool valid_identity(const std::string& id) {

@@ -19,9 +19,11 @@
 // key exchange alone with OpenSSL through our DhKey (keygen + derive of the
 // proposal's group), so the report gives the share of setup that is DH.
 //
-// One EspSaBook holds kMaxEspTunnels (256) tunnels and kMaxEspSas / 2 (512)
-// Child SAs: the sites go into one book per 256 (sites i, i+256, ... would
-// otherwise share a tunnel index); see perf/README.md § IKE setup.
+// One EspSaBook holds kMaxEspTunnels (4 096) tunnels and kMaxEspSas / 2
+// (8 192) Child SAs: more sites go into one book per 4 096 (sites i,
+// i+4096, ... would otherwise share a tunnel index); 1 000 sites fit one
+// book (before issue #20's larger tables they took four of 256); see
+// perf/README.md § IKE setup.
 //
 // build/perf/wp_bench_ike_setup [--sites N] [--proposal NAME|all] [--auth psk|cert] [--json]
 // WP_BENCH_OUT=FILE appends the JSON lines (one per proposal) to FILE.

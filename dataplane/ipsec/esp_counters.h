@@ -8,9 +8,11 @@
 #include <cstdint>
 #include <memory>
 
+#include "dataplane/ipsec/esp_limits.h"
+
 namespace wp {
 
-inline constexpr uint32_t kEspCounterTunnels = 256;  // = kMaxEspTunnels (esp_sa.h)
+inline constexpr uint32_t kEspCounterTunnels = kMaxEspTunnels;
 
 struct EspTunnelCounters {
   std::atomic<uint64_t> in_packets{0}, in_bytes{0}, in_drops{0};     // opened (inner bytes), refused
@@ -20,7 +22,7 @@ struct EspTunnelCounters {
   }
 };
 
-inline constexpr uint32_t kEspMarkSlots = 1024;  // = kMaxEspSas (esp_sa.h)
+inline constexpr uint32_t kEspMarkSlots = kMaxEspSas;
 
 // The latest sequence numbers of every slot, for the control thread (HA sync,
 // docs/ipsec.md § HA): the SA's owner worker stores the outbound counter or

@@ -73,8 +73,8 @@ void fill_cbc(IMB_JOB* job, EspOp& op) {
     hash_len += 4;
   }
   job->cipher_mode = IMB_CIPHER_CBC;
-  job->enc_keys = k.aes.enc;
-  job->dec_keys = k.aes.dec;
+  job->enc_keys = k.cbc.aes.enc;
+  job->dec_keys = k.cbc.aes.dec;
   job->key_len_in_bytes = IMB_KEY_256_BYTES;
   job->iv = op.pkt + kEspHeaderLen;
   job->iv_len_in_bytes = 16;
@@ -87,8 +87,8 @@ void fill_cbc(IMB_JOB* job, EspOp& op) {
   job->msg_len_to_hash_in_bytes = hash_len;
   job->auth_tag_output = op.icv_calc;
   job->auth_tag_output_len_in_bytes = kEspIcvLen;
-  job->u.HMAC._hashed_auth_key_xor_ipad = k.mac.ipad_state;
-  job->u.HMAC._hashed_auth_key_xor_opad = k.mac.opad_state;
+  job->u.HMAC._hashed_auth_key_xor_ipad = k.cbc.mac.ipad_state;
+  job->u.HMAC._hashed_auth_key_xor_opad = k.cbc.mac.opad_state;
 }
 
 bool icv_equal(const uint8_t* a, const uint8_t* b) {
@@ -152,8 +152,9 @@ void esp_keys_init(CryptoEngine& eng, EspCipher c, bool esn, const uint8_t* keym
     IMB_AES256_GCM_PRE(eng.manager(), keymat, &out.gcm);
     std::memcpy(out.salt, keymat + 32, 4);
   } else {
-    eng.expand_aes_key(keymat, out.aes);
-    out.mac = eng.hmac_key({keymat + 32, 32});
+    out.cbc = EspCbcKeys{};  // the live member from here (a trivial assignment begins its lifetime)
+    eng.expand_aes_key(keymat, out.cbc.aes);
+    out.cbc.mac = eng.hmac_key({keymat + 32, 32});
   }
 }
 

@@ -26,14 +26,26 @@
 
 namespace wp {
 
+// CBC's key schedules: AES-256 both ways and HMAC-SHA256's ipad/opad states.
+struct EspCbcKeys {
+  AesKey aes{};
+  HmacKey mac;
+};
+
 // One direction's keys of a Child SA (KEYMAT split per RFC 7296 § 2.17).
+// Only the schedule of the SA's own cipher is held: `cipher` says which
+// member of the union is live (gcm for aes256_gcm16, cbc otherwise), so an
+// EspSa is not the size of both suites' schedules (issue #20: thousands of
+// SAs). Both members are trivially copyable; esp_keys_init sets one.
 struct EspKeys {
+  EspKeys() : gcm{} {}
   EspCipher cipher = EspCipher::aes256_gcm16;
   bool esn = false;
-  alignas(64) gcm_key_data gcm{};  // GCM: expanded key + hash keys
-  uint8_t salt[4] = {};            // GCM: the last 4 bytes of the key material
-  AesKey aes{};                    // CBC
-  HmacKey mac;                     // CBC: HMAC-SHA256 ipad/opad states
+  uint8_t salt[4] = {};  // GCM: the last 4 bytes of the key material
+  union {
+    alignas(64) gcm_key_data gcm;  // GCM: expanded key + hash keys
+    EspCbcKeys cbc;                // CBC
+  };
 };
 // Key material lengths: GCM 32 + 4 (salt); CBC 32 (encryption) + 32 (integrity).
 inline constexpr size_t esp_keymat_len(EspCipher c) { return c == EspCipher::aes256_gcm16 ? 36 : 64; }

@@ -1,47 +1,107 @@
-// EspSaTable: slots and the inbound SPI index (see esp_sa.h).
+// EspSaTable: shared SA objects, slots and the inbound SPI index (see esp_sa.h).
 #include "dataplane/ipsec/esp_sa.h"
 
 #include <algorithm>
 
+#include "dataplane/crypto/wipe.h"
+
 namespace wp {
 
+EspSaRef make_esp_sa(const EspSa& sa) {
+  // Freed with the last table that holds it (a retired one included): the
+  // keys are wiped then, not before.
+  return EspSaRef(new EspSa(sa), [](const EspSa* p) {
+    EspSa* own = const_cast<EspSa*>(p);
+    wipe_object(own->keys);
+    delete own;
+  });
+}
+
+const EspSa& EspSaTable::free_sa() {
+  static const EspSa kFree{};
+  return kFree;
+}
+
 EspSaTable::EspSaTable()
-    : sas_(std::make_unique<EspSa[]>(kMaxEspSas)),
+    : sas_(std::make_unique<EspSaRef[]>(kMaxEspSas)),
       index_(std::make_unique<uint16_t[]>(kIndexSize)),
       tunnels_(std::make_unique<EspTunnel[]>(kMaxEspTunnels)) {
   std::fill_n(index_.get(), kIndexSize, kEspNoSa);
 }
 
+// What a publish costs: the three arrays (slot pointers, index, tunnels);
+// the SAs themselves are shared, not copied.
+EspSaTable::EspSaTable(const EspSaTable& other)
+    : sas_(std::make_unique<EspSaRef[]>(kMaxEspSas)),
+      index_(std::make_unique_for_overwrite<uint16_t[]>(kIndexSize)),
+      tunnels_(std::make_unique_for_overwrite<EspTunnel[]>(kMaxEspTunnels)) {
+  for (uint32_t s = 0; s < kMaxEspSas; ++s)
+    if (other.sas_[s]) sas_[s] = other.sas_[s];
+  std::copy_n(other.index_.get(), kIndexSize, index_.get());
+  std::copy_n(other.tunnels_.get(), kMaxEspTunnels, tunnels_.get());
+}
+
 bool EspSaTable::install(uint16_t slot, const EspSa& sa) {
-  if (slot >= kMaxEspSas || sa.tunnel >= kMaxEspTunnels || sa.generation == 0) return false;
-  if (sa.inbound) {
-    const EspSa* held = inbound(sa.spi);
-    if (held && held != &sas_[slot]) return false;
+  if (slot >= kMaxEspSas) return false;
+  EspSa copy = sa;
+  copy.slot = slot;
+  return install(slot, make_esp_sa(copy));
+}
+
+bool EspSaTable::install(uint16_t slot, EspSaRef sa) {
+  if (slot >= kMaxEspSas || !sa || sa->slot != slot || sa->tunnel >= kMaxEspTunnels || sa->generation == 0)
+    return false;
+  if (sa->inbound) {
+    const EspSa* held = inbound(sa->spi);
+    if (held && held->slot != slot) return false;
   }
-  sas_[slot] = sa;
-  reindex();
+  if (sas_[slot] && sas_[slot]->inbound) index_erase(slot);
+  sas_[slot] = std::move(sa);
+  if (sas_[slot]->inbound) index_insert(slot);
   return true;
 }
 
 void EspSaTable::remove(uint16_t slot) {
-  if (slot >= kMaxEspSas) return;
-  sas_[slot] = EspSa{};
+  if (slot >= kMaxEspSas || !sas_[slot]) return;
+  if (sas_[slot]->inbound) index_erase(slot);
+  sas_[slot].reset();
   for (uint32_t t = 0; t < kMaxEspTunnels; ++t) {
     if (tunnels_[t].out_sa == slot) tunnels_[t].out_sa = kEspNoSa;
   }
-  reindex();
 }
 
-// Rebuilt whole on every change: the control thread builds a table once per
-// IKE event, and a rebuilt index has no tombstones.
-void EspSaTable::reindex() {
-  std::fill_n(index_.get(), kIndexSize, kEspNoSa);
-  for (uint16_t s = 0; s < kMaxEspSas; ++s) {
-    if (!sas_[s].generation || !sas_[s].inbound) continue;
-    uint32_t i = spi_hash(sas_[s].spi);
-    while (index_[i] != kEspNoSa) i = (i + 1) & (kIndexSize - 1);
-    index_[i] = s;
+void EspSaTable::index_insert(uint16_t s) {
+  uint32_t i = spi_hash(sas_[s]->spi);
+  while (index_[i] != kEspNoSa) i = (i + 1) & (kIndexSize - 1);
+  index_[i] = s;
+}
+
+// Backward-shift deletion (no tombstones, so lookups stay as short as a
+// fresh index's): each entry after the hole that may move into it does.
+void EspSaTable::index_erase(uint16_t s) {
+  uint32_t hole = spi_hash(sas_[s]->spi);
+  while (index_[hole] != s) {
+    if (index_[hole] == kEspNoSa) return;  // not indexed
+    hole = (hole + 1) & (kIndexSize - 1);
   }
+  for (uint32_t j = (hole + 1) & (kIndexSize - 1); index_[j] != kEspNoSa; j = (j + 1) & (kIndexSize - 1)) {
+    const uint32_t home = spi_hash(sas_[index_[j]]->spi);
+    // The entry at j stays when its home lies cyclically in (hole, j].
+    const bool stays = hole <= j ? (hole < home && home <= j) : (hole < home || home <= j);
+    if (stays) continue;
+    index_[hole] = index_[j];
+    hole = j;
+  }
+  index_[hole] = kEspNoSa;
+}
+
+uint32_t EspSaTable::probes(uint32_t spi) const {
+  uint32_t n = 1;
+  for (uint32_t i = spi_hash(spi); n <= kIndexSize; i = (i + 1) & (kIndexSize - 1), ++n) {
+    const uint16_t s = index_[i];
+    if (s == kEspNoSa || (sas_[s]->spi == spi && sas_[s]->inbound)) return n;
+  }
+  return kIndexSize;
 }
 
 }  // namespace wp

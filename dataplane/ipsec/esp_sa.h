@@ -2,31 +2,39 @@
 //
 // Split like the rest of the dataplane's shared state: what the control
 // thread negotiates (SPIs, keys, outer addresses, the tunnel) is an
-// immutable `EspSaTable` it builds (control/ike/child_esp.h) to publish whole,
-// as the FIB is (a pointer swap, the old table retired after the workers'
-// epochs moved: control/ike_service.h publishes DataplaneShared::esp, which
-// no worker reads yet); what a
-// packet changes (the replay window, the sender's counter, the counters) is
+// immutable `EspSaTable` it publishes whole, as the FIB is (a pointer swap,
+// the old table retired after the workers' epochs moved:
+// control/ike_service.h publishes DataplaneShared::esp); what a packet
+// changes (the replay window, the sender's counter, the counters) is
 // `EspSaState`, per worker and per slot, never shared. A slot's
 // `generation` changes when the control thread reuses it for a new SA, so a
 // worker that finds an old generation in its state starts that SA afresh.
 //
+// Thousands of sites (issue #20): each SA is an immutable object of its own
+// (`EspSaRef`), which every table holding it shares; a table is the slot ->
+// SA pointer array, the inbound SPI index and the tunnels. The control
+// thread keeps one table it changes in place (EspSaBook, control/ike/
+// child_esp.h) and publishes a copy of it: the copy is those three arrays,
+// never the SAs, and an SA that changed is a new object. An SA's object is
+// freed (its keys wiped) with the last table that holds it, so a retired
+// table keeps what the workers may still read alive.
+//
 // Which worker owns which SA: esp_owner.h.
 #pragma once
 
+#include <bit>
 #include <cstdint>
 #include <memory>
 
 #include "dataplane/ip/ipv4.h"
 #include "dataplane/ipsec/esp_counters.h"
 #include "dataplane/ipsec/esp_crypto.h"
+#include "dataplane/ipsec/esp_limits.h"
 #include "dataplane/ipsec/esp_owner.h"
 #include "dataplane/ipsec/esp_replay.h"
 
 namespace wp {
 
-inline constexpr uint32_t kMaxEspSas = 1024;     // SA slots (both directions)
-inline constexpr uint32_t kMaxEspTunnels = 256;  // tunnel interfaces
 inline constexpr uint16_t kEspNoSa = 0xffff;
 inline constexpr uint16_t kIkeNattPort = 4500;  // RFC 3948 UDP encapsulation
 inline constexpr uint8_t kIpProtoEsp = 50;
@@ -36,6 +44,7 @@ struct EspSa {
   uint32_t spi = 0;         // inbound: ours; outbound: the peer's
   uint32_t generation = 0;  // 0 = free slot
   uint16_t tunnel = 0;
+  uint16_t slot = kEspNoSa;  // where a table holds it (EspSaTable::install sets it)
   bool inbound = false;
   bool udp_encap = true;  // RFC 3948: ESP in UDP 4500 (else IP protocol 50)
   Ipv4 local = 0, peer = 0;  // outer addresses
@@ -48,6 +57,10 @@ struct EspSa {
   EspKeys keys;
 };
 
+// An SA as tables share it: immutable, its keys wiped when the last holder lets go.
+using EspSaRef = std::shared_ptr<const EspSa>;
+EspSaRef make_esp_sa(const EspSa& sa);
+
 // A route-based tunnel interface.
 struct EspTunnel {
   uint16_t out_sa = kEspNoSa;  // slot of the SA that seals (the newest)
@@ -55,14 +68,25 @@ struct EspTunnel {
   uint16_t mtu = 1400;         // inner packets
 };
 
-// Immutable once published. Built by the control thread (EspSaTable is
-// large: make it with std::make_unique).
+// Immutable once published. Built by the control thread; a copy shares the
+// SAs (see above).
 class EspSaTable {
  public:
+  // The inbound SPI index: open addressing, linear probing, half full at most.
+  static constexpr uint32_t kIndexSize = 2 * kMaxEspSas;
+  static_assert((kIndexSize & (kIndexSize - 1)) == 0, "the SPI index is a power of two");
+  static constexpr uint32_t kIndexBits = std::countr_zero(kIndexSize);
+
   EspSaTable();
-  // Installs `sa` at `slot`; false when the slot or the tunnel is out of
-  // range, or an inbound SPI is already held by another slot.
+  EspSaTable(const EspSaTable& other);  // the arrays; the SAs are shared
+  EspSaTable& operator=(const EspSaTable&) = delete;
+
+  // Installs `sa` at `slot` (a new shared object with its slot set); false
+  // when the slot or the tunnel is out of range, the generation is 0, or an
+  // inbound SPI is already held by another slot.
   bool install(uint16_t slot, const EspSa& sa);
+  // The same with an object another table holds too; `sa->slot` must be `slot`.
+  bool install(uint16_t slot, EspSaRef sa);
   void remove(uint16_t slot);
   EspTunnel& mutable_tunnel(uint16_t t) { return tunnels_[t]; }
 
@@ -70,24 +94,32 @@ class EspSaTable {
     for (uint32_t i = spi_hash(spi), n = 0; n < kIndexSize; i = (i + 1) & (kIndexSize - 1), ++n) {
       const uint16_t s = index_[i];
       if (s == kEspNoSa) return nullptr;
-      if (sas_[s].spi == spi && sas_[s].inbound && sas_[s].generation) return &sas_[s];
+      const EspSa* sa = sas_[s].get();
+      if (sa->spi == spi && sa->inbound) return sa;
     }
     return nullptr;
   }
   const EspTunnel* tunnel(uint32_t t) const { return t < kMaxEspTunnels ? &tunnels_[t] : nullptr; }
   const EspSa* outbound(uint32_t t) const {
     const EspTunnel* tu = tunnel(t);
-    return tu && tu->out_sa != kEspNoSa ? &sas_[tu->out_sa] : nullptr;
+    return tu && tu->out_sa != kEspNoSa ? sas_[tu->out_sa].get() : nullptr;
   }
-  const EspSa& slot(uint16_t s) const { return sas_[s]; }
-  uint16_t slot_of(const EspSa* sa) const { return static_cast<uint16_t>(sa - sas_.get()); }
+  // The SA at `s`, a free one (generation 0) when none.
+  const EspSa& slot(uint16_t s) const { return s < kMaxEspSas && sas_[s] ? *sas_[s] : free_sa(); }
+  const EspSaRef& ref(uint16_t s) const { return sas_[s]; }
+  uint16_t slot_of(const EspSa* sa) const { return sa->slot; }
+
+  // Index slots an inbound lookup of `spi` reads (1 = found where it
+  // hashes, or nothing there); for tests and the benchmark.
+  uint32_t probes(uint32_t spi) const;
+  static uint32_t spi_hash(uint32_t spi) { return (spi * 2654435761u) >> (32 - kIndexBits); }
 
  private:
-  static constexpr uint32_t kIndexSize = 2 * kMaxEspSas;  // open addressing, half full at most
-  static uint32_t spi_hash(uint32_t spi) { return (spi * 2654435761u) >> 21 & (kIndexSize - 1); }
-  void reindex();
+  static const EspSa& free_sa();
+  void index_insert(uint16_t s);
+  void index_erase(uint16_t s);
 
-  std::unique_ptr<EspSa[]> sas_;
+  std::unique_ptr<EspSaRef[]> sas_;  // null = free
   std::unique_ptr<uint16_t[]> index_;
   std::unique_ptr<EspTunnel[]> tunnels_;
 };

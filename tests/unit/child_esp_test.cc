@@ -9,7 +9,10 @@
 #include <gtest/gtest.h>
 
 #include <cstring>
+#include <map>
+#include <memory>
 #include <random>
+#include <vector>
 
 #include "dataplane/control/ike/child_esp.h"
 #include "dataplane/ipsec/esp_input.h"
@@ -199,6 +202,156 @@ TEST_F(ChildEsp, RefusalsSayWhy) {
   ASSERT_TRUE(book.remove(c.spi_in));
   ASSERT_TRUE(book.add(eng, c, kEp, error));
   EXPECT_GT(book.build()->inbound(c.spi_in)->generation, gen);
+}
+
+// Issue #20: thousands of sites. Every tunnel holds two Child SAs (a
+// rekey's make before break) at once: all 16 384 slots are found, the next
+// Child SA is refused with the reason, and a freed pair of slots is taken again.
+TEST_F(ChildEsp, FullScaleInstallLookupRemove) {
+  std::vector<ike::ChildSa> children;
+  std::string error;
+  for (uint32_t k = 0; k < kMaxEspSas / 2; ++k) {
+    TunnelEndpoint ep = kEp;
+    ep.tunnel = static_cast<uint16_t>(k % kMaxEspTunnels);
+    children.push_back(child(rng, k % 2 == 0, ep.tunnel));
+    ASSERT_TRUE(book.add(eng, children.back(), ep, error)) << k << ": " << error;
+  }
+  EXPECT_EQ(book.child_sas(), kMaxEspSas / 2);
+  auto table = book.build();
+  for (uint32_t k = 0; k < children.size(); ++k) {
+    const EspSa* in = table->inbound(children[k].spi_in);
+    ASSERT_NE(in, nullptr) << k;
+    EXPECT_EQ(in->tunnel, k % kMaxEspTunnels);
+    EXPECT_LE(table->probes(children[k].spi_in), 64u);
+  }
+  for (uint32_t t = 0; t < kMaxEspTunnels; ++t)  // the newest of each tunnel seals
+    ASSERT_EQ(table->outbound(t)->spi, children[t + kMaxEspTunnels].spi_out) << t;
+  TunnelEndpoint ep = kEp;
+  EXPECT_FALSE(book.add(eng, child(rng, true, 2), ep, error));
+  EXPECT_EQ(error, "ESP SA table full (16384 SAs)");
+  // The older Child SA of every tunnel leaves; the newer ones stay found.
+  for (uint32_t t = 0; t < kMaxEspTunnels; ++t) ASSERT_TRUE(book.remove(children[t].spi_in));
+  table = book.build();
+  for (uint32_t k = 0; k < children.size(); ++k)
+    ASSERT_EQ(table->inbound(children[k].spi_in) != nullptr, k >= kMaxEspTunnels) << k;
+  const ike::ChildSa again = child(rng, false, 2);
+  ASSERT_TRUE(book.add(eng, again, ep, error)) << error;
+  EspSaBook::Slots slots;
+  ASSERT_TRUE(book.slots(again.spi_in, slots));
+  EXPECT_EQ(slots.in, 0);  // the lowest free slots
+  EXPECT_EQ(slots.out, 1);
+}
+
+// A publish copies the slot pointers, the SPI index and the tunnels, never
+// an SA: what did not change is the same object in both tables, and a
+// retired table keeps what it held (keys intact) after the book let go.
+TEST_F(ChildEsp, PublishSharesUnchangedSas) {
+  std::vector<ike::ChildSa> children;
+  std::string error;
+  for (uint16_t t = 0; t < 100; ++t) {
+    TunnelEndpoint ep = kEp;
+    ep.tunnel = t;
+    children.push_back(child(rng, t % 2 == 0, t));
+    ASSERT_TRUE(book.add(eng, children.back(), ep, error)) << error;
+  }
+  auto before = book.build();
+  TunnelEndpoint ep = kEp;
+  ep.tunnel = 7;
+  const ike::ChildSa rekeyed = child(rng, true, 7);
+  ASSERT_TRUE(book.add(eng, rekeyed, ep, error));
+  ASSERT_TRUE(book.remove(children[3].spi_in));
+  ASSERT_TRUE(book.set_peer_port(children[5].spi_in, 40000));
+  const auto after = book.build();
+  size_t shared = 0;
+  for (uint16_t s = 0; s < kMaxEspSas; ++s) {
+    if (!before->ref(s) || !after->ref(s)) continue;
+    const bool changed = before->slot(s).spi == children[5].spi_in || before->slot(s).spi == children[5].spi_out;
+    EXPECT_EQ(&before->slot(s) == &after->slot(s), !changed) << s;
+    shared += !changed;
+  }
+  EXPECT_EQ(shared, 2u * 100 - 2 - 2);  // all but the removed and the re-ported Child SAs
+  EXPECT_EQ(after->inbound(children[5].spi_in)->peer_port, 40000);
+  EXPECT_EQ(before->inbound(children[5].spi_in)->peer_port, kEp.peer_port);  // published tables never change
+  EXPECT_EQ(after->inbound(children[5].spi_in)->generation, before->inbound(children[5].spi_in)->generation);
+  EXPECT_EQ(after->inbound(children[3].spi_in), nullptr);
+  EXPECT_EQ(after->outbound(7)->spi, rekeyed.spi_out);
+  EXPECT_EQ(before->outbound(7)->spi, children[7].spi_out);
+  // The removed Child SA still works through the table published before.
+  Site site3(eng, children[3]);
+  EXPECT_TRUE(carries(eng, ivs, *site3.table, site3.state, 0, *before, ours));
+  EXPECT_FALSE(carries(eng, ivs, *site3.table, site3.state, 0, *after, ours));
+  // Its object goes with the last table that holds it.
+  const std::weak_ptr<const EspSa> gone = before->ref(before->inbound(children[3].spi_in)->slot);
+  EXPECT_FALSE(gone.expired());
+  before.reset();
+  EXPECT_TRUE(gone.expired());
+}
+
+// Generations: every SA installed gets one never used before (both
+// directions, a re-added SPI too); a reused slot's worker state starts
+// afresh; a port change keeps them (the state goes on).
+TEST_F(ChildEsp, GenerationsAndReusedSlotState) {
+  std::string error;
+  const ike::ChildSa a = child(rng, true, 2), b = child(rng, false, 2);
+  ASSERT_TRUE(book.add(eng, a, kEp, error));
+  EspSaBook::Slots sa, sb;
+  ASSERT_TRUE(book.slots(a.spi_in, sa));
+  EXPECT_NE(sa.in_generation, sa.out_generation);
+  auto table = book.build();
+  EspSaState& st = ours.of(*table, table->slot(sa.out));
+  st.seq_out = 1234;
+  ASSERT_TRUE(book.remove(a.spi_in));
+  ASSERT_TRUE(book.add(eng, b, kEp, error));
+  ASSERT_TRUE(book.slots(b.spi_in, sb));
+  EXPECT_EQ(sb.in, sa.in);  // the same slots, reused
+  EXPECT_EQ(sb.out, sa.out);
+  EXPECT_GT(sb.in_generation, sa.out_generation);
+  EXPECT_GT(sb.out_generation, sa.out_generation);
+  table = book.build();
+  EXPECT_EQ(ours.of(*table, table->slot(sb.out)).seq_out, 0u);  // afresh
+  ours.of(*table, table->slot(sb.out)).seq_out = 99;
+  ASSERT_TRUE(book.set_peer_port(b.spi_in, 4501));
+  table = book.build();
+  EXPECT_EQ(ours.of(*table, table->slot(sb.out)).seq_out, 99u);  // goes on
+  ASSERT_TRUE(book.remove(b.spi_in));
+  ASSERT_TRUE(book.add(eng, b, kEp, error));  // the same SPI again: new generations
+  EspSaBook::Slots again;
+  ASSERT_TRUE(book.slots(b.spi_in, again));
+  EXPECT_GT(again.in_generation, sb.out_generation);
+}
+
+// 1 000 sites through the book the IKE service feeds: ESP passes both ways
+// on several of them, before and after one of them is rekeyed.
+TEST_F(ChildEsp, ThousandSitesCarryBothWays) {
+  constexpr uint16_t kSites = 1000;
+  std::vector<ike::ChildSa> children;
+  std::string error;
+  for (uint16_t t = 0; t < kSites; ++t) {
+    TunnelEndpoint ep = kEp;
+    ep.tunnel = t;
+    children.push_back(child(rng, t % 3 != 0, t));
+    ASSERT_TRUE(book.add(eng, children.back(), ep, error)) << t << ": " << error;
+  }
+  auto table = book.build();
+  std::map<uint16_t, std::unique_ptr<Site>> sites;  // each site's numbers go on across the checks
+  for (const uint16_t t : {0, 1, 63, 64, 500, 998, 999}) {
+    Site& site = *(sites[t] = std::make_unique<Site>(eng, children[t]));
+    EXPECT_TRUE(carries(eng, ivs, *table, ours, t, *site.table, site.state)) << t;  // headend -> site
+    EXPECT_TRUE(carries(eng, ivs, *site.table, site.state, 0, *table, ours)) << t;  // site -> headend
+    EXPECT_FALSE(carries(eng, ivs, *table, ours, static_cast<uint16_t>(t ^ 1), *site.table, site.state)) << t;
+  }
+  TunnelEndpoint ep = kEp;
+  ep.tunnel = 500;
+  const ike::ChildSa rekeyed = child(rng, true, 500);
+  ASSERT_TRUE(book.add(eng, rekeyed, ep, error)) << error;
+  table = book.build();
+  Site& old_site = *sites[500];
+  Site new_site(eng, rekeyed);
+  EXPECT_TRUE(carries(eng, ivs, *table, ours, 500, *new_site.table, new_site.state));
+  EXPECT_TRUE(carries(eng, ivs, *old_site.table, old_site.state, 0, *table, ours));  // make before break
+  EXPECT_TRUE(carries(eng, ivs, *new_site.table, new_site.state, 0, *table, ours));
+  EXPECT_TRUE(carries(eng, ivs, *sites[999]->table, sites[999]->state, 0, *table, ours));
+  EXPECT_TRUE(carries(eng, ivs, *table, ours, 999, *sites[999]->table, sites[999]->state));
 }
 
 }  // namespace

@@ -9,7 +9,10 @@
 // replay window: the genuine packet still passes after them.
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <cstring>
+#include <random>
+#include <set>
 #include <vector>
 
 #include "dataplane/ip/checksum.h"
@@ -285,6 +288,46 @@ TEST(EspSaTable, SpiIndexAndReusedSlots) {
   w.of(*t, t->slot(700)).seq_out = 77;
   EXPECT_TRUE(t->install(700, inbound_sa(9999, 2)));
   EXPECT_EQ(w.of(*t, t->slot(700)).seq_out, 0u);
+}
+
+// The index's hash takes its top kIndexBits bits (a fixed shift fitted the
+// old 2048-entry index only, and left most of a larger one unused): a full
+// table of SPIs as the responder picks them (random, the low 6 bits the
+// tunnel's class) is found in a couple of probes, and stays so after half
+// of them left (backward-shift deletion, no tombstones).
+TEST(EspSaTable, SpiIndexProbesStayShort) {
+  static_assert(EspSaTable::kIndexSize == uint32_t{1} << EspSaTable::kIndexBits);
+  auto t = std::make_unique<EspSaTable>();
+  std::mt19937 rng(20);
+  std::vector<uint32_t> spis;
+  std::set<uint32_t> seen;
+  while (spis.size() < kMaxEspSas) {
+    const uint32_t spi = spi_for_tunnel(static_cast<uint32_t>(rng()), static_cast<uint32_t>(spis.size()));
+    if (seen.insert(spi).second) spis.push_back(spi);
+  }
+  for (uint32_t s = 0; s < kMaxEspSas; ++s) ASSERT_TRUE(t->install(static_cast<uint16_t>(s), inbound_sa(spis[s], 1)));
+  auto check = [&](uint32_t from, double mean_max, uint32_t worst_max) {
+    uint64_t sum = 0;
+    uint32_t worst = 0;
+    for (uint32_t s = from; s < kMaxEspSas; ++s) {
+      const EspSa* sa = t->inbound(spis[s]);
+      ASSERT_NE(sa, nullptr) << s;
+      ASSERT_EQ(t->slot_of(sa), s);
+      const uint32_t p = t->probes(spis[s]);
+      sum += p;
+      worst = std::max(worst, p);
+    }
+    const double mean = static_cast<double>(sum) / (kMaxEspSas - from);
+    EXPECT_LT(mean, mean_max) << "worst " << worst;
+    EXPECT_LE(worst, worst_max) << "mean " << mean;
+  };
+  check(0, 2.0, 64);  // linear probing half full: 1.5 expected
+  for (uint32_t s = 0; s < kMaxEspSas / 2; ++s) t->remove(static_cast<uint16_t>(s));
+  for (uint32_t s = 0; s < kMaxEspSas / 2; ++s) EXPECT_EQ(t->inbound(spis[s]), nullptr);
+  check(kMaxEspSas / 2, 1.5, 32);
+  uint64_t miss = 0;  // SPIs nobody holds: stop at the first empty entry
+  for (uint32_t i = 0; i < 4096; ++i) miss += t->probes(static_cast<uint32_t>(rng()) | 1u << 31);
+  EXPECT_LT(static_cast<double>(miss) / 4096, 2.5);
 }
 
 TEST(EspOwnerRule, SpiCarriesTheTunnelsClass) {

@@ -263,6 +263,21 @@ TEST(IpsecConfig, TunnelRules) {
   EXPECT_TRUE(HasError(load_config_text(r1_text() + "tunnels:\n  - name: t\n"), "tunnels[0].peer", "required"));
 }
 
+// The workers' ESP tables hold kMaxEspTunnels (4 096) tunnels (issue #20):
+// one more is refused at `tunnels`, that many is not.
+TEST(IpsecConfig, AtMostFourThousandNinetySixTunnels) {
+  auto with_tunnels = [](int n) {
+    std::string text = r1_text() + "tunnels:\n";
+    for (int i = 0; i < n; ++i)
+      text += "  - name: t" + std::to_string(i) + "\n    peer: p" + std::to_string(i) + "\n    tenant: branch\n";
+    return load_config_text(text);
+  };
+  EXPECT_TRUE(HasError(with_tunnels(4097), "tunnels", "4097 tunnels; at most 4096"));
+  const ConfigResult r = with_tunnels(4096);
+  for (const auto& e : r.errors) EXPECT_NE(e.path, "tunnels") << e.message;  // only the unknown peers
+  EXPECT_TRUE(HasError(r, "tunnels[4095].peer", "unknown IPsec peer \"p4095\""));
+}
+
 // tunnels[].address (docs/ipsec.md § Dynamic routing over tunnels): a host
 // address with its prefix, clear of the ports' and other tunnels' subnets.
 TEST(IpsecConfig, TunnelAddress) {

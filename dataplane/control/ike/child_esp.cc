@@ -7,27 +7,30 @@
 
 namespace wp {
 
-EspSaBook::EspSaBook() : sas_(std::make_unique<EspSa[]>(kMaxEspSas)) {}
+EspSaBook::EspSaBook() = default;
 
+// The lowest free slot (as before the table held shared SAs), from the
+// first one that may be free: adding thousands of Child SAs stays linear.
 uint16_t EspSaBook::free_slot(uint16_t not_this) const {
-  for (uint16_t s = 0; s < kMaxEspSas; ++s) {
-    if (sas_[s].generation == 0 && s != not_this) return s;
+  for (uint32_t s = first_free_; s < kMaxEspSas; ++s) {
+    if (table_.slot(static_cast<uint16_t>(s)).generation == 0 && s != not_this) return static_cast<uint16_t>(s);
   }
   return kEspNoSa;
 }
 
-void EspSaBook::fill(CryptoEngine& eng, const ike::ChildSa& child, const TunnelEndpoint& ep, bool inbound,
-                     EspSa& sa) {
+EspSaRef EspSaBook::make(CryptoEngine& eng, const ike::ChildSa& child, const TunnelEndpoint& ep, bool inbound,
+                         uint16_t slot) {
   const EspCipher c = child.suite.aead() ? EspCipher::aes256_gcm16 : EspCipher::aes256_cbc_hmac_sha256;
   const ike::Bytes& enc = inbound ? child.enc_in : child.enc_out;
   const ike::Bytes& integ = inbound ? child.integ_in : child.integ_out;
   uint8_t keymat[64];
   std::copy(enc.begin(), enc.end(), keymat);
   std::copy(integ.begin(), integ.end(), keymat + enc.size());
-  sa = EspSa{};
+  EspSa sa;
   sa.spi = inbound ? child.spi_in : child.spi_out;
   sa.generation = next_generation_++;
   sa.tunnel = ep.tunnel;
+  sa.slot = slot;
   sa.inbound = inbound;
   sa.udp_encap = ep.udp_encap;
   sa.local = ep.local;  // both directions: ours, and the site's (the outer source of what it sends)
@@ -37,6 +40,14 @@ void EspSaBook::fill(CryptoEngine& eng, const ike::ChildSa& child, const TunnelE
   sa.seq_start = inbound ? ep.replay_start : ep.seq_out_start;
   esp_keys_init(eng, c, child.suite.esn, keymat, sa.keys);
   wipe(keymat, sizeof keymat);
+  EspSaRef ref = make_esp_sa(sa);
+  wipe_object(sa.keys);
+  return ref;
+}
+
+void EspSaBook::release(uint16_t slot) {
+  table_.remove(slot);
+  first_free_ = std::min(first_free_, slot);
 }
 
 bool EspSaBook::add(CryptoEngine& eng, const ike::ChildSa& child, const TunnelEndpoint& ep, std::string& error) {
@@ -48,18 +59,25 @@ bool EspSaBook::add(CryptoEngine& eng, const ike::ChildSa& child, const TunnelEn
     return error = "Child SA key lengths do not match its ESP suite", false;
   const uint16_t in = free_slot(kEspNoSa), out = in == kEspNoSa ? kEspNoSa : free_slot(in);
   if (out == kEspNoSa) return error = "ESP SA table full (" + std::to_string(kMaxEspSas) + " SAs)", false;
-  fill(eng, child, ep, true, sas_[in]);
-  fill(eng, child, ep, false, sas_[out]);
+  if (!table_.install(in, make(eng, child, ep, true, in))) return error = "inbound SPI already installed", false;
+  table_.install(out, make(eng, child, ep, false, out));
+  first_free_ = static_cast<uint16_t>(out + 1);  // in and out were the two lowest free slots
   children_[child.spi_in] = Child{in, out, false};
-  tunnels_[ep.tunnel].out_sa = out;  // make before break: the newest seals
+  table_.mutable_tunnel(ep.tunnel).out_sa = out;  // make before break: the newest seals
   return true;
 }
 
 bool EspSaBook::set_peer_port(uint32_t spi_in, uint16_t port) {
   const auto it = children_.find(spi_in);
-  if (it == children_.end() || sas_[it->second.out].peer_port == port) return false;
-  sas_[it->second.in].peer_port = port;
-  sas_[it->second.out].peer_port = port;
+  if (it == children_.end() || table_.slot(it->second.out).peer_port == port) return false;
+  // New objects, same slots and generations: the workers' state goes on;
+  // tables already published keep the old port.
+  for (const uint16_t s : {it->second.in, it->second.out}) {
+    EspSa moved = table_.slot(s);
+    moved.peer_port = port;
+    table_.install(s, make_esp_sa(moved));
+    wipe_object(moved.keys);
+  }
   return true;
 }
 
@@ -68,20 +86,20 @@ bool EspSaBook::remove(uint32_t spi_in) {
   if (it == children_.end()) return false;
   const Child c = it->second;
   children_.erase(it);
-  const uint16_t tunnel = sas_[c.out].tunnel;
-  wipe_object(sas_[c.in].keys);
-  wipe_object(sas_[c.out].keys);
-  sas_[c.in] = EspSa{};
-  sas_[c.out] = EspSa{};
-  if (tunnels_[tunnel].out_sa != c.out) return true;
+  const uint16_t tunnel = table_.slot(c.out).tunnel;
+  const bool was_sealing = sealing(tunnel) == c.out;
+  release(c.in);  // its keys are wiped with the last table that holds it
+  release(c.out);
+  if (!was_sealing) return true;
   // The sealing SA went first: the newest outbound SA left on the tunnel.
-  tunnels_[tunnel].out_sa = kEspNoSa;
+  EspTunnel& t = table_.mutable_tunnel(tunnel);
+  t.out_sa = kEspNoSa;
   uint32_t newest = 0;
   for (const auto& [spi, other] : children_) {
-    const EspSa& o = sas_[other.out];
+    const EspSa& o = table_.slot(other.out);
     if (!other.draining && o.tunnel == tunnel && o.generation > newest) {
       newest = o.generation;
-      tunnels_[tunnel].out_sa = other.out;
+      t.out_sa = other.out;
     }
   }
   return true;
@@ -96,18 +114,9 @@ bool EspSaBook::drain(uint32_t spi_in) {
 
 void EspSaBook::set_tunnel(uint16_t tunnel, uint16_t tenant, uint16_t mtu) {
   if (tunnel >= kMaxEspTunnels) return;
-  tunnels_[tunnel].tenant = tenant;
-  tunnels_[tunnel].mtu = mtu;
-}
-
-std::unique_ptr<EspSaTable> EspSaBook::build() const {
-  auto table = std::make_unique<EspSaTable>();
-  for (const auto& [spi, c] : children_) {
-    table->install(c.in, sas_[c.in]);
-    table->install(c.out, sas_[c.out]);
-  }
-  for (uint16_t t = 0; t < kMaxEspTunnels; ++t) table->mutable_tunnel(t) = tunnels_[t];
-  return table;
+  EspTunnel& t = table_.mutable_tunnel(tunnel);
+  t.tenant = tenant;
+  t.mtu = mtu;
 }
 
 }  // namespace wp

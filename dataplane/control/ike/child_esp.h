@@ -5,7 +5,10 @@
 // RFC 7296 § 2.17: as responder, "in" = initiator -> responder). EspSaBook
 // turns it into two unidirectional EspSa (RFC 4303 § 2.1) in free slots of
 // its own, each with a new generation so the workers start their state
-// afresh, and builds the immutable EspSaTable the control thread publishes.
+// afresh, and builds the immutable EspSaTable the control thread publishes:
+// the book keeps one table it changes in place (each SA an immutable shared
+// object, esp_sa.h) and build() copies its arrays, so a publish costs the
+// slot pointers, the SPI index and the tunnels, never the SAs' keys.
 // Make before break (§ 2.8): the newest Child SA of a tunnel seals from the
 // moment it is added; an older one keeps opening until the peer deletes it,
 // and when the sealing one is deleted first the tunnel falls back to the
@@ -13,7 +16,6 @@
 // raw key material wiped after use. Control thread only.
 #pragma once
 
-#include <array>
 #include <map>
 #include <memory>
 #include <string>
@@ -52,11 +54,15 @@ class EspSaBook {
   // SAs of Child SA `spi_in` keep their slots and generations (the workers'
   // numbers and replay window go on), only the port changes; true when it did.
   bool set_peer_port(uint32_t spi_in, uint16_t port);
-  // The table to publish (a new one each time: published tables never change).
-  std::unique_ptr<EspSaTable> build() const;
+  // The table to publish (a new one each time: published tables never
+  // change); it shares every SA object with the book's own table.
+  std::unique_ptr<EspSaTable> build() const { return std::make_unique<EspSaTable>(table_); }
   size_t child_sas() const { return children_.size(); }
   // The slot of the SA sealing for `tunnel`, kEspNoSa when none.
-  uint16_t sealing(uint16_t tunnel) const { return tunnels_[tunnel].out_sa; }
+  uint16_t sealing(uint16_t tunnel) const {
+    const EspTunnel* t = table_.tunnel(tunnel);
+    return t ? t->out_sa : kEspNoSa;
+  }
   // The inbound and outbound slots of the Child SA `spi_in` with their
   // generations (where the workers' sequence marks are); false when unknown.
   struct Slots {
@@ -66,7 +72,8 @@ class EspSaBook {
   bool slots(uint32_t spi_in, Slots& out) const {
     auto it = children_.find(spi_in);
     if (it == children_.end()) return false;
-    out = {it->second.in, it->second.out, sas_[it->second.in].generation, sas_[it->second.out].generation};
+    out = {it->second.in, it->second.out, table_.slot(it->second.in).generation,
+           table_.slot(it->second.out).generation};
     return true;
   }
 
@@ -76,12 +83,14 @@ class EspSaBook {
     bool draining = false;
   };
   uint16_t free_slot(uint16_t not_this) const;
-  void fill(CryptoEngine& eng, const ike::ChildSa& child, const TunnelEndpoint& ep, bool inbound, EspSa& sa);
+  EspSaRef make(CryptoEngine& eng, const ike::ChildSa& child, const TunnelEndpoint& ep, bool inbound,
+                uint16_t slot);
+  void release(uint16_t slot);
 
-  std::unique_ptr<EspSa[]> sas_;  // generation 0 = free
+  EspSaTable table_;  // what build() copies; free slots hold nothing
+  uint16_t first_free_ = 0;  // no free slot below it
   uint32_t next_generation_ = 1;
   std::map<uint32_t, Child> children_;  // by inbound SPI
-  std::array<EspTunnel, kMaxEspTunnels> tunnels_{};
 };
 
 }  // namespace wp
