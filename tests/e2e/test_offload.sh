@@ -33,8 +33,8 @@ sed -i -e 's|address: 10.1.0.1/24}|address: 10.1.0.1/24, ipv6_addresses: ["2001:
   -e 's|address: 172.16.0.1/24}|address: 172.16.0.1/24, ipv6_addresses: ["2001:db8:70::1/64"]}|' \
   -e 's|{name: branch, prefixes: \[10.1.0.0/25\]}|{name: branch, prefixes: [10.1.0.0/25], ipv6_prefixes: ["2001:db8:71::/112"]}|' \
   -e 's|^services:$|services:\n  - {name: web6, prefixes: ["2001:db8:72::/64"], protocol: tcp, ports: ["80"]}|' \
-  -e 's|^policies:$|policies:\n  - {tenant: branch, service: web6}\nroutes:\n  - {prefix: "2001:db8:72::/64", next_hop: "2001:db8:70::2", interface: wan0}|' \
-  "$WP_TMP/r1.yaml"
+  -e 's|^policies:$|policies:\n  - {tenant: branch, service: web6}|' "$WP_TMP/r1.yaml"
+echo 'routes: [{prefix: "2001:db8:72::/64", next_hop: "2001:db8:70::2", interface: wan0}]' >>"$WP_TMP/r1.yaml"
 for r in r1 r2; do
   echo "offload: {enabled: true, nic_model: true, max_rules: 20, poll_ms: 50}" >>"$WP_TMP/$r.yaml"
   echo "timeouts: {udp: $UDP_TIMEOUT, tcp_transitory: 2}" >>"$WP_TMP/$r.yaml"
@@ -131,8 +131,6 @@ v6_ok() {
   wp_fetch c "http://[$SRV6]/big.bin" "$WP_TMP/big6.bin" 60 -g -6 --interface "$CLI6" &&
     [ "$(wp_sha "$WP_TMP/big6.bin")" = "$(wp_sha "$WP_TMP/www/big.bin")" ]
 }
-ping6_ok() { wp_exec c ping -6 -c 1 -W 1 -I "$CLI6" "$SRV6" >/dev/null 2>&1; }
-wp_check "ping -6 $SRV6 through r1 (ND for the client and the gateway)" wp_until 30 ping6_ok
 wp_check "curl -6 16 MiB routed by r1 with offload on, sha256 matches" v6_ok
 hits6=$(($(off r1 nic_model.hits) - hits0))
 wp_log "IPv6: r1 sessions6_offloaded +$(($(off r1 counters.sessions6_offloaded) - s6_0)), NIC hits +$hits6"

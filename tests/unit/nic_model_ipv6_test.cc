@@ -228,7 +228,7 @@ TEST(NicModel6, TcpBothWaysHopLimitLessOneChecksumUntouchedCounted) {
 TEST(NicModel6, WhatTheRuleDoesNotMatchGoesToSoftwareUntouched) {
   Fixture6 f;
   Session6 s = Fixture6::routed(kProtoUdp);
-  FlowRule r, v4;
+  FlowRule r;
   f.rule(s, Dir::forward, r);
   ModelRun run;
   run.install(r);
