@@ -41,6 +41,14 @@ bool EthdevFlowPort::enable_templates(uint16_t port, const FlowRule& sample, uin
     return why = "rte_flow_configure: " + flow_error_text(rc, e), false;
   Templates t;
   t.attr = sample.attr;
+  for (const rte_flow_item* i = sample.items.data();; ++i) {
+    t.item_types.push_back(i->type);
+    if (i->type == RTE_FLOW_ITEM_TYPE_END) break;
+  }
+  for (const rte_flow_action* a = sample.actions.data();; ++a) {
+    t.action_types.push_back(a->type);
+    if (a->type == RTE_FLOW_ACTION_TYPE_END) break;
+  }
   rte_flow_pattern_template_attr pta{};
   pta.transfer = sample.attr.transfer;
   pta.ingress = sample.attr.ingress;
@@ -71,6 +79,14 @@ bool EthdevFlowPort::enable_templates(uint16_t port, const FlowRule& sample, uin
   return true;
 }
 
+bool EthdevFlowPort::Templates::fits(const rte_flow_item items[], const rte_flow_action actions[]) const {
+  for (size_t i = 0; i < item_types.size(); ++i)
+    if (items[i].type != item_types[i]) return false;
+  for (size_t i = 0; i < action_types.size(); ++i)
+    if (actions[i].type != action_types[i]) return false;
+  return true;
+}
+
 bool EthdevFlowPort::wait_completion(uint16_t port, rte_flow_error* error) {
   if (rte_flow_push(port, kQueue, error) != 0) return false;
   rte_flow_op_result res{};
@@ -91,7 +107,7 @@ int EthdevFlowPort::validate(uint16_t port, const rte_flow_attr* attr, const rte
 rte_flow* EthdevFlowPort::create(uint16_t port, const rte_flow_attr* attr, const rte_flow_item items[],
                                  const rte_flow_action actions[], rte_flow_error* error) {
   auto it = tables_.find(port);
-  if (it == tables_.end() || !same_attr(*attr, it->second.attr))
+  if (it == tables_.end() || !same_attr(*attr, it->second.attr) || !it->second.fits(items, actions))
     return rte_flow_create(port, attr, items, actions, error);
   rte_flow_op_attr op{};
   rte_flow* f = rte_flow_async_create(port, kQueue, &op, it->second.table, items, 0, actions, 0, nullptr, error);

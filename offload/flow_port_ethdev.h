@@ -15,6 +15,7 @@
 #include <map>
 #include <string>
 #include <unordered_set>
+#include <vector>
 
 #include "offload/flow_port.h"
 #include "offload/flow_rule.h"
@@ -45,6 +46,11 @@ class EthdevFlowPort final : public FlowPort {
     rte_flow_actions_template* actions = nullptr;
     rte_flow_template_table* table = nullptr;
     rte_flow_attr attr{};
+    // The sample's item and action types: only rules of that very shape go
+    // through the table (an IPv6 or TCP rule does not fit a UDP-over-IPv4 template).
+    std::vector<rte_flow_item_type> item_types;
+    std::vector<rte_flow_action_type> action_types;
+    bool fits(const rte_flow_item items[], const rte_flow_action actions[]) const;
   };
   bool wait_completion(uint16_t port, rte_flow_error* error);
   std::map<uint16_t, Templates> tables_;

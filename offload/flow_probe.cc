@@ -6,6 +6,7 @@
 
 #include <cstring>
 
+#include "dataplane/ip/ndp.h"  // kNaSolicited, kNaOverride
 #include "dataplane/ip/packet.h"
 
 namespace wp::offload {
@@ -31,6 +32,29 @@ void build_sample_session_rule(uint16_t in_port, uint16_t out_port, uint8_t prot
   build_flow_rule(s, Dir::forward, m, neighbors, Timeouts{}, nullptr, rule);
 }
 
+void build_sample_session6_rule(uint16_t in_port, uint16_t out_port, uint8_t proto, FlowRule& rule) {
+  // A sample routed IPv6 session: 2001:db8::1:40000 on side A to 2001:db8:1::1 behind side B.
+  RouterModel m;
+  InterfaceModel a, b;
+  a.port_id = in_port;
+  b.port_id = out_port;
+  b.wan = true;
+  m.interfaces = {a, b};
+  Session6 s;
+  s.original = {{0x20010db800000000ULL, 1}, {0x20010db800010000ULL, 1}, 40000, 80, proto};
+  s.next_hop[0] = s.original.dst;
+  s.iface[0] = 1;
+  s.next_hop[1] = s.original.src;
+  s.iface[1] = 0;
+  static Neighbor6Table neighbors;  // not on the stack
+  static const uint8_t mac[6] = {0x02, 0, 0, 0, 0, 1};
+  for (int side = 0; side < 2; ++side) {
+    neighbors.begin(1 - side, s.next_hop[side], 0);
+    neighbors.advert(1 - side, s.next_hop[side], mac, kNaSolicited | kNaOverride, 0);
+  }
+  build_flow_rule6(s, Dir::forward, m, neighbors, Timeouts{}, nullptr, rule);
+}
+
 namespace {
 
 ProbeResult try_shape(FlowPort& flows, uint16_t port, const char* shape, bool needed, const rte_flow_attr& attr,
@@ -51,6 +75,11 @@ PortProbe probe_port(FlowPort& flows, uint16_t port, const std::string& device, 
                                   r.items.data(), r.actions.data()));
     build_cookie_punt_rule(port, proto, r);
     p.results.push_back(try_shape(flows, port, proto == kProtoUdp ? "cookie-punt-udp" : "cookie-punt-tcp", true, r.attr,
+                                  r.items.data(), r.actions.data()));
+    // Routed IPv6 sessions: not needed (a PMD that refuses them still offloads IPv4
+    // sessions; its refusals of IPv6 rules leave those sessions in software).
+    build_sample_session6_rule(port, out_port, proto, r);
+    p.results.push_back(try_shape(flows, port, proto == kProtoUdp ? "session6-udp" : "session6-tcp", false, r.attr,
                                   r.items.data(), r.actions.data()));
   }
   // Diagnostic shapes: a plain ingress rule on the same 5-tuple pattern
@@ -81,6 +110,11 @@ PortProbe probe_port(FlowPort& flows, uint16_t port, const std::string& device, 
     if (!fate) acts[1] = {RTE_FLOW_ACTION_TYPE_QUEUE, &queue};
     p.results.push_back(try_shape(flows, port, d.shape, false, ingress, pattern, acts));
   }
+  // The IPv6 session pattern (ETH / IPV6 / UDP) as a plain ingress rule to a queue.
+  FlowRule r6;
+  build_sample_session6_rule(port, out_port, kProtoUdp, r6);
+  const rte_flow_action to_queue[] = {{RTE_FLOW_ACTION_TYPE_QUEUE, &queue}, {RTE_FLOW_ACTION_TYPE_END, nullptr}};
+  p.results.push_back(try_shape(flows, port, "ingress-ipv6-5tuple-queue", false, ingress, r6.items.data() + 1, to_queue));
   return p;
 }
 

@@ -4,7 +4,8 @@
 // router then forwards in software and says so in one log line.
 //
 // Besides the shapes we need (session rules for UDP and TCP, the cookie punt
-// rules), the probe validates simpler diagnostic shapes (plain ingress
+// rules), the probe validates routed IPv6 session rules (not needed: a port
+// that refuses them still offloads IPv4 sessions) and simpler diagnostic shapes (plain ingress
 // 5-tuple with QUEUE, DROP, COUNT, a SET action, AGE) so the log and the
 // net_tap test record what a PMD does accept.
 #pragma once
@@ -38,6 +39,9 @@ struct PortProbe {
 // with sample addresses: what the probe validates and the template API is
 // set up from.
 void build_sample_session_rule(uint16_t in_port, uint16_t out_port, uint8_t proto, FlowRule& rule);
+
+// The same for a routed IPv6 session (build_flow_rule6).
+void build_sample_session6_rule(uint16_t in_port, uint16_t out_port, uint8_t proto, FlowRule& rule);
 
 PortProbe probe_port(FlowPort& flows, uint16_t port, const std::string& device, uint16_t out_port);
 

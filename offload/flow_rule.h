@@ -13,6 +13,11 @@
 // without the host. TCP rules match only packets with SYN, FIN and RST clear,
 // so connection setup and teardown still reach the worker (it keeps the TCP
 // state that picks the idle timeout and ends the session).
+//
+// Routed IPv6 sessions (docs/ipv6.md § IPv6 routing and sessions) get the same
+// shape with an IPV6 item (source, destination, next header) and no address or
+// port rewrite (they are routed, not translated): MAC rewrite, hop limit - 1
+// (DEC_TTL acts on the hop limit of an IPv6 packet), COUNT, AGE, the port.
 #pragma once
 
 #include <rte_flow.h>
@@ -21,9 +26,11 @@
 #include <cstdint>
 
 #include "dataplane/control/neighbor.h"
+#include "dataplane/control/neighbor6.h"
 #include "dataplane/control/router_model.h"
 #include "dataplane/session/session.h"
 #include "dataplane/session/table.h"
+#include "dataplane/session/table6.h"
 
 namespace wp::offload {
 
@@ -36,6 +43,7 @@ struct FlowRule {
   // What the arrays point to.
   rte_flow_item_ethdev in_port{}, in_port_mask{};
   rte_flow_item_ipv4 ipv4{}, ipv4_mask{};
+  rte_flow_item_ipv6 ipv6{}, ipv6_mask{};
   rte_flow_item_udp udp{}, udp_mask{};
   rte_flow_item_tcp tcp{}, tcp_mask{};
   rte_flow_action_set_mac mac_src{}, mac_dst{};
@@ -58,12 +66,19 @@ enum class RuleBuildStatus : uint8_t {
   not_ipv4_l4,       // protocol other than TCP/UDP
   no_egress,         // side has no interface
   neighbor_missing,  // next hop's MAC not (yet) resolved
+  translated,        // an IPv6 session carried by an SVR session (Session6::svr_ref): IPv6 <-> IPv4 on the way
 };
 
 // Fills `rule` for packets of `s` travelling in `dir`. `age_context` comes
 // back from rte_flow_get_aged_flows when the rule ages out.
 RuleBuildStatus build_flow_rule(const Session& s, Dir dir, const RouterModel& model, const NeighborTable& neighbors,
                                 const Timeouts& timeouts, void* age_context, FlowRule& rule);
+
+// The same for a routed IPv6 session (SessionTable6): the arrival tuple is the
+// original (forward) or its reverse, the egress the session's interface and
+// next hop of `dir`, its MAC from the IPv6 neighbor cache.
+RuleBuildStatus build_flow_rule6(const Session6& s, Dir dir, const RouterModel& model, const Neighbor6Table& neighbors,
+                                 const Timeouts& timeouts, void* age_context, FlowRule& rule);
 
 // Priority-0 rule for a WAN port: TCP or UDP packets whose data starts with
 // the SVR cookie go up to the host (PORT_REPRESENTOR), never through a session
@@ -75,5 +90,6 @@ void build_cookie_punt_rule(uint16_t port, uint8_t proto, FlowRule& rule);
 // The rule-building idle timeout: the session's own (SessionTable::timeout_ms)
 // in whole seconds, rounded up, at least 1.
 uint32_t age_timeout_s(const Session& s, const Timeouts& timeouts);
+uint32_t age_timeout_s(const Session6& s, const Timeouts& timeouts);
 
 }  // namespace wp::offload

@@ -6,6 +6,7 @@
 #include <string>
 
 #include "dataplane/ip/checksum.h"
+#include "dataplane/ip/ipv6.h"
 #include "dataplane/ip/packet.h"
 #include "offload/nic_model_rule.h"
 
@@ -132,6 +133,15 @@ uint32_t key_hash(uint16_t port, const FiveTuple& k) {
   h = mix32(h ^ (uint32_t{k.sport} << 16 | k.dport));
   return mix32(h ^ (uint32_t{k.proto} << 16 | port));
 }
+uint32_t fold(const Ipv6& a) { return static_cast<uint32_t>(a.hi ^ a.hi >> 32 ^ a.lo ^ a.lo >> 32); }
+// IPv6 keys: the addresses folded to 32 bits each, then IPv4's mixing (the
+// full addresses are compared on a hit).
+uint32_t key_hash6(uint16_t port, const Ipv6& src, const Ipv6& dst, const FiveTuple& k) {
+  return key_hash(port, {fold(src), fold(dst) ^ 0x6, k.sport, k.dport, k.proto});
+}
+uint32_t spec_hash(const RuleSpec& s) {
+  return s.l3 == L3Match::ipv6 ? key_hash6(s.in_port, s.src6, s.dst6, s.key) : key_hash(s.in_port, s.key);
+}
 }  // namespace
 
 void NicModel::link(uint32_t slot) {
@@ -144,7 +154,7 @@ void NicModel::link(uint32_t slot) {
     wildcard_.insert(it, slot);
     return;
   }
-  for (uint32_t i = key_hash(r.spec.in_port, r.spec.key) & index_mask_;; i = (i + 1) & index_mask_) {
+  for (uint32_t i = spec_hash(r.spec) & index_mask_;; i = (i + 1) & index_mask_) {
     if (index_[i] == 0) {
       index_[i] = slot + 1;
       return;
@@ -163,7 +173,7 @@ void NicModel::unlink(uint32_t slot) {
       }
     return;
   }
-  uint32_t i = key_hash(r.spec.in_port, r.spec.key) & index_mask_;
+  uint32_t i = spec_hash(r.spec) & index_mask_;
   while (index_[i] != slot + 1) {
     if (index_[i] == 0) return;
     i = (i + 1) & index_mask_;
@@ -171,7 +181,7 @@ void NicModel::unlink(uint32_t slot) {
   // Backward-shift deletion keeps every probe chain unbroken.
   for (uint32_t j = (i + 1) & index_mask_; index_[j] != 0; j = (j + 1) & index_mask_) {
     const RuleSpec& o = rules_[index_[j] - 1].spec;
-    uint32_t home = key_hash(o.in_port, o.key) & index_mask_;
+    uint32_t home = spec_hash(o) & index_mask_;
     if (((j - home) & index_mask_) >= ((j - i) & index_mask_)) {
       index_[i] = index_[j];
       i = j;
@@ -217,26 +227,114 @@ void NicModel::age_step(uint32_t now_ms) {
   }
 }
 
-NicModel::Rule* NicModel::match(uint16_t port, const uint8_t* frame, uint32_t len, ParsedPacket& pp) {
-  pp = parse_packet(frame, len);
-  if (pp.status != ParseStatus::ipv4 || (pp.proto != kProtoTcp && pp.proto != kProtoUdp)) return nullptr;
+// What a rule matches on and rewrites in one frame: IPv4, or IPv6 without
+// extension headers (the IPV6 item's next header is the fixed header's), with
+// a whole TCP or UDP header.
+struct NicModel::Frame {
+  bool ipv6 = false;
+  uint16_t l3 = 0, l4 = 0, payload = 0, end = 0;
+  uint8_t ttl = 0;  // or hop limit
+  uint8_t tcp_flags = 0;
+  FiveTuple key;    // IPv6: ports and proto
+  Ipv6 src6, dst6;
+  bool parse(const uint8_t* frame, uint32_t len);
+};
+
+bool NicModel::Frame::parse(const uint8_t* frame, uint32_t len) {
+  const ParsedPacket pp = parse_packet(frame, len);
+  if (pp.status == ParseStatus::ipv4) {
+    ipv6 = false;
+    l3 = pp.l3, l4 = pp.l4, payload = pp.payload, end = pp.end;
+    ttl = pp.ttl, tcp_flags = pp.tcp_flags;
+    key = {pp.src, pp.dst, pp.sport, pp.dport, pp.proto};
+  } else if (pp.status == ParseStatus::not_ipv4 && len >= kEthHdrLen && load_be16(frame + 12) == kEtherTypeIpv6) {
+    const Ipv6View v = parse_ipv6_packet(frame, len, kEthHdrLen);
+    if (v.status != Ipv6Status::ok || v.ext_headers != 0) return false;
+    ipv6 = true;
+    l3 = v.l3, l4 = v.l4, payload = v.payload, end = v.end;
+    ttl = v.hop_limit, tcp_flags = v.tcp_flags;
+    key = {0, 0, v.sport, v.dport, v.proto};
+    src6 = v.src, dst6 = v.dst;
+  } else {
+    return false;
+  }
+  return key.proto == kProtoTcp || key.proto == kProtoUdp;
+}
+
+NicModel::Rule* NicModel::match(uint16_t port, const uint8_t* frame, uint32_t len, Frame& f) {
+  if (!f.parse(frame, len)) return nullptr;
+  const L3Match l3 = f.ipv6 ? L3Match::ipv6 : L3Match::ipv4;
   for (uint32_t slot : wildcard_) {
     Rule& r = rules_[slot];
     const RuleSpec& s = r.spec;
-    if (s.in_port != port || (s.key.proto && s.key.proto != pp.proto)) continue;
-    if ((pp.tcp_flags & s.tcp_flags_mask) != s.tcp_flags_spec) continue;
-    if (s.raw_len && (pp.payload_len() < s.raw_len || std::memcmp(frame + pp.payload, s.raw, s.raw_len) != 0)) continue;
+    if (s.in_port != port || (s.l3 != L3Match::any && s.l3 != l3) || (s.key.proto && s.key.proto != f.key.proto)) continue;
+    if ((f.tcp_flags & s.tcp_flags_mask) != s.tcp_flags_spec) continue;
+    if (s.raw_len && (f.end - f.payload < s.raw_len || std::memcmp(frame + f.payload, s.raw, s.raw_len) != 0)) continue;
     return &r;
   }
-  FiveTuple k{pp.src, pp.dst, pp.sport, pp.dport, pp.proto};
-  for (uint32_t i = key_hash(port, k) & index_mask_; index_[i] != 0; i = (i + 1) & index_mask_) {
+  const uint32_t h = f.ipv6 ? key_hash6(port, f.src6, f.dst6, f.key) : key_hash(port, f.key);
+  for (uint32_t i = h & index_mask_; index_[i] != 0; i = (i + 1) & index_mask_) {
     Rule& r = rules_[index_[i] - 1];
-    if (r.spec.in_port != port || !(r.spec.key == k)) continue;
-    if (pp.proto == kProtoTcp && (pp.tcp_flags & r.spec.tcp_flags_mask) != r.spec.tcp_flags_spec) return nullptr;
+    const RuleSpec& s = r.spec;
+    if (s.in_port != port || s.l3 != l3 || !(s.key == f.key)) continue;
+    if (f.ipv6 && (s.src6 != f.src6 || s.dst6 != f.dst6)) continue;
+    if (f.key.proto == kProtoTcp && (f.tcp_flags & s.tcp_flags_mask) != s.tcp_flags_spec) return nullptr;
     return &r;
   }
   return nullptr;
 }
+
+namespace {
+
+// The rule's header rewrites on one frame. IPv4: the header checksum and the
+// L4 checksum (pseudo-header) follow each change. IPv6: no header checksum;
+// addresses and ports move the L4 checksum, the hop limit does not (it is not
+// in the pseudo-header). A UDP checksum of 0 ("none", IPv4) stays 0; a
+// computed 0 is sent as 0xffff.
+void rewrite(const RuleSpec& s, uint8_t* d, const NicModel::Frame& f) {
+  uint8_t* ip = d + f.l3;
+  uint8_t* l4 = d + f.l4;
+  const bool tcp = f.key.proto == kProtoTcp;
+  uint8_t* l4sum = l4 + (tcp ? 16 : 6);
+  const bool l4_cksum = tcp || load_be16(l4sum) != 0;
+  uint16_t ipc = f.ipv6 ? 0 : load_be16(ip + 10), l4c = load_be16(l4sum);
+  auto set32 = [&](uint8_t* p, uint32_t v) {
+    uint32_t old = load_be32(p);
+    store_be32(p, v);
+    ipc = csum_update32(ipc, old, v);
+    l4c = csum_update32(l4c, old, v);
+  };
+  auto set128 = [&](uint8_t* p, const Ipv6& v) {
+    uint8_t now[16];
+    store_ipv6(now, v);
+    for (int w = 0; w < 16; w += 4) l4c = csum_update32(l4c, load_be32(p + w), load_be32(now + w));
+    std::memcpy(p, now, 16);
+  };
+  auto set16 = [&](uint8_t* p, uint16_t v) {
+    uint16_t old = load_be16(p);
+    store_be16(p, v);
+    l4c = csum_update16(l4c, old, v);
+  };
+  if (s.set_mac_dst) std::memcpy(d, s.mac_dst, 6);
+  if (s.set_mac_src) std::memcpy(d + 6, s.mac_src, 6);
+  if (s.set_ip_src) set32(ip + 12, s.ip_src);
+  if (s.set_ip_dst) set32(ip + 16, s.ip_dst);
+  if (s.set_ip6_src) set128(ip + 8, s.ip6_src);
+  if (s.set_ip6_dst) set128(ip + 24, s.ip6_dst);
+  if (s.set_tp_src) set16(l4, s.tp_src);
+  if (s.set_tp_dst) set16(l4 + 2, s.tp_dst);
+  if (s.dec_ttl && f.ipv6) {
+    --ip[7];
+  } else if (s.dec_ttl) {
+    uint16_t old = load_be16(ip + 8);
+    ip[8] = static_cast<uint8_t>(ip[8] - 1);
+    ipc = csum_update16(ipc, old, load_be16(ip + 8));
+  }
+  if (!f.ipv6) store_be16(ip + 10, ipc);
+  if (l4_cksum) store_be16(l4sum, !tcp && l4c == 0 ? 0xffff : l4c);
+}
+
+}  // namespace
 
 void NicModel::process(uint16_t port, rte_mbuf** pkts, uint16_t n, uint32_t now_ms, rte_mbuf** fwd, uint16_t* fwd_port,
                        uint16_t& n_fwd, rte_mbuf** host, uint16_t& n_host) {
@@ -245,10 +343,10 @@ void NicModel::process(uint16_t port, rte_mbuf** pkts, uint16_t n, uint32_t now_
   uint64_t hits = 0, punted = 0;
   for (uint16_t i = 0; i < n; ++i) {
     rte_mbuf* m = pkts[i];
-    ParsedPacket pp;
-    Rule* r = m->nb_segs == 1 ? match(port, rte_pktmbuf_mtod(m, uint8_t*), m->data_len, pp) : nullptr;
-    // A TTL that would expire goes to software, which drops it with a reason.
-    if (!r || (r->spec.dec_ttl && pp.ttl <= 1)) {
+    Frame f;
+    Rule* r = m->nb_segs == 1 ? match(port, rte_pktmbuf_mtod(m, uint8_t*), m->data_len, f) : nullptr;
+    // A TTL (hop limit) that would expire goes to software, which drops it with a reason.
+    if (!r || (r->spec.dec_ttl && f.ttl <= 1)) {
       host[n_host++] = m;
       continue;
     }
@@ -263,38 +361,7 @@ void NicModel::process(uint16_t port, rte_mbuf** pkts, uint16_t n, uint32_t now_
       host[n_host++] = m;
       continue;
     }
-    uint8_t* d = rte_pktmbuf_mtod(m, uint8_t*);
-    uint8_t* ip = d + pp.l3;
-    uint8_t* l4 = d + pp.l4;
-    bool tcp = pp.proto == kProtoTcp;
-    uint8_t* l4sum = l4 + (tcp ? 16 : 6);
-    // UDP checksum 0 means "none" and stays so; a computed 0 is sent as 0xffff.
-    bool l4_cksum = tcp || load_be16(l4sum) != 0;
-    uint16_t ipc = load_be16(ip + 10), l4c = load_be16(l4sum);
-    auto set32 = [&](uint8_t* p, uint32_t v, bool pseudo) {
-      uint32_t old = load_be32(p);
-      store_be32(p, v);
-      ipc = csum_update32(ipc, old, v);
-      if (pseudo) l4c = csum_update32(l4c, old, v);
-    };
-    auto set16 = [&](uint8_t* p, uint16_t v) {
-      uint16_t old = load_be16(p);
-      store_be16(p, v);
-      l4c = csum_update16(l4c, old, v);
-    };
-    if (s.set_mac_dst) std::memcpy(d, s.mac_dst, 6);
-    if (s.set_mac_src) std::memcpy(d + 6, s.mac_src, 6);
-    if (s.set_ip_src) set32(ip + 12, s.ip_src, true);
-    if (s.set_ip_dst) set32(ip + 16, s.ip_dst, true);
-    if (s.set_tp_src) set16(l4, s.tp_src);
-    if (s.set_tp_dst) set16(l4 + 2, s.tp_dst);
-    if (s.dec_ttl) {
-      uint16_t old = load_be16(ip + 8);
-      ip[8] = static_cast<uint8_t>(ip[8] - 1);
-      ipc = csum_update16(ipc, old, load_be16(ip + 8));
-    }
-    store_be16(ip + 10, ipc);
-    if (l4_cksum) store_be16(l4sum, !tcp && l4c == 0 ? 0xffff : l4c);
+    rewrite(s, rte_pktmbuf_mtod(m, uint8_t*), f);
     ++hits;
     fwd_port[n_fwd] = s.out_port;
     fwd[n_fwd++] = m;

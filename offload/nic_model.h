@@ -6,13 +6,19 @@
 // compiles what it supports and refuses the rest the way a PMD does (errno +
 // rte_flow_error type + message):
 //   attr     transfer only (E-Switch rules: match an ingress port, forward to a port)
-//   items    REPRESENTED_PORT | PORT_ID, ETH (no spec), IPV4 (exact src/dst/proto),
-//            UDP | TCP (exact ports; TCP flags under a mask), RAW (relative, at the
-//            L4 payload start; wildcard rules only), VOID, END
-//   actions  SET_MAC_SRC/DST, SET_IPV4_SRC/DST, SET_TP_SRC/DST, DEC_TTL, COUNT,
+//   items    REPRESENTED_PORT | PORT_ID, ETH (no spec), one of IPV4 | IPV6 (exact
+//            src/dst/proto; IPv6's next header is the fixed header's, so packets
+//            with extension headers never match), UDP | TCP (exact ports; TCP
+//            flags under a mask), RAW (relative, at the L4 payload start;
+//            wildcard rules only), VOID, END
+//   actions  SET_MAC_SRC/DST, SET_IPV4_SRC/DST (IPV4 rules), SET_IPV6_SRC/DST
+//            (IPV6 rules), SET_TP_SRC/DST, DEC_TTL (TTL or hop limit), COUNT,
 //            AGE, fate REPRESENTED_PORT | PORT_ID (out of a port) or
 //            PORT_REPRESENTOR (up to the host = the workers), VOID, END
-// Exact 5-tuple rules live in a hash table; rules with a wildcard (no IPv4
+// Rewrites keep the packet valid as a NIC does: the IPv4 header checksum and
+// the L4 checksum (its pseudo-header covers addresses and ports) follow each
+// change; IPv6 has no header checksum and its hop limit is not in the L4 one.
+// Exact 5-tuple rules (IPv4 or IPv6) live in a hash table; rules with a wildcard (no
 // addresses, e.g. "payload starts with the SVR cookie -> host") are checked
 // first, in priority order, like a NIC's higher-priority group.
 //
@@ -77,12 +83,13 @@ class NicModel final : public FlowPort {
   uint32_t capacity() const { return capacity_; }
   uint32_t pending_commands() const { return rte_ring_count(commands_); }
 
-  struct Rule;  // a compiled rule in its table slot (nic_model_rule.h)
+  struct Rule;   // a compiled rule in its table slot (nic_model_rule.h)
+  struct Frame;  // the headers of one packet a rule matches and rewrites (nic_model.cc)
 
  private:
   void link(uint32_t slot);
   void unlink(uint32_t slot);
-  Rule* match(uint16_t port, const uint8_t* frame, uint32_t len, ParsedPacket& pp);
+  Rule* match(uint16_t port, const uint8_t* frame, uint32_t len, Frame& f);
   void age_step(uint32_t now_ms);
 
   uint32_t capacity_;

@@ -19,6 +19,12 @@ rte_flow_item_ipv4 default_ipv4_mask() {
   m.hdr.src_addr = m.hdr.dst_addr = 0xffffffff;
   return m;
 }
+rte_flow_item_ipv6 default_ipv6_mask() {
+  rte_flow_item_ipv6 m{};
+  std::memset(m.hdr.src_addr, 0xff, sizeof m.hdr.src_addr);
+  std::memset(m.hdr.dst_addr, 0xff, sizeof m.hdr.dst_addr);
+  return m;
+}
 template <typename T>
 T default_l4_mask() {
   T m{};
@@ -30,6 +36,11 @@ bool all_zero(const void* p, size_t n) {
   const auto* b = static_cast<const uint8_t*>(p);
   for (size_t i = 0; i < n; ++i)
     if (b[i]) return false;
+  return true;
+}
+bool all_ones(const uint8_t* b, size_t n) {
+  for (size_t i = 0; i < n; ++i)
+    if (b[i] != 0xff) return false;
   return true;
 }
 
@@ -84,7 +95,16 @@ int eth_item(const rte_flow_item& it, rte_flow_error* e) {
   return 0;
 }
 
+// One IPV4 or IPV6 item a pattern, before any L4 item.
+int l3_item_first(const rte_flow_item& it, rte_flow_error* e, RuleSpec& s, const ItemsSeen& seen, L3Match l3) {
+  if (s.l3 != L3Match::any || seen.l4)
+    return flow_refuse(e, EINVAL, RTE_FLOW_ERROR_TYPE_ITEM, &it, "one IPV4 or IPV6 item, before the L4 item");
+  s.l3 = l3;
+  return 0;
+}
+
 int ipv4_item(const rte_flow_item& it, rte_flow_error* e, RuleSpec& s, ItemsSeen& seen) {
+  if (int rc = l3_item_first(it, e, s, seen, L3Match::ipv4)) return rc;
   if (!it.spec) return 0;
   const auto& sp = spec_of<rte_flow_item_ipv4>(it);
   const rte_flow_item_ipv4 def = default_ipv4_mask();
@@ -104,6 +124,33 @@ int ipv4_item(const rte_flow_item& it, rte_flow_error* e, RuleSpec& s, ItemsSeen
   s.key.src = rte_be_to_cpu_32(sp.hdr.src_addr);
   s.key.dst = rte_be_to_cpu_32(sp.hdr.dst_addr);
   if (mk.hdr.next_proto_id) s.key.proto = sp.hdr.next_proto_id;
+  return 0;
+}
+
+// Exact source, destination and next header (of the fixed header: a PMD does not
+// look past extension headers for it), nothing else: no traffic class, flow
+// label, payload length, hop limit or extension-header flags.
+int ipv6_item(const rte_flow_item& it, rte_flow_error* e, RuleSpec& s, ItemsSeen& seen) {
+  if (int rc = l3_item_first(it, e, s, seen, L3Match::ipv6)) return rc;
+  if (!it.spec) return 0;
+  const auto& sp = spec_of<rte_flow_item_ipv6>(it);
+  const rte_flow_item_ipv6 def = default_ipv6_mask();
+  const rte_flow_item_ipv6& mk = mask_of(it, def);
+  rte_flow_item_ipv6 rest = mk;
+  std::memset(rest.hdr.src_addr, 0, sizeof rest.hdr.src_addr);
+  std::memset(rest.hdr.dst_addr, 0, sizeof rest.hdr.dst_addr);
+  rest.hdr.proto = 0;
+  if (!all_zero(&rest, sizeof rest))
+    return flow_refuse(e, ENOTSUP, RTE_FLOW_ERROR_TYPE_ITEM_MASK, &it,
+                       "IPV6: only source, destination and next header can be matched");
+  auto exact_or_none = [](const uint8_t* m) { return all_zero(m, 16) || all_ones(m, 16); };
+  if (!exact_or_none(mk.hdr.src_addr) || !exact_or_none(mk.hdr.dst_addr) || (mk.hdr.proto != 0 && mk.hdr.proto != 0xff))
+    return flow_refuse(e, ENOTSUP, RTE_FLOW_ERROR_TYPE_ITEM_MASK, &it, "IPV6: partial masks not supported");
+  seen.ip_src = mk.hdr.src_addr[0] != 0;
+  seen.ip_dst = mk.hdr.dst_addr[0] != 0;
+  if (seen.ip_src) s.src6 = load_ipv6(sp.hdr.src_addr);
+  if (seen.ip_dst) s.dst6 = load_ipv6(sp.hdr.dst_addr);
+  if (mk.hdr.proto) s.key.proto = sp.hdr.proto;
   return 0;
 }
 
@@ -151,7 +198,7 @@ int l4_item(const rte_flow_item& it, rte_flow_error* e, RuleSpec& s, ItemsSeen& 
   const bool tcp = it.type == RTE_FLOW_ITEM_TYPE_TCP;
   const uint8_t proto = tcp ? kProtoTcp : kProtoUdp;
   if (s.key.proto && s.key.proto != proto)
-    return flow_refuse(e, EINVAL, RTE_FLOW_ERROR_TYPE_ITEM, &it, "L4 item contradicts the IPV4 protocol");
+    return flow_refuse(e, EINVAL, RTE_FLOW_ERROR_TYPE_ITEM, &it, "L4 item contradicts the IP protocol");
   s.key.proto = proto;
   seen.l4 = true;
   if (!it.spec) return 0;
@@ -182,6 +229,7 @@ int compile_item(const rte_flow_item& it, rte_flow_error* e, RuleSpec& s, ItemsS
     case RTE_FLOW_ITEM_TYPE_PORT_ID: return port_item(it, e, s, seen);
     case RTE_FLOW_ITEM_TYPE_ETH: return eth_item(it, e);
     case RTE_FLOW_ITEM_TYPE_IPV4: return ipv4_item(it, e, s, seen);
+    case RTE_FLOW_ITEM_TYPE_IPV6: return ipv6_item(it, e, s, seen);
     case RTE_FLOW_ITEM_TYPE_UDP:
     case RTE_FLOW_ITEM_TYPE_TCP: return l4_item(it, e, s, seen);
     case RTE_FLOW_ITEM_TYPE_RAW: return raw_item(it, e, s, seen);
@@ -214,11 +262,26 @@ int set_mac(const rte_flow_action& a, rte_flow_error* e, RuleSpec& s) {
 
 int set_ipv4(const rte_flow_action& a, rte_flow_error* e, RuleSpec& s) {
   if (!a.conf) return flow_refuse(e, EINVAL, RTE_FLOW_ERROR_TYPE_ACTION_CONF, &a, "SET_IPV4 without conf");
+  if (s.l3 != L3Match::ipv4)
+    return flow_refuse(e, EINVAL, RTE_FLOW_ERROR_TYPE_ACTION, &a, "SET_IPV4 needs an IPV4 item");
   const Ipv4 v = rte_be_to_cpu_32(conf_of<rte_flow_action_set_ipv4>(a).ipv4_addr);
   if (a.type == RTE_FLOW_ACTION_TYPE_SET_IPV4_SRC)
     s.set_ip_src = true, s.ip_src = v;
   else
     s.set_ip_dst = true, s.ip_dst = v;
+  return 0;
+}
+
+// Sets an address of the IPv6 header; the L4 checksum follows (pseudo-header).
+int set_ipv6(const rte_flow_action& a, rte_flow_error* e, RuleSpec& s) {
+  if (!a.conf) return flow_refuse(e, EINVAL, RTE_FLOW_ERROR_TYPE_ACTION_CONF, &a, "SET_IPV6 without conf");
+  if (s.l3 != L3Match::ipv6)
+    return flow_refuse(e, EINVAL, RTE_FLOW_ERROR_TYPE_ACTION, &a, "SET_IPV6 needs an IPV6 item");
+  const Ipv6 v = load_ipv6(conf_of<rte_flow_action_set_ipv6>(a).ipv6_addr);
+  if (a.type == RTE_FLOW_ACTION_TYPE_SET_IPV6_SRC)
+    s.set_ip6_src = true, s.ip6_src = v;
+  else
+    s.set_ip6_dst = true, s.ip6_dst = v;
   return 0;
 }
 
@@ -267,6 +330,8 @@ int compile_action(const rte_flow_action& a, rte_flow_error* e, RuleSpec& s, boo
     case RTE_FLOW_ACTION_TYPE_SET_MAC_DST: return set_mac(a, e, s);
     case RTE_FLOW_ACTION_TYPE_SET_IPV4_SRC:
     case RTE_FLOW_ACTION_TYPE_SET_IPV4_DST: return set_ipv4(a, e, s);
+    case RTE_FLOW_ACTION_TYPE_SET_IPV6_SRC:
+    case RTE_FLOW_ACTION_TYPE_SET_IPV6_DST: return set_ipv6(a, e, s);
     case RTE_FLOW_ACTION_TYPE_SET_TP_SRC:
     case RTE_FLOW_ACTION_TYPE_SET_TP_DST: return set_tp(a, e, s);
     case RTE_FLOW_ACTION_TYPE_DEC_TTL: s.dec_ttl = true; return 0;
@@ -287,8 +352,9 @@ int compile_actions(const rte_flow_action actions[], rte_flow_error* e, RuleSpec
     if (int rc = compile_action(*a, e, s, fate)) return rc;
   }
   if (!fate) return flow_refuse(e, EINVAL, RTE_FLOW_ERROR_TYPE_ACTION_NUM, actions, "no fate action (port)");
-  if ((s.set_ip_src || s.set_ip_dst || s.set_tp_src || s.set_tp_dst || s.dec_ttl) && s.key.proto == 0)
-    return flow_refuse(e, EINVAL, RTE_FLOW_ERROR_TYPE_ACTION, actions, "header rewrite needs an IPV4 + L4 pattern");
+  const bool rewrite = s.set_ip_src || s.set_ip_dst || s.set_ip6_src || s.set_ip6_dst || s.set_tp_src || s.set_tp_dst;
+  if ((rewrite || s.dec_ttl) && (s.key.proto == 0 || s.l3 == L3Match::any))
+    return flow_refuse(e, EINVAL, RTE_FLOW_ERROR_TYPE_ACTION, actions, "header rewrite needs an IPV4|IPV6 + L4 pattern");
   return 0;
 }
 

@@ -15,11 +15,16 @@ namespace wp::offload {
 
 constexpr uint8_t kMaxRaw = 16;  // RAW item: pattern bytes a rule may match
 
+// Which network layer the pattern names (its IPV4 or IPV6 item); `any`: none.
+enum class L3Match : uint8_t { any, ipv4, ipv6 };
+
 struct RuleSpec {
   uint16_t in_port = 0;
   uint32_t priority = 0;
   bool exact = false;  // full 5-tuple: hash table; otherwise a wildcard rule
-  FiveTuple key;       // host order; proto 0 = any (wildcard only)
+  L3Match l3 = L3Match::any;
+  FiveTuple key;       // host order; proto 0 = any (wildcard only). IPv6: ports and proto only
+  Ipv6 src6, dst6;     // the IPV6 item's addresses (l3 == ipv6)
   uint8_t tcp_flags_spec = 0, tcp_flags_mask = 0;
   uint8_t raw_len = 0;
   uint8_t raw[kMaxRaw] = {};
@@ -27,6 +32,8 @@ struct RuleSpec {
   uint8_t mac_src[6] = {}, mac_dst[6] = {};
   bool set_ip_src = false, set_ip_dst = false, set_tp_src = false, set_tp_dst = false;
   Ipv4 ip_src = 0, ip_dst = 0;
+  bool set_ip6_src = false, set_ip6_dst = false;
+  Ipv6 ip6_src, ip6_dst;
   uint16_t tp_src = 0, tp_dst = 0;
   bool dec_ttl = false, count = false, age = false;
   uint32_t age_ms = 0;

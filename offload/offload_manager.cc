@@ -55,6 +55,7 @@ OffloadManager::OffloadManager(DataplaneShared& shared, FlowPort& port, OffloadO
 
 OffloadManager::~OffloadManager() {
   for (rte_ring* r : feedback_) rte_ring_free(r);
+  for (rte_ring* r : feedback6_) rte_ring_free(r);
 }
 
 bool OffloadManager::init(uint32_t ring_size, int socket, std::string& error) {
@@ -69,6 +70,17 @@ bool OffloadManager::init(uint32_t ring_size, int socket, std::string& error) {
         rte_ring_create_elem(name.c_str(), sizeof(OffloadFeedback), ring_size, socket, RING_F_SP_ENQ | RING_F_SC_DEQ);
     if (!r) return error = "offload: cannot create feedback ring " + name + ": " + rte_strerror(rte_errno), false;
     feedback_.push_back(r);
+  }
+  // Routed IPv6 sessions: only a router that routes IPv6 has them (Route6Step's table).
+  const RouterModel* m = shared_.model.load(std::memory_order_acquire);
+  if (!m || !m->ipv6_routing) return true;
+  if (!shared_.enable_offload_events6(ring_size, socket, error)) return error = "offload: " + error, false;
+  for (uint32_t w = 0; w < shared_.workers; ++w) {
+    std::string name = "offl_fb6_" + std::to_string(id) + "_" + std::to_string(w);
+    rte_ring* r =
+        rte_ring_create_elem(name.c_str(), sizeof(OffloadFeedback6), ring_size, socket, RING_F_SP_ENQ | RING_F_SC_DEQ);
+    if (!r) return error = "offload: cannot create feedback ring " + name + ": " + rte_strerror(rte_errno), false;
+    feedback6_.push_back(r);
   }
   return true;
 }
@@ -135,6 +147,7 @@ uint32_t OffloadManager::poll(uint32_t now_ms) {
     handled += n;
   }
   counters_.events.fetch_add(handled, std::memory_order_relaxed);
+  if (!feedback6_.empty()) handled += poll_events6(now_ms);
   if (static_cast<int32_t>(now_ms - last_poll_ms_) >= static_cast<int32_t>(opt_.poll_ms)) {
     last_poll_ms_ = now_ms;
     poll_counters(now_ms);
@@ -142,9 +155,10 @@ uint32_t OffloadManager::poll(uint32_t now_ms) {
   }
   // Not paced by the poll period: a resolved neighbor is offloaded at once
   // (a short transfer is over within a period). Usually empty.
-  if (!waiting_.empty() && now_ms != last_retry_ms_) {
+  if ((!waiting_.empty() || !waiting6_.empty()) && now_ms != last_retry_ms_) {
     last_retry_ms_ = now_ms;  // at most once a millisecond: the waiting may never resolve
-    retry_waiting(now_ms);
+    retry_waiting(waiting_, now_ms);
+    retry_waiting(waiting6_, now_ms);
   }
   return handled;
 }
@@ -172,24 +186,11 @@ void OffloadManager::on_event(const SessionEvent& ev, uint32_t now_ms) {
       if (eligible(ev.session) && offload(ev.session, ev.worker, now_ms) == Offloaded::neighbor_missing)
         wait_for_neighbor(ev, now_ms);
       break;
-    case SessionEventKind::closed: {
+    case SessionEventKind::closed:
       classifying_.erase(ev.session.uuid);
       std::erase_if(waiting_, [&](const Waiting& w) { return w.session.uuid == ev.session.uuid; });
-      auto it = by_uuid_.find(ev.session.uuid);
-      if (it == by_uuid_.end()) {
-        if (auto r = retired_.find(ev.session.uuid); r != retired_.end()) {
-          record_closed(r->second, ev);
-          retired_.erase(r);
-        }
-        break;
-      }
-      uint32_t idx = it->second;
-      read_counters(entries_[idx], now_ms);
-      record_closed(entries_[idx], ev);
-      counters_.closed.fetch_add(1, std::memory_order_relaxed);
-      remove(idx, false, now_ms);
+      on_closed(ev, now_ms);
       break;
-    }
     case SessionEventKind::update:
       if (!classifying_.empty() && classifying_.count(ev.session.uuid)) {
         classified(ev, now_ms);
@@ -200,6 +201,24 @@ void OffloadManager::on_event(const SessionEvent& ev, uint32_t now_ms) {
     case SessionEventKind::created: break;
   }
 }
+
+template <typename Event>
+void OffloadManager::on_closed(const Event& ev, uint32_t now_ms) {
+  auto it = by_uuid_.find(ev.session.uuid);
+  if (it == by_uuid_.end()) {
+    if (auto r = retired_.find(ev.session.uuid); r != retired_.end()) {
+      record_closed(r->second, ev);
+      retired_.erase(r);
+    }
+    return;
+  }
+  uint32_t idx = it->second;
+  read_counters(entries_[idx], now_ms);
+  record_closed(entries_[idx], ev);
+  counters_.closed.fetch_add(1, std::memory_order_relaxed);
+  remove(idx, false, now_ms);
+}
+template void OffloadManager::on_closed(const Session6Event& ev, uint32_t now_ms);
 
 namespace {
 bool same_leg(const SideOut& a, const SideOut& b) {
@@ -247,8 +266,9 @@ void OffloadManager::wait_for_neighbor(const SessionEvent& ev, uint32_t now_ms) 
   waiting_.push_back({ev.session, ev.worker, now_ms});
 }
 
-void OffloadManager::retry_waiting(uint32_t now_ms) {
-  std::erase_if(waiting_, [&](const Waiting& w) {
+template <typename W>
+void OffloadManager::retry_waiting(std::vector<W>& waiting, uint32_t now_ms) {
+  std::erase_if(waiting, [&](const W& w) {
     Offloaded o = offload(w.session, w.worker, now_ms);
     if (o != Offloaded::neighbor_missing) {
       if (o == Offloaded::installed) counters_.neighbor_waited.fetch_add(1, std::memory_order_relaxed);
@@ -260,16 +280,42 @@ void OffloadManager::retry_waiting(uint32_t now_ms) {
   });
 }
 
-bool OffloadManager::next_hop_unresolved(const Session& s, const RouterModel& m) const {
+RuleBuildStatus OffloadManager::build(const Session& s, Dir d, const RouterModel& m, void* context,
+                                      FlowRule& r) const {
+  return build_flow_rule(s, d, m, shared_.neighbors, shared_.timeouts, context, r);
+}
+
+RuleBuildStatus OffloadManager::build(const Session6& s, Dir d, const RouterModel& m, void* context,
+                                      FlowRule& r) const {
+  return build_flow_rule6(s, d, m, shared_.neighbors6, shared_.timeouts, context, r);
+}
+
+// What the entry keeps of the session: its key for the feedback, the legs the
+// rules were built from (IPv4: a reroute compares them).
+void OffloadManager::describe(Entry& e, const Session& s, const Timeouts& t) {
+  e.original = s.original;
+  e.key = s.key_a();
+  e.age_ms = age_timeout_s(s, t) * 1000;
+  e.legs[0] = s.out_fwd;
+  e.legs[1] = s.out_rev;
+}
+
+void OffloadManager::describe(Entry& e, const Session6& s, const Timeouts& t) {
+  e.ipv6 = true;
+  e.original6 = s.original;
+  e.age_ms = age_timeout_s(s, t) * 1000;
+}
+
+template <typename S>
+bool OffloadManager::next_hop_unresolved(const S& s, const RouterModel& m) const {
   FlowRule probe;
   for (Dir d : {Dir::forward, Dir::reverse})
-    if (build_flow_rule(s, d, m, shared_.neighbors, shared_.timeouts, nullptr, probe) ==
-        RuleBuildStatus::neighbor_missing)
-      return true;
+    if (build(s, d, m, nullptr, probe) == RuleBuildStatus::neighbor_missing) return true;
   return false;
 }
 
-OffloadManager::Offloaded OffloadManager::offload(const Session& s, uint16_t worker, uint32_t now_ms) {
+template <typename S>
+OffloadManager::Offloaded OffloadManager::offload(const S& s, uint16_t worker, uint32_t now_ms) {
   if (by_uuid_.count(s.uuid)) return Offloaded::installed;
   const RouterModel& m = *shared_.model.load(std::memory_order_acquire);
   const bool full = free_.empty() || rules_ + 2 > opt_.max_rules;
@@ -284,8 +330,7 @@ OffloadManager::Offloaded OffloadManager::offload(const Session& s, uint16_t wor
   const uint32_t gen = entries_[idx].gen;
   FlowRule rule[2];
   for (int d = 0; d < 2; ++d) {
-    RuleBuildStatus st =
-        build_flow_rule(s, static_cast<Dir>(d), m, shared_.neighbors, shared_.timeouts, context_of(idx, gen), rule[d]);
+    RuleBuildStatus st = build(s, static_cast<Dir>(d), m, context_of(idx, gen), rule[d]);
     if (st == RuleBuildStatus::neighbor_missing) return Offloaded::neighbor_missing;
     if (st != RuleBuildStatus::ok) {
       counters_.ineligible_state.fetch_add(1, std::memory_order_relaxed);
@@ -312,13 +357,9 @@ OffloadManager::Offloaded OffloadManager::offload(const Session& s, uint16_t wor
   e.in_use = true;
   e.gen = gen;
   e.uuid = s.uuid;
-  e.original = s.original;
-  e.key = s.key_a();
+  describe(e, s, shared_.timeouts);
   e.worker = worker;
   e.active_ms = now_ms;
-  e.age_ms = age_timeout_s(s, shared_.timeouts) * 1000;
-  e.legs[0] = s.out_fwd;
-  e.legs[1] = s.out_rev;
   for (int d = 0; d < 2; ++d) {
     e.rule[d] = f[d];
     e.port[d] = rule[d].ingress_port;
@@ -326,8 +367,11 @@ OffloadManager::Offloaded OffloadManager::offload(const Session& s, uint16_t wor
   by_uuid_.emplace(s.uuid, idx);
   rules_ += 2;
   counters_.sessions_offloaded.fetch_add(1, std::memory_order_relaxed);
+  if (e.ipv6) counters_.sessions6_offloaded.fetch_add(1, std::memory_order_relaxed);
   return Offloaded::installed;
 }
+template OffloadManager::Offloaded OffloadManager::offload(const Session& s, uint16_t worker, uint32_t now_ms);
+template OffloadManager::Offloaded OffloadManager::offload(const Session6& s, uint16_t worker, uint32_t now_ms);
 
 // Frees one session's rules for a newcomer: the least active offloaded
 // session that saw no packet for at least one poll period.
@@ -364,19 +408,34 @@ void OffloadManager::read_counters(Entry& e, uint32_t now_ms) {
 // Posts what the worker has not been told yet; false when its ring is full
 // (the growth stays pending for the next poll).
 bool OffloadManager::post_feedback(Entry& e, OffloadFeedbackKind kind) {
-  OffloadFeedback fb{};
-  fb.key = e.key;
-  fb.kind = kind;
-  fb.uuid = e.uuid;
+  uint64_t packets[2], bytes[2];
   bool any = false;
   for (int d = 0; d < 2; ++d) {
-    fb.packets[d] = e.nic_packets[d] - e.posted_packets[d];
+    packets[d] = e.nic_packets[d] - e.posted_packets[d];
     uint64_t frame_bytes = e.nic_bytes[d] - e.posted_bytes[d];
-    fb.bytes[d] = frame_bytes - std::min(frame_bytes, fb.packets[d] * kEthHeader);
-    any = any || fb.packets[d];
+    bytes[d] = frame_bytes - std::min(frame_bytes, packets[d] * kEthHeader);
+    any = any || packets[d];
   }
   if (!any && kind == OffloadFeedbackKind::counters) return true;
-  if (rte_ring_sp_enqueue_elem(feedback_[e.worker], &fb, sizeof fb) != 0) {
+  int rc;
+  if (e.ipv6) {
+    OffloadFeedback6 fb{};
+    fb.key = e.original6;
+    fb.kind = kind;
+    fb.uuid = e.uuid;
+    std::copy_n(packets, 2, fb.packets);
+    std::copy_n(bytes, 2, fb.bytes);
+    rc = rte_ring_sp_enqueue_elem(feedback6_[e.worker], &fb, sizeof fb);
+  } else {
+    OffloadFeedback fb{};
+    fb.key = e.key;
+    fb.kind = kind;
+    fb.uuid = e.uuid;
+    std::copy_n(packets, 2, fb.packets);
+    std::copy_n(bytes, 2, fb.bytes);
+    rc = rte_ring_sp_enqueue_elem(feedback_[e.worker], &fb, sizeof fb);
+  }
+  if (rc != 0) {
     counters_.feedback_deferred.fetch_add(1, std::memory_order_relaxed);
     return false;
   }
@@ -452,7 +511,7 @@ void OffloadManager::poll_aged(uint32_t now_ms) {
 }
 
 void OffloadManager::retire(const Entry& e) {
-  Retired r{e.original, {}, {}};
+  Retired r{e.ipv6, e.original, e.original6, {}, {}};
   for (int d = 0; d < 2; ++d) r.nic_packets[d] = e.nic_packets[d], r.nic_bytes[d] = e.nic_bytes[d];
   if (retired_.emplace(e.uuid, r).second) retired_order_.push_back(e.uuid);
   while (retired_order_.size() > kRetiredKept) {
@@ -463,10 +522,13 @@ void OffloadManager::retire(const Entry& e) {
 
 // The session's counters already hold everything the NIC forwarded (posted
 // before its rules went away).
-void OffloadManager::record_closed(const Retired& ret, const SessionEvent& ev) {
+template <typename Event>
+void OffloadManager::record_closed(const Retired& ret, const Event& ev) {
   OffloadedRecord r{};
   r.uuid = ev.session.uuid;
+  r.ipv6 = ret.ipv6;
   r.original = ret.original;
+  r.original6 = ret.original6;
   r.reason = ev.reason;
   for (int d = 0; d < 2; ++d) {
     r.packets[d] = ev.session.packets[d];
@@ -474,15 +536,16 @@ void OffloadManager::record_closed(const Retired& ret, const SessionEvent& ev) {
     r.nic_packets[d] = ret.nic_packets[d];
     r.nic_bytes[d] = ret.nic_bytes[d] - std::min(ret.nic_bytes[d], ret.nic_packets[d] * kEthHeader);
   }
-  std::lock_guard lock(closed_mu_);
-  closed_.push_back(r);
-  if (closed_.size() > kClosedKept) closed_.pop_front();
+  keep_closed(r);
 }
 
-void OffloadManager::record_closed(const Entry& e, const SessionEvent& ev) {
+template <typename Event>
+void OffloadManager::record_closed(const Entry& e, const Event& ev) {
   OffloadedRecord r{};
   r.uuid = e.uuid;
+  r.ipv6 = e.ipv6;
   r.original = e.original;
+  r.original6 = e.original6;
   r.reason = ev.reason;
   for (int d = 0; d < 2; ++d) {
     uint64_t late_packets = e.nic_packets[d] - e.posted_packets[d];
@@ -492,6 +555,10 @@ void OffloadManager::record_closed(const Entry& e, const SessionEvent& ev) {
     r.nic_packets[d] = e.nic_packets[d];
     r.nic_bytes[d] = e.nic_bytes[d] - std::min(e.nic_bytes[d], e.nic_packets[d] * kEthHeader);
   }
+  keep_closed(r);
+}
+
+void OffloadManager::keep_closed(const OffloadedRecord& r) {
   std::lock_guard lock(closed_mu_);
   closed_.push_back(r);
   if (closed_.size() > kClosedKept) closed_.pop_front();
@@ -553,11 +620,12 @@ std::string OffloadManager::status_json() const {
   nlohmann::ordered_json closed = nlohmann::ordered_json::array();
   for (const OffloadedRecord& r : recent_closed()) {
     closed.push_back({{"uuid", hex(r.uuid)},
-                      {"src", format_ipv4(r.original.src)},
-                      {"dst", format_ipv4(r.original.dst)},
-                      {"sport", r.original.sport},
-                      {"dport", r.original.dport},
-                      {"proto", r.original.proto},
+                      {"family", r.ipv6 ? "ipv6" : "ipv4"},
+                      {"src", r.ipv6 ? format_ipv6(r.original6.src) : format_ipv4(r.original.src)},
+                      {"dst", r.ipv6 ? format_ipv6(r.original6.dst) : format_ipv4(r.original.dst)},
+                      {"sport", r.ipv6 ? r.original6.sport : r.original.sport},
+                      {"dport", r.ipv6 ? r.original6.dport : r.original.dport},
+                      {"proto", r.ipv6 ? r.original6.proto : r.original.proto},
                       {"reason", static_cast<int>(r.reason)},
                       {"packets", {r.packets[0], r.packets[1]}},
                       {"bytes", {r.bytes[0], r.bytes[1]}},

@@ -19,6 +19,14 @@
 // it to the session. So the session itself carries worker + NIC totals and the
 // closed event (IPFIX, HA) reports the whole session. The manager also keeps
 // the last closed offloaded sessions with the NIC's share, for GET /api/v1/offload.
+//
+// Routed IPv6 sessions (docs/ipv6.md § IPv6 routing and sessions) take the
+// same way through rings of their own (offload_manager6.cc): the workers post
+// their established and closed events (DataplaneShared::offload_events6), the
+// rules are build_flow_rule6's, the feedback goes back as OffloadFeedback6 and
+// Route6Step adds it to the Session6. They share the rule budget, eviction,
+// aging and counters with IPv4 sessions. IPv6 sessions carried by an SVR
+// session (between waypoints, IPv6 <-> IPv4 translated) are not offloaded.
 #pragma once
 
 #include <rte_ring.h>
@@ -36,6 +44,7 @@
 #include "dataplane/worker/shared.h"
 #include "dataplane/worker/offload_feedback.h"
 #include "dataplane/ip/packet.h"
+#include "dataplane/session/events6.h"
 #include "offload/flow_port.h"
 #include "offload/flow_rule.h"
 
@@ -51,7 +60,7 @@ struct OffloadOptions {
   X(established) X(ineligible_policy) X(ineligible_state) X(neighbor_missing) X(neighbor_waited)                  \
       X(neighbor_wait_expired) X(sessions_offloaded) X(rules_installed) X(rules_refused) X(rules_removed)             \
           X(budget_full) X(evicted) X(closed) X(aged) X(feedback_posted) X(feedback_deferred) X(query_failed)  \
-              X(rerouted) X(classifying) X(classified_offloaded)
+              X(rerouted) X(classifying) X(classified_offloaded) X(events6) X(sessions6_offloaded)
 
 struct OffloadCounters {
 #define WP_X(name) std::atomic<uint64_t> name{0};
@@ -63,7 +72,9 @@ struct OffloadCounters {
 // NIC counts not yet delivered to the worker, and the NIC's share.
 struct OffloadedRecord {
   SessionUuid uuid;
+  bool ipv6 = false;     // a routed IPv6 session: original6, not original
   FiveTuple original;
+  FiveTuple6 original6;
   SessionEndReason reason;
   uint64_t packets[2], bytes[2];          // whole session (worker + NIC)
   uint64_t nic_packets[2], nic_bytes[2];  // forwarded by the NIC
@@ -83,6 +94,8 @@ class OffloadManager {
   // before workers start) and creates one feedback ring per worker.
   bool init(uint32_t ring_size, int socket, std::string& error);
   rte_ring* feedback_ring(uint32_t worker) const { return feedback_[worker]; }
+  // Feedback of offloaded routed IPv6 sessions; null when the router routes no IPv6.
+  rte_ring* feedback6_ring(uint32_t worker) const { return feedback6_.empty() ? nullptr : feedback6_[worker]; }
   // Installs the cookie punt rules on every WAN port; false with `error` when
   // the port refuses them (then nothing may be offloaded on it).
   bool install_port_rules(std::string& error);
@@ -110,9 +123,11 @@ class OffloadManager {
  private:
   struct Entry {
     bool in_use = false;
+    bool ipv6 = false;  // a routed IPv6 session: original6 (also its feedback key)
     uint32_t gen = 0;
     SessionUuid uuid;
     FiveTuple original, key;
+    FiveTuple6 original6;
     uint16_t worker = 0;
     rte_flow* rule[2] = {nullptr, nullptr};  // by Dir
     uint16_t port[2] = {0, 0};
@@ -125,30 +140,50 @@ class OffloadManager {
   // Sessions whose rules went away before the session did (aged, evicted):
   // their NIC share, for the record when the closed event comes. Bounded.
   struct Retired {
+    bool ipv6;
     FiveTuple original;
+    FiveTuple6 original6;
     uint64_t nic_packets[2], nic_bytes[2];
   };
   struct UuidHash {
     size_t operator()(const SessionUuid& u) const;
   };
   void on_event(const SessionEvent& ev, uint32_t now_ms);
+  void on_event6(const Session6Event& ev, uint32_t now_ms);  // offload_manager6.cc
+  uint32_t poll_events6(uint32_t now_ms);
+  bool eligible6(const Session6& s);
+  // The closed event of a session, either family: its record, its rules removed.
+  template <typename Event>
+  void on_closed(const Event& ev, uint32_t now_ms);
   void reroute(const SessionEvent& ev, uint32_t now_ms);
   bool eligible(const Session& s);
   // Installs the session's two rules. neighbor_missing: a next hop's MAC is
   // not resolved yet (the session then waits: retry_waiting).
   enum class Offloaded { installed, stays_in_software, neighbor_missing };
-  Offloaded offload(const Session& s, uint16_t worker, uint32_t now_ms);
+  // S: Session (IPv4) or Session6 (routed IPv6); instantiated for both in offload_manager.cc.
+  template <typename S>
+  Offloaded offload(const S& s, uint16_t worker, uint32_t now_ms);
+  RuleBuildStatus build(const Session& s, Dir d, const RouterModel& m, void* context, FlowRule& r) const;
+  RuleBuildStatus build(const Session6& s, Dir d, const RouterModel& m, void* context, FlowRule& r) const;
+  static void describe(Entry& e, const Session& s, const Timeouts& t);
+  static void describe(Entry& e, const Session6& s, const Timeouts& t);
   void wait_for_neighbor(const SessionEvent& ev, uint32_t now_ms);
-  void retry_waiting(uint32_t now_ms);
-  bool next_hop_unresolved(const Session& s, const RouterModel& m) const;
+  void wait_for_neighbor6(const Session6Event& ev, uint32_t now_ms);
+  template <typename W>
+  void retry_waiting(std::vector<W>& waiting, uint32_t now_ms);
+  template <typename S>
+  bool next_hop_unresolved(const S& s, const RouterModel& m) const;
   bool make_room(uint32_t now_ms);
   void read_counters(Entry& e, uint32_t now_ms);
   bool post_feedback(Entry& e, ::wp::OffloadFeedbackKind kind);
   void remove(uint32_t idx, bool final_feedback, uint32_t now_ms, bool aged = false);
   void poll_counters(uint32_t now_ms);
   void poll_aged(uint32_t now_ms);
-  void record_closed(const Entry& e, const SessionEvent& ev);
-  void record_closed(const Retired& r, const SessionEvent& ev);
+  template <typename Event>
+  void record_closed(const Entry& e, const Event& ev);
+  template <typename Event>
+  void record_closed(const Retired& r, const Event& ev);
+  void keep_closed(const OffloadedRecord& r);
   static void* context_of(uint32_t idx, uint32_t gen) {
     return reinterpret_cast<void*>((uint64_t{gen} << 32 | idx) + 1);
   }
@@ -157,6 +192,7 @@ class OffloadManager {
   FlowPort& port_;
   OffloadOptions opt_;
   std::vector<rte_ring*> feedback_;
+  std::vector<rte_ring*> feedback6_;  // per worker; empty when the router routes no IPv6
   std::vector<Entry> entries_;
   std::vector<uint32_t> free_;
   std::unordered_map<SessionUuid, uint32_t, UuidHash> by_uuid_;
@@ -176,6 +212,12 @@ class OffloadManager {
     uint32_t since_ms;
   };
   std::vector<Waiting> waiting_;
+  struct Waiting6 {
+    Session6 session;
+    uint16_t worker;
+    uint32_t since_ms;
+  };
+  std::vector<Waiting6> waiting6_;
   // Sessions established while their ingress worker still classified them (Session::app_slot
   // a slot): not offloaded then, or their later packets would never reach the classifier;
   // offloaded on the `update` the worker posts with the verdict. Bounded by max_rules.

@@ -74,7 +74,10 @@ bool OffloadRuntime::start(const config::Config& cfg, DataplaneShared& shared, c
 
 void OffloadRuntime::attach(Worker& w, bool dispatcher) {
   if (!manager_) return;
-  if (!dispatcher) w.offload().set_ring(manager_->feedback_ring(w.id()));
+  if (!dispatcher) {
+    w.offload().set_ring(manager_->feedback_ring(w.id()));
+    w.offload().set_ring6(manager_->feedback6_ring(w.id()));
+  }
   if (io_) w.set_io(NicModelIo::worker_rx, NicModelIo::worker_tx, io_.get());
 }
 

@@ -9,8 +9,9 @@
 // per event is too. Same rules as IPv4's: posting never blocks, a full ring
 // drops the event and counts it (`ipfix_events_dropped`, shared with IPv4),
 // and the consumer's event kinds (DataplaneShared::event_kinds) apply.
-// Only the mgmt feed takes them: offload rules and HA sync of IPv6 sessions
-// do not exist (docs/ipv6.md).
+// The HA thread (ha_dataplane.h) and the offload manager (routed sessions'
+// established and closed, rings of their own: DataplaneShared::offload_events6)
+// take them too.
 #pragma once
 
 #include <cstdint>
@@ -28,5 +29,10 @@ struct Session6Event {
   Session6 session;  // a copy: counters and flags as of now_ms
 };
 static_assert(sizeof(Session6Event) % 4 == 0, "rte_ring element size must be a multiple of 4");
+
+// What the offload manager takes of routed IPv6 sessions: rules when one is
+// established, removed when it ends.
+inline constexpr uint8_t kOffload6EventKinds =
+    event_bit(SessionEventKind::established) | event_bit(SessionEventKind::closed);
 
 }  // namespace wp

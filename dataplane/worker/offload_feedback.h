@@ -34,4 +34,16 @@ struct OffloadFeedback {
 };
 static_assert(sizeof(OffloadFeedback) % 4 == 0, "rte_ring element size must be a multiple of 4");
 
+// The same for an offloaded routed IPv6 session (SessionTable6), in a ring of
+// its own per worker so IPv4's element stays as it is.
+struct OffloadFeedback6 {
+  FiveTuple6 key;  // the session's original tuple (its forward arrival key)
+  OffloadFeedbackKind kind;
+  uint8_t pad[2] = {};
+  SessionUuid uuid;
+  uint64_t packets[2];  // by Dir
+  uint64_t bytes[2];    // IP bytes (IPv6 header included), as Route6Step counts them
+};
+static_assert(sizeof(OffloadFeedback6) % 4 == 0, "rte_ring element size must be a multiple of 4");
+
 }  // namespace wp

@@ -11,10 +11,15 @@
 
 namespace wp {
 
+class Route6Step;
+
 class OffloadFollower {
  public:
   explicit OffloadFollower(WorkerContext& ctx) : ctx_(ctx) {}
   void set_ring(rte_ring* r) { ring_ = r; }
+  // Routed IPv6 sessions: their feedback ring and the worker's IPv6 step (its table).
+  void set_ring6(rte_ring* r) { ring6_ = r; }
+  void attach6(Route6Step* route6) { route6_ = route6; }
   bool enabled() const { return ring_ != nullptr; }
   // Adds the NIC's counts to the sessions and ends the ones the NIC aged out.
   uint32_t drain();
@@ -22,6 +27,8 @@ class OffloadFollower {
  private:
   WorkerContext& ctx_;
   rte_ring* ring_ = nullptr;
+  rte_ring* ring6_ = nullptr;
+  Route6Step* route6_ = nullptr;
 };
 
 }  // namespace wp

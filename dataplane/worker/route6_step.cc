@@ -218,6 +218,31 @@ void Route6Step::icmp6_error(rte_mbuf* m, const Ipv6View& v, uint8_t type, uint3
   tx_.transmit6(e, back->iface, gateway);
 }
 
+// As OffloadFollower does for IPv4 sessions (offload_feedback.h): the NIC's
+// packets count for the session and keep it alive; an aged report ends it when
+// it is idle by its own clock too (the worker forwarded SYN/FIN/RST itself).
+void Route6Step::offload_feedback(const OffloadFeedback6& f) {
+  const Session6Ref ref = table_ ? table_->lookup(f.key) : Session6Ref{};
+  if (!ref || ref.dir != Dir::forward || ref.session->uuid != f.uuid)
+    return ctx_.counters->add(Counter::offload_feedback_stale);  // ended (or replaced) since the manager read it
+  Session6& s = *ref.session;
+  for (int d = 0; d < 2; ++d) {
+    s.packets[d] += f.packets[d];
+    s.bytes[d] += f.bytes[d];
+  }
+  if (f.packets[0] || f.packets[1]) s.last_ms = ctx_.now_ms;
+  ctx_.counters->add(Counter::offload_feedback);
+  const int32_t idle = static_cast<int32_t>(ctx_.now_ms - s.last_ms);
+  if (f.kind != OffloadFeedbackKind::aged ||
+      idle + kOffloadPollSlackMs < static_cast<int32_t>(SessionTable6::timeout_ms(s, ctx_.shared.timeouts)))
+    return;
+  post(SessionEventKind::closed, s, SessionEndReason::idle_timeout);
+  table_->remove(&s);
+  ctx_.counters->add(Counter::offload_aged);
+  ctx_.counters->add(Counter::sessions6_expired);
+  count_sessions();
+}
+
 void Route6Step::count_sessions() {
   ctx_.counters->sessions6_active.store(table_->size(), std::memory_order_relaxed);
 }
@@ -228,7 +253,9 @@ void Route6Step::post(SessionEventKind kind, const Session6& s, SessionEndReason
   rte_ring* h = ctx_.shared.ha.event6_ring(ctx_.id);
   const bool to_ipfix = r && (ctx_.shared.event_kinds[ipfix] & event_bit(kind));
   const bool to_ha = h && !(s.flags & kPeerSession) && !s.svr_ref && (ctx_.shared.event_kinds[ha] & event_bit(kind));
-  if (!to_ipfix && !to_ha) return;
+  rte_ring* o = ctx_.shared.offload_event6_ring(ctx_.id);
+  const bool to_offload = o && !s.svr_ref && (kOffload6EventKinds & event_bit(kind));
+  if (!to_ipfix && !to_ha && !to_offload) return;
   Session6Event ev;
   ev.kind = kind;
   ev.reason = reason;
@@ -236,6 +263,9 @@ void Route6Step::post(SessionEventKind kind, const Session6& s, SessionEndReason
   ev.now_ms = ctx_.now_ms;
   ev.session = s;
   if (to_ipfix && rte_ring_sp_enqueue_elem(r, &ev, sizeof(ev)) != 0) ctx_.counters->add(Counter::ipfix_events_dropped);
+  // A full ring: the session stays in software (established) or its rules age out in the NIC (closed).
+  if (to_offload && rte_ring_sp_enqueue_elem(o, &ev, sizeof(ev)) != 0)
+    ctx_.counters->add(Counter::offload_events_dropped);
   if (to_ha && rte_ring_sp_enqueue_elem(h, &ev, sizeof(ev)) != 0) {
     ctx_.counters->add(Counter::ha6_events_dropped);
     ctx_.counters->add(Counter::ha_events_dropped);  // the HA thread asks this worker to republish
@@ -270,7 +300,8 @@ void Route6Step::age() {
   aged_ms_ = ctx_.now_ms;
   const uint64_t due = uint64_t{table_->capacity()} * elapsed / Aging::period_ms(ctx_.shared.timeouts, 0) + 1;
   const auto budget = static_cast<uint32_t>(std::min<uint64_t>(due, Aging::kMaxSlice));
-  const bool events = ctx_.shared.event6_ring(ctx_.id) != nullptr || ctx_.shared.ha.event6_ring(ctx_.id) != nullptr;
+  const bool events = ctx_.shared.event6_ring(ctx_.id) != nullptr || ctx_.shared.ha.event6_ring(ctx_.id) != nullptr ||
+                      ctx_.shared.offload_event6_ring(ctx_.id) != nullptr;
   if (uint32_t gone = table_->expire_some(ctx_.now_ms, budget, ctx_.shared.timeouts, events ? &on_expire : nullptr,
                                           this, events && ctx_.shared.session_update_ms ? &on_live : nullptr)) {
     ctx_.counters->add(Counter::sessions6_expired, gone);

@@ -29,7 +29,10 @@
 // Session events: created, established (the first reverse packet), update
 // (from the aging sweep every DataplaneShared::session_update_ms) and closed
 // go to the mgmt feed's IPv6 ring (session/events6.h), which builds the REST
-// snapshot and the IPFIX records of IPv6 sessions, as IPv4's do.
+// snapshot and the IPFIX records of IPv6 sessions, as IPv4's do; established
+// and closed also to the offload manager's (rte_flow rules for the session,
+// offload/flow_rule.h), whose feedback (offload_feedback()) adds the NIC's
+// packets to the session and ends it when the NIC aged its rules.
 //
 // The table (DataplaneShared::sessions6_per_worker, 16 384 by default) is allocated by the constructor only when
 // the startup model has a service with IPv6 prefixes; a live commit adding the
@@ -45,6 +48,7 @@
 #include "dataplane/session/table6.h"
 #include "dataplane/worker/context.h"
 #include "dataplane/worker/handoff.h"
+#include "dataplane/worker/offload_feedback.h"
 #include "dataplane/worker/rate_limit.h"
 #include "dataplane/worker/tx.h"
 
@@ -91,6 +95,11 @@ class Route6Step {
   const SessionTable6* table() const { return table_.get(); }
   SessionTable6* table() { return table_.get(); }  // the HA follower's (worker/ha_follower6.h), same worker
   void count_sessions();
+  // The offload manager's report on one of this worker's offloaded sessions:
+  // the NIC's packets and bytes added; `aged` ends a session idle by its own clock too.
+  void offload_feedback(const OffloadFeedback6& f);
+  // How much the worker's idle clock may run behind the NIC's (offload.poll_ms <= 1 s).
+  static constexpr int32_t kOffloadPollSlackMs = 2000;
 
  private:
   void error_input(rte_mbuf* m, const Ipv6View& v);  // an ICMPv6 error about a session's packet

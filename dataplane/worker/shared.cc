@@ -65,31 +65,45 @@ bool DataplaneShared::enable_events(EventConsumer c, uint32_t ring_size, int soc
   return true;
 }
 
-bool DataplaneShared::enable_events6(uint32_t ring_size, int socket, std::string& error) {
-  if (!events6.empty()) return true;
+namespace {
+// Session6Event rings, one per worker, named `prefix`<instance>_<worker>.
+bool make_event6_rings(std::vector<rte_ring*>& rings, const char* prefix, const char* what, uint32_t workers,
+                       uint32_t ring_size, int socket, std::string& error) {
+  if (!rings.empty()) return true;
   static std::atomic<uint32_t> instance{0};
   const uint32_t tag = instance.fetch_add(1);
   for (uint32_t w = 0; w < workers; ++w) {
-    const std::string name = "wpev6_" + std::to_string(tag) + "_" + std::to_string(w);
+    const std::string name = prefix + std::to_string(tag) + "_" + std::to_string(w);
     rte_ring* r =
         rte_ring_create_elem(name.c_str(), sizeof(Session6Event), ring_size, socket, RING_F_SP_ENQ | RING_F_SC_DEQ);
     if (!r) {
-      error = "cannot create IPv6 session event ring (" + std::to_string(ring_size) + " entries): " +
+      error = std::string("cannot create ") + what + " (" + std::to_string(ring_size) + " entries): " +
               rte_strerror(rte_errno);
-      for (rte_ring* done : events6) rte_ring_free(done);
-      events6.clear();
+      for (rte_ring* done : rings) rte_ring_free(done);
+      rings.clear();
       return false;
     }
-    events6.push_back(r);
+    rings.push_back(r);
   }
   return true;
+}
+}  // namespace
+
+bool DataplaneShared::enable_events6(uint32_t ring_size, int socket, std::string& error) {
+  return make_event6_rings(events6, "wpev6_", "IPv6 session event ring", workers, ring_size, socket, error);
+}
+
+bool DataplaneShared::enable_offload_events6(uint32_t ring_size, int socket, std::string& error) {
+  return make_event6_rings(offload_events6, "wpoev6_", "IPv6 offload event ring", workers, ring_size, socket, error);
 }
 
 void DataplaneShared::free_rings() {
   ha.free();
   qos.free();
-  for (rte_ring* r : events6) rte_ring_free(r);
-  events6.clear();
+  for (auto* v : {&events6, &offload_events6}) {
+    for (rte_ring* r : *v) rte_ring_free(r);
+    v->clear();
+  }
   for (auto& rings : events) {
     for (rte_ring* r : rings) rte_ring_free(r);
     rings.clear();

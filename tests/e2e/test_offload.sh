@@ -9,6 +9,11 @@
 # equal what the client and the server sent; closing (idle timeout) removes
 # both rules; with max_rules 20 and 50 sessions exactly 10 are offloaded and
 # every echo still comes back; routers exit 0 on SIGTERM.
+# IPv6 (docs/ipv6.md § Offload of routed IPv6 sessions): r1 also routes the client's
+# 2001:db8:71::10 to 2001:db8:72::10 (held by the wan namespace, gateway 2001:db8:70::2);
+# a curl -6 of 16 MiB is byte-exact, r1 offloads the session once established (REST:
+# sessions6_offloaded, the rules installed, NIC hits carrying the transfer) and removes
+# the rules when it ends, with a closed record that says ipv6 and carries the NIC's share.
 set -u -o pipefail
 source "$(dirname "$0")/lib.sh"
 
@@ -20,7 +25,16 @@ if [ ! -x "$WAYPOINTD" ]; then wp_fail "waypointd not found at $WAYPOINTD"; wp_f
 
 KEY=$(wp_keygen)
 UDP_TIMEOUT=3
+CLI6=2001:db8:71::10
+SRV6=2001:db8:72::10
 wp_gen_basic_configs "$WP_TMP" "$WORKERS" "$KEY"
+# r1 routes IPv6 too: the branch tenant's IPv6 clients may reach web6 through the gateway.
+sed -i -e 's|address: 10.1.0.1/24}|address: 10.1.0.1/24, ipv6_addresses: ["2001:db8:71::1/64"]}|' \
+  -e 's|address: 172.16.0.1/24}|address: 172.16.0.1/24, ipv6_addresses: ["2001:db8:70::1/64"]}|' \
+  -e 's|{name: branch, prefixes: \[10.1.0.0/25\]}|{name: branch, prefixes: [10.1.0.0/25], ipv6_prefixes: ["2001:db8:71::/112"]}|' \
+  -e 's|^services:$|services:\n  - {name: web6, prefixes: ["2001:db8:72::/64"], protocol: tcp, ports: ["80"]}|' \
+  -e 's|^policies:$|policies:\n  - {tenant: branch, service: web6}|' "$WP_TMP/r1.yaml"
+echo 'routes: [{prefix: "2001:db8:72::/64", next_hop: "2001:db8:70::2", interface: wan0}]' >>"$WP_TMP/r1.yaml"
 for r in r1 r2; do
   echo "offload: {enabled: true, nic_model: true, max_rules: 20, poll_ms: 50}" >>"$WP_TMP/$r.yaml"
   echo "timeouts: {udp: $UDP_TIMEOUT, tcp_transitory: 2}" >>"$WP_TMP/$r.yaml"
@@ -28,6 +42,17 @@ done
 wp_check "waypointd --check accepts r1.yaml with offload" wp_check_config "$WP_TMP/r1.yaml"
 
 wp_basic_up
+# IPv6 on the client and in the wan namespace (the gateway and the IPv6 server).
+v6_topo() {
+  wp_v6on c c0 && wp_v6on wan br0 || return 1
+  ip -n "$(wp_ns c)" -6 addr add "$CLI6/64" dev c0 nodad || return 1
+  ip -n "$(wp_ns c)" -6 route add 2001:db8:72::/64 via 2001:db8:71::1 src "$CLI6" || return 1
+  ip -n "$(wp_ns wan)" -6 addr add 2001:db8:70::2/64 dev br0 nodad || return 1
+  ip -n "$(wp_ns wan)" -6 addr add "$SRV6/128" dev br0 nodad || return 1
+  ip -n "$(wp_ns wan)" -6 route add 2001:db8:71::/64 via 2001:db8:70::1
+}
+wp_check "IPv6 addresses on the client and the wan namespace" v6_topo
+wp_check "HTTP server on [$SRV6] in the wan namespace" wp_http_start wan "$SRV6" 80 "$WP_TMP/http6.log"
 wp_pair_start "$WORKERS"
 wp_check "r1 log: offload on with the NIC model" grep -q "offload on (nic-model)" "${WP_ROUTER_LOG[r1]}"
 
@@ -87,6 +112,40 @@ fp=$(($(wp_stat r1 counters.fast_path_packets) - fp0))
 hits=$(($(off r1 nic_model.hits) - hits0))
 wp_log "iperf3 TCP: r1 workers' fast path $fp packets, r1 NIC hits $hits"
 wp_expect "r1 NIC forwarded > 20x what the workers did during iperf3 TCP" "$hits" -gt $((20 * fp))
+
+# --- IPv6: a routed TCP session offloaded mid-flow, byte-exact, its rules removed at the end
+# The closed IPv6 TCP record of r1 (the last one), field $2 (e.g. nic_packets.0).
+closed6() {
+  wp_exec "$1" curl -s --max-time 2 "http://127.0.0.1:$WP_MGMT_PORT/api/v1/offload" | "$WP_PY" -c '
+import json, sys
+recs = [r for r in json.load(sys.stdin)["closed"] if r.get("family") == "ipv6" and r["proto"] == 6]
+v = recs[-1] if recs else None
+if v is not None and v["src"] != sys.argv[2]: v = None
+for k in sys.argv[1].split("."):
+    v = None if v is None else (v[int(k)] if isinstance(v, list) else v[k])
+print(-1 if v is None else int(v))' "$2" "$CLI6"
+}
+s6_0=$(off r1 counters.sessions6_offloaded)
+hits0=$(off r1 nic_model.hits)
+v6_ok() {
+  wp_fetch c "http://[$SRV6]/big.bin" "$WP_TMP/big6.bin" 60 -g -6 --interface "$CLI6" &&
+    [ "$(wp_sha "$WP_TMP/big6.bin")" = "$(wp_sha "$WP_TMP/www/big.bin")" ]
+}
+wp_check "curl -6 16 MiB routed by r1 with offload on, sha256 matches" v6_ok
+hits6=$(($(off r1 nic_model.hits) - hits0))
+wp_log "IPv6: r1 sessions6_offloaded +$(($(off r1 counters.sessions6_offloaded) - s6_0)), NIC hits +$hits6"
+wp_expect "IPv6: r1 offloaded the routed TCP session" "$(($(off r1 counters.sessions6_offloaded) - s6_0))" -ge 1
+wp_expect "IPv6: r1's NIC carried the transfer (hits > 5000 for 16 MiB)" "$hits6" -gt 5000
+closed6_seen() { [ "$(closed6 r1 nic_packets.0)" -ge 0 ]; }
+wp_check "IPv6: r1 closed the session (FIN, tcp_transitory 2 s) with an ipv6 record" wp_until 30 closed6_seen
+n6_fwd=$(closed6 r1 nic_packets.0); n6_rev=$(closed6 r1 nic_packets.1)
+p6_fwd=$(closed6 r1 packets.0); p6_rev=$(closed6 r1 packets.1)
+wp_log "IPv6 closed record: packets fwd $p6_fwd (NIC $n6_fwd) rev $p6_rev (NIC $n6_rev)"
+wp_expect "IPv6: the NIC carried most of the server's segments (NIC rev > 90% of rev)" "$((n6_rev * 10))" -gt $((p6_rev * 9))
+wp_expect "IPv6: the session's totals include the NIC's (rev packets >= NIC rev)" "$p6_rev" -ge "$n6_rev"
+wp_expect "IPv6: the session's totals include the NIC's (fwd packets >= NIC fwd)" "$p6_fwd" -ge "$n6_fwd"
+wp_expect "IPv6: r1's rules are removed once the sessions ended (rules_active 0)" \
+  "$(wait_off r1 rules_active -eq 0 $((UDP_TIMEOUT * 4 + 10)))" -eq 0
 
 # --- a steady UDP session for > 2x its idle timeout: stays offloaded, exact totals
 wp_udp_echo_start 5201

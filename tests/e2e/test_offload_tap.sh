@@ -4,7 +4,8 @@
 # (its tap interface inside a namespace of ours) and validates every rule
 # shape the offload manager needs plus simple diagnostic shapes. Checks the
 # probe ran against the real PMD and records what it accepts: net_tap takes a
-# plain ingress 5-tuple rule with QUEUE or DROP, refuses transfer rules (so
+# plain ingress 5-tuple rule with QUEUE or DROP (also with the IPv6 session
+# pattern: ETH / IPV6 src, dst, next header / UDP ports), refuses transfer rules (so
 # it cannot offload sessions: waypointd would fall back to software) and has
 # no template API.
 set -u -o pipefail
@@ -35,6 +36,8 @@ wp_check "net_tap accepts ingress 5-tuple + QUEUE" is "$(shape ingress-5tuple-qu
 wp_check "net_tap accepts ingress 5-tuple + DROP" is "$(shape ingress-5tuple-drop)" true
 wp_check "net_tap refuses the session rule (transfer)" is "$(shape session-udp)" false
 wp_check "net_tap refuses the cookie punt rule" is "$(shape cookie-punt-tcp)" false
+wp_check "net_tap accepts the IPv6 session pattern (ETH / IPV6 / UDP) + QUEUE" is "$(shape ingress-ipv6-5tuple-queue)" true
+wp_check "net_tap refuses the IPv6 session rule (transfer)" is "$(shape session6-udp)" false
 wp_check "so the port cannot offload" is "$(field can_offload)" False
 wp_check "and has no template API" is "$(field template_api)" False
 wp_finish

@@ -15,6 +15,7 @@
 #include <vector>
 
 #include "dataplane/ip/ipv6.h"
+#include "dataplane/ip/nat64_packet.h"  // l4_checksum6
 #include "dataplane/ip/packet.h"
 
 namespace wp::test {
@@ -162,5 +163,17 @@ class Pkt6 {
   uint32_t padding_ = 0;
   bool fill_udp_len_ = false;
 };
+
+// The builder leaves L4 checksums zero: a host's packet has a valid one.
+inline std::vector<uint8_t> v6_checksummed(std::vector<uint8_t> f) {
+  const Ipv6View v = parse_ipv6_packet(f.data(), static_cast<uint32_t>(f.size()), 14);
+  uint8_t* l4 = f.data() + v.l4;
+  const uint16_t at = v.proto == kProtoTcp ? 16 : 6;
+  l4[at] = l4[at + 1] = 0;
+  const uint16_t c = l4_checksum6(v.src, v.dst, v.proto, l4, static_cast<uint32_t>(v.end - v.l4));
+  l4[at] = static_cast<uint8_t>(c >> 8);
+  l4[at + 1] = static_cast<uint8_t>(c);
+  return f;
+}
 
 }  // namespace wp::test
