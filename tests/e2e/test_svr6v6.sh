@@ -9,9 +9,13 @@
 # usage: test_svr6v6.sh [WORKERS]   (default 2: the owner rule across workers)
 # Checks: curl -6 5 MiB byte-exact; iperf3 -6 TCP 2 s; the guest's IPv6 session denied and
 # counted; tshark on the WAN: no IPv4 at all, every TCP/UDP packet between the IPv6 waypoints,
-# the metadata cookie only during setup, its HMAC trailers verified; both routers stop cleanly.
+# the metadata cookie only during setup, its HMAC trailers verified; REST at r1 and r2 and wpctl
+# list a running flow by its IPv6 tuple, role, peer and the IPv6 waypoints (never a 0.255.x.x
+# stand-in); IPFIX (wpctl flows collectors, tshark) has template 257 with IEs 27/28 and 281/282
+# = the waypoints and the same session id at r1 and r2 (svr6_export.sh); both routers stop cleanly.
 set -u -o pipefail
 source "$(dirname "$0")/lib.sh"
+source "$(dirname "$0")/svr6_export.sh"
 
 WORKERS=${1:-2}
 wp_init "wpe2e-s66-"
@@ -48,12 +52,14 @@ conf r1 10.1.0.1/24 2001:db8:71::1/64 172.16.0.1/24 2001:db8:70::1/64 r2 172.16.
   ", next_peer: r2" >"$WP_TMP/r1.yaml"
 conf r2 10.2.0.1/24 2001:db8:72::1/64 172.16.0.2/24 2001:db8:70::2/64 r1 172.16.0.1 2001:db8:70::1 "" \
   >"$WP_TMP/r2.yaml"
+for r in r1 r2; do svr6_export_yaml >>"$WP_TMP/$r.yaml"; done
 wp_check "waypointd --check accepts r1.yaml (IPv6 waypoint in peers[].waypoints)" wp_check_config "$WP_TMP/r1.yaml"
 wp_check "waypointd --check accepts r2.yaml" wp_check_config "$WP_TMP/r2.yaml"
 
 wp_check "HTTP and iperf3 servers on [$SRV] (5 MiB file)" wp_servers_start "$SRV" 5242880 || wp_finish
 
 wp_check "capture the WAN" wp_cap_start wan br0 "$WP_TMP/wan.pcap" -s 1500
+svr6_collectors_start
 wp_pair_start "$WORKERS"
 
 # The first try also waits for DAD of the routers' addresses and ND on all three links.
@@ -61,6 +67,7 @@ wp_check "curl -6 5 MiB over IPv6 waypoints, sha256 matches" wp_until 60 wp_http
 wp_check "the server saw the client's own address" grep -q "^$CLI .*\"GET /file.bin" "$WP_TMP/http.log"
 # The capture holds the 5 MiB download only (iperf3 would make tshark slow).
 wp_cap_stop
+svr6_ipfix_capture_start
 no_v4_on_wan() { [ "$(tshark -r "$WP_TMP/wan.pcap" -Y 'ip' 2>/dev/null | wc -l)" -eq 0 ]; }
 wp_check "tshark: no IPv4 on the WAN (the session rides IPv6 waypoints)" no_v4_on_wan
 only_waypoints6() {
@@ -78,6 +85,7 @@ wp_check_cookie_at_setup "$WP_TMP/wan.pcap"
 hmac6_ok() { "$WP_PY" "$WP_E2E/capcheck.py" "$WP_TMP/wan.pcap" --hmac "$KEY"; }
 wp_check "capcheck.py: the metadata HMAC trailers of the IPv6 waypoint packets verify" hmac6_ok
 wp_check "iperf3 -6 TCP 2 s" wp_iperf6 tcp -t 2
+svr6_live_checks 2001:db8:70::1 2001:db8:70::2
 
 before=$(wp_stat r1 drops.policy_deny)
 guest_denied() { ! wp_fetch c "http://[$SRV]/file.bin" "$WP_TMP/guest.bin" 3 -g -6 --interface "$GUEST"; }
@@ -95,6 +103,7 @@ wp_expect "r1 counters.svr6_to_lan > 3000" "$(wp_stat r1 counters.svr6_to_lan)" 
 wp_expect "r1 drops.waypoint6_too_big = 0" "$(wp_stat r1 drops.waypoint6_too_big)" -eq 0
 wp_expect "r2 drops.waypoint6_too_big = 0" "$(wp_stat r2 drops.waypoint6_too_big)" -eq 0
 wp_expect "r2 drops.bad_hmac = 0" "$(wp_stat r2 drops.bad_hmac)" -eq 0
+svr6_ipfix_checks 2001:db8:70::1 2001:db8:70::2 257
 
 wp_check "r1 exits 0 on SIGTERM" wp_router_stop r1
 wp_check "r2 exits 0 on SIGTERM" wp_router_stop r2
