@@ -83,6 +83,7 @@ bool IpfixDecoder::parse_data_set(const std::vector<Field>& t, const uint8_t* p,
   size_t off = 0;
   while (min_len > 0 && len - off >= min_len) {
     IpfixRecord r;
+    bool post4 = false;  // 225/226 seen
     for (const Field& f : t) {
       size_t n = f.length;
       if (n == 65535) {
@@ -129,8 +130,8 @@ bool IpfixDecoder::parse_data_set(const std::vector<Field>& t, const uint8_t* p,
         case 7: r.pre.sport = static_cast<uint16_t>(x); break;
         case 11: r.pre.dport = static_cast<uint16_t>(x); break;
         case 4: r.pre.proto = r.post.proto = static_cast<uint8_t>(x); break;
-        case 225: r.post.src = static_cast<uint32_t>(x); break;
-        case 226: r.post.dst = static_cast<uint32_t>(x); break;
+        case 225: r.post.src = static_cast<uint32_t>(x), post4 = true; break;
+        case 226: r.post.dst = static_cast<uint32_t>(x), post4 = true; break;
         case 227: r.post.sport = static_cast<uint16_t>(x); break;
         case 228: r.post.dport = static_cast<uint16_t>(x); break;
         case 231: r.initiator_octets = x; break;
@@ -144,6 +145,7 @@ bool IpfixDecoder::parse_data_set(const std::vector<Field>& t, const uint8_t* p,
         default: break;
       }
     }
+    r.post_ipv4 = r.ipv6 && post4;  // template 258: IPv6 session, IPv4 waypoints
     out.records.push_back(r);
   }
   return true;

@@ -55,13 +55,17 @@ constexpr FieldSpec ipv6_field(FieldSpec f) {
     default: return f;
   }
 }
-constexpr std::array<FieldSpec, kFieldCount> fields6() {
+// Template 258 (IPv6 sessions between IPv4 waypoints): IPv6 pre-NAT, IPv4 post-NAT addresses.
+constexpr FieldSpec ipv6_post4_field(FieldSpec f) { return f.id == 8 || f.id == 12 ? ipv6_field(f) : f; }
+template <FieldSpec (*Map)(FieldSpec)>
+constexpr std::array<FieldSpec, kFieldCount> mapped_fields() {
   std::array<FieldSpec, kFieldCount> out{};
-  for (size_t i = 0; i < kFieldCount; ++i) out[i] = ipv6_field(kFields[i]);
+  for (size_t i = 0; i < kFieldCount; ++i) out[i] = Map(kFields[i]);
   return out;
 }
-constexpr std::array<FieldSpec, kFieldCount> kFields6 = fields6();
-constexpr size_t kIpv6ExtraBytes = 4 * (16 - 4);  // four addresses, 16 bytes instead of 4
+constexpr std::array<FieldSpec, kFieldCount> kFields6 = mapped_fields<ipv6_field>();
+constexpr std::array<FieldSpec, kFieldCount> kFields6Post4 = mapped_fields<ipv6_post4_field>();
+constexpr size_t kIpv6ExtraBytes = 2 * (16 - 4);  // per pair of addresses, 16 bytes instead of 4
 constexpr size_t kFixedRecordBytes =
     8 + 8 + 4 + 4 + 2 + 2 + 1 + 4 + 4 + 2 + 2 + 8 * 4 + 1 + 1 + 4 + 4 + 16 + kApplicationIdBytes;
 
@@ -104,7 +108,8 @@ void IpfixRecord::set_service(std::string_view n) { copy_name(n, service, servic
 void IpfixRecord::set_app(std::string_view n) { copy_name(n, app, app_len); }
 
 size_t IpfixMessage::record_size(const IpfixRecord& r) {
-  return kFixedRecordBytes + (r.ipv6 ? kIpv6ExtraBytes : 0) + 3 + r.tenant_len + r.service_len + r.app_len;
+  const size_t v6_pairs = r.ipv6 ? (r.post_ipv4 ? 1 : 2) : 0;
+  return kFixedRecordBytes + v6_pairs * kIpv6ExtraBytes + 3 + r.tenant_len + r.service_len + r.app_len;
 }
 
 size_t IpfixMessage::template_set_size() {
@@ -113,7 +118,7 @@ size_t IpfixMessage::template_set_size() {
   return n;
 }
 
-size_t IpfixMessage::template6_set_size() { return template_set_size(); }  // same elements, same count
+size_t IpfixMessage::template6_set_size() { return 2 * template_set_size(); }  // 257 and 258: same element count
 
 void IpfixMessage::begin(uint8_t* buf, uint32_t export_time_s, uint32_t sequence, uint32_t domain) {
   buf_ = buf;
@@ -133,11 +138,16 @@ void IpfixMessage::close_set() {
   set_start_ = 0;
 }
 
-bool IpfixMessage::add_template() { return add_template_set(kSessionTemplateId, false); }
-bool IpfixMessage::add_template6() { return add_template_set(kSession6TemplateId, true); }
+bool IpfixMessage::add_template() { return add_template_set(kSessionTemplateId); }
+bool IpfixMessage::add_template6() {
+  if (len_ + template6_set_size() > kIpfixMaxMessage) return false;
+  return add_template_set(kSession6TemplateId) && add_template_set(kSession6Post4TemplateId);
+}
 
-bool IpfixMessage::add_template_set(uint16_t id, bool ipv6) {
-  const FieldSpec* fields = ipv6 ? kFields6.data() : kFields;
+bool IpfixMessage::add_template_set(uint16_t id) {
+  const FieldSpec* fields = id == kSession6TemplateId       ? kFields6.data()
+                            : id == kSession6Post4TemplateId ? kFields6Post4.data()
+                                                             : kFields;
   if (len_ + template_set_size() > kIpfixMaxMessage) return false;
   close_set();
   uint8_t* p = buf_ + len_;
@@ -158,7 +168,8 @@ bool IpfixMessage::add_template_set(uint16_t id, bool ipv6) {
 bool IpfixMessage::add_record(const IpfixRecord& r) {
   size_t need = record_size(r) + (set_start_ == 0 ? 4 : 0);
   if (len_ + need > kIpfixMaxMessage) return false;
-  const uint16_t tid = r.ipv6 ? kSession6TemplateId : kSessionTemplateId;
+  const uint16_t tid =
+      r.ipv6 ? (r.post_ipv4 ? kSession6Post4TemplateId : kSession6TemplateId) : kSessionTemplateId;
   if (set_start_ != 0 && set_template_ != tid) {  // a record of the other family: a data set of its own
     need += 4;
     if (len_ + need > kIpfixMaxMessage) return false;
@@ -178,8 +189,9 @@ bool IpfixMessage::add_record(const IpfixRecord& r) {
   p = put16(p, r.pre.sport);
   p = put16(p, r.pre.dport);
   *p++ = r.pre.proto;
-  p = r.ipv6 ? put_ipv6(p, r.post_src6) : put32(p, r.post.src);
-  p = r.ipv6 ? put_ipv6(p, r.post_dst6) : put32(p, r.post.dst);
+  const bool post6 = r.ipv6 && !r.post_ipv4;
+  p = post6 ? put_ipv6(p, r.post_src6) : put32(p, r.post.src);
+  p = post6 ? put_ipv6(p, r.post_dst6) : put32(p, r.post.dst);
   p = put16(p, r.post.sport);
   p = put16(p, r.post.dport);
   p = put64(p, r.initiator_octets);

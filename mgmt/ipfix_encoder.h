@@ -33,6 +33,14 @@
 // (282) in place of 225/226. IPv6 sessions are routed, not translated, so
 // 281/282 carry the same addresses as 27/28 today (as 225/226 do for a plain
 // routed IPv4 session); natEvent keeps its values (4/5: session create/delete).
+//
+// IPv6 sessions that SVR carries (docs/ipv6.md § IPv6 sessions between IPv4 /
+// IPv6 waypoints) carry their IPv6 client -> server tuple in 27/28 (ports 7/11,
+// protocol 4) and the waypoint leg in the post-NAT elements, on both routers
+// alike (the ingress router's waypoint and port -> the egress router's): between
+// IPv6 waypoints that is template 257 as is (281/282, 227/228); between IPv4
+// waypoints template 258: template 257 with postNATSourceIPv4Address (225) /
+// postNATDestinationIPv4Address (226) in place of 281/282 (IpfixRecord::post_ipv4).
 #pragma once
 
 #include <array>
@@ -47,7 +55,8 @@ namespace wp::mgmt {
 
 inline constexpr uint32_t kWaypointPen = 32473;
 inline constexpr uint16_t kSessionTemplateId = 256;
-inline constexpr uint16_t kSession6TemplateId = 257;  // IPv6 sessions
+inline constexpr uint16_t kSession6TemplateId = 257;  // IPv6 sessions (IPv6 post-NAT addresses)
+inline constexpr uint16_t kSession6Post4TemplateId = 258;  // IPv6 sessions between IPv4 waypoints
 inline constexpr size_t kIpfixMaxMessage = 1400;  // fits any path MTU we care about
 inline constexpr size_t kIpfixNameMax = 63;
 inline constexpr uint8_t kNatEventSessionCreate = 4;
@@ -64,6 +73,8 @@ struct IpfixRecord {
   // An IPv6 session (template 257): the addresses below replace pre/post's
   // IPv4 ones; ports and protocol stay in pre/post.
   bool ipv6 = false;
+  // With ipv6: the post-NAT addresses are IPv4 (post.src/dst; template 258), not post_*6.
+  bool post_ipv4 = false;
   Ipv6 pre_src6, pre_dst6, post_src6, post_dst6;
   uint64_t initiator_octets = 0, responder_octets = 0;
   uint64_t initiator_packets = 0, responder_packets = 0;
@@ -94,7 +105,7 @@ class IpfixMessage {
  public:
   void begin(uint8_t* buf, uint32_t export_time_s, uint32_t sequence, uint32_t domain);
   bool add_template();
-  bool add_template6();  // template 257 (IPv6 sessions), its own template set
+  bool add_template6();  // templates 257 and 258 (IPv6 sessions), a template set each
   bool add_record(const IpfixRecord& r);
   size_t finish();
   uint32_t records() const { return records_; }
@@ -102,11 +113,11 @@ class IpfixMessage {
 
   static size_t record_size(const IpfixRecord& r);
   static size_t template_set_size();
-  static size_t template6_set_size();
+  static size_t template6_set_size();  // both sets of add_template6
 
  private:
   void close_set();
-  bool add_template_set(uint16_t id, bool ipv6);
+  bool add_template_set(uint16_t id);  // 256, 257 or 258
   uint8_t* buf_ = nullptr;
   size_t len_ = 0;
   size_t set_start_ = 0;  // 0: no data set open

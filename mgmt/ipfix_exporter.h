@@ -33,7 +33,7 @@ struct IpfixOptions {
   uint32_t template_refresh_packets = 1000;
   uint32_t domain = 1;
   uint32_t queue = 65536;
-  bool ipv6 = false;  // the router routes IPv6: template 257 (IPv6 sessions) goes with 256
+  bool ipv6 = false;  // the router routes IPv6: templates 257 and 258 (IPv6 sessions) go with 256
 
   // From a validated config (defaults filled in); false when no collector.
   static bool from_config(const config::Ipfix& cfg, IpfixOptions& out);

@@ -10,6 +10,7 @@
 #include "mgmt/config_endpoint.h"
 #include "mgmt/config_secrets.h"
 #include "mgmt/metrics.h"
+#include "mgmt/model_names.h"
 #include "mgmt/prom_text.h"
 #include "mgmt/rest_sessions6.h"
 #include "mgmt/session_id.h"
@@ -101,6 +102,11 @@ void fill_session(api::SessionInfo* o, const SessionView& v, const RouterModel& 
   if (s.out_fwd.next_hop != 0) o->set_next_hop(format_ipv4(s.out_fwd.next_hop));
   o->set_application(app_name(s.app));
   o->set_category(app_category_name(s.app));
+  const int fp = s.out_fwd.peer, rp = s.out_rev.peer;  // the WAN legs' peers (-1: not a waypoint leg)
+  if (fp >= 0 || rp >= 0) {
+    o->set_peer(std::string(model_name(m.peers, fp >= 0 ? fp : rp)));
+    o->set_svr_role(fp >= 0 && rp >= 0 ? "transit" : fp >= 0 ? "ingress" : "egress");
+  }
 }
 
 // Secret fields (peer keys, tokens, BFD keys...) never leave the router.

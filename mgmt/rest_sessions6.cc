@@ -1,6 +1,7 @@
 // IPv6 sessions in REST; see rest_sessions6.h.
 #include "mgmt/rest_sessions6.h"
 
+#include "dataplane/ip/ipv4.h"
 #include "dataplane/ip/ipv6.h"
 #include "mgmt/app_stats.h"
 #include "mgmt/session_id.h"
@@ -27,6 +28,17 @@ void fill_tuple6(api::Tuple* t, const FiveTuple6& f) {
   t->set_protocol(proto6_name(f.proto));
 }
 
+// The waypoint leg (forward direction); empty addresses when a stand-in is no longer known (svr6_view.h).
+void fill_waypoints(api::Tuple* t, const Svr6Waypoints& w, uint8_t proto) {
+  if (w.known) {
+    t->set_src(w.ipv4 ? format_ipv4(w.src4) : format_ipv6(w.src6));
+    t->set_dst(w.ipv4 ? format_ipv4(w.dst4) : format_ipv6(w.dst6));
+  }
+  t->set_sport(w.sport);
+  t->set_dport(w.dport);
+  t->set_protocol(proto6_name(proto));
+}
+
 std::string iface6_name(const RouterModel& m, int idx) {
   return idx >= 0 && static_cast<size_t>(idx) < m.interfaces.size() ? m.interfaces[static_cast<size_t>(idx)].name
                                                                     : std::string();
@@ -40,8 +52,16 @@ void fill_session6(api::SessionInfo* o, const Session6View& v, const RouterModel
   o->set_tenant(v.tenant);
   o->set_service(v.service);
   fill_tuple6(o->mutable_original(), v.original);
-  fill_tuple6(o->mutable_arrived(), v.original);  // routed: no translation on either side
-  fill_tuple6(o->mutable_left(), v.original);
+  if (v.role == Svr6Role::none) {
+    fill_tuple6(o->mutable_arrived(), v.original);  // routed: no translation on either side
+    fill_tuple6(o->mutable_left(), v.original);
+  } else {  // SVR: the IPv6 tuple on the LAN side, the waypoint leg on the WAN side
+    const bool ingress = v.role == Svr6Role::ingress;
+    fill_tuple6(ingress ? o->mutable_arrived() : o->mutable_left(), v.original);
+    fill_waypoints(ingress ? o->mutable_left() : o->mutable_arrived(), v.waypoints, v.original.proto);
+    o->set_peer(v.peer);
+    o->set_svr_role(ingress ? "ingress" : "egress");
+  }
   o->set_ingress(iface6_name(m, v.ingress));
   o->set_egress(iface6_name(m, v.egress));
   o->mutable_forward()->set_packets(v.packets[0]);

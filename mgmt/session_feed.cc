@@ -7,7 +7,9 @@
 #include <algorithm>
 #include <ctime>
 
+#include "dataplane/worker/context.h"
 #include "mgmt/app_stats.h"
+#include "mgmt/svr6_view.h"
 
 namespace wp::mgmt {
 namespace {
@@ -67,6 +69,15 @@ IpfixRecord ipfix_record6(const Session6Event& ev, const RouterModel& model, con
   r.pre_src6 = r.post_src6 = s.original.src;
   r.pre_dst6 = r.post_dst6 = s.original.dst;
   r.pre = r.post = FiveTuple{0, 0, s.original.sport, s.original.dport, s.original.proto};
+  // SVR carries it: the post-NAT elements are its waypoint leg on both routers
+  // (ipfix_encoder.h; template 258 for IPv4 waypoints, 257 for IPv6 ones).
+  if (ev.svr.role != Svr6Role::none) {
+    const Svr6Waypoints w = svr6_waypoints(model, ev.svr);
+    r.post_ipv4 = w.ipv4;
+    r.post = FiveTuple{w.src4, w.dst4, w.sport, w.dport, s.original.proto};
+    r.post_src6 = w.src6;  // :: when not known (svr6_view.h)
+    r.post_dst6 = w.dst6;
+  }
   r.initiator_octets = s.bytes[fw];
   r.responder_octets = s.bytes[rv];
   r.initiator_packets = s.packets[fw];
@@ -74,8 +85,11 @@ IpfixRecord ipfix_record6(const Session6Event& ev, const RouterModel& model, con
   const bool live = ev.kind != SessionEventKind::closed;
   r.nat_event = live ? kNatEventSessionCreate : kNatEventSessionDelete;
   r.end_reason = live ? static_cast<uint8_t>(SessionEndReason::active_timeout) : static_cast<uint8_t>(ev.reason);
-  r.ingress_if = static_cast<uint32_t>(s.iface[rv] + 1);  // as IPv4's: config order + 1
-  r.egress_if = static_cast<uint32_t>(s.iface[fw] + 1);
+  // As IPv4's: config order + 1. SVR: the WAN interface is the egress at the ingress router, the ingress at the egress.
+  const int in = ev.svr.role == Svr6Role::egress ? ev.svr.iface : s.iface[rv];
+  const int out = ev.svr.role == Svr6Role::ingress ? ev.svr.iface : s.iface[fw];
+  r.ingress_if = static_cast<uint32_t>(in + 1);
+  r.egress_if = static_cast<uint32_t>(out + 1);
   r.session_id = s.uuid;
   r.set_tenant(name_of(model.tenants, s.tenant));
   r.set_service(service_name(model, s.service));
@@ -106,7 +120,9 @@ uint32_t SessionFeed::poll6(uint32_t worker, const RouterModel& model) {
 
 void SessionFeed::handle(const SessionEvent& ev, const RouterModel& model) {
   if (snapshot_) snapshot_->apply(ev, model, clock_);
-  if (!exporter_) return;
+  // An IPv6 session that SVR carries is exported by its IPv6 view (handle6),
+  // never by this IPv4 form with internal or stand-in addresses.
+  if (!exporter_ || carries_ipv6(ev.session)) return;
   // Records on end and, for live sessions, on every update (workers post
   // updates every active_timeout when IPFIX is on).
   if (ev.kind == SessionEventKind::closed || ev.kind == SessionEventKind::update)

@@ -288,6 +288,7 @@ std::vector<SessionView> SessionSnapshot::page(const SessionQuery& q, bool& more
       if (cmp(e.uuid, *q.after) <= 0) continue;
       skipping = false;
     }
+    if (e.carries_ipv6()) continue;
     if (tenant && e.tenant != *tenant) continue;
     if (service && e.service != *service) continue;
     if (q.addr && !e.touches(*q.addr)) continue;
@@ -303,7 +304,7 @@ std::vector<SessionView> SessionSnapshot::page(const SessionQuery& q, bool& more
 std::optional<SessionView> SessionSnapshot::find(const SessionUuid& id) const {
   std::lock_guard lock(mu_);
   const ptrdiff_t slot = slot_of(id);
-  if (slot < 0) return std::nullopt;
+  if (slot < 0 || entries_[index_[static_cast<size_t>(slot)]].carries_ipv6()) return std::nullopt;
   SessionView v;
   fill(v, entries_[index_[static_cast<size_t>(slot)]]);
   return v;

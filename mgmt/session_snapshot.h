@@ -83,6 +83,9 @@ struct SessionEntry {
 
   uint64_t created_epoch_ms() const { return uint64_t(created_hi) << 32 | created_lo; }
   uint64_t last_epoch_ms() const { return uint64_t(last_hi) << 32 | last_lo; }
+  // An IPv6 session that SVR carries (svr/svr6_lan.h): kept for the peer and
+  // path counts, listed and found by its IPv6 view (session_snapshot6.h).
+  bool carries_ipv6() const { return left_iface == kIfaceSvr6 || back_iface == kIfaceSvr6; }
   // Does any address of the session, before or after NAT, equal `a`?
   bool touches(Ipv4 a) const {
     return original.src == a || original.dst == a || left.src == a || left.dst == a || back.src == a || back.dst == a;

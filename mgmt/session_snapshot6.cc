@@ -17,8 +17,10 @@ uint16_t SessionSnapshot6::name_id(std::string_view name) {
   // Full (config churn over a long uptime): forget the names no session holds any more.
   std::vector<bool> used(names_.size(), false);
   for (const auto& [id, e] : entries_) used[e.tenant] = used[e.service] = true;
+  for (const auto& [id, x] : svr_) used[x.peer] = true;
   const std::vector<uint16_t> remap = names_.compact(used);
   for (auto& [id, e] : entries_) e.tenant = remap[e.tenant], e.service = remap[e.service];
+  for (auto& [id, x] : svr_) x.peer = remap[x.peer];
   return names_.intern(name).value_or(0);
 }
 
@@ -28,6 +30,7 @@ void SessionSnapshot6::apply(const Session6Event& ev, const RouterModel& model, 
   auto it = entries_.find(s.uuid);
   if (ev.kind == SessionEventKind::closed) {
     if (it != entries_.end()) entries_.erase(it);
+    svr_.erase(s.uuid);
     return;
   }
   if (it == entries_.end()) {
@@ -38,6 +41,12 @@ void SessionSnapshot6::apply(const Session6Event& ev, const RouterModel& model, 
     Entry6 e;
     e.tenant = name_id(name_at(model.tenants, s.tenant));
     e.service = name_id(model_name(model.services, s.service));
+    if (ev.svr.role != Svr6Role::none) {
+      // Once: the waypoint leg of a session does not move (docs/ipv6.md).
+      Svr6Entry x{ev.svr.role, 0, svr6_waypoints(model, ev.svr)};
+      x.peer = name_id(model_name(model.peers, ev.svr.peer));
+      svr_[s.uuid] = x;
+    }
     it = entries_.emplace(s.uuid, e).first;
   }
   Entry6& e = it->second;
@@ -45,6 +54,9 @@ void SessionSnapshot6::apply(const Session6Event& ev, const RouterModel& model, 
   e.original = s.original;
   e.next_hop = s.next_hop[fw];
   e.egress = s.iface[fw], e.ingress = s.iface[rv];
+  // SVR: the WAN interface is the egress at the ingress router, the ingress at the egress.
+  if (ev.svr.role == Svr6Role::ingress) e.egress = ev.svr.iface;
+  if (ev.svr.role == Svr6Role::egress) e.ingress = ev.svr.iface;
   e.packets[0] = s.packets[0], e.packets[1] = s.packets[1];
   e.bytes[0] = s.bytes[0], e.bytes[1] = s.bytes[1];
   e.created_epoch_ms = clock.epoch_ms(s.created_ms);
@@ -66,14 +78,19 @@ Session6View SessionSnapshot6::view(const SessionUuid& id, const Entry6& e) cons
   v.created_epoch_ms = e.created_epoch_ms, v.last_epoch_ms = e.last_epoch_ms;
   v.tenant = names_.name(e.tenant);
   v.service = names_.name(e.service);
+  if (auto x = svr_.find(id); x != svr_.end()) {
+    v.role = x->second.role;
+    v.peer = names_.name(x->second.peer);
+    v.waypoints = x->second.waypoints;
+  }
   return v;
 }
 
 std::vector<Session6View> SessionSnapshot6::page(const SessionQuery& q, bool& more) const {
   std::vector<Session6View> out;
   more = false;
-  if (q.addr) return out;  // an IPv4 address is in no IPv6 session
   std::lock_guard lock(mu_);
+  if (q.addr && svr_.empty()) return out;  // an IPv4 address is in no IPv6 session but for their IPv4 waypoints
   std::optional<uint16_t> tenant, service;
   if (!q.tenant.empty() && !(tenant = names_.find(q.tenant))) return out;
   if (!q.service.empty() && !(service = names_.find(q.service))) return out;
@@ -81,7 +98,15 @@ std::vector<Session6View> SessionSnapshot6::page(const SessionQuery& q, bool& mo
     const Entry6& e = it->second;
     if (tenant && e.tenant != *tenant) continue;
     if (service && e.service != *service) continue;
-    if (q.addr6 && e.original.src != *q.addr6 && e.original.dst != *q.addr6) continue;
+    // An address of the IPv6 tuple or a waypoint (IPv4 ones too: IPv6 sessions between IPv4 waypoints).
+    if (q.addr || q.addr6) {
+      const auto x = svr_.find(it->first);
+      const bool svr = x != svr_.end();
+      if (q.addr && !(svr && x->second.waypoints.touches(*q.addr))) continue;
+      if (q.addr6 && e.original.src != *q.addr6 && e.original.dst != *q.addr6 &&
+          !(svr && x->second.waypoints.touches(*q.addr6)))
+        continue;
+    }
     if (out.size() == q.limit) {
       more = true;
       break;

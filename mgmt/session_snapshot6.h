@@ -8,7 +8,11 @@
 // IPv6 sessions cost only when there are some, one Entry6 (120 B) in an
 // ordered map by UUID (with its key and node, about 176 B of heap), so paging by UUID cursor
 // works as for IPv4 and the REST handler merges both lists in UUID order.
-// IPv6 sessions are routed, never translated: one tuple says it all.
+// A routed IPv6 session is never translated: one tuple says it all. An IPv6
+// session that SVR carries (docs/ipv6.md § IPv6 sessions between IPv4 / IPv6
+// waypoints) also has its role, peer and waypoint leg (svr6_view.h, the real
+// waypoint addresses resolved when its first event is applied), kept in a map
+// of their own so that routed sessions pay nothing for them.
 // Capacity: mgmt.max_sessions, like the IPv4 snapshot (more: overflow()).
 #pragma once
 
@@ -23,6 +27,7 @@
 #include "dataplane/control/router_model.h"
 #include "dataplane/session/events6.h"
 #include "mgmt/session_snapshot.h"
+#include "mgmt/svr6_view.h"
 
 namespace wp::mgmt {
 
@@ -38,6 +43,10 @@ struct Session6View {
   bool established = false;  // a reply was seen
   uint64_t created_epoch_ms = 0, last_epoch_ms = 0;
   std::string tenant, service;
+  // SVR carries it (role not none): the peer on the waypoint leg and the leg.
+  Svr6Role role = Svr6Role::none;
+  std::string peer;
+  Svr6Waypoints waypoints;
 };
 
 class SessionSnapshot6 {
@@ -45,8 +54,9 @@ class SessionSnapshot6 {
   explicit SessionSnapshot6(size_t capacity, size_t name_limit = 65535) : capacity_(capacity), names_(name_limit) {}
   // Applies one event (feed thread).
   void apply(const Session6Event& ev, const RouterModel& model, const DataplaneClock& clock);
-  // Sessions matching `q` (tenant, service, addr6; none when q.addr is an IPv4
-  // address) in UUID order after the cursor; `more`: cut at `limit`.
+  // Sessions matching `q` (tenant, service; addr6: the IPv6 tuple or IPv6
+  // waypoints; addr: IPv4 waypoints) in UUID order after the cursor; `more`:
+  // cut at `limit`.
   std::vector<Session6View> page(const SessionQuery& q, bool& more) const;
   std::optional<Session6View> find(const SessionUuid& id) const;
   size_t size() const;
@@ -62,6 +72,11 @@ class SessionSnapshot6 {
     int8_t ingress = -1, egress = -1;
     uint8_t established = 0;
   };
+  struct Svr6Entry {  // an IPv6 session that SVR carries
+    Svr6Role role = Svr6Role::none;
+    uint16_t peer = 0;  // SnapshotNames id
+    Svr6Waypoints waypoints;
+  };
   uint16_t name_id(std::string_view name);
   Session6View view(const SessionUuid& id, const Entry6& e) const;
 
@@ -69,6 +84,7 @@ class SessionSnapshot6 {
   size_t capacity_;
   SnapshotNames names_;
   std::map<SessionUuid, Entry6> entries_;
+  std::map<SessionUuid, Svr6Entry> svr_;  // the entries_ that SVR carries
   std::atomic<uint64_t> overflow_{0};
 };
 

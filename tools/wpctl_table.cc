@@ -32,11 +32,12 @@ uint64_t num(const json& j, const char* a, const char* b) {
 }  // namespace
 
 void print_sessions(const json& sessions) {
-  std::printf("%-36s  %-10s  %-10s  %-44s  %-44s  %8s  %12s  %s\n", "UUID", "TENANT", "SERVICE", "ARRIVED (forward)",
-              "LEFT (forward)", "PACKETS", "BYTES", "EST");
+  std::printf("%-36s  %-10s  %-10s  %-10s  %-44s  %-44s  %8s  %12s  %s\n", "UUID", "TENANT", "SERVICE", "PEER",
+              "ARRIVED (forward)", "LEFT (forward)", "PACKETS", "BYTES", "EST");
   for (const json& s : sessions)
-    std::printf("%-36s  %-10s  %-10s  %-44s  %-44s  %8llu  %12llu  %s\n", s.value("uuid", "").c_str(),
-                s.value("tenant", "").c_str(), s.value("service", "").c_str(), tuple(s["arrived"]).c_str(),
+    std::printf("%-36s  %-10s  %-10s  %-10s  %-44s  %-44s  %8llu  %12llu  %s\n", s.value("uuid", "").c_str(),
+                s.value("tenant", "").c_str(), s.value("service", "").c_str(),
+                s.value("peer", "").empty() ? "-" : s.value("peer", "").c_str(), tuple(s["arrived"]).c_str(),
                 tuple(s["left"]).c_str(),
                 static_cast<unsigned long long>(num(s, "forward", "packets") + num(s, "reverse", "packets")),
                 static_cast<unsigned long long>(num(s, "forward", "bytes") + num(s, "reverse", "bytes")),
@@ -52,6 +53,8 @@ void print_session(const json& s) {
   std::printf("arrived   %s  on %s\n", tuple(s["arrived"]).c_str(), s.value("ingress", "").c_str());
   std::printf("left      %s  on %s\n", tuple(s["left"]).c_str(), s.value("egress", "").c_str());
   if (!s.value("next_hop", "").empty()) std::printf("next hop  %s\n", s.value("next_hop", "").c_str());
+  if (!s.value("peer", "").empty())  // SVR: the waypoint leg's peer and this router's end
+    std::printf("peer      %s (%s)\n", s.value("peer", "").c_str(), s.value("svr_role", "").c_str());
   std::printf("forward   %llu packets, %llu bytes\n", static_cast<unsigned long long>(num(s, "forward", "packets")),
               static_cast<unsigned long long>(num(s, "forward", "bytes")));
   std::printf("reverse   %llu packets, %llu bytes\n", static_cast<unsigned long long>(num(s, "reverse", "packets")),

@@ -60,6 +60,14 @@ inline const Ipv6* waypoint6_peer(const RouterModel& rm, Ipv4 standin) {
   return p == kNone ? nullptr : &rm.peers[static_cast<size_t>(p)].waypoints6[waypoint6_standin_index(standin)];
 }
 
+// The IPv6 waypoint any stand-in names, ours (0.255.255.i) or a peer's, or null
+// (not a stand-in, or the config no longer has it): REST and IPFIX (mgmt/svr6_view.h).
+inline const Ipv6* waypoint6_of(const RouterModel& rm, Ipv4 standin) {
+  if (!is_waypoint6_standin(standin)) return nullptr;
+  if (((standin >> 8) & 0xFF) == 0xFF) return waypoint6_own(rm, static_cast<int>(standin & 0xFF));
+  return waypoint6_peer(rm, standin);
+}
+
 // The stand-in of peer waypoint `src`, or 0 when no peer has it.
 inline Ipv4 waypoint6_standin_of(const RouterModel& rm, const Ipv6& src) {
   if (rm.own_indexed_) {  // the model's sorted index (router_model.h)

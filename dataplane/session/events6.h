@@ -9,9 +9,15 @@
 // per event is too. Same rules as IPv4's: posting never blocks, a full ring
 // drops the event and counts it (`ipfix_events_dropped`, shared with IPv4),
 // and the consumer's event kinds (DataplaneShared::event_kinds) apply.
-// The HA thread (ha_dataplane.h) and the offload manager (routed sessions'
-// established and closed, rings of their own: DataplaneShared::offload_events6)
-// take them too.
+// The HA thread (ha_dataplane.h, routed sessions only: worker/ha_follower6.h)
+// and the offload manager (routed sessions' established and closed, rings of
+// their own: DataplaneShared::offload_events6) take them too.
+//
+// An IPv6 session that SVR carries (Session6::svr_ref; svr/svr6_lan.h) is
+// posted by its IPv4 SVR session's lifecycle (WorkerContext::post_event ->
+// Svr6Lan::post), to the mgmt feed only, with `svr` naming its waypoint leg:
+// REST and IPFIX show it by its IPv6 tuple and real waypoint addresses, never
+// by the internal 0.0.0.0/8 or stand-in 0.255.0.0/16 IPv4 forms.
 #pragma once
 
 #include <cstdint>
@@ -21,12 +27,32 @@
 
 namespace wp {
 
+enum class Svr6Role : uint8_t {
+  none = 0,     // routed here (no SVR)
+  ingress = 1,  // the client's router: LAN (IPv6) -> waypoint
+  egress = 2,   // the server's router: waypoint -> LAN (IPv6)
+};
+
+// The waypoint leg of an IPv6 session that SVR carries, in the worker's form:
+// `wan` is the forward direction on the WAN (the ingress router's waypoint
+// and port -> the egress router's), IPv4 waypoints as they are, IPv6 ones as
+// their 0.255.0.0/16 stand-ins (control/waypoint6_addr.h), which the mgmt
+// feed turns back into addresses (mgmt/svr6_view.h).
+struct Svr6Leg {
+  FiveTuple wan{};
+  int8_t peer = -1;   // peers[] index
+  int8_t iface = -1;  // the WAN interface
+  Svr6Role role = Svr6Role::none;
+  uint8_t pad = 0;
+};
+
 struct Session6Event {
   SessionEventKind kind;
   SessionEndReason reason;
   uint16_t worker;
   uint32_t now_ms;   // worker clock when posted
   Session6 session;  // a copy: counters and flags as of now_ms
+  Svr6Leg svr;       // role none: a routed IPv6 session
 };
 static_assert(sizeof(Session6Event) % 4 == 0, "rte_ring element size must be a multiple of 4");
 

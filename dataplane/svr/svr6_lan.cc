@@ -4,6 +4,7 @@
 #include "dataplane/ip/checksum.h"
 #include "dataplane/ip/nat64_packet.h"
 #include "dataplane/ip/packet_edit.h"
+#include "dataplane/session/events6.h"
 #include "dataplane/session/owner.h"
 #include "dataplane/svr/emit.h"
 #include "dataplane/svr/session_setup.h"
@@ -32,6 +33,7 @@ Svr6Lan::Svr6Lan(WorkerContext& ctx, Tx& tx, Emit& emit, CryptoBatch& crypto)
     : ctx_(ctx), tx_(tx), emit_(emit), crypto_(crypto) {
   ctx.svr6 = this;
   ctx.release_svr6 = &Svr6Lan::release;
+  ctx.post_svr6 = &Svr6Lan::post;
 }
 
 FiveTuple Svr6Lan::internal_tuple(uint32_t idx, const FiveTuple6& t) {
@@ -51,6 +53,33 @@ void Svr6Lan::release(Svr6Lan* self, const Session& s) {
   if (!s6->in_use || s6->svr_ref != self->ctx_.table.index_of(&s) + 1) return;  // released already
   self->table_->remove(s6);
   self->ctx_.counters->sessions6_active.store(self->table_->size(), std::memory_order_relaxed);
+}
+
+void Svr6Lan::post(Svr6Lan* self, SessionEventKind kind, const Session& s, SessionEndReason reason) {
+  const SideOut* lan = svr6_side(s);
+  if (!self || !self->table_ || !lan || (s.flags & kPeerSession)) return;
+  WorkerContext& ctx = self->ctx_;
+  rte_ring* r = ctx.shared.event6_ring(ctx.id);
+  if (!r || !(ctx.shared.event_kinds[static_cast<size_t>(EventConsumer::ipfix)] & event_bit(kind))) return;
+  const Session6* s6 = self->table_->at(lan->next_hop);
+  if (!s6->in_use || s6->svr_ref != ctx.table.index_of(&s) + 1) return;
+  Session6Event ev;
+  ev.kind = kind;
+  ev.reason = reason;
+  ev.worker = static_cast<uint16_t>(ctx.id);
+  ev.now_ms = ctx.now_ms;
+  ev.session = *s6;
+  // The SVR session's view of its state: a reply seen, FIN/RST, the last packet (metadata-only ones too).
+  ev.session.flags = static_cast<uint8_t>(s.flags & (kReverseSeen | kFinFwd | kFinRev | kRst));
+  ev.session.last_ms = s.last_ms;
+  // The LAN side is side A at the ingress (out_rev), side B at the egress (out_fwd).
+  const bool ingress = lan == &s.out_rev;
+  const SideOut& wan = ingress ? s.out_fwd : s.out_rev;
+  ev.svr.wan = ingress ? wan.tuple : wan.tuple.reversed();
+  ev.svr.peer = wan.peer;
+  ev.svr.iface = wan.iface;
+  ev.svr.role = ingress ? Svr6Role::ingress : Svr6Role::egress;
+  if (rte_ring_sp_enqueue_elem(r, &ev, sizeof(ev)) != 0) ctx.counters->add(Counter::ipfix_events_dropped);
 }
 
 bool Svr6Lan::to_internal(rte_mbuf*& m, const Ipv6View& v, const FiveTuple& to, ParsedPacket& pp) {
@@ -121,11 +150,14 @@ void Svr6Lan::first_packet(rte_mbuf* m, const Ipv6View& v, const FiveTuple6& t, 
   // IPv6 waypoints when both sides have one (svr/waypoint6.h), else IPv4 waypoints.
   const int peer = rm.services[static_cast<size_t>(service)].next_peer;
   const bool bound = bind_wan_side(ctx_, *s, peer, affinity_class6(t), true, why);
+  const uint32_t len6 = static_cast<uint32_t>(v.end - v.l3);
   if (!to_internal(m, v, inner, pp)) {
     ctx_.release_nat_port(*s);  // and the Session6
     ctx_.table.release(s);
     return;
   }
+  ++s6->packets[static_cast<size_t>(Dir::forward)];  // the IPv6 bytes on the LAN side (REST, IPFIX)
+  s6->bytes[static_cast<size_t>(Dir::forward)] += len6;
   if (!install_session(ctx_, crypto_, s, bound, why, pp, nullptr, m)) return;  // the Session6 went with it
   ctx_.counters->add(Counter::svr6_sessions_created);
   ctx_.counters->sessions6_active.store(table_->size(), std::memory_order_relaxed);
@@ -136,9 +168,13 @@ void Svr6Lan::first_packet(rte_mbuf* m, const Ipv6View& v, const FiveTuple6& t, 
 void Svr6Lan::from_lan(rte_mbuf* m, const Ipv6View& v, Session6& s6, Dir dir) {
   Session* s = ctx_.table.at(s6.svr_ref - 1);
   s6.last_ms = ctx_.now_ms;
+  const uint32_t len6 = static_cast<uint32_t>(v.end - v.l3);
   ParsedPacket pp;
   // The internal tuple the IPv4 table knows this direction by.
   if (!to_internal(m, v, dir == Dir::forward ? s->key_a() : s->key_b(), pp)) return;
+  const auto k = static_cast<size_t>(dir);
+  ++s6.packets[k];
+  s6.bytes[k] += len6;
   emit_.send(m, pp, *s, dir);
 }
 

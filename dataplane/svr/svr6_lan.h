@@ -15,6 +15,12 @@
 // back from the Session6's addresses. The metadata carries TLV 3 (forward) and
 // TLV 5 (reverse) contexts with the IPv6 tuple instead of TLV 2/4.
 //
+// REST and IPFIX see such a session by its IPv6 view: each lifecycle event of
+// the IPv4 session (created, established, update, closed) also posts the
+// Session6, with the IPv4 session's flags and its waypoint leg, to the mgmt
+// feed's IPv6 ring (post(); session/events6.h Svr6Leg). The Session6 counts
+// the IPv6 packets and bytes of both directions on the LAN side.
+//
 // Owner rule: the ingress picks its waypoint ports by affinity_class6 of the
 // IPv6 tuple, so IPv6 LAN packets (dispatched by that class, route6_step.h)
 // and WAN packets (by port class) meet on one worker at both routers.
@@ -60,6 +66,7 @@ class Svr6Lan {
 
  private:
   static void release(Svr6Lan* self, const Session& s);
+  static void post(Svr6Lan* self, SessionEventKind kind, const Session& s, SessionEndReason reason);
   // IPv6 -> the internal IPv4 tuple `to` (ports kept), in place; false: dropped.
   bool to_internal(rte_mbuf*& m, const Ipv6View& v, const FiveTuple& to, ParsedPacket& pp);
 

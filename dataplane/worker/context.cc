@@ -93,6 +93,9 @@ void WorkerContext::post_event(SessionEventKind kind, const Session& s, SessionE
     }
     if (rte_ring_sp_enqueue_elem(rings[id], &ev, sizeof(ev)) != 0) counters->add(kDropped[c]);
   }
+  // An IPv6 session that SVR carries: REST and IPFIX take its IPv6 view (svr/svr6_lan.h).
+  if (carries_ipv6(s) && post_svr6) [[unlikely]]
+    post_svr6(svr6, kind, s, reason);
 }
 
 SessionUuid WorkerContext::new_uuid() {

@@ -45,6 +45,10 @@ union BurstArray {
 
 class Svr6Lan;
 
+// An IPv4 SVR session whose LAN side is an IPv6 session (kIfaceSvr6, svr/svr6_lan.h):
+// REST and IPFIX show its IPv6 view (session/events6.h).
+inline bool carries_ipv6(const Session& s) { return s.out_fwd.iface == kIfaceSvr6 || s.out_rev.iface == kIfaceSvr6; }
+
 struct WorkerContext {
   WorkerContext(uint32_t id, DataplaneShared& shared, uint32_t max_sessions, int socket);
   WorkerContext(const WorkerContext&) = delete;
@@ -70,6 +74,8 @@ struct WorkerContext {
   // The release hook frees a session's IPv6 side (a pointer: this library does not link svr/).
   Svr6Lan* svr6 = nullptr;
   void (*release_svr6)(Svr6Lan*, const Session&) = nullptr;
+  // Posts the IPv6 view of such a session to the mgmt feed (session/events6.h).
+  void (*post_svr6)(Svr6Lan*, SessionEventKind, const Session&, SessionEndReason) = nullptr;
 
   // A new session of `tenant` from `src` may start (else `why`): svr/ first packets ask before allocating.
   bool admit_session(Ipv4 src, int tenant, DropReason& why) {
@@ -122,7 +128,7 @@ struct WorkerContext {
   // side of an IPv6 session between IPv4 waypoints back to the IPv6 table.
   void release_nat_port(const Session& s) {
     if (s.out_fwd.nat) nat_ports.give(s.original.proto, s.out_fwd.tuple.sport);
-    if ((s.out_fwd.iface == kIfaceSvr6 || s.out_rev.iface == kIfaceSvr6) && release_svr6) [[unlikely]]
+    if (carries_ipv6(s) && release_svr6) [[unlikely]]
       release_svr6(svr6, s);
   }
   // Unindexes the session and frees its key slots: the one way a live session ends.

@@ -251,7 +251,8 @@ void Route6Step::post(SessionEventKind kind, const Session6& s, SessionEndReason
   const auto ipfix = static_cast<size_t>(EventConsumer::ipfix), ha = static_cast<size_t>(EventConsumer::ha);
   rte_ring* r = ctx_.shared.event6_ring(ctx_.id);
   rte_ring* h = ctx_.shared.ha.event6_ring(ctx_.id);
-  const bool to_ipfix = r && (ctx_.shared.event_kinds[ipfix] & event_bit(kind));
+  // An IPv6 session that SVR carries is posted by its IPv4 session's events (Svr6Lan::post).
+  const bool to_ipfix = r && !s.svr_ref && (ctx_.shared.event_kinds[ipfix] & event_bit(kind));
   const bool to_ha = h && !(s.flags & kPeerSession) && !s.svr_ref && (ctx_.shared.event_kinds[ha] & event_bit(kind));
   rte_ring* o = ctx_.shared.offload_event6_ring(ctx_.id);
   const bool to_offload = o && !s.svr_ref && (kOffload6EventKinds & event_bit(kind));

@@ -8,9 +8,13 @@
 # usage: test_svr6.sh [WORKERS]   (default 2: the owner rule across workers)
 # Checks: curl -6 5 MiB byte-exact; iperf3 -6 TCP 3 s; the guest's IPv6 session denied and
 # counted; tshark on the WAN: only IPv4 between the waypoints (no IPv6 header), the metadata
-# cookie only during setup, TLV 3 decoded by capcheck.py's HMAC check; both routers stop cleanly.
+# cookie only during setup, TLV 3 decoded by capcheck.py's HMAC check; REST at r1 and r2 and
+# wpctl list a running flow by its IPv6 tuple, its role, peer and the IPv4 waypoints; IPFIX
+# (wpctl flows collectors, tshark) has template 258 with IEs 27/28 and 225/226 and the same
+# session id at r1 and r2 (svr6_export.sh); both routers stop cleanly.
 set -u -o pipefail
 source "$(dirname "$0")/lib.sh"
+source "$(dirname "$0")/svr6_export.sh"
 
 WORKERS=${1:-2}
 wp_init "wpe2e-s6-"
@@ -45,12 +49,14 @@ YAML
 }
 conf r1 10.1.0.1/24 2001:db8:71::1/64 172.16.0.1/24 r2 172.16.0.2 ", next_peer: r2" >"$WP_TMP/r1.yaml"
 conf r2 10.2.0.1/24 2001:db8:72::1/64 172.16.0.2/24 r1 172.16.0.1 "" >"$WP_TMP/r2.yaml"
+for r in r1 r2; do svr6_export_yaml >>"$WP_TMP/$r.yaml"; done
 wp_check "waypointd --check accepts r1.yaml (IPv6 service with next_peer)" wp_check_config "$WP_TMP/r1.yaml"
 wp_check "waypointd --check accepts r2.yaml" wp_check_config "$WP_TMP/r2.yaml"
 
 wp_check "HTTP and iperf3 servers on [$SRV] (5 MiB file)" wp_servers_start "$SRV" 5242880 || wp_finish
 
 wp_check "capture the WAN" wp_cap_start wan br0 "$WP_TMP/wan.pcap" -s 1500
+svr6_collectors_start
 wp_pair_start "$WORKERS"
 
 # The first try also waits for DAD of the routers' addresses and ND both sides.
@@ -59,6 +65,7 @@ wp_check "the server saw the client's own address" grep -q "^$CLI .*\"GET /file.
 # The capture holds the 5 MiB download only: iperf3 below would add hundreds of MB,
 # which tshark then reads for minutes.
 wp_cap_stop
+svr6_ipfix_capture_start
 no_v6_on_wan() { [ "$(tshark -r "$WP_TMP/wan.pcap" -Y ipv6 2>/dev/null | wc -l)" -eq 0 ]; }
 wp_check "tshark: no IPv6 header on the WAN" no_v6_on_wan
 only_waypoints() {
@@ -71,6 +78,7 @@ wp_check "tshark: every IPv4 packet on the WAN is between the waypoints" only_wa
 wp_check_cookie_at_setup "$WP_TMP/wan.pcap"
 wp_capcheck "$WP_TMP/wan.pcap" "$KEY" 172.16.0.1 172.16.0.2
 wp_check "iperf3 -6 TCP 3 s" wp_iperf6 tcp -t 3
+svr6_live_checks 172.16.0.1 172.16.0.2
 
 before=$(wp_stat r1 drops.policy_deny)
 guest_denied() { ! wp_fetch c "http://[$SRV]/file.bin" "$WP_TMP/guest.bin" 3 -g -6 --interface "$GUEST"; }
@@ -86,7 +94,7 @@ wp_expect "r2 counters.svr6_to_lan > 3000 (5 MiB)" "$(wp_stat r2 counters.svr6_t
 wp_expect "r1 drops.svr6_untranslatable = 0" "$(wp_stat r1 drops.svr6_untranslatable)" -eq 0
 wp_expect "r2 drops.svr6_too_big = 0" "$(wp_stat r2 drops.svr6_too_big)" -eq 0
 wp_expect "r2 drops.bad_hmac = 0" "$(wp_stat r2 drops.bad_hmac)" -eq 0
-
+svr6_ipfix_checks 172.16.0.1 172.16.0.2 258
 
 wp_check "r1 exits 0 on SIGTERM" wp_router_stop r1
 wp_check "r2 exits 0 on SIGTERM" wp_router_stop r2

@@ -9,13 +9,19 @@
 # cross the WAN between the IPv6 waypoints with metadata on the first packets; r2 restores
 # them onto its LAN.
 # usage: test_svr6v6.sh [WORKERS]   (default 2: the owner rule across workers)
-# Checks: curl -6 and curl -4 5 MiB byte-exact; iperf3 -6 and -4 TCP 2 s; the guests' IPv6
-# and IPv4 sessions denied and counted; tshark on the WAN: no IPv4 at all, every TCP/UDP
-# packet between the IPv6 waypoints, the metadata cookie only during setup, its HMAC
-# trailers verified; the MSS clamp keeps IPv4 segments within the WAN MTU; both routers stop
-# cleanly.
+# Checks, IPv6 first: curl -6 5 MiB byte-exact; iperf3 -6 TCP 2 s; the guest's IPv6 session
+# denied and counted; tshark on the WAN: no IPv4 at all, every TCP/UDP packet between the IPv6
+# waypoints, the metadata cookie only during setup, its HMAC trailers verified; REST at r1 and
+# r2 and wpctl list a running flow by its IPv6 tuple, role, peer and the IPv6 waypoints (never a
+# 0.255.x.x stand-in); IPFIX (wpctl flows collectors, tshark) has template 257 with IEs 27/28 and
+# 281/282 = the waypoints and the same session id at r1 and r2 (svr6_export.sh). Then IPv4
+# (after the IPFIX checks: REST and IPFIX of IPv4 sessions between IPv6 waypoints still show the
+# stand-ins, docs/ipv6.md): curl -4 5 MiB byte-exact and iperf3 -4 TCP 2 s with the same WAN
+# checks on a capture of their own, the MSS clamp keeping IPv4 segments within the WAN MTU, the
+# IPv4 guest denied. Both routers stop cleanly.
 set -u -o pipefail
 source "$(dirname "$0")/lib.sh"
+source "$(dirname "$0")/svr6_export.sh"
 
 WORKERS=${1:-2}
 wp_init "wpe2e-s66-"
@@ -65,6 +71,7 @@ conf r1 10.1.0.1/24 2001:db8:71::1/64 172.16.0.1/24 2001:db8:70::1/64 r2 172.16.
   ", next_peer: r2" >"$WP_TMP/r1.yaml"
 conf r2 10.2.0.1/24 2001:db8:72::1/64 172.16.0.2/24 2001:db8:70::2/64 r1 172.16.0.1 2001:db8:70::1 "" \
   >"$WP_TMP/r2.yaml"
+for r in r1 r2; do svr6_export_yaml >>"$WP_TMP/$r.yaml"; done
 wp_check "waypointd --check accepts r1.yaml (IPv6 waypoint in peers[].waypoints)" wp_check_config "$WP_TMP/r1.yaml"
 wp_check "waypointd --check accepts r2.yaml" wp_check_config "$WP_TMP/r2.yaml"
 
@@ -80,45 +87,34 @@ servers_v4() {  # the same file and iperf3 on $SRV4
 wp_check "HTTP and iperf3 servers on $SRV4" servers_v4 || wp_finish
 
 wp_check "capture the WAN" wp_cap_start wan br0 "$WP_TMP/wan.pcap" -s 1500
+svr6_collectors_start
 wp_pair_start "$WORKERS"
 
 # The first try also waits for DAD of the routers' addresses and ND on all three links.
 wp_check "curl -6 5 MiB over IPv6 waypoints, sha256 matches" wp_until 60 wp_http6_ok
 wp_check "the server saw the client's own address" grep -q "^$CLI .*\"GET /file.bin" "$WP_TMP/http.log"
-http4_ok() {
-  wp_fetch c "http://$SRV4/file.bin" "$WP_TMP/got4.bin" 60 -4 --interface "$CLI4" &&
-    [ "$(wp_sha "$WP_TMP/got4.bin")" = "$(wp_sha "$WP_TMP/www/file.bin")" ]
-}
-wp_check "curl -4 5 MiB over IPv6 waypoints (v4 in v6), sha256 matches" wp_until 30 http4_ok
-wp_check "the server saw the client's own IPv4 address" grep -q "^$CLI4 .*\"GET /file.bin" "$WP_TMP/http4.log"
-# The capture holds the two 5 MiB downloads only (iperf3 would make tshark slow).
+# The capture holds the 5 MiB download only (iperf3 would make tshark slow).
 wp_cap_stop
-no_v4_on_wan() { [ "$(tshark -r "$WP_TMP/wan.pcap" -Y 'ip' 2>/dev/null | wc -l)" -eq 0 ]; }
-wp_check "tshark: no IPv4 on the WAN (both sessions ride IPv6 waypoints)" no_v4_on_wan
-only_waypoints6() {
+svr6_ipfix_capture_start
+no_v4_on_wan() { [ "$(tshark -r "$1" -Y 'ip' 2>/dev/null | wc -l)" -eq 0 ]; }
+only_waypoints6() {  # only_waypoints6 PCAP MIN_TCP
   local other
-  other=$(tshark -r "$WP_TMP/wan.pcap" -Y 'ipv6 && (tcp || udp)' -T fields -e ipv6.src -e ipv6.dst 2>/dev/null |
+  other=$(tshark -r "$1" -Y 'ipv6 && (tcp || udp)' -T fields -e ipv6.src -e ipv6.dst 2>/dev/null |
     grep -cvE '^2001:db8:70::[12]\s2001:db8:70::[12]$')
-  [ "$other" -eq 0 ] && [ "$(tshark -r "$WP_TMP/wan.pcap" -Y 'ipv6 && tcp' 2>/dev/null | wc -l)" -gt 6000 ]
+  [ "$other" -eq 0 ] && [ "$(tshark -r "$1" -Y 'ipv6 && tcp' 2>/dev/null | wc -l)" -gt "$2" ]
 }
-wp_check "tshark: every TCP/UDP packet on the WAN is between the IPv6 waypoints" only_waypoints6
+hmac6_ok() { "$WP_PY" "$WP_E2E/capcheck.py" "$1" --hmac "$KEY"; }
+wp_check "tshark: no IPv4 on the WAN (the session rides IPv6 waypoints)" no_v4_on_wan "$WP_TMP/wan.pcap"
+wp_check "tshark: every TCP/UDP packet on the WAN is between the IPv6 waypoints" \
+  only_waypoints6 "$WP_TMP/wan.pcap" 3000
 no_lan_addresses() {
   [ "$(tshark -r "$WP_TMP/wan.pcap" -Y "ipv6.addr == $CLI || ipv6.addr == $SRV" 2>/dev/null | wc -l)" -eq 0 ]
 }
 wp_check "tshark: neither the client's nor the server's address on the WAN" no_lan_addresses
-# The IPv4 client's address is in no header (no IPv4 above); its bytes travel only inside
-# the first packets' metadata (TLV 2 forward, TLV 4 reverse), a few packets per session.
-v4_client_only_in_metadata() {
-  local n
-  n=$(tshark -r "$WP_TMP/wan.pcap" -Y 'frame contains 0a:01:00:0a' 2>/dev/null | wc -l)
-  [ "$n" -ge 1 ] && [ "$n" -lt 20 ]
-}
-wp_check "tshark: the IPv4 client's address only in the metadata of the first packets" v4_client_only_in_metadata
 wp_check_cookie_at_setup "$WP_TMP/wan.pcap"
-hmac6_ok() { "$WP_PY" "$WP_E2E/capcheck.py" "$WP_TMP/wan.pcap" --hmac "$KEY"; }
-wp_check "capcheck.py: the metadata HMAC trailers of the IPv6 waypoint packets verify" hmac6_ok
+wp_check "capcheck.py: the metadata HMAC trailers of the IPv6 waypoint packets verify" hmac6_ok "$WP_TMP/wan.pcap"
 wp_check "iperf3 -6 TCP 2 s" wp_iperf6 tcp -t 2
-wp_check "iperf3 -4 TCP 2 s (v4 in v6)" wp_iperf tcp4 -t 2 -B "$CLI4"
+svr6_live_checks 2001:db8:70::1 2001:db8:70::2
 
 before=$(wp_stat r1 drops.policy_deny)
 guest_denied() { ! wp_fetch c "http://[$SRV]/file.bin" "$WP_TMP/guest.bin" 3 -g -6 --interface "$GUEST"; }
@@ -126,23 +122,47 @@ wp_check "the guest ($GUEST) cannot fetch" guest_denied
 wp_expect "r1 drops.policy_deny grows (the guest's tenant has no policy)" \
   "$(wp_wait_stat r1 drops.policy_deny $((before + 1)))" -gt "$before"
 wp_check "the server never saw the guest" bash -c "! grep -q '^$GUEST ' '$WP_TMP/http.log'"
+wp_expect "r1 counters.svr6_sessions_created >= 3 (http, iperf3 control and data)" \
+  "$(wp_stat r1 counters.svr6_sessions_created)" -ge 3
+wp_expect "r1 counters.svr6_to_lan > 3000" "$(wp_stat r1 counters.svr6_to_lan)" -gt 3000
+svr6_ipfix_checks 2001:db8:70::1 2001:db8:70::2 257
+
+# IPv4 sessions between the same IPv6 waypoints (v4 in v6), on a capture of their own.
+wp_check "capture the WAN again (IPv4 sessions)" wp_cap_start wan br0 "$WP_TMP/wan4.pcap" -s 1500
+http4_ok() {
+  wp_fetch c "http://$SRV4/file.bin" "$WP_TMP/got4.bin" 60 -4 --interface "$CLI4" &&
+    [ "$(wp_sha "$WP_TMP/got4.bin")" = "$(wp_sha "$WP_TMP/www/file.bin")" ]
+}
+wp_check "curl -4 5 MiB over IPv6 waypoints (v4 in v6), sha256 matches" wp_until 30 http4_ok
+wp_check "the server saw the client's own IPv4 address" grep -q "^$CLI4 .*\"GET /file.bin" "$WP_TMP/http4.log"
+wp_cap_stop
+wp_check "tshark: no IPv4 on the WAN (the IPv4 session rides IPv6 waypoints)" no_v4_on_wan "$WP_TMP/wan4.pcap"
+wp_check "tshark: every TCP/UDP packet of it on the WAN is between the IPv6 waypoints" \
+  only_waypoints6 "$WP_TMP/wan4.pcap" 3000
+# The IPv4 client's address is in no header (no IPv4 above); its bytes travel only inside
+# the first packets' metadata (TLV 2 forward, TLV 4 reverse), a few packets per session.
+v4_client_only_in_metadata() {
+  local n
+  n=$(tshark -r "$WP_TMP/wan4.pcap" -Y 'frame contains 0a:01:00:0a' 2>/dev/null | wc -l)
+  [ "$n" -ge 1 ] && [ "$n" -lt 20 ]
+}
+wp_check "tshark: the IPv4 client's address only in the metadata of the first packets" v4_client_only_in_metadata
+wp_check_cookie_at_setup "$WP_TMP/wan4.pcap"
+wp_check "capcheck.py: the HMAC trailers of the IPv4 session's metadata packets verify" hmac6_ok "$WP_TMP/wan4.pcap"
+wp_check "iperf3 -4 TCP 2 s (v4 in v6)" wp_iperf tcp4 -t 2 -B "$CLI4"
 before=$(wp_stat r1 drops.policy_deny)
 guest4_denied() { ! wp_fetch c "http://$SRV4/file.bin" "$WP_TMP/guest4.bin" 3 -4 --interface "$GUEST4"; }
 wp_check "the IPv4 guest ($GUEST4) cannot fetch" guest4_denied
 wp_expect "r1 drops.policy_deny grows (the IPv4 guests' tenant has no policy)" \
   "$(wp_wait_stat r1 drops.policy_deny $((before + 1)))" -gt "$before"
 wp_check "the server never saw the IPv4 guest" bash -c "! grep -q '^$GUEST4 ' '$WP_TMP/http4.log'"
-
-wp_expect "r1 counters.svr6_sessions_created >= 3 (http, iperf3 control and data)" \
-  "$(wp_stat r1 counters.svr6_sessions_created)" -ge 3
 v4_sessions() { echo $(($(wp_stat r1 counters.sessions_created) - $(wp_stat r1 counters.svr6_sessions_created))); }
 wp_expect "r1: IPv4 sessions created >= 3 (sessions_created - svr6_sessions_created: http, iperf3 control and data)" \
   "$(v4_sessions)" -ge 3
 wp_expect "r1 counters.mss_clamped >= 3 (the IPv4 SYNs: 20 bytes more on the WAN)" "$(wp_stat r1 counters.mss_clamped)" -ge 3
 wp_expect "r2 counters.waypoint6_sent > 6000 (the two 5 MiB downloads)" "$(wp_stat r2 counters.waypoint6_sent)" -gt 6000
 wp_expect "r1 counters.waypoint6_received > 3000" "$(wp_stat r1 counters.waypoint6_received)" -gt 3000
-wp_expect "r2 counters.waypoint6_received > 3000 (the iperf3 upload)" "$(wp_stat r2 counters.waypoint6_received)" -gt 3000
-wp_expect "r1 counters.svr6_to_lan > 3000" "$(wp_stat r1 counters.svr6_to_lan)" -gt 3000
+wp_expect "r2 counters.waypoint6_received > 3000 (the iperf3 uploads)" "$(wp_stat r2 counters.waypoint6_received)" -gt 3000
 wp_expect "r1 drops.waypoint6_too_big = 0" "$(wp_stat r1 drops.waypoint6_too_big)" -eq 0
 wp_expect "r2 drops.waypoint6_too_big = 0" "$(wp_stat r2 drops.waypoint6_too_big)" -eq 0
 wp_expect "r2 drops.bad_hmac = 0" "$(wp_stat r2 drops.bad_hmac)" -eq 0

@@ -259,6 +259,42 @@ mgmt::IpfixRecord record6() {
   return mgmt::ipfix_record6(ev, r->model(), clock);
 }
 
+// Template 258 (IPv6 sessions between IPv4 waypoints) = 257 with 225/226 (4 bytes)
+// in place of 281/282: its record is 24 bytes shorter, and decodes back with both families.
+TEST(Ipfix6, Template258CarriesIpv4PostNatAddresses) {
+  uint8_t buf[mgmt::kIpfixMaxMessage];
+  mgmt::IpfixMessage m;
+  m.begin(buf, 1700000001, 9, 1);
+  ASSERT_TRUE(m.add_template6());
+  const size_t t258 = 16 + mgmt::IpfixMessage::template_set_size();
+  EXPECT_EQ(buf[t258 + 4] << 8 | buf[t258 + 5], 258) << "the second template set of add_template6";
+  const uint8_t v6[] = {0, 27, 0, 16, 0, 28, 0, 16};
+  EXPECT_EQ(std::memcmp(buf + t258 + 8 + 8, v6, sizeof v6), 0);
+  const uint8_t v4[] = {0, 225, 0, 4, 0, 226, 0, 4};  // the 8th and 9th field specifiers
+  EXPECT_EQ(std::memcmp(buf + t258 + 8 + 7 * 4, v4, sizeof v4), 0);
+  mgmt::IpfixRecord r = record6();
+  const size_t size257 = mgmt::IpfixMessage::record_size(r);
+  r.post_ipv4 = true;
+  r.post = {0xac100001, 0xac100002, 16388, 16390, kProtoTcp};
+  EXPECT_EQ(mgmt::IpfixMessage::record_size(r) + 24, size257);
+  ASSERT_TRUE(m.add_record(r));
+  const size_t len = m.finish();
+  EXPECT_EQ(len, t258 + mgmt::IpfixMessage::template_set_size() + 4 + mgmt::IpfixMessage::record_size(r));
+  mgmt::IpfixDecoder d;
+  mgmt::IpfixDecoded out;
+  std::string err;
+  ASSERT_TRUE(d.decode(buf, len, out, err)) << err;
+  ASSERT_EQ(out.records.size(), 1u);
+  const mgmt::IpfixRecord& got = out.records[0];
+  EXPECT_TRUE(got.ipv6);
+  EXPECT_TRUE(got.post_ipv4);
+  EXPECT_EQ(got.pre_src6, ip6("2001:db8:71::5"));
+  EXPECT_EQ(got.post.src, 0xac100001u);
+  EXPECT_EQ(got.post.dst, 0xac100002u);
+  EXPECT_EQ(got.post.sport, 16388);
+  EXPECT_EQ(got.session_id, r.session_id);
+}
+
 // Template 257 = 256 with IEs 27/28 and 281/282 (16 bytes) in place of 8/12 and 225/226.
 TEST(Ipfix6, TemplateAndRecordSurviveTheWireFormat) {
   uint8_t buf[mgmt::kIpfixMaxMessage];
@@ -285,7 +321,7 @@ TEST(Ipfix6, TemplateAndRecordSurviveTheWireFormat) {
   mgmt::IpfixDecoded out;
   std::string err;
   ASSERT_TRUE(d.decode(buf, len, out, err)) << err;
-  EXPECT_EQ(out.templates, 2u);
+  EXPECT_EQ(out.templates, 3u) << "256, 257 and 258";
   ASSERT_EQ(out.records.size(), 3u);
   EXPECT_FALSE(out.records[1].ipv6);
   EXPECT_EQ(out.records[1].pre.src, 0x0a010005u);
@@ -337,7 +373,7 @@ TEST(Ipfix6, ExporterSendsTheIpv6TemplateWhenAsked) {
     mgmt::IpfixDecoder d;
     mgmt::IpfixDecoded out;
     ASSERT_TRUE(d.decode(buf, static_cast<size_t>(n), out, err)) << err;
-    EXPECT_EQ(out.templates, ipv6 ? 2u : 1u);
+    EXPECT_EQ(out.templates, ipv6 ? 3u : 1u) << "256, and 257 and 258 for IPv6";
     EXPECT_EQ(out.unknown_sets, 0u);
     EXPECT_EQ(out.records.size(), ipv6 ? 1u : 0u);
     if (ipv6) {

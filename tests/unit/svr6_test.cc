@@ -11,6 +11,7 @@
 #include "dataplane/svr/metadata.h"
 #include "tests/unit/pkt6_builder.h"
 #include "tests/unit/route6_test_config.h"
+#include "tests/unit/svr6_export_check.h"
 #include "tests/unit/svr6_frames.h"
 
 namespace wp {
@@ -112,6 +113,24 @@ TEST_F(Svr6, TcpSessionAcrossIpv4Waypoints) {
   }
   EXPECT_EQ(r1->total_drops(), 0u) << r1->drops();
   EXPECT_EQ(r2->total_drops(), 0u) << r2->drops();
+}
+
+// REST and IPFIX show the session by its IPv6 tuple and the IPv4 waypoints
+// (template 258), with one UUID at both routers (svr6_export_check.h).
+TEST_F(Svr6, RestAndIpfixShowTheIpv6TupleAndTheIpv4Waypoints) {
+  enable_session_events(*r1);
+  enable_session_events(*r2);
+  const auto syn = lan_frame(*r1, Pkt6().ipv6(kClient6, kServer6, 64).tcp(40000, 80, 0x02).payload("GET /"));
+  Frame w1 = r1->send_one(kLan, syn);
+  expect_restored6(syn, r2->send_one(kWan, w1.raw));
+  auto synack = v6_checksummed(Pkt6().ipv6(kServer6, kClient6, 64).tcp(80, 40000, 0x12).payload("200 OK").bytes());
+  std::memcpy(synack.data(), r2->model().interfaces[0].mac, 6);
+  std::memcpy(synack.data() + 6, kServer6Mac.data(), 6);
+  Frame w2 = r2->send_one(kLan, synack);
+  expect_restored6(synack, r1->send_one(kWan, w2.raw));
+  expect_svr6_export(*r1, *r2,
+                     {kClient6, kServer6, "172.16.0.1", "172.16.0.2", w1.sport(), w1.dport(),
+                      mgmt::kSession6Post4TemplateId, syn.size() - 14, synack.size() - 14});
 }
 
 TEST_F(Svr6, UdpFirstPacketCarriesTlv3) {

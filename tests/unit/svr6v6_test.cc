@@ -13,6 +13,7 @@
 #include "dataplane/svr/metadata.h"
 #include "tests/unit/pkt6_builder.h"
 #include "tests/unit/route6_test_config.h"
+#include "tests/unit/svr6_export_check.h"
 #include "tests/unit/svr6_frames.h"
 
 namespace wp {
@@ -150,6 +151,25 @@ TEST_F(Svr6v6, EncryptedSessionClampsTheMssForTheIpv6WanHeader) {
   EXPECT_LE(mss, wan_mtu - 40 - 20 - kCryptoOverhead) << "IPv6 outer header and crypto overhead";
   EXPECT_GT(mss, 1300u);
   EXPECT_EQ(r1->count(Counter::mss_clamped), 1u);
+}
+
+// REST and IPFIX show the session by its IPv6 tuple and the IPv6 waypoints
+// (template 257, IEs 281/282), never the 0.255.0.0/16 stand-ins the workers
+// keep it under, with one UUID at both routers (svr6_export_check.h).
+TEST_F(Svr6v6, RestAndIpfixShowTheIpv6TupleAndTheIpv6Waypoints) {
+  enable_session_events(*r1);
+  enable_session_events(*r2);
+  const auto syn = client_frame(Pkt6().ipv6(kV6Client, kV6Server, 64).tcp(40000, 80, 0x02).payload("GET /"));
+  Frame w1 = r1->send_one(kLan, syn);
+  ASSERT_EQ(get16(w1.raw.data() + 12), kEtherTypeIpv6);
+  const Ipv6View wv = parse_ipv6_packet(w1.raw.data(), static_cast<uint32_t>(w1.raw.size()), 14);
+  expect_restored6(syn, r2->send_one(kWan, w1.raw));
+  const auto synack = server_frame(Pkt6().ipv6(kV6Server, kV6Client, 64).tcp(80, 40000, 0x12).payload("200 OK"));
+  Frame w2 = r2->send_one(kLan, synack);
+  expect_restored6(synack, r1->send_one(kWan, w2.raw));
+  expect_svr6_export(*r1, *r2,
+                     {kV6Client, kV6Server, kR1Wan6, kR2Wan6, wv.sport, wv.dport, mgmt::kSession6TemplateId,
+                      syn.size() - 14, synack.size() - 14});
 }
 
 TEST_F(Svr6v6, UdpFirstPacketCarriesTlv3) {
