@@ -19,14 +19,22 @@ constexpr int kPeers = 3000;
 
 // Peer p: IPv4 waypoints 100.64.x.y and 100.65.x.y; the first 200 peers also
 // an IPv6 waypoint 2001:db8:f::p (and peer 7 a second one).
-std::string v4(int net, int p) { return "100." + std::to_string(net) + "." + std::to_string(p / 256) + "." + std::to_string(p % 256); }
-std::string v6(int p) { return "2001:db8:f::" + std::to_string(p + 1); }
+// Appended piece by piece: GCC 12's -Wrestrict misreads "literal" + std::to_string(n).
+std::string join(std::initializer_list<std::string> parts) {
+  std::string s;
+  for (const auto& p : parts) s += p;
+  return s;
+}
+std::string v4(int net, int p) {
+  return join({"100.", std::to_string(net), ".", std::to_string(p / 256), ".", std::to_string(p % 256)});
+}
+std::string v6(int p) { return join({"2001:db8:f::", std::to_string(p + 1)}); }
 
 config::Config many_peers() {
   config::Config c = router_base("r1", "10.1.0.1/24", {{"wan0", "100.64.255.1/16"}});
   for (int p = 0; p < kPeers; ++p) {
     auto* pc = c.add_peers();
-    pc->set_name("site" + std::to_string(p));
+    pc->set_name(join({"site", std::to_string(p)}));
     pc->add_waypoints(v4(64, p + 2));
     pc->add_waypoints(v4(65, p + 2));
     if (p < 200 || p == kPeers - 2) pc->add_waypoints(v6(p));  // and one far past 255
@@ -106,11 +114,11 @@ TEST(PeerIndex, TheValidationRefusesWhatTheStandInsCannotName) {
   config::Config big = router_base("r1", "10.1.0.1/24", {{"wan0", "100.64.255.1/16"}});
   for (size_t p = 0; p <= kWaypoint6MaxPeers; ++p) {
     auto* pc = big.add_peers();
-    pc->set_name("s" + std::to_string(p));
+    pc->set_name(join({"s", std::to_string(p)}));
     pc->add_waypoints(p == kWaypoint6MaxPeers ? "2001:db8:f::1" : "100.64.0.2");
     pc->set_key(kKey12);
   }
-  const std::string last = "peers[" + std::to_string(kWaypoint6MaxPeers) + "].waypoints";
+  const std::string last = join({"peers[", std::to_string(kWaypoint6MaxPeers), "].waypoints"});
   EXPECT_TRUE(has_error(big, last, "supported on the first 16320 peers only"));
 }
 
