@@ -135,16 +135,26 @@ void Fragments::transmit(rte_mbuf* m, const ParsedPacket& pp, int iface, Ipv4 ne
     if (pp.proto == kProtoTcp) return ctx_.drop(m, DropReason::mtu_exceeded);
     ctx_.counters->add(Counter::frag_df_cleared);
   }
-  uint16_t id = id_reserved ? load_be16(ip + 4) : static_cast<uint16_t>(next_id());
+  const uint16_t id = id_reserved ? load_be16(ip + 4) : static_cast<uint16_t>(next_id());
+  cut(m, pp, mtu, id, Counter::packets_fragmented, Counter::fragments_sent,
+      [&](rte_mbuf* f) { tx_.transmit(f, iface, next_hop); });
+}
+
+// Cuts `m` into fragments of at most `mtu` IP bytes with IP id `id` (DF
+// clear), counts the datagram and its fragments, and hands each fragment,
+// with the datagram's QoS class, to `send`.
+template <class Send>
+void Fragments::cut(rte_mbuf* m, const ParsedPacket& pp, uint16_t mtu, uint16_t id, Counter datagrams,
+                    Counter fragments, Send&& send) {
   rte_mbuf* out[kMaxTxFragments];
-  uint32_t n = fragment_ipv4(m, pp, mtu, id, out, kMaxTxFragments);
+  const uint32_t n = fragment_ipv4(m, pp, mtu, id, out, kMaxTxFragments);
   if (n == 0) return ctx_.drop(m, DropReason::frag_no_mbuf);
-  ctx_.counters->add(Counter::packets_fragmented);
-  ctx_.counters->add(Counter::fragments_sent, n);
+  ctx_.counters->add(datagrams);
+  ctx_.counters->add(fragments, n);
   const uint8_t cls = m->hash.sched.traffic_class;  // out[0] is m; the others are new mbufs
   for (uint32_t i = 0; i < n; ++i) {
     set_qos_class(out[i], cls);
-    tx_.transmit(out[i], iface, next_hop);
+    send(out[i]);
   }
 }
 
@@ -164,16 +174,8 @@ void Fragments::into_tunnel(rte_mbuf* m, const ParsedPacket& pp, Ipv4 tunnel) {
     frag_needed_to_sender(m, pp, mtu);
     return ctx_.drop(m, DropReason::esp_too_big);
   }
-  rte_mbuf* out[kMaxTxFragments];
-  const uint32_t n = fragment_ipv4(m, pp, mtu, load_be16(ip + 4), out, kMaxTxFragments);
-  if (n == 0) return ctx_.drop(m, DropReason::frag_no_mbuf);
-  ctx_.counters->add(Counter::tunnel_packets_fragmented);
-  ctx_.counters->add(Counter::tunnel_fragments_sent, n);
-  const uint8_t cls = m->hash.sched.traffic_class;  // out[0] is m; the others are new mbufs
-  for (uint32_t i = 0; i < n; ++i) {
-    set_qos_class(out[i], cls);
-    tunnels_->output(out[i], parse_packet(pkt_data(out[i]), out[i]->data_len), tunnel);
-  }
+  cut(m, pp, mtu, load_be16(ip + 4), Counter::tunnel_packets_fragmented, Counter::tunnel_fragments_sent,
+      [&](rte_mbuf* f) { tunnels_->output(f, parse_packet(pkt_data(f), f->data_len), tunnel); });
 }
 
 // ICMP type 3 code 4 (RFC 1191) for the packet at `ip`, telling its sender

@@ -77,6 +77,9 @@ class Fragments {
 
  private:
   uint32_t next_id();
+  template <class Send>
+  void cut(rte_mbuf* m, const ParsedPacket& pp, uint16_t mtu, uint16_t id, Counter datagrams, Counter fragments,
+           Send&& send);
   void into_tunnel(rte_mbuf* m, const ParsedPacket& pp, Ipv4 tunnel);
   void frag_needed_to_sender(rte_mbuf* m, const ParsedPacket& pp, uint16_t mtu);
   bool frag_needed_to(const ParsedPacket& pp, const uint8_t* ip, int iface, Ipv4 next_hop, uint16_t mtu,
