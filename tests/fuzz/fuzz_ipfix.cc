@@ -7,8 +7,9 @@
 // apply to the next. Checked: a decoded message yields no more records than
 // it has bytes, names stay within kIpfixNameMax; and every record survives a
 // round trip through our own encoder (template 256, or 257 for a record with
-// an IPv6 address) and a fresh decoder with every field equal (for an IPv6
-// record: the IPv6 addresses, not the IPv4 ones template 257 does not carry).
+// an IPv6 address, 258 for one with IPv6 addresses and IPv4 post-NAT ones) and
+// a fresh decoder with every field equal (for an IPv6 record: the addresses
+// its template carries).
 #include <cstddef>
 #include <cstdint>
 #include <cstring>
@@ -24,11 +25,14 @@ void check(bool ok) {
 }
 
 bool same_tuples(const wp::mgmt::IpfixRecord& a, const wp::mgmt::IpfixRecord& b) {
-  if (a.ipv6 != b.ipv6) return false;
+  if (a.ipv6 != b.ipv6 || a.post_ipv4 != b.post_ipv4) return false;
   if (!a.ipv6) return a.pre == b.pre && a.post == b.post;
+  // Template 258 (post_ipv4): IPv4 post-NAT addresses; 257: IPv6 ones.
+  const bool post = a.post_ipv4 ? a.post.src == b.post.src && a.post.dst == b.post.dst
+                                : a.post_src6 == b.post_src6 && a.post_dst6 == b.post_dst6;
   return a.pre.sport == b.pre.sport && a.pre.dport == b.pre.dport && a.pre.proto == b.pre.proto &&
          a.post.sport == b.post.sport && a.post.dport == b.post.dport && a.pre_src6 == b.pre_src6 &&
-         a.pre_dst6 == b.pre_dst6 && a.post_src6 == b.post_src6 && a.post_dst6 == b.post_dst6;
+         a.pre_dst6 == b.pre_dst6 && post;
 }
 
 bool same(const wp::mgmt::IpfixRecord& a, const wp::mgmt::IpfixRecord& b) {
@@ -52,7 +56,7 @@ void round_trip(const wp::mgmt::IpfixRecord& r) {
   wp::mgmt::IpfixDecoded out;
   std::string error;
   check(d.decode(buf, n, out, error));
-  check(out.templates == 2 && out.records.size() == 1 && same(out.records[0], r));
+  check(out.templates == 3 && out.records.size() == 1 && same(out.records[0], r));  // 256, 257, 258
 }
 
 }  // namespace
