@@ -10,16 +10,25 @@
 #include "dataplane/ip/packet.h"
 
 namespace wp::offload {
+namespace {
 
-void build_sample_session_rule(uint16_t in_port, uint16_t out_port, uint8_t proto, FlowRule& rule) {
-  // A sample session: client 10.0.0.1:40000 on side A (in_port) to a service
-  // behind side B (out_port), NATed to a waypoint port pair.
+// The router of a sample rule: side A on `in_port`, side B (a WAN) on `out_port`.
+RouterModel sample_model(uint16_t in_port, uint16_t out_port) {
   RouterModel m;
   InterfaceModel a, b;
   a.port_id = in_port;
   b.port_id = out_port;
   b.wan = true;
   m.interfaces = {a, b};
+  return m;
+}
+
+}  // namespace
+
+void build_sample_session_rule(uint16_t in_port, uint16_t out_port, uint8_t proto, FlowRule& rule) {
+  // A sample session: client 10.0.0.1:40000 on side A (in_port) to a service
+  // behind side B (out_port), NATed to a waypoint port pair.
+  const RouterModel m = sample_model(in_port, out_port);
   Session s;
   s.original = {0x0a000001, 0x0a000101, 40000, 80, proto};
   s.out_rev = {s.original.reversed(), 0x0a000001, 0, -1};
@@ -34,12 +43,7 @@ void build_sample_session_rule(uint16_t in_port, uint16_t out_port, uint8_t prot
 
 void build_sample_session6_rule(uint16_t in_port, uint16_t out_port, uint8_t proto, FlowRule& rule) {
   // A sample routed IPv6 session: 2001:db8::1:40000 on side A to 2001:db8:1::1 behind side B.
-  RouterModel m;
-  InterfaceModel a, b;
-  a.port_id = in_port;
-  b.port_id = out_port;
-  b.wan = true;
-  m.interfaces = {a, b};
+  const RouterModel m = sample_model(in_port, out_port);
   Session6 s;
   s.original = {{0x20010db800000000ULL, 1}, {0x20010db800010000ULL, 1}, 40000, 80, proto};
   s.next_hop[0] = s.original.dst;

@@ -417,23 +417,23 @@ bool OffloadManager::post_feedback(Entry& e, OffloadFeedbackKind kind) {
     any = any || packets[d];
   }
   if (!any && kind == OffloadFeedbackKind::counters) return true;
+  // The same record for either family; only the key and the ring differ.
+  auto post = [&](auto fb, rte_ring* ring) {
+    fb.kind = kind;
+    fb.uuid = e.uuid;
+    std::copy_n(packets, 2, fb.packets);
+    std::copy_n(bytes, 2, fb.bytes);
+    return rte_ring_sp_enqueue_elem(ring, &fb, sizeof fb);
+  };
   int rc;
   if (e.ipv6) {
     OffloadFeedback6 fb{};
     fb.key = e.original6;
-    fb.kind = kind;
-    fb.uuid = e.uuid;
-    std::copy_n(packets, 2, fb.packets);
-    std::copy_n(bytes, 2, fb.bytes);
-    rc = rte_ring_sp_enqueue_elem(feedback6_[e.worker], &fb, sizeof fb);
+    rc = post(fb, feedback6_[e.worker]);
   } else {
     OffloadFeedback fb{};
     fb.key = e.key;
-    fb.kind = kind;
-    fb.uuid = e.uuid;
-    std::copy_n(packets, 2, fb.packets);
-    std::copy_n(bytes, 2, fb.bytes);
-    rc = rte_ring_sp_enqueue_elem(feedback_[e.worker], &fb, sizeof fb);
+    rc = post(fb, feedback_[e.worker]);
   }
   if (rc != 0) {
     counters_.feedback_deferred.fetch_add(1, std::memory_order_relaxed);
