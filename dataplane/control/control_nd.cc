@@ -18,6 +18,7 @@
 
 #include "dataplane/control/control_thread.h"
 #include "dataplane/control/ha_na_claim.h"
+#include "dataplane/control/linux_cp/punt_interfaces.h"
 #include "dataplane/ip/ndp.h"
 #include "dataplane/ip/packet_edit.h"
 
@@ -200,6 +201,9 @@ void Control::resolve6(rte_mbuf* m) {
 void Control::neighbor6_learned(int iface, const Ipv6& addr) {
   uint8_t mac[6];
   if (!shared_.neighbors6.lookup(iface, addr, mac)) return;
+  // The punt path's kernel interface learns it too (control_punt.cc), when it speaks IPv6.
+  if (punt_ && static_cast<size_t>(iface) < punt_->size() && model().interfaces[iface].addrs6.size() > 1)
+    kernel_advert(iface, addr, mac, kAllNodes);
   auto it = std::find_if(pending6_.begin(), pending6_.end(),
                          [&](const Pending6& p) { return p.iface == iface && p.addr == addr; });
   if (it == pending6_.end()) return;

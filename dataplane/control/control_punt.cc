@@ -5,11 +5,15 @@
 // thread does not answer itself (ARP, ICMP echo, our own BFD and probes) is
 // written to that interface's tap; workers already metered it per protocol
 // class. Down: IPv4 the kernel sends out of a tap leaves on the port's
-// control tx queue as the kernel framed it. ARP stays ours (RFC 826 is
-// answered from the dataplane's neighbor table): the kernel's requests never
-// reach the wire; a known neighbor is answered into the tap, an unknown one
-// is resolved on the port and announced into the tap when it answers, so the
-// kernel's next hops (BGP peers, OSPF neighbors) resolve to what we use.
+// control tx queue as the kernel framed it, IPv6 too (#19). ARP stays ours
+// (RFC 826 is answered from the dataplane's neighbor table): the kernel's
+// requests never reach the wire; a known neighbor is answered into the tap,
+// an unknown one is resolved on the port and announced into the tap when it
+// answers, so the kernel's next hops (BGP peers, OSPF neighbors) resolve to
+// what we use. IPv6's Neighbor Discovery likewise (RFC 4861): the kernel's
+// solicitations are answered from the IPv6 neighbor cache or resolved on the
+// port, its advertisements, router solicitations and MLD reports stay in the
+// tap (the dataplane answers for the addresses and the ports are promiscuous).
 #include <rte_arp.h>
 
 #include <algorithm>
@@ -18,6 +22,7 @@
 #include "dataplane/control/arp_frame.h"
 #include "dataplane/control/control_thread.h"
 #include "dataplane/control/linux_cp/punt_interfaces.h"
+#include "dataplane/ip/ndp.h"
 #include "dataplane/ip/packet_edit.h"
 #include "dataplane/ipsec/esp_sa.h"
 
@@ -83,8 +88,14 @@ void Control::kernel_frame(rte_mbuf* m, int iface) {
   if (m->nb_segs != 1 && rte_pktmbuf_linearize(m) != 0) return drop(m, DropReason::punt_kernel_unsent);
   ParsedPacket pp = parse_packet(pkt_data(m), m->data_len);
   if (pp.status == ParseStatus::arp) return kernel_arp(m, pp, iface);
-  if (pp.status != ParseStatus::ipv4 && pp.status != ParseStatus::fragment)
+  if (pp.status == ParseStatus::not_ipv4 && m->data_len >= kEthHdrLen &&
+      load_be16(pkt_data(m) + 12) == kEtherTypeIpv6) {
+    const Ipv6View v = parse_ipv6_packet(pkt_data(m), m->data_len, kEthHdrLen);
+    if (v.status != Ipv6Status::ok && v.status != Ipv6Status::fragment) return drop(m, DropReason::punt_kernel_unsent);
+    if (v.status == Ipv6Status::ok && v.proto == kProtoIcmpv6 && kernel_icmp6(m, v, iface)) return;
+  } else if (pp.status != ParseStatus::ipv4 && pp.status != ParseStatus::fragment) {
     return drop(m, DropReason::punt_kernel_unsent);
+  }
   counters().add(Counter::punt_from_kernel);
   const InterfaceModel& out = model().interfaces[iface];
   if (tx_(tx_ctx_, out.port_id, tx_queue_, &m, 1) != 1) return drop(m, DropReason::tx_full);
@@ -127,6 +138,74 @@ void Control::kernel_arp_reply(int iface, Ipv4 addr, const uint8_t* mac) {
   write_arp(p, RTE_ARP_OP_REPLY, mac, addr, in.mac, in.addr);
   if (!punt_->to_kernel(iface, m)) return drop(m, DropReason::punt_kernel_full);
   counters().add(Counter::punt_arp_answered);
+}
+
+// ICMPv6 the kernel sent: Neighbor Discovery and MLD are consumed here (true),
+// the rest (echo, errors) leaves like any IPv6 (false).
+bool Control::kernel_icmp6(rte_mbuf* m, const Ipv6View& v, int iface) {
+  const uint8_t* icmp = pkt_data(m) + v.l4;
+  switch (icmp[0]) {
+    case kNdNeighborSolicit: {
+      NdMessage nd;
+      if (parse_nd(icmp, v.end - v.l4, v.src, v.dst, v.hop_limit, nd) == NdStatus::ok && !v.src.is_unspecified())
+        kernel_solicit(v, nd, iface);
+      else
+        counters().add(Counter::punt_nd_absorbed);  // its DAD (off: accept_dad 0) or a malformed one
+      break;
+    }
+    case kNdRouterSolicit:
+    case kNdRouterAdvert:
+    case kNdNeighborAdvert:
+    case kNdRedirect:
+    case kMldQuery:
+    case kMldReport:
+    case kMldDone:
+    case kMld2Report: counters().add(Counter::punt_nd_absorbed); break;
+    default: return false;
+  }
+  rte_pktmbuf_free(m);
+  return true;
+}
+
+// The kernel resolves (or probes) an on-link neighbor: answered from our
+// cache, else resolved on the port (neighbor6_learned() tells the kernel),
+// within the share of resolutions only the kernel asked for.
+void Control::kernel_solicit(const Ipv6View& v, const NdMessage& nd, int iface) {
+  const InterfaceModel& in = model().interfaces[iface];
+  if (in.holds6(nd.target) || !in.on_link6(nd.target)) return counters().add(Counter::punt_nd_absorbed);
+  uint8_t mac[6];
+  if (shared_.neighbors6.lookup(iface, nd.target, mac)) return kernel_advert(iface, nd.target, mac, v.src);
+  auto same = [&](const Pending6& p) { return p.iface == iface && p.addr == nd.target; };
+  if (std::any_of(pending6_.begin(), pending6_.end(), same)) return;
+  auto kernel_only = [](const Pending6& p) { return p.packets.empty(); };
+  if (pending6_.size() >= kMaxPendingNeighbors ||
+      static_cast<size_t>(std::count_if(pending6_.begin(), pending6_.end(), kernel_only)) >= kMaxKernelResolving)
+    return counters().add(Counter::punt_nd_deferred);
+  switch (shared_.neighbors6.begin(iface, nd.target, now_ms_)) {
+    case Neighbor6Table::Begun::full: return counters().add(Counter::punt_nd_deferred);
+    case Neighbor6Table::Begun::started: send_solicit(iface, nd.target, nullptr); break;
+    case Neighbor6Table::Begun::known: break;  // INCOMPLETE already: its solicitations run
+  }
+  pending6_.push_back({iface, nd.target, {}});
+}
+
+// An advertisement of neighbor `addr` at `mac` into the kernel interface: to
+// `to` (solicited), or to all-nodes (unsolicited, Override: the kernel takes
+// it for an entry it holds, incomplete or stale, RFC 4861 § 7.2.5).
+void Control::kernel_advert(int iface, const Ipv6& addr, const uint8_t* mac, const Ipv6& to) {
+  const InterfaceModel& in = model().interfaces[iface];
+  rte_mbuf* m = rte_pktmbuf_alloc(pool_);
+  if (!m) return;
+  auto* p = reinterpret_cast<uint8_t*>(rte_pktmbuf_append(m, kNdFrameLen));
+  if (!p) return rte_pktmbuf_free(m);
+  uint8_t to_mac[6];
+  if (to.is_multicast())
+    multicast_mac_of(to, to_mac);
+  else
+    std::memcpy(to_mac, in.mac, 6);
+  write_advert(p, mac, addr, to, to_mac, to.is_multicast() ? kNaOverride : kNaSolicited | kNaOverride);
+  if (!punt_->to_kernel(iface, m)) return drop(m, DropReason::punt_kernel_full);
+  counters().add(Counter::punt_nd_answered);
 }
 
 }  // namespace wp

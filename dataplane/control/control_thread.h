@@ -108,6 +108,9 @@ class Control {
   void kernel_frame(rte_mbuf* m, int iface);
   void kernel_arp(rte_mbuf* m, const ParsedPacket& pp, int iface);
   void kernel_arp_reply(int iface, Ipv4 addr, const uint8_t* mac);
+  bool kernel_icmp6(rte_mbuf* m, const Ipv6View& v, int iface);
+  void kernel_solicit(const Ipv6View& v, const NdMessage& nd, int iface);
+  void kernel_advert(int iface, const Ipv6& addr, const uint8_t* mac, const Ipv6& to);
   // IPv6: Neighbor Discovery and echo for our addresses (control_nd.cc).
   void icmp6_input(rte_mbuf* m, int iface);
   void nd_input(rte_mbuf* m, const Ipv6View& v, int iface);

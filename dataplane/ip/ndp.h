@@ -23,8 +23,13 @@ namespace wp {
 
 inline constexpr uint8_t kIcmp6EchoRequest = 128;
 inline constexpr uint8_t kIcmp6EchoReply = 129;
+inline constexpr uint8_t kNdRouterSolicit = 133;
+inline constexpr uint8_t kNdRouterAdvert = 134;
 inline constexpr uint8_t kNdNeighborSolicit = 135;
 inline constexpr uint8_t kNdNeighborAdvert = 136;
+inline constexpr uint8_t kNdRedirect = 137;
+// Multicast Listener Discovery (RFC 2710 § 3.6; RFC 3810 § 5.2 for v2 reports).
+inline constexpr uint8_t kMldQuery = 130, kMldReport = 131, kMldDone = 132, kMld2Report = 143;
 inline constexpr uint8_t kNdHopLimit = 255;
 inline constexpr uint8_t kNdOptSourceLla = 1;
 inline constexpr uint8_t kNdOptTargetLla = 2;

@@ -116,6 +116,9 @@ namespace wp {
   X(punt_from_kernel) \
   X(punt_arp_answered) \
   X(punt_arp_deferred) \
+  X(punt_nd_answered) \
+  X(punt_nd_deferred) \
+  X(punt_nd_absorbed) \
   X(breakout_sessions_created) \
   /* applications (apps/classifier.h): the ingress worker's classifier and what TLV 35 brought */ \
   X(app_sessions_classified) /* sessions nDPI recognised */ \

@@ -1,6 +1,7 @@
 // IPv6 frames at a worker; see ipv6_input.h.
 #include "dataplane/worker/ipv6_input.h"
 
+#include <algorithm>
 #include <cstring>
 #include <new>
 
@@ -32,6 +33,10 @@ bool Ipv6Input::stage(rte_mbuf* m, int iface, Route6Step::Staged& out) {
   }
   if (v.status != Ipv6Status::ok) return ctx_.drop(m, ipv6_drop_reason(v.status)), false;
   if (v.proto == kProtoIcmpv6 && for_control(d, v, in, iface)) return to_control(m, iface), false;
+  if (ctx_.rm().punt.enabled && for_kernel(v)) {
+    if (punt_.admit(m, punt_class(v.proto, v.sport, v.dport, v.tcp_flags))) to_control_ring(m);
+    return false;
+  }
   // NAT64: from a LAN host to us as its router (ports are promiscuous: not another router's traffic).
   if (!in.wan && std::memcmp(d, in.mac, 6) == 0 && nat64_.input6(m, v, iface)) return false;
   // Routed with sessions (route6_step.h), when a service has IPv6 prefixes.
@@ -62,9 +67,22 @@ bool Ipv6Input::for_control(const uint8_t* d, const Ipv6View& v, const Interface
   }
 }
 
+// Unicast to one of the router's addresses (any interface's, as IPv4's own
+// addresses), or link-scope multicast other than ICMPv6.
+bool Ipv6Input::for_kernel(const Ipv6View& v) const {
+  if (v.dst.is_multicast()) return (v.dst.hi >> 48) == 0xff02 && v.proto != kProtoIcmpv6;
+  const RouterModel& rm = ctx_.rm();
+  return std::any_of(rm.interfaces.begin(), rm.interfaces.end(),
+                     [&](const InterfaceModel& in) { return in.holds6(v.dst); });
+}
+
 void Ipv6Input::to_control(rte_mbuf* m, int iface) {
   if (!nd_rate_[static_cast<size_t>(iface) % kNdPorts].take(ctx_.now_ms, kNdPerSecond, kNdBurst))
     return ctx_.drop(m, DropReason::nd_rate_limited);
+  to_control_ring(m);
+}
+
+void Ipv6Input::to_control_ring(rte_mbuf* m) {
   if (rte_ring_sp_enqueue(ctx_.shared.to_control[ctx_.id], m) != 0) return ctx_.drop(m, DropReason::control_full);
   ctx_.counters->add(Counter::to_control);
 }

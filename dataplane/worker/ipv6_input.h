@@ -9,6 +9,13 @@
 // LAN, to our MAC, under a NAT64 service's prefix: NAT64 (nat64_step.h).
 // Other unicast IPv6 to our MAC, when a service has IPv6 prefixes: routed
 // with sessions (route6_step.h). Anything else is not routed (`not_ipv4`).
+// With the punt path on (#19, docs/operations.md § Punt path), the rest for
+// the router goes up to the control thread for the kernel interface, metered
+// by class like IPv4 (punt_meter.h): unicast to one of the router's IPv6
+// addresses (BGP over IPv6, echo replies to the kernel's pings, errors about
+// its connections), and link-scope multicast (ff02::/16) other than ICMPv6
+// (OSPFv3's ff02::5 and ff02::6; Neighbor Discovery and MLD stay the control
+// thread's, which answers for the kernel: the kernel never sees them).
 #pragma once
 
 #include <rte_mbuf.h>
@@ -18,6 +25,7 @@
 #include "dataplane/ip/ipv6.h"
 #include "dataplane/worker/context.h"
 #include "dataplane/worker/nat64_step.h"
+#include "dataplane/worker/punt_meter.h"
 #include "dataplane/worker/rate_limit.h"
 #include "dataplane/worker/route6_step.h"
 
@@ -31,7 +39,8 @@ class Ipv6Input {
   static constexpr uint32_t kNdBurst = 256;
   static constexpr size_t kNdPorts = 16;
 
-  Ipv6Input(WorkerContext& ctx, Nat64Step& nat64, Route6Step& route6) : ctx_(ctx), nat64_(nat64), route6_(route6) {}
+  Ipv6Input(WorkerContext& ctx, Nat64Step& nat64, Route6Step& route6, PuntMeter& punt)
+      : ctx_(ctx), nat64_(nat64), route6_(route6), punt_(punt) {}
   void input(rte_mbuf* m, int iface);
   // input() up to the IPv6 session lookup, for the staged burst lookup of the
   // worker's dispatch: true when `out` (built here) waits for
@@ -42,10 +51,13 @@ class Ipv6Input {
  private:
   bool for_control(const uint8_t* d, const Ipv6View& v, const InterfaceModel& in, int iface);
   void to_control(rte_mbuf* m, int iface);
+  void to_control_ring(rte_mbuf* m);
+  bool for_kernel(const Ipv6View& v) const;
 
   WorkerContext& ctx_;
   Nat64Step& nat64_;
   Route6Step& route6_;
+  PuntMeter& punt_;
   std::array<TokenBucket, kNdPorts> nd_rate_{};
 };
 

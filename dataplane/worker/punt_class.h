@@ -5,13 +5,14 @@
 // (RFC 4271 § 8.2.1); its connection requests (any segment with SYN) are a
 // class of their own, so a SYN flood to port 179 leaves established peers
 // their share (a peer sends SYNs only when it connects). OSPF IP protocol 89 (RFC 2328 § A.1), BFD UDP 3784
-// single hop (RFC 5881), 3785 echo, 4784 multihop (RFC 5883).
+// single hop (RFC 5881), 3785 echo, 4784 multihop (RFC 5883). IPv6 (#19) takes the same classes.
 #pragma once
 
 #include <array>
 #include <cstdint>
 #include <string_view>
 
+#include "dataplane/ip/ipv6.h"
 #include "dataplane/ip/packet.h"
 
 namespace wp {
@@ -24,17 +25,21 @@ inline constexpr std::array<std::string_view, kPuntClasses> kPuntClassNames = {"
 inline constexpr uint8_t kProtoOspf = 89;
 inline constexpr uint16_t kBgpPort = 179;
 
-inline PuntClass punt_class(const ParsedPacket& pp) {
-  switch (pp.proto) {
+// By the upper-layer protocol and ports, IPv4 or IPv6 (OSPFv3 is protocol 89
+// too, RFC 5340 § A.1; ICMPv6 is the icmp class).
+inline PuntClass punt_class(uint8_t proto, uint16_t sport, uint16_t dport, uint8_t tcp_flags) {
+  switch (proto) {
     case kProtoTcp:
-      if (pp.dport != kBgpPort && pp.sport != kBgpPort) return PuntClass::other;
-      return pp.tcp_flags & kTcpSyn ? PuntClass::bgp_syn : PuntClass::bgp;
-    case kProtoUdp: return pp.dport == 3784 || pp.dport == 3785 || pp.dport == 4784 ? PuntClass::bfd : PuntClass::other;
-    case kProtoIcmp: return PuntClass::icmp;
+      if (dport != kBgpPort && sport != kBgpPort) return PuntClass::other;
+      return tcp_flags & kTcpSyn ? PuntClass::bgp_syn : PuntClass::bgp;
+    case kProtoUdp: return dport == 3784 || dport == 3785 || dport == 4784 ? PuntClass::bfd : PuntClass::other;
+    case kProtoIcmp:
+    case kProtoIcmpv6: return PuntClass::icmp;
     case kProtoOspf: return PuntClass::ospf;
     default: return PuntClass::other;
   }
 }
+inline PuntClass punt_class(const ParsedPacket& pp) { return punt_class(pp.proto, pp.sport, pp.dport, pp.tcp_flags); }
 
 // 224.0.0.0/24 (RFC 5771): link-local control multicast such as OSPF's
 // AllSPFRouters (224.0.0.5) and AllDRouters (224.0.0.6); never forwarded.

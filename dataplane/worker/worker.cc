@@ -235,23 +235,11 @@ void Worker::to_control(rte_mbuf* m) {
   ctx_.counters->add(Counter::to_control);
 }
 
-static_assert(static_cast<size_t>(Counter::punt_other) - static_cast<size_t>(Counter::punt_bgp) + 1 == kPuntClasses);
-static_assert(static_cast<size_t>(DropReason::punt_rate_other) - static_cast<size_t>(DropReason::punt_rate_bgp) + 1 ==
-              kPuntClasses);
-static_assert(std::tuple_size_v<decltype(PuntModel::pps)> == kPuntClasses);
-
 // With the punt path on, what the control thread does not consume goes up to
-// the kernel, so everything for us is metered by protocol class first. The
-// workers and the control thread's dispatcher each meter an even share.
+// the kernel, so everything for us is metered by protocol class first
+// (punt_meter.h).
 void Worker::local_to_control(rte_mbuf* m, const ParsedPacket& pp) {
-  const PuntModel& punt = ctx_.rm().punt;
-  if (!punt.enabled) return to_control(m);
-  const auto c = static_cast<size_t>(punt_class(pp));
-  const uint32_t pps = std::max<uint32_t>(punt.pps[c] / (ctx_.shared.workers + 1), 1);
-  if (!punt_rate_[c].take(ctx_.now_ms, pps, pps / 4 + 8))
-    return ctx_.drop(m, static_cast<DropReason>(static_cast<size_t>(DropReason::punt_rate_bgp) + c));
-  ctx_.counters->add(static_cast<Counter>(static_cast<size_t>(Counter::punt_bgp) + c));
-  to_control(m);
+  if (!ctx_.rm().punt.enabled || punt_.admit(m, punt_class(pp))) to_control(m);
 }
 
 void Worker::arp_to_control(rte_mbuf* m, int iface) {

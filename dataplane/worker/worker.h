@@ -54,6 +54,7 @@
 #include "dataplane/worker/nat64_step.h"
 #include "dataplane/worker/offload_follower.h"
 #include "dataplane/worker/punt_class.h"
+#include "dataplane/worker/punt_meter.h"
 #include "dataplane/worker/rate_limit.h"
 #include "dataplane/worker/qos_tx.h"
 #include "dataplane/worker/tx.h"
@@ -180,7 +181,8 @@ class Worker {
   Svr6Lan svr6_{ctx_, tx_, emit_, crypto_};  // before route6_, which attaches its IPv6 table
   Route6Step route6_{ctx_, tx_, handoff_};
   HaFollower6 ha6_{ctx_, route6_};  // #19: attached to ha_ by the constructor
-  Ipv6Input ipv6_{ctx_, nat64_, route6_};
+  PuntMeter punt_{ctx_};  // both families spend it (ipv6_ too)
+  Ipv6Input ipv6_{ctx_, nat64_, route6_, punt_};
 
   RxFn rx_;
   void* io_ctx_ = nullptr;
@@ -189,7 +191,6 @@ class Worker {
   uint16_t burst_ = 32;
   uint64_t tsc_per_ms_ = 1;
   std::array<TokenBucket, kArpPorts> arp_rate_{};  // by interface index, modulo kArpPorts
-  std::array<TokenBucket, kPuntClasses> punt_rate_{};  // by PuntClass
 };
 
 }  // namespace wp

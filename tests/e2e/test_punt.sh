@@ -13,6 +13,12 @@
 #    BGP session stays up without a reset, none of its segments metered away.
 # 5. OSPF (ospfd beside them) over r2's LAN kernel interface: adjacency Full
 #    with s, s's 10.201.0.0/16 learned by r2 as an OSPF route.
+# 6. IPv6 (#19): r2's LAN and WAN have IPv6 addresses; their kernel interfaces
+#    carry them (and the dataplane's EUI-64 link-local); a 1 MiB download from
+#    a listener on r2's 2001:db8:2::1 by s, byte-exact (the kernel's Neighbor
+#    Solicitation for s answered by the dataplane, punt_nd_answered); eBGP
+#    over IPv6 between r2 and s: Established, 2001:db8:200::/48 learned by r2,
+#    r2's 2001:db8:70::/64 (redistribute connected) by s.
 # usage: test_punt.sh
 set -u -o pipefail
 source "$(dirname "$0")/lib.sh"
@@ -26,6 +32,9 @@ wp_basic_up
 KEY=$(wp_keygen)
 wp_gen_basic_configs "$WP_TMP" 1 "$KEY"
 sed -i 's/^  name: r2$/  name: r2\n  punt: {enabled: true}/' "$WP_TMP/r2.yaml"
+sed -i -e 's|address: 10.2.0.1/24}|address: 10.2.0.1/24, ipv6_addresses: ["2001:db8:2::1/64"]}|' \
+  -e 's|address: 172.16.0.2/24}|address: 172.16.0.2/24, ipv6_addresses: ["2001:db8:70::2/64"]}|' "$WP_TMP/r2.yaml"
+{ wp_v6on s s0 && ip -n "$(wp_ns s)" addr add 2001:db8:2::10/64 dev s0 nodad; } || { wp_fail "IPv6 on s"; wp_finish; }
 wp_check "waypointd --check accepts r2.yaml with punt" wp_check_config "$WP_TMP/r2.yaml"
 wp_pair_start 1
 
@@ -57,6 +66,29 @@ wp_expect "r2 counters.punt_from_kernel > 700 (the download left through the por
 wp_expect "r2 counters.punt_arp_answered > 0 (the kernel's ARP answered from our table)" \
   "$(wp_stat r2 counters.punt_arp_answered)" -gt 0
 
+# 6. IPv6 up and down the kernel interfaces.
+kernel_if6_ok() {  # NAME ADDR6: the tap NAME carries ADDR6 and the EUI-64 link-local of its MAC
+  local ll
+  ll=$("$WP_PY" -c 'import sys; m=[int(x,16) for x in sys.argv[1].split(":")]; m[0]^=2
+print("fe80::%x:%x:%x:%x" % (m[0]<<8|m[1], m[2]<<8|0xff, 0xfe<<8|m[3], m[4]<<8|m[5]))' "$(wp_mac r2 "$1")")
+  ip -n "$(wp_ns r2)" -6 -o addr show dev "$1" | grep -q " $2 " &&
+    ip -n "$(wp_ns r2)" -6 -o addr show dev "$1" | grep -q " $ll/64 "
+}
+# The kernel adds the link-local address when it sees the link up: a moment after start.
+wp_check "r2 kernel interface lan: 2001:db8:2::1/64 and the EUI-64 link-local" wp_until 10 kernel_if6_ok lan 2001:db8:2::1/64
+wp_check "r2 kernel interface wan0: 2001:db8:70::2/64 and the EUI-64 link-local" \
+  wp_until 10 kernel_if6_ok wan0 2001:db8:70::2/64 || ip -n "$(wp_ns r2)" -6 -o addr show
+wp_http_start r2 2001:db8:2::1 8081 "$WP_TMP/http6-r2.log" || { wp_fail "IPv6 http server in r2"; wp_finish; }
+down6_ok() {
+  wp_fetch s "http://[2001:db8:2::1]:8081/file.bin" "$WP_TMP/from-r2-6.bin" 20 &&
+    [ "$(wp_sha "$WP_TMP/from-r2-6.bin")" = "$(wp_sha "$WP_TMP/www/file.bin")" ]
+}
+wp_check "s downloads 1 MiB from a listener on r2's [2001:db8:2::1]:8081 (IPv6 up and down the tap), sha256 matches" down6_ok
+wp_expect "r2 counters.punt_nd_answered > 0 (the kernel's solicitation for s answered from our cache)" \
+  "$(wp_stat r2 counters.punt_nd_answered)" -gt 0
+wp_expect "r2 drops.punt_kernel_unsent = 0 (all the kernel's IPv6 left or was ND)" \
+  "$(wp_stat r2 drops.punt_kernel_unsent)" -eq 0
+
 # 3. FRR on both sides: zebra + bgpd, everything under $WP_TMP/frr-NS.
 frr_start() {  # NS CONF: zebra, bgpd and ospfd in namespace NS with bgpd.conf CONF and ospfd.conf
   local d=$WP_TMP/frr-$1 daemon
@@ -70,23 +102,31 @@ frr_start() {  # NS CONF: zebra, bgpd and ospfd in namespace NS with bgpd.conf C
   done
 }
 vty() { local ns=$1; shift; vtysh --vty_socket "$WP_TMP/frr-$ns" "$@" 2>/dev/null; }
-bgp_peer() {  # NS PEER FIELD: a field of the peer in show bgp summary json
+bgp_peer() {  # NS PEER FIELD [AF]: a field of the peer in show bgp summary json (AF ipv4Unicast)
   vty "$1" -c "show bgp summary json" | "$WP_PY" -c '
 import json, sys
 try:
-    print(json.load(sys.stdin)["ipv4Unicast"]["peers"][sys.argv[1]][sys.argv[2]])
+    print(json.load(sys.stdin)[sys.argv[3]]["peers"][sys.argv[1]][sys.argv[2]])
 except Exception:
-    print("none")' "$2" "$3"
+    print("none")' "$2" "$3" "${4:-ipv4Unicast}"
 }
-established() { [ "$(bgp_peer "$1" "$2" state)" = Established ]; }
+established() { [ "$(bgp_peer "$1" "$2" state "${3:-ipv4Unicast}")" = Established ]; }
 has_route() { vty "$1" -c "show ip bgp $2 json" | grep -q '"prefix":"'"$2"'"'; }
+has_route6() { vty "$1" -c "show bgp ipv6 unicast $2 json" | grep -q '"prefix":"'"$2"'"'; }
 cat >"$WP_TMP/r2-bgpd.conf" <<CONF
 router bgp 65001
  bgp router-id 10.2.0.1
  no bgp ebgp-requires-policy
  neighbor 10.2.0.10 remote-as 65002
  neighbor 10.2.0.10 timers 3 9
+ neighbor 2001:db8:2::10 remote-as 65002
+ neighbor 2001:db8:2::10 timers 3 9
  address-family ipv4 unicast
+  redistribute connected
+  no neighbor 2001:db8:2::10 activate
+ exit-address-family
+ address-family ipv6 unicast
+  neighbor 2001:db8:2::10 activate
   redistribute connected
  exit-address-family
 CONF
@@ -97,8 +137,15 @@ router bgp 65002
  no bgp network import-check
  neighbor 10.2.0.1 remote-as 65001
  neighbor 10.2.0.1 timers 3 9
+ neighbor 2001:db8:2::1 remote-as 65001
+ neighbor 2001:db8:2::1 timers 3 9
  address-family ipv4 unicast
   network 10.200.0.0/16
+  no neighbor 2001:db8:2::1 activate
+ exit-address-family
+ address-family ipv6 unicast
+  neighbor 2001:db8:2::1 activate
+  network 2001:db8:200::/48
  exit-address-family
 CONF
 cat >"$WP_TMP/ospfd.conf" <<CONF
@@ -125,6 +172,9 @@ wp_check "eBGP r2 (AS 65001, over the punt path) -> s (AS 65002) Established" wp
 wp_check "r2's bgpd learned 10.200.0.0/16 from s" wp_until 20 has_route r2 10.200.0.0/16
 wp_check "s learned r2's waypoint prefix 172.16.0.0/24 (redistribute connected)" wp_until 20 has_route s 172.16.0.0/24
 conns0=$(bgp_peer r2 10.2.0.10 connectionsEstablished)
+wp_check "eBGP over IPv6 r2 -> s (2001:db8:2::10) Established" wp_until 40 established r2 2001:db8:2::10 ipv6Unicast
+wp_check "r2's bgpd learned 2001:db8:200::/48 from s over IPv6" wp_until 20 has_route6 r2 2001:db8:200::/48
+wp_check "s learned r2's 2001:db8:70::/64 (redistribute connected) over IPv6" wp_until 20 has_route6 s 2001:db8:70::/64
 
 # 5. OSPF over the LAN kernel interface (hellos to 224.0.0.5 up and down the tap).
 ospf_full() {

@@ -1,11 +1,14 @@
 // The worker's side of the punt path (docs/operations.md § Punt path): what
 // for us is classed how, and each class metered on its own so a flood of one
-// (SYNs to port 179) leaves the others their share. The kernel side (taps,
-// ARP answered into them) is exercised by tests/e2e/test_punt.sh.
+// (SYNs to port 179) leaves the others their share, IPv4 and IPv6. The
+// kernel side (taps, ARP and Neighbor Discovery answered into them) is
+// exercised by tests/e2e/test_punt.sh.
 #include <gtest/gtest.h>
 
 #include "dataplane/ip/packet.h"
+#include "dataplane/ip/ndp.h"
 #include "dataplane/worker/punt_class.h"
+#include "tests/unit/pkt6_builder.h"
 #include "tests/unit/svr_harness.h"
 
 namespace wp {
@@ -78,6 +81,66 @@ TEST(PuntMeter, OffByDefaultNothingIsMeteredAndMulticastIsNotOurs) {
   r1.send(kLan, ospf_hello());
   EXPECT_EQ(r1.count(Counter::to_control), 200u);
   EXPECT_EQ(r1.drop_count(DropReason::unsupported_proto), 1u);
+}
+
+// IPv6 (#19): the router's own IPv6 traffic goes up metered by the same
+// classes and buckets as IPv4's; ND stays the control thread's (nd_rate).
+config::Config punt6_config(bool punt) {
+  config::Config c = punt_config(punt);
+  c.mutable_router()->mutable_lan()->add_ipv6_addresses("2001:db8:1::1/64");
+  c.mutable_router()->mutable_wan(0)->add_ipv6_addresses("2001:db8:70::1/64");
+  return c;
+}
+std::vector<uint8_t> to_r1(const Router& r, Pkt6 p) {  // from a LAN host to r1's MAC
+  std::vector<uint8_t> f = p.bytes();
+  std::memcpy(f.data(), r.model().interfaces[0].mac, 6);
+  return f;
+}
+
+TEST(PuntIpv6, OwnAddressesAndLinkScopeMulticastGoUpByClass) {
+  Router r1(punt6_config(true));
+  const uint64_t up0 = r1.count(Counter::to_control);
+  // BGP over IPv6 to the LAN address, and to the WAN's (another interface's: as IPv4's own addresses).
+  r1.send(kLan, to_r1(r1, Pkt6().ipv6("2001:db8:1::5", "2001:db8:1::1").tcp(40000, 179, kTcpSyn)));
+  r1.send(kLan, to_r1(r1, Pkt6().ipv6("2001:db8:1::5", "2001:db8:70::1").tcp(40001, 179, kTcpAck)));
+  // To the link-local address (the EUI-64 of the port's MAC).
+  const std::string ll = format_ipv6(link_local_of(r1.model().interfaces[0].mac));
+  r1.send(kLan, to_r1(r1, Pkt6().ipv6("fe80::5", ll).udp(50000, 3784)));
+  // OSPFv3 hello to ff02::5, and an echo reply to the kernel's ping.
+  r1.send(kLan, Pkt6().ipv6("fe80::5", "ff02::5", 1).l4(kProtoOspf, std::vector<uint8_t>(16, 0)).bytes());
+  r1.send(kLan, to_r1(r1, Pkt6().ipv6("2001:db8:1::5", "2001:db8:1::1").icmp6_echo(7, kIcmp6EchoReply)));
+  EXPECT_EQ(r1.count(Counter::punt_bgp_syn), 1u);
+  EXPECT_EQ(r1.count(Counter::punt_bgp), 1u);
+  EXPECT_EQ(r1.count(Counter::punt_bfd), 1u);
+  EXPECT_EQ(r1.count(Counter::punt_ospf), 1u);
+  EXPECT_EQ(r1.count(Counter::punt_icmp), 1u);
+  EXPECT_EQ(r1.count(Counter::to_control), up0 + 5);
+  EXPECT_EQ(r1.drop_count(DropReason::not_ipv4), 0u) << r1.drops();
+  // Not ours: another host's address, multicast beyond link scope, ICMPv6 to link-scope multicast.
+  r1.send(kLan, to_r1(r1, Pkt6().ipv6("2001:db8:1::5", "2001:db8:1::9").tcp(40002, 179, kTcpSyn)));
+  r1.send(kLan, Pkt6().ipv6("fe80::5", "ff05::5", 1).l4(kProtoOspf, std::vector<uint8_t>(16, 0)).bytes());
+  r1.send(kLan, Pkt6().ipv6("fe80::5", "ff02::1", 1).icmp6_echo(8).bytes());
+  EXPECT_EQ(r1.count(Counter::to_control), up0 + 5);
+  EXPECT_EQ(r1.count(Counter::punt_bgp_syn), 1u);
+}
+
+TEST(PuntIpv6, SharesTheClassBucketWithIpv4) {
+  Router r1(punt6_config(true));
+  const uint32_t burst = 200 / 4 + 8;
+  for (uint32_t i = 0; i < burst; ++i) r1.send(kLan, syn_to_bgp(static_cast<uint16_t>(20000 + i)));
+  r1.send(kLan, to_r1(r1, Pkt6().ipv6("2001:db8:1::5", "2001:db8:1::1").tcp(40000, 179, kTcpSyn)));
+  EXPECT_EQ(r1.count(Counter::punt_bgp_syn), burst);
+  EXPECT_EQ(r1.drop_count(DropReason::punt_rate_bgp_syn), 1u);
+}
+
+TEST(PuntIpv6, OffTheRoutersOwnIpv6IsNotRouted) {
+  Router r1(punt6_config(false));
+  const uint64_t up0 = r1.count(Counter::to_control);
+  r1.send(kLan, to_r1(r1, Pkt6().ipv6("2001:db8:1::5", "2001:db8:1::1").tcp(40000, 179, kTcpSyn)));
+  r1.send(kLan, Pkt6().ipv6("fe80::5", "ff02::5", 1).l4(kProtoOspf, std::vector<uint8_t>(16, 0)).bytes());
+  EXPECT_EQ(r1.count(Counter::to_control), up0);
+  EXPECT_EQ(r1.count(Counter::punt_bgp_syn), 0u);
+  EXPECT_EQ(r1.drop_count(DropReason::not_ipv4), 2u);
 }
 
 }  // namespace

@@ -8,6 +8,7 @@
 #include <unistd.h>
 
 #include <cerrno>
+#include <cstddef>
 #include <cstring>
 
 namespace wp::linux_cp {
@@ -19,12 +20,14 @@ struct AddrRequest {
   char attrs[64];
 };
 
-void add_attr(nlmsghdr& nh, uint16_t type, const void* data, uint16_t len) {
-  auto* rta = reinterpret_cast<rtattr*>(reinterpret_cast<char*>(&nh) + NLMSG_ALIGN(nh.nlmsg_len));
-  rta->rta_type = type;
-  rta->rta_len = static_cast<uint16_t>(RTA_LENGTH(len));
-  std::memcpy(RTA_DATA(rta), data, len);
-  nh.nlmsg_len = NLMSG_ALIGN(nh.nlmsg_len) + RTA_ALIGN(rta->rta_len);
+// Appends an attribute in `req.attrs` (addressed through the array, so the
+// compiler sees the room it has).
+void add_attr(AddrRequest& req, uint16_t type, const void* data, uint16_t len) {
+  const size_t at = NLMSG_ALIGN(req.nh.nlmsg_len) - offsetof(AddrRequest, attrs);
+  rtattr rta{static_cast<uint16_t>(RTA_LENGTH(len)), type};
+  std::memcpy(req.attrs + at, &rta, sizeof rta);
+  std::memcpy(req.attrs + at + RTA_LENGTH(0), data, len);
+  req.nh.nlmsg_len = static_cast<uint32_t>(NLMSG_ALIGN(req.nh.nlmsg_len) + RTA_ALIGN(RTA_LENGTH(len)));
 }
 
 // Sends one request and reads its acknowledgement (an NLMSG_ERROR, 0 = ok).
@@ -59,8 +62,25 @@ bool add_ipv4_address(int ifindex, Ipv4 addr, uint8_t prefix_len, std::string& e
   req.ifa.ifa_scope = RT_SCOPE_UNIVERSE;
   req.ifa.ifa_index = static_cast<unsigned>(ifindex);
   uint32_t be = htonl(addr);
-  add_attr(req.nh, IFA_LOCAL, &be, sizeof be);
-  add_attr(req.nh, IFA_ADDRESS, &be, sizeof be);
+  add_attr(req, IFA_LOCAL, &be, sizeof be);
+  add_attr(req, IFA_ADDRESS, &be, sizeof be);
+  return transact(req.nh, error);
+}
+
+bool add_ipv6_address(int ifindex, const Ipv6& addr, uint8_t prefix_len, std::string& error) {
+  AddrRequest req{};
+  req.nh.nlmsg_len = NLMSG_LENGTH(sizeof(ifaddrmsg));
+  req.nh.nlmsg_type = RTM_NEWADDR;
+  req.nh.nlmsg_flags = NLM_F_REQUEST | NLM_F_ACK | NLM_F_CREATE | NLM_F_REPLACE;
+  req.ifa.ifa_family = AF_INET6;
+  req.ifa.ifa_prefixlen = prefix_len;
+  req.ifa.ifa_flags = IFA_F_NODAD;
+  req.ifa.ifa_scope = RT_SCOPE_UNIVERSE;
+  req.ifa.ifa_index = static_cast<unsigned>(ifindex);
+  uint8_t bytes[16];
+  store_ipv6(bytes, addr);
+  add_attr(req, IFA_LOCAL, bytes, sizeof bytes);
+  add_attr(req, IFA_ADDRESS, bytes, sizeof bytes);
   return transact(req.nh, error);
 }
 

@@ -25,10 +25,27 @@ std::string mac_text(const uint8_t* mac) {
   return buf;
 }
 
+void ipv6_sysctl(const std::string& ifname, const char* key, const char* value) {
+  std::ofstream("/proc/sys/net/ipv6/conf/" + ifname + "/" + key) << value << "\n";
+}
+
 // Best effort: a kernel interface that speaks only IPv4 sends no IPv6
 // router solicitations or MLD reports for us to drop.
-void disable_ipv6(const std::string& ifname) {
-  std::ofstream("/proc/sys/net/ipv6/conf/" + ifname + "/disable_ipv6") << "1\n";
+void disable_ipv6(const std::string& ifname) { ipv6_sysctl(ifname, "disable_ipv6", "1"); }
+
+// Before the link comes up (#19): an interface with IPv6 addresses gets IPv6
+// on its kernel interface, with the dataplane's rules: no Duplicate Address
+// Detection (the dataplane runs it for the same addresses, docs/ipv6.md), no
+// router advertisements taken or solicited (the router's routes are its
+// own), and the link-local address the EUI-64 of the MAC, which is the
+// dataplane's link-local address too. Best effort, like disable_ipv6.
+void enable_ipv6(const std::string& ifname) {
+  ipv6_sysctl(ifname, "accept_dad", "0");
+  ipv6_sysctl(ifname, "dad_transmits", "0");
+  ipv6_sysctl(ifname, "accept_ra", "0");
+  ipv6_sysctl(ifname, "router_solicitations", "0");
+  ipv6_sysctl(ifname, "addr_gen_mode", "0");
+  ipv6_sysctl(ifname, "disable_ipv6", "0");
 }
 
 // The kernel's own connections (BGP it opens) must not use source ports in
@@ -88,10 +105,11 @@ bool PuntInterfaces::create(const RouterModel& rm, rte_mempool* pool, std::strin
 
 // The vdev `device` (driver `driver`, `args`) as kernel interface `name`,
 // kept in `into` (from then on destroy() removes it), started with `mtu`,
-// carrying addr/prefix_len, IPv6 off.
+// carrying addr/prefix_len, IPv6 on only with `ipv6` (its addresses are the
+// caller's to add).
 bool PuntInterfaces::create_kernel_port(std::vector<Tap>& into, const char* driver, const std::string& device,
                                         const std::string& args, const std::string& name, uint16_t mtu, Ipv4 addr,
-                                        uint8_t prefix_len, rte_mempool* pool, std::string& error) {
+                                        uint8_t prefix_len, bool ipv6, rte_mempool* pool, std::string& error) {
   if (if_nametoindex(name.c_str()) != 0)
     return error = "a kernel interface of that name exists already (set router.punt.ifname_prefix)", false;
   if (int rc = rte_vdev_init(device.c_str(), args.c_str()); rc != 0)
@@ -104,12 +122,14 @@ bool PuntInterfaces::create_kernel_port(std::vector<Tap>& into, const char* driv
     return error = std::string(driver) + " created no port", false;
   }
   into.push_back({name, device, port});
+  if (ipv6)
+    enable_ipv6(name);
+  else
+    disable_ipv6(name);
   if (!start_port(port, mtu, pool, error)) return false;
   int ifindex = static_cast<int>(if_nametoindex(name.c_str()));
   if (ifindex == 0) return error = "no kernel interface after start", false;
-  if (!linux_cp::add_ipv4_address(ifindex, addr, prefix_len, error)) return false;
-  disable_ipv6(name);
-  return true;
+  return linux_cp::add_ipv4_address(ifindex, addr, prefix_len, error);
 }
 
 // A TUN device (DPDK's net_tun, the tap PMD without Ethernet): a tunnel is
@@ -117,8 +137,8 @@ bool PuntInterfaces::create_kernel_port(std::vector<Tap>& into, const char* driv
 bool PuntInterfaces::create_tunnel(const TunnelModel& tm, const std::string& name, rte_mempool* pool,
                                    std::string& error) {
   const std::string device = "net_tun_wp" + std::to_string(tunnels_.size());
-  if (!create_kernel_port(tunnels_, "net_tun", device, "iface=" + name, name, tm.mtu, tm.addr, tm.subnet.len, pool,
-                          error))
+  if (!create_kernel_port(tunnels_, "net_tun", device, "iface=" + name, name, tm.mtu, tm.addr, tm.subnet.len, false,
+                          pool, error))
     return error = "punt interface " + name + " (tunnel " + tm.name + "): " + error, false;
   std::fprintf(stderr, "waypointd: punt: tunnel %s is kernel interface %s (mtu %u)\n", tm.name.c_str(), name.c_str(),
                tm.mtu);
@@ -129,11 +149,24 @@ bool PuntInterfaces::create_one(const InterfaceModel& in, const std::string& nam
                                 std::string& error) {
   const std::string device = "net_tap_wp" + std::to_string(taps_.size());
   const std::string args = "iface=" + name + ",mac=" + mac_text(in.mac);
-  if (!create_kernel_port(taps_, "net_tap", device, args, name, in.mtu, in.addr, in.subnet.len, pool, error))
+  // addrs6 holds the link-local address alone on an interface without ipv6_addresses.
+  const bool ipv6 = in.addrs6.size() > 1;
+  if (!create_kernel_port(taps_, "net_tap", device, args, name, in.mtu, in.addr, in.subnet.len, ipv6, pool, error) ||
+      !add_ipv6_addresses(in, name, error))
     return error = "punt interface " + name + " (" + in.name + "): " + error, false;
   quiet_kernel_side_of(in.port_id);
   std::fprintf(stderr, "waypointd: punt: %s is kernel interface %s (%s)\n", in.name.c_str(), name.c_str(),
                args.c_str());
+  return true;
+}
+
+// The interface's global IPv6 addresses with their prefixes (the kernel made
+// the link-local one itself, from the same MAC).
+bool PuntInterfaces::add_ipv6_addresses(const InterfaceModel& in, const std::string& name, std::string& error) {
+  const int ifindex = static_cast<int>(if_nametoindex(name.c_str()));
+  for (size_t i = 1; i < in.addrs6.size(); ++i)
+    if (!linux_cp::add_ipv6_address(ifindex, in.addrs6[i], in.subnets6[i].len, error))
+      return error = format_ipv6(in.addrs6[i]) + ": " + error, false;
   return true;
 }
 

@@ -1,6 +1,7 @@
 // The kernel side of the punt path (docs/operations.md § Punt path), like
 // VPP's linux-cp: one kernel interface per router interface, in waypointd's
-// own network namespace, carrying the interface's MAC, MTU and address, so
+// own network namespace, carrying the interface's MAC, MTU and addresses
+// (IPv4, and IPv6 where the interface has ipv6_addresses), so
 // routing daemons (FRR) bind, peer and advertise as on a plain Linux router.
 //
 // Each is DPDK's net_tap PMD (a TUN/TAP device driven by read/write on the
@@ -75,7 +76,8 @@ class PuntInterfaces {
   bool start_port(uint16_t port, uint16_t mtu, rte_mempool* pool, std::string& error);
   bool create_kernel_port(std::vector<Tap>& into, const char* driver, const std::string& device,
                           const std::string& args, const std::string& name, uint16_t mtu, Ipv4 addr,
-                          uint8_t prefix_len, rte_mempool* pool, std::string& error);
+                          uint8_t prefix_len, bool ipv6, rte_mempool* pool, std::string& error);
+  bool add_ipv6_addresses(const InterfaceModel& in, const std::string& name, std::string& error);
   std::vector<Tap> taps_;
   std::vector<Tap> tunnels_;  // by tunnel index; port_id kNoPort: no address, no interface
 };
