@@ -91,7 +91,7 @@ class EspStep {
 
   // Clamps a TCP SYN's MSS to what fits `tunnel` (both directions).
   void clamp(rte_mbuf* m, const ParsedPacket& pp, uint32_t tunnel);
-  void clamp6(rte_mbuf* m, const Ipv6View& v, uint32_t tunnel);  // the MTU less 60
+  void clamp6(rte_mbuf* m, const Ipv6View& v, uint32_t tunnel);  // IPv6: the MTU less 60
   const EspWorkerState& state() const { return *state_; }
 
  private:

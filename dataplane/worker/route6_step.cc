@@ -89,6 +89,7 @@ void Route6Step::from_tunnel(rte_mbuf* m, int tunnel) {
   Staged s{m, parse_ipv6_packet(pkt_data(m), m->data_len, kEthHdrLen), kNone, 0, tunnel};
   if (s.v.status == Ipv6Status::fragment) return ctx_.drop(m, DropReason::esp_inner_fragment6);
   if (s.v.status != Ipv6Status::ok) return ctx_.drop(m, ipv6_drop_reason(s.v.status));
+  if (esp_) esp_->clamp6(m, s.v, static_cast<uint32_t>(tunnel));  // the site's SYNs too, as IPv4's
   switch (classify(s)) {
     case Classified::not_routed: return ctx_.drop(m, DropReason::esp_inner_to_us);
     case Classified::done: return;

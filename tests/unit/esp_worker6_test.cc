@@ -4,7 +4,8 @@
 // it as a LAN packet of the tunnel's tenant (policy, Session6) onto its LAN,
 // byte-exact but the hop limit; the server's reply goes back into the tunnel
 // sealed with next header 41 and the site opens the same bytes. An IPv6 route
-// into the tunnel carries LAN clients to the site's IPv6 prefix. Refusals by
+// into the tunnel carries LAN clients to the site's IPv6 prefix; TCP SYNs get
+// their MSS clamped both ways (checksum updated at even and odd offsets). Refusals by
 // reason: a service the tunnel's tenant is not allowed, an inner fragment,
 // a packet above the tunnel MTU (Packet Too Big to the LAN sender), a LAN
 // packet spoofing a tunnel session, IPv6 with no IPv6 routing configured.
@@ -109,6 +110,44 @@ TEST(EspWorker6, SiteToServerAndTheReplyBackIntoTheTunnel) {
   EXPECT_EQ(r->count(Counter::sessions6_created), 1u);
   EXPECT_EQ(r->count(Counter::ipv6_forwarded), 3u);
   EXPECT_EQ(r->total_drops(), 0u) << r->drops();
+}
+
+// A SYN with an MSS option at `offset` into the TCP header (20: even; 21, after a NOP: odd).
+Bytes syn_with_mss(const char* src, const char* dst, uint16_t mss, size_t offset) {
+  std::vector<uint8_t> tcp(offset == 20 ? 24 : 28, 0);
+  tcp[0] = 0x9c, tcp[1] = 0x40, tcp[3] = 80;  // 40000 -> 80
+  tcp[12] = static_cast<uint8_t>(tcp.size() / 4 << 4);
+  tcp[13] = kTcpSyn;
+  if (offset == 21) tcp[20] = 1;  // NOP
+  tcp[offset] = 2, tcp[offset + 1] = 4, tcp[offset + 2] = static_cast<uint8_t>(mss >> 8),
+  tcp[offset + 3] = static_cast<uint8_t>(mss);
+  return v6_checksummed(Pkt6().ipv6(src, dst).l4(kProtoTcp, tcp).bytes());
+}
+
+// Both ways, as IPv4's: the tunnel MTU less the IPv6 and TCP headers; the
+// checksum updated (RFC 1624) at an even and at an odd offset.
+TEST(EspWorker6, SynMssClampedToTheTunnelMtuBothWays) {
+  for (size_t offset : {20u, 21u}) {
+    Tunnel tu;
+    auto r = make_router6(tu);
+    Frame in = r->send_one(kWan, tu.seal(syn_with_mss(kSiteHost6, kServer6, 1440, offset)));
+    ASSERT_EQ(in.port, kLan) << r->drops();
+    const size_t tcp = 14 + 40;
+    EXPECT_EQ(get16(in.raw.data() + tcp + offset + 2), 1400 - 60) << "offset " << offset;
+    EXPECT_EQ(in.raw, v6_checksummed(in.raw)) << "the TCP checksum still holds, offset " << offset;
+    Bytes lan_syn = syn_with_mss(kClient6, kSiteHost6, 1460, offset);  // into the tunnel by the route
+    std::memcpy(lan_syn.data(), r->model().interfaces[0].mac, 6);
+    std::memcpy(lan_syn.data() + 6, kClient6Mac.data(), 6);
+    Frame out = r->send_one(kLan, lan_syn);
+    const Bytes inner = tu.open(out);
+    ASSERT_FALSE(inner.empty()) << r->drops();
+    EXPECT_EQ(get16(inner.data() + 40 + offset + 2), 1400 - 60);
+    Bytes framed(14, 0);
+    framed.insert(framed.end(), inner.begin(), inner.end());
+    framed[12] = 0x86, framed[13] = 0xdd;
+    EXPECT_EQ(framed, v6_checksummed(framed));
+    EXPECT_EQ(r->count(Counter::mss_clamped), 2u);
+  }
 }
 
 TEST(EspWorker6, PingBothWays) {
