@@ -140,6 +140,8 @@ bool Packed6Reader::decode(size_t i, const RouterModel& rm, const DataplaneClock
   const Route6* fwd = rm.fib6.lookup(out.original.dst);
   const Route6* back = rm.fib6.lookup(out.original.src);
   if (!fwd || !back) return error = std::string("route: none here to the ") + (fwd ? "client" : "server"), false;
+  // Sessions with a tunnel side are never synced (docs/ipsec.md § HA); a route here into one is no route for it.
+  if (fwd->tunnel() || back->tunnel()) return error = "route: into an IPsec tunnel here", false;
   constexpr auto fw = static_cast<size_t>(Dir::forward), rv = static_cast<size_t>(Dir::reverse);
   out.next_hop[fw] = route6_via(*fwd, out.original.dst);
   out.iface[fw] = static_cast<int8_t>(fwd->iface);

@@ -239,6 +239,11 @@ void ConfigValidator::check_links_distinct() {
   }
 }
 
+bool ConfigValidator::is_tunnel(const std::string& name) const {
+  return std::any_of(cfg_.tunnels().begin(), cfg_.tunnels().end(),
+                     [&](const config::Tunnel& t) { return !t.name().empty() && t.name() == name; });
+}
+
 void ConfigValidator::check_routes() {
   for (int i = 0; i < cfg_.routes_size(); ++i) {
     const config::Route& rt = cfg_.routes(i);
@@ -250,10 +255,7 @@ void ConfigValidator::check_routes() {
     if (required(rt.prefix(), path + ".prefix")) cidr(rt.prefix(), path + ".prefix", true);
     // Into an IPsec tunnel interface (docs/ipsec.md): the tunnel is the next hop.
     // (A tunnel named like a port is refused in check_tunnels; the port wins here.)
-    const bool tunnel = !find_link(rt.interface()) &&
-                        std::any_of(cfg_.tunnels().begin(), cfg_.tunnels().end(),
-                                    [&](const config::Tunnel& t) { return !t.name().empty() && t.name() == rt.interface(); });
-    if (tunnel) {
+    if (!find_link(rt.interface()) && is_tunnel(rt.interface())) {
       if (!rt.next_hop().empty())
         error(path + ".next_hop", "a route into tunnel \"" + rt.interface() + "\" has no next hop (leave it empty)");
       continue;

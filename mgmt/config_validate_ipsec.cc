@@ -68,8 +68,9 @@ void ConfigValidator::check_ipsec() {
     check_ipsec_proposals(p, path);
     check_ipsec_timers(p, path);
     check_ipsec_initiate_from(p, path);
-    for (int j = 0; j < p.local_ts_size(); ++j) cidr(p.local_ts(j), at(path + ".local_ts", j), true);
-    for (int j = 0; j < p.remote_ts_size(); ++j) cidr(p.remote_ts(j), at(path + ".remote_ts", j), true);
+    // TS_IPV4_ADDR_RANGE or TS_IPV6_ADDR_RANGE (RFC 7296 § 3.13.1): tunnels carry both families.
+    for (int j = 0; j < p.local_ts_size(); ++j) cidr46(p.local_ts(j), at(path + ".local_ts", j));
+    for (int j = 0; j < p.remote_ts_size(); ++j) cidr46(p.remote_ts(j), at(path + ".remote_ts", j));
   }
   check_tunnels();
 }

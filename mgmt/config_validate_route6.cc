@@ -1,6 +1,7 @@
 // Config validation of IPv6 routing (docs/ipv6.md § IPv6 routing and
 // sessions): static routes with an IPv6 destination and an IPv6 next hop
-// on-link on a port with ipv6_addresses, and services' IPv6 prefixes. IPv6
+// on-link on a port with ipv6_addresses (or into an IPsec tunnel, without a
+// next hop), and services' IPv6 prefixes. IPv6
 // services are delivered by routing on this router only: SVR over IPv6
 // (next_peer), breakout, NAT64 and NAT46 of IPv6 destinations are refused
 // here, so the dataplane never meets them. Address text is parsed with
@@ -23,6 +24,13 @@ std::optional<Ipv6Prefix> ConfigValidator::cidr6(const std::string& text, const 
   return p;
 }
 
+void ConfigValidator::cidr46(const std::string& text, const std::string& path) {
+  if (looks_ipv6(text))
+    cidr6(text, path);
+  else
+    cidr(text, path, true);
+}
+
 void ConfigValidator::check_route6(const config::Route& rt, const std::string& path) {
   auto p = cidr6(rt.prefix(), path + ".prefix");
   if (p) {
@@ -33,9 +41,16 @@ void ConfigValidator::check_route6(const config::Route& rt, const std::string& p
   const Link* link = nullptr;
   if (required(rt.interface(), path + ".interface")) {
     link = find_link(rt.interface());
+    // Into an IPsec tunnel (docs/ipsec.md § IPv6 inside tunnels): the tunnel is the next hop,
+    // as for IPv4 routes (a tunnel named like a port is refused in check_tunnels; the port wins).
+    if (!link && is_tunnel(rt.interface())) {
+      if (!rt.next_hop().empty())
+        error(path + ".next_hop", "a route into tunnel \"" + rt.interface() + "\" has no next hop (leave it empty)");
+      return;
+    }
     if (!link)
       error(path + ".interface", "unknown interface \"" + rt.interface() +
-                                     "\" (IPv6 routes leave by a LAN or WAN port, not a tunnel)");
+                                     "\" (IPv6 routes leave by a LAN or WAN port or into a tunnel)");
     else if (link->prefixes6.empty())
       error(path + ".interface", "interface \"" + link->name + "\" has no ipv6_addresses: no IPv6 next hop is on-link there");
   }

@@ -126,6 +126,8 @@ class ConfigValidator {
 
   // IPv6 routing (config_validate_route6.cc).
   std::optional<Ipv6Prefix> cidr6(const std::string& text, const std::string& path);
+  void cidr46(const std::string& text, const std::string& path);  // an IPv4 or IPv6 network (traffic selectors)
+  bool is_tunnel(const std::string& name) const;                  // names one of tunnels[]
   void check_route6(const config::Route& rt, const std::string& path);
   void check_service_ipv6(const config::Service& s, const std::string& path);
   std::vector<Ipv6Prefix> routes6_;  // the IPv6 routes' prefixes seen so far

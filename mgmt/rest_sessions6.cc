@@ -39,7 +39,12 @@ void fill_waypoints(api::Tuple* t, const Svr6Waypoints& w, uint8_t proto) {
   t->set_protocol(proto6_name(proto));
 }
 
+// A port, or an IPsec tunnel (side6(), session/table6.h), by its name.
 std::string iface6_name(const RouterModel& m, int idx) {
+  if (idx >= kSide6Tunnel) {
+    const auto t = static_cast<size_t>(idx - kSide6Tunnel);
+    return t < m.tunnels.size() ? m.tunnels[t].name : std::string();
+  }
   return idx >= 0 && static_cast<size_t>(idx) < m.interfaces.size() ? m.interfaces[static_cast<size_t>(idx)].name
                                                                     : std::string();
 }

@@ -86,8 +86,8 @@ IpfixRecord ipfix_record6(const Session6Event& ev, const RouterModel& model, con
   r.nat_event = live ? kNatEventSessionCreate : kNatEventSessionDelete;
   r.end_reason = live ? static_cast<uint8_t>(SessionEndReason::active_timeout) : static_cast<uint8_t>(ev.reason);
   // As IPv4's: config order + 1. SVR: the WAN interface is the egress at the ingress router, the ingress at the egress.
-  const int in = ev.svr.role == Svr6Role::egress ? ev.svr.iface : s.iface[rv];
-  const int out = ev.svr.role == Svr6Role::ingress ? ev.svr.iface : s.iface[fw];
+  const int in = ev.svr.role == Svr6Role::egress ? ev.svr.iface : side6(s, rv);
+  const int out = ev.svr.role == Svr6Role::ingress ? ev.svr.iface : side6(s, fw);
   r.ingress_if = static_cast<uint32_t>(in + 1);
   r.egress_if = static_cast<uint32_t>(out + 1);
   r.session_id = s.uuid;

@@ -6,7 +6,7 @@
 namespace wp::mgmt {
 namespace {
 
-static_assert(sizeof(FiveTuple6) + sizeof(Ipv6) + 4 * 8 + 2 * 8 + 3 * 2 + 2 + 1 <= 120,
+static_assert(sizeof(FiveTuple6) + sizeof(Ipv6) + 4 * 8 + 2 * 8 + 3 * 2 + 2 * 2 + 1 <= 120,
               "Entry6 grew: update docs/operations.md § Session snapshot memory");
 
 
@@ -52,8 +52,8 @@ void SessionSnapshot6::apply(const Session6Event& ev, const RouterModel& model, 
   Entry6& e = it->second;
   const auto fw = static_cast<size_t>(Dir::forward), rv = static_cast<size_t>(Dir::reverse);
   e.original = s.original;
-  e.next_hop = s.next_hop[fw];
-  e.egress = s.iface[fw], e.ingress = s.iface[rv];
+  e.next_hop = s.iface[fw] == kRoute6Tunnel ? Ipv6{} : s.next_hop[fw];  // into a tunnel: no gateway (as IPv4's)
+  e.egress = static_cast<int16_t>(side6(s, fw)), e.ingress = static_cast<int16_t>(side6(s, rv));
   // SVR: the WAN interface is the egress at the ingress router, the ingress at the egress.
   if (ev.svr.role == Svr6Role::ingress) e.egress = ev.svr.iface;
   if (ev.svr.role == Svr6Role::egress) e.ingress = ev.svr.iface;

@@ -36,8 +36,9 @@ struct Session6View {
   SessionUuid uuid{};
   FiveTuple6 original;    // client -> server as the client sent it (and as it left: no NAT)
   Ipv6 next_hop;          // forward direction's next hop
-  int ingress = -1;       // interface index the client's packets arrived on (the reverse direction's exit)
-  int egress = -1;        // interface index the forward direction leaves by
+  int ingress = -1;       // interface index the client's packets arrived on (the reverse direction's exit;
+                          // kSide6Tunnel + index: an IPsec tunnel, session/table6.h side6())
+  int egress = -1;        // interface index the forward direction leaves by (the same numbering)
   uint64_t packets[2] = {0, 0}, bytes[2] = {0, 0};  // by Dir
   uint16_t worker = 0;
   bool established = false;  // a reply was seen
@@ -69,7 +70,7 @@ class SessionSnapshot6 {
     uint64_t packets[2] = {0, 0}, bytes[2] = {0, 0};
     uint64_t created_epoch_ms = 0, last_epoch_ms = 0;
     uint16_t tenant = 0, service = 0, worker = 0;  // names as SnapshotNames ids
-    int8_t ingress = -1, egress = -1;
+    int16_t ingress = -1, egress = -1;  // side6(): ports, or kSide6Tunnel + a tunnel's index
     uint8_t established = 0;
   };
   struct Svr6Entry {  // an IPv6 session that SVR carries

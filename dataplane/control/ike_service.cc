@@ -59,7 +59,10 @@ uint32_t random_u32() {
 }
 
 std::string selector_text(const ike::TrafficSelector& t) {
-  auto ip = [](const ike::Bytes& b) { return b.size() == 4 ? format_ipv4(addr_of(b)) : std::string("?"); };
+  auto ip = [](const ike::Bytes& b) {
+    if (b.size() == 16) return format_ipv6(load_ipv6(b.data()));  // TS_IPV6_ADDR_RANGE
+    return b.size() == 4 ? format_ipv4(addr_of(b)) : std::string("?");
+  };
   std::string s = ip(t.start_addr) + "-" + ip(t.end_addr);
   if (t.ip_protocol) s += " proto " + std::to_string(t.ip_protocol);
   if (t.start_port != 0 || t.end_port != 65535)

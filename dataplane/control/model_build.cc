@@ -234,7 +234,11 @@ class RouterModelBuilder {
   bool routes() {
     tunnels();
     for (const auto& r : cfg_.routes()) {
-      if (auto p6 = parse_prefix6(r.prefix())) {  // IPv6 (validated: an on-link IPv6 next hop)
+      if (auto p6 = parse_prefix6(r.prefix())) {  // IPv6 (validated: an on-link IPv6 next hop, or a tunnel)
+        if (int t = tunnel_named(r.interface()); t != kNone) {  // into the tunnel: no next hop
+          routes6_.push_back({*p6, tunnel_hop6(static_cast<uint32_t>(t)), kRoute6Tunnel});
+          continue;
+        }
         auto nh6 = parse_ipv6(r.next_hop());
         const int iface = iface_named(r.interface());
         if (!nh6 || iface == kNone) return fail("route " + r.prefix() + ": bad IPv6 next hop or interface");

@@ -80,6 +80,7 @@ struct InterfaceModel {
 // value and the next hop holds the tunnel's index, never an address; the
 // packet is handed to the tunnel's owner worker and sealed in ESP there.
 inline constexpr int kIfaceTunnel = -2;
+static_assert(kIfaceTunnel == kRoute6Tunnel, "IPv4 and IPv6 routes mark a tunnel alike");
 // A session side (SideOut::iface) that is IPv6 on our LAN while the session travels between
 // IPv4 waypoints (svr/svr6_lan.h): next_hop holds the index of its Session6, never an address.
 inline constexpr int kIfaceSvr6 = -3;

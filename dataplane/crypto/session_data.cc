@@ -75,11 +75,10 @@ bool finish_open(rte_mbuf* m, ParsedPacket& pp, uint16_t md_len, uint16_t traile
   return true;
 }
 
-bool clamp_mss(rte_mbuf* m, const ParsedPacket& pp, uint16_t max_mss) {
-  if (pp.proto != kProtoTcp || !(pp.tcp_flags & kTcpSyn)) return false;
-  uint8_t* d = pkt_data(m);
-  uint8_t* opt = d + pp.l4 + 20;
-  uint8_t* end = d + pp.payload;
+namespace {
+
+// The MSS option (kind 2, length 4) among the TCP options in [opt, end), null when there is none.
+uint8_t* find_mss_option(uint8_t* opt, const uint8_t* end) {
   while (opt < end) {
     uint8_t kind = opt[0];
     if (kind == 0) break;  // end of options
@@ -88,18 +87,42 @@ bool clamp_mss(rte_mbuf* m, const ParsedPacket& pp, uint16_t max_mss) {
       continue;
     }
     if (opt + 1 >= end || opt[1] < 2 || opt + opt[1] > end) break;
-    if (kind == 2 && opt[1] == 4) {
-      uint16_t mss = load_be16(opt + 2);
-      if (mss <= max_mss) return false;
-      store_be16(opt + 2, max_mss);
-      // A NOP before it can put the value at an odd offset, where an
-      // incremental update would be wrong; SYNs are rare, recompute.
-      finish_checksums(m, pp);
-      return true;
-    }
+    if (kind == 2 && opt[1] == 4) return opt;
     opt += opt[1];
   }
-  return false;
+  return nullptr;
+}
+
+}  // namespace
+
+bool clamp_mss(rte_mbuf* m, const ParsedPacket& pp, uint16_t max_mss) {
+  if (pp.proto != kProtoTcp || !(pp.tcp_flags & kTcpSyn)) return false;
+  uint8_t* d = pkt_data(m);
+  uint8_t* opt = find_mss_option(d + pp.l4 + 20, d + pp.payload);
+  if (!opt || load_be16(opt + 2) <= max_mss) return false;
+  store_be16(opt + 2, max_mss);
+  // A NOP before it can put the value at an odd offset, where an
+  // incremental update would be wrong; SYNs are rare, recompute.
+  finish_checksums(m, pp);
+  return true;
+}
+
+bool clamp_mss6(rte_mbuf* m, const Ipv6View& v, uint16_t max_mss) {
+  if (v.proto != kProtoTcp || !(v.tcp_flags & kTcpSyn)) return false;
+  uint8_t* d = pkt_data(m);
+  uint8_t* opt = find_mss_option(d + v.l4 + 20, d + v.payload);
+  if (!opt) return false;
+  const uint16_t old = load_be16(opt + 2);
+  if (old <= max_mss) return false;
+  store_be16(opt + 2, max_mss);
+  // RFC 1624 update of the TCP checksum (the IPv6 pseudo-header does not
+  // change). A value at an odd offset from the TCP header straddles two
+  // checksum words: its bytes count swapped there, so swap both values.
+  const bool odd = (opt + 2 - (d + v.l4)) & 1;
+  auto swap = [](uint16_t x) { return static_cast<uint16_t>(x << 8 | x >> 8); };
+  uint8_t* check = d + v.l4 + 16;
+  store_be16(check, csum_update16(load_be16(check), odd ? swap(old) : old, odd ? swap(max_mss) : max_mss));
+  return true;
 }
 
 }  // namespace wp

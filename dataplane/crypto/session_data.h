@@ -23,6 +23,7 @@
 
 #include <cstdint>
 
+#include "dataplane/ip/ipv6.h"
 #include "dataplane/ip/packet.h"
 
 namespace wp {
@@ -60,5 +61,7 @@ bool finish_open(rte_mbuf* m, ParsedPacket& pp, uint16_t md_len, uint16_t traile
 // Lowers the MSS option of a TCP SYN to `max_mss` (incremental checksum).
 // Returns true when it changed the packet.
 bool clamp_mss(rte_mbuf* m, const ParsedPacket& pp, uint16_t max_mss);
+// The same for an IPv6 TCP SYN (RFC 1624 update of its checksum).
+bool clamp_mss6(rte_mbuf* m, const Ipv6View& v, uint16_t max_mss);
 
 }  // namespace wp

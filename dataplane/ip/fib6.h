@@ -1,6 +1,6 @@
 // The IPv6 routes the workers forward by (docs/ipv6.md § IPv6 routing and
 // sessions): the interfaces' connected IPv6 prefixes and the config's static
-// IPv6 routes, longest-prefix match.
+// IPv6 routes (also into IPsec tunnels), longest-prefix match.
 //
 // A Fib6 is immutable once built; the control side builds it into the
 // RouterModel (model_build.cc) and it is published to the workers with the
@@ -19,11 +19,20 @@
 
 namespace wp {
 
+// A route (or an IPv6 session side, session/table6.h) into an IPsec tunnel
+// (docs/ipsec.md § ESP in the worker loop): iface kRoute6Tunnel (RouterModel's
+// kIfaceTunnel) and, as next hop, tunnel_hop6(the tunnel's index): never an
+// address and never unspecified, so never "connected".
+inline constexpr int kRoute6Tunnel = -2;
+inline Ipv6 tunnel_hop6(uint32_t tunnel) { return Ipv6{0, uint64_t{tunnel} + 1}; }
+inline uint32_t tunnel_of_hop6(const Ipv6& hop) { return static_cast<uint32_t>(hop.lo - 1); }
+
 struct Route6 {
   Ipv6Prefix prefix;
-  Ipv6 next_hop;  // unspecified: the destination is on the interface's link
-  int iface = -1;  // RouterModel::interfaces index
+  Ipv6 next_hop;  // unspecified: the destination is on the interface's link; tunnel_hop6 into a tunnel
+  int iface = -1;  // RouterModel::interfaces index, or kRoute6Tunnel
   bool connected() const { return next_hop.is_unspecified(); }
+  bool tunnel() const { return iface == kRoute6Tunnel; }
   bool operator==(const Route6&) const = default;
 };
 

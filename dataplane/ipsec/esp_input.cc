@@ -11,6 +11,7 @@ namespace wp {
 namespace {
 
 constexpr size_t kUdpLen = 8;
+constexpr size_t kIpv6HeaderLen = 40;
 
 uint32_t load32(const uint8_t* p) { return uint32_t{p[0]} << 24 | uint32_t{p[1]} << 16 | uint32_t{p[2]} << 8 | p[3]; }
 uint16_t load16(const uint8_t* p) { return static_cast<uint16_t>(p[0] << 8 | p[1]); }
@@ -71,6 +72,21 @@ bool check_before_open(const EspSaTable& table, EspWorkerState& state, rte_mbuf*
   return true;
 }
 
+// The inner packet's length by its own header, 0 when the header does not
+// match the next header (4: IPv4, 41: IPv6, RFC 4303 § 2.5) or claims more
+// than the payload holds.
+size_t inner_length(const uint8_t* plain, const EspTrailerInfo& t) {
+  if (t.next_header == kEspNextIpv6) {
+    if (t.payload_len < kIpv6HeaderLen || (plain[0] >> 4) != 6) return 0;
+    const size_t len = kIpv6HeaderLen + load16(plain + 4);  // RFC 8200 § 3: payload length
+    return len <= t.payload_len ? len : 0;
+  }
+  const size_t len = t.payload_len >= 20 ? load16(plain + 2) : 0;
+  if ((plain[0] >> 4) != 4 || (plain[0] & 0x0f) < 5 || len < size_t{plain[0] & 0x0fu} * 4 || len > t.payload_len)
+    return 0;
+  return len;
+}
+
 // After the ICV verified: window, trailer, inner header, strip.
 bool check_after_open(const EspSaTable& table, EspWorkerState& state, rte_mbuf* m, const Pending& p, const EspOp& op,
                       EspResult& out) {
@@ -87,16 +103,13 @@ bool check_after_open(const EspSaTable& table, EspWorkerState& state, rte_mbuf* 
     case EspTrailer::bad_next_header: return out.drop = DropReason::esp_bad_next_header, false;
     default: return out.drop = DropReason::esp_bad_padding, false;
   }
-  if (t.next_header != kEspNextIpv4) return out.drop = DropReason::esp_inner_unsupported, false;
-  const size_t inner_len = t.payload_len >= 20 ? load16(plain + 2) : 0;
-  if ((plain[0] >> 4) != 4 || (plain[0] & 0x0f) < 5 || inner_len < size_t{plain[0] & 0x0fu} * 4 ||
-      inner_len > t.payload_len)
-    return out.drop = DropReason::esp_inner_malformed, false;
+  const size_t inner_len = inner_length(plain, t);
+  if (inner_len == 0) return out.drop = DropReason::esp_inner_malformed, false;
   rte_pktmbuf_adj(m, static_cast<uint16_t>(head));
   rte_pktmbuf_trim(m, static_cast<uint16_t>(m->data_len - inner_len));
   p.st->counters.packets++;
   p.st->counters.bytes += inner_len;
-  out = {true, DropReason::esp_malformed, p.sa->tunnel};
+  out = {true, DropReason::esp_malformed, p.sa->tunnel, t.next_header == kEspNextIpv6};
   return true;
 }
 

@@ -8,8 +8,9 @@
 // sequence number against the replay window (before the ICV, so replays
 // cost no crypto), the ICV/tag in one esp_open_burst, the window moved only
 // for packets that verified, then the trailer (padding, next header) and
-// the inner IPv4 header. What passes is left in its mbuf as the inner IPv4
-// packet, with the tunnel it came through; every other packet gets one drop
+// the inner header (IPv4 for next header 4, IPv6 for 41: route-based
+// tunnels carry both). What passes is left in its mbuf as the inner packet,
+// with the tunnel it came through; every other packet gets one drop
 // reason, also counted on its SA when it had one. No allocation.
 #pragma once
 
@@ -26,6 +27,7 @@ struct EspResult {
   bool ok = false;
   DropReason drop = DropReason::esp_malformed;  // when !ok
   uint16_t tunnel = 0;                          // when ok
+  bool ipv6 = false;                            // when ok: the inner packet is IPv6 (next header 41)
 };
 
 // The SPI of an ESP packet whose outer IPv4 header is at `ip` (`len`
@@ -34,7 +36,7 @@ struct EspResult {
 uint32_t esp_spi(const uint8_t* ip, size_t len);
 
 // `pkts[i]`: data at the outer IPv4 header, any n (taken a crypto burst at a time).
-// out[i].ok: the mbuf now starts at the inner IPv4 packet and ends with it.
+// out[i].ok: the mbuf now starts at the inner IPv4 or IPv6 packet (out[i].ipv6) and ends with it.
 void esp_input_burst(CryptoEngine& eng, const EspSaTable& table, EspWorkerState& state, rte_mbuf** pkts,
                      uint16_t n, EspResult* out);
 

@@ -52,7 +52,9 @@ bool prepare(IvSource& ivs, const EspSaTable& table, EspWorkerState& state, rte_
   if (!esp_seq_next(st->seq_out, sa->keys.esn, seq)) return out.drop = DropReason::esp_seq_exhausted, false;
   state.mark(table, *sa, seq);
   uint8_t* tail = reinterpret_cast<uint8_t*>(rte_pktmbuf_append(m, static_cast<uint16_t>(back)));
-  esp_write_trailer(tail, pad, kEspNextIpv4);
+  // Tunnel mode carries either family (RFC 4303 § 2.5): the inner header's version says which.
+  const bool inner6 = (rte_pktmbuf_mtod(m, const uint8_t*)[0] >> 4) == 6;
+  esp_write_trailer(tail, pad, inner6 ? kEspNextIpv6 : kEspNextIpv4);
   uint8_t* ip = reinterpret_cast<uint8_t*>(rte_pktmbuf_prepend(m, static_cast<uint16_t>(front)));
   write_outer(ip, *sa, rte_pktmbuf_pkt_len(m));
   uint8_t* esp = ip + 20 + (sa->udp_encap ? 8 : 0);

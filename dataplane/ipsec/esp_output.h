@@ -1,12 +1,13 @@
 // ESP output on the tunnel's owner worker (RFC 4303 § 3.3, tunnel mode;
 // RFC 3948 § 2.1 for UDP 4500 encapsulation).
 //
-// A burst of inner IPv4 packets routed into tunnels becomes ESP packets to
+// A burst of inner IPv4 or IPv6 packets routed into tunnels becomes ESP packets to
 // each tunnel's peer: the tunnel's newest outbound SA, the next sequence
 // number (never wrapped: an SA that has sent its last one drops until the
 // peer rekeys it, § 3.3.3), the IV (GCM: the 64-bit sequence number, unique
 // per key as RFC 4106 § 3.1 asks; CBC: unpredictable bytes), padding
-// 1, 2, 3..., next header 4, then one esp_seal_burst. The outer IPv4 header
+// 1, 2, 3..., next header 4 (IPv4) or 41 (IPv6, by the inner header's
+// version), then one esp_seal_burst. The outer IPv4 header
 // goes from the SA's local address to its peer, TTL 64, with a UDP header
 // 4500 -> the peer's port and checksum 0 when encapsulated (RFC 3948 § 2.1).
 // The mbuf is grown in place (headroom and tailroom); a packet above the
@@ -27,7 +28,7 @@ inline constexpr size_t esp_overhead_front(const EspSa& sa) {
   return 20 + (sa.udp_encap ? 8 : 0) + kEspHeaderLen + esp_iv_len(sa.keys.cipher);
 }
 
-// `pkts[i]`: data at an inner IPv4 packet routed into tunnel `tunnels[i]`;
+// `pkts[i]`: data at an inner IPv4 or IPv6 packet routed into tunnel `tunnels[i]`;
 // any n (taken a crypto burst at a time). out[i].ok: the mbuf now starts at the outer
 // IPv4 header to the SA's peer (out[i].tunnel says which tunnel).
 void esp_output_burst(CryptoEngine& eng, IvSource& ivs, const EspSaTable& table, EspWorkerState& state,

@@ -16,6 +16,7 @@
 #include <cstddef>
 #include <cstdint>
 
+#include "dataplane/ip/fib6.h"  // kRoute6Tunnel, tunnel_of_hop6
 #include "dataplane/ip/tuple.h"
 #include "dataplane/session/session.h"
 #include "dataplane/session/session_store.h"
@@ -32,12 +33,21 @@ struct Session6 {
   // session between IPv4 waypoints (svr/svr6_lan.h); that session's aging removes this one.
   uint32_t svr_ref = 0;
   int16_t tenant = -1, service = -1;
-  int8_t iface[2] = {-1, -1};  // by Dir: the interface packets of that direction leave by
+  int8_t iface[2] = {-1, -1};  // by Dir: the interface packets of that direction leave by (kRoute6Tunnel: next_hop names the tunnel)
   uint8_t flags = 0;           // SessionFlags: kReverseSeen, kFinFwd, kFinRev, kRst
   uint8_t in_use = 0;
   uint64_t packets[2] = {0, 0};  // by Dir
   uint64_t bytes[2] = {0, 0};
 };
+
+// Where direction `k` of `s` leaves, numbered as REST and IPFIX name
+// interfaces: the port's index, or kSide6Tunnel + the index of the IPsec
+// tunnel it is sealed into (iface kRoute6Tunnel, ip/fib6.h). IPFIX adds 1 to
+// either, so a tunnel is 1001 + its index there, as for IPv4 sessions.
+inline constexpr int kSide6Tunnel = 1000;
+inline int side6(const Session6& s, size_t k) {
+  return s.iface[k] == kRoute6Tunnel ? kSide6Tunnel + static_cast<int>(tunnel_of_hop6(s.next_hop[k])) : s.iface[k];
+}
 
 struct Session6Ref {
   Session6* session = nullptr;

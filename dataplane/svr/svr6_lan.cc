@@ -116,7 +116,7 @@ void Svr6Lan::first_packet(rte_mbuf* m, const Ipv6View& v, const FiveTuple6& t, 
                            int security) {
   const RouterModel& rm = ctx_.rm();
   const Route6* back = rm.fib6.lookup(t.src);
-  if (!back) return ctx_.drop(m, DropReason::ipv6_no_route);
+  if (!back || back->tunnel()) return ctx_.drop(m, DropReason::ipv6_no_route);  // SVR legs are ports (docs/ipv6.md)
   SessionTable6::Refused refused;
   Session6* s6 = table_->insert(t, refused);
   if (!s6) return ctx_.drop(m, refused == SessionTable6::Refused::full ? DropReason::ipv6_table_full
@@ -211,7 +211,7 @@ bool Svr6Lan::bind_lan(Session& s, const FiveTuple6& t, int service, DropReason&
     return false;
   }
   const Route6* fwd = ctx_.rm().fib6.lookup(t.dst);
-  if (!fwd) {
+  if (!fwd || fwd->tunnel()) {  // SVR's IPv6 LAN leg leaves by a port (docs/ipv6.md)
     why = DropReason::ipv6_no_route;
     return false;
   }

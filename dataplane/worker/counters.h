@@ -73,7 +73,7 @@ namespace wp {
   X(icmp_frag_needed_rate_limited) /* not sent: over the worker's rate (Fragments::kIcmpErrorsPerSecond) */ \
   X(tunnel_packets_fragmented) /* packets above a tunnel's MTU, DF clear, fragmented before ESP */ \
   X(tunnel_fragments_sent)     /* the fragments of those, each sealed on its own */ \
-  X(tunnel_frag_needed_unsent) /* DF packets above a tunnel's MTU whose sender is not behind a LAN port: no ICMP */ \
+  X(tunnel_frag_needed_unsent) /* DF packets above a tunnel's MTU whose sender is not behind a LAN port, IPv6 too big for senders behind a tunnel: no ICMP */ \
   X(tunnel_datagrams_reassembled) /* inner IPv4 datagrams that came out of tunnels in fragments, made whole */ \
   X(metadata_encrypted) \
   X(metadata_decrypted) \

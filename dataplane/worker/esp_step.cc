@@ -64,7 +64,7 @@ uint16_t EspStep::open_pending(rte_mbuf** inner) {
       continue;
     }
     std::memset(eth, 0, 12);
-    store_be16(eth + 12, kEtherTypeIpv4);
+    store_be16(eth + 12, res[i].ipv6 ? kEtherTypeIpv6 : kEtherTypeIpv4);
     m->port = from_tunnel_port(res[i].tunnel);
     inner[k++] = m;
   }
@@ -78,11 +78,19 @@ void EspStep::clamp(rte_mbuf* m, const ParsedPacket& pp, uint32_t tunnel) {
   if (clamp_mss(m, pp, static_cast<uint16_t>(tunnels[tunnel].mtu - 40))) ctx_.counters->add(Counter::mss_clamped);
 }
 
-// esp_output_burst takes the inner IPv4 packet alone: no Ethernet header,
+void EspStep::clamp6(rte_mbuf* m, const Ipv6View& v, uint32_t tunnel) {
+  if (v.proto != kProtoTcp || !(v.tcp_flags & kTcpSyn)) return;
+  const auto& tunnels = ctx_.rm().tunnels;
+  if (tunnel >= tunnels.size()) return;
+  // The tunnel MTU less the IPv6 and TCP headers (RFC 8200 § 3, RFC 9293 § 3.7.1).
+  if (clamp_mss6(m, v, static_cast<uint16_t>(tunnels[tunnel].mtu - 60))) ctx_.counters->add(Counter::mss_clamped);
+}
+
+// esp_output_burst takes the inner IPv4 or IPv6 packet alone: no Ethernet header,
 // no Ethernet padding after it (a short frame's would be sealed with it).
-void EspStep::inner_only(rte_mbuf* m, const ParsedPacket& pp) {
-  rte_pktmbuf_trim(m, static_cast<uint16_t>(m->data_len - pp.end));
-  rte_pktmbuf_adj(m, pp.l3);
+void EspStep::inner_only(rte_mbuf* m, uint32_t l3, uint32_t end) {
+  rte_pktmbuf_trim(m, static_cast<uint16_t>(m->data_len - end));
+  rte_pktmbuf_adj(m, static_cast<uint16_t>(l3));
 }
 
 void EspStep::output(rte_mbuf* m, const ParsedPacket& pp, uint32_t tunnel) {
@@ -93,17 +101,36 @@ void EspStep::output(rte_mbuf* m, const ParsedPacket& pp, uint32_t tunnel) {
     m->port = to_tunnel_port(tunnel);
     return handoff_.stage(m, owner);
   }
-  inner_only(m, pp);
+  inner_only(m, pp.l3, pp.end);
+  queue_out(m, static_cast<uint16_t>(tunnel));
+}
+
+void EspStep::output6(rte_mbuf* m, const Ipv6View& v, uint32_t tunnel) {
+  if (tunnel >= ctx_.rm().tunnels.size() || tunnel >= kMaxEspTunnels) return ctx_.drop(m, DropReason::esp_no_sa);
+  clamp6(m, v, tunnel);
+  const uint32_t owner = owner_of_tunnel(tunnel, ctx_.shared.workers);
+  if (owner != ctx_.id) {
+    m->port = to_tunnel_port(tunnel);
+    return handoff_.stage(m, owner);
+  }
+  inner_only(m, v.l3, v.end);
   queue_out(m, static_cast<uint16_t>(tunnel));
 }
 
 void EspStep::output_handed(rte_mbuf* m) {
   const int tunnel = tunnel_to(m->port);
-  const ParsedPacket pp = parse_packet(pkt_data(m), m->data_len);
+  const uint8_t* d = pkt_data(m);
+  if (m->data_len >= kEthHdrLen && load_be16(d + 12) == kEtherTypeIpv6) {  // IPv6 routed into the tunnel
+    const Ipv6View v = parse_ipv6_packet(d, m->data_len, kEthHdrLen);
+    if (tunnel == kNone || v.status != Ipv6Status::ok) return ctx_.drop(m, DropReason::parse_error);
+    inner_only(m, v.l3, v.end);
+    return queue_out(m, static_cast<uint16_t>(tunnel));
+  }
+  const ParsedPacket pp = parse_packet(d, m->data_len);
   // A fragment: a datagram above the tunnel's MTU cut before sealing (svr/fragments.h).
   if (tunnel == kNone || (pp.status != ParseStatus::ipv4 && pp.status != ParseStatus::fragment))
     return ctx_.drop(m, DropReason::parse_error);
-  inner_only(m, pp);
+  inner_only(m, pp.l3, pp.end);
   queue_out(m, static_cast<uint16_t>(tunnel));
 }
 

@@ -8,7 +8,8 @@
 // esp_input_burst against the published SA table (DataplaneShared::esp, read
 // once per burst as the FIB is) and each inner IPv4 packet comes back as a
 // frame marked with its tunnel (from_tunnel_port) for the session path,
-// where it is a LAN packet of the tunnel's tenant.
+// where it is a LAN packet of the tunnel's tenant (an IPv6 one, next header
+// 41, a frame with the IPv6 EtherType for worker/route6_step.h).
 //
 // Output: a session side (or a route) that leaves through a tunnel is
 // `iface == kIfaceTunnel`, next hop = the tunnel's index. The packet goes to
@@ -31,6 +32,7 @@
 
 #include "dataplane/crypto/engine.h"
 #include "dataplane/crypto/iv_source.h"
+#include "dataplane/ip/ipv6.h"
 #include "dataplane/ip/packet.h"
 #include "dataplane/ipsec/esp_owner.h"
 #include "dataplane/worker/context.h"
@@ -77,7 +79,10 @@ class EspStep {
   // A frame routed into `tunnel`: handed to the tunnel's owner, or queued
   // here for seal_pending() when this worker owns it.
   void output(rte_mbuf* m, const ParsedPacket& pp, uint32_t tunnel);
-  // A frame another worker handed over for sealing (its port says the tunnel).
+  // An IPv6 frame routed into `tunnel` (a session side or an IPv6 route into
+  // it, worker/route6_step.h): as output(), sealed with next header 41.
+  void output6(rte_mbuf* m, const Ipv6View& v, uint32_t tunnel);
+  // A frame another worker handed over for sealing (its port says the tunnel; IPv4 or IPv6).
   void output_handed(rte_mbuf* m);
   // Seals what output() queued and transmits it toward the SAs' peers.
   void seal_pending();
@@ -86,12 +91,13 @@ class EspStep {
 
   // Clamps a TCP SYN's MSS to what fits `tunnel` (both directions).
   void clamp(rte_mbuf* m, const ParsedPacket& pp, uint32_t tunnel);
+  void clamp6(rte_mbuf* m, const Ipv6View& v, uint32_t tunnel);  // IPv6: the MTU less 60
   const EspWorkerState& state() const { return *state_; }
 
  private:
   EspTunnelCounters* counters(uint32_t tunnel) { return ctx_.shared.esp_tunnel_counters(ctx_.id, tunnel); }
   void queue_out(rte_mbuf* m, uint16_t tunnel);
-  static void inner_only(rte_mbuf* m, const ParsedPacket& pp);
+  static void inner_only(rte_mbuf* m, uint32_t l3, uint32_t end);  // the frame cut to [l3, end)
 
   WorkerContext& ctx_;
   Tx& tx_;

@@ -13,6 +13,8 @@
 #include "dataplane/session/owner.h"
 #include "dataplane/svr/svr6_lan.h"
 #include "dataplane/worker/aging.h"
+#include "dataplane/worker/esp_step.h"
+#include "dataplane/worker/ipv6_drops.h"
 #include "dataplane/worker/staged_lookup.h"
 
 namespace wp {
@@ -22,6 +24,16 @@ bool scoped_or_multicast(const Ipv6& a) { return a.is_multicast() || a.is_link_l
 
 // The on-link neighbor a packet to `dst` goes to by route `r`: dst itself on a connected prefix.
 const Ipv6& via(const Route6& r, const Ipv6& dst) { return r.connected() ? dst : r.next_hop; }
+
+// Whether packets of the session's direction that leaves by side `k` may
+// arrive from `tunnel` (kNone: a port): a tunnel side takes its own tunnel's
+// packets only, a port side no tunnel's (the IPv4 rule, svr/lan_input.cc).
+bool arrives_as(const Session6& s, size_t k, int tunnel) {
+  if (s.iface[k] != kRoute6Tunnel) return tunnel == kNone;
+  return tunnel != kNone && tunnel_of_hop6(s.next_hop[k]) == static_cast<uint32_t>(tunnel);
+}
+
+bool has_tunnel_side(const Session6& s) { return s.iface[0] == kRoute6Tunnel || s.iface[1] == kRoute6Tunnel; }
 
 // The worker that holds the session of `t` (either direction).
 uint32_t owner6(const WorkerContext& ctx, const FiveTuple6& t) {
@@ -72,6 +84,19 @@ Route6Step::Classified Route6Step::classify(Staged& s) {
   return Classified::staged;
 }
 
+void Route6Step::from_tunnel(rte_mbuf* m, int tunnel) {
+  if (!table_) return ctx_.drop(m, DropReason::esp_inner_unsupported);
+  Staged s{m, parse_ipv6_packet(pkt_data(m), m->data_len, kEthHdrLen), kNone, 0, tunnel};
+  if (s.v.status == Ipv6Status::fragment) return ctx_.drop(m, DropReason::esp_inner_fragment6);
+  if (s.v.status != Ipv6Status::ok) return ctx_.drop(m, ipv6_drop_reason(s.v.status));
+  if (esp_) esp_->clamp6(m, s.v, static_cast<uint32_t>(tunnel));  // the site's SYNs too, as IPv4's
+  switch (classify(s)) {
+    case Classified::not_routed: return ctx_.drop(m, DropReason::esp_inner_to_us);
+    case Classified::done: return;
+    case Classified::staged: return process(s);
+  }
+}
+
 void Route6Step::prefetch_sessions(const Staged* s, uint32_t n) const {
   if (table_) wp::prefetch_sessions(*table_, s, n);
 }
@@ -82,14 +107,18 @@ void Route6Step::process(const Staged& s) {
   if (s.sig == 0) return error_input(m, v);
   const FiveTuple6 t{v.src, v.dst, v.sport, v.dport, v.proto};
   if (const Session6Ref ref = table_->lookup(t, s.sig)) {
+    // A direction arrives where the other leaves.
+    if (!arrives_as(*ref.session, ref.dir == Dir::forward ? 1 : 0, s.tunnel)) [[unlikely]]
+      return ctx_.drop(m, DropReason::tunnel_mismatch);
     if (ref.session->svr_ref) return ctx_.svr6->from_lan(m, v, *ref.session, ref.dir);  // SVR carries it
-    return forward(m, v, *ref.session, ref.dir, s.iface);
+    return forward(m, v, *ref.session, ref.dir);
   }
-  // A session starts on a LAN, with a TCP or UDP packet or an echo request.
-  if (ctx_.rm().interfaces[static_cast<size_t>(s.iface)].wan) return ctx_.drop(m, DropReason::ipv6_no_session);
+  // A session starts on a LAN (or a tunnel), with a TCP or UDP packet or an echo request.
+  if (s.tunnel == kNone && ctx_.rm().interfaces[static_cast<size_t>(s.iface)].wan)
+    return ctx_.drop(m, DropReason::ipv6_no_session);
   if (v.proto == kProtoIcmpv6 && pkt_data(m)[v.l4] != kIcmp6EchoRequest)
     return ctx_.drop(m, DropReason::unsupported_proto);
-  first_packet(m, v, t, s.iface);
+  first_packet(m, v, t, s.iface, s.tunnel);
 }
 
 // RFC 4443 § 2.4 (and RFC 8201's path MTU discovery): an error about a
@@ -118,17 +147,19 @@ void Route6Step::error_input(rte_mbuf* m, const Ipv6View& v) {
   // Back toward the quoted packet's sender: the other direction of the session.
   const Dir back = ref.dir == Dir::forward ? Dir::reverse : Dir::forward;
   const int out = ref.session->iface[static_cast<size_t>(back)];
+  const Ipv6& hop = ref.session->next_hop[static_cast<size_t>(back)];
   if (v.hop_limit <= 1) return ctx_.drop(m, DropReason::ipv6_hop_limit);  // never an error about an error
-  if (static_cast<uint32_t>(v.end - v.l3) > ctx_.rm().interfaces[static_cast<size_t>(out)].mtu)
-    return ctx_.drop(m, DropReason::ipv6_too_big);
+  if (static_cast<uint32_t>(v.end - v.l3) > mtu_of(out, hop)) return ctx_.drop(m, DropReason::ipv6_too_big);
   --pkt_data(m)[v.l3 + 7];
   ctx_.counters->add(Counter::ipv6_icmp6_errors_forwarded);
-  tx_.transmit6(m, out, ref.session->next_hop[static_cast<size_t>(back)]);
+  send(m, v, out, hop);
 }
 
-void Route6Step::first_packet(rte_mbuf* m, const Ipv6View& v, const FiveTuple6& t, int iface) {
+void Route6Step::first_packet(rte_mbuf* m, const Ipv6View& v, const FiveTuple6& t, int iface, int tunnel) {
   const RouterModel& rm = ctx_.rm();
-  const int tenant = rm.tenant_for6(t.src, iface);
+  const int tenant = tunnel == kNone                                    ? rm.tenant_for6(t.src, iface)
+                     : static_cast<size_t>(tunnel) < rm.tunnels.size() ? rm.tunnels[static_cast<size_t>(tunnel)].tenant
+                                                                        : kNone;
   if (tenant == kNone) return ctx_.drop(m, DropReason::no_tenant);
   const int service = rm.service_for6(t.dst, t.proto, t.dport);
   if (service == kNone) return ctx_.drop(m, DropReason::no_service);
@@ -136,13 +167,16 @@ void Route6Step::first_packet(rte_mbuf* m, const Ipv6View& v, const FiveTuple6& 
   if (security == kNone) return ctx_.drop(m, DropReason::policy_deny);
   // Toward a peer: an IPv6 session between IPv4 waypoints (svr/svr6_lan.h).
   if (rm.services[static_cast<size_t>(service)].next_peer != kNone) {
+    if (tunnel != kNone) return ctx_.drop(m, DropReason::tunnel6_svr_unsupported);
     if (!ctx_.svr6 || !ctx_.svr6->enabled()) return ctx_.drop(m, DropReason::svr6_no_table);
     return ctx_.svr6->first_packet(m, v, t, tenant, service, security);
   }
   const Route6* fwd = rm.fib6.lookup(t.dst);
-  const Route6* back = rm.fib6.lookup(t.src);
+  // Replies to a tunnel's packet go back into that tunnel, whatever the routes say.
+  const Route6 into{{}, tunnel_hop6(static_cast<uint32_t>(tunnel)), kRoute6Tunnel};
+  const Route6* back = tunnel == kNone ? rm.fib6.lookup(t.src) : &into;
   if (!fwd || !back) return ctx_.drop(m, DropReason::ipv6_no_route);
-  if (!may_leave(m, v, fwd->iface)) return;  // no session for a packet that cannot leave
+  if (!may_leave(m, v, fwd->iface, via(*fwd, t.dst), tunnel != kNone)) return;  // no session for what cannot leave
   SessionTable6::Refused why;
   Session6* s = table_->insert(t, why);
   if (!s) return ctx_.drop(m, why == SessionTable6::Refused::full ? DropReason::ipv6_table_full
@@ -159,28 +193,48 @@ void Route6Step::first_packet(rte_mbuf* m, const Ipv6View& v, const FiveTuple6& 
   ctx_.counters->add(Counter::sessions6_created);
   count_sessions();
   post(SessionEventKind::created, *s);
-  forward(m, v, *s, Dir::forward, iface);
+  forward(m, v, *s, Dir::forward);
 }
 
-bool Route6Step::may_leave(rte_mbuf* m, const Ipv6View& v, int out) {
+uint32_t Route6Step::mtu_of(int out, const Ipv6& hop) const {
+  const RouterModel& rm = ctx_.rm();
+  if (out != kRoute6Tunnel) return rm.interfaces[static_cast<size_t>(out)].mtu;
+  const uint32_t t = tunnel_of_hop6(hop);
+  return t < rm.tunnels.size() ? rm.tunnels[t].mtu : 0;
+}
+
+void Route6Step::send(rte_mbuf* m, const Ipv6View& v, int out, const Ipv6& hop) {
+  if (out != kRoute6Tunnel) return tx_.transmit6(m, out, hop);
+  if (!esp_) return ctx_.drop(m, DropReason::esp_no_sa);
+  esp_->output6(m, v, tunnel_of_hop6(hop));  // sealed by the tunnel's owner, next header 41
+}
+
+bool Route6Step::may_leave(rte_mbuf* m, const Ipv6View& v, int out, const Ipv6& hop, bool from_tunnel) {
   if (v.hop_limit <= 1) {  // RFC 8200 § 3, RFC 4443 § 3.3: code 0, hop limit exceeded in transit
-    icmp6_error(m, v, kIcmp6TimeExceeded, 0, Counter::ipv6_icmp6_time_exceeded);
+    if (!from_tunnel) icmp6_error(m, v, kIcmp6TimeExceeded, 0, Counter::ipv6_icmp6_time_exceeded);
     ctx_.drop(m, DropReason::ipv6_hop_limit);
     return false;
   }
-  const uint32_t mtu = ctx_.rm().interfaces[static_cast<size_t>(out)].mtu;
-  if (static_cast<uint32_t>(v.end - v.l3) > mtu) {  // RFC 8200 § 5: a router never fragments
-    icmp6_error(m, v, kIcmp6PacketTooBig, std::max(mtu, kIpv6MinMtu), Counter::ipv6_icmp6_too_big);
+  const uint32_t mtu = mtu_of(out, hop);
+  // RFC 8200 § 5: a router never fragments, nor does a tunnel entry point (RFC 4459 § 3: the
+  // inner packet is what is too big; the sender learns the tunnel's MTU).
+  if (static_cast<uint32_t>(v.end - v.l3) > mtu) {
+    // A sender behind a tunnel would get it from an address it never talked to (we have none in
+    // the tunnel; a route back to it by a port leads elsewhere): none is sent, as for IPv4's.
+    if (from_tunnel)
+      ctx_.counters->add(Counter::tunnel_frag_needed_unsent);
+    else
+      icmp6_error(m, v, kIcmp6PacketTooBig, std::max(mtu, kIpv6MinMtu), Counter::ipv6_icmp6_too_big);
     ctx_.drop(m, DropReason::ipv6_too_big);
     return false;
   }
   return true;
 }
 
-void Route6Step::forward(rte_mbuf* m, const Ipv6View& v, Session6& s, Dir dir, int) {
+void Route6Step::forward(rte_mbuf* m, const Ipv6View& v, Session6& s, Dir dir) {
   const auto k = static_cast<size_t>(dir);
   const int out = s.iface[k];
-  if (!may_leave(m, v, out)) return;
+  if (!may_leave(m, v, out, s.next_hop[k], s.iface[1 - k] == kRoute6Tunnel)) return;  // arrived where 1-k leaves
   uint8_t* d = pkt_data(m);
   --d[v.l3 + 7];  // the hop limit: IPv6 has no header checksum to fix
   s.last_ms = ctx_.now_ms;
@@ -195,7 +249,7 @@ void Route6Step::forward(rte_mbuf* m, const Ipv6View& v, Session6& s, Dir dir, i
     if (v.tcp_flags & kTcpFin) s.flags |= dir == Dir::forward ? kFinFwd : kFinRev;
   }
   ctx_.counters->add(Counter::ipv6_forwarded);
-  tx_.transmit6(m, out, s.next_hop[k]);
+  send(m, v, out, s.next_hop[k]);
 }
 
 // RFC 4443 § 2.2: from our address on the link toward the sender (the route
@@ -207,6 +261,11 @@ void Route6Step::icmp6_error(rte_mbuf* m, const Ipv6View& v, uint8_t type, uint3
   const RouterModel& rm = ctx_.rm();
   const Route6* back = rm.fib6.lookup(v.src);
   if (!back) return;
+  // A sender behind a tunnel: we have no IPv6 address there to answer from (docs/ipsec.md).
+  if (back->tunnel()) {  // a sender behind a tunnel: we have no IPv6 address there to answer from
+    if (type == kIcmp6PacketTooBig) ctx_.counters->add(Counter::tunnel_frag_needed_unsent);
+    return;
+  }
   const Ipv6& gateway = via(*back, v.src);
   const Ipv6 from = rm.interfaces[static_cast<size_t>(back->iface)].source6_for(gateway);
   if (from.is_unspecified()) return;
@@ -253,9 +312,11 @@ void Route6Step::post(SessionEventKind kind, const Session6& s, SessionEndReason
   rte_ring* h = ctx_.shared.ha.event6_ring(ctx_.id);
   // An IPv6 session that SVR carries is posted by its IPv4 session's events (Svr6Lan::post).
   const bool to_ipfix = r && !s.svr_ref && (ctx_.shared.event_kinds[ipfix] & event_bit(kind));
-  const bool to_ha = h && !(s.flags & kPeerSession) && !s.svr_ref && (ctx_.shared.event_kinds[ha] & event_bit(kind));
+  // Tunnel sides are neither offloaded (ESP is per packet) nor synced (docs/ipsec.md § IPv6 inside tunnels).
+  const bool to_ha = h && !(s.flags & kPeerSession) && !s.svr_ref && !has_tunnel_side(s) &&
+                     (ctx_.shared.event_kinds[ha] & event_bit(kind));
   rte_ring* o = ctx_.shared.offload_event6_ring(ctx_.id);
-  const bool to_offload = o && !s.svr_ref && (kOffload6EventKinds & event_bit(kind));
+  const bool to_offload = o && !s.svr_ref && !has_tunnel_side(s) && (kOffload6EventKinds & event_bit(kind));
   if (!to_ipfix && !to_ha && !to_offload) return;
   Session6Event ev;
   ev.kind = kind;

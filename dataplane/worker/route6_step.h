@@ -19,6 +19,15 @@
 // (deny by default) with the IPv4 drop reasons, then the IPv6 routes both ways
 // (Fib6 in the model), then a session in this worker's SessionTable6.
 //
+// IPsec tunnels (docs/ipsec.md § IPv6 inside tunnels): an IPv6 packet opened
+// out of a tunnel (ESP next header 41) comes here as a LAN packet of the
+// tunnel's tenant (from_tunnel), its session's reverse side the tunnel
+// itself; an IPv6 route may lead into a tunnel (Route6::tunnel()), and a side
+// that leaves by one is handed to the ESP step (EspStep::output6). A session
+// with a tunnel side takes that side's packets only from that tunnel, and the
+// others never from one (tunnel_mismatch); it is neither offloaded nor synced
+// to an HA peer.
+//
 // RFC 4443 errors from the router, as NAT64 sends them (ip/icmp.h): hop limit
 // <= 1 gets Time Exceeded (code 0), a packet larger than the egress MTU gets
 // Packet Too Big with that MTU (RFC 8200 § 5: routers never fragment), from
@@ -54,6 +63,8 @@
 
 namespace wp {
 
+class EspStep;
+
 class Route6Step {
  public:
   static constexpr uint32_t kIcmp6ErrorsPerSecond = 100;
@@ -75,6 +86,7 @@ class Route6Step {
     Ipv6View v;
     int iface;
     uint32_t sig;  // SessionTable6::signature of the packet's tuple; 0: an ICMPv6 error (its quoted tuple's)
+    int tunnel = kNone;  // out of this IPsec tunnel (iface kNone): a LAN packet of the tunnel's tenant
   };
   enum class Classified : uint8_t {
     not_routed,  // input() would return false
@@ -87,6 +99,15 @@ class Route6Step {
   void prefetch_sessions(const Staged* s, uint32_t n) const;
   // The lookup and what follows it (fast path, SVR, first packet), or the ICMPv6 error's.
   void process(const Staged& s);
+  // Sides into IPsec tunnels are handed to the worker's ESP step (docs/ipsec.md
+  // § IPv6 inside tunnels); without it they are dropped (esp_no_sa).
+  void attach_tunnels(EspStep* esp) { esp_ = esp; }
+  // An IPv6 frame opened out of `tunnel` (its port marked from_tunnel_port,
+  // here or handed over by the worker that opened it): a LAN packet of the
+  // tunnel's tenant, whose replies go back into the tunnel. Inner fragments
+  // are dropped (esp_inner_fragment6), as is everything when IPv6 is not
+  // routed (esp_inner_unsupported) or for the router (esp_inner_to_us).
+  void from_tunnel(rte_mbuf* m, int tunnel);
   // Idle sessions: the slice of the table due since the last call (clock-paced).
   void age();
   bool has_table() const { return table_ != nullptr; }
@@ -103,10 +124,15 @@ class Route6Step {
 
  private:
   void error_input(rte_mbuf* m, const Ipv6View& v);  // an ICMPv6 error about a session's packet
-  void first_packet(rte_mbuf* m, const Ipv6View& v, const FiveTuple6& t, int iface);
-  void forward(rte_mbuf* m, const Ipv6View& v, Session6& s, Dir dir, int iface);
-  // Hop limit and MTU toward `out`; false: dropped (and answered when RFC 4443 allows).
-  bool may_leave(rte_mbuf* m, const Ipv6View& v, int out);
+  void first_packet(rte_mbuf* m, const Ipv6View& v, const FiveTuple6& t, int iface, int tunnel);
+  void forward(rte_mbuf* m, const Ipv6View& v, Session6& s, Dir dir);
+  // Hop limit and MTU toward `out` (a port, or kRoute6Tunnel with `hop` naming
+  // the tunnel); false: dropped (and answered when RFC 4443 allows and the
+  // packet did not come out of a tunnel).
+  bool may_leave(rte_mbuf* m, const Ipv6View& v, int out, const Ipv6& hop, bool from_tunnel);
+  uint32_t mtu_of(int out, const Ipv6& hop) const;
+  // Out of port `out` to `hop`, or into the tunnel `hop` names.
+  void send(rte_mbuf* m, const Ipv6View& v, int out, const Ipv6& hop);
   void icmp6_error(rte_mbuf* m, const Ipv6View& v, uint8_t type, uint32_t rest, Counter sent);
   // Posts a copy of `s` to this worker's IPv6 event ring (session/events6.h) when the
   // mgmt feed takes `kind`; a full ring drops it (ipfix_events_dropped). No lock, no allocation.
@@ -119,6 +145,7 @@ class Route6Step {
   WorkerContext& ctx_;
   Tx& tx_;
   Handoff& handoff_;
+  EspStep* esp_ = nullptr;
   std::unique_ptr<SessionTable6> table_;  // null: no IPv6 service at start
   TokenBucket icmp6_rate_;
   uint32_t aged_ms_ = 0;  // the clock at the last aging slice

@@ -50,6 +50,7 @@ bool qos_backlog(const WorkerContext& ctx) {
 Worker::Worker(uint32_t id, DataplaneShared& shared, uint32_t max_sessions, int socket)
     : ctx_(id, shared, max_sessions, socket), rx_(eth_rx) {
   fragments_.set_tunnels(&esp_);  // sides that leave through an IPsec tunnel
+  route6_.attach_tunnels(&esp_);  // IPv6 ones too
   ha_.attach6(&ha6_);             // #19: the peer's IPv6 sessions
   offload_.attach6(&route6_);     // #19: feedback of offloaded IPv6 sessions
   uint64_t hz = rte_get_tsc_hz();
@@ -288,6 +289,10 @@ void Worker::dispatch_inner(rte_mbuf** pkts, uint16_t n) {
       ctx_.counters->add(Counter::tunnel_datagrams_reassembled);
     }
     const int tunnel = tunnel_from(m->port);
+    if (pp.status == ParseStatus::not_ipv4) {  // IPv6 (next header 41): the IPv6 path as the tunnel's
+      route6_.from_tunnel(m, tunnel);
+      continue;
+    }
     if (pp.status != ParseStatus::ipv4) {
       ctx_.drop(m, DropReason::esp_inner_malformed);
       continue;
@@ -375,6 +380,10 @@ uint32_t Worker::drain_handoff() {
       if (const int tunnel = tunnel_from(m->port); tunnel != kNone) {  // out of one, for a session here
         if (pp.status == ParseStatus::fragment) {  // or to be reassembled here
           inner_frags[n_inner_frags++] = m;
+          continue;
+        }
+        if (pp.status == ParseStatus::not_ipv4) {  // IPv6 for a session here
+          route6_.from_tunnel(m, tunnel);
           continue;
         }
         if (pp.status != ParseStatus::ipv4) {

@@ -38,6 +38,13 @@
 # r2 as tenant branch; a service without policy is dropped as policy_deny; a
 # capture of the site's port holds only ESP in UDP 4500 (and IKE, ARP); the
 # tunnel's counters in GET /api/v1/ipsec.
+# 1e. (after 1b) IPv6 inside ipsec0 (docs/ipsec.md § IPv6 inside tunnels): the site's Child SA
+# carries ::/0 beside 0.0.0.0/0 (strongSwan's list shows r2's 2001:db8:2::/64 narrowed, wpctl
+# ipsec the site's 2001:db8:50::/64); the site (2001:db8:50::1 on its lo, through charon's TUN)
+# pings -6 the server 2001:db8:2::10 on r2's LAN and fetches 64 KiB from it with curl -6,
+# byte-exact, as tenant branch; the server pings -6 the site through r2's IPv6 route into
+# ipsec0 (tenant hq6); the sessions are IPv6 with ipsec0 a side; no tunnel_mismatch; tshark on
+# the site's WAN port sees ESP in UDP 4500 and no IPv6 frame.
 # 1c. the tunnel's kernel interface, docs/ipsec.md § Dynamic routing over tunnels:
 # ipsec0 has address 169.254.10.1/30 and r2's punt path is on, so r2's
 # namespace holds a TUN `ipsec0` with that address, MTU 1400, up; the site
@@ -143,8 +150,9 @@ cat >> "$WP_TMP/r2.yaml" <<YAML
 ipsec_peers:
   - {name: site1, address: 172.16.0.9, local_id: headend.example, remote_id: site1.example, psk: "$PSK1",
      local_address: 172.16.0.2,
-     ike_proposals: [aes256-sha256-modp2048], esp_proposals: [aes256gcm16], local_ts: [10.2.0.0/24, 169.254.10.0/30],
-     remote_ts: [10.50.0.0/24, 169.254.10.0/30, 10.53.0.0/24]}
+     ike_proposals: [aes256-sha256-modp2048], esp_proposals: [aes256gcm16],
+     local_ts: [10.2.0.0/24, 169.254.10.0/30, "2001:db8:2::/64"],
+     remote_ts: [10.50.0.0/24, 169.254.10.0/30, 10.53.0.0/24, "2001:db8:50::/64"]}
   - {name: site2, address: 172.16.0.10, local_id: headend.example, remote_id: site2.example, psk: "$PSK2"}
   - {name: site1b, address: 172.16.0.9, local_id: headend.example, remote_id: site1b.example, psk: "$PSK1B",
      local_address: 172.16.0.3,
@@ -201,6 +209,16 @@ c["services"].append({"name": "r1-tunnel", "prefixes": ["10.2.5.0/24"], "protoco
 c["policies"].append({"tenant": "branch", "service": "r1-tunnel"})
 c["routes"].append({"prefix": "10.2.5.0/24", "next_hop": "10.2.0.10", "interface": "lan"})
 c["routes"].append({"prefix": "10.54.0.0/24", "interface": "ipsec6"})  # 11: site4 behind the NAT
+# 1e: IPv6 inside ipsec0. r2's LAN is dual stack; the site's IPv6 (tenant branch, as
+# its IPv4) may reach the server's, and the server's (tenant hq6) the site's through
+# an IPv6 route into the tunnel.
+c["router"]["lan"]["ipv6_addresses"] = ["2001:db8:2::1/64"]
+c["tenants"].append({"name": "hq6", "ipv6_prefixes": ["2001:db8:2::/64"]})
+c["services"].append({"name": "server6", "prefixes": ["2001:db8:2::10/128"], "protocol": "any"})
+c["services"].append({"name": "site6", "prefixes": ["2001:db8:50::/64"], "protocol": "any"})
+c["policies"].append({"tenant": "branch", "service": "server6"})
+c["policies"].append({"tenant": "hq6", "service": "site6"})
+c["routes"].append({"prefix": "2001:db8:50::/64", "interface": "ipsec0"})
 yaml.safe_dump(c, open(f, "w"), sort_keys=False)
 PY
 # 10: r1 as it restarts later, initiating to r2; 10.2.5.0/24 through its tunnel ipsec0.
@@ -233,6 +251,15 @@ wp_exec site ip addr add 169.254.11.2/32 dev s0  # 7: the site's end of ipsec3's
 wp_exec site ip addr add 172.16.0.14/24 dev s0  # 9: site7 (certificates)
 wp_exec site ip addr add 172.16.0.15/24 dev s0  # 9: site8 (a certificate r2 does not trust)
 wp_exec site ip addr add 10.56.0.1/24 dev s0    # site7's LAN
+# 1e: the site's IPv6 LAN address on lo (only the tunnel carries IPv6 here); charon's TUN,
+# made when it starts, takes IPv6 from the namespace's defaults.
+wp_v6on site lo && wp_exec site sysctl -qw net.ipv6.conf.default.disable_ipv6=0 net.ipv6.conf.default.accept_dad=0 \
+  net.ipv6.conf.s0.disable_ipv6=1  # (the "all" switch turned s0 on too: no IPv6 on the WAN segment)
+wp_exec site ip -6 addr add 2001:db8:50::1/128 dev lo nodad
+# 1e: the server's IPv6 address on r2's LAN and an HTTP server on it.
+wp_v6on s s0 && wp_exec s ip -6 addr add 2001:db8:2::10/64 dev s0 nodad && wp_exec s ip -6 route add default via 2001:db8:2::1
+head -c 65536 /dev/urandom >"$WP_TMP/www/small6.bin"
+wp_check "an HTTP server on [2001:db8:2::10]:8080" wp_http_start s 2001:db8:2::10 8080 "$WP_TMP/http6.log"
 wp_pair_start 1
 URL=http://127.0.0.1:$WP_MGMT_PORT
 ctl() { wp_exec r2 "$WPCTL" --url "$URL" "$@"; }
@@ -286,7 +313,7 @@ mkdir -p "$SW"
 {
   echo "connections {"
   wp_swan_connection site 172.16.0.9 172.16.0.2 aes256-sha256-modp2048 site1.example headend.example \
-    lan 10.50.0.0/24,169.254.10.2/32,10.53.0.0/24 0.0.0.0/0 aes256gcm16
+    lan 10.50.0.0/24,169.254.10.2/32,10.53.0.0/24,2001:db8:50::/64 0.0.0.0/0,::/0 aes256gcm16
   wp_swan_connection bad 172.16.0.10 172.16.0.2 aes256gcm16-prfsha256-ecp256 site2.example headend.example \
     lan2 10.51.0.0/24 0.0.0.0/0 aes256gcm16
   # 6: no start_action: charon only responds, r2 initiates (ipsec_peers[].initiate).
@@ -355,8 +382,10 @@ wp_check "strongSwan's ESP in SPI '$their_in' is r2's outbound SPI" test -n "$ou
 wp_check "wpctl ipsec shows the same SPIs, ENCAP udp (strongSwan's faked NAT_DETECTION)" \
   grep -q "^site1 .*ipsec0 .*INSTALLED .*$our_in .*$our_out .*aes256gcm16 \+udp " "$WP_TMP/ipsec.txt"
 wp_check "wpctl ipsec: r2 is the responder of the site's IKE SA" grep -Eq "^site1 +responder +172\.16\.0\.[0-9]+(:[0-9]+)? +ESTABLISHED " "$WP_TMP/ipsec.txt"
-wp_check "remote selector 0.0.0.0/0 narrowed to r2's 10.2.0.0/24 (and 169.254.10.0/30)" \
-  grep -Eq "^ +remote +10\.2\.0\.0/24( 169\.254\.10\.0/30)?$" "$WP_TMP/list-sas.out"
+wp_check "remote selectors 0.0.0.0/0 and ::/0 narrowed to r2's 10.2.0.0/24 (169.254.10.0/30) and 2001:db8:2::/64" \
+  grep -Eq "^ +remote +10\.2\.0\.0/24( 169\.254\.10\.0/30)? 2001:db8:2::/64$" "$WP_TMP/list-sas.out"
+wp_check "r2's Child SA holds the site's IPv6 selector (TS_IPV6_ADDR_RANGE)" \
+  grep -q "2001:db8:50::-2001:db8:50:0:ffff:ffff:ffff:ffff" "$WP_TMP/ipsec.txt"
 # 1b. the site's LAN through the tunnel: ESP opened and sealed by r2's workers.
 head -c 3145728 /dev/urandom >"$WP_TMP/www/big.bin"
 wp_check "capture of the site's WAN port" wp_cap_start wan w9 "$WP_TMP/site-wan.pcap" -f "host 172.16.0.9 or net 10.50.0.0/24"
@@ -432,6 +461,44 @@ jsonschema.validate(json.load(open(sys.argv[2])), spec["components"]["schemas"][
 }
 wp_check "GET /api/v1/ipsec fits docs/api/openapi.yaml's Ipsec schema" fits_schema "$WP_TMP/ipsec.json"
 wp_check "no PSK in GET /api/v1/ipsec" bash -c "! grep -q -e '$PSK1' -e '$PSK2' '$WP_TMP/ipsec.json' '$WP_TMP/ipsec.txt'"
+
+# 1e. IPv6 inside the tunnel (docs/ipsec.md § IPv6 inside tunnels): ESP next header 41 both
+# ways, opened into r2's IPv6 path as the tunnel's tenant (Session6), sealed by the session's
+# reverse side and by the IPv6 route into ipsec0.
+wp_check "capture of the site's WAN port (1e)" wp_cap_start wan w9 "$WP_TMP/site-wan6.pcap" -f "ip6 or host 172.16.0.9"
+ctl -o json ipsec >"$WP_TMP/ipsec.json"
+v6_in0=$(jq_py '[t for t in d["tunnels"] if t["name"] == "ipsec0"][0]["in_packets"]')
+v6_out0=$(jq_py '[t for t in d["tunnels"] if t["name"] == "ipsec0"][0]["out_packets"]')
+ipsec0_fn() { jq_py "[t for t in d[\"tunnels\"] if t[\"name\"] == \"ipsec0\"][0][\"$1\"]"; }
+site_ping6() {
+  wp_exec site ping -6 -c 3 -i 0.2 -W 2 -I 2001:db8:50::1 2001:db8:2::10 >"$WP_TMP/ping6.out" 2>&1 &&
+    grep -q " 3 received" "$WP_TMP/ping6.out"
+}
+wp_check "the site pings -6 2001:db8:2::10 through the tunnel (3 of 3 answered)" wp_until 15 site_ping6
+wp_check "ipsec0 counted them both ways (GET /api/v1/ipsec)" wp_until 5 tunnel_counted ipsec0_fn "$v6_out0" "$v6_in0"
+wp_check "the site fetches 64 KiB with curl -6 through the tunnel" \
+  wp_fetch site "http://[2001:db8:2::10]:8080/small6.bin" "$WP_TMP/got6.bin" 20 -g -6 --interface 2001:db8:50::1
+wp_check "byte-exact (sha256)" test "$(wp_sha "$WP_TMP/got6.bin")" = "$(wp_sha "$WP_TMP/www/small6.bin")"
+server_ping6() {
+  wp_exec s ping -6 -c 3 -i 0.2 -W 2 2001:db8:50::1 >"$WP_TMP/ping6-s.out" 2>&1 && grep -q " 3 received" "$WP_TMP/ping6-s.out"
+}
+wp_check "the server pings -6 the site's 2001:db8:50::1 by the IPv6 route into ipsec0" wp_until 10 server_ping6
+wp_cap_stop
+cap6_count() { tshark -r "$WP_TMP/site-wan6.pcap" -Y "$1" 2>/dev/null | wc -l; }
+wp_expect "tshark (1e): ESP in UDP 4500 between the site and r2" "$(cap6_count 'udp.port == 4500 && !isakmp')" -ge 40
+wp_expect "tshark (1e): no IPv6 on the wire (it travelled inside ESP only)" "$(cap6_count 'ipv6')" -eq 0
+wp_expect "r2 counters.sessions6_created >= 3 (two pings, the fetch)" "$(wp_stat r2 counters.sessions6_created)" -ge 3
+ctl -o json sessions --addr 2001:db8:50::1 >"$WP_TMP/sessions6.json" 2>&1
+wp_check "GET /api/v1/sessions: the site's IPv6 sessions, ipsec0 a side of each" "$WP_PY" -c 'import json, sys
+s = [x for x in json.load(open(sys.argv[1]))["sessions"] if x.get("family") == "ipv6"]
+print(len(s), "IPv6 sessions:", [(x["tenant"], x["ingress"], x["egress"]) for x in s])
+assert s and all("ipsec0" in (x["ingress"], x["egress"]) for x in s)
+assert any(x["tenant"] == "branch" and x["ingress"] == "ipsec0" for x in s)
+assert any(x["tenant"] == "hq6" and x["egress"] == "ipsec0" for x in s)' "$WP_TMP/sessions6.json"
+drops6=$(wp_nonzero_drops r2)
+wp_log "r2's drops after 1e: $drops6"
+wp_check "no tunnel_mismatch, no ESP refusal of IPv6 on r2" \
+  bash -c "! grep -Eq 'tunnel_mismatch|esp_inner|esp_bad_next_header|tunnel6_' <<<'$drops6'"
 
 # 1c. the tunnel's kernel interface.
 wp_check "r2's namespace has the TUN ipsec0 with 169.254.10.1/30" \

@@ -3,10 +3,13 @@
 // output opened by a site's input (each cipher, with and without ESN, in UDP
 // 4500 and as IP protocol 50) gives back the inner packet byte for byte; and
 // each refusal of RFC 4303 § 3.4 (unknown SPI, another peer, short, replayed,
-// too old, tampered, bad padding, dummy, IPv6 inside, a broken inner header)
+// too old, tampered, bad padding, dummy, a broken inner IPv4 or IPv6 header,
+// a next header that does not match the inner header)
 // and of § 3.3 (no SA, above the MTU, sequence numbers used up) drops with its
 // own reason and is counted on its SA. Tampered packets must not move the
-// replay window: the genuine packet still passes after them.
+// replay window: the genuine packet still passes after them. IPv6 inside
+// (next header 41, docs/ipsec.md § IPv6 inside tunnels) round-trips byte for
+// byte like IPv4.
 #include <gtest/gtest.h>
 
 #include <algorithm>
@@ -19,6 +22,7 @@
 #include "dataplane/ipsec/esp_input.h"
 #include "dataplane/ipsec/esp_output.h"
 #include "tests/unit/eal_env.h"
+#include "tests/unit/pkt6_builder.h"
 #include "tests/unit/pkt_builder.h"
 
 namespace wp {
@@ -123,6 +127,40 @@ TEST_P(EspRoundTrip, SiteOpensWhatTheHeadendSeals) {
   EXPECT_EQ(pair.received().drops, 0u);
 }
 
+// An inner IPv6/TCP packet (no Ethernet header).
+rte_mbuf* inner_packet6(size_t payload) {
+  const Bytes f = test::v6_checksummed(
+      test::Pkt6().ipv6("2001:db8:50::7", "2001:db8:60::9").tcp(1234, 80, 0x18).payload(std::string(payload, 'q')).bytes());
+  return copy_of(Bytes(f.begin() + kEth, f.end()));
+}
+
+// The trailer's next header, read back from what the site opened: the ESP
+// packet's last plaintext byte sits just before the ICV; the site's result
+// says 41 by `ipv6`.
+TEST_P(EspRoundTrip, Ipv6InsideIsSealedWithNextHeader41AndOpensByteExact) {
+  Pair pair(GetParam());
+  for (size_t len : {0u, 100u, 1300u}) {
+    rte_mbuf* m = inner_packet6(len);
+    const Bytes inner = bytes_of(m);
+    EspResult r = pair.seal(m);
+    ASSERT_TRUE(r.ok) << kDropReasonNames[static_cast<size_t>(r.drop)];
+    EXPECT_EQ(m->data_len, 20 + (GetParam().udp ? 8 : 0) + esp_packet_len(GetParam().cipher, inner.size()));
+    r = pair.open(m);
+    ASSERT_TRUE(r.ok) << kDropReasonNames[static_cast<size_t>(r.drop)];
+    EXPECT_TRUE(r.ipv6);
+    EXPECT_EQ(bytes_of(m), inner);
+    rte_pktmbuf_free(m);
+  }
+  // And IPv4 after it on the same SA: next header 4 again.
+  rte_mbuf* m = inner_packet(10);
+  ASSERT_TRUE(pair.seal(m).ok);
+  const EspResult r = pair.open(m);
+  EXPECT_TRUE(r.ok);
+  EXPECT_FALSE(r.ipv6);
+  rte_pktmbuf_free(m);
+  EXPECT_EQ(pair.received().drops, 0u);
+}
+
 INSTANTIATE_TEST_SUITE_P(Ciphers, EspRoundTrip,
                          testing::Values(Case{EspCipher::aes256_gcm16, false, true},
                                          Case{EspCipher::aes256_gcm16, true, false},
@@ -214,10 +252,20 @@ TEST(EspInput, TrailerAndInnerHeaderChecks) {
   EXPECT_EQ(drop(inner, {1, 2, 3, 9, 4, 4}), DropReason::esp_bad_padding);
   EXPECT_EQ(drop(inner, {0, 59}), DropReason::esp_dummy);
   EXPECT_EQ(drop(inner, {0, 17}), DropReason::esp_bad_next_header);
-  EXPECT_EQ(drop(inner, {0, 41}), DropReason::esp_inner_unsupported);
+  EXPECT_EQ(drop(inner, {0, 41}), DropReason::esp_inner_malformed) << "IPv4 inside, next header IPv6";
   Bytes long_len = inner;
   long_len[3] += 8;  // total length past the payload
   EXPECT_EQ(drop(long_len, {0, 4}), DropReason::esp_inner_malformed);
+  // IPv6 inside: 40 + 8 (UDP) + 10 = 58 bytes, pad 0 + 2 = 60, whole 4-byte blocks.
+  const Bytes f6 = test::Pkt6().ipv6("2001:db8:50::7", "2001:db8:60::9").udp(1, 2).payload("0123456789").bytes();
+  const Bytes inner6(f6.begin() + kEth, f6.end());
+  EXPECT_EQ(drop(inner6, {0, 41}), DropReason::count);
+  EXPECT_EQ(drop(inner6, {0, 4}), DropReason::esp_inner_malformed) << "IPv6 inside, next header IPv4";
+  Bytes long6 = inner6;
+  long6[5] += 4;  // payload length past what ESP carried
+  EXPECT_EQ(drop(long6, {0, 41}), DropReason::esp_inner_malformed);
+  Bytes short6(inner6.begin(), inner6.begin() + 38);  // not even an IPv6 header: 38 + pad 0 + 2 = 40
+  EXPECT_EQ(drop(short6, {0, 41}), DropReason::esp_inner_malformed);
 }
 
 TEST(EspPath, BurstsLongerThanTheCryptoBurst) {

@@ -2,14 +2,16 @@
 // responder in-process: the full exchange (keys of both sides compared),
 // INVALID_KE_PAYLOAD and COOKIE retries, wrong PSK, no proposal,
 // retransmission with backoff and timeout, liveness (DPD) answered and dead,
-// Delete from either side, the peer's liveness request answered.
+// Delete from either side, the peer's liveness request answered; a Child SA
+// carrying both families (TS_IPV6_ADDR_RANGE beside IPv4, docs/ipsec.md
+// § IPv6 inside tunnels) narrowed alike on both sides.
 #include <gtest/gtest.h>
-
 
 #include <algorithm>
 
 #include "dataplane/control/ike/ike_initiator.h"
 #include "dataplane/control/ike/ike_responder.h"
+#include "dataplane/control/ike/responder_config.h"
 #include "dataplane/ipsec/esp_owner.h"
 #include "tests/unit/ike_test_initiator.h"
 
@@ -116,6 +118,55 @@ TEST_F(IkeInitiatorTest, FullExchangeAgreesWithTheResponderOnEveryKey) {
   EXPECT_EQ(i->counters().ike_sas_established, 1u);
   EXPECT_EQ(i->counters().child_sas_installed, 1u);
   for (const std::string& l : logs) EXPECT_EQ(l.find("test-psk"), std::string::npos) << l;
+}
+
+TrafficSelector ts_of(const char* prefix) {
+  if (auto p = parse_prefix(prefix)) return selector_of(*p);
+  return selector_of(*parse_prefix6(prefix));
+}
+
+// Route-based and dual stack: each side offers 0.0.0.0/0 and ::/0 for the
+// other's side and its own IPv4 and IPv6 prefixes; the responder narrows each
+// family on its own and the initiator accepts exactly what it offered a
+// subset of. Both Child SAs hold the same four selectors.
+TEST_F(IkeInitiatorTest, AChildSaCarriesIpv6SelectorsBesideIpv4) {
+  rc.peers[0].local_ts = {ts_of("10.60.0.0/24"), ts_of("2001:db8:60::/48")};
+  rc.peers[0].remote_ts = {ts_of("0.0.0.0/0"), ts_of("::/0")};
+  ic.peer.local_ts = {ts_of("10.50.0.0/24"), ts_of("2001:db8:50::/48")};
+  ic.peer.remote_ts = {ts_of("0.0.0.0/0"), ts_of("::/0")};
+  establish();
+  const ChildSa& theirs = responder_sa().children.begin()->second;
+  const ChildSa* ours = i->child();
+  ASSERT_NE(ours, nullptr);
+  const std::vector<TrafficSelector> site = {ts_of("10.50.0.0/24"), ts_of("2001:db8:50::/48")};
+  const std::vector<TrafficSelector> headend = {ts_of("10.60.0.0/24"), ts_of("2001:db8:60::/48")};
+  EXPECT_EQ(theirs.ts_remote, site);
+  EXPECT_EQ(theirs.ts_local, headend);
+  EXPECT_EQ(ours->ts_local, site);
+  EXPECT_EQ(ours->ts_remote, headend);
+  ASSERT_EQ(theirs.ts_local.size(), 2u);
+  EXPECT_EQ(theirs.ts_local[1].type, kTsIpv6Range);
+  EXPECT_EQ(theirs.ts_local[1].start_addr, (Bytes{0x20, 0x01, 0x0d, 0xb8, 0, 0x60, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0}));
+  EXPECT_EQ(theirs.ts_local[1].end_addr, (Bytes{0x20, 0x01, 0x0d, 0xb8, 0, 0x60, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff,
+                                                0xff, 0xff, 0xff, 0xff}));
+}
+
+// A site that offers IPv4 only (as strongSwan with IPv4 selectors) against
+// our route-based default of both families: the Child SA is IPv4 only, and
+// an IPv6-only offer against an IPv4-only configuration fails.
+TEST_F(IkeInitiatorTest, FamiliesNarrowOnTheirOwn) {
+  rc.peers[0].local_ts = {ts_of("0.0.0.0/0"), ts_of("::/0")};
+  rc.peers[0].remote_ts = {ts_of("0.0.0.0/0"), ts_of("::/0")};
+  establish();
+  EXPECT_EQ(i->child()->ts_local, (std::vector<TrafficSelector>{ts_of("10.50.0.0/16")}));
+  EXPECT_EQ(i->child()->ts_remote, (std::vector<TrafficSelector>{ts_of("10.60.0.0/24")}));
+
+  rc = responder_config();  // IPv4 only
+  ic.peer.local_ts = {ts_of("2001:db8:50::/48")};
+  ic.peer.remote_ts = {ts_of("::/0")};
+  make();
+  run(i->start(now));
+  EXPECT_EQ(i->failure(), InitFailure::ts_unacceptable);
 }
 
 TEST_F(IkeInitiatorTest, RetriesWithTheGroupInvalidKePayloadAsksFor) {

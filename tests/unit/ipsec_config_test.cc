@@ -11,6 +11,7 @@
 #include <filesystem>
 #include <fstream>
 
+#include "dataplane/control/ike/responder_config.h"
 #include "mgmt/config_load.h"
 #include "tests/unit/test_certs.h"
 #include "tests/unit/test_data.h"
@@ -88,6 +89,25 @@ TEST(IpsecConfig, RoutesIntoATunnel) {
   EXPECT_TRUE(HasError(hop, "routes[" + std::to_string(idx) + "].next_hop", "has no next hop"));
   ConfigResult unknown = with_route("  - {prefix: 10.50.0.0/24, interface: ipsec9}\n");
   EXPECT_FALSE(unknown.ok());
+}
+
+// IPv6 routes may lead into a tunnel too, with the same rule: no next hop
+// (docs/ipsec.md § IPv6 inside tunnels).
+TEST(IpsecConfig, Ipv6RoutesIntoATunnel) {
+  auto with_route = [](const std::string& route) {
+    std::string text = r1_text();
+    const size_t at = text.find("routes:\n");
+    text.insert(at + 8, route);
+    return load_config_text(text + site_yaml(kPskLine));
+  };
+  ConfigResult ok = with_route("  - {prefix: \"2001:db8:50::/48\", interface: ipsec0}\n");
+  ASSERT_TRUE(ok.ok()) << ok.error_text();
+  ConfigResult hop = with_route("  - {prefix: \"2001:db8:50::/48\", interface: ipsec0, next_hop: \"2001:db8::1\"}\n");
+  EXPECT_TRUE(HasError(hop, "routes[0].next_hop", "a route into tunnel \"ipsec0\" has no next hop"));
+  ConfigResult unknown = with_route("  - {prefix: \"2001:db8:50::/48\", interface: ipsec9}\n");
+  EXPECT_TRUE(HasError(unknown, "routes[0].interface", "unknown interface \"ipsec9\""));
+  ConfigResult host_bits = with_route("  - {prefix: \"2001:db8:50::1/48\", interface: ipsec0}\n");
+  EXPECT_TRUE(HasError(host_bits, "routes[0].prefix", "host bits set"));
 }
 
 TEST(IpsecConfig, PeerFieldsAreRequired) {
@@ -238,6 +258,28 @@ TEST(IpsecConfig, TrafficSelectorsAreNetworks) {
   ConfigResult r = load(kPskLine + "    local_ts: [10.1.0.1/24]\n    remote_ts: [nowhere]\n");
   EXPECT_TRUE(HasError(r, "ipsec_peers[0].local_ts[0]", "host bits set"));
   EXPECT_TRUE(HasError(r, "ipsec_peers[0].remote_ts[0]", "is not a CIDR"));
+}
+
+// TS_IPV6_ADDR_RANGE: IPv6 prefixes beside IPv4 ones, checked as networks too.
+TEST(IpsecConfig, Ipv6TrafficSelectors) {
+  ConfigResult ok = load(kPskLine + "    local_ts: [10.1.0.0/24, \"2001:db8:1::/48\"]\n    remote_ts: [\"::/0\"]\n");
+  EXPECT_TRUE(ok.ok()) << ok.error_text();
+  ConfigResult bad = load(kPskLine + "    local_ts: [\"2001:db8:1::1/48\"]\n    remote_ts: [\"2001:db8::zz/64\"]\n");
+  EXPECT_TRUE(HasError(bad, "ipsec_peers[0].local_ts[0]", "host bits set"));
+  EXPECT_TRUE(HasError(bad, "ipsec_peers[0].remote_ts[0]", "is not an IPv6 prefix"));
+  // What the IKE side makes of them: one selector per prefix, of its family.
+  const auto peer = ike::responder_config(ok.config).peers.at(0);
+  ASSERT_EQ(peer.local_ts.size(), 2u);
+  EXPECT_EQ(peer.local_ts[0].type, ike::kTsIpv4Range);
+  EXPECT_EQ(peer.local_ts[1].type, ike::kTsIpv6Range);
+  EXPECT_EQ(peer.local_ts[1].start_addr.size(), 16u);
+  ASSERT_EQ(peer.remote_ts.size(), 1u);
+  EXPECT_EQ(peer.remote_ts[0].end_addr, ike::Bytes(16, 0xff));
+  // Route-based, nothing configured: everything of both families.
+  const auto dflt = ike::responder_config(load().config).peers.at(0);
+  EXPECT_EQ(dflt.local_ts, (std::vector<ike::TrafficSelector>{ike::selector_of(Ipv4Prefix{0, 0}),
+                                                              ike::selector_of(Ipv6Prefix{})}));
+  EXPECT_EQ(dflt.remote_ts, dflt.local_ts);
 }
 
 TEST(IpsecConfig, EveryPeerNeedsATunnel) {

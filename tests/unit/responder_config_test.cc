@@ -75,9 +75,12 @@ TEST(ResponderConfig, FromWaypointConfig) {
   ASSERT_EQ(pb.esp_suites.size(), 2u);  // aes256gcm16, aes256-sha256
   EXPECT_TRUE(pb.esp_suites[0].aead());
   EXPECT_FALSE(pb.esp_suites[1].aead());
-  ASSERT_EQ(pb.local_ts.size(), 1u);  // route-based: everything
+  ASSERT_EQ(pb.local_ts.size(), 2u);  // route-based: everything, both families (docs/ipsec.md § IPv6 inside tunnels)
   EXPECT_EQ(pb.local_ts[0].start_addr, (Bytes4{0, 0, 0, 0}));
   EXPECT_EQ(pb.local_ts[0].end_addr, (Bytes4{255, 255, 255, 255}));
+  EXPECT_EQ(pb.local_ts[1].type, kTsIpv6Range);
+  EXPECT_EQ(pb.local_ts[1].start_addr, Bytes(16, 0));
+  EXPECT_EQ(pb.local_ts[1].end_addr, Bytes(16, 0xff));
 }
 
 }  // namespace

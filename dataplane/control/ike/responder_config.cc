@@ -18,12 +18,19 @@ std::vector<std::string> names_or(const Names& names, std::initializer_list<cons
   return {fallback.begin(), fallback.end()};
 }
 
+// TS_IPV4_ADDR_RANGE or TS_IPV6_ADDR_RANGE by the prefix's family (validated).
 std::vector<TrafficSelector> selectors(const google::protobuf::RepeatedPtrField<std::string>& prefixes) {
   std::vector<TrafficSelector> out;
   for (const std::string& text : prefixes) {
-    if (auto p = parse_prefix(text)) out.push_back(selector_of(*p));
+    if (auto p = parse_prefix(text))
+      out.push_back(selector_of(*p));
+    else if (auto p6 = parse_prefix6(text))
+      out.push_back(selector_of(*p6));
   }
-  if (prefixes.empty()) out.push_back(selector_of(Ipv4Prefix{0, 0}));  // route-based: everything
+  if (prefixes.empty()) {  // route-based: everything, both families (the routes decide what enters)
+    out.push_back(selector_of(Ipv4Prefix{0, 0}));
+    out.push_back(selector_of(Ipv6Prefix{}));
+  }
   return out;
 }
 
@@ -88,6 +95,18 @@ TrafficSelector selector_of(const Ipv4Prefix& p) {
   TrafficSelector ts;
   ts.start_addr = {uint8_t(lo >> 24), uint8_t(lo >> 16), uint8_t(lo >> 8), uint8_t(lo)};
   ts.end_addr = {uint8_t(hi >> 24), uint8_t(hi >> 16), uint8_t(hi >> 8), uint8_t(hi)};
+  return ts;
+}
+
+TrafficSelector selector_of(const Ipv6Prefix& p) {
+  const Ipv6 mask = Ipv6Prefix::mask_of(p.len);
+  const Ipv6 lo{p.addr.hi & mask.hi, p.addr.lo & mask.lo}, hi{lo.hi | ~mask.hi, lo.lo | ~mask.lo};
+  TrafficSelector ts;
+  ts.type = kTsIpv6Range;
+  ts.start_addr.resize(16);
+  ts.end_addr.resize(16);
+  store_ipv6(ts.start_addr.data(), lo);
+  store_ipv6(ts.end_addr.data(), hi);
   return ts;
 }
 

@@ -17,6 +17,7 @@
 #include "config.pb.h"
 #include "dataplane/control/ike/ike_sa.h"
 #include "dataplane/ip/ipv4.h"
+#include "dataplane/ip/ipv6.h"
 
 namespace wp::ike {
 
@@ -26,6 +27,7 @@ bool ike_suite_by_name(std::string_view name, IkeSuite& s);
 bool esp_suite_by_name(std::string_view name, EspSuite& s);
 // All addresses of the prefix, any protocol and port.
 TrafficSelector selector_of(const Ipv4Prefix& p);
+TrafficSelector selector_of(const Ipv6Prefix& p);  // TS_IPV6_ADDR_RANGE
 
 ResponderConfig responder_config(const waypoint::config::Config& cfg);
 // One peer's IKE suites in its order (ike_proposals, empty = all three):
