@@ -17,6 +17,7 @@
 #include <vector>
 
 #include "dataplane/control/ike/ike_cert.h"
+#include "dataplane/control/ike/ike_crypto.h"  // split_esp_group
 #include "dataplane/ipsec/esp_limits.h"
 #include "mgmt/config_validator.h"
 
@@ -27,6 +28,7 @@ constexpr std::array<std::string_view, 3> kIkeProposals = {"aes256-sha256-modp20
                                                            "aes256gcm16-prfsha256-ecp256"};
 constexpr std::array<std::string_view, 4> kEspProposals = {"aes256gcm16", "aes256gcm16-esn", "aes256-sha256",
                                                            "aes256-sha256-esn"};
+constexpr std::array<std::string_view, 2> kPfsGroups = {"modp2048", "ecp256"};
 constexpr size_t kMinPskLen = 16;
 constexpr uint64_t kMinChildLifetimeBytes = uint64_t{1} << 20;  // below it a rekey every few ms at line rate
 constexpr uint32_t kMaxTunnels = kMaxEspTunnels;  // the workers' ESP tables (esp_limits.h)
@@ -130,10 +132,31 @@ void ConfigValidator::check_ipsec_proposals(const config::IpsecPeer& p, const st
     if (std::find(kIkeProposals.begin(), kIkeProposals.end(), n) == kIkeProposals.end())
       error(at(path + ".ike_proposals", j), "unknown IKE proposal \"" + n + "\" (one of " + joined(kIkeProposals) + ")");
   }
+  // An optional DH group (PFS of our Child SA rekeys, docs/ipsec.md
+  // § Rekeying) as strongSwan writes it: the same in every proposal or in none.
+  uint16_t pfs = 0;
   for (int j = 0; j < p.esp_proposals_size(); ++j) {
     const std::string& n = p.esp_proposals(j);
-    if (std::find(kEspProposals.begin(), kEspProposals.end(), n) == kEspProposals.end())
-      error(at(path + ".esp_proposals", j), "unknown ESP proposal \"" + n + "\" (one of " + joined(kEspProposals) + ")");
+    std::string base;
+    uint16_t group = 0;
+    const std::string where = at(path + ".esp_proposals", j);
+    if (!ike::split_esp_group(n, base, group)) {
+      error(where, "\"" + n + "\" names a DH group Waypoint does not implement, or two (PFS groups: " +
+                       joined(kPfsGroups) + ")");
+      continue;
+    }
+    if (std::find(kEspProposals.begin(), kEspProposals.end(), base) == kEspProposals.end()) {
+      error(where, "unknown ESP proposal \"" + n + "\" (one of " + joined(kEspProposals) +
+                       ", each optionally followed by -" + joined(kPfsGroups) + " for PFS)");
+      continue;
+    }
+    if (j == 0) {
+      pfs = group;
+    } else if (group != pfs) {
+      const std::string first = pfs ? "DH group " + std::to_string(pfs) : std::string("none");
+      error(where, "\"" + n + "\": every ESP proposal must name the same DH group (PFS) or none; \"" +
+                       p.esp_proposals(0) + "\" names " + first);
+    }
   }
 }
 

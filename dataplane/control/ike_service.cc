@@ -162,15 +162,20 @@ ike::Bytes IkeService::input(ike::CSpan payload, Ipv4 src, uint16_t sport, Ipv4 
   if (payload.size() - off < ike::kHeaderLen) return add(IkeServiceCounter::malformed), ike::Bytes{};
   const ike::CSpan msg = payload.subspan(off);
   ike::Bytes reply;
-  uint64_t spi_i = 0;
+  uint64_t spi_i = 0, spi_r = 0;
   for (size_t k = 0; k < 8; ++k) spi_i = spi_i << 8 | msg[k];
+  for (size_t k = 8; k < 16; ++k) spi_r = spi_r << 8 | msg[k];
+  const bool initiator_flag = msg[19] & ike::kFlagInitiator;
   Initiating* in = nullptr;
   for (Initiating& i : initiating_)
-    if (i.initiator && i.initiator->owns(spi_i) && peers_[i.peer].address == src) in = &i;  // or its old SA
+    if (i.initiator && i.initiator->owns(spi_i, spi_r, initiator_flag) && peers_[i.peer].address == src)
+      in = &i;  // or its old SA
   // The peer is the responder of this SA (§ 3.1): one we initiated, by
   // ipsec_peers[].initiate, or by our rekey of an SA the peer began (the
-  // responder holds those: ike::IkeSa::we_initiated).
-  if (!(msg[19] & ike::kFlagInitiator) && (in || !responder_.holds_as_initiator(spi_i))) {
+  // responder holds those: ike::IkeSa::we_initiated). Or the peer's rekey
+  // of an SA our initiator holds made the peer its initiator
+  // (ike::IkeSa::peer_initiated): the initiator keeps it all the same.
+  if (in || (!initiator_flag && !responder_.holds_as_initiator(spi_i))) {
     if (!in) return add(IkeServiceCounter::initiator_unmatched), ike::Bytes{};
     add(IkeServiceCounter::datagrams);
     const bool init_sent = in->initiator->state() == ike::InitiatorState::sa_init_sent;
@@ -464,11 +469,12 @@ void IkeService::render() {
     sas.push_back({sa.get(), sa->we_initiated ? "initiator" : "responder", ha_role(*sa)});
   for (const Initiating& in : initiating_)
     if (in.initiator && in.initiator->sa())
-      sas.push_back({in.initiator->sa(), "initiator", ha_ ? (in.ha_taken ? "taken over" : "own") : "none"});
+      sas.push_back({in.initiator->sa(), in.initiator->sa()->peer_initiated ? "responder" : "initiator",
+                     ha_ ? (in.ha_taken ? "taken over" : "own") : "none"});
   for (const auto& [spi, copy] : ha_copies_)
     if (copy.sa) sas.push_back({copy.sa.get(), copy.sa->we_initiated ? "initiator" : "responder", "peer copy"});
   for (const auto& [peer, copy] : ha_init_copies_)
-    if (copy.sa) sas.push_back({copy.sa.get(), "initiator", "peer copy"});
+    if (copy.sa) sas.push_back({copy.sa.get(), copy.sa->peer_initiated ? "responder" : "initiator", "peer copy"});
   for (const auto& [sa, role, ha] : sas) {
     const PeerInfo* peer = nullptr;
     if (sa->config)
@@ -481,9 +487,10 @@ void IkeService::render() {
                        {"remote", sa->peer.str()},
                        {"local", sa->local.str()},
                        {"state", sa->state == ike::IkeSaState::established ? "ESTABLISHED" : "INIT_DONE"},
-                       // On the wire: an SA the responder holds as its initiator has ours first.
-                       {"spi_i", hex(sa->we_initiated ? sa->spi_r : sa->spi_i, 16)},
-                       {"spi_r", hex(sa->we_initiated ? sa->spi_i : sa->spi_r, 16)},
+                       // On the wire: an SA the responder holds as its initiator has ours
+                       // first, one our initiator holds as its responder the peer's.
+                       {"spi_i", hex(sa->we_initiated || sa->peer_initiated ? sa->spi_r : sa->spi_i, 16)},
+                       {"spi_r", hex(sa->we_initiated || sa->peer_initiated ? sa->spi_i : sa->spi_r, 16)},
                        {"proposal", ike_suite_name(sa->suite)},
                        {"nat_detected", sa->nat_detected},
                        {"age_s", age(sa->created)},

@@ -3,9 +3,9 @@
 // table, whichever end began the IKE SA, against ike::SaLifetime.
 // - A Child SA past its soft lifetime, by time or by bytes, that is the
 //   newest of its IKE SA (an older one is being replaced already) is rekeyed
-//   by us: the initiator's rekey_child or the responder's, no PFS (our ESP
-//   proposals name no DH group, as strongSwan's without one in
-//   esp_proposals). Make before break: the answer installs the new SA (the
+//   by us: the initiator's rekey_child or the responder's, with a KE of
+//   the DH group esp_proposals name (PFS, ike::PeerConfig::pfs_group; none
+//   without one, as strongSwan). Make before break: the answer installs the new SA (the
 //   table is published before the Delete of the old one leaves, sync_sas in
 //   input()), and the old SA keeps opening until that Delete is answered.
 // - Its bytes are the inner bytes the workers sealed and opened on its
@@ -81,11 +81,12 @@ ike::RekeyCounters rekeys_of(const ike::InitiatorCounters& c) {
   r[RekeyCounter::rekey_failures] = c[ike::InitFailure::rekey_refused];
   r[RekeyCounter::ike_rekeys_completed] = c.ike_sas_rekeyed;
   r[RekeyCounter::rekey_collisions] = c.ike_rekey_collisions + c.child_collisions_won + c.child_collisions_lost;
-  r[RekeyCounter::rekey_collisions_won] = c.child_collisions_won;
-  r[RekeyCounter::rekey_collisions_lost] = c.child_collisions_lost;
+  r[RekeyCounter::rekey_collisions_won] = c.child_collisions_won + c.ike_collisions_won;
+  r[RekeyCounter::rekey_collisions_lost] = c.child_collisions_lost + c.ike_collisions_lost;
+  r[RekeyCounter::peer_ike_rekeys] = c.peer_ike_rekeys;
   r[RekeyCounter::peer_child_rekeys] = c.peer_child_rekeys;
   r[RekeyCounter::peer_child_sas] = c.peer_child_sas;
-  uint64_t refused = c.peer_ike_rekeys_refused + c.peer_rekeys_deferred;
+  uint64_t refused = c.peer_rekeys_deferred;
   for (uint64_t n : c.peer_refused) refused += n;
   r[RekeyCounter::peer_requests_refused] = refused;
   return r;
@@ -149,7 +150,9 @@ void IkeService::enforce_child(const ike::IkeSa& sa, Initiating* in, uint32_t sp
     return;
   }
   if (!newest || !life.may_start(now)) return;
-  ike::Bytes r = in ? in->initiator->rekey_child(now, 0) : responder_.rekey_child(sa.spi_r, spi_in, now, 0);
+  // PFS (RFC 7296 § 1.3, § 2.17) when esp_proposals name a DH group.
+  const uint16_t pfs = sa.config->pfs_group;
+  ike::Bytes r = in ? in->initiator->rekey_child(now, pfs) : responder_.rekey_child(sa.spi_r, spi_in, now, pfs);
   if (r.empty()) return;
   life.started(now);
   const bool bytes = e == ike::Expiry::soft_bytes;

@@ -104,6 +104,14 @@
 #     (peer_child_rekeys), the download is byte-exact, one Child SA left on each side, a new one;
 #     charon's log and a capture of r1's WAN port (IKE on 4500) hold the site's CREATE_CHILD_SA
 #     requests and r1's answers, as many as r1 counted, and no request of r1's; no ESP drop.
+# 15. (after 14) PFS and the peer's IKE SA rekey on an IKE SA r1 initiated (docs/ipsec.md
+#     § Rekeying, RFC 7296 § 1.3.2, § 2.17, § 2.18): site13 and r1 both with esp_proposals
+#     aes256gcm16-modp2048, r1 with child_lifetime_bytes 1 MiB, strongSwan's lifetimes a day.
+#     r1's Child SA rekey by bytes carries a KE (charon's log parses it: [ N(REKEY_SA) SA No KE
+#     TSi TSr ]; swanctl lists the Child SA with MODP_2048, the first one from IKE_AUTH without);
+#     then `swanctl --rekey --ike` on site13: r1 answers (peer_ike_rekeys), both sides list the
+#     same new IKE SPIs (r1's IKE SA role responder), the old IKE SA deleted by strongSwan, the same
+#     Child SA; r1's next Child SA rekey by bytes on that SA is answered too (fetches byte-exact).
 # usage: sudo tests/e2e/test_ipsec.sh
 set -u -o pipefail
 here=$(cd "$(dirname "$0")" && pwd)
@@ -1130,4 +1138,73 @@ wp_expect "capture: no CREATE_CHILD_SA request of r1's" "$(ike14 'ip.src == 172.
 r1_drops=$(wp_nonzero_drops r1)
 echo "r1 drops: $r1_drops"
 wp_check "no ESP drop on r1 across strongSwan's rekeys" bash -c "! grep -q esp_ <<<'$r1_drops'"
+
+# 15. PFS in r1's Child SA rekeys, then strongSwan rekeys the IKE SA r1 initiated.
+sed -i -e 's/esp_proposals = aes256gcm16$/esp_proposals = aes256gcm16-modp2048/' \
+  -e 's/rekey_time = 10s/rekey_time = 86400s/' -e '/rand_time = 2s/d' -e 's/life_time = 600s/life_time = 90000s/' \
+  "$SW13/swanctl.conf"
+wp_check "swanctl loads site13's configuration (PFS, lifetimes a day)" load13
+"$WP_PY" - "$WP_TMP/r1-peerrekey.yaml" "$WP_TMP/r1-pfs.yaml" <<'PY'
+import sys, yaml
+c = yaml.safe_load(open(sys.argv[1]))
+c["ipsec_peers"][0].update({"esp_proposals": ["aes256gcm16-modp2048"], "child_lifetime_bytes": 1 << 20})
+yaml.safe_dump(c, open(sys.argv[2], "w"), sort_keys=False)
+PY
+wp_check "r1's config with esp_proposals aes256gcm16-modp2048 is valid" wp_check_config "$WP_TMP/r1-pfs.yaml"
+head -c $((2 << 20)) "$WP_TMP/www/file6.bin" >"$WP_TMP/www/file2.bin"
+wp_check "r1 stops cleanly (restart with PFS)" wp_router_stop r1
+wp_check "site13's IKE SA with r1 terminated" swan13 --terminate --ike rk13 --force
+l15=$(wc -l <"$WP_TMP/charon13.log")
+wp_router_start r1 "$WP_TMP/r1-pfs.yaml" 1 r1l r1w
+wp_check "r1 ready" wp_wait_ready r1
+wp_check "r1 initiated to site13 again: its Child SA INSTALLED" wp_until 20 up13
+list15() { swan13 --list-sas >"$WP_TMP/list15.out" 2>&1; }
+list15
+wp_check "strongSwan: the Child SA from IKE_AUTH has no DH group (no KE there)" \
+  bash -c "grep 'lan13: #' '$WP_TMP/list15.out' | grep -q AES_GCM && ! grep 'lan13: #' '$WP_TMP/list15.out' | grep -q MODP"
+fetch15() {  # 2 MiB through the tunnel, paced (a rekey each 1 MiB, well before the hard limit)
+  wp_exec c curl -sS --connect-timeout 10 --max-time 30 --limit-rate 1m -o "$WP_TMP/got15.bin" \
+    http://10.63.0.1/file2.bin &&
+    test "$(wp_sha "$WP_TMP/got15.bin")" = "$(wp_sha "$WP_TMP/www/file2.bin")"
+}
+wp_check "2 MiB from site13's LAN, byte-exact" fetch15
+rekeyed15() { ctl1 -o json ipsec >"$WP_TMP/ipsec-r13.json" && [ "$(rk13 child_rekeys_completed)" -ge "$1" ]; }
+wp_check "r1 rekeyed the Child SA by bytes" wp_until 15 rekeyed15 1
+tail -n +$((l15 + 1)) "$WP_TMP/charon13.log" >"$WP_TMP/charon15.log"
+wp_check "charon's log: r1's Child SA rekey carries a KE (PFS)" \
+  wp_log_has "$WP_TMP/charon15.log" 'parsed CREATE_CHILD_SA request [0-9]* \[ N(REKEY_SA) SA No KE TSi TSr \]'
+wp_check "r1's log: the rekey with PFS" wp_log_has "$WP_TMP/r1.log" 'Child SA rekeyed, SPI .*(PFS)'
+pfs15() {
+  list15 && [ "$(grep -c 'lan13: #' "$WP_TMP/list15.out")" = 1 ] &&
+    grep 'lan13: #' "$WP_TMP/list15.out" | grep -q 'AES_GCM_16-256/MODP_2048'
+}
+wp_check "strongSwan lists the new Child SA (alone) with MODP_2048" wp_until 10 pfs15
+wp_check "one Child SA left on r1" wp_until 10 settled14
+ike_before15=$(ike13) esp_before15=$(esp13) n15=$(rk13 child_rekeys_completed)
+wp_check "strongSwan rekeys the IKE SA r1 initiated (swanctl --rekey --ike)" swan13 --rekey --ike rk13
+peer_ike15() {
+  ctl1 -o json ipsec >"$WP_TMP/ipsec-r13.json" && [ "$(rk13 peer_ike_rekeys)" -ge 1 ] &&
+    [ "$(r13_py 'len(d["ike_sas"])')" = 1 ] &&
+    [ "$(swan13 --list-sas 2>/dev/null | grep -c 'rk13: #[0-9]*, ESTABLISHED')" = 1 ]
+}
+wp_check "r1 answered (peer_ike_rekeys), strongSwan deleted the old IKE SA" wp_until 10 peer_ike15
+ike_after15=$(ike13)
+wp_log "IKE SA $ike_before15 -> $ike_after15 ($(r13_py "d['ike_sas'][0]['role']")): $(r13_py 'd["rekey"]')"
+wp_check "r1's IKE SPIs are new, both of them" \
+  test "${ike_after15%% *}" != "${ike_before15%% *}" -a "${ike_after15##* }" != "${ike_before15##* }"
+wp_check "strongSwan lists the same new IKE SPIs" test "$(swan_ike)" = "$ike_after15"
+wp_check "r1's IKE SA is strongSwan's now (role responder)" test "$(r13_py "d['ike_sas'][0]['role']")" = responder
+wp_check "... holding the same Child SA ($esp_before15)" test "$(esp13)" = "$esp_before15"
+tail -n +$((l15 + 1)) "$WP_TMP/charon13.log" >"$WP_TMP/charon15.log"
+wp_check "charon's log: r1's answer with the new IKE SA's SA, Nonce and KE" \
+  wp_log_has "$WP_TMP/charon15.log" 'parsed CREATE_CHILD_SA response [0-9]* \[ SA No KE \]'
+wp_check "2 MiB again, byte-exact" fetch15
+wp_check "r1 rekeyed the Child SA again, on strongSwan's IKE SA" wp_until 15 rekeyed15 $((n15 + 1))
+tail -n +$((l15 + 1)) "$WP_TMP/charon13.log" >"$WP_TMP/charon15.log"
+wp_check "charon's log: each of r1's Child SA rekeys with a KE" \
+  wp_log_has "$WP_TMP/charon15.log" 'parsed CREATE_CHILD_SA request [0-9]* \[ N(REKEY_SA) SA No KE TSi TSr \]' \
+  "$((n15 + 1))"
+wp_expect "r1: no refusal, no failure, nothing expired" \
+  "$(( $(rk13 peer_requests_refused) + $(rk13 rekey_failures) + $(rk13 child_sas_expired) + $(rk13 ike_sas_expired) ))" -eq 0
+wp_check "r1's GET /api/v1/ipsec fits openapi.yaml's Ipsec schema" fits_schema "$WP_TMP/ipsec-r13.json"
 wp_finish

@@ -25,15 +25,16 @@ constexpr Ipv4 kSiteAddr = 0x0a4e0001, kHeadendAddr = 0x0a4e0002;  // kSite, kHe
 uint32_t spi32(const Bytes& b) { return uint32_t(b[0]) << 24 | uint32_t(b[1]) << 16 | uint32_t(b[2]) << 8 | b[3]; }
 Bytes spi_bytes(uint32_t v) { return {uint8_t(v >> 24), uint8_t(v >> 16), uint8_t(v >> 8), uint8_t(v)}; }
 
-waypoint::config::Config config(uint64_t child_bytes, bool initiate = true) {
+// `pfs`: esp_proposals name ECP-256 (our Child SA rekeys carry a KE of it).
+waypoint::config::Config config(uint64_t child_bytes, bool initiate = true, bool pfs = false) {
   waypoint::config::Config cfg;
   cfg.add_tenants()->set_name("branch");
   add_site1(cfg, "branch");
   auto* p = cfg.mutable_ipsec_peers(0);
   p->set_initiate(initiate);
   p->clear_esp_proposals();
-  p->add_esp_proposals("aes256gcm16");
-  p->add_esp_proposals("aes256-sha256-esn");  // the test initiator's (ike_test_initiator.h)
+  p->add_esp_proposals(pfs ? "aes256gcm16-ecp256" : "aes256gcm16");
+  p->add_esp_proposals(pfs ? "aes256-sha256-esn-ecp256" : "aes256-sha256-esn");  // the test initiator's
   p->set_child_lifetime_bytes(child_bytes);  // ike_lifetime_s 14400, child_lifetime_s 3600 (defaults)
   return cfg;
 }
@@ -45,12 +46,14 @@ struct ServiceRekeyTest : ::testing::Test {
   std::atomic<const EspSaTable*> table{nullptr};
   std::atomic<uint64_t> epoch{0};
   std::vector<std::string> logs;
+  std::vector<std::string> site_logs;
   IkeService svc{config(kLimit), table, {&epoch}, [this](const std::string& l) { logs.push_back(l); }};
-  Responder site{site_config(), [](const std::string&) {}};
+  Responder site{site_config(), [this](const std::string& l) { site_logs.push_back(l); }};
   std::unique_ptr<EspTunnelCounters[]> counters{new EspTunnelCounters[kEspCounterTunnels]};
   std::chrono::steady_clock::time_point t0 = std::chrono::steady_clock::now(), now = t0;
 
-  ServiceRekeyTest() {
+  explicit ServiceRekeyTest(bool pfs = false)
+      : svc{config(kLimit, true, pfs), table, {&epoch}, [this](const std::string& l) { logs.push_back(l); }} {
     svc.set_source([](Ipv4 peer) { return peer == kSiteAddr ? kHeadendAddr : 0; });
     svc.set_tunnel_counters(counters.get(), 1);
   }
@@ -189,16 +192,59 @@ TEST_F(ServiceRekeyTest, HardLifetimeDeletesTheChildSaThenTheIkeSaWhichStartsAga
   EXPECT_NE(svc.initiator(0)->sa()->spi_i, spi_i);
 }
 
+// esp_proposals with a DH group (PFS): the config's group reaches our
+// Child SA rekey, whose KE the site answers with its own; both ends derive
+// the new KEYMAT with g^ir (RFC 7296 § 2.17) and get the same keys.
+struct ServicePfsRekeyTest : ServiceRekeyTest {
+  ServicePfsRekeyTest() : ServiceRekeyTest(true) {}
+  static bool logged(const std::vector<std::string>& logs, const std::string& what) {
+    for (const std::string& l : logs)
+      if (l.find(what) != std::string::npos) return true;
+    return false;
+  }
+};
+
+TEST_F(ServicePfsRekeyTest, OurChildRekeyCarriesTheConfiguredGroup) {
+  establish();
+  // IKE_AUTH has no KE (RFC 7296 § 1.2): the first Child SA is not PFS at either end.
+  EXPECT_FALSE(logged(site_logs, "(PFS)"));
+  const uint32_t old_in = svc.initiator(0)->child()->spi_in;
+  carry(3900 << 10, 0);  // past the soft limit (at most 3.8 MiB), below the hard one
+  now += 2s;
+  auto req = poll();
+  ASSERT_EQ(req.size(), 1u);
+  EXPECT_EQ(svc.initiator(0)->rekeying(), old_in);
+  run(req);
+  const ChildSa& ours = *svc.initiator(0)->child();
+  ASSERT_NE(ours.spi_in, old_in);
+  EXPECT_EQ(svc.rekey_counters()[RekeyCounter::child_rekeys_completed], 1u);
+  // The site took our KE (its answer's KEYMAT with g^ir) and we took its one.
+  EXPECT_TRUE(logged(site_logs, "(PFS)"));
+  EXPECT_TRUE(logged(logs, "Child SA rekeyed, SPI in " + hex_of(spi_bytes(ours.spi_in))));
+  EXPECT_TRUE(logged(logs, "(PFS)"));
+  ASSERT_EQ(site.sas().size(), 1u);
+  const IkeSa& at_site = *site.sas().begin()->second;
+  const auto theirs = at_site.children.find(ours.spi_out);
+  ASSERT_NE(theirs, at_site.children.end());
+  EXPECT_EQ(theirs->second.spi_out, ours.spi_in);
+  EXPECT_EQ(theirs->second.enc_in, ours.enc_out);
+  EXPECT_EQ(theirs->second.enc_out, ours.enc_in);
+  EXPECT_EQ(theirs->second.integ_in, ours.integ_out);
+  EXPECT_EQ(table.load()->outbound(0)->spi, ours.spi_out);
+}
+
 // The site began the IKE SA (the test initiator): the service's responder
 // sends our rekey on it, to the site's address and port, from ours.
 struct ServiceResponderRekeyTest : ::testing::Test {
   static constexpr uint64_t kLimit = 2 << 20;
   std::atomic<const EspSaTable*> table{nullptr};
   std::atomic<uint64_t> epoch{0};
-  IkeService svc{config(kLimit, false), table, {&epoch}, [](const std::string&) {}};
+  IkeService svc;
   std::unique_ptr<EspTunnelCounters[]> counters{new EspTunnelCounters[kEspCounterTunnels]};
   TestInitiator i;
   std::chrono::steady_clock::time_point now = std::chrono::steady_clock::now();
+  explicit ServiceResponderRekeyTest(bool pfs = false)
+      : svc{config(kLimit, false, pfs), table, {&epoch}, [](const std::string&) {}} {}
 
   Bytes send(const Bytes& d) { return svc.input(d, kSiteAddr, kIkePort, kHeadendAddr, kIkePort, now); }
   void SetUp() override {
@@ -257,6 +303,33 @@ TEST_F(ServiceResponderRekeyTest, OurRekeyOnTheSitesIkeSaMakeBeforeBreak) {
   EXPECT_EQ(table.load()->inbound(old_in), nullptr);
   EXPECT_EQ(table.load()->outbound(0)->spi, 0xabcd0042u);
   EXPECT_EQ(svc.rekey_counters()[RekeyCounter::child_rekeys_completed], 1u);
+}
+
+struct ServiceResponderPfsRekeyTest : ServiceResponderRekeyTest {
+  ServiceResponderPfsRekeyTest() : ServiceResponderRekeyTest(true) {}
+};
+
+// On an IKE SA the site began our Child SA rekey carries the KE too.
+TEST_F(ServiceResponderPfsRekeyTest, OurRekeyOffersAndSendsTheGroup) {
+  EspTunnelCounters::bump(counters[0].in_bytes, (2 << 20) - 1);
+  now += 2s;
+  svc.poll(now);
+  const auto out = svc.take_outgoing();
+  ASSERT_EQ(out.size(), 1u);
+  Header h;
+  const auto req = open_ours(out[0].payload, h);
+  EXPECT_EQ(h.exchange, Exchange::create_child_sa);
+  const auto* ke = find<KePayload>(req, PayloadType::ke);
+  ASSERT_NE(ke, nullptr);
+  EXPECT_EQ(ke->group, kDhEcp256);
+  EXPECT_EQ(ke->data.size(), 64u);  // x | y
+  const auto* offer = find<SaPayload>(req, PayloadType::sa);
+  ASSERT_EQ(offer->proposals.size(), 2u);
+  for (const Proposal& pr : offer->proposals) {
+    bool dh = false;
+    for (const Transform& t : pr.transforms) dh |= t.type == TransformType::dh && t.id == kDhEcp256;
+    EXPECT_TRUE(dh) << "proposal " << int(pr.number);
+  }
 }
 
 }  // namespace

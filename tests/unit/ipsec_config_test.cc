@@ -236,6 +236,24 @@ TEST(IpsecConfig, ProposalsMustBeKnown) {
   EXPECT_EQ(r.errors.size(), 2u) << r.error_text();
 }
 
+TEST(IpsecConfig, EspProposalsMayNameOnePfsGroup) {
+  // strongSwan's spelling: the DH group of CREATE_CHILD_SA's KE after the transforms.
+  ConfigResult ok = load(kPskLine + "    esp_proposals: [aes256gcm16-ecp256, aes256-sha256-esn-ecp256]\n");
+  EXPECT_TRUE(ok.ok()) << ok.error_text();
+  EXPECT_TRUE(load(kPskLine + "    esp_proposals: [aes256-sha256-modp2048]\n").ok());
+  ConfigResult r = load(kPskLine + "    esp_proposals: [aes256gcm16-curve25519, aes256gcm16-modp2048-ecp256]\n");
+  EXPECT_TRUE(HasError(r, "ipsec_peers[0].esp_proposals[0]", "names a DH group Waypoint does not implement"));
+  EXPECT_TRUE(HasError(r, "ipsec_peers[0].esp_proposals[1]", "or two"));
+  EXPECT_TRUE(HasError(load(kPskLine + "    esp_proposals: [aes128gcm16-ecp256]\n"), "ipsec_peers[0].esp_proposals[0]",
+                       "unknown ESP proposal \"aes128gcm16-ecp256\""));
+  // One group for all of them (our rekey sends one KE), or none.
+  ConfigResult mixed = load(kPskLine + "    esp_proposals: [aes256gcm16-ecp256, aes256-sha256]\n");
+  EXPECT_TRUE(HasError(mixed, "ipsec_peers[0].esp_proposals[1]", "the same DH group (PFS) or none"));
+  ConfigResult other = load(kPskLine + "    esp_proposals: [aes256gcm16, aes256-sha256-modp2048]\n");
+  EXPECT_TRUE(HasError(other, "ipsec_peers[0].esp_proposals[1]", "\"aes256gcm16\" names none"));
+  EXPECT_EQ(other.errors.size(), 1u) << other.error_text();
+}
+
 TEST(IpsecConfig, LifetimesAndDpd) {
   EXPECT_TRUE(HasError(load(kPskLine + "    ike_lifetime_s: 20\n"), "ipsec_peers[0].ike_lifetime_s", "30..86400"));
   EXPECT_TRUE(HasError(load(kPskLine + "    child_lifetime_s: 30\n"), "ipsec_peers[0].child_lifetime_s", "60..86400"));

@@ -32,6 +32,36 @@ TEST(ResponderConfig, EveryDocumentedNameMaps) {
   EXPECT_TRUE(e.esn);
 }
 
+TEST(ResponderConfig, EspProposalsWithAPfsGroup) {
+  std::string base;
+  uint16_t g = 1;
+  ASSERT_TRUE(split_esp_group("aes256gcm16", base, g));
+  EXPECT_EQ(base, "aes256gcm16");
+  EXPECT_EQ(g, 0);
+  ASSERT_TRUE(split_esp_group("aes256-sha256-esn-modp2048", base, g));
+  EXPECT_EQ(base, "aes256-sha256-esn");
+  EXPECT_EQ(g, kDhModp2048);
+  ASSERT_TRUE(split_esp_group("aes256gcm16-ecp256-esn", base, g));
+  EXPECT_EQ(base, "aes256gcm16-esn");
+  EXPECT_EQ(g, kDhEcp256);
+  EXPECT_FALSE(split_esp_group("aes256gcm16-modp3072", base, g));
+  EXPECT_FALSE(split_esp_group("aes256gcm16-ecp256-modp2048", base, g));
+  waypoint::config::Config cfg;
+  for (const char* name : {"a", "b"}) {
+    auto* p = cfg.add_ipsec_peers();
+    p->set_name(name);
+    p->set_remote_id(std::string(name) + ".example");
+  }
+  cfg.mutable_ipsec_peers(0)->add_esp_proposals("aes256gcm16-ecp256");
+  cfg.mutable_ipsec_peers(0)->add_esp_proposals("aes256-sha256-esn-ecp256");
+  const ResponderConfig rc = responder_config(cfg);
+  ASSERT_EQ(rc.peers[0].esp_suites.size(), 2u);
+  EXPECT_TRUE(rc.peers[0].esp_suites[0].aead());
+  EXPECT_TRUE(rc.peers[0].esp_suites[1].esn);
+  EXPECT_EQ(rc.peers[0].pfs_group, kDhEcp256);
+  EXPECT_EQ(rc.peers[1].pfs_group, 0);  // the defaults: no PFS
+}
+
 TEST(ResponderConfig, FromWaypointConfig) {
   waypoint::config::Config cfg;
   auto* a = cfg.add_ipsec_peers();

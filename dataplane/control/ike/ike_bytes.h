@@ -22,6 +22,13 @@ inline std::string hex8(uint32_t v) {
   return b;
 }
 
+// An IKE SPI as logged: 16 hex digits.
+inline std::string hex16(uint64_t v) {
+  char b[20];
+  std::snprintf(b, sizeof b, "%016llx", static_cast<unsigned long long>(v));
+  return b;
+}
+
 inline uint16_t be16(const Bytes& b) { return b.size() >= 2 ? static_cast<uint16_t>(b[0] << 8 | b[1]) : 0; }
 
 }  // namespace wp::ike

@@ -8,6 +8,7 @@
 #include <openssl/hmac.h>
 #include <openssl/param_build.h>
 
+#include <algorithm>
 #include <cstring>
 
 namespace wp::ike {
@@ -109,6 +110,31 @@ EVP_PKEY* peer_key(uint16_t group, CSpan pub) {
 }
 
 }  // namespace
+
+bool split_esp_group(std::string_view name, std::string& base, uint16_t& group) {
+  base.clear();
+  group = 0;
+  size_t begin = 0;
+  while (begin <= name.size()) {
+    const size_t end = std::min(name.find('-', begin), name.size());
+    const std::string_view part = name.substr(begin, end - begin);
+    begin = end + 1;
+    uint16_t g = 0;
+    if (part == "modp2048") g = kDhModp2048;
+    else if (part == "ecp256") g = kDhEcp256;
+    else if (part.starts_with("modp") || part.starts_with("ecp") || part.starts_with("curve") ||
+             part.starts_with("x25519") || part.starts_with("x448") || part.starts_with("ffdhe"))
+      return false;  // a DH group, not one of ours
+    if (g != 0) {
+      if (group != 0) return false;
+      group = g;
+      continue;
+    }
+    if (!base.empty()) base += '-';
+    base.append(part);
+  }
+  return true;
+}
 
 bool suite_from_proposal(const Proposal& p, IkeSuite& out) {
   IkeSuite s{};

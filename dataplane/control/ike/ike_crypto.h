@@ -18,6 +18,7 @@
 #include <memory>
 #include <span>
 #include <string>
+#include <string_view>
 
 #include "dataplane/control/ike/ike_message.h"
 
@@ -49,6 +50,15 @@ struct IkeSuite {
 // The suite an IKE proposal names, when it is one of ours (every transform
 // type present once, none unknown).
 bool suite_from_proposal(const Proposal& p, IkeSuite& out);
+
+// An ESP proposal name as strongSwan writes it, optionally naming the DH
+// group of perfect forward secrecy for CREATE_CHILD_SA (RFC 7296 § 1.3,
+// § 2.17): "aes256gcm16-ecp256", "aes256-sha256-modp2048",
+// "aes256gcm16-esn-ecp256". `base` is the name without the group, `group`
+// the group (kDhModp2048, kDhEcp256; 0: none). False when a '-'-separated
+// part names a DH group we do not implement (modpNNNN, ecpNNN, curve25519,
+// ...) or two groups are named; `base` is not checked here.
+bool split_esp_group(std::string_view name, std::string& base, uint16_t& group);
 
 // PRF_HMAC_SHA2_256 and prf+ (§ 2.13).
 Bytes prf(CSpan key, CSpan data);

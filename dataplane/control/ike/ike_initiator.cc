@@ -14,14 +14,17 @@
 namespace wp::ike {
 namespace {
 
-uint64_t random_u64() {
-  const Bytes b = random_bytes(8);
-  uint64_t v = 0;
-  for (uint8_t x : b) v = v << 8 | x;
-  return v == 0 ? 1 : v;
-}
-
 std::string text(const Bytes& b) { return std::string(b.begin(), b.end()); }
+
+// Whether the peer's message with header `h` is on `sa` (kept from our side,
+// IkeSa::peer_initiated): on an SA we began its SPI second and no Initiator
+// flag; on one it began by its rekey its SPI first and the flag set.
+// `spi_r`: check our SPI on SAs we began too (not before the IKE_SA_INIT
+// answer named the peer's).
+bool from_peer_on(const IkeSa& sa, const Header& h, bool spi_r) {
+  if (sa.peer_initiated) return h.initiator() && h.spi_i == sa.spi_r && h.spi_r == sa.spi_i;
+  return !h.initiator() && h.spi_i == sa.spi_i && (!spi_r || h.spi_r == sa.spi_r);
+}
 
 bool same_suite(const IkeSuite& a, const IkeSuite& b) {
   return a.encr == b.encr && a.encr_key_bits == b.encr_key_bits && a.integ == b.integ && a.prf == b.prf &&
@@ -29,6 +32,13 @@ bool same_suite(const IkeSuite& a, const IkeSuite& b) {
 }
 
 }  // namespace
+
+uint64_t random_ike_spi() {
+  const Bytes b = random_bytes(8);
+  uint64_t v = 0;
+  for (uint8_t x : b) v = v << 8 | x;
+  return v == 0 ? 1 : v;
+}
 
 uint32_t new_child_spi(uint32_t tunnel, const std::map<uint32_t, ChildSa>& taken) {
   for (;;) {
@@ -78,7 +88,9 @@ void Initiator::fail(InitFailure f, const std::string& detail) {
   window_.answered();
   dh_.reset();
   if (sa_) sa_->children.clear();  // keys wiped (~ChildSa)
-  old_sa_.reset();
+  olds_.clear();
+  peer_rekeyed_.reset();
+  collided_ike_.reset();
   outstanding_ike_rekey_ = false;
   log_("ike: " + config_.remote.str() + ": initiator: " + std::string(init_failure_name(f)) +
        (detail.empty() ? "" : ": " + detail));
@@ -91,14 +103,14 @@ Bytes Initiator::send(Bytes request, Exchange ex, Clock::time_point now) {
 
 Bytes Initiator::tick(Clock::time_point now) {
   Bytes out;
-  if (old_sa_) {  // the Delete of the IKE SA our rekey replaced
-    switch (old_window_.tick(now, out)) {
-      case RequestWindow::Tick::nothing: break;
+  for (size_t k = 0; k < olds_.size();) {  // our Deletes of IKE SAs a rekey replaced
+    switch (olds_[k].window.tick(now, out)) {
+      case RequestWindow::Tick::nothing: ++k; break;
       case RequestWindow::Tick::resend: ++counters_.retransmits; return out;
       case RequestWindow::Tick::failed:
         ++counters_.old_ike_deletes_unanswered;
         log_("ike: " + config_.remote.str() + ": initiator: no answer to the Delete of the old IKE SA: dropped");
-        old_sa_.reset();
+        olds_.erase(olds_.begin() + static_cast<long>(k));
         break;
     }
   }
@@ -115,7 +127,7 @@ Bytes Initiator::tick(Clock::time_point now) {
 
 Bytes Initiator::start(Clock::time_point now) {
   sa_ = std::make_unique<IkeSa>();
-  sa_->spi_i = random_u64();
+  sa_->spi_i = random_ike_spi();
   sa_->peer = config_.remote;
   sa_->local = config_.local;
   sa_->ni = random_bytes(32);
@@ -126,7 +138,9 @@ Bytes Initiator::start(Clock::time_point now) {
   peer_next_id_ = 0;
   peer_last_answer_.clear();
   outstanding_liveness_ = outstanding_delete_ = outstanding_rekey_ = outstanding_ike_rekey_ = false;
-  old_sa_.reset();
+  olds_.clear();
+  peer_rekeyed_.reset();
+  collided_ike_.reset();
   deleting_child_ = 0;
   nat_t_ = nat_local_ = nat_remote_ = false;
   Bytes r = sa_init_request();
@@ -181,9 +195,9 @@ Bytes Initiator::handle(CSpan datagram, Clock::time_point now, const Endpoint* f
     ++counters_[InitFailure::malformed];
     return {};
   }
-  if (old_sa_ && m.header.spi_i == old_sa_->spi_i && !m.header.initiator() && m.header.spi_r == old_sa_->spi_r)
-    return on_old_sa(m, datagram, now);
-  if (!sa_ || m.header.spi_i != sa_->spi_i || m.header.initiator()) {
+  for (size_t k = 0; k < olds_.size(); ++k)
+    if (from_peer_on(*olds_[k].sa, m.header, true)) return on_old_sa(k, m, datagram, now);
+  if (!sa_ || !from_peer_on(*sa_, m.header, false)) {
     ++counters_[InitFailure::unexpected_message];
     return {};
   }
@@ -200,7 +214,7 @@ Bytes Initiator::handle(CSpan datagram, Clock::time_point now, const Endpoint* f
     ++counters_[InitFailure::unexpected_message];
     return {};
   }
-  if (m.header.spi_r != sa_->spi_r) {
+  if (!from_peer_on(*sa_, m.header, true)) {
     ++counters_[InitFailure::unexpected_message];
     return {};
   }
@@ -498,7 +512,9 @@ Bytes Initiator::on_peer_request(const Message& m, const std::vector<Payload>& i
       out.push_back(make_notify(kNotifyNoAdditionalSas));
     }
     peer_last_answer_ = seal(m.header.exchange, m.header.message_id, true, out);
-    return peer_last_answer_;
+    const Bytes answer = peer_last_answer_;
+    if (peer_rekeyed_) take_peer_rekeyed();  // sealed on the old SA, now the new one's turn
+    return answer;
   }
   ++counters_.peer_requests;
   std::vector<Payload> out;
@@ -524,6 +540,11 @@ Bytes Initiator::on_peer_request(const Message& m, const std::vector<Payload>& i
   }
   ++peer_next_id_;
   peer_last_answer_ = seal(Exchange::informational, m.header.message_id, true, ike_deleted ? std::vector<Payload>{} : out);
+  if (ike_deleted && collided_ike_) {
+    const Bytes answer = peer_last_answer_;  // sealed on the old SA, which goes
+    peer_deleted_during_collision();
+    return answer;
+  }
   if (ike_deleted) {
     ++counters_.deleted_by_peer;
     state_ = InitiatorState::deleted;
@@ -620,7 +641,7 @@ Bytes Initiator::rekey_ike(Clock::time_point now) {
   if (state_ != InitiatorState::established || request_outstanding()) return {};
   std::vector<Payload> in;
   std::string why;
-  if (!ike_rekey_.request(*sa_, random_u64(), in, why)) {
+  if (!ike_rekey_.request(*sa_, random_ike_spi(), in, why)) {
     ++counters_[InitFailure::crypto_failure];
     log_("ike: " + config_.remote.str() + ": initiator: IKE SA rekey: " + why);
     return {};
@@ -638,6 +659,14 @@ Bytes Initiator::on_ike_rekey(const std::vector<Payload>& in, Clock::time_point 
   if (!next) {
     ++counters_[InitFailure::rekey_refused];
     log_("ike: " + config_.remote.str() + ": initiator: IKE SA rekey refused: " + why);
+    // § 2.8.2: the peer finished its crossing rekey before it saw ours: its
+    // new SA holds the Child SAs, and the peer deletes the old one.
+    if (collided_ike_) {
+      collided_ike_->children = std::move(sa_->children);
+      sa_->children.clear();
+      peer_rekeyed_ = std::move(collided_ike_);
+      take_peer_rekeyed();
+    }
     return {};
   }
   ++counters_.ike_sas_rekeyed;
@@ -647,26 +676,55 @@ Bytes Initiator::on_ike_rekey(const std::vector<Payload>& in, Clock::time_point 
                 static_cast<unsigned long long>(sa_->spi_i));
   log_("ike: " + config_.remote.str() + ": initiator: IKE SA rekeyed, SPIs " + spis + ", " +
        std::to_string(next->children.size()) + " Child SAs moved to it");
+  if (collided_ike_) return resolve_ike_collision(std::move(next), now);
   // Make before break: the new SA holds the Child SAs; the old one is
   // deleted on itself, with its own next message ID (§ 2.18), and kept
   // until that Delete is answered.
-  old_sa_ = std::exchange(sa_, std::move(next));
-  old_window_ = window_;
-  old_peer_next_id_ = std::exchange(peer_next_id_, 0);
-  old_peer_last_answer_ = std::exchange(peer_last_answer_, {});
-  window_.reset(0);
-  const uint32_t id = old_window_.take_id();
-  ++counters_.requests_sent;
-  return old_window_.send(seal_on(*old_sa_, Exchange::informational, id, false,
-                                  {{PayloadType::del, false, DeletePayload{Protocol::ike, 0, {}}}}),
-                          Exchange::informational, now);
+  return delete_on(retire_sa(std::move(next)), now);
 }
 
-// A datagram on the IKE SA our rekey replaced: the answer to its Delete, or
-// a request of the peer still on it (answered; its own Delete ends it too).
-Bytes Initiator::on_old_sa(const Message& m, CSpan datagram, Clock::time_point now) {
+Initiator::OldIkeSa& Initiator::retire_sa(std::unique_ptr<IkeSa> next) {
+  constexpr size_t kMaxOld = 4;  // a peer that never deletes the old SAs of its rekeys
+  if (olds_.size() >= kMaxOld) olds_.erase(olds_.begin());
+  olds_.push_back({std::exchange(sa_, std::move(next)), window_, std::exchange(peer_next_id_, 0),
+                   std::exchange(peer_last_answer_, {})});
+  window_.reset(0);
+  return olds_.back();
+}
+
+Bytes Initiator::delete_on(OldIkeSa& o, Clock::time_point now) {
+  const uint32_t id = o.window.take_id();
+  ++counters_.requests_sent;
+  return o.window.send(seal_on(*o.sa, Exchange::informational, id, false,
+                               {{PayloadType::del, false, DeletePayload{Protocol::ike, 0, {}}}}),
+                       Exchange::informational, now);
+}
+
+bool Initiator::request_outstanding() const {
+  if (window_.outstanding()) return true;
+  for (const OldIkeSa& o : olds_)
+    if (o.window.outstanding()) return true;
+  return false;
+}
+
+bool Initiator::owns(uint64_t spi_i, uint64_t spi_r, bool initiator_flag) const {
+  Header h;
+  h.spi_i = spi_i;
+  h.spi_r = spi_r;
+  h.flags = initiator_flag ? kFlagInitiator : 0;
+  if (sa_ && from_peer_on(*sa_, h, false)) return true;
+  for (const OldIkeSa& o : olds_)
+    if (from_peer_on(*o.sa, h, false)) return true;
+  return false;
+}
+
+// A datagram on an IKE SA a rekey replaced: the answer to our Delete of it,
+// or a request of the peer still on it (answered; its own Delete ends it too).
+Bytes Initiator::on_old_sa(size_t k, const Message& m, CSpan datagram, Clock::time_point now) {
+  OldIkeSa& o = olds_[k];
+  const auto drop = [&] { olds_.erase(olds_.begin() + static_cast<long>(k)); };
   Bytes plain;
-  if (open_sk(old_sa_->suite, old_sa_->keys.sk_er, old_sa_->keys.sk_ar, datagram, m, plain) != SkError::ok) {
+  if (open_sk(o.sa->suite, o.sa->keys.sk_er, o.sa->keys.sk_ar, datagram, m, plain) != SkError::ok) {
     ++counters_[InitFailure::integrity_failed];
     return {};
   }
@@ -680,22 +738,22 @@ Bytes Initiator::on_old_sa(const Message& m, CSpan datagram, Clock::time_point n
   }
   last_inbound_ = now;
   if (m.header.response()) {
-    if (!old_window_.answers(m.header.message_id, m.header.exchange)) {
+    if (!o.window.answers(m.header.message_id, m.header.exchange)) {
       ++counters_[InitFailure::old_message_id];
       return {};
     }
     ++counters_.responses;
     ++counters_.old_ike_sas_deleted;
     log_("ike: " + config_.remote.str() + ": initiator: old IKE SA deleted");
-    old_sa_.reset();
+    drop();
     return {};
   }
-  if (m.header.message_id + 1 == old_peer_next_id_ && !old_peer_last_answer_.empty()) return old_peer_last_answer_;
-  if (m.header.message_id != old_peer_next_id_) {
+  if (m.header.message_id + 1 == o.peer_next_id && !o.peer_last_answer.empty()) return o.peer_last_answer;
+  if (m.header.message_id != o.peer_next_id) {
     ++counters_[InitFailure::old_message_id];
     return {};
   }
-  ++old_peer_next_id_;
+  ++o.peer_next_id;
   ++counters_.peer_requests;
   bool ike_deleted = false;
   for (const Payload& p : in)
@@ -704,14 +762,14 @@ Bytes Initiator::on_old_sa(const Message& m, CSpan datagram, Clock::time_point n
   // (its Child SAs live on the new one).
   std::vector<Payload> out;
   if (m.header.exchange == Exchange::create_child_sa) out.push_back(make_notify(kNotifyTemporaryFailure));
-  Bytes answer = seal_on(*old_sa_, m.header.exchange, m.header.message_id, true, out);
+  Bytes answer = seal_on(*o.sa, m.header.exchange, m.header.message_id, true, out);
   if (ike_deleted) {
     ++counters_.old_ike_sas_deleted;
     log_("ike: " + config_.remote.str() + ": initiator: old IKE SA deleted by the peer");
-    old_sa_.reset();
+    drop();
     return answer;
   }
-  old_peer_last_answer_ = answer;
+  o.peer_last_answer = answer;
   return answer;
 }
 
@@ -721,10 +779,11 @@ Bytes Initiator::seal(Exchange ex, uint32_t id, bool response, const std::vector
 
 Bytes Initiator::seal_on(const IkeSa& sa, Exchange ex, uint32_t id, bool response, const std::vector<Payload>& inner) {
   Header h;
-  h.spi_i = sa.spi_i;
-  h.spi_r = sa.spi_r;
+  // An SA the peer began by its rekey: its SPI first, our Initiator flag clear.
+  h.spi_i = sa.peer_initiated ? sa.spi_r : sa.spi_i;
+  h.spi_r = sa.peer_initiated ? sa.spi_i : sa.spi_r;
   h.exchange = ex;
-  h.flags = static_cast<uint8_t>(kFlagInitiator | (response ? kFlagResponse : 0));
+  h.flags = static_cast<uint8_t>((sa.peer_initiated ? 0 : kFlagInitiator) | (response ? kFlagResponse : 0));
   h.message_id = id;
   PayloadType first = PayloadType::none;
   Bytes plain = encode_payload_chain(inner, first);

@@ -86,12 +86,16 @@ struct InitiatorCounters {
   uint64_t peer_moved = 0;
   // The peer's CREATE_CHILD_SA on our SA (ike_initiator_peer.cc): its Child
   // SA rekeys and new Child SAs answered; refused by the responder's reason
-  // names (peer_refused); its IKE SA rekeys refused (NO_ADDITIONAL_SAS, not
-  // supported yet); its rekey of a Child SA we are deleting after our own
-  // rekey of it (TEMPORARY_FAILURE, § 2.25.1). § 2.8.1: a collision of its
-  // rekey with ours, our new SA the survivor (won) or redundant (lost).
-  uint64_t peer_child_rekeys = 0, peer_child_sas = 0, peer_ike_rekeys_refused = 0, peer_rekeys_deferred = 0,
-           child_collisions_won = 0, child_collisions_lost = 0;
+  // names (peer_refused); its rekey of a Child SA we are deleting after our
+  // own rekey of it, or of the IKE SA while a request of ours is outstanding
+  // on it (TEMPORARY_FAILURE, § 2.25). § 2.8.1: a collision of its rekey
+  // with ours, our new SA the survivor (won) or redundant (lost).
+  uint64_t peer_child_rekeys = 0, peer_child_sas = 0, peer_rekeys_deferred = 0, child_collisions_won = 0,
+           child_collisions_lost = 0;
+  // Its IKE SA rekeys answered (ike_initiator_ike_rekey.cc: the new SA the
+  // peer's, IkeSa::peer_initiated); § 2.8.2: its IKE SA rekey crossing ours,
+  // our new IKE SA the survivor (won) or redundant (lost).
+  uint64_t peer_ike_rekeys = 0, ike_collisions_won = 0, ike_collisions_lost = 0;
   std::array<uint64_t, kRefusals> peer_refused{};
   std::array<uint64_t, kInitFailures> failures{};
   uint64_t& operator[](InitFailure f) { return failures[static_cast<size_t>(f)]; }
@@ -109,6 +113,8 @@ struct InitiatorHaState {
 // class (the owner rule for ESP, dataplane/ipsec/esp_owner.h), never 0-255,
 // none of `taken`.
 uint32_t new_child_spi(uint32_t tunnel, const std::map<uint32_t, ChildSa>& taken);
+// A random IKE SPI of ours (never 0).
+uint64_t random_ike_spi();
 
 class Initiator {
  public:
@@ -155,11 +161,17 @@ class Initiator {
   // (counted rekey_refused); an unanswered one fails the SA (§ 2.4). Empty
   // when not established or a request is outstanding.
   Bytes rekey_ike(Clock::time_point now);
-  // Whether a datagram with this SPIi is for us: the SA or the old one.
-  bool owns(uint64_t spi_i) const { return (sa_ && sa_->spi_i == spi_i) || (old_sa_ && old_sa_->spi_i == spi_i); }
+  // Whether a datagram from the peer with these SPIs (wire order) and
+  // Initiator flag is for us: the SA or an old one (an SA the peer began by
+  // its rekey carries the flag, its SPI first, IkeSa::peer_initiated).
+  bool owns(uint64_t spi_i, uint64_t spi_r, bool initiator_flag) const;
+  bool owns(uint64_t spi_i) const { return owns(spi_i, 0, false); }
   bool rekeying_ike() const { return outstanding_ike_rekey_; }
-  // The IKE SA our rekey replaced while its Delete is outstanding; null otherwise.
-  const IkeSa* old_sa() const { return old_sa_.get(); }
+  // The first IKE SA a rekey replaced that is still kept: our Delete of it
+  // outstanding (our rekey), or the peer's awaited (the peer's rekey, or a
+  // § 2.8.2 collision); null when none.
+  const IkeSa* old_sa() const { return olds_.empty() ? nullptr : olds_.front().sa.get(); }
+  size_t old_sa_count() const { return olds_.size(); }
 
   // HA (docs/ipsec.md § HA, ike_initiator_ha.cc). ha_view(): the
   // established SA with the message-ID windows copied into its fields
@@ -179,8 +191,8 @@ class Initiator {
 
   InitiatorState state() const { return state_; }
   std::optional<InitFailure> failure() const { return failure_; }
-  // A request outstanding on the SA, or the old SA's Delete after an IKE SA rekey.
-  bool request_outstanding() const { return window_.outstanding() || old_sa_ != nullptr; }
+  // A request outstanding on the SA, or an old SA's Delete after our IKE SA rekey.
+  bool request_outstanding() const;
   // Our Child SA rekey awaiting its answer (its old SA's inbound SPI), 0: none.
   uint32_t rekeying() const { return outstanding_rekey_ ? rekey_.old_spi() : 0; }
   Clock::time_point last_inbound() const { return last_inbound_; }
@@ -223,7 +235,26 @@ class Initiator {
   Bytes seal(Exchange ex, uint32_t id, bool response, const std::vector<Payload>& inner);
   Bytes seal_on(const IkeSa& sa, Exchange ex, uint32_t id, bool response, const std::vector<Payload>& inner);
   Bytes on_ike_rekey(const std::vector<Payload>& in, Clock::time_point now);
-  Bytes on_old_sa(const Message& m, CSpan datagram, Clock::time_point now);
+  // An IKE SA a rekey replaced, kept until deleted: by our Delete (`window`
+  // outstanding) or by the peer's; the peer's requests on it answered.
+  struct OldIkeSa {
+    std::unique_ptr<IkeSa> sa;
+    RequestWindow window;
+    uint32_t peer_next_id = 0;
+    Bytes peer_last_answer;
+  };
+  Bytes on_old_sa(size_t k, const Message& m, CSpan datagram, Clock::time_point now);
+  // sa_ becomes `next`; the SA it was joins olds_ with our window and the
+  // peer's, which start again from 0 on `next` (§ 2.18).
+  OldIkeSa& retire_sa(std::unique_ptr<IkeSa> next);
+  Bytes delete_on(OldIkeSa& o, Clock::time_point now);
+  // The peer's IKE SA rekey (ike_initiator_ike_rekey.cc): the answer's
+  // payloads; the new SA waits in peer_rekeyed_ until the answer is sealed on
+  // the old one, or in collided_ike_ while our own IKE SA rekey is outstanding.
+  std::vector<Payload> on_peer_ike_rekey(const std::vector<Payload>& in);
+  void take_peer_rekeyed();
+  Bytes resolve_ike_collision(std::unique_ptr<IkeSa> ours, Clock::time_point now);
+  void peer_deleted_during_collision();
   void fail(InitFailure f, const std::string& detail);
   void follow_peer(const Endpoint* from);
 
@@ -250,14 +281,16 @@ class Initiator {
   Bytes collided_ni_, collided_nr_;
   uint32_t deleting_child_ = 0;
   uint32_t newest_child_ = 0;
-  // An IKE SA rekey in progress; then the old IKE SA until its Delete is
-  // answered, with its own request window and the peer's requests on it.
+  // An IKE SA rekey in progress; then the old IKE SAs until deleted, each
+  // with its own request window and the peer's requests on it.
   bool outstanding_ike_rekey_ = false;
   IkeSaRekey ike_rekey_;
-  std::unique_ptr<IkeSa> old_sa_;
-  RequestWindow old_window_;
-  uint32_t old_peer_next_id_ = 0;
-  Bytes old_peer_last_answer_;
+  std::vector<OldIkeSa> olds_;
+  // The peer's IKE SA rekey: its new SA (peer_initiated) until our answer is
+  // sealed on the old SA; § 2.8.2: one made while our IKE SA rekey is
+  // outstanding, with that exchange's nonces (its Ni, our Nr).
+  std::unique_ptr<IkeSa> peer_rekeyed_, collided_ike_;
+  Bytes collided_ike_ni_, collided_ike_nr_;
   Clock::time_point last_inbound_{};
   // The peer's requests: the next ID we accept and our last answer.
   uint32_t peer_next_id_ = 0;

@@ -45,7 +45,9 @@ bool Initiator::adopt(std::unique_ptr<IkeSa> sa, const InitiatorHaState& st, Clo
   peer_last_answer_ = sa_->has_response ? sa_->last_response : Bytes{};
   window_.reset(sa_->own_next_request_id);
   outstanding_liveness_ = outstanding_delete_ = outstanding_rekey_ = outstanding_ike_rekey_ = false;
-  old_sa_.reset();
+  olds_.clear();
+  peer_rekeyed_.reset();
+  collided_ike_.reset();
   deleting_child_ = 0;
   nat_t_ = st.nat_t;
   nat_local_ = st.nat_local;
@@ -68,7 +70,9 @@ std::unique_ptr<IkeSa> Initiator::release() {
   peer_next_id_ = 0;
   peer_last_answer_.clear();
   outstanding_liveness_ = outstanding_delete_ = outstanding_rekey_ = outstanding_ike_rekey_ = false;
-  old_sa_.reset();
+  olds_.clear();
+  peer_rekeyed_.reset();
+  collided_ike_.reset();
   deleting_child_ = 0;
   return out;
 }

@@ -15,10 +15,9 @@
 // marks the redundant SA, deleted by whoever made it; the maker of the
 // survivor deletes the old SA. The peer's rekey of a Child SA we already
 // rekeyed and are deleting is answered TEMPORARY_FAILURE (§ 2.25.1), and so
-// is any CREATE_CHILD_SA while our IKE SA rekey is outstanding (§ 2.25.2).
-// A rekey of the IKE SA itself by the peer is not supported yet
-// (NO_ADDITIONAL_SAS, counted peer_ike_rekeys_refused): the peer keeps the
-// IKE SA until our own rekey of it at our soft lifetime.
+// is any CREATE_CHILD_SA for a Child SA while our IKE SA rekey is
+// outstanding (§ 2.25.2). A rekey of the IKE SA itself by the peer is
+// answered in ike_initiator_ike_rekey.cc.
 #include <string>
 #include <utility>
 
@@ -31,15 +30,12 @@ namespace wp::ike {
 std::vector<Payload> Initiator::on_peer_create_child(const std::vector<Payload>& in) {
   const std::string who = "ike: " + config_.remote.str() + ": initiator: ";
   const auto* sa_p = find_payload<SaPayload>(in, PayloadType::sa);
+  if (sa_p && !sa_p->proposals.empty() && sa_p->proposals.front().protocol == Protocol::ike)
+    return on_peer_ike_rekey(in);  // ike_initiator_ike_rekey.cc
   if (outstanding_ike_rekey_) {
     ++counters_.ike_rekey_collisions;
     log_(who + "the peer's CREATE_CHILD_SA during our IKE SA rekey: TEMPORARY_FAILURE");
     return {make_notify(kNotifyTemporaryFailure)};
-  }
-  if (sa_p && sa_p->proposals.front().protocol == Protocol::ike) {
-    ++counters_.peer_ike_rekeys_refused;
-    log_(who + "the peer's IKE SA rekey is not supported on an SA we initiated: NO_ADDITIONAL_SAS");
-    return {make_notify(kNotifyNoAdditionalSas)};
   }
   bool named = false;
   if (const uint32_t target = rekey_target(in, *sa_, named); target != 0 && target == deleting_child_) {

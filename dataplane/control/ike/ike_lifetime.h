@@ -82,7 +82,8 @@ bool our_rekey_redundant(CSpan our_ni, CSpan peer_nr, CSpan peer_ni, CSpan our_n
   X(rekey_collisions_lost)  /* ... our new SA was redundant (deleted by us) */                       \
   X(peer_child_rekeys)      /* the peer's Child SA rekeys answered (REKEY_SA), either end's IKE SA */ \
   X(peer_child_sas)         /* new Child SAs the peer asked for after IKE_AUTH (CREATE_CHILD_SA) */  \
-  X(peer_requests_refused)  /* the peer's CREATE_CHILD_SA refused on IKE SAs we initiated */
+  X(peer_requests_refused)  /* the peer's CREATE_CHILD_SA refused on IKE SAs we initiated */ \
+  X(peer_ike_rekeys)        /* the peer's IKE SA rekeys answered on IKE SAs we initiated */
 
 enum class RekeyCounter : uint8_t {
 #define WP_X(n) n,

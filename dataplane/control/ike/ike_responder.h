@@ -134,7 +134,6 @@ class Responder {
   void add_child(const std::vector<Payload>& in, IkeSa& sa, std::vector<Payload>& out);
   std::vector<Payload> on_create_child(const std::vector<Payload>& in, IkeSa& sa);
   std::vector<Payload> rekey_ike(const std::vector<Payload>& in, IkeSa& sa);
-  std::unique_ptr<IkeSa> successor(IkeSa& old, const IkeChoice& choice, const Bytes& ni, const Bytes& g_ir);
   bool narrow_child(const TsPayload& tsi, const TsPayload& tsr, IkeSa& sa, ChildSa& child, std::vector<Payload>& out);
   uint32_t install_child(IkeSa& sa, ChildSa child, const EspChoice& choice, CSpan ni, CSpan nr, CSpan g_ir);
   std::vector<Payload> on_informational(const std::vector<Payload>& in, IkeSa& sa, bool& erase);

@@ -20,21 +20,11 @@
 #include <string>
 #include <utility>
 
+#include "dataplane/control/ike/ike_bytes.h"
 #include "dataplane/control/ike/ike_lifetime.h"
 #include "dataplane/control/ike/ike_responder.h"
 
 namespace wp::ike {
-namespace {
-
-std::string ike_spi_hex(uint64_t v) {
-  static constexpr char kHex[] = "0123456789abcdef";
-  std::string s(16, '0');
-  for (int i = 15; i >= 0; --i, v >>= 4) s[static_cast<size_t>(i)] = kHex[v & 15];
-  return s;
-}
-
-}  // namespace
-
 bool Responder::note_ike_collision(const IkeSa& old, const IkeSa& theirs) {
   const auto it = own_.find(old.spi_r);
   if (it == own_.end() || !it->second.window.outstanding() || !it->second.rekeying_ike) return false;
@@ -44,7 +34,7 @@ bool Responder::note_ike_collision(const IkeSa& old, const IkeSa& theirs) {
   o.collided_ike_nr = theirs.nr;
   ++own_counters_.collisions;
   log_("ike: " + old.peer.str() + ": IKE SA rekey collision (§ 2.8.2): the peer rekeyed the IKE SA of " +
-       old.remote_id + " while ours is outstanding; its new SA " + ike_spi_hex(theirs.spi_r) + " answered");
+       old.remote_id + " while ours is outstanding; its new SA " + hex16(theirs.spi_r) + " answered");
   return true;
 }
 
@@ -57,8 +47,8 @@ Bytes Responder::resolve_ike_collision(IkeSa& old, IkeSa& ours, OwnRequests& o, 
   ++(ours_redundant && theirs ? own_counters_.collisions_lost : own_counters_.collisions_won);
   if (ours_redundant && theirs) {
     // The Child SAs stay on the peer's SA; ours goes, deleted by us on itself.
-    log_("ike: " + old.peer.str() + ": IKE SA rekey collision (§ 2.8.2): ours (" + ike_spi_hex(ours.spi_r) +
-         ") has the lowest nonce and is redundant; the peer's (" + ike_spi_hex(theirs_spi) + ") holds " +
+    log_("ike: " + old.peer.str() + ": IKE SA rekey collision (§ 2.8.2): ours (" + hex16(ours.spi_r) +
+         ") has the lowest nonce and is redundant; the peer's (" + hex16(theirs_spi) + ") holds " +
          std::to_string(theirs->children.size()) + " Child SAs");
     IkeSa* sa = nullptr;
     OwnRequests* mine = own_idle(ours.spi_r, sa);
@@ -82,9 +72,9 @@ Bytes Responder::resolve_ike_collision(IkeSa& old, IkeSa& ours, OwnRequests& o, 
     }
     theirs->children.clear();
   }
-  log_("ike: " + old.peer.str() + ": IKE SA rekey collision (§ 2.8.2): the peer's (" + ike_spi_hex(theirs_spi) +
+  log_("ike: " + old.peer.str() + ": IKE SA rekey collision (§ 2.8.2): the peer's (" + hex16(theirs_spi) +
        (theirs ? ") has the lowest nonce and is redundant" : ") already deleted by the peer") + "; ours (" +
-       ike_spi_hex(ours.spi_r) + ") holds " + std::to_string(ours.children.size()) + " Child SAs");
+       hex16(ours.spi_r) + ") holds " + std::to_string(ours.children.size()) + " Child SAs");
   o.deleting_sa = true;
   return own_send(old, o, Exchange::informational, {{PayloadType::del, false, DeletePayload{Protocol::ike, 0, {}}}},
                   now);
@@ -100,7 +90,7 @@ void Responder::return_collided_children(IkeSa& theirs) {
       old->second->children.emplace(spi, std::move(child));
     }
     theirs.children.clear();
-    log_("ike: " + theirs.peer.str() + ": the peer deleted its new IKE SA " + ike_spi_hex(theirs.spi_r) +
+    log_("ike: " + theirs.peer.str() + ": the peer deleted its new IKE SA " + hex16(theirs.spi_r) +
          " (redundant, § 2.8.2) before our rekey was answered; its Child SAs wait on the old SA");
     return;
   }

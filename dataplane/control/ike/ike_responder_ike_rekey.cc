@@ -45,10 +45,7 @@ Bytes Responder::on_own_ike_rekey_answer(IkeSa& sa, OwnRequests& o, const std::v
   }
   // From our side (IkeSa::we_initiated): our SPI in spi_r, the peer's
   // direction's keys where the responder looks for them.
-  std::swap(next->spi_i, next->spi_r);
-  std::swap(next->keys.sk_ei, next->keys.sk_er);
-  std::swap(next->keys.sk_ai, next->keys.sk_ar);
-  std::swap(next->keys.sk_pi, next->keys.sk_pr);
+  flip_sides(*next);
   next->we_initiated = true;
   for (const auto& [spi, child] : next->children) esp_spis_[spi] = next->spi_r;
   ++own_counters_.ike_rekeys_completed;

@@ -52,6 +52,10 @@ struct PeerConfig {
   // CAs trusted for the peer's; nullptr = PSK.
   std::shared_ptr<const CertAuth> cert;
   std::vector<EspSuite> esp_suites;
+  // The DH group of our Child SA rekeys (PFS, RFC 7296 § 1.3, § 2.17): a KE
+  // of it in CREATE_CHILD_SA and g^ir in the KEYMAT; 0: none. From the
+  // group esp_proposals name ("aes256gcm16-ecp256"); IKE_AUTH never has a KE.
+  uint16_t pfs_group = 0;
   std::vector<TrafficSelector> local_ts, remote_ts;  // ours (TSr), the site's (TSi)
   // The tunnel interface the peer's Child SAs feed: our inbound SPIs carry
   // its affinity class (dataplane/ipsec/esp_owner.h), so the ESP packets
@@ -100,6 +104,13 @@ void derive_child_keys(ChildSa& child, CSpan sk_d, CSpan ni, CSpan nr, CSpan g_i
 
 enum class IkeSaState : uint8_t { init_done, established };
 
+struct IkeSa;
+// An IKE SA made by the other end's rekey, turned to be kept from the side
+// of the one who holds it (IkeSa::we_initiated, IkeSa::peer_initiated): its
+// two SPIs and its three key pairs (SK_e, SK_a, SK_p) swapped. The nonces
+// stay as exchanged.
+void flip_sides(IkeSa& sa);
+
 struct IkeSa {
   uint64_t spi_i = 0, spi_r = 0;
   IkeSaState state = IkeSaState::init_done;
@@ -118,6 +129,15 @@ struct IkeSa {
   // alike); only the wire header differs (SPIs in the other order, our
   // Initiator flag set), which Responder::handle and seal translate.
   bool we_initiated = false;
+  // The mirror case: the peer is this SA's initiator although our Initiator
+  // (ike_initiator.h) holds it: it came from the peer's rekey of an IKE SA
+  // we initiated (§ 2.18). The Initiator keeps it from its own side, as if
+  // we had begun it: spi_i is our SPI, spi_r the peer's, keys.sk_ei/sk_ai
+  // protect our messages and sk_er/sk_ar the peer's (sk_pi/sk_pr alike);
+  // on the wire the peer's SPI comes first, the peer's messages carry the
+  // Initiator flag and ours do not, which Initiator::handle and seal_on
+  // translate.
+  bool peer_initiated = false;
   std::chrono::steady_clock::time_point created = std::chrono::steady_clock::now();
   IkeSuite suite;
   IkeKeys keys;

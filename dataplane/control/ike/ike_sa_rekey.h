@@ -15,6 +15,7 @@
 
 #include <chrono>
 #include <memory>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -43,6 +44,25 @@ class IkeSaRekey {
   Bytes ni_;
   std::unique_ptr<DhKey> dh_;
 };
+
+// The answer to the peer's CREATE_CHILD_SA rekeying the IKE SA `old`
+// (§ 1.3.2, § 2.18), whichever end began `old`: the responder (on SAs the
+// peer began, ike_rekey.cc) and the initiator (on SAs we began,
+// ike_initiator_ike_rekey.cc) run this one code. The first of the peer's
+// IKE proposals holding one of `suites` (with the peer's new SPI), its KE of
+// that suite's group (else INVALID_KE_PAYLOAD naming it), our new SPI
+// `new_spi`, a fresh Nr, SKEYSEED = prf(SK_d (old), g^ir (new) | Ni | Nr)
+// and the seven keys with the peer as the new SA's initiator. The caller
+// stores it, logs and counts; collisions (§ 2.8.2) are its own.
+struct IkeRekeyAnswer {
+  std::vector<Payload> out;       // SA (our SPI), Nr, KEr; or one error notify
+  std::unique_ptr<IkeSa> next;    // null when refused; else established, spi_i the peer's, spi_r ours,
+                                  // message IDs from 0, `old`'s Child SAs moved to it
+  std::optional<Refusal> refused;  // set with `why` when `out` is an error notify
+  std::string why;
+};
+IkeRekeyAnswer answer_ike_rekey(const std::vector<Payload>& in, IkeSa& old, const std::vector<IkeSuite>& suites,
+                                uint64_t new_spi);
 
 // Notify TEMPORARY_FAILURE (§ 2.25): a CREATE_CHILD_SA that collides with
 // an IKE SA rekey in progress.

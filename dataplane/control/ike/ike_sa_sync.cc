@@ -51,6 +51,7 @@ void encode_ike_sa(const IkeSa& sa, uint32_t node, const ChildSeqs& seqs, pb::Ik
   rec.set_nat_detected(sa.nat_detected);
   rec.set_udp_encap(sa.udp_encap);
   rec.set_we_initiated(sa.we_initiated);
+  rec.set_peer_initiated(sa.peer_initiated);
   rec.set_encr(sa.suite.encr);
   rec.set_encr_key_bits(sa.suite.encr_key_bits);
   rec.set_integ(sa.suite.integ);
@@ -119,6 +120,7 @@ std::unique_ptr<IkeSa> decode_ike_sa(const pb::IkeSaRecord& rec, const Responder
   sa->nat_detected = rec.nat_detected();
   sa->udp_encap = rec.udp_encap();
   sa->we_initiated = rec.we_initiated();
+  sa->peer_initiated = rec.peer_initiated();
   sa->suite.encr = static_cast<uint16_t>(rec.encr());
   sa->suite.encr_key_bits = static_cast<uint16_t>(rec.encr_key_bits());
   sa->suite.integ = static_cast<uint16_t>(rec.integ());
@@ -186,6 +188,7 @@ uint64_t sync_fingerprint(const IkeSa& sa) {
   h = mix(h, static_cast<uint64_t>(sa.state));
   h = mix(h, sa.spi_i);
   h = mix(h, sa.we_initiated);
+  h = mix(h, sa.peer_initiated);
   h = mix(h, sa.next_request_id);
   h = mix(h, sa.own_next_request_id);
   h = mix(h, uint64_t{sa.has_response} << 32 | sa.last_response_id);

@@ -51,7 +51,11 @@ PeerConfig peer_config(const waypoint::config::Config& cfg, const waypoint::conf
   }
   for (const std::string& n : names_or(p.esp_proposals(), {kDefaultEsp[0], kDefaultEsp[1]})) {
     EspSuite s;
-    if (esp_suite_by_name(n, s)) pc.esp_suites.push_back(s);
+    std::string base;
+    uint16_t group = 0;
+    if (!split_esp_group(n, base, group) || !esp_suite_by_name(base, s)) continue;
+    pc.esp_suites.push_back(s);
+    if (group != 0) pc.pfs_group = group;  // validated: every proposal names the same one
   }
   pc.local_ts = selectors(p.local_ts());
   pc.remote_ts = selectors(p.remote_ts());
