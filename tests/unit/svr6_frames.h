@@ -116,7 +116,9 @@ inline uint32_t expect_wan6_fragments(const std::vector<Frame>& frags, const cha
     EXPECT_EQ(v.dst, ip6(dst));
     EXPECT_EQ(v.frag.offset, next) << "fragment " << i;
     EXPECT_EQ(v.frag.more, i + 1 < frags.size()) << "fragment " << i;
-    if (i + 1 < frags.size()) EXPECT_EQ((v.end - v.frag.header - 8u) % 8u, 0u) << "8-byte multiples";
+    if (i + 1 < frags.size()) {
+      EXPECT_EQ((v.end - v.frag.header - 8u) % 8u, 0u) << "8-byte multiples";
+    }
     const Ipv6View first = parse_ipv6_packet(frags[0].raw.data(), static_cast<uint32_t>(frags[0].raw.size()), 14);
     EXPECT_EQ(v.frag.id, first.frag.id) << "one identification";
     next += v.end - v.frag.header - 8u;
