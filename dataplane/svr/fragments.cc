@@ -314,7 +314,9 @@ bool Fragments::refuse_oversize_tcp(rte_mbuf* m, const ParsedPacket& pp, const S
   const uint8_t* ip = pkt_data(m) + pp.l3;
   if (pp.proto != kProtoTcp || need_md || !(load_be16(ip + 6) & 0x4000) || !(s.crypto & kCryptoHmacAll)) return false;
   const uint16_t mtu = ctx_.rm().interfaces[out.iface].mtu;
-  const uint16_t extra = (s.crypto & kCryptoEncrypt) ? kCryptoOverhead : kSeqLen + kHmacTagLen;
+  // Sealing's overhead, and the 20 bytes more of an IPv6 outer header to a peer's IPv6 waypoint.
+  const uint16_t extra = static_cast<uint16_t>(((s.crypto & kCryptoEncrypt) ? kCryptoOverhead : kSeqLen + kHmacTagLen) +
+                                               (is_waypoint6_standin(out.next_hop) ? 20 : 0));
   if (pp.end - pp.l3 + extra <= mtu) return false;
   const SideOut& back = dir == Dir::forward ? s.out_rev : s.out_fwd;
   if (back.peer < 0) frag_needed_to(pp, ip, back.iface, back.next_hop, static_cast<uint16_t>(mtu - extra), m->pool);

@@ -254,6 +254,20 @@ TEST_F(Svr4v6, EncryptedSessionRestoresAndClamps) {
   expect_restored4(reply, r1->send_one(kWan, w4.raw));
   EXPECT_EQ(r1->total_drops(), 0u) << r1->drops();
   EXPECT_EQ(r2->total_drops(), 0u) << r2->drops();
+  // A segment with DF from a host ignoring the MSS, one byte over what fits once sealed and in
+  // IPv6: the host learns the MTU it may use (ICMP frag-needed, the IPv6 header's 20 bytes
+  // counted; Fragments::refuse_oversize_tcp), the segment is dropped.
+  const std::string over(mtu - kCryptoOverhead - 20 - 40 + 1, 'o');
+  const auto big = client(Pkt().ipv4(kClient, kServer).frag(0x4000).tcp(40020, 80, 0x18).payload(over));
+  Frame icmp = r1->send_one(kLan, big);
+  EXPECT_EQ(icmp.port, kLan);
+  EXPECT_EQ(icmp.dst(), kClient);
+  ASSERT_EQ(icmp.proto(), 1);
+  EXPECT_EQ(icmp.l4()[0], 3);
+  EXPECT_EQ(icmp.l4()[1], 4);
+  EXPECT_EQ(get16(icmp.l4() + 6), mtu - kCryptoOverhead - 20) << "next-hop MTU less the crypto and the IPv6 header";
+  EXPECT_EQ(r1->drop_count(DropReason::mtu_exceeded), 1u);
+  EXPECT_EQ(r1->drop_count(DropReason::waypoint6_too_big), 0u);
 }
 
 TEST_F(Svr4v6, APeerWithAnIpv4WaypointKeepsIpv4SessionsOnIt) {
