@@ -22,6 +22,15 @@
 
 namespace wp {
 
+// Affinity class (0..63) of the fragmented IPv6 datagram `v` belongs to
+// (`v` a fragment): a hash of source, destination and identification, the
+// same for every fragment of it, ports or not, so all reach one worker.
+inline uint32_t fragment_class6(const Ipv6View& v) {
+  const uint64_t key = (v.src.lo ^ v.src.hi * 0xff51afd7ed558ccdull ^ v.dst.lo ^ v.dst.hi ^ v.frag.id) *
+                       0x9e3779b97f4a7c15ull;
+  return static_cast<uint32_t>(key >> 58);
+}
+
 class Ipv6ReassemblyTable : public ReassemblyFace {
  public:
   static constexpr uint32_t kMaxDatagram = DatagramStore::kMaxDatagram;  // fragmentable bytes

@@ -15,8 +15,34 @@
 #include "dataplane/ip/icmp.h"
 #include "dataplane/ip/packet_edit.h"
 #include "dataplane/session/owner.h"
+#include "dataplane/worker/ipv6_drops.h"
 
 namespace wp {
+namespace {
+
+// The datagram `table` (either IP version's face) just completed, written
+// over `m`, the last fragment's mbuf, after its Ethernet header (the
+// fragment's own data is in the table by now). False: it does not fit `m`.
+template <class Table>
+bool take_into(Table& table, rte_mbuf* m) {
+  uint8_t l2[kEthHdrLen];
+  std::memcpy(l2, pkt_data(m), kEthHdrLen);
+  m->data_off = RTE_PKTMBUF_HEADROOM;
+  uint8_t* d = pkt_data(m);
+  const size_t n = table.take(d + kEthHdrLen, m->buf_len - RTE_PKTMBUF_HEADROOM - kEthHdrLen);
+  if (n == 0) return false;
+  std::memcpy(d, l2, kEthHdrLen);
+  m->data_len = static_cast<uint16_t>(kEthHdrLen + n);
+  m->pkt_len = m->data_len;
+  return true;
+}
+
+// The DF policy's one refusal (fragments.h): a TCP segment with DF is the host's PMTUD to do.
+bool tcp_with_df(const uint8_t* ip, const ParsedPacket& pp) {
+  return pp.proto == kProtoTcp && (load_be16(ip + 6) & 0x4000);
+}
+
+}  // namespace
 
 Fragments::Fragments(WorkerContext& ctx, Handoff& handoff, Tx& tx)
     : ctx_(ctx), handoff_(handoff), tx_(tx), seq_(ctx.id) {}
@@ -58,21 +84,11 @@ rte_mbuf* Fragments::reassemble(rte_mbuf* m, ParsedPacket& pp) {
       return nullptr;
   }
   ctx_.counters->add(Counter::fragments_received);
-  // The last fragment's mbuf carries the datagram: its data is in the table by now.
-  uint8_t l2[kEthHdrLen];
-  std::memcpy(l2, d, kEthHdrLen);
-  m->data_off = RTE_PKTMBUF_HEADROOM;
-  d = pkt_data(m);
-  size_t room = m->buf_len - RTE_PKTMBUF_HEADROOM - kEthHdrLen;
-  size_t n = table_.take(d + kEthHdrLen, room);
-  if (n == 0) {
+  if (!take_into(table_, m)) {
     ctx_.drop(m, DropReason::frag_too_big);
     return nullptr;
   }
-  std::memcpy(d, l2, kEthHdrLen);
-  m->data_len = static_cast<uint16_t>(kEthHdrLen + n);
-  m->pkt_len = m->data_len;
-  pp = parse_packet(d, m->data_len);
+  pp = parse_packet(pkt_data(m), m->data_len);
   if (pp.status != ParseStatus::ipv4) {
     ctx_.drop(m, DropReason::parse_error);
     return nullptr;
@@ -82,11 +98,56 @@ rte_mbuf* Fragments::reassemble(rte_mbuf* m, ParsedPacket& pp) {
 }
 
 void Fragments::age() {
-  if (table_.in_use() == 0) return;
-  if (uint32_t n = table_.expire(ctx_.now_ms, 32)) ctx_.counters->drop(DropReason::frag_timeout, n);
+  if (table_.in_use() != 0)
+    if (uint32_t n = table_.expire(ctx_.now_ms, 32)) ctx_.counters->drop(DropReason::frag_timeout, n);
+  if (table6_.in_use() != 0)
+    if (uint32_t n = table6_.expire(ctx_.now_ms, 32)) ctx_.counters->drop(DropReason::ipv6_frag_timeout, n);
+}
+
+bool Fragments::take6(rte_mbuf*& m) {
+  const Ipv6View v = parse_ipv6_packet(pkt_data(m), m->data_len, kEthHdrLen);
+  const uint32_t owner = owner_of_class(fragment_class6(v), ctx_.shared.workers);
+  if (owner != ctx_.id) {
+    handoff_.stage(m, owner);
+    return false;
+  }
+  m = hold6(m, v);
+  return m != nullptr;
+}
+
+rte_mbuf* Fragments::reassemble6(rte_mbuf* m) {
+  const Ipv6View v = parse_ipv6_packet(pkt_data(m), m->data_len, kEthHdrLen);
+  if (v.status != Ipv6Status::fragment) {  // handed here as one: never anything else
+    ctx_.drop(m, DropReason::ipv6_frag_malformed);
+    return nullptr;
+  }
+  return hold6(m, v);
+}
+
+rte_mbuf* Fragments::hold6(rte_mbuf* m, const Ipv6View& v) {
+  const ReassemblyResult res = table6_.add(pkt_data(m), v, ctx_.now_ms);
+  if (uint32_t t = table6_.take_timeouts()) ctx_.counters->drop(DropReason::ipv6_frag_timeout, t);
+  if (res == ReassemblyResult::pending) {
+    ctx_.counters->add(Counter::waypoint6_fragments_received);
+    rte_pktmbuf_free(m);
+    return nullptr;
+  }
+  if (res != ReassemblyResult::complete) {
+    ctx_.drop(m, ipv6_frag_drop_reason(res));
+    return nullptr;
+  }
+  ctx_.counters->add(Counter::waypoint6_fragments_received);
+  if (!take_into(table6_, m)) {
+    ctx_.drop(m, DropReason::ipv6_frag_too_big);
+    return nullptr;
+  }
+  ctx_.counters->add(Counter::waypoint6_reassembled);
+  return m;
 }
 
 bool Fragments::tlv_due(const ParsedPacket& pp, const SideOut& out, size_t block_len, bool encrypt) const {
+  // Between IPv6 waypoints the WAN header is IPv6: its fragments carry no IPv4 id (fragments.h).
+  if (is_waypoint6_standin(out.next_hop)) return false;
   // What sealing adds (crypto/session_data.h): IV and up to a block of
   // padding when encrypted, and the HMAC trailer. Erring large only costs a TLV.
   size_t sealed = size_t{pp.end} - pp.l3 + block_len + kFragmentTlvLen + kHmacTagLen + (encrypt ? 32 : 0);
@@ -124,17 +185,14 @@ void Fragments::transmit(rte_mbuf* m, const ParsedPacket& pp, int iface, Ipv4 ne
     if (!tunnels_) return ctx_.drop(m, DropReason::esp_no_sa);
     return into_tunnel(m, pp, next_hop);
   }
-  // To a peer's IPv6 waypoint (svr/waypoint6.h): an IPv6 outer header, never fragmented.
   if (is_waypoint6_standin(next_hop)) [[unlikely]]
-    return waypoint6_transmit(ctx_, tx_, m, pp, iface, next_hop);
+    return to_waypoint6(m, pp, iface, next_hop);
   uint16_t mtu = ctx_.rm().interfaces[iface].mtu;
   if (pp.end - pp.l3 <= mtu) [[likely]]
     return tx_.transmit(m, iface, next_hop);
   uint8_t* ip = pkt_data(m) + pp.l3;
-  if (load_be16(ip + 6) & 0x4000) {
-    if (pp.proto == kProtoTcp) return ctx_.drop(m, DropReason::mtu_exceeded);
-    ctx_.counters->add(Counter::frag_df_cleared);
-  }
+  if (tcp_with_df(ip, pp)) return ctx_.drop(m, DropReason::mtu_exceeded);
+  if (load_be16(ip + 6) & 0x4000) ctx_.counters->add(Counter::frag_df_cleared);
   const uint16_t id = id_reserved ? load_be16(ip + 4) : static_cast<uint16_t>(next_id());
   cut(m, pp, mtu, id, Counter::packets_fragmented, Counter::fragments_sent,
       [&](rte_mbuf* f) { tx_.transmit(f, iface, next_hop); });
@@ -149,13 +207,47 @@ void Fragments::cut(rte_mbuf* m, const ParsedPacket& pp, uint16_t mtu, uint16_t 
   rte_mbuf* out[kMaxTxFragments];
   const uint32_t n = fragment_ipv4(m, pp, mtu, id, out, kMaxTxFragments);
   if (n == 0) return ctx_.drop(m, DropReason::frag_no_mbuf);
+  send_all(out, n, datagrams, fragments, send);
+}
+
+// Counts a datagram cut into `n` fragments and hands each, with the
+// datagram's QoS class (out[0] is its own mbuf), to `send`.
+template <class Send>
+void Fragments::send_all(rte_mbuf** out, uint32_t n, Counter datagrams, Counter fragments, Send&& send) {
   ctx_.counters->add(datagrams);
   ctx_.counters->add(fragments, n);
-  const uint8_t cls = m->hash.sched.traffic_class;  // out[0] is m; the others are new mbufs
+  const uint8_t cls = out[0]->hash.sched.traffic_class;
   for (uint32_t i = 0; i < n; ++i) {
     set_qos_class(out[i], cls);
     send(out[i]);
   }
+}
+
+// To a peer's IPv6 waypoint (svr/waypoint6.h): the IPv6 outer header, and
+// IPv6 fragments when the packet then exceeds the WAN MTU (fragments.h),
+// their identification from this worker's sequence (only the low 16 bits of
+// it are IPv4's ids: the two never meet in one table).
+void Fragments::to_waypoint6(rte_mbuf* m, const ParsedPacket& pp, int iface, Ipv4 standin) {
+  const bool refused = tcp_with_df(pkt_data(m) + pp.l3, pp);  // read while the header is IPv4
+  Ipv6 next_hop;
+  if (!waypoint6_encap(ctx_, m, pp, iface, standin, next_hop)) return;  // counted
+  const uint16_t mtu = ctx_.rm().interfaces[static_cast<size_t>(iface)].mtu;
+  if (m->data_len - kEthHdrLen <= mtu) [[likely]] {
+    ctx_.counters->add(Counter::waypoint6_sent);
+    return tx_.transmit6(m, iface, next_hop);
+  }
+  if (refused) return ctx_.drop(m, DropReason::waypoint6_too_big);
+  rte_mbuf* out[kMaxTxFragments];
+  const Fragment6Result r = fragment_ipv6(m, mtu, next_id(), out, kMaxTxFragments);
+  switch (r.status) {
+    case Fragment6Status::ok: break;
+    case Fragment6Status::too_big: return ctx_.drop(m, DropReason::waypoint6_too_big);
+    case Fragment6Status::no_room: return ctx_.drop(m, DropReason::no_buffer_room);
+    case Fragment6Status::no_mbuf: return ctx_.drop(m, DropReason::frag_no_mbuf);
+  }
+  ctx_.counters->add(Counter::waypoint6_sent);
+  send_all(out, r.count, Counter::waypoint6_fragmented, Counter::waypoint6_fragments_sent,
+           [&](rte_mbuf* f) { tx_.transmit6(f, iface, next_hop); });
 }
 
 // Into IPsec tunnel `tunnel`: a packet above the tunnel's MTU (inner bytes,
@@ -222,7 +314,9 @@ bool Fragments::refuse_oversize_tcp(rte_mbuf* m, const ParsedPacket& pp, const S
   const uint8_t* ip = pkt_data(m) + pp.l3;
   if (pp.proto != kProtoTcp || need_md || !(load_be16(ip + 6) & 0x4000) || !(s.crypto & kCryptoHmacAll)) return false;
   const uint16_t mtu = ctx_.rm().interfaces[out.iface].mtu;
-  const uint16_t extra = (s.crypto & kCryptoEncrypt) ? kCryptoOverhead : kSeqLen + kHmacTagLen;
+  // Sealing's overhead, and the 20 bytes more of an IPv6 outer header to a peer's IPv6 waypoint.
+  const uint16_t extra = static_cast<uint16_t>(((s.crypto & kCryptoEncrypt) ? kCryptoOverhead : kSeqLen + kHmacTagLen) +
+                                               (is_waypoint6_standin(out.next_hop) ? 20 : 0));
   if (pp.end - pp.l3 + extra <= mtu) return false;
   const SideOut& back = dir == Dir::forward ? s.out_rev : s.out_fwd;
   if (back.peer < 0) frag_needed_to(pp, ip, back.iface, back.next_hop, static_cast<uint16_t>(mtu - extra), m->pool);

@@ -23,12 +23,23 @@
 // would collide in the peer's reassembly table. First (metadata) packets
 // that will be fragmented carry TLV 1 with that id and the host's original id
 // and flags; the egress router restores them.
+//
+// Between IPv6 waypoints (svr/waypoint6.h) the same policy cuts the outer
+// IPv6 header instead (RFC 8200 § 4.5: we are its source): a Fragment header
+// with a 32-bit identification from the same per-worker sequence, 8-byte
+// multiples; a TCP segment with DF is dropped (`waypoint6_too_big`), the rest
+// is fragmented. No TLV 1: the IPv4 id and DF do not cross IPv6 waypoints
+// (RFC 7915 translation at both ends). The receiver hands each fragment from a
+// peer's IPv6 waypoint to the worker of fragment_class6(src, dst, id), which
+// makes it whole in its own IPv6 table (ip/ipv6_reassembly.h), then the whole
+// datagram takes waypoint6_input as any other.
 #pragma once
 
 #include <rte_mbuf.h>
 
 #include <cstdint>
 
+#include "dataplane/ip/ipv6_reassembly.h"
 #include "dataplane/ip/packet.h"
 #include "dataplane/ip/reassembly.h"
 #include "dataplane/session/session.h"
@@ -53,6 +64,16 @@ class Fragments {
   // Adds a fragment this worker reassembles; the whole datagram once complete, else nullptr.
   rte_mbuf* reassemble(rte_mbuf* m, ParsedPacket& pp);
   void age();  // a few expired datagrams per iteration
+
+  // An IPv6 fragment to our IPv6 waypoint from a peer's (Waypoint6In::fragment):
+  // handed to the worker that reassembles its datagram, or added to our IPv6
+  // table. True when `m` is now the whole IPv6 datagram; false when consumed.
+  bool take6(rte_mbuf*& m);
+  // Adds such a fragment another worker handed here; the whole datagram once complete, else nullptr.
+  rte_mbuf* reassemble6(rte_mbuf* m);
+  static constexpr uint32_t kWaypoint6Slots = 256;  // per worker: ~1.1 MB
+  // Peers' IPv6 waypoints often share one /64 (the table's unit of a source): a quarter each.
+  static constexpr uint32_t kWaypoint6PerSource = kWaypoint6Slots / 4;
 
   // Sending: whether a first (metadata) packet will leave in fragments and
   // so must carry TLV 1, the IP id its fragments get, and the egress side
@@ -80,6 +101,10 @@ class Fragments {
   template <class Send>
   void cut(rte_mbuf* m, const ParsedPacket& pp, uint16_t mtu, uint16_t id, Counter datagrams, Counter fragments,
            Send&& send);
+  template <class Send>
+  void send_all(rte_mbuf** out, uint32_t n, Counter datagrams, Counter fragments, Send&& send);
+  void to_waypoint6(rte_mbuf* m, const ParsedPacket& pp, int iface, Ipv4 standin);
+  rte_mbuf* hold6(rte_mbuf* m, const Ipv6View& v);
   void into_tunnel(rte_mbuf* m, const ParsedPacket& pp, Ipv4 tunnel);
   void frag_needed_to_sender(rte_mbuf* m, const ParsedPacket& pp, uint16_t mtu);
   bool frag_needed_to(const ParsedPacket& pp, const uint8_t* ip, int iface, Ipv4 next_hop, uint16_t mtu,
@@ -89,6 +114,7 @@ class Fragments {
   Tx& tx_;
   EspStep* tunnels_ = nullptr;
   ReassemblyTable table_;
+  Ipv6ReassemblyTable table6_{kWaypoint6Slots, DatagramStore::kDefaultTimeoutMs, kWaypoint6PerSource};
   uint32_t seq_;  // stepped by the worker count, so workers never share a fragment id
   TokenBucket icmp_rate_;
 };

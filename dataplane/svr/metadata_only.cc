@@ -75,7 +75,7 @@ bool MetadataOnly::send_block(rte_mempool* pool, const SideOut& out, const PairK
   }
   finish_checksums(c, cpp);
   if (is_waypoint6_standin(out.next_hop)) [[unlikely]] {  // to a peer's IPv6 waypoint (svr/waypoint6.h)
-    waypoint6_transmit(ctx_, tx_, c, parse_packet(pkt_data(c), c->data_len), out.iface, out.next_hop);
+    fragments_.transmit(c, parse_packet(pkt_data(c), c->data_len), out.iface, out.next_hop);
     return true;
   }
   tx_.transmit(c, out.iface, out.next_hop);

@@ -23,6 +23,7 @@
 #include "dataplane/ip/packet.h"
 #include "dataplane/session/session.h"
 #include "dataplane/svr/crypto_batch.h"
+#include "dataplane/svr/fragments.h"
 #include "dataplane/worker/context.h"
 #include "dataplane/worker/tx.h"
 
@@ -32,7 +33,8 @@ class MetadataOnly {
  public:
   static constexpr uint16_t kGapMs = 10;
 
-  MetadataOnly(WorkerContext& ctx, CryptoBatch& crypto, Tx& tx) : ctx_(ctx), crypto_(crypto), tx_(tx) {}
+  MetadataOnly(WorkerContext& ctx, CryptoBatch& crypto, Fragments& fragments, Tx& tx)
+      : ctx_(ctx), crypto_(crypto), fragments_(fragments), tx_(tx) {}
 
   // Whether the metadata a packet leaving on `out` needs would not fit under the MTU.
   bool due(const ParsedPacket& pp, const Session& s, const SideOut& out) const;
@@ -52,6 +54,7 @@ class MetadataOnly {
  private:
   WorkerContext& ctx_;
   CryptoBatch& crypto_;
+  Fragments& fragments_;  // to a peer's IPv6 waypoint (svr/waypoint6.h)
   Tx& tx_;
 };
 

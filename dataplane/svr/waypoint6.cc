@@ -29,36 +29,56 @@ bool bind_waypoint6(WorkerContext& ctx, Session& s, int peer, uint32_t cls, Drop
   return false;
 }
 
-void waypoint6_transmit(WorkerContext& ctx, Tx& tx, rte_mbuf* m, const ParsedPacket& pp, int iface, Ipv4 standin) {
+bool waypoint6_encap(WorkerContext& ctx, rte_mbuf* m, const ParsedPacket& pp, int iface, Ipv4 standin,
+                     Ipv6& next_hop) {
   const RouterModel& rm = ctx.rm();
   const Ipv6* src = waypoint6_own(rm, iface);
   const Ipv6* dst = waypoint6_peer(rm, standin);
   const Route6* r = dst ? rm.fib6.lookup(*dst) : nullptr;
-  if (!src || !r || r->iface != iface) return ctx.drop(m, DropReason::ipv6_no_route);
-  if (pp.proto != kProtoTcp && pp.proto != kProtoUdp) return ctx.drop(m, DropReason::svr6_untranslatable);
+  if (!src || !r || r->iface != iface) return ctx.drop(m, DropReason::ipv6_no_route), false;
+  if (pp.proto != kProtoTcp && pp.proto != kProtoUdp) return ctx.drop(m, DropReason::svr6_untranslatable), false;
   uint8_t* d = pkt_data(m);
   const uint8_t ttl = d[pp.l3 + 8];  // decremented once already (rewrite_tuple)
   const Nat64Result res = nat64_4to6(d, pp, *src, *dst, pp.dport);
-  if (res.verdict != Nat64Verdict::ok) return ctx.drop(m, DropReason::svr6_untranslatable);
-  if (!rte_pktmbuf_prepend(m, static_cast<uint16_t>(-res.shift))) return ctx.drop(m, DropReason::no_buffer_room);
+  if (res.verdict != Nat64Verdict::ok) return ctx.drop(m, DropReason::svr6_untranslatable), false;
+  if (!rte_pktmbuf_prepend(m, static_cast<uint16_t>(-res.shift))) return ctx.drop(m, DropReason::no_buffer_room), false;
   rte_pktmbuf_trim(m, static_cast<uint16_t>(m->data_len - res.len));
   // The outer hop limit carries the session's (the egress restores it from there): no second decrement.
   pkt_data(m)[kEthHdrLen + 7] = ttl;
-  if (res.len - kEthHdrLen > rm.interfaces[static_cast<size_t>(iface)].mtu)
-    return ctx.drop(m, DropReason::waypoint6_too_big);
-  ctx.counters->add(Counter::waypoint6_sent);
-  tx.transmit6(m, iface, r->connected() ? *dst : r->next_hop);
+  next_hop = r->connected() ? *dst : r->next_hop;
+  return true;
+}
+
+namespace {
+
+// Whether the frame `d` (`len` bytes) on `iface` is IPv6 to our IPv6 waypoint there: by our
+// address, as IPv4 waypoint traffic (not by MAC: the address is ours alone).
+bool to_own_waypoint(const RouterModel& rm, const uint8_t* d, uint32_t len, int iface) {
+  const Ipv6* own = waypoint6_own(rm, iface);
+  return own && len >= kEthHdrLen + kIpv6HdrLen && load_be16(d + 12) == kEtherTypeIpv6 &&
+         load_ipv6(d + kEthHdrLen + 24) == *own;
+}
+
+// A peer's fragments are made whole first (ports or not); a stranger's are the IPv6 input's.
+bool from_peer_fragment(const RouterModel& rm, const Ipv6View& v) {
+  return v.status == Ipv6Status::fragment && waypoint6_standin_of(rm, v.src) != 0;
+}
+
+}  // namespace
+
+bool waypoint6_fragment(const WorkerContext& ctx, const rte_mbuf* m, int iface) {
+  const auto* d = rte_pktmbuf_mtod(m, const uint8_t*);
+  return to_own_waypoint(ctx.rm(), d, m->data_len, iface) &&
+         from_peer_fragment(ctx.rm(), parse_ipv6_packet(d, m->data_len, kEthHdrLen));
 }
 
 Waypoint6In waypoint6_input(WorkerContext& ctx, rte_mbuf* m, int iface, ParsedPacket& pp) {
   const RouterModel& rm = ctx.rm();
-  const Ipv6* own = waypoint6_own(rm, iface);
-  if (!own) return Waypoint6In::not_ours;
   uint8_t* d = pkt_data(m);
-  // By our address, as IPv4 waypoint traffic (not by MAC: the address is ours alone).
-  if (m->data_len < kEthHdrLen + 40 || load_be16(d + 12) != kEtherTypeIpv6) return Waypoint6In::not_ours;
-  if (load_ipv6(d + kEthHdrLen + 24) != *own) return Waypoint6In::not_ours;
+  if (!to_own_waypoint(rm, d, m->data_len, iface)) return Waypoint6In::not_ours;
   const Ipv6View v = parse_ipv6_packet(d, m->data_len, kEthHdrLen);
+  if (v.status == Ipv6Status::fragment)
+    return from_peer_fragment(rm, v) ? Waypoint6In::fragment : Waypoint6In::not_ours;
   // Malformed IPv6 and ICMPv6 (ND, echo) are the IPv6 input's; so are other ports (not routed there).
   if (v.status != Ipv6Status::ok || (v.proto != kProtoTcp && v.proto != kProtoUdp) || !is_waypoint_port(v.dport))
     return Waypoint6In::not_ours;

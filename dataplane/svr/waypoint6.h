@@ -14,13 +14,15 @@
 //   header (RFC 7915 header translation, ip/nat64_packet.h: our IPv6
 //   waypoint -> the peer's, traffic class = TOS, hop limit = TTL, the L4
 //   checksum recomputed for the IPv6 pseudo-header), and leaves to the
-//   IPv6 next hop of the peer waypoint (Neighbor Discovery). The routers
-//   never fragment it: one larger than the WAN MTU is dropped and counted
-//   (`waypoint6_too_big`).
+//   IPv6 next hop of the peer waypoint (Neighbor Discovery). One larger than
+//   the WAN MTU leaves in IPv6 fragments (RFC 8200 § 4.5: we are the source
+//   of that header; svr/fragments.h has the policy, TCP with DF excepted).
 // - in: TCP/UDP to our IPv6 waypoint on a WAN port, to a waypoint port, from
 //   a peer's IPv6 waypoint, becomes the IPv4 stand-in form on the worker that
 //   received it and is then dispatched by its destination port's class, as
-//   IPv4 waypoint traffic is (Worker::dispatch), to WanInput.
+//   IPv4 waypoint traffic is (Worker::dispatch), to WanInput. A peer's IPv6
+//   fragments to our waypoint are first made whole on the worker their
+//   datagram's key names (Fragments::take6), then take this path.
 #pragma once
 
 #include <rte_mbuf.h>
@@ -32,7 +34,6 @@
 #include "dataplane/session/session.h"
 #include "dataplane/worker/context.h"
 #include "dataplane/worker/drop_reason.h"
-#include "dataplane/worker/tx.h"
 
 namespace wp {
 
@@ -51,15 +52,22 @@ inline bool waypoint6_grows(const Session& s) {
   return is_waypoint6_standin(wan.tuple.dst) && lan.iface != kIfaceSvr6;
 }
 
-// Out: IPv4 stand-in packet `m` (parsed `pp`) to the peer stand-in `standin` -> IPv6 on the WAN.
-void waypoint6_transmit(WorkerContext& ctx, Tx& tx, rte_mbuf* m, const ParsedPacket& pp, int iface, Ipv4 standin);
+// Out: the IPv4 stand-in packet `m` (parsed `pp`) to the peer stand-in
+// `standin` becomes, in place, the IPv6 packet from our IPv6 waypoint on
+// `iface` to the peer's; `next_hop` gets its IPv6 next hop. False: dropped
+// (counted). Its size against the MTU is the caller's (Fragments::transmit).
+bool waypoint6_encap(WorkerContext& ctx, rte_mbuf* m, const ParsedPacket& pp, int iface, Ipv4 standin,
+                     Ipv6& next_hop);
 
 enum class Waypoint6In : uint8_t {
   not_ours,    // not IPv6 waypoint traffic: untouched, the IPv6 input takes it
   consumed,    // dropped (counted)
   translated,  // `m` now holds the IPv4 stand-in form, parsed into `pp`
+  fragment,    // an IPv6 fragment to our IPv6 waypoint from a peer's, untouched: for Fragments::take6
 };
 // In: an IPv6 frame received on interface `iface`.
 Waypoint6In waypoint6_input(WorkerContext& ctx, rte_mbuf* m, int iface, ParsedPacket& pp);
+// Whether waypoint6_input would call the IPv6 frame `m` on `iface` a `fragment` (it reads only).
+bool waypoint6_fragment(const WorkerContext& ctx, const rte_mbuf* m, int iface);
 
 }  // namespace wp

@@ -174,7 +174,11 @@ namespace wp {
   X(svr6_to_waypoint) /* their IPv6 packets translated to the IPv4 waypoint form */ \
   X(svr6_to_lan) /* their packets restored to IPv6 onto the LAN */ \
   X(waypoint6_sent) /* SVR packets sent to a peer's IPv6 waypoint (svr/waypoint6.h) */ \
-  X(waypoint6_received) /* SVR packets received on our IPv6 waypoint from a peer's */
+  X(waypoint6_received) /* SVR packets received on our IPv6 waypoint from a peer's */ \
+  X(waypoint6_fragmented) /* of waypoint6_sent: packets above the WAN MTU sent in IPv6 fragments (svr/fragments.h) */ \
+  X(waypoint6_fragments_sent) /* the IPv6 fragments they were sent in */ \
+  X(waypoint6_fragments_received) /* IPv6 fragments from a peer's IPv6 waypoint taken into a worker's reassembly table */ \
+  X(waypoint6_reassembled) /* datagrams made whole from them (then received as any waypoint6 packet) */
 
 enum class Counter : uint8_t {
 #define WP_X(name) name,

@@ -148,7 +148,7 @@ namespace wp {
   X(ipv6_frag_duplicate, "IPv6 fragment identical to one already held") \
   X(ipv6_frag_overlap, "IPv6 fragment overlaps held data or contradicts the datagram end: datagram dropped (RFC 5722)") \
   X(ipv6_frag_too_many, "IPv6 datagram in more fragments than the reassembly table holds (16): dropped") \
-  X(ipv6_frag_too_big, "reassembled IPv6 datagram larger than the reassembly buffer (4096 bytes after the headers): dropped") \
+  X(ipv6_frag_too_big, "reassembled IPv6 datagram larger than the reassembly buffer (4096 bytes after the headers), or at an IPv6 waypoint than an mbuf: dropped") \
   X(ipv6_frag_timeout, "IPv6 datagram not complete within the reassembly timeout: dropped") \
   X(ipv6_frag_table_full, "no free IPv6 reassembly slot for a new fragmented datagram") \
   X(ipv6_frag_source_limit, "the IPv6 fragment's source /64 already holds its share of the reassembly table") \
@@ -167,7 +167,7 @@ namespace wp {
   X(svr6_no_table, "metadata with an IPv6 forward context (TLV 3) at a router with no IPv6 session table") \
   X(svr6_internal_tuple, "IPv4 packet matching the internal IPv4 tuple of an IPv6 session (0.0.0.0/8 source)") \
   /* IPv6 sessions between IPv6 waypoints (svr/waypoint6.h, docs/ipv6.md § IPv6 sessions between IPv6 waypoints) */ \
-  X(waypoint6_too_big, "packet to an IPv6 waypoint larger than the WAN MTU once its IPv6 header is on (never fragmented)")
+  X(waypoint6_too_big, "packet to an IPv6 waypoint larger than the WAN MTU once its IPv6 header is on: a TCP segment with DF (not fragmented), or more than 8 fragments")
 
 enum class DropReason : uint8_t {
 #define WP_X(name, desc) name,

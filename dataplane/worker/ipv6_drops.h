@@ -1,10 +1,13 @@
 // Which drop reason counts an IPv6 frame the worker does not carry: a frame
 // that fails the header walk (ip/ipv6.h) is counted by what was wrong with it,
 // so crafted extension chains show up as themselves; a well-formed one is not
-// routed yet and stays `not_ipv4`.
+// routed yet and stays `not_ipv4`. A fragment an IPv6 reassembly table
+// refused (NAT64's on the LAN, the IPv6 waypoint's on the WAN) is counted by
+// the table's verdict.
 #pragma once
 
 #include "dataplane/ip/ipv6.h"
+#include "dataplane/ip/reassembly.h"
 #include "dataplane/worker/drop_reason.h"
 
 namespace wp {
@@ -22,6 +25,23 @@ constexpr DropReason ipv6_drop_reason(Ipv6Status s) {
     case Ipv6Status::fragment: break;
   }
   return DropReason::not_ipv4;
+}
+
+// The drop reason of a fragment the IPv6 table did not hold (any verdict but pending and complete).
+constexpr DropReason ipv6_frag_drop_reason(ReassemblyResult r) {
+  switch (r) {
+    case ReassemblyResult::duplicate: return DropReason::ipv6_frag_duplicate;
+    case ReassemblyResult::overlap: return DropReason::ipv6_frag_overlap;
+    case ReassemblyResult::too_many: return DropReason::ipv6_frag_too_many;
+    case ReassemblyResult::too_big: return DropReason::ipv6_frag_too_big;
+    case ReassemblyResult::table_full: return DropReason::ipv6_frag_table_full;
+    case ReassemblyResult::source_limit: return DropReason::ipv6_frag_source_limit;
+    case ReassemblyResult::pending:
+    case ReassemblyResult::complete:
+    case ReassemblyResult::malformed:
+    case ReassemblyResult::not_fragment: break;
+  }
+  return DropReason::ipv6_frag_malformed;
 }
 
 }  // namespace wp

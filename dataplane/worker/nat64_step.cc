@@ -5,9 +5,9 @@
 #include <cstring>
 
 #include "dataplane/ip/checksum.h"
+#include "dataplane/ip/fragment.h"
 #include "dataplane/ip/icmp.h"
 #include "dataplane/ip/ipv4_cut.h"
-#include "dataplane/ip/ipv6_cut.h"
 #include "dataplane/ip/nat64.h"
 #include "dataplane/ip/nat64_packet.h"
 #include "dataplane/ip/ndp.h"  // kIcmp6EchoRequest
@@ -162,29 +162,18 @@ bool Nat64Step::fragment6(rte_mbuf* m, const Ipv6View& v, int iface) {
   rm.nat64_service_for(v.dst, 0, 0, dst4, embedded);  // only whether it is under a prefix: no ports yet
   if (!embedded) return false;
   // The datagram's worker: every fragment of it has the same key, ports or not.
-  const uint64_t key = (v.src.lo ^ v.src.hi * 0xff51afd7ed558ccdull ^ v.dst.lo ^ v.dst.hi ^ v.frag.id) *
-                       0x9e3779b97f4a7c15ull;
-  const uint32_t owner = owner_of_class(static_cast<uint32_t>(key >> 58), ctx_.shared.workers ? ctx_.shared.workers : 1);
+  const uint32_t owner = owner_of_class(fragment_class6(v), ctx_.shared.workers ? ctx_.shared.workers : 1);
   if (owner != ctx_.id) return handoff_.stage(m, owner), true;
   // No slot for a stranger: the tenant (not the service: later fragments have no ports) first.
   if (rm.tenant_for6(v.src, iface) == kNone) return ctx_.drop(m, DropReason::nat64_no_tenant), true;
   const ReassemblyResult res = reasm_->add(pkt_data(m), v, ctx_.now_ms);
   count_timeouts();
-  switch (res) {
-    case ReassemblyResult::pending:
-      ctx_.counters->add(Counter::ipv6_fragments_received);
-      rte_pktmbuf_free(m);
-      return true;
-    case ReassemblyResult::complete: break;
-    case ReassemblyResult::duplicate: return ctx_.drop(m, DropReason::ipv6_frag_duplicate), true;
-    case ReassemblyResult::overlap: return ctx_.drop(m, DropReason::ipv6_frag_overlap), true;
-    case ReassemblyResult::too_many: return ctx_.drop(m, DropReason::ipv6_frag_too_many), true;
-    case ReassemblyResult::too_big: return ctx_.drop(m, DropReason::ipv6_frag_too_big), true;
-    case ReassemblyResult::table_full: return ctx_.drop(m, DropReason::ipv6_frag_table_full), true;
-    case ReassemblyResult::source_limit: return ctx_.drop(m, DropReason::ipv6_frag_source_limit), true;
-    case ReassemblyResult::malformed:
-    case ReassemblyResult::not_fragment: return ctx_.drop(m, DropReason::ipv6_frag_malformed), true;
+  if (res == ReassemblyResult::pending) {
+    ctx_.counters->add(Counter::ipv6_fragments_received);
+    rte_pktmbuf_free(m);
+    return true;
   }
+  if (res != ReassemblyResult::complete) return ctx_.drop(m, ipv6_frag_drop_reason(res)), true;
   ctx_.counters->add(Counter::ipv6_fragments_received);
   // The whole frame into flat_: the last fragment's Ethernet header, then the datagram.
   uint8_t* f = flat_.get();
@@ -359,48 +348,18 @@ void Nat64Step::icmp4_error(rte_mbuf* m, const ParsedPacket& pp, uint8_t type, u
 }
 
 void Nat64Step::send6_fragments(rte_mbuf* m, int iface, uint32_t mtu) {
-  uint8_t* f = pkt_data(m);
-  uint8_t hdr[kEthHdrLen + kIpv6HdrLen];
-  std::memcpy(hdr, f, sizeof hdr);
-  const uint8_t* ip = hdr + kEthHdrLen;
-  const uint32_t payload = m->data_len - static_cast<uint32_t>(sizeof hdr);
-  const Ipv6Cut cut = ipv6_cut(payload, mtu);
-  const uint32_t n = cut.count;
-  if (n < 2 || n > kMaxFragments6) return ctx_.drop(m, DropReason::nat64_too_big);
-  if (rte_pktmbuf_headroom(m) < kIpv6FragHdrLen) return ctx_.drop(m, DropReason::nat64_no_room);
   rte_mbuf* out[kMaxFragments6];
-  out[0] = m;
-  if (rte_pktmbuf_alloc_bulk(m->pool, out + 1, n - 1) != 0) return ctx_.drop(m, DropReason::nat64_frag6_no_mbuf);
   const uint32_t id = frag6_id_ += ctx_.shared.workers ? ctx_.shared.workers : 1;
-  const uint8_t next = ip[6];
-  // The later fragments first, copied out of m's payload; then m becomes the first in place.
-  for (uint32_t i = n - 1; i > 0; --i) {
-    const uint32_t at = i * cut.chunk, part = std::min(cut.chunk, payload - at);
-    auto* o = reinterpret_cast<uint8_t*>(
-        rte_pktmbuf_append(out[i], static_cast<uint16_t>(sizeof hdr + kIpv6FragHdrLen + part)));
-    if (!o) {  // an mbuf too small for one fragment: the MTU is beyond the pool's buffers
-      rte_pktmbuf_free_bulk(out + 1, n - 1);
-      return ctx_.drop(m, DropReason::nat64_too_big);
-    }
-    std::memcpy(o, hdr, kEthHdrLen);
-    uint32_t len = 0;
-    const uint32_t off = ipv6_cut_header(o + kEthHdrLen, ip, cut, i, payload, next, id, len);
-    std::memcpy(o + sizeof hdr + kIpv6FragHdrLen, f + sizeof hdr + off, len);
-    out[i]->port = m->port;
-    out[i]->hash = m->hash;
+  const Fragment6Result r = fragment_ipv6(m, mtu, id, out, kMaxFragments6);
+  switch (r.status) {
+    case Fragment6Status::ok: break;
+    case Fragment6Status::too_big: return ctx_.drop(m, DropReason::nat64_too_big);
+    case Fragment6Status::no_room: return ctx_.drop(m, DropReason::nat64_no_room);
+    case Fragment6Status::no_mbuf: return ctx_.drop(m, DropReason::nat64_frag6_no_mbuf);
   }
-  uint32_t part = 0;
-  auto* o = reinterpret_cast<uint8_t*>(rte_pktmbuf_prepend(m, kIpv6FragHdrLen));  // the headroom was checked
-  if (!o) {
-    rte_pktmbuf_free_bulk(out + 1, n - 1);
-    return ctx_.drop(m, DropReason::nat64_no_room);
-  }
-  std::memcpy(o, hdr, kEthHdrLen);
-  ipv6_cut_header(o + kEthHdrLen, ip, cut, 0, payload, next, id, part);
-  rte_pktmbuf_trim(m, static_cast<uint16_t>(m->data_len - (sizeof hdr + kIpv6FragHdrLen + part)));
   ctx_.counters->add(Counter::nat64_in);
-  ctx_.counters->add(Counter::nat64_fragments6_sent, n);
-  for (uint32_t i = 0; i < n; ++i) tx_.transmit6(out[i], iface);
+  ctx_.counters->add(Counter::nat64_fragments6_sent, r.count);
+  for (uint32_t i = 0; i < r.count; ++i) tx_.transmit6(out[i], iface);
 }
 
 // RFC 7915 § 4.2-4.3: an ICMPv4 error about a packet of a binding becomes

@@ -153,7 +153,16 @@ void Worker::dispatch(rte_mbuf** pkts, uint16_t n) {
     int owner;
     if (o.pp.status == ParseStatus::not_ipv4 && iface != kNone) {  // IPv6 (or another EtherType)
       // SVR to our IPv6 waypoint: the IPv4 stand-in form, then by port class like IPv4's (svr/waypoint6.h).
-      const Waypoint6In w6 = waypoint6_input(ctx_, m, iface, o.pp);
+      Waypoint6In w6 = waypoint6_input(ctx_, m, iface, o.pp);
+      if (w6 == Waypoint6In::fragment) {  // made whole on its datagram's worker first (svr/fragments.h)
+        if (!fragments_.take6(o.m)) continue;
+        m = o.m;
+        w6 = waypoint6_input(ctx_, m, iface, o.pp);
+        if (w6 == Waypoint6In::fragment) {  // a fragment inside the fragments: nothing we sent
+          ctx_.drop(m, DropReason::ipv6_frag_malformed);
+          continue;
+        }
+      }
       if (w6 == Waypoint6In::consumed) continue;
       if (w6 == Waypoint6In::not_ours) {
         if (ipv6_.stage(m, iface, owned6[n_owned6])) ++n_owned6;
@@ -399,7 +408,13 @@ uint32_t Worker::drain_handoff() {
         continue;
       }
       int iface = ctx_.rm().iface_by_port(m->port);
-      if (pp.status == ParseStatus::not_ipv4 && iface != kNone) {  // NAT64: IPv6 to its binding's worker
+      if (pp.status == ParseStatus::not_ipv4 && iface != kNone) {
+        // A peer's IPv6 fragment to our IPv6 waypoint (its datagram's worker is this one), else
+        // NAT64: IPv6 to its binding's worker.
+        if (waypoint6_fragment(ctx_, m, iface)) {
+          if ((m = fragments_.reassemble6(m)) != nullptr) whole[n_whole++] = m;
+          continue;
+        }
         ipv6_.input(m, iface);
         continue;
       }

@@ -164,7 +164,7 @@ class Worker {
   EspStep esp_{ctx_, tx_, handoff_};
   Fragments fragments_{ctx_, handoff_, tx_};
   CryptoBatch crypto_{ctx_, fragments_};
-  MetadataOnly metadata_only_{ctx_, crypto_, tx_};
+  MetadataOnly metadata_only_{ctx_, crypto_, fragments_, tx_};
   FlowMonitor flow_{ctx_, metadata_only_};
   AppInspect apps_{ctx_, metadata_only_};
   Duplication dup_{ctx_};

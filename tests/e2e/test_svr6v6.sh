@@ -18,7 +18,12 @@
 # (after the IPFIX checks: REST and IPFIX of IPv4 sessions between IPv6 waypoints still show the
 # stand-ins, docs/ipv6.md): curl -4 5 MiB byte-exact and iperf3 -4 TCP 2 s with the same WAN
 # checks on a capture of their own, the MSS clamp keeping IPv4 segments within the WAN MTU, the
-# IPv4 guest denied. Both routers stop cleanly.
+# IPv4 guest denied. Then full-size UDP (#19 fragments): a 1500-byte IPv6 datagram (its metadata
+# makes it 1500+ on the WAN) and a 1500-byte IPv4 one (1520 in IPv6) echoed back byte-exact
+# (udp_echo.py compares every byte; the server logs the length), tshark on the WAN: IPv6
+# Fragment headers between the two waypoints both ways and still no IPv4; r1 and r2 count the
+# fragmented and the reassembled datagrams, no waypoint6_too_big and no ipv6_frag_* drop.
+# Both routers stop cleanly.
 set -u -o pipefail
 source "$(dirname "$0")/lib.sh"
 source "$(dirname "$0")/svr6_export.sh"
@@ -58,9 +63,13 @@ tenants:
 services:
   - {name: web6, prefixes: ["2001:db8:72::/64"], protocol: tcp, ports: ["80", "5201"]$9}
   - {name: web, prefixes: [10.2.0.0/24], protocol: tcp, ports: ["80", "5201"]$9}
+  - {name: echo6, prefixes: ["2001:db8:72::/64"], protocol: udp, ports: ["7009"]$9}
+  - {name: echo4, prefixes: [10.2.0.0/24], protocol: udp, ports: ["7009"]$9}
 policies:
   - {tenant: v6, service: web6}
   - {tenant: branch, service: web}
+  - {tenant: v6, service: echo6}
+  - {tenant: branch, service: echo4}
 peers:
   - {name: $6, waypoints: ["$8"], key: "$KEY"}
 dataplane: {workers: $WORKERS, max_sessions: 65536}
@@ -163,6 +172,42 @@ wp_expect "r1 counters.mss_clamped >= 3 (the IPv4 SYNs: 20 bytes more on the WAN
 wp_expect "r2 counters.waypoint6_sent > 6000 (the two 5 MiB downloads)" "$(wp_stat r2 counters.waypoint6_sent)" -gt 6000
 wp_expect "r1 counters.waypoint6_received > 3000" "$(wp_stat r1 counters.waypoint6_received)" -gt 3000
 wp_expect "r2 counters.waypoint6_received > 3000 (the iperf3 uploads)" "$(wp_stat r2 counters.waypoint6_received)" -gt 3000
+# Full-size UDP both ways, the first datagrams with metadata: the WAN leg in IPv6 fragments.
+echo_start() {  # ADDR: udp_echo.py serve on ADDR:7009 in ns s
+  wp_bg s "$WP_TMP/echo-$1.log" "$WP_PY" -u "$WP_E2E/udp_echo.py" serve "$1" 7009
+  WP_PIDS+=("$WP_BG_PID")
+  wp_until 20 wp_log_has "$WP_TMP/echo-$1.log" "^listening"
+}
+echo_servers() { echo_start "$SRV" && echo_start "$SRV4"; }
+wp_check "UDP echo servers on [$SRV]:7009 and $SRV4:7009" echo_servers
+wp_check "capture the WAN (full-size UDP)" wp_cap_start wan br0 "$WP_TMP/frag.pcap" -s 1500
+big_echo() {  # ADDR BYTES: two datagrams of BYTES (with udp_echo.py's "#i"), each echoed byte-exact
+  wp_exec c "$WP_PY" "$WP_E2E/udp_echo.py" send "$1" 7009 "$("$WP_PY" -c "print('f' * ($2 - 2))")" 5 2
+}
+wp_check "UDP: a 1500-byte IPv6 datagram (1452 bytes of data) and its echo, byte-exact" big_echo "$SRV" 1452
+wp_check "UDP: a 1500-byte IPv4 datagram (1472 bytes of data, 1520 in IPv6) and its echo, byte-exact" \
+  big_echo "$SRV4" 1472
+wp_check "the servers got the whole datagrams" \
+  bash -c "grep -q '^from $CLI:[0-9]* 1452\$' '$WP_TMP/echo-$SRV.log' && grep -q '^from $CLI4:[0-9]* 1472\$' '$WP_TMP/echo-$SRV4.log'"
+wp_cap_stop
+frag_headers() {  # SRC DST: IPv6 fragments between the waypoints, a first and a last one at least
+  local q="ipv6.fraghdr && ipv6.src == $1 && ipv6.dst == $2"
+  [ "$(tshark -r "$WP_TMP/frag.pcap" -o ipv6.defragment:FALSE -Y "$q && ipv6.fraghdr.more == 1" 2>/dev/null | wc -l)" -ge 2 ] &&
+    [ "$(tshark -r "$WP_TMP/frag.pcap" -o ipv6.defragment:FALSE -Y "$q && ipv6.fraghdr.more == 0 && ipv6.fraghdr.offset > 0" 2>/dev/null | wc -l)" -ge 2 ]
+}
+wp_check "tshark: IPv6 Fragment headers from r1's waypoint to r2's (the client's datagrams)" \
+  frag_headers 2001:db8:70::1 2001:db8:70::2
+wp_check "tshark: IPv6 Fragment headers from r2's waypoint to r1's (the echoes)" frag_headers 2001:db8:70::2 2001:db8:70::1
+wp_check "tshark: still no IPv4 on the WAN" no_v4_on_wan "$WP_TMP/frag.pcap"
+wp_expect "r1 counters.waypoint6_fragmented >= 2" "$(wp_stat r1 counters.waypoint6_fragmented)" -ge 2
+wp_expect "r2 counters.waypoint6_reassembled >= 2" "$(wp_stat r2 counters.waypoint6_reassembled)" -ge 2
+wp_expect "r2 counters.waypoint6_fragmented >= 2 (the echoes)" "$(wp_stat r2 counters.waypoint6_fragmented)" -ge 2
+wp_expect "r1 counters.waypoint6_reassembled >= 2" "$(wp_stat r1 counters.waypoint6_reassembled)" -ge 2
+for r in r1 r2; do
+  for d in ipv6_frag_overlap ipv6_frag_duplicate ipv6_frag_timeout ipv6_frag_table_full ipv6_frag_source_limit; do
+    wp_expect "$r drops.$d = 0" "$(wp_stat $r drops.$d)" -eq 0
+  done
+done
 wp_expect "r1 drops.waypoint6_too_big = 0" "$(wp_stat r1 drops.waypoint6_too_big)" -eq 0
 wp_expect "r2 drops.waypoint6_too_big = 0" "$(wp_stat r2 drops.waypoint6_too_big)" -eq 0
 wp_expect "r2 drops.bad_hmac = 0" "$(wp_stat r2 drops.bad_hmac)" -eq 0

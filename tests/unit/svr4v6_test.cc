@@ -188,7 +188,8 @@ uint16_t mss_of(const uint8_t* tcp) { return get16(tcp + 22); }
 
 // Without encryption the outer header alone grows by 20 bytes (IPv6 40, IPv4
 // 20): both SYNs are clamped, and a full-size segment of the clamped MSS fits
-// the WAN while a larger one is dropped (never fragmented).
+// the WAN while a larger one with DF is dropped (the host's PMTUD, as between
+// IPv4 waypoints); without DF it leaves in IPv6 fragments.
 TEST_F(Svr4v6, MssClampedForTheIpv6OuterHeader) {
   const uint32_t mtu = r1->model().interfaces[1].mtu;
   Frame w1 = r1->send_one(kLan, with_mss(client(syn_pkt(kClient, kServer, 40010, 80, kTcpSyn)), 1460));
@@ -210,9 +211,16 @@ TEST_F(Svr4v6, MssClampedForTheIpv6OuterHeader) {
   expect_restored4(client(Pkt().ipv4(kClient, kServer).tcp(40010, 80, 0x10).payload(full)),
                    r2->send_one(kWan, w3.raw));
   // A host that ignores the MSS: 20 bytes more do not fit.
-  EXPECT_TRUE(r1->send(kLan, client(Pkt().ipv4(kClient, kServer).tcp(40010, 80, 0x10).payload(full + std::string(20, 'y'))))
-                  .empty());
+  const auto over = [&](uint16_t flags) {
+    return client(Pkt().ipv4(kClient, kServer).frag(flags).tcp(40010, 80, 0x10).payload(full + std::string(20, 'y')));
+  };
+  EXPECT_TRUE(r1->send(kLan, over(0x4000)).empty());
   EXPECT_EQ(r1->drop_count(DropReason::waypoint6_too_big), 1u);
+  const std::vector<Frame> frags = r1->send(kLan, over(0));
+  ASSERT_EQ(frags.size(), 2u) << r1->drops();
+  expect_wan6_fragments(frags, kR1Wan6, kR2Wan6, mtu);
+  EXPECT_TRUE(r2->send(kWan, frags[0].raw).empty());
+  expect_restored4(over(0), r2->send_one(kWan, frags[1].raw));
 }
 
 // An encrypted session: the data crosses the IPv6 WAN encrypted and is
@@ -246,6 +254,20 @@ TEST_F(Svr4v6, EncryptedSessionRestoresAndClamps) {
   expect_restored4(reply, r1->send_one(kWan, w4.raw));
   EXPECT_EQ(r1->total_drops(), 0u) << r1->drops();
   EXPECT_EQ(r2->total_drops(), 0u) << r2->drops();
+  // A segment with DF from a host ignoring the MSS, one byte over what fits once sealed and in
+  // IPv6: the host learns the MTU it may use (ICMP frag-needed, the IPv6 header's 20 bytes
+  // counted; Fragments::refuse_oversize_tcp), the segment is dropped.
+  const std::string over(mtu - kCryptoOverhead - 20 - 40 + 1, 'o');
+  const auto big = client(Pkt().ipv4(kClient, kServer).frag(0x4000).tcp(40020, 80, 0x18).payload(over));
+  Frame icmp = r1->send_one(kLan, big);
+  EXPECT_EQ(icmp.port, kLan);
+  EXPECT_EQ(icmp.dst(), kClient);
+  ASSERT_EQ(icmp.proto(), 1);
+  EXPECT_EQ(icmp.l4()[0], 3);
+  EXPECT_EQ(icmp.l4()[1], 4);
+  EXPECT_EQ(get16(icmp.l4() + 6), mtu - kCryptoOverhead - 20) << "next-hop MTU less the crypto and the IPv6 header";
+  EXPECT_EQ(r1->drop_count(DropReason::mtu_exceeded), 1u);
+  EXPECT_EQ(r1->drop_count(DropReason::waypoint6_too_big), 0u);
 }
 
 TEST_F(Svr4v6, APeerWithAnIpv4WaypointKeepsIpv4SessionsOnIt) {
@@ -271,13 +293,34 @@ TEST_F(Svr4v6, GuestDeniedAtTheIngressAndPolicyCheckedAtTheEgress) {
   EXPECT_EQ(r2->count(Counter::sessions_created), 0u);
 }
 
-TEST_F(Svr4v6, FullSizeUdpIsDroppedNotFragmented) {
+// 1500 bytes of IPv4 on the LAN are 1520 in IPv6 even without the metadata:
+// the first datagram (metadata on) and a later one (none) leave in IPv6
+// fragments, DF or not (UDP: the overhead is ours), and r2 restores them.
+TEST_F(Svr4v6, FullSizeUdpIsFragmentedAndRestored) {
   const uint32_t mtu = r1->model().interfaces[1].mtu;
-  // 1500 bytes of IPv4 on the LAN: 1520 in IPv6 even without the metadata.
   const std::string data(mtu - 20 - 8, 'x');
-  EXPECT_TRUE(r1->send(kLan, client(Pkt().ipv4(kClient, kServer).udp(5354, 53).payload(data))).empty());
-  EXPECT_EQ(r1->drop_count(DropReason::waypoint6_too_big), 1u);
-  EXPECT_EQ(r1->count(Counter::waypoint6_sent), 0u);
+  const std::string other(mtu - 20 - 8, 'z');
+  const auto first = client(Pkt().ipv4(kClient, kServer).frag(0x4000).udp(5354, 53).payload(data));
+  std::vector<Frame> frags = r1->send(kLan, first);
+  ASSERT_EQ(frags.size(), 2u) << r1->drops();
+  expect_wan6_fragments(frags, kR1Wan6, kR2Wan6, mtu);
+  EXPECT_EQ(r1->count(Counter::fragment_tlv_sent), 0u) << "no TLV 1 between IPv6 waypoints";
+  EXPECT_TRUE(r2->send(kWan, frags[0].raw).empty());
+  expect_restored4(first, r2->send_one(kWan, frags[1].raw));
+  const auto answer = server(Pkt().ipv4(kServer, kClient).udp(53, 5354).payload(other));
+  std::vector<Frame> back = r2->send(kLan, answer);
+  ASSERT_EQ(back.size(), 2u) << r2->drops();
+  EXPECT_TRUE(r1->send(kWan, back[0].raw).empty());
+  expect_restored4(answer, r1->send_one(kWan, back[1].raw));
+  const auto later = client(Pkt().ipv4(kClient, kServer).udp(5354, 53).payload(other));
+  frags = r1->send(kLan, later);
+  ASSERT_EQ(frags.size(), 2u) << r1->drops();
+  EXPECT_TRUE(r2->send(kWan, frags[1].raw).empty());
+  expect_restored4(later, r2->send_one(kWan, frags[0].raw));
+  EXPECT_EQ(r1->count(Counter::waypoint6_fragmented), 2u);
+  EXPECT_EQ(r2->count(Counter::waypoint6_reassembled), 2u);
+  EXPECT_EQ(r1->total_drops(), 0u) << r1->drops();
+  EXPECT_EQ(r2->total_drops(), 0u) << r2->drops();
 }
 
 TEST_F(Svr4v6, WithoutAnIpv6WaypointOfOursThePeerIsUnreachable) {

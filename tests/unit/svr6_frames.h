@@ -11,6 +11,7 @@
 #include "dataplane/ip/nat64_packet.h"
 #include "dataplane/session/owner.h"
 #include "dataplane/svr/metadata.h"
+#include "tests/unit/eal_env.h"
 #include "tests/unit/pkt6_builder.h"
 #include "tests/unit/svr_harness.h"
 
@@ -95,6 +96,60 @@ inline Frame with_l4_of(const Frame& f6, const Frame& f4) {
   l4[at] = l4[at + 1] = 0;
   put16(l4 + at, l4_checksum6(v.src, v.dst, v.proto, l4, static_cast<uint32_t>(v.end - v.l4)));
   return out;
+}
+
+// --- IPv6 fragments between IPv6 waypoints (svr/fragments.h) ---
+
+// `frags` are one datagram's IPv6 fragments from `src` to `dst` on the WAN, in
+// order: each within `mtu`, no other extension header, one identification,
+// offsets back to back, M on all but the last. Returns the datagram's payload length.
+inline uint32_t expect_wan6_fragments(const std::vector<Frame>& frags, const char* src, const char* dst, uint32_t mtu) {
+  uint32_t next = 0;
+  for (size_t i = 0; i < frags.size(); ++i) {
+    const Frame& f = frags[i];
+    EXPECT_EQ(f.port, kWan);
+    EXPECT_LE(f.raw.size() - 14, mtu) << "fragment " << i << " within the WAN MTU";
+    const Ipv6View v = parse_ipv6_packet(f.raw.data(), static_cast<uint32_t>(f.raw.size()), 14);
+    EXPECT_EQ(v.status, Ipv6Status::fragment) << "fragment " << i;
+    EXPECT_EQ(v.ext_headers, 1) << "the Fragment header alone";
+    EXPECT_EQ(v.src, ip6(src));
+    EXPECT_EQ(v.dst, ip6(dst));
+    EXPECT_EQ(v.frag.offset, next) << "fragment " << i;
+    EXPECT_EQ(v.frag.more, i + 1 < frags.size()) << "fragment " << i;
+    if (i + 1 < frags.size()) {
+      EXPECT_EQ((v.end - v.frag.header - 8u) % 8u, 0u) << "8-byte multiples";
+    }
+    const Ipv6View first = parse_ipv6_packet(frags[0].raw.data(), static_cast<uint32_t>(frags[0].raw.size()), 14);
+    EXPECT_EQ(v.frag.id, first.frag.id) << "one identification";
+    next += v.end - v.frag.header - 8u;
+  }
+  return next;
+}
+
+// The sum of counter `c` over all of `r`'s workers.
+inline uint64_t count_all(Router& r, Counter c) {
+  uint64_t n = 0;
+  for (size_t w = 0; w < r.workers(); ++w) n += r.worker(w).counters().get(c);
+  return n;
+}
+inline uint64_t drops_all(Router& r, DropReason why) {
+  uint64_t n = 0;
+  for (size_t w = 0; w < r.workers(); ++w) n += r.worker(w).counters().get(why);
+  return n;
+}
+
+// `f` received by worker `w` of `r`; then every worker drains its handoff rings
+// twice (the datagram's worker, then the session's) and flushes.
+inline void receive_on(Router& r, const Frame& f, uint32_t w) {
+  rte_mbuf* m = Pkt::to_mbuf(test_pool(), f.raw, f.port);
+  ASSERT_NE(m, nullptr);
+  r.worker(w).receive(&m, 1);
+  r.worker(w).flush();
+  for (int round = 0; round < 2; ++round)
+    for (size_t k = 0; k < r.workers(); ++k) {
+      r.worker(k).drain_handoff();
+      r.worker(k).flush();
+    }
 }
 
 }  // namespace wp::test

@@ -257,13 +257,111 @@ TEST_F(Svr6v6, BadHmacAndUnknownPeerAreDropped) {
   EXPECT_EQ(r2->count(Counter::svr6_sessions_created), 0u);
 }
 
-TEST_F(Svr6v6, FullSizeFirstPacketIsDroppedNotFragmented) {
-  // 1500 bytes of IPv6 on the LAN: the metadata makes it larger than the WAN's 1500.
-  const std::string data(1500 - 40 - 8, 'x');
-  const auto big = client_frame(Pkt6().ipv6(kV6Client, kV6Server, 64).udp(5354, 53).payload(data));
-  EXPECT_TRUE(r1->send(kLan, big).empty());
-  EXPECT_EQ(r1->drop_count(DropReason::waypoint6_too_big), 1u);
-  EXPECT_EQ(r1->count(Counter::waypoint6_sent), 0u);
+// Not a repeating pattern: a misplaced 8-byte block would show.
+std::string data_of(size_t n, uint32_t seed) {
+  std::string d(n, 0);
+  for (size_t i = 0; i < n; ++i) d[i] = static_cast<char>((i * 131 + seed) >> 3);
+  return d;
+}
+
+// A full-size first packet (1500 bytes of IPv6 on the LAN: the metadata and
+// HMAC make it larger than the WAN's 1500) leaves r1 in IPv6 fragments (RFC
+// 8200 § 4.5: r1 is the source of that header), without TLV 1; r2 makes it
+// whole and restores it byte-exact.
+TEST_F(Svr6v6, FullSizeFirstPacketIsFragmentedAndRestoredByteExact) {
+  const uint32_t mtu = r1->model().interfaces[1].mtu;
+  const auto big = client_frame(Pkt6().ipv6(kV6Client, kV6Server, 64).udp(5354, 53).payload(data_of(1500 - 48, 1)));
+  const std::vector<Frame> frags = r1->send(kLan, big);
+  ASSERT_EQ(frags.size(), 2u) << r1->drops();
+  const uint32_t payload = expect_wan6_fragments(frags, kR1Wan6, kR2Wan6, mtu);
+  EXPECT_GT(payload + 40, mtu) << "the datagram with its metadata and HMAC";
+  EXPECT_EQ(r1->count(Counter::waypoint6_sent), 1u);
+  EXPECT_EQ(r1->count(Counter::waypoint6_fragmented), 1u);
+  EXPECT_EQ(r1->count(Counter::waypoint6_fragments_sent), 2u);
+  EXPECT_EQ(r1->count(Counter::fragment_tlv_sent), 0u) << "no TLV 1 between IPv6 waypoints";
+  EXPECT_TRUE(r2->send(kWan, frags[0].raw).empty()) << "held until the datagram is whole";
+  expect_restored6(big, r2->send_one(kWan, frags[1].raw));
+  EXPECT_EQ(r2->count(Counter::waypoint6_fragments_received), 2u);
+  EXPECT_EQ(r2->count(Counter::waypoint6_reassembled), 1u);
+  EXPECT_EQ(r2->count(Counter::waypoint6_received), 1u);
+  EXPECT_EQ(r2->count(Counter::svr6_sessions_created), 1u);
+
+  // The answer, as large: its reverse metadata would not fit, so it goes ahead alone
+  // (MetadataOnly::due, once the keep-alive gap passed) and the answer itself fits.
+  r2->worker().set_now_ms(r2->worker().now_ms() + 1000);
+  const auto answer = server_frame(Pkt6().ipv6(kV6Server, kV6Client, 64).udp(53, 5354).payload(data_of(1500 - 48, 2)));
+  const std::vector<Frame> back = r2->send(kLan, answer);
+  ASSERT_EQ(back.size(), 2u) << r2->drops();
+  EXPECT_EQ(r2->count(Counter::metadata_only_sent), 1u);
+  std::vector<Frame> at_r1;
+  for (const Frame& f : back)
+    for (Frame& g : r1->send(kWan, f.raw)) at_r1.push_back(std::move(g));
+  ASSERT_EQ(at_r1.size(), 1u) << r1->drops();
+  expect_restored6(answer, at_r1[0]);
+  EXPECT_EQ(r1->total_drops(), 0u) << r1->drops();
+  EXPECT_EQ(r2->total_drops(), 0u) << r2->drops();
+}
+
+// Fragments of one datagram received by different workers meet on the worker
+// of its fragment key, and the whole datagram then on its session's.
+TEST_F(Svr6v6, FragmentsReceivedByDifferentWorkersAreReassembled) {
+  constexpr uint32_t kWorkers = 3;
+  make(v6wp_config(true), v6wp_config(false), RouterOptions().with_workers(kWorkers));
+  for (uint16_t sport = 6000; sport < 6004; ++sport) {
+    // r1 receives on worker 0: the LAN packet's owner (by its class) may be another.
+    const auto big = client_frame(Pkt6().ipv6(kV6Client, kV6Server, 64).udp(sport, 53).payload(data_of(1452, sport)));
+    receive_on(*r1, Frame{big, kLan}, 0);
+    std::vector<Frame> frags = r1->transmitted();
+    r1->idle();
+    ASSERT_EQ(frags.size(), 2u) << drops_all(*r1, DropReason::waypoint6_too_big);
+    expect_wan6_fragments(frags, kR1Wan6, kR2Wan6, r1->model().interfaces[1].mtu);
+    receive_on(*r2, frags[0], sport % kWorkers);
+    EXPECT_TRUE(r2->transmitted().empty());
+    receive_on(*r2, frags[1], (sport + 1) % kWorkers);
+    ASSERT_EQ(r2->transmitted().size(), 1u) << "sport " << sport;
+    expect_restored6(big, r2->transmitted()[0]);
+    r2->idle();
+  }
+  EXPECT_EQ(count_all(*r2, Counter::waypoint6_reassembled), 4u);
+  EXPECT_EQ(count_all(*r2, Counter::waypoint6_fragments_received), 8u);
+  EXPECT_EQ(count_all(*r2, Counter::svr6_sessions_created), 4u);
+  EXPECT_GT(count_all(*r2, Counter::handoff_in), 0u);
+}
+
+// The reassembly table's rules (ip/reassembly.h) count their drops: an exact
+// duplicate alone, an overlap the whole datagram (RFC 5722), an incomplete
+// datagram on timeout; a stranger's fragments to the waypoint take no slot.
+TEST_F(Svr6v6, DuplicateOverlappingStaleAndStrangersFragmentsAreCounted) {
+  auto frags_of = [&](uint16_t sport) {
+    return r1->send(kLan, client_frame(Pkt6().ipv6(kV6Client, kV6Server, 64).udp(sport, 53).payload(data_of(1452, 7))));
+  };
+  const std::vector<Frame> a = frags_of(7001);
+  ASSERT_EQ(a.size(), 2u);
+  EXPECT_TRUE(r2->send(kWan, a[0].raw).empty());
+  EXPECT_TRUE(r2->send(kWan, a[0].raw).empty());
+  EXPECT_EQ(r2->drop_count(DropReason::ipv6_frag_duplicate), 1u);
+  EXPECT_EQ(r2->send(kWan, a[1].raw).size(), 1u) << "the duplicate cost nothing else: " << r2->drops();
+
+  const std::vector<Frame> b = frags_of(7002);
+  ASSERT_EQ(b.size(), 2u);
+  Frame overlap = b[1];
+  const Ipv6View v = parse_ipv6_packet(overlap.raw.data(), static_cast<uint32_t>(overlap.raw.size()), 14);
+  put16(overlap.raw.data() + v.frag.header + 2, static_cast<uint16_t>(v.frag.offset - 8));  // 8 bytes into b[0]'s, M clear
+  EXPECT_TRUE(r2->send(kWan, b[0].raw).empty());
+  EXPECT_TRUE(r2->send(kWan, overlap.raw).empty());
+  EXPECT_EQ(r2->drop_count(DropReason::ipv6_frag_overlap), 1u);
+  EXPECT_TRUE(r2->send(kWan, b[1].raw).empty()) << "the datagram is gone: its last fragment waits alone";
+
+  r2->worker().set_now_ms(r2->worker().now_ms() + 2500);
+  for (int i = 0; i < 10; ++i) r2->idle();  // the sweep visits 32 of the 256 slots an iteration
+  EXPECT_EQ(r2->drop_count(DropReason::ipv6_frag_timeout), 1u) << "b's last fragment, never completed";
+
+  Frame stranger = a[0];
+  stranger.raw[14 + 8 + 15] = 0x99;  // source 2001:db8:70::99: no peer's waypoint
+  EXPECT_TRUE(r2->send(kWan, stranger.raw).empty());
+  EXPECT_EQ(r2->drop_count(DropReason::not_ipv4), 1u) << "the IPv6 input's (not routed)";
+  EXPECT_EQ(r2->count(Counter::waypoint6_fragments_received), 4u) << "a[0], a[1], b[0], b[1]: not the stranger's";
+  EXPECT_EQ(r2->count(Counter::waypoint6_reassembled), 1u);
 }
 
 // --- configuration --------------------------------------------------------------
