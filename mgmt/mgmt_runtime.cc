@@ -6,6 +6,7 @@
 #include <chrono>
 #include <cstdio>
 
+#include "dataplane/control/waypoint6_addr.h"
 #include "mgmt/path_stats.h"
 
 namespace wp::mgmt {
@@ -30,7 +31,12 @@ bool MgmtRuntime::start_feed(std::string& error) {
   const bool rest_on = !in_.config.mgmt().listen().empty();
   if (!ipfix_on && !rest_on) return true;
   const bool ipv6 = in_.model && in_.model->ipv6_routing;  // workers have IPv6 session tables
-  ipfix.ipv6 = ipv6;
+  // The IPv6 templates (257 to 259) also go to a router whose IPv4 sessions may ride its
+  // IPv6 waypoints (interfaces, and so our waypoints, change only with a restart).
+  bool waypoints6 = false;
+  for (size_t i = 0; in_.model && i < in_.model->interfaces.size(); ++i)
+    waypoints6 = waypoints6 || waypoint6_own(*in_.model, static_cast<int>(i)) != nullptr;
+  ipfix.ipv6 = ipv6 || waypoints6;
   if (ipfix_on) {
     exporter_ = std::make_unique<IpfixExporter>();
     if (!exporter_->open(ipfix, error)) return false;
