@@ -11,6 +11,12 @@
 
 namespace wp::mgmt {
 
+bool ipfix_ipv6_templates(const RouterModel& m) {
+  for (size_t i = 0; i < m.interfaces.size(); ++i)
+    if (waypoint6_own(m, static_cast<int>(i))) return true;
+  return m.ipv6_routing;
+}
+
 MgmtRuntime::~MgmtRuntime() { stop(); }
 
 bool MgmtRuntime::start(MgmtInputs in, std::string& error) {
@@ -31,12 +37,7 @@ bool MgmtRuntime::start_feed(std::string& error) {
   const bool rest_on = !in_.config.mgmt().listen().empty();
   if (!ipfix_on && !rest_on) return true;
   const bool ipv6 = in_.model && in_.model->ipv6_routing;  // workers have IPv6 session tables
-  // The IPv6 templates (257 to 259) also go to a router whose IPv4 sessions may ride its
-  // IPv6 waypoints (interfaces, and so our waypoints, change only with a restart).
-  bool waypoints6 = false;
-  for (size_t i = 0; in_.model && i < in_.model->interfaces.size(); ++i)
-    waypoints6 = waypoints6 || waypoint6_own(*in_.model, static_cast<int>(i)) != nullptr;
-  ipfix.ipv6 = ipv6 || waypoints6;
+  ipfix.ipv6 = in_.model && ipfix_ipv6_templates(*in_.model);
   if (ipfix_on) {
     exporter_ = std::make_unique<IpfixExporter>();
     if (!exporter_->open(ipfix, error)) return false;

@@ -18,6 +18,7 @@
 #include "dataplane/session/owner.h"
 #include "dataplane/svr/metadata.h"
 #include "mgmt/live_commit.h"
+#include "mgmt/mgmt_runtime.h"
 #include "mgmt/rest_api.h"
 #include "tests/unit/nat64_test_config.h"
 #include "tests/unit/svr6_export_check.h"
@@ -297,7 +298,8 @@ TEST_F(Svr4v6, WithoutAnIpv6WaypointOfOursThePeerIsUnreachable) {
 
 // GET `path` through the real REST routes, over a snapshot the events `evs`
 // built with model `m` (as the mgmt feed applies them): the reply's JSON body.
-nlohmann::json rest_get(Router& r, const std::vector<SessionEvent>& evs, const RouterModel& m, const std::string& path) {
+nlohmann::json rest_get(Router& r, const std::vector<SessionEvent>& evs, const RouterModel& m,
+                        const std::string& path) {
   mgmt::SessionSnapshot snap(16);
   for (const SessionEvent& ev : evs) snap.apply(ev, m, kExportClock);
   mgmt::ConfigStore store(r.shared(), config::Config{}, std::shared_ptr<const RouterModel>(std::shared_ptr<void>{}, &m),
@@ -404,6 +406,18 @@ TEST_F(Svr4v6View, IpfixShowsTheIpv4TupleAndTheIpv6Waypoints) {
   EXPECT_FALSE(d.rec.post_ipv6);
   EXPECT_EQ(d.rec.post.src, kR1Wan) << "the IPv4 waypoints";
   EXPECT_EQ(d.rec.post.dst, kR2Wan);
+}
+
+// The exporter sends template 259 (with 257 and 258) to a router that routes no IPv6 but has
+// an IPv6 waypoint, whose IPv4 sessions may ride it; not to one without either.
+TEST_F(Svr4v6View, TheIpv6TemplatesGoWhereThereIsAnIpv6Waypoint) {
+  EXPECT_FALSE(r1->model().ipv6_routing) << "no IPv6 service in this config";
+  EXPECT_TRUE(mgmt::ipfix_ipv6_templates(r1->model()));
+  config::Config c = v4in6_config(true, true);
+  c.mutable_router()->mutable_wan(0)->clear_ipv6_addresses();
+  c.mutable_peers(0)->clear_waypoints();
+  c.mutable_peers(0)->add_waypoints("172.16.0.2");
+  EXPECT_FALSE(mgmt::ipfix_ipv6_templates(Router(c).model()));
 }
 
 // REST (GET /api/v1/sessions, /sessions/{uuid}, addr= filters): family ipv4,
