@@ -83,7 +83,7 @@ bool IpfixDecoder::parse_data_set(const std::vector<Field>& t, const uint8_t* p,
   size_t off = 0;
   while (min_len > 0 && len - off >= min_len) {
     IpfixRecord r;
-    bool post4 = false;  // 225/226 seen
+    bool pre6 = false, post4 = false, post6 = false;  // 27/28, 225/226, 281/282 seen
     for (const Field& f : t) {
       size_t n = f.length;
       if (n == 65535) {
@@ -114,10 +114,10 @@ bool IpfixDecoder::parse_data_set(const std::vector<Field>& t, const uint8_t* p,
         r.set_app(std::string_view(reinterpret_cast<const char*>(v), n));
         continue;
       }
-      if (f.id == 27 || f.id == 28 || f.id == 281 || f.id == 282) {  // IPv6 addresses (template 257)
+      if (f.id == 27 || f.id == 28 || f.id == 281 || f.id == 282) {  // IPv6 addresses (templates 257 to 259)
         if (n != 16) continue;
         const Ipv6 a{get_uint(v, 8), get_uint(v + 8, 8)};
-        r.ipv6 = true;
+        (f.id < 281 ? pre6 : post6) = true;
         (f.id == 27 ? r.pre_src6 : f.id == 28 ? r.pre_dst6 : f.id == 281 ? r.post_src6 : r.post_dst6) = a;
         continue;
       }
@@ -145,7 +145,10 @@ bool IpfixDecoder::parse_data_set(const std::vector<Field>& t, const uint8_t* p,
         default: break;
       }
     }
-    r.post_ipv4 = r.ipv6 && post4;  // template 258: IPv6 session, IPv4 waypoints
+    // An IPv6 session (257), between IPv4 waypoints (258); an IPv4 session between IPv6 waypoints (259).
+    r.ipv6 = pre6;
+    r.post_ipv4 = pre6 && post4;
+    r.post_ipv6 = !pre6 && post6;
     out.records.push_back(r);
   }
   return true;

@@ -57,6 +57,8 @@ constexpr FieldSpec ipv6_field(FieldSpec f) {
 }
 // Template 258 (IPv6 sessions between IPv4 waypoints): IPv6 pre-NAT, IPv4 post-NAT addresses.
 constexpr FieldSpec ipv6_post4_field(FieldSpec f) { return f.id == 8 || f.id == 12 ? ipv6_field(f) : f; }
+// Template 259 (IPv4 sessions between IPv6 waypoints): IPv4 pre-NAT, IPv6 post-NAT addresses.
+constexpr FieldSpec ipv4_post6_field(FieldSpec f) { return f.id == 225 || f.id == 226 ? ipv6_field(f) : f; }
 template <FieldSpec (*Map)(FieldSpec)>
 constexpr std::array<FieldSpec, kFieldCount> mapped_fields() {
   std::array<FieldSpec, kFieldCount> out{};
@@ -65,6 +67,7 @@ constexpr std::array<FieldSpec, kFieldCount> mapped_fields() {
 }
 constexpr std::array<FieldSpec, kFieldCount> kFields6 = mapped_fields<ipv6_field>();
 constexpr std::array<FieldSpec, kFieldCount> kFields6Post4 = mapped_fields<ipv6_post4_field>();
+constexpr std::array<FieldSpec, kFieldCount> kFields4Post6 = mapped_fields<ipv4_post6_field>();
 constexpr size_t kIpv6ExtraBytes = 2 * (16 - 4);  // per pair of addresses, 16 bytes instead of 4
 constexpr size_t kFixedRecordBytes =
     8 + 8 + 4 + 4 + 2 + 2 + 1 + 4 + 4 + 2 + 2 + 8 * 4 + 1 + 1 + 4 + 4 + 16 + kApplicationIdBytes;
@@ -107,8 +110,13 @@ void IpfixRecord::set_tenant(std::string_view n) { copy_name(n, tenant, tenant_l
 void IpfixRecord::set_service(std::string_view n) { copy_name(n, service, service_len); }
 void IpfixRecord::set_app(std::string_view n) { copy_name(n, app, app_len); }
 
+uint16_t IpfixRecord::template_id() const {
+  if (ipv6) return post_ipv4 ? kSession6Post4TemplateId : kSession6TemplateId;
+  return post_ipv6 ? kSession4Post6TemplateId : kSessionTemplateId;
+}
+
 size_t IpfixMessage::record_size(const IpfixRecord& r) {
-  const size_t v6_pairs = r.ipv6 ? (r.post_ipv4 ? 1 : 2) : 0;
+  const size_t v6_pairs = (r.ipv6 ? 1 : 0) + (r.post_is_ipv6() ? 1 : 0);
   return kFixedRecordBytes + v6_pairs * kIpv6ExtraBytes + 3 + r.tenant_len + r.service_len + r.app_len;
 }
 
@@ -118,7 +126,8 @@ size_t IpfixMessage::template_set_size() {
   return n;
 }
 
-size_t IpfixMessage::template6_set_size() { return 2 * template_set_size(); }  // 257 and 258: same element count
+// 257, 258 and 259: the same element count as 256.
+size_t IpfixMessage::template6_set_size() { return 3 * template_set_size(); }
 
 void IpfixMessage::begin(uint8_t* buf, uint32_t export_time_s, uint32_t sequence, uint32_t domain) {
   buf_ = buf;
@@ -141,12 +150,14 @@ void IpfixMessage::close_set() {
 bool IpfixMessage::add_template() { return add_template_set(kSessionTemplateId); }
 bool IpfixMessage::add_template6() {
   if (len_ + template6_set_size() > kIpfixMaxMessage) return false;
-  return add_template_set(kSession6TemplateId) && add_template_set(kSession6Post4TemplateId);
+  return add_template_set(kSession6TemplateId) && add_template_set(kSession6Post4TemplateId) &&
+         add_template_set(kSession4Post6TemplateId);
 }
 
 bool IpfixMessage::add_template_set(uint16_t id) {
   const FieldSpec* fields = id == kSession6TemplateId       ? kFields6.data()
                             : id == kSession6Post4TemplateId ? kFields6Post4.data()
+                            : id == kSession4Post6TemplateId ? kFields4Post6.data()
                                                              : kFields;
   if (len_ + template_set_size() > kIpfixMaxMessage) return false;
   close_set();
@@ -168,9 +179,8 @@ bool IpfixMessage::add_template_set(uint16_t id) {
 bool IpfixMessage::add_record(const IpfixRecord& r) {
   size_t need = record_size(r) + (set_start_ == 0 ? 4 : 0);
   if (len_ + need > kIpfixMaxMessage) return false;
-  const uint16_t tid =
-      r.ipv6 ? (r.post_ipv4 ? kSession6Post4TemplateId : kSession6TemplateId) : kSessionTemplateId;
-  if (set_start_ != 0 && set_template_ != tid) {  // a record of the other family: a data set of its own
+  const uint16_t tid = r.template_id();
+  if (set_start_ != 0 && set_template_ != tid) {  // a record of another template: a data set of its own
     need += 4;
     if (len_ + need > kIpfixMaxMessage) return false;
     close_set();
@@ -189,7 +199,7 @@ bool IpfixMessage::add_record(const IpfixRecord& r) {
   p = put16(p, r.pre.sport);
   p = put16(p, r.pre.dport);
   *p++ = r.pre.proto;
-  const bool post6 = r.ipv6 && !r.post_ipv4;
+  const bool post6 = r.post_is_ipv6();
   p = post6 ? put_ipv6(p, r.post_src6) : put32(p, r.post.src);
   p = post6 ? put_ipv6(p, r.post_dst6) : put32(p, r.post.dst);
   p = put16(p, r.post.sport);

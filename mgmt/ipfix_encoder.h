@@ -41,6 +41,13 @@
 // IPv6 waypoints that is template 257 as is (281/282, 227/228); between IPv4
 // waypoints template 258: template 257 with postNATSourceIPv4Address (225) /
 // postNATDestinationIPv4Address (226) in place of 281/282 (IpfixRecord::post_ipv4).
+//
+// IPv4 sessions between IPv6 waypoints (docs/ipv6.md § IPv4 sessions between
+// IPv6 waypoints) likewise carry their IPv4 client -> server tuple in 8/12 (7/11,
+// 4) and the IPv6 waypoint leg in 281/282 (227/228) on both routers: template
+// 259, template 256 with 281/282 in place of 225/226 (IpfixRecord::post_ipv6).
+// The workers keep these sessions under 0.255.0.0/16 stand-ins; no record
+// carries one (mgmt/svr6_view.h).
 #pragma once
 
 #include <array>
@@ -57,6 +64,7 @@ inline constexpr uint32_t kWaypointPen = 32473;
 inline constexpr uint16_t kSessionTemplateId = 256;
 inline constexpr uint16_t kSession6TemplateId = 257;  // IPv6 sessions (IPv6 post-NAT addresses)
 inline constexpr uint16_t kSession6Post4TemplateId = 258;  // IPv6 sessions between IPv4 waypoints
+inline constexpr uint16_t kSession4Post6TemplateId = 259;  // IPv4 sessions between IPv6 waypoints
 inline constexpr size_t kIpfixMaxMessage = 1400;  // fits any path MTU we care about
 inline constexpr size_t kIpfixNameMax = 63;
 inline constexpr uint8_t kNatEventSessionCreate = 4;
@@ -75,6 +83,8 @@ struct IpfixRecord {
   bool ipv6 = false;
   // With ipv6: the post-NAT addresses are IPv4 (post.src/dst; template 258), not post_*6.
   bool post_ipv4 = false;
+  // Without ipv6: the post-NAT addresses are IPv6 (post_src6/post_dst6; template 259), not post.src/dst.
+  bool post_ipv6 = false;
   Ipv6 pre_src6, pre_dst6, post_src6, post_dst6;
   uint64_t initiator_octets = 0, responder_octets = 0;
   uint64_t initiator_packets = 0, responder_packets = 0;
@@ -94,6 +104,10 @@ struct IpfixRecord {
   void set_tenant(std::string_view n);
   void set_service(std::string_view n);
   void set_app(std::string_view n);
+  // Whether the post-NAT addresses are IPv6 ones (templates 257 and 259).
+  bool post_is_ipv6() const { return ipv6 ? !post_ipv4 : post_ipv6; }
+  // The template the record is encoded in: 256 to 259.
+  uint16_t template_id() const;
 };
 
 // Builds one IPFIX message in a caller buffer of kIpfixMaxMessage bytes.
@@ -105,7 +119,8 @@ class IpfixMessage {
  public:
   void begin(uint8_t* buf, uint32_t export_time_s, uint32_t sequence, uint32_t domain);
   bool add_template();
-  bool add_template6();  // templates 257 and 258 (IPv6 sessions), a template set each
+  // Templates 257 and 258 (IPv6 sessions) and 259 (IPv4 sessions between IPv6 waypoints), a template set each.
+  bool add_template6();
   bool add_record(const IpfixRecord& r);
   size_t finish();
   uint32_t records() const { return records_; }
@@ -113,11 +128,11 @@ class IpfixMessage {
 
   static size_t record_size(const IpfixRecord& r);
   static size_t template_set_size();
-  static size_t template6_set_size();  // both sets of add_template6
+  static size_t template6_set_size();  // the three sets of add_template6
 
  private:
   void close_set();
-  bool add_template_set(uint16_t id);  // 256, 257 or 258
+  bool add_template_set(uint16_t id);  // 256 to 259
   uint8_t* buf_ = nullptr;
   size_t len_ = 0;
   size_t set_start_ = 0;  // 0: no data set open

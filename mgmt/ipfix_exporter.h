@@ -33,7 +33,8 @@ struct IpfixOptions {
   uint32_t template_refresh_packets = 1000;
   uint32_t domain = 1;
   uint32_t queue = 65536;
-  bool ipv6 = false;  // the router routes IPv6: templates 257 and 258 (IPv6 sessions) go with 256
+  // The router routes IPv6 or has an IPv6 waypoint: templates 257, 258 and 259 go with 256.
+  bool ipv6 = false;
 
   // From a validated config (defaults filled in); false when no collector.
   static bool from_config(const config::Ipfix& cfg, IpfixOptions& out);

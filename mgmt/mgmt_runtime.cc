@@ -6,9 +6,16 @@
 #include <chrono>
 #include <cstdio>
 
+#include "dataplane/control/waypoint6_addr.h"
 #include "mgmt/path_stats.h"
 
 namespace wp::mgmt {
+
+bool ipfix_ipv6_templates(const RouterModel& m) {
+  for (size_t i = 0; i < m.interfaces.size(); ++i)
+    if (waypoint6_own(m, static_cast<int>(i))) return true;
+  return m.ipv6_routing;
+}
 
 MgmtRuntime::~MgmtRuntime() { stop(); }
 
@@ -30,7 +37,7 @@ bool MgmtRuntime::start_feed(std::string& error) {
   const bool rest_on = !in_.config.mgmt().listen().empty();
   if (!ipfix_on && !rest_on) return true;
   const bool ipv6 = in_.model && in_.model->ipv6_routing;  // workers have IPv6 session tables
-  ipfix.ipv6 = ipv6;
+  ipfix.ipv6 = in_.model && ipfix_ipv6_templates(*in_.model);
   if (ipfix_on) {
     exporter_ = std::make_unique<IpfixExporter>();
     if (!exporter_->open(ipfix, error)) return false;

@@ -40,6 +40,11 @@
 
 namespace wp::mgmt {
 
+// Whether the IPFIX exporter sends templates 257 to 259 beside 256 (ipfix_encoder.h): the
+// router routes IPv6 (a service has IPv6 prefixes) or one of its WAN interfaces has an IPv6
+// waypoint (IPv4 sessions may ride it: template 259). Interfaces change only with a restart.
+bool ipfix_ipv6_templates(const RouterModel& m);
+
 // Where the running config came from when it is Redis (--config-redis).
 struct RedisSource {
   RedisEndpoint endpoint;

@@ -15,6 +15,7 @@
 #include "mgmt/rest_sessions6.h"
 #include "mgmt/session_id.h"
 #include "mgmt/stats.h"
+#include "mgmt/svr6_view.h"
 
 namespace wp::mgmt {
 namespace {
@@ -88,6 +89,11 @@ void fill_session(api::SessionInfo* o, const SessionView& v, const RouterModel& 
   fill_tuple(o->mutable_original(), s.original);
   fill_tuple(o->mutable_arrived(), s.key_a());
   fill_tuple(o->mutable_left(), s.out_fwd.tuple);
+  // Between IPv6 waypoints: the WAN side (left at the ingress, arrived at the egress) is the
+  // IPv6 waypoint leg, never the 0.255.0.0/16 stand-ins the worker keeps it under (svr6_view.h).
+  if (v.waypoints6)
+    fill_waypoints(s.side_b_wan() ? o->mutable_left() : o->mutable_arrived(), *v.waypoints6,
+                   proto_name(s.original.proto));
   o->set_ingress(side_name(m, s.out_rev));
   o->set_egress(side_name(m, s.out_fwd));
   o->mutable_forward()->set_packets(s.packets[0]);
@@ -99,7 +105,9 @@ void fill_session(api::SessionInfo* o, const SessionView& v, const RouterModel& 
   o->set_last_ms(v.last_epoch_ms);
   o->set_worker(v.worker);
   o->set_migrations(s.migrations);
-  if (s.out_fwd.next_hop != 0) o->set_next_hop(format_ipv4(s.out_fwd.next_hop));
+  // A stand-in next hop (a peer's IPv6 waypoint): the IPv6 next hop is looked up per packet, not kept.
+  if (s.out_fwd.next_hop != 0 && !is_waypoint6_standin(s.out_fwd.next_hop))
+    o->set_next_hop(format_ipv4(s.out_fwd.next_hop));
   o->set_application(app_name(s.app));
   o->set_category(app_category_name(s.app));
   const int fp = s.out_fwd.peer, rp = s.out_rev.peer;  // the WAN legs' peers (-1: not a waypoint leg)

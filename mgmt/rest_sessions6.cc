@@ -28,17 +28,6 @@ void fill_tuple6(api::Tuple* t, const FiveTuple6& f) {
   t->set_protocol(proto6_name(f.proto));
 }
 
-// The waypoint leg (forward direction); empty addresses when a stand-in is no longer known (svr6_view.h).
-void fill_waypoints(api::Tuple* t, const Svr6Waypoints& w, uint8_t proto) {
-  if (w.known) {
-    t->set_src(w.ipv4 ? format_ipv4(w.src4) : format_ipv6(w.src6));
-    t->set_dst(w.ipv4 ? format_ipv4(w.dst4) : format_ipv6(w.dst6));
-  }
-  t->set_sport(w.sport);
-  t->set_dport(w.dport);
-  t->set_protocol(proto6_name(proto));
-}
-
 // A port, or an IPsec tunnel (side6(), session/table6.h), by its name.
 std::string iface6_name(const RouterModel& m, int idx) {
   if (idx >= kSide6Tunnel) {
@@ -50,6 +39,14 @@ std::string iface6_name(const RouterModel& m, int idx) {
 }
 
 }  // namespace
+
+void fill_waypoints(api::Tuple* t, const Svr6Waypoints& w, const std::string& protocol) {
+  t->set_src(!w.known ? std::string() : w.ipv4 ? format_ipv4(w.src4) : format_ipv6(w.src6));
+  t->set_dst(!w.known ? std::string() : w.ipv4 ? format_ipv4(w.dst4) : format_ipv6(w.dst6));
+  t->set_sport(w.sport);
+  t->set_dport(w.dport);
+  t->set_protocol(protocol);
+}
 
 void fill_session6(api::SessionInfo* o, const Session6View& v, const RouterModel& m) {
   o->set_uuid(format_session_id(v.uuid));
@@ -63,7 +60,7 @@ void fill_session6(api::SessionInfo* o, const Session6View& v, const RouterModel
   } else {  // SVR: the IPv6 tuple on the LAN side, the waypoint leg on the WAN side
     const bool ingress = v.role == Svr6Role::ingress;
     fill_tuple6(ingress ? o->mutable_arrived() : o->mutable_left(), v.original);
-    fill_waypoints(ingress ? o->mutable_left() : o->mutable_arrived(), v.waypoints, v.original.proto);
+    fill_waypoints(ingress ? o->mutable_left() : o->mutable_arrived(), v.waypoints, proto6_name(v.original.proto));
     o->set_peer(v.peer);
     o->set_svr_role(ingress ? "ingress" : "egress");
   }

@@ -4,6 +4,7 @@
 // `after` cursor pages through both families at once.
 #pragma once
 
+#include <string>
 #include <vector>
 
 #include "api.pb.h"
@@ -14,6 +15,12 @@
 namespace wp::mgmt {
 
 void fill_session6(::waypoint::api::SessionInfo* o, const Session6View& v, const RouterModel& m);
+
+// A waypoint leg as a tuple (forward direction: the ingress router's waypoint
+// and port -> the egress router's), `protocol` named as the session's other
+// tuples; empty addresses when a stand-in is no longer known (svr6_view.h).
+// Also for IPv4 sessions between IPv6 waypoints (rest_api.cc).
+void fill_waypoints(::waypoint::api::Tuple* t, const Svr6Waypoints& w, const std::string& protocol);
 
 // One page of both families after q.after, at most q.limit, in UUID order;
 // `more` when sessions are left after it. `fill4` fills an IPv4 session.

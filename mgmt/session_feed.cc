@@ -36,6 +36,16 @@ IpfixRecord ipfix_record(const SessionEvent& ev, const RouterModel& model, const
   r.end_ms = clock.epoch_ms(s.last_ms);
   r.pre = s.key_a();
   r.post = s.out_fwd.tuple;
+  // Between IPv6 waypoints (template 259, ipfix_encoder.h): the IPv4 client -> server tuple
+  // and the IPv6 waypoint leg at both routers, never the stand-ins the worker keeps it under.
+  if (const Svr6Leg leg = waypoint6_leg(s); leg.role != Svr6Role::none) {
+    const Svr6Waypoints w = svr6_waypoints(model, leg);
+    r.pre = s.original;
+    r.post = FiveTuple{0, 0, w.sport, w.dport, s.original.proto};
+    r.post_ipv6 = true;
+    r.post_src6 = w.src6;  // :: when not known (svr6_view.h)
+    r.post_dst6 = w.dst6;
+  }
   r.initiator_octets = s.bytes[static_cast<int>(Dir::forward)];
   r.responder_octets = s.bytes[static_cast<int>(Dir::reverse)];
   r.initiator_packets = s.packets[static_cast<int>(Dir::forward)];

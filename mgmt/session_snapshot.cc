@@ -164,6 +164,7 @@ void SessionSnapshot::apply(const SessionEvent& ev, const RouterModel& model, co
   count_app(s, slot < 0 ? nullptr : &entries_[index_[static_cast<size_t>(slot)]]);
   if (ev.kind == SessionEventKind::closed) {
     if (slot < 0) return;
+    if (!waypoints6_.empty()) waypoints6_.erase(s.uuid);
     const uint32_t idx = index_[static_cast<size_t>(slot)];
     index_erase(static_cast<size_t>(slot));
     const uint32_t last = entries_.size() - 1;
@@ -195,6 +196,9 @@ void SessionSnapshot::apply(const SessionEvent& ev, const RouterModel& model, co
     e.service = name_id(model_name(model.services, s.service));
     e.security = name_id(model_name(model.security, s.security));
     add_to_index(idx);
+    // Between IPv6 waypoints: the real waypoints, once (a session's leg does not move).
+    if (const Svr6Leg leg = waypoint6_leg(s); leg.role != Svr6Role::none)
+      waypoints6_[s.uuid] = svr6_waypoints(model, leg);
   } else {
     idx = index_[static_cast<size_t>(slot)];
   }
@@ -259,6 +263,9 @@ void SessionSnapshot::fill(SessionView& v, const SessionEntry& e) const {
   v.tenant = names_.name(e.tenant);
   v.service = names_.name(e.service);
   v.security = names_.name(e.security);
+  v.waypoints6.reset();
+  if (!waypoints6_.empty())
+    if (auto it = waypoints6_.find(e.uuid); it != waypoints6_.end()) v.waypoints6 = it->second;
 }
 
 std::map<uint16_t, AppTotals> SessionSnapshot::app_totals() const {
@@ -269,9 +276,12 @@ std::map<uint16_t, AppTotals> SessionSnapshot::app_totals() const {
 std::vector<SessionView> SessionSnapshot::page(const SessionQuery& q, bool& more) const {
   std::vector<SessionView> out;
   more = false;
-  if (q.addr6) return out;  // an IPv6 address is in no IPv4 session (SessionSnapshot6 has those)
+  // A stand-in (0.255.0.0/16) is no session's address: REST never shows one.
+  if (q.addr && is_waypoint6_standin(*q.addr)) return out;
   std::lock_guard lock(mu_);
   if (index_.empty()) return out;
+  // An IPv6 address is in no IPv4 session (SessionSnapshot6 has those) but as an IPv6 waypoint.
+  if (q.addr6 && waypoints6_.empty()) return out;
   // Filters by name compare ids; a name no session was ever given matches nothing.
   std::optional<uint16_t> tenant, service;
   if (!q.tenant.empty() && !(tenant = names_.find(q.tenant))) return out;
@@ -292,6 +302,10 @@ std::vector<SessionView> SessionSnapshot::page(const SessionQuery& q, bool& more
     if (tenant && e.tenant != *tenant) continue;
     if (service && e.service != *service) continue;
     if (q.addr && !e.touches(*q.addr)) continue;
+    if (q.addr6) {
+      const auto w = waypoints6_.find(e.uuid);
+      if (w == waypoints6_.end() || !w->second.touches(*q.addr6)) continue;
+    }
     if (out.size() == q.limit) {
       more = true;
       break;
@@ -324,7 +338,9 @@ size_t SessionSnapshot::memory_bytes() const {
   std::lock_guard lock(mu_);
   size_t names = 0;
   for (size_t id = 0; id < names_.size(); ++id) names += names_.name(static_cast<uint16_t>(id)).capacity() + 64;
-  return entries_.chunk_bytes() + index_.capacity() * sizeof(uint32_t) + names;
+  // A map node: the pair, three pointers and the colour (padded).
+  const size_t legs = waypoints6_.size() * (sizeof(std::pair<const SessionUuid, Svr6Waypoints>) + 32);
+  return entries_.chunk_bytes() + index_.capacity() * sizeof(uint32_t) + names + legs;
 }
 
 std::string SessionSnapshot::check() const {

@@ -30,6 +30,7 @@
 #include "dataplane/control/router_model.h"
 #include "dataplane/ip/ipv6.h"
 #include "dataplane/session/events.h"
+#include "mgmt/svr6_view.h"
 
 namespace wp::mgmt {
 
@@ -43,12 +44,17 @@ struct SessionView {
   uint64_t created_epoch_ms = 0;
   uint64_t last_epoch_ms = 0;  // last packet
   std::string tenant, service, security;
+  // An IPv4 session between IPv6 waypoints (docs/ipv6.md): its IPv6 waypoint leg,
+  // which REST shows in place of the stand-ins `session` holds on its WAN side.
+  std::optional<Svr6Waypoints> waypoints6;
 };
 
 struct SessionQuery {
   std::string tenant, service;
   std::optional<Ipv4> addr;  // any address of the session, before or after NAT
-  std::optional<Ipv6> addr6;  // an IPv6 address of the session (IPv6 sessions only: SessionSnapshot6)
+  // An IPv6 address of the session: IPv6 sessions (SessionSnapshot6), and the IPv6
+  // waypoints of IPv4 sessions between IPv6 waypoints.
+  std::optional<Ipv6> addr6;
   uint32_t limit = 100;
   std::optional<SessionUuid> after;  // paging cursor
 };
@@ -202,6 +208,9 @@ class SessionSnapshot {
   uint32_t bits_ = 0;
   size_t shrink_retry_below_ = SIZE_MAX;
   std::map<uint16_t, AppTotals> app_totals_;
+  // The IPv6 waypoint legs of the IPv4 sessions between IPv6 waypoints, by UUID,
+  // resolved once, at the first event (svr6_view.h): other sessions pay nothing.
+  std::map<SessionUuid, Svr6Waypoints> waypoints6_;
   std::atomic<uint64_t> overflow_{0};  // sessions not tracked: snapshot full
   std::unique_ptr<SessionSnapshot6> v6_;
 };

@@ -1,6 +1,7 @@
-// The waypoint leg of an IPv6 session that SVR carries, as REST and IPFIX show
-// it (issue #19; docs/ipv6.md § IPv6 sessions between IPv4 waypoints and
-// § IPv6 sessions between IPv6 waypoints).
+// The waypoint leg of an IPv6 session that SVR carries, and of an IPv4 session
+// between IPv6 waypoints, as REST and IPFIX show it (issue #19; docs/ipv6.md
+// § IPv6 sessions between IPv4 waypoints, § IPv6 sessions between IPv6
+// waypoints and § IPv4 sessions between IPv6 waypoints).
 //
 // The worker posts the leg in its own form (session/events6.h Svr6Leg): IPv4
 // waypoints as they are, IPv6 ones as their 0.255.0.0/16 stand-ins
@@ -10,6 +11,10 @@
 // removed that waypoint while the session lived) resolves to nothing (`known`
 // false: REST shows empty addresses, IPFIX the unspecified address ::): a
 // stand-in never leaves the router, in a reply or on the wire.
+//
+// An IPv4 session between IPv6 waypoints is a plain IPv4 SVR session whose WAN
+// side holds stand-ins: its events stay IPv4 events (session/events.h), and
+// waypoint6_leg() finds its leg in the session itself for the same resolution.
 #pragma once
 
 #include <cstdint>
@@ -17,6 +22,7 @@
 #include "dataplane/control/waypoint6_addr.h"
 #include "dataplane/ip/ipv6.h"
 #include "dataplane/session/events6.h"
+#include "dataplane/session/svr_leg.h"
 
 namespace wp::mgmt {
 
@@ -51,6 +57,16 @@ inline Svr6Waypoints svr6_waypoints(const RouterModel& rm, const Svr6Leg& leg) {
     w.dst6 = *dst;
   }
   return w;
+}
+
+// The waypoint leg of an IPv4 SVR session between IPv6 waypoints (its WAN side
+// holds 0.255.0.0/16 stand-ins), or role none for any other session: routed,
+// on IPv4 waypoints, carrying an IPv6 session (shown by its IPv6 view,
+// session/events6.h), or a transit (both sides WAN: not built for IPv6 waypoints).
+inline Svr6Leg waypoint6_leg(const Session& s) {
+  if (s.out_fwd.iface == kIfaceSvr6 || s.out_rev.iface == kIfaceSvr6 || s.side_a_wan() == s.side_b_wan()) return {};
+  const Svr6Leg leg = svr_leg(s, s.side_b_wan() ? Svr6Role::ingress : Svr6Role::egress);
+  return is_waypoint6_standin(leg.wan.src) || is_waypoint6_standin(leg.wan.dst) ? leg : Svr6Leg{};
 }
 
 }  // namespace wp::mgmt

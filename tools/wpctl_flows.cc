@@ -25,7 +25,7 @@ namespace {
 using nlohmann::json;
 volatile std::sig_atomic_t g_stop = 0;
 
-// Ports and protocol from `t`; the addresses from `t` (IPv4) or src6/dst6 (templates 257/258).
+// Ports and protocol from `t`; the addresses from `t` (IPv4) or src6/dst6 (templates 257 to 259).
 json tuple_json(const FiveTuple& t, bool ipv6, const Ipv6& src6, const Ipv6& dst6) {
   return {{"src", ipv6 ? format_ipv6(src6) : format_ipv4(t.src)},
           {"dst", ipv6 ? format_ipv6(dst6) : format_ipv4(t.dst)},
@@ -43,7 +43,7 @@ json record_json(const mgmt::IpfixRecord& r, const std::string& exporter, uint32
           {"app_id", r.app_id},
           {"application", std::string(r.app, r.app_len)},
           {"pre", tuple_json(r.pre, r.ipv6, r.pre_src6, r.pre_dst6)},
-          {"post", tuple_json(r.post, r.ipv6 && !r.post_ipv4, r.post_src6, r.post_dst6)},
+          {"post", tuple_json(r.post, r.post_is_ipv6(), r.post_src6, r.post_dst6)},
           {"initiator_octets", r.initiator_octets},
           {"responder_octets", r.responder_octets},
           {"initiator_packets", r.initiator_packets},

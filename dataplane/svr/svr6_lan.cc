@@ -6,6 +6,7 @@
 #include "dataplane/ip/packet_edit.h"
 #include "dataplane/session/events6.h"
 #include "dataplane/session/owner.h"
+#include "dataplane/session/svr_leg.h"
 #include "dataplane/svr/emit.h"
 #include "dataplane/svr/session_setup.h"
 
@@ -73,12 +74,7 @@ void Svr6Lan::post(Svr6Lan* self, SessionEventKind kind, const Session& s, Sessi
   ev.session.flags = static_cast<uint8_t>(s.flags & (kReverseSeen | kFinFwd | kFinRev | kRst));
   ev.session.last_ms = s.last_ms;
   // The LAN side is side A at the ingress (out_rev), side B at the egress (out_fwd).
-  const bool ingress = lan == &s.out_rev;
-  const SideOut& wan = ingress ? s.out_fwd : s.out_rev;
-  ev.svr.wan = ingress ? wan.tuple : wan.tuple.reversed();
-  ev.svr.peer = wan.peer;
-  ev.svr.iface = wan.iface;
-  ev.svr.role = ingress ? Svr6Role::ingress : Svr6Role::egress;
+  ev.svr = svr_leg(s, lan == &s.out_rev ? Svr6Role::ingress : Svr6Role::egress);
   if (rte_ring_sp_enqueue_elem(r, &ev, sizeof(ev)) != 0) ctx.counters->add(Counter::ipfix_events_dropped);
 }
 

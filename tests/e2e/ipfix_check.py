@@ -10,7 +10,8 @@ lines; exit 1 on a FAIL.
 --svr6: an IPv6 session that SVR carries (docs/ipv6.md; test_svr6.sh, test_svr6v6.sh): both
 routers' records hold the IPv6 tuple (IEs 27/28) as pre and the waypoint leg (r1's waypoint
 -> r2's, IPv4 or IPv6) as post-NAT, so r2's record equals r1's but for its counters; no
-application is checked (IPv6 sessions are not classified).
+application is checked (IPv6 sessions are not classified). The same for an IPv4 session
+between IPv6 waypoints (test_svr6v6.sh: template 259, the IPv4 tuple in 8/12 as pre).
 usage: ipfix_check.py R1.jsonl R2.jsonl --client IP --server IP --port P
        --r1-wp IP --r2-wp IP --bytes N [--app NAME] [--tshark R1.tsv R2.tsv]
        [--svr6] [--tenant T] [--service S]"""
@@ -73,7 +74,7 @@ if ends1:
         e2 = ends2[0]
         if a.svr6:
             check(e2["pre"] == e1["pre"] and e2["post"] == e1["post"],
-                  f"r2: the same IPv6 tuple and waypoint leg as r1 ({e2['pre']}, {e2['post']})")
+                  f"r2: the same client tuple and waypoint leg as r1 ({e2['pre']}, {e2['post']})")
         else:
             check(e2["pre"]["src"] == a.r1_wp and e2["pre"]["dst"] == a.r2_wp
                   and e2["pre"]["sport"] == e1["post"]["sport"] and e2["pre"]["dport"] == e1["post"]["dport"],

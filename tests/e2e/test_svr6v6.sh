@@ -14,15 +14,17 @@
 # waypoints, the metadata cookie only during setup, its HMAC trailers verified; REST at r1 and
 # r2 and wpctl list a running flow by its IPv6 tuple, role, peer and the IPv6 waypoints (never a
 # 0.255.x.x stand-in); IPFIX (wpctl flows collectors, tshark) has template 257 with IEs 27/28 and
-# 281/282 = the waypoints and the same session id at r1 and r2 (svr6_export.sh). Then IPv4
-# (after the IPFIX checks: REST and IPFIX of IPv4 sessions between IPv6 waypoints still show the
-# stand-ins, docs/ipv6.md): curl -4 5 MiB byte-exact and iperf3 -4 TCP 2 s with the same WAN
-# checks on a capture of their own, the MSS clamp keeping IPv4 segments within the WAN MTU, the
-# IPv4 guest denied. Then full-size UDP (#19 fragments): a 1500-byte IPv6 datagram (its metadata
-# makes it 1500+ on the WAN) and a 1500-byte IPv4 one (1520 in IPv6) echoed back byte-exact
-# (udp_echo.py compares every byte; the server logs the length), tshark on the WAN: IPv6
-# Fragment headers between the two waypoints both ways and still no IPv4; r1 and r2 count the
-# fragmented and the reassembled datagrams, no waypoint6_too_big and no ipv6_frag_* drop.
+# 281/282 = the waypoints and the same session id at r1 and r2 (svr6_export.sh). Then IPv4:
+# curl -4 5 MiB byte-exact and iperf3 -4 TCP 2 s with the same WAN checks on a capture of their
+# own, the MSS clamp keeping IPv4 segments within the WAN MTU, the IPv4 guest denied; REST and
+# wpctl show a running IPv4 flow by its IPv4 tuple and the IPv6 waypoints (no 0.255.x.x stand-in
+# in any session), IPFIX has template 259 with IEs 8/12 = the IPv4 tuple and 281/282 = the
+# waypoints, the same session id at r1 and r2 (new collectors and IPFIX captures, svr6_export.sh).
+# Then full-size UDP (#19 fragments): a 1500-byte IPv6 datagram (its metadata makes it 1500+ on
+# the WAN) and a 1500-byte IPv4 one (1520 in IPv6) echoed back byte-exact (udp_echo.py compares
+# every byte; the server logs the length), tshark on the WAN: IPv6 Fragment headers between the
+# two waypoints both ways and still no IPv4; r1 and r2 count the fragmented and the reassembled
+# datagrams, no waypoint6_too_big and no ipv6_frag_* drop.
 # Both routers stop cleanly.
 set -u -o pipefail
 source "$(dirname "$0")/lib.sh"
@@ -136,7 +138,10 @@ wp_expect "r1 counters.svr6_sessions_created >= 3 (http, iperf3 control and data
 wp_expect "r1 counters.svr6_to_lan > 3000" "$(wp_stat r1 counters.svr6_to_lan)" -gt 3000
 svr6_ipfix_checks 2001:db8:70::1 2001:db8:70::2 257
 
-# IPv4 sessions between the same IPv6 waypoints (v4 in v6), on a capture of their own.
+# IPv4 sessions between the same IPv6 waypoints (v4 in v6), on a capture of their own; the
+# REST, wpctl and IPFIX checks again for the IPv4 client (svr6_export.sh reads CLI and SRV).
+CLI=$CLI4 SRV=$SRV4 SVR6_TENANT=branch SVR6_SERVICE=web SVR6_TAG=4
+svr6_collectors_restart
 wp_check "capture the WAN again (IPv4 sessions)" wp_cap_start wan br0 "$WP_TMP/wan4.pcap" -s 1500
 http4_ok() {
   wp_fetch c "http://$SRV4/file.bin" "$WP_TMP/got4.bin" 60 -4 --interface "$CLI4" &&
@@ -145,6 +150,7 @@ http4_ok() {
 wp_check "curl -4 5 MiB over IPv6 waypoints (v4 in v6), sha256 matches" wp_until 30 http4_ok
 wp_check "the server saw the client's own IPv4 address" grep -q "^$CLI4 .*\"GET /file.bin" "$WP_TMP/http4.log"
 wp_cap_stop
+svr6_ipfix_capture_start
 wp_check "tshark: no IPv4 on the WAN (the IPv4 session rides IPv6 waypoints)" no_v4_on_wan "$WP_TMP/wan4.pcap"
 wp_check "tshark: every TCP/UDP packet of it on the WAN is between the IPv6 waypoints" \
   only_waypoints6 "$WP_TMP/wan4.pcap" 3000
@@ -159,6 +165,7 @@ wp_check "tshark: the IPv4 client's address only in the metadata of the first pa
 wp_check_cookie_at_setup "$WP_TMP/wan4.pcap"
 wp_check "capcheck.py: the HMAC trailers of the IPv4 session's metadata packets verify" hmac6_ok "$WP_TMP/wan4.pcap"
 wp_check "iperf3 -4 TCP 2 s (v4 in v6)" wp_iperf tcp4 -t 2 -B "$CLI4"
+svr6_live_checks 2001:db8:70::1 2001:db8:70::2
 before=$(wp_stat r1 drops.policy_deny)
 guest4_denied() { ! wp_fetch c "http://$SRV4/file.bin" "$WP_TMP/guest4.bin" 3 -4 --interface "$GUEST4"; }
 wp_check "the IPv4 guest ($GUEST4) cannot fetch" guest4_denied
@@ -211,6 +218,7 @@ done
 wp_expect "r1 drops.waypoint6_too_big = 0" "$(wp_stat r1 drops.waypoint6_too_big)" -eq 0
 wp_expect "r2 drops.waypoint6_too_big = 0" "$(wp_stat r2 drops.waypoint6_too_big)" -eq 0
 wp_expect "r2 drops.bad_hmac = 0" "$(wp_stat r2 drops.bad_hmac)" -eq 0
+svr6_ipfix_checks 2001:db8:70::1 2001:db8:70::2 259
 
 wp_check "r1 exits 0 on SIGTERM" wp_router_stop r1
 wp_check "r2 exits 0 on SIGTERM" wp_router_stop r2

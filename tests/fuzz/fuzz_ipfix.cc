@@ -6,10 +6,10 @@
 // rest), decoded by one IpfixDecoder so templates learnt from one message
 // apply to the next. Checked: a decoded message yields no more records than
 // it has bytes, names stay within kIpfixNameMax; and every record survives a
-// round trip through our own encoder (template 256, or 257 for a record with
-// an IPv6 address, 258 for one with IPv6 addresses and IPv4 post-NAT ones) and
-// a fresh decoder with every field equal (for an IPv6 record: the addresses
-// its template carries).
+// round trip through our own encoder (template 256; 257 for a record with
+// IPv6 pre-NAT addresses, 258 for one with IPv6 pre-NAT and IPv4 post-NAT
+// ones; 259 for one with IPv6 post-NAT addresses only) and a fresh decoder
+// with every field equal (of the addresses: those its template carries).
 #include <cstddef>
 #include <cstdint>
 #include <cstring>
@@ -25,14 +25,14 @@ void check(bool ok) {
 }
 
 bool same_tuples(const wp::mgmt::IpfixRecord& a, const wp::mgmt::IpfixRecord& b) {
-  if (a.ipv6 != b.ipv6 || a.post_ipv4 != b.post_ipv4) return false;
-  if (!a.ipv6) return a.pre == b.pre && a.post == b.post;
-  // Template 258 (post_ipv4): IPv4 post-NAT addresses; 257: IPv6 ones.
-  const bool post = a.post_ipv4 ? a.post.src == b.post.src && a.post.dst == b.post.dst
-                                : a.post_src6 == b.post_src6 && a.post_dst6 == b.post_dst6;
-  return a.pre.sport == b.pre.sport && a.pre.dport == b.pre.dport && a.pre.proto == b.pre.proto &&
-         a.post.sport == b.post.sport && a.post.dport == b.post.dport && a.pre_src6 == b.pre_src6 &&
-         a.pre_dst6 == b.pre_dst6 && post;
+  if (a.ipv6 != b.ipv6 || a.post_ipv4 != b.post_ipv4 || a.post_ipv6 != b.post_ipv6) return false;
+  // Pre-NAT: IPv6 addresses in 257/258, IPv4 in 256/259; post-NAT: IPv6 in 257/259, IPv4 in 256/258.
+  const bool pre = a.ipv6 ? a.pre_src6 == b.pre_src6 && a.pre_dst6 == b.pre_dst6
+                          : a.pre.src == b.pre.src && a.pre.dst == b.pre.dst;
+  const bool post = a.post_is_ipv6() ? a.post_src6 == b.post_src6 && a.post_dst6 == b.post_dst6
+                                     : a.post.src == b.post.src && a.post.dst == b.post.dst;
+  return pre && post && a.pre.sport == b.pre.sport && a.pre.dport == b.pre.dport && a.pre.proto == b.pre.proto &&
+         a.post.sport == b.post.sport && a.post.dport == b.post.dport && a.post.proto == b.post.proto;
 }
 
 bool same(const wp::mgmt::IpfixRecord& a, const wp::mgmt::IpfixRecord& b) {
@@ -56,7 +56,7 @@ void round_trip(const wp::mgmt::IpfixRecord& r) {
   wp::mgmt::IpfixDecoded out;
   std::string error;
   check(d.decode(buf, n, out, error));
-  check(out.templates == 3 && out.records.size() == 1 && same(out.records[0], r));  // 256, 257, 258
+  check(out.templates == 4 && out.records.size() == 1 && same(out.records[0], r));  // 256 to 259
 }
 
 }  // namespace

@@ -243,7 +243,7 @@ Bytes ipfix_message(bool with_template, uint32_t records, uint32_t domain = 1, s
   return Bytes(buf, buf + n);
 }
 
-// IPv4 and IPv6 sessions in one message: templates 256 and 257, data sets of both.
+// IPv4 and IPv6 sessions in one message: templates 256 to 259, data sets of 256 and 257.
 Bytes ipfix_message_ipv6() {
   uint8_t buf[wp::mgmt::kIpfixMaxMessage];
   wp::mgmt::IpfixMessage m;
@@ -256,6 +256,38 @@ Bytes ipfix_message_ipv6() {
       r.ipv6 = true;
       r.pre_src6 = r.post_src6 = {0x20010db800710000ULL, 0x10};
       r.pre_dst6 = r.post_dst6 = {0x20010db800720000ULL, 0x10};
+    }
+    m.add_record(r);
+  }
+  size_t n = m.finish();
+  return Bytes(buf, buf + n);
+}
+
+// Sessions that SVR carries, one data set per template: an IPv6 session between
+// IPv4 waypoints (258) and between IPv6 waypoints (257), an IPv4 session between
+// IPv6 waypoints (259) and between IPv4 waypoints (256).
+Bytes ipfix_message_waypoint_legs() {
+  uint8_t buf[wp::mgmt::kIpfixMaxMessage];
+  wp::mgmt::IpfixMessage m;
+  m.begin(buf, 1700000001, 42, 1);
+  m.add_template();
+  m.add_template6();
+  const wp::Ipv6 client{0x20010db800710000ULL, 0x10}, server{0x20010db800720000ULL, 0x10};
+  const wp::Ipv6 wp1{0x20010db800700000ULL, 1}, wp2{0x20010db800700000ULL, 2};
+  for (uint8_t i = 0; i < 4; ++i) {
+    wp::mgmt::IpfixRecord r = ipfix_record(i);
+    if (i < 2) {  // IPv6 sessions: the IPv6 tuple, then the waypoint leg
+      r.ipv6 = true;
+      r.pre_src6 = client;
+      r.pre_dst6 = server;
+      r.post_ipv4 = i == 0;
+      r.post_src6 = wp1;
+      r.post_dst6 = wp2;
+    } else if (i == 2) {  // the IPv4 tuple, the IPv6 waypoint leg
+      r.post_ipv6 = true;
+      r.post.src = r.post.dst = 0;
+      r.post_src6 = wp1;
+      r.post_dst6 = wp2;
     }
     m.add_record(r);
   }
@@ -297,6 +329,7 @@ void ipfix_seeds() {
   write("ipfix", "two-domains", domains);
   write("ipfix", "other-exporter", ipfix_other_exporter());
   write("ipfix", "ipv6-and-ipv4", ipfix_message_ipv6());
+  write("ipfix", "waypoint-legs", ipfix_message_waypoint_legs());
 }
 
 // --- HA sync messages as HaNode / SyncBatcher send them -------------------------

@@ -279,7 +279,7 @@ TEST(Ipfix6, Template258CarriesIpv4PostNatAddresses) {
   EXPECT_EQ(mgmt::IpfixMessage::record_size(r) + 24, size257);
   ASSERT_TRUE(m.add_record(r));
   const size_t len = m.finish();
-  EXPECT_EQ(len, t258 + mgmt::IpfixMessage::template_set_size() + 4 + mgmt::IpfixMessage::record_size(r));
+  EXPECT_EQ(len, 16 + mgmt::IpfixMessage::template6_set_size() + 4 + mgmt::IpfixMessage::record_size(r));
   mgmt::IpfixDecoder d;
   mgmt::IpfixDecoded out;
   std::string err;
@@ -292,6 +292,54 @@ TEST(Ipfix6, Template258CarriesIpv4PostNatAddresses) {
   EXPECT_EQ(got.post.src, 0xac100001u);
   EXPECT_EQ(got.post.dst, 0xac100002u);
   EXPECT_EQ(got.post.sport, 16388);
+  EXPECT_EQ(got.session_id, r.session_id);
+}
+
+// Template 259 (IPv4 sessions between IPv6 waypoints) = 256 with 281/282 (16 bytes) in place
+// of 225/226: its record is 24 bytes longer than 256's, and decodes back with both families.
+TEST(Ipfix6, Template259CarriesIpv4PreAndIpv6PostNatAddresses) {
+  uint8_t buf[mgmt::kIpfixMaxMessage];
+  mgmt::IpfixMessage m;
+  m.begin(buf, 1700000001, 9, 1);
+  ASSERT_TRUE(m.add_template6());
+  const size_t t259 = 16 + 2 * mgmt::IpfixMessage::template_set_size();
+  EXPECT_EQ(buf[t259 + 4] << 8 | buf[t259 + 5], 259) << "the third template set of add_template6";
+  const uint8_t v4[] = {0, 8, 0, 4, 0, 12, 0, 4};  // the 3rd and 4th field specifiers
+  EXPECT_EQ(std::memcmp(buf + t259 + 8 + 8, v4, sizeof v4), 0);
+  const uint8_t v6[] = {0x01, 0x19, 0, 16, 0x01, 0x1a, 0, 16};  // 281 and 282: the 8th and 9th
+  EXPECT_EQ(std::memcmp(buf + t259 + 8 + 7 * 4, v6, sizeof v6), 0);
+  mgmt::IpfixRecord r;
+  r.pre = {0x0a010005, 0x0a02000a, 40000, 80, kProtoTcp};
+  r.post = {0, 0, 16388, 16390, kProtoTcp};
+  r.session_id[0] = 0x59;
+  const size_t size256 = mgmt::IpfixMessage::record_size(r);
+  r.post_ipv6 = true;
+  r.post_src6 = ip6("2001:db8:70::1");
+  r.post_dst6 = ip6("2001:db8:70::2");
+  EXPECT_EQ(r.template_id(), 259);
+  EXPECT_EQ(mgmt::IpfixMessage::record_size(r), size256 + 24);
+  ASSERT_TRUE(m.add_record(r));
+  const size_t len = m.finish();
+  const size_t data = t259 + mgmt::IpfixMessage::template_set_size();
+  EXPECT_EQ(buf[data] << 8 | buf[data + 1], 259) << "the data set names template 259";
+  EXPECT_EQ(len, data + 4 + mgmt::IpfixMessage::record_size(r));
+  mgmt::IpfixDecoder d;
+  mgmt::IpfixDecoded out;
+  std::string err;
+  ASSERT_TRUE(d.decode(buf, len, out, err)) << err;
+  EXPECT_EQ(out.templates, 3u);
+  ASSERT_EQ(out.records.size(), 1u);
+  const mgmt::IpfixRecord& got = out.records[0];
+  EXPECT_FALSE(got.ipv6);
+  EXPECT_FALSE(got.post_ipv4);
+  EXPECT_TRUE(got.post_ipv6);
+  EXPECT_TRUE(got.post_is_ipv6());
+  EXPECT_EQ(got.pre, r.pre);
+  EXPECT_EQ(got.post_src6, ip6("2001:db8:70::1"));
+  EXPECT_EQ(got.post_dst6, ip6("2001:db8:70::2"));
+  EXPECT_EQ(got.post.src, 0u);
+  EXPECT_EQ(got.post.sport, 16388);
+  EXPECT_EQ(got.post.dport, 16390);
   EXPECT_EQ(got.session_id, r.session_id);
 }
 
@@ -321,7 +369,7 @@ TEST(Ipfix6, TemplateAndRecordSurviveTheWireFormat) {
   mgmt::IpfixDecoded out;
   std::string err;
   ASSERT_TRUE(d.decode(buf, len, out, err)) << err;
-  EXPECT_EQ(out.templates, 3u) << "256, 257 and 258";
+  EXPECT_EQ(out.templates, 4u) << "256, 257, 258 and 259";
   ASSERT_EQ(out.records.size(), 3u);
   EXPECT_FALSE(out.records[1].ipv6);
   EXPECT_EQ(out.records[1].pre.src, 0x0a010005u);
@@ -347,7 +395,8 @@ TEST(Ipfix6, TemplateAndRecordSurviveTheWireFormat) {
   EXPECT_EQ(std::string(got.service, got.service_len), "srv6");
 }
 
-// The exporter sends template 257 with 256 when the router routes IPv6, and only then.
+// The exporter sends templates 257 to 259 with 256 when asked (the router routes IPv6 or has
+// an IPv6 waypoint, mgmt_runtime.cc), and only then.
 TEST(Ipfix6, ExporterSendsTheIpv6TemplateWhenAsked) {
   for (bool ipv6 : {false, true}) {
     int rx = socket(AF_INET, SOCK_DGRAM, 0);
@@ -373,7 +422,7 @@ TEST(Ipfix6, ExporterSendsTheIpv6TemplateWhenAsked) {
     mgmt::IpfixDecoder d;
     mgmt::IpfixDecoded out;
     ASSERT_TRUE(d.decode(buf, static_cast<size_t>(n), out, err)) << err;
-    EXPECT_EQ(out.templates, ipv6 ? 3u : 1u) << "256, and 257 and 258 for IPv6";
+    EXPECT_EQ(out.templates, ipv6 ? 4u : 1u) << "256, and 257 to 259 for IPv6";
     EXPECT_EQ(out.unknown_sets, 0u);
     EXPECT_EQ(out.records.size(), ipv6 ? 1u : 0u);
     if (ipv6) {

@@ -10,13 +10,18 @@
 #include <algorithm>
 #include <cstring>
 #include <memory>
+#include <nlohmann/json.hpp>
 #include <string>
 #include <vector>
 
 #include "dataplane/crypto/session_data.h"
 #include "dataplane/session/owner.h"
 #include "dataplane/svr/metadata.h"
+#include "mgmt/live_commit.h"
+#include "mgmt/mgmt_runtime.h"
+#include "mgmt/rest_api.h"
 #include "tests/unit/nat64_test_config.h"
+#include "tests/unit/svr6_export_check.h"
 #include "tests/unit/svr6_frames.h"
 
 namespace wp {
@@ -330,6 +335,206 @@ TEST_F(Svr4v6, WithoutAnIpv6WaypointOfOursThePeerIsUnreachable) {
   r.neighbor(0, kClient, kClientMac);
   EXPECT_TRUE(r.send(kLan, Pkt().eth(mac_of(r), kClientMac).ipv4(kClient, kServer).tcp(40050, 80, 0x02).bytes()).empty());
   EXPECT_EQ(r.drop_count(DropReason::no_peer), 1u);
+}
+
+// --- REST and IPFIX --------------------------------------------------------------
+
+// GET `path` through the real REST routes, over a snapshot the events `evs`
+// built with model `m` (as the mgmt feed applies them): the reply's JSON body.
+nlohmann::json rest_get(Router& r, const std::vector<SessionEvent>& evs, const RouterModel& m,
+                        const std::string& path) {
+  mgmt::SessionSnapshot snap(16);
+  for (const SessionEvent& ev : evs) snap.apply(ev, m, kExportClock);
+  mgmt::ConfigStore store(r.shared(), config::Config{}, std::shared_ptr<const RouterModel>(std::shared_ptr<void>{}, &m),
+                          nullptr, nullptr);
+  mgmt::RestContext ctx;
+  ctx.shared = &r.shared();
+  ctx.store = &store;
+  ctx.sessions = &snap;
+  mgmt::RestServer server;
+  std::string err;
+  EXPECT_TRUE(server.prepare(ctx, err)) << err;
+  const std::string reply = server.serve_text("GET " + path + " HTTP/1.1\r\nHost: r\r\n\r\n");
+  EXPECT_EQ(reply.rfind("HTTP/1.1 200", 0), 0u) << reply;
+  const size_t body = reply.find("\r\n\r\n");
+  return body == std::string::npos ? nlohmann::json() : nlohmann::json::parse(reply.substr(body + 4));
+}
+
+class Svr4v6View : public Svr4v6 {
+ protected:
+  // An IPv4 TCP session r1 -> r2 over the IPv6 waypoints (SYN, SYN-ACK), then an
+  // update of it at each router: the IPv4 session events (created ... update) by router.
+  void run_session() {
+    enable_session_events(*r1);
+    enable_session_events(*r2);
+    const auto syn = client(Pkt().ipv4(kClient, kServer).tcp(40000, 80, 0x02, 1000).payload("GET /"));
+    Frame w1 = r1->send_one(kLan, syn);
+    const Ipv6View wv = parse_ipv6_packet(w1.raw.data(), static_cast<uint32_t>(w1.raw.size()), 14);
+    ASSERT_EQ(wv.status, Ipv6Status::ok);
+    sport = wv.sport, dport = wv.dport;
+    expect_restored4(syn, r2->send_one(kWan, w1.raw));
+    const auto synack = server(Pkt().ipv4(kServer, kClient).tcp(80, 40000, 0x12, 5000, 1006).payload("200 OK"));
+    expect_restored4(synack, r1->send_one(kWan, r2->send_one(kLan, synack).raw));
+    Router* rs[2] = {r1.get(), r2.get()};
+    for (int i = 0; i < 2; ++i) {
+      post_updates(*rs[i]);
+      evs[i] = drain_events(rs[i]->shared());
+      ASSERT_GE(evs[i].size(), 2u) << "created and an update at least";
+      EXPECT_EQ(evs[i].back().kind, SessionEventKind::update);
+      EXPECT_TRUE(drain_events6(rs[i]->shared()).empty()) << "an IPv4 session: no IPv6 view is posted";
+      EXPECT_EQ(rs[i]->count(Counter::ipfix_events_dropped), 0u);
+    }
+    const Session& s1 = evs[0].back().session;
+    const Session& s2 = evs[1].back().session;
+    ASSERT_EQ(s1.uuid, s2.uuid) << "one global session id at both routers";
+    // The WAN side as the workers keep it: what REST and IPFIX must never show.
+    standins = {s1.out_fwd.tuple.src, s1.out_fwd.tuple.dst, s2.out_rev.tuple.src, s2.out_rev.tuple.dst};
+    for (Ipv4 a : standins) ASSERT_TRUE(is_waypoint6_standin(a)) << format_ipv4(a);
+  }
+  Router& router(int i) { return i == 0 ? *r1 : *r2; }
+  std::vector<SessionEvent> evs[2];
+  uint16_t sport = 0, dport = 0;  // the waypoint ports on the wire (forward)
+  std::vector<Ipv4> standins;
+};
+
+// IPFIX: template 259, the client's IPv4 tuple in 8/12 and the IPv6 waypoint
+// leg in 281/282 (227/228: the waypoint ports) at both routers, the same
+// session id, the IPv4 session's counts; no stand-in anywhere in the message.
+TEST_F(Svr4v6View, IpfixShowsTheIpv4TupleAndTheIpv6Waypoints) {
+  run_session();
+  const FiveTuple orig{kClient, kServer, 40000, 80, kProtoTcp};
+  for (int i = 0; i < 2; ++i) {
+    SCOPED_TRACE(i == 0 ? "r1 (ingress)" : "r2 (egress)");
+    const SessionEvent& u = evs[i].back();
+    const DecodedRecord d = ipfix_round_trip(mgmt::ipfix_record(u, router(i).model(), kExportClock));
+    const mgmt::IpfixRecord& r = d.rec;
+    EXPECT_EQ(d.template_id, mgmt::kSession4Post6TemplateId);
+    EXPECT_FALSE(r.ipv6);
+    EXPECT_TRUE(r.post_ipv6);
+    EXPECT_EQ(r.pre, orig) << "the client -> server tuple at both routers";
+    EXPECT_EQ(r.post_src6, ip6(kR1Wan6)) << "the ingress router's IPv6 waypoint";
+    EXPECT_EQ(r.post_dst6, ip6(kR2Wan6)) << "the egress router's";
+    EXPECT_EQ(r.post.sport, sport);
+    EXPECT_EQ(r.post.dport, dport);
+    EXPECT_EQ(r.post.src, 0u) << "no IPv4 post-NAT address in template 259";
+    EXPECT_EQ(r.post.dst, 0u);
+    EXPECT_EQ(r.session_id, evs[0].back().session.uuid);
+    EXPECT_EQ(r.initiator_packets, 1u);
+    EXPECT_EQ(r.responder_packets, 1u);
+    EXPECT_EQ(r.initiator_octets, u.session.bytes[0]);
+    EXPECT_EQ(r.responder_octets, u.session.bytes[1]);
+    EXPECT_GT(r.initiator_octets, 0u);
+    EXPECT_GT(r.responder_octets, 0u);
+    EXPECT_EQ(r.nat_event, mgmt::kNatEventSessionCreate);
+    EXPECT_EQ(std::string(r.tenant, r.tenant_len), "branch");
+    EXPECT_EQ(std::string(r.service, r.service_len), "web");
+    // Interfaces: config order + 1 (LAN 1, wan0 2): LAN -> WAN at r1, WAN -> LAN at r2.
+    EXPECT_EQ(r.ingress_if, i == 0 ? 1u : 2u);
+    EXPECT_EQ(r.egress_if, i == 0 ? 2u : 1u);
+    for (Ipv4 a : standins) {
+      const uint8_t be[4] = {static_cast<uint8_t>(a >> 24), static_cast<uint8_t>(a >> 16), static_cast<uint8_t>(a >> 8),
+                             static_cast<uint8_t>(a)};
+      EXPECT_EQ(std::search(d.wire.begin(), d.wire.end(), be, be + 4), d.wire.end())
+          << "stand-in " << format_ipv4(a) << " in the IPFIX message";
+    }
+  }
+  // A plain IPv4 session keeps template 256 (pre: as it arrived, post: as it left).
+  make(v4in6_config(true, true), v4in6_config(false, true));
+  enable_session_events(*r1);
+  r1->send_one(kLan, client(Pkt().ipv4(kClient, kServer).tcp(40001, 80, 0x02)));
+  const std::vector<SessionEvent> plain = drain_events(r1->shared());
+  ASSERT_FALSE(plain.empty());
+  const DecodedRecord d = ipfix_round_trip(mgmt::ipfix_record(plain.back(), r1->model(), kExportClock));
+  EXPECT_EQ(d.template_id, mgmt::kSessionTemplateId);
+  EXPECT_FALSE(d.rec.post_ipv6);
+  EXPECT_EQ(d.rec.post.src, kR1Wan) << "the IPv4 waypoints";
+  EXPECT_EQ(d.rec.post.dst, kR2Wan);
+}
+
+// The exporter sends template 259 (with 257 and 258) to a router that routes no IPv6 but has
+// an IPv6 waypoint, whose IPv4 sessions may ride it; not to one without either.
+TEST_F(Svr4v6View, TheIpv6TemplatesGoWhereThereIsAnIpv6Waypoint) {
+  EXPECT_FALSE(r1->model().ipv6_routing) << "no IPv6 service in this config";
+  EXPECT_TRUE(mgmt::ipfix_ipv6_templates(r1->model()));
+  config::Config c = v4in6_config(true, true);
+  c.mutable_router()->mutable_wan(0)->clear_ipv6_addresses();
+  c.mutable_peers(0)->clear_waypoints();
+  c.mutable_peers(0)->add_waypoints("172.16.0.2");
+  EXPECT_FALSE(mgmt::ipfix_ipv6_templates(Router(c).model()));
+}
+
+// REST (GET /api/v1/sessions, /sessions/{uuid}, addr= filters): family ipv4,
+// the client's IPv4 tuple on the LAN side, the IPv6 waypoints on the WAN side
+// (left at r1, arrived at r2), the peer and role; no 0.255.0.0/16 address.
+TEST_F(Svr4v6View, RestShowsTheIpv4TupleAndTheIpv6Waypoints) {
+  run_session();
+  const std::string uuid = mgmt::format_session_id(evs[0].back().session.uuid);
+  for (int i = 0; i < 2; ++i) {
+    SCOPED_TRACE(i == 0 ? "r1 (ingress)" : "r2 (egress)");
+    const bool ingress = i == 0;
+    const RouterModel& m = router(i).model();
+    const nlohmann::json list = rest_get(router(i), evs[i], m, "/api/v1/sessions");
+    ASSERT_EQ(list["sessions"].size(), 1u) << list.dump();
+    const nlohmann::json& j = list["sessions"][0];
+    SCOPED_TRACE(j.dump());
+    EXPECT_EQ(j["uuid"], uuid);
+    EXPECT_EQ(j["family"], "ipv4");
+    EXPECT_EQ(j["svr_role"], ingress ? "ingress" : "egress");
+    EXPECT_EQ(j["peer"], ingress ? "r2" : "r1");
+    EXPECT_EQ(j["tenant"], "branch");
+    EXPECT_EQ(j["service"], "web");
+    EXPECT_EQ(j["original"]["src"], "10.1.0.5");
+    EXPECT_EQ(j["original"]["dst"], "10.2.0.10");
+    const nlohmann::json& lan = ingress ? j["arrived"] : j["left"];
+    const nlohmann::json& wan = ingress ? j["left"] : j["arrived"];
+    EXPECT_EQ(lan, j["original"]);
+    EXPECT_EQ(wan["src"], kR1Wan6);
+    EXPECT_EQ(wan["dst"], kR2Wan6);
+    EXPECT_EQ(wan["sport"], sport);
+    EXPECT_EQ(wan["dport"], dport);
+    EXPECT_EQ(wan["protocol"], "tcp");
+    EXPECT_EQ(j["ingress"], m.interfaces[ingress ? 0 : 1].name);
+    EXPECT_EQ(j["egress"], m.interfaces[ingress ? 1 : 0].name);
+    EXPECT_EQ(j["next_hop"], ingress ? "" : "10.2.0.10") << "no stand-in next hop";
+    EXPECT_EQ(list.dump().find("\"0."), std::string::npos) << "no 0.255.0.0/16 address";
+    EXPECT_EQ(rest_get(router(i), evs[i], m, "/api/v1/sessions/" + uuid), j) << "found by its UUID alike";
+    // addr=: the IPv4 tuple and the IPv6 waypoints match; a stand-in and other addresses do not.
+    auto count = [&](const std::string& addr) {
+      return rest_get(router(i), evs[i], m, "/api/v1/sessions?addr=" + addr)["sessions"].size();
+    };
+    EXPECT_EQ(count("10.1.0.5"), 1u);
+    EXPECT_EQ(count(kR1Wan6), 1u);
+    EXPECT_EQ(count(kR2Wan6), 1u);
+    EXPECT_EQ(count("2001:db8:70::9"), 0u);
+    for (Ipv4 a : standins) EXPECT_EQ(count(format_ipv4(a)), 0u) << format_ipv4(a);
+  }
+}
+
+// A commit removed the peer's IPv6 waypoint while the session lived: IPFIX
+// exports :: for the leg it no longer knows, REST empty addresses; never a
+// stand-in.
+TEST_F(Svr4v6View, AWaypointTheConfigNoLongerNamesIsNotShown) {
+  run_session();
+  config::Config c = v4in6_config(true);
+  c.mutable_peers(0)->clear_waypoints();
+  c.mutable_peers(0)->add_waypoints("172.16.0.2");
+  Router later(c);
+  const DecodedRecord d = ipfix_round_trip(mgmt::ipfix_record(evs[0].back(), later.model(), kExportClock));
+  EXPECT_EQ(d.template_id, mgmt::kSession4Post6TemplateId);
+  EXPECT_TRUE(d.rec.post_src6.is_unspecified()) << "the leg is not known whole: :: -> ::, as svr6_view.h does";
+  EXPECT_TRUE(d.rec.post_dst6.is_unspecified());
+  EXPECT_EQ(d.rec.post.dport, dport) << "the ports stay";
+  for (Ipv4 a : standins) {
+    const uint8_t be[4] = {static_cast<uint8_t>(a >> 24), static_cast<uint8_t>(a >> 16), static_cast<uint8_t>(a >> 8),
+                           static_cast<uint8_t>(a)};
+    EXPECT_EQ(std::search(d.wire.begin(), d.wire.end(), be, be + 4), d.wire.end()) << format_ipv4(a);
+  }
+  const nlohmann::json list = rest_get(later, evs[0], later.model(), "/api/v1/sessions");
+  ASSERT_EQ(list["sessions"].size(), 1u);
+  EXPECT_EQ(list["sessions"][0]["left"]["src"], "");
+  EXPECT_EQ(list["sessions"][0]["left"]["dst"], "");
+  EXPECT_EQ(list["sessions"][0]["left"]["dport"], dport);
+  EXPECT_EQ(list.dump().find("\"0."), std::string::npos) << list.dump();
 }
 
 // --- configuration --------------------------------------------------------------

@@ -3,7 +3,8 @@
 // session (session/events6.h Svr6Leg) through the mgmt feed's code, the REST
 // snapshot and JSON (mgmt/session_snapshot6.h, rest_sessions6.h) and an IPFIX
 // message decoded back by the project's decoder. Shared by svr6_test.cc (IPv4
-// waypoints) and svr6v6_test.cc (IPv6 waypoints).
+// waypoints) and svr6v6_test.cc (IPv6 waypoints); svr4v6_test.cc (IPv4
+// sessions between IPv6 waypoints) uses its event and IPFIX helpers.
 #pragma once
 
 #include <google/protobuf/util/json_util.h>
@@ -47,31 +48,43 @@ inline std::vector<SessionEvent> drain_events(DataplaneShared& shared, uint32_t 
   return out;
 }
 
-// The record of `ev` as a collector decodes it, and the template its data set named.
+// A record as a collector decodes it, the template its data set named, and the message's bytes.
 struct DecodedRecord {
   mgmt::IpfixRecord rec;
   uint16_t template_id = 0;
+  std::vector<uint8_t> wire;
 };
-inline DecodedRecord ipfix_round_trip(const Session6Event& ev, const RouterModel& m) {
+inline DecodedRecord ipfix_round_trip(const mgmt::IpfixRecord& rec) {
   uint8_t buf[mgmt::kIpfixMaxMessage];
   mgmt::IpfixMessage msg;
   msg.begin(buf, 1700000000, 1, 7);
   EXPECT_TRUE(msg.add_template());
   EXPECT_TRUE(msg.add_template6());
-  EXPECT_TRUE(msg.add_record(mgmt::ipfix_record6(ev, m, kExportClock)));
+  EXPECT_TRUE(msg.add_record(rec));
   const size_t len = msg.finish();
   DecodedRecord out;
   const size_t set = 16 + mgmt::IpfixMessage::template_set_size() + mgmt::IpfixMessage::template6_set_size();
   out.template_id = static_cast<uint16_t>(buf[set] << 8 | buf[set + 1]);
+  out.wire.assign(buf, buf + len);
   mgmt::IpfixDecoder dec;
   mgmt::IpfixDecoded d;
   std::string err;
   EXPECT_TRUE(dec.decode(buf, len, d, err)) << err;
-  EXPECT_EQ(d.templates, 3u) << "256, 257 and 258";
+  EXPECT_EQ(d.templates, 4u) << "256, 257, 258 and 259";
   EXPECT_EQ(d.unknown_sets, 0u);
   EXPECT_EQ(d.records.size(), 1u);
   if (!d.records.empty()) out.rec = d.records[0];
   return out;
+}
+inline DecodedRecord ipfix_round_trip(const Session6Event& ev, const RouterModel& m) {
+  return ipfix_round_trip(mgmt::ipfix_record6(ev, m, kExportClock));
+}
+
+// The router's workers post an update of each live session (IPFIX's active timeout).
+inline void post_updates(Router& r) {
+  r.shared().session_update_ms = 1000;
+  r.worker().set_now_ms(r.worker().now_ms() + 1500);
+  for (int k = 0; k < 100; ++k) r.idle();
 }
 
 // GET /api/v1/sessions's JSON of the one session a router's events describe:
@@ -135,9 +148,7 @@ inline void expect_svr6_export(Router& r1, Router& r2, const Svr6ExportExpect& x
   Router* rs[2] = {&r1, &r2};
   for (int i = 0; i < 2; ++i) {
     Router& r = *rs[i];
-    r.shared().session_update_ms = 1000;
-    r.worker().set_now_ms(r.worker().now_ms() + 1500);
-    for (int k = 0; k < 100; ++k) r.idle();
+    post_updates(r);
     evs[i] = drain_events6(r.shared());
     evs4[i] = drain_events(r.shared());
     ASSERT_GE(evs[i].size(), 2u) << "created and an update at least";
