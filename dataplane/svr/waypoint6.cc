@@ -31,7 +31,8 @@ bool bind_waypoint6(WorkerContext& ctx, Session& s, int peer, uint32_t cls, Drop
 
 void waypoint6_transmit(WorkerContext& ctx, Tx& tx, rte_mbuf* m, const ParsedPacket& pp, int iface, Ipv4 standin) {
   const RouterModel& rm = ctx.rm();
-  const Ipv6* src = waypoint6_own(rm, iface);
+  // Our waypoint, or the HA peer node's for a session we carry on it (its stand-in is the packet's source).
+  const Ipv6* src = waypoint6_source(rm, load_be32(pkt_data(m) + pp.l3 + 12), iface);
   const Ipv6* dst = waypoint6_peer(rm, standin);
   const Route6* r = dst ? rm.fib6.lookup(*dst) : nullptr;
   if (!src || !r || r->iface != iface) return ctx.drop(m, DropReason::ipv6_no_route);
@@ -55,9 +56,16 @@ Waypoint6In waypoint6_input(WorkerContext& ctx, rte_mbuf* m, int iface, ParsedPa
   const Ipv6* own = waypoint6_own(rm, iface);
   if (!own) return Waypoint6In::not_ours;
   uint8_t* d = pkt_data(m);
-  // By our address, as IPv4 waypoint traffic (not by MAC: the address is ours alone).
+  // By our address, as IPv4 waypoint traffic (not by MAC: the address is ours alone),
+  // or the HA peer node's while we hold it (its sessions' stand-in 0.255.254.j).
   if (m->data_len < kEthHdrLen + 40 || load_be16(d + 12) != kEtherTypeIpv6) return Waypoint6In::not_ours;
-  if (load_ipv6(d + kEthHdrLen + 24) != *own) return Waypoint6In::not_ours;
+  Ipv4 to = waypoint6_own_standin(iface);
+  if (const Ipv6 dst = load_ipv6(d + kEthHdrLen + 24); dst != *own) {
+    if (rm.ha_waypoints6.empty()) [[likely]]
+      return Waypoint6In::not_ours;
+    to = waypoint6_ha_standin_of(rm, dst, iface);
+    if (to == 0 || !ctx.shared.ha.holds_peer_address6(dst, iface)) return Waypoint6In::not_ours;
+  }
   const Ipv6View v = parse_ipv6_packet(d, m->data_len, kEthHdrLen);
   // Malformed IPv6 and ICMPv6 (ND, echo) are the IPv6 input's; so are other ports (not routed there).
   if (v.status != Ipv6Status::ok || (v.proto != kProtoTcp && v.proto != kProtoUdp) || !is_waypoint_port(v.dport))
@@ -65,7 +73,7 @@ Waypoint6In waypoint6_input(WorkerContext& ctx, rte_mbuf* m, int iface, ParsedPa
   if (v.ext_headers != 0) return ctx.drop(m, DropReason::svr6_untranslatable), Waypoint6In::consumed;
   const Ipv4 peer = waypoint6_standin_of(rm, v.src);
   if (peer == 0) return ctx.drop(m, DropReason::unknown_peer), Waypoint6In::consumed;
-  const Nat64Result r = nat64_6to4(d, v, peer, waypoint6_own_standin(iface), v.sport, 0);
+  const Nat64Result r = nat64_6to4(d, v, peer, to, v.sport, 0);
   if (r.verdict != Nat64Verdict::ok) return ctx.drop(m, DropReason::svr6_untranslatable), Waypoint6In::consumed;
   rte_pktmbuf_adj(m, static_cast<uint16_t>(r.shift));
   rte_pktmbuf_trim(m, static_cast<uint16_t>(m->data_len - r.len));
