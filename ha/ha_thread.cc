@@ -7,10 +7,19 @@
 #include <algorithm>
 #include <ctime>
 
+#include "dataplane/control/waypoint6_addr.h"
 #include "ha/cpg_transport.h"
 
 namespace wp::ha {
 HaThread::~HaThread() { stop(); }
+
+// HaDataplane::is_peer_address tells the stand-ins 0.255.254.j by this prefix.
+static_assert((kWaypoint6Net | kWaypoint6HaPeer) == 0x00FFFE00u);
+
+void take_peer_waypoints6(const RouterModel& rm, HaDataplane& ha) {
+  for (const HaWaypoint6& w : rm.ha_waypoints6) ha.peer_addresses6.push_back({w.addr, w.iface});
+  ha.peer_waypoints6 = static_cast<uint32_t>(rm.ha_waypoints6.size());
+}
 
 bool HaThread::prepare(const config::Config& cfg, DataplaneShared& shared, std::string& error) {
   if (!cfg.has_ha()) return true;
@@ -27,7 +36,8 @@ bool HaThread::prepare(const config::Config& cfg, DataplaneShared& shared, std::
     return false;
   };
   for (const auto& a : h.peer_waypoints())
-    if (!place(a, true)) return false;
+    if (!parse_ipv6(a) && !place(a, true)) return false;
+  take_peer_waypoints6(rm, shared.ha);
   for (const auto& a : h.peer_lan())
     if (!place(a, false)) return false;
   for (const auto& text : h.peer_addresses6()) {  // #19

@@ -19,6 +19,11 @@
 
 namespace wp::ha {
 
+// #19: the peer node's IPv6 waypoints (the model's ha_waypoints6) become
+// peer addresses to claim and answer like ha.peer_addresses6, and the
+// stand-ins 0.255.254.j its sessions are carried on (control/waypoint6_addr.h).
+void take_peer_waypoints6(const RouterModel& rm, HaDataplane& ha);
+
 class HaThread {
  public:
   ~HaThread();

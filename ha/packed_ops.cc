@@ -3,6 +3,9 @@
 
 #include "ha/packed_bytes.h"
 
+#include "dataplane/control/waypoint6_addr.h"
+#include "dataplane/ip/ipv6.h"
+
 #include <bit>
 #include <climits>
 #include <cstring>
@@ -22,9 +25,9 @@ T get(const uint8_t* p) {
   return packed_get<T>(p);
 }
 
-void pack_tuple(uint8_t* p, const FiveTuple& t) {
-  put<uint32_t>(p, t.src);
-  put<uint32_t>(p + 4, t.dst);
+void pack_tuple(uint8_t* p, const FiveTuple& t, uint32_t src, uint32_t dst) {
+  put<uint32_t>(p, src);
+  put<uint32_t>(p + 4, dst);
   put<uint16_t>(p + 8, t.sport);
   put<uint16_t>(p + 10, t.dport);
   p[12] = t.proto;
@@ -39,7 +42,7 @@ enum : size_t {
   kOffKind = 0, kOffFlags = 1, kOffKeyVerA = 2, kOffKeyVerB = 3, kOffAppRefused = 4, kOffTunnelLegs = 5,
   kOffMigrations = 6,
   kOffTenant = 8, kOffService = 10, kOffSecurity = 12, kOffFwdPeer = 14, kOffRevPeer = 16, kOffApp = 18,
-  kOffUuid = 20, kOffOriginal = 36, kOffFwd = 49, kOffRev = 62, kOffKeyId = 76, kOffCreated = 80,
+  kOffUuid = 20, kOffOriginal = 36, kOffFwd = 49, kOffRev = 62, kOffWaypoint6 = 75, kOffKeyId = 76, kOffCreated = 80,
   kOffLast = 88, kOffPacketsFwd = 96, kOffPacketsRev = 104, kOffBytesFwd = 112, kOffBytesRev = 120,
 };
 static_assert(kOffBytesRev + 8 == kPackedRecordBytes);
@@ -64,6 +67,22 @@ uint16_t PackedOpsWriter::name_index(std::string_view name) {
   return static_cast<uint16_t>(used_names_++);
 }
 
+uint32_t PackedOpsWriter::wire_address(uint32_t a, const RouterModel& rm, bool& waypoint6) {
+  if (!is_waypoint6_standin(a)) [[likely]]
+    return a;
+  waypoint6 = true;
+  const Ipv6* w = waypoint6_of(rm, a);
+  if (!w) return kWaypoint6Net | kNoName;  // a commit removed it: the receiver rejects the record
+  uint8_t bytes[16];
+  store_ipv6(bytes, *w);
+  const std::string_view addr(reinterpret_cast<const char*>(bytes), sizeof bytes);
+  const size_t n = waypoints6_.size() / 16;
+  for (size_t i = 0; i < n; ++i)
+    if (std::string_view(waypoints6_).substr(i * 16, 16) == addr) return kWaypoint6Net | static_cast<uint32_t>(i);
+  waypoints6_.append(addr);
+  return kWaypoint6Net | static_cast<uint32_t>(n);
+}
+
 void PackedOpsWriter::add(PackedKind kind, const Session& s, const RouterModel& rm, const DataplaneClock& clock) {
   const size_t at = records_.size();
   records_.resize(at + kPackedRecordBytes);
@@ -84,9 +103,13 @@ void PackedOpsWriter::add(PackedKind kind, const Session& s, const RouterModel& 
   put<uint16_t>(p + kOffRevPeer, name_index(leg_name(rm, s.out_rev)));
   put<uint16_t>(p + kOffApp, name_index(application_name(s.app)));
   std::memcpy(p + kOffUuid, s.uuid.data(), 16);
-  pack_tuple(p + kOffOriginal, s.original);
-  pack_tuple(p + kOffFwd, s.out_fwd.tuple);
-  pack_tuple(p + kOffRev, s.out_rev.tuple);
+  bool waypoint6 = false;
+  for (const auto& [off, t] : {std::pair{kOffOriginal, &s.original}, std::pair{kOffFwd, &s.out_fwd.tuple},
+                               std::pair{kOffRev, &s.out_rev.tuple}}) {
+    const uint32_t src = wire_address(t->src, rm, waypoint6);  // the table in tuple order: src, then dst
+    pack_tuple(p + off, *t, src, wire_address(t->dst, rm, waypoint6));
+  }
+  p[kOffWaypoint6] = waypoint6;
   put<uint32_t>(p + kOffKeyId, session_key_id(s, rm, &key_ids_));
   put<uint64_t>(p + kOffCreated, clock.epoch_ms(s.created_ms));
   put<uint64_t>(p + kOffLast, clock.epoch_ms(s.last_ms));
@@ -101,10 +124,12 @@ void PackedOpsWriter::write_to(pb::PackedOps& out) const {
   out.set_record_bytes(static_cast<uint32_t>(kPackedRecordBytes));
   for (size_t i = 0; i < used_names_; ++i) out.add_names(names_[i]);
   out.set_records(records_);
+  if (!waypoints6_.empty()) out.set_waypoints6(waypoints6_);
 }
 
 void PackedOpsWriter::clear() {
   records_.clear();
+  waypoints6_.clear();
   used_names_ = 0;
   names_bytes_ = 0;
 }
@@ -125,6 +150,10 @@ bool PackedOpsReader::open(const pb::PackedOps& in, std::string& error) {
   if (static_cast<size_t>(in.names_size()) > kMaxPackedNames)
     return error = "packed ops: " + std::to_string(in.names_size()) + " names (at most " +
                    std::to_string(kMaxPackedNames) + ")",
+           false;
+  if (in.waypoints6().size() % 16 != 0 || in.waypoints6().size() / 16 > kMaxPackedNames)
+    return error = "packed ops: a waypoints6 table of " + std::to_string(in.waypoints6().size()) +
+                   " bytes (whole 16-byte addresses, at most " + std::to_string(kMaxPackedNames) + ")",
            false;
   in_ = &in;
   records_ = reinterpret_cast<const uint8_t*>(in.records().data());
@@ -167,6 +196,29 @@ bool PackedOpsReader::resolve(uint16_t idx, Kind k, const RouterModel& rm, int& 
   return true;
 }
 
+bool PackedOpsReader::local_address(uint32_t& a, bool waypoint6, const RouterModel& rm, std::string& error,
+                                    const char* field) const {
+  if (!is_waypoint6_standin(a)) [[likely]]
+    return true;
+  if (!waypoint6)
+    return error = std::string(field) + ": stand-in " + format_ipv4(a) +
+                   " without the sender's waypoint table (a sender older than this node)",
+           false;
+  const size_t idx = a & 0xFFFF, n = in_->waypoints6().size() / 16;
+  if (idx == kNoName) return error = std::string(field) + ": an IPv6 waypoint the sender's config no longer has", false;
+  if (idx >= n)
+    return error = std::string(field) + ": waypoint index " + std::to_string(idx) + " past the " + std::to_string(n) +
+                   " waypoints of the message",
+           false;
+  const Ipv6 w = load_ipv6(reinterpret_cast<const uint8_t*>(in_->waypoints6().data()) + idx * 16);
+  a = waypoint6_standin_by_address(rm, w);
+  if (a == 0)
+    return error = std::string(field) + ": IPv6 waypoint " + format_ipv6(w) +
+                   " is not configured here (ours, ha.peer_waypoints or a peer's)",
+           false;
+  return true;
+}
+
 bool PackedOpsReader::has_tunnel_leg(size_t i) const {
   return in_ && i < count_ && (records_[i * kPackedRecordBytes + kOffTunnelLegs] & (kFwdTunnel | kRevTunnel)) != 0;
 }
@@ -203,6 +255,12 @@ bool PackedOpsReader::decode(size_t i, const RouterModel& rm, const DataplaneClo
   f.original = unpack_tuple(p + kOffOriginal);
   f.fwd_tuple = unpack_tuple(p + kOffFwd);
   f.rev_tuple = unpack_tuple(p + kOffRev);
+  if (p[kOffWaypoint6] > 1) return error = "waypoint6: " + std::to_string(p[kOffWaypoint6]) + " unknown", false;
+  const bool waypoint6 = p[kOffWaypoint6] != 0;
+  for (const auto& [t, field] : {std::pair{&f.original, "original"}, std::pair{&f.fwd_tuple, "out_fwd"},
+                                 std::pair{&f.rev_tuple, "out_rev"}})
+    if (!local_address(t->src, waypoint6, rm, error, field) || !local_address(t->dst, waypoint6, rm, error, field))
+      return false;
   f.app_refused = p[kOffAppRefused] != 0;
   f.flags = p[kOffFlags];
   f.created_ms = get<uint64_t>(p + kOffCreated);

@@ -20,7 +20,18 @@
 // not read byte 5 looks the tunnel up as a peer, finds none (or the route into
 // the tunnel) and rejects the record, as it rejected tunnel sessions before.
 //  20 uuid[16]   36 original, 49 out_fwd, 62 out_rev tuples: u32 src, u32 dst,
-//     u16 sport, u16 dport, u8 proto (13 bytes each)   75 zero
+//     u16 sport, u16 dport, u8 proto (13 bytes each)
+//  75 waypoint6 (0/1): 1 when a tuple address is in 0.255.0.0/16, then the
+//     low 16 bits index the body's `waypoints6` table (16-byte IPv6 addresses;
+//     0xFFFF: one the sender's config no longer has). Sessions on IPv6
+//     waypoints (docs/ipv6.md § HA of sessions between IPv6 waypoints) keep
+//     their WAN side under stand-ins that are each node's own numbering
+//     (control/waypoint6_addr.h): the sender writes the address each names,
+//     the receiver its own stand-in for that address (ours, the HA peer
+//     node's, a peer's). Byte 75 was zero in format 1, so the format number
+//     stayed: a receiver that does not read it finds stand-ins it cannot route
+//     (or misroutes them through a default route) and ha6 sync needs both
+//     nodes to run this version; this one refuses a stand-in without the flag.
 //  76 u32 key_id   80 u64 created_ms   88 u64 last_ms (also the version)
 //  96 u64 packets_fwd  104 packets_rev  112 bytes_fwd  120 bytes_rev
 // A new layout is a new format number; receivers refuse formats they do not
@@ -53,13 +64,18 @@ class PackedOpsWriter {
   // Bytes this message's body will take (records + names).
   size_t bytes() const { return records_.size() + names_bytes_; }
   // A record adds at most 6 names: past this the message must be cut.
-  bool names_full() const { return used_names_ + 6 > kMaxPackedNames; }
+  bool names_full() const {
+    return used_names_ + 6 > kMaxPackedNames || waypoints6_.size() / 16 + 6 > kMaxPackedNames;
+  }
   void write_to(pb::PackedOps& out) const;
   void clear();
 
  private:
   uint16_t name_index(std::string_view name);
+  // A tuple address for the wire: a stand-in becomes its waypoint's table index (byte 75).
+  uint32_t wire_address(uint32_t a, const RouterModel& rm, bool& waypoint6);
   std::string records_;
+  std::string waypoints6_;  // this message's IPv6 waypoints, 16 bytes each
   std::vector<std::string> names_;
   size_t used_names_ = 0;  // names_[0, used_names_) are this message's (the rest: capacity kept)
   size_t names_bytes_ = 0;
@@ -82,6 +98,8 @@ class PackedOpsReader {
   enum Kind { kTenant, kService, kPeer, kApp, kTunnel, kKinds };
   bool resolve(uint16_t idx, Kind k, const RouterModel& rm, int& out, std::string_view& name, std::string& error,
                const char* field);
+  // A tuple address from the wire: a waypoint table index becomes this node's stand-in.
+  bool local_address(uint32_t& a, bool waypoint6, const RouterModel& rm, std::string& error, const char* field) const;
   const pb::PackedOps* in_ = nullptr;
   const uint8_t* records_ = nullptr;
   size_t count_ = 0;

@@ -6,6 +6,7 @@
 
 #include "dataplane/apps/catalog.h"
 #include "dataplane/control/route_choice.h"
+#include "dataplane/control/waypoint6_addr.h"
 
 #include "dataplane/session/owner.h"
 #include "dataplane/ip/packet.h"
@@ -36,6 +37,29 @@ std::string_view name_at(const List& list, int idx) {
                                                              : std::string_view();
 }
 
+// A WAN leg to a peer's IPv6 waypoint (its stand-in here, mapped by the
+// packed reader): out of the WAN interface our IPv6 routes give that waypoint,
+// from our IPv6 waypoint there or the HA peer node's (control/waypoint6_addr.h).
+bool waypoint6_leg(const RouterModel& rm, const char* which, SideOut& out, std::string& error) {
+  const Ipv4 src = out.tuple.src, dst = out.tuple.dst;
+  if (out.peer < 0 || waypoint6_standin_peer(rm, dst) != out.peer) {
+    const Ipv6* w = waypoint6_of(rm, dst);
+    return error = std::string(which) + ": IPv6 waypoint " + (w ? format_ipv6(*w) : format_ipv4(dst)) +
+                   " is not the leg's peer's here",
+           false;
+  }
+  const auto nh = waypoint6_route(rm, dst);
+  if (!nh) return error = std::string(which) + ": no IPv6 route to the peer's waypoint", false;
+  const bool from = src == waypoint6_own_standin(nh->iface) ||
+                    (is_waypoint6_ha_standin(src) && waypoint6_source(rm, src, nh->iface) != nullptr);
+  if (!from)
+    return error = std::string(which) + ": its IPv6 waypoint is not on the interface the route to the peer leaves by",
+           false;
+  out.iface = static_cast<int8_t>(nh->iface);
+  out.next_hop = nh->addr;
+  return true;
+}
+
 // A leg as the receiver will forward it: its own route to the destination.
 // A tunnel leg goes into this node's tunnel of the same name, whatever the
 // routes say (as a session made from a tunnel's packet replies into it).
@@ -56,6 +80,7 @@ bool get_leg(const WireTuple& tuple, int peer, std::string_view peer_name, int t
     return true;
   }
   if (peer >= 0) out.peer = static_cast<int8_t>(peer);
+  if (is_waypoint6_standin(out.tuple.dst)) return waypoint6_leg(rm, which, out, error);
   auto nh = route_next_hop(route_winner(rm, fib, out.tuple.dst), out.tuple.dst, hash);
   if (!nh) return error = std::string(which) + ": no route to " + format_ipv4(out.tuple.dst), false;
   if (nh->iface < 0)

@@ -4,9 +4,11 @@
 #include <rte_ring_elem.h>
 
 #include "dataplane/session/events6.h"
+#include "dataplane/worker/context.h"
 
 #include <algorithm>
 #include <chrono>
+#include <type_traits>
 
 namespace wp::ha {
 namespace {
@@ -117,6 +119,13 @@ uint32_t SyncEncoder::drain(const RouterModel& rm) {
     for (unsigned i = 0; i < n; ++i) {
       const Event& e = ev[i];
       if (e.session.flags & kPeerSession) continue;  // the peer's own session: it already knows
+      // An IPv6 session that an IPv4 SVR session carries (svr/svr6_lan.h): its LAN side is a
+      // Session6 of the worker's IPv6 table, which no record carries yet (docs/ipv6.md § HA).
+      if constexpr (std::is_same_v<Event, SessionEvent>)
+        if (carries_ipv6(e.session)) [[unlikely]] {
+          if (e.kind == SessionEventKind::created) status_.add(HaStatus::Counter::svr6_sessions_unsynced);
+          continue;
+        }
       // Without a peer there is nobody to tell; a joining peer gets a resync.
       if (!peer && !resync_active_) continue;
       const bool resync = resync_active_ && e.kind == SessionEventKind::update;

@@ -4,6 +4,8 @@
 // takeover could not answer ARP for it there.
 #include "mgmt/config_validator.h"
 
+#include "dataplane/control/waypoint6_addr.h"
+
 namespace wp::mgmt::detail {
 
 void ConfigValidator::check_ha() {
@@ -19,9 +21,16 @@ void ConfigValidator::check_ha() {
   if (ha.batch_ms() > 1000) error("ha.batch_ms", "at most 1000");
   if (ha.unquorate_release_ms() > 60000)
     error("ha.unquorate_release_ms", "at most 60000 (a node without quorum must not hold its addresses for long)");
+  size_t waypoints6 = 0;
   auto check_addresses = [&](const auto& list, const std::string& field, bool wan) {
     for (int i = 0; i < list.size(); ++i) {
       const std::string path = "ha." + field + "[" + std::to_string(i) + "]";
+      if (wan && looks_ipv6(list.Get(i))) {  // #19: the peer node's IPv6 waypoint (0.255.254.j)
+        if (++waypoints6 > kWaypoint6MaxHaPeer)
+          error(path, "at most " + std::to_string(kWaypoint6MaxHaPeer) + " IPv6 waypoints of the peer node");
+        check_ha_waypoint6(list.Get(i), path);
+        continue;
+      }
       auto addr = parse_ipv4(list.Get(i));
       if (!addr) {
         error(path, "\"" + list.Get(i) + "\" is not an IPv4 address");

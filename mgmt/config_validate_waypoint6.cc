@@ -9,14 +9,35 @@
 
 namespace wp::mgmt::detail {
 
-void ConfigValidator::check_waypoint6(const std::string& text, const std::string& path) {
+// An IPv6 waypoint's address form, whoever's it is (an error with `path` when not).
+std::optional<Ipv6> ConfigValidator::waypoint6_address(const std::string& text, const std::string& path) {
   auto addr = parse_ipv6(text);
-  if (!addr) return error(path, "\"" + text + "\" is not an IPv4 or IPv6 address");
+  if (!addr) return error(path, "\"" + text + "\" is not an IPv4 or IPv6 address"), std::nullopt;
   if (addr->is_link_local() || addr->is_multicast() || addr->is_unspecified() || *addr == Ipv6{0, 1} ||
       (addr->hi == 0 && addr->lo >> 32 == 0xffff))
     return error(path, "\"" + text +
                            "\" must be a global unicast IPv6 address (not link-local, multicast, unspecified, "
-                           "loopback or IPv4-mapped)");
+                           "loopback or IPv4-mapped)"),
+           std::nullopt;
+  return addr;
+}
+
+// An IPv6 entry of ha.peer_waypoints: the HA peer node's IPv6 waypoint, which
+// this node claims with Neighbor Advertisements on the link that holds it
+// (docs/ipv6.md § HA of sessions between IPv6 waypoints), so it must sit in
+// the IPv6 prefix of one of our WAN interfaces.
+void ConfigValidator::check_ha_waypoint6(const std::string& text, const std::string& path) {
+  auto addr = waypoint6_address(text, path);
+  if (!addr) return;
+  for (const Link& l : links_)
+    for (const auto& [i, pf] : l.prefixes6)
+      if (l.wan && pf.contains(*addr)) return;
+  error(path, text + " is not inside the IPv6 prefix of any WAN interface (the takeover claims it on that link)");
+}
+
+void ConfigValidator::check_waypoint6(const std::string& text, const std::string& path) {
+  auto addr = waypoint6_address(text, path);
+  if (!addr) return;
   for (const Link& l : links_) {
     if (!l.wan) continue;
     for (const auto& [i, pf] : l.prefixes6)

@@ -66,6 +66,8 @@ class ConfigValidator {
   void check_next_peer_key(const config::Peer& peer, const std::string& path);
   void check_waypoint(const std::string& text, const std::string& path);
   void check_waypoint6(const std::string& text, const std::string& path);  // config_validate_waypoint6.cc
+  void check_ha_waypoint6(const std::string& text, const std::string& path);
+  std::optional<Ipv6> waypoint6_address(const std::string& text, const std::string& path);
   // config_validate_mgmt.cc: IPFIX collectors and timers, Redis store, REST
   // access (TLS, tokens, limits).
   void check_ipfix();

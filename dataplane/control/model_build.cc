@@ -67,6 +67,7 @@ class RouterModelBuilder {
     timeouts();
     m_->new_sessions_per_source = cfg_.dataplane().new_sessions_per_source();
     punt();
+    ha_waypoints6();
     qos_dscp();
     if (!qos_applications()) return nullptr;
     index_own_addresses();
@@ -506,6 +507,25 @@ class RouterModelBuilder {
     }
     m_->app_rules = true;
     return true;
+  }
+
+  // The IPv6 entries of ha.peer_waypoints, each on the WAN interface whose
+  // global IPv6 prefix holds it (the validation refuses one that none holds).
+  void ha_waypoints6() {
+    for (const auto& text : cfg_.ha().peer_waypoints()) {
+      auto a = parse_ipv6(text);
+      if (!a || m_->ha_waypoints6.size() >= kWaypoint6MaxHaPeer) continue;
+      for (size_t i = 0; i < m_->interfaces.size(); ++i) {
+        const InterfaceModel& im = m_->interfaces[i];
+        const bool on = im.wan && std::any_of(im.subnets6.begin(), im.subnets6.end(), [&](const Ipv6Prefix& p) {
+          return !p.addr.is_link_local() && p.contains(*a);
+        });
+        if (on) {
+          m_->ha_waypoints6.push_back({*a, static_cast<int>(i)});
+          break;
+        }
+      }
+    }
   }
 
   // RouterModel::own_addrs_: what own_address_iface scans the interfaces for, as one sorted array.

@@ -227,6 +227,14 @@ struct TenantLimits {
   uint32_t new_per_second = 0;
 };
 
+// The HA peer node's IPv6 waypoint (an IPv6 entry of ha.peer_waypoints), on
+// our WAN interface `iface` whose IPv6 prefix holds it: this node takes it
+// over with the peer's sessions on it (control/waypoint6_addr.h, 0.255.254.j).
+struct HaWaypoint6 {
+  Ipv6 addr;
+  int iface = -1;
+};
+
 class RouterModel {
  public:
   std::string name;
@@ -239,6 +247,7 @@ class RouterModel {
   std::vector<ServiceModel> services;
   std::vector<SecurityModel> security;
   std::vector<PeerModel> peers;
+  std::vector<HaWaypoint6> ha_waypoints6;  // in ha.peer_waypoints order, at most kWaypoint6MaxHaPeer
   PuntModel punt;
   std::array<uint8_t, kQosClasses> qos_dscp = kDefaultQosDscp;
   // The QoS class of a session of `service` whose application is `app` (nDPI id): the class

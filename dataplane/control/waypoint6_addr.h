@@ -7,10 +7,14 @@
 // `peers[].waypoints`. Inside a worker an IPv6 session between IPv6 waypoints
 // is one IPv4 SVR session (the IPv4 table, ports, keys, metadata, handshake)
 // whose WAN side uses stand-in IPv4 addresses in 0.255.0.0/16, never seen on a
-// wire: 0.255.255.i is our IPv6 waypoint on interface i; below 0.255.255.0,
-// the low 16 bits 4p + k name the k-th IPv6 waypoint (k < 4) of peer p
-// (p < 16 320: a headend's thousands of sites; the config validation refuses
-// what does not fit). The WAN leg translates the outer header
+// wire: 0.255.255.i is our IPv6 waypoint on interface i; 0.255.254.j the
+// HA peer node's j-th IPv6 waypoint (the IPv6 entries of ha.peer_waypoints,
+// which this node takes over: docs/ipv6.md § HA of sessions between IPv6
+// waypoints); below 0.255.254.0, the low 16 bits 4p + k name the k-th IPv6
+// waypoint (k < 4) of peer p (p < 16 256: a headend's thousands of sites; the
+// config validation refuses what does not fit). Stand-ins are this node's
+// own numbering: HA sync carries the addresses they name, never the
+// stand-ins (ha/packed_ops.h). The WAN leg translates the outer header
 // between the stand-ins and the IPv6 waypoints (svr/waypoint6.cc); the
 // metadata HMAC covers the L4 header, block and data, never the IP header,
 // so it is the same on both.
@@ -27,12 +31,16 @@ namespace wp {
 
 inline constexpr Ipv4 kWaypoint6Net = 0x00FF0000;  // 0.255.0.0/16
 inline constexpr Ipv4 kWaypoint6Own = 0xFF00;      // 0.255.255.i: ours
+inline constexpr Ipv4 kWaypoint6HaPeer = 0xFE00;   // 0.255.254.j: the HA peer node's
+inline constexpr size_t kWaypoint6MaxHaPeer = 256;
 inline constexpr unsigned kWaypoint6PerPeerBits = 2;
 inline constexpr size_t kWaypoint6MaxPerPeer = size_t{1} << kWaypoint6PerPeerBits;  // 4
-inline constexpr size_t kWaypoint6MaxPeers = kWaypoint6Own >> kWaypoint6PerPeerBits;  // 16 320
+inline constexpr size_t kWaypoint6MaxPeers = kWaypoint6HaPeer >> kWaypoint6PerPeerBits;  // 16 256
 
 inline bool is_waypoint6_standin(Ipv4 a) { return (a & 0xFFFF0000u) == kWaypoint6Net; }
 inline Ipv4 waypoint6_own_standin(int iface) { return kWaypoint6Net | kWaypoint6Own | static_cast<Ipv4>(iface & 0xFF); }
+inline Ipv4 waypoint6_ha_standin(size_t j) { return kWaypoint6Net | kWaypoint6HaPeer | static_cast<Ipv4>(j & 0xFF); }
+inline bool is_waypoint6_ha_standin(Ipv4 a) { return (a & 0xFFFFFF00u) == (kWaypoint6Net | kWaypoint6HaPeer); }
 inline Ipv4 waypoint6_peer_standin(int peer, size_t k) {
   return kWaypoint6Net | (static_cast<Ipv4>(peer) << kWaypoint6PerPeerBits) | static_cast<Ipv4>(k);
 }
@@ -40,7 +48,7 @@ inline Ipv4 waypoint6_peer_standin(int peer, size_t k) {
 inline size_t waypoint6_standin_index(Ipv4 a) { return a & (kWaypoint6MaxPerPeer - 1); }
 // The peer a stand-in names, or kNone (ours, or no such peer waypoint).
 inline int waypoint6_standin_peer(const RouterModel& rm, Ipv4 a) {
-  if (!is_waypoint6_standin(a) || (a & 0xFFFF) >= kWaypoint6Own) return kNone;
+  if (!is_waypoint6_standin(a) || (a & 0xFFFF) >= kWaypoint6HaPeer) return kNone;
   const size_t p = (a & 0xFFFF) >> kWaypoint6PerPeerBits, k = waypoint6_standin_index(a);
   if (p >= rm.peers.size() || k >= rm.peers[p].waypoints6.size()) return kNone;
   return static_cast<int>(p);
@@ -60,11 +68,22 @@ inline const Ipv6* waypoint6_peer(const RouterModel& rm, Ipv4 standin) {
   return p == kNone ? nullptr : &rm.peers[static_cast<size_t>(p)].waypoints6[waypoint6_standin_index(standin)];
 }
 
-// The IPv6 waypoint any stand-in names, ours (0.255.255.i) or a peer's, or null
-// (not a stand-in, or the config no longer has it): REST and IPFIX (mgmt/svr6_view.h).
+// The HA peer node's IPv6 waypoint a 0.255.254.j stand-in names, or null.
+inline const HaWaypoint6* waypoint6_ha_peer(const RouterModel& rm, Ipv4 standin) {
+  if (!is_waypoint6_ha_standin(standin) || (standin & 0xFF) >= rm.ha_waypoints6.size()) return nullptr;
+  return &rm.ha_waypoints6[standin & 0xFF];
+}
+
+// The IPv6 waypoint any stand-in names, ours (0.255.255.i), the HA peer
+// node's (0.255.254.j) or a peer's, or null (not a stand-in, or the config no
+// longer has it): REST and IPFIX (mgmt/svr6_view.h), HA sync (ha/packed_ops.cc).
 inline const Ipv6* waypoint6_of(const RouterModel& rm, Ipv4 standin) {
   if (!is_waypoint6_standin(standin)) return nullptr;
   if (((standin >> 8) & 0xFF) == 0xFF) return waypoint6_own(rm, static_cast<int>(standin & 0xFF));
+  if (is_waypoint6_ha_standin(standin)) {
+    const HaWaypoint6* h = waypoint6_ha_peer(rm, standin);
+    return h ? &h->addr : nullptr;
+  }
   return waypoint6_peer(rm, standin);
 }
 
@@ -79,6 +98,36 @@ inline Ipv4 waypoint6_standin_of(const RouterModel& rm, const Ipv6& src) {
     for (size_t k = 0; k < rm.peers[p].waypoints6.size() && k < kWaypoint6MaxPerPeer; ++k)
       if (rm.peers[p].waypoints6[k] == src) return waypoint6_peer_standin(static_cast<int>(p), k);
   return 0;
+}
+
+// This node's stand-in for IPv6 waypoint `a`, whoever's it is: ours on a WAN
+// interface, the HA peer node's, or a peer's (0: none here). HA sync's
+// receiver maps the addresses a record names with it (ha/packed_ops.cc).
+inline Ipv4 waypoint6_standin_by_address(const RouterModel& rm, const Ipv6& a) {
+  for (size_t i = 0; i < rm.interfaces.size(); ++i)
+    if (const Ipv6* own = waypoint6_own(rm, static_cast<int>(i)); own && *own == a)
+      return waypoint6_own_standin(static_cast<int>(i));
+  for (size_t j = 0; j < rm.ha_waypoints6.size(); ++j)
+    if (rm.ha_waypoints6[j].addr == a) return waypoint6_ha_standin(j);
+  return waypoint6_standin_of(rm, a);
+}
+
+// The HA peer node's IPv6 waypoint `a` on interface `iface` as its stand-in (0: not one).
+inline Ipv4 waypoint6_ha_standin_of(const RouterModel& rm, const Ipv6& a, int iface) {
+  for (size_t j = 0; j < rm.ha_waypoints6.size(); ++j)
+    if (rm.ha_waypoints6[j].addr == a && rm.ha_waypoints6[j].iface == iface) return waypoint6_ha_standin(j);
+  return 0;
+}
+
+// The source of a WAN packet from stand-in `src` on interface `iface`: our
+// IPv6 waypoint there, or the HA peer node's that we carry sessions on (null:
+// neither is on `iface`).
+inline const Ipv6* waypoint6_source(const RouterModel& rm, Ipv4 src, int iface) {
+  if (is_waypoint6_ha_standin(src)) {
+    const HaWaypoint6* h = waypoint6_ha_peer(rm, src);
+    return h && h->iface == iface ? &h->addr : nullptr;
+  }
+  return waypoint6_own(rm, iface);
 }
 
 // The route to a peer stand-in: out of a WAN interface that has an IPv6

@@ -32,7 +32,8 @@ bool bind_waypoint6(WorkerContext& ctx, Session& s, int peer, uint32_t cls, Drop
 bool waypoint6_encap(WorkerContext& ctx, rte_mbuf* m, const ParsedPacket& pp, int iface, Ipv4 standin,
                      Ipv6& next_hop) {
   const RouterModel& rm = ctx.rm();
-  const Ipv6* src = waypoint6_own(rm, iface);
+  // Our waypoint, or the HA peer node's for a session we carry on it (its stand-in is the packet's source).
+  const Ipv6* src = waypoint6_source(rm, load_be32(pkt_data(m) + pp.l3 + 12), iface);
   const Ipv6* dst = waypoint6_peer(rm, standin);
   const Route6* r = dst ? rm.fib6.lookup(*dst) : nullptr;
   if (!src || !r || r->iface != iface) return ctx.drop(m, DropReason::ipv6_no_route), false;
@@ -51,12 +52,19 @@ bool waypoint6_encap(WorkerContext& ctx, rte_mbuf* m, const ParsedPacket& pp, in
 
 namespace {
 
-// Whether the frame `d` (`len` bytes) on `iface` is IPv6 to our IPv6 waypoint there: by our
-// address, as IPv4 waypoint traffic (not by MAC: the address is ours alone).
-bool to_own_waypoint(const RouterModel& rm, const uint8_t* d, uint32_t len, int iface) {
+// The stand-in of the waypoint a frame is addressed to, 0 when none: ours on `iface` (by our
+// address, as IPv4 waypoint traffic: not by MAC, the address is ours alone), or the HA peer
+// node's while we hold it (its sessions' stand-in 0.255.254.j).
+Ipv4 to_own_waypoint(const WorkerContext& ctx, const uint8_t* d, uint32_t len, int iface) {
+  const RouterModel& rm = ctx.rm();
   const Ipv6* own = waypoint6_own(rm, iface);
-  return own && len >= kEthHdrLen + kIpv6HdrLen && load_be16(d + 12) == kEtherTypeIpv6 &&
-         load_ipv6(d + kEthHdrLen + 24) == *own;
+  if (!own || len < kEthHdrLen + kIpv6HdrLen || load_be16(d + 12) != kEtherTypeIpv6) return 0;
+  const Ipv6 dst = load_ipv6(d + kEthHdrLen + 24);
+  if (dst == *own) return waypoint6_own_standin(iface);
+  if (rm.ha_waypoints6.empty()) [[likely]]
+    return 0;
+  const Ipv4 to = waypoint6_ha_standin_of(rm, dst, iface);
+  return to != 0 && ctx.shared.ha.holds_peer_address6(dst, iface) ? to : 0;
 }
 
 // A peer's fragments are made whole first (ports or not); a stranger's are the IPv6 input's.
@@ -68,14 +76,15 @@ bool from_peer_fragment(const RouterModel& rm, const Ipv6View& v) {
 
 bool waypoint6_fragment(const WorkerContext& ctx, const rte_mbuf* m, int iface) {
   const auto* d = rte_pktmbuf_mtod(m, const uint8_t*);
-  return to_own_waypoint(ctx.rm(), d, m->data_len, iface) &&
+  return to_own_waypoint(ctx, d, m->data_len, iface) != 0 &&
          from_peer_fragment(ctx.rm(), parse_ipv6_packet(d, m->data_len, kEthHdrLen));
 }
 
 Waypoint6In waypoint6_input(WorkerContext& ctx, rte_mbuf* m, int iface, ParsedPacket& pp) {
   const RouterModel& rm = ctx.rm();
   uint8_t* d = pkt_data(m);
-  if (!to_own_waypoint(rm, d, m->data_len, iface)) return Waypoint6In::not_ours;
+  const Ipv4 to = to_own_waypoint(ctx, d, m->data_len, iface);
+  if (to == 0) return Waypoint6In::not_ours;
   const Ipv6View v = parse_ipv6_packet(d, m->data_len, kEthHdrLen);
   if (v.status == Ipv6Status::fragment)
     return from_peer_fragment(rm, v) ? Waypoint6In::fragment : Waypoint6In::not_ours;
@@ -85,7 +94,7 @@ Waypoint6In waypoint6_input(WorkerContext& ctx, rte_mbuf* m, int iface, ParsedPa
   if (v.ext_headers != 0) return ctx.drop(m, DropReason::svr6_untranslatable), Waypoint6In::consumed;
   const Ipv4 peer = waypoint6_standin_of(rm, v.src);
   if (peer == 0) return ctx.drop(m, DropReason::unknown_peer), Waypoint6In::consumed;
-  const Nat64Result r = nat64_6to4(d, v, peer, waypoint6_own_standin(iface), v.sport, 0);
+  const Nat64Result r = nat64_6to4(d, v, peer, to, v.sport, 0);
   if (r.verdict != Nat64Verdict::ok) return ctx.drop(m, DropReason::svr6_untranslatable), Waypoint6In::consumed;
   rte_pktmbuf_adj(m, static_cast<uint16_t>(r.shift));
   rte_pktmbuf_trim(m, static_cast<uint16_t>(m->data_len - r.len));

@@ -79,6 +79,9 @@ struct HaDataplane {
   std::vector<rte_ring*> events6;
   std::vector<rte_ring*> inbound6;
   std::vector<HaAddress6> peer_addresses6;  // fixed before the workers start
+  // #19: how many of the peer's IPv6 waypoints (ha.peer_waypoints) we carry
+  // sessions on, by stand-ins 0.255.254.j, j below this (control/waypoint6_addr.h).
+  uint32_t peer_waypoints6 = 0;
   std::atomic<bool> own_held{true};                         // we answer ARP for our own addresses
   std::atomic<bool> peer_taken{false};                      // we answer for (and accept packets to) the peer's
   std::atomic<bool> adopt_peer{false};                      // the peer's sessions are ours to age and carry
@@ -111,6 +114,8 @@ struct HaDataplane {
     return false;
   }
   bool is_peer_address(Ipv4 a) const {
+    if ((a & 0xFFFFFF00u) == 0x00FFFE00u) [[unlikely]]  // the peer's IPv6 waypoint j, 0.255.254.j
+      return (a & 0xFF) < peer_waypoints6;
     for (const HaAddress& p : peer_addresses)
       if (p.addr == a) return true;
     return false;

@@ -89,12 +89,12 @@ TEST(PeerIndex, Ipv6WaypointsMapToTheirStandIns) {
   EXPECT_EQ(waypoint6_standin_of(*m, *parse_ipv6("::")), 0u);
 }
 
-// Stand-ins: 0.255.255.i ours; 4p + k below it, for every peer index that fits.
+// Stand-ins: 0.255.255.i ours, 0.255.254.j the HA peer node's; 4p + k below them, for every peer index that fits.
 TEST(PeerIndex, StandInsOfPeersAndOursNeverCollide) {
   EXPECT_EQ(waypoint6_peer_standin(0, 0), ip("0.255.0.0"));
   EXPECT_EQ(waypoint6_peer_standin(1, 3), ip("0.255.0.7"));
   EXPECT_EQ(waypoint6_peer_standin(static_cast<int>(kWaypoint6MaxPeers) - 1, kWaypoint6MaxPerPeer - 1),
-            ip("0.255.254.255"));
+            ip("0.255.253.255"));
   EXPECT_EQ(waypoint6_own_standin(0), ip("0.255.255.0"));
   EXPECT_TRUE(is_waypoint6_standin(waypoint6_peer_standin(16000, 3)));
   EXPECT_EQ(waypoint6_standin_index(waypoint6_peer_standin(16000, 3)), 3u);
@@ -119,7 +119,7 @@ TEST(PeerIndex, TheValidationRefusesWhatTheStandInsCannotName) {
     pc->set_key(kKey12);
   }
   const std::string last = join({"peers[", std::to_string(kWaypoint6MaxPeers), "].waypoints"});
-  EXPECT_TRUE(has_error(big, last, "supported on the first 16320 peers only"));
+  EXPECT_TRUE(has_error(big, last, "supported on the first 16256 peers only"));
 }
 
 TEST(PeerIndex, AHandMadeModelStillScans) {

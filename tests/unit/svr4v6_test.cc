@@ -75,27 +75,6 @@ class Svr4v6 : public ::testing::Test {
   std::unique_ptr<Router> r1, r2;
 };
 
-// An IPv4 frame a router put on its LAN: the sender's datagram byte for byte
-// but the TTL (one less at each router), the header checksum, and the two
-// fields the IPv6 header has no place for: the identification (0) and DF
-// (set above 1260 bytes), as RFC 7915 § 5.1 translation sets them; between
-// IPv4 waypoints (`over6` false) those two as the client sent them.
-void expect_restored4(const std::vector<uint8_t>& sent, const Frame& got, bool over6 = true) {
-  ASSERT_EQ(got.port, kLan);
-  const Frame orig{sent};
-  ASSERT_EQ(got.raw.size(), sent.size());
-  EXPECT_EQ(got.ttl(), orig.ttl() - 2) << "one less at each router";
-  EXPECT_TRUE(got.ip_checksum_ok());
-  EXPECT_EQ(got.src(), orig.src());
-  EXPECT_EQ(got.dst(), orig.dst());
-  EXPECT_EQ(std::memcmp(got.ip4(), orig.ip4(), 4), 0) << "version, header length, TOS, total length";
-  EXPECT_EQ(get16(got.ip4() + 4), over6 ? 0 : get16(orig.ip4() + 4)) << "identification";
-  EXPECT_EQ(get16(got.ip4() + 6), !over6 ? get16(orig.ip4() + 6) : got.ip_total() > 1260 ? 0x4000 : 0)
-      << "flags: DF above 1260 bytes between IPv6 waypoints";
-  EXPECT_EQ(got.proto(), orig.proto());
-  EXPECT_EQ(std::memcmp(got.l4(), orig.l4(), orig.l4_len()), 0) << "L4 header and data, checksum included";
-}
-
 TEST_F(Svr4v6, TcpSessionAcrossIpv6Waypoints) {
   const auto syn = client(Pkt().ipv4(kClient, kServer).tcp(40000, 80, 0x02, 1000).payload("GET /"));
   Frame w1 = r1->send_one(kLan, syn);

@@ -9,6 +9,7 @@
 #include <vector>
 
 #include "dataplane/ip/nat64_packet.h"
+#include "dataplane/ip/ndp.h"
 #include "dataplane/session/owner.h"
 #include "dataplane/svr/metadata.h"
 #include "tests/unit/eal_env.h"
@@ -21,6 +22,27 @@ namespace wp::test {
 inline void learn6_on(Router& r, uint16_t iface, const Ipv6& a, const Mac& mac) {
   r.shared().neighbors6.begin(iface, a, 0);
   r.shared().neighbors6.advert(iface, a, mac.data(), kNaSolicited | kNaOverride, 0);
+}
+
+// An IPv4 frame a router put on its LAN: the sender's datagram byte for byte
+// but the TTL (one less at each router), the header checksum, and the two
+// fields the IPv6 header has no place for: the identification (0) and DF
+// (set above 1260 bytes), as RFC 7915 § 5.1 translation sets them; between
+// IPv4 waypoints (`over6` false) those two as the client sent them.
+inline void expect_restored4(const std::vector<uint8_t>& sent, const Frame& got, bool over6 = true) {
+  ASSERT_EQ(got.port, kLan);
+  const Frame orig{sent};
+  ASSERT_EQ(got.raw.size(), sent.size());
+  EXPECT_EQ(got.ttl(), orig.ttl() - 2) << "one less at each router";
+  EXPECT_TRUE(got.ip_checksum_ok());
+  EXPECT_EQ(got.src(), orig.src());
+  EXPECT_EQ(got.dst(), orig.dst());
+  EXPECT_EQ(std::memcmp(got.ip4(), orig.ip4(), 4), 0) << "version, header length, TOS, total length";
+  EXPECT_EQ(get16(got.ip4() + 4), over6 ? 0 : get16(orig.ip4() + 4)) << "identification";
+  EXPECT_EQ(get16(got.ip4() + 6), !over6 ? get16(orig.ip4() + 6) : got.ip_total() > 1260 ? 0x4000 : 0)
+      << "flags: DF above 1260 bytes between IPv6 waypoints";
+  EXPECT_EQ(got.proto(), orig.proto());
+  EXPECT_EQ(std::memcmp(got.l4(), orig.l4(), orig.l4_len()), 0) << "L4 header and data, checksum included";
 }
 
 // An IPv6 frame a router put on its LAN: the header from `sent` but the hop
