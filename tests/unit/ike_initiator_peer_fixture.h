@@ -25,7 +25,7 @@ using Clock = std::chrono::steady_clock;
 
 const IkeSuite kCbc14{kEncrAesCbc, 256, kIntegHmacSha256_128, kPrfHmacSha256, kDhModp2048};
 
-ResponderConfig peer_config() {
+ResponderConfig peer_side_config() {
   PeerConfig p;
   p.name = "site1";
   p.local_id = "headend.example";
@@ -64,7 +64,7 @@ struct InitiatorPeerTest : ::testing::Test {
   Clock::time_point now = Clock::now();
 
   void SetUp() override {
-    r = std::make_unique<Responder>(peer_config(), [this](const std::string& l) { logs.push_back(l); });
+    r = std::make_unique<Responder>(peer_side_config(), [this](const std::string& l) { logs.push_back(l); });
     i = std::make_unique<Initiator>(our_config(), [this](const std::string& l) { logs.push_back(l); });
     Bytes d = i->start(now);
     for (int n = 0; n < 8 && !d.empty(); ++n) d = i->handle(to_peer(d), now);
