@@ -140,6 +140,7 @@ svr6_ipfix_checks 2001:db8:70::1 2001:db8:70::2 257
 
 # IPv4 sessions between the same IPv6 waypoints (v4 in v6), on a capture of their own; the
 # REST, wpctl and IPFIX checks again for the IPv4 client (svr6_export.sh reads CLI and SRV).
+CLI6=$CLI SRV6=$SRV  # the IPv6 ones, for the full-size UDP checks after this phase
 CLI=$CLI4 SRV=$SRV4 SVR6_TENANT=branch SVR6_SERVICE=web SVR6_TAG=4
 svr6_collectors_restart
 wp_check "capture the WAN again (IPv4 sessions)" wp_cap_start wan br0 "$WP_TMP/wan4.pcap" -s 1500
@@ -185,17 +186,17 @@ echo_start() {  # ADDR: udp_echo.py serve on ADDR:7009 in ns s
   WP_PIDS+=("$WP_BG_PID")
   wp_until 20 wp_log_has "$WP_TMP/echo-$1.log" "^listening"
 }
-echo_servers() { echo_start "$SRV" && echo_start "$SRV4"; }
-wp_check "UDP echo servers on [$SRV]:7009 and $SRV4:7009" echo_servers
+echo_servers() { echo_start "$SRV6" && echo_start "$SRV4"; }
+wp_check "UDP echo servers on [$SRV6]:7009 and $SRV4:7009" echo_servers
 wp_check "capture the WAN (full-size UDP)" wp_cap_start wan br0 "$WP_TMP/frag.pcap" -s 1500
 big_echo() {  # ADDR BYTES: two datagrams of BYTES (with udp_echo.py's "#i"), each echoed byte-exact
   wp_exec c "$WP_PY" "$WP_E2E/udp_echo.py" send "$1" 7009 "$("$WP_PY" -c "print('f' * ($2 - 2))")" 5 2
 }
-wp_check "UDP: a 1500-byte IPv6 datagram (1452 bytes of data) and its echo, byte-exact" big_echo "$SRV" 1452
+wp_check "UDP: a 1500-byte IPv6 datagram (1452 bytes of data) and its echo, byte-exact" big_echo "$SRV6" 1452
 wp_check "UDP: a 1500-byte IPv4 datagram (1472 bytes of data, 1520 in IPv6) and its echo, byte-exact" \
   big_echo "$SRV4" 1472
 wp_check "the servers got the whole datagrams" \
-  bash -c "grep -q '^from $CLI:[0-9]* 1452\$' '$WP_TMP/echo-$SRV.log' && grep -q '^from $CLI4:[0-9]* 1472\$' '$WP_TMP/echo-$SRV4.log'"
+  bash -c "grep -q '^from $CLI6:[0-9]* 1452\$' '$WP_TMP/echo-$SRV6.log' && grep -q '^from $CLI4:[0-9]* 1472\$' '$WP_TMP/echo-$SRV4.log'"
 wp_cap_stop
 frag_headers() {  # SRC DST: IPv6 fragments between the waypoints, a first and a last one at least
   local q="ipv6.fraghdr && ipv6.src == $1 && ipv6.dst == $2"
