@@ -50,38 +50,34 @@ bool transact(nlmsghdr& nh, std::string& error) {
   return true;
 }
 
-}  // namespace
-
-bool add_ipv4_address(int ifindex, Ipv4 addr, uint8_t prefix_len, std::string& error) {
+// RTM_NEWADDR (NLM_F_REPLACE) of `len` address bytes in network order.
+bool new_address(int ifindex, uint8_t family, const void* addr, uint16_t len, uint8_t prefix_len, uint8_t flags,
+                 std::string& error) {
   AddrRequest req{};
   req.nh.nlmsg_len = NLMSG_LENGTH(sizeof(ifaddrmsg));
   req.nh.nlmsg_type = RTM_NEWADDR;
   req.nh.nlmsg_flags = NLM_F_REQUEST | NLM_F_ACK | NLM_F_CREATE | NLM_F_REPLACE;
-  req.ifa.ifa_family = AF_INET;
+  req.ifa.ifa_family = family;
   req.ifa.ifa_prefixlen = prefix_len;
+  req.ifa.ifa_flags = flags;
   req.ifa.ifa_scope = RT_SCOPE_UNIVERSE;
   req.ifa.ifa_index = static_cast<unsigned>(ifindex);
-  uint32_t be = htonl(addr);
-  add_attr(req, IFA_LOCAL, &be, sizeof be);
-  add_attr(req, IFA_ADDRESS, &be, sizeof be);
+  add_attr(req, IFA_LOCAL, addr, len);
+  add_attr(req, IFA_ADDRESS, addr, len);
   return transact(req.nh, error);
 }
 
+}  // namespace
+
+bool add_ipv4_address(int ifindex, Ipv4 addr, uint8_t prefix_len, std::string& error) {
+  const uint32_t be = htonl(addr);
+  return new_address(ifindex, AF_INET, &be, sizeof be, prefix_len, 0, error);
+}
+
 bool add_ipv6_address(int ifindex, const Ipv6& addr, uint8_t prefix_len, std::string& error) {
-  AddrRequest req{};
-  req.nh.nlmsg_len = NLMSG_LENGTH(sizeof(ifaddrmsg));
-  req.nh.nlmsg_type = RTM_NEWADDR;
-  req.nh.nlmsg_flags = NLM_F_REQUEST | NLM_F_ACK | NLM_F_CREATE | NLM_F_REPLACE;
-  req.ifa.ifa_family = AF_INET6;
-  req.ifa.ifa_prefixlen = prefix_len;
-  req.ifa.ifa_flags = IFA_F_NODAD;
-  req.ifa.ifa_scope = RT_SCOPE_UNIVERSE;
-  req.ifa.ifa_index = static_cast<unsigned>(ifindex);
   uint8_t bytes[16];
   store_ipv6(bytes, addr);
-  add_attr(req, IFA_LOCAL, bytes, sizeof bytes);
-  add_attr(req, IFA_ADDRESS, bytes, sizeof bytes);
-  return transact(req.nh, error);
+  return new_address(ifindex, AF_INET6, bytes, sizeof bytes, prefix_len, IFA_F_NODAD, error);
 }
 
 }  // namespace wp::linux_cp
