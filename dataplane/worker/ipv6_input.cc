@@ -33,10 +33,6 @@ bool Ipv6Input::stage(rte_mbuf* m, int iface, Route6Step::Staged& out) {
   }
   if (v.status != Ipv6Status::ok) return ctx_.drop(m, ipv6_drop_reason(v.status)), false;
   if (v.proto == kProtoIcmpv6 && for_control(d, v, in, iface)) return to_control(m, iface), false;
-  if (ctx_.rm().punt.enabled && for_kernel(v)) {
-    if (punt_.admit(m, punt_class(v.proto, v.sport, v.dport, v.tcp_flags))) to_control_ring(m);
-    return false;
-  }
   // NAT64: from a LAN host to us as its router (ports are promiscuous: not another router's traffic).
   if (!in.wan && std::memcmp(d, in.mac, 6) == 0 && nat64_.input6(m, v, iface)) return false;
   // Routed with sessions (route6_step.h), when a service has IPv6 prefixes.
@@ -47,7 +43,13 @@ bool Ipv6Input::stage(rte_mbuf* m, int iface, Route6Step::Staged& out) {
       case Route6Step::Classified::staged: return true;
     }
   }
-  ctx_.drop(m, DropReason::not_ipv4);  // not routed
+  // Not routed: the router's own (route6_ leaves our addresses alone) goes up the punt path
+  // when it is on, after the routed traffic's checks so that those pay nothing for it.
+  if (ctx_.rm().punt.enabled && for_kernel(v)) {
+    if (punt_.admit(m, punt_class(v.proto, v.sport, v.dport, v.tcp_flags))) to_control_ring(m);
+    return false;
+  }
+  ctx_.drop(m, DropReason::not_ipv4);
   return false;
 }
 
