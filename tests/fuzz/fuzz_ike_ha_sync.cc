@@ -62,11 +62,15 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
     ic.remote = sa->peer;
     Initiator init(ic);
     const InitiatorHaState st{rec.nat_t(), rec.nat_local(), rec.nat_remote(), rec.newest_child()};
-    const uint64_t spi_i = sa->spi_i;
+    const uint64_t spi_i = sa->spi_i, spi_r = sa->spi_r;
+    // The peer's messages on an SA its rekey began carry its SPI first and
+    // the Initiator flag (IkeSa::peer_initiated).
+    const bool peer_began = sa->peer_initiated;
     const uint32_t peer_next = sa->next_request_id, own_next = sa->own_next_request_id;
     const size_t children = sa->children.size();
     check(init.adopt(std::move(sa), st, Initiator::Clock::now()));
-    check(init.state() == InitiatorState::established && init.owns(spi_i) && init.child_count() == children);
+    check(init.state() == InitiatorState::established && (peer_began ? init.owns(spi_r, spi_i, true) : init.owns(spi_i)) &&
+          init.child_count() == children);
     check(init.ha_state().nat_t == rec.nat_t() && (children == 0) == (init.ha_state().newest_child == 0));
     std::unique_ptr<IkeSa> out = init.release();
     check(out && out->spi_i == spi_i && out->next_request_id == peer_next && out->own_next_request_id == own_next &&
