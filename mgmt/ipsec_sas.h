@@ -1,7 +1,6 @@
-// GET /api/v1/ipsec/sas[?tunnel=NAME] (docs/ipsec.md § Per-SA status and
-// counters): the IKE SAs and Child SAs of GET /api/v1/ipsec, each with its
-// counters, optionally of one tunnel only, without the rest of that
-// document. Cut from the document the IKE service rendered (control/
+// GET /api/v1/ipsec/sas[?tunnel=NAME]: the IKE SAs and Child SAs of GET
+// /api/v1/ipsec, each with its counters, optionally of one tunnel only,
+// without the rest of that document (docs/ipsec.md § Per-SA status and counters). Cut from the document the IKE service rendered (control/
 // ike_service.h), so both always agree; neither holds a key or a PSK.
 #pragma once
 

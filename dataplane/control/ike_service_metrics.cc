@@ -1,5 +1,6 @@
 // The IKE service's Prometheus metrics and per-Child-SA ESP counters; see
-// ike_service.h (docs/ipsec.md § Counters, docs/operations.md § Metrics).
+// ike_service.h (docs/ipsec.md § Per-SA status and counters, docs/operations.md
+// § Observability).
 //
 // render() copies the control thread's counters (responder, service,
 // initiator failures, rekeys) under the status mutex; metrics() formats that
