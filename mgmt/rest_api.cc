@@ -9,6 +9,7 @@
 #include "mgmt/app_stats.h"
 #include "mgmt/config_endpoint.h"
 #include "mgmt/config_secrets.h"
+#include "mgmt/ipsec_sas.h"
 #include "mgmt/metrics.h"
 #include "mgmt/model_names.h"
 #include "mgmt/prom_text.h"
@@ -347,10 +348,18 @@ void peer_routes(Server& s, const RestContext& c) {
 }
 
 // Documents other runtimes serve as they are (GET /api/v1/offload, /api/v1/paths).
+// GET /api/v1/ipsec/sas[?tunnel=] is cut from /api/v1/ipsec (ipsec_sas.h).
 void document_routes(Server& s, const RestContext& c) {
-  for (const auto& doc : c.documents)
+  for (const auto& doc : c.documents) {
     s.Get(doc.first,
           [&body = doc.second](const Request&, Response& res) { res.set_content(body(), "application/json"); });
+    if (doc.first != "/api/v1/ipsec") continue;
+    s.Get("/api/v1/ipsec/sas", [&body = doc.second](const Request& req, Response& res) {
+      std::string out, error;
+      if (!ipsec_sas_json(body(), req.get_param_value("tunnel"), out, error)) return fail(res, 404, error);
+      res.set_content(out, "application/json");
+    });
+  }
 }
 
 // Every error is an api.Error body, also for paths no route serves.

@@ -6,6 +6,7 @@
 //   GET  /api/v1/config                committed config (peer keys redacted)
 //   PUT  /api/v1/config[?dry_run=1]    YAML or JSON body: validate -> commit
 //   GET  /api/v1/peers, /api/v1/ha
+//   GET  /api/v1/ipsec/sas?tunnel=     IKE and Child SAs with counters (ipsec_sas.h)
 //   GET  /metrics                      Prometheus text (metrics.h)
 // Auth (rest_auth.h): when tokens are configured every request needs
 // `Authorization: Bearer TOKEN` (401 without one, 403 with a wrong one or a

@@ -169,6 +169,7 @@ wp::mgmt::MgmtInputs mgmt_inputs(Runtimes& rt, const StartConfig& sc) {
   in.metrics.emplace_back([&offload = rt.offload](const std::string& labels) { return offload.metrics(labels); });
   // IKE SAs and Child SAs (docs/ipsec.md); rendered by the control thread.
   in.documents.emplace_back("/api/v1/ipsec", [&dp] { return dp.ipsec_status_json(); });
+  in.metrics.emplace_back([&dp](const std::string& labels) { return dp.ipsec_metrics(labels); });
   in.audit = [](const std::string& line) { log_event(LogLevel::notice, "config-commit", "audit: " + line); };
   if (wp::fpm::FpmListener* fpm = rt.fpm.get()) {
     in.documents.emplace_back("/api/v1/routes", [fpm] { return fpm->routes_json(10000); });

@@ -3,6 +3,7 @@
 //
 //   wpctl [--url URL] [--token T] [-o table|json] sessions [--tenant T] [--service S] [--addr A] [--limit N] [--all]
 //   wpctl session UUID | stats | peers | ha | metrics
+//   wpctl ipsec | ipsec sas [--tunnel T] [--json]
 //   wpctl config show | config check FILE [--remote] | config push FILE [--redis HOST:PORT [--prefix P]] [--dry-run]
 //   wpctl flows --listen IP:PORT [--seconds N]     (IPFIX collector; -o json: one record per line)
 //   wpctl flows --join FILE...                     (stitch collectors' JSON lines by global session id)
@@ -164,6 +165,11 @@ int main(int argc, char** argv) {
   auto* qos = app.add_subcommand("qos", "QoS on shaped WAN ports: per class sent, dropped, queue delay");
   auto* routes = app.add_subcommand("routes", "routes from FRR in the FIB: prefix, next hops, protocol, age");
   auto* ipsec = app.add_subcommand("ipsec", "IPsec sites: IKE SAs and Child SAs (peer, state, SPIs, proposals), tunnels' ESP counters, refusals");
+  auto* ipsec_sas = ipsec->add_subcommand("sas", "per Child SA: SPIs, age, rekey and expiry, ESP packets, bytes, drops");
+  std::string sa_tunnel;
+  bool sas_json = false;
+  ipsec_sas->add_option("--tunnel", sa_tunnel, "only the SAs of this tunnel");
+  ipsec_sas->add_flag("--json", sas_json, "the JSON document (as -o json)");
   auto* metrics = app.add_subcommand("metrics", "Prometheus metrics text");
 
   auto* config = app.add_subcommand("config", "show, check or push configuration");
@@ -228,6 +234,9 @@ int main(int argc, char** argv) {
   }
   if (*qos) return print_document(c, "/api/v1/stats", as_json, wp::tools::print_qos);
   if (*routes) return print_document(c, "/api/v1/routes", as_json, wp::tools::print_routes);
+  if (*ipsec_sas)
+    return print_document(c, "/api/v1/ipsec/sas" + (sa_tunnel.empty() ? "" : "?tunnel=" + q_escape(sa_tunnel)),
+                          as_json || sas_json, wp::tools::print_ipsec_sas);
   if (*ipsec) return print_document(c, "/api/v1/ipsec", as_json, wp::tools::print_ipsec);
   if (*ha) return print_document(c, "/api/v1/ha", as_json, wp::tools::print_kv);
   if (*metrics) {

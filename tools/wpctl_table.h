@@ -19,6 +19,8 @@ void print_qos(const nlohmann::json& stats);  // the qos section of /api/v1/stat
 void print_routes(const nlohmann::json& routes);
 // GET /api/v1/ipsec: IKE SAs, Child SAs and the refusals that happened.
 void print_ipsec(const nlohmann::json& ipsec);
+// GET /api/v1/ipsec/sas: per IKE SA and per Child SA, with the Child SAs' ESP counters.
+void print_ipsec_sas(const nlohmann::json& sas);
 int check_config_file(const std::string& path);  // exit code: 0 valid, 1 invalid
 // Validates FILE, then writes it to Redis (mgmt/redis_store.h); exit code 0/1/2 (Redis down).
 int push_config_redis(const std::string& file, const std::string& redis, const std::string& prefix, bool dry_run);

@@ -165,6 +165,7 @@ void DataplaneRuntime::create_control() {
       std::fprintf(stderr, "waypointd: %s\n", line.c_str());
     });
     ike_->set_tunnel_counters(shared_.esp_counters.get(), workers + 1);
+    ike_->set_sa_counters(shared_.esp_sa_counters.get());
     control_->set_ike(ike_.get());
     std::fprintf(stderr, "waypointd: ike: responder for %d IPsec peer(s) on UDP 500/4500 of the WAN addresses\n",
                  cfg_.ipsec_peers_size());
@@ -185,6 +186,10 @@ void DataplaneRuntime::attach_ike_ha() {
 std::string DataplaneRuntime::ipsec_status_json() const {
   if (ike_) return ike_->status_json();
   return R"({"enabled": false, "ike_sas": [], "child_sas": [], "counters": {}, "refused": {}})";
+}
+
+std::string DataplaneRuntime::ipsec_metrics(const std::string& labels) const {
+  return ike_ ? ike_->metrics(labels) : std::string();
 }
 
 std::vector<uint16_t> DataplaneRuntime::port_ids() const {

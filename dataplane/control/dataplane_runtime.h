@@ -69,6 +69,8 @@ class DataplaneRuntime {
   // GET /api/v1/ipsec from any thread: the IKE responder's status, or
   // {"enabled": false, ...} without ipsec_peers.
   std::string ipsec_status_json() const;
+  // The IKE service's /metrics section (labels on every sample); empty without ipsec_peers.
+  std::string ipsec_metrics(const std::string& labels) const;
   // After the HA thread's prepare(): the IKE service syncs its SAs with the
   // HA peer through DataplaneShared::ha.ike (nothing without ha or ipsec_peers).
   void attach_ike_ha();

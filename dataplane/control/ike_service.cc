@@ -53,6 +53,12 @@ ike::Bytes bytes_of(Ipv4 a) {
           static_cast<uint8_t>(a)};
 }
 
+// Seconds from `now` to `at` (0 when past; -1 when `at` is unset).
+int64_t seconds_to(steady_clock::time_point at, steady_clock::time_point now) {
+  if (at == steady_clock::time_point{}) return -1;
+  return at > now ? duration_cast<seconds>(at - now).count() : 0;
+}
+
 uint32_t random_u32() {
   const ike::Bytes b = ike::random_bytes(4);
   return uint32_t{b[0]} << 24 | uint32_t{b[1]} << 16 | uint32_t{b[2]} << 8 | b[3];
@@ -312,6 +318,7 @@ void IkeService::check_initiator(Initiating& in, steady_clock::time_point now) {
   const auto f = i->failure();
   const bool timeout = f && (*f == ike::InitFailure::timeout || *f == ike::InitFailure::dead_peer);
   add(timeout ? IkeServiceCounter::initiator_timeouts : IkeServiceCounter::initiator_failures);
+  if (f) ++init_failures_[static_cast<size_t>(*f)];
   in.schedule.ended(now);
   if (log_)
     log_("ike: " + peers_[in.peer].name + ": IKE SA we initiated " +
@@ -480,9 +487,12 @@ void IkeService::render() {
     if (sa->config)
       for (const PeerInfo& p : peers_)
         if (p.name == sa->config->name) peer = &p;
+    const auto life = ike_lives_.find({sa->spi_i, sa->spi_r});
     ike_sas.push_back({{"peer", peer ? peer->name : ""},
+                       {"tunnel", peer ? peer->tunnel : ""},
                        {"role", role},
                        {"ha", ha},
+                       {"local_id", sa->config ? sa->config->local_id : ""},
                        {"remote_id", sa->remote_id},
                        {"remote", sa->peer.str()},
                        {"local", sa->local.str()},
@@ -493,8 +503,10 @@ void IkeService::render() {
                        {"spi_r", hex(sa->we_initiated || sa->peer_initiated ? sa->spi_i : sa->spi_r, 16)},
                        {"proposal", ike_suite_name(sa->suite)},
                        {"nat_detected", sa->nat_detected},
+                       {"encap", sa->udp_encap ? "udp" : "none"},
                        {"age_s", age(sa->created)},
                        {"lifetime_s", peer ? peer->ike_lifetime_s : 0},
+                       {"rekey_in_s", life != ike_lives_.end() ? seconds_to(life->second.soft_at(), now) : -1},
                        {"expires_in_s", ike_expires_in(*sa, now)},
                        {"child_sas", sa->children.size()}});
     for (const auto& [spi_in, c] : sa->children) {
@@ -502,6 +514,7 @@ void IkeService::render() {
       for (const auto& t : c.ts_local) local.push_back(selector_text(t));
       for (const auto& t : c.ts_remote) remote.push_back(selector_text(t));
       const auto inst = installed_.find(spi_in);
+      const auto [in, out] = child_counters(spi_in);
       child_sas.push_back({{"peer", peer ? peer->name : ""},
                            {"tunnel", peer ? peer->tunnel : ""},
                            {"ike_spi_r", hex(sa->spi_r, 16)},
@@ -518,6 +531,17 @@ void IkeService::render() {
                            {"lifetime_s", peer ? peer->child_lifetime_s : 0},
                            {"lifetime_bytes", peer ? peer->child_lifetime_bytes : 0},
                            {"bytes", child_bytes(spi_in)},
+                           {"in_packets", in.packets},
+                           {"in_bytes", in.bytes},
+                           {"in_drops", in.drops},
+                           {"replay_drops", in.replay_drops},
+                           {"integrity_failures", in.auth_failures},
+                           {"out_packets", out.packets},
+                           {"out_bytes", out.bytes},
+                           {"out_drops", out.drops},
+                           {"rekey_in_s", inst != installed_.end() && inst->second.life.timed()
+                                              ? seconds_to(inst->second.life.soft_at(), now)
+                                              : -1},
                            {"expires_in_s", inst != installed_.end() ? inst->second.life.seconds_left(now) : -1},
                            {"sealing", inst != installed_.end() &&
                                            book_.sealing(inst->second.tunnel) != kEspNoSa &&
@@ -575,8 +599,14 @@ void IkeService::render() {
               {"rekey", rekey},
               {"refused", refused}};
   auto text = std::make_shared<const std::string>(doc.dump(2));
-  std::lock_guard lock(mu_);
-  status_ = std::move(text);
+  {
+    std::lock_guard lock(mu_);
+    status_ = std::move(text);
+  }
+  size_t established = 0;  // ours, not the HA peer's copies
+  for (const Listed& l : sas)
+    if (l.sa->state == ike::IkeSaState::established && std::string_view(l.ha) != "peer copy") ++established;
+  copy_metrics(established, installed_.size());
 }
 
 std::string IkeService::status_json() const {

@@ -50,7 +50,11 @@
 // thread: the control thread renders the document after every datagram
 // the responder handled (drops before it only count) and once a second,
 // and hands it over under a mutex held for a pointer swap. It never holds a key
-// or a pre-shared key. Not for the fast path: control thread only (OpenSSL,
+// or a pre-shared key. Each Child SA carries its ESP counters, summed over
+// the workers' rows of DataplaneShared::esp_sa_counters for its two slots.
+// metrics() (GET /metrics, ike_service_metrics.cc) formats the IKE counters
+// the same render copied, and each tunnel's ESP counters read at the call.
+// Not for the fast path: control thread only (OpenSSL,
 // allocation).
 #pragma once
 
@@ -184,6 +188,10 @@ class IkeService {
     tunnel_counters_ = counters;
     counter_readers_ = readers;
   }
+  // The same per SA slot (DataplaneShared::esp_sa_counters, `readers` x
+  // kMaxEspSas, the readers of set_tunnel_counters): each Child SA's packets,
+  // bytes, drops, replay drops and integrity failures in the status.
+  void set_sa_counters(const EspSaCounterSlot* counters) { sa_counters_ = counters; }
 
   // HA (docs/ipsec.md § HA, ike_service_ha.cc): sync our IKE SAs through
   // `channel` as node `node`, keep the peer's as copies, install a copy when
@@ -197,6 +205,10 @@ class IkeService {
 
   // GET /api/v1/ipsec; any thread.
   std::string status_json() const;
+  // GET /metrics (Prometheus text, `labels` on every sample): the IKE
+  // counters as last rendered, failures by reason, and per tunnel the ESP
+  // counters; any thread.
+  std::string metrics(const std::string& labels) const;
 
   const ike::Responder& responder() const { return responder_; }
   // The initiator toward ipsec_peers[peer] (null: none running, or the peer
@@ -240,6 +252,17 @@ class IkeService {
   void publish();
   void retire_quiesced();
   void render();
+  // What metrics() formats, copied by render() (ike_service_metrics.cc).
+  struct MetricsCopy {
+    ike::ResponderCounters responder;
+    std::array<uint64_t, kIkeServiceCounters> service{};
+    std::array<uint64_t, ike::kInitFailures> init_failures{};
+    ike::RekeyCounters rekey;
+    uint64_t ike_sas = 0, child_sas = 0, half_open = 0;
+  };
+  void copy_metrics(size_t ike_sas, size_t child_sas);
+  // The ESP counters of Child SA `spi_in` (inbound, outbound), summed over the workers.
+  std::pair<EspSaCounters, EspSaCounters> child_counters(uint32_t spi_in) const;
   void start(Initiating& in, std::chrono::steady_clock::time_point now);
   void check_initiator(Initiating& in, std::chrono::steady_clock::time_point now);
   ike::Bytes initiator_input(ike::CSpan ike, Ipv4 src);
@@ -262,6 +285,9 @@ class IkeService {
   std::atomic<const EspSaTable*>& published_;
   const EspTunnelCounters* tunnel_counters_ = nullptr;
   uint32_t counter_readers_ = 0;
+  const EspSaCounterSlot* sa_counters_ = nullptr;
+  // Why the SAs our initiators held failed (ike::InitFailure), kept past the initiator.
+  std::array<uint64_t, ike::kInitFailures> init_failures_{};
   struct TunnelInfo {
     std::string name, peer, tenant;
     uint32_t mtu = 0;
@@ -343,6 +369,7 @@ class IkeService {
 
   mutable std::mutex mu_;  // guards status_ (the pointer only)
   std::shared_ptr<const std::string> status_;
+  std::shared_ptr<const MetricsCopy> metrics_;  // guarded by mu_ too
 };
 
 }  // namespace wp

@@ -107,8 +107,7 @@ bool check_after_open(const EspSaTable& table, EspWorkerState& state, rte_mbuf* 
   if (inner_len == 0) return out.drop = DropReason::esp_inner_malformed, false;
   rte_pktmbuf_adj(m, static_cast<uint16_t>(head));
   rte_pktmbuf_trim(m, static_cast<uint16_t>(m->data_len - inner_len));
-  p.st->counters.packets++;
-  p.st->counters.bytes += inner_len;
+  p.st->count(inner_len);
   out = {true, DropReason::esp_malformed, p.sa->tunnel, t.next_header == kEspNextIpv6};
   return true;
 }
@@ -135,14 +134,15 @@ void esp_input_burst(CryptoEngine& eng, const EspSaTable& table, EspWorkerState&
       p.index = i;
       pending[k++] = p;
     } else if (p.st) {
-      p.st->counters.drops++;
+      p.st->count_drop(out[i].drop);
     }
   }
   if (k) esp_open_burst(eng, ops, k);
   for (uint16_t j = 0; j < k; ++j) {
     const Pending& p = pending[j];
     if (!ops[j].ok) out[p.index].drop = DropReason::esp_auth_failed;
-    if (!ops[j].ok || !check_after_open(table, state, pkts[p.index], p, ops[j], out[p.index])) p.st->counters.drops++;
+    if (!ops[j].ok || !check_after_open(table, state, pkts[p.index], p, ops[j], out[p.index]))
+      p.st->count_drop(out[p.index].drop);
   }
 }
 

@@ -94,18 +94,17 @@ void esp_output_burst(CryptoEngine& eng, IvSource& ivs, const EspSaTable& table,
       sts[k] = st;
       index[k++] = i;
     } else if (st) {
-      st->counters.drops++;
+      st->count_drop(out[i].drop);
     }
   }
   if (k) esp_seal_burst(eng, ops, k);
   for (uint16_t j = 0; j < k; ++j) {
     if (ops[j].ok) {
       out[index[j]].ok = true;
-      sts[j]->counters.packets++;
-      sts[j]->counters.bytes += inner_len[j];
+      sts[j]->count(inner_len[j]);
     } else {
       out[index[j]].drop = DropReason::esp_seal_failed;
-      sts[j]->counters.drops++;
+      sts[j]->count_drop(out[index[j]].drop);
     }
   }
 }

@@ -32,6 +32,7 @@
 #include "dataplane/ipsec/esp_limits.h"
 #include "dataplane/ipsec/esp_owner.h"
 #include "dataplane/ipsec/esp_replay.h"
+#include "dataplane/worker/drop_reason.h"
 
 namespace wp {
 
@@ -124,11 +125,6 @@ class EspSaTable {
   std::unique_ptr<EspTunnel[]> tunnels_;
 };
 
-struct EspSaCounters {
-  uint64_t packets = 0, bytes = 0;  // inner bytes, decrypted or sealed
-  uint64_t drops = 0;               // packets of this SA dropped for any reason
-};
-
 static_assert(kEspMarkSlots == kMaxEspSas, "one sequence mark per SA slot (esp_counters.h)");
 
 // What a worker changes per SA.
@@ -136,19 +132,36 @@ struct EspSaState {
   uint32_t generation = 0;
   uint64_t seq_out = 0;  // the last number sent
   EspReplayWindow replay;
-  EspSaCounters counters;
+  EspSaCounterSlot* counters = nullptr;  // this worker's counters of the SA (esp_counters.h)
+  // One more packet of the SA (inner bytes), or one it dropped for `drop`.
+  void count(uint64_t inner_bytes) const {
+    EspTunnelCounters::bump(counters->packets);
+    EspTunnelCounters::bump(counters->bytes, inner_bytes);
+  }
+  void count_drop(DropReason drop) const {
+    EspTunnelCounters::bump(counters->drops);
+    if (drop == DropReason::esp_replayed || drop == DropReason::esp_too_old)
+      EspTunnelCounters::bump(counters->replay_drops);
+    if (drop == DropReason::esp_auth_failed) EspTunnelCounters::bump(counters->auth_failures);
+  }
 };
 
 // One per worker, sized for every slot at start (no allocation later).
 class EspWorkerState {
  public:
-  EspWorkerState() : sas_(std::make_unique<EspSaState[]>(kMaxEspSas)) {}
+  EspWorkerState()
+      : sas_(std::make_unique<EspSaState[]>(kMaxEspSas)),
+        own_counters_(std::make_unique<EspSaCounterSlot[]>(kMaxEspSas)),
+        counters_(own_counters_.get()) {}
   // The state of `sa`, reset when its slot holds a newer SA than last seen.
   EspSaState& of(const EspSaTable& table, const EspSa& sa) {
-    EspSaState& st = sas_[table.slot_of(&sa)];
+    const uint16_t slot = table.slot_of(&sa);
+    EspSaState& st = sas_[slot];
     if (st.generation != sa.generation) {
       st = EspSaState{};
       st.generation = sa.generation;
+      st.counters = &counters_[slot];
+      st.counters->restart(sa.generation);
       if (sa.inbound)
         st.replay.top = sa.seq_start;
       else
@@ -165,10 +178,22 @@ class EspWorkerState {
     m.generation.store(sa.generation, std::memory_order_release);
   }
   void set_marks(EspSeqMarks* marks) { marks_ = marks; }
+  // Count into `slots` (this worker's kMaxEspSas in DataplaneShared::esp_sa_counters,
+  // where the IKE service reads them) rather than its own; before the first packet.
+  void set_counters(EspSaCounterSlot* slots) {
+    counters_ = slots;
+    own_counters_.reset();
+  }
   const EspSaState& at(uint16_t slot) const { return sas_[slot]; }
+  // The counters of the SA `slot` holds now (as the IKE service reads them).
+  EspSaCounters counters(uint16_t slot) const {
+    return read_esp_sa_counters(counters_, 1, slot, sas_[slot].generation);
+  }
 
  private:
   std::unique_ptr<EspSaState[]> sas_;
+  std::unique_ptr<EspSaCounterSlot[]> own_counters_;  // until set_counters
+  EspSaCounterSlot* counters_;
   EspSeqMarks* marks_ = nullptr;
 };
 

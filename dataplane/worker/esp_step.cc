@@ -22,6 +22,7 @@ uint32_t esp_spi_of(const rte_mbuf* m, const ParsedPacket& pp) {
 EspStep::EspStep(WorkerContext& ctx, Tx& tx, Handoff& handoff)
     : ctx_(ctx), tx_(tx), handoff_(handoff), state_(std::make_unique<EspWorkerState>()) {
   state_->set_marks(ctx.shared.esp_seq_marks.get());
+  if (ctx.shared.esp_sa_counters) state_->set_counters(&ctx.shared.esp_sa_counters[size_t{ctx.id} * kMaxEspSas]);
 }
 
 EspStep::~EspStep() = default;

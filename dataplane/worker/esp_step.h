@@ -21,7 +21,8 @@
 // TCP SYNs crossing a tunnel have their MSS clamped to the tunnel MTU less
 // 40, so TCP never sends what the tunnel would have to drop. Counters per
 // tunnel and direction go to DataplaneShared::esp_counters (one writer per
-// slot: this worker); per-SA counters stay in EspWorkerState. No lock, no
+// slot: this worker), per SA to DataplaneShared::esp_sa_counters (this
+// worker's row, through EspWorkerState). No lock, no
 // allocation after construction.
 #pragma once
 

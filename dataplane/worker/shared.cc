@@ -16,6 +16,7 @@ bool DataplaneShared::create_rings(uint32_t worker_count, uint32_t ring_size, in
   counters = std::make_unique<WorkerCounters[]>(worker_count + 1);
   esp_counters = std::make_unique<EspTunnelCounters[]>((worker_count + 1) * kEspCounterTunnels);
   esp_seq_marks = std::make_unique<EspSeqMarks>();
+  esp_sa_counters = std::make_unique<EspSaCounterSlot[]>(size_t{worker_count + 1} * kMaxEspSas);
   static std::atomic<uint32_t> instance{0};
   uint32_t tag = instance.fetch_add(1);
   auto socket_of = [&](uint32_t consumer) {

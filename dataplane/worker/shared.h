@@ -49,6 +49,9 @@ struct DataplaneShared {
   // The SA owners' latest ESP sequence numbers per slot (HA sync of the IKE
   // service, docs/ipsec.md § HA); made by create_rings.
   std::unique_ptr<EspSeqMarks> esp_seq_marks;
+  // Per SA: (workers + 1) x kMaxEspSas, each worker counts the SAs it owns in
+  // its own row (read_esp_sa_counters sums them); made by create_rings.
+  std::unique_ptr<EspSaCounterSlot[]> esp_sa_counters;
   EspTunnelCounters* esp_tunnel_counters(uint32_t worker, uint32_t tunnel) {
     return &esp_counters[worker * kEspCounterTunnels + tunnel % kEspCounterTunnels];
   }

@@ -1,7 +1,7 @@
 #!/bin/bash
 # packaging/bash-completion/wpctl offers what wpctl has: its subcommands
 # (checked against `wpctl --help`, when given its path), config's, and the
-# options of sessions and config push; run by ctest (bash_completion_check).
+# options of sessions, config push and ipsec sas; run by ctest (bash_completion_check).
 set -u
 here=$(cd "$(dirname "$0")" && pwd)
 # shellcheck source=/dev/null
@@ -29,6 +29,8 @@ expect "wpctl st" stats
 expect "wpctl config " show check push
 expect "wpctl sessions --" --tenant --service --addr --limit --after --all
 expect "wpctl config push --" --dry-run --redis --prefix
+expect "wpctl ipsec " sas
+expect "wpctl ipsec sas --" --tunnel --json
 expect "wpctl -o " table json
 [ "$(complete_line "wpctl se")" = "session sessions " ] || { echo "FAIL: 'wpctl se' offers $(complete_line "wpctl se")"; fail=1; }
 # Against the binary: every subcommand wpctl --help lists is offered.

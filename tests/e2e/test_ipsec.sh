@@ -38,6 +38,9 @@
 # r2 as tenant branch; a service without policy is dropped as policy_deny; a
 # capture of the site's port holds only ESP in UDP 4500 (and IKE, ARP); the
 # tunnel's counters in GET /api/v1/ipsec.
+# 1f. (after 1b) per-SA status: GET /api/v1/ipsec/sas?tunnel=ipsec0 and `wpctl ipsec sas` name
+# the Child SA with swanctl's SPIs, its packets counted both ways after a ping; /metrics has the
+# IKE SAs, failures by reason and ipsec0's ESP by direction, and passes promtool check metrics.
 # 1e. (after 1b) IPv6 inside ipsec0 (docs/ipsec.md § IPv6 inside tunnels): the site's Child SA
 # carries ::/0 beside 0.0.0.0/0 (strongSwan's list shows r2's 2001:db8:2::/64 narrowed, wpctl
 # ipsec the site's 2001:db8:50::/64); the site (2001:db8:50::1 on its lo, through charon's TUN)
@@ -461,14 +464,53 @@ ctl -o json ipsec >"$WP_TMP/ipsec.json"
 wp_expect "r2's ipsec0: packets in" "$(jq_py '[t for t in d["tunnels"] if t["name"] == "ipsec0"][0]["in_packets"]')" -ge 100
 wp_expect "r2's ipsec0: packets out" "$(jq_py '[t for t in d["tunnels"] if t["name"] == "ipsec0"][0]["out_packets"]')" -ge 100
 wp_expect "r2's ipsec0: no refusal" "$(jq_py '[t for t in d["tunnels"] if t["name"] == "ipsec0"][0]["in_drops"]')" -eq 0
-fits_schema() {
+fits_schema() {  # FILE [SCHEMA]: the JSON fits openapi.yaml's SCHEMA (Ipsec), its $refs resolved in the spec
   /usr/bin/python3 -c 'import json, sys, yaml, jsonschema
 spec = yaml.safe_load(open(sys.argv[1]))
-jsonschema.validate(json.load(open(sys.argv[2])), spec["components"]["schemas"]["Ipsec"])' \
-    "$WP_REPO/docs/api/openapi.yaml" "$1"
+schema = dict(spec["components"]["schemas"][sys.argv[3]], components=spec["components"])
+jsonschema.validate(json.load(open(sys.argv[2])), schema)' \
+    "$WP_REPO/docs/api/openapi.yaml" "$1" "${2:-Ipsec}"
 }
 wp_check "GET /api/v1/ipsec fits docs/api/openapi.yaml's Ipsec schema" fits_schema "$WP_TMP/ipsec.json"
 wp_check "no PSK in GET /api/v1/ipsec" bash -c "! grep -q -e '$PSK1' -e '$PSK2' '$WP_TMP/ipsec.json' '$WP_TMP/ipsec.txt'"
+
+# 1f. Operating the tunnel (docs/ipsec.md § Per-SA status and counters): the site's Child SA
+# in GET /api/v1/ipsec/sas?tunnel=ipsec0 and `wpctl ipsec sas` with the SPIs swanctl listed,
+# its ESP counters grow with a ping; /metrics has the IKE SAs and ipsec0's ESP and passes
+# promtool. Quick: one ping, a few GETs.
+sas_fn() {  # FIELD: of the INSTALLED Child SA whose inbound SPI is ours ($our_in)
+  "$WP_PY" -c "import json,sys; d=json.load(open(sys.argv[1])); print([c for c in d['child_sas'] if c['spi_in'] == '$our_in'][0]['$1'])" "$WP_TMP/sas.json"
+}
+sas_get() { ctl ipsec sas --tunnel ipsec0 --json >"$WP_TMP/sas.json"; }
+wp_check "wpctl ipsec sas --tunnel ipsec0 --json (GET /api/v1/ipsec/sas?tunnel=ipsec0)" sas_get
+wp_check "GET /api/v1/ipsec/sas fits openapi.yaml's IpsecSas schema" fits_schema "$WP_TMP/sas.json" IpsecSas
+wp_check "its Child SA's SPIs are swanctl's (out $their_out = our in, in $their_in = our out)" \
+  test "$(sas_fn spi_in) $(sas_fn spi_out)" = "$their_out $their_in"
+sa_in0=$(sas_fn in_packets) sa_out0=$(sas_fn out_packets)
+wp_check "the site's LAN pings 10.2.0.10 again (1f)" wp_until 15 site_ping
+sa_counted() {  # the SA's packets in and out grew by 3 or more (rendered once a second)
+  sas_get && [ "$(( $(sas_fn in_packets) - sa_in0 ))" -ge 3 ] && [ "$(( $(sas_fn out_packets) - sa_out0 ))" -ge 3 ]
+}
+wp_check "the Child SA counted the ping both ways (in $sa_in0+, out $sa_out0+)" wp_until 5 sa_counted
+wp_expect "the Child SA: no replay drop, no integrity failure" "$(( $(sas_fn replay_drops) + $(sas_fn integrity_failures) ))" -eq 0
+ctl ipsec sas >"$WP_TMP/sas.txt"
+cat "$WP_TMP/sas.txt"
+wp_check "wpctl ipsec sas: the Child SA's row (peer, tunnel, INSTALLED, SPIs)" \
+  grep -Eq "^site1 +ipsec0 +INSTALLED +$our_in +$our_out " "$WP_TMP/sas.txt"
+no_such_tunnel() { ! ctl ipsec sas --tunnel nosuch >"$WP_TMP/nosuch.out" 2>&1 && grep -q 'no tunnel named' "$WP_TMP/nosuch.out"; }
+wp_check "wpctl ipsec sas --tunnel nosuch is refused (404: no tunnel named)" no_such_tunnel
+ctl metrics >"$WP_TMP/metrics-ipsec.txt"
+metric() { awk -v k="$1" '$1 == k {print $2}' "$WP_TMP/metrics-ipsec.txt"; }
+wp_expect "/metrics: waypoint_ike_sas_active >= 1" "$(metric 'waypoint_ike_sas_active{router="r2"}')" -ge 1
+wp_expect "/metrics: ipsec0's ESP packets in >= 100 (tunnel label)" \
+  "$(metric 'waypoint_esp_tunnel_packets_total{router="r2",tunnel="ipsec0",direction="in"}')" -ge 100
+wp_check "/metrics: IKE failures by reason" grep -q '^waypoint_ike_failures_total{router="r2",reason="auth_failed"} ' "$WP_TMP/metrics-ipsec.txt"
+wp_check "no PSK in GET /api/v1/ipsec/sas, wpctl ipsec sas or /metrics" \
+  bash -c "! grep -q -e '$PSK1' -e '$PSK2' '$WP_TMP/sas.json' '$WP_TMP/sas.txt' '$WP_TMP/metrics-ipsec.txt'"
+if [ -x /usr/bin/promtool ]; then
+  wp_check "promtool check metrics: r2's /metrics with IKE and ESP" \
+    bash -c "/usr/bin/promtool check metrics <'$WP_TMP/metrics-ipsec.txt' >'$WP_TMP/promtool-ipsec.out' 2>&1 && ! test -s '$WP_TMP/promtool-ipsec.out'"
+fi
 
 # 1e. IPv6 inside the tunnel (docs/ipsec.md § IPv6 inside tunnels): ESP next header 41 both
 # ways, opened into r2's IPv6 path as the tunnel's tenant (Session6), sealed by the session's

@@ -78,8 +78,8 @@ struct Pair {
     esp_input_burst(eng, *site, site_state, &m, 1, &r);
     return r;
   }
-  const EspSaCounters& sent() const { return headend_state.at(5).counters; }
-  const EspSaCounters& received() const { return site_state.at(9).counters; }
+  EspSaCounters sent() const { return headend_state.counters(5); }
+  EspSaCounters received() const { return site_state.counters(9); }
 };
 
 // An inner IPv4/UDP packet (no Ethernet header), as a route hands it over.
@@ -209,6 +209,8 @@ TEST(EspInput, ReplayedTamperedAndForeignPacketsDrop) {
   EXPECT_EQ(esp_spi(first.data(), first.size()), pair.spi);
   EXPECT_EQ(pair.received().packets, 2u);
   EXPECT_EQ(pair.received().drops, 5u);  // tampered, replayed, spoofed, elsewhere, short (unknown SPI has no SA)
+  EXPECT_EQ(pair.received().replay_drops, 1u);   // of which replayed
+  EXPECT_EQ(pair.received().auth_failures, 1u);  // and tampered
 }
 
 TEST(EspInput, OldNumbersBelowTheWindowDrop) {
