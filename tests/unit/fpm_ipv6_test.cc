@@ -1,5 +1,5 @@
-// IPv6 routes from FRR (dataplane/control/fpm/, docs/operations.md § Routes
-// from FRR): the decoder against AF_INET6 frames written as zebra's
+// IPv6 routes from FRR (dataplane/control/fpm/;
+// docs/operations.md § Routes from FRR): the decoder against AF_INET6 frames written as zebra's
 // dplane_fpm_nl writes them (a single hop, a link-local gateway with its OIF,
 // RTA_MULTIPATH, next-hop objects of family AF_INET6, withdrawals, every
 // truncation and bad length), the route table's IPv6 side (interfaces by
