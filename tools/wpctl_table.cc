@@ -1,6 +1,7 @@
 // wpctl tables; see wpctl_table.h.
 #include "tools/wpctl_table.h"
 
+#include <algorithm>
 #include <cstdio>
 
 #include "mgmt/config_load.h"
@@ -170,8 +171,11 @@ void print_qos(const json& stats) {
 }
 
 void print_routes(const json& r) {
-  std::printf("%-18s %-8s %4s %8s  %s\n", "PREFIX", "PROTO", "DIST", "AGE", "NEXT HOPS");
   const json& list = r.is_object() && r.contains("routes") ? r["routes"] : r;
+  int width = 18;  // an IPv4 prefix; IPv6 ones widen the column
+  if (list.is_array())
+    for (const json& x : list) width = std::max(width, static_cast<int>(x.value("prefix", "").size()));
+  std::printf("%-*s %-8s %4s %8s  %s\n", width, "PREFIX", "PROTO", "DIST", "AGE", "NEXT HOPS");
   if (!list.is_array()) return;
   for (const json& x : list) {
     std::string hops;
@@ -181,7 +185,7 @@ void print_routes(const json& r) {
           (hops.empty() ? "" : ", ") + (gw.empty() ? std::string("on-link") : gw) + " via " + h.value("interface", "");
     }
     if (x.value("blackhole", false)) hops = "blackhole";
-    std::printf("%-18s %-8s %4d %7llus  %s\n", x.value("prefix", "").c_str(), x.value("protocol", "").c_str(),
+    std::printf("%-*s %-8s %4d %7llus  %s\n", width, x.value("prefix", "").c_str(), x.value("protocol", "").c_str(),
                 x.value("distance", 0), static_cast<unsigned long long>(x.value("age_s", 0ULL)), hops.c_str());
   }
   if (r.is_object() && r.value("truncated", false))

@@ -2,6 +2,8 @@
 // static) and FRR's (FibTable, from zebra over FPM) together. One rule for the
 // workers (WorkerContext::route) and for sessions synced from the HA peer
 // (ha/session_codec.h), so both nodes put a session on the same next hop.
+// IPv6 by the same rule: the config's Fib6 (RouterModel::fib6) and FRR's
+// FibTable6 (DataplaneShared::fib6), route6_winner / route6_next_hop.
 #pragma once
 
 #include <optional>
@@ -41,6 +43,42 @@ inline std::optional<NextHop> route_next_hop(const RouteWinner& w, Ipv4 dst, uin
   }
   if (!w.own) return std::nullopt;
   return NextHop{w.own->iface, w.own->next_hop || w.own->tunnel() ? w.own->next_hop : dst};
+}
+
+// IPv6: a config route's distance is 0 when connected, else 1 (static), as
+// RouteModel::distance() says for IPv4.
+inline uint8_t route6_distance(const Route6& r) { return r.connected() ? 0 : 1; }
+
+struct Route6Winner {
+  const Route6* own = nullptr;    // the config's route won
+  const FibRoute6* frr = nullptr;  // FRR's route won
+};
+
+// Longest prefix first, then the lower administrative distance (ties: the
+// config's), as route_winner. `fib` may be null.
+inline Route6Winner route6_winner(const RouterModel& m, const FibTable6* fib, const Ipv6& dst) {
+  const Route6* own = m.fib6.lookup(dst);
+  const FibRoute6* frr = fib ? fib->lookup(dst) : nullptr;
+  if (frr && (!own || frr->prefix.len > own->prefix.len ||
+              (frr->prefix.len == own->prefix.len && frr->distance < route6_distance(*own))))
+    return {nullptr, frr};
+  return {own, nullptr};
+}
+
+// The route toward `dst` as a Route6 (FRR's: the member `hash` picks, its
+// prefix the route's). nullopt: no route, or a blackhole.
+inline std::optional<Route6> route6_next_hop(const Route6Winner& w, uint32_t hash) {
+  if (w.frr) {
+    if (w.frr->paths == 0) return std::nullopt;
+    const FibNextHop6& h = w.frr->pick(hash);
+    return Route6{w.frr->prefix, h.next_hop, h.iface};
+  }
+  if (!w.own) return std::nullopt;
+  return *w.own;
+}
+
+inline std::optional<Route6> route6_to(const RouterModel& m, const FibTable6* fib, const Ipv6& dst, uint32_t hash) {
+  return route6_next_hop(route6_winner(m, fib, dst), hash);
 }
 
 }  // namespace wp

@@ -111,7 +111,7 @@ bool Svr6Lan::to_internal(rte_mbuf*& m, const Ipv6View& v, const FiveTuple& to, 
 void Svr6Lan::first_packet(rte_mbuf* m, const Ipv6View& v, const FiveTuple6& t, int tenant, int service,
                            int security) {
   const RouterModel& rm = ctx_.rm();
-  const Route6* back = rm.fib6.lookup(t.src);
+  const std::optional<Route6> back = ctx_.route6(t.src, symmetric_hash(t));
   if (!back || back->tunnel()) return ctx_.drop(m, DropReason::ipv6_no_route);  // SVR legs are ports (docs/ipv6.md)
   SessionTable6::Refused refused;
   Session6* s6 = table_->insert(t, refused);
@@ -206,7 +206,7 @@ bool Svr6Lan::bind_lan(Session& s, const FiveTuple6& t, int service, DropReason&
     why = DropReason::svr6_no_table;
     return false;
   }
-  const Route6* fwd = ctx_.rm().fib6.lookup(t.dst);
+  const std::optional<Route6> fwd = ctx_.route6(t.dst, symmetric_hash(t));
   if (!fwd || fwd->tunnel()) {  // SVR's IPv6 LAN leg leaves by a port (docs/ipv6.md)
     why = DropReason::ipv6_no_route;
     return false;

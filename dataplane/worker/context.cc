@@ -33,6 +33,10 @@ std::optional<NextHop> WorkerContext::route(Ipv4 dst, uint32_t hash) const {
   return route_next_hop({c.own, c.frr}, dst, hash);
 }
 
+std::optional<Route6> WorkerContext::route6(const Ipv6& dst, uint32_t hash) const {
+  return route6_to(*model, shared.fib6.load(std::memory_order_acquire), dst, hash);
+}
+
 bool WorkerContext::route_offers(Ipv4 dst, Ipv4 next_hop, int iface) const {
   const RouteChoice c = route_choice(dst);
   // A tunnel's next hop is its index (0 included), never the destination.

@@ -91,6 +91,10 @@ struct WorkerContext {
   std::optional<NextHop> route(Ipv4 dst, uint32_t hash) const;
   // Whether the route to `dst` offers `next_hop` on `iface` (any ECMP member).
   bool route_offers(Ipv4 dst, Ipv4 next_hop, int iface) const;
+  // IPv6, by the same rule (control/route_choice.h): the config's Fib6 or
+  // FRR's (shared.fib6); FRR's member picked by `hash`. nullopt: no route, or
+  // a blackhole.
+  std::optional<Route6> route6(const Ipv6& dst, uint32_t hash) const;
 
  private:
   struct RouteChoice {

@@ -171,10 +171,13 @@ void Route6Step::first_packet(rte_mbuf* m, const Ipv6View& v, const FiveTuple6& 
     if (!ctx_.svr6 || !ctx_.svr6->enabled()) return ctx_.drop(m, DropReason::svr6_no_table);
     return ctx_.svr6->first_packet(m, v, t, tenant, service, security);
   }
-  const Route6* fwd = rm.fib6.lookup(t.dst);
+  // The config's routes or FRR's (control/route_choice.h); the tuple's hash picks an ECMP member.
+  const uint32_t hash = symmetric_hash(t);
+  const std::optional<Route6> fwd = ctx_.route6(t.dst, hash);
   // Replies to a tunnel's packet go back into that tunnel, whatever the routes say.
-  const Route6 into{{}, tunnel_hop6(static_cast<uint32_t>(tunnel)), kRoute6Tunnel};
-  const Route6* back = tunnel == kNone ? rm.fib6.lookup(t.src) : &into;
+  const std::optional<Route6> back =
+      tunnel == kNone ? ctx_.route6(t.src, hash)
+                      : std::optional<Route6>(Route6{{}, tunnel_hop6(static_cast<uint32_t>(tunnel)), kRoute6Tunnel});
   if (!fwd || !back) return ctx_.drop(m, DropReason::ipv6_no_route);
   if (!may_leave(m, v, fwd->iface, via(*fwd, t.dst), tunnel != kNone)) return;  // no session for what cannot leave
   SessionTable6::Refused why;
@@ -259,7 +262,7 @@ void Route6Step::icmp6_error(rte_mbuf* m, const Ipv6View& v, uint8_t type, uint3
   const uint8_t* d = pkt_data(m);
   if (!icmp6_error_allowed(d, v)) return;
   const RouterModel& rm = ctx_.rm();
-  const Route6* back = rm.fib6.lookup(v.src);
+  const std::optional<Route6> back = ctx_.route6(v.src, 0);
   if (!back) return;
   // A sender behind a tunnel: we have no IPv6 address there to answer from (docs/ipsec.md).
   if (back->tunnel()) {  // a sender behind a tunnel: we have no IPv6 address there to answer from

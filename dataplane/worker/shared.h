@@ -23,6 +23,7 @@
 #include "dataplane/control/router_model.h"
 #include "dataplane/ipsec/esp_counters.h"
 #include "dataplane/ip/fib.h"
+#include "dataplane/ip/fib6.h"
 #include "dataplane/paths/path_table.h"
 #include "dataplane/session/events.h"
 #include "dataplane/session/table.h"
@@ -39,6 +40,8 @@ struct DataplaneShared {
   // Routes from FRR (dataplane/control/fpm/): published by the FPM listener,
   // retired after every worker's epoch moved twice; null = none.
   std::atomic<const FibTable*> fib{nullptr};
+  // FRR's IPv6 routes, published and retired with `fib`; null = none.
+  std::atomic<const FibTable6*> fib6{nullptr};
   // ESP SAs and tunnels from the IKE service (control/ike_service.h):
   // published whole by the control thread, retired after every worker's
   // epoch moved twice; null = no ipsec_peers. The SA owners read it once a

@@ -18,7 +18,12 @@
 #    a listener on r2's 2001:db8:2::1 by s, byte-exact (the kernel's Neighbor
 #    Solicitation for s answered by the dataplane, punt_nd_answered); eBGP
 #    over IPv6 between r2 and s: Established, 2001:db8:200::/48 learned by r2,
-#    r2's 2001:db8:70::/64 (redistribute connected) by s.
+#    r2's 2001:db8:70::/64 (redistribute connected) by s. r2's zebra feeds
+#    waypointd over FPM: 2001:db8:200::/48 reaches r2's dataplane (REST: its
+#    next hop s's link-local address on lan), a host h on r2's LAN (a macvlan
+#    of s0, 2001:db8:2::20) pings and downloads from 2001:db8:200::1 on s's lo
+#    through r2 (a routed IPv6 session, FRR's route), and when s stops
+#    announcing the prefix it leaves r2's dataplane (new packets: ipv6_no_route).
 # usage: test_punt.sh
 set -u -o pipefail
 source "$(dirname "$0")/lib.sh"
@@ -35,6 +40,11 @@ sed -i 's/^  name: r2$/  name: r2\n  punt: {enabled: true}/' "$WP_TMP/r2.yaml"
 sed -i -e 's|address: 10.2.0.1/24}|address: 10.2.0.1/24, ipv6_addresses: ["2001:db8:2::1/64"]}|' \
   -e 's|address: 172.16.0.2/24}|address: 172.16.0.2/24, ipv6_addresses: ["2001:db8:70::2/64"]}|' "$WP_TMP/r2.yaml"
 { wp_v6on s s0 && ip -n "$(wp_ns s)" addr add 2001:db8:2::10/64 dev s0 nodad; } || { wp_fail "IPv6 on s"; wp_finish; }
+# IPv6 routed with sessions for r2's LAN (h) to what FRR learns over IPv6, routes from zebra over FPM.
+sed -i -e 's|^tenants:$|tenants:\n  - {name: lan6, ipv6_prefixes: ["2001:db8:2::/64"]}|' \
+  -e 's|^services:$|services:\n  - {name: frr6, prefixes: ["2001:db8:200::/48"]}|' \
+  -e 's|^policies:$|policies:\n  - {tenant: lan6, service: frr6}|' "$WP_TMP/r2.yaml"
+echo 'fpm: {listen: "127.0.0.1:2620", replay_quiet_ms: 500}' >>"$WP_TMP/r2.yaml"
 wp_check "waypointd --check accepts r2.yaml with punt" wp_check_config "$WP_TMP/r2.yaml"
 wp_pair_start 1
 
@@ -91,12 +101,14 @@ wp_expect "r2 drops.punt_kernel_unsent = 0 (all the kernel's IPv6 left or was ND
 
 # 3. FRR on both sides: zebra + bgpd, everything under $WP_TMP/frr-NS.
 frr_start() {  # NS CONF: zebra, bgpd and ospfd in namespace NS with bgpd.conf CONF and ospfd.conf
-  local d=$WP_TMP/frr-$1 daemon
+  local d=$WP_TMP/frr-$1 daemon extra
   mkdir -p "$d" && chmod 777 "$d" && touch "$d/zebra.conf" && cp "$2" "$d/bgpd.conf" || return 1
   cp "$WP_TMP/ospfd.conf" "$d/ospfd.conf" || return 1
   for daemon in zebra bgpd ospfd; do
-    wp_bg "$1" "$d/$daemon.out" "/usr/lib/frr/$daemon" -u frr -g frr -f "$d/$daemon.conf" -i "$d/$daemon.pid" \
-      -z "$d/zserv.api" --vty_socket "$d" -P 0 --log "file:$d/$daemon.log"
+    extra=()
+    [ "$daemon" = zebra ] && grep -q '^fpm address' "$d/zebra.conf" && extra=(-M dplane_fpm_nl)
+    wp_bg "$1" "$d/$daemon.out" "/usr/lib/frr/$daemon" -u frr -g frr "${extra[@]}" -f "$d/$daemon.conf" \
+      -i "$d/$daemon.pid" -z "$d/zserv.api" --vty_socket "$d" -P 0 --log "file:$d/$daemon.log"
     WP_PIDS+=("$WP_BG_PID")
     if [ "$daemon" = zebra ]; then wp_until 20 test -S "$d/zserv.api" || return 1; fi
   done
@@ -166,6 +178,8 @@ stub_net() {
     ip -n "$ns" link set d0 up && ip -n "$ns" link set d1 up
 }
 stub_net || { wp_fail "stub network in s"; wp_finish; }
+# r2's zebra streams its routes to waypointd (fpm.listen above).
+mkdir -p "$WP_TMP/frr-r2" && printf 'fpm address 127.0.0.1 port 2620\nno fpm use-next-hop-groups\n' >"$WP_TMP/frr-r2/zebra.conf"
 frr_both() { frr_start r2 "$WP_TMP/r2-bgpd.conf" && frr_start s "$WP_TMP/s-bgpd.conf"; }
 frr_both || { wp_fail "FRR start"; wp_finish; }
 wp_check "eBGP r2 (AS 65001, over the punt path) -> s (AS 65002) Established" wp_until 40 established r2 10.2.0.10
@@ -175,6 +189,48 @@ conns0=$(bgp_peer r2 10.2.0.10 connectionsEstablished)
 wp_check "eBGP over IPv6 r2 -> s (2001:db8:2::10) Established" wp_until 40 established r2 2001:db8:2::10 ipv6Unicast
 wp_check "r2's bgpd learned 2001:db8:200::/48 from s over IPv6" wp_until 20 has_route6 r2 2001:db8:200::/48
 wp_check "s learned r2's 2001:db8:70::/64 (redistribute connected) over IPv6" wp_until 20 has_route6 s 2001:db8:70::/64
+
+# 6b. FRR's IPv6 route in r2's dataplane, and traffic over it from a host on r2's LAN.
+routes_json() { wp_exec r2 curl -s --max-time 2 "http://127.0.0.1:$WP_MGMT_PORT/api/v1/routes" 2>/dev/null; }
+fib6_hop() { routes_json | "$WP_PY" "$WP_E2E/bgp_check.py" "$1" 2001:db8:200::/48; }
+fib6_via_s() { [[ $(fib6_hop hops) == fe80::* ]] && [ "$(fib6_hop ifaces)" = lan ]; }
+fib6_gone() { routes_json | grep -q '"fib_routes6"' && ! routes_json | grep -q '"2001:db8:200::/48"'; }
+wp_check "r2's dataplane has 2001:db8:200::/48 from FRR (GET /api/v1/routes: s's link-local on lan)" wp_until 20 fib6_via_s ||
+  routes_json | head -40
+wp_log "2001:db8:200::/48 next hop in r2's FIB: $(fib6_hop hops) via $(fib6_hop ifaces)"
+wpctl_routes6() {  # the table wpctl prints: the prefix, bgp, distance 20, s's link-local via lan
+  wp_exec r2 "$WP_REPO/build/tools/wpctl" --url "http://127.0.0.1:$WP_MGMT_PORT" routes >"$WP_TMP/wpctl-routes.txt" 2>&1 &&
+    grep -qE '^2001:db8:200::/48 +bgp +20 .* fe80::[0-9a-f:]+ via lan' "$WP_TMP/wpctl-routes.txt"
+}
+wp_check "wpctl routes shows 2001:db8:200::/48 (bgp, 20, s's link-local via lan)" wpctl_routes6 || cat "$WP_TMP/wpctl-routes.txt"
+host6_up() {  # h: a macvlan of s0 on r2's LAN link; s reaches it through r2 (a macvlan never hears its lower device)
+  local sns; sns=$(wp_ns s)
+  wp_ns_add h && ip -n "$sns" link add h0 link s0 type macvlan mode bridge && ip -n "$sns" link set h0 netns "$(wp_ns h)" &&
+    wp_v6on h h0 && wp_v6on s lo && wp_offload_off h h0 && ip -n "$(wp_ns h)" link set h0 up &&
+    ip -n "$(wp_ns h)" addr add 2001:db8:2::20/64 dev h0 nodad && ip -n "$(wp_ns h)" -6 route add default via 2001:db8:2::1 &&
+    ip -n "$sns" addr add 2001:db8:200::1/128 dev lo && ip -n "$sns" -6 route add 2001:db8:2::20/128 via 2001:db8:2::1 dev s0
+}
+host6_up || wp_fail "host h on r2's LAN (macvlan of s0) and 2001:db8:200::1 on s"
+wp_http_start s 2001:db8:200::1 8082 "$WP_TMP/http6-s.log" || wp_fail "IPv6 http server on s's 2001:db8:200::1"
+ping6_ok() { wp_exec h ping -6 -c 1 -W 2 2001:db8:200::1 >/dev/null 2>&1; }
+wp_check "h (2001:db8:2::20) pings 2001:db8:200::1 through r2 (FRR's route)" wp_until 15 ping6_ok
+frr6_down_ok() {
+  wp_fetch h "http://[2001:db8:200::1]:8082/file.bin" "$WP_TMP/frr6.bin" 20 &&
+    [ "$(wp_sha "$WP_TMP/frr6.bin")" = "$(wp_sha "$WP_TMP/www/file.bin")" ]
+}
+wp_check "h downloads 1 MiB from [2001:db8:200::1]:8082 through r2, sha256 matches" frr6_down_ok
+wp_expect "r2 counters.sessions6_created >= 2 (echo and TCP)" "$(wp_stat r2 counters.sessions6_created)" -ge 2
+wp_expect "r2 counters.ipv6_forwarded > 700 (the download went through the dataplane)" \
+  "$(wp_stat r2 counters.ipv6_forwarded)" -gt 700
+vty s -c "configure terminal" -c "router bgp 65002" -c "address-family ipv6 unicast" \
+  -c "no network 2001:db8:200::/48" >/dev/null
+wp_check "s withdrew 2001:db8:200::/48: r2's bgpd no longer has it" wp_until 20 eval '! has_route6 r2 2001:db8:200::/48'
+wp_check "2001:db8:200::/48 left r2's dataplane (GET /api/v1/routes)" wp_until 20 fib6_gone
+noroute0=$(wp_stat r2 drops.ipv6_no_route)
+ping6_fails() { ! wp_exec h ping -6 -c 1 -W 1 2001:db8:200::1 >/dev/null 2>&1; }
+wp_check "a new ping from h to 2001:db8:200::1 gets no answer" ping6_fails
+wp_expect "r2 drops.ipv6_no_route grew (the new echo session found no route)" \
+  "$(wp_stat r2 drops.ipv6_no_route)" -gt "$noroute0"
 
 # 5. OSPF over the LAN kernel interface (hellos to 224.0.0.5 up and down the tap).
 ospf_full() {

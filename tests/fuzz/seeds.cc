@@ -535,6 +535,18 @@ void fpm_seeds() {
   w.route(true, p24, zstatic, {}, 0, 6).route(true, p16, bgp, {{0x0a020001, 0, 1}}, 0, 1, 10);
   w.route(true, p16, bgp, {{0xc6336401, 0, 1}});
   write("fpm", "blackhole-table-replay", w.bytes());
+  // IPv6 (AF_INET6): a link-local gateway with its OIF, ECMP, an AF_INET6
+  // next-hop object in a group, zebra's fe80::/64, a withdrawal.
+  w.clear();
+  const wp::Ipv6Prefix p48{{0x20010db802000000, 0}, 48}, ll64{{0xfe80000000000000, 0}, 64};
+  wp::fpm::FpmNextHop a{0, 3, 1}, b{0, 3, 1}, g{0, 0, 1};
+  a.gateway6 = {0xfe80000000000000, 0x10};
+  b.gateway6 = {0xfe80000000000000, 0x11};
+  g.gateway6 = {0x20010db800020000, 0x10};
+  w.route6(true, p48, bgp, {a}).route6(true, {{0x20010db803000000, 0}, 40}, bgp, {a, b});
+  w.nexthop(true, 4, a).nexthop(true, 5, g).nexthop(true, 6, {}, {4, 5}).route6(true, {{0, 0}, 0}, bgp, {}, 6);
+  w.route6(true, ll64, 2, {{0, 3, 1}}).route6(false, p48, bgp, {});
+  write("fpm", "ipv6-linklocal-ecmp-nexthops", w.bytes());
 }
 
 // --- IKEv2 messages from our encoder (fuzz_ike; the wire capture is committed) --

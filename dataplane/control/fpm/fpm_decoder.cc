@@ -14,7 +14,7 @@ constexpr uint16_t kRtmNewRoute = 24, kRtmDelRoute = 25, kRtmNewNexthop = 104, k
 constexpr uint16_t kRtaDst = 1, kRtaOif = 4, kRtaGateway = 5, kRtaPriority = 6, kRtaMultipath = 9,
                    kRtaTable = 15, kRtaNhId = 30;
 constexpr uint16_t kNhaId = 1, kNhaGroup = 2, kNhaBlackhole = 4, kNhaOif = 5, kNhaGateway = 6;
-constexpr uint8_t kAfInet = 2;
+constexpr uint8_t kAfInet = 2, kAfInet6 = 10;
 constexpr size_t kNlmsgHdrLen = 16, kRtmsgLen = 12, kNhmsgLen = 8, kRtnexthopLen = 8, kRtaHdrLen = 4,
                  kNhGrpLen = 8;
 
@@ -61,9 +61,16 @@ bool addr_attr(const Attr& a, Ipv4& out) {
   out = read_addr(a.value.data());
   return true;
 }
+bool addr6_attr(const Attr& a, Ipv6& out) {
+  if (a.value.size() != 16) return false;
+  out = load_ipv6(a.value.data());
+  return true;
+}
+// A gateway of the message's family (RTA_GATEWAY, NHA_GATEWAY).
+bool gateway_attr(const Attr& a, bool v6, FpmNextHop& h) { return v6 ? addr6_attr(a, h.gateway6) : addr_attr(a, h.gateway); }
 
 // RTA_MULTIPATH: rtnexthop records, each with its own attributes (RTA_GATEWAY).
-FpmError decode_multipath(std::span<const uint8_t> b, std::vector<FpmNextHop>& hops) {
+FpmError decode_multipath(std::span<const uint8_t> b, bool v6, std::vector<FpmNextHop>& hops) {
   size_t off = 0;
   while (off < b.size()) {
     if (b.size() - off < kRtnexthopLen) return FpmError::multipath_truncated;
@@ -73,7 +80,7 @@ FpmError decode_multipath(std::span<const uint8_t> b, std::vector<FpmNextHop>& h
     h.weight = static_cast<uint8_t>(std::min(b[off + 3] + 1, 255));
     h.ifindex = static_cast<uint32_t>(read<int32_t>(&b[off + 4]));
     FpmError e = for_each_attr(b.subspan(off + kRtnexthopLen, len - kRtnexthopLen), [&](const Attr& a) {
-      if (a.type == kRtaGateway && !addr_attr(a, h.gateway)) return FpmError::bad_attr_len;
+      if (a.type == kRtaGateway && !gateway_attr(a, v6, h)) return FpmError::bad_attr_len;
       return FpmError::none;
     });
     if (e != FpmError::none) return e;
@@ -85,10 +92,12 @@ FpmError decode_multipath(std::span<const uint8_t> b, std::vector<FpmNextHop>& h
 
 FpmError decode_route(std::span<const uint8_t> body, bool add, FpmMessage& m) {
   if (body.size() < kRtmsgLen) return FpmError::netlink_truncated;
-  if (body[0] != kAfInet) return m.kind = FpmKind::ignored, FpmError::none;
-  if (body[1] > 32) return FpmError::bad_prefix_len;
+  if (body[0] != kAfInet && body[0] != kAfInet6) return m.kind = FpmKind::ignored, FpmError::none;
+  const bool v6 = body[0] == kAfInet6;
+  if (body[1] > (v6 ? 128 : 32)) return FpmError::bad_prefix_len;
   m.kind = add ? FpmKind::route_add : FpmKind::route_del;
-  m.prefix.len = body[1];
+  m.ipv6 = v6;
+  (v6 ? m.prefix6.len : m.prefix.len) = body[1];
   m.table = body[4];
   m.protocol = body[5];
   m.type = body[7];
@@ -97,9 +106,9 @@ FpmError decode_route(std::span<const uint8_t> body, bool add, FpmMessage& m) {
   FpmError e = for_each_attr(body.subspan(kRtmsgLen), [&](const Attr& a) {
     bool ok = true;
     switch (a.type) {
-      case kRtaDst: ok = addr_attr(a, m.prefix.addr); break;
+      case kRtaDst: ok = v6 ? addr6_attr(a, m.prefix6.addr) : addr_attr(a, m.prefix.addr); break;
       case kRtaGateway:
-        ok = addr_attr(a, single.gateway);
+        ok = gateway_attr(a, v6, single);
         has_single = true;
         break;
       case kRtaOif:
@@ -109,7 +118,7 @@ FpmError decode_route(std::span<const uint8_t> body, bool add, FpmMessage& m) {
       case kRtaPriority: ok = u32_attr(a, m.priority); break;
       case kRtaTable: ok = u32_attr(a, m.table); break;
       case kRtaNhId: ok = u32_attr(a, m.nh_id); break;
-      case kRtaMultipath: return decode_multipath(a.value, m.hops);
+      case kRtaMultipath: return decode_multipath(a.value, v6, m.hops);
       default: break;  // RTA_ENCAP, RTA_PREFSRC...: not ours
     }
     return ok ? FpmError::none : FpmError::bad_attr_len;
@@ -117,7 +126,12 @@ FpmError decode_route(std::span<const uint8_t> body, bool add, FpmMessage& m) {
   if (e != FpmError::none) return e;
   if (has_single) m.hops.insert(m.hops.begin(), single);
   // Host bits set is a malformed prefix from a zebra that does not send them.
-  if (m.prefix.addr & ~m.prefix.mask()) return FpmError::bad_prefix_len;
+  if (v6) {
+    const Ipv6 mask = Ipv6Prefix::mask_of(m.prefix6.len);
+    if ((m.prefix6.addr.hi & ~mask.hi) || (m.prefix6.addr.lo & ~mask.lo)) return FpmError::bad_prefix_len;
+  } else if (m.prefix.addr & ~m.prefix.mask()) {
+    return FpmError::bad_prefix_len;
+  }
   return FpmError::none;
 }
 
@@ -130,15 +144,17 @@ FpmError decode_group(const Attr& a, std::vector<uint32_t>& group) {
 FpmError decode_nexthop(std::span<const uint8_t> body, bool add, FpmMessage& m) {
   if (body.size() < kNhmsgLen) return FpmError::netlink_truncated;
   // A group's nhmsg has family AF_UNSPEC; a single next hop's, its address family.
-  if (body[0] != kAfInet && body[0] != 0) return m.kind = FpmKind::ignored, FpmError::none;
+  if (body[0] != kAfInet && body[0] != kAfInet6 && body[0] != 0) return m.kind = FpmKind::ignored, FpmError::none;
+  const bool v6 = body[0] == kAfInet6;
   m.kind = add ? FpmKind::nexthop_add : FpmKind::nexthop_del;
+  m.ipv6 = v6;
   m.protocol = body[2];
   FpmNextHop h;
   FpmError e = for_each_attr(body.subspan(kNhmsgLen), [&](const Attr& a) {
     bool ok = true;
     switch (a.type) {
       case kNhaId: ok = u32_attr(a, m.id); break;
-      case kNhaGateway: ok = addr_attr(a, h.gateway); break;
+      case kNhaGateway: ok = gateway_attr(a, v6, h); break;
       case kNhaOif: ok = u32_attr(a, h.ifindex); break;
       case kNhaBlackhole: m.blackhole = true; break;
       case kNhaGroup: return decode_group(a, m.group);
@@ -148,7 +164,7 @@ FpmError decode_nexthop(std::span<const uint8_t> body, bool add, FpmMessage& m) 
   });
   if (e != FpmError::none) return e;
   if (m.id == 0) return FpmError::bad_group;  // an object without its id cannot be referred to
-  if (m.group.empty() && !m.blackhole && (h.gateway || h.ifindex)) m.hops.push_back(h);
+  if (m.group.empty() && !m.blackhole && (h.gateway || !h.gateway6.is_unspecified() || h.ifindex)) m.hops.push_back(h);
   return FpmError::none;
 }
 

@@ -10,7 +10,10 @@
 //                                 NHA_GROUP, NHA_BLACKHOLE (`fpm use-next-hop-groups`)
 // Everything is bounds-checked against the frame: a length that points past
 // its container is an error with its reason, never a read past the end.
-// IPv6 and other families decode as `ignored` (the FIB is IPv4).
+// IPv4 (AF_INET: 4-byte addresses) and IPv6 (AF_INET6: RTA_DST, RTA_GATEWAY
+// and NHA_GATEWAY of 16 bytes, prefixes up to /128) decode; an address of the
+// other family's length is bad_attr_len. Other families (MPLS, bridge...)
+// decode as `ignored`.
 #pragma once
 
 #include <cstddef>
@@ -20,6 +23,7 @@
 #include <vector>
 
 #include "dataplane/ip/ipv4.h"
+#include "dataplane/ip/ipv6.h"
 
 namespace wp::fpm {
 
@@ -42,14 +46,19 @@ struct FpmNextHop {
   Ipv4 gateway = 0;      // host order; 0 = none (on-link)
   uint32_t ifindex = 0;  // 0 = none
   uint8_t weight = 1;    // rtnh_hops + 1 / group weight + 1
+  // An IPv6 route's or next-hop object's gateway (last: the IPv4 aggregates
+  // {gateway, ifindex, weight} stay as they were); unspecified = none (on-link).
+  Ipv6 gateway6 = {};
 };
 
 enum class FpmKind : uint8_t { route_add, route_del, nexthop_add, nexthop_del, ignored };
 
 struct FpmMessage {
   FpmKind kind = FpmKind::ignored;
+  bool ipv6 = false;  // an AF_INET6 route (prefix6) or next-hop object (gateway6)
   // Routes
   Ipv4Prefix prefix;
+  Ipv6Prefix prefix6;
   uint8_t protocol = 0;   // rtm_protocol (RTPROT_*)
   uint8_t type = 0;       // rtm_type: 1 unicast, 6 blackhole, 7 unreachable, 8 prohibit
   uint32_t table = 0;     // RTA_TABLE, else rtm_table

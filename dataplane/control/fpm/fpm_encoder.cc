@@ -26,6 +26,18 @@ void FpmWriter::attr_addr(uint16_t type, Ipv4 a) {
   for (int s = 24; s >= 0; s -= 8) put8(static_cast<uint8_t>(a >> s));
 }
 
+void FpmWriter::attr_addr6(uint16_t type, const Ipv6& a) {
+  put16(20);
+  put16(type);
+  uint8_t b[16];
+  store_ipv6(b, a);
+  out_.insert(out_.end(), b, b + 16);
+}
+void FpmWriter::attr_gateway(uint16_t type, bool v6, const FpmNextHop& h) {
+  if (v6 && !h.gateway6.is_unspecified()) attr_addr6(type, h.gateway6);
+  if (!v6 && h.gateway) attr_addr(type, h.gateway);
+}
+
 void FpmWriter::begin(uint16_t type) {
   frame_ = out_.size();
   put8(kFpmVersion);
@@ -48,39 +60,63 @@ void FpmWriter::end() {
 
 FpmWriter& FpmWriter::route(bool add, const Ipv4Prefix& p, uint8_t protocol, const std::vector<FpmNextHop>& hops,
                             uint32_t nh_id, uint8_t type, uint32_t table) {
+  const uint8_t dst[4] = {static_cast<uint8_t>(p.addr >> 24), static_cast<uint8_t>(p.addr >> 16),
+                          static_cast<uint8_t>(p.addr >> 8), static_cast<uint8_t>(p.addr)};
+  route_msg(add, 2, p.len, dst, protocol, hops, nh_id, type, table);
+  return *this;
+}
+
+FpmWriter& FpmWriter::route6(bool add, const Ipv6Prefix& p, uint8_t protocol, const std::vector<FpmNextHop>& hops,
+                             uint32_t nh_id, uint8_t type, uint32_t table) {
+  uint8_t dst[16];
+  store_ipv6(dst, p.addr);
+  route_msg(add, 10, p.len, dst, protocol, hops, nh_id, type, table);
+  return *this;
+}
+
+void FpmWriter::route_msg(bool add, uint8_t family, uint8_t len, const uint8_t* dst, uint8_t protocol,
+                          const std::vector<FpmNextHop>& hops, uint32_t nh_id, uint8_t type, uint32_t table) {
+  const bool v6 = family == 10;
+  const size_t alen = v6 ? 16 : 4;
   begin(add ? 24 : 25);
-  for (uint8_t b : {uint8_t{2}, p.len, uint8_t{0}, uint8_t{0}, static_cast<uint8_t>(table < 256 ? table : 252),
-                    protocol, uint8_t{0}, type})
+  for (uint8_t b : {family, len, uint8_t{0}, uint8_t{0}, static_cast<uint8_t>(table < 256 ? table : 252), protocol,
+                    uint8_t{0}, type})
     put8(b);
   put32(0);
-  if (p.len) attr_addr(1, p.addr);
+  if (len) {
+    put16(static_cast<uint16_t>(4 + alen));
+    put16(1);  // RTA_DST
+    out_.insert(out_.end(), dst, dst + alen);
+  }
   attr32(15, table);
   attr32(6, 20);  // RTA_PRIORITY: zebra's installation metric
   if (nh_id) attr32(30, nh_id);
   if (hops.size() == 1) {
-    if (hops[0].gateway) attr_addr(5, hops[0].gateway);
+    attr_gateway(5, v6, hops[0]);
     if (hops[0].ifindex) attr32(4, hops[0].ifindex);
   } else if (hops.size() > 1) {
     const size_t at = out_.size();
     put16(0);
     put16(9);  // RTA_MULTIPATH
     for (const FpmNextHop& h : hops) {
-      put16(h.gateway ? 16 : 8);
+      const bool gw = v6 ? !h.gateway6.is_unspecified() : h.gateway != 0;
+      put16(static_cast<uint16_t>(8 + (gw ? 4 + alen : 0)));
       put8(0);
       put8(static_cast<uint8_t>(h.weight ? h.weight - 1 : 0));
       put32(h.ifindex);
-      if (h.gateway) attr_addr(5, h.gateway);
+      attr_gateway(5, v6, h);
     }
-    const auto len = static_cast<uint16_t>(out_.size() - at);
-    std::memcpy(&out_[at], &len, 2);
+    const auto total = static_cast<uint16_t>(out_.size() - at);
+    std::memcpy(&out_[at], &total, 2);
   }
   end();
-  return *this;
 }
 
 FpmWriter& FpmWriter::nexthop(bool add, uint32_t id, const FpmNextHop& hop, const std::vector<uint32_t>& group) {
   begin(add ? 104 : 105);
-  for (uint8_t b : {static_cast<uint8_t>(group.empty() ? 2 : 0), uint8_t{0}, uint8_t{11}, uint8_t{0}}) put8(b);
+  const bool v6 = !hop.gateway6.is_unspecified();
+  const uint8_t family = !group.empty() ? 0 : v6 ? 10 : 2;
+  for (uint8_t b : {family, uint8_t{0}, uint8_t{11}, uint8_t{0}}) put8(b);
   put32(0);
   attr32(1, id);
   if (!group.empty()) {
@@ -91,7 +127,7 @@ FpmWriter& FpmWriter::nexthop(bool add, uint32_t id, const FpmNextHop& hop, cons
       put32(0);  // weight 0 (= 1), reserved
     }
   } else {
-    if (hop.gateway) attr_addr(6, hop.gateway);
+    attr_gateway(6, v6, hop);
     if (hop.ifindex) attr32(5, hop.ifindex);
   }
   end();

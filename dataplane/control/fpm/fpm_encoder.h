@@ -17,7 +17,11 @@ class FpmWriter {
   // adds RTA_NH_ID.
   FpmWriter& route(bool add, const Ipv4Prefix& p, uint8_t protocol, const std::vector<FpmNextHop>& hops,
                    uint32_t nh_id = 0, uint8_t type = 1, uint32_t table = kMainTableId);
-  // RTM_NEWNEXTHOP / RTM_DELNEXTHOP: one next hop, or a group of ids.
+  // The same for an AF_INET6 route: 16-byte RTA_DST and RTA_GATEWAY (the hops' gateway6).
+  FpmWriter& route6(bool add, const Ipv6Prefix& p, uint8_t protocol, const std::vector<FpmNextHop>& hops,
+                    uint32_t nh_id = 0, uint8_t type = 1, uint32_t table = kMainTableId);
+  // RTM_NEWNEXTHOP / RTM_DELNEXTHOP: one next hop, or a group of ids. A hop
+  // with a gateway6 is an AF_INET6 object.
   FpmWriter& nexthop(bool add, uint32_t id, const FpmNextHop& hop, const std::vector<uint32_t>& group = {});
   // The frames written so far, one netlink message each, back to back.
   const std::vector<uint8_t>& bytes() const { return out_; }
@@ -33,6 +37,11 @@ class FpmWriter {
   void put32(uint32_t v);
   void attr32(uint16_t type, uint32_t v);
   void attr_addr(uint16_t type, Ipv4 a);
+  void attr_addr6(uint16_t type, const Ipv6& a);
+  void attr_gateway(uint16_t type, bool v6, const FpmNextHop& h);
+  // rtmsg of `family` (2, 10) with `dst` (its first 4 or 16 bytes) and the attributes after it.
+  void route_msg(bool add, uint8_t family, uint8_t len, const uint8_t* dst, uint8_t protocol,
+                 const std::vector<FpmNextHop>& hops, uint32_t nh_id, uint8_t type, uint32_t table);
   std::vector<uint8_t> out_;
   size_t frame_ = 0;
   uint32_t seq_ = 0;

@@ -55,7 +55,12 @@ std::vector<RouteInterface> route_interfaces(const RouterModel& rm) {
   auto kernel = [&rm](const std::string& name) {
     return rm.punt.enabled ? rm.punt.ifname_prefix + name : std::string();
   };
-  for (const InterfaceModel& i : rm.interfaces) ifs.push_back({i.name, i.subnet, -1, kernel(i.name)});
+  for (const InterfaceModel& i : rm.interfaces) {
+    // subnets6[0] is the link-local's fe80::/64: a link-local gateway resolves by its ifindex only.
+    std::vector<Ipv6Prefix> subnets6(i.subnets6.size() > 1 ? i.subnets6.begin() + 1 : i.subnets6.end(),
+                                     i.subnets6.end());
+    ifs.push_back({i.name, i.subnet, -1, kernel(i.name), std::move(subnets6)});
+  }
   for (size_t t = 0; t < rm.tunnels.size(); ++t) {
     const TunnelModel& tm = rm.tunnels[t];
     ifs.push_back({tm.name, tm.subnet, static_cast<int>(t), tm.addr ? kernel(tm.name) : std::string()});
@@ -70,6 +75,7 @@ FpmListener::~FpmListener() {
   stop();
   // Only after the workers stopped (or never read it): nothing holds the FIB now.
   shared_.fib.store(nullptr, std::memory_order_release);
+  shared_.fib6.store(nullptr, std::memory_order_release);
 }
 
 bool FpmListener::start(const FpmOptions& opt, std::string& error) {
@@ -231,20 +237,25 @@ void FpmListener::maybe_publish(uint64_t now, bool idle) {
 
 void FpmListener::publish() {
   std::shared_ptr<const FibTable> next;
+  std::shared_ptr<const FibTable6> next6;
   {
     std::lock_guard lock(mu_);
     next = table_.build();
+    next6 = table_.build6();
   }
   dirty_ = false;
   const FibTable* old = shared_.fib.exchange(next.get(), std::memory_order_acq_rel);
+  const FibTable6* old6 = shared_.fib6.exchange(next6.get(), std::memory_order_acq_rel);
   std::shared_ptr<const FibTable> prev;
+  std::shared_ptr<const FibTable6> prev6;
   {
     std::lock_guard lock(mu_);
     prev = std::exchange(current_, std::move(next));
+    prev6 = std::exchange(current6_, std::move(next6));
   }
   counters_.publishes.fetch_add(1, std::memory_order_relaxed);
-  if (!old) return;
-  Retired r{std::move(prev), {}};
+  if (!old && !old6) return;
+  Retired r{std::move(prev), std::move(prev6), {}};
   for (uint32_t w = 0; w <= shared_.workers; ++w)
     r.epochs.push_back(shared_.counters[w].epoch.load(std::memory_order_acquire));
   retired_.push_back(std::move(r));
@@ -263,33 +274,51 @@ void FpmListener::retire_quiesced() {
 
 size_t FpmListener::fib_routes() const {
   std::lock_guard lock(mu_);
-  return current_ ? current_->size() : 0;
+  return (current_ ? current_->size() : 0) + (current6_ ? current6_->size() : 0);
 }
 
 std::string FpmListener::routes_json(size_t limit) const {
   nlohmann::json routes = nlohmann::json::array();
   const uint64_t now = now_ms();
+  auto age_s = [now](uint64_t installed) { return now > installed ? (now - installed) / 1000 : 0; };
   std::lock_guard lock(mu_);
-  size_t total = current_ ? current_->size() : 0;
-  for (size_t i = 0; current_ && i < total && routes.size() < limit; ++i) {
+  const size_t total4 = current_ ? current_->size() : 0, total6 = current6_ ? current6_->size() : 0;
+  for (size_t i = 0; i < total4 && routes.size() < limit; ++i) {
     const FibRoute& r = current_->routes()[i];
     nlohmann::json hops = nlohmann::json::array();
     for (int h = 0; h < r.paths; ++h)
       hops.push_back({{"gateway", r.hops[h].gateway && !r.hops[h].tunnel() ? format_ipv4(r.hops[h].gateway) : ""},
                       {"interface", std::string(table_.hop_interface(r.hops[h]))}});
-    const uint64_t installed = table_.installed_ms(r.prefix);
     routes.push_back({{"prefix", format_prefix(r.prefix)},
                       {"protocol", protocol_name(r.protocol)},
                       {"distance", r.distance},
                       {"next_hops", hops},
                       {"blackhole", r.paths == 0},
-                      {"age_s", now > installed ? (now - installed) / 1000 : 0}});
+                      {"age_s", age_s(table_.installed_ms(r.prefix))}});
+  }
+  // IPv6 after IPv4, in the same shape (a link-local gateway is written as it came, fe80::...).
+  for (size_t i = 0; i < total6 && routes.size() < limit; ++i) {
+    const FibRoute6& r = current6_->routes()[i];
+    nlohmann::json hops = nlohmann::json::array();
+    for (int h = 0; h < r.paths; ++h) {
+      const FibNextHop6& nh = r.hops[h];
+      const bool gateway = !nh.next_hop.is_unspecified() && nh.iface != kRoute6Tunnel;
+      hops.push_back({{"gateway", gateway ? format_ipv6(nh.next_hop) : ""},
+                      {"interface", std::string(table_.hop_interface(nh))}});
+    }
+    routes.push_back({{"prefix", format_prefix6(r.prefix)},
+                      {"protocol", protocol_name(r.protocol)},
+                      {"distance", r.distance},
+                      {"next_hops", hops},
+                      {"blackhole", r.paths == 0},
+                      {"age_s", age_s(table_.installed_ms(r.prefix))}});
   }
   nlohmann::json doc = {{"source", "fpm"},
                         {"connected", connected_.load()},
                         {"replaying", replaying_.load()},
-                        {"fib_routes", total},
-                        {"truncated", total > routes.size()},
+                        {"fib_routes", total4 + total6},
+                        {"fib_routes6", total6},
+                        {"truncated", total4 + total6 > routes.size()},
                         {"routes", routes}};
   return doc.dump(2);
 }
@@ -320,8 +349,13 @@ std::string FpmListener::metrics(const std::string& labels) const {
   counter("routes_added_total", "route installs and replacements from zebra", t.routes_added);
   counter("routes_withdrawn_total", "route withdrawals from zebra", t.routes_withdrawn);
   counter("routes_other_table_total", "routes of another kernel table than main (254), ignored", t.other_table);
-  o += "# HELP waypoint_fib_routes Routes in the published FIB\n# TYPE waypoint_fib_routes gauge\n";
-  o += "waypoint_fib_routes{" + labels + "} " + std::to_string(current_ ? current_->size() : 0) + "\n";
+  counter("routes_link_local6_total", "IPv6 routes to link-local or multicast prefixes, not installed",
+          t.link_local6);
+  o += "# HELP waypoint_fib_routes Routes in the published FIB (IPv4 and IPv6)\n# TYPE waypoint_fib_routes gauge\n";
+  o += "waypoint_fib_routes{" + labels + "} " +
+       std::to_string((current_ ? current_->size() : 0) + (current6_ ? current6_->size() : 0)) + "\n";
+  o += "# HELP waypoint_fib_routes6 IPv6 routes in the published FIB\n# TYPE waypoint_fib_routes6 gauge\n";
+  o += "waypoint_fib_routes6{" + labels + "} " + std::to_string(current6_ ? current6_->size() : 0) + "\n";
   o += "# HELP waypoint_fib_routes_unresolved Routes from zebra with no next hop on a Waypoint interface\n"
        "# TYPE waypoint_fib_routes_unresolved gauge\n";
   o += "waypoint_fib_routes_unresolved{" + labels + "} " + std::to_string(t.unresolved + t.unknown_nh_id) + "\n";

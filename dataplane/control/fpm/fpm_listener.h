@@ -3,7 +3,9 @@
 // frames (fpm_decoder.h) into the route table (route_table.h) and publishes
 // FIB snapshots to the workers (DataplaneShared::fib), RCU-style like the
 // config model: build a new immutable table, publish its pointer, free the old
-// one once every worker's (and the dispatcher's) epoch advanced twice.
+// one once every worker's (and the dispatcher's) epoch advanced twice. IPv6
+// routes make a FibTable6 beside it (DataplaneShared::fib6), built, published
+// and retired with it.
 //
 // Publishing: after a burst of messages, when the socket has nothing more for
 // 10 ms or at the latest `publish_interval` after the first unpublished change,
@@ -67,7 +69,7 @@ class FpmListener {
   std::string routes_json(size_t limit) const;
   std::string metrics(const std::string& labels) const;
   const FpmCounters& counters() const { return counters_; }
-  // Routes in the last published FIB.
+  // Routes in the last published FIBs (IPv4 and IPv6).
   size_t fib_routes() const;
   // The listening port (tests bind port 0).
   uint16_t port() const { return port_; }
@@ -104,8 +106,10 @@ class FpmListener {
   mutable std::mutex mu_;  // guards table_ and current_ against REST readers
   RouteTable table_;
   std::shared_ptr<const FibTable> current_;
+  std::shared_ptr<const FibTable6> current6_;
   struct Retired {
     std::shared_ptr<const FibTable> fib;
+    std::shared_ptr<const FibTable6> fib6;
     std::vector<uint64_t> epochs;  // each reader's epoch when it was replaced
   };
   std::deque<Retired> retired_;

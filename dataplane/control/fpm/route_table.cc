@@ -61,20 +61,28 @@ void RouteTable::apply(const FpmMessage& m, uint64_t now_ms) {
 
 void RouteTable::apply_route(const FpmMessage& m, uint64_t now_ms) {
   if (m.table != kMainTable) return void(++counters_.other_table);
-  const uint64_t k = key(m.prefix);
+  if (m.ipv6 && (m.prefix6.addr.is_link_local() || m.prefix6.addr.is_multicast()))
+    return void(++counters_.link_local6);
   if (m.kind == FpmKind::route_del) {
-    if (routes_.erase(k))
+    if (m.ipv6 ? routes6_.erase(key(m.prefix6)) : routes_.erase(key(m.prefix)))
       ++counters_.routes_withdrawn;
     else
       ++counters_.withdraw_unknown;
     return;
   }
-  auto [it, fresh] = routes_.try_emplace(k);
-  Route& r = it->second;
+  if (m.ipv6) {
+    auto [it, fresh] = routes6_.try_emplace(key(m.prefix6));
+    return update_route(it->second, fresh, m, now_ms);
+  }
+  auto [it, fresh] = routes_.try_emplace(key(m.prefix));
+  update_route(it->second, fresh, m, now_ms);
+}
+
+void RouteTable::update_route(Route& r, bool fresh, const FpmMessage& m, uint64_t now_ms) {
   // A replayed route that did not change keeps its age.
   const bool same = !fresh && r.protocol == m.protocol && r.nh_id == m.nh_id && r.hops.size() == m.hops.size() &&
                     std::equal(r.hops.begin(), r.hops.end(), m.hops.begin(), [](const auto& a, const auto& b) {
-                      return a.gateway == b.gateway && a.ifindex == b.ifindex;
+                      return a.gateway == b.gateway && a.gateway6 == b.gateway6 && a.ifindex == b.ifindex;
                     });
   if (!same) r.installed_ms = now_ms;
   r.protocol = m.protocol;
@@ -101,13 +109,14 @@ void RouteTable::apply_nexthop(const FpmMessage& m) {
 
 size_t RouteTable::sweep() {
   size_t n = std::erase_if(routes_, [g = generation_](const auto& kv) { return kv.second.generation < g; });
+  n += std::erase_if(routes6_, [g = generation_](const auto& kv) { return kv.second.generation < g; });
   std::erase_if(objects_, [g = generation_](const auto& kv) { return kv.second.generation < g; });
   iface_of_ifindex_.clear();  // the kernel may have renumbered while we were away
   counters_.swept += n;
   return n;
 }
 
-int RouteTable::resolve_iface(const FpmNextHop& h) {
+int RouteTable::resolve_iface(const FpmNextHop& h, bool v6) {
   if (h.ifindex) {
     auto [it, fresh] = iface_of_ifindex_.try_emplace(h.ifindex, kNoIface);
     if (fresh && namer_) {
@@ -117,6 +126,13 @@ int RouteTable::resolve_iface(const FpmNextHop& h) {
     }
     if (it->second != kNoIface) return it->second;
   }
+  if (v6) {
+    // A link-local gateway is on every link: only its ifindex says which (subnets6 hold no fe80::/64).
+    for (size_t i = 0; i < ifaces_.size() && !h.gateway6.is_unspecified(); ++i)
+      for (const Ipv6Prefix& p : ifaces_[i].subnets6)
+        if (p.contains(h.gateway6)) return static_cast<int>(i);
+    return kNoIface;
+  }
   if (h.gateway)
     for (size_t i = 0; i < ifaces_.size(); ++i)
       if (ifaces_[i].subnet.len && ifaces_[i].subnet.contains(h.gateway)) return static_cast<int>(i);
@@ -125,7 +141,7 @@ int RouteTable::resolve_iface(const FpmNextHop& h) {
 
 void RouteTable::add_hops(const std::vector<FpmNextHop>& in, FibRoute& out) {
   for (const FpmNextHop& h : in) {
-    const int i = resolve_iface(h);
+    const int i = resolve_iface(h, false);
     if (i == kNoIface || out.paths == kFibMaxPaths) continue;
     const int tunnel = ifaces_[static_cast<size_t>(i)].tunnel;
     const FibNextHop nh =
@@ -134,8 +150,20 @@ void RouteTable::add_hops(const std::vector<FpmNextHop>& in, FibRoute& out) {
   }
 }
 
+void RouteTable::add_hops(const std::vector<FpmNextHop>& in, FibRoute6& out) {
+  for (const FpmNextHop& h : in) {
+    const int i = resolve_iface(h, true);
+    if (i == kNoIface || out.paths == kFibMaxPaths) continue;
+    const int tunnel = ifaces_[static_cast<size_t>(i)].tunnel;
+    const FibNextHop6 nh = tunnel >= 0 ? FibNextHop6{tunnel_hop6(static_cast<uint32_t>(tunnel)), kRoute6Tunnel}
+                                       : FibNextHop6{h.gateway6, i};
+    if (std::find(out.hops, out.hops + out.paths, nh) == out.hops + out.paths) out.hops[out.paths++] = nh;
+  }
+}
+
 // False when the route cannot be installed (no next hop resolved).
-bool RouteTable::resolve(const Route& r, FibRoute& out) {
+template <class F>
+bool RouteTable::resolve(const Route& r, F& out) {
   out.protocol = r.protocol;
   out.distance = distance_of(r.protocol);
   out.paths = 0;
@@ -166,6 +194,22 @@ std::unique_ptr<const FibTable> RouteTable::build() {
   return FibTable::build(std::move(fib));
 }
 
+std::unique_ptr<const FibTable6> RouteTable::build6() {
+  std::vector<FibRoute6> fib;
+  fib.reserve(routes6_.size());
+  for (const auto& [k, r] : routes6_) {
+    FibRoute6 f;
+    f.prefix = {k.first, k.second};
+    if (resolve(r, f)) fib.push_back(f);
+  }
+  return std::make_unique<const FibTable6>(std::move(fib));
+}
+
+std::string_view RouteTable::hop_interface(const FibNextHop6& h) const {
+  if (h.iface == kRoute6Tunnel) return hop_interface(FibNextHop{tunnel_of_hop6(h.next_hop), kFibIfaceTunnel});
+  return hop_interface(FibNextHop{0, h.iface});
+}
+
 std::string_view RouteTable::hop_interface(const FibNextHop& h) const {
   // Two returns, not a conditional: `cond ? name : ""` is a temporary std::string, and the view would dangle.
   if (!h.tunnel()) {
@@ -180,6 +224,11 @@ std::string_view RouteTable::hop_interface(const FibNextHop& h) const {
 uint64_t RouteTable::installed_ms(const Ipv4Prefix& p) const {
   auto it = routes_.find(key(p));
   return it == routes_.end() ? 0 : it->second.installed_ms;
+}
+
+uint64_t RouteTable::installed_ms(const Ipv6Prefix& p) const {
+  auto it = routes6_.find(key(p));
+  return it == routes6_.end() ? 0 : it->second.installed_ms;
 }
 
 }  // namespace wp::fpm

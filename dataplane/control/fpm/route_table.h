@@ -23,12 +23,23 @@
 // own with the same distance, in which case the config one still wins (ties go
 // to the config).
 //
+// IPv6 routes (AF_INET6) live beside the IPv4 ones: the same next-hop
+// objects, replay and sweep, interface rule (by ifindex, then the gateway in
+// one of an interface's IPv6 prefixes, `subnets6`; a link-local gateway,
+// fe80::/10, resolves only by its ifindex, as zebra always sends it with its
+// OIF, and is kept as the next hop: the worker resolves it by Neighbor
+// Discovery on that interface) and distances; build6() makes the FibTable6 the
+// workers read beside the config's Fib6 (control/route_choice.h). Routes to
+// link-local or multicast prefixes (zebra sends fe80::/64 per interface) are
+// not installed (counted as link_local6): those destinations are never routed.
+//
 // Reconnect: begin_replay() marks every route and next-hop object stale;
 // what zebra sends again is fresh; sweep() removes what stayed stale.
 #pragma once
 
 #include <cstdint>
 #include <functional>
+#include <map>
 #include <memory>
 #include <string>
 #include <unordered_map>
@@ -36,6 +47,7 @@
 
 #include "dataplane/control/fpm/fpm_decoder.h"
 #include "dataplane/ip/fib.h"
+#include "dataplane/ip/fib6.h"
 
 namespace wp::fpm {
 
@@ -48,6 +60,7 @@ struct RouteInterface {
   Ipv4Prefix subnet;   // connected prefix (a tunnel's `address` subnet); len 0: none
   int tunnel = -1;     // >= 0: IPsec tunnel `tunnel` (tunnels[] index), after the ports
   std::string kernel;  // the punt path's kernel interface (ifname_prefix + name); "" when none
+  std::vector<Ipv6Prefix> subnets6 = {};  // connected IPv6 prefixes (ipv6_addresses'), not the link-local
 };
 // ifindex -> kernel interface name ("" when unknown).
 using IfindexNamer = std::function<std::string(uint32_t ifindex)>;
@@ -57,7 +70,7 @@ std::string_view protocol_name(uint8_t protocol);
 
 struct RouteTableCounters {
   uint64_t routes_added = 0, routes_withdrawn = 0, withdraw_unknown = 0, nexthops_added = 0,
-           nexthops_withdrawn = 0, other_table = 0, unresolved = 0, swept = 0, unknown_nh_id = 0;
+           nexthops_withdrawn = 0, other_table = 0, unresolved = 0, swept = 0, unknown_nh_id = 0, link_local6 = 0;
 };
 
 class RouteTable {
@@ -70,13 +83,19 @@ class RouteTable {
   size_t sweep();
   // The FIB of the current routes (allocates, O(routes)).
   std::unique_ptr<const FibTable> build();
-  size_t size() const { return routes_.size(); }
+  // The FIB of the current IPv6 routes. build() starts the unresolved counts
+  // afresh; build6() adds its own: call it after build().
+  std::unique_ptr<const FibTable6> build6();
+  size_t size() const { return routes_.size() + routes6_.size(); }
+  size_t size6() const { return routes6_.size(); }
   const RouteTableCounters& counters() const { return counters_; }
   // When the route of `p` was installed or last changed (0: none).
   uint64_t installed_ms(const Ipv4Prefix& p) const;
+  uint64_t installed_ms(const Ipv6Prefix& p) const;
   const std::vector<RouteInterface>& interfaces() const { return ifaces_; }
   // The name of a FIB next hop's interface (a port's, or the tunnel's).
   std::string_view hop_interface(const FibNextHop& h) const;
+  std::string_view hop_interface(const FibNextHop6& h) const;
 
  private:
   struct Route {
@@ -94,16 +113,22 @@ class RouteTable {
     uint64_t generation = 0;
   };
   static uint64_t key(const Ipv4Prefix& p) { return uint64_t{p.addr} << 8 | p.len; }
+  using Key6 = std::pair<Ipv6, uint8_t>;
+  static Key6 key(const Ipv6Prefix& p) { return {p.addr, p.len}; }
   void apply_route(const FpmMessage& m, uint64_t now_ms);
+  void update_route(Route& r, bool fresh, const FpmMessage& m, uint64_t now_ms);
   void apply_nexthop(const FpmMessage& m);
-  int resolve_iface(const FpmNextHop& h);  // an index into ifaces_, or kNoIface
+  int resolve_iface(const FpmNextHop& h, bool v6);  // an index into ifaces_, or kNoIface
   void add_hops(const std::vector<FpmNextHop>& in, FibRoute& out);
-  bool resolve(const Route& r, FibRoute& out);
+  void add_hops(const std::vector<FpmNextHop>& in, FibRoute6& out);
+  template <class F>
+  bool resolve(const Route& r, F& out);
 
   std::vector<RouteInterface> ifaces_;
   IfindexNamer namer_;
   std::unordered_map<uint32_t, int> iface_of_ifindex_;  // cache of namer_ answers
   std::unordered_map<uint64_t, Route> routes_;
+  std::map<Key6, Route> routes6_;
   std::unordered_map<uint32_t, NextHopObject> objects_;
   uint64_t generation_ = 1;
   RouteTableCounters counters_;
