@@ -10,7 +10,10 @@
 // moment it applies the event. A stand-in that model no longer names (a commit
 // removed that waypoint while the session lived) resolves to nothing (`known`
 // false: REST shows empty addresses, IPFIX the unspecified address ::): a
-// stand-in never leaves the router, in a reply or on the wire.
+// stand-in never leaves the router, in a reply or on the wire. A commit that
+// renumbers stand-ins (peers or a peer's waypoints reordered) re-keys the
+// sessions and posts their `closed` events in the new numbering
+// (svr/policy_recheck.h), so the model of the moment resolves them right.
 //
 // An IPv4 session between IPv6 waypoints is a plain IPv4 SVR session whose WAN
 // side holds stand-ins: its events stay IPv4 events (session/events.h), and

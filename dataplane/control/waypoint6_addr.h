@@ -119,6 +119,50 @@ inline Ipv4 waypoint6_ha_standin_of(const RouterModel& rm, const Ipv6& a, int if
   return 0;
 }
 
+// What a session that a live commit closed because its IPv6 waypoint is gone
+// holds in place of that stand-in in its `closed` event (svr/policy_recheck.h):
+// ours on interface 255, which no model has (interface indexes are int8_t),
+// so REST and IPFIX resolve it to nothing and HA sync refuses to name it.
+inline constexpr Ipv4 kWaypoint6Gone = kWaypoint6Net | kWaypoint6Own | 0xFF;
+
+// Stand-in `a` of model `from` in model `to`'s numbering, after a live config
+// commit (svr/policy_recheck.h re-keys the sessions that hold stand-ins): the
+// same IPv6 waypoint of the same owner: ours on the same interface, the HA
+// peer node's on the same interface, the peer of the same name's (by address,
+// whatever its place in `peers` or in the peer's `waypoints`). 0 when `to`
+// has no such waypoint (or `a` named none in `from`). `a` must be a stand-in.
+inline Ipv4 waypoint6_renumber(const RouterModel& from, const RouterModel& to, Ipv4 a) {
+  if (((a >> 8) & 0xFF) == 0xFF) {  // ours: `router` needs a restart, so the same unless a test says otherwise
+    const int iface = static_cast<int>(a & 0xFF);
+    const Ipv6 *was = waypoint6_own(from, iface), *now = waypoint6_own(to, iface);
+    return was && now && *was == *now ? a : 0;
+  }
+  if (is_waypoint6_ha_standin(a)) {
+    const HaWaypoint6* was = waypoint6_ha_peer(from, a);
+    return was ? waypoint6_ha_standin_of(to, was->addr, was->iface) : 0;
+  }
+  const int p = waypoint6_standin_peer(from, a);
+  if (p == kNone) return 0;
+  const PeerModel& pm = from.peers[static_cast<size_t>(p)];
+  const Ipv6& addr = pm.waypoints6[waypoint6_standin_index(a)];
+  const auto in_peer = [&](size_t q) -> Ipv4 {  // `addr` among the IPv6 waypoints of to.peers[q]
+    const std::vector<Ipv6>& w6 = to.peers[q].waypoints6;
+    for (size_t k = 0; k < w6.size() && k < kWaypoint6MaxPerPeer && q < kWaypoint6MaxPeers; ++k)
+      if (w6[k] == addr) return waypoint6_peer_standin(static_cast<int>(q), k);
+    return 0;
+  };
+  // The same place (a commit that left the peers alone), else the address's owner now, else a
+  // scan by name (an address two peers list).
+  if (static_cast<size_t>(p) < to.peers.size() && to.peers[static_cast<size_t>(p)].name == pm.name)
+    return in_peer(static_cast<size_t>(p));
+  if (const Ipv4 b = waypoint6_standin_of(to, addr);
+      b != 0 && to.peers[static_cast<size_t>(waypoint6_standin_peer(to, b))].name == pm.name)
+    return b;
+  for (size_t q = 0; q < to.peers.size(); ++q)
+    if (to.peers[q].name == pm.name) return in_peer(q);
+  return 0;
+}
+
 // The source of a WAN packet from stand-in `src` on interface `iface`: our
 // IPv6 waypoint there, or the HA peer node's that we carry sessions on (null:
 // neither is on `iface`).

@@ -96,18 +96,30 @@ void SessionTable::remove(Session* s) {
   release(s);
 }
 
+namespace {
+
+// Side B's key is indexed as the reverse direction, side A's as forward.
+uint32_t side_ref(uint32_t idx, Dir side) {
+  return SessionStore<Session>::ref_of(idx, side == Dir::forward ? Dir::reverse : Dir::forward);
+}
+
+}  // namespace
+
 bool SessionTable::rebind(Session* s, Dir side, const SideOut& out) {
-  FiveTuple new_key = out.tuple.reversed();
-  if (lookup(new_key)) return false;
-  uint32_t idx = index_of(s);
-  // Side B's key is indexed as the reverse direction, side A's as forward.
-  Dir arrival = side == Dir::forward ? Dir::reverse : Dir::forward;
-  uint32_t ref = SessionStore<Session>::ref_of(idx, arrival);
-  SideOut& slot = side == Dir::forward ? s->out_fwd : s->out_rev;
-  index_erase(slot.tuple.reversed(), ref);
-  slot = out;
-  index_put(new_key, ref);
+  if (lookup(out.tuple.reversed())) return false;
+  unbind(s, side);
+  bind(s, side, out);
   return true;
+}
+
+void SessionTable::unbind(Session* s, Dir side) {
+  const SideOut& slot = side == Dir::forward ? s->out_fwd : s->out_rev;
+  index_erase(slot.tuple.reversed(), side_ref(index_of(s), side));
+}
+
+void SessionTable::bind(Session* s, Dir side, const SideOut& out) {
+  (side == Dir::forward ? s->out_fwd : s->out_rev) = out;
+  index_put(out.tuple.reversed(), side_ref(index_of(s), side));
 }
 
 uint32_t SessionTable::expire_some(uint32_t now_ms, uint32_t budget, const Timeouts& t, ExpireFn on_expire, void* ctx,

@@ -64,6 +64,13 @@ class SessionTable {
   // out_rev): unindexes that side's arrival key, stores `out`, indexes the new
   // key. False, and nothing changed, when the new key is already in use.
   bool rebind(Session* s, Dir side, const SideOut& out);
+  // rebind in two steps, for a chain of sessions that trade keys (a config
+  // commit renumbering stand-ins, svr/policy_recheck.h): unbind takes that
+  // side's arrival key out of the index (the session stays, unfound by it;
+  // remove() of it is still right), bind stores `out` and indexes its key,
+  // which the caller has found free.
+  void unbind(Session* s, Dir side);
+  void bind(Session* s, Dir side, const SideOut& out);
   uint32_t index_of(const Session* s) const { return store_.index_of(s); }
   Session* at(uint32_t idx) { return store_.at(idx); }
 

@@ -19,6 +19,24 @@
 // with; the committer keeps the previous model alive until every worker has
 // settled (mgmt/live_commit.cc). Sessions keep their path (interfaces,
 // waypoint ports): only new sessions follow changed services' next_peer.
+//
+// Stand-ins (sessions between IPv6 waypoints, control/waypoint6_addr.h) are
+// numbered from the config: 0.255.p.k is peer p's k-th IPv6 waypoint, so a
+// commit that reorders peers or a peer's waypoints gives them new meanings.
+// The re-check renumbers every stand-in a session holds (its WAN tuple and
+// next hop) into the new model's numbering (waypoint6_renumber: same peer
+// name and address, same interface) and re-keys that side in the table; a
+// session whose waypoint the new model no longer has is closed like one the
+// policy no longer allows, and also counted as sessions_waypoint6_closed. A
+// packet from an IPv6 waypoint arrives in the new numbering (waypoint6_input
+// reads the current model), so while the sweep runs WanInput finds its
+// session with find(): the key as it is, else as the previous model numbered
+// it. Two sessions may trade keys (two peers swapped places, the same port
+// pair): the re-check moves the holder of a session's new key first, along
+// the chain. New sessions do not take a key a session not re-checked yet
+// will move to (reserved()). Closed sessions' events carry the session in
+// the new model's terms (gone stand-ins as kWaypoint6Gone), so IPFIX and HA,
+// which read the model of the moment, never name the wrong waypoint.
 #pragma once
 
 #include <cstdint>
@@ -40,11 +58,27 @@ class PolicyRecheck {
   // Before a session is used: true when its indexes are into the current
   // model (re-mapped now if they were not), false when the new policy tore it down.
   bool current(Session& s) { return s.model_gen == ctx_.model_gen || recheck(s); }
+  // The session a WAN packet's arrival key names, re-checked (current()):
+  // table.lookup() + current(), and while a sweep runs also the session
+  // whose stand-ins the previous model numbered so that they are `key` now.
+  SessionRef find(const FiveTuple& key);
+  // Whether a new session must not take arrival key `key`: a session not
+  // re-checked yet moves to it.
+  bool reserved(const FiveTuple& key) const { return static_cast<bool>(behind(key)); }
   bool running() const { return previous_ != nullptr; }
 
  private:
+  enum class Remap : uint8_t { keep, move, closed };
   void adopt(const RouterModel* published);
   bool recheck(Session& s);
+  // Indexes re-mapped and stand-ins renumbered; `move`: the key of `side` changes to
+  // `out`'s, still to be done (rebind); `closed`: torn down.
+  Remap remap(Session& s, Dir& side, SideOut& out);
+  bool move_chain(Session& first, Dir side, SideOut out);
+  // Tears `s` down; its event shows `as_now` (the session in the new model's terms).
+  void close(Session& s, const Session& as_now, bool waypoint6);
+  // The session not re-checked yet whose arrival key was `key` in the previous numbering.
+  SessionRef behind(const FiveTuple& key) const;
 
   WorkerContext& ctx_;
   const RouterModel* previous_ = nullptr;  // what sessions behind model_gen are indexed against

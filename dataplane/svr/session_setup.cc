@@ -7,6 +7,7 @@
 
 #include "dataplane/paths/path_table.h"
 #include "dataplane/session/owner.h"
+#include "dataplane/svr/policy_recheck.h"
 #include "dataplane/svr/waypoint6.h"
 
 namespace wp {
@@ -81,7 +82,8 @@ bool waypoint4_routed(WorkerContext& ctx, int peer, uint32_t h) {
 
 }  // namespace
 
-bool pick_port_pair(const SessionTable& table, std::mt19937_64& rng, FiveTuple& out, uint32_t cls) {
+bool pick_port_pair(const SessionTable& table, std::mt19937_64& rng, FiveTuple& out, uint32_t cls,
+                    const PolicyRecheck* recheck) {
   // 384 port values per class on each side; pick a random pair and retry on
   // collision with an existing session of the same waypoint pair.
   constexpr uint32_t kValuesPerClass = (kWaypointPortMax + 1 - kWaypointPortMin) / 2 / kAffinityClasses;
@@ -94,7 +96,7 @@ bool pick_port_pair(const SessionTable& table, std::mt19937_64& rng, FiveTuple& 
     if (peer_port > kWaypointPortMax) continue;
     out.sport = static_cast<uint16_t>(own_port);
     out.dport = static_cast<uint16_t>(peer_port);
-    if (!table.lookup(out.reversed())) return true;
+    if (!table.lookup(out.reversed()) && !(recheck && recheck->reserved(out.reversed()))) return true;
   }
   return false;
 }

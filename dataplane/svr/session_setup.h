@@ -22,7 +22,10 @@ namespace wp {
 // Fills out's ports for the waypoint pair out.src -> out.dst: an even port of
 // ours and an odd port of the peer's, both of class `cls`, not in use by
 // another session of the pair. False after 16 collisions (ports exhausted).
-bool pick_port_pair(const SessionTable& table, std::mt19937_64& rng, FiveTuple& out, uint32_t cls);
+// With `recheck`, nor a pair that a session not re-checked since a config
+// commit moves to (stand-ins, svr/policy_recheck.h).
+bool pick_port_pair(const SessionTable& table, std::mt19937_64& rng, FiveTuple& out, uint32_t cls,
+                    const PolicyRecheck* recheck = nullptr);
 
 // Binds side B of `s` to path `path` (paths/path_table.h) with a new port pair of class `cls`.
 bool bind_path(WorkerContext& ctx, Session& s, int path, uint32_t cls, DropReason& why);

@@ -8,6 +8,7 @@
 #include "dataplane/session/owner.h"
 #include "dataplane/session/svr_leg.h"
 #include "dataplane/svr/emit.h"
+#include "dataplane/svr/policy_recheck.h"
 #include "dataplane/svr/session_setup.h"
 
 namespace wp {
@@ -161,17 +162,20 @@ void Svr6Lan::first_packet(rte_mbuf* m, const Ipv6View& v, const FiveTuple6& t, 
   emit_.send(m, pp, *s, Dir::forward);
 }
 
-void Svr6Lan::from_lan(rte_mbuf* m, const Ipv6View& v, Session6& s6, Dir dir) {
+bool Svr6Lan::from_lan(rte_mbuf* m, const Ipv6View& v, Session6& s6, Dir dir) {
   Session* s = ctx_.table.at(s6.svr_ref - 1);
+  // Indexes and stand-ins into the current model before the packet uses them (svr/policy_recheck.h).
+  if (ctx_.recheck && !ctx_.recheck->current(*s)) return false;
   s6.last_ms = ctx_.now_ms;
   const uint32_t len6 = static_cast<uint32_t>(v.end - v.l3);
   ParsedPacket pp;
   // The internal tuple the IPv4 table knows this direction by.
-  if (!to_internal(m, v, dir == Dir::forward ? s->key_a() : s->key_b(), pp)) return;
+  if (!to_internal(m, v, dir == Dir::forward ? s->key_a() : s->key_b(), pp)) return true;
   const auto k = static_cast<size_t>(dir);
   ++s6.packets[k];
   s6.bytes[k] += len6;
   emit_.send(m, pp, *s, dir);
+  return true;
 }
 
 void Svr6Lan::to_lan(rte_mbuf* m, ParsedPacket& pp, Session&, Dir dir, const SideOut& out) {

@@ -53,8 +53,9 @@ class Svr6Lan {
 
   // Ingress: a first IPv6 packet whose service (tenant, policy checked) has a next_peer.
   void first_packet(rte_mbuf* m, const Ipv6View& v, const FiveTuple6& t, int tenant, int service, int security);
-  // An IPv6 packet of a Session6 that an SVR session carries.
-  void from_lan(rte_mbuf* m, const Ipv6View& v, Session6& s6, Dir dir);
+  // An IPv6 packet of a Session6 that an SVR session carries. False, `m` untouched: a config
+  // commit's re-check closed the SVR session (and the Session6 with it): a first packet again.
+  bool from_lan(rte_mbuf* m, const Ipv6View& v, Session6& s6, Dir dir);
   // Emit: a packet of `s` leaving on its IPv6 side `out` (iface kIfaceSvr6).
   void to_lan(rte_mbuf* m, ParsedPacket& pp, Session& s, Dir dir, const SideOut& out);
   // Egress: side B of `s` is the IPv6 destination of forward context `t` (TLV 3).

@@ -37,8 +37,7 @@ void WanInput::input(rte_mbuf* m, ParsedPacket& pp) {
   if (status == MetadataStatus::malformed) return ctx_.drop(m, DropReason::bad_metadata);
   if (status == MetadataStatus::ok && !read_metadata(m, pp, md, peer)) return;
 
-  SessionRef ref = ctx_.table.lookup({pp.src, pp.dst, pp.sport, pp.dport, pp.proto});
-  if (ref && !recheck_.current(*ref.session)) ref = {};
+  SessionRef ref = recheck_.find({pp.src, pp.dst, pp.sport, pp.dport, pp.proto});  // current() included
   if (ref && status == MetadataStatus::ok && md.has_uuid && md.uuid != ref.session->uuid) {
     if (ref.dir == Dir::reverse) return ctx_.drop(m, DropReason::bad_metadata);
     // Same ports, new session id: the sender restarted and reused the pair.

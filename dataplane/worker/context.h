@@ -44,6 +44,7 @@ union BurstArray {
 };
 
 class Svr6Lan;
+class PolicyRecheck;
 
 // An IPv4 SVR session whose LAN side is an IPv6 session (kIfaceSvr6, svr/svr6_lan.h):
 // REST and IPFIX show its IPv6 view (session/events6.h).
@@ -76,6 +77,9 @@ struct WorkerContext {
   void (*release_svr6)(Svr6Lan*, const Session&) = nullptr;
   // Posts the IPv6 view of such a session to the mgmt feed (session/events6.h).
   void (*post_svr6)(Svr6Lan*, SessionEventKind, const Session&, SessionEndReason) = nullptr;
+  // The re-check after a config commit (svr/policy_recheck.h), for the svr/ steps that reach a
+  // session or pick a key without holding it themselves (svr6_lan.h, waypoint6.h); null in none.
+  PolicyRecheck* recheck = nullptr;
 
   // A new session of `tenant` from `src` may start (else `why`): svr/ first packets ask before allocating.
   bool admit_session(Ipv4 src, int tenant, DropReason& why) {

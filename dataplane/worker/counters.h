@@ -38,6 +38,7 @@ namespace wp {
   X(offload_aged) \
   /* torn down after a config commit denied them */ \
   X(sessions_policy_closed) \
+  X(sessions_waypoint6_closed) /* of those: its IPv6 waypoint (or its peer) is gone, or its renumbered stand-in key is taken (svr/policy_recheck.h) */ \
   X(sessions_route_moved) /* a FIB change left a session's next hop: moved to another ECMP member */ \
   X(sessions_route_closed) /* a FIB change left a session without a route: closed */ \
   /* peer sessions applied by this worker */ \

@@ -110,8 +110,9 @@ void Route6Step::process(const Staged& s) {
     // A direction arrives where the other leaves.
     if (!arrives_as(*ref.session, ref.dir == Dir::forward ? 1 : 0, s.tunnel)) [[unlikely]]
       return ctx_.drop(m, DropReason::tunnel_mismatch);
-    if (ref.session->svr_ref) return ctx_.svr6->from_lan(m, v, *ref.session, ref.dir);  // SVR carries it
-    return forward(m, v, *ref.session, ref.dir);
+    if (!ref.session->svr_ref) return forward(m, v, *ref.session, ref.dir);
+    if (ctx_.svr6->from_lan(m, v, *ref.session, ref.dir)) return;  // SVR carries it
+    // A config commit closed the SVR session that carried it: the packet starts a new one.
   }
   // A session starts on a LAN (or a tunnel), with a TCP or UDP packet or an echo request.
   if (s.tunnel == kNone && ctx_.rm().interfaces[static_cast<size_t>(s.iface)].wan)
