@@ -302,7 +302,9 @@ void HaNode::on_message(const Member& from, const void* data, size_t len) {
   epoch_ = std::max(epoch_, m.epoch());
   switch (m.body_case()) {
     case pb::HaMessage::kBatch:
-      if (!apply_packed(m.batch().packed(), from) || !apply_packed6(m.batch().packed6(), from)) break;
+      if (!apply_packed(m.batch().packed(), from) || !apply_packed6(m.batch().packed6(), from) ||
+          !apply_packed_svr6(m.batch().packed_svr6(), from))
+        break;
       apply_ops(m.batch().ops());
       note_ack_due(m);
       break;
@@ -318,9 +320,12 @@ void HaNode::on_message(const Member& from, const void* data, size_t len) {
     case pb::HaMessage::kResyncChunk: {
       const pb::ResyncChunk& c = m.resync_chunk();
       // a chunk missing: the tracker sees the gap
-      if (!apply_packed(c.packed(), from) || !apply_packed6(c.packed6(), from)) break;
+      if (!apply_packed(c.packed(), from) || !apply_packed6(c.packed6(), from) ||
+          !apply_packed_svr6(c.packed_svr6(), from))
+        break;
       if (resync_in_.chunk(c.resync_id(), c.chunk_seq(),
-                           static_cast<size_t>(c.ops_size()) + packed_count(c.packed()) + packed_count(c.packed6())) !=
+                           static_cast<size_t>(c.ops_size()) + packed_count(c.packed()) + packed_count(c.packed6()) +
+                               packed_count(c.packed_svr6())) !=
           ResyncTracker::Result::ok)
         status_.add(C::resync_gaps);
       apply_ops(c.ops());
@@ -391,8 +396,17 @@ void HaNode::resend_unacked() {
     pb::PackedOps* packed = m.mutable_batch()->mutable_packed();
     packed->Swap(old.has_batch() ? old.mutable_batch()->mutable_packed() : old.mutable_resync_chunk()->mutable_packed());
     if (packed->records().empty()) m.mutable_batch()->clear_packed();
+    // #19: the IPv6 bodies go with it (routed sessions, and those over SVR).
+    pb::PackedOps* packed6 = m.mutable_batch()->mutable_packed6();
+    packed6->Swap(old.has_batch() ? old.mutable_batch()->mutable_packed6() : old.mutable_resync_chunk()->mutable_packed6());
+    if (packed6->records().empty()) m.mutable_batch()->clear_packed6();
+    pb::PackedOps* svr6 = m.mutable_batch()->mutable_packed_svr6();
+    svr6->Swap(old.has_batch() ? old.mutable_batch()->mutable_packed_svr6()
+                               : old.mutable_resync_chunk()->mutable_packed_svr6());
+    if (svr6->records().empty()) m.mutable_batch()->clear_packed_svr6();
     m.set_oldest_event_ms(u.oldest_ms);
-    sessions += static_cast<uint64_t>(ops->size()) + packed_count(*packed);
+    sessions += static_cast<uint64_t>(ops->size()) + packed_count(*packed) + packed_count(m.batch().packed6()) +
+                packed_count(m.batch().packed_svr6());
     send(m, true);
   }
   if (!sessions) return;
@@ -536,6 +550,44 @@ bool HaNode::apply_packed6(const pb::PackedOps& packed, const Member& from) {
     }
     p.kind = kind == PackedKind::remove ? PeerSessionOpKind::remove : PeerSessionOpKind::upsert;
     status_.add(C::sessions6_received);
+    if (p.kind == PeerSessionOpKind::upsert) status_.note_uuid(false, p.session.uuid.data());
+    const uint32_t owner = owner_of_class(affinity_class6(p.session.original), shared_.workers);
+    if (!backlog6_.add(owner, p, shared_.ha.inbound6)) status_.add(C::inbound6_overflow);
+  }
+  return true;
+}
+
+// #19: the peer's IPv6 sessions over SVR (packed_svr6.h), both halves in one
+// op to their owner here by affinity_class6, as the packets of both sides go.
+bool HaNode::apply_packed_svr6(const pb::PackedOps& packed, const Member& from) {
+  if (packed.records().empty() && packed.format() == 0) return true;  // none in this message
+  std::string error;
+  if (!svr6_in_.open(packed, error)) {
+    status_.add(C::stale_messages);
+    status_.add(C::packed6_bad);
+    if (status_.get(C::packed6_bad) <= 10) ha_log("message from node " + std::to_string(from.node) + " refused: " + error);
+    return false;
+  }
+  if (shared_.ha.inbound6.empty()) {  // no IPv6 table here: nowhere to put them
+    status_.add(C::sessions6_rejected, svr6_in_.size());
+    return true;
+  }
+  const RouterModel& rm = model();
+  const FibTable* fib = shared_.fib.load(std::memory_order_acquire);
+  for (size_t i = 0; i < svr6_in_.size(); ++i) {
+    PeerSession6Op p{};
+    PackedKind kind;
+    const uint8_t* rec = svr6_in_.record(i);
+    if (!svr6_role(rec, p.role, error) ||
+        !svr6_in_.decode(i, rm, clock_, fib, kind, p.carrier, error, p.role == Svr6Role::ingress ? 0 : 1) ||
+        !decode_svr6_tail(rec, kind, rm, p.carrier, p.session, error)) {
+      status_.add(C::sessions6_rejected);
+      if (status_.get(C::sessions6_rejected) <= 10) ha_log("peer IPv6 session over SVR rejected: " + error);
+      continue;
+    }
+    p.kind = kind == PackedKind::remove ? PeerSessionOpKind::remove : PeerSessionOpKind::upsert;
+    status_.add(C::sessions6_received);
+    status_.add(C::svr6_sessions_received);
     if (p.kind == PeerSessionOpKind::upsert) status_.note_uuid(false, p.session.uuid.data());
     const uint32_t owner = owner_of_class(affinity_class6(p.session.original), shared_.workers);
     if (!backlog6_.add(owner, p, shared_.ha.inbound6)) status_.add(C::inbound6_overflow);

@@ -118,6 +118,7 @@ class HaNode : public TransportHandler {
   void apply_ops(const google::protobuf::RepeatedPtrField<pb::SessionOp>& ops);
   bool apply_packed(const pb::PackedOps& packed, const Member& from);
   bool apply_packed6(const pb::PackedOps& packed, const Member& from);  // #19: routed IPv6 sessions
+  bool apply_packed_svr6(const pb::PackedOps& packed, const Member& from);  // #19: IPv6 sessions over SVR
   void start_resync_out();
   void step_resync_out();
   void send_keys();
@@ -170,6 +171,7 @@ class HaNode : public TransportHandler {
   BodyCodec codec_;  // #17: LZ4 of incoming bodies and re-sent ones (this thread only; the encoder has its own)
   PackedOpsReader packed_in_;  // #17: reused for every incoming packed body
   Packed6Reader packed6_in_;  // #19
+  PackedOpsReader svr6_in_{kPackedSvr6RecordBytes, kPackedSvr6Format, "packed svr6 ops"};  // #19
   uint64_t last_protocol_log_ms_ = 0;
   // The peer's sessions we hold copies of, by UUID (what a remove needs), and
   // the UUIDs its current resync (and live batches meanwhile) listed: after a

@@ -24,7 +24,8 @@ namespace wp::ha {
               X(transport_lost) X(key_mismatches) X(quorum_lost) X(ownership_yields) X(address_defenses) X(acks_sent) X(acks_received) X(sessions_resent) X(sessions_reconciled) \
                   X(compressed_messages) X(compressed_raw_bytes) X(compressed_bad) X(protocol_mismatch) X(packed_bad) \
                       X(tunnel_sessions_received) X(tunnel_sessions_rejected) X(sessions6_received) \
-                          X(sessions6_rejected) X(packed6_bad) X(inbound6_overflow) X(svr6_sessions_unsynced)
+                          X(sessions6_rejected) X(packed6_bad) X(inbound6_overflow) X(svr6_sessions_unsynced) \
+                              X(svr6_sessions_received)
 
 struct HaStatus {
   enum class Counter : uint8_t {

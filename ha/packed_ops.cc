@@ -83,11 +83,11 @@ uint32_t PackedOpsWriter::wire_address(uint32_t a, const RouterModel& rm, bool& 
   return kWaypoint6Net | static_cast<uint32_t>(n);
 }
 
-void PackedOpsWriter::add(PackedKind kind, const Session& s, const RouterModel& rm, const DataplaneClock& clock) {
+uint8_t* PackedOpsWriter::add(PackedKind kind, const Session& s, const RouterModel& rm, const DataplaneClock& clock) {
   const size_t at = records_.size();
-  records_.resize(at + kPackedRecordBytes);
+  records_.resize(at + record_bytes_);
   auto* p = reinterpret_cast<uint8_t*>(records_.data() + at);
-  std::memset(p, 0, kPackedRecordBytes);
+  std::memset(p, 0, record_bytes_);
   p[kOffKind] = static_cast<uint8_t>(kind);
   p[kOffFlags] = static_cast<uint8_t>(s.flags & ~kPeerSession);
   p[kOffKeyVerA] = s.out_rev.key_version;
@@ -117,11 +117,12 @@ void PackedOpsWriter::add(PackedKind kind, const Session& s, const RouterModel& 
   put<uint64_t>(p + kOffPacketsRev, s.packets[1]);
   put<uint64_t>(p + kOffBytesFwd, s.bytes[0]);
   put<uint64_t>(p + kOffBytesRev, s.bytes[1]);
+  return p;
 }
 
 void PackedOpsWriter::write_to(pb::PackedOps& out) const {
-  out.set_format(kPackedFormat);
-  out.set_record_bytes(static_cast<uint32_t>(kPackedRecordBytes));
+  out.set_format(format_);
+  out.set_record_bytes(static_cast<uint32_t>(record_bytes_));
   for (size_t i = 0; i < used_names_; ++i) out.add_names(names_[i]);
   out.set_records(records_);
   if (!waypoints6_.empty()) out.set_waypoints6(waypoints6_);
@@ -137,27 +138,28 @@ void PackedOpsWriter::clear() {
 bool PackedOpsReader::open(const pb::PackedOps& in, std::string& error) {
   in_ = nullptr;
   count_ = 0;
-  if (in.format() != kPackedFormat)
-    return error = "packed ops: format " + std::to_string(in.format()) + " unknown (this node reads " +
-                   std::to_string(kPackedFormat) + ")",
+  const std::string what = what_;
+  if (in.format() != format_)
+    return error = what + ": format " + std::to_string(in.format()) + " unknown (this node reads " +
+                   std::to_string(format_) + ")",
            false;
-  if (in.record_bytes() != kPackedRecordBytes)
-    return error = "packed ops: records of " + std::to_string(in.record_bytes()) + " bytes (format 1: " +
-                   std::to_string(kPackedRecordBytes) + ")",
+  if (in.record_bytes() != record_bytes_)
+    return error = what + ": records of " + std::to_string(in.record_bytes()) + " bytes (format " +
+                   std::to_string(format_) + ": " + std::to_string(record_bytes_) + ")",
            false;
-  if (in.records().size() % kPackedRecordBytes != 0)
-    return error = "packed ops: " + std::to_string(in.records().size()) + " bytes are not whole records", false;
+  if (in.records().size() % record_bytes_ != 0)
+    return error = what + ": " + std::to_string(in.records().size()) + " bytes are not whole records", false;
   if (static_cast<size_t>(in.names_size()) > kMaxPackedNames)
-    return error = "packed ops: " + std::to_string(in.names_size()) + " names (at most " +
+    return error = what + ": " + std::to_string(in.names_size()) + " names (at most " +
                    std::to_string(kMaxPackedNames) + ")",
            false;
   if (in.waypoints6().size() % 16 != 0 || in.waypoints6().size() / 16 > kMaxPackedNames)
-    return error = "packed ops: a waypoints6 table of " + std::to_string(in.waypoints6().size()) +
+    return error = what + ": a waypoints6 table of " + std::to_string(in.waypoints6().size()) +
                    " bytes (whole 16-byte addresses, at most " + std::to_string(kMaxPackedNames) + ")",
            false;
   in_ = &in;
   records_ = reinterpret_cast<const uint8_t*>(in.records().data());
-  count_ = in.records().size() / kPackedRecordBytes;
+  count_ = in.records().size() / record_bytes_;
   rm_ = nullptr;
   return true;
 }
@@ -220,13 +222,13 @@ bool PackedOpsReader::local_address(uint32_t& a, bool waypoint6, const RouterMod
 }
 
 bool PackedOpsReader::has_tunnel_leg(size_t i) const {
-  return in_ && i < count_ && (records_[i * kPackedRecordBytes + kOffTunnelLegs] & (kFwdTunnel | kRevTunnel)) != 0;
+  return in_ && i < count_ && (records_[i * record_bytes_ + kOffTunnelLegs] & (kFwdTunnel | kRevTunnel)) != 0;
 }
 
 bool PackedOpsReader::decode(size_t i, const RouterModel& rm, const DataplaneClock& clock, const FibTable* fib,
-                             PackedKind& kind, Session& out, std::string& error) {
-  if (!in_ || i >= count_) return error = "packed ops: no record " + std::to_string(i), false;
-  const uint8_t* p = records_ + i * kPackedRecordBytes;
+                             PackedKind& kind, Session& out, std::string& error, int lan6_side) {
+  if (!in_ || i >= count_) return error = std::string(what_) + ": no record " + std::to_string(i), false;
+  const uint8_t* p = records_ + i * record_bytes_;
   if (p[kOffKind] > static_cast<uint8_t>(PackedKind::remove))
     return error = "kind: " + std::to_string(p[kOffKind]) + " unknown", false;
   kind = static_cast<PackedKind>(p[kOffKind]);
@@ -272,6 +274,7 @@ bool PackedOpsReader::decode(size_t i, const RouterModel& rm, const DataplaneClo
   f.migrations = get<uint16_t>(p + kOffMigrations);
   f.key_version_a = p[kOffKeyVerA];
   f.key_version_b = p[kOffKeyVerB];
+  f.lan6_side = lan6_side;
   return decode_facts(f, rm, clock, out, error, fib);
 }
 

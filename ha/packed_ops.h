@@ -36,6 +36,10 @@
 //  96 u64 packets_fwd  104 packets_rev  112 bytes_fwd  120 bytes_rev
 // A new layout is a new format number; receivers refuse formats they do not
 // know (packed_bad), as they refuse a body that is not whole records.
+// #19: IPv6 sessions that an IPv4 SVR session carries travel as this record
+// followed by a tail of their own (ha/packed_svr6.h: a body of its own with
+// longer records), written and read by the same classes with a record size
+// and format of that body's.
 #pragma once
 
 #include <cstddef>
@@ -59,8 +63,12 @@ enum class PackedKind : uint8_t { upsert = 0, remove = 1 };
 // its buffers are reused between messages, so no allocation once grown).
 class PackedOpsWriter {
  public:
-  void add(PackedKind kind, const Session& s, const RouterModel& rm, const DataplaneClock& clock);
-  size_t size() const { return records_.size() / kPackedRecordBytes; }
+  // `record_bytes` past kPackedRecordBytes: a tail after each record, zeroed, for the caller to fill.
+  explicit PackedOpsWriter(size_t record_bytes = kPackedRecordBytes, uint32_t format = kPackedFormat)
+      : record_bytes_(record_bytes), format_(format) {}
+  // Returns the record (valid until the next add or clear()).
+  uint8_t* add(PackedKind kind, const Session& s, const RouterModel& rm, const DataplaneClock& clock);
+  size_t size() const { return records_.size() / record_bytes_; }
   // Bytes this message's body will take (records + names).
   size_t bytes() const { return records_.size() + names_bytes_; }
   // A record adds at most 6 names: past this the message must be cut.
@@ -74,6 +82,8 @@ class PackedOpsWriter {
   uint16_t name_index(std::string_view name);
   // A tuple address for the wire: a stand-in becomes its waypoint's table index (byte 75).
   uint32_t wire_address(uint32_t a, const RouterModel& rm, bool& waypoint6);
+  size_t record_bytes_;
+  uint32_t format_;
   std::string records_;
   std::string waypoints6_;  // this message's IPv6 waypoints, 16 bytes each
   std::vector<std::string> names_;
@@ -86,11 +96,18 @@ class PackedOpsWriter {
 // a session here (the checks of decode_session, names resolved once per body).
 class PackedOpsReader {
  public:
+  // The body's record size and format (IPv4's unless told; `what` names it in errors).
+  explicit PackedOpsReader(size_t record_bytes = kPackedRecordBytes, uint32_t format = kPackedFormat,
+                           const char* what = "packed ops")
+      : record_bytes_(record_bytes), format_(format), what_(what) {}
   // False with `error` when the format, record size or length is wrong.
   bool open(const pb::PackedOps& in, std::string& error);
   size_t size() const { return count_; }
+  // `lan6_side` (SessionFacts::lan6_side): the side that is an IPv6 LAN side, -1 none.
   bool decode(size_t i, const RouterModel& rm, const DataplaneClock& clock, const FibTable* fib, PackedKind& kind,
-              Session& out, std::string& error);
+              Session& out, std::string& error, int lan6_side = -1);
+  // Record i (its tail past kPackedRecordBytes too); null when out of range.
+  const uint8_t* record(size_t i) const { return in_ && i < count_ ? records_ + i * record_bytes_ : nullptr; }
   // Whether record i has a leg through an IPsec tunnel (its counters tell them apart).
   bool has_tunnel_leg(size_t i) const;
 
@@ -100,6 +117,9 @@ class PackedOpsReader {
                const char* field);
   // A tuple address from the wire: a waypoint table index becomes this node's stand-in.
   bool local_address(uint32_t& a, bool waypoint6, const RouterModel& rm, std::string& error, const char* field) const;
+  size_t record_bytes_;
+  uint32_t format_;
+  const char* what_;
   const pb::PackedOps* in_ = nullptr;
   const uint8_t* records_ = nullptr;
   size_t count_ = 0;

@@ -18,8 +18,9 @@
 //   8 uuid[16]   24 src[16]   40 dst[16]   56 u16 sport   58 u16 dport
 //  60 proto   61..63 zero   64 u64 created_ms   72 u64 last_ms (also the version)
 //  80 u64 packets_fwd   88 packets_rev   96 bytes_fwd   104 bytes_rev
-// Not synced: IPv6 sessions carried by an IPv4 SVR session (Session6::svr_ref;
-// they live and die with that session) and NAT64/NAT46 bindings.
+// IPv6 sessions carried by an IPv4 SVR session (Session6::svr_ref; they live
+// and die with that session) travel with it in records of their own
+// (ha/packed_svr6.h). Not synced: NAT64/NAT46 bindings.
 #pragma once
 
 #include <cstddef>

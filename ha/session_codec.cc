@@ -92,6 +92,17 @@ bool get_leg(const WireTuple& tuple, int peer, std::string_view peer_name, int t
   out.next_hop = nh->addr;
   return true;
 }
+// #19: the IPv6 LAN side of an SVR session (its Session6 holds the route); the
+// tuple is the sender's internal one, which the owning worker replaces by its own.
+bool lan6_leg(const WireTuple& tuple, int peer, int tunnel, const char* which, SideOut& out, std::string& error) {
+  if (!from_wire_tuple(tuple, out.tuple)) return error = std::string(which) + ": incomplete tuple", false;
+  if (peer != -1 || tunnel != -1) return error = std::string(which) + ": the IPv6 LAN side names a peer or tunnel", false;
+  out.peer = -1;
+  out.iface = static_cast<int8_t>(kIfaceSvr6);
+  out.next_hop = 0;
+  return true;
+}
+
 // The catalog (nDPI's tables, started once per process on first use); null when nDPI
 // cannot start, and then applications travel as Unknown.
 const app::AppCatalog* catalog() {
@@ -245,11 +256,13 @@ bool decode_facts(const SessionFacts& in, const RouterModel& rm, const Dataplane
   std::memcpy(out.uuid.data(), in.uuid, out.uuid.size());
   if (!from_wire_tuple(in.original, out.original)) return error = "original: incomplete tuple", false;
   const uint32_t hash = symmetric_hash(out.original);
-  if (!get_leg(in.fwd_tuple, in.fwd_peer, in.fwd_peer_name, in.fwd_tunnel, in.fwd_tunnel_name, rm, fib, hash,
-               "out_fwd", out.out_fwd, error))
+  if (in.lan6_side == 1 ? !lan6_leg(in.fwd_tuple, in.fwd_peer, in.fwd_tunnel, "out_fwd", out.out_fwd, error)
+                         : !get_leg(in.fwd_tuple, in.fwd_peer, in.fwd_peer_name, in.fwd_tunnel, in.fwd_tunnel_name,
+                                    rm, fib, hash, "out_fwd", out.out_fwd, error))
     return false;
-  if (!get_leg(in.rev_tuple, in.rev_peer, in.rev_peer_name, in.rev_tunnel, in.rev_tunnel_name, rm, fib, hash,
-               "out_rev", out.out_rev, error))
+  if (in.lan6_side == 0 ? !lan6_leg(in.rev_tuple, in.rev_peer, in.rev_tunnel, "out_rev", out.out_rev, error)
+                         : !get_leg(in.rev_tuple, in.rev_peer, in.rev_peer_name, in.rev_tunnel, in.rev_tunnel_name,
+                                    rm, fib, hash, "out_rev", out.out_rev, error))
     return false;
   const int tenant = in.tenant;
   if (tenant == kNone) return error = "tenant \"" + std::string(in.tenant_name) + "\" not configured here", false;

@@ -68,6 +68,10 @@ struct SessionFacts {
   uint64_t created_ms = 0, last_ms = 0;
   uint64_t packets_fwd = 0, packets_rev = 0, bytes_fwd = 0, bytes_rev = 0;
   uint32_t migrations = 0, key_version_a = 0, key_version_b = 0;
+  // #19, an IPv6 session an IPv4 SVR session carries (ha/packed_svr6.h): which
+  // side is its IPv6 LAN side (0: out_rev, the ingress; 1: out_fwd, the egress),
+  // left unrouted with iface kIfaceSvr6 for the worker to bind; -1: none.
+  int lan6_side = -1;
 };
 bool decode_facts(const SessionFacts& in, const RouterModel& rm, const DataplaneClock& clock, Session& out,
                   std::string& error, const FibTable* fib = nullptr);

@@ -137,6 +137,13 @@ void SessionBatcher::add(PackedKind kind, uint64_t event_epoch_ms, const Session
   ++size_;
 }
 
+void SessionBatcher::add(PackedKind kind, uint64_t event_epoch_ms, const Session6& s6, Svr6Role role,
+                         const Session& carrier, const RouterModel& rm, const DataplaneClock& clock) {
+  note_event(event_epoch_ms);
+  write_svr6_tail(packed_svr6_.add(kind, carrier, rm, clock), s6, role);
+  ++size_;
+}
+
 pb::SessionOp* SessionBatcher::add(pb::SessionOp::Kind kind, uint64_t event_epoch_ms) {
   note_event(event_epoch_ms);
   pb::SessionOp* op = message().mutable_batch()->add_ops();
@@ -150,6 +157,7 @@ void SessionBatcher::reset() {
   arena_.Reset();
   packed_.clear();
   packed6_.clear();
+  packed_svr6_.clear();
   size_ = 0;
   bytes_ = 0;
   oldest_ms_ = 0;
@@ -161,6 +169,7 @@ pb::HaMessage& SessionBatcher::take_batch() {
   pb::SessionBatch* b = m.mutable_batch();
   if (packed_.size()) packed_.write_to(*b->mutable_packed());
   if (packed6_.size()) packed6_.write_to(*b->mutable_packed6());
+  if (packed_svr6_.size()) packed_svr6_.write_to(*b->mutable_packed_svr6());
   return m;
 }
 
@@ -173,6 +182,7 @@ pb::HaMessage& SessionBatcher::take_chunk(uint64_t resync_id, uint32_t chunk_seq
   c->mutable_ops()->Swap(m.mutable_batch()->mutable_ops());  // same arena: pointers only
   if (packed_.size()) packed_.write_to(*c->mutable_packed());
   if (packed6_.size()) packed6_.write_to(*c->mutable_packed6());
+  if (packed_svr6_.size()) packed_svr6_.write_to(*c->mutable_packed_svr6());
   m.set_allocated_resync_chunk(c);
   return m;
 }

@@ -18,6 +18,7 @@
 
 #include "ha/packed_ops.h"
 #include "ha/packed_ops6.h"
+#include "ha/packed_svr6.h"
 #include "ha/session_codec.h"
 
 namespace wp::ha {
@@ -101,12 +102,15 @@ class SessionBatcher {
   // A routed IPv6 session as a packed6 record (#19, packed_ops6.h), beside the IPv4 ones.
   void add(PackedKind kind, uint64_t event_epoch_ms, const Session6& s, const RouterModel& rm,
            const DataplaneClock& clock);
+  // An IPv6 session an IPv4 SVR session carries: both halves in one packed_svr6 record (#19, packed_svr6.h).
+  void add(PackedKind kind, uint64_t event_epoch_ms, const Session6& s6, Svr6Role role, const Session& carrier,
+           const RouterModel& rm, const DataplaneClock& clock);
   // A new protobuf op to fill in; call added() after filling it.
   pb::SessionOp* add(pb::SessionOp::Kind kind, uint64_t event_epoch_ms);
   void added(const pb::SessionOp* op) { bytes_ += op->ByteSizeLong() + 3; }
   bool full() const {
-    return bytes_ + packed_.bytes() + packed6_.bytes() >= limits_.max_bytes || size_ >= limits_.max_ops ||
-           packed_.names_full() || packed6_.names_full();
+    return bytes_ + packed_.bytes() + packed6_.bytes() + packed_svr6_.bytes() >= limits_.max_bytes ||
+           size_ >= limits_.max_ops || packed_.names_full() || packed6_.names_full() || packed_svr6_.names_full();
   }
   bool empty() const { return size_ == 0; }
   size_t size() const { return size_; }
@@ -125,6 +129,7 @@ class SessionBatcher {
   Limits limits_;
   PackedOpsWriter packed_;
   Packed6Writer packed6_;
+  PackedOpsWriter packed_svr6_{kPackedSvr6RecordBytes, kPackedSvr6Format};
   std::unique_ptr<char[]> first_block_;
   google::protobuf::Arena arena_;
   pb::HaMessage* msg_ = nullptr;  // on arena_

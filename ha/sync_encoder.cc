@@ -5,6 +5,7 @@
 
 #include "dataplane/session/events6.h"
 #include "dataplane/worker/context.h"
+#include "ha/packed_svr6.h"
 
 #include <algorithm>
 #include <chrono>
@@ -27,7 +28,8 @@ SyncEncoder::SyncEncoder(DataplaneShared& shared, HaStatus& status, const Datapl
       settings_(s),
       queue_(s.queue_messages),
       live_(s.limits),
-      chunk_(s.limits) {}
+      chunk_(s.limits),
+      ev6_(kEventBurst) {}
 
 SyncEncoder::~SyncEncoder() { stop(); }
 
@@ -113,29 +115,49 @@ uint32_t SyncEncoder::drain(const RouterModel& rm) {
   // A burst fills at most one batch of each kind, so a full queue holds back
   // at most two messages here before the draining stops.
   const unsigned want = static_cast<unsigned>(std::min<size_t>(kEventBurst, std::max<size_t>(1, settings_.limits.max_ops)));
-  // IPv4's SessionEvent and (#19) IPv6's Session6Event, from their own rings: the same steps.
+  // IPv4's SessionEvent and (#19) IPv6's HaSession6Event, from their own rings: the same steps.
   auto burst = [&]<typename Event>(rte_ring* r, Event* ev) {
     unsigned n = rte_ring_sc_dequeue_burst_elem(r, ev, sizeof(Event), want, nullptr);
     for (unsigned i = 0; i < n; ++i) {
       const Event& e = ev[i];
-      if (e.session.flags & kPeerSession) continue;  // the peer's own session: it already knows
-      // An IPv6 session that an IPv4 SVR session carries (svr/svr6_lan.h): its LAN side is a
-      // Session6 of the worker's IPv6 table, which no record carries yet (docs/ipv6.md § HA).
-      if constexpr (std::is_same_v<Event, SessionEvent>)
-        if (carries_ipv6(e.session)) [[unlikely]] {
-          if (e.kind == SessionEventKind::created) status_.add(HaStatus::Counter::svr6_sessions_unsynced);
+      constexpr bool v4 = std::is_same_v<Event, SessionEvent>;
+      const auto& h = [&]() -> const auto& {
+        if constexpr (v4)
+          return e;
+        else
+          return e.ev;
+      }();
+      Svr6Role role = Svr6Role::none;
+      if constexpr (v4) {
+        if (e.session.flags & kPeerSession) continue;  // the peer's own session: it already knows
+        // An IPv6 session that an IPv4 SVR session carries (svr/svr6_lan.h) travels whole, its
+        // Session6 with it, from the IPv6 ring (Svr6Lan::post_ha; packed_svr6.h).
+        if (carries_ipv6(e.session)) [[unlikely]]
+          continue;
+      } else {
+        role = e.ev.svr.role;
+        if (((role == Svr6Role::none ? e.ev.session.flags : e.carrier.flags) & kPeerSession)) continue;
+        // Its WAN leg's IPv6 waypoint left our config (a commit): no record could name it.
+        if (role != Svr6Role::none && !svr6_describable(e.carrier, rm)) [[unlikely]] {
+          if (e.ev.kind == SessionEventKind::created) status_.add(HaStatus::Counter::svr6_sessions_unsynced);
           continue;
         }
+      }
       // Without a peer there is nobody to tell; a joining peer gets a resync.
       if (!peer && !resync_active_) continue;
-      const bool resync = resync_active_ && e.kind == SessionEventKind::update;
+      const bool resync = resync_active_ && h.kind == SessionEventKind::update;
       SessionBatcher& b = resync ? chunk_ : live_;
       if (b.empty() && !resync) batch_started_ms_ = now_ms_;
-      auto kind = e.kind == SessionEventKind::closed ? PackedKind::remove : PackedKind::upsert;
-      b.add(kind, clock_.epoch_ms(e.now_ms), e.session, rm, clock_);
+      auto kind = h.kind == SessionEventKind::closed ? PackedKind::remove : PackedKind::upsert;
+      if constexpr (v4)
+        b.add(kind, clock_.epoch_ms(h.now_ms), h.session, rm, clock_);
+      else if (role == Svr6Role::none)
+        b.add(kind, clock_.epoch_ms(h.now_ms), h.session, rm, clock_);
+      else
+        b.add(kind, clock_.epoch_ms(h.now_ms), h.session, role, e.carrier, rm, clock_);
       if (resync) ++resync_sessions_;
       // Noted as sent: a new session, and every session of a resync (those made while the peer was away).
-      if (e.kind == SessionEventKind::created || resync) status_.note_uuid(true, e.session.uuid.data());
+      if (h.kind == SessionEventKind::created || resync) status_.note_uuid(true, h.session.uuid.data());
       if (b.full()) encode(b, resync ? EncodedMessage::Kind::chunk : EncodedMessage::Kind::batch);
     }
     return n;
@@ -154,8 +176,7 @@ uint32_t SyncEncoder::drain(const RouterModel& rm) {
     SessionEvent ev[kEventBurst];
     for (uint32_t w = 0; w < shared_.workers; ++w) total += drain_ring(shared_.event_ring(EventConsumer::ha, w), ev);
   }
-  Session6Event ev6[kEventBurst];
-  for (uint32_t w = 0; w < shared_.workers; ++w) total += drain_ring(shared_.ha.event6_ring(w), ev6);
+  for (uint32_t w = 0; w < shared_.workers; ++w) total += drain_ring(shared_.ha.event6_ring(w), ev6_.data());
   return total;
 }
 

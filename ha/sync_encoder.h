@@ -38,6 +38,7 @@
 #include <memory>
 #include <string>
 #include <thread>
+#include <vector>
 
 #include "dataplane/worker/shared.h"
 #include "ha/ha_status.h"
@@ -127,6 +128,7 @@ class SyncEncoder {
   uint64_t batch_started_ms_ = 0;
   BodyCodec codec_;
   std::deque<std::unique_ptr<EncodedMessage>> held_;  // the queue was full
+  std::vector<HaSession6Event> ev6_;  // a burst of the IPv6 rings' events (328 B each: not on the stack)
 };
 
 }  // namespace wp::ha

@@ -9,13 +9,15 @@
 // per event is too. Same rules as IPv4's: posting never blocks, a full ring
 // drops the event and counts it (`ipfix_events_dropped`, shared with IPv4),
 // and the consumer's event kinds (DataplaneShared::event_kinds) apply.
-// The HA thread (ha_dataplane.h, routed sessions only: worker/ha_follower6.h)
+// The HA thread (ha_dataplane.h, worker/ha_follower6.h; in HaSession6Event, which
+// also carries an SVR session's carrier: Svr6Lan::post_ha)
 // and the offload manager (routed sessions' established and closed, rings of
 // their own: DataplaneShared::offload_events6) take them too.
 //
 // An IPv6 session that SVR carries (Session6::svr_ref; svr/svr6_lan.h) is
 // posted by its IPv4 SVR session's lifecycle (WorkerContext::post_event ->
-// Svr6Lan::post), to the mgmt feed only, with `svr` naming its waypoint leg:
+// Svr6Lan::post), to the mgmt feed (and, whole with that session, to HA), with
+// `svr` naming its waypoint leg:
 // REST and IPFIX show it by its IPv6 tuple and real waypoint addresses, never
 // by the internal 0.0.0.0/8 or stand-in 0.255.0.0/16 IPv4 forms.
 #pragma once

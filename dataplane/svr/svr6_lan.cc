@@ -57,26 +57,48 @@ void Svr6Lan::release(Svr6Lan* self, const Session& s) {
   self->ctx_.counters->sessions6_active.store(self->table_->size(), std::memory_order_relaxed);
 }
 
-void Svr6Lan::post(Svr6Lan* self, SessionEventKind kind, const Session& s, SessionEndReason reason) {
+// The IPv6 view of `s` (its Session6 with the SVR session's state and waypoint leg); false when
+// `s` carries none (or its Session6 went already).
+bool Svr6Lan::view(SessionEventKind kind, const Session& s, SessionEndReason reason, Session6Event& ev) const {
   const SideOut* lan = svr6_side(s);
-  if (!self || !self->table_ || !lan || (s.flags & kPeerSession)) return;
-  WorkerContext& ctx = self->ctx_;
-  rte_ring* r = ctx.shared.event6_ring(ctx.id);
-  if (!r || !(ctx.shared.event_kinds[static_cast<size_t>(EventConsumer::ipfix)] & event_bit(kind))) return;
-  const Session6* s6 = self->table_->at(lan->next_hop);
-  if (!s6->in_use || s6->svr_ref != ctx.table.index_of(&s) + 1) return;
-  Session6Event ev;
+  if (!table_ || !lan) return false;
+  const Session6* s6 = table_->at(lan->next_hop);
+  if (!s6->in_use || s6->svr_ref != ctx_.table.index_of(&s) + 1) return false;
   ev.kind = kind;
   ev.reason = reason;
-  ev.worker = static_cast<uint16_t>(ctx.id);
-  ev.now_ms = ctx.now_ms;
+  ev.worker = static_cast<uint16_t>(ctx_.id);
+  ev.now_ms = ctx_.now_ms;
   ev.session = *s6;
   // The SVR session's view of its state: a reply seen, FIN/RST, the last packet (metadata-only ones too).
   ev.session.flags = static_cast<uint8_t>(s.flags & (kReverseSeen | kFinFwd | kFinRev | kRst));
   ev.session.last_ms = s.last_ms;
   // The LAN side is side A at the ingress (out_rev), side B at the egress (out_fwd).
   ev.svr = svr_leg(s, lan == &s.out_rev ? Svr6Role::ingress : Svr6Role::egress);
-  if (rte_ring_sp_enqueue_elem(r, &ev, sizeof(ev)) != 0) ctx.counters->add(Counter::ipfix_events_dropped);
+  return true;
+}
+
+void Svr6Lan::post(Svr6Lan* self, SessionEventKind kind, const Session& s, SessionEndReason reason) {
+  if (!self || (s.flags & kPeerSession)) return;
+  WorkerContext& ctx = self->ctx_;
+  rte_ring* r = ctx.shared.event6_ring(ctx.id);
+  if (r && (ctx.shared.event_kinds[static_cast<size_t>(EventConsumer::ipfix)] & event_bit(kind))) {
+    Session6Event ev;
+    if (self->view(kind, s, reason, ev) && rte_ring_sp_enqueue_elem(r, &ev, sizeof(ev)) != 0)
+      ctx.counters->add(Counter::ipfix_events_dropped);
+  }
+  if (ctx.shared.event_kinds[static_cast<size_t>(EventConsumer::ha)] & event_bit(kind)) self->post_ha(kind, s, reason);
+}
+
+bool Svr6Lan::post_ha(SessionEventKind kind, const Session& s, SessionEndReason reason) {
+  rte_ring* h = ctx_.shared.ha.event6_ring(ctx_.id);
+  if (!h) return true;  // no HA, or no IPv6 rings: nobody to tell
+  HaSession6Event hev;
+  if (!view(kind, s, reason, hev.ev)) return true;
+  hev.carrier = s;
+  if (rte_ring_sp_enqueue_elem(h, &hev, sizeof(hev)) == 0) return true;
+  ctx_.counters->add(Counter::ha6_events_dropped);
+  ctx_.counters->add(Counter::ha_events_dropped);  // the HA thread asks this worker to republish
+  return false;
 }
 
 bool Svr6Lan::to_internal(rte_mbuf*& m, const Ipv6View& v, const FiveTuple& to, ParsedPacket& pp) {

@@ -32,6 +32,7 @@
 
 #include "dataplane/ip/ipv6.h"
 #include "dataplane/ip/packet.h"
+#include "dataplane/session/events6.h"
 #include "dataplane/session/table6.h"
 #include "dataplane/svr/crypto_batch.h"
 #include "dataplane/worker/context.h"
@@ -64,10 +65,15 @@ class Svr6Lan {
   const FiveTuple6* context_of(const Session& s) const;
   // The internal IPv4 tuple of Session6 `idx` (client -> server).
   static FiveTuple internal_tuple(uint32_t idx, const FiveTuple6& t);
+  // HA (#19, docs/ipv6.md § HA of sessions between IPv6 waypoints): posts `s`
+  // whole, its Session6 and itself, on HA's IPv6 event ring; false when the
+  // ring is full (counted: ha6_events_dropped, ha_events_dropped).
+  bool post_ha(SessionEventKind kind, const Session& s, SessionEndReason reason = SessionEndReason::none);
 
  private:
   static void release(Svr6Lan* self, const Session& s);
   static void post(Svr6Lan* self, SessionEventKind kind, const Session& s, SessionEndReason reason);
+  bool view(SessionEventKind kind, const Session& s, SessionEndReason reason, Session6Event& ev) const;
   // IPv6 -> the internal IPv4 tuple `to` (ports kept), in place; false: dropped.
   bool to_internal(rte_mbuf*& m, const Ipv6View& v, const FiveTuple& to, ParsedPacket& pp);
 

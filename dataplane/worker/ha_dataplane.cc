@@ -36,7 +36,7 @@ bool HaDataplane::create6(uint32_t workers, uint32_t ring_size, int socket, std:
   const uint32_t tag = instance6.fetch_add(1);
   for (uint32_t w = 0; w < workers; ++w) {
     const std::string suffix = std::to_string(tag) + "_" + std::to_string(w);
-    rte_ring* ev = rte_ring_create_elem(("wpha6e" + suffix).c_str(), sizeof(Session6Event), ring_size, socket,
+    rte_ring* ev = rte_ring_create_elem(("wpha6e" + suffix).c_str(), sizeof(HaSession6Event), ring_size, socket,
                                         RING_F_SP_ENQ | RING_F_SC_DEQ);
     rte_ring* in = rte_ring_create_elem(("wpha6i" + suffix).c_str(), sizeof(PeerSession6Op), ring_size, socket,
                                         RING_F_SP_ENQ | RING_F_SC_DEQ);

@@ -26,6 +26,7 @@
 
 #include "dataplane/ip/ipv4.h"
 #include "dataplane/session/owner.h"
+#include "dataplane/session/events6.h"
 #include "dataplane/session/session.h"
 #include "dataplane/session/table6.h"
 #include "dataplane/worker/ike_ha_channel.h"
@@ -46,13 +47,32 @@ struct PeerSessionOp {
 static_assert(sizeof(PeerSessionOp) % 4 == 0, "rte_ring element size must be a multiple of 4");
 
 // The IPv6 twin (#19): a routed IPv6 session in this node's terms (routes,
-// interfaces, clock), for its owner by affinity_class6.
+// interfaces, clock), for its owner by affinity_class6. With `role` ingress
+// or egress it is an IPv6 session that an IPv4 SVR session carries
+// (svr/svr6_lan.h), and `carrier` is that session, both halves in one op so
+// they arrive together: the Session6's route is its LAN side's, the
+// carrier's LAN side is left for the worker to give its internal tuple
+// (Svr6Lan::internal_tuple of the Session6 it inserts), since that tuple
+// names a slot of the worker's own IPv6 table.
 struct PeerSession6Op {
   PeerSessionOpKind kind;
-  uint8_t pad[7];
+  Svr6Role role = Svr6Role::none;
+  uint8_t pad[6];
   Session6 session;
+  Session carrier;  // role != none only
 };
 static_assert(sizeof(PeerSession6Op) % 4 == 0, "rte_ring element size must be a multiple of 4");
+
+// An element of HA's IPv6 event ring (HaDataplane::events6): a routed IPv6
+// session (ev.svr.role none), or (#19) an IPv6 session an IPv4 SVR session
+// carries, posted whole by Svr6Lan::post_ha: its Session6, its waypoint leg
+// and the carrying session as of the same instant, so the record the HA
+// thread makes of them is consistent (ha/packed_svr6.h).
+struct HaSession6Event {
+  Session6Event ev;
+  Session carrier;  // ev.svr.role != none only
+};
+static_assert(sizeof(HaSession6Event) % 4 == 0, "rte_ring element size must be a multiple of 4");
 
 // Session6 flag of a copy of the peer's IPv6 session (worker/ha_follower6.h):
 // it stays while this node carries the session after a takeover, so the
@@ -73,7 +93,7 @@ struct HaDataplane {
   bool enabled = false;
   std::vector<HaAddress> peer_addresses;                    // fixed before the workers start
   std::vector<rte_ring*> inbound;                           // per worker, PeerSessionOp elements
-  // #19, IPv6 sessions: per worker, Session6Event to the HA thread (only
+  // #19, IPv6 sessions: per worker, HaSession6Event to the HA thread (only
   // HA's: the mgmt feed has its own) and PeerSession6Op from it. Empty when
   // the router does not route IPv6.
   std::vector<rte_ring*> events6;

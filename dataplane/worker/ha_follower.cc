@@ -4,8 +4,10 @@
 #include <rte_ring_elem.h>
 
 #include <algorithm>
+#include <iterator>
 
 #include "dataplane/control/neighbor_mac.h"  // ms_before: wrap-safe millisecond order
+#include "dataplane/svr/svr6_lan.h"
 
 namespace wp {
 namespace {
@@ -89,11 +91,11 @@ bool HaFollower::make_room(const Session& in) {
   return true;
 }
 
-void HaFollower::insert(const Session& in) {
+Session* HaFollower::insert(const Session& in) {
   Session* s = ctx_.table.allocate();
   if (!s) {
     ctx_.counters->add(Counter::ha_apply_table_full);
-    return;
+    return nullptr;
   }
   *s = in;
   s->in_use = 1;
@@ -105,9 +107,79 @@ void HaFollower::insert(const Session& in) {
     ctx_.release_keys(*s);
     ctx_.table.release(s);
     ctx_.counters->add(Counter::ha_stale_ignored);
-    return;
+    return nullptr;
   }
   ctx_.counters->add(Counter::ha_sessions_applied);
+  return s;
+}
+
+namespace {
+
+// The carrying session's LAN side and original tuple: the internal tuple of Session6 slot `idx6` here.
+void bind_lan6(Session& s, uint32_t idx6, Svr6Role role, const FiveTuple6& t) {
+  const FiveTuple inner = Svr6Lan::internal_tuple(idx6, t);
+  const bool ingress = role == Svr6Role::ingress;
+  SideOut& lan = ingress ? s.out_rev : s.out_fwd;
+  const uint8_t key_version = lan.key_version;
+  lan = SideOut{ingress ? inner.reversed() : inner, idx6, static_cast<int8_t>(kIfaceSvr6), -1};
+  lan.key_version = key_version;
+  s.original = inner;
+}
+
+}  // namespace
+
+void HaFollower::apply_svr6(const PeerSession6Op& op) {
+  SessionTable6* t6 = six_ ? six_->table() : nullptr;
+  if (!t6 || !ctx_.svr6) return ctx_.counters->add(Counter::ha6_apply_table_full);  // no IPv6 table here
+  const Session6& in6 = op.session;
+  Session6Ref ref6 = t6->lookup(in6.original);
+  Session* held = ref6 && ref6.session->svr_ref && ref6.session->uuid == in6.uuid
+                      ? ctx_.table.at(ref6.session->svr_ref - 1)
+                      : nullptr;
+  if (op.kind != PeerSessionOpKind::upsert) {
+    if (held && (op.kind == PeerSessionOpKind::remove || (held->flags & kPeerSession))) {
+      ctx_.remove_session(held);  // its Session6 goes with it (Svr6Lan::release)
+      ctx_.counters->add(Counter::ha6_sessions_removed);
+    }
+    return;
+  }
+  Session in = op.carrier;
+  if (held) {
+    if (ms_before(in.last_ms, held->last_ms)) return ctx_.counters->add(Counter::ha6_stale_ignored);
+    Session6& s6 = *ref6.session;
+    bind_lan6(in, t6->index_of(&s6), op.role, in6.original);
+    if (held->key_a() == in.key_a() && update_in_place(*held, in)) {  // both keys as held (update_in_place checks B's)
+      s6.last_ms = in6.last_ms;
+      std::copy(std::begin(in6.packets), std::end(in6.packets), s6.packets);
+      std::copy(std::begin(in6.bytes), std::end(in6.bytes), s6.bytes);
+      return ctx_.counters->add(Counter::ha6_sessions_applied);
+    }
+    ctx_.remove_session(held);  // re-bound by the peer (its WAN leg moved): both halves anew
+  }
+  // Another session on the IPv6 tuple either way: the newer creation wins.
+  for (const FiveTuple6& key : {in6.original, in6.original.reversed()}) {
+    Session6Ref other = t6->lookup(key);
+    if (!other) continue;
+    if (ms_before(in6.created_ms, other.session->created_ms)) return ctx_.counters->add(Counter::ha6_stale_ignored);
+    if (other.session->svr_ref)
+      ctx_.remove_session(ctx_.table.at(other.session->svr_ref - 1));  // and its Session6
+    else
+      t6->remove(other.session);
+    ctx_.counters->add(Counter::sessions_replaced);
+  }
+  SessionTable6::Refused why = SessionTable6::Refused::none;
+  Session6* s6 = t6->insert(in6.original, why);
+  if (!s6)
+    return ctx_.counters->add(why == SessionTable6::Refused::full ? Counter::ha6_apply_table_full
+                                                                   : Counter::ha6_stale_ignored);
+  const uint8_t in_use = s6->in_use;
+  *s6 = in6;
+  s6->in_use = in_use;
+  bind_lan6(in, t6->index_of(s6), op.role, in6.original);
+  Session* s = make_room(in) ? insert(in) : nullptr;
+  if (!s) return t6->remove(s6);  // the IPv4 half was refused (counted): the IPv6 half goes too
+  s6->svr_ref = ctx_.table.index_of(s) + 1;
+  ctx_.counters->add(Counter::ha6_sessions_applied);
 }
 
 // Sessions that become ours start their idle clock now, since the peer's
@@ -159,6 +231,7 @@ uint32_t HaFollower::republish() {
   for (; republish_hand_ < end; ++republish_hand_) {
     const Session& s = *ctx_.table.at(republish_hand_);
     if (!s.in_use || (s.flags & kPeerSession)) continue;
+    if (carries_ipv6(s) && ha.event6_ring(ctx_.id)) continue;  // posted whole by its IPv6 table's sweep (#19)
     if (rte_ring_free_count(ring) <= kRepublishReserve) return posted;  // resume here next iteration
     SessionEvent ev;
     ev.kind = SessionEventKind::update;

@@ -39,12 +39,20 @@ class HaFollower {
   void apply(const PeerSessionOp& op);
   // The worker's IPv6 follower (#19): polled with this one, and an ownership
   // change or republish is acknowledged only once its table is done too.
-  void attach6(HaFollower6* six) { six_ = six; }
+  void attach6(HaFollower6* six) {
+    six_ = six;
+    six->attach_svr(this);
+  }
+  // #19: an IPv6 session over SVR from the inbound6 ring, both halves: the
+  // Session6 into the IPv6 table, the carrying session into ours with its LAN
+  // side bound to that Session6's slot (ha/packed_svr6.h). Deletes, staleness
+  // and replacement as for IPv4's sessions; either half refused: neither stays.
+  void apply_svr6(const PeerSession6Op& op);
 
  private:
   bool update_in_place(Session& s, const Session& in);
   bool make_room(const Session& in);  // removes older sessions on either key; false when `in` is the older
-  void insert(const Session& in);
+  Session* insert(const Session& in);  // null when refused (counted)
   void mark_owner(Session& s);
   uint32_t follow_ownership();
   uint32_t republish();

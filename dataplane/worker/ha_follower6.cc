@@ -8,6 +8,8 @@
 
 #include "dataplane/control/neighbor_mac.h"  // ms_before: wrap-safe millisecond order
 #include "dataplane/session/events6.h"
+#include "dataplane/svr/svr6_lan.h"
+#include "dataplane/worker/ha_follower.h"
 
 namespace wp {
 namespace {
@@ -22,7 +24,13 @@ uint32_t HaFollower6::poll() {
   PeerSession6Op ops[kApply6Burst];
   const unsigned n =
       rte_ring_sc_dequeue_burst_elem(ha.inbound6[ctx_.id], ops, sizeof(PeerSession6Op), kApply6Burst, nullptr);
-  for (unsigned i = 0; i < n; ++i) apply(ops[i]);
+  for (unsigned i = 0; i < n; ++i) {
+    if (ops[i].role != Svr6Role::none) {
+      if (svr_) svr_->apply_svr6(ops[i]);
+      continue;
+    }
+    apply(ops[i]);
+  }
   if (n) route6_.count_sessions();
   return n;
 }
@@ -55,7 +63,10 @@ void HaFollower6::apply(const PeerSession6Op& op) {
     Session6Ref other = t->lookup(key);
     if (!other) continue;
     if (ms_before(in.created_ms, other.session->created_ms)) return ctx_.counters->add(Counter::ha6_stale_ignored);
-    t->remove(other.session);
+    if (other.session->svr_ref)  // an IPv6 session over SVR: its carrying session goes with it
+      ctx_.remove_session(ctx_.table.at(other.session->svr_ref - 1));
+    else
+      t->remove(other.session);
     ctx_.counters->add(Counter::sessions_replaced);
   }
   SessionTable6::Refused why = SessionTable6::Refused::none;
@@ -107,15 +118,24 @@ bool HaFollower6::republish(uint32_t req, uint32_t& posted) {
   const uint32_t end = std::min(req_hand_ + kRepublishSlice, t->capacity());
   for (; req_hand_ < end; ++req_hand_) {
     const Session6& s = *t->at(req_hand_);
-    if (!s.in_use || (s.flags & kPeerSession) || s.svr_ref) continue;
+    if (!s.in_use || (s.flags & kPeerSession)) continue;
     if (rte_ring_free_count(ring) <= kRepublishReserve) return false;  // resume here next iteration
-    Session6Event ev;
+    if (s.svr_ref) {  // over SVR: posted whole with its carrying session, unless that one is the peer's
+      const Session& carrier = *ctx_.table.at(s.svr_ref - 1);
+      if (carrier.flags & kPeerSession || !ctx_.svr6) continue;
+      if (!ctx_.svr6->post_ha(SessionEventKind::update, carrier)) return false;
+      ++posted;
+      ctx_.counters->add(Counter::ha6_sessions_republished);
+      continue;
+    }
+    HaSession6Event hev;
+    Session6Event& ev = hev.ev;
     ev.kind = SessionEventKind::update;
     ev.reason = SessionEndReason::none;
     ev.worker = static_cast<uint16_t>(ctx_.id);
     ev.now_ms = ctx_.now_ms;
     ev.session = s;
-    if (rte_ring_sp_enqueue_elem(ring, &ev, sizeof(ev)) != 0) return false;
+    if (rte_ring_sp_enqueue_elem(ring, &hev, sizeof(hev)) != 0) return false;
     ++posted;
     ctx_.counters->add(Counter::ha6_sessions_republished);
   }

@@ -23,6 +23,8 @@
 
 namespace wp {
 
+class HaFollower;
+
 class HaFollower6 {
  public:
   static constexpr uint32_t kSlice = 16384;
@@ -36,8 +38,13 @@ class HaFollower6 {
   // A slice of the re-flagging for ownership generation `gen`; true once the
   // whole table is done for it (`visited` += sessions looked at).
   bool follow(uint32_t gen, uint32_t& visited);
-  // A slice of republish request `req`; true once every owned session was posted.
+  // A slice of republish request `req`; true once every owned session was posted
+  // (#19: an IPv6 session over SVR with its carrying session, Svr6Lan::post_ha).
   bool republish(uint32_t req, uint32_t& posted);
+  // Ops of IPv6 sessions over SVR (PeerSession6Op::role) go to the IPv4 follower,
+  // which binds both halves (HaFollower::apply_svr6); set by HaFollower::attach6.
+  void attach_svr(HaFollower* svr) { svr_ = svr; }
+  SessionTable6* table() { return route6_.table(); }
 
  private:
   bool peer_ages(const Session6& s) const {
@@ -49,6 +56,7 @@ class HaFollower6 {
 
   WorkerContext& ctx_;
   Route6Step& route6_;
+  HaFollower* svr_ = nullptr;
   uint32_t gen_ = 0, gen_hand_ = 0;
   bool gen_done_ = true;
   uint32_t req_ = 0, req_hand_ = 0;

@@ -322,7 +322,8 @@ void Route6Step::post(SessionEventKind kind, const Session6& s, SessionEndReason
   rte_ring* o = ctx_.shared.offload_event6_ring(ctx_.id);
   const bool to_offload = o && !s.svr_ref && !has_tunnel_side(s) && (kOffload6EventKinds & event_bit(kind));
   if (!to_ipfix && !to_ha && !to_offload) return;
-  Session6Event ev;
+  HaSession6Event hev;  // HA's ring element (worker/ha_dataplane.h); the other rings take its `ev`
+  Session6Event& ev = hev.ev;
   ev.kind = kind;
   ev.reason = reason;
   ev.worker = static_cast<uint16_t>(ctx_.id);
@@ -332,7 +333,7 @@ void Route6Step::post(SessionEventKind kind, const Session6& s, SessionEndReason
   // A full ring: the session stays in software (established) or its rules age out in the NIC (closed).
   if (to_offload && rte_ring_sp_enqueue_elem(o, &ev, sizeof(ev)) != 0)
     ctx_.counters->add(Counter::offload_events_dropped);
-  if (to_ha && rte_ring_sp_enqueue_elem(h, &ev, sizeof(ev)) != 0) {
+  if (to_ha && rte_ring_sp_enqueue_elem(h, &hev, sizeof(hev)) != 0) {
     ctx_.counters->add(Counter::ha6_events_dropped);
     ctx_.counters->add(Counter::ha_events_dropped);  // the HA thread asks this worker to republish
   }

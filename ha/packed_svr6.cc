@@ -1,0 +1,96 @@
+// IPv6 sessions over SVR as HA records; see packed_svr6.h for the layout.
+#include "ha/packed_svr6.h"
+
+#include <cstring>
+
+#include "dataplane/control/waypoint6_addr.h"
+#include "dataplane/ip/ipv6.h"
+#include "ha/packed_bytes.h"
+
+namespace wp::ha {
+namespace {
+
+enum : size_t {
+  kOffSrc = kPackedRecordBytes, kOffDst = kOffSrc + 16, kOffSport = kOffDst + 16, kOffDport = kOffSport + 2,
+  kOffProto = kOffDport + 2, kOffRole = kOffProto + 1, kOffZero = kOffRole + 1, kOffPacketsFwd = kOffZero + 2,
+  kOffPacketsRev = kOffPacketsFwd + 8, kOffBytesFwd = kOffPacketsRev + 8, kOffBytesRev = kOffBytesFwd + 8,
+};
+static_assert(kOffBytesRev + 8 == kPackedSvr6RecordBytes);
+constexpr auto kFw = static_cast<size_t>(Dir::forward), kRv = static_cast<size_t>(Dir::reverse);
+
+}  // namespace
+
+void write_svr6_tail(uint8_t* p, const Session6& s6, Svr6Role role) {
+  store_ipv6(p + kOffSrc, s6.original.src);
+  store_ipv6(p + kOffDst, s6.original.dst);
+  packed_put<uint16_t>(p + kOffSport, s6.original.sport);
+  packed_put<uint16_t>(p + kOffDport, s6.original.dport);
+  p[kOffProto] = s6.original.proto;
+  p[kOffRole] = static_cast<uint8_t>(role);
+  packed_put<uint64_t>(p + kOffPacketsFwd, s6.packets[kFw]);
+  packed_put<uint64_t>(p + kOffPacketsRev, s6.packets[kRv]);
+  packed_put<uint64_t>(p + kOffBytesFwd, s6.bytes[kFw]);
+  packed_put<uint64_t>(p + kOffBytesRev, s6.bytes[kRv]);
+}
+
+bool svr6_role(const uint8_t* p, Svr6Role& role, std::string& error) {
+  const uint8_t r = p[kOffRole];
+  if (r != static_cast<uint8_t>(Svr6Role::ingress) && r != static_cast<uint8_t>(Svr6Role::egress))
+    return error = "svr6 role: " + std::to_string(r) + " unknown", false;
+  role = static_cast<Svr6Role>(r);
+  return true;
+}
+
+bool decode_svr6_tail(const uint8_t* p, PackedKind kind, const RouterModel& rm, const Session& carrier,
+                      Session6& out, std::string& error) {
+  if (p[kOffZero] || p[kOffZero + 1]) return error = "svr6: reserved bytes not zero", false;
+  Svr6Role role;
+  if (!svr6_role(p, role, error)) return false;
+  const bool ingress = role == Svr6Role::ingress;
+  out = Session6{};
+  out.original.src = load_ipv6(p + kOffSrc);
+  out.original.dst = load_ipv6(p + kOffDst);
+  out.original.sport = packed_get<uint16_t>(p + kOffSport);
+  out.original.dport = packed_get<uint16_t>(p + kOffDport);
+  out.original.proto = p[kOffProto];
+  out.uuid = carrier.uuid;
+  const FiveTuple6& t = out.original;
+  // The halves describe one session: the IPv4 half's internal tuple keeps the IPv6 ports.
+  if (t.sport != carrier.original.sport || t.dport != carrier.original.dport || t.proto != carrier.original.proto)
+    return error = "svr6: the IPv6 tuple's ports or protocol differ from the IPv4 half's", false;
+  const SideOut& wan = ingress ? carrier.out_fwd : carrier.out_rev;
+  if (wan.peer < 0) return error = std::string("svr6: ") + (ingress ? "out_fwd" : "out_rev") + " is no waypoint leg", false;
+  if (kind == PackedKind::remove) return true;
+  if (t.src.is_unspecified() || t.dst.is_unspecified() || t.src.is_multicast() || t.dst.is_multicast())
+    return error = "svr6: unspecified or multicast IPv6 tuple", false;
+  if (rm.service_for6(t.dst, t.proto, t.dport) != carrier.service)
+    return error = "svr6: the service here for " + format_ipv6(t.dst) + " is not " +
+                   rm.services[static_cast<size_t>(carrier.service)].name,
+           false;
+  // The LAN side's route here: toward the client at the ingress, the server at the egress.
+  const Ipv6& lan_end = ingress ? t.src : t.dst;
+  const Route6* r = rm.fib6.lookup(lan_end);
+  if (!r) return error = "svr6: no IPv6 route here to " + format_ipv6(lan_end), false;
+  if (r->tunnel()) return error = "svr6: the route to " + format_ipv6(lan_end) + " leads into an IPsec tunnel here", false;
+  const size_t k = ingress ? kRv : kFw;
+  out.next_hop[k] = r->connected() ? lan_end : r->next_hop;
+  out.iface[k] = static_cast<int8_t>(r->iface);
+  out.tenant = carrier.tenant;
+  out.service = carrier.service;
+  out.created_ms = carrier.created_ms;
+  out.last_ms = carrier.last_ms;
+  out.packets[kFw] = packed_get<uint64_t>(p + kOffPacketsFwd);
+  out.packets[kRv] = packed_get<uint64_t>(p + kOffPacketsRev);
+  out.bytes[kFw] = packed_get<uint64_t>(p + kOffBytesFwd);
+  out.bytes[kRv] = packed_get<uint64_t>(p + kOffBytesRev);
+  return true;
+}
+
+bool svr6_describable(const Session& s, const RouterModel& rm) {
+  for (const SideOut* side : {&s.out_fwd, &s.out_rev})
+    for (const Ipv4 a : {side->tuple.src, side->tuple.dst})
+      if (is_waypoint6_standin(a) && !waypoint6_of(rm, a)) return false;
+  return true;
+}
+
+}  // namespace wp::ha

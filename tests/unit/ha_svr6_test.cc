@@ -1,0 +1,330 @@
+// HA of IPv6 sessions that an IPv4 SVR session carries (#19; docs/ipv6.md
+// § HA of sessions between IPv6 waypoints; ha/packed_svr6.h): one record holds
+// both halves (the IPv4 record of packed_ops.h, the Session6 as its tail); the
+// receiver maps the WAN leg's stand-ins onto its own, routes the IPv6 LAN side
+// itself and binds the halves in the owning worker; malformed records are
+// rejected with their reasons; and a pair of in-process hubs (real Workers and
+// HaNodes on the loopback bus) where the survivor carries an IPv6 client's
+// TCP session that rode the dead node, both ways, byte-exact.
+//
+//   client 2001:db8:71::5 - [r1] 2001:db8:70::1 ==IPv6 WAN== 2001:db8:70::2 [hub-a]
+//                                                             2001:db8:70::3 [hub-b] - server 2001:db8:72::10
+#include <gtest/gtest.h>
+
+#include <cstring>
+#include <functional>
+#include <memory>
+#include <string>
+
+#include "dataplane/control/waypoint6_addr.h"
+#include "dataplane/svr/svr6_lan.h"
+#include "dataplane/worker/worker.h"
+#include "ha/ha_node.h"
+#include "ha/ha_thread.h"
+#include "ha/packed_svr6.h"
+#include "mgmt/config_load.h"
+#include "tests/unit/ha_loop_bus.h"
+#include "tests/unit/pkt6_builder.h"
+#include "tests/unit/route6_test_config.h"
+#include "tests/unit/svr6_frames.h"
+
+namespace wp::ha {
+namespace {
+
+using namespace wp::test;
+using C = HaStatus::Counter;
+
+constexpr const char* kV6Client = "2001:db8:71::5";
+constexpr const char* kV6Server = "2001:db8:72::10";
+constexpr const char* kR1Wan6 = "2001:db8:70::1";
+constexpr const char* kHubAWan6 = "2001:db8:70::2";
+constexpr const char* kHubBWan6 = "2001:db8:70::3";
+constexpr Mac kHubAMac = {2, 0, 0, 0xaa, 0, 2};
+constexpr Mac kV6ServerMac = {2, 0, 0, 0, 0x72, 0x10};
+
+config::Config r1_config() {
+  config::Config c = router_base("r1", "10.1.0.1/24", {{"wan0", "172.16.0.1/24"}});
+  c.mutable_router()->mutable_lan()->add_ipv6_addresses("2001:db8:71::1/64");
+  c.mutable_router()->mutable_wan(0)->add_ipv6_addresses("2001:db8:70::1/64");
+  add_v6_tenants(c);
+  add_service(c, {"web6", "2001:db8:72::/64", "tcp", "80", "hub"});
+  add_policy(c, "v6", "web6", "");
+  add_peer(c, "hub", {kHubAWan6}, kKey12);  // the site knows the pair by hub-a's waypoint
+  return c;
+}
+
+// The headend pair (the egress role): hub-b knows one more peer, listed first,
+// so r1's stand-in differs between the hubs (the record carries the address).
+config::Config hub_config(bool a) {
+  config::Config c = router_base(a ? "hub-a" : "hub-b", a ? "10.2.0.1/24" : "10.2.0.3/24",
+                                 {{"wan0", a ? "172.16.0.2/24" : "172.16.0.3/24"}});
+  c.mutable_router()->mutable_lan()->add_ipv6_addresses(a ? "2001:db8:72::1/64" : "2001:db8:72::3/64");
+  c.mutable_router()->mutable_wan(0)->add_ipv6_addresses(a ? "2001:db8:70::2/64" : "2001:db8:70::3/64");
+  add_v6_tenants(c);
+  add_service(c, {"web6", "2001:db8:72::/64", "tcp", "80", ""});
+  add_policy(c, "v6", "web6", "");
+  if (!a) add_peer(c, "other", {"2001:db8:70::9"}, kKey12);
+  add_peer(c, "r1", {kR1Wan6}, kKey12);
+  config::Ha* ha = c.mutable_ha();
+  ha->set_node_id(a ? 1 : 2);
+  ha->set_group("wp-pair");
+  ha->add_peer_waypoints(a ? "172.16.0.3" : "172.16.0.2");
+  ha->add_peer_waypoints(a ? kHubBWan6 : kHubAWan6);
+  return c;
+}
+
+// --- the record --------------------------------------------------------------------
+
+struct Models {
+  Models() {
+    std::string err;
+    a = RouterModel::build(hub_config(true), nullptr, nullptr, hmac, err);
+    b = RouterModel::build(hub_config(false), nullptr, nullptr, hmac, err);
+    EXPECT_TRUE(a && b) << err;
+  }
+  HmacEngine hmac;
+  std::shared_ptr<const RouterModel> a, b;
+};
+
+// Hub-a's egress session from r1 as a worker holds it: Session6 slot 3, its internal tuple.
+struct Pair {
+  Session carrier;
+  Session6 s6;
+};
+Pair egress_pair(const RouterModel& rm) {
+  Pair p;
+  p.s6.original = {ip6(kV6Client), ip6(kV6Server), 40000, 80, kProtoTcp};
+  const FiveTuple inner = Svr6Lan::internal_tuple(3, p.s6.original);
+  Session& s = p.carrier;
+  s.original = inner;
+  for (int i = 0; i < 16; ++i) s.uuid[static_cast<size_t>(i)] = static_cast<uint8_t>(5 * i + 3);
+  p.s6.uuid = s.uuid;
+  s.out_fwd = SideOut{inner, 3, static_cast<int8_t>(kIfaceSvr6), -1};
+  const Ipv4 r1 = waypoint6_standin_of(rm, ip6(kR1Wan6));
+  s.out_rev = SideOut{{waypoint6_own_standin(1), r1, 20001, 20003, kProtoTcp}, r1, 1,
+                      static_cast<int8_t>(rm.peers.size() - 1)};
+  s.tenant = static_cast<int16_t>(rm.tenant_by_name("v6"));
+  s.service = static_cast<int16_t>(rm.service_by_name("web6"));
+  s.security = static_cast<int16_t>(rm.policy(s.tenant, s.service));
+  s.flags = kReverseSeen;
+  s.in_use = 1;
+  p.s6.packets[0] = 3, p.s6.packets[1] = 2, p.s6.bytes[0] = 300, p.s6.bytes[1] = 1200;
+  return p;
+}
+
+bool round_trip(const Pair& in, const RouterModel& from, const RouterModel& to, PeerSession6Op& out,
+                std::string& err, const std::function<void(pb::PackedOps&)>& edit = {}) {
+  DataplaneClock clock = DataplaneClock::now();
+  PackedOpsWriter w{kPackedSvr6RecordBytes, kPackedSvr6Format};
+  write_svr6_tail(w.add(PackedKind::upsert, in.carrier, from, clock), in.s6, Svr6Role::egress);
+  pb::PackedOps body;
+  w.write_to(body);
+  if (edit) edit(body);
+  pb::PackedOps wire;
+  if (!wire.ParseFromString(body.SerializeAsString())) return err = "parse", false;
+  PackedOpsReader r{kPackedSvr6RecordBytes, kPackedSvr6Format, "packed svr6 ops"};
+  PackedKind kind;
+  return r.open(wire, err) && svr6_role(r.record(0), out.role, err) &&
+         r.decode(0, to, clock, nullptr, kind, out.carrier, err, out.role == Svr6Role::ingress ? 0 : 1) &&
+         decode_svr6_tail(r.record(0), kind, to, out.carrier, out.session, err);
+}
+
+TEST(HaSvr6Packed, BothHalvesTravelInOneRecordAndLandInTheReceiversTerms) {
+  Models m;
+  ASSERT_TRUE(m.a && m.b);
+  const Pair in = egress_pair(*m.a);
+  PeerSession6Op d{};
+  std::string err;
+  ASSERT_TRUE(round_trip(in, *m.a, *m.b, d, err)) << err;
+  EXPECT_EQ(d.role, Svr6Role::egress);
+  EXPECT_EQ(d.carrier.uuid, in.carrier.uuid);
+  EXPECT_EQ(d.session.uuid, in.carrier.uuid) << "one UUID for both halves";
+  EXPECT_EQ(d.carrier.out_fwd.iface, kIfaceSvr6) << "the LAN side is left for the worker to bind";
+  EXPECT_EQ(d.carrier.out_rev.tuple.src, waypoint6_ha_standin(0)) << "hub-a's waypoint is hub-b's 0.255.254.0";
+  EXPECT_EQ(d.carrier.out_rev.tuple.dst, waypoint6_peer_standin(1, 0)) << "r1 is hub-b's peer 1";
+  EXPECT_EQ(d.carrier.out_rev.peer, 1);
+  EXPECT_EQ(d.session.original, in.s6.original);
+  EXPECT_EQ(d.session.next_hop[0], ip6(kV6Server)) << "on hub-b's LAN link";
+  EXPECT_EQ(d.session.iface[0], 0);
+  EXPECT_EQ(d.session.bytes[1], 1200u);
+  EXPECT_EQ(d.session.tenant, d.carrier.tenant);
+  EXPECT_EQ(d.session.svr_ref, 0u) << "the worker links the halves";
+}
+
+// The ingress role (the client's LAN side is out_rev): a client on the hubs' own LAN here.
+TEST(HaSvr6Packed, TheIngressRoleBindsTheClientsSide) {
+  Models m;
+  ASSERT_TRUE(m.a && m.b);
+  Pair in;
+  in.s6.original = {ip6("2001:db8:72::20"), ip6(kV6Server), 40001, 80, kProtoTcp};
+  const FiveTuple inner = Svr6Lan::internal_tuple(5, in.s6.original);
+  Session& s = in.carrier;
+  s.original = inner;
+  s.uuid[0] = 9;
+  s.out_rev = SideOut{inner.reversed(), 5, static_cast<int8_t>(kIfaceSvr6), -1};
+  const Ipv4 r1 = waypoint6_standin_of(*m.a, ip6(kR1Wan6));
+  s.out_fwd = SideOut{{waypoint6_own_standin(1), r1, 20005, 20007, kProtoTcp}, r1, 1,
+                      static_cast<int8_t>(m.a->peers.size() - 1)};
+  s.tenant = static_cast<int16_t>(m.a->tenant_by_name("v6"));
+  s.service = static_cast<int16_t>(m.a->service_by_name("web6"));
+  s.security = static_cast<int16_t>(m.a->policy(s.tenant, s.service));
+  s.in_use = 1;
+  DataplaneClock clock = DataplaneClock::now();
+  PackedOpsWriter w{kPackedSvr6RecordBytes, kPackedSvr6Format};
+  write_svr6_tail(w.add(PackedKind::upsert, s, *m.a, clock), in.s6, Svr6Role::ingress);
+  pb::PackedOps body;
+  w.write_to(body);
+  PackedOpsReader r{kPackedSvr6RecordBytes, kPackedSvr6Format, "packed svr6 ops"};
+  std::string err;
+  PeerSession6Op d{};
+  PackedKind kind;
+  ASSERT_TRUE(r.open(body, err) && svr6_role(r.record(0), d.role, err)) << err;
+  EXPECT_EQ(d.role, Svr6Role::ingress);
+  ASSERT_TRUE(r.decode(0, *m.b, clock, nullptr, kind, d.carrier, err, 0)) << err;
+  ASSERT_TRUE(decode_svr6_tail(r.record(0), kind, *m.b, d.carrier, d.session, err)) << err;
+  EXPECT_EQ(d.carrier.out_rev.iface, kIfaceSvr6);
+  EXPECT_EQ(d.carrier.out_fwd.tuple.src, waypoint6_ha_standin(0));
+  EXPECT_EQ(d.session.next_hop[1], ip6("2001:db8:72::20")) << "toward the client, on hub-b's LAN";
+  EXPECT_EQ(d.session.iface[1], 0);
+  EXPECT_EQ(d.session.iface[0], -1) << "the server's side is the SVR session's";
+}
+
+TEST(HaSvr6Packed, MalformedRecordsAreRejectedWithAReason) {
+  Models m;
+  ASSERT_TRUE(m.a && m.b);
+  const Pair in = egress_pair(*m.a);
+  PeerSession6Op d{};
+  std::string err;
+  auto byte = [](size_t at, char v) { return [at, v](pb::PackedOps& b) { (*b.mutable_records())[at] = v; }; };
+  EXPECT_FALSE(round_trip(in, *m.a, *m.b, d, err, byte(165, 3)));
+  EXPECT_NE(err.find("svr6 role: 3 unknown"), std::string::npos) << err;
+  EXPECT_FALSE(round_trip(in, *m.a, *m.b, d, err, byte(166, 1)));
+  EXPECT_NE(err.find("reserved bytes"), std::string::npos) << err;
+  EXPECT_FALSE(round_trip(in, *m.a, *m.b, d, err, byte(160, 7)));  // the IPv6 source port
+  EXPECT_NE(err.find("differ from the IPv4 half's"), std::string::npos) << err;
+  EXPECT_FALSE(round_trip(in, *m.a, *m.b, d, err, byte(145, 0x0d)));  // 2001:d0d:: ... no service here
+  EXPECT_NE(err.find("is not web6"), std::string::npos) << err;
+  // The role says ingress: out_fwd, the server's LAN side here, would be a waypoint leg to an internal address.
+  EXPECT_FALSE(round_trip(in, *m.a, *m.b, d, err, byte(165, 1)));
+  EXPECT_NE(err.find("out_fwd: no route to 0.0.0.9"), std::string::npos) << err;
+  EXPECT_FALSE(round_trip(in, *m.a, *m.b, d, err, [](pb::PackedOps& b) { b.set_record_bytes(128); }));
+  EXPECT_NE(err.find("records of 128 bytes"), std::string::npos) << err;
+  EXPECT_FALSE(round_trip(in, *m.a, *m.b, d, err, [](pb::PackedOps& b) { b.mutable_records()->resize(199); }));
+  EXPECT_NE(err.find("not whole records"), std::string::npos) << err;
+}
+
+// --- the pair ----------------------------------------------------------------------
+
+using loopback::Bus;
+using loopback::LoopTransport;
+
+struct Hub {
+  Hub(Bus& bus, bool a)
+      : node_id(a ? 1 : 2),
+        router(hub_config(a), RouterOptions()
+                                  .with_events(EventConsumer::ha, 4096)
+                                  .with_prepare([](DataplaneShared& sh) {
+                                    take_peer_waypoints6(*sh.model.load(), sh.ha);
+                                    std::string err;
+                                    if (!sh.ha.create(1, 4096, SOCKET_ID_ANY, err) ||
+                                        !sh.ha.create6(1, 1024, SOCKET_ID_ANY, err))
+                                      throw std::runtime_error(err);
+                                  })),
+        shared(router.shared()) {
+    learn6_on(router, 0, ip6(kV6Server), kV6ServerMac);
+    learn6_on(router, 1, ip6(kR1Wan6), kR1Mac);
+    HaSettings s;
+    s.node_id = node_id;
+    node = std::make_unique<HaNode>(shared, s, [this, &bus](std::string&) -> std::unique_ptr<Transport> {
+      return std::make_unique<LoopTransport>(bus, Member{this->node_id, 100 + this->node_id});
+    });
+  }
+  void step(uint64_t now_ms) {
+    router.worker().set_now_ms(static_cast<uint32_t>(now_ms));
+    router.worker().ha().poll();
+    node->poll(now_ms);
+  }
+  std::vector<uint8_t> from_server(const Pkt6& p) const {
+    std::vector<uint8_t> f = v6_checksummed(p.bytes());
+    std::memcpy(f.data(), router.model().interfaces[0].mac, 6);
+    std::memcpy(f.data() + 6, kV6ServerMac.data(), 6);
+    return f;
+  }
+  uint32_t node_id;
+  Router router;
+  DataplaneShared& shared;
+  std::unique_ptr<HaNode> node;
+};
+
+class HaSvr6Pair : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    r1 = std::make_unique<Router>(r1_config());
+    learn6_on(*r1, 0, ip6(kV6Client), kRouteClientMac);
+    learn6_on(*r1, 1, ip6(kHubAWan6), kHubAMac);
+    a = std::make_unique<Hub>(bus, true);
+    b = std::make_unique<Hub>(bus, false);
+    run(30);
+  }
+  void run(int steps = 20) {
+    for (int i = 0; i < steps; ++i) {
+      now += 2;
+      if (a) a->step(now);
+      b->step(now);
+    }
+  }
+  std::vector<uint8_t> client(const Pkt6& p) const {
+    std::vector<uint8_t> f = v6_checksummed(p.bytes());
+    std::memcpy(f.data(), r1->model().interfaces[0].mac, 6);
+    std::memcpy(f.data() + 6, kRouteClientMac.data(), 6);
+    return f;
+  }
+  Bus bus;
+  uint64_t now = 1'000'000;
+  std::unique_ptr<Router> r1;
+  std::unique_ptr<Hub> a, b;
+};
+
+TEST_F(HaSvr6Pair, TheSurvivorCarriesAnIpv6SessionOverSvrBothWays) {
+  ASSERT_TRUE(a->node->peer_present());
+  // The connection's setup through hub-a: an IPv6 session over IPv6 waypoints.
+  const auto syn = client(Pkt6().ipv6(kV6Client, kV6Server, 64).tcp(40000, 80, 0x02).payload("GET /"));
+  const Frame w1 = r1->send_one(kLan, syn);
+  expect_restored6(syn, a->router.send_one(kWan, w1.raw));
+  const auto synack =
+      a->from_server(Pkt6().ipv6(kV6Server, kV6Client, 64).tcp(80, 40000, 0x12).payload("200 OK"));
+  const Frame w2 = a->router.send_one(kLan, synack);
+  expect_restored6(synack, r1->send_one(kWan, w2.raw));
+  run();
+  EXPECT_GE(b->node->status().get(C::svr6_sessions_received), 1u);
+  EXPECT_EQ(b->node->status().get(C::sessions6_rejected), 0u);
+  EXPECT_EQ(a->node->status().get(C::svr6_sessions_unsynced), 0u);
+  EXPECT_EQ(b->router.worker().table().size(), 1u) << "hub-b holds the carrying session";
+  EXPECT_GE(b->router.count(Counter::ha6_sessions_applied), 1u);
+  EXPECT_EQ(b->router.worker().counters().sessions6_active.load(), 1u) << "and its Session6";
+
+  bus.leave({1, 101});  // hub-a's process dies
+  a.reset();
+  run(10);
+  ASSERT_TRUE(b->shared.ha.holds_peer_address6(ip6(kHubAWan6), 1));
+
+  // The client's next segment, to hub-a's IPv6 waypoint, reaches the IPv6 server through hub-b.
+  const auto ack = client(Pkt6().ipv6(kV6Client, kV6Server, 64).tcp(40000, 80, 0x10).payload("more"));
+  const Frame w3 = r1->send_one(kLan, ack);
+  const Frame got = b->router.send_one(kWan, w3.raw);
+  expect_restored6(ack, got);
+  EXPECT_EQ(std::memcmp(got.dst_mac(), kV6ServerMac.data(), 6), 0);
+
+  // The server's answer leaves hub-b from hub-a's IPv6 waypoint to r1's, restored there byte-exact.
+  const auto back = b->from_server(Pkt6().ipv6(kV6Server, kV6Client, 64).tcp(80, 40000, 0x10).payload("body"));
+  const Frame w4 = b->router.send_one(kLan, back);
+  ASSERT_EQ(w4.port, kWan);
+  const Ipv6View v = parse_ipv6_packet(w4.raw.data(), static_cast<uint32_t>(w4.raw.size()), 14);
+  ASSERT_EQ(v.status, Ipv6Status::ok);
+  EXPECT_EQ(v.src, ip6(kHubAWan6)) << "from the waypoint the session rides";
+  EXPECT_EQ(v.dst, ip6(kR1Wan6));
+  expect_restored6(back, r1->send_one(kWan, w4.raw));
+}
+
+}  // namespace
+}  // namespace wp::ha
