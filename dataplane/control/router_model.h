@@ -211,9 +211,12 @@ struct TunnelModel {
   Ipv4 addr = 0;
   Ipv4Prefix subnet{};
   // tunnels[].ipv6_address: the router's inner IPv6 address (unspecified when
-  // unset) and its prefix; only a tunnel with `addr` has one.
+  // unset) and its prefix; only a tunnel with `addr` has one. With it, the
+  // TUN's link-local address: fe80:: + the interface ID of addr6 (FRR's bgpd
+  // needs one on an interface to a directly connected IPv6 peer).
   Ipv6 addr6{};
   Ipv6Prefix subnet6{};
+  Ipv6 link_local6{};
 };
 
 // The punt path (docs/operations.md § Punt path). Rates are router-wide

@@ -351,18 +351,18 @@ bool Worker::tunnel_punts(int tunnel, int to, bool multicast) const {
   return rm.tunnels[static_cast<size_t>(tunnel)].addr != 0 && (multicast || to == tunnel);
 }
 
-// IPv6 out of `tunnel` for the tunnel's own IPv6 address (#19) goes up its
-// kernel tap like IPv4 for its address (tunnel_punts), metered by the same
-// classes; a TUN has no link-local address, so nothing else is the kernel's.
-// Only the tunnel's address is compared before the packet is parsed: the
-// IPv6 routed through the tunnel pays 16 bytes' compare where it has one.
+// IPv6 out of `tunnel` for the tunnel's own IPv6 address or its TUN's
+// link-local one (#19) goes up its kernel tap like IPv4 for its address
+// (tunnel_punts), metered by the same classes. Only the destination is
+// compared before the packet is parsed: the IPv6 routed through the tunnel
+// pays two 16-byte compares where it has an address.
 bool Worker::tunnel_punt6(rte_mbuf* m, int tunnel) {
   const RouterModel& rm = ctx_.rm();
   if (!rm.punt.enabled || tunnel < 0 || static_cast<size_t>(tunnel) >= rm.tunnels.size()) return false;
-  const Ipv6& own = rm.tunnels[static_cast<size_t>(tunnel)].addr6;
-  if (own.is_unspecified() || m->data_len < kEthHdrLen + kIpv6HdrLen ||
-      load_ipv6(pkt_data(m) + kEthHdrLen + 24) != own)
-    return false;
+  const TunnelModel& tm = rm.tunnels[static_cast<size_t>(tunnel)];
+  if (tm.addr6.is_unspecified() || m->data_len < kEthHdrLen + kIpv6HdrLen) return false;
+  const Ipv6 dst = load_ipv6(pkt_data(m) + kEthHdrLen + 24);
+  if (dst != tm.addr6 && dst != tm.link_local6) return false;
   const Ipv6View v = parse_ipv6_packet(pkt_data(m), m->data_len, kEthHdrLen);
   if (v.status != Ipv6Status::ok) return false;  // the IPv6 path drops it with its reason
   if (punt_.admit(m, punt_class(v.proto, v.sport, v.dport, v.tcp_flags))) to_control(m);

@@ -313,16 +313,19 @@ TEST(EspTunnelPunt6, ToTheTunnelsIpv6AddressGoesUpItsTapByClass) {
       r->send(kWan, sealed6(tu, Pkt6().ipv6(kTunnelPeer6, kTunnelAddr6, 1).tcp(40000, 179, 0x10).payload("ka"))).empty());
   EXPECT_TRUE(r->send(kWan, sealed6(tu, Pkt6().ipv6(kTunnelPeer6, kTunnelAddr6).icmp6_echo(9).payload("hi"))).empty());
   EXPECT_TRUE(r->send(kWan, sealed6(tu, Pkt6().ipv6(kTunnelPeer6, kTunnelAddr6).udp(49152, 4784))).empty());
+  // The TUN's link-local address (fe80:: + the interface ID of ipv6_address) is its too.
+  EXPECT_EQ(r->model().tunnels[kTunnel].link_local6, ip6("fe80::1"));
+  EXPECT_TRUE(r->send(kWan, sealed6(tu, Pkt6().ipv6("fe80::2", "fe80::1", 1).tcp(40001, 179, 0x10))).empty());
   EXPECT_EQ(r->count(Counter::punt_bgp_syn), 1u);
-  EXPECT_EQ(r->count(Counter::punt_bgp), 1u);
+  EXPECT_EQ(r->count(Counter::punt_bgp), 2u);
   EXPECT_EQ(r->count(Counter::punt_icmp), 1u);
   EXPECT_EQ(r->count(Counter::punt_bfd), 1u);
-  EXPECT_EQ(r->count(Counter::to_control), sent_before + 4u);
+  EXPECT_EQ(r->count(Counter::to_control), sent_before + 5u);
   const auto got = to_control6(*r);
-  ASSERT_EQ(got.size(), 4u);
+  ASSERT_EQ(got.size(), 5u);
   for (const auto& [port, dst] : got) {
     EXPECT_EQ(tunnel_from(port), static_cast<int>(kTunnel)) << "the port says which tunnel";
-    EXPECT_EQ(dst, ip6(kTunnelAddr6));
+    EXPECT_EQ(dst, ip6(&dst == &got[4].second ? "fe80::1" : kTunnelAddr6));
   }
   EXPECT_EQ(r->count(Counter::sessions6_created), 0u) << "not routed";
   EXPECT_EQ(r->total_drops(), 0u) << r->drops();

@@ -39,9 +39,10 @@ void disable_ipv6(const std::string& ifname) { ipv6_sysctl(ifname, "disable_ipv6
 // router advertisements taken or solicited (the router's routes are its
 // own), and the link-local address the EUI-64 of the MAC, which is the
 // dataplane's link-local address too. A tunnel's TUN has no MAC and no
-// neighbors (point to point): no link-local address at all (addr_gen_mode
-// 1; the kernel would make a random one the dataplane does not know), only
-// the tunnel's ipv6_address, kept while the TUN is down (keep_addr_on_down:
+// neighbors (point to point): no generated link-local address (addr_gen_mode
+// 1; the kernel would make a random one the dataplane does not know) but
+// the model's (TunnelModel::link_local6) beside the tunnel's ipv6_address,
+// kept while the TUN is down (keep_addr_on_down:
 // it follows the tunnel's SAs, and Linux would flush IPv6 addresses, not
 // IPv4 ones, on every down). Best effort, like disable_ipv6.
 void enable_ipv6(const std::string& ifname, bool link_local) {
@@ -146,11 +147,14 @@ bool PuntInterfaces::create_tunnel(const TunnelModel& tm, const std::string& nam
                                    std::string& error) {
   const std::string device = "net_tun_wp" + std::to_string(tunnels_.size());
   const bool ipv6 = !tm.addr6.is_unspecified();
+  auto add6 = [&](const Ipv6& a, uint8_t len) {
+    return linux_cp::add_ipv6_address(static_cast<int>(if_nametoindex(name.c_str())), a, len, error);
+  };
   if (!create_kernel_port(tunnels_, "net_tun", device, "iface=" + name, name, tm.mtu, tm.addr, tm.subnet.len, ipv6,
                           false, pool, error) ||
-      (ipv6 && !linux_cp::add_ipv6_address(static_cast<int>(if_nametoindex(name.c_str())), tm.addr6, tm.subnet6.len,
-                                           error)))
+      (ipv6 && (!add6(tm.addr6, tm.subnet6.len) || !add6(tm.link_local6, 64))))
     return error = "punt interface " + name + " (tunnel " + tm.name + "): " + error, false;
+  if (ipv6) tunnels_.back().link_local6 = tm.link_local6;
   std::fprintf(stderr, "waypointd: punt: tunnel %s is kernel interface %s (mtu %u)\n", tm.name.c_str(), name.c_str(),
                tm.mtu);
   return true;
@@ -233,8 +237,15 @@ bool PuntInterfaces::set_tunnel_link(int tunnel, bool up) {
                  up ? "up" : "down", rte_strerror(-rc));
     return false;
   }
-  std::fprintf(stderr, "waypointd: punt: kernel interface %s %s (the tunnel %s an outbound SA)\n", t.name.c_str(),
-               up ? "up" : "down", up ? "has" : "has no");
+  std::fprintf(stderr, "waypointd: punt: kernel interface %s %s (the tunnel %s outbound SA)\n", t.name.c_str(),
+               up ? "up" : "down", up ? "has an" : "has no");
+  if (up && !t.link_local6.is_unspecified()) {
+    std::string error;
+    if (!linux_cp::add_ipv6_address(static_cast<int>(if_nametoindex(t.name.c_str())), t.link_local6, 64, error) &&
+        error.find("exists") == std::string::npos)
+      std::fprintf(stderr, "waypointd: punt: kernel interface %s: link-local address %s: %s\n", t.name.c_str(),
+                   format_ipv6(t.link_local6).c_str(), error.c_str());
+  }
   return true;
 }
 

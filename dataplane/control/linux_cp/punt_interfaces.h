@@ -32,7 +32,7 @@ class PuntInterfaces {
   // the interface's name), and one per IPsec tunnel that has an address
   // (tunnels[].address; punt.ifname_prefix + the tunnel's name: a TUN
   // device, IP without Ethernet, the tunnel's MTU, up, no ARP; IPv6 on with
-  // tunnels[].ipv6_address alone, no link-local, no ND), rx buffers
+  // tunnels[].ipv6_address and its fe80:: twin, no ND), rx buffers
   // from `pool`. False with `error` set (and nothing left behind) when one
   // cannot be made.
   bool create(const RouterModel& rm, rte_mempool* pool, std::string& error);
@@ -62,6 +62,8 @@ class PuntInterfaces {
   // Sets the tunnel's kernel interface administratively up or down (IFF_UP,
   // what FRR's zebra sees as the interface's state); false when it failed
   // (logged). The address stays; the kernel drops its connected route while down.
+  // Linux flushes IPv6 link-local addresses on down (keep_addr_on_down keeps
+  // the others), so a TUN's link-local address is added again on up.
   bool set_tunnel_link(int tunnel, bool up);
   const std::string& tunnel_name(int tunnel) const { return tunnels_[static_cast<size_t>(tunnel)].name; }
 
@@ -71,6 +73,7 @@ class PuntInterfaces {
     std::string name;    // kernel interface
     std::string device;  // DPDK vdev
     uint16_t port_id;
+    Ipv6 link_local6{};  // a tunnel's TUN with an ipv6_address: re-added at each link up
   };
   bool create_one(const InterfaceModel& in, const std::string& name, rte_mempool* pool, std::string& error);
   bool create_tunnel(const TunnelModel& tm, const std::string& name, rte_mempool* pool, std::string& error);
