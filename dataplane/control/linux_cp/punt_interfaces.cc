@@ -231,6 +231,15 @@ uint16_t PuntInterfaces::tunnel_from_kernel(int tunnel, rte_mbuf** pkts, uint16_
 bool PuntInterfaces::set_tunnel_link(int tunnel, bool up) {
   if (!has_tunnel(tunnel)) return false;
   const Tap& t = tunnels_[static_cast<size_t>(tunnel)];
+  // Before the link comes up, so that FRR never sees it up without its
+  // link-local address (bgpd would reset an IPv6 session and back off).
+  if (up && !t.link_local6.is_unspecified()) {
+    std::string error;
+    if (!linux_cp::add_ipv6_address(static_cast<int>(if_nametoindex(t.name.c_str())), t.link_local6, 64, error) &&
+        error.find("exists") == std::string::npos)
+      std::fprintf(stderr, "waypointd: punt: kernel interface %s: link-local address %s: %s\n", t.name.c_str(),
+                   format_ipv6(t.link_local6).c_str(), error.c_str());
+  }
   const int rc = up ? rte_eth_dev_set_link_up(t.port_id) : rte_eth_dev_set_link_down(t.port_id);
   if (rc != 0) {
     std::fprintf(stderr, "waypointd: punt: kernel interface %s: link %s failed: %s\n", t.name.c_str(),
@@ -239,13 +248,6 @@ bool PuntInterfaces::set_tunnel_link(int tunnel, bool up) {
   }
   std::fprintf(stderr, "waypointd: punt: kernel interface %s %s (the tunnel %s outbound SA)\n", t.name.c_str(),
                up ? "up" : "down", up ? "has an" : "has no");
-  if (up && !t.link_local6.is_unspecified()) {
-    std::string error;
-    if (!linux_cp::add_ipv6_address(static_cast<int>(if_nametoindex(t.name.c_str())), t.link_local6, 64, error) &&
-        error.find("exists") == std::string::npos)
-      std::fprintf(stderr, "waypointd: punt: kernel interface %s: link-local address %s: %s\n", t.name.c_str(),
-                   format_ipv6(t.link_local6).c_str(), error.c_str());
-  }
   return true;
 }
 

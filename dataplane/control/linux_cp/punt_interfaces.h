@@ -63,7 +63,7 @@ class PuntInterfaces {
   // what FRR's zebra sees as the interface's state); false when it failed
   // (logged). The address stays; the kernel drops its connected route while down.
   // Linux flushes IPv6 link-local addresses on down (keep_addr_on_down keeps
-  // the others), so a TUN's link-local address is added again on up.
+  // the others), so a TUN's link-local address is added again before each up.
   bool set_tunnel_link(int tunnel, bool up);
   const std::string& tunnel_name(int tunnel) const { return tunnels_[static_cast<size_t>(tunnel)].name; }
 
