@@ -159,9 +159,6 @@ void ConfigValidator::check_waypoint_addresses(const config::Interface& itf, con
   }
 }
 
-namespace {
-
-// Why `host` (written with prefix `p`) cannot be an interface's IPv6 address; empty when it can.
 std::string ipv6_host_problem(const Ipv6Prefix& p, const Ipv6& host) {
   if (p.len == 0) return "has prefix length 0";
   if (host.is_multicast()) return "is a multicast address";
@@ -172,8 +169,6 @@ std::string ipv6_host_problem(const Ipv6Prefix& p, const Ipv6& host) {
     return "is the subnet-router anycast address of its prefix (RFC 4291 § 2.6.1), not a host address";
   return "";
 }
-
-}  // namespace
 
 // IPv6 addresses (dual stack): unicast host addresses, each listed once.
 void ConfigValidator::check_interface_ipv6(const config::Interface& itf, const std::string& path, Link& link) {

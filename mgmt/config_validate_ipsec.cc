@@ -179,6 +179,7 @@ void ConfigValidator::check_tunnels() {
   std::set<std::string> names = unique_names(cfg_.tunnels(), "tunnels", "tunnel");
   std::set<std::string> peers;
   std::vector<std::pair<std::string, Ipv4Prefix>> addressed;  // (path, prefix) of earlier tunnels
+  std::vector<std::pair<std::string, Ipv6Prefix>> addressed6;  // the same for their ipv6_address
   for (int i = 0; i < cfg_.tunnels_size(); ++i) {
     const config::Tunnel& t = cfg_.tunnels(i);
     const std::string path = at("tunnels", i);
@@ -194,6 +195,7 @@ void ConfigValidator::check_tunnels() {
     if (required(t.tenant(), path + ".tenant") && !tenant_names_.count(t.tenant()))
       error(path + ".tenant", "unknown tenant \"" + t.tenant() + "\"");
     check_tunnel_address(t, path, addressed);
+    check_tunnel_ipv6_address(t, path, addressed6);
   }
   if (cfg_.tunnels_size() > static_cast<int>(kMaxTunnels))
     error("tunnels", std::to_string(cfg_.tunnels_size()) + " tunnels; at most " + std::to_string(kMaxTunnels));
@@ -233,6 +235,33 @@ void ConfigValidator::check_tunnel_address(const config::Tunnel& t, const std::s
       error(path + ".name", "kernel interface name \"" + name + "\" (router.punt.ifname_prefix + name) must be 1-15 "
                             "characters without '/', ':' or spaces");
   }
+}
+
+// A tunnel's inner IPv6 address (#19): a unicast host of its prefix, clear
+// of the ports' IPv6 prefixes and the earlier tunnels' (a destination must
+// pick one interface), on a tunnel that has `address` (its kernel interface
+// exists for that; the IPv6 address is added to it).
+void ConfigValidator::check_tunnel_ipv6_address(const config::Tunnel& t, const std::string& path,
+                                                std::vector<std::pair<std::string, Ipv6Prefix>>& addressed) {
+  if (t.ipv6_address().empty()) return;
+  const std::string at_path = path + ".ipv6_address";
+  const std::string& text = t.ipv6_address();
+  Ipv6 host;
+  auto p = parse_prefix6(text, &host);
+  if (!p) return error(at_path, "\"" + text + "\" is not an IPv6 address with a prefix length (\"2001:db8:10::1/126\")");
+  if (std::string why = ipv6_host_problem(*p, host); !why.empty()) return error(at_path, "\"" + text + "\" " + why);
+  if (t.address().empty())
+    error(at_path, "needs " + path + ".address: the tunnel's kernel interface (IPv4) carries its IPv6 address too");
+  auto overlaps = [&](const Ipv6Prefix& o) { return o.contains(p->addr) || p->contains(o.addr); };
+  for (const Link& l : links_)
+    for (const auto& [i, lp] : l.prefixes6)
+      if (overlaps(lp))
+        error(at_path, format_prefix6(*p) + " overlaps " + l.path + ".ipv6_addresses[" + std::to_string(i) + "] (" +
+                           format_prefix6(lp) + ")");
+  for (const auto& [other, op] : addressed)
+    if (overlaps(op))
+      error(at_path, format_prefix6(*p) + " overlaps " + other + ".ipv6_address (" + format_prefix6(op) + ")");
+  addressed.emplace_back(path, *p);
 }
 
 }  // namespace wp::mgmt::detail

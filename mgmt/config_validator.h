@@ -29,6 +29,10 @@ inline std::string at(std::string_view list, int i) { return std::string(list) +
 // Whether config address text is written as IPv6 (it has a colon).
 bool looks_ipv6(const std::string& text);
 
+// Why `host` (written with prefix `p`) cannot be an interface's (or a
+// tunnel's) IPv6 address; empty when it can.
+std::string ipv6_host_problem(const Ipv6Prefix& p, const Ipv6& host);
+
 // An interface as the rest of the config sees it: its effective name and,
 // when its address parsed, its connected prefix.
 struct Link {
@@ -114,6 +118,8 @@ class ConfigValidator {
   void check_tunnels();
   void check_tunnel_address(const config::Tunnel& t, const std::string& path,
                             std::vector<std::pair<std::string, Ipv4Prefix>>& addressed);
+  void check_tunnel_ipv6_address(const config::Tunnel& t, const std::string& path,
+                                 std::vector<std::pair<std::string, Ipv6Prefix>>& addressed);
   // config_validate_qos.cc: WAN port schedulers, class overrides, DSCP map, service classes.
   void check_qos();
   void check_duplication();

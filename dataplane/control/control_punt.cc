@@ -72,15 +72,25 @@ uint32_t Control::punt_poll() {
   return handled;
 }
 
-// IPv4 the kernel sent into a tunnel: a frame again (the workers parse
-// frames), then through the dispatcher to the tunnel's owner for sealing.
+// IPv4 or IPv6 the kernel sent into a tunnel: a frame again (the workers
+// parse frames), then through the dispatcher to the tunnel's owner for
+// sealing. A TUN is point to point: the kernel's Neighbor Discovery and MLD
+// on it (it joins groups with IPv6 on) mean nothing to the site and stay.
 void Control::kernel_tunnel_packet(rte_mbuf* m, int tunnel) {
   if (!dispatcher_) return drop(m, DropReason::punt_kernel_unsent);
   if (m->nb_segs != 1 && rte_pktmbuf_linearize(m) != 0) return drop(m, DropReason::punt_kernel_unsent);
+  const bool ipv6 = m->data_len > 0 && (rte_pktmbuf_mtod(m, const uint8_t*)[0] >> 4) == 6;
   auto* eth = reinterpret_cast<uint8_t*>(rte_pktmbuf_prepend(m, kEthHdrLen));
   if (!eth) return drop(m, DropReason::punt_kernel_unsent);
   std::memset(eth, 0, 12);
-  store_be16(eth + 12, kEtherTypeIpv4);
+  store_be16(eth + 12, ipv6 ? kEtherTypeIpv6 : kEtherTypeIpv4);
+  if (ipv6) {
+    const Ipv6View v = parse_ipv6_packet(pkt_data(m), m->data_len, kEthHdrLen);
+    if (v.status == Ipv6Status::ok && v.proto == kProtoIcmpv6 && is_nd_or_mld(pkt_data(m)[v.l4])) {
+      counters().add(Counter::punt_nd_absorbed);
+      return rte_pktmbuf_free(m);
+    }
+  }
   dispatcher_->tunnel_output(m, static_cast<uint32_t>(tunnel));
 }
 
@@ -144,25 +154,13 @@ void Control::kernel_arp_reply(int iface, Ipv4 addr, const uint8_t* mac) {
 // the rest (echo, errors) leaves like any IPv6 (false).
 bool Control::kernel_icmp6(rte_mbuf* m, const Ipv6View& v, int iface) {
   const uint8_t* icmp = pkt_data(m) + v.l4;
-  switch (icmp[0]) {
-    case kNdNeighborSolicit: {
-      NdMessage nd;
-      if (parse_nd(icmp, v.end - v.l4, v.src, v.dst, v.hop_limit, nd) == NdStatus::ok && !v.src.is_unspecified())
-        kernel_solicit(v, nd, iface);
-      else
-        counters().add(Counter::punt_nd_absorbed);  // its DAD (off: accept_dad 0) or a malformed one
-      break;
-    }
-    case kNdRouterSolicit:
-    case kNdRouterAdvert:
-    case kNdNeighborAdvert:
-    case kNdRedirect:
-    case kMldQuery:
-    case kMldReport:
-    case kMldDone:
-    case kMld2Report: counters().add(Counter::punt_nd_absorbed); break;
-    default: return false;
-  }
+  if (!is_nd_or_mld(icmp[0])) return false;
+  NdMessage nd;
+  if (icmp[0] == kNdNeighborSolicit && parse_nd(icmp, v.end - v.l4, v.src, v.dst, v.hop_limit, nd) == NdStatus::ok &&
+      !v.src.is_unspecified())
+    kernel_solicit(v, nd, iface);
+  else  // its DAD (off: accept_dad 0), a malformed solicitation, advertisements, MLD
+    counters().add(Counter::punt_nd_absorbed);
   rte_pktmbuf_free(m);
   return true;
 }

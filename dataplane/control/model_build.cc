@@ -221,6 +221,13 @@ class RouterModelBuilder {
       TunnelModel tm{t.name(), kNone, static_cast<uint16_t>(t.mtu() ? t.mtu() : 1400)};
       if (auto p = parse_prefix(t.address(), &tm.addr)) tm.subnet = *p;  // validated: a host of its prefix
       if (tm.addr) m_->tunnel_addrs_.emplace_back(tm.addr, static_cast<int>(m_->tunnels.size()));
+      if (auto p6 = parse_prefix6(t.ipv6_address(), &tm.addr6); p6 && tm.addr) {  // validated: needs `address`
+        tm.subnet6 = *p6;
+        tm.link_local6 = Ipv6{0xfe80ULL << 48, tm.addr6.lo ? tm.addr6.lo : 1};
+        m_->tunnel_addrs6_.emplace_back(tm.addr6, static_cast<int>(m_->tunnels.size()));
+      } else {
+        tm.addr6 = Ipv6{};
+      }
       m_->tunnels.push_back(tm);
     }
     std::sort(m_->tunnel_addrs_.begin(), m_->tunnel_addrs_.end());

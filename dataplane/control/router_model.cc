@@ -179,6 +179,12 @@ int RouterModel::tunnel_by_address(Ipv4 addr) const {
   return it != tunnel_addrs_.end() && it->first == addr ? it->second : kNone;
 }
 
+int RouterModel::tunnel_by_address6(const Ipv6& addr) const {
+  for (const auto& [a, t] : tunnel_addrs6_)
+    if (a == addr) return t;
+  return kNone;
+}
+
 int RouterModel::peer_by_waypoint(Ipv4 addr) const {
   if (own_indexed_) {
     auto it = std::lower_bound(peer_waypoints_.begin(), peer_waypoints_.end(), std::pair<Ipv4, int>{addr, INT32_MIN});

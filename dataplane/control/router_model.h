@@ -210,6 +210,13 @@ struct TunnelModel {
   // router's inner address on the tunnel and its subnet; 0 / empty when unset.
   Ipv4 addr = 0;
   Ipv4Prefix subnet{};
+  // tunnels[].ipv6_address: the router's inner IPv6 address (unspecified when
+  // unset) and its prefix; only a tunnel with `addr` has one. With it, the
+  // TUN's link-local address: fe80:: + the interface ID of addr6 (FRR's bgpd
+  // needs one on an interface to a directly connected IPv6 peer).
+  Ipv6 addr6{};
+  Ipv6Prefix subnet6{};
+  Ipv6 link_local6{};
 };
 
 // The punt path (docs/operations.md § Punt path). Rates are router-wide
@@ -317,6 +324,7 @@ class RouterModel {
   }
   int own_address_iface(Ipv4 addr) const;
   int tunnel_by_address(Ipv4 addr) const;  // the tunnel whose inner address `addr` is; kNone if none
+  int tunnel_by_address6(const Ipv6& addr) const;  // the tunnel whose inner IPv6 address `addr` is; kNone if none
   int peer_by_waypoint(Ipv4 addr) const;
   int tenant_by_name(std::string_view n) const { return find(tenant_index_, n); }
   int service_by_name(std::string_view n) const { return find(service_index_, n); }
@@ -363,6 +371,7 @@ class RouterModel {
   std::vector<int> tenant_of_iface_;
   NameIndex tenant_index_, service_index_, security_index_;
   std::vector<std::pair<Ipv4, int>> tunnel_addrs_;  // (tunnels[i].addr, i) sorted: a binary search per inner packet
+  std::vector<std::pair<Ipv6, int>> tunnel_addrs6_;  // (tunnels[i].addr6, i) of the few tunnels with one
   // Every interface's own IPv4 addresses (addr, nat_addrs, waypoint_addrs) with the interface,
   // sorted: own_address_iface asks this for every packet. Built last by the builder; a model
   // put together by hand (tests, tools) has none and scans the interfaces instead.

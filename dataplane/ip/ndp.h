@@ -30,6 +30,12 @@ inline constexpr uint8_t kNdNeighborAdvert = 136;
 inline constexpr uint8_t kNdRedirect = 137;
 // Multicast Listener Discovery (RFC 2710 § 3.6; RFC 3810 § 5.2 for v2 reports).
 inline constexpr uint8_t kMldQuery = 130, kMldReport = 131, kMldDone = 132, kMld2Report = 143;
+// Neighbor Discovery (RFC 4861: router and neighbor solicitations and
+// advertisements, redirects) or MLD (RFC 2710, RFC 3810): link-local
+// machinery that a punt interface's kernel sends and the dataplane keeps.
+inline bool is_nd_or_mld(uint8_t icmp6_type) {
+  return (icmp6_type >= kMldQuery && icmp6_type <= kNdRedirect) || icmp6_type == kMld2Report;
+}
 inline constexpr uint8_t kNdHopLimit = 255;
 inline constexpr uint8_t kNdOptSourceLla = 1;
 inline constexpr uint8_t kNdOptTargetLla = 2;

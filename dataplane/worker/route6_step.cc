@@ -66,6 +66,9 @@ Route6Step::Classified Route6Step::classify(Staged& s) {
   const RouterModel& rm = ctx_.rm();
   for (const InterfaceModel& in : rm.interfaces)
     if (in.holds6(v.dst)) return Classified::not_routed;  // ours: the control thread took what it answers
+  // A tunnel's own IPv6 address (#19) out of a tunnel: the punt path took it
+  // when on (Worker::tunnel_punt6), else it is refused, never routed.
+  if (s.tunnel != kNone && rm.tunnel_by_address6(v.dst) != kNone) return Classified::not_routed;
   if (scoped_or_multicast(v.dst) || scoped_or_multicast(v.src))
     return ctx_.drop(m, DropReason::ipv6_not_routable), Classified::done;
   const uint8_t* d = pkt_data(m);

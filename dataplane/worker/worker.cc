@@ -299,7 +299,7 @@ void Worker::dispatch_inner(rte_mbuf** pkts, uint16_t n) {
     }
     const int tunnel = tunnel_from(m->port);
     if (pp.status == ParseStatus::not_ipv4) {  // IPv6 (next header 41): the IPv6 path as the tunnel's
-      route6_.from_tunnel(m, tunnel);
+      if (!tunnel_punt6(m, tunnel)) route6_.from_tunnel(m, tunnel);
       continue;
     }
     if (pp.status != ParseStatus::ipv4) {
@@ -351,13 +351,39 @@ bool Worker::tunnel_punts(int tunnel, int to, bool multicast) const {
   return rm.tunnels[static_cast<size_t>(tunnel)].addr != 0 && (multicast || to == tunnel);
 }
 
+// IPv6 out of `tunnel` for the tunnel's own IPv6 address or its TUN's
+// link-local one (#19) goes up its kernel tap like IPv4 for its address
+// (tunnel_punts), metered by the same classes. Only the destination is
+// compared before the packet is parsed: the IPv6 routed through the tunnel
+// pays two 16-byte compares where it has an address.
+bool Worker::tunnel_punt6(rte_mbuf* m, int tunnel) {
+  const RouterModel& rm = ctx_.rm();
+  if (!rm.punt.enabled || tunnel < 0 || static_cast<size_t>(tunnel) >= rm.tunnels.size()) return false;
+  const TunnelModel& tm = rm.tunnels[static_cast<size_t>(tunnel)];
+  if (tm.addr6.is_unspecified() || m->data_len < kEthHdrLen + kIpv6HdrLen) return false;
+  const Ipv6 dst = load_ipv6(pkt_data(m) + kEthHdrLen + 24);
+  if (dst != tm.addr6 && dst != tm.link_local6) return false;
+  const Ipv6View v = parse_ipv6_packet(pkt_data(m), m->data_len, kEthHdrLen);
+  if (v.status != Ipv6Status::ok) return false;  // the IPv6 path drops it with its reason
+  if (punt_.admit(m, punt_class(v.proto, v.sport, v.dport, v.tcp_flags))) to_control(m);
+  return true;
+}
+
 void Worker::tunnel_output(rte_mbuf* m, uint32_t tunnel) {
   if (m->nb_segs != 1 && rte_pktmbuf_linearize(m) != 0) return ctx_.drop(m, DropReason::punt_kernel_unsent);
   const ParsedPacket pp = parse_packet(pkt_data(m), m->data_len);
-  if (pp.status != ParseStatus::ipv4) return ctx_.drop(m, DropReason::punt_kernel_unsent);
+  Ipv6View v{};
+  if (pp.status == ParseStatus::not_ipv4 && m->data_len >= kEthHdrLen && load_be16(pkt_data(m) + 12) == kEtherTypeIpv6)
+    v = parse_ipv6_packet(pkt_data(m), m->data_len, kEthHdrLen);
+  const bool ipv6 = v.status == Ipv6Status::ok;
+  if (pp.status != ParseStatus::ipv4 && !ipv6) return ctx_.drop(m, DropReason::punt_kernel_unsent);
   if (!esp_.has_outbound(tunnel)) return ctx_.drop(m, DropReason::punt_tunnel_down);
   ctx_.counters->add(Counter::punt_from_kernel);
-  esp_.output(m, pp, tunnel);  // to the tunnel's owner (or queued here when this worker owns it)
+  // To the tunnel's owner (or queued here when this worker owns it).
+  if (ipv6)
+    esp_.output6(m, v, tunnel);
+  else
+    esp_.output(m, pp, tunnel);
   handoff_.send_staged();
 }
 

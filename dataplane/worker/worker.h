@@ -114,12 +114,13 @@ class Worker {
   void dispatch(rte_mbuf** pkts, uint16_t n);  // receive() without counting rx (reassembled datagrams)
   uint32_t drain_handoff();
   // The punt path of an IPsec tunnel, docs/ipsec.md § Dynamic routing over tunnels:
-  // a frame (any MACs, EtherType IPv4) the kernel wrote on the tunnel's tap,
-  // handed here by the control thread on the main lcore, where this worker is
-  // the dispatcher. Goes to the tunnel's owner for sealing
-  // into its current outbound SA (handoff ring, no lock); dropped with a
-  // reason when it is not an unfragmented IPv4 packet (punt_kernel_unsent)
-  // or the tunnel has no outbound SA (punt_tunnel_down).
+  // a frame (any MACs, EtherType IPv4 or IPv6) the kernel wrote on the
+  // tunnel's tap, handed here by the control thread on the main lcore, where
+  // this worker is the dispatcher. Goes to the tunnel's owner for sealing
+  // into its current outbound SA (handoff ring, no lock; IPv6 with next
+  // header 41); dropped with a reason when it is not an unfragmented IPv4 or
+  // IPv6 packet (punt_kernel_unsent) or the tunnel has no outbound SA
+  // (punt_tunnel_down).
   void tunnel_output(rte_mbuf* m, uint32_t tunnel);
   uint32_t flush();  // seals what waits for it, sends the tx bursts; returns what the QoS schedulers sent
   void set_now_ms(uint32_t ms) { ctx_.now_ms = ms; }
@@ -153,6 +154,7 @@ class Worker {
   // session owner rule as LAN packets.
   void dispatch_inner(rte_mbuf** pkts, uint16_t n);
   bool tunnel_punts(int tunnel, int to, bool multicast) const;  // up `tunnel`'s kernel tap (docs/ipsec.md)
+  bool tunnel_punt6(rte_mbuf* m, int tunnel);  // IPv6 for `tunnel`'s ipv6_address: metered up its tap (true)
   void end_iteration();
 
   std::atomic<bool> debug_stall_{false};  // set_debug_stall

@@ -12,7 +12,8 @@
   bgp_check.py watch LOG REGEX SECONDS          follows LOG from its end (every 10 ms): "watching", then the Unix
                                                  time a line matching REGEX appeared, or -1 after SECONDS
                                                  (bgpd logs with second precision: the time is taken here)
-  bgp_check.py peer NEIGHBOR FIELD < summary     a field of NEIGHBOR in show bgp summary json ("none")
+  bgp_check.py peer NEIGHBOR FIELD < summary     a field of NEIGHBOR in show bgp summary json, in the first
+                                                 address family that has it ("none")
 """
 import json
 import re
@@ -101,10 +102,13 @@ def main(argv):
     elif cmd == "watch":
         print(watch(argv[2], argv[3], float(argv[4])), flush=True)
     elif cmd == "peer":
-        try:
-            print(load(sys.stdin)["ipv4Unicast"]["peers"][argv[2]][argv[3]])
-        except Exception:
-            print("none")
+        # The first address family that has the neighbor (ipv4Unicast first; an
+        # IPv6 neighbor activated for IPv6 only is under ipv6Unicast).
+        doc = load(sys.stdin)
+        afs = [doc.get("ipv4Unicast")] + [v for k, v in doc.items() if k != "ipv4Unicast"]
+        found = [af["peers"][argv[2]] for af in afs
+                 if isinstance(af, dict) and argv[2] in af.get("peers", {})]
+        print(found[0].get(argv[3], "none") if found else "none")
     else:
         print(__doc__)
         return 2

@@ -66,7 +66,13 @@
 # site learned r2's 10.2.0.0/24. After swanctl --terminate (5) the TUN goes
 # down, r2's session goes down, the route leaves the FIB (timed) and the ping
 # is no_route again; the site initiates again: Established again, the route
-# back in the FIB, the ping answered.
+# back in the FIB, the ping answered. IPv6 on the TUN (#19): ipsec0 also has
+# ipv6_address 2001:db8:10::1/126 (the TUN carries it and fe80::1, IPv6 on),
+# the site 2001:db8:10::2 on its lo (in both ends' selectors); a second eBGP
+# session over IPv6 (IPv6 unicast only) between the same bgpds comes up
+# Established through the tunnel and r2's bgpd and zebra learn the site's
+# 2001:db8:53::/64 via 2001:db8:10::2 on ipsec0 (the dataplane's FIB takes no
+# IPv6 from FPM yet); the punted BGP segments are counted as punt_bgp.
 #  7. (after 5) two tunnels to the site, to two headend addresses, failover by
 #     routing alone: r2's WAN has a second address 172.16.0.3
 #     (waypoint_addresses), site1 is bound to 172.16.0.2 and site1b to
@@ -162,8 +168,8 @@ ipsec_peers:
   - {name: site1, address: 172.16.0.9, local_id: headend.example, remote_id: site1.example, psk: "$PSK1",
      local_address: 172.16.0.2,
      ike_proposals: [aes256-sha256-modp2048], esp_proposals: [aes256gcm16],
-     local_ts: [10.2.0.0/24, 169.254.10.0/30, "2001:db8:2::/64"],
-     remote_ts: [10.50.0.0/24, 169.254.10.0/30, 10.53.0.0/24, "2001:db8:50::/64"]}
+     local_ts: [10.2.0.0/24, 169.254.10.0/30, "2001:db8:2::/64", "2001:db8:10::/126"],
+     remote_ts: [10.50.0.0/24, 169.254.10.0/30, 10.53.0.0/24, "2001:db8:50::/64", "2001:db8:10::/126"]}
   - {name: site2, address: 172.16.0.10, local_id: headend.example, remote_id: site2.example, psk: "$PSK2"}
   - {name: site1b, address: 172.16.0.9, local_id: headend.example, remote_id: site1b.example, psk: "$PSK1B",
      local_address: 172.16.0.3,
@@ -185,7 +191,7 @@ ipsec_peers:
   - {name: site8, address: 172.16.0.15, local_id: headend.example, remote_id: site8.example,
      certificate_file: pki/headend.pem, private_key_file: pki/headend.key, ca_file: pki/ca.pem}
 tunnels:
-  - {name: ipsec0, peer: site1, tenant: branch, address: 169.254.10.1/30}
+  - {name: ipsec0, peer: site1, tenant: branch, address: 169.254.10.1/30, ipv6_address: "2001:db8:10::1/126"}
   - {name: ipsec1, peer: site2, tenant: branch}
   - {name: ipsec2, peer: site3, tenant: branch}
   - {name: ipsec3, peer: site1b, tenant: branch, address: 169.254.11.1/30}
@@ -267,6 +273,9 @@ wp_exec site ip addr add 10.56.0.1/24 dev s0    # site7's LAN
 wp_v6on site lo && wp_exec site sysctl -qw net.ipv6.conf.default.disable_ipv6=0 net.ipv6.conf.default.accept_dad=0 \
   net.ipv6.conf.s0.disable_ipv6=1  # (the "all" switch turned s0 on too: no IPv6 on the WAN segment)
 wp_exec site ip -6 addr add 2001:db8:50::1/128 dev lo nodad
+# 1d: the site's end of ipsec0's IPv6 /126, and a link-local address beside it: FRR's bgpd
+# refuses an IPv6 session from an interface without one ("nexthop_set failed").
+wp_exec site ip -6 addr add 2001:db8:10::2/128 dev lo nodad && wp_exec site ip -6 addr add fe80::2/64 dev lo nodad
 # 1e: the server's IPv6 address on r2's LAN and an HTTP server on it.
 wp_v6on s s0 && wp_exec s ip -6 addr add 2001:db8:2::10/64 dev s0 nodad && wp_exec s ip -6 route add default via 2001:db8:2::1
 head -c 65536 /dev/urandom >"$WP_TMP/www/small6.bin"
@@ -293,13 +302,16 @@ neighbor() {  # ADDR ASN [OPTION...]: one eBGP neighbor of bgpd.conf; connect re
   printf ' neighbor %s remote-as %s\n neighbor %s timers 3 9\n neighbor %s timers connect 1\n' "$1" "$2" "$1" "$1"
   for o in "${@:3}"; do printf ' neighbor %s %s\n' "$1" "$o"; done
 }
-frr_conf() {  # NS ASN ROUTER_ID NETWORK MAXIMUM_PATHS, the neighbors on stdin
+frr_conf() {  # NS ASN ROUTER_ID NETWORK MAXIMUM_PATHS NEIGHBOR6 [NETWORK6], the neighbors on stdin
   local d=$WP_TMP/frr-$1
   mkdir -p "$d" && touch "$d/zebra.conf" || return 1
   { printf 'router bgp %s\n bgp router-id %s\n bgp log-neighbor-changes\n no bgp ebgp-requires-policy\n' "$2" "$3"
     printf ' no bgp network import-check\n'
     cat
-    printf ' address-family ipv4 unicast\n  network %s\n  maximum-paths %s\n exit-address-family\n' "$4" "$5"
+    printf ' address-family ipv4 unicast\n  network %s\n  maximum-paths %s\n' "$4" "$5"
+    printf '  no neighbor %s activate\n exit-address-family\n address-family ipv6 unicast\n' "$6"
+    [ -z "${7:-}" ] || printf '  network %s\n' "$7"
+    printf '  neighbor %s activate\n exit-address-family\n' "$6"
   } >"$d/bgpd.conf"
 }
 # ipsec3 (7) is site1's second tunnel. A session's packets must come back
@@ -308,13 +320,15 @@ frr_conf() {  # NS ASN ROUTER_ID NETWORK MAXIMUM_PATHS, the neighbors on stdin
 # selectors, ipsec3's once it is up: r2 takes one best path (maximum-paths 1)
 # and prefers the one learned over ipsec3 (local-preference 200).
 frr_up() {
-  { neighbor 169.254.10.2 65101; neighbor 169.254.11.2 65101 "route-map prefer-ipsec3 in"; } |
-    frr_conf r2 65000 169.254.10.1 10.2.0.0/24 1 &&
+  { neighbor 169.254.10.2 65101; neighbor 169.254.11.2 65101 "route-map prefer-ipsec3 in"
+    neighbor 2001:db8:10::2 65101; } |
+    frr_conf r2 65000 169.254.10.1 10.2.0.0/24 1 2001:db8:10::2 &&
     printf 'route-map prefer-ipsec3 permit 10\n set local-preference 200\nexit\n' >>"$WP_TMP/frr-r2/bgpd.conf" &&
     printf 'fpm address 127.0.0.1 port 2620\nno fpm use-next-hop-groups\n' >"$WP_TMP/frr-r2/zebra.conf" &&
     { neighbor 169.254.10.1 65000 "update-source 169.254.10.2" disable-connected-check
       neighbor 169.254.11.1 65000 "update-source 169.254.11.2" disable-connected-check
-    } | frr_conf site 65101 169.254.10.2 10.53.0.0/24 1 &&
+      neighbor 2001:db8:10::1 65000 "update-source 2001:db8:10::2" disable-connected-check
+    } | frr_conf site 65101 169.254.10.2 10.53.0.0/24 1 2001:db8:10::1 2001:db8:53::/64 &&
     wp_frr_start r2 bgpd && wp_frr_start site bgpd
 }
 wp_check "FRR (zebra with FPM, bgpd) in r2's namespace, FRR (zebra, bgpd) in the site's" frr_up
@@ -324,7 +338,7 @@ mkdir -p "$SW"
 {
   echo "connections {"
   wp_swan_connection site 172.16.0.9 172.16.0.2 aes256-sha256-modp2048 site1.example headend.example \
-    lan 10.50.0.0/24,169.254.10.2/32,10.53.0.0/24,2001:db8:50::/64 0.0.0.0/0,::/0 aes256gcm16
+    lan 10.50.0.0/24,169.254.10.2/32,10.53.0.0/24,2001:db8:50::/64,2001:db8:10::2/128 0.0.0.0/0,::/0 aes256gcm16
   wp_swan_connection bad 172.16.0.10 172.16.0.2 aes256gcm16-prfsha256-ecp256 site2.example headend.example \
     lan2 10.51.0.0/24 0.0.0.0/0 aes256gcm16
   # 6: no start_action: charon only responds, r2 initiates (ipsec_peers[].initiate).
@@ -393,8 +407,8 @@ wp_check "strongSwan's ESP in SPI '$their_in' is r2's outbound SPI" test -n "$ou
 wp_check "wpctl ipsec shows the same SPIs, ENCAP udp (strongSwan's faked NAT_DETECTION)" \
   grep -q "^site1 .*ipsec0 .*INSTALLED .*$our_in .*$our_out .*aes256gcm16 \+udp " "$WP_TMP/ipsec.txt"
 wp_check "wpctl ipsec: r2 is the responder of the site's IKE SA" grep -Eq "^site1 +responder +172\.16\.0\.[0-9]+(:[0-9]+)? +ESTABLISHED " "$WP_TMP/ipsec.txt"
-wp_check "remote selectors 0.0.0.0/0 and ::/0 narrowed to r2's 10.2.0.0/24 (169.254.10.0/30) and 2001:db8:2::/64" \
-  grep -Eq "^ +remote +10\.2\.0\.0/24( 169\.254\.10\.0/30)? 2001:db8:2::/64$" "$WP_TMP/list-sas.out"
+wp_check "remote selectors 0.0.0.0/0 and ::/0 narrowed to r2's 10.2.0.0/24 (169.254.10.0/30), 2001:db8:2::/64 and 2001:db8:10::/126" \
+  grep -Eq "^ +remote +10\.2\.0\.0/24( 169\.254\.10\.0/30)? (2001:db8:2::/64 2001:db8:10::/126|2001:db8:10::/126 2001:db8:2::/64)$" "$WP_TMP/list-sas.out"
 wp_check "r2's Child SA holds the site's IPv6 selector (TS_IPV6_ADDR_RANGE)" \
   grep -q "2001:db8:50::-2001:db8:50:0:ffff:ffff:ffff:ffff" "$WP_TMP/ipsec.txt"
 # 1b. the site's LAN through the tunnel: ESP opened and sealed by r2's workers.
@@ -578,6 +592,21 @@ wp_check "r2's zebra: 10.53.0.0/24 via 169.254.10.2 on ipsec0, best (learned fro
 wp_check "GET /api/v1/routes: 10.53.0.0/24 into the tunnel ipsec0 (FPM)" wp_until 10 lan2_into ipsec0
 site_learned() { wp_vty site -c "show ip bgp 10.2.0.0/24 json" | grep -q '"prefix":"10.2.0.0/24"'; }
 wp_check "the site learned r2's 10.2.0.0/24 from 169.254.10.1" wp_until 10 site_learned
+# IPv6 on ipsec0's TUN (#19): the second session, over IPv6 through the same tunnel.
+tun0_ipv6() {
+  wp_exec r2 ip -6 addr show dev ipsec0 >"$WP_TMP/tun0-ipv6.txt" 2>&1 &&
+    grep -q "inet6 2001:db8:10::1/126" "$WP_TMP/tun0-ipv6.txt" && grep -q "inet6 fe80::1/64" "$WP_TMP/tun0-ipv6.txt" &&
+    [ "$(grep -c "inet6 fe80:" "$WP_TMP/tun0-ipv6.txt")" = 1 ]
+}
+wp_check "r2's TUN ipsec0 carries 2001:db8:10::1/126 and fe80::1/64 only (no generated link-local)" tun0_ipv6
+wp_check "r2's eBGP session to 2001:db8:10::2 Established (IPv6 through ipsec0's TUN)" \
+  wp_until 20 wp_bgp_established r2 2001:db8:10::2
+wp_check "the site's eBGP session to 2001:db8:10::1 Established" wp_until 10 wp_bgp_established site 2001:db8:10::1
+bgp_site6() { wp_vty r2 -c "show bgp ipv6 unicast 2001:db8:53::/64" >"$WP_TMP/bgp-site6.txt"; grep -q "2001:db8:10::2" "$WP_TMP/bgp-site6.txt"; }
+wp_check "r2's bgpd (show bgp ipv6) learned the site's 2001:db8:53::/64 from 2001:db8:10::2" wp_until 10 bgp_site6
+zebra_site6() { wp_vty r2 -c "show ipv6 route 2001:db8:53::/64" >"$WP_TMP/zebra-site6.txt"; grep -q "2001:db8:10::2, via ipsec0" "$WP_TMP/zebra-site6.txt"; }
+wp_check "r2's zebra: 2001:db8:53::/64 via 2001:db8:10::2 on ipsec0" wp_until 10 zebra_site6
+wp_expect "r2 counters.punt_bgp > 0 (the BGP sessions' segments punted, IPv4 and IPv6)" "$(wp_stat r2 counters.punt_bgp)" -gt 0
 tun0() { jq_py "[t for t in d['tunnels'] if t['name'] == 'ipsec0'][0]['$1']"; }
 ctl -o json ipsec >"$WP_TMP/ipsec.json"
 lan2_in0=$(tun0 in_packets) lan2_out0=$(tun0 out_packets)

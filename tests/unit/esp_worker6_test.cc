@@ -9,6 +9,11 @@
 // reason: a service the tunnel's tenant is not allowed, an inner fragment,
 // a packet above the tunnel MTU (Packet Too Big to the LAN sender), a LAN
 // packet spoofing a tunnel session, IPv6 with no IPv6 routing configured.
+// The tunnel's IPv6 punt path (#19; docs/ipsec.md
+// § Dynamic routing over tunnels): IPv6 out of the tunnel to its
+// ipv6_address goes to the control thread (its TUN) by punt class, other
+// IPv6 is routed or refused as before, and IPv6 the kernel writes on the TUN
+// is sealed by the tunnel's owner.
 #include <gtest/gtest.h>
 
 #include <cstring>
@@ -16,6 +21,7 @@
 #include "dataplane/ip/icmp.h"
 #include "dataplane/ip/ndp.h"
 #include "dataplane/session/owner.h"
+#include "dataplane/worker/punt_class.h"
 #include "tests/unit/esp_site.h"
 #include "tests/unit/pkt6_builder.h"
 
@@ -271,6 +277,163 @@ TEST(EspWorker6, OwnersWithFourWorkers) {
   for (size_t w = 0; w < r->workers(); ++w)
     for (size_t i = 0; i < kDropReasonCount; ++i) drops += r->worker(w).counters().get(static_cast<DropReason>(i));
   EXPECT_EQ(drops, 0u);
+}
+
+// --- The tunnel's IPv6 punt path (#19, docs/ipsec.md § Dynamic routing over tunnels) ---
+
+constexpr const char* kTunnelAddr6 = "2001:db8:10::1";  // ours (tunnels[].ipv6_address)
+constexpr const char* kTunnelPeer6 = "2001:db8:10::2";  // the site's end of the /126
+
+config::Config punting6_config(bool punt, bool ipv6_routing = true) {
+  config::Config c = ipv6_routing ? headend6_config() : headend_config();
+  c.mutable_tunnels(0)->set_ipv6_address(std::string(kTunnelAddr6) + "/126");
+  c.mutable_router()->mutable_punt()->set_enabled(punt);
+  return c;
+}
+
+// Everything the worker passed to the control thread: (port marker, IPv6 destination).
+std::vector<std::pair<uint16_t, Ipv6>> to_control6(Router& r) {
+  std::vector<std::pair<uint16_t, Ipv6>> got;
+  rte_mbuf* m = nullptr;
+  while (rte_ring_dequeue(r.shared().to_control[0], reinterpret_cast<void**>(&m)) == 0) {
+    got.emplace_back(m->port, load_ipv6(rte_pktmbuf_mtod(m, const uint8_t*) + 14 + 24));
+    rte_pktmbuf_free(m);
+  }
+  return got;
+}
+
+Bytes sealed6(Tunnel& tu, const Pkt6& p) { return tu.seal(v6_checksummed(p.bytes())); }
+
+TEST(EspTunnelPunt6, ToTheTunnelsIpv6AddressGoesUpItsTapByClass) {
+  Tunnel tu;
+  auto r = make_router(tu, punting6_config(true));
+  const uint64_t sent_before = r->count(Counter::to_control);
+  EXPECT_TRUE(r->send(kWan, sealed6(tu, Pkt6().ipv6(kTunnelPeer6, kTunnelAddr6, 1).tcp(40000, 179, kTcpSyn))).empty());
+  EXPECT_TRUE(
+      r->send(kWan, sealed6(tu, Pkt6().ipv6(kTunnelPeer6, kTunnelAddr6, 1).tcp(40000, 179, 0x10).payload("ka"))).empty());
+  EXPECT_TRUE(r->send(kWan, sealed6(tu, Pkt6().ipv6(kTunnelPeer6, kTunnelAddr6).icmp6_echo(9).payload("hi"))).empty());
+  EXPECT_TRUE(r->send(kWan, sealed6(tu, Pkt6().ipv6(kTunnelPeer6, kTunnelAddr6).udp(49152, 4784))).empty());
+  // The TUN's link-local address (fe80:: + the interface ID of ipv6_address) is its too.
+  EXPECT_EQ(r->model().tunnels[kTunnel].link_local6, ip6("fe80::1"));
+  EXPECT_TRUE(r->send(kWan, sealed6(tu, Pkt6().ipv6("fe80::2", "fe80::1", 1).tcp(40001, 179, 0x10))).empty());
+  EXPECT_EQ(r->count(Counter::punt_bgp_syn), 1u);
+  EXPECT_EQ(r->count(Counter::punt_bgp), 2u);
+  EXPECT_EQ(r->count(Counter::punt_icmp), 1u);
+  EXPECT_EQ(r->count(Counter::punt_bfd), 1u);
+  EXPECT_EQ(r->count(Counter::to_control), sent_before + 5u);
+  const auto got = to_control6(*r);
+  ASSERT_EQ(got.size(), 5u);
+  for (const auto& [port, dst] : got) {
+    EXPECT_EQ(tunnel_from(port), static_cast<int>(kTunnel)) << "the port says which tunnel";
+    EXPECT_EQ(dst, ip6(&dst == &got[4].second ? "fe80::1" : kTunnelAddr6));
+  }
+  EXPECT_EQ(r->count(Counter::sessions6_created), 0u) << "not routed";
+  EXPECT_EQ(r->total_drops(), 0u) << r->drops();
+}
+
+TEST(EspTunnelPunt6, AFloodIsCutToItsClassRate) {
+  Tunnel tu;
+  config::Config c = punting6_config(true);
+  c.mutable_router()->mutable_punt()->set_bgp_syn_pps(100);  // a worker's share: 50/s, a burst of 12 (+ 8)
+  auto r = make_router(tu, c);
+  const uint32_t burst = 50 / 4 + 8;
+  for (uint16_t i = 0; i < burst + 10; ++i)
+    r->send(kWan, sealed6(tu, Pkt6().ipv6(kTunnelPeer6, kTunnelAddr6, 1).tcp(static_cast<uint16_t>(40000 + i), 179, kTcpSyn)));
+  EXPECT_EQ(r->count(Counter::punt_bgp_syn), burst);
+  EXPECT_EQ(r->drop_count(DropReason::punt_rate_bgp_syn), 10u);
+  EXPECT_EQ(to_control6(*r).size(), burst);
+}
+
+TEST(EspTunnelPunt6, WithoutIpv6RoutingTheTunnelsOwnIpv6IsStillPunted) {
+  Tunnel tu;
+  auto r = make_router(tu, punting6_config(true, /*ipv6_routing=*/false));
+  r->send(kWan, sealed6(tu, Pkt6().ipv6(kTunnelPeer6, kTunnelAddr6, 1).tcp(40000, 179, kTcpSyn)));
+  EXPECT_EQ(r->count(Counter::punt_bgp_syn), 1u);
+  EXPECT_EQ(to_control6(*r).size(), 1u);
+  // What is not for it still needs IPv6 routing.
+  r->send(kWan, sealed6(tu, Pkt6().ipv6(kTunnelPeer6, kServer6).udp(1, 2)));
+  EXPECT_EQ(r->drop_count(DropReason::esp_inner_unsupported), 1u);
+}
+
+TEST(EspTunnelPunt6, OtherIpv6IsNotPunted) {
+  Tunnel tu;
+  auto r = make_router(tu, punting6_config(true));
+  Neighbor6Table& n6 = r->shared().neighbors6;
+  n6.begin(0, ip6(kServer6), 0);
+  n6.advert(0, ip6(kServer6), kServerMac.data(), kNaSolicited | kNaOverride, 0);
+  // The site's end of the /126 and a port's address through the tunnel: not the tunnel's own.
+  r->send(kWan, sealed6(tu, Pkt6().ipv6(kSiteHost6, kTunnelPeer6).tcp(40000, 179, kTcpSyn)));
+  r->send(kWan, sealed6(tu, Pkt6().ipv6(kSiteHost6, "2001:db8:2::1").icmp6_echo(9)));
+  // A session to the server is routed as before.
+  Frame in = r->send_one(kWan, sealed6(tu, Pkt6().ipv6(kSiteHost6, kServer6).tcp(40000, 80, kTcpSyn)));
+  EXPECT_EQ(in.port, kLan) << r->drops();
+  EXPECT_EQ(r->count(Counter::punt_bgp_syn) + r->count(Counter::punt_icmp), 0u);
+  EXPECT_TRUE(to_control6(*r).empty());
+  EXPECT_EQ(r->drop_count(DropReason::esp_inner_to_us), 1u) << "the port's address: " << r->drops();
+}
+
+TEST(EspTunnelPunt6, PuntOffRefusesTheTunnelsAddressAsEspInnerToUs) {
+  Tunnel tu;
+  auto r = make_router(tu, punting6_config(false));
+  r->send(kWan, sealed6(tu, Pkt6().ipv6(kTunnelPeer6, kTunnelAddr6, 1).tcp(40000, 179, kTcpSyn)));
+  EXPECT_EQ(r->drop_count(DropReason::esp_inner_to_us), 1u) << r->drops();
+  EXPECT_EQ(r->count(Counter::punt_bgp_syn), 0u);
+  EXPECT_TRUE(to_control6(*r).empty());
+  EXPECT_TRUE(r->transmitted().empty()) << "never routed back into the tunnel";
+}
+
+// What the kernel wrote on the tunnel's TUN, as the control thread hands it
+// to the dispatcher: an IPv6 frame with blank MACs.
+rte_mbuf* kernel_packet6(const Pkt6& p) {
+  Bytes f = v6_checksummed(p.bytes());
+  std::memset(f.data(), 0, 12);
+  return Pkt::to_mbuf(test_pool(), f, 0);
+}
+
+TEST(EspTunnelPunt6, TheKernelsIpv6IsSealedByTheTunnelsOwner) {
+  Tunnel tu;
+  auto r = make_router(tu, punting6_config(true), RouterOptions().with_workers(4));
+  const uint32_t owner = owner_of_tunnel(kTunnel, 4);
+  Worker dispatcher(4, r->shared(), 16, SessionTable::kHeapMemory);  // the main lcore's, as in waypointd
+  const Pkt6 synack = Pkt6().ipv6(kTunnelAddr6, kTunnelPeer6, 1).tcp(179, 40000, kTcpSyn | 0x10).payload("open");
+  dispatcher.tunnel_output(kernel_packet6(synack), kTunnel);
+  EXPECT_EQ(dispatcher.counters().get(Counter::punt_from_kernel), 1u);
+  EXPECT_EQ(dispatcher.counters().get(Counter::handoff_out), 1u);
+  for (size_t w = 0; w < r->workers(); ++w) {
+    r->worker(w).drain_handoff();
+    r->worker(w).flush();
+  }
+  ASSERT_EQ(r->transmitted().size(), 1u);
+  const Frame& out = r->transmitted()[0];
+  EXPECT_EQ(out.port, kWan);
+  EXPECT_EQ(out.dst(), kSite);
+  const Bytes inner = tu.open(out);
+  ASSERT_FALSE(inner.empty()) << "the site cannot open it";
+  EXPECT_TRUE(tu.opened_ipv6) << "next header 41";
+  EXPECT_EQ(inner, datagram(v6_checksummed(synack.bytes()))) << "as the kernel wrote it, hop limit too";
+  EXPECT_EQ(r->shared().esp_tunnel_counters(owner, kTunnel)->out_packets.load(), 1u);
+}
+
+TEST(EspTunnelPunt6, TheKernelsIpv6IntoADownTunnelOrMalformedIsDroppedWithAReason) {
+  Tunnel tu(/*with_out_sa=*/false);
+  auto r = make_router(tu, punting6_config(true), RouterOptions().with_workers(2));
+  Worker dispatcher(2, r->shared(), 16, SessionTable::kHeapMemory);
+  dispatcher.tunnel_output(kernel_packet6(Pkt6().ipv6(kTunnelAddr6, kTunnelPeer6, 1).tcp(179, 40000, 0x10)), kTunnel);
+  EXPECT_EQ(dispatcher.counters().get(DropReason::punt_tunnel_down), 1u);
+  Bytes cut = v6_checksummed(Pkt6().ipv6(kTunnelAddr6, kTunnelPeer6).udp(1, 2).bytes());
+  cut.resize(14 + 20);  // half an IPv6 header
+  std::memset(cut.data(), 0, 12);
+  dispatcher.tunnel_output(Pkt::to_mbuf(test_pool(), cut, 0), kTunnel);
+  EXPECT_EQ(dispatcher.counters().get(DropReason::punt_kernel_unsent), 1u);
+  EXPECT_EQ(dispatcher.counters().get(Counter::punt_from_kernel), 0u);
+}
+
+TEST(EspTunnelPunt6, NdAndMldAreWhatTheTunKeeps) {
+  for (uint8_t t : {kMldQuery, kMldReport, kMldDone, kNdRouterSolicit, kNdRouterAdvert, kNdNeighborSolicit,
+                    kNdNeighborAdvert, kNdRedirect, kMld2Report})
+    EXPECT_TRUE(is_nd_or_mld(t)) << int(t);
+  for (uint8_t t : {kIcmp6EchoRequest, kIcmp6EchoReply, kIcmp6DestUnreachable, kIcmp6PacketTooBig, uint8_t{138}})
+    EXPECT_FALSE(is_nd_or_mld(t)) << int(t);
 }
 
 }  // namespace

@@ -365,6 +365,43 @@ TEST(IpsecConfig, TunnelAddress) {
   EXPECT_EQ(two.errors.size(), 1u) << two.error_text();
 }
 
+// tunnels[].ipv6_address (#19): a unicast host address with its prefix, on
+// a tunnel with an `address`, clear of the ports' and other tunnels' IPv6
+// prefixes.
+TEST(IpsecConfig, TunnelIpv6Address) {
+  const std::string v4 = "    address: 169.254.10.1/30\n";
+  ConfigResult ok = load(kPskLine, v4 + "    ipv6_address: 2001:db8:10::1/126\n");
+  ASSERT_TRUE(ok.ok()) << ok.error_text();
+  EXPECT_EQ(ok.config.tunnels(0).ipv6_address(), "2001:db8:10::1/126");
+  EXPECT_TRUE(load(kPskLine, v4 + "    ipv6_address: 2001:db8:10::1/64\n").ok());
+  EXPECT_TRUE(HasError(load(kPskLine, v4 + "    ipv6_address: 2001:db8:10::1\n"), "tunnels[0].ipv6_address",
+                       "not an IPv6 address with a prefix length"));
+  EXPECT_TRUE(HasError(load(kPskLine, v4 + "    ipv6_address: 169.254.10.1/30\n"), "tunnels[0].ipv6_address",
+                       "not an IPv6 address"));
+  EXPECT_TRUE(HasError(load(kPskLine, v4 + "    ipv6_address: fe80::1/64\n"), "tunnels[0].ipv6_address", "link-local"));
+  EXPECT_TRUE(HasError(load(kPskLine, v4 + "    ipv6_address: ff02::5/64\n"), "tunnels[0].ipv6_address", "multicast"));
+  EXPECT_TRUE(HasError(load(kPskLine, v4 + "    ipv6_address: 2001:db8:10::/126\n"), "tunnels[0].ipv6_address",
+                       "subnet-router anycast"));
+  EXPECT_TRUE(HasError(load(kPskLine, "    ipv6_address: 2001:db8:10::1/126\n"), "tunnels[0].ipv6_address",
+                       "needs tunnels[0].address"));
+  // Overlaps: a port's IPv6 prefix, then another tunnel's.
+  std::string text = r1_text();
+  text.replace(text.find("    address: 10.1.0.1/24\n"), 25,
+               "    address: 10.1.0.1/24\n    ipv6_addresses: [\"2001:db8:1::1/64\"]\n");
+  ConfigResult lan = load_config_text(text + site_yaml(kPskLine, v4 + "    ipv6_address: 2001:db8:1::ff:1/126\n"));
+  EXPECT_TRUE(HasError(lan, "tunnels[0].ipv6_address", "overlaps router.lan.ipv6_addresses[0] (2001:db8:1::/64)"));
+  text = r1_text() + site_yaml(kPskLine, v4 + "    ipv6_address: 2001:db8:10::1/126\n") +
+         "  - name: ipsec1\n    peer: site2\n    tenant: branch\n    address: 169.254.11.1/30\n"
+         "    ipv6_address: 2001:db8:10::2/64\n";
+  text.replace(text.find("tunnels:"), 0,
+               "  - name: site2\n    address: 172.16.0.51\n    local_id: headend.example\n"
+               "    remote_id: site2.example\n" +
+                   kPskLine);
+  ConfigResult two = load_config_text(text);
+  EXPECT_TRUE(HasError(two, "tunnels[1].ipv6_address", "overlaps tunnels[0].ipv6_address (2001:db8:10::/126)"));
+  EXPECT_EQ(two.errors.size(), 1u) << two.error_text();
+}
+
 // With punt on, the tunnel's tap is named ifname_prefix + tunnel name.
 TEST(IpsecConfig, TunnelTapNameFitsTheKernel) {
   std::string text = r1_text();

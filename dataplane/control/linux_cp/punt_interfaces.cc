@@ -38,13 +38,20 @@ void disable_ipv6(const std::string& ifname) { ipv6_sysctl(ifname, "disable_ipv6
 // Detection (the dataplane runs it for the same addresses, docs/ipv6.md), no
 // router advertisements taken or solicited (the router's routes are its
 // own), and the link-local address the EUI-64 of the MAC, which is the
-// dataplane's link-local address too. Best effort, like disable_ipv6.
-void enable_ipv6(const std::string& ifname) {
+// dataplane's link-local address too. A tunnel's TUN has no MAC and no
+// neighbors (point to point): no generated link-local address (addr_gen_mode
+// 1; the kernel would make a random one the dataplane does not know) but
+// the model's (TunnelModel::link_local6) beside the tunnel's ipv6_address,
+// kept while the TUN is down (keep_addr_on_down:
+// it follows the tunnel's SAs, and Linux would flush IPv6 addresses, not
+// IPv4 ones, on every down). Best effort, like disable_ipv6.
+void enable_ipv6(const std::string& ifname, bool link_local) {
+  if (!link_local) ipv6_sysctl(ifname, "keep_addr_on_down", "1");
   ipv6_sysctl(ifname, "accept_dad", "0");
   ipv6_sysctl(ifname, "dad_transmits", "0");
   ipv6_sysctl(ifname, "accept_ra", "0");
   ipv6_sysctl(ifname, "router_solicitations", "0");
-  ipv6_sysctl(ifname, "addr_gen_mode", "0");
+  ipv6_sysctl(ifname, "addr_gen_mode", link_local ? "0" : "1");
   ipv6_sysctl(ifname, "disable_ipv6", "0");
 }
 
@@ -106,10 +113,11 @@ bool PuntInterfaces::create(const RouterModel& rm, rte_mempool* pool, std::strin
 // The vdev `device` (driver `driver`, `args`) as kernel interface `name`,
 // kept in `into` (from then on destroy() removes it), started with `mtu`,
 // carrying addr/prefix_len, IPv6 on only with `ipv6` (its addresses are the
-// caller's to add).
+// caller's to add; the EUI-64 link-local address only on a tap, `mac`).
 bool PuntInterfaces::create_kernel_port(std::vector<Tap>& into, const char* driver, const std::string& device,
                                         const std::string& args, const std::string& name, uint16_t mtu, Ipv4 addr,
-                                        uint8_t prefix_len, bool ipv6, rte_mempool* pool, std::string& error) {
+                                        uint8_t prefix_len, bool ipv6, bool mac, rte_mempool* pool,
+                                        std::string& error) {
   if (if_nametoindex(name.c_str()) != 0)
     return error = "a kernel interface of that name exists already (set router.punt.ifname_prefix)", false;
   if (int rc = rte_vdev_init(device.c_str(), args.c_str()); rc != 0)
@@ -123,7 +131,7 @@ bool PuntInterfaces::create_kernel_port(std::vector<Tap>& into, const char* driv
   }
   into.push_back({name, device, port});
   if (ipv6)
-    enable_ipv6(name);
+    enable_ipv6(name, mac);
   else
     disable_ipv6(name);
   if (!start_port(port, mtu, pool, error)) return false;
@@ -133,13 +141,20 @@ bool PuntInterfaces::create_kernel_port(std::vector<Tap>& into, const char* driv
 }
 
 // A TUN device (DPDK's net_tun, the tap PMD without Ethernet): a tunnel is
-// point to point, so the kernel sends its packets without ARP for the peer.
+// point to point, so the kernel sends its packets without ARP for the peer
+// (nor Neighbor Discovery, with an ipv6_address: #19).
 bool PuntInterfaces::create_tunnel(const TunnelModel& tm, const std::string& name, rte_mempool* pool,
                                    std::string& error) {
   const std::string device = "net_tun_wp" + std::to_string(tunnels_.size());
-  if (!create_kernel_port(tunnels_, "net_tun", device, "iface=" + name, name, tm.mtu, tm.addr, tm.subnet.len, false,
-                          pool, error))
+  const bool ipv6 = !tm.addr6.is_unspecified();
+  auto add6 = [&](const Ipv6& a, uint8_t len) {
+    return linux_cp::add_ipv6_address(static_cast<int>(if_nametoindex(name.c_str())), a, len, error);
+  };
+  if (!create_kernel_port(tunnels_, "net_tun", device, "iface=" + name, name, tm.mtu, tm.addr, tm.subnet.len, ipv6,
+                          false, pool, error) ||
+      (ipv6 && (!add6(tm.addr6, tm.subnet6.len) || !add6(tm.link_local6, 64))))
     return error = "punt interface " + name + " (tunnel " + tm.name + "): " + error, false;
+  if (ipv6) tunnels_.back().link_local6 = tm.link_local6;
   std::fprintf(stderr, "waypointd: punt: tunnel %s is kernel interface %s (mtu %u)\n", tm.name.c_str(), name.c_str(),
                tm.mtu);
   return true;
@@ -151,7 +166,8 @@ bool PuntInterfaces::create_one(const InterfaceModel& in, const std::string& nam
   const std::string args = "iface=" + name + ",mac=" + mac_text(in.mac);
   // addrs6 holds the link-local address alone on an interface without ipv6_addresses.
   const bool ipv6 = in.addrs6.size() > 1;
-  if (!create_kernel_port(taps_, "net_tap", device, args, name, in.mtu, in.addr, in.subnet.len, ipv6, pool, error) ||
+  if (!create_kernel_port(taps_, "net_tap", device, args, name, in.mtu, in.addr, in.subnet.len, ipv6, true, pool,
+                          error) ||
       !add_ipv6_addresses(in, name, error))
     return error = "punt interface " + name + " (" + in.name + "): " + error, false;
   quiet_kernel_side_of(in.port_id);
@@ -215,14 +231,23 @@ uint16_t PuntInterfaces::tunnel_from_kernel(int tunnel, rte_mbuf** pkts, uint16_
 bool PuntInterfaces::set_tunnel_link(int tunnel, bool up) {
   if (!has_tunnel(tunnel)) return false;
   const Tap& t = tunnels_[static_cast<size_t>(tunnel)];
+  // Before the link comes up, so that FRR never sees it up without its
+  // link-local address (bgpd would reset an IPv6 session and back off).
+  if (up && !t.link_local6.is_unspecified()) {
+    std::string error;
+    if (!linux_cp::add_ipv6_address(static_cast<int>(if_nametoindex(t.name.c_str())), t.link_local6, 64, error) &&
+        error.find("exists") == std::string::npos)
+      std::fprintf(stderr, "waypointd: punt: kernel interface %s: link-local address %s: %s\n", t.name.c_str(),
+                   format_ipv6(t.link_local6).c_str(), error.c_str());
+  }
   const int rc = up ? rte_eth_dev_set_link_up(t.port_id) : rte_eth_dev_set_link_down(t.port_id);
   if (rc != 0) {
     std::fprintf(stderr, "waypointd: punt: kernel interface %s: link %s failed: %s\n", t.name.c_str(),
                  up ? "up" : "down", rte_strerror(-rc));
     return false;
   }
-  std::fprintf(stderr, "waypointd: punt: kernel interface %s %s (the tunnel %s an outbound SA)\n", t.name.c_str(),
-               up ? "up" : "down", up ? "has" : "has no");
+  std::fprintf(stderr, "waypointd: punt: kernel interface %s %s (the tunnel %s outbound SA)\n", t.name.c_str(),
+               up ? "up" : "down", up ? "has an" : "has no");
   return true;
 }
 
