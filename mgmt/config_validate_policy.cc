@@ -14,6 +14,7 @@
 
 #include "dataplane/control/waypoint6_addr.h"
 #include "dataplane/crypto/key_version.h"
+#include "dataplane/session/session.h"
 #include "mgmt/config_validator.h"
 
 namespace wp::mgmt::detail {
@@ -147,6 +148,9 @@ void ConfigValidator::check_peers() {
   for (int i = 0; i < cfg_.peers_size(); ++i) {
     const config::Peer& peer = cfg_.peers(i);
     const std::string path = at("peers", i);
+    if (i == kMaxSessionPeers)
+      error(path, "at most " + std::to_string(kMaxSessionPeers) + " peers are supported (a session keeps its peer in 8 " +
+                      "bits); " + std::to_string(cfg_.peers_size()) + " are listed");
     if (!peer.name().empty() && peer.name() == cfg_.router().name()) {
       error(path + ".name", "\"" + peer.name() + "\" is this router's own name");
     }

@@ -21,6 +21,10 @@ namespace wp {
 
 enum class Dir : uint8_t { forward = 0, reverse = 1 };
 
+// A session keeps its peer's index in SideOut::peer, 8 bits signed, so a
+// router takes at most this many peers (validated: peers[]).
+inline constexpr int kMaxSessionPeers = INT8_MAX;
+
 struct SideOut {
   FiveTuple tuple;    // addresses/ports written on packets leaving this side
   Ipv4 next_hop = 0;  // resolved with ARP on `iface`

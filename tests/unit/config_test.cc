@@ -17,6 +17,7 @@
 #include <fstream>
 #include <functional>
 
+#include "dataplane/session/session.h"
 #include "mgmt/config_load.h"
 #include "tests/unit/test_data.h"
 
@@ -502,6 +503,17 @@ const Rule kPeerRules[] = {
     {"name_required", [](C& c) { peer(c)->clear_name(); }, "peers[0].name", "required"},
     {"name_dup", [](C& c) { c.add_peers()->CopyFrom(c.peers(0)); }, "peers[1].name", "duplicate peer name \"r2\""},
     {"own_name", [](C& c) { peer(c)->set_name("r1"); }, "peers[0].name", "this router's own name"},
+    {"too_many",
+     [](C& c) {
+       for (int i = 1; i <= kMaxSessionPeers; ++i) {
+         config::Peer* p = c.add_peers();
+         p->CopyFrom(c.peers(0));
+         std::string name = "site";
+         name += std::to_string(i);
+         p->set_name(name);
+       }
+     },
+     "peers[127]", "at most 127 peers are supported (a session keeps its peer in 8 bits); 128 are listed"},
     {"waypoints_required", [](C& c) { peer(c)->clear_waypoints(); }, "peers[0].waypoints", "at least one"},
     {"waypoint_syntax", [](C& c) { peer(c)->set_waypoints(0, "172.16.0.256"); }, "peers[0].waypoints[0]",
      "\"172.16.0.256\" is not an IPv4 address"},
