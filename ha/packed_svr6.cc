@@ -11,30 +11,30 @@ namespace wp::ha {
 namespace {
 
 enum : size_t {
-  kOffSrc = kPackedRecordBytes, kOffDst = kOffSrc + 16, kOffSport = kOffDst + 16, kOffDport = kOffSport + 2,
-  kOffProto = kOffDport + 2, kOffRole = kOffProto + 1, kOffZero = kOffRole + 1, kOffPacketsFwd = kOffZero + 2,
-  kOffPacketsRev = kOffPacketsFwd + 8, kOffBytesFwd = kOffPacketsRev + 8, kOffBytesRev = kOffBytesFwd + 8,
+  kTailSrc = kPackedRecordBytes, kTailDst = kTailSrc + 16, kTailSport = kTailDst + 16, kTailDport = kTailSport + 2,
+  kTailProto = kTailDport + 2, kTailRole = kTailProto + 1, kTailZero = kTailRole + 1, kTailPacketsFwd = kTailZero + 2,
+  kTailPacketsRev = kTailPacketsFwd + 8, kTailBytesFwd = kTailPacketsRev + 8, kTailBytesRev = kTailBytesFwd + 8,
 };
-static_assert(kOffBytesRev + 8 == kPackedSvr6RecordBytes);
+static_assert(kTailBytesRev + 8 == kPackedSvr6RecordBytes);
 constexpr auto kFw = static_cast<size_t>(Dir::forward), kRv = static_cast<size_t>(Dir::reverse);
 
 }  // namespace
 
 void write_svr6_tail(uint8_t* p, const Session6& s6, Svr6Role role) {
-  store_ipv6(p + kOffSrc, s6.original.src);
-  store_ipv6(p + kOffDst, s6.original.dst);
-  packed_put<uint16_t>(p + kOffSport, s6.original.sport);
-  packed_put<uint16_t>(p + kOffDport, s6.original.dport);
-  p[kOffProto] = s6.original.proto;
-  p[kOffRole] = static_cast<uint8_t>(role);
-  packed_put<uint64_t>(p + kOffPacketsFwd, s6.packets[kFw]);
-  packed_put<uint64_t>(p + kOffPacketsRev, s6.packets[kRv]);
-  packed_put<uint64_t>(p + kOffBytesFwd, s6.bytes[kFw]);
-  packed_put<uint64_t>(p + kOffBytesRev, s6.bytes[kRv]);
+  store_ipv6(p + kTailSrc, s6.original.src);
+  store_ipv6(p + kTailDst, s6.original.dst);
+  packed_put<uint16_t>(p + kTailSport, s6.original.sport);
+  packed_put<uint16_t>(p + kTailDport, s6.original.dport);
+  p[kTailProto] = s6.original.proto;
+  p[kTailRole] = static_cast<uint8_t>(role);
+  packed_put<uint64_t>(p + kTailPacketsFwd, s6.packets[kFw]);
+  packed_put<uint64_t>(p + kTailPacketsRev, s6.packets[kRv]);
+  packed_put<uint64_t>(p + kTailBytesFwd, s6.bytes[kFw]);
+  packed_put<uint64_t>(p + kTailBytesRev, s6.bytes[kRv]);
 }
 
 bool svr6_role(const uint8_t* p, Svr6Role& role, std::string& error) {
-  const uint8_t r = p[kOffRole];
+  const uint8_t r = p[kTailRole];
   if (r != static_cast<uint8_t>(Svr6Role::ingress) && r != static_cast<uint8_t>(Svr6Role::egress))
     return error = "svr6 role: " + std::to_string(r) + " unknown", false;
   role = static_cast<Svr6Role>(r);
@@ -43,16 +43,16 @@ bool svr6_role(const uint8_t* p, Svr6Role& role, std::string& error) {
 
 bool decode_svr6_tail(const uint8_t* p, PackedKind kind, const RouterModel& rm, const Session& carrier,
                       Session6& out, std::string& error) {
-  if (p[kOffZero] || p[kOffZero + 1]) return error = "svr6: reserved bytes not zero", false;
+  if (p[kTailZero] || p[kTailZero + 1]) return error = "svr6: reserved bytes not zero", false;
   Svr6Role role;
   if (!svr6_role(p, role, error)) return false;
   const bool ingress = role == Svr6Role::ingress;
   out = Session6{};
-  out.original.src = load_ipv6(p + kOffSrc);
-  out.original.dst = load_ipv6(p + kOffDst);
-  out.original.sport = packed_get<uint16_t>(p + kOffSport);
-  out.original.dport = packed_get<uint16_t>(p + kOffDport);
-  out.original.proto = p[kOffProto];
+  out.original.src = load_ipv6(p + kTailSrc);
+  out.original.dst = load_ipv6(p + kTailDst);
+  out.original.sport = packed_get<uint16_t>(p + kTailSport);
+  out.original.dport = packed_get<uint16_t>(p + kTailDport);
+  out.original.proto = p[kTailProto];
   out.uuid = carrier.uuid;
   const FiveTuple6& t = out.original;
   // The halves describe one session: the IPv4 half's internal tuple keeps the IPv6 ports.
@@ -79,10 +79,10 @@ bool decode_svr6_tail(const uint8_t* p, PackedKind kind, const RouterModel& rm, 
   out.service = carrier.service;
   out.created_ms = carrier.created_ms;
   out.last_ms = carrier.last_ms;
-  out.packets[kFw] = packed_get<uint64_t>(p + kOffPacketsFwd);
-  out.packets[kRv] = packed_get<uint64_t>(p + kOffPacketsRev);
-  out.bytes[kFw] = packed_get<uint64_t>(p + kOffBytesFwd);
-  out.bytes[kRv] = packed_get<uint64_t>(p + kOffBytesRev);
+  out.packets[kFw] = packed_get<uint64_t>(p + kTailPacketsFwd);
+  out.packets[kRv] = packed_get<uint64_t>(p + kTailPacketsRev);
+  out.bytes[kFw] = packed_get<uint64_t>(p + kTailBytesFwd);
+  out.bytes[kRv] = packed_get<uint64_t>(p + kTailBytesRev);
   return true;
 }
 
