@@ -6,6 +6,9 @@
 #include <cstdint>
 #include <cstring>
 
+#include "dataplane/ip/ipv6.h"
+#include "dataplane/ip/tuple.h"
+
 namespace wp::ha {
 
 template <typename T>
@@ -29,6 +32,23 @@ T packed_get(const uint8_t* p) {
   T v;
   std::memcpy(&v, p, sizeof v);
   return packed_little(v);
+}
+
+// An IPv6 five-tuple as both IPv6 record kinds lay it out (packed_ops6.h,
+// packed_svr6.h): source and destination in network order, then the ports
+// and the protocol.
+inline constexpr size_t kPackedTuple6Bytes = 37;
+
+inline void packed_put_tuple6(uint8_t* p, const FiveTuple6& t) {
+  store_ipv6(p, t.src);
+  store_ipv6(p + 16, t.dst);
+  packed_put<uint16_t>(p + 32, t.sport);
+  packed_put<uint16_t>(p + 34, t.dport);
+  p[36] = t.proto;
+}
+
+inline FiveTuple6 packed_get_tuple6(const uint8_t* p) {
+  return {load_ipv6(p), load_ipv6(p + 16), packed_get<uint16_t>(p + 32), packed_get<uint16_t>(p + 34), p[36]};
 }
 
 }  // namespace wp::ha

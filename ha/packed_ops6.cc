@@ -14,6 +14,7 @@ enum : size_t {
   kOff6BytesRev = 104,
 };
 static_assert(kOff6BytesRev + 8 == kPacked6RecordBytes);
+static_assert(kOff6Src + kPackedTuple6Bytes == kOff6Pad);  // the tuple's fields as packed_put_tuple6 lays them
 
 const Ipv6& route6_via(const Route6& r, const Ipv6& dst) { return r.connected() ? dst : r.next_hop; }
 
@@ -48,11 +49,7 @@ void Packed6Writer::add(PackedKind kind, const Session6& s, const RouterModel& r
   packed_put<uint16_t>(p + kOff6Tenant, name_index(entity_name6(rm.tenants, s.tenant)));
   packed_put<uint16_t>(p + kOff6Service, name_index(entity_name6(rm.services, s.service)));
   std::memcpy(p + kOff6Uuid, s.uuid.data(), 16);
-  store_ipv6(p + kOff6Src, s.original.src);  // network order, as on the wire
-  store_ipv6(p + kOff6Dst, s.original.dst);
-  packed_put<uint16_t>(p + kOff6Sport, s.original.sport);
-  packed_put<uint16_t>(p + kOff6Dport, s.original.dport);
-  p[kOff6Proto] = s.original.proto;
+  packed_put_tuple6(p + kOff6Src, s.original);
   packed_put<uint64_t>(p + kOff6Created, clock.epoch_ms(s.created_ms));
   packed_put<uint64_t>(p + kOff6Last, clock.epoch_ms(s.last_ms));
   packed_put<uint64_t>(p + kOff6PacketsFwd, s.packets[0]);
@@ -119,11 +116,7 @@ bool Packed6Reader::decode(size_t i, const RouterModel& rm, const DataplaneClock
   if (p[kOff6Home] > 1) return error = "home: " + std::to_string(p[kOff6Home]) + " unknown", false;
   kind = static_cast<PackedKind>(p[kOff6Kind]);
   out = Session6{};
-  out.original.src = load_ipv6(p + kOff6Src);
-  out.original.dst = load_ipv6(p + kOff6Dst);
-  out.original.sport = packed_get<uint16_t>(p + kOff6Sport);
-  out.original.dport = packed_get<uint16_t>(p + kOff6Dport);
-  out.original.proto = p[kOff6Proto];
+  out.original = packed_get_tuple6(p + kOff6Src);
   std::memcpy(out.uuid.data(), p + kOff6Uuid, 16);
   if (kind == PackedKind::remove) return true;  // a delete needs only the tuple and the UUID
   if (out.original.proto == 0 || out.original.src.is_unspecified() || out.original.dst.is_unspecified() ||

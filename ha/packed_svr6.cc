@@ -16,16 +16,13 @@ enum : size_t {
   kTailPacketsRev = kTailPacketsFwd + 8, kTailBytesFwd = kTailPacketsRev + 8, kTailBytesRev = kTailBytesFwd + 8,
 };
 static_assert(kTailBytesRev + 8 == kPackedSvr6RecordBytes);
+static_assert(kTailSrc + kPackedTuple6Bytes == kTailRole);  // the tuple's fields as packed_put_tuple6 lays them
 constexpr auto kFw = static_cast<size_t>(Dir::forward), kRv = static_cast<size_t>(Dir::reverse);
 
 }  // namespace
 
 void write_svr6_tail(uint8_t* p, const Session6& s6, Svr6Role role) {
-  store_ipv6(p + kTailSrc, s6.original.src);
-  store_ipv6(p + kTailDst, s6.original.dst);
-  packed_put<uint16_t>(p + kTailSport, s6.original.sport);
-  packed_put<uint16_t>(p + kTailDport, s6.original.dport);
-  p[kTailProto] = s6.original.proto;
+  packed_put_tuple6(p + kTailSrc, s6.original);
   p[kTailRole] = static_cast<uint8_t>(role);
   packed_put<uint64_t>(p + kTailPacketsFwd, s6.packets[kFw]);
   packed_put<uint64_t>(p + kTailPacketsRev, s6.packets[kRv]);
@@ -48,11 +45,7 @@ bool decode_svr6_tail(const uint8_t* p, PackedKind kind, const RouterModel& rm, 
   if (!svr6_role(p, role, error)) return false;
   const bool ingress = role == Svr6Role::ingress;
   out = Session6{};
-  out.original.src = load_ipv6(p + kTailSrc);
-  out.original.dst = load_ipv6(p + kTailDst);
-  out.original.sport = packed_get<uint16_t>(p + kTailSport);
-  out.original.dport = packed_get<uint16_t>(p + kTailDport);
-  out.original.proto = p[kTailProto];
+  out.original = packed_get_tuple6(p + kTailSrc);
   out.uuid = carrier.uuid;
   const FiveTuple6& t = out.original;
   // The halves describe one session: the IPv4 half's internal tuple keeps the IPv6 ports.
