@@ -79,7 +79,7 @@ bool get_leg(const WireTuple& tuple, int peer, std::string_view peer_name, int t
     out.next_hop = static_cast<Ipv4>(tunnel);
     return true;
   }
-  if (peer >= 0) out.peer = static_cast<int8_t>(peer);
+  if (peer >= 0) out.peer = static_cast<int16_t>(peer);
   if (is_waypoint6_standin(out.tuple.dst)) return waypoint6_leg(rm, which, out, error);
   auto nh = route_next_hop(route_winner(rm, fib, out.tuple.dst), out.tuple.dst, hash);
   if (!nh) return error = std::string(which) + ": no route to " + format_ipv4(out.tuple.dst), false;

@@ -149,8 +149,8 @@ void ConfigValidator::check_peers() {
     const config::Peer& peer = cfg_.peers(i);
     const std::string path = at("peers", i);
     if (i == kMaxSessionPeers)
-      error(path, "at most " + std::to_string(kMaxSessionPeers) + " peers are supported (a session keeps its peer in 8 " +
-                      "bits); " + std::to_string(cfg_.peers_size()) + " are listed");
+      error(path, "at most " + std::to_string(kMaxSessionPeers) + " peers are supported; " +
+                      std::to_string(cfg_.peers_size()) + " are listed");
     if (!peer.name().empty() && peer.name() == cfg_.router().name()) {
       error(path + ".name", "\"" + peer.name() + "\" is this router's own name");
     }

@@ -81,11 +81,12 @@ struct SessionEntry {
   uint32_t created_lo = 0, last_lo = 0;
   uint16_t created_hi = 0, last_hi = 0;
   uint16_t tenant = 0, service = 0, security = 0;  // SnapshotNames ids (0: none)
-  uint16_t worker = 0, migrations = 0, app = 0;
+  uint16_t migrations = 0, app = 0;
+  int16_t left_peer = -1, back_peer = -1;    // out_fwd.peer, out_rev.peer
   int8_t left_iface = -1, back_iface = -1;  // out_fwd.iface, out_rev.iface
-  int8_t left_peer = -1, back_peer = -1;    // out_fwd.peer, out_rev.peer
   uint8_t proto_original = 0, proto_left = 0, proto_back = 0;
-  uint8_t established = 0;
+  uint8_t worker : 7 = 0;  // dataplane.workers is at most 64
+  uint8_t established : 1 = 0;
 
   uint64_t created_epoch_ms() const { return uint64_t(created_hi) << 32 | created_lo; }
   uint64_t last_epoch_ms() const { return uint64_t(last_hi) << 32 | last_lo; }

@@ -26,12 +26,13 @@
 #include "dataplane/crypto/hmac.h"
 #include "dataplane/crypto/key_version.h"
 #include "dataplane/crypto/wipe.h"
+#include "dataplane/session/session.h"
 #include "dataplane/svr/metadata.h"
 
 namespace wp {
 
 inline constexpr size_t kMaxPairKeys = 2;  // versions a router holds per peer at once
-inline constexpr size_t kMaxKeyPeers = 128;  // peers a worker remembers versions of (SideOut::peer is int8_t)
+inline constexpr size_t kMaxKeyPeers = kMaxSessionPeers;  // peers a worker remembers versions of (SideOut::peer)
 
 struct PairKey {
   uint8_t version = 0;

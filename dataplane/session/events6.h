@@ -42,10 +42,9 @@ enum class Svr6Role : uint8_t {
 // feed turns back into addresses (mgmt/svr6_view.h).
 struct Svr6Leg {
   FiveTuple wan{};
-  int8_t peer = -1;   // peers[] index
+  int16_t peer = -1;  // peers[] index
   int8_t iface = -1;  // the WAN interface
   Svr6Role role = Svr6Role::none;
-  uint8_t pad = 0;
 };
 
 struct Session6Event {

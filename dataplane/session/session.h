@@ -21,24 +21,37 @@ namespace wp {
 
 enum class Dir : uint8_t { forward = 0, reverse = 1 };
 
-// A session keeps its peer's index in SideOut::peer, 8 bits signed, so a
-// router takes at most this many peers (validated: peers[]).
-inline constexpr int kMaxSessionPeers = INT8_MAX;
+// A session keeps its peer's index in SideOut::peer (16 bits signed); a
+// router takes at most this many peers (validated: peers[]). The IPv6
+// waypoint stand-ins encode as many (control/waypoint6_addr.h,
+// kWaypoint6MaxPeers), and the per-peer arrays (crypto/pair_keys.h
+// kMaxKeyPeers) are sized to it.
+inline constexpr int kMaxSessionPeers = 16256;
+static_assert(kMaxSessionPeers <= INT16_MAX, "SideOut::peer must hold every peer index");
 
+// `peer` follows `key_version` so that the struct stays 24 bytes; the
+// constructor keeps the order callers name them in (tuple, next hop,
+// interface, peer, key version).
 struct SideOut {
   FiveTuple tuple;    // addresses/ports written on packets leaving this side
   Ipv4 next_hop = 0;  // resolved with ARP on `iface`
   int8_t iface = -1;
-  int8_t peer = -1;  // WAN leg: peer index (HMAC key); LAN: -1
   // WAN leg: the pair-key version its session keys were derived from (0:
-  // none); the HA peer re-derives with it (crypto/pair_keys.h). In padding.
+  // none); the HA peer re-derives with it (crypto/pair_keys.h).
   uint8_t key_version = 0;
-  // Internet breakout: tuple.sport is a source-NAT port from the worker's
-  // pool (session/nat_ports.h), given back when the session ends. In padding.
-  uint8_t nat = 0;
+  int16_t peer = -1;  // WAN leg: peer index (HMAC key); LAN: -1
+
+  SideOut() = default;
+  SideOut(const FiveTuple& t, Ipv4 hop, int iface_index, int peer_index = -1, uint8_t version = 0)
+      : tuple(t),
+        next_hop(hop),
+        iface(static_cast<int8_t>(iface_index)),
+        key_version(version),
+        peer(static_cast<int16_t>(peer_index)) {}
 
   bool operator==(const SideOut&) const = default;  // the fields, never the padding
 };
+static_assert(sizeof(SideOut) == 24, "SideOut grew: Session would too");
 
 enum SessionFlags : uint8_t {
   kFwdMdAcked = 1 << 0,    // leg B: peer acked our forward metadata (TLV 18)
@@ -78,6 +91,10 @@ struct Session {
   // QoS class on shaped WAN ports (qos/scheduler.h QosClass) + 1; 0 = best-effort
   // (a zeroed session). From the service; in the padding before created_ms: no growth.
   uint8_t qos = 0;
+  // Internet breakout: out_fwd.tuple.sport is a source-NAT port from the
+  // worker's pool (session/nat_ports.h), given back when the session ends.
+  // In the padding before created_ms: no growth.
+  uint8_t nat = 0;
   uint32_t created_ms = 0;
   uint32_t last_ms = 0;
   // The application (nDPI id, apps/classifier.h; kAppUnknown = none found or not yet) and,
@@ -122,5 +139,6 @@ struct Session {
   // bytes are not compared, they differ between compilers' copies.
   bool operator==(const Session&) const = default;
 };
+static_assert(sizeof(Session) == 152, "Session grew: bytes per session (README, docs/architecture.md)");
 
 }  // namespace wp

@@ -16,7 +16,7 @@ namespace wp {
 inline Svr6Leg svr_leg(const Session& s, Svr6Role role) {
   const bool ingress = role == Svr6Role::ingress;
   const SideOut& wan = ingress ? s.out_fwd : s.out_rev;
-  return Svr6Leg{ingress ? wan.tuple : wan.tuple.reversed(), wan.peer, wan.iface, role, 0};
+  return Svr6Leg{ingress ? wan.tuple : wan.tuple.reversed(), wan.peer, wan.iface, role};
 }
 
 }  // namespace wp

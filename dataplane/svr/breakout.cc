@@ -23,7 +23,8 @@ bool bind_breakout(WorkerContext& ctx, Session& s, const ServiceModel& svc, Drop
     // ICMP echo: the identifier is both "ports" (dataplane/ip/packet.h).
     FiveTuple out{svc.breakout_addr, t.dst, port, t.proto == kProtoIcmp ? port : t.dport, t.proto};
     if (!ctx.table.lookup(out.reversed())) {
-      s.out_fwd = SideOut{out, nh->addr, static_cast<int8_t>(nh->iface), -1, 0, 1};
+      s.out_fwd = SideOut{out, nh->addr, nh->iface};
+      s.nat = 1;
       return true;
     }
     ctx.nat_ports.give(t.proto, port);

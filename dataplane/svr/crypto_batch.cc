@@ -16,7 +16,7 @@ bool CryptoBatch::start(Session& s, const ParsedPacket& pp, const Metadata* md, 
   const SecurityModel& sec = ctx_.rm().security[s.security];
   uint8_t c = 0;
   s.key_slot[0] = s.key_slot[1] = kNoKeySlot;
-  if (s.out_fwd.nat) {  // breakout: no SVR leg, the data leaves as the client sent it
+  if (s.nat) {  // breakout: no SVR leg, the data leaves as the client sent it
     s.crypto = 0;
     return true;
   }

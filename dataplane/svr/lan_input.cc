@@ -75,7 +75,7 @@ void LanInput::first_packet(rte_mbuf* m, ParsedPacket& pp, int iface, int tunnel
   // Both keys were looked up above (the miss in input(), then the side B
   // check), so index without probing again.
   if (!install_session(ctx_, crypto_, s, bound, why, pp, nullptr, m)) return;
-  if (s->out_fwd.nat) ctx_.counters->add(Counter::breakout_sessions_created);
+  if (s->nat) ctx_.counters->add(Counter::breakout_sessions_created);
   if (PathTable* pt = ctx_.shared.paths; pt && s->side_b_wan()) {
     int path = pt->find(s->out_fwd.peer, s->out_fwd.iface);
     if (path >= 0) PathWorkerCounters::bump(pt->counters(ctx_.id, static_cast<size_t>(path)).sessions_started);

@@ -84,7 +84,7 @@ bool PathMigration::rebind(rte_mbuf* m, ParsedPacket& pp, const Metadata& md, in
   if (!back) return false;
   SideOut from = s.out_rev;
   SideOut to{FiveTuple{pp.dst, pp.src, pp.dport, pp.sport, pp.proto}, back->addr, static_cast<int8_t>(back->iface),
-             static_cast<int8_t>(peer)};
+             static_cast<int>(peer)};
   if (!ctx_.table.rebind(&s, Dir::reverse, to)) return false;
   s.flags |= kRevMdPending;
   s.flags &= static_cast<uint8_t>(~kEstablished);

@@ -117,13 +117,13 @@ PolicyRecheck::Remap PolicyRecheck::remap(Session& s, Dir& side, SideOut& out) {
   int peer_fwd = remap_peer(s.out_fwd.peer, from, to);
   int peer_rev = remap_peer(s.out_rev.peer, from, to);
   // A breakout session keeps its source address only while its service still translates to it.
-  bool nat_gone = s.out_fwd.nat &&
+  bool nat_gone = s.nat &&
                   (service == kNone || to.services[static_cast<size_t>(service)].breakout_addr != s.out_fwd.tuple.src);
   // The event of a session closed for a peer that is gone keeps its old peer index (no new one).
   SideOut fwd = s.out_fwd, rev = s.out_rev;
   const bool renumbered = renumber_side(from, to, fwd) && renumber_side(from, to, rev);
-  if (peer_fwd >= kNone) fwd.peer = static_cast<int8_t>(peer_fwd);
-  if (peer_rev >= kNone) rev.peer = static_cast<int8_t>(peer_rev);
+  if (peer_fwd >= kNone) fwd.peer = static_cast<int16_t>(peer_fwd);
+  if (peer_rev >= kNone) rev.peer = static_cast<int16_t>(peer_rev);
   const bool fwd_moves = fwd.tuple != s.out_fwd.tuple, rev_moves = rev.tuple != s.out_rev.tuple;
   // Stand-ins on both sides would be a transit between IPv6 waypoints, which does not exist: not re-keyed twice.
   const bool waypoint6_gone = !renumbered || (fwd_moves && rev_moves);

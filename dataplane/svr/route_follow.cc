@@ -35,7 +35,7 @@ bool RouteFollow::follow(Session& s, SideOut& side) {
   // A breakout session's source address belongs to its interface: it cannot move to another.
   // A leg moves between ports or between tunnels, never from one kind to the
   // other (a tunnel leg is never offloaded nor synced to the HA peer).
-  if (!nh || (side.nat && nh->iface != side.iface) || nh->tunnel() != (side.iface == kIfaceTunnel)) {
+  if (!nh || (s.nat && &side == &s.out_fwd && nh->iface != side.iface) || nh->tunnel() != (side.iface == kIfaceTunnel)) {
     ctx_.post_event(SessionEventKind::closed, s, SessionEndReason::forced_end);
     ctx_.remove_session(&s);
     ctx_.counters->add(Counter::sessions_route_closed);

@@ -57,7 +57,7 @@ bool bind_on_link(WorkerContext& ctx, Session& s, int peer, int link, uint32_t c
     if (!w) break;  // the FIB changed under us (a route lookup differs): give up, counted below
     FiveTuple out{in.waypoint(i % own_n), w->first, 0, 0, s.original.proto};
     if (pick_port_pair(ctx.table, ctx.rng, out, cls)) {
-      s.out_fwd = SideOut{out, w->second.addr, static_cast<int8_t>(link), static_cast<int8_t>(peer)};
+      s.out_fwd = SideOut{out, w->second.addr, static_cast<int8_t>(link), static_cast<int>(peer)};
       return true;
     }
   }
@@ -109,7 +109,7 @@ bool bind_path(WorkerContext& ctx, Session& s, int path, uint32_t cls, DropReaso
     return false;
   }
   // A session moving path keeps the keys (and their version) it has.
-  s.out_fwd = SideOut{out, p.next_hop, static_cast<int8_t>(p.iface), static_cast<int8_t>(p.peer),
+  s.out_fwd = SideOut{out, p.next_hop, static_cast<int8_t>(p.iface), static_cast<int>(p.peer),
                       s.out_fwd.key_version};
   return true;
 }

@@ -61,7 +61,7 @@ void WanInput::input(rte_mbuf* m, ParsedPacket& pp) {
 bool WanInput::breakout_reply(const ParsedPacket& pp) const {
   if (ctx_.rm().peer_by_waypoint(pp.src) != kNone) return false;
   SessionRef ref = ctx_.table.lookup({pp.src, pp.dst, pp.sport, pp.dport, pp.proto});
-  return ref && ref.dir == Dir::reverse && ref.session->out_fwd.nat;
+  return ref && ref.dir == Dir::reverse && ref.session->nat;
 }
 
 bool WanInput::read_metadata(rte_mbuf* m, ParsedPacket& pp, Metadata& md, int& peer) {
@@ -196,7 +196,7 @@ void WanInput::first_packet(rte_mbuf* m, ParsedPacket& pp, const Metadata& md, i
   s->created_ms = s->last_ms = ctx_.now_ms;
   s->flags = kRevMdPending;
   s->out_rev = SideOut{FiveTuple{pp.dst, pp.src, pp.dport, pp.sport, pp.proto}, back->addr,
-                       static_cast<int8_t>(back->iface), static_cast<int8_t>(peer)};
+                       static_cast<int8_t>(back->iface), static_cast<int>(peer)};
   bool bound = v6 ? ctx_.svr6->bind_lan(*s, orig6, service, why) : bind_onward(*s, service, cls, why);
   if (v6 && bound) s->original = s->out_fwd.tuple;  // the internal tuple stands for the IPv6 one
   // Side A's key missed in input() and side B's was checked (and cleared)

@@ -21,7 +21,7 @@ bool bind_waypoint6(WorkerContext& ctx, Session& s, int peer, uint32_t cls, Drop
     if (!nh) continue;
     FiveTuple out{waypoint6_own_standin(nh->iface), remote, 0, 0, s.original.proto};
     if (pick_port_pair(ctx.table, ctx.rng, out, cls, ctx.recheck)) {
-      s.out_fwd = SideOut{out, remote, static_cast<int8_t>(nh->iface), static_cast<int8_t>(peer)};
+      s.out_fwd = SideOut{out, remote, static_cast<int8_t>(nh->iface), static_cast<int>(peer)};
       return true;
     }
     why = DropReason::ports_exhausted;

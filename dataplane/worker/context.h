@@ -135,7 +135,7 @@ struct WorkerContext {
   // Gives a breakout session's source-NAT port back to the pool, and the IPv6
   // side of an IPv6 session between IPv4 waypoints back to the IPv6 table.
   void release_nat_port(const Session& s) {
-    if (s.out_fwd.nat) nat_ports.give(s.original.proto, s.out_fwd.tuple.sport);
+    if (s.nat) nat_ports.give(s.original.proto, s.out_fwd.tuple.sport);
     if (carries_ipv6(s) && release_svr6) [[unlikely]]
       release_svr6(svr6, s);
   }

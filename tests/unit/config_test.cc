@@ -513,7 +513,7 @@ const Rule kPeerRules[] = {
          p->set_name(name);
        }
      },
-     "peers[127]", "at most 127 peers are supported (a session keeps its peer in 8 bits); 128 are listed"},
+     "peers[16256]", "at most 16256 peers are supported; 16257 are listed"},
     {"waypoints_required", [](C& c) { peer(c)->clear_waypoints(); }, "peers[0].waypoints", "at least one"},
     {"waypoint_syntax", [](C& c) { peer(c)->set_waypoints(0, "172.16.0.256"); }, "peers[0].waypoints[0]",
      "\"172.16.0.256\" is not an IPv4 address"},

@@ -102,7 +102,7 @@ Pair egress_pair(const RouterModel& rm) {
   s.out_fwd = SideOut{inner, 3, static_cast<int8_t>(kIfaceSvr6), -1};
   const Ipv4 r1 = waypoint6_standin_of(rm, ip6(kR1Wan6));
   s.out_rev = SideOut{{waypoint6_own_standin(1), r1, 20001, 20003, kProtoTcp}, r1, 1,
-                      static_cast<int8_t>(rm.peers.size() - 1)};
+                      static_cast<int>(rm.peers.size() - 1)};
   s.tenant = static_cast<int16_t>(rm.tenant_by_name("v6"));
   s.service = static_cast<int16_t>(rm.service_by_name("web6"));
   s.security = static_cast<int16_t>(rm.policy(s.tenant, s.service));
@@ -164,7 +164,7 @@ TEST(HaSvr6Packed, TheIngressRoleBindsTheClientsSide) {
   s.out_rev = SideOut{inner.reversed(), 5, static_cast<int8_t>(kIfaceSvr6), -1};
   const Ipv4 r1 = waypoint6_standin_of(*m.a, ip6(kR1Wan6));
   s.out_fwd = SideOut{{waypoint6_own_standin(1), r1, 20005, 20007, kProtoTcp}, r1, 1,
-                      static_cast<int8_t>(m.a->peers.size() - 1)};
+                      static_cast<int>(m.a->peers.size() - 1)};
   s.tenant = static_cast<int16_t>(m.a->tenant_by_name("v6"));
   s.service = static_cast<int16_t>(m.a->service_by_name("web6"));
   s.security = static_cast<int16_t>(m.a->policy(s.tenant, s.service));

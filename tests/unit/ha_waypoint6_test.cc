@@ -147,7 +147,7 @@ Session egress_session(const RouterModel& rm) {
   s.out_fwd = SideOut{{kClient, kServer, 40000, 80, kProtoTcp}, kServer, 0, -1};
   const Ipv4 r1 = waypoint6_standin_of(rm, ip6(kR1Wan6));
   s.out_rev = SideOut{{waypoint6_own_standin(1), r1, 20001, 20003, kProtoTcp}, r1, 1,
-                      static_cast<int8_t>(rm.peers.size() - 1)};
+                      static_cast<int>(rm.peers.size() - 1)};
   s.tenant = static_cast<int16_t>(rm.tenant_by_name("branch"));
   s.service = static_cast<int16_t>(rm.service_by_name("web"));
   s.security = static_cast<int16_t>(rm.policy(s.tenant, s.service));

@@ -122,6 +122,58 @@ TEST(PeerIndex, TheValidationRefusesWhatTheStandInsCannotName) {
   EXPECT_TRUE(has_error(big, last, "supported on the first 16256 peers only"));
 }
 
+// A session keeps its peer's index in SideOut::peer. Peers past index 127
+// (an 8-bit index wrapped negative, or onto another peer's key) carry a
+// session both ways: r1 knows r2 as peer 300 and r2 knows r1 as peer 200,
+// every other peer holding another key, so a wrong index fails the HMAC.
+config::Config with_fillers(const char* name, const char* lan, const char* wan, int fillers, const char* peer,
+                            const char* peer_addr) {
+  config::Config c = router_base(name, lan, {{"wan0", wan}});
+  add_tenant(c, "branch", "10.1.0.0/24");
+  add_service(c, {"echo", "10.2.0.0/24", "udp", "5201", std::string_view(name) == "r1" ? "r2" : ""});
+  add_policy(c, "branch", "echo", "");
+  for (int p = 0; p < fillers; ++p) {
+    const std::string addr = join({"172.16.", std::to_string(10 + p / 250), ".", std::to_string(1 + p % 250)});
+    add_peer(c, join({"site", std::to_string(p)}), {addr.c_str()}, kKey23);
+  }
+  add_peer(c, peer, {peer_addr}, kKey12);
+  return c;
+}
+
+TEST(PeerIndex, SessionsToPeersPastIndex127CarryTheirKeys) {
+  Router r1(with_fillers("r1", "10.1.0.1/24", "172.16.0.1/16", 300, "r2", "172.16.0.2"));
+  Router r2(with_fillers("r2", "10.2.0.1/24", "172.16.0.2/16", 200, "r1", "172.16.0.1"));
+  ASSERT_EQ(r1.model().peer_by_waypoint(kR2Wan), 300);
+  ASSERT_EQ(r2.model().peer_by_waypoint(kR1Wan), 200);
+  r1.neighbor(0, kClient, kClientMac);
+  r1.neighbor(1, kR2Wan, kR2Mac);
+  r2.neighbor(0, kServer, kServerMac);
+  r2.neighbor(1, kR1Wan, kR1Mac);
+  auto client = [](std::string_view data) {
+    return Pkt().eth(kR1Mac, kClientMac).ipv4(kClient, kServer).udp(40000, 5201).payload(data).bytes();
+  };
+  auto server = [](std::string_view data) {
+    return Pkt().eth(kR2Mac, kServerMac).ipv4(kServer, kClient).udp(5201, 40000).payload(data).bytes();
+  };
+  Frame w = r1.send_one(kLan, client("one"));
+  ASSERT_EQ(w.port, kWan);
+  EXPECT_TRUE(hmac_ok(w, kKey12)) << "r1 signed with peer 300's key";
+  Frame lan = r2.send_one(kWan, w.raw);
+  ASSERT_EQ(lan.port, kLan) << r2.drops();
+  EXPECT_EQ(lan.payload_string(), "one");
+  Frame back = r2.send_one(kLan, server("two"));
+  ASSERT_EQ(back.port, kWan) << r2.drops();
+  EXPECT_TRUE(hmac_ok(back, kKey12)) << "r2 signed its reverse metadata with peer 200's key";
+  Frame home = r1.send_one(kWan, back.raw);
+  ASSERT_EQ(home.port, kLan) << r1.drops();
+  EXPECT_EQ(home.payload_string(), "two");
+  EXPECT_EQ(r1.total_drops(), 0u) << r1.drops();
+  EXPECT_EQ(r2.total_drops(), 0u) << r2.drops();
+  const Session* s1 = r1.worker().table().lookup(FiveTuple{kClient, kServer, 40000, 5201, kProtoUdp}).session;
+  ASSERT_NE(s1, nullptr);
+  EXPECT_EQ(s1->out_fwd.peer, 300);
+}
+
 TEST(PeerIndex, AHandMadeModelStillScans) {
   RouterModel hand;
   PeerModel a, b;
