@@ -4,7 +4,8 @@
 #   2. end-to-end tests through real waypointd processes in network namespaces
 #   3. one clang-14 build (build-san/: ASan + UBSan everywhere, libFuzzer
 #      coverage, -O1) for stages 4 and 5
-#   4. unit tests again under AddressSanitizer + UBSan, and the basic
+#   4. unit tests again under AddressSanitizer + UBSan (a few processes per
+#      test binary, not one per test: run_unit_groups), and the basic
 #      end-to-end test through the sanitized waypointd (both from build-san/)
 #   5. each libFuzzer target for WP_FUZZ_SECONDS (default 30), JOBS (2) at a time
 #      (build-san/); logs of the last run in build-san/fuzz-logs/
@@ -43,20 +44,88 @@ record() {  # record NAME PASSED FAILED
 }
 
 # ctest's summary "X% tests passed, F tests failed out of T" -> passed/failed counts.
-run_ctest() {  # run_ctest NAME BUILD_DIR
-  local log
+run_ctest() {  # run_ctest NAME BUILD_DIR [CTEST ARGS...]
+  local log name=$1 dir=$2
+  shift 2
   log=$(mktemp)
-  (cd "$2" && ctest --output-on-failure -j "$JOBS" 2>&1) | tee "$log"
+  (cd "$dir" && ctest --output-on-failure -j "$JOBS" "$@" 2>&1) | tee "$log"
   local line total fail
   line=$(grep -E "tests passed, [0-9]+ tests? failed out of [0-9]+" "$log" | tail -1)
   if [ -z "$line" ]; then
-    record "$1" 0 1
+    record "$name" 0 1
   else
     fail=$(sed -E 's/.* ([0-9]+) tests? failed out of ([0-9]+).*/\1/' <<<"$line")
     total=$(sed -E 's/.* failed out of ([0-9]+).*/\1/' <<<"$line")
-    record "$1" $((total - fail)) "$fail"
+    record "$name" $((total - fail)) "$fail"
   fi
   rm -f "$log"
+}
+
+# The unit tests of the sanitizer stage, without a process per test. ctest
+# (run_ctest, the Release stage) starts each TEST in a process of its own, and
+# an ASan + UBSan test binary costs ~0.3 CPU-s to start (its 40-60 MB mapped
+# and initialised, DPDK's EAL for the tests that need mbufs), more than most
+# tests take. Here each group binary's tests (tests/CMakeLists.txt,
+# BUILD_DIR/tests/unit_groups.txt) are split round-robin into WP_UNIT_CHUNKS lists,
+# one process per list, JOBS at a time. Every test still runs and counts as one;
+# a list whose process fails (a failed test, a sanitizer report, a crash,
+# a timeout) or runs fewer tests than it names is run again one test per
+# process, as ctest would, and each test counts by its own result there.
+UNIT_CHUNKS=${WP_UNIT_CHUNKS:-4}
+unit_chunk() {  # unit_chunk BINARY LIST: runs LIST's tests in one process -> LIST.log, LIST.rc
+  timeout --kill-after=10 900 "$1" --gtest_filter="$(paste -sd: "$2")" >"$2.log" 2>&1
+  echo $? >"$2.rc"
+}
+run_unit_groups() {  # run_unit_groups NAME BUILD_DIR
+  local name=$1 dir=$2 logs=$2/unit-logs group list n ran t ok bad
+  rm -rf "$logs"
+  mkdir -p "$logs"
+  for group in $(cut -d' ' -f1 "$dir/tests/unit_groups.txt" | sort -u); do
+    # "Suite." lines, then "  Test" lines (parameterised: "  Test/0  # GetParam() = ...").
+    if ! "$dir/tests/$group" --gtest_list_tests >"$logs/$group.list" 2>&1; then
+      echo "$name $group: FAILED (cannot list its tests)"
+      cat "$logs/$group.list"
+      record "$name/$group" 0 1
+      continue
+    fi
+    awk '/^[^ ]/ { suite = $1 } /^  / { print suite $1 }' "$logs/$group.list" >"$logs/$group.tests"
+    split -n "r/$UNIT_CHUNKS" -d "$logs/$group.tests" "$logs/$group.chunk"
+  done
+  for list in "$logs"/*.chunk*; do
+    [ -s "$list" ] || continue
+    while [ "$(jobs -rp | wc -l)" -ge "$JOBS" ]; do wait -n; done
+    group=$(basename "$list")
+    unit_chunk "$dir/tests/${group%.chunk*}" "$list" &
+  done
+  wait
+  for list in "$logs"/*.chunk*; do
+    case $list in *.log | *.rc) continue ;; esac
+    [ -s "$list" ] || continue
+    group=$(basename "$list")
+    group=${group%.chunk*}
+    n=$(wc -l <"$list")
+    ran=$(sed -nE 's/^\[==========\] ([0-9]+) tests? from .* ran\..*/\1/p' "$list.log" | tail -1)
+    if [ "$(cat "$list.rc")" = 0 ] && [ "${ran:-0}" -eq "$n" ]; then
+      echo "$name $(basename "$list"): $n tests passed in one process"
+      record "$name/$group" "$n" 0
+      continue
+    fi
+    echo "$name $(basename "$list"): exit $(cat "$list.rc"), ${ran:-no} of $n tests ran; each again in a process of its own:"
+    ok=0
+    bad=0
+    while read -r t; do
+      if timeout --kill-after=10 300 "$dir/tests/$group" --gtest_filter="$t" >"$logs/one.log" 2>&1; then
+        ok=$((ok + 1))
+      else
+        bad=$((bad + 1))
+        echo "FAILED: $group $t"
+        tail -60 "$logs/one.log"
+        record "$name/$group/$t" 0 1
+      fi
+    done <"$list"
+    echo "$name $(basename "$list"): $ok passed, $bad failed, one process each"
+    record "$name/$group" "$ok" 0
+  done
 }
 
 build() {  # build DIR "TARGETS" CMAKE_ARGS...   (TARGETS empty = all)
@@ -114,7 +183,10 @@ fi
 
 if [ "${WP_SKIP_ASAN:-0}" != 1 ] && [ "$san_built" = 1 ]; then
   note "unit tests under ASan + UBSan"
-  ASAN_OPTIONS=detect_leaks=0 UBSAN_OPTIONS=print_stacktrace=1 run_ctest asan "$SAN"
+  # The GoogleTest tests in a few processes per binary (run_unit_groups), the
+  # other ctest tests (the link and docs checks) by ctest.
+  ASAN_OPTIONS=detect_leaks=0 UBSAN_OPTIONS=print_stacktrace=1 run_unit_groups asan "$SAN"
+  ASAN_OPTIONS=detect_leaks=0 UBSAN_OPTIONS=print_stacktrace=1 run_ctest asan "$SAN" -LE '^unit$'
   if [ "${WP_SKIP_E2E:-0}" != 1 ]; then
     note "end-to-end basic test with the ASan + UBSan waypointd"
     if ASAN_OPTIONS=detect_leaks=0 UBSAN_OPTIONS=print_stacktrace=1 \
