@@ -16,8 +16,6 @@ enum : size_t {
 static_assert(kOff6BytesRev + 8 == kPacked6RecordBytes);
 static_assert(kOff6Src + kPackedTuple6Bytes == kOff6Pad);  // the tuple's fields as packed_put_tuple6 lays them
 
-const Ipv6& route6_via(const Route6& r, const Ipv6& dst) { return r.connected() ? dst : r.next_hop; }
-
 // Tenants are names; services carry theirs.
 std::string_view entity_name6(const auto& list, int idx) {
   if (idx < 0 || static_cast<size_t>(idx) >= list.size()) return {};

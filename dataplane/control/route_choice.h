@@ -77,6 +77,18 @@ inline std::optional<Route6> route6_next_hop(const Route6Winner& w, uint32_t has
   return *w.own;
 }
 
+// Whether the route toward `dst` offers next hop `hop` (as route6_via gives
+// it) on `iface`: the config's route, or any of FRR's equal-cost members.
+inline bool route6_offers(const Route6Winner& w, const Ipv6& dst, const Ipv6& hop, int iface) {
+  if (w.own) return w.own->iface == iface && route6_via(*w.own, dst) == hop;
+  if (!w.frr) return false;
+  for (int i = 0; i < w.frr->paths; ++i) {
+    const FibNextHop6& h = w.frr->hops[i];
+    if (h.iface == iface && (h.next_hop.is_unspecified() ? dst : h.next_hop) == hop) return true;
+  }
+  return false;
+}
+
 inline std::optional<Route6> route6_to(const RouterModel& m, const FibTable6* fib, const Ipv6& dst, uint32_t hash) {
   return route6_next_hop(route6_winner(m, fib, dst), hash);
 }

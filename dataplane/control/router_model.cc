@@ -68,22 +68,25 @@ int RouterModel::service_for(Ipv4 dst, uint8_t proto, uint16_t dport) const {
   return best;
 }
 
+int ServiceModel::serves6(const Ipv6& dst, uint8_t p, uint16_t dport) const {
+  if (prefixes6.empty() || (proto != 0 && proto != p)) return -1;
+  // ICMPv6 echo's "port" is its identifier, which port lists do not mean.
+  if (!ports.empty() && (p == kProtoIcmpv6 || std::none_of(ports.begin(), ports.end(),
+                                                            [&](const PortRange& r) { return r.contains(dport); })))
+    return -1;
+  int len = -1;
+  for (const auto& pre : prefixes6)
+    if (pre.len > len && pre.contains(dst)) len = pre.len;
+  return len;
+}
+
 int RouterModel::service_for6(const Ipv6& dst, uint8_t proto, uint16_t dport) const {
   int best = kNone, best_len = -1;
-  for (size_t s = 0; s < services.size(); ++s) {
-    const ServiceModel& svc = services[s];
-    if (svc.prefixes6.empty() || (svc.proto != 0 && svc.proto != proto)) continue;
-    // ICMPv6 echo's "port" is its identifier, which port lists do not mean.
-    if (!svc.ports.empty() &&
-        (proto == kProtoIcmpv6 ||
-         std::none_of(svc.ports.begin(), svc.ports.end(), [&](const PortRange& r) { return r.contains(dport); })))
-      continue;
-    for (const auto& p : svc.prefixes6)
-      if (p.len > best_len && p.contains(dst)) {
-        best = static_cast<int>(s);
-        best_len = p.len;
-      }
-  }
+  for (size_t s = 0; s < services.size(); ++s)
+    if (const int len = services[s].serves6(dst, proto, dport); len > best_len) {
+      best = static_cast<int>(s);
+      best_len = len;
+    }
   return best;
 }
 

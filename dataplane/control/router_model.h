@@ -125,6 +125,11 @@ struct ServiceModel {
   AppRules apps;  // empty: any application
   QosClass qos_class = QosClass::best_effort;  // of its sessions on shaped WAN ports
   bool duplicate = false;  // its class is in qos.duplicate: sessions sent over two paths (svr/duplication.h)
+  // The length of the longest of prefixes6 holding `dst`, when this service
+  // takes `proto` and `dport` (ICMPv6 echo only without ports); -1 when it
+  // does not serve it. service_for6 picks by it; the re-check after a commit
+  // asks it of a live routed IPv6 session's service (worker/route6_follow.h).
+  int serves6(const Ipv6& dst, uint8_t proto, uint16_t dport) const;
   // NAT64 (docs/ipv6.md § NAT64): IPv6 clients reach `prefixes` by their
   // IPv4-embedded addresses under nat64_prefix/nat64_len; kNone: not NAT64.
   // A NAT64 service is never matched by IPv4 sources (service_for skips it).

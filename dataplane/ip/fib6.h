@@ -39,6 +39,10 @@ struct Route6 {
   bool operator==(const Route6&) const = default;
 };
 
+// The on-link neighbor a packet to `dst` goes to by route `r`: dst itself on a
+// connected prefix (what a session side holds as its next hop).
+inline const Ipv6& route6_via(const Route6& r, const Ipv6& dst) { return r.connected() ? dst : r.next_hop; }
+
 // One of an FRR route's equal-cost next hops, in Route6's terms.
 struct FibNextHop6 {
   Ipv6 next_hop;  // unspecified: on-link; a link-local gateway is kept as it came (fe80::/10 on `iface`)

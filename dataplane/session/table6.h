@@ -40,6 +40,17 @@ struct Session6 {
   uint64_t bytes[2] = {0, 0};
 };
 
+// A Session6::flags bit: the parity of the worker's model generation
+// (WorkerContext::model_gen) its tenant and service indexes are for, so the
+// re-check after a commit knows a session it has not re-checked yet from one
+// made since (worker/route6_follow.h). Bit 1 is SVR state of IPv4 sessions
+// (kRevMdPending), which no IPv6 session has; the HA peer's is not taken.
+inline constexpr uint8_t kModel6Odd = 1 << 1;
+inline bool model6_is(const Session6& s, uint8_t gen) { return ((s.flags & kModel6Odd) != 0) == ((gen & 1) != 0); }
+inline void set_model6(Session6& s, uint8_t gen) {
+  s.flags = static_cast<uint8_t>((s.flags & ~kModel6Odd) | (gen & 1 ? kModel6Odd : 0));
+}
+
 // Where direction `k` of `s` leaves, numbered as REST and IPFIX name
 // interfaces: the port's index, or kSide6Tunnel + the index of the IPsec
 // tunnel it is sealed into (iface kRoute6Tunnel, ip/fib6.h). IPFIX adds 1 to

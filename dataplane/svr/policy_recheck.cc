@@ -43,13 +43,17 @@ uint32_t PolicyRecheck::poll() {
   const RouterModel* published = ctx_.shared.model.load(std::memory_order_acquire);
   if (published != ctx_.model && !running()) adopt(published);
   if (!running()) return 0;
-  uint32_t end = std::min(hand_ + kSlice, ctx_.table.capacity());
+  const uint32_t end = std::min(hand_ + kSlice, ctx_.table.capacity());
   uint32_t visited = end - hand_;
   for (; hand_ < end; ++hand_) {
     Session& s = *ctx_.table.at(hand_);
     if (s.in_use) current(s);
   }
-  if (hand_ >= ctx_.table.capacity()) {
+  // Then the attached table, with what is left of the slice.
+  const uint32_t end6 = std::min(hand6_ + (kSlice - visited), slots6_);
+  visited += end6 - hand6_;
+  for (; hand6_ < end6; ++hand6_) recheck6_(self6_, *previous_, hand6_);
+  if (hand_ >= ctx_.table.capacity() && hand6_ >= slots6_) {
     previous_ = nullptr;
     ctx_.counters->model_settled.store(reinterpret_cast<uintptr_t>(ctx_.model), std::memory_order_release);
   }
@@ -60,7 +64,7 @@ void PolicyRecheck::adopt(const RouterModel* published) {
   previous_ = ctx_.model;
   ctx_.model = published;
   ++ctx_.model_gen;
-  hand_ = 0;
+  hand_ = hand6_ = 0;
   if (previous_ == nullptr || published == nullptr) {  // nothing to re-map from or to
     previous_ = nullptr;
     ctx_.counters->model_settled.store(reinterpret_cast<uintptr_t>(published), std::memory_order_release);

@@ -37,6 +37,12 @@
 // will move to (reserved()). Closed sessions' events carry the session in
 // the new model's terms (gone stand-ins as kWaypoint6Gone), so IPFIX and HA,
 // which read the model of the moment, never name the wrong waypoint.
+//
+// Routed IPv6 sessions (worker/route6_step.h) hold tenant and service indexes
+// too: attach6() adds their table to the sweep, visited after this one within
+// the same kSlice per iteration, re-checked by worker/route6_follow.h (which
+// also re-checks a packet's session first); the worker settles only when both
+// tables are done.
 #pragma once
 
 #include <cstdint>
@@ -66,6 +72,15 @@ class PolicyRecheck {
   // re-checked yet moves to it.
   bool reserved(const FiveTuple& key) const { return static_cast<bool>(behind(key)); }
   bool running() const { return previous_ != nullptr; }
+  // What sessions not re-checked yet are indexed against; null when no sweep runs.
+  const RouterModel* previous() const { return previous_; }
+  // A second table swept after this one: recheck6(self, from, slot) for each of its `slots`.
+  using Recheck6 = void (*)(void* self, const RouterModel& from, uint32_t slot);
+  void attach6(uint32_t slots, Recheck6 recheck6, void* self) {
+    slots6_ = slots;
+    recheck6_ = recheck6;
+    self6_ = self;
+  }
 
  private:
   enum class Remap : uint8_t { keep, move, closed };
@@ -83,6 +98,9 @@ class PolicyRecheck {
   WorkerContext& ctx_;
   const RouterModel* previous_ = nullptr;  // what sessions behind model_gen are indexed against
   uint32_t hand_ = 0;
+  uint32_t slots6_ = 0, hand6_ = 0;  // the attached table's size and sweep hand
+  Recheck6 recheck6_ = nullptr;
+  void* self6_ = nullptr;
 };
 
 }  // namespace wp

@@ -1,30 +1,24 @@
 // Sessions following FIB changes; see route_follow.h.
 #include "dataplane/svr/route_follow.h"
 
-#include <algorithm>
-
 namespace wp {
 
 void RouteFollow::poll() {
   const FibTable* fib = ctx_.shared.fib.load(std::memory_order_acquire);
-  if (fib != seen_) {  // a change while a walk runs restarts it: every session meets the newest table
+  if (fib != seen_) {
     seen_ = fib;
-    hand_ = 0;
-    running_ = true;
+    sweep_.restart();
   }
-  if (!running_) return;
-  const uint32_t end = std::min(hand_ + kSlice, ctx_.table.capacity());
-  for (; hand_ < end; ++hand_) {
-    Session& s = *ctx_.table.at(hand_);
-    if (!s.in_use) continue;
+  sweep_.step(ctx_.table.capacity(), [this](uint32_t slot) {
+    Session& s = *ctx_.table.at(slot);
+    if (!s.in_use) return;
     // A forward leg into a tunnel was routed there (LAN or tunnel -> a route
     // into a tunnel) and follows too; a reverse leg into a tunnel is where the
     // session came from, whatever the routes say, and stays.
     if (s.out_fwd.peer < 0 && (s.out_fwd.iface >= 0 || s.out_fwd.iface == kIfaceTunnel) && !follow(s, s.out_fwd))
-      continue;
+      return;
     if (s.out_rev.peer < 0 && s.out_rev.iface >= 0) follow(s, s.out_rev);
-  }
-  if (hand_ >= ctx_.table.capacity()) running_ = false;
+  });
 }
 
 bool RouteFollow::follow(Session& s, SideOut& side) {

@@ -17,9 +17,11 @@
 // the same way, so a site prefix withdrawn when the tunnel dies closes its
 // sessions; a leg never moves between a port and a tunnel (closed instead),
 // and a reverse leg into the tunnel a session came out of stays there.
-// WAN legs follow their paths (path monitor), not this.
+// WAN legs follow their paths (path monitor), not this. Routed IPv6 sessions
+// follow FRR's IPv6 routes by the same walk (worker/route6_follow.h).
 #pragma once
 
+#include <algorithm>
 #include <cstdint>
 
 #include "dataplane/ip/fib.h"
@@ -28,9 +30,36 @@
 
 namespace wp {
 
-class RouteFollow {
+// The walk of a session table after the routes changed, whatever the family:
+// a change restarts it at slot 0 (while one runs too: every session meets the
+// newest routes), and each loop iteration visits at most kSlice slots, so a
+// FIB change at millions of sessions never stalls a worker.
+class RouteSweep {
  public:
   static constexpr uint32_t kSlice = 16384;
+
+  void restart() {
+    hand_ = 0;
+    running_ = true;
+  }
+  bool running() const { return running_; }
+  // visit(slot) for the next slice of a table of `capacity` slots.
+  template <class Visit>
+  void step(uint32_t capacity, Visit&& visit) {
+    if (!running_) return;
+    const uint32_t end = std::min(hand_ + kSlice, capacity);
+    for (; hand_ < end; ++hand_) visit(hand_);
+    if (hand_ >= capacity) running_ = false;
+  }
+
+ private:
+  uint32_t hand_ = 0;
+  bool running_ = false;
+};
+
+class RouteFollow {
+ public:
+  static constexpr uint32_t kSlice = RouteSweep::kSlice;
 
   explicit RouteFollow(WorkerContext& ctx) : ctx_(ctx), seen_(ctx.shared.fib.load(std::memory_order_acquire)) {}
   // Start of an iteration: notices a new FIB, then checks a slice of sessions.
@@ -42,8 +71,7 @@ class RouteFollow {
 
   WorkerContext& ctx_;
   const FibTable* seen_;
-  uint32_t hand_ = 0;
-  bool running_ = false;
+  RouteSweep sweep_;
 };
 
 }  // namespace wp

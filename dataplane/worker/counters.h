@@ -165,6 +165,8 @@ namespace wp {
   X(nat64_fragments_sent) /* IPv4 fragments sent of reassembled datagrams larger than the IPv4 MTU */ \
   X(sessions6_created) /* IPv6 sessions created (worker/route6_step.h) */ \
   X(sessions6_expired) /* IPv6 sessions ended by their idle timeout */ \
+  X(sessions6_route_moved) /* a route change left a routed IPv6 session's next hop: moved (worker/route6_follow.h) */ \
+  X(sessions6_route_closed) /* a route change left a routed IPv6 session without a route: closed */ \
   X(ipv6_forwarded) /* IPv6 packets of sessions forwarded (either direction) */ \
   X(ipv6_icmp6_errors_forwarded) /* ICMPv6 errors about a session's packet forwarded to its sender */ \
   X(ipv6_icmp6_time_exceeded) /* ICMPv6 Time Exceeded sent about a routed packet whose hop limit was <= 1 */ \

@@ -52,7 +52,7 @@ void HaFollower6::apply(const PeerSession6Op& op) {
     Session6& s = *ref.session;
     if (ms_before(in.last_ms, s.last_ms)) return ctx_.counters->add(Counter::ha6_stale_ignored);
     s.last_ms = in.last_ms;
-    s.flags = in.flags;
+    s.flags = static_cast<uint8_t>((in.flags & ~kModel6Odd) | (s.flags & kModel6Odd));  // its indexes are unchanged
     std::copy(std::begin(in.packets), std::end(in.packets), s.packets);
     std::copy(std::begin(in.bytes), std::end(in.bytes), s.bytes);
     mark_owner(s);
@@ -77,6 +77,7 @@ void HaFollower6::apply(const PeerSession6Op& op) {
   const uint8_t in_use = s->in_use;
   *s = in;
   s->in_use = in_use;
+  set_model6(*s, ctx_.model_gen);  // indexed against the model of the moment (ha/packed_ops6.cc)
   mark_owner(*s);
   ctx_.counters->add(Counter::ha6_sessions_applied);
 }

@@ -15,15 +15,13 @@
 #include "dataplane/worker/aging.h"
 #include "dataplane/worker/esp_step.h"
 #include "dataplane/worker/ipv6_drops.h"
+#include "dataplane/worker/route6_follow.h"
 #include "dataplane/worker/staged_lookup.h"
 
 namespace wp {
 namespace {
 
 bool scoped_or_multicast(const Ipv6& a) { return a.is_multicast() || a.is_link_local() || a.is_unspecified(); }
-
-// The on-link neighbor a packet to `dst` goes to by route `r`: dst itself on a connected prefix.
-const Ipv6& via(const Route6& r, const Ipv6& dst) { return r.connected() ? dst : r.next_hop; }
 
 // Whether packets of the session's direction that leaves by side `k` may
 // arrive from `tunnel` (kNone: a port): a tunnel side takes its own tunnel's
@@ -109,7 +107,9 @@ void Route6Step::process(const Staged& s) {
   const Ipv6View& v = s.v;
   if (s.sig == 0) return error_input(m, v);
   const FiveTuple6 t{v.src, v.dst, v.sport, v.dport, v.proto};
-  if (const Session6Ref ref = table_->lookup(t, s.sig)) {
+  Session6Ref ref = table_->lookup(t, s.sig);
+  if (ref && !ref.session->svr_ref && follow_ && !follow_->current(*ref.session)) ref = {};  // a commit closed it
+  if (ref) {
     // A direction arrives where the other leaves.
     if (!arrives_as(*ref.session, ref.dir == Dir::forward ? 1 : 0, s.tunnel)) [[unlikely]]
       return ctx_.drop(m, DropReason::tunnel_mismatch);
@@ -183,18 +183,19 @@ void Route6Step::first_packet(rte_mbuf* m, const Ipv6View& v, const FiveTuple6& 
       tunnel == kNone ? ctx_.route6(t.src, hash)
                       : std::optional<Route6>(Route6{{}, tunnel_hop6(static_cast<uint32_t>(tunnel)), kRoute6Tunnel});
   if (!fwd || !back) return ctx_.drop(m, DropReason::ipv6_no_route);
-  if (!may_leave(m, v, fwd->iface, via(*fwd, t.dst), tunnel != kNone)) return;  // no session for what cannot leave
+  if (!may_leave(m, v, fwd->iface, route6_via(*fwd, t.dst), tunnel != kNone)) return;  // no session for what cannot leave
   SessionTable6::Refused why;
   Session6* s = table_->insert(t, why);
   if (!s) return ctx_.drop(m, why == SessionTable6::Refused::full ? DropReason::ipv6_table_full
                                                                   : DropReason::ipv6_not_routable);
   const auto fw = static_cast<size_t>(Dir::forward), rv = static_cast<size_t>(Dir::reverse);
-  s->next_hop[fw] = via(*fwd, t.dst);
+  s->next_hop[fw] = route6_via(*fwd, t.dst);
   s->iface[fw] = static_cast<int8_t>(fwd->iface);
-  s->next_hop[rv] = via(*back, t.src);
+  s->next_hop[rv] = route6_via(*back, t.src);
   s->iface[rv] = static_cast<int8_t>(back->iface);
   s->tenant = static_cast<int16_t>(tenant);
   s->service = static_cast<int16_t>(service);
+  set_model6(*s, ctx_.model_gen);
   s->uuid = ctx_.new_uuid();
   s->created_ms = s->last_ms = ctx_.now_ms;
   ctx_.counters->add(Counter::sessions6_created);
@@ -273,7 +274,7 @@ void Route6Step::icmp6_error(rte_mbuf* m, const Ipv6View& v, uint8_t type, uint3
     if (type == kIcmp6PacketTooBig) ctx_.counters->add(Counter::tunnel_frag_needed_unsent);
     return;
   }
-  const Ipv6& gateway = via(*back, v.src);
+  const Ipv6& gateway = route6_via(*back, v.src);
   const Ipv6 from = rm.interfaces[static_cast<size_t>(back->iface)].source6_for(gateway);
   if (from.is_unspecified()) return;
   if (!icmp6_rate_.take(ctx_.now_ms, kIcmp6ErrorsPerSecond, kIcmp6ErrorBurst))

@@ -64,6 +64,7 @@
 namespace wp {
 
 class EspStep;
+class Route6Follow;
 
 class Route6Step {
  public:
@@ -102,6 +103,9 @@ class Route6Step {
   // Sides into IPsec tunnels are handed to the worker's ESP step (docs/ipsec.md
   // § IPv6 inside tunnels); without it they are dropped (esp_no_sa).
   void attach_tunnels(EspStep* esp) { esp_ = esp; }
+  // A packet's session is re-checked against a commit first when the sweep has not reached it
+  // (worker/route6_follow.h, which attaches itself).
+  void attach_follow(Route6Follow* follow) { follow_ = follow; }
   // An IPv6 frame opened out of `tunnel` (its port marked from_tunnel_port,
   // here or handed over by the worker that opened it): a LAN packet of the
   // tunnel's tenant, whose replies go back into the tunnel. Inner fragments
@@ -121,6 +125,17 @@ class Route6Step {
   void offload_feedback(const OffloadFeedback6& f);
   // How much the worker's idle clock may run behind the NIC's (offload.poll_ms <= 1 s).
   static constexpr int32_t kOffloadPollSlackMs = 2000;
+  // Posts a copy of `s` to this worker's IPv6 event ring (session/events6.h) when the
+  // mgmt feed takes `kind`; a full ring drops it (ipfix_events_dropped). No lock, no allocation.
+  // With HA, also to the HA thread's IPv6 ring (#19; ha6_events_dropped and ha_events_dropped,
+  // which has the HA thread ask for a republish) unless `s` is the peer's copy.
+  void post(SessionEventKind kind, const Session6& s, SessionEndReason reason = SessionEndReason::none);
+  // Ends a live session before its time (worker/route6_follow.h): its `closed` event, then out of the table.
+  void end(Session6& s, SessionEndReason why) {
+    post(SessionEventKind::closed, s, why);
+    table_->remove(&s);
+    count_sessions();
+  }
 
  private:
   void error_input(rte_mbuf* m, const Ipv6View& v);  // an ICMPv6 error about a session's packet
@@ -134,11 +149,6 @@ class Route6Step {
   // Out of port `out` to `hop`, or into the tunnel `hop` names.
   void send(rte_mbuf* m, const Ipv6View& v, int out, const Ipv6& hop);
   void icmp6_error(rte_mbuf* m, const Ipv6View& v, uint8_t type, uint32_t rest, Counter sent);
-  // Posts a copy of `s` to this worker's IPv6 event ring (session/events6.h) when the
-  // mgmt feed takes `kind`; a full ring drops it (ipfix_events_dropped). No lock, no allocation.
-  // With HA, also to the HA thread's IPv6 ring (#19; ha6_events_dropped and ha_events_dropped,
-  // which has the HA thread ask for a republish) unless `s` is the peer's copy.
-  void post(SessionEventKind kind, const Session6& s, SessionEndReason reason = SessionEndReason::none);
   static void on_expire(void* self, const Session6& s);
   static void on_live(void* self, Session6& s);
 
@@ -146,6 +156,7 @@ class Route6Step {
   Tx& tx_;
   Handoff& handoff_;
   EspStep* esp_ = nullptr;
+  Route6Follow* follow_ = nullptr;
   std::unique_ptr<SessionTable6> table_;  // null: no IPv6 service at start
   TokenBucket icmp6_rate_;
   uint32_t aged_ms_ = 0;  // the clock at the last aging slice

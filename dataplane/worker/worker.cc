@@ -99,6 +99,7 @@ void Worker::update_clock() { ctx_.now_ms = static_cast<uint32_t>(rte_get_tsc_cy
 uint32_t Worker::poll_once() {
   recheck_.poll();                            // a committed config: adopt it, re-check a slice of sessions
   routes_.poll();                             // a new FIB: sessions whose next hop it no longer offers
+  routes6_.poll();                            // the same for routed IPv6 sessions (also the config's routes)
   uint32_t handled = handoff_.retry_held();   // what owners' rings could not take last time
   handled += read_ports();                    // rx bursts, dispatched by the owner rule
   handled += drain_handoff();                 // packets other workers handed to us

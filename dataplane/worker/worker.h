@@ -56,6 +56,7 @@
 #include "dataplane/worker/punt_class.h"
 #include "dataplane/worker/punt_meter.h"
 #include "dataplane/worker/rate_limit.h"
+#include "dataplane/worker/route6_follow.h"
 #include "dataplane/worker/qos_tx.h"
 #include "dataplane/worker/tx.h"
 
@@ -88,6 +89,7 @@ class Worker {
   const Handoff& handoff() const { return handoff_; }
   const Nat64Step& nat64() const { return nat64_; }
   const Route6Step& route6() const { return route6_; }
+  Route6Step& route6() { return route6_; }
   const EspStep& esp() const { return esp_; }
   const Duplication& duplication() const { return dup_; }
 
@@ -182,6 +184,7 @@ class Worker {
   Nat64Step nat64_{ctx_, tx_, handoff_};
   Svr6Lan svr6_{ctx_, tx_, emit_, crypto_};  // before route6_, which attaches its IPv6 table
   Route6Step route6_{ctx_, tx_, handoff_};
+  Route6Follow routes6_{ctx_, route6_, recheck_};  // #19: routed IPv6 sessions after route changes and commits
   HaFollower6 ha6_{ctx_, route6_};  // #19: attached to ha_ by the constructor
   PuntMeter punt_{ctx_};  // both families spend it (ipv6_ too)
   Ipv6Input ipv6_{ctx_, nat64_, route6_, punt_};

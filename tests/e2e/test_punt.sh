@@ -23,7 +23,9 @@
 #    next hop s's link-local address on lan), a host h on r2's LAN (a macvlan
 #    of s0, 2001:db8:2::20) pings and downloads from 2001:db8:200::1 on s's lo
 #    through r2 (a routed IPv6 session, FRR's route), and when s stops
-#    announcing the prefix it leaves r2's dataplane (new packets: ipv6_no_route).
+#    announcing the prefix it leaves r2's dataplane (new packets: ipv6_no_route)
+#    and the live sessions on it are closed (sessions6_route_closed): a ping
+#    running across the withdrawal is no longer answered.
 # usage: test_punt.sh
 set -u -o pipefail
 source "$(dirname "$0")/lib.sh"
@@ -222,10 +224,27 @@ wp_check "h downloads 1 MiB from [2001:db8:200::1]:8082 through r2, sha256 match
 wp_expect "r2 counters.sessions6_created >= 2 (echo and TCP)" "$(wp_stat r2 counters.sessions6_created)" -ge 2
 wp_expect "r2 counters.ipv6_forwarded > 700 (the download went through the dataplane)" \
   "$(wp_stat r2 counters.ipv6_forwarded)" -gt 700
+# A flow that lives across the withdrawal: one echo session (one identifier), a request every 0.2 s.
+wp_bg h "$WP_TMP/ping6-live.log" ping -6 -n -i 0.2 2001:db8:200::1
+ping6_pid=$WP_BG_PID
+ping6_replies() { grep -c 'bytes from' "$WP_TMP/ping6-live.log"; }
+ping6_live() { [ "$(ping6_replies)" -ge 2 ]; }
+wp_check "a running ping from h to 2001:db8:200::1 is answered through r2" wp_until 10 ping6_live
+closed0=$(wp_stat r2 counters.sessions6_route_closed)
 vty s -c "configure terminal" -c "router bgp 65002" -c "address-family ipv6 unicast" \
   -c "no network 2001:db8:200::/48" >/dev/null
 wp_check "s withdrew 2001:db8:200::/48: r2's bgpd no longer has it" wp_until 20 eval '! has_route6 r2 2001:db8:200::/48'
 wp_check "2001:db8:200::/48 left r2's dataplane (GET /api/v1/routes)" wp_until 20 fib6_gone
+# Its live sessions (the running ping's, the download's) were closed, not left on s's next hop.
+wp_expect "r2 counters.sessions6_route_closed grew by the live sessions (the running ping's, the download's)" \
+  "$(wp_wait_stat r2 counters.sessions6_route_closed $((closed0 + 2)) 10)" -ge $((closed0 + 2))
+noroute_live=$(wp_stat r2 drops.ipv6_no_route)
+wp_expect "the running ping's next requests are first packets without a route (ipv6_no_route)" \
+  "$(wp_wait_stat r2 drops.ipv6_no_route $((noroute_live + 2)) 10)" -ge $((noroute_live + 2))
+replies_after=$(ping6_replies)
+wp_wait_stat r2 drops.ipv6_no_route $((noroute_live + 4)) 10 >/dev/null
+wp_expect "the running ping gets no more answers" "$(ping6_replies)" -eq "$replies_after"
+wp_kill "$ping6_pid" INT
 noroute0=$(wp_stat r2 drops.ipv6_no_route)
 ping6_fails() { ! wp_exec h ping -6 -c 1 -W 1 2001:db8:200::1 >/dev/null 2>&1; }
 wp_check "a new ping from h to 2001:db8:200::1 gets no answer" ping6_fails

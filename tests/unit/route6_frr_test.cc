@@ -8,7 +8,6 @@
 
 #include <cstring>
 
-#include "dataplane/ip/fib6.h"
 #include "tests/unit/pkt6_builder.h"
 #include "tests/unit/route6_test_config.h"
 
@@ -17,23 +16,12 @@ namespace {
 
 using namespace test;
 
-constexpr Mac kLinkLocalMac = {2, 0, 0, 0, 0x70, 0x99};
-const Ipv6 kLinkLocalGw = ip6("fe80::99");
-
-FibRoute6 frr_route(const char* prefix, uint8_t distance, std::initializer_list<FibNextHop6> hops) {
-  FibRoute6 r{*parse_prefix6(prefix), 186, distance, 0, {}};
-  for (const FibNextHop6& h : hops) r.hops[r.paths++] = h;
-  return r;
-}
-
 struct FrrRoutes {
   FibTable6 fib;
   std::unique_ptr<Router> r;
   explicit FrrRoutes(std::vector<FibRoute6> routes) : fib(std::move(routes)), r(route6_router()) {
     r->shared().fib6.store(&fib, std::memory_order_release);
-    Neighbor6Table& n6 = r->shared().neighbors6;
-    n6.begin(1, kLinkLocalGw, 0);
-    n6.advert(1, kLinkLocalGw, kLinkLocalMac.data(), kNaSolicited | kNaOverride, 0);
+    learn_link_local_gw(*r);
   }
   ~FrrRoutes() {
     r->shared().fib6.store(nullptr, std::memory_order_release);
@@ -72,9 +60,7 @@ TEST(Route6Frr, BlackholeAndUnroutedAreNoRoute) {
   FibTable6 fib({frr_route("2001:db8:72::/100", 1, {}), frr_route("2001:db8:99::/64", 20, {{kLinkLocalGw, 1}})});
   auto r = route6_router({}, c);
   r->shared().fib6.store(&fib, std::memory_order_release);
-  Neighbor6Table& n6 = r->shared().neighbors6;
-  n6.begin(1, kLinkLocalGw, 0);
-  n6.advert(1, kLinkLocalGw, kLinkLocalMac.data(), kNaSolicited | kNaOverride, 0);
+  learn_link_local_gw(*r);
   EXPECT_TRUE(r->send(kLan, from_lan(*r, Pkt6().ipv6(kRouteClient, kRouteServer).udp(1, 2))).empty());
   EXPECT_EQ(r->drop_count(DropReason::ipv6_no_route), 1u) << "FRR's blackhole, the longest prefix";
   Frame out = r->send_one(kLan, from_lan(*r, Pkt6().ipv6(kRouteClient, "2001:db8:99::1").udp(1, 2)));

@@ -10,6 +10,7 @@
 #include <memory>
 #include <vector>
 
+#include "dataplane/ip/fib6.h"
 #include "dataplane/ip/ndp.h"
 #include "tests/unit/nat64_test_config.h"
 
@@ -53,6 +54,22 @@ inline std::unique_ptr<Router> route6_router(RouterOptions opts = {}, const conf
   n6.begin(0, ip6(kRouteClient), 0);
   n6.advert(0, ip6(kRouteClient), kRouteClientMac.data(), kNaSolicited | kNaOverride, 0);
   return r;
+}
+
+// FRR's IPv6 routes (DataplaneShared::fib6) in the tests of route6_frr_test.cc and
+// route6_follow_test.cc: a route as zebra sends it (protocol 186, BGP), and a
+// link-local gateway on wan0, resolved by `learn_link_local_gw`.
+inline FibRoute6 frr_route(const char* prefix, uint8_t distance, std::initializer_list<FibNextHop6> hops) {
+  FibRoute6 r{*parse_prefix6(prefix), 186, distance, 0, {}};
+  for (const FibNextHop6& h : hops) r.hops[r.paths++] = h;
+  return r;
+}
+inline constexpr Mac kLinkLocalMac = {2, 0, 0, 0, 0x70, 0x99};
+inline const Ipv6 kLinkLocalGw = ip6("fe80::99");
+inline void learn_link_local_gw(Router& r) {
+  Neighbor6Table& n6 = r.shared().neighbors6;
+  n6.begin(1, kLinkLocalGw, 0);
+  n6.advert(1, kLinkLocalGw, kLinkLocalMac.data(), kNaSolicited | kNaOverride, 0);
 }
 
 // A packet's frame as it reaches lan (from the client) or wan0 (from the gateway).
