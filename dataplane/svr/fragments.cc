@@ -44,6 +44,11 @@ bool tcp_with_df(const uint8_t* ip, const ParsedPacket& pp) {
 
 }  // namespace
 
+uint16_t sealed_overhead(uint8_t crypto) {
+  if (crypto & (kCryptoEncrypt | kCryptoPending)) return kCryptoOverhead;
+  return (crypto & kCryptoHmacAll) ? kSeqLen + kHmacTagLen : 0;
+}
+
 Fragments::Fragments(WorkerContext& ctx, Handoff& handoff, Tx& tx)
     : ctx_(ctx), handoff_(handoff), tx_(tx), seq_(ctx.id) {}
 
@@ -315,8 +320,8 @@ bool Fragments::refuse_oversize_tcp(rte_mbuf* m, const ParsedPacket& pp, const S
   if (pp.proto != kProtoTcp || need_md || !(load_be16(ip + 6) & 0x4000) || !(s.crypto & kCryptoHmacAll)) return false;
   const uint16_t mtu = ctx_.rm().interfaces[out.iface].mtu;
   // Sealing's overhead, and the 20 bytes more of an IPv6 outer header to a peer's IPv6 waypoint.
-  const uint16_t extra = static_cast<uint16_t>(((s.crypto & kCryptoEncrypt) ? kCryptoOverhead : kSeqLen + kHmacTagLen) +
-                                               (is_waypoint6_standin(out.next_hop) ? 20 : 0));
+  const uint16_t extra =
+      static_cast<uint16_t>(sealed_overhead(s.crypto) + (is_waypoint6_standin(out.next_hop) ? 20 : 0));
   if (pp.end - pp.l3 + extra <= mtu) return false;
   const SideOut& back = dir == Dir::forward ? s.out_rev : s.out_fwd;
   if (back.peer < 0) frag_needed_to(pp, ip, back.iface, back.next_hop, static_cast<uint16_t>(mtu - extra), m->pool);

@@ -53,6 +53,12 @@ namespace wp {
 
 class EspStep;
 
+// Bytes sealing adds to a packet of a session that carries no metadata
+// (crypto/session_data.h): IV, padding, sequence number and HMAC when its data
+// is (or may yet be) encrypted; sequence number and HMAC when it HMACs every
+// packet; none otherwise. What a steady-state packet grows by on the WAN.
+uint16_t sealed_overhead(uint8_t crypto);
+
 class Fragments {
  public:
   Fragments(WorkerContext& ctx, Handoff& handoff, Tx& tx);
@@ -93,8 +99,8 @@ class Fragments {
                            bool need_md);
   // ICMP errors this worker sends, at most (RFC 1812 § 4.3.2.8: rate-limited;
   // as NAT64's ICMPv6 errors): beyond, counted icmp_frag_needed_rate_limited.
-  static constexpr uint32_t kIcmpErrorsPerSecond = 100;
-  static constexpr uint32_t kIcmpErrorBurst = 20;
+  static constexpr uint32_t kIcmpErrorsPerSecond = kIcmpErrorRate;
+  static constexpr uint32_t kIcmpErrorBurst = kIcmpErrorRateBurst;
 
  private:
   uint32_t next_id();

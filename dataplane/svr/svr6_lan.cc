@@ -1,13 +1,18 @@
 // IPv6 sessions between IPv4 waypoints; see svr6_lan.h.
 #include "dataplane/svr/svr6_lan.h"
 
+#include <algorithm>
+
+#include "dataplane/control/waypoint6_addr.h"
 #include "dataplane/ip/checksum.h"
+#include "dataplane/ip/icmp.h"
 #include "dataplane/ip/nat64_packet.h"
 #include "dataplane/ip/packet_edit.h"
 #include "dataplane/session/events6.h"
 #include "dataplane/session/owner.h"
 #include "dataplane/session/svr_leg.h"
 #include "dataplane/svr/emit.h"
+#include "dataplane/svr/fragments.h"
 #include "dataplane/svr/policy_recheck.h"
 #include "dataplane/svr/session_setup.h"
 
@@ -189,6 +194,7 @@ bool Svr6Lan::from_lan(rte_mbuf* m, const Ipv6View& v, Session6& s6, Dir dir) {
   // Indexes and stand-ins into the current model before the packet uses them (svr/policy_recheck.h).
   if (ctx_.recheck && !ctx_.recheck->current(*s)) return false;
   s6.last_ms = ctx_.now_ms;
+  if (refuse_too_big(m, v, *s, s6, dir)) return true;
   const uint32_t len6 = static_cast<uint32_t>(v.end - v.l3);
   ParsedPacket pp;
   // The internal tuple the IPv4 table knows this direction by.
@@ -198,6 +204,47 @@ bool Svr6Lan::from_lan(rte_mbuf* m, const Ipv6View& v, Session6& s6, Dir dir) {
   s6.bytes[k] += len6;
   emit_.send(m, pp, *s, dir);
   return true;
+}
+
+uint32_t Svr6Lan::wan_fit6(const Session& s, const SideOut& wan) const {
+  const uint32_t mtu = ctx_.rm().interfaces[static_cast<size_t>(wan.iface)].mtu;
+  // Between IPv6 waypoints the outer header is as long as the client's; an IPv4 one is 20 bytes shorter.
+  const uint32_t header_saved = is_waypoint6_standin(wan.next_hop) ? 0 : kIpv6HdrLen - 20;
+  const uint32_t sealed = sealed_overhead(s.crypto);
+  return mtu + header_saved > sealed ? mtu + header_saved - sealed : 0;
+}
+
+bool Svr6Lan::refuse_too_big(rte_mbuf* m, const Ipv6View& v, const Session& s, const Session6& s6, Dir dir) {
+  const SideOut& wan = dir == Dir::forward ? s.out_fwd : s.out_rev;
+  const uint32_t len6 = static_cast<uint32_t>(v.end - v.l3);
+  if (len6 <= kIpv6MinMtu || wan.peer < 0 || wan.iface < 0) [[likely]]
+    return false;  // the minimum MTU crosses any WAN, in fragments if need be; an IPsec tunnel's leg is ESP's
+  const uint32_t fit = wan_fit6(s, wan);
+  if (len6 <= fit) [[likely]]
+    return false;
+  packet_too_big(m, v, s6, dir, std::max(fit, kIpv6MinMtu));
+  ctx_.drop(m, DropReason::svr6_wan_too_big);
+  return true;
+}
+
+// RFC 4443 § 2.2: from our address on the sender's link, to the neighbor the
+// session reaches it by; § 2.4 (e), (f): never about an ICMPv6 error or a
+// multicast packet (a session carries neither), at a limited rate.
+void Svr6Lan::packet_too_big(rte_mbuf* m, const Ipv6View& v, const Session6& s6, Dir dir, uint32_t mtu) {
+  const uint8_t* d = pkt_data(m);
+  if (!icmp6_error_allowed(d, v)) return;
+  const auto back = static_cast<size_t>(dir == Dir::forward ? Dir::reverse : Dir::forward);
+  const int iface = s6.iface[back];
+  if (iface < 0) return;
+  const Ipv6 from = ctx_.rm().interfaces[static_cast<size_t>(iface)].source6_for(s6.next_hop[back]);
+  if (from.is_unspecified()) return;
+  if (!icmp6_rate_.take(ctx_.now_ms, kIcmpErrorRate, kIcmpErrorRateBurst))
+    return ctx_.counters->add(Counter::svr6_icmp6_rate_limited);
+  rte_mbuf* e = build_icmp6_error(m->pool, d + v.l3, static_cast<uint32_t>(v.end - v.l3), from, v.src,
+                                  kIcmp6PacketTooBig, 0, mtu);
+  if (!e) return ctx_.counters->add(Counter::svr6_icmp6_no_mbuf);
+  ctx_.counters->add(Counter::svr6_icmp6_too_big);
+  tx_.transmit6(e, iface, s6.next_hop[back]);
 }
 
 void Svr6Lan::to_lan(rte_mbuf* m, ParsedPacket& pp, Session&, Dir dir, const SideOut& out) {

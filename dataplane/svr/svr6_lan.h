@@ -21,6 +21,19 @@
 // feed's IPv6 ring (post(); session/events6.h Svr6Leg). The Session6 counts
 // the IPv6 packets and bytes of both directions on the LAN side.
 //
+// Path MTU (RFC 8201; RFC 2473 § 7.1 and RFC 4213 § 3.2, the tunnel entry
+// point's rule): a LAN packet of such a session larger than 1280 bytes that
+// would not fit the WAN MTU once carried in steady state (the WAN header,
+// IPv4 20 bytes shorter or IPv6 as long, plus sealed_overhead) is not
+// fragmented on the WAN but answered with an ICMPv6 Packet Too Big carrying
+// the largest IPv6 packet that fits (at least 1280), from our address on the
+// sender's link, at most kIcmpErrorRate a second a worker, and dropped
+// (svr6_wan_too_big). Packets up to 1280 bytes, and the metadata a first
+// packet adds, still leave in WAN fragments (svr/fragments.h): the IPv6
+// minimum MTU must cross whatever the WAN. A restored packet larger than the
+// egress LAN MTU stays a counted drop (svr6_too_big): its sender is across
+// the WAN, reachable only through the session, which carries no ICMPv6.
+//
 // Owner rule: the ingress picks its waypoint ports by affinity_class6 of the
 // IPv6 tuple, so IPv6 LAN packets (dispatched by that class, route6_step.h)
 // and WAN packets (by port class) meet on one worker at both routers.
@@ -36,6 +49,7 @@
 #include "dataplane/session/table6.h"
 #include "dataplane/svr/crypto_batch.h"
 #include "dataplane/worker/context.h"
+#include "dataplane/worker/rate_limit.h"
 #include "dataplane/worker/tx.h"
 
 namespace wp {
@@ -76,12 +90,19 @@ class Svr6Lan {
   bool view(SessionEventKind kind, const Session& s, SessionEndReason reason, Session6Event& ev) const;
   // IPv6 -> the internal IPv4 tuple `to` (ports kept), in place; false: dropped.
   bool to_internal(rte_mbuf*& m, const Ipv6View& v, const FiveTuple& to, ParsedPacket& pp);
+  // The largest IPv6 packet of `s` that crosses its WAN side `wan` whole in steady state.
+  uint32_t wan_fit6(const Session& s, const SideOut& wan) const;
+  // True when it consumed `m` (leaving in `dir` toward the WAN): too big for the WAN leg,
+  // Packet Too Big sent to its sender (header comment), dropped as svr6_wan_too_big.
+  bool refuse_too_big(rte_mbuf* m, const Ipv6View& v, const Session& s, const Session6& s6, Dir dir);
+  void packet_too_big(rte_mbuf* m, const Ipv6View& v, const Session6& s6, Dir dir, uint32_t mtu);
 
   WorkerContext& ctx_;
   Tx& tx_;
   Emit& emit_;
   CryptoBatch& crypto_;
   SessionTable6* table_ = nullptr;
+  TokenBucket icmp6_rate_;
 };
 
 }  // namespace wp

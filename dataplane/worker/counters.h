@@ -176,6 +176,9 @@ namespace wp {
   X(svr6_sessions_created) /* IPv6 sessions between IPv4 waypoints set up here (ingress or egress, svr/svr6_lan.h) */ \
   X(svr6_to_waypoint) /* their IPv6 packets translated to the IPv4 waypoint form */ \
   X(svr6_to_lan) /* their packets restored to IPv6 onto the LAN */ \
+  X(svr6_icmp6_too_big) /* ICMPv6 Packet Too Big sent to a LAN sender of an IPv6 session over SVR: the packet would exceed the WAN MTU once carried (svr6_wan_too_big) */ \
+  X(svr6_icmp6_rate_limited) /* those not sent: over the worker's rate (kIcmpErrorRate, worker/rate_limit.h) */ \
+  X(svr6_icmp6_no_mbuf) /* those not sent: no mbuf for them */ \
   X(waypoint6_sent) /* SVR packets sent to a peer's IPv6 waypoint (svr/waypoint6.h) */ \
   X(waypoint6_received) /* SVR packets received on our IPv6 waypoint from a peer's */ \
   X(waypoint6_fragmented) /* of waypoint6_sent: packets above the WAN MTU sent in IPv6 fragments (svr/fragments.h) */ \

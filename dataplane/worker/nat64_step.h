@@ -75,12 +75,12 @@ class Nat64Step {
   static constexpr uint32_t kBindings = 16384;   // per worker
   static constexpr uint32_t kExpireBudget = 64;  // binding slots swept per loop iteration
   // ICMPv6 errors a worker sends clients (Time Exceeded, Packet Too Big), RFC 4443 § 2.4 (f).
-  static constexpr uint32_t kIcmp6ErrorsPerSecond = 100;
-  static constexpr uint32_t kIcmp6ErrorBurst = 20;
+  static constexpr uint32_t kIcmp6ErrorsPerSecond = kIcmpErrorRate;
+  static constexpr uint32_t kIcmp6ErrorBurst = kIcmpErrorRateBurst;
   // ICMPv4 errors a worker sends IPv4 servers (Time Exceeded, Fragmentation Needed), the same rate
   // in a bucket of their own (RFC 1812 § 4.3.2.8).
-  static constexpr uint32_t kIcmp4ErrorsPerSecond = 100;
-  static constexpr uint32_t kIcmp4ErrorBurst = 20;
+  static constexpr uint32_t kIcmp4ErrorsPerSecond = kIcmpErrorRate;
+  static constexpr uint32_t kIcmp4ErrorBurst = kIcmpErrorRateBurst;
 
   Nat64Step(WorkerContext& ctx, Tx& tx, Handoff& handoff);
 

@@ -10,6 +10,12 @@
 
 namespace wp {
 
+// ICMP and ICMPv6 errors a worker originates (RFC 1812 § 4.3.2.8, RFC 4443
+// § 2.4 (f)): each of its senders (routing, NAT64, SVR) meters them in a
+// bucket of its own at this rate and burst.
+inline constexpr uint32_t kIcmpErrorRate = 100;  // a second
+inline constexpr uint32_t kIcmpErrorRateBurst = 20;
+
 class TokenBucket {
  public:
   // True (and one token spent) when the bucket holds a token; refills at

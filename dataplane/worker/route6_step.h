@@ -68,8 +68,8 @@ class Route6Follow;
 
 class Route6Step {
  public:
-  static constexpr uint32_t kIcmp6ErrorsPerSecond = 100;
-  static constexpr uint32_t kIcmp6ErrorBurst = 20;
+  static constexpr uint32_t kIcmp6ErrorsPerSecond = kIcmpErrorRate;
+  static constexpr uint32_t kIcmp6ErrorBurst = kIcmpErrorRateBurst;
 
   Route6Step(WorkerContext& ctx, Tx& tx, Handoff& handoff);
 

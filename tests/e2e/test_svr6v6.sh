@@ -20,11 +20,16 @@
 # wpctl show a running IPv4 flow by its IPv4 tuple and the IPv6 waypoints (no 0.255.x.x stand-in
 # in any session), IPFIX has template 259 with IEs 8/12 = the IPv4 tuple and 281/282 = the
 # waypoints, the same session id at r1 and r2 (new collectors and IPFIX captures, svr6_export.sh).
-# Then full-size UDP (#19 fragments): a 1500-byte IPv6 datagram (its metadata makes it 1500+ on
+# Then large UDP (#19 fragments): a WAN-MTU-size IPv6 datagram (its metadata makes it larger on
 # the WAN) and a 1500-byte IPv4 one (1520 in IPv6) echoed back byte-exact (udp_echo.py compares
 # every byte; the server logs the length), tshark on the WAN: IPv6 Fragment headers between the
 # two waypoints both ways and still no IPv4; r1 and r2 count the fragmented and the reassembled
 # datagrams, no waypoint6_too_big and no ipv6_frag_* drop.
+# Path MTU (#19): the WAN is 1400 bytes (the routers' wan0 mtu and the WAN links), the LANs 1500.
+# The server's full-size segments of the download get a Packet Too Big from r2 (tshark on the
+# server's link: from r2's LAN address, MTU 1400), the client's of the iperf3 upload one from r1
+# (tshark on the client's link); both hosts cache the MTU (`ip -6 route get` shows mtu 1400),
+# r1 and r2 count svr6_icmp6_too_big and svr6_wan_too_big, and no frame on the WAN exceeds 1400.
 # Both routers stop cleanly.
 set -u -o pipefail
 source "$(dirname "$0")/lib.sh"
@@ -41,8 +46,15 @@ CLI4=10.1.0.10
 GUEST4=10.1.0.200
 SRV4=10.2.0.10
 KEY=$(wp_keygen)
+WAN_MTU=1400
 
 wp_check "topology" wp_topo_v6_pair || wp_finish
+wan_mtu() {  # the WAN links (routers' ports, bridge ports, bridge) at $WAN_MTU; the LANs stay 1500
+  ip -n "$(wp_ns r1)" link set dev r1w mtu $WAN_MTU && ip -n "$(wp_ns r2)" link set dev r2w mtu $WAN_MTU &&
+    ip -n "$(wp_ns wan)" link set dev w1 mtu $WAN_MTU && ip -n "$(wp_ns wan)" link set dev w2 mtu $WAN_MTU &&
+    ip -n "$(wp_ns wan)" link set dev br0 mtu $WAN_MTU
+}
+wp_check "WAN links at MTU $WAN_MTU, LANs at 1500" wan_mtu || wp_finish
 lans_v4() {  # the IPv4 client, guest and server on the same LANs
   wp_addr c c0 "$CLI4/24" && wp_addr c c0 "$GUEST4/24" &&
     ip -n "$(wp_ns c)" route add 10.2.0.0/24 via 10.1.0.1 src "$CLI4" &&
@@ -56,7 +68,7 @@ router:
   name: $1
   lan: {name: lan, device: net_af_packet0, address: $2, ipv6_addresses: ["$3"]}
   wan:
-    - {name: wan0, device: net_af_packet1, address: $4, ipv6_addresses: ["$5"]}
+    - {name: wan0, device: net_af_packet1, address: $4, ipv6_addresses: ["$5"], mtu: $WAN_MTU}
 tenants:
   - {name: v6, ipv6_prefixes: ["2001:db8:71::/112"]}
   - {name: guests, ipv6_prefixes: ["2001:db8:71::1:0/112"]}
@@ -98,6 +110,8 @@ servers_v4() {  # the same file and iperf3 on $SRV4
 wp_check "HTTP and iperf3 servers on $SRV4" servers_v4 || wp_finish
 
 wp_check "capture the WAN" wp_cap_start wan br0 "$WP_TMP/wan.pcap" -s 1500
+ptb_filter="icmp6 and ip6[40] == 2"  # Packet Too Big
+wp_check "capture Packet Too Big on the server's link" wp_cap_start s s0 "$WP_TMP/ptb-s.pcap" -s 1500 -f "$ptb_filter"
 svr6_collectors_start
 wp_pair_start "$WORKERS"
 
@@ -107,7 +121,8 @@ wp_check "the server saw the client's own address" grep -q "^$CLI .*\"GET /file.
 # The capture holds the 5 MiB download only (iperf3 would make tshark slow).
 wp_cap_stop
 svr6_ipfix_capture_start
-no_v4_on_wan() { [ "$(tshark -r "$1" -Y 'ip' 2>/dev/null | wc -l)" -eq 0 ]; }
+# ... and no frame above the WAN MTU (one tshark pass: the captures hold megabytes).
+no_v4_on_wan() { [ "$(tshark -r "$1" -Y "ip || frame.len > $((WAN_MTU + 14))" 2>/dev/null | wc -l)" -eq 0 ]; }
 only_waypoints6() {  # only_waypoints6 PCAP MIN_TCP
   local other
   other=$(tshark -r "$1" -Y 'ipv6 && (tcp || udp)' -T fields -e ipv6.src -e ipv6.dst 2>/dev/null |
@@ -115,15 +130,28 @@ only_waypoints6() {  # only_waypoints6 PCAP MIN_TCP
   [ "$other" -eq 0 ] && [ "$(tshark -r "$1" -Y 'ipv6 && tcp' 2>/dev/null | wc -l)" -gt "$2" ]
 }
 hmac6_ok() { "$WP_PY" "$WP_E2E/capcheck.py" "$1" --hmac "$KEY"; }
-wp_check "tshark: no IPv4 on the WAN (the session rides IPv6 waypoints)" no_v4_on_wan "$WP_TMP/wan.pcap"
+wp_check "tshark: no IPv4 on the WAN (the session rides IPv6 waypoints), no frame above $WAN_MTU bytes of IP" no_v4_on_wan "$WP_TMP/wan.pcap"
 wp_check "tshark: every TCP/UDP packet on the WAN is between the IPv6 waypoints" \
   only_waypoints6 "$WP_TMP/wan.pcap" 3000
 no_lan_addresses() {
   [ "$(tshark -r "$WP_TMP/wan.pcap" -Y "ipv6.addr == $CLI || ipv6.addr == $SRV" 2>/dev/null | wc -l)" -eq 0 ]
 }
 wp_check "tshark: neither the client's nor the server's address on the WAN" no_lan_addresses
+# tshark_count PCAP FILTER: frames of PCAP matching the display FILTER.
+tshark_count() { tshark -r "$1" -Y "$2" 2>/dev/null | wc -l; }
+wp_expect "tshark: the server got Packet Too Big from r2's LAN address, MTU $WAN_MTU, quoting its own segment" \
+  "$(tshark_count "$WP_TMP/ptb-s.pcap" "icmpv6.type == 2 && icmpv6.mtu == $WAN_MTU && ipv6.src == 2001:db8:72::1 && ipv6.dst == $SRV && tcp.srcport == 80")" -ge 1
+# The host's kernel verifies the ICMPv6 checksum before it caches the MTU (and the unit tests check it).
+cached_mtu() { wp_exec "$1" ip -6 route get "$2" 2>/dev/null | grep -q " mtu $WAN_MTU"; }
+wp_check "the server caches MTU $WAN_MTU toward the client (ip -6 route get)" cached_mtu s "$CLI"
+wp_expect "r2 counters.svr6_icmp6_too_big >= 1 (the download)" "$(wp_stat r2 counters.svr6_icmp6_too_big)" -ge 1
+wp_expect "r2 drops.svr6_wan_too_big >= 1" "$(wp_stat r2 drops.svr6_wan_too_big)" -ge 1
 wp_check_cookie_at_setup "$WP_TMP/wan.pcap"
 wp_check "capcheck.py: the metadata HMAC trailers of the IPv6 waypoint packets verify" hmac6_ok "$WP_TMP/wan.pcap"
+# The server's cached MTU also lowers the MSS it announces to the client; forget it, so that the
+# client's upload starts with full-size segments again.
+wp_check "the server forgets the cached MTU (ip -6 route flush cache)" wp_exec s ip -6 route flush cache
+wp_check "capture Packet Too Big on the client's link" wp_cap_start c c0 "$WP_TMP/ptb-c.pcap" -s 1500 -f "$ptb_filter"
 wp_check "iperf3 -6 TCP 2 s" wp_iperf6 tcp -t 2
 svr6_live_checks 2001:db8:70::1 2001:db8:70::2
 
@@ -137,6 +165,12 @@ wp_expect "r1 counters.svr6_sessions_created >= 3 (http, iperf3 control and data
   "$(wp_stat r1 counters.svr6_sessions_created)" -ge 3
 wp_expect "r1 counters.svr6_to_lan > 3000" "$(wp_stat r1 counters.svr6_to_lan)" -gt 3000
 svr6_ipfix_checks 2001:db8:70::1 2001:db8:70::2 257
+# The captures stopped (svr6_ipfix_checks): the client's link during the iperf3 -6 upload.
+wp_expect "tshark: the client got Packet Too Big from r1's LAN address, MTU $WAN_MTU (the iperf3 -6 upload)" \
+  "$(tshark_count "$WP_TMP/ptb-c.pcap" "icmpv6.type == 2 && icmpv6.mtu == $WAN_MTU && ipv6.src == 2001:db8:71::1 && ipv6.dst == $CLI && tcp.dstport == 5201")" -ge 1
+wp_check "the client caches MTU $WAN_MTU toward the server (ip -6 route get)" cached_mtu c "$SRV"
+wp_expect "r1 counters.svr6_icmp6_too_big >= 1 (the upload)" "$(wp_stat r1 counters.svr6_icmp6_too_big)" -ge 1
+wp_expect "r1 drops.svr6_wan_too_big >= 1" "$(wp_stat r1 drops.svr6_wan_too_big)" -ge 1
 
 # IPv4 sessions between the same IPv6 waypoints (v4 in v6), on a capture of their own; the
 # REST, wpctl and IPFIX checks again for the IPv4 client (svr6_export.sh reads CLI and SRV).
@@ -152,7 +186,7 @@ wp_check "curl -4 5 MiB over IPv6 waypoints (v4 in v6), sha256 matches" wp_until
 wp_check "the server saw the client's own IPv4 address" grep -q "^$CLI4 .*\"GET /file.bin" "$WP_TMP/http4.log"
 wp_cap_stop
 svr6_ipfix_capture_start
-wp_check "tshark: no IPv4 on the WAN (the IPv4 session rides IPv6 waypoints)" no_v4_on_wan "$WP_TMP/wan4.pcap"
+wp_check "tshark: no IPv4 on the WAN (the IPv4 session rides IPv6 waypoints), no frame above $WAN_MTU bytes" no_v4_on_wan "$WP_TMP/wan4.pcap"
 wp_check "tshark: every TCP/UDP packet of it on the WAN is between the IPv6 waypoints" \
   only_waypoints6 "$WP_TMP/wan4.pcap" 3000
 # The IPv4 client's address is in no header (no IPv4 above); its bytes travel only inside
@@ -192,11 +226,12 @@ wp_check "capture the WAN (full-size UDP)" wp_cap_start wan br0 "$WP_TMP/frag.pc
 big_echo() {  # ADDR BYTES: two datagrams of BYTES (with udp_echo.py's "#i"), each echoed byte-exact
   wp_exec c "$WP_PY" "$WP_E2E/udp_echo.py" send "$1" 7009 "$("$WP_PY" -c "print('f' * ($2 - 2))")" 5 2
 }
-wp_check "UDP: a 1500-byte IPv6 datagram (1452 bytes of data) and its echo, byte-exact" big_echo "$SRV6" 1452
+wp_check "UDP: a $WAN_MTU-byte IPv6 datagram ($((WAN_MTU - 48)) bytes of data) and its echo, byte-exact" \
+  big_echo "$SRV6" $((WAN_MTU - 48))
 wp_check "UDP: a 1500-byte IPv4 datagram (1472 bytes of data, 1520 in IPv6) and its echo, byte-exact" \
   big_echo "$SRV4" 1472
 wp_check "the servers got the whole datagrams" \
-  bash -c "grep -q '^from $CLI6:[0-9]* 1452\$' '$WP_TMP/echo-$SRV6.log' && grep -q '^from $CLI4:[0-9]* 1472\$' '$WP_TMP/echo-$SRV4.log'"
+  bash -c "grep -q '^from $CLI6:[0-9]* $((WAN_MTU - 48))\$' '$WP_TMP/echo-$SRV6.log' && grep -q '^from $CLI4:[0-9]* 1472\$' '$WP_TMP/echo-$SRV4.log'"
 wp_cap_stop
 frag_headers() {  # SRC DST: IPv6 fragments between the waypoints, a first and a last one at least
   local q="ipv6.fraghdr && ipv6.src == $1 && ipv6.dst == $2"
@@ -206,7 +241,7 @@ frag_headers() {  # SRC DST: IPv6 fragments between the waypoints, a first and a
 wp_check "tshark: IPv6 Fragment headers from r1's waypoint to r2's (the client's datagrams)" \
   frag_headers 2001:db8:70::1 2001:db8:70::2
 wp_check "tshark: IPv6 Fragment headers from r2's waypoint to r1's (the echoes)" frag_headers 2001:db8:70::2 2001:db8:70::1
-wp_check "tshark: still no IPv4 on the WAN" no_v4_on_wan "$WP_TMP/frag.pcap"
+wp_check "tshark: still no IPv4 on the WAN, no fragment above $WAN_MTU bytes" no_v4_on_wan "$WP_TMP/frag.pcap"
 wp_expect "r1 counters.waypoint6_fragmented >= 2" "$(wp_stat r1 counters.waypoint6_fragmented)" -ge 2
 wp_expect "r2 counters.waypoint6_reassembled >= 2" "$(wp_stat r2 counters.waypoint6_reassembled)" -ge 2
 wp_expect "r2 counters.waypoint6_fragmented >= 2 (the echoes)" "$(wp_stat r2 counters.waypoint6_fragmented)" -ge 2

@@ -15,60 +15,14 @@
 #include "tests/unit/route6_test_config.h"
 #include "tests/unit/svr6_export_check.h"
 #include "tests/unit/svr6_frames.h"
+#include "tests/unit/svr6_pair.h"
 
 namespace wp {
 namespace {
 
 using namespace test;
 
-constexpr const char* kV6Client = "2001:db8:71::5";
-constexpr const char* kV6Guest = "2001:db8:71:0:1::5";
-constexpr const char* kV6Server = "2001:db8:72::10";
-constexpr const char* kR1Wan6 = "2001:db8:70::1";
-constexpr const char* kR2Wan6 = "2001:db8:70::2";
-constexpr Mac kV6ServerMac = {2, 0, 0, 0, 0x72, 0x10};
-
-config::Config v6wp_config(bool r1, bool wan6 = true) {
-  config::Config c = router_base(r1 ? "r1" : "r2", r1 ? "10.1.0.1/24" : "10.2.0.1/24",
-                                 {{"wan0", r1 ? "172.16.0.1/24" : "172.16.0.2/24"}});
-  c.mutable_router()->mutable_lan()->add_ipv6_addresses(r1 ? "2001:db8:71::1/64" : "2001:db8:72::1/64");
-  if (wan6) c.mutable_router()->mutable_wan(0)->add_ipv6_addresses(r1 ? "2001:db8:70::1/64" : "2001:db8:70::2/64");
-  add_v6_tenants(c);
-  add_service(c, {"web6", "2001:db8:72::/64", "tcp", "80", r1 ? "r2" : ""});
-  add_service(c, {"dns6", "2001:db8:72::/64", "udp", "53", r1 ? "r2" : ""});
-  add_policy(c, "v6", "web6", "");
-  add_policy(c, "v6", "dns6", "");
-  add_peer(c, r1 ? "r2" : "r1", {r1 ? "172.16.0.2" : "172.16.0.1", r1 ? kR2Wan6 : kR1Wan6}, kKey12);
-  return c;
-}
-
-class Svr6v6 : public ::testing::Test {
- protected:
-  void SetUp() override { make(v6wp_config(true), v6wp_config(false)); }
-  void make(const config::Config& c1, const config::Config& c2, const RouterOptions& o = RouterOptions()) {
-    r1 = std::make_unique<Router>(c1, o);
-    r2 = std::make_unique<Router>(c2, o);
-    r1->neighbor(1, kR2Wan, kR2Mac);
-    r2->neighbor(1, kR1Wan, kR1Mac);
-    learn6_on(*r1, 1, ip6(kR2Wan6), kR2Mac);
-    learn6_on(*r2, 1, ip6(kR1Wan6), kR1Mac);
-    learn6_on(*r1, 0, ip6(kV6Client), kRouteClientMac);
-    learn6_on(*r2, 0, ip6(kV6Server), kV6ServerMac);
-  }
-  std::vector<uint8_t> client_frame(const Pkt6& p) const {
-    std::vector<uint8_t> f = v6_checksummed(p.bytes());
-    std::memcpy(f.data(), r1->model().interfaces[0].mac, 6);
-    std::memcpy(f.data() + 6, kRouteClientMac.data(), 6);
-    return f;
-  }
-  std::vector<uint8_t> server_frame(const Pkt6& p) const {
-    std::vector<uint8_t> f = v6_checksummed(p.bytes());
-    std::memcpy(f.data(), r2->model().interfaces[0].mac, 6);
-    std::memcpy(f.data() + 6, kV6ServerMac.data(), 6);
-    return f;
-  }
-  std::unique_ptr<Router> r1, r2;
-};
+using Svr6v6 = Svr6Pair;
 
 TEST_F(Svr6v6, TcpSessionAcrossIpv6Waypoints) {
   const auto syn = client_frame(Pkt6().ipv6(kV6Client, kV6Server, 64).tcp(40000, 80, 0x02).payload("GET /"));
