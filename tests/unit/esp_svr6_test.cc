@@ -11,12 +11,14 @@
 // r2 seals it into the same tunnel (next header 41). A LAN packet with the
 // session's tuple is refused (tunnel_mismatch), a service the tunnel's tenant
 // may not reach is policy_deny, and with four workers the SPI, session and
-// tunnel owners meet. FRR's IPv6 route whose next hop is the tunnel's TUN
+// tunnel owners meet; not posted to HA. FRR's IPv6 route whose next hop is the tunnel's TUN
 // (by its ifindex, or by a gateway on the tunnel's ipv6_address prefix)
 // seals LAN traffic into the tunnel; withdrawn, it is ipv6_no_route.
 #include <gtest/gtest.h>
 
 #include <cstring>
+#include <stdexcept>
+#include <string>
 
 #include "dataplane/svr/metadata.h"
 #include "tests/unit/esp_frr_routes.h"
@@ -52,6 +54,7 @@ config::Config headend_config6() {
   add_service(c, {"site6", "2001:db8:53::/64", "", "", ""});
   add_policy(c, "branch", "far6", "");
   add_policy(c, "hq6", "site6", "");
+  add_policy(c, "hq6", "far6", "");  // from r2's LAN too: an IPv6 session over SVR from a port
   add_peer(c, "r1", {"172.16.0.1"}, kKey12);
   return c;
 }
@@ -176,6 +179,29 @@ TEST(EspSvr6, TheAnswerIntoATunnelWithoutOutboundSaIsCounted) {
   EXPECT_TRUE(n.r2->send(kWan, w2.raw).empty());
   EXPECT_EQ(n.r2->drop_count(DropReason::esp_no_sa), 1u) << n.r2->drops();
   EXPECT_EQ(tunnel_counter(*n.r2, &EspTunnelCounters::out_drops), 1u);
+}
+
+// HA: a session from a port is posted whole on HA's IPv6 ring; one whose LAN
+// side is the tunnel is not (no IPv6 session with a tunnel side is synced).
+TEST(EspSvr6, ATunnelSideIsNotPostedToHa) {
+  TwoRouters n(RouterOptions().with_events(EventConsumer::ha, 1024).with_prepare([](DataplaneShared& sh) {
+    std::string err;
+    if (!sh.ha.create(1, 1024, SOCKET_ID_ANY, err) || !sh.ha.create6(1, 1024, SOCKET_ID_ANY, err))
+      throw std::runtime_error(err);
+  }));
+  rte_ring* ring = n.r2->shared().ha.event6_ring(0);
+  ASSERT_NE(ring, nullptr);
+  Bytes lan = v6_checksummed(Pkt6().ipv6(kClient6, kFarServer6).tcp(40001, 80, kTcpSyn).bytes());
+  std::memcpy(lan.data(), n.r2->model().interfaces[0].mac, 6);
+  std::memcpy(lan.data() + 6, kClient6Mac.data(), 6);
+  ASSERT_EQ(n.r2->send_one(kLan, lan).dst(), kR1Wan) << n.r2->drops();
+  const unsigned from_port = rte_ring_count(ring);
+  EXPECT_GT(from_port, 0u) << "the LAN's session is posted";
+  ASSERT_EQ(n.r2->send_one(kWan, n.from_site(Pkt6().ipv6(kSiteHost6, kFarServer6).tcp(40000, 80, kTcpSyn))).dst(), kR1Wan)
+      << n.r2->drops();
+  EXPECT_EQ(n.r2->count(Counter::svr6_sessions_created), 2u);
+  EXPECT_EQ(rte_ring_count(ring), from_port) << "nothing more for the tunnel's";
+  EXPECT_EQ(n.r2->count(Counter::ha6_events_dropped), 0u);
 }
 
 // SPI owner, session owner and tunnel owner on different workers of r2: both ways.
