@@ -2,8 +2,8 @@
 // esp_svr6_test.cc): the router's FIBs built from zebra's FPM frames, with the
 // route table's interfaces taken from the model (fpm::route_interfaces: ports,
 // then tunnels), published to the workers as the FPM listener does, IPv4's
-// (DataplaneShared::fib) and IPv6's (fib6). See docs/ipsec.md § Dynamic
-// routing over tunnels.
+// (DataplaneShared::fib) and IPv6's (fib6).
+// See docs/ipsec.md § Dynamic routing over tunnels.
 #pragma once
 
 #include <memory>
