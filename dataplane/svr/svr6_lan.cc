@@ -15,6 +15,7 @@
 #include "dataplane/svr/fragments.h"
 #include "dataplane/svr/policy_recheck.h"
 #include "dataplane/svr/session_setup.h"
+#include "dataplane/worker/esp_step.h"
 
 namespace wp {
 namespace {
@@ -27,6 +28,13 @@ const SideOut* svr6_side(const Session& s) {
   if (s.out_rev.iface == kIfaceSvr6) return &s.out_rev;
   if (s.out_fwd.iface == kIfaceSvr6) return &s.out_fwd;
   return nullptr;
+}
+
+// The MTU of the LAN side `k` of `s6`: its port's, or its tunnel's (0 when a commit removed it).
+uint16_t svr6_lan_mtu(const RouterModel& rm, const Session6& s6, size_t k) {
+  if (s6.iface[k] != kRoute6Tunnel) return rm.interfaces[static_cast<size_t>(s6.iface[k])].mtu;
+  const uint32_t t = tunnel_of_hop6(s6.next_hop[k]);
+  return t < rm.tunnels.size() ? rm.tunnels[t].mtu : 0;
 }
 
 Nat64Verdict svr6_refusal(DropReason& why, Nat64Verdict v) {
@@ -99,6 +107,8 @@ bool Svr6Lan::post_ha(SessionEventKind kind, const Session& s, SessionEndReason 
   if (!h) return true;  // no HA, or no IPv6 rings: nobody to tell
   HaSession6Event hev;
   if (!view(kind, s, reason, hev.ev)) return true;
+  // A tunnel as the LAN side: not synced, as no IPv6 session with a tunnel side is (docs/ipsec.md § HA).
+  if (hev.ev.session.iface[0] == kRoute6Tunnel || hev.ev.session.iface[1] == kRoute6Tunnel) return true;
   hev.carrier = s;
   if (rte_ring_sp_enqueue_elem(h, &hev, sizeof(hev)) == 0) return true;
   ctx_.counters->add(Counter::ha6_events_dropped);
@@ -137,10 +147,14 @@ bool Svr6Lan::to_internal(rte_mbuf*& m, const Ipv6View& v, const FiveTuple& to, 
 }
 
 void Svr6Lan::first_packet(rte_mbuf* m, const Ipv6View& v, const FiveTuple6& t, int tenant, int service,
-                           int security) {
+                           int security, int tunnel) {
   const RouterModel& rm = ctx_.rm();
-  const std::optional<Route6> back = ctx_.route6(t.src, symmetric_hash(t));
-  if (!back || back->tunnel()) return ctx_.drop(m, DropReason::ipv6_no_route);  // SVR legs are ports (docs/ipv6.md)
+  // Replies to a tunnel's packet go back into that tunnel, whatever the routes say (as IPv4's).
+  const std::optional<Route6> back =
+      tunnel == kNone ? ctx_.route6(t.src, symmetric_hash(t))
+                      : std::optional<Route6>(Route6{{}, tunnel_hop6(static_cast<uint32_t>(tunnel)), kRoute6Tunnel});
+  // From a port, the LAN leg is a port too: a route back into a tunnel is none (docs/ipv6.md).
+  if (!back || (tunnel == kNone && back->tunnel())) return ctx_.drop(m, DropReason::ipv6_no_route);
   SessionTable6::Refused refused;
   Session6* s6 = table_->insert(t, refused);
   if (!s6) return ctx_.drop(m, refused == SessionTable6::Refused::full ? DropReason::ipv6_table_full
@@ -265,13 +279,19 @@ void Svr6Lan::to_lan(rte_mbuf* m, ParsedPacket& pp, Session&, Dir dir, const Sid
   if (!rte_pktmbuf_prepend(m, static_cast<uint16_t>(-r.shift))) return ctx_.drop(m, DropReason::no_buffer_room);
   rte_pktmbuf_trim(m, static_cast<uint16_t>(m->data_len - r.len));
   const int iface = s6.iface[k];
-  if (r.len - kEthHdrLen > ctx_.rm().interfaces[static_cast<size_t>(iface)].mtu)
-    return ctx_.drop(m, DropReason::svr6_too_big);
+  if (r.len - kEthHdrLen > svr6_lan_mtu(ctx_.rm(), s6, k)) return ctx_.drop(m, DropReason::svr6_too_big);
   s6.last_ms = ctx_.now_ms;
   ++s6.packets[k];
   s6.bytes[k] += static_cast<uint32_t>(r.len - kEthHdrLen);
   ctx_.counters->add(Counter::svr6_to_lan);
+  if (iface == kRoute6Tunnel) return into_tunnel(m, tunnel_of_hop6(s6.next_hop[k]));
   tx_.transmit6(m, iface, s6.next_hop[k]);
+}
+
+// The LAN side is an IPsec tunnel (a session opened out of it): sealed by its owner, next header 41.
+void Svr6Lan::into_tunnel(rte_mbuf* m, uint32_t tunnel) {
+  if (!esp_) return ctx_.drop(m, DropReason::esp_no_sa);
+  esp_->output6(m, parse_ipv6_packet(pkt_data(m), m->data_len, kEthHdrLen), tunnel);
 }
 
 bool Svr6Lan::bind_lan(Session& s, const FiveTuple6& t, int service, DropReason& why) {

@@ -34,6 +34,12 @@
 // egress LAN MTU stays a counted drop (svr6_too_big): its sender is across
 // the WAN, reachable only through the session, which carries no ICMPv6.
 //
+// A Session6 opened out of an IPsec tunnel (#20; see
+// docs/ipsec.md § IPv6 inside tunnels) has the tunnel as its LAN side, as
+// IPv4's tunnel -> SVR sessions do (svr/lan_input.cc): iface kRoute6Tunnel,
+// next hop tunnel_hop6(the tunnel); packets leaving on it are translated
+// back, then sealed by the tunnel's owner (EspStep::output6), never sent by a port.
+//
 // Owner rule: the ingress picks its waypoint ports by affinity_class6 of the
 // IPv6 tuple, so IPv6 LAN packets (dispatched by that class, route6_step.h)
 // and WAN packets (by port class) meet on one worker at both routers.
@@ -55,6 +61,7 @@
 namespace wp {
 
 class Emit;
+class EspStep;
 
 class Svr6Lan {
  public:
@@ -65,9 +72,13 @@ class Svr6Lan {
   // The worker's IPv6 session table (Route6Step's), or null: no IPv6 sessions.
   void attach(SessionTable6* table) { table_ = table; }
   bool enabled() const { return table_ != nullptr; }
+  // Where LAN sides that are an IPsec tunnel are sealed; without it their packets drop (esp_no_sa).
+  void attach_tunnels(EspStep* esp) { esp_ = esp; }
 
-  // Ingress: a first IPv6 packet whose service (tenant, policy checked) has a next_peer.
-  void first_packet(rte_mbuf* m, const Ipv6View& v, const FiveTuple6& t, int tenant, int service, int security);
+  // Ingress: a first IPv6 packet whose service (tenant, policy checked) has a next_peer; out of
+  // IPsec tunnel `tunnel` (kNone: a port), the tunnel is the session's LAN side.
+  void first_packet(rte_mbuf* m, const Ipv6View& v, const FiveTuple6& t, int tenant, int service, int security,
+                    int tunnel = kNone);
   // An IPv6 packet of a Session6 that an SVR session carries. False, `m` untouched: a config
   // commit's re-check closed the SVR session (and the Session6 with it): a first packet again.
   bool from_lan(rte_mbuf* m, const Ipv6View& v, Session6& s6, Dir dir);
@@ -96,6 +107,7 @@ class Svr6Lan {
   // Packet Too Big sent to its sender (header comment), dropped as svr6_wan_too_big.
   bool refuse_too_big(rte_mbuf* m, const Ipv6View& v, const Session& s, const Session6& s6, Dir dir);
   void packet_too_big(rte_mbuf* m, const Ipv6View& v, const Session6& s6, Dir dir, uint32_t mtu);
+  void into_tunnel(rte_mbuf* m, uint32_t tunnel);
 
   WorkerContext& ctx_;
   Tx& tx_;
@@ -103,6 +115,7 @@ class Svr6Lan {
   CryptoBatch& crypto_;
   SessionTable6* table_ = nullptr;
   TokenBucket icmp6_rate_;
+  EspStep* esp_ = nullptr;
 };
 
 }  // namespace wp

@@ -116,7 +116,6 @@ namespace wp {
   X(esp_inner_unsupported, "ESP carried an IPv6 packet and this router routes no IPv6 (no service has IPv6 prefixes)") \
   X(esp_inner_malformed, "the packet inside ESP is not a whole IPv4 or IPv6 packet (as its next header says)") \
   X(esp_inner_fragment6, "an IPv6 fragment out of a tunnel (inner IPv6 fragments are not reassembled)") \
-  X(tunnel6_svr_unsupported, "an IPv6 packet out of a tunnel to a service SVR carries (next_peer): not built") \
   X(esp_no_sa, "packet routed into a tunnel that has no outbound SA (not negotiated yet)") \
   X(esp_seq_exhausted, "outbound SA sent its last sequence number; the peer must rekey it first") \
   X(esp_too_big, "packet routed into a tunnel is larger than the tunnel MTU and has DF set") \

@@ -169,11 +169,10 @@ void Route6Step::first_packet(rte_mbuf* m, const Ipv6View& v, const FiveTuple6& 
   if (service == kNone) return ctx_.drop(m, DropReason::no_service);
   const int security = rm.policy(tenant, service);
   if (security == kNone) return ctx_.drop(m, DropReason::policy_deny);
-  // Toward a peer: an IPv6 session between IPv4 waypoints (svr/svr6_lan.h).
+  // Toward a peer: an IPv6 session over SVR (svr/svr6_lan.h); out of a tunnel, the tunnel is its LAN side.
   if (rm.services[static_cast<size_t>(service)].next_peer != kNone) {
-    if (tunnel != kNone) return ctx_.drop(m, DropReason::tunnel6_svr_unsupported);
     if (!ctx_.svr6 || !ctx_.svr6->enabled()) return ctx_.drop(m, DropReason::svr6_no_table);
-    return ctx_.svr6->first_packet(m, v, t, tenant, service, security);
+    return ctx_.svr6->first_packet(m, v, t, tenant, service, security, tunnel);
   }
   // The config's routes or FRR's (control/route_choice.h); the tuple's hash picks an ECMP member.
   const uint32_t hash = symmetric_hash(t);

@@ -71,8 +71,13 @@
 # the site 2001:db8:10::2 on its lo (in both ends' selectors); a second eBGP
 # session over IPv6 (IPv6 unicast only) between the same bgpds comes up
 # Established through the tunnel and r2's bgpd and zebra learn the site's
-# 2001:db8:53::/64 via 2001:db8:10::2 on ipsec0 (the dataplane's FIB takes no
-# IPv6 from FPM yet); the punted BGP segments are counted as punt_bgp.
+# 2001:db8:53::/64 via 2001:db8:10::2 on ipsec0; the punted BGP segments are
+# counted as punt_bgp.
+# 1g. (after 1d) IPv6 out of ipsec0 onward over SVR (#20): the site (2001:db8:50::1) fetches
+# 64 KiB with curl -6 from c's 2001:db8:1::10 behind r1 (r2's service r1-lan6, next_peer r1;
+# r1's LAN dual stack), byte-exact, an IPv6 session over SVR at both routers whose LAN side at
+# r2 is the tunnel; FRR's IPv6 route: GET /api/v1/routes has 2001:db8:53::/64 into ipsec0 and
+# the server pings -6 the site's 2001:db8:53::1 through it (tenant hq6); no tunnel_mismatch.
 #  7. (after 5) two tunnels to the site, to two headend addresses, failover by
 #     routing alone: r2's WAN has a second address 172.16.0.3
 #     (waypoint_addresses), site1 is bound to 172.16.0.2 and site1b to
@@ -168,8 +173,9 @@ ipsec_peers:
   - {name: site1, address: 172.16.0.9, local_id: headend.example, remote_id: site1.example, psk: "$PSK1",
      local_address: 172.16.0.2,
      ike_proposals: [aes256-sha256-modp2048], esp_proposals: [aes256gcm16],
-     local_ts: [10.2.0.0/24, 169.254.10.0/30, "2001:db8:2::/64", "2001:db8:10::/126"],
-     remote_ts: [10.50.0.0/24, 169.254.10.0/30, 10.53.0.0/24, "2001:db8:50::/64", "2001:db8:10::/126"]}
+     local_ts: [10.2.0.0/24, 169.254.10.0/30, "2001:db8:2::/64", "2001:db8:10::/126", "2001:db8:1::/64"],
+     remote_ts: [10.50.0.0/24, 169.254.10.0/30, 10.53.0.0/24, "2001:db8:50::/64", "2001:db8:10::/126",
+                 "2001:db8:53::/64"]}
   - {name: site2, address: 172.16.0.10, local_id: headend.example, remote_id: site2.example, psk: "$PSK2"}
   - {name: site1b, address: 172.16.0.9, local_id: headend.example, remote_id: site1b.example, psk: "$PSK1B",
      local_address: 172.16.0.3,
@@ -236,6 +242,13 @@ c["services"].append({"name": "site6", "prefixes": ["2001:db8:50::/64"], "protoc
 c["policies"].append({"tenant": "branch", "service": "server6"})
 c["policies"].append({"tenant": "hq6", "service": "site6"})
 c["routes"].append({"prefix": "2001:db8:50::/64", "interface": "ipsec0"})
+# 1g: the site's IPv6 onward over SVR to r1's IPv6 LAN (tenant branch), and the server's
+# IPv6 to the site's BGP-learned 2001:db8:53::/64 (tenant hq6; FRR's route alone).
+c["services"].append({"name": "r1-lan6", "prefixes": ["2001:db8:1::/64"], "protocol": "tcp", "ports": ["8080"],
+                      "next_peer": "r1"})
+c["policies"].append({"tenant": "branch", "service": "r1-lan6"})
+c["services"].append({"name": "site-lan2-6", "prefixes": ["2001:db8:53::/64"], "protocol": "any"})
+c["policies"].append({"tenant": "hq6", "service": "site-lan2-6"})
 yaml.safe_dump(c, open(f, "w"), sort_keys=False)
 PY
 # 10: r1 as it restarts later, initiating to r2; 10.2.5.0/24 through its tunnel ipsec0.
@@ -252,6 +265,19 @@ c["policies"].append({"tenant": "branch", "service": "tunnel"})
 c.setdefault("routes", []).append({"prefix": "10.2.5.0/24", "interface": "ipsec0"})
 yaml.safe_dump(c, open(sys.argv[2], "w"), sort_keys=False)
 PY
+# 1g: r1's LAN is dual stack; the tenant branch (r2's tunnel's, named in SVR's metadata) may reach c's IPv6
+# by the service of the name r2's metadata carries.
+"$WP_PY" - "$WP_TMP/r1.yaml" <<'PY'
+import sys, yaml
+c = yaml.safe_load(open(sys.argv[1]))
+c["router"]["lan"]["ipv6_addresses"] = ["2001:db8:1::1/64"]
+# r2 spreads its sessions over its waypoint addresses, 172.16.0.3 (7) too: r1 takes them from both.
+c["peers"][0]["waypoints"].append("172.16.0.3")
+c["services"].append({"name": "r1-lan6", "prefixes": ["2001:db8:1::/64"], "protocol": "tcp", "ports": ["8080"]})
+c["policies"].append({"tenant": "branch", "service": "r1-lan6"})
+yaml.safe_dump(c, open(sys.argv[1], "w"), sort_keys=False)
+PY
+wp_check "r1's config with an IPv6 LAN (1g) is valid" wp_check_config "$WP_TMP/r1.yaml"
 wp_check "r1's config with an ipsec_peer (7) is valid" wp_check_config "$WP_TMP/r1-ipsec.yaml"
 wp_check "r2's config with ipsec_peers is valid" wp_check_config "$WP_TMP/r2.yaml"
 wp_basic_up
@@ -276,10 +302,14 @@ wp_exec site ip -6 addr add 2001:db8:50::1/128 dev lo nodad
 # 1d: the site's end of ipsec0's IPv6 /126, and a link-local address beside it: FRR's bgpd
 # refuses an IPv6 session from an interface without one ("nexthop_set failed").
 wp_exec site ip -6 addr add 2001:db8:10::2/128 dev lo nodad && wp_exec site ip -6 addr add fe80::2/64 dev lo nodad
+wp_exec site ip -6 addr add 2001:db8:53::1/128 dev lo nodad  # 1g: in the site's BGP-announced 2001:db8:53::/64
 # 1e: the server's IPv6 address on r2's LAN and an HTTP server on it.
 wp_v6on s s0 && wp_exec s ip -6 addr add 2001:db8:2::10/64 dev s0 nodad && wp_exec s ip -6 route add default via 2001:db8:2::1
 head -c 65536 /dev/urandom >"$WP_TMP/www/small6.bin"
 wp_check "an HTTP server on [2001:db8:2::10]:8080" wp_http_start s 2001:db8:2::10 8080 "$WP_TMP/http6.log"
+# 1g: c's IPv6 address on r1's LAN and an HTTP server on it.
+wp_v6on c c0 && wp_exec c ip -6 addr add 2001:db8:1::10/64 dev c0 nodad && wp_exec c ip -6 route add default via 2001:db8:1::1
+wp_check "an HTTP server on [2001:db8:1::10]:8080 (c, behind r1)" wp_http_start c 2001:db8:1::10 8080 "$WP_TMP/http6-c.log"
 wp_pair_start 1
 URL=http://127.0.0.1:$WP_MGMT_PORT
 ctl() { wp_exec r2 "$WPCTL" --url "$URL" "$@"; }
@@ -338,7 +368,8 @@ mkdir -p "$SW"
 {
   echo "connections {"
   wp_swan_connection site 172.16.0.9 172.16.0.2 aes256-sha256-modp2048 site1.example headend.example \
-    lan 10.50.0.0/24,169.254.10.2/32,10.53.0.0/24,2001:db8:50::/64,2001:db8:10::2/128 0.0.0.0/0,::/0 aes256gcm16
+    lan 10.50.0.0/24,169.254.10.2/32,10.53.0.0/24,2001:db8:50::/64,2001:db8:10::2/128,2001:db8:53::/64 0.0.0.0/0,::/0 \
+    aes256gcm16
   wp_swan_connection bad 172.16.0.10 172.16.0.2 aes256gcm16-prfsha256-ecp256 site2.example headend.example \
     lan2 10.51.0.0/24 0.0.0.0/0 aes256gcm16
   # 6: no start_action: charon only responds, r2 initiates (ipsec_peers[].initiate).
@@ -407,8 +438,14 @@ wp_check "strongSwan's ESP in SPI '$their_in' is r2's outbound SPI" test -n "$ou
 wp_check "wpctl ipsec shows the same SPIs, ENCAP udp (strongSwan's faked NAT_DETECTION)" \
   grep -q "^site1 .*ipsec0 .*INSTALLED .*$our_in .*$our_out .*aes256gcm16 \+udp " "$WP_TMP/ipsec.txt"
 wp_check "wpctl ipsec: r2 is the responder of the site's IKE SA" grep -Eq "^site1 +responder +172\.16\.0\.[0-9]+(:[0-9]+)? +ESTABLISHED " "$WP_TMP/ipsec.txt"
-wp_check "remote selectors 0.0.0.0/0 and ::/0 narrowed to r2's 10.2.0.0/24 (169.254.10.0/30), 2001:db8:2::/64 and 2001:db8:10::/126" \
-  grep -Eq "^ +remote +10\.2\.0\.0/24( 169\.254\.10\.0/30)? (2001:db8:2::/64 2001:db8:10::/126|2001:db8:10::/126 2001:db8:2::/64)$" "$WP_TMP/list-sas.out"
+# (strongSwan's order of the IPv6 ones varies: compared as sets; 169.254.10.0/30 may be left out)
+remote_ts_set() { tr ' ' '\n' | grep -v '^169\.254\.10\.0/30$' | LC_ALL=C sort | tr '\n' ' '; }
+remote_ts_narrowed() {
+  [ "$(awk '/^ +remote +10\.2\.0\.0\/24/ {$1 = ""; print; exit}' "$WP_TMP/list-sas.out" | xargs | remote_ts_set)" = \
+    "$(echo 10.2.0.0/24 2001:db8:2::/64 2001:db8:10::/126 2001:db8:1::/64 | remote_ts_set)" ]
+}
+wp_check "remote selectors 0.0.0.0/0 and ::/0 narrowed to r2's 10.2.0.0/24 (169.254.10.0/30), 2001:db8:2::/64, 2001:db8:10::/126 and 2001:db8:1::/64 (1g)" \
+  remote_ts_narrowed
 wp_check "r2's Child SA holds the site's IPv6 selector (TS_IPV6_ADDR_RANGE)" \
   grep -q "2001:db8:50::-2001:db8:50:0:ffff:ffff:ffff:ffff" "$WP_TMP/ipsec.txt"
 # 1b. the site's LAN through the tunnel: ESP opened and sealed by r2's workers.
@@ -614,6 +651,26 @@ wp_check "10.2.0.10 pings 10.53.0.1 (r2's LAN to the site's BGP-learned LAN, 3 o
 wp_check "r2's ipsec0 counts the echo requests out (sealed) and the replies in (opened)" \
   wp_until 5 tunnel_counted tun0 "$lan2_out0" "$lan2_in0"
 echo "r2's ipsec0 during the ping: out $(( $(tun0 out_packets) - lan2_out0 )), in $(( $(tun0 in_packets) - lan2_in0 )) packets"
+
+# 1g. IPv6 out of ipsec0 onward over SVR, and FRR's IPv6 route into ipsec0 (#19/#20; docs/ipsec.md
+# § IPv6 inside tunnels): the site's curl -6 to c behind r1 (service r1-lan6, next_peer r1) is an
+# IPv6 session over SVR whose LAN side is the tunnel, its answer sealed back into ipsec0; the
+# server's ping -6 to the site's 2001:db8:53::1 follows zebra's route (FPM) into the tunnel.
+svr6_r2=$(wp_stat r2 counters.svr6_sessions_created) svr6_r1=$(wp_stat r1 counters.svr6_sessions_created)
+wp_check "the site fetches 64 KiB with curl -6 from c (2001:db8:1::10) behind r1, over SVR" \
+  wp_fetch site "http://[2001:db8:1::10]:8080/small6.bin" "$WP_TMP/got6-r1.bin" 20 -g -6 --interface 2001:db8:50::1
+wp_check "byte-exact (sha256)" test "$(wp_sha "$WP_TMP/got6-r1.bin")" = "$(wp_sha "$WP_TMP/www/small6.bin")"
+wp_expect "r2 counters.svr6_sessions_created grew (the tunnel as the LAN side)" \
+  "$(wp_stat r2 counters.svr6_sessions_created)" -gt "$svr6_r2"
+wp_expect "r1 counters.svr6_sessions_created grew (egress)" "$(wp_stat r1 counters.svr6_sessions_created)" -gt "$svr6_r1"
+wp_log "after the fetch (1g): r2's drops: $(wp_nonzero_drops r2); r1's: $(wp_nonzero_drops r1)"
+site6_into() { [ "$(routes_json | "$WP_PY" "$WP_E2E/bgp_check.py" ifaces 2001:db8:53::/64)" = ipsec0 ]; }
+wp_check "GET /api/v1/routes: 2001:db8:53::/64 into the tunnel ipsec0 (FPM, IPv6)" wp_until 10 site6_into
+lan2_ping6() {
+  wp_exec s ping -6 -c 3 -i 0.2 -W 2 2001:db8:53::1 >"$WP_TMP/ping6-lan2.out" 2>&1 && grep -q " 3 received" "$WP_TMP/ping6-lan2.out"
+}
+wp_check "the server pings -6 2001:db8:53::1 (BGP-learned) through ipsec0, 3 of 3 answered" wp_until 10 lan2_ping6
+wp_expect "no tunnel_mismatch at r2 (1g)" "$(wp_stat r2 drops.tunnel_mismatch)" -le 0
 
 wp_check "wpctl ipsec on r1 (no ipsec_peers) says so" \
   bash -c "ip netns exec $(wp_ns r1) $WPCTL --url $URL ipsec | grep -q 'no ipsec_peers configured'"

@@ -27,7 +27,7 @@
 #include "dataplane/worker/esp_step.h"
 #include "dataplane/worker/punt_class.h"
 #include "tests/unit/esp_site.h"
-#include "tests/unit/fpm_stream.h"
+#include "tests/unit/esp_frr_routes.h"
 
 namespace wp {
 namespace {
@@ -143,27 +143,6 @@ TEST(EspWorker, RouteIntoTheTunnel) {
   EXPECT_EQ(r->total_drops(), 0u) << r->drops();
 }
 
-// FRR's routes into the tunnel: the router's FIB built from zebra's FPM
-// frames, with the route table's interfaces taken from the model
-// (fpm::route_interfaces: ports, then tunnels), published to the workers as
-// the FPM listener does. See docs/ipsec.md § Dynamic routing over tunnels
-struct FrrRoutes {
-  explicit FrrRoutes(Router& router)
-      : r(router), table(fpm::route_interfaces(router.model()), [](uint32_t ifindex) {
-          return ifindex == kTunIfindex ? std::string("ipsec0") : std::string();  // the tunnel's TUN
-        }) {}
-  ~FrrRoutes() { r.shared().fib.store(nullptr); }
-  void publish(const fpm::FpmWriter& w) {
-    apply_stream(table, w);
-    fibs.push_back(table.build());
-    r.shared().fib.store(fibs.back().get());
-  }
-  static constexpr uint32_t kTunIfindex = 40;
-  Router& r;
-  fpm::RouteTable table;
-  std::vector<std::unique_ptr<const FibTable>> fibs;  // kept alive: the workers may hold any of them
-};
-
 config::Config headend_without_routes() {
   config::Config c = headend_config();
   c.clear_routes();
@@ -180,13 +159,13 @@ constexpr uint8_t kBgp = 186;
 TEST(EspWorker, FrrRouteIntoTheTunnel) {
   Tunnel tu;
   auto r = make_router(tu, headend_without_routes());
-  FrrRoutes frr(*r);
+  TunnelFrrRoutes frr(*r);
   const Bytes query = lan_frame(*r, Pkt().ipv4(kServer, kSiteHost).udp(5000, 53).payload("query"));
   EXPECT_TRUE(r->send(kLan, query).empty()) << "no route yet";
   EXPECT_EQ(r->drop_count(DropReason::no_route), 1u);
 
   fpm::FpmWriter w;
-  w.route(true, *parse_prefix("10.50.0.0/24"), kBgp, {{ip("169.254.10.2"), FrrRoutes::kTunIfindex, 1}});
+  w.route(true, *parse_prefix("10.50.0.0/24"), kBgp, {{ip("169.254.10.2"), TunnelFrrRoutes::kTunIfindex, 1}});
   frr.publish(w);
   tunnel_round_trip(*r, tu, query);
   EXPECT_EQ(r->count(Counter::sessions_created), 1u);
@@ -217,9 +196,9 @@ TEST(EspWorker, FrrRouteIntoTheTunnel) {
 TEST(EspWorker, FrrRouteIntoATunnelWithoutOutboundSa) {
   Tunnel tu(/*with_out_sa=*/false);
   auto r = make_router(tu, headend_without_routes());
-  FrrRoutes frr(*r);
+  TunnelFrrRoutes frr(*r);
   fpm::FpmWriter w;
-  w.route(true, *parse_prefix("10.50.0.0/24"), kBgp, {{0, FrrRoutes::kTunIfindex, 1}});
+  w.route(true, *parse_prefix("10.50.0.0/24"), kBgp, {{0, TunnelFrrRoutes::kTunIfindex, 1}});
   frr.publish(w);
   EXPECT_TRUE(r->send(kLan, lan_frame(*r, Pkt().ipv4(kServer, kSiteHost).udp(5000, 53))).empty());
   EXPECT_EQ(r->drop_count(DropReason::esp_no_sa), 1u);
@@ -238,7 +217,7 @@ TEST(EspWorker, FrrRoutePingIsNoRouteWithoutTheRoute) {
   add_policy(c, "hq", "site-any", "");
   auto r = make_router(tu, c);
   r->neighbor(0, ip("10.2.0.99"), kServerMac);
-  FrrRoutes frr(*r);
+  TunnelFrrRoutes frr(*r);
   const auto ping = [&](uint16_t id) {
     return lan_frame(*r, Pkt().ipv4(kServer, kSiteHost).icmp_echo(id, 1).payload("ping"));
   };
@@ -246,7 +225,7 @@ TEST(EspWorker, FrrRoutePingIsNoRouteWithoutTheRoute) {
   EXPECT_EQ(r->drop_count(DropReason::no_route), 1u) << r->drops();
 
   fpm::FpmWriter w;
-  w.route(true, *parse_prefix("10.50.0.0/24"), kBgp, {{ip("169.254.10.2"), FrrRoutes::kTunIfindex, 1}});
+  w.route(true, *parse_prefix("10.50.0.0/24"), kBgp, {{ip("169.254.10.2"), TunnelFrrRoutes::kTunIfindex, 1}});
   frr.publish(w);
   const Bytes inner = tu.open(r->send_one(kLan, ping(2)));
   ASSERT_GE(inner.size(), 28u);
@@ -277,14 +256,14 @@ TEST(EspWorker, FrrRouteMovingFromAPortIntoTheTunnelClosesTheSession) {
   Tunnel tu;
   auto r = make_router(tu, headend_without_routes());
   r->neighbor(0, ip("10.2.0.99"), kServerMac);
-  FrrRoutes frr(*r);
+  TunnelFrrRoutes frr(*r);
   fpm::FpmWriter w;
   w.route(true, *parse_prefix("10.50.0.0/24"), kBgp, {{ip("10.2.0.99"), 0, 1}});  // via a LAN router
   frr.publish(w);
   const Bytes query = lan_frame(*r, Pkt().ipv4(kServer, kSiteHost).udp(5000, 53).payload("query"));
   EXPECT_EQ(r->send_one(kLan, query).port, kLan);
   w.clear();
-  w.route(true, *parse_prefix("10.50.0.0/24"), kBgp, {{0, FrrRoutes::kTunIfindex, 1}});
+  w.route(true, *parse_prefix("10.50.0.0/24"), kBgp, {{0, TunnelFrrRoutes::kTunIfindex, 1}});
   frr.publish(w);
   r->idle();
   EXPECT_EQ(r->count(Counter::sessions_route_closed), 1u);

@@ -63,7 +63,10 @@ std::vector<RouteInterface> route_interfaces(const RouterModel& rm) {
   }
   for (size_t t = 0; t < rm.tunnels.size(); ++t) {
     const TunnelModel& tm = rm.tunnels[t];
-    ifs.push_back({tm.name, tm.subnet, static_cast<int>(t), tm.addr ? kernel(tm.name) : std::string()});
+    // Its IPv6 prefix too (ipv6_address): a gateway on it resolves to the tunnel as on IPv4's subnet.
+    std::vector<Ipv6Prefix> subnets6;
+    if (!tm.addr6.is_unspecified()) subnets6.push_back(tm.subnet6);
+    ifs.push_back({tm.name, tm.subnet, static_cast<int>(t), tm.addr ? kernel(tm.name) : std::string(), std::move(subnets6)});
   }
   return ifs;
 }

@@ -11,7 +11,8 @@
 //   3. otherwise the next hop is unresolved: left out of the route (a route
 //      with no resolved next hop is not installed; counted).
 // IPsec tunnels are interfaces here too (RouteInterface::tunnel: the TUN the
-// punt path makes per tunnel with an address, and the tunnel's subnet): a next
+// punt path makes per tunnel with an address, and the tunnel's subnet, IPv4's
+// and, with ipv6_address, IPv6's): a next
 // hop that resolves to one becomes {kFibIfaceTunnel, tunnel index}, exactly a
 // config route with `interface: <tunnel>`; zebra's gateway is dropped (the
 // tunnel is point to point). See docs/ipsec.md § Dynamic routing over tunnels
@@ -60,7 +61,7 @@ struct RouteInterface {
   Ipv4Prefix subnet;   // connected prefix (a tunnel's `address` subnet); len 0: none
   int tunnel = -1;     // >= 0: IPsec tunnel `tunnel` (tunnels[] index), after the ports
   std::string kernel;  // the punt path's kernel interface (ifname_prefix + name); "" when none
-  std::vector<Ipv6Prefix> subnets6 = {};  // connected IPv6 prefixes (ipv6_addresses'), not the link-local
+  std::vector<Ipv6Prefix> subnets6 = {};  // connected IPv6 prefixes (ipv6_addresses', a tunnel's ipv6_address'), not the link-local
 };
 // ifindex -> kernel interface name ("" when unknown).
 using IfindexNamer = std::function<std::string(uint32_t ifindex)>;
