@@ -97,8 +97,8 @@ std::vector<ConfigError> ConfigStore::restart_only(const config::Config& next) c
   return errs;
 }
 
-// ipsec_peers and tunnels reload live (docs/ipsec.md § Reloading ipsec_peers
-// and tunnels) when waypointd started with the IKE service, except what is
+// ipsec_peers and tunnels reload live (docs/ipsec.md § Live reload)
+// when waypointd started with the IKE service, except what is
 // set up once at start: a tunnel's position (the workers, routes and our
 // inbound SPIs know a tunnel by its index) and, with the punt path, a
 // tunnel's kernel interface.

@@ -208,7 +208,7 @@ class IkeService {
   void set_ha(IkeHaChannel* channel, uint32_t node, const EspSeqMarks* marks, AnswersFn answers);
 
   // Live reload of ipsec_peers and tunnels (ike_service_reload.cc,
-  // docs/ipsec.md § Reloading ipsec_peers and tunnels): `next` is the
+  // docs/ipsec.md § Live reload): `next` is the
   // committed config (validated; the ConfigStore refused moving a tunnel
   // both configs have). Peers removed or rebound (ike/peer_reload.h): their
   // IKE SAs get a Delete (queued, best effort) and go at once with their

@@ -1,5 +1,5 @@
-// Live reload of ipsec_peers and tunnels (docs/ipsec.md § Reloading
-// ipsec_peers and tunnels), as strongSwan's `swanctl --load-conns`: the
+// Live reload of ipsec_peers and tunnels (docs/ipsec.md § Live reload),
+// as strongSwan's `swanctl --load-conns`: the
 // IKE service takes the committed config without a restart. Each peer is
 // classified by ike/peer_reload.h; a removed or rebound peer's IKE SAs get
 // an INFORMATIONAL Delete (RFC 7296 § 1.4.1; queued once, not

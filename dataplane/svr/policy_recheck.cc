@@ -33,7 +33,7 @@ bool renumber_side(const RouterModel& from, const RouterModel& to, SideOut& out)
 }
 
 // A side sealed into a tunnel the commit removed, or whose index another
-// tunnel took (docs/ipsec.md § Reloading ipsec_peers and tunnels): the
+// tunnel took (docs/ipsec.md § Live reload): the
 // session ends rather than go to another site.
 bool tunnel_gone(const RouterModel& from, const RouterModel& to, const SideOut& out) {
   if (out.iface != kIfaceTunnel) [[likely]]

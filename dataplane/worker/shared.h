@@ -43,7 +43,7 @@ class Config;
 namespace wp {
 
 // A live commit that changes ipsec_peers or tunnels (docs/ipsec.md
-// § Reloading ipsec_peers and tunnels): the ConfigStore (mgmt thread) posts
+// § Live reload): the ConfigStore (mgmt thread) posts
 // the committed config here and waits until the control thread's IKE
 // service applied it (IkeService::reload) and published its SA table.
 struct IpsecReload {

@@ -11,7 +11,7 @@
 #  2. site2 with the wrong PSK: AUTHENTICATION_FAILED, counted by r2;
 #  3. traffic through r1 -> r2 still flows (before and after), r2 drops the
 #     IKE packets it did not answer as ike_unanswered only;
-#  4. live reload (docs/ipsec.md § Reloading ipsec_peers and tunnels): a commit adds
+#  4. live reload (docs/ipsec.md § Live reload): a commit adds
 #     site9 with tunnel ipsec9, charon's `live` comes up through it; the first config
 #     again removes them: r2's Delete reaches charon (no `live` in its list), while a
 #     ping from site1's LAN goes on through ipsec0 (all answered, ipsec0's SA the same);
@@ -273,6 +273,7 @@ wp_exec site ip addr add 172.16.0.14/24 dev s0  # 9: site7 (certificates)
 wp_exec site ip addr add 172.16.0.15/24 dev s0  # 9: site8 (a certificate r2 does not trust)
 wp_exec site ip addr add 10.56.0.1/24 dev s0    # site7's LAN
 wp_exec site ip addr add 172.16.0.16/24 dev s0  # 4: site9, added to r2 by a live commit
+wp_exec site ip addr add 10.59.0.1/24 dev s0    # site9's LAN (charon installs its route from it)
 # 1e: the site's IPv6 LAN address on lo (only the tunnel carries IPv6 here); charon's TUN,
 # made when it starts, takes IPv6 from the namespace's defaults.
 wp_v6on site lo && wp_exec site sysctl -qw net.ipv6.conf.default.disable_ipv6=0 net.ipv6.conf.default.accept_dad=0 \
@@ -354,7 +355,7 @@ mkdir -p "$SW"
     lanb 169.254.11.2/32,10.53.0.0/24 0.0.0.0/0 aes256gcm16
   # 4: site9, which r2 learns and forgets by live commits.
   wp_swan_connection live 172.16.0.16 172.16.0.2 aes256-sha256-modp2048 site9.example headend.example \
-    lan9 10.59.0.0/24 10.2.0.0/24 aes256gcm16
+    lan9 10.59.0.0/24 10.2.9.0/24 aes256gcm16
   # 9: certificates; swanctl loads private keys only from its own directories (next to swanctl.conf).
   for n in 7 8; do
     cat <<EOF
@@ -655,7 +656,7 @@ import sys, yaml
 c = yaml.safe_load(open(sys.argv[1]))
 c["ipsec_peers"].append({"name": "site9", "address": "172.16.0.16", "local_id": "headend.example",
                          "remote_id": "site9.example", "psk": sys.argv[3], "ike_proposals": ["aes256-sha256-modp2048"],
-                         "esp_proposals": ["aes256gcm16"], "local_ts": ["10.2.0.0/24"], "remote_ts": ["10.59.0.0/24"]})
+                         "esp_proposals": ["aes256gcm16"], "local_ts": ["10.2.9.0/24"], "remote_ts": ["10.59.0.0/24"]})
 c["tunnels"].append({"name": "ipsec9", "peer": "site9", "tenant": "branch"})
 yaml.safe_dump(c, open(sys.argv[2], "w"), sort_keys=False)
 PY

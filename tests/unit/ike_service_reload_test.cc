@@ -1,5 +1,5 @@
-// Live reload of ipsec_peers and tunnels (docs/ipsec.md § Reloading
-// ipsec_peers and tunnels): ike::plan_peer_reload's classes, and
+// Live reload of ipsec_peers and tunnels (docs/ipsec.md § Live reload):
+// ike::plan_peer_reload's classes, and
 // IkeService::reload driven with the test initiator as the site. A removed
 // or rebound peer's IKE SA gets a Delete the site opens and leaves the
 // workers' table in the reload's own publish; a peer added is answered; new

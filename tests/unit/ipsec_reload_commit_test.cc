@@ -1,5 +1,5 @@
 // Live commits of ipsec_peers and tunnels through the ConfigStore
-// (mgmt/live_commit.cc, docs/ipsec.md § Reloading ipsec_peers and tunnels):
+// (mgmt/live_commit.cc, docs/ipsec.md § Live reload):
 // a change is posted to the control thread (DataplaneShared::ipsec_reload)
 // and the commit returns once it was applied; what stays restart-only is
 // refused with its path: any change when waypointd started without

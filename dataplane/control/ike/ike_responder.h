@@ -123,8 +123,8 @@ class Responder {
   bool adopt(std::unique_ptr<IkeSa> sa);
   std::unique_ptr<IkeSa> release(uint64_t spi_r);
 
-  // Live reload (ike_responder_reload.cc, docs/ipsec.md § Reloading
-  // ipsec_peers and tunnels): remove() deletes IKE SA `spi_r` and its Child
+  // Live reload (ike_responder_reload.cc, docs/ipsec.md § Live reload):
+  // remove() deletes IKE SA `spi_r` and its Child
   // SAs at once, counted as deleted (the caller sent its Delete, best
   // effort, from delete_sa()). reconfigure() takes the new configuration and
   // binds every IKE SA to its peer's entry there, by name; an SA whose peer

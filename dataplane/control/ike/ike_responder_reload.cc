@@ -1,5 +1,5 @@
 // The responder's side of a live reload of ipsec_peers (docs/ipsec.md
-// § Reloading ipsec_peers and tunnels): IkeSa::config points into the
+// § Live reload): IkeSa::config points into the
 // responder's PeerConfig list, so a new list re-binds every SA to its
 // peer's new entry by name before the old list goes.
 #include <utility>

@@ -1,5 +1,5 @@
-// What a live commit changes for each IPsec peer (docs/ipsec.md § Reloading
-// ipsec_peers and tunnels), from the running and the committed config:
+// What a live commit changes for each IPsec peer (docs/ipsec.md § Live reload),
+// from the running and the committed config:
 //
 // - added: a name only the new config has: answered (or initiated) at once;
 // - removed: a name only the running config has: its SAs are deleted;
