@@ -13,6 +13,16 @@ namespace wp::mgmt {
 
 using google::protobuf::util::MessageDifferencer;
 
+namespace {
+
+std::vector<std::string> tunnel_names(const config::Config& c) {
+  std::vector<std::string> names;
+  for (const auto& t : c.tunnels()) names.push_back(t.name());
+  return names;
+}
+
+}  // namespace
+
 ConfigStore::ConfigStore(DataplaneShared& shared, config::Config initial, std::shared_ptr<const RouterModel> model,
                          RouterModel::PortResolver resolve, void* resolve_ctx)
     : shared_(shared),
@@ -21,6 +31,8 @@ ConfigStore::ConfigStore(DataplaneShared& shared, config::Config initial, std::s
       resolve_(resolve),
       resolve_ctx_(resolve_ctx),
       nat64_tables_(model_ && !model_->nat64_pool.empty()),
+      ipsec_live_(config_.ipsec_peers_size() > 0),
+      tunnel_names_(tunnel_names(config_)),
       ipv6_tables_(model_ && model_->ipv6_routing) {}
 
 config::Config ConfigStore::current() const {
@@ -50,19 +62,7 @@ std::vector<ConfigError> ConfigStore::restart_only(const config::Config& next) c
   qos_next.clear_applications();
   same(qos_was, qos_next, "qos");
   if (config_.has_fpm() != next.has_fpm()) errs.push_back({"fpm", "changes here need a restart of waypointd"});
-  // The IKE responder and its SA table are built once at start (docs/ipsec.md).
-  auto ipsec = [](const config::Config& c, bool peers) {
-    config::Config only;
-    if (peers)
-      *only.mutable_ipsec_peers() = c.ipsec_peers();
-    else
-      *only.mutable_tunnels() = c.tunnels();
-    return only;
-  };
-  if (!MessageDifferencer::Equals(ipsec(config_, true), ipsec(next, true)))
-    errs.push_back({"ipsec_peers", "changes here need a restart of waypointd (the IKE responder is set up at start)"});
-  if (!MessageDifferencer::Equals(ipsec(config_, false), ipsec(next, false)))
-    errs.push_back({"tunnels", "changes here need a restart of waypointd (the ESP tunnels are set up at start)"});
+  ipsec_restart_only(next, errs);
   // The workers' NAT64 bindings are allocated at start only when a service
   // uses NAT64 (docs/ipv6.md § NAT64): the first one needs a restart.
   if (!nat64_tables_)
@@ -95,6 +95,91 @@ std::vector<ConfigError> ConfigStore::restart_only(const config::Config& next) c
   if (!MessageDifferencer::Equals(was.limits(), now.limits()))
     errs.push_back({"mgmt.limits", "changes need a restart"});
   return errs;
+}
+
+// ipsec_peers and tunnels reload live (docs/ipsec.md § Live reload)
+// when waypointd started with the IKE service, except what is
+// set up once at start: a tunnel's position (the workers, routes and our
+// inbound SPIs know a tunnel by its index) and, with the punt path, a
+// tunnel's kernel interface.
+void ConfigStore::ipsec_restart_only(const config::Config& next, std::vector<ConfigError>& errs) const {
+  auto ipsec = [](const config::Config& c) {
+    config::Config only;
+    *only.mutable_ipsec_peers() = c.ipsec_peers();
+    *only.mutable_tunnels() = c.tunnels();
+    return only;
+  };
+  if (MessageDifferencer::Equals(ipsec(config_), ipsec(next))) return;
+  if (!ipsec_live_) {
+    const char* why =
+        "changes here need a restart of waypointd (it started without ipsec_peers: no IKE service runs)";
+    config::Config a = ipsec(config_), b = ipsec(next);
+    a.clear_tunnels();
+    b.clear_tunnels();
+    if (!MessageDifferencer::Equals(a, b)) errs.push_back({"ipsec_peers", why});
+    a = ipsec(config_), b = ipsec(next);
+    a.clear_ipsec_peers();
+    b.clear_ipsec_peers();
+    if (!MessageDifferencer::Equals(a, b)) errs.push_back({"tunnels", why});
+    return;
+  }
+  for (int i = 0; i < next.tunnels_size(); ++i)
+    for (int j = 0; j < config_.tunnels_size(); ++j)
+      if (i != j && config_.tunnels(j).name() == next.tunnels(i).name())
+        errs.push_back({"tunnels[" + std::to_string(i) + "]",
+                        "tunnel " + next.tunnels(i).name() + " moves from position " + std::to_string(j) +
+                            ": a live commit keeps every remaining tunnel at its position (the workers, routes and "
+                            "SPIs know a tunnel by it; add tunnels at the end or in a removed one's place); moving "
+                            "one needs a restart of waypointd"});
+  // IPv6 sessions keep a tunnel's index and are not re-checked against the
+  // tunnels (IPv4 sessions are: policy_recheck.cc ends those through a
+  // tunnel that went): with IPv6 session tables, an index stays its first
+  // tunnel's until a restart.
+  for (int i = 0; ipv6_tables_ && i < next.tunnels_size(); ++i)
+    if (static_cast<size_t>(i) < tunnel_names_.size() && tunnel_names_[static_cast<size_t>(i)] != next.tunnels(i).name())
+      errs.push_back({"tunnels[" + std::to_string(i) + "]",
+                      "tunnel " + next.tunnels(i).name() + " takes position " + std::to_string(i) + ", which tunnel " +
+                          tunnel_names_[static_cast<size_t>(i)] +
+                          " held since waypointd started: IPv6 sessions through it would be sealed into the new "
+                          "one (IPv6 sessions are not re-checked against tunnels); needs a restart of waypointd"});
+  if (!config_.router().punt().enabled()) return;
+  // The kernel interfaces (TUNs) of tunnels with an address are made at start.
+  auto kernel_side = [](const config::Config& c, int i) {
+    if (i >= c.tunnels_size() || c.tunnels(i).address().empty()) return std::string();
+    const auto& t = c.tunnels(i);
+    return t.name() + "|" + t.address() + "|" + t.ipv6_address() + "|" + std::to_string(t.mtu());
+  };
+  for (int i = 0; i < std::max(config_.tunnels_size(), next.tunnels_size()); ++i)
+    if (kernel_side(config_, i) != kernel_side(next, i))
+      errs.push_back({"tunnels[" + std::to_string(i) + "]",
+                      "with router.punt on, a tunnel's kernel interface is made at start: adding, removing or "
+                      "changing a tunnel with an address (its name, address, ipv6_address or mtu) needs a restart "
+                      "of waypointd (tunnels without an address reload live)"});
+}
+
+bool ConfigStore::ipsec_changed(const config::Config& next) const {
+  config::Config a, b;
+  *a.mutable_ipsec_peers() = config_.ipsec_peers();
+  *a.mutable_tunnels() = config_.tunnels();
+  *b.mutable_ipsec_peers() = next.ipsec_peers();
+  *b.mutable_tunnels() = next.tunnels();
+  return !MessageDifferencer::Equals(a, b);
+}
+
+// The control thread's IKE service takes the committed config and publishes
+// its SA table (Control::ike_poll); false when it did not within the grace time.
+bool ConfigStore::reload_ipsec(const config::Config& next) {
+  IpsecReload& r = shared_.ipsec_reload;
+  {
+    std::lock_guard lock(r.mu);
+    r.next = std::make_shared<const config::Config>(next);
+  }
+  const uint64_t post = r.posted.fetch_add(1, std::memory_order_acq_rel) + 1;
+  for (uint32_t waited = 0; waited < kGraceMs; ++waited) {
+    if (r.applied.load(std::memory_order_acquire) >= post) return true;
+    usleep(1000);
+  }
+  return false;
 }
 
 uint64_t ConfigStore::policy_closed() const {
@@ -179,7 +264,10 @@ CommitOutcome ConfigStore::commit_locked(const config::Config& next, bool dry_ru
   shared_.model.store(model.get(), std::memory_order_release);
   model_ = std::move(model);
   const std::vector<std::string> changed = changed_paths(config_, next);
+  const bool ipsec = ipsec_changed(next);
   config_ = next;
+  for (int i = 0; i < next.tunnels_size(); ++i)
+    if (static_cast<size_t>(i) >= tunnel_names_.size()) tunnel_names_.push_back(next.tunnels(i).name());
   out.version = version_.fetch_add(1) + 1;
   out.applied = true;
   const std::string line = audit_line(out.version, who, changed);
@@ -187,6 +275,11 @@ CommitOutcome ConfigStore::commit_locked(const config::Config& next, bool dry_ru
     audit_(line);
   else
     std::fprintf(stderr, "waypointd: audit: %s\n", line.c_str());
+  // Peers and tunnels removed: their SAs out of the published ESP table
+  // before the epochs below are taken, so none seals or opens after we return.
+  if (ipsec && !reload_ipsec(next))
+    out.notes.push_back("the IKE service did not apply ipsec_peers/tunnels within " + std::to_string(kGraceMs) +
+                        " ms; it applies them when its thread runs again");
   // Every worker has re-checked its sessions against the new model, then two
   // epochs of every reader: an iteration that may have started under the old
   // model has ended.

@@ -4,7 +4,9 @@
 // commit(): validate (the one validator: errors with paths) -> refuse changes
 // that need a restart (router interfaces, dataplane sizing, mgmt endpoints,
 // IPFIX collectors: their resources are set up once at start) -> build a new
-// RouterModel -> publish the pointer (DataplaneShared::model) -> wait until
+// RouterModel -> publish the pointer (DataplaneShared::model) -> when
+// ipsec_peers or tunnels changed, post them to the IKE service and wait
+// until it applied them (DataplaneShared::ipsec_reload) -> wait until
 // every reader passed a quiescent point (each worker's and the dispatcher's
 // counters.epoch advanced twice, the mgmt feed's too) -> drop the old model.
 // Workers re-check their sessions against the new policy on the first loop
@@ -67,6 +69,9 @@ class ConfigStore {
  private:
   CommitOutcome commit_locked(const config::Config& next, bool dry_run, const std::string& who);
   std::vector<ConfigError> restart_only(const config::Config& next) const;
+  void ipsec_restart_only(const config::Config& next, std::vector<ConfigError>& errs) const;
+  bool ipsec_changed(const config::Config& next) const;
+  bool reload_ipsec(const config::Config& next);
   bool wait_quiescent(const RouterModel* published);
   uint64_t policy_closed() const;
 
@@ -78,6 +83,8 @@ class ConfigStore {
   RouterModel::PortResolver resolve_;
   void* resolve_ctx_;
   bool nat64_tables_;
+  bool ipsec_live_;  // started with ipsec_peers: the IKE service runs and reloads (docs/ipsec.md)
+  std::vector<std::string> tunnel_names_;  // by index: the first tunnel there since start
   bool ipv6_tables_;  // the startup model routes IPv6: the workers have IPv6 session tables
   HmacEngine hmac_;  // builds peer keys for new models
   std::vector<const std::atomic<uint64_t>*> readers_;

@@ -107,6 +107,17 @@ void Control::set_ike(IkeService* ike) {
 }
 
 void Control::ike_poll() {
+  // A live commit of ipsec_peers/tunnels (the ConfigStore waits for `applied`).
+  IpsecReload& r = shared_.ipsec_reload;
+  if (const uint64_t posted = r.posted.load(std::memory_order_acquire); posted != r.applied.load(std::memory_order_relaxed)) {
+    std::shared_ptr<const waypoint::config::Config> next;
+    {
+      std::lock_guard lock(r.mu);
+      next = r.next;
+    }
+    if (next) ike_->reload(*next, std::chrono::steady_clock::now());
+    r.applied.store(posted, std::memory_order_release);
+  }
   ike_->poll(std::chrono::steady_clock::now());
   ike_send_outgoing();
 }

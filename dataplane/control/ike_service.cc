@@ -93,6 +93,16 @@ IkeService::IkeService(const waypoint::config::Config& cfg, std::atomic<const Es
       readers_(std::move(readers)),
       log_(std::move(log)),
       responder_(ike::responder_config(cfg), log_) {
+  configure(cfg, {});
+  publish();  // an empty table: the tunnels, no SA yet
+  render();
+}
+
+void IkeService::configure(const waypoint::config::Config& cfg, std::map<std::string, Initiating> kept) {
+  config_.Clear();
+  *config_.mutable_ipsec_peers() = cfg.ipsec_peers();
+  *config_.mutable_tunnels() = cfg.tunnels();
+  peers_.clear();
   for (const auto& p : cfg.ipsec_peers()) {
     PeerInfo info;
     info.name = p.name();
@@ -105,6 +115,9 @@ IkeService::IkeService(const waypoint::config::Config& cfg, std::atomic<const Es
       if (t.peer() == p.name()) info.tunnel = t.name();
     peers_.push_back(std::move(info));
   }
+  // A tunnel a reload removed keeps its slot in the book (no SA: the workers
+  // drop what still reaches it as esp_no_sa) until a later one takes its index.
+  tunnels_.clear();
   for (int t = 0; t < cfg.tunnels_size() && t < static_cast<int>(kMaxEspTunnels); ++t) {
     const auto& tu = cfg.tunnels(t);
     uint16_t tenant = 0;
@@ -113,11 +126,15 @@ IkeService::IkeService(const waypoint::config::Config& cfg, std::atomic<const Es
     book_.set_tunnel(static_cast<uint16_t>(t), tenant, static_cast<uint16_t>(tu.mtu() ? tu.mtu() : 1400));
     tunnels_.push_back({tu.name(), tu.peer(), tu.tenant(), tu.mtu() ? tu.mtu() : 1400});
   }
-  const ike::ResponderConfig rc = ike::responder_config(cfg);
+  // Peers we initiate to: an attempt or SA a reload kept goes on under the
+  // peer's new entry (its next start uses it); the others start at once.
+  initiating_.clear();
+  const ike::ResponderConfig& rc = responder_.config();
   for (int i = 0; i < cfg.ipsec_peers_size() && static_cast<size_t>(i) < rc.peers.size(); ++i) {
     const auto& p = cfg.ipsec_peers(i);
     if (!p.initiate()) continue;
     Initiating in;
+    if (auto k = kept.find(p.name()); k != kept.end()) in = std::move(k->second);
     in.peer = static_cast<size_t>(i);
     in.config = rc.peers[static_cast<size_t>(i)];
     in.ike_suites = ike::peer_ike_suites(p);
@@ -125,8 +142,6 @@ IkeService::IkeService(const waypoint::config::Config& cfg, std::atomic<const Es
     in.from = parse_ipv4(p.initiate_from()).value_or(peers_[static_cast<size_t>(i)].local);
     initiating_.push_back(std::move(in));
   }
-  publish();  // an empty table: the tunnels, no SA yet
-  render();
 }
 
 const ike::Initiator* IkeService::initiator(size_t peer) const {

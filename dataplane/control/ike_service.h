@@ -66,6 +66,7 @@
 #include <map>
 #include <memory>
 #include <mutex>
+#include <set>
 #include <string>
 #include <utility>
 #include <vector>
@@ -122,7 +123,10 @@ inline constexpr std::chrono::milliseconds kIkeHaSeqInterval{1000};
   X(ike_ha_given_back)  /* HA: taken-over IKE SAs removed here (the peer claimed its address back) */    \
   X(ike_ha_set_aside)   /* HA: our own IKE SAs kept as copies while we do not answer for our address */   \
   X(ike_ha_decode_errors) /* HA: IKE sync messages or records refused (malformed, unknown peer, tunnel) */ \
-  X(ike_ha_install_failed) /* HA: a copy whose SPIs are already held here, not installed */
+  X(ike_ha_install_failed) /* HA: a copy whose SPIs are already held here, not installed */ \
+  X(reloads)            /* live commits that changed ipsec_peers or tunnels, applied (reload()) */       \
+  X(reload_ike_sas_deleted) /* IKE SAs a reload deleted: their peer removed or rebound */                \
+  X(reload_deletes_sent) /* ... of which a Delete went to the site (best effort, not retransmitted) */
 
 enum class IkeServiceCounter : uint8_t {
 #define WP_X(n) n,
@@ -203,6 +207,22 @@ class IkeService {
   using AnswersFn = std::function<HaAddress(Ipv4 local)>;
   void set_ha(IkeHaChannel* channel, uint32_t node, const EspSeqMarks* marks, AnswersFn answers);
 
+  // Live reload of ipsec_peers and tunnels (ike_service_reload.cc,
+  // docs/ipsec.md § Live reload): `next` is the
+  // committed config (validated; the ConfigStore refused moving a tunnel
+  // both configs have). Peers removed or rebound (ike/peer_reload.h): their
+  // IKE SAs get a Delete (queued, best effort) and go at once with their
+  // Child SAs, out of the table published before this returns, their HA
+  // copies too; peers added are answered and initiated to from now on;
+  // peers whose credentials, proposals, lifetimes or DPD changed keep their
+  // SAs, which use the new values from their next exchange; the others are
+  // untouched (same SAs, same table slots). Control thread.
+  struct ReloadOutcome {
+    size_t added = 0, removed = 0, rebound = 0, credentials = 0, ike_sas_deleted = 0;
+  };
+  ReloadOutcome reload(const waypoint::config::Config& next,
+                       std::chrono::steady_clock::time_point now = std::chrono::steady_clock::now());
+
   // GET /api/v1/ipsec; any thread.
   std::string status_json() const;
   // GET /metrics (Prometheus text, `labels` on every sample): the IKE
@@ -223,9 +243,16 @@ class IkeService {
 
  private:
   void add(IkeServiceCounter c) { ++counters_[static_cast<size_t>(c)]; }
+  struct Initiating;
+  // peers_, tunnels_ (the book's too) and initiating_ from `cfg`; an
+  // Initiating in `kept` (by peer name, a reload's) goes on under its new index.
+  void configure(const waypoint::config::Config& cfg, std::map<std::string, Initiating> kept);
+  // reload(): deletes the SAs of `peers` (their Delete queued) and their HA
+  // copies; the Child SAs' inbound SPIs into `children`.
+  size_t reload_delete(const std::set<std::string>& peers, std::chrono::steady_clock::time_point now,
+                       std::set<uint32_t>& children);
   void sync_sas(std::chrono::steady_clock::time_point now = std::chrono::steady_clock::now());  // EspSaBook follows the Child SAs; publish when changed
   // Our lifetimes (ike_service_rekey.cc): rekeys and deletes due at `now`.
-  struct Initiating;
   void enforce_lifetimes(std::chrono::steady_clock::time_point now);
   void enforce_ike(const ike::IkeSa& sa, Initiating* in, std::chrono::steady_clock::time_point now);
   void enforce_child(const ike::IkeSa& sa, Initiating* in, uint32_t spi_in, bool newest,
@@ -315,6 +342,7 @@ class IkeService {
     ike::RekeyCounters seen_rekeys;  // of the initiator's counters, counted into rekey_
   };
   std::vector<Initiating> initiating_;
+  waypoint::config::Config config_;  // ipsec_peers and tunnels as applied (reload() compares)
   std::vector<IkeDatagram> outgoing_;
   bool consumed_ = false;
   SourceFn source_;

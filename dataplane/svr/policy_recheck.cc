@@ -32,6 +32,16 @@ bool renumber_side(const RouterModel& from, const RouterModel& to, SideOut& out)
   return ok;
 }
 
+// A side sealed into a tunnel the commit removed, or whose index another
+// tunnel took (docs/ipsec.md § Live reload): the
+// session ends rather than go to another site.
+bool tunnel_gone(const RouterModel& from, const RouterModel& to, const SideOut& out) {
+  if (out.iface != kIfaceTunnel) [[likely]]
+    return false;
+  const size_t t = out.next_hop;
+  return t >= to.tunnels.size() || t >= from.tunnels.size() || to.tunnels[t].name != from.tunnels[t].name;
+}
+
 }  // namespace
 
 PolicyRecheck::PolicyRecheck(WorkerContext& ctx) : ctx_(ctx) {
@@ -131,7 +141,8 @@ PolicyRecheck::Remap PolicyRecheck::remap(Session& s, Dir& side, SideOut& out) {
   const bool fwd_moves = fwd.tuple != s.out_fwd.tuple, rev_moves = rev.tuple != s.out_rev.tuple;
   // Stand-ins on both sides would be a transit between IPv6 waypoints, which does not exist: not re-keyed twice.
   const bool waypoint6_gone = !renumbered || (fwd_moves && rev_moves);
-  if (security == kNone || peer_fwd < kNone || peer_rev < kNone || nat_gone || waypoint6_gone) {
+  const bool tunnel_closed = tunnel_gone(from, to, s.out_fwd) || tunnel_gone(from, to, s.out_rev);
+  if (security == kNone || peer_fwd < kNone || peer_rev < kNone || nat_gone || waypoint6_gone || tunnel_closed) {
     Session as_now = s;
     as_now.tenant = static_cast<int16_t>(tenant);
     as_now.service = static_cast<int16_t>(service);

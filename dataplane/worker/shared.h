@@ -16,6 +16,7 @@
 #include <atomic>
 #include <cstdint>
 #include <memory>
+#include <mutex>
 #include <vector>
 
 #include "dataplane/control/neighbor.h"
@@ -34,6 +35,23 @@
 namespace wp {
 
 class EspSaTable;
+
+}  // namespace wp
+namespace waypoint::config {
+class Config;
+}  // namespace waypoint::config
+namespace wp {
+
+// A live commit that changes ipsec_peers or tunnels (docs/ipsec.md
+// § Live reload): the ConfigStore (mgmt thread) posts
+// the committed config here and waits until the control thread's IKE
+// service applied it (IkeService::reload) and published its SA table.
+struct IpsecReload {
+  std::mutex mu;
+  std::shared_ptr<const waypoint::config::Config> next;  // guarded by mu
+  std::atomic<uint64_t> posted{0};   // the ConfigStore's count of posts
+  std::atomic<uint64_t> applied{0};  // the last post the control thread applied
+};
 
 struct DataplaneShared {
   std::atomic<const RouterModel*> model{nullptr};
@@ -55,6 +73,7 @@ struct DataplaneShared {
   // Per SA: (workers + 1) x kMaxEspSas, each worker counts the SAs it owns in
   // its own row (read_esp_sa_counters sums them); made by create_rings.
   std::unique_ptr<EspSaCounterSlot[]> esp_sa_counters;
+  IpsecReload ipsec_reload;
   EspTunnelCounters* esp_tunnel_counters(uint32_t worker, uint32_t tunnel) {
     return &esp_counters[worker * kEspCounterTunnels + tunnel % kEspCounterTunnels];
   }

@@ -11,7 +11,10 @@
 #  2. site2 with the wrong PSK: AUTHENTICATION_FAILED, counted by r2;
 #  3. traffic through r1 -> r2 still flows (before and after), r2 drops the
 #     IKE packets it did not answer as ike_unanswered only;
-#  4. a live commit that changes ipsec_peers is refused (restart needed);
+#  4. live reload (docs/ipsec.md § Live reload): a commit adds
+#     site9 with tunnel ipsec9, charon's `live` comes up through it; the first config
+#     again removes them: r2's Delete reaches charon (no `live` in its list), while a
+#     ping from site1's LAN goes on through ipsec0 (all answered, ipsec0's SA the same);
 #  5. swanctl --terminate: r2's SAs are gone (r2 exits cleanly at the end, after 7).
 #  6. (before 5) r2 initiates to site3 (`initiate: true`; charon's `hub`
 #     connection has no start_action, it only responds): the IKE SA comes up
@@ -147,6 +150,7 @@ PSK3=site3-psk-00112233445566778899
 PSK1B=site1b-psk-99887766554433221100
 PSK4=branch1-psk-0f1e2d3c4b5a69788796
 PSK5=site4-psk-a1b2c3d4e5f60718293a
+PSK9=site9-psk-5a4b3c2d1e0f9a8b7c6d
 KEY=$(wp_keygen)
 wp_gen_basic_configs "$WP_TMP" 1 "$KEY"
 # 9: a CA, r2's RSA certificate, site7's ECDSA one; site8's from a CA r2 does not trust.
@@ -294,6 +298,8 @@ wp_exec site ip addr add 169.254.11.2/32 dev s0  # 7: the site's end of ipsec3's
 wp_exec site ip addr add 172.16.0.14/24 dev s0  # 9: site7 (certificates)
 wp_exec site ip addr add 172.16.0.15/24 dev s0  # 9: site8 (a certificate r2 does not trust)
 wp_exec site ip addr add 10.56.0.1/24 dev s0    # site7's LAN
+wp_exec site ip addr add 172.16.0.16/24 dev s0  # 4: site9, added to r2 by a live commit
+wp_exec site ip addr add 10.59.0.1/24 dev s0    # site9's LAN (charon installs its route from it)
 # 1e: the site's IPv6 LAN address on lo (only the tunnel carries IPv6 here); charon's TUN,
 # made when it starts, takes IPv6 from the namespace's defaults.
 wp_v6on site lo && wp_exec site sysctl -qw net.ipv6.conf.default.disable_ipv6=0 net.ipv6.conf.default.accept_dad=0 \
@@ -378,6 +384,9 @@ mkdir -p "$SW"
   # 7: site1's backup tunnel, from the same address to r2's second address, brought up in 7.
   wp_swan_connection siteb 172.16.0.9 172.16.0.3 aes256-sha256-modp2048 site1b.example headend.example \
     lanb 169.254.11.2/32,10.53.0.0/24 0.0.0.0/0 aes256gcm16
+  # 4: site9, which r2 learns and forgets by live commits.
+  wp_swan_connection live 172.16.0.16 172.16.0.2 aes256-sha256-modp2048 site9.example headend.example \
+    lan9 10.59.0.0/24 10.2.9.0/24 aes256gcm16
   # 9: certificates; swanctl loads private keys only from its own directories (next to swanctl.conf).
   for n in 7 8; do
     cat <<EOF
@@ -402,6 +411,7 @@ EOF
   wp_swan_secret site2 site2.example headend.example not-the-psk-of-site2
   wp_swan_secret site3 site3.example headend.example "$PSK3"
   wp_swan_secret site1b site1b.example headend.example "$PSK1B"
+  wp_swan_secret site9 site9.example headend.example "$PSK9"
   echo "}"
 } > "$SW/swanctl.conf"
 mkdir -p "$SW/ecdsa" && cp "$PKI/site7.key" "$PKI/site8.key" "$SW/ecdsa/"
@@ -695,11 +705,47 @@ sent=$(cat "$WP_TMP/initiate.out" "$WP_TMP/initiate-bad.out" | grep -c "sending 
 wp_expect "r2's IKE responder got every IKE datagram the site sent ($sent)" "$(jq_py 'd["counters"]["requests"]')" -eq "$sent"
 echo "r2 drops.not_for_us: $(wp_stat r2 drops.not_for_us)"
 
-# 4. a live commit may not change ipsec_peers.
-sed "s/$PSK2/$PSK2-changed/" "$WP_TMP/r2.yaml" >"$WP_TMP/r2-changed.yaml"
-ctl config push "$WP_TMP/r2-changed.yaml" >"$WP_TMP/push.out" 2>&1; rc=$?
-wp_expect "wpctl config push changing ipsec_peers: refused" "$rc" -eq 1
-wp_check "the refusal names ipsec_peers and a restart" grep -q "ipsec_peers.*restart" "$WP_TMP/push.out"
+# 4. live reload of ipsec_peers and tunnels: site9 and ipsec9 (no address: the punt
+# path's TUNs are made at start) appended by one commit, removed by the next, under
+# a 5/s ping from site1's LAN through ipsec0.
+"$WP_PY" - "$WP_TMP/r2.yaml" "$WP_TMP/r2-live.yaml" "$PSK9" <<'PY'
+import sys, yaml
+c = yaml.safe_load(open(sys.argv[1]))
+c["ipsec_peers"].append({"name": "site9", "address": "172.16.0.16", "local_id": "headend.example",
+                         "remote_id": "site9.example", "psk": sys.argv[3], "ike_proposals": ["aes256-sha256-modp2048"],
+                         "esp_proposals": ["aes256gcm16"], "local_ts": ["10.2.9.0/24"], "remote_ts": ["10.59.0.0/24"]})
+c["tunnels"].append({"name": "ipsec9", "peer": "site9", "tenant": "branch"})
+yaml.safe_dump(c, open(sys.argv[2], "w"), sort_keys=False)
+PY
+ipsec0_in() { ctl -o json ipsec >"$WP_TMP/ipsec.json" && jq_py '" ".join(sorted(c["spi_in"] for c in d["child_sas"] if c["tunnel"] == "ipsec0"))'; }
+reload_in0=$(ipsec0_in)
+wp_exec site ping -i 0.2 -c 40 -W 2 -I 10.50.0.1 10.2.0.10 >"$WP_TMP/ping-reload.out" 2>&1 &
+reload_ping=$!
+ctl config push "$WP_TMP/r2-live.yaml" >"$WP_TMP/push.out" 2>&1; rc=$?
+wp_expect "wpctl config push adding site9 and tunnel ipsec9: applied live" "$rc" -eq 0
+wp_check "swanctl --initiate live (site9, new to r2)" initiate live lan9 "$WP_TMP/initiate-live.out"
+site9_up() {
+  ctl -o json ipsec >"$WP_TMP/ipsec.json" &&
+    [ "$(jq_py 'len([s for s in d["ike_sas"] if s["peer"] == "site9" and s["state"] == "ESTABLISHED"])')" = 1 ] &&
+    [ "$(jq_py 'len([c for c in d["child_sas"] if c["tunnel"] == "ipsec9" and c["state"] == "INSTALLED"])')" = 1 ]
+}
+wp_check "r2: site9's IKE SA ESTABLISHED, its Child SA INSTALLED in ipsec9" wp_until 5 site9_up
+live_up() { swan --list-sas --ike live 2>/dev/null | grep -q "^live: #[0-9]*, ESTABLISHED"; }
+wp_check "strongSwan: live ESTABLISHED" live_up
+ctl config push "$WP_TMP/r2.yaml" >"$WP_TMP/push-back.out" 2>&1; rc=$?
+wp_expect "wpctl config push of the first config (site9 and ipsec9 removed): applied live" "$rc" -eq 0
+live_gone() { ! swan --list-sas --ike live 2>/dev/null | grep -q "^live: #"; }
+wp_check "strongSwan took r2's Delete: no IKE SA live left" wp_until 10 live_gone
+wp_check "charon's log: DELETE for IKE_SA live received" wp_until 5 grep -q "received DELETE for IKE_SA live" "$WP_TMP/charon.log"
+ctl -o json ipsec >"$WP_TMP/ipsec.json"
+wp_expect "r2: nothing of site9 or ipsec9 left" \
+  "$(jq_py 'len([s for s in d["ike_sas"] if s["peer"] == "site9"]) + len([t for t in d["tunnels"] if t["name"] == "ipsec9"])')" -eq 0
+wp_expect "r2 counts the reloads (2) and the Delete sent (1)" \
+  "$(jq_py 'd["counters"]["reloads"] * 10 + d["counters"]["reload_deletes_sent"]')" -eq 21
+wait "$reload_ping"
+wp_log "the ping across both commits: $(grep -E 'transmitted' "$WP_TMP/ping-reload.out")"
+wp_check "the ping through ipsec0 went on: 40 of 40 answered" grep -q "40 packets transmitted, 40 received" "$WP_TMP/ping-reload.out"
+wp_check "ipsec0's Child SA is the one before the commits ($reload_in0)" test -n "$reload_in0" -a "$(ipsec0_in)" = "$reload_in0"
 
 # 6. r2 initiates to site3 (ipsec_peers[].initiate; charon's `hub` only
 # responds): it started at r2's first poll (retried with backoff until charon

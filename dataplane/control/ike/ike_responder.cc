@@ -82,12 +82,17 @@ Bytes random_bytes(size_t n) {
 Responder::Responder(ResponderConfig config, Log log) : config_(std::move(config)), log_(std::move(log)) {
   if (!log_) log_ = [](const std::string& line) { std::fprintf(stderr, "%s\n", line.c_str()); };
   rotate_cookie_secret();
-  // The site names itself only in IKE_AUTH: every IKE_SA_INIT answer asks for
-  // certificates from every CA a certificate peer trusts (and announces RFC
-  // 7427 signatures), the same CERTREQ each time.
+  set_cert_request();
+}
+
+// The site names itself only in IKE_AUTH: every IKE_SA_INIT answer asks for
+// certificates from every CA a certificate peer trusts (and announces RFC
+// 7427 signatures), the same CERTREQ each time.
+void Responder::set_cert_request() {
   std::vector<const CertAuth*> cert_peers;
   for (const PeerConfig& p : config_.peers)
     if (p.cert) cert_peers.push_back(p.cert.get());
+  cert_request_.reset();
   if (!cert_peers.empty()) cert_request_ = cert_request(cert_peers);
 }
 

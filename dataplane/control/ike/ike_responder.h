@@ -123,6 +123,15 @@ class Responder {
   bool adopt(std::unique_ptr<IkeSa> sa);
   std::unique_ptr<IkeSa> release(uint64_t spi_r);
 
+  // Live reload (ike_responder_reload.cc, docs/ipsec.md § Live reload):
+  // remove() deletes IKE SA `spi_r` and its Child
+  // SAs at once, counted as deleted (the caller sent its Delete, best
+  // effort, from delete_sa()). reconfigure() takes the new configuration and
+  // binds every IKE SA to its peer's entry there, by name; an SA whose peer
+  // is not there any more is removed (the caller removed them first).
+  void remove(uint64_t spi_r) { erase(spi_r); }
+  void reconfigure(ResponderConfig next);
+
  private:
   Bytes on_sa_init(CSpan datagram, const Message& m, const Endpoint& peer, const Endpoint& local);
   Bytes sa_init_reply(CSpan datagram, const Message& m, const IkeChoice& choice, const Endpoint& peer,
@@ -168,6 +177,7 @@ class Responder {
   Bytes resolve_ike_collision(IkeSa& old, IkeSa& ours, OwnRequests& o, Clock::time_point now);
   void return_collided_children(IkeSa& theirs);
   void erase(uint64_t spi_r);
+  void set_cert_request();  // from config_'s certificate peers
   void initial_contact(const IkeSa& sa);
   uint64_t new_ike_spi() const;
   uint32_t new_esp_spi(uint32_t tunnel) const;
