@@ -88,7 +88,9 @@ def name_parts(demangled):
     """The namespaces, classes and name: wp::test::Pkt6::Pkt6() -> wp, test, Pkt6, Pkt6;
     wp::test::data_dir[abi:cxx11]() -> wp, test, data_dir. All of them must appear in
     our headers for the symbol to count as a header's."""
-    return [p.lstrip("~") for p in qualified_name(demangled).split("::") if p]
+    # A lambda inside a header's function ("...::TunnelFrrRoutes(Router&)::{lambda(unsigned int)#1}")
+    # is that function's: its name is checked, the lambda's "{lambda#1}" is no identifier.
+    return [p.lstrip("~") for p in qualified_name(demangled).split("::") if p and not re.fullmatch(r"\{lambda#\d+\}", p)]
 
 
 def demangle(names):
