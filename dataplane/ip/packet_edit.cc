@@ -113,6 +113,18 @@ uint8_t* insert_at_payload(rte_mbuf* m, ParsedPacket& pp, uint16_t len) {
   return gap;
 }
 
+bool make_headroom(rte_mbuf* m, uint16_t need) {
+  const uint16_t have = rte_pktmbuf_headroom(m);
+  if (have >= need) [[likely]]
+    return true;
+  const uint16_t move = static_cast<uint16_t>(need - have), len = m->data_len;
+  if (rte_pktmbuf_tailroom(m) < move) return false;
+  uint8_t* old = pkt_data(m);
+  std::memmove(old + move, old, len);
+  m->data_off = static_cast<uint16_t>(m->data_off + move);
+  return true;
+}
+
 void strip_at_payload(rte_mbuf* m, ParsedPacket& pp, uint16_t len, uint16_t trailer) {
   trim_padding(m, pp);
   if (trailer) {

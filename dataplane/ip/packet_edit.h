@@ -41,6 +41,13 @@ uint8_t* open_gap(rte_mbuf* m, ParsedPacket& pp, uint16_t at, uint16_t len);
 // write them) and fixes IP/UDP lengths. nullptr when the mbuf has no room.
 uint8_t* insert_at_payload(rte_mbuf* m, ParsedPacket& pp, uint16_t len);
 
+// At least `need` bytes of headroom in front of the frame, the whole frame
+// moved toward the tail when the headroom is shorter (open_gap prefers the
+// headroom, so a packet that grew a metadata block and an IV may have used
+// it up). Offsets into the frame (ParsedPacket) stay valid. False: no room
+// either way, nothing changed.
+bool make_headroom(rte_mbuf* m, uint16_t need);
+
 // Removes `len` bytes at the payload offset and `trailer` bytes at the end;
 // fixes lengths and recomputes checksums.
 void strip_at_payload(rte_mbuf* m, ParsedPacket& pp, uint16_t len, uint16_t trailer);

@@ -38,6 +38,9 @@ bool waypoint6_encap(WorkerContext& ctx, rte_mbuf* m, const ParsedPacket& pp, in
   const Route6* r = dst ? rm.fib6.lookup(*dst) : nullptr;
   if (!src || !r || r->iface != iface) return ctx.drop(m, DropReason::ipv6_no_route), false;
   if (pp.proto != kProtoTcp && pp.proto != kProtoUdp) return ctx.drop(m, DropReason::svr6_untranslatable), false;
+  // The IPv6 header is 20 bytes longer, written in front of the frame: an encrypted first
+  // packet's metadata block and IV may have taken that headroom (open_gap).
+  if (!make_headroom(m, kIpv6HdrLen - 20 /* the IPv4 header it replaces */)) return ctx.drop(m, DropReason::no_buffer_room), false;
   uint8_t* d = pkt_data(m);
   const uint8_t ttl = d[pp.l3 + 8];  // decremented once already (rewrite_tuple)
   const Nat64Result res = nat64_4to6(d, pp, *src, *dst, pp.dport);

@@ -150,6 +150,32 @@ TEST_F(Svr6v6, UdpFirstPacketCarriesTlv3) {
   EXPECT_EQ(r2->total_drops(), 0u) << r2->drops();
 }
 
+// An encrypted session's first packet carries the metadata block and the IV
+// and padding; between IPv6 waypoints its outer header is 20 bytes longer
+// still, all of it in front of the data (headroom).
+TEST_F(Svr6v6, EncryptedUdpFirstPacketsCrossBothWays) {
+  config::Config c1 = v6wp_config(true), c2 = v6wp_config(false);
+  for (config::Config* c : {&c1, &c2}) {
+    add_security(*c, "encrypt", "aes256-cbc", "every-packet", false);
+    for (auto& p : *c->mutable_policies()) p.set_security("encrypt");
+  }
+  make(c1, c2, RouterOptions().with_key_slots(64));
+  for (size_t n : {size_t{1}, size_t{152}, size_t{1000}}) {
+    const uint16_t sport = static_cast<uint16_t>(5000 + n);
+    const auto q = client_frame(Pkt6().ipv6(kV6Client, kV6Server, 64).udp(sport, 53).payload(std::string(n, 'q')));
+    const std::vector<Frame> w1 = r1->send(kLan, q);
+    ASSERT_EQ(w1.size(), 1u) << n << ": " << r1->drops();
+    EXPECT_EQ(get16(w1[0].raw.data() + 12), kEtherTypeIpv6);
+    expect_restored6(q, r2->send_one(kWan, w1[0].raw));
+    const auto a = server_frame(Pkt6().ipv6(kV6Server, kV6Client, 64).udp(53, sport).payload(std::string(n, 'a')));
+    const std::vector<Frame> w2 = r2->send(kLan, a);
+    ASSERT_EQ(w2.size(), 1u) << n << ": " << r2->drops();
+    expect_restored6(a, r1->send_one(kWan, w2[0].raw));
+  }
+  EXPECT_EQ(r1->total_drops(), 0u) << r1->drops();
+  EXPECT_EQ(r2->total_drops(), 0u) << r2->drops();
+}
+
 TEST_F(Svr6v6, WithoutAnIpv6WanAddressTheSessionRidesIpv4Waypoints) {
   make(v6wp_config(true, false), v6wp_config(false));
   const auto syn = client_frame(Pkt6().ipv6(kV6Client, kV6Server, 64).tcp(40004, 80, 0x02));
