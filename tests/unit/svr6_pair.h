@@ -39,6 +39,13 @@ inline config::Config v6wp_config(bool r1, bool wan6 = true) {
   return c;
 }
 
+// Every policy of `c` encrypts (AES-256-CBC, HMAC on every packet).
+inline config::Config encrypted(config::Config c) {
+  add_security(c, "encrypt", "aes256-cbc", "every-packet", false);
+  for (auto& p : *c.mutable_policies()) p.set_security("encrypt");
+  return c;
+}
+
 class Svr6Pair : public ::testing::Test {
  protected:
   void SetUp() override { make(v6wp_config(true), v6wp_config(false)); }

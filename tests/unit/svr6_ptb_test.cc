@@ -27,12 +27,6 @@ config::Config with_wan_mtu(config::Config c, uint32_t mtu) {
   return c;
 }
 
-config::Config encrypted(config::Config c) {
-  add_security(c, "encrypt", "aes256-cbc", "every-packet", false);
-  for (auto& p : *c.mutable_policies()) p.set_security("encrypt");
-  return c;
-}
-
 // Not a repeating pattern: a misplaced quote would show.
 std::string bytes_of(size_t n) {
   std::string d(n, 0);

@@ -82,12 +82,7 @@ TEST_F(Svr6v6, TcpSessionAcrossIpv6Waypoints) {
 // bytes, not IPv4's 20) plus the crypto overhead, so a full-size encrypted
 // segment fits the WAN MTU instead of being dropped as waypoint6_too_big.
 TEST_F(Svr6v6, EncryptedSessionClampsTheMssForTheIpv6WanHeader) {
-  config::Config c1 = v6wp_config(true), c2 = v6wp_config(false);
-  for (config::Config* c : {&c1, &c2}) {
-    add_security(*c, "encrypt", "aes256-cbc", "every-packet", false);
-    for (auto& p : *c->mutable_policies()) p.set_security("encrypt");
-  }
-  make(c1, c2, RouterOptions().with_key_slots(64));
+  make(encrypted(v6wp_config(true)), encrypted(v6wp_config(false)), RouterOptions().with_key_slots(64));
   std::vector<uint8_t> tcp(24, 0);
   tcp[0] = 40000 >> 8, tcp[1] = 40000 & 0xff, tcp[3] = 80;
   tcp[12] = 6 << 4;  // data offset: 24 bytes, the MSS option
@@ -154,12 +149,7 @@ TEST_F(Svr6v6, UdpFirstPacketCarriesTlv3) {
 // and padding; between IPv6 waypoints its outer header is 20 bytes longer
 // still, all of it in front of the data (headroom).
 TEST_F(Svr6v6, EncryptedUdpFirstPacketsCrossBothWays) {
-  config::Config c1 = v6wp_config(true), c2 = v6wp_config(false);
-  for (config::Config* c : {&c1, &c2}) {
-    add_security(*c, "encrypt", "aes256-cbc", "every-packet", false);
-    for (auto& p : *c->mutable_policies()) p.set_security("encrypt");
-  }
-  make(c1, c2, RouterOptions().with_key_slots(64));
+  make(encrypted(v6wp_config(true)), encrypted(v6wp_config(false)), RouterOptions().with_key_slots(64));
   for (size_t n : {size_t{1}, size_t{152}, size_t{1000}}) {
     const uint16_t sport = static_cast<uint16_t>(5000 + n);
     const auto q = client_frame(Pkt6().ipv6(kV6Client, kV6Server, 64).udp(sport, 53).payload(std::string(n, 'q')));
