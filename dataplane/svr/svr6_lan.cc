@@ -20,9 +20,6 @@
 namespace wp {
 namespace {
 
-// The on-link neighbor toward `dst` by route `r`.
-const Ipv6& svr6_via(const Route6& r, const Ipv6& dst) { return r.connected() ? dst : r.next_hop; }
-
 // The SideOut of `s` that is its IPv6 side, or null.
 const SideOut* svr6_side(const Session& s) {
   if (s.out_rev.iface == kIfaceSvr6) return &s.out_rev;
@@ -161,7 +158,7 @@ void Svr6Lan::first_packet(rte_mbuf* m, const Ipv6View& v, const FiveTuple6& t, 
                                                                        : DropReason::ipv6_not_routable);
   const uint32_t idx6 = table_->index_of(s6);
   const auto rv = static_cast<size_t>(Dir::reverse);
-  s6->next_hop[rv] = svr6_via(*back, t.src);
+  s6->next_hop[rv] = route6_via(*back, t.src);
   s6->iface[rv] = static_cast<int8_t>(back->iface);
   s6->tenant = static_cast<int16_t>(tenant);
   s6->service = static_cast<int16_t>(service);
@@ -319,7 +316,7 @@ bool Svr6Lan::bind_lan(Session& s, const FiveTuple6& t, int service, DropReason&
   }
   const uint32_t idx6 = table_->index_of(s6);
   const auto fw = static_cast<size_t>(Dir::forward);
-  s6->next_hop[fw] = svr6_via(*fwd, t.dst);
+  s6->next_hop[fw] = route6_via(*fwd, t.dst);
   s6->iface[fw] = static_cast<int8_t>(fwd->iface);
   s6->tenant = static_cast<int16_t>(s.tenant);
   s6->service = static_cast<int16_t>(service);
