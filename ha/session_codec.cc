@@ -141,9 +141,8 @@ int tunnel_by_name(const RouterModel& rm, std::string_view name) {
 }
 
 int peer_by_name(const RouterModel& rm, std::string_view name) {
-  for (size_t i = 0; i < rm.peers.size(); ++i)
-    if (rm.peers[i].name == name) return static_cast<int>(i);
-  return kUnknownPeer;
+  const int i = rm.peer_by_name(name);
+  return i == kNone ? kUnknownPeer : i;
 }
 
 std::string_view tenant_name(const RouterModel& rm, const Session& s) {

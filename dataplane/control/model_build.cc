@@ -315,6 +315,7 @@ class RouterModelBuilder {
       if (!p.next_key().empty() && !pair_key(pm, p.next_key(), p.next_key_version() ? p.next_key_version() : v + 1,
                                              "next_key"))
         return false;
+      m_->peer_index_.emplace(pm.name, static_cast<int>(m_->peers.size()));  // the first of a name, as a scan
       m_->peers.push_back(std::move(pm));
     }
     return true;

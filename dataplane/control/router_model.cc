@@ -188,6 +188,13 @@ int RouterModel::tunnel_by_address6(const Ipv6& addr) const {
   return kNone;
 }
 
+int RouterModel::peer_by_name(std::string_view n) const {
+  if (!peer_index_.empty() || peers.empty()) return find(peer_index_, n);
+  for (size_t i = 0; i < peers.size(); ++i)
+    if (peers[i].name == n) return static_cast<int>(i);
+  return kNone;
+}
+
 int RouterModel::peer_by_waypoint(Ipv4 addr) const {
   if (own_indexed_) {
     auto it = std::lower_bound(peer_waypoints_.begin(), peer_waypoints_.end(), std::pair<Ipv4, int>{addr, INT32_MIN});

@@ -331,6 +331,9 @@ class RouterModel {
   int tunnel_by_address(Ipv4 addr) const;  // the tunnel whose inner address `addr` is; kNone if none
   int tunnel_by_address6(const Ipv6& addr) const;  // the tunnel whose inner IPv6 address `addr` is; kNone if none
   int peer_by_waypoint(Ipv4 addr) const;
+  // The peer named `n`, kNone when none: the built model's name index (a headend has thousands),
+  // a scan of a hand-made model's peers.
+  int peer_by_name(std::string_view n) const;
   int tenant_by_name(std::string_view n) const { return find(tenant_index_, n); }
   int service_by_name(std::string_view n) const { return find(service_index_, n); }
   int security_by_name(std::string_view n) const { return find(security_index_, n); }
@@ -374,7 +377,7 @@ class RouterModel {
   };
   std::vector<TenantPrefix6> tenant_prefixes6_;  // longest first
   std::vector<int> tenant_of_iface_;
-  NameIndex tenant_index_, service_index_, security_index_;
+  NameIndex tenant_index_, service_index_, security_index_, peer_index_;
   std::vector<std::pair<Ipv4, int>> tunnel_addrs_;  // (tunnels[i].addr, i) sorted: a binary search per inner packet
   std::vector<std::pair<Ipv6, int>> tunnel_addrs6_;  // (tunnels[i].addr6, i) of the few tunnels with one
   // Every interface's own IPv4 addresses (addr, nat_addrs, waypoint_addrs) with the interface,

@@ -10,9 +10,8 @@ namespace {
 
 int remap_peer(int idx, const RouterModel& from, const RouterModel& to) {
   if (idx < 0) return idx;
-  for (size_t i = 0; i < to.peers.size(); ++i)
-    if (to.peers[i].name == from.peers[static_cast<size_t>(idx)].name) return static_cast<int>(i);
-  return kNone - 1;  // gone
+  const int i = to.peer_by_name(from.peers[static_cast<size_t>(idx)].name);
+  return i == kNone ? kNone - 1 : i;  // kNone - 1: gone
 }
 
 bool has_standin(const FiveTuple& t) { return is_waypoint6_standin(t.src) || is_waypoint6_standin(t.dst); }

@@ -66,6 +66,10 @@ TEST(PeerIndex, EveryIpv4WaypointFindsItsPeer) {
   EXPECT_EQ(m->peer_by_waypoint(ip("100.64.0.1")), kNone);  // below the first
   EXPECT_EQ(m->peer_by_waypoint(ip("255.255.255.255")), kNone);  // past the last
   EXPECT_EQ(m->peer_by_waypoint(ip(v4(64, 2 + 5).c_str())), 5);   // the first peer listing it
+  // By name, from the model's index (a live commit's re-check and HA sync ask per session).
+  for (int p : {0, 1, 1500, kPeers - 1}) EXPECT_EQ(m->peer_by_name(join({"site", std::to_string(p)})), p);
+  EXPECT_EQ(m->peer_by_name("site"), kNone);
+  EXPECT_EQ(m->peer_by_name(""), kNone);
 }
 
 TEST(PeerIndex, Ipv6WaypointsMapToTheirStandIns) {
@@ -177,6 +181,7 @@ TEST(PeerIndex, SessionsToPeersPastIndex127CarryTheirKeys) {
 TEST(PeerIndex, AHandMadeModelStillScans) {
   RouterModel hand;
   PeerModel a, b;
+  a.name = "a", b.name = "b";
   a.waypoints = {ip("192.0.2.1")};
   b.waypoints = {ip("192.0.2.2"), ip("192.0.2.1")};
   b.waypoints6 = {*parse_ipv6("2001:db8::2")};
@@ -185,6 +190,8 @@ TEST(PeerIndex, AHandMadeModelStillScans) {
   EXPECT_EQ(hand.peer_by_waypoint(ip("192.0.2.2")), 1);
   EXPECT_EQ(hand.peer_by_waypoint(ip("192.0.2.3")), kNone);
   EXPECT_EQ(waypoint6_standin_of(hand, *parse_ipv6("2001:db8::2")), waypoint6_peer_standin(1, 0));
+  EXPECT_EQ(hand.peer_by_name("b"), 1);
+  EXPECT_EQ(hand.peer_by_name("c"), kNone);
 }
 
 }  // namespace
