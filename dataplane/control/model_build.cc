@@ -362,8 +362,7 @@ class RouterModelBuilder {
       for (const auto& r : s.ports())
         if (auto pr = parse_port_range(r)) sm.ports.push_back(*pr);
       if (!s.next_peer().empty()) {
-        for (size_t i = 0; i < m_->peers.size(); ++i)
-          if (m_->peers[i].name == s.next_peer()) sm.next_peer = static_cast<int>(i);
+        sm.next_peer = m_->peer_by_name(s.next_peer());  // the name index: a headend has thousands of peers
         if (sm.next_peer == kNone) return fail("service " + s.name() + ": unknown peer " + s.next_peer());
       }
       if (s.has_breakout() && !breakout(s, sm)) return false;

@@ -124,8 +124,8 @@ PolicyRecheck::Remap PolicyRecheck::remap(Session& s, Dir& side, SideOut& out) {
   const RouterModel& from = *previous_;
   const RouterModel& to = ctx_.rm();
   ctx_.counters->add(Counter::sessions_rechecked);
-  int tenant = s.tenant >= 0 ? to.tenant_by_name(from.tenants[static_cast<size_t>(s.tenant)]) : kNone;
-  int service = s.service >= 0 ? to.service_by_name(from.services[static_cast<size_t>(s.service)].name) : kNone;
+  int tenant = tenant_in(to, from, s.tenant);
+  int service = service_in(to, from, s.service);
   int security = to.policy(tenant, service);
   int peer_fwd = remap_peer(s.out_fwd.peer, from, to);
   int peer_rev = remap_peer(s.out_rev.peer, from, to);

@@ -53,6 +53,16 @@
 
 namespace wp {
 
+// Tenant / service `idx` of the model `from` (the generation before a live commit) in `to`'s
+// numbering, by name: kNone when `idx` is kNone or the name is gone. Both re-checks use them
+// (PolicyRecheck for IPv4 sessions, Route6Follow for routed IPv6 ones).
+inline int tenant_in(const RouterModel& to, const RouterModel& from, int idx) {
+  return idx >= 0 ? to.tenant_by_name(from.tenants[static_cast<size_t>(idx)]) : kNone;
+}
+inline int service_in(const RouterModel& to, const RouterModel& from, int idx) {
+  return idx >= 0 ? to.service_by_name(from.services[static_cast<size_t>(idx)].name) : kNone;
+}
+
 class PolicyRecheck {
  public:
   static constexpr uint32_t kSlice = 16384;

@@ -67,9 +67,8 @@ bool Route6Follow::recheck(Session6& s) {
   if (!from) return true;  // nothing to re-map from
   const RouterModel& to = ctx_.rm();
   ctx_.counters->add(Counter::sessions_rechecked);
-  const int tenant = s.tenant >= 0 ? to.tenant_by_name(from->tenants[static_cast<size_t>(s.tenant)]) : kNone;
-  const int service =
-      s.service >= 0 ? to.service_by_name(from->services[static_cast<size_t>(s.service)].name) : kNone;
+  const int tenant = tenant_in(to, *from, s.tenant);
+  const int service = service_in(to, *from, s.service);
   // Its closed event names them in the new model's terms (kNone when gone), which IPFIX and REST read.
   s.tenant = static_cast<int16_t>(tenant);
   s.service = static_cast<int16_t>(service);
