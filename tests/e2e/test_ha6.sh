@@ -142,7 +142,6 @@ V4=(-4 --interface "$CLI4")
 svr_up() { fetch "http://[$SRV6]/small.bin" "$WP_TMP/s6.bin" small.bin "${V6[@]}" && fetch "http://$SRV4/small.bin" "$WP_TMP/s4.bin" small.bin "${V4[@]}"; }
 wp_check "curl -6 [$SRV6] and -4 $SRV4 through ra and r2 (SVR over the IPv6 waypoints), byte-exact" wp_until 30 svr_up ||
   echo "  drops: ra $(wp_nonzero_drops ra), r2 $(wp_nonzero_drops r2)"
-wp_stats_json ra >"$WP_TMP/ra-stats-setup.log"
 wp_check "capture the WAN at r2's waypoint" wp_cap_start wan pwr "$WP_TMP/wan.pcap" -f "ip6 host 2001:db8:70::4"
 
 CLAIMS0=$(wp_stat rb counters.ha_nd_claims_sent)  # before the load: nothing claims until the takeover
@@ -159,14 +158,14 @@ wp_check "the three downloads move through ra" wp_until 20 moving
 RA_HA=$(wp_ha_json ra)
 sessions_json() { wp_exec "$1" curl -s --max-time 2 "http://127.0.0.1:$WP_MGMT_PORT/api/v1/sessions?limit=1000" 2>/dev/null; }
 RA_SESSIONS=$(sessions_json ra)
-# the client's port of each download over SVR (the only connection to that server and port)
+# The client's port of each download over SVR (the only connection to that server and port).
 cport() { wp_exec c ss -Htn state established "dst $1" | awk '{print $3}' | sed 's/.*://' | head -n 1; }
 PORT6=$(cport "[$SRV6]:80") PORT4=$(cport "$SRV4:80")
 T_KILL=$(date +%s.%N)
 kill -9 "${WP_ROUTER_PID[ra]}"
-for x in ":$CPID:got.bin" "6:$CPID6:got6.bin" "4:$CPID4:got4.bin"; do
-  IFS=: read -r tag pid f <<<"$x"
-  wp_check "the download$tag was still under way when ra died ($(stat -c %s "$WP_TMP/$f") B)" wp_alive "$pid"
+for x in "routed IPv6:$CPID:got.bin" "IPv6 over SVR:$CPID6:got6.bin" "IPv4 over SVR:$CPID4:got4.bin"; do
+  IFS=: read -r what pid f <<<"$x"
+  wp_check "the $what download was still under way when ra died ($(stat -c %s "$WP_TMP/$f") B)" wp_alive "$pid"
 done
 wp_wait_exit "${WP_ROUTER_PID[ra]}" 10; wait "${WP_ROUTER_PID[ra]}" 2>/dev/null; unset "WP_ROUTER_PID[ra]"
 # session_uuid SESSIONS_JSON SRC SPORT DST: "UUID WAN_SRC WAN_DST" of the ingress SVR session SRC:SPORT -> DST:80.
@@ -190,6 +189,7 @@ rb_has() {
 }
 echo "$RA_SESSIONS" >"$WP_TMP/sessions-ra.log"
 # While the downloads still run (their sessions end with them).
+declare -A UUID
 for x in "$CLI ${PORT6:-0} $SRV6 IPv6" "$CLI4 ${PORT4:-0} $SRV4 IPv4"; do
   read -r src port dst fam <<<"$x"
   read -r ua wa1 wa2 <<<"$(session_uuid "$RA_SESSIONS" "$src" "$port" "$dst")"
@@ -197,7 +197,7 @@ for x in "$CLI ${PORT6:-0} $SRV6 IPv6" "$CLI4 ${PORT4:-0} $SRV4 IPv4"; do
     test "${wa1:-} ${wa2:-}" = "2001:db8:70::1 2001:db8:70::4"
   wp_check "rb's REST after the kill: the same session with the same UUID, leaving from ra's IPv6 waypoint" \
     wp_until 10 rb_has "$src" "$port" "$dst" "${ua:-none}"
-  eval "UUID_$fam=\${ua:-none}"
+  UUID[$fam]=${ua:-none}
 done
 wp_expect "rb had applied ra's IPv6 sessions (routed, and over SVR)" "$(wp_stat rb counters.ha6_sessions_applied)" -ge 2
 wp_expect "rb had received ra's IPv6 session over SVR" "$(wp_ha_get rb counters.svr6_sessions_received)" -ge 1
@@ -259,7 +259,7 @@ sys.exit(0 if want <= seen and not late and from_rb >= 100 else 1)
 PY
 }
 wp_check "the WAN capture (pcapfile.py): both sessions' UUIDs in the metadata from ra's waypoint, none after the kill, then ra's waypoint sends from rb's MAC" \
-  wan_metadata "$WP_TMP/wan.pcap" "$T_KILL" "$(wp_mac rb bwan)" "$UUID_IPv6" "$UUID_IPv4"
+  wan_metadata "$WP_TMP/wan.pcap" "$T_KILL" "$(wp_mac rb bwan)" "${UUID[IPv6]}" "${UUID[IPv4]}"
 wp_expect "r2: no bad_hmac" "$(wp_stat r2 drops.bad_hmac)" -eq 0
 wp_check "rb exits 0 on SIGTERM" wp_router_stop rb
 wp_check "r2 exits 0 on SIGTERM" wp_router_stop r2
