@@ -540,10 +540,11 @@ bool HaNode::apply_packed6(const pb::PackedOps& packed, const Member& from) {
     return true;
   }
   const RouterModel& rm = model();
+  const FibTable6* fib6 = shared_.fib6.load(std::memory_order_acquire);  // FRR's IPv6 routes beside the config's
   for (size_t i = 0; i < packed6_in_.size(); ++i) {
     PeerSession6Op p{};
     PackedKind kind;
-    if (!packed6_in_.decode(i, rm, clock_, kind, p.session, error)) {
+    if (!packed6_in_.decode(i, rm, clock_, kind, p.session, error, fib6)) {
       status_.add(C::sessions6_rejected);
       if (status_.get(C::sessions6_rejected) <= 10) ha_log("peer IPv6 session rejected: " + error);
       continue;
@@ -574,13 +575,14 @@ bool HaNode::apply_packed_svr6(const pb::PackedOps& packed, const Member& from) 
   }
   const RouterModel& rm = model();
   const FibTable* fib = shared_.fib.load(std::memory_order_acquire);
+  const FibTable6* fib6 = shared_.fib6.load(std::memory_order_acquire);
   for (size_t i = 0; i < svr6_in_.size(); ++i) {
     PeerSession6Op p{};
     PackedKind kind;
     const uint8_t* rec = svr6_in_.record(i);
     if (!svr6_role(rec, p.role, error) ||
         !svr6_in_.decode(i, rm, clock_, fib, kind, p.carrier, error, p.role == Svr6Role::ingress ? 0 : 1) ||
-        !decode_svr6_tail(rec, kind, rm, p.carrier, p.session, error)) {
+        !decode_svr6_tail(rec, kind, rm, p.carrier, p.session, error, fib6)) {
       status_.add(C::sessions6_rejected);
       if (status_.get(C::sessions6_rejected) <= 10) ha_log("peer IPv6 session over SVR rejected: " + error);
       continue;

@@ -1,6 +1,7 @@
 // Packed IPv6 session records; see packed_ops6.h for the layout.
 #include "ha/packed_ops6.h"
 
+#include "dataplane/control/route_choice.h"
 #include "dataplane/ip/ipv6.h"
 #include "ha/packed_bytes.h"
 
@@ -105,7 +106,7 @@ int Packed6Reader::name_to(uint16_t idx, bool tenant, const RouterModel& rm, std
 }
 
 bool Packed6Reader::decode(size_t i, const RouterModel& rm, const DataplaneClock& clock, PackedKind& kind,
-                           Session6& out, std::string& error) const {
+                           Session6& out, std::string& error, const FibTable6* fib) const {
   if (!in_ || i >= count_) return error = "packed6 ops: no record " + std::to_string(i), false;
   const uint8_t* p = records_ + i * kPacked6RecordBytes;
   if (p[kOff6Kind] > static_cast<uint8_t>(PackedKind::remove))
@@ -128,8 +129,10 @@ bool Packed6Reader::decode(size_t i, const RouterModel& rm, const DataplaneClock
     return error = "policy: " + rm.tenants[static_cast<size_t>(tenant)] + " -> " +
                    rm.services[static_cast<size_t>(service)].name + " not allowed here",
            false;
-  const Route6* fwd = rm.fib6.lookup(out.original.dst);
-  const Route6* back = rm.fib6.lookup(out.original.src);
+  // The config's routes or FRR's, the tuple's hash picking an ECMP member (as route6_step).
+  const uint32_t hash = symmetric_hash(out.original);
+  const std::optional<Route6> fwd = route6_to(rm, fib, out.original.dst, hash);
+  const std::optional<Route6> back = route6_to(rm, fib, out.original.src, hash);
   if (!fwd || !back) return error = std::string("route: none here to the ") + (fwd ? "client" : "server"), false;
   // Sessions with a tunnel side are never synced (docs/ipsec.md § HA); a route here into one is no route for it.
   if (fwd->tunnel() || back->tunnel()) return error = "route: into an IPsec tunnel here", false;

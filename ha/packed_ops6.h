@@ -30,6 +30,7 @@
 #include <vector>
 
 #include "dataplane/control/router_model.h"
+#include "dataplane/ip/fib6.h"
 #include "dataplane/session/events.h"
 #include "dataplane/session/table6.h"
 #include "dataplane/worker/ha_dataplane.h"
@@ -63,15 +64,17 @@ class Packed6Writer {
 };
 
 // Reads one packed6 body: open() checks its shape, decode() one record into
-// a Session6 here (names resolved, routes looked up, policy checked; a copy of
-// the sender's own session gets kPeer6Copy, one of ours carried by the sender
-// does not). Every malformed record is an error, never a read out of bounds.
+// a Session6 here (names resolved, routes looked up in the config's and FRR's
+// routes, `fib` (null: the config's only), as a session made here would be;
+// policy checked; a copy of the sender's own session gets kPeer6Copy, one of
+// ours carried by the sender does not). Every malformed record is an error,
+// never a read out of bounds.
 class Packed6Reader {
  public:
   bool open(const pb::PackedOps& in, std::string& error);
   size_t size() const { return count_; }
   bool decode(size_t i, const RouterModel& rm, const DataplaneClock& clock, PackedKind& kind, Session6& out,
-              std::string& error) const;
+              std::string& error, const FibTable6* fib = nullptr) const;
 
  private:
   int name_to(uint16_t idx, bool tenant, const RouterModel& rm, std::string& error, const char* field) const;

@@ -3,6 +3,7 @@
 
 #include <cstring>
 
+#include "dataplane/control/route_choice.h"
 #include "dataplane/control/waypoint6_addr.h"
 #include "dataplane/ip/ipv6.h"
 #include "ha/packed_bytes.h"
@@ -39,7 +40,7 @@ bool svr6_role(const uint8_t* p, Svr6Role& role, std::string& error) {
 }
 
 bool decode_svr6_tail(const uint8_t* p, PackedKind kind, const RouterModel& rm, const Session& carrier,
-                      Session6& out, std::string& error) {
+                      Session6& out, std::string& error, const FibTable6* fib) {
   if (p[kTailZero] || p[kTailZero + 1]) return error = "svr6: reserved bytes not zero", false;
   Svr6Role role;
   if (!svr6_role(p, role, error)) return false;
@@ -62,7 +63,7 @@ bool decode_svr6_tail(const uint8_t* p, PackedKind kind, const RouterModel& rm, 
            false;
   // The LAN side's route here: toward the client at the ingress, the server at the egress.
   const Ipv6& lan_end = ingress ? t.src : t.dst;
-  const Route6* r = rm.fib6.lookup(lan_end);
+  const std::optional<Route6> r = route6_to(rm, fib, lan_end, symmetric_hash(t));
   if (!r) return error = "svr6: no IPv6 route here to " + format_ipv6(lan_end), false;
   if (r->tunnel()) return error = "svr6: the route to " + format_ipv6(lan_end) + " leads into an IPsec tunnel here", false;
   const size_t k = ingress ? kRv : kFw;

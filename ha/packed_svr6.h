@@ -33,6 +33,7 @@
 #include <string>
 
 #include "dataplane/control/router_model.h"
+#include "dataplane/ip/fib6.h"
 #include "dataplane/session/events6.h"
 #include "dataplane/session/session.h"
 #include "dataplane/session/table6.h"
@@ -48,9 +49,11 @@ void write_svr6_tail(uint8_t* p, const Session6& s6, Svr6Role role);
 // The role in record `p`; false with `error` when byte 165 is not one.
 bool svr6_role(const uint8_t* p, Svr6Role& role, std::string& error);
 // The Session6 of record `p` in this node's terms, `carrier` being its IPv4 half as decoded
-// here (PackedOpsReader::decode with its LAN side). A delete needs only the tuple.
+// here (PackedOpsReader::decode with its LAN side). A delete needs only the tuple. The LAN
+// side's route is the config's or FRR's (`fib`; null: the config's only), as for a session
+// made here.
 bool decode_svr6_tail(const uint8_t* p, PackedKind kind, const RouterModel& rm, const Session& carrier,
-                      Session6& out, std::string& error);
+                      Session6& out, std::string& error, const FibTable6* fib = nullptr);
 // Whether the sender's config still names every IPv6 waypoint the WAN leg of `s` uses
 // (a commit may have removed one; then the session is not synced: svr6_sessions_unsynced).
 bool svr6_describable(const Session& s, const RouterModel& rm);

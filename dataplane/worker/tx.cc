@@ -58,7 +58,15 @@ void Tx::transmit6(rte_mbuf* m, int iface) {
 void Tx::transmit6(rte_mbuf* m, int iface, const Ipv6& next_hop) {
   uint8_t* eth = pkt_data(m);
   if (!ctx_.shared.neighbors6.use(iface, next_hop, eth, ctx_.now_ms, hint6_for(iface, next_hop))) {
-    if (!mark_resolve6_via(m, iface, next_hop)) return ctx_.drop(m, DropReason::nd_unresolved);
+    // An on-link next hop (a peer's IPv6 waypoint on the WAN's link) is the header's own
+    // destination: nothing to keep. A gateway's address goes in the headroom, which a first
+    // packet's metadata block may have used up (open_gap prefers it): the frame moves
+    // toward the tail first. Dropping it instead sent no solicitation, and every
+    // retransmission carries the block again (#19, test_ha6.sh).
+    if (next_hop == load_ipv6(eth + kEthHdrLen + 24))
+      mark_resolve6(m, iface);
+    else if (!make_headroom(m, kResolveIpv6ViaBytes) || !mark_resolve6_via(m, iface, next_hop))
+      return ctx_.drop(m, DropReason::nd_unresolved);
     if (rte_ring_sp_enqueue(ctx_.shared.resolve[ctx_.id], m) != 0) ctx_.drop(m, DropReason::control_full);
     return;
   }

@@ -146,6 +146,41 @@ TEST(Ha6Packed, RecordRoundTripsByNameIntoAModelWithAnotherOrderAndItsRoutes) {
   EXPECT_EQ(d.original, s.original);
 }
 
+// #19: the receiver routes a copy with FRR's IPv6 routes too (DataplaneShared::fib6), as
+// route6_step routes a session made there: a longer FRR prefix wins over the config's
+// static route, a blackhole is no route; without FRR's table, the config's.
+TEST(Ha6Packed, RecordRoutesThroughFrrsRoutesAsASessionMadeHere) {
+  Models m;
+  ASSERT_TRUE(m.a && m.b);
+  DataplaneClock clock = DataplaneClock::now();
+  Session6 s = client_session(40100);
+  s.tenant = static_cast<int16_t>(m.a->tenant_by_name("v6"));
+  s.service = static_cast<int16_t>(m.a->service_by_name("srv6"));
+  s.created_ms = s.last_ms = clock.base_ms;
+  Packed6Writer w;
+  w.add(PackedKind::upsert, s, *m.a, clock);
+  pb::PackedOps body;
+  w.write_to(body);
+  Packed6Reader r;
+  std::string err;
+  ASSERT_TRUE(r.open(body, err)) << err;
+  PackedKind kind;
+  Session6 d;
+  constexpr auto fw = static_cast<size_t>(Dir::forward), rv = static_cast<size_t>(Dir::reverse);
+  const FibTable6 frr({test::frr_route("2001:db8:72::/96", 20, {{test::kLinkLocalGw, 1}})});
+  ASSERT_TRUE(r.decode(0, *m.b, clock, kind, d, err, &frr)) << err;
+  EXPECT_EQ(d.iface[fw], 1);
+  EXPECT_EQ(d.next_hop[fw], test::kLinkLocalGw) << "FRR's longer prefix, its link-local gateway";
+  EXPECT_EQ(d.iface[rv], 0);
+  EXPECT_EQ(d.next_hop[rv], ip6(test::kRouteClient)) << "the connected LAN (no FRR route to it)";
+  ASSERT_TRUE(r.decode(0, *m.b, clock, kind, d, err)) << err;
+  EXPECT_EQ(d.next_hop[fw], ip6("2001:db8:70::2")) << "the config's static route without FRR's table";
+  const FibTable6 hole({test::frr_route("2001:db8:72::/100", 1, {})});
+  err.clear();
+  EXPECT_FALSE(r.decode(0, *m.b, clock, kind, d, err, &hole));
+  EXPECT_NE(err.find("route: none here to the server"), std::string::npos) << err;
+}
+
 TEST(Ha6Packed, BadBodiesAreRefusedAndBadRecordsRejected) {
   Models m;
   ASSERT_TRUE(m.a && m.b);

@@ -187,6 +187,16 @@ TEST(HaSvr6Packed, TheIngressRoleBindsTheClientsSide) {
   EXPECT_EQ(d.session.next_hop[1], ip6("2001:db8:72::20")) << "toward the client, on hub-b's LAN";
   EXPECT_EQ(d.session.iface[1], 0);
   EXPECT_EQ(d.session.iface[0], -1) << "the server's side is the SVR session's";
+  // #19: FRR's IPv6 routes too (DataplaneShared::fib6), as for a session made here: a longer
+  // FRR prefix toward the client wins over the connected /64; an FRR blackhole is no route.
+  const FibTable6 frr({test::frr_route("2001:db8:72::/120", 20, {{test::kLinkLocalGw, 0}})});
+  ASSERT_TRUE(decode_svr6_tail(r.record(0), kind, *m.b, d.carrier, d.session, err, &frr)) << err;
+  EXPECT_EQ(d.session.next_hop[1], test::kLinkLocalGw) << "FRR's gateway on hub-b's LAN";
+  EXPECT_EQ(d.session.iface[1], 0);
+  const FibTable6 hole({test::frr_route("2001:db8:72::/120", 1, {})});
+  err.clear();
+  EXPECT_FALSE(decode_svr6_tail(r.record(0), kind, *m.b, d.carrier, d.session, err, &hole));
+  EXPECT_NE(err.find("no IPv6 route here to 2001:db8:72::20"), std::string::npos) << err;
 }
 
 TEST(HaSvr6Packed, MalformedRecordsAreRejectedWithAReason) {

@@ -9,6 +9,7 @@
 
 #include "dataplane/crypto/session_data.h"
 #include "dataplane/ip/nat64_packet.h"
+#include "dataplane/ip/packet_edit.h"
 #include "dataplane/session/owner.h"
 #include "dataplane/svr/metadata.h"
 #include "tests/unit/pkt6_builder.h"
@@ -332,6 +333,70 @@ TEST_F(Svr6v6, DuplicateOverlappingStaleAndStrangersFragmentsAreCounted) {
   EXPECT_EQ(r2->drop_count(DropReason::not_ipv4), 1u) << "the IPv6 input's (not routed)";
   EXPECT_EQ(r2->count(Counter::waypoint6_fragments_received), 4u) << "a[0], a[1], b[0], b[1]: not the stranger's";
   EXPECT_EQ(r2->count(Counter::waypoint6_reassembled), 1u);
+}
+
+// r1 with a longer service name: a longer metadata block, under 16 bytes of headroom left in
+// the first packet, as a real SYN (TCP options, more TLVs) had in test_ha6.sh. r2's IPv6
+// waypoint is not learned.
+config::Config long_service_name(config::Config c) {
+  for (auto& s : *c.mutable_services())
+    if (s.name() == "web6") s.set_name("web6-over-the-ipv6-waypoints");
+  for (auto& p : *c.mutable_policies())
+    if (p.service() == "web6") p.set_service("web6-over-the-ipv6-waypoints");
+  return c;
+}
+
+// The first packet r1 handed to the control thread to wait for Neighbor Discovery: whole,
+// from r1's waypoint to `to`, waiting for `solicited`; nothing dropped.
+void expect_waits_for(Router& r, const char* to, const Ipv6& solicited) {
+  EXPECT_EQ(r.drop_count(DropReason::nd_unresolved), 0u);
+  rte_mbuf* m = nullptr;
+  ASSERT_EQ(rte_ring_sc_dequeue(r.shared().resolve[0], reinterpret_cast<void**>(&m)), 0) << "to the control thread";
+  EXPECT_EQ(m->port, 1) << "the WAN";
+  Frame w1;
+  w1.raw.assign(pkt_data(m), pkt_data(m) + m->data_len);
+  w1.port = m->port;
+  EXPECT_EQ(resolve6_target(m, load_ipv6(w1.raw.data() + kEthHdrLen + 24)), solicited);
+  rte_pktmbuf_free(m);
+  Metadata md;
+  Frame w1v4;
+  ASSERT_EQ(wan6_metadata(w1, kR1Wan6, to, md, w1v4), MetadataStatus::ok) << "the first packet whole";
+  EXPECT_TRUE(hmac_ok(w1v4, kKey12));
+  EXPECT_EQ(std::string(reinterpret_cast<const char*>(w1v4.data()) + md.block_len(), 5), "GET /");
+}
+
+// #19 HA e2e (test_ha6.sh): the first packet of a session to a peer's IPv6 waypoint that is
+// not resolved yet waits for Neighbor Discovery. Its metadata block had used up the headroom
+// where mark_resolve6_via keeps a gateway's address, so it was dropped as nd_unresolved
+// before any solicitation went out, and so was every retransmitted SYN (each carries the
+// block again): the session never came up. An on-link next hop is the header's destination.
+TEST_F(Svr6v6, FirstPacketToAnUnresolvedWaypointWaitsForNeighborDiscovery) {
+  r1 = std::make_unique<Router>(long_service_name(v6wp_config(true)));
+  r1->neighbor(1, kR2Wan, kR2Mac);
+  learn6_on(*r1, 0, ip6(kV6Client), kRouteClientMac);
+  const auto syn = client_frame(Pkt6().ipv6(kV6Client, kV6Server, 64).tcp(40000, 80, 0x02).payload("GET /"));
+  EXPECT_TRUE(r1->send(kLan, syn).empty());
+  expect_waits_for(*r1, kR2Wan6, ip6(kR2Wan6));
+  // Once the neighbor is known, the retransmitted SYN leaves at once.
+  learn6_on(*r1, 1, ip6(kR2Wan6), kR2Mac);
+  Frame again = r1->send_one(kLan, syn);
+  EXPECT_EQ(again.port, kWan);
+  EXPECT_EQ(std::memcmp(again.dst_mac(), kR2Mac.data(), 6), 0);
+}
+
+// The same behind a gateway (r2's waypoint off the WAN's link, a static route to it): the
+// gateway's address is kept in front of the frame, which moves toward the tail for it.
+TEST_F(Svr6v6, FirstPacketToAWaypointBehindAnUnresolvedGatewayKeepsTheGateway) {
+  constexpr const char* kFarWaypoint = "2001:db8:80::2";
+  config::Config c = long_service_name(v6wp_config(true));
+  c.mutable_peers(0)->set_waypoints(1, kFarWaypoint);
+  add_route(c, "2001:db8:80::/64", "2001:db8:70::9", "wan0");
+  r1 = std::make_unique<Router>(c);
+  r1->neighbor(1, kR2Wan, kR2Mac);
+  learn6_on(*r1, 0, ip6(kV6Client), kRouteClientMac);
+  EXPECT_TRUE(r1->send(kLan, client_frame(Pkt6().ipv6(kV6Client, kV6Server, 64).tcp(40001, 80, 0x02).payload("GET /")))
+                  .empty());
+  expect_waits_for(*r1, kFarWaypoint, ip6("2001:db8:70::9"));
 }
 
 // --- configuration --------------------------------------------------------------
