@@ -42,7 +42,11 @@ Nat64Verdict svr6_refusal(DropReason& why, Nat64Verdict v) {
 }  // namespace
 
 Svr6Lan::Svr6Lan(WorkerContext& ctx, Tx& tx, Emit& emit, CryptoBatch& crypto)
-    : ctx_(ctx), tx_(tx), emit_(emit), crypto_(crypto) {
+    : ctx_(ctx),
+      tx_(tx),
+      emit_(emit),
+      crypto_(crypto),
+      icmp6_errors_(ctx, tx, Counter::svr6_icmp6_rate_limited, Counter::svr6_icmp6_no_mbuf) {
   ctx.svr6 = this;
   ctx.release_svr6 = &Svr6Lan::release;
   ctx.post_svr6 = &Svr6Lan::post;
@@ -233,29 +237,12 @@ bool Svr6Lan::refuse_too_big(rte_mbuf* m, const Ipv6View& v, const Session& s, c
   const uint32_t fit = wan_fit6(s, wan);
   if (len6 <= fit) [[likely]]
     return false;
-  packet_too_big(m, v, s6, dir, std::max(fit, kIpv6MinMtu));
+  // To the neighbor the session reaches the sender by (the link back, the other direction's).
+  const auto back = static_cast<size_t>(dir == Dir::forward ? Dir::reverse : Dir::forward);
+  icmp6_errors_.send(m, v, s6.iface[back], s6.next_hop[back], kIcmp6PacketTooBig, 0, std::max(fit, kIpv6MinMtu),
+                     Counter::svr6_icmp6_too_big);
   ctx_.drop(m, DropReason::svr6_wan_too_big);
   return true;
-}
-
-// RFC 4443 § 2.2: from our address on the sender's link, to the neighbor the
-// session reaches it by; § 2.4 (e), (f): never about an ICMPv6 error or a
-// multicast packet (a session carries neither), at a limited rate.
-void Svr6Lan::packet_too_big(rte_mbuf* m, const Ipv6View& v, const Session6& s6, Dir dir, uint32_t mtu) {
-  const uint8_t* d = pkt_data(m);
-  if (!icmp6_error_allowed(d, v)) return;
-  const auto back = static_cast<size_t>(dir == Dir::forward ? Dir::reverse : Dir::forward);
-  const int iface = s6.iface[back];
-  if (iface < 0) return;
-  const Ipv6 from = ctx_.rm().interfaces[static_cast<size_t>(iface)].source6_for(s6.next_hop[back]);
-  if (from.is_unspecified()) return;
-  if (!icmp6_rate_.take(ctx_.now_ms, kIcmpErrorRate, kIcmpErrorRateBurst))
-    return ctx_.counters->add(Counter::svr6_icmp6_rate_limited);
-  rte_mbuf* e = build_icmp6_error(m->pool, d + v.l3, static_cast<uint32_t>(v.end - v.l3), from, v.src,
-                                  kIcmp6PacketTooBig, 0, mtu);
-  if (!e) return ctx_.counters->add(Counter::svr6_icmp6_no_mbuf);
-  ctx_.counters->add(Counter::svr6_icmp6_too_big);
-  tx_.transmit6(e, iface, s6.next_hop[back]);
 }
 
 void Svr6Lan::to_lan(rte_mbuf* m, ParsedPacket& pp, Session&, Dir dir, const SideOut& out) {

@@ -55,7 +55,7 @@
 #include "dataplane/session/table6.h"
 #include "dataplane/svr/crypto_batch.h"
 #include "dataplane/worker/context.h"
-#include "dataplane/worker/rate_limit.h"
+#include "dataplane/worker/icmp6_error_sender.h"
 #include "dataplane/worker/tx.h"
 
 namespace wp {
@@ -106,7 +106,6 @@ class Svr6Lan {
   // True when it consumed `m` (leaving in `dir` toward the WAN): too big for the WAN leg,
   // Packet Too Big sent to its sender (header comment), dropped as svr6_wan_too_big.
   bool refuse_too_big(rte_mbuf* m, const Ipv6View& v, const Session& s, const Session6& s6, Dir dir);
-  void packet_too_big(rte_mbuf* m, const Ipv6View& v, const Session6& s6, Dir dir, uint32_t mtu);
   void into_tunnel(rte_mbuf* m, uint32_t tunnel);
 
   WorkerContext& ctx_;
@@ -114,7 +113,7 @@ class Svr6Lan {
   Emit& emit_;
   CryptoBatch& crypto_;
   SessionTable6* table_ = nullptr;
-  TokenBucket icmp6_rate_;
+  Icmp6ErrorSender icmp6_errors_;
   EspStep* esp_ = nullptr;
 };
 
