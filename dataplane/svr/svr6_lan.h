@@ -32,7 +32,8 @@
 // packet adds, still leave in WAN fragments (svr/fragments.h): the IPv6
 // minimum MTU must cross whatever the WAN. A restored packet larger than the
 // egress LAN MTU stays a counted drop (svr6_too_big): its sender is across
-// the WAN, reachable only through the session, which carries no ICMPv6.
+// the WAN, reachable only through the session, which carries no ICMPv6
+// errors (only echo, svr/svr6_echo.h).
 //
 // A Session6 opened out of an IPsec tunnel (#20; see
 // docs/ipsec.md § IPv6 inside tunnels) has the tunnel as its LAN side, as
