@@ -15,6 +15,7 @@
 #include "dataplane/svr/fragments.h"
 #include "dataplane/svr/policy_recheck.h"
 #include "dataplane/svr/session_setup.h"
+#include "dataplane/svr/svr6_echo.h"
 #include "dataplane/worker/esp_step.h"
 
 namespace wp {
@@ -42,7 +43,11 @@ Nat64Verdict svr6_refusal(DropReason& why, Nat64Verdict v) {
 }  // namespace
 
 Svr6Lan::Svr6Lan(WorkerContext& ctx, Tx& tx, Emit& emit, CryptoBatch& crypto)
-    : ctx_(ctx), tx_(tx), emit_(emit), crypto_(crypto) {
+    : ctx_(ctx),
+      tx_(tx),
+      emit_(emit),
+      crypto_(crypto),
+      icmp6_errors_(ctx, tx, Counter::svr6_icmp6_rate_limited, Counter::svr6_icmp6_no_mbuf) {
   ctx.svr6 = this;
   ctx.release_svr6 = &Svr6Lan::release;
   ctx.post_svr6 = &Svr6Lan::post;
@@ -50,7 +55,7 @@ Svr6Lan::Svr6Lan(WorkerContext& ctx, Tx& tx, Emit& emit, CryptoBatch& crypto)
 
 FiveTuple Svr6Lan::internal_tuple(uint32_t idx, const FiveTuple6& t) {
   const Ipv4 a = kSvr6Base + 2 * idx;
-  return FiveTuple{a, a + 1, t.sport, t.dport, t.proto};
+  return FiveTuple{a, a + 1, t.sport, t.dport, svr6_carried_proto(t.proto)};
 }
 
 const FiveTuple6* Svr6Lan::context_of(const Session& s) const {
@@ -113,9 +118,16 @@ bool Svr6Lan::post_ha(SessionEventKind kind, const Session& s, SessionEndReason 
   return false;
 }
 
-bool Svr6Lan::to_internal(rte_mbuf*& m, const Ipv6View& v, const FiveTuple& to, ParsedPacket& pp) {
-  if (v.ext_headers != 0 || (v.proto != kProtoTcp && v.proto != kProtoUdp)) {
+bool Svr6Lan::to_internal(rte_mbuf*& m, const Ipv6View& in, const FiveTuple& to, ParsedPacket& pp) {
+  Ipv6View v = in;
+  // ICMPv6 here is an echo of the session's tuple (Route6Step sends errors by their quote): as UDP.
+  const bool echo = v.proto == kProtoIcmpv6 && to.proto == kProtoUdp;
+  if (v.ext_headers != 0 || (v.proto != kProtoTcp && v.proto != kProtoUdp && !echo)) {
     ctx_.drop(m, DropReason::svr6_untranslatable);
+    return false;
+  }
+  if (echo && !wrap_svr6_echo(m, v)) {
+    ctx_.drop(m, DropReason::no_buffer_room);
     return false;
   }
   uint8_t* d = pkt_data(m);
@@ -227,35 +239,19 @@ uint32_t Svr6Lan::wan_fit6(const Session& s, const SideOut& wan) const {
 
 bool Svr6Lan::refuse_too_big(rte_mbuf* m, const Ipv6View& v, const Session& s, const Session6& s6, Dir dir) {
   const SideOut& wan = dir == Dir::forward ? s.out_fwd : s.out_rev;
-  const uint32_t len6 = static_cast<uint32_t>(v.end - v.l3);
+  // An echo carries a UDP header more on the WAN (svr/svr6_echo.h).
+  const uint32_t len6 = static_cast<uint32_t>(v.end - v.l3) + (v.proto == kProtoIcmpv6 ? kSvr6EchoUdpLen : 0);
   if (len6 <= kIpv6MinMtu || wan.peer < 0 || wan.iface < 0) [[likely]]
     return false;  // the minimum MTU crosses any WAN, in fragments if need be; an IPsec tunnel's leg is ESP's
   const uint32_t fit = wan_fit6(s, wan);
   if (len6 <= fit) [[likely]]
     return false;
-  packet_too_big(m, v, s6, dir, std::max(fit, kIpv6MinMtu));
+  // To the neighbor the session reaches the sender by (the link back, the other direction's).
+  const auto back = static_cast<size_t>(dir == Dir::forward ? Dir::reverse : Dir::forward);
+  icmp6_errors_.send(m, v, s6.iface[back], s6.next_hop[back], kIcmp6PacketTooBig, 0, std::max(fit, kIpv6MinMtu),
+                     Counter::svr6_icmp6_too_big);
   ctx_.drop(m, DropReason::svr6_wan_too_big);
   return true;
-}
-
-// RFC 4443 § 2.2: from our address on the sender's link, to the neighbor the
-// session reaches it by; § 2.4 (e), (f): never about an ICMPv6 error or a
-// multicast packet (a session carries neither), at a limited rate.
-void Svr6Lan::packet_too_big(rte_mbuf* m, const Ipv6View& v, const Session6& s6, Dir dir, uint32_t mtu) {
-  const uint8_t* d = pkt_data(m);
-  if (!icmp6_error_allowed(d, v)) return;
-  const auto back = static_cast<size_t>(dir == Dir::forward ? Dir::reverse : Dir::forward);
-  const int iface = s6.iface[back];
-  if (iface < 0) return;
-  const Ipv6 from = ctx_.rm().interfaces[static_cast<size_t>(iface)].source6_for(s6.next_hop[back]);
-  if (from.is_unspecified()) return;
-  if (!icmp6_rate_.take(ctx_.now_ms, kIcmpErrorRate, kIcmpErrorRateBurst))
-    return ctx_.counters->add(Counter::svr6_icmp6_rate_limited);
-  rte_mbuf* e = build_icmp6_error(m->pool, d + v.l3, static_cast<uint32_t>(v.end - v.l3), from, v.src,
-                                  kIcmp6PacketTooBig, 0, mtu);
-  if (!e) return ctx_.counters->add(Counter::svr6_icmp6_no_mbuf);
-  ctx_.counters->add(Counter::svr6_icmp6_too_big);
-  tx_.transmit6(e, iface, s6.next_hop[back]);
 }
 
 void Svr6Lan::to_lan(rte_mbuf* m, ParsedPacket& pp, Session&, Dir dir, const SideOut& out) {
@@ -275,11 +271,14 @@ void Svr6Lan::to_lan(rte_mbuf* m, ParsedPacket& pp, Session&, Dir dir, const Sid
   if (r.verdict != Nat64Verdict::ok) return svr6_refusal(why, r.verdict), ctx_.drop(m, why);
   if (!rte_pktmbuf_prepend(m, static_cast<uint16_t>(-r.shift))) return ctx_.drop(m, DropReason::no_buffer_room);
   rte_pktmbuf_trim(m, static_cast<uint16_t>(m->data_len - r.len));
+  if (t.proto == kProtoIcmpv6 && !unwrap_svr6_echo(m, dir, t.sport))
+    return ctx_.drop(m, DropReason::svr6_untranslatable);
   const int iface = s6.iface[k];
-  if (r.len - kEthHdrLen > svr6_lan_mtu(ctx_.rm(), s6, k)) return ctx_.drop(m, DropReason::svr6_too_big);
+  const uint32_t len6 = m->data_len - kEthHdrLen;
+  if (len6 > svr6_lan_mtu(ctx_.rm(), s6, k)) return ctx_.drop(m, DropReason::svr6_too_big);
   s6.last_ms = ctx_.now_ms;
   ++s6.packets[k];
-  s6.bytes[k] += static_cast<uint32_t>(r.len - kEthHdrLen);
+  s6.bytes[k] += len6;
   ctx_.counters->add(Counter::svr6_to_lan);
   if (iface == kRoute6Tunnel) return into_tunnel(m, tunnel_of_hop6(s6.next_hop[k]));
   tx_.transmit6(m, iface, s6.next_hop[k]);

@@ -32,7 +32,8 @@
 // packet adds, still leave in WAN fragments (svr/fragments.h): the IPv6
 // minimum MTU must cross whatever the WAN. A restored packet larger than the
 // egress LAN MTU stays a counted drop (svr6_too_big): its sender is across
-// the WAN, reachable only through the session, which carries no ICMPv6.
+// the WAN, reachable only through the session, which carries no ICMPv6
+// errors (only echo, svr/svr6_echo.h).
 //
 // A Session6 opened out of an IPsec tunnel (#20; see
 // docs/ipsec.md § IPv6 inside tunnels) has the tunnel as its LAN side, as
@@ -55,7 +56,7 @@
 #include "dataplane/session/table6.h"
 #include "dataplane/svr/crypto_batch.h"
 #include "dataplane/worker/context.h"
-#include "dataplane/worker/rate_limit.h"
+#include "dataplane/worker/icmp6_error_sender.h"
 #include "dataplane/worker/tx.h"
 
 namespace wp {
@@ -106,7 +107,6 @@ class Svr6Lan {
   // True when it consumed `m` (leaving in `dir` toward the WAN): too big for the WAN leg,
   // Packet Too Big sent to its sender (header comment), dropped as svr6_wan_too_big.
   bool refuse_too_big(rte_mbuf* m, const Ipv6View& v, const Session& s, const Session6& s6, Dir dir);
-  void packet_too_big(rte_mbuf* m, const Ipv6View& v, const Session6& s6, Dir dir, uint32_t mtu);
   void into_tunnel(rte_mbuf* m, uint32_t tunnel);
 
   WorkerContext& ctx_;
@@ -114,7 +114,7 @@ class Svr6Lan {
   Emit& emit_;
   CryptoBatch& crypto_;
   SessionTable6* table_ = nullptr;
-  TokenBucket icmp6_rate_;
+  Icmp6ErrorSender icmp6_errors_;
   EspStep* esp_ = nullptr;
 };
 

@@ -7,6 +7,7 @@
 #include "dataplane/ip/packet_edit.h"
 #include "dataplane/session/owner.h"
 #include "dataplane/svr/session_setup.h"
+#include "dataplane/svr/svr6_echo.h"
 #include "dataplane/svr/svr6_lan.h"
 
 namespace wp {
@@ -158,7 +159,8 @@ void WanInput::first_packet(rte_mbuf* m, ParsedPacket& pp, const Metadata& md, i
     return ctx_.drop(m, DropReason::metadata_missing);
   const FiveTuple6& orig6 = md.forward_context6;
   // An IPv6 session's IPv4 key until bind_onward gives it its internal tuple.
-  const FiveTuple orig = v6 ? FiveTuple{pp.src, pp.dst, orig6.sport, orig6.dport, orig6.proto} : md.forward_context;
+  const FiveTuple orig =
+      v6 ? FiveTuple{pp.src, pp.dst, orig6.sport, orig6.dport, svr6_carried_proto(orig6.proto)} : md.forward_context;
   int tenant = rm.tenant_by_name(md.tenant);
   if (tenant == kNone) return ctx_.drop(m, DropReason::no_tenant);
   int service = rm.service_by_name(md.service);

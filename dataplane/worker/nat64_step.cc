@@ -45,7 +45,11 @@ InnerL4 inner_l4(uint8_t proto, const uint8_t* l4) {
 
 }  // namespace
 
-Nat64Step::Nat64Step(WorkerContext& ctx, Tx& tx, Handoff& handoff) : ctx_(ctx), tx_(tx), handoff_(handoff) {
+Nat64Step::Nat64Step(WorkerContext& ctx, Tx& tx, Handoff& handoff)
+    : ctx_(ctx),
+      tx_(tx),
+      handoff_(handoff),
+      icmp6_errors_(ctx, tx, Counter::nat64_icmp6_rate_limited, Counter::nat64_icmp6_no_mbuf) {
   const RouterModel* start = ctx.shared.model.load(std::memory_order_acquire);
   if (start && !start->nat64_pool.empty())  // tables only when a service uses NAT64 at start
   {
@@ -111,7 +115,7 @@ bool Nat64Step::translate6(rte_mbuf* m, uint8_t* d, const Ipv6View& v, int iface
   if (rm.policy(tenant, svc) == kNone) return ctx_.drop(m, DropReason::nat64_policy_deny), true;
   if (v.frag.present && !v.frag.atomic) return ctx_.drop(m, DropReason::nat64_fragment), true;
   if (v.hop_limit <= 1) {  // RFC 7915 § 5.1: Time Exceeded (code 0, hop limit exceeded in transit)
-    icmp6_error(m, d, v, iface, kIcmp6TimeExceeded, 0, Counter::nat64_icmp6_time_exceeded);
+    icmp6_errors_.send(m, v, iface, v.src, kIcmp6TimeExceeded, 0, 0, Counter::nat64_icmp6_time_exceeded);
     return ctx_.drop(m, DropReason::nat64_hop_limit), true;
   }
   adopt_model();
@@ -134,7 +138,7 @@ bool Nat64Step::translate6(rte_mbuf* m, uint8_t* d, const Ipv6View& v, int iface
     // A packet already within that (IPv4 MTU below 1260) cannot be made smaller by the client: no error.
     const uint32_t report = std::max<uint32_t>(kIpv6MinMtu, mtu4 + (kIpv6HdrLen - kIpv4HdrLen));
     if (static_cast<uint32_t>(v.end - v.l3) > report)
-      icmp6_error(m, d, v, iface, kIcmp6PacketTooBig, report, Counter::nat64_icmp6_too_big);
+      icmp6_errors_.send(m, v, iface, v.src, kIcmp6PacketTooBig, 0, report, Counter::nat64_icmp6_too_big);
     return ctx_.drop(m, DropReason::nat64_too_big), true;
   }
   const uint16_t ip_id = whole ? static_cast<uint16_t>(frag_id_ += ctx_.shared.workers ? ctx_.shared.workers : 1)
@@ -479,23 +483,6 @@ void Nat64Step::icmp_error4(rte_mbuf* m, const ParsedPacket& pp) {
   store_be16(icmp6 + 2, l4_checksum6(from6, client, kProtoIcmpv6, icmp6, payload));
   ctx_.counters->add(Counter::nat64_icmp_errors);
   send6(m, client);
-}
-
-// RFC 4443 § 2.2: from our address on the client's link (the one whose prefix holds it, else the
-// link-local); § 2.4 (e) and (f): never about an error or a multicast packet, at a limited rate.
-// The offending packet stays in `m` for the caller to drop by its reason.
-void Nat64Step::icmp6_error(rte_mbuf* m, const uint8_t* d, const Ipv6View& v, int iface, uint8_t type, uint32_t rest,
-                            Counter sent) {
-  if (!icmp6_error_allowed(d, v)) return;
-  const InterfaceModel& in = ctx_.rm().interfaces[static_cast<size_t>(iface)];
-  const Ipv6 from = in.source6_for(v.src);
-  if (from.is_unspecified()) return;  // no IPv6 address on the link: nothing to speak from
-  if (!icmp6_rate_.take(ctx_.now_ms, kIcmp6ErrorsPerSecond, kIcmp6ErrorBurst))
-    return ctx_.counters->add(Counter::nat64_icmp6_rate_limited);
-  rte_mbuf* e = build_icmp6_error(m->pool, d + v.l3, static_cast<uint32_t>(v.end - v.l3), from, v.src, type, 0, rest);
-  if (!e) return ctx_.counters->add(Counter::nat64_icmp6_no_mbuf);
-  ctx_.counters->add(sent);
-  tx_.transmit6(e, iface);
 }
 
 int Nat64Step::client_link(const Ipv6& client) const {

@@ -65,6 +65,7 @@
 #include "dataplane/session/nat64_bindings.h"
 #include "dataplane/worker/context.h"
 #include "dataplane/worker/handoff.h"
+#include "dataplane/worker/icmp6_error_sender.h"
 #include "dataplane/worker/rate_limit.h"
 #include "dataplane/worker/tx.h"
 
@@ -143,9 +144,6 @@ class Nat64Step {
   // The translated IPv6 packet in `m` (no extension headers) out of LAN
   // interface `iface` in fragments of at most `mtu` bytes (RFC 7915 § 4).
   void send6_fragments(rte_mbuf* m, int iface, uint32_t mtu);
-  // An ICMPv6 error about the packet in `m` (left as it is) to its source on `iface`, counted as `sent`.
-  void icmp6_error(rte_mbuf* m, const uint8_t* d, const Ipv6View& v, int iface, uint8_t type, uint32_t rest,
-                   Counter sent);
 
   WorkerContext& ctx_;
   Tx& tx_;
@@ -153,7 +151,7 @@ class Nat64Step {
   std::unique_ptr<Nat64Bindings> bindings_;  // null: no NAT64 service at start
   const RouterModel* pool_of_ = nullptr;     // the model whose pool bindings_ has
   uint16_t ip_id_ = 0;
-  TokenBucket icmp6_rate_;  // the ICMPv6 errors this worker sends
+  Icmp6ErrorSender icmp6_errors_;  // the ICMPv6 errors this worker sends clients on their link
   TokenBucket icmp4_rate_;  // the ICMPv4 errors this worker sends
   uint32_t frag6_id_ = 0;   // IPv6 fragment ids of our replies: stepped by the worker count
   std::unique_ptr<Ipv6ReassemblyTable> reasm_;  // null: no NAT64 service at start

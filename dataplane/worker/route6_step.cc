@@ -40,7 +40,11 @@ uint32_t owner6(const WorkerContext& ctx, const FiveTuple6& t) {
 
 }  // namespace
 
-Route6Step::Route6Step(WorkerContext& ctx, Tx& tx, Handoff& handoff) : ctx_(ctx), tx_(tx), handoff_(handoff) {
+Route6Step::Route6Step(WorkerContext& ctx, Tx& tx, Handoff& handoff)
+    : ctx_(ctx),
+      tx_(tx),
+      handoff_(handoff),
+      icmp6_errors_(ctx, tx, Counter::ipv6_icmp6_rate_limited, Counter::ipv6_icmp6_no_mbuf) {
   const RouterModel* start = ctx.shared.model.load(std::memory_order_acquire);
   if (start && start->ipv6_routing) table_ = std::make_unique<SessionTable6>(ctx.shared.sessions6_per_worker);
   if (ctx.svr6 && table_ && table_->ok()) ctx.svr6->attach(table_.get());
@@ -148,6 +152,9 @@ void Route6Step::error_input(rte_mbuf* m, const Ipv6View& v) {
   if (owner != ctx_.id) return handoff_.stage(m, owner);
   const Session6Ref ref = table_->lookup(q);
   if (!ref || v.dst != q.src) return ctx_.drop(m, DropReason::ipv6_no_session);
+  // Its sender is across the WAN, and SVR does not carry errors back yet (docs/ipv6.md § ICMPv6 over SVR);
+  // the session has no port on this side to send it by either.
+  if (ref.session->svr_ref) return ctx_.drop(m, DropReason::svr6_untranslatable);
   // Back toward the quoted packet's sender: the other direction of the session.
   const Dir back = ref.dir == Dir::forward ? Dir::reverse : Dir::forward;
   const int out = ref.session->iface[static_cast<size_t>(back)];
@@ -259,29 +266,17 @@ void Route6Step::forward(rte_mbuf* m, const Ipv6View& v, Session6& s, Dir dir) {
   send(m, v, out, s.next_hop[k]);
 }
 
-// RFC 4443 § 2.2: from our address on the link toward the sender (the route
-// back to it); § 2.4 (e), (f): never about an error or a multicast packet, at
-// a limited rate. The offending packet stays in `m` for the caller to drop.
+// Toward the sender by the route back to it (RFC 4443 § 2.2, worker/icmp6_error_sender.h).
+// The offending packet stays in `m` for the caller to drop.
 void Route6Step::icmp6_error(rte_mbuf* m, const Ipv6View& v, uint8_t type, uint32_t rest, Counter sent) {
-  const uint8_t* d = pkt_data(m);
-  if (!icmp6_error_allowed(d, v)) return;
-  const RouterModel& rm = ctx_.rm();
   const std::optional<Route6> back = ctx_.route6(v.src, 0);
   if (!back) return;
-  // A sender behind a tunnel: we have no IPv6 address there to answer from (docs/ipsec.md).
-  if (back->tunnel()) {  // a sender behind a tunnel: we have no IPv6 address there to answer from
-    if (type == kIcmp6PacketTooBig) ctx_.counters->add(Counter::tunnel_frag_needed_unsent);
+  if (back->tunnel()) {  // a sender behind a tunnel: we have no IPv6 address there to answer from (docs/ipsec.md)
+    if (type == kIcmp6PacketTooBig && icmp6_error_allowed(pkt_data(m), v))
+      ctx_.counters->add(Counter::tunnel_frag_needed_unsent);
     return;
   }
-  const Ipv6& gateway = route6_via(*back, v.src);
-  const Ipv6 from = rm.interfaces[static_cast<size_t>(back->iface)].source6_for(gateway);
-  if (from.is_unspecified()) return;
-  if (!icmp6_rate_.take(ctx_.now_ms, kIcmp6ErrorsPerSecond, kIcmp6ErrorBurst))
-    return ctx_.counters->add(Counter::ipv6_icmp6_rate_limited);
-  rte_mbuf* e = build_icmp6_error(m->pool, d + v.l3, static_cast<uint32_t>(v.end - v.l3), from, v.src, type, 0, rest);
-  if (!e) return ctx_.counters->add(Counter::ipv6_icmp6_no_mbuf);
-  ctx_.counters->add(sent);
-  tx_.transmit6(e, back->iface, gateway);
+  icmp6_errors_.send(m, v, back->iface, route6_via(*back, v.src), type, 0, rest, sent);
 }
 
 // As OffloadFollower does for IPv4 sessions (offload_feedback.h): the NIC's

@@ -57,6 +57,7 @@
 #include "dataplane/session/table6.h"
 #include "dataplane/worker/context.h"
 #include "dataplane/worker/handoff.h"
+#include "dataplane/worker/icmp6_error_sender.h"
 #include "dataplane/worker/offload_feedback.h"
 #include "dataplane/worker/rate_limit.h"
 #include "dataplane/worker/tx.h"
@@ -158,7 +159,7 @@ class Route6Step {
   EspStep* esp_ = nullptr;
   Route6Follow* follow_ = nullptr;
   std::unique_ptr<SessionTable6> table_;  // null: no IPv6 service at start
-  TokenBucket icmp6_rate_;
+  Icmp6ErrorSender icmp6_errors_;
   uint32_t aged_ms_ = 0;  // the clock at the last aging slice
 };
 

@@ -11,7 +11,9 @@
 # cookie only during setup, TLV 3 decoded by capcheck.py's HMAC check; REST at r1 and r2 and
 # wpctl list a running flow by its IPv6 tuple, its role, peer and the IPv4 waypoints; IPFIX
 # (wpctl flows collectors, tshark) has template 258 with IEs 27/28 and 225/226 and the same
-# session id at r1 and r2 (svr6_export.sh); both routers stop cleanly.
+# session id at r1 and r2 (svr6_export.sh); ICMPv6 echo over the session (#19: ping -6 -c 3
+# succeeds, the echoes cross the WAN as UDP between the waypoints, no ICMPv6 on the WAN; the
+# guest's ping denied); both routers stop cleanly.
 set -u -o pipefail
 source "$(dirname "$0")/lib.sh"
 source "$(dirname "$0")/svr6_export.sh"
@@ -39,8 +41,10 @@ tenants:
   - {name: guests, ipv6_prefixes: ["2001:db8:71::1:0/112"]}
 services:
   - {name: web6, prefixes: ["2001:db8:72::/64"], protocol: tcp, ports: ["80", "5201"]$7}
+  - {name: ping6, prefixes: ["2001:db8:72::/64"], protocol: any$7}
 policies:
   - {tenant: v6, service: web6}
+  - {tenant: v6, service: ping6}
 peers:
   - {name: $5, waypoints: [$6], key: "$KEY"}
 dataplane: {workers: $WORKERS, max_sessions: 65536}
@@ -62,6 +66,11 @@ wp_pair_start "$WORKERS"
 # The first try also waits for DAD of the routers' addresses and ND both sides.
 wp_check "curl -6 5 MiB over IPv4 waypoints, sha256 matches" wp_until 60 wp_http6_ok
 wp_check "the server saw the client's own address" grep -q "^$CLI .*\"GET /file.bin" "$WP_TMP/http.log"
+# ICMPv6 echo through an SVR session (docs/ipv6.md § ICMPv6 over SVR): ping6 takes any protocol, no ports.
+wp_check "ping -6 -c 3 from the client to the server across the session" \
+  wp_exec c ping -6 -n -q -c 3 -i 0.2 -W 3 -p 57617970 -I "$CLI" "$SRV"
+guest_ping_denied() { ! wp_exec c ping -6 -n -q -c 1 -W 1 -I "$GUEST" "$SRV" >/dev/null; }
+wp_check "the guest's ping ($GUEST) is denied" guest_ping_denied
 # The capture holds the 5 MiB download only: iperf3 below would add hundreds of MB,
 # which tshark then reads for minutes.
 wp_cap_stop
@@ -75,6 +84,12 @@ only_waypoints() {
   [ "$other" -eq 0 ] && [ "$(tshark -r "$WP_TMP/wan.pcap" -Y ip 2>/dev/null | wc -l)" -gt 3000 ]
 }
 wp_check "tshark: every IPv4 packet on the WAN is between the waypoints" only_waypoints
+echo_as_udp() {  # the 3 requests and 3 replies: UDP between the waypoints, their data the echo message
+  local n
+  n=$(tshark -r "$WP_TMP/wan.pcap" -Y "udp && ip.addr == 172.16.0.1 && ip.addr == 172.16.0.2 && data.data contains 57:61:79:70:57:61:79:70" 2>/dev/null | wc -l)
+  [ "$n" -ge 6 ] && [ "$(tshark -r "$WP_TMP/wan.pcap" -Y 'icmpv6 || icmp' 2>/dev/null | wc -l)" -eq 0 ]
+}
+wp_check "tshark: the echoes crossed the WAN as UDP between the waypoints, no ICMP on the WAN" echo_as_udp
 wp_check_cookie_at_setup "$WP_TMP/wan.pcap"
 wp_capcheck "$WP_TMP/wan.pcap" "$KEY" 172.16.0.1 172.16.0.2
 wp_check "iperf3 -6 TCP 3 s" wp_iperf6 tcp -t 3

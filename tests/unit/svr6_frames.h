@@ -60,7 +60,7 @@ inline void expect_restored6(const std::vector<uint8_t>& sent, const Frame& got)
     }
   const uint8_t* l4 = got.raw.data() + v.l4;
   std::vector<uint8_t> copy(l4, got.raw.data() + v.end);
-  const uint16_t csum_at = v.proto == kProtoTcp ? 16 : 6;
+  const uint16_t csum_at = v.proto == kProtoTcp ? 16 : v.proto == kProtoUdp ? 6 : 2;  // ICMPv6: 2
   copy[csum_at] = copy[csum_at + 1] = 0;
   EXPECT_EQ(get16(l4 + csum_at), l4_checksum6(v.src, v.dst, v.proto, copy.data(), static_cast<uint32_t>(copy.size())))
       << "L4 checksum";

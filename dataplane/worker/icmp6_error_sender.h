@@ -1,0 +1,51 @@
+// The ICMPv6 errors a worker step originates (RFC 4443), sent one way by all
+// of them: routing (worker/route6_step.h: Time Exceeded, Packet Too Big),
+// NAT64 (worker/nat64_step.h: the same toward IPv6 clients) and SVR's IPv6
+// LAN side (svr/svr6_lan.h: Packet Too Big for the WAN leg).
+//
+// RFC 4443 § 2.2: from our address on the link the error leaves by, the one
+// that suits the neighbor it goes to (InterfaceModel::source6_for: the
+// address whose prefix holds it, else the link-local); § 2.4 (e): never about
+// an ICMPv6 error, a Redirect or a packet to or from a multicast address
+// (icmp6_error_allowed); § 2.4 (f): at a limited rate, kIcmpErrorRate a
+// second in bursts of kIcmpErrorRateBurst (worker/rate_limit.h), in a bucket
+// of each sender's own. The offending packet stays with the caller, which
+// drops it by its own reason; the error's own fate is counted in the
+// caller's counters (sent, rate-limited, no mbuf).
+#pragma once
+
+#include <rte_mbuf.h>
+
+#include <cstdint>
+
+#include "dataplane/ip/ipv6.h"
+#include "dataplane/worker/context.h"
+#include "dataplane/worker/counters.h"
+#include "dataplane/worker/rate_limit.h"
+#include "dataplane/worker/tx.h"
+
+namespace wp {
+
+class Icmp6ErrorSender {
+ public:
+  // `rate_limited`, `no_mbuf`: what counts an error not sent for either reason.
+  Icmp6ErrorSender(WorkerContext& ctx, Tx& tx, Counter rate_limited, Counter no_mbuf)
+      : ctx_(ctx), tx_(tx), rate_limited_(rate_limited), no_mbuf_(no_mbuf) {}
+
+  // An error `type`/`code` (bytes 4-7 `rest`) about the parsed IPv6 packet
+  // in `m` to its source, out of interface `iface` to on-link neighbor
+  // `next_hop` (the source itself, or the gateway toward it), counted as
+  // `sent`. Nothing is sent when RFC 4443 forbids it or the link has no IPv6
+  // address of ours.
+  void send(const rte_mbuf* m, const Ipv6View& v, int iface, const Ipv6& next_hop, uint8_t type, uint8_t code,
+            uint32_t rest, Counter sent);
+
+ private:
+  WorkerContext& ctx_;
+  Tx& tx_;
+  Counter rate_limited_;
+  Counter no_mbuf_;
+  TokenBucket rate_;
+};
+
+}  // namespace wp
