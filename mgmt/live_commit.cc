@@ -31,6 +31,7 @@ ConfigStore::ConfigStore(DataplaneShared& shared, config::Config initial, std::s
       resolve_(resolve),
       resolve_ctx_(resolve_ctx),
       nat64_tables_(model_ && !model_->nat64_pool.empty()),
+      nat46_tables_(model_ && model_->nat46),
       ipsec_live_(config_.ipsec_peers_size() > 0),
       tunnel_names_(tunnel_names(config_)),
       ipv6_tables_(model_ && model_->ipv6_routing) {}
@@ -81,10 +82,13 @@ std::vector<ConfigError> ConfigStore::restart_only(const config::Config& next) c
                           "IPv6 session tables at start only when a service has IPv6 prefixes)"});
           break;
         }
-  for (int i = 0; i < next.services_size(); ++i)
-    if (next.services(i).has_nat46())
-      errs.push_back({"services[" + std::to_string(i) + "].nat46",
-                      "NAT46 translation is not built into the workers yet (docs/ipv6.md § NAT46)"});
+  // The same for the NAT46 session tables (docs/ipv6.md § NAT46).
+  if (!nat46_tables_)
+    for (int i = 0; i < next.services_size(); ++i)
+      if (next.services(i).has_nat46())
+        errs.push_back({"services[" + std::to_string(i) + "].nat46",
+                        "the first NAT46 service needs a restart of waypointd (the workers allocate NAT46 tables at "
+                        "start only when a service uses NAT46)"});
   if (config_.mgmt().listen() != next.mgmt().listen()) errs.push_back({"mgmt.listen", "changes need a restart"});
   // The REST server's TLS context and limits are set up once at start; its
   // tokens follow commits (rest_auth.h LiveAccess).

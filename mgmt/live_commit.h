@@ -63,6 +63,8 @@ class ConfigStore {
   // were created with, worker/nat64_step.h) has a NAT64 service. Without
   // them a commit that adds one is refused (restart_only).
   bool nat64_tables() const { return nat64_tables_; }
+  // The same for NAT46 (worker/nat46_step.h).
+  bool nat46_tables() const { return nat46_tables_; }
 
   static constexpr uint32_t kGraceMs = 3000;
 
@@ -83,6 +85,7 @@ class ConfigStore {
   RouterModel::PortResolver resolve_;
   void* resolve_ctx_;
   bool nat64_tables_;
+  bool nat46_tables_;  // the startup model has a NAT46 service: the workers have NAT46 tables
   bool ipsec_live_;  // started with ipsec_peers: the IKE service runs and reloads (docs/ipsec.md)
   std::vector<std::string> tunnel_names_;  // by index: the first tunnel there since start
   bool ipv6_tables_;  // the startup model routes IPv6: the workers have IPv6 session tables

@@ -16,6 +16,7 @@ struct Totals {
   std::array<uint64_t, kDropReasonCount> drops{};
   uint64_t active = 0;
   uint64_t nat64_bindings = 0;
+  uint64_t nat46_sessions = 0;
   uint64_t active6 = 0;
 };
 
@@ -25,6 +26,7 @@ Totals sum_workers(const DataplaneShared& shared) {
     const WorkerCounters& c = shared.counters[w];
     t.active += c.sessions_active.load(std::memory_order_relaxed);
     t.nat64_bindings += c.nat64_bindings.load(std::memory_order_relaxed);
+    t.nat46_sessions += c.nat46_sessions.load(std::memory_order_relaxed);
     t.active6 += c.sessions6_active.load(std::memory_order_relaxed);
     for (size_t i = 0; i < kCounterCount; ++i) t.counters[i] += c.get(static_cast<Counter>(i));
     for (size_t i = 0; i < kDropReasonCount; ++i) t.drops[i] += c.get(static_cast<DropReason>(i));
@@ -64,6 +66,7 @@ std::string metrics_text(const DataplaneShared& shared, const std::string& route
   p.one("waypoint_sessions_active", "gauge", "Sessions in the workers' tables.", t.active);
   p.one("waypoint_sessions_tracked", "gauge", "Sessions in the REST snapshot.", snapshot_sessions);
   p.one("waypoint_nat64_bindings", "gauge", "NAT64 bindings in the workers' tables.", t.nat64_bindings);
+  p.one("waypoint_nat46_sessions", "gauge", "NAT46 sessions in the workers' tables.", t.nat46_sessions);
   p.one("waypoint_sessions6_active", "gauge", "IPv6 sessions in the workers' tables.", t.active6);
   worker_metrics(p, t);
   p.one("waypoint_config_version", "gauge", "Version of the committed config.", config_version);

@@ -13,7 +13,7 @@ std::string stats_json(const DataplaneShared& shared, const std::string& router_
   nlohmann::ordered_json j;
   j["router"] = router_name;
   j["workers"] = shared.workers;
-  uint64_t active = 0, bindings = 0, active6 = 0;
+  uint64_t active = 0, bindings = 0, active6 = 0, nat46 = 0;
   std::array<uint64_t, kCounterCount> counters{};
   std::array<uint64_t, kDropReasonCount> drops{};
   nlohmann::ordered_json per_worker = nlohmann::ordered_json::array();
@@ -25,6 +25,8 @@ std::string stats_json(const DataplaneShared& shared, const std::string& router_
     bindings += wb;
     const uint64_t w6 = c.sessions6_active.load(std::memory_order_relaxed);
     active6 += w6;
+    const uint64_t w46 = c.nat46_sessions.load(std::memory_order_relaxed);
+    nat46 += w46;
     for (size_t i = 0; i < kCounterCount; ++i) counters[i] += c.get(static_cast<Counter>(i));
     for (size_t i = 0; i < kDropReasonCount; ++i) drops[i] += c.get(static_cast<DropReason>(i));
     if (w < shared.workers)
@@ -33,12 +35,14 @@ std::string stats_json(const DataplaneShared& shared, const std::string& router_
                             {"rx_packets", c.get(Counter::rx_packets)},
                             {"tx_packets", c.get(Counter::tx_packets)},
                             {"nat64_bindings", wb},
-                            {"sessions6", w6}});
+                            {"sessions6", w6},
+                            {"nat46_sessions", w46}});
   }
   j["sessions"] = {{"active", active},
                    {"created", counters[static_cast<size_t>(Counter::sessions_created)]},
                    {"expired", counters[static_cast<size_t>(Counter::sessions_expired)]}};
   j["nat64"] = {{"bindings", bindings}};  // docs/ipv6.md § NAT64
+  j["nat46"] = {{"sessions", nat46}};     // docs/ipv6.md § NAT46
   // docs/ipv6.md § IPv6 routing and sessions
   j["sessions6"] = {{"active", active6},
                     {"created", counters[static_cast<size_t>(Counter::sessions6_created)]},

@@ -79,13 +79,6 @@ bool DataplaneRuntime::build_model(std::string& error) {
   HmacEngine hmac;  // derives the peer keys; the model keeps only the keys
   if (!hmac.ok()) return error = "Intel IPsec-MB manager could not be initialised", false;
   std::fprintf(stderr, "waypointd: IPsec-MB %s, arch %s\n", imb_get_version_str(), std::string(hmac.arch()).c_str());
-  // NAT46 is configured and modelled, but the workers do not translate it
-  // yet (docs/ipv6.md § NAT46): refused rather than silently dropped.
-  for (int i = 0; i < cfg_.services_size(); ++i)
-    if (cfg_.services(i).has_nat46())
-      return error = "services[" + std::to_string(i) + "].nat46: NAT46 translation is not built into the workers " +
-                     "yet (docs/ipv6.md § NAT46); remove it",
-             false;
   model_ = RouterModel::build(cfg_, Ports::resolve, &ports_, hmac, error);
   return model_ != nullptr;
 }

@@ -163,6 +163,17 @@ namespace wp {
   X(ipv6_fragments_received) /* IPv6 fragments to a NAT64 prefix taken into the reassembly table */ \
   X(ipv6_datagrams_reassembled) /* IPv6 datagrams reassembled whole (then translated like any NAT64 packet) */ \
   X(nat64_fragments_sent) /* IPv4 fragments sent of reassembled datagrams larger than the IPv4 MTU */ \
+  /* NAT46 (worker/nat46_step.h) */ \
+  X(nat46_out) /* IPv4 client packets translated to IPv6 and sent to a server */ \
+  X(nat46_in) /* IPv6 server packets translated to IPv4 and sent to a client */ \
+  X(nat46_icmp_errors) /* ICMPv6 errors about a translated packet translated to ICMPv4 for the client */ \
+  X(nat46_sessions_created) \
+  X(nat46_sessions_expired) \
+  X(nat46_icmp4_time_exceeded) /* ICMPv4 Time Exceeded sent to a client: its packet's TTL was <= 1 */ \
+  X(nat46_icmp4_frag_needed) /* ICMPv4 Fragmentation Needed sent to a client: its DF packet exceeds the server link once translated */ \
+  X(nat46_icmp4_rate_limited) /* ICMPv4 errors not sent: over the worker's rate (Nat46Step::kIcmp4ErrorsPerSecond) */ \
+  X(nat46_icmp4_no_mbuf) /* ICMPv4 errors not sent: no mbuf for them */ \
+  X(nat46_fragments6_sent) /* IPv6 fragments sent to servers of client datagrams without DF larger than the server link's MTU */ \
   X(sessions6_created) /* IPv6 sessions created (worker/route6_step.h) */ \
   X(sessions6_expired) /* IPv6 sessions ended by their idle timeout */ \
   X(sessions6_route_moved) /* a route change left a routed IPv6 session's next hop: moved (worker/route6_follow.h) */ \
@@ -204,6 +215,7 @@ struct alignas(64) WorkerCounters {
   std::array<std::atomic<uint64_t>, kDropReasonCount> drops{};
   std::atomic<uint64_t> sessions_active{0};
   std::atomic<uint64_t> nat64_bindings{0};  // NAT64 bindings held (worker/nat64_step.h)
+  std::atomic<uint64_t> nat46_sessions{0};  // NAT46 sessions held (worker/nat46_step.h)
   std::atomic<uint64_t> sessions6_active{0};  // IPv6 sessions held (worker/route6_step.h)
   // Bumped at the end of every loop iteration; an iteration that
   // ends after a model was published holds no pointer to the one it replaced

@@ -143,6 +143,19 @@ namespace wp {
   X(nat64_too_big, "NAT64: the translated packet is larger than the interface MTU and may not be fragmented") \
   X(nat64_no_room, "NAT64: no headroom in the mbuf for the longer IPv6 header") \
   X(nat64_frag6_no_mbuf, "NAT64: no mbufs for the IPv6 fragments of a reply larger than the client's link MTU") \
+  /* NAT46 (worker/nat46_step.h, docs/ipv6.md § NAT46) */ \
+  X(nat46_no_tenant, "IPv4 source of a packet to a NAT46 service matches no tenant") \
+  X(nat46_policy_deny, "no policy allows the IPv4 client's tenant -> the NAT46 service (deny by default)") \
+  X(nat46_no_server, "NAT46: the IPv4 destination is not in the service's servers map") \
+  X(nat46_no_session, "IPv6 to a NAT46 source prefix (or ICMPv6 error about one) that no NAT46 session holds") \
+  X(nat46_no_route, "NAT46: no route back to the IPv4 client on a LAN") \
+  X(nat46_table_full, "NAT46: the worker's NAT46 session table is full: new session refused") \
+  X(nat46_untranslatable, "NAT46: not TCP, UDP or ICMP echo, or ICMP/ICMPv6 without an RFC 7915 translation") \
+  X(nat46_fragment, "NAT46: an IPv6 fragment to a source prefix, or an IPv4 fragment (not translated)") \
+  X(nat46_hop_limit, "NAT46: TTL or hop limit would reach zero") \
+  X(nat46_too_big, "NAT46: the translated packet is larger than the egress MTU and may not be fragmented") \
+  X(nat46_no_room, "NAT46: no headroom in the mbuf for the longer IPv6 header") \
+  X(nat46_frag6_no_mbuf, "NAT46: no mbufs for the IPv6 fragments of a client datagram larger than the server link's MTU") \
   /* IPv6 reassembly of NAT64 datagrams (worker/nat64_step.h, docs/ipv6.md § Fragments) */ \
   X(ipv6_frag_duplicate, "IPv6 fragment identical to one already held") \
   X(ipv6_frag_overlap, "IPv6 fragment overlaps held data or contradicts the datagram end: datagram dropped (RFC 5722)") \

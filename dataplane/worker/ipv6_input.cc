@@ -29,12 +29,15 @@ bool Ipv6Input::stage(rte_mbuf* m, int iface, Route6Step::Staged& out) {
   const InterfaceModel& in = ctx_.rm().interfaces[iface];
   if (v.status == Ipv6Status::fragment) {  // NAT64's are reassembled (nat64_step.h); others are not routed
     if (!in.wan && std::memcmp(d, in.mac, 6) == 0 && nat64_.fragment6(m, v, iface)) return false;
+    if (std::memcmp(d, in.mac, 6) == 0 && nat46_.fragment6(m, v)) return false;
     return ctx_.drop(m, DropReason::not_ipv4), false;
   }
   if (v.status != Ipv6Status::ok) return ctx_.drop(m, ipv6_drop_reason(v.status)), false;
   if (v.proto == kProtoIcmpv6 && for_control(d, v, in, iface)) return to_control(m, iface), false;
   // NAT64: from a LAN host to us as its router (ports are promiscuous: not another router's traffic).
   if (!in.wan && std::memcmp(d, in.mac, 6) == 0 && nat64_.input6(m, v, iface)) return false;
+  // NAT46: a server's reply (or ICMPv6 error) to a client written under a source prefix.
+  if (std::memcmp(d, in.mac, 6) == 0 && nat46_.input6(m, v)) return false;
   // Routed with sessions (route6_step.h), when a service has IPv6 prefixes.
   if (std::memcmp(d, in.mac, 6) == 0) {
     switch (route6_.classify(s)) {

@@ -7,6 +7,8 @@
 // and the neighbors' own updates, § 7.2.6) and echo requests to one of them.
 // The control thread verifies checksums and the ND validity rules. From a
 // LAN, to our MAC, under a NAT64 service's prefix: NAT64 (nat64_step.h).
+// To our MAC, under a NAT46 service's source prefix (a server's reply):
+// NAT46 (nat46_step.h).
 // Other unicast IPv6 to our MAC, when a service has IPv6 prefixes: routed
 // with sessions (route6_step.h). Anything else is not routed (`not_ipv4`).
 // With the punt path on (#19, docs/operations.md § Punt path), the rest for
@@ -24,6 +26,7 @@
 
 #include "dataplane/ip/ipv6.h"
 #include "dataplane/worker/context.h"
+#include "dataplane/worker/nat46_step.h"
 #include "dataplane/worker/nat64_step.h"
 #include "dataplane/worker/punt_meter.h"
 #include "dataplane/worker/rate_limit.h"
@@ -39,8 +42,8 @@ class Ipv6Input {
   static constexpr uint32_t kNdBurst = 256;
   static constexpr size_t kNdPorts = 16;
 
-  Ipv6Input(WorkerContext& ctx, Nat64Step& nat64, Route6Step& route6, PuntMeter& punt)
-      : ctx_(ctx), nat64_(nat64), route6_(route6), punt_(punt) {}
+  Ipv6Input(WorkerContext& ctx, Nat64Step& nat64, Nat46Step& nat46, Route6Step& route6, PuntMeter& punt)
+      : ctx_(ctx), nat64_(nat64), nat46_(nat46), route6_(route6), punt_(punt) {}
   void input(rte_mbuf* m, int iface);
   // input() up to the IPv6 session lookup, for the staged burst lookup of the
   // worker's dispatch: true when `out` (built here) waits for
@@ -56,6 +59,7 @@ class Ipv6Input {
 
   WorkerContext& ctx_;
   Nat64Step& nat64_;
+  Nat46Step& nat46_;
   Route6Step& route6_;
   PuntMeter& punt_;
   std::array<TokenBucket, kNdPorts> nd_rate_{};

@@ -111,6 +111,7 @@ uint32_t Worker::poll_once() {
   fragments_.age();  // datagrams that never completed
   aging_.age();      // idle sessions
   nat64_.age();      // idle NAT64 bindings
+  nat46_.age();      // idle NAT46 sessions
   route6_.age();     // idle IPv6 sessions
   end_iteration();   // a quiescent point for the model's retirement
   return handled;
@@ -272,6 +273,8 @@ void Worker::process_owned(Owned* o, uint32_t n) {
       lan_.input(o[i].m, o[i].pp, kNone, o[i].tunnel);
     } else if (ctx_.rm().nat64_pool_holds(o[i].pp.dst)) {
       nat64_.input4(o[i].m, o[i].pp);
+    } else if (!o[i].wan && nat46_.input4(o[i].m, o[i].pp, o[i].iface)) {
+      // NAT46: an IPv4 client's packet to a NAT46 service, translated to IPv6 (or dropped)
     } else if (o[i].wan && esp_spi_of(o[i].m, o[i].pp) && esp_.enabled()) {
       esp_.input(o[i].m, o[i].pp);  // owner_of_spi sent it here
     } else if (o[i].wan) {

@@ -21,6 +21,7 @@
 //   WanInput        WAN packets: verification, handshake, egress/transit first packet
 //   Aging, HaFollower, OffloadFollower   idle sessions; the HA peer; the NIC
 //   Nat64Step, Ipv6Input   stateful NAT64 (IPv6 LAN clients, IPv4 pool replies); IPv6 frames
+//   Nat46Step   NAT46 (IPv4 LAN clients to on-link IPv6 servers, and the replies)
 // worker.cc reads top to bottom as the steps of poll_once().
 #pragma once
 
@@ -51,6 +52,7 @@
 #include "dataplane/worker/ha_follower.h"
 #include "dataplane/worker/handoff.h"
 #include "dataplane/worker/ipv6_input.h"
+#include "dataplane/worker/nat46_step.h"
 #include "dataplane/worker/nat64_step.h"
 #include "dataplane/worker/offload_follower.h"
 #include "dataplane/worker/punt_class.h"
@@ -88,6 +90,7 @@ class Worker {
   OffloadFollower& offload() { return offload_; }
   const Handoff& handoff() const { return handoff_; }
   const Nat64Step& nat64() const { return nat64_; }
+  const Nat46Step& nat46() const { return nat46_; }
   const Route6Step& route6() const { return route6_; }
   Route6Step& route6() { return route6_; }
   const EspStep& esp() const { return esp_; }
@@ -182,12 +185,13 @@ class Worker {
   HaFollower ha_{ctx_, crypto_};
   OffloadFollower offload_{ctx_};
   Nat64Step nat64_{ctx_, tx_, handoff_};
+  Nat46Step nat46_{ctx_, tx_, handoff_};  // #19: IPv4 clients to IPv6 servers
   Svr6Lan svr6_{ctx_, tx_, emit_, crypto_};  // before route6_, which attaches its IPv6 table
   Route6Step route6_{ctx_, tx_, handoff_};
   Route6Follow routes6_{ctx_, route6_, recheck_};  // #19: routed IPv6 sessions after route changes and commits
   HaFollower6 ha6_{ctx_, route6_};  // #19: attached to ha_ by the constructor
   PuntMeter punt_{ctx_};  // both families spend it (ipv6_ too)
-  Ipv6Input ipv6_{ctx_, nat64_, route6_, punt_};
+  Ipv6Input ipv6_{ctx_, nat64_, nat46_, route6_, punt_};
 
   RxFn rx_;
   void* io_ctx_ = nullptr;

@@ -473,11 +473,11 @@ wp_fetch() {
 
 wp_sha() { sha256sum "$1" | awk '{print $1}'; }
 
-# wp_iperf NAME ARGS...: iperf3 client in ns c to 10.2.0.10, JSON to
+# wp_iperf NAME ARGS...: iperf3 client in ns c to 10.2.0.10 (or $WP_IPERF_SERVER), JSON to
 # $WP_TMP/NAME.json; prints a one-line summary; status of iperf3.
 wp_iperf() {
   local name=$1 rc; shift
-  timeout 40 ip netns exec "$(wp_ns c)" iperf3 -c 10.2.0.10 -J --connect-timeout 5000 "$@" \
+  timeout 40 ip netns exec "$(wp_ns c)" iperf3 -c "${WP_IPERF_SERVER:-10.2.0.10}" -J --connect-timeout 5000 "$@" \
     >"$WP_TMP/$name.json" 2>"$WP_TMP/$name.err"
   rc=$?
   "$WP_PY" "$WP_E2E/iperf_summary.py" "$WP_TMP/$name.json" || rc=1

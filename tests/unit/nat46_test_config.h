@@ -1,4 +1,4 @@
-// The NAT46 router of the unit tests (nat46_config_test.cc):
+// The NAT46 router of the unit tests (nat46_config_test.cc, nat46_worker_test.cc):
 //
 //   client 10.1.0.5 (tenant lan), guest 10.1.0.200 (tenant guest, no policy)
 //     - [r1] lan 10.1.0.1/24, wan0 172.16.0.1/24 + 2001:db8:46::1/64
@@ -8,6 +8,10 @@
 // 2001:db8:4646::<IPv4> (source_prefix 2001:db8:4646::/96).
 #pragma once
 
+#include <memory>
+
+#include "dataplane/ip/ndp.h"
+#include "tests/unit/pkt6_builder.h"
 #include "tests/unit/svr_harness.h"
 
 namespace wp::test {
@@ -23,6 +27,22 @@ inline config::Config nat46_config() {
   s->mutable_nat46()->set_source_prefix("2001:db8:4646::/96");
   add_policy(c, "lan", "v6srv", "");  // none for guest: denied
   return c;
+}
+
+// The router itself (nat46_worker_test.cc): its neighbors (the client by ARP,
+// the server 10.46.0.10 = 2001:db8:46::a2e:a by Neighbor Discovery) already resolved.
+inline constexpr const char* kNat46Server6 = "2001:db8:46::a2e:a";
+inline constexpr const char* kNat46Client6 = "2001:db8:4646::a01:5";  // 10.1.0.5 under the source prefix
+inline const Ipv4 kNat46Server4 = ip("10.46.0.10");
+inline constexpr Mac kNat46ServerMac = {2, 0, 0, 0, 0x46, 10};
+
+inline std::unique_ptr<Router> nat46_router(RouterOptions opts = {}, const config::Config& cfg = nat46_config()) {
+  auto r = std::make_unique<Router>(cfg, std::move(opts));
+  r->neighbor(0, kClient, kClientMac);
+  Neighbor6Table& n6 = r->shared().neighbors6;
+  n6.begin(1, ip6(kNat46Server6), 0);
+  n6.advert(1, ip6(kNat46Server6), kNat46ServerMac.data(), kNaSolicited | kNaOverride, 0);
+  return r;
 }
 
 }  // namespace wp::test

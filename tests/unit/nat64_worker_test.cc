@@ -14,6 +14,7 @@
 #include "dataplane/session/owner.h"
 #include "tests/unit/icmp6_error_check.h"
 #include "tests/unit/nat64_test_config.h"
+#include "tests/unit/out6_frame.h"
 #include "tests/unit/pkt6_builder.h"
 
 namespace wp {
@@ -28,23 +29,6 @@ std::vector<uint8_t> lan6(const Router& r, const Pkt6& p) {
   std::memcpy(f.data() + 6, kClient6Mac.data(), 6);
   return f;
 }
-
-// An IPv6 frame a router sent, read back.
-struct Out6 {
-  std::vector<uint8_t> raw;
-  Ipv6View v;
-  explicit Out6(const Frame& f) : raw(f.raw), v(parse_ipv6_packet(raw.data(), static_cast<uint32_t>(raw.size()), 14)) {}
-  const uint8_t* l4() const { return raw.data() + v.l4; }
-  uint32_t l4_len() const { return v.end - v.l4; }
-  // The upper-layer checksum over the IPv6 pseudo-header, recomputed.
-  bool checksum_ok() const {
-    uint8_t pseudo[40] = {};
-    std::memcpy(pseudo, raw.data() + 14 + 8, 32);
-    put32(pseudo + 32, l4_len());
-    pseudo[39] = v.proto;
-    return ones_fold(ones_sum(pseudo, 40) + ones_sum(l4(), l4_len())) == 0xffff;
-  }
-};
 
 bool icmp4_ok(const Frame& f) { return ones_fold(ones_sum(f.l4(), f.l4_len())) == 0xffff; }
 

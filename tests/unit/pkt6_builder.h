@@ -168,7 +168,7 @@ class Pkt6 {
 inline std::vector<uint8_t> v6_checksummed(std::vector<uint8_t> f) {
   const Ipv6View v = parse_ipv6_packet(f.data(), static_cast<uint32_t>(f.size()), 14);
   uint8_t* l4 = f.data() + v.l4;
-  const uint16_t at = v.proto == kProtoTcp ? 16 : 6;
+  const uint16_t at = v.proto == kProtoTcp ? 16 : v.proto == kProtoIcmpv6 ? 2 : 6;
   l4[at] = l4[at + 1] = 0;
   const uint16_t c = l4_checksum6(v.src, v.dst, v.proto, l4, static_cast<uint32_t>(v.end - v.l4));
   l4[at] = static_cast<uint8_t>(c >> 8);

@@ -14,6 +14,7 @@
 #include "dataplane/session/table6.h"
 #include "mgmt/metrics.h"
 #include "mgmt/stats.h"
+#include "tests/unit/out6_frame.h"
 #include "tests/unit/pkt6_builder.h"
 #include "tests/unit/route6_test_config.h"
 
@@ -21,13 +22,6 @@ namespace wp {
 namespace {
 
 using namespace test;
-
-struct Out6 {
-  std::vector<uint8_t> raw;
-  Ipv6View v;
-  explicit Out6(const Frame& f) : raw(f.raw), v(parse_ipv6_packet(raw.data(), static_cast<uint32_t>(raw.size()), 14)) {}
-  const uint8_t* l4() const { return raw.data() + v.l4; }
-};
 
 // What a router sends on: the same bytes from the IPv6 header on, but the hop limit.
 void expect_forwarded(const std::vector<uint8_t>& sent, const Out6& out) {
