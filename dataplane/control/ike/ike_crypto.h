@@ -1,8 +1,8 @@
-// IKEv2 cryptography (RFC 7296 § 2.13-2.15, RFC 5282, RFC 3526, RFC 5903),
-// with OpenSSL on the control thread (never in a worker):
-// - the suites Waypoint offers and accepts: aes256-sha256-modp2048,
-//   aes256-sha256-ecp256 (ENCR_AES_CBC-256, AUTH_HMAC_SHA2_256_128,
-//   PRF_HMAC_SHA2_256) and aes256gcm16-prfsha256-ecp256 (ENCR_AES_GCM_16-256);
+// IKEv2 cryptography (RFC 7296 § 2.13-2.15, RFC 5282, RFC 3526, RFC 5903,
+// RFC 8031), with OpenSSL on the control thread (never in a worker):
+// - the suites Waypoint offers and accepts: aes256-sha256-GROUP
+//   (ENCR_AES_CBC-256, AUTH_HMAC_SHA2_256_128, PRF_HMAC_SHA2_256) and
+//   aes256gcm16-prfsha256-GROUP (ENCR_AES_GCM_16-256), GROUP any DH group below;
 // - Diffie-Hellman: MODP-2048/3072/4096 (groups 14, 15, 16; RFC 3526:
 //   public value and shared secret padded to the prime's length), ECP-256/
 //   384/521 (groups 19, 20, 21; RFC 5903: public value x | y, shared secret
