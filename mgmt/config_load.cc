@@ -44,6 +44,7 @@ namespace pb = google::protobuf;
 // Larger than any sane config; stops `--config /dev/zero` from eating memory.
 constexpr size_t kMaxConfigBytes = 16 << 20;
 constexpr size_t kMaxKeyFileBytes = 64 << 10;
+constexpr size_t kMaxCrlFileBytes = 8 << 20;
 constexpr size_t kMaxShownKeyChars = 32;
 
 std::string field_path(const std::string& parent, const std::string& name) {
@@ -372,11 +373,11 @@ std::string strip(const std::string& s) {
 // "both set" still means the user wrote both. Errors name the file, never its
 // contents.
 void resolve_key_file(const std::filesystem::path& dir, std::string* key, std::string* key_file,
-                      const std::string& path, std::vector<ConfigError>& errors) {
+                      const std::string& path, std::vector<ConfigError>& errors, size_t max_bytes = kMaxKeyFileBytes) {
   if (key_file->empty() || !key->empty()) return;  // both set: the validator says so
   const std::string file = (dir / *key_file).string();
   std::string contents;
-  if (auto err = read_file(file, kMaxKeyFileBytes, contents)) {
+  if (auto err = read_file(file, max_bytes, contents)) {
     errors.push_back({path, "cannot read key file \"" + file + "\": " + *err});
     return;
   }
@@ -404,6 +405,8 @@ void resolve_key_files(const std::filesystem::path& dir, config::Config& cfg, st
     resolve_key_file(dir, p.mutable_certificate(), p.mutable_certificate_file(), at + "certificate_file", errors);
     resolve_key_file(dir, p.mutable_private_key(), p.mutable_private_key_file(), at + "private_key_file", errors);
     resolve_key_file(dir, p.mutable_ca_certificates(), p.mutable_ca_file(), at + "ca_file", errors);
+    // A CRL grows with what its CA revoked: ~30 bytes of PEM per entry.
+    resolve_key_file(dir, p.mutable_crls(), p.mutable_crl_file(), at + "crl_file", errors, kMaxCrlFileBytes);
   }
 }
 

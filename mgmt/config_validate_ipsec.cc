@@ -12,32 +12,27 @@
 
 #include <algorithm>
 #include <array>
+#include <optional>
 #include <string_view>
 #include <utility>
 #include <vector>
 
 #include "dataplane/control/ike/ike_cert.h"
-#include "dataplane/control/ike/ike_crypto.h"  // split_esp_group
+#include "dataplane/control/ike/ike_identity.h"
+#include "dataplane/control/ike/ike_crypto.h"  // split_esp_group, ike_suite_by_name
 #include "dataplane/ipsec/esp_limits.h"
 #include "mgmt/config_validator.h"
 
 namespace wp::mgmt::detail {
 namespace {
 
-constexpr std::array<std::string_view, 3> kIkeProposals = {"aes256-sha256-modp2048", "aes256-sha256-ecp256",
-                                                           "aes256gcm16-prfsha256-ecp256"};
 constexpr std::array<std::string_view, 4> kEspProposals = {"aes256gcm16", "aes256gcm16-esn", "aes256-sha256",
                                                            "aes256-sha256-esn"};
-constexpr std::array<std::string_view, 2> kPfsGroups = {"modp2048", "ecp256"};
 constexpr size_t kMinPskLen = 16;
+constexpr const char* kIdentityForms =
+    " (an identity is an FQDN, an IPv4 or IPv6 address, user@domain or a DN \"C=.., O=.., CN=..\")";
 constexpr uint64_t kMinChildLifetimeBytes = uint64_t{1} << 20;  // below it a rekey every few ms at line rate
 constexpr uint32_t kMaxTunnels = kMaxEspTunnels;  // the workers' ESP tables (esp_limits.h)
-
-// An FQDN identity (ID type 2): 1..255 printable ASCII bytes, no spaces.
-bool valid_identity(const std::string& id) {
-  if (id.empty() || id.size() > 255) return false;
-  return std::all_of(id.begin(), id.end(), [](unsigned char c) { return c > 0x20 && c < 0x7f; });
-}
 
 template <size_t N>
 std::string joined(const std::array<std::string_view, N>& names) {
@@ -55,11 +50,12 @@ void ConfigValidator::check_ipsec() {
     const config::IpsecPeer& p = cfg_.ipsec_peers(i);
     const std::string path = at("ipsec_peers", i);
     if (required(p.address(), path + ".address")) check_waypoint(p.address(), path + ".address");
-    if (required(p.local_id(), path + ".local_id") && !valid_identity(p.local_id()))
-      error(path + ".local_id", "must be 1-255 printable characters without spaces (an FQDN identity)");
+    std::string why;
+    if (required(p.local_id(), path + ".local_id") && !ike::parse_identity(p.local_id(), why))
+      error(path + ".local_id", "\"" + p.local_id() + "\": " + why + kIdentityForms);
     if (required(p.remote_id(), path + ".remote_id")) {
-      if (!valid_identity(p.remote_id()))
-        error(path + ".remote_id", "must be 1-255 printable characters without spaces (an FQDN identity)");
+      if (!ike::parse_identity(p.remote_id(), why))
+        error(path + ".remote_id", "\"" + p.remote_id() + "\": " + why + kIdentityForms);
       else if (!remote_ids.insert(p.remote_id()).second && !ipsec_remote_id_shared_ok(i))
         error(path + ".remote_id", "\"" + p.remote_id() +
                                        "\" is the remote_id of another IPsec peer (two peers may share it only "
@@ -83,6 +79,8 @@ void ConfigValidator::check_ipsec_auth(const config::IpsecPeer& p, const std::st
   const bool by_cert = !p.certificate().empty() || !p.private_key().empty() || !p.ca_certificates().empty() ||
                        !p.certificate_file().empty() || !p.private_key_file().empty() || !p.ca_file().empty();
   if (by_cert) return check_ipsec_cert(p, path);
+  if (!p.crls().empty() || !p.crl_file().empty())
+    return error(path + ".crl_file", "CRLs need certificate authentication (certificate_file, private_key_file, ca_file)");
   if (!p.psk().empty() && !p.psk_file().empty()) return error(path, "set either psk or psk_file, not both");
   if (!p.psk_file().empty())
     return error(path + ".psk_file", "was not read; psk_file is only resolved when loading a config file");
@@ -94,8 +92,10 @@ void ConfigValidator::check_ipsec_auth(const config::IpsecPeer& p, const std::st
 void ConfigValidator::check_ipsec_cert(const config::IpsecPeer& p, const std::string& path) {
   if (!p.psk().empty() || !p.psk_file().empty())
     return error(path, "set either psk/psk_file or certificate_file/private_key_file/ca_file, not both");
-  const std::pair<const std::string*, const char*> files[] = {
-      {&p.certificate_file(), "certificate_file"}, {&p.private_key_file(), "private_key_file"}, {&p.ca_file(), "ca_file"}};
+  const std::pair<const std::string*, const char*> files[] = {{&p.certificate_file(), "certificate_file"},
+                                                              {&p.private_key_file(), "private_key_file"},
+                                                              {&p.ca_file(), "ca_file"},
+                                                              {&p.crl_file(), "crl_file"}};
   bool unread = false;
   for (const auto& [file, name] : files)
     if (!file->empty()) {
@@ -115,22 +115,39 @@ void ConfigValidator::check_ipsec_cert(const config::IpsecPeer& p, const std::st
   std::string why;
   const ike::CertAuthPtr auth = ike::load_cert_auth(p.certificate(), p.private_key(), p.ca_certificates(), why);
   if (!auth) return error(path + ".certificate_file", why);
-  const std::vector<std::string> names = ike::cert_dns_names(*auth);
-  const bool named = std::any_of(names.begin(), names.end(),
-                                 [&](const std::string& n) { return strcasecmp(n.c_str(), p.local_id().c_str()) == 0; });
-  if (!p.local_id().empty() && !named) {
+  if (!p.crls().empty() && !ike::load_cert_auth(p.certificate(), p.private_key(), p.ca_certificates(), why, p.crls()))
+    error(path + ".crl_file", why);
+  const std::optional<ike::Identity> ours = ike::parse_identity(p.local_id(), why);
+  if (!ours) return;  // reported with the identities
+  if (ours->type == ike::kIdFqdn) {
+    // An FQDN as a dNSName, case-insensitively (as the site's check is).
+    const std::vector<std::string> names = ike::cert_dns_names(*auth);
+    const std::string fqdn(ours->data.begin(), ours->data.end());
+    const bool named = std::any_of(names.begin(), names.end(),
+                                   [&](const std::string& n) { return strcasecmp(n.c_str(), fqdn.c_str()) == 0; });
+    if (named) return;
     std::string list;
     for (const std::string& n : names) list += (list.empty() ? "" : ", ") + n;
-    error(path + ".local_id", "\"" + p.local_id() + "\" is not a subjectAltName dNSName of the certificate (it names: " +
-                                  (list.empty() ? "none" : list) + "); the site checks our identity against it");
+    return error(path + ".local_id", "\"" + p.local_id() +
+                                         "\" is not a subjectAltName dNSName of the certificate (it names: " +
+                                         (list.empty() ? "none" : list) + "); the site checks our identity against it");
   }
+  if (!ike::cert_names(*auth, *ours))
+    error(path + ".local_id", "\"" + p.local_id() + "\" is not " +
+                                  (ours->type == ike::kIdDerAsn1Dn
+                                       ? "the certificate's subject (" + ike::cert_subject(*auth) + ")"
+                                       : std::string("a subjectAltName of the certificate (an IP address or rfc822Name)")) +
+                                  "; the site checks our identity against it");
 }
 
 void ConfigValidator::check_ipsec_proposals(const config::IpsecPeer& p, const std::string& path) {
   for (int j = 0; j < p.ike_proposals_size(); ++j) {
     const std::string& n = p.ike_proposals(j);
-    if (std::find(kIkeProposals.begin(), kIkeProposals.end(), n) == kIkeProposals.end())
-      error(at(path + ".ike_proposals", j), "unknown IKE proposal \"" + n + "\" (one of " + joined(kIkeProposals) + ")");
+    ike::IkeSuite s;
+    if (!ike::ike_suite_by_name(n, s))
+      error(at(path + ".ike_proposals", j), "unknown IKE proposal \"" + n +
+                                                "\" (aes256-sha256-GROUP or aes256gcm16-prfsha256-GROUP, GROUP one of " +
+                                                ike::dh_group_names() + ")");
   }
   // An optional DH group (PFS of our Child SA rekeys, docs/ipsec.md
   // § Rekeying) as strongSwan writes it: the same in every proposal or in none.
@@ -142,12 +159,12 @@ void ConfigValidator::check_ipsec_proposals(const config::IpsecPeer& p, const st
     const std::string where = at(path + ".esp_proposals", j);
     if (!ike::split_esp_group(n, base, group)) {
       error(where, "\"" + n + "\" names a DH group Waypoint does not implement, or two (PFS groups: " +
-                       joined(kPfsGroups) + ")");
+                       ike::dh_group_names() + ")");
       continue;
     }
     if (std::find(kEspProposals.begin(), kEspProposals.end(), base) == kEspProposals.end()) {
       error(where, "unknown ESP proposal \"" + n + "\" (one of " + joined(kEspProposals) +
-                       ", each optionally followed by -" + joined(kPfsGroups) + " for PFS)");
+                       ", each optionally followed by -GROUP for PFS, GROUP one of " + ike::dh_group_names() + ")");
       continue;
     }
     if (j == 0) {

@@ -24,15 +24,7 @@ constexpr seconds kNatKeepalive{20};   // RFC 3948 § 2.3's default
 // worker's queue when the control thread has the answer (docs/ipsec.md).
 constexpr seconds kRekeyedInboundGrace{5};
 
-std::string ike_suite_name(const ike::IkeSuite& s) {
-  for (const char* n : {"aes256-sha256-modp2048", "aes256-sha256-ecp256", "aes256gcm16-prfsha256-ecp256"}) {
-    ike::IkeSuite k;
-    if (ike::ike_suite_by_name(n, k) && k.encr == s.encr && k.encr_key_bits == s.encr_key_bits &&
-        k.integ == s.integ && k.prf == s.prf && k.dh == s.dh)
-      return n;
-  }
-  return "unknown";
-}
+using ike::ike_suite_name;
 
 std::string esp_suite_name(const ike::EspSuite& s) {
   return std::string(s.aead() ? "aes256gcm16" : "aes256-sha256") + (s.esn ? "-esn" : "");

@@ -27,9 +27,9 @@ struct FailureClass {
 };
 const FailureClass kFailureClasses[] = {
     {"auth_failed",
-     {Refusal::authentication_failed, Refusal::unknown_id, Refusal::bad_certificate},
+     {Refusal::authentication_failed, Refusal::unknown_id, Refusal::bad_certificate, Refusal::certificate_revoked},
      {InitFailure::authentication_failed, InitFailure::peer_auth_failed, InitFailure::peer_id_mismatch,
-      InitFailure::peer_bad_certificate}},
+      InitFailure::peer_bad_certificate, InitFailure::peer_certificate_revoked}},
     {"no_proposal",
      {Refusal::no_proposal_chosen, Refusal::child_no_proposal_chosen},
      {InitFailure::no_proposal_chosen, InitFailure::child_no_proposal_chosen, InitFailure::bad_proposal_answer}},

@@ -99,6 +99,13 @@
 #    here with openssl; strongSwan logs RFC 7427 signatures verified both ways,
 #    site7's LAN pings 10.2.0.10 through ipsec7; a certificate from another CA
 #    (site8) is refused and counted as bad_certificate.
+# 9b. (after 9) more DH groups, a DN identity, a CRL (issue #20): site10 is
+#    "C=CH, O=Waypoint test, CN=site10" (its certificate's subject) with IKE
+#    group curve25519 and ESP PFS group ecp384; its IKE SA comes up with that
+#    proposal on both ends, its LAN pings through ipsec10, a Child SA rekey by
+#    strongSwan carries an ECP-384 KE (r2 logs the PFS rekey) and the ping
+#    goes on. site11's certificate is on the CA's CRL (openssl ca -gencrl, r2's
+#    crl_file): refused with AUTHENTICATION_FAILED, counted certificate_revoked.
 # 12. (after r2 stopped) our own Child SA rekeys by bytes (docs/ipsec.md § Rekeying): r1
 #     restarts initiating to strongSwan in namespace site12 (172.16.0.40, LAN 10.62.0.1, tunnel
 #     ipsec12), whose own lifetimes are a day (it never rekeys), with child_lifetime_bytes 1 MiB;
@@ -156,10 +163,10 @@ wp_gen_basic_configs "$WP_TMP" 1 "$KEY"
 # 9: a CA, r2's RSA certificate, site7's ECDSA one; site8's from a CA r2 does not trust.
 PKI=$WP_TMP/pki
 mkdir -p "$PKI"
-mkcert() {  # mkcert NAME CA KEYGEN...: NAME.key, NAME.pem with subjectAltName DNS:NAME.example
+mkcert() {  # mkcert NAME CA KEYGEN...: NAME.key, NAME.pem with subjectAltName DNS:NAME.example, subject $SUBJ
   local name=$1 ca=$2; shift 2
   openssl "$@" -out "$PKI/$name.key" 2>/dev/null &&
-    openssl req -new -key "$PKI/$name.key" -subj "/CN=$name.example" -out "$PKI/$name.csr" &&
+    openssl req -new -key "$PKI/$name.key" -subj "${SUBJ:-/CN=$name.example}" -out "$PKI/$name.csr" &&
     openssl x509 -req -in "$PKI/$name.csr" -CA "$PKI/$ca.pem" -CAkey "$PKI/$ca.key" -CAcreateserial -days 2 \
       -extfile <(printf 'subjectAltName=DNS:%s.example\n' "$name") -out "$PKI/$name.pem" 2>/dev/null
 }
@@ -170,8 +177,19 @@ for ca in ca otherca; do
 done
 mkcert headend ca genpkey -algorithm RSA -pkeyopt rsa_keygen_bits:2048 && mkcert site7 ca ecparam -genkey -name prime256v1 -noout &&
   mkcert site8 otherca ecparam -genkey -name prime256v1 -noout
-wp_check "openssl made the test PKI (CA, r2's RSA and the sites' ECDSA certificates)" \
-  test -s "$PKI/headend.pem" -a -s "$PKI/site7.pem" -a -s "$PKI/site8.pem"
+# 9b: site10 by its subject DN; site11 revoked on the CA's CRL (openssl ca's database).
+SUBJ="/C=CH/O=Waypoint test/CN=site10" mkcert site10 ca ecparam -genkey -name prime256v1 -noout &&
+  mkcert site11 ca ecparam -genkey -name prime256v1 -noout
+printf '[ca]\ndefault_ca = d\n[d]\ndatabase = %s/index.txt\ncrlnumber = %s/crlnumber\ndefault_md = sha256\ndefault_crl_days = 2\n' \
+  "$PKI" "$PKI" >"$PKI/ca.cnf" && : >"$PKI/index.txt" && echo 01 >"$PKI/crlnumber"
+gencrl() {
+  openssl ca -config "$PKI/ca.cnf" -keyfile "$PKI/ca.key" -cert "$PKI/ca.pem" -revoke "$PKI/site11.pem" 2>/dev/null &&
+    openssl ca -config "$PKI/ca.cnf" -keyfile "$PKI/ca.key" -cert "$PKI/ca.pem" -gencrl -out "$PKI/ca.crl" 2>/dev/null
+}
+gencrl
+wp_check "openssl made the test PKI (CA, r2's RSA and the sites' ECDSA certificates, the CA's CRL revoking site11)" \
+  test -s "$PKI/headend.pem" -a -s "$PKI/site7.pem" -a -s "$PKI/site8.pem" -a -s "$PKI/site10.pem" -a -s "$PKI/site11.pem" \
+  -a "$(openssl crl -in "$PKI/ca.crl" -noout -text 2>/dev/null | grep -c "Serial Number")" = 1
 cat >> "$WP_TMP/r2.yaml" <<YAML
 ipsec_peers:
   - {name: site1, address: 172.16.0.9, local_id: headend.example, remote_id: site1.example, psk: "$PSK1",
@@ -200,6 +218,12 @@ ipsec_peers:
      local_ts: [10.2.0.0/24], remote_ts: [10.56.0.0/24]}
   - {name: site8, address: 172.16.0.15, local_id: headend.example, remote_id: site8.example,
      certificate_file: pki/headend.pem, private_key_file: pki/headend.key, ca_file: pki/ca.pem}
+  - {name: site10, address: 172.16.0.17, local_id: headend.example, remote_id: "C=CH, O=Waypoint test, CN=site10",
+     certificate_file: pki/headend.pem, private_key_file: pki/headend.key, ca_file: pki/ca.pem, crl_file: pki/ca.crl,
+     ike_proposals: [aes256gcm16-prfsha256-curve25519], esp_proposals: [aes256gcm16-ecp384],
+     local_ts: [10.2.0.0/24], remote_ts: [10.57.0.0/24]}
+  - {name: site11, address: 172.16.0.18, local_id: headend.example, remote_id: site11.example,
+     certificate_file: pki/headend.pem, private_key_file: pki/headend.key, ca_file: pki/ca.pem, crl_file: pki/ca.crl}
 tunnels:
   - {name: ipsec0, peer: site1, tenant: branch, address: 169.254.10.1/30, ipv6_address: "2001:db8:10::1/126"}
   - {name: ipsec1, peer: site2, tenant: branch}
@@ -209,6 +233,8 @@ tunnels:
   - {name: ipsec6, peer: site4, tenant: branch}
   - {name: ipsec7, peer: site7, tenant: branch}
   - {name: ipsec8, peer: site8, tenant: branch}
+  - {name: ipsec10, peer: site10, tenant: branch}
+  - {name: ipsec11, peer: site11, tenant: branch}
 YAML
 # The site's LAN (10.50.0.0/24) comes out of ipsec0 as tenant branch: ping (any
 # protocol to the server), web (wp_conf_common), not ssh (no policy); a
@@ -223,6 +249,7 @@ c["policies"].append({"tenant": "branch", "service": "site-any"})
 c.setdefault("routes", []).append({"prefix": "10.50.0.0/24", "interface": "ipsec0"})
 c["routes"].append({"prefix": "10.52.0.0/24", "interface": "ipsec2"})  # 6: site3, r2 initiates
 c["routes"].append({"prefix": "10.56.0.0/24", "interface": "ipsec7"})  # 9: site7, certificates
+c["routes"].append({"prefix": "10.57.0.0/24", "interface": "ipsec10"})  # 9b: site10, DN, curve25519
 c["router"]["punt"] = {"enabled": True}  # 1c: the tunnel's kernel interface
 c["router"]["wan"][0]["waypoint_addresses"] = ["172.16.0.3"]  # 7: the second headend address (site1b's)
 # 1d: zebra's routes (FPM); r2's LAN (tenant hq) may open sessions to the
@@ -298,6 +325,9 @@ wp_exec site ip addr add 169.254.11.2/32 dev s0  # 7: the site's end of ipsec3's
 wp_exec site ip addr add 172.16.0.14/24 dev s0  # 9: site7 (certificates)
 wp_exec site ip addr add 172.16.0.15/24 dev s0  # 9: site8 (a certificate r2 does not trust)
 wp_exec site ip addr add 10.56.0.1/24 dev s0    # site7's LAN
+wp_exec site ip addr add 172.16.0.17/24 dev s0  # 9b: site10 (DN, curve25519, ecp384)
+wp_exec site ip addr add 172.16.0.18/24 dev s0  # 9b: site11 (revoked)
+wp_exec site ip addr add 10.57.0.1/24 dev s0    # site10's LAN
 wp_exec site ip addr add 172.16.0.16/24 dev s0  # 4: site9, added to r2 by a live commit
 wp_exec site ip addr add 10.59.0.1/24 dev s0    # site9's LAN (charon installs its route from it)
 # 1e: the site's IPv6 LAN address on lo (only the tunnel carries IPv6 here); charon's TUN,
@@ -388,20 +418,24 @@ mkdir -p "$SW"
   wp_swan_connection live 172.16.0.16 172.16.0.2 aes256-sha256-modp2048 site9.example headend.example \
     lan9 10.59.0.0/24 10.2.9.0/24 aes256gcm16
   # 9: certificates; swanctl loads private keys only from its own directories (next to swanctl.conf).
-  for n in 7 8; do
+  # 9b: site10 by its subject DN, curve25519 for IKE, PFS with ecp384; site11 revoked.
+  for n in 7 8 10 11; do
+    ike=aes256gcm16-prfsha256-ecp256 esp=aes256gcm16 id=site$n.example lan=10.56.0.0/24
+    [ $n != 10 ] || ike=aes256gcm16-prfsha256-curve25519 esp=aes256gcm16-ecp384 lan=10.57.0.0/24 \
+      id='"C=CH, O=Waypoint test, CN=site10"'
     cat <<EOF
   cert$n { remote_addrs = 172.16.0.2
     local_addrs = 172.16.0.$((n + 7))
     version = 2
-    proposals = aes256gcm16-prfsha256-ecp256
+    proposals = $ike
     local { auth = pubkey
       certs = $PKI/site$n.pem
-      id = site$n.example }
+      id = $id }
     remote { auth = pubkey
       id = headend.example }
-    children { lan$n { local_ts = 10.56.0.0/24
+    children { lan$n { local_ts = $lan
         remote_ts = 10.2.0.0/24
-        esp_proposals = aes256gcm16 } } }
+        esp_proposals = $esp } } }
 EOF
   done
   echo "}"
@@ -414,7 +448,7 @@ EOF
   wp_swan_secret site9 site9.example headend.example "$PSK9"
   echo "}"
 } > "$SW/swanctl.conf"
-mkdir -p "$SW/ecdsa" && cp "$PKI/site7.key" "$PKI/site8.key" "$SW/ecdsa/"
+mkdir -p "$SW/ecdsa" && cp "$PKI/site7.key" "$PKI/site8.key" "$PKI/site10.key" "$PKI/site11.key" "$SW/ecdsa/"
 wp_check "charon's VICI socket is up" wp_charon_start site "$SW" "$WP_TMP/charon.log"
 swan() { wp_swanctl site "$SW" "$@"; }
 initiate() { swan --initiate --ike "$1" --child "$2" --timeout 15 >"$3" 2>&1; }
@@ -959,6 +993,35 @@ bad_cert_counted() { [ "$(bad_certs)" -gt "${refused0:-0}" ]; }
 wp_check "site8's certificate (another CA) is refused: r2 counts bad_certificate" wp_until 10 bad_cert_counted
 wp_check "strongSwan: cert8 did not come up (AUTHENTICATION_FAILED)" grep -q "AUTHENTICATION_FAILED" "$WP_TMP/initiate8.out"
 wp_check "r2 never logged a private key" bash -c "! grep -q 'PRIVATE KEY' '$WP_TMP/r2.log'"
+# 9b. site10: a DN identity, curve25519 for the IKE SA, ecp384 for PFS; site11 revoked.
+wp_check "swanctl --initiate cert10 (DN identity, curve25519)" initiate cert10 lan10 "$WP_TMP/initiate10.out"
+swan --list-sas --ike cert10 >"$WP_TMP/list-cert10.out" 2>&1
+wp_check "strongSwan: cert10 ESTABLISHED with AES_GCM_16-256/PRF_HMAC_SHA2_256/CURVE_25519" \
+  grep -q "AES_GCM_16-256/PRF_HMAC_SHA2_256/CURVE_25519" "$WP_TMP/list-cert10.out"
+wp_check "strongSwan: cert10's local identity is the DN" \
+  grep -qF "'C=CH, O=Waypoint test, CN=site10' @ 172.16.0.17" "$WP_TMP/list-cert10.out"
+ctl -o json ipsec >"$WP_TMP/ipsec.json"
+wp_check "r2: site10's IKE SA ESTABLISHED with aes256gcm16-prfsha256-curve25519, remote_id the DN" \
+  test "$(jq_py 'len([s for s in d["ike_sas"] if s["peer"] == "site10" and s["state"] == "ESTABLISHED" and s["proposal"] == "aes256gcm16-prfsha256-curve25519" and s["remote_id"] == "C=CH, O=Waypoint test, CN=site10"])')" = 1
+dn_ping() {
+  wp_exec site ping -c 3 -i 0.2 -W 2 -I 10.57.0.1 10.2.0.10 >"$WP_TMP/ping-dn.out" 2>&1 && grep -q " 3 received" "$WP_TMP/ping-dn.out"
+}
+wp_check "site10's LAN pings 10.2.0.10 through ipsec10 (3 of 3)" wp_until 15 dn_ping
+pfs0=$(grep -c "Child SA negotiated, SPI .* (PFS)" "$WP_TMP/r2.log")
+wp_check "swanctl --rekey --child lan10 (PFS: a KE of ECP-384 in CREATE_CHILD_SA)" \
+  swan --rekey --child lan10
+pfs_logged() { [ "$(grep -c "Child SA negotiated, SPI .* (PFS)" "$WP_TMP/r2.log")" -gt "$pfs0" ]; }
+wp_check "r2 answered the rekey with its own ECP-384 KE (logged as a PFS Child SA)" wp_until 10 pfs_logged
+child10_pfs() {
+  swan --list-sas --ike cert10 >"$WP_TMP/list-cert10.out" 2>&1 && grep -q "lan10: #.*ESP:AES_GCM_16-256/ECP_384" "$WP_TMP/list-cert10.out"
+}
+wp_check "strongSwan: the rekeyed CHILD_SA lan10 lists ESP:AES_GCM_16-256/ECP_384" wp_until 10 child10_pfs
+wp_check "site10's LAN pings 10.2.0.10 through the rekeyed Child SA (3 of 3)" wp_until 15 dn_ping
+revoked() { ctl -o json ipsec >"$WP_TMP/ipsec.json" && jq_py 'd["refused"].get("certificate_revoked", 0)'; }
+initiate cert11 lan11 "$WP_TMP/initiate11.out"
+revoked_counted() { [ "$(revoked)" -ge 1 ]; }
+wp_check "site11's certificate is on r2's CRL: refused, r2 counts certificate_revoked" wp_until 10 revoked_counted
+wp_check "strongSwan: cert11 did not come up (AUTHENTICATION_FAILED)" grep -q "AUTHENTICATION_FAILED" "$WP_TMP/initiate11.out"
 
 # 5. delete.
 t_term=$(date +%s%N)

@@ -1,8 +1,11 @@
 // Certificate authentication (dataplane/control/ike/ike_cert.h): credentials
 // loaded and refused, RFC 7427 signatures made and checked (RSA and ECDSA),
 // chains to the CA with and without an intermediate, the identity in the
-// subjectAltName, expiry, tampering; then a whole IKE_SA_INIT + IKE_AUTH
-// between our initiator and responder with certificates on both sides.
+// subjectAltName, expiry, tampering; identities other than FQDNs named by
+// a certificate (email and IP subjectAltNames, the subject DN); CRLs
+// (revoked, current, expired, not our CA's); then a whole IKE_SA_INIT +
+// IKE_AUTH between our initiator and responder with certificates on both
+// sides, with FQDN, DN and email identities, and a revoked site refused.
 #include "dataplane/control/ike/ike_cert.h"
 
 #include <gtest/gtest.h>
@@ -74,16 +77,16 @@ TEST(IkeCert, SignaturesVerifyForRsaAndEcdsa) {
     EXPECT_EQ(auth.method, kAuthDigitalSignature);
     const CertAuthPtr checker = load(p.headend, p.ca);
     const std::string fqdn = who == &p.site ? "site1.example" : "headend.example";
-    EXPECT_EQ(verify_peer_auth(*checker, certs_of(*signer), fqdn, auth, kOctets, e), CertVerdict::ok) << e;
+    EXPECT_EQ(verify_peer_auth(*checker, certs_of(*signer), identity_of(fqdn), auth, kOctets, e), CertVerdict::ok) << e;
     // Other octets (another exchange), a flipped signature bit.
-    EXPECT_EQ(verify_peer_auth(*checker, certs_of(*signer), fqdn, auth, Bytes{9, 9}, e), CertVerdict::bad_signature);
+    EXPECT_EQ(verify_peer_auth(*checker, certs_of(*signer), identity_of(fqdn), auth, Bytes{9, 9}, e), CertVerdict::bad_signature);
     AuthPayload bad = auth;
     bad.data.back() ^= 1;
-    EXPECT_EQ(verify_peer_auth(*checker, certs_of(*signer), fqdn, bad, kOctets, e), CertVerdict::bad_signature);
+    EXPECT_EQ(verify_peer_auth(*checker, certs_of(*signer), identity_of(fqdn), bad, kOctets, e), CertVerdict::bad_signature);
     // A PSK MIC where a signature belongs.
     bad = auth;
     bad.method = kAuthPsk;
-    EXPECT_EQ(verify_peer_auth(*checker, certs_of(*signer), fqdn, bad, kOctets, e), CertVerdict::unsupported_method);
+    EXPECT_EQ(verify_peer_auth(*checker, certs_of(*signer), identity_of(fqdn), bad, kOctets, e), CertVerdict::unsupported_method);
   }
 }
 
@@ -94,19 +97,19 @@ TEST(IkeCert, TheCertificateMustChainToOurCaAndNameThePeer) {
   std::string e;
   ASSERT_TRUE(sign_auth(*site, kOctets, auth, e));
   const CertAuthPtr trusts_other = load(p.headend, p.other_ca);
-  EXPECT_EQ(verify_peer_auth(*trusts_other, certs_of(*site), "site1.example", auth, kOctets, e),
+  EXPECT_EQ(verify_peer_auth(*trusts_other, certs_of(*site), identity_of("site1.example"), auth, kOctets, e),
             CertVerdict::bad_certificate);
   EXPECT_NE(e.find("does not verify"), std::string::npos) << e;
   const CertAuthPtr headend = load(p.headend, p.ca);
-  EXPECT_EQ(verify_peer_auth(*headend, certs_of(*site), "site2.example", auth, kOctets, e),
+  EXPECT_EQ(verify_peer_auth(*headend, certs_of(*site), identity_of("site2.example"), auth, kOctets, e),
             CertVerdict::bad_certificate);
   EXPECT_NE(e.find("site2.example"), std::string::npos) << e;
   // The CN is not an identity: only the subjectAltName counts.
-  EXPECT_EQ(verify_peer_auth(*headend, certs_of(*site), "site1", auth, kOctets, e), CertVerdict::bad_certificate);
-  EXPECT_EQ(verify_peer_auth(*headend, {}, "site1.example", auth, kOctets, e), CertVerdict::bad_certificate);
+  EXPECT_EQ(verify_peer_auth(*headend, certs_of(*site), identity_of("site1"), auth, kOctets, e), CertVerdict::bad_certificate);
+  EXPECT_EQ(verify_peer_auth(*headend, {}, identity_of("site1.example"), auth, kOctets, e), CertVerdict::bad_certificate);
   // Not DER.
   std::vector<Payload> junk{{PayloadType::cert, false, CertPayload{kCertX509Signature, Bytes{0x30, 0x03, 1, 2, 3}}}};
-  EXPECT_EQ(verify_peer_auth(*headend, junk, "site1.example", auth, kOctets, e), CertVerdict::bad_certificate);
+  EXPECT_EQ(verify_peer_auth(*headend, junk, identity_of("site1.example"), auth, kOctets, e), CertVerdict::bad_certificate);
 }
 
 TEST(IkeCert, ExpiredOrNotYetValidCertificatesAreRefused) {
@@ -118,7 +121,7 @@ TEST(IkeCert, ExpiredOrNotYetValidCertificatesAreRefused) {
     AuthPayload auth;
     std::string e;
     ASSERT_TRUE(sign_auth(*site, kOctets, auth, e));
-    EXPECT_EQ(verify_peer_auth(*headend, certs_of(*site), "site1.example", auth, kOctets, e),
+    EXPECT_EQ(verify_peer_auth(*headend, certs_of(*site), identity_of("site1.example"), auth, kOctets, e),
               CertVerdict::bad_certificate)
         << not_before;
   }
@@ -135,9 +138,9 @@ TEST(IkeCert, IntermediatesTravelAsFurtherCertPayloads) {
   std::string e;
   ASSERT_TRUE(sign_auth(*with_chain, kOctets, auth, e));
   const CertAuthPtr headend = load(p.headend, p.ca);
-  EXPECT_EQ(verify_peer_auth(*headend, certs_of(*with_chain), "site9.example", auth, kOctets, e), CertVerdict::ok)
+  EXPECT_EQ(verify_peer_auth(*headend, certs_of(*with_chain), identity_of("site9.example"), auth, kOctets, e), CertVerdict::ok)
       << e;
-  EXPECT_EQ(verify_peer_auth(*headend, certs_of(*without), "site9.example", auth, kOctets, e),
+  EXPECT_EQ(verify_peer_auth(*headend, certs_of(*without), identity_of("site9.example"), auth, kOctets, e),
             CertVerdict::bad_certificate);
 }
 
@@ -253,6 +256,164 @@ TEST_F(CertExchange, ACertificatePeerWhoseCredentialsDidNotLoadNeverFallsBackToA
   run();
   EXPECT_EQ(i->state(), InitiatorState::failed);
   EXPECT_EQ(r->counters()[Refusal::authentication_failed], 1u);
+}
+
+TEST(IkeCert, IdentitiesOtherThanFqdnsAreNamedBySubjectAltNameOrSubject) {
+  const Pki& p = pki();
+  const Issued s = issue("C=CH, O=Site Corp, CN=site7", {"email:vpn@site7.example", "IP:192.0.2.7", "IP:2001:db8::7"},
+                         KeyType::p256, &p.ca, false);
+  const CertAuthPtr site = load(s, p.ca);
+  AuthPayload auth;
+  std::string e;
+  ASSERT_TRUE(sign_auth(*site, kOctets, auth, e));
+  const CertAuthPtr headend = load(p.headend, p.ca);
+  for (const char* id : {"vpn@site7.example", "192.0.2.7", "2001:db8::7", "C=CH, O=Site Corp, CN=site7",
+                         "C=ch,O=site corp,CN=SITE7", "/C=CH/O=Site Corp/CN=site7"})
+    EXPECT_EQ(verify_peer_auth(*headend, certs_of(*site), identity_of(id), auth, kOctets, e), CertVerdict::ok)
+        << id << ": " << e;
+  for (const char* id : {"other@site7.example", "192.0.2.8", "2001:db8::8", "C=CH, O=Site Corp, CN=site8",
+                         "O=Site Corp, C=CH, CN=site7", "C=CH, O=Site Corp", "site7"}) {
+    EXPECT_EQ(verify_peer_auth(*headend, certs_of(*site), identity_of(id), auth, kOctets, e),
+              CertVerdict::bad_certificate)
+        << id;
+    EXPECT_NE(e.find("does not name"), std::string::npos) << e;
+  }
+  EXPECT_TRUE(cert_names(*site, identity_of("C=CH, O=Site Corp, CN=site7")));
+  EXPECT_FALSE(cert_names(*site, identity_of("site7.example")));
+  EXPECT_EQ(cert_subject(*site), "/C=CH/O=Site Corp/CN=site7");
+}
+
+TEST(IkeCert, ARevokedCertificateIsRefusedAsRevoked) {
+  const Pki& p = pki();
+  const Issued revoked = issue("site3", {"site3.example"}, KeyType::p256, &p.ca, false);
+  const Issued good = issue("site4", {"site4.example"}, KeyType::p256, &p.ca, false);
+  std::string e;
+  const std::string crl = testcert::crl_pem(p.ca, {&revoked});
+  const CertAuthPtr headend = load_cert_auth(p.headend.cert_pem, p.headend.key_pem, p.ca.cert_pem, e, crl);
+  ASSERT_TRUE(headend) << e;
+  EXPECT_EQ(crl_count(*headend), 1u);
+  for (const Issued* who : {&revoked, &good}) {
+    const CertAuthPtr site = load(*who, p.ca);
+    AuthPayload auth;
+    ASSERT_TRUE(sign_auth(*site, kOctets, auth, e));
+    const Identity id = identity_of(who == &revoked ? "site3.example" : "site4.example");
+    const CertVerdict v = verify_peer_auth(*headend, certs_of(*site), id, auth, kOctets, e);
+    if (who == &revoked) {
+      EXPECT_EQ(v, CertVerdict::revoked);
+      EXPECT_NE(e.find("revoked"), std::string::npos) << e;
+    } else {
+      EXPECT_EQ(v, CertVerdict::ok) << e;
+    }
+    // Without the CRL the same certificate passes: the CRL is what refuses it.
+    EXPECT_EQ(verify_peer_auth(*load(p.headend, p.ca), certs_of(*site), id, auth, kOctets, e), CertVerdict::ok);
+  }
+  // A CRL past its nextUpdate fails closed (not "revoked": nothing says so).
+  const CertAuthPtr stale =
+      load_cert_auth(p.headend.cert_pem, p.headend.key_pem, p.ca.cert_pem, e, testcert::crl_pem(p.ca, {}, -30));
+  ASSERT_TRUE(stale) << e;
+  const CertAuthPtr site = load(good, p.ca);
+  AuthPayload auth;
+  ASSERT_TRUE(sign_auth(*site, kOctets, auth, e));
+  EXPECT_EQ(verify_peer_auth(*stale, certs_of(*site), identity_of("site4.example"), auth, kOctets, e),
+            CertVerdict::bad_certificate);
+  EXPECT_NE(e.find("CRL has expired"), std::string::npos) << e;
+}
+
+TEST(IkeCert, CrlsMustBeOurCasAndPem) {
+  const Pki& p = pki();
+  std::string e;
+  EXPECT_FALSE(load_cert_auth(p.headend.cert_pem, p.headend.key_pem, p.ca.cert_pem, e,
+                              testcert::crl_pem(p.other_ca, {})));
+  EXPECT_NE(e.find("not signed by one of the CA certificates"), std::string::npos) << e;
+  EXPECT_FALSE(load_cert_auth(p.headend.cert_pem, p.headend.key_pem, p.ca.cert_pem, e, "not a CRL"));
+  EXPECT_NE(e.find("no PEM CRL"), std::string::npos) << e;
+  // Two CAs, a CRL of each.
+  const std::string two = testcert::crl_pem(p.ca, {}) + testcert::crl_pem(p.other_ca, {});
+  const CertAuthPtr a = load_cert_auth(p.headend.cert_pem, p.headend.key_pem, p.ca.cert_pem + p.other_ca.cert_pem, e, two);
+  ASSERT_TRUE(a) << e;
+  EXPECT_EQ(crl_count(*a), 2u);
+}
+
+TEST_F(CertExchange, DistinguishedNameAndEmailIdentities) {
+  const Pki& p = pki();
+  const Issued site = issue("C=CH, O=Site Corp, CN=site1", {}, KeyType::p256, &p.ca, false);
+  const Issued headend = issue("headend", {"email:vpn@headend.example"}, KeyType::p256, &p.ca, false);
+  rc.peers[0].local_id = ic.peer.remote_id = "vpn@headend.example";
+  rc.peers[0].remote_id = "C=CH, O=Site Corp, CN=site1";
+  ic.peer.local_id = "C=CH,O=Site Corp,CN=site1";  // another spelling of the same DN
+  rc.peers[0].cert = load(headend, p.ca);
+  ic.peer.cert = load(site, p.ca);
+  run();
+  ASSERT_EQ(i->state(), InitiatorState::established);
+  ASSERT_EQ(r->sas().size(), 1u);
+  EXPECT_EQ(r->sas().begin()->second->remote_id, "C=CH, O=Site Corp, CN=site1");  // as configured
+}
+
+TEST_F(CertExchange, AnIdentityTheCertificateDoesNotNameIsRefused) {
+  const Pki& p = pki();
+  const Issued site = issue("C=CH, O=Site Corp, CN=site2", {}, KeyType::p256, &p.ca, false);
+  rc.peers[0].remote_id = ic.peer.local_id = "C=CH, O=Site Corp, CN=site1";  // the certificate says site2
+  ic.peer.cert = load(site, p.ca);
+  run();
+  EXPECT_EQ(i->state(), InitiatorState::failed);
+  EXPECT_EQ(r->counters()[Refusal::bad_certificate], 1u);
+}
+
+TEST_F(CertExchange, ARevokedSiteIsAuthenticationFailedAndCounted) {
+  const Pki& p = pki();
+  const Issued revoked = issue("site1", {"site1.example"}, KeyType::p256, &p.ca, false);
+  std::string e;
+  rc.peers[0].cert = load_cert_auth(p.headend.cert_pem, p.headend.key_pem, p.ca.cert_pem, e,
+                                    testcert::crl_pem(p.ca, {&revoked}));
+  ASSERT_TRUE(rc.peers[0].cert) << e;
+  ic.peer.cert = load(revoked, p.ca);
+  run();
+  EXPECT_EQ(i->state(), InitiatorState::failed);
+  EXPECT_EQ(i->failure(), InitFailure::authentication_failed);  // the responder answered AUTHENTICATION_FAILED
+  EXPECT_EQ(r->counters()[Refusal::certificate_revoked], 1u);
+  EXPECT_EQ(r->counters()[Refusal::bad_certificate], 0u);
+  EXPECT_TRUE(r->sas().empty());
+  // The site (p.site) that is not on the CRL still comes up with that headend.
+  ic.peer.cert = load(p.site, p.ca);
+  run();
+  EXPECT_EQ(i->state(), InitiatorState::established);
+}
+
+// A live reload (Responder::reconfigure, as ike_service_reload does it) that
+// brings a CRL revoking the site: its SA up now stays (peer_reload.h:
+// credentials), its next IKE_AUTH is refused and counted.
+TEST_F(CertExchange, ACrlFromALiveReloadRefusesTheNextIkeAuth) {
+  run();
+  ASSERT_EQ(i->state(), InitiatorState::established);
+  const Pki& p = pki();
+  std::string e;
+  ResponderConfig next = rc;
+  next.peers[0].cert = load_cert_auth(p.headend.cert_pem, p.headend.key_pem, p.ca.cert_pem, e,
+                                      testcert::crl_pem(p.ca, {&p.site}));
+  ASSERT_TRUE(next.peers[0].cert) << e;
+  r->reconfigure(next);
+  EXPECT_EQ(r->sas().size(), 1u);
+  Initiator again(ic);
+  Bytes d = again.start(now);
+  for (int n = 0; n < 8 && !d.empty(); ++n) {
+    const Bytes answer = r->handle(d, kSite, kHeadend);
+    if (answer.empty()) break;
+    d = again.handle(answer, now);
+  }
+  EXPECT_EQ(again.state(), InitiatorState::failed);
+  EXPECT_EQ(r->counters()[Refusal::certificate_revoked], 1u);
+  EXPECT_EQ(r->sas().size(), 1u);  // the first SA, authenticated before the CRL
+}
+
+TEST_F(CertExchange, ARevokedHeadendIsRefusedByTheInitiator) {
+  const Pki& p = pki();
+  std::string e;
+  ic.peer.cert = load_cert_auth(p.site.cert_pem, p.site.key_pem, p.ca.cert_pem, e,
+                                testcert::crl_pem(p.ca, {&p.headend}));
+  ASSERT_TRUE(ic.peer.cert) << e;
+  run();
+  EXPECT_EQ(i->state(), InitiatorState::failed);
+  EXPECT_EQ(i->failure(), InitFailure::peer_certificate_revoked);
 }
 
 }  // namespace

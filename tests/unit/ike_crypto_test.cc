@@ -182,7 +182,10 @@ TEST_P(IkeDh, BothSidesAgreeAndBadPeerValuesAreRefused) {
   ASSERT_TRUE(a->shared_secret(b->public_value(), ab, err)) << err;
   ASSERT_TRUE(b->shared_secret(a->public_value(), ba, err)) << err;
   EXPECT_EQ(ab, ba);
-  EXPECT_EQ(ab.size(), GetParam() == kDhModp2048 ? 256u : 32u);
+  // g^ir: the MODP value padded to the prime's length, x of ECP (RFC 5903 § 7), Curve25519's 32 bytes.
+  const uint16_t g = GetParam();
+  const bool ecp = g == kDhEcp256 || g == kDhEcp384 || g == kDhEcp521;
+  EXPECT_EQ(ab.size(), ecp ? dh_public_len(g) / 2 : dh_public_len(g));
   Bytes out;
   EXPECT_FALSE(a->shared_secret(Bytes(dh_public_len(GetParam()) - 1, 7), out, err));
   EXPECT_NE(err.find("expected"), std::string::npos);
@@ -197,7 +200,9 @@ TEST_P(IkeDh, BothSidesAgreeAndBadPeerValuesAreRefused) {
   EXPECT_NE(err.find("not a valid public value"), std::string::npos) << err;
 }
 
-INSTANTIATE_TEST_SUITE_P(Groups, IkeDh, ::testing::Values(kDhModp2048, kDhEcp256));
+// Curve25519's refusals are its own (any 32 bytes are a u-coordinate): ike_dh_groups_test.
+INSTANTIATE_TEST_SUITE_P(Groups, IkeDh,
+                         ::testing::Values(kDhModp2048, kDhModp3072, kDhModp4096, kDhEcp256, kDhEcp384, kDhEcp521));
 
 TEST(IkeDh, UnsupportedGroupIsAnError) {
   std::string err;

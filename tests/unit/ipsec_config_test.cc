@@ -11,6 +11,7 @@
 #include <filesystem>
 #include <fstream>
 
+#include "dataplane/control/ike/ike_cert.h"
 #include "dataplane/control/ike/responder_config.h"
 #include "mgmt/config_load.h"
 #include "tests/unit/test_certs.h"
@@ -141,16 +142,38 @@ TEST(IpsecConfig, AddressMustBeReachableFromAWan) {
   EXPECT_TRUE(HasError(load_config_text(text), "ipsec_peers[0].address", "is not an IPv4 address"));
 }
 
-TEST(IpsecConfig, IdentitiesAreFqdnsAndRemoteIdsUnique) {
+TEST(IpsecConfig, IdentitiesAreTypedAndRemoteIdsUnique) {
   std::string text = r1_text() + site_yaml(kPskLine) + "  - name: ipsec1\n    peer: site2\n    tenant: branch\n";
   text.replace(text.find("tunnels:"), 0,
                "  - name: site2\n    address: 172.16.0.51\n    local_id: \"head end\"\n"
                "    remote_id: site1.example\n" +
                    kPskLine);
   ConfigResult r = load_config_text(text);
-  EXPECT_TRUE(HasError(r, "ipsec_peers[1].local_id", "without spaces"));
+  EXPECT_TRUE(HasError(r, "ipsec_peers[1].local_id", "has a space but no '='"));
   EXPECT_TRUE(HasError(r, "ipsec_peers[1].remote_id", "remote_id of another IPsec peer"));
   EXPECT_EQ(r.errors.size(), 2u) << r.error_text();
+}
+
+// strongSwan's forms (docs/ipsec.md § Identities): an address, user@domain, a DN.
+TEST(IpsecConfig, IdentitiesOtherThanFqdns) {
+  auto with_ids = [](const std::string& local, const std::string& remote) {
+    std::string site = site_yaml(kPskLine);
+    site.replace(site.find("headend.example"), std::string("headend.example").size(), local);
+    site.replace(site.find("site1.example"), std::string("site1.example").size(), remote);
+    return load_config_text(r1_text() + site);
+  };
+  for (const auto& [local, remote] : std::vector<std::pair<std::string, std::string>>{
+           {"172.16.0.1", "172.16.0.50"},
+           {"\"2001:db8::1\"", "\"2001:db8::50\""},
+           {"vpn@headend.example", "vpn@site1.example"},
+           {"\"C=CH, O=Example, CN=headend\"", "\"C=CH, O=Example, CN=site1\""}}) {
+    ConfigResult r = with_ids(local, remote);
+    EXPECT_TRUE(r.ok()) << local << ": " << r.error_text();
+  }
+  ConfigResult bad = with_ids("\"C=CH, XX=headend\"", "\"O=Example, CN=\"");
+  EXPECT_TRUE(HasError(bad, "ipsec_peers[0].local_id", "unknown DN attribute \"XX\""));
+  EXPECT_TRUE(HasError(bad, "ipsec_peers[0].remote_id", "has no value"));
+  EXPECT_EQ(bad.errors.size(), 2u) << bad.error_text();
 }
 
 TEST(IpsecConfig, PskRules) {
@@ -227,6 +250,65 @@ TEST(IpsecConfig, CertificatesAreReadRelativeToTheConfigAndChecked) {
     EXPECT_EQ(x->error_text().find("PRIVATE KEY"), std::string::npos) << x->error_text();
 }
 
+// crl_file (docs/ipsec.md § Certificates): read like the certificate files,
+// each CRL signed by a CA of ca_file; only with certificates. A DN or email
+// local_id must be what our certificate names.
+TEST(IpsecConfig, CrlFileAndIdentitiesOfTheCertificate) {
+  using namespace wp::testcert;
+  const Issued ca = issue("Test CA", {}, KeyType::p256, nullptr, true);
+  const Issued other_ca = issue("Other CA", {}, KeyType::p256, nullptr, true);
+  const Issued ours = issue("C=CH, O=Example, CN=headend", {"headend.example", "email:vpn@headend.example"},
+                            KeyType::p256, &ca, false);
+  const fs::path dir = fs::temp_directory_path() / ("wp_ipsec_crl_" + std::to_string(::getpid()));
+  fs::create_directories(dir / "pki");
+  std::ofstream(dir / "pki/ca.pem") << ca.cert_pem;
+  std::ofstream(dir / "pki/headend.pem") << ours.cert_pem;
+  std::ofstream(dir / "pki/headend.key") << ours.key_pem;
+  std::ofstream(dir / "pki/ca.crl") << crl_pem(ca, {});
+  std::ofstream(dir / "pki/other.crl") << crl_pem(other_ca, {});
+  auto with = [&](const std::string& name, const std::string& peer, const std::string& local_id = "") {
+    std::string site = site_yaml(peer);
+    if (!local_id.empty()) site.replace(site.find("headend.example"), std::string("headend.example").size(), local_id);
+    std::ofstream(dir / name) << r1_text() + site;
+    return load_config_file((dir / name).string());
+  };
+  const std::string files =
+      "    certificate_file: pki/headend.pem\n    private_key_file: pki/headend.key\n    ca_file: pki/ca.pem\n";
+  ConfigResult r = with("ok.yaml", files + "    crl_file: pki/ca.crl\n");
+  ConfigResult other = with("other.yaml", files + "    crl_file: pki/other.crl\n");
+  ConfigResult missing = with("missing.yaml", files + "    crl_file: pki/none.crl\n");
+  ConfigResult psk = with("psk.yaml", kPskLine + "    crl_file: pki/ca.crl\n");
+  ConfigResult by_dn = with("dn.yaml", files, "\"C=CH, O=Example, CN=headend\"");
+  ConfigResult by_email = with("email.yaml", files, "vpn@headend.example");
+  ConfigResult wrong_dn = with("wrong_dn.yaml", files, "\"C=CH, O=Example, CN=other\"");
+  ConfigResult wrong_email = with("wrong_email.yaml", files, "other@headend.example");
+  fs::remove_all(dir);
+  ASSERT_TRUE(r.ok()) << r.error_text();
+  EXPECT_NE(r.config.ipsec_peers(0).crls().find("BEGIN X509 CRL"), std::string::npos);
+  EXPECT_TRUE(r.config.ipsec_peers(0).crl_file().empty());
+  const ike::ResponderConfig rc = ike::responder_config(r.config);
+  ASSERT_TRUE(rc.peers.at(0).cert);
+  EXPECT_EQ(ike::crl_count(*rc.peers[0].cert), 1u);
+  EXPECT_TRUE(HasError(other, "ipsec_peers[0].crl_file", "not signed by one of the CA certificates"));
+  EXPECT_TRUE(HasError(missing, "ipsec_peers[0].crl_file", "cannot read"));
+  EXPECT_TRUE(HasError(psk, "ipsec_peers[0].crl_file", "need certificate authentication"));
+  EXPECT_TRUE(by_dn.ok()) << by_dn.error_text();
+  EXPECT_TRUE(by_email.ok()) << by_email.error_text();
+  EXPECT_TRUE(HasError(wrong_dn, "ipsec_peers[0].local_id", "is not the certificate's subject (/C=CH/O=Example/CN=headend)"));
+  EXPECT_TRUE(HasError(wrong_email, "ipsec_peers[0].local_id", "is not a subjectAltName"));
+}
+
+TEST(IpsecConfig, IkeProposalsWithEveryGroup) {
+  for (const char* g : {"modp2048", "modp3072", "modp4096", "ecp256", "ecp384", "ecp521", "curve25519"}) {
+    ConfigResult r = load(kPskLine + "    ike_proposals: [aes256-sha256-" + g + ", aes256gcm16-prfsha256-" + g +
+                          "]\n    esp_proposals: [aes256gcm16-" + g + "]\n");
+    EXPECT_TRUE(r.ok()) << g << ": " << r.error_text();
+  }
+  ConfigResult r = load(kPskLine + "    ike_proposals: [aes256-sha256-modp1536, aes256gcm16-prfsha256]\n");
+  EXPECT_TRUE(HasError(r, "ipsec_peers[0].ike_proposals[0]", "GROUP one of modp2048, modp3072"));
+  EXPECT_TRUE(HasError(r, "ipsec_peers[0].ike_proposals[1]", "unknown IKE proposal"));
+}
+
 TEST(IpsecConfig, ProposalsMustBeKnown) {
   ConfigResult r = load(kPskLine +
                         "    ike_proposals: [aes256-sha256-modp2048, 3des-md5-modp1024]\n"
@@ -241,7 +323,8 @@ TEST(IpsecConfig, EspProposalsMayNameOnePfsGroup) {
   ConfigResult ok = load(kPskLine + "    esp_proposals: [aes256gcm16-ecp256, aes256-sha256-esn-ecp256]\n");
   EXPECT_TRUE(ok.ok()) << ok.error_text();
   EXPECT_TRUE(load(kPskLine + "    esp_proposals: [aes256-sha256-modp2048]\n").ok());
-  ConfigResult r = load(kPskLine + "    esp_proposals: [aes256gcm16-curve25519, aes256gcm16-modp2048-ecp256]\n");
+  EXPECT_TRUE(load(kPskLine + "    esp_proposals: [aes256gcm16-curve25519, aes256-sha256-curve25519]\n").ok());
+  ConfigResult r = load(kPskLine + "    esp_proposals: [aes256gcm16-curve448, aes256gcm16-modp2048-ecp256]\n");
   EXPECT_TRUE(HasError(r, "ipsec_peers[0].esp_proposals[0]", "names a DH group Waypoint does not implement"));
   EXPECT_TRUE(HasError(r, "ipsec_peers[0].esp_proposals[1]", "or two"));
   EXPECT_TRUE(HasError(load(kPskLine + "    esp_proposals: [aes128gcm16-ecp256]\n"), "ipsec_peers[0].esp_proposals[0]",

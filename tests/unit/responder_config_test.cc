@@ -44,7 +44,7 @@ TEST(ResponderConfig, EspProposalsWithAPfsGroup) {
   ASSERT_TRUE(split_esp_group("aes256gcm16-ecp256-esn", base, g));
   EXPECT_EQ(base, "aes256gcm16-esn");
   EXPECT_EQ(g, kDhEcp256);
-  EXPECT_FALSE(split_esp_group("aes256gcm16-modp3072", base, g));
+  EXPECT_FALSE(split_esp_group("aes256gcm16-modp1536", base, g));
   EXPECT_FALSE(split_esp_group("aes256gcm16-ecp256-modp2048", base, g));
   waypoint::config::Config cfg;
   for (const char* name : {"a", "b"}) {

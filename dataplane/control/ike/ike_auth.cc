@@ -6,11 +6,6 @@
 #include "dataplane/control/ike/ike_responder.h"
 
 namespace wp::ike {
-namespace {
-
-std::string id_text(const IdPayload& id) { return std::string(id.data.begin(), id.data.end()); }
-
-}  // namespace
 
 Bytes id_body(const IdPayload& id) {
   Bytes b(4 + id.data.size(), 0);
@@ -25,7 +20,8 @@ std::vector<Payload> Responder::on_auth(const std::vector<Payload>& in, IkeSa& s
     return {make_notify(kNotifyAuthenticationFailed)};
   }
   const PeerConfig& peer = *sa.config;
-  const IdPayload idr{kIdFqdn, Bytes(peer.local_id.begin(), peer.local_id.end())};
+  const Identity ours = peer.local_identity();
+  const IdPayload idr{ours.type, ours.data};
   std::vector<Payload> out{{PayloadType::idr, false, idr}};
   AuthPayload auth{kAuthPsk, {}};
   if (peer.cert) {
@@ -60,28 +56,35 @@ bool Responder::authenticate(const std::vector<Payload>& in, IkeSa& sa) {
   // the address the site reached: one site identity may have a tunnel to
   // each of two headend addresses.
   const PeerConfig* peer = nullptr;
-  for (const PeerConfig& p : config_.peers)
-    if (idi->type == kIdFqdn && id_text(*idi) == p.remote_id && (p.local_addr.empty() || p.local_addr == sa.local.addr))
+  Identity theirs;
+  for (const PeerConfig& p : config_.peers) {
+    if (!p.local_addr.empty() && p.local_addr != sa.local.addr) continue;
+    if (Identity id = p.remote_identity(); identity_matches(id, *idi)) {
       peer = &p;
+      theirs = std::move(id);
+    }
+  }
   const auto* idr = find_payload<IdPayload>(in, PayloadType::idr);
-  if (!peer || (idr && (idr->type != kIdFqdn || id_text(*idr) != peer->local_id))) {
-    refuse(Refusal::unknown_id, sa.peer, "IDi " + id_text(*idi) + (idr ? ", IDr " + id_text(*idr) : ""));
+  if (!peer || (idr && !identity_matches(peer->local_identity(), *idr))) {
+    refuse(Refusal::unknown_id, sa.peer, "IDi " + identity_text(*idi) + (idr ? ", IDr " + identity_text(*idr) : ""));
     return false;
   }
+  const std::string id_text = identity_text(*idi);
   if (peer->cert) {
     std::string why;
-    const CertVerdict v = verify_peer_auth(*peer->cert, in, peer->remote_id, *auth,
+    const CertVerdict v = verify_peer_auth(*peer->cert, in, theirs, *auth,
                                            signed_octets(sa.keys.sk_pi, sa.init_request, sa.nr, id_body(*idi)), why);
     if (v != CertVerdict::ok) {
       refuse(v == CertVerdict::unsupported_method ? Refusal::unsupported_auth_method
              : v == CertVerdict::bad_certificate  ? Refusal::bad_certificate
+             : v == CertVerdict::revoked          ? Refusal::certificate_revoked
                                                   : Refusal::authentication_failed,
-             sa.peer, id_text(*idi) + ": " + why);
+             sa.peer, id_text + ": " + why);
       return false;
     }
   } else {
     if (peer->psk.empty()) {  // a certificate peer whose credentials did not load: never an empty PSK
-      refuse(Refusal::authentication_failed, sa.peer, id_text(*idi) + ": no credentials configured");
+      refuse(Refusal::authentication_failed, sa.peer, id_text + ": no credentials configured");
       return false;
     }
     if (auth->method != kAuthPsk) {
@@ -92,12 +95,12 @@ bool Responder::authenticate(const std::vector<Payload>& in, IkeSa& sa) {
     const bool ok = equal_ct(expected, auth->data);
     wipe(expected);
     if (!ok) {
-      refuse(Refusal::authentication_failed, sa.peer, "PSK AUTH of " + id_text(*idi) + " does not verify");
+      refuse(Refusal::authentication_failed, sa.peer, "PSK AUTH of " + id_text + " does not verify");
       return false;
     }
   }
   sa.config = peer;
-  sa.remote_id = id_text(*idi);
+  sa.remote_id = peer->remote_id;  // as configured (a DN's received spelling may differ)
   return true;
 }
 

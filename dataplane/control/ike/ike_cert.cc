@@ -125,10 +125,46 @@ struct CertAuth {
   std::unique_ptr<X509_STORE, StoreFree> store;
   std::vector<Bytes> ca_keyids;  // SHA-1 of each CA's SubjectPublicKeyInfo
   const SigAlg* alg = nullptr;
+  size_t crls = 0;  // in `store`
 };
 
+namespace {
+
+// The CRLs of `pem` into a's store, each signed by one of a's CAs; with at
+// least one, the peer's certificate is checked against them (its issuer's
+// CRL must be there and current: a missing or expired one fails closed).
+bool load_crls(CertAuth& a, std::string_view pem, std::string& error) {
+  if (pem.empty()) return true;
+  BIO* bio = BIO_new_mem_buf(pem.data(), static_cast<int>(pem.size()));
+  if (!bio) return error = "out of memory", false;
+  bool ok = true;
+  while (X509_CRL* crl = PEM_read_bio_X509_CRL(bio, nullptr, nullptr, nullptr)) {
+    const bool signed_by_ca = std::any_of(a.cas.begin(), a.cas.end(), [&](const X509Ptr& ca) {
+      return X509_NAME_cmp(X509_CRL_get_issuer(crl), X509_get_subject_name(ca.get())) == 0 &&
+             X509_CRL_verify(crl, X509_get0_pubkey(ca.get())) == 1;
+    });
+    if (!signed_by_ca) {
+      error = "CRL " + std::to_string(a.crls + 1) + " is not signed by one of the CA certificates";
+      ok = false;
+    } else if (X509_STORE_add_crl(a.store.get(), crl) != 1) {
+      error = "cannot add a CRL: " + openssl_error();
+      ok = false;
+    }
+    X509_CRL_free(crl);
+    if (!ok) break;
+    ++a.crls;
+  }
+  ERR_clear_error();  // the loop ends on "no start line"
+  BIO_free(bio);
+  if (ok && a.crls == 0) return error = "no PEM CRL (-----BEGIN X509 CRL-----) in the CRL file", false;
+  if (ok) X509_STORE_set_flags(a.store.get(), X509_V_FLAG_CRL_CHECK);
+  return ok;
+}
+
+}  // namespace
+
 CertAuthPtr load_cert_auth(std::string_view cert_pem, std::string_view key_pem, std::string_view ca_pem,
-                           std::string& error) {
+                           std::string& error, std::string_view crl_pem) {
   auto a = std::make_shared<CertAuth>();
   a->chain = read_certs(cert_pem);
   if (a->chain.empty()) {
@@ -179,10 +215,21 @@ CertAuthPtr load_cert_auth(std::string_view cert_pem, std::string_view key_pem, 
     OPENSSL_free(spki);
     a->ca_keyids.push_back(std::move(id));
   }
-  return a;
+  return load_crls(*a, crl_pem, error) ? a : nullptr;
 }
 
 std::vector<std::string> cert_dns_names(const CertAuth& a) { return dns_names(a.chain[0].get()); }
+
+bool cert_names(const CertAuth& a, const Identity& id) { return cert_names_identity(a.chain[0].get(), id); }
+
+std::string cert_subject(const CertAuth& a) {
+  char* line = X509_NAME_oneline(X509_get_subject_name(a.chain[0].get()), nullptr, 0);
+  std::string out = line ? line : "";
+  OPENSSL_free(line);
+  return out;
+}
+
+size_t crl_count(const CertAuth& a) { return a.crls; }
 
 std::vector<Payload> cert_payloads(const CertAuth& a) {
   std::vector<Payload> out;
@@ -241,7 +288,7 @@ bool sign_auth(const CertAuth& a, CSpan octets, AuthPayload& out, std::string& e
   return true;
 }
 
-CertVerdict verify_peer_auth(const CertAuth& a, const std::vector<Payload>& in, std::string_view fqdn,
+CertVerdict verify_peer_auth(const CertAuth& a, const std::vector<Payload>& in, const Identity& id,
                              const AuthPayload& auth, CSpan octets, std::string& error) {
   if (auth.method != kAuthDigitalSignature) {
     error = "AUTH method " + std::to_string(auth.method) + " (certificates need 14, RFC 7427 digital signature)";
@@ -273,8 +320,11 @@ CertVerdict verify_peer_auth(const CertAuth& a, const std::vector<Payload>& in, 
   for (size_t i = 1; untrusted && i < certs.size(); ++i) sk_X509_push(untrusted, certs[i].get());
   X509_STORE_CTX* ctx = X509_STORE_CTX_new();
   bool chain_ok = ctx && untrusted && X509_STORE_CTX_init(ctx, a.store.get(), certs[0].get(), untrusted) == 1;
+  bool revoked = false;
   if (chain_ok && X509_verify_cert(ctx) != 1) {
-    error = std::string("certificate does not verify: ") + X509_verify_cert_error_string(X509_STORE_CTX_get_error(ctx));
+    const int e = X509_STORE_CTX_get_error(ctx);
+    revoked = e == X509_V_ERR_CERT_REVOKED;
+    error = std::string("certificate does not verify: ") + X509_verify_cert_error_string(e);
     chain_ok = false;
   } else if (!chain_ok) {
     error = "certificate check failed: " + openssl_error();
@@ -282,11 +332,10 @@ CertVerdict verify_peer_auth(const CertAuth& a, const std::vector<Payload>& in, 
   X509_STORE_CTX_free(ctx);
   sk_X509_free(untrusted);  // the certificates stay owned by `certs`
   ERR_clear_error();
-  if (!chain_ok) return CertVerdict::bad_certificate;
-  if (X509_check_host(certs[0].get(), fqdn.data(), fqdn.size(),
-                      X509_CHECK_FLAG_NEVER_CHECK_SUBJECT | X509_CHECK_FLAG_NO_WILDCARDS, nullptr) != 1) {
-    ERR_clear_error();
-    error = "the certificate does not name " + std::string(fqdn) + " as a subjectAltName dNSName";
+  if (!chain_ok) return revoked ? CertVerdict::revoked : CertVerdict::bad_certificate;
+  if (!cert_names_identity(certs[0].get(), id)) {
+    error = "the certificate does not name " + identity_text({id.type, id.data}) +
+            (id.type == kIdDerAsn1Dn ? " as its subject" : " as a subjectAltName");
     return CertVerdict::bad_certificate;
   }
   // AUTH data: length of the AlgorithmIdentifier, the AlgorithmIdentifier, the signature.

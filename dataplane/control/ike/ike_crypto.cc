@@ -4,6 +4,7 @@
 #include <openssl/core_names.h>
 #include <openssl/crypto.h>
 #include <openssl/dh.h>
+#include <openssl/err.h>
 #include <openssl/evp.h>
 #include <openssl/hmac.h>
 #include <openssl/param_build.h>
@@ -68,19 +69,42 @@ Bytes icv(CSpan integ_key, CSpan data) {
 }
 
 // --- DH helpers ----------------------------------------------------------------------
-EVP_PKEY* peer_key(uint16_t group, CSpan pub) {
+enum class DhKind : uint8_t { modp, ecp, x25519 };
+struct DhGroup {
+  uint16_t id;
+  std::string_view name;  // strongSwan's proposal keyword
+  DhKind kind;
+  const char* ossl;  // OpenSSL's group name (MODP, ECP)
+  size_t pub_len;    // KE data bytes
+};
+constexpr DhGroup kDhGroups[] = {
+    {kDhModp2048, "modp2048", DhKind::modp, "modp_2048", 256},  {kDhModp3072, "modp3072", DhKind::modp, "modp_3072", 384},
+    {kDhModp4096, "modp4096", DhKind::modp, "modp_4096", 512},  {kDhEcp256, "ecp256", DhKind::ecp, "prime256v1", 64},
+    {kDhEcp384, "ecp384", DhKind::ecp, "secp384r1", 96},        {kDhEcp521, "ecp521", DhKind::ecp, "secp521r1", 132},
+    {kDhCurve25519, "curve25519", DhKind::x25519, "X25519", 32},
+};
+
+const DhGroup* dh_group(uint16_t id) {
+  for (const DhGroup& g : kDhGroups)
+    if (g.id == id) return &g;
+  return nullptr;
+}
+
+EVP_PKEY* peer_key(const DhGroup& g, CSpan pub) {
+  if (g.kind == DhKind::x25519)  // any 32 bytes are a u-coordinate; the zero secret is refused after derivation
+    return EVP_PKEY_new_raw_public_key(EVP_PKEY_X25519, nullptr, pub.data(), pub.size());
   OSSL_PARAM_BLD* bld = OSSL_PARAM_BLD_new();
   BIGNUM* bn = nullptr;
   Bytes point;
   bool ok = bld != nullptr;
-  const char* type = group == kDhModp2048 ? "DH" : "EC";
-  if (ok && group == kDhModp2048) {
+  const char* type = g.kind == DhKind::modp ? "DH" : "EC";
+  if (ok && g.kind == DhKind::modp) {
     bn = BN_bin2bn(pub.data(), static_cast<int>(pub.size()), nullptr);
-    ok = bn && OSSL_PARAM_BLD_push_utf8_string(bld, OSSL_PKEY_PARAM_GROUP_NAME, "modp_2048", 0) &&
+    ok = bn && OSSL_PARAM_BLD_push_utf8_string(bld, OSSL_PKEY_PARAM_GROUP_NAME, g.ossl, 0) &&
          OSSL_PARAM_BLD_push_BN(bld, OSSL_PKEY_PARAM_PUB_KEY, bn);
   } else if (ok) {
     point = cat({Bytes{0x04}, pub});  // uncompressed point
-    ok = OSSL_PARAM_BLD_push_utf8_string(bld, OSSL_PKEY_PARAM_GROUP_NAME, "prime256v1", 0) &&
+    ok = OSSL_PARAM_BLD_push_utf8_string(bld, OSSL_PKEY_PARAM_GROUP_NAME, g.ossl, 0) &&
          OSSL_PARAM_BLD_push_octet_string(bld, OSSL_PKEY_PARAM_PUB_KEY, point.data(), point.size());
   }
   OSSL_PARAM* params = ok ? OSSL_PARAM_BLD_to_param(bld) : nullptr;
@@ -97,8 +121,8 @@ EVP_PKEY* peer_key(uint16_t group, CSpan pub) {
   // private value (ours is fresh for every exchange, DhKey). OpenSSL's full
   // check adds, for MODP, y^q mod p == 1 (~1.5 ms of a 3.5 ms responder
   // tunnel, perf/README.md § IKE setup), which RFC 6989 requires only with
-  // reused exponents; for P-256 (cofactor 1) it adds nothing. Checked once:
-  // the derivation below does not check again.
+  // reused exponents; for the NIST curves (cofactor 1) it adds nothing.
+  // Checked once: the derivation below does not check again.
   EVP_PKEY_CTX* check = EVP_PKEY_CTX_new_from_pkey(nullptr, key, nullptr);
   const bool valid = check && EVP_PKEY_public_check_quick(check) == 1;
   EVP_PKEY_CTX_free(check);
@@ -119,11 +143,9 @@ bool split_esp_group(std::string_view name, std::string& base, uint16_t& group) 
     const size_t end = std::min(name.find('-', begin), name.size());
     const std::string_view part = name.substr(begin, end - begin);
     begin = end + 1;
-    uint16_t g = 0;
-    if (part == "modp2048") g = kDhModp2048;
-    else if (part == "ecp256") g = kDhEcp256;
-    else if (part.starts_with("modp") || part.starts_with("ecp") || part.starts_with("curve") ||
-             part.starts_with("x25519") || part.starts_with("x448") || part.starts_with("ffdhe"))
+    const uint16_t g = dh_group_by_name(part);
+    if (g == 0 && (part.starts_with("modp") || part.starts_with("ecp") || part.starts_with("curve") ||
+             part.starts_with("x25519") || part.starts_with("x448") || part.starts_with("ffdhe")))
       return false;  // a DH group, not one of ours
     if (g != 0) {
       if (group != 0) return false;
@@ -134,6 +156,27 @@ bool split_esp_group(std::string_view name, std::string& base, uint16_t& group) 
     base.append(part);
   }
   return true;
+}
+
+bool ike_suite_by_name(std::string_view name, IkeSuite& s) {
+  std::string base;
+  uint16_t group = 0;
+  if (!split_esp_group(name, base, group) || group == 0) return false;
+  if (base == "aes256-sha256")
+    s = {kEncrAesCbc, 256, kIntegHmacSha256_128, kPrfHmacSha256, group};
+  else if (base == "aes256gcm16-prfsha256")
+    s = {kEncrAesGcm16, 256, 0, kPrfHmacSha256, group};
+  else
+    return false;
+  return true;
+}
+
+std::string ike_suite_name(const IkeSuite& s) {
+  const std::string_view group = dh_group_name(s.dh);
+  if (group.empty() || s.encr_key_bits != 256 || s.prf != kPrfHmacSha256) return "unknown";
+  if (s.encr == kEncrAesCbc && s.integ == kIntegHmacSha256_128) return "aes256-sha256-" + std::string(group);
+  if (s.encr == kEncrAesGcm16 && s.integ == 0) return "aes256gcm16-prfsha256-" + std::string(group);
+  return "unknown";
 }
 
 bool suite_from_proposal(const Proposal& p, IkeSuite& out) {
@@ -317,48 +360,73 @@ Bytes seal_sk(const IkeSuite& s, CSpan enc_key, CSpan integ_key, const Header& h
   return out;
 }
 
+std::string_view dh_group_name(uint16_t group) {
+  const DhGroup* g = dh_group(group);
+  return g ? g->name : std::string_view();
+}
+
+uint16_t dh_group_by_name(std::string_view name) {
+  for (const DhGroup& g : kDhGroups)
+    if (g.name == name) return g.id;
+  return 0;
+}
+
+std::string dh_group_names() {
+  std::string s;
+  for (const DhGroup& g : kDhGroups) s += (s.empty() ? "" : ", ") + std::string(g.name);
+  return s;
+}
+
 size_t dh_public_len(uint16_t group) {
-  return group == kDhModp2048 ? 256 : group == kDhEcp256 ? 64 : 0;
+  const DhGroup* g = dh_group(group);
+  return g ? g->pub_len : 0;
 }
 
 std::unique_ptr<DhKey> DhKey::generate(uint16_t group, std::string& error) {
-  if (dh_public_len(group) == 0) {
-    error = "DH group " + std::to_string(group) + " is not supported (14 and 19 are)";
+  const DhGroup* g = dh_group(group);
+  if (!g) {
+    error = "DH group " + std::to_string(group) + " is not supported (" + dh_group_names() + " are)";
     return nullptr;
   }
   std::unique_ptr<DhKey> k(new DhKey());
   k->group_ = group;
   EVP_PKEY* pkey = nullptr;
-  if (group == kDhModp2048) {
+  if (g->kind == DhKind::modp) {
     EVP_PKEY_CTX* ctx = EVP_PKEY_CTX_new_from_name(nullptr, "DH", nullptr);
-    OSSL_PARAM params[] = {OSSL_PARAM_construct_utf8_string(OSSL_PKEY_PARAM_GROUP_NAME, const_cast<char*>("modp_2048"), 0),
+    OSSL_PARAM params[] = {OSSL_PARAM_construct_utf8_string(OSSL_PKEY_PARAM_GROUP_NAME, const_cast<char*>(g->ossl), 0),
                            OSSL_PARAM_construct_end()};
     if (ctx && EVP_PKEY_keygen_init(ctx) == 1 && EVP_PKEY_CTX_set_params(ctx, params) == 1)
       EVP_PKEY_generate(ctx, &pkey);
     EVP_PKEY_CTX_free(ctx);
+  } else if (g->kind == DhKind::ecp) {
+    pkey = EVP_PKEY_Q_keygen(nullptr, nullptr, "EC", g->ossl);
   } else {
-    pkey = EVP_PKEY_Q_keygen(nullptr, nullptr, "EC", "P-256");
+    pkey = EVP_PKEY_Q_keygen(nullptr, nullptr, "X25519");
   }
   if (!pkey) {
     error = "DH key generation failed for group " + std::to_string(group);
     return nullptr;
   }
   k->pkey_ = pkey;
-  if (group == kDhModp2048) {
+  if (g->kind == DhKind::modp) {
     BIGNUM* pub = nullptr;
     if (EVP_PKEY_get_bn_param(pkey, OSSL_PKEY_PARAM_PUB_KEY, &pub) == 1) {
-      k->public_.resize(256);
-      BN_bn2binpad(pub, k->public_.data(), 256);
+      k->public_.resize(g->pub_len);
+      BN_bn2binpad(pub, k->public_.data(), static_cast<int>(g->pub_len));
     }
     BN_free(pub);
-  } else {
-    uint8_t point[65];
+  } else if (g->kind == DhKind::ecp) {
+    uint8_t point[1 + 132];
     size_t len = 0;
-    if (EVP_PKEY_get_octet_string_param(pkey, OSSL_PKEY_PARAM_PUB_KEY, point, sizeof point, &len) == 1 && len == 65 &&
-        point[0] == 0x04)
-      k->public_.assign(point + 1, point + 65);
+    if (EVP_PKEY_get_octet_string_param(pkey, OSSL_PKEY_PARAM_PUB_KEY, point, sizeof point, &len) == 1 &&
+        len == 1 + g->pub_len && point[0] == 0x04)
+      k->public_.assign(point + 1, point + len);
+  } else {
+    size_t len = g->pub_len;
+    k->public_.resize(len);
+    if (EVP_PKEY_get_raw_public_key(pkey, k->public_.data(), &len) != 1 || len != g->pub_len) k->public_.clear();
   }
-  if (k->public_.size() != dh_public_len(group)) {
+  if (k->public_.size() != g->pub_len) {
     error = "DH public value not available for group " + std::to_string(group);
     return nullptr;
   }
@@ -368,19 +436,22 @@ std::unique_ptr<DhKey> DhKey::generate(uint16_t group, std::string& error) {
 DhKey::~DhKey() { EVP_PKEY_free(static_cast<EVP_PKEY*>(pkey_)); }
 
 bool DhKey::shared_secret(CSpan peer_public, Bytes& out, std::string& error) const {
-  if (peer_public.size() != dh_public_len(group_)) {
+  const DhGroup& g = *dh_group(group_);
+  if (peer_public.size() != g.pub_len) {
     error = "KE data of " + std::to_string(peer_public.size()) + " bytes for group " + std::to_string(group_) +
-            " (expected " + std::to_string(dh_public_len(group_)) + ")";
+            " (expected " + std::to_string(g.pub_len) + ")";
     return false;
   }
-  EVP_PKEY* peer = peer_key(group_, peer_public);
+  EVP_PKEY* peer = peer_key(g, peer_public);
   if (!peer) {
+    ERR_clear_error();
     error = "the peer's KE data is not a valid public value of group " + std::to_string(group_);
     return false;
   }
   EVP_PKEY_CTX* ctx = EVP_PKEY_CTX_new_from_pkey(nullptr, static_cast<EVP_PKEY*>(pkey_), nullptr);
   size_t len = 0;
-  bool ok = ctx && EVP_PKEY_derive_init(ctx) == 1 && (group_ != kDhModp2048 || EVP_PKEY_CTX_set_dh_pad(ctx, 1) == 1) &&
+  bool ok = ctx && EVP_PKEY_derive_init(ctx) == 1 &&
+            (g.kind != DhKind::modp || EVP_PKEY_CTX_set_dh_pad(ctx, 1) == 1) &&
             EVP_PKEY_derive_set_peer_ex(ctx, peer, 0) == 1 && EVP_PKEY_derive(ctx, nullptr, &len) == 1;
   if (ok) {
     out.resize(len);
@@ -389,7 +460,19 @@ bool DhKey::shared_secret(CSpan peer_public, Bytes& out, std::string& error) con
   }
   EVP_PKEY_CTX_free(ctx);
   EVP_PKEY_free(peer);
-  if (!ok) error = "DH derivation failed for group " + std::to_string(group_);
+  ERR_clear_error();
+  // RFC 8031 § 2.3: a low-order point gives the all-zero secret (OpenSSL's
+  // X25519 fails the derivation itself then; checked here whatever it does).
+  if (ok && g.kind == DhKind::x25519 && std::all_of(out.begin(), out.end(), [](uint8_t b) { return b == 0; })) {
+    wipe(out);
+    error = "the peer's Curve25519 value gives an all-zero shared secret";
+    return false;
+  }
+  if (!ok) {
+    wipe(out);
+    error = g.kind == DhKind::x25519 ? "the peer's Curve25519 value gives an all-zero shared secret (or derivation failed)"
+                                     : "DH derivation failed for group " + std::to_string(group_);
+  }
   return ok;
 }
 

@@ -1,11 +1,13 @@
-// IKEv2 cryptography (RFC 7296 § 2.13-2.15, RFC 5282, RFC 3526, RFC 5903),
-// with OpenSSL on the control thread (never in a worker):
-// - the suites Waypoint offers and accepts: aes256-sha256-modp2048,
-//   aes256-sha256-ecp256 (ENCR_AES_CBC-256, AUTH_HMAC_SHA2_256_128,
-//   PRF_HMAC_SHA2_256) and aes256gcm16-prfsha256-ecp256 (ENCR_AES_GCM_16-256);
-// - Diffie-Hellman: MODP-2048 (group 14; public value and shared secret
-//   padded to 256 bytes) and ECP-256 (group 19; public value x | y, shared
-//   secret x); a peer's public value is checked before use;
+// IKEv2 cryptography (RFC 7296 § 2.13-2.15, RFC 5282, RFC 3526, RFC 5903,
+// RFC 8031), with OpenSSL on the control thread (never in a worker):
+// - the suites Waypoint offers and accepts: aes256-sha256-GROUP
+//   (ENCR_AES_CBC-256, AUTH_HMAC_SHA2_256_128, PRF_HMAC_SHA2_256) and
+//   aes256gcm16-prfsha256-GROUP (ENCR_AES_GCM_16-256), GROUP any DH group below;
+// - Diffie-Hellman: MODP-2048/3072/4096 (groups 14, 15, 16; RFC 3526:
+//   public value and shared secret padded to the prime's length), ECP-256/
+//   384/521 (groups 19, 20, 21; RFC 5903: public value x | y, shared secret
+//   x) and Curve25519 (group 31; RFC 8031: 32-byte u, an all-zero shared
+//   secret refused); a peer's public value is checked before use;
 // - prf+, SKEYSEED and SK_d/ai/ar/ei/er/pi/pr, Child SA KEYMAT;
 // - the PSK AUTH payload value (§ 2.15);
 // - the Encrypted payload: open (ICV or tag checked over the whole message
@@ -30,7 +32,18 @@ using CSpan = std::span<const uint8_t>;
 inline constexpr uint16_t kEncrAesCbc = 12, kEncrAesGcm16 = 20;
 inline constexpr uint16_t kPrfHmacSha256 = 5;
 inline constexpr uint16_t kIntegHmacSha256_128 = 12;
-inline constexpr uint16_t kDhModp2048 = 14, kDhEcp256 = 19;
+inline constexpr uint16_t kDhModp2048 = 14, kDhModp3072 = 15, kDhModp4096 = 16, kDhEcp256 = 19, kDhEcp384 = 20,
+                          kDhEcp521 = 21, kDhCurve25519 = 31;
+inline constexpr uint16_t kDhGroupIds[] = {kDhModp2048, kDhModp3072, kDhModp4096, kDhEcp256,
+                                           kDhEcp384,   kDhEcp521,   kDhCurve25519};
+
+// A DH group's name as strongSwan writes it in proposals ("modp3072",
+// "ecp384", "curve25519"); "" for a group we do not implement.
+std::string_view dh_group_name(uint16_t group);
+// The group a name denotes; 0 when it is not one of ours.
+uint16_t dh_group_by_name(std::string_view name);
+// Every group we implement, joined with ", " (for error messages).
+std::string dh_group_names();
 
 struct IkeSuite {
   uint16_t encr = kEncrAesCbc;
@@ -55,10 +68,19 @@ bool suite_from_proposal(const Proposal& p, IkeSuite& out);
 // group of perfect forward secrecy for CREATE_CHILD_SA (RFC 7296 § 1.3,
 // § 2.17): "aes256gcm16-ecp256", "aes256-sha256-modp2048",
 // "aes256gcm16-esn-ecp256". `base` is the name without the group, `group`
-// the group (kDhModp2048, kDhEcp256; 0: none). False when a '-'-separated
-// part names a DH group we do not implement (modpNNNN, ecpNNN, curve25519,
-// ...) or two groups are named; `base` is not checked here.
+// the group (dh_group_by_name; 0: none). False when a '-'-separated part
+// names a DH group we do not implement (modpNNNN, ecpNNN, curve448, ...) or
+// two groups are named; `base` is not checked here. IKE proposal names are
+// split the same way ("aes256-sha256-curve25519").
 bool split_esp_group(std::string_view name, std::string& base, uint16_t& group);
+
+// An IKE proposal name as strongSwan writes it: "aes256-sha256-GROUP"
+// (ENCR_AES_CBC-256, AUTH_HMAC_SHA2_256_128, PRF_HMAC_SHA2_256) or
+// "aes256gcm16-prfsha256-GROUP" (ENCR_AES_GCM_16-256), GROUP one of
+// dh_group_name's ("aes256-sha256-modp2048", "aes256gcm16-prfsha256-curve25519").
+bool ike_suite_by_name(std::string_view name, IkeSuite& s);
+// The name of `s` in that form; "unknown" for a suite none names.
+std::string ike_suite_name(const IkeSuite& s);
 
 // PRF_HMAC_SHA2_256 and prf+ (§ 2.13).
 Bytes prf(CSpan key, CSpan data);
@@ -100,7 +122,7 @@ SkError open_sk(const IkeSuite& s, CSpan enc_key, CSpan integ_key, CSpan datagra
 Bytes seal_sk(const IkeSuite& s, CSpan enc_key, CSpan integ_key, const Header& header, PayloadType first_inner,
               CSpan inner, CSpan iv);
 
-// One side's Diffie-Hellman key pair for `group` (14 or 19).
+// One side's Diffie-Hellman key pair for `group` (dh_group_name names it).
 class DhKey {
  public:
   static std::unique_ptr<DhKey> generate(uint16_t group, std::string& error);
@@ -109,10 +131,13 @@ class DhKey {
   DhKey& operator=(const DhKey&) = delete;
 
   uint16_t group() const { return group_; }
-  // The KE payload's data: 256 bytes (MODP-2048) or x | y (64 bytes, ECP-256).
+  // The KE payload's data: dh_public_len(group) bytes (MODP: y padded to the
+  // prime's length; ECP: x | y; Curve25519: u).
   const Bytes& public_value() const { return public_; }
   // g^ir from the peer's KE data; false (with the reason) for a value of the
-  // wrong length or not a valid public key of the group.
+  // wrong length or not a valid public key of the group (MODP: 1 < y < p-1;
+  // ECP: a point on the curve; Curve25519: an all-zero shared secret, RFC
+  // 8031 § 2.3).
   bool shared_secret(CSpan peer_public, Bytes& out, std::string& error) const;
 
  private:

@@ -14,8 +14,6 @@
 namespace wp::ike {
 namespace {
 
-std::string text(const Bytes& b) { return std::string(b.begin(), b.end()); }
-
 // Whether the peer's message with header `h` is on `sa` (kept from our side,
 // IkeSa::peer_initiated): on an SA we began its SPI second and no Initiator
 // flag; on one it began by its rekey its SPI first and the flag set.
@@ -369,8 +367,9 @@ void Initiator::check_nat(const Message& m) {
 
 Bytes Initiator::auth_request() {
   const PeerConfig& p = config_.peer;
-  const IdPayload idi{kIdFqdn, Bytes(p.local_id.begin(), p.local_id.end())};
-  const IdPayload idr{kIdFqdn, Bytes(p.remote_id.begin(), p.remote_id.end())};
+  const Identity ours = p.local_identity(), theirs = p.remote_identity();
+  const IdPayload idi{ours.type, ours.data};
+  const IdPayload idr{theirs.type, theirs.data};
   AuthPayload auth{kAuthPsk, {}};
   std::vector<Payload> in{{PayloadType::idi, false, idi}};
   if (p.cert) {
@@ -413,17 +412,20 @@ void Initiator::on_auth(const std::vector<Payload>& in) {
     fail(InitFailure::malformed, "IKE_AUTH answer without IDr or AUTH");
     return;
   }
-  if (idr->type != kIdFqdn || text(idr->data) != config_.peer.remote_id) {
-    fail(InitFailure::peer_id_mismatch, "IDr " + text(idr->data) + ", expected " + config_.peer.remote_id);
+  const Identity theirs = config_.peer.remote_identity();
+  if (!identity_matches(theirs, *idr)) {
+    fail(InitFailure::peer_id_mismatch, "IDr " + identity_text(*idr) + ", expected " + config_.peer.remote_id);
     return;
   }
   if (config_.peer.cert) {
     std::string why;
     const CertVerdict v =
-        verify_peer_auth(*config_.peer.cert, in, config_.peer.remote_id, *auth,
+        verify_peer_auth(*config_.peer.cert, in, theirs, *auth,
                          signed_octets(sa_->keys.sk_pr, sa_->init_response, sa_->ni, id_body(*idr)), why);
     if (v != CertVerdict::ok) {
-      fail(v == CertVerdict::bad_certificate ? InitFailure::peer_bad_certificate : InitFailure::peer_auth_failed,
+      fail(v == CertVerdict::bad_certificate ? InitFailure::peer_bad_certificate
+           : v == CertVerdict::revoked       ? InitFailure::peer_certificate_revoked
+                                             : InitFailure::peer_auth_failed,
            "the responder's certificate AUTH: " + why);
       return;
     }

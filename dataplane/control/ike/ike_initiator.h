@@ -61,7 +61,8 @@ std::string_view initiator_state_name(InitiatorState s);
   X(malformed) X(unexpected_message) X(no_proposal_chosen) X(invalid_ke_payload) X(bad_proposal_answer) \
       X(bad_ke_data) X(integrity_failed) X(authentication_failed) X(peer_auth_failed) X(peer_id_mismatch) \
           X(child_no_proposal_chosen) X(ts_unacceptable) X(child_refused) X(timeout) X(dead_peer) X(error_notify) \
-              X(crypto_failure) X(old_message_id) X(rekey_refused) X(peer_bad_certificate)
+              X(crypto_failure) X(old_message_id) X(rekey_refused) X(peer_bad_certificate) \
+                  X(peer_certificate_revoked)
 
 enum class InitFailure : uint8_t {
 #define WP_X(n) n,

@@ -82,7 +82,7 @@ std::optional<EspChoice> choose_esp_proposal(const SaPayload& offered, const std
 }
 
 uint16_t esp_group_wanted(const SaPayload& offered, const std::vector<EspSuite>& ours) {
-  for (uint16_t g : {kDhModp2048, kDhEcp256})
+  for (uint16_t g : kDhGroupIds)
     if (auto c = choose_esp_proposal(offered, ours, g)) return g;
   return 0;
 }

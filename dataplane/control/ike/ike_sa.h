@@ -18,6 +18,7 @@
 #include <vector>
 
 #include "dataplane/control/ike/ike_crypto.h"
+#include "dataplane/control/ike/ike_identity.h"
 
 namespace wp::ike {
 
@@ -46,7 +47,13 @@ struct EspSuite {
 // One remote site that may authenticate with a pre-shared key.
 struct PeerConfig {
   std::string name;
-  std::string local_id, remote_id;  // FQDN identities (ID type 2)
+  // Identities as configured (ike_identity.h: FQDN, address, email or DN).
+  std::string local_id, remote_id;
+  // Their parsed form, filled by responder_config(); when left empty (a
+  // hand-made PeerConfig) the accessors parse the strings.
+  Identity local_ident, remote_ident;
+  Identity local_identity() const { return local_ident.type ? local_ident : identity_of(local_id); }
+  Identity remote_identity() const { return remote_ident.type ? remote_ident : identity_of(remote_id); }
   Bytes psk;                        // never logged; empty when `cert` is set
   // Certificate authentication (ike_cert.h): our certificate and key and the
   // CAs trusted for the peer's; nullptr = PSK.
@@ -164,7 +171,7 @@ struct IkeSa {
       X(invalid_ke_payload) X(bad_ke_data) X(integrity_failed) X(inner_malformed) X(missing_payload) X(unknown_id) \
           X(authentication_failed) X(unsupported_auth_method) X(child_no_proposal_chosen) X(ts_unacceptable) \
               X(crypto_failure) X(half_open_expired) X(child_sa_not_found) X(cookie_required) X(bad_cookie) \
-                  X(bad_certificate)
+                  X(bad_certificate) X(certificate_revoked)
 
 enum class Refusal : uint8_t {
 #define WP_X(n) n,
@@ -196,7 +203,6 @@ inline constexpr uint16_t kNotifyInvalidSyntax = 7, kNotifyInvalidMessageId = 9,
 inline constexpr uint16_t kNotifyInitialContact = 16384, kNotifyRekeySa = 16393, kNotifyChildSaNotFound = 44,
                           kNotifyCookie = 16390;
 inline constexpr uint16_t kNotifyNatSourceIp = 16388, kNotifyNatDestinationIp = 16389;
-inline constexpr uint8_t kIdFqdn = 2;
 inline constexpr uint8_t kAuthPsk = 2;
 inline constexpr uint16_t kEsnNo = 0, kEsnYes = 1;
 

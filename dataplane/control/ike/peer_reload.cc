@@ -32,6 +32,8 @@ IpsecPeer binding(const IpsecPeer& p) {
   b.clear_ca_file();
   b.clear_certificate();
   b.clear_private_key();
+  b.clear_crl_file();
+  b.clear_crls();
   b.clear_ike_proposals();
   b.clear_esp_proposals();
   b.clear_ike_lifetime_s();

@@ -7,7 +7,7 @@
 //   identities, traffic selectors, initiate, initiate_from, or its tunnel
 //   (another tunnel names it, or its tunnel moved): its SAs are deleted and
 //   come again under the new entry (the site, or our initiator, starts anew);
-// - credentials: only psk/psk_file, certificates, proposals, lifetimes or
+// - credentials: only psk/psk_file, certificates, CRLs, proposals, lifetimes or
 //   dpd_interval_s changed: the SAs up now stay (they were authenticated
 //   and negotiated under the old entry); the next IKE_AUTH, rekey, start or
 //   liveness check uses the new values;

@@ -39,6 +39,8 @@ PeerConfig peer_config(const waypoint::config::Config& cfg, const waypoint::conf
   pc.name = p.name();
   pc.local_id = p.local_id();
   pc.remote_id = p.remote_id();
+  pc.local_ident = identity_of(pc.local_id);
+  pc.remote_ident = identity_of(pc.remote_id);
   if (auto a = parse_ipv4(p.local_address()))
     pc.local_addr = {static_cast<uint8_t>(*a >> 24), static_cast<uint8_t>(*a >> 16), static_cast<uint8_t>(*a >> 8),
                      static_cast<uint8_t>(*a)};
@@ -47,7 +49,7 @@ PeerConfig peer_config(const waypoint::config::Config& cfg, const waypoint::conf
     // Validated already; should it fail here, the peer has no credentials and
     // every AUTH from or to it fails (an empty PSK is never used).
     std::string error;
-    pc.cert = load_cert_auth(p.certificate(), p.private_key(), p.ca_certificates(), error);
+    pc.cert = load_cert_auth(p.certificate(), p.private_key(), p.ca_certificates(), error, p.crls());
   }
   for (const std::string& n : names_or(p.esp_proposals(), {kDefaultEsp[0], kDefaultEsp[1]})) {
     EspSuite s;
@@ -66,18 +68,6 @@ PeerConfig peer_config(const waypoint::config::Config& cfg, const waypoint::conf
 }
 
 }  // namespace
-
-bool ike_suite_by_name(std::string_view name, IkeSuite& s) {
-  if (name == "aes256-sha256-modp2048")
-    s = {kEncrAesCbc, 256, kIntegHmacSha256_128, kPrfHmacSha256, kDhModp2048};
-  else if (name == "aes256-sha256-ecp256")
-    s = {kEncrAesCbc, 256, kIntegHmacSha256_128, kPrfHmacSha256, kDhEcp256};
-  else if (name == "aes256gcm16-prfsha256-ecp256")
-    s = {kEncrAesGcm16, 256, 0, kPrfHmacSha256, kDhEcp256};
-  else
-    return false;
-  return true;
-}
 
 bool esp_suite_by_name(std::string_view name, EspSuite& s) {
   if (name == "aes256gcm16")

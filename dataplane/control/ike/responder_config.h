@@ -21,8 +21,7 @@
 
 namespace wp::ike {
 
-// "aes256-sha256-modp2048", "aes256-sha256-ecp256", "aes256gcm16-prfsha256-ecp256".
-bool ike_suite_by_name(std::string_view name, IkeSuite& s);
+// (ike_suite_by_name, the IKE proposal names, is in ike_crypto.h.)
 // "aes256gcm16", "aes256gcm16-esn", "aes256-sha256", "aes256-sha256-esn"
 // (without a PFS group: split_esp_group, ike_crypto.h, takes it off first;
 // the group goes to PeerConfig::pfs_group).
