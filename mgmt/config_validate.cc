@@ -279,6 +279,8 @@ void ConfigValidator::check_limits() {
   over(d.max_sessions(), kMaxSessions, "dataplane.max_sessions");
   over(d.burst(), kMaxBurst, "dataplane.burst");
   over(d.new_sessions_per_source(), 100000000, "dataplane.new_sessions_per_source");
+  if (const uint32_t len = d.new_sessions_source6_prefix(); len != 0 && (len < 32 || len > 128))
+    error("dataplane.new_sessions_source6_prefix", std::to_string(len) + " must be 0 (64) or 32..128");
   over(d.app_packets(), 255, "dataplane.app_packets");
   over(d.app_sessions(), 65535, "dataplane.app_sessions");
   const uint32_t ring = d.ring_size();

@@ -224,26 +224,44 @@ namespace {
 bool same_leg(const SideOut& a, const SideOut& b) {
   return a.tuple == b.tuple && a.next_hop == b.next_hop && a.iface == b.iface && a.peer == b.peer;
 }
+// Whether the session may have rules for its new legs at once: an IPv4 one that handshakes
+// again is offloaded when it is announced established; a routed IPv6 one stays established.
+bool established(const Session& s) { return s.flags & kEstablished; }
+bool established(const Session6& s) { return s.flags & kReverseSeen; }
 }  // namespace
+
+bool OffloadManager::same_legs(const Entry& e, const Session& s) {
+  return same_leg(e.legs[0], s.out_fwd) && same_leg(e.legs[1], s.out_rev);
+}
+
+bool OffloadManager::same_legs(const Entry& e, const Session6& s) {
+  return std::equal(s.next_hop, s.next_hop + 2, e.next_hop6) && std::equal(s.iface, s.iface + 2, e.iface6);
+}
 
 // An offloaded session whose legs changed under its rules (a FIB change moved
 // its next hop, a path migration its WAN leg): the NIC would still send its
 // packets to the old next hop. The rules go, their counts posted to the
-// worker first; an established session gets rules for its new legs at once,
-// one that handshakes again is offloaded when it is announced established.
-void OffloadManager::reroute(const SessionEvent& ev, uint32_t now_ms) {
+// worker first; an established session gets rules for its new legs at once.
+// Between the two, its packets reach the worker, which already forwards them
+// to the new next hop (its update came after the move); while the new next
+// hop's MAC is unresolved they stay there (neighbor_missing, retried).
+template <typename Event>
+void OffloadManager::reroute(const Event& ev, uint32_t now_ms) {
   auto it = by_uuid_.find(ev.session.uuid);
   if (it == by_uuid_.end()) return;
   const uint32_t idx = it->second;
   Entry& e = entries_[idx];
-  if (same_leg(e.legs[0], ev.session.out_fwd) && same_leg(e.legs[1], ev.session.out_rev)) return;
+  if (same_legs(e, ev.session)) return;
   read_counters(e, now_ms);
   post_feedback(e, OffloadFeedbackKind::counters);
+  const bool ipv6 = e.ipv6;
   remove(idx, false, now_ms);
   counters_.rerouted.fetch_add(1, std::memory_order_relaxed);
-  if (!(ev.session.flags & kEstablished)) return;
+  if (ipv6) counters_.sessions6_rerouted.fetch_add(1, std::memory_order_relaxed);
+  if (!established(ev.session)) return;
   if (offload(ev.session, ev.worker, now_ms) == Offloaded::neighbor_missing) wait_for_neighbor(ev, now_ms);
 }
+template void OffloadManager::reroute(const Session6Event& ev, uint32_t now_ms);
 
 // An update of a session that was established while being classified: once the verdict is
 // in (the worker posts an update with it), the session is offloaded as if it were just
@@ -291,7 +309,7 @@ RuleBuildStatus OffloadManager::build(const Session6& s, Dir d, const RouterMode
 }
 
 // What the entry keeps of the session: its key for the feedback, the legs the
-// rules were built from (IPv4: a reroute compares them).
+// rules were built from (a reroute compares them).
 void OffloadManager::describe(Entry& e, const Session& s, const Timeouts& t) {
   e.original = s.original;
   e.key = s.key_a();
@@ -304,6 +322,8 @@ void OffloadManager::describe(Entry& e, const Session6& s, const Timeouts& t) {
   e.ipv6 = true;
   e.original6 = s.original;
   e.age_ms = age_timeout_s(s, t) * 1000;
+  std::copy_n(s.next_hop, 2, e.next_hop6);
+  std::copy_n(s.iface, 2, e.iface6);
 }
 
 template <typename S>

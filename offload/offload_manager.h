@@ -25,8 +25,11 @@
 // their established and closed events (DataplaneShared::offload_events6), the
 // rules are build_flow_rule6's, the feedback goes back as OffloadFeedback6 and
 // Route6Step adds it to the Session6. They share the rule budget, eviction,
-// aging and counters with IPv4 sessions. IPv6 sessions carried by an SVR
-// session (between waypoints, IPv6 <-> IPv4 translated) are not offloaded.
+// aging and counters with IPv4 sessions. A routed session whose next hop
+// moved (worker/route6_follow.h posts its `update`) has its rules replaced as
+// an IPv4 session's are (reroute: sessions6_rerouted as well as rerouted).
+// IPv6 sessions carried by an SVR session (between waypoints, IPv6 <-> IPv4
+// translated) are not offloaded.
 #pragma once
 
 #include <rte_ring.h>
@@ -60,7 +63,8 @@ struct OffloadOptions {
   X(established) X(ineligible_policy) X(ineligible_state) X(neighbor_missing) X(neighbor_waited)                  \
       X(neighbor_wait_expired) X(sessions_offloaded) X(rules_installed) X(rules_refused) X(rules_removed)             \
           X(budget_full) X(evicted) X(closed) X(aged) X(feedback_posted) X(feedback_deferred) X(query_failed)  \
-              X(rerouted) X(classifying) X(classified_offloaded) X(events6) X(sessions6_offloaded)
+              X(rerouted) X(classifying) X(classified_offloaded) X(events6) X(sessions6_offloaded) \
+                  X(sessions6_rerouted)
 
 struct OffloadCounters {
 #define WP_X(name) std::atomic<uint64_t> name{0};
@@ -136,6 +140,8 @@ class OffloadManager {
     uint32_t active_ms = 0;  // last poll that saw packets (or install)
     uint32_t age_ms = 0;     // the rules' AGE timeout
     SideOut legs[2];         // the session's out_fwd, out_rev the rules were built from
+    Ipv6 next_hop6[2];       // IPv6: the Session6's next hops and interfaces the rules were built from
+    int8_t iface6[2] = {-1, -1};
   };
   // Sessions whose rules went away before the session did (aged, evicted):
   // their NIC share, for the record when the closed event comes. Bounded.
@@ -155,7 +161,11 @@ class OffloadManager {
   // The closed event of a session, either family: its record, its rules removed.
   template <typename Event>
   void on_closed(const Event& ev, uint32_t now_ms);
-  void reroute(const SessionEvent& ev, uint32_t now_ms);
+  // An update of either family: the rules go, and come back for the session's new next hops.
+  template <typename Event>
+  void reroute(const Event& ev, uint32_t now_ms);
+  static bool same_legs(const Entry& e, const Session& s);
+  static bool same_legs(const Entry& e, const Session6& s);
   bool eligible(const Session& s);
   // Installs the session's two rules. neighbor_missing: a next hop's MAC is
   // not resolved yet (the session then waits: retry_waiting).
@@ -168,7 +178,7 @@ class OffloadManager {
   static void describe(Entry& e, const Session& s, const Timeouts& t);
   static void describe(Entry& e, const Session6& s, const Timeouts& t);
   void wait_for_neighbor(const SessionEvent& ev, uint32_t now_ms);
-  void wait_for_neighbor6(const Session6Event& ev, uint32_t now_ms);
+  void wait_for_neighbor(const Session6Event& ev, uint32_t now_ms);  // offload_manager6.cc
   template <typename W>
   void retry_waiting(std::vector<W>& waiting, uint32_t now_ms);
   template <typename S>

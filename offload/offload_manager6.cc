@@ -45,20 +45,22 @@ void OffloadManager::on_event6(const Session6Event& ev, uint32_t now_ms) {
     case SessionEventKind::established:
       counters_.established.fetch_add(1, std::memory_order_relaxed);
       if (eligible6(ev.session) && offload(ev.session, ev.worker, now_ms) == Offloaded::neighbor_missing)
-        wait_for_neighbor6(ev, now_ms);
+        wait_for_neighbor(ev, now_ms);
       break;
     case SessionEventKind::closed:
       std::erase_if(waiting6_, [&](const Waiting6& w) { return w.session.uuid == ev.session.uuid; });
       on_closed(ev, now_ms);
       break;
-    case SessionEventKind::created:
-    case SessionEventKind::update: break;  // not posted (kOffload6EventKinds)
+    case SessionEventKind::update:  // only a route move's (Route6Step::post_moved)
+      reroute(ev, now_ms);
+      break;
+    case SessionEventKind::created: break;  // not posted (kOffload6EventKinds)
   }
 }
 
 // The reply toward the client is what makes the router solicit the client's
 // MAC, so the reverse rule often waits a moment after `established`.
-void OffloadManager::wait_for_neighbor6(const Session6Event& ev, uint32_t now_ms) {
+void OffloadManager::wait_for_neighbor(const Session6Event& ev, uint32_t now_ms) {
   counters_.neighbor_missing.fetch_add(1, std::memory_order_relaxed);
   if (waiting6_.size() >= kMaxWaiting) {
     counters_.neighbor_wait_expired.fetch_add(1, std::memory_order_relaxed);

@@ -66,6 +66,8 @@ class RouterModelBuilder {
     if (!policies()) return nullptr;
     timeouts();
     m_->new_sessions_per_source = cfg_.dataplane().new_sessions_per_source();
+    if (uint32_t len = cfg_.dataplane().new_sessions_source6_prefix(); len != 0)
+      m_->source6_prefix = static_cast<uint8_t>(len);
     punt();
     ha_waypoints6();
     qos_dscp();

@@ -256,6 +256,7 @@ class RouterModel {
   std::vector<std::string> tenants;
   std::vector<TenantLimits> tenant_limits;  // by tenant index
   uint32_t new_sessions_per_source = 0;     // router-wide per second; 0 = no limit
+  uint8_t source6_prefix = 64;              // the IPv6 source prefix that rate counts (worker/session_gate.h)
   std::vector<ServiceModel> services;
   std::vector<SecurityModel> security;
   std::vector<PeerModel> peers;

@@ -58,7 +58,9 @@ struct Session6Event {
 static_assert(sizeof(Session6Event) % 4 == 0, "rte_ring element size must be a multiple of 4");
 
 // What the offload manager takes of routed IPv6 sessions: rules when one is
-// established, removed when it ends.
+// established, removed when it ends. It also takes the `update` of a session
+// whose next hop moved (Route6Step::post_moved), whose rules it replaces; not
+// the periodic ones, which change nothing a rule holds.
 inline constexpr uint8_t kOffload6EventKinds =
     event_bit(SessionEventKind::established) | event_bit(SessionEventKind::closed);
 

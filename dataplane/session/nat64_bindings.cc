@@ -43,8 +43,7 @@ void Nat64Bindings::unindex(std::vector<uint32_t>& index, uint32_t bucket, uint3
     if (index[bucket + w] == slot) index[bucket + w] = kEmpty;
 }
 
-const Nat64Bindings::Binding* Nat64Bindings::outbound(const Ipv6& src, uint16_t port, uint8_t proto, uint32_t now_ms,
-                                                      Made& how) {
+const Nat64Bindings::Binding* Nat64Bindings::find(const Ipv6& src, uint16_t port, uint8_t proto, uint32_t now_ms) {
   const uint32_t fb = fwd_bucket(src, port, proto);
   for (uint32_t w = 0; w < kWays; ++w) {
     uint32_t i = fwd_[fb + w];
@@ -52,10 +51,19 @@ const Nat64Bindings::Binding* Nat64Bindings::outbound(const Ipv6& src, uint16_t 
     Binding& b = slots_[i];
     if (b.v6 == src && b.v6_port == port && b.proto == proto) {
       b.used_ms = now_ms;
-      how = Made::found;
       return &b;
     }
   }
+  return nullptr;
+}
+
+const Nat64Bindings::Binding* Nat64Bindings::outbound(const Ipv6& src, uint16_t port, uint8_t proto, uint32_t now_ms,
+                                                      Made& how) {
+  if (const Binding* b = find(src, port, proto, now_ms)) {
+    how = Made::found;
+    return b;
+  }
+  const uint32_t fb = fwd_bucket(src, port, proto);
   if (pool_size_ == 0) return how = Made::no_pool, nullptr;
   uint32_t* fway = free_way(fwd_, fb);
   if (!fway || free_.empty()) return how = Made::full, nullptr;

@@ -50,6 +50,9 @@ class Nat64Bindings {
 
   // The binding of an outbound packet, made when there is none.
   const Binding* outbound(const Ipv6& src, uint16_t port, uint8_t proto, uint32_t now_ms, Made& how);
+  // The binding of an outbound packet if there is one (its idle clock restarted), else null:
+  // what outbound() finds, for a caller that admits new bindings first (worker/nat64_step.h).
+  const Binding* find(const Ipv6& src, uint16_t port, uint8_t proto, uint32_t now_ms);
   // The binding an inbound packet (to a pool address and port) belongs to, or null.
   const Binding* inbound(Ipv4 dst, uint16_t port, uint8_t proto, uint32_t now_ms);
   // Removes up to `budget` slots' worth of idle bindings; returns how many went.

@@ -164,6 +164,8 @@ void Svr6Lan::first_packet(rte_mbuf* m, const Ipv6View& v, const FiveTuple6& t, 
                       : std::optional<Route6>(Route6{{}, tunnel_hop6(static_cast<uint32_t>(tunnel)), kRoute6Tunnel});
   // From a port, the LAN leg is a port too: a route back into a tunnel is none (docs/ipv6.md).
   if (!back || (tunnel == kNone && back->tunnel())) return ctx_.drop(m, DropReason::ipv6_no_route);
+  // The tenant's flood limits, as IPv4's LanInput asks them (the IPv4 session counts in its quota).
+  if (DropReason limited{}; !ctx_.admit_session(t.src, tenant, limited)) return ctx_.drop(m, limited);
   SessionTable6::Refused refused;
   Session6* s6 = table_->insert(t, refused);
   if (!s6) return ctx_.drop(m, refused == SessionTable6::Refused::full ? DropReason::ipv6_table_full

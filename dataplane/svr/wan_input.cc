@@ -182,7 +182,9 @@ void WanInput::first_packet(rte_mbuf* m, ParsedPacket& pp, const Metadata& md, i
   auto back = ctx_.route(pp.src, symmetric_hash(orig));
   if (!back) return ctx_.drop(m, DropReason::no_route);
   DropReason why = DropReason::no_route;
-  if (!v6 && !ctx_.admit_session(orig.src, tenant, why)) return ctx_.drop(m, why);
+  // At the egress the source is the original one the metadata names (an IPv6 one by its prefix).
+  if (!(v6 ? ctx_.admit_session(orig6.src, tenant, why) : ctx_.admit_session(orig.src, tenant, why)))
+    return ctx_.drop(m, why);
   if (v6 && !(ctx_.svr6 && ctx_.svr6->enabled())) return ctx_.drop(m, DropReason::svr6_no_table);
 
   Session* s = ctx_.table.allocate();

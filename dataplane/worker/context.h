@@ -85,6 +85,10 @@ struct WorkerContext {
   bool admit_session(Ipv4 src, int tenant, DropReason& why) {
     return gate.admit(rm(), shared.workers, src, tenant, now_ms, why);
   }
+  // The same for an IPv6 source (Route6Step, Svr6Lan, WanInput and Nat64Step ask).
+  bool admit_session(const Ipv6& src, int tenant, DropReason& why) {
+    return gate.admit(rm(), shared.workers, src, tenant, now_ms, why);
+  }
 
   const RouterModel& rm() const { return *model; }
   // The route to `dst` for a session whose symmetric hash is `hash`: the

@@ -171,6 +171,7 @@ namespace wp {
   X(ipv6_no_route, "no IPv6 route to the destination (or back to the source) of a new IPv6 session") \
   X(ipv6_no_session, "IPv6 from a WAN that matches no IPv6 session (sessions start on a LAN)") \
   X(ipv6_table_full, "the worker's IPv6 session table is full: new IPv6 session refused") \
+  X(ipv6_session_rate_source, "new IPv6 sessions from this source prefix (/64 by default) over the per-source rate limit") \
   X(ipv6_hop_limit, "routed IPv6 packet whose hop limit would reach zero (Time Exceeded sent)") \
   X(ipv6_too_big, "routed IPv6 packet larger than the egress MTU (Packet Too Big sent; routers never fragment)") \
   /* IPv6 sessions between IPv4 waypoints (svr/svr6_lan.h, docs/ipv6.md § IPv6 sessions between IPv4 waypoints) */ \

@@ -43,7 +43,7 @@ void HaFollower6::apply(const PeerSession6Op& op) {
   if (op.kind != PeerSessionOpKind::upsert) {
     const bool peers = op.kind == PeerSessionOpKind::remove || (ref && (ref.session->flags & kPeerSession));
     if (ref && ref.session->uuid == in.uuid && peers) {
-      t->remove(ref.session);
+      route6_.remove(*ref.session);  // a session of ours leaves its tenant's count
       ctx_.counters->add(Counter::ha6_sessions_removed);
     }
     return;
@@ -66,7 +66,7 @@ void HaFollower6::apply(const PeerSession6Op& op) {
     if (other.session->svr_ref)  // an IPv6 session over SVR: its carrying session goes with it
       ctx_.remove_session(ctx_.table.at(other.session->svr_ref - 1));
     else
-      t->remove(other.session);
+      route6_.remove(*other.session);
     ctx_.counters->add(Counter::sessions_replaced);
   }
   SessionTable6::Refused why = SessionTable6::Refused::none;

@@ -119,8 +119,12 @@ bool Nat64Step::translate6(rte_mbuf* m, uint8_t* d, const Ipv6View& v, int iface
     return ctx_.drop(m, DropReason::nat64_hop_limit), true;
   }
   adopt_model();
-  Nat64Bindings::Made how;
-  const Nat64Bindings::Binding* b = bindings_->outbound(v.src, v.sport, proto4, ctx_.now_ms, how);
+  Nat64Bindings::Made how = Nat64Bindings::Made::found;
+  const Nat64Bindings::Binding* b = bindings_->find(v.src, v.sport, proto4, ctx_.now_ms);
+  if (!b) {  // a new binding passes the tenant's flood limits first, as a new session does
+    if (DropReason limited{}; !ctx_.admit_session(v.src, tenant, limited)) return ctx_.drop(m, limited), true;
+    b = bindings_->outbound(v.src, v.sport, proto4, ctx_.now_ms, how);
+  }
   if (!b)
     return ctx_.drop(
                m, how == Nat64Bindings::Made::full ? DropReason::nat64_table_full : DropReason::nat64_pool_exhausted),

@@ -11,7 +11,10 @@
 // interface) and the policy (deny by default), the route out of the NAT64
 // interface, then the binding (v6 source, port) -> (pool address, port) of
 // this worker's Nat64Bindings, whose ports are of the classes this worker
-// owns; then the RFC 7915 translation in place and the IPv4 transmit (ARP).
+// owns (a new one admitted first by the tenant's flood limits,
+// worker/session_gate.h, as a new session is; a binding is not counted in
+// the tenant's max_sessions); then the RFC 7915 translation in place and the
+// IPv4 transmit (ARP).
 //
 // In (input4, the owner of the pool port: Worker::owner_of dispatches IPv4
 // to a pool address by the class of its destination port, or of the port

@@ -32,7 +32,7 @@ void Route6Follow::poll() {
     if (s.iface[static_cast<size_t>(Dir::reverse)] != kRoute6Tunnel &&
         !follow(s, static_cast<size_t>(Dir::reverse), moved))
       return;
-    if (moved) step_.post(SessionEventKind::update, s);  // IPFIX, REST and the HA peer's copy see the new next hop
+    if (moved) step_.post_moved(s);  // IPFIX, REST, the HA peer's copy and the NIC's rules follow the new next hop
   });
 }
 

@@ -12,7 +12,8 @@
 // longer offers:
 //   - another route or member: the direction moves to what the session's
 //     hash picks now (sessions6_route_moved; an `update` event for IPFIX,
-//     REST and the HA peer's copy);
+//     REST, the HA peer's copy and the offload manager, which replaces the
+//     NIC rules of an offloaded session: Route6Step::post_moved);
 //   - no route (withdrawn, a blackhole), or one that would move it between a
 //     port and an IPsec tunnel: the session is closed, `closed` event with
 //     reason forced_end (sessions6_route_closed).

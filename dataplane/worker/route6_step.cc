@@ -190,10 +190,12 @@ void Route6Step::first_packet(rte_mbuf* m, const Ipv6View& v, const FiveTuple6& 
                       : std::optional<Route6>(Route6{{}, tunnel_hop6(static_cast<uint32_t>(tunnel)), kRoute6Tunnel});
   if (!fwd || !back) return ctx_.drop(m, DropReason::ipv6_no_route);
   if (!may_leave(m, v, fwd->iface, route6_via(*fwd, t.dst), tunnel != kNone)) return;  // no session for what cannot leave
+  if (DropReason refused{}; !ctx_.admit_session(t.src, tenant, refused)) return ctx_.drop(m, refused);
   SessionTable6::Refused why;
   Session6* s = table_->insert(t, why);
   if (!s) return ctx_.drop(m, why == SessionTable6::Refused::full ? DropReason::ipv6_table_full
                                                                   : DropReason::ipv6_not_routable);
+  ctx_.gate.created(tenant);
   const auto fw = static_cast<size_t>(Dir::forward), rv = static_cast<size_t>(Dir::reverse);
   s->next_hop[fw] = route6_via(*fwd, t.dst);
   s->iface[fw] = static_cast<int8_t>(fwd->iface);
@@ -298,7 +300,7 @@ void Route6Step::offload_feedback(const OffloadFeedback6& f) {
       idle + kOffloadPollSlackMs < static_cast<int32_t>(SessionTable6::timeout_ms(s, ctx_.shared.timeouts)))
     return;
   post(SessionEventKind::closed, s, SessionEndReason::idle_timeout);
-  table_->remove(&s);
+  remove(s);
   ctx_.counters->add(Counter::offload_aged);
   ctx_.counters->add(Counter::sessions6_expired);
   count_sessions();
@@ -308,7 +310,7 @@ void Route6Step::count_sessions() {
   ctx_.counters->sessions6_active.store(table_->size(), std::memory_order_relaxed);
 }
 
-void Route6Step::post(SessionEventKind kind, const Session6& s, SessionEndReason reason) {
+void Route6Step::post_to(SessionEventKind kind, const Session6& s, SessionEndReason reason, uint8_t offload_kinds) {
   const auto ipfix = static_cast<size_t>(EventConsumer::ipfix), ha = static_cast<size_t>(EventConsumer::ha);
   rte_ring* r = ctx_.shared.event6_ring(ctx_.id);
   rte_ring* h = ctx_.shared.ha.event6_ring(ctx_.id);
@@ -318,7 +320,7 @@ void Route6Step::post(SessionEventKind kind, const Session6& s, SessionEndReason
   const bool to_ha = h && !(s.flags & kPeerSession) && !s.svr_ref && !has_tunnel_side(s) &&
                      (ctx_.shared.event_kinds[ha] & event_bit(kind));
   rte_ring* o = ctx_.shared.offload_event6_ring(ctx_.id);
-  const bool to_offload = o && !s.svr_ref && !has_tunnel_side(s) && (kOffload6EventKinds & event_bit(kind));
+  const bool to_offload = o && !s.svr_ref && !has_tunnel_side(s) && (offload_kinds & event_bit(kind));
   if (!to_ipfix && !to_ha && !to_offload) return;
   HaSession6Event hev;  // HA's ring element (worker/ha_dataplane.h); the other rings take its `ev`
   Session6Event& ev = hev.ev;
@@ -339,8 +341,9 @@ void Route6Step::post(SessionEventKind kind, const Session6& s, SessionEndReason
 
 void Route6Step::on_expire(void* self, const Session6& s) {
   const bool ended = (s.flags & kRst) || ((s.flags & kFinFwd) && (s.flags & kFinRev));
-  static_cast<Route6Step*>(self)->post(SessionEventKind::closed, s,
-                                       ended ? SessionEndReason::end_of_flow : SessionEndReason::idle_timeout);
+  auto* step = static_cast<Route6Step*>(self);
+  step->post(SessionEventKind::closed, s, ended ? SessionEndReason::end_of_flow : SessionEndReason::idle_timeout);
+  step->uncount(s);
 }
 
 // As IPv4's Aging::on_live: an update every session_update_ms (IPFIX active timeout, REST freshness).
@@ -367,8 +370,9 @@ void Route6Step::age() {
   const auto budget = static_cast<uint32_t>(std::min<uint64_t>(due, Aging::kMaxSlice));
   const bool events = ctx_.shared.event6_ring(ctx_.id) != nullptr || ctx_.shared.ha.event6_ring(ctx_.id) != nullptr ||
                       ctx_.shared.offload_event6_ring(ctx_.id) != nullptr;
-  if (uint32_t gone = table_->expire_some(ctx_.now_ms, budget, ctx_.shared.timeouts, events ? &on_expire : nullptr,
-                                          this, events && ctx_.shared.session_update_ms ? &on_live : nullptr)) {
+  // on_expire always: an expired session leaves its tenant's count, events or not.
+  if (uint32_t gone = table_->expire_some(ctx_.now_ms, budget, ctx_.shared.timeouts, &on_expire, this,
+                                          events && ctx_.shared.session_update_ms ? &on_live : nullptr)) {
     ctx_.counters->add(Counter::sessions6_expired, gone);
     count_sessions();
   }

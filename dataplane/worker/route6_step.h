@@ -17,7 +17,9 @@
 // ICMPv6 echo request) is matched like IPv4's: tenant (tenants[].ipv6_prefixes,
 // then the interface), service (its IPv6 prefixes, protocol, ports), policy
 // (deny by default) with the IPv4 drop reasons, then the IPv6 routes both ways
-// (Fib6 in the model), then a session in this worker's SessionTable6.
+// (Fib6 in the model), then the tenant's flood limits (worker/session_gate.h;
+// the source rate by the source's /64, ipv6_session_rate_source), then a
+// session in this worker's SessionTable6, counted in its tenant's quota.
 //
 // IPsec tunnels (docs/ipsec.md § IPv6 inside tunnels): an IPv6 packet opened
 // out of a tunnel (ESP next header 41) comes here as a LAN packet of the
@@ -54,6 +56,7 @@
 #include <memory>
 
 #include "dataplane/ip/ipv6.h"
+#include "dataplane/session/events6.h"
 #include "dataplane/session/table6.h"
 #include "dataplane/worker/context.h"
 #include "dataplane/worker/handoff.h"
@@ -130,12 +133,26 @@ class Route6Step {
   // mgmt feed takes `kind`; a full ring drops it (ipfix_events_dropped). No lock, no allocation.
   // With HA, also to the HA thread's IPv6 ring (#19; ha6_events_dropped and ha_events_dropped,
   // which has the HA thread ask for a republish) unless `s` is the peer's copy.
-  void post(SessionEventKind kind, const Session6& s, SessionEndReason reason = SessionEndReason::none);
+  void post(SessionEventKind kind, const Session6& s, SessionEndReason reason = SessionEndReason::none) {
+    post_to(kind, s, reason, kOffload6EventKinds);
+  }
+  // A direction of `s` moved to another next hop (worker/route6_follow.h): its `update`, to the
+  // offload manager too, whose rules would still send the session's packets to the old one.
+  void post_moved(const Session6& s) {
+    post_to(SessionEventKind::update, s, SessionEndReason::none,
+            kOffload6EventKinds | event_bit(SessionEventKind::update));
+  }
   // Ends a live session before its time (worker/route6_follow.h): its `closed` event, then out of the table.
   void end(Session6& s, SessionEndReason why) {
     post(SessionEventKind::closed, s, why);
-    table_->remove(&s);
+    remove(s);
     count_sessions();
+  }
+  // Out of the table without an event (the HA follower's replaced sessions), and out of its
+  // tenant's count (worker/session_gate.h) when it was in it.
+  void remove(Session6& s) {
+    uncount(s);
+    table_->remove(&s);
   }
 
  private:
@@ -150,6 +167,13 @@ class Route6Step {
   // Out of port `out` to `hop`, or into the tunnel `hop` names.
   void send(rte_mbuf* m, const Ipv6View& v, int out, const Ipv6& hop);
   void icmp6_error(rte_mbuf* m, const Ipv6View& v, uint8_t type, uint32_t rest, Counter sent);
+  // A routed session of ours leaves its tenant's count (the HA peer's copies were never in it;
+  // those SVR carries are counted by their IPv4 session).
+  void uncount(const Session6& s) {
+    if (!(s.flags & kPeerSession) && !s.svr_ref) ctx_.gate.ended(s.tenant);
+  }
+  // post() with the event kinds the offload manager takes this time.
+  void post_to(SessionEventKind kind, const Session6& s, SessionEndReason reason, uint8_t offload_kinds);
   static void on_expire(void* self, const Session6& s);
   static void on_live(void* self, Session6& s);
 

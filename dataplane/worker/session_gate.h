@@ -10,7 +10,11 @@
 //   - new sessions per source address per second (token bucket per source,
 //     in kSourceCells cells picked by a keyed hash; a cell that meets a new
 //     address starts it with a full bucket, so sources that share a cell
-//     never starve each other for long);
+//     never starve each other for long). An IPv6 source is its prefix
+//     (RouterModel::source6_prefix, /64 unless configured), in cells of its
+//     own: one host picks any address of its /64 (RFC 8981 temporary
+//     addresses, or none spoofed at all), so a per-/128 bucket would bound
+//     nothing (docs/security.md § Dataplane);
 //   - new sessions per tenant per second: what bounds a flood of spoofed
 //     sources, each of which only ever sends one packet.
 // Existing sessions are never evicted. Counts follow the tenant's index; a
@@ -22,6 +26,7 @@
 #include <vector>
 
 #include "dataplane/control/router_model.h"
+#include "dataplane/ip/ipv6.h"
 #include "dataplane/ip/keyed_hash.h"
 #include "dataplane/worker/drop_reason.h"
 #include "dataplane/worker/rate_limit.h"
@@ -37,6 +42,8 @@ class SessionGate {
 
   // Whether a new session of `tenant` from `src` may start now; `why` says why not.
   bool admit(const RouterModel& rm, uint32_t workers, Ipv4 src, int tenant, uint32_t now_ms, DropReason& why);
+  // The same for an IPv6 source, counted by its prefix (ipv6_session_rate_source).
+  bool admit(const RouterModel& rm, uint32_t workers, const Ipv6& src, int tenant, uint32_t now_ms, DropReason& why);
   void created(int tenant) {
     if (counted(tenant)) ++sessions_[static_cast<size_t>(tenant)];
   }
@@ -46,14 +53,22 @@ class SessionGate {
   uint32_t sessions(int tenant) const { return counted(tenant) ? sessions_[static_cast<size_t>(tenant)] : 0; }
 
  private:
+  template <typename Source>
   struct SourceCell {
-    Ipv4 src = 0;
+    Source src{};
     TokenBucket bucket;
   };
   static bool counted(int tenant) { return tenant >= 0 && static_cast<uint32_t>(tenant) < kTenants; }
-  bool source_ok(Ipv4 src, uint32_t per_second, uint32_t now_ms);
+  template <typename Source>
+  bool source_ok(std::vector<SourceCell<Source>>& cells, const Source& src, uint64_t hash, uint32_t per_second,
+                 uint32_t now_ms);
+  // The tenant's quota, then `source_admits(rate)` when a per-source rate is set, then the tenant's rate.
+  template <typename SourceAdmits>
+  bool admit_as(const RouterModel& rm, uint32_t workers, int tenant, uint32_t now_ms, DropReason source_why,
+                SourceAdmits source_admits, DropReason& why);
 
-  std::vector<SourceCell> sources_;
+  std::vector<SourceCell<Ipv4>> sources_;
+  std::vector<SourceCell<Ipv6>> sources6_;  // by the source's prefix
   std::vector<TokenBucket> tenant_rate_;
   std::vector<uint32_t> sessions_;
   HashSecret secret_;

@@ -614,6 +614,10 @@ const Rule kLimitRules[] = {
     {"udp", [](C& c) { c.mutable_timeouts()->set_udp(86401); }, "timeouts.udp", "more than 86400"},
     {"new_sessions_per_source", [](C& c) { c.mutable_dataplane()->set_new_sessions_per_source(100000001); },
      "dataplane.new_sessions_per_source", "more than 100000000"},
+    {"source6_prefix_short", [](C& c) { c.mutable_dataplane()->set_new_sessions_source6_prefix(31); },
+     "dataplane.new_sessions_source6_prefix", "31 must be 0 (64) or 32..128"},
+    {"source6_prefix_long", [](C& c) { c.mutable_dataplane()->set_new_sessions_source6_prefix(129); },
+     "dataplane.new_sessions_source6_prefix", "32..128"},
     {"tenant_quota_over_table",
      [](C& c) {
        c.mutable_dataplane()->set_max_sessions(1000);

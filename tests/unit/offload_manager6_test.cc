@@ -3,9 +3,12 @@
 // established IPv6 session gets one rule per direction whose output equals
 // the worker's byte for byte, the NIC's counts come back into the Session6,
 // AGE ends it, the closed record says IPv6; a next hop still in Neighbor
-// Discovery delays the rules; echo sessions stay in software.
+// Discovery delays the rules; echo sessions stay in software; a session whose
+// route moves gets rules to its new next hop (and back), also when that next
+// hop is still in Neighbor Discovery.
 #include <gtest/gtest.h>
 
+#include <cstring>
 #include <memory>
 #include <nlohmann/json.hpp>
 #include <string>
@@ -204,6 +207,96 @@ TEST_F(Offload6, AnUnresolvedNextHopDelaysTheRulesUntilNeighborDiscoveryAnswers)
   tick(1011);
   EXPECT_EQ(mgr->sessions(), 1u);
   EXPECT_EQ(mgr->counters().neighbor_waited.load(), 1u);
+}
+
+bool to_mac(const Frame& f, const Mac& mac) { return std::memcmp(f.raw.data(), mac.data(), 6) == 0; }
+
+// docs/ipv6.md § Offload of routed IPv6 sessions: the worker's Route6Follow moves the session
+// (a more specific FRR route, then its withdrawal) and posts its update; the manager replaces
+// both rules, so the NIC's output goes where the worker's does, and the session's end removes them.
+TEST_F(Offload6, AMovedSessionsRulesFollowItsNextHopAndItsEndRemovesThem) {
+  start(route6_router(RouterOptions()));
+  learn_link_local_gw(*r);
+  r->send_one(kLan, client(kProtoUdp, "one"));
+  r->send_one(kWan, server(kProtoUdp, "two"));
+  tick(1010);
+  ASSERT_EQ(mgr->sessions(), 1u);
+  const auto out = client(kProtoUdp, "steady state"), back = server(kProtoUdp, "reply");
+  auto hw = nic_send(kLan, out);
+  ASSERT_EQ(hw.size(), 1u);
+  EXPECT_TRUE(to_mac(hw[0], kGateway6Mac)) << "the config's route";
+  const uint64_t before = session(kProtoUdp)->packets[0];
+
+  FibTable6 fib({frr_route("2001:db8:72::/96", 20, {{kLinkLocalGw, 1}})});
+  r->shared().fib6.store(&fib, std::memory_order_release);
+  r->idle();  // the worker moves the session and posts its update
+  ASSERT_EQ(r->count(Counter::sessions6_route_moved), 1u);
+  tick(1020);
+  EXPECT_EQ(mgr->counters().rerouted.load(), 1u);
+  EXPECT_EQ(mgr->counters().sessions6_rerouted.load(), 1u);
+  EXPECT_EQ(mgr->counters().sessions6_offloaded.load(), 2u) << "offloaded again at once";
+  EXPECT_EQ(mgr->sessions(), 1u);
+  EXPECT_EQ(mgr->rules(), 2u);
+  EXPECT_EQ(nic->rules_active(), 4u) << "the two new rules and the WAN's cookie punt rules: the old ones are gone";
+  EXPECT_EQ(session(kProtoUdp)->packets[0], before + 1) << "the old rules' count was posted before they went";
+  hw = nic_send(kLan, out);
+  ASSERT_EQ(hw.size(), 1u) << "the NIC forwards it";
+  EXPECT_EQ(hw[0].port, kWan);
+  EXPECT_TRUE(to_mac(hw[0], kLinkLocalMac)) << "to the new next hop";
+  EXPECT_EQ(hw[0].raw, r->send_one(kLan, out).raw) << "as the worker does";
+  auto hw2 = nic_send(kWan, back);
+  ASSERT_EQ(hw2.size(), 1u);
+  EXPECT_EQ(hw2[0].raw, r->send_one(kWan, back).raw) << "the reverse rule is the same as before";
+
+  r->shared().fib6.store(nullptr, std::memory_order_release);  // FRR withdrew it
+  r->idle();
+  tick(1030);
+  EXPECT_EQ(mgr->counters().sessions6_rerouted.load(), 2u);
+  hw = nic_send(kLan, out);
+  ASSERT_EQ(hw.size(), 1u);
+  EXPECT_TRUE(to_mac(hw[0], kGateway6Mac)) << "back on the config's route";
+  EXPECT_EQ(mgr->counters().events6.load(), 3u) << "established and two moves (periodic updates are not posted)";
+
+  // The session's end still removes the (new) rules, and its record has all the NIC's packets.
+  ASSERT_NE(session(kProtoUdp), nullptr);
+  r->worker().route6().end(*session(kProtoUdp), SessionEndReason::forced_end);
+  tick(1050);
+  EXPECT_EQ(mgr->rules(), 0u);
+  EXPECT_EQ(nic->rules_active(), 2u) << "only the cookie punt rules of the WAN remain";
+  EXPECT_EQ(mgr->counters().closed.load(), 1u);
+  auto recs = mgr->recent_closed();
+  ASSERT_EQ(recs.size(), 1u);
+  EXPECT_TRUE(recs[0].ipv6);
+  EXPECT_EQ(recs[0].nic_packets[0], 1u) << "this set of rules' share; the earlier ones' went into the session";
+  r->shared().fib6.store(nullptr, std::memory_order_release);
+}
+
+// The new next hop's MAC is not known yet: the old rules go at once (the worker, already moved,
+// forwards the packets meanwhile), and the new ones come when Neighbor Discovery answers.
+TEST_F(Offload6, AMoveToAnUnresolvedNextHopLeavesTheSessionToTheWorkerUntilNdAnswers) {
+  start(route6_router(RouterOptions()));
+  r->send_one(kLan, client(kProtoUdp, "one"));
+  r->send_one(kWan, server(kProtoUdp, "two"));
+  tick(1010);
+  ASSERT_EQ(mgr->sessions(), 1u);
+  FibTable6 fib({frr_route("2001:db8:72::/96", 20, {{kLinkLocalGw, 1}})});
+  r->shared().fib6.store(&fib, std::memory_order_release);
+  r->idle();
+  tick(1020);
+  EXPECT_EQ(mgr->counters().sessions6_rerouted.load(), 1u);
+  EXPECT_EQ(mgr->sessions(), 0u);
+  EXPECT_EQ(mgr->counters().neighbor_missing.load(), 1u);
+  EXPECT_EQ(nic->rules_active(), 2u) << "no rule sends it to the old next hop";
+  EXPECT_TRUE(nic_send(kLan, client(kProtoUdp, "meanwhile")).empty()) << "to the worker, which holds it for ND";
+  EXPECT_EQ(session(kProtoUdp)->packets[0], 2u) << "the worker counted it";
+  learn_link_local_gw(*r);
+  tick(1021);
+  EXPECT_EQ(mgr->sessions(), 1u);
+  EXPECT_EQ(mgr->counters().neighbor_waited.load(), 1u);
+  auto hw = nic_send(kLan, client(kProtoUdp, "after"));
+  ASSERT_EQ(hw.size(), 1u);
+  EXPECT_TRUE(to_mac(hw[0], kLinkLocalMac));
+  r->shared().fib6.store(nullptr, std::memory_order_release);
 }
 
 TEST_F(Offload6, EchoSessionsStayInSoftware) {
