@@ -474,7 +474,8 @@ void HaNode::apply_ops(const google::protobuf::RepeatedPtrField<pb::SessionOp>& 
   for (const pb::SessionOp& op : ops) {
     PeerSessionOp p{};
     const bool tunnel = !op.session().out_fwd().tunnel().empty() || !op.session().out_rev().tunnel().empty();
-    if (!decode_session(op.session(), rm, clock_, p.session, error, shared_.fib.load(std::memory_order_acquire))) {
+    if (!decode_session(op.session(), rm, clock_, p.session, error, shared_.fib.load(std::memory_order_acquire),
+                        shared_.fib6.load(std::memory_order_acquire))) {
       status_.add(C::sessions_rejected);
       if (tunnel) status_.add(C::tunnel_sessions_rejected);
       if (status_.get(C::sessions_rejected) <= 10) ha_log("peer session rejected: " + error);
@@ -505,11 +506,12 @@ bool HaNode::apply_packed(const pb::PackedOps& packed, const Member& from) {
   }
   const RouterModel& rm = model();
   const FibTable* fib = shared_.fib.load(std::memory_order_acquire);
+  const FibTable6* fib6 = shared_.fib6.load(std::memory_order_acquire);  // legs to peers' IPv6 waypoints
   for (size_t i = 0; i < packed_in_.size(); ++i) {
     PeerSessionOp p{};
     PackedKind kind;
     const bool tunnel = packed_in_.has_tunnel_leg(i);
-    if (!packed_in_.decode(i, rm, clock_, fib, kind, p.session, error)) {
+    if (!packed_in_.decode(i, rm, clock_, fib, kind, p.session, error, -1, fib6)) {
       status_.add(C::sessions_rejected);
       if (tunnel) status_.add(C::tunnel_sessions_rejected);
       if (status_.get(C::sessions_rejected) <= 10) ha_log("peer session rejected: " + error);
@@ -581,7 +583,7 @@ bool HaNode::apply_packed_svr6(const pb::PackedOps& packed, const Member& from) 
     PackedKind kind;
     const uint8_t* rec = svr6_in_.record(i);
     if (!svr6_role(rec, p.role, error) ||
-        !svr6_in_.decode(i, rm, clock_, fib, kind, p.carrier, error, p.role == Svr6Role::ingress ? 0 : 1) ||
+        !svr6_in_.decode(i, rm, clock_, fib, kind, p.carrier, error, p.role == Svr6Role::ingress ? 0 : 1, fib6) ||
         !decode_svr6_tail(rec, kind, rm, p.carrier, p.session, error, fib6)) {
       status_.add(C::sessions6_rejected);
       if (status_.get(C::sessions6_rejected) <= 10) ha_log("peer IPv6 session over SVR rejected: " + error);

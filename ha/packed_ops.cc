@@ -226,7 +226,8 @@ bool PackedOpsReader::has_tunnel_leg(size_t i) const {
 }
 
 bool PackedOpsReader::decode(size_t i, const RouterModel& rm, const DataplaneClock& clock, const FibTable* fib,
-                             PackedKind& kind, Session& out, std::string& error, int lan6_side) {
+                             PackedKind& kind, Session& out, std::string& error, int lan6_side,
+                             const FibTable6* fib6) {
   if (!in_ || i >= count_) return error = std::string(what_) + ": no record " + std::to_string(i), false;
   const uint8_t* p = records_ + i * record_bytes_;
   if (p[kOffKind] > static_cast<uint8_t>(PackedKind::remove))
@@ -275,7 +276,7 @@ bool PackedOpsReader::decode(size_t i, const RouterModel& rm, const DataplaneClo
   f.key_version_a = p[kOffKeyVerA];
   f.key_version_b = p[kOffKeyVerB];
   f.lan6_side = lan6_side;
-  return decode_facts(f, rm, clock, out, error, fib);
+  return decode_facts(f, rm, clock, out, error, fib, fib6);
 }
 
 }  // namespace wp::ha

@@ -104,8 +104,9 @@ class PackedOpsReader {
   bool open(const pb::PackedOps& in, std::string& error);
   size_t size() const { return count_; }
   // `lan6_side` (SessionFacts::lan6_side): the side that is an IPv6 LAN side, -1 none.
+  // `fib6`: FRR's IPv6 routes, for a leg to a peer's IPv6 waypoint (decode_facts).
   bool decode(size_t i, const RouterModel& rm, const DataplaneClock& clock, const FibTable* fib, PackedKind& kind,
-              Session& out, std::string& error, int lan6_side = -1);
+              Session& out, std::string& error, int lan6_side = -1, const FibTable6* fib6 = nullptr);
   // Record i (its tail past kPackedRecordBytes too); null when out of range.
   const uint8_t* record(size_t i) const { return in_ && i < count_ ? records_ + i * record_bytes_ : nullptr; }
   // Whether record i has a leg through an IPsec tunnel (its counters tell them apart).

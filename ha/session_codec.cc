@@ -38,9 +38,10 @@ std::string_view name_at(const List& list, int idx) {
 }
 
 // A WAN leg to a peer's IPv6 waypoint (its stand-in here, mapped by the
-// packed reader): out of the WAN interface our IPv6 routes give that waypoint,
+// packed reader): out of the WAN interface our IPv6 routes give that waypoint
+// (the config's and FRR's, `fib6`, as a session made here: waypoint6_route),
 // from our IPv6 waypoint there or the HA peer node's (control/waypoint6_addr.h).
-bool waypoint6_leg(const RouterModel& rm, const char* which, SideOut& out, std::string& error) {
+bool waypoint6_leg(const RouterModel& rm, const FibTable6* fib6, const char* which, SideOut& out, std::string& error) {
   const Ipv4 src = out.tuple.src, dst = out.tuple.dst;
   if (out.peer < 0 || waypoint6_standin_peer(rm, dst) != out.peer) {
     const Ipv6* w = waypoint6_of(rm, dst);
@@ -48,7 +49,7 @@ bool waypoint6_leg(const RouterModel& rm, const char* which, SideOut& out, std::
                    " is not the leg's peer's here",
            false;
   }
-  const auto nh = waypoint6_route(rm, dst);
+  const auto nh = waypoint6_route(rm, fib6, dst);
   if (!nh) return error = std::string(which) + ": no IPv6 route to the peer's waypoint", false;
   const bool from = src == waypoint6_own_standin(nh->iface) ||
                     (is_waypoint6_ha_standin(src) && waypoint6_source(rm, src, nh->iface) != nullptr);
@@ -64,8 +65,8 @@ bool waypoint6_leg(const RouterModel& rm, const char* which, SideOut& out, std::
 // A tunnel leg goes into this node's tunnel of the same name, whatever the
 // routes say (as a session made from a tunnel's packet replies into it).
 bool get_leg(const WireTuple& tuple, int peer, std::string_view peer_name, int tunnel, std::string_view tunnel_name,
-             const RouterModel& rm, const FibTable* fib, uint32_t hash, const char* which, SideOut& out,
-             std::string& error) {
+             const RouterModel& rm, const FibTable* fib, const FibTable6* fib6, uint32_t hash, const char* which,
+             SideOut& out, std::string& error) {
   if (!from_wire_tuple(tuple, out.tuple)) return error = std::string(which) + ": incomplete tuple", false;
   out.peer = -1;
   if (peer == kUnknownPeer) return error = std::string(which) + ": unknown peer \"" + std::string(peer_name) + "\"", false;
@@ -80,7 +81,7 @@ bool get_leg(const WireTuple& tuple, int peer, std::string_view peer_name, int t
     return true;
   }
   if (peer >= 0) out.peer = static_cast<int16_t>(peer);
-  if (is_waypoint6_standin(out.tuple.dst)) return waypoint6_leg(rm, which, out, error);
+  if (is_waypoint6_standin(out.tuple.dst)) return waypoint6_leg(rm, fib6, which, out, error);
   auto nh = route_next_hop(route_winner(rm, fib, out.tuple.dst), out.tuple.dst, hash);
   if (!nh) return error = std::string(which) + ": no route to " + format_ipv4(out.tuple.dst), false;
   if (nh->iface < 0)
@@ -214,7 +215,7 @@ void encode_session(const Session& s, const RouterModel& rm, const DataplaneCloc
 }
 
 bool decode_session(const pb::SessionRecord& in, const RouterModel& rm, const DataplaneClock& clock, Session& out,
-                    std::string& error, const FibTable* fib) {
+                    std::string& error, const FibTable* fib, const FibTable6* fib6) {
   SessionFacts f;
   f.uuid = in.uuid().data();
   f.uuid_size = in.uuid().size();
@@ -245,11 +246,11 @@ bool decode_session(const pb::SessionRecord& in, const RouterModel& rm, const Da
   f.migrations = in.migrations();
   f.key_version_a = in.key_version_a();
   f.key_version_b = in.key_version_b();
-  return decode_facts(f, rm, clock, out, error, fib);
+  return decode_facts(f, rm, clock, out, error, fib, fib6);
 }
 
 bool decode_facts(const SessionFacts& in, const RouterModel& rm, const DataplaneClock& clock, Session& out,
-                  std::string& error, const FibTable* fib) {
+                  std::string& error, const FibTable* fib, const FibTable6* fib6) {
   out = Session{};
   if (in.uuid_size != out.uuid.size()) return error = "uuid: not 16 bytes", false;
   std::memcpy(out.uuid.data(), in.uuid, out.uuid.size());
@@ -257,11 +258,11 @@ bool decode_facts(const SessionFacts& in, const RouterModel& rm, const Dataplane
   const uint32_t hash = symmetric_hash(out.original);
   if (in.lan6_side == 1 ? !lan6_leg(in.fwd_tuple, in.fwd_peer, in.fwd_tunnel, "out_fwd", out.out_fwd, error)
                          : !get_leg(in.fwd_tuple, in.fwd_peer, in.fwd_peer_name, in.fwd_tunnel, in.fwd_tunnel_name,
-                                    rm, fib, hash, "out_fwd", out.out_fwd, error))
+                                    rm, fib, fib6, hash, "out_fwd", out.out_fwd, error))
     return false;
   if (in.lan6_side == 0 ? !lan6_leg(in.rev_tuple, in.rev_peer, in.rev_tunnel, "out_rev", out.out_rev, error)
                          : !get_leg(in.rev_tuple, in.rev_peer, in.rev_peer_name, in.rev_tunnel, in.rev_tunnel_name,
-                                    rm, fib, hash, "out_rev", out.out_rev, error))
+                                    rm, fib, fib6, hash, "out_rev", out.out_rev, error))
     return false;
   const int tenant = in.tenant;
   if (tenant == kNone) return error = "tenant \"" + std::string(in.tenant_name) + "\" not configured here", false;

@@ -18,6 +18,7 @@
 
 #include "dataplane/control/router_model.h"
 #include "dataplane/ip/fib.h"
+#include "dataplane/ip/fib6.h"
 #include "dataplane/session/session.h"
 #include "dataplane/session/events.h"
 #include "ha.pb.h"
@@ -39,9 +40,11 @@ void encode_session(const Session& s, const RouterModel& rm, const DataplaneCloc
 // False with `error` set when the record cannot become a session here.
 // Each leg gets this node's route to its destination, as a session set up
 // here would: the config's or FRR's (`fib`, null: none), the ECMP member the
-// session's hash picks (docs/operations.md § Routes from FRR).
+// session's hash picks (docs/operations.md § Routes from FRR); a leg to a
+// peer's IPv6 waypoint by the config's IPv6 routes and FRR's (`fib6`, null:
+// none), as waypoint6_route gives it (control/waypoint6_addr.h).
 bool decode_session(const pb::SessionRecord& in, const RouterModel& rm, const DataplaneClock& clock, Session& out,
-                    std::string& error, const FibTable* fib = nullptr);
+                    std::string& error, const FibTable* fib = nullptr, const FibTable6* fib6 = nullptr);
 
 // What decode needs of a record, whatever its encoding (a SessionRecord, or a
 // packed record whose names were resolved once per message): names already
@@ -74,7 +77,7 @@ struct SessionFacts {
   int lan6_side = -1;
 };
 bool decode_facts(const SessionFacts& in, const RouterModel& rm, const DataplaneClock& clock, Session& out,
-                  std::string& error, const FibTable* fib = nullptr);
+                  std::string& error, const FibTable* fib = nullptr, const FibTable6* fib6 = nullptr);
 
 // The pieces of a record both encodings compute the same way.
 std::string_view peer_name(const RouterModel& rm, int peer);

@@ -4,7 +4,9 @@
 // or IPv4-mapped) and be reachable from a WAN interface: inside one of its
 // ipv6_addresses prefixes (that address is then our IPv6 waypoint) or
 // covered by an IPv6 route that leaves through a WAN interface with
-// ipv6_addresses. IPv6 sessions to the peer then ride IPv6 waypoints.
+// ipv6_addresses, or, with `fpm`, by FRR's IPv6 routes, which the workers
+// look up per session (control/waypoint6_addr.h waypoint6_route). IPv6
+// sessions to the peer then ride IPv6 waypoints.
 #include "mgmt/config_validator.h"
 
 namespace wp::mgmt::detail {
@@ -50,9 +52,13 @@ void ConfigValidator::check_waypoint6(const std::string& text, const std::string
     const Link* l = find_link(rt.interface());
     if (p && p->contains(*addr) && l && l->wan && !l->prefixes6.empty()) return;
   }
+  // FRR's routes (BGP over an IPv6 WAN) may carry it: known only at run time, where a session to
+  // the peer rides IPv4 waypoints (or is refused) while none does.
+  if (cfg_.has_fpm()) return;
   error(path, text +
                   " is not reachable from any WAN interface: not inside a WAN interface's ipv6_addresses prefixes "
-                  "nor covered by an IPv6 route through a WAN interface with ipv6_addresses");
+                  "nor covered by an IPv6 route through a WAN interface with ipv6_addresses (nor `fpm` for FRR's "
+                  "routes)");
 }
 
 }  // namespace wp::mgmt::detail

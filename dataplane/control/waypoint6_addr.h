@@ -174,26 +174,24 @@ inline const Ipv6* waypoint6_source(const RouterModel& rm, Ipv4 src, int iface) 
   return waypoint6_own(rm, iface);
 }
 
-// The route to a peer stand-in: out of a WAN interface that has an IPv6
-// waypoint, the next hop being the stand-in itself (the WAN leg resolves
-// the IPv6 next hop with Neighbor Discovery per packet, svr/waypoint6.cc).
-inline std::optional<NextHop> waypoint6_route(const RouterModel& rm, Ipv4 standin) {
-  const Ipv6* w = waypoint6_peer(rm, standin);
-  if (!w) return std::nullopt;
-  const Route6* r = rm.fib6.lookup(*w);
-  if (!r || !waypoint6_own(rm, r->iface)) return std::nullopt;
-  return NextHop{r->iface, standin};
-}
+// The route to peer IPv6 waypoint `w` (control/waypoint6_route.cc): the
+// config's IPv6 routes and FRR's (`fib`, DataplaneShared::fib6; may be null),
+// whichever wins as for a routed IPv6 session (route6_winner: the longest
+// prefix, then the lower distance), so an IPv6 WAN learned by BGP needs no
+// static route. An FRR route's equal-cost member is picked by a hash of `w`
+// alone, so every session and packet to that waypoint, and the HA peer's
+// copy, take the same one. nullopt: no route, FRR's blackhole, a tunnel, or
+// an interface without an IPv6 waypoint of ours (the route must leave by a
+// WAN interface that has one).
+std::optional<Route6> waypoint6_route6(const RouterModel& rm, const FibTable6* fib, const Ipv6& w);
+
+// The same for a peer stand-in: out of that WAN interface, the next hop being
+// the stand-in itself (the WAN leg resolves the IPv6 next hop, route6_via of
+// waypoint6_route6's, with Neighbor Discovery per packet, svr/waypoint6.cc).
+std::optional<NextHop> waypoint6_route(const RouterModel& rm, const FibTable6* fib, Ipv4 standin);
 
 // Whether IPv6 sessions to `peer` ride IPv6 waypoints: the peer has one
-// routed out of a WAN interface that has an IPv6 waypoint of ours.
-inline bool waypoint6_usable(const RouterModel& rm, int peer) {
-  if (peer < 0 || static_cast<size_t>(peer) >= rm.peers.size() || static_cast<size_t>(peer) >= kWaypoint6MaxPeers)
-    return false;
-  const PeerModel& pm = rm.peers[static_cast<size_t>(peer)];
-  for (size_t k = 0; k < pm.waypoints6.size() && k < kWaypoint6MaxPerPeer; ++k)
-    if (waypoint6_route(rm, waypoint6_peer_standin(peer, k))) return true;
-  return false;
-}
+// routed (waypoint6_route) out of a WAN interface that has an IPv6 waypoint of ours.
+bool waypoint6_usable(const RouterModel& rm, const FibTable6* fib, int peer);
 
 }  // namespace wp

@@ -138,7 +138,8 @@ bool bind_wan_side(WorkerContext& ctx, Session& s, int peer, uint32_t cls, bool 
   const RouterModel& rm = ctx.rm();
   bool on6 = false;
   if (peer >= 0 && !rm.peers[static_cast<size_t>(peer)].waypoints6.empty())  // else the common case: no test at all
-    on6 = waypoint6_usable(rm, peer) && (ipv6_lan || !waypoint4_routed(ctx, peer, symmetric_hash(s.original)));
+    on6 = waypoint6_usable(rm, ctx.shared.fib6.load(std::memory_order_acquire), peer) &&
+          (ipv6_lan || !waypoint4_routed(ctx, peer, symmetric_hash(s.original)));
   return on6 ? bind_waypoint6(ctx, s, peer, cls, why) : pick_wan_side(ctx, s, peer, cls, why);
 }
 

@@ -13,11 +13,12 @@ namespace wp {
 
 bool bind_waypoint6(WorkerContext& ctx, Session& s, int peer, uint32_t cls, DropReason& why) {
   const RouterModel& rm = ctx.rm();
+  const FibTable6* fib6 = ctx.shared.fib6.load(std::memory_order_acquire);  // FRR's IPv6 routes beside the config's
   const PeerModel& pm = rm.peers[static_cast<size_t>(peer)];
   why = DropReason::no_peer;
   for (size_t k = 0; k < pm.waypoints6.size() && k < kWaypoint6MaxPerPeer; ++k) {
     const Ipv4 remote = waypoint6_peer_standin(peer, k);
-    const auto nh = waypoint6_route(rm, remote);
+    const auto nh = waypoint6_route(rm, fib6, remote);
     if (!nh) continue;
     FiveTuple out{waypoint6_own_standin(nh->iface), remote, 0, 0, s.original.proto};
     if (pick_port_pair(ctx.table, ctx.rng, out, cls, ctx.recheck)) {
@@ -35,7 +36,8 @@ bool waypoint6_encap(WorkerContext& ctx, rte_mbuf* m, const ParsedPacket& pp, in
   // Our waypoint, or the HA peer node's for a session we carry on it (its stand-in is the packet's source).
   const Ipv6* src = waypoint6_source(rm, load_be32(pkt_data(m) + pp.l3 + 12), iface);
   const Ipv6* dst = waypoint6_peer(rm, standin);
-  const Route6* r = dst ? rm.fib6.lookup(*dst) : nullptr;
+  const std::optional<Route6> r =
+      dst ? waypoint6_route6(rm, ctx.shared.fib6.load(std::memory_order_acquire), *dst) : std::nullopt;
   if (!src || !r || r->iface != iface) return ctx.drop(m, DropReason::ipv6_no_route), false;
   if (pp.proto != kProtoTcp && pp.proto != kProtoUdp) return ctx.drop(m, DropReason::svr6_untranslatable), false;
   // The IPv6 header is 20 bytes longer, written in front of the frame: an encrypted first
@@ -49,7 +51,7 @@ bool waypoint6_encap(WorkerContext& ctx, rte_mbuf* m, const ParsedPacket& pp, in
   rte_pktmbuf_trim(m, static_cast<uint16_t>(m->data_len - res.len));
   // The outer hop limit carries the session's (the egress restores it from there): no second decrement.
   pkt_data(m)[kEthHdrLen + 7] = ttl;
-  next_hop = r->connected() ? *dst : r->next_hop;
+  next_hop = route6_via(*r, *dst);  // a gateway from FRR may be link-local, on `iface`
   return true;
 }
 

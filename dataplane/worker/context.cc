@@ -28,7 +28,7 @@ WorkerContext::RouteChoice WorkerContext::route_choice(Ipv4 dst) const {
 std::optional<NextHop> WorkerContext::route(Ipv4 dst, uint32_t hash) const {
   // A peer's IPv6 waypoint, by its stand-in (control/waypoint6_addr.h).
   if (is_waypoint6_standin(dst)) [[unlikely]]
-    return waypoint6_route(*model, dst);
+    return waypoint6_route(*model, shared.fib6.load(std::memory_order_acquire), dst);
   const RouteChoice c = route_choice(dst);
   return route_next_hop({c.own, c.frr}, dst, hash);
 }

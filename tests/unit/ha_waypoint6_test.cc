@@ -157,7 +157,7 @@ Session egress_session(const RouterModel& rm) {
 }
 
 bool round_trip(const Session& s, const RouterModel& from, const RouterModel& to, Session& out, std::string& err,
-                const std::function<void(pb::PackedOps&)>& edit = {}) {
+                const std::function<void(pb::PackedOps&)>& edit = {}, const FibTable6* fib6 = nullptr) {
   DataplaneClock clock = DataplaneClock::now();
   PackedOpsWriter w;
   w.add(PackedKind::upsert, s, from, clock);
@@ -168,7 +168,7 @@ bool round_trip(const Session& s, const RouterModel& from, const RouterModel& to
   if (!wire.ParseFromString(body.SerializeAsString())) return err = "parse", false;
   PackedOpsReader r;
   PackedKind kind;
-  return r.open(wire, err) && r.decode(0, to, clock, nullptr, kind, out, err);
+  return r.open(wire, err) && r.decode(0, to, clock, nullptr, kind, out, err, -1, fib6);
 }
 
 TEST(HaWaypoint6Packed, StandInsTravelAsAddressesAndLandOnTheReceiversOwn) {
@@ -239,6 +239,37 @@ TEST(HaWaypoint6Packed, WaypointsTheReceiverDoesNotKnowAreRejectedWithAReason) {
     t = t.substr(0, 16) + t.substr(0, 16);
   }));
   EXPECT_NE(err.find("IPv6 waypoint 2001:db8:70::2 is not the leg's peer's here"), std::string::npos) << err;
+}
+
+// The receiver routes the WAN leg to r1's waypoint with FRR's IPv6 routes beside the config's,
+// as a session made there (control/waypoint6_addr.h waypoint6_route): FRR's blackhole, or a
+// longer FRR route out of the LAN (no IPv6 waypoint of ours there), rejects the record that the
+// config's connected route alone accepts.
+TEST(HaWaypoint6Packed, TheWaypointLegIsRoutedWithFrrsRoutesToo) {
+  Models m;
+  ASSERT_TRUE(m.a && m.b);
+  const Session s = egress_session(*m.a);
+  Session d;
+  std::string err;
+  const FibNextHop6 lan_gw{ip6("fe80::5"), 0}, wan_gw{ip6("fe80::99"), 1};
+  const auto prefix = [](const char* p, std::initializer_list<FibNextHop6> hops) {
+    FibRoute6 r{*parse_prefix6(p), 186, 20, 0, {}};
+    for (const FibNextHop6& h : hops) r.hops[r.paths++] = h;
+    return r;
+  };
+  const FibTable6 blackhole({prefix("2001:db8:70::1/128", {})});
+  EXPECT_FALSE(round_trip(s, *m.a, *m.b, d, err, {}, &blackhole));
+  EXPECT_NE(err.find("out_rev: no IPv6 route to the peer's waypoint"), std::string::npos) << err;
+  const FibTable6 via_lan({prefix("2001:db8:70::/112", {lan_gw})});
+  EXPECT_FALSE(round_trip(s, *m.a, *m.b, d, err, {}, &via_lan));
+  EXPECT_NE(err.find("no IPv6 route to the peer's waypoint"), std::string::npos) << err;
+  const FibTable6 shorter({prefix("2001:db8::/32", {lan_gw})});
+  ASSERT_TRUE(round_trip(s, *m.a, *m.b, d, err, {}, &shorter)) << "the connected /64 wins: " << err;
+  const FibTable6 via_wan({prefix("2001:db8:70::1/128", {wan_gw})});
+  ASSERT_TRUE(round_trip(s, *m.a, *m.b, d, err, {}, &via_wan)) << err;
+  EXPECT_EQ(d.out_rev.iface, 1);
+  EXPECT_EQ(d.out_rev.next_hop, waypoint6_peer_standin(1, 0));
+  ASSERT_TRUE(round_trip(s, *m.a, *m.b, d, err)) << "the config's alone: " << err;
 }
 
 // --- the pair ----------------------------------------------------------------------

@@ -399,6 +399,141 @@ TEST_F(Svr6v6, FirstPacketToAWaypointBehindAnUnresolvedGatewayKeepsTheGateway) {
   expect_waits_for(*r1, kFarWaypoint, ip6("2001:db8:70::9"));
 }
 
+// #19: the routes to a peer's IPv6 waypoint are the config's and FRR's (DataplaneShared::fib6),
+// whichever wins as for a routed IPv6 session (control/waypoint6_addr.h waypoint6_route). r2's
+// waypoint 2001:db8:80::2 is off r1's WAN link; both routers reach the other's waypoint through
+// a link-local gateway fe80::99 on wan0 that FRR names (BGP over the IPv6 WAN).
+constexpr const char* kFarR2Wan6 = "2001:db8:80::2";
+
+// FRR's IPv6 routes on `r` while it lives (the table is the test's: taken back before the router goes).
+struct Frr6 {
+  Frr6(Router& router, std::vector<FibRoute6> routes) : r(router), fib(std::move(routes)) {
+    r.shared().fib6.store(&fib, std::memory_order_release);
+    learn_link_local_gw(r);
+  }
+  ~Frr6() { r.shared().fib6.store(nullptr, std::memory_order_release); }
+  Router& r;
+  FibTable6 fib;
+};
+
+// r1 and r2 with r2's IPv6 waypoint off r1's link and no static route to either waypoint (`fpm`:
+// FRR's routes may carry them); `v4`: r1 still lists r2's IPv4 waypoint.
+config::Config far_config(bool r1, bool v4 = true) {
+  config::Config c = v6wp_config(r1);
+  c.mutable_fpm();
+  if (r1) {
+    c.mutable_peers(0)->set_waypoints(1, kFarR2Wan6);
+    if (!v4) c.mutable_peers(0)->mutable_waypoints()->DeleteSubrange(0, 1);
+  } else {
+    c.mutable_router()->mutable_wan(0)->set_ipv6_addresses(0, "2001:db8:80::2/64");
+  }
+  return c;
+}
+
+// The frame a gateway forwards: to the router's MAC.
+std::vector<uint8_t> via_gateway(const Frame& f, const Mac& to) {
+  std::vector<uint8_t> raw = f.raw;
+  std::memcpy(raw.data(), to.data(), 6);
+  std::memcpy(raw.data() + 6, kLinkLocalMac.data(), 6);
+  return raw;
+}
+
+TEST_F(Svr6v6, PeersWaypointReachableOnlyByAnFrrRouteCarriesASession) {
+  EXPECT_EQ(config_errors(far_config(true)), "");
+  EXPECT_EQ(config_errors(far_config(false)), "");
+  make(far_config(true), far_config(false));
+  const auto syn = client_frame(Pkt6().ipv6(kV6Client, kV6Server, 64).tcp(40010, 80, 0x02).payload("GET /"));
+  {
+    // Without FRR's route r1 has none to r2's IPv6 waypoint: v6 over v4.
+    Frame w = r1->send_one(kLan, syn);
+    EXPECT_EQ(get16(w.raw.data() + 12), kEtherTypeIpv4);
+    EXPECT_EQ(r1->count(Counter::waypoint6_sent), 0u);
+  }
+  Frr6 f1(*r1, {frr_route("2001:db8:80::/64", 20, {{kLinkLocalGw, 1}})});
+  Frr6 f2(*r2, {frr_route("2001:db8:70::/64", 20, {{kLinkLocalGw, 1}})});
+  const auto syn2 = client_frame(Pkt6().ipv6(kV6Client, kV6Server, 64).tcp(40011, 80, 0x02).payload("GET /"));
+  Frame w1 = r1->send_one(kLan, syn2);
+  EXPECT_EQ(w1.port, kWan);
+  EXPECT_EQ(std::memcmp(w1.dst_mac(), kLinkLocalMac.data(), 6), 0) << "to FRR's link-local gateway";
+  Metadata md;
+  Frame w1v4;
+  ASSERT_EQ(wan6_metadata(w1, kR1Wan6, kFarR2Wan6, md, w1v4), MetadataStatus::ok);
+  EXPECT_TRUE(hmac_ok(w1v4, kKey12));
+  EXPECT_EQ(r1->count(Counter::waypoint6_sent), 1u);
+  // r2 answers r1's waypoint through its own FRR route (WanInput's route back to the stand-in).
+  expect_restored6(syn2, r2->send_one(kWan, via_gateway(w1, kR2Mac)));
+  EXPECT_EQ(r2->count(Counter::svr6_sessions_created), 1u);
+  const auto synack = server_frame(Pkt6().ipv6(kV6Server, kV6Client, 64).tcp(80, 40011, 0x12).payload("200 OK"));
+  Frame w2 = r2->send_one(kLan, synack);
+  EXPECT_EQ(std::memcmp(w2.dst_mac(), kLinkLocalMac.data(), 6), 0);
+  Metadata rmd;
+  Frame w2v4;
+  ASSERT_EQ(wan6_metadata(w2, kFarR2Wan6, kR1Wan6, rmd, w2v4), MetadataStatus::ok);
+  expect_restored6(synack, r1->send_one(kWan, via_gateway(w2, kR1Mac)));
+  EXPECT_EQ(r1->total_drops(), 0u) << r1->drops();
+  EXPECT_EQ(r2->total_drops(), 0u) << r2->drops();
+
+  // FRR withdraws its route and blackholes the prefix: the session's next packet is refused, counted.
+  f1.r.shared().fib6.store(nullptr, std::memory_order_release);
+  FibTable6 blackhole({frr_route("2001:db8:80::/64", 20, {})});
+  r1->shared().fib6.store(&blackhole, std::memory_order_release);
+  const auto ack = client_frame(Pkt6().ipv6(kV6Client, kV6Server, 64).tcp(40011, 80, 0x10).payload("more"));
+  EXPECT_TRUE(r1->send(kLan, ack).empty());
+  EXPECT_EQ(r1->drop_count(DropReason::ipv6_no_route), 1u) << r1->drops();
+  r1->shared().fib6.store(&f1.fib, std::memory_order_release);
+}
+
+// FRR's blackhole refuses the waypoint though a static route covers it: with the peer's IPv4
+// waypoint the session rides that, without one it is refused with pick_wan_side's reason (no_peer).
+TEST_F(Svr6v6, FrrsBlackholeRefusesThePeersWaypoint) {
+  for (const bool v4 : {true, false}) {
+    config::Config c = far_config(true, v4);
+    add_route(c, "2001:db8:80::/48", "2001:db8:70::9", "wan0");
+    make(c, far_config(false));
+    learn6_on(*r1, 1, ip6("2001:db8:70::9"), kR2Mac);
+    const auto syn = client_frame(Pkt6().ipv6(kV6Client, kV6Server, 64).tcp(40020, 80, 0x02).payload("GET /"));
+    {
+      Frr6 f(*r1, {frr_route("2001:db8:80::/64", 20, {})});
+      const std::vector<Frame> out = r1->send(kLan, syn);
+      EXPECT_EQ(r1->count(Counter::waypoint6_sent), 0u) << v4;
+      if (v4) {
+        ASSERT_EQ(out.size(), 1u) << r1->drops();
+        EXPECT_EQ(get16(out[0].raw.data() + 12), kEtherTypeIpv4) << "v6 over v4";
+      } else {
+        EXPECT_TRUE(out.empty());
+        EXPECT_EQ(r1->drop_count(DropReason::no_peer), 1u) << "no waypoint of the peer routed: " << r1->drops();
+        EXPECT_EQ(r1->count(Counter::svr6_sessions_created) + r1->count(Counter::sessions_created), 0u);
+      }
+    }
+    // The static route alone (FRR's table gone): IPv6 waypoints through its gateway.
+    Frame w = r1->send_one(kLan, client_frame(Pkt6().ipv6(kV6Client, kV6Server, 64).tcp(40021, 80, 0x02)));
+    EXPECT_EQ(r1->count(Counter::waypoint6_sent), 1u) << v4 << " " << r1->drops();
+    EXPECT_EQ(get16(w.raw.data() + 12), kEtherTypeIpv6);
+  }
+}
+
+// A longer FRR prefix wins over the config's route to the waypoint; one of the config route's
+// own prefix loses to it (distance 20 > 1), as for routed IPv6 sessions.
+TEST_F(Svr6v6, ALongerFrrPrefixToThePeersWaypointWinsOverTheConfigs) {
+  config::Config c = far_config(true);
+  add_route(c, "2001:db8:80::/48", "2001:db8:70::9", "wan0");
+  make(c, far_config(false));
+  learn6_on(*r1, 1, ip6("2001:db8:70::9"), kR2Mac);
+  {
+    Frr6 f(*r1, {frr_route("2001:db8:80::/48", 20, {{kLinkLocalGw, 1}})});
+    Frame w = r1->send_one(kLan, client_frame(Pkt6().ipv6(kV6Client, kV6Server, 64).tcp(40030, 80, 0x02)));
+    EXPECT_EQ(std::memcmp(w.dst_mac(), kR2Mac.data(), 6), 0) << "the static route's gateway";
+  }
+  Frr6 f(*r1, {frr_route("2001:db8:80::/64", 20, {{kLinkLocalGw, 1}})});
+  Frame w = r1->send_one(kLan, client_frame(Pkt6().ipv6(kV6Client, kV6Server, 64).tcp(40031, 80, 0x02)));
+  EXPECT_EQ(std::memcmp(w.dst_mac(), kLinkLocalMac.data(), 6), 0) << "FRR's /64 and its link-local gateway";
+  // The first session keeps its waypoint and now follows FRR's route too (the next hop is resolved per packet).
+  Frame again = r1->send_one(kLan, client_frame(Pkt6().ipv6(kV6Client, kV6Server, 64).tcp(40030, 80, 0x10)));
+  EXPECT_EQ(std::memcmp(again.dst_mac(), kLinkLocalMac.data(), 6), 0);
+  EXPECT_EQ(r1->count(Counter::waypoint6_sent), 3u);
+  EXPECT_EQ(r1->total_drops(), 0u) << r1->drops();
+}
+
 // --- configuration --------------------------------------------------------------
 
 template <class Edit>
@@ -422,6 +557,12 @@ TEST(Waypoint6Config, Ipv6WaypointsValidate) {
   EXPECT_EQ(config_errors(v6wp_with([](config::Config& c) {
               c.mutable_peers(0)->set_waypoints(1, "2001:db8:99::2");
               add_route(c, "2001:db8:99::/64", "2001:db8:70::254", "wan0");
+            })),
+            "");
+  // Not covered by the config's routes, but FRR's may carry it (`fpm`).
+  EXPECT_EQ(config_errors(v6wp_with([](config::Config& c) {
+              c.mutable_peers(0)->set_waypoints(1, "2001:db8:99::2");
+              c.mutable_fpm();
             })),
             "");
   // On the LAN's prefix only: not a WAN.
