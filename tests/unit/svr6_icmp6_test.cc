@@ -1,5 +1,5 @@
 // ICMPv6 echo through IPv6 sessions over SVR (dataplane/svr/svr6_lan.h,
-// docs/ipv6.md § ICMPv6 over SVR, docs/svr-wire-format.md § ICMPv6 echo):
+// docs/ipv6.md § ICMPv6 over SVR, docs/svr-wire-format.md § ICMPv6 echo between waypoints):
 // an echo request from the LAN starts a session like a UDP datagram (tenant,
 // service with `protocol: any` and no ports, policy; deny by default), rides
 // the WAN as UDP with its identifier as both ports and metadata (TLV 3, proto
@@ -33,18 +33,14 @@ config::Config ping_config(bool r1, bool wan6) {
   return c;
 }
 
-// `f` (an echo from client_frame or server_frame, whose checksum helper knows TCP and UDP
-// only) with sequence number `seq` and its ICMPv6 checksum, as a host sends it.
+// `f` (an echo from client_frame or server_frame) with sequence number `seq` and its ICMPv6
+// checksum, as a host sends it.
 std::vector<uint8_t> echo_frame(std::vector<uint8_t> f, uint16_t seq) {
   const Ipv6View v = parse_ipv6_packet(f.data(), static_cast<uint32_t>(f.size()), 14);
   uint8_t* icmp = f.data() + v.l4;
   icmp[6] = static_cast<uint8_t>(seq >> 8);
   icmp[7] = static_cast<uint8_t>(seq);
-  icmp[2] = icmp[3] = 0;
-  const uint16_t c = l4_checksum6(v.src, v.dst, kProtoIcmpv6, icmp, v.end - v.l4);
-  icmp[2] = static_cast<uint8_t>(c >> 8);
-  icmp[3] = static_cast<uint8_t>(c);
-  return f;
+  return v6_checksummed(std::move(f));
 }
 
 // The echo message of `f` (an IPv6 frame), header and data.
