@@ -4,6 +4,7 @@
 #include <algorithm>
 
 #include "dataplane/ip/fragment.h"
+#include "dataplane/worker/frag6_tx.h"
 #include "dataplane/ip/icmp.h"
 #include "dataplane/ip/nat64.h"
 #include "dataplane/ip/nat64_packet.h"
@@ -236,9 +237,8 @@ bool Nat46Step::fragment6(rte_mbuf* m, const Ipv6View& v) {
 }
 
 void Nat46Step::send6_fragments(rte_mbuf* m, int iface, uint32_t mtu) {
-  rte_mbuf* out[kMaxFragments6];
   const uint32_t id = frag6_id_ += ctx_.shared.workers ? ctx_.shared.workers : 1;
-  const Fragment6Result r = fragment_ipv6(m, mtu, id, out, kMaxFragments6);
+  const Fragment6Result r = transmit6_fragments(tx_, m, iface, mtu, id);
   switch (r.status) {
     case Fragment6Status::ok: break;
     case Fragment6Status::too_big: return ctx_.drop(m, DropReason::nat46_too_big);
@@ -247,7 +247,6 @@ void Nat46Step::send6_fragments(rte_mbuf* m, int iface, uint32_t mtu) {
   }
   ctx_.counters->add(Counter::nat46_out);
   ctx_.counters->add(Counter::nat46_fragments6_sent, r.count);
-  for (uint32_t i = 0; i < r.count; ++i) tx_.transmit6(out[i], iface);
 }
 
 // RFC 1812 § 4.3.2: from our address on the client's link, the IP header and

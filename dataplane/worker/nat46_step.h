@@ -55,7 +55,6 @@ class Nat46Step {
  public:
   static constexpr uint32_t kSessions = 16384;   // per worker
   static constexpr uint32_t kExpireBudget = 64;  // sessions swept per loop iteration
-  static constexpr uint32_t kMaxFragments6 = 16;  // IPv6 fragments of one client datagram
   // ICMPv4 errors a worker sends clients (Time Exceeded, Fragmentation Needed), RFC 1812 § 4.3.2.8.
   static constexpr uint32_t kIcmp4ErrorsPerSecond = kIcmpErrorRate;
   static constexpr uint32_t kIcmp4ErrorBurst = kIcmpErrorRateBurst;

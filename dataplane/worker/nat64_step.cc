@@ -6,6 +6,7 @@
 
 #include "dataplane/ip/checksum.h"
 #include "dataplane/ip/fragment.h"
+#include "dataplane/worker/frag6_tx.h"
 #include "dataplane/ip/icmp.h"
 #include "dataplane/ip/ipv4_cut.h"
 #include "dataplane/ip/nat64.h"
@@ -356,9 +357,8 @@ void Nat64Step::icmp4_error(rte_mbuf* m, const ParsedPacket& pp, uint8_t type, u
 }
 
 void Nat64Step::send6_fragments(rte_mbuf* m, int iface, uint32_t mtu) {
-  rte_mbuf* out[kMaxFragments6];
   const uint32_t id = frag6_id_ += ctx_.shared.workers ? ctx_.shared.workers : 1;
-  const Fragment6Result r = fragment_ipv6(m, mtu, id, out, kMaxFragments6);
+  const Fragment6Result r = transmit6_fragments(tx_, m, iface, mtu, id);
   switch (r.status) {
     case Fragment6Status::ok: break;
     case Fragment6Status::too_big: return ctx_.drop(m, DropReason::nat64_too_big);
@@ -367,7 +367,6 @@ void Nat64Step::send6_fragments(rte_mbuf* m, int iface, uint32_t mtu) {
   }
   ctx_.counters->add(Counter::nat64_in);
   ctx_.counters->add(Counter::nat64_fragments6_sent, r.count);
-  for (uint32_t i = 0; i < r.count; ++i) tx_.transmit6(out[i], iface);
 }
 
 // RFC 7915 § 4.2-4.3: an ICMPv4 error about a packet of a binding becomes

@@ -119,7 +119,6 @@ class Nat64Step {
   // A whole frame: Ethernet, the IPv6 header and extensions, the fragmentable part.
   static constexpr uint32_t kFlatBytes = kEthHdrLen + DatagramStore::kMaxHeader + DatagramStore::kMaxDatagram;
   static constexpr uint32_t kMaxFragments4 = 16;  // IPv4 fragments of one translated datagram
-  static constexpr uint32_t kMaxFragments6 = 16;  // IPv6 fragments of one translated reply
 
  private:
   void adopt_model();
