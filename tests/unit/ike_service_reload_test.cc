@@ -56,6 +56,7 @@ TEST(PeerReloadPlan, ClassifiesEachPeer) {
   next.mutable_ipsec_peers(0)->set_dpd_interval_s(10);
   next.mutable_ipsec_peers(0)->add_esp_proposals("aes256gcm16");
   next.mutable_ipsec_peers(0)->set_crls("-----BEGIN X509 CRL-----");  // a CRL refresh: the SAs up stay
+  next.mutable_ipsec_peers(0)->set_ca_certificates("-----BEGIN CERTIFICATE-----");  // and a CA's
   next.mutable_ipsec_peers(1)->set_address("10.78.0.4");
   auto plan = plan_peer_reload(was, next);
   EXPECT_EQ(plan.at("site1"), PeerChange::credentials);

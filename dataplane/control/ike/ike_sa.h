@@ -3,9 +3,9 @@
 //
 // Plain structs keyed by SPI, owned by the IKE daemon (control thread only).
 // A ChildSa is the hand-over to the ESP dataplane: SPIs, the negotiated ESP
-// transform and the four keys of § 2.17 (the dataplane does not exist yet:
-// "installed" means derived and stored here). Every key is wiped (wipe())
-// when its SA is deleted.
+// transform and the four keys of § 2.17, which the IKE service publishes to
+// the workers' ESP step in its SA table (dataplane/ipsec/). Every key is wiped
+// (wipe()) when its SA is deleted.
 #pragma once
 
 #include <array>

@@ -30,6 +30,7 @@ IpsecPeer binding(const IpsecPeer& p) {
   b.clear_certificate_file();
   b.clear_private_key_file();
   b.clear_ca_file();
+  b.clear_ca_certificates();  // the inline form of ca_file: a CA refresh, as a CRL refresh
   b.clear_certificate();
   b.clear_private_key();
   b.clear_crl_file();
