@@ -130,14 +130,7 @@ class IkeDhGroupExchange : public ::testing::TestWithParam<uint16_t> {};
 // takes it; then a Child SA rekey with PFS in the same group.
 TEST_P(IkeDhGroupExchange, IkeSaAndPfsRekeyInTheGroup) {
   const uint16_t g = GetParam();
-  PeerConfig hp;
-  hp.name = "site1";
-  hp.local_id = "headend.example";
-  hp.remote_id = "site1.example";
-  hp.psk = bytes(kPsk);
-  hp.esp_suites = {EspSuite{kEncrAesGcm16, 0, false}};
-  hp.local_ts = {ts({10, 60, 0, 0}, {10, 60, 0, 255})};
-  hp.remote_ts = {ts({10, 50, 0, 0}, {10, 50, 0, 255})};
+  PeerConfig hp = site1_psk_peer();
   ResponderConfig rc;
   const IkeSuite gcm{kEncrAesGcm16, 256, 0, kPrfHmacSha256, g};
   rc.ike_suites = {IkeSuite{kEncrAesCbc, 256, kIntegHmacSha256_128, kPrfHmacSha256, kDhModp2048}, gcm};

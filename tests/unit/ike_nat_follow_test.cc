@@ -29,14 +29,7 @@ struct IkeNatFollowTest : ::testing::Test {
   // or we behind one (the responder sees us translated).
   void establish(bool peer_behind_nat) {
     ResponderConfig rc;
-    PeerConfig p;
-    p.name = "site1";
-    p.local_id = "headend.example";
-    p.remote_id = "site1.example";
-    p.psk = bytes(kPsk);
-    p.esp_suites = {EspSuite{kEncrAesGcm16, 0, false}};
-    p.local_ts = {ts({10, 60, 0, 0}, {10, 60, 0, 255})};
-    p.remote_ts = {ts({10, 50, 0, 0}, {10, 50, 0, 255})};
+    PeerConfig p = site1_psk_peer();
     p.tunnel = 37;
     rc.ike_suites = {kNatCbc14};
     rc.peers = {p};

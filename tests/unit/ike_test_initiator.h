@@ -29,6 +29,20 @@ inline TrafficSelector ts(std::initializer_list<uint8_t> lo, std::initializer_li
 }
 
 
+// The headend's entry for site1, the tests' usual responder peer: PSK kPsk, ESP aes256gcm16,
+// 10.60.0.0/24 here and 10.50.0.0/24 at the site, no tunnel.
+inline PeerConfig site1_psk_peer() {
+  PeerConfig p;
+  p.name = "site1";
+  p.local_id = "headend.example";
+  p.remote_id = "site1.example";
+  p.psk = bytes(kPsk);
+  p.esp_suites = {EspSuite{kEncrAesGcm16, 0, false}};
+  p.local_ts = {ts({10, 60, 0, 0}, {10, 60, 0, 255})};
+  p.remote_ts = {ts({10, 50, 0, 0}, {10, 50, 0, 255})};
+  return p;
+}
+
 inline Proposal ike_proposal(uint8_t n, const IkeSuite& s) { return ike_answer(n, s).proposals[0]; }
 
 inline std::vector<Payload> decode(PayloadType first, const Bytes& plain) {
