@@ -23,7 +23,7 @@
 #include "ha/ha_thread.h"
 #include "ha/packed_svr6.h"
 #include "mgmt/config_load.h"
-#include "tests/unit/ha_loop_bus.h"
+#include "tests/unit/ha_pair6.h"
 #include "tests/unit/pkt6_builder.h"
 #include "tests/unit/route6_test_config.h"
 #include "tests/unit/svr6_frames.h"
@@ -32,14 +32,11 @@ namespace wp::ha {
 namespace {
 
 using namespace wp::test;
+using namespace wp::ha::pair6;
 using C = HaStatus::Counter;
 
 constexpr const char* kV6Client = "2001:db8:71::5";
 constexpr const char* kV6Server = "2001:db8:72::10";
-constexpr const char* kR1Wan6 = "2001:db8:70::1";
-constexpr const char* kHubAWan6 = "2001:db8:70::2";
-constexpr const char* kHubBWan6 = "2001:db8:70::3";
-constexpr Mac kHubAMac = {2, 0, 0, 0xaa, 0, 2};
 constexpr Mac kV6ServerMac = {2, 0, 0, 0, 0x72, 0x10};
 
 config::Config r1_config() {
@@ -53,23 +50,13 @@ config::Config r1_config() {
   return c;
 }
 
-// The headend pair (the egress role): hub-b knows one more peer, listed first,
-// so r1's stand-in differs between the hubs (the record carries the address).
+// The headend pair (the egress role; ha_pair6.h).
 config::Config hub_config(bool a) {
-  config::Config c = router_base(a ? "hub-a" : "hub-b", a ? "10.2.0.1/24" : "10.2.0.3/24",
-                                 {{"wan0", a ? "172.16.0.2/24" : "172.16.0.3/24"}});
+  config::Config c = hub_base(a);
   c.mutable_router()->mutable_lan()->add_ipv6_addresses(a ? "2001:db8:72::1/64" : "2001:db8:72::3/64");
-  c.mutable_router()->mutable_wan(0)->add_ipv6_addresses(a ? "2001:db8:70::2/64" : "2001:db8:70::3/64");
   add_v6_tenants(c);
   add_service(c, {"web6", "2001:db8:72::/64", "tcp", "80", ""});
   add_policy(c, "v6", "web6", "");
-  if (!a) add_peer(c, "other", {"2001:db8:70::9"}, kKey12);
-  add_peer(c, "r1", {kR1Wan6}, kKey12);
-  config::Ha* ha = c.mutable_ha();
-  ha->set_node_id(a ? 1 : 2);
-  ha->set_group("wp-pair");
-  ha->add_peer_waypoints(a ? "172.16.0.3" : "172.16.0.2");
-  ha->add_peer_waypoints(a ? kHubBWan6 : kHubAWan6);
   return c;
 }
 
@@ -225,63 +212,20 @@ TEST(HaSvr6Packed, MalformedRecordsAreRejectedWithAReason) {
 
 // --- the pair ----------------------------------------------------------------------
 
-using loopback::Bus;
-using loopback::LoopTransport;
+// A frame from the server at `hub`'s LAN port.
+std::vector<uint8_t> from_server(const Hub& hub, const Pkt6& p) {
+  std::vector<uint8_t> f = v6_checksummed(p.bytes());
+  std::memcpy(f.data(), hub.router.model().interfaces[0].mac, 6);
+  std::memcpy(f.data() + 6, kV6ServerMac.data(), 6);
+  return f;
+}
 
-struct Hub {
-  Hub(Bus& bus, bool a)
-      : node_id(a ? 1 : 2),
-        router(hub_config(a), RouterOptions()
-                                  .with_events(EventConsumer::ha, 4096)
-                                  .with_prepare([](DataplaneShared& sh) {
-                                    take_peer_waypoints6(*sh.model.load(), sh.ha);
-                                    std::string err;
-                                    if (!sh.ha.create(1, 4096, SOCKET_ID_ANY, err) ||
-                                        !sh.ha.create6(1, 1024, SOCKET_ID_ANY, err))
-                                      throw std::runtime_error(err);
-                                  })),
-        shared(router.shared()) {
-    learn6_on(router, 0, ip6(kV6Server), kV6ServerMac);
-    learn6_on(router, 1, ip6(kR1Wan6), kR1Mac);
-    HaSettings s;
-    s.node_id = node_id;
-    node = std::make_unique<HaNode>(shared, s, [this, &bus](std::string&) -> std::unique_ptr<Transport> {
-      return std::make_unique<LoopTransport>(bus, Member{this->node_id, 100 + this->node_id});
-    });
-  }
-  void step(uint64_t now_ms) {
-    router.worker().set_now_ms(static_cast<uint32_t>(now_ms));
-    router.worker().ha().poll();
-    node->poll(now_ms);
-  }
-  std::vector<uint8_t> from_server(const Pkt6& p) const {
-    std::vector<uint8_t> f = v6_checksummed(p.bytes());
-    std::memcpy(f.data(), router.model().interfaces[0].mac, 6);
-    std::memcpy(f.data() + 6, kV6ServerMac.data(), 6);
-    return f;
-  }
-  uint32_t node_id;
-  Router router;
-  DataplaneShared& shared;
-  std::unique_ptr<HaNode> node;
-};
-
-class HaSvr6Pair : public ::testing::Test {
+class HaSvr6Pair : public PairTest {
  protected:
   void SetUp() override {
-    r1 = std::make_unique<Router>(r1_config());
-    learn6_on(*r1, 0, ip6(kV6Client), kRouteClientMac);
-    learn6_on(*r1, 1, ip6(kHubAWan6), kHubAMac);
-    a = std::make_unique<Hub>(bus, true);
-    b = std::make_unique<Hub>(bus, false);
-    run(30);
-  }
-  void run(int steps = 20) {
-    for (int i = 0; i < steps; ++i) {
-      now += 2;
-      if (a) a->step(now);
-      b->step(now);
-    }
+    start(
+        r1_config(), [](Router& r) { learn6_on(r, 0, ip6(kV6Client), kRouteClientMac); }, hub_config, true,
+        [](Router& r) { learn6_on(r, 0, ip6(kV6Server), kV6ServerMac); });
   }
   std::vector<uint8_t> client(const Pkt6& p) const {
     std::vector<uint8_t> f = v6_checksummed(p.bytes());
@@ -289,10 +233,6 @@ class HaSvr6Pair : public ::testing::Test {
     std::memcpy(f.data() + 6, kRouteClientMac.data(), 6);
     return f;
   }
-  Bus bus;
-  uint64_t now = 1'000'000;
-  std::unique_ptr<Router> r1;
-  std::unique_ptr<Hub> a, b;
 };
 
 TEST_F(HaSvr6Pair, TheSurvivorCarriesAnIpv6SessionOverSvrBothWays) {
@@ -302,7 +242,7 @@ TEST_F(HaSvr6Pair, TheSurvivorCarriesAnIpv6SessionOverSvrBothWays) {
   const Frame w1 = r1->send_one(kLan, syn);
   expect_restored6(syn, a->router.send_one(kWan, w1.raw));
   const auto synack =
-      a->from_server(Pkt6().ipv6(kV6Server, kV6Client, 64).tcp(80, 40000, 0x12).payload("200 OK"));
+      from_server(*a, Pkt6().ipv6(kV6Server, kV6Client, 64).tcp(80, 40000, 0x12).payload("200 OK"));
   const Frame w2 = a->router.send_one(kLan, synack);
   expect_restored6(synack, r1->send_one(kWan, w2.raw));
   run();
@@ -326,7 +266,7 @@ TEST_F(HaSvr6Pair, TheSurvivorCarriesAnIpv6SessionOverSvrBothWays) {
   EXPECT_EQ(std::memcmp(got.dst_mac(), kV6ServerMac.data(), 6), 0);
 
   // The server's answer leaves hub-b from hub-a's IPv6 waypoint to r1's, restored there byte-exact.
-  const auto back = b->from_server(Pkt6().ipv6(kV6Server, kV6Client, 64).tcp(80, 40000, 0x10).payload("body"));
+  const auto back = from_server(*b, Pkt6().ipv6(kV6Server, kV6Client, 64).tcp(80, 40000, 0x10).payload("body"));
   const Frame w4 = b->router.send_one(kLan, back);
   ASSERT_EQ(w4.port, kWan);
   const Ipv6View v = parse_ipv6_packet(w4.raw.data(), static_cast<uint32_t>(w4.raw.size()), 14);

@@ -22,19 +22,16 @@
 #include "ha/ha_thread.h"
 #include "ha/packed_ops.h"
 #include "mgmt/config_load.h"
-#include "tests/unit/ha_loop_bus.h"
+#include "tests/unit/ha_pair6.h"
 #include "tests/unit/svr6_frames.h"
 
 namespace wp::ha {
 namespace {
 
 using namespace wp::test;
+using namespace wp::ha::pair6;
 using C = HaStatus::Counter;
 
-constexpr const char* kR1Wan6 = "2001:db8:70::1";
-constexpr const char* kHubAWan6 = "2001:db8:70::2";
-constexpr const char* kHubBWan6 = "2001:db8:70::3";
-constexpr Mac kHubAMac = {2, 0, 0, 0xaa, 0, 2};
 
 config::Config r1_config() {
   config::Config c = router_base("r1", "10.1.0.1/24", {{"wan0", "172.16.0.1/24"}});
@@ -46,23 +43,12 @@ config::Config r1_config() {
   return c;
 }
 
-// The headend pair: each lists the other's IPv4 and IPv6 waypoints in
-// ha.peer_waypoints; hub-b knows one more peer, listed first, so the stand-in
-// of r1's waypoint differs between the hubs (the record carries the address).
+// The headend pair (ha_pair6.h).
 config::Config hub_config(bool a) {
-  config::Config c = router_base(a ? "hub-a" : "hub-b", a ? "10.2.0.1/24" : "10.2.0.3/24",
-                                 {{"wan0", a ? "172.16.0.2/24" : "172.16.0.3/24"}});
-  c.mutable_router()->mutable_wan(0)->add_ipv6_addresses(a ? "2001:db8:70::2/64" : "2001:db8:70::3/64");
+  config::Config c = hub_base(a);
   add_tenant(c, "branch", "10.1.0.0/25");
   add_service(c, {"web", "10.2.0.0/24", "tcp", "80", ""});
   add_policy(c, "branch", "web", "");
-  if (!a) add_peer(c, "other", {"2001:db8:70::9"}, kKey12);
-  add_peer(c, "r1", {kR1Wan6}, kKey12);
-  config::Ha* ha = c.mutable_ha();
-  ha->set_node_id(a ? 1 : 2);
-  ha->set_group("wp-pair");
-  ha->add_peer_waypoints(a ? "172.16.0.3" : "172.16.0.2");
-  ha->add_peer_waypoints(a ? kHubBWan6 : kHubAWan6);
   return c;
 }
 
@@ -274,70 +260,25 @@ TEST(HaWaypoint6Packed, TheWaypointLegIsRoutedWithFrrsRoutesToo) {
 
 // --- the pair ----------------------------------------------------------------------
 
-using loopback::Bus;
-using loopback::LoopTransport;
+// A frame from the server at `hub`'s LAN port.
+std::vector<uint8_t> from_server(const Hub& hub, Pkt p) {
+  Mac lan;
+  std::memcpy(lan.data(), hub.router.model().interfaces[0].mac, 6);
+  return p.eth(lan, kServerMac).bytes();
+}
 
-struct Hub {
-  Hub(Bus& bus, bool a)
-      : node_id(a ? 1 : 2),
-        router(hub_config(a), RouterOptions()
-                                  .with_events(EventConsumer::ha, 4096)
-                                  .with_prepare([](DataplaneShared& sh) {
-                                    take_peer_waypoints6(*sh.model.load(), sh.ha);
-                                    std::string err;
-                                    if (!sh.ha.create(1, 4096, SOCKET_ID_ANY, err)) throw std::runtime_error(err);
-                                  })),
-        shared(router.shared()) {
-    router.neighbor(0, kServer, kServerMac);
-    learn6_on(router, 1, ip6(kR1Wan6), kR1Mac);
-    HaSettings s;
-    s.node_id = node_id;
-    node = std::make_unique<HaNode>(shared, s, [this, &bus](std::string&) -> std::unique_ptr<Transport> {
-      return std::make_unique<LoopTransport>(bus, Member{this->node_id, 100 + this->node_id});
-    });
-  }
-  void step(uint64_t now_ms) {
-    router.worker().set_now_ms(static_cast<uint32_t>(now_ms));
-    router.worker().ha().poll();
-    node->poll(now_ms);
-  }
-  std::vector<uint8_t> from_server(Pkt p) const {
-    Mac lan;
-    std::memcpy(lan.data(), router.model().interfaces[0].mac, 6);
-    return p.eth(lan, kServerMac).bytes();
-  }
-  uint32_t node_id;
-  Router router;
-  DataplaneShared& shared;
-  std::unique_ptr<HaNode> node;
-};
-
-class HaWaypoint6Pair : public ::testing::Test {
+class HaWaypoint6Pair : public PairTest {
  protected:
   void SetUp() override {
-    r1 = std::make_unique<Router>(r1_config());
-    r1->neighbor(0, kClient, kClientMac);
-    learn6_on(*r1, 1, ip6(kHubAWan6), kHubAMac);
-    a = std::make_unique<Hub>(bus, true);
-    b = std::make_unique<Hub>(bus, false);
-    run(30);
-  }
-  void run(int steps = 20) {
-    for (int i = 0; i < steps; ++i) {
-      now += 2;
-      if (a) a->step(now);
-      b->step(now);
-    }
+    start(
+        r1_config(), [](Router& r) { r.neighbor(0, kClient, kClientMac); }, hub_config, false,
+        [](Router& r) { r.neighbor(0, kServer, kServerMac); });
   }
   std::vector<uint8_t> client(Pkt p) const {
     Mac lan;
     std::memcpy(lan.data(), r1->model().interfaces[0].mac, 6);
     return p.eth(lan, kClientMac).bytes();
   }
-  Bus bus;
-  uint64_t now = 1'000'000;
-  std::unique_ptr<Router> r1;
-  std::unique_ptr<Hub> a, b;
 };
 
 TEST_F(HaWaypoint6Pair, TheSurvivorCarriesASessionOnThePeersIpv6WaypointBothWays) {
@@ -346,7 +287,7 @@ TEST_F(HaWaypoint6Pair, TheSurvivorCarriesASessionOnThePeersIpv6WaypointBothWays
   const auto syn = client(Pkt().ipv4(kClient, kServer).tcp(40000, 80, 0x02, 1000).payload("GET /"));
   const Frame w1 = r1->send_one(kLan, syn);
   expect_restored4(syn, a->router.send_one(kWan, w1.raw));
-  const auto synack = a->from_server(Pkt().ipv4(kServer, kClient).tcp(80, 40000, 0x12, 5000, 1006).payload("200 OK"));
+  const auto synack = from_server(*a, Pkt().ipv4(kServer, kClient).tcp(80, 40000, 0x12, 5000, 1006).payload("200 OK"));
   const Frame w2 = a->router.send_one(kLan, synack);
   expect_restored4(synack, r1->send_one(kWan, w2.raw));
   run();
@@ -372,7 +313,7 @@ TEST_F(HaWaypoint6Pair, TheSurvivorCarriesASessionOnThePeersIpv6WaypointBothWays
   EXPECT_EQ(b->router.count(Counter::waypoint6_received), 1u);
 
   // The server's answer leaves hub-b from hub-a's IPv6 waypoint, to r1's, and is restored there.
-  const auto back = b->from_server(Pkt().ipv4(kServer, kClient).tcp(80, 40000, 0x10, 5007, 1020).payload("body"));
+  const auto back = from_server(*b, Pkt().ipv4(kServer, kClient).tcp(80, 40000, 0x10, 5007, 1020).payload("body"));
   const Frame w4 = b->router.send_one(kLan, back);
   ASSERT_EQ(w4.port, kWan);
   const Ipv6View v = parse_ipv6_packet(w4.raw.data(), static_cast<uint32_t>(w4.raw.size()), 14);
