@@ -74,14 +74,8 @@ struct IkeCollisionTest : ::testing::Test {
 
   void SetUp() override {
     ResponderConfig rc;
-    PeerConfig p;
-    p.name = "site1";
-    p.local_id = "headend.example";
-    p.remote_id = "site1.example";
-    p.psk = bytes(kPsk);
+    PeerConfig p = site1_psk_peer();
     p.esp_suites = {EspSuite{kEncrAesCbc, kIntegHmacSha256_128, true}};
-    p.local_ts = {ts({10, 60, 0, 0}, {10, 60, 0, 255})};
-    p.remote_ts = {ts({10, 50, 0, 0}, {10, 50, 0, 255})};
     p.tunnel = 37;
     rc.ike_suites = {kCollCbc14};
     rc.peers = {p};

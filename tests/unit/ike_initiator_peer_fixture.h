@@ -26,14 +26,8 @@ using Clock = std::chrono::steady_clock;
 const IkeSuite kCbc14{kEncrAesCbc, 256, kIntegHmacSha256_128, kPrfHmacSha256, kDhModp2048};
 
 ResponderConfig peer_side_config() {
-  PeerConfig p;
-  p.name = "site1";
-  p.local_id = "headend.example";
-  p.remote_id = "site1.example";
-  p.psk = bytes(kPsk);
+  PeerConfig p = site1_psk_peer();
   p.esp_suites = {EspSuite{kEncrAesGcm16, 0, false}, EspSuite{kEncrAesCbc, kIntegHmacSha256_128, false}};
-  p.local_ts = {ts({10, 60, 0, 0}, {10, 60, 0, 255})};
-  p.remote_ts = {ts({10, 50, 0, 0}, {10, 50, 0, 255})};
   p.tunnel = 37;
   ResponderConfig c;
   c.ike_suites = {kCbc14};

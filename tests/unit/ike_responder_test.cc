@@ -21,15 +21,9 @@ namespace wp::ike {
 namespace {
 
 ResponderConfig config() {
-  PeerConfig p;
-  p.name = "site1";
-  p.local_id = "headend.example";
-  p.remote_id = "site1.example";
-  p.psk = bytes(kPsk);
+  PeerConfig p = site1_psk_peer();
   p.esp_suites = {EspSuite{kEncrAesGcm16, 0, false}, EspSuite{kEncrAesCbc, kIntegHmacSha256_128, false},
                   EspSuite{kEncrAesCbc, kIntegHmacSha256_128, true}};
-  p.local_ts = {ts({10, 60, 0, 0}, {10, 60, 0, 255})};
-  p.remote_ts = {ts({10, 50, 0, 0}, {10, 50, 0, 255})};
   p.tunnel = 37;  // our inbound SPIs carry its class (the owner rule for ESP)
   ResponderConfig c;
   c.ike_suites = {IkeSuite{kEncrAesCbc, 256, kIntegHmacSha256_128, kPrfHmacSha256, kDhModp2048},
