@@ -30,80 +30,18 @@ echo "== test_ipsec_ha_initiate: an HA pair initiates, the survivor carries the 
 if [ ! -x "$WAYPOINTD" ] || ! command -v corosync >/dev/null || [ ! -x /usr/lib/ipsec/charon ]; then
   wp_fail "waypointd, corosync or strongSwan missing (setup.sh)"; wp_finish
 fi
-PSK=site1-hai-psk-0123456789abcdef
-
-hub() {  # NAME LAN WAN NODE PEER_WAN PEER_LAN
-  cat <<YAML
-router: {name: $1, lan: {name: lan, device: net_af_packet0, address: $2/24}, wan: [{name: wan0, device: net_af_packet1, address: $3/24}]}
-tenants:
-  - {name: branch, prefixes: [10.50.0.0/24]}
-services:
-  - {name: server, prefixes: [10.2.0.10/32], protocol: any}
-policies:
-  - {tenant: branch, service: server}
-ipsec_peers:
-  - {name: site1, address: 172.16.0.9, local_id: headend.example, remote_id: site1.example, psk: "$PSK",
-     ike_proposals: [aes256-sha256-modp2048], esp_proposals: [aes256gcm16], local_ts: [10.2.0.0/24],
-     remote_ts: [10.50.0.0/24], initiate: true, initiate_from: 172.16.0.2, dpd_interval_s: 5}
-tunnels:
-  - {name: ipsec0, peer: site1, tenant: branch}
-routes:
-  - {prefix: 10.50.0.0/24, interface: ipsec0}
-dataplane: {workers: 1, max_sessions: 65536}
-mgmt: {listen: "127.0.0.1:$WP_MGMT_PORT"}
-ha: {node_id: $4, group: wp-ipsec-ipair, peer_waypoints: [$5], peer_lan: [$6]}
-YAML
-}
-hub hub-a 10.2.0.2 172.16.0.2 1 172.16.0.3 10.2.0.3 >"$WP_TMP/ra.yaml"
-hub hub-b 10.2.0.3 172.16.0.3 2 172.16.0.2 10.2.0.2 >"$WP_TMP/rb.yaml"
-for f in ra rb; do wp_check "waypointd --check accepts $f.yaml" wp_check_config "$WP_TMP/$f.yaml"; done
+PSK=site1-hai-psk-0123456789abcdef IPSEC_HA_GROUP=wp-ipsec-ipair
+IPSEC_HA_PEER=", initiate: true, initiate_from: 172.16.0.2, dpd_interval_s: 5"
+source "$(dirname "$0")/ipsec_ha_lib.sh"
+ipsec_ha_configs
 sed '/initiate_from/s/, initiate_from: 172.16.0.2//' "$WP_TMP/ra.yaml" >"$WP_TMP/bad.yaml"
 ! wp_check_config "$WP_TMP/bad.yaml" && grep -q "ipsec_peers\[0\].initiate_from: required" "$WP_TMP/check-bad.yaml.log" &&
   wp_pass "waypointd --check refuses initiate without initiate_from in an HA pair" ||
   wp_fail "bad.yaml: $(head -c 300 "$WP_TMP/check-bad.yaml.log")"
-wp_corosync_conf 10.77.0.1 10.77.0.2 >"$WP_TMP/corosync.conf"
-
-topo() {
-  wp_ns_add site wan ra rb lanh s || return 1
-  wp_veth site s0 wan w9 && wp_veth ra awan wan pwa && wp_veth rb bwan wan pwb && wp_bridge wan br0 w9 pwa pwb || return 1
-  wp_veth ra alan lanh pla && wp_veth rb blan lanh plb && wp_veth s s0 lanh pls && wp_bridge lanh br0 pla plb pls || return 1
-  wp_veth ra hx1 rb hx2 && wp_addr ra hx1 10.77.0.1/24 && wp_addr rb hx2 10.77.0.2/24 || return 1
-  wp_addr site s0 172.16.0.9/24 && wp_addr site s0 10.50.0.1/24 || return 1
-  wp_addr s s0 10.2.0.10/24 && wp_gw s 10.2.0.2
-}
-topo || { wp_fail "topology setup"; wp_finish; }
-
-# Short names for lib.sh's wp_ipsec and wp_ipsec_is (GET /api/v1/ipsec of ROUTER).
-ipsec() { wp_ipsec "$@"; }
-ipsec_is() { wp_ipsec_is "$@"; }
-counter() { ipsec "$1" "d['counters']['$2']"; }
+ipsec_ha_topo || { wp_fail "topology setup"; wp_finish; }
 
 # ---- the site first: charon only responds (no start_action), DPD after 2 s of silence
-SW=$WP_TMP/sw
-mkdir -p "$SW"
-cat >"$SW/swanctl.conf" <<EOF
-connections {
-  hub { remote_addrs = 172.16.0.2
-    local_addrs = 172.16.0.9
-    version = 2
-    proposals = aes256-sha256-modp2048
-    dpd_delay = 2s
-    local { auth = psk
-      id = site1.example }
-    remote { auth = psk
-      id = headend.example }
-    children { lan { local_ts = 10.50.0.0/24
-        remote_ts = 10.2.0.0/24
-        esp_proposals = aes256gcm16 } } }
-}
-secrets {
-$(wp_swan_secret site1 site1.example headend.example "$PSK")
-}
-EOF
-wp_check "charon's VICI socket is up" wp_charon_start site "$SW" "$WP_TMP/charon.log"
-swan() { wp_swanctl site "$SW" "$@"; }
-wp_check "swanctl loads the site (it only responds)" swan --load-all --file "$SW/swanctl.conf"
-wp_check "capture of the site's port" wp_cap_start wan w9 "$WP_TMP/site.pcap" -f "host 172.16.0.9"
+ipsec_ha_site hub " (it only responds)"
 
 wp_ha_pair_start "$WP_TMP/corosync.conf"
 
