@@ -18,6 +18,7 @@
 
 #include <cstdint>
 
+#include "dataplane/ip/icmp.h"  // kIpv6MinMtu
 #include "dataplane/ip/ipv4.h"
 #include "dataplane/ip/ipv6.h"
 #include "dataplane/ip/packet.h"
@@ -38,6 +39,14 @@ struct Nat64Result {
 };
 
 inline constexpr uint16_t kNat64DfAbove = 1260;  // RFC 7915 § 5.1
+
+// The MTU a Packet Too Big reports to an IPv6 sender whose packets are translated onto an
+// IPv4 link of MTU `mtu4` (RFC 7915 § 5.1, § 6): that MTU + 20, never below the IPv6 minimum.
+// A packet already within it (an IPv4 MTU below 1260) cannot be made smaller by its sender.
+inline constexpr uint32_t nat64_ipv6_mtu_for(uint32_t mtu4) {
+  const uint32_t mtu6 = mtu4 + (kIpv6HdrLen - 20);  // an IPv6 header for an IPv4 one without options
+  return mtu6 > kIpv6MinMtu ? mtu6 : kIpv6MinMtu;
+}
 
 // IPv6 `v` (parsed from `frame`) -> IPv4 from src:sport to dst; sport is the
 // source port, or the echo identifier, of the binding; `ip_id` the IPv4

@@ -174,6 +174,10 @@ namespace wp {
   X(nat46_icmp4_rate_limited) /* ICMPv4 errors not sent: over the worker's rate (Nat46Step::kIcmp4ErrorsPerSecond) */ \
   X(nat46_icmp4_no_mbuf) /* ICMPv4 errors not sent: no mbuf for them */ \
   X(nat46_fragments6_sent) /* IPv6 fragments sent to servers of client datagrams without DF larger than the server link's MTU */ \
+  X(nat46_icmp6_time_exceeded) /* ICMPv6 Time Exceeded sent to a server: its reply's hop limit was <= 1 */ \
+  X(nat46_icmp6_too_big) /* ICMPv6 Packet Too Big sent to a server: its reply translated exceeds the client's LAN MTU */ \
+  X(nat46_icmp6_rate_limited) /* ICMPv6 errors to servers not sent: over the worker's rate */ \
+  X(nat46_icmp6_no_mbuf) /* ICMPv6 errors to servers not sent: no mbuf for them */ \
   X(sessions6_created) /* IPv6 sessions created (worker/route6_step.h) */ \
   X(sessions6_expired) /* IPv6 sessions ended by their idle timeout */ \
   X(sessions6_route_moved) /* a route change left a routed IPv6 session's next hop: moved (worker/route6_follow.h) */ \

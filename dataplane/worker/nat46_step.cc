@@ -30,7 +30,11 @@ void nat46_take_frame(rte_mbuf* m, const Nat64Result& r) {
 
 }  // namespace
 
-Nat46Step::Nat46Step(WorkerContext& ctx, Tx& tx, Handoff& handoff) : ctx_(ctx), tx_(tx), handoff_(handoff) {
+Nat46Step::Nat46Step(WorkerContext& ctx, Tx& tx, Handoff& handoff)
+    : ctx_(ctx),
+      tx_(tx),
+      handoff_(handoff),
+      icmp6_errors_(ctx, tx, Counter::nat46_icmp6_rate_limited, Counter::nat46_icmp6_no_mbuf) {
   const RouterModel* start = ctx.shared.model.load(std::memory_order_acquire);
   if (start && start->nat46) {  // a table only when a service uses NAT46 at start
     table_ = std::make_unique<SessionTable6>(kSessions);
@@ -156,12 +160,22 @@ bool Nat46Step::input6(rte_mbuf* m, const Ipv6View& v) {
   // A commit since may have taken the tenant's permission away: the reply meets the policy of now.
   const int lan = s.iface[static_cast<size_t>(Dir::reverse)];
   if (rm.policy(rm.tenant_for(client4, lan), svc) == kNone) return ctx_.drop(m, DropReason::nat46_policy_deny), true;
-  if (v.hop_limit <= 1) return ctx_.drop(m, DropReason::nat46_hop_limit), true;
+  const int server_link = s.iface[static_cast<size_t>(Dir::forward)];  // servers are on-link there
+  if (v.hop_limit <= 1) {  // RFC 7915 § 5.1: Time Exceeded (code 0, hop limit exceeded in transit)
+    icmp6_errors_.send(m, v, server_link, v.src, kIcmp6TimeExceeded, 0, 0, Counter::nat46_icmp6_time_exceeded);
+    return ctx_.drop(m, DropReason::nat46_hop_limit), true;
+  }
   const FiveTuple back{server4, client4, v.sport, v.dport, proto4};
   const auto nh = ctx_.route(client4, symmetric_hash(back));
   if (!nh || rm.interfaces[static_cast<size_t>(nh->iface)].wan) return ctx_.drop(m, DropReason::nat46_no_route), true;
   const uint32_t len4 = kNat46Ipv4Hdr + (v.end - v.l4);
-  if (len4 > rm.interfaces[static_cast<size_t>(nh->iface)].mtu) return ctx_.drop(m, DropReason::nat46_too_big), true;
+  if (const uint32_t mtu4 = rm.interfaces[static_cast<size_t>(nh->iface)].mtu; len4 > mtu4) {
+    // RFC 7915 § 5.1 (and § 6): Packet Too Big, unless the reply is already within what it would say.
+    const uint32_t report = nat64_ipv6_mtu_for(mtu4);
+    if (static_cast<uint32_t>(v.end - v.l3) > report)
+      icmp6_errors_.send(m, v, server_link, v.src, kIcmp6PacketTooBig, 0, report, Counter::nat46_icmp6_too_big);
+    return ctx_.drop(m, DropReason::nat46_too_big), true;
+  }
   const uint8_t tcp_flags = v.tcp_flags;
   const Nat64Result r = nat64_6to4(d, v, server4, client4, v.sport, ip_id_++);
   switch (r.verdict) {

@@ -31,6 +31,10 @@
 // (RFC 1812 § 4.3.2.8): a TTL <= 1 with Time Exceeded, a DF packet larger
 // than the server link's MTU once translated with Fragmentation Needed (MTU
 // = that MTU - 20); without DF it leaves in IPv6 fragments (RFC 7915 § 4).
+// And two to the IPv6 server from its address on the server's link
+// (worker/icmp6_error_sender.h, RFC 4443): a reply whose hop limit is <= 1
+// with Time Exceeded, a reply larger than the client's LAN once translated
+// with Packet Too Big (MTU = that MTU + 20, at least 1280: RFC 7915 § 5.1).
 //
 // The table (16 384 sessions, ~3 MB a worker) is allocated by the
 // constructor only when the startup model has a NAT46 service; a live commit
@@ -46,6 +50,7 @@
 #include "dataplane/session/table6.h"
 #include "dataplane/worker/context.h"
 #include "dataplane/worker/handoff.h"
+#include "dataplane/worker/icmp6_error_sender.h"
 #include "dataplane/worker/rate_limit.h"
 #include "dataplane/worker/tx.h"
 
@@ -98,6 +103,7 @@ class Nat46Step {
   uint16_t ip_id_ = 0;
   uint32_t frag6_id_ = 0;   // IPv6 fragment ids: stepped by the worker count
   TokenBucket icmp4_rate_;  // the ICMPv4 errors this worker sends clients
+  Icmp6ErrorSender icmp6_errors_;  // the ICMPv6 errors it sends servers on their link
 };
 
 }  // namespace wp

@@ -139,9 +139,8 @@ bool Nat64Step::translate6(rte_mbuf* m, uint8_t* d, const Ipv6View& v, int iface
   if (!nh || nh->iface != s.nat64_iface) return ctx_.drop(m, DropReason::nat64_no_route), true;
   const uint32_t mtu4 = rm.interfaces[static_cast<size_t>(nh->iface)].mtu;
   if (!whole && static_cast<uint32_t>(kIpv4HdrLen + (v.end - v.l4)) > mtu4) {
-    // RFC 7915 § 5.1 (and § 6): Packet Too Big with the IPv4 MTU + 20, never below the IPv6 minimum.
-    // A packet already within that (IPv4 MTU below 1260) cannot be made smaller by the client: no error.
-    const uint32_t report = std::max<uint32_t>(kIpv6MinMtu, mtu4 + (kIpv6HdrLen - kIpv4HdrLen));
+    // RFC 7915 § 5.1 (and § 6): Packet Too Big, unless the packet is already within what it would say.
+    const uint32_t report = nat64_ipv6_mtu_for(mtu4);
     if (static_cast<uint32_t>(v.end - v.l3) > report)
       icmp6_errors_.send(m, v, iface, v.src, kIcmp6PacketTooBig, 0, report, Counter::nat64_icmp6_too_big);
     return ctx_.drop(m, DropReason::nat64_too_big), true;

@@ -7,8 +7,12 @@
 # (source_prefix), which s routes back to r1. Both links have a 1500-byte MTU, so a 1500-byte
 # IPv4 packet with DF is 1520 once translated: r1 answers Fragmentation Needed (MTU 1480). (TCP
 # does not meet it: the server's SYN-ACK announces MSS 1440, which the client keeps to.)
+# r1's LAN says MTU 1400 (its veth stays at 1500, so the client announces MSS 1460): the server's
+# 1500-byte segments are 1480 once translated, and r1 sends it Packet Too Big (MTU 1420), which
+# the download needs to complete.
 # usage: test_nat46.sh [WORKERS]   (default 2: replies are handed to the session's owner)
-# Checks: ping, curl 4 MiB byte-exact (server -> client), Fragmentation Needed for a DF ping
+# Checks: ping, curl 4 MiB byte-exact (server -> client) through the server's Packet Too Big,
+# Fragmentation Needed for a DF ping
 # 20 bytes too big once translated, the guest denied and counted, iperf3 -t 3 (client -> server), tshark on the server's link (only the client's IPv6 form under
 # the source prefix, nothing IPv4), counters and the REST gauge.
 set -u -o pipefail
@@ -35,7 +39,7 @@ wp_check "topology" topo || wp_finish
 cat >"$WP_TMP/r1.yaml" <<YAML
 router:
   name: r1
-  lan: {name: lan, device: net_af_packet0, address: 10.1.0.1/24}
+  lan: {name: lan, device: net_af_packet0, address: 10.1.0.1/24, mtu: 1400}
   wan:
     - {name: wan0, device: net_af_packet1, address: 172.16.0.1/24, ipv6_addresses: ["2001:db8:46::1/64"]}
 tenants:
@@ -66,17 +70,22 @@ http_ok() {
 wp_check "curl 4 MiB from the IPv6-only server through NAT46, sha256 matches" http_ok
 wp_check "the server saw the client as $CLI6" grep -q "^$CLI6 .*\"GET /file.bin" "$WP_TMP/http.log"
 wp_expect "r1 nat46.sessions (REST stats) >= 1" "$(wp_stat r1 nat46.sessions)" -ge 1
+wp_expect "r1 counters.nat46_icmp6_too_big >= 1 (the server's 1500-byte segments)" \
+  "$(wp_stat r1 counters.nat46_icmp6_too_big)" -ge 1
+wp_check "the server cached MTU 1420 toward $CLI6 (the LAN's 1400 + 20)" \
+  bash -c "ip -n '$(wp_ns s)' -6 route get $CLI6 | grep -q 'mtu 1420'"
 
 # --- a DF packet that would exceed the server's link once translated: 1472 bytes of ping data
 # are 1500 of IPv4 and 1520 of IPv6, so r1 answers Fragmentation Needed with MTU 1480 (the
-# link's 1500 - 20); 1452 bytes fit exactly.
+# link's 1500 - 20). The reply of a ping that fits both ways (1352 bytes: 1380 of IPv4, within
+# the LAN's 1400) comes back.
 frag_needed() {
   wp_exec c ping -c 1 -W 1 -s 1472 -M do "$SRV" >"$WP_TMP/ping-df.log" 2>&1
   grep -q -E "From 10.1.0.1 .*mtu = 1480|mtu=1480" "$WP_TMP/ping-df.log"  # the error, or the PMTU it left
 }
 wp_check "ping -s 1472 -M do: Fragmentation Needed (mtu = 1480) from r1" wp_until 10 frag_needed
 wp_expect "r1 counters.nat46_icmp4_frag_needed >= 1" "$(wp_stat r1 counters.nat46_icmp4_frag_needed)" -ge 1
-wp_check "ping -s 1452 -M do fits (1500 bytes of IPv6)" wp_until 10 ping_ok -s 1452 -M do "$SRV"
+wp_check "ping -s 1352 -M do fits (1400 bytes of IPv6, 1380 of IPv4 back)" wp_until 10 ping_ok -s 1352 -M do "$SRV"
 
 before=$(wp_stat r1 drops.nat46_policy_deny)
 guest_denied() { ! wp_exec c ping -c 1 -W 1 -I 10.1.0.200 "$SRV" >/dev/null 2>&1; }

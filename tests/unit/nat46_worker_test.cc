@@ -272,6 +272,72 @@ TEST(Nat46Worker, TooBigForTheServersLinkDfGetsFragmentationNeededElseIpv6Fragme
   EXPECT_EQ(r->count(Counter::nat46_fragments6_sent), 2u);
 }
 
+// What r1 sent the server about its reply `sent` (with its Ethernet header): an ICMPv6 error
+// on wan0 to the server's MAC, from r1's address on that link, quoting the reply.
+void expect_error_to_server(const Frame& f, const std::vector<uint8_t>& sent, uint8_t type) {
+  EXPECT_EQ(f.port, kWan);
+  Out6 e(f);
+  ASSERT_EQ(e.v.status, Ipv6Status::ok);
+  EXPECT_EQ(std::memcmp(e.raw.data(), kNat46ServerMac.data(), 6), 0) << "to the on-link server's MAC";
+  EXPECT_EQ(e.v.proto, kProtoIcmpv6);
+  EXPECT_EQ(e.v.src, ip6("2001:db8:46::1")) << "from r1's address on the server's link";
+  EXPECT_EQ(e.v.dst, ip6(kNat46Server6));
+  EXPECT_EQ(e.l4()[0], type);
+  EXPECT_TRUE(e.checksum_ok());
+  ASSERT_GE(e.l4_len(), 8u + 48u);
+  EXPECT_EQ(std::memcmp(e.l4() + 8, sent.data() + 14, 48), 0) << "the reply's header and more";
+}
+
+TEST(Nat46Worker, ServersRepliesGetTimeExceededAndPacketTooBig) {
+  config::Config c = nat46_config();
+  c.mutable_router()->mutable_lan()->set_mtu(1400);
+  auto r = nat46_router({}, c);
+  r->send_one(kLan, from_client(*r, Pkt().eth().ipv4(kClient, kNat46Server4).tcp(40000, 80, 0x02).payload("GET /")));
+  ASSERT_EQ(r->worker().nat46().sessions(), 1u);
+
+  // A reply whose hop limit runs out here: Time Exceeded to the server (RFC 7915 § 5.1).
+  const auto last_hop = from_server(*r, Pkt6().ipv6(kNat46Server6, kNat46Client6, 1).tcp(80, 40000, 0x12).payload("x"));
+  expect_error_to_server(r->send_one(kWan, last_hop), last_hop, kIcmp6TimeExceeded);
+  EXPECT_EQ(r->count(Counter::nat46_icmp6_time_exceeded), 1u);
+  EXPECT_EQ(r->drop_count(DropReason::nat46_hop_limit), 1u) << "the reply itself is dropped by its reason";
+
+  // 1460 bytes of IPv6 become 1440 of IPv4 > the client's LAN (1400): Packet Too Big, MTU 1420.
+  const auto big = from_server(*r, Pkt6().ipv6(kNat46Server6, kNat46Client6).tcp(80, 40000, 0x10)
+                                       .payload(std::string(1460 - 40 - 20, 'b')));
+  Frame e = r->send_one(kWan, big);
+  expect_error_to_server(e, big, kIcmp6PacketTooBig);
+  EXPECT_EQ(get32(Out6(e).l4() + 4), 1420u) << "the LAN's MTU + 20";
+  EXPECT_EQ(r->count(Counter::nat46_icmp6_too_big), 1u);
+  EXPECT_EQ(r->drop_count(DropReason::nat46_too_big), 1u);
+  // 1420 bytes of IPv6 fit: the reply the server sends next passes.
+  Frame fits = r->send_one(kWan, from_server(*r, Pkt6().ipv6(kNat46Server6, kNat46Client6).tcp(80, 40000, 0x10)
+                                                      .payload(std::string(1420 - 40 - 20, 'f'))));
+  EXPECT_EQ(fits.port, kLan);
+  EXPECT_EQ(fits.raw.size(), 14u + 1400u);
+  expect_valid(fits);
+  EXPECT_EQ(r->count(Counter::nat46_in), 1u);
+}
+
+TEST(Nat46Worker, NoPacketTooBigBelowTheIpv6Minimum) {
+  config::Config c = nat46_config();
+  c.mutable_router()->mutable_lan()->set_mtu(1200);
+  auto r = nat46_router({}, c);
+  r->send_one(kLan, from_client(*r, Pkt().eth().ipv4(kClient, kNat46Server4).tcp(40000, 80, 0x02).payload("GET /")));
+  // 1280 bytes of IPv6 (the minimum every IPv6 link carries) become 1260 of IPv4 > 1200: a Packet
+  // Too Big would say 1280, which the server already keeps to, so it is dropped without one.
+  const auto min = from_server(*r, Pkt6().ipv6(kNat46Server6, kNat46Client6).tcp(80, 40000, 0x10)
+                                       .payload(std::string(1280 - 40 - 20, 'm')));
+  EXPECT_TRUE(r->send(kWan, min).empty());
+  EXPECT_EQ(r->drop_count(DropReason::nat46_too_big), 1u);
+  EXPECT_EQ(r->count(Counter::nat46_icmp6_too_big), 0u);
+  // 1300 bytes are above it: Packet Too Big, MTU 1280.
+  const auto above = from_server(*r, Pkt6().ipv6(kNat46Server6, kNat46Client6).tcp(80, 40000, 0x10)
+                                         .payload(std::string(1300 - 40 - 20, 'a')));
+  Frame e = r->send_one(kWan, above);
+  expect_error_to_server(e, above, kIcmp6PacketTooBig);
+  EXPECT_EQ(get32(Out6(e).l4() + 4), 1280u);
+}
+
 // An ICMPv6 error from `from` quoting `quoted` (what r1 sent the server).
 std::vector<uint8_t> icmp6_error(const Router& r, const char* from, uint8_t type, uint8_t code, uint32_t rest,
                                  const Out6& quoted) {
