@@ -262,11 +262,17 @@ void Worker::arp_to_control(rte_mbuf* m, int iface) {
 }
 
 void Worker::stage(Owned& o) {
-  o.sig = stage_lookup(ctx_.table, FiveTuple{o.pp.src, o.pp.dst, o.pp.sport, o.pp.dport, o.pp.proto});
+  o.sig = SessionTable::signature(FiveTuple{o.pp.src, o.pp.dst, o.pp.sport, o.pp.dport, o.pp.proto});
 }
 
 void Worker::process_owned(Owned* o, uint32_t n) {
-  prefetch_sessions(ctx_.table, o, n);
+  // The staged lookup (staged_lookup.h): the burst's home slots back to back,
+  // then the sessions of the first kSessionsAhead; each packet processed
+  // prefetches the session kSessionsAhead further on, whose slot has had that
+  // many packets' time to arrive.
+  constexpr uint32_t kSessionsAhead = 8;
+  prefetch_slots(ctx_.table, o, n);
+  prefetch_sessions(ctx_.table, o, std::min(n, kSessionsAhead));
   // The features that take an IPv4 packet before its session does (NAT64's
   // pool, NAT46, ESP), asked once per burst of the model and the published
   // tables: a router with none of them sends every packet straight to its
@@ -275,6 +281,8 @@ void Worker::process_owned(Owned* o, uint32_t n) {
   const bool nat64 = !rm.nat64_pool.empty(), nat46 = nat46_.has_tables() && rm.nat46, esp = esp_.enabled();
   const bool features = nat64 || nat46 || esp;
   for (uint32_t i = 0; i < n; ++i) {
+    if (i + kSessionsAhead < n && o[i + kSessionsAhead].sig != 0)
+      ctx_.table.prefetch_session(o[i + kSessionsAhead].sig);
     Owned& p = o[i];
     if (!features && p.tunnel == kNone) [[likely]] {
       if (p.wan)
