@@ -85,7 +85,7 @@ Route6Step::Classified Route6Step::classify(Staged& s) {
   const FiveTuple6 t{v.src, v.dst, v.sport, v.dport, v.proto};
   const uint32_t owner = owner6(ctx_, t);
   if (owner != ctx_.id) return handoff_.stage(m, owner), Classified::done;  // sent after the burst
-  s.sig = stage_lookup(*table_, t);
+  s.sig = SessionTable6::signature(t);  // its home slot is prefetched with the burst's (prefetch_sessions)
   return Classified::staged;
 }
 
@@ -103,7 +103,9 @@ void Route6Step::from_tunnel(rte_mbuf* m, int tunnel) {
 }
 
 void Route6Step::prefetch_sessions(const Staged* s, uint32_t n) const {
-  if (table_) wp::prefetch_sessions(*table_, s, n);
+  if (!table_) return;
+  prefetch_slots(*table_, s, n);
+  wp::prefetch_sessions(*table_, s, n);
 }
 
 void Route6Step::process(const Staged& s) {

@@ -96,7 +96,7 @@ class Route6Step {
   enum class Classified : uint8_t {
     not_routed,  // input() would return false
     done,        // dropped, or staged for handing off to its owner
-    staged,      // looked up here by process(); its home index slot is on its way
+    staged,      // looked up here by process(); its signature kept (prefetch_sessions)
   };
   // Everything input() does before the session lookup: the checks and drops,
   // the owner rule. Reads s.m, s.v, s.iface; sets s.sig.

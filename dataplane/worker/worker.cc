@@ -262,25 +262,46 @@ void Worker::arp_to_control(rte_mbuf* m, int iface) {
 }
 
 void Worker::stage(Owned& o) {
-  o.sig = stage_lookup(ctx_.table, FiveTuple{o.pp.src, o.pp.dst, o.pp.sport, o.pp.dport, o.pp.proto});
+  o.sig = SessionTable::signature(FiveTuple{o.pp.src, o.pp.dst, o.pp.sport, o.pp.dport, o.pp.proto});
 }
 
 void Worker::process_owned(Owned* o, uint32_t n) {
-  prefetch_sessions(ctx_.table, o, n);
+  // The staged lookup (staged_lookup.h): the burst's home slots back to back,
+  // then the sessions of the first kSessionsAhead; each packet processed
+  // prefetches the session kSessionsAhead further on, whose slot has had that
+  // many packets' time to arrive.
+  constexpr uint32_t kSessionsAhead = 8;
+  prefetch_slots(ctx_.table, o, n);
+  prefetch_sessions(ctx_.table, o, std::min(n, kSessionsAhead));
+  // The features that take an IPv4 packet before its session does (NAT64's
+  // pool, NAT46, ESP), asked once per burst of the model and the published
+  // tables: a router with none of them sends every packet straight to its
+  // WAN or LAN input, with no call or test per packet for any of them.
+  const RouterModel& rm = ctx_.rm();
+  const bool nat64 = !rm.nat64_pool.empty(), nat46 = nat46_.has_tables() && rm.nat46, esp = esp_.enabled();
+  const bool features = nat64 || nat46 || esp;
   for (uint32_t i = 0; i < n; ++i) {
-    if (o[i].tunnel != kNone) {  // out of an IPsec tunnel: a LAN packet of the tunnel's tenant
-      esp_.clamp(o[i].m, o[i].pp, static_cast<uint32_t>(o[i].tunnel));
-      lan_.input(o[i].m, o[i].pp, kNone, o[i].tunnel);
-    } else if (ctx_.rm().nat64_pool_holds(o[i].pp.dst)) {
-      nat64_.input4(o[i].m, o[i].pp);
-    } else if (!o[i].wan && nat46_.input4(o[i].m, o[i].pp, o[i].iface)) {
+    if (i + kSessionsAhead < n && o[i + kSessionsAhead].sig != 0)
+      ctx_.table.prefetch_session(o[i + kSessionsAhead].sig);
+    Owned& p = o[i];
+    if (!features && p.tunnel == kNone) [[likely]] {
+      if (p.wan)
+        wan_.input(p.m, p.pp);
+      else
+        lan_.input(p.m, p.pp, p.iface);
+    } else if (p.tunnel != kNone) {  // out of an IPsec tunnel: a LAN packet of the tunnel's tenant
+      esp_.clamp(p.m, p.pp, static_cast<uint32_t>(p.tunnel));
+      lan_.input(p.m, p.pp, kNone, p.tunnel);
+    } else if (nat64 && rm.nat64_pool_holds(p.pp.dst)) {
+      nat64_.input4(p.m, p.pp);
+    } else if (nat46 && !p.wan && nat46_.input4(p.m, p.pp, p.iface)) {
       // NAT46: an IPv4 client's packet to a NAT46 service, translated to IPv6 (or dropped)
-    } else if (o[i].wan && esp_spi_of(o[i].m, o[i].pp) && esp_.enabled()) {
-      esp_.input(o[i].m, o[i].pp);  // owner_of_spi sent it here
-    } else if (o[i].wan) {
-      wan_.input(o[i].m, o[i].pp);
+    } else if (esp && p.wan && esp_spi_of(p.m, p.pp)) {
+      esp_.input(p.m, p.pp);  // owner_of_spi sent it here
+    } else if (p.wan) {
+      wan_.input(p.m, p.pp);
     } else {
-      lan_.input(o[i].m, o[i].pp, o[i].iface);
+      lan_.input(p.m, p.pp, p.iface);
     }
   }
   wan_.open_pending();  // verify + decrypt the burst's sealed WAN packets together

@@ -153,7 +153,7 @@ class Worker {
   void to_control(rte_mbuf* m);
   void arp_to_control(rte_mbuf* m, int iface);  // metered per port
   void local_to_control(rte_mbuf* m, const ParsedPacket& pp);  // metered per punt class when punting
-  void stage(Owned& o);                      // hash + prefetch the index slot
+  void stage(Owned& o);                      // the key's signature (slots: process_owned)
   void process_owned(Owned* o, uint32_t n);  // prefetch sessions, then the SVR steps
   // Inner packets out of ESP (frames, port marked with their tunnel), by the
   // session owner rule as LAN packets.

@@ -470,6 +470,77 @@ TEST(Nat46Worker, TablesOnlyWhenAServiceUsesNat46) {
   EXPECT_TRUE(with->worker().nat46().has_tables());
 }
 
+// Whether a burst needs NAT46 at all is asked once per burst (Worker::process_owned):
+// a table and a NAT46 service in the current model. A commit that removes the last
+// NAT46 service leaves its prefix to the LAN path (a plain service now, with no
+// route to it here), one that brings it back translates again.
+TEST(Nat46Worker, ACommitTurnsNat46OffAndOnForTheNextBurst) {
+  config::Config plain = nat46_config();
+  plain.mutable_services(0)->clear_nat46();
+  auto r = nat46_router();
+  auto client = [&] { return from_client(*r, Pkt().eth().ipv4(kClient, kNat46Server4).udp(5000, 53)); };
+  EXPECT_EQ(r->send_one(kLan, client()).port, kWan);
+  r->commit(plain);
+  EXPECT_TRUE(r->send(kLan, client()).empty());
+  EXPECT_EQ(r->count(Counter::nat46_out), 1u) << "not NAT46's any more";
+  EXPECT_EQ(r->total_drops(), 1u) << r->drops();
+  r->commit(nat46_config());
+  Out6 again(r->send_one(kLan, client()));
+  expect_to_server(*r, again);
+  EXPECT_EQ(r->count(Counter::nat46_out), 2u);
+}
+
+// One burst mixing NAT46 packets and a breakout service's (the per-burst feature
+// check of Worker::process_owned takes each packet to its own step): the NAT46
+// ones leave as IPv6 to the server, the breakout ones as IPv4 from wan0's
+// address, in order, nothing dropped.
+TEST(Nat46Worker, ABurstMixingNat46AndBreakoutPacketsTakesEachToItsStep) {
+  config::Config c = nat46_config();
+  add_route(c, "0.0.0.0/0", "172.16.0.254", "wan0");
+  config::Service* web = add_service(c, {"internet", "198.51.100.0/24", "any", "", ""});
+  web->mutable_breakout()->set_interface("wan0");
+  add_policy(c, "lan", "internet", "");
+  auto r = nat46_router({}, c);
+  constexpr Mac kGatewayMac = {2, 0, 0, 0, 0xfe, 1};
+  r->neighbor(1, ip("172.16.0.254"), kGatewayMac);
+  const Ipv4 internet = ip("198.51.100.10");
+  std::vector<rte_mbuf*> burst;
+  for (uint16_t i = 0; i < 12; ++i) {
+    const Ipv4 dst = (i % 3 == 0) ? internet : kNat46Server4;  // 4 breakout, 8 NAT46, interleaved
+    burst.push_back(Pkt::to_mbuf(test_pool(),
+                                 from_client(*r, Pkt().eth().ipv4(kClient, dst).udp(static_cast<uint16_t>(6000 + i), 53)),
+                                 kLan));
+  }
+  r->worker().receive(burst.data(), static_cast<uint16_t>(burst.size()));
+  r->worker().flush();
+  const std::vector<Frame>& out = r->transmitted();
+  ASSERT_EQ(out.size(), 12u) << r->drops();
+  uint16_t v4 = 0, v6 = 0;
+  std::vector<uint16_t> v6_ports;
+  for (const Frame& f : out) {
+    EXPECT_EQ(f.port, kWan);
+    if (get16(f.raw.data() + 12) == kEtherTypeIpv6) {
+      Out6 o(f);
+      expect_to_server(*r, o);
+      v6_ports.push_back(o.v.sport);
+      ++v6;
+    } else {
+      EXPECT_EQ(f.src(), ip("172.16.0.1")) << "breakout: wan0's address";
+      EXPECT_EQ(f.dst(), internet);
+      EXPECT_EQ(std::memcmp(f.dst_mac(), kGatewayMac.data(), 6), 0);
+      expect_valid(f);
+      ++v4;
+    }
+  }
+  EXPECT_EQ(v4, 4u);
+  EXPECT_EQ(v6, 8u);
+  EXPECT_EQ(v6_ports, (std::vector<uint16_t>{6001, 6002, 6004, 6005, 6007, 6008, 6010, 6011})) << "in order";
+  EXPECT_EQ(r->count(Counter::nat46_out), 8u);
+  EXPECT_EQ(r->count(Counter::nat46_sessions_created), 8u);
+  EXPECT_EQ(r->count(Counter::breakout_sessions_created), 4u);
+  EXPECT_EQ(r->total_drops(), 0u) << r->drops();
+}
+
 constexpr const char* kBase46 = R"(
 router: {name: r1, lan: {name: lan, device: d0, address: 10.1.0.1/24}, wan: [{name: wan0, device: d1, address: 172.16.0.1/24, ipv6_addresses: ["2001:db8:46::1/64"]}]}
 tenants: [{name: lan, prefixes: [10.1.0.0/24]}]

@@ -184,6 +184,62 @@ TEST(Route6Burst, FullBurstOfEstablishedIpv6Sessions) {
   EXPECT_EQ(r->total_drops(), 0u) << r->drops();
 }
 
+// The IPv4 side of the staged lookup (Worker::process_owned: the burst's home
+// slots first, then each session prefetched kSessionsAhead packets before its
+// own): a full burst of established IPv4 breakout sessions, both directions,
+// with a miss and a flow twice, is forwarded in order with every session found.
+TEST(Ipv4Burst, FullBurstOfEstablishedIpv4Sessions) {
+  auto r = mixed_router();
+  constexpr uint16_t kFlows = kMaxBurst / 2;
+  std::vector<uint16_t> nat;
+  for (uint16_t i = 0; i < kFlows; ++i) {
+    const Frame f = r->send_one(
+        kLan, Pkt().eth(kR1Mac, kClientMac).ipv4(kClient, kInternet).udp(static_cast<uint16_t>(20000 + i), 53).bytes());
+    nat.push_back(f.sport());
+  }
+  ASSERT_EQ(r->count(Counter::breakout_sessions_created), kFlows);
+  // Out and back per flow, except: flow 3's reply to a port no session holds
+  // (no_session), and the last flow's reply replaced by flow 5's second packet.
+  uint16_t miss = static_cast<uint16_t>(nat[3] ^ 2);
+  while (std::find(nat.begin(), nat.end(), miss) != nat.end()) miss = static_cast<uint16_t>(miss + 4);
+  std::vector<rte_mbuf*> mbufs;
+  std::vector<uint16_t> want_wan, want_lan;
+  auto out = [&](uint16_t i) {
+    mbufs.push_back(Pkt::to_mbuf(
+        test_pool(), Pkt().eth(kR1Mac, kClientMac).ipv4(kClient, kInternet).udp(static_cast<uint16_t>(20000 + i), 53).bytes(),
+        kLan));
+    want_wan.push_back(nat[i]);
+  };
+  for (uint16_t i = 0; i < kFlows; ++i) {
+    out(i);
+    if (i == kFlows - 1) {
+      out(5);
+      break;
+    }
+    mbufs.push_back(Pkt::to_mbuf(
+        test_pool(), Pkt().eth(kR1Mac, kGateway4Mac).ipv4(kInternet, kR1Wan).udp(53, i == 3 ? miss : nat[i]).bytes(),
+        kWan));
+    if (i != 3) want_lan.push_back(static_cast<uint16_t>(20000 + i));
+  }
+  ASSERT_EQ(mbufs.size(), size_t{kMaxBurst});
+  const size_t before = r->transmitted().size();
+  r->worker().receive(mbufs.data(), static_cast<uint16_t>(mbufs.size()));
+  r->worker().flush();
+  std::vector<uint16_t> to_wan, to_lan;
+  for (size_t i = before; i < r->transmitted().size(); ++i) {
+    const Frame& f = r->transmitted()[i];
+    if (f.port == kWan)
+      to_wan.push_back(f.sport());
+    else
+      to_lan.push_back(f.dport());
+  }
+  EXPECT_EQ(to_wan, want_wan);
+  EXPECT_EQ(to_lan, want_lan);
+  EXPECT_EQ(r->count(Counter::breakout_sessions_created), kFlows) << "every packet found its session";
+  EXPECT_EQ(r->drop_count(DropReason::no_session), 1u);
+  EXPECT_EQ(r->total_drops(), 1u) << r->drops();
+}
+
 // Tx::transmit6's next-hop hint is only a memo: once the gateway's entry is
 // gone (or re-keyed), the packet waits for resolution instead of taking the
 // MAC the hinted slot held.
