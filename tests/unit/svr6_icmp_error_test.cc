@@ -14,6 +14,7 @@
 #include <string>
 
 #include "dataplane/ip/icmp.h"
+#include "dataplane/ip/ndp.h"  // kIcmp6EchoRequest
 #include "tests/unit/icmp6_error_check.h"
 #include "tests/unit/svr6_pair.h"
 
@@ -170,6 +171,37 @@ TEST_F(Svr6IcmpError, AForgedCarrierIsDroppedAndNeverEmitted) {
   EXPECT_EQ(r1->drop_count(DropReason::bad_hmac), 2u);
   EXPECT_EQ(r1->count(Counter::svr6_icmp6_errors_relayed), 0u);
   // The genuine one still passes.
+  expect_relayed(r1->send_one(kWan, carrier.raw), seg, beyond, ip6(kV6Client), kIcmp6PacketTooBig, 0, 1300, 20);
+}
+
+// A carrier signed with the pair key (a peer that builds them wrongly) is still checked: what it
+// carries must be an ICMPv6 error quoting a packet r1's client sent in that session, from a
+// unicast location (svr6_icmp6_error_invalid); nothing reaches the client.
+TEST_F(Svr6IcmpError, ASignedCarrierThatIsNotAnErrorAboutTheSessionIsRefused) {
+  make(v6wp_config(true, false), v6wp_config(false, false));  // IPv4 waypoints: resign() edits IPv4 frames
+  open_tcp();
+  const auto seg = client_tcp(1300);
+  const Frame carrier = r2->send_one(kLan, error_at_r2(kBeyond, kIcmp6PacketTooBig, 0, 1300, restored_at_r2(seg)));
+  ASSERT_EQ(carrier.port, kWan);
+  const size_t msg = carrier.raw.size() - 16 - 68;  // the carried error: 8 bytes, 40 of IPv6 header, 20 of TCP
+  const auto edited = [&](size_t at, uint8_t value) {
+    Frame f = carrier;
+    f.raw[at] = value;
+    resign(f, kKey12);
+    return f.raw;
+  };
+  EXPECT_TRUE(r1->send(kWan, edited(msg + 8 + 40 + 3, 81)).empty()) << "quotes destination port 81";
+  EXPECT_TRUE(r1->send(kWan, edited(msg, kIcmp6EchoRequest)).empty()) << "not an error";
+  const Ipv6 beyond = ip6(kBeyond);
+  uint8_t loc[16];
+  store_ipv6(loc, beyond);
+  const auto at = std::search(carrier.raw.begin(), carrier.raw.end(), loc, loc + 16);
+  ASSERT_NE(at, carrier.raw.end());
+  EXPECT_TRUE(r1->send(kWan, edited(static_cast<size_t>(at - carrier.raw.begin()), 0xff)).empty())
+      << "a multicast location";
+  EXPECT_EQ(r1->drop_count(DropReason::svr6_icmp6_error_invalid), 3u) << r1->drops();
+  EXPECT_EQ(r1->drop_count(DropReason::bad_hmac), 0u) << "signed";
+  EXPECT_EQ(r1->count(Counter::svr6_icmp6_errors_relayed), 0u);
   expect_relayed(r1->send_one(kWan, carrier.raw), seg, beyond, ip6(kV6Client), kIcmp6PacketTooBig, 0, 1300, 20);
 }
 
