@@ -110,6 +110,14 @@ void apply_tlv(uint16_t type, const uint8_t* v, uint16_t len, Metadata& out) {
       out.fragment = {load_be32(v), load_be16(v + 4), load_be16(v + 6), load_be16(v + 8)};
       break;
     case Tlv::control_message: out.control_message = v[0]; break;  // keep-alive
+    case Tlv::icmp_error_location_v4:
+      out.has_icmp_location4 = true;
+      out.icmp_location4 = load_be32(v);
+      break;
+    case Tlv::icmp_error_location_v6:
+      out.has_icmp_location6 = true;
+      out.icmp_location6 = load_ipv6(v);
+      break;
     case Tlv::path_metrics:
       out.has_path_metrics = true;
       out.path_metrics = decode_path_metrics(v);
@@ -272,6 +280,12 @@ static void context_v6(MetadataWriter& w, Tlv type, const FiveTuple6& t) {
 void MetadataWriter::forward_context6(const FiveTuple6& t) { context_v6(*this, Tlv::forward_context_v6, t); }
 
 void MetadataWriter::reverse_context6(const FiveTuple6& t) { context_v6(*this, Tlv::reverse_context_v6, t); }
+
+void MetadataWriter::icmp_error_location6(const Ipv6& at) {
+  uint8_t v[16];
+  store_ipv6(v, at);
+  raw_tlv(Tlv::icmp_error_location_v6, v, 16, true);
+}
 
 void MetadataWriter::uuid(const SessionUuid& id) { raw_tlv(Tlv::session_uuid, id.data(), 16, false); }
 

@@ -146,6 +146,13 @@ struct Metadata {
   FragmentInfo fragment{};
   // TLV 35: the application the ingress router recognised (empty: none sent, or out of bounds).
   std::string_view application;
+  // TLV 20 / 21: this packet carries an ICMP error about a packet of the session
+  // (docs/svr-wire-format.md § ICMP errors through the session); the address of
+  // the node that generated it.
+  bool has_icmp_location4 = false;
+  bool has_icmp_location6 = false;
+  Ipv4 icmp_location4 = 0;
+  Ipv6 icmp_location6{};
 
   uint32_t block_len() const { return uint32_t{header_len} + payload_len; }
   // The pair-key version that signed the block: TLV 16, or 1 without it.
@@ -191,6 +198,7 @@ class MetadataWriter {
   void disable_forward_metadata() { raw_tlv(Tlv::disable_forward_metadata, nullptr, 0, false); }
   void duplicated() { raw_tlv(Tlv::duplicated, nullptr, 0, false); }
   void control_message(uint8_t kind) { raw_tlv(Tlv::control_message, &kind, 1, true); }  // header section
+  void icmp_error_location6(const Ipv6& at);                                               // TLV 21, header section
   void path_metrics(const PathMetricsTlv& t) {                                           // header section
     uint8_t v[kPathMetricsLen];
     encode_path_metrics(t, v);

@@ -31,7 +31,7 @@ bool MetadataOnly::due(const ParsedPacket& pp, const Session& s, const SideOut& 
 }
 
 bool MetadataOnly::send_block(rte_mempool* pool, const SideOut& out, const PairKey& key, const uint8_t* block,
-                              size_t md_len) {
+                              size_t md_len, const uint8_t* data, size_t data_len) {
   rte_mbuf* c = pool ? rte_pktmbuf_alloc(pool) : nullptr;
   if (!c) {
     ctx_.counters->drop(DropReason::no_buffer_room);
@@ -66,8 +66,13 @@ bool MetadataOnly::send_block(rte_mempool* pool, const SideOut& out, const PairK
     store_be16(l4 + 4, 8);
   }
   ParsedPacket cpp = parse_packet(f, c->data_len);
-  uint8_t* gap = cpp.status == ParseStatus::ipv4 ? insert_at_payload(c, cpp, static_cast<uint16_t>(md_len)) : nullptr;
-  if (gap) std::memcpy(gap, block, md_len);
+  uint8_t* gap = cpp.status == ParseStatus::ipv4
+                     ? insert_at_payload(c, cpp, static_cast<uint16_t>(md_len + data_len))
+                     : nullptr;
+  if (gap) {
+    std::memcpy(gap, block, md_len);
+    if (data_len) std::memcpy(gap + md_len, data, data_len);
+  }
   if (!gap || !append_hmac(c, cpp, crypto_.hmac(), key.mac)) {
     rte_pktmbuf_free(c);
     ctx_.counters->drop(DropReason::no_buffer_room);

@@ -48,8 +48,11 @@ class MetadataOnly {
   void consume(rte_mbuf* m, Session& s, Dir dir);
   // A metadata block alone in a signed packet of the session's tuple on
   // `out` (L4 header, block, HMAC): also how TLV 26 markers travel alone.
-  // `key`: the pair-key version the block names (write_key_tlvs).
-  bool send_block(rte_mempool* pool, const SideOut& out, const PairKey& key, const uint8_t* block, size_t md_len);
+  // `key`: the pair-key version the block names (write_key_tlvs). `data`:
+  // `data_len` bytes after the block, under the HMAC (an ICMP error that
+  // TLV 21 carries, svr/svr6_lan.h).
+  bool send_block(rte_mempool* pool, const SideOut& out, const PairKey& key, const uint8_t* block, size_t md_len,
+                  const uint8_t* data = nullptr, size_t data_len = 0);
 
  private:
   WorkerContext& ctx_;

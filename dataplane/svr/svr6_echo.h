@@ -14,8 +14,8 @@
 // the session's identifier. The client's ICMPv6 checksum stays valid: the
 // IPv6 tuple is restored unchanged.
 //
-// ICMPv6 errors about a packet of such a session are not carried (a LAN's
-// are dropped by Route6Step as svr6_untranslatable).
+// ICMPv6 errors about an echo of such a session travel as any other's
+// (svr/svr6_lan.h, Svr6Lan::error_from_lan).
 #pragma once
 
 #include <rte_mbuf.h>

@@ -2,19 +2,25 @@
 #include "dataplane/svr/svr6_lan.h"
 
 #include <algorithm>
+#include <cstring>
 
 #include "dataplane/control/waypoint6_addr.h"
+#include "dataplane/crypto/hmac.h"
 #include "dataplane/ip/checksum.h"
 #include "dataplane/ip/icmp.h"
 #include "dataplane/ip/nat64_packet.h"
+#include "dataplane/ip/ndp.h"  // kIcmp6EchoRequest, kIcmp6EchoReply
 #include "dataplane/ip/packet_edit.h"
 #include "dataplane/session/events6.h"
 #include "dataplane/session/owner.h"
 #include "dataplane/session/svr_leg.h"
 #include "dataplane/svr/emit.h"
 #include "dataplane/svr/fragments.h"
+#include "dataplane/svr/metadata.h"
+#include "dataplane/svr/metadata_only.h"
 #include "dataplane/svr/policy_recheck.h"
 #include "dataplane/svr/session_setup.h"
+#include "dataplane/svr/session_tlvs.h"
 #include "dataplane/svr/svr6_echo.h"
 #include "dataplane/worker/esp_step.h"
 
@@ -35,6 +41,30 @@ uint16_t svr6_lan_mtu(const RouterModel& rm, const Session6& s6, size_t k) {
   return t < rm.tunnels.size() ? rm.tunnels[t].mtu : 0;
 }
 
+constexpr Dir other(Dir d) { return d == Dir::forward ? Dir::reverse : Dir::forward; }
+
+// The IPv6 header and the L4 header of the packet at `ip` (`len` bytes): what a carried
+// error quotes (the ports, TCP's sequence number; no data).
+uint32_t headers_quoted(const uint8_t* ip, uint32_t len) {
+  uint32_t l4 = 8;  // UDP, an ICMPv6 echo
+  if (ip[6] == kProtoTcp && len >= kIpv6HdrLen + 20) l4 = std::max(20u, uint32_t{ip[kIpv6HdrLen + 12]} >> 4 << 2);
+  return std::min(len, kIpv6HdrLen + l4);
+}
+
+// Whether the `len` bytes at `e` are an ICMPv6 error quoting a packet of tuple `t`.
+bool quotes_packet_of(const uint8_t* e, uint32_t len, const FiveTuple6& t) {
+  if (len < 8 + kIpv6HdrLen + 8 || e[0] < kIcmp6DestUnreachable || e[0] > kIcmp6ParamProblem) return false;
+  const uint8_t* q = e + 8;
+  const uint8_t* l4 = q + kIpv6HdrLen;
+  if (q[0] >> 4 != 6 || q[6] != t.proto || load_ipv6(q + 8) != t.src || load_ipv6(q + 24) != t.dst) return false;
+  if (t.proto == kProtoIcmpv6)  // an echo of the session's identifier (svr/svr6_echo.h)
+    return (l4[0] == kIcmp6EchoRequest || l4[0] == kIcmp6EchoReply) && load_be16(l4 + 4) == t.sport;
+  return load_be16(l4) == t.sport && load_be16(l4 + 2) == t.dport;
+}
+
+// Who may be named as an error's source on a LAN: a unicast address.
+bool unicast(const Ipv6& a) { return !a.is_unspecified() && !a.is_multicast() && !(a.hi == 0 && a.lo == 1); }
+
 Nat64Verdict svr6_refusal(DropReason& why, Nat64Verdict v) {
   why = v == Nat64Verdict::hop_limit_exceeded ? DropReason::ipv6_hop_limit : DropReason::svr6_untranslatable;
   return v;
@@ -42,11 +72,12 @@ Nat64Verdict svr6_refusal(DropReason& why, Nat64Verdict v) {
 
 }  // namespace
 
-Svr6Lan::Svr6Lan(WorkerContext& ctx, Tx& tx, Emit& emit, CryptoBatch& crypto)
+Svr6Lan::Svr6Lan(WorkerContext& ctx, Tx& tx, Emit& emit, CryptoBatch& crypto, MetadataOnly& metadata_only)
     : ctx_(ctx),
       tx_(tx),
       emit_(emit),
       crypto_(crypto),
+      metadata_only_(metadata_only),
       icmp6_errors_(ctx, tx, Counter::svr6_icmp6_rate_limited, Counter::svr6_icmp6_no_mbuf) {
   ctx.svr6 = this;
   ctx.release_svr6 = &Svr6Lan::release;
@@ -256,7 +287,7 @@ bool Svr6Lan::refuse_too_big(rte_mbuf* m, const Ipv6View& v, const Session& s, c
   return true;
 }
 
-void Svr6Lan::to_lan(rte_mbuf* m, ParsedPacket& pp, Session&, Dir dir, const SideOut& out) {
+void Svr6Lan::to_lan(rte_mbuf* m, ParsedPacket& pp, Session& s, Dir dir, const SideOut& out) {
   Session6& s6 = *table_->at(out.next_hop);
   const auto k = static_cast<size_t>(dir);
   const FiveTuple6& t = s6.original;
@@ -277,13 +308,84 @@ void Svr6Lan::to_lan(rte_mbuf* m, ParsedPacket& pp, Session&, Dir dir, const Sid
     return ctx_.drop(m, DropReason::svr6_untranslatable);
   const int iface = s6.iface[k];
   const uint32_t len6 = m->data_len - kEthHdrLen;
-  if (len6 > svr6_lan_mtu(ctx_.rm(), s6, k)) return ctx_.drop(m, DropReason::svr6_too_big);
+  if (const uint32_t mtu = svr6_lan_mtu(ctx_.rm(), s6, k); len6 > mtu) [[unlikely]] {
+    // Its sender is across the WAN: our Packet Too Big goes back through the session, from our
+    // address on this link.
+    const Ipv6View v = parse_ipv6_packet(pkt_data(m), m->data_len, kEthHdrLen);
+    if (iface >= 0 && v.status == Ipv6Status::ok && icmp6_error_allowed(pkt_data(m), v))
+      carry_error(m->pool, s, dir, pkt_data(m) + v.l3, len6,
+                  ctx_.rm().interfaces[static_cast<size_t>(iface)].source6_for(s6.next_hop[k]), kIcmp6PacketTooBig, 0,
+                  std::max(mtu, kIpv6MinMtu));
+    return ctx_.drop(m, DropReason::svr6_too_big);
+  }
   s6.last_ms = ctx_.now_ms;
   ++s6.packets[k];
   s6.bytes[k] += len6;
   ctx_.counters->add(Counter::svr6_to_lan);
   if (iface == kRoute6Tunnel) return into_tunnel(m, tunnel_of_hop6(s6.next_hop[k]));
   tx_.transmit6(m, iface, s6.next_hop[k]);
+}
+
+void Svr6Lan::error_from_lan(rte_mbuf* m, const Ipv6View& v, Session6& s6, Dir about) {
+  Session* s = ctx_.table.at(s6.svr_ref - 1);
+  if (ctx_.recheck && !ctx_.recheck->current(*s)) return ctx_.drop(m, DropReason::ipv6_no_session);  // a commit closed it
+  const uint8_t* e = pkt_data(m) + v.l4;  // Route6Step checked that it quotes 48 bytes at least
+  const Ipv6 location = v.src;
+  if (carry_error(m->pool, *s, about, e + 8, static_cast<uint32_t>(v.end - v.l4 - 8), location, e[0], e[1],
+                  load_be32(e + 4)))
+    return rte_pktmbuf_free(m);  // it travels on in the session
+  ctx_.drop(m, DropReason::svr6_icmp6_not_carried);
+}
+
+bool Svr6Lan::carry_error(rte_mempool* pool, Session& s, Dir about, const uint8_t* ip, uint32_t len,
+                          const Ipv6& location, uint8_t type, uint8_t code, uint32_t rest) {
+  const Dir back = other(about);
+  const SideOut& out = back == Dir::forward ? s.out_fwd : s.out_rev;
+  if (out.peer < 0 || out.iface < 0 || location.is_unspecified()) return false;  // no WAN leg that way
+  if (!carried_rate_.take(ctx_.now_ms, kIcmpErrorRate, kIcmpErrorRateBurst)) {
+    ctx_.counters->add(Counter::svr6_icmp6_rate_limited);
+    return false;
+  }
+  const RouterModel& rm = ctx_.rm();
+  uint8_t block[kMaxMetadataLen];
+  MetadataWriter w(block, sizeof block);
+  const PairKey& key = ctx_.md_key(s, CryptoBatch::leaving_side(back), out.peer);
+  write_key_tlvs(w, rm.peers[static_cast<size_t>(out.peer)], key.version, rm.security[s.security].encrypt_metadata);
+  w.control_message(kControlKeepAlive);  // consumed by a router that does not know TLV 21
+  w.icmp_error_location6(location);
+  w.uuid(s.uuid);
+  const size_t md_len = crypto_.seal_metadata(block, w.finish(), sizeof block, s, back, out);
+  // The ICMPv6 message: type, code, checksum 0 (the receiver computes its own), bytes 4-7, the headers quoted.
+  uint8_t msg[8 + kIpv6HdrLen + 60] = {type, code};
+  store_be32(msg + 4, rest);
+  const uint32_t quoted = headers_quoted(ip, len);
+  std::memcpy(msg + 8, ip, quoted);
+  if (md_len == 0 || !metadata_only_.send_block(pool, out, key, block, md_len, msg, 8 + quoted)) return false;
+  ctx_.counters->add(Counter::svr6_icmp6_errors_carried);
+  return true;
+}
+
+void Svr6Lan::error_from_wan(rte_mbuf* m, const ParsedPacket& pp, const Session& s, Dir dir, const Metadata& md) {
+  const SideOut& lan = dir == Dir::forward ? s.out_fwd : s.out_rev;
+  // Only to an IPv6 LAN side of ours: not an IPv4 session's (TLV 20), not a transit hop's.
+  if (!md.has_icmp_location6 || lan.iface != kIfaceSvr6 || !table_)
+    return ctx_.drop(m, DropReason::svr_icmp_error_unsupported);
+  Session6& s6 = *table_->at(lan.next_hop);
+  const auto k = static_cast<size_t>(dir);
+  // It quotes a packet our LAN host sent: the session's tuple the other way.
+  const FiveTuple6 sent = dir == Dir::reverse ? s6.original : s6.original.reversed();
+  const uint8_t* e = pkt_data(m) + pp.payload + md.block_len();
+  const int len = pp.payload_len() - static_cast<int>(md.block_len()) - static_cast<int>(kHmacTagLen);
+  if (len <= 0 || !quotes_packet_of(e, static_cast<uint32_t>(len), sent) || !unicast(md.icmp_location6))
+    return ctx_.drop(m, DropReason::svr6_icmp6_error_invalid);
+  if (s6.iface[k] == kRoute6Tunnel) return ctx_.drop(m, DropReason::svr_icmp_error_unsupported);
+  // A Packet Too Big's MTU as it is: the IPv6 packet crossed the session unchanged, so it fitted our
+  // own WAN leg (refuse_too_big) and what the far side reports is smaller.
+  uint32_t rest = load_be32(e + 4);
+  if (e[0] == kIcmp6PacketTooBig) rest = std::max(rest, kIpv6MinMtu);
+  icmp6_errors_.relay(m->pool, e + 8, static_cast<uint32_t>(len - 8), md.icmp_location6, sent.src, s6.iface[k],
+                      s6.next_hop[k], e[0], e[1], rest, Counter::svr6_icmp6_errors_relayed);
+  rte_pktmbuf_free(m);
 }
 
 // The LAN side is an IPsec tunnel (a session opened out of it): sealed by its owner, next header 41.

@@ -31,9 +31,24 @@
 // (svr6_wan_too_big). Packets up to 1280 bytes, and the metadata a first
 // packet adds, still leave in WAN fragments (svr/fragments.h): the IPv6
 // minimum MTU must cross whatever the WAN. A restored packet larger than the
-// egress LAN MTU stays a counted drop (svr6_too_big): its sender is across
-// the WAN, reachable only through the session, which carries no ICMPv6
-// errors (only echo, svr/svr6_echo.h).
+// LAN MTU is dropped (svr6_too_big) and answered through the session, below.
+//
+// ICMPv6 errors through the session (the SVR draft's TLV 21;
+// docs/svr-wire-format.md § ICMP errors through the session): an error that reaches a LAN
+// side about a packet of the session (Route6Step finds it by its quote; or
+// our own Packet Too Big for a restored packet above the LAN MTU) is carried
+// to the other router in a signed metadata-only packet of the other
+// direction (svr/metadata_only.h): TLV 21 = the error's source, TLV 24
+// keep-alive (a router that does not know TLV 21 consumes it, never hands it
+// to a host), TLV 6, and as data the ICMPv6 message with the quoted IPv6 and
+// L4 headers only (no session data leaves in clear, whatever the policy).
+// That router checks the HMAC (WanInput), that the quote is a packet of the
+// session sent by its own LAN host, and sends that host the error from the
+// location address, at kIcmpErrorRate a second (Icmp6ErrorSender::relay). A
+// Packet Too Big's MTU is passed on as it is (at least 1280): the IPv6
+// packet crosses the session unchanged, and it fitted our own WAN leg. Not
+// for IPv4 sessions (TLV 20), nor through transit routers
+// (svr_icmp_error_unsupported).
 //
 // A Session6 opened out of an IPsec tunnel (#20; see
 // docs/ipsec.md § IPv6 inside tunnels) has the tunnel as its LAN side, as
@@ -63,13 +78,15 @@ namespace wp {
 
 class Emit;
 class EspStep;
+class MetadataOnly;
+struct Metadata;
 
 class Svr6Lan {
  public:
   // Internal IPv4 addresses of a Session6's LAN side: kSvr6Base + 2 * index (+1 the far end).
   static constexpr Ipv4 kSvr6Base = 0x00000002;
 
-  Svr6Lan(WorkerContext& ctx, Tx& tx, Emit& emit, CryptoBatch& crypto);
+  Svr6Lan(WorkerContext& ctx, Tx& tx, Emit& emit, CryptoBatch& crypto, MetadataOnly& metadata_only);
   // The worker's IPv6 session table (Route6Step's), or null: no IPv6 sessions.
   void attach(SessionTable6* table) { table_ = table; }
   bool enabled() const { return table_ != nullptr; }
@@ -83,6 +100,12 @@ class Svr6Lan {
   // An IPv6 packet of a Session6 that an SVR session carries. False, `m` untouched: a config
   // commit's re-check closed the SVR session (and the Session6 with it): a first packet again.
   bool from_lan(rte_mbuf* m, const Ipv6View& v, Session6& s6, Dir dir);
+  // An ICMPv6 error (parsed `v`) that reached a LAN side about a packet of `s6` sent in direction
+  // `about`: carried to the other router in the session (header comment); `m` consumed.
+  void error_from_lan(rte_mbuf* m, const Ipv6View& v, Session6& s6, Dir about);
+  // A metadata packet of `s` arriving in `dir` with TLV 21, its HMAC verified (WanInput): the
+  // error it carries, to the LAN host of that direction; `m` consumed.
+  void error_from_wan(rte_mbuf* m, const ParsedPacket& pp, const Session& s, Dir dir, const Metadata& md);
   // Emit: a packet of `s` leaving on its IPv6 side `out` (iface kIfaceSvr6).
   void to_lan(rte_mbuf* m, ParsedPacket& pp, Session& s, Dir dir, const SideOut& out);
   // Egress: side B of `s` is the IPv6 destination of forward context `t` (TLV 3).
@@ -108,13 +131,19 @@ class Svr6Lan {
   // Packet Too Big sent to its sender (header comment), dropped as svr6_wan_too_big.
   bool refuse_too_big(rte_mbuf* m, const Ipv6View& v, const Session& s, const Session6& s6, Dir dir);
   void into_tunnel(rte_mbuf* m, uint32_t tunnel);
+  // The error `type`/`code`/`rest` that `location` generated about the IPv6 packet at `ip` (`len`
+  // bytes) of `s`, sent in `about`: into the session the other way. False: not sent (counted).
+  bool carry_error(rte_mempool* pool, Session& s, Dir about, const uint8_t* ip, uint32_t len, const Ipv6& location,
+                   uint8_t type, uint8_t code, uint32_t rest);
 
   WorkerContext& ctx_;
   Tx& tx_;
   Emit& emit_;
   CryptoBatch& crypto_;
+  MetadataOnly& metadata_only_;
   SessionTable6* table_ = nullptr;
   Icmp6ErrorSender icmp6_errors_;
+  TokenBucket carried_rate_;  // errors carried into sessions, at kIcmpErrorRate a second too
   EspStep* esp_ = nullptr;
 };
 

@@ -97,6 +97,11 @@ void WanInput::session_input(rte_mbuf* m, ParsedPacket& pp, SessionRef ref, Meta
     return continue_wan(m, pp, s, ref.dir, bare);
   }
   if (downgraded(m, s.security, md)) return;
+  // TLV 20/21: an ICMP error about a packet of the session, for our LAN host (svr/svr6_lan.h).
+  if (md.has_icmp_location6 || md.has_icmp_location4) [[unlikely]] {
+    if (!ctx_.svr6 || md.has_icmp_location4) return ctx_.drop(m, DropReason::svr_icmp_error_unsupported);
+    return ctx_.svr6->error_from_wan(m, pp, s, ref.dir, md);
+  }
   if (ref.dir == Dir::forward && !dup_.learn(s, md)) return ctx_.drop(m, DropReason::dup_unsupported);
   int data_len = data_len_of(pp, md);
   handshake(s, ref.dir, md, data_len);

@@ -194,6 +194,8 @@ namespace wp {
   X(svr6_icmp6_too_big) /* ICMPv6 Packet Too Big sent to a LAN sender of an IPv6 session over SVR: the packet would exceed the WAN MTU once carried (svr6_wan_too_big) */ \
   X(svr6_icmp6_rate_limited) /* those not sent: over the worker's rate (kIcmpErrorRate, worker/rate_limit.h) */ \
   X(svr6_icmp6_no_mbuf) /* those not sent: no mbuf for them */ \
+  X(svr6_icmp6_errors_carried) /* ICMPv6 errors about a packet of an IPv6 session over SVR sent to the other router inside the session (TLV 21; a LAN's, or our Packet Too Big for svr6_too_big) */ \
+  X(svr6_icmp6_errors_relayed) /* ICMPv6 errors the other router carried in a session (TLV 21) sent to our LAN host */ \
   X(waypoint6_sent) /* SVR packets sent to a peer's IPv6 waypoint (svr/waypoint6.h) */ \
   X(waypoint6_received) /* SVR packets received on our IPv6 waypoint from a peer's */ \
   X(waypoint6_fragmented) /* of waypoint6_sent: packets above the WAN MTU sent in IPv6 fragments (svr/fragments.h) */ \

@@ -176,8 +176,11 @@ namespace wp {
   X(ipv6_too_big, "routed IPv6 packet larger than the egress MTU (Packet Too Big sent; routers never fragment)") \
   /* IPv6 sessions between IPv4 waypoints (svr/svr6_lan.h, docs/ipv6.md § IPv6 sessions between IPv4 waypoints) */ \
   X(svr6_untranslatable, "IPv6 session between IPv4 waypoints: packet not translatable (fragment, extension headers, not TCP/UDP)") \
-  X(svr6_too_big, "IPv6 session over SVR: packet restored to IPv6 larger than the LAN MTU (counted only: its sender is across the WAN)") \
+  X(svr6_too_big, "IPv6 session over SVR: packet restored to IPv6 larger than the LAN MTU (Packet Too Big carried back through the session, svr6_icmp6_errors_carried)") \
   X(svr6_wan_too_big, "IPv6 session over SVR: LAN packet above 1280 bytes that would exceed the WAN MTU once carried (Packet Too Big sent)") \
+  X(svr6_icmp6_not_carried, "ICMPv6 error about a packet of an IPv6 session over SVR not carried to the other router: over the rate (svr6_icmp6_rate_limited), no WAN leg that way, or no mbuf") \
+  X(svr6_icmp6_error_invalid, "metadata packet with TLV 21 (HMAC verified): not an ICMPv6 error quoting a packet our LAN host sent in the session, or a location that is not unicast") \
+  X(svr_icmp_error_unsupported, "metadata packet with TLV 20/21 for a session with no IPv6 LAN side here (an IPv4 session, a transit hop, an IPsec tunnel side): not relayed") \
   X(svr6_no_table, "metadata with an IPv6 forward context (TLV 3) at a router with no IPv6 session table") \
   X(svr6_internal_tuple, "IPv4 packet matching the internal IPv4 tuple of an IPv6 session (0.0.0.0/8 source)") \
   /* IPv6 sessions between IPv6 waypoints (svr/waypoint6.h, docs/ipv6.md § IPv6 sessions between IPv6 waypoints) */ \

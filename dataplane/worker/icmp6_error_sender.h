@@ -1,7 +1,8 @@
 // The ICMPv6 errors a worker step originates (RFC 4443), sent one way by all
 // of them: routing (worker/route6_step.h: Time Exceeded, Packet Too Big),
 // NAT64 (worker/nat64_step.h: the same toward IPv6 clients) and SVR's IPv6
-// LAN side (svr/svr6_lan.h: Packet Too Big for the WAN leg).
+// LAN side (svr/svr6_lan.h: Packet Too Big for the WAN leg, and the errors an
+// SVR session carried back from beyond the other router, relay()).
 //
 // RFC 4443 § 2.2: from our address on the link the error leaves by, the one
 // that suits the neighbor it goes to (InterfaceModel::source6_for: the
@@ -39,6 +40,12 @@ class Icmp6ErrorSender {
   // address of ours.
   void send(const rte_mbuf* m, const Ipv6View& v, int iface, const Ipv6& next_hop, uint8_t type, uint8_t code,
             uint32_t rest, Counter sent);
+  // An error another node generated, which reached us inside an SVR session
+  // (svr/svr6_lan.h): from `from` to `to`, quoting the `len` bytes at `quote`
+  // (an IPv6 header and what follows), out of `iface` to `next_hop`; the same
+  // rate as send()'s, in the same bucket. The caller checked what it quotes.
+  void relay(rte_mempool* pool, const uint8_t* quote, uint32_t len, const Ipv6& from, const Ipv6& to, int iface,
+             const Ipv6& next_hop, uint8_t type, uint8_t code, uint32_t rest, Counter sent);
 
  private:
   WorkerContext& ctx_;

@@ -154,9 +154,8 @@ void Route6Step::error_input(rte_mbuf* m, const Ipv6View& v) {
   if (owner != ctx_.id) return handoff_.stage(m, owner);
   const Session6Ref ref = table_->lookup(q);
   if (!ref || v.dst != q.src) return ctx_.drop(m, DropReason::ipv6_no_session);
-  // Its sender is across the WAN, and SVR does not carry errors back yet (docs/ipv6.md § ICMPv6 over SVR);
-  // the session has no port on this side to send it by either.
-  if (ref.session->svr_ref) return ctx_.drop(m, DropReason::svr6_untranslatable);
+  // Its sender is across the WAN: the SVR session carries the error back (svr/svr6_lan.h).
+  if (ref.session->svr_ref) return ctx_.svr6->error_from_lan(m, v, *ref.session, ref.dir);
   // Back toward the quoted packet's sender: the other direction of the session.
   const Dir back = ref.dir == Dir::forward ? Dir::reverse : Dir::forward;
   const int out = ref.session->iface[static_cast<size_t>(back)];

@@ -186,7 +186,7 @@ class Worker {
   OffloadFollower offload_{ctx_};
   Nat64Step nat64_{ctx_, tx_, handoff_};
   Nat46Step nat46_{ctx_, tx_, handoff_};  // #19: IPv4 clients to IPv6 servers
-  Svr6Lan svr6_{ctx_, tx_, emit_, crypto_};  // before route6_, which attaches its IPv6 table
+  Svr6Lan svr6_{ctx_, tx_, emit_, crypto_, metadata_only_};  // before route6_, which attaches its IPv6 table
   Route6Step route6_{ctx_, tx_, handoff_};
   Route6Follow routes6_{ctx_, route6_, recheck_};  // #19: routed IPv6 sessions after route changes and commits
   HaFollower6 ha6_{ctx_, route6_};  // #19: attached to ha_ by the constructor

@@ -13,7 +13,12 @@
 # (wpctl flows collectors, tshark) has template 258 with IEs 27/28 and 225/226 and the same
 # session id at r1 and r2 (svr6_export.sh); ICMPv6 echo over the session (#19: ping -6 -c 3
 # succeeds, the echoes cross the WAN as UDP between the waypoints, no ICMPv6 on the WAN; the
-# guest's ping denied); both routers stop cleanly.
+# guest's ping denied); ICMPv6 errors through the session (#19): a host f behind the server,
+# which routes for it over a link of MTU 1280 (s1; the LANs and the WAN are 1500): a 3 MiB
+# PUT from the client to f completes only because s's Packet Too Big reaches the client
+# through r2 and r1 (TLV 21; tshark on the client's link: from s's address, MTU 1280, a valid
+# checksum, quoting the client's segment; the client caches MTU 1280, `ip -6 route get`; r2
+# counts svr6_icmp6_errors_carried, r1 svr6_icmp6_errors_relayed); both routers stop cleanly.
 set -u -o pipefail
 source "$(dirname "$0")/lib.sh"
 source "$(dirname "$0")/svr6_export.sh"
@@ -25,22 +30,32 @@ if [ ! -x "$WAYPOINTD" ]; then wp_fail "waypointd not found at $WAYPOINTD"; wp_f
 CLI=2001:db8:71::10
 GUEST=2001:db8:71::1:10
 SRV=2001:db8:72::10
+FAR=2001:db8:73::10  # behind the server, which routes for it (ICMPv6 errors through the session)
 KEY=$(wp_keygen)
 
 wp_check "topology" wp_topo_v6_pair || wp_finish
+far_host() {  # ns f behind s: s routes 2001:db8:73::/64 out of s1, a link of MTU 1280 on s's side
+  wp_ns_add f && wp_veth s s1 f f0 && wp_v6on s s1 && wp_v6on f f0 &&
+    wp_exec s sysctl -qw net.ipv6.conf.all.forwarding=1 >/dev/null &&
+    ip -n "$(wp_ns s)" -6 addr add 2001:db8:73::1/64 dev s1 nodad && ip -n "$(wp_ns s)" link set dev s1 mtu 1280 &&
+    ip -n "$(wp_ns f)" -6 addr add "$FAR/64" dev f0 nodad && ip -n "$(wp_ns f)" -6 route add default via 2001:db8:73::1 &&
+    ip -n "$(wp_ns c)" -6 route add 2001:db8:73::/64 via 2001:db8:71::1 src "$CLI"
+}
+wp_check "a host $FAR behind the server, over a 1280-byte link" far_host || wp_finish
 
-conf() {  # NAME LAN4 LAN6 WAN4 PEER PEERWAN NEXT_PEER
+conf() {  # NAME LAN4 LAN6 WAN4 PEER PEERWAN NEXT_PEER [ROUTES]
   cat <<YAML
 router:
   name: $1
   lan: {name: lan, device: net_af_packet0, address: $2, ipv6_addresses: ["$3"]}
   wan:
     - {name: wan0, device: net_af_packet1, address: $4}
+${8:-}
 tenants:
   - {name: v6, ipv6_prefixes: ["2001:db8:71::/112"]}
   - {name: guests, ipv6_prefixes: ["2001:db8:71::1:0/112"]}
 services:
-  - {name: web6, prefixes: ["2001:db8:72::/64"], protocol: tcp, ports: ["80", "5201"]$7}
+  - {name: web6, prefixes: ["2001:db8:72::/64", "2001:db8:73::/64"], protocol: tcp, ports: ["80", "5201"]$7}
   - {name: ping6, prefixes: ["2001:db8:72::/64"], protocol: any$7}
 policies:
   - {tenant: v6, service: web6}
@@ -52,7 +67,8 @@ mgmt: {listen: "127.0.0.1:$WP_MGMT_PORT"}
 YAML
 }
 conf r1 10.1.0.1/24 2001:db8:71::1/64 172.16.0.1/24 r2 172.16.0.2 ", next_peer: r2" >"$WP_TMP/r1.yaml"
-conf r2 10.2.0.1/24 2001:db8:72::1/64 172.16.0.2/24 r1 172.16.0.1 "" >"$WP_TMP/r2.yaml"
+conf r2 10.2.0.1/24 2001:db8:72::1/64 172.16.0.2/24 r1 172.16.0.1 "" \
+  'routes: [{prefix: "2001:db8:73::/64", next_hop: "2001:db8:72::10", interface: lan}]' >"$WP_TMP/r2.yaml"
 for r in r1 r2; do svr6_export_yaml >>"$WP_TMP/$r.yaml"; done
 wp_check "waypointd --check accepts r1.yaml (IPv6 service with next_peer)" wp_check_config "$WP_TMP/r1.yaml"
 wp_check "waypointd --check accepts r2.yaml" wp_check_config "$WP_TMP/r2.yaml"
@@ -110,6 +126,36 @@ wp_expect "r1 drops.svr6_untranslatable = 0" "$(wp_stat r1 drops.svr6_untranslat
 wp_expect "r2 drops.svr6_too_big = 0" "$(wp_stat r2 drops.svr6_too_big)" -eq 0
 wp_expect "r2 drops.bad_hmac = 0" "$(wp_stat r2 drops.bad_hmac)" -eq 0
 svr6_ipfix_checks 172.16.0.1 172.16.0.2 258
+
+# ICMPv6 errors through the session (docs/ipv6.md § ICMPv6 over SVR): the client's full-size
+# segments to f do not fit s1; s's Packet Too Big reaches the client only through the session.
+far_server() {
+  wp_bg f "$WP_TMP/http-far.log" "$WP_PY" -u "$WP_E2E/http_server.py" "$FAR" 80 "$WP_TMP/www"
+  WP_PIDS+=("$WP_BG_PID")
+  wp_wait_listen f 80
+}
+wp_check "HTTP server on [$FAR]" far_server
+head -c 3145728 /dev/urandom >"$WP_TMP/up.bin"
+wp_check "capture Packet Too Big on the client's link" \
+  wp_cap_start c c0 "$WP_TMP/ptb-c.pcap" -s 1500 -f "icmp6 and ip6[40] == 2"
+upload_far() {  # a 3 MiB PUT, answered with its length and sha256 (a PMTU black hole stalls it)
+  local got
+  got=$(wp_exec c curl -sS -g -6 --interface "$CLI" --connect-timeout 5 --max-time 20 -H "Expect:" -T "$WP_TMP/up.bin" \
+    "http://[$FAR]/up.bin") && [ "$got" = "3145728 $(wp_sha "$WP_TMP/up.bin")" ]
+}
+wp_check "curl -6 PUT 3 MiB to [$FAR] behind the 1280-byte link arrives whole" upload_far
+wp_cap_stop
+ptb_to_client() {  # from s (its address toward the client), MTU 1280, checksum good, quoting the client's segment
+  [ "$(tshark -r "$WP_TMP/ptb-c.pcap" -Y "icmpv6.type == 2 && icmpv6.mtu == 1280 && ipv6.src == $SRV && ipv6.dst == $CLI && icmpv6.checksum.status == 1 && ipv6.dst == $FAR && tcp.dstport == 80" 2>/dev/null | wc -l)" -ge 1 ]
+}
+wp_check "tshark: the client got s's Packet Too Big (MTU 1280, checksum good, its own segment quoted)" ptb_to_client
+cached_1280() { wp_exec c ip -6 route get "$FAR" 2>/dev/null | grep -q " mtu 1280"; }
+wp_check "the client caches MTU 1280 toward $FAR (ip -6 route get)" cached_1280
+wp_expect "r2 counters.svr6_icmp6_errors_carried >= 1" "$(wp_stat r2 counters.svr6_icmp6_errors_carried)" -ge 1
+wp_expect "r1 counters.svr6_icmp6_errors_relayed >= 1" "$(wp_stat r1 counters.svr6_icmp6_errors_relayed)" -ge 1
+for d in svr6_icmp6_error_invalid svr_icmp_error_unsupported bad_hmac; do
+  wp_expect "r1 drops.$d = 0" "$(wp_stat r1 drops.$d)" -eq 0
+done
 
 wp_check "r1 exits 0 on SIGTERM" wp_router_stop r1
 wp_check "r2 exits 0 on SIGTERM" wp_router_stop r2

@@ -14,6 +14,7 @@
 #include "dataplane/ip/ndp.h"
 #include "dataplane/session/owner.h"
 #include "dataplane/svr/metadata.h"
+#include "tests/unit/icmp6_error_check.h"
 #include "tests/unit/pkt6_builder.h"
 #include "tests/unit/svr6_frames.h"
 #include "tests/unit/svr6_pair.h"
@@ -141,10 +142,10 @@ TEST_P(Svr6Echo, OnlyAnEchoRequestFromTheLanStartsASession) {
   EXPECT_EQ(r1->count(Counter::svr6_sessions_created), 0u);
 }
 
-// An ICMPv6 error from beyond the egress about a packet of the session is not carried back yet
-// (docs/ipv6.md § ICMPv6 over SVR): counted at r2, nothing sent (the session has no port toward
-// the client there); a quote too short to name a session is counted as before.
-TEST_P(Svr6Echo, ErrorsFromBeyondTheEgressAreCountedNotSent) {
+// An ICMPv6 error from beyond the egress about an echo of the session reaches the client
+// through the session (svr6_icmp_error_test.cc has the rest); a quote too short to name a
+// session is counted as before.
+TEST_P(Svr6Echo, ErrorsAboutAnEchoReachTheClientThroughTheSession) {
   const auto req = request(1);
   Frame w1 = r1->send_one(kLan, req);
   const Frame restored = r2->send_one(kWan, w1.raw);
@@ -152,8 +153,12 @@ TEST_P(Svr6Echo, ErrorsFromBeyondTheEgressAreCountedNotSent) {
   const auto unreachable = server_frame(Pkt6().ipv6(kV6Server, kV6Client, 64)
                                             .l4(kProtoIcmpv6, {kIcmp6DestUnreachable, 4, 0, 0, 0, 0, 0, 0})
                                             .payload(quote));
-  EXPECT_TRUE(r2->send(kLan, unreachable).empty());
-  EXPECT_EQ(r2->drop_count(DropReason::svr6_untranslatable), 1u) << r2->drops();
+  const Frame carrier = r2->send_one(kLan, unreachable);
+  ASSERT_EQ(carrier.port, kWan) << r2->drops();
+  const Frame f = r1->send_one(kWan, carrier.raw);
+  EXPECT_EQ(f.port, kLan);
+  expect_relayed(f, req, ip6(kV6Server), ip6(kV6Client), kIcmp6DestUnreachable, 4, 0, 8);
+  EXPECT_EQ(r2->drop_count(DropReason::svr6_untranslatable), 0u) << r2->drops();
   quote.resize(40);  // the IPv6 header only
   EXPECT_TRUE(r2->send(kLan, server_frame(Pkt6().ipv6(kV6Server, kV6Client, 64)
                                               .l4(kProtoIcmpv6, {kIcmp6PacketTooBig, 0, 0, 0, 0, 0, 5, 0})

@@ -176,21 +176,5 @@ TEST_F(Svr6Ptb, PacketTooBigIsRateLimited) {
   EXPECT_EQ(r1->count(Counter::svr6_icmp6_rate_limited), 7u);
 }
 
-// The egress LAN smaller than the ingress one: the restored packet cannot be
-// answered (its sender is across the WAN, reachable only through the session,
-// which carries no ICMPv6): a counted drop, nothing sent anywhere.
-TEST_F(Svr6Ptb, RestoredAboveTheEgressLanMtuIsCountedOnly) {
-  config::Config c2 = v6wp_config(false);
-  c2.mutable_router()->mutable_lan()->set_mtu(1400);
-  make(v6wp_config(true), c2);
-  open_tcp();
-  const auto big = client_tcp(1500);
-  const Frame w = r1->send_one(kLan, big);
-  EXPECT_EQ(w.port, kWan) << "fits r1's 1500 WAN";
-  EXPECT_TRUE(r2->send(kWan, w.raw).empty());
-  EXPECT_EQ(r2->drop_count(DropReason::svr6_too_big), 1u);
-  EXPECT_EQ(r2->count(Counter::svr6_icmp6_too_big), 0u);
-}
-
 }  // namespace
 }  // namespace wp
