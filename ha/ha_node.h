@@ -31,6 +31,7 @@
 #include <deque>
 #include <functional>
 #include <memory>
+#include <memory_resource>
 #include <string>
 #include <unordered_map>
 #include <unordered_set>
@@ -189,8 +190,11 @@ class HaNode : public TransportHandler {
     }
   };
   static constexpr size_t kPeerCopiesReserve = size_t{1} << 18;
-  std::unordered_map<SessionUuid, PeerCopy, UuidHash> peer_copies_;
-  std::unordered_set<SessionUuid, UuidHash> resync_listed_;
+  // #17: their nodes come from a pool of this thread's, not one malloc each
+  // (with the page faults of a heap that grows and shrinks): declared first, gone last.
+  std::pmr::unsynchronized_pool_resource copy_pool_;
+  std::pmr::unordered_map<SessionUuid, PeerCopy, UuidHash> peer_copies_{&copy_pool_};
+  std::pmr::unordered_set<SessionUuid, UuidHash> resync_listed_{&copy_pool_};
   bool collecting_ = false;
   bool ack_due_ = false;  // the peer's messages up to ack_seq_ are applied: acknowledge them
   uint64_t ack_incarnation_ = 0;

@@ -9,6 +9,7 @@
 #include <gtest/gtest.h>
 
 #include <chrono>
+#include <cstring>
 #include <deque>
 #include <thread>
 #include <memory>
@@ -24,6 +25,7 @@
 #include "dataplane/worker/worker.h"
 #include "ha/ha_node.h"
 #include "ha/packed_ops.h"
+#include "ha/peer_backlog.h"
 #include "ha/session_codec.h"
 #include "ha/replication_ledger.h"
 #include "ha/spsc_queue.h"
@@ -1252,6 +1254,98 @@ TEST_F(HaPair, AResyncRemovesThePeerCopyOfASessionWhoseClosedEventWasLost) {
   EXPECT_NE(b->find(kept), nullptr);
   EXPECT_EQ(b->node->status().get(HaStatus::Counter::sessions_reconciled), 1u);
   EXPECT_TRUE(b->find(kept)->flags & kPeerSession);
+}
+
+// --- #17: the receiver's backlog of peer ops (peer_backlog.h) ------------------
+
+// An op told apart by its creation time.
+PeerSessionOp numbered_op(uint32_t i) {
+  PeerSessionOp op{};
+  op.kind = PeerSessionOpKind::upsert;
+  op.session.created_ms = i;
+  return op;
+}
+
+// Dequeues what `ring` holds, expecting created_ms next, next + 1, ...
+uint32_t drain_in_order(rte_ring* ring, uint32_t& next) {
+  PeerSessionOp op;
+  uint32_t n = 0;
+  while (rte_ring_sc_dequeue_elem(ring, &op, sizeof(op)) == 0) {
+    EXPECT_EQ(op.session.created_ms, next);
+    ++next;
+    ++n;
+  }
+  return n;
+}
+
+TEST(HaPeerBacklog, KeepsEachWorkersOrderAcrossBlocksAndReusesThem) {
+  test::test_pool();  // the EAL, for rte_rings
+  constexpr uint32_t kRing = 64, kOps = 3 * PeerBacklog::kBlockOps + 17;  // several blocks and a partial one
+  std::vector<rte_ring*> inbound;
+  for (const char* name : {"ut_backlog_w0", "ut_backlog_w1"})
+    inbound.push_back(rte_ring_create_elem(name, sizeof(PeerSessionOp), kRing, SOCKET_ID_ANY,
+                                           RING_F_SP_ENQ | RING_F_SC_DEQ | RING_F_EXACT_SZ));
+  ASSERT_NE(inbound[0], nullptr);
+  ASSERT_NE(inbound[1], nullptr);
+  PeerBacklog b(2, 1u << 20);
+  for (uint32_t i = 0; i < kOps; ++i) {
+    ASSERT_TRUE(b.add(0, numbered_op(i), inbound));
+    ASSERT_TRUE(b.add(1, numbered_op(100000 + i), inbound));
+  }
+  // The rings took what fits; the rest waits here, in blocks of kBlockOps.
+  EXPECT_EQ(b.size(), 2 * (kOps - kRing));
+  const size_t blocks = 2 * ((kOps - kRing + PeerBacklog::kBlockOps - 1) / PeerBacklog::kBlockOps);
+  EXPECT_EQ(b.blocks_held(), blocks);
+  EXPECT_FALSE(b.idle(inbound));
+  EXPECT_EQ(b.push(inbound), 0u) << "full rings take nothing";
+  uint32_t next0 = 0, next1 = 100000;
+  // The worker takes a few at a time; each push refills the ring, order kept.
+  while (b.size()) {
+    PeerSessionOp op;
+    for (int k = 0; k < 40 && rte_ring_sc_dequeue_elem(inbound[0], &op, sizeof(op)) == 0; ++k)
+      EXPECT_EQ(op.session.created_ms, next0++);
+    drain_in_order(inbound[1], next1);
+    b.push(inbound);
+  }
+  drain_in_order(inbound[0], next0);
+  drain_in_order(inbound[1], next1);
+  EXPECT_EQ(next0, kOps);
+  EXPECT_EQ(next1, 100000 + kOps);
+  EXPECT_TRUE(b.idle(inbound));
+  EXPECT_EQ(b.blocks_held(), blocks) << "emptied blocks are kept as spares";
+  // Again: the spares serve, and an empty backlog hands ops straight to the ring.
+  ASSERT_TRUE(b.add(0, numbered_op(kOps), inbound));
+  EXPECT_EQ(b.size(), 0u);
+  for (uint32_t i = 1; i <= kRing + 5; ++i) ASSERT_TRUE(b.add(0, numbered_op(kOps + i), inbound));
+  EXPECT_EQ(b.size(), 6u);
+  EXPECT_EQ(b.blocks_held(), blocks);
+  EXPECT_EQ(drain_in_order(inbound[0], next0), kRing);
+  EXPECT_EQ(b.push(inbound), 6u);
+  EXPECT_EQ(drain_in_order(inbound[0], next0), 6u);
+  EXPECT_EQ(next0, kOps + kRing + 6);
+  for (rte_ring* r : inbound) rte_ring_free(r);
+}
+
+TEST(HaPeerBacklog, RefusesBeyondItsBoundAndKeepsAtMostTheSpareBlocks) {
+  PeerBacklog small(1, 5);
+  for (uint32_t i = 0; i < 5; ++i) EXPECT_TRUE(small.add(0, numbered_op(i)));
+  EXPECT_FALSE(small.add(0, numbered_op(5)));
+  EXPECT_EQ(small.size(), 5u);
+
+  test::test_pool();
+  rte_ring* ring = rte_ring_create_elem("ut_backlog_big", sizeof(PeerSessionOp), 1u << 16, SOCKET_ID_ANY,
+                                        RING_F_SP_ENQ | RING_F_SC_DEQ | RING_F_EXACT_SZ);
+  ASSERT_NE(ring, nullptr);
+  const std::vector<rte_ring*> inbound{ring};
+  PeerBacklog b(1, 1u << 20);
+  const uint32_t n = static_cast<uint32_t>((PeerBacklog::kSpareBlocks + 8) * PeerBacklog::kBlockOps);
+  for (uint32_t i = 0; i < n; ++i) ASSERT_TRUE(b.add(0, numbered_op(i)));
+  EXPECT_EQ(b.blocks_held(), PeerBacklog::kSpareBlocks + 8);
+  EXPECT_EQ(b.push(inbound), n);
+  uint32_t next = 0;
+  EXPECT_EQ(drain_in_order(ring, next), n);
+  EXPECT_EQ(b.blocks_held(), PeerBacklog::kSpareBlocks) << "blocks beyond the spares go back to the heap";
+  rte_ring_free(ring);
 }
 
 // --- #17: the HA sender thread (sync_encoder.h, spsc_queue.h) ------------------
