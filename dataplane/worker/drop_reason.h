@@ -179,7 +179,7 @@ namespace wp {
   X(svr6_too_big, "IPv6 session over SVR: packet restored to IPv6 larger than the LAN MTU (counted only: its sender is across the WAN)") \
   X(svr6_wan_too_big, "IPv6 session over SVR: LAN packet above 1280 bytes that would exceed the WAN MTU once carried (Packet Too Big sent)") \
   X(svr6_no_table, "metadata with an IPv6 forward context (TLV 3) at a router with no IPv6 session table") \
-  X(svr6_internal_tuple, "IPv4 packet matching the internal IPv4 tuple of an IPv6 session (0.0.0.0/8 source)") \
+  X(svr6_internal_tuple, "IPv4 packet matching the internal IPv4 tuple of an IPv6 session, or a peer's TLV 2 with that source (0.0.0.0/8)") \
   /* IPv6 sessions between IPv6 waypoints (svr/waypoint6.h, docs/ipv6.md § IPv6 sessions between IPv6 waypoints) */ \
   X(waypoint6_too_big, "packet to an IPv6 waypoint larger than the WAN MTU once its IPv6 header is on: a TCP segment with DF (not fragmented), or more than 8 fragments")
 
