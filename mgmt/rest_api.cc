@@ -92,9 +92,14 @@ void fill_session(api::SessionInfo* o, const SessionView& v, const RouterModel& 
   fill_tuple(o->mutable_left(), s.out_fwd.tuple);
   // Between IPv6 waypoints: the WAN side (left at the ingress, arrived at the egress) is the
   // IPv6 waypoint leg, never the 0.255.0.0/16 stand-ins the worker keeps it under (svr6_view.h).
-  if (v.waypoints6)
+  // At a transit router both legs (either IPv4 or IPv6 waypoints): arrived, then left.
+  if (v.waypoints6 && v.onward6) {
+    fill_waypoints(o->mutable_arrived(), *v.waypoints6, proto_name(s.original.proto));
+    fill_waypoints(o->mutable_left(), *v.onward6, proto_name(s.original.proto));
+  } else if (v.waypoints6) {
     fill_waypoints(s.side_b_wan() ? o->mutable_left() : o->mutable_arrived(), *v.waypoints6,
                    proto_name(s.original.proto));
+  }
   o->set_ingress(side_name(m, s.out_rev));
   o->set_egress(side_name(m, s.out_fwd));
   o->mutable_forward()->set_packets(s.packets[0]);

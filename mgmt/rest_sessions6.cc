@@ -57,6 +57,11 @@ void fill_session6(api::SessionInfo* o, const Session6View& v, const RouterModel
   if (v.role == Svr6Role::none) {
     fill_tuple6(o->mutable_arrived(), v.original);  // routed: no translation on either side
     fill_tuple6(o->mutable_left(), v.original);
+  } else if (v.role == Svr6Role::transit) {  // both sides WAN: the leg it arrived on, the leg it left on
+    fill_waypoints(o->mutable_arrived(), v.waypoints, proto6_name(v.original.proto));
+    fill_waypoints(o->mutable_left(), v.onward, proto6_name(v.original.proto));
+    o->set_peer(v.peer);
+    o->set_svr_role("transit");
   } else {  // SVR: the IPv6 tuple on the LAN side, the waypoint leg on the WAN side
     const bool ingress = v.role == Svr6Role::ingress;
     fill_tuple6(ingress ? o->mutable_arrived() : o->mutable_left(), v.original);

@@ -38,13 +38,16 @@ IpfixRecord ipfix_record(const SessionEvent& ev, const RouterModel& model, const
   r.post = s.out_fwd.tuple;
   // Between IPv6 waypoints (template 259, ipfix_encoder.h): the IPv4 client -> server tuple
   // and the IPv6 waypoint leg at both routers, never the stand-ins the worker keeps it under.
+  // At a transit router the post-NAT elements are the leg it leaves on, IPv6 only when that one is.
   if (const Svr6Leg leg = waypoint6_leg(s); leg.role != Svr6Role::none) {
-    const Svr6Waypoints w = svr6_waypoints(model, leg);
     r.pre = s.original;
-    r.post = FiveTuple{0, 0, w.sport, w.dport, s.original.proto};
-    r.post_ipv6 = true;
-    r.post_src6 = w.src6;  // :: when not known (svr6_view.h)
-    r.post_dst6 = w.dst6;
+    const Svr6Waypoints w = svr6_waypoints(model, leg.role == Svr6Role::transit ? onward_leg(leg) : leg);
+    if (!w.ipv4) {
+      r.post = FiveTuple{0, 0, w.sport, w.dport, s.original.proto};
+      r.post_ipv6 = true;
+      r.post_src6 = w.src6;  // :: when not known (svr6_view.h)
+      r.post_dst6 = w.dst6;
+    }
   }
   r.initiator_octets = s.bytes[static_cast<int>(Dir::forward)];
   r.responder_octets = s.bytes[static_cast<int>(Dir::reverse)];
@@ -82,7 +85,9 @@ IpfixRecord ipfix_record6(const Session6Event& ev, const RouterModel& model, con
   // SVR carries it: the post-NAT elements are its waypoint leg on both routers
   // (ipfix_encoder.h; template 258 for IPv4 waypoints, 257 for IPv6 ones).
   if (ev.svr.role != Svr6Role::none) {
-    const Svr6Waypoints w = svr6_waypoints(model, ev.svr);
+    // At a transit router: the leg it leaves on, as an IPv4 transit session's post-NAT tuple.
+    const Svr6Waypoints w =
+        svr6_waypoints(model, ev.svr.role == Svr6Role::transit ? onward_leg(ev.svr) : ev.svr);
     r.post_ipv4 = w.ipv4;
     r.post = FiveTuple{w.src4, w.dst4, w.sport, w.dport, s.original.proto};
     r.post_src6 = w.src6;  // :: when not known (svr6_view.h)
@@ -96,8 +101,9 @@ IpfixRecord ipfix_record6(const Session6Event& ev, const RouterModel& model, con
   r.nat_event = live ? kNatEventSessionCreate : kNatEventSessionDelete;
   r.end_reason = live ? static_cast<uint8_t>(SessionEndReason::active_timeout) : static_cast<uint8_t>(ev.reason);
   // As IPv4's: config order + 1. SVR: the WAN interface is the egress at the ingress router, the ingress at the egress.
-  const int in = ev.svr.role == Svr6Role::egress ? ev.svr.iface : side6(s, rv);
-  const int out = ev.svr.role == Svr6Role::ingress ? ev.svr.iface : side6(s, fw);
+  const bool transit = ev.svr.role == Svr6Role::transit;
+  const int in = ev.svr.role == Svr6Role::egress || transit ? ev.svr.iface : side6(s, rv);
+  const int out = ev.svr.role == Svr6Role::ingress ? ev.svr.iface : transit ? ev.svr.onward_iface : side6(s, fw);
   r.ingress_if = static_cast<uint32_t>(in + 1);
   r.egress_if = static_cast<uint32_t>(out + 1);
   r.session_id = s.uuid;

@@ -165,6 +165,7 @@ void SessionSnapshot::apply(const SessionEvent& ev, const RouterModel& model, co
   if (ev.kind == SessionEventKind::closed) {
     if (slot < 0) return;
     if (!waypoints6_.empty()) waypoints6_.erase(s.uuid);
+    if (!onward6_.empty()) onward6_.erase(s.uuid);
     const uint32_t idx = index_[static_cast<size_t>(slot)];
     index_erase(static_cast<size_t>(slot));
     const uint32_t last = entries_.size() - 1;
@@ -197,8 +198,10 @@ void SessionSnapshot::apply(const SessionEvent& ev, const RouterModel& model, co
     e.security = name_id(model_name(model.security, s.security));
     add_to_index(idx);
     // Between IPv6 waypoints: the real waypoints, once (a session's leg does not move).
-    if (const Svr6Leg leg = waypoint6_leg(s); leg.role != Svr6Role::none)
+    if (const Svr6Leg leg = waypoint6_leg(s); leg.role != Svr6Role::none) {
       waypoints6_[s.uuid] = svr6_waypoints(model, leg);
+      if (leg.role == Svr6Role::transit) onward6_[s.uuid] = svr6_waypoints(model, onward_leg(leg));
+    }
   } else {
     idx = index_[static_cast<size_t>(slot)];
   }
@@ -264,8 +267,11 @@ void SessionSnapshot::fill(SessionView& v, const SessionEntry& e) const {
   v.service = names_.name(e.service);
   v.security = names_.name(e.security);
   v.waypoints6.reset();
+  v.onward6.reset();
   if (!waypoints6_.empty())
     if (auto it = waypoints6_.find(e.uuid); it != waypoints6_.end()) v.waypoints6 = it->second;
+  if (!onward6_.empty())
+    if (auto it = onward6_.find(e.uuid); it != onward6_.end()) v.onward6 = it->second;
 }
 
 std::map<uint16_t, AppTotals> SessionSnapshot::app_totals() const {
@@ -304,7 +310,10 @@ std::vector<SessionView> SessionSnapshot::page(const SessionQuery& q, bool& more
     if (q.addr && !e.touches(*q.addr)) continue;
     if (q.addr6) {
       const auto w = waypoints6_.find(e.uuid);
-      if (w == waypoints6_.end() || !w->second.touches(*q.addr6)) continue;
+      const auto on = onward6_.find(e.uuid);
+      if ((w == waypoints6_.end() || !w->second.touches(*q.addr6)) &&
+          (on == onward6_.end() || !on->second.touches(*q.addr6)))
+        continue;
     }
     if (out.size() == q.limit) {
       more = true;
@@ -339,7 +348,8 @@ size_t SessionSnapshot::memory_bytes() const {
   size_t names = 0;
   for (size_t id = 0; id < names_.size(); ++id) names += names_.name(static_cast<uint16_t>(id)).capacity() + 64;
   // A map node: the pair, three pointers and the colour (padded).
-  const size_t legs = waypoints6_.size() * (sizeof(std::pair<const SessionUuid, Svr6Waypoints>) + 32);
+  const size_t legs =
+      (waypoints6_.size() + onward6_.size()) * (sizeof(std::pair<const SessionUuid, Svr6Waypoints>) + 32);
   return entries_.chunk_bytes() + index_.capacity() * sizeof(uint32_t) + names + legs;
 }
 

@@ -47,6 +47,9 @@ struct SessionView {
   // An IPv4 session between IPv6 waypoints (docs/ipv6.md): its IPv6 waypoint leg,
   // which REST shows in place of the stand-ins `session` holds on its WAN side.
   std::optional<Svr6Waypoints> waypoints6;
+  // At a transit router with a leg on IPv6 waypoints: `waypoints6` the leg it
+  // arrived on, this the leg it left on (either may be IPv4 waypoints).
+  std::optional<Svr6Waypoints> onward6;
 };
 
 struct SessionQuery {
@@ -90,9 +93,13 @@ struct SessionEntry {
 
   uint64_t created_epoch_ms() const { return uint64_t(created_hi) << 32 | created_lo; }
   uint64_t last_epoch_ms() const { return uint64_t(last_hi) << 32 | last_lo; }
-  // An IPv6 session that SVR carries (svr/svr6_lan.h): kept for the peer and
-  // path counts, listed and found by its IPv6 view (session_snapshot6.h).
-  bool carries_ipv6() const { return left_iface == kIfaceSvr6 || back_iface == kIfaceSvr6; }
+  // An IPv6 session that SVR carries (svr/svr6_lan.h; at a transit router both
+  // sides WAN and the internal 0.0.0.0/8 original, worker/context.h transit_ipv6):
+  // kept for the peer and path counts, listed and found by its IPv6 view (session_snapshot6.h).
+  bool carries_ipv6() const {
+    return left_iface == kIfaceSvr6 || back_iface == kIfaceSvr6 ||
+           (left_peer >= 0 && back_peer >= 0 && (original.src >> 24) == 0);
+  }
   // Does any address of the session, before or after NAT, equal `a`?
   bool touches(Ipv4 a) const {
     return original.src == a || original.dst == a || left.src == a || left.dst == a || back.src == a || back.dst == a;
@@ -212,6 +219,7 @@ class SessionSnapshot {
   // The IPv6 waypoint legs of the IPv4 sessions between IPv6 waypoints, by UUID,
   // resolved once, at the first event (svr6_view.h): other sessions pay nothing.
   std::map<SessionUuid, Svr6Waypoints> waypoints6_;
+  std::map<SessionUuid, Svr6Waypoints> onward6_;  // transit sessions' onward legs (SessionView::onward6)
   std::atomic<uint64_t> overflow_{0};  // sessions not tracked: snapshot full
   std::unique_ptr<SessionSnapshot6> v6_;
 };

@@ -43,8 +43,11 @@ void SessionSnapshot6::apply(const Session6Event& ev, const RouterModel& model, 
     e.service = name_id(model_name(model.services, s.service));
     if (ev.svr.role != Svr6Role::none) {
       // Once: the waypoint leg of a session does not move (docs/ipv6.md).
-      Svr6Entry x{ev.svr.role, 0, svr6_waypoints(model, ev.svr)};
-      x.peer = name_id(model_name(model.peers, ev.svr.peer));
+      Svr6Entry x{ev.svr.role, 0, svr6_waypoints(model, ev.svr), {}};
+      const bool transit = ev.svr.role == Svr6Role::transit;
+      // At a transit router the peer is the next one, as for IPv4 transit sessions (rest_api.cc).
+      x.peer = name_id(model_name(model.peers, transit ? ev.svr.onward_peer : ev.svr.peer));
+      if (transit) x.onward = svr6_waypoints(model, onward_leg(ev.svr));
       svr_[s.uuid] = x;
     }
     it = entries_.emplace(s.uuid, e).first;
@@ -57,6 +60,7 @@ void SessionSnapshot6::apply(const Session6Event& ev, const RouterModel& model, 
   // SVR: the WAN interface is the egress at the ingress router, the ingress at the egress.
   if (ev.svr.role == Svr6Role::ingress) e.egress = ev.svr.iface;
   if (ev.svr.role == Svr6Role::egress) e.ingress = ev.svr.iface;
+  if (ev.svr.role == Svr6Role::transit) e.ingress = ev.svr.iface, e.egress = ev.svr.onward_iface;
   e.packets[0] = s.packets[0], e.packets[1] = s.packets[1];
   e.bytes[0] = s.bytes[0], e.bytes[1] = s.bytes[1];
   e.created_epoch_ms = clock.epoch_ms(s.created_ms);
@@ -82,6 +86,7 @@ Session6View SessionSnapshot6::view(const SessionUuid& id, const Entry6& e) cons
     v.role = x->second.role;
     v.peer = names_.name(x->second.peer);
     v.waypoints = x->second.waypoints;
+    v.onward = x->second.onward;
   }
   return v;
 }
@@ -102,9 +107,9 @@ std::vector<Session6View> SessionSnapshot6::page(const SessionQuery& q, bool& mo
     if (q.addr || q.addr6) {
       const auto x = svr_.find(it->first);
       const bool svr = x != svr_.end();
-      if (q.addr && !(svr && x->second.waypoints.touches(*q.addr))) continue;
+      if (q.addr && !(svr && (x->second.waypoints.touches(*q.addr) || x->second.onward.touches(*q.addr)))) continue;
       if (q.addr6 && e.original.src != *q.addr6 && e.original.dst != *q.addr6 &&
-          !(svr && x->second.waypoints.touches(*q.addr6)))
+          !(svr && (x->second.waypoints.touches(*q.addr6) || x->second.onward.touches(*q.addr6))))
         continue;
     }
     if (out.size() == q.limit) {

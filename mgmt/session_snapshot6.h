@@ -48,6 +48,7 @@ struct Session6View {
   Svr6Role role = Svr6Role::none;
   std::string peer;
   Svr6Waypoints waypoints;
+  Svr6Waypoints onward;  // transit: the leg it leaves on (`waypoints` the one it arrives on, `peer` the next router)
 };
 
 class SessionSnapshot6 {
@@ -77,6 +78,7 @@ class SessionSnapshot6 {
     Svr6Role role = Svr6Role::none;
     uint16_t peer = 0;  // SnapshotNames id
     Svr6Waypoints waypoints;
+    Svr6Waypoints onward;  // transit only
   };
   uint16_t name_id(std::string_view name);
   Session6View view(const SessionUuid& id, const Entry6& e) const;

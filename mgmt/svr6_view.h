@@ -64,12 +64,19 @@ inline Svr6Waypoints svr6_waypoints(const RouterModel& rm, const Svr6Leg& leg) {
 
 // The waypoint leg of an IPv4 SVR session between IPv6 waypoints (its WAN side
 // holds 0.255.0.0/16 stand-ins), or role none for any other session: routed,
-// on IPv4 waypoints, carrying an IPv6 session (shown by its IPv6 view,
-// session/events6.h), or a transit (both sides WAN: not built for IPv6 waypoints).
+// on IPv4 waypoints, or carrying an IPv6 session (shown by its IPv6 view,
+// session/events6.h). At a transit router (both sides WAN) both legs, role
+// transit (svr_leg.h transit_leg), when either is on IPv6 waypoints.
 inline Svr6Leg waypoint6_leg(const Session& s) {
-  if (s.out_fwd.iface == kIfaceSvr6 || s.out_rev.iface == kIfaceSvr6 || s.side_a_wan() == s.side_b_wan()) return {};
+  if (s.out_fwd.iface == kIfaceSvr6 || s.out_rev.iface == kIfaceSvr6) return {};
+  const auto standins = [](const FiveTuple& t) { return is_waypoint6_standin(t.src) || is_waypoint6_standin(t.dst); };
+  if (s.side_a_wan() && s.side_b_wan()) {
+    const Svr6Leg leg = transit_leg(s);
+    return standins(leg.wan) || standins(leg.onward) ? leg : Svr6Leg{};
+  }
+  if (!s.side_a_wan() && !s.side_b_wan()) return {};
   const Svr6Leg leg = svr_leg(s, s.side_b_wan() ? Svr6Role::ingress : Svr6Role::egress);
-  return is_waypoint6_standin(leg.wan.src) || is_waypoint6_standin(leg.wan.dst) ? leg : Svr6Leg{};
+  return standins(leg.wan) ? leg : Svr6Leg{};
 }
 
 }  // namespace wp::mgmt

@@ -33,6 +33,7 @@ enum class Svr6Role : uint8_t {
   none = 0,     // routed here (no SVR)
   ingress = 1,  // the client's router: LAN (IPv6) -> waypoint
   egress = 2,   // the server's router: waypoint -> LAN (IPv6)
+  transit = 3,  // a router between two peers: waypoint -> waypoint (both sides WAN)
 };
 
 // The waypoint leg of an IPv6 session that SVR carries, in the worker's form:
@@ -40,11 +41,17 @@ enum class Svr6Role : uint8_t {
 // and port -> the egress router's), IPv4 waypoints as they are, IPv6 ones as
 // their 0.255.0.0/16 stand-ins (control/waypoint6_addr.h), which the mgmt
 // feed turns back into addresses (mgmt/svr6_view.h).
+// At a transit router `wan` is the leg the session arrives on (the previous
+// router's waypoint -> ours) and `onward` the one it leaves on (ours -> the
+// next router's), each with its peer and interface.
 struct Svr6Leg {
   FiveTuple wan{};
   int16_t peer = -1;  // peers[] index
   int8_t iface = -1;  // the WAN interface
   Svr6Role role = Svr6Role::none;
+  FiveTuple onward{};       // transit only
+  int16_t onward_peer = -1;
+  int8_t onward_iface = -1;
 };
 
 struct Session6Event {

@@ -19,4 +19,17 @@ inline Svr6Leg svr_leg(const Session& s, Svr6Role role) {
   return Svr6Leg{ingress ? wan.tuple : wan.tuple.reversed(), wan.peer, wan.iface, role};
 }
 
+// The legs of `s` at a transit router (both sides WAN): the forward direction
+// as it arrives on side A and as it leaves on side B.
+inline Svr6Leg transit_leg(const Session& s) {
+  Svr6Leg leg{s.key_a(), s.out_rev.peer, s.out_rev.iface, Svr6Role::transit};
+  leg.onward = s.out_fwd.tuple;
+  leg.onward_peer = s.out_fwd.peer;
+  leg.onward_iface = s.out_fwd.iface;
+  return leg;
+}
+
+// The onward leg of a transit view as a leg of its own (mgmt/svr6_view.h resolves either).
+inline Svr6Leg onward_leg(const Svr6Leg& leg) { return Svr6Leg{leg.onward, leg.onward_peer, leg.onward_iface, leg.role}; }
+
 }  // namespace wp

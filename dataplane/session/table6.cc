@@ -54,8 +54,17 @@ Session6* SessionTable6::insert(const FiveTuple6& t, Refused& why) {
   return s;
 }
 
+Session6* SessionTable6::hold(const FiveTuple6& t) {
+  Session6* s = store_.allocate();
+  if (!s) return nullptr;
+  s->original = t;
+  ++size_;
+  return s;
+}
+
 void SessionTable6::remove(Session6* s) {
   const uint32_t idx = store_.index_of(s);
+  // A held session's keys are in no slot: erase finds nothing (session_store.h).
   index_erase(s->original, SessionStore<Session6>::ref_of(idx, Dir::forward));
   index_erase(s->original.reversed(), SessionStore<Session6>::ref_of(idx, Dir::reverse));
   store_.release(s);

@@ -90,6 +90,10 @@ class SessionTable6 {
   // nullptr when the table is full or either key is already in use.
   enum class Refused : uint8_t { none, full, exists };
   Session6* insert(const FiveTuple6& t, Refused& why);
+  // A zeroed session with `t` as its original tuple that no lookup finds (nullptr: full): the
+  // IPv6 tuple of an SVR session a transit router carries from waypoint to waypoint, reached
+  // only through that session (svr/svr6_lan.h bind_transit). remove() releases it.
+  Session6* hold(const FiveTuple6& t);
   void remove(Session6* s);
   Session6* at(uint32_t idx) { return store_.at(idx); }
   uint32_t index_of(const Session6* s) const { return store_.index_of(s); }

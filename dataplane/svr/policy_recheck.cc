@@ -138,7 +138,8 @@ PolicyRecheck::Remap PolicyRecheck::remap(Session& s, Dir& side, SideOut& out) {
   if (peer_fwd >= kNone) fwd.peer = static_cast<int16_t>(peer_fwd);
   if (peer_rev >= kNone) rev.peer = static_cast<int16_t>(peer_rev);
   const bool fwd_moves = fwd.tuple != s.out_fwd.tuple, rev_moves = rev.tuple != s.out_rev.tuple;
-  // Stand-ins on both sides would be a transit between IPv6 waypoints, which does not exist: not re-keyed twice.
+  // Stand-ins on both sides (a transit between IPv6 waypoints) that both move: closed, not re-keyed twice
+  // (docs/ipv6.md § IPv6 sessions between IPv6 waypoints, Transit; the next first packet starts a new one).
   const bool waypoint6_gone = !renumbered || (fwd_moves && rev_moves);
   const bool tunnel_closed = tunnel_gone(from, to, s.out_fwd) || tunnel_gone(from, to, s.out_rev);
   if (security == kNone || peer_fwd < kNone || peer_rev < kNone || nat_gone || waypoint6_gone || tunnel_closed) {

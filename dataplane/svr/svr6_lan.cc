@@ -34,6 +34,14 @@ const SideOut* svr6_side(const Session& s) {
   return nullptr;
 }
 
+// The Session6 index `s` carries: its IPv6 side's, or, at a transit router, the one its internal
+// original tuple names (bind_transit); UINT32_MAX: none.
+uint32_t svr6_index(const Session& s) {
+  if (const SideOut* side = svr6_side(s)) return side->next_hop;
+  if (transit_ipv6(s)) return (s.original.src - Svr6Lan::kSvr6Base) / 2;
+  return UINT32_MAX;
+}
+
 // The MTU of the LAN side `k` of `s6`: its port's, or its tunnel's (0 when a commit removed it).
 uint16_t svr6_lan_mtu(const RouterModel& rm, const Session6& s6, size_t k) {
   if (s6.iface[k] != kRoute6Tunnel) return rm.interfaces[static_cast<size_t>(s6.iface[k])].mtu;
@@ -89,16 +97,24 @@ FiveTuple Svr6Lan::internal_tuple(uint32_t idx, const FiveTuple6& t) {
   return FiveTuple{a, a + 1, t.sport, t.dport, svr6_carried_proto(t.proto)};
 }
 
+Session6* Svr6Lan::session6_of(const Session& s) const {
+  const uint32_t idx = svr6_index(s);
+  if (!table_ || idx >= table_->capacity()) return nullptr;
+  Session6* s6 = table_->at(idx);
+  // Only the Session6 that names `s` back (a transit session's index comes from its tuple).
+  return s6->in_use && s6->svr_ref == ctx_.table.index_of(&s) + 1 ? s6 : nullptr;
+}
+
 const FiveTuple6* Svr6Lan::context_of(const Session& s) const {
-  const SideOut* side = svr6_side(s);
-  return side && table_ ? &table_->at(side->next_hop)->original : nullptr;
+  if (!carries_ipv6(s)) return nullptr;
+  const Session6* s6 = session6_of(s);
+  return s6 ? &s6->original : nullptr;
 }
 
 void Svr6Lan::release(Svr6Lan* self, const Session& s) {
-  const SideOut* side = svr6_side(s);
-  if (!self || !self->table_ || !side) return;
-  Session6* s6 = self->table_->at(side->next_hop);
-  if (!s6->in_use || s6->svr_ref != self->ctx_.table.index_of(&s) + 1) return;  // released already
+  if (!self) return;
+  Session6* s6 = self->session6_of(s);
+  if (!s6) return;  // released already
   self->table_->remove(s6);
   self->ctx_.counters->sessions6_active.store(self->table_->size(), std::memory_order_relaxed);
 }
@@ -106,10 +122,9 @@ void Svr6Lan::release(Svr6Lan* self, const Session& s) {
 // The IPv6 view of `s` (its Session6 with the SVR session's state and waypoint leg); false when
 // `s` carries none (or its Session6 went already).
 bool Svr6Lan::view(SessionEventKind kind, const Session& s, SessionEndReason reason, Session6Event& ev) const {
+  const Session6* s6 = session6_of(s);
+  if (!s6) return false;
   const SideOut* lan = svr6_side(s);
-  if (!table_ || !lan) return false;
-  const Session6* s6 = table_->at(lan->next_hop);
-  if (!s6->in_use || s6->svr_ref != ctx_.table.index_of(&s) + 1) return false;
   ev.kind = kind;
   ev.reason = reason;
   ev.worker = static_cast<uint16_t>(ctx_.id);
@@ -118,6 +133,11 @@ bool Svr6Lan::view(SessionEventKind kind, const Session& s, SessionEndReason rea
   // The SVR session's view of its state: a reply seen, FIN/RST, the last packet (metadata-only ones too).
   ev.session.flags = static_cast<uint8_t>(s.flags & (kReverseSeen | kFinFwd | kFinRev | kRst));
   ev.session.last_ms = s.last_ms;
+  if (!lan) {  // transit: no IPv6 side here, so the packets and bytes are the carrying session's (IPv4, on the WAN)
+    ev.svr = transit_leg(s);
+    for (size_t k = 0; k < 2; ++k) ev.session.packets[k] = s.packets[k], ev.session.bytes[k] = s.bytes[k];
+    return true;
+  }
   // The LAN side is side A at the ingress (out_rev), side B at the egress (out_fwd).
   ev.svr = svr_leg(s, lan == &s.out_rev ? Svr6Role::ingress : Svr6Role::egress);
   return true;
@@ -139,7 +159,7 @@ bool Svr6Lan::post_ha(SessionEventKind kind, const Session& s, SessionEndReason 
   rte_ring* h = ctx_.shared.ha.event6_ring(ctx_.id);
   if (!h) return true;  // no HA, or no IPv6 rings: nobody to tell
   HaSession6Event hev;
-  if (!view(kind, s, reason, hev.ev)) return true;
+  if (transit_ipv6(s) || !view(kind, s, reason, hev.ev)) return true;  // transit: not synced (docs/ipv6.md)
   // A tunnel as the LAN side: not synced, as no IPv6 session with a tunnel side is (docs/ipsec.md § HA).
   if (hev.ev.session.iface[0] == kRoute6Tunnel || hev.ev.session.iface[1] == kRoute6Tunnel) return true;
   hev.carrier = s;
@@ -392,6 +412,37 @@ void Svr6Lan::error_from_wan(rte_mbuf* m, const ParsedPacket& pp, const Session&
 void Svr6Lan::into_tunnel(rte_mbuf* m, uint32_t tunnel) {
   if (!esp_) return ctx_.drop(m, DropReason::esp_no_sa);
   esp_->output6(m, parse_ipv6_packet(pkt_data(m), m->data_len, kEthHdrLen), tunnel);
+}
+
+bool Svr6Lan::bind_transit(Session& s, const FiveTuple6& t, int service, int peer, uint32_t cls,
+                           DropReason& why) {
+  if (!table_) {
+    why = DropReason::svr6_no_table;
+    return false;
+  }
+  // Held, not indexed: no IPv6 packet of ours reaches a session both of whose sides are WAN.
+  Session6* s6 = table_->hold(t);
+  if (!s6) {
+    why = DropReason::ipv6_table_full;
+    return false;
+  }
+  const uint32_t idx6 = table_->index_of(s6);
+  s6->tenant = static_cast<int16_t>(s.tenant);
+  s6->service = static_cast<int16_t>(service);
+  s6->uuid = s.uuid;
+  s6->created_ms = s6->last_ms = ctx_.now_ms;
+  s6->svr_ref = ctx_.table.index_of(&s) + 1;
+  // The internal tuple names the Session6 (transit_ipv6, svr6_index); the onward leg's ports
+  // are of the IPv6 tuple's class, as both other routers', on the next peer's IPv6 waypoints
+  // when usable, else its IPv4 ones (the ingress's rule), whichever the session arrived on.
+  s.original = internal_tuple(idx6, t);
+  if (!bind_wan_side(ctx_, s, peer, cls, true, why)) {
+    table_->remove(s6);
+    return false;
+  }
+  ctx_.counters->add(Counter::svr6_transit_sessions);
+  ctx_.counters->sessions6_active.store(table_->size(), std::memory_order_relaxed);
+  return true;
 }
 
 bool Svr6Lan::bind_lan(Session& s, const FiveTuple6& t, int service, DropReason& why) {

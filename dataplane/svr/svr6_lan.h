@@ -110,6 +110,10 @@ class Svr6Lan {
   void to_lan(rte_mbuf* m, ParsedPacket& pp, Session& s, Dir dir, const SideOut& out);
   // Egress: side B of `s` is the IPv6 destination of forward context `t` (TLV 3).
   bool bind_lan(Session& s, const FiveTuple6& t, int service, DropReason& why);
+  // Transit (both sides WAN legs): `s` carries forward context `t` (TLV 3) on to `peer`'s
+  // waypoints with ports of class `cls`; a Session6 that no lookup finds holds `t`, and
+  // s.original becomes its internal tuple (worker/context.h transit_ipv6).
+  bool bind_transit(Session& s, const FiveTuple6& t, int service, int peer, uint32_t cls, DropReason& why);
   // The IPv6 tuple (client -> server) of `s`, or null when it is an IPv4 session.
   const FiveTuple6* context_of(const Session& s) const;
   // The internal IPv4 tuple of Session6 `idx` (client -> server).
@@ -120,6 +124,8 @@ class Svr6Lan {
   bool post_ha(SessionEventKind kind, const Session& s, SessionEndReason reason = SessionEndReason::none);
 
  private:
+  // The Session6 that `s` carries (and that names it back), or null.
+  Session6* session6_of(const Session& s) const;
   static void release(Svr6Lan* self, const Session& s);
   static void post(Svr6Lan* self, SessionEventKind kind, const Session& s, SessionEndReason reason);
   bool view(SessionEventKind kind, const Session& s, SessionEndReason reason, Session6Event& ev) const;

@@ -142,7 +142,9 @@ void WanInput::handshake(Session& s, Dir dir, const Metadata& md, int data_len) 
 bool WanInput::bind_onward(Session& s, int service, uint32_t cls, DropReason& why) {
   const RouterModel& rm = ctx_.rm();
   const ServiceModel& svc = rm.services[service];
-  if (svc.next_peer != kNone) return pick_wan_side(ctx_, s, svc.next_peer, cls, why);
+  // Transit: the onward leg's family by the ingress's rule (IPv4 waypoints when the next peer has one routed,
+  // else its IPv6 ones), whichever the session arrived on (docs/ipv6.md § IPv4 sessions between IPv6 waypoints).
+  if (svc.next_peer != kNone) return bind_wan_side(ctx_, s, svc.next_peer, cls, false, why);
   auto fwd = ctx_.route(s.original.dst, symmetric_hash(s.original));
   if (!fwd) return false;
   s.out_fwd = SideOut{s.original, fwd->addr, static_cast<int8_t>(fwd->iface), -1};
@@ -156,6 +158,15 @@ bool WanInput::bind_onward(Session& s, int service, uint32_t cls, DropReason& wh
   return true;
 }
 
+bool WanInput::bind_onward6(Session& s, const FiveTuple6& t, int service, uint32_t cls, DropReason& why) {
+  // Transit: the service's route points at another peer (docs/ipv6.md § IPv6 sessions between IPv4 waypoints).
+  if (const int next = ctx_.rm().services[static_cast<size_t>(service)].next_peer; next != kNone)
+    return ctx_.svr6->bind_transit(s, t, service, next, cls, why);
+  if (!ctx_.svr6->bind_lan(s, t, service, why)) return false;
+  s.original = s.out_fwd.tuple;  // the internal tuple stands for the IPv6 one
+  return true;
+}
+
 void WanInput::first_packet(rte_mbuf* m, ParsedPacket& pp, const Metadata& md, int peer) {
   const RouterModel& rm = ctx_.rm();
   // TLV 3 instead of TLV 2: an IPv6 session between IPv4 waypoints (svr/svr6_lan.h).
@@ -163,6 +174,8 @@ void WanInput::first_packet(rte_mbuf* m, ParsedPacket& pp, const Metadata& md, i
   if ((!md.has_forward_context && !v6) || !md.has_uuid || md.tenant.empty() || md.service.empty())
     return ctx_.drop(m, DropReason::metadata_missing);
   const FiveTuple6& orig6 = md.forward_context6;
+  // 0.0.0.0/8 sources are the internal tuples of IPv6 sessions (worker/context.h transit_ipv6), never a client's.
+  if (!v6 && (md.forward_context.src >> 24) == 0) return ctx_.drop(m, DropReason::svr6_internal_tuple);
   // An IPv6 session's IPv4 key until bind_onward gives it its internal tuple.
   const FiveTuple orig =
       v6 ? FiveTuple{pp.src, pp.dst, orig6.sport, orig6.dport, svr6_carried_proto(orig6.proto)} : md.forward_context;
@@ -206,8 +219,7 @@ void WanInput::first_packet(rte_mbuf* m, ParsedPacket& pp, const Metadata& md, i
   s->flags = kRevMdPending;
   s->out_rev = SideOut{FiveTuple{pp.dst, pp.src, pp.dport, pp.sport, pp.proto}, back->addr,
                        static_cast<int8_t>(back->iface), static_cast<int>(peer)};
-  bool bound = v6 ? ctx_.svr6->bind_lan(*s, orig6, service, why) : bind_onward(*s, service, cls, why);
-  if (v6 && bound) s->original = s->out_fwd.tuple;  // the internal tuple stands for the IPv6 one
+  bool bound = v6 ? bind_onward6(*s, orig6, service, cls, why) : bind_onward(*s, service, cls, why);
   // Side A's key missed in input() and side B's was checked (and cleared)
   // above, so index without probing again.
   if (!install_session(ctx_, crypto_, s, bound, why, pp, &md, m)) return;

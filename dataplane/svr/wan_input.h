@@ -68,6 +68,8 @@ class WanInput {
   void first_packet(rte_mbuf* m, ParsedPacket& pp, const Metadata& md, int peer);
   // The last hop restores the original addresses; a transit hop binds its onward WAN leg.
   bool bind_onward(Session& s, int service, uint32_t cls, DropReason& why);
+  // The same for an IPv6 session (TLV 3): its Session6 toward the LAN, or on to the next peer.
+  bool bind_onward6(Session& s, const FiveTuple6& t, int service, uint32_t cls, DropReason& why);
   void continue_wan(rte_mbuf* m, ParsedPacket& pp, Session& s, Dir dir, bool bare);
 
   WorkerContext& ctx_;

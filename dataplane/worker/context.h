@@ -46,9 +46,17 @@ union BurstArray {
 class Svr6Lan;
 class PolicyRecheck;
 
-// An IPv4 SVR session whose LAN side is an IPv6 session (kIfaceSvr6, svr/svr6_lan.h):
-// REST and IPFIX show its IPv6 view (session/events6.h).
-inline bool carries_ipv6(const Session& s) { return s.out_fwd.iface == kIfaceSvr6 || s.out_rev.iface == kIfaceSvr6; }
+// A transit router's IPv4 SVR session (both sides WAN legs) that carries an IPv6 session from
+// waypoint to waypoint (svr/svr6_lan.h bind_transit): its original tuple is the internal
+// 0.0.0.0/8 tuple of the Session6 that holds the IPv6 tuple, a source no IPv4 session has
+// (LanInput and WanInput refuse it: svr6_internal_tuple).
+inline bool transit_ipv6(const Session& s) { return s.side_a_wan() && s.side_b_wan() && (s.original.src >> 24) == 0; }
+// An IPv4 SVR session whose LAN side is an IPv6 session (kIfaceSvr6, svr/svr6_lan.h), or a
+// transit one carrying an IPv6 session (transit_ipv6): REST and IPFIX show its IPv6 view
+// (session/events6.h), and its Session6 goes with it.
+inline bool carries_ipv6(const Session& s) {
+  return s.out_fwd.iface == kIfaceSvr6 || s.out_rev.iface == kIfaceSvr6 || transit_ipv6(s);
+}
 
 struct WorkerContext {
   WorkerContext(uint32_t id, DataplaneShared& shared, uint32_t max_sessions, int socket);

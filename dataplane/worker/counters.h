@@ -189,6 +189,7 @@ namespace wp {
   X(ipv6_icmp6_rate_limited) /* routing ICMPv6 errors not sent: over the worker's rate (Route6Step::kIcmp6ErrorsPerSecond) */ \
   X(ipv6_icmp6_no_mbuf) /* routing ICMPv6 errors not sent: no mbuf for them */ \
   X(svr6_sessions_created) /* IPv6 sessions between IPv4 waypoints set up here (ingress or egress, svr/svr6_lan.h) */ \
+  X(svr6_transit_sessions) /* IPv6 sessions over SVR carried on to another peer here (transit, TLV 3 kept, svr/svr6_lan.h bind_transit) */ \
   X(svr6_to_waypoint) /* their IPv6 packets translated to the IPv4 waypoint form */ \
   X(svr6_to_lan) /* their packets restored to IPv6 onto the LAN */ \
   X(svr6_icmp6_too_big) /* ICMPv6 Packet Too Big sent to a LAN sender of an IPv6 session over SVR: the packet would exceed the WAN MTU once carried (svr6_wan_too_big) */ \

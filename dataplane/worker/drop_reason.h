@@ -182,7 +182,7 @@ namespace wp {
   X(svr6_icmp6_error_invalid, "metadata packet with TLV 21 (HMAC verified): not an ICMPv6 error quoting a packet our LAN host sent in the session, or a location that is not unicast") \
   X(svr_icmp_error_unsupported, "metadata packet with TLV 20/21 for a session with no IPv6 LAN side here (an IPv4 session, a transit hop, an IPsec tunnel side): not relayed") \
   X(svr6_no_table, "metadata with an IPv6 forward context (TLV 3) at a router with no IPv6 session table") \
-  X(svr6_internal_tuple, "IPv4 packet matching the internal IPv4 tuple of an IPv6 session (0.0.0.0/8 source)") \
+  X(svr6_internal_tuple, "IPv4 packet matching the internal IPv4 tuple of an IPv6 session, or a peer's TLV 2 with that source (0.0.0.0/8)") \
   /* IPv6 sessions between IPv6 waypoints (svr/waypoint6.h, docs/ipv6.md § IPv6 sessions between IPv6 waypoints) */ \
   X(waypoint6_too_big, "packet to an IPv6 waypoint larger than the WAN MTU once its IPv6 header is on: a TCP segment with DF (not fragmented), or more than 8 fragments")
 

@@ -2,7 +2,7 @@
 """Check a WAN capture against SVR's promises (docs/svr-wire-format.md § First packet, § Handshake).
 
 usage: capcheck.py CAPTURE WAYPOINT_ADDR... [--summary]
-       capcheck.py CAPTURE --uuids     (print the session UUIDs, TLV 6, of forward metadata)
+       capcheck.py CAPTURE --uuids     (print the session UUIDs, TLV 6, of forward metadata: TLV 2 or 3)
        capcheck.py CAPTURE --apps      (print "UUID APPLICATION" for every block with TLV 35)
        capcheck.py CAPTURE --md-headers (#4: one line per metadata packet, IP datagrams
                                         reassembled: "SRC TYPES" with its header TLV types)
@@ -64,7 +64,7 @@ def uuids(cap):
     found = set()
     for p in metadata_packets(cap):
         t = dict(tlvs(p.payload))
-        if 2 in t and 6 in t:  # forward context: a forward metadata packet
+        if (2 in t or 3 in t) and 6 in t:  # forward context (IPv4 or IPv6): a forward metadata packet
             found.add(t[6].hex())
     for u in sorted(found):
         print(u)

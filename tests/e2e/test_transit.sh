@@ -2,6 +2,9 @@
 # Three routers in a chain (SVR multi-hop: r2 re-NATs to r3 and keeps the metadata):
 #   c (10.1.0.10) — r1 — wan1 bridge 172.16.0.0/24 — r2 — wan2 bridge 172.17.0.0/24 — r3 — s (10.2.0.10)
 # r2's LAN (10.3.0.0/24) leads to an idle stub namespace.
+# IPv6 step (docs/ipv6.md § IPv6 sessions between IPv4 waypoints, **Transit**): c (2001:db8:71::10)
+# fetches 2 MiB from s (2001:db8:72::10) over the same IPv4 waypoints; r2 is the transit hop of
+# an IPv6 session (TLV 3 kept, re-signed), r3 restores it; no IPv6 header on either WAN leg.
 # usage: test_transit.sh [WORKERS]   (default 1)
 set -u -o pipefail
 source "$(dirname "$0")/lib.sh"
@@ -17,6 +20,17 @@ wp_conf_router r1 10.1.0.1/24 "$WORKERS" r2 wan0:172.16.0.1/24 -- "r2:172.16.0.2
 wp_conf_router r2 10.3.0.1/24 "$WORKERS" r3 wan0:172.16.0.2/24 wan1:172.17.0.1/24 -- \
   "r1:172.16.0.1:$K12" "r3:172.17.0.2:$K23" >"$WP_TMP/r2.yaml"
 wp_conf_router r3 10.2.0.1/24 "$WORKERS" "" wan0:172.17.0.2/24 -- "r2:172.17.0.1:$K23" >"$WP_TMP/r3.yaml"
+# The IPv6 step's LAN addresses, tenant, service (next_peer as for IPv4) and policy.
+conf_v6() {  # FILE LAN6 [NEXT_PEER]
+  local np=${3:+, next_peer: $3}
+  sed -i -e "s|^  lan: {\(.*\)}\$|  lan: {\1, ipv6_addresses: [\"$2\"]}|" \
+    -e "/^tenants:/a\\  - {name: v6, ipv6_prefixes: [\"2001:db8:71::/112\"]}" \
+    -e "/^services:/a\\  - {name: web6, prefixes: [\"2001:db8:72::/64\"], protocol: tcp, ports: [\"80\"]$np}" \
+    -e "/^policies:/a\\  - {tenant: v6, service: web6}" "$1"
+}
+conf_v6 "$WP_TMP/r1.yaml" 2001:db8:71::1/64 r2
+conf_v6 "$WP_TMP/r2.yaml" 2001:db8:73::1/64 r3
+conf_v6 "$WP_TMP/r3.yaml" 2001:db8:72::1/64
 for r in r1 r2 r3; do wp_check "waypointd --check accepts $r.yaml" wp_check_config "$WP_TMP/$r.yaml"; done
 
 topo() {
@@ -28,11 +42,18 @@ topo() {
   wp_veth r3 r3l s s0 || return 1
   wp_addr c c0 10.1.0.10/24 && wp_gw c 10.1.0.1 || return 1
   wp_addr x x0 10.3.0.10/24 || return 1
-  wp_addr s s0 10.2.0.10/24 && wp_gw s 10.2.0.1
+  wp_addr s s0 10.2.0.10/24 && wp_gw s 10.2.0.1 || return 1
+  wp_v6on c c0 && wp_v6on s s0 || return 1
+  ip -n "$(wp_ns c)" -6 addr add 2001:db8:71::10/64 dev c0 nodad || return 1
+  ip -n "$(wp_ns c)" -6 route add 2001:db8:72::/64 via 2001:db8:71::1 || return 1
+  ip -n "$(wp_ns s)" -6 addr add 2001:db8:72::10/64 dev s0 nodad || return 1
+  ip -n "$(wp_ns s)" -6 route add default via 2001:db8:72::1
 }
 topo || { wp_fail "topology setup"; wp_finish; }
 wp_servers_start || { wp_fail "servers start"; wp_finish; }
 wp_udp_echo_start 5201
+head -c 2097152 /dev/urandom >"$WP_TMP/www/file6.bin"
+wp_check "HTTP server on [2001:db8:72::10]:80" wp_http_start s 2001:db8:72::10 80 "$WP_TMP/http6.log" || wp_finish
 
 wp_router_start r1 "$WP_TMP/r1.yaml" "$WORKERS" r1l r1w
 wp_router_start r2 "$WP_TMP/r2.yaml" "$WORKERS" r2l r2a r2b
@@ -56,7 +77,18 @@ udp_ok() { wp_exec c "$WP_PY" "$WP_E2E/udp_echo.py" send 10.2.0.10 5201 "svr-tra
 wp_check "UDP echo through r1->r2->r3, 3 round trips on one session" udp_ok
 wp_check "server saw the client address 10.1.0.10 (udp)" grep -q '^from 10\.1\.0\.10:' "$WP_TMP/udp_echo.log"
 
+# The first try also waits for ND at r1 (the client) and r3 (the server).
+http6_ok() {
+  wp_fetch c "http://[2001:db8:72::10]/file6.bin" "$WP_TMP/got6.bin" 20 -g -6 &&
+    [ "$(wp_sha "$WP_TMP/got6.bin")" = "$(wp_sha "$WP_TMP/www/file6.bin")" ]
+}
+wp_check "curl -6 2 MiB through r1->r2->r3 (IPv6 session, r2 transit), sha256 matches" wp_until 30 http6_ok
+wp_check "server saw the client address 2001:db8:71::10" grep -q '^2001:db8:71::10 .*"GET /file6.bin' "$WP_TMP/http6.log"
+
 wp_cap_stop
+no_v6_on() { [ "$(tshark -r "$1" -Y ipv6 2>/dev/null | wc -l)" -eq 0 ]; }
+wp_check "tshark: no IPv6 header on wan1" no_v6_on "$WP_TMP/wan1.pcap"
+wp_check "tshark: no IPv6 header on wan2" no_v6_on "$WP_TMP/wan2.pcap"
 wp_capcheck "$WP_TMP/wan1.pcap" "$K12" 172.16.0.1 172.16.0.2
 wp_capcheck "$WP_TMP/wan2.pcap" "$K23" 172.17.0.1 172.17.0.2
 same_uuids() {  # the global session id (TLV 6) is the same on both legs
@@ -64,16 +96,20 @@ same_uuids() {  # the global session id (TLV 6) is the same on both legs
   u1=$("$WP_PY" "$WP_E2E/capcheck.py" "$WP_TMP/wan1.pcap" --uuids)
   u2=$("$WP_PY" "$WP_E2E/capcheck.py" "$WP_TMP/wan2.pcap" --uuids)
   echo "  session UUIDs on wan1: ${u1//$'\n'/ }, on wan2: ${u2//$'\n'/ }"
-  [ -n "$u1" ] && [ "$u1" = "$u2" ] && [ "$(echo "$u1" | wc -l)" -eq 2 ]
+  [ -n "$u1" ] && [ "$u1" = "$u2" ] && [ "$(echo "$u1" | wc -l)" -eq 3 ]
 }
-wp_check "same 2 session UUIDs (TLV 6) on both WAN legs" same_uuids
+wp_check "same 3 session UUIDs (TLV 6) on both WAN legs (http, udp, http over IPv6)" same_uuids
 
 wp_expect "r1 metadata_sent > 0" "$(wp_stat r1 counters.metadata_sent)" -gt 0
 wp_expect "r2 metadata_received > 0" "$(wp_stat r2 counters.metadata_received)" -gt 0
 wp_expect "r2 metadata_sent > 0 (keeps metadata toward r3)" "$(wp_stat r2 counters.metadata_sent)" -gt 0
 wp_expect "r3 metadata_received > 0" "$(wp_stat r3 counters.metadata_received)" -gt 0
+wp_expect "r1 svr6_sessions_created >= 1" "$(wp_stat r1 counters.svr6_sessions_created)" -ge 1
+wp_expect "r2 svr6_transit_sessions >= 1" "$(wp_stat r2 counters.svr6_transit_sessions)" -ge 1
+wp_expect "r2 svr6_sessions_created = 0 (no IPv6 side at the transit hop)" "$(wp_stat r2 counters.svr6_sessions_created)" -eq 0
+wp_expect "r3 svr6_sessions_created >= 1" "$(wp_stat r3 counters.svr6_sessions_created)" -ge 1
 for r in r1 r2 r3; do
-  wp_expect "$r sessions_created >= 2" "$(wp_stat $r counters.sessions_created)" -ge 2
+  wp_expect "$r sessions_created >= 3" "$(wp_stat $r counters.sessions_created)" -ge 3
   wp_stats_json $r >"$WP_TMP/stats-$r.log"
 done
 
