@@ -49,7 +49,7 @@ void ConfigValidator::check_ipsec() {
   for (int i = 0; i < cfg_.ipsec_peers_size(); ++i) {
     const config::IpsecPeer& p = cfg_.ipsec_peers(i);
     const std::string path = at("ipsec_peers", i);
-    if (required(p.address(), path + ".address")) check_waypoint(p.address(), path + ".address");
+    check_ipsec_address(p, path);
     std::string why;
     if (required(p.local_id(), path + ".local_id") && !ike::parse_identity(p.local_id(), why))
       error(path + ".local_id", "\"" + p.local_id() + "\": " + why + kIdentityForms);

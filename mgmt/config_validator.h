@@ -111,8 +111,10 @@ class ConfigValidator {
   void check_ipsec_proposals(const config::IpsecPeer& p, const std::string& path);
   void check_ipsec_timers(const config::IpsecPeer& p, const std::string& path);
   void check_ipsec_initiate_from(const config::IpsecPeer& p, const std::string& path);  // config_validate_ipsec_ha.cc
-  // config_validate_ipsec_local.cc: ipsec_peers[].local_address.
+  // config_validate_ipsec_local.cc: ipsec_peers[].address and local_address.
+  void check_ipsec_address(const config::IpsecPeer& p, const std::string& path);
   void check_ipsec_local_address(const config::IpsecPeer& p, const std::string& path);
+  bool ipsec_wan_address6(const Ipv6& a) const;
   bool ipsec_remote_id_shared_ok(int peer) const;
   bool ipsec_wan_address(Ipv4 a, bool with_ha_peer) const;
   void check_tunnels();

@@ -5,7 +5,8 @@
 
 #include <cstring>
 
-#include "dataplane/ip/packet.h"  // kProtoUdp
+#include "dataplane/ip/nat64_packet.h"  // l4_checksum6
+#include "dataplane/ip/packet.h"        // kProtoUdp
 
 namespace wp {
 namespace {
@@ -16,16 +17,64 @@ constexpr size_t kIpv6HeaderLen = 40;
 uint32_t load32(const uint8_t* p) { return uint32_t{p[0]} << 24 | uint32_t{p[1]} << 16 | uint32_t{p[2]} << 8 | p[3]; }
 uint16_t load16(const uint8_t* p) { return static_cast<uint16_t>(p[0] << 8 | p[1]); }
 
-// Offset of the ESP header in the outer packet, 0 when it is not ESP.
-size_t esp_offset(const uint8_t* ip, size_t len) {
-  if (len < 20 || (ip[0] >> 4) != 4) return 0;
+// Where ESP starts in the outer packet (0 when it is not ESP) and how long
+// the outer header says the packet is.
+struct Outer {
+  size_t esp_off = 0;
+  size_t len = 0;
+  bool v6 = false;
+};
+
+// An IPv6 outer header (docs/ipsec.md § IPv6 outer addresses): ESP or UDP
+// 4500 right after the fixed header; behind an extension header (a fragment
+// included: never opened as is) it is not ESP to us.
+Outer outer6_of(const uint8_t* ip, size_t len) {
+  Outer o{0, kIpv6HeaderLen + load16(ip + 4), true};
+  if (len < kIpv6HeaderLen + kEspHeaderLen) return o;
+  if (ip[6] == kIpProtoEsp) return o.esp_off = kIpv6HeaderLen, o;
+  if (ip[6] != kProtoUdp || len < kIpv6HeaderLen + kUdpLen + kEspHeaderLen) return o;
+  if (load16(ip + kIpv6HeaderLen + 2) == kIkeNattPort) o.esp_off = kIpv6HeaderLen + kUdpLen;
+  return o;
+}
+
+Outer outer_of(const uint8_t* ip, size_t len) {
+  if (len >= kIpv6HeaderLen && (ip[0] >> 4) == 6) return outer6_of(ip, len);
+  if (len < 20 || (ip[0] >> 4) != 4) return {};
+  Outer o{0, load16(ip + 2), false};
   const size_t ihl = size_t{ip[0] & 0x0fu} * 4;
-  if (ihl < 20 || len < ihl + kEspHeaderLen) return 0;
-  if (load16(ip + 6) & 0x3fff) return 0;  // a fragment: reassembled before dispatch, never opened as is
-  if (ip[9] == kIpProtoEsp) return ihl;
-  if (ip[9] != kProtoUdp || len < ihl + kUdpLen + kEspHeaderLen) return 0;
-  if (load16(ip + ihl + 2) != kIkeNattPort) return 0;
-  return ihl + kUdpLen;
+  if (ihl < 20 || len < ihl + kEspHeaderLen) return o;
+  if (load16(ip + 6) & 0x3fff) return o;  // a fragment: reassembled before dispatch, never opened as is
+  if (ip[9] == kIpProtoEsp) return o.esp_off = ihl, o;
+  if (ip[9] != kProtoUdp || len < ihl + kUdpLen + kEspHeaderLen) return o;
+  if (load16(ip + ihl + 2) == kIkeNattPort) o.esp_off = ihl + kUdpLen;
+  return o;
+}
+
+// The outer addresses against the SA's: from its peer, to its local address
+// (any of ours when it has none), in its family. False: `why` set.
+bool outer_matches(const uint8_t* ip, bool v6, const EspSa& sa, DropReason& why) {
+  why = DropReason::esp_wrong_peer;
+  if (v6 != sa.outer6) return false;
+  if (v6) {
+    if (load_ipv6(ip + 8) != sa.peer6) return false;
+    why = DropReason::esp_wrong_local;
+    return sa.local6.is_unspecified() || load_ipv6(ip + 24) == sa.local6;
+  }
+  if (load32(ip + 12) != sa.peer) return false;
+  // Bound to the address its IKE SA was negotiated on (a site with a tunnel
+  // to each of two headend addresses: docs/ipsec.md § Dynamic routing over tunnels).
+  why = DropReason::esp_wrong_local;
+  return sa.local == 0 || load32(ip + 16) == sa.local;
+}
+
+// UDP over IPv6 carries a checksum that verifies (RFC 8200 § 8.1; we take no
+// zero checksum, RFC 6935/6936 being for tunnels that agreed on it).
+bool udp6_checksum_ok(const uint8_t* ip, size_t ip_len) {
+  const uint8_t* udp = ip + kIpv6HeaderLen;
+  const uint16_t stored = load16(udp + 6);
+  const auto len = static_cast<uint32_t>(ip_len - kIpv6HeaderLen);
+  return stored != 0 && load16(udp + 4) == len &&
+         l4_checksum6(load_ipv6(ip + 8), load_ipv6(ip + 24), kProtoUdp, udp, len) == stored;
 }
 
 // Per packet between the checks before and after the crypto burst.
@@ -50,17 +99,16 @@ bool check_before_open(const EspSaTable& table, EspWorkerState& state, rte_mbuf*
                        EspOp& op) {
   if (!rte_pktmbuf_is_contiguous(m)) return false;  // esp_malformed
   uint8_t* ip = rte_pktmbuf_mtod(m, uint8_t*);
-  const size_t off = esp_offset(ip, m->data_len);
-  const size_t ip_len = load16(ip + 2);
+  const Outer o = outer_of(ip, m->data_len);
+  const size_t off = o.esp_off, ip_len = o.len;
   if (off == 0 || ip_len > m->data_len || ip_len < off + kEspHeaderLen) return false;
   const EspSa* sa = table.inbound(load32(ip + off));
   if (!sa) return out.drop = DropReason::esp_unknown_spi, false;
   EspSaState& st = state.of(table, *sa);
   p = {0, static_cast<uint16_t>(off), sa, &st};
-  if (load32(ip + 12) != sa->peer) return out.drop = DropReason::esp_wrong_peer, false;
-  // Bound to the address its IKE SA was negotiated on (a site with a tunnel
-  // to each of two headend addresses: docs/ipsec.md § Dynamic routing over tunnels).
-  if (sa->local != 0 && load32(ip + 16) != sa->local) return out.drop = DropReason::esp_wrong_local, false;
+  if (DropReason why; !outer_matches(ip, o.v6, *sa, why)) return out.drop = why, false;
+  if (o.v6 && off == kIpv6HeaderLen + kUdpLen && !udp6_checksum_ok(ip, ip_len))
+    return out.drop = DropReason::esp_udp6_checksum, false;
   if (!esp_length_ok(sa->keys.cipher, ip_len - off)) return false;
   const uint64_t seq = esn_infer(st.replay, load32(ip + off + 4), sa->keys.esn);
   if (EspReplay r = esn_check(st.replay, seq); r != EspReplay::fresh) return out.drop = replay_drop(r), false;
@@ -115,7 +163,7 @@ bool check_after_open(const EspSaTable& table, EspWorkerState& state, rte_mbuf* 
 }  // namespace
 
 uint32_t esp_spi(const uint8_t* ip, size_t len) {
-  const size_t off = esp_offset(ip, len);
+  const size_t off = outer_of(ip, len).esp_off;
   return off ? load32(ip + off) : 0;
 }
 

@@ -1,9 +1,11 @@
 // ESP input on the SA's owner worker (RFC 4303 § 3.4, tunnel mode; RFC 3948
 // for ESP in UDP 4500).
 //
-// A burst of outer IPv4 packets addressed to us that `esp_spi` said are ESP
-// (protocol 50, or UDP to port 4500 whose first four bytes, the SPI, are not
-// the zero non-ESP marker of IKE) is checked in the order RFC 4303 § 3.4
+// A burst of outer IPv4 (or IPv6: docs/ipsec.md § IPv6 outer addresses)
+// packets addressed to us that `esp_spi` said are ESP (protocol 50, or UDP
+// to port 4500 whose first four bytes, the SPI, are not the zero non-ESP
+// marker of IKE; over IPv6 right after the fixed header, its UDP checksum
+// required and verified, RFC 8200 § 8.1) is checked in the order RFC 4303 § 3.4
 // gives: SA lookup by SPI (and the outer source must be its peer), the
 // sequence number against the replay window (before the ICV, so replays
 // cost no crypto), the ICV/tag in one esp_open_burst, the window moved only
@@ -30,12 +32,12 @@ struct EspResult {
   bool ipv6 = false;                            // when ok: the inner packet is IPv6 (next header 41)
 };
 
-// The SPI of an ESP packet whose outer IPv4 header is at `ip` (`len`
+// The SPI of an ESP packet whose outer IPv4 or IPv6 header is at `ip` (`len`
 // bytes), 0 when it is not ESP (IKE's non-ESP marker, a NAT-T keepalive, any
 // other packet). Dispatch uses it for owner_of_spi.
 uint32_t esp_spi(const uint8_t* ip, size_t len);
 
-// `pkts[i]`: data at the outer IPv4 header, any n (taken a crypto burst at a time).
+// `pkts[i]`: data at the outer IPv4 or IPv6 header, any n (taken a crypto burst at a time).
 // out[i].ok: the mbuf now starts at the inner IPv4 or IPv6 packet (out[i].ipv6) and ends with it.
 void esp_input_burst(CryptoEngine& eng, const EspSaTable& table, EspWorkerState& state, rte_mbuf** pkts,
                      uint16_t n, EspResult* out);

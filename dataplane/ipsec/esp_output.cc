@@ -2,7 +2,8 @@
 #include "dataplane/ipsec/esp_output.h"
 
 #include "dataplane/ip/checksum.h"
-#include "dataplane/ip/packet.h"  // kProtoUdp
+#include "dataplane/ip/nat64_packet.h"  // l4_checksum6
+#include "dataplane/ip/packet.h"        // kProtoUdp
 
 namespace wp {
 namespace {
@@ -16,7 +17,31 @@ void store32(uint8_t* p, uint32_t v) {
   store16(p + 2, static_cast<uint16_t>(v));
 }
 
+void write_udp(uint8_t* udp, const EspSa& sa, size_t len) {
+  store16(udp, sa.local_port);
+  store16(udp + 2, sa.peer_port);
+  store16(udp + 4, static_cast<uint16_t>(len));
+  store16(udp + 6, 0);  // RFC 3948 § 2.1: zero checksum over IPv4; over IPv6 filled in after sealing
+}
+
+void write_outer6(uint8_t* ip, const EspSa& sa, size_t total) {
+  store32(ip, 0x60000000u);  // version 6, traffic class 0, no flow label
+  store16(ip + 4, static_cast<uint16_t>(total - 40));
+  ip[6] = sa.udp_encap ? kProtoUdp : kIpProtoEsp;
+  ip[7] = 64;
+  store_ipv6(ip + 8, sa.local6);
+  store_ipv6(ip + 24, sa.peer6);
+  if (sa.udp_encap) write_udp(ip + 40, sa, total - 40);
+}
+
+// The UDP checksum of a sealed IPv6 outer packet (the ciphertext is in it now).
+void checksum_udp6(uint8_t* ip, const EspSa& sa) {
+  const uint32_t len = uint32_t{ip[4]} << 8 | ip[5];
+  store16(ip + 46, l4_checksum6(sa.local6, sa.peer6, kProtoUdp, ip + 40, len));
+}
+
 void write_outer(uint8_t* ip, const EspSa& sa, size_t total) {
+  if (sa.outer6) return write_outer6(ip, sa, total);
   ip[0] = 0x45;
   ip[1] = 0;
   store16(ip + 2, static_cast<uint16_t>(total));
@@ -27,11 +52,7 @@ void write_outer(uint8_t* ip, const EspSa& sa, size_t total) {
   store32(ip + 12, sa.local);
   store32(ip + 16, sa.peer);
   store16(ip + 10, ipv4_header_checksum(ip));
-  if (!sa.udp_encap) return;
-  store16(ip + 20, sa.local_port);
-  store16(ip + 22, sa.peer_port);
-  store16(ip + 24, static_cast<uint16_t>(total - 20));
-  store16(ip + 26, 0);  // RFC 3948 § 2.1: zero checksum over IPv4
+  if (sa.udp_encap) write_udp(ip + 20, sa, total - 20);
 }
 
 // SA, MTU, sequence number, then the layout around the inner packet. False:
@@ -57,7 +78,7 @@ bool prepare(IvSource& ivs, const EspSaTable& table, EspWorkerState& state, rte_
   esp_write_trailer(tail, pad, inner6 ? kEspNextIpv6 : kEspNextIpv4);
   uint8_t* ip = reinterpret_cast<uint8_t*>(rte_pktmbuf_prepend(m, static_cast<uint16_t>(front)));
   write_outer(ip, *sa, rte_pktmbuf_pkt_len(m));
-  uint8_t* esp = ip + 20 + (sa->udp_encap ? 8 : 0);
+  uint8_t* esp = ip + esp_outer_header_len(*sa) + (sa->udp_encap ? 8 : 0);
   store32(esp, sa->spi);
   store32(esp + 4, static_cast<uint32_t>(seq));
   if (c == EspCipher::aes256_gcm16) {
@@ -83,6 +104,7 @@ void esp_output_burst(CryptoEngine& eng, IvSource& ivs, const EspSaTable& table,
     esp_output_burst(eng, ivs, table, state, pkts, tunnels, kBurst, out);
   EspOp ops[CryptoEngine::kMaxBurst];
   EspSaState* sts[CryptoEngine::kMaxBurst];
+  const EspSa* sas[CryptoEngine::kMaxBurst];
   uint16_t index[CryptoEngine::kMaxBurst];
   uint32_t inner_len[CryptoEngine::kMaxBurst];
   uint16_t k = 0;
@@ -92,6 +114,7 @@ void esp_output_burst(CryptoEngine& eng, IvSource& ivs, const EspSaTable& table,
     inner_len[k] = rte_pktmbuf_pkt_len(pkts[i]);
     if (prepare(ivs, table, state, pkts[i], tunnels[i], out[i], ops[k], st)) {
       sts[k] = st;
+      sas[k] = table.outbound(tunnels[i]);
       index[k++] = i;
     } else if (st) {
       st->count_drop(out[i].drop);
@@ -100,6 +123,7 @@ void esp_output_burst(CryptoEngine& eng, IvSource& ivs, const EspSaTable& table,
   if (k) esp_seal_burst(eng, ops, k);
   for (uint16_t j = 0; j < k; ++j) {
     if (ops[j].ok) {
+      if (sas[j]->outer6 && sas[j]->udp_encap) checksum_udp6(rte_pktmbuf_mtod(pkts[index[j]], uint8_t*), *sas[j]);
       out[index[j]].ok = true;
       sts[j]->count(inner_len[j]);
     } else {

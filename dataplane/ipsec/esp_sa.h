@@ -27,6 +27,7 @@
 #include <memory>
 
 #include "dataplane/ip/ipv4.h"
+#include "dataplane/ip/ipv6.h"
 #include "dataplane/ipsec/esp_counters.h"
 #include "dataplane/ipsec/esp_crypto.h"
 #include "dataplane/ipsec/esp_limits.h"
@@ -48,7 +49,11 @@ struct EspSa {
   uint16_t slot = kEspNoSa;  // where a table holds it (EspSaTable::install sets it)
   bool inbound = false;
   bool udp_encap = true;  // RFC 3948: ESP in UDP 4500 (else IP protocol 50)
-  Ipv4 local = 0, peer = 0;  // outer addresses
+  Ipv4 local = 0, peer = 0;  // outer addresses (IPv4)
+  // An IPv6 outer header instead (docs/ipsec.md § IPv6 outer addresses):
+  // local6/peer6 replace local/peer; local6 unspecified = any of ours.
+  bool outer6 = false;
+  Ipv6 local6, peer6;
   uint16_t local_port = kIkeNattPort, peer_port = kIkeNattPort;
   // Where a worker starts this SA's state: outbound, the last number taken
   // as sent (the next is seq_start + 1); inbound, the replay window's top.

@@ -107,6 +107,7 @@ namespace wp {
   X(esp_unknown_spi, "ESP packet whose SPI names no inbound SA") \
   X(esp_wrong_peer, "ESP packet from another address than its SA's peer") \
   X(esp_wrong_local, "ESP packet to another of our addresses than its SA's local address") \
+  X(esp_udp6_checksum, "ESP in UDP 4500 over IPv6 whose UDP checksum is zero or does not verify (RFC 8200 § 8.1)") \
   X(esp_replayed, "ESP sequence number already received (RFC 4303 § 3.4.3)") \
   X(esp_too_old, "ESP sequence number below the 1024-number replay window") \
   X(esp_auth_failed, "ESP ICV or GCM tag did not verify") \

@@ -19,6 +19,15 @@ uint32_t esp_spi_of(const rte_mbuf* m, const ParsedPacket& pp) {
   return esp_spi(pkt_data(const_cast<rte_mbuf*>(m)) + pp.l3, pp.end - pp.l3);
 }
 
+uint32_t EspStep::spi6_of(const rte_mbuf* m, int iface) const {
+  if (iface < 0 || !enabled()) return 0;
+  const InterfaceModel& itf = ctx_.rm().interfaces[static_cast<size_t>(iface)];
+  const uint8_t* d = pkt_data(const_cast<rte_mbuf*>(m));
+  if (!itf.wan || m->data_len < kEthHdrLen + kIpv6HdrLen || load_be16(d + 12) != kEtherTypeIpv6) return 0;
+  const uint32_t spi = esp_spi(d + kEthHdrLen, m->data_len - kEthHdrLen);
+  return spi && itf.holds6(load_ipv6(d + kEthHdrLen + 24)) ? spi : 0;
+}
+
 EspStep::EspStep(WorkerContext& ctx, Tx& tx, Handoff& handoff)
     : ctx_(ctx), tx_(tx), handoff_(handoff), state_(std::make_unique<EspWorkerState>()) {
   state_->set_marks(ctx.shared.esp_seq_marks.get());
@@ -31,6 +40,12 @@ void EspStep::input(rte_mbuf* m, const ParsedPacket& pp) {
   // Opened at the end of every burst (Worker::process_owned), so never full.
   if (n_in_ == kMaxBurst) return ctx_.drop(m, DropReason::esp_no_room);
   rte_pktmbuf_adj(m, pp.l3);  // esp_input_burst takes the outer IPv4 header first
+  in_[n_in_++] = m;
+}
+
+void EspStep::input6(rte_mbuf* m) {
+  if (n_in_ == kMaxBurst) return ctx_.drop(m, DropReason::esp_no_room);
+  rte_pktmbuf_adj(m, kEthHdrLen);  // esp_input_burst takes the outer IPv6 header first
   in_[n_in_++] = m;
 }
 
@@ -135,6 +150,29 @@ void EspStep::output_handed(rte_mbuf* m) {
   queue_out(m, static_cast<uint16_t>(tunnel));
 }
 
+// Tx fills in the MACs; the EtherType must be there already, since a frame
+// that waits for ARP or Neighbor Discovery leaves from the control thread,
+// which writes only the addresses.
+bool EspStep::transmit_sealed(rte_mbuf* m, const EspSa& sa, DropReason& why) {
+  why = DropReason::esp_no_route;
+  if (sa.outer6) {
+    const auto r = ctx_.route6(sa.peer6, static_cast<uint32_t>(sa.peer6.lo));
+    if (!r || r->iface < 0) return false;
+    uint8_t* eth = reinterpret_cast<uint8_t*>(rte_pktmbuf_prepend(m, kEthHdrLen));
+    if (!eth) return why = DropReason::esp_no_room, false;
+    store_be16(eth + 12, kEtherTypeIpv6);
+    tx_.transmit6(m, r->iface, route6_via(*r, sa.peer6));
+    return true;
+  }
+  const auto nh = ctx_.route(sa.peer, sa.peer);
+  if (!nh || nh->iface < 0) return false;
+  uint8_t* eth = reinterpret_cast<uint8_t*>(rte_pktmbuf_prepend(m, kEthHdrLen));
+  if (!eth) return why = DropReason::esp_no_room, false;
+  store_be16(eth + 12, kEtherTypeIpv4);
+  tx_.transmit(m, nh->iface, nh->addr);
+  return true;
+}
+
 bool EspStep::has_outbound(uint32_t tunnel) const {
   const EspSaTable* table = ctx_.shared.esp.load(std::memory_order_acquire);
   return table && table->outbound(tunnel) != nullptr;
@@ -167,21 +205,13 @@ void EspStep::seal_pending() {
       ctx_.drop(m, res[i].drop);
       continue;
     }
-    const EspSa* sa = table->outbound(out_tunnel_[i]);
-    const auto nh = ctx_.route(sa->peer, sa->peer);
-    uint8_t* eth = nh && nh->iface >= 0 ? reinterpret_cast<uint8_t*>(rte_pktmbuf_prepend(m, kEthHdrLen)) : nullptr;
-    if (!eth) {
+    if (DropReason why; !transmit_sealed(m, *table->outbound(out_tunnel_[i]), why)) {
       EspTunnelCounters::bump(c->out_drops);
-      ctx_.drop(m, nh && nh->iface >= 0 ? DropReason::esp_no_room : DropReason::esp_no_route);
+      ctx_.drop(m, why);
       continue;
     }
-    // Tx fills in the MACs; the EtherType must be there already, since a
-    // frame that waits for ARP leaves from the control thread, which writes
-    // only the addresses.
-    store_be16(eth + 12, kEtherTypeIpv4);
     EspTunnelCounters::bump(c->out_packets);
     EspTunnelCounters::bump(c->out_bytes, inner_len[i]);
-    tx_.transmit(m, nh->iface, nh->addr);
   }
 }
 

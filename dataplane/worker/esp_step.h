@@ -18,6 +18,12 @@
 // queued and sealed in one esp_output_burst at the end of the iteration,
 // then transmitted out of the WAN interface that routes to the SA's peer.
 //
+// IPv6 outer addresses (docs/ipsec.md § IPv6 outer addresses): ESP over
+// IPv6 to one of a WAN interface's IPv6 addresses (next header 50, or UDP
+// 4500, right after the IPv6 header) dispatches by its SPI alike (spi6_of,
+// input6); an SA with IPv6 outer addresses leaves by the IPv6 route to its
+// peer, its next hop resolved by Neighbor Discovery (Tx::transmit6).
+//
 // TCP SYNs crossing a tunnel have their MSS clamped to the tunnel MTU less
 // 40, so TCP never sends what the tunnel would have to drop. Counters per
 // tunnel and direction go to DataplaneShared::esp_counters (one writer per
@@ -45,6 +51,7 @@ namespace wp {
 // ipsec/esp_sa.h (not included here: IPsec-MB's header must stay out of what
 // the OpenSSL users of worker.h, waypointd's REST included, see).
 class EspWorkerState;
+struct EspSa;
 
 // mbuf->port markers of inner packets between workers (never a DPDK port id).
 inline constexpr uint16_t kPortFromTunnel = 0x8000;  // | tunnel: decrypted, for the session path
@@ -72,6 +79,11 @@ class EspStep {
 
   // An ESP frame this worker owns (owner_of_spi): queued for open_pending().
   void input(rte_mbuf* m, const ParsedPacket& pp);
+  // The SPI of an IPv6 frame received on `iface` that is ESP to one of that
+  // WAN interface's IPv6 addresses; 0 when it is not (or no table is published).
+  uint32_t spi6_of(const rte_mbuf* m, int iface) const;
+  // Such a frame, this worker owning its SPI: queued for open_pending().
+  void input6(rte_mbuf* m);
   // Opens what input() queued; the inner packets, frames again with their
   // port marked from_tunnel_port, are written to `inner` (kMaxBurst at
   // most); returns how many.
@@ -98,6 +110,8 @@ class EspStep {
  private:
   EspTunnelCounters* counters(uint32_t tunnel) { return ctx_.shared.esp_tunnel_counters(ctx_.id, tunnel); }
   void queue_out(rte_mbuf* m, uint16_t tunnel);
+  // A sealed packet out toward its SA's peer (IPv4 or IPv6 route); false: dropped for `why`.
+  bool transmit_sealed(rte_mbuf* m, const EspSa& sa, DropReason& why);
   static void inner_only(rte_mbuf* m, uint32_t l3, uint32_t end);  // the frame cut to [l3, end)
 
   WorkerContext& ctx_;

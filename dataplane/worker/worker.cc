@@ -155,6 +155,16 @@ void Worker::dispatch(rte_mbuf** pkts, uint16_t n) {
     Owned& o = *::new (&owned[n_owned]) Owned{m, parse_packet(pkt_data(m), m->data_len), iface, false, 0};
     int owner;
     if (o.pp.status == ParseStatus::not_ipv4 && iface != kNone) {  // IPv6 (or another EtherType)
+      // ESP over IPv6 to our WAN address: to the SA's owner by its SPI alone,
+      // as over IPv4 (docs/ipsec.md § IPv6 outer addresses).
+      if (const uint32_t spi = esp_.spi6_of(m, iface)) {
+        const uint32_t esp_owner = owner_of_spi(spi, ctx_.shared.workers);
+        if (esp_owner == ctx_.id)
+          esp_.input6(m);
+        else
+          handoff_.stage(m, esp_owner);
+        continue;
+      }
       // SVR to our IPv6 waypoint: the IPv4 stand-in form, then by port class like IPv4's (svr/waypoint6.h).
       Waypoint6In w6 = waypoint6_input(ctx_, m, iface, o.pp);
       if (w6 == Waypoint6In::fragment) {  // made whole on its datagram's worker first (svr/fragments.h)
@@ -461,6 +471,10 @@ uint32_t Worker::drain_handoff() {
       }
       int iface = ctx_.rm().iface_by_port(m->port);
       if (pp.status == ParseStatus::not_ipv4 && iface != kNone) {
+        if (esp_.spi6_of(m, iface)) {  // ESP over IPv6 whose SA this worker owns
+          esp_.input6(m);
+          continue;
+        }
         // A peer's IPv6 fragment to our IPv6 waypoint (its datagram's worker is this one), else
         // NAT64: IPv6 to its binding's worker.
         if (waypoint6_fragment(ctx_, m, iface)) {

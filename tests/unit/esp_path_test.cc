@@ -9,7 +9,10 @@
 // own reason and is counted on its SA. Tampered packets must not move the
 // replay window: the genuine packet still passes after them. IPv6 inside
 // (next header 41, docs/ipsec.md § IPv6 inside tunnels) round-trips byte for
-// byte like IPv4.
+// byte like IPv4. IPv6 outer addresses
+// (docs/ipsec.md § IPv6 outer addresses): the same round trips under an IPv6
+// header (next header 50, or UDP 4500 with a checksum that verifies), and the
+// refusals of either family.
 #include <gtest/gtest.h>
 
 #include <algorithm>
@@ -39,6 +42,7 @@ struct Case {
   EspCipher cipher;
   bool esn;
   bool udp;
+  bool outer6 = false;  // IPv6 outer addresses
 };
 
 // Both sides of one direction (headend -> site) of a Child SA.
@@ -60,10 +64,16 @@ struct Pair {
     out.udp_encap = c.udp;
     out.local = ip("198.51.100.1");
     out.peer = ip("203.0.113.9");
+    if (c.outer6) {
+      out.outer6 = true;
+      out.local6 = *parse_ipv6("2001:db8:ff::1");
+      out.peer6 = *parse_ipv6("2001:db8:ee::9");
+    }
     esp_keys_init(eng, c.cipher, c.esn, km.data(), out.keys);
     EspSa in = out;
     in.inbound = true;
     std::swap(in.local, in.peer);
+    std::swap(in.local6, in.peer6);
     EXPECT_TRUE(headend->install(5, out));
     headend->mutable_tunnel(3).out_sa = 5;
     EXPECT_TRUE(site->install(9, in));
@@ -78,6 +88,7 @@ struct Pair {
     esp_input_burst(eng, *site, site_state, &m, 1, &r);
     return r;
   }
+  size_t outer_len() const { return esp_outer_header_len(headend->slot(5)) + (headend->slot(5).udp_encap ? 8 : 0); }
   EspSaCounters sent() const { return headend_state.counters(5); }
   EspSaCounters received() const { return site_state.counters(9); }
 };
@@ -102,6 +113,43 @@ rte_mbuf* copy_of(const Bytes& b) {
 
 class EspRoundTrip : public testing::TestWithParam<Case> {};
 
+// The one's-complement sum of an IPv6 packet's UDP datagram with its
+// pseudo-header (RFC 8200 § 8.1), checksum field included: 0 once folded
+// when the checksum is right.
+uint16_t udp6_folded(const uint8_t* ip, size_t len) {
+  uint8_t pseudo[40] = {};
+  std::memcpy(pseudo, ip + 8, 32);
+  pseudo[34] = static_cast<uint8_t>((len - 40) >> 8);
+  pseudo[35] = static_cast<uint8_t>(len - 40);
+  pseudo[39] = 17;
+  return csum_fold(csum_partial(ip + 40, len - 40, csum_partial(pseudo, sizeof pseudo)));
+}
+
+// The outer header as the headend wrote it: IPv4 with its header checksum,
+// or IPv6 (hop limit 64, payload length, next header) whose UDP checksum is
+// not zero and verifies over the pseudo-header (RFC 8200 § 8.1).
+void expect_outer(const Pair& pair, const rte_mbuf* m, const Case& c) {
+  const uint8_t* outer = rte_pktmbuf_mtod(m, const uint8_t*);
+  const uint8_t proto = c.udp ? 17 : kIpProtoEsp;
+  if (!c.outer6) {
+    EXPECT_EQ(outer[9], proto);
+    EXPECT_EQ(ipv4_header_checksum(outer), test::get16(outer + 10));
+    return;
+  }
+  const EspSa& sa = pair.headend->slot(5);
+  EXPECT_EQ(outer[0] >> 4, 6);
+  EXPECT_EQ(outer[6], proto);
+  EXPECT_EQ(outer[7], 64);
+  EXPECT_EQ(test::get16(outer + 4), m->data_len - 40u);
+  EXPECT_EQ(load_ipv6(outer + 8), sa.local6);
+  EXPECT_EQ(load_ipv6(outer + 24), sa.peer6);
+  if (!c.udp) return;
+  EXPECT_EQ(test::get16(outer + 40), kIkeNattPort);
+  EXPECT_EQ(test::get16(outer + 44), m->data_len - 40u);
+  EXPECT_NE(test::get16(outer + 46), 0);
+  EXPECT_EQ(udp6_folded(outer, m->data_len), 0);
+}
+
 TEST_P(EspRoundTrip, SiteOpensWhatTheHeadendSeals) {
   Pair pair(GetParam());
   ASSERT_TRUE(pair.eng.ok());
@@ -110,11 +158,9 @@ TEST_P(EspRoundTrip, SiteOpensWhatTheHeadendSeals) {
     const Bytes inner = bytes_of(m);
     EspResult r = pair.seal(m);
     ASSERT_TRUE(r.ok) << kDropReasonNames[static_cast<size_t>(r.drop)];
-    const uint8_t* outer = rte_pktmbuf_mtod(m, const uint8_t*);
-    EXPECT_EQ(outer[9], GetParam().udp ? 17 : kIpProtoEsp);
-    EXPECT_EQ(esp_spi(outer, m->data_len), pair.spi);
-    EXPECT_EQ(ipv4_header_checksum(outer), test::get16(outer + 10));
-    EXPECT_EQ(m->data_len, 20 + (GetParam().udp ? 8 : 0) + esp_packet_len(GetParam().cipher, inner.size()));
+    expect_outer(pair, m, GetParam());
+    EXPECT_EQ(esp_spi(rte_pktmbuf_mtod(m, const uint8_t*), m->data_len), pair.spi);
+    EXPECT_EQ(m->data_len, pair.outer_len() + esp_packet_len(GetParam().cipher, inner.size()));
     r = pair.open(m);
     ASSERT_TRUE(r.ok) << kDropReasonNames[static_cast<size_t>(r.drop)];
     EXPECT_EQ(r.tunnel, 3);
@@ -144,7 +190,8 @@ TEST_P(EspRoundTrip, Ipv6InsideIsSealedWithNextHeader41AndOpensByteExact) {
     const Bytes inner = bytes_of(m);
     EspResult r = pair.seal(m);
     ASSERT_TRUE(r.ok) << kDropReasonNames[static_cast<size_t>(r.drop)];
-    EXPECT_EQ(m->data_len, 20 + (GetParam().udp ? 8 : 0) + esp_packet_len(GetParam().cipher, inner.size()));
+    expect_outer(pair, m, GetParam());
+    EXPECT_EQ(m->data_len, pair.outer_len() + esp_packet_len(GetParam().cipher, inner.size()));
     r = pair.open(m);
     ASSERT_TRUE(r.ok) << kDropReasonNames[static_cast<size_t>(r.drop)];
     EXPECT_TRUE(r.ipv6);
@@ -166,6 +213,11 @@ INSTANTIATE_TEST_SUITE_P(Ciphers, EspRoundTrip,
                                          Case{EspCipher::aes256_gcm16, true, false},
                                          Case{EspCipher::aes256_cbc_hmac_sha256, false, false},
                                          Case{EspCipher::aes256_cbc_hmac_sha256, true, true}));
+INSTANTIATE_TEST_SUITE_P(Outer6, EspRoundTrip,
+                         testing::Values(Case{EspCipher::aes256_gcm16, false, true, true},
+                                         Case{EspCipher::aes256_gcm16, true, false, true},
+                                         Case{EspCipher::aes256_cbc_hmac_sha256, false, false, true},
+                                         Case{EspCipher::aes256_cbc_hmac_sha256, true, true, true}));
 
 DropReason open_drop(Pair& pair, const Bytes& b) {
   rte_mbuf* m = copy_of(b);
@@ -211,6 +263,52 @@ TEST(EspInput, ReplayedTamperedAndForeignPacketsDrop) {
   EXPECT_EQ(pair.received().drops, 5u);  // tampered, replayed, spoofed, elsewhere, short (unknown SPI has no SA)
   EXPECT_EQ(pair.received().replay_drops, 1u);   // of which replayed
   EXPECT_EQ(pair.received().auth_failures, 1u);  // and tampered
+}
+
+// A changed IPv6 outer packet's UDP checksum made right again (a forger can).
+Bytes udp6_refixed(Bytes b) {
+  b[46] = b[47] = 0;
+  const uint16_t c = udp6_folded(b.data(), b.size());  // a big-endian value (checksum.h)
+  b[46] = static_cast<uint8_t>(c >> 8);
+  b[47] = static_cast<uint8_t>(c);
+  return b;
+}
+
+// The same refusals under an IPv6 outer header (UDP 4500: 40 + 8 bytes
+// before the SPI), and the UDP checksum IPv6 requires: zero or wrong drops
+// before any crypto. A family mix is another peer.
+TEST(EspInput, Outer6ReplayedTamperedForeignAndChecksumDrop) {
+  Pair pair({EspCipher::aes256_gcm16, true, true, true});
+  const Bytes first = sealed(pair), second = sealed(pair);
+  EXPECT_EQ(esp_spi(first.data(), first.size()), pair.spi);
+  Bytes tampered = second;
+  tampered[tampered.size() - 20] ^= 1;
+  EXPECT_EQ(open_drop(pair, tampered), DropReason::esp_udp6_checksum);
+  EXPECT_EQ(open_drop(pair, udp6_refixed(tampered)), DropReason::esp_auth_failed);
+  Bytes zero_sum = second;
+  zero_sum[46] = zero_sum[47] = 0;
+  EXPECT_EQ(open_drop(pair, zero_sum), DropReason::esp_udp6_checksum);
+  EXPECT_EQ(open_drop(pair, second), DropReason::count);  // none of them moved the window
+  EXPECT_EQ(open_drop(pair, second), DropReason::esp_replayed);
+  EXPECT_EQ(open_drop(pair, first), DropReason::count);
+  Bytes spoofed = first;
+  spoofed[23] ^= 1;  // outer source
+  EXPECT_EQ(open_drop(pair, udp6_refixed(spoofed)), DropReason::esp_wrong_peer);
+  Bytes elsewhere = first;
+  elsewhere[39] ^= 1;  // outer destination: another of our addresses than the SA's
+  EXPECT_EQ(open_drop(pair, udp6_refixed(elsewhere)), DropReason::esp_wrong_local);
+  // The same ESP under an IPv4 header from the site's IPv4 address: the SA is IPv6's.
+  const Bytes esp(first.begin() + 48, first.end());
+  const Bytes v4 = Pkt().ipv4("203.0.113.9", "198.51.100.1").proto(kIpProtoEsp).payload(esp).bytes();
+  EXPECT_EQ(open_drop(pair, Bytes(v4.begin() + kEth, v4.end())), DropReason::esp_wrong_peer);
+  // ESP behind an extension header (here a fragment header, 44) is not ESP to us.
+  Bytes fragment = first;
+  fragment[6] = 44;
+  EXPECT_EQ(esp_spi(fragment.data(), fragment.size()), 0u);
+  EXPECT_EQ(pair.received().packets, 2u);
+  EXPECT_EQ(pair.received().drops, 7u);  // 2 checksums, tampered, replayed, spoofed, elsewhere, IPv4
+  EXPECT_EQ(pair.received().replay_drops, 1u);
+  EXPECT_EQ(pair.received().auth_failures, 1u);
 }
 
 TEST(EspInput, OldNumbersBelowTheWindowDrop) {

@@ -3,7 +3,9 @@
 // headend with tunnel ipsec0 to site1 (tenant branch), and both ends of one
 // Child SA (aes256gcm16): the headend's table is published to the router's
 // workers, the site's stays with the test, which seals what the site sends
-// and opens what the headend sealed.
+// and opens what the headend sealed. With `outer6` the Child SA has IPv6
+// outer addresses (docs/ipsec.md § IPv6 outer addresses): the site at
+// kSite6, the headend at kR2Wan6 on its WAN's IPv6 prefix.
 #pragma once
 
 #include <cstring>
@@ -23,6 +25,8 @@ inline const Ipv4 kSite = ip("172.16.0.9");  // the legacy site's outer address,
 inline const Ipv4 kSiteHost = ip("10.50.0.7");
 inline constexpr Mac kSiteMac = {2, 0, 0, 0, 9, 9};
 inline constexpr uint32_t kTunnel = 0;
+inline const Ipv6 kSite6 = *parse_ipv6("2001:db8:ff::9");   // the site's IPv6 outer address
+inline const Ipv6 kR2Wan6 = *parse_ipv6("2001:db8:ff::2");  // r2's, on wan0 (headend_outer6_config)
 
 inline config::Config headend_config() {
   config::Config c = router_base("r2", "10.2.0.1/24", {{"wan0", "172.16.0.2/24"}});
@@ -65,8 +69,9 @@ struct Tunnel {
   const uint32_t spi_in = spi_for_tunnel(0x4d2c0000, kTunnel);  // ours
   const uint32_t spi_out = 0xc0de0001;                          // the site's
   bool opened_ipv6 = false;  // the last open() found next header 41
+  const bool outer6;
 
-  explicit Tunnel(bool with_out_sa = true, bool udp = true) {
+  explicit Tunnel(bool with_out_sa = true, bool udp = true, bool outer6_ = false) : outer6(outer6_) {
     const EspCipher c = EspCipher::aes256_gcm16;
     EspSa in;  // site -> headend
     in.spi = spi_in;
@@ -76,6 +81,8 @@ struct Tunnel {
     in.local = kR2Wan;
     in.peer = kSite;
     in.udp_encap = udp;
+    in.outer6 = outer6;
+    if (outer6) in.local6 = kR2Wan6, in.peer6 = kSite6;
     esp_keys_init(eng, c, false, keymat(c, 1).data(), in.keys);
     EspSa out = in;  // headend -> site
     out.spi = spi_out;
@@ -90,9 +97,11 @@ struct Tunnel {
     EspSa s_out = in;
     s_out.inbound = false;
     std::swap(s_out.local, s_out.peer);
+    std::swap(s_out.local6, s_out.peer6);
     EspSa s_in = out;
     s_in.inbound = true;
     std::swap(s_in.local, s_in.peer);
+    std::swap(s_in.local6, s_in.peer6);
     EXPECT_TRUE(site->install(0, s_out));
     site->mutable_tunnel(kTunnel).out_sa = 0;
     EXPECT_TRUE(site->install(1, s_in));
@@ -110,6 +119,7 @@ struct Tunnel {
     const uint8_t* p = rte_pktmbuf_mtod(m, const uint8_t*);
     Bytes f = Pkt().eth(kR2Mac, kSiteMac).bytes();
     f.resize(14);
+    if (outer6) f[12] = 0x86, f[13] = 0xdd;
     f.insert(f.end(), p, p + m->data_len);
     rte_pktmbuf_free(m);
     return f;
@@ -137,6 +147,12 @@ inline std::unique_ptr<Router> make_router(Tunnel& tu, const config::Config& c, 
 }
 inline std::unique_ptr<Router> make_router(Tunnel& tu, RouterOptions opts = {}) {
   return make_router(tu, headend_config(), std::move(opts));
+}
+
+// headend_config() with an IPv6 address on wan0, where the site's IPv6 outer address is on-link.
+inline config::Config headend_outer6_config(config::Config c = headend_config()) {
+  c.mutable_router()->mutable_wan(0)->add_ipv6_addresses("2001:db8:ff::2/64");
+  return c;
 }
 
 inline Bytes lan_frame(const Router& r, Pkt p) {

@@ -4,7 +4,8 @@
 // retransmission with backoff and timeout, liveness (DPD) answered and dead,
 // Delete from either side, the peer's liveness request answered; a Child SA
 // carrying both families (TS_IPV6_ADDR_RANGE beside IPv4, docs/ipsec.md
-// § IPv6 inside tunnels) narrowed alike on both sides.
+// § IPv6 inside tunnels) narrowed alike on both sides; NAT detection over
+// IPv6 outer addresses (docs/ipsec.md § IPv6 outer addresses).
 #include <gtest/gtest.h>
 
 #include <algorithm>
@@ -535,6 +536,50 @@ TEST_F(IkeInitiatorTest, AnswerSourceHashOfAnotherAddressMeansANatInFrontOfThePe
   EXPECT_TRUE(i->sa()->nat_detected);
   EXPECT_TRUE(i->sa()->udp_encap);
   EXPECT_TRUE(responder_sa().udp_encap);  // our source hash is not of the address it saw: NAT too
+}
+
+// IPv6 outer addresses (docs/ipsec.md § IPv6 outer addresses): § 2.23's
+// hashes take the 16-byte addresses as they are on the wire. Without a NAT
+// both ends find their hashes matching and agree on plain ESP; an address
+// rewritten on the way (NAT66) is detected at both ends. The Child SA's
+// selectors (IPv4 here) do not depend on the outer family.
+TEST_F(IkeInitiatorTest, NatDetectionHashesIpv6OuterAddresses) {
+  const Endpoint site6{{0x20, 0x01, 0x0d, 0xb8, 0xee, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 9}, 500};
+  const Endpoint headend6{{0x20, 0x01, 0x0d, 0xb8, 0xff, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 1}, 500};
+  ic.local = site6;
+  ic.remote = headend6;
+  make();
+  Bytes d = i->start(now);
+  Message req;
+  ASSERT_TRUE(parse_message(d, req).ok());
+  ASSERT_NE(req.notify(kNotifyNatSourceIp), nullptr);
+  EXPECT_EQ(req.notify(kNotifyNatSourceIp)->data, nat_hash(req.header.spi_i, 0, site6));
+  EXPECT_EQ(req.notify(kNotifyNatDestinationIp)->data, nat_hash(req.header.spi_i, 0, headend6));
+  EXPECT_NE(nat_hash(req.header.spi_i, 0, site6), nat_hash(req.header.spi_i, 0, kSite));
+  for (int n = 0; n < 16 && !d.empty(); ++n) {
+    const Bytes answer = r->handle(d, site6, headend6);
+    if (answer.empty()) break;
+    d = i->handle(answer, now);
+  }
+  ASSERT_EQ(i->state(), InitiatorState::established);
+  EXPECT_FALSE(i->sa()->nat_detected);
+  EXPECT_FALSE(responder_sa().nat_detected);
+  EXPECT_FALSE(i->sa()->udp_encap);
+  EXPECT_FALSE(responder_sa().udp_encap);
+  EXPECT_EQ(responder_sa().peer.addr, site6.addr);
+  ASSERT_NE(i->child(), nullptr);
+  EXPECT_EQ(i->child()->ts_local[0].end_addr, (Bytes{10, 50, 0, 255}));
+  // A NAT66 in front of the site: the responder sees another address and port.
+  make();
+  const Endpoint translated6{{0x20, 0x01, 0x0d, 0xb8, 0xaa, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 7}, 61000};
+  const Bytes answer = r->handle(i->start(now), translated6, headend6);
+  ASSERT_FALSE(answer.empty());
+  EXPECT_TRUE(responder_sa().nat_detected);
+  EXPECT_FALSE(i->handle(answer, now).empty());
+  EXPECT_TRUE(i->nat_local());
+  EXPECT_FALSE(i->nat_remote());
+  EXPECT_TRUE(i->sa()->udp_encap);
+  EXPECT_TRUE(responder_sa().udp_encap);
 }
 
 TEST_F(IkeInitiatorTest, AnswerWithoutNatDetectionStaysOnPort500) {

@@ -142,6 +142,34 @@ TEST(IpsecConfig, AddressMustBeReachableFromAWan) {
   EXPECT_TRUE(HasError(load_config_text(text), "ipsec_peers[0].address", "is not an IPv4 address"));
 }
 
+// IPv6 outer addresses (docs/ipsec.md § IPv6 outer addresses): an IPv6
+// site address is checked as an IPv6 waypoint is (global unicast, reachable
+// from a WAN interface with ipv6_addresses), local_address in its family and
+// one of our WAN IPv6 addresses; then refused, since waypointd's IKE service
+// and workers speak IPv4 outside (before, a reachable IPv6 address passed
+// and the service took it as 0.0.0.0: never answered).
+TEST(IpsecConfig, Ipv6OuterAddressesAreCheckedThenRefusedAsNotBuilt) {
+  std::string base = r1_text();
+  base.insert(base.find("      mtu: 1500\n"), "      ipv6_addresses: [2001:db8:ff::1/64]\n");
+  auto with = [&](const std::string& address, const std::string& local = "") {
+    std::string text = base + site_yaml(kPskLine + (local.empty() ? "" : "    local_address: " + local + "\n"));
+    text.replace(text.find("172.16.0.50"), 11, address);
+    return load_config_text(text);
+  };
+  ASSERT_TRUE(with("172.16.0.50").ok()) << with("172.16.0.50").error_text();
+  const std::string not_built = "IKE and ESP over IPv6 outer addresses are not built in waypointd yet";
+  EXPECT_TRUE(HasError(with("2001:db8:ff::50"), "ipsec_peers[0].address", not_built));
+  EXPECT_TRUE(HasError(with("2001:db8:ff::50", "2001:db8:ff::1"), "ipsec_peers[0].address", not_built));
+  EXPECT_EQ(with("2001:db8:ff::50", "2001:db8:ff::1").errors.size(), 1u) << "local_address is one of ours";
+  EXPECT_TRUE(HasError(with("2001:db8:77::50"), "ipsec_peers[0].address", "not reachable from any WAN interface"));
+  EXPECT_TRUE(HasError(with("fe80::50"), "ipsec_peers[0].address", "global unicast"));
+  EXPECT_TRUE(HasError(with("2001:db8:ff::50", "172.16.0.1"), "ipsec_peers[0].local_address", "different families"));
+  EXPECT_TRUE(HasError(with("172.16.0.50", "2001:db8:ff::1"), "ipsec_peers[0].local_address", "different families"));
+  EXPECT_TRUE(HasError(with("2001:db8:ff::50", "2001:db8:ff::2"), "ipsec_peers[0].local_address",
+                       "not one of our WAN IPv6 addresses"));
+  EXPECT_TRUE(HasError(with("2001:db8:ff::50", "fe80::1"), "ipsec_peers[0].local_address", "link-local"));
+}
+
 TEST(IpsecConfig, IdentitiesAreTypedAndRemoteIdsUnique) {
   std::string text = r1_text() + site_yaml(kPskLine) + "  - name: ipsec1\n    peer: site2\n    tenant: branch\n";
   text.replace(text.find("tunnels:"), 0,
