@@ -59,6 +59,29 @@ void build_sample_session6_rule(uint16_t in_port, uint16_t out_port, uint8_t pro
   build_flow_rule6(s, Dir::forward, m, neighbors, Timeouts{}, nullptr, rule);
 }
 
+void build_sample_waypoint6_rule(uint16_t in_port, uint16_t out_port, uint8_t proto, FlowRule& rule) {
+  // A sample session between IPv6 waypoints at its ingress router: the client
+  // 2001:db8::1:40000 on side A, rewritten to 2001:db8:70::1:16384 -> 2001:db8:70::2:16385 on side B.
+  RouterModel m = sample_model(in_port, out_port);
+  m.interfaces[0].mtu = m.interfaces[1].mtu = 1500;
+  Waypoint6Session s;
+  s.original = {{0x20010db800000000ULL, 1}, {0x20010db800010000ULL, 1}, 40000, 80, proto};
+  s.wan = {{0x20010db800700000ULL, 1}, {0x20010db800700000ULL, 2}, 16384, 16385, proto};
+  s.to_wan = Dir::forward;
+  s.next_hop[0] = s.wan.dst;
+  s.iface[0] = 1;
+  s.next_hop[1] = s.original.src;
+  s.iface[1] = 0;
+  s.flags = kReverseSeen;
+  static Neighbor6Table neighbors;  // not on the stack
+  static const uint8_t mac[6] = {0x02, 0, 0, 0, 0, 1};
+  for (int side = 0; side < 2; ++side) {
+    neighbors.begin(1 - side, s.next_hop[side], 0);
+    neighbors.advert(1 - side, s.next_hop[side], mac, kNaSolicited | kNaOverride, 0);
+  }
+  build_flow_rule_waypoint6(s, Dir::forward, m, neighbors, Timeouts{}, nullptr, rule);
+}
+
 namespace {
 
 ProbeResult try_shape(FlowPort& flows, uint16_t port, const char* shape, bool needed, const rte_flow_attr& attr,
@@ -85,6 +108,13 @@ PortProbe probe_port(FlowPort& flows, uint16_t port, const std::string& device, 
     build_sample_session6_rule(port, out_port, proto, r);
     p.results.push_back(try_shape(flows, port, proto == kProtoUdp ? "session6-udp" : "session6-tcp", false, r.attr,
                                   r.items.data(), r.actions.data()));
+    // Sessions between IPv6 waypoints: not needed either (they stay in software where refused).
+    build_sample_waypoint6_rule(port, out_port, proto, r);
+    p.results.push_back(try_shape(flows, port, proto == kProtoUdp ? "waypoint6-udp" : "waypoint6-tcp", false,
+                                  r.attr, r.items.data(), r.actions.data()));
+    build_cookie_punt_rule(port, proto, r, true);
+    p.results.push_back(try_shape(flows, port, proto == kProtoUdp ? "cookie-punt6-udp" : "cookie-punt6-tcp", false,
+                                  r.attr, r.items.data(), r.actions.data()));
   }
   // Diagnostic shapes: a plain ingress rule on the same 5-tuple pattern
   // (items after the port item) with one action each.

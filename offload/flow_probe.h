@@ -43,6 +43,9 @@ void build_sample_session_rule(uint16_t in_port, uint16_t out_port, uint8_t prot
 // The same for a routed IPv6 session (build_flow_rule6).
 void build_sample_session6_rule(uint16_t in_port, uint16_t out_port, uint8_t proto, FlowRule& rule);
 
+// The same for an IPv6 session between IPv6 waypoints (build_flow_rule_waypoint6), its forward direction.
+void build_sample_waypoint6_rule(uint16_t in_port, uint16_t out_port, uint8_t proto, FlowRule& rule);
+
 PortProbe probe_port(FlowPort& flows, uint16_t port, const std::string& device, uint16_t out_port);
 
 }  // namespace wp::offload

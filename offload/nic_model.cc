@@ -323,6 +323,8 @@ void rewrite(const RuleSpec& s, uint8_t* d, const NicModel::Frame& f) {
   if (s.set_ip6_dst) set128(ip + 24, s.ip6_dst);
   if (s.set_tp_src) set16(l4, s.tp_src);
   if (s.set_tp_dst) set16(l4 + 2, s.tp_dst);
+  for (uint32_t b = s.clear_from; b < s.clear_from + s.clear_bits; ++b)  // no checksum covers them (IPv6 only)
+    d[b / 8] = static_cast<uint8_t>(d[b / 8] & ~(0x80u >> (b % 8)));
   if (s.dec_ttl && f.ipv6) {
     --ip[7];
   } else if (s.dec_ttl) {

@@ -13,7 +13,9 @@
 //            wildcard rules only), VOID, END
 //   actions  SET_MAC_SRC/DST, SET_IPV4_SRC/DST (IPV4 rules), SET_IPV6_SRC/DST
 //            (IPV6 rules), SET_TP_SRC/DST, DEC_TTL (TTL or hop limit), COUNT,
-//            AGE, fate REPRESENTED_PORT | PORT_ID (out of a port) or
+//            AGE, MODIFY_FIELD (SET of a zero immediate into bits of the IPv6
+//            header's first word, traffic class and flow label, addressed from
+//            START: IPV6 rules), fate REPRESENTED_PORT | PORT_ID (out of a port) or
 //            PORT_REPRESENTOR (up to the host = the workers), VOID, END
 // Rewrites keep the packet valid as a NIC does: the IPv4 header checksum and
 // the L4 checksum (its pseudo-header covers addresses and ports) follow each

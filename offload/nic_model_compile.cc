@@ -297,6 +297,26 @@ int set_tp(const rte_flow_action& a, rte_flow_error* e, RuleSpec& s) {
   return 0;
 }
 
+// SET of a zero immediate into bits of the IPv6 header's first word (traffic class, flow
+// label), addressed from the start of an untagged frame: DPDK 22.11 names no flow-label
+// field. No checksum covers those bits. What offloaded sessions between IPv6 waypoints
+// need (flow_rule.h); anything else MODIFY_FIELD can say is refused.
+int modify_field(const rte_flow_action& a, rte_flow_error* e, RuleSpec& s) {
+  const auto* c = static_cast<const rte_flow_action_modify_field*>(a.conf);
+  if (!c) return flow_refuse(e, EINVAL, RTE_FLOW_ERROR_TYPE_ACTION_CONF, &a, "MODIFY_FIELD without conf");
+  if (c->operation != RTE_FLOW_MODIFY_SET || c->dst.field != RTE_FLOW_FIELD_START || c->dst.level != 0 ||
+      c->src.field != RTE_FLOW_FIELD_VALUE || !all_zero(c->src.value, sizeof c->src.value))
+    return flow_refuse(e, ENOTSUP, RTE_FLOW_ERROR_TYPE_ACTION_CONF, &a,
+                       "MODIFY_FIELD: only SET of a zero immediate at a bit offset from START");
+  constexpr uint32_t first = kEthHdrLen * 8 + 4, end = (kEthHdrLen + 4) * 8;  // after the version nibble
+  if (s.l3 != L3Match::ipv6 || c->width == 0 || c->dst.offset < first || c->dst.offset + c->width > end)
+    return flow_refuse(e, ENOTSUP, RTE_FLOW_ERROR_TYPE_ACTION_CONF, &a,
+                       "MODIFY_FIELD: only the IPv6 traffic class and flow label (IPV6 rules)");
+  s.clear_from = static_cast<uint16_t>(c->dst.offset);
+  s.clear_bits = static_cast<uint16_t>(c->width);
+  return 0;
+}
+
 int count_action(const rte_flow_action& a, rte_flow_error* e, RuleSpec& s) {
   if (a.conf && conf_of<rte_flow_action_count>(a).id != 0)
     return flow_refuse(e, ENOTSUP, RTE_FLOW_ERROR_TYPE_ACTION_CONF, &a, "COUNT: shared counters not supported");
@@ -334,6 +354,7 @@ int compile_action(const rte_flow_action& a, rte_flow_error* e, RuleSpec& s, boo
     case RTE_FLOW_ACTION_TYPE_SET_IPV6_DST: return set_ipv6(a, e, s);
     case RTE_FLOW_ACTION_TYPE_SET_TP_SRC:
     case RTE_FLOW_ACTION_TYPE_SET_TP_DST: return set_tp(a, e, s);
+    case RTE_FLOW_ACTION_TYPE_MODIFY_FIELD: return modify_field(a, e, s);
     case RTE_FLOW_ACTION_TYPE_DEC_TTL: s.dec_ttl = true; return 0;
     case RTE_FLOW_ACTION_TYPE_COUNT: return count_action(a, e, s);
     case RTE_FLOW_ACTION_TYPE_AGE: return age_action(a, e, s);

@@ -35,6 +35,8 @@ struct RuleSpec {
   bool set_ip6_src = false, set_ip6_dst = false;
   Ipv6 ip6_src, ip6_dst;
   uint16_t tp_src = 0, tp_dst = 0;
+  // MODIFY_FIELD: bits [clear_from, clear_from + clear_bits) of the frame set to 0 (the IPv6 flow label).
+  uint16_t clear_from = 0, clear_bits = 0;
   bool dec_ttl = false, count = false, age = false;
   uint32_t age_ms = 0;
   void* age_context = nullptr;

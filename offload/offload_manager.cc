@@ -27,6 +27,10 @@ std::string hex(const SessionUuid& u) {
 }  // namespace
 
 namespace {
+bool has_peer_waypoints6(const RouterModel& m) {
+  return std::any_of(m.peers.begin(), m.peers.end(), [](const PeerModel& p) { return !p.waypoints6.empty(); });
+}
+
 // Offloaded now: every install less every way out (a rerouted session that is
 // offloaded again counts once more in sessions_offloaded).
 uint64_t sessions_active(const OffloadCounters& c) {
@@ -103,8 +107,29 @@ bool OffloadManager::install_port_rules(std::string& error) {
       }
       port_rules_.push_back({itf.port_id, f});
     }
+    if (waypoint6_own(m, static_cast<int>(&itf - m.interfaces.data())) && has_peer_waypoints6(m))
+      install_punt6_rules(itf.port_id);
   }
   return true;
+}
+
+// IPv6 waypoint traffic's cookie punt rules (a port refusing them offloads no session between
+// IPv6 waypoints: punt6_ports_; its IPv4 and routed IPv6 sessions are not concerned).
+void OffloadManager::install_punt6_rules(uint16_t port) {
+  rte_flow* f[2] = {nullptr, nullptr};
+  for (int i = 0; i < 2; ++i) {
+    FlowRule r;
+    build_cookie_punt_rule(port, i ? kProtoTcp : kProtoUdp, r, true);
+    rte_flow_error e{};
+    f[i] = port_.create(port, &r.attr, r.items.data(), r.actions.data(), &e);
+    if (!f[i]) {
+      counters_.rules_refused.fetch_add(1, std::memory_order_relaxed);
+      if (i == 1) port_.destroy(port, f[0], &e);
+      return;
+    }
+  }
+  for (rte_flow* rule : f) port_rules_.push_back({port, rule});
+  punt6_ports_.push_back(port);
 }
 
 bool OffloadManager::eligible(const Session& s) {
@@ -112,29 +137,42 @@ bool OffloadManager::eligible(const Session& s) {
     counters_.ineligible_state.fetch_add(1, std::memory_order_relaxed);
     return false;
   }
-  // On IPv6 waypoints (svr/waypoint6.h) the WAN leg is translated to IPv6 per packet: the
-  // session's tuples hold stand-in addresses that a rule would put on the wire.
-  if (is_waypoint6_standin(s.out_fwd.tuple.dst) || is_waypoint6_standin(s.out_rev.tuple.dst)) {
-    counters_.ineligible_state.fetch_add(1, std::memory_order_relaxed);
-    return false;
-  }
   if (s.app_slot == kAppDenied) {  // refused for its application: the worker drops its packets
     counters_.ineligible_policy.fetch_add(1, std::memory_order_relaxed);
     return false;
   }
+  return policy_allows(s.security, s.crypto);
+}
+
+bool OffloadManager::policy_allows(int security, uint8_t crypto) {
   const RouterModel& m = *shared_.model.load(std::memory_order_acquire);
-  if (s.security < 0 || static_cast<size_t>(s.security) >= m.security.size()) {
+  if (security < 0 || static_cast<size_t>(security) >= m.security.size()) {
     counters_.ineligible_policy.fetch_add(1, std::memory_order_relaxed);
     return false;
   }
-  const SecurityModel& sec = m.security[s.security];
-  bool crypto_free = !sec.encrypt || (sec.adaptive && (s.crypto & kCryptoAdaptiveSkip));
-  if (!crypto_free || sec.hmac_every_packet || (s.crypto & kCryptoHmacAll)) {  // trailer + seq on every packet
+  const SecurityModel& sec = m.security[static_cast<size_t>(security)];
+  bool crypto_free = !sec.encrypt || (sec.adaptive && (crypto & kCryptoAdaptiveSkip));
+  if (!crypto_free || sec.hmac_every_packet || (crypto & kCryptoHmacAll)) {  // trailer + seq on every packet
     counters_.ineligible_policy.fetch_add(1, std::memory_order_relaxed);
     return false;
   }
   return true;
 }
+
+namespace {
+// How an SVR session's legs relate (docs/ipv6.md § Offload of IPv6 sessions between IPv6 waypoints).
+enum class Legs : uint8_t {
+  ipv4,         // IPv4 on both: this ring's
+  waypoint6,    // an IPv6 session between IPv6 waypoints: posted in its real form on the IPv6 ring
+  translated,   // IPv6 over IPv4 waypoints or IPv4 over IPv6 waypoints: the family changes on one leg
+};
+Legs legs_of(const Session& s) {
+  const bool lan6 = s.out_fwd.iface == kIfaceSvr6 || s.out_rev.iface == kIfaceSvr6;
+  // On IPv6 waypoints (svr/waypoint6.h) the WAN leg holds stand-in addresses a rule would put on the wire.
+  const bool wan6 = is_waypoint6_standin(s.out_fwd.tuple.dst) || is_waypoint6_standin(s.out_rev.tuple.dst);
+  return lan6 && wan6 ? Legs::waypoint6 : lan6 || wan6 ? Legs::translated : Legs::ipv4;
+}
+}  // namespace
 
 uint32_t OffloadManager::poll(uint32_t now_ms) {
   uint32_t handled = 0;
@@ -155,10 +193,11 @@ uint32_t OffloadManager::poll(uint32_t now_ms) {
   }
   // Not paced by the poll period: a resolved neighbor is offloaded at once
   // (a short transfer is over within a period). Usually empty.
-  if ((!waiting_.empty() || !waiting6_.empty()) && now_ms != last_retry_ms_) {
+  if ((!waiting_.empty() || !waiting6_.empty() || !waiting_waypoint6_.empty()) && now_ms != last_retry_ms_) {
     last_retry_ms_ = now_ms;  // at most once a millisecond: the waiting may never resolve
     retry_waiting(waiting_, now_ms);
     retry_waiting(waiting6_, now_ms);
+    retry_waiting(waiting_waypoint6_, now_ms);
   }
   return handled;
 }
@@ -175,6 +214,13 @@ void OffloadManager::run(const std::atomic<bool>& running) {
 }
 
 void OffloadManager::on_event(const SessionEvent& ev, uint32_t now_ms) {
+  if (const Legs legs = legs_of(ev.session); legs != Legs::ipv4) [[unlikely]] {
+    // No rule can translate between families (RFC 7915: another header, the L4 checksum over
+    // another pseudo-header): those stay in software. Its IPv6 event is the other's.
+    if (legs == Legs::translated && ev.kind == SessionEventKind::established)
+      counters_.ineligible_translated.fetch_add(1, std::memory_order_relaxed);
+    return;
+  }
   switch (ev.kind) {
     case SessionEventKind::established:
       counters_.established.fetch_add(1, std::memory_order_relaxed);
@@ -219,6 +265,7 @@ void OffloadManager::on_closed(const Event& ev, uint32_t now_ms) {
   remove(idx, false, now_ms);
 }
 template void OffloadManager::on_closed(const Session6Event& ev, uint32_t now_ms);
+template void OffloadManager::on_closed(const Waypoint6Event& ev, uint32_t now_ms);
 
 namespace {
 bool same_leg(const SideOut& a, const SideOut& b) {
@@ -238,6 +285,10 @@ bool OffloadManager::same_legs(const Entry& e, const Session6& s) {
   return std::equal(s.next_hop, s.next_hop + 2, e.next_hop6) && std::equal(s.iface, s.iface + 2, e.iface6);
 }
 
+bool OffloadManager::same_legs(const Entry& e, const Waypoint6Session& s) {
+  return same_legs(e, static_cast<const Session6&>(s)) && s.wan == e.wan6;
+}
+
 // An offloaded session whose legs changed under its rules (a FIB change moved
 // its next hop, a path migration its WAN leg): the NIC would still send its
 // packets to the old next hop. The rules go, their counts posted to the
@@ -254,14 +305,16 @@ void OffloadManager::reroute(const Event& ev, uint32_t now_ms) {
   if (same_legs(e, ev.session)) return;
   read_counters(e, now_ms);
   post_feedback(e, OffloadFeedbackKind::counters);
-  const bool ipv6 = e.ipv6;
+  const bool ipv6 = e.ipv6, waypoint6 = e.waypoint6;
   remove(idx, false, now_ms);
   counters_.rerouted.fetch_add(1, std::memory_order_relaxed);
   if (ipv6) counters_.sessions6_rerouted.fetch_add(1, std::memory_order_relaxed);
+  if (waypoint6) counters_.waypoint6_rerouted.fetch_add(1, std::memory_order_relaxed);
   if (!established(ev.session)) return;
   if (offload(ev.session, ev.worker, now_ms) == Offloaded::neighbor_missing) wait_for_neighbor(ev, now_ms);
 }
 template void OffloadManager::reroute(const Session6Event& ev, uint32_t now_ms);
+template void OffloadManager::reroute(const Waypoint6Event& ev, uint32_t now_ms);
 
 // An update of a session that was established while being classified: once the verdict is
 // in (the worker posts an update with it), the session is offloaded as if it were just
@@ -308,6 +361,11 @@ RuleBuildStatus OffloadManager::build(const Session6& s, Dir d, const RouterMode
   return build_flow_rule6(s, d, m, shared_.neighbors6, shared_.timeouts, context, r);
 }
 
+RuleBuildStatus OffloadManager::build(const Waypoint6Session& s, Dir d, const RouterModel& m, void* context,
+                                      FlowRule& r) const {
+  return build_flow_rule_waypoint6(s, d, m, shared_.neighbors6, shared_.timeouts, context, r);
+}
+
 // What the entry keeps of the session: its key for the feedback, the legs the
 // rules were built from (a reroute compares them).
 void OffloadManager::describe(Entry& e, const Session& s, const Timeouts& t) {
@@ -324,6 +382,13 @@ void OffloadManager::describe(Entry& e, const Session6& s, const Timeouts& t) {
   e.age_ms = age_timeout_s(s, t) * 1000;
   std::copy_n(s.next_hop, 2, e.next_hop6);
   std::copy_n(s.iface, 2, e.iface6);
+}
+
+void OffloadManager::describe(Entry& e, const Waypoint6Session& s, const Timeouts& t) {
+  describe(e, static_cast<const Session6&>(s), t);
+  e.waypoint6 = true;
+  e.wan6 = s.wan;
+  e.age_ms = age_timeout_s(s, t) * 1000;
 }
 
 template <typename S>
@@ -388,10 +453,13 @@ OffloadManager::Offloaded OffloadManager::offload(const S& s, uint16_t worker, u
   rules_ += 2;
   counters_.sessions_offloaded.fetch_add(1, std::memory_order_relaxed);
   if (e.ipv6) counters_.sessions6_offloaded.fetch_add(1, std::memory_order_relaxed);
+  if (e.waypoint6) counters_.waypoint6_offloaded.fetch_add(1, std::memory_order_relaxed);
   return Offloaded::installed;
 }
 template OffloadManager::Offloaded OffloadManager::offload(const Session& s, uint16_t worker, uint32_t now_ms);
 template OffloadManager::Offloaded OffloadManager::offload(const Session6& s, uint16_t worker, uint32_t now_ms);
+template OffloadManager::Offloaded OffloadManager::offload(const Waypoint6Session& s, uint16_t worker,
+                                                           uint32_t now_ms);
 
 // Frees one session's rules for a newcomer: the least active offloaded
 // session that saw no packet for at least one poll period.

@@ -28,8 +28,17 @@
 // aging and counters with IPv4 sessions. A routed session whose next hop
 // moved (worker/route6_follow.h posts its `update`) has its rules replaced as
 // an IPv4 session's are (reroute: sessions6_rerouted as well as rerouted).
-// IPv6 sessions carried by an SVR session (between waypoints, IPv6 <-> IPv4
-// translated) are not offloaded.
+// IPv6 sessions between IPv6 waypoints (docs/ipv6.md § Offload of IPv6
+// sessions between IPv6 waypoints) come on the same rings in their real form
+// (session/offload_events6.h; the IPv4 events of the SVR session that carries
+// them are not used): their rules (build_flow_rule_waypoint6) rewrite the
+// client's tuple to the waypoint pair and back, their feedback is the IPv6
+// one (the Session6 and its SVR session take it), and a route change toward
+// the peer's waypoint reaches the manager as their `update`
+// (worker/route6_follow.h), which replaces the rules as for a routed session.
+// Sessions whose packets change family on one leg (IPv6 sessions between
+// IPv4 waypoints, IPv4 sessions between IPv6 waypoints) stay in software
+// (ineligible_translated).
 #pragma once
 
 #include <rte_ring.h>
@@ -48,6 +57,7 @@
 #include "dataplane/worker/offload_feedback.h"
 #include "dataplane/ip/packet.h"
 #include "dataplane/session/events6.h"
+#include "dataplane/session/offload_events6.h"
 #include "offload/flow_port.h"
 #include "offload/flow_rule.h"
 
@@ -64,7 +74,7 @@ struct OffloadOptions {
       X(neighbor_wait_expired) X(sessions_offloaded) X(rules_installed) X(rules_refused) X(rules_removed)             \
           X(budget_full) X(evicted) X(closed) X(aged) X(feedback_posted) X(feedback_deferred) X(query_failed)  \
               X(rerouted) X(classifying) X(classified_offloaded) X(events6) X(sessions6_offloaded) \
-                  X(sessions6_rerouted)
+                  X(sessions6_rerouted) X(ineligible_translated) X(waypoint6_offloaded) X(waypoint6_rerouted)
 
 struct OffloadCounters {
 #define WP_X(name) std::atomic<uint64_t> name{0};
@@ -103,6 +113,8 @@ class OffloadManager {
   // Installs the cookie punt rules on every WAN port; false with `error` when
   // the port refuses them (then nothing may be offloaded on it).
   bool install_port_rules(std::string& error);
+  // The WAN ports that offload sessions between IPv6 waypoints (their IPv6 cookie punt rules are in).
+  const std::vector<uint16_t>& punt6_ports() const { return punt6_ports_; }
 
   // One pass: drain events; counters, age and eviction candidates when a poll
   // period passed. Returns the events handled.
@@ -125,9 +137,16 @@ class OffloadManager {
   std::string metrics(const std::string& labels) const;
 
  private:
+  // An IPv6 session between IPv6 waypoints as the manager handles it (on_closed, reroute, the wait).
+  struct Waypoint6Event {
+    Waypoint6Session session;
+    uint16_t worker;
+    SessionEndReason reason;
+  };
   struct Entry {
     bool in_use = false;
-    bool ipv6 = false;  // a routed IPv6 session: original6 (also its feedback key)
+    bool ipv6 = false;  // an IPv6 session: original6 (also its feedback key)
+    bool waypoint6 = false;  // between IPv6 waypoints (wan6 is its WAN leg)
     uint32_t gen = 0;
     SessionUuid uuid;
     FiveTuple original, key;
@@ -142,6 +161,7 @@ class OffloadManager {
     SideOut legs[2];         // the session's out_fwd, out_rev the rules were built from
     Ipv6 next_hop6[2];       // IPv6: the Session6's next hops and interfaces the rules were built from
     int8_t iface6[2] = {-1, -1};
+    FiveTuple6 wan6;         // between IPv6 waypoints: the WAN leg the rules were built from
   };
   // Sessions whose rules went away before the session did (aged, evicted):
   // their NIC share, for the record when the closed event comes. Bounded.
@@ -155,9 +175,14 @@ class OffloadManager {
     size_t operator()(const SessionUuid& u) const;
   };
   void on_event(const SessionEvent& ev, uint32_t now_ms);
-  void on_event6(const Session6Event& ev, uint32_t now_ms);  // offload_manager6.cc
+  void install_punt6_rules(uint16_t port);
+  void on_event6(const Offload6Event& ev, uint32_t now_ms);  // offload_manager6.cc
+  void on_waypoint6(const Offload6Event& ev, uint32_t now_ms);
   uint32_t poll_events6(uint32_t now_ms);
   bool eligible6(const Session6& s);
+  bool eligible(const Offload6Event& ev);  // between IPv6 waypoints
+  // Whether security policy `security` leaves no per-packet work for software (crypto: SessionCrypto bits).
+  bool policy_allows(int security, uint8_t crypto);
   // The closed event of a session, either family: its record, its rules removed.
   template <typename Event>
   void on_closed(const Event& ev, uint32_t now_ms);
@@ -166,6 +191,7 @@ class OffloadManager {
   void reroute(const Event& ev, uint32_t now_ms);
   static bool same_legs(const Entry& e, const Session& s);
   static bool same_legs(const Entry& e, const Session6& s);
+  static bool same_legs(const Entry& e, const Waypoint6Session& s);
   bool eligible(const Session& s);
   // Installs the session's two rules. neighbor_missing: a next hop's MAC is
   // not resolved yet (the session then waits: retry_waiting).
@@ -175,10 +201,13 @@ class OffloadManager {
   Offloaded offload(const S& s, uint16_t worker, uint32_t now_ms);
   RuleBuildStatus build(const Session& s, Dir d, const RouterModel& m, void* context, FlowRule& r) const;
   RuleBuildStatus build(const Session6& s, Dir d, const RouterModel& m, void* context, FlowRule& r) const;
+  RuleBuildStatus build(const Waypoint6Session& s, Dir d, const RouterModel& m, void* context, FlowRule& r) const;
   static void describe(Entry& e, const Session& s, const Timeouts& t);
   static void describe(Entry& e, const Session6& s, const Timeouts& t);
+  static void describe(Entry& e, const Waypoint6Session& s, const Timeouts& t);
   void wait_for_neighbor(const SessionEvent& ev, uint32_t now_ms);
   void wait_for_neighbor(const Session6Event& ev, uint32_t now_ms);  // offload_manager6.cc
+  void wait_for_neighbor(const Waypoint6Event& ev, uint32_t now_ms);
   template <typename W>
   void retry_waiting(std::vector<W>& waiting, uint32_t now_ms);
   template <typename S>
@@ -228,6 +257,15 @@ class OffloadManager {
     uint32_t since_ms;
   };
   std::vector<Waiting6> waiting6_;
+  struct WaitingWaypoint6 {
+    Waypoint6Session session;
+    uint16_t worker;
+    uint32_t since_ms;
+  };
+  std::vector<WaitingWaypoint6> waiting_waypoint6_;
+  // WAN ports whose IPv6 cookie punt rules are in: sessions between IPv6 waypoints are
+  // offloaded only there (a metadata packet must never match a session rule).
+  std::vector<uint16_t> punt6_ports_;
   // Sessions established while their ingress worker still classified them (Session::app_slot
   // a slot): not offloaded then, or their later packets would never reach the classifier;
   // offloaded on the `update` the worker posts with the verdict. Bounded by max_rules.

@@ -12,6 +12,7 @@
 #include "dataplane/ip/ndp.h"  // kIcmp6EchoRequest, kIcmp6EchoReply
 #include "dataplane/ip/packet_edit.h"
 #include "dataplane/session/events6.h"
+#include "dataplane/session/offload_events6.h"
 #include "dataplane/session/owner.h"
 #include "dataplane/session/svr_leg.h"
 #include "dataplane/svr/emit.h"
@@ -22,6 +23,7 @@
 #include "dataplane/svr/session_setup.h"
 #include "dataplane/svr/session_tlvs.h"
 #include "dataplane/svr/svr6_echo.h"
+#include "dataplane/svr/waypoint6.h"
 #include "dataplane/worker/esp_step.h"
 
 namespace wp {
@@ -153,6 +155,36 @@ void Svr6Lan::post(Svr6Lan* self, SessionEventKind kind, const Session& s, Sessi
       ctx.counters->add(Counter::ipfix_events_dropped);
   }
   if (ctx.shared.event_kinds[static_cast<size_t>(EventConsumer::ha)] & event_bit(kind)) self->post_ha(kind, s, reason);
+  if (kOffload6EventKinds & event_bit(kind)) self->post_offload(kind, s, reason);
+}
+
+void Svr6Lan::route_changed(const Session6& s6) {
+  const Session& s = *ctx_.table.at(s6.svr_ref - 1);
+  if ((s.flags & (kEstablished | kPeerSession)) == kEstablished) post_offload(SessionEventKind::update, s, {});
+}
+
+void Svr6Lan::post_offload(SessionEventKind kind, const Session& s, SessionEndReason reason) {
+  rte_ring* o = ctx_.shared.offload_event6_ring(ctx_.id);
+  if (!o) return;
+  Offload6Event oev;
+  if (!view(kind, s, reason, oev.ev)) return;
+  Session6& s6 = oev.ev.session;
+  if (s6.iface[0] == kRoute6Tunnel || s6.iface[1] == kRoute6Tunnel) return;  // out of a tunnel: ESP per packet
+  const bool ingress = oev.ev.svr.role == Svr6Role::ingress;
+  const SideOut& wan = ingress ? s.out_fwd : s.out_rev;
+  // v6 over v4 changes family on the WAN: the offload manager counts it from its IPv4 event.
+  if (!is_waypoint6_standin(wan.next_hop)) return;
+  if (const std::optional<Waypoint6Hop> hop = waypoint6_hop(ctx_, wan.iface, wan.tuple.src, wan.next_hop)) {
+    const auto k = static_cast<size_t>(ingress ? Dir::forward : Dir::reverse);  // the direction leaving on the WAN
+    s6.iface[k] = wan.iface;
+    s6.next_hop[k] = hop->next_hop;
+    oev.wan = FiveTuple6{hop->src, hop->dst, wan.tuple.sport, wan.tuple.dport, wan.tuple.proto};
+  } else if (kind == SessionEventKind::established) {
+    return;  // no route to the peer's waypoint now: the worker drops its packets (ipv6_no_route)
+  }
+  oev.security = s.security;
+  oev.crypto = s.crypto;
+  if (rte_ring_sp_enqueue_elem(o, &oev, sizeof oev) != 0) ctx_.counters->add(Counter::offload_events_dropped);
 }
 
 bool Svr6Lan::post_ha(SessionEventKind kind, const Session& s, SessionEndReason reason) {

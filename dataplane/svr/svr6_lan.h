@@ -122,6 +122,13 @@ class Svr6Lan {
   // whole, its Session6 and itself, on HA's IPv6 event ring; false when the
   // ring is full (counted: ha6_events_dropped, ha_events_dropped).
   bool post_ha(SessionEventKind kind, const Session& s, SessionEndReason reason = SessionEndReason::none);
+  // Offload (docs/ipv6.md § Offload of IPv6 sessions between IPv6 waypoints): `established`
+  // and `closed` of a session between IPv6 waypoints, on the offload manager's IPv6 ring in
+  // its real form (session/offload_events6.h); a full ring counts offload_events_dropped.
+  void post_offload(SessionEventKind kind, const Session& s, SessionEndReason reason);
+  // The routes changed (worker/route6_follow.h): an established session between IPv6 waypoints
+  // posts its `update` there, with the WAN leg's next hop of now, so that the NIC's rules follow it.
+  void route_changed(const Session6& s6);
 
  private:
   // The Session6 that `s` carries (and that names it back), or null.

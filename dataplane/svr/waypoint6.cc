@@ -30,28 +30,35 @@ bool bind_waypoint6(WorkerContext& ctx, Session& s, int peer, uint32_t cls, Drop
   return false;
 }
 
+std::optional<Waypoint6Hop> waypoint6_hop(const WorkerContext& ctx, int iface, Ipv4 src, Ipv4 dst) {
+  const RouterModel& rm = ctx.rm();
+  // Our waypoint, or the HA peer node's for a session we carry on it.
+  const Ipv6* from = waypoint6_source(rm, src, iface);
+  const Ipv6* to = waypoint6_peer(rm, dst);
+  const std::optional<Route6> r =
+      to ? waypoint6_route6(rm, ctx.shared.fib6.load(std::memory_order_acquire), *to) : std::nullopt;
+  if (!from || !r || r->iface != iface) return std::nullopt;
+  return Waypoint6Hop{*from, *to, route6_via(*r, *to)};  // a gateway from FRR may be link-local, on `iface`
+}
+
 bool waypoint6_encap(WorkerContext& ctx, rte_mbuf* m, const ParsedPacket& pp, int iface, Ipv4 standin,
                      Ipv6& next_hop) {
-  const RouterModel& rm = ctx.rm();
-  // Our waypoint, or the HA peer node's for a session we carry on it (its stand-in is the packet's source).
-  const Ipv6* src = waypoint6_source(rm, load_be32(pkt_data(m) + pp.l3 + 12), iface);
-  const Ipv6* dst = waypoint6_peer(rm, standin);
-  const std::optional<Route6> r =
-      dst ? waypoint6_route6(rm, ctx.shared.fib6.load(std::memory_order_acquire), *dst) : std::nullopt;
-  if (!src || !r || r->iface != iface) return ctx.drop(m, DropReason::ipv6_no_route), false;
+  // The session's stand-in source is the packet's.
+  const std::optional<Waypoint6Hop> hop = waypoint6_hop(ctx, iface, load_be32(pkt_data(m) + pp.l3 + 12), standin);
+  if (!hop) return ctx.drop(m, DropReason::ipv6_no_route), false;
   if (pp.proto != kProtoTcp && pp.proto != kProtoUdp) return ctx.drop(m, DropReason::svr6_untranslatable), false;
   // The IPv6 header is 20 bytes longer, written in front of the frame: an encrypted first
   // packet's metadata block and IV may have taken that headroom (open_gap).
   if (!make_headroom(m, kIpv6HdrLen - 20 /* the IPv4 header it replaces */)) return ctx.drop(m, DropReason::no_buffer_room), false;
   uint8_t* d = pkt_data(m);
   const uint8_t ttl = d[pp.l3 + 8];  // decremented once already (rewrite_tuple)
-  const Nat64Result res = nat64_4to6(d, pp, *src, *dst, pp.dport);
+  const Nat64Result res = nat64_4to6(d, pp, hop->src, hop->dst, pp.dport);
   if (res.verdict != Nat64Verdict::ok) return ctx.drop(m, DropReason::svr6_untranslatable), false;
   if (!rte_pktmbuf_prepend(m, static_cast<uint16_t>(-res.shift))) return ctx.drop(m, DropReason::no_buffer_room), false;
   rte_pktmbuf_trim(m, static_cast<uint16_t>(m->data_len - res.len));
   // The outer hop limit carries the session's (the egress restores it from there): no second decrement.
   pkt_data(m)[kEthHdrLen + 7] = ttl;
-  next_hop = route6_via(*r, *dst);  // a gateway from FRR may be link-local, on `iface`
+  next_hop = hop->next_hop;
   return true;
 }
 

@@ -28,6 +28,7 @@
 #include <rte_mbuf.h>
 
 #include <cstdint>
+#include <optional>
 
 #include "dataplane/control/waypoint6_addr.h"
 #include "dataplane/ip/packet.h"
@@ -51,6 +52,16 @@ inline bool waypoint6_grows(const Session& s) {
   const SideOut& lan = b_wan ? s.out_rev : s.out_fwd;
   return is_waypoint6_standin(wan.tuple.dst) && lan.iface != kIfaceSvr6;
 }
+
+// The IPv6 form of a WAN leg that leaves by `iface` from stand-in `src` (ours, or the HA
+// peer node's we carry sessions on) to peer stand-in `dst`: both IPv6 waypoints and the
+// next hop toward the peer's (the IPv6 routes, FRR's too: waypoint6_route6). nullopt when
+// the config no longer has either waypoint or the route leaves by another interface (or
+// none): ipv6_no_route. waypoint6_encap's, per packet, and the offload event's.
+struct Waypoint6Hop {
+  Ipv6 src, dst, next_hop;
+};
+std::optional<Waypoint6Hop> waypoint6_hop(const WorkerContext& ctx, int iface, Ipv4 src, Ipv4 dst);
 
 // Out: the IPv4 stand-in packet `m` (parsed `pp`) to the peer stand-in
 // `standin` becomes, in place, the IPv6 packet from our IPv6 waypoint on

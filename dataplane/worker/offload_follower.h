@@ -8,6 +8,7 @@
 #include <cstdint>
 
 #include "dataplane/worker/context.h"
+#include "dataplane/worker/offload_feedback.h"
 
 namespace wp {
 
@@ -25,6 +26,8 @@ class OffloadFollower {
   uint32_t drain();
 
  private:
+  // The NIC's counts of `s` added, `aged` ending it when it is idle by its own clock too.
+  void follow(Session& s, const uint64_t packets[2], const uint64_t bytes[2], OffloadFeedbackKind kind);
   WorkerContext& ctx_;
   rte_ring* ring_ = nullptr;
   rte_ring* ring6_ = nullptr;

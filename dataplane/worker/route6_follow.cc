@@ -3,6 +3,7 @@
 
 #include "dataplane/control/route_choice.h"
 #include "dataplane/svr/policy_recheck.h"
+#include "dataplane/svr/svr6_lan.h"
 #include "dataplane/worker/route6_step.h"
 
 namespace wp {
@@ -25,7 +26,12 @@ void Route6Follow::poll() {
   }
   sweep_.step(table->capacity(), [&](uint32_t slot) {
     Session6& s = *table->at(slot);
-    if (!s.in_use || s.svr_ref || !current(s)) return;  // its events name the current model's tenant and service
+    if (!s.in_use) return;
+    if (s.svr_ref) {  // between IPv6 waypoints: the NIC's rules follow the WAN leg's route (its `update`)
+      if (ctx_.svr6) ctx_.svr6->route_changed(s);
+      return;
+    }
+    if (!current(s)) return;  // its events name the current model's tenant and service
     bool moved = false;
     if (!follow(s, static_cast<size_t>(Dir::forward), moved)) return;
     // The reverse direction of a session out of a tunnel goes back into it.

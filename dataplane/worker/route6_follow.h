@@ -19,7 +19,11 @@
 //     reason forced_end (sessions6_route_closed).
 // The reverse direction of a session that came out of a tunnel goes back into
 // it whatever the routes say, and stays. Sessions SVR carries (svr_ref != 0)
-// follow their SVR session, not this.
+// follow their SVR session, not this; but the walk has each established one
+// between IPv6 waypoints post its `update` to the offload manager
+// (Svr6Lan::route_changed), whose rules hold the WAN leg's next hop, which
+// the worker itself looks up per packet (docs/ipv6.md § Offload of IPv6
+// sessions between IPv6 waypoints).
 //
 // Commits: the tenant and service of a session are indexes into the model
 // it was made under. PolicyRecheck sweeps this table with its own

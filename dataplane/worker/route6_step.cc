@@ -10,6 +10,7 @@
 #include "dataplane/ip/packet.h"
 #include "dataplane/ip/packet_edit.h"
 #include "dataplane/session/events6.h"
+#include "dataplane/session/offload_events6.h"
 #include "dataplane/session/owner.h"
 #include "dataplane/svr/svr6_lan.h"
 #include "dataplane/worker/aging.h"
@@ -285,26 +286,30 @@ void Route6Step::icmp6_error(rte_mbuf* m, const Ipv6View& v, uint8_t type, uint3
 // As OffloadFollower does for IPv4 sessions (offload_feedback.h): the NIC's
 // packets count for the session and keep it alive; an aged report ends it when
 // it is idle by its own clock too (the worker forwarded SYN/FIN/RST itself).
-void Route6Step::offload_feedback(const OffloadFeedback6& f) {
+Session* Route6Step::offload_feedback(const OffloadFeedback6& f) {
   const Session6Ref ref = table_ ? table_->lookup(f.key) : Session6Ref{};
-  if (!ref || ref.dir != Dir::forward || ref.session->uuid != f.uuid)
-    return ctx_.counters->add(Counter::offload_feedback_stale);  // ended (or replaced) since the manager read it
+  if (!ref || ref.dir != Dir::forward || ref.session->uuid != f.uuid) {
+    ctx_.counters->add(Counter::offload_feedback_stale);  // ended (or replaced) since the manager read it
+    return nullptr;
+  }
   Session6& s = *ref.session;
   for (int d = 0; d < 2; ++d) {
     s.packets[d] += f.packets[d];
     s.bytes[d] += f.bytes[d];
   }
   if (f.packets[0] || f.packets[1]) s.last_ms = ctx_.now_ms;
+  if (s.svr_ref) return ctx_.table.at(s.svr_ref - 1);  // between IPv6 waypoints: the carrier's turn
   ctx_.counters->add(Counter::offload_feedback);
   const int32_t idle = static_cast<int32_t>(ctx_.now_ms - s.last_ms);
   if (f.kind != OffloadFeedbackKind::aged ||
       idle + kOffloadPollSlackMs < static_cast<int32_t>(SessionTable6::timeout_ms(s, ctx_.shared.timeouts)))
-    return;
+    return nullptr;
   post(SessionEventKind::closed, s, SessionEndReason::idle_timeout);
   remove(s);
   ctx_.counters->add(Counter::offload_aged);
   ctx_.counters->add(Counter::sessions6_expired);
   count_sessions();
+  return nullptr;
 }
 
 void Route6Step::count_sessions() {
@@ -332,8 +337,11 @@ void Route6Step::post_to(SessionEventKind kind, const Session6& s, SessionEndRea
   ev.session = s;
   if (to_ipfix && rte_ring_sp_enqueue_elem(r, &ev, sizeof(ev)) != 0) ctx_.counters->add(Counter::ipfix_events_dropped);
   // A full ring: the session stays in software (established) or its rules age out in the NIC (closed).
-  if (to_offload && rte_ring_sp_enqueue_elem(o, &ev, sizeof(ev)) != 0)
-    ctx_.counters->add(Counter::offload_events_dropped);
+  if (to_offload) {
+    Offload6Event oev;
+    oev.ev = ev;
+    if (rte_ring_sp_enqueue_elem(o, &oev, sizeof(oev)) != 0) ctx_.counters->add(Counter::offload_events_dropped);
+  }
   if (to_ha && rte_ring_sp_enqueue_elem(h, &hev, sizeof(hev)) != 0) {
     ctx_.counters->add(Counter::ha6_events_dropped);
     ctx_.counters->add(Counter::ha_events_dropped);  // the HA thread asks this worker to republish

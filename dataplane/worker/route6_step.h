@@ -126,7 +126,10 @@ class Route6Step {
   void count_sessions();
   // The offload manager's report on one of this worker's offloaded sessions:
   // the NIC's packets and bytes added; `aged` ends a session idle by its own clock too.
-  void offload_feedback(const OffloadFeedback6& f);
+  // A Session6 that an SVR session carries (between IPv6 waypoints) takes the counts, and
+  // that session is returned: the caller adds them there too and ends it on `aged`
+  // (OffloadFollower; the SVR session's aging is the pair's). Null otherwise.
+  Session* offload_feedback(const OffloadFeedback6& f);
   // How much the worker's idle clock may run behind the NIC's (offload.poll_ms <= 1 s).
   static constexpr int32_t kOffloadPollSlackMs = 2000;
   // Posts a copy of `s` to this worker's IPv6 event ring (session/events6.h) when the

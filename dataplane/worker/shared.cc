@@ -7,6 +7,7 @@
 #include <string>
 
 #include "dataplane/session/events6.h"
+#include "dataplane/session/offload_events6.h"
 
 namespace wp {
 
@@ -67,16 +68,16 @@ bool DataplaneShared::enable_events(EventConsumer c, uint32_t ring_size, int soc
 }
 
 namespace {
-// Session6Event rings, one per worker, named `prefix`<instance>_<worker>.
-bool make_event6_rings(std::vector<rte_ring*>& rings, const char* prefix, const char* what, uint32_t workers,
-                       uint32_t ring_size, int socket, std::string& error) {
+// IPv6 event rings of `elem`-byte elements, one per worker, named `prefix`<instance>_<worker>.
+bool make_event6_rings(std::vector<rte_ring*>& rings, const char* prefix, const char* what, uint32_t elem,
+                       uint32_t workers, uint32_t ring_size, int socket, std::string& error) {
   if (!rings.empty()) return true;
   static std::atomic<uint32_t> instance{0};
   const uint32_t tag = instance.fetch_add(1);
   for (uint32_t w = 0; w < workers; ++w) {
     const std::string name = prefix + std::to_string(tag) + "_" + std::to_string(w);
     rte_ring* r =
-        rte_ring_create_elem(name.c_str(), sizeof(Session6Event), ring_size, socket, RING_F_SP_ENQ | RING_F_SC_DEQ);
+        rte_ring_create_elem(name.c_str(), elem, ring_size, socket, RING_F_SP_ENQ | RING_F_SC_DEQ);
     if (!r) {
       error = std::string("cannot create ") + what + " (" + std::to_string(ring_size) + " entries): " +
               rte_strerror(rte_errno);
@@ -91,11 +92,13 @@ bool make_event6_rings(std::vector<rte_ring*>& rings, const char* prefix, const 
 }  // namespace
 
 bool DataplaneShared::enable_events6(uint32_t ring_size, int socket, std::string& error) {
-  return make_event6_rings(events6, "wpev6_", "IPv6 session event ring", workers, ring_size, socket, error);
+  return make_event6_rings(events6, "wpev6_", "IPv6 session event ring", sizeof(Session6Event), workers, ring_size,
+                           socket, error);
 }
 
 bool DataplaneShared::enable_offload_events6(uint32_t ring_size, int socket, std::string& error) {
-  return make_event6_rings(offload_events6, "wpoev6_", "IPv6 offload event ring", workers, ring_size, socket, error);
+  return make_event6_rings(offload_events6, "wpoev6_", "IPv6 offload event ring", sizeof(Offload6Event),
+                           workers, ring_size, socket, error);
 }
 
 void DataplaneShared::free_rings() {

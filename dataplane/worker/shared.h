@@ -91,8 +91,9 @@ struct DataplaneShared {
   // IPv6 session event rings (session/events6.h), per worker, for the `ipfix`
   // consumer (the mgmt feed) only; empty unless enable_events6 ran.
   std::vector<rte_ring*> events6;
-  // The offload manager's IPv6 session event rings (kOffload6EventKinds of
-  // routed sessions), per worker; empty unless enable_offload_events6 ran.
+  // The offload manager's IPv6 session event rings (session/offload_events6.h:
+  // routed sessions and those between IPv6 waypoints), per worker; empty
+  // unless enable_offload_events6 ran.
   std::vector<rte_ring*> offload_events6;
   std::atomic<bool> running{true};
   Timeouts timeouts;
@@ -137,7 +138,7 @@ struct DataplaneShared {
   // `ipfix` consumer's event kinds. Call after enable_events(ipfix).
   bool enable_events6(uint32_t ring_size, int socket, std::string& error);
   rte_ring* event6_ring(uint32_t worker) const { return events6.empty() ? nullptr : events6[worker]; }
-  // One SPSC Session6Event ring per worker for the offload manager.
+  // One SPSC Offload6Event ring per worker for the offload manager.
   bool enable_offload_events6(uint32_t ring_size, int socket, std::string& error);
   rte_ring* offload_event6_ring(uint32_t worker) const {
     return offload_events6.empty() ? nullptr : offload_events6[worker];

@@ -38,6 +38,9 @@ wp_check "net_tap refuses the session rule (transfer)" is "$(shape session-udp)"
 wp_check "net_tap refuses the cookie punt rule" is "$(shape cookie-punt-tcp)" false
 wp_check "net_tap accepts the IPv6 session pattern (ETH / IPV6 / UDP) + QUEUE" is "$(shape ingress-ipv6-5tuple-queue)" true
 wp_check "net_tap refuses the IPv6 session rule (transfer)" is "$(shape session6-udp)" false
+wp_check "net_tap refuses the rule of a session between IPv6 waypoints (transfer, SET_IPV6, MODIFY_FIELD)" \
+  is "$(shape waypoint6-udp)" false
+wp_check "net_tap refuses the IPv6 cookie punt rule" is "$(shape cookie-punt6-tcp)" false
 wp_check "so the port cannot offload" is "$(field can_offload)" False
 wp_check "and has no template API" is "$(field template_api)" False
 wp_finish

@@ -389,6 +389,27 @@ TEST(NicModel6, RefusesIpv6PatternsAndActionsItCannotDoLikeAPmd) {
   rte_flow_item bare[] = {r.items[0], r.items[1], r.items[4]};
   rte_flow_action dec[] = {{RTE_FLOW_ACTION_TYPE_DEC_TTL, nullptr}, r.actions[5], {RTE_FLOW_ACTION_TYPE_END, nullptr}};
   refused(bare, dec, EINVAL, RTE_FLOW_ERROR_TYPE_ACTION, "header rewrite needs an IPV4|IPV6 + L4 pattern");
+  // MODIFY_FIELD: the flow label to 0 is what it does (sessions between IPv6 waypoints), nothing else.
+  rte_flow_action_modify_field mf{};
+  mf.operation = RTE_FLOW_MODIFY_SET;
+  mf.dst.field = RTE_FLOW_FIELD_START;
+  mf.dst.offset = kFlowLabelBitOffset;
+  mf.src.field = RTE_FLOW_FIELD_VALUE;
+  mf.width = kFlowLabelBits;
+  rte_flow_action modify[] = {{RTE_FLOW_ACTION_TYPE_MODIFY_FIELD, &mf}, r.actions[5], {RTE_FLOW_ACTION_TYPE_END, nullptr}};
+  EXPECT_EQ(model.validate(kLan, &r.attr, r.items.data(), modify, &e), 0);
+  mf.src.value[2] = 1;
+  refused(r.items.data(), modify, ENOTSUP, RTE_FLOW_ERROR_TYPE_ACTION_CONF,
+          "MODIFY_FIELD: only SET of a zero immediate at a bit offset from START");
+  mf.src.value[2] = 0;
+  mf.dst.offset = 14 * 8 + 56;  // the hop limit
+  mf.width = 8;
+  refused(r.items.data(), modify, ENOTSUP, RTE_FLOW_ERROR_TYPE_ACTION_CONF,
+          "MODIFY_FIELD: only the IPv6 traffic class and flow label (IPV6 rules)");
+  mf.dst.offset = kFlowLabelBitOffset;
+  mf.width = kFlowLabelBits;
+  refused(items4, modify, ENOTSUP, RTE_FLOW_ERROR_TYPE_ACTION_CONF,
+          "MODIFY_FIELD: only the IPv6 traffic class and flow label (IPV6 rules)");
   EXPECT_EQ(model.create(kLan, &r.attr, items, r.actions.data(), &e), nullptr);
   EXPECT_EQ(rte_errno, ENOTSUP);
   EXPECT_EQ(model.counters().rules_refused.load(), 1u);

@@ -422,10 +422,14 @@ TEST(FlowProbe, ModelAcceptsEveryNeededShapeAndRefusesPlainIngress) {
   NicModel model(8);
   PortProbe p = probe_port(model, kWan, "wan0", kLan);
   EXPECT_TRUE(p.can_offload()) << p.summary();
-  // It does all the session shapes, IPv6 ones included (not needed: IPv4 offload does not depend on them).
+  // It does all the session shapes, IPv6 ones included (not needed: IPv4 offload does not depend
+  // on them): routed IPv6 sessions, sessions between IPv6 waypoints and their IPv6 cookie punt rules.
+  auto ipv6_shape = [](const ProbeResult& r) {
+    return r.shape.starts_with("session6-") || r.shape.starts_with("waypoint6-") || r.shape.starts_with("cookie-punt6-");
+  };
   for (const ProbeResult& r : p.results)
-    EXPECT_EQ(r.accepted, r.needed || r.shape.starts_with("session6-")) << r.shape << ": " << r.error;
-  EXPECT_EQ(std::count_if(p.results.begin(), p.results.end(), [](const ProbeResult& r) { return r.shape.starts_with("session6-"); }), 2);
+    EXPECT_EQ(r.accepted, r.needed || ipv6_shape(r)) << r.shape << ": " << r.error;
+  EXPECT_EQ(std::count_if(p.results.begin(), p.results.end(), ipv6_shape), 6);
   EXPECT_NE(p.summary().find("refused: ingress-5tuple-queue"), std::string::npos) << p.summary();
 }
 
