@@ -9,6 +9,7 @@
 #include "dataplane/paths/path_table.h"
 #include "dataplane/session/owner.h"
 #include "dataplane/svr/session_setup.h"
+#include "dataplane/svr/svr6_lan.h"
 
 namespace wp {
 
@@ -34,7 +35,9 @@ bool PathMigration::follow(Session& s) {
   SideOut old = s.out_fwd;
   DropReason why;
   Session moved = s;
-  if (!bind_path(ctx_, moved, to, affinity_class(s.original), why) ||
+  // The new pair keeps the class of the old one (both ports of a leg carry it, pick_port_pair):
+  // an IPv6 session's is its IPv6 tuple's, not its internal tuple's (svr/svr6_lan.h).
+  if (!bind_path(ctx_, moved, to, class_of_port(old.tuple.sport), why) ||
       !ctx_.table.rebind(&s, Dir::forward, moved.out_fwd)) {
     count(from, to, true);
     s.out_fwd = old;
@@ -73,13 +76,23 @@ void PathMigration::sweep() {
 }
 
 bool PathMigration::rebind(rte_mbuf* m, ParsedPacket& pp, const Metadata& md, int peer) {
-  if (!md.has_forward_context || !md.has_uuid) return false;
-  SessionRef old = ctx_.table.lookup(md.forward_context.reversed());  // the LAN side key at the last hop
-  if (!old || old.dir != Dir::reverse || !recheck_.current(*old.session)) return false;
-  Session& s = *old.session;
-  if (s.uuid != md.uuid || s.out_rev.peer != peer || s.side_b_wan() || s.original != md.forward_context) return false;
+  if (!md.has_uuid) return false;
+  Session* found = nullptr;
+  uint32_t cls = 0;  // the class of the session's LAN packets
+  if (md.has_forward_context) {
+    SessionRef old = ctx_.table.lookup(md.forward_context.reversed());  // the LAN side key at the last hop
+    if (!old || old.dir != Dir::reverse || old.session->original != md.forward_context) return false;
+    found = old.session;
+    cls = affinity_class(md.forward_context);
+  } else if (md.has_forward_context6 && ctx_.svr6) {  // TLV 3: an IPv6 session (svr/svr6_lan.h)
+    found = ctx_.svr6->carrier_of(md.forward_context6);
+    cls = affinity_class6(md.forward_context6);
+  }
+  if (!found || !recheck_.current(*found)) return false;
+  Session& s = *found;
+  if (s.uuid != md.uuid || s.out_rev.peer != peer || s.side_b_wan()) return false;
   // The new pair must keep the class, or WAN and LAN packets would reach different workers.
-  if (class_of_port(pp.dport) != affinity_class(s.original) || pp.proto != s.original.proto) return false;
+  if (class_of_port(pp.dport) != cls || pp.proto != s.original.proto) return false;
   auto back = ctx_.route(pp.src, symmetric_hash(s.original));
   if (!back) return false;
   SideOut from = s.out_rev;

@@ -19,6 +19,7 @@
 #include "dataplane/svr/fragments.h"
 #include "dataplane/svr/metadata.h"
 #include "dataplane/svr/metadata_only.h"
+#include "dataplane/svr/migration.h"
 #include "dataplane/svr/policy_recheck.h"
 #include "dataplane/svr/session_setup.h"
 #include "dataplane/svr/session_tlvs.h"
@@ -97,6 +98,14 @@ Svr6Lan::Svr6Lan(WorkerContext& ctx, Tx& tx, Emit& emit, CryptoBatch& crypto, Me
 FiveTuple Svr6Lan::internal_tuple(uint32_t idx, const FiveTuple6& t) {
   const Ipv4 a = kSvr6Base + 2 * idx;
   return FiveTuple{a, a + 1, t.sport, t.dport, svr6_carried_proto(t.proto)};
+}
+
+Session* Svr6Lan::carrier_of(const FiveTuple6& t) const {
+  if (!table_) return nullptr;
+  const Session6Ref ref = table_->lookup(t);
+  if (!ref || ref.dir != Dir::forward || !ref.session->svr_ref) return nullptr;
+  Session* s = ctx_.table.at(ref.session->svr_ref - 1);
+  return s->in_use && session6_of(*s) == ref.session ? s : nullptr;
 }
 
 Session6* Svr6Lan::session6_of(const Session& s) const {
@@ -310,6 +319,7 @@ bool Svr6Lan::from_lan(rte_mbuf* m, const Ipv6View& v, Session6& s6, Dir dir) {
   const auto k = static_cast<size_t>(dir);
   ++s6.packets[k];
   s6.bytes[k] += len6;
+  if (dir == Dir::forward && migration_ && s->side_b_wan() && ctx_.shared.paths) migration_->follow(*s);
   emit_.send(m, pp, *s, dir);
   return true;
 }

@@ -79,6 +79,7 @@ namespace wp {
 class Emit;
 class EspStep;
 class MetadataOnly;
+class PathMigration;
 struct Metadata;
 
 class Svr6Lan {
@@ -92,6 +93,9 @@ class Svr6Lan {
   bool enabled() const { return table_ != nullptr; }
   // Where LAN sides that are an IPsec tunnel are sealed; without it their packets drop (esp_no_sa).
   void attach_tunnels(EspStep* esp) { esp_ = esp; }
+  // What moves a session off a path that went down or left its SLA (svr/migration.h): asked on
+  // each forward LAN packet, as LanInput asks it for IPv4 ones.
+  void attach_migration(PathMigration* migration) { migration_ = migration; }
 
   // Ingress: a first IPv6 packet whose service (tenant, policy checked) has a next_peer; out of
   // IPsec tunnel `tunnel` (kNone: a port), the tunnel is the session's LAN side.
@@ -129,6 +133,9 @@ class Svr6Lan {
   // The routes changed (worker/route6_follow.h): an established session between IPv6 waypoints
   // posts its `update` there, with the WAN leg's next hop of now, so that the NIC's rules follow it.
   void route_changed(const Session6& s6);
+  // The session that carries, at this egress, the IPv6 session of tuple `t` (its client ->
+  // server tuple, TLV 3), or null: how a path migration finds it (svr/migration.h rebind).
+  Session* carrier_of(const FiveTuple6& t) const;
 
  private:
   // The Session6 that `s` carries (and that names it back), or null.
@@ -155,6 +162,7 @@ class Svr6Lan {
   CryptoBatch& crypto_;
   MetadataOnly& metadata_only_;
   SessionTable6* table_ = nullptr;
+  PathMigration* migration_ = nullptr;
   Icmp6ErrorSender icmp6_errors_;
   TokenBucket carried_rate_;  // errors carried into sessions, at kIcmpErrorRate a second too
   EspStep* esp_ = nullptr;

@@ -52,6 +52,7 @@ Worker::Worker(uint32_t id, DataplaneShared& shared, uint32_t max_sessions, int 
   fragments_.set_tunnels(&esp_);  // sides that leave through an IPsec tunnel
   route6_.attach_tunnels(&esp_);  // IPv6 ones too
   svr6_.attach_tunnels(&esp_);    // and IPv6 sessions over SVR opened out of a tunnel (#20)
+  svr6_.attach_migration(&migration_);  // whose forward packets move them off a path, as LanInput's do
   ha_.attach6(&ha6_);             // #19: the peer's IPv6 sessions
   offload_.attach6(&route6_);     // #19: feedback of offloaded IPv6 sessions
   uint64_t hz = rte_get_tsc_hz();

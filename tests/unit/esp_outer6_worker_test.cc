@@ -1,5 +1,5 @@
-// ESP with IPv6 outer addresses through real workers (docs/ipsec.md § IPv6
-// outer addresses; worker/esp_step.h): the site seals under an IPv6 header
+// ESP with IPv6 outer addresses through real workers
+// (docs/ipsec.md § IPv6 outer addresses; worker/esp_step.h): the site seals under an IPv6 header
 // (UDP 4500 with its checksum, or next header 50) to r2's WAN IPv6 address;
 // r2's worker takes it by its SPI, opens it and sends the inner packet onto
 // the LAN; the server's reply is sealed under an IPv6 header to the site
