@@ -213,12 +213,7 @@ TEST(HaSvr6Packed, MalformedRecordsAreRejectedWithAReason) {
 // --- the pair ----------------------------------------------------------------------
 
 // A frame from the server at `hub`'s LAN port.
-std::vector<uint8_t> from_server(const Hub& hub, const Pkt6& p) {
-  std::vector<uint8_t> f = v6_checksummed(p.bytes());
-  std::memcpy(f.data(), hub.router.model().interfaces[0].mac, 6);
-  std::memcpy(f.data() + 6, kV6ServerMac.data(), 6);
-  return f;
-}
+std::vector<uint8_t> from_server(const Hub& hub, const Pkt6& p) { return lan_frame6(hub.router, kV6ServerMac, p); }
 
 class HaSvr6Pair : public PairTest {
  protected:
@@ -227,12 +222,7 @@ class HaSvr6Pair : public PairTest {
         r1_config(), [](Router& r) { learn6_on(r, 0, ip6(kV6Client), kRouteClientMac); }, hub_config, true,
         [](Router& r) { learn6_on(r, 0, ip6(kV6Server), kV6ServerMac); });
   }
-  std::vector<uint8_t> client(const Pkt6& p) const {
-    std::vector<uint8_t> f = v6_checksummed(p.bytes());
-    std::memcpy(f.data(), r1->model().interfaces[0].mac, 6);
-    std::memcpy(f.data() + 6, kRouteClientMac.data(), 6);
-    return f;
-  }
+  std::vector<uint8_t> client(const Pkt6& p) const { return lan_frame6(*r1, kRouteClientMac, p); }
 };
 
 TEST_F(HaSvr6Pair, TheSurvivorCarriesAnIpv6SessionOverSvrBothWays) {

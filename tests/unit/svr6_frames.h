@@ -6,6 +6,7 @@
 #include <gtest/gtest.h>
 
 #include <cstdint>
+#include <cstring>
 #include <vector>
 
 #include "dataplane/ip/nat64_packet.h"
@@ -146,6 +147,15 @@ inline uint32_t expect_wan6_fragments(const std::vector<Frame>& frags, const cha
     next += v.end - v.frag.header - 8u;
   }
   return next;
+}
+
+// An IPv6 frame that a host with MAC `from` sends to `r`'s LAN port (interface 0), its
+// upper-layer checksum valid.
+inline std::vector<uint8_t> lan_frame6(const Router& r, const Mac& from, const Pkt6& p) {
+  std::vector<uint8_t> f = v6_checksummed(p.bytes());
+  std::memcpy(f.data(), r.model().interfaces[0].mac, 6);
+  std::memcpy(f.data() + 6, from.data(), 6);
+  return f;
 }
 
 // The sum of counter `c` over all of `r`'s workers.

@@ -59,18 +59,8 @@ class Svr6Pair : public ::testing::Test {
     learn6_on(*r1, 0, ip6(kV6Client), kRouteClientMac);
     learn6_on(*r2, 0, ip6(kV6Server), kV6ServerMac);
   }
-  std::vector<uint8_t> client_frame(const Pkt6& p) const {
-    std::vector<uint8_t> f = v6_checksummed(p.bytes());
-    std::memcpy(f.data(), r1->model().interfaces[0].mac, 6);
-    std::memcpy(f.data() + 6, kRouteClientMac.data(), 6);
-    return f;
-  }
-  std::vector<uint8_t> server_frame(const Pkt6& p) const {
-    std::vector<uint8_t> f = v6_checksummed(p.bytes());
-    std::memcpy(f.data(), r2->model().interfaces[0].mac, 6);
-    std::memcpy(f.data() + 6, kV6ServerMac.data(), 6);
-    return f;
-  }
+  std::vector<uint8_t> client_frame(const Pkt6& p) const { return lan_frame6(*r1, kRouteClientMac, p); }
+  std::vector<uint8_t> server_frame(const Pkt6& p) const { return lan_frame6(*r2, kV6ServerMac, p); }
   std::unique_ptr<Router> r1, r2;
 };
 

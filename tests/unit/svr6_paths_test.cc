@@ -34,13 +34,6 @@ config::Config two_path_config6(bool r1) {
   return c;
 }
 
-std::vector<uint8_t> lan_frame(const Router& r, const Mac& from, const Pkt6& p) {
-  std::vector<uint8_t> f = v6_checksummed(p.bytes());
-  std::memcpy(f.data(), r.model().interfaces[0].mac, 6);
-  std::memcpy(f.data() + 6, from.data(), 6);
-  return f;
-}
-
 TEST(Svr6Paths, Ipv6SessionMovesInItsOwnClassAndIsReboundAtTheEgress) {
   Router r1(two_path_config6(true), RouterOptions().with_monitored_paths());
   Router r2(two_path_config6(false), RouterOptions().with_monitored_paths());
@@ -53,10 +46,10 @@ TEST(Svr6Paths, Ipv6SessionMovesInItsOwnClassAndIsReboundAtTheEgress) {
   const FiveTuple6 t{ip6(kClient6), ip6(kServer6), 40000, 80, kProtoTcp};
   const uint32_t cls = affinity_class6(t);
   auto client = [&](uint8_t flags, const char* data) {
-    return lan_frame(r1, kRouteClientMac, Pkt6().ipv6(kClient6, kServer6, 64).tcp(40000, 80, flags).payload(data));
+    return lan_frame6(r1, kRouteClientMac, Pkt6().ipv6(kClient6, kServer6, 64).tcp(40000, 80, flags).payload(data));
   };
   auto server = [&](uint8_t flags, const char* data) {
-    return lan_frame(r2, kServer6Mac, Pkt6().ipv6(kServer6, kClient6, 64).tcp(80, 40000, flags).payload(data));
+    return lan_frame6(r2, kServer6Mac, Pkt6().ipv6(kServer6, kClient6, 64).tcp(80, 40000, flags).payload(data));
   };
 
   // Set-up on mpls: TLV 3, ports of the IPv6 tuple's class.

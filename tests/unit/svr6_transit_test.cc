@@ -90,18 +90,8 @@ class Svr6Transit : public ::testing::Test {
     learn6_on(*r2, 1, ip6(kWan6[3]), kR3Mac);
     learn6_on(*r3, 1, ip6(kWan6[2]), kR2Mac);
   }
-  std::vector<uint8_t> client_frame(const Pkt6& p) const {
-    std::vector<uint8_t> f = v6_checksummed(p.bytes());
-    std::memcpy(f.data(), r1->model().interfaces[0].mac, 6);
-    std::memcpy(f.data() + 6, kRouteClientMac.data(), 6);
-    return f;
-  }
-  std::vector<uint8_t> server_frame(const Pkt6& p) const {
-    std::vector<uint8_t> f = v6_checksummed(p.bytes());
-    std::memcpy(f.data(), r3->model().interfaces[0].mac, 6);
-    std::memcpy(f.data() + 6, kServer6Mac.data(), 6);
-    return f;
-  }
+  std::vector<uint8_t> client_frame(const Pkt6& p) const { return lan_frame6(*r1, kRouteClientMac, p); }
+  std::vector<uint8_t> server_frame(const Pkt6& p) const { return lan_frame6(*r3, kServer6Mac, p); }
   std::unique_ptr<Router> r1, r2, r3;
 };
 
