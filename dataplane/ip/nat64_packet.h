@@ -48,6 +48,14 @@ inline constexpr uint32_t nat64_ipv6_mtu_for(uint32_t mtu4) {
   return mtu6 > kIpv6MinMtu ? mtu6 : kIpv6MinMtu;
 }
 
+// The MTU a Packet Too Big tells the sender of an IPv6 packet of `len6` bytes that is too big for
+// an IPv4 link of MTU `mtu4` once translated (RFC 7915 § 5.1, § 6), or 0 when the packet is
+// already within what it would say (no error to send: its sender cannot go smaller).
+inline constexpr uint32_t nat64_too_big_report(uint32_t mtu4, uint32_t len6) {
+  const uint32_t report = nat64_ipv6_mtu_for(mtu4);
+  return len6 > report ? report : 0;
+}
+
 // IPv6 `v` (parsed from `frame`) -> IPv4 from src:sport to dst; sport is the
 // source port, or the echo identifier, of the binding; `ip_id` the IPv4
 // identification to use.

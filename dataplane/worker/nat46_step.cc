@@ -171,8 +171,7 @@ bool Nat46Step::input6(rte_mbuf* m, const Ipv6View& v) {
   const uint32_t len4 = kNat46Ipv4Hdr + (v.end - v.l4);
   if (const uint32_t mtu4 = rm.interfaces[static_cast<size_t>(nh->iface)].mtu; len4 > mtu4) {
     // RFC 7915 § 5.1 (and § 6): Packet Too Big, unless the reply is already within what it would say.
-    const uint32_t report = nat64_ipv6_mtu_for(mtu4);
-    if (static_cast<uint32_t>(v.end - v.l3) > report)
+    if (const uint32_t report = nat64_too_big_report(mtu4, static_cast<uint32_t>(v.end - v.l3)))
       icmp6_errors_.send(m, v, server_link, v.src, kIcmp6PacketTooBig, 0, report, Counter::nat46_icmp6_too_big);
     return ctx_.drop(m, DropReason::nat46_too_big), true;
   }

@@ -140,8 +140,7 @@ bool Nat64Step::translate6(rte_mbuf* m, uint8_t* d, const Ipv6View& v, int iface
   const uint32_t mtu4 = rm.interfaces[static_cast<size_t>(nh->iface)].mtu;
   if (!whole && static_cast<uint32_t>(kIpv4HdrLen + (v.end - v.l4)) > mtu4) {
     // RFC 7915 § 5.1 (and § 6): Packet Too Big, unless the packet is already within what it would say.
-    const uint32_t report = nat64_ipv6_mtu_for(mtu4);
-    if (static_cast<uint32_t>(v.end - v.l3) > report)
+    if (const uint32_t report = nat64_too_big_report(mtu4, static_cast<uint32_t>(v.end - v.l3)))
       icmp6_errors_.send(m, v, iface, v.src, kIcmp6PacketTooBig, 0, report, Counter::nat64_icmp6_too_big);
     return ctx_.drop(m, DropReason::nat64_too_big), true;
   }

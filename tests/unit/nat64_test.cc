@@ -146,6 +146,17 @@ TEST(Nat64, MtuAndPointerAdjustments) {
   for (uint32_t p : {0u, 1u, 4u, 6u, 7u, 8u, 24u}) EXPECT_EQ(nat64_pointer_4to6(nat64_pointer_6to4(p).value()), p);
 }
 
+// The Packet Too Big that NAT64 and NAT46 send when a translated packet is above the IPv4 link.
+TEST(Nat64, TooBigReportsTheIpv6SizeOrNothing) {
+  EXPECT_EQ(nat64_ipv6_mtu_for(1400), 1420u);
+  EXPECT_EQ(nat64_ipv6_mtu_for(1000), 1280u);        // never below the IPv6 minimum
+  EXPECT_EQ(nat64_too_big_report(1400, 1500), 1420u);
+  EXPECT_EQ(nat64_too_big_report(1400, 1421), 1420u);
+  EXPECT_EQ(nat64_too_big_report(1400, 1420), 0u);   // already within what it would say
+  EXPECT_EQ(nat64_too_big_report(1000, 1280), 0u);   // an IPv4 MTU below 1260: it cannot go smaller
+  EXPECT_EQ(nat64_too_big_report(1000, 1281), 1280u);
+}
+
 
 // --- packet translation -----------------------------------------------------------
 
