@@ -17,7 +17,7 @@
 #include <vector>
 
 #include "dataplane/ip/icmp.h"
-#include "dataplane/worker/rate_limit.h"
+#include "tests/unit/icmp_error_rate_check.h"
 #include "tests/unit/svr_harness.h"
 
 namespace wp {
@@ -85,6 +85,21 @@ class SvrIcmpError : public ::testing::Test {
     put16(f.data() + 14 + 10, static_cast<uint16_t>(~ones_fold(ones_sum(f.data() + 14, 20))));
     return f;
   }
+  // The TCP session opened, then r2's carrier (on its WAN) of a far router's Fragmentation
+  // Needed (MTU 1280) about the client's segment `seg`.
+  Frame frag_needed_carrier() {
+    open_tcp();
+    const Frame c = r2->send_one(kLan, error_at_r2(kBeyond, kIcmpDestUnreachable, kIcmpCodeFragNeeded, 1280,
+                                                   restored_at_r2(seg)));
+    EXPECT_EQ(c.port, kWan);
+    return c;
+  }
+  // Where TLV 20's value (kBeyond) sits in `f`.
+  static size_t location_in(const Frame& f) {
+    uint8_t loc[4];
+    put32(loc, kBeyond);
+    return static_cast<size_t>(std::search(f.raw.begin(), f.raw.end(), loc, loc + 4) - f.raw.begin());
+  }
   // `error` into r2's LAN: one carrier on r2's WAN, which r1 turns into one frame on its LAN.
   Frame through(const std::vector<uint8_t>& error) {
     const Frame carrier = r2->send_one(kLan, error);
@@ -117,6 +132,7 @@ class SvrIcmpError : public ::testing::Test {
     EXPECT_EQ(std::memcmp(q + 20, s + 20, 8), 0) << "its ports and (TCP) sequence number / (UDP) length, checksum";
   }
 
+  const std::vector<uint8_t> seg = client_tcp(0x18, 1300);  // a full segment of the client's
   std::unique_ptr<Router> r1, r2;
 };
 
@@ -124,7 +140,6 @@ class SvrIcmpError : public ::testing::Test {
 // router, about its own segment, MTU as said; the session goes on.
 TEST_F(SvrIcmpError, FragNeededFromBeyondTheEgressReachesTheClient) {
   open_tcp();
-  const auto seg = client_tcp(0x18, 1300);
   const Frame f = through(error_at_r2(kBeyond, kIcmpDestUnreachable, kIcmpCodeFragNeeded, 1280, restored_at_r2(seg)));
   expect_to_client(f, seg, kBeyond, kIcmpDestUnreachable, kIcmpCodeFragNeeded, 1280);
   EXPECT_EQ(r2->count(Counter::svr_icmp4_errors_carried), 1u);
@@ -162,18 +177,12 @@ TEST_F(SvrIcmpError, RestoredAboveTheEgressLanMtuIsAnsweredThroughTheSession) {
 // The carrier's HMAC covers the location and the error: a byte changed on the WAN and r1
 // drops it (bad_hmac), nothing reaches the client; no session data crosses in it.
 TEST_F(SvrIcmpError, AForgedCarrierIsDroppedAndNeverEmitted) {
-  open_tcp();
-  const auto seg = client_tcp(0x18, 1300);
-  const Frame carrier =
-      r2->send_one(kLan, error_at_r2(kBeyond, kIcmpDestUnreachable, kIcmpCodeFragNeeded, 1280, restored_at_r2(seg)));
-  ASSERT_EQ(carrier.port, kWan);
+  const Frame carrier = frag_needed_carrier();
   EXPECT_FALSE(contains(carrier, std::string(16, 'd'))) << "the segment's data stays out";
-  uint8_t loc[4];
-  put32(loc, kBeyond);
-  const auto at = std::search(carrier.raw.begin(), carrier.raw.end(), loc, loc + 4);
-  ASSERT_NE(at, carrier.raw.end()) << "TLV 20 holds the location";
+  const size_t at = location_in(carrier);
+  ASSERT_LT(at, carrier.raw.size()) << "TLV 20 holds the location";
   std::vector<uint8_t> forged = carrier.raw;
-  forged[static_cast<size_t>(at - carrier.raw.begin()) + 3] ^= 0x01;  // another location
+  forged[at + 3] ^= 0x01;  // another location
   EXPECT_TRUE(r1->send(kWan, forged).empty());
   std::vector<uint8_t> mtu_changed = carrier.raw;
   // Byte 7 of the carried error (its MTU): the error, its 28 bytes of quote and the HMAC end the frame.
@@ -188,11 +197,7 @@ TEST_F(SvrIcmpError, AForgedCarrierIsDroppedAndNeverEmitted) {
 // must be an ICMPv4 error quoting a packet r1's client sent in that session, from a unicast
 // location (svr_icmp4_error_invalid); nothing reaches the client.
 TEST_F(SvrIcmpError, ASignedCarrierThatIsNotAnErrorAboutTheSessionIsRefused) {
-  open_tcp();
-  const auto seg = client_tcp(0x18, 1300);
-  const Frame carrier =
-      r2->send_one(kLan, error_at_r2(kBeyond, kIcmpDestUnreachable, kIcmpCodeFragNeeded, 1280, restored_at_r2(seg)));
-  ASSERT_EQ(carrier.port, kWan);
+  const Frame carrier = frag_needed_carrier();
   const size_t msg = carrier.raw.size() - 16 - 36;  // the carried error: 8 bytes, 20 of IPv4 header, 8 of TCP
   const auto edited = [&](size_t at, uint8_t value) {
     Frame f = carrier;
@@ -202,11 +207,9 @@ TEST_F(SvrIcmpError, ASignedCarrierThatIsNotAnErrorAboutTheSessionIsRefused) {
   };
   EXPECT_TRUE(r1->send(kWan, edited(msg + 8 + 20 + 3, 81)).empty()) << "quotes destination port 81";
   EXPECT_TRUE(r1->send(kWan, edited(msg, kIcmpEchoRequest)).empty()) << "not an error";
-  uint8_t loc[4];
-  put32(loc, kBeyond);
-  const auto at = std::search(carrier.raw.begin(), carrier.raw.end(), loc, loc + 4);
-  ASSERT_NE(at, carrier.raw.end());
-  EXPECT_TRUE(r1->send(kWan, edited(static_cast<size_t>(at - carrier.raw.begin()), 239)).empty())
+  const size_t at = location_in(carrier);
+  ASSERT_LT(at, carrier.raw.size());
+  EXPECT_TRUE(r1->send(kWan, edited(at, 239)).empty())
       << "a multicast location";
   EXPECT_EQ(r1->drop_count(DropReason::svr_icmp4_error_invalid), 3u) << r1->drops();
   EXPECT_EQ(r1->drop_count(DropReason::bad_hmac), 0u) << "signed";
@@ -230,18 +233,8 @@ TEST_F(SvrIcmpError, AnErrorAboutAnotherPacketIsNotCarried) {
 TEST_F(SvrIcmpError, CarryingAndRelayingAreRateLimited) {
   open_tcp();
   const std::vector<uint8_t> error =
-      error_at_r2(kBeyond, kIcmpDestUnreachable, kIcmpCodeFragNeeded, 1280, restored_at_r2(client_tcp(0x18, 1300)));
-  std::vector<std::vector<uint8_t>> carriers;
-  for (uint32_t i = 0; i < kIcmpErrorRateBurst + 3; ++i)
-    for (const Frame& c : r2->send(kLan, error)) carriers.push_back(c.raw);
-  EXPECT_EQ(carriers.size(), kIcmpErrorRateBurst);
-  EXPECT_EQ(r2->count(Counter::svr_icmp4_rate_limited), 3u);
-  EXPECT_EQ(r2->drop_count(DropReason::svr_icmp4_not_carried), 3u);
-  size_t relayed = 0;
-  for (const auto& c : carriers) relayed += r1->send(kWan, c).size();
-  for (const auto& c : carriers) relayed += r1->send(kWan, c).size();  // replayed: over r1's rate now
-  EXPECT_EQ(relayed, kIcmpErrorRateBurst);
-  EXPECT_EQ(r1->count(Counter::svr_icmp4_rate_limited), kIcmpErrorRateBurst);
+      error_at_r2(kBeyond, kIcmpDestUnreachable, kIcmpCodeFragNeeded, 1280, restored_at_r2(seg));
+  expect_error_rates(*r1, *r2, error, Counter::svr_icmp4_rate_limited, DropReason::svr_icmp4_not_carried);
 }
 
 }  // namespace
