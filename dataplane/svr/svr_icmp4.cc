@@ -116,8 +116,7 @@ void SvrIcmp4::error_from_wan(rte_mbuf* m, const ParsedPacket& pp, const Session
   rte_pktmbuf_free(m);  // the carrier is consumed, never forwarded
   if (!relay_rate_.take(ctx_.now_ms, kIcmpErrorRate, kIcmpErrorRateBurst))
     return ctx_.counters->add(Counter::svr_icmp4_rate_limited);
-  rte_mbuf* r = build_icmp4_error(pool, quote, static_cast<uint16_t>(n), md.icmp_location4, host.src, type, code,
-                                  rest);
+  rte_mbuf* r = build_icmp4_error(pool, quote, static_cast<uint16_t>(n), md.icmp_location4, host.src, type, code, rest);
   if (!r) return ctx_.counters->add(Counter::svr_icmp4_no_mbuf);
   ctx_.counters->add(Counter::svr_icmp4_errors_relayed);
   tx_.transmit(r, lan.iface, lan.next_hop);

@@ -54,8 +54,13 @@ class SvrIcmpError : public ::testing::Test {
     r2->neighbor(kWan, kR1Wan, kR1Mac);
   }
   static std::vector<uint8_t> client_tcp(uint8_t flags, size_t data = 0) {
-    return Pkt().eth(kR1Mac, kClientMac).ipv4(kClient, kServer).frag(0x4000)
-        .tcp(kClientPort, 80, flags, 7000, 1).payload(std::string(data, 'd')).bytes();
+    return Pkt()
+        .eth(kR1Mac, kClientMac)
+        .ipv4(kClient, kServer)
+        .frag(0x4000)
+        .tcp(kClientPort, 80, flags, 7000, 1)
+        .payload(std::string(data, 'd'))
+        .bytes();
   }
   // SYN and SYN-ACK through both routers.
   void open_tcp() {
@@ -71,10 +76,9 @@ class SvrIcmpError : public ::testing::Test {
   }
   // An ICMPv4 error from `from` to the client about `restored` (r2's LAN frame, quoted
   // up to 548 bytes as RFC 1812 routers do), as it reaches r2's LAN port.
-  static std::vector<uint8_t> error_at_r2(Ipv4 from, uint8_t type, uint8_t code, uint32_t rest,
-                                          const Frame& restored) {
-    std::vector<uint8_t> msg = {type, code, 0, 0, static_cast<uint8_t>(rest >> 24), static_cast<uint8_t>(rest >> 16),
-                                static_cast<uint8_t>(rest >> 8), static_cast<uint8_t>(rest)};
+  static std::vector<uint8_t> error_at_r2(Ipv4 from, uint8_t type, uint8_t code, uint32_t rest, const Frame& restored) {
+    std::vector<uint8_t> msg = {type, code, 0, 0, 0, 0, 0, 0};
+    put32(msg.data() + 4, rest);
     const size_t quoted = std::min<size_t>(restored.raw.size() - 14, 548);
     msg.insert(msg.end(), restored.raw.begin() + 14, restored.raw.begin() + 14 + static_cast<long>(quoted));
     put16(msg.data() + 2, ones_fold(ones_sum(msg.data(), msg.size())) ^ 0xffff);
@@ -89,8 +93,8 @@ class SvrIcmpError : public ::testing::Test {
   // Needed (MTU 1280) about the client's segment `seg`.
   Frame frag_needed_carrier() {
     open_tcp();
-    const Frame c = r2->send_one(kLan, error_at_r2(kBeyond, kIcmpDestUnreachable, kIcmpCodeFragNeeded, 1280,
-                                                   restored_at_r2(seg)));
+    const Frame c =
+        r2->send_one(kLan, error_at_r2(kBeyond, kIcmpDestUnreachable, kIcmpCodeFragNeeded, 1280, restored_at_r2(seg)));
     EXPECT_EQ(c.port, kWan);
     return c;
   }
@@ -109,8 +113,8 @@ class SvrIcmpError : public ::testing::Test {
   // `f` is an ICMPv4 error `type`/`code` (bytes 4-7 `rest`) from `from` to the client, on r1's
   // LAN to the client's MAC, checksums valid, quoting the IPv4 header of the client's `sent`
   // (its addresses, protocol, the TTL as r2 sent it) and its first 8 bytes of L4 header only.
-  static void expect_to_client(const Frame& f, const std::vector<uint8_t>& sent, Ipv4 from, uint8_t type,
-                               uint8_t code, uint32_t rest) {
+  static void expect_to_client(const Frame& f, const std::vector<uint8_t>& sent, Ipv4 from, uint8_t type, uint8_t code,
+                               uint32_t rest) {
     EXPECT_EQ(f.port, kLan);
     EXPECT_EQ(std::memcmp(f.dst_mac(), kClientMac.data(), 6), 0) << "to the client's MAC";
     EXPECT_EQ(f.src(), from);
@@ -209,8 +213,7 @@ TEST_F(SvrIcmpError, ASignedCarrierThatIsNotAnErrorAboutTheSessionIsRefused) {
   EXPECT_TRUE(r1->send(kWan, edited(msg, kIcmpEchoRequest)).empty()) << "not an error";
   const size_t at = location_in(carrier);
   ASSERT_LT(at, carrier.raw.size());
-  EXPECT_TRUE(r1->send(kWan, edited(at, 239)).empty())
-      << "a multicast location";
+  EXPECT_TRUE(r1->send(kWan, edited(at, 239)).empty()) << "a multicast location";
   EXPECT_EQ(r1->drop_count(DropReason::svr_icmp4_error_invalid), 3u) << r1->drops();
   EXPECT_EQ(r1->drop_count(DropReason::bad_hmac), 0u) << "signed";
   EXPECT_EQ(r1->count(Counter::svr_icmp4_errors_relayed), 0u);
