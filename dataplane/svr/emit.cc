@@ -6,6 +6,7 @@
 #include "dataplane/ip/packet_edit.h"
 #include "dataplane/svr/session_tlvs.h"
 #include "dataplane/svr/svr6_lan.h"
+#include "dataplane/svr/svr_icmp4.h"
 #include "dataplane/svr/waypoint6.h"
 #include "dataplane/worker/qos_tx.h"
 
@@ -53,6 +54,9 @@ void Emit::send(rte_mbuf* m, ParsedPacket& pp, Session& s, Dir dir) {
   if (pp.proto == kProtoTcp && (pp.tcp_flags & kTcpSyn) && (s.crypto || waypoint6_grows(s)))
     crypto_.clamp_mss(m, pp, s);
   if (out.peer >= 0 && !prepare_wan(m, pp, s, dir, out)) return;
+  // A restored DF segment above the LAN MTU: its sender is across the WAN (svr/svr_icmp4.h).
+  if (out.peer < 0 && out.iface >= 0 && icmp4_ && pp.end - pp.l3 > ctx_.rm().interfaces[out.iface].mtu) [[unlikely]]
+    if (icmp4_->refuse_too_big(m, pp, s, dir, out)) return;
   ctx_.counters->add(Counter::fast_path_packets);
   ctx_.counters->add(Counter::fast_path_bytes, pp.end - pp.l3);
   fragments_.transmit(m, pp, out.iface, out.next_hop);

@@ -28,6 +28,8 @@
 
 namespace wp {
 
+class SvrIcmp4;
+
 class Emit {
  public:
   Emit(WorkerContext& ctx, CryptoBatch& crypto, Fragments& fragments, FlowMonitor& flow, MetadataOnly& metadata_only,
@@ -42,6 +44,8 @@ class Emit {
 
   // Sends a packet of `s` travelling in `dir` out of the session's other side.
   void send(rte_mbuf* m, ParsedPacket& pp, Session& s, Dir dir);
+  // Who answers a restored DF segment above the LAN MTU through the session (svr/svr_icmp4.h).
+  void attach_icmp4(SvrIcmp4* icmp4) { icmp4_ = icmp4; }
   // Posts "established" once every WAN leg finished its handshake.
   void note_established(Session& s);
 
@@ -63,6 +67,7 @@ class Emit {
   MetadataOnly& metadata_only_;
   AppInspect& apps_;
   Duplication& dup_;
+  SvrIcmp4* icmp4_ = nullptr;
 };
 
 }  // namespace wp

@@ -21,6 +21,9 @@ bool arrives_as(const SideOut& side, int tunnel) {
 }  // namespace
 
 void LanInput::input(rte_mbuf* m, ParsedPacket& pp, int iface, int tunnel) {
+  // An ICMP error about a packet of a session (the worker dispatched it by the quote's class).
+  if (pp.proto == kProtoIcmp && icmp4_ && tunnel == kNone) [[unlikely]]
+    if (const std::optional<FiveTuple> q = SvrIcmp4::quoted_tuple(pkt_data(m), pp)) return icmp_error(m, pp, *q);
   SessionRef ref = ctx_.table.lookup({pp.src, pp.dst, pp.sport, pp.dport, pp.proto});
   if (!ref || !recheck_.current(*ref.session)) {
     first_packet(m, pp, iface, tunnel);
@@ -84,6 +87,13 @@ void LanInput::first_packet(rte_mbuf* m, ParsedPacket& pp, int iface, int tunnel
   dup_.start(*s);   // a duplicated class: TLV 27 in its forward blocks, two paths after the handshake
   apps_.start(*s);  // the first packet is the first one classified (Emit::send)
   emit_.send(m, pp, *s, Dir::forward);
+}
+
+void LanInput::icmp_error(rte_mbuf* m, const ParsedPacket& pp, const FiveTuple& q) {
+  // The quoted packet left us: its reply would arrive with the quote's tuple reversed.
+  const SessionRef ref = ctx_.table.lookup(q.reversed());
+  if (!ref || !recheck_.current(*ref.session)) return ctx_.drop(m, DropReason::no_session);
+  icmp4_->error_from_lan(m, pp, q, *ref.session, other_dir(ref.dir));
 }
 
 std::optional<DropReason> LanInput::icmp_refusal(const FiveTuple& t, int service, int tunnel,

@@ -24,6 +24,7 @@
 #include "dataplane/svr/emit.h"
 #include "dataplane/svr/migration.h"
 #include "dataplane/svr/policy_recheck.h"
+#include "dataplane/svr/svr_icmp4.h"
 #include "dataplane/worker/context.h"
 
 namespace wp {
@@ -39,9 +40,13 @@ class LanInput {
   // source tenant and the session's side A is the tunnel (replies go back
   // into it), and a session whose arriving side is not that tunnel refuses it.
   void input(rte_mbuf* m, ParsedPacket& pp, int iface, int tunnel = kNone);
+  // Where ICMPv4 errors about packets of SVR sessions go (svr/svr_icmp4.h); without it they drop.
+  void attach_icmp4(SvrIcmp4* icmp4) { icmp4_ = icmp4; }
 
  private:
   void first_packet(rte_mbuf* m, ParsedPacket& pp, int iface, int tunnel);
+  // An ICMPv4 error quoting `q`, a packet we sent: to its session's owner here (svr/svr_icmp4.h).
+  void icmp_error(rte_mbuf* m, const ParsedPacket& pp, const FiveTuple& q);
   // Side B of a new session `s` of service `svc`: a peer, a breakout port or
   // (both ends on our LAN side) a plain routed session. False with `why`.
   bool bind_side_b(Session& s, const ServiceModel& svc, DropReason& why);
@@ -59,6 +64,7 @@ class LanInput {
   PolicyRecheck& recheck_;
   AppInspect& apps_;
   Duplication& dup_;
+  SvrIcmp4* icmp4_ = nullptr;
 };
 
 }  // namespace wp

@@ -52,8 +52,6 @@ uint16_t svr6_lan_mtu(const RouterModel& rm, const Session6& s6, size_t k) {
   return t < rm.tunnels.size() ? rm.tunnels[t].mtu : 0;
 }
 
-constexpr Dir other(Dir d) { return d == Dir::forward ? Dir::reverse : Dir::forward; }
-
 // The IPv6 header and the L4 header of the packet at `ip` (`len` bytes): what a carried
 // error quotes (the ports, TCP's sequence number; no data).
 uint32_t headers_quoted(const uint8_t* ip, uint32_t len) {
@@ -88,8 +86,8 @@ Svr6Lan::Svr6Lan(WorkerContext& ctx, Tx& tx, Emit& emit, CryptoBatch& crypto, Me
       tx_(tx),
       emit_(emit),
       crypto_(crypto),
-      metadata_only_(metadata_only),
-      icmp6_errors_(ctx, tx, Counter::svr6_icmp6_rate_limited, Counter::svr6_icmp6_no_mbuf) {
+      icmp6_errors_(ctx, tx, Counter::svr6_icmp6_rate_limited, Counter::svr6_icmp6_no_mbuf),
+      carrier_(ctx, crypto, metadata_only, Counter::svr6_icmp6_errors_carried, Counter::svr6_icmp6_rate_limited) {
   ctx.svr6 = this;
   ctx.release_svr6 = &Svr6Lan::release;
   ctx.post_svr6 = &Svr6Lan::post;
@@ -401,30 +399,15 @@ void Svr6Lan::error_from_lan(rte_mbuf* m, const Ipv6View& v, Session6& s6, Dir a
 
 bool Svr6Lan::carry_error(rte_mempool* pool, Session& s, Dir about, const uint8_t* ip, uint32_t len,
                           const Ipv6& location, uint8_t type, uint8_t code, uint32_t rest) {
-  const Dir back = other(about);
-  const SideOut& out = back == Dir::forward ? s.out_fwd : s.out_rev;
-  if (out.peer < 0 || out.iface < 0 || location.is_unspecified()) return false;  // no WAN leg that way
-  if (!carried_rate_.take(ctx_.now_ms, kIcmpErrorRate, kIcmpErrorRateBurst)) {
-    ctx_.counters->add(Counter::svr6_icmp6_rate_limited);
-    return false;
-  }
-  const RouterModel& rm = ctx_.rm();
-  uint8_t block[kMaxMetadataLen];
-  MetadataWriter w(block, sizeof block);
-  const PairKey& key = ctx_.md_key(s, CryptoBatch::leaving_side(back), out.peer);
-  write_key_tlvs(w, rm.peers[static_cast<size_t>(out.peer)], key.version, rm.security[s.security].encrypt_metadata);
-  w.control_message(kControlKeepAlive);  // consumed by a router that does not know TLV 21
-  w.icmp_error_location6(location);
-  w.uuid(s.uuid);
-  const size_t md_len = crypto_.seal_metadata(block, w.finish(), sizeof block, s, back, out);
+  if (location.is_unspecified()) return false;
   // The ICMPv6 message: type, code, checksum 0 (the receiver computes its own), bytes 4-7, the headers quoted.
   uint8_t msg[8 + kIpv6HdrLen + 60] = {type, code};
   store_be32(msg + 4, rest);
   const uint32_t quoted = headers_quoted(ip, len);
   std::memcpy(msg + 8, ip, quoted);
-  if (md_len == 0 || !metadata_only_.send_block(pool, out, key, block, md_len, msg, 8 + quoted)) return false;
-  ctx_.counters->add(Counter::svr6_icmp6_errors_carried);
-  return true;
+  uint8_t at[16];
+  store_ipv6(at, location);
+  return carrier_.carry(pool, s, about, {Tlv::icmp_error_location_v6, at, 16}, msg, 8 + quoted);
 }
 
 void Svr6Lan::error_from_wan(rte_mbuf* m, const ParsedPacket& pp, const Session& s, Dir dir, const Metadata& md) {

@@ -41,14 +41,14 @@
 // direction (svr/metadata_only.h): TLV 21 = the error's source, TLV 24
 // keep-alive (a router that does not know TLV 21 consumes it, never hands it
 // to a host), TLV 6, and as data the ICMPv6 message with the quoted IPv6 and
-// L4 headers only (no session data leaves in clear, whatever the policy).
-// That router checks the HMAC (WanInput), that the quote is a packet of the
+// L4 headers only (no session data leaves in clear, whatever the policy;
+// svr/icmp_error_carrier.h, shared with IPv4 sessions' TLV 20). That router checks the HMAC (WanInput), that the quote is a packet of the
 // session sent by its own LAN host, and sends that host the error from the
 // location address, at kIcmpErrorRate a second (Icmp6ErrorSender::relay). A
 // Packet Too Big's MTU is passed on as it is (at least 1280): the IPv6
 // packet crosses the session unchanged, and it fitted our own WAN leg. Not
-// for IPv4 sessions (TLV 20), nor through transit routers
-// (svr_icmp_error_unsupported).
+// through transit routers (svr_icmp_error_unsupported); IPv4 sessions' errors
+// (TLV 20) are svr/svr_icmp4.h's.
 //
 // A Session6 opened out of an IPsec tunnel (#20; see
 // docs/ipsec.md § IPv6 inside tunnels) has the tunnel as its LAN side, as
@@ -70,6 +70,7 @@
 #include "dataplane/session/events6.h"
 #include "dataplane/session/table6.h"
 #include "dataplane/svr/crypto_batch.h"
+#include "dataplane/svr/icmp_error_carrier.h"
 #include "dataplane/worker/context.h"
 #include "dataplane/worker/icmp6_error_sender.h"
 #include "dataplane/worker/tx.h"
@@ -160,11 +161,10 @@ class Svr6Lan {
   Tx& tx_;
   Emit& emit_;
   CryptoBatch& crypto_;
-  MetadataOnly& metadata_only_;
   SessionTable6* table_ = nullptr;
   PathMigration* migration_ = nullptr;
   Icmp6ErrorSender icmp6_errors_;
-  TokenBucket carried_rate_;  // errors carried into sessions, at kIcmpErrorRate a second too
+  IcmpErrorCarrier carrier_;  // errors carried into sessions (TLV 21), at kIcmpErrorRate a second too
   EspStep* esp_ = nullptr;
 };
 

@@ -34,6 +34,8 @@
 
 namespace wp {
 
+class SvrIcmp4;
+
 class WanInput {
  public:
   WanInput(WorkerContext& ctx, Emit& emit, CryptoBatch& crypto, Fragments& fragments, PathMigration& migration,
@@ -51,6 +53,8 @@ class WanInput {
 
   // A packet this worker owns that arrived on a WAN interface.
   void input(rte_mbuf* m, ParsedPacket& pp);
+  // Where carried ICMPv4 errors (TLV 20) go (svr/svr_icmp4.h); without it they drop.
+  void attach_icmp4(SvrIcmp4* icmp4) { icmp4_ = icmp4; }
   // End of the burst: verify and decrypt the queued steady-state packets
   // together, then carry on with each.
   void open_pending();
@@ -82,6 +86,7 @@ class WanInput {
   PolicyRecheck& recheck_;
   AppInspect& apps_;
   Duplication& dup_;
+  SvrIcmp4* icmp4_ = nullptr;
 };
 
 }  // namespace wp

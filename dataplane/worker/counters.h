@@ -197,6 +197,11 @@ namespace wp {
   X(svr6_icmp6_no_mbuf) /* those not sent: no mbuf for them */ \
   X(svr6_icmp6_errors_carried) /* ICMPv6 errors about a packet of an IPv6 session over SVR sent to the other router inside the session (TLV 21; a LAN's, or our Packet Too Big for svr6_too_big) */ \
   X(svr6_icmp6_errors_relayed) /* ICMPv6 errors the other router carried in a session (TLV 21) sent to our LAN host */ \
+  X(svr_icmp4_errors_carried) /* ICMPv4 errors about a packet of an IPv4 SVR session sent to the other router inside the session (TLV 20; a LAN's, or our Fragmentation Needed for a restored DF segment above the LAN MTU) */ \
+  X(svr_icmp4_errors_relayed) /* ICMPv4 errors the other router carried in a session (TLV 20) sent to our LAN host */ \
+  X(svr_icmp4_frag_needed) /* our Fragmentation Needed for a restored DF TCP segment above the LAN MTU, carried back through the session (mtu_exceeded) */ \
+  X(svr_icmp4_rate_limited) /* ICMPv4 errors of IPv4 SVR sessions not carried or not relayed: over the worker's rate (kIcmpErrorRate) */ \
+  X(svr_icmp4_no_mbuf) /* relayed ICMPv4 errors not sent: no mbuf for them */ \
   X(waypoint6_sent) /* SVR packets sent to a peer's IPv6 waypoint (svr/waypoint6.h) */ \
   X(waypoint6_received) /* SVR packets received on our IPv6 waypoint from a peer's */ \
   X(waypoint6_fragmented) /* of waypoint6_sent: packets above the WAN MTU sent in IPv6 fragments (svr/fragments.h) */ \

@@ -53,6 +53,9 @@ Worker::Worker(uint32_t id, DataplaneShared& shared, uint32_t max_sessions, int 
   route6_.attach_tunnels(&esp_);  // IPv6 ones too
   svr6_.attach_tunnels(&esp_);    // and IPv6 sessions over SVR opened out of a tunnel (#20)
   svr6_.attach_migration(&migration_);  // whose forward packets move them off a path, as LanInput's do
+  lan_.attach_icmp4(&icmp4_);           // ICMPv4 errors about IPv4 SVR sessions' packets (TLV 20)
+  wan_.attach_icmp4(&icmp4_);
+  emit_.attach_icmp4(&icmp4_);
   ha_.attach6(&ha6_);             // #19: the peer's IPv6 sessions
   offload_.attach6(&route6_);     // #19: feedback of offloaded IPv6 sessions
   uint64_t hz = rte_get_tsc_hz();
@@ -245,9 +248,14 @@ int Worker::owner_of(rte_mbuf*& m, ParsedPacket& pp, int iface) {
   } else if (!wan) {
     // ICMP echo requests are for breakout services and tunnels, replies for
     // tunnels' pings (LanInput checks).
-    if (!l4_svr && !is_icmp_echo(m, pp, kIcmpEchoRequest) && !is_icmp_echo(m, pp, kIcmpEchoReply))
-      return ctx_.drop(m, DropReason::unsupported_proto), kNone;
-    cls = affinity_class({pp.src, pp.dst, pp.sport, pp.dport, pp.proto});
+    if (!l4_svr && !is_icmp_echo(m, pp, kIcmpEchoRequest) && !is_icmp_echo(m, pp, kIcmpEchoReply)) {
+      // An ICMP error goes where the session of the packet it quotes lives (svr/svr_icmp4.h).
+      const std::optional<FiveTuple> q = SvrIcmp4::quoted_tuple(pkt_data(m), pp);
+      if (!q) return ctx_.drop(m, DropReason::unsupported_proto), kNone;
+      cls = affinity_class(*q);
+    } else {
+      cls = affinity_class({pp.src, pp.dst, pp.sport, pp.dport, pp.proto});
+    }
   } else {
     return ctx_.drop(m, DropReason::not_for_us), kNone;
   }

@@ -45,6 +45,7 @@
 #include "dataplane/svr/policy_recheck.h"
 #include "dataplane/svr/route_follow.h"
 #include "dataplane/svr/svr6_lan.h"
+#include "dataplane/svr/svr_icmp4.h"
 #include "dataplane/svr/wan_input.h"
 #include "dataplane/worker/aging.h"
 #include "dataplane/worker/context.h"
@@ -176,6 +177,7 @@ class Worker {
   AppInspect apps_{ctx_, metadata_only_};
   Duplication dup_{ctx_};
   Emit emit_{ctx_, crypto_, fragments_, flow_, metadata_only_, apps_, dup_};
+  SvrIcmp4 icmp4_{ctx_, tx_, crypto_, metadata_only_};  // ICMPv4 errors through IPv4 SVR sessions (TLV 20)
   PolicyRecheck recheck_{ctx_};
   RouteFollow routes_{ctx_};
   PathMigration migration_{ctx_, emit_, metadata_only_, flow_, recheck_};

@@ -18,7 +18,12 @@
 # PUT from the client to f completes only because s's Packet Too Big reaches the client
 # through r2 and r1 (TLV 21; tshark on the client's link: from s's address, MTU 1280, a valid
 # checksum, quoting the client's segment; the client caches MTU 1280, `ip -6 route get`; r2
-# counts svr6_icmp6_errors_carried, r1 svr6_icmp6_errors_relayed); both routers stop cleanly.
+# counts svr6_icmp6_errors_carried, r1 svr6_icmp6_errors_relayed); the same for an IPv4
+# session (TLV 20, docs/svr-wire-format.md § ICMP errors through the session): a 3 MiB PUT
+# from the client's 10.1.0.10 to f's 10.3.0.10 over the same link completes because s's
+# Fragmentation Needed reaches the client (tshark: from 10.2.0.10, MTU 1280, checksum good;
+# `ip route get` caches mtu 1280; r2 svr_icmp4_errors_carried, r1 svr_icmp4_errors_relayed);
+# both routers stop cleanly.
 set -u -o pipefail
 source "$(dirname "$0")/lib.sh"
 source "$(dirname "$0")/svr6_export.sh"
@@ -39,7 +44,14 @@ far_host() {  # ns f behind s: s routes 2001:db8:73::/64 out of s1, a link of MT
     wp_exec s sysctl -qw net.ipv6.conf.all.forwarding=1 >/dev/null &&
     ip -n "$(wp_ns s)" -6 addr add 2001:db8:73::1/64 dev s1 nodad && ip -n "$(wp_ns s)" link set dev s1 mtu 1280 &&
     ip -n "$(wp_ns f)" -6 addr add "$FAR/64" dev f0 nodad && ip -n "$(wp_ns f)" -6 route add default via 2001:db8:73::1 &&
-    ip -n "$(wp_ns c)" -6 route add 2001:db8:73::/64 via 2001:db8:71::1 src "$CLI"
+    ip -n "$(wp_ns c)" -6 route add 2001:db8:73::/64 via 2001:db8:71::1 src "$CLI" &&
+    far_host4
+}
+far_host4() {  # and IPv4: c 10.1.0.10, s 10.2.0.10 routing 10.3.0.0/24 out of s1 (MTU 1280) to f
+  ip -n "$(wp_ns c)" addr add 10.1.0.10/24 dev c0 && ip -n "$(wp_ns c)" route add 10.3.0.0/24 via 10.1.0.1 &&
+    ip -n "$(wp_ns s)" addr add 10.2.0.10/24 dev s0 && ip -n "$(wp_ns s)" route add default via 10.2.0.1 &&
+    wp_exec s sysctl -qw net.ipv4.ip_forward=1 >/dev/null && ip -n "$(wp_ns s)" addr add 10.3.0.1/24 dev s1 &&
+    ip -n "$(wp_ns f)" addr add 10.3.0.10/24 dev f0 && ip -n "$(wp_ns f)" route add default via 10.3.0.1
 }
 wp_check "a host $FAR behind the server, over a 1280-byte link" far_host || wp_finish
 
@@ -53,11 +65,14 @@ router:
 ${8:-}
 tenants:
   - {name: v6, ipv6_prefixes: ["2001:db8:71::/112"]}
+  - {name: v4, prefixes: ["10.1.0.0/24"]}
   - {name: guests, ipv6_prefixes: ["2001:db8:71::1:0/112"]}
 services:
   - {name: web6, prefixes: ["2001:db8:72::/64", "2001:db8:73::/64"], protocol: tcp, ports: ["80", "5201"]$7}
   - {name: ping6, prefixes: ["2001:db8:72::/64"], protocol: any$7}
+  - {name: web4, prefixes: ["10.3.0.0/24"], protocol: tcp, ports: ["8080"]$7}
 policies:
+  - {tenant: v4, service: web4}
   - {tenant: v6, service: web6}
   - {tenant: v6, service: ping6}
 peers:
@@ -68,7 +83,8 @@ YAML
 }
 conf r1 10.1.0.1/24 2001:db8:71::1/64 172.16.0.1/24 r2 172.16.0.2 ", next_peer: r2" >"$WP_TMP/r1.yaml"
 conf r2 10.2.0.1/24 2001:db8:72::1/64 172.16.0.2/24 r1 172.16.0.1 "" \
-  'routes: [{prefix: "2001:db8:73::/64", next_hop: "2001:db8:72::10", interface: lan}]' >"$WP_TMP/r2.yaml"
+  'routes: [{prefix: "2001:db8:73::/64", next_hop: "2001:db8:72::10", interface: lan},
+           {prefix: "10.3.0.0/24", next_hop: "10.2.0.10", interface: lan}]' >"$WP_TMP/r2.yaml"
 for r in r1 r2; do svr6_export_yaml >>"$WP_TMP/$r.yaml"; done
 wp_check "waypointd --check accepts r1.yaml (IPv6 service with next_peer)" wp_check_config "$WP_TMP/r1.yaml"
 wp_check "waypointd --check accepts r2.yaml" wp_check_config "$WP_TMP/r2.yaml"
@@ -135,6 +151,19 @@ far_server() {
   wp_wait_listen f 80
 }
 wp_check "HTTP server on [$FAR]" far_server
+far_server4() {
+  wp_bg f "$WP_TMP/http-far4.log" "$WP_PY" -u "$WP_E2E/http_server.py" 10.3.0.10 8080 "$WP_TMP/www"
+  WP_PIDS+=("$WP_BG_PID")
+  wp_wait_listen f 8080
+}
+upload_far4() {
+  local got
+  got=$(wp_exec c curl -sS --interface 10.1.0.10 --connect-timeout 5 --max-time 20 -H "Expect:" -T "$WP_TMP/up.bin" \
+    "http://10.3.0.10:8080/up.bin") && [ "$got" = "3145728 $(wp_sha "$WP_TMP/up.bin")" ]
+}
+frag_needed_to_client() {
+  [ "$(tshark -r "$WP_TMP/fn-c.pcap" -Y "icmp.type == 3 && icmp.code == 4 && icmp.mtu == 1280 && ip.src == 10.2.0.10 && ip.dst == 10.1.0.10 && icmp.checksum.status == 1 && ip.dst == 10.3.0.10 && tcp.dstport == 8080" 2>/dev/null | wc -l)" -ge 1 ]
+}
 head -c 3145728 /dev/urandom >"$WP_TMP/up.bin"
 wp_check "capture Packet Too Big on the client's link" \
   wp_cap_start c c0 "$WP_TMP/ptb-c.pcap" -s 1500 -f "icmp6 and ip6[40] == 2"
@@ -156,6 +185,18 @@ wp_expect "r1 counters.svr6_icmp6_errors_relayed >= 1" "$(wp_stat r1 counters.sv
 for d in svr6_icmp6_error_invalid svr_icmp_error_unsupported bad_hmac; do
   wp_expect "r1 drops.$d = 0" "$(wp_stat r1 drops.$d)" -eq 0
 done
+# The same for an IPv4 session (TLV 20): f's IPv4 address, the same 1280-byte link.
+wp_check "HTTP server on 10.3.0.10:8080" far_server4
+wp_check "capture Fragmentation Needed on the client's link" \
+  wp_cap_start c c0 "$WP_TMP/fn-c.pcap" -s 1500 -f "icmp and icmp[0] == 3 and icmp[1] == 4"
+wp_check "curl PUT 3 MiB to 10.3.0.10 behind the 1280-byte link arrives whole" upload_far4
+wp_cap_stop
+wp_check "tshark: the client got s's Fragmentation Needed (MTU 1280, checksum good, its own segment quoted)" frag_needed_to_client
+cached4_1280() { wp_exec c ip route get 10.3.0.10 2>/dev/null | grep -q " mtu 1280"; }
+wp_check "the client caches MTU 1280 toward 10.3.0.10 (ip route get)" cached4_1280
+wp_expect "r2 counters.svr_icmp4_errors_carried >= 1" "$(wp_stat r2 counters.svr_icmp4_errors_carried)" -ge 1
+wp_expect "r1 counters.svr_icmp4_errors_relayed >= 1" "$(wp_stat r1 counters.svr_icmp4_errors_relayed)" -ge 1
+wp_expect "r1 drops.svr_icmp4_error_invalid = 0" "$(wp_stat r1 drops.svr_icmp4_error_invalid)" -eq 0
 
 wp_check "r1 exits 0 on SIGTERM" wp_router_stop r1
 wp_check "r2 exits 0 on SIGTERM" wp_router_stop r2

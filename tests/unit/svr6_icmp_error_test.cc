@@ -16,6 +16,7 @@
 #include "dataplane/ip/icmp.h"
 #include "dataplane/ip/ndp.h"  // kIcmp6EchoRequest
 #include "tests/unit/icmp6_error_check.h"
+#include "tests/unit/icmp_error_rate_check.h"
 #include "tests/unit/svr6_pair.h"
 
 namespace wp {
@@ -211,17 +212,7 @@ TEST_F(Svr6IcmpError, CarryingAndRelayingAreRateLimited) {
   open_tcp();
   const std::vector<uint8_t> error =
       error_at_r2(kBeyond, kIcmp6PacketTooBig, 0, 1300, restored_at_r2(client_tcp(1300)));
-  std::vector<std::vector<uint8_t>> carriers;
-  for (uint32_t i = 0; i < kIcmpErrorRateBurst + 3; ++i)
-    for (const Frame& c : r2->send(kLan, error)) carriers.push_back(c.raw);
-  EXPECT_EQ(carriers.size(), kIcmpErrorRateBurst);
-  EXPECT_EQ(r2->count(Counter::svr6_icmp6_rate_limited), 3u);
-  EXPECT_EQ(r2->drop_count(DropReason::svr6_icmp6_not_carried), 3u);
-  size_t relayed = 0;
-  for (const auto& c : carriers) relayed += r1->send(kWan, c).size();
-  for (const auto& c : carriers) relayed += r1->send(kWan, c).size();  // replayed: over r1's rate now
-  EXPECT_EQ(relayed, kIcmpErrorRateBurst);
-  EXPECT_EQ(r1->count(Counter::svr6_icmp6_rate_limited), kIcmpErrorRateBurst);
+  expect_error_rates(*r1, *r2, error, Counter::svr6_icmp6_rate_limited, DropReason::svr6_icmp6_not_carried);
 }
 
 }  // namespace

@@ -1,0 +1,76 @@
+// ICMPv4 errors through IPv4 SVR sessions (issue #19/#17; the SVR draft's TLV
+// 20; docs/svr-wire-format.md § ICMP errors through the session), the twin of
+// IPv6 sessions' TLV 21 (svr/svr6_lan.h).
+//
+// The host that sent a packet of a session is across the WAN from whoever
+// answers it with an ICMPv4 error (RFC 792, RFC 1191): the server's Port
+// Unreachable, a router beyond the egress's Fragmentation Needed or Time
+// Exceeded reach the egress router's LAN, addressed to the client. That
+// router finds the session by the quote (the restored packet it sent: the
+// quoted tuple's affinity class names the owner worker, as for the session's
+// own LAN packets) and carries the error to the other router in a signed
+// metadata-only packet of the other direction (svr/icmp_error_carrier.h):
+// TLV 20 = the error's source (the location), as data the type, code, bytes
+// 4-7 and the quoted IPv4 header + 8 bytes of L4 header only (no session data
+// leaves in clear), with the session's own tuple for that direction written
+// in. Its own Fragmentation Needed for a restored DF TCP segment above the
+// LAN MTU travels the same way, from its address on that LAN. The other
+// router checks the HMAC (WanInput), that the quote is a packet its own LAN
+// host sent in that session and that the location is unicast, writes the
+// host's own tuple into the quote (header checksum fixed) and sends the host
+// the error from the location, at kIcmpErrorRate a second a worker. The MTU
+// of a Fragmentation Needed passes unchanged: an IPv4 packet crosses the
+// session with its size unchanged on both LANs.
+#pragma once
+
+#include <rte_mbuf.h>
+
+#include <cstdint>
+#include <optional>
+
+#include "dataplane/ip/packet.h"
+#include "dataplane/session/session.h"
+#include "dataplane/svr/icmp_error_carrier.h"
+#include "dataplane/svr/metadata.h"
+#include "dataplane/worker/context.h"
+#include "dataplane/worker/rate_limit.h"
+#include "dataplane/worker/tx.h"
+
+namespace wp {
+
+class SvrIcmp4 {
+ public:
+  SvrIcmp4(WorkerContext& ctx, Tx& tx, CryptoBatch& crypto, MetadataOnly& metadata_only)
+      : ctx_(ctx),
+        tx_(tx),
+        carrier_(ctx, crypto, metadata_only, Counter::svr_icmp4_errors_carried, Counter::svr_icmp4_rate_limited) {}
+
+  // The tuple of the TCP or UDP packet that ICMPv4 error `pp` (Destination Unreachable, Time
+  // Exceeded, Parameter Problem; frame `d`) quotes; nullopt: not such an error, or cut short.
+  static std::optional<FiveTuple> quoted_tuple(const uint8_t* d, const ParsedPacket& pp);
+
+  // An ICMPv4 error `pp` that reached a LAN port, quoting `q`, a packet this router sent in
+  // direction `about` of `s`: carried to the other router when `s` is an SVR session that way
+  // (header comment); `m` consumed either way.
+  void error_from_lan(rte_mbuf* m, const ParsedPacket& pp, const FiveTuple& q, Session& s, Dir about);
+  // A metadata packet of `s` arriving in `dir` with TLV 20, its HMAC verified (WanInput): the
+  // error it carries, to the LAN host of that direction; `m` consumed.
+  void error_from_wan(rte_mbuf* m, const ParsedPacket& pp, const Session& s, Dir dir, const Metadata& md);
+  // A restored packet `pp` of `s` leaving in `dir` on LAN side `out`, above that port's MTU: true
+  // (and `m` dropped as mtu_exceeded) when it is a DF TCP segment, whose sender then gets our
+  // Fragmentation Needed through the session. False: `m` untouched (fragmented as before).
+  bool refuse_too_big(rte_mbuf* m, const ParsedPacket& pp, Session& s, Dir dir, const SideOut& out);
+
+ private:
+  // The error `type`/`code`/`rest` that `location` generated about the IPv4 packet at `ip` (its
+  // header and at least 8 bytes of L4 header), sent in `about`: into the session the other way.
+  bool carry(rte_mempool* pool, Session& s, Dir about, const uint8_t* ip, Ipv4 location, uint8_t type, uint8_t code,
+             uint32_t rest);
+
+  WorkerContext& ctx_;
+  Tx& tx_;
+  IcmpErrorCarrier carrier_;
+  TokenBucket relay_rate_;  // errors relayed to our LAN hosts
+};
+
+}  // namespace wp
