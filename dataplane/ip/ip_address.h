@@ -1,6 +1,6 @@
 // An IPv4 or an IPv6 address, tagged: what the control plane holds where
-// either family may appear (IKE's outer addresses, docs/ipsec.md § IPv6
-// outer addresses). IPv4 converts implicitly, so code and tests written for
+// either family may appear (IKE's outer addresses,
+// docs/ipsec.md § IPv6 outer addresses). IPv4 converts implicitly, so code and tests written for
 // IPv4 keep their `Ipv4` values and compare as before; the fast path keeps
 // its own per-family types (Ipv4, Ipv6) and never sees this one.
 // Wire form (as IKE's NAT_DETECTION hashes and ID payloads carry it,

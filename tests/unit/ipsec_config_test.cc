@@ -160,20 +160,23 @@ TEST(IpsecConfig, Ipv6OuterAddressesAreChecked) {
     return site(address, local.empty() ? "" : "    local_address: " + local + "\n", tunnel);
   };
   ASSERT_TRUE(with("172.16.0.50").ok()) << with("172.16.0.50").error_text();
-  EXPECT_TRUE(with("2001:db8:ff::50").ok()) << with("2001:db8:ff::50").error_text();
-  EXPECT_TRUE(with("2001:db8:ff::50", "2001:db8:ff::1").ok()) << "local_address is one of ours";
-  // The tunnel's 1400 (default) + 105 (CBC's worst case) fits 1500; 1450 does not; GCM only: 1400 + 77.
+  const std::string mtu1395 = "    mtu: 1395\n";
+  EXPECT_TRUE(with("2001:db8:ff::50", "", mtu1395).ok()) << with("2001:db8:ff::50", "", mtu1395).error_text();
+  EXPECT_TRUE(with("2001:db8:ff::50", "2001:db8:ff::1", mtu1395).ok()) << "local_address is one of ours";
+  // The tunnel's 1400 (default) + 105 (CBC's worst case, the default proposals offer it) does not
+  // fit 1500, 1395 does; GCM only: 85 (1415 fits).
+  EXPECT_TRUE(HasError(with("2001:db8:ff::50"), "tunnels[0].mtu", "1400 plus 105 bytes of ESP in UDP over IPv6"));
   EXPECT_TRUE(HasError(with("2001:db8:ff::50", "", "    mtu: 1450\n"), "tunnels[0].mtu",
                        "1450 plus 105 bytes of ESP in UDP over IPv6 toward IPsec peer \"site1\" is 1555, more than "
                        "router.wan[0].mtu 1500 (lower the tunnel's mtu to 1395"));
-  EXPECT_TRUE(with("2001:db8:ff::50", "", "    mtu: 1395\n").ok());
   EXPECT_TRUE(HasError(with("2001:db8:ff::50", "", "    mtu: 1424\n"), "tunnels[0].mtu", "is 1529"));
-  EXPECT_TRUE(site("2001:db8:ff::50", "    esp_proposals: [aes256gcm16]\n", "    mtu: 1423\n").ok());
-  EXPECT_TRUE(HasError(site("2001:db8:ff::50", "    esp_proposals: [aes256gcm16]\n", "    mtu: 1424\n"),
-                       "tunnels[0].mtu", "1424 plus 77 bytes"));
+  EXPECT_TRUE(site("2001:db8:ff::50", "    esp_proposals: [aes256gcm16]\n").ok()) << "1400 + 85";
+  EXPECT_TRUE(site("2001:db8:ff::50", "    esp_proposals: [aes256gcm16]\n", "    mtu: 1415\n").ok());
+  EXPECT_TRUE(HasError(site("2001:db8:ff::50", "    esp_proposals: [aes256gcm16]\n", "    mtu: 1416\n"),
+                       "tunnels[0].mtu", "1416 plus 85 bytes"));
   // We initiate to it from local_address (or the route's WAN address), never from initiate_from.
-  EXPECT_TRUE(site("2001:db8:ff::50", "    initiate: true\n").ok());
-  EXPECT_TRUE(HasError(site("2001:db8:ff::50", "    initiate: true\n    initiate_from: 172.16.0.1\n"),
+  EXPECT_TRUE(site("2001:db8:ff::50", "    initiate: true\n", mtu1395).ok());
+  EXPECT_TRUE(HasError(site("2001:db8:ff::50", "    initiate: true\n    initiate_from: 172.16.0.1\n", mtu1395),
                        "ipsec_peers[0].initiate_from", "an IPv6 peer is initiated from local_address"));
   EXPECT_TRUE(with("172.16.0.50", "", "    mtu: 1450\n").ok()) << "IPv4 outer: not this rule";
   EXPECT_TRUE(HasError(with("2001:db8:77::50"), "ipsec_peers[0].address", "not reachable from any WAN interface"));
