@@ -213,6 +213,7 @@ void ConfigValidator::check_tunnels() {
       error(path + ".tenant", "unknown tenant \"" + t.tenant() + "\"");
     check_tunnel_address(t, path, addressed);
     check_tunnel_ipv6_address(t, path, addressed6);
+    check_tunnel_outer_mtu6(t, path);
   }
   if (cfg_.tunnels_size() > static_cast<int>(kMaxTunnels))
     error("tunnels", std::to_string(cfg_.tunnels_size()) + " tunnels; at most " + std::to_string(kMaxTunnels));

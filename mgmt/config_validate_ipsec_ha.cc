@@ -12,6 +12,9 @@ namespace wp::mgmt::detail {
 
 void ConfigValidator::check_ipsec_initiate_from(const config::IpsecPeer& p, const std::string& path) {
   const std::string at = path + ".initiate_from";
+  if (looks_ipv6(p.address()) && p.initiate() && cfg_.has_ha())
+    return error(path + ".initiate", "initiating to an IPv6 peer in an HA pair is not built (the pair names no "
+                                     "IPv6 address to initiate from; docs/ipsec.md § IPv6 outer addresses)");
   if (p.initiate_from().empty()) {
     if (p.initiate() && cfg_.has_ha())
       error(at, "required with initiate in an HA pair (ha): the WAN address whose holder initiates, the same on both "
@@ -19,6 +22,9 @@ void ConfigValidator::check_ipsec_initiate_from(const config::IpsecPeer& p, cons
     return;
   }
   if (!p.initiate()) return error(at, "set without initiate: nothing is initiated to this peer");
+  if (looks_ipv6(p.address()))
+    return error(at, "\"" + p.initiate_from() + "\" with an IPv6 address: an IPv6 peer is initiated from " +
+                         "local_address (or the WAN address its route leaves)");
   const auto addr = parse_ipv4(p.initiate_from());
   if (!addr) return error(at, "\"" + p.initiate_from() + "\" is not an IPv4 address");
   for (const config::Interface& w : cfg_.router().wan()) {

@@ -16,9 +16,12 @@
 // link-local, which would need a zone; reachable from a WAN interface with
 // ipv6_addresses), an IPv6 `local_address` must be one of a WAN interface's
 // ipv6_addresses, and both must be of one family (an IKE SA's two ends
-// are). waypointd's IKE service and workers speak IKE and ESP over IPv4
-// only so far, so an IPv6 `address` is then refused with that reason rather
-// than accepted and never answered.
+// are). The outer path must carry a full tunnel packet: the WAN interface's
+// MTU must hold tunnels[].mtu plus the worst-case ESP-in-UDP overhead over
+// IPv6 (40 + 8 + 8 + IV + padding + 18: check_tunnel_outer_mtu6), since
+// IKE SAs and Child SAs over IPv6 do not fragment the outer packet.
+#include <algorithm>
+
 #include "mgmt/config_validator.h"
 
 namespace wp::mgmt::detail {
@@ -49,12 +52,43 @@ void ConfigValidator::check_ipsec_address(const config::IpsecPeer& p, const std:
   const std::string at = path + ".address";
   if (!required(p.address(), at)) return;
   if (!looks_ipv6(p.address())) return check_waypoint(p.address(), at);
-  const size_t before = errors_.size();
-  check_waypoint6(p.address(), at);
-  if (errors_.size() != before) return;
-  error(at, "\"" + p.address() +
-                "\" is an IPv6 address: IKE and ESP over IPv6 outer addresses are not built in waypointd yet "
-                "(docs/ipsec.md § IPv6 outer addresses); reach the site over IPv4 (IPv6 inside the tunnel works)");
+  check_waypoint6(p.address(), at);  // global unicast, reachable from a WAN interface with ipv6_addresses
+}
+
+// ESP in UDP over IPv6, worst case (RFC 4303 § 2, RFC 3948 § 2.1): IPv6 40,
+// UDP 8, SPI + sequence 8, the IV (CBC 16, GCM 8), padding to the block
+// (CBC 15, GCM's 4-byte alignment 3), pad length + next header 2 and the ICV 16.
+namespace {
+uint32_t esp6_outer_overhead(const config::IpsecPeer& p) {
+  bool cbc = p.esp_proposals_size() == 0;  // the default offers aes256-sha256 too
+  for (const std::string& s : p.esp_proposals()) cbc |= s.find("gcm") == std::string::npos;
+  return 40 + 8 + 8 + (cbc ? 16 + 15 : 8 + 3) + 18;
+}
+}  // namespace
+
+void ConfigValidator::check_tunnel_outer_mtu6(const config::Tunnel& t, const std::string& path) {
+  const config::IpsecPeer* p = nullptr;
+  for (const config::IpsecPeer& q : cfg_.ipsec_peers())
+    if (q.name() == t.peer()) p = &q;
+  if (!p || !looks_ipv6(p->address())) return;
+  const auto local = parse_ipv6(p->local_address());
+  const uint32_t inner = t.mtu() ? t.mtu() : 1400, need = inner + esp6_outer_overhead(*p);
+  for (int w = 0; w < cfg_.router().wan_size(); ++w) {
+    const config::Interface& wan = cfg_.router().wan(w);
+    if (wan.ipv6_addresses_size() == 0) continue;
+    if (local && std::none_of(wan.ipv6_addresses().begin(), wan.ipv6_addresses().end(), [&](const std::string& s) {
+          Ipv6 host;
+          return parse_prefix6(s, &host) && host == *local;
+        }))
+      continue;  // the site is spoken to from another WAN interface
+    const uint32_t mtu = wan.mtu() ? wan.mtu() : 1500;
+    if (need > mtu)
+      error(path + ".mtu", std::to_string(inner) + " plus " + std::to_string(need - inner) +
+                               " bytes of ESP in UDP over IPv6 toward IPsec peer \"" + p->name() + "\" is " +
+                               std::to_string(need) + ", more than router.wan[" + std::to_string(w) + "].mtu " +
+                               std::to_string(mtu) + " (lower the tunnel's mtu to " + std::to_string(mtu - (need - inner)) +
+                               " or raise the WAN MTU)");
+  }
 }
 
 void ConfigValidator::check_ipsec_local_address(const config::IpsecPeer& p, const std::string& path) {

@@ -8,6 +8,15 @@
 // requests of the peers we initiate to (ipsec_peers[].initiate) leave the
 // WAN interface the route to the peer takes, through send_ip (ARP), from
 // and to the ports the service names (500, or 4500 after NAT-T's move).
+//
+// IPv6 outer addresses (docs/ipsec.md § IPv6 outer addresses): UDP 500/4500
+// to one of a WAN interface's IPv6 addresses reaches icmp6_input (the
+// workers hand it up, ipv6_input.cc) and comes here with its UDP checksum
+// verified (mandatory on IPv6, RFC 8200 § 8.1: a zero or wrong one is
+// dropped as ike_unanswered, the service counting udp6_bad_checksum); answers leave the same way as IPv4's, with
+// an IPv6 header and a UDP checksum; our requests leave by the IPv6 route
+// to the peer (config or FRR) out of a WAN interface, through Neighbor
+// Discovery (resolve6), from that interface's global address.
 #include <rte_ether.h>
 
 #include <chrono>
@@ -18,12 +27,13 @@
 #include "dataplane/control/ike_service.h"
 #include "dataplane/control/route_choice.h"
 #include "dataplane/ip/checksum.h"
+#include "dataplane/ip/nat64_packet.h"
 #include "dataplane/ip/packet_edit.h"
 
 namespace wp {
 namespace {
 
-constexpr uint16_t kEthLen = 14, kIpLen = 20, kUdpLen = 8;
+constexpr uint16_t kEthLen = 14, kIpLen = 20, kIp6Len = 40, kUdpLen = 8;
 
 }  // namespace
 
@@ -36,7 +46,33 @@ void Control::ike_input(rte_mbuf* m, const ParsedPacket& pp, int iface) {
   const uint8_t* d = pkt_data(m);
   const uint16_t udp_len = load_be16(d + pp.l4 + 4);
   if (udp_len < kUdpLen || pp.l4 + udp_len > pp.end) return drop(m, DropReason::parse_error);
-  const ike::Bytes reply = ike_->input(ike::CSpan(d + pp.payload, udp_len - kUdpLen), pp.src, pp.sport, pp.dst, pp.dport);
+  ike_answer(m, d + pp.payload, static_cast<uint16_t>(udp_len - kUdpLen), pp.src, pp.sport, pp.dst, pp.dport, iface);
+}
+
+bool Control::ike_wanted6(const Ipv6View& v, int iface) const {
+  const InterfaceModel& in = model().interfaces[iface];
+  return ike_ && v.proto == kProtoUdp && IkeService::is_ike_port(v.dport) && in.wan && in.holds6(v.dst) &&
+         !v.dst.is_link_local();
+}
+
+void Control::ike_input6(rte_mbuf* m, const Ipv6View& v, int iface) {
+  const uint8_t* d = pkt_data(m);
+  if (v.end < v.l4 + kUdpLen) return drop(m, DropReason::parse_error);
+  const uint16_t udp_len = load_be16(d + v.l4 + 4);
+  if (udp_len < kUdpLen || v.l4 + udp_len != v.end) return drop(m, DropReason::parse_error);
+  const uint16_t sum = load_be16(d + v.l4 + 6);
+  if (sum == 0 || l4_checksum6(v.src, v.dst, kProtoUdp, d + v.l4, udp_len) != sum) {
+    ike_->refuse_udp6_checksum();
+    return drop(m, DropReason::ike_unanswered);
+  }
+  ike_answer(m, d + v.l4 + kUdpLen, static_cast<uint16_t>(udp_len - kUdpLen), IpAddress(v.src), v.sport,
+             IpAddress(v.dst), v.dport, iface);
+}
+
+void Control::ike_answer(rte_mbuf* m, const uint8_t* payload, uint16_t len, const IpAddress& src, uint16_t sport,
+                         const IpAddress& dst, uint16_t dport, int iface) {
+  const uint8_t* d = pkt_data(m);
+  const ike::Bytes reply = ike_->input(ike::CSpan(payload, len), src, sport, dst, dport);
   if (reply.empty()) {
     // An answer to a request of ours whose next request the service queued
     // (IKE_AUTH, maybe on 4500 now): sent at once, the datagram consumed.
@@ -52,18 +88,39 @@ void Control::ike_input(rte_mbuf* m, const ParsedPacket& pp, int iface) {
   uint8_t dst_mac[6];
   std::memcpy(dst_mac, d + 6, 6);  // back to where it came from (the site or its router)
   rte_pktmbuf_free(m);
-  if (rte_mbuf* out = ike_packet(pp.dst, pp.src, pp.dport, pp.sport, reply)) send_l2(out, iface, dst_mac);
+  if (rte_mbuf* out = ike_packet(dst, src, dport, sport, reply)) send_l2(out, iface, dst_mac);
 }
 
-// Ethernet (type only: send_l2 writes the addresses), IPv4 and UDP around
-// an IKE datagram; null (counted ike_reply_failed) without an mbuf or when
-// it does not fit one (IKE fragmentation does not exist).
-rte_mbuf* Control::ike_packet(Ipv4 src, Ipv4 dst, uint16_t sport, uint16_t dport, const ike::Bytes& payload) {
-  const size_t len = kEthLen + kIpLen + kUdpLen + payload.size();
+// Ethernet (type only: send_l2 writes the addresses), IPv4 or IPv6 (of
+// src's family) and UDP around an IKE datagram; null (counted
+// ike_reply_failed) without an mbuf or when it does not fit one (IKE
+// fragmentation does not exist).
+rte_mbuf* Control::ike_packet(const IpAddress& src, const IpAddress& dst, uint16_t sport, uint16_t dport,
+                              const ike::Bytes& payload) {
+  const size_t len = kEthLen + (src.v6 ? kIp6Len : kIpLen) + kUdpLen + payload.size();
   rte_mbuf* out = rte_pktmbuf_alloc(pool_);
   if (!out) return counters().drop(DropReason::ike_reply_failed), nullptr;
   auto* p = reinterpret_cast<uint8_t*>(len <= UINT16_MAX ? rte_pktmbuf_append(out, static_cast<uint16_t>(len)) : nullptr);
   if (!p) return drop(out, DropReason::ike_reply_failed), nullptr;
+  const uint16_t udp_len = static_cast<uint16_t>(kUdpLen + payload.size());
+  if (src.v6) {
+    store_be16(p + 12, kEtherTypeIpv6);
+    uint8_t* ip = p + kEthLen;
+    std::memset(ip, 0, kIp6Len);
+    ip[0] = 0x60;  // no traffic class, no flow label
+    store_be16(ip + 4, udp_len);
+    ip[6] = kProtoUdp;
+    ip[7] = 64;
+    store_ipv6(ip + 8, src.addr6);
+    store_ipv6(ip + 24, dst.addr6);
+    uint8_t* udp = ip + kIp6Len;
+    store_be16(udp, sport);
+    store_be16(udp + 2, dport);
+    store_be16(udp + 4, udp_len);
+    std::memcpy(udp + kUdpLen, payload.data(), payload.size());
+    store_be16(udp + 6, l4_checksum6(src.addr6, dst.addr6, kProtoUdp, udp, udp_len));  // never 0 (0xffff)
+    return out;
+  }
   store_be16(p + 12, kEtherTypeIpv4);
   uint8_t* ip = p + kEthLen;
   std::memset(ip, 0, kIpLen);
@@ -71,8 +128,8 @@ rte_mbuf* Control::ike_packet(Ipv4 src, Ipv4 dst, uint16_t sport, uint16_t dport
   store_be16(ip + 2, static_cast<uint16_t>(kIpLen + kUdpLen + payload.size()));
   ip[8] = 64;
   ip[9] = kProtoUdp;
-  store_be32(ip + 12, src);
-  store_be32(ip + 16, dst);
+  store_be32(ip + 12, src.v4);
+  store_be32(ip + 16, dst.v4);
   store_be16(ip + 10, ipv4_header_checksum(ip));
   uint8_t* udp = ip + kIpLen;
   store_be16(udp, sport);
@@ -97,11 +154,35 @@ std::optional<NextHop> Control::ike_route(Ipv4 peer) const {
   return nh;
 }
 
+// IPv6: the same rule (the route's interface must be a WAN one), from its
+// first global address on the peer's link, else its first global one.
+std::optional<Route6> Control::ike_route6(const Ipv6& peer) const {
+  const RouterModel& m = model();
+  const auto r = route6_to(m, shared_.fib6.load(std::memory_order_acquire), peer, 0);
+  if (!r || r->tunnel() || r->iface < 0 || static_cast<size_t>(r->iface) >= m.interfaces.size() ||
+      !m.interfaces[r->iface].wan || ike_source6(r->iface, peer).is_unspecified())
+    return std::nullopt;
+  return r;
+}
+
+Ipv6 Control::ike_source6(int iface, const Ipv6& peer) const {
+  const InterfaceModel& in = model().interfaces[iface];
+  const Ipv6 on_link = in.source6_for(peer);
+  if (!on_link.is_link_local() && !on_link.is_unspecified()) return on_link;
+  for (const Ipv6& a : in.addrs6)
+    if (!a.is_link_local() && !a.is_unspecified()) return a;
+  return Ipv6{};
+}
+
 void Control::set_ike(IkeService* ike) {
   ike_ = ike;
   if (!ike_) return;
-  ike_->set_source([this](Ipv4 peer) -> Ipv4 {
-    const auto nh = ike_route(peer);
+  ike_->set_source([this](const IpAddress& peer) -> IpAddress {
+    if (peer.v6) {
+      const auto r = ike_route6(peer.addr6);
+      return r ? IpAddress(ike_source6(r->iface, peer.addr6)) : IpAddress(Ipv6{});
+    }
+    const auto nh = ike_route(peer.v4);
     return nh ? model().interfaces[nh->iface].addr : 0;
   });
 }
@@ -124,7 +205,23 @@ void Control::ike_poll() {
 
 void Control::ike_send_outgoing() {
   for (const IkeDatagram& d : ike_->take_outgoing()) {
-    const auto nh = ike_route(d.dst);
+    if (d.dst.v6) {
+      const auto r = ike_route6(d.dst.addr6);
+      rte_mbuf* out = r && d.src.v6 ? ike_packet(d.src, d.dst, d.sport, d.dport, d.payload) : nullptr;
+      if (!out) {
+        if (!r || !d.src.v6) counters().drop(DropReason::ike_reply_failed);
+        continue;
+      }
+      if (r->connected())
+        mark_resolve6(out, r->iface);
+      else if (!mark_resolve6_via(out, r->iface, r->next_hop)) {
+        drop(out, DropReason::ike_reply_failed);
+        continue;
+      }
+      resolve6(out);
+      continue;
+    }
+    const auto nh = ike_route(d.dst.v4);
     if (!nh) {
       counters().drop(DropReason::ike_reply_failed);
       continue;

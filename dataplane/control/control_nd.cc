@@ -41,6 +41,7 @@ DropReason nd_drop_reason(NdStatus s) {
 void Control::icmp6_input(rte_mbuf* m, int iface) {
   const uint8_t* d = pkt_data(m);
   const Ipv6View v = parse_ipv6_packet(d, m->data_len, kEthHdrLen);
+  if (v.status == Ipv6Status::ok && ike_wanted6(v, iface)) return ike_input6(m, v, iface);  // control_ike.cc
   if (v.status != Ipv6Status::ok || v.proto != kProtoIcmpv6) return not_ours(m, iface);
   if (icmpv6_checksum(v.src, v.dst, d + v.l4, v.end - v.l4) != 0) return drop(m, DropReason::icmpv6_bad_checksum);
   switch (d[v.l4]) {

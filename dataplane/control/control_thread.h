@@ -24,6 +24,7 @@
 #include "dataplane/control/dad6.h"
 #include "dataplane/control/ha_arp_claim.h"
 #include "dataplane/control/linux_cp/tunnel_links.h"
+#include "dataplane/ip/ip_address.h"
 #include "dataplane/ip/ndp.h"
 #include "dataplane/worker/shared.h"
 #include "dataplane/worker/worker.h"
@@ -101,10 +102,20 @@ class Control {
   uint32_t punt_poll();
   bool ike_wanted(const ParsedPacket& pp, int iface) const;
   void ike_input(rte_mbuf* m, const ParsedPacket& pp, int iface);
+  // IKE over IPv6 outer addresses (control_ike.cc): UDP 500/4500 to one of
+  // a WAN interface's IPv6 addresses, from icmp6_input's IPv6 stream.
+  bool ike_wanted6(const Ipv6View& v, int iface) const;
+  void ike_input6(rte_mbuf* m, const Ipv6View& v, int iface);
+  // Both families: the service's answer to a datagram, sent back where it came from.
+  void ike_answer(rte_mbuf* m, const uint8_t* payload, uint16_t len, const IpAddress& src, uint16_t sport,
+                  const IpAddress& dst, uint16_t dport, int iface);
   void ike_poll();
-  void ike_send_outgoing();  // the IKE service's queued requests, out through send_ip
-  rte_mbuf* ike_packet(Ipv4 src, Ipv4 dst, uint16_t sport, uint16_t dport, const std::vector<uint8_t>& payload);
+  void ike_send_outgoing();  // the IKE service's queued requests, out through send_ip / resolve6
+  rte_mbuf* ike_packet(const IpAddress& src, const IpAddress& dst, uint16_t sport, uint16_t dport,
+                       const std::vector<uint8_t>& payload);
   std::optional<NextHop> ike_route(Ipv4 peer) const;
+  std::optional<Route6> ike_route6(const Ipv6& peer) const;  // out of a WAN interface with a global address
+  Ipv6 ike_source6(int iface, const Ipv6& peer) const;       // a WAN interface's global address toward `peer`
   void kernel_frame(rte_mbuf* m, int iface);
   void kernel_arp(rte_mbuf* m, const ParsedPacket& pp, int iface);
   void kernel_arp_reply(int iface, Ipv4 addr, const uint8_t* mac);

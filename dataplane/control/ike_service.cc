@@ -36,14 +36,6 @@ std::string hex(uint64_t v, int digits) {
   return buf;
 }
 
-Ipv4 addr_of(const ike::Bytes& b) {
-  return b.size() == 4 ? Ipv4{b[0]} << 24 | Ipv4{b[1]} << 16 | Ipv4{b[2]} << 8 | b[3] : 0;
-}
-
-ike::Bytes bytes_of(Ipv4 a) {
-  return {static_cast<uint8_t>(a >> 24), static_cast<uint8_t>(a >> 16), static_cast<uint8_t>(a >> 8),
-          static_cast<uint8_t>(a)};
-}
 
 // Seconds from `now` to `at` (0 when past; -1 when `at` is unset).
 int64_t seconds_to(steady_clock::time_point at, steady_clock::time_point now) {
@@ -58,8 +50,8 @@ uint32_t random_u32() {
 
 std::string selector_text(const ike::TrafficSelector& t) {
   auto ip = [](const ike::Bytes& b) {
-    if (b.size() == 16) return format_ipv6(load_ipv6(b.data()));  // TS_IPV6_ADDR_RANGE
-    return b.size() == 4 ? format_ipv4(addr_of(b)) : std::string("?");
+    const auto a = IpAddress::from_bytes(b);  // TS_IPV4_ or TS_IPV6_ADDR_RANGE
+    return a ? a->str() : std::string("?");
   };
   std::string s = ip(t.start_addr) + "-" + ip(t.end_addr);
   if (t.ip_protocol) s += " proto " + std::to_string(t.ip_protocol);
@@ -98,8 +90,10 @@ void IkeService::configure(const waypoint::config::Config& cfg, std::map<std::st
   for (const auto& p : cfg.ipsec_peers()) {
     PeerInfo info;
     info.name = p.name();
-    info.address = parse_ipv4(p.address()).value_or(0);
-    info.local = parse_ipv4(p.local_address()).value_or(0);
+    // Validated: one family (mgmt/config_validate_ipsec_local.cc); an unset
+    // local address is "any of ours" of the peer's family.
+    info.address = IpAddress::parse(p.address()).value_or(IpAddress{});
+    info.local = IpAddress::parse(p.local_address()).value_or(IpAddress{});
     info.ike_lifetime_s = p.ike_lifetime_s() ? p.ike_lifetime_s() : 14400;
     info.child_lifetime_s = p.child_lifetime_s() ? p.child_lifetime_s() : 3600;
     info.child_lifetime_bytes = p.child_lifetime_bytes();
@@ -131,7 +125,7 @@ void IkeService::configure(const waypoint::config::Config& cfg, std::map<std::st
     in.config = rc.peers[static_cast<size_t>(i)];
     in.ike_suites = ike::peer_ike_suites(p);
     in.dpd = seconds(p.dpd_interval_s() ? p.dpd_interval_s() : 30);
-    in.from = parse_ipv4(p.initiate_from()).value_or(peers_[static_cast<size_t>(i)].local);
+    in.from = IpAddress::parse(p.initiate_from()).value_or(peers_[static_cast<size_t>(i)].local);
     initiating_.push_back(std::move(in));
   }
 }
@@ -153,14 +147,14 @@ IkeService::~IkeService() {
   published_.store(nullptr, std::memory_order_release);
 }
 
-ike::Bytes IkeService::input(ike::CSpan payload, Ipv4 src, uint16_t sport, Ipv4 dst, uint16_t dport,
+ike::Bytes IkeService::input(ike::CSpan payload, const IpAddress& src, uint16_t sport, const IpAddress& dst, uint16_t dport,
                              steady_clock::time_point now) {
   consumed_ = false;
   // A peer bound to one of our addresses (local_address) is answered on it
   // only; the others on any of ours.
   bool known = false, elsewhere = false;
   for (const PeerInfo& p : peers_)
-    if (p.address == src) (p.local == 0 || p.local == dst ? known : elsewhere) = true;
+    if (p.address == src) (p.local.unset() || p.local == dst ? known : elsewhere) = true;
   // Drops that change no SA only count: the document shows them within a
   // second (poll), and a flood of them costs no rendering.
   if (!known)
@@ -193,7 +187,7 @@ ike::Bytes IkeService::input(ike::CSpan payload, Ipv4 src, uint16_t sport, Ipv4 
     add(IkeServiceCounter::datagrams);
     const bool init_sent = in->initiator->state() == ike::InitiatorState::sa_init_sent;
     const uint64_t answered = in->initiator->counters().responses;
-    const ike::Endpoint from{bytes_of(src), sport};
+    const ike::Endpoint from{src.bytes(), sport};
     const uint64_t moved = in->initiator->counters().peer_moved;
     reply = in->initiator->handle(msg, now, &from);
     if (in->initiator->counters().peer_moved != moved) add(IkeServiceCounter::initiator_peer_moved);
@@ -208,7 +202,7 @@ ike::Bytes IkeService::input(ike::CSpan payload, Ipv4 src, uint16_t sport, Ipv4 
     check_initiator(*in, now);
   } else {
     add(IkeServiceCounter::datagrams);
-    const ike::Endpoint peer{bytes_of(src), sport}, local{bytes_of(dst), dport};
+    const ike::Endpoint peer{src.bytes(), sport}, local{dst.bytes(), dport};
     const uint64_t answered = responder_.own_counters().answers;
     reply = responder_.handle(msg, peer, local, now);
     // The peer's answer to a request of ours (rekey, Delete) that ended it.
@@ -273,14 +267,14 @@ void IkeService::poll(steady_clock::time_point now) {
 }
 
 void IkeService::start(Initiating& in, steady_clock::time_point now) {
-  const Ipv4 peer = peers_[in.peer].address;
-  const Ipv4 route_src = source_ ? source_(peer) : 0;
-  if (!route_src) {
+  const IpAddress peer = peers_[in.peer].address;
+  const IpAddress route_src = source_ ? source_(peer) : IpAddress{};
+  if (route_src.unset()) {
     add(IkeServiceCounter::initiate_no_route);
     in.schedule.postpone(now);
     return;
   }
-  const Ipv4 src = in.from ? in.from : route_src;
+  const IpAddress src = in.from ? in.from : route_src;
   // HA (docs/ipsec.md § HA): only the node that answers for initiate_from
   // initiates, and not while a copy of the peer's SA waits to be carried on.
   if (ha_ && ha_answers_ && (ha_answers_(src) == HaAddress::not_ours_now || ha_init_copies_.count(in.peer))) {
@@ -291,8 +285,8 @@ void IkeService::start(Initiating& in, steady_clock::time_point now) {
   ike::InitiatorConfig c;
   c.peer = in.config;
   c.ike_suites = in.ike_suites;
-  c.local = {bytes_of(src), kIkePort};
-  c.remote = {bytes_of(peer), kIkePort};
+  c.local = {src.bytes(), kIkePort};
+  c.remote = {peer.bytes(), kIkePort};
   in.initiator = std::make_unique<ike::Initiator>(std::move(c), log_);
   in.local = src;
   in.up = false;
@@ -308,7 +302,7 @@ void IkeService::start(Initiating& in, steady_clock::time_point now) {
   }
   add(IkeServiceCounter::initiations);
   if (log_)
-    log_("ike: " + peers_[in.peer].name + ": initiating IKE SA " + format_ipv4(src) + " -> " + format_ipv4(peer) +
+    log_("ike: " + peers_[in.peer].name + ": initiating IKE SA " + src.str() + " -> " + peer.str() +
          " (attempt after " + std::to_string(in.schedule.failures()) + " failures)");
   queue(in, std::move(r));
 }
@@ -373,8 +367,8 @@ void IkeService::sync_sas(steady_clock::time_point now) {
         }
       TunnelEndpoint ep;
       ep.tunnel = static_cast<uint16_t>(sa->config->tunnel);
-      ep.local = addr_of(sa->local.addr);
-      ep.peer = addr_of(sa->peer.addr);
+      ep.local = ike::record_address(sa->local.addr);
+      ep.peer = ike::record_address(sa->peer.addr);
       ep.local_port = kIkeNattPort;
       ep.peer_port = sa->peer.port == kIkePort ? kIkeNattPort : sa->peer.port;
       ep.udp_encap = sa->udp_encap;  // a NAT on the path or IKE begun on 4500; else IP protocol 50

@@ -77,6 +77,7 @@
 #include "dataplane/control/ike/ike_lifetime.h"
 #include "dataplane/control/ike/initiate_schedule.h"
 #include "dataplane/control/ike/ike_responder.h"
+#include "dataplane/ip/ip_address.h"
 #include "dataplane/ip/ipv4.h"
 #include "dataplane/control/ike/ike_sa_sync.h"
 #include "dataplane/ipsec/esp_counters.h"
@@ -100,6 +101,7 @@ inline constexpr std::chrono::milliseconds kIkeHaSeqInterval{1000};
   X(unknown_peer)       /* from an address that is no ipsec_peers[].address, dropped */                   \
   X(wrong_local_address) /* from a peer's address to another of ours than its ipsec_peers[].local_address, dropped */ \
   X(malformed)          /* shorter than an IKE header (after the non-ESP marker), dropped */              \
+  X(udp6_bad_checksum)  /* over IPv6: a zero or wrong UDP checksum (RFC 8200 § 8.1), dropped before input() */ \
   X(tables_published)   /* EspSaTable swaps */                                                            \
   X(sa_install_failed)  /* a Child SA the SA table refused (full, SPI taken): not published */                \
   X(initiations)        /* IKE_SA_INIT started toward an ipsec_peers[].initiate peer (first sends) */        \
@@ -137,9 +139,10 @@ enum class IkeServiceCounter : uint8_t {
 inline constexpr size_t kIkeServiceCounters = static_cast<size_t>(IkeServiceCounter::count);
 std::string_view ike_service_counter_name(IkeServiceCounter c);
 
-// A request we send as initiator: UDP payload, from src:sport to dst:dport.
+// A request we send as initiator: UDP payload, from src:sport to dst:dport
+// (both of one family).
 struct IkeDatagram {
-  Ipv4 src = 0, dst = 0;
+  IpAddress src, dst;
   uint16_t sport = kIkePort, dport = kIkePort;
   ike::Bytes payload;
 };
@@ -147,8 +150,9 @@ struct IkeDatagram {
 class IkeService {
  public:
   using Log = std::function<void(const std::string&)>;
-  // Our address toward `peer` (the WAN interface its route leaves); 0: none.
-  using SourceFn = std::function<Ipv4(Ipv4 peer)>;
+  // Our address toward `peer` (the WAN interface its route leaves, of
+  // `peer`'s family); unset: none.
+  using SourceFn = std::function<IpAddress(const IpAddress& peer)>;
   // Each reader's epoch counter (workers and the dispatcher); an old table
   // is freed once all of them moved twice. Empty: freed at once (tests).
   using Readers = std::vector<const std::atomic<uint64_t>*>;
@@ -164,9 +168,10 @@ class IkeService {
 
   // The UDP payload of a datagram from src:sport to our dst:dport (500 or
   // 4500); returns the UDP payload to send back from dst:dport to
-  // src:sport, empty for none.
+  // src:sport, empty for none. IPv4 or IPv6, src and dst of one family
+  // (docs/ipsec.md § IPv6 outer addresses).
   // `now`: when it arrived (retransmission timers, Child SA lifetimes).
-  ike::Bytes input(ike::CSpan payload, Ipv4 src, uint16_t sport, Ipv4 dst, uint16_t dport,
+  ike::Bytes input(ike::CSpan payload, const IpAddress& src, uint16_t sport, const IpAddress& dst, uint16_t dport,
                    std::chrono::steady_clock::time_point now = std::chrono::steady_clock::now());
   // Timers: half-open IKE SAs (30 s), the cookie secret (5 min), retired
   // tables; the initiators' starts, retransmissions and liveness checks.
@@ -182,6 +187,9 @@ class IkeService {
   // that ended the exchange (nothing to send back, nothing lost): Control
   // frees it instead of dropping it as ike_unanswered.
   bool consumed() const { return consumed_; }
+  // Control dropped a datagram over IPv6 whose UDP checksum is zero or wrong
+  // (as ike_unanswered; counted here as why).
+  void refuse_udp6_checksum() { add(IkeServiceCounter::udp6_bad_checksum); }
   // Set by Control before the first poll; without it nothing is initiated.
   void set_source(SourceFn f) { source_ = std::move(f); }
 
@@ -204,7 +212,7 @@ class IkeService {
   // `marks`: the workers' ESP sequence marks (DataplaneShared). Set before
   // the first input(); without it nothing is synced.
   enum class HaAddress : uint8_t { not_ours_now, own, peers_taken_over };
-  using AnswersFn = std::function<HaAddress(Ipv4 local)>;
+  using AnswersFn = std::function<HaAddress(const IpAddress& local)>;
   void set_ha(IkeHaChannel* channel, uint32_t node, const EspSeqMarks* marks, AnswersFn answers);
 
   // Live reload of ipsec_peers and tunnels (ike_service_reload.cc,
@@ -292,13 +300,13 @@ class IkeService {
   std::pair<EspSaCounters, EspSaCounters> child_counters(uint32_t spi_in) const;
   void start(Initiating& in, std::chrono::steady_clock::time_point now);
   void check_initiator(Initiating& in, std::chrono::steady_clock::time_point now);
-  ike::Bytes initiator_input(ike::CSpan ike, Ipv4 src);
+  ike::Bytes initiator_input(ike::CSpan ike, const IpAddress& src);
   void queue(const Initiating& in, ike::Bytes request);
 
   struct PeerInfo {
     std::string name, tunnel;
-    Ipv4 address = 0;
-    Ipv4 local = 0;  // ipsec_peers[].local_address; 0: any of ours
+    IpAddress address;
+    IpAddress local;  // ipsec_peers[].local_address; unset: any of ours (of address's family)
     uint32_t ike_lifetime_s = 0, child_lifetime_s = 0;
     uint64_t child_lifetime_bytes = 0;  // 0: none
   };
@@ -332,11 +340,11 @@ class IkeService {
     std::chrono::seconds dpd{30};
     ike::InitiateSchedule schedule;
     std::unique_ptr<ike::Initiator> initiator;  // the current attempt or SA
-    Ipv4 local = 0;
+    IpAddress local;
     bool up = false;  // established seen (logged, backoff reset)
     // HA: ipsec_peers[].initiate_from, else local_address (0: the route's WAN address); whether
     // the SA it holds was taken over from the HA peer (docs/ipsec.md § HA).
-    Ipv4 from = 0;
+    IpAddress from;
     bool ha_taken = false;
     std::chrono::steady_clock::time_point last_keepalive{};  // behind a NAT: every 20 s
     ike::RekeyCounters seen_rekeys;  // of the initiator's counters, counted into rekey_

@@ -106,7 +106,7 @@ bool IkeService::ha_ownership() {
   bool changed = false;
   for (auto& [spi_r, copy] : ha_copies_) {
     if (!copy.sa) continue;
-    const HaAddress where = ha_answers_(ike::record_ipv4(copy.sa->local.addr));
+    const HaAddress where = ha_answers_(ike::record_address(copy.sa->local.addr));
     if (where == HaAddress::not_ours_now) continue;
     const bool taken = where == HaAddress::peers_taken_over;  // else: ours, handed back after our restart
     std::map<uint32_t, ike::ChildSeq> starts;
@@ -150,7 +150,7 @@ bool IkeService::ha_ownership() {
   std::vector<uint64_t> away;
   for (const auto& [spi_r, sa] : responder_.sas())
     if (sa->state == ike::IkeSaState::established && sa->config &&
-        ha_answers_(ike::record_ipv4(sa->local.addr)) == HaAddress::not_ours_now)
+        ha_answers_(ike::record_address(sa->local.addr)) == HaAddress::not_ours_now)
       away.push_back(spi_r);
   for (const uint64_t spi_r : away) {
     const ike::IkeSa& sa = *responder_.sas().at(spi_r);

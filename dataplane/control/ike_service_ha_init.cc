@@ -82,7 +82,7 @@ bool IkeService::ha_initiator_ownership(steady_clock::time_point now) {
       it = ha_init_copies_.erase(it);
       continue;
     }
-    const Ipv4 local = ike::record_ipv4(copy.sa->local.addr);
+    const IpAddress local = ike::record_address(copy.sa->local.addr);
     const HaAddress where = ha_answers_(local);
     if (where == HaAddress::not_ours_now) {
       ++it;

@@ -64,11 +64,8 @@ uint64_t IkeService::child_bytes(uint32_t spi_in) const {
 
 void IkeService::queue_request(const ike::IkeSa& sa, ike::Bytes request) {
   if (request.empty()) return;
-  auto addr = [](const ike::Bytes& b) {
-    return b.size() == 4 ? Ipv4{b[0]} << 24 | Ipv4{b[1]} << 16 | Ipv4{b[2]} << 8 | b[3] : Ipv4{0};
-  };
   if (sa.local.port == kIkeNattPort) request.insert(request.begin(), 4, 0);  // the non-ESP marker
-  outgoing_.push_back({addr(sa.local.addr), addr(sa.peer.addr), sa.local.port, sa.peer.port, std::move(request)});
+  outgoing_.push_back({ike::record_address(sa.local.addr), ike::record_address(sa.peer.addr), sa.local.port, sa.peer.port, std::move(request)});
 }
 
 namespace {

@@ -8,9 +8,13 @@
 #include "dataplane/ip/ndp.h"
 #include "dataplane/ip/packet.h"
 #include "dataplane/ip/packet_edit.h"
+#include "dataplane/ipsec/esp_sa.h"
 #include "dataplane/worker/ipv6_drops.h"
 
 namespace wp {
+namespace {
+constexpr uint16_t kIkeUdpPort = 500;  // RFC 7296 § 2 (4500: kIkeNattPort)
+}  // namespace
 
 void Ipv6Input::input(rte_mbuf* m, int iface) {
   BurstArray<Route6Step::Staged, 1> s;
@@ -34,6 +38,10 @@ bool Ipv6Input::stage(rte_mbuf* m, int iface, Route6Step::Staged& out) {
   }
   if (v.status != Ipv6Status::ok) return ctx_.drop(m, ipv6_drop_reason(v.status)), false;
   if (v.proto == kProtoIcmpv6 && for_control(d, v, in, iface)) return to_control(m, iface), false;
+  // IKE over IPv6 (docs/ipsec.md § IPv6 outer addresses): UDP 500/4500 to one of
+  // this WAN interface's addresses, not ESP (EspStep took that), to the IKE service.
+  if (v.proto == kProtoUdp && in.wan && (v.dport == kIkeUdpPort || v.dport == kIkeNattPort) && in.holds6(v.dst))
+    return to_control_ring(m), false;
   // NAT64: from a LAN host to us as its router (ports are promiscuous: not another router's traffic).
   if (!in.wan && std::memcmp(d, in.mac, 6) == 0 && nat64_.input6(m, v, iface)) return false;
   // NAT46: a server's reply (or ICMPv6 error) to a client written under a source prefix.

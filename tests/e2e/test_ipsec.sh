@@ -15,6 +15,14 @@
 #     site9 with tunnel ipsec9, charon's `live` comes up through it; the first config
 #     again removes them: r2's Delete reaches charon (no `live` in its list), while a
 #     ping from site1's LAN goes on through ipsec0 (all answered, ipsec0's SA the same);
+#  3b. (after 3) IKE and ESP over IPv6 outer addresses
+#     (docs/ipsec.md § IPv6 outer addresses): r2's WAN has 2001:db8:ff::2/64, the site 2001:db8:ff::9 (its LAN
+#     10.58.0.1); charon's `six` (peer site6o, tunnel ipsec4) initiates to r2's IPv6
+#     address, IKE_AUTH on [2001:db8:ff::2]:4500; r2 lists the IKE SA ESTABLISHED at
+#     [2001:db8:ff::9] and the Child SA INSTALLED (encap udp: kernel-libipsec fakes NAT);
+#     the site's LAN pings 10.2.0.10 and fetches 1 MiB byte-exact through the tunnel
+#     (inner IPv4, ESP in UDP over IPv6), ipsec4 counts it both ways, no udp6_bad_checksum
+#     or esp_udp6_checksum drop at r2; swanctl --terminate removes it at r2.
 #  5. swanctl --terminate: r2's SAs are gone (r2 exits cleanly at the end, after 7).
 #  6. (before 5) r2 initiates to site3 (`initiate: true`; charon's `hub`
 #     connection has no start_action, it only responds): the IKE SA comes up
@@ -158,6 +166,7 @@ PSK1B=site1b-psk-99887766554433221100
 PSK4=branch1-psk-0f1e2d3c4b5a69788796
 PSK5=site4-psk-a1b2c3d4e5f60718293a
 PSK9=site9-psk-5a4b3c2d1e0f9a8b7c6d
+PSK6O=site6o-psk-60e1d2c3b4a5968778695
 KEY=$(wp_keygen)
 wp_gen_basic_configs "$WP_TMP" 1 "$KEY"
 # 9: a CA, r2's RSA certificate, site7's ECDSA one; site8's from a CA r2 does not trust.
@@ -224,6 +233,9 @@ ipsec_peers:
      local_ts: [10.2.0.0/24], remote_ts: [10.57.0.0/24]}
   - {name: site11, address: 172.16.0.18, local_id: headend.example, remote_id: site11.example,
      certificate_file: pki/headend.pem, private_key_file: pki/headend.key, ca_file: pki/ca.pem, crl_file: pki/ca.crl}
+  - {name: site6o, address: "2001:db8:ff::9", local_address: "2001:db8:ff::2", local_id: headend.example,
+     remote_id: site6o.example, psk: "$PSK6O", ike_proposals: [aes256-sha256-modp2048], esp_proposals: [aes256gcm16],
+     local_ts: [10.2.0.0/24], remote_ts: [10.58.0.0/24]}
 tunnels:
   - {name: ipsec0, peer: site1, tenant: branch, address: 169.254.10.1/30, ipv6_address: "2001:db8:10::1/126"}
   - {name: ipsec1, peer: site2, tenant: branch}
@@ -235,6 +247,7 @@ tunnels:
   - {name: ipsec8, peer: site8, tenant: branch}
   - {name: ipsec10, peer: site10, tenant: branch}
   - {name: ipsec11, peer: site11, tenant: branch}
+  - {name: ipsec4, peer: site6o, tenant: branch}
 YAML
 # The site's LAN (10.50.0.0/24) comes out of ipsec0 as tenant branch: ping (any
 # protocol to the server), web (wp_conf_common), not ssh (no policy); a
@@ -263,6 +276,9 @@ c["services"].append({"name": "r1-tunnel", "prefixes": ["10.2.5.0/24"], "protoco
 c["policies"].append({"tenant": "branch", "service": "r1-tunnel"})
 c["routes"].append({"prefix": "10.2.5.0/24", "next_hop": "10.2.0.10", "interface": "lan"})
 c["routes"].append({"prefix": "10.54.0.0/24", "interface": "ipsec6"})  # 11: site4 behind the NAT
+# 3b: IKE and ESP over IPv6 outer addresses: r2's WAN IPv6 address, site6o's LAN through ipsec4.
+c["router"]["wan"][0]["ipv6_addresses"] = ["2001:db8:ff::2/64"]
+c["routes"].append({"prefix": "10.58.0.0/24", "interface": "ipsec4"})
 # 1e: IPv6 inside ipsec0. r2's LAN is dual stack; the site's IPv6 (tenant branch, as
 # its IPv4) may reach the server's, and the server's (tenant hq6) the site's through
 # an IPv6 route into the tunnel.
@@ -330,6 +346,7 @@ wp_exec site ip addr add 172.16.0.18/24 dev s0  # 9b: site11 (revoked)
 wp_exec site ip addr add 10.57.0.1/24 dev s0    # site10's LAN
 wp_exec site ip addr add 172.16.0.16/24 dev s0  # 4: site9, added to r2 by a live commit
 wp_exec site ip addr add 10.59.0.1/24 dev s0    # site9's LAN (charon installs its route from it)
+wp_exec site ip addr add 10.58.0.1/24 dev s0    # 3b: site6o's LAN (its IPv6 outer address comes in 3b)
 # 1e: the site's IPv6 LAN address on lo (only the tunnel carries IPv6 here); charon's TUN,
 # made when it starts, takes IPv6 from the namespace's defaults.
 wp_v6on site lo && wp_exec site sysctl -qw net.ipv6.conf.default.disable_ipv6=0 net.ipv6.conf.default.accept_dad=0 \
@@ -417,6 +434,9 @@ mkdir -p "$SW"
   # 4: site9, which r2 learns and forgets by live commits.
   wp_swan_connection live 172.16.0.16 172.16.0.2 aes256-sha256-modp2048 site9.example headend.example \
     lan9 10.59.0.0/24 10.2.9.0/24 aes256gcm16
+  # 3b: over IPv6 outer addresses.
+  wp_swan_connection six 2001:db8:ff::9 2001:db8:ff::2 aes256-sha256-modp2048 site6o.example headend.example \
+    lan6o 10.58.0.0/24 10.2.0.0/24 aes256gcm16
   # 9: certificates; swanctl loads private keys only from its own directories (next to swanctl.conf).
   # 9b: site10 by its subject DN, curve25519 for IKE, PFS with ecp384; site11 revoked.
   for n in 7 8 10 11; do
@@ -446,6 +466,7 @@ EOF
   wp_swan_secret site3 site3.example headend.example "$PSK3"
   wp_swan_secret site1b site1b.example headend.example "$PSK1B"
   wp_swan_secret site9 site9.example headend.example "$PSK9"
+  wp_swan_secret site6o site6o.example headend.example "$PSK6O"
   echo "}"
 } > "$SW/swanctl.conf"
 mkdir -p "$SW/ecdsa" && cp "$PKI/site7.key" "$PKI/site8.key" "$PKI/site10.key" "$PKI/site11.key" "$SW/ecdsa/"
@@ -738,6 +759,32 @@ sent=$(cat "$WP_TMP/initiate.out" "$WP_TMP/initiate-bad.out" | grep -c "sending 
 # (The responder's `requests`: site3's answers to r2's requests go to r2's initiator.)
 wp_expect "r2's IKE responder got every IKE datagram the site sent ($sent)" "$(jq_py 'd["counters"]["requests"]')" -eq "$sent"
 echo "r2 drops.not_for_us: $(wp_stat r2 drops.not_for_us)"
+
+# 3b. IKE and ESP over IPv6 outer addresses (after 1e, whose capture wants no IPv6 on s0).
+wp_exec site sysctl -qw net.ipv6.conf.s0.disable_ipv6=0 net.ipv6.conf.s0.accept_dad=0
+wp_exec site ip -6 addr add 2001:db8:ff::9/64 dev s0 nodad
+wp_check "swanctl --initiate six (site6o over IPv6 outer addresses)" initiate six lan6o "$WP_TMP/initiate6o.out"
+wp_check "charon: IKE_AUTH from [2001:db8:ff::9]:4500 to r2's [2001:db8:ff::2]:4500" \
+  grep -q "sending packet: from 2001:db8:ff::9\[4500\] to 2001:db8:ff::2\[4500\]" "$WP_TMP/initiate6o.out"
+ctl -o json ipsec >"$WP_TMP/ipsec.json"
+wp_check "r2: site6o's IKE SA ESTABLISHED at [2001:db8:ff::9], from [2001:db8:ff::2]; ipsec4's Child SA INSTALLED" \
+  test "$(jq_py '" ".join(s["state"] + " " + s["remote"].split("]")[0] + "] " + s["local"].split("]")[0] + "]" for s in d["ike_sas"] if s["peer"] == "site6o")') $(jq_py '" ".join(c["state"] for c in d["child_sas"] if c["tunnel"] == "ipsec4")')" \
+  = "ESTABLISHED [2001:db8:ff::9] [2001:db8:ff::2] INSTALLED"
+site6o_ping() {
+  wp_exec site ping -c 3 -i 0.2 -W 2 -I 10.58.0.1 10.2.0.10 >"$WP_TMP/ping6o.out" 2>&1 && grep -q " 3 received" "$WP_TMP/ping6o.out"
+}
+wp_check "site6o's LAN pings 10.2.0.10 through ipsec4 (ESP over IPv6, 3 of 3)" wp_until 15 site6o_ping
+wp_check "site6o's LAN fetches 1 MiB from 10.2.0.10 through ipsec4" \
+  wp_fetch site http://10.2.0.10/file.bin "$WP_TMP/got6o.bin" 20 --interface 10.58.0.1
+wp_check "byte-exact (sha256)" test "$(wp_sha "$WP_TMP/got6o.bin")" = "$(wp_sha "$WP_TMP/www/file.bin")"
+ctl -o json ipsec >"$WP_TMP/ipsec.json"
+wp_expect "r2's ipsec4: packets in" "$(jq_py '[t for t in d["tunnels"] if t["name"] == "ipsec4"][0]["in_packets"]')" -ge 100
+wp_expect "r2's ipsec4: packets out" "$(jq_py '[t for t in d["tunnels"] if t["name"] == "ipsec4"][0]["out_packets"]')" -ge 100
+wp_expect "r2: no udp6_bad_checksum (IKE), no esp_udp6_checksum" \
+  "$(( $(jq_py 'd["counters"]["udp6_bad_checksum"]') + $(wp_stat r2 drops.esp_udp6_checksum) ))" -eq 0
+swan --terminate --ike six --timeout 10 >"$WP_TMP/terminate6o.out" 2>&1
+six_gone() { ctl -o json ipsec >"$WP_TMP/ipsec.json" && [ "$(jq_py 'len([s for s in d["ike_sas"] if s["peer"] == "site6o"])')" = 0 ]; }
+wp_check "swanctl --terminate six: r2's IKE SA with site6o gone" wp_until 10 six_gone
 
 # 4. live reload of ipsec_peers and tunnels: site9 and ipsec9 (no address: the punt
 # path's TUNs are made at start) appended by one commit, removed by the next, under

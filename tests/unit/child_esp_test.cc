@@ -60,8 +60,8 @@ struct Site {
       s.generation = gen;
       s.tunnel = 0;
       s.inbound = inbound;
-      s.local = kEp.peer;
-      s.peer = kEp.local;
+      s.local = kEp.peer.v4;
+      s.peer = kEp.local.v4;
       ike::Bytes km = enc;
       km.insert(km.end(), integ.begin(), integ.end());
       esp_keys_init(eng, cipher, c.suite.esn, km.data(), s.keys);
@@ -108,7 +108,7 @@ TEST_P(ChildEsp, BookTableTalksToTheSite) {
   ASSERT_NE(table->inbound(c.spi_in), nullptr);
   ASSERT_NE(table->outbound(kEp.tunnel), nullptr);
   EXPECT_EQ(table->outbound(kEp.tunnel)->spi, c.spi_out);
-  EXPECT_EQ(table->outbound(kEp.tunnel)->peer, kEp.peer);
+  EXPECT_EQ(table->outbound(kEp.tunnel)->peer, kEp.peer.v4);
   Site site(eng, c);
   EXPECT_TRUE(carries(eng, ivs, *table, ours, kEp.tunnel, *site.table, site.state));  // headend -> site
   EXPECT_TRUE(carries(eng, ivs, *site.table, site.state, 0, *table, ours));           // site -> headend
@@ -197,6 +197,20 @@ TEST_F(ChildEsp, RefusalsSayWhy) {
   TunnelEndpoint far = kEp;
   far.tunnel = kMaxEspTunnels;
   EXPECT_FALSE(book.add(eng, child(rng, true, 0), far, error));
+  TunnelEndpoint mixed = kEp;  // an IPv6 site, an IPv4 local address (docs/ipsec.md § IPv6 outer addresses)
+  mixed.peer = IpAddress(*parse_ipv6("2001:db8:ff::9"));
+  EXPECT_FALSE(book.add(eng, child(rng, true, 0), mixed, error));
+  EXPECT_EQ(error, "outer addresses of two families");
+  TunnelEndpoint six = mixed;  // both IPv6: an outer6 pair
+  six.local = IpAddress(*parse_ipv6("2001:db8:ff::2"));
+  ike::ChildSa c6 = child(rng, true, 2);
+  ASSERT_TRUE(book.add(eng, c6, six, error)) << error;
+  const auto t6 = book.build();
+  ASSERT_NE(t6->inbound(c6.spi_in), nullptr);
+  EXPECT_TRUE(t6->inbound(c6.spi_in)->outer6);
+  EXPECT_EQ(t6->inbound(c6.spi_in)->peer6, six.peer.addr6);
+  EXPECT_EQ(t6->inbound(c6.spi_in)->local6, six.local.addr6);
+  EXPECT_TRUE(book.remove(c6.spi_in));
   // A reused slot gets a new generation: a worker's state for it starts afresh.
   const uint32_t gen = book.build()->inbound(c.spi_in)->generation;
   ASSERT_TRUE(book.remove(c.spi_in));

@@ -62,8 +62,8 @@ struct Node {
   Node(uint32_t n, Ipv4 own, A h) : id(n), wan(own), headend(h) {
     svc = std::make_unique<IkeService>(initiating_pair_config(), table, IkeService::Readers{},
                                        [this](const std::string& l) { logs.push_back(l); });
-    svc->set_source([this](Ipv4 peer) { return peer == kSiteAddr ? wan : 0; });
-    svc->set_ha(&channel, id, &marks, [this](Ipv4 a) {
+    svc->set_source([this](const IpAddress& peer) { return peer == kSiteAddr ? wan : 0; });
+    svc->set_ha(&channel, id, &marks, [this](const IpAddress& a) {
       if (a == kHeadendAddr) return headend;
       return a == wan ? A::own : A::not_ours_now;
     });
@@ -96,7 +96,7 @@ struct IkeHaInitiatorTest : ::testing::Test {
       q.erase(q.begin());
       n.sent.push_back(d);
       EXPECT_EQ(d.dst, kSiteAddr);
-      Bytes answer = site->handle(ike_of(d), {bytes_of(d.src), d.sport}, {kSite.addr, d.dport}, now);
+      Bytes answer = site->handle(ike_of(d), {d.src.bytes(), d.sport}, {kSite.addr, d.dport}, now);
       if (answer.empty()) continue;
       if (d.dport == kIkeNattPort) answer.insert(answer.begin(), 4, 0);
       const Bytes r = n.svc->input(answer, kSiteAddr, d.dport, d.src, d.sport, now);

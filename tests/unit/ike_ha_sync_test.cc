@@ -49,7 +49,7 @@ struct Node {
   explicit Node(uint32_t n, bool holds_headend, uint32_t ike_lifetime_s = 0) : id(n) {
     svc = std::make_unique<IkeService>(service_config(ike_lifetime_s), table, IkeService::Readers{},
                                        [this](const std::string& l) { logs.push_back(l); });
-    svc->set_ha(&channel, id, &marks, [this, holds_headend](Ipv4 a) {
+    svc->set_ha(&channel, id, &marks, [this, holds_headend](const IpAddress& a) {
       if (a != kHeadendAddr) return A::not_ours_now;
       return holds_headend ? own : peer;
     });

@@ -126,7 +126,7 @@ TEST(IkeLocalAddressInitiator, InitiatesFromLocalAddressNotTheRoutesAddress) {
   std::atomic<const EspSaTable*> table{nullptr};
   std::atomic<uint64_t> epoch{0};
   IkeService svc{cfg, table, {&epoch}};
-  svc.set_source([](Ipv4) { return kLocalFirst; });  // the route's WAN address
+  svc.set_source([](const IpAddress&) { return kLocalFirst; });  // the route's WAN address
   svc.poll(std::chrono::steady_clock::now());
   const auto out = svc.take_outgoing();
   ASSERT_EQ(out.size(), 1u);

@@ -45,7 +45,7 @@ struct ServiceIkeRekeyTest : ::testing::Test {
   Responder site{site_responder_config(EspSuite{kEncrAesGcm16, 0, false}), [](const std::string&) {}};
   std::chrono::steady_clock::time_point t0 = std::chrono::steady_clock::now(), now = t0;
 
-  ServiceIkeRekeyTest() { svc.set_source([](Ipv4 peer) { return peer == kSiteAddr ? kHeadendAddr : 0; }); }
+  ServiceIkeRekeyTest() { svc.set_source([](const IpAddress& peer) { return peer == kSiteAddr ? kHeadendAddr : 0; }); }
   void deliver(const IkeDatagram& d) {
     Bytes msg = d.payload;
     if (d.dport == kIkeNattPort) msg.erase(msg.begin(), msg.begin() + 4);

@@ -54,7 +54,7 @@ struct ServiceRekeyTest : ::testing::Test {
 
   explicit ServiceRekeyTest(bool pfs = false)
       : svc{config(kLimit, true, pfs), table, {&epoch}, [this](const std::string& l) { logs.push_back(l); }} {
-    svc.set_source([](Ipv4 peer) { return peer == kSiteAddr ? kHeadendAddr : 0; });
+    svc.set_source([](const IpAddress& peer) { return peer == kSiteAddr ? kHeadendAddr : 0; });
     svc.set_tunnel_counters(counters.get(), 1);
   }
   // `d` to the site; its answer back into the service; the service's next

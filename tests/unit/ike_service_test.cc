@@ -317,7 +317,7 @@ struct IkeServiceInitiatorTest : ::testing::Test {
   Ipv4 source = kHeadendAddr;
 
   IkeServiceInitiatorTest() {
-    svc.set_source([this](Ipv4 peer) { return peer == kSiteAddr ? source : 0; });
+    svc.set_source([this](const IpAddress& peer) { return peer == kSiteAddr ? source : 0; });
   }
   // One poll; what it queued.
   std::vector<IkeDatagram> poll() {

@@ -145,22 +145,40 @@ TEST(IpsecConfig, AddressMustBeReachableFromAWan) {
 // IPv6 outer addresses (docs/ipsec.md § IPv6 outer addresses): an IPv6
 // site address is checked as an IPv6 waypoint is (global unicast, reachable
 // from a WAN interface with ipv6_addresses), local_address in its family and
-// one of our WAN IPv6 addresses; then refused, since waypointd's IKE service
-// and workers speak IPv4 outside (before, a reachable IPv6 address passed
-// and the service took it as 0.0.0.0: never answered).
-TEST(IpsecConfig, Ipv6OuterAddressesAreCheckedThenRefusedAsNotBuilt) {
+// one of our WAN IPv6 addresses, and the tunnel's MTU plus ESP in UDP over
+// IPv6 must fit the WAN interface's MTU.
+TEST(IpsecConfig, Ipv6OuterAddressesAreChecked) {
   std::string base = r1_text();
   base.insert(base.find("      mtu: 1500\n"), "      ipv6_addresses: [2001:db8:ff::1/64]\n");
-  auto with = [&](const std::string& address, const std::string& local = "") {
-    std::string text = base + site_yaml(kPskLine + (local.empty() ? "" : "    local_address: " + local + "\n"));
+  // The site at `address` with extra peer lines and tunnel lines.
+  auto site = [&](const std::string& address, const std::string& peer, const std::string& tunnel = "") {
+    std::string text = base + site_yaml(kPskLine + peer, tunnel);
     text.replace(text.find("172.16.0.50"), 11, address);
     return load_config_text(text);
   };
+  auto with = [&](const std::string& address, const std::string& local = "", const std::string& tunnel = "") {
+    return site(address, local.empty() ? "" : "    local_address: " + local + "\n", tunnel);
+  };
   ASSERT_TRUE(with("172.16.0.50").ok()) << with("172.16.0.50").error_text();
-  const std::string not_built = "IKE and ESP over IPv6 outer addresses are not built in waypointd yet";
-  EXPECT_TRUE(HasError(with("2001:db8:ff::50"), "ipsec_peers[0].address", not_built));
-  EXPECT_TRUE(HasError(with("2001:db8:ff::50", "2001:db8:ff::1"), "ipsec_peers[0].address", not_built));
-  EXPECT_EQ(with("2001:db8:ff::50", "2001:db8:ff::1").errors.size(), 1u) << "local_address is one of ours";
+  const std::string mtu1395 = "    mtu: 1395\n";
+  EXPECT_TRUE(with("2001:db8:ff::50", "", mtu1395).ok()) << with("2001:db8:ff::50", "", mtu1395).error_text();
+  EXPECT_TRUE(with("2001:db8:ff::50", "2001:db8:ff::1", mtu1395).ok()) << "local_address is one of ours";
+  // The tunnel's 1400 (default) + 105 (CBC's worst case, the default proposals offer it) does not
+  // fit 1500, 1395 does; GCM only: 85 (1415 fits).
+  EXPECT_TRUE(HasError(with("2001:db8:ff::50"), "tunnels[0].mtu", "1400 plus 105 bytes of ESP in UDP over IPv6"));
+  EXPECT_TRUE(HasError(with("2001:db8:ff::50", "", "    mtu: 1450\n"), "tunnels[0].mtu",
+                       "1450 plus 105 bytes of ESP in UDP over IPv6 toward IPsec peer \"site1\" is 1555, more than "
+                       "router.wan[0].mtu 1500 (lower the tunnel's mtu to 1395"));
+  EXPECT_TRUE(HasError(with("2001:db8:ff::50", "", "    mtu: 1424\n"), "tunnels[0].mtu", "is 1529"));
+  EXPECT_TRUE(site("2001:db8:ff::50", "    esp_proposals: [aes256gcm16]\n").ok()) << "1400 + 85";
+  EXPECT_TRUE(site("2001:db8:ff::50", "    esp_proposals: [aes256gcm16]\n", "    mtu: 1415\n").ok());
+  EXPECT_TRUE(HasError(site("2001:db8:ff::50", "    esp_proposals: [aes256gcm16]\n", "    mtu: 1416\n"),
+                       "tunnels[0].mtu", "1416 plus 85 bytes"));
+  // We initiate to it from local_address (or the route's WAN address), never from initiate_from.
+  EXPECT_TRUE(site("2001:db8:ff::50", "    initiate: true\n", mtu1395).ok());
+  EXPECT_TRUE(HasError(site("2001:db8:ff::50", "    initiate: true\n    initiate_from: 172.16.0.1\n", mtu1395),
+                       "ipsec_peers[0].initiate_from", "an IPv6 peer is initiated from local_address"));
+  EXPECT_TRUE(with("172.16.0.50", "", "    mtu: 1450\n").ok()) << "IPv4 outer: not this rule";
   EXPECT_TRUE(HasError(with("2001:db8:77::50"), "ipsec_peers[0].address", "not reachable from any WAN interface"));
   EXPECT_TRUE(HasError(with("fe80::50"), "ipsec_peers[0].address", "global unicast"));
   EXPECT_TRUE(HasError(with("2001:db8:ff::50", "172.16.0.1"), "ipsec_peers[0].local_address", "different families"));

@@ -33,8 +33,15 @@ EspSaRef EspSaBook::make(CryptoEngine& eng, const ike::ChildSa& child, const Tun
   sa.slot = slot;
   sa.inbound = inbound;
   sa.udp_encap = ep.udp_encap;
-  sa.local = ep.local;  // both directions: ours, and the site's (the outer source of what it sends)
-  sa.peer = ep.peer;
+  // Both directions: ours, and the site's (the outer source of what it sends).
+  sa.outer6 = ep.peer.v6;
+  if (sa.outer6) {
+    sa.local6 = ep.local.addr6;
+    sa.peer6 = ep.peer.addr6;
+  } else {
+    sa.local = ep.local.v4;
+    sa.peer = ep.peer.v4;
+  }
   sa.local_port = ep.local_port;
   sa.peer_port = ep.peer_port;
   sa.seq_start = inbound ? ep.replay_start : ep.seq_out_start;
@@ -52,6 +59,7 @@ void EspSaBook::release(uint16_t slot) {
 
 bool EspSaBook::add(CryptoEngine& eng, const ike::ChildSa& child, const TunnelEndpoint& ep, std::string& error) {
   if (ep.tunnel >= kMaxEspTunnels) return error = "tunnel index out of range", false;
+  if (ep.local.v6 != ep.peer.v6 && !ep.local.unset()) return error = "outer addresses of two families", false;
   if (children_.count(child.spi_in)) return error = "inbound SPI already installed", false;
   const size_t keylen = child.enc_in.size() + child.integ_in.size();
   const EspCipher c = child.suite.aead() ? EspCipher::aes256_gcm16 : EspCipher::aes256_cbc_hmac_sha256;

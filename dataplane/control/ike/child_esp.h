@@ -22,14 +22,16 @@
 #include <vector>
 
 #include "dataplane/control/ike/ike_sa.h"
+#include "dataplane/ip/ip_address.h"
 #include "dataplane/ipsec/esp_sa.h"
 
 namespace wp {
 
-// Where a tunnel's ESP goes on the wire, from the IKE SA's addresses.
+// Where a tunnel's ESP goes on the wire, from the IKE SA's addresses: both
+// IPv4, or both IPv6 (an `outer6` EspSa, docs/ipsec.md § IPv6 outer addresses).
 struct TunnelEndpoint {
   uint16_t tunnel = 0;
-  Ipv4 local = 0, peer = 0;
+  IpAddress local, peer;
   uint16_t local_port = kIkeNattPort, peer_port = kIkeNattPort;
   bool udp_encap = true;  // RFC 3948 ESP in UDP; false: IP protocol 50 (ike::IkeSa::udp_encap decides)
   // Where the workers start the SA's numbers (EspSa::seq_start): 0, or for

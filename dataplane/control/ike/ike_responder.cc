@@ -52,6 +52,7 @@ std::string Endpoint::str() const {
   char buf[INET6_ADDRSTRLEN] = "?";
   if (addr.size() == 4 || addr.size() == 16)
     inet_ntop(addr.size() == 4 ? AF_INET : AF_INET6, addr.data(), buf, sizeof buf);
+  if (addr.size() == 16) return "[" + std::string(buf) + "]:" + std::to_string(port);  // RFC 5952 § 6
   return std::string(buf) + ":" + std::to_string(port);
 }
 

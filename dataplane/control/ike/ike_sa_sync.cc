@@ -108,9 +108,11 @@ std::unique_ptr<IkeSa> decode_ike_sa(const pb::IkeSaRecord& rec, const Responder
                    " on the HA peer, " + std::to_string(peer->tunnel) +
                    " here: configure the same tunnels and ipsec_peers on both nodes",
            nullptr;
-  if (rec.peer_addr().size() != 4 || rec.local_addr().size() != 4 || rec.peer_port() > 65535 ||
+  // IPv4 or IPv6 (docs/ipsec.md § IPv6 outer addresses), both ends of one family.
+  const size_t alen = rec.peer_addr().size();
+  if ((alen != 4 && alen != 16) || rec.local_addr().size() != alen || rec.peer_port() > 65535 ||
       rec.local_port() > 65535)
-    return error = what + "endpoints are not IPv4 address and port", nullptr;
+    return error = what + "endpoints are not two IPv4 or two IPv6 addresses with ports", nullptr;
   auto sa = std::make_unique<IkeSa>();
   sa->spi_i = rec.spi_i();
   sa->spi_r = rec.spi_r();

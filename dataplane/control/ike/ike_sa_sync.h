@@ -16,6 +16,7 @@
 #include <string>
 
 #include "dataplane/control/ike/ike_sa.h"
+#include "dataplane/ip/ip_address.h"
 #include "ha.pb.h"
 
 namespace wp::ike {
@@ -35,7 +36,7 @@ void encode_ike_sa(const IkeSa& sa, uint32_t node, const ChildSeqs& seqs, waypoi
 // it names; null with `error` (SPIs, peer names, lengths: never a key) when
 // it names no configured peer, its tunnel index differs from ours (the pair
 // must have the same tunnels and ipsec_peers), a suite or key length is not
-// one we use, or an address is not IPv4.
+// one we use, or its addresses are not two IPv4 or two IPv6 ones.
 std::unique_ptr<IkeSa> decode_ike_sa(const waypoint::ha::IkeSaRecord& rec, const ResponderConfig& config,
                                      ChildSeqs& seqs, std::string& error);
 
@@ -46,11 +47,9 @@ size_t add_seq_marks(const ChildSeqs& seqs, ChildSeqs& heard, waypoint::ha::IkeS
 // An SPI as 16 hex digits, as logs and errors name SAs.
 std::string spi_text(uint64_t spi);
 
-// A 4-byte address field of a record (network order) as an Ipv4; 0 when it is
-// not 4 bytes long.
-inline uint32_t record_ipv4(const Bytes& b) {
-  return b.size() == 4 ? uint32_t{b[0]} << 24 | uint32_t{b[1]} << 16 | uint32_t{b[2]} << 8 | b[3] : 0;
-}
+// An address field of a record or an SA's endpoint (network order, 4 or 16
+// bytes) as an IpAddress; unset (0.0.0.0) for any other length.
+inline IpAddress record_address(const Bytes& b) { return IpAddress::from_bytes(b).value_or(IpAddress{}); }
 
 // Changes when anything the peer must hear about changed: state, the
 // message-ID window and stored response, endpoints, the set of Child SAs.

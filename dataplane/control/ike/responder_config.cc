@@ -5,6 +5,7 @@
 #include <string>
 
 #include "dataplane/control/ike/ike_cert.h"
+#include "dataplane/ip/ip_address.h"
 
 namespace wp::ike {
 namespace {
@@ -41,9 +42,7 @@ PeerConfig peer_config(const waypoint::config::Config& cfg, const waypoint::conf
   pc.remote_id = p.remote_id();
   pc.local_ident = identity_of(pc.local_id);
   pc.remote_ident = identity_of(pc.remote_id);
-  if (auto a = parse_ipv4(p.local_address()))
-    pc.local_addr = {static_cast<uint8_t>(*a >> 24), static_cast<uint8_t>(*a >> 16), static_cast<uint8_t>(*a >> 8),
-                     static_cast<uint8_t>(*a)};
+  if (auto a = IpAddress::parse(p.local_address())) pc.local_addr = a->bytes();  // 4 or 16 bytes, as on the wire
   pc.psk.assign(p.psk().begin(), p.psk().end());
   if (!p.certificate().empty()) {
     // Validated already; should it fail here, the peer has no credentials and
