@@ -148,13 +148,22 @@ void run(std::initializer_list<Hub*> hubs, uint64_t& now, int steps = 20) {
 
 // --- records ------------------------------------------------------------------
 
-TEST(HaCodec, SessionRoundTripsByNameIntoAModelWithAnotherOrder) {
+// hub-a's model and hub-b's (another entity order), and a clock: what a record
+// is encoded with and decoded into.
+struct TwoHubModels {
   HmacEngine hmac;
   std::string err;
-  auto a = RouterModel::build(hub_config("hub-a", "10.2.0.2/24", "172.16.0.2/24"), nullptr, nullptr, hmac, err);
-  auto b = RouterModel::build(hub_config("hub-b", "10.2.0.3/24", "172.16.0.3/24", true), nullptr, nullptr, hmac, err);
-  ASSERT_TRUE(a && b) << err;
+  std::shared_ptr<const RouterModel> a =
+      RouterModel::build(hub_config("hub-a", "10.2.0.2/24", "172.16.0.2/24"), nullptr, nullptr, hmac, err);
+  std::shared_ptr<const RouterModel> b =
+      RouterModel::build(hub_config("hub-b", "10.2.0.3/24", "172.16.0.3/24", true), nullptr, nullptr, hmac, err);
   DataplaneClock clock = DataplaneClock::now();
+};
+
+TEST(HaCodec, SessionRoundTripsByNameIntoAModelWithAnotherOrder) {
+  TwoHubModels hubs;
+  ASSERT_TRUE(hubs.a && hubs.b) << hubs.err;
+  auto& [hmac, err, a, b, clock] = hubs;
   Session s = hub_session(*a, kHubA, 40000, clock.base_ms - 50);
   s.packets[0] = 7;
   s.bytes[1] = 1234;
@@ -586,12 +595,9 @@ TEST(HaPacked, RecordsRoundTripByNameAsTheProtobufRecordDoes) {
 // 1), one that is not refuses them whole, and LZ4 shrinks a batch of them well
 // below the same records row by row, random (version 4) UUIDs and all.
 TEST(HaPacked, ColumnMajorBodiesReadBackAsRecordsAndCompressSmaller) {
-  HmacEngine hmac;
-  std::string err;
-  auto a = RouterModel::build(hub_config("hub-a", "10.2.0.2/24", "172.16.0.2/24"), nullptr, nullptr, hmac, err);
-  auto b = RouterModel::build(hub_config("hub-b", "10.2.0.3/24", "172.16.0.3/24", true), nullptr, nullptr, hmac, err);
-  ASSERT_TRUE(a && b) << err;
-  DataplaneClock clock = DataplaneClock::now();
+  TwoHubModels hubs;
+  ASSERT_TRUE(hubs.a && hubs.b) << hubs.err;
+  auto& [hmac, err, a, b, clock] = hubs;
   PackedOpsWriter rows, cols{kPackedRecordBytes, kPackedFormat, kPackedColumnsFormat};
   std::mt19937_64 rng(17);
   constexpr size_t kN = 509;  // a batch's worth, not a whole number of the transpose's 16-record blocks
