@@ -38,9 +38,10 @@
 // know (packed_bad), as they refuse a body that is not whole records.
 // Format 2 (kPackedColumnsFormat, #17): the same records stored column-major
 // (byte j of record i at j * N + i, packed_bytes.h), what HA sync sends: LZ4
-// shrinks a batch of them about twice as much, and the bytes each corosync
-// carries per synced session were the pair's largest CPU cost
-// (perf/README.md § HA sync benchmark). Readers of this version read both.
+// shrinks a batch of them about twice as much (random UUIDs: 25 B a session
+// instead of 54 B), so each corosync carries fewer bytes; on our shared VM its
+// CPU turned out to be per wakeup more than per byte, and the rate did not
+// move (perf/README.md § HA sync benchmark). Readers of this version read both.
 // #19: IPv6 sessions that an IPv4 SVR session carries travel as this record
 // followed by a tail of their own (ha/packed_svr6.h: a body of its own with
 // longer records), written and read by the same classes with a record size
