@@ -471,6 +471,7 @@ void HaNode::reconcile() {
 void HaNode::apply_ops(const google::protobuf::RepeatedPtrField<pb::SessionOp>& ops) {
   const RouterModel& rm = model();
   std::string error;
+  HaStatus::RecentBatch recent;  // #17: noted once per body
   for (const pb::SessionOp& op : ops) {
     PeerSessionOp p{};
     const bool tunnel = !op.session().out_fwd().tunnel().empty() || !op.session().out_rev().tunnel().empty();
@@ -485,10 +486,11 @@ void HaNode::apply_ops(const google::protobuf::RepeatedPtrField<pb::SessionOp>& 
     status_.add(C::sessions_received);
     if (tunnel) status_.add(C::tunnel_sessions_received);
     note_peer_copy(p.kind == PeerSessionOpKind::remove, p.session);
-    if (p.kind == PeerSessionOpKind::upsert) status_.note_uuid(false, p.session.uuid.data());
+    if (p.kind == PeerSessionOpKind::upsert) recent.add(p.session.uuid.data());
     // Workers are far behind: the op is dropped and counted.
     if (!backlog_.add(owner_worker(p.session, shared_.workers), p, shared_.ha.inbound)) status_.add(C::inbound_overflow);
   }
+  status_.note_uuids(false, recent);
 }
 
 // #17: the packed records of a batch or chunk (packed_ops.h). A body of the
@@ -507,6 +509,7 @@ bool HaNode::apply_packed(const pb::PackedOps& packed, const Member& from) {
   const RouterModel& rm = model();
   const FibTable* fib = shared_.fib.load(std::memory_order_acquire);
   const FibTable6* fib6 = shared_.fib6.load(std::memory_order_acquire);  // legs to peers' IPv6 waypoints
+  HaStatus::RecentBatch recent;  // #17: noted once per body
   for (size_t i = 0; i < packed_in_.size(); ++i) {
     PeerSessionOp p{};
     PackedKind kind;
@@ -521,9 +524,10 @@ bool HaNode::apply_packed(const pb::PackedOps& packed, const Member& from) {
     status_.add(C::sessions_received);
     if (tunnel) status_.add(C::tunnel_sessions_received);
     note_peer_copy(p.kind == PeerSessionOpKind::remove, p.session);
-    if (p.kind == PeerSessionOpKind::upsert) status_.note_uuid(false, p.session.uuid.data());
+    if (p.kind == PeerSessionOpKind::upsert) recent.add(p.session.uuid.data());
     if (!backlog_.add(owner_worker(p.session, shared_.workers), p, shared_.ha.inbound)) status_.add(C::inbound_overflow);
   }
+  status_.note_uuids(false, recent);
   return true;
 }
 
@@ -543,6 +547,7 @@ bool HaNode::apply_packed6(const pb::PackedOps& packed, const Member& from) {
   }
   const RouterModel& rm = model();
   const FibTable6* fib6 = shared_.fib6.load(std::memory_order_acquire);  // FRR's IPv6 routes beside the config's
+  HaStatus::RecentBatch recent;  // #17: noted once per body
   for (size_t i = 0; i < packed6_in_.size(); ++i) {
     PeerSession6Op p{};
     PackedKind kind;
@@ -553,10 +558,11 @@ bool HaNode::apply_packed6(const pb::PackedOps& packed, const Member& from) {
     }
     p.kind = kind == PackedKind::remove ? PeerSessionOpKind::remove : PeerSessionOpKind::upsert;
     status_.add(C::sessions6_received);
-    if (p.kind == PeerSessionOpKind::upsert) status_.note_uuid(false, p.session.uuid.data());
+    if (p.kind == PeerSessionOpKind::upsert) recent.add(p.session.uuid.data());
     const uint32_t owner = owner_of_class(affinity_class6(p.session.original), shared_.workers);
     if (!backlog6_.add(owner, p, shared_.ha.inbound6)) status_.add(C::inbound6_overflow);
   }
+  status_.note_uuids(false, recent);
   return true;
 }
 
@@ -578,6 +584,7 @@ bool HaNode::apply_packed_svr6(const pb::PackedOps& packed, const Member& from) 
   const RouterModel& rm = model();
   const FibTable* fib = shared_.fib.load(std::memory_order_acquire);
   const FibTable6* fib6 = shared_.fib6.load(std::memory_order_acquire);
+  HaStatus::RecentBatch recent;  // #17: noted once per body
   for (size_t i = 0; i < svr6_in_.size(); ++i) {
     PeerSession6Op p{};
     PackedKind kind;
@@ -592,10 +599,11 @@ bool HaNode::apply_packed_svr6(const pb::PackedOps& packed, const Member& from) 
     p.kind = kind == PackedKind::remove ? PeerSessionOpKind::remove : PeerSessionOpKind::upsert;
     status_.add(C::sessions6_received);
     status_.add(C::svr6_sessions_received);
-    if (p.kind == PeerSessionOpKind::upsert) status_.note_uuid(false, p.session.uuid.data());
+    if (p.kind == PeerSessionOpKind::upsert) recent.add(p.session.uuid.data());
     const uint32_t owner = owner_of_class(affinity_class6(p.session.original), shared_.workers);
     if (!backlog6_.add(owner, p, shared_.ha.inbound6)) status_.add(C::inbound6_overflow);
   }
+  status_.note_uuids(false, recent);
   return true;
 }
 

@@ -170,7 +170,7 @@ class HaNode : public TransportHandler {
   static constexpr size_t kInBlock = 256 * 1024;  // first arena block for decoding a peer message
   std::unique_ptr<char[]> in_block_;
   BodyCodec codec_;  // #17: LZ4 of incoming bodies and re-sent ones (this thread only; the encoder has its own)
-  PackedOpsReader packed_in_;  // #17: reused for every incoming packed body
+  PackedOpsReader packed_in_;  // #17: reused for every incoming packed body (formats 1 and 2)
   Packed6Reader packed6_in_;  // #19
   PackedOpsReader svr6_in_{kPackedSvr6RecordBytes, kPackedSvr6Format, "packed svr6 ops"};  // #19
   uint64_t last_protocol_log_ms_ = 0;

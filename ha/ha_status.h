@@ -1,6 +1,6 @@
 // What the HA thread reports (GET /api/v1/ha, the SIGUSR1 dump).
 //
-// Written by the HA thread (and note_uuid(), under the mutex, by the HA sender
+// Written by the HA thread (and note_uuid()/note_uuids(), under the mutex, by the HA sender
 // thread, sync_encoder.h); read by the stats endpoint. Counters are
 // relaxed atomics; the membership and role text is swapped under a mutex
 // because it changes a few times a day and is read as a whole.
@@ -9,6 +9,7 @@
 #include <array>
 #include <atomic>
 #include <cstdint>
+#include <cstring>
 #include <mutex>
 #include <string>
 #include <vector>
@@ -77,6 +78,21 @@ struct HaStatus {
   void note_uuid(bool sent, const uint8_t* uuid) {
     std::lock_guard lock(mu_);
     (sent ? recent_sent_ : recent_received_).note(uuid);
+  }
+  // #17: a message's (or a drain's) ids, noted under one lock at its end: a
+  // lock and a scan of the list for every synced session cost the sender and
+  // the receiver more than the rest of their bookkeeping. Only the last
+  // kRecent can stay in the list, so only those are kept here.
+  struct RecentBatch {
+    Uuid ids[kRecent];
+    size_t n = 0;  // ids added, of which the last min(n, kRecent) are held
+    void add(const uint8_t* id) { std::memcpy(ids[n++ % kRecent].data(), id, 16); }
+  };
+  void note_uuids(bool sent, const RecentBatch& b) {
+    if (b.n == 0) return;
+    std::lock_guard lock(mu_);
+    RecentUuids& r = sent ? recent_sent_ : recent_received_;
+    for (size_t i = b.n > kRecent ? b.n - kRecent : 0; i < b.n; ++i) r.note(b.ids[i % kRecent].data());
   }
   std::vector<std::string> recent(bool sent) const {
     std::lock_guard lock(mu_);

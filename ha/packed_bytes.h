@@ -51,4 +51,26 @@ inline FiveTuple6 packed_get_tuple6(const uint8_t* p) {
   return {load_ipv6(p), load_ipv6(p + 16), packed_get<uint16_t>(p + 32), packed_get<uint16_t>(p + 34), p[36]};
 }
 
+// #17: a body's records byte column by byte column (byte j of record i at
+// j * n + i; packed_ops.h, kPackedColumnsFormat). LZ4 finds long matches in
+// columns: what a batch's sessions share (names, addresses and ports of a
+// waypoint pair, times and counters' high bytes, zero padding) sits in runs
+// instead of repeating every record_bytes. Blocks of 16 records keep the
+// strided side in the L1 cache.
+inline void packed_to_columns(const uint8_t* rows, size_t n, size_t record_bytes, uint8_t* cols) {
+  for (size_t i0 = 0; i0 < n; i0 += 16) {
+    const size_t i1 = i0 + 16 < n ? i0 + 16 : n;
+    for (size_t j = 0; j < record_bytes; ++j)
+      for (size_t i = i0; i < i1; ++i) cols[j * n + i] = rows[i * record_bytes + j];
+  }
+}
+
+inline void packed_from_columns(const uint8_t* cols, size_t n, size_t record_bytes, uint8_t* rows) {
+  for (size_t i0 = 0; i0 < n; i0 += 16) {
+    const size_t i1 = i0 + 16 < n ? i0 + 16 : n;
+    for (size_t j = 0; j < record_bytes; ++j)
+      for (size_t i = i0; i < i1; ++i) rows[i * record_bytes + j] = cols[j * n + i];
+  }
+}
+
 }  // namespace wp::ha

@@ -121,10 +121,17 @@ uint8_t* PackedOpsWriter::add(PackedKind kind, const Session& s, const RouterMod
 }
 
 void PackedOpsWriter::write_to(pb::PackedOps& out) const {
-  out.set_format(format_);
+  out.set_format(columns_format_ ? columns_format_ : format_);
   out.set_record_bytes(static_cast<uint32_t>(record_bytes_));
   for (size_t i = 0; i < used_names_; ++i) out.add_names(names_[i]);
-  out.set_records(records_);
+  if (columns_format_) {
+    columns_.resize(records_.size());
+    packed_to_columns(reinterpret_cast<const uint8_t*>(records_.data()), size(), record_bytes_,
+                      reinterpret_cast<uint8_t*>(columns_.data()));
+    out.set_records(columns_);
+  } else {
+    out.set_records(records_);
+  }
   if (!waypoints6_.empty()) out.set_waypoints6(waypoints6_);
 }
 
@@ -139,9 +146,10 @@ bool PackedOpsReader::open(const pb::PackedOps& in, std::string& error) {
   in_ = nullptr;
   count_ = 0;
   const std::string what = what_;
-  if (in.format() != format_)
+  const bool columns = columns_format_ && in.format() == columns_format_;
+  if (in.format() != format_ && !columns)
     return error = what + ": format " + std::to_string(in.format()) + " unknown (this node reads " +
-                   std::to_string(format_) + ")",
+                   std::to_string(format_) + (columns_format_ ? " and " + std::to_string(columns_format_) : "") + ")",
            false;
   if (in.record_bytes() != record_bytes_)
     return error = what + ": records of " + std::to_string(in.record_bytes()) + " bytes (format " +
@@ -160,6 +168,11 @@ bool PackedOpsReader::open(const pb::PackedOps& in, std::string& error) {
   in_ = &in;
   records_ = reinterpret_cast<const uint8_t*>(in.records().data());
   count_ = in.records().size() / record_bytes_;
+  if (columns) {
+    rows_.resize(in.records().size());
+    packed_from_columns(records_, count_, record_bytes_, reinterpret_cast<uint8_t*>(rows_.data()));
+    records_ = reinterpret_cast<const uint8_t*>(rows_.data());
+  }
   rm_ = nullptr;
   return true;
 }

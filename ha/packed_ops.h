@@ -36,6 +36,12 @@
 //  96 u64 packets_fwd  104 packets_rev  112 bytes_fwd  120 bytes_rev
 // A new layout is a new format number; receivers refuse formats they do not
 // know (packed_bad), as they refuse a body that is not whole records.
+// Format 2 (kPackedColumnsFormat, #17): the same records stored column-major
+// (byte j of record i at j * N + i, packed_bytes.h), what HA sync sends: LZ4
+// shrinks a batch of them about twice as much (random UUIDs: 25 B a session
+// instead of 54 B), so each corosync carries fewer bytes; on our shared VM its
+// CPU turned out to be per wakeup more than per byte, and the rate did not
+// move (perf/README.md § HA sync benchmark). Readers of this version read both.
 // #19: IPv6 sessions that an IPv4 SVR session carries travel as this record
 // followed by a tail of their own (ha/packed_svr6.h: a body of its own with
 // longer records), written and read by the same classes with a record size
@@ -53,6 +59,7 @@
 namespace wp::ha {
 
 inline constexpr uint32_t kPackedFormat = 1;
+inline constexpr uint32_t kPackedColumnsFormat = 2;
 inline constexpr size_t kPackedRecordBytes = 128;
 inline constexpr uint16_t kNoName = 0xFFFF;
 inline constexpr size_t kMaxPackedNames = 4096;  // a receiver refuses a longer name table
@@ -64,8 +71,10 @@ enum class PackedKind : uint8_t { upsert = 0, remove = 1 };
 class PackedOpsWriter {
  public:
   // `record_bytes` past kPackedRecordBytes: a tail after each record, zeroed, for the caller to fill.
-  explicit PackedOpsWriter(size_t record_bytes = kPackedRecordBytes, uint32_t format = kPackedFormat)
-      : record_bytes_(record_bytes), format_(format) {}
+  // `columns_format` (#17): nonzero, bodies go column-major under that format number.
+  explicit PackedOpsWriter(size_t record_bytes = kPackedRecordBytes, uint32_t format = kPackedFormat,
+                           uint32_t columns_format = 0)
+      : record_bytes_(record_bytes), format_(format), columns_format_(columns_format) {}
   // Returns the record (valid until the next add or clear()).
   uint8_t* add(PackedKind kind, const Session& s, const RouterModel& rm, const DataplaneClock& clock);
   size_t size() const { return records_.size() / record_bytes_; }
@@ -84,7 +93,9 @@ class PackedOpsWriter {
   uint32_t wire_address(uint32_t a, const RouterModel& rm, bool& waypoint6);
   size_t record_bytes_;
   uint32_t format_;
+  uint32_t columns_format_;
   std::string records_;
+  mutable std::string columns_;  // write_to's column-major copy (reused)
   std::string waypoints6_;  // this message's IPv6 waypoints, 16 bytes each
   std::vector<std::string> names_;
   size_t used_names_ = 0;  // names_[0, used_names_) are this message's (the rest: capacity kept)
@@ -96,10 +107,13 @@ class PackedOpsWriter {
 // a session here (the checks of decode_session, names resolved once per body).
 class PackedOpsReader {
  public:
-  // The body's record size and format (IPv4's unless told; `what` names it in errors).
-  explicit PackedOpsReader(size_t record_bytes = kPackedRecordBytes, uint32_t format = kPackedFormat,
-                           const char* what = "packed ops")
-      : record_bytes_(record_bytes), format_(format), what_(what) {}
+  // IPv4's records: format 1, or format 2 (column-major, #17: what HA sync sends).
+  PackedOpsReader() : PackedOpsReader(kPackedRecordBytes, kPackedFormat, "packed ops", kPackedColumnsFormat) {}
+  // The body's record size and format (`what` names it in errors); `columns_format`
+  // (#17): nonzero, bodies of that format are read as column-major.
+  explicit PackedOpsReader(size_t record_bytes, uint32_t format = kPackedFormat, const char* what = "packed ops",
+                           uint32_t columns_format = 0)
+      : record_bytes_(record_bytes), format_(format), columns_format_(columns_format), what_(what) {}
   // False with `error` when the format, record size or length is wrong.
   bool open(const pb::PackedOps& in, std::string& error);
   size_t size() const { return count_; }
@@ -120,7 +134,9 @@ class PackedOpsReader {
   bool local_address(uint32_t& a, bool waypoint6, const RouterModel& rm, std::string& error, const char* field) const;
   size_t record_bytes_;
   uint32_t format_;
+  uint32_t columns_format_;
   const char* what_;
+  std::string rows_;  // a column-major body back in records (reused)
   const pb::PackedOps* in_ = nullptr;
   const uint8_t* records_ = nullptr;
   size_t count_ = 0;

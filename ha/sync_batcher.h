@@ -127,7 +127,7 @@ class SessionBatcher {
   pb::HaMessage& message();
   void note_event(uint64_t event_epoch_ms);
   Limits limits_;
-  PackedOpsWriter packed_;
+  PackedOpsWriter packed_{kPackedRecordBytes, kPackedFormat, kPackedColumnsFormat};  // #17: column-major on the wire
   Packed6Writer packed6_;
   PackedOpsWriter packed_svr6_{kPackedSvr6RecordBytes, kPackedSvr6Format};
   std::unique_ptr<char[]> first_block_;

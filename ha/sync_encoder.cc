@@ -112,6 +112,7 @@ uint32_t SyncEncoder::poll(uint64_t now_ms) {
 
 uint32_t SyncEncoder::drain(const RouterModel& rm) {
   const bool peer = peer_present_.load(std::memory_order_acquire);
+  HaStatus::RecentBatch recent;  // #17: noted once per pass, not under a lock per session
   // A burst fills at most one batch of each kind, so a full queue holds back
   // at most two messages here before the draining stops.
   const unsigned want = static_cast<unsigned>(std::min<size_t>(kEventBurst, std::max<size_t>(1, settings_.limits.max_ops)));
@@ -157,7 +158,7 @@ uint32_t SyncEncoder::drain(const RouterModel& rm) {
         b.add(kind, clock_.epoch_ms(h.now_ms), h.session, role, e.carrier, rm, clock_);
       if (resync) ++resync_sessions_;
       // Noted as sent: a new session, and every session of a resync (those made while the peer was away).
-      if (h.kind == SessionEventKind::created || resync) status_.note_uuid(true, h.session.uuid.data());
+      if (h.kind == SessionEventKind::created || resync) recent.add(h.session.uuid.data());
       if (b.full()) encode(b, resync ? EncodedMessage::Kind::chunk : EncodedMessage::Kind::batch);
     }
     return n;
@@ -177,6 +178,7 @@ uint32_t SyncEncoder::drain(const RouterModel& rm) {
     for (uint32_t w = 0; w < shared_.workers; ++w) total += drain_ring(shared_.event_ring(EventConsumer::ha, w), ev);
   }
   for (uint32_t w = 0; w < shared_.workers; ++w) total += drain_ring(shared_.ha.event6_ring(w), ev6_.data());
+  status_.note_uuids(true, recent);
   return total;
 }
 
