@@ -5,9 +5,11 @@
 #include <cstring>
 #include <new>
 
+#include "dataplane/control/waypoint6_addr.h"
 #include "dataplane/ip/ndp.h"
 #include "dataplane/ip/packet.h"
 #include "dataplane/ip/packet_edit.h"
+#include "dataplane/paths/path_monitor.h"
 #include "dataplane/worker/ipv6_drops.h"
 
 namespace wp {
@@ -34,6 +36,10 @@ bool Ipv6Input::stage(rte_mbuf* m, int iface, Route6Step::Staged& out) {
   }
   if (v.status != Ipv6Status::ok) return ctx_.drop(m, ipv6_drop_reason(v.status)), false;
   if (v.proto == kProtoIcmpv6 && for_control(d, v, in, iface)) return to_control(m, iface), false;
+  // BFD and path probes between IPv6 waypoints (paths/path_monitor.h): the control thread's.
+  if (v.proto == kProtoUdp && (v.dport == kBfdPort || v.dport == kPathProbePort) && in.wan) [[unlikely]] {
+    if (const Ipv6* own = waypoint6_own(ctx_.rm(), iface); own && v.dst == *own) return to_control_ring(m), false;
+  }
   // NAT64: from a LAN host to us as its router (ports are promiscuous: not another router's traffic).
   if (!in.wan && std::memcmp(d, in.mac, 6) == 0 && nat64_.input6(m, v, iface)) return false;
   // NAT46: a server's reply (or ICMPv6 error) to a client written under a source prefix.
