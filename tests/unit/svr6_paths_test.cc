@@ -10,6 +10,7 @@
 #include <cstring>
 #include <memory>
 
+#include "dataplane/control/waypoint6_addr.h"
 #include "dataplane/ip/nat64_packet.h"
 #include "dataplane/paths/path_monitor.h"
 #include "dataplane/paths/path_table.h"
