@@ -57,6 +57,7 @@ void ConfigValidator::check_paths() {
     const config::Service& s = cfg_.services(i);
     const std::string path = "services[" + std::to_string(i) + "]";
     std::set<std::string> seen;
+    const bool only6 = waypoints6_only(s.next_peer());
     for (int j = 0; j < s.paths_size(); ++j) {
       const std::string p = path + ".paths[" + std::to_string(j) + "]";
       const Link* l = find_link(s.paths(j));
@@ -64,14 +65,14 @@ void ConfigValidator::check_paths() {
         error(p, "\"" + s.paths(j) + "\" is not a WAN interface name (paths are named after WAN interfaces)");
       else if (!seen.insert(s.paths(j)).second)
         error(p, "\"" + s.paths(j) + "\" is listed twice");
+      else if (only6 && l->prefixes6.empty())
+        error(p, "\"" + s.paths(j) + "\" has no IPv6 waypoint of ours (ipv6_addresses), and peer \"" + s.next_peer() +
+                     "\" lists IPv6 waypoints only: its paths are over IPv6 waypoints (docs/ipv6.md § Paths over IPv6 "
+                     "waypoints)");
     }
     if (s.has_breakout()) check_breakout(s, path);
     if ((s.paths_size() > 0 || s.has_sla()) && s.next_peer().empty())
       error(path, "paths and sla apply to services routed to a peer (next_peer is empty)");
-    else if ((s.paths_size() > 0 || s.has_sla()) && waypoints6_only(s.next_peer()))
-      error(path, "paths and sla choose among IPv4 waypoints, but peer \"" + s.next_peer() +
-                      "\" lists IPv6 waypoints only (its sessions ride those: docs/ipv6.md § IPv4 sessions between "
-                      "IPv6 waypoints)");
     if (s.has_sla()) {
       if (s.sla().max_loss_permille() > 1000) error(path + ".sla.max_loss_permille", "at most 1000");
       if (s.sla().max_latency_ms() > 60000) error(path + ".sla.max_latency_ms", "at most 60000 ms");
@@ -80,8 +81,8 @@ void ConfigValidator::check_paths() {
   }
 }
 
-// Paths are IPv4 waypoints': a peer without one is reached over IPv6 waypoints
-// (docs/ipv6.md § IPv4 sessions between IPv6 waypoints), where nothing ranks paths.
+// A peer without an IPv4 waypoint is reached over IPv6 waypoints (docs/ipv6.md
+// § IPv4 sessions between IPv6 waypoints): its paths are those (§ Paths over IPv6 waypoints).
 bool ConfigValidator::waypoints6_only(const std::string& peer) const {
   for (const config::Peer& p : cfg_.peers()) {
     if (p.name() != peer) continue;

@@ -4,6 +4,7 @@
 #include <optional>
 
 #include "dataplane/control/router_model.h"
+#include "dataplane/control/waypoint6_addr.h"
 #include "dataplane/ip/ipv4.h"
 #include "mgmt/prom_text.h"
 #include "mgmt/session_feed.h"
@@ -20,7 +21,9 @@ uint64_t get(const std::atomic<uint64_t>& a) { return a.load(std::memory_order_r
 std::vector<uint64_t> live_sessions(const PathTable& pt, const SessionSnapshot& sessions) {
   std::vector<uint64_t> live(pt.size(), 0);
   sessions.for_each([&](const SessionEntry& e) {
-    for (int p : {pt.find(e.left_peer, e.left_iface), pt.find(e.back_peer, e.back_iface)})
+    // A leg on IPv6 waypoints holds stand-ins: its path is the IPv6 waypoints' one.
+    for (int p : {pt.find(e.left_peer, e.left_iface, is_waypoint6_standin(e.left.dst)),
+                  pt.find(e.back_peer, e.back_iface, is_waypoint6_standin(e.back.dst))})
       if (p >= 0) ++live[static_cast<size_t>(p)];
   });
   return live;
@@ -94,8 +97,9 @@ Json path_json(const PathTable& pt, const RouterModel& rm, size_t i, Json live) 
   return {
       {"name", p.name},
       {"peer", rm.peers[p.peer].name},
-      {"local", format_ipv4(p.local)},
-      {"remote", format_ipv4(p.remote)},
+      {"local", p.v6 ? format_ipv6(p.local6) : format_ipv4(p.local)},
+      {"remote", p.v6 ? format_ipv6(p.remote6) : format_ipv4(p.remote)},
+      {"family", p.v6 ? "ipv6" : "ipv4"},
       {"monitored", pt.monitored()},
       {"bfd_state", to_string(static_cast<BfdState>(l.bfd_state.load(std::memory_order_relaxed)))},
       {"usable", l.usable.load(std::memory_order_relaxed)},
@@ -131,7 +135,8 @@ void path_metrics(PromText& out, const DataplaneShared& shared) {
   std::vector<std::string> labels;
   std::vector<PathTotals> totals;
   for (size_t i = 0; i < pt->size(); ++i) {
-    labels.push_back(prom_label("path", pt->path(i).name) + "," + prom_label("peer", rm->peers[pt->path(i).peer].name));
+    labels.push_back(prom_label("path", pt->path(i).name) + "," + prom_label("peer", rm->peers[pt->path(i).peer].name) +
+                     (pt->path(i).v6 ? "," + prom_label("family", "ipv6") : ""));
     totals.push_back(path_totals(*pt, i));
   }
   using V = std::optional<double>;

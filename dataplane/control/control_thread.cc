@@ -10,6 +10,7 @@
 #include <cstring>
 
 #include "dataplane/control/arp_frame.h"
+#include "dataplane/control/waypoint6_addr.h"
 #include "dataplane/ip/checksum.h"
 #include "dataplane/ip/packet_edit.h"
 #include "dataplane/paths/path_monitor.h"
@@ -39,6 +40,28 @@ void Control::set_path_monitor(PathMonitor* pm) {
   if (pm)
     pm->set_sender(
         [](void* ctx, rte_mbuf* m, int iface, Ipv4 nh) { static_cast<Control*>(ctx)->send_ip(m, iface, nh); }, this);
+  if (!pm) return;
+  pm->set_sender6([](void* ctx, rte_mbuf* m, int iface, const Ipv6& nh) {
+    static_cast<Control*>(ctx)->send_ip6(m, iface, nh);
+  });
+  // A path over IPv6 waypoints lives while the route to the peer's leaves by its interface
+  // (the config's routes and FRR's, as the sessions' packets are routed: svr/waypoint6.h).
+  pm->set_route_check([](void* ctx, const PathModel& p) {
+    const Control& c = *static_cast<Control*>(ctx);
+    const auto r = waypoint6_route6(c.model(), c.shared_.fib6.load(std::memory_order_acquire), p.remote6);
+    return r && r->iface == p.iface;
+  });
+}
+
+void Control::send_ip6(rte_mbuf* m, int iface, const Ipv6& next_hop) {
+  uint8_t mac[6];
+  if (shared_.neighbors6.use(iface, next_hop, mac, now_ms_)) return send_l2(m, iface, mac);
+  // On-link: the header's destination is the next hop; a gateway's is kept in the headroom.
+  if (next_hop == load_ipv6(pkt_data(m) + kEthHdrLen + 24))
+    mark_resolve6(m, iface);
+  else if (!mark_resolve6_via(m, iface, next_hop))
+    return drop(m, DropReason::nd_unresolved);
+  resolve6(m);
 }
 
 void Control::send_ip(rte_mbuf* m, int iface, Ipv4 next_hop) {
@@ -126,7 +149,10 @@ void Control::local_input(rte_mbuf* m) {
   ParsedPacket pp = parse_packet(pkt_data(m), m->data_len);
   int iface = model().iface_by_port(m->port);
   if (iface == kNone) return drop(m, DropReason::not_for_us);
-  if (pp.status == ParseStatus::not_ipv4 && load_be16(pkt_data(m) + 12) == kEtherTypeIpv6) return icmp6_input(m, iface);
+  if (pp.status == ParseStatus::not_ipv4 && load_be16(pkt_data(m) + 12) == kEtherTypeIpv6) {
+    if (paths_ && paths_->input6(m, iface, now_us())) return;  // BFD, probes between IPv6 waypoints
+    return icmp6_input(m, iface);
+  }
   if (pp.status == ParseStatus::arp) return arp_input(m, pp, iface);
   if (ike_wanted(pp, iface)) return ike_input(m, pp, iface);
   if (paths_ && paths_->input(m, pp, iface, now_us())) return;  // BFD, probes

@@ -68,6 +68,7 @@ class Control {
   // through send_ip (neighbor resolution as for any other packet).
   void set_path_monitor(PathMonitor* pm);
   void send_ip(rte_mbuf* m, int iface, Ipv4 next_hop);
+  void send_ip6(rte_mbuf* m, int iface, const Ipv6& next_hop);  // paths over IPv6 waypoints
   // The punt path (control_punt.cc): what we do not answer goes up the
   // interface's kernel tap; what the kernel sends leaves through the port.
   // Each tunnel's kernel interface then follows the tunnel (linux_cp/tunnel_links.h).

@@ -7,6 +7,8 @@
 #include <cstring>
 
 #include "dataplane/ip/checksum.h"
+#include "dataplane/ip/ipv6.h"
+#include "dataplane/ip/nat64_packet.h"
 #include "dataplane/ip/packet_edit.h"
 
 namespace wp {
@@ -42,6 +44,25 @@ void fill_ip_udp(uint8_t* ip, Ipv4 src, Ipv4 dst, uint16_t sport, uint16_t dport
   store_be16(udp + 6, 0);
   uint16_t c = l4_checksum(ip, udp, static_cast<uint16_t>(8 + payload_len));
   store_be16(udp + 6, c == 0 ? 0xffff : c);
+}
+
+// Fills IPv6 + UDP headers (hop limit 255, RFC 5881 § 5) and the UDP checksum.
+void fill_ip6_udp(uint8_t* ip, const Ipv6& src, const Ipv6& dst, uint16_t sport, uint16_t dport,
+                  size_t payload_len) {
+  const uint16_t udp_len = static_cast<uint16_t>(8 + payload_len);
+  store_be32(ip, 0x6c000000);  // traffic class CS6, as fill_ip_udp's DSCP
+  store_be16(ip + 4, udp_len);
+  ip[6] = kProtoUdp;
+  ip[7] = kBfdTtl;
+  store_ipv6(ip + 8, src);
+  store_ipv6(ip + 24, dst);
+  uint8_t* udp = ip + kIpv6HdrLen;
+  store_be16(udp, sport);
+  store_be16(udp + 2, dport);
+  store_be16(udp + 4, udp_len);
+  store_be16(udp + 6, 0);
+  const uint16_t c = l4_checksum6(src, dst, kProtoUdp, udp, udp_len);
+  store_be16(udp + 6, c == 0 ? 0xffff : c);  // never zero over IPv6 (RFC 8200 § 8.1)
 }
 
 }  // namespace
@@ -92,6 +113,47 @@ bool PathMonitor::input(rte_mbuf* m, const ParsedPacket& pp, int iface, uint64_t
     return true;
   }
   return false;
+}
+
+bool PathMonitor::input6(rte_mbuf* m, int iface, uint64_t now_us) {
+  const uint8_t* d = pkt_data(m);
+  const Ipv6View v = parse_ipv6_packet(d, m->data_len, kEthHdrLen);
+  if (v.status != Ipv6Status::ok || v.proto != kProtoUdp || (v.dport != kBfdPort && v.dport != kPathProbePort))
+    return false;
+  int path = -1;
+  for (size_t i = 0; i < table_.size() && path < 0; ++i) {
+    const PathModel& pm = table_.path(i);
+    if (pm.v6 && pm.iface == iface && pm.remote6 == v.src && pm.local6 == v.dst) path = static_cast<int>(i);
+  }
+  // UDP over IPv6 carries a checksum that must hold (a zero one included: RFC 8200 § 8.1).
+  std::vector<uint8_t> udp(d + v.l4, d + v.end);
+  bool sum_ok = udp.size() >= 8 && load_be16(udp.data() + 6) != 0;
+  if (sum_ok) {
+    const uint16_t sent = load_be16(udp.data() + 6);
+    store_be16(udp.data() + 6, 0);
+    const uint16_t c = l4_checksum6(v.src, v.dst, kProtoUdp, udp.data(), static_cast<uint32_t>(udp.size()));
+    sum_ok = sent == (c == 0 ? 0xffff : c);
+  }
+  if (path < 0 || !sum_ok) {
+    if (!entries_.empty()) table_.live(path < 0 ? 0 : path).bfd_discards.fetch_add(1, std::memory_order_relaxed);
+    rte_pktmbuf_free(m);
+    return true;
+  }
+  // From here the datagram in its path's stand-in form: the same checks and state as IPv4's.
+  const PathModel& pm = table_.path(static_cast<size_t>(path));
+  ParsedPacket pp{};
+  pp.status = ParseStatus::ipv4;
+  pp.l3 = kEthHdrLen;
+  pp.proto = kProtoUdp;
+  pp.src = pm.remote;
+  pp.dst = pm.local;
+  pp.sport = v.sport;
+  pp.dport = v.dport;
+  pp.ttl = v.hop_limit;
+  pp.l4 = static_cast<uint16_t>(v.l4);
+  pp.payload = static_cast<uint16_t>(v.payload);
+  pp.end = static_cast<uint16_t>(v.end);
+  return input(m, pp, iface, now_us);
 }
 
 void PathMonitor::bfd_input(rte_mbuf* m, const ParsedPacket& pp, int iface, uint64_t now_us) {
@@ -164,12 +226,20 @@ bool PathMonitor::send_udp(size_t path, uint16_t sport, uint16_t dport, const ui
   const PathModel& pm = table_.path(path);
   rte_mbuf* m = rte_pktmbuf_alloc(pool_);
   if (!m) return false;
-  auto* f = reinterpret_cast<uint8_t*>(rte_pktmbuf_append(m, static_cast<uint16_t>(kEthHdrLen + 28 + len)));
-  if (!f || !send_) {
+  const size_t ip_udp = pm.v6 ? kIpv6HdrLen + 8 : 28;
+  auto* f = reinterpret_cast<uint8_t*>(rte_pktmbuf_append(m, static_cast<uint16_t>(kEthHdrLen + ip_udp + len)));
+  if (!f || !(pm.v6 ? send6_ != nullptr : send_ != nullptr)) {
     rte_pktmbuf_free(m);
     return false;
   }
   std::memset(f, 0, kEthHdrLen);
+  if (pm.v6) {
+    store_be16(f + 12, kEtherTypeIpv6);
+    std::memcpy(f + kEthHdrLen + kIpv6HdrLen + 8, payload, len);
+    fill_ip6_udp(f + kEthHdrLen, pm.local6, pm.remote6, sport, dport, len);
+    send6_(send_ctx_, m, pm.iface, pm.next_hop6);
+    return true;
+  }
   store_be16(f + 12, kEtherTypeIpv4);
   std::memcpy(f + kEthHdrLen + 28, payload, len);
   fill_ip_udp(f + kEthHdrLen, pm.local, pm.remote, sport, dport, len);
@@ -208,8 +278,11 @@ void PathMonitor::poll(uint64_t now_us) {
     std::fprintf(stderr, "waypointd: control thread stalled %llu ms; BFD detection times extended by that\n",
                  static_cast<unsigned long long>(gap / 1000));
   }
+  const bool check_routes = route_check_ && now_us >= next_route_check_us_;
+  if (check_routes) next_route_check_us_ = now_us + kRouteCheckUs;
   for (size_t i = 0; i < entries_.size(); ++i) {
     Entry& e = entries_[i];
+    if (check_routes && table_.path(i).v6) e.routed = route_check_(send_ctx_, table_.path(i));
     if (e.bfd.tick(now_us, rng_)) send_bfd(i, now_us);
     if (e.bfd.state() == BfdState::up && now_us >= e.next_probe_us) {
       e.next_probe_us = now_us + cfg_.probe_interval_us;
@@ -247,10 +320,13 @@ bool PathMonitor::publish(size_t path, uint64_t now_us) {
   // The first Up is not a flap: no hold-down before it.
   bool usable = s == BfdState::up && (!e.ever_up || now_us - e.up_since_us >= cfg_.hold_down_us);
   if (usable && !e.ever_up) e.ever_up = true;
+  usable = usable && e.routed;  // a withdrawn route takes the path down at once (BFD may take longer)
   if (usable != l.usable.load(std::memory_order_relaxed)) {
     l.usable.store(usable, std::memory_order_relaxed);
     std::fprintf(stderr, "waypointd: path %s (peer waypoint %s) %s at %llu ms\n", table_.path(path).name.c_str(),
-                 format_ipv4(table_.path(path).remote).c_str(), usable ? "usable" : "unusable",
+                 (table_.path(path).v6 ? format_ipv6(table_.path(path).remote6) : format_ipv4(table_.path(path).remote))
+                     .c_str(),
+                 usable ? "usable" : "unusable",
                  static_cast<unsigned long long>(wall_ms()));
     changed = true;
   }

@@ -12,6 +12,10 @@
 // -like, but answered by the peer's control plane rather than looped in its
 // forwarding path, so it works across routed WANs). Every change is published
 // to the PathTable, which re-ranks paths for the workers.
+// A path over IPv6 waypoints (PathModel::v6) runs the same over IPv6 (RFC 5881
+// § 5: hop limit 255 on send and required on receipt), between its IPv6
+// waypoints; received datagrams are matched to it by interface and both IPv6
+// addresses, then handled in its stand-in form, as the workers do.
 #pragma once
 
 #include <rte_mbuf.h>
@@ -59,16 +63,28 @@ class PathMonitor {
   // Sends a finished IPv4 frame (Ethernet addresses filled by the sender
   // after neighbor resolution) out of `iface` toward `next_hop`.
   using SendFn = void (*)(void* ctx, rte_mbuf* m, int iface, Ipv4 next_hop);
+  // The same for a finished IPv6 frame, toward its IPv6 next hop (Neighbor Discovery).
+  using SendFn6 = void (*)(void* ctx, rte_mbuf* m, int iface, const Ipv6& next_hop);
 
   PathMonitor(PathTable& table, const PathMonitorConfig& cfg, rte_mempool* pool, uint64_t seed);
   void set_sender(SendFn send, void* ctx) {
     send_ = send;
     send_ctx_ = ctx;
   }
+  void set_sender6(SendFn6 send) { send6_ = send; }
+  // Whether a path over IPv6 waypoints still has its route: to the peer's IPv6
+  // waypoint out of its interface (asked every kRouteCheckUs; without it, always).
+  // A path without one is unusable whatever BFD says: its sessions move at once.
+  using RouteCheckFn = bool (*)(void* ctx, const PathModel& path);
+  void set_route_check(RouteCheckFn check) { route_check_ = check; }
+  static constexpr uint64_t kRouteCheckUs = 100000;
 
   // UDP to one of our addresses on the BFD or probe port: consumes `m` and
   // returns true; false (m untouched) for anything else.
   bool input(rte_mbuf* m, const ParsedPacket& pp, int iface, uint64_t now_us);
+  // The same for an IPv6 frame (UDP between a path's IPv6 waypoints; a bad UDP
+  // checksum or a stranger's datagram to those ports is a discard).
+  bool input6(rte_mbuf* m, int iface, uint64_t now_us);
   // Timers: BFD transmit and detection, probes, hold-down, publishing.
   void poll(uint64_t now_us);
 
@@ -82,6 +98,7 @@ class PathMonitor {
     uint32_t probe_seq = 0;
     uint64_t next_probe_us = 0;
     FlowWindow flow;
+    bool routed = true;  // paths over IPv6 waypoints: the route check's last answer
   };
   bool aggregate_flow(size_t path, uint64_t now_us);  // true when the figures moved
   void bfd_input(rte_mbuf* m, const ParsedPacket& pp, int iface, uint64_t now_us);
@@ -100,6 +117,9 @@ class PathMonitor {
   std::vector<Entry> entries_;
   uint64_t last_poll_us_ = 0;
   SendFn send_ = nullptr;
+  SendFn6 send6_ = nullptr;
+  RouteCheckFn route_check_ = nullptr;
+  uint64_t next_route_check_us_ = 0;
   void* send_ctx_ = nullptr;
 };
 

@@ -4,6 +4,7 @@
 #include <cmath>
 
 #include "dataplane/control/router_model.h"
+#include "dataplane/control/waypoint6_addr.h"
 
 namespace wp {
 
@@ -65,6 +66,26 @@ PathTable::PathTable(const RouterModel& rm, const config::Config& cfg, uint32_t 
       paths_.push_back(PathModel{itf.name, static_cast<int>(p), nh->iface, itf.addr, w, nh->addr});
     }
   }
+  // IPv6 waypoints: the same rule by their stand-ins (session_setup's bind_waypoint6 order).
+  by_peer_iface6_.assign(rm.peers.size() * n_ifaces_, -1);
+  peer_has6_.assign(rm.peers.size(), 0);
+  for (size_t p = 0; p < rm.peers.size() && p < kWaypoint6MaxPeers; ++p) {
+    for (size_t k = 0; k < rm.peers[p].waypoints6.size() && k < kWaypoint6MaxPerPeer; ++k) {
+      const Ipv4 remote = waypoint6_peer_standin(static_cast<int>(p), k);
+      auto nh = waypoint6_route(rm, nullptr, remote);
+      if (!nh) continue;
+      int& slot = by_peer_iface6_[p * n_ifaces_ + static_cast<size_t>(nh->iface)];
+      if (slot >= 0) continue;
+      slot = static_cast<int>(paths_.size());
+      peer_has6_[p] = 1;
+      PathModel pm{rm.interfaces[nh->iface].name, static_cast<int>(p), nh->iface, waypoint6_own_standin(nh->iface),
+                   remote, remote, true};
+      pm.local6 = *waypoint6_own(rm, nh->iface);
+      pm.remote6 = rm.peers[p].waypoints6[k];
+      if (auto r = waypoint6_route6(rm, nullptr, pm.remote6)) pm.next_hop6 = route6_via(*r, pm.remote6);
+      paths_.push_back(std::move(pm));
+    }
+  }
   live_ = std::make_unique<PathLive[]>(paths_.size() ? paths_.size() : 1);
   counters_ = std::make_unique<PathWorkerCounters[]>(workers_ * (paths_.size() ? paths_.size() : 1));
   for (size_t i = 0; i < paths_.size(); ++i) live_[i].usable.store(!monitored_);
@@ -85,7 +106,7 @@ PathTable::PathTable(const RouterModel& rm, const config::Config& cfg, uint32_t 
     }
   }
   ranks_ = std::make_unique<std::atomic<uint8_t>[]>(ns * paths_.size() + 1);
-  best_ = std::make_unique<std::atomic<uint8_t>[]>(ns + 1);
+  best_ = std::make_unique<std::atomic<uint8_t>[]>(ns * 2 + 1);
   recompute();
 }
 
@@ -93,7 +114,7 @@ void PathTable::recompute() {
   const size_t np = paths_.size();
   bool moved = false;
   for (size_t s = 0; s < service_peer_.size(); ++s) {
-    uint8_t best = kRankUnusable;
+    uint8_t best[2] = {kRankUnusable, kRankUnusable};  // IPv4 waypoints' paths, IPv6 ones'
     const Sla& sla = slas_[s];
     for (size_t p = 0; p < np; ++p) {
       const PathLive& l = live_[p];
@@ -109,23 +130,25 @@ void PathTable::recompute() {
         r = static_cast<uint8_t>(within ? 1 + pref : kRankOutOfSla + pref);
       }
       if (ranks_[s * np + p].exchange(r, std::memory_order_relaxed) != r) moved = true;
-      if (r != kRankUnusable && (best == kRankUnusable || r < best)) best = r;
+      uint8_t& b = best[paths_[p].v6];
+      if (r != kRankUnusable && (b == kRankUnusable || r < b)) b = r;
     }
-    best_[s].store(best, std::memory_order_relaxed);
+    best_[s * 2].store(best[0], std::memory_order_relaxed);
+    best_[s * 2 + 1].store(best[1], std::memory_order_relaxed);
   }
   if (moved) epoch_.fetch_add(1, std::memory_order_release);
 }
 
-int PathTable::pick(size_t service, uint32_t hash) const {
-  uint8_t b = best(service);
+int PathTable::pick(size_t service, uint32_t hash, bool v6) const {
+  uint8_t b = best(service, v6);
   if (b == kRankUnusable) return -1;
   const size_t np = paths_.size();
   uint32_t ties = 0;
-  for (size_t p = 0; p < np; ++p) ties += rank(service, p) == b;
+  for (size_t p = 0; p < np; ++p) ties += paths_[p].v6 == v6 && rank(service, p) == b;
   if (ties == 0) return -1;  // ranks moved under us; the next packet retries
   uint32_t k = hash % ties;
   for (size_t p = 0; p < np; ++p)
-    if (rank(service, p) == b && k-- == 0) return static_cast<int>(p);
+    if (paths_[p].v6 == v6 && rank(service, p) == b && k-- == 0) return static_cast<int>(p);
   return -1;
 }
 

@@ -24,6 +24,7 @@
 
 #include "config.pb.h"
 #include "dataplane/ip/ipv4.h"
+#include "dataplane/ip/ipv6.h"
 #include "dataplane/paths/bfd.h"
 
 namespace wp {
@@ -33,6 +34,12 @@ class RouterModel;
 inline constexpr uint8_t kRankUnusable = 0;
 inline constexpr uint8_t kRankOutOfSla = 128;
 
+// A path over IPv6 waypoints (v6 set: docs/ipv6.md § Paths over IPv6 waypoints)
+// holds the stand-ins of control/waypoint6_addr.h in local/remote/next_hop,
+// as the sessions on it do (the WAN leg translates them, svr/waypoint6.h),
+// and the IPv6 waypoints they name in local6/remote6. It carries the IPv6
+// sessions and the IPv4 sessions that ride the peer's IPv6 waypoints; the
+// others take the IPv4 paths: each family is ranked among its own.
 struct PathModel {
   std::string name;  // the WAN interface name
   int peer = -1;
@@ -40,6 +47,8 @@ struct PathModel {
   Ipv4 local = 0;     // our waypoint address
   Ipv4 remote = 0;    // the peer waypoint
   Ipv4 next_hop = 0;  // resolved with ARP on iface
+  bool v6 = false;
+  Ipv6 local6{}, remote6{}, next_hop6{};  // next_hop6: resolved with Neighbor Discovery on iface
 };
 
 struct Sla {
@@ -127,7 +136,9 @@ class PathMetrics {
 class PathTable {
  public:
   // Paths from the model: for every peer and every waypoint of it, the WAN
-  // interface the route leaves through (first waypoint per interface wins).
+  // interface the route leaves through (first waypoint per interface wins);
+  // IPv4 waypoints first, then IPv6 ones (the config's IPv6 routes: one
+  // learned from FRR only later makes no path).
   // `monitored` = BFD decides usability; otherwise every path is usable.
   PathTable(const RouterModel& rm, const ::waypoint::config::Config& cfg, uint32_t workers, bool monitored);
 
@@ -135,11 +146,17 @@ class PathTable {
   const PathModel& path(size_t i) const { return paths_[i]; }
   PathLive& live(size_t i) { return live_[i]; }
   const PathLive& live(size_t i) const { return live_[i]; }
-  int find(int peer, int iface) const {
+  // v6: the path over the peer's IPv6 waypoint (a session whose side holds stand-ins).
+  int find(int peer, int iface, bool v6 = false) const {
     size_t k = static_cast<size_t>(peer) * n_ifaces_ + static_cast<size_t>(iface);
-    return peer >= 0 && iface >= 0 && k < by_peer_iface_.size() ? by_peer_iface_[k] : -1;
+    const std::vector<int>& by = v6 ? by_peer_iface6_ : by_peer_iface_;
+    return peer >= 0 && iface >= 0 && k < by.size() ? by[k] : -1;
   }
   bool monitored() const { return monitored_; }
+  // Whether `peer` has a path over its IPv6 waypoints.
+  bool has_paths6(int peer) const {
+    return peer >= 0 && static_cast<size_t>(peer) < peer_has6_.size() && peer_has6_[static_cast<size_t>(peer)];
+  }
   bool revert() const { return revert_; }
   const Sla& sla(size_t service) const { return slas_[service]; }
   PathWorkerCounters& counters(uint32_t worker, size_t path) { return counters_[worker * paths_.size() + path]; }
@@ -157,17 +174,21 @@ class PathTable {
   uint8_t rank(size_t service, size_t path) const {
     return ranks_[service * paths_.size() + path].load(std::memory_order_relaxed);
   }
-  uint8_t best(size_t service) const { return best_[service].load(std::memory_order_relaxed); }
+  // Per family: a session never moves between IPv4 and IPv6 waypoints.
+  uint8_t best(size_t service, bool v6 = false) const {
+    return best_[service * 2 + v6].load(std::memory_order_relaxed);
+  }
   // Bumped whenever a rank changed: workers then sweep their sessions.
   uint32_t epoch() const { return epoch_.load(std::memory_order_acquire); }
 
   // Workers: a best-ranked path for a new session of `service` (ties shared
-  // by `hash`), or -1 when none is usable.
-  int pick(size_t service, uint32_t hash) const;
+  // by `hash`) among the IPv4 or (v6) the IPv6 waypoints' paths, or -1 when
+  // none is usable.
+  int pick(size_t service, uint32_t hash, bool v6 = false) const;
   // Workers, per forward packet: must a session of `service` on `path` move?
   bool should_leave(size_t service, int path) const {
     if (path < 0) return false;
-    uint8_t r = rank(service, static_cast<size_t>(path)), b = best(service);
+    uint8_t r = rank(service, static_cast<size_t>(path)), b = best(service, paths_[static_cast<size_t>(path)].v6);
     if (b == kRankUnusable || r == b) return false;
     if (r == kRankUnusable) return true;               // path down
     if (r >= kRankOutOfSla) return b < kRankOutOfSla;  // left its SLA; a path within it exists
@@ -178,7 +199,8 @@ class PathTable {
   std::vector<PathModel> paths_;
   std::unique_ptr<PathLive[]> live_;
   std::unique_ptr<PathWorkerCounters[]> counters_;
-  std::vector<int> by_peer_iface_;
+  std::vector<int> by_peer_iface_, by_peer_iface6_;
+  std::vector<uint8_t> peer_has6_;
   size_t n_ifaces_ = 0;
   uint32_t workers_ = 1;
   bool monitored_ = false, revert_ = false;

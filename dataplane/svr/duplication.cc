@@ -72,8 +72,9 @@ int Duplication::second_path(const Session& s, int from) const {
   const size_t service = static_cast<size_t>(s.service);
   int best = -1;
   uint8_t best_rank = 0;
+  const bool v6 = is_waypoint6_standin(s.out_fwd.tuple.dst);  // the copy rides the same family's waypoints
   for (size_t p = 0; p < pt->size(); ++p) {
-    if (static_cast<int>(p) == from || pt->path(p).peer != s.out_fwd.peer) continue;
+    if (static_cast<int>(p) == from || pt->path(p).peer != s.out_fwd.peer || pt->path(p).v6 != v6) continue;
     const uint8_t r = pt->rank(service, p);
     if (r == kRankUnusable) continue;
     if (best < 0 || r < best_rank) {
@@ -86,7 +87,7 @@ int Duplication::second_path(const Session& s, int from) const {
 
 rte_mbuf* Duplication::copy(rte_mbuf* m, const ParsedPacket& pp, Session& s, const SideOut& out, SideOut& out2) {
   const PathTable* pt = ctx_.shared.paths;
-  const int p = pt ? second_path(s, pt->find(out.peer, out.iface)) : -1;
+  const int p = pt ? second_path(s, pt->find(out.peer, out.iface, is_waypoint6_standin(out.tuple.dst))) : -1;
   if (p < 0) {
     ctx_.counters->add(Counter::dup_single_path);
     return nullptr;

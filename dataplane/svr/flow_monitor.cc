@@ -3,6 +3,7 @@
 
 #include <cstring>
 
+#include "dataplane/control/waypoint6_addr.h"
 #include "dataplane/crypto/hmac.h"
 #include "dataplane/ip/packet_edit.h"
 #include "dataplane/paths/path_table.h"
@@ -108,7 +109,7 @@ size_t FlowMonitor::send_marker(rte_mbuf* m, ParsedPacket& pp, const Session& s,
     ctx_.counters->add(Counter::flow_markers_alone);
   }
   if (PathTable* pt = ctx_.shared.paths; sent && pt) {
-    int p = pt->find(out.peer, out.iface);
+    int p = pt->find(out.peer, out.iface, is_waypoint6_standin(out.tuple.dst));
     if (p >= 0) PathWorkerCounters::bump(pt->counters(ctx_.id, static_cast<size_t>(p)).flow_markers_tx);
   }
   return len;
@@ -129,7 +130,7 @@ void FlowMonitor::marker_in(Session& s, Dir dir, const PathMetricsTlv& t) {
 // counters of the leg's path (single writer; the control thread sums them).
 void FlowMonitor::record(const SideOut& side, const FlowSample& fs) {
   PathTable* pt = ctx_.shared.paths;
-  int p = pt ? pt->find(side.peer, side.iface) : -1;
+  int p = pt ? pt->find(side.peer, side.iface, is_waypoint6_standin(side.tuple.dst)) : -1;
   if (p < 0) return;
   PathWorkerCounters& c = pt->counters(ctx_.id, static_cast<size_t>(p));
   PathWorkerCounters::bump(c.flow_markers_rx);

@@ -1,6 +1,7 @@
 // LAN input; see lan_input.h.
 #include "dataplane/svr/lan_input.h"
 
+#include "dataplane/control/waypoint6_addr.h"
 #include "dataplane/ip/packet_edit.h"
 #include "dataplane/paths/path_table.h"
 #include "dataplane/session/owner.h"
@@ -80,7 +81,7 @@ void LanInput::first_packet(rte_mbuf* m, ParsedPacket& pp, int iface, int tunnel
   if (!install_session(ctx_, crypto_, s, bound, why, pp, nullptr, m)) return;
   if (s->nat) ctx_.counters->add(Counter::breakout_sessions_created);
   if (PathTable* pt = ctx_.shared.paths; pt && s->side_b_wan()) {
-    int path = pt->find(s->out_fwd.peer, s->out_fwd.iface);
+    int path = pt->find(s->out_fwd.peer, s->out_fwd.iface, is_waypoint6_standin(s->out_fwd.tuple.dst));
     if (path >= 0) PathWorkerCounters::bump(pt->counters(ctx_.id, static_cast<size_t>(path)).sessions_started);
   }
   ctx_.post_event(SessionEventKind::created, *s);

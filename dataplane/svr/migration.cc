@@ -24,13 +24,12 @@ void PathMigration::count(int from, int to, bool failed) {
 }
 
 bool PathMigration::follow(Session& s) {
-  // An IPv4 session on IPv6 waypoints (svr/waypoint6.h) keeps them: paths are IPv4 waypoints'.
-  if (is_waypoint6_standin(s.out_fwd.tuple.dst)) [[unlikely]]
-    return false;
   PathTable& pt = *ctx_.shared.paths;
-  int from = pt.find(s.out_fwd.peer, s.out_fwd.iface);
+  // A session on IPv6 waypoints (svr/waypoint6.h: stand-ins) moves among their paths only.
+  const bool v6 = is_waypoint6_standin(s.out_fwd.tuple.dst);
+  int from = pt.find(s.out_fwd.peer, s.out_fwd.iface, v6);
   if (!pt.should_leave(static_cast<size_t>(s.service), from)) return false;
-  int to = pt.pick(static_cast<size_t>(s.service), symmetric_hash(s.original));
+  int to = pt.pick(static_cast<size_t>(s.service), symmetric_hash(s.original), v6);
   if (to < 0 || to == from) return false;  // nowhere better to go: stay and keep trying
   SideOut old = s.out_fwd;
   DropReason why;
@@ -93,7 +92,10 @@ bool PathMigration::rebind(rte_mbuf* m, ParsedPacket& pp, const Metadata& md, in
   if (s.uuid != md.uuid || s.out_rev.peer != peer || s.side_b_wan()) return false;
   // The new pair must keep the class, or WAN and LAN packets would reach different workers.
   if (class_of_port(pp.dport) != cls || pp.proto != s.original.proto) return false;
-  auto back = ctx_.route(pp.src, symmetric_hash(s.original));
+  // A peer's IPv6 waypoint (its stand-in): back by its IPv6 route (svr/waypoint6.h).
+  const bool v6 = is_waypoint6_standin(pp.src);
+  auto back = v6 ? waypoint6_route(ctx_.rm(), ctx_.shared.fib6.load(std::memory_order_acquire), pp.src)
+                 : ctx_.route(pp.src, symmetric_hash(s.original));
   if (!back) return false;
   SideOut from = s.out_rev;
   SideOut to{FiveTuple{pp.dst, pp.src, pp.dport, pp.sport, pp.proto}, back->addr, static_cast<int8_t>(back->iface),
@@ -106,7 +108,7 @@ bool PathMigration::rebind(rte_mbuf* m, ParsedPacket& pp, const Metadata& md, in
   flow_.leg_moved(s, 0);
   ctx_.counters->add(Counter::path_rebinds);
   ctx_.post_event(SessionEventKind::update, s);
-  if (PathTable* pt = ctx_.shared.paths) count(pt->find(from.peer, from.iface), pt->find(peer, back->iface));
+  if (PathTable* pt = ctx_.shared.paths) count(pt->find(from.peer, from.iface, is_waypoint6_standin(from.tuple.dst)), pt->find(peer, back->iface, v6));
   strip_at_payload(m, pp, static_cast<uint16_t>(md.block_len()), kHmacTagLen);
   if (md.control_message == kControlKeepAlive) {
     metadata_only_.consume(m, s, Dir::forward);

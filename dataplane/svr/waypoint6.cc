@@ -6,6 +6,7 @@
 #include "dataplane/ip/ipv6.h"
 #include "dataplane/ip/nat64_packet.h"
 #include "dataplane/ip/packet_edit.h"
+#include "dataplane/paths/path_table.h"
 #include "dataplane/session/owner.h"
 #include "dataplane/svr/session_setup.h"
 
@@ -15,6 +16,16 @@ bool bind_waypoint6(WorkerContext& ctx, Session& s, int peer, uint32_t cls, Drop
   const RouterModel& rm = ctx.rm();
   const FibTable6* fib6 = ctx.shared.fib6.load(std::memory_order_acquire);  // FRR's IPv6 routes beside the config's
   const PeerModel& pm = rm.peers[static_cast<size_t>(peer)];
+  // Under path monitoring the path table ranks the IPv6 waypoints' paths (BFD, SLA,
+  // preference), as pick_wan_side does IPv4's; without it the first routed one.
+  if (const PathTable* pt = ctx.shared.paths; pt && pt->monitored() && pt->has_paths6(peer)) {
+    const int path = pt->pick(static_cast<size_t>(s.service), symmetric_hash(s.original), true);
+    if (path < 0 || pt->path(static_cast<size_t>(path)).peer != peer) {
+      why = DropReason::no_path;
+      return false;
+    }
+    return bind_path(ctx, s, path, cls, why);
+  }
   why = DropReason::no_peer;
   for (size_t k = 0; k < pm.waypoints6.size() && k < kWaypoint6MaxPerPeer; ++k) {
     const Ipv4 remote = waypoint6_peer_standin(peer, k);

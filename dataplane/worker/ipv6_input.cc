@@ -5,10 +5,12 @@
 #include <cstring>
 #include <new>
 
+#include "dataplane/control/waypoint6_addr.h"
 #include "dataplane/ip/ndp.h"
 #include "dataplane/ip/packet.h"
 #include "dataplane/ip/packet_edit.h"
 #include "dataplane/ipsec/esp_sa.h"
+#include "dataplane/paths/path_monitor.h"
 #include "dataplane/worker/ipv6_drops.h"
 
 namespace wp {
@@ -42,6 +44,10 @@ bool Ipv6Input::stage(rte_mbuf* m, int iface, Route6Step::Staged& out) {
   // this WAN interface's addresses, not ESP (EspStep took that), to the IKE service.
   if (v.proto == kProtoUdp && in.wan && (v.dport == kIkeUdpPort || v.dport == kIkeNattPort) && in.holds6(v.dst))
     return to_control_ring(m), false;
+  // BFD and path probes between IPv6 waypoints (paths/path_monitor.h): the control thread's.
+  if (v.proto == kProtoUdp && (v.dport == kBfdPort || v.dport == kPathProbePort) && in.wan) [[unlikely]] {
+    if (const Ipv6* own = waypoint6_own(ctx_.rm(), iface); own && v.dst == *own) return to_control_ring(m), false;
+  }
   // NAT64: from a LAN host to us as its router (ports are promiscuous: not another router's traffic).
   if (!in.wan && std::memcmp(d, in.mac, 6) == 0 && nat64_.input6(m, v, iface)) return false;
   // NAT46: a server's reply (or ICMPv6 error) to a client written under a source prefix.

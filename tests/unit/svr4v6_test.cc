@@ -518,11 +518,16 @@ TEST_F(Svr4v6View, AWaypointTheConfigNoLongerNamesIsNotShown) {
 
 // --- configuration --------------------------------------------------------------
 
-TEST(Waypoint6V4Config, IPv6OnlyPeersValidateButHaveNoPaths) {
+TEST(Waypoint6V4Config, IPv6OnlyPeersHavePathsOverIpv6Waypoints) {
   EXPECT_EQ(config_errors(v4in6_config(true)), "");
   config::Config c = v4in6_config(true);
   c.mutable_services(0)->add_paths("wan0");
-  EXPECT_TRUE(has_config_error(c, "services[0]", "peer \"r2\" lists IPv6 waypoints only"));
+  c.mutable_services(0)->mutable_sla()->set_max_latency_ms(50);
+  EXPECT_EQ(config_errors(c), "") << "paths and sla over the IPv6 waypoints (docs/ipv6.md § Paths over IPv6 waypoints)";
+  config::Config e = v4in6_config(true);
+  e.mutable_router()->mutable_wan(0)->clear_ipv6_addresses();
+  e.mutable_services(0)->add_paths("wan0");
+  EXPECT_TRUE(has_config_error(e, "services[0].paths[0]", "\"wan0\" has no IPv6 waypoint of ours"));
   config::Config d = v4in6_config(true, true);
   d.mutable_services(0)->add_paths("wan0");
   EXPECT_EQ(config_errors(d), "") << "a dual-stack peer has IPv4 paths";
