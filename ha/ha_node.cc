@@ -590,7 +590,7 @@ bool HaNode::apply_packed_svr6(const pb::PackedOps& packed, const Member& from) 
     PackedKind kind;
     const uint8_t* rec = svr6_in_.record(i);
     if (!svr6_role(rec, p.role, error) ||
-        !svr6_in_.decode(i, rm, clock_, fib, kind, p.carrier, error, p.role == Svr6Role::ingress ? 0 : 1, fib6) ||
+        !svr6_in_.decode(i, rm, clock_, fib, kind, p.carrier, error, svr6_lan_side(p.role), fib6) ||
         !decode_svr6_tail(rec, kind, rm, p.carrier, p.session, error, fib6)) {
       status_.add(C::sessions6_rejected);
       if (status_.get(C::sessions6_rejected) <= 10) ha_log("peer IPv6 session over SVR rejected: " + error);

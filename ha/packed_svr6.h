@@ -18,14 +18,19 @@
 //          the receiver's worker replaces the addresses with its own), that
 //          side's peer index none
 //   128 src[16]  144 dst[16]  160 u16 sport  162 u16 dport  164 proto
-//   165 role (1 ingress: the LAN side is out_rev; 2 egress: out_fwd)
+//   165 role (1 ingress: the LAN side is out_rev; 2 egress: out_fwd; 3 transit: no LAN
+//       side, both sides waypoint legs, the IPv6 tuple held by the Session6 that
+//       SessionTable6::hold gives; its counters are the carrier's, unread: the receiver
+//       has the IPv4 half's)
 //   166 u16 zero  168 u64 packets6_fwd  176 packets6_rev  184 bytes6_fwd  192 bytes6_rev
 // The receiver checks the IPv4 half as any record (names, policy, the WAN
 // leg's route and waypoint), then the tail: role, reserved bytes, a unicast
 // tuple whose ports and protocol are the IPv4 half's, the service its own
 // IPv6 lookup finds for the destination, and its own route for the LAN side
-// (a port, not a tunnel). The session goes to the worker that owns it there,
-// owner_of_class(affinity_class6(tuple)), as the packets of both sides do.
+// (a port, not a tunnel); a transit record instead both legs and a service
+// whose next peer here is the onward leg's. The session goes to the worker
+// that owns it there, owner_of_class(affinity_class6(tuple)), as the packets
+// of both sides do.
 #pragma once
 
 #include <cstddef>
@@ -48,6 +53,9 @@ inline constexpr size_t kPackedSvr6RecordBytes = 200;
 void write_svr6_tail(uint8_t* p, const Session6& s6, Svr6Role role);
 // The role in record `p`; false with `error` when byte 165 is not one.
 bool svr6_role(const uint8_t* p, Svr6Role& role, std::string& error);
+// The IPv4 half's side that is the IPv6 LAN side for PackedOpsReader::decode: 0 (out_rev) at
+// the ingress, 1 (out_fwd) at the egress, -1 at a transit router (both sides are waypoint legs).
+inline int svr6_lan_side(Svr6Role role) { return role == Svr6Role::ingress ? 0 : role == Svr6Role::egress ? 1 : -1; }
 // The Session6 of record `p` in this node's terms, `carrier` being its IPv4 half as decoded
 // here (PackedOpsReader::decode with its LAN side). A delete needs only the tuple. The LAN
 // side's route is the config's or FRR's (`fib`; null: the config's only), as for a session

@@ -198,7 +198,7 @@ bool Svr6Lan::post_ha(SessionEventKind kind, const Session& s, SessionEndReason 
   rte_ring* h = ctx_.shared.ha.event6_ring(ctx_.id);
   if (!h) return true;  // no HA, or no IPv6 rings: nobody to tell
   HaSession6Event hev;
-  if (transit_ipv6(s) || !view(kind, s, reason, hev.ev)) return true;  // transit: not synced (docs/ipv6.md)
+  if (!view(kind, s, reason, hev.ev)) return true;  // transit too: its Session6 is held (docs/ipv6.md § HA of transit)
   // A tunnel as the LAN side: not synced, as no IPv6 session with a tunnel side is (docs/ipsec.md § HA).
   if (hev.ev.session.iface[0] == kRoute6Tunnel || hev.ev.session.iface[1] == kRoute6Tunnel) return true;
   hev.carrier = s;

@@ -149,10 +149,17 @@ void HaFollower::apply_svr6(const PeerSession6Op& op) {
   SessionTable6* t6 = six_ ? six_->table() : nullptr;
   if (!t6 || !ctx_.svr6) return ctx_.counters->add(Counter::ha6_apply_table_full);  // no IPv6 table here
   const Session6& in6 = op.session;
-  Session6Ref ref6 = t6->lookup(in6.original);
-  Session* held = ref6 && ref6.session->svr_ref && ref6.session->uuid == in6.uuid
-                      ? ctx_.table.at(ref6.session->svr_ref - 1)
-                      : nullptr;
+  // A transit session (both sides waypoint legs) holds its Session6 where no IPv6 lookup finds it
+  // (SessionTable6::hold): its carrier is found by the leg it arrives on (key A, the peer's too).
+  const bool transit = op.role == Svr6Role::transit;
+  Session6Ref ref6 = transit ? Session6Ref{} : t6->lookup(in6.original);
+  Session* held = nullptr;
+  if (transit) {
+    const SessionRef ref = ctx_.table.lookup(op.carrier.key_a());
+    if (ref && ref.session->uuid == in6.uuid && transit_ipv6(*ref.session)) held = ref.session;
+  } else if (ref6 && ref6.session->svr_ref && ref6.session->uuid == in6.uuid) {
+    held = ctx_.table.at(ref6.session->svr_ref - 1);
+  }
   if (op.kind != PeerSessionOpKind::upsert) {
     if (held && (op.kind == PeerSessionOpKind::remove || (held->flags & kPeerSession))) {
       ctx_.remove_session(held);  // its Session6 goes with it (Svr6Lan::release)
@@ -163,19 +170,24 @@ void HaFollower::apply_svr6(const PeerSession6Op& op) {
   Session in = op.carrier;
   if (held) {
     if (ms_before(in.last_ms, held->last_ms)) return ctx_.counters->add(Counter::ha6_stale_ignored);
-    Session6& s6 = *ref6.session;
-    bind_lan6(in, t6->index_of(&s6), op.role, in6.original);
+    if (transit)
+      in.original = held->original;  // the internal tuple of its Session6 here, not the sender's
+    else
+      bind_lan6(in, t6->index_of(ref6.session), op.role, in6.original);
     if (held->key_a() == in.key_a() && update_in_place(*held, in)) {  // both keys as held (update_in_place checks B's)
-      s6.last_ms = in6.last_ms;
-      std::copy(std::begin(in6.packets), std::end(in6.packets), s6.packets);
-      std::copy(std::begin(in6.bytes), std::end(in6.bytes), s6.bytes);
+      if (!transit) {  // a transit Session6 counts nothing: the carrier's counts are its view
+        Session6& s6 = *ref6.session;
+        s6.last_ms = in6.last_ms;
+        std::copy(std::begin(in6.packets), std::end(in6.packets), s6.packets);
+        std::copy(std::begin(in6.bytes), std::end(in6.bytes), s6.bytes);
+      }
       return ctx_.counters->add(Counter::ha6_sessions_applied);
     }
     ctx_.remove_session(held);  // re-bound by the peer (its WAN leg moved): both halves anew
   }
-  // Another session on the IPv6 tuple either way: the newer creation wins.
+  // Another session on the IPv6 tuple either way: the newer creation wins (a held one has no keys).
   for (const FiveTuple6& key : {in6.original, in6.original.reversed()}) {
-    Session6Ref other = t6->lookup(key);
+    Session6Ref other = transit ? Session6Ref{} : t6->lookup(key);
     if (!other) continue;
     if (ms_before(in6.created_ms, other.session->created_ms)) return ctx_.counters->add(Counter::ha6_stale_ignored);
     if (other.session->svr_ref)
@@ -184,15 +196,18 @@ void HaFollower::apply_svr6(const PeerSession6Op& op) {
       t6->remove(other.session);
     ctx_.counters->add(Counter::sessions_replaced);
   }
-  SessionTable6::Refused why = SessionTable6::Refused::none;
-  Session6* s6 = t6->insert(in6.original, why);
+  SessionTable6::Refused why = SessionTable6::Refused::full;
+  Session6* s6 = transit ? t6->hold(in6.original) : t6->insert(in6.original, why);
   if (!s6)
     return ctx_.counters->add(why == SessionTable6::Refused::full ? Counter::ha6_apply_table_full
                                                                    : Counter::ha6_stale_ignored);
   const uint8_t in_use = s6->in_use;
   *s6 = in6;
   s6->in_use = in_use;
-  bind_lan6(in, t6->index_of(s6), op.role, in6.original);
+  if (transit)
+    in.original = Svr6Lan::internal_tuple(t6->index_of(s6), in6.original);  // transit_ipv6: no LAN side
+  else
+    bind_lan6(in, t6->index_of(s6), op.role, in6.original);
   Session* s = make_room(in) ? insert(in) : nullptr;
   if (!s) return t6->remove(s6);  // the IPv4 half was refused (counted): the IPv6 half goes too
   s6->svr_ref = ctx_.table.index_of(s) + 1;

@@ -123,7 +123,7 @@ bool HaFollower6::republish(uint32_t req, uint32_t& posted) {
     if (rte_ring_free_count(ring) <= kRepublishReserve) return false;  // resume here next iteration
     if (s.svr_ref) {  // over SVR: posted whole with its carrying session, unless that one is the peer's
       const Session& carrier = *ctx_.table.at(s.svr_ref - 1);
-      if (carrier.flags & kPeerSession || !ctx_.svr6 || transit_ipv6(carrier)) continue;  // transit: not synced
+      if (carrier.flags & kPeerSession || !ctx_.svr6) continue;
       if (!ctx_.svr6->post_ha(SessionEventKind::update, carrier)) return false;
       ++posted;
       ctx_.counters->add(Counter::ha6_sessions_republished);

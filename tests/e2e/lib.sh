@@ -362,11 +362,10 @@ wp_wait_ready() {
   [ "$WP_EXITED" = 0 ] || { wp_log "$1 exited during start"; return 1; }
 }
 
-# wp_stat NAME KEY: one value from the stats JSON by dotted path
-# (e.g. drops.policy_deny; a number indexes a list: qos.ports.0.rate_bps);
-# prints -1 if the router or the key is missing.
-wp_stat() {
-  wp_stats_json "$1" | "$WP_PY" -c '
+# wp_json_int KEY: the integer at dotted path KEY of the JSON document on stdin
+# (a number indexes a list); -1 if the document or the key is missing.
+wp_json_int() {
+  "$WP_PY" -c '
 import json, sys
 try:
     v = json.load(sys.stdin)
@@ -374,7 +373,18 @@ try:
         v = v[int(k)] if isinstance(v, list) else v[k]
     print(int(v))
 except Exception:
-    print(-1)' "$2"
+    print(-1)' "$1"
+}
+
+# wp_stat NAME KEY: one value from the stats JSON by dotted path
+# (e.g. drops.policy_deny; a number indexes a list: qos.ports.0.rate_bps);
+# prints -1 if the router or the key is missing.
+wp_stat() { wp_stats_json "$1" | wp_json_int "$2"; }
+
+# wp_offload NAME KEY: one value from GET /api/v1/offload of router NAME by dotted path
+# (e.g. counters.waypoint6_offloaded, nic_model.hits); -1 if missing.
+wp_offload() {
+  wp_exec "$1" curl -s --max-time 2 "http://127.0.0.1:$WP_MGMT_PORT/api/v1/offload" 2>/dev/null | wp_json_int "$2"
 }
 
 # wp_wait_stat NAME KEY MIN [SECONDS]: wait (default 10 s) until KEY >= MIN; prints the value.

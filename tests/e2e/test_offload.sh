@@ -56,18 +56,7 @@ wp_check "HTTP server on [$SRV6] in the wan namespace" wp_http_start wan "$SRV6"
 wp_pair_start "$WORKERS"
 wp_check "r1 log: offload on with the NIC model" grep -q "offload on (nic-model)" "${WP_ROUTER_LOG[r1]}"
 
-# /api/v1/offload value by dotted path (-1 when missing).
-off() {
-  wp_exec "$1" curl -s --max-time 2 "http://127.0.0.1:$WP_MGMT_PORT/api/v1/offload" | "$WP_PY" -c '
-import json, sys
-try:
-    v = json.load(sys.stdin)
-    for k in sys.argv[1].split("."):
-        v = v[int(k)] if isinstance(v, list) else v[k]
-    print(int(v))
-except Exception:
-    print(-1)' "$2"
-}
+off() { wp_offload "$1" "$2"; }  # /api/v1/offload value by dotted path (-1 when missing)
 # The closed-session record of r1 for local UDP port $1, field $2 (e.g. packets.0).
 closed_rec() {
   wp_exec "$1" curl -s --max-time 2 "http://127.0.0.1:$WP_MGMT_PORT/api/v1/offload" | "$WP_PY" -c '

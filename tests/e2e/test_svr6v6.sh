@@ -30,7 +30,11 @@
 # server's link: from r2's LAN address, MTU 1400), the client's of the iperf3 upload one from r1
 # (tshark on the client's link); both hosts cache the MTU (`ip -6 route get` shows mtu 1400),
 # r1 and r2 count svr6_icmp6_too_big and svr6_wan_too_big, and no frame on the WAN exceeds 1400.
-# Both routers stop cleanly.
+# Both routers stop cleanly. Offload (docs/ipv6.md § Offload of IPv6 sessions between IPv6 waypoints):
+# both restarted with the NIC model and the WAN at 1500; a curl -6 of 4 MiB at 1 MiB/s, byte-exact,
+# shown offloaded by REST at both (waypoint6_offloaded, sessions_active), then carried by the NICs
+# (hits > 1000 each) while the workers' waypoint6_sent/received stop (<= 6: the FINs); its end
+# leaves an ipv6 closed record with the NIC's share at both and removes every rule.
 set -u -o pipefail
 source "$(dirname "$0")/lib.sh"
 source "$(dirname "$0")/svr6_export.sh"
@@ -258,4 +262,75 @@ svr6_ipfix_checks 2001:db8:70::1 2001:db8:70::2 259
 
 wp_check "r1 exits 0 on SIGTERM" wp_router_stop r1
 wp_check "r2 exits 0 on SIGTERM" wp_router_stop r2
+
+# Offload (docs/ipv6.md § Offload of IPv6 sessions between IPv6 waypoints): both routers again,
+# now with the NIC model on its own lcore. A rule's egress port needs its arrival port's MTU
+# (else the session stays in software), so the WAN goes back to 1500 and the hosts forget the
+# MTU they cached. A rate-limited curl -6 of 4 MiB: once REST shows it offloaded at both routers
+# the NICs carry it (their hits grow, the workers' waypoint6 counters stay), byte-exact; its end
+# removes the rules at both and leaves a closed record that says ipv6 and carries the NIC's share.
+CLI=$CLI6 SRV=$SRV6
+WAN_MTU=1500
+mtu_back() { wan_mtu && wp_exec c ip -6 route flush cache && wp_exec s ip -6 route flush cache; }
+wp_check "offload: the WAN links back at MTU 1500, the hosts' cached MTUs flushed" mtu_back
+conf r1 10.1.0.1/24 2001:db8:71::1/64 172.16.0.1/24 2001:db8:70::1/64 r2 172.16.0.2 2001:db8:70::2 \
+  ", next_peer: r2" >"$WP_TMP/r1.yaml"
+conf r2 10.2.0.1/24 2001:db8:72::1/64 172.16.0.2/24 2001:db8:70::2/64 r1 172.16.0.1 2001:db8:70::1 "" \
+  >"$WP_TMP/r2.yaml"
+for r in r1 r2; do
+  echo "offload: {enabled: true, nic_model: true, poll_ms: 50}" >>"$WP_TMP/$r.yaml"
+  echo "timeouts: {tcp_transitory: 2}" >>"$WP_TMP/$r.yaml"
+done
+export WP_EXTRA_LCORES=1  # the NIC model's lcore (and its queue pair)
+for r in r1 r2; do mv "$WP_TMP/$r.log" "$WP_TMP/$r-software.log"; done  # the restart writes $r.log anew
+wp_pair_start "$WORKERS"
+wp_check "r1 log: offload on with the NIC model" grep -q "offload on (nic-model)" "${WP_ROUTER_LOG[r1]}"
+off() { wp_offload "$1" "$2"; }  # /api/v1/offload value by dotted path (-1 when missing)
+offloaded6() { [ "$(off r1 counters.waypoint6_offloaded)" -ge 1 ] && [ "$(off r2 counters.waypoint6_offloaded)" -ge 1 ]; }
+# The closed record of router $1 for the IPv6 TCP session from $CLI6 (the last one): field $2.
+closed6() {
+  wp_exec "$1" curl -s --max-time 2 "http://127.0.0.1:$WP_MGMT_PORT/api/v1/offload" | "$WP_PY" -c '
+import json, sys
+recs = [r for r in json.load(sys.stdin)["closed"] if r.get("family") == "ipv6" and r["proto"] == 6 and r["src"] == sys.argv[2]]
+v = recs[-1] if recs else None
+for k in sys.argv[1].split("."):
+    v = None if v is None else (v[int(k)] if isinstance(v, list) else v[k])
+print(-1 if v is None else int(v))' "$2" "$CLI6"
+}
+closed6_both() { [ "$(closed6 r1 nic_packets.1)" -ge 0 ] && [ "$(closed6 r2 nic_packets.1)" -ge 0 ]; }
+rules_gone() { [ "$(off r1 rules_active)" -eq 0 ] && [ "$(off r2 rules_active)" -eq 0 ]; }
+head -c 4194304 /dev/urandom >"$WP_TMP/www/off6.bin"
+# 4 MiB sent by the server at 1 MiB/s (http_server.py ?rate=: curl's --limit-rate would not pace
+# the wire, the client's receive buffer holds it all): long enough to look at the session while
+# it runs (curl retries its SYN itself while the restarted routers resolve their neighbors).
+wp_bg c "$WP_TMP/off6-curl.log" curl -sS -g -6 --interface "$CLI6" --max-time 40 \
+  -o "$WP_TMP/got-off6.bin" "http://[$SRV6]/off6.bin?rate=1048576"
+OFF6_CURL=$WP_BG_PID
+WP_PIDS+=("$OFF6_CURL")
+wp_check "offload: REST at r1 and r2 shows the session between the IPv6 waypoints offloaded (waypoint6_offloaded)" \
+  wp_until 20 offloaded6
+wp_expect "offload: r2 holds its rules while the transfer runs (sessions_active)" "$(off r2 sessions_active)" -ge 1
+hits1=$(off r1 nic_model.hits) hits2=$(off r2 nic_model.hits)
+wk1=$(wp_stat r1 counters.waypoint6_received) wk2=$(wp_stat r2 counters.waypoint6_sent)
+wp_log "offload: offloaded; r1 NIC hits $hits1, waypoint6_received $wk1; r2 NIC hits $hits2, waypoint6_sent $wk2"
+wp_check "offload: curl -6 4 MiB done" wp_wait_exit "$OFF6_CURL" 40
+off6_exact() { [ "$(wp_sha "$WP_TMP/got-off6.bin")" = "$(wp_sha "$WP_TMP/www/off6.bin")" ]; }
+wp_check "offload: curl -6 4 MiB offloaded, sha256 matches" off6_exact
+hits1=$(($(off r1 nic_model.hits) - hits1)) hits2=$(($(off r2 nic_model.hits) - hits2))
+wk1=$(($(wp_stat r1 counters.waypoint6_received) - wk1)) wk2=$(($(wp_stat r2 counters.waypoint6_sent) - wk2))
+wp_log "offload: after the offload r1 NIC hits +$hits1, workers' waypoint6_received +$wk1; r2 NIC hits +$hits2, waypoint6_sent +$wk2"
+wp_expect "offload: r2's NIC carried the rest of the download (hits > 1000)" "$hits2" -gt 1000
+wp_expect "offload: r1's NIC too (hits > 1000)" "$hits1" -gt 1000
+# What the workers still see: the FIN segments (the rules match SYN, FIN and RST clear).
+wp_expect "offload: r2's workers stopped sending the server's segments (waypoint6_sent +<= 6)" "$wk2" -le 6
+wp_expect "offload: r1's workers stopped receiving them (waypoint6_received +<= 6)" "$wk1" -le 6
+wp_check "offload: the session ended at r1 and r2 (FIN, tcp_transitory 2 s) with an ipv6 closed record" \
+  wp_until 20 closed6_both
+wp_expect "offload: r1's closed record: the NIC's share of the server's packets > 1000" "$(closed6 r1 nic_packets.1)" -gt 1000
+wp_expect "offload: r2's closed record: the NIC's share of the server's packets > 1000" "$(closed6 r2 nic_packets.1)" -gt 1000
+wp_expect "offload: r2's totals include the NIC's (packets.1 >= nic_packets.1)" \
+  "$(closed6 r2 packets.1)" -ge "$(closed6 r2 nic_packets.1)"
+wp_check "offload: both routers' rules removed (rules_active 0)" wp_until 10 rules_gone
+wp_check "r1 exits 0 on SIGTERM (offload)" wp_router_stop r1
+wp_check "r2 exits 0 on SIGTERM (offload)" wp_router_stop r2
 wp_finish

@@ -5,7 +5,8 @@
 // itself and binds the halves in the owning worker; malformed records are
 // rejected with their reasons; and a pair of in-process hubs (real Workers and
 // HaNodes on the loopback bus) where the survivor carries an IPv6 client's
-// TCP session that rode the dead node, both ways, byte-exact.
+// TCP session that rode the dead node, both ways, byte-exact; the same with
+// the pair as a transit hop between r1 and r3 (both legs and the held Session6).
 //
 //   client 2001:db8:71::5 - [r1] 2001:db8:70::1 ==IPv6 WAN== 2001:db8:70::2 [hub-a]
 //                                                             2001:db8:70::3 [hub-b] - server 2001:db8:72::10
@@ -24,6 +25,7 @@
 #include "ha/packed_svr6.h"
 #include "mgmt/config_load.h"
 #include "tests/unit/ha_pair6.h"
+#include "tests/unit/nic_offload.h"
 #include "tests/unit/pkt6_builder.h"
 #include "tests/unit/route6_test_config.h"
 #include "tests/unit/svr6_frames.h"
@@ -88,8 +90,8 @@ Pair egress_pair(const RouterModel& rm) {
   p.s6.uuid = s.uuid;
   s.out_fwd = SideOut{inner, 3, static_cast<int8_t>(kIfaceSvr6), -1};
   const Ipv4 r1 = waypoint6_standin_of(rm, ip6(kR1Wan6));
-  s.out_rev = SideOut{{waypoint6_own_standin(1), r1, 20001, 20003, kProtoTcp}, r1, 1,
-                      static_cast<int>(rm.peers.size() - 1)};
+  s.out_rev =
+      SideOut{{waypoint6_own_standin(1), r1, 20001, 20003, kProtoTcp}, r1, 1, static_cast<int>(rm.peers.size() - 1)};
   s.tenant = static_cast<int16_t>(rm.tenant_by_name("v6"));
   s.service = static_cast<int16_t>(rm.service_by_name("web6"));
   s.security = static_cast<int16_t>(rm.policy(s.tenant, s.service));
@@ -99,8 +101,8 @@ Pair egress_pair(const RouterModel& rm) {
   return p;
 }
 
-bool round_trip(const Pair& in, const RouterModel& from, const RouterModel& to, PeerSession6Op& out,
-                std::string& err, const std::function<void(pb::PackedOps&)>& edit = {}) {
+bool round_trip(const Pair& in, const RouterModel& from, const RouterModel& to, PeerSession6Op& out, std::string& err,
+                const std::function<void(pb::PackedOps&)>& edit = {}) {
   DataplaneClock clock = DataplaneClock::now();
   PackedOpsWriter w{kPackedSvr6RecordBytes, kPackedSvr6Format};
   write_svr6_tail(w.add(PackedKind::upsert, in.carrier, from, clock), in.s6, Svr6Role::egress);
@@ -112,7 +114,7 @@ bool round_trip(const Pair& in, const RouterModel& from, const RouterModel& to, 
   PackedOpsReader r{kPackedSvr6RecordBytes, kPackedSvr6Format, "packed svr6 ops"};
   PackedKind kind;
   return r.open(wire, err) && svr6_role(r.record(0), out.role, err) &&
-         r.decode(0, to, clock, nullptr, kind, out.carrier, err, out.role == Svr6Role::ingress ? 0 : 1) &&
+         r.decode(0, to, clock, nullptr, kind, out.carrier, err, svr6_lan_side(out.role)) &&
          decode_svr6_tail(r.record(0), kind, to, out.carrier, out.session, err);
 }
 
@@ -150,8 +152,8 @@ TEST(HaSvr6Packed, TheIngressRoleBindsTheClientsSide) {
   s.uuid[0] = 9;
   s.out_rev = SideOut{inner.reversed(), 5, static_cast<int8_t>(kIfaceSvr6), -1};
   const Ipv4 r1 = waypoint6_standin_of(*m.a, ip6(kR1Wan6));
-  s.out_fwd = SideOut{{waypoint6_own_standin(1), r1, 20005, 20007, kProtoTcp}, r1, 1,
-                      static_cast<int>(m.a->peers.size() - 1)};
+  s.out_fwd =
+      SideOut{{waypoint6_own_standin(1), r1, 20005, 20007, kProtoTcp}, r1, 1, static_cast<int>(m.a->peers.size() - 1)};
   s.tenant = static_cast<int16_t>(m.a->tenant_by_name("v6"));
   s.service = static_cast<int16_t>(m.a->service_by_name("web6"));
   s.security = static_cast<int16_t>(m.a->policy(s.tenant, s.service));
@@ -193,8 +195,11 @@ TEST(HaSvr6Packed, MalformedRecordsAreRejectedWithAReason) {
   PeerSession6Op d{};
   std::string err;
   auto byte = [](size_t at, char v) { return [at, v](pb::PackedOps& b) { (*b.mutable_records())[at] = v; }; };
+  EXPECT_FALSE(round_trip(in, *m.a, *m.b, d, err, byte(165, 4)));
+  EXPECT_NE(err.find("svr6 role: 4 unknown"), std::string::npos) << err;
+  // Transit: both sides must be waypoint legs; this record's out_fwd is the server's LAN side.
   EXPECT_FALSE(round_trip(in, *m.a, *m.b, d, err, byte(165, 3)));
-  EXPECT_NE(err.find("svr6 role: 3 unknown"), std::string::npos) << err;
+  EXPECT_NE(err.find("out_fwd"), std::string::npos) << err;
   EXPECT_FALSE(round_trip(in, *m.a, *m.b, d, err, byte(166, 1)));
   EXPECT_NE(err.find("reserved bytes"), std::string::npos) << err;
   EXPECT_FALSE(round_trip(in, *m.a, *m.b, d, err, byte(160, 7)));  // the IPv6 source port
@@ -215,6 +220,15 @@ TEST(HaSvr6Packed, MalformedRecordsAreRejectedWithAReason) {
 // A frame from the server at `hub`'s LAN port.
 std::vector<uint8_t> from_server(const Hub& hub, const Pkt6& p) { return lan_frame6(hub.router, kV6ServerMac, p); }
 
+// A WAN frame from IPv6 waypoint `src` to `dst`.
+void expect_leg(const Frame& f, const char* src, const char* dst) {
+  ASSERT_EQ(f.port, kWan);
+  const Ipv6View v = parse_ipv6_packet(f.raw.data(), static_cast<uint32_t>(f.raw.size()), 14);
+  ASSERT_EQ(v.status, Ipv6Status::ok);
+  EXPECT_EQ(v.src, ip6(src)) << "from the waypoint the session rides";
+  EXPECT_EQ(v.dst, ip6(dst));
+}
+
 class HaSvr6Pair : public PairTest {
  protected:
   void SetUp() override {
@@ -231,8 +245,7 @@ TEST_F(HaSvr6Pair, TheSurvivorCarriesAnIpv6SessionOverSvrBothWays) {
   const auto syn = client(Pkt6().ipv6(kV6Client, kV6Server, 64).tcp(40000, 80, 0x02).payload("GET /"));
   const Frame w1 = r1->send_one(kLan, syn);
   expect_restored6(syn, a->router.send_one(kWan, w1.raw));
-  const auto synack =
-      from_server(*a, Pkt6().ipv6(kV6Server, kV6Client, 64).tcp(80, 40000, 0x12).payload("200 OK"));
+  const auto synack = from_server(*a, Pkt6().ipv6(kV6Server, kV6Client, 64).tcp(80, 40000, 0x12).payload("200 OK"));
   const Frame w2 = a->router.send_one(kLan, synack);
   expect_restored6(synack, r1->send_one(kWan, w2.raw));
   run();
@@ -258,12 +271,167 @@ TEST_F(HaSvr6Pair, TheSurvivorCarriesAnIpv6SessionOverSvrBothWays) {
   // The server's answer leaves hub-b from hub-a's IPv6 waypoint to r1's, restored there byte-exact.
   const auto back = from_server(*b, Pkt6().ipv6(kV6Server, kV6Client, 64).tcp(80, 40000, 0x10).payload("body"));
   const Frame w4 = b->router.send_one(kLan, back);
-  ASSERT_EQ(w4.port, kWan);
-  const Ipv6View v = parse_ipv6_packet(w4.raw.data(), static_cast<uint32_t>(w4.raw.size()), 14);
-  ASSERT_EQ(v.status, Ipv6Status::ok);
-  EXPECT_EQ(v.src, ip6(kHubAWan6)) << "from the waypoint the session rides";
-  EXPECT_EQ(v.dst, ip6(kR1Wan6));
+  expect_leg(w4, kHubAWan6, kR1Wan6);
   expect_restored6(back, r1->send_one(kWan, w4.raw));
+}
+
+// --- an offloaded session (#19; docs/ipv6.md § Offload of IPv6 sessions between IPv6 waypoints) ---------
+
+// Both hubs with their offload manager and the NIC model.
+class HaSvr6Offload : public HaSvr6Pair {
+ protected:
+  void SetUp() override {
+    HaSvr6Pair::SetUp();
+    oa.start(a->router);
+    ob.start(b->router);
+  }
+  void TearDown() override {
+    oa.stop();
+    ob.stop();
+  }
+  void tick() {
+    if (a) oa.tick(ms());
+    ob.tick(ms());
+  }
+  uint32_t ms() const { return static_cast<uint32_t>(now); }
+  offload::Offloaded oa, ob;
+};
+
+// Hub-a's NIC carries the session; its copy at hub-b stays in software (a peer's session is
+// posted to no manager); after hub-a dies, with its rules, hub-b's worker carries the session
+// both ways from hub-a's waypoint: hub-b's NIC has no rule for it and hands it to the worker.
+TEST_F(HaSvr6Offload, TheSurvivorCarriesAnOffloadedSessionInSoftware) {
+  ASSERT_TRUE(a->node->peer_present());
+  const auto syn = client(Pkt6().ipv6(kV6Client, kV6Server, 64).tcp(40000, 80, 0x02).payload("GET /"));
+  expect_restored6(syn, a->router.send_one(kWan, r1->send_one(kLan, syn).raw));
+  const auto synack = from_server(*a, Pkt6().ipv6(kV6Server, kV6Client, 64).tcp(80, 40000, 0x12).payload("200 OK"));
+  expect_restored6(synack, r1->send_one(kWan, a->router.send_one(kLan, synack).raw));
+  const auto ack = client(Pkt6().ipv6(kV6Client, kV6Server, 64).tcp(40000, 80, 0x10).payload("ack"));
+  expect_restored6(ack, a->router.send_one(kWan, r1->send_one(kLan, ack).raw));
+  run();
+  tick();
+  ASSERT_EQ(oa.mgr->sessions(), 1u) << "hub-a offloaded the established session";
+  EXPECT_EQ(oa.mgr->counters().waypoint6_offloaded.load(), 1u);
+  const auto seg = client(Pkt6().ipv6(kV6Client, kV6Server, 64).tcp(40000, 80, 0x10).payload("by hub-a's NIC"));
+  const auto hw = oa.send(kWan, r1->send_one(kLan, seg).raw, ms());
+  ASSERT_EQ(hw.size(), 1u);
+  expect_restored6(seg, hw[0]);
+  tick();
+  run();
+  EXPECT_GE(b->node->status().get(C::svr6_sessions_received), 1u);
+  EXPECT_EQ(b->router.worker().counters().sessions6_active.load(), 1u) << "hub-b holds the copy";
+  EXPECT_EQ(ob.mgr->counters().events6.load(), 0u) << "a peer's session is posted to no manager";
+  EXPECT_EQ(ob.mgr->sessions(), 0u);
+
+  bus.leave({1, 101});  // hub-a's process dies, its NIC's rules with it
+  oa.stop();
+  a.reset();
+  run(10);
+  tick();
+  ASSERT_TRUE(b->shared.ha.holds_peer_address6(ip6(kHubAWan6), 1));
+
+  const auto more = client(Pkt6().ipv6(kV6Client, kV6Server, 64).tcp(40000, 80, 0x10).payload("after the takeover"));
+  const Frame w = r1->send_one(kLan, more);
+  const uint64_t hits = ob.nic->counters().hits.load();
+  EXPECT_TRUE(ob.send(kWan, w.raw, ms()).empty()) << "no rule at hub-b: to its worker";
+  EXPECT_EQ(ob.nic->counters().hits.load(), hits);
+  const std::vector<Frame> by_worker = b->router.idle();  // what the worker sent for it
+  ASSERT_EQ(by_worker.size(), 1u);
+  expect_restored6(more, by_worker[0]);
+  const auto back = from_server(*b, Pkt6().ipv6(kV6Server, kV6Client, 64).tcp(80, 40000, 0x10).payload("body"));
+  const Frame w2 = b->router.send_one(kLan, back);
+  expect_leg(w2, kHubAWan6, kR1Wan6);
+  expect_restored6(back, r1->send_one(kWan, w2.raw));
+  tick();
+  EXPECT_EQ(ob.mgr->sessions(), 0u) << "carried in software";
+  EXPECT_EQ(b->router.total_drops(), 0u) << b->router.drops();
+}
+
+// --- the pair as a transit hop (#19; docs/ipv6.md § IPv6 sessions between IPv4 waypoints, **Transit**) --
+
+constexpr const char* kR3Wan6 = "2001:db8:70::4";
+constexpr Mac kR3Mac6 = {2, 0, 0, 0xaa, 0, 4};
+
+// The pair between r1 and r3, the server behind r3: web6 points on at r3 (r2-r3's key here).
+config::Config transit_hub_config(bool a) {
+  config::Config c = hub_base(a);
+  add_v6_tenants(c);
+  add_service(c, {"web6", "2001:db8:72::/64", "tcp", "80", "r3"});
+  add_policy(c, "v6", "web6", "");
+  add_peer(c, "r3", {kR3Wan6}, kKey23);
+  return c;
+}
+
+config::Config r3_config() {
+  config::Config c = router_base("r3", "10.2.0.1/24", {{"wan0", "172.16.0.4/24"}});
+  c.mutable_router()->mutable_lan()->add_ipv6_addresses("2001:db8:72::1/64");
+  c.mutable_router()->mutable_wan(0)->add_ipv6_addresses("2001:db8:70::4/64");
+  add_v6_tenants(c);
+  add_service(c, {"web6", "2001:db8:72::/64", "tcp", "80", ""});
+  add_policy(c, "v6", "web6", "");
+  add_peer(c, "hub", {kHubAWan6}, kKey23);  // r3 knows the pair by hub-a's waypoint too
+  return c;
+}
+
+// expect_restored6 across three routers: one more hop taken off.
+void expect_restored6_3(std::vector<uint8_t> sent, const Frame& got) {
+  sent[14 + 7] = static_cast<uint8_t>(sent[14 + 7] - 1);
+  expect_restored6(sent, got);
+}
+
+class HaSvr6Transit : public PairTest {
+ protected:
+  void SetUp() override {
+    start(
+        r1_config(), [](Router& r) { learn6_on(r, 0, ip6(kV6Client), kRouteClientMac); }, transit_hub_config, true,
+        [](Router& r) { learn6_on(r, 1, ip6(kR3Wan6), kR3Mac6); });
+    r3 = std::make_unique<Router>(r3_config());
+    learn6_on(*r3, 0, ip6(kV6Server), kV6ServerMac);
+    learn6_on(*r3, 1, ip6(kHubAWan6), kHubAMac);
+  }
+  std::vector<uint8_t> client(const Pkt6& p) const { return lan_frame6(*r1, kRouteClientMac, p); }
+  std::vector<uint8_t> server(const Pkt6& p) const { return lan_frame6(*r3, kV6ServerMac, p); }
+  std::unique_ptr<Router> r3;
+};
+
+// Both legs and the held Session6 of a transit session reach hub-b in one record; after hub-a
+// dies hub-b carries the session on both legs from hub-a's waypoint, byte-exact end to end.
+TEST_F(HaSvr6Transit, TheSurvivorCarriesATransitSessionOnBothLegs) {
+  ASSERT_TRUE(a->node->peer_present());
+  const auto syn = client(Pkt6().ipv6(kV6Client, kV6Server, 64).tcp(40000, 80, 0x02).payload("GET /"));
+  const Frame w2 = a->router.send_one(kWan, r1->send_one(kLan, syn).raw);
+  expect_leg(w2, kHubAWan6, kR3Wan6);
+  expect_restored6_3(syn, r3->send_one(kWan, w2.raw));
+  const auto synack = server(Pkt6().ipv6(kV6Server, kV6Client, 64).tcp(80, 40000, 0x12).payload("200 OK"));
+  const Frame b1 = a->router.send_one(kWan, r3->send_one(kLan, synack).raw);
+  expect_leg(b1, kHubAWan6, kR1Wan6);
+  expect_restored6_3(synack, r1->send_one(kWan, b1.raw));
+  EXPECT_EQ(a->router.count(Counter::svr6_transit_sessions), 1u);
+  run();
+  EXPECT_GE(b->node->status().get(C::svr6_sessions_received), 1u) << "the transit session was synced";
+  EXPECT_EQ(b->node->status().get(C::sessions6_rejected), 0u);
+  EXPECT_EQ(b->router.worker().table().size(), 1u) << "hub-b holds the carrying session";
+  EXPECT_EQ(b->router.worker().counters().sessions6_active.load(), 1u) << "and its held Session6";
+  EXPECT_GE(b->router.count(Counter::ha6_sessions_applied), 1u);
+
+  bus.leave({1, 101});  // hub-a's process dies
+  a.reset();
+  run(10);
+  ASSERT_TRUE(b->shared.ha.holds_peer_address6(ip6(kHubAWan6), 1));
+
+  // The client's next segment, to hub-a's waypoint, goes on to r3 from there through hub-b.
+  const auto ack = client(Pkt6().ipv6(kV6Client, kV6Server, 64).tcp(40000, 80, 0x10).payload("more"));
+  const Frame w4 = b->router.send_one(kWan, r1->send_one(kLan, ack).raw);
+  expect_leg(w4, kHubAWan6, kR3Wan6);
+  EXPECT_EQ(std::memcmp(w4.dst_mac(), kR3Mac6.data(), 6), 0);
+  expect_restored6_3(ack, r3->send_one(kWan, w4.raw));
+  // The server's answer back to r1 the same way.
+  const auto back = server(Pkt6().ipv6(kV6Server, kV6Client, 64).tcp(80, 40000, 0x10).payload("body"));
+  const Frame b4 = b->router.send_one(kWan, r3->send_one(kLan, back).raw);
+  expect_leg(b4, kHubAWan6, kR1Wan6);
+  expect_restored6_3(back, r1->send_one(kWan, b4.raw));
+  EXPECT_EQ(b->router.count(Counter::svr6_transit_sessions), 0u) << "carried, not set up again";
+  EXPECT_EQ(b->router.total_drops(), 0u) << b->router.drops();
 }
 
 }  // namespace

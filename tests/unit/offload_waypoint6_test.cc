@@ -20,6 +20,7 @@
 #include "dataplane/worker/worker.h"
 #include "offload/nic_model.h"
 #include "offload/offload_manager.h"
+#include "tests/unit/nic_offload.h"
 #include "tests/unit/pkt6_builder.h"
 #include "tests/unit/route6_test_config.h"
 #include "tests/unit/svr6_frames.h"
@@ -30,36 +31,17 @@ namespace {
 
 using namespace test;
 
-// One router's offload: its manager and NIC, fed as waypointd's threads would.
-struct Offloaded {
-  Router* r = nullptr;
-  std::unique_ptr<NicModel> nic;
-  std::unique_ptr<OffloadManager> mgr;
-};
-
 class OffloadWaypoint6 : public Svr6Pair {
  protected:
   void SetUp() override { Svr6Pair::SetUp(); }
   void start() {
-    for (auto [o, r] : {std::pair{&o1, r1.get()}, std::pair{&o2, r2.get()}}) {
-      o->r = r;
-      o->nic = std::make_unique<NicModel>(32);
-      o->mgr = std::make_unique<OffloadManager>(r->shared(), *o->nic, OffloadOptions{16, 100});
-      std::string err;
-      ASSERT_TRUE(o->mgr->init(64, SOCKET_ID_ANY, err)) << err;
-      ASSERT_TRUE(o->mgr->install_port_rules(err)) << err;
-      ASSERT_NE(o->mgr->feedback6_ring(0), nullptr);
-      r->worker().offload().set_ring(o->mgr->feedback_ring(0));
-      r->worker().offload().set_ring6(o->mgr->feedback6_ring(0));
-    }
+    o1.start(*r1);
+    o2.start(*r2);
     tick(1000);
   }
   void TearDown() override {
-    for (Offloaded* o : {&o1, &o2}) {
-      if (o->mgr) o->mgr->shutdown();
-      o->mgr.reset();
-      o->nic.reset();
-    }
+    o1.stop();
+    o2.stop();
     r1.reset();
     r2.reset();
   }
@@ -67,32 +49,11 @@ class OffloadWaypoint6 : public Svr6Pair {
     now = ms;
     for (Offloaded* o : {&o1, &o2}) {
       o->r->worker().set_now_ms(ms);
-      for (int i = 0; i < 2; ++i) {
-        o->mgr->poll(ms);
-        o->nic->service(ms);
-        o->r->worker().offload().drain();
-      }
+      o->tick(ms);
     }
   }
-  // The frames the NIC of `o` forwards for `frame` arriving on `port`; what it
-  // hands the host goes to the worker (and whatever that sends is dropped here).
   std::vector<Frame> nic_send(Offloaded& o, uint16_t port, const std::vector<uint8_t>& frame) {
-    rte_mbuf* m = Pkt::to_mbuf(test::test_pool(), frame, port);
-    rte_mbuf *f[1], *h[1];
-    uint16_t fp[1], nf, nh;
-    o.nic->process(port, &m, 1, now, f, fp, nf, h, nh);
-    std::vector<Frame> out;
-    for (uint16_t i = 0; i < nf; ++i) {
-      Frame fr = test::frame_of(f[i]);
-      fr.port = fp[i];
-      out.push_back(fr);
-      rte_pktmbuf_free(f[i]);
-    }
-    for (uint16_t i = 0; i < nh; ++i) {
-      o.r->worker().receive(&h[i], 1);
-      o.r->worker().flush();
-    }
-    return out;
+    return o.send(port, frame, now);
   }
   // A client or server frame with traffic class 0xb8 and a flow label, as Linux sends them.
   static std::vector<uint8_t> labelled(std::vector<uint8_t> f) {
