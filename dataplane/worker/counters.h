@@ -160,8 +160,8 @@ namespace wp {
   X(nat64_icmp4_rate_limited) /* ICMPv4 errors not sent: over the worker's rate (Nat64Step::kIcmp4ErrorsPerSecond) */ \
   X(nat64_icmp4_no_mbuf) /* ICMPv4 errors not sent: no mbuf for them */ \
   X(nat64_fragments6_sent) /* IPv6 fragments sent to clients of replies without DF larger than their link MTU */ \
-  X(ipv6_fragments_received) /* IPv6 fragments to a NAT64 prefix taken into the reassembly table */ \
-  X(ipv6_datagrams_reassembled) /* IPv6 datagrams reassembled whole (then translated like any NAT64 packet) */ \
+  X(ipv6_fragments_received) /* IPv6 fragments to a NAT64 prefix, or of an IPv6 session over SVR from a LAN, taken into a reassembly table */ \
+  X(ipv6_datagrams_reassembled) /* IPv6 datagrams reassembled whole (then translated like any NAT64 packet, or carried like any packet of an SVR session) */ \
   X(nat64_fragments_sent) /* IPv4 fragments sent of reassembled datagrams larger than the IPv4 MTU */ \
   /* NAT46 (worker/nat46_step.h) */ \
   X(nat46_out) /* IPv4 client packets translated to IPv6 and sent to a server */ \
@@ -197,6 +197,7 @@ namespace wp {
   X(svr6_icmp6_no_mbuf) /* those not sent: no mbuf for them */ \
   X(svr6_icmp6_errors_carried) /* ICMPv6 errors about a packet of an IPv6 session over SVR sent to the other router inside the session (TLV 21; a LAN's, or our Packet Too Big for svr6_too_big) */ \
   X(svr6_icmp6_errors_relayed) /* ICMPv6 errors the other router carried in a session (TLV 21) sent to our LAN host */ \
+  X(svr6_fragments6_sent) /* IPv6 fragments sent to a LAN host of a restored datagram its sender had fragmented (larger than the LAN MTU; docs/ipv6.md § Fragments through IPv6 sessions over SVR) */ \
   X(waypoint6_sent) /* SVR packets sent to a peer's IPv6 waypoint (svr/waypoint6.h) */ \
   X(waypoint6_received) /* SVR packets received on our IPv6 waypoint from a peer's */ \
   X(waypoint6_fragmented) /* of waypoint6_sent: packets above the WAN MTU sent in IPv6 fragments (svr/fragments.h) */ \
