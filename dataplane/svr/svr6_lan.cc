@@ -26,6 +26,7 @@
 #include "dataplane/svr/svr6_echo.h"
 #include "dataplane/svr/waypoint6.h"
 #include "dataplane/worker/esp_step.h"
+#include "dataplane/worker/frag6_tx.h"
 
 namespace wp {
 namespace {
@@ -212,7 +213,14 @@ bool Svr6Lan::to_internal(rte_mbuf*& m, const Ipv6View& in, const FiveTuple& to,
   Ipv6View v = in;
   // ICMPv6 here is an echo of the session's tuple (Route6Step sends errors by their quote): as UDP.
   const bool echo = v.proto == kProtoIcmpv6 && to.proto == kProtoUdp;
-  if (v.ext_headers != 0 || (v.proto != kProtoTcp && v.proto != kProtoUdp && !echo)) {
+  const bool whole = svr6_whole_datagram(v);  // its sender fragmented it: no DF (svr6_lan.h)
+  // Other extension headers have no place in the carried form (docs/ipv6.md § Fragments through
+  // IPv6 sessions over SVR says why they are refused rather than stripped).
+  if (v.ext_headers != 0 && (!whole || echo)) {
+    ctx_.drop(m, DropReason::svr6_ext_header);
+    return false;
+  }
+  if (v.proto != kProtoTcp && v.proto != kProtoUdp && !echo) {
     ctx_.drop(m, DropReason::svr6_untranslatable);
     return false;
   }
@@ -234,6 +242,7 @@ bool Svr6Lan::to_internal(rte_mbuf*& m, const Ipv6View& in, const FiveTuple& to,
   // it again, so give the one back: the router counts once.
   uint8_t* ip = pkt_data(m) + kEthHdrLen;
   ip[8] = v.hop_limit;
+  if (whole) store_be16(ip + 6, 0);  // DF clear: fragmented on the WAN if need be, never refused
   store_be16(ip + 10, 0);
   store_be16(ip + 10, ipv4_header_checksum(ip));
   pp = parse_packet(pkt_data(m), m->data_len);
@@ -336,6 +345,7 @@ bool Svr6Lan::refuse_too_big(rte_mbuf* m, const Ipv6View& v, const Session& s, c
   const uint32_t len6 = static_cast<uint32_t>(v.end - v.l3) + (v.proto == kProtoIcmpv6 ? kSvr6EchoUdpLen : 0);
   if (len6 <= kIpv6MinMtu || wan.peer < 0 || wan.iface < 0) [[likely]]
     return false;  // the minimum MTU crosses any WAN, in fragments if need be; an IPsec tunnel's leg is ESP's
+  if (svr6_whole_datagram(v)) return false;  // its sender fragmented it: so may the WAN leg
   const uint32_t fit = wan_fit6(s, wan);
   if (len6 <= fit) [[likely]]
     return false;
@@ -353,6 +363,8 @@ void Svr6Lan::to_lan(rte_mbuf* m, ParsedPacket& pp, Session& s, Dir dir, const S
   const FiveTuple6& t = s6.original;
   uint8_t* d = pkt_data(m);
   if (pp.proto != kProtoTcp && pp.proto != kProtoUdp) return ctx_.drop(m, DropReason::svr6_untranslatable);
+  // DF clear above 1260 bytes: its sender fragmented it (to_internal), so it may leave in fragments.
+  const bool sender_fragmented = (load_be16(d + pp.l3 + 6) & 0x4000) == 0 && pp.end - pp.l3 > kNat64DfAbove;
   // The ports the IPv6 side knows (the translator recomputes the checksum whole).
   store_be16(d + pp.l4, out.tuple.sport);
   store_be16(d + pp.l4 + 2, out.tuple.dport);
@@ -368,7 +380,14 @@ void Svr6Lan::to_lan(rte_mbuf* m, ParsedPacket& pp, Session& s, Dir dir, const S
     return ctx_.drop(m, DropReason::svr6_untranslatable);
   const int iface = s6.iface[k];
   const uint32_t len6 = m->data_len - kEthHdrLen;
-  if (const uint32_t mtu = svr6_lan_mtu(ctx_.rm(), s6, k); len6 > mtu) [[unlikely]] {
+  const uint32_t mtu = svr6_lan_mtu(ctx_.rm(), s6, k);
+  if (len6 > mtu && sender_fragmented && iface >= 0) [[unlikely]] {
+    s6.last_ms = ctx_.now_ms;
+    ++s6.packets[k];
+    s6.bytes[k] += len6;
+    return send_fragments(m, iface, s6.next_hop[k], mtu);
+  }
+  if (len6 > mtu) [[unlikely]] {
     // Its sender is across the WAN: our Packet Too Big goes back through the session, from our
     // address on this link.
     const Ipv6View v = parse_ipv6_packet(pkt_data(m), m->data_len, kEthHdrLen);
@@ -431,6 +450,19 @@ void Svr6Lan::error_from_wan(rte_mbuf* m, const ParsedPacket& pp, const Session&
   icmp6_errors_.relay(m->pool, e + 8, static_cast<uint32_t>(len - 8), md.icmp_location6, sent.src, s6.iface[k],
                       s6.next_hop[k], e[0], e[1], rest, Counter::svr6_icmp6_errors_relayed);
   rte_pktmbuf_free(m);
+}
+
+void Svr6Lan::send_fragments(rte_mbuf* m, int iface, const Ipv6& next_hop, uint32_t mtu) {
+  const uint32_t id = frag6_id_ += ctx_.shared.workers ? ctx_.shared.workers : 1;
+  const Fragment6Result r = transmit6_fragments(tx_, m, iface, next_hop, mtu, id);
+  switch (r.status) {
+    case Fragment6Status::ok: break;
+    case Fragment6Status::too_big: return ctx_.drop(m, DropReason::svr6_too_big);
+    case Fragment6Status::no_room: return ctx_.drop(m, DropReason::no_buffer_room);
+    case Fragment6Status::no_mbuf: return ctx_.drop(m, DropReason::ipv6_frag_no_mbuf);
+  }
+  ctx_.counters->add(Counter::svr6_to_lan);
+  ctx_.counters->add(Counter::svr6_fragments6_sent, r.count);
 }
 
 // The LAN side is an IPsec tunnel (a session opened out of it): sealed by its owner, next header 41.

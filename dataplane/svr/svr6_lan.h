@@ -83,6 +83,13 @@ class MetadataOnly;
 class PathMigration;
 struct Metadata;
 
+// Whether `v` (status ok) is a datagram its sender fragmented, made whole at our LAN side
+// (worker/svr6_reassembly.h), or a host's own atomic fragment (RFC 6946): a Fragment header
+// with offset 0 and M clear, no other extension header. Carried with IPv4 DF clear (the sender
+// accepts fragmentation, RFC 7915 § 5.1.1), so the WAN leg fragments it rather than refuse it,
+// and the egress sends it in IPv6 fragments when it exceeds the LAN MTU.
+inline bool svr6_whole_datagram(const Ipv6View& v) { return v.frag.present && v.frag.atomic && v.ext_headers == 1; }
+
 class Svr6Lan {
  public:
   // Internal IPv4 addresses of a Session6's LAN side: kSvr6Base + 2 * index (+1 the far end).
@@ -152,6 +159,8 @@ class Svr6Lan {
   // Packet Too Big sent to its sender (header comment), dropped as svr6_wan_too_big.
   bool refuse_too_big(rte_mbuf* m, const Ipv6View& v, const Session& s, const Session6& s6, Dir dir);
   void into_tunnel(rte_mbuf* m, uint32_t tunnel);
+  // A restored datagram its sender fragmented, larger than the LAN MTU `mtu`: in IPv6 fragments.
+  void send_fragments(rte_mbuf* m, int iface, const Ipv6& next_hop, uint32_t mtu);
   // The error `type`/`code`/`rest` that `location` generated about the IPv6 packet at `ip` (`len`
   // bytes) of `s`, sent in `about`: into the session the other way. False: not sent (counted).
   bool carry_error(rte_mempool* pool, Session& s, Dir about, const uint8_t* ip, uint32_t len, const Ipv6& location,
@@ -166,6 +175,7 @@ class Svr6Lan {
   Icmp6ErrorSender icmp6_errors_;
   IcmpErrorCarrier carrier_;  // errors carried into sessions (TLV 21), at kIcmpErrorRate a second too
   EspStep* esp_ = nullptr;
+  uint32_t frag6_id_ = 0;  // IPv6 fragment ids of restored datagrams: stepped by the worker count
 };
 
 }  // namespace wp

@@ -160,8 +160,8 @@ namespace wp {
   X(nat64_icmp4_rate_limited) /* ICMPv4 errors not sent: over the worker's rate (Nat64Step::kIcmp4ErrorsPerSecond) */ \
   X(nat64_icmp4_no_mbuf) /* ICMPv4 errors not sent: no mbuf for them */ \
   X(nat64_fragments6_sent) /* IPv6 fragments sent to clients of replies without DF larger than their link MTU */ \
-  X(ipv6_fragments_received) /* IPv6 fragments to a NAT64 prefix taken into the reassembly table */ \
-  X(ipv6_datagrams_reassembled) /* IPv6 datagrams reassembled whole (then translated like any NAT64 packet) */ \
+  X(ipv6_fragments_received) /* IPv6 fragments to a NAT64 prefix, or of an IPv6 session over SVR from a LAN, taken into a reassembly table */ \
+  X(ipv6_datagrams_reassembled) /* IPv6 datagrams reassembled whole (then translated like any NAT64 packet, or carried like any packet of an SVR session) */ \
   X(nat64_fragments_sent) /* IPv4 fragments sent of reassembled datagrams larger than the IPv4 MTU */ \
   /* NAT46 (worker/nat46_step.h) */ \
   X(nat46_out) /* IPv4 client packets translated to IPv6 and sent to a server */ \
@@ -202,6 +202,7 @@ namespace wp {
   X(svr_icmp4_frag_needed) /* our Fragmentation Needed for a restored DF TCP segment above the LAN MTU, carried back through the session (mtu_exceeded) */ \
   X(svr_icmp4_rate_limited) /* ICMPv4 errors of IPv4 SVR sessions not carried or not relayed: over the worker's rate (kIcmpErrorRate) */ \
   X(svr_icmp4_no_mbuf) /* relayed ICMPv4 errors not sent: no mbuf for them */ \
+  X(svr6_fragments6_sent) /* IPv6 fragments sent to a LAN host of a restored datagram its sender had fragmented (larger than the LAN MTU; docs/ipv6.md § Fragments through IPv6 sessions over SVR) */ \
   X(waypoint6_sent) /* SVR packets sent to a peer's IPv6 waypoint (svr/waypoint6.h) */ \
   X(waypoint6_received) /* SVR packets received on our IPv6 waypoint from a peer's */ \
   X(waypoint6_fragmented) /* of waypoint6_sent: packets above the WAN MTU sent in IPv6 fragments (svr/fragments.h) */ \

@@ -176,7 +176,8 @@ namespace wp {
   X(ipv6_hop_limit, "routed IPv6 packet whose hop limit would reach zero (Time Exceeded sent)") \
   X(ipv6_too_big, "routed IPv6 packet larger than the egress MTU (Packet Too Big sent; routers never fragment)") \
   /* IPv6 sessions between IPv4 waypoints (svr/svr6_lan.h, docs/ipv6.md § IPv6 sessions between IPv4 waypoints) */ \
-  X(svr6_untranslatable, "IPv6 session between IPv4 waypoints: packet not translatable (fragment, extension headers, not TCP/UDP)") \
+  X(svr6_untranslatable, "IPv6 session between IPv4 waypoints: packet not translatable (not TCP/UDP/echo, a WAN packet with extension headers)") \
+  X(svr6_ext_header, "IPv6 session over SVR: LAN packet with extension headers (hop-by-hop, destination options, routing) that the carried form cannot hold") \
   X(svr6_too_big, "IPv6 session over SVR: packet restored to IPv6 larger than the LAN MTU (Packet Too Big carried back through the session, svr6_icmp6_errors_carried)") \
   X(svr6_wan_too_big, "IPv6 session over SVR: LAN packet above 1280 bytes that would exceed the WAN MTU once carried (Packet Too Big sent)") \
   X(svr6_icmp6_not_carried, "ICMPv6 error about a packet of an IPv6 session over SVR not carried to the other router: over the rate (svr6_icmp6_rate_limited), no WAN leg that way, or no mbuf") \

@@ -1,5 +1,6 @@
 // IPv6 fragments of a packet that leaves too big for its link (the NAT64 and NAT46 steps:
-// a translated packet without DF, RFC 7915 § 4.1), cut and sent in one call.
+// a translated packet without DF, RFC 7915 § 4.1; a restored SVR datagram its sender had
+// fragmented, svr/svr6_lan.h), cut and sent in one call.
 #pragma once
 
 #include <rte_mbuf.h>
@@ -20,6 +21,16 @@ inline Fragment6Result transmit6_fragments(Tx& tx, rte_mbuf* m, int iface, uint3
   rte_mbuf* out[kMaxFragments6];
   const Fragment6Result r = fragment_ipv6(m, mtu, id, out, kMaxFragments6);
   for (uint32_t i = 0; i < r.count; ++i) tx.transmit6(out[i], iface);
+  return r;
+}
+
+// The same, each fragment queued to `next_hop` on `iface` (a restored SVR datagram's next hop,
+// svr/svr6_lan.h: the server may be behind a gateway).
+inline Fragment6Result transmit6_fragments(Tx& tx, rte_mbuf* m, int iface, const Ipv6& next_hop, uint32_t mtu,
+                                           uint32_t id) {
+  rte_mbuf* out[kMaxFragments6];
+  const Fragment6Result r = fragment_ipv6(m, mtu, id, out, kMaxFragments6);
+  for (uint32_t i = 0; i < r.count; ++i) tx.transmit6(out[i], iface, next_hop);
   return r;
 }
 

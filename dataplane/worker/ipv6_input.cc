@@ -33,10 +33,14 @@ bool Ipv6Input::stage(rte_mbuf* m, int iface, Route6Step::Staged& out) {
   Route6Step::Staged& s = *::new (&out) Route6Step::Staged{m, parse_ipv6_packet(d, m->data_len, kEthHdrLen), iface, 0};
   const Ipv6View& v = s.v;
   const InterfaceModel& in = ctx_.rm().interfaces[iface];
-  if (v.status == Ipv6Status::fragment) {  // NAT64's are reassembled (nat64_step.h); others are not routed
+  if (v.status == Ipv6Status::fragment) {  // NAT64's and SVR sessions' are reassembled; others are not routed
     if (!in.wan && std::memcmp(d, in.mac, 6) == 0 && nat64_.fragment6(m, v, iface)) return false;
     if (std::memcmp(d, in.mac, 6) == 0 && nat46_.fragment6(m, v)) return false;
-    return ctx_.drop(m, DropReason::not_ipv4), false;
+    if (in.wan || std::memcmp(d, in.mac, 6) != 0 || !svr6_fragments_.wants(v, iface))
+      return ctx_.drop(m, DropReason::not_ipv4), false;
+    if (!svr6_fragments_.take(m, v)) return false;  // handed to its datagram's worker, held or dropped
+    d = pkt_data(m);  // whole, the frame rewritten from the headroom on: on as any packet
+    s.v = parse_ipv6_packet(d, m->data_len, kEthHdrLen);
   }
   if (v.status != Ipv6Status::ok) return ctx_.drop(m, ipv6_drop_reason(v.status)), false;
   if (v.proto == kProtoIcmpv6 && for_control(d, v, in, iface)) return to_control(m, iface), false;

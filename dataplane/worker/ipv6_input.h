@@ -31,6 +31,7 @@
 #include "dataplane/worker/punt_meter.h"
 #include "dataplane/worker/rate_limit.h"
 #include "dataplane/worker/route6_step.h"
+#include "dataplane/worker/svr6_reassembly.h"
 
 namespace wp {
 
@@ -42,14 +43,17 @@ class Ipv6Input {
   static constexpr uint32_t kNdBurst = 256;
   static constexpr size_t kNdPorts = 16;
 
-  Ipv6Input(WorkerContext& ctx, Nat64Step& nat64, Nat46Step& nat46, Route6Step& route6, PuntMeter& punt)
-      : ctx_(ctx), nat64_(nat64), nat46_(nat46), route6_(route6), punt_(punt) {}
+  Ipv6Input(WorkerContext& ctx, Nat64Step& nat64, Nat46Step& nat46, Route6Step& route6, PuntMeter& punt,
+            Handoff& handoff)
+      : ctx_(ctx), nat64_(nat64), nat46_(nat46), route6_(route6), punt_(punt), svr6_fragments_(ctx, handoff) {}
   void input(rte_mbuf* m, int iface);
   // input() up to the IPv6 session lookup, for the staged burst lookup of the
   // worker's dispatch: true when `out` (built here) waits for
   // Route6Step::process(); false when the frame was consumed (routed by
   // NAT64, sent up to the control thread, staged for its owner, or dropped).
   bool stage(rte_mbuf* m, int iface, Route6Step::Staged& out);
+  // Half-reassembled LAN datagrams of IPv6 sessions over SVR that timed out, a budget per call.
+  void age() { svr6_fragments_.age(); }
 
  private:
   bool for_control(const uint8_t* d, const Ipv6View& v, const InterfaceModel& in, int iface);
@@ -62,6 +66,7 @@ class Ipv6Input {
   Nat46Step& nat46_;
   Route6Step& route6_;
   PuntMeter& punt_;
+  Svr6Reassembly svr6_fragments_;  // LAN fragments of IPv6 sessions over SVR (svr6_reassembly.h)
   std::array<TokenBucket, kNdPorts> nd_rate_{};
 };
 

@@ -117,6 +117,7 @@ uint32_t Worker::poll_once() {
   nat64_.age();      // idle NAT64 bindings
   nat46_.age();      // idle NAT46 sessions
   route6_.age();     // idle IPv6 sessions
+  ipv6_.age();       // LAN datagrams of IPv6 sessions over SVR that never completed
   end_iteration();   // a quiescent point for the model's retirement
   return handled;
 }

@@ -193,7 +193,7 @@ class Worker {
   Route6Follow routes6_{ctx_, route6_, recheck_};  // #19: routed IPv6 sessions after route changes and commits
   HaFollower6 ha6_{ctx_, route6_};  // #19: attached to ha_ by the constructor
   PuntMeter punt_{ctx_};  // both families spend it (ipv6_ too)
-  Ipv6Input ipv6_{ctx_, nat64_, nat46_, route6_, punt_};
+  Ipv6Input ipv6_{ctx_, nat64_, nat46_, route6_, punt_, handoff_};
 
   RxFn rx_;
   void* io_ctx_ = nullptr;

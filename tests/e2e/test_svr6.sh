@@ -23,7 +23,9 @@
 # from the client's 10.1.0.10 to f's 10.3.0.10 over the same link completes because s's
 # Fragmentation Needed reaches the client (tshark: from 10.2.0.10, MTU 1280, checksum good;
 # `ip route get` caches mtu 1280; r2 svr_icmp4_errors_carried, r1 svr_icmp4_errors_relayed);
-# both routers stop cleanly.
+# a UDP datagram in IPv6
+# fragments to a UDP echo server and its fragmented answer, both whole at the far end (#19
+# fragments, frag6_send.py); both routers stop cleanly.
 set -u -o pipefail
 source "$(dirname "$0")/lib.sh"
 source "$(dirname "$0")/svr6_export.sh"
@@ -125,6 +127,30 @@ wp_check "tshark: the echoes crossed the WAN as UDP between the waypoints, no IC
 wp_check_cookie_at_setup "$WP_TMP/wan.pcap"
 wp_capcheck "$WP_TMP/wan.pcap" "$KEY" 172.16.0.1 172.16.0.2
 wp_check "iperf3 -6 TCP 3 s" wp_iperf6 tcp -t 3
+# IPv6 fragments through the session (docs/ipv6.md § Fragments through IPv6 sessions over SVR):
+# 1700 bytes of UDP sent by the client in three fragments (frag6_send.py, last first) to a UDP
+# echo server; r1 makes them whole and carries them, r2 restores the datagram, the server's
+# kernel answers in two fragments, r2 makes those whole, r1 sends them to the client in IPv6
+# fragments (LAN MTU 1500), and the client's socket gets the 1700 bytes back, same digest.
+wp_bg s "$WP_TMP/udp_echo6.log" "$WP_PY" -u "$WP_E2E/udp_echo.py" serve "$SRV" 7009
+WP_PIDS+=("$WP_BG_PID")
+wp_bg c "$WP_TMP/udp_back6.log" "$WP_PY" -u "$WP_E2E/udp_echo.py" digest "$CLI" 40120
+WP_PIDS+=("$WP_BG_PID")
+wp_check "udp echo on [$SRV]:7009 and a digest receiver on [$CLI]:40120 start" \
+  wp_until 20 bash -c "grep -q ^listening '$WP_TMP/udp_echo6.log' && grep -q ^listening '$WP_TMP/udp_back6.log'"
+R1MAC=$(wp_exec r1 cat /sys/class/net/r1l/address)
+reasm6=$(wp_stat r1 counters.ipv6_datagrams_reassembled)
+sha=$(wp_exec c "$WP_PY" "$WP_E2E/frag6_send.py" --iface c0 --dmac "$R1MAC" --src "$CLI" --dst "$SRV" \
+  --sport 40120 --dport 7009 --len 1700 --size 600 --id 21 | awk '/^sha256/ {print $2}')
+wp_check "a UDP datagram in 3 IPv6 fragments crosses the session and comes back whole (sha256 $sha)" \
+  wp_until 10 wp_log_has "$WP_TMP/udp_back6.log" "^from ${SRV}:7009 1700 sha256 $sha"
+wp_check "the server got it whole" wp_log_has "$WP_TMP/udp_echo6.log" "^from ${CLI}:40120 1700"
+wp_expect "r1 counters.ipv6_datagrams_reassembled grows" \
+  "$(wp_wait_stat r1 counters.ipv6_datagrams_reassembled $((reasm6 + 1)))" -gt "$reasm6"
+wp_expect "r2 counters.ipv6_datagrams_reassembled >= 1 (the server's answer)" \
+  "$(wp_wait_stat r2 counters.ipv6_datagrams_reassembled 1)" -ge 1
+wp_expect "r1 counters.svr6_fragments6_sent >= 2 (the answer, in fragments to the client)" \
+  "$(wp_wait_stat r1 counters.svr6_fragments6_sent 2)" -ge 2
 svr6_live_checks 172.16.0.1 172.16.0.2
 
 before=$(wp_stat r1 drops.policy_deny)
