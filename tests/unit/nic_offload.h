@@ -17,6 +17,29 @@
 
 namespace wp::offload {
 
+// `frame` arriving on `port` of `nic` at `now`: the frames the NIC forwards (their port in
+// Frame::port); what it hands the host goes to `r`'s worker (whatever that sends waits in the
+// router's output: Router::idle() or its next send).
+inline std::vector<test::Frame> nic_pass(NicModel& nic, test::Router& r, uint16_t port,
+                                         const std::vector<uint8_t>& frame, uint32_t now) {
+  rte_mbuf* m = test::Pkt::to_mbuf(test::test_pool(), frame, port);
+  rte_mbuf *f[1], *h[1];
+  uint16_t fp[1], nf, nh;
+  nic.process(port, &m, 1, now, f, fp, nf, h, nh);
+  std::vector<test::Frame> out;
+  for (uint16_t i = 0; i < nf; ++i) {
+    test::Frame fr = test::frame_of(f[i]);
+    fr.port = fp[i];
+    out.push_back(fr);
+    rte_pktmbuf_free(f[i]);
+  }
+  for (uint16_t i = 0; i < nh; ++i) {
+    r.worker().receive(&h[i], 1);
+    r.worker().flush();
+  }
+  return out;
+}
+
 struct Offloaded {
   // The manager (16 rules, 100 ms polls) and NIC of `router`, the WAN ports' cookie punt rules in.
   void start(test::Router& router) {
@@ -46,22 +69,7 @@ struct Offloaded {
   // The frames the NIC forwards for `frame` arriving on `port` at `now`; what it hands the host
   // goes to the worker (whatever that sends waits in the router's output: Router::idle() or its next send).
   std::vector<test::Frame> send(uint16_t port, const std::vector<uint8_t>& frame, uint32_t now) {
-    rte_mbuf* m = test::Pkt::to_mbuf(test::test_pool(), frame, port);
-    rte_mbuf *f[1], *h[1];
-    uint16_t fp[1], nf, nh;
-    nic->process(port, &m, 1, now, f, fp, nf, h, nh);
-    std::vector<test::Frame> out;
-    for (uint16_t i = 0; i < nf; ++i) {
-      test::Frame fr = test::frame_of(f[i]);
-      fr.port = fp[i];
-      out.push_back(fr);
-      rte_pktmbuf_free(f[i]);
-    }
-    for (uint16_t i = 0; i < nh; ++i) {
-      r->worker().receive(&h[i], 1);
-      r->worker().flush();
-    }
-    return out;
+    return nic_pass(*nic, *r, port, frame, now);
   }
 
   test::Router* r = nullptr;

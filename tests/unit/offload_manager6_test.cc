@@ -18,6 +18,7 @@
 #include "dataplane/worker/worker.h"
 #include "offload/nic_model.h"
 #include "offload/offload_manager.h"
+#include "tests/unit/nic_offload.h"
 #include "tests/unit/pkt6_builder.h"
 #include "tests/unit/route6_test_config.h"
 
@@ -56,22 +57,7 @@ class Offload6 : public ::testing::Test {
     }
   }
   std::vector<Frame> nic_send(uint16_t port, const std::vector<uint8_t>& frame) {
-    rte_mbuf* m = Pkt::to_mbuf(test::test_pool(), frame, port);
-    rte_mbuf *f[1], *h[1];
-    uint16_t fp[1], nf, nh;
-    nic->process(port, &m, 1, now, f, fp, nf, h, nh);
-    std::vector<Frame> out;
-    for (uint16_t i = 0; i < nf; ++i) {
-      Frame fr = test::frame_of(f[i]);
-      fr.port = fp[i];
-      out.push_back(fr);
-      rte_pktmbuf_free(f[i]);
-    }
-    for (uint16_t i = 0; i < nh; ++i) {
-      r->worker().receive(&h[i], 1);
-      r->worker().flush();
-    }
-    return out;
+    return nic_pass(*nic, *r, port, frame, now);
   }
   std::vector<uint8_t> client(uint8_t proto, std::string_view data, uint8_t flags = kTcpAck) {
     Pkt6 p = Pkt6().ipv6(kRouteClient, kRouteServer, 64);

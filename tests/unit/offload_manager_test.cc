@@ -29,6 +29,7 @@
 #include "ha/ha_status.h"
 #include "mgmt/metrics.h"
 #include "mgmt/rest_api.h"
+#include "tests/unit/nic_offload.h"
 #include "tests/unit/promtool.h"
 #include "tests/unit/svr_harness.h"
 
@@ -123,22 +124,7 @@ class Offload : public ::testing::Test {
   // Through r1's NIC: the frames it forwarded (port in Frame::port); packets
   // it sent up to software are handed to r1's worker.
   std::vector<Frame> nic_send(uint16_t port, const std::vector<uint8_t>& frame) {
-    rte_mbuf* m = Pkt::to_mbuf(test::test_pool(), frame, port);
-    rte_mbuf *f[1], *h[1];
-    uint16_t fp[1], nf, nh;
-    nic->process(port, &m, 1, now, f, fp, nf, h, nh);
-    std::vector<Frame> out;
-    for (uint16_t i = 0; i < nf; ++i) {
-      Frame fr = test::frame_of(f[i]);
-      fr.port = fp[i];
-      out.push_back(fr);
-      rte_pktmbuf_free(f[i]);
-    }
-    for (uint16_t i = 0; i < nh; ++i) {
-      r1->worker().receive(&h[i], 1);
-      r1->worker().flush();
-    }
-    return out;
+    return nic_pass(*nic, *r1, port, frame, now);
   }
   Session* r1_session(uint16_t sport, uint16_t dport = 5201) {
     SessionRef ref = r1->worker().table().lookup({kClient, kServer, sport, dport, kProtoUdp});
