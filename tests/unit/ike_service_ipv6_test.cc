@@ -130,18 +130,10 @@ TEST_F(IkeServiceIpv6Test, HaRecordCarriesIpv6Endpoints) {
   EXPECT_NE(error.find("two IPv4 or two IPv6"), std::string::npos) << error;
 }
 
-TEST(IkeServiceIpv6Initiator, RequestsLeaveOverIpv6AndTheChildSaSealsTowardTheSite) {
-  std::atomic<const EspSaTable*> table{nullptr};
-  std::atomic<uint64_t> epoch{0};
-  IkeService svc{ipv6_site_config(true), table, {&epoch}};
-  svc.set_source([](const IpAddress& peer) { return peer == kSiteOuter6 ? kHeadOuter6 : IpAddress(Ipv6{}); });
-  EspSuite esn;
-  ASSERT_TRUE(esp_suite_by_name("aes256-sha256-esn", esn));
-  Responder site(site_responder_config(esn));
-  const auto now = std::chrono::steady_clock::now();
-  svc.poll(now);
-  std::vector<IkeDatagram> q = svc.take_outgoing();
-  ASSERT_EQ(q.size(), 1u);
+// `svc`'s queued datagrams to the in-process site responder and back until
+// nobody sends; each must go from kHeadOuter6 to the site. The ports they went to.
+std::vector<uint16_t> run_with_site(IkeService& svc, Responder& site, std::vector<IkeDatagram> q,
+                                    std::chrono::steady_clock::time_point now) {
   std::vector<uint16_t> ports;
   for (int n = 0; n < 8 && !q.empty(); ++n) {
     const IkeDatagram d = q.front();
@@ -151,13 +143,33 @@ TEST(IkeServiceIpv6Initiator, RequestsLeaveOverIpv6AndTheChildSaSealsTowardTheSi
     ports.push_back(d.dport);
     Bytes msg = d.payload;
     if (d.dport == kIkeNattPort) msg.erase(msg.begin(), msg.begin() + 4);
-    Bytes answer = site.handle(msg, site6_ep(kHeadOuter6, d.sport), site6_ep(kSiteOuter6, d.dport));
+    Bytes answer = site.handle(msg, site6_ep(kHeadOuter6, d.sport), site6_ep(kSiteOuter6, d.dport), now);
     if (answer.empty()) continue;
     if (d.dport == kIkeNattPort) answer.insert(answer.begin(), 4, 0);
     const Bytes r = svc.input(answer, kSiteOuter6, d.dport, kHeadOuter6, d.sport, now);
     if (!r.empty()) q.push_back({kHeadOuter6, kSiteOuter6, d.sport, d.dport, r});
     for (IkeDatagram& o : svc.take_outgoing()) q.push_back(std::move(o));
   }
+  return ports;
+}
+
+ResponderConfig esn_site_config() {
+  EspSuite esn;
+  EXPECT_TRUE(esp_suite_by_name("aes256-sha256-esn", esn));
+  return site_responder_config(esn);
+}
+
+TEST(IkeServiceIpv6Initiator, RequestsLeaveOverIpv6AndTheChildSaSealsTowardTheSite) {
+  std::atomic<const EspSaTable*> table{nullptr};
+  std::atomic<uint64_t> epoch{0};
+  IkeService svc{ipv6_site_config(true), table, {&epoch}};
+  svc.set_source([](const IpAddress& peer) { return peer == kSiteOuter6 ? kHeadOuter6 : IpAddress(Ipv6{}); });
+  Responder site(esn_site_config());
+  const auto now = std::chrono::steady_clock::now();
+  svc.poll(now);
+  std::vector<IkeDatagram> q = svc.take_outgoing();
+  ASSERT_EQ(q.size(), 1u);
+  const std::vector<uint16_t> ports = run_with_site(svc, site, q, now);
   EXPECT_EQ(ports, (std::vector<uint16_t>{kIkePort, kIkeNattPort})) << "IKE_AUTH after NAT-T's move";
   ASSERT_NE(svc.initiator(0), nullptr);
   EXPECT_EQ(svc.initiator(0)->state(), InitiatorState::established);
@@ -310,6 +322,63 @@ TEST_F(IkeHaIpv6Test, SurvivorTakesTheIpv6SaOverAnswersDpdAndCarriesEsp) {
   EXPECT_EQ(svc2.counter(IkeServiceCounter::ike_ha_given_back), 1u);
   EXPECT_EQ(role2(), "peer copy");
   EXPECT_TRUE(svc2.take_outgoing().empty()) << "no Delete to the site";
+}
+
+// docs/ipsec.md § HA "Who initiates in a pair", over IPv6: both nodes have
+// `initiate` toward the IPv6 site with local_address node 1's IPv6 address;
+// only the node that answers for it initiates: node 1, while node 2 stands
+// by with the synced copy; after the takeover node 2 carries node 1's SA on
+// (no IKE_SA_INIT), its DPD leaves from node 1's address under the SA's
+// keys and the site answers it, and its Child SA seals from that address.
+TEST(IkeHaIpv6Initiator, OnlyTheHolderOfLocalAddressInitiatesAndTheSurvivorCarriesTheSaOn) {
+  const IpAddress node2_own(*parse_ipv6("2001:db8:78::3"));
+  HaDataplane ha1, ha2;
+  ha1.enabled = ha2.enabled = true;
+  ha1.peer_addresses6.push_back({node2_own.addr6, 0});
+  ha2.peer_addresses6.push_back({kHeadOuter6.addr6, 0});
+  EspSeqMarks marks1, marks2;
+  std::atomic<const EspSaTable*> t1{nullptr}, t2{nullptr};
+  std::atomic<uint64_t> e1{0}, e2{0};
+  IkeService n1{ipv6_site_config(true), t1, {&e1}}, n2{ipv6_site_config(true), t2, {&e2}};
+  n1.set_source([](const IpAddress&) { return kHeadOuter6; });
+  n2.set_source([&](const IpAddress&) { return node2_own; });
+  n1.set_ha(&ha1.ike, 1, &marks1, [&](const IpAddress& a) { return ike_ha_answers(ha1, a); });
+  n2.set_ha(&ha2.ike, 2, &marks2, [&](const IpAddress& a) { return ike_ha_answers(ha2, a); });
+  Responder site(esn_site_config());
+  auto now = std::chrono::steady_clock::now();
+  n2.poll(now);
+  EXPECT_TRUE(n2.take_outgoing().empty()) << "node 1 answers for local_address: node 2 does not initiate";
+  EXPECT_EQ(n2.counter(IkeServiceCounter::initiate_standby), 1u);
+  n1.poll(now);
+  EXPECT_EQ(run_with_site(n1, site, n1.take_outgoing(), now), (std::vector<uint16_t>{kIkePort, kIkeNattPort}));
+  ASSERT_NE(n1.initiator(0), nullptr);
+  ASSERT_EQ(n1.initiator(0)->state(), InitiatorState::established);
+  n1.poll(now);
+  for (std::string& b : ha1.ike.take_to_peer()) ha2.ike.from_peer(std::move(b));
+  n2.poll(now);
+  EXPECT_EQ(n2.counter(IkeServiceCounter::ike_ha_sas_applied), 1u);
+  EXPECT_TRUE(n2.take_outgoing().empty());
+
+  ha2.peer_taken.store(true);  // node 1 died: node 2 holds its IPv6 address
+  now += std::chrono::seconds(1);
+  n2.poll(now);
+  EXPECT_EQ(n2.counter(IkeServiceCounter::ike_ha_taken_over), 1u);
+  ASSERT_NE(n2.initiator(0), nullptr);
+  EXPECT_EQ(n2.initiator(0)->state(), InitiatorState::established);
+  EXPECT_TRUE(n2.take_outgoing().empty()) << "no IKE_SA_INIT: the SA is carried on";
+  const EspSa* out = t2.load() ? t2.load()->outbound(0) : nullptr;
+  ASSERT_NE(out, nullptr);
+  EXPECT_EQ(out->local6, kHeadOuter6.addr6);
+  EXPECT_EQ(out->peer6, kSiteOuter6.addr6);
+  // Past dpd_interval_s: node 2's DPD from node 1's address, answered by the site on the same SA.
+  now += std::chrono::seconds(31);
+  n2.poll(now);
+  std::vector<IkeDatagram> dpd = n2.take_outgoing();
+  ASSERT_EQ(dpd.size(), 1u);
+  run_with_site(n2, site, dpd, now);
+  EXPECT_EQ(site.sas().size(), 1u) << "the site still has one IKE SA: no new one";
+  EXPECT_EQ(n2.initiator(0)->state(), InitiatorState::established);
+  EXPECT_EQ(n2.counter(IkeServiceCounter::initiator_timeouts), 0u);
 }
 
 }  // namespace

@@ -66,10 +66,11 @@ TEST(IpsecHaConfig, InitiateFromIsAnAddressOfThePair) {
 }
 
 // docs/ipsec.md § HA: an IPv6 site bound to the HA peer's IPv6 address
-// (the same ipsec_peers on both nodes) is accepted in a pair only.
+// (the same ipsec_peers on both nodes) is accepted in a pair only; with
+// `initiate` in a pair an IPv6 site needs local_address (whose holder initiates).
 TEST(IpsecHaConfig, Ipv6LocalAddressMayBeTheHaPeers) {
-  auto site6 = [](const std::string& local, const std::string& ha) {
-    std::string text = with_site("    local_address: " + local + "\n", false);
+  auto site6 = [](const std::string& local, const std::string& ha, const std::string& extra = "") {
+    std::string text = with_site((local.empty() ? "" : "    local_address: " + local + "\n") + extra, false);
     text.insert(text.find("      mtu: 1500\n"), "      ipv6_addresses: [2001:db8:ff::1/64]\n");
     text.replace(text.find("172.16.0.50"), 11, "2001:db8:ff::50");
     text.insert(text.find("    tenant: branch\n", text.find("tunnels:")), "    mtu: 1395\n");
@@ -87,6 +88,13 @@ TEST(IpsecHaConfig, Ipv6LocalAddressMayBeTheHaPeers) {
   EXPECT_TRUE(HasError(site6("2001:db8:ff::2", ""), at, "not one of our WAN IPv6 addresses (router.wan[].ipv6_addresses)"));
   EXPECT_TRUE(HasError(site6("2001:db8:ff::3", pair + ", peer_addresses6: [\"2001:db8:ff::2\"]}\n"), at,
                        "or an IPv6 one of ha.peer_waypoints or ha.peer_addresses6"));
+  // Initiating to it in a pair: from local_address (the holder of that address initiates).
+  const std::string init_line = "    initiate: true\n";
+  ConfigResult init = site6("2001:db8:ff::2", pair + ", peer_addresses6: [\"2001:db8:ff::2\"]}\n", init_line);
+  EXPECT_TRUE(init.ok()) << init.error_text();
+  ConfigResult no_local = site6("", pair + "}\n", init_line);
+  EXPECT_TRUE(HasError(no_local, at, "required with initiate to an IPv6 peer in an HA pair"));
+  EXPECT_EQ(no_local.errors.size(), 1u) << no_local.error_text();
 }
 
 }  // namespace
