@@ -5,17 +5,23 @@
 // for it (its owner, or the survivor that took it over) initiates, the
 // other carries the synced SA on only after a takeover. It must be one of
 // the pair's WAN addresses: ours (router.wan[].address or
-// waypoint_addresses) or one of ha.peer_waypoints.
+// waypoint_addresses) or one of ha.peer_waypoints. An IPv6 peer is
+// initiated from its local_address instead, required with initiate in a
+// pair (one of our WAN IPv6 addresses or the HA peer's).
 #include "mgmt/config_validator.h"
 
 namespace wp::mgmt::detail {
 
 void ConfigValidator::check_ipsec_initiate_from(const config::IpsecPeer& p, const std::string& path) {
   const std::string at = path + ".initiate_from";
-  if (looks_ipv6(p.address()) && p.initiate() && cfg_.has_ha())
-    return error(path + ".initiate", "initiating to an IPv6 peer in an HA pair is not built (the pair names no "
-                                     "IPv6 address to initiate from; docs/ipsec.md § IPv6 outer addresses)");
+  // An IPv6 peer is initiated from local_address (initiate_from is IPv4): in a
+  // pair it names the pair's IPv6 address whose holder initiates.
+  if (looks_ipv6(p.address()) && p.initiate() && cfg_.has_ha() && p.local_address().empty())
+    return error(path + ".local_address",
+                 "required with initiate to an IPv6 peer in an HA pair (ha): the IPv6 address whose holder initiates, "
+                 "ours or the HA peer's, the same on both nodes (docs/ipsec.md § HA)");
   if (p.initiate_from().empty()) {
+    if (looks_ipv6(p.address())) return;
     if (p.initiate() && cfg_.has_ha())
       error(at, "required with initiate in an HA pair (ha): the WAN address whose holder initiates, the same on both "
                 "nodes (docs/ipsec.md § HA)");

@@ -15,9 +15,10 @@
 // `address` is checked as an IPv6 waypoint is (global unicast: no
 // link-local, which would need a zone; reachable from a WAN interface with
 // ipv6_addresses), an IPv6 `local_address` must be one of a WAN interface's
-// ipv6_addresses, and both must be of one family (an IKE SA's two ends
-// are). The outer path must carry a full tunnel packet: the WAN interface's
-// MTU must hold tunnels[].mtu plus the worst-case ESP-in-UDP overhead over
+// ipv6_addresses (in an HA pair also an IPv6 one of ha.peer_waypoints or
+// ha.peer_addresses6: the survivor answers for it after a takeover), and
+// both must be of one family (an IKE SA's two ends are). The outer path
+// must carry a full tunnel packet: the WAN interface's MTU must hold tunnels[].mtu plus the worst-case ESP-in-UDP overhead over
 // IPv6 (40 + 8 + 8 + IV + padding + 18: check_tunnel_outer_mtu6), since
 // IKE SAs and Child SAs over IPv6 do not fragment the outer packet.
 #include <algorithm>
@@ -38,6 +39,20 @@ bool ConfigValidator::ipsec_wan_address(Ipv4 a, bool with_ha_peer) const {
       if (parse_ipv4(s) == a) return true;
   return false;
 }
+
+namespace {
+// In an HA pair: one of the peer's IPv6 addresses (its IPv6 waypoints in
+// ha.peer_waypoints, or ha.peer_addresses6), which the survivor answers for
+// after a takeover, IKE and ESP included (docs/ipsec.md § HA).
+bool ipsec_ha_peer_address6(const config::Config& cfg, const Ipv6& a) {
+  if (!cfg.has_ha()) return false;
+  for (const std::string& s : cfg.ha().peer_waypoints())
+    if (parse_ipv6(s) == a) return true;
+  for (const std::string& s : cfg.ha().peer_addresses6())
+    if (parse_ipv6(s) == a) return true;
+  return false;
+}
+}  // namespace
 
 bool ConfigValidator::ipsec_wan_address6(const Ipv6& a) const {
   for (const config::Interface& w : cfg_.router().wan())
@@ -102,8 +117,9 @@ void ConfigValidator::check_ipsec_local_address(const config::IpsecPeer& p, cons
     if (!addr6) return error(at, "\"" + p.local_address() + "\" is not an IPv4 or IPv6 address");
     if (addr6->is_link_local())
       return error(at, "\"" + p.local_address() + "\" is link-local (it would need a zone): use a global address");
-    if (!ipsec_wan_address6(*addr6))
-      error(at, "\"" + p.local_address() + "\" is not one of our WAN IPv6 addresses (router.wan[].ipv6_addresses)");
+    if (!ipsec_wan_address6(*addr6) && !ipsec_ha_peer_address6(cfg_, *addr6))
+      error(at, "\"" + p.local_address() + "\" is not one of our WAN IPv6 addresses (router.wan[].ipv6_addresses" +
+                    std::string(cfg_.has_ha() ? ", or an IPv6 one of ha.peer_waypoints or ha.peer_addresses6)" : ")"));
     return;
   }
   const auto addr = parse_ipv4(p.local_address());

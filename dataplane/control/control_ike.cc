@@ -51,8 +51,9 @@ void Control::ike_input(rte_mbuf* m, const ParsedPacket& pp, int iface) {
 
 bool Control::ike_wanted6(const Ipv6View& v, int iface) const {
   const InterfaceModel& in = model().interfaces[iface];
-  return ike_ && v.proto == kProtoUdp && IkeService::is_ike_port(v.dport) && in.wan && in.holds6(v.dst) &&
-         !v.dst.is_link_local();
+  // Ours, or the HA peer's (ha.peer_addresses6) while we hold it after a takeover.
+  return ike_ && v.proto == kProtoUdp && IkeService::is_ike_port(v.dport) && in.wan &&
+         (in.holds6(v.dst) || shared_.ha.holds_peer_address6(v.dst, iface)) && !v.dst.is_link_local();
 }
 
 void Control::ike_input6(rte_mbuf* m, const Ipv6View& v, int iface) {

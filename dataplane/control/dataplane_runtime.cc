@@ -10,6 +10,7 @@
 #include <cstdio>
 #include <random>
 
+#include "dataplane/control/ike_ha_answers.h"
 #include "dataplane/control/ike_service.h"
 
 namespace wp {
@@ -168,14 +169,9 @@ void DataplaneRuntime::create_control() {
 void DataplaneRuntime::attach_ike_ha() {
   if (!ike_ || !shared_.ha.enabled || !cfg_.has_ha()) return;
   HaDataplane& ha = shared_.ha;
-  ike_->set_ha(&ha.ike, cfg_.ha().node_id(), shared_.esp_seq_marks.get(), [&ha](const IpAddress& local) {
-    using A = IkeService::HaAddress;
-    // An IPv6 outer address is the node's own (HA takes over IPv4 waypoint
-    // addresses only: docs/ipsec.md § IPv6 outer addresses).
-    if (!local.v6 && ha.is_peer_address(local.v4))
-      return ha.peer_taken.load(std::memory_order_acquire) ? A::peers_taken_over : A::not_ours_now;
-    return ha.own_held.load(std::memory_order_acquire) ? A::own : A::not_ours_now;
-  });
+  // The peer's IPv4 waypoints and ha.peer_addresses6 are ours only after a takeover.
+  ike_->set_ha(&ha.ike, cfg_.ha().node_id(), shared_.esp_seq_marks.get(),
+               [&ha](const IpAddress& local) { return ike_ha_answers(ha, local); });
 }
 
 std::string DataplaneRuntime::ipsec_status_json() const {

@@ -25,7 +25,10 @@ uint32_t EspStep::spi6_of(const rte_mbuf* m, int iface) const {
   const uint8_t* d = pkt_data(const_cast<rte_mbuf*>(m));
   if (!itf.wan || m->data_len < kEthHdrLen + kIpv6HdrLen || load_be16(d + 12) != kEtherTypeIpv6) return 0;
   const uint32_t spi = esp_spi(d + kEthHdrLen, m->data_len - kEthHdrLen);
-  return spi && itf.holds6(load_ipv6(d + kEthHdrLen + 24)) ? spi : 0;
+  if (!spi) return 0;
+  // To one of ours, or to the HA peer's IPv6 address we hold after a takeover (docs/ipsec.md § HA).
+  const Ipv6 dst = load_ipv6(d + kEthHdrLen + 24);
+  return itf.holds6(dst) || ctx_.shared.ha.holds_peer_address6(dst, iface) ? spi : 0;
 }
 
 EspStep::EspStep(WorkerContext& ctx, Tx& tx, Handoff& handoff)

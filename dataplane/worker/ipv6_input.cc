@@ -45,8 +45,10 @@ bool Ipv6Input::stage(rte_mbuf* m, int iface, Route6Step::Staged& out) {
   if (v.status != Ipv6Status::ok) return ctx_.drop(m, ipv6_drop_reason(v.status)), false;
   if (v.proto == kProtoIcmpv6 && for_control(d, v, in, iface)) return to_control(m, iface), false;
   // IKE over IPv6 (docs/ipsec.md § IPv6 outer addresses): UDP 500/4500 to one of
-  // this WAN interface's addresses, not ESP (EspStep took that), to the IKE service.
-  if (v.proto == kProtoUdp && in.wan && (v.dport == kIkeUdpPort || v.dport == kIkeNattPort) && in.holds6(v.dst))
+  // this WAN interface's addresses (or the HA peer's we hold after a takeover: docs/ipsec.md
+  // § HA), not ESP (EspStep took that), to the IKE service.
+  if (v.proto == kProtoUdp && in.wan && (v.dport == kIkeUdpPort || v.dport == kIkeNattPort) &&
+      (in.holds6(v.dst) || ctx_.shared.ha.holds_peer_address6(v.dst, iface)))
     return to_control_ring(m), false;
   // BFD and path probes between IPv6 waypoints (paths/path_monitor.h): the control thread's.
   if (v.proto == kProtoUdp && (v.dport == kBfdPort || v.dport == kPathProbePort) && in.wan) [[unlikely]] {

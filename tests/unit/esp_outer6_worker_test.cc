@@ -8,10 +8,14 @@
 // worker received it. Refused: a replay, a tampered packet (its UDP
 // checksum, then with the checksum forged its ICV), and ESP to an IPv6
 // address of someone else is not taken as ours; a reply whose site has no
-// IPv6 route is esp_no_route.
+// IPv6 route is esp_no_route. HA (docs/ipsec.md § HA): a survivor opens the
+// site's ESP to the HA peer's IPv6 address (ha.peer_addresses6) only while
+// it holds that address after a takeover, and seals the reply from it.
 #include <gtest/gtest.h>
 
 #include <cstring>
+#include <stdexcept>
+#include <string>
 
 #include "dataplane/ip/ndp.h"
 #include "tests/unit/esp_site.h"
@@ -163,6 +167,32 @@ TEST(EspOuter6Worker, ReplayedTamperedAndNotOursDrop) {
   r->send(kWan, elsewhere);
   EXPECT_EQ(tunnel_counter(*r, &EspTunnelCounters::in_packets), 1u);
   EXPECT_EQ(tunnel_counter(*r, &EspTunnelCounters::in_drops), 3u);  // replay, checksum, ICV
+}
+
+// r2's pair node (2001:db8:ff::3 on wan0) with r2's 2001:db8:ff::2 as
+// ha.peer_addresses6 and the taken-over Child SA at it (Tunnel's local6).
+TEST(EspOuter6Worker, HaSurvivorOpensAndSealsAtThePeersAddressOnlyWhileItHoldsIt) {
+  Tunnel tu(true, true, true);
+  config::Config c = headend_config();
+  c.mutable_router()->mutable_wan(0)->add_ipv6_addresses("2001:db8:ff::3/64");
+  auto r = make_router_outer6(tu, c,
+                              RouterOptions().with_events(EventConsumer::ha, 4096).with_prepare([](DataplaneShared& sh) {
+                                sh.ha.peer_addresses6.push_back({kR2Wan6, kWan});
+                                std::string err;
+                                if (!sh.ha.create(1, 4096, SOCKET_ID_ANY, err)) throw std::runtime_error(err);
+                              }));
+  const Bytes first = tu.seal(Pkt().ipv4(kSiteHost, kServer).udp(5000, 80).payload("early").bytes());
+  r->send(kWan, first);  // r2 still holds its address: not ours
+  EXPECT_EQ(tunnel_counter(*r, &EspTunnelCounters::in_packets), 0u);
+  r->shared().ha.peer_taken.store(true);  // r2 died, its addresses are ours
+  Frame in = r->send_one(kWan, tu.seal(Pkt().ipv4(kSiteHost, kServer, 63).tcp(40000, 80, kTcpSyn).bytes()));
+  ASSERT_EQ(in.port, kLan) << r->drops();
+  EXPECT_EQ(in.dst(), kServer);
+  Frame out = r->send_one(kLan, lan_frame(*r, Pkt().ipv4(kServer, kSiteHost).tcp(80, 40000, kTcpSyn | 0x10).payload("ok")));
+  ASSERT_EQ(out.port, kWan) << r->drops();
+  expect_outer6(out, true);  // from r2's address
+  EXPECT_FALSE(tu.open(out).empty()) << "the site opens it";
+  EXPECT_EQ(tunnel_counter(*r, &EspTunnelCounters::in_packets), 1u);
 }
 
 TEST(EspOuter6Worker, NoIpv6RouteToTheSiteIsEspNoRoute) {
