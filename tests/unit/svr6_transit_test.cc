@@ -122,15 +122,17 @@ class Svr6Transit : public ::testing::Test {
     return c2;
   }
   // web6 opened, the client's `seg` restored at r3, and a router past r3's Packet Too Big (MTU
-  // 1300) about it: r2's carrier toward r1.
-  Frame packet_too_big_through_r2(const std::vector<uint8_t>& seg) {
+  // 1300) about it, as it reaches r3's LAN.
+  std::vector<uint8_t> packet_too_big_at_r3(const std::vector<uint8_t>& seg) {
     open_web6();
     const Frame restored = restored_at_r3(seg);
     const std::vector<uint8_t> h = {kIcmp6PacketTooBig, 0, 0, 0, 0, 0, 0x05, 0x14};
     std::vector<uint8_t> quote(restored.raw.begin() + 14, restored.raw.end());
     quote.resize(std::min<size_t>(quote.size(), kIcmp6ErrorMax - 48));
-    return carried_to_r1(server_frame(Pkt6().ipv6(kBeyond6, kClient6, 62).l4(kProtoIcmpv6, h).payload(quote)));
+    return server_frame(Pkt6().ipv6(kBeyond6, kClient6, 62).l4(kProtoIcmpv6, h).payload(quote));
   }
+  // The same error: r2's carrier toward r1.
+  Frame packet_too_big_through_r2(const std::vector<uint8_t>& seg) { return carried_to_r1(packet_too_big_at_r3(seg)); }
   // One carrier from r3 and one from r2 (`carried`), one error to the client at r1, no drops.
   void expect_carried_once(Counter carried, Counter relayed) const {
     EXPECT_EQ(r3->count(carried), 1u);
@@ -368,6 +370,19 @@ TEST_F(Svr6Transit, ACarrierTamperedOnTheR2R1LegIsDroppedAtR1) {
   EXPECT_EQ(r1->drop_count(DropReason::bad_hmac), 2u) << r1->drops();
   EXPECT_EQ(r1->count(Counter::svr6_icmp6_errors_relayed), 0u);
   expect_relayed(r1->send_one(kWan, c2.raw), seg, ip6(kBeyond6), ip6(kClient6), kIcmp6PacketTooBig, 0, 1300, 20);
+}
+
+// r2 checks what it sends on: a carrier signed with the r2-r3 key whose quote names another
+// port of the client's is refused there (svr6_icmp6_error_invalid), nothing goes toward r1.
+TEST_F(Svr6Transit, ASignedCarrierAboutAnotherPacketIsRefusedAtR2) {
+  Frame c3 = r3->send_one(kLan, packet_too_big_at_r3(client_segment()));
+  ASSERT_EQ(c3.port, kWan) << r3->drops();
+  c3.raw[c3.raw.size() - 16 - 20 + 3] ^= 0x01;  // the quoted TCP destination port (20 bytes, then the HMAC)
+  resign(c3, kKey23);
+  EXPECT_TRUE(r2->send(kWan, c3.raw).empty());
+  EXPECT_EQ(r2->drop_count(DropReason::svr6_icmp6_error_invalid), 1u) << r2->drops();
+  EXPECT_EQ(r2->drop_count(DropReason::bad_hmac), 0u) << "signed";
+  EXPECT_EQ(r2->count(Counter::svr6_icmp6_errors_carried), 0u);
 }
 
 // The IPv4 twin (TLV 20): a router past r3 says the client's DF datagram is too big; the client
