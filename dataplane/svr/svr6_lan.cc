@@ -89,7 +89,7 @@ Svr6Lan::Svr6Lan(WorkerContext& ctx, Tx& tx, Emit& emit, CryptoBatch& crypto, Me
       crypto_(crypto),
       icmp6_errors_(ctx, tx, Counter::svr6_icmp6_rate_limited, Counter::svr6_icmp6_no_mbuf),
       carrier_(ctx, crypto, metadata_only, Counter::svr6_icmp6_errors_carried, Counter::svr6_icmp6_rate_limited),
-      transit_(ctx, crypto, metadata_only, Counter::svr6_icmp6_errors_carried, Counter::svr6_icmp6_rate_limited) {
+      transit_(ctx, crypto, metadata_only, Counter::svr6_icmp6_errors_transited, Counter::svr6_icmp6_rate_limited) {
   ctx.svr6 = this;
   ctx.release_svr6 = &Svr6Lan::release;
   ctx.post_svr6 = &Svr6Lan::post;
@@ -461,12 +461,12 @@ void Svr6Lan::transit_error(rte_mbuf* m, const ParsedPacket& pp, Session& s, Dir
   const FiveTuple6 sent = dir == Dir::reverse ? s6->original : s6->original.reversed();
   const auto [e, len] = carried_error(m, pp, md);
   if (len <= 0 || !quotes_packet_of(e, static_cast<uint32_t>(len), sent) || !unicast(md.icmp_location6))
-    return ctx_.drop(m, DropReason::svr6_icmp6_error_invalid);
+    return ctx_.drop(m, DropReason::svr_icmp_transit_invalid);
   // The MTU, type, code and location as they came; a fresh block signed with the other leg's key.
   if (carry_error(transit_, m->pool, s, other_dir(dir), e + 8, static_cast<uint32_t>(len - 8), md.icmp_location6, e[0],
                   e[1], load_be32(e + 4)))
     return rte_pktmbuf_free(m);
-  ctx_.drop(m, DropReason::svr6_icmp6_not_carried);
+  ctx_.drop(m, DropReason::svr_icmp_not_transited);
 }
 
 void Svr6Lan::send_fragments(rte_mbuf* m, int iface, const Ipv6& next_hop, uint32_t mtu) {

@@ -107,13 +107,13 @@ void SvrIcmp4::error_from_wan(rte_mbuf* m, const ParsedPacket& pp, Session& s, D
   // session: by our LAN host), from a unicast location.
   if (n == 0 || !is_icmp4_error(e[0]) || quote4_tuple(e + 8) != tuple_as_sent(s, about) ||
       !unicast4(md.icmp_location4))
-    return ctx_.drop(m, DropReason::svr_icmp4_error_invalid);
+    return ctx_.drop(m, transit ? DropReason::svr_icmp_transit_invalid : DropReason::svr_icmp4_error_invalid);
   // Transit: the same error on along the other leg, its quote written with the session's tuple
   // that way (TLV 2's, as the next router checks it), re-signed with that leg's key.
   if (transit) {
     if (carry(transit_, m->pool, s, about, e + 8, md.icmp_location4, e[0], e[1], load_be32(e + 4)))
       return rte_pktmbuf_free(m);
-    return ctx_.drop(m, DropReason::svr_icmp4_not_carried);
+    return ctx_.drop(m, DropReason::svr_icmp_not_transited);
   }
   uint8_t quote[kIcmp4QuoteMax];
   std::memcpy(quote, e + 8, n);

@@ -46,7 +46,7 @@ class SvrIcmp4 {
       : ctx_(ctx),
         tx_(tx),
         carrier_(ctx, crypto, metadata_only, Counter::svr_icmp4_errors_carried, Counter::svr_icmp4_rate_limited),
-        transit_(ctx, crypto, metadata_only, Counter::svr_icmp4_errors_carried, Counter::svr_icmp4_rate_limited) {}
+        transit_(ctx, crypto, metadata_only, Counter::svr_icmp4_errors_transited, Counter::svr_icmp4_rate_limited) {}
 
   // The tuple of the TCP or UDP packet that ICMPv4 error `pp` (Destination Unreachable, Time
   // Exceeded, Parameter Problem; frame `d`) quotes; nullopt: not such an error, or cut short.
@@ -58,7 +58,7 @@ class SvrIcmp4 {
   void error_from_lan(rte_mbuf* m, const ParsedPacket& pp, const FiveTuple& q, Session& s, Dir about);
   // A metadata packet of `s` arriving in `dir` with TLV 20, its HMAC verified (WanInput): the
   // error it carries, to the LAN host of that direction, or at a transit hop on along the
-  // session's other leg (counted svr_icmp4_errors_carried, in its own bucket); `m` consumed.
+  // session's other leg (svr_icmp4_errors_transited, in its own bucket); `m` consumed.
   void error_from_wan(rte_mbuf* m, const ParsedPacket& pp, Session& s, Dir dir, const Metadata& md);
   // A restored packet `pp` of `s` leaving in `dir` on LAN side `out`, above that port's MTU: true
   // (and `m` dropped as mtu_exceeded) when it is a DF TCP segment, whose sender then gets our

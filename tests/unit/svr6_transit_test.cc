@@ -133,10 +133,12 @@ class Svr6Transit : public ::testing::Test {
   }
   // The same error: r2's carrier toward r1.
   Frame packet_too_big_through_r2(const std::vector<uint8_t>& seg) { return carried_to_r1(packet_too_big_at_r3(seg)); }
-  // One carrier from r3 and one from r2 (`carried`), one error to the client at r1, no drops.
-  void expect_carried_once(Counter carried, Counter relayed) const {
+  // One carrier from r3 (`carried`), sent on by r2 (`transited`), one error to the client at
+  // r1 (`relayed`), no drops.
+  void expect_carried_once(Counter carried, Counter transited, Counter relayed) const {
     EXPECT_EQ(r3->count(carried), 1u);
-    EXPECT_EQ(r2->count(carried), 1u) << "sent on by the transit hop";
+    EXPECT_EQ(r2->count(transited), 1u) << "sent on by the transit hop";
+    EXPECT_EQ(r2->count(carried), 0u) << "not r2's own";
     EXPECT_EQ(r1->count(relayed), 1u);
     EXPECT_EQ(r1->total_drops() + r2->total_drops() + r3->total_drops(), 0u)
         << r1->drops() << " / " << r2->drops() << " / " << r3->drops();
@@ -349,7 +351,8 @@ TEST_F(Svr6Transit, PacketTooBigFromBeyondR3ReachesTheClientThroughR2) {
   const Frame f = r1->send_one(kWan, c2.raw);
   EXPECT_EQ(std::memcmp(f.raw.data(), kRouteClientMac.data(), 6), 0) << "to the client's MAC";
   expect_relayed(f, seg, ip6(kBeyond6), ip6(kClient6), kIcmp6PacketTooBig, 0, 1300, 20);
-  expect_carried_once(Counter::svr6_icmp6_errors_carried, Counter::svr6_icmp6_errors_relayed);
+  expect_carried_once(Counter::svr6_icmp6_errors_carried, Counter::svr6_icmp6_errors_transited,
+                      Counter::svr6_icmp6_errors_relayed);
 }
 
 // The r2 -> r1 leg's HMAC covers the location and the error: a byte changed there and r1 drops
@@ -373,16 +376,16 @@ TEST_F(Svr6Transit, ACarrierTamperedOnTheR2R1LegIsDroppedAtR1) {
 }
 
 // r2 checks what it sends on: a carrier signed with the r2-r3 key whose quote names another
-// port of the client's is refused there (svr6_icmp6_error_invalid), nothing goes toward r1.
+// port of the client's is refused there (svr_icmp_transit_invalid), nothing goes toward r1.
 TEST_F(Svr6Transit, ASignedCarrierAboutAnotherPacketIsRefusedAtR2) {
   Frame c3 = r3->send_one(kLan, packet_too_big_at_r3(client_segment()));
   ASSERT_EQ(c3.port, kWan) << r3->drops();
   c3.raw[c3.raw.size() - 16 - 20 + 3] ^= 0x01;  // the quoted TCP destination port (20 bytes, then the HMAC)
   resign(c3, kKey23);
   EXPECT_TRUE(r2->send(kWan, c3.raw).empty());
-  EXPECT_EQ(r2->drop_count(DropReason::svr6_icmp6_error_invalid), 1u) << r2->drops();
+  EXPECT_EQ(r2->drop_count(DropReason::svr_icmp_transit_invalid), 1u) << r2->drops();
   EXPECT_EQ(r2->drop_count(DropReason::bad_hmac), 0u) << "signed";
-  EXPECT_EQ(r2->count(Counter::svr6_icmp6_errors_carried), 0u);
+  EXPECT_EQ(r2->count(Counter::svr6_icmp6_errors_transited), 0u);
 }
 
 // The IPv4 twin (TLV 20): a router past r3 says the client's DF datagram is too big; the client
@@ -401,7 +404,8 @@ TEST_F(Svr6Transit, FragNeededFromBeyondR3ReachesTheIpv4ClientThroughR2) {
   EXPECT_TRUE(md.has_icmp_location4);
   EXPECT_EQ(md.icmp_location4, kBeyond4);
   expect_icmp4_to_client(r1->send_one(kWan, c2.raw), sent, kBeyond4, kIcmpDestUnreachable, kIcmpCodeFragNeeded, 1280);
-  expect_carried_once(Counter::svr_icmp4_errors_carried, Counter::svr_icmp4_errors_relayed);
+  expect_carried_once(Counter::svr_icmp4_errors_carried, Counter::svr_icmp4_errors_transited,
+                      Counter::svr_icmp4_errors_relayed);
 }
 
 // The same code with IPv6 waypoints on both legs.
@@ -409,7 +413,8 @@ TEST_F(Svr6TransitV6, PacketTooBigFromBeyondR3ReachesTheClientThroughR2) {
   const auto seg = client_segment();
   const Frame f = r1->send_one(kWan, packet_too_big_through_r2(seg).raw);
   expect_relayed(f, seg, ip6(kBeyond6), ip6(kClient6), kIcmp6PacketTooBig, 0, 1300, 20);
-  expect_carried_once(Counter::svr6_icmp6_errors_carried, Counter::svr6_icmp6_errors_relayed);
+  expect_carried_once(Counter::svr6_icmp6_errors_carried, Counter::svr6_icmp6_errors_transited,
+                      Counter::svr6_icmp6_errors_relayed);
 }
 
 TEST_F(Svr6TransitV6, Ipv6SessionArrivesAndLeavesOnIpv6Waypoints) {
