@@ -1,6 +1,8 @@
 // ICMP errors carried through an SVR session; see icmp_error_carrier.h.
 #include "dataplane/svr/icmp_error_carrier.h"
 
+#include "dataplane/crypto/hmac.h"
+#include "dataplane/ip/packet_edit.h"
 #include "dataplane/svr/crypto_batch.h"
 #include "dataplane/svr/metadata_only.h"
 #include "dataplane/svr/session_tlvs.h"
@@ -28,6 +30,11 @@ bool IcmpErrorCarrier::carry(rte_mempool* pool, Session& s, Dir about, const Icm
   if (md_len == 0 || !metadata_only_.send_block(pool, out, key, block, md_len, msg, len)) return false;
   ctx_.counters->add(carried_);
   return true;
+}
+
+CarriedError carried_error(rte_mbuf* m, const ParsedPacket& pp, const Metadata& md) {
+  return {pkt_data(m) + pp.payload + md.block_len(),
+          pp.payload_len() - static_cast<int>(md.block_len()) - static_cast<int>(kHmacTagLen)};
 }
 
 }  // namespace wp

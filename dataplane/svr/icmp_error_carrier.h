@@ -12,12 +12,20 @@
 // quote: no session data leaves in clear, whatever the policy). At most
 // kIcmpErrorRate a second a worker (burst kIcmpErrorRateBurst), one bucket per
 // carrier. IPv4 sessions: svr/svr_icmp4.h; IPv6 ones: svr/svr6_lan.h.
+//
+// A transit hop (both sides of the session WAN legs, r1 -> r2 -> r3) sends a
+// carrier that arrived on one leg, its HMAC verified with that leg's pair key,
+// on along the other leg the same way: the same location, type, code, bytes
+// 4-7 and quote (checked to be the session's packet sent the other way, its
+// tuple the session's own for the next router), in a fresh block signed with
+// that leg's key, through its own carrier (own bucket, own counter).
 #pragma once
 
 #include <rte_mbuf.h>
 
 #include <cstdint>
 
+#include "dataplane/ip/packet.h"
 #include "dataplane/session/session.h"
 #include "dataplane/svr/metadata.h"
 #include "dataplane/worker/context.h"
@@ -58,6 +66,14 @@ class IcmpErrorCarrier {
   Counter rate_limited_;
   TokenBucket rate_;
 };
+
+// The ICMP message that a carrier (`m`, parsed `pp`, block `md`, its HMAC verified) holds
+// between its block and its HMAC trailer; `len` <= 0: none.
+struct CarriedError {
+  const uint8_t* msg;
+  int len;
+};
+CarriedError carried_error(rte_mbuf* m, const ParsedPacket& pp, const Metadata& md);
 
 // The other direction of a session.
 constexpr Dir other_dir(Dir d) { return d == Dir::forward ? Dir::reverse : Dir::forward; }

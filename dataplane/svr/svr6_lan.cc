@@ -88,7 +88,8 @@ Svr6Lan::Svr6Lan(WorkerContext& ctx, Tx& tx, Emit& emit, CryptoBatch& crypto, Me
       emit_(emit),
       crypto_(crypto),
       icmp6_errors_(ctx, tx, Counter::svr6_icmp6_rate_limited, Counter::svr6_icmp6_no_mbuf),
-      carrier_(ctx, crypto, metadata_only, Counter::svr6_icmp6_errors_carried, Counter::svr6_icmp6_rate_limited) {
+      carrier_(ctx, crypto, metadata_only, Counter::svr6_icmp6_errors_carried, Counter::svr6_icmp6_rate_limited),
+      transit_(ctx, crypto, metadata_only, Counter::svr6_icmp6_errors_transited, Counter::svr6_icmp6_rate_limited) {
   ctx.svr6 = this;
   ctx.release_svr6 = &Svr6Lan::release;
   ctx.post_svr6 = &Svr6Lan::post;
@@ -392,7 +393,7 @@ void Svr6Lan::to_lan(rte_mbuf* m, ParsedPacket& pp, Session& s, Dir dir, const S
     // address on this link.
     const Ipv6View v = parse_ipv6_packet(pkt_data(m), m->data_len, kEthHdrLen);
     if (iface >= 0 && v.status == Ipv6Status::ok && icmp6_error_allowed(pkt_data(m), v))
-      carry_error(m->pool, s, dir, pkt_data(m) + v.l3, len6,
+      carry_error(carrier_, m->pool, s, dir, pkt_data(m) + v.l3, len6,
                   ctx_.rm().interfaces[static_cast<size_t>(iface)].source6_for(s6.next_hop[k]), kIcmp6PacketTooBig, 0,
                   std::max(mtu, kIpv6MinMtu));
     return ctx_.drop(m, DropReason::svr6_too_big);
@@ -410,14 +411,14 @@ void Svr6Lan::error_from_lan(rte_mbuf* m, const Ipv6View& v, Session6& s6, Dir a
   if (ctx_.recheck && !ctx_.recheck->current(*s)) return ctx_.drop(m, DropReason::ipv6_no_session);  // a commit closed it
   const uint8_t* e = pkt_data(m) + v.l4;  // Route6Step checked that it quotes 48 bytes at least
   const Ipv6 location = v.src;
-  if (carry_error(m->pool, *s, about, e + 8, static_cast<uint32_t>(v.end - v.l4 - 8), location, e[0], e[1],
+  if (carry_error(carrier_, m->pool, *s, about, e + 8, static_cast<uint32_t>(v.end - v.l4 - 8), location, e[0], e[1],
                   load_be32(e + 4)))
     return rte_pktmbuf_free(m);  // it travels on in the session
   ctx_.drop(m, DropReason::svr6_icmp6_not_carried);
 }
 
-bool Svr6Lan::carry_error(rte_mempool* pool, Session& s, Dir about, const uint8_t* ip, uint32_t len,
-                          const Ipv6& location, uint8_t type, uint8_t code, uint32_t rest) {
+bool Svr6Lan::carry_error(IcmpErrorCarrier& via, rte_mempool* pool, Session& s, Dir about, const uint8_t* ip,
+                          uint32_t len, const Ipv6& location, uint8_t type, uint8_t code, uint32_t rest) {
   if (location.is_unspecified()) return false;
   // The ICMPv6 message: type, code, checksum 0 (the receiver computes its own), bytes 4-7, the headers quoted.
   uint8_t msg[8 + kIpv6HdrLen + 60] = {type, code};
@@ -426,20 +427,20 @@ bool Svr6Lan::carry_error(rte_mempool* pool, Session& s, Dir about, const uint8_
   std::memcpy(msg + 8, ip, quoted);
   uint8_t at[16];
   store_ipv6(at, location);
-  return carrier_.carry(pool, s, about, {Tlv::icmp_error_location_v6, at, 16}, msg, 8 + quoted);
+  return via.carry(pool, s, about, {Tlv::icmp_error_location_v6, at, 16}, msg, 8 + quoted);
 }
 
-void Svr6Lan::error_from_wan(rte_mbuf* m, const ParsedPacket& pp, const Session& s, Dir dir, const Metadata& md) {
+void Svr6Lan::error_from_wan(rte_mbuf* m, const ParsedPacket& pp, Session& s, Dir dir, const Metadata& md) {
   const SideOut& lan = dir == Dir::forward ? s.out_fwd : s.out_rev;
-  // Only to an IPv6 LAN side of ours: not an IPv4 session's (TLV 20), not a transit hop's.
+  if (md.has_icmp_location6 && transit_ipv6(s) && table_) return transit_error(m, pp, s, dir, md);
+  // Only to an IPv6 LAN side of ours: not an IPv4 session's (TLV 20).
   if (!md.has_icmp_location6 || lan.iface != kIfaceSvr6 || !table_)
     return ctx_.drop(m, DropReason::svr_icmp_error_unsupported);
   Session6& s6 = *table_->at(lan.next_hop);
   const auto k = static_cast<size_t>(dir);
   // It quotes a packet our LAN host sent: the session's tuple the other way.
   const FiveTuple6 sent = dir == Dir::reverse ? s6.original : s6.original.reversed();
-  const uint8_t* e = pkt_data(m) + pp.payload + md.block_len();
-  const int len = pp.payload_len() - static_cast<int>(md.block_len()) - static_cast<int>(kHmacTagLen);
+  const auto [e, len] = carried_error(m, pp, md);
   if (len <= 0 || !quotes_packet_of(e, static_cast<uint32_t>(len), sent) || !unicast(md.icmp_location6))
     return ctx_.drop(m, DropReason::svr6_icmp6_error_invalid);
   if (s6.iface[k] == kRoute6Tunnel) return ctx_.drop(m, DropReason::svr_icmp_error_unsupported);
@@ -450,6 +451,22 @@ void Svr6Lan::error_from_wan(rte_mbuf* m, const ParsedPacket& pp, const Session&
   icmp6_errors_.relay(m->pool, e + 8, static_cast<uint32_t>(len - 8), md.icmp_location6, sent.src, s6.iface[k],
                       s6.next_hop[k], e[0], e[1], rest, Counter::svr6_icmp6_errors_relayed);
   rte_pktmbuf_free(m);
+}
+
+void Svr6Lan::transit_error(rte_mbuf* m, const ParsedPacket& pp, Session& s, Dir dir, const Metadata& md) {
+  const Session6* s6 = session6_of(s);
+  if (!s6) return ctx_.drop(m, DropReason::svr_icmp_error_unsupported);  // its Session6 released already
+  // A packet of the session sent the other way (by the client for a carrier toward it), by the
+  // IPv6 tuple: the same on every leg, so the quote goes on unchanged.
+  const FiveTuple6 sent = dir == Dir::reverse ? s6->original : s6->original.reversed();
+  const auto [e, len] = carried_error(m, pp, md);
+  if (len <= 0 || !quotes_packet_of(e, static_cast<uint32_t>(len), sent) || !unicast(md.icmp_location6))
+    return ctx_.drop(m, DropReason::svr_icmp_transit_invalid);
+  // The MTU, type, code and location as they came; a fresh block signed with the other leg's key.
+  if (carry_error(transit_, m->pool, s, other_dir(dir), e + 8, static_cast<uint32_t>(len - 8), md.icmp_location6, e[0],
+                  e[1], load_be32(e + 4)))
+    return rte_pktmbuf_free(m);
+  ctx_.drop(m, DropReason::svr_icmp_not_transited);
 }
 
 void Svr6Lan::send_fragments(rte_mbuf* m, int iface, const Ipv6& next_hop, uint32_t mtu) {

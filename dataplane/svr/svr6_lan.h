@@ -46,9 +46,11 @@
 // session sent by its own LAN host, and sends that host the error from the
 // location address, at kIcmpErrorRate a second (Icmp6ErrorSender::relay). A
 // Packet Too Big's MTU is passed on as it is (at least 1280): the IPv6
-// packet crosses the session unchanged, and it fitted our own WAN leg. Not
-// through transit routers (svr_icmp_error_unsupported); IPv4 sessions' errors
-// (TLV 20) are svr/svr_icmp4.h's.
+// packet crosses the session unchanged, and it fitted our own WAN leg. A
+// transit router checks a carrier the same way against the IPv6 tuple its
+// held Session6 keeps (the same on every leg, so the quote passes unchanged)
+// and sends it on along the other leg, re-signed with that leg's key
+// (transit_error). IPv4 sessions' errors (TLV 20) are svr/svr_icmp4.h's.
 //
 // A Session6 opened out of an IPsec tunnel (#20; see
 // docs/ipsec.md § IPv6 inside tunnels) has the tunnel as its LAN side, as
@@ -116,8 +118,9 @@ class Svr6Lan {
   // `about`: carried to the other router in the session (header comment); `m` consumed.
   void error_from_lan(rte_mbuf* m, const Ipv6View& v, Session6& s6, Dir about);
   // A metadata packet of `s` arriving in `dir` with TLV 21, its HMAC verified (WanInput): the
-  // error it carries, to the LAN host of that direction; `m` consumed.
-  void error_from_wan(rte_mbuf* m, const ParsedPacket& pp, const Session& s, Dir dir, const Metadata& md);
+  // error it carries, to the LAN host of that direction, or at a transit hop on along the
+  // session's other leg (transit_error); `m` consumed.
+  void error_from_wan(rte_mbuf* m, const ParsedPacket& pp, Session& s, Dir dir, const Metadata& md);
   // Emit: a packet of `s` leaving on its IPv6 side `out` (iface kIfaceSvr6).
   void to_lan(rte_mbuf* m, ParsedPacket& pp, Session& s, Dir dir, const SideOut& out);
   // Egress: side B of `s` is the IPv6 destination of forward context `t` (TLV 3).
@@ -163,8 +166,12 @@ class Svr6Lan {
   void send_fragments(rte_mbuf* m, int iface, const Ipv6& next_hop, uint32_t mtu);
   // The error `type`/`code`/`rest` that `location` generated about the IPv6 packet at `ip` (`len`
   // bytes) of `s`, sent in `about`: into the session the other way. False: not sent (counted).
-  bool carry_error(rte_mempool* pool, Session& s, Dir about, const uint8_t* ip, uint32_t len, const Ipv6& location,
-                   uint8_t type, uint8_t code, uint32_t rest);
+  // `via`: ours, or the transit hop's.
+  bool carry_error(IcmpErrorCarrier& via, rte_mempool* pool, Session& s, Dir about, const uint8_t* ip, uint32_t len,
+                   const Ipv6& location, uint8_t type, uint8_t code, uint32_t rest);
+  // Transit (transit_ipv6(s)): a carrier arriving in `dir`, checked to quote a packet of the held
+  // Session6's tuple sent the other way, sent on along the other leg re-signed; `m` consumed.
+  void transit_error(rte_mbuf* m, const ParsedPacket& pp, Session& s, Dir dir, const Metadata& md);
 
   WorkerContext& ctx_;
   Tx& tx_;
@@ -174,6 +181,7 @@ class Svr6Lan {
   PathMigration* migration_ = nullptr;
   Icmp6ErrorSender icmp6_errors_;
   IcmpErrorCarrier carrier_;  // errors carried into sessions (TLV 21), at kIcmpErrorRate a second too
+  IcmpErrorCarrier transit_;  // carriers a transit hop sends on along the other leg, in their own bucket
   EspStep* esp_ = nullptr;
   uint32_t frag6_id_ = 0;  // IPv6 fragment ids of restored datagrams: stepped by the worker count
 };

@@ -3,7 +3,6 @@
 
 #include <cstring>
 
-#include "dataplane/crypto/hmac.h"
 #include "dataplane/ip/checksum.h"
 #include "dataplane/ip/icmp.h"
 #include "dataplane/ip/packet_edit.h"
@@ -77,12 +76,12 @@ void SvrIcmp4::error_from_lan(rte_mbuf* m, const ParsedPacket& pp, const FiveTup
   // About the packet we sent that way, and to its source.
   if (sent.tuple != q || pp.dst != q.src) return ctx_.drop(m, DropReason::no_session);
   const uint8_t* e = pkt_data(m) + pp.l4;
-  if (carry(m->pool, s, about, e + 8, pp.src, e[0], e[1], load_be32(e + 4))) return rte_pktmbuf_free(m);
+  if (carry(carrier_, m->pool, s, about, e + 8, pp.src, e[0], e[1], load_be32(e + 4))) return rte_pktmbuf_free(m);
   ctx_.drop(m, DropReason::svr_icmp4_not_carried);
 }
 
-bool SvrIcmp4::carry(rte_mempool* pool, Session& s, Dir about, const uint8_t* ip, Ipv4 location, uint8_t type,
-                     uint8_t code, uint32_t rest) {
+bool SvrIcmp4::carry(IcmpErrorCarrier& via, rte_mempool* pool, Session& s, Dir about, const uint8_t* ip,
+                     Ipv4 location, uint8_t type, uint8_t code, uint32_t rest) {
   // Type, code, checksum 0 (the receiver builds its own), bytes 4-7, the quoted headers.
   uint8_t msg[8 + kIcmp4QuoteMax] = {type, code};
   store_be32(msg + 4, rest);
@@ -91,21 +90,31 @@ bool SvrIcmp4::carry(rte_mempool* pool, Session& s, Dir about, const uint8_t* ip
   retuple_quote4(msg + 8, tuple_as_sent(s, about));
   uint8_t at[4];
   store_be32(at, location);
-  return carrier_.carry(pool, s, about, {Tlv::icmp_error_location_v4, at, 4}, msg, 8 + n);
+  return via.carry(pool, s, about, {Tlv::icmp_error_location_v4, at, 4}, msg, 8 + n);
 }
 
-void SvrIcmp4::error_from_wan(rte_mbuf* m, const ParsedPacket& pp, const Session& s, Dir dir, const Metadata& md) {
+void SvrIcmp4::error_from_wan(rte_mbuf* m, const ParsedPacket& pp, Session& s, Dir dir, const Metadata& md) {
   const SideOut& lan = dir == Dir::forward ? s.out_fwd : s.out_rev;
-  // Only to a LAN port of ours: not a transit hop's onward leg, an IPsec tunnel or an IPv6 side.
-  if (!md.has_icmp_location4 || lan.peer >= 0 || lan.iface < 0)
+  // A transit hop of an IPv4 session sends it on along its other leg; an IPv6 session's carries TLV 21.
+  const bool transit = s.side_a_wan() && s.side_b_wan();
+  // Else only to a LAN port of ours: not an IPsec tunnel or an IPv6 side.
+  if (!md.has_icmp_location4 || (transit ? transit_ipv6(s) : lan.peer >= 0 || lan.iface < 0))
     return ctx_.drop(m, DropReason::svr_icmp_error_unsupported);
   const Dir about = other_dir(dir);
-  const uint8_t* e = pkt_data(m) + pp.payload + md.block_len();
-  const int len = pp.payload_len() - static_cast<int>(md.block_len()) - static_cast<int>(kHmacTagLen);
+  const auto [e, len] = carried_error(m, pp, md);
   const uint32_t n = len > 8 ? quote4_len(e + 8, static_cast<uint32_t>(len - 8)) : 0;
-  // An error quoting a packet our LAN host sent in this session, from a unicast location.
-  if (n == 0 || !is_icmp4_error(e[0]) || quote4_tuple(e + 8) != tuple_as_sent(s, about) || !unicast4(md.icmp_location4))
-    return ctx_.drop(m, DropReason::svr_icmp4_error_invalid);
+  // An error quoting a packet of this session sent the other way (at the end of the
+  // session: by our LAN host), from a unicast location.
+  if (n == 0 || !is_icmp4_error(e[0]) || quote4_tuple(e + 8) != tuple_as_sent(s, about) ||
+      !unicast4(md.icmp_location4))
+    return ctx_.drop(m, transit ? DropReason::svr_icmp_transit_invalid : DropReason::svr_icmp4_error_invalid);
+  // Transit: the same error on along the other leg, its quote written with the session's tuple
+  // that way (TLV 2's, as the next router checks it), re-signed with that leg's key.
+  if (transit) {
+    if (carry(transit_, m->pool, s, about, e + 8, md.icmp_location4, e[0], e[1], load_be32(e + 4)))
+      return rte_pktmbuf_free(m);
+    return ctx_.drop(m, DropReason::svr_icmp_not_transited);
+  }
   uint8_t quote[kIcmp4QuoteMax];
   std::memcpy(quote, e + 8, n);
   const FiveTuple host = about == Dir::forward ? s.key_a() : s.key_b();  // what our host sent
@@ -128,7 +137,7 @@ bool SvrIcmp4::refuse_too_big(rte_mbuf* m, const ParsedPacket& pp, Session& s, D
   // Other packets are fragmented as before; a sender on our side learns it from Fragments.
   if (pp.proto != kProtoTcp || !(load_be16(ip + 6) & 0x4000) || back.peer < 0 || out.iface < 0) return false;
   const InterfaceModel& lan = ctx_.rm().interfaces[static_cast<size_t>(out.iface)];
-  if (lan.addr != 0 && carry(m->pool, s, dir, ip, lan.addr, kIcmpDestUnreachable, kIcmpCodeFragNeeded, lan.mtu))
+  if (lan.addr != 0 && carry(carrier_, m->pool, s, dir, ip, lan.addr, kIcmpDestUnreachable, kIcmpCodeFragNeeded, lan.mtu))
     ctx_.counters->add(Counter::svr_icmp4_frag_needed);
   ctx_.drop(m, DropReason::mtu_exceeded);
   return true;

@@ -18,7 +18,9 @@
 // router checks the HMAC (WanInput), that the quote is a packet its own LAN
 // host sent in that session and that the location is unicast, writes the
 // host's own tuple into the quote (header checksum fixed) and sends the host
-// the error from the location, at kIcmpErrorRate a second a worker. The MTU
+// the error from the location, at kIcmpErrorRate a second a worker. A transit
+// hop (both sides WAN legs) checks the same and sends the carrier on along the
+// other leg, re-signed with that leg's key (svr/icmp_error_carrier.h). The MTU
 // of a Fragmentation Needed passes unchanged: an IPv4 packet crosses the
 // session with its size unchanged on both LANs.
 #pragma once
@@ -43,7 +45,8 @@ class SvrIcmp4 {
   SvrIcmp4(WorkerContext& ctx, Tx& tx, CryptoBatch& crypto, MetadataOnly& metadata_only)
       : ctx_(ctx),
         tx_(tx),
-        carrier_(ctx, crypto, metadata_only, Counter::svr_icmp4_errors_carried, Counter::svr_icmp4_rate_limited) {}
+        carrier_(ctx, crypto, metadata_only, Counter::svr_icmp4_errors_carried, Counter::svr_icmp4_rate_limited),
+        transit_(ctx, crypto, metadata_only, Counter::svr_icmp4_errors_transited, Counter::svr_icmp4_rate_limited) {}
 
   // The tuple of the TCP or UDP packet that ICMPv4 error `pp` (Destination Unreachable, Time
   // Exceeded, Parameter Problem; frame `d`) quotes; nullopt: not such an error, or cut short.
@@ -54,8 +57,9 @@ class SvrIcmp4 {
   // (header comment); `m` consumed either way.
   void error_from_lan(rte_mbuf* m, const ParsedPacket& pp, const FiveTuple& q, Session& s, Dir about);
   // A metadata packet of `s` arriving in `dir` with TLV 20, its HMAC verified (WanInput): the
-  // error it carries, to the LAN host of that direction; `m` consumed.
-  void error_from_wan(rte_mbuf* m, const ParsedPacket& pp, const Session& s, Dir dir, const Metadata& md);
+  // error it carries, to the LAN host of that direction, or at a transit hop on along the
+  // session's other leg (svr_icmp4_errors_transited, in its own bucket); `m` consumed.
+  void error_from_wan(rte_mbuf* m, const ParsedPacket& pp, Session& s, Dir dir, const Metadata& md);
   // A restored packet `pp` of `s` leaving in `dir` on LAN side `out`, above that port's MTU: true
   // (and `m` dropped as mtu_exceeded) when it is a DF TCP segment, whose sender then gets our
   // Fragmentation Needed through the session. False: `m` untouched (fragmented as before).
@@ -63,13 +67,15 @@ class SvrIcmp4 {
 
  private:
   // The error `type`/`code`/`rest` that `location` generated about the IPv4 packet at `ip` (its
-  // header and at least 8 bytes of L4 header), sent in `about`: into the session the other way.
-  bool carry(rte_mempool* pool, Session& s, Dir about, const uint8_t* ip, Ipv4 location, uint8_t type, uint8_t code,
-             uint32_t rest);
+  // header and at least 8 bytes of L4 header), sent in `about`: into the session the other way,
+  // through `via` (ours, or the transit hop's).
+  bool carry(IcmpErrorCarrier& via, rte_mempool* pool, Session& s, Dir about, const uint8_t* ip, Ipv4 location,
+             uint8_t type, uint8_t code, uint32_t rest);
 
   WorkerContext& ctx_;
   Tx& tx_;
   IcmpErrorCarrier carrier_;
+  IcmpErrorCarrier transit_;  // carriers a transit hop sends on along the other leg
   TokenBucket relay_rate_;  // errors relayed to our LAN hosts
 };
 

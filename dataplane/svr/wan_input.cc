@@ -98,8 +98,8 @@ void WanInput::session_input(rte_mbuf* m, ParsedPacket& pp, SessionRef ref, Meta
     return continue_wan(m, pp, s, ref.dir, bare);
   }
   if (downgraded(m, s.security, md)) return;
-  // TLV 20/21: an ICMP error about a packet of the session, for our LAN host (svr/svr_icmp4.h
-  // for IPv4 sessions, svr/svr6_lan.h for IPv6 ones).
+  // TLV 20/21: an ICMP error about a packet of the session, for our LAN host, or at a transit
+  // hop on along the other leg (svr/svr_icmp4.h for IPv4 sessions, svr/svr6_lan.h for IPv6 ones).
   if (md.has_icmp_location6 || md.has_icmp_location4) [[unlikely]] {
     if (md.has_icmp_location4 && icmp4_) return icmp4_->error_from_wan(m, pp, s, ref.dir, md);
     if (!ctx_.svr6 || md.has_icmp_location4) return ctx_.drop(m, DropReason::svr_icmp_error_unsupported);

@@ -202,6 +202,8 @@ namespace wp {
   X(svr_icmp4_frag_needed) /* our Fragmentation Needed for a restored DF TCP segment above the LAN MTU, carried back through the session (mtu_exceeded) */ \
   X(svr_icmp4_rate_limited) /* ICMPv4 errors of IPv4 SVR sessions not carried or not relayed: over the worker's rate (kIcmpErrorRate) */ \
   X(svr_icmp4_no_mbuf) /* relayed ICMPv4 errors not sent: no mbuf for them */ \
+  X(svr_icmp4_errors_transited) /* carriers of ICMPv4 errors (TLV 20) a transit hop verified with one leg's pair key and sent on, re-signed, along the session's other leg (svr/svr_icmp4.h) */ \
+  X(svr6_icmp6_errors_transited) /* carriers of ICMPv6 errors (TLV 21) a transit hop verified with one leg's pair key and sent on, re-signed, along the session's other leg (svr/svr6_lan.h transit_error) */ \
   X(svr6_fragments6_sent) /* IPv6 fragments sent to a LAN host of a restored datagram its sender had fragmented (larger than the LAN MTU; docs/ipv6.md § Fragments through IPv6 sessions over SVR) */ \
   X(waypoint6_sent) /* SVR packets sent to a peer's IPv6 waypoint (svr/waypoint6.h) */ \
   X(waypoint6_received) /* SVR packets received on our IPv6 waypoint from a peer's */ \

@@ -182,9 +182,11 @@ namespace wp {
   X(svr6_wan_too_big, "IPv6 session over SVR: LAN packet above 1280 bytes that would exceed the WAN MTU once carried (Packet Too Big sent)") \
   X(svr6_icmp6_not_carried, "ICMPv6 error about a packet of an IPv6 session over SVR not carried to the other router: over the rate (svr6_icmp6_rate_limited), no WAN leg that way, or no mbuf") \
   X(svr6_icmp6_error_invalid, "metadata packet with TLV 21 (HMAC verified): not an ICMPv6 error quoting a packet our LAN host sent in the session, or a location that is not unicast") \
-  X(svr_icmp_error_unsupported, "metadata packet with TLV 20/21 for a session with no LAN port of that family here (a transit hop, an IPsec tunnel side, the other family's TLV): not relayed") \
+  X(svr_icmp_error_unsupported, "metadata packet with TLV 20/21 for a session with no LAN port of that family here (an IPsec tunnel side, the other family's TLV, at a transit hop too): not relayed") \
   X(svr_icmp4_not_carried, "ICMPv4 error about a packet of an IPv4 SVR session not carried to the other router: over the rate (svr_icmp4_rate_limited), no WAN leg that way, or no mbuf") \
   X(svr_icmp4_error_invalid, "metadata packet with TLV 20 (HMAC verified): not an ICMPv4 error quoting a packet our LAN host sent in the session, or a location that is not unicast") \
+  X(svr_icmp_transit_invalid, "metadata packet with TLV 20/21 at a transit hop (HMAC verified): not an ICMP error of the session's family quoting a packet of the session sent the other way, or a location that is not unicast: not sent on") \
+  X(svr_icmp_not_transited, "carrier of an ICMP error (TLV 20/21) at a transit hop not sent on along the other leg: over the rate (svr_icmp4_rate_limited, svr6_icmp6_rate_limited), no WAN leg that way, or no mbuf") \
   X(svr6_no_table, "metadata with an IPv6 forward context (TLV 3) at a router with no IPv6 session table") \
   X(svr6_internal_tuple, "IPv4 packet matching the internal IPv4 tuple of an IPv6 session, or a peer's TLV 2 with that source (0.0.0.0/8)") \
   /* IPv6 sessions between IPv6 waypoints (svr/waypoint6.h, docs/ipv6.md § IPv6 sessions between IPv6 waypoints) */ \

@@ -9,12 +9,16 @@
 // and signs each leg with that leg's pair key.
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <cstring>
 #include <memory>
 #include <string>
 #include <vector>
 
+#include "dataplane/ip/icmp.h"
 #include "dataplane/svr/metadata.h"
+#include "tests/unit/icmp4_error_check.h"
+#include "tests/unit/icmp6_error_check.h"
 #include "tests/unit/pkt6_builder.h"
 #include "tests/unit/route6_test_config.h"
 #include "tests/unit/svr6_export_check.h"
@@ -29,6 +33,9 @@ using namespace test;
 constexpr const char* kClient6 = "2001:db8:71::5";
 constexpr const char* kServer6 = "2001:db8:72::10";
 constexpr Mac kServer6Mac = {2, 0, 0, 0, 0x72, 0x10};
+
+constexpr const char* kBeyond6 = "2001:db8:99::1";  // a router past r3, toward the server
+const Ipv4 kBeyond4 = ip("10.2.0.254");
 
 constexpr const char* kWan6[] = {"", "2001:db8:70::1", "2001:db8:70::2", "2001:db8:70::3"};
 
@@ -92,6 +99,53 @@ class Svr6Transit : public ::testing::Test {
   }
   std::vector<uint8_t> client_frame(const Pkt6& p) const { return lan_frame6(*r1, kRouteClientMac, p); }
   std::vector<uint8_t> server_frame(const Pkt6& p) const { return lan_frame6(*r3, kServer6Mac, p); }
+  // SYN and SYN-ACK of web6 through r1 -> r2 -> r3 and back.
+  void open_web6() {
+    const auto syn = client_frame(Pkt6().ipv6(kClient6, kServer6, 64).tcp(40000, 80, 0x02));
+    EXPECT_EQ(restored_at_r3(syn).port, kLan);
+    const auto synack = server_frame(Pkt6().ipv6(kServer6, kClient6, 64).tcp(80, 40000, 0x12));
+    EXPECT_EQ(r1->send_one(kWan, r2->send_one(kWan, r3->send_one(kLan, synack).raw).raw).port, kLan);
+  }
+  // What r3 put on its LAN for the client's `sent`, through r2.
+  Frame restored_at_r3(const std::vector<uint8_t>& sent) {
+    const Frame lan = r3->send_one(kWan, r2->send_one(kWan, r1->send_one(kLan, sent).raw).raw);
+    EXPECT_EQ(lan.port, kLan);
+    return lan;
+  }
+  // An ICMP error about a session's packet into r3's LAN: r3's carrier to r2, and what r2 sends
+  // on toward r1 (returned).
+  Frame carried_to_r1(const std::vector<uint8_t>& error) {
+    const Frame c3 = r3->send_one(kLan, error);
+    EXPECT_EQ(c3.port, kWan) << r3->drops();
+    const Frame c2 = r2->send_one(kWan, c3.raw);
+    EXPECT_EQ(c2.port, kWan) << r2->drops();
+    return c2;
+  }
+  // web6 opened, the client's `seg` restored at r3, and a router past r3's Packet Too Big (MTU
+  // 1300) about it, as it reaches r3's LAN.
+  std::vector<uint8_t> packet_too_big_at_r3(const std::vector<uint8_t>& seg) {
+    open_web6();
+    const Frame restored = restored_at_r3(seg);
+    const std::vector<uint8_t> h = {kIcmp6PacketTooBig, 0, 0, 0, 0, 0, 0x05, 0x14};
+    std::vector<uint8_t> quote(restored.raw.begin() + 14, restored.raw.end());
+    quote.resize(std::min<size_t>(quote.size(), kIcmp6ErrorMax - 48));
+    return server_frame(Pkt6().ipv6(kBeyond6, kClient6, 62).l4(kProtoIcmpv6, h).payload(quote));
+  }
+  // The same error: r2's carrier toward r1.
+  Frame packet_too_big_through_r2(const std::vector<uint8_t>& seg) { return carried_to_r1(packet_too_big_at_r3(seg)); }
+  // One carrier from r3 (`carried`), sent on by r2 (`transited`), one error to the client at
+  // r1 (`relayed`), no drops.
+  void expect_carried_once(Counter carried, Counter transited, Counter relayed) const {
+    EXPECT_EQ(r3->count(carried), 1u);
+    EXPECT_EQ(r2->count(transited), 1u) << "sent on by the transit hop";
+    EXPECT_EQ(r2->count(carried), 0u) << "not r2's own";
+    EXPECT_EQ(r1->count(relayed), 1u);
+    EXPECT_EQ(r1->total_drops() + r2->total_drops() + r3->total_drops(), 0u)
+        << r1->drops() << " / " << r2->drops() << " / " << r3->drops();
+  }
+  std::vector<uint8_t> client_segment() const {
+    return client_frame(Pkt6().ipv6(kClient6, kServer6, 64).tcp(40000, 80, 0x18).payload(std::string(1200, 'd')));
+  }
   std::unique_ptr<Router> r1, r2, r3;
 };
 
@@ -278,6 +332,90 @@ class Svr6TransitV6 : public Svr6Transit {
  protected:
   void SetUp() override { make(true); }
 };
+
+// ICMP errors through the transit router
+// (docs/svr-wire-format.md § ICMP errors through the session, **Transit**): a router past r3 answers the client's segment with a Packet Too Big;
+// r3 carries it to r2 signed with the r2-r3 key, r2 checks it and sends it on to r1 re-signed
+// with the r1-r2 key, and the client hears it from that router about its own segment.
+TEST_F(Svr6Transit, PacketTooBigFromBeyondR3ReachesTheClientThroughR2) {
+  const auto seg = client_segment();
+  const Frame c2 = packet_too_big_through_r2(seg);
+  EXPECT_EQ(c2.src(), kR2Wan);
+  EXPECT_EQ(c2.dst(), kR1Wan);
+  EXPECT_TRUE(hmac_ok(c2, kKey12)) << "re-signed with the r1-r2 pair key";
+  EXPECT_FALSE(contains(c2, std::string(16, 'd'))) << "no session data in clear";
+  Metadata md;
+  ASSERT_EQ(wan_md(c2, md), MetadataStatus::ok);
+  EXPECT_TRUE(md.has_icmp_location6);
+  EXPECT_EQ(md.icmp_location6, ip6(kBeyond6)) << "the location as r3 said it";
+  const Frame f = r1->send_one(kWan, c2.raw);
+  EXPECT_EQ(std::memcmp(f.raw.data(), kRouteClientMac.data(), 6), 0) << "to the client's MAC";
+  expect_relayed(f, seg, ip6(kBeyond6), ip6(kClient6), kIcmp6PacketTooBig, 0, 1300, 20);
+  expect_carried_once(Counter::svr6_icmp6_errors_carried, Counter::svr6_icmp6_errors_transited,
+                      Counter::svr6_icmp6_errors_relayed);
+}
+
+// The r2 -> r1 leg's HMAC covers the location and the error: a byte changed there and r1 drops
+// the carrier (bad_hmac); the untouched one still reaches the client.
+TEST_F(Svr6Transit, ACarrierTamperedOnTheR2R1LegIsDroppedAtR1) {
+  const auto seg = client_segment();
+  const Frame c2 = packet_too_big_through_r2(seg);
+  uint8_t loc[16];
+  store_ipv6(loc, ip6(kBeyond6));
+  const auto at = static_cast<size_t>(std::search(c2.raw.begin(), c2.raw.end(), loc, loc + 16) - c2.raw.begin());
+  ASSERT_LT(at, c2.raw.size()) << "TLV 21 holds the location";
+  std::vector<uint8_t> forged = c2.raw;
+  forged[at + 15] ^= 0x01;  // another location
+  EXPECT_TRUE(r1->send(kWan, forged).empty());
+  std::vector<uint8_t> mtu_changed = c2.raw;
+  mtu_changed[mtu_changed.size() - 16 - (40 + 20) - 8 + 6] ^= 0x01;  // the carried MTU (error, quote, HMAC end it)
+  EXPECT_TRUE(r1->send(kWan, mtu_changed).empty());
+  EXPECT_EQ(r1->drop_count(DropReason::bad_hmac), 2u) << r1->drops();
+  EXPECT_EQ(r1->count(Counter::svr6_icmp6_errors_relayed), 0u);
+  expect_relayed(r1->send_one(kWan, c2.raw), seg, ip6(kBeyond6), ip6(kClient6), kIcmp6PacketTooBig, 0, 1300, 20);
+}
+
+// r2 checks what it sends on: a carrier signed with the r2-r3 key whose quote names another
+// port of the client's is refused there (svr_icmp_transit_invalid), nothing goes toward r1.
+TEST_F(Svr6Transit, ASignedCarrierAboutAnotherPacketIsRefusedAtR2) {
+  Frame c3 = r3->send_one(kLan, packet_too_big_at_r3(client_segment()));
+  ASSERT_EQ(c3.port, kWan) << r3->drops();
+  c3.raw[c3.raw.size() - 16 - 20 + 3] ^= 0x01;  // the quoted TCP destination port (20 bytes, then the HMAC)
+  resign(c3, kKey23);
+  EXPECT_TRUE(r2->send(kWan, c3.raw).empty());
+  EXPECT_EQ(r2->drop_count(DropReason::svr_icmp_transit_invalid), 1u) << r2->drops();
+  EXPECT_EQ(r2->drop_count(DropReason::bad_hmac), 0u) << "signed";
+  EXPECT_EQ(r2->count(Counter::svr6_icmp6_errors_transited), 0u);
+}
+
+// The IPv4 twin (TLV 20): a router past r3 says the client's DF datagram is too big; the client
+// hears it from that router, quoting its own datagram (tuple, checksums valid), MTU as said.
+TEST_F(Svr6Transit, FragNeededFromBeyondR3ReachesTheIpv4ClientThroughR2) {
+  const auto q =
+      Pkt().eth(kR1Mac, kClientMac).ipv4(kClient, kServer).frag(0x4000).udp(40000, 5201).payload(std::string(1000, 'd'));
+  const std::vector<uint8_t> sent = q.bytes();
+  const Frame restored = restored_at_r3(sent);
+  const Frame c2 = carried_to_r1(icmp4_error_frame(kR3Mac, kServerMac, kBeyond4, kClient, kIcmpDestUnreachable,
+                                                   kIcmpCodeFragNeeded, 1280, restored));
+  EXPECT_EQ(c2.dst(), kR1Wan);
+  EXPECT_TRUE(hmac_ok(c2, kKey12)) << "re-signed with the r1-r2 pair key";
+  Metadata md;
+  ASSERT_EQ(wan_md(c2, md), MetadataStatus::ok);
+  EXPECT_TRUE(md.has_icmp_location4);
+  EXPECT_EQ(md.icmp_location4, kBeyond4);
+  expect_icmp4_to_client(r1->send_one(kWan, c2.raw), sent, kBeyond4, kIcmpDestUnreachable, kIcmpCodeFragNeeded, 1280);
+  expect_carried_once(Counter::svr_icmp4_errors_carried, Counter::svr_icmp4_errors_transited,
+                      Counter::svr_icmp4_errors_relayed);
+}
+
+// The same code with IPv6 waypoints on both legs.
+TEST_F(Svr6TransitV6, PacketTooBigFromBeyondR3ReachesTheClientThroughR2) {
+  const auto seg = client_segment();
+  const Frame f = r1->send_one(kWan, packet_too_big_through_r2(seg).raw);
+  expect_relayed(f, seg, ip6(kBeyond6), ip6(kClient6), kIcmp6PacketTooBig, 0, 1300, 20);
+  expect_carried_once(Counter::svr6_icmp6_errors_carried, Counter::svr6_icmp6_errors_transited,
+                      Counter::svr6_icmp6_errors_relayed);
+}
 
 TEST_F(Svr6TransitV6, Ipv6SessionArrivesAndLeavesOnIpv6Waypoints) {
   const FiveTuple6 t{ip6(kClient6), ip6(kServer6), 40000, 80, kProtoTcp};

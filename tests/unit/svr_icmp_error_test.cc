@@ -17,6 +17,7 @@
 #include <vector>
 
 #include "dataplane/ip/icmp.h"
+#include "tests/unit/icmp4_error_check.h"
 #include "tests/unit/icmp_error_rate_check.h"
 #include "tests/unit/svr_harness.h"
 
@@ -74,20 +75,9 @@ class SvrIcmpError : public ::testing::Test {
     EXPECT_EQ(lan.port, kLan);
     return lan;
   }
-  // An ICMPv4 error from `from` to the client about `restored` (r2's LAN frame, quoted
-  // up to 548 bytes as RFC 1812 routers do), as it reaches r2's LAN port.
+  // An ICMPv4 error from `from` to the client about `restored` (r2's LAN frame), as it reaches r2's LAN port.
   static std::vector<uint8_t> error_at_r2(Ipv4 from, uint8_t type, uint8_t code, uint32_t rest, const Frame& restored) {
-    std::vector<uint8_t> msg = {type, code, 0, 0, 0, 0, 0, 0};
-    put32(msg.data() + 4, rest);
-    const size_t quoted = std::min<size_t>(restored.raw.size() - 14, 548);
-    msg.insert(msg.end(), restored.raw.begin() + 14, restored.raw.begin() + 14 + static_cast<long>(quoted));
-    put16(msg.data() + 2, ones_fold(ones_sum(msg.data(), msg.size())) ^ 0xffff);
-    // Built as another protocol (the builder would write an echo header), then made ICMP.
-    std::vector<uint8_t> f = Pkt().eth(kR2Mac, kServerMac).ipv4(from, kClient).proto(253).payload(msg).bytes();
-    f[14 + 9] = Pkt::kIcmp;
-    put16(f.data() + 14 + 10, 0);
-    put16(f.data() + 14 + 10, static_cast<uint16_t>(~ones_fold(ones_sum(f.data() + 14, 20))));
-    return f;
+    return icmp4_error_frame(kR2Mac, kServerMac, from, kClient, type, code, rest, restored);
   }
   // The TCP session opened, then r2's carrier (on its WAN) of a far router's Fragmentation
   // Needed (MTU 1280) about the client's segment `seg`.
@@ -110,30 +100,9 @@ class SvrIcmpError : public ::testing::Test {
     EXPECT_EQ(carrier.port, kWan) << r2->drops();
     return r1->send_one(kWan, carrier.raw);
   }
-  // `f` is an ICMPv4 error `type`/`code` (bytes 4-7 `rest`) from `from` to the client, on r1's
-  // LAN to the client's MAC, checksums valid, quoting the IPv4 header of the client's `sent`
-  // (its addresses, protocol, the TTL as r2 sent it) and its first 8 bytes of L4 header only.
   static void expect_to_client(const Frame& f, const std::vector<uint8_t>& sent, Ipv4 from, uint8_t type, uint8_t code,
                                uint32_t rest) {
-    EXPECT_EQ(f.port, kLan);
-    EXPECT_EQ(std::memcmp(f.dst_mac(), kClientMac.data(), 6), 0) << "to the client's MAC";
-    EXPECT_EQ(f.src(), from);
-    EXPECT_EQ(f.dst(), kClient);
-    ASSERT_EQ(f.proto(), Pkt::kIcmp);
-    EXPECT_TRUE(f.ip_checksum_ok());
-    const uint8_t* icmp = f.l4();
-    ASSERT_EQ(f.l4_len(), 8u + 20u + 8u) << "the IPv4 header and 8 bytes of L4 header, no data";
-    EXPECT_EQ(ones_fold(ones_sum(icmp, f.l4_len())), 0xffff) << "ICMP checksum";
-    EXPECT_EQ(icmp[0], type);
-    EXPECT_EQ(icmp[1], code);
-    EXPECT_EQ(get32(icmp + 4), rest);
-    const uint8_t* q = icmp + 8;
-    EXPECT_EQ(ones_fold(ones_sum(q, 20)), 0xffff) << "quoted header checksum";
-    const uint8_t* s = sent.data() + 14;
-    EXPECT_EQ(std::memcmp(q + 12, s + 12, 8), 0) << "the client's addresses";
-    EXPECT_EQ(q[9], s[9]);
-    EXPECT_EQ(get16(q + 2), get16(s + 2)) << "its length";
-    EXPECT_EQ(std::memcmp(q + 20, s + 20, 8), 0) << "its ports and (TCP) sequence number / (UDP) length, checksum";
+    expect_icmp4_to_client(f, sent, from, type, code, rest);
   }
 
   const std::vector<uint8_t> seg = client_tcp(0x18, 1300);  // a full segment of the client's
