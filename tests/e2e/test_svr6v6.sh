@@ -30,7 +30,11 @@
 # server's link: from r2's LAN address, MTU 1400), the client's of the iperf3 upload one from r1
 # (tshark on the client's link); both hosts cache the MTU (`ip -6 route get` shows mtu 1400),
 # r1 and r2 count svr6_icmp6_too_big and svr6_wan_too_big, and no frame on the WAN exceeds 1400.
-# Both routers stop cleanly. Offload (docs/ipv6.md § Offload of IPv6 sessions between IPv6 waypoints):
+# Both routers stop cleanly. Path cut (docs/ipv6.md § Paths over IPv6 waypoints): both restarted
+# with path_monitoring, BFD over IPv6 (100 ms x 3) between the two waypointd brings each router's
+# one path, over the peer's IPv6 waypoint, up; r1's WAN bridge port down takes it down and
+# unusable at both (went_down +1 each); the port up brings it back up and usable at both, and a
+# full-size IPv6 datagram is echoed over it again; both stop cleanly. Offload (docs/ipv6.md § Offload of IPv6 sessions between IPv6 waypoints):
 # both restarted with the NIC model and the WAN at 1500; a curl -6 of 4 MiB at 1 MiB/s, byte-exact,
 # shown offloaded by REST at both (waypoint6_offloaded, sessions_active), then carried by the NICs
 # (hits > 1000 each) while the workers' waypoint6_sent/received stop (<= 6: the FINs); its end
@@ -263,6 +267,49 @@ svr6_ipfix_checks 2001:db8:70::1 2001:db8:70::2 259
 wp_check "r1 exits 0 on SIGTERM" wp_router_stop r1
 wp_check "r2 exits 0 on SIGTERM" wp_router_stop r2
 
+# BFD over IPv6 between the two waypointd (docs/ipv6.md § Paths over IPv6 waypoints): both
+# routers again, the same configs with path_monitoring (in a phase of its own: BFD every 100 ms
+# on the WAN would keep the captures above from settling). Each router's one path, over the
+# peer's IPv6 waypoint, comes Up; the WAN cut (r1's bridge port down) takes it down at both
+# within 3 x 100 ms (+ polling), and it comes back once the link does, the full-size IPv6 echo
+# crossing it again.
+for r in r1 r2; do
+  echo "path_monitoring: {tx_interval_ms: 100, rx_interval_ms: 100, multiplier: 3, hold_down_ms: 500}" >>"$WP_TMP/$r.yaml"
+  mv "$WP_TMP/$r.log" "$WP_TMP/$r-software.log"  # the restart writes $r.log anew
+done
+wp_pair_start "$WORKERS"
+path6() {  # ROUTER: family remote bfd_state usable went_down rx discarded of its one path
+  wp_stats_json "$1" | "$WP_PY" -c '
+import json, sys
+try:
+    p = json.load(sys.stdin)["paths"]
+    assert len(p) == 1
+    p = p[0]
+    print(p["family"], p["remote"], p["bfd_state"], int(p["usable"]), p["bfd"]["went_down"], p["bfd"]["rx"], p["bfd"]["discarded"])
+except Exception:
+    print("none")'
+}
+path6_is() { [ "$(path6 "$1" | cut -d" " -f1-4)" = "ipv6 $2 $3 $4" ]; }  # ROUTER REMOTE STATE USABLE
+both_paths6() {  # STATE USABLE
+  path6_is r1 2001:db8:70::2 "$1" "$2" && path6_is r2 2001:db8:70::1 "$1" "$2"
+}
+downs() { echo $(($(path6 r1 | cut -d" " -f5) + $(path6 r2 | cut -d" " -f5))); }
+wp_check "BFD over IPv6: r1's and r2's one path (over the peer's IPv6 waypoint) up and usable" wp_until 20 both_paths6 up 1
+read -r _ _ _ _ downs1 rx1 disc1 <<<"$(path6 r1)"
+wp_expect "BFD over IPv6: r1 received BFD packets from r2's IPv6 waypoint" "${rx1:-0}" -gt 5
+wp_expect "BFD over IPv6: r1 discarded none" "${disc1:--1}" -eq 0
+downs_before=$(downs)
+wp_check "path cut: r1's WAN bridge port down" ip -n "$(wp_ns wan)" link set dev w1 down
+wp_check "path cut: BFD takes the path down at r1 and r2 (not usable)" wp_until 10 both_paths6 down 0
+wp_expect "path cut: went_down grew by 2 (one per router)" "$(downs)" -eq $((downs_before + 2))
+wp_check "path heal: r1's WAN bridge port up" ip -n "$(wp_ns wan)" link set dev w1 up
+wp_check "path heal: BFD brings it back up and usable at r1 and r2" wp_until 20 both_paths6 up 1
+wp_check "path heal: a $WAN_MTU-byte IPv6 datagram echoed byte-exact over it again" \
+  big_echo "$SRV6" $((WAN_MTU - 48))
+
+wp_check "r1 exits 0 on SIGTERM (BFD)" wp_router_stop r1
+wp_check "r2 exits 0 on SIGTERM (BFD)" wp_router_stop r2
+
 # Offload (docs/ipv6.md § Offload of IPv6 sessions between IPv6 waypoints): both routers again,
 # now with the NIC model on its own lcore. A rule's egress port needs its arrival port's MTU
 # (else the session stays in software), so the WAN goes back to 1500 and the hosts forget the
@@ -282,7 +329,7 @@ for r in r1 r2; do
   echo "timeouts: {tcp_transitory: 2}" >>"$WP_TMP/$r.yaml"
 done
 export WP_EXTRA_LCORES=1  # the NIC model's lcore (and its queue pair)
-for r in r1 r2; do mv "$WP_TMP/$r.log" "$WP_TMP/$r-software.log"; done  # the restart writes $r.log anew
+for r in r1 r2; do mv "$WP_TMP/$r.log" "$WP_TMP/$r-bfd.log"; done  # the restart writes $r.log anew
 wp_pair_start "$WORKERS"
 wp_check "r1 log: offload on with the NIC model" grep -q "offload on (nic-model)" "${WP_ROUTER_LOG[r1]}"
 off() { wp_offload "$1" "$2"; }  # /api/v1/offload value by dotted path (-1 when missing)

@@ -5,11 +5,19 @@
 # IPv6 step (docs/ipv6.md § IPv6 sessions between IPv4 waypoints, **Transit**): c (2001:db8:71::10)
 # fetches 2 MiB from s (2001:db8:72::10) over the same IPv4 waypoints; r2 is the transit hop of
 # an IPv6 session (TLV 3 kept, re-signed), r3 restores it; no IPv6 header on either WAN leg.
+# ICMP error carriers through the transit hop (issue #19;
+# docs/svr-wire-format.md § ICMP errors through the session, **Transit**): c sends UDP to a closed
+# port of s (10.2.0.11:5201, [2001:db8:72::10]:5201) from port 40719; s's Port Unreachable
+# (ICMPv6 Destination Unreachable code 4) is carried by r3 (TLV 20 / TLV 21), sent on re-signed by
+# r2, and reaches c from s's address quoting c's own datagram (its socket gets ECONNREFUSED;
+# tshark on c0: outer s -> c, inner c:40719 -> s:5201, checksum good); r2 counts
+# svr_icmp4_errors_transited and svr6_icmp6_errors_transited, no svr_icmp_transit_invalid.
 # usage: test_transit.sh [WORKERS]   (default 1)
 set -u -o pipefail
 source "$(dirname "$0")/lib.sh"
 
 WORKERS=${1:-1}
+CLOSED_LPORT=40719  # the client's source port toward the closed ports (the ICMP error step)
 wp_init "wpe2e-transit-"
 echo "== test_transit: r1 -> r2 -> r3, $WORKERS worker(s), waypointd=$WAYPOINTD"
 if [ ! -x "$WAYPOINTD" ]; then wp_fail "waypointd not found at $WAYPOINTD"; wp_finish; fi
@@ -20,13 +28,14 @@ wp_conf_router r1 10.1.0.1/24 "$WORKERS" r2 wan0:172.16.0.1/24 -- "r2:172.16.0.2
 wp_conf_router r2 10.3.0.1/24 "$WORKERS" r3 wan0:172.16.0.2/24 wan1:172.17.0.1/24 -- \
   "r1:172.16.0.1:$K12" "r3:172.17.0.2:$K23" >"$WP_TMP/r2.yaml"
 wp_conf_router r3 10.2.0.1/24 "$WORKERS" "" wan0:172.17.0.2/24 -- "r2:172.17.0.1:$K23" >"$WP_TMP/r3.yaml"
-# The IPv6 step's LAN addresses, tenant, service (next_peer as for IPv4) and policy.
+# The IPv6 steps' LAN addresses, tenant, services (next_peer as for IPv4) and policies.
 conf_v6() {  # FILE LAN6 [NEXT_PEER]
   local np=${3:+, next_peer: $3}
   sed -i -e "s|^  lan: {\(.*\)}\$|  lan: {\1, ipv6_addresses: [\"$2\"]}|" \
     -e "/^tenants:/a\\  - {name: v6, ipv6_prefixes: [\"2001:db8:71::/112\"]}" \
     -e "/^services:/a\\  - {name: web6, prefixes: [\"2001:db8:72::/64\"], protocol: tcp, ports: [\"80\"]$np}" \
-    -e "/^policies:/a\\  - {tenant: v6, service: web6}" "$1"
+    -e "/^services:/a\\  - {name: udp6, prefixes: [\"2001:db8:72::/64\"], protocol: udp, ports: [\"5201\"]$np}" \
+    -e "/^policies:/a\\  - {tenant: v6, service: web6}" -e "/^policies:/a\\  - {tenant: v6, service: udp6}" "$1"
 }
 conf_v6 "$WP_TMP/r1.yaml" 2001:db8:71::1/64 r2
 conf_v6 "$WP_TMP/r2.yaml" 2001:db8:73::1/64 r3
@@ -42,7 +51,7 @@ topo() {
   wp_veth r3 r3l s s0 || return 1
   wp_addr c c0 10.1.0.10/24 && wp_gw c 10.1.0.1 || return 1
   wp_addr x x0 10.3.0.10/24 || return 1
-  wp_addr s s0 10.2.0.10/24 && wp_gw s 10.2.0.1 || return 1
+  wp_addr s s0 10.2.0.10/24 && wp_addr s s0 10.2.0.11/24 && wp_gw s 10.2.0.1 || return 1
   wp_v6on c c0 && wp_v6on s s0 || return 1
   ip -n "$(wp_ns c)" -6 addr add 2001:db8:71::10/64 dev c0 nodad || return 1
   ip -n "$(wp_ns c)" -6 route add 2001:db8:72::/64 via 2001:db8:71::1 || return 1
@@ -99,6 +108,31 @@ same_uuids() {  # the global session id (TLV 6) is the same on both legs
   [ -n "$u1" ] && [ "$u1" = "$u2" ] && [ "$(echo "$u1" | wc -l)" -eq 3 ]
 }
 wp_check "same 3 session UUIDs (TLV 6) on both WAN legs (http, udp, http over IPv6)" same_uuids
+
+# ICMP errors through the transit hop: nothing listens on 10.2.0.11:5201 (the echo server is
+# bound to 10.2.0.10) nor on UDP [2001:db8:72::10]:5201.
+closed_refused() { wp_exec c "$WP_PY" "$WP_E2E/udp_echo.py" refused "$1" 5201 "$CLOSED_LPORT" 5; }
+unreach_to_client() {  # FILTER: tshark's count of such frames on c0 >= 1
+  [ "$(tshark -r "$WP_TMP/unreach-c.pcap" -Y "$1" 2>/dev/null | wc -l)" -ge 1 ]
+}
+wp_check "capture Port Unreachable on the client's link" wp_cap_start c c0 "$WP_TMP/unreach-c.pcap" -s 1500 \
+  -f "(icmp and icmp[0] == 3 and icmp[1] == 3) or (icmp6 and ip6[40] == 1 and ip6[41] == 4)"
+wp_check "UDP to closed 10.2.0.11:5201 through r1->r2->r3: the client's socket is refused" closed_refused 10.2.0.11
+wp_check "UDP to closed [2001:db8:72::10]:5201 through r1->r2->r3: the client's socket is refused" \
+  closed_refused 2001:db8:72::10
+wp_cap_stop
+wp_check "tshark: the client got Port Unreachable from 10.2.0.11 quoting 10.1.0.10:$CLOSED_LPORT -> 10.2.0.11:5201" \
+  unreach_to_client "ip.src#1 == 10.2.0.11 && ip.dst#1 == 10.1.0.10 && icmp.type == 3 && icmp.code == 3 && icmp.checksum.status == 1 && ip.src#2 == 10.1.0.10 && ip.dst#2 == 10.2.0.11 && udp.srcport == $CLOSED_LPORT && udp.dstport == 5201"
+wp_check "tshark: the client got ICMPv6 Port Unreachable from 2001:db8:72::10 quoting its own datagram" \
+  unreach_to_client "ipv6.src#1 == 2001:db8:72::10 && ipv6.dst#1 == 2001:db8:71::10 && icmpv6.type == 1 && icmpv6.code == 4 && icmpv6.checksum.status == 1 && ipv6.src#2 == 2001:db8:71::10 && ipv6.dst#2 == 2001:db8:72::10 && udp.srcport == $CLOSED_LPORT && udp.dstport == 5201"
+wp_expect "r3 svr_icmp4_errors_carried >= 1" "$(wp_stat r3 counters.svr_icmp4_errors_carried)" -ge 1
+wp_expect "r2 svr_icmp4_errors_transited >= 1" "$(wp_stat r2 counters.svr_icmp4_errors_transited)" -ge 1
+wp_expect "r2 svr6_icmp6_errors_transited >= 1" "$(wp_stat r2 counters.svr6_icmp6_errors_transited)" -ge 1
+wp_expect "r1 svr_icmp4_errors_relayed >= 1" "$(wp_stat r1 counters.svr_icmp4_errors_relayed)" -ge 1
+wp_expect "r1 svr6_icmp6_errors_relayed >= 1" "$(wp_stat r1 counters.svr6_icmp6_errors_relayed)" -ge 1
+for d in svr_icmp_transit_invalid svr_icmp_not_transited; do
+  wp_expect "r2 drops.$d = 0" "$(wp_stat r2 drops.$d)" -eq 0
+done
 
 wp_expect "r1 metadata_sent > 0" "$(wp_stat r1 counters.metadata_sent)" -gt 0
 wp_expect "r2 metadata_received > 0" "$(wp_stat r2 counters.metadata_received)" -gt 0

@@ -8,6 +8,10 @@ send ADDR PORT MSG [TRIES] [ROUNDS]
                            ROUNDS times (default 1) on one socket (one session): send MSG#i,
                            wait for the same bytes back (1 s per try); exit 0 if all echoed.
                            MSG "hex:..." is sent as those bytes (then "#i" is appended raw)
+refused ADDR PORT LPORT [TRIES]
+                           from local port LPORT, a connected socket: send a datagram to a closed
+                           port (1 s per try, default 5 tries); exit 0 once the kernel reports
+                           ECONNREFUSED, i.e. a Port Unreachable quoting this socket's own 4-tuple
 """
 import hashlib
 import socket
@@ -40,6 +44,27 @@ def send(addr, port, msg, tries, rounds):
     return 0
 
 
+def refused(addr, port, lport, tries):
+    s = socket.socket(socket.AF_INET6 if ":" in addr else socket.AF_INET, socket.SOCK_DGRAM)
+    s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    s.settimeout(1.0)
+    s.bind(("::" if ":" in addr else "0.0.0.0", lport))
+    s.connect((addr, port))
+    for i in range(tries):
+        try:
+            s.send(f"closed-port-{i}".encode())
+            s.recv(65535)
+            print(f"an answer from {addr}:{port}, not a Port Unreachable")
+            return 1
+        except ConnectionRefusedError:
+            print(f"refused: Port Unreachable for {s.getsockname()} -> {addr}:{port} after {i + 1} send(s)")
+            return 0
+        except socket.timeout:
+            continue
+    print(f"no Port Unreachable from {addr}:{port} in {tries} tries")
+    return 1
+
+
 def exchange(s, data, tries):
     for _ in range(tries):
         s.send(data)
@@ -55,6 +80,9 @@ def exchange(s, data, tries):
 if __name__ == "__main__":
     if sys.argv[1] in ("serve", "sink", "digest"):
         serve(sys.argv[2], int(sys.argv[3]), echo=(sys.argv[1] == "serve"), digest=(sys.argv[1] == "digest"))
+    elif sys.argv[1] == "refused":
+        sys.exit(refused(sys.argv[2], int(sys.argv[3]), int(sys.argv[4]),
+                         int(sys.argv[5]) if len(sys.argv) > 5 else 5))
     else:
         sys.exit(send(sys.argv[2], int(sys.argv[3]), sys.argv[4],
                       int(sys.argv[5]) if len(sys.argv) > 5 else 5,
