@@ -15,27 +15,12 @@
 #include "dataplane/ip/icmp.h"
 #include "dataplane/ip/packet_edit.h"
 #include "dataplane/session/owner.h"
-#include "dataplane/worker/ipv6_drops.h"
+#include "dataplane/worker/fragment_intake.h"
 
 namespace wp {
 namespace {
 
-// The datagram `table` (either IP version's face) just completed, written
-// over `m`, the last fragment's mbuf, after its Ethernet header (the
-// fragment's own data is in the table by now). False: it does not fit `m`.
-template <class Table>
-bool take_into(Table& table, rte_mbuf* m) {
-  uint8_t l2[kEthHdrLen];
-  std::memcpy(l2, pkt_data(m), kEthHdrLen);
-  m->data_off = RTE_PKTMBUF_HEADROOM;
-  uint8_t* d = pkt_data(m);
-  const size_t n = table.take(d + kEthHdrLen, m->buf_len - RTE_PKTMBUF_HEADROOM - kEthHdrLen);
-  if (n == 0) return false;
-  std::memcpy(d, l2, kEthHdrLen);
-  m->data_len = static_cast<uint16_t>(kEthHdrLen + n);
-  m->pkt_len = m->data_len;
-  return true;
-}
+constexpr uint32_t kSweepBudget = 32;  // slots per table and aging call
 
 // The DF policy's one refusal (fragments.h): a TCP segment with DF is the host's PMTUD to do.
 bool tcp_with_df(const uint8_t* ip, const ParsedPacket& pp) {
@@ -69,27 +54,9 @@ bool Fragments::take(rte_mbuf*& m, ParsedPacket& pp) {
 
 rte_mbuf* Fragments::reassemble(rte_mbuf* m, ParsedPacket& pp) {
   uint8_t* d = pkt_data(m);
-  auto res = table_.add(d + pp.l3, d + pp.l4, static_cast<uint16_t>(pp.end - pp.l4), ctx_.now_ms);
-  if (uint32_t t = table_.take_timeouts()) ctx_.counters->drop(DropReason::frag_timeout, t);
-  switch (res) {
-    case ReassemblyResult::pending:
-      ctx_.counters->add(Counter::fragments_received);
-      rte_pktmbuf_free(m);
-      return nullptr;
-    case ReassemblyResult::complete: break;
-    case ReassemblyResult::duplicate: ctx_.drop(m, DropReason::frag_duplicate); return nullptr;
-    case ReassemblyResult::overlap: ctx_.drop(m, DropReason::frag_overlap); return nullptr;
-    case ReassemblyResult::too_many: ctx_.drop(m, DropReason::frag_too_many); return nullptr;
-    case ReassemblyResult::too_big: ctx_.drop(m, DropReason::frag_too_big); return nullptr;
-    case ReassemblyResult::table_full: ctx_.drop(m, DropReason::frag_table_full); return nullptr;
-    case ReassemblyResult::source_limit: ctx_.drop(m, DropReason::frag_source_limit); return nullptr;
-    case ReassemblyResult::malformed:
-    case ReassemblyResult::not_fragment:  // IPv6 only
-      ctx_.drop(m, DropReason::frag_malformed);
-      return nullptr;
-  }
-  ctx_.counters->add(Counter::fragments_received);
-  if (!take_into(table_, m)) {
+  const ReassemblyResult res = table_.add(d + pp.l3, d + pp.l4, static_cast<uint16_t>(pp.end - pp.l4), ctx_.now_ms);
+  if (!fragment_completes(ctx_, table_, res, m, Counter::fragments_received)) return nullptr;
+  if (take_datagram(table_, m) == 0) {
     ctx_.drop(m, DropReason::frag_too_big);
     return nullptr;
   }
@@ -103,10 +70,8 @@ rte_mbuf* Fragments::reassemble(rte_mbuf* m, ParsedPacket& pp) {
 }
 
 void Fragments::age() {
-  if (table_.in_use() != 0)
-    if (uint32_t n = table_.expire(ctx_.now_ms, 32)) ctx_.counters->drop(DropReason::frag_timeout, n);
-  if (table6_.in_use() != 0)
-    if (uint32_t n = table6_.expire(ctx_.now_ms, 32)) ctx_.counters->drop(DropReason::ipv6_frag_timeout, n);
+  expire_fragments(ctx_, table_, kSweepBudget);
+  expire_fragments(ctx_, table6_, kSweepBudget);
 }
 
 bool Fragments::take6(rte_mbuf*& m) {
@@ -130,19 +95,10 @@ rte_mbuf* Fragments::reassemble6(rte_mbuf* m) {
 }
 
 rte_mbuf* Fragments::hold6(rte_mbuf* m, const Ipv6View& v) {
-  const ReassemblyResult res = table6_.add(pkt_data(m), v, ctx_.now_ms);
-  if (uint32_t t = table6_.take_timeouts()) ctx_.counters->drop(DropReason::ipv6_frag_timeout, t);
-  if (res == ReassemblyResult::pending) {
-    ctx_.counters->add(Counter::waypoint6_fragments_received);
-    rte_pktmbuf_free(m);
+  if (!fragment_completes(ctx_, table6_, table6_.add(pkt_data(m), v, ctx_.now_ms), m,
+                          Counter::waypoint6_fragments_received))
     return nullptr;
-  }
-  if (res != ReassemblyResult::complete) {
-    ctx_.drop(m, ipv6_frag_drop_reason(res));
-    return nullptr;
-  }
-  ctx_.counters->add(Counter::waypoint6_fragments_received);
-  if (!take_into(table6_, m)) {
+  if (take_datagram(table6_, m) == 0) {
     ctx_.drop(m, DropReason::ipv6_frag_too_big);
     return nullptr;
   }

@@ -15,6 +15,7 @@
 #include "dataplane/ip/packet_edit.h"
 #include "dataplane/ip/tuple.h"
 #include "dataplane/session/owner.h"
+#include "dataplane/worker/fragment_intake.h"
 #include "dataplane/worker/ipv6_drops.h"
 
 namespace wp {
@@ -173,15 +174,8 @@ bool Nat64Step::fragment6(rte_mbuf* m, const Ipv6View& v, int iface) {
   if (owner != ctx_.id) return handoff_.stage(m, owner), true;
   // No slot for a stranger: the tenant (not the service: later fragments have no ports) first.
   if (rm.tenant_for6(v.src, iface) == kNone) return ctx_.drop(m, DropReason::nat64_no_tenant), true;
-  const ReassemblyResult res = reasm_->add(pkt_data(m), v, ctx_.now_ms);
-  count_timeouts();
-  if (res == ReassemblyResult::pending) {
-    ctx_.counters->add(Counter::ipv6_fragments_received);
-    rte_pktmbuf_free(m);
+  if (!fragment_completes(ctx_, *reasm_, reasm_->add(pkt_data(m), v, ctx_.now_ms), m, Counter::ipv6_fragments_received))
     return true;
-  }
-  if (res != ReassemblyResult::complete) return ctx_.drop(m, ipv6_frag_drop_reason(res)), true;
-  ctx_.counters->add(Counter::ipv6_fragments_received);
   // The whole frame into flat_: the last fragment's Ethernet header, then the datagram.
   uint8_t* f = flat_.get();
   std::memcpy(f, pkt_data(m), kEthHdrLen);
@@ -281,10 +275,6 @@ void Nat64Step::send4_flat(rte_mbuf* m, uint32_t at, uint32_t len, int iface, Ip
   }
   ctx_.counters->add(Counter::nat64_fragments_sent, n);
   for (uint32_t i = 0; i < n; ++i) tx_.transmit(out[i], iface, next_hop);
-}
-
-void Nat64Step::count_timeouts() {
-  if (uint32_t t = reasm_->take_timeouts()) ctx_.counters->drop(DropReason::ipv6_frag_timeout, t);
 }
 
 void Nat64Step::input4(rte_mbuf* m, const ParsedPacket& pp) {
@@ -503,9 +493,7 @@ void Nat64Step::send6(rte_mbuf* m, const Ipv6& client) {
 }
 
 void Nat64Step::age() {
-  if (reasm_ && reasm_->in_use())
-    if (uint32_t n = reasm_->expire(ctx_.now_ms, kReassemblyExpireBudget))
-      ctx_.counters->drop(DropReason::ipv6_frag_timeout, n);
+  if (reasm_) expire_fragments(ctx_, *reasm_, kReassemblyExpireBudget);
   if (!bindings_ || bindings_->size() == 0) return;
   if (uint32_t gone = bindings_->expire(ctx_.now_ms, kExpireBudget)) {
     ctx_.counters->add(Counter::nat64_bindings_expired, gone);

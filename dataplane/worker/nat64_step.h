@@ -135,7 +135,6 @@ class Nat64Step {
   // `m` (reset) holds the `len` bytes at `src` in a chain of at least two mbufs from its pool (what
   // marks a reassembled datagram for the worker it is handed to); false: the pool is empty.
   static bool chain(rte_mbuf* m, const uint8_t* src, uint32_t len);
-  void count_timeouts();
   void icmp_error4(rte_mbuf* m, const ParsedPacket& pp);
   void send6(rte_mbuf* m, const Ipv6& client);
   // The LAN interface the client is on-link on; kNone: none.

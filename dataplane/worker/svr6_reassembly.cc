@@ -5,7 +5,7 @@
 
 #include "dataplane/ip/packet.h"
 #include "dataplane/session/owner.h"
-#include "dataplane/worker/ipv6_drops.h"
+#include "dataplane/worker/fragment_intake.h"
 
 namespace wp {
 namespace {
@@ -32,31 +32,19 @@ bool Svr6Reassembly::take(rte_mbuf* m, const Ipv6View& v) {
   // The datagram's worker: every fragment of it has the same key, ports or not.
   const uint32_t owner = owner_of_class(fragment_class6(v), ctx_.shared.workers ? ctx_.shared.workers : 1);
   if (owner != ctx_.id) return handoff_.stage(m, owner), false;
-  const ReassemblyResult res = table_.add(pkt_data(m), v, ctx_.now_ms);
-  if (uint32_t t = table_.take_timeouts()) ctx_.counters->drop(DropReason::ipv6_frag_timeout, t);
-  if (res == ReassemblyResult::pending) {
-    ctx_.counters->add(Counter::ipv6_fragments_received);
-    rte_pktmbuf_free(m);
+  if (!fragment_completes(ctx_, table_, table_.add(pkt_data(m), v, ctx_.now_ms), m, Counter::ipv6_fragments_received))
     return false;
-  }
-  if (res != ReassemblyResult::complete) return ctx_.drop(m, ipv6_frag_drop_reason(res)), false;
-  ctx_.counters->add(Counter::ipv6_fragments_received);
   const uint32_t id = v.frag.id;
   // Into `m` itself: the last fragment's Ethernet header, 8 bytes for the marker, the datagram.
-  uint8_t l2[kEthHdrLen];
-  std::memcpy(l2, pkt_data(m), kEthHdrLen);
-  m->data_off = RTE_PKTMBUF_HEADROOM;
-  uint8_t* d = pkt_data(m);
-  const size_t room = m->buf_len - RTE_PKTMBUF_HEADROOM - kEthHdrLen - kFragHdrLen;
-  const size_t n = table_.take(d + kEthHdrLen + kFragHdrLen, room);
+  const size_t n = take_datagram(table_, m, kFragHdrLen);
   if (n == 0) return ctx_.drop(m, DropReason::ipv6_frag_too_big), false;
-  std::memcpy(d, l2, kEthHdrLen);
-  uint8_t* ip = d + kEthHdrLen;
+  uint8_t* ip = pkt_data(m) + kEthHdrLen;
   const uint8_t upper = ip[kFragHdrLen + 6];
   if (upper == kProtoHopByHop || upper == kProtoRouting || upper == kProtoDestOpts) {
     // Per-fragment extension headers: whole without the marker (Svr6Lan refuses them, svr6_ext_header).
     std::memmove(ip, ip + kFragHdrLen, n);
     m->data_len = static_cast<uint16_t>(kEthHdrLen + n);
+    m->pkt_len = m->data_len;
   } else {
     // The IPv6 header moves back over the gap, which becomes an atomic Fragment header (RFC 6946).
     std::memmove(ip, ip + kFragHdrLen, kIpv6HdrLen);
@@ -66,17 +54,12 @@ bool Svr6Reassembly::take(rte_mbuf* m, const Ipv6View& v) {
     store_be16(f + 2, 0);  // offset 0, M clear
     store_be32(f + 4, id);
     ip[6] = kProtoFragment;
-    store_be16(ip + 4, static_cast<uint16_t>(load_be16(ip + 4) + kFragHdrLen));
-    m->data_len = static_cast<uint16_t>(kEthHdrLen + n + kFragHdrLen);
+    store_be16(ip + 4, static_cast<uint16_t>(load_be16(ip + 4) + kFragHdrLen));  // m's lengths count the gap
   }
-  m->pkt_len = m->data_len;
   ctx_.counters->add(Counter::ipv6_datagrams_reassembled);
   return true;
 }
 
-void Svr6Reassembly::age() {
-  if (table_.in_use())
-    if (uint32_t n = table_.expire(ctx_.now_ms, kExpireBudget)) ctx_.counters->drop(DropReason::ipv6_frag_timeout, n);
-}
+void Svr6Reassembly::age() { expire_fragments(ctx_, table_, kExpireBudget); }
 
 }  // namespace wp
