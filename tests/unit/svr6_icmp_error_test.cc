@@ -18,6 +18,7 @@
 #include "tests/unit/icmp6_error_check.h"
 #include "tests/unit/icmp_error_rate_check.h"
 #include "tests/unit/svr6_pair.h"
+#include "tests/unit/svr_pair_steps.h"
 
 namespace wp {
 namespace {
@@ -40,16 +41,16 @@ class Svr6IcmpError : public Svr6Pair {
   // SYN and SYN-ACK through both routers.
   void open_tcp() {
     const auto syn = client_frame(Pkt6().ipv6(kV6Client, kV6Server, 64).tcp(40000, 80, 0x02));
-    expect_restored6(syn, r2->send_one(kWan, r1->send_one(kLan, syn).raw));
+    expect_restored6(syn, via_wan(*r1, *r2, syn));
     const auto synack = server_frame(Pkt6().ipv6(kV6Server, kV6Client, 64).tcp(80, 40000, 0x12));
-    expect_restored6(synack, r1->send_one(kWan, r2->send_one(kLan, synack).raw));
+    expect_restored6(synack, via_wan(*r2, *r1, synack));
   }
   std::vector<uint8_t> client_tcp(size_t data) const {
     return client_frame(Pkt6().ipv6(kV6Client, kV6Server, 64).tcp(40000, 80, 0x18).payload(std::string(data, 'd')));
   }
   // What r2 put on its LAN for the client's `sent` (forwarded through the session).
   std::vector<uint8_t> restored_at_r2(const std::vector<uint8_t>& sent) {
-    const Frame lan = r2->send_one(kWan, r1->send_one(kLan, sent).raw);
+    const Frame lan = via_wan(*r1, *r2, sent);
     EXPECT_EQ(lan.port, kLan);
     return lan.raw;
   }
@@ -63,11 +64,7 @@ class Svr6IcmpError : public Svr6Pair {
     return server_frame(Pkt6().ipv6(from, kV6Client, 62).l4(kProtoIcmpv6, h).payload(quote));
   }
   // `error` into r2's LAN: one carrier on r2's WAN, which r1 turns into one frame on its LAN.
-  Frame through(const std::vector<uint8_t>& error) {
-    const Frame carrier = r2->send_one(kLan, error);
-    EXPECT_EQ(carrier.port, kWan) << r2->drops();
-    return r1->send_one(kWan, carrier.raw);
-  }
+  Frame through(const std::vector<uint8_t>& error) { return via_wan(*r2, *r1, error); }
   void expect_to_client(const Frame& f) {
     EXPECT_EQ(f.port, kLan);
     EXPECT_EQ(std::memcmp(f.raw.data(), kRouteClientMac.data(), 6), 0) << "to the client's MAC";
@@ -90,7 +87,7 @@ TEST_F(Svr6IcmpError, PacketTooBigFromBeyondTheEgressReachesTheClient) {
   EXPECT_EQ(r2->drop_count(DropReason::svr6_untranslatable), 0u) << "no longer dropped at the egress";
   // The session goes on.
   const auto next = client_tcp(100);
-  expect_restored6(next, r2->send_one(kWan, r1->send_one(kLan, next).raw));
+  expect_restored6(next, via_wan(*r1, *r2, next));
 }
 
 TEST_F(Svr6IcmpError, BetweenIpv4WaypointsToo) {
@@ -120,7 +117,7 @@ TEST_F(Svr6IcmpError, DestinationUnreachableFromTheServerReachesTheClient) {
 TEST_F(Svr6IcmpError, AnErrorAtTheIngressLanReachesTheServer) {
   open_tcp();
   const auto seg = server_frame(Pkt6().ipv6(kV6Server, kV6Client, 64).tcp(80, 40000, 0x18).payload("reply"));
-  const Frame lan = r1->send_one(kWan, r2->send_one(kLan, seg).raw);
+  const Frame lan = via_wan(*r2, *r1, seg);
   ASSERT_EQ(lan.port, kLan);
   std::vector<uint8_t> h = {kIcmp6DestUnreachable, 3, 0, 0, 0, 0, 0, 0};
   const auto error = client_frame(Pkt6().ipv6("2001:db8:71::fe", kV6Server, 64).l4(kProtoIcmpv6, h).payload(datagram_of(lan.raw)));
@@ -140,7 +137,7 @@ TEST_F(Svr6IcmpError, RestoredAboveTheEgressLanMtuIsAnsweredThroughTheSession) {
   make(v6wp_config(true), c2);
   open_tcp();
   const auto big = client_tcp(1440);
-  const Frame carrier = r2->send_one(kWan, r1->send_one(kLan, big).raw);
+  const Frame carrier = via_wan(*r1, *r2, big);
   ASSERT_EQ(carrier.port, kWan) << "the error goes back, the segment nowhere";
   EXPECT_EQ(r2->drop_count(DropReason::svr6_too_big), 1u);
   EXPECT_EQ(r2->count(Counter::svr6_icmp6_errors_carried), 1u);
@@ -185,20 +182,14 @@ TEST_F(Svr6IcmpError, ASignedCarrierThatIsNotAnErrorAboutTheSessionIsRefused) {
   const Frame carrier = r2->send_one(kLan, error_at_r2(kBeyond, kIcmp6PacketTooBig, 0, 1300, restored_at_r2(seg)));
   ASSERT_EQ(carrier.port, kWan);
   const size_t msg = carrier.raw.size() - 16 - 68;  // the carried error: 8 bytes, 40 of IPv6 header, 20 of TCP
-  const auto edited = [&](size_t at, uint8_t value) {
-    Frame f = carrier;
-    f.raw[at] = value;
-    resign(f, kKey12);
-    return f.raw;
-  };
-  EXPECT_TRUE(r1->send(kWan, edited(msg + 8 + 40 + 3, 81)).empty()) << "quotes destination port 81";
-  EXPECT_TRUE(r1->send(kWan, edited(msg, kIcmp6EchoRequest)).empty()) << "not an error";
+  EXPECT_TRUE(r1->send(kWan, edited_and_signed(carrier, msg + 8 + 40 + 3, 81)).empty()) << "quotes destination port 81";
+  EXPECT_TRUE(r1->send(kWan, edited_and_signed(carrier, msg, kIcmp6EchoRequest)).empty()) << "not an error";
   const Ipv6 beyond = ip6(kBeyond);
   uint8_t loc[16];
   store_ipv6(loc, beyond);
   const auto at = std::search(carrier.raw.begin(), carrier.raw.end(), loc, loc + 16);
   ASSERT_NE(at, carrier.raw.end());
-  EXPECT_TRUE(r1->send(kWan, edited(static_cast<size_t>(at - carrier.raw.begin()), 0xff)).empty())
+  EXPECT_TRUE(r1->send(kWan, edited_and_signed(carrier, static_cast<size_t>(at - carrier.raw.begin()), 0xff)).empty())
       << "a multicast location";
   EXPECT_EQ(r1->drop_count(DropReason::svr6_icmp6_error_invalid), 3u) << r1->drops();
   EXPECT_EQ(r1->drop_count(DropReason::bad_hmac), 0u) << "signed";

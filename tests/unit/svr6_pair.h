@@ -15,6 +15,7 @@
 #include "tests/unit/pkt6_builder.h"
 #include "tests/unit/route6_test_config.h"
 #include "tests/unit/svr6_frames.h"
+#include "tests/unit/svr_pair_steps.h"
 
 namespace wp::test {
 
@@ -31,10 +32,7 @@ inline config::Config v6wp_config(bool r1, bool wan6 = true) {
   c.mutable_router()->mutable_lan()->add_ipv6_addresses(r1 ? "2001:db8:71::1/64" : "2001:db8:72::1/64");
   if (wan6) c.mutable_router()->mutable_wan(0)->add_ipv6_addresses(r1 ? "2001:db8:70::1/64" : "2001:db8:70::2/64");
   add_v6_tenants(c);
-  add_service(c, {"web6", "2001:db8:72::/64", "tcp", "80", r1 ? "r2" : ""});
-  add_service(c, {"dns6", "2001:db8:72::/64", "udp", "53", r1 ? "r2" : ""});
-  add_policy(c, "v6", "web6", "");
-  add_policy(c, "v6", "dns6", "");
+  add_web_and_dns(c, r1, "2001:db8:72::/64", "v6", "6");
   add_peer(c, r1 ? "r2" : "r1", {r1 ? "172.16.0.2" : "172.16.0.1", r1 ? kR2Wan6 : kR1Wan6}, kKey12);
   return c;
 }

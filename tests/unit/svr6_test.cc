@@ -13,6 +13,7 @@
 #include "tests/unit/route6_test_config.h"
 #include "tests/unit/svr6_export_check.h"
 #include "tests/unit/svr6_frames.h"
+#include "tests/unit/svr_pair_steps.h"
 
 namespace wp {
 namespace {
@@ -29,10 +30,7 @@ config::Config svr6_config(bool r1) {
                                  {{"wan0", r1 ? "172.16.0.1/24" : "172.16.0.2/24"}});
   c.mutable_router()->mutable_lan()->add_ipv6_addresses(r1 ? "2001:db8:71::1/64" : "2001:db8:72::1/64");
   add_v6_tenants(c);
-  add_service(c, {"web6", "2001:db8:72::/64", "tcp", "80", r1 ? "r2" : ""});
-  add_service(c, {"dns6", "2001:db8:72::/64", "udp", "53", r1 ? "r2" : ""});
-  add_policy(c, "v6", "web6", "");
-  add_policy(c, "v6", "dns6", "");
+  add_web_and_dns(c, r1, "2001:db8:72::/64", "v6", "6");
   add_peer(c, r1 ? "r2" : "r1", {r1 ? "172.16.0.2" : "172.16.0.1"}, kKey12);
   return c;
 }
@@ -165,17 +163,7 @@ TEST_F(Svr6, EgressPolicyChecksToo) {
 
 TEST_F(Svr6, TruncatedTlv3IsDropped) {
   Frame w1 = r1->send_one(kLan, lan_frame(*r1, Pkt6().ipv6(kClient6, kServer6, 64).tcp(40003, 80, 0x02)));
-  // Find TLV 3 and claim one byte less: the block no longer tiles.
-  uint8_t* p = const_cast<uint8_t*>(w1.data());
-  const size_t hl = get16(p + 8) & 0x0fff, end = hl + get16(p + 10);
-  bool found = false;
-  for (size_t pos = 12; pos + 4 <= end; pos += 4 + get16(p + pos + 2))
-    if (get16(p + pos) == 3) {
-      p[pos + 3] = 36;
-      found = true;
-      break;
-    }
-  ASSERT_TRUE(found);
+  ASSERT_TRUE(shorten_tlv(const_cast<uint8_t*>(w1.data()), 3));
   resign(w1, kKey12);
   EXPECT_TRUE(r2->send(kWan, w1.raw).empty());
   EXPECT_EQ(r2->drop_count(DropReason::bad_metadata), 1u);

@@ -17,6 +17,7 @@
 #include "tests/unit/svr6_export_check.h"
 #include "tests/unit/svr6_frames.h"
 #include "tests/unit/svr6_pair.h"
+#include "tests/unit/svr_pair_steps.h"
 
 namespace wp {
 namespace {
@@ -197,17 +198,7 @@ TEST_F(Svr6v6, EgressPolicyChecksToo) {
 TEST_F(Svr6v6, TruncatedTlv3IsDropped) {
   Frame w1 = r1->send_one(kLan, client_frame(Pkt6().ipv6(kV6Client, kV6Server, 64).tcp(40003, 80, 0x02)));
   Frame f4 = l4_as_v4(w1);
-  // Find TLV 3 and claim one byte less: the block no longer tiles.
-  uint8_t* p = const_cast<uint8_t*>(f4.data());
-  const size_t hl = get16(p + 8) & 0x0fff, end = hl + get16(p + 10);
-  bool found = false;
-  for (size_t pos = 12; pos + 4 <= end; pos += 4 + get16(p + pos + 2))
-    if (get16(p + pos) == 3) {
-      p[pos + 3] = 36;
-      found = true;
-      break;
-    }
-  ASSERT_TRUE(found);
+  ASSERT_TRUE(shorten_tlv(const_cast<uint8_t*>(f4.data()), 3));
   resign(f4, kKey12);
   EXPECT_TRUE(r2->send(kWan, with_l4_of(w1, f4).raw).empty());
   EXPECT_EQ(r2->drop_count(DropReason::bad_metadata), 1u);

@@ -20,6 +20,7 @@
 #include "tests/unit/icmp4_error_check.h"
 #include "tests/unit/icmp_error_rate_check.h"
 #include "tests/unit/svr_harness.h"
+#include "tests/unit/svr_pair_steps.h"
 
 namespace wp {
 namespace {
@@ -35,10 +36,7 @@ config::Config pair_config(bool r1) {
   config::Config c = router_base(r1 ? "r1" : "r2", r1 ? "10.1.0.1/24" : "10.2.0.1/24",
                                  {{"wan0", r1 ? "172.16.0.1/24" : "172.16.0.2/24"}});
   add_tenant(c, "branch", "10.1.0.0/25");
-  add_service(c, {"web", "10.2.0.0/24", "tcp", "80", r1 ? "r2" : ""});
-  add_service(c, {"dns", "10.2.0.0/24", "udp", "53", r1 ? "r2" : ""});
-  add_policy(c, "branch", "web", "");
-  add_policy(c, "branch", "dns", "");
+  add_web_and_dns(c, r1, "10.2.0.0/24", "branch");
   add_peer(c, r1 ? "r2" : "r1", {r1 ? "172.16.0.2" : "172.16.0.1"}, kKey12);
   return c;
 }
@@ -65,13 +63,13 @@ class SvrIcmpError : public ::testing::Test {
   }
   // SYN and SYN-ACK through both routers.
   void open_tcp() {
-    r2->send_one(kWan, r1->send_one(kLan, client_tcp(0x02)).raw);
+    via_wan(*r1, *r2, client_tcp(0x02));
     const auto synack = Pkt().eth(kR2Mac, kServerMac).ipv4(kServer, kClient).tcp(80, kClientPort, 0x12, 9000, 7001);
-    r1->send_one(kWan, r2->send_one(kLan, synack.bytes()).raw);
+    via_wan(*r2, *r1, synack.bytes());
   }
   // What r2 put on its LAN for the client's `sent`.
   Frame restored_at_r2(const std::vector<uint8_t>& sent) {
-    const Frame lan = r2->send_one(kWan, r1->send_one(kLan, sent).raw);
+    const Frame lan = via_wan(*r1, *r2, sent);
     EXPECT_EQ(lan.port, kLan);
     return lan;
   }
@@ -95,11 +93,7 @@ class SvrIcmpError : public ::testing::Test {
     return static_cast<size_t>(std::search(f.raw.begin(), f.raw.end(), loc, loc + 4) - f.raw.begin());
   }
   // `error` into r2's LAN: one carrier on r2's WAN, which r1 turns into one frame on its LAN.
-  Frame through(const std::vector<uint8_t>& error) {
-    const Frame carrier = r2->send_one(kLan, error);
-    EXPECT_EQ(carrier.port, kWan) << r2->drops();
-    return r1->send_one(kWan, carrier.raw);
-  }
+  Frame through(const std::vector<uint8_t>& error) { return via_wan(*r2, *r1, error); }
   static void expect_to_client(const Frame& f, const std::vector<uint8_t>& sent, Ipv4 from, uint8_t type, uint8_t code,
                                uint32_t rest) {
     expect_icmp4_to_client(f, sent, from, type, code, rest);
@@ -139,7 +133,7 @@ TEST_F(SvrIcmpError, RestoredAboveTheEgressLanMtuIsAnsweredThroughTheSession) {
   make(c2);
   open_tcp();
   const auto big = client_tcp(0x18, 1380);  // 1420 bytes: fits r1's WAN leg sealed, not r2's LAN
-  const Frame carrier = r2->send_one(kWan, r1->send_one(kLan, big).raw);
+  const Frame carrier = via_wan(*r1, *r2, big);
   ASSERT_EQ(carrier.port, kWan) << "the error goes back, the segment nowhere";
   EXPECT_EQ(r2->drop_count(DropReason::mtu_exceeded), 1u);
   EXPECT_EQ(r2->count(Counter::svr_icmp4_frag_needed), 1u);
@@ -172,17 +166,11 @@ TEST_F(SvrIcmpError, AForgedCarrierIsDroppedAndNeverEmitted) {
 TEST_F(SvrIcmpError, ASignedCarrierThatIsNotAnErrorAboutTheSessionIsRefused) {
   const Frame carrier = frag_needed_carrier();
   const size_t msg = carrier.raw.size() - 16 - 36;  // the carried error: 8 bytes, 20 of IPv4 header, 8 of TCP
-  const auto edited = [&](size_t at, uint8_t value) {
-    Frame f = carrier;
-    f.raw[at] = value;
-    resign(f, kKey12);
-    return f.raw;
-  };
-  EXPECT_TRUE(r1->send(kWan, edited(msg + 8 + 20 + 3, 81)).empty()) << "quotes destination port 81";
-  EXPECT_TRUE(r1->send(kWan, edited(msg, kIcmpEchoRequest)).empty()) << "not an error";
+  EXPECT_TRUE(r1->send(kWan, edited_and_signed(carrier, msg + 8 + 20 + 3, 81)).empty()) << "quotes destination port 81";
+  EXPECT_TRUE(r1->send(kWan, edited_and_signed(carrier, msg, kIcmpEchoRequest)).empty()) << "not an error";
   const size_t at = location_in(carrier);
   ASSERT_LT(at, carrier.raw.size());
-  EXPECT_TRUE(r1->send(kWan, edited(at, 239)).empty()) << "a multicast location";
+  EXPECT_TRUE(r1->send(kWan, edited_and_signed(carrier, at, 239)).empty()) << "a multicast location";
   EXPECT_EQ(r1->drop_count(DropReason::svr_icmp4_error_invalid), 3u) << r1->drops();
   EXPECT_EQ(r1->drop_count(DropReason::bad_hmac), 0u) << "signed";
   EXPECT_EQ(r1->count(Counter::svr_icmp4_errors_relayed), 0u);
