@@ -481,6 +481,14 @@ wp_fetch() {
   wp_exec "$ns" curl -sS --connect-timeout "$t" --max-time "$t" -o "$out" "$@" "$url"
 }
 
+# wp_ping3 NS OUT ARGS...: ping -c 3 (0.2 s apart, 2 s for each answer) from ns NS with
+# ARGS (options such as -6 or -I SRC, then the target), its output to OUT; status 0 only
+# when all 3 echoes were answered (ping's own status is 0 with one answer of 3).
+wp_ping3() {
+  local ns=$1 out=$2; shift 2
+  wp_exec "$ns" ping -c 3 -i 0.2 -W 2 "$@" >"$out" 2>&1 && grep -q " 3 received" "$out"
+}
+
 wp_sha() { sha256sum "$1" | awk '{print $1}'; }
 
 # wp_iperf NAME ARGS...: iperf3 client in ns c to 10.2.0.10 (or $WP_IPERF_SERVER), JSON to

@@ -369,9 +369,7 @@ ctl() { wp_exec r2 "$WPCTL" --url "$URL" "$@"; }
 wp_check "curl through r1 -> r2 before IKE" wp_fetch c http://10.2.0.10/file.bin "$WP_TMP/got0.bin" 20
 
 # 1d (set up before the tunnel exists): no route to the site's second LAN yet.
-lan2_ping() {
-  wp_exec s ping -c 3 -i 0.2 -W 2 10.53.0.1 >"$WP_TMP/ping-lan2.out" 2>&1 && grep -q " 3 received" "$WP_TMP/ping-lan2.out"
-}
+lan2_ping() { wp_ping3 s "$WP_TMP/ping-lan2.out" 10.53.0.1; }
 noroute0=$(wp_stat r2 drops.no_route)
 wp_exec s ping -c 1 -W 1 10.53.0.1 >/dev/null 2>&1
 wp_expect "10.2.0.10 -> 10.53.0.1 before BGP: dropped as no_route at r2" \
@@ -524,9 +522,7 @@ wp_check "r2's Child SA holds the site's IPv6 selector (TS_IPV6_ADDR_RANGE)" \
 # 1b. the site's LAN through the tunnel: ESP opened and sealed by r2's workers.
 head -c 3145728 /dev/urandom >"$WP_TMP/www/big.bin"
 wp_check "capture of the site's WAN port" wp_cap_start wan w9 "$WP_TMP/site-wan.pcap" -f "host 172.16.0.9 or net 10.50.0.0/24"
-site_ping() {
-  wp_exec site ping -c 3 -i 0.2 -W 2 -I 10.50.0.1 10.2.0.10 >"$WP_TMP/ping.out" 2>&1 && grep -q " 3 received" "$WP_TMP/ping.out"
-}
+site_ping() { wp_ping3 site "$WP_TMP/ping.out" -I 10.50.0.1 10.2.0.10; }
 wp_check "the site's LAN pings 10.2.0.10 through the tunnel (3 of 3 answered)" wp_until 15 site_ping
 wp_check "the site's LAN fetches 3 MiB through the tunnel" \
   wp_fetch site http://10.2.0.10/big.bin "$WP_TMP/got-site.bin" 30 --interface 10.50.0.1
@@ -642,19 +638,14 @@ ctl -o json ipsec >"$WP_TMP/ipsec.json"
 v6_in0=$(jq_py '[t for t in d["tunnels"] if t["name"] == "ipsec0"][0]["in_packets"]')
 v6_out0=$(jq_py '[t for t in d["tunnels"] if t["name"] == "ipsec0"][0]["out_packets"]')
 ipsec0_fn() { jq_py "[t for t in d[\"tunnels\"] if t[\"name\"] == \"ipsec0\"][0][\"$1\"]"; }
-site_ping6() {
-  wp_exec site ping -6 -c 3 -i 0.2 -W 2 -I 2001:db8:50::1 2001:db8:2::10 >"$WP_TMP/ping6.out" 2>&1 &&
-    grep -q " 3 received" "$WP_TMP/ping6.out"
-}
-wp_check "the site pings -6 2001:db8:2::10 through the tunnel (3 of 3 answered)" wp_until 15 site_ping6
+wp_check "the site pings -6 2001:db8:2::10 through the tunnel (3 of 3 answered)" \
+  wp_until 15 wp_ping3 site "$WP_TMP/ping6.out" -6 -I 2001:db8:50::1 2001:db8:2::10
 wp_check "ipsec0 counted them both ways (GET /api/v1/ipsec)" wp_until 5 tunnel_counted ipsec0_fn "$v6_out0" "$v6_in0"
 wp_check "the site fetches 64 KiB with curl -6 through the tunnel" \
   wp_fetch site "http://[2001:db8:2::10]:8080/small6.bin" "$WP_TMP/got6.bin" 20 -g -6 --interface 2001:db8:50::1
 wp_check "byte-exact (sha256)" test "$(wp_sha "$WP_TMP/got6.bin")" = "$(wp_sha "$WP_TMP/www/small6.bin")"
-server_ping6() {
-  wp_exec s ping -6 -c 3 -i 0.2 -W 2 2001:db8:50::1 >"$WP_TMP/ping6-s.out" 2>&1 && grep -q " 3 received" "$WP_TMP/ping6-s.out"
-}
-wp_check "the server pings -6 the site's 2001:db8:50::1 by the IPv6 route into ipsec0" wp_until 10 server_ping6
+wp_check "the server pings -6 the site's 2001:db8:50::1 by the IPv6 route into ipsec0" \
+  wp_until 10 wp_ping3 s "$WP_TMP/ping6-s.out" -6 2001:db8:50::1
 wp_cap_stop
 cap6_count() { tshark -r "$WP_TMP/site-wan6.pcap" -Y "$1" 2>/dev/null | wc -l; }
 wp_expect "tshark (1e): ESP in UDP 4500 between the site and r2" "$(cap6_count 'udp.port == 4500 && !isakmp')" -ge 40
@@ -678,11 +669,8 @@ wp_check "r2's namespace has the TUN ipsec0 with 169.254.10.1/30" \
 wp_check "ipsec0 is up, MTU 1400, no ARP" bash -c "ip -n $(wp_ns r2) -o link show dev ipsec0 | grep -q 'NOARP,UP,LOWER_UP.* mtu 1400 '"
 tun_stat() { wp_exec r2 cat "/sys/class/net/ipsec0/statistics/$1" 2>/dev/null || echo 0; }
 rx0=$(tun_stat rx_packets) tx0=$(tun_stat tx_packets)
-tunnel_ping() {
-  wp_exec site ping -c 3 -i 0.2 -W 2 -I 169.254.10.2 169.254.10.1 >"$WP_TMP/ping-tun.out" 2>&1 &&
-    grep -q " 3 received" "$WP_TMP/ping-tun.out"
-}
-wp_check "the site pings r2's tunnel address 169.254.10.1 through the tunnel (the kernel answers)" wp_until 15 tunnel_ping
+wp_check "the site pings r2's tunnel address 169.254.10.1 through the tunnel (the kernel answers)" \
+  wp_until 15 wp_ping3 site "$WP_TMP/ping-tun.out" -I 169.254.10.2 169.254.10.1
 wp_exec r2 ip -s link show dev ipsec0
 wp_expect "ip -s link: ipsec0 received the echo requests" "$(( $(tun_stat rx_packets) - rx0 ))" -ge 3
 wp_expect "ip -s link: ipsec0 sent the echo replies" "$(( $(tun_stat tx_packets) - tx0 ))" -ge 3
@@ -737,10 +725,8 @@ wp_expect "r1 counters.svr6_sessions_created grew (egress)" "$(wp_stat r1 counte
 wp_log "after the fetch (1g): r2's drops: $(wp_nonzero_drops r2); r1's: $(wp_nonzero_drops r1)"
 site6_into() { [ "$(routes_json | "$WP_PY" "$WP_E2E/bgp_check.py" ifaces 2001:db8:53::/64)" = ipsec0 ]; }
 wp_check "GET /api/v1/routes: 2001:db8:53::/64 into the tunnel ipsec0 (FPM, IPv6)" wp_until 10 site6_into
-lan2_ping6() {
-  wp_exec s ping -6 -c 3 -i 0.2 -W 2 2001:db8:53::1 >"$WP_TMP/ping6-lan2.out" 2>&1 && grep -q " 3 received" "$WP_TMP/ping6-lan2.out"
-}
-wp_check "the server pings -6 2001:db8:53::1 (BGP-learned) through ipsec0, 3 of 3 answered" wp_until 10 lan2_ping6
+wp_check "the server pings -6 2001:db8:53::1 (BGP-learned) through ipsec0, 3 of 3 answered" \
+  wp_until 10 wp_ping3 s "$WP_TMP/ping6-lan2.out" -6 2001:db8:53::1
 wp_expect "no tunnel_mismatch at r2 (1g)" "$(wp_stat r2 drops.tunnel_mismatch)" -le 0
 
 wp_check "wpctl ipsec on r1 (no ipsec_peers) says so" \
@@ -776,10 +762,8 @@ ctl -o json ipsec >"$WP_TMP/ipsec.json"
 wp_check "r2: site6o's IKE SA ESTABLISHED at [2001:db8:ff::9], from [2001:db8:ff::2]; ipsec4's Child SA INSTALLED" \
   test "$(jq_py '" ".join(s["state"] + " " + s["remote"].split("]")[0] + "] " + s["local"].split("]")[0] + "]" for s in d["ike_sas"] if s["peer"] == "site6o")') $(jq_py '" ".join(c["state"] for c in d["child_sas"] if c["tunnel"] == "ipsec4")')" \
   = "ESTABLISHED [2001:db8:ff::9] [2001:db8:ff::2] INSTALLED"
-site6o_ping() {
-  wp_exec site ping -c 3 -i 0.2 -W 2 -I 10.58.0.1 10.2.0.10 >"$WP_TMP/ping6o.out" 2>&1 && grep -q " 3 received" "$WP_TMP/ping6o.out"
-}
-wp_check "site6o's LAN pings 10.2.0.10 through ipsec4 (ESP over IPv6, 3 of 3)" wp_until 15 site6o_ping
+wp_check "site6o's LAN pings 10.2.0.10 through ipsec4 (ESP over IPv6, 3 of 3)" \
+  wp_until 15 wp_ping3 site "$WP_TMP/ping6o.out" -I 10.58.0.1 10.2.0.10
 wp_check "site6o's LAN fetches 1 MiB from 10.2.0.10 through ipsec4" \
   wp_fetch site http://10.2.0.10/file.bin "$WP_TMP/got6o.bin" 20 --interface 10.58.0.1
 wp_check "byte-exact (sha256)" test "$(wp_sha "$WP_TMP/got6o.bin")" = "$(wp_sha "$WP_TMP/www/file.bin")"
@@ -862,13 +846,10 @@ wp_check "strongSwan: the peer is r2 at 172.16.0.2[4500]" \
   grep -q "remote 'headend.example' @ 172.16.0.2\[4500\]" "$WP_TMP/list-hub.out"
 wp_check "charon's log: IKE_AUTH request received from 172.16.0.2[4500] on 172.16.0.11[4500]" \
   bash -c "grep -A1 'received packet: from 172.16.0.2\[4500\] to 172.16.0.11\[4500\]' '$WP_TMP/charon.log' | grep -q 'parsed IKE_AUTH request'"
-hub_ping() {
-  wp_exec site ping -c 3 -i 0.2 -W 2 -I 10.52.0.1 10.2.0.10 >"$WP_TMP/ping-hub.out" 2>&1 &&
-    grep -q " 3 received" "$WP_TMP/ping-hub.out"
-}
 tun2() { jq_py "[t for t in d['tunnels'] if t['name'] == 'ipsec2'][0]['$1']"; }
 hub_in0=$(tun2 in_packets) hub_out0=$(tun2 out_packets)
-wp_check "site3's LAN pings 10.2.0.10 through the tunnel r2 initiated (3 of 3 answered)" wp_until 15 hub_ping
+wp_check "site3's LAN pings 10.2.0.10 through the tunnel r2 initiated (3 of 3 answered)" \
+  wp_until 15 wp_ping3 site "$WP_TMP/ping-hub.out" -I 10.52.0.1 10.2.0.10
 wp_check "r2's ipsec2 counts the echo requests in (ESP opened) and the replies out (ESP sealed)" \
   wp_until 5 tunnel_counted tun2 "$hub_out0" "$hub_in0"
 echo "r2's ipsec2: in $(( $(tun2 in_packets) - hub_in0 )), out $(( $(tun2 out_packets) - hub_out0 )) packets"
@@ -909,8 +890,8 @@ wp_check "wpctl ipsec on r1: the same SPIs, ENCAP none" \
 wp_check "wpctl ipsec on r2: the same SPIs, ENCAP none" \
   grep -q "^branch1 .*ipsec5 .*INSTALLED .*$r2_in .*$r2_out .*aes256gcm16 \+none " "$WP_TMP/ipsec-r2.txt"
 wp_check "capture of r1's WAN port" wp_cap_start wan w1 "$WP_TMP/r1-wan.pcap" -f "ip proto 50 or udp port 500 or udp port 4500"
-c_ping() { wp_exec c ping -c 3 -i 0.2 -W 2 10.2.5.10 >"$WP_TMP/ping-r1.out" 2>&1 && grep -q " 3 received" "$WP_TMP/ping-r1.out"; }
-wp_check "c pings 10.2.5.10 through r1's tunnel (3 of 3 answered)" wp_until 15 c_ping
+wp_check "c pings 10.2.5.10 through r1's tunnel (3 of 3 answered)" \
+  wp_until 15 wp_ping3 c "$WP_TMP/ping-r1.out" 10.2.5.10
 wp_check "c fetches 1 MiB from 10.2.5.10 through the tunnel" wp_fetch c http://10.2.5.10/file.bin "$WP_TMP/got-tun.bin" 20
 wp_check "byte-exact (sha256)" test "$(wp_sha "$WP_TMP/got-tun.bin")" = "$(wp_sha "$WP_TMP/www/file.bin")"
 wp_cap_stop
@@ -999,10 +980,8 @@ wp_check "charon (site4): local host is behind NAT (r2's NAT_DETECTION hashes th
 wp_check "... which site1 (no NAT, § 1) did not find" bash -c "! grep -q 'local host is behind NAT' '$WP_TMP/initiate.out'"
 wp_check "charon (site4): IKE_AUTH from 192.168.77.2[4500] to 172.16.0.2[4500]" \
   grep -q "sending packet: from 192.168.77.2\[4500\] to 172.16.0.2\[4500\]" "$WP_TMP/initiate4.out"
-site4_ping() {
-  wp_exec site4 ping -c 3 -i 0.2 -W 2 -I 10.54.0.1 10.2.0.10 >"$WP_TMP/ping4.out" 2>&1 && grep -q " 3 received" "$WP_TMP/ping4.out"
-}
-wp_check "site4's LAN pings 10.2.0.10 through the NAT and the tunnel (3 of 3)" wp_until 15 site4_ping
+wp_check "site4's LAN pings 10.2.0.10 through the NAT and the tunnel (3 of 3)" \
+  wp_until 15 wp_ping3 site4 "$WP_TMP/ping4.out" -I 10.54.0.1 10.2.0.10
 wp_check "site4's LAN fetches 1 MiB from 10.2.0.10 through the NAT and the tunnel" \
   wp_fetch site4 http://10.2.0.10/file.bin "$WP_TMP/got4.bin" 20 --interface 10.54.0.1
 wp_check "byte-exact (sha256)" test "$(wp_sha "$WP_TMP/got4.bin")" = "$(wp_sha "$WP_TMP/www/file.bin")"
@@ -1032,11 +1011,8 @@ wp_check "charon's log: site7 signed with ECDSA SHA-256 (RFC 7427)" \
 ctl -o json ipsec >"$WP_TMP/ipsec.json"
 wp_check "r2: site7's IKE SA ESTABLISHED, its Child SA INSTALLED on ipsec7" \
   test "$(jq_py 'len([s for s in d["ike_sas"] if s["peer"] == "site7" and s["state"] == "ESTABLISHED"]) + len([c for c in d["child_sas"] if c["tunnel"] == "ipsec7" and c["state"] == "INSTALLED"])')" = 2
-cert_ping() {
-  wp_exec site ping -c 3 -i 0.2 -W 2 -I 10.56.0.1 10.2.0.10 >"$WP_TMP/ping-cert.out" 2>&1 &&
-    grep -q " 3 received" "$WP_TMP/ping-cert.out"
-}
-wp_check "site7's LAN pings 10.2.0.10 through the certificate-authenticated tunnel (3 of 3)" wp_until 15 cert_ping
+wp_check "site7's LAN pings 10.2.0.10 through the certificate-authenticated tunnel (3 of 3)" \
+  wp_until 15 wp_ping3 site "$WP_TMP/ping-cert.out" -I 10.56.0.1 10.2.0.10
 bad_certs() { ctl -o json ipsec >"$WP_TMP/ipsec.json" && jq_py 'd["refused"].get("bad_certificate", 0)'; }
 refused0=$(bad_certs)
 initiate cert8 lan8 "$WP_TMP/initiate8.out"
@@ -1054,9 +1030,7 @@ wp_check "strongSwan: cert10's local identity is the DN" \
 ctl -o json ipsec >"$WP_TMP/ipsec.json"
 wp_check "r2: site10's IKE SA ESTABLISHED with aes256gcm16-prfsha256-curve25519, remote_id the DN" \
   test "$(jq_py 'len([s for s in d["ike_sas"] if s["peer"] == "site10" and s["state"] == "ESTABLISHED" and s["proposal"] == "aes256gcm16-prfsha256-curve25519" and s["remote_id"] == "C=CH, O=Waypoint test, CN=site10"])')" = 1
-dn_ping() {
-  wp_exec site ping -c 3 -i 0.2 -W 2 -I 10.57.0.1 10.2.0.10 >"$WP_TMP/ping-dn.out" 2>&1 && grep -q " 3 received" "$WP_TMP/ping-dn.out"
-}
+dn_ping() { wp_ping3 site "$WP_TMP/ping-dn.out" -I 10.57.0.1 10.2.0.10; }
 wp_check "site10's LAN pings 10.2.0.10 through ipsec10 (3 of 3)" wp_until 15 dn_ping
 pfs0=$(grep -c "Child SA negotiated, SPI .* (PFS)" "$WP_TMP/r2.log")
 wp_check "swanctl --rekey --child lan10 (PFS: a KE of ECP-384 in CREATE_CHILD_SA)" \
