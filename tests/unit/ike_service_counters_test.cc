@@ -112,8 +112,8 @@ TEST_F(IkeServiceCountersTest, ChildSaCarriesTheWorkersCountersSummed) {
   EXPECT_EQ(read_esp_sa_counters(sa_counters.get(), kReaders, in->slot, other.generation).packets, 0u);
 }
 
-// The outer path MTU learned from an ICMPv6 Packet Too Big (docs/ipsec.md § IPv6 outer
-// addresses): each tunnel's `path_mtu`, 0 while none is learned.
+// Each tunnel's `path_mtu`, 0 while none is learned: the outer path MTU learned from an
+// ICMPv6 Packet Too Big (docs/ipsec.md § IPv6 outer addresses).
 TEST_F(IkeServiceCountersTest, StatusShowsEachTunnelsLearnedPathMtu) {
   EspPathMtu path_mtu;
   svc.set_path_mtu(&path_mtu);
