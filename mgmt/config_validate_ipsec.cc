@@ -214,6 +214,7 @@ void ConfigValidator::check_tunnels() {
     check_tunnel_address(t, path, addressed);
     check_tunnel_ipv6_address(t, path, addressed6);
     check_tunnel_outer_mtu6(t, path);
+    check_tunnel_inner_mtu6(t, path);
   }
   if (cfg_.tunnels_size() > static_cast<int>(kMaxTunnels))
     error("tunnels", std::to_string(cfg_.tunnels_size()) + " tunnels; at most " + std::to_string(kMaxTunnels));
@@ -280,6 +281,26 @@ void ConfigValidator::check_tunnel_ipv6_address(const config::Tunnel& t, const s
     if (overlaps(op))
       error(at_path, format_prefix6(*p) + " overlaps " + other + ".ipv6_address (" + format_prefix6(op) + ")");
   addressed.emplace_back(path, *p);
+}
+
+// A tunnel that carries IPv6 inside (its ipv6_address, or a static IPv6 route
+// into it) is an IPv6 link: at least 1280 bytes (RFC 8200 § 5), or an inner
+// IPv6 packet the tunnel cannot carry would have nowhere smaller to go (a
+// Packet Too Big below 1280 is not acted on by IPv6 hosts). FRR's IPv6 routes
+// into a tunnel come at run time and are not checked here.
+void ConfigValidator::check_tunnel_inner_mtu6(const config::Tunnel& t, const std::string& path) {
+  const uint32_t mtu = t.mtu() ? t.mtu() : 1400;
+  if (mtu >= 1280 || t.name().empty()) return;
+  std::string why;
+  if (!t.ipv6_address().empty()) why = path + ".ipv6_address " + t.ipv6_address();
+  for (int i = 0; why.empty() && i < cfg_.routes_size(); ++i) {
+    const config::Route& rt = cfg_.routes(i);
+    if (rt.interface() == t.name() && looks_ipv6(rt.prefix()))
+      why = at("routes", i) + " (" + rt.prefix() + " into it)";
+  }
+  if (why.empty()) return;
+  error(path + ".mtu", std::to_string(mtu) + " is below 1280, the IPv6 minimum link MTU (RFC 8200 § 5), and tunnel \"" +
+                           t.name() + "\" carries IPv6 (" + why + "): raise the mtu to 1280 or more");
 }
 
 }  // namespace wp::mgmt::detail

@@ -116,6 +116,7 @@ class ConfigValidator {
   void check_ipsec_local_address(const config::IpsecPeer& p, const std::string& path);
   bool ipsec_wan_address6(const Ipv6& a) const;
   void check_tunnel_outer_mtu6(const config::Tunnel& t, const std::string& path);
+  void check_tunnel_inner_mtu6(const config::Tunnel& t, const std::string& path);
   bool ipsec_remote_id_shared_ok(int peer) const;
   bool ipsec_wan_address(Ipv4 a, bool with_ha_peer) const;
   void check_tunnels();

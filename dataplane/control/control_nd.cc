@@ -12,6 +12,9 @@
 // Duplicate Address Detection of our own addresses (dad6.h): each is
 // tentative, not answered for, until one unanswered DAD solicitation and a
 // second of silence; proof that another node holds it makes it duplicate.
+// Packet Too Big to a WAN address that quotes our ESP lowers its tunnel's
+// outer path MTU (ipsec/esp_ptb6.h, esp_path_mtu.h;
+// docs/ipsec.md § IPv6 outer addresses); one about anything else goes where it went before.
 #include <rte_cycles.h>
 
 #include <cstring>
@@ -19,8 +22,10 @@
 #include "dataplane/control/control_thread.h"
 #include "dataplane/control/ha_na_claim.h"
 #include "dataplane/control/linux_cp/punt_interfaces.h"
+#include "dataplane/ip/icmp.h"  // kIcmp6PacketTooBig
 #include "dataplane/ip/ndp.h"
 #include "dataplane/ip/packet_edit.h"
+#include "dataplane/ipsec/esp_ptb6.h"
 
 namespace wp {
 namespace {
@@ -48,8 +53,25 @@ void Control::icmp6_input(rte_mbuf* m, int iface) {
     case kNdNeighborSolicit:
     case kNdNeighborAdvert: return nd_input(m, v, iface);
     case kIcmp6EchoRequest: return echo6_input(m, v, iface);
+    case kIcmp6PacketTooBig: return ptb6_input(m, v, iface);
     default: return not_ours(m, iface);
   }
+}
+
+// Only a WAN interface's (or the HA peer's we hold) address gets ESP's PTBs:
+// one about our ESP on another port, or quoting what no SA of ours sent, is
+// forged or stale and changes nothing.
+void Control::ptb6_input(rte_mbuf* m, const Ipv6View& v, int iface) {
+  const uint8_t* d = pkt_data(m);
+  const EspPtb6 ptb =
+      esp_ptb6_check(d + v.l4, v.end - v.l4, v.dst, shared_.esp.load(std::memory_order_acquire));
+  if (ptb.verdict == EspPtb6Verdict::not_esp) return not_ours(m, iface);
+  const InterfaceModel& in = model().interfaces[iface];
+  const bool ours = in.holds6(v.dst) || shared_.ha.holds_peer_address6(v.dst, iface);
+  if (ptb.verdict != EspPtb6Verdict::taken || !in.wan || !ours) return drop(m, DropReason::esp_outer6_ptb_invalid);
+  counters().add(Counter::esp_outer6_ptb);
+  shared_.esp_path_mtu.lower(ptb.tunnel, ptb.path_mtu, ptb.inner_mtu, now_ms_);
+  rte_pktmbuf_free(m);
 }
 
 void Control::nd_input(rte_mbuf* m, const Ipv6View& v, int iface) {

@@ -130,6 +130,13 @@ uint32_t Control::poll_once(uint32_t now_ms) {
   }
   if (punt_) handled += punt_poll();
   if (ike_) ike_poll();
+  // Learned outer path MTUs age out (RFC 8201 § 4) and are forgotten when a commit may have
+  // renumbered the tunnels (a PTB comes again for the next packet that does not fit).
+  if (const RouterModel* rm = &model(); rm != path_mtu_model_) {
+    path_mtu_model_ = rm;
+    shared_.esp_path_mtu.forget_all();
+  }
+  if (const uint32_t aged = shared_.esp_path_mtu.age(now_ms)) counters().add(Counter::esp_outer6_path_mtu_aged, aged);
   age_neighbors(now_ms);
   age_neighbors6(now_ms);
   dad6_poll(now_ms);

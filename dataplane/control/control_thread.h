@@ -128,6 +128,8 @@ class Control {
   void nd_input(rte_mbuf* m, const Ipv6View& v, int iface);
   void nd_advert_input(const NdMessage& nd, int iface);
   void echo6_input(rte_mbuf* m, const Ipv6View& v, int iface);
+  // Packet Too Big about our ESP over IPv6: the tunnel's outer path MTU (ipsec/esp_ptb6.h).
+  void ptb6_input(rte_mbuf* m, const Ipv6View& v, int iface);
   template <class Write>
   void send_nd(int iface, Write&& write);
   void send_solicit(int iface, const Ipv6& target, const uint8_t* unicast_mac);  // null: multicast
@@ -162,6 +164,7 @@ class Control {
   std::vector<Pending6> pending6_;
   DadTable dad6_;                           // our IPv6 addresses' DAD (control_nd.cc)
   const RouterModel* dad6_model_ = nullptr;  // the model dad6_ was set from
+  const RouterModel* path_mtu_model_ = nullptr;  // the model the learned path MTUs hold under
   PathMonitor* paths_ = nullptr;
   PuntInterfaces* punt_ = nullptr;  // null: no punt path
   TunnelLinks tunnel_links_{0};     // the tunnels' kernel interfaces: down without an outbound SA

@@ -160,6 +160,7 @@ void DataplaneRuntime::create_control() {
     });
     ike_->set_tunnel_counters(shared_.esp_counters.get(), workers + 1);
     ike_->set_sa_counters(shared_.esp_sa_counters.get());
+    ike_->set_path_mtu(&shared_.esp_path_mtu);
     control_->set_ike(ike_.get());
     std::fprintf(stderr, "waypointd: ike: responder for %d IPsec peer(s) on UDP 500/4500 of the WAN addresses\n",
                  cfg_.ipsec_peers_size());

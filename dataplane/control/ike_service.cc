@@ -572,6 +572,7 @@ void IkeService::render() {
                        {"peer", ti.peer},
                        {"tenant", ti.tenant},
                        {"mtu", ti.mtu},
+                       {"path_mtu", path_mtu_ ? path_mtu_->path(static_cast<uint32_t>(t)) : 0},
                        {"in_packets", v[0]},
                        {"in_bytes", v[1]},
                        {"in_drops", v[2]},

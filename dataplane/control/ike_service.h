@@ -81,6 +81,7 @@
 #include "dataplane/ip/ipv4.h"
 #include "dataplane/control/ike/ike_sa_sync.h"
 #include "dataplane/ipsec/esp_counters.h"
+#include "dataplane/ipsec/esp_path_mtu.h"
 #include "dataplane/worker/ike_ha_channel.h"
 
 namespace wp {
@@ -204,6 +205,9 @@ class IkeService {
   // kMaxEspSas, the readers of set_tunnel_counters): each Child SA's packets,
   // bytes, drops, replay drops and integrity failures in the status.
   void set_sa_counters(const EspSaCounterSlot* counters) { sa_counters_ = counters; }
+  // The tunnels' outer path MTUs learned from ICMPv6 Packet Too Big
+  // (DataplaneShared::esp_path_mtu), each tunnel's `path_mtu` in the status (0: none).
+  void set_path_mtu(const EspPathMtu* p) { path_mtu_ = p; }
 
   // HA (docs/ipsec.md § HA, ike_service_ha.cc): sync our IKE SAs through
   // `channel` as node `node`, keep the peer's as copies, install a copy when
@@ -320,6 +324,7 @@ class IkeService {
   std::atomic<const EspSaTable*>& published_;
   const EspTunnelCounters* tunnel_counters_ = nullptr;
   uint32_t counter_readers_ = 0;
+  const EspPathMtu* path_mtu_ = nullptr;
   const EspSaCounterSlot* sa_counters_ = nullptr;
   // Why the SAs our initiators held failed (ike::InitFailure), kept past the initiator.
   std::array<uint64_t, ike::kInitFailures> init_failures_{};

@@ -218,8 +218,7 @@ void Fragments::to_waypoint6(rte_mbuf* m, const ParsedPacket& pp, int iface, Ipv
 // id; with DF the sender learns the tunnel MTU (ICMP type 3 code 4) and the
 // packet is dropped as esp_too_big.
 void Fragments::into_tunnel(rte_mbuf* m, const ParsedPacket& pp, Ipv4 tunnel) {
-  const auto& tunnels = ctx_.rm().tunnels;
-  const uint16_t mtu = tunnel < tunnels.size() ? tunnels[tunnel].mtu : 0;
+  const uint16_t mtu = ctx_.tunnel_mtu(tunnel);  // less while a learned path MTU holds
   if (pp.end - pp.l3 <= mtu || mtu == 0) [[likely]]
     return tunnels_->output(m, pp, tunnel);  // no such tunnel: the ESP step counts it
   const uint8_t* ip = pkt_data(m) + pp.l3;

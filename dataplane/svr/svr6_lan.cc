@@ -47,10 +47,9 @@ uint32_t svr6_index(const Session& s) {
 }
 
 // The MTU of the LAN side `k` of `s6`: its port's, or its tunnel's (0 when a commit removed it).
-uint16_t svr6_lan_mtu(const RouterModel& rm, const Session6& s6, size_t k) {
-  if (s6.iface[k] != kRoute6Tunnel) return rm.interfaces[static_cast<size_t>(s6.iface[k])].mtu;
-  const uint32_t t = tunnel_of_hop6(s6.next_hop[k]);
-  return t < rm.tunnels.size() ? rm.tunnels[t].mtu : 0;
+uint16_t svr6_lan_mtu(const WorkerContext& ctx, const Session6& s6, size_t k) {
+  if (s6.iface[k] != kRoute6Tunnel) return ctx.rm().interfaces[static_cast<size_t>(s6.iface[k])].mtu;
+  return ctx.tunnel_mtu(tunnel_of_hop6(s6.next_hop[k]), kIpv6MinMtu);
 }
 
 // The IPv6 header and the L4 header of the packet at `ip` (`len` bytes): what a carried
@@ -381,7 +380,7 @@ void Svr6Lan::to_lan(rte_mbuf* m, ParsedPacket& pp, Session& s, Dir dir, const S
     return ctx_.drop(m, DropReason::svr6_untranslatable);
   const int iface = s6.iface[k];
   const uint32_t len6 = m->data_len - kEthHdrLen;
-  const uint32_t mtu = svr6_lan_mtu(ctx_.rm(), s6, k);
+  const uint32_t mtu = svr6_lan_mtu(ctx_, s6, k);
   if (len6 > mtu && sender_fragmented && iface >= 0) [[unlikely]] {
     s6.last_ms = ctx_.now_ms;
     ++s6.packets[k];

@@ -99,6 +99,12 @@ struct WorkerContext {
   }
 
   const RouterModel& rm() const { return *model; }
+  // The inner MTU of tunnel `t` now: tunnels[].mtu, or less while an outer path MTU learned from
+  // ICMPv6 Packet Too Big holds (ipsec/esp_path_mtu.h), never below `floor` (inner IPv6: 1280);
+  // 0 when the model has no such tunnel.
+  uint16_t tunnel_mtu(uint32_t t, uint16_t floor = 0) const {
+    return t < rm().tunnels.size() ? shared.esp_path_mtu.limit(t, rm().tunnels[t].mtu, floor) : 0;
+  }
   // The route to `dst` for a session whose symmetric hash is `hash`: the
   // config's (connected, static) or FRR's (shared.fib), longest prefix first,
   // then the lower administrative distance (ties: the config's); among FRR's

@@ -92,17 +92,17 @@ uint16_t EspStep::open_pending(rte_mbuf** inner) {
 
 void EspStep::clamp(rte_mbuf* m, const ParsedPacket& pp, uint32_t tunnel) {
   if (pp.proto != kProtoTcp || !(pp.tcp_flags & kTcpSyn)) return;
-  const auto& tunnels = ctx_.rm().tunnels;
-  if (tunnel >= tunnels.size()) return;
-  if (clamp_mss(m, pp, static_cast<uint16_t>(tunnels[tunnel].mtu - 40))) ctx_.counters->add(Counter::mss_clamped);
+  const uint16_t mtu = ctx_.tunnel_mtu(tunnel);  // less while a learned path MTU holds
+  if (mtu == 0) return;
+  if (clamp_mss(m, pp, static_cast<uint16_t>(mtu - 40))) ctx_.counters->add(Counter::mss_clamped);
 }
 
 void EspStep::clamp6(rte_mbuf* m, const Ipv6View& v, uint32_t tunnel) {
   if (v.proto != kProtoTcp || !(v.tcp_flags & kTcpSyn)) return;
-  const auto& tunnels = ctx_.rm().tunnels;
-  if (tunnel >= tunnels.size()) return;
+  const uint16_t mtu = ctx_.tunnel_mtu(tunnel, kIpv6MinMtu);
+  if (mtu == 0) return;
   // The tunnel MTU less the IPv6 and TCP headers (RFC 8200 § 3, RFC 9293 § 3.7.1).
-  if (clamp_mss6(m, v, static_cast<uint16_t>(tunnels[tunnel].mtu - 60))) ctx_.counters->add(Counter::mss_clamped);
+  if (clamp_mss6(m, v, static_cast<uint16_t>(mtu - 60))) ctx_.counters->add(Counter::mss_clamped);
 }
 
 // esp_output_burst takes the inner IPv4 or IPv6 packet alone: no Ethernet header,

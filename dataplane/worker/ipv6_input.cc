@@ -6,6 +6,7 @@
 #include <new>
 
 #include "dataplane/control/waypoint6_addr.h"
+#include "dataplane/ip/icmp.h"  // kIcmp6PacketTooBig
 #include "dataplane/ip/ndp.h"
 #include "dataplane/ip/packet.h"
 #include "dataplane/ip/packet_edit.h"
@@ -88,6 +89,9 @@ bool Ipv6Input::for_control(const uint8_t* d, const Ipv6View& v, const Interface
       return v.dst == target || v.dst == solicited_node_of(target);
     }
     case kNdNeighborAdvert: return in.holds6(v.dst) || v.dst == kAllNodes;
+    // About our ESP over IPv6, perhaps (docs/ipsec.md § IPv6 outer addresses): the control
+    // thread checks what it quotes (to any of our addresses, so that a forged one is counted).
+    case kIcmp6PacketTooBig: return in.holds6(v.dst) || ctx_.shared.ha.holds_peer_address6(v.dst, iface);
     default: return false;
   }
 }

@@ -215,10 +215,8 @@ void Route6Step::first_packet(rte_mbuf* m, const Ipv6View& v, const FiveTuple6& 
 }
 
 uint32_t Route6Step::mtu_of(int out, const Ipv6& hop) const {
-  const RouterModel& rm = ctx_.rm();
-  if (out != kRoute6Tunnel) return rm.interfaces[static_cast<size_t>(out)].mtu;
-  const uint32_t t = tunnel_of_hop6(hop);
-  return t < rm.tunnels.size() ? rm.tunnels[t].mtu : 0;
+  if (out != kRoute6Tunnel) return ctx_.rm().interfaces[static_cast<size_t>(out)].mtu;
+  return ctx_.tunnel_mtu(tunnel_of_hop6(hop), kIpv6MinMtu);
 }
 
 void Route6Step::send(rte_mbuf* m, const Ipv6View& v, int out, const Ipv6& hop) {

@@ -23,6 +23,7 @@
 #include "dataplane/control/neighbor6.h"
 #include "dataplane/control/router_model.h"
 #include "dataplane/ipsec/esp_counters.h"
+#include "dataplane/ipsec/esp_path_mtu.h"
 #include "dataplane/ip/fib.h"
 #include "dataplane/ip/fib6.h"
 #include "dataplane/paths/path_table.h"
@@ -73,6 +74,10 @@ struct DataplaneShared {
   // Per SA: (workers + 1) x kMaxEspSas, each worker counts the SAs it owns in
   // its own row (read_esp_sa_counters sums them); made by create_rings.
   std::unique_ptr<EspSaCounterSlot[]> esp_sa_counters;
+  // Per tunnel, the outer path MTU learned from ICMPv6 Packet Too Big
+  // (esp_path_mtu.h): the control thread writes, the workers read it as
+  // each packet enters a tunnel.
+  EspPathMtu esp_path_mtu;
   IpsecReload ipsec_reload;
   EspTunnelCounters* esp_tunnel_counters(uint32_t worker, uint32_t tunnel) {
     return &esp_counters[worker * kEspCounterTunnels + tunnel % kEspCounterTunnels];

@@ -155,6 +155,19 @@ inline config::Config headend_outer6_config(config::Config c = headend_config())
   return c;
 }
 
+// The site host's TCP SYN to the server's port 80 with the MSS option 1460 (checksummed).
+inline Bytes site_syn_mss1460(uint16_t sport) {
+  Bytes syn = Pkt().ipv4(kSiteHost, kServer).tcp(sport, 80, kTcpSyn).tcp_options(4).bytes();
+  const size_t opt = 14 + 20 + 20;  // the MSS option at the start of the options
+  syn[opt] = 2, syn[opt + 1] = 4, syn[opt + 2] = 0x05, syn[opt + 3] = 0xb4;
+  uint8_t* tcp = syn.data() + opt - 20;
+  put16(tcp + 16, 0);
+  const size_t tcp_len = syn.size() - 14 - 20;
+  put16(tcp + 16, static_cast<uint16_t>(~ones_fold(ones_sum(tcp, tcp_len, ones_sum(syn.data() + 14 + 12, 8) + 6 +
+                                                                               static_cast<uint32_t>(tcp_len)))));
+  return syn;
+}
+
 inline Bytes lan_frame(const Router& r, Pkt p) {
   Bytes f = p.bytes();
   std::memcpy(f.data(), r.model().interfaces[0].mac, 6);

@@ -95,16 +95,7 @@ TEST(EspWorker, SiteToServerAndTheReplyBackIntoTheTunnel) {
 TEST(EspWorker, SynMssClampedToTheTunnelMtu) {
   Tunnel tu;
   auto r = make_router(tu);
-  Bytes syn = Pkt().ipv4(kSiteHost, kServer).tcp(40001, 80, kTcpSyn).tcp_options(4).bytes();
-  // MSS option 1460 at the start of the options.
-  const size_t opt = 14 + 20 + 20;
-  syn[opt] = 2, syn[opt + 1] = 4, syn[opt + 2] = 0x05, syn[opt + 3] = 0xb4;
-  uint8_t* tcp = syn.data() + opt - 20;
-  put16(tcp + 16, 0);
-  const size_t tcp_len = syn.size() - 14 - 20;
-  put16(tcp + 16, static_cast<uint16_t>(~ones_fold(ones_sum(tcp, tcp_len, ones_sum(syn.data() + 14 + 12, 8) + 6 +
-                                                                               static_cast<uint32_t>(tcp_len)))));
-  Frame in = r->send_one(kWan, tu.seal(syn));
+  Frame in = r->send_one(kWan, tu.seal(site_syn_mss1460(40001)));
   EXPECT_EQ(get16(in.l4() + 20 + 2), 1400 - 40);
   EXPECT_TRUE(in.l4_checksum_ok());
 }

@@ -112,6 +112,19 @@ TEST_F(IkeServiceCountersTest, ChildSaCarriesTheWorkersCountersSummed) {
   EXPECT_EQ(read_esp_sa_counters(sa_counters.get(), kReaders, in->slot, other.generation).packets, 0u);
 }
 
+// Each tunnel's `path_mtu`, 0 while none is learned: the outer path MTU learned from an
+// ICMPv6 Packet Too Big (docs/ipsec.md § IPv6 outer addresses).
+TEST_F(IkeServiceCountersTest, StatusShowsEachTunnelsLearnedPathMtu) {
+  EspPathMtu path_mtu;
+  svc.set_path_mtu(&path_mtu);
+  render();
+  EXPECT_EQ(status()["tunnels"].at(0)["path_mtu"], 0);
+  path_mtu.lower(0, 1300, 1218, 1000);
+  render();
+  EXPECT_EQ(status()["tunnels"].at(0)["path_mtu"], 1300);
+  EXPECT_EQ(status()["tunnels"].at(0)["mtu"], 1400) << "the configured one stays";
+}
+
 TEST_F(IkeServiceCountersTest, SasDocumentFiltersByTunnelAndHoldsNoSecret) {
   establish();
   render();

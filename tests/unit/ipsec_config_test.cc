@@ -111,6 +111,23 @@ TEST(IpsecConfig, Ipv6RoutesIntoATunnel) {
   EXPECT_TRUE(HasError(host_bits, "routes[0].prefix", "host bits set"));
 }
 
+// An IPv6 link is at least 1280 bytes (RFC 8200 § 5): a tunnel with IPv6 inside (its
+// ipv6_address, or an IPv6 route into it) must have an mtu of 1280 or more; IPv4 only may be less.
+TEST(IpsecConfig, TunnelCarryingIpv6NeedsTheIpv6MinimumMtu) {
+  const std::string v4 = "    address: 169.254.10.1/30\n";
+  const std::string v6 = v4 + "    ipv6_address: 2001:db8:10::1/126\n";
+  EXPECT_TRUE(load(kPskLine, v6 + "    mtu: 1280\n").ok()) << load(kPskLine, v6 + "    mtu: 1280\n").error_text();
+  EXPECT_TRUE(load(kPskLine, v6).ok()) << "the default 1400";
+  EXPECT_TRUE(load(kPskLine, v4 + "    mtu: 1000\n").ok()) << "IPv4 inside only";
+  EXPECT_TRUE(HasError(load(kPskLine, v6 + "    mtu: 1279\n"), "tunnels[0].mtu",
+                       "1279 is below 1280, the IPv6 minimum link MTU (RFC 8200 § 5), and tunnel \"ipsec0\" carries "
+                       "IPv6 (tunnels[0].ipv6_address 2001:db8:10::1/126): raise the mtu to 1280 or more"));
+  std::string text = r1_text();
+  text.insert(text.find("routes:\n") + 8, "  - {prefix: \"2001:db8:50::/48\", interface: ipsec0}\n");
+  ConfigResult routed = load_config_text(text + site_yaml(kPskLine, "    mtu: 1200\n"));
+  EXPECT_TRUE(HasError(routed, "tunnels[0].mtu", "carries IPv6 (routes[0] (2001:db8:50::/48 into it))")) << "a route";
+}
+
 TEST(IpsecConfig, PeerFieldsAreRequired) {
   ConfigResult r = load_config_text(r1_text() + "ipsec_peers:\n  - name: s\n");
   EXPECT_TRUE(HasError(r, "ipsec_peers[0].address", "required"));

@@ -1,0 +1,210 @@
+// ICMPv6 Packet Too Big about our ESP over IPv6 (docs/ipsec.md § IPv6 outer addresses;
+// ipsec/esp_ptb6.h, ipsec/esp_path_mtu.h): a real worker hands a PTB to r2's WAN IPv6 address
+// to the control thread, which checks what it quotes against the outbound SA and lowers the
+// tunnel's outer path MTU; the next inner packet that no longer fits gets what one above
+// tunnels[].mtu gets (DF: ICMP "fragmentation needed" with the MTU left to the LAN sender,
+// esp_too_big). Forged ones (another SPI, another peer, another source of ours, IKE's SPI 0,
+// to the LAN) change nothing and are counted; an MTU under 1280 counts as 1280 (RFC 8200 § 5);
+// a higher one never raises the MTU; after 10 minutes the configured MTU holds again (RFC 8201).
+#include <gtest/gtest.h>
+
+#include <algorithm>
+#include <cstring>
+
+#include "dataplane/control/control_thread.h"
+#include "dataplane/ip/icmp.h"
+#include "dataplane/ip/nat64_packet.h"  // icmpv6_checksum
+#include "dataplane/ip/ndp.h"
+#include "dataplane/ipsec/esp_ptb6.h"
+#include "tests/unit/esp_site.h"
+
+namespace wp {
+namespace {
+
+using namespace test;
+
+const Ipv6 kPathRouter = *parse_ipv6("2001:db8:ff::fe");  // a router between r2 and the site
+constexpr Mac kPathRouterMac = {2, 0, 0, 0, 0xfe, 0xfe};
+// GCM, UDP 4500, IPv6: 40 + 8 + 8 (SPI, sequence) + 8 (IV) + 2 + 16 (ICV) around the inner
+// packet, padded to 4 bytes with the trailer: 1300 bytes leave 1218 inner ones.
+constexpr uint16_t kInnerOf1300 = 1218;
+
+struct PtbRig {
+  Tunnel tu{true, true, true};
+  std::unique_ptr<Router> r;
+  Control control;
+  uint32_t now = 1000;
+
+  explicit PtbRig(config::Config c = headend_outer6_config())
+      : r(make_router(tu, c)), control(r->shared(), test_pool(), 0) {
+    Neighbor6Table& n6 = r->shared().neighbors6;
+    n6.begin(kWan, kSite6, 0);
+    n6.advert(kWan, kSite6, kSiteMac.data(), kNaSolicited | kNaOverride, 0);
+    control.set_tx([](void*, uint16_t, uint16_t, rte_mbuf** p, uint16_t n) {
+      for (uint16_t i = 0; i < n; ++i) rte_pktmbuf_free(p[i]);
+      return n;
+    }, nullptr);
+    control.poll_once(now);
+  }
+  // A UDP datagram of `ip_len` IP bytes from the server to the site's host, DF as asked.
+  Bytes big(uint16_t ip_len, bool df = true) {
+    Pkt p = Pkt().ipv4(kServer, kSiteHost);
+    if (df) p.frag(0x4000);
+    return lan_frame(*r, p.udp(5000, 53).payload(std::string(ip_len - 28, 'x')));
+  }
+  // What r2 seals toward the site for `inner` (ESP over IPv6), as the path router saw it.
+  Frame sealed(const Bytes& inner) {
+    Frame f = r->send_one(kLan, inner);
+    EXPECT_EQ(f.port, kWan) << r->drops();
+    return f;
+  }
+  // The path router's Packet Too Big for `quoted` (an Ethernet frame r2 sent) to `to` on `port`,
+  // quoting as much as fits 1280 bytes (RFC 4443 § 3.2).
+  Bytes ptb(const Frame& quoted, uint32_t mtu, const Ipv6& to = kR2Wan6) {
+    const size_t q = std::min<size_t>(quoted.raw.size() - 14, 1280 - 48);
+    Bytes f(14 + 40 + 8 + q, 0);
+    std::memcpy(f.data(), r->model().interfaces[kWan].mac, 6);
+    std::memcpy(f.data() + 6, kPathRouterMac.data(), 6);
+    put16(f.data() + 12, kEtherTypeIpv6);
+    uint8_t* ip = f.data() + 14;
+    ip[0] = 0x60;
+    put16(ip + 4, static_cast<uint16_t>(8 + q));
+    ip[6] = kProtoIcmpv6;
+    ip[7] = 64;
+    store_ipv6(ip + 8, kPathRouter);
+    store_ipv6(ip + 24, to);
+    uint8_t* icmp = ip + 40;
+    icmp[0] = kIcmp6PacketTooBig;
+    put32(icmp + 4, mtu);
+    std::memcpy(icmp + 8, quoted.raw.data() + 14, q);
+    put16(icmp + 2, icmpv6_checksum(kPathRouter, to, icmp, 8 + q));
+    return f;
+  }
+  // The PTB through the worker (up its control ring) and the control thread.
+  void deliver(const Bytes& frame, uint16_t port = kWan) {
+    EXPECT_TRUE(r->send(port, frame).empty());
+    control.poll_once(now);
+  }
+  uint64_t taken() { return r->shared().control_counters().get(Counter::esp_outer6_ptb); }
+  uint64_t refused() { return r->shared().control_counters().get(DropReason::esp_outer6_ptb_invalid); }
+  uint16_t path_mtu() { return r->shared().esp_path_mtu.path(kTunnel); }
+  // The ICMP "fragmentation needed" r2 answers a DF datagram with; its MTU, 0 when it was sealed.
+  uint16_t frag_needed_mtu(uint16_t ip_len) {
+    std::vector<Frame> out = r->send(kLan, big(ip_len));
+    EXPECT_EQ(out.size(), 1u) << r->drops();
+    if (out.size() != 1 || out[0].port == kWan) return 0;
+    EXPECT_EQ(out[0].port, kLan);
+    EXPECT_EQ(out[0].dst(), kServer);
+    EXPECT_EQ(out[0].l4()[0], 3);
+    EXPECT_EQ(out[0].l4()[1], 4);
+    return get16(out[0].l4() + 6);
+  }
+};
+
+TEST(EspOuter6Ptb, PtbQuotingOurEspLowersTheTunnelMtuAndTheNextBigPacketGetsFragNeeded) {
+  PtbRig rig;
+  const Frame first = rig.sealed(rig.big(1300));  // fits the tunnel's 1400: sealed, 1382 bytes
+  EXPECT_EQ(rig.path_mtu(), 0);
+  rig.deliver(rig.ptb(first, 1300));
+  EXPECT_EQ(rig.taken(), 1u);
+  EXPECT_EQ(rig.refused(), 0u);
+  EXPECT_EQ(rig.path_mtu(), 1300);
+  EXPECT_EQ(rig.r->shared().esp_path_mtu.limit(kTunnel, 1400), kInnerOf1300);
+  // The same datagram again: the LAN sender learns the inner MTU the path leaves.
+  EXPECT_EQ(rig.frag_needed_mtu(1300), kInnerOf1300);
+  EXPECT_EQ(rig.r->drop_count(DropReason::esp_too_big), 1u);
+  // What fits it is sealed, and sealed it fits the path exactly.
+  const Frame fits = rig.sealed(rig.big(kInnerOf1300));
+  EXPECT_EQ(fits.raw.size() - 14, 1300u);
+  EXPECT_FALSE(rig.tu.open(fits).empty());
+  // Without DF it is fragmented before ESP to the learned MTU, each piece within the path.
+  std::vector<Frame> pieces = rig.r->send(kLan, rig.big(1300, false));
+  ASSERT_EQ(pieces.size(), 2u) << rig.r->drops();
+  for (const Frame& f : pieces) EXPECT_LE(f.raw.size() - 14, 1300u);
+  // A TCP SYN crossing the tunnel has its MSS clamped to the learned MTU less 40.
+  const Frame syn = rig.r->send_one(kWan, rig.tu.seal(site_syn_mss1460(40001)));
+  ASSERT_EQ(syn.port, kLan) << rig.r->drops();
+  EXPECT_EQ(get16(syn.l4() + 20 + 2), kInnerOf1300 - 40);
+  EXPECT_TRUE(syn.l4_checksum_ok());
+}
+
+TEST(EspOuter6Ptb, ForgedPtbsChangeNothingAndAreCounted) {
+  config::Config c = headend_outer6_config();
+  c.mutable_router()->mutable_lan()->add_ipv6_addresses("2001:db8:2::1/64");
+  PtbRig rig(c);
+  const Frame first = rig.sealed(rig.big(1300));
+  auto edited = [&](size_t at, uint8_t x) {  // `first` with one byte of its IPv6 packet changed
+    Frame f = first;
+    f.raw[14 + at] ^= x;
+    return f;
+  };
+  rig.deliver(rig.ptb(edited(40 + 8, 0x01), 1280));   // another SPI
+  rig.deliver(rig.ptb(edited(24 + 15, 0x01), 1280));  // to another peer than the SA's
+  rig.deliver(rig.ptb(edited(8 + 15, 0x01), 1280));   // from another source than the SA's (and the PTB's)
+  rig.deliver(rig.ptb(edited(42, 0x01), 1280));       // to another UDP port than the SA's peer's
+  Frame cut = first;
+  cut.raw.resize(14 + 40 + 8 + 2);  // the SPI cut off
+  rig.deliver(rig.ptb(cut, 1280));
+  EXPECT_EQ(rig.refused(), 5u);
+  // To r2's LAN address, on the LAN: not a WAN's, refused however well it quotes.
+  Bytes lan = rig.ptb(first, 1280, *parse_ipv6("2001:db8:2::1"));
+  std::memcpy(lan.data(), rig.r->model().interfaces[kLan].mac, 6);
+  rig.deliver(lan, kLan);
+  EXPECT_EQ(rig.refused(), 6u);
+  EXPECT_EQ(rig.taken(), 0u);
+  EXPECT_EQ(rig.path_mtu(), 0);
+  // IKE's own datagrams on 4500 (SPI 0, the non-ESP marker) are not ESP: not judged here.
+  Frame ike = first;
+  std::memset(ike.raw.data() + 14 + 48, 0, 4);
+  rig.deliver(rig.ptb(ike, 1280));
+  EXPECT_EQ(rig.refused(), 6u);
+  EXPECT_EQ(rig.path_mtu(), 0);
+  EXPECT_EQ(rig.sealed(rig.big(1300)).port, kWan) << "the tunnel still takes 1300";
+}
+
+TEST(EspOuter6Ptb, AnMtuBelow1280CountsAs1280AndAHigherOneNeverRaisesIt) {
+  PtbRig rig;
+  const Frame first = rig.sealed(rig.big(1300));
+  rig.deliver(rig.ptb(first, 1000));
+  EXPECT_EQ(rig.taken(), 1u);
+  EXPECT_EQ(rig.path_mtu(), 1280);
+  EXPECT_EQ(rig.frag_needed_mtu(1250), 1198) << "1280 less 82, padded";
+  rig.deliver(rig.ptb(first, 1400));
+  EXPECT_EQ(rig.taken(), 2u);
+  EXPECT_EQ(rig.path_mtu(), 1280) << "a PTB never raises it (RFC 8201 § 4)";
+  // IPv6 inside is never told less than 1280 (RFC 8200 § 5).
+  EXPECT_EQ(rig.r->shared().esp_path_mtu.limit(kTunnel, 1400, kIpv6MinMtu), 1280);
+}
+
+TEST(EspOuter6Ptb, TheLearnedMtuAgesBackToTheConfiguredOneAfterTenMinutes) {
+  PtbRig rig;
+  const Frame first = rig.sealed(rig.big(1300));
+  rig.deliver(rig.ptb(first, 1300));
+  ASSERT_EQ(rig.path_mtu(), 1300);
+  rig.now += kPathMtuAgeMs - 1;
+  rig.control.poll_once(rig.now);
+  EXPECT_EQ(rig.path_mtu(), 1300) << "not yet";
+  rig.now += 1000;
+  rig.control.poll_once(rig.now);
+  EXPECT_EQ(rig.path_mtu(), 0);
+  EXPECT_EQ(rig.r->shared().control_counters().get(Counter::esp_outer6_path_mtu_aged), 1u);
+  EXPECT_EQ(rig.sealed(rig.big(1300)).port, kWan) << "1300 fits the tunnel's 1400 again";
+}
+
+TEST(EspOuter6Ptb, InnerMtuOfEachSuite) {
+  EspSa sa;
+  sa.outer6 = true;
+  sa.udp_encap = true;
+  sa.keys.cipher = EspCipher::aes256_gcm16;
+  EXPECT_EQ(esp_inner_mtu(sa, 1300), kInnerOf1300);
+  sa.udp_encap = false;
+  EXPECT_EQ(esp_inner_mtu(sa, 1300), 1226) << "no UDP header";
+  sa.keys.cipher = EspCipher::aes256_cbc_hmac_sha256;
+  // CBC pads to 16 bytes: the largest inner packet whose ESP packet fits, one more does not.
+  const uint16_t cbc = esp_inner_mtu(sa, 1300);
+  EXPECT_LE(40 + esp_packet_len(sa.keys.cipher, cbc), 1300u);
+  EXPECT_GT(40 + esp_packet_len(sa.keys.cipher, cbc + 1u), 1300u);
+}
+
+}  // namespace
+}  // namespace wp
