@@ -7,6 +7,7 @@
 
 #include "dataplane/control/waypoint6_addr.h"
 #include "dataplane/ip/ndp.h"
+#include "dataplane/ip/router_advert.h"
 #include "dataplane/ip/packet.h"
 #include "dataplane/ip/packet_edit.h"
 #include "dataplane/ipsec/esp_sa.h"
@@ -88,6 +89,8 @@ bool Ipv6Input::for_control(const uint8_t* d, const Ipv6View& v, const Interface
       return v.dst == target || v.dst == solicited_node_of(target);
     }
     case kNdNeighborAdvert: return in.holds6(v.dst) || v.dst == kAllNodes;
+    // Router Solicitations, on an interface that advertises (ip/router_advert.h).
+    case kNdRouterSolicit: return in.ra.enabled && (v.dst == kAllRouters || in.holds6(v.dst));
     default: return false;
   }
 }
