@@ -92,8 +92,10 @@ std::vector<uint8_t> rs_frame(const Ipv6& src, const std::vector<uint8_t>& optio
 }
 
 std::vector<uint8_t> slla_option() {
-  std::vector<uint8_t> o = {kNdOptSourceLla, 1};
-  o.insert(o.end(), kHostMac, kHostMac + 6);
+  std::vector<uint8_t> o(8);
+  o[0] = kNdOptSourceLla;
+  o[1] = 1;
+  std::memcpy(o.data() + 2, kHostMac, 6);
   return o;
 }
 
