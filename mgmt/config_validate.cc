@@ -125,6 +125,7 @@ void ConfigValidator::check_interface(const config::Interface& itf, const std::s
   }
   check_interface_ipv6(itf, path, link);
   check_waypoint_addresses(itf, path, link);
+  check_router_adverts(itf, path, link);
   links_.push_back(std::move(link));
 }
 

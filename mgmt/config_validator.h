@@ -54,6 +54,7 @@ class ConfigValidator {
   void check_interface(const config::Interface& itf, const std::string& path, bool wan);
   void check_interface_ipv6(const config::Interface& itf, const std::string& path, Link& link);
   void check_waypoint_addresses(const config::Interface& itf, const std::string& path, const Link& link);
+  void check_router_adverts(const config::Interface& itf, const std::string& path, const Link& link);  // _ra.cc
   void check_links_distinct_ipv6(const Link& a, const Link& b);
   void check_links_distinct();
   void check_punt();

@@ -15,6 +15,9 @@
 // Packet Too Big to a WAN address that quotes our ESP lowers its tunnel's
 // outer path MTU (ipsec/esp_ptb6.h, esp_path_mtu.h;
 // docs/ipsec.md § IPv6 outer addresses); one about anything else goes where it went before.
+// Router Advertisements on LAN interfaces with ipv6_ra (RFC 4861 § 6.2,
+// ip/router_advert.h): on schedule, sooner after a Router Solicitation, and a
+// final one with Router Lifetime 0 when a commit disables them or we stop.
 #include <rte_cycles.h>
 
 #include <cstring>
@@ -52,6 +55,7 @@ void Control::icmp6_input(rte_mbuf* m, int iface) {
   switch (d[v.l4]) {
     case kNdNeighborSolicit:
     case kNdNeighborAdvert: return nd_input(m, v, iface);
+    case kNdRouterSolicit: return rs_input(m, v, iface);
     case kIcmp6EchoRequest: return echo6_input(m, v, iface);
     case kIcmp6PacketTooBig: return ptb6_input(m, v, iface);
     default: return not_ours(m, iface);
@@ -179,12 +183,12 @@ void Control::echo6_input(rte_mbuf* m, const Ipv6View& v, int iface) {
 }
 
 template <class Write>
-void Control::send_nd(int iface, Write&& write) {
+void Control::send_nd(int iface, Write&& write, uint16_t room) {
   rte_mbuf* m = rte_pktmbuf_alloc(pool_);
   if (!m) return;
-  auto* p = reinterpret_cast<uint8_t*>(rte_pktmbuf_append(m, kNdFrameLen));
+  auto* p = reinterpret_cast<uint8_t*>(rte_pktmbuf_append(m, room));
   if (!p) return rte_pktmbuf_free(m);
-  write(p);
+  rte_pktmbuf_trim(m, static_cast<uint16_t>(room - write(p)));
   const InterfaceModel& out = model().interfaces[iface];
   if (tx_(tx_ctx_, out.port_id, tx_queue_, &m, 1) != 1) return drop(m, DropReason::tx_full);
   counters().add(Counter::tx_packets);
@@ -270,6 +274,88 @@ void Control::age_neighbors6(uint32_t now_ms) {
   auto failed = [this](int iface, const Ipv6& addr) { neighbor6_failed(iface, addr); };
   Neighbor6Table::Aged aged = shared_.neighbors6.age(now_ms, kNeighborSweep, solicit, failed);
   if (aged.expired) counters().add(Counter::nd_neighbors_expired, aged.expired);
+}
+
+// Router Advertisements (RFC 4861 § 6.2; ip/router_advert.h). A valid
+// solicitation on an advertising interface brings its next RA forward (to
+// all-nodes, like every RA: § 6.2.6's rate limit holds for all of them); its
+// source link-layer option updates a neighbor entry we hold, as an NS's does.
+void Control::rs_input(rte_mbuf* m, const Ipv6View& v, int iface) {
+  NdMessage rs;
+  switch (parse_router_solicit(pkt_data(m) + v.l4, v.end - v.l4, v.src, v.hop_limit, rs)) {
+    case RsStatus::ok: break;
+    case RsStatus::bad_hop_limit: return drop(m, DropReason::nd_bad_hop_limit);
+    case RsStatus::malformed:
+    case RsStatus::bad_source: return drop(m, DropReason::nd_bad_router_solicit);
+  }
+  if (static_cast<size_t>(iface) >= ra_.size() || !ra_[iface].active) return not_ours(m, iface);
+  rte_pktmbuf_free(m);
+  ra_[iface].schedule.solicited(now_ms_);
+  counters().add(Counter::rs_answered);
+  if (!v.src.is_unspecified() && rs.has_lla &&
+      shared_.neighbors6.solicited_by(iface, v.src, rs.lla, now_ms_) == Neighbor6Table::Learned::stale)
+    neighbor6_learned(iface, v.src);
+}
+
+// Advertising starts (with the initial fast RAs) on an interface a commit
+// enabled or changed, and ends with a final RA of Router Lifetime 0 on one it
+// disabled (§ 6.2.5); an unchanged one keeps its schedule.
+void Control::ra_reload(const RouterModel& rm, uint32_t now_ms) {
+  ra_.resize(std::max(ra_.size(), rm.interfaces.size()));
+  for (size_t i = 0; i < ra_.size(); ++i) {
+    RaAdvertiser& a = ra_[i];
+    const bool present = i < rm.interfaces.size();
+    if (!present || !rm.interfaces[i].ra.enabled) {
+      if (present && a.active && a.schedule.advertised()) send_ra(static_cast<int>(i), a, 0);
+      a.active = false;
+      continue;
+    }
+    const InterfaceModel& in = rm.interfaces[i];
+    if (a.active && a.settings == in.ra && a.prefixes == in.ra_prefixes && a.mtu == in.mtu &&
+        a.link_local == in.addrs6[0])
+      continue;
+    a.active = true;
+    a.settings = in.ra;
+    a.prefixes = in.ra_prefixes;
+    a.mtu = in.mtu;
+    std::memcpy(a.mac, in.mac, 6);
+    a.link_local = in.addrs6[0];
+    a.schedule.start(now_ms, in.ra.min_interval_ms, in.ra.max_interval_ms, rte_rdtsc() ^ (i * 0x9e3779b97f4a7c15ULL));
+  }
+}
+
+// RAs leave from the link-local address once DAD let it be used (§ 6.2.2's
+// "MUST use the link-local address"; a tentative one is not ours yet).
+void Control::ra_poll(uint32_t now_ms) {
+  const RouterModel& rm = model();
+  if (&rm != ra_model_) {
+    ra_model_ = &rm;
+    ra_reload(rm, now_ms);
+  }
+  for (size_t i = 0; i < ra_.size(); ++i) {
+    RaAdvertiser& a = ra_[i];
+    if (!a.active || !a.schedule.due(now_ms) || !dad6_.usable(static_cast<int>(i), a.link_local)) continue;
+    send_ra(static_cast<int>(i), a, a.settings.router_lifetime_s);
+    a.schedule.sent(now_ms);
+  }
+}
+
+void Control::retire_router_adverts() {
+  const size_t n = model().interfaces.size();
+  for (size_t i = 0; i < ra_.size() && i < n; ++i) {
+    if (ra_[i].active && ra_[i].schedule.advertised()) send_ra(static_cast<int>(i), ra_[i], 0);
+    ra_[i].active = false;
+  }
+}
+
+void Control::send_ra(int iface, const RaAdvertiser& a, uint16_t router_lifetime_s) {
+  send_nd(
+      iface,
+      [&](uint8_t* f) {
+        return write_router_advert(f, a.mac, a.link_local, a.settings, router_lifetime_s, a.mtu, a.prefixes);
+      },
+      kRaMaxFrameLen);
+  counters().add(Counter::ra_sent);
 }
 
 }  // namespace wp

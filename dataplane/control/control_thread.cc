@@ -140,6 +140,7 @@ uint32_t Control::poll_once(uint32_t now_ms) {
   age_neighbors(now_ms);
   age_neighbors6(now_ms);
   dad6_poll(now_ms);
+  ra_poll(now_ms);
   if (paths_) paths_->poll(now_us());
   return handled;
 }

@@ -26,6 +26,7 @@
 #include "dataplane/control/linux_cp/tunnel_links.h"
 #include "dataplane/ip/ip_address.h"
 #include "dataplane/ip/ndp.h"
+#include "dataplane/ip/router_advert.h"
 #include "dataplane/worker/shared.h"
 #include "dataplane/worker/worker.h"
 
@@ -81,6 +82,10 @@ class Control {
   // WAN addresses goes to it instead of the punt path; null: none. Its
   // initiators' requests leave through ike_route/send_ip.
   void set_ike(IkeService* ike);
+  // Final Router Advertisements (Router Lifetime 0, RFC 4861 § 6.2.5) on
+  // every interface that advertised: hosts drop us as their default router
+  // at once instead of at the lifetime's end. On shutdown, while the ports run.
+  void retire_router_adverts();
 
  private:
   const RouterModel& model() const { return *shared_.model.load(std::memory_order_acquire); }
@@ -131,7 +136,21 @@ class Control {
   // Packet Too Big about our ESP over IPv6: the tunnel's outer path MTU (ipsec/esp_ptb6.h).
   void ptb6_input(rte_mbuf* m, const Ipv6View& v, int iface);
   template <class Write>
-  void send_nd(int iface, Write&& write);
+  void send_nd(int iface, Write&& write, uint16_t room = kNdFrameLen);  // `write` returns the frame's length
+  // Router Advertisements (control_nd.cc, ip/router_advert.h).
+  struct RaAdvertiser {
+    bool active = false;
+    RaSettings settings;
+    std::vector<Ipv6Prefix> prefixes;
+    uint32_t mtu = 0;
+    uint8_t mac[6] = {};
+    Ipv6 link_local;
+    RaSchedule schedule;
+  };
+  void rs_input(rte_mbuf* m, const Ipv6View& v, int iface);
+  void ra_poll(uint32_t now_ms);
+  void ra_reload(const RouterModel& rm, uint32_t now_ms);
+  void send_ra(int iface, const RaAdvertiser& a, uint16_t router_lifetime_s);
   void send_solicit(int iface, const Ipv6& target, const uint8_t* unicast_mac);  // null: multicast
   void resolve6(rte_mbuf* m);
   void neighbor6_learned(int iface, const Ipv6& addr);
@@ -165,6 +184,8 @@ class Control {
   DadTable dad6_;                           // our IPv6 addresses' DAD (control_nd.cc)
   const RouterModel* dad6_model_ = nullptr;  // the model dad6_ was set from
   const RouterModel* path_mtu_model_ = nullptr;  // the model the learned path MTUs hold under
+  std::vector<RaAdvertiser> ra_;            // per interface index
+  const RouterModel* ra_model_ = nullptr;    // the model ra_ was set from
   PathMonitor* paths_ = nullptr;
   PuntInterfaces* punt_ = nullptr;  // null: no punt path
   TunnelLinks tunnel_links_{0};     // the tunnels' kernel interfaces: down without an outbound SA

@@ -214,6 +214,7 @@ void DataplaneRuntime::stop_workers() {
 }
 
 void DataplaneRuntime::stop() {
+  if (control_) control_->retire_router_adverts();  // the ports still run
   // Everything holding DPDK memory goes before the EAL does.
   workers_.clear();
   dispatcher_.reset();

@@ -195,8 +195,28 @@ class RouterModelBuilder {
       if (!p) return fail(im.name + ": bad IPv6 address " + text);
       im.addrs6.push_back(host);
       im.subnets6.push_back(*p);
+      if (std::find(im.ra_prefixes.begin(), im.ra_prefixes.end(), *p) == im.ra_prefixes.end())
+        im.ra_prefixes.push_back(*p);
     }
+    if (ci.has_ipv6_ra()) im.ra = ra_settings(ci.ipv6_ra());
     return true;
+  }
+
+  // Defaults applied (validated already: config_validate_ra.cc).
+  static RaSettings ra_settings(const config::Ipv6RouterAdvertisements& c) {
+    RaSettings s;
+    s.enabled = c.enabled();
+    const uint32_t max_s = c.interval_s() ? c.interval_s() : 600;
+    s.max_interval_ms = max_s * 1000;
+    s.min_interval_ms = max_s * 330;  // 0.33 × MaxRtrAdvInterval (RFC 4861 § 6.2.1)
+    const uint32_t lifetime = c.router_lifetime_s() ? c.router_lifetime_s() : std::min(3 * max_s, 9000u);
+    s.router_lifetime_s = c.not_default_router() ? 0 : static_cast<uint16_t>(lifetime);
+    s.managed = c.managed();
+    s.other = c.other();
+    if (c.valid_lifetime_s()) s.valid_lifetime_s = c.valid_lifetime_s();
+    if (c.preferred_lifetime_s()) s.preferred_lifetime_s = c.preferred_lifetime_s();
+    s.mtu_option = !c.omit_mtu();
+    return s;
   }
 
   // The LAN is interface 0, then the WANs in config order; each adds its connected route.

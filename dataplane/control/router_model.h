@@ -24,6 +24,7 @@
 #include "dataplane/ip/fib6.h"
 #include "dataplane/ip/ipv4.h"
 #include "dataplane/ip/ipv6.h"
+#include "dataplane/ip/router_advert.h"
 #include "dataplane/qos/scheduler.h"
 #include "dataplane/ip/nat64.h"
 
@@ -54,6 +55,10 @@ struct InterfaceModel {
   // each with its on-link prefix in `subnets6` (the link-local's is fe80::/64).
   std::vector<Ipv6> addrs6;
   std::vector<Ipv6Prefix> subnets6;
+  // Router Advertisements (ipv6_ra, ip/router_advert.h): the settings, and the
+  // distinct prefixes of ipv6_addresses they advertise (never fe80::/64).
+  RaSettings ra;
+  std::vector<Ipv6Prefix> ra_prefixes;
   // WAN egress QoS (router.wan[].qos, docs/qos.md): the port's scheduler when `shaped`.
   bool shaped = false;
   QosPortConfig qos;

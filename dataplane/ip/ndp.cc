@@ -11,8 +11,10 @@ namespace {
 
 constexpr uint32_t kNdBodyLen = 24;  // type, code, checksum, flags/reserved, target
 
-uint16_t write_eth_ipv6(uint8_t* f, const uint8_t dst_mac[6], const uint8_t src_mac[6], const Ipv6& src,
-                        const Ipv6& dst, uint16_t payload_len) {
+}  // namespace
+
+uint16_t write_nd_headers(uint8_t* f, const uint8_t dst_mac[6], const uint8_t src_mac[6], const Ipv6& src,
+                          const Ipv6& dst, uint16_t payload_len) {
   std::memcpy(f, dst_mac, 6);
   std::memcpy(f + 6, src_mac, 6);
   store_be16(f + 12, kEtherTypeIpv6);
@@ -25,6 +27,8 @@ uint16_t write_eth_ipv6(uint8_t* f, const uint8_t dst_mac[6], const uint8_t src_
   store_ipv6(ip + 24, dst);
   return kEthHdrLen + kIpv6HdrLen;
 }
+
+namespace {
 
 // The message with one 8-byte option: `opt` carrying 6 bytes (a MAC or a nonce).
 uint16_t write_nd(uint8_t* f, uint8_t type, uint8_t flags, const Ipv6& target, uint8_t opt, const uint8_t data[6],
@@ -41,9 +45,11 @@ uint16_t write_nd(uint8_t* f, uint8_t type, uint8_t flags, const Ipv6& target, u
   return kNdFrameLen;
 }
 
-// The options after the fixed part: each at least 8 bytes, none past the end
-// (§ 7.1.1/7.1.2: "all included options have a length that is greater than zero").
-bool read_options(const uint8_t* opt, uint32_t len, uint8_t want, NdMessage& out) {
+}  // namespace
+
+// § 7.1.1/7.1.2 (and § 6.1.1 for solicitations): "all included options have a
+// length that is greater than zero".
+bool read_nd_options(const uint8_t* opt, uint32_t len, uint8_t want, NdMessage& out) {
   while (len > 0) {
     if (len < 8 || opt[1] == 0 || opt[1] * 8u > len) return false;
     if (opt[0] == want && opt[1] == 1) {
@@ -58,8 +64,6 @@ bool read_options(const uint8_t* opt, uint32_t len, uint8_t want, NdMessage& out
   }
   return true;
 }
-
-}  // namespace
 
 Ipv6 link_local_of(const uint8_t mac[6]) {
   uint64_t iid = uint64_t{static_cast<uint8_t>(mac[0] ^ 0x02)} << 56 | uint64_t{mac[1]} << 48 | uint64_t{mac[2]} << 40 |
@@ -97,7 +101,7 @@ NdStatus parse_nd(const uint8_t* icmp, uint32_t len, const Ipv6& src, const Ipv6
   out.target = load_ipv6(icmp + 8);
   if (out.target.is_multicast()) return NdStatus::malformed;
   const bool ns = out.type == kNdNeighborSolicit;
-  if (!read_options(icmp + kNdBodyLen, len - kNdBodyLen, ns ? kNdOptSourceLla : kNdOptTargetLla, out))
+  if (!read_nd_options(icmp + kNdBodyLen, len - kNdBodyLen, ns ? kNdOptSourceLla : kNdOptTargetLla, out))
     return NdStatus::malformed;
   if (ns && src.is_unspecified() && (!is_solicited_node(dst) || out.has_lla)) return NdStatus::bad_dad;
   if (!ns && (out.flags & kNaSolicited) && dst.is_multicast()) return NdStatus::bad_solicited;
@@ -112,7 +116,7 @@ uint16_t write_solicit(uint8_t* frame, const uint8_t our_mac[6], const Ipv6& src
     std::memcpy(dst_mac, unicast_mac, 6);
   else
     multicast_mac_of(dst, dst_mac);
-  write_eth_ipv6(frame, dst_mac, our_mac, src, dst, kNdBodyLen + 8);
+  write_nd_headers(frame, dst_mac, our_mac, src, dst, kNdBodyLen + 8);
   return write_nd(frame, kNdNeighborSolicit, 0, target, kNdOptSourceLla, our_mac, src, dst);
 }
 
@@ -121,13 +125,13 @@ uint16_t write_dad_solicit(uint8_t* frame, const uint8_t our_mac[6], const Ipv6&
   const Ipv6 dst = solicited_node_of(target);
   uint8_t dst_mac[6];
   multicast_mac_of(dst, dst_mac);
-  write_eth_ipv6(frame, dst_mac, our_mac, Ipv6{}, dst, kNdBodyLen + 8);
+  write_nd_headers(frame, dst_mac, our_mac, Ipv6{}, dst, kNdBodyLen + 8);
   return write_nd(frame, kNdNeighborSolicit, 0, target, kNdOptNonce, nonce, Ipv6{}, dst);
 }
 
 uint16_t write_advert(uint8_t* frame, const uint8_t our_mac[6], const Ipv6& target, const Ipv6& dst,
                       const uint8_t dst_mac[6], uint8_t flags) {
-  write_eth_ipv6(frame, dst_mac, our_mac, target, dst, kNdBodyLen + 8);
+  write_nd_headers(frame, dst_mac, our_mac, target, dst, kNdBodyLen + 8);
   return write_nd(frame, kNdNeighborAdvert, flags, target, kNdOptTargetLla, our_mac, target, dst);
 }
 

@@ -87,6 +87,15 @@ struct NdMessage {
 NdStatus parse_nd(const uint8_t* icmp, uint32_t len, const Ipv6& src, const Ipv6& dst, uint8_t hop_limit,
                   NdMessage& out);
 
+// The Ethernet and IPv6 headers of an ND message (hop limit 255, ICMPv6) of
+// `payload_len` bytes; returns their length.
+uint16_t write_nd_headers(uint8_t* frame, const uint8_t dst_mac[6], const uint8_t src_mac[6], const Ipv6& src,
+                          const Ipv6& dst, uint16_t payload_len);
+// The options at `opt` (`len` bytes): false when one is shorter than 8 bytes
+// or runs past the end (§ 7.1.1, § 6.1.1); a link-layer option of type
+// `want_lla` and a nonce option are copied to `out`.
+bool read_nd_options(const uint8_t* opt, uint32_t len, uint8_t want_lla, NdMessage& out);
+
 // An NS for `target` from `src` (our address on the link) with our MAC as the
 // source link-layer option: to the solicited-node group when `unicast_mac` is
 // null (resolution), else to `target` at that MAC (a reachability probe).

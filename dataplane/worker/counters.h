@@ -146,6 +146,8 @@ namespace wp {
   X(nd_dad_passed) /* addresses that passed DAD (now answered for) */ \
   X(nd_dad_duplicates) /* addresses DAD found in use by another node: never answered for */ \
   X(nd_dad_looped) /* our own DAD solicitation seen again (its nonce): ignored */ \
+  X(ra_sent) /* Router Advertisements sent on LAN interfaces (ip/router_advert.h), final ones included */ \
+  X(rs_answered) /* valid Router Solicitations on an advertising interface: the next RA follows within 0.5..3 s */ \
   X(icmpv6_echo_replies) \
   /* NAT64 (worker/nat64_step.h) */ \
   X(nat64_out) /* IPv6 packets translated to IPv4 and sent */ \

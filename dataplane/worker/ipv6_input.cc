@@ -8,6 +8,7 @@
 #include "dataplane/control/waypoint6_addr.h"
 #include "dataplane/ip/icmp.h"  // kIcmp6PacketTooBig
 #include "dataplane/ip/ndp.h"
+#include "dataplane/ip/router_advert.h"
 #include "dataplane/ip/packet.h"
 #include "dataplane/ip/packet_edit.h"
 #include "dataplane/ipsec/esp_sa.h"
@@ -92,6 +93,8 @@ bool Ipv6Input::for_control(const uint8_t* d, const Ipv6View& v, const Interface
     // About our ESP over IPv6, perhaps (docs/ipsec.md § IPv6 outer addresses): the control
     // thread checks what it quotes (to any of our addresses, so that a forged one is counted).
     case kIcmp6PacketTooBig: return in.holds6(v.dst) || ctx_.shared.ha.holds_peer_address6(v.dst, iface);
+    // Router Solicitations, on an interface that advertises (ip/router_advert.h).
+    case kNdRouterSolicit: return in.ra.enabled && (v.dst == kAllRouters || in.holds6(v.dst));
     default: return false;
   }
 }

@@ -4,7 +4,9 @@
 // Neighbor Solicitations for one of the interface's addresses (RFC 4861
 // § 7.2.3: to that address or its solicited-node group), Neighbor
 // Advertisements to one of them or to all-nodes (answers to our solicitations
-// and the neighbors' own updates, § 7.2.6) and echo requests to one of them.
+// and the neighbors' own updates, § 7.2.6), Router Solicitations on an
+// interface that sends Router Advertisements (to all-routers or to one of its
+// addresses, § 6.2.6) and echo requests to one of them.
 // The control thread verifies checksums and the ND validity rules. From a
 // LAN, to our MAC, under a NAT64 service's prefix: NAT64 (nat64_step.h).
 // To our MAC, under a NAT46 service's source prefix (a server's reply):

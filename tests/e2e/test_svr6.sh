@@ -25,7 +25,10 @@
 # `ip route get` caches mtu 1280; r2 svr_icmp4_errors_carried, r1 svr_icmp4_errors_relayed);
 # a UDP datagram in IPv6
 # fragments to a UDP echo server and its fragmented answer, both whole at the far end (#19
-# fragments, frag6_send.py); both routers stop cleanly.
+# fragments, frag6_send.py); Router Advertisements on r1's LAN (ipv6_ra): the client's kernel
+# solicits on link up, takes r1's link-local as its default route (proto ra) and forms a SLAAC
+# address, r1 counts rs_answered and ra_sent, and its final RA on SIGTERM removes that route
+# (docs/ipv6.md § Router Advertisements); both routers stop cleanly.
 set -u -o pipefail
 source "$(dirname "$0")/lib.sh"
 source "$(dirname "$0")/svr6_export.sh"
@@ -88,6 +91,9 @@ conf r2 10.2.0.1/24 2001:db8:72::1/64 172.16.0.2/24 r1 172.16.0.1 "" \
   'routes: [{prefix: "2001:db8:73::/64", next_hop: "2001:db8:72::10", interface: lan},
            {prefix: "10.3.0.0/24", next_hop: "10.2.0.10", interface: lan}]' >"$WP_TMP/r2.yaml"
 for r in r1 r2; do svr6_export_yaml >>"$WP_TMP/$r.yaml"; done
+# Router Advertisements on r1's LAN (docs/ipv6.md § Router Advertisements): checked at the end.
+sed -i 's|ipv6_addresses: \["2001:db8:71::1/64"\]}|ipv6_addresses: ["2001:db8:71::1/64"], ipv6_ra: {enabled: true, interval_s: 30}}|' \
+  "$WP_TMP/r1.yaml"
 wp_check "waypointd --check accepts r1.yaml (IPv6 service with next_peer)" wp_check_config "$WP_TMP/r1.yaml"
 wp_check "waypointd --check accepts r2.yaml" wp_check_config "$WP_TMP/r2.yaml"
 
@@ -224,6 +230,31 @@ wp_expect "r2 counters.svr_icmp4_errors_carried >= 1" "$(wp_stat r2 counters.svr
 wp_expect "r1 counters.svr_icmp4_errors_relayed >= 1" "$(wp_stat r1 counters.svr_icmp4_errors_relayed)" -ge 1
 wp_expect "r1 drops.svr_icmp4_error_invalid = 0" "$(wp_stat r1 drops.svr_icmp4_error_invalid)" -eq 0
 
+# Router Advertisements (docs/ipv6.md § Router Advertisements): the client, taking RAs from now on
+# (accept_ra=2, not forwarding; its static addresses kept), solicits when its link comes up; r1
+# answers from its link-local address: a default route (proto ra) and a SLAAC address in its /64.
+R1LL=$("$WP_PY" -c 'import sys, ipaddress
+m = [int(x, 16) for x in sys.argv[1].split(":")]
+m[0] ^= 2
+print(ipaddress.IPv6Address(bytes([0xfe, 0x80] + [0] * 6 + m[:3] + [0xff, 0xfe] + m[3:])))' "$R1MAC")
+rs0=$(wp_stat r1 counters.rs_answered)
+ra0=$(wp_stat r1 counters.ra_sent)
+ra_client() {
+  wp_exec c sysctl -qw net.ipv6.conf.c0.forwarding=0 net.ipv6.conf.c0.accept_ra=2 \
+    net.ipv6.conf.c0.keep_addr_on_down=1 >/dev/null &&
+    ip -n "$(wp_ns c)" link set c0 down && ip -n "$(wp_ns c)" link set c0 up
+}
+wp_check "the client takes RAs and solicits (accept_ra=2, link down/up)" ra_client
+ra_default() { wp_exec c ip -6 route show proto ra | grep -q "^default via $R1LL dev c0"; }
+wp_check "the client's default route is r1's link-local $R1LL, from an RA" wp_until 15 ra_default
+slaac() { wp_exec c ip -6 -o addr show dev c0 scope global dynamic | grep -q "inet6 2001:db8:71:0:"; }
+wp_check "the client formed a SLAAC address in 2001:db8:71::/64" wp_until 10 slaac
+wp_expect "r1 counters.rs_answered grows" "$(wp_wait_stat r1 counters.rs_answered $((rs0 + 1)))" -gt "$rs0"
+wp_expect "r1 counters.ra_sent grows" "$(wp_wait_stat r1 counters.ra_sent $((ra0 + 1)))" -gt "$ra0"
+wp_expect "r1 drops.nd_bad_router_solicit = 0" "$(wp_stat r1 drops.nd_bad_router_solicit)" -eq 0
+
 wp_check "r1 exits 0 on SIGTERM" wp_router_stop r1
+no_ra_default() { ! ra_default; }
+wp_check "r1's final RA (Router Lifetime 0) removed the client's default route" wp_until 5 no_ra_default
 wp_check "r2 exits 0 on SIGTERM" wp_router_stop r2
 wp_finish

@@ -14,6 +14,7 @@
 #include "dataplane/control/neighbor6.h"
 #include "dataplane/ip/checksum.h"
 #include "dataplane/ip/packet.h"
+#include "tests/unit/nd_control_rig.h"
 #include "tests/unit/pkt6_builder.h"
 #include "tests/unit/svr_harness.h"
 
@@ -37,16 +38,6 @@ TEST(Ndp, LinkLocalSolicitedNodeAndMulticastMac) {
   const uint8_t want[6] = {0x33, 0x33, 0xff, 0x02, 0x00, 0x03};
   EXPECT_EQ(std::memcmp(mac, want, 6), 0);
 }
-
-struct Frame6 {
-  std::vector<uint8_t> f;
-  const uint8_t* ip() const { return f.data() + kEthHdrLen; }
-  const uint8_t* icmp() const { return f.data() + kEthHdrLen + kIpv6HdrLen; }
-  Ipv6 src() const { return load_ipv6(ip() + 8); }
-  Ipv6 dst() const { return load_ipv6(ip() + 24); }
-  uint32_t icmp_len() const { return load_be16(ip() + 4); }
-  NdStatus parse(NdMessage& nd) const { return parse_nd(icmp(), icmp_len(), src(), dst(), ip()[7], nd); }
-};
 
 TEST(Ndp, SolicitationToTheSolicitedNodeGroupParsesAndVerifies) {
   Frame6 s{std::vector<uint8_t>(kNdFrameLen)};
@@ -295,52 +286,8 @@ TEST(Ipv6Input, NeighborDiscoveryIsMeteredPerPort) {
 
 // --- the control thread's answers --------------------------------------------------
 
-rte_mempool* control_pool() {
-  static rte_mempool* pool = rte_pktmbuf_pool_create("ndp_test", 1023, 0, 0, RTE_MBUF_DEFAULT_BUF_SIZE, SOCKET_ID_ANY);
-  return pool;
-}
-
-struct ControlRig {
-  Router r1{v6_config()};
-  Control control{r1.shared(), control_pool(), 0};
-  std::vector<std::vector<uint8_t>> out;
-  uint32_t now = 1000;
-
-  // settle: our addresses pass DAD first (their solicitations are not kept).
-  explicit ControlRig(bool settle = true) {
-    EXPECT_NE(control_pool(), nullptr);
-    control.set_tx(capture, this);
-    if (!settle) return;
-    poll();
-    now += DadTable::kRetransMs;
-    poll();
-    now += 1;
-  }
-  static uint16_t capture(void* ctx, uint16_t, uint16_t, rte_mbuf** pkts, uint16_t n) {
-    auto* rig = static_cast<ControlRig*>(ctx);
-    for (uint16_t i = 0; i < n; ++i) {
-      const uint8_t* d = rte_pktmbuf_mtod(pkts[i], const uint8_t*);
-      rig->out.emplace_back(d, d + pkts[i]->data_len);
-      rte_pktmbuf_free(pkts[i]);
-    }
-    return n;
-  }
-  // Local input as a worker hands it over, then one control poll.
-  std::vector<std::vector<uint8_t>> local(const std::vector<uint8_t>& frame) {
-    rte_mbuf* m = Pkt::to_mbuf(control_pool(), frame, kLan);
-    EXPECT_EQ(rte_ring_sp_enqueue(r1.shared().to_control[0], m), 0);
-    return poll();
-  }
-  std::vector<std::vector<uint8_t>> poll() {
-    control.poll_once(now);
-    return std::exchange(out, {});
-  }
-  uint64_t count(Counter c) { return r1.shared().control_counters().get(c); }
-  uint64_t drops(DropReason d) { return r1.shared().control_counters().get(d); }
-};
-
 TEST(ControlNd, SolicitationForOurAddressIsAnsweredWithOurMac) {
-  ControlRig rig;
+  ControlRig rig(v6_config());
   const InterfaceModel& lan = rig.r1.model().interfaces[0];
   const Ipv6 ours = ip6("2001:db8:1::1"), client = ip6("2001:db8:1::5");
   auto out = rig.local(ns_frame(client, solicited_node_of(ours), ours));
@@ -369,7 +316,7 @@ TEST(ControlNd, SolicitationForOurAddressIsAnsweredWithOurMac) {
 }
 
 TEST(ControlNd, EchoRequestIsAnsweredFromTheAddressPinged) {
-  ControlRig rig;
+  ControlRig rig(v6_config());
   auto req = Pkt6().ipv6("2001:db8:1::5", "2001:db8:1::1").dest_opts().icmp6_echo(9).payload("data").bytes();
   uint8_t* ip = req.data() + kEthHdrLen;
   uint8_t* icmp = ip + kIpv6HdrLen + 8;
@@ -388,11 +335,11 @@ TEST(ControlNd, EchoRequestIsAnsweredFromTheAddressPinged) {
 }
 
 TEST(ControlNd, PacketsForAnUnknownNeighborWaitForItsAdvertisement) {
-  ControlRig rig;
+  ControlRig rig(v6_config());
   const InterfaceModel& lan = rig.r1.model().interfaces[0];
   const Ipv6 client = ip6("2001:db8:1::5");
   auto pkt = Pkt6().ipv6("64:ff9b::a02:a", "2001:db8:1::5").udp(53, 5000).payload("x").bytes();
-  rte_mbuf* m = Pkt::to_mbuf(control_pool(), pkt, 0);
+  rte_mbuf* m = Pkt::to_mbuf(nd_control_pool(), pkt, 0);
   mark_resolve6(m, 0);
   ASSERT_EQ(rte_ring_sp_enqueue(rig.r1.shared().resolve[0], m), 0);
   auto out = rig.poll();
@@ -418,9 +365,9 @@ TEST(ControlNd, PacketsForAnUnknownNeighborWaitForItsAdvertisement) {
 }
 
 TEST(ControlNd, ResolutionGivesUpAfterThreeSolicitations) {
-  ControlRig rig;
+  ControlRig rig(v6_config());
   auto pkt = Pkt6().ipv6("64:ff9b::a02:a", "2001:db8:1::7").udp(53, 5000).payload("x").bytes();
-  rte_mbuf* m = Pkt::to_mbuf(control_pool(), pkt, 0);
+  rte_mbuf* m = Pkt::to_mbuf(nd_control_pool(), pkt, 0);
   mark_resolve6(m, 0);
   ASSERT_EQ(rte_ring_sp_enqueue(rig.r1.shared().resolve[0], m), 0);
   size_t solicits = rig.poll().size();
@@ -540,7 +487,7 @@ TEST(DadTable, ANewConfigurationKeepsTheVerdictsOfAddressesItKeeps) {
 }
 
 TEST(ControlNd, OurAddressesAreProbedAndNotAnsweredForUntilTheyPassDad) {
-  ControlRig rig(/*settle=*/false);
+  ControlRig rig(v6_config(), /*settle=*/false);
   const InterfaceModel& lan = rig.r1.model().interfaces[0];
   const Ipv6 ours = ip6("2001:db8:1::1"), client = ip6("2001:db8:1::5");
   auto probes = rig.poll();

@@ -1,0 +1,303 @@
+// Router Advertisements on LAN interfaces (docs/ipv6.md § Router Advertisements):
+// the codec of ip/router_advert.h against RFC 4861 § 4.2/§ 4.6 (a hand-checked
+// frame), § 6.1.1's refusals of Router Solicitations, the schedule of § 6.2.4
+// and § 6.2.6 (interval bounds, the initial fast advertisements, the 3 s
+// limit), the control thread's advertising, answering and withdrawing, and
+// the config's validation. A Linux host taking its default route and a SLAAC
+// address from them: tests/e2e/test_svr6.sh.
+#include "dataplane/ip/router_advert.h"
+
+#include <gtest/gtest.h>
+
+#include <algorithm>
+#include <cstring>
+#include <string>
+#include <vector>
+
+#include "mgmt/config_load.h"
+#include "tests/unit/nd_control_rig.h"
+#include "tests/unit/pkt6_builder.h"
+
+namespace wp {
+namespace {
+
+using namespace test;
+
+constexpr uint8_t kMac[6] = {0x52, 0x54, 0x00, 0x12, 0x34, 0x56};
+constexpr uint8_t kHostMac[6] = {0x02, 0, 0, 0, 0x66, 0x01};
+
+std::vector<uint8_t> hex(const std::string& s) {
+  std::vector<uint8_t> out;
+  for (size_t i = 0; i + 1 < s.size(); i += 2) out.push_back(static_cast<uint8_t>(std::stoul(s.substr(i, 2), nullptr, 16)));
+  return out;
+}
+
+TEST(RouterAdvert, FrameMatchesTheRfcLayoutByteForByte) {
+  RaSettings s;
+  s.other = true;
+  s.router_lifetime_s = 1800;
+  const Ipv6 ll = link_local_of(kMac);
+  const Ipv6Prefix prefixes[] = {*parse_prefix6("2001:db8:1::/64")};
+  std::vector<uint8_t> f(kRaMaxFrameLen);
+  const uint16_t len = write_router_advert(f.data(), kMac, ll, s, s.router_lifetime_s, 1500, prefixes);
+  ASSERT_EQ(len, kEthHdrLen + kIpv6HdrLen + 64);
+  f.resize(len);
+  // Ethernet to 33:33:00:00:00:01 from us; IPv6 fe80::5054:ff:fe12:3456 -> ff02::1, 64 bytes, ICMPv6, hop limit 255.
+  EXPECT_EQ(std::vector<uint8_t>(f.begin(), f.begin() + 14), hex("33330000000152540012345686dd"));
+  EXPECT_EQ(std::vector<uint8_t>(f.begin() + 14, f.begin() + 54),
+            hex("6000000000403aff" "fe80000000000000505400fffe123456" "ff020000000000000000000000000001"));
+  // Type 134, code 0, checksum 0xe531 (computed apart from this code: RFC 8200 § 8.1's pseudo-header sum),
+  // Cur Hop Limit 64, M=0 O=1, Router Lifetime 1800, Reachable Time and Retrans Timer 0; source
+  // link-layer option; MTU 1500; prefix 2001:db8:1::/64, L=1 A=1, valid 2592000, preferred 604800.
+  EXPECT_EQ(std::vector<uint8_t>(f.begin() + 54, f.end()),
+            hex("8600e531" "40400708" "00000000" "00000000"
+                "0101525400123456"
+                "05010000000005dc"
+                "030440c0" "00278d00" "00093a80" "00000000" "20010db8000100000000000000000000"));
+  Frame6 ra{f};
+  EXPECT_EQ(icmpv6_checksum(ra.src(), ra.dst(), ra.icmp(), ra.icmp_len()), 0);
+}
+
+TEST(RouterAdvert, OnlySlash64PrefixesAreAutonomousAndTheMtuOptionIsOptional) {
+  RaSettings s;
+  s.managed = true;
+  s.mtu_option = false;
+  const Ipv6Prefix prefixes[] = {*parse_prefix6("2001:db8:2::/56"), *parse_prefix6("2001:db8:1::/64")};
+  std::vector<uint8_t> f(kRaMaxFrameLen);
+  f.resize(write_router_advert(f.data(), kMac, link_local_of(kMac), s, 0, 1500, prefixes));
+  Frame6 ra{f};
+  ASSERT_EQ(ra.icmp_len(), 16u + 8 + 2 * 32);  // no MTU option
+  EXPECT_EQ(ra.icmp()[5], kRaManaged);
+  EXPECT_EQ(load_be16(ra.icmp() + 6), 0);  // Router Lifetime 0: not a default router
+  const uint8_t* p = ra.icmp() + 24;
+  EXPECT_EQ(p[0], kNdOptPrefixInfo);
+  EXPECT_EQ(p[2], 56);
+  EXPECT_EQ(p[3], kPrefixOnLink);  // on-link only: SLAAC needs a /64 (RFC 4862 § 5.5.3 d)
+  EXPECT_EQ(p[32 + 2], 64);
+  EXPECT_EQ(p[32 + 3], kPrefixOnLink | kPrefixAutonomous);
+  EXPECT_EQ(icmpv6_checksum(ra.src(), ra.dst(), ra.icmp(), ra.icmp_len()), 0);
+}
+
+// A Router Solicitation from `src` to all-routers: 8 bytes, then the options.
+std::vector<uint8_t> rs_frame(const Ipv6& src, const std::vector<uint8_t>& options = {}) {
+  std::vector<uint8_t> f(kEthHdrLen + kIpv6HdrLen + 8 + options.size());
+  uint8_t dst_mac[6];
+  multicast_mac_of(kAllRouters, dst_mac);
+  uint8_t* icmp = f.data() + write_nd_headers(f.data(), dst_mac, kHostMac, src, kAllRouters,
+                                              static_cast<uint16_t>(8 + options.size()));
+  icmp[0] = kNdRouterSolicit;
+  std::copy(options.begin(), options.end(), icmp + 8);
+  store_be16(icmp + 2, icmpv6_checksum(src, kAllRouters, icmp, static_cast<uint32_t>(8 + options.size())));
+  return f;
+}
+
+std::vector<uint8_t> slla_option() {
+  std::vector<uint8_t> o(8);
+  o[0] = kNdOptSourceLla;
+  o[1] = 1;
+  std::memcpy(o.data() + 2, kHostMac, 6);
+  return o;
+}
+
+RsStatus parse_rs(const std::vector<uint8_t>& f, NdMessage& rs, uint32_t len_cut = 0) {
+  Frame6 s{f};
+  return parse_router_solicit(s.icmp(), s.icmp_len() - len_cut, s.src(), s.ip()[7], rs);
+}
+
+TEST(RouterAdvert, SolicitationsFailingRfc4861Section611AreRefused) {
+  const Ipv6 host = ip6("fe80::66:1");
+  NdMessage rs;
+  ASSERT_EQ(parse_rs(rs_frame(host, slla_option()), rs), RsStatus::ok);
+  EXPECT_TRUE(rs.has_lla);
+  EXPECT_EQ(std::memcmp(rs.lla, kHostMac, 6), 0);
+  NdMessage anon;
+  EXPECT_EQ(parse_rs(rs_frame(Ipv6{}), anon), RsStatus::ok);  // from :: without a link-layer option
+  EXPECT_FALSE(anon.has_lla);
+
+  auto far = rs_frame(host);
+  far[kEthHdrLen + 7] = 64;
+  EXPECT_EQ(parse_rs(far, rs), RsStatus::bad_hop_limit);
+  auto code = rs_frame(host);
+  code[kEthHdrLen + kIpv6HdrLen + 1] = 1;
+  EXPECT_EQ(parse_rs(code, rs), RsStatus::malformed);
+  EXPECT_EQ(parse_rs(rs_frame(host), rs, /*len_cut=*/4), RsStatus::malformed);  // ICMP length 4 < 8
+  auto zero = slla_option();
+  zero[1] = 0;
+  EXPECT_EQ(parse_rs(rs_frame(host, zero), rs), RsStatus::malformed);
+  EXPECT_EQ(parse_rs(rs_frame(host, slla_option()), rs, /*len_cut=*/2), RsStatus::malformed);  // truncated option
+  EXPECT_EQ(parse_rs(rs_frame(Ipv6{}, slla_option()), rs), RsStatus::bad_source);
+}
+
+TEST(RaSchedule, InitialAdvertisementsComeFastThenTheIntervalStaysInMinMax) {
+  for (uint64_t seed = 1; seed < 40; ++seed) {
+    RaSchedule s;
+    const uint32_t min = 198'000, max = 600'000;
+    uint32_t now = 5000;
+    s.start(now, min, max, seed);
+    EXPECT_TRUE(s.due(now));  // the first at once
+    for (uint32_t i = 1; i <= 10; ++i) {
+      s.sent(now);
+      const uint32_t gap = s.next_ms() - now;
+      if (i < RaSchedule::kMaxInitialAdverts) {
+        EXPECT_LE(gap, RaSchedule::kMaxInitialIntervalMs) << "advert " << i;  // MAX_INITIAL_RTR_ADVERT_INTERVAL
+        EXPECT_GE(gap, RaSchedule::kMinDelayBetweenMs);
+      } else {
+        EXPECT_GE(gap, min) << "advert " << i;
+        EXPECT_LE(gap, max) << "advert " << i;
+      }
+      EXPECT_FALSE(s.due(s.next_ms() - 1));
+      EXPECT_TRUE(s.due(s.next_ms()));
+      now = s.next_ms();
+    }
+  }
+}
+
+TEST(RaSchedule, SolicitationsBringTheNextForwardButNeverWithin3sOfTheLast) {
+  RaSchedule s;
+  s.start(0, 198'000, 600'000, 7);
+  for (int i = 0; i < 3; ++i) s.sent(s.next_ms());  // past the initial ones
+  const uint32_t last = s.next_ms() - 1000;           // pretend the last left 1 s before its due time
+  s.sent(last);
+  ASSERT_GE(s.next_ms() - last, 198'000u);
+  s.solicited(last + 1000);  // 1 s after the last RA: not before 3 s after it
+  EXPECT_GE(s.next_ms(), last + RaSchedule::kMinDelayBetweenMs);
+  EXPECT_LE(s.next_ms(), last + RaSchedule::kMinDelayBetweenMs + RaSchedule::kMaxDelayMs);
+  const uint32_t answered = s.next_ms();
+  s.solicited(last + 1500);  // a second solicitation does not move it later
+  EXPECT_LE(s.next_ms(), answered);
+  s.sent(answered);
+  s.solicited(answered + 10'000);  // long after: within MAX_RA_DELAY_TIME
+  EXPECT_GE(s.next_ms(), answered + 10'000);
+  EXPECT_LE(s.next_ms(), answered + 10'000 + RaSchedule::kMaxDelayMs);
+  // A restart (a commit changed the settings) keeps the 3 s from the last one too.
+  s.sent(answered + 10'100);
+  s.start(answered + 10'200, 1320, 4000, 9);
+  EXPECT_EQ(s.next_ms(), answered + 10'100 + RaSchedule::kMinDelayBetweenMs);
+}
+
+config::Config ra_config(bool enabled) {
+  config::Config c = router_base("r1", "10.1.0.1/24", {{"wan0", "172.16.0.1/24"}});
+  config::Interface* lan = c.mutable_router()->mutable_lan();
+  lan->add_ipv6_addresses("2001:db8:1::1/64");
+  lan->add_ipv6_addresses("2001:db8:1::2/64");  // the same prefix: advertised once
+  lan->add_ipv6_addresses("2001:db8:9::1/48");
+  lan->mutable_ipv6_ra()->set_enabled(enabled);
+  lan->mutable_ipv6_ra()->set_interval_s(10);
+  return c;
+}
+
+// The Router Advertisements among `frames`.
+std::vector<std::vector<uint8_t>> ras(const std::vector<std::vector<uint8_t>>& frames) {
+  std::vector<std::vector<uint8_t>> out;
+  for (const auto& f : frames)
+    if (f.size() > kEthHdrLen + kIpv6HdrLen && Frame6{f}.icmp()[0] == kNdRouterAdvert) out.push_back(f);
+  return out;
+}
+
+// Our addresses through DAD: what the control thread sends once they are usable.
+std::vector<std::vector<uint8_t>> settle(ControlRig& rig) {
+  EXPECT_TRUE(ras(rig.poll()).empty());  // the link-local is tentative: no RA from it yet
+  rig.now += DadTable::kRetransMs;
+  return ras(rig.poll());
+}
+
+TEST(ControlRa, AdvertisesAnswersSolicitationsAndWithdrawsWhenDisabled) {
+  ControlRig rig(ra_config(true), /*settle=*/false);
+  const InterfaceModel& lan = rig.r1.model().interfaces[0];
+  auto out = settle(rig);  // the link-local passed DAD: the first RA leaves
+  ASSERT_EQ(out.size(), 1u);
+  Frame6 ra{out[0]};
+  EXPECT_EQ(ra.src(), lan.addrs6[0]);
+  EXPECT_EQ(ra.dst(), kAllNodes);
+  EXPECT_EQ(ra.icmp()[0], kNdRouterAdvert);
+  EXPECT_EQ(load_be16(ra.icmp() + 6), 30);  // 3 × interval_s
+  EXPECT_EQ(ra.icmp_len(), 16u + 8 + 8 + 2 * 32);  // two distinct prefixes
+  EXPECT_EQ(load_be32(ra.icmp() + 16 + 8 + 4), lan.mtu);
+  EXPECT_EQ(icmpv6_checksum(ra.src(), ra.dst(), ra.icmp(), ra.icmp_len()), 0);
+  EXPECT_EQ(rig.count(Counter::ra_sent), 1u);
+
+  // A solicitation 1 s later: answered no sooner than 3 s after that RA, and within 3.5 s.
+  rig.now += 1000;
+  EXPECT_TRUE(rig.local(rs_frame(ip6("fe80::66:1"), slla_option())).empty());
+  EXPECT_EQ(rig.count(Counter::rs_answered), 1u);
+  rig.now += 1999;
+  EXPECT_TRUE(rig.poll().empty());
+  rig.now += 1 + RaSchedule::kMaxDelayMs;
+  EXPECT_EQ(ras(rig.poll()).size(), 1u);
+  EXPECT_EQ(rig.count(Counter::ra_sent), 2u);
+
+  // Refused solicitations are counted by reason and answer nothing.
+  auto far = rs_frame(ip6("fe80::66:1"));
+  far[kEthHdrLen + 7] = 64;  // the checksum does not cover the hop limit
+  rig.local(far);
+  EXPECT_EQ(rig.drops(DropReason::nd_bad_hop_limit), 1u);
+  rig.local(rs_frame(Ipv6{}, slla_option()));
+  EXPECT_EQ(rig.drops(DropReason::nd_bad_router_solicit), 1u);
+  EXPECT_EQ(rig.count(Counter::rs_answered), 1u);
+
+  // A commit that disables them: one final RA with Router Lifetime 0, then nothing.
+  rig.r1.commit(ra_config(false));
+  out = ras(rig.poll());
+  ASSERT_EQ(out.size(), 1u);
+  EXPECT_EQ(load_be16(Frame6{out[0]}.icmp() + 6), 0);
+  rig.now += 60'000;
+  EXPECT_TRUE(ras(rig.poll()).empty());
+  rig.control.retire_router_adverts();
+  EXPECT_TRUE(rig.out.empty());  // nothing left to withdraw
+}
+
+TEST(ControlRa, ShutdownWithdrawsAndNothingIsSentWhenNotEnabled) {
+  {
+    ControlRig rig(ra_config(true), /*settle=*/false);
+    ASSERT_EQ(settle(rig).size(), 1u);
+    rig.control.retire_router_adverts();
+    ASSERT_EQ(rig.out.size(), 1u);
+    EXPECT_EQ(load_be16(Frame6{rig.out[0]}.icmp() + 6), 0);
+  }
+  ControlRig off(ra_config(false), /*settle=*/false);
+  EXPECT_TRUE(settle(off).empty());
+  off.now += 60'000;
+  EXPECT_TRUE(ras(off.poll()).empty());
+  EXPECT_EQ(off.count(Counter::ra_sent), 0u);
+}
+
+std::vector<std::string> errors(const config::Config& c) {
+  std::vector<std::string> out;
+  for (const auto& e : mgmt::validate_config(c)) out.push_back(e.to_string());
+  return out;
+}
+
+bool has_error(const std::vector<std::string>& errs, const std::string& part) {
+  for (const auto& e : errs)
+    if (e.find(part) != std::string::npos) return true;
+  return false;
+}
+
+TEST(RaConfig, ValidationRefusesWhatHostsCouldNotUse) {
+  EXPECT_TRUE(errors(ra_config(true)).empty()) << testing::PrintToString(errors(ra_config(true)));
+  config::Config c = ra_config(true);
+  c.mutable_router()->mutable_lan()->clear_ipv6_addresses();
+  EXPECT_TRUE(has_error(errors(c), "router.lan.ipv6_ra.enabled: the interface has no ipv6_addresses"));
+  c = ra_config(true);
+  c.mutable_router()->mutable_wan(0)->add_ipv6_addresses("2001:db8:5::1/64");
+  c.mutable_router()->mutable_wan(0)->mutable_ipv6_ra()->set_enabled(true);
+  EXPECT_TRUE(has_error(errors(c), "router.wan[0].ipv6_ra.enabled: Router Advertisements are sent on LAN interfaces only"));
+  for (uint32_t bad : {3u, 1801u}) {
+    c = ra_config(true);
+    c.mutable_router()->mutable_lan()->mutable_ipv6_ra()->set_interval_s(bad);
+    EXPECT_TRUE(has_error(errors(c), "router.lan.ipv6_ra.interval_s: " + std::to_string(bad) + " is out of range"));
+  }
+  c = ra_config(true);
+  c.mutable_router()->mutable_lan()->mutable_ipv6_ra()->set_router_lifetime_s(9001);
+  EXPECT_TRUE(has_error(errors(c), "router.lan.ipv6_ra.router_lifetime_s: 9001 is out of range"));
+  c.mutable_router()->mutable_lan()->mutable_ipv6_ra()->set_router_lifetime_s(5);
+  EXPECT_TRUE(has_error(errors(c), "router.lan.ipv6_ra.router_lifetime_s: 5 is shorter than interval_s (10)"));
+  c = ra_config(true);
+  c.mutable_router()->mutable_lan()->mutable_ipv6_ra()->set_valid_lifetime_s(3600);
+  EXPECT_TRUE(has_error(errors(c), "router.lan.ipv6_ra.preferred_lifetime_s: 604800 is longer than the valid lifetime (3600)"));
+  c.mutable_router()->mutable_lan()->mutable_ipv6_ra()->set_preferred_lifetime_s(1800);
+  EXPECT_TRUE(errors(c).empty()) << testing::PrintToString(errors(c));
+}
+
+}  // namespace
+}  // namespace wp
