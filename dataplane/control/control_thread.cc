@@ -130,11 +130,19 @@ uint32_t Control::poll_once(uint32_t now_ms) {
   }
   if (punt_) handled += punt_poll();
   if (ike_) ike_poll();
-  // Learned outer path MTUs age out (RFC 8201 § 4) and are forgotten when a commit may have
-  // renumbered the tunnels (a PTB comes again for the next packet that does not fit).
+  // Learned outer path MTUs age out (RFC 8201 § 4) and are forgotten when a commit renumbered
+  // the tunnels (a PTB comes again for the next packet that does not fit); a commit that left
+  // the tunnels as they were keeps them.
   if (const RouterModel* rm = &model(); rm != path_mtu_model_) {
     path_mtu_model_ = rm;
-    shared_.esp_path_mtu.forget_all();
+    const bool same = path_mtu_tunnels_.size() == rm->tunnels.size() &&
+                      std::equal(rm->tunnels.begin(), rm->tunnels.end(), path_mtu_tunnels_.begin(),
+                                 [](const TunnelModel& t, const std::string& name) { return t.name == name; });
+    if (!same) {
+      path_mtu_tunnels_.clear();
+      for (const TunnelModel& t : rm->tunnels) path_mtu_tunnels_.push_back(t.name);
+      shared_.esp_path_mtu.forget_all();
+    }
   }
   if (const uint32_t aged = shared_.esp_path_mtu.age(now_ms)) counters().add(Counter::esp_outer6_path_mtu_aged, aged);
   age_neighbors(now_ms);

@@ -184,6 +184,7 @@ class Control {
   DadTable dad6_;                           // our IPv6 addresses' DAD (control_nd.cc)
   const RouterModel* dad6_model_ = nullptr;  // the model dad6_ was set from
   const RouterModel* path_mtu_model_ = nullptr;  // the model the learned path MTUs hold under
+  std::vector<std::string> path_mtu_tunnels_;      // its tunnels' names, by index
   std::vector<RaAdvertiser> ra_;            // per interface index
   const RouterModel* ra_model_ = nullptr;    // the model ra_ was set from
   PathMonitor* paths_ = nullptr;

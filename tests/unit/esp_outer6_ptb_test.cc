@@ -191,6 +191,24 @@ TEST(EspOuter6Ptb, TheLearnedMtuAgesBackToTheConfiguredOneAfterTenMinutes) {
   EXPECT_EQ(rig.sealed(rig.big(1300)).port, kWan) << "1300 fits the tunnel's 1400 again";
 }
 
+// A commit keeps what was learned unless it renumbers the tunnels (their names by index).
+TEST(EspOuter6Ptb, ACommitKeepsTheLearnedMtuUnlessItRenumbersTheTunnels) {
+  PtbRig rig;
+  const Frame first = rig.sealed(rig.big(1300));
+  rig.deliver(rig.ptb(first, 1300));
+  ASSERT_EQ(rig.path_mtu(), 1300);
+  config::Config c = headend_outer6_config();
+  c.mutable_tunnels(0)->set_mtu(1390);  // a change beside the tunnels' names
+  rig.r->commit(c);
+  rig.control.poll_once(rig.now);
+  EXPECT_EQ(rig.path_mtu(), 1300) << "the same tunnels";
+  c.mutable_tunnels(0)->set_name("ipsec9");
+  c.mutable_routes(0)->set_interface("ipsec9");
+  rig.r->commit(c);
+  rig.control.poll_once(rig.now);
+  EXPECT_EQ(rig.path_mtu(), 0) << "tunnel 0 is another one now";
+}
+
 TEST(EspOuter6Ptb, InnerMtuOfEachSuite) {
   EspSa sa;
   sa.outer6 = true;
