@@ -15,6 +15,10 @@ void ConfigValidator::check_router_adverts(const config::Interface& itf, const s
   if (ra.enabled() && itf.ipv6_addresses_size() == 0)
     error(at + ".enabled", "the interface has no ipv6_addresses: there is no prefix to advertise and hosts would "
                            "have no on-link address of ours");
+  if (ra.enabled() && itf.mtu() != 0 && itf.mtu() < 1280)
+    error(at + ".enabled", "the interface's mtu " + std::to_string(itf.mtu()) +
+                               " is below 1280, the IPv6 minimum link MTU (RFC 8200 § 5): hosts would ignore the "
+                               "advertised MTU (RFC 4861 § 6.3.4) and the link cannot carry IPv6");
   const uint32_t interval = ra.interval_s() ? ra.interval_s() : 600;
   if (ra.interval_s() != 0 && (ra.interval_s() < 4 || ra.interval_s() > 1800))
     error(at + ".interval_s", std::to_string(ra.interval_s()) + " is out of range (0 = 600, or 4..1800: RFC 4861 § 6.2.1)");

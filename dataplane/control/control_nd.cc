@@ -183,15 +183,16 @@ void Control::echo6_input(rte_mbuf* m, const Ipv6View& v, int iface) {
 }
 
 template <class Write>
-void Control::send_nd(int iface, Write&& write, uint16_t room) {
+bool Control::send_nd(int iface, Write&& write, uint16_t room) {
   rte_mbuf* m = rte_pktmbuf_alloc(pool_);
-  if (!m) return;
+  if (!m) return false;
   auto* p = reinterpret_cast<uint8_t*>(rte_pktmbuf_append(m, room));
-  if (!p) return rte_pktmbuf_free(m);
+  if (!p) return rte_pktmbuf_free(m), false;
   rte_pktmbuf_trim(m, static_cast<uint16_t>(room - write(p)));
   const InterfaceModel& out = model().interfaces[iface];
-  if (tx_(tx_ctx_, out.port_id, tx_queue_, &m, 1) != 1) return drop(m, DropReason::tx_full);
+  if (tx_(tx_ctx_, out.port_id, tx_queue_, &m, 1) != 1) return drop(m, DropReason::tx_full), false;
   counters().add(Counter::tx_packets);
+  return true;
 }
 
 void Control::send_solicit(int iface, const Ipv6& target, const uint8_t* unicast_mac) {
@@ -334,7 +335,11 @@ void Control::ra_poll(uint32_t now_ms) {
   }
   for (size_t i = 0; i < ra_.size(); ++i) {
     RaAdvertiser& a = ra_[i];
-    if (!a.active || !a.schedule.due(now_ms) || !dad6_.usable(static_cast<int>(i), a.link_local)) continue;
+    if (!a.active || !a.schedule.due(now_ms)) continue;
+    if (!dad6_.usable(static_cast<int>(i), a.link_local)) {
+      a.schedule.hold(now_ms);
+      continue;
+    }
     send_ra(static_cast<int>(i), a, a.settings.router_lifetime_s);
     a.schedule.sent(now_ms);
   }
@@ -349,13 +354,13 @@ void Control::retire_router_adverts() {
 }
 
 void Control::send_ra(int iface, const RaAdvertiser& a, uint16_t router_lifetime_s) {
-  send_nd(
+  const bool sent = send_nd(
       iface,
       [&](uint8_t* f) {
         return write_router_advert(f, a.mac, a.link_local, a.settings, router_lifetime_s, a.mtu, a.prefixes);
       },
       kRaMaxFrameLen);
-  counters().add(Counter::ra_sent);
+  if (sent) counters().add(Counter::ra_sent);  // the tx queue took it (tx_full counts one it did not)
 }
 
 }  // namespace wp

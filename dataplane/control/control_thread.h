@@ -136,7 +136,8 @@ class Control {
   // Packet Too Big about our ESP over IPv6: the tunnel's outer path MTU (ipsec/esp_ptb6.h).
   void ptb6_input(rte_mbuf* m, const Ipv6View& v, int iface);
   template <class Write>
-  void send_nd(int iface, Write&& write, uint16_t room = kNdFrameLen);  // `write` returns the frame's length
+  // `write` returns the frame's length; false: no mbuf, or the tx queue was full (tx_full).
+  bool send_nd(int iface, Write&& write, uint16_t room = kNdFrameLen);
   // Router Advertisements (control_nd.cc, ip/router_advert.h).
   struct RaAdvertiser {
     bool active = false;

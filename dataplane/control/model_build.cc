@@ -208,7 +208,10 @@ class RouterModelBuilder {
     s.enabled = c.enabled();
     const uint32_t max_s = c.interval_s() ? c.interval_s() : 600;
     s.max_interval_ms = max_s * 1000;
-    s.min_interval_ms = max_s * 330;  // 0.33 × MaxRtrAdvInterval (RFC 4861 § 6.2.1)
+    // RFC 4861 § 6.2.1's default MinRtrAdvInterval: 0.33 times MaxRtrAdvInterval from 9 s up, else
+    // MaxRtrAdvInterval itself (0.33 times 4..8 s would go below the RFC's 3 s; 9 s gives 2.97,
+    // held at 3).
+    s.min_interval_ms = max_s >= 9 ? std::max(max_s * 330, 3000u) : max_s * 1000;
     const uint32_t lifetime = c.router_lifetime_s() ? c.router_lifetime_s() : std::min(3 * max_s, 9000u);
     s.router_lifetime_s = c.not_default_router() ? 0 : static_cast<uint16_t>(lifetime);
     s.managed = c.managed();

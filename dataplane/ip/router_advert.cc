@@ -64,9 +64,10 @@ uint32_t RaSchedule::random_below(uint32_t n) {
 }
 
 uint32_t RaSchedule::not_before(uint32_t t) const {
-  if (!ever_sent_) return t;
-  const uint32_t earliest = last_ms_ + kMinDelayBetweenMs;
-  return static_cast<int32_t>(t - earliest) < 0 ? earliest : t;
+  // `t` is never before the last RA: the unsigned distance stays right however long ago it
+  // was (a signed one would call an RA of 25 days ago "in the future" and hold the next for weeks).
+  if (!ever_sent_ || t - last_ms_ >= kMinDelayBetweenMs) return t;
+  return last_ms_ + kMinDelayBetweenMs;
 }
 
 void RaSchedule::start(uint32_t now_ms, uint32_t min_interval_ms, uint32_t max_interval_ms, uint64_t seed) {

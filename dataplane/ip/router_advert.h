@@ -84,6 +84,9 @@ class RaSchedule {
   // plus the 3 s), then the initial ones.
   void start(uint32_t now_ms, uint32_t min_interval_ms, uint32_t max_interval_ms, uint64_t seed);
   bool due(uint32_t now_ms) const { return static_cast<int32_t>(now_ms - next_ms_) >= 0; }
+  // Due but not sent (the link-local address is still in DAD): due again at `now_ms`, so
+  // that however long the wait, `due` never sees the due time as weeks ahead.
+  void hold(uint32_t now_ms) { next_ms_ = now_ms; }
   // An advertisement left at `now_ms`: the next one at a random interval.
   void sent(uint32_t now_ms);
   // A valid solicitation at `now_ms`: the next advertisement within

@@ -169,6 +169,29 @@ TEST(RaSchedule, SolicitationsBringTheNextForwardButNeverWithin3sOfTheLast) {
   s.solicited(answered + 10'000);  // long after: within MAX_RA_DELAY_TIME
   EXPECT_GE(s.next_ms(), answered + 10'000);
   EXPECT_LE(s.next_ms(), answered + 10'000 + RaSchedule::kMaxDelayMs);
+  // Re-enabled 25 days after the last RA (past 2^31 ms): due at once, not weeks later.
+  {
+    RaSchedule r;
+    r.start(0, 198'000, 600'000, 3);
+    r.sent(0);
+    const uint32_t later = 25u * 24 * 3600 * 1000;
+    r.start(later, 198'000, 600'000, 3);
+    EXPECT_EQ(r.next_ms(), later);
+    EXPECT_TRUE(r.due(later));
+    r.sent(later);
+    r.solicited(later + 5000);  // and a solicitation is still answered within MAX_RA_DELAY_TIME
+    EXPECT_LE(r.next_ms(), later + 5000 + RaSchedule::kMaxDelayMs);
+  }
+  // Held while due (DAD of the link-local): still due after 30 days, not weeks ahead.
+  {
+    RaSchedule r;
+    r.start(1000, 198'000, 600'000, 3);
+    for (uint32_t day = 1; day <= 30; ++day) {
+      const uint32_t t = 1000 + day * 24u * 3600 * 1000;
+      ASSERT_TRUE(r.due(t)) << "day " << day;
+      r.hold(t);
+    }
+  }
   // A restart (a commit changed the settings) keeps the 3 s from the last one too.
   s.sent(answered + 10'100);
   s.start(answered + 10'200, 1320, 4000, 9);
@@ -297,6 +320,24 @@ TEST(RaConfig, ValidationRefusesWhatHostsCouldNotUse) {
   EXPECT_TRUE(has_error(errors(c), "router.lan.ipv6_ra.preferred_lifetime_s: 604800 is longer than the valid lifetime (3600)"));
   c.mutable_router()->mutable_lan()->mutable_ipv6_ra()->set_preferred_lifetime_s(1800);
   EXPECT_TRUE(errors(c).empty()) << testing::PrintToString(errors(c));
+  c = ra_config(true);
+  c.mutable_router()->mutable_lan()->set_mtu(1279);
+  EXPECT_TRUE(has_error(errors(c), "router.lan.ipv6_ra.enabled: the interface's mtu 1279 is below 1280"));
+  c.mutable_router()->mutable_lan()->set_mtu(1280);
+  EXPECT_TRUE(errors(c).empty()) << testing::PrintToString(errors(c));
+}
+
+// RFC 4861 § 6.2.1: MinRtrAdvInterval defaults to 0.33 times MaxRtrAdvInterval from 9 s up, and
+// to MaxRtrAdvInterval below (never under 3 s).
+TEST(RaConfig, MinimumIntervalNeverBelow3s) {
+  for (const auto& [interval, min_ms] : std::vector<std::pair<uint32_t, uint32_t>>{{4, 4000}, {8, 8000}, {9, 3000}, {10, 3300}, {0, 198'000}}) {
+    config::Config c = ra_config(true);
+    c.mutable_router()->mutable_lan()->mutable_ipv6_ra()->set_interval_s(interval);
+    ControlRig rig(c);
+    const RaSettings& s = rig.r1.model().interfaces[0].ra;
+    EXPECT_EQ(s.min_interval_ms, min_ms) << "interval_s " << interval;
+    EXPECT_EQ(s.max_interval_ms, (interval ? interval : 600) * 1000) << "interval_s " << interval;
+  }
 }
 
 }  // namespace
