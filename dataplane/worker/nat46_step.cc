@@ -57,7 +57,7 @@ int Nat46Step::source_service(const Ipv6& dst, Ipv4& client4) const {
 }
 
 bool Nat46Step::owned(rte_mbuf* m, const FiveTuple& t) {
-  const uint32_t owner = owner_of_class(affinity_class(t), ctx_.shared.workers ? ctx_.shared.workers : 1);
+  const uint32_t owner = owner_of_class(affinity_class(t), ctx_.shared.workers);
   if (owner == ctx_.id) return true;
   handoff_.stage(m, owner);  // sent after the burst (Worker::dispatch); a full ring counts handoff_full
   return false;
@@ -250,7 +250,7 @@ bool Nat46Step::fragment6(rte_mbuf* m, const Ipv6View& v) {
 }
 
 void Nat46Step::send6_fragments(rte_mbuf* m, int iface, uint32_t mtu) {
-  const uint32_t id = frag6_id_ += ctx_.shared.workers ? ctx_.shared.workers : 1;
+  const uint32_t id = frag6_id_ += ctx_.shared.workers;
   const Fragment6Result r = transmit6_fragments(tx_, m, iface, mtu, id);
   switch (r.status) {
     case Fragment6Status::ok: break;

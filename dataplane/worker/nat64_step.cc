@@ -55,7 +55,7 @@ Nat64Step::Nat64Step(WorkerContext& ctx, Tx& tx, Handoff& handoff)
   const RouterModel* start = ctx.shared.model.load(std::memory_order_acquire);
   if (start && !start->nat64_pool.empty())  // tables only when a service uses NAT64 at start
   {
-    bindings_ = std::make_unique<Nat64Bindings>(kBindings, ctx.id, ctx.shared.workers ? ctx.shared.workers : 1);
+    bindings_ = std::make_unique<Nat64Bindings>(kBindings, ctx.id, ctx.shared.workers);
     reasm_ = std::make_unique<Ipv6ReassemblyTable>(kReassemblySlots, DatagramStore::kDefaultTimeoutMs,
                                                    kReassemblyPerSource);
     flat_ = std::make_unique<uint8_t[]>(kFlatBytes);
@@ -103,7 +103,7 @@ bool Nat64Step::translate6(rte_mbuf* m, uint8_t* d, const Ipv6View& v, int iface
   // The binding's worker: by its key, so every packet of one client port meets the same binding.
   const uint64_t key = (v.src.hi ^ v.src.lo ^ (uint64_t{v.sport} << 8 | proto4)) * 0x9e3779b97f4a7c15ull;
   const uint32_t owner = owner_of_class(static_cast<uint32_t>(key >> 40) & (kAffinityClasses - 1),
-                                        ctx_.shared.workers ? ctx_.shared.workers : 1);
+                                        ctx_.shared.workers);
   if (owner != ctx_.id) {
     // A reassembled datagram travels as a chain (it may exceed an mbuf; the chain marks it).
     if (whole && !chain(m, d, v.end)) return ctx_.drop(m, DropReason::ipv6_frag_no_mbuf), true;
@@ -145,7 +145,7 @@ bool Nat64Step::translate6(rte_mbuf* m, uint8_t* d, const Ipv6View& v, int iface
       icmp6_errors_.send(m, v, iface, v.src, kIcmp6PacketTooBig, 0, report, Counter::nat64_icmp6_too_big);
     return ctx_.drop(m, DropReason::nat64_too_big), true;
   }
-  const uint16_t ip_id = whole ? static_cast<uint16_t>(frag_id_ += ctx_.shared.workers ? ctx_.shared.workers : 1)
+  const uint16_t ip_id = whole ? static_cast<uint16_t>(frag_id_ += ctx_.shared.workers)
                                : ip_id_++;
   const Nat64Result r = nat64_6to4(d, v, b->v4, dst4, b->v4_port, ip_id);
   switch (r.verdict) {
@@ -170,7 +170,7 @@ bool Nat64Step::fragment6(rte_mbuf* m, const Ipv6View& v, int iface) {
   rm.nat64_service_for(v.dst, 0, 0, dst4, embedded);  // only whether it is under a prefix: no ports yet
   if (!embedded) return false;
   // The datagram's worker: every fragment of it has the same key, ports or not.
-  const uint32_t owner = owner_of_class(fragment_class6(v), ctx_.shared.workers ? ctx_.shared.workers : 1);
+  const uint32_t owner = owner_of_class(fragment_class6(v), ctx_.shared.workers);
   if (owner != ctx_.id) return handoff_.stage(m, owner), true;
   // No slot for a stranger: the tenant (not the service: later fragments have no ports) first.
   if (rm.tenant_for6(v.src, iface) == kNone) return ctx_.drop(m, DropReason::nat64_no_tenant), true;
@@ -345,7 +345,7 @@ void Nat64Step::icmp4_error(rte_mbuf* m, const ParsedPacket& pp, uint8_t type, u
 }
 
 void Nat64Step::send6_fragments(rte_mbuf* m, int iface, uint32_t mtu) {
-  const uint32_t id = frag6_id_ += ctx_.shared.workers ? ctx_.shared.workers : 1;
+  const uint32_t id = frag6_id_ += ctx_.shared.workers;
   const Fragment6Result r = transmit6_fragments(tx_, m, iface, mtu, id);
   switch (r.status) {
     case Fragment6Status::ok: break;

@@ -36,7 +36,7 @@ bool has_tunnel_side(const Session6& s) { return s.iface[0] == kRoute6Tunnel || 
 
 // The worker that holds the session of `t` (either direction).
 uint32_t owner6(const WorkerContext& ctx, const FiveTuple6& t) {
-  return owner_of_class(affinity_class6(t), ctx.shared.workers ? ctx.shared.workers : 1);
+  return owner_of_class(affinity_class6(t), ctx.shared.workers);
 }
 
 }  // namespace

@@ -13,6 +13,10 @@ namespace wp {
 
 bool DataplaneShared::create_rings(uint32_t worker_count, uint32_t ring_size, int socket, std::string& error,
                                    const std::vector<int>* worker_sockets) {
+  if (worker_count == 0) {  // owner_of_class divides by it on every packet
+    error = "at least one worker is needed";
+    return false;
+  }
   workers = worker_count;
   counters = std::make_unique<WorkerCounters[]>(worker_count + 1);
   esp_counters = std::make_unique<EspTunnelCounters[]>((worker_count + 1) * kEspCounterTunnels);

@@ -30,7 +30,7 @@ bool Svr6Reassembly::wants(const Ipv6View& v, int iface) const {
 
 bool Svr6Reassembly::take(rte_mbuf* m, const Ipv6View& v) {
   // The datagram's worker: every fragment of it has the same key, ports or not.
-  const uint32_t owner = owner_of_class(fragment_class6(v), ctx_.shared.workers ? ctx_.shared.workers : 1);
+  const uint32_t owner = owner_of_class(fragment_class6(v), ctx_.shared.workers);
   if (owner != ctx_.id) return handoff_.stage(m, owner), false;
   if (!fragment_completes(ctx_, table_, table_.add(pkt_data(m), v, ctx_.now_ms), m, Counter::ipv6_fragments_received))
     return false;

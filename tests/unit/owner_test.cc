@@ -402,6 +402,17 @@ TEST(OwnerWorkers, HandoffSendsOneBurstPerOwnerNotOnePerPacket) {
 }
 
 // How often the aging sweep passes the whole table.
+// owner_of_class divides by the worker count on every packet: a dataplane
+// with none is refused where its rings are made, so no caller needs a guard.
+TEST(OwnerWorkers, RingsForZeroWorkersAreRefused) {
+  DataplaneShared shared;
+  std::string err;
+  EXPECT_FALSE(shared.create_rings(0, 64, SOCKET_ID_ANY, err));
+  EXPECT_NE(err.find("at least one worker"), std::string::npos) << err;
+  EXPECT_EQ(shared.workers, 1u);
+  EXPECT_TRUE(shared.handoff.empty());
+}
+
 TEST(OwnerWorkers, SweepPeriodFollowsTheShortestTimeoutAndUpdatePeriod) {
   Timeouts defaults;  // 1800 s / 30 s / 60 s
   EXPECT_EQ(Aging::period_ms(defaults, 0), 7500u) << "a quarter of tcp_transitory";
