@@ -5,53 +5,26 @@
 //   client 2001:db8:71::5 - [r1] 172.16.0.1 ==IPv4 WAN== 172.16.0.2 [r2] - server 2001:db8:72::10
 #include <gtest/gtest.h>
 
-#include <cstring>
-
 #include "dataplane/ip/nat64_packet.h"
 #include "dataplane/svr/metadata.h"
 #include "tests/unit/pkt6_builder.h"
 #include "tests/unit/route6_test_config.h"
 #include "tests/unit/svr6_export_check.h"
-#include "tests/unit/svr6_frames.h"
-#include "tests/unit/svr_pair_steps.h"
+#include "tests/unit/svr6_pair.h"
 
 namespace wp {
 namespace {
 
 using namespace test;
 
-constexpr const char* kClient6 = "2001:db8:71::5";
-constexpr const char* kGuest6 = "2001:db8:71:0:1::5";
-constexpr const char* kServer6 = "2001:db8:72::10";
-constexpr Mac kServer6Mac = {2, 0, 0, 0, 0x72, 0x10};
+constexpr const char* kClient6 = kV6Client;
+constexpr const char* kGuest6 = kV6Guest;
+constexpr const char* kServer6 = kV6Server;
 
-config::Config svr6_config(bool r1) {
-  config::Config c = router_base(r1 ? "r1" : "r2", r1 ? "10.1.0.1/24" : "10.2.0.1/24",
-                                 {{"wan0", r1 ? "172.16.0.1/24" : "172.16.0.2/24"}});
-  c.mutable_router()->mutable_lan()->add_ipv6_addresses(r1 ? "2001:db8:71::1/64" : "2001:db8:72::1/64");
-  add_v6_tenants(c);
-  add_web_and_dns(c, r1, "2001:db8:72::/64", "v6", "6");
-  add_peer(c, r1 ? "r2" : "r1", {r1 ? "172.16.0.2" : "172.16.0.1"}, kKey12);
-  return c;
-}
-
-class Svr6 : public ::testing::Test {
+// The pair of svr6_pair.h with IPv4 waypoints only (no IPv6 on the WANs).
+class Svr6 : public Svr6Pair {
  protected:
-  void SetUp() override {
-    r1 = std::make_unique<Router>(svr6_config(true));
-    r2 = std::make_unique<Router>(svr6_config(false));
-    r1->neighbor(1, kR2Wan, kR2Mac);
-    r2->neighbor(1, kR1Wan, kR1Mac);
-    learn6_on(*r1, 0, ip6(kClient6), kRouteClientMac);
-    learn6_on(*r2, 0, ip6(kServer6), kServer6Mac);
-  }
-  static std::vector<uint8_t> lan_frame(const Router& r, const Pkt6& p) {
-    std::vector<uint8_t> f = v6_checksummed(p.bytes());
-    std::memcpy(f.data(), r.model().interfaces[0].mac, 6);
-    std::memcpy(f.data() + 6, kRouteClientMac.data(), 6);
-    return f;
-  }
-  std::unique_ptr<Router> r1, r2;
+  void SetUp() override { make(v6wp_config(true, false), v6wp_config(false, false)); }
 };
 
 // A WAN frame: IPv4 between the waypoints, valid checksums and HMAC when it has metadata.
@@ -63,7 +36,7 @@ MetadataStatus wan_metadata(const Frame& f, Metadata& md) {
 }
 
 TEST_F(Svr6, TcpSessionAcrossIpv4Waypoints) {
-  const auto syn = lan_frame(*r1, Pkt6().ipv6(kClient6, kServer6, 64).tcp(40000, 80, 0x02).payload("GET /"));
+  const auto syn = client_frame(Pkt6().ipv6(kClient6, kServer6, 64).tcp(40000, 80, 0x02).payload("GET /"));
   Frame w1 = r1->send_one(kLan, syn);
   EXPECT_EQ(w1.src(), kR1Wan);
   EXPECT_EQ(w1.dst(), kR2Wan);
@@ -82,9 +55,7 @@ TEST_F(Svr6, TcpSessionAcrossIpv4Waypoints) {
   EXPECT_EQ(r2->count(Counter::svr6_sessions_created), 1u);
 
   // The reply: reverse metadata with TLV 5 and the ack, restored at r1.
-  auto synack = v6_checksummed(Pkt6().ipv6(kServer6, kClient6, 64).tcp(80, 40000, 0x12).payload("200 OK").bytes());
-  std::memcpy(synack.data(), r2->model().interfaces[0].mac, 6);
-  std::memcpy(synack.data() + 6, kServer6Mac.data(), 6);
+  const auto synack = server_frame(Pkt6().ipv6(kServer6, kClient6, 64).tcp(80, 40000, 0x12).payload("200 OK"));
   Frame w2 = r2->send_one(kLan, synack);
   EXPECT_EQ(w2.src(), kR2Wan);
   Metadata rmd;
@@ -96,13 +67,12 @@ TEST_F(Svr6, TcpSessionAcrossIpv4Waypoints) {
 
   // Later packets: no metadata either way, translated by session state.
   for (int i = 0; i < 2; ++i) {
-    const auto ack = lan_frame(*r1, Pkt6().ipv6(kClient6, kServer6, 64).tcp(40000, 80, 0x10).payload("more data"));
+    const auto ack = client_frame(Pkt6().ipv6(kClient6, kServer6, 64).tcp(40000, 80, 0x10).payload("more data"));
     Frame w = r1->send_one(kLan, ack);
     Metadata none;
     EXPECT_EQ(wan_metadata(w, none), MetadataStatus::absent);
     expect_restored6(ack, r2->send_one(kWan, w.raw));
-    auto back = v6_checksummed(Pkt6().ipv6(kServer6, kClient6, 64).tcp(80, 40000, 0x10).payload("body").bytes());
-    std::memcpy(back.data(), r2->model().interfaces[0].mac, 6);
+    const auto back = server_frame(Pkt6().ipv6(kServer6, kClient6, 64).tcp(80, 40000, 0x10).payload("body"));
     Frame wb = r2->send_one(kLan, back);
     if (i == 1) {
       EXPECT_EQ(wan_metadata(wb, none), MetadataStatus::absent) << "r2 stopped reverse metadata";
@@ -118,12 +88,10 @@ TEST_F(Svr6, TcpSessionAcrossIpv4Waypoints) {
 TEST_F(Svr6, RestAndIpfixShowTheIpv6TupleAndTheIpv4Waypoints) {
   enable_session_events(*r1);
   enable_session_events(*r2);
-  const auto syn = lan_frame(*r1, Pkt6().ipv6(kClient6, kServer6, 64).tcp(40000, 80, 0x02).payload("GET /"));
+  const auto syn = client_frame(Pkt6().ipv6(kClient6, kServer6, 64).tcp(40000, 80, 0x02).payload("GET /"));
   Frame w1 = r1->send_one(kLan, syn);
   expect_restored6(syn, r2->send_one(kWan, w1.raw));
-  auto synack = v6_checksummed(Pkt6().ipv6(kServer6, kClient6, 64).tcp(80, 40000, 0x12).payload("200 OK").bytes());
-  std::memcpy(synack.data(), r2->model().interfaces[0].mac, 6);
-  std::memcpy(synack.data() + 6, kServer6Mac.data(), 6);
+  const auto synack = server_frame(Pkt6().ipv6(kServer6, kClient6, 64).tcp(80, 40000, 0x12).payload("200 OK"));
   Frame w2 = r2->send_one(kLan, synack);
   expect_restored6(synack, r1->send_one(kWan, w2.raw));
   expect_svr6_export(*r1, *r2,
@@ -132,7 +100,7 @@ TEST_F(Svr6, RestAndIpfixShowTheIpv6TupleAndTheIpv4Waypoints) {
 }
 
 TEST_F(Svr6, UdpFirstPacketCarriesTlv3) {
-  const auto q = lan_frame(*r1, Pkt6().ipv6(kClient6, kServer6, 64).udp(5353, 53).payload("query"));
+  const auto q = client_frame(Pkt6().ipv6(kClient6, kServer6, 64).udp(5353, 53).payload("query"));
   Frame w1 = r1->send_one(kLan, q);
   Metadata md;
   ASSERT_EQ(wan_metadata(w1, md), MetadataStatus::ok);
@@ -144,7 +112,7 @@ TEST_F(Svr6, UdpFirstPacketCarriesTlv3) {
 }
 
 TEST_F(Svr6, GuestTenantDenied) {
-  const auto syn = lan_frame(*r1, Pkt6().ipv6(kGuest6, kServer6, 64).tcp(40001, 80, 0x02));
+  const auto syn = client_frame(Pkt6().ipv6(kGuest6, kServer6, 64).tcp(40001, 80, 0x02));
   EXPECT_TRUE(r1->send(kLan, syn).empty());
   EXPECT_EQ(r1->drop_count(DropReason::policy_deny), 1u);
   EXPECT_EQ(r1->count(Counter::svr6_sessions_created), 0u);
@@ -152,17 +120,16 @@ TEST_F(Svr6, GuestTenantDenied) {
 
 TEST_F(Svr6, EgressPolicyChecksToo) {
   // r2 without the policy: r1's metadata is refused there (zero trust).
-  config::Config c = svr6_config(false);
+  config::Config c = v6wp_config(false, false);
   c.clear_policies();
-  r2 = std::make_unique<Router>(c);
-  r2->neighbor(1, kR1Wan, kR1Mac);
-  Frame w1 = r1->send_one(kLan, lan_frame(*r1, Pkt6().ipv6(kClient6, kServer6, 64).tcp(40002, 80, 0x02)));
+  make(v6wp_config(true, false), c);
+  Frame w1 = r1->send_one(kLan, client_frame(Pkt6().ipv6(kClient6, kServer6, 64).tcp(40002, 80, 0x02)));
   EXPECT_TRUE(r2->send(kWan, w1.raw).empty());
   EXPECT_EQ(r2->drop_count(DropReason::policy_deny), 1u);
 }
 
 TEST_F(Svr6, TruncatedTlv3IsDropped) {
-  Frame w1 = r1->send_one(kLan, lan_frame(*r1, Pkt6().ipv6(kClient6, kServer6, 64).tcp(40003, 80, 0x02)));
+  Frame w1 = r1->send_one(kLan, client_frame(Pkt6().ipv6(kClient6, kServer6, 64).tcp(40003, 80, 0x02)));
   ASSERT_TRUE(shorten_tlv(const_cast<uint8_t*>(w1.data()), 3));
   resign(w1, kKey12);
   EXPECT_TRUE(r2->send(kWan, w1.raw).empty());
