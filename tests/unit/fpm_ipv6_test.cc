@@ -14,6 +14,7 @@
 
 #include "dataplane/control/fpm/fpm_decoder.h"
 #include "dataplane/control/fpm/fpm_encoder.h"
+#include "dataplane/control/fpm/fpm_listener.h"
 #include "dataplane/control/fpm/route_table.h"
 #include "dataplane/control/route_choice.h"
 #include "tests/unit/fpm_stream.h"
@@ -187,6 +188,42 @@ TEST(RouteTable6, NextHopsByOifThenPrefixAndFib6Lookups) {
   EXPECT_EQ(fib6->lookup(ip6("2001:db8:300::1")), nullptr);
   EXPECT_EQ(t.installed_ms(pfx6("2001:db8:200::/48")), 1u);
   EXPECT_EQ(t.installed_ms(pfx6("2001:db8:999::/48")), 0u);
+}
+
+// An IPv6 route from zebra into a tunnel whose mtu is below 1280 (an
+// interface route on its TUN, e.g. FRR's `ipv6 route P wp-small`) is not
+// installed through it: IPv6 routers never fragment and senders never go
+// below 1280, so the tunnel could not carry it. Its other hops still are.
+TEST(RouteTable6, HopsIntoATunnelBelowTheIpv6MinimumMtuAreSkipped) {
+  RouterModel rm;
+  rm.tunnels.push_back({.name = "small", .mtu = 1000, .addr = *parse_ipv4("169.254.1.1")});
+  rm.tunnels.push_back({.name = "big", .mtu = 1400, .addr = *parse_ipv4("169.254.2.1")});
+  rm.punt.enabled = true;
+  rm.punt.ifname_prefix = "wp-";
+  const std::vector<RouteInterface> ifs = route_interfaces(rm);
+  ASSERT_EQ(ifs.size(), 2u);
+  EXPECT_FALSE(ifs[0].ipv6_mtu);
+  EXPECT_TRUE(ifs[1].ipv6_mtu);
+  RouteTable t(ifs, [](uint32_t ifindex) {
+    return ifindex == 7 ? std::string("wp-small") : ifindex == 8 ? std::string("wp-big") : std::string();
+  });
+  FpmWriter w;
+  w.route6(true, pfx6("2001:db8:300::/48"), kZstatic, {hop6(nullptr, 7)});                 // small only
+  w.route6(true, pfx6("2001:db8:301::/48"), kZstatic, {hop6(nullptr, 7), hop6(nullptr, 8)});  // both
+  w.route(true, *parse_prefix("10.9.0.0/16"), kZstatic, {{0, 7}});                         // IPv4: any mtu
+  test::apply_stream(t, w);
+  auto fib = t.build();
+  auto fib6 = t.build6();
+  EXPECT_EQ(fib6->lookup(ip6("2001:db8:300::1")), nullptr);
+  const FibRoute6* both = fib6->lookup(ip6("2001:db8:301::1"));
+  ASSERT_NE(both, nullptr);
+  ASSERT_EQ(both->paths, 1);
+  EXPECT_EQ(t.hop_interface(both->hops[0]), "big");
+  EXPECT_EQ(t.counters().tunnel_mtu6, 2u);
+  EXPECT_EQ(t.counters().unresolved, 1u);
+  ASSERT_NE(fib->lookup(*parse_ipv4("10.9.1.1")), nullptr) << "IPv4 has no such minimum";
+  t.build6();
+  EXPECT_EQ(t.counters().tunnel_mtu6, 2u) << "a property of the last build, not a history";
 }
 
 TEST(RouteTable6, EcmpAndNextHopObjectsAndWithdrawals) {

@@ -16,6 +16,8 @@
 #include <cstring>
 #include <nlohmann/json.hpp>
 
+#include "dataplane/ip/icmp.h"  // kIpv6MinMtu
+
 namespace wp::fpm {
 namespace {
 
@@ -66,7 +68,8 @@ std::vector<RouteInterface> route_interfaces(const RouterModel& rm) {
     // Its IPv6 prefix too (ipv6_address): a gateway on it resolves to the tunnel as on IPv4's subnet.
     std::vector<Ipv6Prefix> subnets6;
     if (!tm.addr6.is_unspecified()) subnets6.push_back(tm.subnet6);
-    ifs.push_back({tm.name, tm.subnet, static_cast<int>(t), tm.addr ? kernel(tm.name) : std::string(), std::move(subnets6)});
+    ifs.push_back({tm.name, tm.subnet, static_cast<int>(t), tm.addr ? kernel(tm.name) : std::string(), std::move(subnets6),
+                   tm.mtu >= kIpv6MinMtu});
   }
   return ifs;
 }
@@ -362,6 +365,9 @@ std::string FpmListener::metrics(const std::string& labels) const {
   o += "# HELP waypoint_fib_routes_unresolved Routes from zebra with no next hop on a Waypoint interface\n"
        "# TYPE waypoint_fib_routes_unresolved gauge\n";
   o += "waypoint_fib_routes_unresolved{" + labels + "} " + std::to_string(t.unresolved + t.unknown_nh_id) + "\n";
+  o += "# HELP waypoint_fib_hops6_tunnel_mtu IPv6 next hops from zebra into a tunnel whose mtu is below 1280, not "
+       "installed\n# TYPE waypoint_fib_hops6_tunnel_mtu gauge\n";
+  o += "waypoint_fib_hops6_tunnel_mtu{" + labels + "} " + std::to_string(t.tunnel_mtu6) + "\n";
   return o;
 }
 

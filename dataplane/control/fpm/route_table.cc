@@ -154,6 +154,10 @@ void RouteTable::add_hops(const std::vector<FpmNextHop>& in, FibRoute6& out) {
   for (const FpmNextHop& h : in) {
     const int i = resolve_iface(h, true);
     if (i == kNoIface || out.paths == kFibMaxPaths) continue;
+    if (!ifaces_[static_cast<size_t>(i)].ipv6_mtu) {
+      ++counters_.tunnel_mtu6;
+      continue;
+    }
     const int tunnel = ifaces_[static_cast<size_t>(i)].tunnel;
     const FibNextHop6 nh = tunnel >= 0 ? FibNextHop6{tunnel_hop6(static_cast<uint32_t>(tunnel)), kRoute6Tunnel}
                                        : FibNextHop6{h.gateway6, i};
@@ -197,6 +201,7 @@ std::unique_ptr<const FibTable> RouteTable::build() {
 std::unique_ptr<const FibTable6> RouteTable::build6() {
   std::vector<FibRoute6> fib;
   fib.reserve(routes6_.size());
+  counters_.tunnel_mtu6 = 0;  // a property of this build, as unresolved is
   for (const auto& [k, r] : routes6_) {
     FibRoute6 f;
     f.prefix = {k.first, k.second};

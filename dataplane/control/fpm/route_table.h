@@ -62,6 +62,11 @@ struct RouteInterface {
   int tunnel = -1;     // >= 0: IPsec tunnel `tunnel` (tunnels[] index), after the ports
   std::string kernel;  // the punt path's kernel interface (ifname_prefix + name); "" when none
   std::vector<Ipv6Prefix> subnets6 = {};  // connected IPv6 prefixes (ipv6_addresses', a tunnel's ipv6_address'), not the link-local
+  // False for a tunnel whose mtu is below IPv6's 1280 (RFC 8200 § 5): an IPv6
+  // hop on it is skipped (`tunnel_mtu6`), since a router may not fragment
+  // IPv6 and no sender goes below 1280. Config refuses such a tunnel with an
+  // ipv6_address or a static IPv6 route; FRR's routes arrive at run time.
+  bool ipv6_mtu = true;
 };
 // ifindex -> kernel interface name ("" when unknown).
 using IfindexNamer = std::function<std::string(uint32_t ifindex)>;
@@ -71,7 +76,8 @@ std::string_view protocol_name(uint8_t protocol);
 
 struct RouteTableCounters {
   uint64_t routes_added = 0, routes_withdrawn = 0, withdraw_unknown = 0, nexthops_added = 0,
-           nexthops_withdrawn = 0, other_table = 0, unresolved = 0, swept = 0, unknown_nh_id = 0, link_local6 = 0;
+           nexthops_withdrawn = 0, other_table = 0, unresolved = 0, swept = 0, unknown_nh_id = 0, link_local6 = 0,
+           tunnel_mtu6 = 0;  // IPv6 hops the last build6 skipped: into a tunnel with mtu < 1280 (RouteInterface::ipv6_mtu)
 };
 
 class RouteTable {
