@@ -7,8 +7,9 @@
 // `source_prefix` (RFC 6052 again), a prefix the servers route back to this
 // router. So:
 // - the server prefix (and every mapped server) is inside one of the
-//   interface's IPv6 prefixes: there are no IPv6 routes, servers are on-link
-//   and resolved with Neighbor Discovery;
+//   interface's IPv6 prefixes (on-link, resolved with Neighbor Discovery),
+//   or behind a router on that link: inside a static IPv6 route out of the
+//   interface, or anywhere when FRR's routes come at run time (`fpm`);
 // - the source prefix is on no interface (an on-link source prefix would need
 //   this router to answer Neighbor Solicitations for every client) and
 //   overlaps neither a server prefix nor a NAT64 prefix (one IPv6 address, one
@@ -34,6 +35,15 @@ const Ipv6Prefix* on_link(const Link& l, const Ipv6Prefix& p) {
   return nullptr;
 }
 
+// A static IPv6 route out of `l` (its `interface`) that holds `p` whole.
+bool routed(const config::Config& cfg, const Link& l, const Ipv6Prefix& p) {
+  for (const config::Route& r : cfg.routes()) {
+    auto rp = parse_prefix6(r.prefix());
+    if (rp && r.interface() == l.name && rp->len <= p.len && rp->contains(p.addr)) return true;
+  }
+  return false;
+}
+
 std::string prefixes6_of(const Link& l) {
   std::string out;
   for (const auto& [k, p6] : l.prefixes6) out += (out.empty() ? "" : ", ") + format_prefix6(p6);
@@ -41,6 +51,13 @@ std::string prefixes6_of(const Link& l) {
 }
 
 }  // namespace
+
+// On-link on `l`, or behind a router there: a static route out of `l`, or
+// FRR's routes (`fpm` set: they arrive at run time; a server with none is
+// looked for on-link, and Neighbor Discovery's failure is `nd_unresolved`).
+bool ConfigValidator::reachable(const Link& l, const Ipv6Prefix& p) const {
+  return on_link(l, p) || routed(cfg_, l, p) || cfg_.has_fpm();
+}
 
 void ConfigValidator::check_nat46() {
   for (int i = 0; i < cfg_.services_size(); ++i)
@@ -86,9 +103,10 @@ void ConfigValidator::check_nat46_service(const config::Service& s, const std::s
     error(at_n + ".server_prefix", "set either server_prefix or servers, not both");
   } else if (!n.server_prefix().empty()) {
     server = rfc6052_prefix(n.server_prefix(), at_n + ".server_prefix", "2001:db8:46::/96", true);
-    if (server && l && !on_link(*l, *server))
+    if (server && l && !reachable(*l, *server))
       error(at_n + ".server_prefix", "\"" + n.server_prefix() + "\" is not inside an IPv6 prefix of " + l->name + " (" +
-                                         prefixes6_of(*l) + "): the servers must be on-link there");
+                                         prefixes6_of(*l) + ") nor a static IPv6 route out of it: the servers must be "
+                                         "on-link there or behind a router on that link");
   } else {
     check_nat46_servers(s, at_n, l);
   }
@@ -143,9 +161,10 @@ void ConfigValidator::check_nat46_servers(const config::Service& s, const std::s
       continue;
     }
     if (!seen6.insert(*v6).second) error(p + ".ipv6", "\"" + e.ipv6() + "\" is listed twice");
-    if (l && !on_link(*l, Ipv6Prefix{*v6, 128}))
+    if (l && !reachable(*l, Ipv6Prefix{*v6, 128}))
       error(p + ".ipv6", "\"" + e.ipv6() + "\" is not inside an IPv6 prefix of " + l->name + " (" + prefixes6_of(*l) +
-                             "): the server must be on-link there");
+                             ") nor a static IPv6 route out of it: the server must be on-link there or behind a "
+                             "router on that link");
   }
 }
 

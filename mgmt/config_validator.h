@@ -96,6 +96,7 @@ class ConfigValidator {
   void check_nat46();
   void check_nat46_service(const config::Service& s, const std::string& path);
   void check_nat46_servers(const config::Service& s, const std::string& path, const Link* l);
+  bool reachable(const Link& l, const Ipv6Prefix& p) const;  // a NAT46 server: on-link or behind a router on l
   // config_validate_ha.cc: node id, CPG group, the peer's addresses.
   void check_ha();
   // config_validate_apps.cc: application and category names (nDPI's).

@@ -124,6 +124,7 @@ bool Nat46Step::input4(rte_mbuf* m, const ParsedPacket& pp, int iface) {
     n->service = static_cast<int16_t>(svc);
     n->iface[static_cast<size_t>(Dir::forward)] = static_cast<int8_t>(out);
     n->iface[static_cast<size_t>(Dir::reverse)] = static_cast<int8_t>(iface);
+    n->next_hop[static_cast<size_t>(Dir::forward)] = server_hop(server6, out, t);
     n->created_ms = ctx_.now_ms;
     ref = {n, Dir::forward};
     ctx_.counters->add(Counter::nat46_sessions_created);
@@ -133,9 +134,10 @@ bool Nat46Step::input4(rte_mbuf* m, const ParsedPacket& pp, int iface) {
   if (r.verdict != Nat64Verdict::ok) return ctx_.drop(m, DropReason::nat46_untranslatable), true;
   nat46_take_frame(m, r);
   note(*ref.session, Dir::forward, len6, pp.proto, pp.tcp_flags, ctx_.now_ms);
-  if (too_big) return send6_fragments(m, out, mtu6), true;  // no DF: the client lets the path fragment it
+  const Ipv6& hop = ref.session->next_hop[static_cast<size_t>(Dir::forward)];
+  if (too_big) return send6_fragments(m, out, hop, mtu6), true;  // no DF: the client lets the path fragment it
   ctx_.counters->add(Counter::nat46_out);
-  tx_.transmit6(m, out);  // to the on-link server: Neighbor Discovery
+  tx_.transmit6(m, out, hop);  // to the server, or the router before it: Neighbor Discovery
   return true;
 }
 
@@ -160,9 +162,10 @@ bool Nat46Step::input6(rte_mbuf* m, const Ipv6View& v) {
   // A commit since may have taken the tenant's permission away: the reply meets the policy of now.
   const int lan = s.iface[static_cast<size_t>(Dir::reverse)];
   if (rm.policy(rm.tenant_for(client4, lan), svc) == kNone) return ctx_.drop(m, DropReason::nat46_policy_deny), true;
-  const int server_link = s.iface[static_cast<size_t>(Dir::forward)];  // servers are on-link there
+  const int server_link = s.iface[static_cast<size_t>(Dir::forward)];
+  const Ipv6& server_hop = s.next_hop[static_cast<size_t>(Dir::forward)];  // the server or its router
   if (v.hop_limit <= 1) {  // RFC 7915 § 5.1: Time Exceeded (code 0, hop limit exceeded in transit)
-    icmp6_errors_.send(m, v, server_link, v.src, kIcmp6TimeExceeded, 0, 0, Counter::nat46_icmp6_time_exceeded);
+    icmp6_errors_.send(m, v, server_link, server_hop, kIcmp6TimeExceeded, 0, 0, Counter::nat46_icmp6_time_exceeded);
     return ctx_.drop(m, DropReason::nat46_hop_limit), true;
   }
   const FiveTuple back{server4, client4, v.sport, v.dport, proto4};
@@ -172,7 +175,7 @@ bool Nat46Step::input6(rte_mbuf* m, const Ipv6View& v) {
   if (const uint32_t mtu4 = rm.interfaces[static_cast<size_t>(nh->iface)].mtu; len4 > mtu4) {
     // RFC 7915 § 5.1 (and § 6): Packet Too Big, unless the reply is already within what it would say.
     if (const uint32_t report = nat64_too_big_report(mtu4, static_cast<uint32_t>(v.end - v.l3)))
-      icmp6_errors_.send(m, v, server_link, v.src, kIcmp6PacketTooBig, 0, report, Counter::nat46_icmp6_too_big);
+      icmp6_errors_.send(m, v, server_link, server_hop, kIcmp6PacketTooBig, 0, report, Counter::nat46_icmp6_too_big);
     return ctx_.drop(m, DropReason::nat46_too_big), true;
   }
   const uint8_t tcp_flags = v.tcp_flags;
@@ -249,9 +252,18 @@ bool Nat46Step::fragment6(rte_mbuf* m, const Ipv6View& v) {
   return true;
 }
 
-void Nat46Step::send6_fragments(rte_mbuf* m, int iface, uint32_t mtu) {
+// The on-link neighbor toward `server` out of `out` (nat46.interface): the
+// server itself, unless the FIB has a route to it by a router on that link
+// (config `routes` or FRR's), whose gateway it then is. Chosen when the
+// session is made, as the reverse side's route is.
+Ipv6 Nat46Step::server_hop(const Ipv6& server, int out, const FiveTuple6& t) const {
+  const std::optional<Route6> r = ctx_.route6(server, symmetric_hash(t));
+  return r && r->iface == out ? route6_via(*r, server) : server;
+}
+
+void Nat46Step::send6_fragments(rte_mbuf* m, int iface, const Ipv6& hop, uint32_t mtu) {
   const uint32_t id = frag6_id_ += ctx_.shared.workers;
-  const Fragment6Result r = transmit6_fragments(tx_, m, iface, mtu, id);
+  const Fragment6Result r = transmit6_fragments(tx_, m, iface, hop, mtu, id);
   switch (r.status) {
     case Fragment6Status::ok: break;
     case Fragment6Status::too_big: return ctx_.drop(m, DropReason::nat46_too_big);

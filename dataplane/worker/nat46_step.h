@@ -1,14 +1,15 @@
 // NAT46 on the ingress router (docs/ipv6.md § NAT46, issue #19): IPv4
-// clients on a LAN reach IPv6-only servers on-link on a service's
-// `nat46.interface` by the service's IPv4 prefixes.
+// clients on a LAN reach IPv6-only servers on or behind a service's
+// `nat46.interface` (on-link, or by a route whose gateway is on that link)
+// by the service's IPv4 prefixes.
 //
 // Out (input4, an IPv4 packet from a LAN to a NAT46 service's prefix): the
 // tenant and the policy (deny by default), the server (RFC 6052 embedding
 // under server_prefix, or the `servers` map), the client's source embedded
 // under source_prefix, then the RFC 7915 translation in place
 // (ip/nat64_packet.h nat64_4to6 with the destination port as it is: NAT46
-// translates no port) and the transmit to the on-link server (Neighbor
-// Discovery). In (input6, IPv6 from a server to an address under a source
+// translates no port) and the transmit to the server, or to the router a
+// route to it on that link names (Neighbor Discovery; chosen per session). In (input6, IPv6 from a server to an address under a source
 // prefix): the session, the policy again, nat64_6to4 back to the client, the
 // transmit by the route to it (ARP). ICMPv6 errors about a translated packet
 // become the ICMPv4 error about the client's (nat46_icmp6_error_to4). ICMP
@@ -88,7 +89,8 @@ class Nat46Step {
   bool owned(rte_mbuf* m, const FiveTuple& t);
   void icmp6_error(rte_mbuf* m, const Ipv6View& v);
   // The translated IPv6 packet in `m` out of `iface` in fragments of at most `mtu` bytes.
-  void send6_fragments(rte_mbuf* m, int iface, uint32_t mtu);
+  Ipv6 server_hop(const Ipv6& server, int out, const FiveTuple6& t) const;
+  void send6_fragments(rte_mbuf* m, int iface, const Ipv6& hop, uint32_t mtu);
   // An ICMPv4 error about the client's packet in `m` (left as it is) back to
   // it from our address on `iface`, counted as `sent`.
   void icmp4_error(rte_mbuf* m, const ParsedPacket& pp, int iface, uint8_t type, uint8_t code, uint32_t rest,

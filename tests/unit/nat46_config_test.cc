@@ -66,6 +66,28 @@ TEST(Nat46Config, ServerAndSourcePrefixesAreRfc6052Prefixes) {
             "services[0].nat46.server_prefix", "not inside an IPv6 prefix of wan0 (2001:db8:46::/64)");
   has_error(with([](config::Config& c) { nat(c).set_server_prefix("2001:db8::/32"); }),
             "services[0].nat46.server_prefix", "not inside an IPv6 prefix of wan0");
+  // ... or behind a router on that link: a static IPv6 route out of it holding the prefix whole,
+  // or FRR's routes at run time. A route out of another interface, or narrower, is not one.
+  EXPECT_EQ(errors(with([](config::Config& c) {
+              nat(c).set_server_prefix("2001:db8:47::/96");
+              add_route(c, "2001:db8:47::/48", "2001:db8:46::fe", "wan0");
+            })),
+            "");
+  has_error(with([](config::Config& c) {
+              nat(c).set_server_prefix("2001:db8:47::/96");
+              add_route(c, "2001:db8:47::/48", "", "lan");
+            }),
+            "services[0].nat46.server_prefix", "nor a static IPv6 route out of it");
+  has_error(with([](config::Config& c) {
+              nat(c).set_server_prefix("2001:db8:47::/96");
+              add_route(c, "2001:db8:47::/112", "2001:db8:46::fe", "wan0");
+            }),
+            "services[0].nat46.server_prefix", "behind a router on that link");
+  EXPECT_EQ(errors(with([](config::Config& c) {
+              nat(c).set_server_prefix("2001:db8:47::/96");
+              c.mutable_fpm()->set_listen("127.0.0.1:2620");
+            })),
+            "");
   has_error(with([](config::Config& c) { nat(c).set_source_prefix("2001:db8:46:0:1::/96"); }),
             "services[0].nat46.source_prefix", "overlaps wan0's IPv6 prefix 2001:db8:46::/64");
   has_error(with([](config::Config& c) { nat(c).clear_source_prefix(); }), "services[0].nat46.source_prefix",
@@ -132,6 +154,9 @@ TEST(Nat46Config, ExplicitServerMap) {
             "services[0].nat46.servers[1].ipv6", "listed twice");
   has_error(map({{"10.46.0.10", "2001:db8:47::a"}}), "services[0].nat46.servers[0].ipv6",
             "not inside an IPv6 prefix of wan0");
+  config::Config routed = map({{"10.46.0.10", "2001:db8:47::a"}});
+  add_route(routed, "2001:db8:47::/64", "2001:db8:46::fe", "wan0");
+  EXPECT_EQ(errors(routed), "") << "behind a router on wan0";
   has_error(map({{"10.46.0.10", "ff02::1"}}), "services[0].nat46.servers[0].ipv6", "not a unicast address");
   has_error(map({{"10.46.0", "2001:db8:46::a"}}), "services[0].nat46.servers[0].ipv4", "not an IPv4 address");
   has_error(map({{"10.46.0.10", "2001:db8:46::g"}}), "services[0].nat46.servers[0].ipv6", "not an IPv6 address");

@@ -161,6 +161,58 @@ TEST(Nat46Worker, TheExplicitServersMap) {
   EXPECT_EQ(r->drop_count(DropReason::nat46_no_session), 1u);
 }
 
+// Servers behind an IPv6 router on nat46.interface: a route to their prefix
+// (config `routes`, or FRR's) makes the router its gateway the session's
+// next hop: the translated packets, their IPv6 fragments and r1's own
+// errors toward the server go to the gateway's MAC; servers on the link
+// without a route are still reached directly.
+TEST(Nat46Worker, ServersBehindARouterOnTheServersLinkGoThroughIt) {
+  config::Config c = nat46_config();
+  config::Nat46* n = c.mutable_services(0)->mutable_nat46();
+  n->clear_server_prefix();
+  config::Nat46Server* e = n->add_servers();
+  e->set_ipv4("10.46.0.30");
+  e->set_ipv6("2001:db8:99::30");  // not on wan0's 2001:db8:46::/64
+  e = n->add_servers();
+  e->set_ipv4("10.46.0.10");
+  e->set_ipv6(kNat46Server6);  // on-link
+  add_route(c, "2001:db8:99::/48", "2001:db8:46::fe", "wan0");
+  auto r = nat46_router({}, c);
+  constexpr Mac kRouterMac = {2, 0, 0, 0, 0x46, 0xfe};
+  Neighbor6Table& n6 = r->shared().neighbors6;
+  n6.begin(1, ip6("2001:db8:46::fe"), 0);
+  n6.advert(1, ip6("2001:db8:46::fe"), kRouterMac.data(), kNaSolicited | kNaOverride | kNaRouter, 0);
+
+  Out6 out(r->send_one(kLan, from_client(*r, Pkt().eth().ipv4(kClient, ip("10.46.0.30")).tcp(40001, 443, 0x02))));
+  ASSERT_EQ(out.v.status, Ipv6Status::ok);
+  EXPECT_EQ(std::memcmp(out.raw.data(), kRouterMac.data(), 6), 0) << "to the router before the server";
+  EXPECT_EQ(out.v.dst, ip6("2001:db8:99::30"));
+  EXPECT_TRUE(out.checksum_ok());
+  // Without DF, above wan0's MTU once translated: the IPv6 fragments go through the router too.
+  const std::string big(1490, 'z');
+  const auto frags = r->send(kLan, from_client(*r, Pkt().eth().ipv4(kClient, ip("10.46.0.30")).udp(5000, 53).payload(big)));
+  ASSERT_GE(frags.size(), 2u);
+  for (const Frame& f : frags) EXPECT_EQ(std::memcmp(f.raw.data(), kRouterMac.data(), 6), 0);
+  // The server's reply with hop limit 1: r1's Time Exceeded goes back through the router.
+  auto reply = v6_checksummed(Pkt6().ipv6("2001:db8:99::30", kNat46Client6, 1).tcp(443, 40001, 0x12).bytes());
+  std::memcpy(reply.data(), r->model().interfaces[1].mac, 6);
+  std::memcpy(reply.data() + 6, kRouterMac.data(), 6);
+  Out6 te(r->send_one(kWan, reply));
+  ASSERT_EQ(te.v.status, Ipv6Status::ok);
+  EXPECT_EQ(te.v.dst, ip6("2001:db8:99::30"));
+  EXPECT_EQ(std::memcmp(te.raw.data(), kRouterMac.data(), 6), 0) << "the error through the router too";
+  // A reply with a hop limit to spare reaches the client.
+  reply = v6_checksummed(Pkt6().ipv6("2001:db8:99::30", kNat46Client6, 60).tcp(443, 40001, 0x12).bytes());
+  std::memcpy(reply.data(), r->model().interfaces[1].mac, 6);
+  std::memcpy(reply.data() + 6, kRouterMac.data(), 6);
+  Frame back = r->send_one(kWan, reply);
+  EXPECT_EQ(back.src(), ip("10.46.0.30"));
+  expect_valid(back);
+  // The on-link server: straight to its own MAC, as before.
+  Out6 direct(r->send_one(kLan, from_client(*r, Pkt().eth().ipv4(kClient, kNat46Server4).tcp(40002, 443, 0x02))));
+  expect_to_server(*r, direct);
+}
+
 TEST(Nat46Worker, RefusalsAreCountedByReason) {
   auto r = nat46_router();
   auto dropped = [&](const std::vector<uint8_t>& f, uint16_t port, DropReason why) {
