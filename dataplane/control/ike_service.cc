@@ -259,6 +259,7 @@ void IkeService::poll(steady_clock::time_point now) {
   }
   if (!draining_.empty() && draining_.front().until <= now) changed = true;
   if (changed) sync_sas(now);
+  else if (!deferred_.empty() && settle_deferred(now, nullptr)) publish();
   changed |= counter(IkeServiceCounter::tables_published) != published;
   changed |= ha_step(now);
   changed |= counters_ != counters_before;  // the HA peer's records taken in above, before ha_step
@@ -383,6 +384,10 @@ void IkeService::sync_sas(steady_clock::time_point now) {
         live.erase(spi_in);
         continue;
       }
+      if (book_.pending(ep.tunnel) == spi_in) {
+        deferred_.insert(ep.tunnel);
+        add(IkeServiceCounter::rekey_switch_deferred);
+      }
       const PeerInfo* peer = nullptr;
       for (const PeerInfo& p : peers_)
         if (p.name == sa->config->name) peer = &p;
@@ -395,6 +400,7 @@ void IkeService::sync_sas(steady_clock::time_point now) {
       changed = true;
     }
   }
+  changed |= settle_deferred(now, &live);  // before the old SA leaves: it stops sealing, then drains
   for (auto it = installed_.begin(); it != installed_.end();) {
     if (live.count(it->first)) {
       ++it;
@@ -420,6 +426,41 @@ void IkeService::sync_sas(steady_clock::time_point now) {
     changed = true;
   }
   if (changed) publish();
+}
+
+bool IkeService::settle_deferred(steady_clock::time_point now, const std::set<uint32_t>* live) {
+  bool moved = false;
+  for (auto t = deferred_.begin(); t != deferred_.end();) {
+    const uint32_t spi = book_.pending(*t);
+    const auto inst = installed_.find(spi);
+    if (spi == 0 || inst == installed_.end()) {  // it left, or a newer SA seals already
+      t = deferred_.erase(t);
+      continue;
+    }
+    if (live && !live->count(spi)) {  // leaving itself (its IKE SA gone): nothing to move to
+      ++t;
+      continue;
+    }
+    IkeServiceCounter cause;
+    if (child_counters(spi).first.packets != 0)  // the owner worker seals on it already
+      cause = IkeServiceCounter::rekey_switch_first_packet;
+    else if (const uint32_t old = book_.sealing_child(*t); live && old != 0 && !live->count(old))
+      cause = IkeServiceCounter::rekey_switch_delete;
+    else if (now - inst->second.since >= kRekeyDeferFallback)
+      cause = IkeServiceCounter::rekey_switch_fallback;
+    else {
+      ++t;
+      continue;
+    }
+    book_.promote(*t);
+    add(cause);
+    if (log_)
+      log_("ike: tunnel " + std::to_string(*t) + ": Child SA " + hex(spi, 8) + " seals (" +
+           std::string(ike_service_counter_name(cause)).substr(std::string_view("rekey_switch_").size()) + ")");
+    moved = true;
+    t = deferred_.erase(t);
+  }
+  return moved;
 }
 
 void IkeService::publish() {
@@ -568,7 +609,13 @@ void IkeService::render() {
       v[5] += c.out_drops.load(std::memory_order_relaxed);
     }
     const TunnelInfo& ti = tunnels_[t];
+    // The SPI (the site's) we seal with, and the one of the site's rekey we
+    // answered that waits for it (docs/ipsec.md § Rekeying); "" when none.
+    const EspTunnel* et = current_ ? current_->tunnel(static_cast<uint32_t>(t)) : nullptr;
+    auto spi_at = [this](uint16_t slot) { return slot == kEspNoSa ? std::string() : hex(current_->slot(slot).spi, 8); };
     tunnels.push_back({{"name", ti.name},
+                       {"outbound_spi", et ? spi_at(et->out_sa) : ""},
+                       {"outbound_pending_spi", et ? spi_at(et->pending_out) : ""},
                        {"peer", ti.peer},
                        {"tenant", ti.tenant},
                        {"mtu", ti.mtu},

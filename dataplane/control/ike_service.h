@@ -129,7 +129,11 @@ inline constexpr std::chrono::milliseconds kIkeHaSeqInterval{1000};
   X(ike_ha_install_failed) /* HA: a copy whose SPIs are already held here, not installed */ \
   X(reloads)            /* live commits that changed ipsec_peers or tunnels, applied (reload()) */       \
   X(reload_ike_sas_deleted) /* IKE SAs a reload deleted: their peer removed or rebound */                \
-  X(reload_deletes_sent) /* ... of which a Delete went to the site (best effort, not retransmitted) */
+  X(reload_deletes_sent) /* ... of which a Delete went to the site (best effort, not retransmitted) */   \
+  X(rekey_switch_deferred) /* the site's Child SA rekeys we answered: our outbound stayed on the old SA (RFC 7296 § 2.8) */ \
+  X(rekey_switch_first_packet) /* ... moved to the new SA at the site's first packet on it */            \
+  X(rekey_switch_delete) /* ... moved at the site's Delete of the old SA, no packet on the new one yet */ \
+  X(rekey_switch_fallback) /* ... moved after kRekeyDeferFallback without either */
 
 enum class IkeServiceCounter : uint8_t {
 #define WP_X(n) n,
@@ -163,6 +167,13 @@ class IkeService {
   ~IkeService();
   IkeService(const IkeService&) = delete;
   IkeService& operator=(const IkeService&) = delete;
+
+  // The longest our outbound stays on the old Child SA after we answered the
+  // site's rekey of it (docs/ipsec.md § Rekeying): strongSwan deletes the
+  // old one within a round trip of our answer; one-way traffic from us
+  // (no packet of the site's on the new SA) must not stay on an SA the
+  // site is about to delete, nor wait long for a lost answer's retransmission.
+  static constexpr std::chrono::seconds kRekeyDeferFallback{3};
 
   static bool wanted(const waypoint::config::Config& cfg) { return cfg.ipsec_peers_size() > 0; }
   static bool is_ike_port(uint16_t port) { return port == kIkePort || port == kIkeNattPort; }
@@ -264,6 +275,11 @@ class IkeService {
   size_t reload_delete(const std::set<std::string>& peers, std::chrono::steady_clock::time_point now,
                        std::set<uint32_t>& children);
   void sync_sas(std::chrono::steady_clock::time_point now = std::chrono::steady_clock::now());  // EspSaBook follows the Child SAs; publish when changed
+  // The site's rekeys we answered whose outbound waits (EspSaBook::pending,
+  // deferred_): moved to the new SA at its first packet there, at the Delete
+  // of the old one (`live` given: the sealing Child SA is not in it), or
+  // after kRekeyDeferFallback; true when one moved (publish then).
+  bool settle_deferred(std::chrono::steady_clock::time_point now, const std::set<uint32_t>* live);
   // Our lifetimes (ike_service_rekey.cc): rekeys and deletes due at `now`.
   void enforce_lifetimes(std::chrono::steady_clock::time_point now);
   void enforce_ike(const ike::IkeSa& sa, Initiating* in, std::chrono::steady_clock::time_point now);
@@ -369,6 +385,7 @@ class IkeService {
     std::chrono::steady_clock::time_point until;
   };
   std::deque<Draining> draining_;
+  std::set<uint16_t> deferred_;  // tunnels with a pending Child SA (settle_deferred)
   std::map<std::pair<uint64_t, uint64_t>, ike::SaLifetime> ike_lives_;  // (SPIi, SPIr) -> our IKE SA lifetime
   ike::RekeyCounters rekey_;  // what IkeService started; outcomes added by rekey_counters()
   std::unique_ptr<const EspSaTable> current_;

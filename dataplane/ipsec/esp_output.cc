@@ -58,8 +58,8 @@ void write_outer(uint8_t* ip, const EspSa& sa, size_t total) {
 // SA, MTU, sequence number, then the layout around the inner packet. False:
 // out.drop set (and the SA's drop counted when there was one).
 bool prepare(IvSource& ivs, const EspSaTable& table, EspWorkerState& state, rte_mbuf* m, uint16_t tunnel,
-             EspResult& out, EspOp& op, EspSaState*& st) {
-  const EspSa* sa = table.outbound(tunnel);
+             EspResult& out, EspOp& op, EspSaState*& st, const EspSa*& chosen) {
+  const EspSa* sa = chosen = state.sealing(table, tunnel);
   if (!sa) return out.drop = DropReason::esp_no_sa, false;
   st = &state.of(table, *sa);
   const EspCipher c = sa->keys.cipher;
@@ -112,9 +112,8 @@ void esp_output_burst(CryptoEngine& eng, IvSource& ivs, const EspSaTable& table,
     out[i] = EspResult{};
     EspSaState* st = nullptr;
     inner_len[k] = rte_pktmbuf_pkt_len(pkts[i]);
-    if (prepare(ivs, table, state, pkts[i], tunnels[i], out[i], ops[k], st)) {
+    if (prepare(ivs, table, state, pkts[i], tunnels[i], out[i], ops[k], st, sas[k])) {
       sts[k] = st;
-      sas[k] = table.outbound(tunnels[i]);
       index[k++] = i;
     } else if (st) {
       st->count_drop(out[i].drop);

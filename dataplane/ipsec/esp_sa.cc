@@ -66,7 +66,9 @@ void EspSaTable::remove(uint16_t slot) {
   if (sas_[slot]->inbound) index_erase(slot);
   sas_[slot].reset();
   for (uint32_t t = 0; t < kMaxEspTunnels; ++t) {
-    if (tunnels_[t].out_sa == slot) tunnels_[t].out_sa = kEspNoSa;
+    EspTunnel& tu = tunnels_[t];
+    if (tu.out_sa == slot) tu.out_sa = kEspNoSa;
+    if (tu.pending_in == slot || tu.pending_out == slot) tu.pending_in = tu.pending_out = kEspNoSa;
   }
 }
 

@@ -70,6 +70,12 @@ EspSaRef make_esp_sa(const EspSa& sa);
 // A route-based tunnel interface.
 struct EspTunnel {
   uint16_t out_sa = kEspNoSa;  // slot of the SA that seals (the newest)
+  // The site's rekey we answered (docs/ipsec.md § Rekeying, RFC 7296 § 2.8):
+  // the new Child SA's slots while out_sa still seals. Its owner worker
+  // seals with pending_out from the first packet pending_in opens
+  // (EspWorkerState::sealing); the control thread makes it out_sa then, or
+  // at the site's Delete of the old SA, or after kRekeyDeferFallback.
+  uint16_t pending_in = kEspNoSa, pending_out = kEspNoSa;
   uint16_t tenant = 0;         // source tenant of what comes out of it
   uint16_t mtu = 1400;         // inner packets
 };
@@ -173,6 +179,22 @@ class EspWorkerState {
         st.seq_out = sa.seq_start;
     }
     return st;
+  }
+  // The SA that seals for `tunnel`: its out_sa, or its pending one once a
+  // packet opened on the pending inbound SA here. Both directions of a
+  // tunnel live on this worker (esp_owner.h), so its own state of that SA
+  // (counted after the ICV verified, esp_input.cc) says so: nothing shared
+  // is written, nothing read but while a switch is pending.
+  const EspSa* sealing(const EspSaTable& table, uint16_t tunnel) const {
+    const EspTunnel* tu = table.tunnel(tunnel);
+    if (!tu) return nullptr;
+    if (tu->pending_out != kEspNoSa) [[unlikely]] {
+      const EspSaState& st = sas_[tu->pending_in];
+      if (st.generation == table.slot(tu->pending_in).generation && st.generation != 0 &&
+          st.counters->packets.load(std::memory_order_relaxed) != 0)
+        return &table.slot(tu->pending_out);
+    }
+    return tu->out_sa != kEspNoSa ? &table.slot(tu->out_sa) : nullptr;
   }
   // Every kEspMarkEvery numbers: publish `seq` of `sa` (esp_output: the
   // counter; esp_input: the replay top) to the control thread.

@@ -208,7 +208,7 @@ void EspStep::seal_pending() {
       ctx_.drop(m, res[i].drop);
       continue;
     }
-    if (DropReason why; !transmit_sealed(m, *table->outbound(out_tunnel_[i]), why)) {
+    if (DropReason why; !transmit_sealed(m, *state_->sealing(*table, out_tunnel_[i]), why)) {
       EspTunnelCounters::bump(c->out_drops);
       ctx_.drop(m, why);
       continue;

@@ -135,7 +135,9 @@
 #     during a paced 4 MiB download strongSwan rekeys the Child SA >= 2 times, r1 answers each
 #     (peer_child_rekeys), the download is byte-exact, one Child SA left on each side, a new one;
 #     charon's log and a capture of r1's WAN port (IKE on 4500) hold the site's CREATE_CHILD_SA
-#     requests and r1's answers, as many as r1 counted, and no request of r1's; no ESP drop.
+#     requests and r1's answers, as many as r1 counted, and no request of r1's; no ESP drop;
+#     r1 moved its outbound to each new Child SA at the site's first packet on it or its Delete
+#     of the old one, never by the fallback (rekey_switch_*, RFC 7296 § 2.8).
 # 15. (after 14) PFS and the peer's IKE SA rekey on an IKE SA r1 initiated (docs/ipsec.md
 #     § Rekeying, RFC 7296 § 1.3.2, § 2.17, § 2.18): site13 and r1 both with esp_proposals
 #     aes256gcm16-modp2048, r1 with child_lifetime_bytes 1 MiB, strongSwan's lifetimes a day.
@@ -1370,6 +1372,17 @@ wp_expect "curl succeeded" "$rc14" -eq 0
 wp_check "byte-exact (sha256 at both ends)" test "$(wp_sha "$WP_TMP/got14.bin")" = "$(wp_sha "$WP_TMP/www/file4.bin")"
 settled14() { ctl1 -o json ipsec >"$WP_TMP/ipsec-r13.json" && [ "$(r13_py 'len(d["child_sas"])')" = 1 ]; }
 wp_check "one Child SA left on r1 (the old ones deleted by strongSwan)" wp_until 10 settled14
+# r1 kept sealing on the old Child SA after each answer until the site's first packet on the
+# new one or its Delete of the old one (RFC 7296 § 2.8), whichever r1 saw first (charon sends
+# its Delete as it installs the new SA: in our runs the Delete came first), never by the 3 s
+# fallback.
+switched14() {
+  ctl1 -o json ipsec >"$WP_TMP/ipsec-r13.json" &&
+    [ "$(r13_py 'd["counters"]["rekey_switch_first_packet"] + d["counters"]["rekey_switch_delete"]')" -ge 2 ]
+}
+wp_check "r1 moved its outbound to each new Child SA at the site's first packet or Delete (>= 2)" wp_until 5 switched14
+wp_expect "... never by the fallback" "$(r13_py 'd["counters"]["rekey_switch_fallback"]')" -eq 0
+wp_log "r1's deferred switches: $(r13_py '{k: v for k, v in d["counters"].items() if k.startswith("rekey_switch")}')"
 n14=$(rk13 peer_child_rekeys)
 wp_log "r1 after strongSwan's rekeys: $(r13_py 'd["rekey"]')"
 wp_check "r1's Child SA is a new one ($esp14 -> $(esp13))" test "$(esp13)" != "$esp14"

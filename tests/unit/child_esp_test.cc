@@ -142,6 +142,73 @@ TEST_F(ChildEsp, RekeyIsMakeBeforeBreak) {
   EXPECT_EQ(book.child_sas(), 0u);
 }
 
+// The site's rekey we answered (docs/ipsec.md § Rekeying, RFC 7296 § 2.8):
+// the old SA seals until a packet authenticates on the new one in the
+// worker that owns both, which then seals on the new one from the same
+// table; a forged packet or one on the old SA changes nothing.
+TEST_F(ChildEsp, SitesRekeySealsOnTheOldUntilItsFirstPacketOnTheNew) {
+  const ike::ChildSa old_sa = child(rng, true, 2);
+  ike::ChildSa new_sa = child(rng, true, 2), forged = child(rng, true, 2);
+  new_sa.seal_deferred = true;
+  forged.spi_in = new_sa.spi_in;  // the new SPI, other keys
+  std::string error;
+  ASSERT_TRUE(book.add(eng, old_sa, kEp, error));
+  ASSERT_TRUE(book.add(eng, new_sa, kEp, error));
+  EXPECT_EQ(book.pending(2), new_sa.spi_in);
+  EXPECT_EQ(book.sealing_child(2), old_sa.spi_in);
+  Site site_old(eng, old_sa), site_new(eng, new_sa), site_forged(eng, forged);
+  const auto table = book.build();
+  EXPECT_EQ(table->outbound(2)->spi, old_sa.spi_out);
+  EXPECT_TRUE(carries(eng, ivs, *table, ours, 2, *site_old.table, site_old.state));
+  EXPECT_FALSE(carries(eng, ivs, *table, ours, 2, *site_new.table, site_new.state));
+  EXPECT_TRUE(carries(eng, ivs, *site_old.table, site_old.state, 0, *table, ours));
+  EXPECT_FALSE(carries(eng, ivs, *site_forged.table, site_forged.state, 0, *table, ours));
+  EXPECT_EQ(ours.sealing(*table, 2)->spi, old_sa.spi_out);
+  EXPECT_TRUE(carries(eng, ivs, *site_new.table, site_new.state, 0, *table, ours));  // the site's first on the new
+  EXPECT_EQ(ours.sealing(*table, 2)->spi, new_sa.spi_out);
+  EXPECT_TRUE(carries(eng, ivs, *table, ours, 2, *site_new.table, site_new.state));
+  EXPECT_EQ(table->outbound(2)->spi, old_sa.spi_out);  // published tables never change
+  EspWorkerState other;  // a worker that saw no packet of it (the HA peer's, a restart) keeps the old
+  EXPECT_EQ(other.sealing(*table, 2)->spi, old_sa.spi_out);
+  EXPECT_TRUE(book.promote(2));  // the control thread learns it
+  EXPECT_FALSE(book.promote(2));
+  EXPECT_EQ(book.pending(2), 0u);
+  EXPECT_EQ(other.sealing(*book.build(), 2)->spi, new_sa.spi_out);
+}
+
+// What ends a pending switch besides a packet: the old SA's Delete (the
+// newest left seals: the pending one), the pending SA's own Delete or drain
+// (the old keeps sealing), a Child SA that seals at once (ours).
+TEST_F(ChildEsp, SitesRekeyPendingEndsWithDeletesAndOurRekey) {
+  const ike::ChildSa old_sa = child(rng, true, 2), ours_new = child(rng, true, 2);
+  ike::ChildSa a = child(rng, true, 2), b = child(rng, true, 2), c = child(rng, true, 2);
+  a.seal_deferred = b.seal_deferred = c.seal_deferred = true;
+  std::string error;
+  ASSERT_TRUE(book.add(eng, a, kEp, error));  // nothing sealed yet: seals at once
+  EXPECT_EQ(book.pending(2), 0u);
+  EXPECT_EQ(book.build()->outbound(2)->spi, a.spi_out);
+  ASSERT_TRUE(book.remove(a.spi_in));
+  ASSERT_TRUE(book.add(eng, old_sa, kEp, error));
+  ASSERT_TRUE(book.add(eng, a, kEp, error));
+  ASSERT_TRUE(book.remove(old_sa.spi_in));  // the site's Delete of the old SA
+  EXPECT_EQ(book.pending(2), 0u);
+  EXPECT_EQ(book.build()->outbound(2)->spi, a.spi_out);
+  ASSERT_TRUE(book.add(eng, b, kEp, error));
+  EXPECT_EQ(book.pending(2), b.spi_in);
+  ASSERT_TRUE(book.remove(b.spi_in));  // the pending one deleted
+  EXPECT_EQ(book.pending(2), 0u);
+  EXPECT_EQ(book.build()->tunnel(2)->pending_out, kEspNoSa);
+  ASSERT_TRUE(book.add(eng, c, kEp, error));
+  ASSERT_TRUE(book.drain(c.spi_in));  // rekeyed away before it sealed
+  EXPECT_EQ(book.pending(2), 0u);
+  ASSERT_TRUE(book.add(eng, b, kEp, error));
+  ASSERT_TRUE(book.add(eng, ours_new, kEp, error));  // our rekey's answer: seals at once
+  EXPECT_EQ(book.pending(2), 0u);
+  EXPECT_EQ(book.build()->outbound(2)->spi, ours_new.spi_out);
+  EXPECT_FALSE(book.promote(2));
+  EXPECT_EQ(ours.sealing(*book.build(), 2)->spi, ours_new.spi_out);
+}
+
 // The site's NAT mapping moved (RFC 7296 § 2.23): only the port changes,
 // slots and generations stay (the workers' numbers and replay window go on).
 TEST_F(ChildEsp, PeerPortFollowsTheNatKeepingGenerations) {

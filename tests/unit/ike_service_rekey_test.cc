@@ -127,6 +127,7 @@ TEST_F(ServiceRekeyTest, ByteLimitRekeysTheChildSaMakeBeforeBreak) {
   EXPECT_NE(t->inbound(fresh.spi_in), nullptr);
   EXPECT_NE(t->inbound(old_in), nullptr);
   EXPECT_EQ(t->outbound(0)->spi, fresh.spi_out);  // the site has its inbound SA: it answered
+  EXPECT_EQ(status()["counters"]["rekey_switch_deferred"], 0);  // only the site's rekeys wait (§ 2.8)
   EXPECT_EQ(status()["child_sas"].size(), 2u);
   run(del);
   // The Delete was answered: the old SA is no Child SA any more, but its
@@ -290,6 +291,7 @@ TEST_F(ServiceResponderRekeyTest, OurRekeyOnTheSitesIkeSaMakeBeforeBreak) {
   EXPECT_NE(t->inbound(old_in), nullptr);
   EXPECT_EQ(t->outbound(0)->spi, 0xabcd0042u);
   EXPECT_NE(old_out, 0xabcd0042u);
+  EXPECT_EQ(svc.counter(IkeServiceCounter::rekey_switch_deferred), 0u);  // ours: the site answered, it seals
   Header dh;
   const auto d = open_ours(del, dh);
   EXPECT_EQ(find<DeletePayload>(d, PayloadType::del)->spis, std::vector<Bytes>{spi_bytes(old_in)});

@@ -8,17 +8,24 @@
 // document names SPIs and proposals but never a key. With `initiate`, the
 // service starts the IKE SA itself against an in-process responder (the
 // site): published Child SA, retransmissions, timeout and backoff, refusal,
-// Delete by the site; InitiateSchedule alone.
+// Delete by the site; the site's Child SA rekey, our outbound moved by its
+// Delete, its first packet or the fallback; our own rekey moving it at once
+// (docs/ipsec.md § Rekeying); InitiateSchedule alone.
 #include "dataplane/control/ike_service.h"
 
 #include <gtest/gtest.h>
 
+#include <cstdio>
 #include <functional>
 #include <optional>
 #include <nlohmann/json.hpp>
 
 #include "dataplane/control/ike/responder_config.h"
 #include "dataplane/ipsec/esp_owner.h"
+#include "dataplane/ipsec/esp_input.h"
+#include "dataplane/ipsec/esp_output.h"
+#include "tests/unit/eal_env.h"
+#include "tests/unit/pkt_builder.h"
 #include "tests/unit/ike_service_test_config.h"
 #include "tests/unit/ike_test_initiator.h"
 
@@ -365,6 +372,65 @@ struct IkeServiceInitiatorTest : ::testing::Test {
   }
   nlohmann::json status() const { return nlohmann::json::parse(svc.status_json()); }
   uint64_t counter(IkeServiceCounter c) const { return svc.counter(c); }
+  static Bytes marked(Bytes b) {  // the non-ESP marker: IKE on 4500
+    b.insert(b.begin(), 4, 0);
+    return b;
+  }
+  static std::string hex8(uint32_t v) {
+    char b[9];
+    std::snprintf(b, sizeof b, "%08x", v);
+    return b;
+  }
+  // The site's request on 4500 in, our answer out (marker stripped).
+  Bytes to_us(const Bytes& req) {
+    Bytes r = svc.input(marked(req), kSiteAddr, kIkeNattPort, kHeadendAddr, kIkeNattPort, now);
+    EXPECT_GE(r.size(), 4u);
+    if (r.size() >= 4) r.erase(r.begin(), r.begin() + 4);
+    return r;
+  }
+  // Established, then the site rekeys the Child SA; our answer not yet read by the site.
+  struct SiteRekey {
+    Bytes answer;
+    uint32_t old_in = 0, old_out = 0, new_in = 0, new_out = 0;
+  };
+  SiteRekey site_rekeys() {
+    SiteRekey r;
+    exchange(poll().at(0));
+    if (!svc.initiator(0) || svc.initiator(0)->state() != InitiatorState::established) return r;
+    r.old_in = svc.initiator(0)->child()->spi_in;
+    r.old_out = svc.initiator(0)->child()->spi_out;
+    const uint64_t spi_r = site->sas().begin()->first;
+    r.answer = to_us(site->rekey_child(spi_r, site->sas().begin()->second->children.begin()->first, now));
+    r.new_in = svc.initiator(0)->child()->spi_in;
+    r.new_out = svc.initiator(0)->child()->spi_out;
+    EXPECT_NE(r.new_in, r.old_in);
+    return r;
+  }
+  // The site seals a packet on its Child SA toward our `spi_in` (its own
+  // SA table from its keys) and `worker` opens it on the published table.
+  bool site_seals_to(uint32_t spi_in, EspWorkerState& worker) {
+    const ChildSa* theirs = nullptr;
+    for (const auto& [spi, c] : site->sas().begin()->second->children)
+      if (c.spi_out == spi_in) theirs = &c;
+    const EspSa* ours = table.load()->inbound(spi_in);
+    if (!theirs || !ours) return false;
+    TunnelEndpoint ep{0, kSiteAddr, kHeadendAddr, ours->peer_port, ours->local_port, ours->udp_encap};
+    EspSaBook site_book;
+    std::string error;
+    CryptoEngine eng;
+    IvSource ivs{eng};
+    if (!site_book.add(eng, *theirs, ep, error)) return false;
+    const auto site_table = site_book.build();
+    EspWorkerState site_worker;
+    rte_mbuf* m = test::Pkt().ipv4("10.50.0.7", "10.60.0.9").udp(1234, 80).payload("hi").mbuf(test::test_pool());
+    rte_pktmbuf_adj(m, 14);
+    const uint16_t t = 0;
+    EspResult res;
+    esp_output_burst(eng, ivs, *site_table, site_worker, &m, &t, 1, &res);
+    if (res.ok) esp_input_burst(eng, *table.load(), worker, &m, 1, &res);
+    rte_pktmbuf_free(m);
+    return res.ok;
+  }
 };
 
 TEST_F(IkeServiceInitiatorTest, StartsAtOnceAndPublishesTheChildSa) {
@@ -411,34 +477,70 @@ TEST_F(IkeServiceInitiatorTest, StartsAtOnceAndPublishesTheChildSa) {
 // The site rekeys the Child SA of the IKE SA we initiated (docs/ipsec.md
 // § Rekeying): the new inbound SA is in the published table when the answer
 // leaves (make before break), the old one until the site's Delete of it.
+// Our outbound stays on the old SA until the site uses the new one (RFC 7296
+// § 2.8): here its Delete of the old SA moves it.
 TEST_F(IkeServiceInitiatorTest, ThePeersChildRekeyIsPublishedBeforeTheAnswerLeaves) {
-  exchange(poll().at(0));
-  ASSERT_EQ(svc.initiator(0)->state(), InitiatorState::established);
-  const uint32_t old_in = svc.initiator(0)->child()->spi_in;
-  const uint64_t spi_r = site->sas().begin()->first;
-  auto to_us = [&](Bytes req) {
-    req.insert(req.begin(), 4, 0);  // the non-ESP marker: IKE is on 4500
-    Bytes r = svc.input(req, kSiteAddr, kIkeNattPort, kHeadendAddr, kIkeNattPort, now);
-    EXPECT_GE(r.size(), 4u);
-    if (r.size() >= 4) r.erase(r.begin(), r.begin() + 4);
-    return r;
-  };
-  const Bytes answer = to_us(site->rekey_child(spi_r, site->sas().begin()->second->children.begin()->first, now));
-  ASSERT_FALSE(answer.empty());
-  const uint32_t new_in = svc.initiator(0)->child()->spi_in;
-  ASSERT_NE(new_in, old_in);
-  ASSERT_NE(table.load()->inbound(new_in), nullptr);  // before the answer reaches the site
-  ASSERT_NE(table.load()->inbound(old_in), nullptr);
-  const Bytes del = site->handle(answer, {kHeadend.addr, kIkeNattPort}, {kSite.addr, kIkeNattPort}, now);
+  const SiteRekey r = site_rekeys();
+  ASSERT_FALSE(r.answer.empty());
+  ASSERT_NE(table.load()->inbound(r.new_in), nullptr);  // before the answer reaches the site
+  ASSERT_NE(table.load()->inbound(r.old_in), nullptr);
+  EXPECT_EQ(table.load()->outbound(0)->spi, r.old_out);  // until the site has its inbound SA
+  nlohmann::json st = status();
+  EXPECT_EQ(st["tunnels"][0]["outbound_spi"], hex8(r.old_out));
+  EXPECT_EQ(st["tunnels"][0]["outbound_pending_spi"], hex8(r.new_out));
+  EXPECT_EQ(st["counters"]["rekey_switch_deferred"], 1);
+  const Bytes del = site->handle(r.answer, {kHeadend.addr, kIkeNattPort}, {kSite.addr, kIkeNattPort}, now);
   ASSERT_FALSE(del.empty());
-  EXPECT_EQ(table.load()->outbound(0)->spi, svc.initiator(0)->child()->spi_out);
   EXPECT_TRUE(site->handle(to_us(del), {kHeadend.addr, kIkeNattPort}, {kSite.addr, kIkeNattPort}, now).empty());
+  EXPECT_EQ(table.load()->outbound(0)->spi, r.new_out);
   EXPECT_EQ(svc.initiator(0)->child_count(), 1u);
-  const nlohmann::json st = status();
+  st = status();
   EXPECT_EQ(st["rekey"]["peer_child_rekeys"], 1);
   EXPECT_EQ(st["rekey"]["peer_requests_refused"], 0);
   ASSERT_EQ(st["child_sas"].size(), 1u);
   EXPECT_EQ(st["child_sas"][0]["state"], "INSTALLED");
+  EXPECT_EQ(st["counters"]["rekey_switch_delete"], 1);
+  EXPECT_EQ(st["counters"]["rekey_switch_first_packet"], 0);
+  EXPECT_EQ(st["tunnels"][0]["outbound_spi"], hex8(r.new_out));
+  EXPECT_EQ(st["tunnels"][0]["outbound_pending_spi"], "");
+}
+
+// The site's first ESP packet on the new SA, opened by the worker that owns
+// the tunnel: that worker seals on the new SA at once, the control thread
+// learns it from the SA's counters at its next poll.
+TEST_F(IkeServiceInitiatorTest, ThePeersFirstPacketOnTheNewChildSaMovesOurOutbound) {
+  auto tunnel_counters = std::make_unique<EspTunnelCounters[]>(kEspCounterTunnels);
+  auto sa_counters = std::make_unique<EspSaCounterSlot[]>(kMaxEspSas);
+  svc.set_tunnel_counters(tunnel_counters.get(), 1);
+  svc.set_sa_counters(sa_counters.get());
+  EspWorkerState worker;
+  worker.set_counters(sa_counters.get());
+  const SiteRekey r = site_rekeys();
+  ASSERT_FALSE(r.answer.empty());
+  ASSERT_FALSE(site->handle(r.answer, {kHeadend.addr, kIkeNattPort}, {kSite.addr, kIkeNattPort}, now).empty());
+  EXPECT_EQ(worker.sealing(*table.load(), 0)->spi, r.old_out);
+  EXPECT_TRUE(site_seals_to(r.new_in, worker));
+  EXPECT_EQ(worker.sealing(*table.load(), 0)->spi, r.new_out);  // before the control thread knows
+  EXPECT_EQ(table.load()->outbound(0)->spi, r.old_out);
+  poll();
+  EXPECT_EQ(table.load()->outbound(0)->spi, r.new_out);
+  EXPECT_EQ(counter(IkeServiceCounter::rekey_switch_first_packet), 1u);
+  EXPECT_EQ(counter(IkeServiceCounter::rekey_switch_delete), 0u);
+}
+
+// Neither a packet nor the Delete: the fallback moves it after kRekeyDeferFallback.
+TEST_F(IkeServiceInitiatorTest, ThePeersRekeyWithoutPacketOrDeleteMovesAfterTheFallback) {
+  const SiteRekey r = site_rekeys();
+  ASSERT_FALSE(r.answer.empty());
+  now += IkeService::kRekeyDeferFallback - std::chrono::milliseconds(100);
+  poll();
+  EXPECT_EQ(table.load()->outbound(0)->spi, r.old_out);
+  now += std::chrono::milliseconds(100);
+  poll();
+  EXPECT_EQ(table.load()->outbound(0)->spi, r.new_out);
+  EXPECT_EQ(counter(IkeServiceCounter::rekey_switch_fallback), 1u);
+  EXPECT_EQ(counter(IkeServiceCounter::rekey_switch_delete) + counter(IkeServiceCounter::rekey_switch_first_packet),
+            0u);
 }
 
 TEST_F(IkeServiceInitiatorTest, RetransmitsTimesOutAndStartsAgainAfterTheBackoff) {

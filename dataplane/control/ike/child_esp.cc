@@ -71,7 +71,35 @@ bool EspSaBook::add(CryptoEngine& eng, const ike::ChildSa& child, const TunnelEn
   table_.install(out, make(eng, child, ep, false, out));
   first_free_ = static_cast<uint16_t>(out + 1);  // in and out were the two lowest free slots
   children_[child.spi_in] = Child{in, out, false};
-  table_.mutable_tunnel(ep.tunnel).out_sa = out;  // make before break: the newest seals
+  EspTunnel& t = table_.mutable_tunnel(ep.tunnel);
+  if (child.seal_deferred && t.out_sa != kEspNoSa) {  // the site's rekey: until it uses the new SA
+    t.pending_in = in;
+    t.pending_out = out;
+  } else {
+    seal_with(t, out);  // make before break: the newest seals
+  }
+  return true;
+}
+
+// `out` seals; nothing is pending any more (a newer SA that seals at once
+// outranks the site's pending one, which may then only seal by remove()).
+void EspSaBook::seal_with(EspTunnel& t, uint16_t out) {
+  t.out_sa = out;
+  t.pending_in = t.pending_out = kEspNoSa;
+}
+
+uint32_t EspSaBook::sealing_child(uint16_t tunnel) const {
+  const uint16_t out = sealing(tunnel);
+  for (const auto& [spi_in, c] : children_)
+    if (out != kEspNoSa && c.out == out) return spi_in;
+  return 0;
+}
+
+bool EspSaBook::promote(uint16_t tunnel) {
+  if (tunnel >= kMaxEspTunnels) return false;
+  EspTunnel& t = table_.mutable_tunnel(tunnel);
+  if (t.pending_out == kEspNoSa) return false;
+  seal_with(t, t.pending_out);
   return true;
 }
 
@@ -96,20 +124,21 @@ bool EspSaBook::remove(uint32_t spi_in) {
   children_.erase(it);
   const uint16_t tunnel = table_.slot(c.out).tunnel;
   const bool was_sealing = sealing(tunnel) == c.out;
-  release(c.in);  // its keys are wiped with the last table that holds it
+  release(c.in);  // its keys are wiped with the last table that holds it (a pending one: no longer pending)
   release(c.out);
   if (!was_sealing) return true;
-  // The sealing SA went first: the newest outbound SA left on the tunnel.
-  EspTunnel& t = table_.mutable_tunnel(tunnel);
-  t.out_sa = kEspNoSa;
+  // The sealing SA went first: the newest outbound SA left on the tunnel
+  // (a pending one is the newest: it seals).
+  uint16_t newest_out = kEspNoSa;
   uint32_t newest = 0;
   for (const auto& [spi, other] : children_) {
     const EspSa& o = table_.slot(other.out);
     if (!other.draining && o.tunnel == tunnel && o.generation > newest) {
       newest = o.generation;
-      t.out_sa = other.out;
+      newest_out = other.out;
     }
   }
+  seal_with(table_.mutable_tunnel(tunnel), newest_out);
   return true;
 }
 
@@ -117,6 +146,8 @@ bool EspSaBook::drain(uint32_t spi_in) {
   auto it = children_.find(spi_in);
   if (it == children_.end()) return false;
   it->second.draining = true;
+  EspTunnel& t = table_.mutable_tunnel(table_.slot(it->second.out).tunnel);
+  if (t.pending_in == it->second.in) t.pending_in = t.pending_out = kEspNoSa;
   return true;
 }
 

@@ -12,7 +12,11 @@
 // Make before break (§ 2.8): the newest Child SA of a tunnel seals from the
 // moment it is added; an older one keeps opening until the peer deletes it,
 // and when the sealing one is deleted first the tunnel falls back to the
-// newest one left. Keys are expanded here (IPsec-MB, no OpenSSL) and the
+// newest one left. A Child SA of the site's rekey we answered
+// (ike::ChildSa::seal_deferred) is the exception (§ 2.8, docs/ipsec.md
+// § Rekeying): it waits as the tunnel's pending SA while the old one seals,
+// its owner worker switches at its first packet (EspWorkerState::sealing),
+// the control thread at promote(). Keys are expanded here (IPsec-MB, no OpenSSL) and the
 // raw key material wiped after use. Control thread only.
 #pragma once
 
@@ -45,7 +49,18 @@ class EspSaBook {
   EspSaBook();
   // Both SAs of a new or rekeyed Child SA; false with `error` when the
   // tunnel is out of range, the table is full or the SPI already installed.
+  // It seals at once, unless child.seal_deferred and another SA seals: then
+  // it is the tunnel's pending SA (the one before it, if any, no longer is).
   bool add(CryptoEngine& eng, const ike::ChildSa& child, const TunnelEndpoint& ep, std::string& error);
+  // The inbound SPI of the tunnel's pending Child SA, 0 when none.
+  uint32_t pending(uint16_t tunnel) const {
+    const EspTunnel* t = table_.tunnel(tunnel);
+    return t && t->pending_in != kEspNoSa ? table_.slot(t->pending_in).spi : 0;
+  }
+  // The inbound SPI of the Child SA sealing for `tunnel`, 0 when none.
+  uint32_t sealing_child(uint16_t tunnel) const;
+  // The pending Child SA seals from now on; false when none was pending.
+  bool promote(uint16_t tunnel);
   // The Child SA whose inbound SPI (ours) is `spi_in` was deleted; false when unknown.
   bool remove(uint32_t spi_in);
   // It was rekeyed away: it stays in the table (its inbound opens) but never
@@ -85,6 +100,7 @@ class EspSaBook {
     bool draining = false;
   };
   uint16_t free_slot(uint16_t not_this) const;
+  static void seal_with(EspTunnel& t, uint16_t out);
   EspSaRef make(CryptoEngine& eng, const ike::ChildSa& child, const TunnelEndpoint& ep, bool inbound,
                 uint16_t slot);
   void release(uint16_t slot);

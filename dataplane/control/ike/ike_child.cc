@@ -151,6 +151,7 @@ ChildRequestAnswer answer_child_request(const std::vector<Payload>& in, IkeSa& s
   child.suite = choice->suite;
   child.spi_out = choice->peer_spi;
   child.spi_in = new_spi;
+  child.seal_deferred = a.rekeyed != 0;  // § 2.8: the responder seals on it once the peer uses it
   derive_child_keys(child, sa.keys.sk_d, a.ni, a.nr, g_ir, /*initiator=*/false);  // the peer began this exchange
   wipe(g_ir);
   sa.children.emplace(new_spi, std::move(child));

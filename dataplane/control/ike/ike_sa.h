@@ -90,6 +90,12 @@ struct ChildSa {
   EspSuite suite;
   std::vector<TrafficSelector> ts_local, ts_remote;  // narrowed
   Bytes enc_in, integ_in, enc_out, integ_out;        // in = initiator->responder when we respond
+  // Made by the peer's rekey we answered (answer_child_request): the peer
+  // installs its inbound SA only when it reads our answer, so the old Child
+  // SA keeps sealing until the peer's first packet on this one, its Delete
+  // of the old one, or a bounded wait (RFC 7296 § 2.8; EspSaBook::add). Not
+  // synced to the HA peer: a copy taken over seals at once.
+  bool seal_deferred = false;
   ChildSa() = default;
   ChildSa(const ChildSa&) = delete;
   ChildSa& operator=(const ChildSa&) = delete;
