@@ -1,5 +1,6 @@
-// ICMPv4 Fragmentation Needed about our ESP over IPv4 (docs/ipsec.md § Fragmentation Needed on
-// the outer path; ipsec/esp_ptb.h, ipsec/esp_path_mtu.h): our outer IPv4 header copies the inner
+// ICMPv4 Fragmentation Needed about our ESP over IPv4
+// (docs/ipsec.md § Fragmentation Needed on the outer path;
+// ipsec/esp_ptb.h, ipsec/esp_path_mtu.h): our outer IPv4 header copies the inner
 // DF (an inner IPv6 packet's is set above 1280 bytes), so a router on the path that cannot
 // forward a DF one answers Fragmentation Needed; a real worker hands it to the control thread,
 // which checks what it quotes against the outbound SA and lowers the tunnel's outer path MTU;
