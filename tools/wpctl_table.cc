@@ -264,14 +264,17 @@ void print_ipsec(const json& d) {
                 static_cast<unsigned long long>(x.value("lifetime_s", 0ULL)),
                 static_cast<unsigned long long>(x.value("bytes", 0ULL)), exp.c_str(), local.c_str(), remote.c_str());
   }
-  std::printf("\nTunnels\n%-10s %-10s %-10s %5s %10s %12s %8s %10s %12s %8s\n", "TUNNEL", "PEER", "TENANT", "MTU",
-              "IN_PKTS", "IN_BYTES", "IN_DROP", "OUT_PKTS", "OUT_BYTES", "OUT_DROP");
+  // PATH_MTU: the outer path MTU learned from ICMP (docs/ipsec.md § IPv6 outer addresses,
+  // § Fragmentation Needed on the outer path), "-" while none holds.
+  std::printf("\nTunnels\n%-10s %-10s %-10s %5s %8s %10s %12s %8s %10s %12s %8s\n", "TUNNEL", "PEER", "TENANT", "MTU",
+              "PATH_MTU", "IN_PKTS", "IN_BYTES", "IN_DROP", "OUT_PKTS", "OUT_BYTES", "OUT_DROP");
   const json& tunnels = d.contains("tunnels") ? d["tunnels"] : none;
   for (const json& x : tunnels) {
     auto n = [&](const char* k) { return static_cast<unsigned long long>(x.value(k, 0ULL)); };
-    std::printf("%-10s %-10s %-10s %5llu %10llu %12llu %8llu %10llu %12llu %8llu\n", x.value("name", "").c_str(),
-                x.value("peer", "").c_str(), x.value("tenant", "").c_str(), n("mtu"), n("in_packets"), n("in_bytes"),
-                n("in_drops"), n("out_packets"), n("out_bytes"), n("out_drops"));
+    const std::string path = n("path_mtu") ? std::to_string(n("path_mtu")) : "-";
+    std::printf("%-10s %-10s %-10s %5llu %8s %10llu %12llu %8llu %10llu %12llu %8llu\n", x.value("name", "").c_str(),
+                x.value("peer", "").c_str(), x.value("tenant", "").c_str(), n("mtu"), path.c_str(), n("in_packets"),
+                n("in_bytes"), n("in_drops"), n("out_packets"), n("out_bytes"), n("out_drops"));
   }
   const std::string refused = d.contains("refused") ? numbers(d["refused"], true) : "";
   std::printf("\nrefused:%s\n", refused.empty() ? " none" : refused.c_str());

@@ -13,7 +13,7 @@
 // tentative, not answered for, until one unanswered DAD solicitation and a
 // second of silence; proof that another node holds it makes it duplicate.
 // Packet Too Big to a WAN address that quotes our ESP lowers its tunnel's
-// outer path MTU (ipsec/esp_ptb6.h, esp_path_mtu.h;
+// outer path MTU (ipsec/esp_ptb.h, esp_path_mtu.h;
 // docs/ipsec.md § IPv6 outer addresses); one about anything else goes where it went before.
 // Router Advertisements on LAN interfaces with ipv6_ra (RFC 4861 § 6.2,
 // ip/router_advert.h): on schedule, sooner after a Router Solicitation, and a
@@ -28,7 +28,7 @@
 #include "dataplane/ip/icmp.h"  // kIcmp6PacketTooBig
 #include "dataplane/ip/ndp.h"
 #include "dataplane/ip/packet_edit.h"
-#include "dataplane/ipsec/esp_ptb6.h"
+#include "dataplane/ipsec/esp_ptb.h"
 
 namespace wp {
 namespace {
@@ -67,12 +67,12 @@ void Control::icmp6_input(rte_mbuf* m, int iface) {
 // forged or stale and changes nothing.
 void Control::ptb6_input(rte_mbuf* m, const Ipv6View& v, int iface) {
   const uint8_t* d = pkt_data(m);
-  const EspPtb6 ptb =
+  const EspPtb ptb =
       esp_ptb6_check(d + v.l4, v.end - v.l4, v.dst, shared_.esp.load(std::memory_order_acquire));
-  if (ptb.verdict == EspPtb6Verdict::not_esp) return not_ours(m, iface);
+  if (ptb.verdict == EspPtbVerdict::not_esp) return not_ours(m, iface);
   const InterfaceModel& in = model().interfaces[iface];
   const bool ours = in.holds6(v.dst) || shared_.ha.holds_peer_address6(v.dst, iface);
-  if (ptb.verdict != EspPtb6Verdict::taken || !in.wan || !ours) return drop(m, DropReason::esp_outer6_ptb_invalid);
+  if (ptb.verdict != EspPtbVerdict::taken || !in.wan || !ours) return drop(m, DropReason::esp_outer6_ptb_invalid);
   counters().add(Counter::esp_outer6_ptb);
   shared_.esp_path_mtu.lower(ptb.tunnel, ptb.path_mtu, ptb.inner_mtu, now_ms_);
   rte_pktmbuf_free(m);

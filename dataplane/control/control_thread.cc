@@ -12,7 +12,9 @@
 #include "dataplane/control/arp_frame.h"
 #include "dataplane/control/waypoint6_addr.h"
 #include "dataplane/ip/checksum.h"
+#include "dataplane/ip/icmp.h"  // kIcmpDestUnreachable, kIcmpCodeFragNeeded
 #include "dataplane/ip/packet_edit.h"
+#include "dataplane/ipsec/esp_ptb.h"
 #include "dataplane/paths/path_monitor.h"
 
 namespace wp {
@@ -238,6 +240,7 @@ void Control::icmp_input(rte_mbuf* m, const ParsedPacket& pp, int iface) {
   uint8_t* icmp = d + pp.l4;
   if (model().own_address_iface(pp.dst) == kNone && !shared_.ha.holds_peer_address(pp.dst))
     return not_ours(m, iface);                  // link-local multicast when punting
+  if (icmp[0] == kIcmpDestUnreachable && icmp[1] == kIcmpCodeFragNeeded) return frag_needed4_input(m, pp, iface);
   if (icmp[0] != 8) return not_ours(m, iface);  // errors for our own connections, timestamps, ...
   trim_padding(m, pp);
   uint8_t* ip = d + pp.l3;
@@ -252,6 +255,28 @@ void Control::icmp_input(rte_mbuf* m, const ParsedPacket& pp, int iface) {
   uint8_t dst[6];
   std::memcpy(dst, eth->src_addr.addr_bytes, 6);
   send_l2(m, iface, dst);
+}
+
+// Fragmentation Needed to a WAN address (ours, or the HA peer's we hold) that
+// quotes our ESP over IPv4 lowers its tunnel's outer path MTU (ipsec/esp_ptb.h,
+// esp_path_mtu.h; docs/ipsec.md § Fragmentation Needed on the outer path): one
+// on another port, with a bad checksum, or quoting what no SA of ours sent is
+// forged or stale and changes nothing; one about anything else (the kernel's
+// own TCP, when punting) goes where it went before.
+void Control::frag_needed4_input(rte_mbuf* m, const ParsedPacket& pp, int iface) {
+  const uint8_t* icmp = pkt_data(m) + pp.l4;
+  const size_t len = pp.end - pp.l4;
+  const EspPtb fn = esp_frag_needed4_check(icmp, len, pp.dst, shared_.esp.load(std::memory_order_acquire));
+  if (fn.verdict == EspPtbVerdict::not_esp) return not_ours(m, iface);
+  const RouterModel& rm = model();
+  const int owner = rm.own_address_iface(pp.dst);  // whose address it came to
+  const bool to_wan = (owner != kNone && rm.interfaces[owner].wan) || shared_.ha.holds_peer_address(pp.dst);
+  if (fn.verdict != EspPtbVerdict::taken || !rm.interfaces[iface].wan || !to_wan ||
+      csum_fold(csum_partial(icmp, len)) != 0)
+    return drop(m, DropReason::esp_outer4_frag_needed_invalid);
+  counters().add(Counter::esp_outer4_frag_needed);
+  shared_.esp_path_mtu.lower(fn.tunnel, fn.path_mtu, fn.inner_mtu, now_ms_);
+  rte_pktmbuf_free(m);
 }
 
 void Control::resolve(rte_mbuf* m, uint32_t now_ms) {

@@ -96,6 +96,8 @@ class Control {
   bool resolving(int iface, Ipv4 addr) const;
   void age_neighbors(uint32_t now_ms);
   void icmp_input(rte_mbuf* m, const ParsedPacket& pp, int iface);
+  // Fragmentation Needed about our ESP over IPv4: the tunnel's outer path MTU (ipsec/esp_ptb.h).
+  void frag_needed4_input(rte_mbuf* m, const ParsedPacket& pp, int iface);
   void resolve(rte_mbuf* m, uint32_t now_ms);
   void neighbor_learned(int iface, Ipv4 addr);
   void note_ha_claim(const HaArpClaim& c, bool our_own, bool taken);
@@ -133,7 +135,7 @@ class Control {
   void nd_input(rte_mbuf* m, const Ipv6View& v, int iface);
   void nd_advert_input(const NdMessage& nd, int iface);
   void echo6_input(rte_mbuf* m, const Ipv6View& v, int iface);
-  // Packet Too Big about our ESP over IPv6: the tunnel's outer path MTU (ipsec/esp_ptb6.h).
+  // Packet Too Big about our ESP over IPv6: the tunnel's outer path MTU (ipsec/esp_ptb.h).
   void ptb6_input(rte_mbuf* m, const Ipv6View& v, int iface);
   template <class Write>
   // `write` returns the frame's length; false: no mbuf, or the tx queue was full (tx_full).

@@ -217,7 +217,7 @@ class IkeService {
   // bytes, drops, replay drops and integrity failures in the status.
   void set_sa_counters(const EspSaCounterSlot* counters) { sa_counters_ = counters; }
   // The tunnels' outer path MTUs learned from ICMPv6 Packet Too Big
-  // (DataplaneShared::esp_path_mtu), each tunnel's `path_mtu` in the status (0: none).
+  // (DataplaneShared::esp_path_mtu; and from ICMPv4 Fragmentation Needed over IPv4), each tunnel's `path_mtu` in the status (0: none).
   void set_path_mtu(const EspPathMtu* p) { path_mtu_ = p; }
 
   // HA (docs/ipsec.md § HA, ike_service_ha.cc): sync our IKE SAs through

@@ -2,6 +2,7 @@
 #include "dataplane/ipsec/esp_output.h"
 
 #include "dataplane/ip/checksum.h"
+#include "dataplane/ip/icmp.h"  // kIpv6MinMtu
 #include "dataplane/ip/nat64_packet.h"  // l4_checksum6
 #include "dataplane/ip/packet.h"        // kProtoUdp
 
@@ -40,12 +41,26 @@ void checksum_udp6(uint8_t* ip, const EspSa& sa) {
   store16(ip + 46, l4_checksum6(sa.local6, sa.peer6, kProtoUdp, ip + 40, len));
 }
 
-void write_outer(uint8_t* ip, const EspSa& sa, size_t total) {
+// The outer IPv4 header's DF (RFC 4301 § 8.1, "copy"; as Linux's XFRM by default): an inner
+// IPv4 packet's own DF, so that a router that cannot forward a DF one answers Fragmentation
+// Needed (the tunnel's path MTU, esp_ptb.h) and one without DF is fragmented on the way
+// (the peer reassembles before opening it); an inner IPv6 packet's is set above 1280 bytes
+// and clear at or below (RFC 4213 § 3.2: IPv6 is never fragmented on its path, but the
+// 1280 bytes every IPv6 link carries must cross the tunnel even when sealed they do not fit).
+bool outer_df(const uint8_t* inner, size_t len) {
+  if ((inner[0] >> 4) == 6) return len > kIpv6MinMtu;
+  return (inner[6] & 0x40) != 0;
+}
+
+void write_outer(uint8_t* ip, const EspSa& sa, size_t total, bool df, uint64_t seq) {
   if (sa.outer6) return write_outer6(ip, sa, total);
   ip[0] = 0x45;
   ip[1] = 0;
   store16(ip + 2, static_cast<uint16_t>(total));
-  store32(ip + 4, 0);  // id 0, no flags: ESP packets are not fragmented by us
+  // The id: the sequence number's low 16 bits, different for each of an SA's packets in a row,
+  // so that fragments a router makes of one without DF are told apart (RFC 6864 § 4.1).
+  store16(ip + 4, static_cast<uint16_t>(seq));
+  store16(ip + 6, df ? 0x4000 : 0);
   ip[8] = 64;
   ip[9] = sa.udp_encap ? kProtoUdp : kIpProtoEsp;
   store16(ip + 10, 0);
@@ -74,10 +89,12 @@ bool prepare(IvSource& ivs, const EspSaTable& table, EspWorkerState& state, rte_
   state.mark(table, *sa, seq);
   uint8_t* tail = reinterpret_cast<uint8_t*>(rte_pktmbuf_append(m, static_cast<uint16_t>(back)));
   // Tunnel mode carries either family (RFC 4303 § 2.5): the inner header's version says which.
-  const bool inner6 = (rte_pktmbuf_mtod(m, const uint8_t*)[0] >> 4) == 6;
+  const uint8_t* in = rte_pktmbuf_mtod(m, const uint8_t*);
+  const bool inner6 = (in[0] >> 4) == 6;
+  const bool df = outer_df(in, inner);
   esp_write_trailer(tail, pad, inner6 ? kEspNextIpv6 : kEspNextIpv4);
   uint8_t* ip = reinterpret_cast<uint8_t*>(rte_pktmbuf_prepend(m, static_cast<uint16_t>(front)));
-  write_outer(ip, *sa, rte_pktmbuf_pkt_len(m));
+  write_outer(ip, *sa, rte_pktmbuf_pkt_len(m), df, seq);
   uint8_t* esp = ip + esp_outer_header_len(*sa) + (sa->udp_encap ? 8 : 0);
   store32(esp, sa->spi);
   store32(esp + 4, static_cast<uint32_t>(seq));

@@ -8,7 +8,9 @@
 // per key as RFC 4106 § 3.1 asks; CBC: unpredictable bytes), padding
 // 1, 2, 3..., next header 4 (IPv4) or 41 (IPv6, by the inner header's
 // version), then one esp_seal_burst. The outer IPv4 header
-// goes from the SA's local address to its peer, TTL 64, with a UDP header
+// goes from the SA's local address to its peer, TTL 64, DF copied from an
+// inner IPv4 packet (set for inner IPv6 above 1280 bytes), the sequence
+// number's low 16 bits as its id, with a UDP header
 // 4500 -> the peer's port and checksum 0 when encapsulated (RFC 3948 § 2.1).
 // An SA with IPv6 outer addresses (docs/ipsec.md § IPv6 outer addresses)
 // gets an IPv6 header instead, hop limit 64, next header 50 or 17; its UDP

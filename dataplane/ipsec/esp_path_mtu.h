@@ -5,7 +5,7 @@
 // (IPv6 routers never fragment, RFC 8200 § 5) answers with a Packet Too Big
 // (RFC 4443 § 3.2) quoting it. The control thread checks the quote names an
 // outbound SA of ours by its SPI with that SA's two addresses
-// (esp_ptb6_check, esp_ptb6.h: a forged PTB must not shrink a tunnel) and
+// (esp_ptb6_check, esp_ptb.h: a forged PTB must not shrink a tunnel) and
 // lowers the tunnel's path MTU here: to the reported MTU, never below 1280
 // (RFC 8200 § 5) and never up from a PTB (RFC 8201 § 4); after
 // kPathMtuAgeMs without another PTB it is forgotten and the configured MTU

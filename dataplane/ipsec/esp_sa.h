@@ -84,7 +84,9 @@ struct EspTunnel {
 // SAs (see above).
 class EspSaTable {
  public:
-  // The inbound SPI index: open addressing, linear probing, half full at most.
+  // The SPI indexes (inbound; outbound, for ICMP errors quoting our ESP): open addressing,
+  // linear probing, half full at most. Outbound SPIs are the peers' choice, so two sites may
+  // pick the same one: that index holds every slot of an SPI, and outbound_spi() picks.
   static constexpr uint32_t kIndexSize = 2 * kMaxEspSas;
   static_assert((kIndexSize & (kIndexSize - 1)) == 0, "the SPI index is a power of two");
   static constexpr uint32_t kIndexBits = std::countr_zero(kIndexSize);
@@ -111,6 +113,18 @@ class EspSaTable {
     }
     return nullptr;
   }
+  // The first outbound SA with `spi` that `match(const EspSa&)` accepts (the outer addresses and
+  // ports of an ICMP error's quote, ipsec/esp_ptb.h); null when none. Control thread.
+  template <class Match>
+  const EspSa* outbound_spi(uint32_t spi, Match&& match) const {
+    for (uint32_t i = spi_hash(spi), n = 0; n < kIndexSize; i = (i + 1) & (kIndexSize - 1), ++n) {
+      const uint16_t s = out_index_[i];
+      if (s == kEspNoSa) return nullptr;
+      const EspSa* sa = sas_[s].get();
+      if (sa->spi == spi && match(*sa)) return sa;
+    }
+    return nullptr;
+  }
   const EspTunnel* tunnel(uint32_t t) const { return t < kMaxEspTunnels ? &tunnels_[t] : nullptr; }
   const EspSa* outbound(uint32_t t) const {
     const EspTunnel* tu = tunnel(t);
@@ -128,11 +142,14 @@ class EspSaTable {
 
  private:
   static const EspSa& free_sa();
+  // The index a slot's SA belongs in: inbound or outbound.
+  uint16_t* index_of(uint16_t s) const { return sas_[s]->inbound ? index_.get() : out_index_.get(); }
   void index_insert(uint16_t s);
   void index_erase(uint16_t s);
 
   std::unique_ptr<EspSaRef[]> sas_;  // null = free
-  std::unique_ptr<uint16_t[]> index_;
+  std::unique_ptr<uint16_t[]> index_;      // inbound SPIs (unique)
+  std::unique_ptr<uint16_t[]> out_index_;  // outbound SPIs (each peer's, perhaps the same)
   std::unique_ptr<EspTunnel[]> tunnels_;
 };
 

@@ -24,6 +24,7 @@
 #include "dataplane/session/nat_ports.h"
 #include "dataplane/session/table.h"
 #include "dataplane/worker/counters.h"
+#include "dataplane/worker/rate_limit.h"
 #include "dataplane/worker/session_gate.h"
 #include "dataplane/worker/shared.h"
 
@@ -77,6 +78,8 @@ struct WorkerContext {
   std::mt19937_64 rng;
   SessionGate gate;  // new sessions: tenant quotas, per-source and per-tenant rates
   NatPorts nat_ports;  // internet breakout: source ports of the classes this worker owns
+  // ICMPv4 Fragmentation Needed and ICMPv6 Packet Too Big up to the control thread (rate_limit.h).
+  PathMtuErrorMeter path_mtu_errors;
   // Application classification (svr/app_inspect.h): this worker's own nDPI; null = off.
   std::unique_ptr<app::AppClassifier> apps;
   // IPv6 sessions between IPv4 waypoints (svr/svr6_lan.h): null without an IPv6 session table.

@@ -77,7 +77,8 @@ namespace wp {
   X(tunnel_frag_needed_unsent) /* DF packets above a tunnel's MTU whose sender is not behind a LAN port, IPv6 too big for senders behind a tunnel: no ICMP */ \
   X(tunnel_datagrams_reassembled) /* inner IPv4 datagrams that came out of tunnels in fragments, made whole */ \
   X(esp_outer6_ptb)            /* ICMPv6 Packet Too Big quoting our ESP over IPv6, taken (docs/ipsec.md § IPv6 outer addresses) */ \
-  X(esp_outer6_path_mtu_aged)  /* tunnels whose learned outer path MTU aged out (RFC 8201 § 4: 10 min) */ \
+  X(esp_outer6_path_mtu_aged)  /* tunnels whose learned outer path MTU aged out (RFC 8201 § 4, RFC 1191 § 6.3: 10 min), over IPv6 or IPv4 */ \
+  X(esp_outer4_frag_needed)    /* ICMPv4 Fragmentation Needed quoting our ESP over IPv4, taken (docs/ipsec.md § Fragmentation Needed on the outer path) */ \
   X(metadata_encrypted) \
   X(metadata_decrypted) \
   X(pair_key_switches) /* a worker moved to another pair-key version toward a peer (TLV 22) */ \

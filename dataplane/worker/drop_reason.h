@@ -122,6 +122,8 @@ namespace wp {
   X(esp_seq_exhausted, "outbound SA sent its last sequence number; the peer must rekey it first") \
   X(esp_too_big, "packet routed into a tunnel is larger than the tunnel MTU and has DF set") \
   X(esp_outer6_ptb_invalid, "ICMPv6 Packet Too Big to a WAN address not quoting an outbound SA of ours by SPI and both addresses (forged, stale or malformed)") \
+  X(esp_outer4_frag_needed_invalid, "ICMPv4 Fragmentation Needed quoting ESP, to a LAN address, with a bad checksum, or not quoting an outbound SA of ours by SPI, both addresses and ports (forged, stale or malformed)") \
+  X(icmp_path_mtu_rate_limited, "ICMPv4 Fragmentation Needed or ICMPv6 Packet Too Big for us over the rate the control thread checks them at") \
   X(esp_no_room, "no headroom or tailroom in the mbuf for the ESP encapsulation") \
   X(esp_seal_failed, "the crypto library refused to seal an ESP packet") \
   X(esp_no_route, "sealed ESP packet whose SA peer is not routed out of a WAN interface") \

@@ -45,7 +45,7 @@ bool Ipv6Input::stage(rte_mbuf* m, int iface, Route6Step::Staged& out) {
     s.v = parse_ipv6_packet(d, m->data_len, kEthHdrLen);
   }
   if (v.status != Ipv6Status::ok) return ctx_.drop(m, ipv6_drop_reason(v.status)), false;
-  if (v.proto == kProtoIcmpv6 && for_control(d, v, in, iface)) return to_control(m, iface), false;
+  if (v.proto == kProtoIcmpv6 && for_control(d, v, in, iface)) return to_control(m, iface, d[v.l4]), false;
   // IKE over IPv6 (docs/ipsec.md § IPv6 outer addresses): UDP 500/4500 to one of
   // this WAN interface's addresses (or the HA peer's we hold after a takeover: docs/ipsec.md
   // § HA), not ESP (EspStep took that), to the IKE service.
@@ -108,7 +108,12 @@ bool Ipv6Input::for_kernel(const Ipv6View& v) const {
                      [&](const InterfaceModel& in) { return in.holds6(v.dst); });
 }
 
-void Ipv6Input::to_control(rte_mbuf* m, int iface) {
+void Ipv6Input::to_control(rte_mbuf* m, int iface, uint8_t type) {
+  // Packet Too Big in a bucket of its own (rate_limit.h): a flood of them leaves NS/NA alone.
+  if (type == kIcmp6PacketTooBig) {
+    if (!ctx_.path_mtu_errors.admit(iface, ctx_.now_ms)) return ctx_.drop(m, DropReason::icmp_path_mtu_rate_limited);
+    return to_control_ring(m);
+  }
   if (!nd_rate_[static_cast<size_t>(iface) % kNdPorts].take(ctx_.now_ms, kNdPerSecond, kNdBurst))
     return ctx_.drop(m, DropReason::nd_rate_limited);
   to_control_ring(m);

@@ -59,7 +59,7 @@ class Ipv6Input {
 
  private:
   bool for_control(const uint8_t* d, const Ipv6View& v, const InterfaceModel& in, int iface);
-  void to_control(rte_mbuf* m, int iface);
+  void to_control(rte_mbuf* m, int iface, uint8_t icmp6_type);  // metered by type (rate_limit.h)
   void to_control_ring(rte_mbuf* m);
   bool for_kernel(const Ipv6View& v) const;
 

@@ -6,6 +6,8 @@
 #pragma once
 
 #include <algorithm>
+#include <array>
+#include <cstddef>
 #include <cstdint>
 
 namespace wp {
@@ -39,6 +41,25 @@ class TokenBucket {
   uint64_t milli_ = 0;
   uint32_t last_ms_ = 0;
   bool started_ = false;
+};
+
+// ICMP path-MTU errors for our addresses (ICMPv4 Fragmentation Needed, ICMPv6
+// Packet Too Big), which the control thread checks against the outbound ESP
+// SAs (ipsec/esp_ptb.h): per port, in buckets of their own, so a flood of
+// them can neither starve ARP and Neighbor Discovery nor be starved by them
+// (docs/ipsec.md § Fragmentation Needed on the outer path). A tunnel needs
+// one error per path change; the rest are repeats.
+class PathMtuErrorMeter {
+ public:
+  static constexpr uint32_t kPerSecond = 100;
+  static constexpr uint32_t kBurst = 32;
+  static constexpr size_t kPorts = 16;
+  bool admit(int iface, uint32_t now_ms) {
+    return rate_[static_cast<size_t>(iface) % kPorts].take(now_ms, kPerSecond, kBurst);
+  }
+
+ private:
+  std::array<TokenBucket, kPorts> rate_{};
 };
 
 }  // namespace wp

@@ -38,6 +38,13 @@ bool is_icmp_echo(rte_mbuf* m, const ParsedPacket& pp, uint8_t type) {
   return pp.proto == kProtoIcmp && pp.status == ParseStatus::ipv4 && pkt_data(m)[pp.l4] == type;
 }
 
+// ICMPv4 Fragmentation Needed (type 3 code 4, RFC 1191).
+bool is_frag_needed(rte_mbuf* m, const ParsedPacket& pp) {
+  const uint8_t* d = pkt_data(m);
+  return pp.proto == kProtoIcmp && pp.status == ParseStatus::ipv4 && pp.end >= pp.l4 + 2 &&
+         d[pp.l4] == kIcmpDestUnreachable && d[pp.l4 + 1] == kIcmpCodeFragNeeded;
+}
+
 // Packets wait in a QoS scheduler this worker runs (worker/qos_tx.h).
 bool qos_backlog(const WorkerContext& ctx) {
   for (const QosPortShared& p : ctx.shared.qos.ports)
@@ -238,6 +245,13 @@ int Worker::owner_of(rte_mbuf*& m, ParsedPacket& pp, int iface) {
     // alone (docs/ipsec.md § Which worker owns an SA).
     if (wan && esp_.enabled())
       if (const uint32_t spi = esp_spi_of(m, pp)) return static_cast<int>(owner_of_spi(spi, ctx_.shared.workers));
+    // Fragmentation Needed, about our ESP over IPv4 perhaps: the control thread checks what it
+    // quotes, metered on its own (docs/ipsec.md § Fragmentation Needed on the outer path).
+    if (is_frag_needed(m, pp)) [[unlikely]] {
+      if (!ctx_.path_mtu_errors.admit(iface, ctx_.now_ms))
+        return ctx_.drop(m, DropReason::icmp_path_mtu_rate_limited), kNone;
+      return to_control(m), kNone;
+    }
     // SVR traffic to our waypoint ports (and breakout replies: TCP, UDP, ICMP
     // echo replies to a source-NAT port) is dispatched by the class in the
     // port; the rest is ours to answer.

@@ -1,5 +1,5 @@
 // ICMPv6 Packet Too Big about our ESP over IPv6 (docs/ipsec.md § IPv6 outer addresses;
-// ipsec/esp_ptb6.h, ipsec/esp_path_mtu.h): a real worker hands a PTB to r2's WAN IPv6 address
+// ipsec/esp_ptb.h, ipsec/esp_path_mtu.h): a real worker hands a PTB to r2's WAN IPv6 address
 // to the control thread, which checks what it quotes against the outbound SA and lowers the
 // tunnel's outer path MTU; the next inner packet that no longer fits gets what one above
 // tunnels[].mtu gets (DF: ICMP "fragmentation needed" with the MTU left to the LAN sender,
@@ -8,101 +8,24 @@
 // a higher one never raises the MTU; after 10 minutes the configured MTU holds again (RFC 8201).
 #include <gtest/gtest.h>
 
-#include <algorithm>
-#include <cstring>
-
-#include "dataplane/control/control_thread.h"
-#include "dataplane/ip/icmp.h"
-#include "dataplane/ip/nat64_packet.h"  // icmpv6_checksum
-#include "dataplane/ip/ndp.h"
-#include "dataplane/ipsec/esp_ptb6.h"
-#include "tests/unit/esp_site.h"
+#include "tests/unit/esp_ptb_rig.h"
 
 namespace wp {
 namespace {
 
 using namespace test;
 
-const Ipv6 kPathRouter = *parse_ipv6("2001:db8:ff::fe");  // a router between r2 and the site
-constexpr Mac kPathRouterMac = {2, 0, 0, 0, 0xfe, 0xfe};
 // GCM, UDP 4500, IPv6: 40 + 8 + 8 (SPI, sequence) + 8 (IV) + 2 + 16 (ICV) around the inner
 // packet, padded to 4 bytes with the trailer: 1300 bytes leave 1218 inner ones.
 constexpr uint16_t kInnerOf1300 = 1218;
 
-struct PtbRig {
-  Tunnel tu{true, true, true};
-  std::unique_ptr<Router> r;
-  Control control;
-  uint32_t now = 1000;
-
-  explicit PtbRig(config::Config c = headend_outer6_config())
-      : r(make_router(tu, c)), control(r->shared(), test_pool(), 0) {
-    Neighbor6Table& n6 = r->shared().neighbors6;
-    n6.begin(kWan, kSite6, 0);
-    n6.advert(kWan, kSite6, kSiteMac.data(), kNaSolicited | kNaOverride, 0);
-    control.set_tx([](void*, uint16_t, uint16_t, rte_mbuf** p, uint16_t n) {
-      for (uint16_t i = 0; i < n; ++i) rte_pktmbuf_free(p[i]);
-      return n;
-    }, nullptr);
-    control.poll_once(now);
-  }
-  // A UDP datagram of `ip_len` IP bytes from the server to the site's host, DF as asked.
-  Bytes big(uint16_t ip_len, bool df = true) {
-    Pkt p = Pkt().ipv4(kServer, kSiteHost);
-    if (df) p.frag(0x4000);
-    return lan_frame(*r, p.udp(5000, 53).payload(std::string(ip_len - 28, 'x')));
-  }
-  // What r2 seals toward the site for `inner` (ESP over IPv6), as the path router saw it.
-  Frame sealed(const Bytes& inner) {
-    Frame f = r->send_one(kLan, inner);
-    EXPECT_EQ(f.port, kWan) << r->drops();
-    return f;
-  }
-  // The path router's Packet Too Big for `quoted` (an Ethernet frame r2 sent) to `to` on `port`,
-  // quoting as much as fits 1280 bytes (RFC 4443 § 3.2).
-  Bytes ptb(const Frame& quoted, uint32_t mtu, const Ipv6& to = kR2Wan6) {
-    const size_t q = std::min<size_t>(quoted.raw.size() - 14, 1280 - 48);
-    Bytes f(14 + 40 + 8 + q, 0);
-    std::memcpy(f.data(), r->model().interfaces[kWan].mac, 6);
-    std::memcpy(f.data() + 6, kPathRouterMac.data(), 6);
-    put16(f.data() + 12, kEtherTypeIpv6);
-    uint8_t* ip = f.data() + 14;
-    ip[0] = 0x60;
-    put16(ip + 4, static_cast<uint16_t>(8 + q));
-    ip[6] = kProtoIcmpv6;
-    ip[7] = 64;
-    store_ipv6(ip + 8, kPathRouter);
-    store_ipv6(ip + 24, to);
-    uint8_t* icmp = ip + 40;
-    icmp[0] = kIcmp6PacketTooBig;
-    put32(icmp + 4, mtu);
-    std::memcpy(icmp + 8, quoted.raw.data() + 14, q);
-    put16(icmp + 2, icmpv6_checksum(kPathRouter, to, icmp, 8 + q));
-    return f;
-  }
-  // The PTB through the worker (up its control ring) and the control thread.
-  void deliver(const Bytes& frame, uint16_t port = kWan) {
-    EXPECT_TRUE(r->send(port, frame).empty());
-    control.poll_once(now);
-  }
-  uint64_t taken() { return r->shared().control_counters().get(Counter::esp_outer6_ptb); }
-  uint64_t refused() { return r->shared().control_counters().get(DropReason::esp_outer6_ptb_invalid); }
-  uint16_t path_mtu() { return r->shared().esp_path_mtu.path(kTunnel); }
-  // The ICMP "fragmentation needed" r2 answers a DF datagram with; its MTU, 0 when it was sealed.
-  uint16_t frag_needed_mtu(uint16_t ip_len) {
-    std::vector<Frame> out = r->send(kLan, big(ip_len));
-    EXPECT_EQ(out.size(), 1u) << r->drops();
-    if (out.size() != 1 || out[0].port == kWan) return 0;
-    EXPECT_EQ(out[0].port, kLan);
-    EXPECT_EQ(out[0].dst(), kServer);
-    EXPECT_EQ(out[0].l4()[0], 3);
-    EXPECT_EQ(out[0].l4()[1], 4);
-    return get16(out[0].l4() + 6);
-  }
+// The rig (esp_ptb_rig.h) with IPv6 outer addresses.
+struct Ptb6Rig : PtbRig {
+  explicit Ptb6Rig(const config::Config& c = headend_outer6_config()) : PtbRig(true, c) {}
 };
 
 TEST(EspOuter6Ptb, PtbQuotingOurEspLowersTheTunnelMtuAndTheNextBigPacketGetsFragNeeded) {
-  PtbRig rig;
+  Ptb6Rig rig;
   const Frame first = rig.sealed(rig.big(1300));  // fits the tunnel's 1400: sealed, 1382 bytes
   EXPECT_EQ(rig.path_mtu(), 0);
   rig.deliver(rig.ptb(first, 1300));
@@ -131,7 +54,7 @@ TEST(EspOuter6Ptb, PtbQuotingOurEspLowersTheTunnelMtuAndTheNextBigPacketGetsFrag
 TEST(EspOuter6Ptb, ForgedPtbsChangeNothingAndAreCounted) {
   config::Config c = headend_outer6_config();
   c.mutable_router()->mutable_lan()->add_ipv6_addresses("2001:db8:2::1/64");
-  PtbRig rig(c);
+  Ptb6Rig rig(c);
   const Frame first = rig.sealed(rig.big(1300));
   auto edited = [&](size_t at, uint8_t x) {  // `first` with one byte of its IPv6 packet changed
     Frame f = first;
@@ -163,7 +86,7 @@ TEST(EspOuter6Ptb, ForgedPtbsChangeNothingAndAreCounted) {
 }
 
 TEST(EspOuter6Ptb, AnMtuBelow1280CountsAs1280AndAHigherOneNeverRaisesIt) {
-  PtbRig rig;
+  Ptb6Rig rig;
   const Frame first = rig.sealed(rig.big(1300));
   rig.deliver(rig.ptb(first, 1000));
   EXPECT_EQ(rig.taken(), 1u);
@@ -177,7 +100,7 @@ TEST(EspOuter6Ptb, AnMtuBelow1280CountsAs1280AndAHigherOneNeverRaisesIt) {
 }
 
 TEST(EspOuter6Ptb, TheLearnedMtuAgesBackToTheConfiguredOneAfterTenMinutes) {
-  PtbRig rig;
+  Ptb6Rig rig;
   const Frame first = rig.sealed(rig.big(1300));
   rig.deliver(rig.ptb(first, 1300));
   ASSERT_EQ(rig.path_mtu(), 1300);
@@ -193,7 +116,7 @@ TEST(EspOuter6Ptb, TheLearnedMtuAgesBackToTheConfiguredOneAfterTenMinutes) {
 
 // A commit keeps what was learned unless it renumbers the tunnels (their names by index).
 TEST(EspOuter6Ptb, ACommitKeepsTheLearnedMtuUnlessItRenumbersTheTunnels) {
-  PtbRig rig;
+  Ptb6Rig rig;
   const Frame first = rig.sealed(rig.big(1300));
   rig.deliver(rig.ptb(first, 1300));
   ASSERT_EQ(rig.path_mtu(), 1300);
@@ -207,6 +130,22 @@ TEST(EspOuter6Ptb, ACommitKeepsTheLearnedMtuUnlessItRenumbersTheTunnels) {
   rig.r->commit(c);
   rig.control.poll_once(rig.now);
   EXPECT_EQ(rig.path_mtu(), 0) << "tunnel 0 is another one now";
+}
+
+// A flood of PTBs is metered in its own bucket (rate_limit.h, shared with ICMPv4 Fragmentation
+// Needed), not Neighbor Discovery's: NS/NA keep their 1000/s whatever the PTBs do.
+TEST(EspOuter6Ptb, AFloodIsMeteredApartFromNeighborDiscovery) {
+  Ptb6Rig rig;
+  Frame forged = rig.sealed(rig.big(1300));
+  forged.raw[14 + 48] ^= 0x01;  // another SPI
+  const Bytes f = rig.ptb(forged, 1280);
+  constexpr uint32_t kFlood = 96;
+  for (uint32_t i = 0; i < kFlood; ++i) EXPECT_TRUE(rig.r->send(kWan, f).empty());
+  for (uint32_t i = 0; i < kFlood / 16; ++i) rig.control.poll_once(rig.now);
+  const uint64_t limited = rig.r->drop_count(DropReason::icmp_path_mtu_rate_limited);
+  EXPECT_EQ(rig.refused() + limited, kFlood);
+  EXPECT_GE(limited, kFlood - PathMtuErrorMeter::kBurst - 16) << "at most 160 ms of refill";
+  EXPECT_EQ(rig.r->drop_count(DropReason::nd_rate_limited), 0u);
 }
 
 TEST(EspOuter6Ptb, InnerMtuOfEachSuite) {

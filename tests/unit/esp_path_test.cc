@@ -478,6 +478,53 @@ TEST(EspSaTable, SpiIndexProbesStayShort) {
   EXPECT_LT(static_cast<double>(miss) / 4096, 2.5);
 }
 
+// The outbound SPI index (ICMP errors quoting our ESP are checked by it, ipsec/esp_ptb.h) follows
+// install, reinstall and remove, and a published copy; two peers may pick the same SPI, each
+// found by its own match; inbound SAs are never in it, outbound ones never in the inbound one.
+TEST(EspSaTable, OutboundSpiIndexFollowsInstallAndRemove) {
+  auto t = std::make_unique<EspSaTable>();
+  auto outbound = [](uint32_t spi, Ipv4 peer) {
+    EspSa sa;
+    sa.spi = spi;
+    sa.generation = 1;
+    sa.peer = peer;
+    return sa;
+  };
+  auto find = [](const EspSaTable& tab, uint32_t spi, Ipv4 peer) {
+    const EspSa* sa = tab.outbound_spi(spi, [&](const EspSa& s) { return s.peer == peer; });
+    return sa ? int{sa->slot} : -1;
+  };
+  const Ipv4 a = 0x0a000001, b = 0x0a000002;
+  ASSERT_TRUE(t->install(3, outbound(0x1000, a)));
+  ASSERT_TRUE(t->install(7, outbound(0x1000, b)));  // the same SPI, another peer's choice
+  ASSERT_TRUE(t->install(9, inbound_sa(0x1000, 1)));
+  EXPECT_EQ(find(*t, 0x1000, a), 3);
+  EXPECT_EQ(find(*t, 0x1000, b), 7);
+  EXPECT_EQ(t->slot_of(t->inbound(0x1000)), 9);
+  EXPECT_EQ(find(*t, 0x1000, 0), -1) << "the inbound SA is not in the outbound index";
+  const EspSaTable copy(*t);
+  t->remove(3);
+  EXPECT_EQ(find(*t, 0x1000, a), -1);
+  EXPECT_EQ(find(*t, 0x1000, b), 7);
+  EXPECT_EQ(find(copy, 0x1000, a), 3) << "a published copy keeps its own index";
+  ASSERT_TRUE(t->install(7, outbound(0x2000, b)));  // the slot reused: the old SPI leaves the index
+  EXPECT_EQ(find(*t, 0x1000, b), -1);
+  EXPECT_EQ(find(*t, 0x2000, b), 7);
+  ASSERT_TRUE(t->install(7, inbound_sa(0x3000, 2)));  // now an inbound SA
+  EXPECT_EQ(find(*t, 0x2000, b), -1);
+  EXPECT_EQ(t->slot_of(t->inbound(0x3000)), 7);
+  EXPECT_EQ(t->slot_of(t->inbound(0x1000)), 9);
+  // Many, half removed (backward-shift deletion): the rest are all found, the removed none.
+  std::mt19937 rng(4);
+  std::vector<uint32_t> spis;
+  for (uint16_t s = 100; s < 8100; ++s) {
+    spis.push_back(static_cast<uint32_t>(rng()) | 1);
+    ASSERT_TRUE(t->install(s, outbound(spis.back(), a)));
+  }
+  for (uint16_t s = 100; s < 8100; s += 2) t->remove(s);
+  for (uint16_t s = 100; s < 8100; ++s) EXPECT_EQ(find(*t, spis[s - 100], a), s % 2 ? int{s} : -1) << s;
+}
+
 TEST(EspOwnerRule, SpiCarriesTheTunnelsClass) {
   for (uint32_t tunnel : {0u, 1u, 63u, 64u, 200u}) {
     for (uint32_t random : {0u, 5u, 0xdeadbeefu, 0xffffffffu}) {
