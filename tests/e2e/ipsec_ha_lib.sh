@@ -10,9 +10,9 @@
 # (ipsec_peers[0].address the site's, local_address ra's on both nodes); the IPv4 WAN
 # addresses stay (ha.peer_waypoints), the inner traffic stays IPv4.
 if [ "${IPSEC_HA_FAMILY:-4}" = 6 ]; then
-  IPSEC_HA_SITE=2001:db8:16::9 IPSEC_HA_RA=2001:db8:16::2 IPSEC_HA_IP=ipv6
+  IPSEC_HA_SITE=2001:db8:16::9 IPSEC_HA_RA=2001:db8:16::2 IPSEC_HA_IP=ipv6 IPSEC_HA_CLAIMS=icmp6
 else
-  IPSEC_HA_SITE=172.16.0.9 IPSEC_HA_RA=172.16.0.2 IPSEC_HA_IP=ip
+  IPSEC_HA_SITE=172.16.0.9 IPSEC_HA_RA=172.16.0.2 IPSEC_HA_IP=ip IPSEC_HA_CLAIMS=arp
 fi
 
 # ipsec_ha_hub NAME LAN WAN NODE PEER_WAN PEER_LAN WAN6 PEER_WAN6: one node's YAML on stdout
@@ -72,7 +72,8 @@ counter() { ipsec "$1" "d['counters']['$2']"; }
 
 # ipsec_ha_site CONN WHAT: charon (kernel-libipsec, PSK, DPD after 2 s of silence) in the site's
 # namespace with one connection CONN to ra's address ($IPSEC_HA_RA), loaded (WHAT names it in
-# the check), and a capture of the site's port in WP_TMP/site.pcap; swan() is its swanctl.
+# the check), and a capture of the site's port in WP_TMP/site.pcap (with the address claims:
+# ARP, or ICMPv6 for Neighbor Advertisements); swan() is its swanctl.
 ipsec_ha_site() {
   SW=$WP_TMP/sw
   mkdir -p "$SW"
@@ -97,6 +98,6 @@ $(wp_swan_secret site1 site1.example headend.example "$PSK")
 SWAN
   wp_check "charon's VICI socket is up" wp_charon_start site "$SW" "$WP_TMP/charon.log"
   wp_check "swanctl loads the site$2" swan --load-all --file "$SW/swanctl.conf"
-  wp_check "capture of the site's port" wp_cap_start wan w9 "$WP_TMP/site.pcap" -f "host $IPSEC_HA_SITE"
+  wp_check "capture of the site's port" wp_cap_start wan w9 "$WP_TMP/site.pcap" -f "host $IPSEC_HA_SITE or $IPSEC_HA_CLAIMS"
 }
 swan() { wp_swanctl site "$SW" "$@"; }
