@@ -58,6 +58,7 @@ void Control::icmp6_input(rte_mbuf* m, int iface) {
     case kNdRouterSolicit: return rs_input(m, v, iface);
     case kIcmp6EchoRequest: return echo6_input(m, v, iface);
     case kIcmp6PacketTooBig: return ptb6_input(m, v, iface);
+    case kMldQuery: return mld_query_input(m, v, iface);  // control_mld.cc
     default: return not_ours(m, iface);
   }
 }

@@ -151,6 +151,7 @@ uint32_t Control::poll_once(uint32_t now_ms) {
   age_neighbors6(now_ms);
   dad6_poll(now_ms);
   ra_poll(now_ms);
+  mld_poll(now_ms);  // after dad6_poll: a link-local that just passed DAD is the reports' source
   if (paths_) paths_->poll(now_us());
   return handled;
 }

@@ -19,11 +19,13 @@
 
 #include <cstdint>
 #include <optional>
+#include <span>
 #include <vector>
 
 #include "dataplane/control/dad6.h"
 #include "dataplane/control/ha_arp_claim.h"
 #include "dataplane/control/linux_cp/tunnel_links.h"
+#include "dataplane/control/mld_listener.h"
 #include "dataplane/ip/ip_address.h"
 #include "dataplane/ip/ndp.h"
 #include "dataplane/ip/router_advert.h"
@@ -50,6 +52,8 @@ class Control {
   static constexpr int kArpTries = 3;
   // Neighbor slots the aging sweep visits per poll (the table in ~64 polls).
   static constexpr uint32_t kNeighborSweep = 64;
+  // How often the MLD listener re-reads its groups (HA holds, DAD verdicts) between commits.
+  static constexpr uint32_t kMldRecheckMs = 100;
 
   Control(DataplaneShared& shared, rte_mempool* pool, uint16_t tx_queue);
   ~Control();
@@ -86,6 +90,8 @@ class Control {
   // every interface that advertised: hosts drop us as their default router
   // at once instead of at the lifetime's end. On shutdown, while the ports run.
   void retire_router_adverts();
+  // MLDv2 (control_mld.cc): leave every group we listen to (shutdown, while the ports run).
+  void retire_mld();
 
  private:
   const RouterModel& model() const { return *shared_.model.load(std::memory_order_acquire); }
@@ -155,6 +161,12 @@ class Control {
   void ra_reload(const RouterModel& rm, uint32_t now_ms);
   void send_ra(int iface, const RaAdvertiser& a, uint16_t router_lifetime_s);
   void send_solicit(int iface, const Ipv6& target, const uint8_t* unicast_mac);  // null: multicast
+  // The MLDv2 listener (control_mld.cc, mld_listener.h): our solicited-node
+  // groups and all-routers, reported; queries answered.
+  void mld_query_input(rte_mbuf* m, const Ipv6View& v, int iface);
+  void mld_poll(uint32_t now_ms);
+  std::vector<Ipv6> mld_groups(const RouterModel& rm, int iface) const;
+  void mld_send(int iface, std::span<const MldRecord> records);
   void resolve6(rte_mbuf* m);
   void neighbor6_learned(int iface, const Ipv6& addr);
   void neighbor6_failed(int iface, const Ipv6& addr);
@@ -190,6 +202,9 @@ class Control {
   std::vector<std::string> path_mtu_tunnels_;      // its tunnels' names, by index
   std::vector<RaAdvertiser> ra_;            // per interface index
   const RouterModel* ra_model_ = nullptr;    // the model ra_ was set from
+  MldListener mld_;
+  const RouterModel* mld_model_ = nullptr;  // the model mld_'s groups were last read from
+  uint32_t mld_checked_ms_ = 0;             // and when (HA and DAD changes are seen within kMldRecheckMs)
   PathMonitor* paths_ = nullptr;
   PuntInterfaces* punt_ = nullptr;  // null: no punt path
   TunnelLinks tunnel_links_{0};     // the tunnels' kernel interfaces: down without an outbound SA

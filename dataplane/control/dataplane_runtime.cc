@@ -214,7 +214,10 @@ void DataplaneRuntime::stop_workers() {
 }
 
 void DataplaneRuntime::stop() {
-  if (control_) control_->retire_router_adverts();  // the ports still run
+  if (control_) {  // the ports still run
+    control_->retire_router_adverts();
+    control_->retire_mld();
+  }
   // Everything holding DPDK memory goes before the EAL does.
   workers_.clear();
   dispatcher_.reset();

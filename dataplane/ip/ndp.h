@@ -36,6 +36,10 @@ inline constexpr uint8_t kMldQuery = 130, kMldReport = 131, kMldDone = 132, kMld
 inline bool is_nd_or_mld(uint8_t icmp6_type) {
   return (icmp6_type >= kMldQuery && icmp6_type <= kNdRedirect) || icmp6_type == kMld2Report;
 }
+// A listener's MLD message (v1 report or done, v2 report), not a query.
+inline bool is_mld_report(uint8_t icmp6_type) {
+  return icmp6_type == kMldReport || icmp6_type == kMldDone || icmp6_type == kMld2Report;
+}
 inline constexpr uint8_t kNdHopLimit = 255;
 inline constexpr uint8_t kNdOptSourceLla = 1;
 inline constexpr uint8_t kNdOptTargetLla = 2;

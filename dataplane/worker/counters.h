@@ -149,6 +149,9 @@ namespace wp {
   X(nd_dad_looped) /* our own DAD solicitation seen again (its nonce): ignored */ \
   X(ra_sent) /* Router Advertisements sent on LAN interfaces (ip/router_advert.h), final ones included */ \
   X(rs_answered) /* valid Router Solicitations on an advertising interface: the next RA follows within 0.5..3 s */ \
+  X(mld_reports_sent) /* MLDv2 Reports sent for our groups (control/mld_listener.h): changes, answers, leaves */ \
+  X(mld_queries_received) /* valid MLD queries (v1 or v2) on an interface with IPv6 */ \
+  X(mld_queries_answered) /* of those, the ones about a group we listen to (or general): a Report follows */ \
   X(icmpv6_echo_replies) \
   /* NAT64 (worker/nat64_step.h) */ \
   X(nat64_out) /* IPv6 packets translated to IPv4 and sent */ \

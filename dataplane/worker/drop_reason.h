@@ -99,6 +99,8 @@ namespace wp {
   X(nd_bad_dad, "Neighbor Solicitation from :: not to a solicited-node group, or with a link-layer option") \
   X(nd_bad_solicited, "solicited Neighbor Advertisement to a multicast address") \
   X(nd_bad_router_solicit, "Router Solicitation with a code not 0, short, a bad option, or from :: with a link-layer option") \
+  X(mld_bad_query, "MLD query not from a link-local source, hop limit not 1, without Router Alert, or malformed (RFC 3810 5.1.14)") \
+  X(mld_not_query, "another node's MLD report or done: we listen, we are not an MLD querier") \
   X(nd_target_not_ours, "Neighbor Solicitation for an address that is not ours") \
   X(nd_target_not_held, "Neighbor Solicitation for our IPv6 address while the HA peer holds it") \
   X(nd_peer_dad, "DAD Neighbor Solicitation for an HA peer's IPv6 address we hold (not answered: it is the peer's)") \

@@ -46,6 +46,10 @@ bool Ipv6Input::stage(rte_mbuf* m, int iface, Route6Step::Staged& out) {
   }
   if (v.status != Ipv6Status::ok) return ctx_.drop(m, ipv6_drop_reason(v.status)), false;
   if (v.proto == kProtoIcmpv6 && for_control(d, v, in, iface)) return to_control(m, iface, d[v.l4]), false;
+  // Other listeners' MLD reports and dones (snooping switches flood them to routers' ports):
+  // we listen (control/mld_listener.h), we are not an MLD querier.
+  if (v.proto == kProtoIcmpv6 && v.dst.is_multicast() && is_mld_report(d[v.l4]))
+    return ctx_.drop(m, DropReason::mld_not_query), false;
   // IKE over IPv6 (docs/ipsec.md § IPv6 outer addresses): UDP 500/4500 to one of
   // this WAN interface's addresses (or the HA peer's we hold after a takeover: docs/ipsec.md
   // § HA), not ESP (EspStep took that), to the IKE service.
@@ -95,6 +99,9 @@ bool Ipv6Input::for_control(const uint8_t* d, const Ipv6View& v, const Interface
     case kIcmp6PacketTooBig: return in.holds6(v.dst) || ctx_.shared.ha.holds_peer_address6(v.dst, iface);
     // Router Solicitations, on an interface that advertises (ip/router_advert.h).
     case kNdRouterSolicit: return in.ra.enabled && (v.dst == kAllRouters || in.holds6(v.dst));
+    // MLD queries (RFC 3810 § 5.1.15: general ones to all-nodes, others to the group) on an
+    // interface with IPv6: the control thread's listener answers (control/mld_listener.h).
+    case kMldQuery: return in.addrs6.size() > 1 && (v.dst.is_multicast() || in.holds6(v.dst));
     default: return false;
   }
 }

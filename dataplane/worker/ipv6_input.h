@@ -6,7 +6,9 @@
 // Advertisements to one of them or to all-nodes (answers to our solicitations
 // and the neighbors' own updates, § 7.2.6), Router Solicitations on an
 // interface that sends Router Advertisements (to all-routers or to one of its
-// addresses, § 6.2.6) and echo requests to one of them.
+// addresses, § 6.2.6), echo requests to one of them and MLD queries on an
+// interface with IPv6 (control/mld_listener.h; other listeners' reports are
+// dropped as mld_not_query: we listen, we do not query).
 // The control thread verifies checksums and the ND validity rules. From a
 // LAN, to our MAC, under a NAT64 service's prefix: NAT64 (nat64_step.h).
 // To our MAC, under a NAT46 service's source prefix (a server's reply):

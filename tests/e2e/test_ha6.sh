@@ -23,6 +23,10 @@
 # capture (r2's waypoint) shows each SVR session's UUID in its first packets' metadata,
 # the same UUIDs in ra's REST before the kill and in rb's after it, and no metadata at
 # all after the kill (rb carries the sessions on; it sets none up again).
+# MLD (docs/ipv6.md § Multicast Listener Discovery): the LAN bridge snoops MLD and is the
+# querier; `bridge mdb show` lists each hub's solicited-node groups and ff02::2 on its port,
+# rb's only after the takeover the group of ra's address (the bridge's querier sends no
+# queries here, its link-local stays tentative: answers to queries are unit-tested only).
 set -u -o pipefail
 source "$(dirname "$0")/lib.sh"
 
@@ -98,6 +102,10 @@ wp_corosync_conf 10.77.0.1 10.77.0.2 >"$WP_TMP/corosync.conf"
 topo() {
   wp_ns_add c ra rb lanh wan m s r2 t || return 1
   wp_veth c c0 lanh plc && wp_veth ra alan lanh pla && wp_veth rb blan lanh plb && wp_bridge lanh br0 plc pla plb || return 1
+  # MLD snooping, the bridge the querier (docs/ipv6.md § Multicast Listener Discovery): the
+  # hubs' solicited-node groups and all-routers reach their ports only once they reported them.
+  wp_v6on lanh br0 && ip -n "$(wp_ns lanh)" link set br0 type bridge mcast_snooping 1 mcast_querier 1 \
+    mcast_query_interval 500 mcast_query_response_interval 100 || return 1
   wp_veth ra awan wan pwa && wp_veth rb bwan wan pwb && wp_veth m m0 wan pwm && wp_veth r2 r2w wan pwr || return 1
   wp_bridge wan br0 pwa pwb pwm pwr || return 1
   wp_veth m m1 s s0 && wp_veth r2 r2l t t0 || return 1
@@ -130,6 +138,31 @@ wp_ha_pair_start "$WP_TMP/corosync.conf"
 wp_check "r2 ready" wp_wait_ready r2 || wp_finish
 ping6_ok() { wp_exec c ping -6 -c 1 -W 1 -I "$CLI" "$SRV" >/dev/null 2>&1; }
 wp_check "ping -6 $SRV through ra (DAD of ra's addresses first)" wp_until 20 ping6_ok
+# MLD (docs/ipv6.md § Multicast Listener Discovery): on the snooping LAN bridge each hub's port
+# lists the solicited-node groups of its link-local and of the LAN address it holds, and
+# all-routers; rb does not listen for ra's address while ra holds it.
+mld_groups() {  # NS IFACE [ADDRESS...]: the solicited-node groups of IFACE's link-local and the ADDRESSes
+  "$WP_PY" - "$(wp_mac "$1" "$2")" "${@:3}" <<'PY'
+import ipaddress, sys
+mac = bytes.fromhex(sys.argv[1].replace(":", ""))
+for low in [mac[3:]] + [ipaddress.IPv6Address(a).packed[13:] for a in sys.argv[2:]]:
+    print(ipaddress.IPv6Address(bytes.fromhex("ff0200000000000000000001ff") + low))
+PY
+}
+mdb_lists() {  # PORT GROUP...: the LAN bridge's mdb has each GROUP on PORT
+  local out g
+  out=$(bridge -n "$(wp_ns lanh)" mdb show dev br0 2>/dev/null)
+  for g in "${@:2}"; do grep -qE "port $1 grp $g( |$)" <<<"$out" || return 1; done
+}
+MLD_RA=$(mld_groups ra alan 2001:db8:71::1)
+MLD_RB=$(mld_groups rb blan 2001:db8:71::2)
+# shellcheck disable=SC2086  # the groups, one per word
+wp_check "bridge mdb: ra's port lists ff02::2 and $(echo $MLD_RA)" wp_until 10 mdb_lists pla ff02::2 $MLD_RA
+# shellcheck disable=SC2086
+wp_check "bridge mdb: rb's port lists ff02::2 and $(echo $MLD_RB)" wp_until 10 mdb_lists plb ff02::2 $MLD_RB
+wp_check "bridge mdb: rb's port does not list ra's ff02::1:ff00:1 while ra holds it" eval '! mdb_lists plb ff02::1:ff00:1'
+wp_expect "ra counters.mld_reports_sent >= 2" "$(wp_stat ra counters.mld_reports_sent)" -ge 2
+wp_expect "ra drops.mld_bad_query = 0" "$(wp_stat ra drops.mld_bad_query)" -eq 0
 
 file_has() { [ "$(stat -c %s "$1" 2>/dev/null || echo 0)" -ge "$2" ]; }
 fetch() {  # URL OUT FILE CURL_ARGS...: byte-exact (URL may end in ?rate=B/s)
@@ -217,6 +250,7 @@ wp_expect "rb claimed ra's 2 IPv6 addresses (and its own) with unsolicited NAs" 
 lladdr() { ip -n "$(wp_ns "$1")" -6 neigh show "$2" dev "$3" | awk '{for (i = 1; i < NF; i++) if ($i == "lladdr") print $(i + 1)}'; }
 moved() { [ "$(lladdr "$1" "$2" "$3")" = "$(wp_mac rb "$4")" ]; }
 wp_check "the client's neighbor entry for ra's LAN address is rb's MAC" wp_until 10 moved c 2001:db8:71::1 c0 blan
+wp_check "bridge mdb: rb joined ra's LAN address's group ff02::1:ff00:1 on its port (MLD)" wp_until 10 mdb_lists plb ff02::1:ff00:1
 wp_check "m's neighbor entry for ra's WAN address is rb's MAC" wp_until 10 moved m 2001:db8:70::1 m0 bwan
 finished() {  # PID WHAT FILE ERR
   if wait "$1"; then
