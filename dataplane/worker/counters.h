@@ -148,6 +148,7 @@ namespace wp {
   X(nd_dad_looped) /* our own DAD solicitation seen again (its nonce): ignored */ \
   X(ra_sent) /* Router Advertisements sent on LAN interfaces (ip/router_advert.h), final ones included */ \
   X(rs_answered) /* valid Router Solicitations on an advertising interface: the next RA follows within 0.5..3 s */ \
+  X(ra_no_mbuf) /* Router Advertisements not sent: no mbuf in the control thread's pool (the next one is on schedule) */ \
   X(icmpv6_echo_replies) \
   /* NAT64 (worker/nat64_step.h) */ \
   X(nat64_out) /* IPv6 packets translated to IPv4 and sent */ \
