@@ -2,7 +2,6 @@
 #include "dataplane/ip/router_advert.h"
 
 #include <algorithm>
-#include <cctype>
 #include <cstring>
 
 #include "dataplane/ip/packet.h"
@@ -22,21 +21,6 @@ RsStatus parse_router_solicit(const uint8_t* icmp, uint32_t len, const Ipv6& src
 
 namespace {
 
-// RFC 4191 § 2.3: 8, 16 or 24 bytes, the prefix's bytes beyond its length left out.
-uint32_t route_option_len(const Ipv6Prefix& p) { return p.len == 0 ? 8 : p.len <= 64 ? 16 : 24; }
-
-uint32_t rdnss_len(const RaSettings& s) { return s.dns_servers.empty() ? 0 : 8 + 16 * static_cast<uint32_t>(s.dns_servers.size()); }
-
-uint32_t dnssl_len(const RaSettings& s) {
-  return s.dns_search.empty() ? 0 : (8 + static_cast<uint32_t>(s.dns_search.size()) + 7) / 8 * 8;
-}
-
-uint32_t options_len(const RaSettings& s) {
-  uint32_t n = rdnss_len(s) + dnssl_len(s);
-  for (const Ipv6Prefix& r : s.routes) n += route_option_len(r);
-  return n;
-}
-
 // Type, length in 8-byte units, then the option's body from byte 2 (zeroed already).
 uint8_t* option(uint8_t* o, uint8_t type, uint32_t len) {
   o[0] = type;
@@ -46,7 +30,7 @@ uint8_t* option(uint8_t* o, uint8_t type, uint32_t len) {
 
 uint8_t* write_routes(uint8_t* o, const RaSettings& s) {
   for (const Ipv6Prefix& r : s.routes) {
-    const uint32_t len = route_option_len(r);
+    const uint32_t len = ra_route_option_len(r);
     option(o, kNdOptRouteInfo, len);
     o[2] = r.len;
     o[3] = static_cast<uint8_t>(static_cast<uint8_t>(s.route_preference) << 3);
@@ -60,13 +44,13 @@ uint8_t* write_routes(uint8_t* o, const RaSettings& s) {
 }
 
 uint8_t* write_dns(uint8_t* o, const RaSettings& s) {
-  if (const uint32_t len = rdnss_len(s)) {
+  if (const uint32_t len = ra_rdnss_len(s)) {
     option(o, kNdOptRdnss, len);
     store_be32(o + 4, s.dns_lifetime_s);
     for (size_t i = 0; i < s.dns_servers.size(); ++i) store_ipv6(o + 8 + 16 * i, s.dns_servers[i]);
     o += len;
   }
-  if (const uint32_t len = dnssl_len(s)) {
+  if (const uint32_t len = ra_dnssl_len(s)) {
     option(o, kNdOptDnssl, len);
     store_be32(o + 4, s.dns_lifetime_s);
     std::memcpy(o + 8, s.dns_search.data(), s.dns_search.size());  // the padding stays zero (§ 5.2)
@@ -77,45 +61,13 @@ uint8_t* write_dns(uint8_t* o, const RaSettings& s) {
 
 }  // namespace
 
-uint32_t router_advert_len(const RaSettings& s, size_t prefixes) {
-  return kRaHeaderLen + 8 + (s.mtu_option ? 8 : 0) +
-         static_cast<uint32_t>(std::min(prefixes, kRaMaxPrefixes)) * kRaPrefixOptLen + options_len(s);
-}
-
-std::string encode_dns_name(std::string_view name, std::vector<uint8_t>& out) {
-  if (!name.empty() && name.back() == '.') name.remove_suffix(1);
-  if (name.empty()) return "is empty (the root is no search domain)";
-  std::vector<uint8_t> wire;
-  size_t at = 0;
-  while (at <= name.size()) {
-    const size_t end = std::min(name.find('.', at), name.size());
-    const std::string_view label = name.substr(at, end - at);
-    std::string quoted(1, '"');  // (operator+ on a temporary trips GCC 12's -Wrestrict)
-    quoted.append(label);
-    quoted.push_back('"');
-    if (label.empty()) return "has an empty label (two dots, or a leading dot)";
-    if (label.size() > 63) return "has label " + quoted + " of " + std::to_string(label.size()) + " bytes (at most 63, RFC 1035 § 2.3.4)";
-    for (char c : label)
-      if (!(std::isalnum(static_cast<unsigned char>(c)) || c == '-'))
-        return "has label " + quoted + " with '" + std::string(1, c) + "': letters, digits and hyphens only (RFC 1035 § 2.3.1)";
-    if (label.front() == '-' || label.back() == '-') return "has label " + quoted + " starting or ending with a hyphen (RFC 1035 § 2.3.1)";
-    wire.push_back(static_cast<uint8_t>(label.size()));
-    wire.insert(wire.end(), label.begin(), label.end());
-    at = end + 1;
-  }
-  wire.push_back(0);
-  if (wire.size() > 255) return "is " + std::to_string(wire.size()) + " bytes encoded (at most 255, RFC 1035 § 2.3.4)";
-  out.insert(out.end(), wire.begin(), wire.end());
-  return "";
-}
-
 uint16_t write_router_advert(uint8_t* frame, const uint8_t our_mac[6], const Ipv6& link_local, const RaSettings& s,
                              uint16_t router_lifetime_s, uint32_t mtu, std::span<const Ipv6Prefix> prefixes) {
   const size_t n = std::min(prefixes.size(), kRaMaxPrefixes);
   // Validation keeps a config's RA within 1280 bytes; one past it anyway (a
   // caller that did not validate) goes without its routes and DNS options.
   const bool extras = kIpv6HdrLen + router_advert_len(s, n) <= kRaMaxIpv6Len;
-  const uint16_t len = static_cast<uint16_t>(router_advert_len(s, n) - (extras ? 0 : options_len(s)));
+  const uint16_t len = static_cast<uint16_t>(router_advert_len(s, n) - (extras ? 0 : ra_options_len(s)));
   uint8_t dst_mac[6];
   multicast_mac_of(kAllNodes, dst_mac);
   uint8_t* icmp = frame + write_nd_headers(frame, dst_mac, our_mac, link_local, kAllNodes, len);

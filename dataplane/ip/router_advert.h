@@ -74,6 +74,18 @@ struct RaSettings {
   bool operator==(const RaSettings&) const = default;
 };
 
+// Option lengths (router_advert_len.cc): RFC 4191 § 2.3's 8, 16 or 24 bytes
+// (the prefix's bytes past its length left out); RDNSS 8 + 16 per server;
+// DNSSL 8 + the names, padded to 8; all of s's routes and DNS options.
+inline uint32_t ra_route_option_len(const Ipv6Prefix& p) { return p.len == 0 ? 8 : p.len <= 64 ? 16 : 24; }
+inline uint32_t ra_rdnss_len(const RaSettings& s) {
+  return s.dns_servers.empty() ? 0 : 8 + 16 * static_cast<uint32_t>(s.dns_servers.size());
+}
+inline uint32_t ra_dnssl_len(const RaSettings& s) {
+  return s.dns_search.empty() ? 0 : (8 + static_cast<uint32_t>(s.dns_search.size()) + 7) / 8 * 8;
+}
+uint32_t ra_options_len(const RaSettings& s);
+
 // The ICMPv6 length of an RA with `s`'s options and the first kRaMaxPrefixes of
 // `prefixes` prefixes: what write_router_advert writes, what validation bounds.
 uint32_t router_advert_len(const RaSettings& s, size_t prefixes);
