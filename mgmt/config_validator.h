@@ -21,6 +21,10 @@
 #include "dataplane/ip/ipv6.h"
 #include "mgmt/config_load.h"
 
+namespace wp {
+struct RaSettings;  // dataplane/ip/router_advert.h
+}
+
 namespace wp::mgmt::detail {
 
 // "list[i]": the config path of one element of a repeated field.
@@ -55,6 +59,9 @@ class ConfigValidator {
   void check_interface_ipv6(const config::Interface& itf, const std::string& path, Link& link);
   void check_waypoint_addresses(const config::Interface& itf, const std::string& path, const Link& link);
   void check_router_adverts(const config::Interface& itf, const std::string& path, const Link& link);  // _ra.cc
+  void check_ra_dns(const config::Ipv6RouterAdvertisements& ra, const std::string& at, RaSettings& s);
+  void check_ra_routes(const config::Ipv6RouterAdvertisements& ra, const std::string& at, const Link& link,
+                       RaSettings& s);
   void check_links_distinct_ipv6(const Link& a, const Link& b);
   void check_links_distinct();
   void check_punt();

@@ -17,7 +17,8 @@
 // docs/ipsec.md § IPv6 outer addresses); one about anything else goes where it went before.
 // Router Advertisements on LAN interfaces with ipv6_ra (RFC 4861 § 6.2,
 // ip/router_advert.h): on schedule, sooner after a Router Solicitation, and a
-// final one with Router Lifetime 0 when a commit disables them or we stop.
+// final one with Router Lifetime 0 when a commit disables them or we stop;
+// with HA, Router Lifetime 0 while this node holds none of the interface's addresses.
 #include <rte_cycles.h>
 
 #include <cstring>
@@ -184,9 +185,12 @@ void Control::echo6_input(rte_mbuf* m, const Ipv6View& v, int iface) {
 }
 
 template <class Write>
-bool Control::send_nd(int iface, Write&& write, uint16_t room) {
+bool Control::send_nd(int iface, Write&& write, uint16_t room, Counter no_mbuf) {
   rte_mbuf* m = rte_pktmbuf_alloc(pool_);
-  if (!m) return false;
+  if (!m) {
+    if (no_mbuf != Counter::count) counters().add(no_mbuf);
+    return false;
+  }
   auto* p = reinterpret_cast<uint8_t*>(rte_pktmbuf_append(m, room));
   if (!p) return rte_pktmbuf_free(m), false;
   rte_pktmbuf_trim(m, static_cast<uint16_t>(room - write(p)));
@@ -322,8 +326,24 @@ void Control::ra_reload(const RouterModel& rm, uint32_t now_ms) {
     a.mtu = in.mtu;
     std::memcpy(a.mac, in.mac, 6);
     a.link_local = in.addrs6[0];
+    a.router = ra_router(static_cast<int>(i));
     a.schedule.start(now_ms, in.ra.min_interval_ms, in.ra.max_interval_ms, rte_rdtsc() ^ (i * 0x9e3779b97f4a7c15ULL));
   }
+}
+
+// HA (#19): both nodes advertise, but one that holds none of the
+// interface's addresses (just restarted, cut from Corosync, or the standby of
+// a taken-over peer's) would draw hosts' traffic it does not own: it
+// advertises Router Lifetime 0 (prefixes, routes and DNS stay: they are the
+// link's) until it holds one again. Either change starts the initial RAs
+// over, so hosts learn it within the 3 s limit, not one interval later.
+bool Control::ra_router(int iface) const {
+  const HaDataplane& ha = shared_.ha;
+  if (!ha.enabled || ha.own_held.load(std::memory_order_acquire)) return true;
+  if (!ha.peer_taken.load(std::memory_order_acquire)) return false;
+  auto on_iface = [iface](const auto& p) { return p.iface == iface; };
+  return std::any_of(ha.peer_addresses.begin(), ha.peer_addresses.end(), on_iface) ||
+         std::any_of(ha.peer_addresses6.begin(), ha.peer_addresses6.end(), on_iface);
 }
 
 // RAs leave from the link-local address once DAD let it be used (§ 6.2.2's
@@ -336,12 +356,17 @@ void Control::ra_poll(uint32_t now_ms) {
   }
   for (size_t i = 0; i < ra_.size(); ++i) {
     RaAdvertiser& a = ra_[i];
-    if (!a.active || !a.schedule.due(now_ms)) continue;
+    if (!a.active) continue;
+    if (const bool router = ra_router(static_cast<int>(i)); router != a.router) {
+      a.router = router;
+      a.schedule.start(now_ms, a.settings.min_interval_ms, a.settings.max_interval_ms, rte_rdtsc() ^ i);
+    }
+    if (!a.schedule.due(now_ms)) continue;
     if (!dad6_.usable(static_cast<int>(i), a.link_local)) {
       a.schedule.hold(now_ms);
       continue;
     }
-    send_ra(static_cast<int>(i), a, a.settings.router_lifetime_s);
+    send_ra(static_cast<int>(i), a, a.router ? a.settings.router_lifetime_s : 0);
     a.schedule.sent(now_ms);
   }
 }
@@ -360,7 +385,7 @@ void Control::send_ra(int iface, const RaAdvertiser& a, uint16_t router_lifetime
       [&](uint8_t* f) {
         return write_router_advert(f, a.mac, a.link_local, a.settings, router_lifetime_s, a.mtu, a.prefixes);
       },
-      kRaMaxFrameLen);
+      kRaMaxFrameLen, Counter::ra_no_mbuf);
   if (sent) counters().add(Counter::ra_sent);  // the tx queue took it (tx_full counts one it did not)
 }
 

@@ -144,8 +144,9 @@ class Control {
   // Packet Too Big about our ESP over IPv6: the tunnel's outer path MTU (ipsec/esp_ptb.h).
   void ptb6_input(rte_mbuf* m, const Ipv6View& v, int iface);
   template <class Write>
-  // `write` returns the frame's length; false: no mbuf, or the tx queue was full (tx_full).
-  bool send_nd(int iface, Write&& write, uint16_t room = kNdFrameLen);
+  // `write` returns the frame's length; false: no mbuf (counted as `no_mbuf`
+  // unless that is Counter::count), or the tx queue was full (tx_full).
+  bool send_nd(int iface, Write&& write, uint16_t room = kNdFrameLen, Counter no_mbuf = Counter::count);
   // Router Advertisements (control_nd.cc, ip/router_advert.h).
   struct RaAdvertiser {
     bool active = false;
@@ -155,7 +156,11 @@ class Control {
     uint8_t mac[6] = {};
     Ipv6 link_local;
     RaSchedule schedule;
+    bool router = true;  // advertised as a default router (ra_router)
   };
+  // Whether `iface` advertises a Router Lifetime: without HA always; with HA
+  // while this node holds its own addresses or the peer's on that interface.
+  bool ra_router(int iface) const;
   void rs_input(rte_mbuf* m, const Ipv6View& v, int iface);
   void ra_poll(uint32_t now_ms);
   void ra_reload(const RouterModel& rm, uint32_t now_ms);

@@ -219,6 +219,16 @@ class RouterModelBuilder {
     if (c.valid_lifetime_s()) s.valid_lifetime_s = c.valid_lifetime_s();
     if (c.preferred_lifetime_s()) s.preferred_lifetime_s = c.preferred_lifetime_s();
     s.mtu_option = !c.omit_mtu();
+    for (const std::string& text : c.dns_servers())
+      if (auto a = parse_ipv6(text)) s.dns_servers.push_back(*a);
+    for (const std::string& name : c.dns_search()) encode_dns_name(name, s.dns_search);
+    s.dns_lifetime_s = c.dns_lifetime_s() ? c.dns_lifetime_s() : 3 * max_s;  // RFC 8106 § 5.1
+    for (const std::string& text : c.route_prefixes())
+      if (auto p = parse_prefix6(text)) s.routes.push_back(*p);
+    s.route_preference = c.route_preference() == "high"  ? RoutePreference::high
+                         : c.route_preference() == "low" ? RoutePreference::low
+                                                         : RoutePreference::medium;
+    s.route_lifetime_s = c.route_lifetime_s() ? c.route_lifetime_s() : 3 * max_s;
     return s;
   }
 

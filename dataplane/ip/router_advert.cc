@@ -19,10 +19,55 @@ RsStatus parse_router_solicit(const uint8_t* icmp, uint32_t len, const Ipv6& src
   return RsStatus::ok;
 }
 
+namespace {
+
+// Type, length in 8-byte units, then the option's body from byte 2 (zeroed already).
+uint8_t* option(uint8_t* o, uint8_t type, uint32_t len) {
+  o[0] = type;
+  o[1] = static_cast<uint8_t>(len / 8);
+  return o;
+}
+
+uint8_t* write_routes(uint8_t* o, const RaSettings& s) {
+  for (const Ipv6Prefix& r : s.routes) {
+    const uint32_t len = ra_route_option_len(r);
+    option(o, kNdOptRouteInfo, len);
+    o[2] = r.len;
+    o[3] = static_cast<uint8_t>(static_cast<uint8_t>(s.route_preference) << 3);
+    store_be32(o + 4, s.route_lifetime_s);
+    uint8_t addr[16];
+    store_ipv6(addr, r.addr);
+    std::memcpy(o + 8, addr, len - 8);  // host bits are zero (parse_prefix6)
+    o += len;
+  }
+  return o;
+}
+
+uint8_t* write_dns(uint8_t* o, const RaSettings& s) {
+  if (const uint32_t len = ra_rdnss_len(s)) {
+    option(o, kNdOptRdnss, len);
+    store_be32(o + 4, s.dns_lifetime_s);
+    for (size_t i = 0; i < s.dns_servers.size(); ++i) store_ipv6(o + 8 + 16 * i, s.dns_servers[i]);
+    o += len;
+  }
+  if (const uint32_t len = ra_dnssl_len(s)) {
+    option(o, kNdOptDnssl, len);
+    store_be32(o + 4, s.dns_lifetime_s);
+    std::memcpy(o + 8, s.dns_search.data(), s.dns_search.size());  // the padding stays zero (§ 5.2)
+    o += len;
+  }
+  return o;
+}
+
+}  // namespace
+
 uint16_t write_router_advert(uint8_t* frame, const uint8_t our_mac[6], const Ipv6& link_local, const RaSettings& s,
                              uint16_t router_lifetime_s, uint32_t mtu, std::span<const Ipv6Prefix> prefixes) {
   const size_t n = std::min(prefixes.size(), kRaMaxPrefixes);
-  const uint16_t len = static_cast<uint16_t>(kRaHeaderLen + 8 + (s.mtu_option ? 8 : 0) + n * kRaPrefixOptLen);
+  // Validation keeps a config's RA within 1280 bytes; one past it anyway (a
+  // caller that did not validate) goes without its routes and DNS options.
+  const bool extras = kIpv6HdrLen + router_advert_len(s, n) <= kRaMaxIpv6Len;
+  const uint16_t len = static_cast<uint16_t>(router_advert_len(s, n) - (extras ? 0 : ra_options_len(s)));
   uint8_t dst_mac[6];
   multicast_mac_of(kAllNodes, dst_mac);
   uint8_t* icmp = frame + write_nd_headers(frame, dst_mac, our_mac, link_local, kAllNodes, len);
@@ -52,6 +97,7 @@ uint16_t write_router_advert(uint8_t* frame, const uint8_t our_mac[6], const Ipv
     store_be32(o + 8, s.preferred_lifetime_s);
     store_ipv6(o + 16, prefixes[i].addr);
   }
+  if (extras) write_dns(write_routes(o, s), s);
   store_be16(icmp + 2, icmpv6_checksum(link_local, kAllNodes, icmp, len));
   return static_cast<uint16_t>(kEthHdrLen + kIpv6HdrLen + len);
 }

@@ -22,6 +22,9 @@
 
 #include <cstdint>
 #include <span>
+#include <string>
+#include <string_view>
+#include <vector>
 
 #include "dataplane/ip/ndp.h"
 
@@ -30,6 +33,9 @@ namespace wp {
 inline const Ipv6 kAllRouters{0xff02000000000000ULL, 2};
 inline constexpr uint8_t kNdOptPrefixInfo = 3;
 inline constexpr uint8_t kNdOptMtu = 5;
+inline constexpr uint8_t kNdOptRouteInfo = 24;  // RFC 4191 § 2.3
+inline constexpr uint8_t kNdOptRdnss = 25;      // RFC 8106 § 5.1
+inline constexpr uint8_t kNdOptDnssl = 31;      // RFC 8106 § 5.2
 inline constexpr uint8_t kRaManaged = 0x80;  // M (§ 4.2)
 inline constexpr uint8_t kRaOther = 0x40;    // O
 inline constexpr uint8_t kPrefixOnLink = 0x80;      // L (§ 4.6.2)
@@ -38,8 +44,14 @@ inline constexpr uint8_t kRaCurHopLimit = 64;
 inline constexpr size_t kRaMaxPrefixes = 16;  // one frame; the config's prefixes of one interface past it are not advertised
 inline constexpr uint16_t kRaHeaderLen = 16;  // type .. retrans timer
 inline constexpr uint16_t kRaPrefixOptLen = 32;
-// Ethernet + IPv6 + RA + source link-layer + MTU + kRaMaxPrefixes prefixes.
-inline constexpr uint16_t kRaMaxFrameLen = 14 + kIpv6HdrLen + kRaHeaderLen + 8 + 8 + kRaMaxPrefixes * kRaPrefixOptLen;
+inline constexpr size_t kRaMaxDnsServers = 3;
+// The IPv6 packet of an RA at most (RFC 8200 § 5's minimum MTU: every link
+// with ipv6_ra carries it, validation refuses mtu below 1280), and its frame.
+inline constexpr uint16_t kRaMaxIpv6Len = 1280;
+inline constexpr uint16_t kRaMaxFrameLen = 14 + kRaMaxIpv6Len;
+
+// RFC 4191 § 2.1's Prf values (2 bits): high 01, medium 00, low 11.
+enum class RoutePreference : uint8_t { medium = 0, high = 1, low = 3 };
 
 // RFC 4861 § 6.2.1's variables of one interface (router.lan.ipv6_ra), defaults applied.
 struct RaSettings {
@@ -50,8 +62,39 @@ struct RaSettings {
   bool managed = false, other = false;
   uint32_t valid_lifetime_s = 2'592'000, preferred_lifetime_s = 604'800;
   bool mtu_option = true;
+  // RFC 8106: RDNSS and DNSSL, left out while empty; dns_search holds the
+  // names already encoded (encode_dns_name), concatenated.
+  std::vector<Ipv6> dns_servers;
+  std::vector<uint8_t> dns_search;
+  uint32_t dns_lifetime_s = 1800;
+  // RFC 4191: one Route Information option per prefix.
+  std::vector<Ipv6Prefix> routes;
+  RoutePreference route_preference = RoutePreference::medium;
+  uint32_t route_lifetime_s = 1800;
   bool operator==(const RaSettings&) const = default;
 };
+
+// Option lengths (router_advert_len.cc): RFC 4191 § 2.3's 8, 16 or 24 bytes
+// (the prefix's bytes past its length left out); RDNSS 8 + 16 per server;
+// DNSSL 8 + the names, padded to 8; all of s's routes and DNS options.
+inline uint32_t ra_route_option_len(const Ipv6Prefix& p) { return p.len == 0 ? 8 : p.len <= 64 ? 16 : 24; }
+inline uint32_t ra_rdnss_len(const RaSettings& s) {
+  return s.dns_servers.empty() ? 0 : 8 + 16 * static_cast<uint32_t>(s.dns_servers.size());
+}
+inline uint32_t ra_dnssl_len(const RaSettings& s) {
+  return s.dns_search.empty() ? 0 : (8 + static_cast<uint32_t>(s.dns_search.size()) + 7) / 8 * 8;
+}
+uint32_t ra_options_len(const RaSettings& s);
+
+// The ICMPv6 length of an RA with `s`'s options and the first kRaMaxPrefixes of
+// `prefixes` prefixes: what write_router_advert writes, what validation bounds.
+uint32_t router_advert_len(const RaSettings& s, size_t prefixes);
+
+// A domain name of the search list (RFC 1035 § 2.3.1 labels: letters, digits
+// and hyphens, 1..63 bytes, no hyphen first or last; 255 bytes encoded at
+// most; one trailing dot allowed): appended to `out` as RFC 1035 § 3.1 labels
+// with the root's zero byte. Returns what is wrong with `name`, empty if nothing.
+std::string encode_dns_name(std::string_view name, std::vector<uint8_t>& out);
 
 enum class RsStatus : uint8_t {
   ok,
@@ -66,9 +109,10 @@ RsStatus parse_router_solicit(const uint8_t* icmp, uint32_t len, const Ipv6& src
                               NdMessage& out);
 
 // An RA from `link_local` at `our_mac` to all-nodes with `router_lifetime_s`
-// (0 in the final advertisements, § 6.2.5), `mtu` when s.mtu_option and the
-// first kRaMaxPrefixes of `prefixes`. `frame` holds kRaMaxFrameLen bytes;
-// returns the frame's length.
+// (0 in the final advertisements, § 6.2.5), `mtu` when s.mtu_option, the
+// first kRaMaxPrefixes of `prefixes` and s's routes and DNS options. `frame`
+// holds kRaMaxFrameLen bytes, enough for any validated `s`; returns the
+// frame's length.
 uint16_t write_router_advert(uint8_t* frame, const uint8_t our_mac[6], const Ipv6& link_local, const RaSettings& s,
                              uint16_t router_lifetime_s, uint32_t mtu, std::span<const Ipv6Prefix> prefixes);
 

@@ -152,6 +152,7 @@ namespace wp {
   X(mld_reports_sent) /* MLDv2 Reports sent for our groups (control/mld_listener.h): changes, answers, leaves */ \
   X(mld_queries_received) /* valid MLD queries (v1 or v2) on an interface with IPv6 */ \
   X(mld_queries_answered) /* of those, the ones about a group we listen to (or general): a Report follows */ \
+  X(ra_no_mbuf) /* Router Advertisements not sent: no mbuf in the control thread's pool (the next one is on schedule) */ \
   X(icmpv6_echo_replies) \
   /* NAT64 (worker/nat64_step.h) */ \
   X(nat64_out) /* IPv6 packets translated to IPv4 and sent */ \

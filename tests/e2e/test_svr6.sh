@@ -27,7 +27,8 @@
 # fragments to a UDP echo server and its fragmented answer, both whole at the far end (#19
 # fragments, frag6_send.py); Router Advertisements on r1's LAN (ipv6_ra): the client's kernel
 # solicits on link up, takes r1's link-local as its default route (proto ra) and forms a SLAAC
-# address, r1 counts rs_answered and ra_sent, and its final RA on SIGTERM removes that route
+# address, installs the RA's Route Information prefix (proto ra), tshark decodes its RDNSS and
+# DNSSL options, r1 counts rs_answered and ra_sent, and its final RA on SIGTERM removes that route
 # (docs/ipv6.md § Router Advertisements); both routers stop cleanly.
 set -u -o pipefail
 source "$(dirname "$0")/lib.sh"
@@ -92,7 +93,9 @@ conf r2 10.2.0.1/24 2001:db8:72::1/64 172.16.0.2/24 r1 172.16.0.1 "" \
            {prefix: "10.3.0.0/24", next_hop: "10.2.0.10", interface: lan}]' >"$WP_TMP/r2.yaml"
 for r in r1 r2; do svr6_export_yaml >>"$WP_TMP/$r.yaml"; done
 # Router Advertisements on r1's LAN (docs/ipv6.md § Router Advertisements): checked at the end.
-sed -i 's|ipv6_addresses: \["2001:db8:71::1/64"\]}|ipv6_addresses: ["2001:db8:71::1/64"], ipv6_ra: {enabled: true, interval_s: 30}}|' \
+# With a DNS server, a search domain and a route (RFC 8106, RFC 4191).
+RA_DNS=2001:db8:53::53 RA_SEARCH=corp.example RA_ROUTE=2001:db8:7e::/48
+sed -i 's|ipv6_addresses: \["2001:db8:71::1/64"\]}|ipv6_addresses: ["2001:db8:71::1/64"], ipv6_ra: {enabled: true, interval_s: 30, dns_servers: ["'$RA_DNS'"], dns_search: ['$RA_SEARCH'], route_prefixes: ["'$RA_ROUTE'"]}}|' \
   "$WP_TMP/r1.yaml"
 wp_check "waypointd --check accepts r1.yaml (IPv6 service with next_peer)" wp_check_config "$WP_TMP/r1.yaml"
 wp_check "waypointd --check accepts r2.yaml" wp_check_config "$WP_TMP/r2.yaml"
@@ -232,7 +235,9 @@ wp_expect "r1 drops.svr_icmp4_error_invalid = 0" "$(wp_stat r1 drops.svr_icmp4_e
 
 # Router Advertisements (docs/ipv6.md § Router Advertisements): the client, taking RAs from now on
 # (accept_ra=2, not forwarding; its static addresses kept), solicits when its link comes up; r1
-# answers from its link-local address: a default route (proto ra) and a SLAAC address in its /64.
+# answers from its link-local address: a default route (proto ra) and a SLAAC address in its /64;
+# the RA's Route Information installs r1's route prefix (accept_ra_rt_info_max_plen=64), and
+# tshark decodes its RDNSS and DNSSL options with the configured server and search domain.
 R1LL=$("$WP_PY" -c 'import sys, ipaddress
 m = [int(x, 16) for x in sys.argv[1].split(":")]
 m[0] ^= 2
@@ -241,14 +246,23 @@ rs0=$(wp_stat r1 counters.rs_answered)
 ra0=$(wp_stat r1 counters.ra_sent)
 ra_client() {
   wp_exec c sysctl -qw net.ipv6.conf.c0.forwarding=0 net.ipv6.conf.c0.accept_ra=2 \
-    net.ipv6.conf.c0.keep_addr_on_down=1 >/dev/null &&
+    net.ipv6.conf.c0.keep_addr_on_down=1 net.ipv6.conf.c0.accept_ra_rt_info_min_plen=0 \
+    net.ipv6.conf.c0.accept_ra_rt_info_max_plen=64 >/dev/null &&
     ip -n "$(wp_ns c)" link set c0 down && ip -n "$(wp_ns c)" link set c0 up
 }
+wp_check "capture RAs on the client's link" wp_cap_start c c0 "$WP_TMP/ra-c.pcap" -s 1500 -f "icmp6 and ip6[40] == 134"
 wp_check "the client takes RAs and solicits (accept_ra=2, link down/up)" ra_client
 ra_default() { wp_exec c ip -6 route show proto ra | grep -q "^default via $R1LL dev c0"; }
 wp_check "the client's default route is r1's link-local $R1LL, from an RA" wp_until 15 ra_default
 slaac() { wp_exec c ip -6 -o addr show dev c0 scope global dynamic | grep -q "inet6 2001:db8:71:0:"; }
 wp_check "the client formed a SLAAC address in 2001:db8:71::/64" wp_until 10 slaac
+ra_route() { wp_exec c ip -6 route show proto ra | grep -q "^$RA_ROUTE via $R1LL dev c0"; }
+wp_check "the client routes $RA_ROUTE via r1's link-local, proto ra (Route Information option)" wp_until 5 ra_route
+wp_cap_stop
+ra_dns_options() {
+  [ "$(tshark -r "$WP_TMP/ra-c.pcap" -Y "icmpv6.type == 134 && ipv6.src == $R1LL && icmpv6.opt.rdnss == $RA_DNS && icmpv6.opt.dnssl == \"$RA_SEARCH\" && icmpv6.checksum.status == 1" 2>/dev/null | wc -l)" -ge 1 ]
+}
+wp_check "tshark: r1's RA carries RDNSS $RA_DNS and DNSSL $RA_SEARCH (checksum good)" ra_dns_options
 wp_expect "r1 counters.rs_answered grows" "$(wp_wait_stat r1 counters.rs_answered $((rs0 + 1)))" -gt "$rs0"
 wp_expect "r1 counters.ra_sent grows" "$(wp_wait_stat r1 counters.ra_sent $((ra0 + 1)))" -gt "$ra0"
 wp_expect "r1 drops.nd_bad_router_solicit = 0" "$(wp_stat r1 drops.nd_bad_router_solicit)" -eq 0

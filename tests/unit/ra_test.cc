@@ -3,7 +3,10 @@
 // frame), § 6.1.1's refusals of Router Solicitations, the schedule of § 6.2.4
 // and § 6.2.6 (interval bounds, the initial fast advertisements, the 3 s
 // limit), the control thread's advertising, answering and withdrawing, and
-// the config's validation. A Linux host taking its default route and a SLAAC
+// the config's validation. The options beyond RFC 4861: RDNSS and DNSSL (RFC
+// 8106 § 5), Route Information (RFC 4191 § 2.3) byte for byte, the 1280-byte
+// bound, Router Lifetime 0 on an HA node holding none of the interface's
+// addresses, and ra_no_mbuf. A Linux host taking its default route and a SLAAC
 // address from them: tests/e2e/test_svr6.sh.
 #include "dataplane/ip/router_advert.h"
 
@@ -76,6 +79,81 @@ TEST(RouterAdvert, OnlySlash64PrefixesAreAutonomousAndTheMtuOptionIsOptional) {
   EXPECT_EQ(p[32 + 2], 64);
   EXPECT_EQ(p[32 + 3], kPrefixOnLink | kPrefixAutonomous);
   EXPECT_EQ(icmpv6_checksum(ra.src(), ra.dst(), ra.icmp(), ra.icmp_len()), 0);
+}
+
+// The options after the RA's header and source link-layer option (no MTU option, no prefixes).
+std::vector<uint8_t> ra_options(const RaSettings& s) {
+  std::vector<uint8_t> f(kRaMaxFrameLen);
+  f.resize(write_router_advert(f.data(), kMac, link_local_of(kMac), s, 0, 1500, {}));
+  Frame6 ra{f};
+  EXPECT_EQ(icmpv6_checksum(ra.src(), ra.dst(), ra.icmp(), ra.icmp_len()), 0);
+  EXPECT_EQ(ra.icmp_len(), router_advert_len(s, 0));
+  return std::vector<uint8_t>(ra.icmp() + kRaHeaderLen + 8, ra.icmp() + ra.icmp_len());
+}
+
+RaSettings bare_settings() {
+  RaSettings s;
+  s.mtu_option = false;
+  return s;
+}
+
+// RFC 8106 § 5.1: type 25, length 1 + 2 per server, reserved, lifetime, the addresses.
+TEST(RouterAdvert, RdnssOptionByteForByte) {
+  RaSettings s = bare_settings();
+  s.dns_servers = {ip6("2001:db8::53"), ip6("2001:db8:1::35")};
+  s.dns_lifetime_s = 1800;
+  EXPECT_EQ(ra_options(s), hex("19050000" "00000708"
+                               "20010db8000000000000000000000053"
+                               "20010db8000100000000000000000035"));
+}
+
+// RFC 8106 § 5.2: type 31, length in 8-byte units, reserved, lifetime, RFC 1035 § 3.1
+// names back to back, zero-padded to the option's length.
+TEST(RouterAdvert, DnsslOptionEncodesLabelsAndPads) {
+  RaSettings s = bare_settings();
+  ASSERT_EQ(encode_dns_name("eng.corp.example", s.dns_search), "");
+  ASSERT_EQ(encode_dns_name("x.org.", s.dns_search), "");  // a trailing dot is the same name
+  s.dns_lifetime_s = 0xffffffff;
+  // 8 + 18 + 7 = 33 bytes of option: 40 with 7 bytes of padding, length 5.
+  EXPECT_EQ(ra_options(s), hex("1f050000" "ffffffff"
+                               "03656e6704636f7270076578616d706c6500"
+                               "0178036f726700"
+                               "00000000000000"));
+}
+
+// RFC 4191 § 2.3: 8 bytes for /0, 16 up to /64, 24 past it; Prf in bits 3-4 of the flags byte.
+TEST(RouterAdvert, RouteInformationUsesTheShortestLength) {
+  RaSettings s = bare_settings();
+  s.routes = {*parse_prefix6("::/0"), *parse_prefix6("2001:db8:100::/48"), *parse_prefix6("2001:db8:200:1::/64"),
+              *parse_prefix6("2001:db8::1/128")};
+  s.route_lifetime_s = 1800;
+  s.route_preference = RoutePreference::high;
+  EXPECT_EQ(ra_options(s), hex("18010008" "00000708"
+                               "18023008" "00000708" "20010db801000000"
+                               "18024008" "00000708" "20010db802000001"
+                               "18038008" "00000708" "20010db8000000000000000000000001"));
+  s.routes.resize(1);
+  s.route_preference = RoutePreference::low;  // 11
+  EXPECT_EQ(ra_options(s), hex("18010018" "00000708"));
+  s.route_preference = RoutePreference::medium;  // 00
+  EXPECT_EQ(ra_options(s), hex("18010000" "00000708"));
+}
+
+TEST(RouterAdvert, DnsNamesFollowRfc1035LabelRules) {
+  std::vector<uint8_t> out;
+  EXPECT_EQ(encode_dns_name("a-1.example", out), "");
+  EXPECT_NE(encode_dns_name("", out), "");
+  EXPECT_NE(encode_dns_name(".", out), "");
+  EXPECT_NE(encode_dns_name("a..b", out), "");
+  EXPECT_NE(encode_dns_name("-a.example", out), "");
+  EXPECT_NE(encode_dns_name("a-.example", out), "");
+  EXPECT_NE(encode_dns_name("a_b.example", out), "");
+  EXPECT_EQ(encode_dns_name(std::string(63, 'a') + ".example", out), "");
+  EXPECT_NE(encode_dns_name(std::string(64, 'a') + ".example", out), "");
+  std::string long_name;  // 4 labels of 63: 4 × 64 + 1 = 257 bytes encoded
+  for (int i = 0; i < 4; ++i) long_name += std::string(63, 'a' + i) + (i < 3 ? "." : "");
+  EXPECT_NE(encode_dns_name(long_name, out), "");
+  EXPECT_EQ(out.size(), 13u + 73u);  // only the good names were appended
 }
 
 // A Router Solicitation from `src` to all-routers: 8 bytes, then the options.
@@ -284,6 +362,93 @@ TEST(ControlRa, ShutdownWithdrawsAndNothingIsSentWhenNotEnabled) {
   EXPECT_EQ(off.count(Counter::ra_sent), 0u);
 }
 
+// Walks an RA's options: the first of `type`, empty if none.
+std::vector<uint8_t> find_option(const Frame6& ra, uint8_t type) {
+  for (uint32_t at = kRaHeaderLen; at + 8 <= ra.icmp_len() && ra.icmp()[at + 1] != 0; at += ra.icmp()[at + 1] * 8u)
+    if (ra.icmp()[at] == type) return std::vector<uint8_t>(ra.icmp() + at, ra.icmp() + at + ra.icmp()[at + 1] * 8u);
+  return {};
+}
+
+config::Config ra_options_config() {
+  config::Config c = ra_config(true);
+  auto* ra = c.mutable_router()->mutable_lan()->mutable_ipv6_ra();
+  ra->add_dns_servers("2001:db8::53");
+  ra->add_dns_search("corp.example");
+  ra->add_route_prefixes("2001:db8:100::/48");
+  ra->set_route_preference("high");
+  return c;
+}
+
+TEST(ControlRa, ConfiguredRoutesAndDnsAreAdvertisedWithDefaultLifetimes) {
+  ControlRig rig(ra_options_config(), /*settle=*/false);
+  auto out = settle(rig);
+  ASSERT_EQ(out.size(), 1u);
+  Frame6 ra{out[0]};
+  EXPECT_EQ(icmpv6_checksum(ra.src(), ra.dst(), ra.icmp(), ra.icmp_len()), 0);
+  // Lifetimes 0 in the config: 3 × interval_s (10 s) = 30 = 0x1e.
+  EXPECT_EQ(find_option(ra, kNdOptRouteInfo), hex("18023008" "0000001e" "20010db801000000"));
+  EXPECT_EQ(find_option(ra, kNdOptRdnss), hex("19030000" "0000001e" "20010db8000000000000000000000053"));
+  EXPECT_EQ(find_option(ra, kNdOptDnssl), hex("1f030000" "0000001e" "04636f7270076578616d706c6500" "0000"));
+  // Without them (ra_config): none of the three options.
+  ControlRig plain(ra_config(true), /*settle=*/false);
+  out = settle(plain);
+  ASSERT_EQ(out.size(), 1u);
+  for (uint8_t type : {kNdOptRouteInfo, kNdOptRdnss, kNdOptDnssl}) EXPECT_TRUE(find_option(Frame6{out[0]}, type).empty());
+}
+
+// HA: a node that holds none of the interface's addresses advertises Router Lifetime 0 (its
+// prefixes still), and at once a full one when it takes its own or the peer's addresses.
+TEST(ControlRa, HaNodeHoldingNoAddressAdvertisesNoRouterLifetimeUntilItTakesOver) {
+  config::Config c = ra_config(true);
+  c.mutable_router()->mutable_lan()->mutable_ipv6_ra()->set_interval_s(600);  // later RAs >= 198 s apart
+  ControlRig rig(c, /*settle=*/false);
+  HaDataplane& ha = rig.r1.shared().ha;
+  ha.enabled = true;
+  ha.own_held.store(false);
+  auto out = settle(rig);
+  ASSERT_EQ(out.size(), 1u);
+  EXPECT_EQ(load_be16(Frame6{out[0]}.icmp() + 6), 0);
+  EXPECT_FALSE(find_option(Frame6{out[0]}, kNdOptPrefixInfo).empty());
+  // It takes its addresses: a full RA 3 s after the last (MIN_DELAY_BETWEEN_RAS), not 16 s later.
+  rig.now += 1000;
+  ha.own_held.store(true);
+  EXPECT_TRUE(ras(rig.poll()).empty());
+  rig.now += RaSchedule::kMinDelayBetweenMs - 1000;
+  out = ras(rig.poll());
+  ASSERT_EQ(out.size(), 1u);
+  EXPECT_EQ(load_be16(Frame6{out[0]}.icmp() + 6), 1800);
+  // It loses them: Router Lifetime 0 within 3 s again.
+  ha.own_held.store(false);
+  rig.now += RaSchedule::kMinDelayBetweenMs;
+  out = ras(rig.poll());
+  ASSERT_EQ(out.size(), 1u);
+  EXPECT_EQ(load_be16(Frame6{out[0]}.icmp() + 6), 0);
+  // The peer's LAN address taken over is one of the interface's addresses too.
+  ha.peer_addresses6.push_back({ip6("2001:db8:1::99"), 0});
+  ha.peer_taken.store(true);
+  rig.now += RaSchedule::kMinDelayBetweenMs;
+  out = ras(rig.poll());
+  ASSERT_EQ(out.size(), 1u);
+  EXPECT_EQ(load_be16(Frame6{out[0]}.icmp() + 6), 1800);
+  ha.peer_taken.store(false);
+  ha.enabled = false;
+}
+
+TEST(ControlRa, AnAdvertisementWithoutAnMbufIsCounted) {
+  ControlRig rig(ra_config(true), /*settle=*/false);
+  ASSERT_EQ(settle(rig).size(), 1u);
+  std::vector<rte_mbuf*> taken;
+  while (rte_mbuf* m = rte_pktmbuf_alloc(nd_control_pool())) taken.push_back(m);
+  rig.now += RaSchedule::kMaxInitialIntervalMs;  // the second initial RA is due by then
+  EXPECT_TRUE(rig.poll().empty());
+  EXPECT_EQ(rig.count(Counter::ra_no_mbuf), 1u);
+  EXPECT_EQ(rig.count(Counter::ra_sent), 1u);
+  for (rte_mbuf* m : taken) rte_pktmbuf_free(m);
+  rig.now += RaSchedule::kMaxInitialIntervalMs;  // the next one is on schedule
+  EXPECT_EQ(ras(rig.poll()).size(), 1u);
+  EXPECT_EQ(rig.count(Counter::ra_sent), 2u);
+}
+
 std::vector<std::string> errors(const config::Config& c) {
   std::vector<std::string> out;
   for (const auto& e : mgmt::validate_config(c)) out.push_back(e.to_string());
@@ -324,6 +489,67 @@ TEST(RaConfig, ValidationRefusesWhatHostsCouldNotUse) {
   c.mutable_router()->mutable_lan()->set_mtu(1279);
   EXPECT_TRUE(has_error(errors(c), "router.lan.ipv6_ra.enabled: the interface's mtu 1279 is below 1280"));
   c.mutable_router()->mutable_lan()->set_mtu(1280);
+  EXPECT_TRUE(errors(c).empty()) << testing::PrintToString(errors(c));
+}
+
+TEST(RaConfig, DnsAndRouteOptionsAreValidated) {
+  EXPECT_TRUE(errors(ra_options_config()).empty()) << testing::PrintToString(errors(ra_options_config()));
+  config::Config c = ra_options_config();
+  auto* ra = c.mutable_router()->mutable_lan()->mutable_ipv6_ra();
+  ra->add_dns_servers("fe80::53");
+  ra->add_dns_servers("ff02::1");
+  ra->add_dns_servers("2001:db8::53");
+  ra->add_dns_servers("dns.example");
+  ra->add_dns_search("-bad.example");
+  ra->add_dns_search("a..b");
+  ra->add_route_prefixes("2001:db8:100::1/48");
+  ra->add_route_prefixes("2001:db8:1:0:8000::/65");
+  ra->add_route_prefixes("2001:db8:100::/48");
+  ra->add_route_prefixes("2001:db8::/129");
+  ra->set_route_preference("urgent");
+  ra->set_dns_lifetime_s(5);
+  ra->set_route_lifetime_s(9);
+  const auto errs = errors(c);
+  for (const std::string& e : std::vector<std::string>{
+           "router.lan.ipv6_ra.dns_servers: 5 servers: at most 3",
+           "router.lan.ipv6_ra.dns_servers[1]: \"fe80::53\" is link-local",
+           "router.lan.ipv6_ra.dns_servers[2]: \"ff02::1\" is not a unicast address",
+           "router.lan.ipv6_ra.dns_servers[3]: \"2001:db8::53\" is listed twice",
+           "router.lan.ipv6_ra.dns_servers[4]: \"dns.example\" is not an IPv6 address",
+           "router.lan.ipv6_ra.dns_search[1]: \"-bad.example\" has label \"-bad\" starting or ending with a hyphen",
+           "router.lan.ipv6_ra.dns_search[2]: \"a..b\" has an empty label",
+           "router.lan.ipv6_ra.route_prefixes[1]: \"2001:db8:100::1/48\" has bits set past its length: write 2001:db8:100::/48",
+           "router.lan.ipv6_ra.route_prefixes[2]: \"2001:db8:1:0:8000::/65\" is inside 2001:db8:1::/64 (router.lan.ipv6_addresses[0]), which is on-link",
+           "router.lan.ipv6_ra.route_prefixes[3]: \"2001:db8:100::/48\" is listed twice",
+           "router.lan.ipv6_ra.route_prefixes[4]: \"2001:db8::/129\" is not an IPv6 prefix",
+           "router.lan.ipv6_ra.route_preference: \"urgent\" is not low, medium or high",
+           "router.lan.ipv6_ra.dns_lifetime_s: 5 is shorter than interval_s (10)",
+           "router.lan.ipv6_ra.route_lifetime_s: 9 is shorter than interval_s (10)"})
+    EXPECT_TRUE(has_error(errs, e)) << e << " not in " << testing::PrintToString(errs);
+  EXPECT_EQ(errs.size(), 14u) << testing::PrintToString(errs);
+  c = ra_options_config();
+  c.mutable_router()->mutable_lan()->mutable_ipv6_ra()->add_route_prefixes("::/0");  // a default route, low or high
+  c.mutable_router()->mutable_lan()->mutable_ipv6_ra()->add_route_prefixes("2001:db8::/32");  // covers the /64: fine
+  EXPECT_TRUE(errors(c).empty()) << testing::PrintToString(errors(c));
+}
+
+// The whole RA within 1280 bytes: 40 + 16 + 8 (link-layer) + 8 (MTU) + 2 × 32 (prefixes) = 136,
+// plus 24 per /128 route: 47 routes make 1264 bytes, 48 make 1288.
+TEST(RaConfig, AnAdvertisementOver1280BytesIsRefused) {
+  config::Config c = ra_config(true);
+  auto* ra = c.mutable_router()->mutable_lan()->mutable_ipv6_ra();
+  for (int i = 1; i <= 47; ++i) ra->add_route_prefixes("2001:db8:f::" + std::to_string(i) + "/128");
+  EXPECT_TRUE(errors(c).empty()) << testing::PrintToString(errors(c));
+  {
+    ControlRig rig(c, /*settle=*/false);
+    auto out = settle(rig);
+    ASSERT_EQ(out.size(), 1u);
+    EXPECT_EQ(out[0].size(), kEthHdrLen + 1264u);
+  }
+  ra->add_route_prefixes("2001:db8:f::48/128");
+  EXPECT_TRUE(has_error(errors(c), "router.lan.ipv6_ra: the Router Advertisement would be 1288 bytes, over 1280"))
+      << testing::PrintToString(errors(c));
+  ra->set_omit_mtu(true);  // 1280 exactly
   EXPECT_TRUE(errors(c).empty()) << testing::PrintToString(errors(c));
 }
 
