@@ -312,7 +312,7 @@ void Control::ra_reload(const RouterModel& rm, uint32_t now_ms) {
     RaAdvertiser& a = ra_[i];
     const bool present = i < rm.interfaces.size();
     if (!present || !rm.interfaces[i].ra.enabled) {
-      if (present && a.active && a.schedule.advertised()) send_ra(static_cast<int>(i), a, 0);
+      if (present && a.active && a.schedule.advertised()) send_ra(static_cast<int>(i), a, false);
       a.active = false;
       continue;
     }
@@ -366,7 +366,7 @@ void Control::ra_poll(uint32_t now_ms) {
       a.schedule.hold(now_ms);
       continue;
     }
-    send_ra(static_cast<int>(i), a, a.router ? a.settings.router_lifetime_s : 0);
+    send_ra(static_cast<int>(i), a, a.router);
     a.schedule.sent(now_ms);
   }
 }
@@ -374,17 +374,28 @@ void Control::ra_poll(uint32_t now_ms) {
 void Control::retire_router_adverts() {
   const size_t n = model().interfaces.size();
   for (size_t i = 0; i < ra_.size() && i < n; ++i) {
-    if (ra_[i].active && ra_[i].schedule.advertised()) send_ra(static_cast<int>(i), ra_[i], 0);
+    if (ra_[i].active && ra_[i].schedule.advertised()) send_ra(static_cast<int>(i), ra_[i], false);
     ra_[i].active = false;
   }
 }
 
-void Control::send_ra(int iface, const RaAdvertiser& a, uint16_t router_lifetime_s) {
+// Not `serving` (RAs disabled by a commit, shutdown, or an HA node holding
+// none of the link's addresses): Router Lifetime 0, and every Route
+// Information option's lifetime 0 too, since RFC 4191 § 2.3 routes outlive
+// the Router Lifetime (a host keeps sending their traffic through us
+// otherwise). Serving: the configured lifetimes (not_default_router's
+// Router Lifetime 0 keeps its routes: RFC 4191's non-default router).
+void Control::send_ra(int iface, const RaAdvertiser& a, bool serving) {
+  const RaSettings* s = &a.settings;
+  RaSettings withdrawn;
+  if (!serving && !a.settings.routes.empty()) {  // control path, rare: a copy with the routes' lifetime 0
+    withdrawn = a.settings;
+    withdrawn.route_lifetime_s = 0;
+    s = &withdrawn;
+  }
+  const uint16_t router_lifetime_s = serving ? a.settings.router_lifetime_s : 0;
   const bool sent = send_nd(
-      iface,
-      [&](uint8_t* f) {
-        return write_router_advert(f, a.mac, a.link_local, a.settings, router_lifetime_s, a.mtu, a.prefixes);
-      },
+      iface, [&](uint8_t* f) { return write_router_advert(f, a.mac, a.link_local, *s, router_lifetime_s, a.mtu, a.prefixes); },
       kRaMaxFrameLen, Counter::ra_no_mbuf);
   if (sent) counters().add(Counter::ra_sent);  // the tx queue took it (tx_full counts one it did not)
 }

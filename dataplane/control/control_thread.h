@@ -164,7 +164,7 @@ class Control {
   void rs_input(rte_mbuf* m, const Ipv6View& v, int iface);
   void ra_poll(uint32_t now_ms);
   void ra_reload(const RouterModel& rm, uint32_t now_ms);
-  void send_ra(int iface, const RaAdvertiser& a, uint16_t router_lifetime_s);
+  void send_ra(int iface, const RaAdvertiser& a, bool serving);
   void send_solicit(int iface, const Ipv6& target, const uint8_t* unicast_mac);  // null: multicast
   // The MLDv2 listener (control_mld.cc, mld_listener.h): our solicited-node
   // groups and all-routers, reported; queries answered.

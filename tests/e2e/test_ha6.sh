@@ -14,8 +14,9 @@
 # (a waypointd) over IPv6 waypoints only (peers[].waypoints and ha.peer_waypoints name
 # the IPv6 ones): t's IPv6 and IPv4 addresses are services behind r2, and the sessions
 # to them leave ra from its IPv6 waypoint 2001:db8:70::1.
-# A 3 MB download from s the server paces at 400 KB/s (~7.5 s) and two 2.4 MB ones from t
-# (IPv6 and IPv4, ~6 s each) run; once each has moved 300 KB ra's waypointd is killed.
+# A 3 MB download from s the server paces at 250 KB/s (~12.5 s) and two 2.4 MB ones from t
+# (IPv6 and IPv4, ~9.6 s each) run; once each has moved 300 KB ra's waypointd is killed (at
+# 400 KB/s a loaded host took the 6 s of the shorter ones over the checks before the kill).
 # rb, holding ra's synced sessions as peer copies (same UUIDs), takes over ra's IPv6
 # addresses with unsolicited Neighbor Advertisements (Override) and its IPv4 LAN address
 # with gratuitous ARP; the client and m move their neighbor entries to rb's MAC, r2
@@ -178,11 +179,11 @@ wp_check "curl -6 [$SRV6] and -4 $SRV4 through ra and r2 (SVR over the IPv6 wayp
 wp_check "capture the WAN at r2's waypoint" wp_cap_start wan pwr "$WP_TMP/wan.pcap" -f "ip6 host 2001:db8:70::4"
 
 CLAIMS0=$(wp_stat rb counters.ha_nd_claims_sent)  # before the load: nothing claims until the takeover
-fetch "http://[$SRV]/big.bin?rate=400000" "$WP_TMP/got.bin" big.bin "${V6[@]}" 2>"$WP_TMP/curl.err" &
+fetch "http://[$SRV]/big.bin?rate=250000" "$WP_TMP/got.bin" big.bin "${V6[@]}" 2>"$WP_TMP/curl.err" &
 CPID=$!
-fetch "http://[$SRV6]/mid.bin?rate=400000" "$WP_TMP/got6.bin" mid.bin "${V6[@]}" 2>"$WP_TMP/curl6.err" &
+fetch "http://[$SRV6]/mid.bin?rate=250000" "$WP_TMP/got6.bin" mid.bin "${V6[@]}" 2>"$WP_TMP/curl6.err" &
 CPID6=$!
-fetch "http://$SRV4/mid.bin?rate=400000" "$WP_TMP/got4.bin" mid.bin "${V4[@]}" 2>"$WP_TMP/curl4.err" &
+fetch "http://$SRV4/mid.bin?rate=250000" "$WP_TMP/got4.bin" mid.bin "${V4[@]}" 2>"$WP_TMP/curl4.err" &
 CPID4=$!
 moving() { file_has "$WP_TMP/got.bin" 300000 && file_has "$WP_TMP/got6.bin" 300000 && file_has "$WP_TMP/got4.bin" 300000; }
 wp_check "the three downloads move through ra" wp_until 20 moving
@@ -259,9 +260,9 @@ finished() {  # PID WHAT FILE ERR
     wp_fail "$2 broke: $(tr '\n' ' ' <"$WP_TMP/$4" | head -c 300) ($(stat -c %s "$WP_TMP/$3" 2>/dev/null || echo 0) B)"
   fi
 }
-finished "$CPID" "the routed 3 MB IPv6 download paced at 400 KB/s" got.bin curl.err
-finished "$CPID6" "the 2.4 MB IPv6 download over SVR (IPv6 waypoints) paced at 400 KB/s" got6.bin curl6.err
-finished "$CPID4" "the 2.4 MB IPv4 download over SVR (IPv6 waypoints) paced at 400 KB/s" got4.bin curl4.err
+finished "$CPID" "the routed 3 MB IPv6 download paced at 250 KB/s" got.bin curl.err
+finished "$CPID6" "the 2.4 MB IPv6 download over SVR (IPv6 waypoints) paced at 250 KB/s" got6.bin curl6.err
+finished "$CPID4" "the 2.4 MB IPv4 download over SVR (IPv6 waypoints) paced at 250 KB/s" got4.bin curl4.err
 wp_expect "rb forwarded the rest of the routed download (IPv6 packets)" "$(wp_stat rb counters.ipv6_forwarded)" -gt 500
 wp_expect "rb sent SVR packets from ra's IPv6 waypoint (waypoint6_sent)" "$(wp_stat rb counters.waypoint6_sent)" -gt 100
 wp_expect "rb received r2's SVR packets to ra's IPv6 waypoint (waypoint6_received)" "$(wp_stat rb counters.waypoint6_received)" -gt 500

@@ -34,6 +34,14 @@ struct PtbRig {
   Control control;
   uint32_t now = 1000;
 
+  // The control thread's transmit: what it sends is freed, unread. A named
+  // function, not a lambda: a lambda in this header's inline constructor is
+  // a weak symbol in each test that includes it, which unit_group_odr cannot
+  // tell from a clash.
+  static uint16_t discard(void*, uint16_t, uint16_t, rte_mbuf** p, uint16_t n) {
+    for (uint16_t i = 0; i < n; ++i) rte_pktmbuf_free(p[i]);
+    return n;
+  }
   // `outer6`: the Child SA's outer addresses are IPv6 (`c` must give wan0 one, headend_outer6_config).
   PtbRig(bool outer6_, const config::Config& c)
       : outer6(outer6_), tu(true, true, outer6_), r(make_router(tu, c)), control(r->shared(), test_pool(), 0) {
@@ -42,10 +50,7 @@ struct PtbRig {
       n6.begin(kWan, kSite6, 0);
       n6.advert(kWan, kSite6, kSiteMac.data(), kNaSolicited | kNaOverride, 0);
     }
-    control.set_tx([](void*, uint16_t, uint16_t, rte_mbuf** p, uint16_t n) {
-      for (uint16_t i = 0; i < n; ++i) rte_pktmbuf_free(p[i]);
-      return n;
-    }, nullptr);
+    control.set_tx(discard, nullptr);
     control.poll_once(now);
   }
   // A UDP datagram of `ip_len` IP bytes from the server to the site's host, DF as asked.

@@ -193,7 +193,9 @@ TEST(RouteTable6, NextHopsByOifThenPrefixAndFib6Lookups) {
 // An IPv6 route from zebra into a tunnel whose mtu is below 1280 (an
 // interface route on its TUN, e.g. FRR's `ipv6 route P wp-small`) is not
 // installed through it: IPv6 routers never fragment and senders never go
-// below 1280, so the tunnel could not carry it. Its other hops still are.
+// below 1280, so the tunnel could not carry it. Its other hops still are;
+// with none left it is a blackhole, so its traffic never falls back to a
+// shorter route (a default out of a WAN) and leaves unencrypted.
 TEST(RouteTable6, HopsIntoATunnelBelowTheIpv6MinimumMtuAreSkipped) {
   RouterModel rm;
   rm.tunnels.push_back({.name = "small", .mtu = 1000, .addr = *parse_ipv4("169.254.1.1")});
@@ -209,18 +211,22 @@ TEST(RouteTable6, HopsIntoATunnelBelowTheIpv6MinimumMtuAreSkipped) {
   });
   FpmWriter w;
   w.route6(true, pfx6("2001:db8:300::/48"), kZstatic, {hop6(nullptr, 7)});                 // small only
+  w.route6(true, pfx6("::/0"), kZstatic, {hop6(nullptr, 8)});                               // a shorter route
   w.route6(true, pfx6("2001:db8:301::/48"), kZstatic, {hop6(nullptr, 7), hop6(nullptr, 8)});  // both
   w.route(true, *parse_prefix("10.9.0.0/16"), kZstatic, {{0, 7}});                         // IPv4: any mtu
   test::apply_stream(t, w);
   auto fib = t.build();
   auto fib6 = t.build6();
-  EXPECT_EQ(fib6->lookup(ip6("2001:db8:300::1")), nullptr);
+  const FibRoute6* small = fib6->lookup(ip6("2001:db8:300::1"));
+  ASSERT_NE(small, nullptr) << "not left out: ::/0 would carry it";
+  EXPECT_EQ(small->prefix, pfx6("2001:db8:300::/48"));
+  EXPECT_EQ(small->paths, 0) << "a blackhole";
   const FibRoute6* both = fib6->lookup(ip6("2001:db8:301::1"));
   ASSERT_NE(both, nullptr);
   ASSERT_EQ(both->paths, 1);
   EXPECT_EQ(t.hop_interface(both->hops[0]), "big");
   EXPECT_EQ(t.counters().tunnel_mtu6, 2u);
-  EXPECT_EQ(t.counters().unresolved, 1u);
+  EXPECT_EQ(t.counters().unresolved, 0u);
   ASSERT_NE(fib->lookup(*parse_ipv4("10.9.1.1")), nullptr) << "IPv4 has no such minimum";
   t.build6();
   EXPECT_EQ(t.counters().tunnel_mtu6, 2u) << "a property of the last build, not a history";

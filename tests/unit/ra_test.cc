@@ -396,10 +396,17 @@ TEST(ControlRa, ConfiguredRoutesAndDnsAreAdvertisedWithDefaultLifetimes) {
   for (uint8_t type : {kNdOptRouteInfo, kNdOptRdnss, kNdOptDnssl}) EXPECT_TRUE(find_option(Frame6{out[0]}, type).empty());
 }
 
-// HA: a node that holds none of the interface's addresses advertises Router Lifetime 0 (its
-// prefixes still), and at once a full one when it takes its own or the peer's addresses.
+// The Route Information option's Route Lifetime (RFC 4191 § 2.3), bytes 4-7.
+uint32_t route_lifetime(const Frame6& ra) {
+  const std::vector<uint8_t> rio = find_option(ra, kNdOptRouteInfo);
+  return rio.size() >= 8 ? load_be32(rio.data() + 4) : 0xffffffffu;
+}
+
+// HA: a node that holds none of the interface's addresses advertises Router Lifetime 0 and
+// Route Lifetime 0 for its routes (they outlive the Router Lifetime, RFC 4191 § 2.3; its
+// prefixes still), and at once full ones when it takes its own or the peer's addresses.
 TEST(ControlRa, HaNodeHoldingNoAddressAdvertisesNoRouterLifetimeUntilItTakesOver) {
-  config::Config c = ra_config(true);
+  config::Config c = ra_options_config();
   c.mutable_router()->mutable_lan()->mutable_ipv6_ra()->set_interval_s(600);  // later RAs >= 198 s apart
   ControlRig rig(c, /*settle=*/false);
   HaDataplane& ha = rig.r1.shared().ha;
@@ -408,6 +415,7 @@ TEST(ControlRa, HaNodeHoldingNoAddressAdvertisesNoRouterLifetimeUntilItTakesOver
   auto out = settle(rig);
   ASSERT_EQ(out.size(), 1u);
   EXPECT_EQ(load_be16(Frame6{out[0]}.icmp() + 6), 0);
+  EXPECT_EQ(route_lifetime(Frame6{out[0]}), 0u) << "no route through a node that serves none of the link";
   EXPECT_FALSE(find_option(Frame6{out[0]}, kNdOptPrefixInfo).empty());
   // It takes its addresses: a full RA 3 s after the last (MIN_DELAY_BETWEEN_RAS), not 16 s later.
   rig.now += 1000;
@@ -417,12 +425,14 @@ TEST(ControlRa, HaNodeHoldingNoAddressAdvertisesNoRouterLifetimeUntilItTakesOver
   out = ras(rig.poll());
   ASSERT_EQ(out.size(), 1u);
   EXPECT_EQ(load_be16(Frame6{out[0]}.icmp() + 6), 1800);
+  EXPECT_EQ(route_lifetime(Frame6{out[0]}), 1800u) << "3 times interval_s";
   // It loses them: Router Lifetime 0 within 3 s again.
   ha.own_held.store(false);
   rig.now += RaSchedule::kMinDelayBetweenMs;
   out = ras(rig.poll());
   ASSERT_EQ(out.size(), 1u);
   EXPECT_EQ(load_be16(Frame6{out[0]}.icmp() + 6), 0);
+  EXPECT_EQ(route_lifetime(Frame6{out[0]}), 0u);
   // The peer's LAN address taken over is one of the interface's addresses too.
   ha.peer_addresses6.push_back({ip6("2001:db8:1::99"), 0});
   ha.peer_taken.store(true);

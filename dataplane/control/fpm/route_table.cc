@@ -172,6 +172,7 @@ bool RouteTable::resolve(const Route& r, F& out) {
   out.distance = distance_of(r.protocol);
   out.paths = 0;
   if (r.blackhole) return true;  // installed without next hops: a drop
+  const uint64_t mtu_skipped = counters_.tunnel_mtu6;
   if (r.nh_id) {
     auto it = objects_.find(r.nh_id);
     if (it == objects_.end()) return ++counters_.unknown_nh_id, false;
@@ -182,6 +183,10 @@ bool RouteTable::resolve(const Route& r, F& out) {
   } else {
     add_hops(r.hops, out);
   }
+  // Every hop into a tunnel below IPv6's 1280 (RouteInterface::ipv6_mtu): a drop, as a
+  // blackhole, not left out, or the destination would fall back to a shorter route (a
+  // default route out of a WAN) and leave unencrypted.
+  if (out.paths == 0 && counters_.tunnel_mtu6 != mtu_skipped) return true;
   if (out.paths == 0) ++counters_.unresolved;
   return out.paths != 0;
 }
