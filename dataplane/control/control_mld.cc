@@ -19,6 +19,7 @@
 #include <cstring>
 
 #include "dataplane/control/control_thread.h"
+#include "dataplane/ip/packet_edit.h"  // pkt_data
 #include "dataplane/ip/router_advert.h"  // kAllRouters
 
 namespace wp {
