@@ -136,6 +136,24 @@ struct PtbRig {
     EXPECT_EQ(out[0].l4()[1], 4);
     return get16(out[0].l4() + 6);
   }
+  // After the path MTU was lowered to `path` (inner `inner` left): the LAN
+  // sender of a DF datagram learns `inner`, what fits is sealed to exactly
+  // `path`, a datagram without DF leaves in two pieces within it, and a TCP
+  // SYN crossing the tunnel has its MSS clamped to `inner` less 40.
+  void expect_inner_mtu(uint16_t path, uint16_t inner) {
+    EXPECT_EQ(frag_needed_mtu(path), inner);
+    EXPECT_EQ(r->drop_count(DropReason::esp_too_big), 1u);
+    const Frame fits = sealed(big(inner));
+    EXPECT_EQ(fits.raw.size() - 14, path);
+    EXPECT_FALSE(tu.open(fits).empty());
+    std::vector<Frame> pieces = r->send(kLan, big(path, false));
+    ASSERT_EQ(pieces.size(), 2u) << r->drops();
+    for (const Frame& f : pieces) EXPECT_LE(f.raw.size() - 14, path);
+    const Frame syn = r->send_one(kWan, tu.seal(site_syn_mss1460(40001)));
+    ASSERT_EQ(syn.port, kLan) << r->drops();
+    EXPECT_EQ(get16(syn.l4() + 20 + 2), inner - 40);
+    EXPECT_TRUE(syn.l4_checksum_ok());
+  }
 };
 
 }  // namespace wp::test
