@@ -136,6 +136,19 @@ struct PtbRig {
     EXPECT_EQ(out[0].l4()[1], 4);
     return get16(out[0].l4() + 6);
   }
+  // A learned path MTU is forgotten 10 minutes after it was learned, not
+  // sooner (RFC 8201 § 4 for IPv6, RFC 1191 § 6.3 for IPv4), counted, and
+  // 1300 bytes fit the configured 1400 again.
+  void expect_ages_back() {
+    now += kPathMtuAgeMs - 1;
+    control.poll_once(now);
+    EXPECT_EQ(path_mtu(), 1300) << "not yet";
+    now += 1000;
+    control.poll_once(now);
+    EXPECT_EQ(path_mtu(), 0);
+    EXPECT_EQ(r->shared().control_counters().get(Counter::esp_outer6_path_mtu_aged), 1u);
+    EXPECT_EQ(sealed(big(1300)).port, kWan) << "1300 fits the tunnel's 1400 again";
+  }
   // After the path MTU was lowered to `path` (inner `inner` left): the LAN
   // sender of a DF datagram learns `inner`, what fits is sealed to exactly
   // `path`, a datagram without DF leaves in two pieces within it, and a TCP
