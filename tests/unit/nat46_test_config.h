@@ -36,12 +36,17 @@ inline constexpr const char* kNat46Client6 = "2001:db8:4646::a01:5";  // 10.1.0.
 inline const Ipv4 kNat46Server4 = ip("10.46.0.10");
 inline constexpr Mac kNat46ServerMac = {2, 0, 0, 0, 0x46, 10};
 
+// `addr` resolved on wan0 (interface 1) to `mac`, as an answered Neighbor Solicitation leaves it.
+inline void learn_on_wan(Router& r, const char* addr, const Mac& mac, uint8_t flags = kNaSolicited | kNaOverride) {
+  Neighbor6Table& n6 = r.shared().neighbors6;
+  n6.begin(1, ip6(addr), 0);
+  n6.advert(1, ip6(addr), mac.data(), flags, 0);
+}
+
 inline std::unique_ptr<Router> nat46_router(RouterOptions opts = {}, const config::Config& cfg = nat46_config()) {
   auto r = std::make_unique<Router>(cfg, std::move(opts));
   r->neighbor(0, kClient, kClientMac);
-  Neighbor6Table& n6 = r->shared().neighbors6;
-  n6.begin(1, ip6(kNat46Server6), 0);
-  n6.advert(1, ip6(kNat46Server6), kNat46ServerMac.data(), kNaSolicited | kNaOverride, 0);
+  learn_on_wan(*r, kNat46Server6, kNat46ServerMac);
   return r;
 }
 

@@ -7,8 +7,10 @@
 #include <gtest/gtest.h>
 
 #include <cstring>
+#include <initializer_list>
 #include <nlohmann/json.hpp>
 #include <string>
+#include <utility>
 #include <vector>
 
 #include "dataplane/ip/icmp.h"
@@ -41,6 +43,19 @@ std::vector<uint8_t> from_server(const Router& r, const Pkt6& p, bool raw = fals
   std::memcpy(f.data(), r.model().interfaces[1].mac, 6);
   std::memcpy(f.data() + 6, kNat46ServerMac.data(), 6);
   return f;
+}
+
+// nat46_config() with a `servers` map of {ipv4, ipv6} entries in place of its server prefix.
+config::Config nat46_servers_config(std::initializer_list<std::pair<const char*, const char*>> servers) {
+  config::Config c = nat46_config();
+  config::Nat46* n = c.mutable_services(0)->mutable_nat46();
+  n->clear_server_prefix();
+  for (const auto& [v4, v6] : servers) {
+    config::Nat46Server* e = n->add_servers();
+    e->set_ipv4(v4);
+    e->set_ipv6(v6);
+  }
+  return c;
 }
 
 bool icmp4_ok(const Frame& f) { return ones_fold(ones_sum(f.l4(), f.l4_len())) == 0xffff; }
@@ -138,16 +153,8 @@ TEST(Nat46Worker, UdpAndIcmpEchoBothWays) {
 }
 
 TEST(Nat46Worker, TheExplicitServersMap) {
-  config::Config c = nat46_config();
-  config::Nat46* n = c.mutable_services(0)->mutable_nat46();
-  n->clear_server_prefix();
-  config::Nat46Server* e = n->add_servers();
-  e->set_ipv4("10.46.0.20");
-  e->set_ipv6("2001:db8:46::beef");
-  auto r = nat46_router({}, c);
-  Neighbor6Table& n6 = r->shared().neighbors6;
-  n6.begin(1, ip6("2001:db8:46::beef"), 0);
-  n6.advert(1, ip6("2001:db8:46::beef"), kNat46ServerMac.data(), kNaSolicited | kNaOverride, 0);
+  auto r = nat46_router({}, nat46_servers_config({{"10.46.0.20", "2001:db8:46::beef"}}));
+  learn_on_wan(*r, "2001:db8:46::beef", kNat46ServerMac);
   Out6 out(r->send_one(kLan, from_client(*r, Pkt().eth().ipv4(kClient, ip("10.46.0.20")).tcp(40001, 443, 0x02))));
   expect_to_server(*r, out, "2001:db8:46::beef");
   Frame back = r->send_one(kWan, from_server(*r, Pkt6().ipv6("2001:db8:46::beef", kNat46Client6).tcp(443, 40001, 0x12)));
@@ -167,21 +174,12 @@ TEST(Nat46Worker, TheExplicitServersMap) {
 // errors toward the server go to the gateway's MAC; servers on the link
 // without a route are still reached directly.
 TEST(Nat46Worker, ServersBehindARouterOnTheServersLinkGoThroughIt) {
-  config::Config c = nat46_config();
-  config::Nat46* n = c.mutable_services(0)->mutable_nat46();
-  n->clear_server_prefix();
-  config::Nat46Server* e = n->add_servers();
-  e->set_ipv4("10.46.0.30");
-  e->set_ipv6("2001:db8:99::30");  // not on wan0's 2001:db8:46::/64
-  e = n->add_servers();
-  e->set_ipv4("10.46.0.10");
-  e->set_ipv6(kNat46Server6);  // on-link
+  // 2001:db8:99::30 is not on wan0's 2001:db8:46::/64; kNat46Server6 is on-link.
+  config::Config c = nat46_servers_config({{"10.46.0.30", "2001:db8:99::30"}, {"10.46.0.10", kNat46Server6}});
   add_route(c, "2001:db8:99::/48", "2001:db8:46::fe", "wan0");
   auto r = nat46_router({}, c);
   constexpr Mac kRouterMac = {2, 0, 0, 0, 0x46, 0xfe};
-  Neighbor6Table& n6 = r->shared().neighbors6;
-  n6.begin(1, ip6("2001:db8:46::fe"), 0);
-  n6.advert(1, ip6("2001:db8:46::fe"), kRouterMac.data(), kNaSolicited | kNaOverride | kNaRouter, 0);
+  learn_on_wan(*r, "2001:db8:46::fe", kRouterMac, kNaSolicited | kNaOverride | kNaRouter);
 
   Out6 out(r->send_one(kLan, from_client(*r, Pkt().eth().ipv4(kClient, ip("10.46.0.30")).tcp(40001, 443, 0x02))));
   ASSERT_EQ(out.v.status, Ipv6Status::ok);
