@@ -156,14 +156,19 @@ bool Svr6Lan::view(SessionEventKind kind, const Session& s, SessionEndReason rea
 void Svr6Lan::post(Svr6Lan* self, SessionEventKind kind, const Session& s, SessionEndReason reason) {
   if (!self || (s.flags & kPeerSession)) return;
   WorkerContext& ctx = self->ctx_;
-  rte_ring* r = ctx.shared.event6_ring(ctx.id);
-  if (r && (ctx.shared.event_kinds[static_cast<size_t>(EventConsumer::ipfix)] & event_bit(kind))) {
-    Session6Event ev;
-    if (self->view(kind, s, reason, ev) && rte_ring_sp_enqueue_elem(r, &ev, sizeof(ev)) != 0)
-      ctx.counters->add(Counter::ipfix_events_dropped);
-  }
+  self->post_mgmt(kind, s, reason);
   if (ctx.shared.event_kinds[static_cast<size_t>(EventConsumer::ha)] & event_bit(kind)) self->post_ha(kind, s, reason);
   if (kOffload6EventKinds & event_bit(kind)) self->post_offload(kind, s, reason);
+}
+
+bool Svr6Lan::post_mgmt(SessionEventKind kind, const Session& s, SessionEndReason reason) {
+  rte_ring* r = ctx_.shared.event6_ring(ctx_.id);
+  if (!r || !(ctx_.shared.event_kinds[static_cast<size_t>(EventConsumer::ipfix)] & event_bit(kind))) return false;
+  Session6Event ev;
+  if (!view(kind, s, reason, ev)) return false;
+  if (rte_ring_sp_enqueue_elem(r, &ev, sizeof(ev)) == 0) return true;
+  ctx_.counters->add(Counter::ipfix_events_dropped);
+  return false;
 }
 
 void Svr6Lan::route_changed(const Session6& s6) {

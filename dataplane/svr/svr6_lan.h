@@ -141,6 +141,10 @@ class Svr6Lan {
   // and `closed` of a session between IPv6 waypoints, on the offload manager's IPv6 ring in
   // its real form (session/offload_events6.h); a full ring counts offload_events_dropped.
   void post_offload(SessionEventKind kind, const Session& s, SessionEndReason reason);
+  // The mgmt feed (REST snapshot, IPFIX): the IPv6 view of `s` on this worker's IPv6 event
+  // ring when the feed takes `kind`; a full ring drops it (ipfix_events_dropped). False when
+  // nothing was posted (no ring, a kind it does not take, no Session6, or the ring full).
+  bool post_mgmt(SessionEventKind kind, const Session& s, SessionEndReason reason = SessionEndReason::none);
   // The routes changed (worker/route6_follow.h): an established session between IPv6 waypoints
   // posts its `update` there, with the WAN leg's next hop of now, so that the NIC's rules follow it.
   void route_changed(const Session6& s6);

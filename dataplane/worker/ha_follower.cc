@@ -235,6 +235,7 @@ uint32_t HaFollower::follow_ownership() {
     } else if (s.flags & kPeerSession) {
       s.flags &= static_cast<uint8_t>(~kPeerSession);
       s.last_ms = ctx_.now_ms;
+      announce(s);
     }
   }
   if (ownership_hand_ >= ctx_.table.capacity()) {
@@ -243,6 +244,24 @@ uint32_t HaFollower::follow_ownership() {
     ha.ownership_seen[ctx_.id].store(gen, std::memory_order_release);
   }
   return visited;
+}
+
+void HaFollower::announce(Session& s) {
+  rte_ring* r = ctx_.shared.event_ring(EventConsumer::ipfix, ctx_.id);
+  const bool six = carries_ipv6(s) && ctx_.svr6;  // and its IPv6 view, on the IPv6 ring
+  rte_ring* r6 = six ? ctx_.shared.event6_ring(ctx_.id) : nullptr;
+  if (!r || !(ctx_.shared.event_kinds[static_cast<size_t>(EventConsumer::ipfix)] & event_bit(SessionEventKind::update)) ||
+      rte_ring_free_count(r) <= kAnnounceReserve || (r6 && rte_ring_free_count(r6) <= kAnnounceReserve))
+    return;
+  SessionEvent ev;
+  ev.kind = SessionEventKind::update;
+  ev.reason = SessionEndReason::none;
+  ev.worker = static_cast<uint16_t>(ctx_.id);
+  ev.now_ms = ctx_.now_ms;
+  ev.session = s;
+  if (rte_ring_sp_enqueue_elem(r, &ev, sizeof(ev)) != 0) return;
+  s.updated_ms = ctx_.now_ms;
+  if (six) ctx_.svr6->post_mgmt(SessionEventKind::update, s);
 }
 
 // Posts an `update` for every session this worker owns, a slice at a time,

@@ -12,7 +12,9 @@
 // re-flags its table in budgeted slices (kSlice sessions per loop iteration,
 // like aging) and acknowledges the generation once the whole table is done;
 // the HA thread announces the peer's addresses only after every worker
-// acknowledged, so no packet reaches a session whose flag is stale. A
+// acknowledged, so no packet reaches a session whose flag is stale. Each
+// session that becomes ours is posted to the mgmt feed as it is re-flagged
+// (announce()), so REST and IPFIX show the taken-over sessions at once. A
 // republish request (resync, or after a dropped event) posts every session
 // this worker owns again, a slice at a time, leaving ring room for live events.
 #pragma once
@@ -31,6 +33,9 @@ class HaFollower {
   static constexpr uint32_t kSlice = 16384;  // sessions re-flagged per iteration after an ownership change
   static constexpr uint32_t kRepublishSlice = 4096;
   static constexpr unsigned kRepublishReserve = 256;  // ring room left for live events
+  // The mgmt feed's ring room left for live events when a takeover announces the sessions
+  // that became ours (announce()).
+  static constexpr unsigned kAnnounceReserve = 1024;
 
   HaFollower(WorkerContext& ctx, CryptoBatch& crypto) : ctx_(ctx), crypto_(crypto) {}
   // Inbound peer sessions, a slice of an ownership change, a slice of a
@@ -55,6 +60,11 @@ class HaFollower {
   Session* insert(const Session& in);  // null when refused (counted)
   void mark_owner(Session& s);
   uint32_t follow_ownership();
+  // A session that became ours at a takeover: its `update` to the mgmt feed alone (REST,
+  // IPFIX; an IPv6 session over SVR with its IPv6 view), so that they show it now rather than
+  // at its next periodic update (Aging::on_live, up to session_update_ms later), when the ring
+  // has more than kAnnounceReserve free. Neither HA (the peer is gone) nor offload takes it.
+  void announce(Session& s);
   uint32_t republish();
 
   WorkerContext& ctx_;

@@ -139,6 +139,11 @@ class Route6Step {
   void post(SessionEventKind kind, const Session6& s, SessionEndReason reason = SessionEndReason::none) {
     post_to(kind, s, reason, kOffload6EventKinds);
   }
+  // A session that became ours at a takeover (HaFollower6::follow), routed (not over SVR): its
+  // `update` to the mgmt feed alone, so that REST and IPFIX show it now and not at its next
+  // periodic update, when the ring has more than `reserve` free (live events come first; the
+  // periodic update shows the rest). True when posted: the periodic clock restarts from now.
+  bool announce(Session6& s, unsigned reserve);
   // A direction of `s` moved to another next hop (worker/route6_follow.h): its `update`, to the
   // offload manager too, whose rules would still send the session's packets to the old one.
   void post_moved(const Session6& s) {

@@ -15,8 +15,10 @@
 # the IPv6 ones): t's IPv6 and IPv4 addresses are services behind r2, and the sessions
 # to them leave ra from its IPv6 waypoint 2001:db8:70::1.
 # A 3 MB download from s the server paces at 250 KB/s (~12.5 s) and two 2.4 MB ones from t
-# (IPv6 and IPv4, ~9.6 s each) run; once each has moved 300 KB ra's waypointd is killed (at
-# 400 KB/s a loaded host took the 6 s of the shorter ones over the checks before the kill).
+# (IPv6 and IPv4, ~9.6 s each) run; ra's REST is read once each has moved 60 KB, and ra's
+# waypointd is killed once each has moved 300 KB, with nothing in between (a loaded host took
+# up to 10 s over the REST reads that once came between; the downloads had ended). Each
+# download's bytes at the kill, fewer than its file's, show it was under way.
 # rb, holding ra's synced sessions as peer copies (same UUIDs), takes over ra's IPv6
 # addresses with unsolicited Neighbor Advertisements (Override) and its IPv4 LAN address
 # with gratuitous ARP; the client and m move their neighbor entries to rb's MAC, r2
@@ -165,6 +167,7 @@ wp_check "bridge mdb: rb's port does not list ra's ff02::1:ff00:1 while ra holds
 wp_expect "ra counters.mld_reports_sent >= 2" "$(wp_stat ra counters.mld_reports_sent)" -ge 2
 wp_expect "ra drops.mld_bad_query = 0" "$(wp_stat ra drops.mld_bad_query)" -eq 0
 
+elapsed() { awk -v a="$1" -v b="$EPOCHREALTIME" 'BEGIN { printf "%.1f", b - a }'; }  # seconds since EPOCHREALTIME $1
 file_has() { [ "$(stat -c %s "$1" 2>/dev/null || echo 0)" -ge "$2" ]; }
 fetch() {  # URL OUT FILE CURL_ARGS...: byte-exact (URL may end in ?rate=B/s)
   local url=$1 out=$2 file=$3; shift 3
@@ -179,27 +182,42 @@ wp_check "curl -6 [$SRV6] and -4 $SRV4 through ra and r2 (SVR over the IPv6 wayp
 wp_check "capture the WAN at r2's waypoint" wp_cap_start wan pwr "$WP_TMP/wan.pcap" -f "ip6 host 2001:db8:70::4"
 
 CLAIMS0=$(wp_stat rb counters.ha_nd_claims_sent)  # before the load: nothing claims until the takeover
+T_START=$EPOCHREALTIME
 fetch "http://[$SRV]/big.bin?rate=250000" "$WP_TMP/got.bin" big.bin "${V6[@]}" 2>"$WP_TMP/curl.err" &
 CPID=$!
 fetch "http://[$SRV6]/mid.bin?rate=250000" "$WP_TMP/got6.bin" mid.bin "${V6[@]}" 2>"$WP_TMP/curl6.err" &
 CPID6=$!
 fetch "http://$SRV4/mid.bin?rate=250000" "$WP_TMP/got4.bin" mid.bin "${V4[@]}" 2>"$WP_TMP/curl4.err" &
 CPID4=$!
-moving() { file_has "$WP_TMP/got.bin" 300000 && file_has "$WP_TMP/got6.bin" 300000 && file_has "$WP_TMP/got4.bin" 300000; }
-wp_check "the three downloads move through ra" wp_until 20 moving
-# The fault at once: every check that reads the pair comes after it (a loaded machine
-# takes seconds over them), but what ra sent and its sessions are taken from it first.
+moving() {  # BYTES: each of the three downloads has moved BYTES
+  file_has "$WP_TMP/got.bin" "$1" && file_has "$WP_TMP/got6.bin" "$1" && file_has "$WP_TMP/got4.bin" "$1"
+}
+sizes() { stat -c %s "$WP_TMP/got.bin" "$WP_TMP/got6.bin" "$WP_TMP/got4.bin" 2>/dev/null | tr '\n' ' '; }
+wp_check "the three downloads move through ra" wp_until 20 moving 60000
+echo "  moving after $(elapsed "$T_START") s (B: $(sizes))"
+# What ra sent and its sessions, read while the downloads run and before the fault: on a
+# loaded host these reads took seconds, so the fault does not wait for them.
 RA_HA=$(wp_ha_json ra)
+T_READ=$(elapsed "$T_START")
 sessions_json() { wp_exec "$1" curl -s --max-time 2 "http://127.0.0.1:$WP_MGMT_PORT/api/v1/sessions?limit=1000" 2>/dev/null; }
 RA_SESSIONS=$(sessions_json ra)
+T_READ="$T_READ $(elapsed "$T_START")"
 # The client's port of each download over SVR (the only connection to that server and port).
 cport() { wp_exec c ss -Htn state established "dst $1" | awk '{print $3}' | sed 's/.*://' | head -n 1; }
 PORT6=$(cport "[$SRV6]:80") PORT4=$(cport "$SRV4:80")
+echo "  ra's HA and sessions read, the client's ports found after $T_READ $(elapsed "$T_START") s"
+# The fault once each has moved 300 KB (a steady flow, synced to rb), nothing in between.
+wp_until 20 moving 300000 || echo "  not all at 300 KB after 20 s: ra dies now anyway"
 T_KILL=$(date +%s.%N)
 kill -9 "${WP_ROUTER_PID[ra]}"
-for x in "routed IPv6:$CPID:got.bin" "IPv6 over SVR:$CPID6:got6.bin" "IPv4 over SVR:$CPID4:got4.bin"; do
-  IFS=: read -r what pid f <<<"$x"
-  wp_check "the $what download was still under way when ra died ($(stat -c %s "$WP_TMP/$f") B)" wp_alive "$pid"
+read -r -a AT_KILL <<<"$(sizes)"  # what each had when ra died (a download of fewer bytes than its file was under way)
+echo "  ra killed after $(elapsed "$T_START") s (B: ${AT_KILL[*]})"
+i=0
+for x in "routed IPv6:big.bin" "IPv6 over SVR:mid.bin" "IPv4 over SVR:mid.bin"; do
+  IFS=: read -r what f <<<"$x"
+  full=$(stat -c %s "$WP_TMP/www/$f")
+  wp_expect "the $what download was still under way when ra died (bytes of $full)" "${AT_KILL[$i]:-none}" -lt "$full"
+  i=$((i + 1))
 done
 wp_wait_exit "${WP_ROUTER_PID[ra]}" 10; wait "${WP_ROUTER_PID[ra]}" 2>/dev/null; unset "WP_ROUTER_PID[ra]"
 # session_uuid SESSIONS_JSON SRC SPORT DST: "UUID WAN_SRC WAN_DST" of the ingress SVR session SRC:SPORT -> DST:80.
@@ -212,6 +230,18 @@ for s in json.loads(sys.argv[1] or "{}").get("sessions", []):
         print(s["uuid"], s["left"]["src"], s["left"]["dst"])
         sys.exit(0)
 sys.exit(1)
+PY
+}
+flow_sessions() {  # SESSIONS_JSON SRC SPORT: every session of the client's SRC:SPORT, as REST shows it (a diagnostic)
+  "$WP_PY" - "$@" <<'PY'
+import json, sys
+try:
+    d = json.loads(sys.argv[1] or "{}")
+except ValueError:
+    print(f"not JSON: {sys.argv[1][:200]!r}")
+    sys.exit(0)
+m = [s for s in d.get("sessions", []) if (s["original"]["src"], str(s["original"]["sport"])) == (sys.argv[2], sys.argv[3])]
+print(json.dumps(m) if m else f"none of {d.get('count')}")
 PY
 }
 # rb_has SRC PORT DST UUID: rb's REST lists the session with that UUID, leaving from ra's waypoint.
@@ -230,7 +260,8 @@ for x in "$CLI ${PORT6:-0} $SRV6 IPv6" "$CLI4 ${PORT4:-0} $SRV4 IPv4"; do
   wp_check "ra's REST before the kill: the $fam session $src port $port -> $dst:80 left 2001:db8:70::1 -> 2001:db8:70::4 (${ua:-})" \
     test "${wa1:-} ${wa2:-}" = "2001:db8:70::1 2001:db8:70::4"
   wp_check "rb's REST after the kill: the same session with the same UUID, leaving from ra's IPv6 waypoint" \
-    wp_until 10 rb_has "$src" "$port" "$dst" "${ua:-none}"
+    wp_until 10 rb_has "$src" "$port" "$dst" "${ua:-none}" ||
+    echo "  rb lists for $src port $port: $(flow_sessions "$(cat "$WP_TMP/sessions-rb.log")" "$src" "$port")"
   UUID[$fam]=${ua:-none}
 done
 wp_expect "rb had applied ra's IPv6 sessions (routed, and over SVR)" "$(wp_stat rb counters.ha6_sessions_applied)" -ge 2

@@ -7,10 +7,12 @@
 //   client 2001:db8:71::5 - LAN 2001:db8:71::/64 - hub-a ::1 / hub-b ::2
 //     hub-a 2001:db8:70::1 / hub-b 2001:db8:70::3 - WAN - gateway 2001:db8:70::2 - server 2001:db8:72::10
 #include <gtest/gtest.h>
+#include <rte_ring_elem.h>
 
 #include <cstring>
 #include <memory>
 #include <string>
+#include <vector>
 
 #include "dataplane/control/ha_na_claim.h"
 #include "dataplane/session/owner.h"
@@ -396,7 +398,20 @@ TEST_F(Ha6Pair, TheSurvivorCarriesThePeersIPv6SessionsAndHoldsItsAddresses) {
   ASSERT_NE(b->find(t, owner), nullptr);
   EXPECT_FALSE(b->shared.ha.holds_peer_address6(kHubALan, 0));
   const uint32_t announced = b->shared.ha.announce_gen.load();
+  // REST and IPFIX (the mgmt feed) learn the peer's copy only once it is ours.
+  std::string err;
+  ASSERT_TRUE(b->shared.enable_events(EventConsumer::ipfix, 4096, SOCKET_ID_ANY, err)) << err;
+  ASSERT_TRUE(b->shared.enable_events6(4096, SOCKET_ID_ANY, err)) << err;
+  auto drain6 = [&] {
+    std::vector<Session6Event> out;
+    Session6Event ev;
+    while (rte_ring_sc_dequeue_elem(b->shared.event6_ring(owner), &ev, sizeof ev) == 0) out.push_back(ev);
+    return out;
+  };
+  run();
+  EXPECT_TRUE(drain6().empty()) << "no event for the peer's copy";
 
+  const uint64_t left_at = now;
   bus.leave({1, 101});  // hub-a's process dies
   a.reset();
   run(10);
@@ -408,6 +423,17 @@ TEST_F(Ha6Pair, TheSurvivorCarriesThePeersIPv6SessionsAndHoldsItsAddresses) {
   ASSERT_NE(s, nullptr);
   EXPECT_FALSE(s->flags & kPeerSession) << "now ours to age";
   EXPECT_TRUE(s->flags & kPeer6Copy) << "still the peer's to give back";
+  // Posted to the mgmt feed as it became ours, not at its next periodic update (10 s away).
+  const std::vector<Session6Event> taken = drain6();
+  ASSERT_EQ(taken.size(), 1u);
+  EXPECT_EQ(taken[0].kind, SessionEventKind::update);
+  EXPECT_EQ(taken[0].session.uuid, s->uuid);
+  EXPECT_EQ(taken[0].session.original, t);
+  EXPECT_EQ(taken[0].svr.role, Svr6Role::none) << "routed";
+  EXPECT_GT(s->updated_ms, static_cast<uint32_t>(left_at)) << "the periodic clock restarts at the takeover";
+  SessionEvent ev4;
+  EXPECT_NE(rte_ring_sc_dequeue_elem(b->shared.event_ring(EventConsumer::ipfix, owner), &ev4, sizeof ev4), 0)
+      << "nothing on the IPv4 ring for a routed IPv6 session";
 
   // The client's next segment, now sent to hub-b's MAC, leaves toward the server.
   auto frame = test::from_lan(b->router, Pkt6().ipv6(test::kRouteClient, test::kRouteServer).tcp(43000, 80, kTcpAck).payload("more"));

@@ -11,6 +11,7 @@
 //   client 2001:db8:71::5 - [r1] 2001:db8:70::1 ==IPv6 WAN== 2001:db8:70::2 [hub-a]
 //                                                             2001:db8:70::3 [hub-b] - server 2001:db8:72::10
 #include <gtest/gtest.h>
+#include <rte_ring_elem.h>
 
 #include <cstring>
 #include <functional>
@@ -255,11 +256,32 @@ TEST_F(HaSvr6Pair, TheSurvivorCarriesAnIpv6SessionOverSvrBothWays) {
   EXPECT_EQ(b->router.worker().table().size(), 1u) << "hub-b holds the carrying session";
   EXPECT_GE(b->router.count(Counter::ha6_sessions_applied), 1u);
   EXPECT_EQ(b->router.worker().counters().sessions6_active.load(), 1u) << "and its Session6";
+  // REST and IPFIX (the mgmt feed) learn the peer's session only once it is ours.
+  std::string err;
+  ASSERT_TRUE(b->shared.enable_events(EventConsumer::ipfix, 4096, SOCKET_ID_ANY, err)) << err;
+  ASSERT_TRUE(b->shared.enable_events6(4096, SOCKET_ID_ANY, err)) << err;
+  SessionEvent ev4;
+  Session6Event ev6;
+  rte_ring* ring4 = b->shared.event_ring(EventConsumer::ipfix, 0);
+  rte_ring* ring6 = b->shared.event6_ring(0);
+  run();
+  EXPECT_NE(rte_ring_sc_dequeue_elem(ring4, &ev4, sizeof ev4), 0) << "no event for the peer's session";
+  EXPECT_NE(rte_ring_sc_dequeue_elem(ring6, &ev6, sizeof ev6), 0);
 
   bus.leave({1, 101});  // hub-a's process dies
   a.reset();
   run(10);
   ASSERT_TRUE(b->shared.ha.holds_peer_address6(ip6(kHubAWan6), 1));
+  // Both views posted as it became ours, not at its next periodic update (10 s away).
+  ASSERT_EQ(rte_ring_sc_dequeue_elem(ring4, &ev4, sizeof ev4), 0);
+  EXPECT_EQ(ev4.kind, SessionEventKind::update);
+  EXPECT_FALSE(ev4.session.flags & kPeerSession);
+  ASSERT_EQ(rte_ring_sc_dequeue_elem(ring6, &ev6, sizeof ev6), 0) << "the IPv6 view REST and IPFIX show";
+  EXPECT_EQ(ev6.kind, SessionEventKind::update);
+  EXPECT_EQ(ev6.session.uuid, ev4.session.uuid);
+  EXPECT_EQ(ev6.session.original, (FiveTuple6{ip6(kV6Client), ip6(kV6Server), 40000, 80, kProtoTcp}));
+  EXPECT_EQ(ev6.svr.role, Svr6Role::egress);
+  EXPECT_NE(rte_ring_sc_dequeue_elem(ring4, &ev4, sizeof ev4), 0) << "once";
 
   // The client's next segment, to hub-a's IPv6 waypoint, reaches the IPv6 server through hub-b.
   const auto ack = client(Pkt6().ipv6(kV6Client, kV6Server, 64).tcp(40000, 80, 0x10).payload("more"));

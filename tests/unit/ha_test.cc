@@ -7,6 +7,7 @@
 // both hubs on LAN 10.2.0.0/24 with the server 10.2.0.10; client 10.1.0.5.
 #include <lz4.h>
 #include <gtest/gtest.h>
+#include <rte_ring_elem.h>
 
 #include <chrono>
 #include <cstring>
@@ -953,6 +954,9 @@ TEST(HaFollowerSweep, OwnershipChangeIsFollowedASliceAtATime) {
   Session* s = w.table().lookup(op.session.key_a()).session;
   ASSERT_NE(s, nullptr);
   ASSERT_TRUE(s->flags & kPeerSession) << "the peer's to age while it is alive";
+  std::string err;
+  ASSERT_TRUE(r.shared().enable_events(EventConsumer::ipfix, 4096, SOCKET_ID_ANY, err)) << err;
+  rte_ring* mgmt = r.shared().event_ring(EventConsumer::ipfix, 0);
 
   ha.adopt_peer.store(true);
   uint32_t gen = ha.ownership_gen.fetch_add(1) + 1;
@@ -964,6 +968,13 @@ TEST(HaFollowerSweep, OwnershipChangeIsFollowedASliceAtATime) {
   w.poll_once();
   EXPECT_EQ(ha.ownership_seen[0].load(), gen) << "acknowledged once the whole table is done";
   EXPECT_FALSE(s->flags & kPeerSession) << "now ours to age";
+  // REST and IPFIX (the mgmt feed) learn it now, not at its next periodic update.
+  SessionEvent ev;
+  ASSERT_EQ(rte_ring_sc_dequeue_elem(mgmt, &ev, sizeof ev), 0);
+  EXPECT_EQ(ev.kind, SessionEventKind::update);
+  EXPECT_EQ(ev.session.uuid, s->uuid);
+  EXPECT_EQ(s->updated_ms, w.now_ms()) << "the periodic clock restarts";
+  EXPECT_NE(rte_ring_sc_dequeue_elem(mgmt, &ev, sizeof ev), 0) << "once";
 }
 
 TEST_F(HaPair, SurvivorAdoptsSessionsThenTakesTheAddressesAndForwards) {
