@@ -272,7 +272,17 @@ void Control::dad6_poll(uint32_t now_ms) {
     send_nd(e.iface, [&](uint8_t* f) { return write_dad_solicit(f, in.mac, e.addr, e.nonce); });
     counters().add(Counter::nd_dad_probes_sent);
   });
-  if (passed) counters().add(Counter::nd_dad_passed, passed);
+  if (!passed) return;
+  counters().add(Counter::nd_dad_passed, passed);
+  // HA (#19): announce6 skips addresses still tentative, so a node that took its addresses
+  // back before their DAD was done (just restarted, its peer handing them back) had neighbors
+  // left on the peer's MAC. Once one passes while we hold ours, the claims start over (now,
+  // then on the re-announce schedule), as after a takeover or hand-back.
+  if (shared_.ha.enabled && shared_.ha.own_held.load(std::memory_order_acquire)) {
+    announce();
+    announced_ms_ = now_ms;
+    reannounce_step_ = 0;
+  }
 }
 
 void Control::age_neighbors6(uint32_t now_ms) {

@@ -527,5 +527,54 @@ TEST(ControlNd, OurAddressesAreProbedAndNotAnsweredForUntilTheyPassDad) {
   EXPECT_EQ(Frame6{out[0]}.src(), ll);
 }
 
+// HA (#19): a node that holds its addresses before their DAD is done (back from a restart, its
+// peer handing them back) claims each global one once it passes, then on the re-announce schedule.
+TEST(ControlNd, AnHaNodeClaimsItsAddressesOnceTheyPassDad) {
+  ControlRig rig(v6_config(), /*settle=*/false);
+  rig.r1.shared().ha.enabled = true;
+  rig.r1.shared().ha.own_held.store(true);
+  const Ipv6 ours = ip6("2001:db8:1::1");
+  const InterfaceModel& lan = rig.r1.model().interfaces[0];
+  auto claims = [&](const std::vector<std::vector<uint8_t>>& frames) {
+    int n = 0;
+    for (const auto& f : frames) {
+      NdMessage na;
+      if (f.size() < kEthHdrLen + kIpv6HdrLen || load_be16(f.data() + 12) != kEtherTypeIpv6 ||
+          Frame6{f}.parse(na) != NdStatus::ok || na.type != kNdNeighborAdvert)
+        continue;
+      EXPECT_EQ(na.target, ours) << "the global address only: a link-local never moves";
+      EXPECT_EQ(Frame6{f}.dst(), kAllNodes);
+      EXPECT_TRUE(na.flags & kNaOverride);
+      EXPECT_FALSE(na.flags & kNaSolicited);
+      EXPECT_TRUE(na.has_lla && std::memcmp(na.lla, lan.mac, 6) == 0);
+      ++n;
+    }
+    return n;
+  };
+  EXPECT_EQ(claims(rig.poll()), 0) << "tentative: probes only";
+  rig.now += DadTable::kRetransMs;
+  EXPECT_EQ(claims(rig.poll()), 1) << "claimed as it passes";
+  EXPECT_EQ(rig.count(Counter::ha_nd_claims_sent), 1u);
+  for (const uint32_t step : {300u, 700u, 1500u}) {
+    rig.now += step;
+    EXPECT_EQ(claims(rig.poll()), 1) << "again " << step << " ms later";
+  }
+  rig.now += 5000;
+  EXPECT_EQ(claims(rig.poll()), 0) << "the schedule is done";
+  EXPECT_EQ(rig.count(Counter::ha_nd_claims_sent), 4u);
+}
+
+// Not holding our addresses (the peer holds them until we resynced): nothing is claimed.
+TEST(ControlNd, AnHaNodeNotHoldingItsAddressesClaimsNoneAsTheyPassDad) {
+  ControlRig rig(v6_config(), /*settle=*/false);
+  rig.r1.shared().ha.enabled = true;
+  rig.r1.shared().ha.own_held.store(false);
+  rig.poll();
+  rig.now += DadTable::kRetransMs;
+  rig.poll();
+  EXPECT_EQ(rig.count(Counter::nd_dad_passed), 2u);
+  EXPECT_EQ(rig.count(Counter::ha_nd_claims_sent), 0u);
+}
+
 }  // namespace
 }  // namespace wp
