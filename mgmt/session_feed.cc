@@ -115,6 +115,7 @@ IpfixRecord ipfix_record6(const Session6Event& ev, const RouterModel& model, con
 
 void SessionFeed::handle6(const Session6Event& ev, const RouterModel& model) {
   if (snapshot_) snapshot_->v6().apply(ev, model, clock_);
+  if (ev.reason == SessionEndReason::handed_over) return;  // the HA peer carries it on and exports it
   if (exporter_ && (ev.kind == SessionEventKind::closed || ev.kind == SessionEventKind::update))
     exporter_->enqueue(ipfix_record6(ev, model, clock_));
 }
@@ -138,7 +139,7 @@ void SessionFeed::handle(const SessionEvent& ev, const RouterModel& model) {
   if (snapshot_) snapshot_->apply(ev, model, clock_);
   // An IPv6 session that SVR carries is exported by its IPv6 view (handle6),
   // never by this IPv4 form with internal or stand-in addresses.
-  if (!exporter_ || carries_ipv6(ev.session)) return;
+  if (!exporter_ || carries_ipv6(ev.session) || ev.reason == SessionEndReason::handed_over) return;
   // Records on end and, for live sessions, on every update (workers post
   // updates every active_timeout when IPFIX is on).
   if (ev.kind == SessionEventKind::closed || ev.kind == SessionEventKind::update)

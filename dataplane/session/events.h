@@ -39,6 +39,10 @@ enum class SessionEndReason : uint8_t {
   end_of_flow = 3,  // FIN both ways or RST
   forced_end = 4,   // replaced by a new session with the same ports, policy change, shutdown
   lack_of_resources = 5,
+  // Not an IPFIX flowEndReason: HA gave the session back to the peer, which carries it on
+  // (HaFollower: a hand-back). Posted to the mgmt feed alone: REST forgets it, IPFIX exports
+  // nothing (the peer goes on exporting it under the same UUID).
+  handed_over = 6,
 };
 
 // Which kinds a consumer takes (bit per SessionEventKind): a worker posts

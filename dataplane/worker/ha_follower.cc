@@ -231,11 +231,13 @@ uint32_t HaFollower::follow_ownership() {
     Session& s = *ctx_.table.at(ownership_hand_);
     if (!s.in_use) continue;
     if (ha.peer_owns(s)) {
+      if (s.flags & kPeerSession) continue;
       s.flags |= kPeerSession;
+      announce(s, false);
     } else if (s.flags & kPeerSession) {
       s.flags &= static_cast<uint8_t>(~kPeerSession);
       s.last_ms = ctx_.now_ms;
-      announce(s);
+      announce(s, true);
     }
   }
   if (ownership_hand_ >= ctx_.table.capacity()) {
@@ -246,22 +248,23 @@ uint32_t HaFollower::follow_ownership() {
   return visited;
 }
 
-void HaFollower::announce(Session& s) {
+void HaFollower::announce(Session& s, bool ours) {
   rte_ring* r = ctx_.shared.event_ring(EventConsumer::ipfix, ctx_.id);
   const bool six = carries_ipv6(s) && ctx_.svr6;  // and its IPv6 view, on the IPv6 ring
   rte_ring* r6 = six ? ctx_.shared.event6_ring(ctx_.id) : nullptr;
-  if (!r || !(ctx_.shared.event_kinds[static_cast<size_t>(EventConsumer::ipfix)] & event_bit(SessionEventKind::update)) ||
+  const SessionEventKind kind = ours ? SessionEventKind::update : SessionEventKind::closed;
+  if (!r || !(ctx_.shared.event_kinds[static_cast<size_t>(EventConsumer::ipfix)] & event_bit(kind)) ||
       rte_ring_free_count(r) <= kAnnounceReserve || (r6 && rte_ring_free_count(r6) <= kAnnounceReserve))
     return;
   SessionEvent ev;
-  ev.kind = SessionEventKind::update;
-  ev.reason = SessionEndReason::none;
+  ev.kind = kind;
+  ev.reason = ours ? SessionEndReason::none : SessionEndReason::handed_over;
   ev.worker = static_cast<uint16_t>(ctx_.id);
   ev.now_ms = ctx_.now_ms;
   ev.session = s;
   if (rte_ring_sp_enqueue_elem(r, &ev, sizeof(ev)) != 0) return;
-  s.updated_ms = ctx_.now_ms;
-  if (six) ctx_.svr6->post_mgmt(SessionEventKind::update, s);
+  if (ours) s.updated_ms = ctx_.now_ms;
+  if (six) ctx_.svr6->post_mgmt(ev.kind, s, ev.reason);
 }
 
 // Posts an `update` for every session this worker owns, a slice at a time,

@@ -13,8 +13,9 @@
 // like aging) and acknowledges the generation once the whole table is done;
 // the HA thread announces the peer's addresses only after every worker
 // acknowledged, so no packet reaches a session whose flag is stale. Each
-// session that becomes ours is posted to the mgmt feed as it is re-flagged
-// (announce()), so REST and IPFIX show the taken-over sessions at once. A
+// session that changes hands is posted to the mgmt feed as it is re-flagged
+// (announce()), so REST and IPFIX show the taken-over sessions at once and
+// forget the ones handed back. A
 // republish request (resync, or after a dropped event) posts every session
 // this worker owns again, a slice at a time, leaving ring room for live events.
 #pragma once
@@ -60,11 +61,13 @@ class HaFollower {
   Session* insert(const Session& in);  // null when refused (counted)
   void mark_owner(Session& s);
   uint32_t follow_ownership();
-  // A session that became ours at a takeover: its `update` to the mgmt feed alone (REST,
-  // IPFIX; an IPv6 session over SVR with its IPv6 view), so that they show it now rather than
-  // at its next periodic update (Aging::on_live, up to session_update_ms later), when the ring
-  // has more than kAnnounceReserve free. Neither HA (the peer is gone) nor offload takes it.
-  void announce(Session& s);
+  // An ownership change of `s`, to the mgmt feed alone (REST, IPFIX; an IPv6 session over SVR
+  // with its IPv6 view), when the ring has more than kAnnounceReserve free; neither HA nor
+  // offload takes it. Became ours (a takeover): its `update`, so that they show it now rather
+  // than at its next periodic update (Aging::on_live, up to session_update_ms later). Became
+  // the peer's (a hand-back): `closed` with reason handed_over, so that REST forgets it and
+  // IPFIX exports nothing (the peer carries it on); without room it stays listed until it ends.
+  void announce(Session& s, bool ours);
   uint32_t republish();
 
   WorkerContext& ctx_;

@@ -99,10 +99,10 @@ bool HaFollower6::follow(uint32_t gen, uint32_t& visited) {
     if (!s.in_use) continue;
     const bool was_peers = s.flags & kPeerSession;
     mark_owner(s);
-    if (was_peers && !(s.flags & kPeerSession)) {
-      s.last_ms = ctx_.now_ms;
-      route6_.announce(s, HaFollower::kAnnounceReserve);  // over SVR: by its carrying session (HaFollower)
-    }
+    const bool peers = s.flags & kPeerSession;
+    if (was_peers && !peers) s.last_ms = ctx_.now_ms;
+    // Over SVR: announced by its carrying session (HaFollower).
+    if (was_peers != peers) route6_.announce(s, !peers, HaFollower::kAnnounceReserve);
   }
   if (gen_hand_ < t->capacity()) return false;
   gen_done_ = true;

@@ -346,20 +346,20 @@ void Route6Step::post_to(SessionEventKind kind, const Session6& s, SessionEndRea
   }
 }
 
-bool Route6Step::announce(Session6& s, unsigned reserve) {
+bool Route6Step::announce(Session6& s, bool ours, unsigned reserve) {
   rte_ring* r = ctx_.shared.event6_ring(ctx_.id);
-  if (!r || s.svr_ref || !(ctx_.shared.event_kinds[static_cast<size_t>(EventConsumer::ipfix)] &
-                           event_bit(SessionEventKind::update)))
+  const SessionEventKind kind = ours ? SessionEventKind::update : SessionEventKind::closed;
+  if (!r || s.svr_ref || !(ctx_.shared.event_kinds[static_cast<size_t>(EventConsumer::ipfix)] & event_bit(kind)))
     return false;
   if (rte_ring_free_count(r) <= reserve) return false;
   Session6Event ev;
-  ev.kind = SessionEventKind::update;
-  ev.reason = SessionEndReason::none;
+  ev.kind = kind;
+  ev.reason = ours ? SessionEndReason::none : SessionEndReason::handed_over;
   ev.worker = static_cast<uint16_t>(ctx_.id);
   ev.now_ms = ctx_.now_ms;
   ev.session = s;
   if (rte_ring_sp_enqueue_elem(r, &ev, sizeof(ev)) != 0) return false;
-  s.updated_ms = ctx_.now_ms;
+  if (ours) s.updated_ms = ctx_.now_ms;
   return true;
 }
 

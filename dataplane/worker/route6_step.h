@@ -139,11 +139,12 @@ class Route6Step {
   void post(SessionEventKind kind, const Session6& s, SessionEndReason reason = SessionEndReason::none) {
     post_to(kind, s, reason, kOffload6EventKinds);
   }
-  // A session that became ours at a takeover (HaFollower6::follow), routed (not over SVR): its
-  // `update` to the mgmt feed alone, so that REST and IPFIX show it now and not at its next
-  // periodic update, when the ring has more than `reserve` free (live events come first; the
-  // periodic update shows the rest). True when posted: the periodic clock restarts from now.
-  bool announce(Session6& s, unsigned reserve);
+  // A routed session (not over SVR) that changed hands (HaFollower6::follow), to the mgmt feed
+  // alone when the ring has more than `reserve` free (live events come first), as
+  // HaFollower::announce: became ours, its `update` (REST and IPFIX show it now, not at its
+  // next periodic update; the periodic clock restarts from now); became the peer's, `closed`
+  // with reason handed_over (REST forgets it). True when posted.
+  bool announce(Session6& s, bool ours, unsigned reserve);
   // A direction of `s` moved to another next hop (worker/route6_follow.h): its `update`, to the
   // offload manager too, whose rules would still send the session's packets to the old one.
   void post_moved(const Session6& s) {

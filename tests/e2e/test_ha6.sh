@@ -14,8 +14,8 @@
 # (a waypointd) over IPv6 waypoints only (peers[].waypoints and ha.peer_waypoints name
 # the IPv6 ones): t's IPv6 and IPv4 addresses are services behind r2, and the sessions
 # to them leave ra from its IPv6 waypoint 2001:db8:70::1.
-# A 3 MB download from s the server paces at 250 KB/s (~12.5 s) and two 2.4 MB ones from t
-# (IPv6 and IPv4, ~9.6 s each) run; ra's REST is read once each has moved 60 KB, and ra's
+# A 3 MB download from s and two from t (IPv6 and IPv4), each paced by its server at 200 KB/s
+# (~15 s), run; ra's REST is read once each has moved 60 KB, and ra's
 # waypointd is killed once each has moved 300 KB, with nothing in between (a loaded host took
 # up to 10 s over the REST reads that once came between; the downloads had ended). Each
 # download's bytes at the kill, fewer than its file's, show it was under way.
@@ -131,7 +131,6 @@ wp_check "topology" topo || wp_finish
 
 mkdir -p "$WP_TMP/www"
 head -c 3145728 /dev/urandom >"$WP_TMP/www/big.bin"
-head -c 2400000 /dev/urandom >"$WP_TMP/www/mid.bin"
 head -c 65536 /dev/urandom >"$WP_TMP/www/small.bin"
 wp_check "HTTP server on [$SRV]:80" wp_http_start s "$SRV" 80 "$WP_TMP/http.log" || wp_finish
 wp_check "HTTP server on t ([::]:80: $SRV6 and $SRV4)" wp_http_start t :: 80 "$WP_TMP/http-t.log" || wp_finish
@@ -183,11 +182,11 @@ wp_check "capture the WAN at r2's waypoint" wp_cap_start wan pwr "$WP_TMP/wan.pc
 
 CLAIMS0=$(wp_stat rb counters.ha_nd_claims_sent)  # before the load: nothing claims until the takeover
 T_START=$EPOCHREALTIME
-fetch "http://[$SRV]/big.bin?rate=250000" "$WP_TMP/got.bin" big.bin "${V6[@]}" 2>"$WP_TMP/curl.err" &
+fetch "http://[$SRV]/big.bin?rate=200000" "$WP_TMP/got.bin" big.bin "${V6[@]}" 2>"$WP_TMP/curl.err" &
 CPID=$!
-fetch "http://[$SRV6]/mid.bin?rate=250000" "$WP_TMP/got6.bin" mid.bin "${V6[@]}" 2>"$WP_TMP/curl6.err" &
+fetch "http://[$SRV6]/big.bin?rate=200000" "$WP_TMP/got6.bin" big.bin "${V6[@]}" 2>"$WP_TMP/curl6.err" &
 CPID6=$!
-fetch "http://$SRV4/mid.bin?rate=250000" "$WP_TMP/got4.bin" mid.bin "${V4[@]}" 2>"$WP_TMP/curl4.err" &
+fetch "http://$SRV4/big.bin?rate=200000" "$WP_TMP/got4.bin" big.bin "${V4[@]}" 2>"$WP_TMP/curl4.err" &
 CPID4=$!
 moving() {  # BYTES: each of the three downloads has moved BYTES
   file_has "$WP_TMP/got.bin" "$1" && file_has "$WP_TMP/got6.bin" "$1" && file_has "$WP_TMP/got4.bin" "$1"
@@ -213,7 +212,7 @@ kill -9 "${WP_ROUTER_PID[ra]}"
 read -r -a AT_KILL <<<"$(sizes)"  # what each had when ra died (a download of fewer bytes than its file was under way)
 echo "  ra killed after $(elapsed "$T_START") s (B: ${AT_KILL[*]})"
 i=0
-for x in "routed IPv6:big.bin" "IPv6 over SVR:mid.bin" "IPv4 over SVR:mid.bin"; do
+for x in "routed IPv6:big.bin" "IPv6 over SVR:big.bin" "IPv4 over SVR:big.bin"; do
   IFS=: read -r what f <<<"$x"
   full=$(stat -c %s "$WP_TMP/www/$f")
   wp_expect "the $what download was still under way when ra died (bytes of $full)" "${AT_KILL[$i]:-none}" -lt "$full"
@@ -291,9 +290,9 @@ finished() {  # PID WHAT FILE ERR
     wp_fail "$2 broke: $(tr '\n' ' ' <"$WP_TMP/$4" | head -c 300) ($(stat -c %s "$WP_TMP/$3" 2>/dev/null || echo 0) B)"
   fi
 }
-finished "$CPID" "the routed 3 MB IPv6 download paced at 250 KB/s" got.bin curl.err
-finished "$CPID6" "the 2.4 MB IPv6 download over SVR (IPv6 waypoints) paced at 250 KB/s" got6.bin curl6.err
-finished "$CPID4" "the 2.4 MB IPv4 download over SVR (IPv6 waypoints) paced at 250 KB/s" got4.bin curl4.err
+finished "$CPID" "the routed 3 MB IPv6 download paced at 200 KB/s" got.bin curl.err
+finished "$CPID6" "the 3 MB IPv6 download over SVR (IPv6 waypoints) paced at 200 KB/s" got6.bin curl6.err
+finished "$CPID4" "the 3 MB IPv4 download over SVR (IPv6 waypoints) paced at 200 KB/s" got4.bin curl4.err
 wp_expect "rb forwarded the rest of the routed download (IPv6 packets)" "$(wp_stat rb counters.ipv6_forwarded)" -gt 500
 wp_expect "rb sent SVR packets from ra's IPv6 waypoint (waypoint6_sent)" "$(wp_stat rb counters.waypoint6_sent)" -gt 100
 wp_expect "rb received r2's SVR packets to ra's IPv6 waypoint (waypoint6_received)" "$(wp_stat rb counters.waypoint6_received)" -gt 500

@@ -10,6 +10,7 @@
 #include <rte_ring_elem.h>
 
 #include <chrono>
+#include <set>
 #include <cstring>
 #include <deque>
 #include <thread>
@@ -1021,6 +1022,17 @@ TEST_F(HaPair, ReturningPeerResyncsThenTakesItsAddressesBack) {
   b->create(s2);
   b->create(s3);
   run({b.get()}, now, 5);
+  // hub-b's mgmt feed (REST, IPFIX) from here on.
+  std::string err;
+  ASSERT_TRUE(b->shared.enable_events(EventConsumer::ipfix, 4096, SOCKET_ID_ANY, err)) << err;
+  auto mgmt_events = [&] {
+    std::vector<SessionEvent> out;
+    SessionEvent ev;
+    for (uint32_t w = 0; w < b->shared.workers; ++w)
+      while (rte_ring_sc_dequeue_elem(b->shared.event_ring(EventConsumer::ipfix, w), &ev, sizeof ev) == 0)
+        out.push_back(ev);
+    return out;
+  };
 
   a = std::make_unique<Hub>(bus, hub_config("hub-a", "10.2.0.2/24", "172.16.0.2/24"), 3, 1, kHubB);
   a->step(now);
@@ -1034,6 +1046,15 @@ TEST_F(HaPair, ReturningPeerResyncsThenTakesItsAddressesBack) {
   EXPECT_FALSE(b->shared.ha.peer_taken.load()) << "hub-b handed the addresses back";
   EXPECT_TRUE(b->find(s1)->flags & kPeerSession);
   EXPECT_EQ(b->sessions(), 3u) << "nothing dropped on the way back";
+  // hub-b's REST forgets the two it gave back (IPFIX exports nothing for them: SessionFeed);
+  // hub-b's own goes on.
+  std::set<SessionUuid> forgotten;
+  for (const SessionEvent& ev : mgmt_events()) {
+    EXPECT_EQ(ev.kind, SessionEventKind::closed);
+    EXPECT_EQ(ev.reason, SessionEndReason::handed_over);
+    forgotten.insert(ev.session.uuid);
+  }
+  EXPECT_EQ(forgotten, (std::set<SessionUuid>{s1.uuid, s2.uuid}));
 }
 
 TEST_F(HaPair, DroppedEventsTriggerARepublishOfThatWorker) {

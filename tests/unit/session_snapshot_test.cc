@@ -319,6 +319,37 @@ TEST(SessionSnapshot, CountsWhatDoesNotFit) {
   EXPECT_EQ(snap.check(), "");
 }
 
+// A session handed back to the HA peer (SessionEndReason::handed_over) leaves the snapshot; what
+// it carried here stays in the application totals and nothing is added, known or not.
+TEST(SessionSnapshot, AHandedOverSessionIsForgottenAndItsTotalsKept) {
+  const RouterModel m = model_with("", 4, 6);
+  const DataplaneClock clock{0, 1700000000000};
+  SessionSnapshot snap(10);
+  std::mt19937_64 rng(23);
+  const SessionUuid id = random_uuid(rng), unknown = random_uuid(rng);
+  SessionEvent ev = event(SessionEventKind::update, id, 1);
+  ev.session.packets[0] = 7;
+  ev.session.bytes[0] = 700;
+  snap.apply(ev, m, clock);
+  const auto before = snap.app_totals();
+  ASSERT_EQ(before.at(ev.session.app).sessions, 1u);
+  ev.kind = SessionEventKind::closed;
+  ev.reason = SessionEndReason::handed_over;
+  ev.session.packets[0] = 9;  // counted by the peer from here
+  snap.apply(ev, m, clock);
+  EXPECT_FALSE(snap.find(id));
+  EXPECT_EQ(snap.size(), 0u);
+  SessionEvent other = event(SessionEventKind::closed, unknown, 2);
+  other.reason = SessionEndReason::handed_over;
+  snap.apply(other, m, clock);
+  const auto after = snap.app_totals();
+  EXPECT_EQ(after.at(ev.session.app).sessions, 1u);
+  EXPECT_EQ(after.at(ev.session.app).packets, before.at(ev.session.app).packets) << "the 2 counted by the peer not added";
+  EXPECT_EQ(after.at(ev.session.app).bytes, before.at(ev.session.app).bytes);
+  EXPECT_EQ(after.count(other.session.app), 0u) << "nothing counted for one it never listed";
+  EXPECT_EQ(snap.check(), "");
+}
+
 TEST(SessionSnapshot, EntryIsPackedAndTimesKeepAllTheirBits) {
   EXPECT_EQ(sizeof(SessionEntry), 120u);
   const RouterModel m = model_with("", 1, 1);
