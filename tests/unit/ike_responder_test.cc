@@ -189,6 +189,8 @@ TEST_F(IkeResponderTest, LivenessThenChildDeleteThenIkeDelete) {
   ASSERT_NE(d, nullptr);
   EXPECT_EQ(d->spis.at(0), (Bytes{uint8_t(ours >> 24), uint8_t(ours >> 16), uint8_t(ours >> 8), uint8_t(ours)}));
   EXPECT_TRUE(only_sa().children.empty());
+  EXPECT_EQ(r.take_peer_deleted(), std::vector<uint32_t>{ours});  // the site's own Delete (IkeService counts it)
+  EXPECT_TRUE(r.take_peer_deleted().empty());
   const DeletePayload del_ike{Protocol::ike, 0, {}};
   EXPECT_TRUE(
       i.open(send(i.request(Exchange::informational, {{PayloadType::del, false, del_ike}}, i.next_id++))).empty());
@@ -252,7 +254,9 @@ TEST_F(IkeResponderTest, RekeyChildSaMakesTheNewOneBeforeTheOldIsDeleted) {
   const DeletePayload del{Protocol::esp, 4, {{0xc0, 0xff, 0xee, 0x01}}};
   i.open(send(i.request(Exchange::informational, {{PayloadType::del, false, del}}, i.next_id++)));
   ASSERT_EQ(only_sa().children.size(), 1u);
-  EXPECT_NE(only_sa().children.begin()->first, old_in);
+  const uint32_t new_in = only_sa().children.begin()->first;
+  EXPECT_NE(new_in, old_in);
+  EXPECT_EQ(r.take_peer_deleted(), std::vector<uint32_t>{old_in});  // the site's Delete
 }
 
 TEST_F(IkeResponderTest, RekeyWithPfsMixesTheNewSharedSecret) {

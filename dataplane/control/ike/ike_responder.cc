@@ -342,6 +342,7 @@ std::vector<Payload> Responder::on_informational(const std::vector<Payload>& in,
         ours.spis.push_back({uint8_t(s >> 24), uint8_t(s >> 16), uint8_t(s >> 8), uint8_t(s)});
         esp_spis_.erase(s);
         sa.children.erase(it);
+        peer_deleted_.push_back(s);
         ++counters_.child_sas_deleted;
         break;
       }
