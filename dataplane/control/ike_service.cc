@@ -463,6 +463,11 @@ bool IkeService::settle_deferred(steady_clock::time_point now, const std::set<ui
     }
     book_.promote(*t);
     add(cause);
+    // Its own flag says it waited: installed again (an HA set-aside and
+    // resume), it must not wait again on the SA it replaced.
+    if (!responder_.child_sealed(spi))
+      for (Initiating& in : initiating_)
+        if (in.initiator && in.initiator->child_sealed(spi)) break;
     if (log_)
       log_("ike: tunnel " + std::to_string(*t) + ": Child SA " + hex(spi, 8) + " seals (" +
            std::string(ike_service_counter_name(cause)).substr(std::string_view("rekey_switch_").size()) + ")");

@@ -280,7 +280,9 @@ class IkeService {
   // deferred_): moved to the new SA at its first packet there, when the old
   // one is gone (`live` given: the sealing Child SA is not in it; counted as
   // the site's Delete when in `site_deleted`, else as ours), or after
-  // kRekeyDeferFallback; true when one moved (publish then).
+  // kRekeyDeferFallback; true when one moved (publish then). A moved Child
+  // SA is told to its IKE SA's holder (child_sealed): installed again, it
+  // does not wait again.
   bool settle_deferred(std::chrono::steady_clock::time_point now, const std::set<uint32_t>* live,
                        const std::set<uint32_t>* site_deleted = nullptr);
   // Our lifetimes (ike_service_rekey.cc): rekeys and deletes due at `now`.

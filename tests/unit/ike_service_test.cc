@@ -570,6 +570,45 @@ TEST_F(IkeServiceInitiatorTest, OurOwnDeleteOfTheOldSaIsNotTheSitesDelete) {
             0u);
 }
 
+// A Child SA that waited and then sealed does not wait again when it is
+// installed again: our IKE SA set aside (HA: we gave our address up) and
+// resumed from that copy brings back the site's two rekeyed Child SAs, both
+// past their switch, and the tunnel seals on one at once with nothing pending.
+TEST_F(IkeServiceInitiatorTest, ASwitchedChildSaInstalledAgainSealsAtOnce) {
+  IkeHaChannel channel;
+  EspSeqMarks marks;
+  IkeService::HaAddress headend = IkeService::HaAddress::own;
+  svc.set_ha(&channel, 1, &marks, [&headend](const IpAddress&) { return headend; });
+  const SiteRekey first = site_rekeys();  // switched by the site's Delete of the first SA
+  ASSERT_FALSE(first.answer.empty());
+  const Bytes del = site->handle(first.answer, {kHeadend.addr, kIkeNattPort}, {kSite.addr, kIkeNattPort}, now);
+  site->handle(to_us(del), {kHeadend.addr, kIkeNattPort}, {kSite.addr, kIkeNattPort}, now);
+  const SiteRekey second = site_rekeys_again();  // switched by the fallback; its old SA stays
+  ASSERT_EQ(second.old_in, first.new_in);
+  now += IkeService::kRekeyDeferFallback;
+  poll();
+  ASSERT_EQ(table.load()->outbound(0)->spi, second.new_out);
+  ASSERT_EQ(svc.initiator(0)->child_count(), 2u);
+  EXPECT_EQ(counter(IkeServiceCounter::rekey_switch_deferred), 2u);
+  EXPECT_EQ(counter(IkeServiceCounter::rekey_switch_fallback), 1u);
+
+  headend = IkeService::HaAddress::not_ours_now;
+  poll();
+  EXPECT_EQ(counter(IkeServiceCounter::ike_ha_set_aside), 1u);
+  EXPECT_EQ(table.load()->outbound(0), nullptr);
+  headend = IkeService::HaAddress::own;
+  poll();
+  ASSERT_EQ(counter(IkeServiceCounter::ike_ha_resumed), 1u);
+  ASSERT_NE(table.load()->inbound(second.old_in), nullptr);
+  ASSERT_NE(table.load()->inbound(second.new_in), nullptr);
+  ASSERT_NE(table.load()->outbound(0), nullptr);
+  EXPECT_EQ(status()["tunnels"][0]["outbound_pending_spi"], "");
+  EXPECT_EQ(counter(IkeServiceCounter::rekey_switch_deferred), 2u);
+  now += IkeService::kRekeyDeferFallback;
+  poll();
+  EXPECT_EQ(counter(IkeServiceCounter::rekey_switch_fallback), 1u);
+}
+
 TEST_F(IkeServiceInitiatorTest, RetransmitsTimesOutAndStartsAgainAfterTheBackoff) {
   using namespace std::chrono_literals;
   ASSERT_EQ(poll().size(), 1u);  // lost: the site never answers

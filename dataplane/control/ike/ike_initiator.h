@@ -202,6 +202,9 @@ class Initiator {
   // The Child SAs (our inbound SPIs) the peer's own INFORMATIONAL Delete
   // took (§ 1.4.1) since the last call, not ours (Responder::take_peer_deleted).
   std::vector<uint32_t> take_peer_deleted() { return std::exchange(peer_deleted_, {}); }
+  // The Child SA `spi_in` of the peer's rekey we answered seals now
+  // (Responder::child_sealed); false when unknown.
+  bool child_sealed(uint32_t spi_in);
   // The IKE SA (keys, SPIs) and its Child SA once established; null before.
   const IkeSa* sa() const { return sa_.get(); }
   const ChildSa* child() const;  // the newest one

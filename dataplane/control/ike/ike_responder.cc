@@ -352,6 +352,15 @@ std::vector<Payload> Responder::on_informational(const std::vector<Payload>& in,
   return out;
 }
 
+bool Responder::child_sealed(uint32_t spi_in) {
+  for (auto& [spi_r, sa] : sas_)
+    if (auto it = sa->children.find(spi_in); it != sa->children.end()) {
+      it->second.seal_deferred = false;
+      return true;
+    }
+  return false;
+}
+
 Bytes Responder::seal(IkeSa& sa, Exchange ex, uint32_t id, const std::vector<Payload>& inner, bool response) {
   Header h;
   h.spi_i = sa.we_initiated ? sa.spi_r : sa.spi_i;  // IkeSa::we_initiated: ours first on the wire

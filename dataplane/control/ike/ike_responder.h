@@ -118,6 +118,10 @@ class Responder {
   // took (§ 1.4.1) since the last call, not ours: the IKE service tells the
   // site's Delete of a rekeyed SA from our own (docs/ipsec.md § Rekeying).
   std::vector<uint32_t> take_peer_deleted() { return std::exchange(peer_deleted_, {}); }
+  // The Child SA `spi_in`, made by the peer's rekey we answered
+  // (ChildSa::seal_deferred), seals now: installed again (an HA set-aside
+  // and resume) it seals at once like any other; false when unknown.
+  bool child_sealed(uint32_t spi_in);
   // IKE SAs by our (responder) SPI.
   const std::map<uint64_t, std::unique_ptr<IkeSa>>& sas() const { return sas_; }
   const ResponderConfig& config() const { return config_; }
