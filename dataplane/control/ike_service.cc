@@ -345,6 +345,13 @@ void IkeService::queue(const Initiating& in, ike::Bytes request) {
 void IkeService::sync_sas(steady_clock::time_point now) {
   bool changed = false;
   std::set<uint32_t> live;
+  // Runs after every datagram: a Child SA the site's Delete took is here
+  // (settle_deferred) in the same call that finds it gone.
+  std::set<uint32_t> site_deleted;
+  for (uint32_t spi : responder_.take_peer_deleted()) site_deleted.insert(spi);
+  for (Initiating& in : initiating_)
+    if (in.initiator)
+      for (uint32_t spi : in.initiator->take_peer_deleted()) site_deleted.insert(spi);
   std::vector<const ike::IkeSa*> sas;
   for (const auto& [spi, sa] : responder_.sas()) sas.push_back(sa.get());
   for (const Initiating& in : initiating_)
@@ -400,7 +407,7 @@ void IkeService::sync_sas(steady_clock::time_point now) {
       changed = true;
     }
   }
-  changed |= settle_deferred(now, &live);  // before the old SA leaves: it stops sealing, then drains
+  changed |= settle_deferred(now, &live, &site_deleted);  // before the old SA leaves: it stops sealing, then drains
   for (auto it = installed_.begin(); it != installed_.end();) {
     if (live.count(it->first)) {
       ++it;
@@ -428,7 +435,8 @@ void IkeService::sync_sas(steady_clock::time_point now) {
   if (changed) publish();
 }
 
-bool IkeService::settle_deferred(steady_clock::time_point now, const std::set<uint32_t>* live) {
+bool IkeService::settle_deferred(steady_clock::time_point now, const std::set<uint32_t>* live,
+                                 const std::set<uint32_t>* site_deleted) {
   bool moved = false;
   for (auto t = deferred_.begin(); t != deferred_.end();) {
     const uint32_t spi = book_.pending(*t);
@@ -445,7 +453,8 @@ bool IkeService::settle_deferred(steady_clock::time_point now, const std::set<ui
     if (child_counters(spi).first.packets != 0)  // the owner worker seals on it already
       cause = IkeServiceCounter::rekey_switch_first_packet;
     else if (const uint32_t old = book_.sealing_child(*t); live && old != 0 && !live->count(old))
-      cause = IkeServiceCounter::rekey_switch_delete;
+      cause = site_deleted && site_deleted->count(old) ? IkeServiceCounter::rekey_switch_delete
+                                                       : IkeServiceCounter::rekey_switch_old_gone;
     else if (now - inst->second.since >= kRekeyDeferFallback)
       cause = IkeServiceCounter::rekey_switch_fallback;
     else {
@@ -454,6 +463,11 @@ bool IkeService::settle_deferred(steady_clock::time_point now, const std::set<ui
     }
     book_.promote(*t);
     add(cause);
+    // Its own flag says it waited: installed again (an HA set-aside and
+    // resume), it must not wait again on the SA it replaced.
+    if (!responder_.child_sealed(spi))
+      for (Initiating& in : initiating_)
+        if (in.initiator && in.initiator->child_sealed(spi)) break;
     if (log_)
       log_("ike: tunnel " + std::to_string(*t) + ": Child SA " + hex(spi, 8) + " seals (" +
            std::string(ike_service_counter_name(cause)).substr(std::string_view("rekey_switch_").size()) + ")");

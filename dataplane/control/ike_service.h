@@ -133,7 +133,8 @@ inline constexpr std::chrono::milliseconds kIkeHaSeqInterval{1000};
   X(rekey_switch_deferred) /* the site's Child SA rekeys we answered: our outbound stayed on the old SA (RFC 7296 § 2.8) */ \
   X(rekey_switch_first_packet) /* ... moved to the new SA at the site's first packet on it */            \
   X(rekey_switch_delete) /* ... moved at the site's Delete of the old SA, no packet on the new one yet */ \
-  X(rekey_switch_fallback) /* ... moved after kRekeyDeferFallback without either */
+  X(rekey_switch_old_gone) /* ... moved when the old SA left by our own Delete (its hard lifetime), not the site's */ \
+  X(rekey_switch_fallback) /* ... moved after kRekeyDeferFallback without any of these */
 
 enum class IkeServiceCounter : uint8_t {
 #define WP_X(n) n,
@@ -276,10 +277,14 @@ class IkeService {
                        std::set<uint32_t>& children);
   void sync_sas(std::chrono::steady_clock::time_point now = std::chrono::steady_clock::now());  // EspSaBook follows the Child SAs; publish when changed
   // The site's rekeys we answered whose outbound waits (EspSaBook::pending,
-  // deferred_): moved to the new SA at its first packet there, at the Delete
-  // of the old one (`live` given: the sealing Child SA is not in it), or
-  // after kRekeyDeferFallback; true when one moved (publish then).
-  bool settle_deferred(std::chrono::steady_clock::time_point now, const std::set<uint32_t>* live);
+  // deferred_): moved to the new SA at its first packet there, when the old
+  // one is gone (`live` given: the sealing Child SA is not in it; counted as
+  // the site's Delete when in `site_deleted`, else as ours), or after
+  // kRekeyDeferFallback; true when one moved (publish then). A moved Child
+  // SA is told to its IKE SA's holder (child_sealed): installed again, it
+  // does not wait again.
+  bool settle_deferred(std::chrono::steady_clock::time_point now, const std::set<uint32_t>* live,
+                       const std::set<uint32_t>* site_deleted = nullptr);
   // Our lifetimes (ike_service_rekey.cc): rekeys and deletes due at `now`.
   void enforce_lifetimes(std::chrono::steady_clock::time_point now);
   void enforce_ike(const ike::IkeSa& sa, Initiating* in, std::chrono::steady_clock::time_point now);

@@ -103,6 +103,7 @@ TEST_F(OwnRekeyTest, NewSaFromTheAnswerThenTheOldOnesDeleteThenItIsGone) {
                   .empty());
   EXPECT_EQ(sa().children.size(), 1u);
   EXPECT_EQ(first_child(), new_in);
+  EXPECT_TRUE(r.take_peer_deleted().empty());  // our Delete, answered: not the site's
   EXPECT_EQ(r.own_counters().child_rekeys_completed, 1u);
   EXPECT_EQ(r.own_counters().requests_sent, 2u);
   // The site's own requests still count from where they were (its window, not ours).

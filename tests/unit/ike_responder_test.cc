@@ -189,6 +189,8 @@ TEST_F(IkeResponderTest, LivenessThenChildDeleteThenIkeDelete) {
   ASSERT_NE(d, nullptr);
   EXPECT_EQ(d->spis.at(0), (Bytes{uint8_t(ours >> 24), uint8_t(ours >> 16), uint8_t(ours >> 8), uint8_t(ours)}));
   EXPECT_TRUE(only_sa().children.empty());
+  EXPECT_EQ(r.take_peer_deleted(), std::vector<uint32_t>{ours});  // the site's own Delete (IkeService counts it)
+  EXPECT_TRUE(r.take_peer_deleted().empty());
   const DeletePayload del_ike{Protocol::ike, 0, {}};
   EXPECT_TRUE(
       i.open(send(i.request(Exchange::informational, {{PayloadType::del, false, del_ike}}, i.next_id++))).empty());
@@ -249,10 +251,17 @@ TEST_F(IkeResponderTest, RekeyChildSaMakesTheNewOneBeforeTheOldIsDeleted) {
       only_sa().children.at(uint32_t(spi[0]) << 24 | uint32_t(spi[1]) << 16 | uint32_t(spi[2]) << 8 | spi[3]);
   EXPECT_EQ(fresh.spi_out, 0xc0ffee02u);
   expect_keymat(fresh, child_keymat(i.keys.sk_d, req.ni, nr, 72));  // new nonces, no g^ir
+  EXPECT_TRUE(fresh.seal_deferred);  // the site's rekey: our outbound waits (§ 2.8)
   const DeletePayload del{Protocol::esp, 4, {{0xc0, 0xff, 0xee, 0x01}}};
   i.open(send(i.request(Exchange::informational, {{PayloadType::del, false, del}}, i.next_id++)));
   ASSERT_EQ(only_sa().children.size(), 1u);
-  EXPECT_NE(only_sa().children.begin()->first, old_in);
+  const uint32_t new_in = only_sa().children.begin()->first;
+  EXPECT_NE(new_in, old_in);
+  EXPECT_EQ(r.take_peer_deleted(), std::vector<uint32_t>{old_in});  // the site's Delete
+  // The IKE service moved our outbound to it: installed again, it seals at once.
+  EXPECT_TRUE(r.child_sealed(new_in));
+  EXPECT_FALSE(only_sa().children.begin()->second.seal_deferred);
+  EXPECT_FALSE(r.child_sealed(old_in));
 }
 
 TEST_F(IkeResponderTest, RekeyWithPfsMixesTheNewSharedSecret) {

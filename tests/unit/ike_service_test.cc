@@ -388,19 +388,25 @@ struct IkeServiceInitiatorTest : ::testing::Test {
     if (r.size() >= 4) r.erase(r.begin(), r.begin() + 4);
     return r;
   }
-  // Established, then the site rekeys the Child SA; our answer not yet read by the site.
+  // Established, then `after` later the site rekeys the Child SA; our
+  // answer not yet read by the site.
   struct SiteRekey {
     Bytes answer;
     uint32_t old_in = 0, old_out = 0, new_in = 0, new_out = 0;
   };
-  SiteRekey site_rekeys() {
-    SiteRekey r;
+  SiteRekey site_rekeys(std::chrono::seconds after = std::chrono::seconds(0)) {
     exchange(poll().at(0));
+    now += after;
+    return site_rekeys_again();
+  }
+  // The site rekeys the newest Child SA of the IKE SA it holds.
+  SiteRekey site_rekeys_again() {
+    SiteRekey r;
     if (!svc.initiator(0) || svc.initiator(0)->state() != InitiatorState::established) return r;
     r.old_in = svc.initiator(0)->child()->spi_in;
     r.old_out = svc.initiator(0)->child()->spi_out;
     const uint64_t spi_r = site->sas().begin()->first;
-    r.answer = to_us(site->rekey_child(spi_r, site->sas().begin()->second->children.begin()->first, now));
+    r.answer = to_us(site->rekey_child(spi_r, r.old_out, now));  // the site's inbound SPI is our outbound
     r.new_in = svc.initiator(0)->child()->spi_in;
     r.new_out = svc.initiator(0)->child()->spi_out;
     EXPECT_NE(r.new_in, r.old_in);
@@ -500,6 +506,7 @@ TEST_F(IkeServiceInitiatorTest, ThePeersChildRekeyIsPublishedBeforeTheAnswerLeav
   ASSERT_EQ(st["child_sas"].size(), 1u);
   EXPECT_EQ(st["child_sas"][0]["state"], "INSTALLED");
   EXPECT_EQ(st["counters"]["rekey_switch_delete"], 1);
+  EXPECT_EQ(st["counters"]["rekey_switch_old_gone"], 0);  // the site's Delete, not ours
   EXPECT_EQ(st["counters"]["rekey_switch_first_packet"], 0);
   EXPECT_EQ(st["tunnels"][0]["outbound_spi"], hex8(r.new_out));
   EXPECT_EQ(st["tunnels"][0]["outbound_pending_spi"], "");
@@ -541,6 +548,65 @@ TEST_F(IkeServiceInitiatorTest, ThePeersRekeyWithoutPacketOrDeleteMovesAfterTheF
   EXPECT_EQ(counter(IkeServiceCounter::rekey_switch_fallback), 1u);
   EXPECT_EQ(counter(IkeServiceCounter::rekey_switch_delete) + counter(IkeServiceCounter::rekey_switch_first_packet),
             0u);
+}
+
+// The old SA leaves by our own Delete (its hard lifetime: 3600 s, the
+// site rekeyed it a second before), not the site's: counted as ours.
+TEST_F(IkeServiceInitiatorTest, OurOwnDeleteOfTheOldSaIsNotTheSitesDelete) {
+  const SiteRekey r = site_rekeys(std::chrono::seconds(3599));
+  ASSERT_FALSE(r.answer.empty());
+  EXPECT_EQ(table.load()->outbound(0)->spi, r.old_out);
+  now += std::chrono::seconds(2);  // within the fallback
+  const auto del = poll();
+  ASSERT_EQ(del.size(), 1u);  // our Delete of the old SA
+  EXPECT_EQ(svc.rekey_counters()[RekeyCounter::child_sas_expired], 1u);
+  EXPECT_EQ(table.load()->outbound(0)->spi, r.old_out);  // until the site answers it
+  exchange_from(del[0]);
+  EXPECT_EQ(svc.initiator(0)->child_count(), 1u);
+  EXPECT_EQ(table.load()->outbound(0)->spi, r.new_out);
+  EXPECT_EQ(counter(IkeServiceCounter::rekey_switch_old_gone), 1u);
+  EXPECT_EQ(counter(IkeServiceCounter::rekey_switch_delete), 0u);
+  EXPECT_EQ(counter(IkeServiceCounter::rekey_switch_fallback) + counter(IkeServiceCounter::rekey_switch_first_packet),
+            0u);
+}
+
+// A Child SA that waited and then sealed does not wait again when it is
+// installed again: our IKE SA set aside (HA: we gave our address up) and
+// resumed from that copy brings back the site's two rekeyed Child SAs, both
+// past their switch, and the tunnel seals on one at once with nothing pending.
+TEST_F(IkeServiceInitiatorTest, ASwitchedChildSaInstalledAgainSealsAtOnce) {
+  IkeHaChannel channel;
+  EspSeqMarks marks;
+  IkeService::HaAddress headend = IkeService::HaAddress::own;
+  svc.set_ha(&channel, 1, &marks, [&headend](const IpAddress&) { return headend; });
+  const SiteRekey first = site_rekeys();  // switched by the site's Delete of the first SA
+  ASSERT_FALSE(first.answer.empty());
+  const Bytes del = site->handle(first.answer, {kHeadend.addr, kIkeNattPort}, {kSite.addr, kIkeNattPort}, now);
+  site->handle(to_us(del), {kHeadend.addr, kIkeNattPort}, {kSite.addr, kIkeNattPort}, now);
+  const SiteRekey second = site_rekeys_again();  // switched by the fallback; its old SA stays
+  ASSERT_EQ(second.old_in, first.new_in);
+  now += IkeService::kRekeyDeferFallback;
+  poll();
+  ASSERT_EQ(table.load()->outbound(0)->spi, second.new_out);
+  ASSERT_EQ(svc.initiator(0)->child_count(), 2u);
+  EXPECT_EQ(counter(IkeServiceCounter::rekey_switch_deferred), 2u);
+  EXPECT_EQ(counter(IkeServiceCounter::rekey_switch_fallback), 1u);
+
+  headend = IkeService::HaAddress::not_ours_now;
+  poll();
+  EXPECT_EQ(counter(IkeServiceCounter::ike_ha_set_aside), 1u);
+  EXPECT_EQ(table.load()->outbound(0), nullptr);
+  headend = IkeService::HaAddress::own;
+  poll();
+  ASSERT_EQ(counter(IkeServiceCounter::ike_ha_resumed), 1u);
+  ASSERT_NE(table.load()->inbound(second.old_in), nullptr);
+  ASSERT_NE(table.load()->inbound(second.new_in), nullptr);
+  ASSERT_NE(table.load()->outbound(0), nullptr);
+  EXPECT_EQ(status()["tunnels"][0]["outbound_pending_spi"], "");
+  EXPECT_EQ(counter(IkeServiceCounter::rekey_switch_deferred), 2u);
+  now += IkeService::kRekeyDeferFallback;
+  poll();
+  EXPECT_EQ(counter(IkeServiceCounter::rekey_switch_fallback), 1u);
 }
 
 TEST_F(IkeServiceInitiatorTest, RetransmitsTimesOutAndStartsAgainAfterTheBackoff) {

@@ -535,6 +535,7 @@ Bytes Initiator::on_peer_request(const Message& m, const std::vector<Payload>& i
           const uint32_t in_spi = it->second.spi_in;
           ours.spis.push_back({uint8_t(in_spi >> 24), uint8_t(in_spi >> 16), uint8_t(in_spi >> 8), uint8_t(in_spi)});
           sa_->children.erase(it);
+          peer_deleted_.push_back(in_spi);
           break;
         }
     }

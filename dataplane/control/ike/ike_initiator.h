@@ -33,6 +33,7 @@
 #include <memory>
 #include <optional>
 #include <string>
+#include <utility>
 #include <vector>
 
 #include "dataplane/control/ike/ike_child_rekey.h"
@@ -198,6 +199,12 @@ class Initiator {
   uint32_t rekeying() const { return outstanding_rekey_ ? rekey_.old_spi() : 0; }
   Clock::time_point last_inbound() const { return last_inbound_; }
   const InitiatorCounters& counters() const { return counters_; }
+  // The Child SAs (our inbound SPIs) the peer's own INFORMATIONAL Delete
+  // took (§ 1.4.1) since the last call, not ours (Responder::take_peer_deleted).
+  std::vector<uint32_t> take_peer_deleted() { return std::exchange(peer_deleted_, {}); }
+  // The Child SA `spi_in` of the peer's rekey we answered seals now
+  // (Responder::child_sealed); false when unknown.
+  bool child_sealed(uint32_t spi_in);
   // The IKE SA (keys, SPIs) and its Child SA once established; null before.
   const IkeSa* sa() const { return sa_.get(); }
   const ChildSa* child() const;  // the newest one
@@ -282,6 +289,7 @@ class Initiator {
   Bytes collided_ni_, collided_nr_;
   uint32_t deleting_child_ = 0;
   uint32_t newest_child_ = 0;
+  std::vector<uint32_t> peer_deleted_;  // take_peer_deleted()
   // An IKE SA rekey in progress; then the old IKE SAs until deleted, each
   // with its own request window and the peer's requests on it.
   bool outstanding_ike_rekey_ = false;

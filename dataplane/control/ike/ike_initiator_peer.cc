@@ -27,6 +27,15 @@
 #include "dataplane/control/ike/ike_lifetime.h"  // our_rekey_redundant
 
 namespace wp::ike {
+
+bool Initiator::child_sealed(uint32_t spi_in) {
+  if (!sa_) return false;
+  const auto it = sa_->children.find(spi_in);
+  if (it == sa_->children.end()) return false;
+  it->second.seal_deferred = false;
+  return true;
+}
+
 std::vector<Payload> Initiator::on_peer_create_child(const std::vector<Payload>& in) {
   const std::string who = "ike: " + config_.remote.str() + ": initiator: ";
   const auto* sa_p = find_payload<SaPayload>(in, PayloadType::sa);

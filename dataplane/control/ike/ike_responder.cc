@@ -342,6 +342,7 @@ std::vector<Payload> Responder::on_informational(const std::vector<Payload>& in,
         ours.spis.push_back({uint8_t(s >> 24), uint8_t(s >> 16), uint8_t(s >> 8), uint8_t(s)});
         esp_spis_.erase(s);
         sa.children.erase(it);
+        peer_deleted_.push_back(s);
         ++counters_.child_sas_deleted;
         break;
       }
@@ -349,6 +350,15 @@ std::vector<Payload> Responder::on_informational(const std::vector<Payload>& in,
   }
   if (!ours.spis.empty()) out.push_back({PayloadType::del, false, ours});
   return out;
+}
+
+bool Responder::child_sealed(uint32_t spi_in) {
+  for (auto& [spi_r, sa] : sas_)
+    if (auto it = sa->children.find(spi_in); it != sa->children.end()) {
+      it->second.seal_deferred = false;
+      return true;
+    }
+  return false;
 }
 
 Bytes Responder::seal(IkeSa& sa, Exchange ex, uint32_t id, const std::vector<Payload>& inner, bool response) {

@@ -30,6 +30,8 @@
 #include <memory>
 #include <optional>
 #include <string>
+#include <utility>
+#include <vector>
 
 #include "dataplane/control/ike/ike_child_rekey.h"
 #include "dataplane/control/ike/ike_proposal.h"
@@ -112,6 +114,14 @@ class Responder {
   size_t half_open() const { return half_open_; }
 
   const ResponderCounters& counters() const { return counters_; }
+  // The Child SAs (our inbound SPIs) the peer's own INFORMATIONAL Delete
+  // took (§ 1.4.1) since the last call, not ours: the IKE service tells the
+  // site's Delete of a rekeyed SA from our own (docs/ipsec.md § Rekeying).
+  std::vector<uint32_t> take_peer_deleted() { return std::exchange(peer_deleted_, {}); }
+  // The Child SA `spi_in`, made by the peer's rekey we answered
+  // (ChildSa::seal_deferred), seals now: installed again (an HA set-aside
+  // and resume) it seals at once like any other; false when unknown.
+  bool child_sealed(uint32_t spi_in);
   // IKE SAs by our (responder) SPI.
   const std::map<uint64_t, std::unique_ptr<IkeSa>>& sas() const { return sas_; }
   const ResponderConfig& config() const { return config_; }
@@ -191,6 +201,7 @@ class Responder {
   std::map<uint64_t, std::unique_ptr<IkeSa>> sas_;
   std::map<std::pair<uint64_t, Bytes>, uint64_t> by_initiator_;  // (SPIi, peer address) -> our SPI
   std::map<uint32_t, uint64_t> esp_spis_;                        // our inbound ESP SPIs -> IKE SA
+  std::vector<uint32_t> peer_deleted_;                           // take_peer_deleted()
   std::map<uint64_t, OwnRequests> own_;                          // by our SPI; made by our first request
   OwnRequestCounters own_counters_;
   size_t half_open_ = 0;  // IKE SAs waiting for their IKE_AUTH

@@ -92,9 +92,12 @@ struct ChildSa {
   Bytes enc_in, integ_in, enc_out, integ_out;        // in = initiator->responder when we respond
   // Made by the peer's rekey we answered (answer_child_request): the peer
   // installs its inbound SA only when it reads our answer, so the old Child
-  // SA keeps sealing until the peer's first packet on this one, its Delete
-  // of the old one, or a bounded wait (RFC 7296 § 2.8; EspSaBook::add). Not
-  // synced to the HA peer: a copy taken over seals at once.
+  // SA keeps sealing until the peer's first packet on this one, the old
+  // one's Delete, or a bounded wait (RFC 7296 § 2.8; EspSaBook::add reads it
+  // at each install). Cleared once that switch happened
+  // (IkeService::settle_deferred, child_sealed): installed again (an HA
+  // set-aside and resume) it seals at once. Not synced to the HA peer: a
+  // copy taken over seals at once.
   bool seal_deferred = false;
   ChildSa() = default;
   ChildSa(const ChildSa&) = delete;
