@@ -1,6 +1,7 @@
 #!/bin/bash
 # Run every end-to-end test (root). test_basic.sh and test_transit.sh run with
-# 1 and 2 workers, any other test_*.sh once. WAYPOINTD=path overrides build/tools/waypointd.
+# 1 and 2 workers, test_ipsec_ha.sh over IPv4 and IPv6 outer addresses, any other
+# test_*.sh once. WAYPOINTD=path overrides build/tools/waypointd.
 # usage: sudo tests/e2e/run_all.sh [FILTER]   (FILTER: substring of the test name)
 set -u
 here=$(cd "$(dirname "$0")" && pwd)
@@ -22,6 +23,9 @@ for t in "$here"/test_*.sh; do
   if [ "$name" = test_basic ] || [ "$name" = test_transit ]; then
     run "$name/1-worker" "$t" 1
     run "$name/2-workers" "$t" 2
+  elif [ "$name" = test_ipsec_ha ]; then  # IPv4 and IPv6 outer addresses (docs/ipsec.md § HA)
+    run "$name" "$t"
+    run "$name/ipv6" env IPSEC_HA_FAMILY=6 "$t"
   else
     run "$name" "$t"
   fi
