@@ -161,8 +161,9 @@ void SessionSnapshot::apply(const SessionEvent& ev, const RouterModel& model, co
   const Session& s = ev.session;
   std::lock_guard lock(mu_);
   const ptrdiff_t slot = slot_of(s.uuid);
-  // Handed back to the HA peer: what it carried here stays counted, nothing is added.
-  if (ev.reason != SessionEndReason::handed_over) count_app(s, slot < 0 ? nullptr : &entries_[index_[static_cast<size_t>(slot)]]);
+  // Handed back to the HA peer: one this snapshot never listed was never counted here either.
+  if (ev.reason == SessionEndReason::handed_over && slot < 0) return;
+  count_app(s, slot < 0 ? nullptr : &entries_[index_[static_cast<size_t>(slot)]]);
   if (ev.kind == SessionEventKind::closed) {
     if (slot < 0) return;
     if (!waypoints6_.empty()) waypoints6_.erase(s.uuid);

@@ -267,6 +267,15 @@ void Control::dad6_poll(uint32_t now_ms) {
         for (const Ipv6& a : rm.interfaces[i].addrs6) addrs.emplace_back(static_cast<int>(i), a);
     dad6_.set(addrs, rte_rdtsc() ^ reinterpret_cast<uintptr_t>(this));
   }
+  // HA: our global addresses still tentative (a link-local is never claimed).
+  const bool holding = shared_.ha.enabled && shared_.ha.own_held.load(std::memory_order_acquire);
+  auto tentative_globals = [this] {
+    size_t n = 0;
+    for (const DadTable::Entry& e : dad6_.entries())
+      n += e.state == DadTable::State::tentative && !e.addr.is_link_local();
+    return n;
+  };
+  const size_t tentative = holding ? tentative_globals() : 0;
   const uint32_t passed = dad6_.tick(now_ms, [this](const DadTable::Entry& e) {
     const InterfaceModel& in = model().interfaces[e.iface];
     send_nd(e.iface, [&](uint8_t* f) { return write_dad_solicit(f, in.mac, e.addr, e.nonce); });
@@ -276,9 +285,9 @@ void Control::dad6_poll(uint32_t now_ms) {
   counters().add(Counter::nd_dad_passed, passed);
   // HA (#19): announce6 skips addresses still tentative, so a node that took its addresses
   // back before their DAD was done (just restarted, its peer handing them back) had neighbors
-  // left on the peer's MAC. Once one passes while we hold ours, the claims start over (now,
-  // then on the re-announce schedule), as after a takeover or hand-back.
-  if (shared_.ha.enabled && shared_.ha.own_held.load(std::memory_order_acquire)) {
+  // left on the peer's MAC. Once a global one passes while we hold ours, the claims start over
+  // (now, then on the re-announce schedule), as after a takeover or hand-back.
+  if (holding && tentative_globals() < tentative) {
     announce();
     announced_ms_ = now_ms;
     reannounce_step_ = 0;

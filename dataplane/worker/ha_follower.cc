@@ -85,6 +85,7 @@ bool HaFollower::update_in_place(Session& s, const Session& in) {
   const bool classifying = s.app_slot < kAppDenied;
   const uint16_t app = s.app, app_slot = s.app_slot;
   const uint8_t qos = s.qos;
+  const bool was_peers = s.flags & kPeerSession;
   s = in;
   if (classifying) {
     s.app = app;
@@ -95,6 +96,9 @@ bool HaFollower::update_in_place(Session& s, const Session& in) {
   s.model_gen = ctx_.model_gen;
   crypto_.adopt_peer(s, slots);
   mark_owner(s);
+  // Changed hands here rather than in the sweep (an op applied after the ownership change
+  // and before the sweep reached it): announced as the sweep would.
+  if (was_peers != ((s.flags & kPeerSession) != 0)) announce(s, was_peers);
   ctx_.counters->add(Counter::ha_sessions_applied);
   return true;
 }
@@ -126,6 +130,7 @@ Session* HaFollower::insert(const Session& in) {
     ctx_.counters->add(Counter::ha_stale_ignored);
     return nullptr;
   }
+  if (!(s->flags & kPeerSession)) announce(*s, true);  // ours at once (the peer gone, or on our waypoint)
   ctx_.counters->add(Counter::ha_sessions_applied);
   return s;
 }
@@ -254,7 +259,7 @@ void HaFollower::announce(Session& s, bool ours) {
   rte_ring* r6 = six ? ctx_.shared.event6_ring(ctx_.id) : nullptr;
   const SessionEventKind kind = ours ? SessionEventKind::update : SessionEventKind::closed;
   if (!r || !(ctx_.shared.event_kinds[static_cast<size_t>(EventConsumer::ipfix)] & event_bit(kind)) ||
-      rte_ring_free_count(r) <= kAnnounceReserve || (r6 && rte_ring_free_count(r6) <= kAnnounceReserve))
+      rte_ring_free_count(r) <= announce_reserve(r) || (r6 && rte_ring_free_count(r6) <= announce_reserve(r6)))
     return;
   SessionEvent ev;
   ev.kind = kind;

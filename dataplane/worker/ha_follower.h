@@ -20,6 +20,9 @@
 // this worker owns again, a slice at a time, leaving ring room for live events.
 #pragma once
 
+#include <rte_ring.h>
+
+#include <algorithm>
 #include <cstdint>
 
 #include "dataplane/svr/crypto_batch.h"
@@ -34,9 +37,10 @@ class HaFollower {
   static constexpr uint32_t kSlice = 16384;  // sessions re-flagged per iteration after an ownership change
   static constexpr uint32_t kRepublishSlice = 4096;
   static constexpr unsigned kRepublishReserve = 256;  // ring room left for live events
-  // The mgmt feed's ring room left for live events when a takeover announces the sessions
-  // that became ours (announce()).
+  // The mgmt feed's ring room left for live events when a takeover or hand-back announces
+  // the sessions that changed hands (announce()): 1024 slots, a quarter of a smaller ring.
   static constexpr unsigned kAnnounceReserve = 1024;
+  static unsigned announce_reserve(const rte_ring* r) { return std::min(kAnnounceReserve, rte_ring_get_capacity(r) / 4); }
 
   HaFollower(WorkerContext& ctx, CryptoBatch& crypto) : ctx_(ctx), crypto_(crypto) {}
   // Inbound peer sessions, a slice of an ownership change, a slice of a
@@ -61,12 +65,14 @@ class HaFollower {
   Session* insert(const Session& in);  // null when refused (counted)
   void mark_owner(Session& s);
   uint32_t follow_ownership();
-  // An ownership change of `s`, to the mgmt feed alone (REST, IPFIX; an IPv6 session over SVR
-  // with its IPv6 view), when the ring has more than kAnnounceReserve free; neither HA nor
-  // offload takes it. Became ours (a takeover): its `update`, so that they show it now rather
-  // than at its next periodic update (Aging::on_live, up to session_update_ms later). Became
-  // the peer's (a hand-back): `closed` with reason handed_over, so that REST forgets it and
-  // IPFIX exports nothing (the peer carries it on); without room it stays listed until it ends.
+  // An ownership change of `s` (the sweep, or an op applied before the sweep reached it), to
+  // the mgmt feed alone (REST, IPFIX; an IPv6 session over SVR with its IPv6 view), when the
+  // ring has more than announce_reserve() free; neither HA nor offload takes it. Became ours
+  // (a takeover, or a copy applied as ours): its `update`, so that they show it now rather than
+  // at its next periodic update (Aging::on_live, up to session_update_ms later). Became the
+  // peer's (a hand-back): `closed` with reason handed_over, so that REST forgets it and IPFIX
+  // exports nothing (the peer carries it on). Without room a handed-back session stays listed
+  // until the process ends: the peer's later delete of it posts nothing here.
   void announce(Session& s, bool ours);
   uint32_t republish();
 

@@ -51,11 +51,14 @@ void HaFollower6::apply(const PeerSession6Op& op) {
   if (ref && ref.session->uuid == in.uuid) {
     Session6& s = *ref.session;
     if (ms_before(in.last_ms, s.last_ms)) return ctx_.counters->add(Counter::ha6_stale_ignored);
+    const bool was_peers = s.flags & kPeerSession;
     s.last_ms = in.last_ms;
     s.flags = static_cast<uint8_t>((in.flags & ~kModel6Odd) | (s.flags & kModel6Odd));  // its indexes are unchanged
     std::copy(std::begin(in.packets), std::end(in.packets), s.packets);
     std::copy(std::begin(in.bytes), std::end(in.bytes), s.bytes);
     mark_owner(s);
+    // Changed hands here rather than in the sweep: announced as follow() would.
+    if (was_peers != ((s.flags & kPeerSession) != 0)) route6_.announce(s, was_peers, HaFollower::kAnnounceReserve);
     return ctx_.counters->add(Counter::ha6_sessions_applied);
   }
   // Another session on either of its tuples: the newer creation wins.
@@ -79,6 +82,7 @@ void HaFollower6::apply(const PeerSession6Op& op) {
   s->in_use = in_use;
   set_model6(*s, ctx_.model_gen);  // indexed against the model of the moment (ha/packed_ops6.cc)
   mark_owner(*s);
+  if (!(s->flags & kPeerSession)) route6_.announce(*s, true, HaFollower::kAnnounceReserve);  // ours at once
   ctx_.counters->add(Counter::ha6_sessions_applied);
 }
 

@@ -351,7 +351,7 @@ bool Route6Step::announce(Session6& s, bool ours, unsigned reserve) {
   const SessionEventKind kind = ours ? SessionEventKind::update : SessionEventKind::closed;
   if (!r || s.svr_ref || !(ctx_.shared.event_kinds[static_cast<size_t>(EventConsumer::ipfix)] & event_bit(kind)))
     return false;
-  if (rte_ring_free_count(r) <= reserve) return false;
+  if (rte_ring_free_count(r) <= std::min(reserve, rte_ring_get_capacity(r) / 4)) return false;
   Session6Event ev;
   ev.kind = kind;
   ev.reason = ours ? SessionEndReason::none : SessionEndReason::handed_over;

@@ -140,7 +140,7 @@ class Route6Step {
     post_to(kind, s, reason, kOffload6EventKinds);
   }
   // A routed session (not over SVR) that changed hands (HaFollower6::follow), to the mgmt feed
-  // alone when the ring has more than `reserve` free (live events come first), as
+  // alone when the ring has more than `reserve` (at most a quarter of it) free (live events come first), as
   // HaFollower::announce: became ours, its `update` (REST and IPFIX show it now, not at its
   // next periodic update; the periodic clock restarts from now); became the peer's, `closed`
   // with reason handed_over (REST forgets it). True when posted.
