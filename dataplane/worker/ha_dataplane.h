@@ -19,6 +19,7 @@
 
 #include <rte_ring.h>
 
+#include <algorithm>
 #include <atomic>
 #include <cstdint>
 #include <memory>
@@ -79,6 +80,56 @@ static_assert(sizeof(HaSession6Event) % 4 == 0, "rte_ring element size must be a
 // hand-back knows which sessions to give back. Bit 0 is free in Session6
 // (IPv4's kFwdMdAcked is SVR state, which routed IPv6 sessions do not have).
 inline constexpr uint8_t kPeer6Copy = 1 << 0;
+
+// A session that changed hands at a takeover or hand-back (worker/ha_follower.h), told to the
+// mgmt feed alone (REST, IPFIX) while its ring has room beyond kAnnounceReserve, or a quarter
+// of a smaller ring (dataplane.ring_size may be 64): live events come first.
+inline constexpr unsigned kAnnounceReserve = 1024;
+inline bool announce_room(const rte_ring* r) {
+  return rte_ring_free_count(r) > std::min(kAnnounceReserve, rte_ring_get_capacity(r) / 4);
+}
+enum class Announced : uint8_t { posted, unwanted, no_room };  // unwanted: no feed, or not its kind
+
+// Became ours: its `update`. Became the peer's: `closed` with reason handed_over, which
+// REST forgets and IPFIX does not export (the peer carries the session on).
+template <class Event, class S>
+Event announcement(const S& s, bool ours, uint32_t worker, uint32_t now_ms) {
+  Event ev{};
+  ev.kind = ours ? SessionEventKind::update : SessionEventKind::closed;
+  ev.reason = ours ? SessionEndReason::none : SessionEndReason::handed_over;
+  ev.worker = static_cast<uint16_t>(worker);
+  ev.now_ms = now_ms;
+  ev.session = s;
+  return ev;
+}
+
+// A hand-back's sweep of one table waits for the mgmt feed's ring (resumes at the same session
+// on the next loop iteration) while it has no room to say a session left, since nothing else
+// would: REST would list the session until the process ends. It waits up to kWaitMs without
+// progress, then goes on unannounced (ha_announce_skipped) for the rest of that generation (a
+// mgmt thread that stopped reading must not hold the sweep). A takeover never waits: HA claims
+// the peer's addresses only once every worker finished its sweep, and a session taken over
+// shows at its next periodic update anyway.
+class AnnounceWait {
+ public:
+  static constexpr uint32_t kWaitMs = 200;
+  void restart() { waiting_ = gave_up_ = false; }  // a new generation
+  void progressed() { waiting_ = false; }
+  bool may_wait(uint32_t now_ms) {
+    if (gave_up_) return false;
+    if (!waiting_) {
+      waiting_ = true;
+      since_ms_ = now_ms;
+    }
+    if (now_ms - since_ms_ < kWaitMs) return true;
+    gave_up_ = true;
+    return false;
+  }
+
+ private:
+  uint32_t since_ms_ = 0;
+  bool waiting_ = false, gave_up_ = false;
+};
 
 struct HaAddress {
   Ipv4 addr = 0;

@@ -98,7 +98,7 @@ bool HaFollower::update_in_place(Session& s, const Session& in) {
   mark_owner(s);
   // Changed hands here rather than in the sweep (an op applied after the ownership change
   // and before the sweep reached it): announced as the sweep would.
-  if (was_peers != ((s.flags & kPeerSession) != 0)) announce(s, was_peers);
+  if (was_peers != ((s.flags & kPeerSession) != 0)) announce_or_count(s, was_peers);
   ctx_.counters->add(Counter::ha_sessions_applied);
   return true;
 }
@@ -130,7 +130,7 @@ Session* HaFollower::insert(const Session& in) {
     ctx_.counters->add(Counter::ha_stale_ignored);
     return nullptr;
   }
-  if (!(s->flags & kPeerSession)) announce(*s, true);  // ours at once (the peer gone, or on our waypoint)
+  if (!(s->flags & kPeerSession)) announce_or_count(*s, true);  // ours at once (the peer gone, or on our waypoint)
   ctx_.counters->add(Counter::ha_sessions_applied);
   return s;
 }
@@ -228,23 +228,32 @@ uint32_t HaFollower::follow_ownership() {
     ownership_gen_ = gen;
     ownership_hand_ = 0;
     following_ = true;
+    announce_wait_.restart();
   }
   if (!following_) return 0;
-  uint32_t end = std::min(ownership_hand_ + kSlice, ctx_.table.capacity());
-  uint32_t visited = end - ownership_hand_;
+  const uint32_t start = ownership_hand_;
+  const uint32_t end = std::min(ownership_hand_ + kSlice, ctx_.table.capacity());
   for (; ownership_hand_ < end; ++ownership_hand_) {
     Session& s = *ctx_.table.at(ownership_hand_);
     if (!s.in_use) continue;
     if (ha.peer_owns(s)) {
       if (s.flags & kPeerSession) continue;
       s.flags |= kPeerSession;
-      announce(s, false);
+      if (announce(s, false) != Announced::no_room) {
+        announce_wait_.progressed();
+      } else if (announce_wait_.may_wait(ctx_.now_ms)) {
+        s.flags &= static_cast<uint8_t>(~kPeerSession);  // ours until it can be said: resume here
+        return ownership_hand_ - start;
+      } else {
+        ctx_.counters->add(Counter::ha_announce_skipped);
+      }
     } else if (s.flags & kPeerSession) {
       s.flags &= static_cast<uint8_t>(~kPeerSession);
       s.last_ms = ctx_.now_ms;
-      announce(s, true);
+      announce_or_count(s, true);
     }
   }
+  uint32_t visited = ownership_hand_ - start;
   if (ownership_hand_ >= ctx_.table.capacity()) {
     if (six_ && !six_->follow(gen, visited)) return visited;  // its IPv6 table next
     following_ = false;
@@ -253,23 +262,18 @@ uint32_t HaFollower::follow_ownership() {
   return visited;
 }
 
-void HaFollower::announce(Session& s, bool ours) {
+Announced HaFollower::announce(Session& s, bool ours) {
   rte_ring* r = ctx_.shared.event_ring(EventConsumer::ipfix, ctx_.id);
   const bool six = carries_ipv6(s) && ctx_.svr6;  // and its IPv6 view, on the IPv6 ring
   rte_ring* r6 = six ? ctx_.shared.event6_ring(ctx_.id) : nullptr;
-  const SessionEventKind kind = ours ? SessionEventKind::update : SessionEventKind::closed;
-  if (!r || !(ctx_.shared.event_kinds[static_cast<size_t>(EventConsumer::ipfix)] & event_bit(kind)) ||
-      rte_ring_free_count(r) <= announce_reserve(r) || (r6 && rte_ring_free_count(r6) <= announce_reserve(r6)))
-    return;
-  SessionEvent ev;
-  ev.kind = kind;
-  ev.reason = ours ? SessionEndReason::none : SessionEndReason::handed_over;
-  ev.worker = static_cast<uint16_t>(ctx_.id);
-  ev.now_ms = ctx_.now_ms;
-  ev.session = s;
-  if (rte_ring_sp_enqueue_elem(r, &ev, sizeof(ev)) != 0) return;
+  auto ev = announcement<SessionEvent>(s, ours, ctx_.id, ctx_.now_ms);
+  if (!r || !(ctx_.shared.event_kinds[static_cast<size_t>(EventConsumer::ipfix)] & event_bit(ev.kind)))
+    return Announced::unwanted;
+  if (!announce_room(r) || (r6 && !announce_room(r6)) || rte_ring_sp_enqueue_elem(r, &ev, sizeof(ev)) != 0)
+    return Announced::no_room;
   if (ours) s.updated_ms = ctx_.now_ms;
   if (six) ctx_.svr6->post_mgmt(ev.kind, s, ev.reason);
+  return Announced::posted;
 }
 
 // Posts an `update` for every session this worker owns, a slice at a time,

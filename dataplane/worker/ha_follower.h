@@ -15,7 +15,8 @@
 // acknowledged, so no packet reaches a session whose flag is stale. Each
 // session that changes hands is posted to the mgmt feed as it is re-flagged
 // (announce()), so REST and IPFIX show the taken-over sessions at once and
-// forget the ones handed back. A
+// forget the ones handed back; a hand-back's sweep waits a while for ring room
+// to say so (AnnounceWait). A
 // republish request (resync, or after a dropped event) posts every session
 // this worker owns again, a slice at a time, leaving ring room for live events.
 #pragma once
@@ -37,10 +38,6 @@ class HaFollower {
   static constexpr uint32_t kSlice = 16384;  // sessions re-flagged per iteration after an ownership change
   static constexpr uint32_t kRepublishSlice = 4096;
   static constexpr unsigned kRepublishReserve = 256;  // ring room left for live events
-  // The mgmt feed's ring room left for live events when a takeover or hand-back announces
-  // the sessions that changed hands (announce()): 1024 slots, a quarter of a smaller ring.
-  static constexpr unsigned kAnnounceReserve = 1024;
-  static unsigned announce_reserve(const rte_ring* r) { return std::min(kAnnounceReserve, rte_ring_get_capacity(r) / 4); }
 
   HaFollower(WorkerContext& ctx, CryptoBatch& crypto) : ctx_(ctx), crypto_(crypto) {}
   // Inbound peer sessions, a slice of an ownership change, a slice of a
@@ -66,14 +63,17 @@ class HaFollower {
   void mark_owner(Session& s);
   uint32_t follow_ownership();
   // An ownership change of `s` (the sweep, or an op applied before the sweep reached it), to
-  // the mgmt feed alone (REST, IPFIX; an IPv6 session over SVR with its IPv6 view), when the
-  // ring has more than announce_reserve() free; neither HA nor offload takes it. Became ours
-  // (a takeover, or a copy applied as ours): its `update`, so that they show it now rather than
-  // at its next periodic update (Aging::on_live, up to session_update_ms later). Became the
-  // peer's (a hand-back): `closed` with reason handed_over, so that REST forgets it and IPFIX
-  // exports nothing (the peer carries it on). Without room a handed-back session stays listed
-  // until the process ends: the peer's later delete of it posts nothing here.
-  void announce(Session& s, bool ours);
+  // the mgmt feed alone (REST, IPFIX; an IPv6 session over SVR with its IPv6 view) when its
+  // rings have room (announce_room, ha_dataplane.h); neither HA nor offload takes it. Became
+  // ours (a takeover, or a copy applied as ours): its `update`, so that they show it now rather
+  // than at its next periodic update (Aging::on_live, up to session_update_ms later), whose
+  // clock restarts. Became the peer's (a hand-back): `closed` with reason handed_over, so that
+  // REST forgets it and IPFIX exports nothing (the peer carries it on). No room: nothing is
+  // posted; the sweep may wait (AnnounceWait), else ha_announce_skipped counts it.
+  Announced announce(Session& s, bool ours);
+  void announce_or_count(Session& s, bool ours) {
+    if (announce(s, ours) == Announced::no_room) ctx_.counters->add(Counter::ha_announce_skipped);
+  }
   uint32_t republish();
 
   WorkerContext& ctx_;
@@ -82,6 +82,7 @@ class HaFollower {
   uint32_t ownership_gen_ = 0;  // the generation being (or last) followed
   uint32_t ownership_hand_ = 0;
   bool following_ = false;
+  AnnounceWait announce_wait_;  // the hand-back's sweep, while the mgmt feed's ring is full
   uint32_t republish_seen_ = 0;
   uint32_t republish_hand_ = 0;
   bool republishing_ = false;

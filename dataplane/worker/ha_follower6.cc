@@ -58,7 +58,7 @@ void HaFollower6::apply(const PeerSession6Op& op) {
     std::copy(std::begin(in.bytes), std::end(in.bytes), s.bytes);
     mark_owner(s);
     // Changed hands here rather than in the sweep: announced as follow() would.
-    if (was_peers != ((s.flags & kPeerSession) != 0)) route6_.announce(s, was_peers, HaFollower::kAnnounceReserve);
+    if (was_peers != ((s.flags & kPeerSession) != 0)) announce_or_count(s, was_peers);
     return ctx_.counters->add(Counter::ha6_sessions_applied);
   }
   // Another session on either of its tuples: the newer creation wins.
@@ -82,7 +82,7 @@ void HaFollower6::apply(const PeerSession6Op& op) {
   s->in_use = in_use;
   set_model6(*s, ctx_.model_gen);  // indexed against the model of the moment (ha/packed_ops6.cc)
   mark_owner(*s);
-  if (!(s->flags & kPeerSession)) route6_.announce(*s, true, HaFollower::kAnnounceReserve);  // ours at once
+  if (!(s->flags & kPeerSession)) announce_or_count(*s, true);  // ours at once
   ctx_.counters->add(Counter::ha6_sessions_applied);
 }
 
@@ -94,20 +94,35 @@ bool HaFollower6::follow(uint32_t gen, uint32_t& visited) {
     gen_ = gen;
     gen_hand_ = 0;
     gen_done_ = false;
+    announce_wait_.restart();
   }
   if (gen_done_) return true;
+  const uint32_t start = gen_hand_;
   const uint32_t end = std::min(gen_hand_ + kSlice, t->capacity());
-  visited += end - gen_hand_;
   for (; gen_hand_ < end; ++gen_hand_) {
     Session6& s = *t->at(gen_hand_);
     if (!s.in_use) continue;
     const bool was_peers = s.flags & kPeerSession;
     mark_owner(s);
     const bool peers = s.flags & kPeerSession;
-    if (was_peers && !peers) s.last_ms = ctx_.now_ms;
-    // Over SVR: announced by its carrying session (HaFollower).
-    if (was_peers != peers) route6_.announce(s, !peers, HaFollower::kAnnounceReserve);
+    if (was_peers == peers) continue;
+    if (!peers) {
+      s.last_ms = ctx_.now_ms;
+      announce_or_count(s, true);
+      continue;
+    }
+    // A hand-back: as IPv4's (HaFollower::follow_ownership), it waits a while for ring room.
+    // Over SVR: announced by its carrying session (unwanted here).
+    if (route6_.announce(s, false) != Announced::no_room) {
+      announce_wait_.progressed();
+    } else if (announce_wait_.may_wait(ctx_.now_ms)) {
+      s.flags = static_cast<uint8_t>(s.flags & ~kPeerSession);  // ours until it can be said: resume here
+      break;
+    } else {
+      ctx_.counters->add(Counter::ha_announce_skipped);
+    }
   }
+  visited += gen_hand_ - start;
   if (gen_hand_ < t->capacity()) return false;
   gen_done_ = true;
   return true;

@@ -53,12 +53,16 @@ class HaFollower6 {
   void mark_owner(Session6& s) const {
     s.flags = static_cast<uint8_t>(peer_ages(s) ? s.flags | kPeerSession : s.flags & ~kPeerSession);
   }
+  void announce_or_count(Session6& s, bool ours) {
+    if (route6_.announce(s, ours) == Announced::no_room) ctx_.counters->add(Counter::ha_announce_skipped);
+  }
 
   WorkerContext& ctx_;
   Route6Step& route6_;
   HaFollower* svr_ = nullptr;
   uint32_t gen_ = 0, gen_hand_ = 0;
   bool gen_done_ = true;
+  AnnounceWait announce_wait_;  // the hand-back's sweep, while the mgmt feed's IPv6 ring is full
   uint32_t req_ = 0, req_hand_ = 0;
   bool req_done_ = true;
 };

@@ -346,21 +346,14 @@ void Route6Step::post_to(SessionEventKind kind, const Session6& s, SessionEndRea
   }
 }
 
-bool Route6Step::announce(Session6& s, bool ours, unsigned reserve) {
+Announced Route6Step::announce(Session6& s, bool ours) {
   rte_ring* r = ctx_.shared.event6_ring(ctx_.id);
-  const SessionEventKind kind = ours ? SessionEventKind::update : SessionEventKind::closed;
-  if (!r || s.svr_ref || !(ctx_.shared.event_kinds[static_cast<size_t>(EventConsumer::ipfix)] & event_bit(kind)))
-    return false;
-  if (rte_ring_free_count(r) <= std::min(reserve, rte_ring_get_capacity(r) / 4)) return false;
-  Session6Event ev;
-  ev.kind = kind;
-  ev.reason = ours ? SessionEndReason::none : SessionEndReason::handed_over;
-  ev.worker = static_cast<uint16_t>(ctx_.id);
-  ev.now_ms = ctx_.now_ms;
-  ev.session = s;
-  if (rte_ring_sp_enqueue_elem(r, &ev, sizeof(ev)) != 0) return false;
+  auto ev = announcement<Session6Event>(s, ours, ctx_.id, ctx_.now_ms);
+  if (!r || s.svr_ref || !(ctx_.shared.event_kinds[static_cast<size_t>(EventConsumer::ipfix)] & event_bit(ev.kind)))
+    return Announced::unwanted;
+  if (!announce_room(r) || rte_ring_sp_enqueue_elem(r, &ev, sizeof(ev)) != 0) return Announced::no_room;
   if (ours) s.updated_ms = ctx_.now_ms;
-  return true;
+  return Announced::posted;
 }
 
 void Route6Step::on_expire(void* self, const Session6& s) {

@@ -139,12 +139,9 @@ class Route6Step {
   void post(SessionEventKind kind, const Session6& s, SessionEndReason reason = SessionEndReason::none) {
     post_to(kind, s, reason, kOffload6EventKinds);
   }
-  // A routed session (not over SVR) that changed hands (HaFollower6::follow), to the mgmt feed
-  // alone when the ring has more than `reserve` (at most a quarter of it) free (live events come first), as
-  // HaFollower::announce: became ours, its `update` (REST and IPFIX show it now, not at its
-  // next periodic update; the periodic clock restarts from now); became the peer's, `closed`
-  // with reason handed_over (REST forgets it). True when posted.
-  bool announce(Session6& s, bool ours, unsigned reserve);
+  // A routed session (not over SVR: unwanted) that changed hands (HaFollower6), to the mgmt
+  // feed alone, as HaFollower::announce.
+  Announced announce(Session6& s, bool ours);
   // A direction of `s` moved to another next hop (worker/route6_follow.h): its `update`, to the
   // offload manager too, whose rules would still send the session's packets to the old one.
   void post_moved(const Session6& s) {

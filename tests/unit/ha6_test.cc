@@ -447,6 +447,74 @@ TEST_F(Ha6Pair, TheSurvivorCarriesThePeersIPv6SessionsAndHoldsItsAddresses) {
   EXPECT_EQ(s->packets[static_cast<size_t>(Dir::forward)], 2u) << "the synced counters went on";
 }
 
+// A hand-back that finds the mgmt feed's IPv6 ring without room waits for it, as IPv4's
+// (HaFollowerSweep.AHandBackWaitsForRoomOnTheMgmtFeedThenGoesOnCounted): REST would list the
+// session until the process ends. Past AnnounceWait::kWaitMs it goes on, counted.
+TEST_F(Ha6Pair, AHandBackWaitsForRoomOnTheMgmtFeedsIpv6Ring) {
+  const FiveTuple6 t = connect_through_a(43100);
+  run();
+  const uint32_t owner = b->owner_of(t);
+  std::string err;
+  ASSERT_TRUE(b->shared.enable_events(EventConsumer::ipfix, 64, SOCKET_ID_ANY, err)) << err;
+  ASSERT_TRUE(b->shared.enable_events6(64, SOCKET_ID_ANY, err)) << err;
+  rte_ring* ring6 = b->shared.event6_ring(owner);
+  auto drain6 = [&] {
+    std::vector<Session6Event> out;
+    Session6Event ev;
+    while (rte_ring_sc_dequeue_elem(ring6, &ev, sizeof ev) == 0) out.push_back(ev);
+    return out;
+  };
+  auto fill6 = [&] {
+    Session6Event filler{};
+    filler.kind = SessionEventKind::update;
+    while (announce_room(ring6)) ASSERT_EQ(rte_ring_sp_enqueue_elem(ring6, &filler, sizeof filler), 0);
+  };
+  bus.leave({1, 101});
+  a.reset();
+  run(10);
+  const Session6* s = b->find(t, owner);
+  ASSERT_NE(s, nullptr);
+  ASSERT_FALSE(s->flags & kPeerSession);
+  drain6();
+
+  Worker& w = b->router.worker(owner);
+  HaDataplane& ha = b->shared.ha;
+  auto sweep = [&] {  // past the IPv4 table (HaFollower::kSlice a poll) to the IPv6 one
+    for (int i = 0; i < 16; ++i) w.ha().poll();
+  };
+  fill6();
+  ha.adopt_peer.store(false);  // the peer is back and takes its sessions
+  ha.ownership_gen.fetch_add(1);
+  w.set_now_ms(2'000'000);
+  sweep();
+  EXPECT_FALSE(s->flags & kPeerSession) << "waits for room to say so";
+  drain6();  // the mgmt thread reads
+  sweep();
+  EXPECT_TRUE(s->flags & kPeerSession);
+  std::vector<Session6Event> got = drain6();
+  ASSERT_EQ(got.size(), 1u);
+  EXPECT_EQ(got[0].kind, SessionEventKind::closed);
+  EXPECT_EQ(got[0].reason, SessionEndReason::handed_over);
+  EXPECT_EQ(got[0].session.uuid, s->uuid);
+
+  // Taken over and handed back again, with a mgmt thread that stopped reading.
+  ha.adopt_peer.store(true);
+  ha.ownership_gen.fetch_add(1);
+  sweep();
+  ASSERT_FALSE(s->flags & kPeerSession);
+  drain6();
+  fill6();
+  ha.adopt_peer.store(false);
+  ha.ownership_gen.fetch_add(1);
+  sweep();
+  EXPECT_FALSE(s->flags & kPeerSession);
+  EXPECT_EQ(w.counters().get(Counter::ha_announce_skipped), 0u);
+  w.set_now_ms(2'000'000 + AnnounceWait::kWaitMs);
+  sweep();
+  EXPECT_TRUE(s->flags & kPeerSession) << "the wait is bounded";
+  EXPECT_EQ(w.counters().get(Counter::ha_announce_skipped), 1u);
+}
+
 // --- the claim ---------------------------------------------------------------------
 
 TEST(HaNaClaim, IsAnUnsolicitedOverrideAdvertToAllNodesFromTheClaimedAddress) {

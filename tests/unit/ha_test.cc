@@ -9,6 +9,7 @@
 #include <gtest/gtest.h>
 #include <rte_ring_elem.h>
 
+#include <algorithm>
 #include <chrono>
 #include <set>
 #include <cstring>
@@ -1022,6 +1023,91 @@ TEST(HaFollowerSweep, AnOpAppliedBeforeTheSweepAnnouncesTheChangeOnce) {
   EXPECT_EQ(got[0].reason, SessionEndReason::handed_over);
   w.poll_once();  // the sweep: already the peer's
   EXPECT_TRUE(events().empty()) << "once";
+}
+
+// A hand-back's sweep that finds the mgmt feed's ring without room waits for it (REST would
+// list the session until the process ends, nothing else tells it), then goes on unannounced
+// and counted once the wait passes AnnounceWait::kWaitMs without progress.
+TEST(HaFollowerSweep, AHandBackWaitsForRoomOnTheMgmtFeedThenGoesOnCounted) {
+  test::Router r(hub_config("hub-b", "10.2.0.3/24", "172.16.0.3/24"),
+                 test::RouterOptions().with_prepare([](DataplaneShared& sh) {
+                   sh.ha.peer_addresses.push_back({kHubA, 1});
+                   std::string err;
+                   if (!sh.ha.create(1, 1024, SOCKET_ID_ANY, err)) throw std::runtime_error(err);
+                 }));
+  Worker& w = r.worker();
+  HaDataplane& ha = r.shared().ha;
+  std::string err;
+  ASSERT_TRUE(r.shared().enable_events(EventConsumer::ipfix, 64, SOCKET_ID_ANY, err)) << err;
+  rte_ring* mgmt = r.shared().event_ring(EventConsumer::ipfix, 0);
+  auto drain = [&] {
+    std::vector<SessionEvent> out;
+    SessionEvent ev;
+    while (rte_ring_sc_dequeue_elem(mgmt, &ev, sizeof ev) == 0) out.push_back(ev);
+    return out;
+  };
+  auto fill = [&] {  // live events up to the announcements' reserve
+    SessionEvent filler{};
+    filler.kind = SessionEventKind::update;
+    while (announce_room(mgmt)) ASSERT_EQ(rte_ring_sp_enqueue_elem(mgmt, &filler, sizeof filler), 0);
+  };
+  auto handed_back = [](const std::vector<SessionEvent>& evs, const Session& s) {
+    return std::count_if(evs.begin(), evs.end(), [&](const SessionEvent& e) {
+      return e.kind == SessionEventKind::closed && e.reason == SessionEndReason::handed_over &&
+             e.session.uuid == s.uuid;
+    });
+  };
+  ha.adopt_peer.store(true);  // a takeover: what the peer sent is ours as it lands
+  ha.ownership_gen.fetch_add(1);
+  w.set_now_ms(1000);
+  w.poll_once();
+  PeerSessionOp op{};
+  op.kind = PeerSessionOpKind::upsert;
+  op.session = hub_session(r.model(), kHubA, 46100, 0);
+  w.ha().apply(op);
+  Session* s = w.table().lookup(op.session.key_a()).session;
+  ASSERT_NE(s, nullptr);
+  ASSERT_FALSE(s->flags & kPeerSession);
+  drain();
+
+  // The hand-back with the ring full: the sweep stops at the session, still ours.
+  fill();
+  ha.adopt_peer.store(false);
+  const uint32_t back = ha.ownership_gen.fetch_add(1) + 1;
+  w.poll_once();
+  EXPECT_FALSE(s->flags & kPeerSession) << "waits for room to say so";
+  EXPECT_NE(ha.ownership_seen[0].load(), back);
+  w.set_now_ms(1000 + AnnounceWait::kWaitMs - 1);
+  w.poll_once();
+  EXPECT_FALSE(s->flags & kPeerSession) << "still within the wait";
+  // The mgmt thread reads: the sweep goes on and says it.
+  auto got = drain();
+  w.poll_once();
+  EXPECT_TRUE(s->flags & kPeerSession);
+  EXPECT_EQ(ha.ownership_seen[0].load(), back);
+  got = drain();
+  EXPECT_EQ(handed_back(got, *s), 1) << "REST forgets it";
+  EXPECT_EQ(w.counters().get(Counter::ha_announce_skipped), 0u);
+
+  // Another takeover and hand-back with a mgmt thread that never reads: past the wait the sweep
+  // goes on unannounced, counted.
+  ha.adopt_peer.store(true);
+  ha.ownership_gen.fetch_add(1);
+  w.poll_once();
+  ASSERT_FALSE(s->flags & kPeerSession);
+  drain();
+  fill();
+  ha.adopt_peer.store(false);
+  const uint32_t again = ha.ownership_gen.fetch_add(1) + 1;
+  w.set_now_ms(5000);
+  w.poll_once();
+  EXPECT_FALSE(s->flags & kPeerSession);
+  w.set_now_ms(5000 + AnnounceWait::kWaitMs);
+  w.poll_once();
+  EXPECT_TRUE(s->flags & kPeerSession) << "the wait is bounded";
+  EXPECT_EQ(ha.ownership_seen[0].load(), again);
+  EXPECT_EQ(w.counters().get(Counter::ha_announce_skipped), 1u);
+  EXPECT_EQ(handed_back(drain(), *s), 0);
 }
 
 TEST_F(HaPair, SurvivorAdoptsSessionsThenTakesTheAddressesAndForwards) {
