@@ -41,7 +41,9 @@ uint32_t HaFollower::poll() {
   for (unsigned i = 0; i < n; ++i) apply(ops[i]);
   if (n) ctx_.count_active();
   if (six_) n += six_->poll();
-  return n + follow_ownership() + republish();
+  n += follow_ownership();
+  n += republish();
+  return n + reoffload();  // after the sweep, which starts it
 }
 
 void HaFollower::mark_owner(Session& s) {
@@ -228,6 +230,7 @@ uint32_t HaFollower::follow_ownership() {
     ownership_gen_ = gen;
     ownership_hand_ = 0;
     following_ = true;
+    reoffloading_ = false;  // the takeover it followed is over
     announce_wait_.restart();
   }
   if (!following_) return 0;
@@ -258,22 +261,69 @@ uint32_t HaFollower::follow_ownership() {
     if (six_ && !six_->follow(gen, visited)) return visited;  // its IPv6 table next
     following_ = false;
     ha.ownership_seen[ctx_.id].store(gen, std::memory_order_release);
+    // A takeover: its established sessions get NIC rules again, from now on (reoffload()).
+    reoffloading_ = ha.adopt_peer.load(std::memory_order_acquire);
+    reoffload_hand_ = 0;
+    if (six_) six_->restart_reoffload();
   }
   return visited;
 }
 
 Announced HaFollower::announce(Session& s, bool ours) {
-  rte_ring* r = ctx_.shared.event_ring(EventConsumer::ipfix, ctx_.id);
-  const bool six = carries_ipv6(s) && ctx_.svr6;  // and its IPv6 view, on the IPv6 ring
-  rte_ring* r6 = six ? ctx_.shared.event6_ring(ctx_.id) : nullptr;
   auto ev = announcement<SessionEvent>(s, ours, ctx_.id, ctx_.now_ms);
-  if (!r || !(ctx_.shared.event_kinds[static_cast<size_t>(EventConsumer::ipfix)] & event_bit(ev.kind)))
-    return Announced::unwanted;
-  if (!announce_room(r) || (r6 && !announce_room(r6)) || rte_ring_sp_enqueue_elem(r, &ev, sizeof(ev)) != 0)
+  rte_ring* mgmt = consumer_ring(EventConsumer::ipfix, ev.kind);
+  // Handed back: its NIC rules go too (the peer carries it). Taken over: reoffload() after the sweep.
+  rte_ring* offload = ours ? nullptr : consumer_ring(EventConsumer::offload, ev.kind);
+  const bool six = carries_ipv6(s) && ctx_.svr6;  // and its IPv6 view, on the IPv6 ring
+  rte_ring* mgmt6 = six && mgmt ? ctx_.shared.event6_ring(ctx_.id) : nullptr;
+  if (!mgmt && !offload) return Announced::unwanted;
+  if ((mgmt && !announce_room(mgmt)) || (mgmt6 && !announce_room(mgmt6)) || (offload && !announce_room(offload)))
     return Announced::no_room;
+  // Room was there and only this worker enqueues: neither fails.
+  if (mgmt) rte_ring_sp_enqueue_elem(mgmt, &ev, sizeof(ev));
+  if (offload) rte_ring_sp_enqueue_elem(offload, &ev, sizeof(ev));
   if (ours) s.updated_ms = ctx_.now_ms;
-  if (six) ctx_.svr6->post_mgmt(ev.kind, s, ev.reason);
+  if (six && mgmt) ctx_.svr6->post_mgmt(ev.kind, s, ev.reason);
+  if (six && offload) ctx_.svr6->post_offload(ev.kind, s, ev.reason);
   return Announced::posted;
+}
+
+rte_ring* HaFollower::consumer_ring(EventConsumer c, SessionEventKind kind) const {
+  if (!(ctx_.shared.event_kinds[static_cast<size_t>(c)] & event_bit(kind))) return nullptr;
+  return ctx_.shared.event_ring(c, ctx_.id);
+}
+
+// After a takeover: the sessions taken over that are established, to the offload manager as if
+// they had just been established (the dead peer's NIC had their rules), a slice at a time while
+// its ring has room beyond the reserve; never within the sweep, which the takeover waits for.
+uint32_t HaFollower::reoffload() {
+  if (!reoffloading_) return 0;
+  HaDataplane& ha = ctx_.shared.ha;
+  rte_ring* ring = consumer_ring(EventConsumer::offload, SessionEventKind::established);
+  if (!ring || !ha.adopt_peer.load(std::memory_order_acquire)) {  // handed back meanwhile: nothing left to do
+    reoffloading_ = false;
+    return 0;
+  }
+  uint32_t posted = 0;
+  const uint32_t end = std::min(reoffload_hand_ + kRepublishSlice, ctx_.table.capacity());
+  for (; reoffload_hand_ < end; ++reoffload_hand_) {
+    Session& s = *ctx_.table.at(reoffload_hand_);
+    if (!s.in_use || (s.flags & (kEstablished | kPeerSession)) != kEstablished ||
+        !ha.is_peer_address(HaDataplane::waypoint_of(s)))
+      continue;
+    if (!announce_room(ring)) return posted;  // resume here next iteration
+    auto ev = announcement<SessionEvent>(s, true, ctx_.id, ctx_.now_ms);
+    ev.kind = SessionEventKind::established;
+    rte_ring_sp_enqueue_elem(ring, &ev, sizeof(ev));
+    if (carries_ipv6(s) && ctx_.svr6) ctx_.svr6->post_offload(ev.kind, s, ev.reason);
+    ctx_.counters->add(Counter::ha_sessions_reoffloaded);
+    ++posted;
+  }
+  if (reoffload_hand_ >= ctx_.table.capacity()) {
+    if (six_ && !six_->reoffload(posted)) return posted;  // its IPv6 table next
+    reoffloading_ = false;
+  }
+  return posted;
 }
 
 // Posts an `update` for every session this worker owns, a slice at a time,

@@ -16,7 +16,8 @@
 // session that changes hands is posted to the mgmt feed as it is re-flagged
 // (announce()), so REST and IPFIX show the taken-over sessions at once and
 // forget the ones handed back; a hand-back's sweep waits a while for ring room
-// to say so (AnnounceWait). A
+// to say so (AnnounceWait). After a takeover's sweep the established sessions
+// taken over go to the offload manager, a slice at a time (reoffload()). A
 // republish request (resync, or after a dropped event) posts every session
 // this worker owns again, a slice at a time, leaving ring room for live events.
 #pragma once
@@ -63,18 +64,21 @@ class HaFollower {
   void mark_owner(Session& s);
   uint32_t follow_ownership();
   // An ownership change of `s` (the sweep, or an op applied before the sweep reached it), to
-  // the mgmt feed alone (REST, IPFIX; an IPv6 session over SVR with its IPv6 view) when its
-  // rings have room (announce_room, ha_dataplane.h); neither HA nor offload takes it. Became
-  // ours (a takeover, or a copy applied as ours): its `update`, so that they show it now rather
-  // than at its next periodic update (Aging::on_live, up to session_update_ms later), whose
-  // clock restarts. Became the peer's (a hand-back): `closed` with reason handed_over, so that
-  // REST forgets it and IPFIX exports nothing (the peer carries it on). No room: nothing is
-  // posted; the sweep may wait (AnnounceWait), else ha_announce_skipped counts it.
+  // the mgmt feed (REST, IPFIX; an IPv6 session over SVR with its IPv6 view) when its rings have
+  // room (announce_room, ha_dataplane.h); never to HA. Became ours (a takeover, or a copy
+  // applied as ours): its `update`, so that they show it now rather than at its next periodic
+  // update (Aging::on_live, up to session_update_ms later), whose clock restarts; its NIC rules
+  // come later (reoffload()). Became the peer's (a hand-back): `closed` with reason handed_over,
+  // so that REST forgets it, IPFIX exports nothing (the peer carries it on) and the offload
+  // manager removes its rules, to both. No room on either: nothing is posted; the sweep may
+  // wait (AnnounceWait), else ha_announce_skipped counts it.
   Announced announce(Session& s, bool ours);
+  rte_ring* consumer_ring(EventConsumer c, SessionEventKind kind) const;  // null: none, or not its kind
   void announce_or_count(Session& s, bool ours) {
     if (announce(s, ours) == Announced::no_room) ctx_.counters->add(Counter::ha_announce_skipped);
   }
   uint32_t republish();
+  uint32_t reoffload();
 
   WorkerContext& ctx_;
   CryptoBatch& crypto_;
@@ -83,6 +87,8 @@ class HaFollower {
   uint32_t ownership_hand_ = 0;
   bool following_ = false;
   AnnounceWait announce_wait_;  // the hand-back's sweep, while the mgmt feed's ring is full
+  bool reoffloading_ = false;   // after a takeover's sweep (reoffload())
+  uint32_t reoffload_hand_ = 0;
   uint32_t republish_seen_ = 0;
   uint32_t republish_hand_ = 0;
   bool republishing_ = false;

@@ -128,6 +128,19 @@ bool HaFollower6::follow(uint32_t gen, uint32_t& visited) {
   return true;
 }
 
+bool HaFollower6::reoffload(uint32_t& posted) {
+  SessionTable6* t = route6_.table();
+  if (!t || !ctx_.shared.offload_event6_ring(ctx_.id)) return true;
+  const uint32_t end = std::min(reoffload_hand_ + kRepublishSlice, t->capacity());
+  for (; reoffload_hand_ < end; ++reoffload_hand_) {
+    Session6& s = *t->at(reoffload_hand_);
+    if (!s.in_use || (s.flags & (kPeer6Copy | kPeerSession | kReverseSeen)) != (kPeer6Copy | kReverseSeen)) continue;
+    if (!route6_.reoffload(s)) return false;  // no room: resume here
+    ++posted;
+  }
+  return reoffload_hand_ >= t->capacity();
+}
+
 bool HaFollower6::republish(uint32_t req, uint32_t& posted) {
   SessionTable6* t = route6_.table();
   rte_ring* ring = ctx_.shared.ha.event6_ring(ctx_.id);

@@ -41,6 +41,10 @@ class HaFollower6 {
   // A slice of republish request `req`; true once every owned session was posted
   // (#19: an IPv6 session over SVR with its carrying session, Svr6Lan::post_ha).
   bool republish(uint32_t req, uint32_t& posted);
+  // After a takeover's sweep (HaFollower::reoffload): a slice of the routed sessions taken
+  // over that are established, to the offload manager; true once the table is done.
+  void restart_reoffload() { reoffload_hand_ = 0; }
+  bool reoffload(uint32_t& posted);
   // Ops of IPv6 sessions over SVR (PeerSession6Op::role) go to the IPv4 follower,
   // which binds both halves (HaFollower::apply_svr6); set by HaFollower::attach6.
   void attach_svr(HaFollower* svr) { svr_ = svr; }
@@ -63,6 +67,7 @@ class HaFollower6 {
   uint32_t gen_ = 0, gen_hand_ = 0;
   bool gen_done_ = true;
   AnnounceWait announce_wait_;  // the hand-back's sweep, while the mgmt feed's IPv6 ring is full
+  uint32_t reoffload_hand_ = 0;
   uint32_t req_ = 0, req_hand_ = 0;
   bool req_done_ = true;
 };

@@ -23,7 +23,9 @@ void OffloadFollower::follow(Session& s, const uint64_t packets[2], const uint64
   // too, give or take the manager's poll period (offload.poll_ms <= 1 s).
   int32_t idle = static_cast<int32_t>(ctx_.now_ms - s.last_ms);
   const auto timeout = static_cast<int32_t>(SessionTable::timeout_ms(s, ctx_.shared.timeouts));
-  if (kind == OffloadFeedbackKind::aged && idle + Route6Step::kOffloadPollSlackMs >= timeout) {
+  // The HA peer's session (handed back while its rules aged) is the peer's to end.
+  if (kind == OffloadFeedbackKind::aged && !(s.flags & kPeerSession) &&
+      idle + Route6Step::kOffloadPollSlackMs >= timeout) {
     ctx_.post_event(SessionEventKind::closed, s, SessionEndReason::idle_timeout);
     ctx_.remove_session(&s);  // and the Session6 it carries, if any
     ctx_.counters->add(Counter::offload_aged);

@@ -299,7 +299,7 @@ Session* Route6Step::offload_feedback(const OffloadFeedback6& f) {
   if (s.svr_ref) return ctx_.table.at(s.svr_ref - 1);  // between IPv6 waypoints: the carrier's turn
   ctx_.counters->add(Counter::offload_feedback);
   const int32_t idle = static_cast<int32_t>(ctx_.now_ms - s.last_ms);
-  if (f.kind != OffloadFeedbackKind::aged ||
+  if (f.kind != OffloadFeedbackKind::aged || (s.flags & kPeerSession) ||  // the HA peer's: its to end
       idle + kOffloadPollSlackMs < static_cast<int32_t>(SessionTable6::timeout_ms(s, ctx_.shared.timeouts)))
     return nullptr;
   post(SessionEventKind::closed, s, SessionEndReason::idle_timeout);
@@ -347,13 +347,31 @@ void Route6Step::post_to(SessionEventKind kind, const Session6& s, SessionEndRea
 }
 
 Announced Route6Step::announce(Session6& s, bool ours) {
+  Offload6Event oev;
+  Session6Event& ev = oev.ev;
+  ev = announcement<Session6Event>(s, ours, ctx_.id, ctx_.now_ms);
+  if (s.svr_ref) return Announced::unwanted;  // its carrying session's
   rte_ring* r = ctx_.shared.event6_ring(ctx_.id);
-  auto ev = announcement<Session6Event>(s, ours, ctx_.id, ctx_.now_ms);
-  if (!r || s.svr_ref || !(ctx_.shared.event_kinds[static_cast<size_t>(EventConsumer::ipfix)] & event_bit(ev.kind)))
-    return Announced::unwanted;
-  if (!announce_room(r) || rte_ring_sp_enqueue_elem(r, &ev, sizeof(ev)) != 0) return Announced::no_room;
+  if (r && !(ctx_.shared.event_kinds[static_cast<size_t>(EventConsumer::ipfix)] & event_bit(ev.kind))) r = nullptr;
+  rte_ring* o = ours || has_tunnel_side(s) ? nullptr : ctx_.shared.offload_event6_ring(ctx_.id);  // as post_to
+  if (!r && !o) return Announced::unwanted;
+  if ((r && !announce_room(r)) || (o && !announce_room(o))) return Announced::no_room;
+  if (r) rte_ring_sp_enqueue_elem(r, &ev, sizeof(ev));  // room was there, and this worker alone enqueues
+  if (o) rte_ring_sp_enqueue_elem(o, &oev, sizeof(oev));
   if (ours) s.updated_ms = ctx_.now_ms;
   return Announced::posted;
+}
+
+bool Route6Step::reoffload(Session6& s) {
+  rte_ring* o = ctx_.shared.offload_event6_ring(ctx_.id);
+  if (!o || s.svr_ref || has_tunnel_side(s)) return true;  // nothing to post
+  if (!announce_room(o)) return false;
+  Offload6Event oev;
+  oev.ev = announcement<Session6Event>(s, true, ctx_.id, ctx_.now_ms);
+  oev.ev.kind = SessionEventKind::established;
+  rte_ring_sp_enqueue_elem(o, &oev, sizeof(oev));
+  ctx_.counters->add(Counter::ha_sessions_reoffloaded);
+  return true;
 }
 
 void Route6Step::on_expire(void* self, const Session6& s) {

@@ -139,9 +139,12 @@ class Route6Step {
   void post(SessionEventKind kind, const Session6& s, SessionEndReason reason = SessionEndReason::none) {
     post_to(kind, s, reason, kOffload6EventKinds);
   }
-  // A routed session (not over SVR: unwanted) that changed hands (HaFollower6), to the mgmt
-  // feed alone, as HaFollower::announce.
+  // A routed session (not over SVR: unwanted) that changed hands (HaFollower6), as
+  // HaFollower::announce: to the mgmt feed, and a hand-back to the offload manager too.
   Announced announce(Session6& s, bool ours);
+  // A routed session taken over, established: `established` to the offload manager (as
+  // HaFollower::reoffload). False when its ring has no room beyond the reserve.
+  bool reoffload(Session6& s);
   // A direction of `s` moved to another next hop (worker/route6_follow.h): its `update`, to the
   // offload manager too, whose rules would still send the session's packets to the old one.
   void post_moved(const Session6& s) {

@@ -14,6 +14,7 @@
 #include <string>
 #include <vector>
 
+#include "dataplane/session/offload_events6.h"
 #include "dataplane/control/ha_na_claim.h"
 #include "dataplane/session/owner.h"
 #include "dataplane/worker/worker.h"
@@ -513,6 +514,53 @@ TEST_F(Ha6Pair, AHandBackWaitsForRoomOnTheMgmtFeedsIpv6Ring) {
   sweep();
   EXPECT_TRUE(s->flags & kPeerSession) << "the wait is bounded";
   EXPECT_EQ(w.counters().get(Counter::ha_announce_skipped), 1u);
+}
+
+// After the takeover's sweep the survivor's offload manager gets the routed sessions it took
+// over that are established (HaFollower6::reoffload), as if just established; at the hand-back
+// their rules go (`closed`, handed_over).
+TEST_F(Ha6Pair, TheSurvivorOffloadsTheRoutedSessionsItTookOverAndDropsTheirRulesAtTheHandBack) {
+  const FiveTuple6 t = connect_through_a(43200);  // SYN and SYN-ACK: established
+  run();
+  const uint32_t owner = b->owner_of(t);
+  std::string err;
+  const uint8_t kinds = kAllEventKinds & ~event_bit(SessionEventKind::created);  // as OffloadManager::init
+  ASSERT_TRUE(b->shared.enable_events(EventConsumer::offload, 64, SOCKET_ID_ANY, err, kinds)) << err;
+  ASSERT_TRUE(b->shared.enable_offload_events6(64, SOCKET_ID_ANY, err)) << err;
+  rte_ring* ring6 = b->shared.offload_event6_ring(owner);
+  auto drain6 = [&] {
+    std::vector<Offload6Event> out;
+    Offload6Event ev;
+    while (rte_ring_sc_dequeue_elem(ring6, &ev, sizeof ev) == 0) out.push_back(ev);
+    return out;
+  };
+  run();
+  EXPECT_TRUE(drain6().empty()) << "the peer's: its NIC has it";
+
+  bus.leave({1, 101});
+  a.reset();
+  run(10);
+  const Session6* s = b->find(t, owner);
+  ASSERT_NE(s, nullptr);
+  ASSERT_FALSE(s->flags & kPeerSession);
+  std::vector<Offload6Event> got = drain6();
+  ASSERT_EQ(got.size(), 1u);
+  EXPECT_EQ(got[0].ev.kind, SessionEventKind::established);
+  EXPECT_EQ(got[0].ev.session.uuid, s->uuid);
+  EXPECT_EQ(got[0].ev.session.original, t);
+  EXPECT_EQ(b->count(Counter::ha_sessions_reoffloaded), 1u);
+  run();
+  EXPECT_TRUE(drain6().empty()) << "once";
+
+  Worker& w = b->router.worker(owner);
+  b->shared.ha.adopt_peer.store(false);  // the peer is back and takes its sessions
+  b->shared.ha.ownership_gen.fetch_add(1);
+  for (int i = 0; i < 16; ++i) w.ha().poll();  // past the IPv4 table to the IPv6 one
+  EXPECT_TRUE(s->flags & kPeerSession);
+  got = drain6();
+  ASSERT_EQ(got.size(), 1u);
+  EXPECT_EQ(got[0].ev.kind, SessionEventKind::closed);
+  EXPECT_EQ(got[0].ev.reason, SessionEndReason::handed_over);
 }
 
 // --- the claim ---------------------------------------------------------------------

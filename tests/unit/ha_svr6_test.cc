@@ -320,9 +320,11 @@ class HaSvr6Offload : public HaSvr6Pair {
 };
 
 // Hub-a's NIC carries the session; its copy at hub-b stays in software (a peer's session is
-// posted to no manager); after hub-a dies, with its rules, hub-b's worker carries the session
-// both ways from hub-a's waypoint: hub-b's NIC has no rule for it and hands it to the worker.
-TEST_F(HaSvr6Offload, TheSurvivorCarriesAnOffloadedSessionInSoftware) {
+// posted to no manager). After hub-a dies, with its rules, hub-b's worker makes the session
+// its own, HA claims hub-a's addresses, and then (HaFollower::reoffload) hub-b's manager gets
+// the session as if it had just been established: hub-b's NIC carries it both ways from hub-a's
+// waypoint.
+TEST_F(HaSvr6Offload, TheSurvivorOffloadsTheSessionItTookOver) {
   ASSERT_TRUE(a->node->peer_present());
   const auto syn = client(Pkt6().ipv6(kV6Client, kV6Server, 64).tcp(40000, 80, 0x02).payload("GET /"));
   expect_restored6(syn, a->router.send_one(kWan, r1->send_one(kLan, syn).raw));
@@ -352,20 +354,20 @@ TEST_F(HaSvr6Offload, TheSurvivorCarriesAnOffloadedSessionInSoftware) {
   tick();
   ASSERT_TRUE(b->shared.ha.holds_peer_address6(ip6(kHubAWan6), 1));
 
+  EXPECT_EQ(b->router.count(Counter::ha_sessions_reoffloaded), 1u);
+  EXPECT_EQ(ob.mgr->sessions(), 1u) << "hub-b's NIC has its rules now";
+  EXPECT_EQ(ob.mgr->counters().waypoint6_offloaded.load(), 1u);
+
   const auto more = client(Pkt6().ipv6(kV6Client, kV6Server, 64).tcp(40000, 80, 0x10).payload("after the takeover"));
-  const Frame w = r1->send_one(kLan, more);
-  const uint64_t hits = ob.nic->counters().hits.load();
-  EXPECT_TRUE(ob.send(kWan, w.raw, ms()).empty()) << "no rule at hub-b: to its worker";
-  EXPECT_EQ(ob.nic->counters().hits.load(), hits);
-  const std::vector<Frame> by_worker = b->router.idle();  // what the worker sent for it
-  ASSERT_EQ(by_worker.size(), 1u);
-  expect_restored6(more, by_worker[0]);
+  const auto in = ob.send(kWan, r1->send_one(kLan, more).raw, ms());
+  ASSERT_EQ(in.size(), 1u) << "by hub-b's NIC";
+  expect_restored6(more, in[0]);
   const auto back = from_server(*b, Pkt6().ipv6(kV6Server, kV6Client, 64).tcp(80, 40000, 0x10).payload("body"));
-  const Frame w2 = b->router.send_one(kLan, back);
-  expect_leg(w2, kHubAWan6, kR1Wan6);
-  expect_restored6(back, r1->send_one(kWan, w2.raw));
-  tick();
-  EXPECT_EQ(ob.mgr->sessions(), 0u) << "carried in software";
+  const auto out = ob.send(kLan, back, ms());
+  ASSERT_EQ(out.size(), 1u);
+  expect_leg(out[0], kHubAWan6, kR1Wan6);
+  expect_restored6(back, r1->send_one(kWan, out[0].raw));
+  EXPECT_TRUE(b->router.idle().empty()) << "nothing through the worker";
   EXPECT_EQ(b->router.total_drops(), 0u) << b->router.drops();
 }
 

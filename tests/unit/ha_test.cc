@@ -1110,6 +1110,74 @@ TEST(HaFollowerSweep, AHandBackWaitsForRoomOnTheMgmtFeedThenGoesOnCounted) {
   EXPECT_EQ(handed_back(drain(), *s), 0);
 }
 
+// Offload and HA (#17/#19): the established sessions taken over go to the offload manager
+// once the takeover's sweep is done (never within it: HA claims the peer's addresses only then),
+// a slice at a time as its ring has room; at the hand-back their rules go (`closed`, handed_over).
+TEST(HaFollowerSweep, TakenOverSessionsAreOffloadedAfterTheSweepAndHandedBackOnesLeaveTheNic) {
+  test::Router r(hub_config("hub-b", "10.2.0.3/24", "172.16.0.3/24"),
+                 test::RouterOptions().with_prepare([](DataplaneShared& sh) {
+                   sh.ha.peer_addresses.push_back({kHubA, 1});
+                   std::string err;
+                   if (!sh.ha.create(1, 1024, SOCKET_ID_ANY, err)) throw std::runtime_error(err);
+                 }));
+  Worker& w = r.worker();
+  HaDataplane& ha = r.shared().ha;
+  std::string err;
+  const uint8_t offload_kinds = kAllEventKinds & ~event_bit(SessionEventKind::created);  // as OffloadManager::init
+  ASSERT_TRUE(r.shared().enable_events(EventConsumer::offload, 64, SOCKET_ID_ANY, err, offload_kinds)) << err;
+  rte_ring* offload = r.shared().event_ring(EventConsumer::offload, 0);
+  auto drain = [&] {
+    std::vector<SessionEvent> out;
+    SessionEvent ev;
+    while (rte_ring_sc_dequeue_elem(offload, &ev, sizeof ev) == 0) out.push_back(ev);
+    return out;
+  };
+  PeerSessionOp op{};
+  op.kind = PeerSessionOpKind::upsert;
+  op.session = hub_session(r.model(), kHubA, 46200, 0);
+  op.session.flags |= kEstablished;
+  w.ha().apply(op);
+  op.session = hub_session(r.model(), kHubA, 46201, 0);  // not established: nothing to offload
+  w.ha().apply(op);
+  const Session* est = w.table().lookup(hub_session(r.model(), kHubA, 46200, 0).key_a()).session;
+  ASSERT_NE(est, nullptr);
+  ASSERT_TRUE(est->flags & kPeerSession);
+  EXPECT_TRUE(drain().empty()) << "the peer's: its NIC has them";
+
+  // The takeover with the offload ring at its reserve: the sweep is not held, the rules wait.
+  SessionEvent filler{};
+  filler.kind = SessionEventKind::update;
+  while (announce_room(offload)) ASSERT_EQ(rte_ring_sp_enqueue_elem(offload, &filler, sizeof filler), 0);
+  ha.adopt_peer.store(true);
+  const uint32_t gen = ha.ownership_gen.fetch_add(1) + 1;
+  w.poll_once();
+  w.poll_once();
+  EXPECT_EQ(ha.ownership_seen[0].load(), gen) << "the takeover does not wait for the offload manager";
+  EXPECT_FALSE(est->flags & kPeerSession);
+  EXPECT_EQ(w.counters().get(Counter::ha_sessions_reoffloaded), 0u);
+  drain();  // the manager reads
+  w.poll_once();
+  auto got = drain();
+  ASSERT_EQ(got.size(), 1u);
+  EXPECT_EQ(got[0].kind, SessionEventKind::established);
+  EXPECT_EQ(got[0].session.uuid, est->uuid);
+  EXPECT_EQ(w.counters().get(Counter::ha_sessions_reoffloaded), 1u);
+  w.poll_once();
+  EXPECT_TRUE(drain().empty()) << "once";
+
+  // The hand-back: both sessions' rules (if any) go.
+  ha.adopt_peer.store(false);
+  ha.ownership_gen.fetch_add(1);
+  w.poll_once();
+  EXPECT_TRUE(est->flags & kPeerSession);
+  got = drain();
+  ASSERT_EQ(got.size(), 2u);
+  for (const SessionEvent& ev : got) {
+    EXPECT_EQ(ev.kind, SessionEventKind::closed);
+    EXPECT_EQ(ev.reason, SessionEndReason::handed_over);
+  }
+}
+
 TEST_F(HaPair, SurvivorAdoptsSessionsThenTakesTheAddressesAndForwards) {
   Session s = hub_session(*a->model, kHubA, 43000, static_cast<uint32_t>(now));
   a->create(s);

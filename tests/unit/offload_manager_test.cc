@@ -205,6 +205,23 @@ TEST_F(Offload, EveryMetricsSectionPassesPromtoolAndTheDashboardNamesOnlyThem) {
   unlink(file.c_str());
 }
 
+// A session handed back to the HA peer while the NIC still had its rules (its `closed`
+// handed_over not yet read by the manager): the NIC's aged report must not end it here, since
+// the peer carries it now and ending it would tell nobody.
+TEST_F(Offload, AnAgedReportForTheHaPeersSessionLeavesItAlone) {
+  handshake(40011);
+  tick(1010);
+  Session* s = r1_session(40011);
+  ASSERT_NE(s, nullptr);
+  ASSERT_GT(mgr->rules(), 0u);
+  s->flags |= kPeerSession;  // the hand-back's sweep re-flagged it
+  tick(1010 + 5000);
+  tick(1010 + 5100);
+  EXPECT_EQ(r1_session(40011), s) << "the peer's to end";
+  EXPECT_EQ(r1->worker().counters().get(Counter::offload_aged), 0u);
+  EXPECT_EQ(mgr->rules(), 0u) << "the NIC aged its rules all the same";
+}
+
 TEST_F(Offload, NicCountersComeBackIntoTheSessionAndCloseRemovesTheRules) {
   handshake(40001);
   tick(1010);
