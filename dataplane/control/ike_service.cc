@@ -358,7 +358,11 @@ void IkeService::sync_sas(steady_clock::time_point now) {
     if (in.initiator && in.initiator->sa()) sas.push_back(in.initiator->sa());
   for (const ike::IkeSa* sa : sas) {
     if (sa->state != ike::IkeSaState::established || !sa->config) continue;
-    for (const auto& [spi_in, child] : sa->children) {
+    // Oldest first: installed anew together (an HA takeover or resume), the
+    // newest seals, or waits while the one it replaced seals (EspSaBook::add).
+    for (const ike::ChildSa* c : ike::children_oldest_first(*sa)) {
+      const ike::ChildSa& child = *c;
+      const uint32_t spi_in = child.spi_in;
       live.insert(spi_in);
       if (installed_.count(spi_in)) {
         // The site's NAT mapping moved (§ 2.23): its ESP in UDP follows.
