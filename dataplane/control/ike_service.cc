@@ -396,7 +396,7 @@ void IkeService::sync_sas(steady_clock::time_point now) {
         continue;
       }
       if (book_.pending(ep.tunnel) == spi_in) {
-        deferred_.insert(ep.tunnel);
+        deferred_[spi_in] = ep.tunnel;
         add(IkeServiceCounter::rekey_switch_deferred);
       }
       const PeerInfo* peer = nullptr;
@@ -442,43 +442,55 @@ void IkeService::sync_sas(steady_clock::time_point now) {
 bool IkeService::settle_deferred(steady_clock::time_point now, const std::set<uint32_t>* live,
                                  const std::set<uint32_t>* site_deleted) {
   bool moved = false;
-  for (auto t = deferred_.begin(); t != deferred_.end();) {
-    const uint32_t spi = book_.pending(*t);
+  for (auto d = deferred_.begin(); d != deferred_.end();) {
+    const auto [spi, tunnel] = *d;
     const auto inst = installed_.find(spi);
-    if (spi == 0 || inst == installed_.end()) {  // it left, or a newer SA seals already
-      t = deferred_.erase(t);
+    if (book_.pending(tunnel) != spi || inst == installed_.end()) {
+      // A newer SA took its place (our rekey's seals at once, another
+      // rekey of the site's waits instead): the site has moved past it, so
+      // it waits no more. Its holder is told, or an HA resume would install
+      // it waiting beside the SA it replaced (counted deferred again) until
+      // the newer one seals. Not a switch of ours: no rekey_switch_ count.
+      // One that left the book (deleted, or its IKE SA set aside, to wait
+      // again once resumed) has no holder here: nothing is told.
+      end_wait(spi);
+      d = deferred_.erase(d);
       continue;
     }
     if (live && !live->count(spi)) {  // leaving itself (its IKE SA gone): nothing to move to
-      ++t;
+      ++d;
       continue;
     }
     IkeServiceCounter cause;
     if (child_counters(spi).first.packets != 0)  // the owner worker seals on it already
       cause = IkeServiceCounter::rekey_switch_first_packet;
-    else if (const uint32_t old = book_.sealing_child(*t); live && old != 0 && !live->count(old))
+    else if (const uint32_t old = book_.sealing_child(tunnel); live && old != 0 && !live->count(old))
       cause = site_deleted && site_deleted->count(old) ? IkeServiceCounter::rekey_switch_delete
                                                        : IkeServiceCounter::rekey_switch_old_gone;
     else if (now - inst->second.since >= kRekeyDeferFallback)
       cause = IkeServiceCounter::rekey_switch_fallback;
     else {
-      ++t;
+      ++d;
       continue;
     }
-    book_.promote(*t);
+    book_.promote(tunnel);
     add(cause);
     // Its own flag says it waited: installed again (an HA set-aside and
     // resume), it must not wait again on the SA it replaced.
-    if (!responder_.child_sealed(spi))
-      for (Initiating& in : initiating_)
-        if (in.initiator && in.initiator->child_sealed(spi)) break;
+    end_wait(spi);
     if (log_)
-      log_("ike: tunnel " + std::to_string(*t) + ": Child SA " + hex(spi, 8) + " seals (" +
+      log_("ike: tunnel " + std::to_string(tunnel) + ": Child SA " + hex(spi, 8) + " seals (" +
            std::string(ike_service_counter_name(cause)).substr(std::string_view("rekey_switch_").size()) + ")");
     moved = true;
-    t = deferred_.erase(t);
+    d = deferred_.erase(d);
   }
   return moved;
+}
+
+void IkeService::end_wait(uint32_t spi_in) {
+  if (responder_.child_sealed(spi_in)) return;
+  for (Initiating& in : initiating_)
+    if (in.initiator && in.initiator->child_sealed(spi_in)) return;
 }
 
 void IkeService::publish() {

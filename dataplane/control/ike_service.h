@@ -281,10 +281,12 @@ class IkeService {
   // one is gone (`live` given: the sealing Child SA is not in it; counted as
   // the site's Delete when in `site_deleted`, else as ours), or after
   // kRekeyDeferFallback; true when one moved (publish then). A moved Child
-  // SA is told to its IKE SA's holder (child_sealed): installed again, it
-  // does not wait again.
+  // SA, or one a newer SA took the place of, is told to its IKE SA's holder
+  // (child_sealed): installed again, it does not wait again.
   bool settle_deferred(std::chrono::steady_clock::time_point now, const std::set<uint32_t>* live,
                        const std::set<uint32_t>* site_deleted = nullptr);
+  // Child SA `spi_in` waits no more: its holder clears ChildSa::seal_deferred.
+  void end_wait(uint32_t spi_in);
   // Our lifetimes (ike_service_rekey.cc): rekeys and deletes due at `now`.
   void enforce_lifetimes(std::chrono::steady_clock::time_point now);
   void enforce_ike(const ike::IkeSa& sa, Initiating* in, std::chrono::steady_clock::time_point now);
@@ -390,7 +392,7 @@ class IkeService {
     std::chrono::steady_clock::time_point until;
   };
   std::deque<Draining> draining_;
-  std::set<uint16_t> deferred_;  // tunnels with a pending Child SA (settle_deferred)
+  std::map<uint32_t, uint16_t> deferred_;  // pending Child SAs (inbound SPI) -> their tunnel (settle_deferred)
   std::map<std::pair<uint64_t, uint64_t>, ike::SaLifetime> ike_lives_;  // (SPIi, SPIr) -> our IKE SA lifetime
   ike::RekeyCounters rekey_;  // what IkeService started; outcomes added by rekey_counters()
   std::unique_ptr<const EspSaTable> current_;

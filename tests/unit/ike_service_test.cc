@@ -5,7 +5,8 @@
 // ESP; wrong PSK, unknown ID, no proposal chosen and a stranger's address
 // refused and counted; a deleted Child SA leaves the table and the old
 // table is freed only after every reader's epoch moved twice; the status
-// document names SPIs and proposals but never a key. With `initiate`, the
+// document names SPIs and proposals but never a key; the site's Child SA
+// rekey on the IKE SA it began overtaken by its next rekey. With `initiate`, the
 // service starts the IKE SA itself against an in-process responder (the
 // site): published Child SA, retransmissions, timeout and backoff, refusal,
 // Delete by the site; the site's Child SA rekey, our outbound moved by its
@@ -93,6 +94,11 @@ struct IkeServiceTest : ::testing::Test {
   void site_deletes(uint32_t spi) {
     const DeletePayload del{Protocol::esp, 4, {spi_bytes(spi)}};
     i.open(send(i.request(Exchange::informational, {{PayloadType::del, false, del}}, i.next_id++)));
+  }
+  uint64_t switched() const {
+    return svc.counter(IkeServiceCounter::rekey_switch_first_packet) +
+           svc.counter(IkeServiceCounter::rekey_switch_delete) + svc.counter(IkeServiceCounter::rekey_switch_old_gone) +
+           svc.counter(IkeServiceCounter::rekey_switch_fallback);
   }
 };
 
@@ -247,6 +253,27 @@ TEST_F(IkeServiceTest, DeletedChildSaLeavesTheTableAfterTheReadersMoved) {
   epoch += 1;
   svc.poll(std::chrono::steady_clock::now());
   EXPECT_EQ(svc.retired_tables(), 0u);
+}
+
+// The site rekeys again before it used the first new SA: the second new SA
+// waits in the first one's place, and the first one is told it waits no
+// more (installed again by an HA resume, it would wait beside the SA it
+// replaced). Neither is a switch of ours.
+TEST_F(IkeServiceTest, ASitesRekeyOvertakenByItsNextNoLongerWaits) {
+  init();
+  i.open(send(i.auth(kPsk)));
+  const uint32_t first = site_rekeys(0xc0ffee01, 0xc0ffee02);
+  const uint32_t second = site_rekeys(0xc0ffee02, 0xc0ffee03);
+  ASSERT_NE(first, 0u);
+  ASSERT_NE(second, 0u);
+  EXPECT_EQ(table.load()->outbound(0)->spi, 0xc0ffee01u);
+  EXPECT_EQ(status()["tunnels"][0]["outbound_pending_spi"], "c0ffee03");
+  const auto& children = svc.responder().sas().begin()->second->children;
+  ASSERT_EQ(children.size(), 3u);
+  EXPECT_FALSE(children.at(first).seal_deferred);
+  EXPECT_TRUE(children.at(second).seal_deferred);
+  EXPECT_EQ(svc.counter(IkeServiceCounter::rekey_switch_deferred), 2u);
+  EXPECT_EQ(switched(), 0u);
 }
 
 // Our IKE SA set aside and resumed (HA) with two Child SAs the site still

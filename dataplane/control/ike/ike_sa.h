@@ -94,10 +94,10 @@ struct ChildSa {
   // installs its inbound SA only when it reads our answer, so the old Child
   // SA keeps sealing until the peer's first packet on this one, the old
   // one's Delete, or a bounded wait (RFC 7296 § 2.8; EspSaBook::add reads it
-  // at each install). Cleared once that switch happened
-  // (IkeService::settle_deferred, child_sealed): installed again (an HA
-  // set-aside and resume) it seals at once. Not synced to the HA peer: a
-  // copy taken over seals at once.
+  // at each install). Cleared once that switch happened, or once a newer
+  // SA took its place (IkeService::settle_deferred, child_sealed):
+  // installed again (an HA set-aside and resume) it seals at once. Not
+  // synced to the HA peer: a copy taken over seals at once.
   bool seal_deferred = false;
   // Where it comes in the order this process made Child SAs (a copy decoded
   // from an HA record: in the record's order, which lists them oldest
