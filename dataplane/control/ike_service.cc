@@ -395,15 +395,24 @@ void IkeService::sync_sas(steady_clock::time_point now) {
         live.erase(spi_in);
         continue;
       }
+      // Resumed from our own HA copy while it waited: it waits from when it
+      // was first installed, and its deferral was counted then.
+      steady_clock::time_point since = now;
+      const auto waited = ha_waiting_since_.find(spi_in);
+      const bool resumed_waiting = waited != ha_waiting_since_.end();
+      if (resumed_waiting) {
+        since = waited->second;
+        ha_waiting_since_.erase(waited);
+      }
       if (book_.pending(ep.tunnel) == spi_in) {
         deferred_[spi_in] = ep.tunnel;
-        add(IkeServiceCounter::rekey_switch_deferred);
+        if (!resumed_waiting) add(IkeServiceCounter::rekey_switch_deferred);
       }
       const PeerInfo* peer = nullptr;
       for (const PeerInfo& p : peers_)
         if (p.name == sa->config->name) peer = &p;
       const auto lifetime = seconds(peer ? peer->child_lifetime_s : 0);
-      installed_[spi_in] = {ep.tunnel, now, tunnel_bytes(ep.tunnel),
+      installed_[spi_in] = {ep.tunnel, since, tunnel_bytes(ep.tunnel),
                             ike::SaLifetime(now, lifetime, peer ? peer->child_lifetime_bytes : 0, random_u32())};
       if (log_)
         log_("ike: " + sa->peer.str() + ": Child SA " + hex(spi_in, 8) + " in the workers' SA table (tunnel " +

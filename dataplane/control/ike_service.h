@@ -411,6 +411,7 @@ class IkeService {
     ike::ChildSeqs seqs;             // the holder's latest marks
     uint32_t node = 0;  // who sent it
     ike::InitiatorHaState init;  // ha_init_copies_ only
+    std::map<uint32_t, std::chrono::steady_clock::time_point> waiting_since;  // set aside here: ha_waiting_since_
   };
   // Decodes a synced record into `copy`, its sender's node included; one that does not decode
   // is counted (ike_ha_decode_errors) and logged, and false comes back.
@@ -430,6 +431,10 @@ class IkeService {
   std::map<uint64_t, uint64_t> ha_sent_;      // SPIr -> sync_fingerprint the peer last heard
   std::map<uint32_t, ike::ChildSeq> ha_seq_;  // our Child SAs (spi_in): the numbers the peer last heard
   std::map<uint32_t, ike::ChildSeq> ha_starts_;  // installed copies' Child SAs: where the workers start
+  // Child SAs of our own copies resumed here that still waited for the
+  // site's switch when set aside: when they were first installed (sync_sas
+  // takes it, so settle_deferred's fallback keeps its deadline).
+  std::map<uint32_t, std::chrono::steady_clock::time_point> ha_waiting_since_;
   std::chrono::steady_clock::time_point ha_last_seq_{};
 
   mutable std::mutex mu_;  // guards status_ (the pointer only)

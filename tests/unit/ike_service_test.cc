@@ -12,7 +12,7 @@
 // Delete by the site; the site's Child SA rekey, our outbound moved by its
 // Delete, its first packet or the fallback; our own rekey moving it at once
 // (docs/ipsec.md § Rekeying); after an HA set-aside and resume the newest
-// Child SA seals; InitiateSchedule alone.
+// Child SA seals, a waiting one keeps its deadline; InitiateSchedule alone.
 #include "dataplane/control/ike_service.h"
 
 #include <gtest/gtest.h>
@@ -751,6 +751,32 @@ TEST_F(IkeServiceInitiatorTest, AfterAnHaResumeTheNewestChildSaSeals) {
   ASSERT_NE(table.load()->inbound(r.new_in), nullptr);
   EXPECT_EQ(table.load()->outbound(0)->spi, r.new_out);
   EXPECT_EQ(status()["tunnels"][0]["outbound_pending_spi"], "");
+}
+
+// Set aside while the site's rekey waited for its switch: resumed, the old
+// SA seals and the new one waits again, until the deadline of its first
+// install (kRekeyDeferFallback from then), not a new window from the resume;
+// its deferral is not counted twice.
+TEST_F(IkeServiceInitiatorTest, APendingChildSaResumedKeepsItsDeadline) {
+  with_ha();
+  exchange(poll().at(0));
+  const SiteRekey r = site_rekeys_to_a_lower_spi();
+  ASSERT_LT(r.new_in, r.old_in);
+  const uint64_t deferred = counter(IkeServiceCounter::rekey_switch_deferred);
+  ASSERT_EQ(table.load()->outbound(0)->spi, r.old_out);
+  now += std::chrono::seconds(2);
+  set_aside_and_resume();
+  ASSERT_EQ(counter(IkeServiceCounter::ike_ha_resumed), 1u);
+  EXPECT_EQ(table.load()->outbound(0)->spi, r.old_out);
+  EXPECT_EQ(status()["tunnels"][0]["outbound_pending_spi"], hex8(r.new_out));
+  EXPECT_EQ(counter(IkeServiceCounter::rekey_switch_deferred), deferred);
+  now += IkeService::kRekeyDeferFallback - std::chrono::seconds(2) - std::chrono::milliseconds(100);
+  poll();
+  EXPECT_EQ(table.load()->outbound(0)->spi, r.old_out);
+  now += std::chrono::milliseconds(100);
+  poll();
+  EXPECT_EQ(table.load()->outbound(0)->spi, r.new_out);
+  EXPECT_EQ(counter(IkeServiceCounter::rekey_switch_fallback), 1u);
 }
 
 TEST_F(IkeServiceInitiatorTest, RetransmitsTimesOutAndStartsAgainAfterTheBackoff) {
