@@ -79,7 +79,7 @@ IkeService::IkeService(const waypoint::config::Config& cfg, std::atomic<const Es
       responder_(ike::responder_config(cfg), log_) {
   configure(cfg, {});
   publish();  // an empty table: the tunnels, no SA yet
-  render();
+  render(steady_clock::now());
 }
 
 void IkeService::configure(const waypoint::config::Config& cfg, std::map<std::string, Initiating> kept) {
@@ -214,7 +214,7 @@ ike::Bytes IkeService::input(ike::CSpan payload, const IpAddress& src, uint16_t 
   }
   sync_sas(now);
   ha_step(now);
-  render();
+  render(now);
   return reply;
 }
 
@@ -264,7 +264,7 @@ void IkeService::poll(steady_clock::time_point now) {
   changed |= ha_step(now);
   changed |= counters_ != counters_before;  // the HA peer's records taken in above, before ha_step
   // Ages in the document stay within a second; SAs that went away at once.
-  if (changed || now - last_render_ >= seconds(1)) render();
+  if (changed || now - last_render_ >= seconds(1)) render(now);
 }
 
 void IkeService::start(Initiating& in, steady_clock::time_point now) {
@@ -527,9 +527,8 @@ void IkeService::retire_quiesced() {
   }
 }
 
-void IkeService::render() {
+void IkeService::render(steady_clock::time_point now) {
   using nlohmann::json;
-  const auto now = steady_clock::now();
   last_render_ = now;
   auto age = [now](steady_clock::time_point t) { return duration_cast<seconds>(now - t).count(); };
   const ike::ResponderCounters& rc = responder_.counters();

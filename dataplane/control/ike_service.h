@@ -275,7 +275,7 @@ class IkeService {
   // copies; the Child SAs' inbound SPIs into `children`.
   size_t reload_delete(const std::set<std::string>& peers, std::chrono::steady_clock::time_point now,
                        std::set<uint32_t>& children);
-  void sync_sas(std::chrono::steady_clock::time_point now = std::chrono::steady_clock::now());  // EspSaBook follows the Child SAs; publish when changed
+  void sync_sas(std::chrono::steady_clock::time_point now);  // EspSaBook follows the Child SAs; publish when changed
   // The site's rekeys we answered whose outbound waits (EspSaBook::pending,
   // deferred_): moved to the new SA at its first packet there, when the old
   // one is gone (`live` given: the sealing Child SA is not in it; counted as
@@ -313,7 +313,8 @@ class IkeService {
   const char* ha_role(const ike::IkeSa& sa) const;
   void publish();
   void retire_quiesced();
-  void render();
+  // Ages and lifetimes in the document as of `now`, the caller's clock.
+  void render(std::chrono::steady_clock::time_point now);
   // What metrics() formats, copied by render() (ike_service_metrics.cc).
   struct MetricsCopy {
     ike::ResponderCounters responder;

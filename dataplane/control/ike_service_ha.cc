@@ -48,7 +48,7 @@ bool IkeService::ha_step(steady_clock::time_point now) {
   const auto before = counters_;
   ha_receive();
   const bool responder_changed = ha_ownership();
-  if (ha_initiator_ownership(now) || responder_changed) sync_sas();
+  if (ha_initiator_ownership(now) || responder_changed) sync_sas(now);
   ha_send(now);
   return counters_ != before;  // the document shows copies, roles and counters
 }

@@ -12,7 +12,8 @@
 // Delete by the site; the site's Child SA rekey, our outbound moved by its
 // Delete, its first packet or the fallback; our own rekey moving it at once
 // (docs/ipsec.md § Rekeying); after an HA set-aside and resume the newest
-// Child SA seals, a waiting one keeps its deadline; InitiateSchedule alone.
+// Child SA seals, a waiting one keeps its deadline, lifetimes and ages run
+// on the caller's clock; InitiateSchedule alone.
 #include "dataplane/control/ike_service.h"
 
 #include <gtest/gtest.h>
@@ -777,6 +778,24 @@ TEST_F(IkeServiceInitiatorTest, APendingChildSaResumedKeepsItsDeadline) {
   poll();
   EXPECT_EQ(table.load()->outbound(0)->spi, r.new_out);
   EXPECT_EQ(counter(IkeServiceCounter::rekey_switch_fallback), 1u);
+}
+
+// An IKE SA resumed two hours after it was set aside: its Child SA's
+// lifetime starts at the resume on the caller's clock (injected here), so
+// nothing is due at once, and the status counts ages on that clock too.
+TEST_F(IkeServiceInitiatorTest, AnHaResumeRunsOnTheCallersClock) {
+  with_ha();
+  exchange(poll().at(0));
+  const uint32_t in = svc.initiator(0)->child()->spi_in;
+  set_aside_and_resume(std::chrono::hours(2));
+  ASSERT_EQ(counter(IkeServiceCounter::ike_ha_resumed), 1u);
+  ASSERT_NE(table.load()->inbound(in), nullptr);
+  EXPECT_TRUE(poll().empty());  // neither our rekey nor our Delete of it
+  EXPECT_EQ(svc.rekey_counters()[RekeyCounter::child_sas_expired], 0u);
+  const nlohmann::json child = status()["child_sas"][0];
+  EXPECT_EQ(child["age_s"], 0);
+  EXPECT_GT(child["expires_in_s"].get<int64_t>(), 3590);
+  EXPECT_LE(child["expires_in_s"].get<int64_t>(), 3600);
 }
 
 TEST_F(IkeServiceInitiatorTest, RetransmitsTimesOutAndStartsAgainAfterTheBackoff) {
