@@ -6,7 +6,8 @@
 // refused and counted; a deleted Child SA leaves the table and the old
 // table is freed only after every reader's epoch moved twice; the status
 // document names SPIs and proposals but never a key; the site's Child SA
-// rekey on the IKE SA it began overtaken by its next rekey. With `initiate`, the
+// rekey on the IKE SA it began, our outbound moved by its Delete, and one
+// overtaken by its next rekey. With `initiate`, the
 // service starts the IKE SA itself against an in-process responder (the
 // site): published Child SA, retransmissions, timeout and backoff, refusal,
 // Delete by the site; the site's Child SA rekey, our outbound moved by its
@@ -254,6 +255,39 @@ TEST_F(IkeServiceTest, DeletedChildSaLeavesTheTableAfterTheReadersMoved) {
   epoch += 1;
   svc.poll(std::chrono::steady_clock::now());
   EXPECT_EQ(svc.retired_tables(), 0u);
+}
+
+// The site rekeys the Child SA of the IKE SA it began (we answer as the
+// responder of both): the new inbound SA is in the table when our answer
+// leaves, our outbound stays on the old SA (RFC 7296 § 2.8) until the site's
+// Delete of it, and the old inbound SA keeps opening a while after that.
+TEST_F(IkeServiceTest, TheSitesChildRekeyMovesOurOutboundAtItsDeleteOfTheOldSa) {
+  init();
+  const auto out = i.open(send(i.auth(kPsk)));
+  const auto* auth = find<SaPayload>(out, PayloadType::sa);
+  ASSERT_NE(auth, nullptr);
+  const uint32_t old_in = spi_of(auth->proposals.at(0).spi);
+  const uint32_t new_in = site_rekeys(0xc0ffee01, 0xc0ffee02);
+  ASSERT_NE(new_in, 0u);
+  ASSERT_NE(table.load()->inbound(new_in), nullptr);  // before the answer reaches the site
+  EXPECT_EQ(table.load()->outbound(0)->spi, 0xc0ffee01u);
+  nlohmann::json st = status();
+  EXPECT_EQ(st["tunnels"][0]["outbound_spi"], "c0ffee01");
+  EXPECT_EQ(st["tunnels"][0]["outbound_pending_spi"], "c0ffee02");
+  EXPECT_EQ(st["counters"]["rekey_switch_deferred"], 1);
+  EXPECT_EQ(st["rekey"]["peer_child_rekeys"], 1);
+  EXPECT_TRUE(svc.responder().sas().begin()->second->children.at(new_in).seal_deferred);
+
+  site_deletes(0xc0ffee01);
+  EXPECT_EQ(table.load()->outbound(0)->spi, 0xc0ffee02u);
+  EXPECT_NE(table.load()->inbound(old_in), nullptr);  // kRekeyedInboundGrace
+  st = status();
+  EXPECT_EQ(st["tunnels"][0]["outbound_spi"], "c0ffee02");
+  EXPECT_EQ(st["tunnels"][0]["outbound_pending_spi"], "");
+  EXPECT_EQ(st["counters"]["rekey_switch_delete"], 1);
+  EXPECT_EQ(switched(), 1u);
+  ASSERT_EQ(svc.responder().sas().begin()->second->children.size(), 1u);
+  EXPECT_FALSE(svc.responder().sas().begin()->second->children.at(new_in).seal_deferred);
 }
 
 // The site rekeys again before it used the first new SA: the second new SA
