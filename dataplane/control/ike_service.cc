@@ -79,7 +79,7 @@ IkeService::IkeService(const waypoint::config::Config& cfg, std::atomic<const Es
       responder_(ike::responder_config(cfg), log_) {
   configure(cfg, {});
   publish();  // an empty table: the tunnels, no SA yet
-  render();
+  render(steady_clock::now());
 }
 
 void IkeService::configure(const waypoint::config::Config& cfg, std::map<std::string, Initiating> kept) {
@@ -214,7 +214,7 @@ ike::Bytes IkeService::input(ike::CSpan payload, const IpAddress& src, uint16_t 
   }
   sync_sas(now);
   ha_step(now);
-  render();
+  render(now);
   return reply;
 }
 
@@ -264,7 +264,7 @@ void IkeService::poll(steady_clock::time_point now) {
   changed |= ha_step(now);
   changed |= counters_ != counters_before;  // the HA peer's records taken in above, before ha_step
   // Ages in the document stay within a second; SAs that went away at once.
-  if (changed || now - last_render_ >= seconds(1)) render();
+  if (changed || now - last_render_ >= seconds(1)) render(now);
 }
 
 void IkeService::start(Initiating& in, steady_clock::time_point now) {
@@ -358,7 +358,11 @@ void IkeService::sync_sas(steady_clock::time_point now) {
     if (in.initiator && in.initiator->sa()) sas.push_back(in.initiator->sa());
   for (const ike::IkeSa* sa : sas) {
     if (sa->state != ike::IkeSaState::established || !sa->config) continue;
-    for (const auto& [spi_in, child] : sa->children) {
+    // Oldest first: installed anew together (an HA takeover or resume), the
+    // newest seals, or waits while the one it replaced seals (EspSaBook::add).
+    for (const ike::ChildSa* c : ike::children_oldest_first(*sa)) {
+      const ike::ChildSa& child = *c;
+      const uint32_t spi_in = child.spi_in;
       live.insert(spi_in);
       if (installed_.count(spi_in)) {
         // The site's NAT mapping moved (§ 2.23): its ESP in UDP follows.
@@ -391,15 +395,24 @@ void IkeService::sync_sas(steady_clock::time_point now) {
         live.erase(spi_in);
         continue;
       }
+      // Resumed from our own HA copy while it waited: it waits from when it
+      // was first installed, and its deferral was counted then.
+      steady_clock::time_point since = now;
+      const auto waited = ha_waiting_since_.find(spi_in);
+      const bool resumed_waiting = waited != ha_waiting_since_.end();
+      if (resumed_waiting) {
+        since = waited->second;
+        ha_waiting_since_.erase(waited);
+      }
       if (book_.pending(ep.tunnel) == spi_in) {
-        deferred_.insert(ep.tunnel);
-        add(IkeServiceCounter::rekey_switch_deferred);
+        deferred_[spi_in] = ep.tunnel;
+        if (!resumed_waiting) add(IkeServiceCounter::rekey_switch_deferred);
       }
       const PeerInfo* peer = nullptr;
       for (const PeerInfo& p : peers_)
         if (p.name == sa->config->name) peer = &p;
       const auto lifetime = seconds(peer ? peer->child_lifetime_s : 0);
-      installed_[spi_in] = {ep.tunnel, now, tunnel_bytes(ep.tunnel),
+      installed_[spi_in] = {ep.tunnel, since, tunnel_bytes(ep.tunnel),
                             ike::SaLifetime(now, lifetime, peer ? peer->child_lifetime_bytes : 0, random_u32())};
       if (log_)
         log_("ike: " + sa->peer.str() + ": Child SA " + hex(spi_in, 8) + " in the workers' SA table (tunnel " +
@@ -438,43 +451,55 @@ void IkeService::sync_sas(steady_clock::time_point now) {
 bool IkeService::settle_deferred(steady_clock::time_point now, const std::set<uint32_t>* live,
                                  const std::set<uint32_t>* site_deleted) {
   bool moved = false;
-  for (auto t = deferred_.begin(); t != deferred_.end();) {
-    const uint32_t spi = book_.pending(*t);
+  for (auto d = deferred_.begin(); d != deferred_.end();) {
+    const auto [spi, tunnel] = *d;
     const auto inst = installed_.find(spi);
-    if (spi == 0 || inst == installed_.end()) {  // it left, or a newer SA seals already
-      t = deferred_.erase(t);
+    if (book_.pending(tunnel) != spi || inst == installed_.end()) {
+      // A newer SA took its place (our rekey's seals at once, another
+      // rekey of the site's waits instead): the site has moved past it, so
+      // it waits no more. Its holder is told, or an HA resume would install
+      // it waiting beside the SA it replaced (counted deferred again) until
+      // the newer one seals. Not a switch of ours: no rekey_switch_ count.
+      // One that left the book (deleted, or its IKE SA set aside, to wait
+      // again once resumed) has no holder here: nothing is told.
+      end_wait(spi);
+      d = deferred_.erase(d);
       continue;
     }
     if (live && !live->count(spi)) {  // leaving itself (its IKE SA gone): nothing to move to
-      ++t;
+      ++d;
       continue;
     }
     IkeServiceCounter cause;
     if (child_counters(spi).first.packets != 0)  // the owner worker seals on it already
       cause = IkeServiceCounter::rekey_switch_first_packet;
-    else if (const uint32_t old = book_.sealing_child(*t); live && old != 0 && !live->count(old))
+    else if (const uint32_t old = book_.sealing_child(tunnel); live && old != 0 && !live->count(old))
       cause = site_deleted && site_deleted->count(old) ? IkeServiceCounter::rekey_switch_delete
                                                        : IkeServiceCounter::rekey_switch_old_gone;
     else if (now - inst->second.since >= kRekeyDeferFallback)
       cause = IkeServiceCounter::rekey_switch_fallback;
     else {
-      ++t;
+      ++d;
       continue;
     }
-    book_.promote(*t);
+    book_.promote(tunnel);
     add(cause);
     // Its own flag says it waited: installed again (an HA set-aside and
     // resume), it must not wait again on the SA it replaced.
-    if (!responder_.child_sealed(spi))
-      for (Initiating& in : initiating_)
-        if (in.initiator && in.initiator->child_sealed(spi)) break;
+    end_wait(spi);
     if (log_)
-      log_("ike: tunnel " + std::to_string(*t) + ": Child SA " + hex(spi, 8) + " seals (" +
+      log_("ike: tunnel " + std::to_string(tunnel) + ": Child SA " + hex(spi, 8) + " seals (" +
            std::string(ike_service_counter_name(cause)).substr(std::string_view("rekey_switch_").size()) + ")");
     moved = true;
-    t = deferred_.erase(t);
+    d = deferred_.erase(d);
   }
   return moved;
+}
+
+void IkeService::end_wait(uint32_t spi_in) {
+  if (responder_.child_sealed(spi_in)) return;
+  for (Initiating& in : initiating_)
+    if (in.initiator && in.initiator->child_sealed(spi_in)) return;
 }
 
 void IkeService::publish() {
@@ -502,9 +527,8 @@ void IkeService::retire_quiesced() {
   }
 }
 
-void IkeService::render() {
+void IkeService::render(steady_clock::time_point now) {
   using nlohmann::json;
-  const auto now = steady_clock::now();
   last_render_ = now;
   auto age = [now](steady_clock::time_point t) { return duration_cast<seconds>(now - t).count(); };
   const ike::ResponderCounters& rc = responder_.counters();

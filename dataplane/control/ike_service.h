@@ -275,16 +275,18 @@ class IkeService {
   // copies; the Child SAs' inbound SPIs into `children`.
   size_t reload_delete(const std::set<std::string>& peers, std::chrono::steady_clock::time_point now,
                        std::set<uint32_t>& children);
-  void sync_sas(std::chrono::steady_clock::time_point now = std::chrono::steady_clock::now());  // EspSaBook follows the Child SAs; publish when changed
+  void sync_sas(std::chrono::steady_clock::time_point now);  // EspSaBook follows the Child SAs; publish when changed
   // The site's rekeys we answered whose outbound waits (EspSaBook::pending,
   // deferred_): moved to the new SA at its first packet there, when the old
   // one is gone (`live` given: the sealing Child SA is not in it; counted as
   // the site's Delete when in `site_deleted`, else as ours), or after
   // kRekeyDeferFallback; true when one moved (publish then). A moved Child
-  // SA is told to its IKE SA's holder (child_sealed): installed again, it
-  // does not wait again.
+  // SA, or one a newer SA took the place of, is told to its IKE SA's holder
+  // (child_sealed): installed again, it does not wait again.
   bool settle_deferred(std::chrono::steady_clock::time_point now, const std::set<uint32_t>* live,
                        const std::set<uint32_t>* site_deleted = nullptr);
+  // Child SA `spi_in` waits no more: its holder clears ChildSa::seal_deferred.
+  void end_wait(uint32_t spi_in);
   // Our lifetimes (ike_service_rekey.cc): rekeys and deletes due at `now`.
   void enforce_lifetimes(std::chrono::steady_clock::time_point now);
   void enforce_ike(const ike::IkeSa& sa, Initiating* in, std::chrono::steady_clock::time_point now);
@@ -311,7 +313,8 @@ class IkeService {
   const char* ha_role(const ike::IkeSa& sa) const;
   void publish();
   void retire_quiesced();
-  void render();
+  // Ages and lifetimes in the document as of `now`, the caller's clock.
+  void render(std::chrono::steady_clock::time_point now);
   // What metrics() formats, copied by render() (ike_service_metrics.cc).
   struct MetricsCopy {
     ike::ResponderCounters responder;
@@ -390,7 +393,7 @@ class IkeService {
     std::chrono::steady_clock::time_point until;
   };
   std::deque<Draining> draining_;
-  std::set<uint16_t> deferred_;  // tunnels with a pending Child SA (settle_deferred)
+  std::map<uint32_t, uint16_t> deferred_;  // pending Child SAs (inbound SPI) -> their tunnel (settle_deferred)
   std::map<std::pair<uint64_t, uint64_t>, ike::SaLifetime> ike_lives_;  // (SPIi, SPIr) -> our IKE SA lifetime
   ike::RekeyCounters rekey_;  // what IkeService started; outcomes added by rekey_counters()
   std::unique_ptr<const EspSaTable> current_;
@@ -409,6 +412,7 @@ class IkeService {
     ike::ChildSeqs seqs;             // the holder's latest marks
     uint32_t node = 0;  // who sent it
     ike::InitiatorHaState init;  // ha_init_copies_ only
+    std::map<uint32_t, std::chrono::steady_clock::time_point> waiting_since;  // set aside here: ha_waiting_since_
   };
   // Decodes a synced record into `copy`, its sender's node included; one that does not decode
   // is counted (ike_ha_decode_errors) and logged, and false comes back.
@@ -428,6 +432,10 @@ class IkeService {
   std::map<uint64_t, uint64_t> ha_sent_;      // SPIr -> sync_fingerprint the peer last heard
   std::map<uint32_t, ike::ChildSeq> ha_seq_;  // our Child SAs (spi_in): the numbers the peer last heard
   std::map<uint32_t, ike::ChildSeq> ha_starts_;  // installed copies' Child SAs: where the workers start
+  // Child SAs of our own copies resumed here that still waited for the
+  // site's switch when set aside: when they were first installed (sync_sas
+  // takes it, so settle_deferred's fallback keeps its deadline).
+  std::map<uint32_t, std::chrono::steady_clock::time_point> ha_waiting_since_;
   std::chrono::steady_clock::time_point ha_last_seq_{};
 
   mutable std::mutex mu_;  // guards status_ (the pointer only)

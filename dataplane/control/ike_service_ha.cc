@@ -48,7 +48,7 @@ bool IkeService::ha_step(steady_clock::time_point now) {
   const auto before = counters_;
   ha_receive();
   const bool responder_changed = ha_ownership();
-  if (ha_initiator_ownership(now) || responder_changed) sync_sas();
+  if (ha_initiator_ownership(now) || responder_changed) sync_sas(now);
   ha_send(now);
   return counters_ != before;  // the document shows copies, roles and counters
 }
@@ -124,6 +124,7 @@ bool IkeService::ha_ownership() {
       continue;
     }
     ha_starts_.insert(starts.begin(), starts.end());
+    ha_waiting_since_.insert(copy.waiting_since.begin(), copy.waiting_since.end());
     ha_installed_[spi_r] = taken;
     add(taken ? IkeServiceCounter::ike_ha_taken_over : IkeServiceCounter::ike_ha_resumed);
     if (log_)
@@ -162,6 +163,9 @@ bool IkeService::ha_ownership() {
     for (const auto& [spi_in, c] : sa.children) {
       ha_starts_.erase(spi_in);
       ha_seq_.erase(spi_in);
+      ha_waiting_since_.erase(spi_in);
+      if (const auto inst = installed_.find(spi_in); c.seal_deferred && inst != installed_.end())
+        copy.waiting_since[spi_in] = inst->second.since;
     }
     copy.sa = responder_.release(spi_r);
     if (log_)

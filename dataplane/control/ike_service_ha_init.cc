@@ -127,6 +127,7 @@ bool IkeService::ha_initiator_ownership(steady_clock::time_point now) {
     in->schedule.started();
     in->schedule.established();
     ha_starts_.insert(starts.begin(), starts.end());
+    ha_waiting_since_.insert(copy.waiting_since.begin(), copy.waiting_since.end());
     add(taken ? IkeServiceCounter::ike_ha_taken_over : IkeServiceCounter::ike_ha_resumed);
     if (log_)
       log_("ike: HA: " + what + (taken ? " taken over" : " resumed from the peer's copy") + " with " +
@@ -147,6 +148,9 @@ bool IkeService::ha_initiator_ownership(steady_clock::time_point now) {
     for (const auto& [spi_in, c] : view->children) {
       ha_starts_.erase(spi_in);
       ha_seq_.erase(spi_in);
+      ha_waiting_since_.erase(spi_in);
+      if (const auto inst = installed_.find(spi_in); c.seal_deferred && inst != installed_.end())
+        copy.waiting_since[spi_in] = inst->second.since;
     }
     fold_rekeys(in);
     copy.sa = in.initiator->release();

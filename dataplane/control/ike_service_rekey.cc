@@ -113,14 +113,11 @@ void IkeService::enforce_lifetimes(steady_clock::time_point now) {
   for (const auto& [sa, in] : sas) {
     if (sa->state != ike::IkeSaState::established || !sa->config) continue;
     live.insert({sa->spi_i, sa->spi_r});
-    // The newest Child SA of this IKE SA is the one to rekey.
+    // The newest Child SA of this IKE SA is the one to rekey (by when it was
+    // made: installed anew after an HA resume, they all have one `since`).
     uint32_t newest = 0;
-    steady_clock::time_point newest_since{};
-    for (const auto& [spi_in, child] : sa->children)
-      if (const auto inst = installed_.find(spi_in); inst != installed_.end() && inst->second.since >= newest_since) {
-        newest = spi_in;
-        newest_since = inst->second.since;
-      }
+    for (const ike::ChildSa* child : ike::children_oldest_first(*sa))
+      if (installed_.count(child->spi_in)) newest = child->spi_in;
     std::vector<uint32_t> spis;
     for (const auto& [spi_in, child] : sa->children) spis.push_back(spi_in);
     for (uint32_t spi_in : spis) enforce_child(*sa, in, spi_in, spi_in == newest, now);

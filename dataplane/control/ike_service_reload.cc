@@ -128,7 +128,7 @@ IkeService::ReloadOutcome IkeService::reload(const waypoint::config::Config& nex
   sync_sas(now);
   publish();  // the tunnels' new tenants and MTUs, the SAs gone; what the ConfigStore waits for
   ha_step(now);
-  render();
+  render(now);
   if (log_)
     log_("ike: reload: " + std::to_string(out.added) + " peer(s) added, " + std::to_string(out.removed) +
          " removed, " + std::to_string(out.rebound) + " rebound (SAs deleted), " + std::to_string(out.credentials) +

@@ -62,7 +62,8 @@ struct IkeServiceCountersTest : ::testing::Test {
     spi_in = uint32_t(s[0]) << 24 | uint32_t(s[1]) << 16 | uint32_t(s[2]) << 8 | s[3];
   }
   // The control thread renders once a second (and after each datagram).
-  void render() { svc.poll(std::chrono::steady_clock::now() + std::chrono::seconds(2)); }
+  std::chrono::steady_clock::time_point now = std::chrono::steady_clock::now();
+  void render() { svc.poll(now += std::chrono::seconds(2)); }
   nlohmann::json status() const { return nlohmann::json::parse(svc.status_json()); }
 };
 

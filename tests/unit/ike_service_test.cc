@@ -5,12 +5,16 @@
 // ESP; wrong PSK, unknown ID, no proposal chosen and a stranger's address
 // refused and counted; a deleted Child SA leaves the table and the old
 // table is freed only after every reader's epoch moved twice; the status
-// document names SPIs and proposals but never a key. With `initiate`, the
+// document names SPIs and proposals but never a key; the site's Child SA
+// rekey on the IKE SA it began, our outbound moved by its Delete, and one
+// overtaken by its next rekey. With `initiate`, the
 // service starts the IKE SA itself against an in-process responder (the
 // site): published Child SA, retransmissions, timeout and backoff, refusal,
 // Delete by the site; the site's Child SA rekey, our outbound moved by its
 // Delete, its first packet or the fallback; our own rekey moving it at once
-// (docs/ipsec.md § Rekeying); InitiateSchedule alone.
+// (docs/ipsec.md § Rekeying); after an HA set-aside and resume the newest
+// Child SA seals, a waiting one keeps its deadline, lifetimes and ages run
+// on the caller's clock; InitiateSchedule alone.
 #include "dataplane/control/ike_service.h"
 
 #include <gtest/gtest.h>
@@ -20,6 +24,7 @@
 #include <optional>
 #include <nlohmann/json.hpp>
 
+#include "dataplane/control/ike/ike_bytes.h"
 #include "dataplane/control/ike/responder_config.h"
 #include "dataplane/ipsec/esp_owner.h"
 #include "dataplane/ipsec/esp_input.h"
@@ -33,6 +38,8 @@ namespace wp::ike {
 namespace {
 
 constexpr Ipv4 kSiteAddr = 0x0a4e0001, kHeadendAddr = 0x0a4e0002;  // kSite, kHeadend
+
+uint32_t spi_of(const Bytes& b) { return uint32_t(b[0]) << 24 | uint32_t(b[1]) << 16 | uint32_t(b[2]) << 8 | b[3]; }
 
 waypoint::config::Config service_config() {
   waypoint::config::Config cfg;
@@ -68,6 +75,33 @@ struct IkeServiceTest : ::testing::Test {
   }
   nlohmann::json status() const { return nlohmann::json::parse(svc.status_json()); }
   uint64_t refused(const char* why) const { return status()["refused"][why].get<uint64_t>(); }
+  // The site's CREATE_CHILD_SA rekeying the Child SA it receives on `old`
+  // (our outbound SPI), with `spi` its inbound SPI of the new one; our
+  // inbound SPI of the new one from the answer, 0 when refused.
+  uint32_t site_rekeys(uint32_t old, uint32_t spi) {
+    Proposal esp{1, Protocol::esp, spi_bytes(spi), {{TransformType::encr, kEncrAesCbc, 256}}};
+    esp.transforms.push_back({TransformType::integ, kIntegHmacSha256_128, 0});
+    esp.transforms.push_back({TransformType::esn, kEsnYes, 0});
+    const std::vector<Payload> req{
+        {PayloadType::notify, false, NotifyPayload{Protocol::esp, spi_bytes(old), kNotifyRekeySa, {}}},
+        {PayloadType::sa, false, SaPayload{{esp}}},
+        {PayloadType::nonce, false, NoncePayload{Bytes(32, 0x77)}},
+        {PayloadType::tsi, false, TsPayload{{ts({10, 50, 0, 0}, {10, 50, 0, 255})}}},
+        {PayloadType::tsr, false, TsPayload{{ts({10, 60, 0, 0}, {10, 60, 0, 255})}}}};
+    const auto out = i.open(send(i.request(Exchange::create_child_sa, req, i.next_id++)));
+    const auto* sa = find<SaPayload>(out, PayloadType::sa);
+    return sa ? spi_of(sa->proposals.at(0).spi) : 0;
+  }
+  // The site's Delete of the Child SA it receives on `spi` (our outbound SPI).
+  void site_deletes(uint32_t spi) {
+    const DeletePayload del{Protocol::esp, 4, {spi_bytes(spi)}};
+    i.open(send(i.request(Exchange::informational, {{PayloadType::del, false, del}}, i.next_id++)));
+  }
+  uint64_t switched() const {
+    return svc.counter(IkeServiceCounter::rekey_switch_first_packet) +
+           svc.counter(IkeServiceCounter::rekey_switch_delete) + svc.counter(IkeServiceCounter::rekey_switch_old_gone) +
+           svc.counter(IkeServiceCounter::rekey_switch_fallback);
+  }
 };
 
 TEST_F(IkeServiceTest, StartsWithAnEmptyTableHoldingTheTunnel) {
@@ -221,6 +255,102 @@ TEST_F(IkeServiceTest, DeletedChildSaLeavesTheTableAfterTheReadersMoved) {
   epoch += 1;
   svc.poll(std::chrono::steady_clock::now());
   EXPECT_EQ(svc.retired_tables(), 0u);
+}
+
+// The site rekeys the Child SA of the IKE SA it began (we answer as the
+// responder of both): the new inbound SA is in the table when our answer
+// leaves, our outbound stays on the old SA (RFC 7296 § 2.8) until the site's
+// Delete of it, and the old inbound SA keeps opening a while after that.
+TEST_F(IkeServiceTest, TheSitesChildRekeyMovesOurOutboundAtItsDeleteOfTheOldSa) {
+  init();
+  const auto out = i.open(send(i.auth(kPsk)));
+  const auto* auth = find<SaPayload>(out, PayloadType::sa);
+  ASSERT_NE(auth, nullptr);
+  const uint32_t old_in = spi_of(auth->proposals.at(0).spi);
+  const uint32_t new_in = site_rekeys(0xc0ffee01, 0xc0ffee02);
+  ASSERT_NE(new_in, 0u);
+  ASSERT_NE(table.load()->inbound(new_in), nullptr);  // before the answer reaches the site
+  EXPECT_EQ(table.load()->outbound(0)->spi, 0xc0ffee01u);
+  nlohmann::json st = status();
+  EXPECT_EQ(st["tunnels"][0]["outbound_spi"], "c0ffee01");
+  EXPECT_EQ(st["tunnels"][0]["outbound_pending_spi"], "c0ffee02");
+  EXPECT_EQ(st["counters"]["rekey_switch_deferred"], 1);
+  EXPECT_EQ(st["rekey"]["peer_child_rekeys"], 1);
+  EXPECT_TRUE(svc.responder().sas().begin()->second->children.at(new_in).seal_deferred);
+
+  site_deletes(0xc0ffee01);
+  EXPECT_EQ(table.load()->outbound(0)->spi, 0xc0ffee02u);
+  EXPECT_NE(table.load()->inbound(old_in), nullptr);  // kRekeyedInboundGrace
+  st = status();
+  EXPECT_EQ(st["tunnels"][0]["outbound_spi"], "c0ffee02");
+  EXPECT_EQ(st["tunnels"][0]["outbound_pending_spi"], "");
+  EXPECT_EQ(st["counters"]["rekey_switch_delete"], 1);
+  EXPECT_EQ(switched(), 1u);
+  ASSERT_EQ(svc.responder().sas().begin()->second->children.size(), 1u);
+  EXPECT_FALSE(svc.responder().sas().begin()->second->children.at(new_in).seal_deferred);
+}
+
+// The site rekeys again before it used the first new SA: the second new SA
+// waits in the first one's place, and the first one is told it waits no
+// more (installed again by an HA resume, it would wait beside the SA it
+// replaced). Neither is a switch of ours.
+TEST_F(IkeServiceTest, ASitesRekeyOvertakenByItsNextNoLongerWaits) {
+  init();
+  i.open(send(i.auth(kPsk)));
+  const uint32_t first = site_rekeys(0xc0ffee01, 0xc0ffee02);
+  const uint32_t second = site_rekeys(0xc0ffee02, 0xc0ffee03);
+  ASSERT_NE(first, 0u);
+  ASSERT_NE(second, 0u);
+  EXPECT_EQ(table.load()->outbound(0)->spi, 0xc0ffee01u);
+  EXPECT_EQ(status()["tunnels"][0]["outbound_pending_spi"], "c0ffee03");
+  const auto& children = svc.responder().sas().begin()->second->children;
+  ASSERT_EQ(children.size(), 3u);
+  EXPECT_FALSE(children.at(first).seal_deferred);
+  EXPECT_TRUE(children.at(second).seal_deferred);
+  EXPECT_EQ(svc.counter(IkeServiceCounter::rekey_switch_deferred), 2u);
+  EXPECT_EQ(switched(), 0u);
+}
+
+// Our IKE SA set aside and resumed (HA) with two Child SAs the site still
+// has: our lifetimes rekey the newest (the site's rekey of the other), not
+// the one installed last, although both were installed again together.
+TEST_F(IkeServiceTest, AfterAnHaResumeOurLifetimesRekeyTheNewestChildSa) {
+  IkeHaChannel channel;
+  EspSeqMarks marks;
+  IkeService::HaAddress headend = IkeService::HaAddress::own;
+  svc.set_ha(&channel, 1, &marks, [&headend](const IpAddress&) { return headend; });
+  init();
+  const auto out = i.open(send(i.auth(kPsk)));
+  ASSERT_NE(find<SaPayload>(out, PayloadType::sa), nullptr);
+  uint32_t old_in = spi_of(find<SaPayload>(out, PayloadType::sa)->proposals.at(0).spi), new_in = 0;
+  // Rekeys until the new SA's inbound SPI sorts below the old one's (ours
+  // are random); each earlier one switched by the site's Delete.
+  for (uint32_t old_out = 0xc0ffee01; old_out < 0xc0ffee01 + 40; ++old_out) {
+    new_in = site_rekeys(old_out, old_out + 1);
+    ASSERT_NE(new_in, 0u);
+    if (new_in < old_in) break;
+    site_deletes(old_out);
+    old_in = new_in;
+  }
+  ASSERT_LT(new_in, old_in);
+  auto now = std::chrono::steady_clock::now();
+  headend = IkeService::HaAddress::not_ours_now;
+  svc.poll(now);
+  headend = IkeService::HaAddress::own;
+  svc.poll(now);
+  ASSERT_EQ(svc.counter(IkeServiceCounter::ike_ha_resumed), 1u);
+  now += IkeService::kRekeyDeferFallback;
+  svc.poll(now);
+  ASSERT_EQ(svc.take_outgoing().size(), 0u);
+  now += std::chrono::seconds(3500);  // past the soft lifetime (85..95 % of 3600 s) of both
+  svc.poll(now);
+  const auto req = svc.take_outgoing();
+  ASSERT_EQ(req.size(), 1u);
+  Header h;
+  const auto rekey = i.open_request(req[0].payload, h);
+  EXPECT_EQ(h.exchange, Exchange::create_child_sa);
+  ASSERT_NE(notify_of(rekey, kNotifyRekeySa), nullptr);
+  EXPECT_EQ(spi_of(notify_of(rekey, kNotifyRekeySa)->spi), new_in);
 }
 
 TEST_F(IkeServiceTest, WrongPskIsRejectedAndCounted) {
@@ -437,6 +567,40 @@ struct IkeServiceInitiatorTest : ::testing::Test {
     rte_pktmbuf_free(m);
     return res.ok;
   }
+  // The site's rekeys of its newest Child SA, each switched by the site's
+  // Delete of the old one, until the new SA's inbound SPI sorts below the
+  // old one's (ours are random): installed again by SPI, the old one would
+  // come last. The site read our answer to that last rekey; its Delete of
+  // the old SA is not sent, our outbound waits.
+  SiteRekey site_rekeys_to_a_lower_spi() {
+    SiteRekey r;
+    for (int n = 0; n < 40; ++n) {
+      r = site_rekeys_again();
+      if (r.answer.empty()) break;
+      const Bytes del = site->handle(r.answer, {kHeadend.addr, kIkeNattPort}, {kSite.addr, kIkeNattPort}, now);
+      if (r.new_in < r.old_in) return r;
+      site->handle(to_us(del), {kHeadend.addr, kIkeNattPort}, {kSite.addr, kIkeNattPort}, now);
+    }
+    ADD_FAILURE() << "no rekey of the site's gave a lower inbound SPI";
+    return r;
+  }
+  // HA: we answer for our address while `headend` says so.
+  IkeHaChannel channel;
+  EspSeqMarks marks;
+  IkeService::HaAddress headend = IkeService::HaAddress::own;
+  void with_ha() {
+    svc.set_ha(&channel, 1, &marks, [this](const IpAddress&) { return headend; });
+  }
+  // Our IKE SA set aside (we gave our address up), `away` later resumed from
+  // the copy kept here.
+  void set_aside_and_resume(std::chrono::seconds away = std::chrono::seconds(0)) {
+    headend = IkeService::HaAddress::not_ours_now;
+    poll();
+    ASSERT_EQ(table.load()->outbound(0), nullptr);
+    now += away;
+    headend = IkeService::HaAddress::own;
+    poll();
+  }
 };
 
 TEST_F(IkeServiceInitiatorTest, StartsAtOnceAndPublishesTheChildSa) {
@@ -575,10 +739,7 @@ TEST_F(IkeServiceInitiatorTest, OurOwnDeleteOfTheOldSaIsNotTheSitesDelete) {
 // resumed from that copy brings back the site's two rekeyed Child SAs, both
 // past their switch, and the tunnel seals on one at once with nothing pending.
 TEST_F(IkeServiceInitiatorTest, ASwitchedChildSaInstalledAgainSealsAtOnce) {
-  IkeHaChannel channel;
-  EspSeqMarks marks;
-  IkeService::HaAddress headend = IkeService::HaAddress::own;
-  svc.set_ha(&channel, 1, &marks, [&headend](const IpAddress&) { return headend; });
+  with_ha();
   const SiteRekey first = site_rekeys();  // switched by the site's Delete of the first SA
   ASSERT_FALSE(first.answer.empty());
   const Bytes del = site->handle(first.answer, {kHeadend.addr, kIkeNattPort}, {kSite.addr, kIkeNattPort}, now);
@@ -592,21 +753,83 @@ TEST_F(IkeServiceInitiatorTest, ASwitchedChildSaInstalledAgainSealsAtOnce) {
   EXPECT_EQ(counter(IkeServiceCounter::rekey_switch_deferred), 2u);
   EXPECT_EQ(counter(IkeServiceCounter::rekey_switch_fallback), 1u);
 
-  headend = IkeService::HaAddress::not_ours_now;
-  poll();
+  set_aside_and_resume();
   EXPECT_EQ(counter(IkeServiceCounter::ike_ha_set_aside), 1u);
-  EXPECT_EQ(table.load()->outbound(0), nullptr);
-  headend = IkeService::HaAddress::own;
-  poll();
   ASSERT_EQ(counter(IkeServiceCounter::ike_ha_resumed), 1u);
   ASSERT_NE(table.load()->inbound(second.old_in), nullptr);
   ASSERT_NE(table.load()->inbound(second.new_in), nullptr);
   ASSERT_NE(table.load()->outbound(0), nullptr);
+  EXPECT_EQ(table.load()->outbound(0)->spi, second.new_out);
   EXPECT_EQ(status()["tunnels"][0]["outbound_pending_spi"], "");
   EXPECT_EQ(counter(IkeServiceCounter::rekey_switch_deferred), 2u);
   now += IkeService::kRekeyDeferFallback;
   poll();
   EXPECT_EQ(counter(IkeServiceCounter::rekey_switch_fallback), 1u);
+}
+
+// Resumed with two Child SAs the site still has, the newest one seals: the
+// one that replaced the other by rekey (ChildSa::made), not the one with
+// the highest inbound SPI.
+TEST_F(IkeServiceInitiatorTest, AfterAnHaResumeTheNewestChildSaSeals) {
+  with_ha();
+  exchange(poll().at(0));
+  const SiteRekey r = site_rekeys_to_a_lower_spi();
+  ASSERT_LT(r.new_in, r.old_in);
+  now += IkeService::kRekeyDeferFallback;
+  poll();
+  ASSERT_EQ(table.load()->outbound(0)->spi, r.new_out);
+  ASSERT_EQ(svc.initiator(0)->child_count(), 2u);
+
+  set_aside_and_resume();
+  ASSERT_EQ(counter(IkeServiceCounter::ike_ha_resumed), 1u);
+  ASSERT_NE(table.load()->inbound(r.old_in), nullptr);
+  ASSERT_NE(table.load()->inbound(r.new_in), nullptr);
+  EXPECT_EQ(table.load()->outbound(0)->spi, r.new_out);
+  EXPECT_EQ(status()["tunnels"][0]["outbound_pending_spi"], "");
+}
+
+// Set aside while the site's rekey waited for its switch: resumed, the old
+// SA seals and the new one waits again, until the deadline of its first
+// install (kRekeyDeferFallback from then), not a new window from the resume;
+// its deferral is not counted twice.
+TEST_F(IkeServiceInitiatorTest, APendingChildSaResumedKeepsItsDeadline) {
+  with_ha();
+  exchange(poll().at(0));
+  const SiteRekey r = site_rekeys_to_a_lower_spi();
+  ASSERT_LT(r.new_in, r.old_in);
+  const uint64_t deferred = counter(IkeServiceCounter::rekey_switch_deferred);
+  ASSERT_EQ(table.load()->outbound(0)->spi, r.old_out);
+  now += std::chrono::seconds(2);
+  set_aside_and_resume();
+  ASSERT_EQ(counter(IkeServiceCounter::ike_ha_resumed), 1u);
+  EXPECT_EQ(table.load()->outbound(0)->spi, r.old_out);
+  EXPECT_EQ(status()["tunnels"][0]["outbound_pending_spi"], hex8(r.new_out));
+  EXPECT_EQ(counter(IkeServiceCounter::rekey_switch_deferred), deferred);
+  now += IkeService::kRekeyDeferFallback - std::chrono::seconds(2) - std::chrono::milliseconds(100);
+  poll();
+  EXPECT_EQ(table.load()->outbound(0)->spi, r.old_out);
+  now += std::chrono::milliseconds(100);
+  poll();
+  EXPECT_EQ(table.load()->outbound(0)->spi, r.new_out);
+  EXPECT_EQ(counter(IkeServiceCounter::rekey_switch_fallback), 1u);
+}
+
+// An IKE SA resumed two hours after it was set aside: its Child SA's
+// lifetime starts at the resume on the caller's clock (injected here), so
+// nothing is due at once, and the status counts ages on that clock too.
+TEST_F(IkeServiceInitiatorTest, AnHaResumeRunsOnTheCallersClock) {
+  with_ha();
+  exchange(poll().at(0));
+  const uint32_t in = svc.initiator(0)->child()->spi_in;
+  set_aside_and_resume(std::chrono::hours(2));
+  ASSERT_EQ(counter(IkeServiceCounter::ike_ha_resumed), 1u);
+  ASSERT_NE(table.load()->inbound(in), nullptr);
+  EXPECT_TRUE(poll().empty());  // neither our rekey nor our Delete of it
+  EXPECT_EQ(svc.rekey_counters()[RekeyCounter::child_sas_expired], 0u);
+  const nlohmann::json child = status()["child_sas"][0];
+  EXPECT_EQ(child["age_s"], 0);
+  EXPECT_GT(child["expires_in_s"].get<int64_t>(), 3590);
+  EXPECT_LE(child["expires_in_s"].get<int64_t>(), 3600);
 }
 
 TEST_F(IkeServiceInitiatorTest, RetransmitsTimesOutAndStartsAgainAfterTheBackoff) {

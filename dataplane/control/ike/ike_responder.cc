@@ -7,6 +7,8 @@
 #include <arpa/inet.h>
 #include <openssl/rand.h>
 
+#include <algorithm>
+#include <atomic>
 #include <cstdio>
 
 #include "dataplane/control/ike/ike_cert.h"
@@ -54,6 +56,18 @@ std::string Endpoint::str() const {
     inet_ntop(addr.size() == 4 ? AF_INET : AF_INET6, addr.data(), buf, sizeof buf);
   if (addr.size() == 16) return "[" + std::string(buf) + "]:" + std::to_string(port);  // RFC 5952 § 6
   return std::string(buf) + ":" + std::to_string(port);
+}
+
+uint64_t ChildSa::next_child_order() {
+  static std::atomic<uint64_t> next{1};
+  return next.fetch_add(1, std::memory_order_relaxed);
+}
+
+std::vector<const ChildSa*> children_oldest_first(const IkeSa& sa) {
+  std::vector<const ChildSa*> out;
+  for (const auto& [spi_in, c] : sa.children) out.push_back(&c);
+  std::sort(out.begin(), out.end(), [](const ChildSa* a, const ChildSa* b) { return a->made < b->made; });
+  return out;
 }
 
 ChildSa::~ChildSa() {

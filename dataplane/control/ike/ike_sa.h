@@ -94,11 +94,19 @@ struct ChildSa {
   // installs its inbound SA only when it reads our answer, so the old Child
   // SA keeps sealing until the peer's first packet on this one, the old
   // one's Delete, or a bounded wait (RFC 7296 § 2.8; EspSaBook::add reads it
-  // at each install). Cleared once that switch happened
-  // (IkeService::settle_deferred, child_sealed): installed again (an HA
-  // set-aside and resume) it seals at once. Not synced to the HA peer: a
-  // copy taken over seals at once.
+  // at each install). Cleared once that switch happened, or once a newer
+  // SA took its place (IkeService::settle_deferred, child_sealed):
+  // installed again (an HA set-aside and resume) it seals at once. Not
+  // synced to the HA peer: a copy taken over seals at once.
   bool seal_deferred = false;
+  // Where it comes in the order this process made Child SAs (a copy decoded
+  // from an HA record: in the record's order, which lists them oldest
+  // first). The newest Child SA of a tunnel replaced the others by rekey:
+  // it seals, and it is the one our lifetimes rekey next. Installing an IKE
+  // SA's Child SAs anew (an HA takeover or resume) goes oldest first
+  // (children_oldest_first), so that EspSaBook::add ends on the newest.
+  uint64_t made = next_child_order();
+  static uint64_t next_child_order();
   ChildSa() = default;
   ChildSa(const ChildSa&) = delete;
   ChildSa& operator=(const ChildSa&) = delete;
@@ -172,6 +180,9 @@ struct IkeSa {
   std::map<uint32_t, ChildSa> children;  // by spi_in
   ~IkeSa();
 };
+
+// `sa`'s Child SAs by ChildSa::made, oldest first.
+std::vector<const ChildSa*> children_oldest_first(const IkeSa& sa);
 
 // Every reason the responder refused or dropped a datagram.
 #define WP_IKE_REFUSALS(X) \

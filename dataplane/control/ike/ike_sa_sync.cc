@@ -76,7 +76,9 @@ void encode_ike_sa(const IkeSa& sa, uint32_t node, const ChildSeqs& seqs, pb::Ik
   rec.set_last_response(bytes_str(sa.last_response));
   rec.set_age_ms(static_cast<uint64_t>(
       std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::steady_clock::now() - sa.created).count()));
-  for (const auto& [spi_in, c] : sa.children) {
+  for (const ChildSa* child : children_oldest_first(sa)) {  // decode_ike_sa keeps that order (ChildSa::made)
+    const ChildSa& c = *child;
+    const uint32_t spi_in = c.spi_in;
     pb::IkeChildRecord* r = rec.add_children();
     r->set_spi_in(c.spi_in);
     r->set_spi_out(c.spi_out);
