@@ -223,6 +223,7 @@ void OffloadManager::on_event(const SessionEvent& ev, uint32_t now_ms) {
   }
   switch (ev.kind) {
     case SessionEventKind::established:
+      if (by_uuid_.count(ev.session.uuid)) break;  // held already (an HA re-offload: HaFollower::reoffload)
       counters_.established.fetch_add(1, std::memory_order_relaxed);
       if (ev.session.app_slot < kAppDenied) {  // still being classified: after the verdict
         counters_.classifying.fetch_add(1, std::memory_order_relaxed);
@@ -253,14 +254,15 @@ void OffloadManager::on_closed(const Event& ev, uint32_t now_ms) {
   auto it = by_uuid_.find(ev.session.uuid);
   if (it == by_uuid_.end()) {
     if (auto r = retired_.find(ev.session.uuid); r != retired_.end()) {
-      record_closed(r->second, ev);
+      if (ev.reason != SessionEndReason::handed_over) record_closed(r->second, ev);
       retired_.erase(r);
     }
     return;
   }
   uint32_t idx = it->second;
   read_counters(entries_[idx], now_ms);
-  record_closed(entries_[idx], ev);
+  // Handed back to the HA peer: its rules go, the session lives on there (not a closed record).
+  if (ev.reason != SessionEndReason::handed_over) record_closed(entries_[idx], ev);
   counters_.closed.fetch_add(1, std::memory_order_relaxed);
   remove(idx, false, now_ms);
 }

@@ -45,6 +45,7 @@ void OffloadManager::on_event6(const Offload6Event& oev, uint32_t now_ms) {
   const Session6Event& ev = oev.ev;
   switch (ev.kind) {
     case SessionEventKind::established:
+      if (by_uuid_.count(ev.session.uuid)) break;  // held already (an HA re-offload: HaFollower::reoffload)
       counters_.established.fetch_add(1, std::memory_order_relaxed);
       if (eligible6(ev.session) && offload(ev.session, ev.worker, now_ms) == Offloaded::neighbor_missing)
         wait_for_neighbor(ev, now_ms);
@@ -70,6 +71,7 @@ void OffloadManager::on_waypoint6(const Offload6Event& oev, uint32_t now_ms) {
   ev.session.to_wan = oev.ev.svr.role == Svr6Role::ingress ? Dir::forward : Dir::reverse;
   switch (oev.ev.kind) {
     case SessionEventKind::established:
+      if (by_uuid_.count(ev.session.uuid)) break;  // held already (an HA re-offload: HaFollower::reoffload)
       counters_.established.fetch_add(1, std::memory_order_relaxed);
       if (eligible(oev) && offload(ev.session, ev.worker, now_ms) == Offloaded::neighbor_missing)
         wait_for_neighbor(ev, now_ms);

@@ -103,18 +103,19 @@ Event announcement(const S& s, bool ours, uint32_t worker, uint32_t now_ms) {
   return ev;
 }
 
-// A hand-back's sweep of one table waits for the mgmt feed's ring (resumes at the same session
-// on the next loop iteration) while it has no room to say a session left, since nothing else
-// would: REST would list the session until the process ends. It waits up to kWaitMs without
-// progress, then goes on unannounced (ha_announce_skipped) for the rest of that generation (a
-// mgmt thread that stopped reading must not hold the sweep). A takeover never waits: HA claims
-// the peer's addresses only once every worker finished its sweep, and a session taken over
-// shows at its next periodic update anyway.
+// A hand-back's sweep of one table waits (resumes at the same session on the next loop
+// iteration) while a consumer's ring has no room to say a session left, since nothing else
+// would: REST would list the session until the process ends, the NIC keep its rules until they
+// age. Meanwhile the sessions the sweep has not reached are still flagged ours here although the
+// peer carries them again (it does not wait for the sweep), so aging or a periodic update could
+// act on them as ours: the wait is kWaitMs in all per ownership change, from its first wait, not
+// per session. Then the sweep goes on unannounced (ha_announce_skipped) for the rest of that
+// change. A takeover never waits: HA claims the peer's addresses only once every worker finished
+// its sweep, and a session taken over shows at its next periodic update anyway.
 class AnnounceWait {
  public:
   static constexpr uint32_t kWaitMs = 200;
-  void restart() { waiting_ = gave_up_ = false; }  // a new generation
-  void progressed() { waiting_ = false; }
+  void restart() { waiting_ = gave_up_ = false; }  // a new ownership change
   bool may_wait(uint32_t now_ms) {
     if (gave_up_) return false;
     if (!waiting_) {

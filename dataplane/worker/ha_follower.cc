@@ -101,6 +101,7 @@ bool HaFollower::update_in_place(Session& s, const Session& in) {
   // Changed hands here rather than in the sweep (an op applied after the ownership change
   // and before the sweep reached it): announced as the sweep would.
   if (was_peers != ((s.flags & kPeerSession) != 0)) announce_or_count(s, was_peers);
+  if (was_peers && !(s.flags & kPeerSession)) offload_or_count(s);
   ctx_.counters->add(Counter::ha_sessions_applied);
   return true;
 }
@@ -132,7 +133,10 @@ Session* HaFollower::insert(const Session& in) {
     ctx_.counters->add(Counter::ha_stale_ignored);
     return nullptr;
   }
-  if (!(s->flags & kPeerSession)) announce_or_count(*s, true);  // ours at once (the peer gone, or on our waypoint)
+  if (!(s->flags & kPeerSession)) {  // ours at once (the peer gone, or on our waypoint: a resync after our restart)
+    announce_or_count(*s, true);
+    offload_or_count(*s);
+  }
   ctx_.counters->add(Counter::ha_sessions_applied);
   return s;
 }
@@ -242,12 +246,11 @@ uint32_t HaFollower::follow_ownership() {
     if (ha.peer_owns(s)) {
       if (s.flags & kPeerSession) continue;
       s.flags |= kPeerSession;
-      if (announce(s, false) != Announced::no_room) {
-        announce_wait_.progressed();
-      } else if (announce_wait_.may_wait(ctx_.now_ms)) {
-        s.flags &= static_cast<uint8_t>(~kPeerSession);  // ours until it can be said: resume here
-        return ownership_hand_ - start;
-      } else {
+      if (announce(s, false) == Announced::no_room) {
+        if (announce_wait_.may_wait(ctx_.now_ms)) {
+          s.flags &= static_cast<uint8_t>(~kPeerSession);  // ours until it can be said: resume here
+          return ownership_hand_ - start;
+        }
         ctx_.counters->add(Counter::ha_announce_skipped);
       }
     } else if (s.flags & kPeerSession) {
@@ -264,7 +267,8 @@ uint32_t HaFollower::follow_ownership() {
     // A takeover: its established sessions get NIC rules again, from now on (reoffload()).
     reoffloading_ = ha.adopt_peer.load(std::memory_order_acquire);
     reoffload_hand_ = 0;
-    if (six_) six_->restart_reoffload();
+    reoffload_before_ms_ = ctx_.now_ms + 1;
+    if (six_) six_->restart_reoffload(reoffload_before_ms_);
   }
   return visited;
 }
@@ -274,18 +278,46 @@ Announced HaFollower::announce(Session& s, bool ours) {
   rte_ring* mgmt = consumer_ring(EventConsumer::ipfix, ev.kind);
   // Handed back: its NIC rules go too (the peer carries it). Taken over: reoffload() after the sweep.
   rte_ring* offload = ours ? nullptr : consumer_ring(EventConsumer::offload, ev.kind);
-  const bool six = carries_ipv6(s) && ctx_.svr6;  // and its IPv6 view, on the IPv6 ring
-  rte_ring* mgmt6 = six && mgmt ? ctx_.shared.event6_ring(ctx_.id) : nullptr;
   if (!mgmt && !offload) return Announced::unwanted;
-  if ((mgmt && !announce_room(mgmt)) || (mgmt6 && !announce_room(mgmt6)) || (offload && !announce_room(offload)))
-    return Announced::no_room;
-  // Room was there and only this worker enqueues: neither fails.
-  if (mgmt) rte_ring_sp_enqueue_elem(mgmt, &ev, sizeof(ev));
-  if (offload) rte_ring_sp_enqueue_elem(offload, &ev, sizeof(ev));
-  if (ours) s.updated_ms = ctx_.now_ms;
-  if (six && mgmt) ctx_.svr6->post_mgmt(ev.kind, s, ev.reason);
-  if (six && offload) ctx_.svr6->post_offload(ev.kind, s, ev.reason);
-  return Announced::posted;
+  const bool six = carries_ipv6(s) && ctx_.svr6;  // and its IPv6 view, on the IPv6 rings
+  // Each consumer takes it when its rings have room, whatever the other's: a full offload ring
+  // must not keep REST listing a session, nor a stalled mgmt feed keep NIC rules. A retry may
+  // tell one twice: the snapshot and the manager ignore a handed_over of a session they lack.
+  bool missed = false;
+  if (mgmt) {
+    rte_ring* mgmt6 = six ? ctx_.shared.event6_ring(ctx_.id) : nullptr;
+    if (announce_room(mgmt) && (!mgmt6 || announce_room(mgmt6))) {
+      rte_ring_sp_enqueue_elem(mgmt, &ev, sizeof(ev));  // room, and only this worker enqueues
+      if (six) ctx_.svr6->post_mgmt(ev.kind, s, ev.reason);
+      if (ours) s.updated_ms = ctx_.now_ms;
+    } else {
+      missed = true;
+    }
+  }
+  if (offload) {
+    rte_ring* offload6 = six ? ctx_.shared.offload_event6_ring(ctx_.id) : nullptr;
+    if (announce_room(offload) && (!offload6 || announce_room(offload6))) {
+      rte_ring_sp_enqueue_elem(offload, &ev, sizeof(ev));
+      if (six) ctx_.svr6->post_offload(ev.kind, s, ev.reason);
+    } else {
+      missed = true;
+    }
+  }
+  return missed ? Announced::no_room : Announced::posted;
+}
+
+bool HaFollower::post_established(const Session& s) {
+  rte_ring* ring = consumer_ring(EventConsumer::offload, SessionEventKind::established);
+  if (!ring) return true;
+  const bool six = carries_ipv6(s) && ctx_.svr6;
+  rte_ring* ring6 = six ? ctx_.shared.offload_event6_ring(ctx_.id) : nullptr;
+  if (!announce_room(ring) || (ring6 && !announce_room(ring6))) return false;
+  auto ev = announcement<SessionEvent>(s, true, ctx_.id, ctx_.now_ms);
+  ev.kind = SessionEventKind::established;
+  rte_ring_sp_enqueue_elem(ring, &ev, sizeof(ev));
+  if (six) ctx_.svr6->post_offload(ev.kind, s, ev.reason);
+  ctx_.counters->add(Counter::ha_sessions_reoffloaded);
+  return true;
 }
 
 rte_ring* HaFollower::consumer_ring(EventConsumer c, SessionEventKind kind) const {
@@ -295,28 +327,25 @@ rte_ring* HaFollower::consumer_ring(EventConsumer c, SessionEventKind kind) cons
 
 // After a takeover: the sessions taken over that are established, to the offload manager as if
 // they had just been established (the dead peer's NIC had their rules), a slice at a time while
-// its ring has room beyond the reserve; never within the sweep, which the takeover waits for.
+// its rings have room beyond the reserve; never within the sweep, which the takeover waits for.
+// Taken over: on the peer's waypoint and created before the sweep ended (one made here since
+// was posted established as it happened).
 uint32_t HaFollower::reoffload() {
   if (!reoffloading_) return 0;
   HaDataplane& ha = ctx_.shared.ha;
-  rte_ring* ring = consumer_ring(EventConsumer::offload, SessionEventKind::established);
-  if (!ring || !ha.adopt_peer.load(std::memory_order_acquire)) {  // handed back meanwhile: nothing left to do
+  if (!consumer_ring(EventConsumer::offload, SessionEventKind::established) ||
+      !ha.adopt_peer.load(std::memory_order_acquire)) {  // handed back meanwhile: nothing left to do
     reoffloading_ = false;
     return 0;
   }
   uint32_t posted = 0;
   const uint32_t end = std::min(reoffload_hand_ + kRepublishSlice, ctx_.table.capacity());
   for (; reoffload_hand_ < end; ++reoffload_hand_) {
-    Session& s = *ctx_.table.at(reoffload_hand_);
+    const Session& s = *ctx_.table.at(reoffload_hand_);
     if (!s.in_use || (s.flags & (kEstablished | kPeerSession)) != kEstablished ||
-        !ha.is_peer_address(HaDataplane::waypoint_of(s)))
+        !ms_before(s.created_ms, reoffload_before_ms_) || !ha.is_peer_address(HaDataplane::waypoint_of(s)))
       continue;
-    if (!announce_room(ring)) return posted;  // resume here next iteration
-    auto ev = announcement<SessionEvent>(s, true, ctx_.id, ctx_.now_ms);
-    ev.kind = SessionEventKind::established;
-    rte_ring_sp_enqueue_elem(ring, &ev, sizeof(ev));
-    if (carries_ipv6(s) && ctx_.svr6) ctx_.svr6->post_offload(ev.kind, s, ev.reason);
-    ctx_.counters->add(Counter::ha_sessions_reoffloaded);
+    if (!post_established(s)) return posted;  // resume here next iteration
     ++posted;
   }
   if (reoffload_hand_ >= ctx_.table.capacity()) {

@@ -77,6 +77,14 @@ class HaFollower {
   void announce_or_count(Session& s, bool ours) {
     if (announce(s, ours) == Announced::no_room) ctx_.counters->add(Counter::ha_announce_skipped);
   }
+  // `established` to the offload manager for an established session that became ours (after a
+  // takeover, or applied as ours: a copy that arrived after the sweep, our own sessions back
+  // from the peer's resync after our restart); false when its rings lack room. The manager
+  // ignores one it holds already.
+  bool post_established(const Session& s);
+  void offload_or_count(const Session& s) {
+    if ((s.flags & kEstablished) && !post_established(s)) ctx_.counters->add(Counter::ha_announce_skipped);
+  }
   uint32_t republish();
   uint32_t reoffload();
 
@@ -89,6 +97,7 @@ class HaFollower {
   AnnounceWait announce_wait_;  // the hand-back's sweep, while the mgmt feed's ring is full
   bool reoffloading_ = false;   // after a takeover's sweep (reoffload())
   uint32_t reoffload_hand_ = 0;
+  uint32_t reoffload_before_ms_ = 0;  // sessions created since were posted established as it happened
   uint32_t republish_seen_ = 0;
   uint32_t republish_hand_ = 0;
   bool republishing_ = false;

@@ -59,6 +59,7 @@ void HaFollower6::apply(const PeerSession6Op& op) {
     mark_owner(s);
     // Changed hands here rather than in the sweep: announced as follow() would.
     if (was_peers != ((s.flags & kPeerSession) != 0)) announce_or_count(s, was_peers);
+    if (was_peers && !(s.flags & kPeerSession)) offload_or_count(s);
     return ctx_.counters->add(Counter::ha6_sessions_applied);
   }
   // Another session on either of its tuples: the newer creation wins.
@@ -82,7 +83,10 @@ void HaFollower6::apply(const PeerSession6Op& op) {
   s->in_use = in_use;
   set_model6(*s, ctx_.model_gen);  // indexed against the model of the moment (ha/packed_ops6.cc)
   mark_owner(*s);
-  if (!(s->flags & kPeerSession)) announce_or_count(*s, true);  // ours at once
+  if (!(s->flags & kPeerSession)) {  // ours at once
+    announce_or_count(*s, true);
+    offload_or_count(*s);
+  }
   ctx_.counters->add(Counter::ha6_sessions_applied);
 }
 
@@ -113,12 +117,11 @@ bool HaFollower6::follow(uint32_t gen, uint32_t& visited) {
     }
     // A hand-back: as IPv4's (HaFollower::follow_ownership), it waits a while for ring room.
     // Over SVR: announced by its carrying session (unwanted here).
-    if (route6_.announce(s, false) != Announced::no_room) {
-      announce_wait_.progressed();
-    } else if (announce_wait_.may_wait(ctx_.now_ms)) {
-      s.flags = static_cast<uint8_t>(s.flags & ~kPeerSession);  // ours until it can be said: resume here
-      break;
-    } else {
+    if (route6_.announce(s, false) == Announced::no_room) {
+      if (announce_wait_.may_wait(ctx_.now_ms)) {
+        s.flags = static_cast<uint8_t>(s.flags & ~kPeerSession);  // ours until it can be said: resume here
+        break;
+      }
       ctx_.counters->add(Counter::ha_announce_skipped);
     }
   }
@@ -134,7 +137,9 @@ bool HaFollower6::reoffload(uint32_t& posted) {
   const uint32_t end = std::min(reoffload_hand_ + kRepublishSlice, t->capacity());
   for (; reoffload_hand_ < end; ++reoffload_hand_) {
     Session6& s = *t->at(reoffload_hand_);
-    if (!s.in_use || (s.flags & (kPeer6Copy | kPeerSession | kReverseSeen)) != (kPeer6Copy | kReverseSeen)) continue;
+    if (!s.in_use || (s.flags & (kPeer6Copy | kPeerSession | kReverseSeen)) != (kPeer6Copy | kReverseSeen) ||
+        !ms_before(s.created_ms, before_ms_))  // one made here since was posted established as it happened
+      continue;
     if (!route6_.reoffload(s)) return false;  // no room: resume here
     ++posted;
   }

@@ -43,7 +43,10 @@ class HaFollower6 {
   bool republish(uint32_t req, uint32_t& posted);
   // After a takeover's sweep (HaFollower::reoffload): a slice of the routed sessions taken
   // over that are established, to the offload manager; true once the table is done.
-  void restart_reoffload() { reoffload_hand_ = 0; }
+  void restart_reoffload(uint32_t before_ms) {
+    reoffload_hand_ = 0;
+    before_ms_ = before_ms;
+  }
   bool reoffload(uint32_t& posted);
   // Ops of IPv6 sessions over SVR (PeerSession6Op::role) go to the IPv4 follower,
   // which binds both halves (HaFollower::apply_svr6); set by HaFollower::attach6.
@@ -60,6 +63,9 @@ class HaFollower6 {
   void announce_or_count(Session6& s, bool ours) {
     if (route6_.announce(s, ours) == Announced::no_room) ctx_.counters->add(Counter::ha_announce_skipped);
   }
+  void offload_or_count(Session6& s) {  // an established routed session applied as ours (HaFollower::post_established)
+    if ((s.flags & kReverseSeen) && !route6_.reoffload(s)) ctx_.counters->add(Counter::ha_announce_skipped);
+  }
 
   WorkerContext& ctx_;
   Route6Step& route6_;
@@ -68,6 +74,7 @@ class HaFollower6 {
   bool gen_done_ = true;
   AnnounceWait announce_wait_;  // the hand-back's sweep, while the mgmt feed's IPv6 ring is full
   uint32_t reoffload_hand_ = 0;
+  uint32_t before_ms_ = 0;  // HaFollower::reoffload_before_ms_
   uint32_t req_ = 0, req_hand_ = 0;
   bool req_done_ = true;
 };

@@ -355,11 +355,19 @@ Announced Route6Step::announce(Session6& s, bool ours) {
   if (r && !(ctx_.shared.event_kinds[static_cast<size_t>(EventConsumer::ipfix)] & event_bit(ev.kind))) r = nullptr;
   rte_ring* o = ours || has_tunnel_side(s) ? nullptr : ctx_.shared.offload_event6_ring(ctx_.id);  // as post_to
   if (!r && !o) return Announced::unwanted;
-  if ((r && !announce_room(r)) || (o && !announce_room(o))) return Announced::no_room;
-  if (r) rte_ring_sp_enqueue_elem(r, &ev, sizeof(ev));  // room was there, and this worker alone enqueues
-  if (o) rte_ring_sp_enqueue_elem(o, &oev, sizeof(oev));
-  if (ours) s.updated_ms = ctx_.now_ms;
-  return Announced::posted;
+  // Each consumer when its ring has room, as HaFollower::announce; room there, and this worker alone enqueues.
+  bool missed = false;
+  if (r && announce_room(r)) {
+    rte_ring_sp_enqueue_elem(r, &ev, sizeof(ev));
+    if (ours) s.updated_ms = ctx_.now_ms;
+  } else if (r) {
+    missed = true;
+  }
+  if (o && announce_room(o))
+    rte_ring_sp_enqueue_elem(o, &oev, sizeof(oev));
+  else if (o)
+    missed = true;
+  return missed ? Announced::no_room : Announced::posted;
 }
 
 bool Route6Step::reoffload(Session6& s) {

@@ -1178,6 +1178,70 @@ TEST(HaFollowerSweep, TakenOverSessionsAreOffloadedAfterTheSweepAndHandedBackOne
   }
 }
 
+// Our own established session back from the peer's resync after a restart (the peer removed
+// its rules at the hand-back) goes to the offload manager at once; and at a hand-back a full
+// mgmt ring does not hold the offload manager's `closed` (each consumer when its ring has room).
+TEST(HaFollowerSweep, OursAppliedEstablishedIsOffloadedAtOnceAndEachConsumerTakesTheHandBackOnItsOwn) {
+  test::Router r(hub_config("hub-b", "10.2.0.3/24", "172.16.0.3/24"),
+                 test::RouterOptions().with_prepare([](DataplaneShared& sh) {
+                   sh.ha.peer_addresses.push_back({kHubA, 1});
+                   std::string err;
+                   if (!sh.ha.create(1, 1024, SOCKET_ID_ANY, err)) throw std::runtime_error(err);
+                 }));
+  Worker& w = r.worker();
+  HaDataplane& ha = r.shared().ha;
+  std::string err;
+  const uint8_t offload_kinds = kAllEventKinds & ~event_bit(SessionEventKind::created);
+  ASSERT_TRUE(r.shared().enable_events(EventConsumer::offload, 64, SOCKET_ID_ANY, err, offload_kinds)) << err;
+  ASSERT_TRUE(r.shared().enable_events(EventConsumer::ipfix, 64, SOCKET_ID_ANY, err)) << err;
+  rte_ring* offload = r.shared().event_ring(EventConsumer::offload, 0);
+  rte_ring* mgmt = r.shared().event_ring(EventConsumer::ipfix, 0);
+  auto drain = [](rte_ring* ring) {
+    std::vector<SessionEvent> out;
+    SessionEvent ev;
+    while (rte_ring_sc_dequeue_elem(ring, &ev, sizeof ev) == 0) out.push_back(ev);
+    return out;
+  };
+  PeerSessionOp op{};
+  op.kind = PeerSessionOpKind::upsert;
+  op.session = hub_session(r.model(), kHubB, 46300, 0);  // on our own waypoint
+  op.session.flags |= kEstablished;
+  w.ha().apply(op);
+  std::vector<SessionEvent> got = drain(offload);
+  ASSERT_EQ(got.size(), 1u);
+  EXPECT_EQ(got[0].kind, SessionEventKind::established);
+  EXPECT_EQ(w.counters().get(Counter::ha_sessions_reoffloaded), 1u);
+  EXPECT_EQ(drain(mgmt).size(), 1u) << "and REST lists it";
+
+  // One of the peer's, taken over, then handed back while the mgmt thread reads nothing.
+  op.session = hub_session(r.model(), kHubA, 46301, 0);
+  op.session.flags |= kEstablished;
+  w.ha().apply(op);
+  ha.adopt_peer.store(true);
+  ha.ownership_gen.fetch_add(1);
+  w.set_now_ms(1000);
+  w.poll_once();
+  w.poll_once();
+  drain(offload);
+  drain(mgmt);
+  SessionEvent filler{};
+  filler.kind = SessionEventKind::update;
+  while (announce_room(mgmt)) ASSERT_EQ(rte_ring_sp_enqueue_elem(mgmt, &filler, sizeof filler), 0);
+  ha.adopt_peer.store(false);
+  ha.ownership_gen.fetch_add(1);
+  w.poll_once();
+  got = drain(offload);
+  ASSERT_EQ(got.size(), 1u) << "the NIC's rules go although REST cannot be told yet";
+  EXPECT_EQ(got[0].kind, SessionEventKind::closed);
+  EXPECT_EQ(got[0].reason, SessionEndReason::handed_over);
+  drain(mgmt);
+  w.poll_once();
+  got = drain(mgmt);
+  ASSERT_EQ(got.size(), 1u);
+  EXPECT_EQ(got[0].reason, SessionEndReason::handed_over);
+  EXPECT_LE(drain(offload).size(), 1u) << "told again at most once (the manager ignores it)";
+}
+
 TEST_F(HaPair, SurvivorAdoptsSessionsThenTakesTheAddressesAndForwards) {
   Session s = hub_session(*a->model, kHubA, 43000, static_cast<uint32_t>(now));
   a->create(s);
