@@ -299,6 +299,15 @@ struct Hub6 {
   std::unique_ptr<HaNode> node;
 };
 
+// What a worker posted on `ring` (elements of type T).
+template <class T>
+std::vector<T> drain_ring(rte_ring* ring) {
+  std::vector<T> out;
+  T ev;
+  while (rte_ring_sc_dequeue_elem(ring, &ev, sizeof ev) == 0) out.push_back(ev);
+  return out;
+}
+
 class Ha6Pair : public ::testing::Test {
  protected:
   void SetUp() override {
@@ -403,12 +412,7 @@ TEST_F(Ha6Pair, TheSurvivorCarriesThePeersIPv6SessionsAndHoldsItsAddresses) {
   std::string err;
   ASSERT_TRUE(b->shared.enable_events(EventConsumer::ipfix, 4096, SOCKET_ID_ANY, err)) << err;
   ASSERT_TRUE(b->shared.enable_events6(4096, SOCKET_ID_ANY, err)) << err;
-  auto drain6 = [&] {
-    std::vector<Session6Event> out;
-    Session6Event ev;
-    while (rte_ring_sc_dequeue_elem(b->shared.event6_ring(owner), &ev, sizeof ev) == 0) out.push_back(ev);
-    return out;
-  };
+  auto drain6 = [&] { return drain_ring<Session6Event>(b->shared.event6_ring(owner)); };
   run();
   EXPECT_TRUE(drain6().empty()) << "no event for the peer's copy";
 
@@ -459,12 +463,7 @@ TEST_F(Ha6Pair, AHandBackWaitsForRoomOnTheMgmtFeedsIpv6Ring) {
   ASSERT_TRUE(b->shared.enable_events(EventConsumer::ipfix, 64, SOCKET_ID_ANY, err)) << err;
   ASSERT_TRUE(b->shared.enable_events6(64, SOCKET_ID_ANY, err)) << err;
   rte_ring* ring6 = b->shared.event6_ring(owner);
-  auto drain6 = [&] {
-    std::vector<Session6Event> out;
-    Session6Event ev;
-    while (rte_ring_sc_dequeue_elem(ring6, &ev, sizeof ev) == 0) out.push_back(ev);
-    return out;
-  };
+  auto drain6 = [&] { return drain_ring<Session6Event>(ring6); };
   auto fill6 = [&] {
     Session6Event filler{};
     filler.kind = SessionEventKind::update;
@@ -528,12 +527,7 @@ TEST_F(Ha6Pair, TheSurvivorOffloadsTheRoutedSessionsItTookOverAndDropsTheirRules
   ASSERT_TRUE(b->shared.enable_events(EventConsumer::offload, 64, SOCKET_ID_ANY, err, kinds)) << err;
   ASSERT_TRUE(b->shared.enable_offload_events6(64, SOCKET_ID_ANY, err)) << err;
   rte_ring* ring6 = b->shared.offload_event6_ring(owner);
-  auto drain6 = [&] {
-    std::vector<Offload6Event> out;
-    Offload6Event ev;
-    while (rte_ring_sc_dequeue_elem(ring6, &ev, sizeof ev) == 0) out.push_back(ev);
-    return out;
-  };
+  auto drain6 = [&] { return drain_ring<Offload6Event>(ring6); };
   run();
   EXPECT_TRUE(drain6().empty()) << "the peer's: its NIC has it";
 

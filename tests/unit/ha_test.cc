@@ -932,17 +932,43 @@ TEST_F(HaPair, ThePeerLearnsTheApplicationFromTheOwnersUpdate) {
   EXPECT_EQ(b->find(s)->app_slot, kAppDenied) << "refused on the owner: refused on the peer";
 }
 
+// HaFollowerSweep: hub-b alone with one worker and its HA rings, hub-a its peer.
+test::RouterOptions hub_b_alone(uint32_t max_sessions = 1024) {
+  test::RouterOptions o;  // built in place: GCC 12 warns (maybe-uninitialized) on a returned chain's temporary
+  o.with_max_sessions(max_sessions);
+  o.with_prepare([](DataplaneShared& sh) {
+    sh.ha.peer_addresses.push_back({kHubA, 1});
+    std::string err;
+    if (!sh.ha.create(1, 1024, SOCKET_ID_ANY, err)) throw std::runtime_error(err);
+  });
+  return o;
+}
+std::vector<SessionEvent> drain_events(rte_ring* ring) {
+  std::vector<SessionEvent> out;
+  SessionEvent ev;
+  while (rte_ring_sc_dequeue_elem(ring, &ev, sizeof ev) == 0) out.push_back(ev);
+  return out;
+}
+// Live events up to the announcements' reserve (announce_room false).
+void fill_to_reserve(rte_ring* ring) {
+  SessionEvent filler{};
+  filler.kind = SessionEventKind::update;
+  while (announce_room(ring)) ASSERT_EQ(rte_ring_sp_enqueue_elem(ring, &filler, sizeof filler), 0);
+}
+// The offload manager's event ring (the kinds OffloadManager::init takes), worker 0's.
+rte_ring* offload_events(test::Router& r) {
+  std::string err;
+  const uint8_t kinds = kAllEventKinds & ~event_bit(SessionEventKind::created);
+  EXPECT_TRUE(r.shared().enable_events(EventConsumer::offload, 64, SOCKET_ID_ANY, err, kinds)) << err;
+  return r.shared().event_ring(EventConsumer::offload, 0);
+}
+
 // A takeover re-flags who ages the peer's sessions a slice per loop
 // iteration (HaFollower::kSlice), never the whole table in one, and the
 // worker acknowledges the generation only when the whole table is done.
 TEST(HaFollowerSweep, OwnershipChangeIsFollowedASliceAtATime) {
   constexpr uint32_t kSlice = HaFollower::kSlice;
-  test::Router r(hub_config("hub-b", "10.2.0.3/24", "172.16.0.3/24"),
-                 test::RouterOptions().with_max_sessions(3 * kSlice).with_prepare([](DataplaneShared& sh) {
-                   sh.ha.peer_addresses.push_back({kHubA, 1});
-                   std::string err;
-                   if (!sh.ha.create(1, 1024, SOCKET_ID_ANY, err)) throw std::runtime_error(err);
-                 }));
+  test::Router r(hub_config("hub-b", "10.2.0.3/24", "172.16.0.3/24"), hub_b_alone(3 * kSlice));
   Worker& w = r.worker();
   HaDataplane& ha = r.shared().ha;
   // One of the peer's sessions, in the table's last slice.
@@ -982,23 +1008,13 @@ TEST(HaFollowerSweep, OwnershipChangeIsFollowedASliceAtATime) {
 // An op applied before the sweep reaches its session changes hands there, and is announced
 // there: once, whichever of the two makes the change.
 TEST(HaFollowerSweep, AnOpAppliedBeforeTheSweepAnnouncesTheChangeOnce) {
-  test::Router r(hub_config("hub-b", "10.2.0.3/24", "172.16.0.3/24"),
-                 test::RouterOptions().with_prepare([](DataplaneShared& sh) {
-                   sh.ha.peer_addresses.push_back({kHubA, 1});
-                   std::string err;
-                   if (!sh.ha.create(1, 1024, SOCKET_ID_ANY, err)) throw std::runtime_error(err);
-                 }));
+  test::Router r(hub_config("hub-b", "10.2.0.3/24", "172.16.0.3/24"), hub_b_alone());
   Worker& w = r.worker();
   HaDataplane& ha = r.shared().ha;
   std::string err;
   ASSERT_TRUE(r.shared().enable_events(EventConsumer::ipfix, 4096, SOCKET_ID_ANY, err)) << err;
   rte_ring* mgmt = r.shared().event_ring(EventConsumer::ipfix, 0);
-  auto events = [&] {
-    std::vector<SessionEvent> out;
-    SessionEvent ev;
-    while (rte_ring_sc_dequeue_elem(mgmt, &ev, sizeof ev) == 0) out.push_back(ev);
-    return out;
-  };
+  auto events = [&] { return drain_events(mgmt); };
   ha.adopt_peer.store(true);  // the peer is gone: what it sent last is ours as it lands
   ha.ownership_gen.fetch_add(1);
   w.poll_once();
@@ -1029,28 +1045,14 @@ TEST(HaFollowerSweep, AnOpAppliedBeforeTheSweepAnnouncesTheChangeOnce) {
 // list the session until the process ends, nothing else tells it), then goes on unannounced
 // and counted once the wait passes AnnounceWait::kWaitMs without progress.
 TEST(HaFollowerSweep, AHandBackWaitsForRoomOnTheMgmtFeedThenGoesOnCounted) {
-  test::Router r(hub_config("hub-b", "10.2.0.3/24", "172.16.0.3/24"),
-                 test::RouterOptions().with_prepare([](DataplaneShared& sh) {
-                   sh.ha.peer_addresses.push_back({kHubA, 1});
-                   std::string err;
-                   if (!sh.ha.create(1, 1024, SOCKET_ID_ANY, err)) throw std::runtime_error(err);
-                 }));
+  test::Router r(hub_config("hub-b", "10.2.0.3/24", "172.16.0.3/24"), hub_b_alone());
   Worker& w = r.worker();
   HaDataplane& ha = r.shared().ha;
   std::string err;
   ASSERT_TRUE(r.shared().enable_events(EventConsumer::ipfix, 64, SOCKET_ID_ANY, err)) << err;
   rte_ring* mgmt = r.shared().event_ring(EventConsumer::ipfix, 0);
-  auto drain = [&] {
-    std::vector<SessionEvent> out;
-    SessionEvent ev;
-    while (rte_ring_sc_dequeue_elem(mgmt, &ev, sizeof ev) == 0) out.push_back(ev);
-    return out;
-  };
-  auto fill = [&] {  // live events up to the announcements' reserve
-    SessionEvent filler{};
-    filler.kind = SessionEventKind::update;
-    while (announce_room(mgmt)) ASSERT_EQ(rte_ring_sp_enqueue_elem(mgmt, &filler, sizeof filler), 0);
-  };
+  auto drain = [&] { return drain_events(mgmt); };
+  auto fill = [&] { fill_to_reserve(mgmt); };
   auto handed_back = [](const std::vector<SessionEvent>& evs, const Session& s) {
     return std::count_if(evs.begin(), evs.end(), [&](const SessionEvent& e) {
       return e.kind == SessionEventKind::closed && e.reason == SessionEndReason::handed_over &&
@@ -1114,24 +1116,11 @@ TEST(HaFollowerSweep, AHandBackWaitsForRoomOnTheMgmtFeedThenGoesOnCounted) {
 // once the takeover's sweep is done (never within it: HA claims the peer's addresses only then),
 // a slice at a time as its ring has room; at the hand-back their rules go (`closed`, handed_over).
 TEST(HaFollowerSweep, TakenOverSessionsAreOffloadedAfterTheSweepAndHandedBackOnesLeaveTheNic) {
-  test::Router r(hub_config("hub-b", "10.2.0.3/24", "172.16.0.3/24"),
-                 test::RouterOptions().with_prepare([](DataplaneShared& sh) {
-                   sh.ha.peer_addresses.push_back({kHubA, 1});
-                   std::string err;
-                   if (!sh.ha.create(1, 1024, SOCKET_ID_ANY, err)) throw std::runtime_error(err);
-                 }));
+  test::Router r(hub_config("hub-b", "10.2.0.3/24", "172.16.0.3/24"), hub_b_alone());
   Worker& w = r.worker();
   HaDataplane& ha = r.shared().ha;
-  std::string err;
-  const uint8_t offload_kinds = kAllEventKinds & ~event_bit(SessionEventKind::created);  // as OffloadManager::init
-  ASSERT_TRUE(r.shared().enable_events(EventConsumer::offload, 64, SOCKET_ID_ANY, err, offload_kinds)) << err;
-  rte_ring* offload = r.shared().event_ring(EventConsumer::offload, 0);
-  auto drain = [&] {
-    std::vector<SessionEvent> out;
-    SessionEvent ev;
-    while (rte_ring_sc_dequeue_elem(offload, &ev, sizeof ev) == 0) out.push_back(ev);
-    return out;
-  };
+  rte_ring* offload = offload_events(r);
+  auto drain = [&] { return drain_events(offload); };
   PeerSessionOp op{};
   op.kind = PeerSessionOpKind::upsert;
   op.session = hub_session(r.model(), kHubA, 46200, 0);
@@ -1145,9 +1134,7 @@ TEST(HaFollowerSweep, TakenOverSessionsAreOffloadedAfterTheSweepAndHandedBackOne
   EXPECT_TRUE(drain().empty()) << "the peer's: its NIC has them";
 
   // The takeover with the offload ring at its reserve: the sweep is not held, the rules wait.
-  SessionEvent filler{};
-  filler.kind = SessionEventKind::update;
-  while (announce_room(offload)) ASSERT_EQ(rte_ring_sp_enqueue_elem(offload, &filler, sizeof filler), 0);
+  fill_to_reserve(offload);
   ha.adopt_peer.store(true);
   const uint32_t gen = ha.ownership_gen.fetch_add(1) + 1;
   w.poll_once();
@@ -1182,26 +1169,14 @@ TEST(HaFollowerSweep, TakenOverSessionsAreOffloadedAfterTheSweepAndHandedBackOne
 // its rules at the hand-back) goes to the offload manager at once; and at a hand-back a full
 // mgmt ring does not hold the offload manager's `closed` (each consumer when its ring has room).
 TEST(HaFollowerSweep, OursAppliedEstablishedIsOffloadedAtOnceAndEachConsumerTakesTheHandBackOnItsOwn) {
-  test::Router r(hub_config("hub-b", "10.2.0.3/24", "172.16.0.3/24"),
-                 test::RouterOptions().with_prepare([](DataplaneShared& sh) {
-                   sh.ha.peer_addresses.push_back({kHubA, 1});
-                   std::string err;
-                   if (!sh.ha.create(1, 1024, SOCKET_ID_ANY, err)) throw std::runtime_error(err);
-                 }));
+  test::Router r(hub_config("hub-b", "10.2.0.3/24", "172.16.0.3/24"), hub_b_alone());
   Worker& w = r.worker();
   HaDataplane& ha = r.shared().ha;
+  rte_ring* offload = offload_events(r);
   std::string err;
-  const uint8_t offload_kinds = kAllEventKinds & ~event_bit(SessionEventKind::created);
-  ASSERT_TRUE(r.shared().enable_events(EventConsumer::offload, 64, SOCKET_ID_ANY, err, offload_kinds)) << err;
   ASSERT_TRUE(r.shared().enable_events(EventConsumer::ipfix, 64, SOCKET_ID_ANY, err)) << err;
-  rte_ring* offload = r.shared().event_ring(EventConsumer::offload, 0);
   rte_ring* mgmt = r.shared().event_ring(EventConsumer::ipfix, 0);
-  auto drain = [](rte_ring* ring) {
-    std::vector<SessionEvent> out;
-    SessionEvent ev;
-    while (rte_ring_sc_dequeue_elem(ring, &ev, sizeof ev) == 0) out.push_back(ev);
-    return out;
-  };
+  const auto drain = drain_events;
   PeerSessionOp op{};
   op.kind = PeerSessionOpKind::upsert;
   op.session = hub_session(r.model(), kHubB, 46300, 0);  // on our own waypoint
@@ -1224,9 +1199,7 @@ TEST(HaFollowerSweep, OursAppliedEstablishedIsOffloadedAtOnceAndEachConsumerTake
   w.poll_once();
   drain(offload);
   drain(mgmt);
-  SessionEvent filler{};
-  filler.kind = SessionEventKind::update;
-  while (announce_room(mgmt)) ASSERT_EQ(rte_ring_sp_enqueue_elem(mgmt, &filler, sizeof filler), 0);
+  fill_to_reserve(mgmt);
   ha.adopt_peer.store(false);
   ha.ownership_gen.fetch_add(1);
   w.poll_once();
