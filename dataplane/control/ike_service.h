@@ -417,6 +417,10 @@ class IkeService {
   // Decodes a synced record into `copy`, its sender's node included; one that does not decode
   // is counted (ike_ha_decode_errors) and logged, and false comes back.
   bool ha_decode_copy(const waypoint::ha::IkeSaRecord& rec, HaCopy& copy);
+  // Our own IKE SA `sa` as a copy, set aside (the address is not ours now; the caller
+  // releases it into copy.sa): its Child SAs' HA marks leave, one still waiting for the
+  // site's switch keeps when it was installed (HaCopy::waiting_since).
+  HaCopy ha_set_aside(const ike::IkeSa& sa);
   IkeHaChannel* ha_ = nullptr;
   uint32_t ha_node_ = 0;
   const EspSeqMarks* ha_marks_ = nullptr;

@@ -43,6 +43,20 @@ const char* IkeService::ha_role(const ike::IkeSa& sa) const {
   return it != ha_installed_.end() && it->second ? "taken over" : "own";
 }
 
+IkeService::HaCopy IkeService::ha_set_aside(const ike::IkeSa& sa) {
+  HaCopy copy;
+  copy.seqs = ha_seqs(sa);
+  copy.node = ha_node_;
+  for (const auto& [spi_in, c] : sa.children) {
+    ha_starts_.erase(spi_in);
+    ha_seq_.erase(spi_in);
+    ha_waiting_since_.erase(spi_in);
+    if (const auto inst = installed_.find(spi_in); c.seal_deferred && inst != installed_.end())
+      copy.waiting_since[spi_in] = inst->second.since;  // still waiting for the site's switch
+  }
+  return copy;
+}
+
 bool IkeService::ha_step(steady_clock::time_point now) {
   if (!ha_ || !ha_answers_) return false;
   const auto before = counters_;
@@ -157,16 +171,7 @@ bool IkeService::ha_ownership() {
     const ike::IkeSa& sa = *responder_.sas().at(spi_r);
     auto inst = ha_installed_.find(spi_r);
     const bool taken = inst != ha_installed_.end() && inst->second;
-    HaCopy copy;
-    copy.seqs = ha_seqs(sa);
-    copy.node = ha_node_;
-    for (const auto& [spi_in, c] : sa.children) {
-      ha_starts_.erase(spi_in);
-      ha_seq_.erase(spi_in);
-      ha_waiting_since_.erase(spi_in);
-      if (const auto inst = installed_.find(spi_in); c.seal_deferred && inst != installed_.end())
-        copy.waiting_since[spi_in] = inst->second.since;
-    }
+    HaCopy copy = ha_set_aside(sa);
     copy.sa = responder_.release(spi_r);
     if (log_)
       log_("ike: HA: IKE SA " + ike::spi_text(spi_r) + "_r " + (taken ? "handed back" : "set aside") +

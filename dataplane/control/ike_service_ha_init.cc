@@ -141,17 +141,8 @@ bool IkeService::ha_initiator_ownership(steady_clock::time_point now) {
     if (ha_answers_(in.local) != HaAddress::not_ours_now) continue;
     const ike::IkeSa* view = in.initiator->ha_view();
     if (!view) continue;
-    HaCopy copy;
-    copy.seqs = ha_seqs(*view);
-    copy.node = ha_node_;
+    HaCopy copy = ha_set_aside(*view);
     copy.init = in.initiator->ha_state();
-    for (const auto& [spi_in, c] : view->children) {
-      ha_starts_.erase(spi_in);
-      ha_seq_.erase(spi_in);
-      ha_waiting_since_.erase(spi_in);
-      if (const auto inst = installed_.find(spi_in); c.seal_deferred && inst != installed_.end())
-        copy.waiting_since[spi_in] = inst->second.since;
-    }
     fold_rekeys(in);
     copy.sa = in.initiator->release();
     copy.sa->config = &responder_.config().peers[in.peer];

@@ -47,8 +47,8 @@ namespace wp {
   X(ha_stale_ignored) \
   X(ha_apply_table_full) \
   X(ha_sessions_republished) \
-  X(ha_sessions_reoffloaded) /* taken-over established sessions posted to the offload manager after a takeover (worker/ha_follower.h) */ \
-  X(ha_announce_skipped) /* a session that changed hands, not told to the mgmt feed: its ring had no room (worker/ha_follower.h) */ \
+  X(ha_sessions_reoffloaded) /* established sessions that became ours (a takeover, a copy applied as ours) posted to the offload manager (worker/ha_follower.h) */ \
+  X(ha_announce_skipped) /* a session that changed hands, not told to the mgmt feed or offload manager: a ring had no room (worker/ha_follower.h) */ \
   /* #19: the IPv6 share of the HA ones (routed IPv6 sessions, worker/ha_follower6.h) */ \
   X(ha6_events_dropped) \
   X(ha6_sessions_applied) \

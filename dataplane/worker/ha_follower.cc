@@ -274,11 +274,12 @@ uint32_t HaFollower::follow_ownership() {
 }
 
 Announced HaFollower::announce(Session& s, bool ours) {
-  auto ev = announcement<SessionEvent>(s, ours, ctx_.id, ctx_.now_ms);
-  rte_ring* mgmt = consumer_ring(EventConsumer::ipfix, ev.kind);
+  const SessionEventKind kind = ours ? SessionEventKind::update : SessionEventKind::closed;
+  rte_ring* mgmt = consumer_ring(EventConsumer::ipfix, kind);
   // Handed back: its NIC rules go too (the peer carries it). Taken over: reoffload() after the sweep.
-  rte_ring* offload = ours ? nullptr : consumer_ring(EventConsumer::offload, ev.kind);
+  rte_ring* offload = ours ? nullptr : consumer_ring(EventConsumer::offload, kind);
   if (!mgmt && !offload) return Announced::unwanted;
+  auto ev = announcement<SessionEvent>(s, ours, ctx_.id, ctx_.now_ms);
   const bool six = carries_ipv6(s) && ctx_.svr6;  // and its IPv6 view, on the IPv6 rings
   // Each consumer takes it when its rings have room, whatever the other's: a full offload ring
   // must not keep REST listing a session, nor a stalled mgmt feed keep NIC rules. A retry may

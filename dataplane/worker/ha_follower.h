@@ -24,7 +24,6 @@
 
 #include <rte_ring.h>
 
-#include <algorithm>
 #include <cstdint>
 
 #include "dataplane/svr/crypto_batch.h"
@@ -68,10 +67,11 @@ class HaFollower {
   // room (announce_room, ha_dataplane.h); never to HA. Became ours (a takeover, or a copy
   // applied as ours): its `update`, so that they show it now rather than at its next periodic
   // update (Aging::on_live, up to session_update_ms later), whose clock restarts; its NIC rules
-  // come later (reoffload()). Became the peer's (a hand-back): `closed` with reason handed_over,
-  // so that REST forgets it, IPFIX exports nothing (the peer carries it on) and the offload
-  // manager removes its rules, to both. No room on either: nothing is posted; the sweep may
-  // wait (AnnounceWait), else ha_announce_skipped counts it.
+  // are post_established's (reoffload() after a sweep). Became the peer's (a hand-back): `closed`
+  // with reason handed_over, so that REST forgets it, IPFIX exports nothing (the peer carries it
+  // on) and the offload manager removes its rules, to both. Each consumer takes it when its
+  // rings have room; no_room when one lacked it: the sweep may wait (AnnounceWait), else
+  // ha_announce_skipped counts it.
   Announced announce(Session& s, bool ours);
   rte_ring* consumer_ring(EventConsumer c, SessionEventKind kind) const;  // null: none, or not its kind
   void announce_or_count(Session& s, bool ours) {
@@ -94,7 +94,7 @@ class HaFollower {
   uint32_t ownership_gen_ = 0;  // the generation being (or last) followed
   uint32_t ownership_hand_ = 0;
   bool following_ = false;
-  AnnounceWait announce_wait_;  // the hand-back's sweep, while the mgmt feed's ring is full
+  AnnounceWait announce_wait_;  // the hand-back's sweep, while a consumer's ring is full
   bool reoffloading_ = false;   // after a takeover's sweep (reoffload())
   uint32_t reoffload_hand_ = 0;
   uint32_t reoffload_before_ms_ = 0;  // sessions created since were posted established as it happened

@@ -72,7 +72,7 @@ class HaFollower6 {
   HaFollower* svr_ = nullptr;
   uint32_t gen_ = 0, gen_hand_ = 0;
   bool gen_done_ = true;
-  AnnounceWait announce_wait_;  // the hand-back's sweep, while the mgmt feed's IPv6 ring is full
+  AnnounceWait announce_wait_;  // the hand-back's sweep, while a consumer's IPv6 ring is full
   uint32_t reoffload_hand_ = 0;
   uint32_t before_ms_ = 0;  // HaFollower::reoffload_before_ms_
   uint32_t req_ = 0, req_hand_ = 0;

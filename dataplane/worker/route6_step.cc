@@ -347,14 +347,15 @@ void Route6Step::post_to(SessionEventKind kind, const Session6& s, SessionEndRea
 }
 
 Announced Route6Step::announce(Session6& s, bool ours) {
+  if (s.svr_ref) return Announced::unwanted;  // its carrying session's
+  const SessionEventKind kind = ours ? SessionEventKind::update : SessionEventKind::closed;
+  rte_ring* r = ctx_.shared.event6_ring(ctx_.id);
+  if (r && !(ctx_.shared.event_kinds[static_cast<size_t>(EventConsumer::ipfix)] & event_bit(kind))) r = nullptr;
+  rte_ring* o = ours || has_tunnel_side(s) ? nullptr : ctx_.shared.offload_event6_ring(ctx_.id);  // as post_to
+  if (!r && !o) return Announced::unwanted;
   Offload6Event oev;
   Session6Event& ev = oev.ev;
   ev = announcement<Session6Event>(s, ours, ctx_.id, ctx_.now_ms);
-  if (s.svr_ref) return Announced::unwanted;  // its carrying session's
-  rte_ring* r = ctx_.shared.event6_ring(ctx_.id);
-  if (r && !(ctx_.shared.event_kinds[static_cast<size_t>(EventConsumer::ipfix)] & event_bit(ev.kind))) r = nullptr;
-  rte_ring* o = ours || has_tunnel_side(s) ? nullptr : ctx_.shared.offload_event6_ring(ctx_.id);  // as post_to
-  if (!r && !o) return Announced::unwanted;
   // Each consumer when its ring has room, as HaFollower::announce; room there, and this worker alone enqueues.
   bool missed = false;
   if (r && announce_room(r)) {
