@@ -274,6 +274,10 @@ class RouterModel {
   // resolved per application id when the model is built.
   QosClass session_qos_class(int service, uint16_t app) const {
     if (app < app_qos_.size() && app_qos_[app] != 0) return static_cast<QosClass>(app_qos_[app] - 1);
+    return service_qos_class(service);
+  }
+  // The service's own class (best-effort for none, or an index this model does not have).
+  QosClass service_qos_class(int service) const {
     return service >= 0 && static_cast<size_t>(service) < services.size() ? services[static_cast<size_t>(service)].qos_class
                                                                          : QosClass::best_effort;
   }

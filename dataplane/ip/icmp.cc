@@ -18,6 +18,7 @@ rte_mbuf* build_icmp4_error(rte_mempool* pool, const uint8_t* ip, uint16_t quote
     if (c) rte_pktmbuf_free(c);
     return nullptr;
   }
+  c->hash.sched = {};  // a recycled mbuf keeps its last packet's QoS class: none (worker/qos_tx.h)
   std::memset(f, 0, kEthHdrLen + 20 + 8);
   uint8_t* rip = f + kEthHdrLen;
   rip[0] = 0x45;
@@ -58,6 +59,7 @@ rte_mbuf* build_icmp6_error(rte_mempool* pool, const uint8_t* ip, uint32_t len, 
     if (c) rte_pktmbuf_free(c);
     return nullptr;
   }
+  c->hash.sched = {};  // as build_icmp4_error
   std::memset(f, 0, kEthHdrLen + kIpv6HdrLen + 8);
   store_be16(f + 12, kEtherTypeIpv6);
   uint8_t* h = f + kEthHdrLen;

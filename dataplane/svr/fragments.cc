@@ -177,9 +177,8 @@ template <class Send>
 void Fragments::send_all(rte_mbuf** out, uint32_t n, Counter datagrams, Counter fragments, Send&& send) {
   ctx_.counters->add(datagrams);
   ctx_.counters->add(fragments, n);
-  const uint8_t cls = out[0]->hash.sched.traffic_class;
   for (uint32_t i = 0; i < n; ++i) {
-    set_qos_class(out[i], cls);
+    copy_qos_class(out[i], out[0]);
     send(out[i]);
   }
 }

@@ -6,6 +6,7 @@
 
 #include "dataplane/control/router_model.h"
 #include "dataplane/ip/checksum.h"
+#include "dataplane/ip/ipv6.h"
 #include "dataplane/ip/packet.h"
 #include "dataplane/ip/packet_edit.h"
 #include "dataplane/worker/eth_tx_burst.h"
@@ -29,6 +30,12 @@ void mark_dscp(uint8_t* ip, uint8_t dscp) {
   if (old_word == new_word) return;
   store_be16(ip, new_word);
   store_be16(ip + 10, csum_update16(load_be16(ip + 10), old_word, new_word));
+}
+
+void mark_dscp6(uint8_t* ip, uint8_t dscp) {
+  // Version (4 bits), Traffic Class (DSCP 6, ECN 2), the flow label's top 4 bits.
+  const uint16_t word = load_be16(ip);
+  store_be16(ip, static_cast<uint16_t>((word & 0xf03f) | (uint16_t{dscp} << 6)));
 }
 
 // --- QosShared ------------------------------------------------------------------------
@@ -99,8 +106,14 @@ QosTx::QosTx(WorkerContext& ctx) : ctx_(ctx), fn_(eth_tx_burst_fn) {
 void QosTx::submit(rte_mbuf* m, int qport) {
   QosShared& q = ctx_.shared.qos;
   const QosClass cls = qos_class_of(m);
-  if (m->data_len >= kEthLen + 20) mark_dscp(pkt_data(m) + kEthLen, q.dscp[static_cast<size_t>(cls)]);
-  set_qos_class(m, static_cast<uint8_t>(cls));
+  const uint8_t dscp = q.dscp[static_cast<size_t>(cls)];
+  uint8_t* eth = pkt_data(m);  // Tx wrote the EtherType
+  const uint16_t type = load_be16(eth + 12);
+  if (type == kEtherTypeIpv4 && m->data_len >= kEthLen + 20)
+    mark_dscp(eth + kEthLen, dscp);
+  else if (type == kEtherTypeIpv6 && m->data_len >= kEthLen + kIpv6HdrLen)
+    mark_dscp6(eth + kEthLen, dscp);
+  set_qos_class(m, static_cast<uint8_t>(cls));  // none becomes best-effort: the scheduler's queue
   QosPortShared& p = q.ports[static_cast<size_t>(qport)];
   if (p.owner == ctx_.id) return enqueue(p, m, burst_now());
   Staged& s = staged_[static_cast<size_t>(qport)];

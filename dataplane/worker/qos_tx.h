@@ -12,8 +12,15 @@
 // however many workers transmit on it. Ports without QoS never come here
 // (Tx::transmit checks one byte). Nothing locks or allocates.
 //
-// The class travels in the mbuf (hash.sched.traffic_class): set by Emit from
-// the session (Session::qos_class) and by MetadataOnly; read only here.
+// Both families: the DSCP is an IPv4 header's TOS or an IPv6 header's
+// Traffic Class (ECN kept either way), other EtherTypes are not marked.
+//
+// The class travels in the mbuf (hash.sched.traffic_class), as the class + 1:
+// set by Emit from the session (Session::qos_class), by MetadataOnly and by
+// the routed IPv6 step from the service. 0 is none (best-effort): what a
+// packet the worker received or built carries (Worker::dispatch and the
+// builders clear it), so a class left in a recycled mbuf by its previous
+// packet, or the zero of a fresh pool, is never read as one.
 #pragma once
 
 #include <rte_mbuf.h>
@@ -26,14 +33,20 @@
 
 namespace wp {
 
-inline void set_qos_class(rte_mbuf* m, uint8_t cls) { m->hash.sched.traffic_class = cls; }
+inline void set_qos_class(rte_mbuf* m, uint8_t cls) { m->hash.sched.traffic_class = static_cast<uint8_t>(cls + 1); }
+inline void clear_qos_class(rte_mbuf* m) { m->hash.sched.traffic_class = 0; }
+inline void copy_qos_class(rte_mbuf* to, const rte_mbuf* from) {
+  to->hash.sched.traffic_class = from->hash.sched.traffic_class;
+}
 inline QosClass qos_class_of(const rte_mbuf* m) {
-  const uint8_t c = m->hash.sched.traffic_class;
+  const uint8_t c = static_cast<uint8_t>(m->hash.sched.traffic_class - 1);  // none wraps to 255
   return c < kQosClasses ? static_cast<QosClass>(c) : QosClass::best_effort;
 }
 
 // Rewrites the DSCP of the IPv4 header at `ip` (ECN kept), checksum updated incrementally.
 void mark_dscp(uint8_t* ip, uint8_t dscp);
+// The same in the Traffic Class of the IPv6 header at `ip` (ECN and the flow label kept; no checksum).
+void mark_dscp6(uint8_t* ip, uint8_t dscp);
 
 class QosTx {
  public:

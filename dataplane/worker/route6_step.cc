@@ -265,6 +265,8 @@ void Route6Step::forward(rte_mbuf* m, const Ipv6View& v, Session6& s, Dir dir) {
     if (v.tcp_flags & kTcpFin) s.flags |= dir == Dir::forward ? kFinFwd : kFinRev;
   }
   ctx_.counters->add(Counter::ipv6_forwarded);
+  // Its service's class, for a shaped WAN port or the tunnel's ESP packet (no applications here: docs/qos.md).
+  set_qos_class(m, static_cast<uint8_t>(ctx_.rm().service_qos_class(s.service)));
   send(m, v, out, s.next_hop[k]);
 }
 

@@ -27,6 +27,14 @@ inline void Tx::queue(rte_mbuf* m, int iface) {
   if (buf.count == kMaxBurst) send(static_cast<size_t>(iface));
 }
 
+inline void Tx::queue_or_shape(rte_mbuf* m, int iface) {
+  if (qos_) {
+    if (const int q = qos_->port_of(iface); q >= 0) [[unlikely]]
+      return qos_->submit(m, q);  // a shaped WAN port, either family: its scheduler decides when
+  }
+  queue(m, iface);
+}
+
 void Tx::transmit(rte_mbuf* m, int iface, Ipv4 next_hop) {
   // Byte access, not rte_ether_hdr: a metadata block of odd length prepended
   // through the headroom leaves the frame at an odd address.
@@ -37,11 +45,7 @@ void Tx::transmit(rte_mbuf* m, int iface, Ipv4 next_hop) {
     return;
   }
   write_l2(eth, iface, kEtherTypeIpv4);
-  if (qos_) {
-    if (const int q = qos_->port_of(iface); q >= 0) [[unlikely]]
-      return qos_->submit(m, q);  // a shaped WAN port: its scheduler decides when
-  }
-  queue(m, iface);
+  queue_or_shape(m, iface);
 }
 
 void Tx::transmit6(rte_mbuf* m, int iface) {
@@ -52,7 +56,7 @@ void Tx::transmit6(rte_mbuf* m, int iface) {
     return;
   }
   write_l2(eth, iface, kEtherTypeIpv6);
-  queue(m, iface);
+  queue_or_shape(m, iface);
 }
 
 void Tx::transmit6(rte_mbuf* m, int iface, const Ipv6& next_hop) {
@@ -71,7 +75,7 @@ void Tx::transmit6(rte_mbuf* m, int iface, const Ipv6& next_hop) {
     return;
   }
   write_l2(eth, iface, kEtherTypeIpv6);
-  queue(m, iface);
+  queue_or_shape(m, iface);
 }
 
 void Tx::flush() {

@@ -45,6 +45,8 @@ class Tx {
   void write_l2(uint8_t* eth, int iface, uint16_t ethertype) const;
   // Into `iface`'s burst buffer, sent when full.
   void queue(rte_mbuf* m, int iface);
+  // A shaped WAN port's frames go to the QoS step (its class in the mbuf, worker/qos_tx.h), others to queue().
+  void queue_or_shape(rte_mbuf* m, int iface);
   struct Buffer {
     uint16_t count = 0;
     rte_mbuf* pkts[kMaxBurst];

@@ -157,6 +157,7 @@ void Worker::dispatch(rte_mbuf** pkts, uint16_t n) {
   for (uint16_t i = 0; i < n; ++i) {
     if (i + 1 < n) rte_prefetch0(rte_pktmbuf_mtod(pkts[i + 1], void*));
     rte_mbuf* m = pkts[i];
+    clear_qos_class(m);  // what its mbuf's last packet left there is not its class (worker/qos_tx.h)
     if (m->nb_segs != 1 && rte_pktmbuf_linearize(m) != 0) {
       ctx_.drop(m, DropReason::parse_error);
       continue;

@@ -11,7 +11,9 @@
 # usage: test_svr6v6.sh [WORKERS]   (default 2: the owner rule across workers)
 # Checks, IPv6 first: curl -6 5 MiB byte-exact; iperf3 -6 TCP 2 s; the guest's IPv6 session
 # denied and counted; tshark on the WAN: no IPv4 at all, every TCP/UDP packet between the IPv6
-# waypoints, the metadata cookie only during setup, its HMAC trailers verified; REST at r1 and
+# waypoints, the metadata cookie only during setup, its HMAC trailers verified, the download's
+# TCP marked AF41 in the outer Traffic Class both ways (both wan0 shaped at 100 Gbit/s, web6 of
+# class video: docs/qos.md § Dataplane) and counted by both schedulers; REST at r1 and
 # r2 and wpctl list a running flow by its IPv6 tuple, role, peer and the IPv6 waypoints (never a
 # 0.255.x.x stand-in); IPFIX (wpctl flows collectors, tshark) has template 257 with IEs 27/28 and
 # 281/282 = the waypoints and the same session id at r1 and r2 (svr6_export.sh). Then IPv4:
@@ -76,15 +78,15 @@ router:
   name: $1
   lan: {name: lan, device: net_af_packet0, address: $2, ipv6_addresses: ["$3"]}
   wan:
-    - {name: wan0, device: net_af_packet1, address: $4, ipv6_addresses: ["$5"], mtu: $WAN_MTU}
+    - {name: wan0, device: net_af_packet1, address: $4, ipv6_addresses: ["$5"], mtu: $WAN_MTU$QOS_WAN}
 tenants:
   - {name: v6, ipv6_prefixes: ["2001:db8:71::/112"]}
   - {name: guests, ipv6_prefixes: ["2001:db8:71::1:0/112"]}
   - {name: branch, prefixes: [10.1.0.0/25]}
   - {name: guests4, prefixes: [10.1.0.128/25]}
 services:
-  - {name: web6, prefixes: ["2001:db8:72::/64"], protocol: tcp, ports: ["80", "5201"]$9}
-  - {name: web, prefixes: [10.2.0.0/24], protocol: tcp, ports: ["80", "5201"]$9}
+  - {name: web6, prefixes: ["2001:db8:72::/64"], protocol: tcp, ports: ["80", "5201"]$9$QOS_WEB}
+  - {name: web, prefixes: [10.2.0.0/24], protocol: tcp, ports: ["80", "5201"]$9$QOS_WEB}
   - {name: echo6, prefixes: ["2001:db8:72::/64"], protocol: udp, ports: ["7009"]$9}
   - {name: echo4, prefixes: [10.2.0.0/24], protocol: udp, ports: ["7009"]$9}
 policies:
@@ -98,6 +100,10 @@ dataplane: {workers: $WORKERS, max_sessions: 65536}
 mgmt: {listen: "127.0.0.1:$WP_MGMT_PORT"}
 YAML
 }
+# Both WAN ports shaped (at 100 Gbit/s: the scheduler never holds a packet) and web6 and web of
+# class video: the frames between the IPv6 waypoints pass the QoS step and carry AF41 (34) in
+# the outer Traffic Class (docs/qos.md § Dataplane). The offload phase, last, runs unshaped.
+QOS_WAN=", qos: {rate_kbps: 100000000}" QOS_WEB=", qos_class: video"
 conf r1 10.1.0.1/24 2001:db8:71::1/64 172.16.0.1/24 2001:db8:70::1/64 r2 172.16.0.2 2001:db8:70::2 \
   ", next_peer: r2" >"$WP_TMP/r1.yaml"
 conf r2 10.2.0.1/24 2001:db8:72::1/64 172.16.0.2/24 2001:db8:70::2/64 r1 172.16.0.1 2001:db8:70::1 "" \
@@ -147,6 +153,18 @@ no_lan_addresses() {
 wp_check "tshark: neither the client's nor the server's address on the WAN" no_lan_addresses
 # tshark_count PCAP FILTER: frames of PCAP matching the display FILTER.
 tshark_count() { tshark -r "$1" -Y "$2" 2>/dev/null | wc -l; }
+# Both ways: r1 sends the client's ACKs, r2 the data. A segment that waited for Neighbor
+# Discovery leaves from the control thread, beside the scheduler (docs/qos.md): the first of
+# each router (2 in the runs so far), and any retransmitted while a neighbor was being probed.
+af41=$(tshark_count "$WP_TMP/wan.pcap" "ipv6 && tcp && ipv6.tclass.dscp == 34")
+af41_r1=$(tshark_count "$WP_TMP/wan.pcap" "ipv6.src == 2001:db8:70::1 && tcp && ipv6.tclass.dscp == 34")
+unmarked=$(tshark_count "$WP_TMP/wan.pcap" "ipv6 && tcp && ipv6.tclass.dscp != 34")
+wp_expect "tshark: the download's TCP between the IPv6 waypoints marked AF41 (video) through the shaped ports" "$af41" -ge 3000
+wp_expect "tshark: r1's segments (the ACKs) marked AF41 too" "$af41_r1" -ge 500
+wp_expect "tshark: at most 1 % of the TCP frames on the WAN without AF41 ($af41 with it)" "$((unmarked * 100))" -le "$af41"
+wp_expect "r1's QoS counters: video frames sent on wan0" "$(wp_stat r1 qos.ports.0.classes.2.sent)" -ge 500
+wp_expect "r2's QoS counters: video frames sent on wan0" "$(wp_stat r2 qos.ports.0.classes.2.sent)" -ge 3000
+wp_expect "r2 drops: qos_queue_full 0" "$(wp_stat r2 drops.qos_queue_full)" -eq 0
 wp_expect "tshark: the server got Packet Too Big from r2's LAN address, MTU $WAN_MTU, quoting its own segment" \
   "$(tshark_count "$WP_TMP/ptb-s.pcap" "icmpv6.type == 2 && icmpv6.mtu == $WAN_MTU && ipv6.src == 2001:db8:72::1 && ipv6.dst == $SRV && tcp.srcport == 80")" -ge 1
 # The host's kernel verifies the ICMPv6 checksum before it caches the MTU (and the unit tests check it).
@@ -317,7 +335,7 @@ wp_check "r2 exits 0 on SIGTERM (BFD)" wp_router_stop r2
 # the NICs carry it (their hits grow, the workers' waypoint6 counters stay), byte-exact; its end
 # removes the rules at both and leaves a closed record that says ipv6 and carries the NIC's share.
 CLI=$CLI6 SRV=$SRV6
-WAN_MTU=1500
+WAN_MTU=1500 QOS_WAN="" QOS_WEB=""
 mtu_back() { wan_mtu && wp_exec c ip -6 route flush cache && wp_exec s ip -6 route flush cache; }
 wp_check "offload: the WAN links back at MTU 1500, the hosts' cached MTUs flushed" mtu_back
 conf r1 10.1.0.1/24 2001:db8:71::1/64 172.16.0.1/24 2001:db8:70::1/64 r2 172.16.0.2 2001:db8:70::2 \

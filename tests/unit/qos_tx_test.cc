@@ -1,8 +1,11 @@
 // QoS on shaped WAN ports in the worker (dataplane/worker/qos_tx.h): DSCP
-// marking with an incremental checksum, the session's class reaching the WAN
-// frame, ports without QoS untouched, two workers feeding one shaped port
-// through the owner's ring at the port's rate (simulated clock) with a strict
-// voice flow neither lost nor delayed, and the two drop reasons.
+// marking with an incremental checksum (IPv4) and in the Traffic Class
+// (IPv6), the session's class reaching the WAN frame in both families (routed
+// IPv6 sessions, sessions between IPv6 waypoints), a class an mbuf's last
+// packet left never read as the next one's, ports without QoS untouched, two
+// workers feeding one shaped port through the owner's ring at the port's rate
+// (simulated clock) with a strict voice flow neither lost nor delayed, and
+// the two drop reasons.
 #include <gtest/gtest.h>
 
 #include <memory>
@@ -14,7 +17,12 @@
 #include "dataplane/worker/tx.h"
 #include "mgmt/metrics.h"
 #include "mgmt/stats.h"
+#include "tests/unit/nat64_test_config.h"
+#include "tests/unit/pkt6_builder.h"
 #include "tests/unit/promtool.h"
+#include "tests/unit/route6_test_config.h"
+#include "tests/unit/svr6_frames.h"
+#include "tests/unit/svr6_pair.h"
 #include "tests/unit/svr_harness.h"
 
 namespace wp {
@@ -25,6 +33,13 @@ using namespace test;
 constexpr uint64_t kMs = 1'000'000;
 
 uint8_t dscp_of(const Frame& f) { return f.ip4()[1] >> 2; }
+// The Traffic Class of an IPv6 frame's (outer) header.
+uint8_t traffic_class6(const std::vector<uint8_t>& raw) {
+  return static_cast<uint8_t>(((raw[14] & 0x0f) << 4) | (raw[15] >> 4));
+}
+uint64_t sent_of(const DataplaneShared& sh, QosClass c) {
+  return sh.qos.ports[0].stats->cls[static_cast<size_t>(c)].sent.load();
+}
 
 config::Config branch(bool shaped, uint32_t rate_kbps = 10'000) {
   config::Config c = router_base("r1", "10.1.0.1/24", {{"wan0", "172.16.0.1/24"}});
@@ -66,6 +81,18 @@ TEST(QosTx, MarkDscpRewritesTheFieldKeepsEcnAndFixesTheChecksum) {
   EXPECT_TRUE(f.ip_checksum_ok());
 }
 
+TEST(QosTx, MarkDscp6RewritesTheTrafficClassKeepingEcnAndTheFlowLabel) {
+  uint8_t h[40] = {0x60, 0x3a, 0xbc, 0xde};  // DSCP 0, ECN CE, flow label 0xabcde
+  mark_dscp6(h, 46);
+  EXPECT_EQ(h[0], 0x6b);
+  EXPECT_EQ(h[1], 0xba) << "EF (46 << 2 | CE = 0xbb) and the flow label's top nibble";
+  EXPECT_EQ(h[2], 0xbc);
+  EXPECT_EQ(h[3], 0xde);
+  mark_dscp6(h, 0);
+  EXPECT_EQ(h[0], 0x60);
+  EXPECT_EQ(h[1], 0x3a);
+}
+
 TEST(QosTx, SessionClassesAreMarkedOnAShapedWan) {
   Router r1(branch(true), with_qos());
   r1.neighbor(1, kR2Wan, kR2Mac);
@@ -85,6 +112,83 @@ TEST(QosTx, SessionClassesAreMarkedOnAShapedWan) {
   EXPECT_EQ(st.cls[static_cast<size_t>(QosClass::voice)].sent.load(), 1u);
   EXPECT_EQ(st.cls[static_cast<size_t>(QosClass::bulk)].sent.load(), 1u);
   EXPECT_EQ(st.cls[static_cast<size_t>(QosClass::best_effort)].sent.load(), 1u);
+}
+
+// Before, IPv6 frames left shaped ports beside the scheduler, unmarked (#19).
+TEST(QosTx, RoutedIpv6SessionsAreShapedAndMarkedInTheTrafficClass) {
+  config::Config c = route6_config();
+  c.mutable_services(0)->set_qos_class("voice");  // srv6
+  c.mutable_router()->mutable_wan(0)->mutable_qos()->set_rate_kbps(10'000);
+  auto r = route6_router(with_qos(), c);
+  ASSERT_EQ(r->shared().qos.port_of(1), 0);
+  std::vector<uint8_t> syn = from_lan(*r, Pkt6().ipv6(kRouteClient, kRouteServer).tcp(40000, 80, kTcpSyn));
+  syn[15] = 0x3a;  // ECN CE and a flow label (0xabcde), which the marking keeps
+  syn[16] = 0xbc;
+  syn[17] = 0xde;
+  Frame out = r->send_one(kLan, syn);
+  ASSERT_GE(out.raw.size(), syn.size());
+  EXPECT_EQ(traffic_class6(out.raw), (46 << 2) | 0x03) << "voice: EF, ECN kept";
+  EXPECT_EQ(out.raw[15] & 0x0f, 0x0a);
+  EXPECT_EQ(out.raw[16], 0xbc);
+  EXPECT_EQ(out.raw[17], 0xde);
+  EXPECT_TRUE(std::equal(syn.begin() + 22, syn.begin() + 54, out.raw.begin() + 22)) << "both addresses as sent";
+  EXPECT_EQ(sent_of(r->shared(), QosClass::voice), 1u) << "through the port's scheduler";
+  // The reply leaves by the LAN: never shaped, never marked.
+  Frame back = r->send_one(kWan, from_wan(*r, Pkt6().ipv6(kRouteServer, kRouteClient).tcp(80, 40000, kTcpSyn | kTcpAck)));
+  EXPECT_EQ(traffic_class6(back.raw), 0);
+  EXPECT_EQ(sent_of(r->shared(), QosClass::voice), 1u);
+}
+
+// The outer IPv6 header between IPv6 waypoints carries the session's class, at
+// both routers (the egress schedules the reply by its own service's class).
+class QosSvr6 : public Svr6Pair {
+ protected:
+  void SetUp() override {
+    config::Config c[2] = {v6wp_config(true), v6wp_config(false)};
+    for (config::Config& ci : c) {
+      for (auto& sv : *ci.mutable_services())
+        if (sv.name() == "web6") sv.set_qos_class("video");
+      ci.mutable_router()->mutable_wan(0)->mutable_qos()->set_rate_kbps(10'000);
+    }
+    make(c[0], c[1], with_qos());
+  }
+};
+
+TEST_F(QosSvr6, SessionsBetweenIpv6WaypointsAreShapedAndMarked) {
+  const uint8_t video = r1->model().qos_dscp[static_cast<size_t>(QosClass::video)];
+  ASSERT_NE(video, 0);
+  Frame w1 = r1->send_one(kLan, client_frame(Pkt6().ipv6(kV6Client, kV6Server, 64).tcp(40000, 80, kTcpSyn)));
+  ASSERT_EQ(load_be16(w1.raw.data() + 12), kEtherTypeIpv6) << "over the IPv6 waypoints";
+  EXPECT_EQ(traffic_class6(w1.raw) >> 2, video);
+  EXPECT_EQ(sent_of(r1->shared(), QosClass::video), 1u);
+  r2->send_one(kWan, w1.raw);
+  Frame w2 = r2->send_one(kLan, server_frame(Pkt6().ipv6(kV6Server, kV6Client, 64).tcp(80, 40000, kTcpSyn | kTcpAck)));
+  ASSERT_EQ(load_be16(w2.raw.data() + 12), kEtherTypeIpv6);
+  EXPECT_EQ(traffic_class6(w2.raw) >> 2, video);
+  EXPECT_EQ(sent_of(r2->shared(), QosClass::video), 1u);
+}
+
+// A NAT64 packet gets no class on its way: it leaves as best-effort, whatever
+// class the packet its mbuf carried before left in it (a fresh pool's zero was
+// network-control, before the class became class + 1).
+TEST(QosTx, AClassLeftInARecycledMbufIsNotTheNextPackets) {
+  config::Config c = nat64_config();
+  c.mutable_router()->mutable_wan(0)->mutable_qos()->set_rate_kbps(10'000);
+  auto r = nat64_router(with_qos(), c);
+  const Pkt6 p = Pkt6().ipv6(kClient6, kServer6, 64).udp(40000, 53).payload("q");
+  std::vector<uint8_t> f = p.bytes();
+  std::memcpy(f.data(), r->model().interfaces[0].mac, 6);
+  std::memcpy(f.data() + 6, kClient6Mac.data(), 6);
+  rte_mbuf* m = Pkt::to_mbuf(test_pool(), f, kLan);
+  ASSERT_NE(m, nullptr);
+  set_qos_class(m, static_cast<uint8_t>(QosClass::voice));  // what a voice packet left in it
+  r->worker().receive(&m, 1);
+  r->worker().flush();
+  ASSERT_EQ(r->transmitted().size(), 1u) << r->drops();
+  EXPECT_EQ(dscp_of(r->transmitted()[0]), 0) << "best-effort";
+  EXPECT_EQ(sent_of(r->shared(), QosClass::best_effort), 1u);
+  EXPECT_EQ(sent_of(r->shared(), QosClass::voice), 0u);
+  EXPECT_EQ(sent_of(r->shared(), QosClass::network_control), 0u);
 }
 
 TEST(QosTx, StatsAndMetricsShowThePortsClasses) {
