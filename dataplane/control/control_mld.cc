@@ -16,8 +16,6 @@
 // the state and its timers.
 #include <rte_cycles.h>
 
-#include <cstring>
-
 #include "dataplane/control/control_thread.h"
 #include "dataplane/ip/packet_edit.h"  // pkt_data
 #include "dataplane/ip/router_advert.h"  // kAllRouters
@@ -70,22 +68,15 @@ void Control::retire_mld() {
   mld_.leave_all([this](int iface, std::span<const MldRecord> records) { mld_send(iface, records); });
 }
 
-// Written on the stack, then copied into an mbuf: a Report's length depends on its records.
 void Control::mld_send(int iface, std::span<const MldRecord> records) {
   const RouterModel& rm = model();
   if (static_cast<size_t>(iface) >= rm.interfaces.size()) return;  // a port a commit removed: nothing to send on
   const InterfaceModel& in = rm.interfaces[static_cast<size_t>(iface)];
   if (in.addrs6.empty()) return;
   const Ipv6 src = dad6_.usable(iface, in.addrs6[0]) ? in.addrs6[0] : Ipv6{};
-  uint8_t frame[kMld2MaxFrameLen];
-  const uint16_t len = write_mld2_report(frame, in.mac, src, records);
-  rte_mbuf* m = rte_pktmbuf_alloc(pool_);
-  char* p = m ? rte_pktmbuf_append(m, len) : nullptr;
-  if (!p) return m ? rte_pktmbuf_free(m) : void();
-  std::memcpy(p, frame, len);
-  if (tx_(tx_ctx_, in.port_id, tx_queue_, &m, 1) != 1) return drop(m, DropReason::tx_full);
-  counters().add(Counter::tx_packets);
-  counters().add(Counter::mld_reports_sent);
+  // A Report's length depends on its records: written into the largest one's room, then trimmed.
+  const auto write = [&](uint8_t* f) { return write_mld2_report(f, in.mac, src, records); };
+  if (send_nd(iface, write, kMld2MaxFrameLen)) counters().add(Counter::mld_reports_sent);
 }
 
 }  // namespace wp

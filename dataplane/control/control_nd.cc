@@ -184,22 +184,6 @@ void Control::echo6_input(rte_mbuf* m, const Ipv6View& v, int iface) {
   send_l2(m, iface, dst);
 }
 
-template <class Write>
-bool Control::send_nd(int iface, Write&& write, uint16_t room, Counter no_mbuf) {
-  rte_mbuf* m = rte_pktmbuf_alloc(pool_);
-  if (!m) {
-    if (no_mbuf != Counter::count) counters().add(no_mbuf);
-    return false;
-  }
-  auto* p = reinterpret_cast<uint8_t*>(rte_pktmbuf_append(m, room));
-  if (!p) return rte_pktmbuf_free(m), false;
-  rte_pktmbuf_trim(m, static_cast<uint16_t>(room - write(p)));
-  const InterfaceModel& out = model().interfaces[iface];
-  if (tx_(tx_ctx_, out.port_id, tx_queue_, &m, 1) != 1) return drop(m, DropReason::tx_full), false;
-  counters().add(Counter::tx_packets);
-  return true;
-}
-
 void Control::send_solicit(int iface, const Ipv6& target, const uint8_t* unicast_mac) {
   const InterfaceModel& in = model().interfaces[iface];
   send_nd(iface, [&](uint8_t* f) { return write_solicit(f, in.mac, in.source6_for(target), target, unicast_mac); });

@@ -226,4 +226,21 @@ class Control {
   uint32_t reannounce_step_ = 3;
 };
 
+// Control::send_nd is used by control_nd.cc and control_mld.cc.
+template <class Write>
+bool Control::send_nd(int iface, Write&& write, uint16_t room, Counter no_mbuf) {
+  rte_mbuf* m = rte_pktmbuf_alloc(pool_);
+  if (!m) {
+    if (no_mbuf != Counter::count) counters().add(no_mbuf);
+    return false;
+  }
+  auto* p = reinterpret_cast<uint8_t*>(rte_pktmbuf_append(m, room));
+  if (!p) return rte_pktmbuf_free(m), false;
+  rte_pktmbuf_trim(m, static_cast<uint16_t>(room - write(p)));
+  const InterfaceModel& out = model().interfaces[iface];
+  if (tx_(tx_ctx_, out.port_id, tx_queue_, &m, 1) != 1) return drop(m, DropReason::tx_full), false;
+  counters().add(Counter::tx_packets);
+  return true;
+}
+
 }  // namespace wp
