@@ -233,7 +233,7 @@ void IkeService::poll(steady_clock::time_point now) {
   bool changed = responder_.sas().size() != before;
   // The HA peer's records first: a start below must see a copy that arrived
   // before we claimed our address back.
-  if (ha_ && ha_answers_) ha_receive();
+  if (ha_ && ha_answers_) ha_receive(now);
   for (Initiating& in : initiating_) {
     if (in.initiator) {
       if (ike::Bytes r = in.initiator->tick(now); !r.empty()) {

@@ -10,6 +10,7 @@
 // or log line here ever holds one. Control thread only.
 #pragma once
 
+#include <chrono>
 #include <cstdint>
 #include <map>
 #include <memory>
@@ -29,16 +30,18 @@ struct ChildSeq {
 };
 using ChildSeqs = std::map<uint32_t, ChildSeq>;  // by spi_in
 
-// `sa` (established, authenticated) into `rec` as an UPSERT from `node`.
-void encode_ike_sa(const IkeSa& sa, uint32_t node, const ChildSeqs& seqs, waypoint::ha::IkeSaRecord& rec);
+// `sa` (established, authenticated) into `rec` as an UPSERT from `node`,
+// its age as of `now` (the clock of IkeSa::created).
+void encode_ike_sa(const IkeSa& sa, uint32_t node, std::chrono::steady_clock::time_point now, const ChildSeqs& seqs,
+                   waypoint::ha::IkeSaRecord& rec);
 
 // A record back into an IKE SA bound to the ipsec_peers entry of `config`
-// it names; null with `error` (SPIs, peer names, lengths: never a key) when
+// it names, made its age before `now` (when it arrived, on our clock); null with `error` (SPIs, peer names, lengths: never a key) when
 // it names no configured peer, its tunnel index differs from ours (the pair
 // must have the same tunnels and ipsec_peers), a suite or key length is not
 // one we use, or its addresses are not two IPv4 or two IPv6 ones.
 std::unique_ptr<IkeSa> decode_ike_sa(const waypoint::ha::IkeSaRecord& rec, const ResponderConfig& config,
-                                     ChildSeqs& seqs, std::string& error);
+                                     std::chrono::steady_clock::time_point now, ChildSeqs& seqs, std::string& error);
 
 // The ESP numbers in `seqs` that differ from what the peer last heard
 // (`heard`, brought up to date) as IkeSeqMarks appended to `msg`; how many.
