@@ -342,6 +342,7 @@ class IkeService {
     uint16_t tunnel;
     std::chrono::steady_clock::time_point since;
     uint64_t bytes_base = 0;  // tunnel_bytes() when installed
+    uint64_t bytes_before = 0;  // counted by the HA peer before (ike::ChildSeq::bytes)
     ike::SaLifetime life;
   };
 
@@ -435,7 +436,8 @@ class IkeService {
   std::map<uint64_t, bool> ha_installed_;  // SPIr of copies installed here -> taken over (false: our own back)
   std::map<uint64_t, uint64_t> ha_sent_;      // SPIr -> sync_fingerprint the peer last heard
   std::map<uint32_t, ike::ChildSeq> ha_seq_;  // our Child SAs (spi_in): the numbers the peer last heard
-  std::map<uint32_t, ike::ChildSeq> ha_starts_;  // installed copies' Child SAs: where the workers start
+  // Installed copies' Child SAs: where the workers start, where the lifetime began and its bytes so far.
+  std::map<uint32_t, ike::ChildSeq> ha_starts_;
   // Child SAs of our own copies resumed here that still waited for the
   // site's switch when set aside: when they were first installed (sync_sas
   // takes it, so settle_deferred's fallback keeps its deadline).

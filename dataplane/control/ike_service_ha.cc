@@ -94,6 +94,7 @@ void IkeService::ha_receive(steady_clock::time_point now) {
       if (auto it = copy.seqs.find(m.spi_in()); it != copy.seqs.end()) {
         it->second.seq_out = std::max(it->second.seq_out, m.seq_out());
         it->second.replay_top = std::max(it->second.replay_top, m.replay_top());
+        it->second.bytes = std::max(it->second.bytes, m.bytes());
       }
     };
     for (const pb::IkeSeqMark& m : msg.seqs()) {
@@ -126,7 +127,7 @@ bool IkeService::ha_ownership() {
     std::map<uint32_t, ike::ChildSeq> starts;
     for (const auto& [spi_in, c] : copy.sa->children) {
       const ike::ChildSeq s = copy.seqs.count(spi_in) ? copy.seqs.at(spi_in) : ike::ChildSeq{};
-      starts[spi_in] = {esp_seq_takeover(s.seq_out, kIkeHaSeqMargin, c.suite.esn), s.replay_top};
+      starts[spi_in] = {esp_seq_takeover(s.seq_out, kIkeHaSeqMargin, c.suite.esn), s.replay_top, s.bytes, s.born};
     }
     const std::string what = "IKE SA " + ike::spi_text(copy.sa->spi_i) + "_i " + ike::spi_text(spi_r) + "_r of " +
                              copy.sa->peer.str() + " at " + copy.sa->local.str();
@@ -186,7 +187,8 @@ bool IkeService::ha_ownership() {
 }
 
 // The numbers of `sa`'s Child SAs as the workers published them, never
-// below where they started (a taken-over SA the site has not used yet).
+// below where they started (a taken-over SA the site has not used yet),
+// with their lifetimes' start and bytes.
 ike::ChildSeqs IkeService::ha_seqs(const ike::IkeSa& sa) {
   ike::ChildSeqs out;
   for (const auto& [spi_in, c] : sa.children) {
@@ -196,6 +198,10 @@ ike::ChildSeqs IkeService::ha_seqs(const ike::IkeSa& sa) {
     if (ha_marks_ && book_.slots(spi_in, slots)) {
       s.seq_out = std::max(s.seq_out, ha_marks_->read(slots.out, slots.out_generation));
       s.replay_top = std::max(s.replay_top, ha_marks_->read(slots.in, slots.in_generation));
+    }
+    if (const auto inst = installed_.find(spi_in); inst != installed_.end()) {
+      s.born = inst->second.life.start();
+      s.bytes = std::max(s.bytes, child_bytes(spi_in));
     }
     out[spi_in] = s;
   }

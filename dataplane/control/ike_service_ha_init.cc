@@ -102,7 +102,7 @@ bool IkeService::ha_initiator_ownership(steady_clock::time_point now) {
     std::map<uint32_t, ike::ChildSeq> starts;
     for (const auto& [spi_in, c] : copy.sa->children) {
       const ike::ChildSeq s = copy.seqs.count(spi_in) ? copy.seqs.at(spi_in) : ike::ChildSeq{};
-      starts[spi_in] = {esp_seq_takeover(s.seq_out, kIkeHaSeqMargin, c.suite.esn), s.replay_top};
+      starts[spi_in] = {esp_seq_takeover(s.seq_out, kIkeHaSeqMargin, c.suite.esn), s.replay_top, s.bytes, s.born};
     }
     const size_t children = copy.sa->children.size();
     ike::InitiatorConfig c;

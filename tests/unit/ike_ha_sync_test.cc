@@ -45,10 +45,12 @@ struct Node {
   IkeHaChannel channel;
   EspSeqMarks marks;
   A own = A::own, peer = A::not_ours_now;  // for kHeadendAddr, as node 1 / node 2 sees it
+  std::unique_ptr<EspTunnelCounters[]> tunnels{new EspTunnelCounters[kEspCounterTunnels]};  // one worker's
   std::unique_ptr<IkeService> svc;
   explicit Node(uint32_t n, bool holds_headend, uint32_t ike_lifetime_s = 0) : id(n) {
     svc = std::make_unique<IkeService>(service_config(ike_lifetime_s), table, IkeService::Readers{},
                                        [this](const std::string& l) { logs.push_back(l); });
+    svc->set_tunnel_counters(tunnels.get(), 1);
     svc->set_ha(&channel, id, &marks, [this, holds_headend](const IpAddress& a) {
       if (a != kHeadendAddr) return A::not_ours_now;
       return holds_headend ? own : peer;
@@ -368,6 +370,27 @@ TEST(IkeHaSyncAge, ATakenOverIkeSaKeepsItsAgeOnTheCallersClock) {
   const nlohmann::json sa = n2.status()["ike_sas"][0];
   EXPECT_EQ(sa["age_s"], 1000);
   EXPECT_EQ(sa["expires_in_s"], 2600);
+}
+
+// Our Child SA lifetime goes on at the survivor: taken over 1000 s after
+// its install it is 1000 s old there, and the bytes node 1 counted toward
+// child_lifetime_bytes (synced with the marks) are counted on.
+TEST_F(IkeHaSyncTest, ATakenOverChildSaKeepsItsAgeAndBytes) {
+  const steady_clock::time_point installed = steady_clock::now();  // SetUp's, about
+  EspTunnelCounters::bump(n1.tunnels[0].in_bytes, 2 << 20);
+  EspTunnelCounters::bump(n1.tunnels[0].out_bytes, 1 << 20);
+  n1.svc->poll(installed + seconds(2));
+  carry(n1, n2);
+  n2.svc->poll(installed + seconds(2));
+  n2.peer = A::peers_taken_over;
+  n2.svc->poll(installed + seconds(1000));
+  ASSERT_EQ(n2.counter("ike_ha_taken_over"), 1u);
+  EspTunnelCounters::bump(n2.tunnels[0].out_bytes, 1 << 20);
+  n2.svc->poll(installed + seconds(1002));
+  const nlohmann::json child = n2.status()["child_sas"][0];
+  EXPECT_NEAR(child["age_s"].get<int64_t>(), 1002, 1);
+  EXPECT_NEAR(child["expires_in_s"].get<int64_t>(), 2598, 1);
+  EXPECT_EQ(child["bytes"], 4 << 20);
 }
 
 TEST_F(IkeHaSyncTest, DeleteReachesTheCopy) {

@@ -96,6 +96,10 @@ void encode_ike_sa(const IkeSa& sa, uint32_t node, std::chrono::steady_clock::ti
     if (auto s = seqs.find(spi_in); s != seqs.end()) {
       r->set_seq_out(s->second.seq_out);
       r->set_replay_top(s->second.replay_top);
+      r->set_bytes(s->second.bytes);
+      if (s->second.born != std::chrono::steady_clock::time_point{})
+        r->set_age_ms(static_cast<uint64_t>(std::max<int64_t>(
+            0, std::chrono::duration_cast<std::chrono::milliseconds>(now - s->second.born).count())));
     }
   }
 }
@@ -156,7 +160,7 @@ std::unique_ptr<IkeSa> decode_ike_sa(const pb::IkeSaRecord& rec, const Responder
   sa->last_response_id = rec.last_response_id();
   sa->last_response = str_bytes(rec.last_response());
   // An IKE SA lives at most its hard lifetime (ike_lifetime_s <= 86400): a week is past any real age.
-  constexpr uint64_t kMaxAgeMs = 7ull * 86400 * 1000;
+  constexpr uint64_t kMaxAgeMs = 7ull * 86400 * 1000;  // a Child SA's too
   if (rec.age_ms() > kMaxAgeMs) return error = what + "age of " + std::to_string(rec.age_ms()) + " ms is past a week", nullptr;
   sa->created = now - std::chrono::milliseconds(rec.age_ms());
   for (const pb::IkeChildRecord& r : rec.children()) {
@@ -182,7 +186,10 @@ std::unique_ptr<IkeSa> decode_ike_sa(const pb::IkeSaRecord& rec, const Responder
       return error = what + "Child SA " + std::to_string(c.spi_in) + ": key lengths do not match its suite", nullptr;
     if (c.spi_in == 0 || sa->children.count(c.spi_in))
       return error = what + "Child SA inbound SPI 0 or listed twice", nullptr;
-    seqs[c.spi_in] = {r.seq_out(), r.replay_top()};
+    if (r.has_age_ms() && r.age_ms() > kMaxAgeMs)
+      return error = what + "Child SA " + std::to_string(c.spi_in) + ": age past a week", nullptr;
+    ChildSeq& s = seqs[c.spi_in] = {r.seq_out(), r.replay_top(), r.bytes()};
+    if (r.has_age_ms()) s.born = now - std::chrono::milliseconds(r.age_ms());  // else: an older peer's, unknown
     const uint32_t spi_in = c.spi_in;
     sa->children.emplace(spi_in, std::move(c));
   }
@@ -249,6 +256,7 @@ size_t add_seq_marks(const ChildSeqs& seqs, ChildSeqs& heard, pb::IkeSync& msg) 
     m->set_spi_in(spi_in);
     m->set_seq_out(s.seq_out);
     m->set_replay_top(s.replay_top);
+    m->set_bytes(s.bytes);
     ++n;
   }
   return n;

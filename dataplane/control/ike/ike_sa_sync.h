@@ -4,7 +4,9 @@
 // peer's message-ID window with our last response (a retransmitted request
 // is answered byte for byte by the node that took over), the ipsec_peers
 // entry it authenticated as, and every Child SA (SPIs, suite, four keys,
-// narrowed selectors) with the latest ESP numbers the holder published.
+// narrowed selectors) with the latest ESP numbers the holder published and
+// its lifetime's age and bytes (the node that carries it on keeps its
+// deadlines, docs/ipsec.md § HA, Lifetimes).
 // Only established responder SAs travel. Keys are copied into secret
 // fields and wiped with the SA (IkeSa/ChildSa destructors); no error string
 // or log line here ever holds one. Control thread only.
@@ -22,10 +24,16 @@
 
 namespace wp::ike {
 
-// The ESP numbers of one Child SA as last published by its holder.
+// The ESP numbers of one Child SA as last published by its holder, and
+// where its lifetime stands there: a node that carries it on keeps its
+// deadlines and its bytes.
 struct ChildSeq {
   uint64_t seq_out = 0;     // outbound counter
   uint64_t replay_top = 0;  // inbound replay window top
+  uint64_t bytes = 0;       // inner bytes sealed and opened, toward child_lifetime_bytes
+  // When its lifetime began, on the clock of encode's and decode's `now`;
+  // unset: not known (an older peer's record), it begins at the install.
+  std::chrono::steady_clock::time_point born{};
   bool operator==(const ChildSeq&) const = default;
 };
 using ChildSeqs = std::map<uint32_t, ChildSeq>;  // by spi_in
