@@ -233,7 +233,7 @@ void IkeService::poll(steady_clock::time_point now) {
   bool changed = responder_.sas().size() != before;
   // The HA peer's records first: a start below must see a copy that arrived
   // before we claimed our address back.
-  if (ha_ && ha_answers_) ha_receive();
+  if (ha_ && ha_answers_) ha_receive(now);
   for (Initiating& in : initiating_) {
     if (in.initiator) {
       if (ike::Bytes r = in.initiator->tick(now); !r.empty()) {
@@ -384,9 +384,16 @@ void IkeService::sync_sas(steady_clock::time_point now) {
       ep.local_port = kIkeNattPort;
       ep.peer_port = sa->peer.port == kIkePort ? kIkeNattPort : sa->peer.port;
       ep.udp_encap = sa->udp_encap;  // a NAT on the path or IKE begun on 4500; else IP protocol 50
-      if (auto st = ha_starts_.find(spi_in); st != ha_starts_.end()) {  // taken over from the HA peer
+      // Taken over from the HA peer, or resumed: its lifetime goes on from
+      // where it stood there (an SA would live up to twice its lifetime
+      // across a failover otherwise); the soft point is drawn again.
+      steady_clock::time_point born = now;
+      uint64_t bytes_before = 0;
+      if (auto st = ha_starts_.find(spi_in); st != ha_starts_.end()) {
         ep.seq_out_start = st->second.seq_out;
         ep.replay_start = st->second.replay_top;
+        if (st->second.born != steady_clock::time_point{}) born = std::min(st->second.born, now);
+        bytes_before = st->second.bytes;
       }
       std::string error;
       if (!book_.add(engine_, child, ep, error)) {
@@ -412,8 +419,8 @@ void IkeService::sync_sas(steady_clock::time_point now) {
       for (const PeerInfo& p : peers_)
         if (p.name == sa->config->name) peer = &p;
       const auto lifetime = seconds(peer ? peer->child_lifetime_s : 0);
-      installed_[spi_in] = {ep.tunnel, since, tunnel_bytes(ep.tunnel),
-                            ike::SaLifetime(now, lifetime, peer ? peer->child_lifetime_bytes : 0, random_u32())};
+      installed_[spi_in] = {ep.tunnel, since, tunnel_bytes(ep.tunnel), bytes_before,
+                            ike::SaLifetime(born, lifetime, peer ? peer->child_lifetime_bytes : 0, random_u32())};
       if (log_)
         log_("ike: " + sa->peer.str() + ": Child SA " + hex(spi_in, 8) + " in the workers' SA table (tunnel " +
              std::to_string(ep.tunnel) + ")");
@@ -607,7 +614,7 @@ void IkeService::render(steady_clock::time_point now) {
                            {"encap", sa->udp_encap ? "udp" : "none"},
                            {"local_ts", local},
                            {"remote_ts", remote},
-                           {"age_s", inst != installed_.end() ? age(inst->second.since) : 0},
+                           {"age_s", inst != installed_.end() ? age(inst->second.life.start()) : 0},
                            {"lifetime_s", peer ? peer->child_lifetime_s : 0},
                            {"lifetime_bytes", peer ? peer->child_lifetime_bytes : 0},
                            {"bytes", child_bytes(spi_in)},

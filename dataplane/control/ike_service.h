@@ -300,15 +300,15 @@ class IkeService {
   // HA (ike_service_ha.cc): the peer's records in, copies installed or
   // removed by address ownership, our changes and sequence marks out.
   bool ha_step(std::chrono::steady_clock::time_point now);  // true: something changed
-  void ha_receive();
+  void ha_receive(std::chrono::steady_clock::time_point now);
   bool ha_ownership();
   void ha_send(std::chrono::steady_clock::time_point now);
   // The same for the SAs our initiators hold (ike_service_ha_init.cc).
   Initiating* initiating_for(size_t peer);
   bool ha_carries(Initiating& in) const;
-  void ha_receive_initiator(const waypoint::ha::IkeSaRecord& rec);
+  void ha_receive_initiator(const waypoint::ha::IkeSaRecord& rec, std::chrono::steady_clock::time_point now);
   bool ha_initiator_ownership(std::chrono::steady_clock::time_point now);
-  void ha_send_initiators(waypoint::ha::IkeSync& msg, bool full, bool marks);
+  void ha_send_initiators(waypoint::ha::IkeSync& msg, bool full, bool marks, std::chrono::steady_clock::time_point now);
   ike::ChildSeqs ha_seqs(const ike::IkeSa& sa);
   const char* ha_role(const ike::IkeSa& sa) const;
   void publish();
@@ -342,6 +342,7 @@ class IkeService {
     uint16_t tunnel;
     std::chrono::steady_clock::time_point since;
     uint64_t bytes_base = 0;  // tunnel_bytes() when installed
+    uint64_t bytes_before = 0;  // counted by the HA peer before (ike::ChildSeq::bytes)
     ike::SaLifetime life;
   };
 
@@ -414,9 +415,9 @@ class IkeService {
     ike::InitiatorHaState init;  // ha_init_copies_ only
     std::map<uint32_t, std::chrono::steady_clock::time_point> waiting_since;  // set aside here: ha_waiting_since_
   };
-  // Decodes a synced record into `copy`, its sender's node included; one that does not decode
-  // is counted (ike_ha_decode_errors) and logged, and false comes back.
-  bool ha_decode_copy(const waypoint::ha::IkeSaRecord& rec, HaCopy& copy);
+  // Decodes a synced record, arrived at `now`, into `copy`, its sender's node included; one that
+  // does not decode is counted (ike_ha_decode_errors) and logged, and false comes back.
+  bool ha_decode_copy(const waypoint::ha::IkeSaRecord& rec, std::chrono::steady_clock::time_point now, HaCopy& copy);
   // Our own IKE SA `sa` as a copy, set aside (the address is not ours now; the caller
   // releases it into copy.sa): its Child SAs' HA marks leave, one still waiting for the
   // site's switch keeps when it was installed (HaCopy::waiting_since).
@@ -435,7 +436,8 @@ class IkeService {
   std::map<uint64_t, bool> ha_installed_;  // SPIr of copies installed here -> taken over (false: our own back)
   std::map<uint64_t, uint64_t> ha_sent_;      // SPIr -> sync_fingerprint the peer last heard
   std::map<uint32_t, ike::ChildSeq> ha_seq_;  // our Child SAs (spi_in): the numbers the peer last heard
-  std::map<uint32_t, ike::ChildSeq> ha_starts_;  // installed copies' Child SAs: where the workers start
+  // Installed copies' Child SAs: where the workers start, where the lifetime began and its bytes so far.
+  std::map<uint32_t, ike::ChildSeq> ha_starts_;
   // Child SAs of our own copies resumed here that still waited for the
   // site's switch when set aside: when they were first installed (sync_sas
   // takes it, so settle_deferred's fallback keeps its deadline).

@@ -60,14 +60,14 @@ IkeService::HaCopy IkeService::ha_set_aside(const ike::IkeSa& sa) {
 bool IkeService::ha_step(steady_clock::time_point now) {
   if (!ha_ || !ha_answers_) return false;
   const auto before = counters_;
-  ha_receive();
+  ha_receive(now);
   const bool responder_changed = ha_ownership();
   if (ha_initiator_ownership(now) || responder_changed) sync_sas(now);
   ha_send(now);
   return counters_ != before;  // the document shows copies, roles and counters
 }
 
-void IkeService::ha_receive() {
+void IkeService::ha_receive(steady_clock::time_point now) {
   for (const std::string& body : ha_->take_from_peer()) {
     pb::IkeSync msg;
     if (!msg.ParseFromString(body)) {
@@ -76,7 +76,7 @@ void IkeService::ha_receive() {
     }
     for (const pb::IkeSaRecord& rec : msg.sas()) {
       if (rec.initiator()) {
-        ha_receive_initiator(rec);
+        ha_receive_initiator(rec, now);
         continue;
       }
       const uint64_t spi_r = rec.spi_r();
@@ -86,7 +86,7 @@ void IkeService::ha_receive() {
         continue;
       }
       HaCopy copy;
-      if (!ha_decode_copy(rec, copy)) continue;
+      if (!ha_decode_copy(rec, now, copy)) continue;
       ha_copies_[spi_r] = std::move(copy);
       add(IkeServiceCounter::ike_ha_sas_applied);
     }
@@ -94,6 +94,7 @@ void IkeService::ha_receive() {
       if (auto it = copy.seqs.find(m.spi_in()); it != copy.seqs.end()) {
         it->second.seq_out = std::max(it->second.seq_out, m.seq_out());
         it->second.replay_top = std::max(it->second.replay_top, m.replay_top());
+        it->second.bytes = std::max(it->second.bytes, m.bytes());
       }
     };
     for (const pb::IkeSeqMark& m : msg.seqs()) {
@@ -103,9 +104,9 @@ void IkeService::ha_receive() {
   }
 }
 
-bool IkeService::ha_decode_copy(const pb::IkeSaRecord& rec, HaCopy& copy) {
+bool IkeService::ha_decode_copy(const pb::IkeSaRecord& rec, steady_clock::time_point now, HaCopy& copy) {
   std::string error;
-  copy.sa = ike::decode_ike_sa(rec, responder_.config(), copy.seqs, error);
+  copy.sa = ike::decode_ike_sa(rec, responder_.config(), now, copy.seqs, error);
   if (!copy.sa) {
     add(IkeServiceCounter::ike_ha_decode_errors);
     if (log_) log_("ike: HA: the peer's " + error);
@@ -126,7 +127,7 @@ bool IkeService::ha_ownership() {
     std::map<uint32_t, ike::ChildSeq> starts;
     for (const auto& [spi_in, c] : copy.sa->children) {
       const ike::ChildSeq s = copy.seqs.count(spi_in) ? copy.seqs.at(spi_in) : ike::ChildSeq{};
-      starts[spi_in] = {esp_seq_takeover(s.seq_out, kIkeHaSeqMargin, c.suite.esn), s.replay_top};
+      starts[spi_in] = {esp_seq_takeover(s.seq_out, kIkeHaSeqMargin, c.suite.esn), s.replay_top, s.bytes, s.born};
     }
     const std::string what = "IKE SA " + ike::spi_text(copy.sa->spi_i) + "_i " + ike::spi_text(spi_r) + "_r of " +
                              copy.sa->peer.str() + " at " + copy.sa->local.str();
@@ -186,7 +187,8 @@ bool IkeService::ha_ownership() {
 }
 
 // The numbers of `sa`'s Child SAs as the workers published them, never
-// below where they started (a taken-over SA the site has not used yet).
+// below where they started (a taken-over SA the site has not used yet),
+// with their lifetimes' start and bytes.
 ike::ChildSeqs IkeService::ha_seqs(const ike::IkeSa& sa) {
   ike::ChildSeqs out;
   for (const auto& [spi_in, c] : sa.children) {
@@ -196,6 +198,10 @@ ike::ChildSeqs IkeService::ha_seqs(const ike::IkeSa& sa) {
     if (ha_marks_ && book_.slots(spi_in, slots)) {
       s.seq_out = std::max(s.seq_out, ha_marks_->read(slots.out, slots.out_generation));
       s.replay_top = std::max(s.replay_top, ha_marks_->read(slots.in, slots.in_generation));
+    }
+    if (const auto inst = installed_.find(spi_in); inst != installed_.end()) {
+      s.born = inst->second.life.start();
+      s.bytes = std::max(s.bytes, child_bytes(spi_in));
     }
     out[spi_in] = s;
   }
@@ -217,7 +223,7 @@ void IkeService::ha_send(steady_clock::time_point now) {
     if (!full && !changed && !marks) continue;
     const ike::ChildSeqs seqs = ha_seqs(*sa);
     if (full || changed) {
-      ike::encode_ike_sa(*sa, ha_node_, seqs, *msg.add_sas());
+      ike::encode_ike_sa(*sa, ha_node_, now, seqs, *msg.add_sas());
       ha_sent_[spi_r] = fp;
       for (const auto& [spi_in, s] : seqs) ha_seq_[spi_in] = s;
       add(IkeServiceCounter::ike_ha_sas_synced);
@@ -238,7 +244,7 @@ void IkeService::ha_send(steady_clock::time_point now) {
     add(IkeServiceCounter::ike_ha_deletes_synced);
     it = ha_sent_.erase(it);
   }
-  ha_send_initiators(msg, full, marks);
+  ha_send_initiators(msg, full, marks, now);
   for (auto it = ha_seq_.begin(); it != ha_seq_.end();) {  // Child SAs gone
     bool live = false;
     for (const auto& [spi_r, sa] : responder_.sas()) live |= sa->children.count(it->first) > 0;

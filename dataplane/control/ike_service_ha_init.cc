@@ -44,7 +44,7 @@ bool IkeService::ha_carries(Initiating& in) const {
          ha_answers_(in.local) != HaAddress::not_ours_now;
 }
 
-void IkeService::ha_receive_initiator(const pb::IkeSaRecord& rec) {
+void IkeService::ha_receive_initiator(const pb::IkeSaRecord& rec, steady_clock::time_point now) {
   size_t peer = peers_.size();
   for (size_t i = 0; i < peers_.size(); ++i)
     if (peers_[i].name == rec.peer_config()) peer = i;
@@ -66,7 +66,7 @@ void IkeService::ha_receive_initiator(const pb::IkeSaRecord& rec) {
     return;
   }
   HaCopy copy;
-  if (!ha_decode_copy(rec, copy)) return;
+  if (!ha_decode_copy(rec, now, copy)) return;
   copy.init = {rec.nat_t(), rec.nat_local(), rec.nat_remote(), rec.newest_child()};
   ha_init_copies_[peer] = std::move(copy);
   add(IkeServiceCounter::ike_ha_sas_applied);
@@ -102,7 +102,7 @@ bool IkeService::ha_initiator_ownership(steady_clock::time_point now) {
     std::map<uint32_t, ike::ChildSeq> starts;
     for (const auto& [spi_in, c] : copy.sa->children) {
       const ike::ChildSeq s = copy.seqs.count(spi_in) ? copy.seqs.at(spi_in) : ike::ChildSeq{};
-      starts[spi_in] = {esp_seq_takeover(s.seq_out, kIkeHaSeqMargin, c.suite.esn), s.replay_top};
+      starts[spi_in] = {esp_seq_takeover(s.seq_out, kIkeHaSeqMargin, c.suite.esn), s.replay_top, s.bytes, s.born};
     }
     const size_t children = copy.sa->children.size();
     ike::InitiatorConfig c;
@@ -161,7 +161,7 @@ bool IkeService::ha_initiator_ownership(steady_clock::time_point now) {
   return changed;
 }
 
-void IkeService::ha_send_initiators(pb::IkeSync& msg, bool full, bool marks) {
+void IkeService::ha_send_initiators(pb::IkeSync& msg, bool full, bool marks, steady_clock::time_point now) {
   for (Initiating& in : initiating_) {
     if (!ha_carries(in)) continue;
     const ike::IkeSa* sa = in.initiator->ha_view();
@@ -173,7 +173,7 @@ void IkeService::ha_send_initiators(pb::IkeSync& msg, bool full, bool marks) {
     const ike::ChildSeqs seqs = ha_seqs(*sa);
     if (full || changed) {
       pb::IkeSaRecord* rec = msg.add_sas();
-      ike::encode_ike_sa(*sa, ha_node_, seqs, *rec);
+      ike::encode_ike_sa(*sa, ha_node_, now, seqs, *rec);
       const ike::InitiatorHaState st = in.initiator->ha_state();
       rec->set_initiator(true);
       rec->set_nat_t(st.nat_t);

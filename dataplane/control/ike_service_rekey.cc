@@ -59,7 +59,7 @@ uint64_t IkeService::child_bytes(uint32_t spi_in) const {
   const auto it = installed_.find(spi_in);
   if (it == installed_.end()) return 0;
   const uint64_t now = tunnel_bytes(it->second.tunnel);
-  return now > it->second.bytes_base ? now - it->second.bytes_base : 0;
+  return it->second.bytes_before + (now > it->second.bytes_base ? now - it->second.bytes_base : 0);
 }
 
 void IkeService::queue_request(const ike::IkeSa& sa, ike::Bytes request) {

@@ -41,16 +41,17 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   if (!rec.ParseFromArray(data, static_cast<int>(size))) return 0;
   ChildSeqs seqs;
   std::string error;
-  std::unique_ptr<IkeSa> sa = decode_ike_sa(rec, responder->config(), seqs, error);
+  const std::chrono::steady_clock::time_point now{};  // arrived and sent again at once
+  std::unique_ptr<IkeSa> sa = decode_ike_sa(rec, responder->config(), now, seqs, error);
   if (!sa) {
     check(!error.empty());
     return 0;
   }
   check(sa->state == IkeSaState::established && sa->config == &responder->config().peers[0]);
   waypoint::ha::IkeSaRecord again;
-  encode_ike_sa(*sa, 1, seqs, again);
+  encode_ike_sa(*sa, 1, now, seqs, again);
   ChildSeqs seqs2;
-  std::unique_ptr<IkeSa> back = decode_ike_sa(again, responder->config(), seqs2, error);
+  std::unique_ptr<IkeSa> back = decode_ike_sa(again, responder->config(), now, seqs2, error);
   check(back && back->spi_r == sa->spi_r && back->keys.sk_ei == sa->keys.sk_ei &&
         back->children.size() == sa->children.size() && seqs2 == seqs && sync_fingerprint(*back) == sync_fingerprint(*sa));
   if (rec.initiator()) {

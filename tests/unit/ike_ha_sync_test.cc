@@ -45,10 +45,12 @@ struct Node {
   IkeHaChannel channel;
   EspSeqMarks marks;
   A own = A::own, peer = A::not_ours_now;  // for kHeadendAddr, as node 1 / node 2 sees it
+  std::unique_ptr<EspTunnelCounters[]> tunnels{new EspTunnelCounters[kEspCounterTunnels]};  // one worker's
   std::unique_ptr<IkeService> svc;
   explicit Node(uint32_t n, bool holds_headend, uint32_t ike_lifetime_s = 0) : id(n) {
     svc = std::make_unique<IkeService>(service_config(ike_lifetime_s), table, IkeService::Readers{},
                                        [this](const std::string& l) { logs.push_back(l); });
+    svc->set_tunnel_counters(tunnels.get(), 1);
     svc->set_ha(&channel, id, &marks, [this, holds_headend](const IpAddress& a) {
       if (a != kHeadendAddr) return A::not_ours_now;
       return holds_headend ? own : peer;
@@ -56,7 +58,9 @@ struct Node {
   }
   nlohmann::json status() const { return nlohmann::json::parse(svc->status_json()); }
   uint64_t counter(const char* c) const { return status()["counters"][c].get<uint64_t>(); }
-  Bytes send(const Bytes& d) { return svc->input(d, kSiteAddr, kIkePort, kHeadendAddr, kIkePort); }
+  Bytes send(const Bytes& d, steady_clock::time_point t = steady_clock::now()) {
+    return svc->input(d, kSiteAddr, kIkePort, kHeadendAddr, kIkePort, t);
+  }
 };
 
 // What one HA thread hands the other (both ways).
@@ -97,10 +101,10 @@ struct IkeHaSyncTest : ::testing::Test {
 TEST_F(IkeHaSyncTest, RecordRoundTripsAndErrorsNeverHoldAKey) {
   const IkeSa& sa = *n1.svc->responder().sas().begin()->second;
   waypoint::ha::IkeSaRecord rec;
-  encode_ike_sa(sa, 1, {{our_spi(), {6400, 1280}}}, rec);
+  encode_ike_sa(sa, 1, steady_clock::now(), {{our_spi(), {6400, 1280}}}, rec);
   ChildSeqs seqs;
   std::string error;
-  auto back = decode_ike_sa(rec, n2.svc->responder().config(), seqs, error);
+  auto back = decode_ike_sa(rec, n2.svc->responder().config(), steady_clock::now(), seqs, error);
   ASSERT_NE(back, nullptr) << error;
   EXPECT_EQ(back->spi_i, sa.spi_i);
   EXPECT_EQ(back->spi_r, sa.spi_r);
@@ -114,7 +118,7 @@ TEST_F(IkeHaSyncTest, RecordRoundTripsAndErrorsNeverHoldAKey) {
   // Our own requests' next ID (rekeys, deletes) travels too, and a change of it is a change to sync.
   rec.set_own_next_request_id(sa.own_next_request_id + 3);
   ChildSeqs seqs2;
-  auto moved = decode_ike_sa(rec, n2.svc->responder().config(), seqs2, error);
+  auto moved = decode_ike_sa(rec, n2.svc->responder().config(), steady_clock::now(), seqs2, error);
   ASSERT_NE(moved, nullptr) << error;
   EXPECT_EQ(moved->own_next_request_id, sa.own_next_request_id + 3);
   EXPECT_NE(sync_fingerprint(*moved), sync_fingerprint(*back));
@@ -140,21 +144,21 @@ TEST_F(IkeHaSyncTest, RecordRoundTripsAndErrorsNeverHoldAKey) {
   };
   waypoint::ha::IkeSaRecord bad = rec;
   bad.set_peer_config("elsewhere");
-  EXPECT_EQ(decode_ike_sa(bad, n2.svc->responder().config(), seqs, error), nullptr);
+  EXPECT_EQ(decode_ike_sa(bad, n2.svc->responder().config(), steady_clock::now(), seqs, error), nullptr);
   EXPECT_NE(error.find("elsewhere"), std::string::npos);
   no_key(error);
   bad = rec;
   bad.set_sk_ei(bad.sk_ei().substr(1));
-  EXPECT_EQ(decode_ike_sa(bad, n2.svc->responder().config(), seqs, error), nullptr);
+  EXPECT_EQ(decode_ike_sa(bad, n2.svc->responder().config(), steady_clock::now(), seqs, error), nullptr);
   EXPECT_NE(error.find("key lengths"), std::string::npos);
   no_key(error);
   bad = rec;
   bad.set_tunnel(7);
-  EXPECT_EQ(decode_ike_sa(bad, n2.svc->responder().config(), seqs, error), nullptr);
+  EXPECT_EQ(decode_ike_sa(bad, n2.svc->responder().config(), steady_clock::now(), seqs, error), nullptr);
   EXPECT_NE(error.find("same tunnels"), std::string::npos);
   waypoint::ha::IkeSaRecord old = rec;  // an age no SA reaches (fuzz_ike_ha_sync: it overflowed the clock)
   old.set_age_ms(2815312717059981311ull);
-  EXPECT_EQ(decode_ike_sa(old, n2.svc->responder().config(), seqs, error), nullptr);
+  EXPECT_EQ(decode_ike_sa(old, n2.svc->responder().config(), steady_clock::now(), seqs, error), nullptr);
   EXPECT_NE(error.find("past a week"), std::string::npos);
   // Through the service: counted, logged without a key.
   n2.channel.from_peer([&] {
@@ -346,6 +350,49 @@ TEST(IkeHaSyncRekey, OurRekeyOfTheSitesIkeSaReachesTheCopy) {
   EXPECT_EQ(open_sk(s, real.sk_ei, real.sk_ai, pong, m, plain), SkError::ok);
 }
 
+// The IKE SA's age travels on the callers' clocks (injected here, ten
+// hours ahead of steady_clock): taken over 1000 s after it was made, it is
+// 1000 s old at the survivor, its hard lifetime 2600 s away.
+TEST(IkeHaSyncAge, ATakenOverIkeSaKeepsItsAgeOnTheCallersClock) {
+  Node n1{1, true, 3600}, n2{2, false, 3600};
+  TestInitiator site;
+  IkeSuite s;
+  ASSERT_TRUE(ike_suite_by_name("aes256-sha256-modp2048", s));
+  const steady_clock::time_point t0 = steady_clock::now() + hours(10);
+  ASSERT_TRUE(site.accept(n1.send(site.sa_init({ike_proposal(1, s)}, kDhModp2048), t0)));
+  ASSERT_NE(find<AuthPayload>(site.open(n1.send(site.auth(kPsk), t0)), PayloadType::auth), nullptr);
+  carry(n1, n2);
+  n2.svc->poll(t0);
+  n2.peer = A::peers_taken_over;
+  n2.svc->poll(t0 + seconds(1000));
+  ASSERT_EQ(n2.counter("ike_ha_taken_over"), 1u);
+  EXPECT_EQ(n2.svc->rekey_counters()[RekeyCounter::ike_sas_expired], 0u);
+  const nlohmann::json sa = n2.status()["ike_sas"][0];
+  EXPECT_EQ(sa["age_s"], 1000);
+  EXPECT_EQ(sa["expires_in_s"], 2600);
+}
+
+// Our Child SA lifetime goes on at the survivor: taken over 1000 s after
+// its install it is 1000 s old there, and the bytes node 1 counted toward
+// child_lifetime_bytes (synced with the marks) are counted on.
+TEST_F(IkeHaSyncTest, ATakenOverChildSaKeepsItsAgeAndBytes) {
+  const steady_clock::time_point installed = steady_clock::now();  // SetUp's, about
+  EspTunnelCounters::bump(n1.tunnels[0].in_bytes, 2 << 20);
+  EspTunnelCounters::bump(n1.tunnels[0].out_bytes, 1 << 20);
+  n1.svc->poll(installed + seconds(2));
+  carry(n1, n2);
+  n2.svc->poll(installed + seconds(2));
+  n2.peer = A::peers_taken_over;
+  n2.svc->poll(installed + seconds(1000));
+  ASSERT_EQ(n2.counter("ike_ha_taken_over"), 1u);
+  EspTunnelCounters::bump(n2.tunnels[0].out_bytes, 1 << 20);
+  n2.svc->poll(installed + seconds(1002));
+  const nlohmann::json child = n2.status()["child_sas"][0];
+  EXPECT_NEAR(child["age_s"].get<int64_t>(), 1002, 1);
+  EXPECT_NEAR(child["expires_in_s"].get<int64_t>(), 2598, 1);
+  EXPECT_EQ(child["bytes"], 4 << 20);
+}
+
 TEST_F(IkeHaSyncTest, DeleteReachesTheCopy) {
   const DeletePayload del{Protocol::ike, 0, {}};
   n1.send(site.request(Exchange::informational, {{PayloadType::del, false, del}}, site.next_id++));
@@ -402,7 +449,7 @@ TEST(IkeHaSyncSeed, FuzzSeedDecodes) {
   c.peers.emplace_back().name = "site1";
   ChildSeqs seqs;
   std::string error;
-  auto sa = decode_ike_sa(rec, c, seqs, error);
+  auto sa = decode_ike_sa(rec, c, steady_clock::now(), seqs, error);
   ASSERT_NE(sa, nullptr) << error;
   EXPECT_EQ(sa->children.size(), 1u);
   EXPECT_EQ(seqs.begin()->second, (ChildSeq{6400, 1280}));

@@ -126,13 +126,13 @@ TEST_F(InitiatorIkeRekeyTest, TheNewSaSyncsToTheHaPeerAndGoesOnThere) {
   const IkeSa* view = i->ha_view();
   ASSERT_NE(view, nullptr);
   waypoint::ha::IkeSaRecord rec;
-  encode_ike_sa(*view, 1, {}, rec);
+  encode_ike_sa(*view, 1, now, {}, rec);
   EXPECT_TRUE(rec.peer_initiated());
   ResponderConfig rc;
   rc.peers = {our_config().peer};
   ChildSeqs seqs;
   std::string error;
-  std::unique_ptr<IkeSa> copy = decode_ike_sa(rec, rc, seqs, error);
+  std::unique_ptr<IkeSa> copy = decode_ike_sa(rec, rc, now, seqs, error);
   ASSERT_NE(copy, nullptr) << error;
   EXPECT_TRUE(copy->peer_initiated);
   EXPECT_NE(sync_fingerprint(*copy), 0u);

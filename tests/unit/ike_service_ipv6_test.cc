@@ -116,17 +116,17 @@ TEST_F(IkeServiceIpv6Test, HaRecordCarriesIpv6Endpoints) {
   ASSERT_NE(establish(site6_ep(kSiteOuter6, kIkePort)), nullptr);
   const IkeSa& sa = *svc.responder().sas().begin()->second;
   waypoint::ha::IkeSaRecord rec;
-  encode_ike_sa(sa, 1, {}, rec);
+  encode_ike_sa(sa, 1, std::chrono::steady_clock::now(), {}, rec);
   EXPECT_EQ(rec.peer_addr().size(), 16u);
   ChildSeqs seqs;
   std::string error;
-  auto back = decode_ike_sa(rec, svc.responder().config(), seqs, error);
+  auto back = decode_ike_sa(rec, svc.responder().config(), std::chrono::steady_clock::now(), seqs, error);
   ASSERT_NE(back, nullptr) << error;
   EXPECT_EQ(back->peer, sa.peer);
   EXPECT_EQ(back->local, sa.local);
   EXPECT_EQ(record_address(back->local.addr), kHeadOuter6);
   rec.set_local_addr(std::string(4, '\x0a'));  // an IPv4 local address with an IPv6 peer
-  EXPECT_EQ(decode_ike_sa(rec, svc.responder().config(), seqs, error), nullptr);
+  EXPECT_EQ(decode_ike_sa(rec, svc.responder().config(), std::chrono::steady_clock::now(), seqs, error), nullptr);
   EXPECT_NE(error.find("two IPv4 or two IPv6"), std::string::npos) << error;
 }
 

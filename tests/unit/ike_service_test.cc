@@ -814,22 +814,25 @@ TEST_F(IkeServiceInitiatorTest, APendingChildSaResumedKeepsItsDeadline) {
   EXPECT_EQ(counter(IkeServiceCounter::rekey_switch_fallback), 1u);
 }
 
-// An IKE SA resumed two hours after it was set aside: its Child SA's
-// lifetime starts at the resume on the caller's clock (injected here), so
-// nothing is due at once, and the status counts ages on that clock too.
-TEST_F(IkeServiceInitiatorTest, AnHaResumeRunsOnTheCallersClock) {
+// An IKE SA resumed twenty minutes after it was set aside: its Child SA
+// keeps the lifetime that began at its first install, on the caller's
+// clock (injected here), rather than a new one from the resume: 1200 s old,
+// 2400 s left, and our rekey comes by 95 % of 3600 s from that install.
+TEST_F(IkeServiceInitiatorTest, AnHaResumedChildSaKeepsItsLifetime) {
   with_ha();
   exchange(poll().at(0));
+  const auto installed = now;
   const uint32_t in = svc.initiator(0)->child()->spi_in;
-  set_aside_and_resume(std::chrono::hours(2));
+  set_aside_and_resume(std::chrono::minutes(20));
   ASSERT_EQ(counter(IkeServiceCounter::ike_ha_resumed), 1u);
   ASSERT_NE(table.load()->inbound(in), nullptr);
   EXPECT_TRUE(poll().empty());  // neither our rekey nor our Delete of it
-  EXPECT_EQ(svc.rekey_counters()[RekeyCounter::child_sas_expired], 0u);
   const nlohmann::json child = status()["child_sas"][0];
-  EXPECT_EQ(child["age_s"], 0);
-  EXPECT_GT(child["expires_in_s"].get<int64_t>(), 3590);
-  EXPECT_LE(child["expires_in_s"].get<int64_t>(), 3600);
+  EXPECT_NEAR(child["age_s"].get<int64_t>(), 1200, 1);
+  EXPECT_NEAR(child["expires_in_s"].get<int64_t>(), 2400, 1);
+  now = installed + std::chrono::seconds(3421);
+  EXPECT_EQ(poll().size(), 1u);
+  EXPECT_EQ(svc.rekey_counters()[RekeyCounter::child_rekeys_time], 1u);
 }
 
 TEST_F(IkeServiceInitiatorTest, RetransmitsTimesOutAndStartsAgainAfterTheBackoff) {

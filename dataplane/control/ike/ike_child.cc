@@ -163,13 +163,13 @@ ChildRequestAnswer answer_child_request(const std::vector<Payload>& in, IkeSa& s
   return a;
 }
 
-std::vector<Payload> Responder::on_create_child(const std::vector<Payload>& in, IkeSa& sa) {
+std::vector<Payload> Responder::on_create_child(const std::vector<Payload>& in, IkeSa& sa, Clock::time_point now) {
   const auto* sa_p = find_payload<SaPayload>(in, PayloadType::sa);
   if (!sa_p || !find_payload<NoncePayload>(in, PayloadType::nonce)) {
     refuse(Refusal::missing_payload, sa.peer, "CREATE_CHILD_SA needs SA and Nonce");
     return {make_notify(kNotifyInvalidSyntax)};
   }
-  if (sa_p->proposals.front().protocol == Protocol::ike) return rekey_ike(in, sa);
+  if (sa_p->proposals.front().protocol == Protocol::ike) return rekey_ike(in, sa, now);
   // § 2.25.2: no Child SA made or rekeyed while our IKE SA rekey is outstanding.
   if (const auto o = own_.find(sa.spi_r); o != own_.end() && o->second.window.outstanding() && o->second.rekeying_ike) {
     ++own_counters_.collisions;

@@ -126,6 +126,7 @@ Bytes Initiator::tick(Clock::time_point now) {
 Bytes Initiator::start(Clock::time_point now) {
   sa_ = std::make_unique<IkeSa>();
   sa_->spi_i = random_ike_spi();
+  sa_->created = now;
   sa_->peer = config_.remote;
   sa_->local = config_.local;
   sa_->ni = random_bytes(32);
@@ -231,7 +232,7 @@ Bytes Initiator::handle(CSpan datagram, Clock::time_point now, const Endpoint* f
   wipe(plain);
   last_inbound_ = now;
   follow_peer(from);
-  if (!m.header.response()) return on_peer_request(m, in);
+  if (!m.header.response()) return on_peer_request(m, in, now);
   if (!window_.answers(m.header.message_id, m.header.exchange)) {
     ++counters_[InitFailure::old_message_id];
     return {};
@@ -498,7 +499,7 @@ const ChildSa& Initiator::install_child(const EspChoice& choice, uint32_t spi_in
   return sa_->children.emplace(spi_in, std::move(c)).first->second;
 }
 
-Bytes Initiator::on_peer_request(const Message& m, const std::vector<Payload>& in) {
+Bytes Initiator::on_peer_request(const Message& m, const std::vector<Payload>& in, Clock::time_point now) {
   if (m.header.message_id + 1 == peer_next_id_ && !peer_last_answer_.empty()) return peer_last_answer_;
   if (m.header.message_id != peer_next_id_ || state_ != InitiatorState::established) {
     ++counters_[InitFailure::old_message_id];
@@ -508,7 +509,7 @@ Bytes Initiator::on_peer_request(const Message& m, const std::vector<Payload>& i
     ++peer_next_id_;
     std::vector<Payload> out;
     if (m.header.exchange == Exchange::create_child_sa) {
-      out = on_peer_create_child(in);
+      out = on_peer_create_child(in, now);
     } else {
       ++counters_[InitFailure::unexpected_message];
       out.push_back(make_notify(kNotifyNoAdditionalSas));

@@ -232,9 +232,9 @@ class Initiator {
   Bytes rekey_request(uint32_t old_spi, uint16_t group);
   Bytes on_rekey(const std::vector<Payload>& in, Clock::time_point now);
   Bytes delete_child_request(uint32_t spi_in, Clock::time_point now);
-  Bytes on_peer_request(const Message& m, const std::vector<Payload>& in);
+  Bytes on_peer_request(const Message& m, const std::vector<Payload>& in, Clock::time_point now);
   // The peer's CREATE_CHILD_SA: the answer's payloads (ike_initiator_peer.cc).
-  std::vector<Payload> on_peer_create_child(const std::vector<Payload>& in);
+  std::vector<Payload> on_peer_create_child(const std::vector<Payload>& in, Clock::time_point now);
   // After our Child SA rekey made `ours` (replacing `old`): the SA to delete,
   // `old`, or `ours` when the peer's rekey of `old` crossed ours and ours has
   // the lowest nonce (§ 2.8.1).
@@ -259,7 +259,7 @@ class Initiator {
   // The peer's IKE SA rekey (ike_initiator_ike_rekey.cc): the answer's
   // payloads; the new SA waits in peer_rekeyed_ until the answer is sealed on
   // the old one, or in collided_ike_ while our own IKE SA rekey is outstanding.
-  std::vector<Payload> on_peer_ike_rekey(const std::vector<Payload>& in);
+  std::vector<Payload> on_peer_ike_rekey(const std::vector<Payload>& in, Clock::time_point now);
   void take_peer_rekeyed();
   Bytes resolve_ike_collision(std::unique_ptr<IkeSa> ours, Clock::time_point now);
   void peer_deleted_during_collision();

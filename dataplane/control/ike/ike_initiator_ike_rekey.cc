@@ -36,14 +36,14 @@
 #include "dataplane/control/ike/ike_lifetime.h"  // our_rekey_redundant
 
 namespace wp::ike {
-std::vector<Payload> Initiator::on_peer_ike_rekey(const std::vector<Payload>& in) {
+std::vector<Payload> Initiator::on_peer_ike_rekey(const std::vector<Payload>& in, Clock::time_point now) {
   const std::string who = "ike: " + config_.remote.str() + ": initiator: ";
   if ((window_.outstanding() && !outstanding_ike_rekey_) || collided_ike_) {
     ++counters_.peer_rekeys_deferred;
     log_(who + "the peer's IKE SA rekey while a request of ours is outstanding: TEMPORARY_FAILURE");
     return {make_notify(kNotifyTemporaryFailure)};
   }
-  IkeRekeyAnswer a = answer_ike_rekey(in, *sa_, config_.ike_suites, random_ike_spi());
+  IkeRekeyAnswer a = answer_ike_rekey(in, *sa_, config_.ike_suites, random_ike_spi(), now);
   if (!a.next) {
     ++counters_.peer_refused[static_cast<size_t>(*a.refused)];
     log_(who + "the peer's IKE SA rekey refused: " + std::string(refusal_name(*a.refused)) + ": " + a.why);

@@ -36,11 +36,11 @@ bool Initiator::child_sealed(uint32_t spi_in) {
   return true;
 }
 
-std::vector<Payload> Initiator::on_peer_create_child(const std::vector<Payload>& in) {
+std::vector<Payload> Initiator::on_peer_create_child(const std::vector<Payload>& in, Clock::time_point now) {
   const std::string who = "ike: " + config_.remote.str() + ": initiator: ";
   const auto* sa_p = find_payload<SaPayload>(in, PayloadType::sa);
   if (sa_p && !sa_p->proposals.empty() && sa_p->proposals.front().protocol == Protocol::ike)
-    return on_peer_ike_rekey(in);  // ike_initiator_ike_rekey.cc
+    return on_peer_ike_rekey(in, now);  // ike_initiator_ike_rekey.cc
   if (outstanding_ike_rekey_) {
     ++counters_.ike_rekey_collisions;
     log_(who + "the peer's CREATE_CHILD_SA during our IKE SA rekey: TEMPORARY_FAILURE");

@@ -15,7 +15,7 @@
 #include "dataplane/control/ike/ike_sa_rekey.h"  // kNotifyTemporaryFailure
 
 namespace wp::ike {
-std::vector<Payload> Responder::rekey_ike(const std::vector<Payload>& in, IkeSa& sa) {
+std::vector<Payload> Responder::rekey_ike(const std::vector<Payload>& in, IkeSa& sa, Clock::time_point now) {
   // § 2.25.2: a rekey of the IKE SA while we rekey or delete one of its
   // Child SAs waits: TEMPORARY_FAILURE (the peer tries again later). Moving
   // the Child SAs now would leave our answer's new Child SA on the old SA.
@@ -33,7 +33,7 @@ std::vector<Payload> Responder::rekey_ike(const std::vector<Payload>& in, IkeSa&
          " is outstanding: TEMPORARY_FAILURE");
     return {make_notify(kNotifyTemporaryFailure)};
   }
-  IkeRekeyAnswer a = answer_ike_rekey(in, sa, config_.ike_suites, new_ike_spi());
+  IkeRekeyAnswer a = answer_ike_rekey(in, sa, config_.ike_suites, new_ike_spi(), now);
   if (!a.next) {
     refuse(*a.refused, sa.peer, "IKE SA rekey: " + a.why);
     return std::move(a.out);
@@ -48,7 +48,7 @@ std::vector<Payload> Responder::rekey_ike(const std::vector<Payload>& in, IkeSa&
 }
 
 IkeRekeyAnswer answer_ike_rekey(const std::vector<Payload>& in, IkeSa& old, const std::vector<IkeSuite>& suites,
-                                uint64_t new_spi) {
+                                uint64_t new_spi, std::chrono::steady_clock::time_point now) {
   IkeRekeyAnswer a;
   auto refused = [&a](Refusal r, std::string why, Payload notify) {
     a.refused = r;
@@ -79,6 +79,7 @@ IkeRekeyAnswer answer_ike_rekey(const std::vector<Payload>& in, IkeSa& old, cons
   next->spi_i = spi64(choice->proposal->spi);  // § 2.18: the rekey's initiator is the new SA's
   next->spi_r = new_spi;
   next->state = IkeSaState::established;
+  next->created = now;
   next->peer = old.peer;
   next->local = old.local;
   next->nat_detected = old.nat_detected;

@@ -191,16 +191,17 @@ Bytes Responder::handle(CSpan datagram, const Endpoint& peer, const Endpoint& lo
     return {};
   }
   ++counters_.requests;
-  if (m.header.exchange == Exchange::ike_sa_init) return on_sa_init(datagram, m, peer, local);
+  if (m.header.exchange == Exchange::ike_sa_init) return on_sa_init(datagram, m, peer, local, now);
   auto it = sas_.find(m.header.spi_r);
   if (it == sas_.end() || it->second->spi_i != m.header.spi_i) {
     refuse(Refusal::unknown_spi, peer, "no IKE SA for this SPI pair");
     return {};
   }
-  return on_encrypted(datagram, m, *it->second, peer);
+  return on_encrypted(datagram, m, *it->second, peer, now);
 }
 
-Bytes Responder::on_sa_init(CSpan datagram, const Message& m, const Endpoint& peer, const Endpoint& local) {
+Bytes Responder::on_sa_init(CSpan datagram, const Message& m, const Endpoint& peer, const Endpoint& local,
+                            Clock::time_point now) {
   if (m.header.spi_r != 0 || m.header.message_id != 0) {
     refuse(Refusal::malformed, peer, "IKE_SA_INIT with a responder SPI or a message ID");
     return {};
@@ -235,11 +236,11 @@ Bytes Responder::on_sa_init(CSpan datagram, const Message& m, const Endpoint& pe
     const uint16_t g = choice->suite.dh;
     return init_error(m.header, kNotifyInvalidKePayload, Bytes{static_cast<uint8_t>(g >> 8), static_cast<uint8_t>(g)});
   }
-  return sa_init_reply(datagram, m, *choice, peer, local);
+  return sa_init_reply(datagram, m, *choice, peer, local, now);
 }
 
 Bytes Responder::sa_init_reply(CSpan datagram, const Message& m, const IkeChoice& choice, const Endpoint& peer,
-                               const Endpoint& local) {
+                               const Endpoint& local, Clock::time_point now) {
   std::string error;
   auto dh = DhKey::generate(choice.suite.dh, error);
   Bytes g_ir;
@@ -250,6 +251,7 @@ Bytes Responder::sa_init_reply(CSpan datagram, const Message& m, const IkeChoice
   auto sa = std::make_unique<IkeSa>();
   sa->spi_i = m.header.spi_i;
   sa->spi_r = new_ike_spi();
+  sa->created = now;
   sa->peer = peer;
   sa->local = local;
   sa->suite = choice.suite;
@@ -280,7 +282,8 @@ Bytes Responder::sa_init_reply(CSpan datagram, const Message& m, const IkeChoice
   return out;
 }
 
-Bytes Responder::on_encrypted(CSpan datagram, const Message& m, IkeSa& sa, const Endpoint& from) {
+Bytes Responder::on_encrypted(CSpan datagram, const Message& m, IkeSa& sa, const Endpoint& from,
+                              Clock::time_point now) {
   const uint32_t id = m.header.message_id;
   if (sa.has_response && id == sa.last_response_id) {
     ++counters_.retransmits;
@@ -311,7 +314,7 @@ Bytes Responder::on_encrypted(CSpan datagram, const Message& m, IkeSa& sa, const
     refuse(Refusal::inner_malformed, sa.peer, std::string(ike_error_name(pr.error)));
     out = seal(sa, m.header.exchange, id, {notify(kNotifyInvalidSyntax)});
   } else {
-    out = dispatch(m, inner, sa, erase_sa);
+    out = dispatch(m, inner, sa, erase_sa, now);
   }
   if (out.empty()) return out;
   ++sa.next_request_id;
@@ -323,14 +326,15 @@ Bytes Responder::on_encrypted(CSpan datagram, const Message& m, IkeSa& sa, const
   return out;
 }
 
-Bytes Responder::dispatch(const Message& m, std::vector<Payload>& inner, IkeSa& sa, bool& erase_sa) {
+Bytes Responder::dispatch(const Message& m, std::vector<Payload>& inner, IkeSa& sa, bool& erase_sa,
+                          Clock::time_point now) {
   const Exchange ex = m.header.exchange;
   const bool established = sa.state == IkeSaState::established;
   if (ex == Exchange::ike_auth && !established) return seal(sa, ex, m.header.message_id, on_auth(inner, sa, erase_sa));
   if (ex == Exchange::informational && established)
     return seal(sa, ex, m.header.message_id, on_informational(inner, sa, erase_sa));
   if (ex == Exchange::create_child_sa && established)
-    return seal(sa, ex, m.header.message_id, on_create_child(inner, sa));
+    return seal(sa, ex, m.header.message_id, on_create_child(inner, sa, now));
   refuse(Refusal::unexpected_exchange, sa.peer,
          "exchange " + std::to_string(static_cast<int>(ex)) + (established ? " after IKE_AUTH" : " before IKE_AUTH"));
   return {};

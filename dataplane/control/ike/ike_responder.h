@@ -143,16 +143,18 @@ class Responder {
   void reconfigure(ResponderConfig next);
 
  private:
-  Bytes on_sa_init(CSpan datagram, const Message& m, const Endpoint& peer, const Endpoint& local);
+  // `now` throughout: when the datagram arrived, on the caller's clock (IkeSa::created).
+  Bytes on_sa_init(CSpan datagram, const Message& m, const Endpoint& peer, const Endpoint& local,
+                   Clock::time_point now);
   Bytes sa_init_reply(CSpan datagram, const Message& m, const IkeChoice& choice, const Endpoint& peer,
-                      const Endpoint& local);
-  Bytes on_encrypted(CSpan datagram, const Message& m, IkeSa& sa, const Endpoint& from);
-  Bytes dispatch(const Message& m, std::vector<Payload>& inner, IkeSa& sa, bool& erase);
+                      const Endpoint& local, Clock::time_point now);
+  Bytes on_encrypted(CSpan datagram, const Message& m, IkeSa& sa, const Endpoint& from, Clock::time_point now);
+  Bytes dispatch(const Message& m, std::vector<Payload>& inner, IkeSa& sa, bool& erase, Clock::time_point now);
   std::vector<Payload> on_auth(const std::vector<Payload>& in, IkeSa& sa, bool& erase);
   bool authenticate(const std::vector<Payload>& in, IkeSa& sa);
   void add_child(const std::vector<Payload>& in, IkeSa& sa, std::vector<Payload>& out);
-  std::vector<Payload> on_create_child(const std::vector<Payload>& in, IkeSa& sa);
-  std::vector<Payload> rekey_ike(const std::vector<Payload>& in, IkeSa& sa);
+  std::vector<Payload> on_create_child(const std::vector<Payload>& in, IkeSa& sa, Clock::time_point now);
+  std::vector<Payload> rekey_ike(const std::vector<Payload>& in, IkeSa& sa, Clock::time_point now);
   bool narrow_child(const TsPayload& tsi, const TsPayload& tsr, IkeSa& sa, ChildSa& child, std::vector<Payload>& out);
   uint32_t install_child(IkeSa& sa, ChildSa child, const EspChoice& choice, CSpan ni, CSpan nr, CSpan g_ir);
   std::vector<Payload> on_informational(const std::vector<Payload>& in, IkeSa& sa, bool& erase);

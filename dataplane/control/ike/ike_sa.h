@@ -162,7 +162,10 @@ struct IkeSa {
   // Initiator flag and ours do not, which Initiator::handle and seal_on
   // translate.
   bool peer_initiated = false;
-  std::chrono::steady_clock::time_point created = std::chrono::steady_clock::now();
+  // When it was made, on the clock of the caller's `now` (IKE_SA_INIT, a
+  // rekey; an HA copy: the record's age_ms back from when it arrived), so
+  // that our lifetimes and the synced age never mix two clocks.
+  std::chrono::steady_clock::time_point created{};
   IkeSuite suite;
   IkeKeys keys;
   Bytes ni, nr, init_request, init_response;  // for the AUTH payloads (§ 2.15)

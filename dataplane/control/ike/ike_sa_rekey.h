@@ -51,7 +51,7 @@ class IkeSaRekey {
 // ike_initiator_ike_rekey.cc) run this one code. The first of the peer's
 // IKE proposals holding one of `suites` (with the peer's new SPI), its KE of
 // that suite's group (else INVALID_KE_PAYLOAD naming it), our new SPI
-// `new_spi`, a fresh Nr, SKEYSEED = prf(SK_d (old), g^ir (new) | Ni | Nr)
+// `new_spi` (made at `now`), a fresh Nr, SKEYSEED = prf(SK_d (old), g^ir (new) | Ni | Nr)
 // and the seven keys with the peer as the new SA's initiator. The caller
 // stores it, logs and counts; collisions (§ 2.8.2) are its own.
 struct IkeRekeyAnswer {
@@ -62,7 +62,7 @@ struct IkeRekeyAnswer {
   std::string why;
 };
 IkeRekeyAnswer answer_ike_rekey(const std::vector<Payload>& in, IkeSa& old, const std::vector<IkeSuite>& suites,
-                                uint64_t new_spi);
+                                uint64_t new_spi, std::chrono::steady_clock::time_point now);
 
 // Notify TEMPORARY_FAILURE (§ 2.25): a CREATE_CHILD_SA that collides with
 // an IKE SA rekey in progress.

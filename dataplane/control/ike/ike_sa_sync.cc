@@ -1,6 +1,7 @@
 // IKE SA state of the HA pair; see ike_sa_sync.h.
 #include "dataplane/control/ike/ike_sa_sync.h"
 
+#include <algorithm>
 #include <cstdio>
 
 #include "dataplane/control/ike/ike_responder.h"
@@ -39,7 +40,8 @@ uint64_t mix(uint64_t h, uint64_t v) { return (h ^ v) * 0x100000001b3ull + (h >>
 
 }  // namespace
 
-void encode_ike_sa(const IkeSa& sa, uint32_t node, const ChildSeqs& seqs, pb::IkeSaRecord& rec) {
+void encode_ike_sa(const IkeSa& sa, uint32_t node, std::chrono::steady_clock::time_point now, const ChildSeqs& seqs,
+                   pb::IkeSaRecord& rec) {
   rec.set_kind(pb::IkeSaRecord::UPSERT);
   rec.set_spi_i(sa.spi_i);
   rec.set_spi_r(sa.spi_r);
@@ -75,7 +77,7 @@ void encode_ike_sa(const IkeSa& sa, uint32_t node, const ChildSeqs& seqs, pb::Ik
   rec.set_last_response_id(sa.last_response_id);
   rec.set_last_response(bytes_str(sa.last_response));
   rec.set_age_ms(static_cast<uint64_t>(
-      std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::steady_clock::now() - sa.created).count()));
+      std::max<int64_t>(0, std::chrono::duration_cast<std::chrono::milliseconds>(now - sa.created).count())));
   for (const ChildSa* child : children_oldest_first(sa)) {  // decode_ike_sa keeps that order (ChildSa::made)
     const ChildSa& c = *child;
     const uint32_t spi_in = c.spi_in;
@@ -94,12 +96,16 @@ void encode_ike_sa(const IkeSa& sa, uint32_t node, const ChildSeqs& seqs, pb::Ik
     if (auto s = seqs.find(spi_in); s != seqs.end()) {
       r->set_seq_out(s->second.seq_out);
       r->set_replay_top(s->second.replay_top);
+      r->set_bytes(s->second.bytes);
+      if (s->second.born != std::chrono::steady_clock::time_point{})
+        r->set_age_ms(static_cast<uint64_t>(std::max<int64_t>(
+            0, std::chrono::duration_cast<std::chrono::milliseconds>(now - s->second.born).count())));
     }
   }
 }
 
-std::unique_ptr<IkeSa> decode_ike_sa(const pb::IkeSaRecord& rec, const ResponderConfig& config, ChildSeqs& seqs,
-                                     std::string& error) {
+std::unique_ptr<IkeSa> decode_ike_sa(const pb::IkeSaRecord& rec, const ResponderConfig& config,
+                                     std::chrono::steady_clock::time_point now, ChildSeqs& seqs, std::string& error) {
   const std::string what = "IKE SA " + spi_text(rec.spi_i()) + "_i " + spi_text(rec.spi_r()) + "_r: ";
   const PeerConfig* peer = nullptr;
   for (const PeerConfig& p : config.peers)
@@ -154,9 +160,9 @@ std::unique_ptr<IkeSa> decode_ike_sa(const pb::IkeSaRecord& rec, const Responder
   sa->last_response_id = rec.last_response_id();
   sa->last_response = str_bytes(rec.last_response());
   // An IKE SA lives at most its hard lifetime (ike_lifetime_s <= 86400): a week is past any real age.
-  constexpr uint64_t kMaxAgeMs = 7ull * 86400 * 1000;
+  constexpr uint64_t kMaxAgeMs = 7ull * 86400 * 1000;  // a Child SA's too
   if (rec.age_ms() > kMaxAgeMs) return error = what + "age of " + std::to_string(rec.age_ms()) + " ms is past a week", nullptr;
-  sa->created = std::chrono::steady_clock::now() - std::chrono::milliseconds(rec.age_ms());
+  sa->created = now - std::chrono::milliseconds(rec.age_ms());
   for (const pb::IkeChildRecord& r : rec.children()) {
     ChildSa c;
     c.spi_in = r.spi_in();
@@ -180,7 +186,10 @@ std::unique_ptr<IkeSa> decode_ike_sa(const pb::IkeSaRecord& rec, const Responder
       return error = what + "Child SA " + std::to_string(c.spi_in) + ": key lengths do not match its suite", nullptr;
     if (c.spi_in == 0 || sa->children.count(c.spi_in))
       return error = what + "Child SA inbound SPI 0 or listed twice", nullptr;
-    seqs[c.spi_in] = {r.seq_out(), r.replay_top()};
+    if (r.has_age_ms() && r.age_ms() > kMaxAgeMs)
+      return error = what + "Child SA " + std::to_string(c.spi_in) + ": age past a week", nullptr;
+    ChildSeq& s = seqs[c.spi_in] = {r.seq_out(), r.replay_top(), r.bytes()};
+    if (r.has_age_ms()) s.born = now - std::chrono::milliseconds(r.age_ms());  // else: an older peer's, unknown
     const uint32_t spi_in = c.spi_in;
     sa->children.emplace(spi_in, std::move(c));
   }
@@ -247,6 +256,7 @@ size_t add_seq_marks(const ChildSeqs& seqs, ChildSeqs& heard, pb::IkeSync& msg) 
     m->set_spi_in(spi_in);
     m->set_seq_out(s.seq_out);
     m->set_replay_top(s.replay_top);
+    m->set_bytes(s.bytes);
     ++n;
   }
   return n;
