@@ -447,13 +447,19 @@ void Svr6Lan::error_from_wan(rte_mbuf* m, const ParsedPacket& pp, Session& s, Di
   const auto [e, len] = carried_error(m, pp, md);
   if (len <= 0 || !quotes_packet_of(e, static_cast<uint32_t>(len), sent) || !unicast(md.icmp_location6))
     return ctx_.drop(m, DropReason::svr6_icmp6_error_invalid);
-  if (s6.iface[k] == kRoute6Tunnel) return ctx_.drop(m, DropReason::svr_icmp_error_unsupported);
   // A Packet Too Big's MTU as it is: the IPv6 packet crossed the session unchanged, so it fitted our
   // own WAN leg (refuse_too_big) and what the far side reports is smaller.
   uint32_t rest = load_be32(e + 4);
   if (e[0] == kIcmp6PacketTooBig) rest = std::max(rest, kIpv6MinMtu);
-  icmp6_errors_.relay(m->pool, e + 8, static_cast<uint32_t>(len - 8), md.icmp_location6, sent.src, s6.iface[k],
-                      s6.next_hop[k], e[0], e[1], rest, Counter::svr6_icmp6_errors_relayed);
+  const uint32_t quoted = static_cast<uint32_t>(len - 8);
+  if (s6.iface[k] == kRoute6Tunnel) {  // sealed as the session's own packets that way (to_lan)
+    if (rte_mbuf* r = icmp6_errors_.relayed(m->pool, e + 8, quoted, md.icmp_location6, sent.src, e[0], e[1], rest,
+                                            Counter::svr6_icmp6_errors_relayed))
+      into_tunnel(r, tunnel_of_hop6(s6.next_hop[k]));
+  } else {
+    icmp6_errors_.relay(m->pool, e + 8, quoted, md.icmp_location6, sent.src, s6.iface[k], s6.next_hop[k], e[0], e[1],
+                        rest, Counter::svr6_icmp6_errors_relayed);
+  }
   rte_pktmbuf_free(m);
 }
 

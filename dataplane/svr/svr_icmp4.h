@@ -36,15 +36,17 @@
 #include "dataplane/svr/metadata.h"
 #include "dataplane/worker/context.h"
 #include "dataplane/worker/rate_limit.h"
-#include "dataplane/worker/tx.h"
 
 namespace wp {
 
+class Fragments;
+
 class SvrIcmp4 {
  public:
-  SvrIcmp4(WorkerContext& ctx, Tx& tx, CryptoBatch& crypto, MetadataOnly& metadata_only)
+  // `fragments`: how an error leaves toward our host, out of a port or into an IPsec tunnel.
+  SvrIcmp4(WorkerContext& ctx, Fragments& fragments, CryptoBatch& crypto, MetadataOnly& metadata_only)
       : ctx_(ctx),
-        tx_(tx),
+        fragments_(fragments),
         carrier_(ctx, crypto, metadata_only, Counter::svr_icmp4_errors_carried, Counter::svr_icmp4_rate_limited),
         transit_(ctx, crypto, metadata_only, Counter::svr_icmp4_errors_transited, Counter::svr_icmp4_rate_limited) {}
 
@@ -73,7 +75,7 @@ class SvrIcmp4 {
              uint8_t type, uint8_t code, uint32_t rest);
 
   WorkerContext& ctx_;
-  Tx& tx_;
+  Fragments& fragments_;
   IcmpErrorCarrier carrier_;
   IcmpErrorCarrier transit_;  // carriers a transit hop sends on along the other leg
   TokenBucket relay_rate_;  // errors relayed to our LAN hosts

@@ -1,0 +1,155 @@
+// ICMPv4 errors through an IPv4 SVR session whose side at one router is a
+// legacy site's IPsec tunnel (docs/svr-wire-format.md § ICMP errors through
+// the session; docs/ipsec.md § ESP in the worker loop), through real workers
+// of two routers, frames carried between them by the test:
+//
+//   site host 10.50.0.7 =ESP= [r2 headend] 172.16.0.2 ==WAN== 172.16.0.1 [r1] - server 10.1.0.10
+//
+// An error about the site host's packet that reaches r1's LAN (a router past
+// r1 says Fragmentation Needed) travels back in the session (TLV 20) and r2
+// seals it into the tunnel with the tunnel's outbound Child SA, as the
+// session's own packets that way: the site opens an error from the location
+// to its host, quoting the host's packet with the host's own addresses. With
+// no outbound SA it is esp_no_sa, as the session's packets are.
+#include <gtest/gtest.h>
+
+#include <cstring>
+
+#include "dataplane/ip/icmp.h"
+#include "tests/unit/esp_site.h"
+#include "tests/unit/icmp4_error_check.h"
+
+namespace wp {
+namespace {
+
+using namespace test;
+
+const Ipv4 kFarServer = ip("10.1.0.10");  // on r1's LAN
+const Ipv4 kBeyond = ip("10.1.0.254");    // a router on r1's LAN, on the way to the server
+constexpr Mac kFarServerMac = {2, 0, 0, 0, 0x71, 0x10};
+constexpr uint16_t kSitePort = 40000;
+
+// r2, the headend of esp_site.h: the tunnel's tenant (branch) may reach far behind r1 over SVR.
+config::Config headend_svr_config() {
+  config::Config c = headend_config();
+  add_service(c, {"far", "10.1.0.10/32", "tcp", "80", "r1"});
+  add_policy(c, "branch", "far", "");
+  add_peer(c, "r1", {"172.16.0.1"}, kKey12);
+  return c;
+}
+
+// r1: far on its LAN, for the tenant named branch (as r2's metadata says).
+config::Config far_config() {
+  config::Config c = router_base("r1", "10.1.0.1/24", {{"wan0", "172.16.0.1/24"}});
+  c.add_tenants()->set_name("branch");
+  add_service(c, {"far", "10.1.0.10/32", "tcp", "80", ""});
+  add_policy(c, "branch", "far", "");
+  add_peer(c, "r2", {"172.16.0.2"}, kKey12);
+  return c;
+}
+
+struct TwoRouters {
+  Tunnel tu;
+  std::unique_ptr<Router> r2 = make_router(tu, headend_svr_config());
+  std::unique_ptr<Router> r1 = std::make_unique<Router>(far_config());
+  TwoRouters() {
+    r2->neighbor(kWan, kR1Wan, kR1Mac);
+    r1->neighbor(kWan, kR2Wan, kR2Mac);
+    r1->neighbor(kLan, kFarServer, kFarServerMac);
+  }
+  // The site host's TCP segment (DF) to the server, as the site sends it (a frame, sealed later).
+  static Bytes site_tcp(uint8_t flags, size_t data = 0) {
+    return Pkt().ipv4(kSiteHost, kFarServer).frag(0x4000).tcp(kSitePort, 80, flags, 7000, 1).payload(std::string(data, 'd')).bytes();
+  }
+  // `sent` sealed by the site, over SVR from r2 to r1: what r1 put on its LAN.
+  Frame restored_at_r1(const Bytes& sent) {
+    const Frame w = r2->send_one(kWan, tu.seal(sent));
+    EXPECT_EQ(w.dst(), kR1Wan) << r2->drops();
+    const Frame lan = r1->send_one(kWan, w.raw);
+    EXPECT_EQ(lan.port, kLan) << r1->drops();
+    return lan;
+  }
+  // SYN and SYN-ACK through both routers and the tunnel.
+  void open_tcp() {
+    restored_at_r1(site_tcp(kTcpSyn));
+    const Bytes synack = Pkt().eth(kR1Mac, kFarServerMac).ipv4(kFarServer, kSiteHost).tcp(80, kSitePort, 0x12, 9000, 7001).bytes();
+    const Frame w = r1->send_one(kLan, synack);
+    ASSERT_EQ(w.port, kWan) << r1->drops();
+    ASSERT_FALSE(tu.open(r2->send_one(kWan, w.raw)).empty()) << r2->drops();
+  }
+  // `error` into r1's LAN: r1's carrier (on its WAN), then whatever r2 sends for it.
+  std::vector<Frame> through(const Bytes& error) {
+    const Frame carrier = r1->send_one(kLan, error);
+    EXPECT_EQ(carrier.port, kWan) << r1->drops();
+    return r2->send(kWan, carrier.raw);
+  }
+};
+
+// `inner` (what the site opened: an IPv4 packet) is an ICMPv4 error `type`/`code` (bytes 4-7
+// `rest`) from `from` to the site host, checksums valid, quoting the IPv4 header of the host's
+// `sent` (its addresses, protocol, length) and its first 8 bytes of L4 header only.
+void expect_icmp4_to_site_host(const Bytes& inner, const Bytes& sent, Ipv4 from, uint8_t type, uint8_t code,
+                               uint32_t rest) {
+  ASSERT_EQ(inner.size(), 20u + 8u + 20u + 8u) << "the IPv4 header and 8 bytes of L4 header, no data";
+  EXPECT_EQ(inner[0], 0x45);
+  EXPECT_EQ(ones_fold(ones_sum(inner.data(), 20)), 0xffff) << "header checksum";
+  EXPECT_EQ(get32(inner.data() + 12), from);
+  EXPECT_EQ(get32(inner.data() + 16), kSiteHost);
+  ASSERT_EQ(inner[9], Pkt::kIcmp);
+  const uint8_t* icmp = inner.data() + 20;
+  EXPECT_EQ(ones_fold(ones_sum(icmp, inner.size() - 20)), 0xffff) << "ICMP checksum";
+  EXPECT_EQ(icmp[0], type);
+  EXPECT_EQ(icmp[1], code);
+  EXPECT_EQ(get32(icmp + 4), rest);
+  const uint8_t* q = icmp + 8;
+  EXPECT_EQ(ones_fold(ones_sum(q, 20)), 0xffff) << "quoted header checksum";
+  const uint8_t* s = sent.data() + 14;
+  EXPECT_EQ(std::memcmp(q + 12, s + 12, 8), 0) << "the site host's addresses";
+  EXPECT_EQ(q[9], s[9]);
+  EXPECT_EQ(get16(q + 2), get16(s + 2)) << "its length";
+  EXPECT_EQ(std::memcmp(q + 20, s + 20, 8), 0) << "its ports and sequence number";
+}
+
+// A router past r1 says the site host's DF segment is too big: r2 seals the error into the
+// tunnel, and the site opens it as from that router to its host, about the host's segment.
+TEST(EspSvrIcmpError, FragNeededFromBeyondTheFarRouterIsSealedIntoTheTunnel) {
+  TwoRouters n;
+  n.open_tcp();
+  const Bytes seg = TwoRouters::site_tcp(0x18, 1300);
+  const Bytes error =
+      icmp4_error_frame(kR1Mac, kFarServerMac, kBeyond, kSiteHost, kIcmpDestUnreachable, kIcmpCodeFragNeeded, 1280,
+                        n.restored_at_r1(seg));
+  const std::vector<Frame> out = n.through(error);
+  ASSERT_EQ(out.size(), 1u) << n.r2->drops();
+  EXPECT_EQ(out[0].port, kWan);
+  EXPECT_EQ(out[0].dst(), kSite) << "ESP to the site";
+  const Bytes inner = n.tu.open(out[0]);
+  ASSERT_FALSE(inner.empty()) << "the site opens it with its Child SA";
+  EXPECT_FALSE(n.tu.opened_ipv6);
+  expect_icmp4_to_site_host(inner, seg, kBeyond, kIcmpDestUnreachable, kIcmpCodeFragNeeded, 1280);
+  EXPECT_EQ(n.r1->count(Counter::svr_icmp4_errors_carried), 1u);
+  EXPECT_EQ(n.r2->count(Counter::svr_icmp4_errors_relayed), 1u);
+  EXPECT_EQ(n.r2->drop_count(DropReason::svr_icmp_error_unsupported), 0u);
+  EXPECT_EQ(tunnel_counter(*n.r2, &EspTunnelCounters::out_packets), 2u) << "the SYN-ACK and the error";
+  EXPECT_EQ(n.r1->total_drops(), 0u) << n.r1->drops();
+  EXPECT_EQ(n.r2->total_drops(), 0u) << n.r2->drops();
+}
+
+// The tunnel lost its outbound SA after the session opened: the error is dropped where the
+// session's own packets would be (esp_no_sa, the tunnel's out_drops), relayed as far as r2.
+TEST(EspSvrIcmpError, IntoATunnelWithoutOutboundSaIsEspNoSa) {
+  TwoRouters n;
+  n.open_tcp();
+  const Bytes seg = TwoRouters::site_tcp(0x18, 1300);
+  const Bytes error =
+      icmp4_error_frame(kR1Mac, kFarServerMac, kBeyond, kSiteHost, kIcmpDestUnreachable, kIcmpCodeFragNeeded, 1280,
+                        n.restored_at_r1(seg));
+  n.tu.headend->mutable_tunnel(kTunnel).out_sa = kEspNoSa;
+  EXPECT_TRUE(n.through(error).empty());
+  EXPECT_EQ(n.r2->count(Counter::svr_icmp4_errors_relayed), 1u);
+  EXPECT_EQ(n.r2->drop_count(DropReason::esp_no_sa), 1u) << n.r2->drops();
+  EXPECT_EQ(tunnel_counter(*n.r2, &EspTunnelCounters::out_drops), 1u);
+}
+
+}  // namespace
+}  // namespace wp
