@@ -18,7 +18,10 @@
 // router checks the HMAC (WanInput), that the quote is a packet its own LAN
 // host sent in that session and that the location is unicast, writes the
 // host's own tuple into the quote (header checksum fixed) and sends the host
-// the error from the location, at kIcmpErrorRate a second a worker. A transit
+// the error from the location, at kIcmpErrorRate a second a worker; behind an
+// IPsec tunnel side, sealed into the tunnel as the session's own packets that
+// way (Fragments::transmit; its own Fragmentation Needed for a restored DF
+// segment above the tunnel's MTU comes from its tunnels[].address). A transit
 // hop (both sides WAN legs) checks the same and sends the carrier on along the
 // other leg, re-signed with that leg's key (svr/icmp_error_carrier.h). The MTU
 // of a Fragmentation Needed passes unchanged: an IPv4 packet crosses the

@@ -15,7 +15,8 @@
 // (by its ifindex, or by a gateway on the tunnel's ipv6_address prefix)
 // seals LAN traffic into the tunnel; withdrawn, it is ipv6_no_route. An
 // ICMPv6 error about the site host's packet that reaches r1's LAN comes back
-// in the session and is sealed into the tunnel (TLV 21).
+// in the session and is sealed into the tunnel (TLV 21); r2's own Packet Too
+// Big for an answer above the tunnel's MTU goes back in the session.
 #include <gtest/gtest.h>
 
 #include <cstring>
@@ -230,6 +231,28 @@ TEST(EspSvr6, AnErrorAboutTheSiteHostsPacketIsSealedIntoTheTunnel) {
   EXPECT_TRUE(n.r2->send(kWan, again.raw).empty());
   EXPECT_EQ(n.r2->count(Counter::svr6_icmp6_errors_relayed), 2u);
   EXPECT_EQ(n.r2->drop_count(DropReason::esp_no_sa), 1u) << n.r2->drops();
+}
+
+// The server's answer, restored at r2, is above the tunnel's MTU (1400): dropped as svr6_too_big,
+// and r2's own Packet Too Big, from its address on the tunnel (ipv6_address), goes back in the
+// session to the server, as a LAN port's would.
+TEST(EspSvr6, AnAnswerAboveTheTunnelMtuIsAnsweredThroughTheSession) {
+  TwoRouters n;
+  Frame w1 = n.r2->send_one(kWan, n.from_site(Pkt6().ipv6(kSiteHost6, kFarServer6).tcp(40000, 80, kTcpSyn)));
+  ASSERT_EQ(n.r1->send_one(kWan, w1.raw).port, kLan) << n.r1->drops();
+  const Bytes big =
+      n.from_server(Pkt6().ipv6(kFarServer6, kSiteHost6).tcp(80, 40000, kTcpSyn | 0x10).payload(std::string(1360, 'd')));
+  ASSERT_EQ(big.size() - 14, 1420u);
+  const Frame w2 = n.r1->send_one(kLan, big);
+  ASSERT_EQ(w2.port, kWan) << n.r1->drops();
+  const Frame carrier = n.r2->send_one(kWan, w2.raw);
+  ASSERT_EQ(carrier.dst(), kR1Wan) << "the error back in the session, the answer nowhere";
+  EXPECT_EQ(n.r2->drop_count(DropReason::svr6_too_big), 1u);
+  EXPECT_EQ(n.r2->count(Counter::svr6_icmp6_errors_carried), 1u);
+  const Frame f = n.r1->send_one(kWan, carrier.raw);
+  ASSERT_EQ(f.port, kLan) << n.r1->drops();
+  EXPECT_EQ(std::memcmp(f.raw.data(), kFarServerMac.data(), 6), 0) << "to the server's MAC";
+  expect_relayed(f, big, ip6("2001:db8:10::1"), ip6(kFarServer6), kIcmp6PacketTooBig, 0, 1400, 20);
 }
 
 // HA: a session from a port is posted whole on HA's IPv6 ring; one whose LAN

@@ -1,6 +1,6 @@
 // ICMPv4 errors through an IPv4 SVR session whose side at one router is a
-// legacy site's IPsec tunnel (docs/svr-wire-format.md § ICMP errors through
-// the session; docs/ipsec.md § ESP in the worker loop), through real workers
+// legacy site's IPsec tunnel (docs/ipsec.md § ESP in the worker loop;
+// docs/svr-wire-format.md § ICMP errors through the session), through real workers
 // of two routers, frames carried between them by the test:
 //
 //   site host 10.50.0.7 =ESP= [r2 headend] 172.16.0.2 ==WAN== 172.16.0.1 [r1] - server 10.1.0.10
