@@ -20,6 +20,7 @@ rte_mbuf* build_icmp4_error(rte_mempool* pool, const uint8_t* ip, uint16_t quote
   }
   c->hash.sched = {};  // a recycled mbuf keeps its last packet's QoS class: none (worker/qos_tx.h)
   std::memset(f, 0, kEthHdrLen + 20 + 8);
+  store_be16(f + 12, kEtherTypeIpv4);  // a frame that parses as IPv4 before Tx writes its L2 (into a tunnel)
   uint8_t* rip = f + kEthHdrLen;
   rip[0] = 0x45;
   store_be16(rip + 2, static_cast<uint16_t>(20 + 8 + quote));

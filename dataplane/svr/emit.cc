@@ -11,6 +11,17 @@
 #include "dataplane/worker/qos_tx.h"
 
 namespace wp {
+namespace {
+
+// The MTU of LAN side `out`: its port's or its IPsec tunnel's; none known (a tunnel a commit
+// removed: the ESP step counts it): no limit here.
+uint32_t lan_mtu(const WorkerContext& ctx, const SideOut& out) {
+  if (out.iface >= 0) return ctx.rm().interfaces[static_cast<size_t>(out.iface)].mtu;
+  const uint16_t tunnel = out.iface == kIfaceTunnel ? ctx.tunnel_mtu(out.next_hop) : 0;
+  return tunnel ? tunnel : UINT32_MAX;
+}
+
+}  // namespace
 
 inline void Emit::account(const ParsedPacket& pp, Session& s, Dir dir) {
   size_t d = static_cast<size_t>(dir);
@@ -54,8 +65,8 @@ void Emit::send(rte_mbuf* m, ParsedPacket& pp, Session& s, Dir dir) {
   if (pp.proto == kProtoTcp && (pp.tcp_flags & kTcpSyn) && (s.crypto || waypoint6_grows(s)))
     crypto_.clamp_mss(m, pp, s);
   if (out.peer >= 0 && !prepare_wan(m, pp, s, dir, out)) return;
-  // A restored DF segment above the LAN MTU: its sender is across the WAN (svr/svr_icmp4.h).
-  if (out.peer < 0 && out.iface >= 0 && icmp4_ && pp.end - pp.l3 > ctx_.rm().interfaces[out.iface].mtu) [[unlikely]]
+  // A restored DF segment above the LAN side's MTU: its sender is across the WAN (svr/svr_icmp4.h).
+  if (out.peer < 0 && icmp4_ && uint32_t{pp.end} - pp.l3 > lan_mtu(ctx_, out)) [[unlikely]]
     if (icmp4_->refuse_too_big(m, pp, s, dir, out)) return;
   ctx_.counters->add(Counter::fast_path_packets);
   ctx_.counters->add(Counter::fast_path_bytes, pp.end - pp.l3);

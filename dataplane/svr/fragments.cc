@@ -229,33 +229,45 @@ void Fragments::into_tunnel(rte_mbuf* m, const ParsedPacket& pp, Ipv4 tunnel) {
       [&](rte_mbuf* f) { tunnels_->output(f, parse_packet(pkt_data(f), f->data_len), tunnel); });
 }
 
+Ipv4 Fragments::tunnel_address(uint32_t tunnel) const {
+  const auto& tunnels = ctx_.rm().tunnels;
+  return tunnels_ && tunnel < tunnels.size() ? tunnels[tunnel].addr : 0;
+}
+
 // ICMP type 3 code 4 (RFC 1191) for the packet at `ip`, telling its sender
-// `mtu`, out of `iface` from that interface's address; at most
-// kIcmpErrorsPerSecond per worker.
+// `mtu`, out of `iface` from that interface's address, or into IPsec tunnel
+// `next_hop` (iface kIfaceTunnel) from our address on it, sealed as any
+// packet into it; at most kIcmpErrorsPerSecond per worker.
 bool Fragments::frag_needed_to(const ParsedPacket& pp, const uint8_t* ip, int iface, Ipv4 next_hop, uint16_t mtu,
                                rte_mempool* pool) {
   const auto& ifs = ctx_.rm().interfaces;
-  if (iface < 0 || static_cast<size_t>(iface) >= ifs.size()) return false;
+  const bool tunnel = iface == kIfaceTunnel;
+  if (tunnel ? tunnel_address(next_hop) == 0 : iface < 0 || static_cast<size_t>(iface) >= ifs.size()) return false;
   if (!icmp_rate_.take(ctx_.now_ms, kIcmpErrorsPerSecond, kIcmpErrorBurst)) {
     ctx_.counters->add(Counter::icmp_frag_needed_rate_limited);
     return false;
   }
   const uint16_t quote = static_cast<uint16_t>(pp.l4 - pp.l3 + 8);  // RFC 792: IP header + 64 bits
-  rte_mbuf* c = build_icmp_frag_needed(pool, ip, quote, ifs[static_cast<size_t>(iface)].addr, pp.src, mtu);
+  const Ipv4 from = tunnel ? tunnel_address(next_hop) : ifs[static_cast<size_t>(iface)].addr;
+  rte_mbuf* c = build_icmp_frag_needed(pool, ip, quote, from, pp.src, mtu);
   if (!c) return false;
   ctx_.counters->add(Counter::icmp_frag_needed_sent);
+  if (tunnel) return into_tunnel(c, parse_packet(pkt_data(c), c->data_len), next_hop), true;
   tx_.transmit(c, iface, next_hop);
   return true;
 }
 
-// Only when the route back to the sender is a LAN interface: one reached over
-// the WAN (a site behind another waypoint, the internet) or through another
-// tunnel would get the error from an address it never talked to.
+// Only when the route back to the sender is a LAN interface, or a tunnel we
+// have an address on (tunnels[].address): one reached over the WAN (a site
+// behind another waypoint, the internet) or through a tunnel without one would
+// get the error from an address it never talked to.
 void Fragments::frag_needed_to_sender(rte_mbuf* m, const ParsedPacket& pp, uint16_t mtu) {
   const auto back = ctx_.route(pp.src, 0);
   const auto& ifs = ctx_.rm().interfaces;
-  if (!back || back->iface < 0 || static_cast<size_t>(back->iface) >= ifs.size() ||
-      ifs[static_cast<size_t>(back->iface)].wan) {
+  const bool lan = back && (back->tunnel() ? tunnel_address(back->addr) != 0
+                                           : back->iface >= 0 && static_cast<size_t>(back->iface) < ifs.size() &&
+                                                 !ifs[static_cast<size_t>(back->iface)].wan);
+  if (!lan) {
     ctx_.counters->add(Counter::tunnel_frag_needed_unsent);
     return;
   }
@@ -265,8 +277,9 @@ void Fragments::frag_needed_to_sender(rte_mbuf* m, const ParsedPacket& pp, uint1
 // A TCP segment with DF that will not fit the WAN leg once sealed: the
 // sender learns the MTU it may use (ICMP type 3 code 4, RFC 1191: the
 // next-hop MTU less our worst-case per-packet overhead) instead of a silent
-// drop. Only towards a sender on a LAN leg: one behind another waypoint
-// would get it from the wrong addresses, so that case stays a counted drop.
+// drop. Only towards a sender on a LAN leg (a port, or a tunnel we have an
+// address on): one behind another waypoint would get it from the wrong
+// addresses, so that case stays a counted drop.
 // At most kIcmpErrorsPerSecond (burst kIcmpErrorBurst) per worker.
 bool Fragments::refuse_oversize_tcp(rte_mbuf* m, const ParsedPacket& pp, const Session& s, Dir dir, const SideOut& out,
                                     bool need_md) {

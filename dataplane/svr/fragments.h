@@ -113,6 +113,7 @@ class Fragments {
   rte_mbuf* hold6(rte_mbuf* m, const Ipv6View& v);
   void into_tunnel(rte_mbuf* m, const ParsedPacket& pp, Ipv4 tunnel);
   void frag_needed_to_sender(rte_mbuf* m, const ParsedPacket& pp, uint16_t mtu);
+  Ipv4 tunnel_address(uint32_t tunnel) const;  // ours on it (tunnels[].address); 0: none, or no ESP step
   bool frag_needed_to(const ParsedPacket& pp, const uint8_t* ip, int iface, Ipv4 next_hop, uint16_t mtu,
                       rte_mempool* pool);
   WorkerContext& ctx_;

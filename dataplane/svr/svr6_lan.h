@@ -56,7 +56,9 @@
 // docs/ipsec.md § IPv6 inside tunnels) has the tunnel as its LAN side, as
 // IPv4's tunnel -> SVR sessions do (svr/lan_input.cc): iface kRoute6Tunnel,
 // next hop tunnel_hop6(the tunnel); packets leaving on it are translated
-// back, then sealed by the tunnel's owner (EspStep::output6), never sent by a port.
+// back, then sealed by the tunnel's owner (EspStep::output6), never sent by a port;
+// so are the errors relayed to the site host, and our own Packet Too Big for
+// a restored packet above the tunnel's MTU comes from its tunnels[].ipv6_address.
 //
 // Owner rule: the ingress picks its waypoint ports by affinity_class6 of the
 // IPv6 tuple, so IPv6 LAN packets (dispatched by that class, route6_step.h)

@@ -6,6 +6,7 @@
 #include "dataplane/ip/checksum.h"
 #include "dataplane/ip/icmp.h"
 #include "dataplane/ip/packet_edit.h"
+#include "dataplane/svr/fragments.h"
 
 namespace wp {
 namespace {
@@ -97,8 +98,9 @@ void SvrIcmp4::error_from_wan(rte_mbuf* m, const ParsedPacket& pp, Session& s, D
   const SideOut& lan = dir == Dir::forward ? s.out_fwd : s.out_rev;
   // A transit hop of an IPv4 session sends it on along its other leg; an IPv6 session's carries TLV 21.
   const bool transit = s.side_a_wan() && s.side_b_wan();
-  // Else only to a LAN port of ours: not an IPsec tunnel or an IPv6 side.
-  if (!md.has_icmp_location4 || (transit ? transit_ipv6(s) : lan.peer >= 0 || lan.iface < 0))
+  // Else only to a LAN side of ours, a port or an IPsec tunnel; not an IPv6 side.
+  const bool lan_side = lan.peer < 0 && (lan.iface >= 0 || lan.iface == kIfaceTunnel);
+  if (!md.has_icmp_location4 || (transit ? transit_ipv6(s) : !lan_side))
     return ctx_.drop(m, DropReason::svr_icmp_error_unsupported);
   const Dir about = other_dir(dir);
   const auto [e, len] = carried_error(m, pp, md);
@@ -128,16 +130,30 @@ void SvrIcmp4::error_from_wan(rte_mbuf* m, const ParsedPacket& pp, Session& s, D
   rte_mbuf* r = build_icmp4_error(pool, quote, static_cast<uint16_t>(n), md.icmp_location4, host.src, type, code, rest);
   if (!r) return ctx_.counters->add(Counter::svr_icmp4_no_mbuf);
   ctx_.counters->add(Counter::svr_icmp4_errors_relayed);
-  tx_.transmit(r, lan.iface, lan.next_hop);
+  // The way the session's own packets leave on that side: a tunnel's are sealed by its owner
+  // with its outbound Child SA (none up: esp_no_sa there).
+  fragments_.transmit(r, parse_packet(pkt_data(r), r->data_len), lan.iface, lan.next_hop);
 }
 
 bool SvrIcmp4::refuse_too_big(rte_mbuf* m, const ParsedPacket& pp, Session& s, Dir dir, const SideOut& out) {
   const uint8_t* ip = pkt_data(m) + pp.l3;
   const SideOut& back = dir == Dir::forward ? s.out_rev : s.out_fwd;
   // Other packets are fragmented as before; a sender on our side learns it from Fragments.
-  if (pp.proto != kProtoTcp || !(load_be16(ip + 6) & 0x4000) || back.peer < 0 || out.iface < 0) return false;
-  const InterfaceModel& lan = ctx_.rm().interfaces[static_cast<size_t>(out.iface)];
-  if (lan.addr != 0 && carry(carrier_, m->pool, s, dir, ip, lan.addr, kIcmpDestUnreachable, kIcmpCodeFragNeeded, lan.mtu))
+  if (pp.proto != kProtoTcp || !(load_be16(ip + 6) & 0x4000) || back.peer < 0) return false;
+  // From our address on that link: the port's, or the tunnel's own (tunnels[].address).
+  Ipv4 at = 0;
+  uint16_t mtu = 0;
+  const RouterModel& rm = ctx_.rm();
+  if (out.iface >= 0) {
+    at = rm.interfaces[static_cast<size_t>(out.iface)].addr;
+    mtu = rm.interfaces[static_cast<size_t>(out.iface)].mtu;
+  } else if (out.iface == kIfaceTunnel && out.next_hop < rm.tunnels.size()) {
+    at = rm.tunnels[out.next_hop].addr;
+    mtu = ctx_.tunnel_mtu(out.next_hop);
+  } else {
+    return false;
+  }
+  if (at != 0 && carry(carrier_, m->pool, s, dir, ip, at, kIcmpDestUnreachable, kIcmpCodeFragNeeded, mtu))
     ctx_.counters->add(Counter::svr_icmp4_frag_needed);
   ctx_.drop(m, DropReason::mtu_exceeded);
   return true;

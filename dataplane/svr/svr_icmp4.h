@@ -18,7 +18,10 @@
 // router checks the HMAC (WanInput), that the quote is a packet its own LAN
 // host sent in that session and that the location is unicast, writes the
 // host's own tuple into the quote (header checksum fixed) and sends the host
-// the error from the location, at kIcmpErrorRate a second a worker. A transit
+// the error from the location, at kIcmpErrorRate a second a worker; behind an
+// IPsec tunnel side, sealed into the tunnel as the session's own packets that
+// way (Fragments::transmit; its own Fragmentation Needed for a restored DF
+// segment above the tunnel's MTU comes from its tunnels[].address). A transit
 // hop (both sides WAN legs) checks the same and sends the carrier on along the
 // other leg, re-signed with that leg's key (svr/icmp_error_carrier.h). The MTU
 // of a Fragmentation Needed passes unchanged: an IPv4 packet crosses the
@@ -36,15 +39,17 @@
 #include "dataplane/svr/metadata.h"
 #include "dataplane/worker/context.h"
 #include "dataplane/worker/rate_limit.h"
-#include "dataplane/worker/tx.h"
 
 namespace wp {
 
+class Fragments;
+
 class SvrIcmp4 {
  public:
-  SvrIcmp4(WorkerContext& ctx, Tx& tx, CryptoBatch& crypto, MetadataOnly& metadata_only)
+  // `fragments`: how an error leaves toward our host, out of a port or into an IPsec tunnel.
+  SvrIcmp4(WorkerContext& ctx, Fragments& fragments, CryptoBatch& crypto, MetadataOnly& metadata_only)
       : ctx_(ctx),
-        tx_(tx),
+        fragments_(fragments),
         carrier_(ctx, crypto, metadata_only, Counter::svr_icmp4_errors_carried, Counter::svr_icmp4_rate_limited),
         transit_(ctx, crypto, metadata_only, Counter::svr_icmp4_errors_transited, Counter::svr_icmp4_rate_limited) {}
 
@@ -73,7 +78,7 @@ class SvrIcmp4 {
              uint8_t type, uint8_t code, uint32_t rest);
 
   WorkerContext& ctx_;
-  Tx& tx_;
+  Fragments& fragments_;
   IcmpErrorCarrier carrier_;
   IcmpErrorCarrier transit_;  // carriers a transit hop sends on along the other leg
   TokenBucket relay_rate_;  // errors relayed to our LAN hosts

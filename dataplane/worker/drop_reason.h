@@ -188,7 +188,7 @@ namespace wp {
   X(svr6_wan_too_big, "IPv6 session over SVR: LAN packet above 1280 bytes that would exceed the WAN MTU once carried (Packet Too Big sent)") \
   X(svr6_icmp6_not_carried, "ICMPv6 error about a packet of an IPv6 session over SVR not carried to the other router: over the rate (svr6_icmp6_rate_limited), no WAN leg that way, or no mbuf") \
   X(svr6_icmp6_error_invalid, "metadata packet with TLV 21 (HMAC verified): not an ICMPv6 error quoting a packet our LAN host sent in the session, or a location that is not unicast") \
-  X(svr_icmp_error_unsupported, "metadata packet with TLV 20/21 for a session with no LAN port of that family here (an IPsec tunnel side, the other family's TLV, at a transit hop too): not relayed") \
+  X(svr_icmp_error_unsupported, "metadata packet with TLV 20/21 for a session with no LAN side of that family here (the other family's TLV, at a transit hop too): not relayed") \
   X(svr_icmp4_not_carried, "ICMPv4 error about a packet of an IPv4 SVR session not carried to the other router: over the rate (svr_icmp4_rate_limited), no WAN leg that way, or no mbuf") \
   X(svr_icmp4_error_invalid, "metadata packet with TLV 20 (HMAC verified): not an ICMPv4 error quoting a packet our LAN host sent in the session, or a location that is not unicast") \
   X(svr_icmp_transit_invalid, "metadata packet with TLV 20/21 at a transit hop (HMAC verified): not an ICMP error of the session's family quoting a packet of the session sent the other way, or a location that is not unicast: not sent on") \

@@ -16,11 +16,18 @@ void Icmp6ErrorSender::send(const rte_mbuf* m, const Ipv6View& v, int iface, con
 void Icmp6ErrorSender::relay(rte_mempool* pool, const uint8_t* quote, uint32_t len, const Ipv6& from, const Ipv6& to,
                              int iface, const Ipv6& next_hop, uint8_t type, uint8_t code, uint32_t rest, Counter sent) {
   if (iface < 0) return;
-  if (!rate_.take(ctx_.now_ms, kIcmpErrorRate, kIcmpErrorRateBurst)) return ctx_.counters->add(rate_limited_);
+  if (rte_mbuf* e = relayed(pool, quote, len, from, to, type, code, rest, sent)) tx_.transmit6(e, iface, next_hop);
+}
+
+rte_mbuf* Icmp6ErrorSender::relayed(rte_mempool* pool, const uint8_t* quote, uint32_t len, const Ipv6& from,
+                                    const Ipv6& to, uint8_t type, uint8_t code, uint32_t rest, Counter sent) {
+  if (!rate_.take(ctx_.now_ms, kIcmpErrorRate, kIcmpErrorRateBurst)) {
+    ctx_.counters->add(rate_limited_);
+    return nullptr;
+  }
   rte_mbuf* e = build_icmp6_error(pool, quote, len, from, to, type, code, rest);
-  if (!e) return ctx_.counters->add(no_mbuf_);
-  ctx_.counters->add(sent);
-  tx_.transmit6(e, iface, next_hop);
+  ctx_.counters->add(e ? sent : no_mbuf_);
+  return e;
 }
 
 }  // namespace wp

@@ -46,6 +46,10 @@ class Icmp6ErrorSender {
   // rate as send()'s, in the same bucket. The caller checked what it quotes.
   void relay(rte_mempool* pool, const uint8_t* quote, uint32_t len, const Ipv6& from, const Ipv6& to, int iface,
              const Ipv6& next_hop, uint8_t type, uint8_t code, uint32_t rest, Counter sent);
+  // relay()'s error built and counted but not sent, for a caller that sends it another way
+  // (into an IPsec tunnel); null when over the rate or out of mbufs (counted).
+  rte_mbuf* relayed(rte_mempool* pool, const uint8_t* quote, uint32_t len, const Ipv6& from, const Ipv6& to,
+                    uint8_t type, uint8_t code, uint32_t rest, Counter sent);
 
  private:
   WorkerContext& ctx_;

@@ -177,7 +177,7 @@ class Worker {
   AppInspect apps_{ctx_, metadata_only_};
   Duplication dup_{ctx_};
   Emit emit_{ctx_, crypto_, fragments_, flow_, metadata_only_, apps_, dup_};
-  SvrIcmp4 icmp4_{ctx_, tx_, crypto_, metadata_only_};  // ICMPv4 errors through IPv4 SVR sessions (TLV 20)
+  SvrIcmp4 icmp4_{ctx_, fragments_, crypto_, metadata_only_};  // ICMPv4 errors through IPv4 SVR sessions (TLV 20)
   PolicyRecheck recheck_{ctx_};
   RouteFollow routes_{ctx_};
   PathMigration migration_{ctx_, emit_, metadata_only_, flow_, recheck_};

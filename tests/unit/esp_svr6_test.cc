@@ -13,16 +13,21 @@
 // may not reach is policy_deny, and with four workers the SPI, session and
 // tunnel owners meet; not posted to HA. FRR's IPv6 route whose next hop is the tunnel's TUN
 // (by its ifindex, or by a gateway on the tunnel's ipv6_address prefix)
-// seals LAN traffic into the tunnel; withdrawn, it is ipv6_no_route.
+// seals LAN traffic into the tunnel; withdrawn, it is ipv6_no_route. An
+// ICMPv6 error about the site host's packet that reaches r1's LAN comes back
+// in the session and is sealed into the tunnel (TLV 21); r2's own Packet Too
+// Big for an answer above the tunnel's MTU goes back in the session.
 #include <gtest/gtest.h>
 
 #include <cstring>
 #include <stdexcept>
 #include <string>
 
+#include "dataplane/ip/icmp.h"
 #include "dataplane/svr/metadata.h"
 #include "tests/unit/esp_frr_routes.h"
 #include "tests/unit/esp_site.h"
+#include "tests/unit/icmp6_error_check.h"
 #include "tests/unit/pkt6_builder.h"
 #include "tests/unit/svr6_frames.h"
 
@@ -179,6 +184,75 @@ TEST(EspSvr6, TheAnswerIntoATunnelWithoutOutboundSaIsCounted) {
   EXPECT_TRUE(n.r2->send(kWan, w2.raw).empty());
   EXPECT_EQ(n.r2->drop_count(DropReason::esp_no_sa), 1u) << n.r2->drops();
   EXPECT_EQ(tunnel_counter(*n.r2, &EspTunnelCounters::out_drops), 1u);
+}
+
+// A router past r1 says the site host's segment is too big (ICMPv6 Packet Too Big on r1's LAN):
+// the error travels back in the session (TLV 21) and r2 seals it into the tunnel with next header
+// 41, as the session's own packets that way; the site opens it as from that router to its host,
+// quoting the host's IPv6 and TCP headers with the host's own addresses.
+TEST(EspSvr6, AnErrorAboutTheSiteHostsPacketIsSealedIntoTheTunnel) {
+  TwoRouters n;
+  const Bytes syn = v6_checksummed(Pkt6().ipv6(kSiteHost6, kFarServer6, 63).tcp(40000, 80, kTcpSyn).bytes());
+  Frame w1 = n.r2->send_one(kWan, n.tu.seal(syn));
+  ASSERT_EQ(n.r1->send_one(kWan, w1.raw).port, kLan) << n.r1->drops();
+  Frame w2 = n.r1->send_one(kLan, n.from_server(Pkt6().ipv6(kFarServer6, kSiteHost6).tcp(80, 40000, kTcpSyn | 0x10)));
+  ASSERT_FALSE(n.tu.open(n.r2->send_one(kWan, w2.raw)).empty()) << n.r2->drops();
+
+  const Bytes seg =
+      v6_checksummed(Pkt6().ipv6(kSiteHost6, kFarServer6, 63).tcp(40000, 80, 0x18).payload(std::string(1000, 'd')).bytes());
+  const Frame restored = n.r1->send_one(kWan, n.r2->send_one(kWan, n.tu.seal(seg)).raw);
+  ASSERT_EQ(restored.port, kLan) << n.r1->drops();
+  constexpr const char* kBeyond6 = "2001:db8:71::fe";  // a router on r1's LAN, on the way to the server
+  const std::vector<uint8_t> ptb = {kIcmp6PacketTooBig, 0, 0, 0, 0, 0, 0x05, 0x00};  // MTU 1280
+  const Bytes error = n.from_server(Pkt6().ipv6(kBeyond6, kSiteHost6, 62).l4(kProtoIcmpv6, ptb).payload(
+      Bytes(restored.raw.begin() + 14, restored.raw.end())));
+  const Frame carrier = n.r1->send_one(kLan, error);
+  ASSERT_EQ(carrier.port, kWan) << n.r1->drops();
+  EXPECT_EQ(n.r1->count(Counter::svr6_icmp6_errors_carried), 1u);
+
+  const std::vector<Frame> out = n.r2->send(kWan, carrier.raw);
+  ASSERT_EQ(out.size(), 1u) << n.r2->drops();
+  EXPECT_EQ(out[0].dst(), kSite) << "ESP to the site";
+  const Bytes inner = n.tu.open(out[0]);
+  ASSERT_FALSE(inner.empty()) << "the site opens it with its Child SA";
+  EXPECT_TRUE(n.tu.opened_ipv6) << "next header 41";
+  Frame opened;
+  opened.raw = Bytes(14, 0);
+  opened.raw.insert(opened.raw.end(), inner.begin(), inner.end());
+  expect_relayed(opened, seg, ip6(kBeyond6), ip6(kSiteHost6), kIcmp6PacketTooBig, 0, 1280, 20);
+  EXPECT_EQ(n.r2->count(Counter::svr6_icmp6_errors_relayed), 1u);
+  EXPECT_EQ(n.r2->drop_count(DropReason::svr_icmp_error_unsupported), 0u);
+  EXPECT_EQ(n.r2->total_drops(), 0u) << n.r2->drops();
+
+  // Without an outbound SA: esp_no_sa, as the session's own packets.
+  n.tu.headend->mutable_tunnel(kTunnel).out_sa = kEspNoSa;
+  const Frame again = n.r1->send_one(kLan, error);
+  ASSERT_EQ(again.port, kWan) << n.r1->drops();
+  EXPECT_TRUE(n.r2->send(kWan, again.raw).empty());
+  EXPECT_EQ(n.r2->count(Counter::svr6_icmp6_errors_relayed), 2u);
+  EXPECT_EQ(n.r2->drop_count(DropReason::esp_no_sa), 1u) << n.r2->drops();
+}
+
+// The server's answer, restored at r2, is above the tunnel's MTU (1400): dropped as svr6_too_big,
+// and r2's own Packet Too Big, from its address on the tunnel (ipv6_address), goes back in the
+// session to the server, as a LAN port's would.
+TEST(EspSvr6, AnAnswerAboveTheTunnelMtuIsAnsweredThroughTheSession) {
+  TwoRouters n;
+  Frame w1 = n.r2->send_one(kWan, n.from_site(Pkt6().ipv6(kSiteHost6, kFarServer6).tcp(40000, 80, kTcpSyn)));
+  ASSERT_EQ(n.r1->send_one(kWan, w1.raw).port, kLan) << n.r1->drops();
+  const Bytes big =
+      n.from_server(Pkt6().ipv6(kFarServer6, kSiteHost6).tcp(80, 40000, kTcpSyn | 0x10).payload(std::string(1360, 'd')));
+  ASSERT_EQ(big.size() - 14, 1420u);
+  const Frame w2 = n.r1->send_one(kLan, big);
+  ASSERT_EQ(w2.port, kWan) << n.r1->drops();
+  const Frame carrier = n.r2->send_one(kWan, w2.raw);
+  ASSERT_EQ(carrier.dst(), kR1Wan) << "the error back in the session, the answer nowhere";
+  EXPECT_EQ(n.r2->drop_count(DropReason::svr6_too_big), 1u);
+  EXPECT_EQ(n.r2->count(Counter::svr6_icmp6_errors_carried), 1u);
+  const Frame f = n.r1->send_one(kWan, carrier.raw);
+  ASSERT_EQ(f.port, kLan) << n.r1->drops();
+  EXPECT_EQ(std::memcmp(f.raw.data(), kFarServerMac.data(), 6), 0) << "to the server's MAC";
+  expect_relayed(f, big, ip6("2001:db8:10::1"), ip6(kFarServer6), kIcmp6PacketTooBig, 0, 1400, 20);
 }
 
 // HA: a session from a port is posted whole on HA's IPv6 ring; one whose LAN
