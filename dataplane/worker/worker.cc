@@ -431,6 +431,8 @@ bool Worker::tunnel_punt6(rte_mbuf* m, int tunnel) {
 }
 
 void Worker::tunnel_output(rte_mbuf* m, uint32_t tunnel) {
+  // From the ports' pool, beside dispatch(): no class of its mbuf's last packet onto a shaped WAN.
+  clear_qos_class(m);
   if (m->nb_segs != 1 && rte_pktmbuf_linearize(m) != 0) return ctx_.drop(m, DropReason::punt_kernel_unsent);
   const ParsedPacket pp = parse_packet(pkt_data(m), m->data_len);
   Ipv6View v{};

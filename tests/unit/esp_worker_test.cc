@@ -648,6 +648,34 @@ TEST(EspTunnelPunt, TheKernelsPacketIsSealedByTheTunnelsOwner) {
   EXPECT_EQ(r->worker(owner).counters().get(Counter::handoff_in), 1u);
 }
 
+// The kernel's packets come in mbufs of the ports' pool and never pass dispatch(): what the
+// mbuf's last packet left as its QoS class must not follow the ESP onto a shaped WAN (docs/qos.md).
+TEST(EspTunnelPunt, TheKernelsPacketLeavesAShapedWanAsBestEffort) {
+  Tunnel tu;
+  config::Config c = punting_config();
+  c.mutable_router()->mutable_wan(0)->mutable_qos()->set_rate_kbps(10'000);
+  RouterOptions o;
+  o.prepare = [](DataplaneShared& sh) {
+    std::string err;
+    ASSERT_TRUE(sh.qos.setup(*sh.model.load(), sh.workers, 1024, SOCKET_ID_ANY, qos_now_ns(), err)) << err;
+  };
+  Router r(c, o);
+  r.neighbor(1, kSite, kSiteMac);
+  r.shared().esp.store(tu.headend.get(), std::memory_order_release);
+  ASSERT_EQ(r.shared().qos.port_of(1), 0);
+  Worker dispatcher(1, r.shared(), 16, SessionTable::kHeapMemory);
+  rte_mbuf* m = kernel_packet(Pkt().ipv4(kTunnelAddr, kTunnelPeer).tcp(179, 40000, 0x10).bytes());
+  set_qos_class(m, static_cast<uint8_t>(QosClass::voice));  // a voice packet's, before
+  dispatcher.tunnel_output(m, kTunnel);
+  r.worker(0).drain_handoff();
+  r.worker(0).flush();
+  ASSERT_EQ(r.transmitted().size(), 1u) << r.drops();
+  EXPECT_EQ(r.transmitted()[0].ip4()[1] >> 2, 0) << "best-effort's DSCP on the ESP";
+  const QosPortStats& st = *r.shared().qos.ports[0].stats;
+  EXPECT_EQ(st.cls[static_cast<size_t>(QosClass::best_effort)].sent.load(), 1u);
+  EXPECT_EQ(st.cls[static_cast<size_t>(QosClass::voice)].sent.load(), 0u);
+}
+
 TEST(EspTunnelPunt, TheKernelsPacketIntoADownTunnelIsDroppedWithAReason) {
   Tunnel tu(/*with_out_sa=*/false);
   auto r = make_punting_router(tu, true, RouterOptions().with_workers(2));
