@@ -386,7 +386,8 @@ void IkeService::sync_sas(steady_clock::time_point now) {
       ep.udp_encap = sa->udp_encap;  // a NAT on the path or IKE begun on 4500; else IP protocol 50
       // Taken over from the HA peer, or resumed: its lifetime goes on from
       // where it stood there (an SA would live up to twice its lifetime
-      // across a failover otherwise); the soft point is drawn again.
+      // across a failover otherwise); the soft point is drawn again, ahead
+      // of where it stands (below).
       steady_clock::time_point born = now;
       uint64_t bytes_before = 0;
       if (auto st = ha_starts_.find(spi_in); st != ha_starts_.end()) {
@@ -419,8 +420,15 @@ void IkeService::sync_sas(steady_clock::time_point now) {
       for (const PeerInfo& p : peers_)
         if (p.name == sa->config->name) peer = &p;
       const auto lifetime = seconds(peer ? peer->child_lifetime_s : 0);
+      const uint64_t byte_life = peer ? peer->child_lifetime_bytes : 0;
+      // Carried on: its soft point is drawn again no earlier than how far it has come.
+      double floor = ike::kSoftMin;
+      if (born < now && lifetime.count() > 0)
+        floor = std::max(floor, std::chrono::duration<double>(now - born) / lifetime);
+      if (bytes_before > 0 && byte_life > 0)
+        floor = std::max(floor, static_cast<double>(bytes_before) / static_cast<double>(byte_life));
       installed_[spi_in] = {ep.tunnel, since, tunnel_bytes(ep.tunnel), bytes_before,
-                            ike::SaLifetime(born, lifetime, peer ? peer->child_lifetime_bytes : 0, random_u32())};
+                            ike::SaLifetime(born, lifetime, byte_life, random_u32(), floor)};
       if (log_)
         log_("ike: " + sa->peer.str() + ": Child SA " + hex(spi_in, 8) + " in the workers' SA table (tunnel " +
              std::to_string(ep.tunnel) + ")");

@@ -165,8 +165,12 @@ void IkeService::enforce_ike(const ike::IkeSa& sa, Initiating* in, steady_clock:
     for (const PeerInfo& p : peers_)
       if (p.name == sa.config->name) lifetime = p.ike_lifetime_s;
     const ike::Bytes r = ike::random_bytes(4);
+    // One carried on from the HA peer draws its soft point no earlier than its age (ike_lifetime.h).
+    const double floor =
+        lifetime && sa.created < now ? std::chrono::duration<double>(now - sa.created) / seconds(lifetime) : 0.0;
     it = ike_lives_.emplace(key, ike::SaLifetime(sa.created, seconds(lifetime), 0,
-                                                 uint32_t{r[0]} << 24 | uint32_t{r[1]} << 16 | uint32_t{r[2]} << 8 | r[3]))
+                                                 uint32_t{r[0]} << 24 | uint32_t{r[1]} << 16 | uint32_t{r[2]} << 8 | r[3],
+                                                 floor))
              .first;
   }
   const ike::Expiry e = it->second.check(now, 0);

@@ -30,6 +30,20 @@ TEST(SoftFraction, JitteredWithinEightyFiveToNinetyFivePercent) {
   EXPECT_GT(hi, 0.94);
 }
 
+// An SA carried on from the HA peer draws its soft point no earlier than where it stands, so
+// the SAs a takeover finds past 85 % do not all rekey at its first check.
+TEST(SoftFraction, AFloorAboveTheMinimumNarrowsTheDraw) {
+  EXPECT_DOUBLE_EQ(soft_fraction(0, 0.5), kSoftMin) << "below the minimum: as without";
+  EXPECT_DOUBLE_EQ(soft_fraction(0, 0.93), 0.93);
+  EXPECT_DOUBLE_EQ(soft_fraction(0xffffffffu, 0.93), kSoftMax);
+  EXPECT_DOUBLE_EQ(soft_fraction(0x80000000u, 0.97), 0.97) << "past the maximum: due at once";
+  const Clock::time_point t0 = Clock::now();
+  const SaLifetime l(t0, 1000s, 0, 0, 0.93);
+  EXPECT_EQ(l.check(t0 + 929s, 0), Expiry::none);
+  EXPECT_EQ(l.check(t0 + 931s, 0), Expiry::soft_time);
+  EXPECT_EQ(l.hard_at(), t0 + 1000s) << "the hard deadline does not move";
+}
+
 TEST(SaLifetime, SoftThenHardByTime) {
   const Clock::time_point t0 = Clock::now();
   const SaLifetime l(t0, 1000s, 0, 0x80000000u);  // soft at 90 %

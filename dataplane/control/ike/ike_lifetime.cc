@@ -5,13 +5,16 @@
 
 namespace wp::ike {
 
-double soft_fraction(uint32_t random) {
-  return kSoftMin + (kSoftMax - kSoftMin) * (static_cast<double>(random) / 4294967295.0);
+double soft_fraction(uint32_t random, double floor) {
+  const double lo = std::max(floor, kSoftMin);
+  if (lo >= kSoftMax) return lo;
+  return lo + (kSoftMax - lo) * (static_cast<double>(random) / 4294967295.0);
 }
 
-SaLifetime::SaLifetime(Clock::time_point start, std::chrono::seconds lifetime, uint64_t bytes, uint32_t random)
+SaLifetime::SaLifetime(Clock::time_point start, std::chrono::seconds lifetime, uint64_t bytes, uint32_t random,
+                       double floor)
     : start_(start) {
-  const double f = soft_fraction(random);
+  const double f = soft_fraction(random, floor);
   if (lifetime.count() > 0) {
     const auto hard = std::chrono::duration_cast<Clock::duration>(lifetime);
     hard_at_ = start + hard;

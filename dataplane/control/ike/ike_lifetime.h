@@ -24,8 +24,9 @@ namespace wp::ike {
 inline constexpr double kSoftMin = 0.85, kSoftMax = 0.95;
 inline constexpr std::chrono::seconds kRekeyRetry{10};
 
-// The soft fraction for a random 32-bit value: kSoftMin..kSoftMax.
-double soft_fraction(uint32_t random);
+// The soft fraction for a random 32-bit value: kSoftMin..kSoftMax, or `floor`..kSoftMax for a
+// floor above kSoftMin (`floor` itself above kSoftMax).
+double soft_fraction(uint32_t random, double floor = kSoftMin);
 
 enum class Expiry : uint8_t { none, soft_time, soft_bytes, hard };
 
@@ -33,8 +34,11 @@ class SaLifetime {
  public:
   using Clock = std::chrono::steady_clock;
   SaLifetime() = default;
-  // `lifetime` 0: none by time; `bytes` 0: none by bytes.
-  SaLifetime(Clock::time_point start, std::chrono::seconds lifetime, uint64_t bytes, uint32_t random);
+  // `lifetime` 0: none by time; `bytes` 0: none by bytes. `floor`: the lowest soft fraction
+  // drawn, for an SA carried on this far into its lifetime (an HA takeover or resume): soft
+  // points drawn again behind it would rekey every such SA at once.
+  SaLifetime(Clock::time_point start, std::chrono::seconds lifetime, uint64_t bytes, uint32_t random,
+             double floor = kSoftMin);
 
   // What is due at `now` with `bytes` carried so far: hard before soft, time before bytes.
   Expiry check(Clock::time_point now, uint64_t bytes) const;
