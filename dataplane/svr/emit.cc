@@ -3,6 +3,7 @@
 
 #include <cstring>
 
+#include "dataplane/ip/checksum.h"
 #include "dataplane/ip/packet_edit.h"
 #include "dataplane/svr/session_tlvs.h"
 #include "dataplane/svr/svr6_lan.h"
@@ -19,6 +20,17 @@ uint32_t lan_mtu(const WorkerContext& ctx, const SideOut& out) {
   if (out.iface >= 0) return ctx.rm().interfaces[static_cast<size_t>(out.iface)].mtu;
   const uint16_t tunnel = out.iface == kIfaceTunnel ? ctx.tunnel_mtu(out.next_hop) : 0;
   return tunnel ? tunnel : UINT32_MAX;
+}
+
+// DF off (the header checksum updated), counted as a port's restored packet is (frag_df_cleared).
+void clear_df(rte_mbuf* m, const ParsedPacket& pp, WorkerCounters& counters) {
+  uint8_t* ip = pkt_data(m) + pp.l3;
+  const uint16_t fo = load_be16(ip + 6);
+  if (!(fo & 0x4000)) return;
+  const uint16_t cleared = static_cast<uint16_t>(fo & ~0x4000);
+  store_be16(ip + 6, cleared);
+  store_be16(ip + 10, csum_update16(load_be16(ip + 10), fo, cleared));
+  counters.add(Counter::frag_df_cleared);
 }
 
 }  // namespace
@@ -66,8 +78,14 @@ void Emit::send(rte_mbuf* m, ParsedPacket& pp, Session& s, Dir dir) {
     crypto_.clamp_mss(m, pp, s);
   if (out.peer >= 0 && !prepare_wan(m, pp, s, dir, out)) return;
   // A restored DF segment above the LAN side's MTU: its sender is across the WAN (svr/svr_icmp4.h).
-  if (out.peer < 0 && icmp4_ && uint32_t{pp.end} - pp.l3 > lan_mtu(ctx_, out)) [[unlikely]]
-    if (icmp4_->refuse_too_big(m, pp, s, dir, out)) return;
+  if (out.peer < 0 && uint32_t{pp.end} - pp.l3 > lan_mtu(ctx_, out)) [[unlikely]] {
+    if (icmp4_ && icmp4_->refuse_too_big(m, pp, s, dir, out)) return;
+    // Restored into a tunnel, from a sender across the WAN: as toward a port, DF is cleared
+    // and the datagram cut before sealing. Into_tunnel would ask the routes who sent it, and
+    // a route into a tunnel would send the error to another host.
+    if (out.iface == kIfaceTunnel && (dir == Dir::forward ? s.side_a_wan() : s.side_b_wan()))
+      clear_df(m, pp, *ctx_.counters);
+  }
   ctx_.counters->add(Counter::fast_path_packets);
   ctx_.counters->add(Counter::fast_path_bytes, pp.end - pp.l3);
   fragments_.transmit(m, pp, out.iface, out.next_hop);

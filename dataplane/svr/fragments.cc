@@ -242,7 +242,8 @@ bool Fragments::frag_needed_to(const ParsedPacket& pp, const uint8_t* ip, int if
                                rte_mempool* pool) {
   const auto& ifs = ctx_.rm().interfaces;
   const bool tunnel = iface == kIfaceTunnel;
-  if (tunnel ? tunnel_address(next_hop) == 0 : iface < 0 || static_cast<size_t>(iface) >= ifs.size()) return false;
+  if (tunnel && tunnel_address(next_hop) == 0) return ctx_.counters->add(Counter::tunnel_frag_needed_unsent), false;
+  if (!tunnel && (iface < 0 || static_cast<size_t>(iface) >= ifs.size())) return false;
   if (!icmp_rate_.take(ctx_.now_ms, kIcmpErrorsPerSecond, kIcmpErrorBurst)) {
     ctx_.counters->add(Counter::icmp_frag_needed_rate_limited);
     return false;

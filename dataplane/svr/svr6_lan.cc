@@ -404,8 +404,10 @@ void Svr6Lan::to_lan(rte_mbuf* m, ParsedPacket& pp, Session& s, Dir dir, const S
   if (len6 > mtu) [[unlikely]] {
     // Its sender is across the WAN: our Packet Too Big goes back through the session, from our
     // address on this link (a port's or a tunnel's).
+    // Not for a datagram its sender fragmented already (inner IPv6 fragments into a tunnel are
+    // not built: docs/ipsec.md): smaller packets would not get it through.
     const Ipv6View v = parse_ipv6_packet(pkt_data(m), m->data_len, kEthHdrLen);
-    if (v.status == Ipv6Status::ok && icmp6_error_allowed(pkt_data(m), v))
+    if (v.status == Ipv6Status::ok && !sender_fragmented && icmp6_error_allowed(pkt_data(m), v))
       carry_error(carrier_, m->pool, s, dir, pkt_data(m) + v.l3, len6, svr6_lan_address(ctx_, s6, k),
                   kIcmp6PacketTooBig, 0, std::max(mtu, kIpv6MinMtu));
     return ctx_.drop(m, DropReason::svr6_too_big);

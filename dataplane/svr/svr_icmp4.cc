@@ -153,7 +153,9 @@ bool SvrIcmp4::refuse_too_big(rte_mbuf* m, const ParsedPacket& pp, Session& s, D
   } else {
     return false;
   }
-  if (at != 0 && carry(carrier_, m->pool, s, dir, ip, at, kIcmpDestUnreachable, kIcmpCodeFragNeeded, mtu))
+  if (at == 0)  // a tunnel without an address: nothing to answer from
+    ctx_.counters->add(Counter::tunnel_frag_needed_unsent);
+  else if (carry(carrier_, m->pool, s, dir, ip, at, kIcmpDestUnreachable, kIcmpCodeFragNeeded, mtu))
     ctx_.counters->add(Counter::svr_icmp4_frag_needed);
   ctx_.drop(m, DropReason::mtu_exceeded);
   return true;

@@ -76,7 +76,7 @@ namespace wp {
   X(icmp_frag_needed_rate_limited) /* not sent: over the worker's rate (Fragments::kIcmpErrorsPerSecond) */ \
   X(tunnel_packets_fragmented) /* packets above a tunnel's MTU, DF clear, fragmented before ESP */ \
   X(tunnel_fragments_sent)     /* the fragments of those, each sealed on its own */ \
-  X(tunnel_frag_needed_unsent) /* DF packets above a tunnel's MTU whose sender is not behind a LAN port, IPv6 too big for senders behind a tunnel: no ICMP */ \
+  X(tunnel_frag_needed_unsent) /* DF packets above a tunnel's MTU whose sender is not behind a LAN port or an addressed tunnel, errors toward a tunnel without an address, IPv6 too big for senders behind a tunnel: no ICMP */ \
   X(tunnel_datagrams_reassembled) /* inner IPv4 datagrams that came out of tunnels in fragments, made whole */ \
   X(esp_outer6_ptb)            /* ICMPv6 Packet Too Big quoting our ESP over IPv6, taken (docs/ipsec.md § IPv6 outer addresses) */ \
   X(esp_outer6_path_mtu_aged)  /* tunnels whose learned outer path MTU aged out (RFC 8201 § 4, RFC 1191 § 6.3: 10 min), over IPv6 or IPv4 */ \
@@ -210,7 +210,7 @@ namespace wp {
   X(svr6_icmp6_errors_relayed) /* ICMPv6 errors the other router carried in a session (TLV 21) sent to our LAN host */ \
   X(svr_icmp4_errors_carried) /* ICMPv4 errors about a packet of an IPv4 SVR session sent to the other router inside the session (TLV 20; a LAN's, or our Fragmentation Needed for a restored DF segment above the LAN MTU) */ \
   X(svr_icmp4_errors_relayed) /* ICMPv4 errors the other router carried in a session (TLV 20) sent to our LAN host */ \
-  X(svr_icmp4_frag_needed) /* our Fragmentation Needed for a restored DF TCP segment above the LAN MTU, carried back through the session (mtu_exceeded) */ \
+  X(svr_icmp4_frag_needed) /* our Fragmentation Needed for a restored DF TCP segment above the LAN side's MTU (port or tunnel), carried back through the session (mtu_exceeded) */ \
   X(svr_icmp4_rate_limited) /* ICMPv4 errors of IPv4 SVR sessions not carried or not relayed: over the worker's rate (kIcmpErrorRate) */ \
   X(svr_icmp4_no_mbuf) /* relayed ICMPv4 errors not sent: no mbuf for them */ \
   X(svr_icmp4_errors_transited) /* carriers of ICMPv4 errors (TLV 20) a transit hop verified with one leg's pair key and sent on, re-signed, along the session's other leg (svr/svr_icmp4.h) */ \

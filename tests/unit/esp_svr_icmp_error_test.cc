@@ -41,7 +41,9 @@ config::Config headend_svr_config(const char* security) {
   config::Config c = headend_config();
   add_security(c, "enc", "aes256-cbc", "every-packet", false);
   add_service(c, {"far", "10.1.0.10/32", "tcp", "80", "r1"});
+  add_service(c, {"farudp", "10.1.0.10/32", "udp", "5353", "r1"});
   add_policy(c, "branch", "far", security);
+  add_policy(c, "branch", "farudp", security);
   add_peer(c, "r1", {"172.16.0.1"}, kKey12);
   return c;
 }
@@ -52,7 +54,9 @@ config::Config far_config(const char* security) {
   c.add_tenants()->set_name("branch");
   add_security(c, "enc", "aes256-cbc", "every-packet", false);
   add_service(c, {"far", "10.1.0.10/32", "tcp", "80", ""});
+  add_service(c, {"farudp", "10.1.0.10/32", "udp", "5353", ""});
   add_policy(c, "branch", "far", security);
+  add_policy(c, "branch", "farudp", security);
   add_peer(c, "r2", {"172.16.0.2"}, kKey12);
   return c;
 }
@@ -187,6 +191,32 @@ TEST(EspSvrIcmpError, RestoredAboveTheTunnelMtuIsAnsweredThroughTheSession) {
   expect_icmp4_error(Bytes(f.raw.begin() + 14, f.raw.end()), big, ip("169.254.10.1"), kFarServer,
                      kIcmpDestUnreachable, kIcmpCodeFragNeeded, 1400);
   EXPECT_EQ(n.r1->count(Counter::svr_icmp4_errors_relayed), 1u);
+}
+
+// The server's DF datagram that is not TCP (no error through the session for it) above the
+// tunnel's MTU is cut before sealing, as toward a port (frag_df_cleared). Before, into_tunnel
+// asked the routes who sent it: a route into a tunnel sent the error to another host.
+TEST(EspSvrIcmpError, ARestoredUdpDatagramAboveTheTunnelMtuIsFragmentedNotRefused) {
+  TwoRouters n;
+  n.restored_at_r1(Pkt().ipv4(kSiteHost, kFarServer).udp(kSitePort, 5353).payload("q").bytes());
+  const Bytes big = Pkt()
+                        .eth(kR1Mac, kFarServerMac)
+                        .ipv4(kFarServer, kSiteHost)
+                        .frag(0x4000)
+                        .udp(5353, kSitePort)
+                        .payload(std::string(1392, 'a'))
+                        .bytes();  // 1420 bytes
+  const Frame w = n.r1->send_one(kLan, big);
+  ASSERT_EQ(w.port, kWan) << n.r1->drops();
+  const std::vector<Frame> out = n.r2->send(kWan, w.raw);
+  ASSERT_EQ(out.size(), 2u) << n.r2->drops();
+  for (const Frame& f : out) EXPECT_EQ(f.dst(), kSite) << "two ESP packets into the tunnel";
+  EXPECT_EQ(n.r2->count(Counter::frag_df_cleared), 1u);
+  EXPECT_EQ(n.r2->count(Counter::icmp_frag_needed_sent), 0u);
+  EXPECT_EQ(n.r2->total_drops(), 0u) << n.r2->drops();
+  const Bytes first = n.tu.open(out[0]);
+  ASSERT_GE(first.size(), 20u);
+  EXPECT_EQ(get16(first.data() + 6) & 0x6000, 0x2000) << "more fragments, DF clear";
 }
 
 // The site host's DF segment does not fit r2's WAN leg once sealed (the session encrypts): r2's
