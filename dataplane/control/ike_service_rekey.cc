@@ -168,9 +168,10 @@ void IkeService::enforce_ike(const ike::IkeSa& sa, Initiating* in, steady_clock:
     // One carried on from the HA peer draws its soft point no earlier than its age (ike_lifetime.h).
     const double floor =
         lifetime && sa.created < now ? std::chrono::duration<double>(now - sa.created) / seconds(lifetime) : 0.0;
-    it = ike_lives_.emplace(key, ike::SaLifetime(sa.created, seconds(lifetime), 0,
-                                                 uint32_t{r[0]} << 24 | uint32_t{r[1]} << 16 | uint32_t{r[2]} << 8 | r[3],
-                                                 floor))
+    it = ike_lives_
+             .emplace(key,
+                      ike::SaLifetime(sa.created, seconds(lifetime), 0,
+                                      uint32_t{r[0]} << 24 | uint32_t{r[1]} << 16 | uint32_t{r[2]} << 8 | r[3], floor))
              .first;
   }
   const ike::Expiry e = it->second.check(now, 0);

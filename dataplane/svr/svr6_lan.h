@@ -42,15 +42,13 @@
 // keep-alive (a router that does not know TLV 21 consumes it, never hands it
 // to a host), TLV 6, and as data the ICMPv6 message with the quoted IPv6 and
 // L4 headers only (no session data leaves in clear, whatever the policy;
-// svr/icmp_error_carrier.h, shared with IPv4 sessions' TLV 20). That router checks the HMAC (WanInput), that the quote is a packet of the
-// session sent by its own LAN host, and sends that host the error from the
-// location address, at kIcmpErrorRate a second (Icmp6ErrorSender::relay). A
-// Packet Too Big's MTU is passed on as it is (at least 1280): the IPv6
-// packet crosses the session unchanged, and it fitted our own WAN leg. A
-// transit router checks a carrier the same way against the IPv6 tuple its
-// held Session6 keeps (the same on every leg, so the quote passes unchanged)
-// and sends it on along the other leg, re-signed with that leg's key
-// (transit_error). IPv4 sessions' errors (TLV 20) are svr/svr_icmp4.h's.
+// svr/icmp_error_carrier.h, shared with IPv4 sessions' TLV 20). That router checks the HMAC (WanInput), that the quote
+// is a packet of the session sent by its own LAN host, and sends that host the error from the location address, at
+// kIcmpErrorRate a second (Icmp6ErrorSender::relay). A Packet Too Big's MTU is passed on as it is (at least 1280): the
+// IPv6 packet crosses the session unchanged, and it fitted our own WAN leg. A transit router checks a carrier the same
+// way against the IPv6 tuple its held Session6 keeps (the same on every leg, so the quote passes unchanged) and sends
+// it on along the other leg, re-signed with that leg's key (transit_error). IPv4 sessions' errors (TLV 20) are
+// svr/svr_icmp4.h's.
 //
 // A Session6 opened out of an IPsec tunnel (#20; see
 // docs/ipsec.md § IPv6 inside tunnels) has the tunnel as its LAN side, as

@@ -198,14 +198,16 @@ TEST(EspSvr6, AnErrorAboutTheSiteHostsPacketIsSealedIntoTheTunnel) {
   Frame w2 = n.r1->send_one(kLan, n.from_server(Pkt6().ipv6(kFarServer6, kSiteHost6).tcp(80, 40000, kTcpSyn | 0x10)));
   ASSERT_FALSE(n.tu.open(n.r2->send_one(kWan, w2.raw)).empty()) << n.r2->drops();
 
-  const Bytes seg =
-      v6_checksummed(Pkt6().ipv6(kSiteHost6, kFarServer6, 63).tcp(40000, 80, 0x18).payload(std::string(1000, 'd')).bytes());
+  const Bytes seg = v6_checksummed(
+      Pkt6().ipv6(kSiteHost6, kFarServer6, 63).tcp(40000, 80, 0x18).payload(std::string(1000, 'd')).bytes());
   const Frame restored = n.r1->send_one(kWan, n.r2->send_one(kWan, n.tu.seal(seg)).raw);
   ASSERT_EQ(restored.port, kLan) << n.r1->drops();
   constexpr const char* kBeyond6 = "2001:db8:71::fe";  // a router on r1's LAN, on the way to the server
   const std::vector<uint8_t> ptb = {kIcmp6PacketTooBig, 0, 0, 0, 0, 0, 0x05, 0x00};  // MTU 1280
-  const Bytes error = n.from_server(Pkt6().ipv6(kBeyond6, kSiteHost6, 62).l4(kProtoIcmpv6, ptb).payload(
-      Bytes(restored.raw.begin() + 14, restored.raw.end())));
+  const Bytes error = n.from_server(Pkt6()
+                                        .ipv6(kBeyond6, kSiteHost6, 62)
+                                        .l4(kProtoIcmpv6, ptb)
+                                        .payload(Bytes(restored.raw.begin() + 14, restored.raw.end())));
   const Frame carrier = n.r1->send_one(kLan, error);
   ASSERT_EQ(carrier.port, kWan) << n.r1->drops();
   EXPECT_EQ(n.r1->count(Counter::svr6_icmp6_errors_carried), 1u);
@@ -240,8 +242,8 @@ TEST(EspSvr6, AnAnswerAboveTheTunnelMtuIsAnsweredThroughTheSession) {
   TwoRouters n;
   Frame w1 = n.r2->send_one(kWan, n.from_site(Pkt6().ipv6(kSiteHost6, kFarServer6).tcp(40000, 80, kTcpSyn)));
   ASSERT_EQ(n.r1->send_one(kWan, w1.raw).port, kLan) << n.r1->drops();
-  const Bytes big =
-      n.from_server(Pkt6().ipv6(kFarServer6, kSiteHost6).tcp(80, 40000, kTcpSyn | 0x10).payload(std::string(1360, 'd')));
+  const Bytes big = n.from_server(
+      Pkt6().ipv6(kFarServer6, kSiteHost6).tcp(80, 40000, kTcpSyn | 0x10).payload(std::string(1360, 'd')));
   ASSERT_EQ(big.size() - 14, 1420u);
   const Frame w2 = n.r1->send_one(kLan, big);
   ASSERT_EQ(w2.port, kWan) << n.r1->drops();

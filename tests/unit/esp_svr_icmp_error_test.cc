@@ -73,7 +73,12 @@ struct TwoRouters {
   }
   // The site host's TCP segment (DF) to the server, as the site sends it (a frame, sealed later).
   static Bytes site_tcp(uint8_t flags, size_t data = 0) {
-    return Pkt().ipv4(kSiteHost, kFarServer).frag(0x4000).tcp(kSitePort, 80, flags, 7000, 1).payload(std::string(data, 'd')).bytes();
+    return Pkt()
+        .ipv4(kSiteHost, kFarServer)
+        .frag(0x4000)
+        .tcp(kSitePort, 80, flags, 7000, 1)
+        .payload(std::string(data, 'd'))
+        .bytes();
   }
   // `sent` sealed by the site, over SVR from r2 to r1: what r1 put on its LAN.
   Frame restored_at_r1(const Bytes& sent) {
@@ -86,7 +91,8 @@ struct TwoRouters {
   // SYN and SYN-ACK through both routers and the tunnel.
   void open_tcp() {
     restored_at_r1(site_tcp(kTcpSyn));
-    const Bytes synack = Pkt().eth(kR1Mac, kFarServerMac).ipv4(kFarServer, kSiteHost).tcp(80, kSitePort, 0x12, 9000, 7001).bytes();
+    const Bytes synack =
+        Pkt().eth(kR1Mac, kFarServerMac).ipv4(kFarServer, kSiteHost).tcp(80, kSitePort, 0x12, 9000, 7001).bytes();
     const Frame w = r1->send_one(kLan, synack);
     ASSERT_EQ(w.port, kWan) << r1->drops();
     ASSERT_FALSE(tu.open(r2->send_one(kWan, w.raw)).empty()) << r2->drops();
@@ -130,9 +136,8 @@ TEST(EspSvrIcmpError, FragNeededFromBeyondTheFarRouterIsSealedIntoTheTunnel) {
   TwoRouters n;
   n.open_tcp();
   const Bytes seg = TwoRouters::site_tcp(0x18, 1300);
-  const Bytes error =
-      icmp4_error_frame(kR1Mac, kFarServerMac, kBeyond, kSiteHost, kIcmpDestUnreachable, kIcmpCodeFragNeeded, 1280,
-                        n.restored_at_r1(seg));
+  const Bytes error = icmp4_error_frame(kR1Mac, kFarServerMac, kBeyond, kSiteHost, kIcmpDestUnreachable,
+                                        kIcmpCodeFragNeeded, 1280, n.restored_at_r1(seg));
   const std::vector<Frame> out = n.through(error);
   ASSERT_EQ(out.size(), 1u) << n.r2->drops();
   EXPECT_EQ(out[0].port, kWan);
@@ -155,9 +160,8 @@ TEST(EspSvrIcmpError, IntoATunnelWithoutOutboundSaIsEspNoSa) {
   TwoRouters n;
   n.open_tcp();
   const Bytes seg = TwoRouters::site_tcp(0x18, 1300);
-  const Bytes error =
-      icmp4_error_frame(kR1Mac, kFarServerMac, kBeyond, kSiteHost, kIcmpDestUnreachable, kIcmpCodeFragNeeded, 1280,
-                        n.restored_at_r1(seg));
+  const Bytes error = icmp4_error_frame(kR1Mac, kFarServerMac, kBeyond, kSiteHost, kIcmpDestUnreachable,
+                                        kIcmpCodeFragNeeded, 1280, n.restored_at_r1(seg));
   n.tu.headend->mutable_tunnel(kTunnel).out_sa = kEspNoSa;
   EXPECT_TRUE(n.through(error).empty());
   EXPECT_EQ(n.r2->count(Counter::svr_icmp4_errors_relayed), 1u);
@@ -188,8 +192,8 @@ TEST(EspSvrIcmpError, RestoredAboveTheTunnelMtuIsAnsweredThroughTheSession) {
   const Frame f = n.r1->send_one(kWan, carrier.raw);
   ASSERT_EQ(f.port, kLan) << n.r1->drops();
   EXPECT_EQ(std::memcmp(f.dst_mac(), kFarServerMac.data(), 6), 0) << "to the server's MAC";
-  expect_icmp4_error(Bytes(f.raw.begin() + 14, f.raw.end()), big, ip("169.254.10.1"), kFarServer,
-                     kIcmpDestUnreachable, kIcmpCodeFragNeeded, 1400);
+  expect_icmp4_error(Bytes(f.raw.begin() + 14, f.raw.end()), big, ip("169.254.10.1"), kFarServer, kIcmpDestUnreachable,
+                     kIcmpCodeFragNeeded, 1400);
   EXPECT_EQ(n.r1->count(Counter::svr_icmp4_errors_relayed), 1u);
 }
 

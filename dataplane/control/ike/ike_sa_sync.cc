@@ -98,8 +98,8 @@ void encode_ike_sa(const IkeSa& sa, uint32_t node, std::chrono::steady_clock::ti
       r->set_replay_top(s->second.replay_top);
       r->set_bytes(s->second.bytes);
       if (s->second.born != std::chrono::steady_clock::time_point{})
-        r->set_age_ms(static_cast<uint64_t>(std::max<int64_t>(
-            0, std::chrono::duration_cast<std::chrono::milliseconds>(now - s->second.born).count())));
+        r->set_age_ms(static_cast<uint64_t>(
+            std::max<int64_t>(0, std::chrono::duration_cast<std::chrono::milliseconds>(now - s->second.born).count())));
     }
   }
 }

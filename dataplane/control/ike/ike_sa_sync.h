@@ -44,10 +44,10 @@ void encode_ike_sa(const IkeSa& sa, uint32_t node, std::chrono::steady_clock::ti
                    waypoint::ha::IkeSaRecord& rec);
 
 // A record back into an IKE SA bound to the ipsec_peers entry of `config`
-// it names, made its age before `now` (when it arrived, on our clock); null with `error` (SPIs, peer names, lengths: never a key) when
-// it names no configured peer, its tunnel index differs from ours (the pair
-// must have the same tunnels and ipsec_peers), a suite or key length is not
-// one we use, or its addresses are not two IPv4 or two IPv6 ones.
+// it names, made its age before `now` (when it arrived, on our clock); null with `error` (SPIs, peer names, lengths:
+// never a key) when it names no configured peer, its tunnel index differs from ours (the pair must have the same
+// tunnels and ipsec_peers), a suite or key length is not one we use, or its addresses are not two IPv4 or two IPv6
+// ones.
 std::unique_ptr<IkeSa> decode_ike_sa(const waypoint::ha::IkeSaRecord& rec, const ResponderConfig& config,
                                      std::chrono::steady_clock::time_point now, ChildSeqs& seqs, std::string& error);
 
