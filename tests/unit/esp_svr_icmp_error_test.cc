@@ -110,24 +110,13 @@ struct TwoRouters {
 // protocol, length) and its first 8 bytes of L4 header only.
 void expect_icmp4_error(const Bytes& inner, const Bytes& sent, Ipv4 from, Ipv4 to, uint8_t type, uint8_t code,
                         uint32_t rest) {
-  ASSERT_EQ(inner.size(), 20u + 8u + 20u + 8u) << "the IPv4 header and 8 bytes of L4 header, no data";
+  ASSERT_GE(inner.size(), 20u);
   EXPECT_EQ(inner[0], 0x45);
   EXPECT_EQ(ones_fold(ones_sum(inner.data(), 20)), 0xffff) << "header checksum";
   EXPECT_EQ(get32(inner.data() + 12), from);
   EXPECT_EQ(get32(inner.data() + 16), to);
   ASSERT_EQ(inner[9], Pkt::kIcmp);
-  const uint8_t* icmp = inner.data() + 20;
-  EXPECT_EQ(ones_fold(ones_sum(icmp, inner.size() - 20)), 0xffff) << "ICMP checksum";
-  EXPECT_EQ(icmp[0], type);
-  EXPECT_EQ(icmp[1], code);
-  EXPECT_EQ(get32(icmp + 4), rest);
-  const uint8_t* q = icmp + 8;
-  EXPECT_EQ(ones_fold(ones_sum(q, 20)), 0xffff) << "quoted header checksum";
-  const uint8_t* s = sent.data() + 14;
-  EXPECT_EQ(std::memcmp(q + 12, s + 12, 8), 0) << "the sender's own addresses";
-  EXPECT_EQ(q[9], s[9]);
-  EXPECT_EQ(get16(q + 2), get16(s + 2)) << "its length";
-  EXPECT_EQ(std::memcmp(q + 20, s + 20, 8), 0) << "its ports and sequence number";
+  expect_icmp4_quote(inner.data() + 20, inner.size() - 20, sent.data() + 14, type, code, rest);
 }
 
 // A router past r1 says the site host's DF segment is too big: r2 seals the error into the

@@ -33,10 +33,26 @@ inline std::vector<uint8_t> icmp4_error_frame(const Mac& dst_mac, const Mac& src
   return f;
 }
 
-// `f` is an ICMPv4 error `type`/`code` (bytes 4-7 `rest`) from `from` to the client, on the
-// ingress's LAN to the client's MAC, checksums valid, quoting the IPv4 header of the client's
-// `sent` (its addresses, protocol, the TTL as the egress sent it) and its first 8 bytes of L4
-// header only.
+// The ICMPv4 message at `icmp` (`len` bytes) is `type`/`code` with bytes 4-7 `rest`, checksums
+// valid, quoting the IPv4 header at `sent_ip` (a 20-byte one: its addresses, protocol, length,
+// the TTL as it was sent on) and its first 8 bytes of L4 header only.
+inline void expect_icmp4_quote(const uint8_t* icmp, size_t len, const uint8_t* sent_ip, uint8_t type, uint8_t code,
+                               uint32_t rest) {
+  ASSERT_EQ(len, 8u + 20u + 8u) << "the IPv4 header and 8 bytes of L4 header, no data";
+  EXPECT_EQ(ones_fold(ones_sum(icmp, len)), 0xffff) << "ICMP checksum";
+  EXPECT_EQ(icmp[0], type);
+  EXPECT_EQ(icmp[1], code);
+  EXPECT_EQ(get32(icmp + 4), rest);
+  const uint8_t* q = icmp + 8;
+  EXPECT_EQ(ones_fold(ones_sum(q, 20)), 0xffff) << "quoted header checksum";
+  EXPECT_EQ(std::memcmp(q + 12, sent_ip + 12, 8), 0) << "the sender's own addresses";
+  EXPECT_EQ(q[9], sent_ip[9]);
+  EXPECT_EQ(get16(q + 2), get16(sent_ip + 2)) << "its length";
+  EXPECT_EQ(std::memcmp(q + 20, sent_ip + 20, 8), 0) << "its ports and (TCP) sequence number / (UDP) length, checksum";
+}
+
+// `f` is that error from `from` to the client, on the ingress's LAN to the client's MAC, about
+// the client's `sent`.
 inline void expect_icmp4_to_client(const Frame& f, const std::vector<uint8_t>& sent, Ipv4 from, uint8_t type,
                                    uint8_t code, uint32_t rest) {
   EXPECT_EQ(f.port, kLan);
@@ -45,19 +61,7 @@ inline void expect_icmp4_to_client(const Frame& f, const std::vector<uint8_t>& s
   EXPECT_EQ(f.dst(), kClient);
   ASSERT_EQ(f.proto(), Pkt::kIcmp);
   EXPECT_TRUE(f.ip_checksum_ok());
-  const uint8_t* icmp = f.l4();
-  ASSERT_EQ(f.l4_len(), 8u + 20u + 8u) << "the IPv4 header and 8 bytes of L4 header, no data";
-  EXPECT_EQ(ones_fold(ones_sum(icmp, f.l4_len())), 0xffff) << "ICMP checksum";
-  EXPECT_EQ(icmp[0], type);
-  EXPECT_EQ(icmp[1], code);
-  EXPECT_EQ(get32(icmp + 4), rest);
-  const uint8_t* q = icmp + 8;
-  EXPECT_EQ(ones_fold(ones_sum(q, 20)), 0xffff) << "quoted header checksum";
-  const uint8_t* s = sent.data() + 14;
-  EXPECT_EQ(std::memcmp(q + 12, s + 12, 8), 0) << "the client's addresses";
-  EXPECT_EQ(q[9], s[9]);
-  EXPECT_EQ(get16(q + 2), get16(s + 2)) << "its length";
-  EXPECT_EQ(std::memcmp(q + 20, s + 20, 8), 0) << "its ports and (TCP) sequence number / (UDP) length, checksum";
+  expect_icmp4_quote(f.l4(), f.l4_len(), sent.data() + 14, type, code, rest);
 }
 
 }  // namespace wp::test
