@@ -222,7 +222,9 @@ void IkeService::poll(steady_clock::time_point now) {
   const size_t before = responder_.sas().size();
   const auto counters_before = counters_;
   responder_.expire_half_open(now, kHalfOpenMax);
-  if (now - last_rotation_ > kCookieRotation) {
+  if (!last_rotation_) {
+    last_rotation_ = now;
+  } else if (now - *last_rotation_ > kCookieRotation) {
     responder_.rotate_cookie_secret();
     last_rotation_ = now;
   }
@@ -393,7 +395,7 @@ void IkeService::sync_sas(steady_clock::time_point now) {
       if (auto st = ha_starts_.find(spi_in); st != ha_starts_.end()) {
         ep.seq_out_start = st->second.seq_out;
         ep.replay_start = st->second.replay_top;
-        if (st->second.born != steady_clock::time_point{}) born = std::min(st->second.born, now);
+        if (st->second.born) born = std::min(*st->second.born, now);
         bytes_before = st->second.bytes;
       }
       std::string error;
@@ -422,11 +424,7 @@ void IkeService::sync_sas(steady_clock::time_point now) {
       const auto lifetime = seconds(peer ? peer->child_lifetime_s : 0);
       const uint64_t byte_life = peer ? peer->child_lifetime_bytes : 0;
       // Carried on: its soft point is drawn again no earlier than how far it has come.
-      double floor = ike::kSoftMin;
-      if (born < now && lifetime.count() > 0)
-        floor = std::max(floor, std::chrono::duration<double>(now - born) / lifetime);
-      if (bytes_before > 0 && byte_life > 0)
-        floor = std::max(floor, static_cast<double>(bytes_before) / static_cast<double>(byte_life));
+      const double floor = ike::carried_fraction(born, now, lifetime, bytes_before, byte_life);
       installed_[spi_in] = {ep.tunnel, since, tunnel_bytes(ep.tunnel), bytes_before,
                             ike::SaLifetime(born, lifetime, byte_life, random_u32(), floor)};
       if (log_)

@@ -66,6 +66,7 @@
 #include <map>
 #include <memory>
 #include <mutex>
+#include <optional>
 #include <set>
 #include <string>
 #include <utility>
@@ -260,6 +261,9 @@ class IkeService {
   const ike::Initiator* initiator(size_t peer) const;
   const ike::InitiateSchedule* schedule(size_t peer) const;
   uint64_t counter(IkeServiceCounter c) const { return counters_[static_cast<size_t>(c)]; }
+  // Child SAs HA keeps numbers for (what the peer last heard, where a taken-over one started):
+  // none outlives its Child SA (tests).
+  size_t ha_children_tracked() const { return ha_seq_.size() + ha_starts_.size(); }
   // Rekeys and expiries (ike_service_rekey.cc), including the responder's
   // and the initiators' outcomes.
   ike::RekeyCounters rekey_counters() const;
@@ -310,6 +314,7 @@ class IkeService {
   bool ha_initiator_ownership(std::chrono::steady_clock::time_point now);
   void ha_send_initiators(waypoint::ha::IkeSync& msg, bool full, bool marks, std::chrono::steady_clock::time_point now);
   ike::ChildSeqs ha_seqs(const ike::IkeSa& sa);
+  void forget_gone_children();
   const char* ha_role(const ike::IkeSa& sa) const;
   void publish();
   void retire_quiesced();
@@ -404,7 +409,8 @@ class IkeService {
   };
   std::deque<Retired> retired_;
   std::array<uint64_t, kIkeServiceCounters> counters_{};
-  std::chrono::steady_clock::time_point last_rotation_ = std::chrono::steady_clock::now();
+  // The cookie secret's last rotation on the caller's clock (the first poll's: none yet).
+  std::optional<std::chrono::steady_clock::time_point> last_rotation_;
   std::chrono::steady_clock::time_point last_render_{};
 
   // HA state (ike_service_ha.cc).

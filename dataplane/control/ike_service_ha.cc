@@ -17,6 +17,7 @@
 //    whole, one that is gone as a DELETE; the workers' sequence marks once
 //    a second; everything when the HA thread asks for a full dump.
 #include <cstdio>
+#include <set>
 
 #include "dataplane/control/ike_service.h"
 #include "dataplane/ipsec/esp_replay.h"
@@ -245,15 +246,24 @@ void IkeService::ha_send(steady_clock::time_point now) {
     it = ha_sent_.erase(it);
   }
   ha_send_initiators(msg, full, marks, now);
-  for (auto it = ha_seq_.begin(); it != ha_seq_.end();) {  // Child SAs gone
-    bool live = false;
-    for (const auto& [spi_r, sa] : responder_.sas()) live |= sa->children.count(it->first) > 0;
-    for (const Initiating& in : initiating_)
-      if (in.initiator && in.initiator->sa()) live |= in.initiator->sa()->children.count(it->first) > 0;
-    it = live ? std::next(it) : ha_seq_.erase(it);
-  }
+  forget_gone_children();
   if (msg.sas_size() || msg.seqs_size() || full) ha_->to_peer(msg.SerializeAsString());
   if (full) ha_->dump_done.store(dump, std::memory_order_release);
+}
+
+// What HA keeps per Child SA (the numbers the peer last heard, where a taken-over one started)
+// goes with the Child SA: rekeyed away, deleted, or its IKE SA gone.
+void IkeService::forget_gone_children() {
+  if (ha_seq_.empty() && ha_starts_.empty()) return;
+  std::set<uint32_t> live;
+  auto add_children = [&live](const ike::IkeSa& sa) {
+    for (const auto& [spi_in, c] : sa.children) live.insert(spi_in);
+  };
+  for (const auto& [spi_r, sa] : responder_.sas()) add_children(*sa);
+  for (const Initiating& in : initiating_)
+    if (in.initiator && in.initiator->sa()) add_children(*in.initiator->sa());
+  std::erase_if(ha_seq_, [&live](const auto& e) { return !live.count(e.first); });
+  std::erase_if(ha_starts_, [&live](const auto& e) { return !live.count(e.first); });
 }
 
 }  // namespace wp

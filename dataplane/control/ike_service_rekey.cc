@@ -166,8 +166,7 @@ void IkeService::enforce_ike(const ike::IkeSa& sa, Initiating* in, steady_clock:
       if (p.name == sa.config->name) lifetime = p.ike_lifetime_s;
     const ike::Bytes r = ike::random_bytes(4);
     // One carried on from the HA peer draws its soft point no earlier than its age (ike_lifetime.h).
-    const double floor =
-        lifetime && sa.created < now ? std::chrono::duration<double>(now - sa.created) / seconds(lifetime) : 0.0;
+    const double floor = ike::carried_fraction(sa.created, now, seconds(lifetime));
     it = ike_lives_
              .emplace(key,
                       ike::SaLifetime(sa.created, seconds(lifetime), 0,

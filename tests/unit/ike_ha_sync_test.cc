@@ -175,6 +175,25 @@ TEST_F(IkeHaSyncTest, RecordRoundTripsAndErrorsNeverHoldAKey) {
   no_key(n2.svc->status_json());
 }
 
+// A Child SA's start travels as an age whatever the clock reads, its zero included; a record
+// without one (an older peer's) decodes as not known.
+TEST_F(IkeHaSyncTest, AChildSasAgeTravelsOnAnyClock) {
+  const IkeSa& sa = *n1.svc->responder().sas().begin()->second;
+  const steady_clock::time_point zero{};
+  waypoint::ha::IkeSaRecord rec;
+  encode_ike_sa(sa, 1, zero + seconds(1000), {{our_spi(), {6400, 1280, 0, zero}}}, rec);
+  ASSERT_EQ(rec.children_size(), 1);
+  ASSERT_TRUE(rec.children(0).has_age_ms());
+  EXPECT_EQ(rec.children(0).age_ms(), 1000000u);
+  ChildSeqs seqs;
+  std::string error;
+  ASSERT_NE(decode_ike_sa(rec, n2.svc->responder().config(), zero + seconds(1500), seqs, error), nullptr) << error;
+  EXPECT_EQ(seqs[our_spi()].born, zero + seconds(500));
+  rec.mutable_children(0)->clear_age_ms();
+  ASSERT_NE(decode_ike_sa(rec, n2.svc->responder().config(), zero + seconds(1500), seqs, error), nullptr) << error;
+  EXPECT_FALSE(seqs[our_spi()].born.has_value());
+}
+
 TEST_F(IkeHaSyncTest, TakenOverCopyAnswersDpdAndRetransmissions) {
   EXPECT_EQ(n1.counter("ike_ha_sas_synced"), 1u);
   EXPECT_EQ(n2.counter("ike_ha_sas_applied"), 1u);
@@ -405,6 +424,19 @@ TEST_F(IkeHaSyncTest, DeleteReachesTheCopy) {
   n2.peer = A::peers_taken_over;  // nothing left to take over
   n2.svc->poll(steady_clock::now());
   EXPECT_EQ(n2.counter("ike_ha_taken_over"), 0u);
+}
+
+// What HA keeps per Child SA goes with it: taken over, then deleted by the site, nothing is left.
+TEST_F(IkeHaSyncTest, ATakenOverSaTheSiteDeletesLeavesNoHaState) {
+  n2.peer = A::peers_taken_over;
+  n2.svc->poll(steady_clock::now());
+  ASSERT_EQ(n2.counter("ike_ha_taken_over"), 1u);
+  EXPECT_GE(n2.svc->ha_children_tracked(), 1u);
+  const DeletePayload del{Protocol::ike, 0, {}};
+  n2.send(site.request(Exchange::informational, {{PayloadType::del, false, del}}, site.next_id++));
+  EXPECT_TRUE(n2.svc->responder().sas().empty());
+  n2.svc->poll(steady_clock::now());
+  EXPECT_EQ(n2.svc->ha_children_tracked(), 0u);
 }
 
 TEST_F(IkeHaSyncTest, ReturningOwnerResumesWhatTheSurvivorAdvanced) {

@@ -44,6 +44,20 @@ TEST(SoftFraction, AFloorAboveTheMinimumNarrowsTheDraw) {
   EXPECT_EQ(l.hard_at(), t0 + 1000s) << "the hard deadline does not move";
 }
 
+TEST(CarriedFraction, TheFurtherOfAgeAndBytesNeverBelowTheMinimum) {
+  const auto t = std::chrono::steady_clock::now();
+  using std::chrono::seconds;
+  EXPECT_DOUBLE_EQ(carried_fraction(t, t, seconds(1000)), kSoftMin) << "new";
+  EXPECT_DOUBLE_EQ(carried_fraction(t, t + seconds(500), seconds(1000)), kSoftMin) << "below the minimum";
+  EXPECT_DOUBLE_EQ(carried_fraction(t, t + seconds(900), seconds(1000)), 0.9);
+  EXPECT_DOUBLE_EQ(carried_fraction(t + seconds(5), t, seconds(1000)), kSoftMin) << "a start ahead of now";
+  EXPECT_DOUBLE_EQ(carried_fraction(t, t + seconds(900), seconds(0)), kSoftMin) << "no lifetime by time";
+  EXPECT_DOUBLE_EQ(carried_fraction(t, t + seconds(100), seconds(1000), 92, 100), 0.92) << "bytes further";
+  EXPECT_DOUBLE_EQ(carried_fraction(t, t + seconds(930), seconds(1000), 90, 100), 0.93) << "age further";
+  EXPECT_DOUBLE_EQ(carried_fraction(t, t, seconds(0), 120, 100), 1.2) << "past the hard limit";
+  EXPECT_DOUBLE_EQ(carried_fraction(t, t, seconds(0), 99, 0), kSoftMin) << "no lifetime by bytes";
+}
+
 TEST(SaLifetime, SoftThenHardByTime) {
   const Clock::time_point t0 = Clock::now();
   const SaLifetime l(t0, 1000s, 0, 0x80000000u);  // soft at 90 %

@@ -334,5 +334,24 @@ TEST_F(ServiceResponderPfsRekeyTest, OurRekeyOffersAndSendsTheGroup) {
   }
 }
 
+// The cookie secret (RFC 7296 § 2.6) rotates every 5 minutes on the caller's clock, counted from
+// the first poll, whatever that clock reads against the real one.
+TEST(IkeServiceCookies, TheSecretRotatesEveryFiveMinutesOfTheCallersClock) {
+  std::atomic<const EspSaTable*> table{nullptr};
+  IkeService svc{config(0), table, {}};
+  const Responder& r = svc.responder();
+  const uint8_t v0 = r.cookie_version();
+  const auto t0 = std::chrono::steady_clock::now() + 10h;
+  svc.poll(t0);
+  svc.poll(t0 + 299s);
+  EXPECT_EQ(r.cookie_version(), v0);
+  svc.poll(t0 + 301s);
+  EXPECT_EQ(r.cookie_version(), static_cast<uint8_t>(v0 + 1));
+  svc.poll(t0 + 302s);
+  EXPECT_EQ(r.cookie_version(), static_cast<uint8_t>(v0 + 1));
+  svc.poll(t0 + 602s);
+  EXPECT_EQ(r.cookie_version(), static_cast<uint8_t>(v0 + 2));
+}
+
 }  // namespace
 }  // namespace wp::ike

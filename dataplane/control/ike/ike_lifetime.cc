@@ -11,6 +11,14 @@ double soft_fraction(uint32_t random, double floor) {
   return lo + (kSoftMax - lo) * (static_cast<double>(random) / 4294967295.0);
 }
 
+double carried_fraction(std::chrono::steady_clock::time_point start, std::chrono::steady_clock::time_point now,
+                        std::chrono::seconds lifetime, uint64_t bytes, uint64_t byte_life) {
+  double f = kSoftMin;
+  if (start < now && lifetime.count() > 0) f = std::max(f, std::chrono::duration<double>(now - start) / lifetime);
+  if (bytes > 0 && byte_life > 0) f = std::max(f, static_cast<double>(bytes) / static_cast<double>(byte_life));
+  return f;
+}
+
 SaLifetime::SaLifetime(Clock::time_point start, std::chrono::seconds lifetime, uint64_t bytes, uint32_t random,
                        double floor)
     : start_(start) {

@@ -28,6 +28,13 @@ inline constexpr std::chrono::seconds kRekeyRetry{10};
 // floor above kSoftMin (`floor` itself above kSoftMax).
 double soft_fraction(uint32_t random, double floor = kSoftMin);
 
+// How far an SA carried on (an HA takeover or resume) has come into its lifetime: its age at
+// `now` over `lifetime` (0: none by time), or `bytes` over `byte_life` (0: none by bytes) when
+// further; kSoftMin when neither says more. Its soft point is drawn again no earlier
+// (SaLifetime's `floor`), or every such SA would rekey at once.
+double carried_fraction(std::chrono::steady_clock::time_point start, std::chrono::steady_clock::time_point now,
+                        std::chrono::seconds lifetime, uint64_t bytes = 0, uint64_t byte_life = 0);
+
 enum class Expiry : uint8_t { none, soft_time, soft_bytes, hard };
 
 class SaLifetime {

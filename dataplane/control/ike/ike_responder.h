@@ -111,6 +111,7 @@ class Responder {
   // A new secret for the cookies (§ 2.6); cookies made with the previous
   // one stay valid until the next call (the caller's timer calls it).
   void rotate_cookie_secret();
+  uint8_t cookie_version() const { return cookie_version_; }  // rotations so far, mod 256
   size_t half_open() const { return half_open_; }
 
   const ResponderCounters& counters() const { return counters_; }

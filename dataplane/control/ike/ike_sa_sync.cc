@@ -97,9 +97,9 @@ void encode_ike_sa(const IkeSa& sa, uint32_t node, std::chrono::steady_clock::ti
       r->set_seq_out(s->second.seq_out);
       r->set_replay_top(s->second.replay_top);
       r->set_bytes(s->second.bytes);
-      if (s->second.born != std::chrono::steady_clock::time_point{})
-        r->set_age_ms(static_cast<uint64_t>(
-            std::max<int64_t>(0, std::chrono::duration_cast<std::chrono::milliseconds>(now - s->second.born).count())));
+      if (s->second.born)
+        r->set_age_ms(static_cast<uint64_t>(std::max<int64_t>(
+            0, std::chrono::duration_cast<std::chrono::milliseconds>(now - *s->second.born).count())));
     }
   }
 }

@@ -16,6 +16,7 @@
 #include <cstdint>
 #include <map>
 #include <memory>
+#include <optional>
 #include <string>
 
 #include "dataplane/control/ike/ike_sa.h"
@@ -32,8 +33,8 @@ struct ChildSeq {
   uint64_t replay_top = 0;  // inbound replay window top
   uint64_t bytes = 0;       // inner bytes sealed and opened, toward child_lifetime_bytes
   // When its lifetime began, on the clock of encode's and decode's `now`;
-  // unset: not known (an older peer's record), it begins at the install.
-  std::chrono::steady_clock::time_point born{};
+  // none: not known (an older peer's record), it begins at the install.
+  std::optional<std::chrono::steady_clock::time_point> born{};
   bool operator==(const ChildSeq&) const = default;
 };
 using ChildSeqs = std::map<uint32_t, ChildSeq>;  // by spi_in
