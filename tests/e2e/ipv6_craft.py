@@ -10,6 +10,12 @@ reason (or, for `good`, a well-formed frame the router does not route yet: not_i
   tiny       a first fragment with 4 bytes of UDP       -> ipv6_first_fragment_short
   short      a UDP header whose length disagrees        -> ipv6_l4_truncated
   good       UDP, well formed                           -> not_ipv4
+Neighbor Solicitations for the router's address (--target, RFC 4861 § 7.1.1 checks):
+  nd-hop     hop limit 64, not 255                      -> nd_bad_hop_limit
+  nd-csum    a wrong ICMPv6 checksum                    -> icmpv6_bad_checksum
+  nd-code    code 1, not 0                              -> nd_malformed (the control thread)
+  nd-mcast   a multicast target                         -> not_ipv4 (the worker: not for us)
+  nd-short   12 bytes of body, no room for the target   -> not_ipv4 (the worker: not for us)
 """
 import argparse
 import socket
@@ -37,7 +43,31 @@ def datagram(first_nh, body):
     return struct.pack("!IHBB", 0x60000000, len(body), first_nh, 64) + SRC + DST + body
 
 
-def frame(kind):
+def icmp6_checksum(src, dst, msg):
+    data = src + dst + struct.pack("!IxxxB", len(msg), 58) + msg
+    if len(data) % 2:
+        data += b"\0"
+    total = sum(struct.unpack("!%dH" % (len(data) // 2), data))
+    while total >> 16:
+        total = (total & 0xFFFF) + (total >> 16)
+    return ~total & 0xFFFF
+
+
+def solicitation(kind, target):
+    """A Neighbor Solicitation from SRC to `target` (unicast), its checksum right unless nd-csum."""
+    body = bytes(target if kind != "nd-mcast" else bytes.fromhex("ff020000000000000000000000000001"))
+    if kind == "nd-short":
+        body = body[:12]
+    msg = struct.pack("!BBHI", 135, 1 if kind == "nd-code" else 0, 0, 0) + body
+    csum = icmp6_checksum(SRC, target, msg) ^ (0x5555 if kind == "nd-csum" else 0)
+    msg = msg[:2] + struct.pack("!H", csum) + msg[4:]
+    hop = 64 if kind == "nd-hop" else 255
+    return struct.pack("!IHBB", 0x60000000, len(msg), 58, hop) + SRC + target + msg
+
+
+def frame(kind, target=None):
+    if kind.startswith("nd-"):
+        return solicitation(kind, target)
     if kind == "chain":
         body = b"".join(opts(60, 8) for _ in range(8)) + opts(17, 8) + udp()
         return datagram(60, body)
@@ -59,14 +89,16 @@ def main():
     ap.add_argument("--iface", required=True)
     ap.add_argument("--dmac", required=True)
     ap.add_argument("--kind", required=True,
-                    choices=["chain", "long", "order", "truncated", "tiny", "short", "good"])
+                    choices=["chain", "long", "order", "truncated", "tiny", "short", "good",
+                             "nd-hop", "nd-csum", "nd-code", "nd-mcast", "nd-short"])
+    ap.add_argument("--target", default="2001:db8:1::1", help="the router's address (nd-* kinds)")
     ap.add_argument("--count", type=int, default=5)
     a = ap.parse_args()
     s = socket.socket(socket.AF_PACKET, socket.SOCK_RAW)
     s.bind((a.iface, 0))
     eth = bytes.fromhex(a.dmac.replace(":", "")) + bytes.fromhex("020000000066") + b"\x86\xdd"
     for _ in range(a.count):
-        s.send(eth + frame(a.kind))
+        s.send(eth + frame(a.kind, socket.inet_pton(socket.AF_INET6, a.target)))
     print("sent %d %s" % (a.count, a.kind))
 
 

@@ -136,6 +136,8 @@ wp_check "tshark: the echoes crossed the WAN as UDP between the waypoints, no IC
 wp_check_cookie_at_setup "$WP_TMP/wan.pcap"
 wp_capcheck "$WP_TMP/wan.pcap" "$KEY" 172.16.0.1 172.16.0.2
 wp_check "iperf3 -6 TCP 3 s" wp_iperf6 tcp -t 3
+# UDP too (service ping6 takes any protocol; the control connection is web6's).
+wp_check "iperf3 -6 UDP 2 s at 20 Mbit/s over IPv4 waypoints (1200-byte datagrams)" wp_iperf6 udp6 -u -b 20M -l 1200 -t 2
 # IPv6 fragments through the session (docs/ipv6.md § Fragments through IPv6 sessions over SVR):
 # 1700 bytes of UDP sent by the client in three fragments (frag6_send.py, last first) to a UDP
 # echo server; r1 makes them whole and carries them, r2 restores the datagram, the server's

@@ -88,11 +88,13 @@ services:
   - {name: web6, prefixes: ["2001:db8:72::/64"], protocol: tcp, ports: ["80", "5201"]$9$QOS_WEB}
   - {name: web, prefixes: [10.2.0.0/24], protocol: tcp, ports: ["80", "5201"]$9$QOS_WEB}
   - {name: echo6, prefixes: ["2001:db8:72::/64"], protocol: udp, ports: ["7009"]$9}
+  - {name: iperf6u, prefixes: ["2001:db8:72::/64"], protocol: udp, ports: ["5201"]$9}
   - {name: echo4, prefixes: [10.2.0.0/24], protocol: udp, ports: ["7009"]$9}
 policies:
   - {tenant: v6, service: web6}
   - {tenant: branch, service: web}
   - {tenant: v6, service: echo6}
+  - {tenant: v6, service: iperf6u}
   - {tenant: branch, service: echo4}
 peers:
   - {name: $6, waypoints: ["$8"], key: "$KEY"}
@@ -197,6 +199,12 @@ wp_expect "tshark: the client got Packet Too Big from r1's LAN address, MTU $WAN
 wp_check "the client caches MTU $WAN_MTU toward the server (ip -6 route get)" cached_mtu c "$SRV"
 wp_expect "r1 counters.svr6_icmp6_too_big >= 1 (the upload)" "$(wp_stat r1 counters.svr6_icmp6_too_big)" -ge 1
 wp_expect "r1 drops.svr6_wan_too_big >= 1" "$(wp_stat r1 drops.svr6_wan_too_big)" -ge 1
+# UDP between the IPv6 waypoints (service iperf6u; the control connection is web6's): datagrams
+# of 1200 bytes, which fit the WAN leg once carried.
+udp6_before=$(wp_stat r1 counters.svr6_sessions_created)
+wp_check "iperf3 -6 UDP 2 s at 20 Mbit/s over IPv6 waypoints (1200-byte datagrams)" wp_iperf6 udp6 -u -b 20M -l 1200 -t 2
+wp_expect "r1 counters.svr6_sessions_created grew by >= 2 (iperf3's control and its UDP session)" \
+  "$(wp_stat r1 counters.svr6_sessions_created)" -ge $((udp6_before + 2))
 
 # IPv4 sessions between the same IPv6 waypoints (v4 in v6), on a capture of their own; the
 # REST, wpctl and IPFIX checks again for the IPv4 client (svr6_export.sh reads CLI and SRV).

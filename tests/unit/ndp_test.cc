@@ -364,6 +364,30 @@ TEST(ControlNd, PacketsForAnUnknownNeighborWaitForItsAdvertisement) {
   EXPECT_EQ(rig.count(Counter::nd_neighbors_learned), 1u);
 }
 
+// Like Linux's unres_qlen: kPendingPerNeighbor packets wait per neighbor, kMaxPendingNeighbors
+// neighbors at once; what finds no room is dropped and counted (nd_unresolved).
+TEST(ControlNd, PacketsWaitingForNeighborsAreBoundedPerNeighborAndInNeighbors) {
+  ControlRig rig(v6_config());
+  auto wait_for = [&rig](const std::string& addr, uint16_t sport) {
+    auto pkt = Pkt6().ipv6("64:ff9b::a02:a", addr).udp(sport, 5000).payload("x").bytes();
+    rte_mbuf* m = Pkt::to_mbuf(nd_control_pool(), pkt, 0);
+    mark_resolve6(m, 0);
+    ASSERT_EQ(rte_ring_sp_enqueue(rig.r1.shared().resolve[0], m), 0);
+    rig.poll();
+  };
+  for (uint16_t i = 0; i <= Control::kPendingPerNeighbor; ++i) wait_for("2001:db8:1::5", 1000 + i);
+  EXPECT_EQ(rig.control.pending_count(), Control::kPendingPerNeighbor);
+  EXPECT_EQ(rig.drops(DropReason::nd_unresolved), 1u);
+  // More neighbors than may wait at once, one packet each (a full bucket of the neighbor table
+  // refuses one early, counted the same way).
+  constexpr size_t kNeighbors = Control::kMaxPendingNeighbors + 4;
+  for (size_t i = 1; i < kNeighbors; ++i) wait_for("2001:db8:1::" + std::to_string(0x100 + i), 7);
+  const size_t waiting = rig.control.pending_count() - Control::kPendingPerNeighbor;
+  EXPECT_LE(waiting, Control::kMaxPendingNeighbors - 1);
+  EXPECT_EQ(waiting + rig.drops(DropReason::nd_unresolved) - 1, kNeighbors - 1) << "every packet waits or is counted";
+  EXPECT_GE(rig.drops(DropReason::nd_unresolved), 1u + 4u);
+}
+
 TEST(ControlNd, ResolutionGivesUpAfterThreeSolicitations) {
   ControlRig rig(v6_config());
   auto pkt = Pkt6().ipv6("64:ff9b::a02:a", "2001:db8:1::7").udp(53, 5000).payload("x").bytes();

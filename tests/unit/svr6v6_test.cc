@@ -5,6 +5,7 @@
 //   client 2001:db8:71::5 - [r1] 2001:db8:70::1 ==IPv6 WAN== 2001:db8:70::2 [r2] - server 2001:db8:72::10
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <cstring>
 
 #include "dataplane/crypto/session_data.h"
@@ -164,6 +165,36 @@ TEST_F(Svr6v6, EncryptedUdpFirstPacketsCrossBothWays) {
     ASSERT_EQ(w2.size(), 1u) << n << ": " << r2->drops();
     expect_restored6(a, r1->send_one(kWan, w2[0].raw));
   }
+  EXPECT_EQ(r1->total_drops(), 0u) << r1->drops();
+  EXPECT_EQ(r2->total_drops(), 0u) << r2->drops();
+}
+
+// The same between IPv4 waypoints (no IPv6 WAN address on either router): the sealed IPv6
+// session rides IPv4 outer headers, its data never in the clear on the WAN.
+TEST_F(Svr6v6, EncryptedSessionsBetweenIpv4WaypointsCrossBothWays) {
+  make(encrypted(v6wp_config(true, false)), encrypted(v6wp_config(false, false)), RouterOptions().with_key_slots(64));
+  auto in_clear = [](const Frame& f, char c) {
+    return std::search_n(f.raw.begin(), f.raw.end(), 64, static_cast<uint8_t>(c)) != f.raw.end();
+  };
+  for (size_t n : {size_t{1}, size_t{152}, size_t{1000}}) {
+    const uint16_t sport = static_cast<uint16_t>(6000 + n);
+    const auto q = client_frame(Pkt6().ipv6(kV6Client, kV6Server, 64).udp(sport, 53).payload(std::string(n, 'q')));
+    const std::vector<Frame> w1 = r1->send(kLan, q);
+    ASSERT_EQ(w1.size(), 1u) << n << ": " << r1->drops();
+    EXPECT_EQ(get16(w1[0].raw.data() + 12), kEtherTypeIpv4) << "v6 over v4";
+    EXPECT_EQ(w1[0].dst(), kR2Wan);
+    EXPECT_FALSE(in_clear(w1[0], 'q')) << n;
+    expect_restored6(q, r2->send_one(kWan, w1[0].raw));
+    const auto a = server_frame(Pkt6().ipv6(kV6Server, kV6Client, 64).udp(53, sport).payload(std::string(n, 'a')));
+    const std::vector<Frame> w2 = r2->send(kLan, a);
+    ASSERT_EQ(w2.size(), 1u) << n << ": " << r2->drops();
+    EXPECT_EQ(get16(w2[0].raw.data() + 12), kEtherTypeIpv4);
+    EXPECT_FALSE(in_clear(w2[0], 'a')) << n;
+    expect_restored6(a, r1->send_one(kWan, w2[0].raw));
+  }
+  EXPECT_EQ(r1->count(Counter::waypoint6_sent), 0u);
+  EXPECT_GE(r1->count(Counter::packets_encrypted), 3u);
+  EXPECT_GE(r2->count(Counter::packets_decrypted), 3u);
   EXPECT_EQ(r1->total_drops(), 0u) << r1->drops();
   EXPECT_EQ(r2->total_drops(), 0u) << r2->drops();
 }
