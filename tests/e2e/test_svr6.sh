@@ -6,7 +6,7 @@
 # The WAN has no IPv6 at all: r1 translates the client's IPv6 sessions to IPv4 waypoint
 # packets with TLV 3 metadata, r2 restores them onto its IPv6 LAN.
 # usage: test_svr6.sh [WORKERS]   (default 2: the owner rule across workers)
-# Checks: curl -6 5 MiB byte-exact; iperf3 -6 TCP 3 s; the guest's IPv6 session denied and
+# Checks: curl -6 5 MiB byte-exact; iperf3 -6 TCP 3 s and UDP 2 s; the guest's IPv6 session denied and
 # counted; tshark on the WAN: only IPv4 between the waypoints (no IPv6 header), the metadata
 # cookie only during setup, TLV 3 decoded by capcheck.py's HMAC check; REST at r1 and r2 and
 # wpctl list a running flow by its IPv6 tuple, its role, peer and the IPv4 waypoints; IPFIX

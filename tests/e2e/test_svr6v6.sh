@@ -9,7 +9,7 @@
 # cross the WAN between the IPv6 waypoints with metadata on the first packets; r2 restores
 # them onto its LAN.
 # usage: test_svr6v6.sh [WORKERS]   (default 2: the owner rule across workers)
-# Checks, IPv6 first: curl -6 5 MiB byte-exact; iperf3 -6 TCP 2 s; the guest's IPv6 session
+# Checks, IPv6 first: curl -6 5 MiB byte-exact; iperf3 -6 TCP 2 s and UDP 2 s; the guest's IPv6 session
 # denied and counted; tshark on the WAN: no IPv4 at all, every TCP/UDP packet between the IPv6
 # waypoints, the metadata cookie only during setup, its HMAC trailers verified, the download's
 # TCP marked AF41 in the outer Traffic Class both ways (both wan0 shaped at 100 Gbit/s, web6 of
