@@ -134,6 +134,8 @@ bool Nat46Step::input4(rte_mbuf* m, const ParsedPacket& pp, int iface) {
   if (r.verdict != Nat64Verdict::ok) return ctx_.drop(m, DropReason::nat46_untranslatable), true;
   nat46_take_frame(m, r);
   note(*ref.session, Dir::forward, len6, pp.proto, pp.tcp_flags, ctx_.now_ms);
+  // The service's class for a shaped WAN port (docs/qos.md); IPv6 fragments copy it with the mbuf's hash.
+  set_qos_class(m, static_cast<uint8_t>(rm.service_qos_class(svc)));
   const Ipv6& hop = ref.session->next_hop[static_cast<size_t>(Dir::forward)];
   if (too_big) return send6_fragments(m, out, hop, mtu6), true;  // no DF: the client lets the path fragment it
   ctx_.counters->add(Counter::nat46_out);
@@ -188,6 +190,7 @@ bool Nat46Step::input6(rte_mbuf* m, const Ipv6View& v) {
   }
   nat46_take_frame(m, r);
   note(s, Dir::reverse, len4, proto4, tcp_flags, ctx_.now_ms);
+  set_qos_class(m, static_cast<uint8_t>(rm.service_qos_class(svc)));  // as the way out
   ctx_.counters->add(Counter::nat46_in);
   tx_.transmit(m, nh->iface, nh->addr);
   return true;

@@ -16,6 +16,10 @@
 // echo requests from clients become ICMPv6 echo requests and the replies
 // come back, as NAT64 does the converse.
 //
+// QoS (docs/qos.md § Dataplane): translated packets and their fragments, both
+// ways, take the service's class, for a shaped WAN port; translated ICMP
+// errors and our own stay best-effort.
+//
 // State: a SessionTable6 of this worker's own (session/table6.h), keyed by
 // the translated tuple (client's IPv6 source, port -> server, port), so a
 // server's reply finds it by its own tuple (the reverse key); idle times are

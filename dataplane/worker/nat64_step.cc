@@ -155,6 +155,8 @@ bool Nat64Step::translate6(rte_mbuf* m, uint8_t* d, const Ipv6View& v, int iface
     case Nat64Verdict::unsupported: return ctx_.drop(m, DropReason::nat64_untranslatable), true;
   }
   ctx_.counters->add(Counter::nat64_out);
+  // The service's class for a shaped WAN port (docs/qos.md); IPv4 fragments copy it with the mbuf's hash.
+  set_qos_class(m, static_cast<uint8_t>(rm.service_qos_class(svc)));
   if (whole) return send4_flat(m, static_cast<uint32_t>(r.shift), r.len, nh->iface, nh->addr, mtu4), true;
   rte_pktmbuf_adj(m, static_cast<uint16_t>(r.shift));
   rte_pktmbuf_trim(m, static_cast<uint16_t>(m->data_len - r.len));
@@ -317,6 +319,7 @@ void Nat64Step::input4(rte_mbuf* m, const ParsedPacket& pp) {
   }
   rte_pktmbuf_prepend(m, static_cast<uint16_t>(-r.shift));
   rte_pktmbuf_trim(m, static_cast<uint16_t>(m->data_len - r.len));
+  set_qos_class(m, static_cast<uint8_t>(rm.service_qos_class(svc)));  // as the way out; fragments copy it
   if (too_big) return send6_fragments(m, lan, mtu6);  // no DF: the server lets the path fragment it
   send6(m, client);
 }

@@ -25,6 +25,10 @@
 // with the MTU + 20, Time Exceeded, Parameter Problem) are translated with
 // their inner packet; echo requests to the pool are the control thread's.
 //
+// QoS (docs/qos.md § Dataplane): translated packets and their fragments, both
+// ways, take the class of the service they are translated for, for a shaped
+// WAN port; translated ICMP errors and our own stay best-effort.
+//
 // Every packet that is not sent is dropped with a nat64_* reason. The
 // dataplane answers two of those refusals to the client itself (RFC 7915
 // § 5.1, RFC 4443): a hop limit <= 1 with Time Exceeded, a packet whose

@@ -16,11 +16,12 @@
 // Traffic Class (ECN kept either way), other EtherTypes are not marked.
 //
 // The class travels in the mbuf (hash.sched.traffic_class), as the class + 1:
-// set by Emit from the session (Session::qos_class), by MetadataOnly and by
-// the routed IPv6 step from the service. 0 is none (best-effort): what a
-// packet the worker received or built carries (Worker::dispatch and the
-// builders clear it), so a class left in a recycled mbuf by its previous
-// packet, or the zero of a fresh pool, is never read as one.
+// set by Emit from the session (Session::qos_class), by MetadataOnly, and by
+// the routed IPv6, NAT64 and NAT46 steps from the service. 0 is none
+// (best-effort): what a packet the worker received or built carries
+// (Worker::dispatch and the builders clear it), so a class left in a recycled
+// mbuf by its previous packet, or the zero of a fresh pool, is never read as
+// one.
 #pragma once
 
 #include <rte_mbuf.h>

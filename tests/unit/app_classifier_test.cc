@@ -9,6 +9,7 @@
 #include "dataplane/apps/classifier.h"
 #include "dataplane/util/edit_distance.h"
 #include "tests/unit/app_packets.h"
+#include "tests/unit/pkt6_builder.h"
 #include "tests/unit/pkt_builder.h"
 
 namespace wp::app {
@@ -65,6 +66,31 @@ TEST_F(AppClassifierTest, DnsQuery) {
   EXPECT_EQ(v.state, AppVerdict::State::kClassified);
   EXPECT_EQ(app(v), "DNS");
   EXPECT_EQ(category(v), "Network");
+}
+
+// The classifier reads IPv6 as well (nDPI parses the version nibble): what routed IPv6 sessions
+// would need to be classified (docs/qos.md § Not built yet). No extension headers here.
+TEST_F(AppClassifierTest, Ipv6PacketsAreClassifiedToo) {
+  auto l3_6 = [](const test::Pkt6& p) {
+    Bytes frame = p.bytes();
+    return Bytes(frame.begin() + 14, frame.end());
+  };
+  AppClassifier::Slot slot = classifier_->acquire();
+  AppVerdict v = classifier_->feed(
+      slot,
+      l3_6(test::Pkt6().ipv6("2001:db8:71::5", "2001:db8:72::10").udp(40003, 53).payload(dns_query("www.example.com"))),
+      AppDirection::kClientToServer, 1000);
+  EXPECT_EQ(v.state, AppVerdict::State::kClassified);
+  EXPECT_EQ(app(v), "DNS");
+  slot = classifier_->acquire();
+  v = classifier_->feed(slot,
+                        l3_6(test::Pkt6()
+                                 .ipv6("2001:db8:71::5", "2001:db8:72::10")
+                                 .tcp(40001, 443, 0x18)
+                                 .payload(tls_client_hello("www.youtube.com"))),
+                        AppDirection::kClientToServer, 1000);
+  EXPECT_EQ(v.state, AppVerdict::State::kClassified);
+  EXPECT_EQ(app(v), "YouTube");
 }
 
 TEST_F(AppClassifierTest, SshBannerOnAnyPort) {

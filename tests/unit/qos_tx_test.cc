@@ -1,22 +1,25 @@
 // QoS on shaped WAN ports in the worker (dataplane/worker/qos_tx.h): DSCP
 // marking with an incremental checksum (IPv4) and in the Traffic Class
 // (IPv6), the session's class reaching the WAN frame in both families (routed
-// IPv6 sessions, sessions between IPv6 waypoints), a class an mbuf's last
-// packet left never read as the next one's, ports without QoS untouched, two
-// workers feeding one shaped port through the owner's ring at the port's rate
-// (simulated clock) with a strict voice flow neither lost nor delayed, and
-// the two drop reasons.
+// IPv6 sessions, sessions between IPv6 waypoints, NAT64 and NAT46 sessions
+// and their fragments), a class an mbuf's last packet left never read as the
+// next one's, ports without QoS untouched, two workers feeding one shaped
+// port through the owner's ring at the port's rate (simulated clock) with a
+// strict voice flow neither lost nor delayed, and the two drop reasons.
+#include "dataplane/worker/qos_tx.h"
+
 #include <gtest/gtest.h>
 
 #include <memory>
 #include <nlohmann/json.hpp>
 
 #include "dataplane/control/router_model.h"
-#include "dataplane/worker/qos_tx.h"
+#include "dataplane/ip/nat64_packet.h"
 #include "dataplane/worker/shared.h"
 #include "dataplane/worker/tx.h"
 #include "mgmt/metrics.h"
 #include "mgmt/stats.h"
+#include "tests/unit/nat46_test_config.h"
 #include "tests/unit/nat64_test_config.h"
 #include "tests/unit/pkt6_builder.h"
 #include "tests/unit/promtool.h"
@@ -168,27 +171,173 @@ TEST_F(QosSvr6, SessionsBetweenIpv6WaypointsAreShapedAndMarked) {
   EXPECT_EQ(sent_of(r2->shared(), QosClass::video), 1u);
 }
 
-// A NAT64 packet gets no class on its way: it leaves as best-effort, whatever
-// class the packet its mbuf carried before left in it (a fresh pool's zero was
-// network-control, before the class became class + 1).
+// A packet no step gives a class (here an ICMPv6 error about a routed IPv6
+// session's packet, forwarded to its sender across the WAN: errors are not the
+// session's traffic) leaves as best-effort, whatever class the packet its mbuf
+// carried before left in it (a fresh pool's zero was network-control, before
+// the class became class + 1). Before NAT64 took its service's class, a NAT64
+// packet showed this.
 TEST(QosTx, AClassLeftInARecycledMbufIsNotTheNextPackets) {
-  config::Config c = nat64_config();
+  config::Config c = route6_config();  // srv6 has no class
   c.mutable_router()->mutable_wan(0)->mutable_qos()->set_rate_kbps(10'000);
-  auto r = nat64_router(with_qos(), c);
-  const Pkt6 p = Pkt6().ipv6(kClient6, kServer6, 64).udp(40000, 53).payload("q");
-  std::vector<uint8_t> f = p.bytes();
-  std::memcpy(f.data(), r->model().interfaces[0].mac, 6);
-  std::memcpy(f.data() + 6, kClient6Mac.data(), 6);
-  rte_mbuf* m = Pkt::to_mbuf(test_pool(), f, kLan);
+  auto r = route6_router(with_qos(), c);
+  r->send_one(kLan, from_lan(*r, Pkt6().ipv6(kRouteClient, kRouteServer).tcp(40000, 80, kTcpSyn)));
+  ASSERT_EQ(sent_of(r->shared(), QosClass::best_effort), 1u);
+  // The client's port is closed to the server's reply: Destination Unreachable back to the server.
+  std::vector<uint8_t> icmp = {kIcmp6DestUnreachable, 4, 0, 0, 0, 0, 0, 0};
+  const auto quoted = Pkt6().ipv6(kRouteServer, kRouteClient, 60).tcp(80, 40000, kTcpSyn | kTcpAck).bytes();
+  icmp.insert(icmp.end(), quoted.begin() + 14, quoted.end());
+  rte_mbuf* m =
+      Pkt::to_mbuf(test_pool(), from_lan(*r, Pkt6().ipv6(kRouteClient, kRouteServer).l4(kProtoIcmpv6, icmp)), kLan);
   ASSERT_NE(m, nullptr);
   set_qos_class(m, static_cast<uint8_t>(QosClass::voice));  // what a voice packet left in it
   r->worker().receive(&m, 1);
   r->worker().flush();
   ASSERT_EQ(r->transmitted().size(), 1u) << r->drops();
-  EXPECT_EQ(dscp_of(r->transmitted()[0]), 0) << "best-effort";
-  EXPECT_EQ(sent_of(r->shared(), QosClass::best_effort), 1u);
+  EXPECT_EQ(r->count(Counter::ipv6_icmp6_errors_forwarded), 1u);
+  EXPECT_EQ(traffic_class6(r->transmitted()[0].raw), 0) << "best-effort";
+  EXPECT_EQ(sent_of(r->shared(), QosClass::best_effort), 2u);
   EXPECT_EQ(sent_of(r->shared(), QosClass::voice), 0u);
   EXPECT_EQ(sent_of(r->shared(), QosClass::network_control), 0u);
+}
+
+// NAT64 and NAT46 sessions on a shaped WAN port, their service's class `video`: what leaves
+// the WAN (translated packets and their fragments) goes into the video queue marked AF41; the
+// direction back to the client leaves by the LAN, never shaped nor marked, its mbuf carrying
+// the class as an IPv4 session's reply does. The harness keeps only bytes, so a capture of
+// our own also keeps each mbuf's class.
+class QosNat : public ::testing::Test {
+ protected:
+  struct Sent {
+    Frame f;
+    QosClass cls;
+  };
+  static uint16_t no_rx(void*, uint16_t, uint16_t, rte_mbuf**, uint16_t) { return 0; }
+  static uint16_t capture(void* c, uint16_t port, uint16_t, rte_mbuf** pkts, uint16_t n) {
+    auto* self = static_cast<QosNat*>(c);
+    for (uint16_t i = 0; i < n; ++i) {
+      Frame f = frame_of(pkts[i]);
+      f.port = port;
+      self->out_.push_back({std::move(f), qos_class_of(pkts[i])});
+      rte_pktmbuf_free(pkts[i]);
+    }
+    return n;
+  }
+  // `c` with its first service of class video and wan0 shaped (MTU 1280: fragments are easy to make).
+  static config::Config video(config::Config c) {
+    c.mutable_services(0)->set_qos_class("video");
+    c.mutable_router()->mutable_wan(0)->mutable_qos()->set_rate_kbps(10'000);
+    c.mutable_router()->mutable_wan(0)->set_mtu(1280);
+    return c;
+  }
+  void attach(Router& r) {
+    r.worker().set_io(no_rx, capture, this);
+    video_dscp_ = r.model().qos_dscp[static_cast<size_t>(QosClass::video)];
+    ASSERT_EQ(video_dscp_, 34) << "AF41";
+  }
+  // What `frame` in on `port` made the worker send.
+  std::vector<Sent> send(Router& r, uint16_t port, const std::vector<uint8_t>& frame) {
+    out_.clear();
+    r.send(port, frame);
+    return std::exchange(out_, {});
+  }
+  // A frame out of the shaped WAN in the video queue, marked AF41 (IPv4 TOS or IPv6 Traffic Class).
+  void expect_video_on_wan(const Sent& s, bool ipv6) {
+    EXPECT_EQ(s.f.port, kWan);
+    EXPECT_EQ(s.cls, QosClass::video);
+    EXPECT_EQ(get16(s.f.raw.data() + 12), ipv6 ? kEtherTypeIpv6 : kEtherTypeIpv4);
+    EXPECT_EQ(ipv6 ? traffic_class6(s.f.raw) >> 2 : dscp_of(s.f), video_dscp_);
+    EXPECT_TRUE(ipv6 || s.f.ip_checksum_ok());
+  }
+  // A frame back to the client by the LAN: the class in its mbuf, nothing marked.
+  void expect_video_on_lan(const Sent& s, bool ipv6) {
+    EXPECT_EQ(s.f.port, kLan);
+    EXPECT_EQ(s.cls, QosClass::video);
+    EXPECT_EQ(get16(s.f.raw.data() + 12), ipv6 ? kEtherTypeIpv6 : kEtherTypeIpv4);
+    EXPECT_EQ(ipv6 ? traffic_class6(s.f.raw) : dscp_of(s.f), 0) << "the LAN is never marked";
+  }
+
+  std::vector<Sent> out_;
+  uint8_t video_dscp_ = 0;
+};
+
+TEST_F(QosNat, Nat64SessionsTakeTheirServicesClassBothWaysFragmentsIncluded) {
+  auto r = nat64_router(with_qos(), video(nat64_config()));
+  attach(*r);
+  auto lan6 = [&](const Pkt6& p) {
+    std::vector<uint8_t> f = p.bytes();
+    std::memcpy(f.data(), r->model().interfaces[0].mac, 6);
+    std::memcpy(f.data() + 6, kClient6Mac.data(), 6);
+    return f;
+  };
+  std::vector<Sent> out = send(*r, kLan, lan6(Pkt6().ipv6(kClient6, kServer6, 64).udp(40000, 53).payload("q")));
+  ASSERT_EQ(out.size(), 1u) << r->drops();
+  expect_video_on_wan(out[0], false);
+  EXPECT_EQ(sent_of(r->shared(), QosClass::video), 1u) << "through the port's scheduler";
+  EXPECT_EQ(sent_of(r->shared(), QosClass::best_effort), 0u);
+  const uint16_t pool_port = out[0].f.sport();
+
+  std::vector<Sent> back =
+      send(*r, kWan, Pkt().eth(kR1Mac, kGatewayMac).ipv4(kServer4, kPool).udp(53, pool_port).payload("a").bytes());
+  ASSERT_EQ(back.size(), 1u) << r->drops();
+  expect_video_on_lan(back[0], true);
+  // Too big for the LAN once translated, no DF: IPv6 fragments, each of the class.
+  back = send(
+      *r, kWan,
+      Pkt().eth(kR1Mac, kGatewayMac).ipv4(kServer4, kPool).udp(53, pool_port).payload(std::string(1462, 'b')).bytes());
+  ASSERT_EQ(back.size(), 2u) << r->drops();
+  for (const Sent& s : back) expect_video_on_lan(s, true);
+  EXPECT_EQ(r->count(Counter::nat64_fragments6_sent), 2u);
+
+  // A datagram the client fragmented, reassembled, too big for wan0 once translated: IPv4 fragments.
+  std::vector<uint8_t> udp(8 + 1400, 'f');
+  store_be16(udp.data(), 40001);
+  store_be16(udp.data() + 2, 9000);
+  store_be16(udp.data() + 4, static_cast<uint16_t>(udp.size()));
+  store_be16(udp.data() + 6, 0);
+  store_be16(udp.data() + 6,
+             l4_checksum6(ip6(kClient6), ip6(kServer6), kProtoUdp, udp.data(), static_cast<uint32_t>(udp.size())));
+  const std::vector<uint8_t> head(udp.begin(), udp.begin() + 1232), tail(udp.begin() + 1232, udp.end());
+  EXPECT_TRUE(send(*r, kLan, lan6(Pkt6().ipv6(kClient6, kServer6).fragment(0, true, 7).l4(kProtoUdp, head))).empty());
+  out = send(*r, kLan, lan6(Pkt6().ipv6(kClient6, kServer6).fragment(1232, false, 7).l4(kProtoUdp, tail)));
+  ASSERT_EQ(out.size(), 2u) << r->drops();
+  for (const Sent& s : out) expect_video_on_wan(s, false);
+  EXPECT_EQ(r->count(Counter::nat64_fragments_sent), 2u);
+  EXPECT_EQ(sent_of(r->shared(), QosClass::video), 3u);
+  EXPECT_EQ(sent_of(r->shared(), QosClass::best_effort), 0u);
+}
+
+TEST_F(QosNat, Nat46SessionsTakeTheirServicesClassBothWaysFragmentsIncluded) {
+  auto r = nat46_router(with_qos(), video(nat46_config()));
+  attach(*r);
+  auto from_client = [&](const Pkt& p) {
+    std::vector<uint8_t> f = p.bytes();
+    std::memcpy(f.data(), r->model().interfaces[0].mac, 6);
+    std::memcpy(f.data() + 6, kClientMac.data(), 6);
+    return f;
+  };
+  std::vector<Sent> out =
+      send(*r, kLan, from_client(Pkt().eth().ipv4(kClient, kNat46Server4).udp(6000, 9000).payload("x")));
+  ASSERT_EQ(out.size(), 1u) << r->drops();
+  expect_video_on_wan(out[0], true);
+  EXPECT_EQ(sent_of(r->shared(), QosClass::video), 1u) << "through the port's scheduler";
+
+  std::vector<uint8_t> reply =
+      v6_checksummed(Pkt6().ipv6(kNat46Server6, kNat46Client6).udp(9000, 6000).payload("y").bytes());
+  std::memcpy(reply.data(), r->model().interfaces[1].mac, 6);
+  std::memcpy(reply.data() + 6, kNat46ServerMac.data(), 6);
+  std::vector<Sent> back = send(*r, kWan, reply);
+  ASSERT_EQ(back.size(), 1u) << r->drops();
+  expect_video_on_lan(back[0], false);
+
+  // Too big for wan0 once translated, no DF: IPv6 fragments, each in the video queue.
+  out = send(*r, kLan,
+             from_client(Pkt().eth().ipv4(kClient, kNat46Server4).udp(6000, 9000).payload(std::string(1900, 'z'))));
+  ASSERT_EQ(out.size(), 2u) << r->drops();
+  for (const Sent& s : out) expect_video_on_wan(s, true);
+  EXPECT_EQ(r->count(Counter::nat46_fragments6_sent), 2u);
+  EXPECT_EQ(sent_of(r->shared(), QosClass::video), 3u);
+  EXPECT_EQ(sent_of(r->shared(), QosClass::best_effort), 0u);
 }
 
 TEST(QosTx, StatsAndMetricsShowThePortsClasses) {
