@@ -1,13 +1,17 @@
 #!/usr/bin/python3
 """Re-inject a captured steady-state packet of an encrypted session (issue #4).
 
-crypto_inject.py PCAP SRC DST MODE --iface IF [--count N]
+crypto_inject.py PCAP SRC DST MODE --iface IF [--count N] [--esp]
   Picks the last UDP packet SRC -> DST in PCAP that is a steady-state packet
   (no SVR cookie at the start of its data, at least IV + block + seq + HMAC
   long) and sends it again on IF:
     tamper  one ciphertext byte flipped (UDP checksum fixed, so only the
             HMAC can catch it)
     replay  unchanged
+  --esp: the packet is ESP in UDP 4500 instead (RFC 3948: a non-zero SPI
+  first, not IKE's zero marker or a keepalive), and tamper moves its sequence
+  number 2^20 ahead, so that the replay window takes it as new and only the
+  ICV can refuse it (RFC 4303 § 3.4.3 checks the window first).
   Prints what it sent; exit 1 when no such packet is in the capture.
 """
 import argparse
@@ -17,6 +21,7 @@ from scapy.all import IP, UDP, Ether, rdpcap, sendp
 
 COOKIE = bytes.fromhex("4c48dbc6ddf6670c")
 MIN_LEN = 16 + 16 + 4 + 16
+ESP_MIN_LEN = 8 + 8 + 16  # SPI, sequence number, GCM's IV, the tag
 
 
 def main():
@@ -27,13 +32,18 @@ def main():
     ap.add_argument("mode", choices=["tamper", "replay"])
     ap.add_argument("--iface", required=True)
     ap.add_argument("--count", type=int, default=1)
+    ap.add_argument("--esp", action="store_true")
     a = ap.parse_args()
     pick = None
     for p in rdpcap(a.pcap):
         if IP not in p or UDP not in p or p[IP].src != a.src or p[IP].dst != a.dst:
             continue
         data = bytes(p[UDP].payload)
-        if len(data) >= MIN_LEN and not data.startswith(COOKIE) and len(p) == p[IP].len + 14:
+        if a.esp:
+            ok = p[UDP].dport == 4500 and len(data) >= ESP_MIN_LEN and data[:4] != bytes(4)
+        else:
+            ok = len(data) >= MIN_LEN and not data.startswith(COOKIE)
+        if ok and len(p) == p[IP].len + 14:
             pick = p
     if pick is None:
         print("no steady-state UDP packet in the capture", file=sys.stderr)
@@ -41,7 +51,11 @@ def main():
     pkt = Ether(bytes(pick))
     if a.mode == "tamper":
         data = bytearray(bytes(pkt[UDP].payload))
-        data[20] ^= 0x01  # inside the first ciphertext block, after the IV
+        if a.esp:
+            seq = int.from_bytes(data[4:8], "big")
+            data[4:8] = ((seq + (1 << 20)) & 0xFFFFFFFF).to_bytes(4, "big")
+        else:
+            data[20] ^= 0x01  # inside the first ciphertext block, after the IV
         pkt[UDP].remove_payload()
         pkt = pkt / bytes(data)
         del pkt[UDP].chksum

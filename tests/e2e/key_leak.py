@@ -5,7 +5,8 @@ Every e2e test keeps its configs (*.yaml, *.json, *.key) and its logs (*.log,
 *.out, *.txt) under its $WP_TMP; lib.sh's cleanup runs this on that folder
 after the routers stopped, so every test of the suite is covered. A key is
 the value of any field whose name ends in "key" (peers[].key, next_key,
-path_monitoring.auth_key...) and the whole of a *.key file. A match of the
+path_monitoring.auth_key...), "psk" (ipsec_peers[].psk) or "secret" (a
+swanctl.conf's secrets) and the whole of a *.key file. A match of the
 whole key, or of its first half (a key cut in two by a log line is still a
 leak), in any log is reported by file and line, never by printing the key.
 
@@ -19,7 +20,7 @@ import tempfile
 
 CONFIG_EXT = (".yaml", ".yml", ".json", ".key", ".conf")
 LOG_EXT = (".log", ".out", ".txt")
-FIELD = re.compile(r"""["']?([A-Za-z_]*key)["']?\s*[:=]\s*["']?([0-9A-Za-z+/=_-]{16,})""")
+FIELD = re.compile(r"""["']?([A-Za-z_]*(?:key|psk|secret))["']?\s*[:=]\s*["']?([0-9A-Za-z+/=_-]{16,})""")
 MIN_KEY = 16
 
 
@@ -83,6 +84,19 @@ def self_test():
                 f.write("line one\n" + leaked + "\n")
             _, _, found = leaks(d)
             assert found == ["r2.log:2: holds the key configured as r1.yaml:key"], found
+        psk = "a-site-psk-of-24-chars-x"
+        with open(os.path.join(d, "r2.yaml"), "w") as f:
+            f.write(f'ipsec_peers:\n  - {{name: site1, psk: "{psk}"}}\n')
+        with open(os.path.join(d, "swanctl.conf"), "w") as f:
+            f.write('secrets {\n  ike-site1 { id-1 = a\n    secret = "another-psk-of-the-site" }\n}\n')
+        with open(os.path.join(d, "r2.log"), "w") as f:
+            f.write("line one\n")
+        keys, _, found = leaks(d)
+        assert sorted(keys) == sorted([key, psk, "another-psk-of-the-site"]) and not found, (keys, found)
+        with open(os.path.join(d, "charon.log"), "w") as f:
+            f.write("auth with " + psk + "\n")
+        _, _, found = leaks(d)
+        assert found == ["charon.log:1: holds the key configured as r2.yaml:psk"], found
     print("key_leak self-test: ok")
     return 0
 
