@@ -97,6 +97,7 @@ void IkeService::configure(const waypoint::config::Config& cfg, std::map<std::st
     info.ike_lifetime_s = p.ike_lifetime_s() ? p.ike_lifetime_s() : 14400;
     info.child_lifetime_s = p.child_lifetime_s() ? p.child_lifetime_s() : 3600;
     info.child_lifetime_bytes = p.child_lifetime_bytes();
+    if (p.dpd_interval_s()) info.dpd = seconds(p.dpd_interval_s());
     for (const auto& t : cfg.tunnels())
       if (t.peer() == p.name()) info.tunnel = t.name();
     peers_.push_back(std::move(info));
@@ -124,7 +125,6 @@ void IkeService::configure(const waypoint::config::Config& cfg, std::map<std::st
     in.peer = static_cast<size_t>(i);
     in.config = rc.peers[static_cast<size_t>(i)];
     in.ike_suites = ike::peer_ike_suites(p);
-    in.dpd = seconds(p.dpd_interval_s() ? p.dpd_interval_s() : 30);
     in.from = IpAddress::parse(p.initiate_from()).value_or(peers_[static_cast<size_t>(i)].local);
     initiating_.push_back(std::move(in));
   }
@@ -232,6 +232,7 @@ void IkeService::poll(steady_clock::time_point now) {
   const uint64_t published = counter(IkeServiceCounter::tables_published);
   // Before DPD: a rekey or Delete is a request the peer answers too.
   enforce_lifetimes(now);
+  site_liveness(now);
   bool changed = responder_.sas().size() != before;
   // The HA peer's records first: a start below must see a copy that arrived
   // before we claimed our address back.
@@ -241,8 +242,8 @@ void IkeService::poll(steady_clock::time_point now) {
       if (ike::Bytes r = in.initiator->tick(now); !r.empty()) {
         add(IkeServiceCounter::initiator_retransmits);
         queue(in, std::move(r));
-      } else if (in.initiator->state() == ike::InitiatorState::established &&
-                 !in.initiator->request_outstanding() && now - in.initiator->last_inbound() >= in.dpd) {
+      } else if (in.initiator->state() == ike::InitiatorState::established && !in.initiator->request_outstanding() &&
+                 now - in.initiator->last_inbound() >= peers_[in.peer].dpd) {
         // Our DPD (§ 2.4): tick() fails the SA as dead_peer when it stays unanswered.
         if (ike::Bytes l = in.initiator->liveness(now); !l.empty()) queue(in, std::move(l));
       }

@@ -10,6 +10,10 @@
 // NAT-T keepalive (ignored), anything else is ESP, which the workers do not
 // open yet (counted, dropped).
 //
+// Our DPD (RFC 7296 § 2.4, ike_service_dpd.cc): an IKE SA the responder
+// holds that was silent for its peer's dpd_interval_s gets an empty
+// INFORMATIONAL; unanswered after every try, it goes with its Child SAs.
+//
 // Peers with `initiate` (docs/ipsec.md § Initiating): the service also runs
 // one ike::Initiator per such peer. poll() starts its IKE_SA_INIT (at once,
 // then after a failure or the SA's end with ike::InitiateSchedule's
@@ -109,6 +113,7 @@ inline constexpr std::chrono::milliseconds kIkeHaSeqInterval{1000};
   X(initiations)        /* IKE_SA_INIT started toward an ipsec_peers[].initiate peer (first sends) */        \
   X(initiator_retransmits) /* our requests as initiator sent again, unanswered so far */                    \
   X(initiator_timeouts) /* SAs we initiated whose request got no answer after every try (or dead peer) */  \
+  X(responder_dead_peers) /* IKE SAs the sites began that our DPD deleted: a liveness check never answered */ \
   X(initiator_failures) /* SAs we initiated that were refused (proposal, AUTH, TS) or deleted by the peer */  \
   X(initiate_no_route)  /* a start postponed: no route out of a WAN interface toward the peer */            \
   X(initiator_unmatched) /* a datagram without the Initiator flag that no SA we initiated has, dropped */   \
@@ -188,7 +193,8 @@ class IkeService {
   ike::Bytes input(ike::CSpan payload, const IpAddress& src, uint16_t sport, const IpAddress& dst, uint16_t dport,
                    std::chrono::steady_clock::time_point now = std::chrono::steady_clock::now());
   // Timers: half-open IKE SAs (30 s), the cookie secret (5 min), retired
-  // tables; the initiators' starts, retransmissions and liveness checks.
+  // tables, our lifetimes, our DPD on the responder's SAs; the initiators'
+  // starts, retransmissions and liveness checks.
   void poll(std::chrono::steady_clock::time_point now);
   // The requests poll() or input() queued since the last call (control
   // thread): input() queues an initiator's next request (IKE_AUTH after
@@ -297,6 +303,8 @@ class IkeService {
   void enforce_child(const ike::IkeSa& sa, Initiating* in, uint32_t spi_in, bool newest,
                      std::chrono::steady_clock::time_point now);
   void queue_request(const ike::IkeSa& sa, ike::Bytes request);  // ours on an SA the peer began
+  // Our DPD on the IKE SAs the responder holds (ike_service_dpd.cc).
+  void site_liveness(std::chrono::steady_clock::time_point now);
   uint64_t tunnel_bytes(uint16_t tunnel) const;                   // inner bytes sealed + opened
   uint64_t child_bytes(uint32_t spi_in) const;
   void fold_rekeys(Initiating& in);
@@ -305,7 +313,7 @@ class IkeService {
   // removed by address ownership, our changes and sequence marks out.
   bool ha_step(std::chrono::steady_clock::time_point now);  // true: something changed
   void ha_receive(std::chrono::steady_clock::time_point now);
-  bool ha_ownership();
+  bool ha_ownership(std::chrono::steady_clock::time_point now);
   void ha_send(std::chrono::steady_clock::time_point now);
   // The same for the SAs our initiators hold (ike_service_ha_init.cc).
   Initiating* initiating_for(size_t peer);
@@ -342,6 +350,7 @@ class IkeService {
     IpAddress local;  // ipsec_peers[].local_address; unset: any of ours (of address's family)
     uint32_t ike_lifetime_s = 0, child_lifetime_s = 0;
     uint64_t child_lifetime_bytes = 0;  // 0: none
+    std::chrono::seconds dpd{30};       // dpd_interval_s: the silence after which our DPD asks
   };
   struct Installed {
     uint16_t tunnel;
@@ -372,7 +381,6 @@ class IkeService {
     size_t peer = 0;  // index into peers_ (= ipsec_peers)
     ike::PeerConfig config;
     std::vector<ike::IkeSuite> ike_suites;
-    std::chrono::seconds dpd{30};
     ike::InitiateSchedule schedule;
     std::unique_ptr<ike::Initiator> initiator;  // the current attempt or SA
     IpAddress local;

@@ -62,7 +62,7 @@ bool IkeService::ha_step(steady_clock::time_point now) {
   if (!ha_ || !ha_answers_) return false;
   const auto before = counters_;
   ha_receive(now);
-  const bool responder_changed = ha_ownership();
+  const bool responder_changed = ha_ownership(now);
   if (ha_initiator_ownership(now) || responder_changed) sync_sas(now);
   ha_send(now);
   return counters_ != before;  // the document shows copies, roles and counters
@@ -118,7 +118,7 @@ bool IkeService::ha_decode_copy(const pb::IkeSaRecord& rec, steady_clock::time_p
 }
 
 // Returns whether the responder's SAs changed (sync_sas then follows).
-bool IkeService::ha_ownership() {
+bool IkeService::ha_ownership(steady_clock::time_point now) {
   bool changed = false;
   for (auto& [spi_r, copy] : ha_copies_) {
     if (!copy.sa) continue;
@@ -133,7 +133,7 @@ bool IkeService::ha_ownership() {
     const std::string what = "IKE SA " + ike::spi_text(copy.sa->spi_i) + "_i " + ike::spi_text(spi_r) + "_r of " +
                              copy.sa->peer.str() + " at " + copy.sa->local.str();
     const size_t children = copy.sa->children.size();
-    if (!responder_.adopt(std::move(copy.sa))) {
+    if (!responder_.adopt(std::move(copy.sa), now)) {
       // Our own negotiation holds its SPIs: keep ours, drop the copy.
       add(IkeServiceCounter::ike_ha_install_failed);
       if (log_) log_("ike: HA: " + what + " not installed: its SPIs are already held here");

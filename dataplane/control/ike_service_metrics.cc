@@ -18,12 +18,13 @@ namespace {
 using ike::InitFailure;
 using ike::Refusal;
 
-// waypoint_ike_failures_total's reasons: the responder's refusals and our
-// initiators' failures that say the same, summed.
+// waypoint_ike_failures_total's reasons: the responder's refusals, our
+// initiators' failures and the service's counters that say the same, summed.
 struct FailureClass {
   const char* name;
   std::initializer_list<Refusal> refused;
   std::initializer_list<InitFailure> failed;
+  std::initializer_list<IkeServiceCounter> counted = {};
 };
 const FailureClass kFailureClasses[] = {
     {"auth_failed",
@@ -36,7 +37,7 @@ const FailureClass kFailureClasses[] = {
     {"ts_unacceptable", {Refusal::ts_unacceptable}, {InitFailure::ts_unacceptable}},
     {"integrity", {Refusal::integrity_failed}, {InitFailure::integrity_failed}},
     {"timeout", {Refusal::half_open_expired}, {InitFailure::timeout}},
-    {"dead_peer", {}, {InitFailure::dead_peer}},
+    {"dead_peer", {}, {InitFailure::dead_peer}, {IkeServiceCounter::responder_dead_peers}},
     {"malformed", {Refusal::malformed, Refusal::inner_malformed}, {InitFailure::malformed}},
 };
 
@@ -95,6 +96,7 @@ std::string IkeService::metrics(const std::string& labels) const {
     uint64_t v = 0;
     for (Refusal x : f.refused) v += r[x];
     for (InitFailure x : f.failed) v += m->init_failures[static_cast<size_t>(x)];
+    for (IkeServiceCounter x : f.counted) v += m->service[static_cast<size_t>(x)];
     p.sample("waypoint_ike_failures_total", v, mgmt::prom_label("reason", f.name));
   }
   p.family("waypoint_ike_refused_total", "counter", "IKE requests the responder refused, by reason.");

@@ -80,7 +80,7 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   }
   const uint64_t spi_r = sa->spi_r;
   const size_t held = responder->sas().size();
-  if (responder->adopt(std::move(sa))) {
+  if (responder->adopt(std::move(sa), Responder::Clock::now())) {
     check(responder->sas().size() == held + 1);
     std::unique_ptr<IkeSa> out = responder->release(spi_r);
     check(out && out->spi_r == spi_r && responder->sas().size() == held);

@@ -8,7 +8,8 @@
 // response; the outbound counter starts at the synced mark + margin and the
 // replay window at the synced top; a Delete reaches the copy; the returning
 // owner resumes the SA the survivor advanced, and the survivor removes it;
-// our own SA is set aside while we do not answer for our address.
+// our own SA is set aside while we do not answer for our address; our DPD
+// on a taken-over SA counts from the takeover.
 #include <gtest/gtest.h>
 
 #include <fstream>
@@ -437,6 +438,27 @@ TEST_F(IkeHaSyncTest, ATakenOverSaTheSiteDeletesLeavesNoHaState) {
   EXPECT_TRUE(n2.svc->responder().sas().empty());
   n2.svc->poll(steady_clock::now());
   EXPECT_EQ(n2.svc->ha_children_tracked(), 0u);
+}
+
+// Our DPD on a taken-over SA counts the site's silence from the takeover (the
+// holder's last-inbound time is not synced): its first liveness check 30 s
+// later, with the synced message ID under the IKE SA's keys.
+TEST_F(IkeHaSyncTest, OurDpdOnATakenOverSaCountsFromTheTakeover) {
+  const auto later = steady_clock::now() + 10min;
+  n2.peer = A::peers_taken_over;
+  n2.svc->poll(later);
+  ASSERT_EQ(n2.counter("ike_ha_taken_over"), 1u);
+  EXPECT_TRUE(n2.svc->take_outgoing().empty());
+  n2.svc->poll(later + 29s);
+  EXPECT_TRUE(n2.svc->take_outgoing().empty());
+  n2.svc->poll(later + 30s);
+  const auto out = n2.svc->take_outgoing();
+  ASSERT_EQ(out.size(), 1u);
+  EXPECT_EQ(out[0].src, kHeadendAddr);
+  Header h;
+  EXPECT_TRUE(site.open_request(out[0].payload, h).empty());
+  EXPECT_EQ(h.exchange, Exchange::informational);
+  EXPECT_EQ(h.message_id, 0u);
 }
 
 TEST_F(IkeHaSyncTest, ReturningOwnerResumesWhatTheSurvivorAdvanced) {

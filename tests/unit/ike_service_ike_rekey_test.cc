@@ -122,7 +122,9 @@ TEST_F(ServiceIkeRekeyTest, SoftLifetimeRekeysTheIkeSaAndKeepsTheChildSa) {
 TEST(ServiceResponderIkeRekey, SoftLifetimeRekeysTheSitesIkeSa) {
   std::atomic<const EspSaTable*> table{nullptr};
   std::atomic<uint64_t> epoch{0};
-  IkeService svc{config(false), table, {&epoch}, [](const std::string&) {}};
+  waypoint::config::Config cfg = config(false);
+  cfg.mutable_ipsec_peers(0)->set_dpd_interval_s(3600);  // the site stays silent for minutes: no DPD of ours
+  IkeService svc{cfg, table, {&epoch}, [](const std::string&) {}};
   const auto t0 = std::chrono::steady_clock::now();
   auto now = t0;
   TestInitiator site;

@@ -6,7 +6,10 @@
 // old one leaves, the old one until that Delete is answered), the soft
 // lifetime by time rekeys it within the jitter bounds, the hard lifetime
 // deletes the Child SA and then the IKE SA, which starts again; and our
-// rekey on an IKE SA the site began (the responder's own requests).
+// rekey and our DPD on an IKE SA the site began (the responder's own
+// requests): a liveness check after dpd_interval_s of silence, none while
+// the site talks or a rekey of ours is outstanding, the SA and its Child SAs
+// gone when it stays unanswered.
 #include <gtest/gtest.h>
 
 #include <nlohmann/json.hpp>
@@ -332,6 +335,120 @@ TEST_F(ServiceResponderPfsRekeyTest, OurRekeyOffersAndSendsTheGroup) {
     for (const Transform& t : pr.transforms) dh |= t.type == TransformType::dh && t.id == kDhEcp256;
     EXPECT_TRUE(dh) << "proposal " << int(pr.number);
   }
+}
+
+// Our DPD on the IKE SA the site began (ike_service_dpd.cc): dpd_interval_s
+// is 30 s (the default); our requests opened with the site's keys.
+struct ServiceResponderDpdTest : ServiceResponderRekeyTest {
+  std::vector<IkeDatagram> poll() {
+    svc.poll(now);
+    return svc.take_outgoing();
+  }
+  // `d` is our liveness check: an empty INFORMATIONAL request with message
+  // ID `id`, from our address to the site's.
+  void expect_liveness(const IkeDatagram& d, uint32_t id) {
+    EXPECT_EQ(d.src, kHeadendAddr);
+    EXPECT_EQ(d.dst, kSiteAddr);
+    EXPECT_EQ(d.dport, kIkePort);
+    Header h;
+    EXPECT_TRUE(open_ours(d.payload, h).empty());
+    EXPECT_EQ(h.exchange, Exchange::informational);
+    EXPECT_FALSE(h.response());
+    EXPECT_FALSE(h.initiator());
+    EXPECT_EQ(h.message_id, id);
+  }
+  size_t sas() const { return svc.responder().sas().size(); }
+};
+
+TEST_F(ServiceResponderDpdTest, ASilentSiteGetsOneLivenessCheckAnsweredItStays) {
+  now += 29s;
+  EXPECT_TRUE(poll().empty());
+  now += 1s;
+  auto out = poll();
+  ASSERT_EQ(out.size(), 1u);
+  expect_liveness(out[0], 0);
+  now += 200ms;
+  EXPECT_TRUE(send(answer(Exchange::informational, 0, {})).empty());
+  EXPECT_TRUE(svc.consumed());
+  EXPECT_EQ(svc.responder().own_counters().liveness_answered, 1u);
+  now += 29s;  // counted from the answer
+  EXPECT_TRUE(poll().empty());
+  EXPECT_EQ(sas(), 1u);
+  EXPECT_NE(table.load()->outbound(0), nullptr);
+  now += 1s;
+  out = poll();
+  ASSERT_EQ(out.size(), 1u);
+  expect_liveness(out[0], 1);
+  EXPECT_EQ(svc.counter(IkeServiceCounter::responder_dead_peers), 0u);
+}
+
+TEST_F(ServiceResponderDpdTest, UnansweredTheIkeSaAndItsChildSasGo) {
+  const uint32_t spi_in = svc.responder().sas().begin()->second->children.begin()->first;
+  ASSERT_NE(table.load()->inbound(spi_in), nullptr);
+  now += 30s;
+  const auto out = poll();
+  ASSERT_EQ(out.size(), 1u);
+  expect_liveness(out[0], 0);
+  int resent = 0;
+  for (int n = 0; n < 60 && sas() != 0; ++n) {
+    now += 500ms;
+    for (const IkeDatagram& d : poll()) {
+      EXPECT_EQ(d.payload, out[0].payload);  // the same request again
+      ++resent;
+    }
+  }
+  EXPECT_EQ(resent, 4);  // 5 sends in all, then 8 s more
+  EXPECT_EQ(sas(), 0u);
+  EXPECT_EQ(table.load()->inbound(spi_in), nullptr);
+  EXPECT_EQ(table.load()->outbound(0), nullptr);
+  EXPECT_EQ(svc.counter(IkeServiceCounter::responder_dead_peers), 1u);
+  EXPECT_EQ(svc.rekey_counters()[RekeyCounter::rekey_failures], 0u);  // not a rekey of ours that failed
+  EXPECT_NE(svc.metrics(R"(router="r1")").find(R"(waypoint_ike_failures_total{router="r1",reason="dead_peer"} 1)"),
+            std::string::npos);
+}
+
+TEST_F(ServiceResponderDpdTest, TheSitesOwnDpdKeepsOursQuiet) {
+  for (int n = 1; n <= 100; ++n) {
+    now += 1s;
+    if (n % 20 == 0) {
+      EXPECT_FALSE(send(i.request(Exchange::informational, {}, i.next_id++)).empty());  // the site's DPD, answered
+    }
+    EXPECT_TRUE(poll().empty()) << n << " s";
+  }
+  now += 29s;  // since the site's last request
+  EXPECT_TRUE(poll().empty());
+  now += 1s;
+  const auto out = poll();
+  ASSERT_EQ(out.size(), 1u);
+  expect_liveness(out[0], 0);
+}
+
+TEST_F(ServiceResponderDpdTest, NoLivenessCheckBesideOurOutstandingRekey) {
+  now += 25s;
+  EspTunnelCounters::bump(counters[0].in_bytes, (2 << 20) - 1);  // our Child SA rekey (message ID 0)
+  auto out = poll();
+  ASSERT_EQ(out.size(), 1u);
+  Header h;
+  const auto req = open_ours(out[0].payload, h);
+  ASSERT_EQ(h.exchange, Exchange::create_child_sa);
+  for (int n = 0; n < 10; ++n) {  // silent for 35 s: only the rekey's retransmissions
+    now += 1s;
+    for (const IkeDatagram& d : poll()) EXPECT_EQ(d.payload, out[0].payload);
+  }
+  std::vector<Payload> ans{{PayloadType::sa, false, esp_answer(1, EspSuite{kEncrAesGcm16, 0, false}, 0xabcd0042)},
+                           {PayloadType::nonce, false, NoncePayload{Bytes(32, 0x66)}}};
+  for (const Payload& p : req)
+    if (p.type == PayloadType::tsi || p.type == PayloadType::tsr) ans.push_back(p);
+  const Bytes del = send(answer(Exchange::create_child_sa, 0, ans));  // the Delete of the old SA (ID 1)
+  Header dh;
+  open_ours(del, dh);
+  EXPECT_TRUE(send(answer(Exchange::informational, dh.message_id, {})).empty());
+  now += 29s;
+  EXPECT_TRUE(poll().empty());
+  now += 1s;
+  out = poll();
+  ASSERT_EQ(out.size(), 1u);
+  expect_liveness(out[0], 2);
 }
 
 // The cookie secret (RFC 7296 § 2.6) rotates every 5 minutes on the caller's clock, counted from

@@ -79,7 +79,7 @@ IkeRekeyAnswer answer_ike_rekey(const std::vector<Payload>& in, IkeSa& old, cons
   next->spi_i = spi64(choice->proposal->spi);  // § 2.18: the rekey's initiator is the new SA's
   next->spi_r = new_spi;
   next->state = IkeSaState::established;
-  next->created = now;
+  next->created = next->last_inbound = now;
   next->peer = old.peer;
   next->local = old.local;
   next->nat_detected = old.nat_detected;

@@ -251,7 +251,7 @@ Bytes Responder::sa_init_reply(CSpan datagram, const Message& m, const IkeChoice
   auto sa = std::make_unique<IkeSa>();
   sa->spi_i = m.header.spi_i;
   sa->spi_r = new_ike_spi();
-  sa->created = now;
+  sa->created = sa->last_inbound = now;
   sa->peer = peer;
   sa->local = local;
   sa->suite = choice.suite;
@@ -303,6 +303,7 @@ Bytes Responder::on_encrypted(CSpan datagram, const Message& m, IkeSa& sa, const
   // § 2.23: behind a NAT (or after the initiator floated to port 4500) the
   // peer is where its last authenticated request came from.
   if (sa.nat_detected) sa.peer = from;
+  sa.last_inbound = now;
   std::vector<Payload> inner;
   const auto* sk = m.get<SkPayload>(PayloadType::sk);
   const ParseResult pr = parse_payload_chain(sk->first_inner, plain, inner, false);

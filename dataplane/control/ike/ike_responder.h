@@ -17,7 +17,7 @@
 // - Our own requests on these SAs (ike_responder_requests.cc): rekeys of
 //   their Child SAs when our lifetimes expire (ike_lifetime.h), rekeys of the
 //   IKE SA itself (ike_responder_ike_rekey.cc: the new SA is ours as its
-//   initiator, IkeSa::we_initiated), Deletes;
+//   initiator, IkeSa::we_initiated), Deletes, liveness checks (our DPD);
 //   message IDs of our own from 0, retransmitted (ike_request.h); the peer's
 //   answers (Initiator flag and Response flag set) come through handle().
 // Every refusal is counted by reason and logged with the peer's address;
@@ -49,6 +49,9 @@ struct OwnRequestCounters {
   uint64_t ike_rekeys_started = 0, ike_rekeys_completed = 0, ike_rekeys_refused = 0;
   // § 2.8.1 / § 2.8.2 collisions resolved by the nonces: our new SA survived / was redundant.
   uint64_t collisions_won = 0, collisions_lost = 0;
+  // Our liveness checks (liveness()): sent, answered, and SAs deleted
+  // because one went unanswered after every try (not in `timeouts`).
+  uint64_t liveness_sent = 0, liveness_answered = 0, dead_peers = 0;
 };
 
 class Responder {
@@ -90,6 +93,11 @@ class Responder {
   // whoever made it, the Child SAs on the other one, whose maker deletes the
   // old SA (ike_responder_ike_collision.cc).
   Bytes rekey_sa(uint64_t spi_r, Clock::time_point now);
+  // An empty INFORMATIONAL (our DPD, § 2.4; the caller decides when the SA
+  // has been silent long enough, IkeSa::last_inbound). Answered: nothing
+  // changes but last_inbound. Unanswered after every try: tick() deletes
+  // the SA, counted in dead_peers.
+  Bytes liveness(uint64_t spi_r, Clock::time_point now);
   // Whether our SPI `spi` names an SA we hold as its initiator (we_initiated):
   // the peer's messages on it carry our SPI first and no Initiator flag.
   bool holds_as_initiator(uint64_t spi) const {
@@ -128,10 +136,11 @@ class Responder {
   const ResponderConfig& config() const { return config_; }
 
   // HA (ike_sa_sync.h, docs/ipsec.md § HA): an established IKE SA synced
-  // from the peer joins our tables as if negotiated here; false when its
-  // SPIs or a Child SA's inbound SPI are already held. release() takes one
-  // out again without a Delete or a counter (handed back to the peer).
-  bool adopt(std::unique_ptr<IkeSa> sa);
+  // from the peer joins our tables at `now` as if negotiated here (its
+  // silence for our DPD counts from then); false when its SPIs or a Child
+  // SA's inbound SPI are already held. release() takes one out again
+  // without a Delete or a counter (handed back to the peer).
+  bool adopt(std::unique_ptr<IkeSa> sa, Clock::time_point now);
   std::unique_ptr<IkeSa> release(uint64_t spi_r);
 
   // Live reload (ike_responder_reload.cc, docs/ipsec.md § Live reload):
@@ -163,7 +172,7 @@ class Responder {
   // Our own requests (ike_responder_requests.cc).
   struct OwnRequests {
     RequestWindow window;
-    bool rekeying = false, deleting_sa = false, rekeying_ike = false;
+    bool rekeying = false, deleting_sa = false, rekeying_ike = false, liveness = false;
     ChildRekey rekey;
     IkeSaRekey ike_rekey;
     uint32_t deleting_child = 0;

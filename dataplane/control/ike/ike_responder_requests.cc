@@ -4,6 +4,8 @@
 // our lifetimes expire (§ 2.8, ike_child_rekey.h), Deletes of a Child SA or
 // of the IKE SA at a hard lifetime. Retransmitted by RequestWindow as the
 // initiator's requests; an SA that never answers is deleted (§ 2.4).
+// Liveness checks (our DPD, § 2.4, when IkeService finds the SA silent):
+// an empty INFORMATIONAL; unanswered, the SA is deleted as a dead peer.
 // Collisions (§ 2.8.1): when the peer rekeys the Child SA ours rekeys, both
 // new SAs come up; the one made with the lowest of the four nonces is
 // deleted by whoever made it, the other end's survivor replaces the old SA.
@@ -94,6 +96,15 @@ Bytes Responder::delete_sa(uint64_t spi_r, Clock::time_point now) {
                   now);
 }
 
+Bytes Responder::liveness(uint64_t spi_r, Clock::time_point now) {
+  IkeSa* sa = nullptr;
+  OwnRequests* o = own_idle(spi_r, sa);
+  if (!o) return {};
+  o->liveness = true;
+  ++own_counters_.liveness_sent;
+  return own_send(*sa, *o, Exchange::informational, {}, now);
+}
+
 std::vector<std::pair<uint64_t, Bytes>> Responder::tick(Clock::time_point now) {
   std::vector<std::pair<uint64_t, Bytes>> out;
   std::vector<uint64_t> dead;
@@ -109,10 +120,12 @@ std::vector<std::pair<uint64_t, Bytes>> Responder::tick(Clock::time_point now) {
     }
   }
   for (uint64_t spi_r : dead) {
-    ++own_counters_.timeouts;
+    const OwnRequests& o = own_.at(spi_r);
+    ++(o.liveness ? own_counters_.dead_peers : own_counters_.timeouts);
     if (auto it = sas_.find(spi_r); it != sas_.end())
-      log_("ike: " + it->second->peer.str() + ": no answer to our request after " +
-           std::to_string(own_.at(spi_r).window.sends()) + " sends: IKE SA of " + it->second->remote_id + " deleted");
+      log_("ike: " + it->second->peer.str() + ": no answer to our " + (o.liveness ? "liveness check" : "request") +
+           " after " + std::to_string(o.window.sends()) + " sends: IKE SA of " + it->second->remote_id + " deleted" +
+           (o.liveness ? " (dead peer)" : ""));
     erase(spi_r);
   }
   return out;
@@ -135,6 +148,7 @@ Bytes Responder::on_own_answer(CSpan datagram, const Message& m, const Endpoint&
     refuse(Refusal::integrity_failed, peer, std::string(sk_error_name(e)));
     return {};
   }
+  sa.last_inbound = now;
   std::vector<Payload> in;
   const auto* sk = m.get<SkPayload>(PayloadType::sk);
   const ParseResult pr = parse_payload_chain(sk->first_inner, plain, in, false);
@@ -148,6 +162,10 @@ Bytes Responder::on_own_answer(CSpan datagram, const Message& m, const Endpoint&
   ++own_counters_.answers;
   if (o.rekeying_ike) return on_own_ike_rekey_answer(sa, o, in, now);
   if (o.rekeying) return on_own_rekey_answer(sa, o, in, now);
+  if (std::exchange(o.liveness, false)) {  // alive: last_inbound moved above, nothing else
+    ++own_counters_.liveness_answered;
+    return {};
+  }
   if (o.deleting_sa) {
     log_("ike: " + sa.peer.str() + ": IKE SA of " + sa.remote_id + " deleted");
     erase(sa.spi_r);

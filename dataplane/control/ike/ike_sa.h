@@ -166,6 +166,11 @@ struct IkeSa {
   // rekey; an HA copy: the record's age_ms back from when it arrived), so
   // that our lifetimes and the synced age never mix two clocks.
   std::chrono::steady_clock::time_point created{};
+  // When the peer's last authenticated message on it arrived (a request or
+  // an answer to ours), on the same clock: our DPD on the SAs the responder
+  // holds counts the silence from it (IkeService::site_liveness). Not
+  // synced: a copy installed here counts from then (Responder::adopt).
+  std::chrono::steady_clock::time_point last_inbound{};
   IkeSuite suite;
   IkeKeys keys;
   Bytes ni, nr, init_request, init_response;  // for the AUTH payloads (§ 2.15)

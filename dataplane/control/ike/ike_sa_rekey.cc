@@ -43,7 +43,7 @@ std::unique_ptr<IkeSa> IkeSaRekey::on_answer(IkeSa& old, const std::vector<Paylo
   next->spi_i = new_spi_;  // § 2.18: the rekey's initiator is the new SA's
   next->spi_r = spi64(choice->proposal->spi);
   next->state = IkeSaState::established;
-  next->created = now;
+  next->created = next->last_inbound = now;
   next->peer = old.peer;
   next->local = old.local;
   next->nat_detected = old.nat_detected;

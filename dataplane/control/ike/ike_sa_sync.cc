@@ -216,7 +216,7 @@ uint64_t sync_fingerprint(const IkeSa& sa) {
 
 // --- the responder's side of a takeover ---------------------------------------
 
-bool Responder::adopt(std::unique_ptr<IkeSa> sa) {
+bool Responder::adopt(std::unique_ptr<IkeSa> sa, Clock::time_point now) {
   if (!sa || sa->state != IkeSaState::established || sas_.count(sa->spi_r) ||
       by_initiator_.count({sa->spi_i, sa->peer.addr}))
     return false;
@@ -224,6 +224,7 @@ bool Responder::adopt(std::unique_ptr<IkeSa> sa) {
     if (esp_spis_.count(spi)) return false;
   for (const auto& [spi, child] : sa->children) esp_spis_[spi] = sa->spi_r;
   by_initiator_[{sa->spi_i, sa->peer.addr}] = sa->spi_r;
+  sa->last_inbound = now;  // the holder's silence is not synced: counted from the takeover
   const uint64_t spi_r = sa->spi_r;
   sas_.emplace(spi_r, std::move(sa));
   return true;
