@@ -546,7 +546,10 @@ void IkeService::render(steady_clock::time_point now) {
   last_render_ = now;
   auto age = [now](steady_clock::time_point t) { return duration_cast<seconds>(now - t).count(); };
   const ike::ResponderCounters& rc = responder_.counters();
+  const ike::OwnRequestCounters& oc = responder_.own_counters();
   json counters = {{"requests", rc.requests},
+                   {"responder_liveness_sent", oc.liveness_sent},  // our DPD on the sites' IKE SAs
+                   {"responder_liveness_answered", oc.liveness_answered},
                    {"responses_sent", rc.responses_sent},
                    {"retransmits", rc.retransmits},
                    {"ike_sas_established", rc.ike_sas_established},

@@ -17,7 +17,8 @@
 #     ping from site1's LAN goes on through ipsec0 (all answered, ipsec0's SA the same);
 #  3b. (after 3) IKE and ESP over IPv6 outer addresses
 #     (docs/ipsec.md § IPv6 outer addresses): r2's WAN has 2001:db8:ff::2/64, the site 2001:db8:ff::9 (its LAN
-#     10.58.0.1); charon's `six` (peer site6o, tunnel ipsec4) initiates to r2's IPv6
+#     10.58.0.1); charon's `six` (peer site6o, tunnel ipsec4; IKE aes256-sha256-ecp256, ESP
+#     aes256-sha256, the suites the other sites do not use) initiates to r2's IPv6
 #     address, IKE_AUTH on [2001:db8:ff::2]:4500; r2 lists the IKE SA ESTABLISHED at
 #     [2001:db8:ff::9] and the Child SA INSTALLED (encap udp: kernel-libipsec fakes NAT);
 #     the site's LAN pings 10.2.0.10 and fetches 1 MiB byte-exact through the tunnel
@@ -31,7 +32,12 @@
 #     dropped as esp_replayed (esp_too_old once the window moved past it), and with its
 #     sequence number moved ahead (the ICV then fails)
 #     as esp_auth_failed; site1's IKE SA and Child SA stay the same.
-#  5. swanctl --terminate: r2's SAs are gone (r2 exits cleanly at the end, after 7).
+#  5. swanctl --terminate: r2's SAs are gone (r2 exits cleanly at the end, after 7b).
+#  7b. (after 7) our DPD on the IKE SA site1 began (dpd_interval_s 5): its checks answered
+#     (responder_liveness_answered), then charon killed with kill -9: r2 deletes the IKE SA and
+#     Child SA within 40 s (counted responder_dead_peers, logged), the TUN, the eBGP session
+#     and the learned route go; charon started again, the site initiates: BGP and the ping
+#     through ipsec0 again.
 #  6. (before 5) r2 initiates to site3 (`initiate: true`; charon's `hub`
 #     connection has no start_action, it only responds): the IKE SA comes up
 #     with role initiator, IKE_AUTH on UDP 4500 (NAT-T, charon's log and both
@@ -214,7 +220,7 @@ wp_check "openssl made the test PKI (CA, r2's RSA and the sites' ECDSA certifica
 cat >> "$WP_TMP/r2.yaml" <<YAML
 ipsec_peers:
   - {name: site1, address: 172.16.0.9, local_id: headend.example, remote_id: site1.example, psk: "$PSK1",
-     local_address: 172.16.0.2,
+     local_address: 172.16.0.2, dpd_interval_s: 5,
      ike_proposals: [aes256-sha256-modp2048], esp_proposals: [aes256gcm16],
      local_ts: [10.2.0.0/24, 169.254.10.0/30, 10.1.0.10/32, "2001:db8:2::/64", "2001:db8:10::/126", "2001:db8:1::/64"],
      remote_ts: [10.50.0.0/24, 169.254.10.0/30, 10.53.0.0/24, "2001:db8:50::/64", "2001:db8:10::/126",
@@ -246,7 +252,7 @@ ipsec_peers:
   - {name: site11, address: 172.16.0.18, local_id: headend.example, remote_id: site11.example,
      certificate_file: pki/headend.pem, private_key_file: pki/headend.key, ca_file: pki/ca.pem, crl_file: pki/ca.crl}
   - {name: site6o, address: "2001:db8:ff::9", local_address: "2001:db8:ff::2", local_id: headend.example,
-     remote_id: site6o.example, psk: "$PSK6O", ike_proposals: [aes256-sha256-modp2048], esp_proposals: [aes256gcm16],
+     remote_id: site6o.example, psk: "$PSK6O", ike_proposals: [aes256-sha256-ecp256], esp_proposals: [aes256-sha256],
      local_ts: [10.2.0.0/24], remote_ts: [10.58.0.0/24]}
 tunnels:
   - {name: ipsec0, peer: site1, tenant: branch, address: 169.254.10.1/30, ipv6_address: "2001:db8:10::1/126"}
@@ -463,8 +469,9 @@ mkdir -p "$SW"
   wp_swan_connection noprop 172.16.0.10 172.16.0.2 aes128-sha256-modp2048 site2.example headend.example \
     lany 10.51.0.0/24 0.0.0.0/0 aes256gcm16
   # 3b: over IPv6 outer addresses.
-  wp_swan_connection six 2001:db8:ff::9 2001:db8:ff::2 aes256-sha256-modp2048 site6o.example headend.example \
-    lan6o 10.58.0.0/24 10.2.0.0/24 aes256gcm16
+  # (IKE aes256-sha256-ecp256 and ESP aes256-sha256, CBC + HMAC-SHA256-128: the other suites.)
+  wp_swan_connection six 2001:db8:ff::9 2001:db8:ff::2 aes256-sha256-ecp256 site6o.example headend.example \
+    lan6o 10.58.0.0/24 10.2.0.0/24 aes256-sha256
   # 9: certificates; swanctl loads private keys only from its own directories (next to swanctl.conf).
   # 9b: site10 by its subject DN, curve25519 for IKE, PFS with ecp384; site11 revoked.
   for n in 7 8 10 11; do
@@ -810,6 +817,12 @@ ctl -o json ipsec >"$WP_TMP/ipsec.json"
 wp_check "r2: site6o's IKE SA ESTABLISHED at [2001:db8:ff::9], from [2001:db8:ff::2]; ipsec4's Child SA INSTALLED" \
   test "$(jq_py '" ".join(s["state"] + " " + s["remote"].split("]")[0] + "] " + s["local"].split("]")[0] + "]" for s in d["ike_sas"] if s["peer"] == "site6o")') $(jq_py '" ".join(c["state"] for c in d["child_sas"] if c["tunnel"] == "ipsec4")')" \
   = "ESTABLISHED [2001:db8:ff::9] [2001:db8:ff::2] INSTALLED"
+wp_check "r2: site6o's IKE SA aes256-sha256-ecp256, its Child SA aes256-sha256 (CBC + HMAC-SHA256-128)" \
+  test "$(jq_py '" ".join(s["proposal"] for s in d["ike_sas"] if s["peer"] == "site6o")') $(jq_py '" ".join(c["proposal"] for c in d["child_sas"] if c["tunnel"] == "ipsec4")')" \
+  = "aes256-sha256-ecp256 aes256-sha256"
+swan --list-sas --ike six >"$WP_TMP/list-sas6o.out" 2>&1
+wp_check "strongSwan: the same (ECP_256, ESP:AES_CBC-256/HMAC_SHA2_256_128)" \
+  bash -c "grep -q 'AES_CBC-256/HMAC_SHA2_256_128/PRF_HMAC_SHA2_256/ECP_256' '$WP_TMP/list-sas6o.out' && grep -q 'ESP:AES_CBC-256/HMAC_SHA2_256_128' '$WP_TMP/list-sas6o.out'"
 wp_check "site6o's LAN pings 10.2.0.10 through ipsec4 (ESP over IPv6, 3 of 3)" \
   wp_until 15 wp_ping3 site "$WP_TMP/ping6o.out" -I 10.58.0.1 10.2.0.10
 wp_check "site6o's LAN fetches 1 MiB from 10.2.0.10 through ipsec4" \
@@ -1214,6 +1227,35 @@ ctl -o json ipsec >"$WP_TMP/ipsec.json"
 a_out0=$(tun0 out_packets) a_in0=$(tun0 in_packets)
 wp_check "10.2.0.10 pings 10.53.0.1 through the surviving tunnel" wp_until 15 lan2_ping
 wp_check "... through ipsec0" wp_until 5 tunnel_counted tun0 "$a_out0" "$a_in0"
+
+# 7b. our DPD on the IKE SA the site began (site1, dpd_interval_s 5): checked and answered all
+# along; charon killed (kill -9), r2 deletes the SA within 5 + 15.5 s of the site's last
+# message (the tunnel, its eBGP session and the learned route go with it); charon started
+# again, the site initiates and everything comes back.
+ctl -o json ipsec >"$WP_TMP/ipsec.json"
+wp_expect "r2's DPD checked site1's silent IKE SA and the site answered (responder_liveness_answered)" \
+  "$(jq_py 'd["counters"]["responder_liveness_answered"]')" -ge 1
+wp_expect "... no site declared dead before the kill (responder_dead_peers)" \
+  "$(jq_py 'd["counters"]["responder_dead_peers"]')" -eq 0
+t_kill=$(date +%s)
+wp_check "charon killed (kill -9)" kill -9 "$(cat "$SW/run/charon.pid")"
+wp_check "r2's DPD deleted site1's IKE SA and Child SA within 40 s" wp_until 40 gone
+dpd_s=$(( $(date +%s) - t_kill ))
+wp_log "kill -9 of charon -> site1's SAs gone at r2: $dpd_s s (dpd_interval_s 5 + 15.5 s of retransmissions)"
+wp_expect "... not before dpd_interval_s and most of the retransmissions ran (>= 10 s)" "$dpd_s" -ge 10
+ctl -o json ipsec >"$WP_TMP/ipsec.json"
+wp_expect "r2 counts it: responder_dead_peers 1 or more" "$(jq_py 'd["counters"]["responder_dead_peers"]')" -ge 1
+wp_check "r2 logged the dead peer" grep -q "(dead peer)" "$WP_TMP/r2.log"
+wp_check "the TUN ipsec0 is down" wp_until 5 tun_down
+wp_check "r2's eBGP session to the site down" wp_until 10 not_established r2 169.254.10.2
+wp_check "10.53.0.0/24 left GET /api/v1/routes" wp_until 10 lan2_gone
+rm -f "$SW/charon.vici" "$SW/run/charon.pid"
+wp_check "charon started again" wp_charon_start site "$SW" "$WP_TMP/charon-again.log"
+wp_check "swanctl loads the sites' configuration again" load
+wp_check "swanctl --initiate site (after the restart)" initiate site lan "$WP_TMP/initiate3.out"
+wp_check "r2's eBGP session to the site Established again" wp_until 30 wp_bgp_established r2 169.254.10.2
+wp_check "10.53.0.0/24 back in GET /api/v1/routes into ipsec0" wp_until 10 lan2_into ipsec0
+wp_check "10.2.0.10 pings 10.53.0.1 through the new tunnel" wp_until 15 lan2_ping
 wp_check "r2 exits cleanly" wp_router_stop r2
 
 # 12. our own rekeys by bytes, make before break, during a 5 MiB transfer.
