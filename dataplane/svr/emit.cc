@@ -5,6 +5,7 @@
 
 #include "dataplane/ip/checksum.h"
 #include "dataplane/ip/packet_edit.h"
+#include "dataplane/svr/lan_link.h"
 #include "dataplane/svr/session_tlvs.h"
 #include "dataplane/svr/svr6_lan.h"
 #include "dataplane/svr/svr_icmp4.h"
@@ -13,14 +14,6 @@
 
 namespace wp {
 namespace {
-
-// The MTU of LAN side `out`: its port's or its IPsec tunnel's; none known (a tunnel a commit
-// removed: the ESP step counts it): no limit here.
-uint32_t lan_mtu(const WorkerContext& ctx, const SideOut& out) {
-  if (out.iface >= 0) return ctx.rm().interfaces[static_cast<size_t>(out.iface)].mtu;
-  const uint16_t tunnel = out.iface == kIfaceTunnel ? ctx.tunnel_mtu(out.next_hop) : 0;
-  return tunnel ? tunnel : UINT32_MAX;
-}
 
 // DF off (the header checksum updated), counted as a port's restored packet is (frag_df_cleared).
 void clear_df(rte_mbuf* m, const ParsedPacket& pp, WorkerCounters& counters) {
@@ -77,9 +70,11 @@ void Emit::send(rte_mbuf* m, ParsedPacket& pp, Session& s, Dir dir) {
   if (pp.proto == kProtoTcp && (pp.tcp_flags & kTcpSyn) && (s.crypto || waypoint6_grows(s)))
     crypto_.clamp_mss(m, pp, s);
   if (out.peer >= 0 && !prepare_wan(m, pp, s, dir, out)) return;
-  // A restored DF segment above the LAN side's MTU: its sender is across the WAN (svr/svr_icmp4.h).
-  if (out.peer < 0 && uint32_t{pp.end} - pp.l3 > lan_mtu(ctx_, out)) [[unlikely]] {
-    if (icmp4_ && icmp4_->refuse_too_big(m, pp, s, dir, out)) return;
+  // A restored DF segment above the LAN side's MTU (its port's or its IPsec tunnel's; none known,
+  // a tunnel a commit removed: the ESP step counts it): its sender is across the WAN (svr/svr_icmp4.h).
+  const std::optional<LanLink> lan = out.peer < 0 ? lan_link(ctx_, out.iface, out.next_hop) : std::nullopt;
+  if (lan && lan->mtu && uint32_t{pp.end} - pp.l3 > lan->mtu) [[unlikely]] {
+    if (icmp4_ && icmp4_->refuse_too_big(m, pp, s, dir, *lan)) return;
     // Restored into a tunnel, from a sender across the WAN: as toward a port, DF is cleared
     // and the datagram cut before sealing. Into_tunnel would ask the routes who sent it, and
     // a route into a tunnel would send the error to another host.

@@ -229,9 +229,14 @@ void Fragments::into_tunnel(rte_mbuf* m, const ParsedPacket& pp, Ipv4 tunnel) {
       [&](rte_mbuf* f) { tunnels_->output(f, parse_packet(pkt_data(f), f->data_len), tunnel); });
 }
 
-Ipv4 Fragments::tunnel_address(uint32_t tunnel) const {
-  const auto& tunnels = ctx_.rm().tunnels;
-  return tunnels_ && tunnel < tunnels.size() ? tunnels[tunnel].addr : 0;
+// Side `iface`/`next_hop` (svr/lan_link.h) when an error can go there from an address of ours: a
+// port, or a tunnel we have an address on and an ESP step to seal with; else nullopt, and a
+// tunnel's is counted as tunnel_frag_needed_unsent.
+std::optional<LanLink> Fragments::answerable(int iface, Ipv4 next_hop) {
+  const std::optional<LanLink> link = lan_link(ctx_, iface, next_hop);
+  if (iface != kIfaceTunnel || (link && link->addr != 0 && tunnels_)) return link;
+  ctx_.counters->add(Counter::tunnel_frag_needed_unsent);
+  return std::nullopt;
 }
 
 // ICMP type 3 code 4 (RFC 1191) for the packet at `ip`, telling its sender
@@ -240,20 +245,17 @@ Ipv4 Fragments::tunnel_address(uint32_t tunnel) const {
 // packet into it; at most kIcmpErrorsPerSecond per worker.
 bool Fragments::frag_needed_to(const ParsedPacket& pp, const uint8_t* ip, int iface, Ipv4 next_hop, uint16_t mtu,
                                rte_mempool* pool) {
-  const auto& ifs = ctx_.rm().interfaces;
-  const bool tunnel = iface == kIfaceTunnel;
-  if (tunnel && tunnel_address(next_hop) == 0) return ctx_.counters->add(Counter::tunnel_frag_needed_unsent), false;
-  if (!tunnel && (iface < 0 || static_cast<size_t>(iface) >= ifs.size())) return false;
+  const std::optional<LanLink> link = answerable(iface, next_hop);
+  if (!link) return false;
   if (!icmp_rate_.take(ctx_.now_ms, kIcmpErrorsPerSecond, kIcmpErrorBurst)) {
     ctx_.counters->add(Counter::icmp_frag_needed_rate_limited);
     return false;
   }
   const uint16_t quote = static_cast<uint16_t>(pp.l4 - pp.l3 + 8);  // RFC 792: IP header + 64 bits
-  const Ipv4 from = tunnel ? tunnel_address(next_hop) : ifs[static_cast<size_t>(iface)].addr;
-  rte_mbuf* c = build_icmp_frag_needed(pool, ip, quote, from, pp.src, mtu);
+  rte_mbuf* c = build_icmp_frag_needed(pool, ip, quote, link->addr, pp.src, mtu);
   if (!c) return false;
   ctx_.counters->add(Counter::icmp_frag_needed_sent);
-  if (tunnel) return into_tunnel(c, parse_packet(pkt_data(c), c->data_len), next_hop), true;
+  if (iface == kIfaceTunnel) return into_tunnel(c, parse_packet(pkt_data(c), c->data_len), next_hop), true;
   tx_.transmit(c, iface, next_hop);
   return true;
 }
@@ -265,14 +267,12 @@ bool Fragments::frag_needed_to(const ParsedPacket& pp, const uint8_t* ip, int if
 void Fragments::frag_needed_to_sender(rte_mbuf* m, const ParsedPacket& pp, uint16_t mtu) {
   const auto back = ctx_.route(pp.src, 0);
   const auto& ifs = ctx_.rm().interfaces;
-  const bool lan = back && (back->tunnel() ? tunnel_address(back->addr) != 0
-                                           : back->iface >= 0 && static_cast<size_t>(back->iface) < ifs.size() &&
-                                                 !ifs[static_cast<size_t>(back->iface)].wan);
-  if (!lan) {
+  const bool lan_port = back && back->iface >= 0 && static_cast<size_t>(back->iface) < ifs.size() &&
+                        !ifs[static_cast<size_t>(back->iface)].wan;
+  if (lan_port || (back && back->tunnel()))  // one without an address is counted there
+    frag_needed_to(pp, pkt_data(m) + pp.l3, back->iface, back->addr, mtu, m->pool);
+  else
     ctx_.counters->add(Counter::tunnel_frag_needed_unsent);
-    return;
-  }
-  frag_needed_to(pp, pkt_data(m) + pp.l3, back->iface, back->addr, mtu, m->pool);
 }
 
 // A TCP segment with DF that will not fit the WAN leg once sealed: the

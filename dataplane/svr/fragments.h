@@ -38,11 +38,13 @@
 #include <rte_mbuf.h>
 
 #include <cstdint>
+#include <optional>
 
 #include "dataplane/ip/ipv6_reassembly.h"
 #include "dataplane/ip/packet.h"
 #include "dataplane/ip/reassembly.h"
 #include "dataplane/session/session.h"
+#include "dataplane/svr/lan_link.h"
 #include "dataplane/svr/metadata.h"
 #include "dataplane/worker/context.h"
 #include "dataplane/worker/handoff.h"
@@ -113,7 +115,7 @@ class Fragments {
   rte_mbuf* hold6(rte_mbuf* m, const Ipv6View& v);
   void into_tunnel(rte_mbuf* m, const ParsedPacket& pp, Ipv4 tunnel);
   void frag_needed_to_sender(rte_mbuf* m, const ParsedPacket& pp, uint16_t mtu);
-  Ipv4 tunnel_address(uint32_t tunnel) const;  // ours on it (tunnels[].address); 0: none, or no ESP step
+  std::optional<LanLink> answerable(int iface, Ipv4 next_hop);
   bool frag_needed_to(const ParsedPacket& pp, const uint8_t* ip, int iface, Ipv4 next_hop, uint16_t mtu,
                       rte_mempool* pool);
   WorkerContext& ctx_;

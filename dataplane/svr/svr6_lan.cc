@@ -52,15 +52,6 @@ uint16_t svr6_lan_mtu(const WorkerContext& ctx, const Session6& s6, size_t k) {
   return ctx.tunnel_mtu(tunnel_of_hop6(s6.next_hop[k]), kIpv6MinMtu);
 }
 
-// Our address on LAN side `k` of `s6`, a Packet Too Big's source toward it: the port's that
-// suits the neighbor, or the tunnel's own (tunnels[].ipv6_address); unspecified: none.
-Ipv6 svr6_lan_address(const WorkerContext& ctx, const Session6& s6, size_t k) {
-  const RouterModel& rm = ctx.rm();
-  if (s6.iface[k] >= 0) return rm.interfaces[static_cast<size_t>(s6.iface[k])].source6_for(s6.next_hop[k]);
-  const uint32_t tunnel = s6.iface[k] == kRoute6Tunnel ? tunnel_of_hop6(s6.next_hop[k]) : UINT32_MAX;
-  return tunnel < rm.tunnels.size() ? rm.tunnels[tunnel].addr6 : Ipv6{};
-}
-
 // The IPv6 header and the L4 header of the packet at `ip` (`len` bytes): what a carried
 // error quotes (the ports, TCP's sequence number; no data).
 uint32_t headers_quoted(const uint8_t* ip, uint32_t len) {
@@ -363,7 +354,8 @@ bool Svr6Lan::refuse_too_big(rte_mbuf* m, const Ipv6View& v, const Session& s, c
   const uint32_t fit = wan_fit6(s, wan);
   if (len6 <= fit) [[likely]]
     return false;
-  // To the neighbor the session reaches the sender by (the link back, the other direction's).
+  // To the neighbor the session reaches the sender by (the link back, the other direction's), or
+  // into the IPsec tunnel it is behind, from our address there (Icmp6ErrorSender::send).
   const auto back = static_cast<size_t>(dir == Dir::forward ? Dir::reverse : Dir::forward);
   icmp6_errors_.send(m, v, s6.iface[back], s6.next_hop[back], kIcmp6PacketTooBig, 0, std::max(fit, kIpv6MinMtu),
                      Counter::svr6_icmp6_too_big);
@@ -408,7 +400,7 @@ void Svr6Lan::to_lan(rte_mbuf* m, ParsedPacket& pp, Session& s, Dir dir, const S
     // not built: docs/ipsec.md): smaller packets would not get it through.
     const Ipv6View v = parse_ipv6_packet(pkt_data(m), m->data_len, kEthHdrLen);
     if (v.status == Ipv6Status::ok && !sender_fragmented && icmp6_error_allowed(pkt_data(m), v))
-      carry_error(carrier_, m->pool, s, dir, pkt_data(m) + v.l3, len6, svr6_lan_address(ctx_, s6, k),
+      carry_error(carrier_, m->pool, s, dir, pkt_data(m) + v.l3, len6, link_source6(ctx_.rm(), iface, s6.next_hop[k]),
                   kIcmp6PacketTooBig, 0, std::max(mtu, kIpv6MinMtu));
     return ctx_.drop(m, DropReason::svr6_too_big);
   }
@@ -461,15 +453,9 @@ void Svr6Lan::error_from_wan(rte_mbuf* m, const ParsedPacket& pp, Session& s, Di
   // own WAN leg (refuse_too_big) and what the far side reports is smaller.
   uint32_t rest = load_be32(e + 4);
   if (e[0] == kIcmp6PacketTooBig) rest = std::max(rest, kIpv6MinMtu);
-  const uint32_t quoted = static_cast<uint32_t>(len - 8);
-  if (s6.iface[k] == kRoute6Tunnel) {  // sealed as the session's own packets that way (to_lan)
-    if (rte_mbuf* r = icmp6_errors_.relayed(m->pool, e + 8, quoted, md.icmp_location6, sent.src, e[0], e[1], rest,
-                                            Counter::svr6_icmp6_errors_relayed))
-      into_tunnel(r, tunnel_of_hop6(s6.next_hop[k]));
-  } else {
-    icmp6_errors_.relay(m->pool, e + 8, quoted, md.icmp_location6, sent.src, s6.iface[k], s6.next_hop[k], e[0], e[1],
-                        rest, Counter::svr6_icmp6_errors_relayed);
-  }
+  // Out of the port, or sealed into the tunnel as the session's own packets that way (to_lan).
+  icmp6_errors_.relay(m->pool, e + 8, static_cast<uint32_t>(len - 8), md.icmp_location6, sent.src, s6.iface[k],
+                      s6.next_hop[k], e[0], e[1], rest, Counter::svr6_icmp6_errors_relayed);
   rte_pktmbuf_free(m);
 }
 

@@ -55,8 +55,11 @@
 // IPv4's tunnel -> SVR sessions do (svr/lan_input.cc): iface kRoute6Tunnel,
 // next hop tunnel_hop6(the tunnel); packets leaving on it are translated
 // back, then sealed by the tunnel's owner (EspStep::output6), never sent by a port;
-// so are the errors relayed to the site host, and our own Packet Too Big for
-// a restored packet above the tunnel's MTU comes from its tunnels[].ipv6_address.
+// so are the errors relayed to the site host and our Packet Too Big to a site
+// host whose packet would not fit the WAN leg (Icmp6ErrorSender, from the
+// tunnel's tunnels[].ipv6_address; without one none is sent, counted
+// tunnel_frag_needed_unsent), and our own Packet Too Big for a restored packet
+// above the tunnel's MTU comes from that address too.
 //
 // Owner rule: the ingress picks its waypoint ports by affinity_class6 of the
 // IPv6 tuple, so IPv6 LAN packets (dispatched by that class, route6_step.h)
@@ -101,8 +104,12 @@ class Svr6Lan {
   // The worker's IPv6 session table (Route6Step's), or null: no IPv6 sessions.
   void attach(SessionTable6* table) { table_ = table; }
   bool enabled() const { return table_ != nullptr; }
-  // Where LAN sides that are an IPsec tunnel are sealed; without it their packets drop (esp_no_sa).
-  void attach_tunnels(EspStep* esp) { esp_ = esp; }
+  // Where LAN sides that are an IPsec tunnel are sealed, and the errors toward them; without it
+  // their packets drop (esp_no_sa).
+  void attach_tunnels(EspStep* esp) {
+    esp_ = esp;
+    icmp6_errors_.attach_tunnels(esp);
+  }
   // What moves a session off a path that went down or left its SLA (svr/migration.h): asked on
   // each forward LAN packet, as LanInput asks it for IPv4 ones.
   void attach_migration(PathMigration* migration) { migration_ = migration; }

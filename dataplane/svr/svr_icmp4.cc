@@ -135,27 +135,15 @@ void SvrIcmp4::error_from_wan(rte_mbuf* m, const ParsedPacket& pp, Session& s, D
   fragments_.transmit(r, parse_packet(pkt_data(r), r->data_len), lan.iface, lan.next_hop);
 }
 
-bool SvrIcmp4::refuse_too_big(rte_mbuf* m, const ParsedPacket& pp, Session& s, Dir dir, const SideOut& out) {
+bool SvrIcmp4::refuse_too_big(rte_mbuf* m, const ParsedPacket& pp, Session& s, Dir dir, const LanLink& lan) {
   const uint8_t* ip = pkt_data(m) + pp.l3;
   const SideOut& back = dir == Dir::forward ? s.out_rev : s.out_fwd;
   // Other packets are fragmented as before; a sender on our side learns it from Fragments.
   if (pp.proto != kProtoTcp || !(load_be16(ip + 6) & 0x4000) || back.peer < 0) return false;
   // From our address on that link: the port's, or the tunnel's own (tunnels[].address).
-  Ipv4 at = 0;
-  uint16_t mtu = 0;
-  const RouterModel& rm = ctx_.rm();
-  if (out.iface >= 0) {
-    at = rm.interfaces[static_cast<size_t>(out.iface)].addr;
-    mtu = rm.interfaces[static_cast<size_t>(out.iface)].mtu;
-  } else if (out.iface == kIfaceTunnel && out.next_hop < rm.tunnels.size()) {
-    at = rm.tunnels[out.next_hop].addr;
-    mtu = ctx_.tunnel_mtu(out.next_hop);
-  } else {
-    return false;
-  }
-  if (at == 0)  // a tunnel without an address: nothing to answer from
+  if (lan.addr == 0)  // a tunnel without an address: nothing to answer from
     ctx_.counters->add(Counter::tunnel_frag_needed_unsent);
-  else if (carry(carrier_, m->pool, s, dir, ip, at, kIcmpDestUnreachable, kIcmpCodeFragNeeded, mtu))
+  else if (carry(carrier_, m->pool, s, dir, ip, lan.addr, kIcmpDestUnreachable, kIcmpCodeFragNeeded, lan.mtu))
     ctx_.counters->add(Counter::svr_icmp4_frag_needed);
   ctx_.drop(m, DropReason::mtu_exceeded);
   return true;

@@ -36,6 +36,7 @@
 #include "dataplane/ip/packet.h"
 #include "dataplane/session/session.h"
 #include "dataplane/svr/icmp_error_carrier.h"
+#include "dataplane/svr/lan_link.h"
 #include "dataplane/svr/metadata.h"
 #include "dataplane/worker/context.h"
 #include "dataplane/worker/rate_limit.h"
@@ -65,10 +66,10 @@ class SvrIcmp4 {
   // error it carries, to the LAN host of that direction, or at a transit hop on along the
   // session's other leg (svr_icmp4_errors_transited, in its own bucket); `m` consumed.
   void error_from_wan(rte_mbuf* m, const ParsedPacket& pp, Session& s, Dir dir, const Metadata& md);
-  // A restored packet `pp` of `s` leaving in `dir` on LAN side `out`, above that port's MTU: true
-  // (and `m` dropped as mtu_exceeded) when it is a DF TCP segment, whose sender then gets our
-  // Fragmentation Needed through the session. False: `m` untouched (fragmented as before).
-  bool refuse_too_big(rte_mbuf* m, const ParsedPacket& pp, Session& s, Dir dir, const SideOut& out);
+  // A restored packet `pp` of `s` leaving in `dir` on LAN side `lan` (svr/lan_link.h), above its
+  // MTU: true (and `m` dropped as mtu_exceeded) when it is a DF TCP segment, whose sender then gets
+  // our Fragmentation Needed through the session. False: `m` untouched (fragmented as before).
+  bool refuse_too_big(rte_mbuf* m, const ParsedPacket& pp, Session& s, Dir dir, const LanLink& lan);
 
  private:
   // The error `type`/`code`/`rest` that `location` generated about the IPv4 packet at `ip` (its

@@ -76,7 +76,7 @@ namespace wp {
   X(icmp_frag_needed_rate_limited) /* not sent: over the worker's rate (Fragments::kIcmpErrorsPerSecond) */ \
   X(tunnel_packets_fragmented) /* packets above a tunnel's MTU, DF clear, fragmented before ESP */ \
   X(tunnel_fragments_sent)     /* the fragments of those, each sealed on its own */ \
-  X(tunnel_frag_needed_unsent) /* DF packets above a tunnel's MTU whose sender is not behind a LAN port or an addressed tunnel, errors toward a tunnel without an address, IPv6 too big for senders behind a tunnel: no ICMP */ \
+  X(tunnel_frag_needed_unsent) /* DF packets above a tunnel's MTU whose sender is not behind a LAN port or an addressed tunnel, errors toward a tunnel without an address, IPv6 too big for senders behind a tunnel without an ipv6_address: no ICMP */ \
   X(tunnel_datagrams_reassembled) /* inner IPv4 datagrams that came out of tunnels in fragments, made whole */ \
   X(esp_outer6_ptb)            /* ICMPv6 Packet Too Big quoting our ESP over IPv6, taken (docs/ipsec.md § IPv6 outer addresses) */ \
   X(esp_outer6_path_mtu_aged)  /* tunnels whose learned outer path MTU aged out (RFC 8201 § 4, RFC 1191 § 6.3: 10 min), over IPv6 or IPv4 */ \

@@ -185,7 +185,7 @@ namespace wp {
   X(svr6_untranslatable, "IPv6 session between IPv4 waypoints: packet not translatable (not TCP/UDP/echo, a WAN packet with extension headers)") \
   X(svr6_ext_header, "IPv6 session over SVR: LAN packet with extension headers (hop-by-hop, destination options, routing) that the carried form cannot hold") \
   X(svr6_too_big, "IPv6 session over SVR: packet restored to IPv6 larger than the LAN MTU (Packet Too Big carried back through the session, svr6_icmp6_errors_carried)") \
-  X(svr6_wan_too_big, "IPv6 session over SVR: LAN packet above 1280 bytes that would exceed the WAN MTU once carried (Packet Too Big sent, not to a sender behind a tunnel)") \
+  X(svr6_wan_too_big, "IPv6 session over SVR: LAN packet above 1280 bytes that would exceed the WAN MTU once carried (Packet Too Big sent; to a sender behind a tunnel only from its ipv6_address)") \
   X(svr6_icmp6_not_carried, "ICMPv6 error about a packet of an IPv6 session over SVR not carried to the other router: over the rate (svr6_icmp6_rate_limited), no WAN leg that way, or no mbuf") \
   X(svr6_icmp6_error_invalid, "metadata packet with TLV 21 (HMAC verified): not an ICMPv6 error quoting a packet our LAN host sent in the session, or a location that is not unicast") \
   X(svr_icmp_error_unsupported, "metadata packet with TLV 20/21 for a session with no LAN side of that family here (the other family's TLV, at a transit hop too): not relayed") \

@@ -191,7 +191,7 @@ void Route6Step::first_packet(rte_mbuf* m, const Ipv6View& v, const FiveTuple6& 
       tunnel == kNone ? ctx_.route6(t.src, hash)
                       : std::optional<Route6>(Route6{{}, tunnel_hop6(static_cast<uint32_t>(tunnel)), kRoute6Tunnel});
   if (!fwd || !back) return ctx_.drop(m, DropReason::ipv6_no_route);
-  if (!may_leave(m, v, fwd->iface, route6_via(*fwd, t.dst), tunnel != kNone)) return;  // no session for what cannot leave
+  if (!may_leave(m, v, fwd->iface, route6_via(*fwd, t.dst), tunnel)) return;  // no session for what cannot leave
   if (DropReason refused{}; !ctx_.admit_session(t.src, tenant, refused)) return ctx_.drop(m, refused);
   SessionTable6::Refused why;
   Session6* s = table_->insert(t, why);
@@ -225,9 +225,9 @@ void Route6Step::send(rte_mbuf* m, const Ipv6View& v, int out, const Ipv6& hop) 
   esp_->output6(m, v, tunnel_of_hop6(hop));  // sealed by the tunnel's owner, next header 41
 }
 
-bool Route6Step::may_leave(rte_mbuf* m, const Ipv6View& v, int out, const Ipv6& hop, bool from_tunnel) {
+bool Route6Step::may_leave(rte_mbuf* m, const Ipv6View& v, int out, const Ipv6& hop, int from_tunnel) {
   if (v.hop_limit <= 1) {  // RFC 8200 § 3, RFC 4443 § 3.3: code 0, hop limit exceeded in transit
-    if (!from_tunnel) icmp6_error(m, v, kIcmp6TimeExceeded, 0, Counter::ipv6_icmp6_time_exceeded);
+    icmp6_error(m, v, kIcmp6TimeExceeded, 0, Counter::ipv6_icmp6_time_exceeded, from_tunnel);
     ctx_.drop(m, DropReason::ipv6_hop_limit);
     return false;
   }
@@ -235,12 +235,7 @@ bool Route6Step::may_leave(rte_mbuf* m, const Ipv6View& v, int out, const Ipv6& 
   // RFC 8200 § 5: a router never fragments, nor does a tunnel entry point (RFC 4459 § 3: the
   // inner packet is what is too big; the sender learns the tunnel's MTU).
   if (static_cast<uint32_t>(v.end - v.l3) > mtu) {
-    // A sender behind a tunnel would get it from an address it never talked to (we have none in
-    // the tunnel; a route back to it by a port leads elsewhere): none is sent, as for IPv4's.
-    if (from_tunnel)
-      ctx_.counters->add(Counter::tunnel_frag_needed_unsent);
-    else
-      icmp6_error(m, v, kIcmp6PacketTooBig, std::max(mtu, kIpv6MinMtu), Counter::ipv6_icmp6_too_big);
+    icmp6_error(m, v, kIcmp6PacketTooBig, std::max(mtu, kIpv6MinMtu), Counter::ipv6_icmp6_too_big, from_tunnel);
     ctx_.drop(m, DropReason::ipv6_too_big);
     return false;
   }
@@ -250,7 +245,9 @@ bool Route6Step::may_leave(rte_mbuf* m, const Ipv6View& v, int out, const Ipv6& 
 void Route6Step::forward(rte_mbuf* m, const Ipv6View& v, Session6& s, Dir dir) {
   const auto k = static_cast<size_t>(dir);
   const int out = s.iface[k];
-  if (!may_leave(m, v, out, s.next_hop[k], s.iface[1 - k] == kRoute6Tunnel)) return;  // arrived where 1-k leaves
+  // It arrived where 1 - k leaves.
+  const int from_tunnel = s.iface[1 - k] == kRoute6Tunnel ? static_cast<int>(tunnel_of_hop6(s.next_hop[1 - k])) : kNone;
+  if (!may_leave(m, v, out, s.next_hop[k], from_tunnel)) return;
   uint8_t* d = pkt_data(m);
   --d[v.l3 + 7];  // the hop limit: IPv6 has no header checksum to fix
   s.last_ms = ctx_.now_ms;
@@ -270,17 +267,16 @@ void Route6Step::forward(rte_mbuf* m, const Ipv6View& v, Session6& s, Dir dir) {
   send(m, v, out, s.next_hop[k]);
 }
 
-// Toward the sender by the route back to it (RFC 4443 § 2.2, worker/icmp6_error_sender.h).
-// The offending packet stays in `m` for the caller to drop.
-void Route6Step::icmp6_error(rte_mbuf* m, const Ipv6View& v, uint8_t type, uint32_t rest, Counter sent) {
+// Toward the sender (RFC 4443 § 2.2, worker/icmp6_error_sender.h): back into the tunnel it came out
+// of, as the session's replies go (the route to it may lead elsewhere), else by the route back to
+// it, a port or a tunnel. The offending packet stays in `m` for the caller to drop.
+void Route6Step::icmp6_error(rte_mbuf* m, const Ipv6View& v, uint8_t type, uint32_t rest, Counter sent,
+                             int from_tunnel) {
+  if (from_tunnel != kNone)
+    return icmp6_errors_.send(m, v, kRoute6Tunnel, tunnel_hop6(static_cast<uint32_t>(from_tunnel)), type, 0, rest,
+                              sent);
   const std::optional<Route6> back = ctx_.route6(v.src, 0);
-  if (!back) return;
-  if (back->tunnel()) {  // a sender behind a tunnel: we have no IPv6 address there to answer from (docs/ipsec.md)
-    if (type == kIcmp6PacketTooBig && icmp6_error_allowed(pkt_data(m), v))
-      ctx_.counters->add(Counter::tunnel_frag_needed_unsent);
-    return;
-  }
-  icmp6_errors_.send(m, v, back->iface, route6_via(*back, v.src), type, 0, rest, sent);
+  if (back) icmp6_errors_.send(m, v, back->iface, route6_via(*back, v.src), type, 0, rest, sent);
 }
 
 // As OffloadFollower does for IPv4 sessions (offload_feedback.h): the NIC's

@@ -34,8 +34,12 @@
 // <= 1 gets Time Exceeded (code 0), a packet larger than the egress MTU gets
 // Packet Too Big with that MTU (RFC 8200 § 5: routers never fragment), from
 // our address on the link toward the sender, at most kIcmp6ErrorsPerSecond a
-// worker (burst kIcmp6ErrorBurst). Every packet not sent is dropped with a
-// reason.
+// worker (burst kIcmp6ErrorBurst). Toward a sender behind a tunnel (the packet
+// came out of it, or the route back leads into one) that address is the
+// tunnel's ipv6_address and the error is sealed into the tunnel
+// (worker/icmp6_error_sender.h); a tunnel without one gets none (a Packet Too
+// Big counted tunnel_frag_needed_unsent). Every packet not sent is dropped
+// with a reason.
 //
 // Session events: created, established (the first reverse packet), update
 // (from the aging sweep every DataplaneShared::session_update_ms) and closed
@@ -105,8 +109,11 @@ class Route6Step {
   // The lookup and what follows it (fast path, SVR, first packet), or the ICMPv6 error's.
   void process(const Staged& s);
   // Sides into IPsec tunnels are handed to the worker's ESP step (docs/ipsec.md
-  // § IPv6 inside tunnels); without it they are dropped (esp_no_sa).
-  void attach_tunnels(EspStep* esp) { esp_ = esp; }
+  // § IPv6 inside tunnels), and the errors toward them; without it they are dropped (esp_no_sa).
+  void attach_tunnels(EspStep* esp) {
+    esp_ = esp;
+    icmp6_errors_.attach_tunnels(esp);
+  }
   // A packet's session is re-checked against a commit first when the sweep has not reached it
   // (worker/route6_follow.h, which attaches itself).
   void attach_follow(Route6Follow* follow) { follow_ = follow; }
@@ -169,13 +176,13 @@ class Route6Step {
   void first_packet(rte_mbuf* m, const Ipv6View& v, const FiveTuple6& t, int iface, int tunnel);
   void forward(rte_mbuf* m, const Ipv6View& v, Session6& s, Dir dir);
   // Hop limit and MTU toward `out` (a port, or kRoute6Tunnel with `hop` naming
-  // the tunnel); false: dropped (and answered when RFC 4443 allows and the
-  // packet did not come out of a tunnel).
-  bool may_leave(rte_mbuf* m, const Ipv6View& v, int out, const Ipv6& hop, bool from_tunnel);
+  // the tunnel) of a packet that came out of tunnel `from_tunnel` (kNone: a
+  // port); false: dropped (and answered when RFC 4443 allows, icmp6_error()).
+  bool may_leave(rte_mbuf* m, const Ipv6View& v, int out, const Ipv6& hop, int from_tunnel);
   uint32_t mtu_of(int out, const Ipv6& hop) const;
   // Out of port `out` to `hop`, or into the tunnel `hop` names.
   void send(rte_mbuf* m, const Ipv6View& v, int out, const Ipv6& hop);
-  void icmp6_error(rte_mbuf* m, const Ipv6View& v, uint8_t type, uint32_t rest, Counter sent);
+  void icmp6_error(rte_mbuf* m, const Ipv6View& v, uint8_t type, uint32_t rest, Counter sent, int from_tunnel);
   // A routed session of ours leaves its tenant's count (the HA peer's copies were never in it;
   // those SVR carries are counted by their IPv4 session).
   void uncount(const Session6& s) {

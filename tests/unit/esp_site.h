@@ -138,6 +138,14 @@ struct Tunnel {
   }
 };
 
+// A datagram the site opened (Tunnel::open) as a frame, 14 zero bytes of Ethernet before it, for
+// the checks that read frames (icmp6_error_check.h).
+inline Frame framed(const Bytes& inner) {
+  Frame f{Bytes(14, 0), 0};
+  f.raw.insert(f.raw.end(), inner.begin(), inner.end());
+  return f;
+}
+
 inline std::unique_ptr<Router> make_router(Tunnel& tu, const config::Config& c, RouterOptions opts = {}) {
   auto r = std::make_unique<Router>(c, std::move(opts));
   r->neighbor(1, kSite, kSiteMac);

@@ -16,7 +16,9 @@
 // seals LAN traffic into the tunnel; withdrawn, it is ipv6_no_route. An
 // ICMPv6 error about the site host's packet that reaches r1's LAN comes back
 // in the session and is sealed into the tunnel (TLV 21); r2's own Packet Too
-// Big for an answer above the tunnel's MTU goes back in the session.
+// Big for an answer above the tunnel's MTU goes back in the session, and the
+// one for a site host's packet too big for the WAN leg into the tunnel (from
+// its ipv6_address; without one, counted).
 #include <gtest/gtest.h>
 
 #include <cstring>
@@ -78,8 +80,8 @@ config::Config far_config() {
 struct TwoRouters {
   Tunnel tu;
   std::unique_ptr<Router> r2, r1;
-  explicit TwoRouters(RouterOptions opts = {}) {
-    r2 = make_router(tu, headend_config6(), std::move(opts));
+  explicit TwoRouters(RouterOptions opts = {}, const config::Config& r2_config = headend_config6()) {
+    r2 = make_router(tu, r2_config, std::move(opts));
     r2->neighbor(1, kR1Wan, kR1Mac);
     learn6_on(*r2, 0, ip6(kClient6), kClient6Mac);
     r1 = std::make_unique<Router>(far_config());
@@ -255,6 +257,64 @@ TEST(EspSvr6, AnAnswerAboveTheTunnelMtuIsAnsweredThroughTheSession) {
   ASSERT_EQ(f.port, kLan) << n.r1->drops();
   EXPECT_EQ(std::memcmp(f.raw.data(), kFarServerMac.data(), 6), 0) << "to the server's MAC";
   expect_relayed(f, big, ip6("2001:db8:10::1"), ip6(kFarServer6), kIcmp6PacketTooBig, 0, 1400, 20);
+}
+
+// The site host's segment of `len` bytes of IPv6 to the far server, in the session of port 40000.
+Bytes site_segment(uint32_t len) {
+  return v6_checksummed(
+      Pkt6().ipv6(kSiteHost6, kFarServer6, 63).tcp(40000, 80, 0x10).payload(std::string(len - 60, 'd')).bytes());
+}
+
+// Opens the session of port 40000 through both routers (SYN, SYN-ACK): metadata acked.
+void open_session(TwoRouters& n) {
+  Frame w1 = n.r2->send_one(kWan, n.from_site(Pkt6().ipv6(kSiteHost6, kFarServer6).tcp(40000, 80, kTcpSyn)));
+  ASSERT_EQ(n.r1->send_one(kWan, w1.raw).port, kLan) << n.r1->drops();
+  Frame w2 = n.r1->send_one(kLan, n.from_server(Pkt6().ipv6(kFarServer6, kSiteHost6).tcp(80, 40000, kTcpSyn | 0x10)));
+  ASSERT_FALSE(n.tu.open(n.r2->send_one(kWan, w2.raw)).empty()) << n.r2->drops();
+}
+
+// r2 with a WAN MTU of 1300: its SVR leg carries IPv6 packets of up to 1320 bytes (an IPv4 WAN
+// header is 20 bytes shorter, and this session seals nothing), less than the tunnel's 1400.
+config::Config small_wan_config(bool tunnel_address) {
+  config::Config c = headend_config6();
+  c.mutable_router()->mutable_wan(0)->set_mtu(1300);
+  if (!tunnel_address) c.mutable_tunnels(0)->clear_ipv6_address();
+  return c;
+}
+
+// A site host's segment above 1280 bytes that would not fit r2's WAN leg once carried (RFC 8201;
+// svr/svr6_lan.h, **MTU**): r2's Packet Too Big, with the largest packet that crosses, from its
+// address on the tunnel (ipv6_address), sealed into the tunnel as the session's packets that way;
+// nothing leaves over SVR.
+TEST(EspSvr6, ASiteHostsPacketTooBigForTheWanLegGetsPacketTooBigSealedIntoTheTunnel) {
+  TwoRouters n({}, small_wan_config(true));
+  open_session(n);
+  const Bytes big = site_segment(1321);
+  const std::vector<Frame> out = n.r2->send(kWan, n.tu.seal(big));
+  ASSERT_EQ(out.size(), 1u) << n.r2->drops();
+  EXPECT_EQ(out[0].dst(), kSite) << "ESP to the site";
+  const Bytes inner = n.tu.open(out[0]);
+  ASSERT_FALSE(inner.empty()) << "the site opens it with its Child SA";
+  EXPECT_TRUE(n.tu.opened_ipv6) << "next header 41";
+  expect_icmp6_error(framed(inner), big, ip6("2001:db8:10::1"), ip6(kSiteHost6), kIcmp6PacketTooBig, 1320);
+  EXPECT_EQ(n.r2->count(Counter::svr6_icmp6_too_big), 1u);
+  EXPECT_EQ(n.r2->drop_count(DropReason::svr6_wan_too_big), 1u);
+  EXPECT_EQ(n.r2->count(Counter::tunnel_frag_needed_unsent), 0u);
+  // What fits crosses.
+  const std::vector<Frame> fits = n.r2->send(kWan, n.tu.seal(site_segment(1320)));
+  ASSERT_EQ(fits.size(), 1u) << n.r2->drops();
+  EXPECT_EQ(fits[0].dst(), kR1Wan);
+  EXPECT_EQ(n.r2->count(Counter::svr6_icmp6_too_big), 1u);
+}
+
+// Without the tunnel's ipv6_address: nothing to answer from, counted, nothing sent.
+TEST(EspSvr6, WithoutTheTunnelsIpv6AddressTooBigForTheWanLegIsCounted) {
+  TwoRouters n({}, small_wan_config(false));
+  open_session(n);
+  EXPECT_TRUE(n.r2->send(kWan, n.tu.seal(site_segment(1321))).empty());
+  EXPECT_EQ(n.r2->count(Counter::tunnel_frag_needed_unsent), 1u);
+  EXPECT_EQ(n.r2->count(Counter::svr6_icmp6_too_big), 0u);
+  EXPECT_EQ(n.r2->drop_count(DropReason::svr6_wan_too_big), 1u);
 }
 
 // HA: a session from a port is posted whole on HA's IPv6 ring; one whose LAN

@@ -9,6 +9,9 @@
 // reason: a service the tunnel's tenant is not allowed, an inner fragment,
 // a packet above the tunnel MTU (Packet Too Big to the LAN sender), a LAN
 // packet spoofing a tunnel session, IPv6 with no IPv6 routing configured.
+// Toward a site host, a Packet Too Big (a packet above the LAN's MTU) and a
+// Time Exceeded are sealed into the tunnel from its ipv6_address; without
+// one none is sent and the Packet Too Big is counted.
 // The tunnel's IPv6 punt path (#19; docs/ipsec.md
 // § Dynamic routing over tunnels): IPv6 out of the tunnel to its
 // ipv6_address goes to the control thread (its TUN) by punt class, other
@@ -23,6 +26,7 @@
 #include "dataplane/session/owner.h"
 #include "dataplane/worker/punt_class.h"
 #include "tests/unit/esp_site.h"
+#include "tests/unit/icmp6_error_check.h"
 #include "tests/unit/pkt6_builder.h"
 
 namespace wp {
@@ -57,8 +61,8 @@ config::Config headend6_config() {
   return c;
 }
 
-std::unique_ptr<Router> make_router6(Tunnel& tu, RouterOptions opts = {}) {
-  auto r = make_router(tu, headend6_config(), std::move(opts));
+std::unique_ptr<Router> make_router6(Tunnel& tu, RouterOptions opts = {}, const config::Config& c = headend6_config()) {
+  auto r = make_router(tu, c, std::move(opts));
   Neighbor6Table& n6 = r->shared().neighbors6;
   for (auto [a, mac] : {std::pair{kServer6, kServerMac}, std::pair{kClient6, kClient6Mac}}) {
     n6.begin(0, ip6(a), 0);
@@ -434,6 +438,75 @@ TEST(EspTunnelPunt6, NdAndMldAreWhatTheTunKeeps) {
     EXPECT_TRUE(is_nd_or_mld(t)) << int(t);
   for (uint8_t t : {kIcmp6EchoRequest, kIcmp6EchoReply, kIcmp6DestUnreachable, kIcmp6PacketTooBig, uint8_t{138}})
     EXPECT_FALSE(is_nd_or_mld(t)) << int(t);
+}
+
+// --- Errors to a sender behind the tunnel (docs/ipsec.md § IPv6 inside tunnels) ---
+
+// The headend with a LAN MTU (1300) below the tunnel's (1400): a site host's packet may come out of
+// the tunnel and not fit the LAN; with or without the tunnel's ipv6_address to answer from.
+config::Config small_lan6_config(bool tunnel_address) {
+  config::Config c = headend6_config();
+  c.mutable_router()->mutable_lan()->set_mtu(1300);
+  if (tunnel_address) c.mutable_tunnels(0)->set_ipv6_address(std::string(kTunnelAddr6) + "/126");
+  return c;
+}
+
+// The site host's TCP segment to the server of `len` bytes of IPv6, hop limit `hops`.
+Bytes site_segment(uint16_t sport, uint32_t len, uint8_t hops = 63) {
+  return v6_checksummed(
+      Pkt6().ipv6(kSiteHost6, kServer6, hops).tcp(sport, 80, 0x10).payload(std::string(len - 60, 'd')).bytes());
+}
+
+// `out` is one ESP packet to the site holding an ICMPv6 error `type` (bytes 4-7 `rest`) from the
+// tunnel's ipv6_address to the site host, quoting `sent` as it came out of the tunnel.
+void expect_sealed_error(Tunnel& tu, const std::vector<Frame>& out, const Bytes& sent, uint8_t type, uint32_t rest) {
+  ASSERT_EQ(out.size(), 1u);
+  EXPECT_EQ(out[0].dst(), kSite) << "ESP to the site";
+  const Bytes inner = tu.open(out[0]);
+  ASSERT_FALSE(inner.empty()) << "the site opens it with its Child SA";
+  EXPECT_TRUE(tu.opened_ipv6) << "next header 41";
+  expect_icmp6_error(framed(inner), sent, ip6(kTunnelAddr6), ip6(kSiteHost6), type, rest);
+}
+
+// RFC 8200 § 5, RFC 4443 § 2.2: the site host learns the LAN's MTU from our address on the tunnel,
+// sealed into the tunnel its packet came out of: a session's packet (the session holds the tunnel
+// as its other side) and a first packet alike.
+TEST(EspWorker6, ASiteHostAboveTheLanMtuGetsPacketTooBigSealedFromTheTunnelsAddress) {
+  Tunnel tu;
+  auto r = make_router6(tu, {}, small_lan6_config(true));
+  ASSERT_EQ(r->send_one(kWan, tu.seal(site_segment(40000, 1300))).port, kLan) << r->drops();
+  const Bytes big = site_segment(40000, 1301);
+  expect_sealed_error(tu, r->send(kWan, tu.seal(big)), big, kIcmp6PacketTooBig, 1300);
+  const Bytes first = site_segment(40001, 1400);
+  expect_sealed_error(tu, r->send(kWan, tu.seal(first)), first, kIcmp6PacketTooBig, 1300);
+  EXPECT_EQ(r->count(Counter::ipv6_icmp6_too_big), 2u);
+  EXPECT_EQ(r->drop_count(DropReason::ipv6_too_big), 2u);
+  EXPECT_EQ(r->count(Counter::tunnel_frag_needed_unsent), 0u);
+  EXPECT_EQ(r->count(Counter::sessions6_created), 1u) << "none for what cannot leave";
+  EXPECT_EQ(tunnel_counter(*r, &EspTunnelCounters::out_packets), 2u);
+}
+
+// RFC 4443 § 3.3: hop limit 1 out of the tunnel gets Time Exceeded back into it, from the same address.
+TEST(EspWorker6, HopLimitOneFromBehindTheTunnelGetsTimeExceededSealedFromTheTunnelsAddress) {
+  Tunnel tu;
+  auto r = make_router6(tu, {}, small_lan6_config(true));
+  const Bytes last = site_segment(40000, 100, 1);
+  expect_sealed_error(tu, r->send(kWan, tu.seal(last)), last, kIcmp6TimeExceeded, 0);
+  EXPECT_EQ(r->count(Counter::ipv6_icmp6_time_exceeded), 1u);
+  EXPECT_EQ(r->drop_count(DropReason::ipv6_hop_limit), 1u);
+}
+
+// Without ipv6_address nothing speaks for us in the tunnel: no error, the Packet Too Big counted.
+TEST(EspWorker6, WithoutTheTunnelsIpv6AddressNothingIsSealedAndTooBigIsCounted) {
+  Tunnel tu;
+  auto r = make_router6(tu, {}, small_lan6_config(false));
+  EXPECT_TRUE(r->send(kWan, tu.seal(site_segment(40000, 1301))).empty());
+  EXPECT_EQ(r->count(Counter::tunnel_frag_needed_unsent), 1u);
+  EXPECT_EQ(r->drop_count(DropReason::ipv6_too_big), 1u);
+  EXPECT_TRUE(r->send(kWan, tu.seal(site_segment(40001, 100, 1))).empty());
+  EXPECT_EQ(r->drop_count(DropReason::ipv6_hop_limit), 1u);
+  EXPECT_EQ(r->count(Counter::ipv6_icmp6_too_big) + r->count(Counter::ipv6_icmp6_time_exceeded), 0u);
+  EXPECT_EQ(r->count(Counter::tunnel_frag_needed_unsent), 1u) << "a Time Exceeded is not a Packet Too Big";
 }
 
 }  // namespace
