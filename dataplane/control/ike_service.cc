@@ -243,7 +243,8 @@ void IkeService::poll(steady_clock::time_point now) {
         add(IkeServiceCounter::initiator_retransmits);
         queue(in, std::move(r));
       } else if (in.initiator->state() == ike::InitiatorState::established && !in.initiator->request_outstanding() &&
-                 now - in.initiator->last_inbound() >= peers_[in.peer].dpd) {
+                 now - in.initiator->last_inbound() >= peers_[in.peer].dpd && in.initiator->sa() &&
+                 ha_answers_for(*in.initiator->sa())) {
         // Our DPD (§ 2.4): tick() fails the SA as dead_peer when it stays unanswered.
         if (ike::Bytes l = in.initiator->liveness(now); !l.empty()) queue(in, std::move(l));
       }

@@ -324,6 +324,7 @@ class IkeService {
   ike::ChildSeqs ha_seqs(const ike::IkeSa& sa);
   void forget_gone_children();
   const char* ha_role(const ike::IkeSa& sa) const;
+  bool ha_answers_for(const ike::IkeSa& sa) const;
   void publish();
   void retire_quiesced();
   // Ages and lifetimes in the document as of `now`, the caller's clock.

@@ -19,7 +19,9 @@ void IkeService::site_liveness(std::chrono::steady_clock::time_point now) {
   // The responder lives as long as the service: its count is ours.
   counters_[static_cast<size_t>(IkeServiceCounter::responder_dead_peers)] = responder_.own_counters().dead_peers;
   for (const auto& [spi_r, sa] : responder_.sas()) {
-    if (sa->state != ike::IkeSaState::established || !sa->config || responder_.request_outstanding(spi_r)) continue;
+    if (sa->state != ike::IkeSaState::established || !sa->config || responder_.request_outstanding(spi_r) ||
+        !ha_answers_for(*sa))
+      continue;
     for (const PeerInfo& p : peers_)
       if (p.name == sa->config->name && now - sa->last_inbound >= p.dpd)
         queue_request(*sa, responder_.liveness(spi_r, now));

@@ -38,6 +38,13 @@ void IkeService::set_ha(IkeHaChannel* channel, uint32_t node, const EspSeqMarks*
   if (ha_) ha_->attached.store(true, std::memory_order_release);
 }
 
+// Not while the HA pair's address is the peer's now: the SA is set aside at this poll's ha_step
+// and the peer may carry it already, so a request of ours (a liveness check, a rekey, a Delete)
+// would take a message ID the peer's copy does not know of.
+bool IkeService::ha_answers_for(const ike::IkeSa& sa) const {
+  return !ha_ || !ha_answers_ || ha_answers_(ike::record_address(sa.local.addr)) != HaAddress::not_ours_now;
+}
+
 const char* IkeService::ha_role(const ike::IkeSa& sa) const {
   if (!ha_) return "none";
   auto it = ha_installed_.find(sa.spi_r);

@@ -113,6 +113,7 @@ void IkeService::enforce_lifetimes(steady_clock::time_point now) {
   for (const auto& [sa, in] : sas) {
     if (sa->state != ike::IkeSaState::established || !sa->config) continue;
     live.insert({sa->spi_i, sa->spi_r});
+    if (!ha_answers_for(*sa)) continue;  // set aside below (ha_step): the peer may carry it now
     // The newest Child SA of this IKE SA is the one to rekey (by when it was
     // made: installed anew after an HA resume, they all have one `since`).
     uint32_t newest = 0;

@@ -461,6 +461,17 @@ TEST_F(IkeHaSyncTest, OurDpdOnATakenOverSaCountsFromTheTakeover) {
   EXPECT_EQ(h.message_id, 0u);
 }
 
+// The node that lost its address sends no request of its own on the SA (its DPD here) in the
+// poll that sets the SA aside: the peer may carry it by then from the synced message ID.
+TEST_F(IkeHaSyncTest, NoLivenessCheckFromTheNodeThatLostTheAddress) {
+  const auto later = steady_clock::now() + 10min;
+  n1.own = A::not_ours_now;
+  n1.svc->poll(later);
+  EXPECT_EQ(n1.counter("ike_ha_set_aside"), 1u);
+  EXPECT_TRUE(n1.svc->take_outgoing().empty());
+  EXPECT_EQ(n1.counter("responder_liveness_sent"), 0u);
+}
+
 TEST_F(IkeHaSyncTest, ReturningOwnerResumesWhatTheSurvivorAdvanced) {
   n2.peer = A::peers_taken_over;
   n2.svc->poll(steady_clock::now());
