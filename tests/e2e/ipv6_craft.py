@@ -21,6 +21,8 @@ import argparse
 import socket
 import struct
 
+from frag6_send import checksum  # the Internet checksum (RFC 1071), beside this script
+
 SRC = bytes.fromhex("20010db8000100000000000000000066")
 DST = bytes.fromhex("20010db8000200000000000000000010")
 
@@ -44,13 +46,7 @@ def datagram(first_nh, body):
 
 
 def icmp6_checksum(src, dst, msg):
-    data = src + dst + struct.pack("!IxxxB", len(msg), 58) + msg
-    if len(data) % 2:
-        data += b"\0"
-    total = sum(struct.unpack("!%dH" % (len(data) // 2), data))
-    while total >> 16:
-        total = (total & 0xFFFF) + (total >> 16)
-    return ~total & 0xFFFF
+    return checksum(src + dst + struct.pack("!IxxxB", len(msg), 58) + msg)  # RFC 4443 § 2.3 pseudo-header
 
 
 def solicitation(kind, target):
