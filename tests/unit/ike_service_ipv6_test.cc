@@ -89,7 +89,7 @@ TEST_F(IkeServiceIpv6Test, ResponderPublishesAnOuter6ChildSaAsPlainEspWithoutNat
   EXPECT_TRUE(in->outer6);
   EXPECT_EQ(in->peer6, kSiteOuter6.addr6);
   const auto st = nlohmann::json::parse(svc.status_json());
-  EXPECT_EQ(st["ike_sas"][0]["remote"], "[2001:db8:78::1]:500");
+  EXPECT_EQ(st["ike_sas"][0]["remote"], "[2001:db8:78::1]:4500");  // floated at IKE_AUTH, no NAT
   EXPECT_EQ(st["ike_sas"][0]["state"], "ESTABLISHED");
 }
 

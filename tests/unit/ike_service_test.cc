@@ -144,8 +144,9 @@ TEST_F(IkeServiceTest, PskExchangeOnPort4500PublishesTheChildSa) {
   EXPECT_EQ(st["ike_sas"][0]["state"], "ESTABLISHED");
   EXPECT_EQ(st["ike_sas"][0]["peer"], "site1");
   EXPECT_EQ(st["ike_sas"][0]["proposal"], "aes256-sha256-modp2048");
-  // No NAT between us: the IKE SA keeps IKE_SA_INIT's address (RFC 7296 § 2.23).
-  EXPECT_EQ(st["ike_sas"][0]["remote"], "10.78.0.1:500");
+  // No NAT between us: the IKE SA keeps IKE_SA_INIT's address (RFC 7296 § 2.23), on the port it
+  // floated to (our own requests go there, from our 4500).
+  EXPECT_EQ(st["ike_sas"][0]["remote"], "10.78.0.1:4500");
   EXPECT_EQ(st["child_sas"][0]["encap"], "none");
   ASSERT_EQ(st["child_sas"].size(), 1u);
   char want[9];
@@ -192,6 +193,23 @@ struct IkeServiceEncapTest : IkeServiceTest {
     return t ? t->outbound(0) : nullptr;
   }
 };
+
+// The site floated to 4500 at IKE_AUTH: our own request on its SA (here our DPD, 30 s of
+// silence) leaves from 4500 with the non-ESP marker to its 4500, where it answers from.
+TEST_F(IkeServiceTest, OurRequestsFollowTheSiteToPort4500) {
+  init();
+  ASSERT_NE(find<AuthPayload>(i.open(send4500(i.auth(kPsk))), PayloadType::auth), nullptr);
+  svc.poll(std::chrono::steady_clock::now() + std::chrono::seconds(31));
+  const auto out = svc.take_outgoing();
+  ASSERT_EQ(out.size(), 1u);
+  EXPECT_EQ(out[0].sport, kIkeNattPort);
+  EXPECT_EQ(out[0].dport, kIkeNattPort);
+  ASSERT_GT(out[0].payload.size(), 4u);
+  EXPECT_EQ(Bytes(out[0].payload.begin(), out[0].payload.begin() + 4), Bytes(4, 0));
+  Header h;
+  EXPECT_TRUE(i.open_request(Bytes(out[0].payload.begin() + 4, out[0].payload.end()), h).empty());
+  EXPECT_EQ(h.exchange, Exchange::informational);
+}
 
 TEST_F(IkeServiceEncapTest, NoNatOnThePathIsPlainEsp) {
   const EspSa* o = establish(kIkePort, true);

@@ -197,7 +197,7 @@ Bytes Responder::handle(CSpan datagram, const Endpoint& peer, const Endpoint& lo
     refuse(Refusal::unknown_spi, peer, "no IKE SA for this SPI pair");
     return {};
   }
-  return on_encrypted(datagram, m, *it->second, peer, now);
+  return on_encrypted(datagram, m, *it->second, peer, local.port, now);
 }
 
 Bytes Responder::on_sa_init(CSpan datagram, const Message& m, const Endpoint& peer, const Endpoint& local,
@@ -282,7 +282,7 @@ Bytes Responder::sa_init_reply(CSpan datagram, const Message& m, const IkeChoice
   return out;
 }
 
-Bytes Responder::on_encrypted(CSpan datagram, const Message& m, IkeSa& sa, const Endpoint& from,
+Bytes Responder::on_encrypted(CSpan datagram, const Message& m, IkeSa& sa, const Endpoint& from, uint16_t local_port,
                               Clock::time_point now) {
   const uint32_t id = m.header.message_id;
   if (sa.has_response && id == sa.last_response_id) {
@@ -303,6 +303,13 @@ Bytes Responder::on_encrypted(CSpan datagram, const Message& m, IkeSa& sa, const
   // § 2.23: behind a NAT (or after the initiator floated to port 4500) the
   // peer is where its last authenticated request came from.
   if (sa.nat_detected) sa.peer = from;
+  // Floated to 4500 without a NAT (IKE_AUTH there, the address unchanged): our own requests (a
+  // rekey, a Delete, our DPD) follow, from 4500 with the non-ESP marker to the port it uses now;
+  // from 500 they would come back marked to our 500 and not parse.
+  if (local_port == kIkeNattPort && sa.local.port != kIkeNattPort) {
+    sa.local.port = kIkeNattPort;
+    sa.peer.port = from.port;
+  }
   sa.last_inbound = now;
   std::vector<Payload> inner;
   const auto* sk = m.get<SkPayload>(PayloadType::sk);

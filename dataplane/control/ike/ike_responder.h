@@ -158,7 +158,8 @@ class Responder {
                    Clock::time_point now);
   Bytes sa_init_reply(CSpan datagram, const Message& m, const IkeChoice& choice, const Endpoint& peer,
                       const Endpoint& local, Clock::time_point now);
-  Bytes on_encrypted(CSpan datagram, const Message& m, IkeSa& sa, const Endpoint& from, Clock::time_point now);
+  Bytes on_encrypted(CSpan datagram, const Message& m, IkeSa& sa, const Endpoint& from, uint16_t local_port,
+                     Clock::time_point now);
   Bytes dispatch(const Message& m, std::vector<Payload>& inner, IkeSa& sa, bool& erase, Clock::time_point now);
   std::vector<Payload> on_auth(const std::vector<Payload>& in, IkeSa& sa, bool& erase);
   bool authenticate(const std::vector<Payload>& in, IkeSa& sa);
