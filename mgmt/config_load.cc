@@ -74,19 +74,7 @@ std::optional<std::string> closest_field(const pb::Descriptor* d, const std::str
   return best;
 }
 
-// `s` as it can be shown in an error: bytes that do not form UTF-8 as \xNN.
-std::string shown(const std::string& s) {
-  if (valid_utf8(s)) return s;
-  std::string out;
-  for (unsigned char c : s) {
-    static constexpr char kHex[] = "0123456789abcdef";
-    if (c < 0x80)
-      out += static_cast<char>(c);
-    else
-      out += std::string("\\x") + kHex[c >> 4] + kHex[c & 15];
-  }
-  return out;
-}
+std::string shown(const std::string& s) { return utf8_shown(s); }
 
 std::optional<bool> parse_bool(std::string text) {
   std::transform(text.begin(), text.end(), text.begin(), [](unsigned char c) { return std::tolower(c); });
@@ -475,6 +463,19 @@ ConfigResult load_config_file(const std::string& path) {
   }
   scrub_errors(r.config, r.errors);
   return r;
+}
+
+std::string utf8_shown(const std::string& s) {
+  if (valid_utf8(s)) return s;
+  std::string out;
+  for (unsigned char c : s) {
+    static constexpr char kHex[] = "0123456789abcdef";
+    if (c < 0x80)
+      out += static_cast<char>(c);
+    else
+      out += std::string("\\x") + kHex[c >> 4] + kHex[c & 15];
+  }
+  return out;
 }
 
 }  // namespace wp::mgmt

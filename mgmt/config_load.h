@@ -60,6 +60,9 @@ ConfigResult load_config_text(std::string_view text, const YamlLimits& limits = 
 // Whether `s` is UTF-8 as protobuf requires of string fields (RFC 3629 § 4:
 // no overlong forms, surrogates or code points past U+10FFFF).
 bool valid_utf8(std::string_view s);
+// `s` as it can be shown in an error: bytes that do not form UTF-8 as \xNN (never dropped,
+// which could join what they split, a request's quoted path for one).
+std::string utf8_shown(const std::string& s);
 // Reads the file (error if unreadable), then maps it with
 // YamlLimits::file(). key_file references are resolved relative to the
 // file's directory.

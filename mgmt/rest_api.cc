@@ -7,6 +7,7 @@
 
 #include "api.pb.h"
 #include "mgmt/app_stats.h"
+#include "mgmt/config_load.h"
 #include "mgmt/config_endpoint.h"
 #include "mgmt/config_secrets.h"
 #include "mgmt/ipsec_sas.h"
@@ -42,11 +43,11 @@ void reply(httplib::Response& res, int status, const google::protobuf::Message& 
 
 void fail(httplib::Response& res, int status, const std::string& what, const std::vector<ConfigError>& details = {}) {
   api::Error e;
-  e.set_error(what);
+  e.set_error(utf8_shown(what));  // it may quote the request (a path): protobuf's JSON drops invalid bytes
   for (const ConfigError& d : details) {
     api::ErrorDetail* x = e.add_details();
-    x->set_path(d.path);
-    x->set_message(d.message);
+    x->set_path(utf8_shown(d.path));
+    x->set_message(utf8_shown(d.message));
   }
   reply(res, status, e);
 }
