@@ -218,6 +218,13 @@ ike::Bytes IkeService::input(ike::CSpan payload, const IpAddress& src, uint16_t 
   return reply;
 }
 
+const IkeService::PeerInfo* IkeService::peer_of(const ike::IkeSa& sa) const {
+  if (!sa.config) return nullptr;
+  for (const PeerInfo& p : peers_)
+    if (p.name == sa.config->name) return &p;
+  return nullptr;
+}
+
 void IkeService::poll(steady_clock::time_point now) {
   const size_t before = responder_.sas().size();
   const auto counters_before = counters_;
@@ -420,9 +427,7 @@ void IkeService::sync_sas(steady_clock::time_point now) {
         deferred_[spi_in] = ep.tunnel;
         if (!resumed_waiting) add(IkeServiceCounter::rekey_switch_deferred);
       }
-      const PeerInfo* peer = nullptr;
-      for (const PeerInfo& p : peers_)
-        if (p.name == sa->config->name) peer = &p;
+      const PeerInfo* peer = peer_of(*sa);
       const auto lifetime = seconds(peer ? peer->child_lifetime_s : 0);
       const uint64_t byte_life = peer ? peer->child_lifetime_bytes : 0;
       // Carried on: its soft point is drawn again no earlier than how far it has come.
@@ -581,10 +586,7 @@ void IkeService::render(steady_clock::time_point now) {
   for (const auto& [peer, copy] : ha_init_copies_)
     if (copy.sa) sas.push_back({copy.sa.get(), copy.sa->peer_initiated ? "responder" : "initiator", "peer copy"});
   for (const auto& [sa, role, ha] : sas) {
-    const PeerInfo* peer = nullptr;
-    if (sa->config)
-      for (const PeerInfo& p : peers_)
-        if (p.name == sa->config->name) peer = &p;
+    const PeerInfo* peer = peer_of(*sa);
     const auto life = ike_lives_.find({sa->spi_i, sa->spi_r});
     ike_sas.push_back({{"peer", peer ? peer->name : ""},
                        {"tunnel", peer ? peer->tunnel : ""},

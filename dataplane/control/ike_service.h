@@ -353,6 +353,8 @@ class IkeService {
     uint64_t child_lifetime_bytes = 0;  // 0: none
     std::chrono::seconds dpd{30};       // dpd_interval_s: the silence after which our DPD asks
   };
+  // The configured peer of `sa` (by its config's name); null: none (no config, or gone).
+  const PeerInfo* peer_of(const ike::IkeSa& sa) const;
   struct Installed {
     uint16_t tunnel;
     std::chrono::steady_clock::time_point since;

@@ -22,9 +22,8 @@ void IkeService::site_liveness(std::chrono::steady_clock::time_point now) {
     if (sa->state != ike::IkeSaState::established || !sa->config || responder_.request_outstanding(spi_r) ||
         !ha_answers_for(*sa))
       continue;
-    for (const PeerInfo& p : peers_)
-      if (p.name == sa->config->name && now - sa->last_inbound >= p.dpd)
-        queue_request(*sa, responder_.liveness(spi_r, now));
+    if (const PeerInfo* p = peer_of(*sa); p && now - sa->last_inbound >= p->dpd)
+      queue_request(*sa, responder_.liveness(spi_r, now));
   }
 }
 

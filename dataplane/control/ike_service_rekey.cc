@@ -162,9 +162,8 @@ void IkeService::enforce_ike(const ike::IkeSa& sa, Initiating* in, steady_clock:
   const std::pair<uint64_t, uint64_t> key{sa.spi_i, sa.spi_r};
   auto it = ike_lives_.find(key);
   if (it == ike_lives_.end()) {
-    uint32_t lifetime = 0;
-    for (const PeerInfo& p : peers_)
-      if (p.name == sa.config->name) lifetime = p.ike_lifetime_s;
+    const PeerInfo* peer = peer_of(sa);
+    const uint32_t lifetime = peer ? peer->ike_lifetime_s : 0;
     const ike::Bytes r = ike::random_bytes(4);
     // One carried on from the HA peer draws its soft point no earlier than its age (ike_lifetime.h).
     const double floor = ike::carried_fraction(sa.created, now, seconds(lifetime));
@@ -200,9 +199,8 @@ int64_t IkeService::ike_expires_in(const ike::IkeSa& sa, steady_clock::time_poin
   const auto it = ike_lives_.find({sa.spi_i, sa.spi_r});
   if (it != ike_lives_.end()) return it->second.seconds_left(now);
   // Not polled yet (a rekey just made it): its hard lifetime is not jittered.
-  for (const PeerInfo& p : peers_)
-    if (sa.config && p.name == sa.config->name && p.ike_lifetime_s)
-      return std::max<int64_t>(0, p.ike_lifetime_s - duration_cast<seconds>(now - sa.created).count());
+  if (const PeerInfo* p = peer_of(sa); p && p->ike_lifetime_s)
+    return std::max<int64_t>(0, p->ike_lifetime_s - duration_cast<seconds>(now - sa.created).count());
   return -1;
 }
 
